@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { RollcallError } from "./errors.ts";
+
+/**
+ * All configuration comes from the environment, is parsed once at start-up, and every problem is
+ * reported together. Defaults make `npm start` work with nothing set.
+ */
+const schema = z.object({
+  ROLLCALL_DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  ROLLCALL_HOST: z.string().min(1).default("127.0.0.1"),
+  ROLLCALL_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  ROLLCALL_PUBLIC_URL: z.url().optional(),
+  ROLLCALL_SECRET_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`")
+    .optional(),
+  ROLLCALL_COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),
+  ROLLCALL_SESSION_HOURS: z.coerce.number().positive().default(12),
+  ROLLCALL_UPLOAD_LIMIT_MB: z.coerce.number().positive().default(50),
+  ROLLCALL_ADMIN_EMAIL: z.email().default("admin@rollcall.local"),
+  ROLLCALL_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  ROLLCALL_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  secretKey: string | undefined;
+  cookieSecure: "auto" | "true" | "false";
+  sessionHours: number;
+  uploadLimitBytes: number;
+  adminEmail: string;
+  adminPassword: string | undefined;
+  logLevel: z.infer<typeof schema>["ROLLCALL_LOG_LEVEL"];
+};
+
+/** The table of variables in the README is generated from the same names; keep them in step. */
+export const configVariables = Object.keys(schema.shape);
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new RollcallError("config_invalid", `Invalid configuration:\n  ${problems.join("\n  ")}`, { problems });
+  }
+  const e = parsed.data;
+  return {
+    dataDir: e.ROLLCALL_DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    host: e.ROLLCALL_HOST,
+    port: e.ROLLCALL_PORT,
+    publicUrl: e.ROLLCALL_PUBLIC_URL,
+    secretKey: e.ROLLCALL_SECRET_KEY,
+    cookieSecure: e.ROLLCALL_COOKIE_SECURE,
+    sessionHours: e.ROLLCALL_SESSION_HOURS,
+    uploadLimitBytes: Math.round(e.ROLLCALL_UPLOAD_LIMIT_MB * 1024 * 1024),
+    adminEmail: e.ROLLCALL_ADMIN_EMAIL,
+    adminPassword: e.ROLLCALL_ADMIN_PASSWORD,
+    logLevel: e.ROLLCALL_LOG_LEVEL,
+  };
+}

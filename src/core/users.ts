@@ -1,0 +1,183 @@
+import { sql } from "kysely";
+import { RollcallError, invalidInput, notFound, type FieldProblem } from "../errors.ts";
+import {
+  createUserSchema,
+  normaliseUserFields,
+  systemTags,
+  updateUserSchema,
+  type SourceType,
+  type User,
+} from "../domain/user.ts";
+import { hashSecret } from "../security/hashing.ts";
+import { findHolders, replaceIdentifiers, selectUser, selectUsers, type Page, type UserFilter } from "../storage/queries/users.ts";
+import { recordChange } from "./change-log.ts";
+import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
+
+export type { UserFilter, Page };
+
+/** Fields a synced source owns: editing them by hand would be undone by the next sync, so it is refused. */
+const sourceOwnedFields = [
+  "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
+  "mobilePhone", "businessPhones", "preferredLanguage",
+] as const;
+
+export async function listUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">, filter: UserFilter, page: Page) {
+  return selectUsers(ctx.db, ctx.workspace.id, filter, page);
+}
+
+export async function getUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<User> {
+  const user = await selectUser(ctx.db, ctx.workspace.id, key);
+  if (!user) throw notFound("user", key);
+  return user;
+}
+
+export interface SourceRef {
+  type: SourceType;
+  name: string;
+  id: string | null;
+  externalId: string | null;
+}
+
+export const manualSource: SourceRef = { type: "manual", name: "manual", id: null, externalId: null };
+
+export async function createUser(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<User> {
+  const parsed = createUserSchema.safeParse(raw);
+  if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
+  const { value, problems } = normaliseUserFields(parsed.data, ctx.workspace.defaultCountry);
+  if (!value.email && !value.userPrincipalName) {
+    problems.push({ field: "email", message: "is required (or give a userPrincipalName)" });
+  }
+  if (problems.length) throw invalidInput(problems);
+  await assertNoHolders(ctx, value, null);
+  const pinHash = value.pin ? await hashSecret(value.pin) : null;
+  const tags = unique([systemTags[source.type], ...(value.tags ?? [])]);
+
+  const id = await ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      const row = await trx
+        .insertInto("users")
+        .values({
+          workspace_id: ctx.workspace.id,
+          user_principal_name: value.userPrincipalName ?? null,
+          email: value.email ?? null,
+          display_name: value.displayName!,
+          given_name: value.givenName ?? null,
+          surname: value.surname ?? null,
+          department: value.department ?? null,
+          job_title: value.jobTitle ?? null,
+          employee_id: value.employeeId ?? null,
+          mobile_phone: value.mobilePhone ?? null,
+          business_phones: value.businessPhones ?? [],
+          preferred_language: value.preferredLanguage ?? null,
+          enabled: value.enabled ?? true,
+          pin_hash: pinHash,
+          custom_attributes: JSON.stringify(value.customAttributes ?? {}),
+          source_type: source.type,
+          source_name: source.name,
+          source_id: source.id,
+          external_id: source.externalId,
+          tags,
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      await replaceIdentifiers(trx, ctx.workspace.id, row.id, "alias", value.aliases ?? []);
+      await replaceIdentifiers(trx, ctx.workspace.id, row.id, "card", value.cardNumbers ?? []);
+      const created = (await selectUser(trx, ctx.workspace.id, row.id))!;
+      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: row.id, subject: subjectOf(created), action: "create", after: created });
+      return row.id;
+    })
+    .catch(translateDatabaseError);
+  return getUser(ctx, id);
+}
+
+export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknown): Promise<User> {
+  const parsed = updateUserSchema.safeParse(raw);
+  if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
+  const before = await getUser(ctx, key);
+  const input = parsed.data;
+  if (before.source.type === "entra") {
+    const owned = sourceOwnedFields.filter((f) => f in input);
+    if (owned.length) {
+      throw invalidInput(
+        owned.map((field) => ({ field, message: `is synced from Entra ID source "${before.source.name}"; change it in Entra ID (the next sync would undo a change made here)` })),
+      );
+    }
+  }
+  const { value, problems } = normaliseUserFields(input, ctx.workspace.defaultCountry);
+  const email = "email" in value ? value.email : before.email;
+  const upn = "userPrincipalName" in value ? value.userPrincipalName : before.userPrincipalName;
+  if (!email && !upn) problems.push({ field: "email", message: "cannot be removed while the user has no userPrincipalName" });
+  if (problems.length) throw invalidInput(problems);
+  await assertNoHolders(ctx, value, before.id);
+  const pinHash = value.pin ? await hashSecret(value.pin) : value.pin;
+
+  await ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      const set = {
+        ...("userPrincipalName" in value && { user_principal_name: value.userPrincipalName ?? null }),
+        ...("email" in value && { email: value.email ?? null }),
+        ...(value.displayName !== undefined && { display_name: value.displayName }),
+        ...("givenName" in value && { given_name: value.givenName ?? null }),
+        ...("surname" in value && { surname: value.surname ?? null }),
+        ...("department" in value && { department: value.department ?? null }),
+        ...("jobTitle" in value && { job_title: value.jobTitle ?? null }),
+        ...("employeeId" in value && { employee_id: value.employeeId ?? null }),
+        ...("mobilePhone" in value && { mobile_phone: value.mobilePhone ?? null }),
+        ...(value.businessPhones && { business_phones: value.businessPhones }),
+        ...("preferredLanguage" in value && { preferred_language: value.preferredLanguage ?? null }),
+        ...(value.enabled !== undefined && { enabled: value.enabled }),
+        ...(pinHash !== undefined && { pin_hash: pinHash }),
+        ...(value.customAttributes && { custom_attributes: JSON.stringify(value.customAttributes) }),
+        ...(value.tags && { tags: unique([systemTags[before.source.type], ...value.tags]) }),
+      };
+      await trx.updateTable("users").set({ ...set, updated_at: sql`now()` }).where("id", "=", before.id).execute();
+      if (value.aliases) await replaceIdentifiers(trx, ctx.workspace.id, before.id, "alias", value.aliases);
+      if (value.cardNumbers) await replaceIdentifiers(trx, ctx.workspace.id, before.id, "card", value.cardNumbers);
+      const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
+      const action = value.enabled === false && before.enabled ? "disable" : value.enabled === true && !before.enabled ? "enable" : "update";
+      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, before, after });
+    })
+    .catch(translateDatabaseError);
+  return getUser(ctx, before.id);
+}
+
+export function disableUser(ctx: WorkspaceContext, key: string): Promise<User> {
+  return updateUser(ctx, key, { enabled: false });
+}
+
+export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<User> {
+  const before = await getUser(ctx, key);
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom("users").where("id", "=", before.id).execute();
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(before), action: "delete", before });
+  });
+  return before;
+}
+
+export function subjectOf(user: Pick<User, "email" | "userPrincipalName" | "displayName">): string {
+  return user.email ?? user.userPrincipalName ?? user.displayName;
+}
+
+async function assertNoHolders(
+  ctx: WorkspaceContext,
+  value: { email?: string | null; userPrincipalName?: string | null; aliases?: string[]; cardNumbers?: string[] },
+  exceptUserId: string | null,
+): Promise<void> {
+  const holders = await findHolders(ctx.db, ctx.workspace.id, value, exceptUserId);
+  if (holders.length === 0) return;
+  const problems: FieldProblem[] = holders.map(({ field, value: v, holder }) => ({
+    field,
+    message: `"${v}" already belongs to ${holder.displayName}${holder.email ? ` <${holder.email}>` : ""} (user ${holder.id})`,
+    value: v,
+  }));
+  throw new RollcallError("conflict", problems.map((p) => `${p.field}: ${p.message}`).join("; "), {
+    fields: problems,
+    conflictsWith: holders.map((h) => h.holder),
+  });
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

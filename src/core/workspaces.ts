@@ -1,0 +1,76 @@
+import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
+import { RollcallError, invalidInput } from "../errors.ts";
+import { isCountryCode } from "../domain/phone.ts";
+
+export interface Workspace {
+  id: string;
+  name: string;
+  defaultCountry: string | null;
+  createdAt: string;
+}
+
+const namePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+
+function toWorkspace(row: { id: string; name: string; default_country: string | null; created_at: Date }): Workspace {
+  return { id: row.id, name: row.name, defaultCountry: row.default_country, createdAt: new Date(row.created_at).toISOString() };
+}
+
+/** A workspace by name or id; an unknown one is a clear error that says how to create it. */
+export async function resolveWorkspace(db: Db, key: string): Promise<Workspace> {
+  const row = await db
+    .selectFrom("workspaces")
+    .selectAll()
+    .where((eb) => eb.or([sql<boolean>`lower(name) = lower(${key})`, sql<boolean>`id::text = ${key}`]))
+    .executeTakeFirst();
+  if (!row) {
+    throw new RollcallError("not_found", `Workspace "${key}" does not exist. Create it with \`rollcall workspaces add ${key}\`.`, {
+      resource: "workspace",
+      key,
+    });
+  }
+  return toWorkspace(row);
+}
+
+export async function listWorkspaces(db: Db, onlyIds?: string[]): Promise<Workspace[]> {
+  let query = db.selectFrom("workspaces").selectAll().orderBy(sql`lower(name)`);
+  if (onlyIds) {
+    if (onlyIds.length === 0) return [];
+    query = query.where("id", "in", onlyIds);
+  }
+  return (await query.execute()).map(toWorkspace);
+}
+
+function checkCountry(country: string | null | undefined): string | null {
+  if (country === undefined || country === null || country === "") return null;
+  if (!isCountryCode(country)) {
+    throw invalidInput([{ field: "defaultCountry", message: `"${country}" is not an ISO 3166 two-letter country code (e.g. US, GB, DE)`, value: country }]);
+  }
+  return country.toUpperCase();
+}
+
+export async function createWorkspace(db: Db, input: { name: string; defaultCountry?: string | null }): Promise<Workspace> {
+  if (!namePattern.test(input.name)) {
+    throw invalidInput([{ field: "name", message: "must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit", value: input.name }]);
+  }
+  const defaultCountry = checkCountry(input.defaultCountry);
+  const existing = await db.selectFrom("workspaces").select("id").where(sql<boolean>`lower(name) = lower(${input.name})`).executeTakeFirst();
+  if (existing) throw new RollcallError("conflict", `Workspace "${input.name}" already exists`, { field: "name", value: input.name });
+  const row = await db.insertInto("workspaces").values({ name: input.name, default_country: defaultCountry }).returningAll().executeTakeFirstOrThrow();
+  return toWorkspace(row);
+}
+
+export async function updateWorkspace(db: Db, workspace: Workspace, input: { defaultCountry?: string | null }): Promise<Workspace> {
+  const row = await db
+    .updateTable("workspaces")
+    .set({ default_country: input.defaultCountry === undefined ? workspace.defaultCountry : checkCountry(input.defaultCountry) })
+    .where("id", "=", workspace.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toWorkspace(row);
+}
+
+export async function deleteWorkspace(db: Db, workspace: Workspace): Promise<void> {
+  if (workspace.name.toLowerCase() === "default") throw new RollcallError("invalid_input", `The "default" workspace cannot be removed`, { field: "name" });
+  await db.deleteFrom("workspaces").where("id", "=", workspace.id).execute();
+}

@@ -1,0 +1,95 @@
+/**
+ * One error class for the whole product. Every failure a user can see has a stable `code`
+ * (scripts branch on it), a message that says what to do, and optional structured details.
+ * Foreign errors (database, Graph, AADSTS) are translated into this at the edge that meets them.
+ */
+export type ErrorCode =
+  | "invalid_input"
+  | "not_found"
+  | "conflict"
+  | "unauthenticated"
+  | "forbidden"
+  | "csrf_failed"
+  | "rate_limited"
+  | "database_locked"
+  | "config_invalid"
+  | "payload_too_large"
+  | "unsupported_file"
+  | "import_invalid"
+  | "source_auth_failed"
+  | "source_permission_missing"
+  | "source_unreachable"
+  | "sync_running"
+  | "sync_threshold_exceeded"
+  | "sync_failed"
+  | "internal";
+
+const httpStatus: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  unauthenticated: 401,
+  forbidden: 403,
+  csrf_failed: 403,
+  rate_limited: 429,
+  database_locked: 503,
+  config_invalid: 500,
+  payload_too_large: 413,
+  unsupported_file: 415,
+  import_invalid: 422,
+  source_auth_failed: 502,
+  source_permission_missing: 502,
+  source_unreachable: 502,
+  sync_running: 409,
+  sync_threshold_exceeded: 409,
+  sync_failed: 502,
+  internal: 500,
+};
+
+export type ErrorDetails = Record<string, unknown>;
+
+export class RollcallError extends Error {
+  override readonly name = "RollcallError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get status(): number {
+    return httpStatus[this.code];
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: ErrorDetails } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** One field-level problem, shared by API responses, CLI output and import row reports. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+  value?: unknown;
+}
+
+export function invalidInput(problems: FieldProblem[], message?: string): RollcallError {
+  const summary = message ?? problems.map((p) => `${p.field}: ${p.message}`).join("; ");
+  return new RollcallError("invalid_input", summary, { fields: problems });
+}
+
+export function notFound(what: string, key: string): RollcallError {
+  return new RollcallError("not_found", `${what} "${key}" was not found`, { resource: what, key });
+}
+
+export function assertThat(condition: unknown, error: () => RollcallError): asserts condition {
+  if (!condition) throw error();
+}
+
+export function toRollcallError(error: unknown): RollcallError {
+  if (error instanceof RollcallError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new RollcallError("internal", `Unexpected error: ${message}`, {}, { cause: error });
+}

@@ -1,0 +1,133 @@
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { join, resolve } from "node:path";
+import { RollcallError } from "../errors.ts";
+import { PGliteDialect } from "./pglite-dialect.ts";
+import { acquireDataDirLock } from "./lock.ts";
+import { migrator } from "./migrations/index.ts";
+import type { Database } from "./schema.ts";
+
+export type Db = Kysely<Database>;
+
+/** The open database plus what plain Kysely cannot do the same way on both engines. */
+export interface Store {
+  db: Db;
+  kind: "pglite" | "postgres";
+  /** Bulk load with COPY (CSV format). Rows are arrays of column values; null stays NULL. */
+  copyRows(table: string, columns: string[], rows: Iterable<(string | number | boolean | null)[]>): Promise<void>;
+  /** Tell the lock file how to reach this process (so a CLI started beside it can say so). */
+  announce(url: string): void;
+  close(): Promise<void>;
+}
+
+export type StoreTarget =
+  | { kind: "pglite"; dataDir: string | null } // null = in memory (tests)
+  | { kind: "postgres"; url: string };
+
+export function storeTarget(config: { databaseUrl: string | undefined; dataDir: string }): StoreTarget {
+  return config.databaseUrl ? { kind: "postgres", url: config.databaseUrl } : { kind: "pglite", dataDir: config.dataDir };
+}
+
+export async function openStore(target: StoreTarget, options: { command?: string; migrate?: boolean } = {}): Promise<Store> {
+  const store = target.kind === "postgres" ? await openPostgres(target.url) : await openPGlite(target.dataDir, options.command ?? "cli");
+  if (options.migrate !== false) await migrateToLatest(store.db);
+  return store;
+}
+
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const { error, results } = await migrator(db as Kysely<unknown>).migrateToLatest();
+  if (error) {
+    throw new RollcallError("internal", `Database migration failed: ${(error as Error).message}`, { results }, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+async function openPGlite(dataDir: string | null, command: string): Promise<Store> {
+  const lock = dataDir === null ? undefined : acquireDataDirLock(resolve(dataDir), command);
+  let pglite: PGlite;
+  try {
+    pglite = dataDir === null ? new PGlite() : new PGlite(join(resolve(dataDir), "pgdata"));
+    await pglite.waitReady;
+  } catch (error) {
+    lock?.release();
+    throw new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: "pglite",
+    async copyRows(table, columns, rows) {
+      const blob = new Blob([toCsv(rows)]);
+      // Through Kysely's queue so a COPY never lands inside someone else's transaction.
+      await db.connection().execute(async () => {
+        await pglite.query(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob });
+      });
+    },
+    announce: (url) => lock?.update({ url }),
+    async close() {
+      await db.destroy();
+      await pglite.close();
+      lock?.release();
+    },
+  };
+}
+
+async function openPostgres(url: string): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end();
+    throw new RollcallError("internal", `Could not connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}`, {}, { cause: error });
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: "postgres",
+    async copyRows(table, columns, rows) {
+      const client = await pool.connect();
+      try {
+        const stream = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN WITH (FORMAT csv)`));
+        await pipeline(Readable.from(csvLines(rows)), stream);
+      } finally {
+        client.release();
+      }
+    },
+    announce: () => {},
+    close: () => db.destroy(),
+  };
+}
+
+function* csvLines(rows: Iterable<(string | number | boolean | null)[]>): Generator<string> {
+  let buffer = "";
+  for (const row of rows) {
+    buffer += row.map(csvField).join(",") + "\n";
+    if (buffer.length > 65536) {
+      yield buffer;
+      buffer = "";
+    }
+  }
+  if (buffer) yield buffer;
+}
+
+function toCsv(rows: Iterable<(string | number | boolean | null)[]>): string {
+  return Array.from(csvLines(rows)).join("");
+}
+
+/** CSV for COPY: an unquoted empty field is NULL, a quoted one is the empty string. */
+function csvField(value: string | number | boolean | null): string {
+  if (value === null) return "";
+  const text = String(value);
+  return `"${text.replaceAll('"', '""')}"`;
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+}
+
+export { sql };

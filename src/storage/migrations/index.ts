@@ -1,0 +1,15 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import * as m001 from "./001_directory.ts";
+
+/** Every schema version in order. Add a file and a line here; never edit a released migration. */
+export const migrations: Record<string, Migration> = {
+  "001_directory": m001,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export function migrator(db: Kysely<unknown>): Migrator {
+  return new Migrator({ db, provider, migrationTableName: "rollcall_migrations", migrationLockTableName: "rollcall_migrations_lock" });
+}
+
+export const latestVersion = Object.keys(migrations).at(-1)!;

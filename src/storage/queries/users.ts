@@ -1,0 +1,190 @@
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from "kysely";
+import type { Db } from "../database.ts";
+import type { User } from "../../domain/user.ts";
+import type { Database, IdentifierKind, UsersTable } from "../schema.ts";
+
+/** SQL for users: reads come back as the public `User` shape, with identifiers and group names joined in. */
+
+export interface UserFilter {
+  q?: string | undefined;
+  source?: string | undefined;
+  sourceType?: string | undefined;
+  tag?: string | undefined;
+  enabled?: boolean | undefined;
+  group?: string | undefined;
+}
+
+export type UserSort = "displayName" | "email" | "createdAt" | "updatedAt" | "source";
+export interface Page {
+  limit: number;
+  offset: number;
+  sort: UserSort;
+  order: "asc" | "desc";
+}
+
+const sortColumn: Record<UserSort, string> = {
+  displayName: "lower(u.display_name)",
+  email: "lower(u.email)",
+  createdAt: "u.created_at",
+  updatedAt: "u.updated_at",
+  source: "lower(u.source_name)",
+};
+
+function userSelect(db: Db) {
+  return db
+    .selectFrom("users as u")
+    .select([
+      "u.id", "u.user_principal_name", "u.email", "u.display_name", "u.given_name", "u.surname", "u.department",
+      "u.job_title", "u.employee_id", "u.mobile_phone", "u.business_phones", "u.preferred_language", "u.enabled",
+      "u.custom_attributes", "u.source_type", "u.source_name", "u.external_id", "u.tags", "u.created_at", "u.updated_at",
+      sql<string[]>`coalesce((select array_agg(i.value order by i.position) from user_identifiers i where i.user_id = u.id and i.kind = 'alias'), '{}')`.as("aliases"),
+      sql<string[]>`coalesce((select array_agg(i.value order by i.position) from user_identifiers i where i.user_id = u.id and i.kind = 'card'), '{}')`.as("card_numbers"),
+      sql<string[]>`coalesce((select array_agg(g.name order by lower(g.name)) from group_members m join groups g on g.id = m.group_id where m.member_user_id = u.id), '{}')`.as("groups"),
+    ]);
+}
+
+type UserRow = Awaited<ReturnType<ReturnType<typeof userSelect>["executeTakeFirstOrThrow"]>>;
+
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    userPrincipalName: row.user_principal_name,
+    email: row.email,
+    displayName: row.display_name,
+    givenName: row.given_name,
+    surname: row.surname,
+    department: row.department,
+    jobTitle: row.job_title,
+    employeeId: row.employee_id,
+    mobilePhone: row.mobile_phone,
+    businessPhones: row.business_phones,
+    preferredLanguage: row.preferred_language,
+    enabled: row.enabled,
+    aliases: row.aliases,
+    cardNumbers: row.card_numbers,
+    customAttributes: row.custom_attributes,
+    source: { type: row.source_type, name: row.source_name, externalId: row.external_id },
+    tags: row.tags,
+    groups: row.groups,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+function whereFilter(workspaceId: string, filter: UserFilter) {
+  return (eb: ExpressionBuilder<Database & { u: UsersTable }, "u">) => {
+    const conditions: Expression<SqlBool>[] = [eb("u.workspace_id", "=", workspaceId)];
+    if (filter.q) {
+      const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      conditions.push(
+        eb.or([
+          eb("u.display_name", "ilike", pattern),
+          eb("u.email", "ilike", pattern),
+          eb("u.user_principal_name", "ilike", pattern),
+          eb("u.employee_id", "ilike", pattern),
+        ]),
+      );
+    }
+    if (filter.source) conditions.push(sql<SqlBool>`lower(u.source_name) = lower(${filter.source})`);
+    if (filter.sourceType) conditions.push(eb("u.source_type", "=", filter.sourceType as "manual"));
+    if (filter.tag) conditions.push(sql<SqlBool>`u.tags @> array[${filter.tag}]::text[]`);
+    if (filter.enabled !== undefined) conditions.push(eb("u.enabled", "=", filter.enabled));
+    if (filter.group) {
+      conditions.push(
+        sql<SqlBool>`exists (select 1 from group_members m join groups g on g.id = m.group_id where m.member_user_id = u.id and lower(g.name) = lower(${filter.group}))`,
+      );
+    }
+    return eb.and(conditions);
+  };
+}
+
+export async function selectUsers(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: User[]; total: number }> {
+  const order = page.order === "desc" ? sql`desc` : sql`asc`;
+  const rows = await userSelect(db)
+    .where(whereFilter(workspaceId, filter))
+    .orderBy(sql`${sql.raw(sortColumn[page.sort])} ${order} nulls last, u.id`)
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute();
+  const { total } = await db
+    .selectFrom("users as u")
+    .select(sql<number>`count(*)::int`.as("total"))
+    .where(whereFilter(workspaceId, filter))
+    .executeTakeFirstOrThrow();
+  return { items: rows.map(toUser), total };
+}
+
+/** A user by id, email or user principal name (case-insensitive). */
+export async function selectUser(db: Db, workspaceId: string, key: string): Promise<User | undefined> {
+  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
+  const row = await userSelect(db)
+    .where("u.workspace_id", "=", workspaceId)
+    .where((eb) =>
+      eb.or([
+        ...(isUuid ? [eb("u.id", "=", key)] : []),
+        sql<SqlBool>`lower(u.email) = lower(${key})`,
+        sql<SqlBool>`lower(u.user_principal_name) = lower(${key})`,
+      ]),
+    )
+    .orderBy(sql`(u.id::text = ${key})`, "desc")
+    .executeTakeFirst();
+  return row && toUser(row);
+}
+
+export async function replaceIdentifiers(db: Db, workspaceId: string, userId: string, kind: IdentifierKind, values: string[]): Promise<void> {
+  await db.deleteFrom("user_identifiers").where("user_id", "=", userId).where("kind", "=", kind).execute();
+  if (values.length === 0) return;
+  await db
+    .insertInto("user_identifiers")
+    .values(values.map((value, position) => ({ workspace_id: workspaceId, kind, key: identifierKey(kind, value), value, user_id: userId, position })))
+    .execute();
+}
+
+export function identifierKey(kind: IdentifierKind, value: string): string {
+  return kind === "alias" ? value.toLowerCase() : value;
+}
+
+export interface Holder {
+  id: string;
+  displayName: string;
+  email: string | null;
+}
+
+/** Who already holds an email, UPN, alias or card number in this workspace (other than `exceptUserId`). */
+export async function findHolders(
+  db: Db,
+  workspaceId: string,
+  wanted: { email?: string | null; userPrincipalName?: string | null; aliases?: string[]; cardNumbers?: string[] },
+  exceptUserId: string | null,
+): Promise<{ field: string; value: string; holder: Holder }[]> {
+  const found: { field: string; value: string; holder: Holder }[] = [];
+  const except = exceptUserId ?? "00000000-0000-0000-0000-000000000000";
+  for (const field of ["email", "userPrincipalName"] as const) {
+    const value = wanted[field];
+    if (!value) continue;
+    const column = field === "email" ? "email" : "user_principal_name";
+    const row = await db
+      .selectFrom("users")
+      .select(["id", "display_name", "email"])
+      .where("workspace_id", "=", workspaceId)
+      .where(sql<SqlBool>`lower(${sql.ref(column)}) = lower(${value})`)
+      .where("id", "<>", except)
+      .executeTakeFirst();
+    if (row) found.push({ field, value, holder: { id: row.id, displayName: row.display_name, email: row.email } });
+  }
+  for (const [field, kind] of [["aliases", "alias"], ["cardNumbers", "card"]] as const) {
+    const values = wanted[field];
+    if (!values?.length) continue;
+    const rows = await db
+      .selectFrom("user_identifiers as i")
+      .innerJoin("users as u", "u.id", "i.user_id")
+      .select(["i.value", "u.id", "u.display_name", "u.email"])
+      .where("i.workspace_id", "=", workspaceId)
+      .where("i.kind", "=", kind)
+      .where("i.key", "in", values.map((v) => identifierKey(kind, v)))
+      .where("i.user_id", "<>", except)
+      .execute();
+    for (const row of rows) found.push({ field, value: row.value, holder: { id: row.id, displayName: row.display_name, email: row.email } });
+  }
+  return found;
+}

@@ -1,0 +1,173 @@
+import type { ColumnType, Generated, JSONColumnType } from "kysely";
+
+/** Kysely's view of the tables created by `migrations/`. Column names are snake_case in SQL. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface WorkspacesTable {
+  id: Generated<string>;
+  name: string;
+  default_country: string | null;
+  created_at: Timestamp;
+}
+
+export type SourceType = "manual" | "import" | "entra";
+
+export interface SourcesTable {
+  id: Generated<string>;
+  workspace_id: string;
+  type: SourceType;
+  name: string;
+  config: JSONColumnType<Record<string, unknown>>;
+  secret_ciphertext: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  workspace_id: string;
+  user_principal_name: string | null;
+  email: string | null;
+  display_name: string;
+  given_name: string | null;
+  surname: string | null;
+  department: string | null;
+  job_title: string | null;
+  employee_id: string | null;
+  mobile_phone: string | null;
+  business_phones: ColumnType<string[], string[] | undefined, string[]>;
+  preferred_language: string | null;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  pin_hash: string | null;
+  custom_attributes: JSONColumnType<Record<string, string>>;
+  source_type: SourceType;
+  source_name: string;
+  source_id: string | null;
+  external_id: string | null;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type IdentifierKind = "alias" | "card";
+
+/** Aliases and card numbers: one row each so that uniqueness per workspace is an index, not a scan. */
+export interface UserIdentifiersTable {
+  workspace_id: string;
+  kind: IdentifierKind;
+  /** The comparison key: aliases lower-cased, card numbers as given. */
+  key: string;
+  value: string;
+  user_id: string;
+  position: number;
+}
+
+export interface GroupsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  name: string;
+  description: string | null;
+  source_type: SourceType;
+  source_name: string;
+  source_id: string | null;
+  external_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GroupMembersTable {
+  workspace_id: string;
+  group_id: string;
+  member_user_id: string | null;
+  member_group_id: string | null;
+}
+
+export interface ChangeLogTable {
+  id: Generated<string>;
+  workspace_id: string;
+  run_id: string | null;
+  user_id: string | null;
+  group_id: string | null;
+  subject: string;
+  action: string;
+  before: JSONColumnType<Record<string, unknown> | null>;
+  after: JSONColumnType<Record<string, unknown> | null>;
+  actor: string;
+  at: Timestamp;
+}
+
+export interface SyncRunsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  source_id: string;
+  trigger: "manual" | "schedule" | "api";
+  mode: "full" | "delta";
+  dry_run: boolean;
+  status: "running" | "succeeded" | "failed" | "stopped" | "applied" | "rejected";
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+  heartbeat_at: Timestamp;
+  counts: JSONColumnType<Record<string, number>>;
+  progress: JSONColumnType<Record<string, unknown>>;
+  error: JSONColumnType<Record<string, unknown> | null>;
+  graph_requests: number;
+  graph_throttled: number;
+}
+
+export interface AccountsTable {
+  id: Generated<string>;
+  email: string;
+  display_name: string;
+  password_hash: string | null;
+  /** Owners administer every workspace and create new ones; the first admin is one. */
+  is_owner: boolean;
+  created_at: Timestamp;
+}
+
+export type Role = "admin" | "viewer";
+
+export interface WorkspaceRolesTable {
+  account_id: string;
+  workspace_id: string;
+  role: Role;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  account_id: string;
+  csrf_token: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface ApiTokensTable {
+  id: Generated<string>;
+  workspace_id: string;
+  name: string;
+  role: Role;
+  token_hash: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: JSONColumnType<Record<string, unknown>>;
+}
+
+export interface Database {
+  workspaces: WorkspacesTable;
+  sources: SourcesTable;
+  users: UsersTable;
+  user_identifiers: UserIdentifiersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  change_log: ChangeLogTable;
+  sync_runs: SyncRunsTable;
+  accounts: AccountsTable;
+  workspace_roles: WorkspaceRolesTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  settings: SettingsTable;
+}

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { createWorkspace, resolveWorkspace } from "../../src/core/workspaces.ts";
+import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../src/core/users.ts";
+import { listChanges } from "../../src/core/change-log.ts";
+import type { WorkspaceContext } from "../../src/core/context.ts";
+import { RollcallError } from "../../src/errors.ts";
+
+const page = { limit: 50, offset: 0, sort: "displayName" as const, order: "asc" as const };
+
+async function rejection(promise: Promise<unknown>): Promise<RollcallError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(RollcallError);
+  return error as RollcallError;
+}
+
+describe.each(engines)("manual users on %s", (engine) => {
+  let store: TestStore;
+  let ctx: WorkspaceContext;
+
+  beforeAll(async () => {
+    store = await openTestStore(engine);
+    const workspace = await createWorkspace(store.db, { name: "acme", defaultCountry: "GB" });
+    ctx = { db: store.db, workspace, actor: "test" };
+  });
+  afterAll(() => store?.dispose());
+
+  it("creates a user with phones in E.164, hashed PIN, identifiers and the Manual tag", async () => {
+    const user = await createUser(ctx, {
+      email: "Ada@Example.com",
+      displayName: "Ada Lovelace",
+      mobilePhone: "07911 123456",
+      businessPhones: ["+1 (202) 555-0143"],
+      cardNumbers: ["000123"],
+      aliases: ["ada"],
+      pin: "1234",
+    });
+    expect(user).toMatchObject({
+      email: "Ada@Example.com",
+      mobilePhone: "+447911123456",
+      businessPhones: ["+12025550143"],
+      cardNumbers: ["000123"],
+      aliases: ["ada"],
+      enabled: true,
+      source: { type: "manual", name: "manual", externalId: null },
+      tags: ["Manual"],
+      groups: [],
+    });
+    expect(user).not.toHaveProperty("pin");
+    const row = await store.db.selectFrom("users").select("pin_hash").where("id", "=", user.id).executeTakeFirstOrThrow();
+    expect(row.pin_hash).toMatch(/^scrypt\$/);
+    expect(row.pin_hash).not.toContain("1234");
+  });
+
+  it("refuses a duplicate email case-insensitively, naming the other user", async () => {
+    const error = await rejection(createUser(ctx, { email: "ada@EXAMPLE.com", displayName: "Impostor" }));
+    expect(error.code).toBe("conflict");
+    expect(error.message).toContain("Ada Lovelace");
+    expect(error.details.fields).toEqual([expect.objectContaining({ field: "email" })]);
+  });
+
+  it("refuses a card number or alias already taken", async () => {
+    const error = await rejection(createUser(ctx, { email: "bob@example.com", displayName: "Bob", cardNumbers: ["000123"], aliases: ["ADA"] }));
+    expect(error.code).toBe("conflict");
+    expect((error.details.fields as { field: string }[]).map((f) => f.field).sort()).toEqual(["aliases", "cardNumbers"]);
+    const { total } = await listUsers(ctx, { q: "bob" }, page);
+    expect(total).toBe(0);
+  });
+
+  it("validates email, phone and PIN with field-specific messages", async () => {
+    const error = await rejection(createUser(ctx, { email: "not-an-email", displayName: "X", mobilePhone: "12", pin: "12ab" }));
+    expect(error.code).toBe("invalid_input");
+    const fields = (error.details.fields as { field: string }[]).map((f) => f.field).sort();
+    expect(fields).toEqual(["email", "mobilePhone", "pin"]);
+    const short = await rejection(createUser(ctx, { email: "x@example.com", displayName: "X", pin: "123" }));
+    expect(short.message).toContain("4 to 12");
+  });
+
+  it("updates, disables and deletes, recording each change", async () => {
+    const updated = await updateUser(ctx, "ada@example.com", { department: "Engineering", cardNumbers: ["000123", "999"] });
+    expect(updated.department).toBe("Engineering");
+    expect(updated.cardNumbers).toEqual(["000123", "999"]);
+    const disabled = await disableUser(ctx, updated.id);
+    expect(disabled.enabled).toBe(false);
+    const changes = await listChanges(store.db, ctx.workspace.id, { userId: updated.id });
+    expect(changes.map((c) => c.action)).toEqual(["disable", "update", "create"]);
+    expect(changes[1]!.before).toMatchObject({ department: null });
+    expect(changes[1]!.after).toMatchObject({ department: "Engineering" });
+    await deleteUser(ctx, "ada@example.com");
+    expect((await rejection(getUser(ctx, updated.id))).code).toBe("not_found");
+  });
+
+  it("filters, searches and pages server-side", async () => {
+    for (let i = 0; i < 30; i++) {
+      await createUser(ctx, { email: `user${i}@example.com`, displayName: `User ${String(i).padStart(2, "0")}`, enabled: i % 3 !== 0 });
+    }
+    const first = await listUsers(ctx, { enabled: false }, { ...page, limit: 5 });
+    expect(first.total).toBe(10);
+    expect(first.items.map((u) => u.displayName)).toEqual(["User 00", "User 03", "User 06", "User 09", "User 12"]);
+    const search = await listUsers(ctx, { q: "user2" }, page);
+    expect(search.total).toBe(11); // user2 and user20..user29
+    expect(search.items.every((u) => u.email!.startsWith("user2"))).toBe(true);
+    const tagged = await listUsers(ctx, { tag: "Manual", source: "manual" }, { ...page, sort: "email", order: "desc", limit: 2 });
+    expect(tagged.items.map((u) => u.email)).toEqual(["user9@example.com", "user8@example.com"]);
+  });
+
+  it("keeps workspaces apart", async () => {
+    const other = await createWorkspace(store.db, { name: "other" });
+    const otherCtx = { db: store.db, workspace: other, actor: "test" };
+    await createUser(otherCtx, { email: "user1@example.com", displayName: "Same email, other workspace" });
+    expect((await rejection(getUser(otherCtx, "user2@example.com"))).code).toBe("not_found");
+    expect((await resolveWorkspace(store.db, "OTHER")).id).toBe(other.id);
+  });
+});
