@@ -1,0 +1,136 @@
+import { sql } from "kysely";
+import { RollcallError, invalidInput, notFound } from "../errors.ts";
+import { createGroupSchema, updateGroupSchema, type Group } from "../domain/group.ts";
+import { selectGroup, selectGroups, wouldCreateCycle } from "../storage/queries/groups.ts";
+import { selectUser } from "../storage/queries/users.ts";
+import { recordChange } from "./change-log.ts";
+import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
+import { manualSource, subjectOf, type SourceRef } from "./users.ts";
+
+type ReadContext = Pick<WorkspaceContext, "db" | "workspace">;
+
+export function listGroups(ctx: ReadContext, filter: { q?: string; source?: string }, page: { limit: number; offset: number }) {
+  return selectGroups(ctx.db, ctx.workspace.id, filter, page);
+}
+
+export async function getGroup(ctx: ReadContext, key: string): Promise<Group> {
+  const group = await selectGroup(ctx.db, ctx.workspace.id, key);
+  if (!group) throw notFound("group", key);
+  return group;
+}
+
+async function assertNameFree(ctx: ReadContext, name: string, exceptId: string | null): Promise<void> {
+  const existing = await selectGroup(ctx.db, ctx.workspace.id, name);
+  if (existing && existing.id !== exceptId) {
+    throw new RollcallError("conflict", `name: a group called "${existing.name}" already exists (group ${existing.id})`, {
+      fields: [{ field: "name", message: "already exists", value: name }],
+    });
+  }
+}
+
+export async function createGroup(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<Group> {
+  const parsed = createGroupSchema.safeParse(raw);
+  if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
+  await assertNameFree(ctx, parsed.data.name, null);
+  const id = await ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      const row = await trx
+        .insertInto("groups")
+        .values({
+          workspace_id: ctx.workspace.id,
+          name: parsed.data.name,
+          description: parsed.data.description ?? null,
+          source_type: source.type,
+          source_name: source.name,
+          source_id: source.id,
+          external_id: source.externalId,
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: row.id, subject: parsed.data.name, action: "create group", after: parsed.data });
+      return row.id;
+    })
+    .catch(translateDatabaseError);
+  return getGroup(ctx, id);
+}
+
+export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unknown): Promise<Group> {
+  const parsed = updateGroupSchema.safeParse(raw);
+  if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
+  const before = await getGroup(ctx, key);
+  assertManual(before);
+  if (parsed.data.name) await assertNameFree(ctx, parsed.data.name, before.id);
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable("groups")
+      .set({
+        ...(parsed.data.name !== undefined && { name: parsed.data.name }),
+        ...(parsed.data.description !== undefined && { description: parsed.data.description }),
+        updated_at: sql`now()`,
+      })
+      .where("id", "=", before.id)
+      .execute();
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: before.name, action: "update group", before: { name: before.name, description: before.description }, after: parsed.data });
+  });
+  return getGroup(ctx, before.id);
+}
+
+export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<Group> {
+  const before = await getGroup(ctx, key);
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom("groups").where("id", "=", before.id).execute();
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: before.name, action: "delete group", before });
+  });
+  return before;
+}
+
+/** The member named by `key`: a user (id, email, UPN) or, failing that, a group (id or name). */
+async function resolveMember(ctx: ReadContext, key: string): Promise<{ kind: "user" | "group"; id: string; label: string }> {
+  const user = await selectUser(ctx.db, ctx.workspace.id, key);
+  if (user) return { kind: "user", id: user.id, label: subjectOf(user) };
+  const group = await selectGroup(ctx.db, ctx.workspace.id, key);
+  if (group) return { kind: "group", id: group.id, label: group.name };
+  throw new RollcallError("not_found", `No user or group "${key}" in workspace ${ctx.workspace.name}`, { resource: "member", key });
+}
+
+export async function addMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<Group> {
+  const group = await getGroup(ctx, groupKey);
+  assertManual(group);
+  const member = await resolveMember(ctx, memberKey);
+  if (member.kind === "group" && (await wouldCreateCycle(ctx.db, group.id, member.id))) {
+    throw invalidInput([{ field: "member", message: `adding group "${member.label}" to "${group.name}" would make a group contain itself`, value: memberKey }]);
+  }
+  await ctx.db.transaction().execute(async (trx) => {
+    const column = member.kind === "user" ? "member_user_id" : "member_group_id";
+    const exists = await trx.selectFrom("group_members").select("group_id").where("group_id", "=", group.id).where(column, "=", member.id).executeTakeFirst();
+    if (exists) return;
+    await trx
+      .insertInto("group_members")
+      .values({ workspace_id: ctx.workspace.id, group_id: group.id, member_user_id: member.kind === "user" ? member.id : null, member_group_id: member.kind === "group" ? member.id : null })
+      .execute();
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group.id, userId: member.kind === "user" ? member.id : null, subject: member.label, action: `add to group ${group.name}` });
+  });
+  return getGroup(ctx, group.id);
+}
+
+export async function removeMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<Group> {
+  const group = await getGroup(ctx, groupKey);
+  assertManual(group);
+  const member = await resolveMember(ctx, memberKey);
+  const column = member.kind === "user" ? "member_user_id" : "member_group_id";
+  const removed = await ctx.db.transaction().execute(async (trx) => {
+    const result = await trx.deleteFrom("group_members").where("group_id", "=", group.id).where(column, "=", member.id).executeTakeFirst();
+    if (Number(result.numDeletedRows ?? 0) === 0) return false;
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group.id, userId: member.kind === "user" ? member.id : null, subject: member.label, action: `remove from group ${group.name}` });
+    return true;
+  });
+  if (!removed) throw new RollcallError("not_found", `${member.label} is not a direct member of group "${group.name}"`, { resource: "membership" });
+  return getGroup(ctx, group.id);
+}
+
+function assertManual(group: Group): void {
+  if (group.source.type === "entra") {
+    throw new RollcallError("invalid_input", `Group "${group.name}" is synced from Entra ID source "${group.source.name}"; change it in Entra ID`, { field: "group" });
+  }
+}

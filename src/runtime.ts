@@ -1,0 +1,29 @@
+import pino, { type Logger } from "pino";
+import type { Config } from "./config.ts";
+import { openStore, storeTarget, type Store } from "./storage/database.ts";
+import { loadSecretKey, secretBox, type SecretBox } from "./security/encryption.ts";
+
+/** Everything a command or the server needs, opened once from the validated config. */
+export interface Runtime {
+  config: Config;
+  store: Store;
+  secrets: SecretBox;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config, options: { command: string; logger?: Logger }): Promise<Runtime> {
+  // Logs go to standard error so that `--json` output on standard output stays a clean document.
+  const logger =
+    options.logger ??
+    pino(
+      {
+        level: config.logLevel,
+        redact: { paths: ["*.clientSecret", "*.client_secret", "*.password", "*.pin", "*.token", "*.authorization", "req.headers.authorization", "req.headers.cookie"], censor: "[redacted]" },
+      },
+      pino.destination(2),
+    );
+  const store = await openStore(storeTarget(config), { command: options.command });
+  const secrets = secretBox(loadSecretKey(config));
+  return { config, store, secrets, logger, close: () => store.close() };
+}

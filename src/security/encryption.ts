@@ -1,0 +1,53 @@
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { RollcallError } from "../errors.ts";
+
+/**
+ * Encrypts secrets at rest (client secrets, tokens) with AES-256-GCM. The key comes from
+ * ROLLCALL_SECRET_KEY, else from `secret.key` in the data folder, created on first start with mode 0600.
+ * Several processes sharing one PostgreSQL must share the key: set ROLLCALL_SECRET_KEY on each.
+ */
+export interface SecretBox {
+  seal(plaintext: string): string;
+  open(sealed: string): string;
+}
+
+export function loadSecretKey(config: { secretKey: string | undefined; dataDir: string }): Buffer {
+  if (config.secretKey) return Buffer.from(config.secretKey, "hex");
+  const file = join(config.dataDir, "secret.key");
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
+  }
+  chmodSync(file, 0o600);
+  return Buffer.from(readFileSync(file, "utf8").trim(), "hex");
+}
+
+export function secretBox(key: Buffer): SecretBox {
+  if (key.length !== 32) throw new RollcallError("config_invalid", "The secret key must be 32 bytes (64 hex characters)");
+  return {
+    seal(plaintext) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv("aes-256-gcm", key, iv);
+      const data = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+      return ["v1", iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), data.toString("base64url")].join(":");
+    },
+    open(sealed) {
+      const [version, iv, tag, data] = sealed.split(":");
+      if (version !== "v1" || !iv || !tag || data === undefined) throw new RollcallError("internal", "A stored secret is not in a format this version can read");
+      try {
+        const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
+        decipher.setAuthTag(Buffer.from(tag, "base64url"));
+        return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
+      } catch (error) {
+        throw new RollcallError(
+          "config_invalid",
+          "A stored secret cannot be decrypted with this secret key: ROLLCALL_SECRET_KEY (or data/secret.key) differs from the one it was saved with. Restore the original key, or enter the secret again.",
+          {},
+          { cause: error },
+        );
+      }
+    },
+  };
+}
