@@ -1,0 +1,156 @@
+import { Command, Option } from "commander";
+import { invalidInput } from "../../errors.ts";
+import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../core/users.ts";
+import type { User } from "../../domain/user.ts";
+import type { UserSort } from "../../storage/queries/users.ts";
+import { collect, run, table, workspaceCommand, workspaceContext } from "../io.ts";
+
+/** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
+const scalarFlags = [
+  ["userPrincipalName", "--user-principal-name <upn>"],
+  ["email", "--email <email>"],
+  ["displayName", "--display-name <name>"],
+  ["givenName", "--given-name <name>"],
+  ["surname", "--surname <name>"],
+  ["department", "--department <name>"],
+  ["jobTitle", "--job-title <title>"],
+  ["employeeId", "--employee-id <id>"],
+  ["mobilePhone", "--mobile-phone <phone>"],
+  ["preferredLanguage", "--preferred-language <tag>"],
+  ["pin", "--pin <digits>"],
+] as const;
+const listFlags = [
+  ["businessPhones", "business-phone"],
+  ["aliases", "alias"],
+  ["cardNumbers", "card-number"],
+  ["tags", "tag"],
+] as const;
+
+function withUserFields(command: Command): Command {
+  for (const [, flag] of scalarFlags) command.option(flag);
+  for (const [field, singular] of listFlags) {
+    command.option(`--${singular} <value>`, `repeat for several ${field}`, collect);
+    command.addOption(new Option(`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} <value>`).argParser(collect).hideHelp());
+  }
+  command.option("--custom-attribute <key=value>", "repeatable", collect);
+  command.option("--enabled <true|false>", "whether the user may sign in and be used");
+  return command;
+}
+
+type Flags = Record<string, unknown>;
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Turn parsed flags into the same input object the API takes; only given flags are included. */
+export function userInputFromFlags(flags: Flags): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const [field] of scalarFlags) if (flags[field] !== undefined) input[field] = flags[field];
+  for (const [field, singular] of listFlags) {
+    const values = [...((flags[camel(singular)] as string[]) ?? []), ...((flags[field] as string[]) ?? [])];
+    if (values.length) input[field] = values;
+  }
+  if (flags.customAttribute) {
+    const attributes: Record<string, string> = {};
+    for (const pair of flags.customAttribute as string[]) {
+      const at = pair.indexOf("=");
+      if (at <= 0) throw invalidInput([{ field: "customAttributes", message: `"${pair}" must be key=value`, value: pair }]);
+      attributes[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    input.customAttributes = attributes;
+  }
+  if (flags.enabled !== undefined) input.enabled = parseBoolean("enabled", flags.enabled as string);
+  return input;
+}
+
+export function parseBoolean(field: string, value: string): boolean {
+  if (/^(true|yes|1)$/i.test(value)) return true;
+  if (/^(false|no|0)$/i.test(value)) return false;
+  throw invalidInput([{ field, message: `"${value}" must be true or false`, value }]);
+}
+
+function describeUser(user: User): string {
+  const lines = [
+    `${user.displayName} <${user.email ?? user.userPrincipalName ?? ""}>  ${user.enabled ? "enabled" : "DISABLED"}`,
+    `  id:        ${user.id}`,
+    `  source:    ${user.source.type} "${user.source.name}"${user.source.externalId ? ` (${user.source.externalId})` : ""}`,
+    `  tags:      ${user.tags.join(", ")}`,
+  ];
+  const optional: [string, unknown][] = [
+    ["upn", user.userPrincipalName], ["department", user.department], ["job title", user.jobTitle], ["employee id", user.employeeId],
+    ["mobile", user.mobilePhone], ["phones", user.businessPhones.join(", ")], ["aliases", user.aliases.join(", ")],
+    ["cards", user.cardNumbers.join(", ")], ["groups", user.groups.join(", ")],
+  ];
+  for (const [label, value] of optional) if (value) lines.push(`  ${(label + ":").padEnd(10)} ${value}`);
+  return lines.join("\n");
+}
+
+export function usersCommand(): Command {
+  const users = new Command("users").description("list and manage users");
+
+  users.addCommand(
+    workspaceCommand("list", "list users (all of them, or filtered)")
+      .option("--source <name>", "only users from this source")
+      .option("--source-type <type>", "manual, import or entra")
+      .option("--tag <tag>", 'only users with this tag, e.g. "ID synced"')
+      .option("--enabled <true|false>", "only enabled or disabled users")
+      .option("--group <name>", "only direct members of this group")
+      .option("-q, --search <text>", "name, email, UPN or employee id contains")
+      .option("--sort <field>", "displayName, email, createdAt, updatedAt, source", "displayName")
+      .option("--limit <n>", "at most this many")
+      .action(async (opts) =>
+        run(opts, async (rt) => {
+          const ctx = await workspaceContext(rt, opts);
+          const filter = {
+            source: opts.source, sourceType: opts.sourceType, tag: opts.tag, group: opts.group, q: opts.search,
+            enabled: opts.enabled === undefined ? undefined : parseBoolean("enabled", opts.enabled),
+          };
+          const wanted = opts.limit ? Number(opts.limit) : Infinity;
+          const all: User[] = [];
+          while (all.length < wanted) {
+            const limit = Math.min(1000, wanted - all.length);
+            const { items } = await listUsers(ctx, filter, { limit, offset: all.length, sort: opts.sort as UserSort, order: "asc" });
+            all.push(...items);
+            if (items.length < limit) break;
+          }
+          return all;
+        }, { human: (list) => table(list.map((u) => ({ ...u, source: u.source.name })), ["displayName", "email", "enabled", "source", "tags", "groups"]) }),
+      ),
+  );
+
+  users.addCommand(
+    workspaceCommand("show", "show one user (by id or email)")
+      .argument("<user>", "id, email or user principal name")
+      .action(async (key: string, opts) => run(opts, async (rt) => getUser(await workspaceContext(rt, opts), key), { human: describeUser })),
+  );
+
+  users.addCommand(
+    withUserFields(workspaceCommand("add", "add a user by hand")).action(async (opts) =>
+      run(opts, async (rt) => createUser(await workspaceContext(rt, opts), userInputFromFlags(opts)), { human: (u) => `added ${describeUser(u)}` }),
+    ),
+  );
+
+  users.addCommand(
+    withUserFields(workspaceCommand("update", "change fields of a user"))
+      .argument("<user>", "id, email or user principal name")
+      .action(async (key: string, opts) =>
+        run(opts, async (rt) => updateUser(await workspaceContext(rt, opts), key, userInputFromFlags(opts)), { human: (u) => `updated ${describeUser(u)}` }),
+      ),
+  );
+
+  users.addCommand(
+    workspaceCommand("disable", "disable a user (keeps it, refuses its sign-in)")
+      .argument("<user>", "id, email or user principal name")
+      .action(async (key: string, opts) => run(opts, async (rt) => disableUser(await workspaceContext(rt, opts), key), { human: (u) => `disabled ${u.displayName} <${u.email ?? ""}>` })),
+  );
+
+  users.addCommand(
+    workspaceCommand("remove", "delete a user")
+      .alias("delete")
+      .argument("<user>", "id, email or user principal name")
+      .action(async (key: string, opts) => run(opts, async (rt) => deleteUser(await workspaceContext(rt, opts), key), { human: (u) => `removed ${u.displayName} <${u.email ?? ""}>` })),
+  );
+
+  return users;
+}

@@ -1,0 +1,83 @@
+import { Command } from "commander";
+import { createWorkspace, deleteWorkspace, listWorkspaces, resolveWorkspace, updateWorkspace } from "../../core/workspaces.ts";
+import { createApiToken, listApiTokens, revokeApiToken } from "../../core/tokens.ts";
+import { migrateToLatest } from "../../storage/database.ts";
+import { run, table, withJson, workspaceCommand, workspaceContext } from "../io.ts";
+
+export function workspacesCommand(): Command {
+  const workspaces = new Command("workspaces").description("list and manage workspaces");
+  workspaces.addCommand(
+    withJson(new Command("list").description("list workspaces")).action(async (opts) =>
+      run(opts, (rt) => listWorkspaces(rt.store.db), { human: (list) => table(list, ["name", "defaultCountry", "createdAt"]) }),
+    ),
+  );
+  workspaces.addCommand(
+    withJson(new Command("add").description("create a workspace"))
+      .argument("<name>")
+      .option("--default-country <CC>", "ISO country code used to read local phone numbers (e.g. US, GB)")
+      .action(async (name: string, opts) =>
+        run(opts, (rt) => createWorkspace(rt.store.db, { name, defaultCountry: opts.defaultCountry }), { human: (w) => `added workspace ${w.name}` }),
+      ),
+  );
+  workspaces.addCommand(
+    withJson(new Command("show").description("show a workspace"))
+      .argument("<name>")
+      .action(async (name: string, opts) => run(opts, (rt) => resolveWorkspace(rt.store.db, name), { human: (w) => `${w.name} (default country ${w.defaultCountry ?? "none"})` })),
+  );
+  workspaces.addCommand(
+    withJson(new Command("update").description("change a workspace's settings"))
+      .argument("<name>")
+      .option("--default-country <CC>")
+      .action(async (name: string, opts) =>
+        run(opts, async (rt) => updateWorkspace(rt.store.db, await resolveWorkspace(rt.store.db, name), { defaultCountry: opts.defaultCountry }), { human: (w) => `updated workspace ${w.name}` }),
+      ),
+  );
+  workspaces.addCommand(
+    withJson(new Command("remove").description("delete a workspace and everything in it"))
+      .argument("<name>")
+      .action(async (name: string, opts) =>
+        run(opts, async (rt) => {
+          const workspace = await resolveWorkspace(rt.store.db, name);
+          await deleteWorkspace(rt.store.db, workspace);
+          return workspace;
+        }, { human: (w) => `removed workspace ${w.name}` }),
+      ),
+  );
+  return workspaces;
+}
+
+export function tokensCommand(): Command {
+  const tokens = new Command("tokens").description("API tokens for scripts (Authorization: Bearer …)");
+  tokens.addCommand(
+    workspaceCommand("create", "create a token; it is shown once")
+      .option("--role <role>", "admin or viewer", "admin")
+      .option("--name <name>", "what the token is for")
+      .action(async (opts) =>
+        run(opts, async (rt) => createApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, { name: opts.name, role: opts.role }), {
+          human: (t) => `${t.token}\n(token "${t.name}", role ${t.role}, workspace ${t.workspace}; it is not shown again)`,
+        }),
+      ),
+  );
+  tokens.addCommand(
+    workspaceCommand("list", "list tokens (never their values)").action(async (opts) =>
+      run(opts, async (rt) => listApiTokens(rt.store.db, (await workspaceContext(rt, opts)).workspace), { human: (list) => table(list, ["id", "name", "role", "createdAt", "lastUsedAt", "revokedAt"]) }),
+    ),
+  );
+  tokens.addCommand(
+    workspaceCommand("revoke", "revoke a token")
+      .argument("<id>")
+      .action(async (id: string, opts) =>
+        run(opts, async (rt) => revokeApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, id), { human: (t) => `revoked token ${t.name}` }),
+      ),
+  );
+  return tokens;
+}
+
+export function migrateCommand(): Command {
+  return withJson(new Command("migrate").description("bring the database schema up to date (also done at every start)")).action(async (opts) =>
+    // openRuntime already migrates; run it again to report what (if anything) was left to do.
+    run(opts, async (rt) => ({ applied: await migrateToLatest(rt.store.db), database: rt.store.kind }), {
+      human: (r) => `database (${r.database}) schema is up to date`,
+    }),
+  );
+}

@@ -1,0 +1,19 @@
+import { Command } from "commander";
+import { usersCommand } from "./commands/users.ts";
+import { groupsCommand } from "./commands/groups.ts";
+import { migrateCommand, tokensCommand, workspacesCommand } from "./commands/workspaces.ts";
+
+const program = new Command("rollcall")
+  .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
+  .version("0.1.0")
+  .showHelpAfterError()
+  .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
+
+for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand()]) {
+  program.addCommand(command);
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,70 @@
+import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
+import { RollcallError, invalidInput, notFound } from "../errors.ts";
+import { hashToken, randomToken } from "../security/hashing.ts";
+import type { Role } from "../storage/schema.ts";
+import type { Workspace } from "./workspaces.ts";
+
+/** API tokens for scripts: scoped to one workspace and one role; only a hash is stored. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: Role;
+  workspace: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+const roles: Role[] = ["admin", "viewer"];
+
+export async function createApiToken(db: Db, workspace: Workspace, input: { name?: string; role?: string }): Promise<ApiToken & { token: string }> {
+  const role = (input.role ?? "admin") as Role;
+  if (!roles.includes(role)) throw invalidInput([{ field: "role", message: `must be one of ${roles.join(", ")}`, value: input.role }]);
+  const name = input.name?.trim() || `token ${new Date().toISOString().slice(0, 16)}`;
+  if (name.length > 100) throw invalidInput([{ field: "name", message: "must be at most 100 characters" }]);
+  const token = randomToken("rc_");
+  const row = await db
+    .insertInto("api_tokens")
+    .values({ workspace_id: workspace.id, name, role, token_hash: hashToken(token) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { ...present(row, workspace.name), token };
+}
+
+export async function listApiTokens(db: Db, workspace: Workspace): Promise<ApiToken[]> {
+  const rows = await db.selectFrom("api_tokens").selectAll().where("workspace_id", "=", workspace.id).orderBy("created_at", "desc").execute();
+  return rows.map((r) => present(r, workspace.name));
+}
+
+export async function revokeApiToken(db: Db, workspace: Workspace, id: string): Promise<ApiToken> {
+  const row = await db
+    .updateTable("api_tokens")
+    .set({ revoked_at: sql`coalesce(revoked_at, now())` })
+    .where("workspace_id", "=", workspace.id)
+    .where(sql<boolean>`id::text = ${id}`)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw notFound("token", id);
+  return present(row, workspace.name);
+}
+
+/** The workspace and role a bearer token grants, or an unauthenticated error. */
+export async function authenticateApiToken(db: Db, token: string): Promise<{ workspaceId: string; role: Role; tokenId: string; name: string }> {
+  const row = await db
+    .selectFrom("api_tokens")
+    .select(["id", "workspace_id", "role", "revoked_at", "name"])
+    .where("token_hash", "=", hashToken(token))
+    .executeTakeFirst();
+  if (!row || row.revoked_at) throw new RollcallError("unauthenticated", "The API token is unknown or has been revoked; create a new one with `rollcall tokens create`");
+  await db.updateTable("api_tokens").set({ last_used_at: sql`now()` }).where("id", "=", row.id).execute();
+  return { workspaceId: row.workspace_id, role: row.role, tokenId: row.id, name: row.name };
+}
+
+function present(
+  row: { id: string; name: string; role: Role; created_at: Date; last_used_at: Date | null; revoked_at: Date | null },
+  workspace: string,
+): ApiToken {
+  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+  return { id: row.id, name: row.name, role: row.role, workspace, createdAt: iso(row.created_at)!, lastUsedAt: iso(row.last_used_at), revokedAt: iso(row.revoked_at) };
+}
