@@ -1,0 +1,51 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { sql, type Kysely } from "kysely";
+import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { migrations, migrator } from "../../src/storage/migrations/index.ts";
+import { migrateToLatest } from "../../src/storage/database.ts";
+
+async function schemaOf(db: Kysely<unknown>) {
+  const columns = await sql<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>`
+    select table_name, column_name, data_type, is_nullable from information_schema.columns
+    where table_schema = 'public' and table_name not like 'rollcall_migrations%'
+    order by table_name, column_name`.execute(db);
+  const indexes = await sql<{ indexname: string; indexdef: string }>`
+    select indexname, indexdef from pg_indexes where schemaname = 'public' order by indexname`.execute(db);
+  return { columns: columns.rows, indexes: indexes.rows };
+}
+
+describe.each(engines)("schema migrations on %s", (engine) => {
+  let store: TestStore | undefined;
+  afterEach(async () => {
+    await store?.dispose();
+    store = undefined;
+  });
+
+  it("builds the latest schema on an empty database, with the default workspace", async () => {
+    store = await openTestStore(engine);
+    const workspaces = await store.db.selectFrom("workspaces").select("name").execute();
+    expect(workspaces.map((w) => w.name)).toEqual(["default"]);
+    expect(await migrateToLatest(store.db)).toEqual([]); // nothing left to do the second time
+  });
+
+  const versions = Object.keys(migrations);
+  it.each(versions.slice(0, -1).length ? versions.slice(0, -1) : versions)("upgrades from version %s to the latest without losing data", async (version) => {
+    store = await openTestStore(engine, { migrate: false });
+    const db = store.db as unknown as Kysely<unknown>;
+    const step = await migrator(db).migrateTo(version);
+    expect(step.error).toBeUndefined();
+    // Data written at that version (001 columns exist in every later version).
+    await sql`insert into users (workspace_id, email, display_name, source_type, source_name)
+              select id, 'old@example.com', 'Old User', 'manual', 'manual' from workspaces where name = 'default'`.execute(db);
+    await migrateToLatest(store.db);
+    const user = await store.db.selectFrom("users").select(["email", "display_name"]).executeTakeFirstOrThrow();
+    expect(user).toEqual({ email: "old@example.com", display_name: "Old User" });
+
+    const fresh = await openTestStore(engine);
+    try {
+      expect(await schemaOf(db)).toEqual(await schemaOf(fresh.db as unknown as Kysely<unknown>));
+    } finally {
+      await fresh.dispose();
+    }
+  });
+});
