@@ -1,0 +1,40 @@
+// `rollcall emulator`: run the emulator until SIGINT/SIGTERM; print one JSON line once listening.
+import { Command, InvalidArgumentError } from "commander";
+import { startServer } from "./server.ts";
+
+function num(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number between ${min} and ${max}`);
+    return n;
+  };
+}
+
+export function emulatorCommand(): Command {
+  return new Command("emulator")
+    .description("Run a local Microsoft Entra ID + Microsoft Graph emulator (HTTPS, own CA)")
+    .option("--port <port>", "port to listen on (0 = random)", num("port", 0, 65535), 4010)
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--seed <seed>", "seed for generated data and knobs", num("seed", 0, 2 ** 32), 42)
+    .option("--users <n>", "users in the default tenant", num("users", 0, 1_000_000), 200)
+    .option("--groups <n>", "groups in the default tenant", num("groups", 0, 100_000), 20)
+    .option("--latency-ms <ms>", "latency added to each request", num("latency-ms", 0, 60_000), 0)
+    .option("--throttle-rate <r>", "fraction of Graph requests answered 429", num("throttle-rate", 0, 1), 0)
+    .option("--fault-rate <r>", "fraction of Graph requests answered 503/504 or dropped", num("fault-rate", 0, 1), 0)
+    .option("--data-dir <dir>", "where the CA is kept (default $ROLLCALL_DATA_DIR/emulator or ./data/emulator)")
+    .option("--demo", "the demo tenant (2,500 users, 60 groups) instead of --users/--groups")
+    .option("--no-control", "disable the /_emulator control API")
+    .action(async (o: { port: number; host: string; seed: number; users: number; groups: number; latencyMs: number; throttleRate: number; faultRate: number; dataDir?: string; demo?: boolean; control: boolean }) => {
+      const emu = await startServer({
+        port: o.port, host: o.host, seed: o.seed, users: o.demo ? 2500 : o.users, groups: o.demo ? 60 : o.groups, demo: o.demo,
+        latencyMs: o.latencyMs, throttleRate: o.throttleRate, faultRate: o.faultRate, dataDir: o.dataDir, controlApi: o.control, quiet: true,
+      });
+      process.stdout.write(`${JSON.stringify({ loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, tenantId: emu.tenantId, clientId: emu.clientId, clientSecret: emu.clientSecret, caFile: emu.caFile })}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => { process.off("SIGINT", stop); process.off("SIGTERM", stop); resolve(); };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+      await emu.close();
+    });
+}

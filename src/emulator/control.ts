@@ -1,0 +1,112 @@
+// Control API under /_emulator (loopback callers only, and only when enabled): change tenants
+// between syncs, manage apps/permissions/secrets, set knobs, read state and stats.
+import { json, type Req, type Res } from "./http.ts";
+import type { Knobs } from "./knobs.ts";
+import type { TenantRegistry } from "./registry.ts";
+import type { Stats } from "./stats.ts";
+import { NotFound } from "./tenant.ts";
+import type { KnobSettings } from "./types.ts";
+
+type Json = Record<string, unknown>;
+
+export interface ControlDeps {
+  registry: TenantRegistry;
+  knobs: Knobs;
+  stats: Stats;
+  setKnobs: (k: KnobSettings) => void;
+}
+
+function body(req: Req): Json {
+  if (!req.body.length) return {};
+  try {
+    const v = JSON.parse(req.body.toString("utf8")) as unknown;
+    return v && typeof v === "object" ? (v as Json) : {};
+  } catch {
+    throw new BadInput("request body is not JSON");
+  }
+}
+class BadInput extends Error {}
+
+export function control(deps: ControlDeps, req: Req): Res {
+  try {
+    return route(deps, req);
+  } catch (e) {
+    if (e instanceof NotFound) return json(404, { error: e.message });
+    return json(400, { error: (e as Error).message });
+  }
+}
+
+function route(deps: ControlDeps, req: Req): Res {
+  const seg = req.path.split("/").filter(Boolean).slice(1).map(decodeURIComponent); // drop "_emulator"
+  const m = req.method;
+  const [a, tid, kind, id, sub, subId] = seg;
+  if (a === "health" && m === "GET") return json(200, { ok: true });
+  if (a === "knobs") {
+    if (m === "GET") return json(200, deps.knobs.settings());
+    if (m === "PUT" || m === "PATCH" || m === "POST") { deps.setKnobs(body(req) as KnobSettings); return json(200, deps.knobs.settings()); }
+  }
+  if (a === "stats") {
+    if (m === "GET") return json(200, deps.stats.snapshot());
+    if (m === "DELETE") { deps.stats.reset(); return { status: 204, headers: {} }; }
+  }
+  if (a !== "tenants") return json(404, { error: `no control route ${m} ${req.path}` });
+  const reg = deps.registry;
+  if (tid === undefined) {
+    if (m === "GET") return json(200, reg.list().map((t) => ({ id: t.id, domain: t.domain, displayName: t.displayName, counts: t.counts(), defaultApp: t.defaultApp })));
+    if (m === "POST") { const t = reg.add(body(req)); return json(201, { id: t.id, domain: t.domain, displayName: t.displayName, counts: t.counts(), defaultApp: t.defaultApp }); }
+  }
+  const t = reg.find(tid ?? "");
+  if (!t) throw new NotFound(`tenant ${tid} not found`);
+  const b = (): Json => body(req);
+  if (kind === undefined && m === "GET") return json(200, t.state());
+  if (kind === "counts" && m === "GET") return json(200, t.counts());
+  if (kind === "users") {
+    if (id === undefined && m === "GET") return json(200, t.listUsers({ includeDeleted: req.query.get("includeDeleted") === "true" }));
+    if (id === undefined && m === "POST") return json(201, t.createUser(b()));
+    if (id !== undefined && sub === undefined) {
+      if (m === "GET") { const u = t.getUser(id); return u ? json(200, u) : json(404, { error: `user ${id} not found` }); }
+      if (m === "PATCH") return json(200, t.updateUser(id, b()));
+      if (m === "DELETE") { t.deleteUser(id, { permanent: req.query.get("permanent") === "true" }); return { status: 204, headers: {} }; }
+    }
+    if (id !== undefined && sub === "restore" && m === "POST") return json(200, t.restoreUser(id));
+    if (id !== undefined && sub === "memberOf" && m === "GET") return json(200, t.listMemberOf(id, { transitive: req.query.get("transitive") === "true" }));
+  }
+  if (kind === "groups") {
+    if (id === undefined && m === "GET") return json(200, t.listGroups());
+    if (id === undefined && m === "POST") return json(201, t.createGroup(b()));
+    if (id !== undefined && sub === undefined) {
+      if (m === "GET") { const g = t.getGroup(id); return g ? json(200, g) : json(404, { error: `group ${id} not found` }); }
+      if (m === "PATCH") return json(200, t.updateGroup(id, b()));
+      if (m === "DELETE") { t.deleteGroup(id, { permanent: req.query.get("permanent") === "true" }); return { status: 204, headers: {} }; }
+    }
+    if (id !== undefined && sub === "members") {
+      if (m === "GET" && subId === undefined) return json(200, t.listMembers(id, { transitive: req.query.get("transitive") === "true" }));
+      if (m === "POST" && subId === undefined) { t.addMember(id, String(b().id ?? "")); return { status: 204, headers: {} }; }
+      if (m === "DELETE" && subId !== undefined) { t.removeMember(id, subId); return { status: 204, headers: {} }; }
+    }
+  }
+  if (kind === "apps") {
+    if (id === undefined && m === "POST") return json(201, t.registerApp(b()));
+    if (id !== undefined) {
+      if (sub === undefined && m === "GET") {
+        const app = t.getApp(id);
+        return app ? json(200, { ...app, servicePrincipal: t.servicePrincipal(id) ?? null }) : json(404, { error: `app ${id} not found` });
+      }
+      if (sub === undefined && m === "PATCH") return json(200, t.updateApp(id, b()));
+      if (sub === "secrets" && subId === undefined && m === "POST") return json(201, t.addSecret(id, b()));
+      if (sub === "secrets" && subId === "expire" && m === "POST") { t.expireSecret(id, b().keyId as string | undefined); return { status: 204, headers: {} }; }
+      if (sub === "secrets" && subId !== undefined && m === "DELETE") { t.removeSecret(id, subId); return { status: 204, headers: {} }; }
+      if (sub === "consent" && m === "POST") return json(200, t.consentApp(id, b()));
+      if (sub === "consent" && m === "DELETE") { t.removeApp(id); return { status: 204, headers: {} }; }
+      if (sub === "permissions" && m === "POST") { const x = b(); t.grantPermission(id, String(x.permission), { delayMs: Number(x.delayMs ?? 0) }); return json(200, t.servicePrincipal(id)); }
+      if (sub === "permissions" && subId !== undefined && m === "DELETE") { t.revokePermission(id, subId); return json(200, t.servicePrincipal(id)); }
+      if (sub === "scopes" && m === "POST") { const x = b(); t.grantScope(id, String(x.scope), { delayMs: Number(x.delayMs ?? 0) }); return json(200, t.servicePrincipal(id)); }
+      if (sub === "scopes" && subId !== undefined && m === "DELETE") { t.revokeScope(id, subId); return json(200, t.servicePrincipal(id)); }
+    }
+  }
+  if (kind === "delta" && m === "POST") {
+    if (id === "expire") { t.expireDeltaTokens(); return { status: 204, headers: {} }; }
+    if (id === "reset") { t.resetDeltaTokens(); return { status: 204, headers: {} }; }
+  }
+  return json(404, { error: `no control route ${m} ${req.path}` });
+}

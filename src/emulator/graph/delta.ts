@@ -1,0 +1,150 @@
+// /users/delta and /groups/delta. A round covers the change window (s0, s1] of the tenant's change
+// sequence; tokens carry the window, the position reached and the $select, so links stay opaque and
+// replaying a deltaLink gives the same changes again. Groups carry members@delta from the per-group
+// membership log; large member lists continue on the next page (the same group appears again).
+import type { TenantEntry } from "../handle.ts";
+import { ACTIVE, HARD_DELETED, SOFT_DELETED, type GroupRec, type MemberEvent } from "../tenant.ts";
+import { badRequest, GraphHttpError } from "./errors.ts";
+import { contextUrl, decodeToken, encodeToken, parseSelect, type GraphReq } from "./query.ts";
+import { projector } from "./schema.ts";
+
+type Body = Record<string, unknown>;
+const TOKEN_LIFETIME_MS = 7 * 86400_000;
+
+interface DeltaState {
+  k: "users" | "groups"; t: string; e: number; s0: number; s1: number; p: number; m: number;
+  sel: string[] | null; ts: number; mem: boolean;
+}
+
+export interface DeltaSettings { pageSize: number; membersPerPage: number }
+
+function stale(req: GraphReq, kind: string, reason: string, sel: string[] | null): GraphHttpError {
+  const restart = `${req.origin}/v1.0/${kind}/delta${sel ? `?$select=${sel.join(",")}` : ""}`;
+  return new GraphHttpError(410, reason, reason === "resyncRequired"
+    ? "The delta token is no longer valid because the tenant's directory was reset. Restart the synchronization without a token (full sync)."
+    : "The sync state (delta token) was not found or has expired. Restart the synchronization without a token (full sync).", { location: restart });
+}
+
+function pageSizeOf(req: GraphReq, dflt: number): { size: number; applied?: string } {
+  const prefer = req.headers["prefer"] ?? "";
+  const m = /odata\.maxpagesize=(\d+)/i.exec(prefer);
+  if (!m) return { size: dflt };
+  const n = Math.min(999, Math.max(1, Number(m[1])));
+  return { size: n, applied: `odata.maxpagesize=${n}` };
+}
+
+export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", settings: DeltaSettings): { body: Body; headers: Record<string, string> } {
+  const t = e.tenant;
+  const q = req.query;
+  if (q.has("$top") || q.has("$orderby")) throw badRequest(`The query option '${q.has("$top") ? "$top" : "$orderby"}' is not supported by delta.`, "Request_UnsupportedQuery");
+  let st: DeltaState;
+  const skip = q.get("$skiptoken");
+  const dtok = q.get("$deltatoken");
+  const entity = kind === "users" ? "user" : "group";
+  if (skip || (dtok && dtok !== "latest")) {
+    st = decodeToken<DeltaState>((skip ?? dtok) as string);
+    if (st.k !== kind || st.t !== t.id) throw badRequest("The provided skip or delta token is invalid.", "Request_BadRequest");
+    if (st.e !== t.deltaEpoch) throw stale(req, kind, t.epochEndReasons.get(st.e) ?? "syncStateNotFound", st.sel);
+    if (Date.now() - st.ts > TOKEN_LIFETIME_MS) throw stale(req, kind, "syncStateNotFound", st.sel);
+    if (!skip) st = { ...st, s1: t.seq, p: 0, m: 0, ts: Date.now() }; // a deltaLink opens a new round from its s0
+  } else {
+    const { select, explicit } = parseSelect(q, entity);
+    const sel = explicit ? (select.includes("id") ? select : [...select, "id"]) : null;
+    const mem = kind === "groups" && (!sel || sel.includes("members"));
+    st = { k: kind, t: t.id, e: t.deltaEpoch, s0: 0, s1: t.seq, p: 0, m: 0, sel, ts: Date.now(), mem };
+    if (dtok === "latest") {
+      return { body: { "@odata.context": ctx(req, kind, sel), "@odata.deltaLink": link(req, kind, "$deltatoken", { ...st, s0: t.seq }), value: [] }, headers: {} };
+    }
+  }
+  const ps = pageSizeOf(req, kind === "users" ? 200 : 100);
+  const sel = st.sel ?? (kind === "users" ? parseSelect(new URLSearchParams(), "user").select : parseSelect(new URLSearchParams(), "group").select);
+  const project = projector(sel);
+  const value: Body[] = [];
+  let pos = st.p;
+  let memberOffset = st.m;
+  let more = false;
+  if (kind === "users") {
+    const arr = t.users;
+    for (; pos < arr.length; pos++) {
+      const r = arr[pos]!;
+      if (r.seq <= st.s0 || r.seq > st.s1 || (st.s0 === 0 && r.state === HARD_DELETED)) continue;
+      if (value.length === ps.size) { more = true; break; }
+      value.push(r.state === ACTIVE ? project(r.u) : { id: r.u.id, "@removed": { reason: r.state === SOFT_DELETED ? "changed" : "deleted" } });
+    }
+  } else {
+    let memberBudget = settings.membersPerPage;
+    const arr = t.groups;
+    for (; pos < arr.length; pos++) {
+      const g = arr[pos]!;
+      const propChanged = g.seq > st.s0 && g.seq <= st.s1;
+      const members = st.mem && g.state === ACTIVE ? membersInWindow(g, st.s0, st.s1) : EMPTY;
+      if (!propChanged && members.length === 0) continue;
+      if (st.s0 === 0 && g.state === HARD_DELETED) continue;
+      if (value.length === ps.size || (memberBudget <= 0 && members.length > 0)) { more = true; break; }
+      if (g.state !== ACTIVE) {
+        value.push({ id: g.g.id, "@removed": { reason: g.state === SOFT_DELETED ? "changed" : "deleted" } });
+        memberOffset = 0;
+        continue;
+      }
+      const item = project(g.g);
+      if (st.mem && members.length) {
+        const chunk = members.slice(memberOffset, memberOffset + memberBudget);
+        item["members@delta"] = chunk;
+        memberBudget -= chunk.length;
+        value.push(item);
+        if (memberOffset + chunk.length < members.length) {
+          memberOffset += chunk.length;
+          more = true;
+          break; // the same group continues on the next page
+        }
+      } else {
+        value.push(item);
+      }
+      memberOffset = 0;
+    }
+  }
+  const headers: Record<string, string> = ps.applied ? { "preference-applied": ps.applied } : {};
+  const body: Body = { "@odata.context": ctx(req, kind, st.sel) };
+  if (more) body["@odata.nextLink"] = link(req, kind, "$skiptoken", { ...st, p: pos, m: memberOffset });
+  else body["@odata.deltaLink"] = link(req, kind, "$deltatoken", { ...st, s0: st.s1, p: 0, m: 0 });
+  body.value = value;
+  return { body, headers };
+}
+
+function ctx(req: GraphReq, kind: string, sel: string[] | null): string {
+  return contextUrl(req, kind, sel);
+}
+
+function link(req: GraphReq, kind: string, param: string, st: DeltaState): string {
+  return `${req.origin}/v1.0/${kind}/delta?${param}=${encodeToken(st)}`;
+}
+
+const EMPTY: Body[] = [];
+const cache = new Map<string, Body[]>();
+
+/** Net membership changes of a group in (s0, s1]: adds (all current members when s0 = 0) and removals. */
+function membersInWindow(g: GroupRec, s0: number, s1: number): Body[] {
+  const log = g.log;
+  if (!log.length) return EMPTY;
+  let lo = 0, hi = log.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if ((log[mid] as MemberEvent).seq <= s0) lo = mid + 1; else hi = mid; }
+  if (lo >= log.length || (log[lo] as MemberEvent).seq > s1) return EMPTY;
+  const key = `${g.g.id}:${s0}:${s1}:${log.length}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const net = new Map<string, MemberEvent>();
+  for (let i = s0 === 0 ? 0 : lo; i < log.length; i++) {
+    const ev = log[i] as MemberEvent;
+    if (ev.seq > s1) break;
+    net.set(ev.id, ev);
+  }
+  const out: Body[] = [];
+  for (const ev of net.values()) {
+    const type = ev.kind === "user" ? "#microsoft.graph.user" : "#microsoft.graph.group";
+    if (ev.add) out.push({ "@odata.type": type, id: ev.id });
+    else if (s0 !== 0) out.push({ "@odata.type": type, id: ev.id, "@removed": { reason: "deleted" } });
+  }
+  if (cache.size > 500) cache.clear();
+  cache.set(key, out);
+  return out;
+}

@@ -1,0 +1,128 @@
+// Users, groups, members, memberOf, /me: list and get, with $select/$filter/$top/$count and opaque
+// absolute nextLinks.
+import type { TenantEntry } from "../handle.ts";
+import { ACTIVE, type GroupRec, type UserRec } from "../tenant.ts";
+import type { MemberRef } from "../types.ts";
+import { badRequest, notFound } from "./errors.ts";
+import { contextUrl, decodeToken, encodeToken, linkWith, parseList, parseSelect, type GraphReq, type ListOptions } from "./query.ts";
+import { GROUP_PROPS, projector, USER_PROPS, type Entity } from "./schema.ts";
+
+type Body = Record<string, unknown>;
+
+function pageOf<T>(req: GraphReq, items: readonly T[], opts: ListOptions, keep: (x: T) => boolean, out: (x: T) => Body,
+  linkPath: string, context: string): Body {
+  const tok = req.query.get("$skiptoken");
+  const start = tok ? decodeToken<{ p: number }>(tok).p : 0;
+  const value: Body[] = [];
+  let next = -1;
+  for (let i = start; i < items.length; i++) {
+    const x = items[i] as T;
+    if (!keep(x)) continue;
+    if (value.length === opts.top) { next = i; break; }
+    value.push(out(x));
+  }
+  const body: Body = { "@odata.context": context };
+  if (opts.count && !tok) {
+    let n = 0;
+    for (const x of items) if (keep(x)) n++;
+    body["@odata.count"] = n;
+  }
+  if (next >= 0) body["@odata.nextLink"] = linkWith(req, linkPath, "$skiptoken", encodeToken({ p: next }));
+  body.value = value;
+  return body;
+}
+
+function listOptions(req: GraphReq, entity: Entity): ListOptions {
+  return parseList(req, entity);
+}
+
+export function listUsers(req: GraphReq, e: TenantEntry): Body {
+  const o = listOptions(req, "user");
+  const pred = o.filter?.pred;
+  const project = projector(o.select);
+  return pageOf<UserRec>(req, e.tenant.users, o, pred ? (r) => r.state === ACTIVE && pred(r.u) : (r) => r.state === ACTIVE,
+    (r) => project(r.u), "/users", contextUrl(req, "users", o.explicitSelect ? o.select : null));
+}
+
+export function listGroups(req: GraphReq, e: TenantEntry): Body {
+  const o = listOptions(req, "group");
+  const pred = o.filter?.pred;
+  const project = projector(o.select);
+  return pageOf<GroupRec>(req, e.tenant.groups, o, pred ? (r) => r.state === ACTIVE && pred(r.g) : (r) => r.state === ACTIVE,
+    (r) => project(r.g), "/groups", contextUrl(req, "groups", o.explicitSelect ? o.select : null));
+}
+
+export function getUser(req: GraphReq, e: TenantEntry, key: string): Body {
+  const rec = e.tenant.userRec(decodeURIComponent(key));
+  if (!rec) throw notFound(key);
+  const { select, explicit } = parseSelect(req.query, "user");
+  return { "@odata.context": contextUrl(req, "users", explicit ? select : null, "/$entity"), ...projector(select)(rec.u) };
+}
+
+export function getGroup(req: GraphReq, e: TenantEntry, id: string): Body {
+  const rec = e.tenant.groupRec(id);
+  if (!rec) throw notFound(id);
+  const { select, explicit } = parseSelect(req.query, "group");
+  return { "@odata.context": contextUrl(req, "groups", explicit ? select : null, "/$entity"), ...projector(select)(rec.g) };
+}
+
+/** Directory objects of mixed type: each item gets its @odata.type and its own type's selection. */
+function directoryObjects(req: GraphReq, e: TenantEntry, refs: MemberRef[], cast: "user" | "group" | null, path: string): Body {
+  const entity: Entity = cast ?? "user";
+  const q2 = new URLSearchParams(req.query);
+  q2.delete("$select");
+  const o = parseList({ ...req, query: q2 }, entity);
+  const rawSelect = req.query.get("$select");
+  const userSel = parseSelect(rawSelect ? filterSelect(req.query, "user") : new URLSearchParams(), "user").select;
+  const groupSel = parseSelect(rawSelect ? filterSelect(req.query, "group") : new URLSearchParams(), "group").select;
+  const pu = projector(userSel), pg = projector(groupSel);
+  const pred = o.filter?.pred;
+  const list = cast ? refs.filter((r) => r.kind === cast) : refs;
+  const obj = (r: MemberRef): Record<string, unknown> | undefined =>
+    r.kind === "user" ? e.tenant.userRec(r.id)?.u : e.tenant.groupRec(r.id)?.g;
+  return pageOf<MemberRef>(req, list, o, (r) => { const x = obj(r); return !!x && (!pred || pred(x)); },
+    (r) => (r.kind === "user" ? { "@odata.type": "#microsoft.graph.user", ...pu(obj(r) as Body) } : { "@odata.type": "#microsoft.graph.group", ...pg(obj(r) as Body) }),
+    path, contextUrl(req, cast ? `${cast}s` : "directoryObjects", null));
+}
+
+/** $select across types: keep what the type knows, ignore the rest (like Graph does for directoryObjects). */
+function filterSelect(q: URLSearchParams, entity: Entity): URLSearchParams {
+  const raw = q.get("$select") ?? "";
+  const known = ["id", ...raw.split(",")];
+  const sel = known.map((s) => s.trim()).filter((s) => s && (entity === "user" ? isUserProp(s) : isGroupProp(s)));
+  return new URLSearchParams({ $select: [...new Set(sel)].join(",") });
+}
+const isUserProp = (s: string): boolean => USER_PROPS.has(s);
+const isGroupProp = (s: string): boolean => GROUP_PROPS.has(s);
+
+export function listMembers(req: GraphReq, e: TenantEntry, groupId: string, transitive: boolean, cast: string | undefined): Body {
+  if (!e.tenant.groupRec(groupId)) throw notFound(groupId);
+  const c = castOf(cast);
+  const refs = transitive ? e.tenant.transitiveMembers(groupId) : e.tenant.directMembers(groupId);
+  return directoryObjects(req, e, refs, c, `/groups/${groupId}/${transitive ? "transitiveMembers" : "members"}${cast ? `/${cast}` : ""}`);
+}
+
+export function listMemberOf(req: GraphReq, e: TenantEntry, userKey: string, transitive: boolean, cast: string | undefined, pathBase: string): Body {
+  const rec = e.tenant.userRec(decodeURIComponent(userKey));
+  if (!rec) throw notFound(userKey);
+  const c = castOf(cast);
+  const refs: MemberRef[] = e.tenant.memberOf(rec.u.id, transitive).map((id) => ({ id, kind: "group" }));
+  return directoryObjects(req, e, refs, c, `${pathBase}/${transitive ? "transitiveMemberOf" : "memberOf"}${cast ? `/${cast}` : ""}`);
+}
+
+function castOf(cast: string | undefined): "user" | "group" | null {
+  if (!cast) return null;
+  if (cast === "microsoft.graph.user") return "user";
+  if (cast === "microsoft.graph.group") return "group";
+  throw badRequest(`Resource not found for the segment '${cast}'.`, "BadRequest");
+}
+
+export function organization(req: GraphReq, e: TenantEntry): Body {
+  return {
+    "@odata.context": contextUrl(req, "organization", null),
+    value: [{
+      id: e.id, displayName: e.displayName, tenantType: "AAD", countryLetterCode: "US",
+      verifiedDomains: [{ capabilities: "Email, OfficeCommunicationsOnline", isDefault: true, isInitial: true, name: e.domain, type: "Managed" }],
+    }],
+  };
+}

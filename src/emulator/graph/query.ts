@@ -1,0 +1,88 @@
+// Query options: $select, $top, $count (+ ConsistencyLevel), $filter, opaque $skiptoken.
+import { compileFilter, type CompiledFilter } from "./filter.ts";
+import { badRequest } from "./errors.ts";
+import { defaultsOf, propsOf, type Entity } from "./schema.ts";
+
+export interface GraphReq {
+  method: string;
+  /** Path below /v1.0, e.g. "/users/abc/memberOf". */
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | undefined>;
+  origin: string;
+  body?: unknown;
+}
+
+export interface ListOptions {
+  select: string[];
+  explicitSelect: boolean;
+  top: number;
+  count: boolean;
+  advanced: boolean;
+  filter?: CompiledFilter;
+}
+
+export function parseSelect(q: URLSearchParams, entity: Entity): { select: string[]; explicit: boolean } {
+  const raw = q.get("$select");
+  if (!raw) return { select: defaultsOf(entity), explicit: false };
+  const known = propsOf(entity);
+  const props = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const p of props) {
+    if (!known.has(p)) throw badRequest(`Could not find a property named '${p}' on type 'microsoft.graph.${entity}'.`);
+  }
+  return { select: props, explicit: true };
+}
+
+export function parseList(req: GraphReq, entity: Entity, maxTop = 999, defaultTop = 100): ListOptions {
+  const q = req.query;
+  const { select, explicit } = parseSelect(q, entity);
+  let top = defaultTop;
+  const topRaw = q.get("$top");
+  if (topRaw !== null) {
+    const n = Number(topRaw);
+    if (!Number.isInteger(n) || n < 1 || n > maxTop) {
+      throw badRequest(`Invalid page size specified: '${topRaw}'. Must be between 1 and ${maxTop} inclusive.`, "Request_UnsupportedQuery");
+    }
+    top = n;
+  }
+  const count = (q.get("$count") ?? "").toLowerCase() === "true";
+  const advanced = (req.headers["consistencylevel"] ?? "").toLowerCase() === "eventual";
+  let filter: CompiledFilter | undefined;
+  const f = q.get("$filter");
+  if (f) {
+    filter = compileFilter(f, propsOf(entity), entity);
+    if (filter.advanced && !(advanced && count)) {
+      throw badRequest(`Unsupported or invalid query filter clause specified for property '${filter.properties[0] ?? ""}' of resource '${entity === "user" ? "User" : "Group"}'.`, "Request_UnsupportedQuery");
+    }
+  }
+  if (count && !advanced) throw badRequest("$count is not currently supported.", "Request_BadRequest");
+  if (q.has("$search") && !advanced) throw badRequest("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'", "Request_UnsupportedQuery");
+  if (q.has("$skip")) throw badRequest("'$skip' is not supported by the service.", "Request_UnsupportedQuery");
+  return { select, explicitSelect: explicit, top, count, advanced, filter };
+}
+
+/** Opaque tokens: base64url JSON behind a fixed prefix, so they look (and are) meaningless to clients. */
+export function encodeToken(state: unknown): string {
+  return `RFNwdAoA${Buffer.from(JSON.stringify(state)).toString("base64url")}`;
+}
+export function decodeToken<T>(token: string): T {
+  try {
+    if (!token.startsWith("RFNwdAoA")) throw new Error("prefix");
+    return JSON.parse(Buffer.from(token.slice(8), "base64url").toString("utf8")) as T;
+  } catch {
+    throw badRequest("The provided skip or delta token is invalid.", "Request_BadRequest");
+  }
+}
+
+/** Rebuild a link on our own host keeping the caller's query options, with a new token parameter. */
+export function linkWith(req: GraphReq, path: string, param: string, token: string, drop: string[] = []): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of req.query) if (k !== "$skiptoken" && k !== "$deltatoken" && !drop.includes(k)) params.append(k, v);
+  params.set(param, token);
+  const qs = params.toString().replace(/%24/g, "$").replace(/%2C/g, ",");
+  return `${req.origin}/v1.0${path}?${qs}`;
+}
+
+export function contextUrl(req: GraphReq, set: string, select: string[] | null, suffix = ""): string {
+  return `${req.origin}/v1.0/$metadata#${set}${select ? `(${select.join(",")})` : ""}${suffix}`;
+}

@@ -1,0 +1,50 @@
+// Entity properties, Microsoft's default property sets, and $select projection.
+import type { GraphGroup, GraphUser } from "../types.ts";
+
+export const USER_DEFAULT = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
+  "preferredLanguage", "surname", "userPrincipalName", "id"];
+export const USER_PROPS = new Set([...USER_DEFAULT, "accountEnabled", "department", "companyName", "employeeId", "employeeType",
+  "userType", "externalUserState", "creationType", "usageLocation", "city", "country", "streetAddress", "postalCode", "state",
+  "createdDateTime", "onPremisesSamAccountName", "onPremisesImmutableId", "onPremisesSyncEnabled", "onPremisesExtensionAttributes",
+  "mailNickname", "otherMails", "proxyAddresses", "deletedDateTime", "ageGroup", "employeeHireDate", "faxNumber", "identities",
+  "lastPasswordChangeDateTime", "onPremisesDistinguishedName", "onPremisesDomainName", "onPremisesLastSyncDateTime",
+  "onPremisesUserPrincipalName", "passwordPolicies", "showInAddressList", "signInSessionsValidFromDateTime", "imAddresses",
+  "externalUserStateChangeDateTime", "legalAgeGroupClassification", "consentProvidedForMinor", "preferredDataLocation",
+  "securityIdentifier", "manager"]);
+
+export const GROUP_DEFAULT = ["id", "deletedDateTime", "classification", "createdDateTime", "creationOptions", "description",
+  "displayName", "expirationDateTime", "groupTypes", "isAssignableToRole", "mail", "mailEnabled", "mailNickname",
+  "membershipRule", "membershipRuleProcessingState", "onPremisesDomainName", "onPremisesLastSyncDateTime",
+  "onPremisesNetBiosName", "onPremisesSamAccountName", "onPremisesSecurityIdentifier", "onPremisesSyncEnabled",
+  "preferredDataLocation", "preferredLanguage", "proxyAddresses", "renewedDateTime", "resourceBehaviorOptions",
+  "resourceProvisioningOptions", "securityEnabled", "securityIdentifier", "theme", "visibility", "onPremisesProvisioningErrors",
+  "serviceProvisioningErrors"];
+export const GROUP_PROPS = new Set([...GROUP_DEFAULT, "members"]);
+
+const ARRAY_PROPS = new Set(["businessPhones", "otherMails", "proxyAddresses", "identities", "imAddresses", "groupTypes",
+  "creationOptions", "resourceBehaviorOptions", "resourceProvisioningOptions", "onPremisesProvisioningErrors", "serviceProvisioningErrors"]);
+
+/** Build a projector: object → plain object with exactly the selected properties (null when unset). */
+export function projector(props: string[]): (o: GraphUser | GraphGroup | Record<string, unknown>) => Record<string, unknown> {
+  const list = props.filter((p) => p !== "members");
+  return (o) => {
+    const out: Record<string, unknown> = {};
+    for (const p of list) {
+      const v = (o as Record<string, unknown>)[p];
+      out[p] = v === undefined ? (ARRAY_PROPS.has(p) ? [] : null) : v;
+    }
+    return out;
+  };
+}
+
+export type Entity = "user" | "group";
+
+export function entityOf(kind: "users" | "groups"): Entity {
+  return kind === "users" ? "user" : "group";
+}
+export function propsOf(entity: Entity): Set<string> {
+  return entity === "user" ? USER_PROPS : GROUP_PROPS;
+}
+export function defaultsOf(entity: Entity): string[] {
+  return entity === "user" ? USER_DEFAULT : GROUP_DEFAULT;
+}

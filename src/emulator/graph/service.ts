@@ -1,0 +1,143 @@
+// Graph v1.0 dispatcher: authentication, the per-(app, tenant) resource-unit budget, routing to the
+// handlers, and $batch (which runs its items through the same path, each with its own status).
+import type { Knobs, KnobDecision } from "../knobs.ts";
+import { requestCost } from "../knobs.ts";
+import type { Res } from "../http.ts";
+import type { TenantRegistry } from "../registry.ts";
+import type { Stats } from "../stats.ts";
+import { endpointKey } from "../stats.ts";
+import { NotFound } from "../tenant.ts";
+import { GraphAuth, requirePermission, type Caller } from "./auth.ts";
+import { delta } from "./delta.ts";
+import { getGroup, getUser, listGroups, listMemberOf, listMembers, listUsers, organization } from "./directory.ts";
+import { badRequest, graphError, graphHeaders, GraphHttpError, newIds, notFound, type GraphCtxIds } from "./errors.ts";
+import type { GraphReq } from "./query.ts";
+import type { SigningKeys } from "../identity/keys.ts";
+
+type Body = Record<string, unknown>;
+
+export function throttleResponse(d: KnobDecision, ids: GraphCtxIds): Res {
+  if (d.kind === "throttle") {
+    return graphError(429, "TooManyRequests", "Too many requests. Please retry after the time given in the Retry-After header.", ids, { "retry-after": d.retryAfter });
+  }
+  if (d.kind === "fault" && d.status === 503) {
+    return graphError(503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.", ids, d.retryAfter ? { "retry-after": d.retryAfter } : {});
+  }
+  return graphError(504, "gatewayTimeout", "The request timed out before the backend answered.", ids);
+}
+
+export class GraphService {
+  readonly auth: GraphAuth;
+  membersPerPage = 1000;
+
+  constructor(private registry: TenantRegistry, keys: SigningKeys, private knobs: Knobs, private stats: Stats) {
+    this.auth = new GraphAuth(registry, keys);
+  }
+
+  /** One Graph request (top level or a $batch item). Never throws. */
+  async handle(req: GraphReq, ids: GraphCtxIds, meta: { caller?: Caller } = {}): Promise<Res & { caller?: Caller }> {
+    try {
+      const caller = meta.caller ?? (await this.auth.authenticate(req.headers["authorization"], req.origin));
+      const over = this.knobs.spend(`${caller.clientId}|${caller.entry.id}`, requestCost(req.path, req.query));
+      if (over) return { ...throttleResponse(over, ids), caller };
+      if (req.method === "POST" && req.path === "/$batch") return { ...(await this.batch(req, ids, caller)), caller };
+      const r = this.route(req, caller);
+      return { status: 200, headers: graphHeaders(ids, r.headers), body: JSON.stringify(r.body), caller };
+    } catch (e) {
+      if (e instanceof GraphHttpError) return graphError(e.status, e.code, e.message, ids, e.headers);
+      if (e instanceof NotFound) return graphError(404, "Request_ResourceNotFound", e.message, ids);
+      return graphError(500, "generalException", `An unexpected error occurred: ${(e as Error).message}`, ids);
+    }
+  }
+
+  private route(req: GraphReq, c: Caller): { body: Body; headers?: Record<string, string> } {
+    const seg = req.path.split("/").filter(Boolean);
+    const e = c.entry;
+    if (req.method !== "GET") throw new GraphHttpError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
+    const [a, b, cc, d] = seg;
+    if (a === "users") {
+      if (b === undefined) { requirePermission(c, "users"); return { body: listUsers(req, e) }; }
+      if ((b === "delta" || b === "microsoft.graph.delta" || b === "microsoft.graph.delta()") && cc === undefined) {
+        requirePermission(c, "users");
+        return delta(req, e, "users", { pageSize: 200, membersPerPage: this.membersPerPage });
+      }
+      if (cc === undefined) { requirePermission(c, "users"); return { body: getUser(req, e, b) }; }
+      if (cc === "memberOf" || cc === "transitiveMemberOf") {
+        requirePermission(c, "memberOf");
+        return { body: listMemberOf(req, e, b, cc === "transitiveMemberOf", d, `/users/${b}`) };
+      }
+    }
+    if (a === "groups") {
+      if (b === undefined) { requirePermission(c, "groups"); return { body: listGroups(req, e) }; }
+      if ((b === "delta" || b === "microsoft.graph.delta" || b === "microsoft.graph.delta()") && cc === undefined) {
+        requirePermission(c, "groups");
+        return delta(req, e, "groups", { pageSize: 100, membersPerPage: this.membersPerPage });
+      }
+      if (cc === undefined) { requirePermission(c, "groups"); return { body: getGroup(req, e, b) }; }
+      if ((cc === "members" || cc === "transitiveMembers") && seg.length <= 4) {
+        requirePermission(c, "members");
+        return { body: listMembers(req, e, b, cc === "transitiveMembers", d) };
+      }
+    }
+    if (a === "me") {
+      if (c.kind !== "user") throw badRequest("/me request is only valid with delegated authentication flow.", "BadRequest");
+      requirePermission(c, "me");
+      if (b === undefined) return { body: getUser(req, e, c.userId as string) };
+      if (b === "memberOf" || b === "transitiveMemberOf") return { body: listMemberOf(req, e, c.userId as string, b === "transitiveMemberOf", cc, "/me") };
+    }
+    if (a === "organization" && b === undefined) return { body: organization(req, e) };
+    if (a === "users" || a === "groups") throw notFound(seg.slice(1).join("/"));
+    throw badRequest(`Resource not found for the segment '${a ?? ""}'.`, "BadRequest");
+  }
+
+  private async batch(req: GraphReq, ids: GraphCtxIds, caller: Caller): Promise<Res> {
+    const body = req.body as { requests?: unknown } | undefined;
+    const items = body && Array.isArray(body.requests) ? (body.requests as Array<Record<string, unknown>>) : null;
+    if (!items) throw badRequest("Invalid batch payload format.", "BadRequest");
+    if (items.length > 20) throw badRequest("The number of batch requests exceeds the limit of 20.", "BadRequest");
+    const seen = new Set<string>();
+    for (const it of items) {
+      const id = String(it.id ?? "");
+      if (!id || seen.has(id)) throw badRequest("Batch request ids must be present and unique.", "BadRequest");
+      seen.add(id);
+    }
+    const results = new Map<string, { status: number }>();
+    const responses: Body[] = [];
+    for (const it of items) {
+      const id = String(it.id);
+      const method = String(it.method ?? "GET").toUpperCase();
+      const rawUrl = String(it.url ?? "");
+      const itemIds = newIds(ids.clientRequestId);
+      const deps = Array.isArray(it.dependsOn) ? (it.dependsOn as string[]) : [];
+      let res: Res;
+      const failedDep = deps.find((d) => (results.get(d)?.status ?? 424) >= 400);
+      if (/^https?:/i.test(rawUrl)) {
+        res = graphError(400, "BadRequest", "Invalid request URL: batch items take relative URLs.", itemIds);
+      } else if (failedDep !== undefined) {
+        res = graphError(424, "FailedDependency", `Request ${id} depends on request ${failedDep}, which failed.`, itemIds);
+      } else {
+        const u = new URL(rawUrl.replace(/^\/?(v1\.0\/)?/, "/"), "https://batch.invalid");
+        const headers: Record<string, string | undefined> = { ...req.headers };
+        for (const [k, v] of Object.entries((it.headers as Record<string, string>) ?? {})) headers[k.toLowerCase()] = String(v);
+        const sub: GraphReq = { method, path: decodeURIComponent(u.pathname), query: u.searchParams, headers, origin: req.origin, body: it.body };
+        const started = Date.now();
+        const random = this.knobs.random();
+        if (random && random.kind !== "drop") res = throttleResponse(random, itemIds);
+        else if (sub.path === "/$batch") res = graphError(400, "BadRequest", "Nested batch requests are not supported.", itemIds);
+        else res = await this.handle(sub, itemIds, { caller });
+        this.stats.record({
+          at: started, method, endpoint: endpointKey(method, `/v1.0${sub.path}`), url: rawUrl, status: res.status,
+          outcome: res.status === 429 ? "throttled" : res.status >= 500 ? "fault" : res.status >= 400 ? "error" : "ok",
+          tenantId: caller.entry.id, clientId: caller.clientId, durationMs: Date.now() - started, batchItem: true,
+          retryAfter: res.headers["retry-after"],
+        });
+      }
+      results.set(id, { status: res.status });
+      const h: Record<string, string> = { "Content-Type": "application/json" };
+      if (res.headers["retry-after"]) h["Retry-After"] = res.headers["retry-after"];
+      if (res.headers["location"]) h["Location"] = res.headers["location"];
+      responses.push({ id, status: res.status, headers: h, body: res.body ? JSON.parse(String(res.body)) : {} });
+    }
+    return { status: 200, headers: graphHeaders(ids), body: JSON.stringify({ responses }) };
+  }
+}

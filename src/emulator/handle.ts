@@ -1,0 +1,131 @@
+// TenantHandle implementation: the directory (Tenant), plus this tenant's service principals
+// (consented apps with their grants) on top of the cloud-wide app directory.
+import { AppDirectory, DEFAULT_APP_PERMISSIONS, DEFAULT_DELEGATED_SCOPES, ServicePrincipal, type AppRegistration } from "./apps.ts";
+import { ACTIVE, HARD_DELETED, NotFound, SOFT_DELETED, type Tenant } from "./tenant.ts";
+import type {
+  AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, GraphGroup, GraphUser, GroupInput,
+  MemberRef, ServicePrincipalInfo, TenantHandle, TenantState, UserInput,
+} from "./types.ts";
+
+export class TenantEntry implements TenantHandle {
+  readonly sps = new Map<string, ServicePrincipal>();
+  defaultApp: { clientId: string; clientSecret: string; secretId: string } = { clientId: "", clientSecret: "", secretId: "" };
+
+  constructor(readonly tenant: Tenant, readonly apps: AppDirectory) {}
+
+  get id(): string { return this.tenant.id; }
+  get domain(): string { return this.tenant.domain; }
+  get displayName(): string { return this.tenant.displayName; }
+
+  // ---- users ----
+  listUsers(options: { includeDeleted?: boolean } = {}): GraphUser[] {
+    return this.tenant.users.filter((r) => r.state === ACTIVE || (options.includeDeleted && r.state === SOFT_DELETED)).map((r) => r.u);
+  }
+  getUser(idOrUpn: string): GraphUser | undefined { return this.tenant.userRec(idOrUpn)?.u; }
+  createUser(input?: UserInput): GraphUser { return this.tenant.createUser(input); }
+  updateUser(idOrUpn: string, patch: UserInput): GraphUser { return this.tenant.updateUser(idOrUpn, patch); }
+  deleteUser(idOrUpn: string, options: { permanent?: boolean } = {}): void { this.tenant.deleteUser(idOrUpn, options.permanent ?? false); }
+  restoreUser(id: string): GraphUser { return this.tenant.restoreUser(id); }
+  setSignInEnabled(idOrUpn: string, enabled: boolean): GraphUser { return this.tenant.updateUser(idOrUpn, { accountEnabled: enabled }); }
+
+  // ---- groups ----
+  listGroups(): GraphGroup[] { return this.tenant.groups.filter((r) => r.state === ACTIVE).map((r) => r.g); }
+  getGroup(id: string): GraphGroup | undefined { return this.tenant.groupRec(id)?.g; }
+  createGroup(input?: GroupInput): GraphGroup { return this.tenant.createGroup(input); }
+  updateGroup(id: string, patch: GroupInput): GraphGroup { return this.tenant.updateGroup(id, patch); }
+  deleteGroup(id: string, options: { permanent?: boolean } = {}): void { this.tenant.deleteGroup(id, options.permanent ?? false); }
+  addMember(groupId: string, memberId: string): void { this.tenant.addMember(groupId, memberId); }
+  removeMember(groupId: string, memberId: string): void { this.tenant.removeMember(groupId, memberId); }
+  listMembers(groupId: string, options: { transitive?: boolean } = {}): MemberRef[] {
+    return options.transitive ? this.tenant.transitiveMembers(groupId) : this.tenant.directMembers(groupId);
+  }
+  listMemberOf(memberId: string, options: { transitive?: boolean } = {}): string[] {
+    return this.tenant.memberOf(memberId, options.transitive ?? false);
+  }
+
+  // ---- apps ----
+  private app(clientId: string): AppRegistration {
+    const app = this.apps.get(clientId);
+    if (!app) throw new NotFound(`app ${clientId} not found`);
+    return app;
+  }
+  private sp(clientId: string): ServicePrincipal {
+    const sp = this.sps.get(clientId);
+    if (!sp) throw new NotFound(`app ${clientId} has no service principal (no consent) in tenant ${this.id}`);
+    return sp;
+  }
+  registerApp(input: AppRegistrationInput = {}): AppRegistrationInfo {
+    const app = this.apps.register(this.id, input);
+    const sp = new ServicePrincipal(app.clientId, this.id);
+    for (const p of input.appPermissions ?? DEFAULT_APP_PERMISSIONS) sp.grantRole(p);
+    for (const s of input.delegatedScopes ?? DEFAULT_DELEGATED_SCOPES) sp.grantScope(s);
+    this.sps.set(app.clientId, sp);
+    return app.info();
+  }
+  getApp(clientId: string): AppRegistrationInfo | undefined { return this.apps.get(clientId)?.info(); }
+  updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds">>): AppRegistrationInfo {
+    const app = this.app(clientId);
+    if (patch.displayName !== undefined) app.displayName = patch.displayName;
+    if (patch.multiTenant !== undefined) app.multiTenant = patch.multiTenant;
+    if (patch.enabled !== undefined) app.enabled = patch.enabled;
+    if (patch.redirectUris !== undefined) app.redirectUris = [...patch.redirectUris];
+    if (patch.tokenLifetimeSeconds !== undefined) app.tokenLifetimeSeconds = patch.tokenLifetimeSeconds;
+    return app.info();
+  }
+  addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number }): AppSecret {
+    return { ...this.app(clientId).addSecret(options) };
+  }
+  removeSecret(clientId: string, keyId: string): void {
+    const app = this.app(clientId);
+    const before = app.secrets.length;
+    app.secrets = app.secrets.filter((s) => s.keyId !== keyId);
+    if (app.secrets.length === before) throw new NotFound(`secret ${keyId} not found on app ${clientId}`);
+  }
+  expireSecret(clientId: string, keyId?: string): void {
+    const past = new Date(Date.now() - 1000).toISOString();
+    let hit = false;
+    for (const s of this.app(clientId).secrets) if (!keyId || s.keyId === keyId) { s.endDateTime = past; hit = true; }
+    if (!hit) throw new NotFound(`secret ${keyId} not found on app ${clientId}`);
+  }
+  consentApp(clientId: string, options: { appPermissions?: string[]; delegatedScopes?: string[] } & GrantOptions = {}): ServicePrincipalInfo {
+    this.app(clientId);
+    const sp = this.sps.get(clientId) ?? new ServicePrincipal(clientId, this.id);
+    for (const p of options.appPermissions ?? DEFAULT_APP_PERMISSIONS) if (!sp.appRoles.has(p)) sp.grantRole(p, options);
+    for (const s of options.delegatedScopes ?? DEFAULT_DELEGATED_SCOPES) if (!sp.scopes.has(s)) sp.grantScope(s, options);
+    this.sps.set(clientId, sp);
+    return sp.info();
+  }
+  removeApp(clientId: string): void {
+    if (!this.sps.delete(clientId)) throw new NotFound(`app ${clientId} has no service principal in tenant ${this.id}`);
+  }
+  grantPermission(clientId: string, permission: string, options?: GrantOptions): void { this.sp(clientId).grantRole(permission, options); }
+  revokePermission(clientId: string, permission: string): void { this.sp(clientId).appRoles.delete(permission); }
+  grantScope(clientId: string, scope: string, options?: GrantOptions): void { this.sp(clientId).grantScope(scope, options); }
+  revokeScope(clientId: string, scope: string): void { this.sp(clientId).scopes.delete(scope); }
+  servicePrincipal(clientId: string): ServicePrincipalInfo | undefined { return this.sps.get(clientId)?.info(); }
+
+  // ---- delta ----
+  expireDeltaTokens(): void { this.tenant.invalidateDelta("syncStateNotFound"); }
+  resetDeltaTokens(): void { this.tenant.invalidateDelta("resyncRequired"); }
+
+  // ---- state ----
+  state(): TenantState {
+    const t = this.tenant;
+    const memberships: TenantState["memberships"] = [];
+    for (const g of t.groups) if (g.state === ACTIVE) for (const [memberId, kind] of g.members) memberships.push({ groupId: g.g.id, memberId, kind });
+    return {
+      id: t.id, domain: t.domain, displayName: t.displayName,
+      users: this.listUsers(),
+      deletedUsers: t.users.filter((r) => r.state === SOFT_DELETED).map((r) => r.u),
+      groups: this.listGroups(),
+      memberships,
+      apps: [...this.sps.values()].map((sp) => sp.info()),
+    };
+  }
+  counts(): { users: number; deletedUsers: number; groups: number; memberships: number } {
+    let users = 0, deletedUsers = 0, groups = 0;
+    for (const r of this.tenant.users) if (r.state === ACTIVE) users++; else if (r.state !== HARD_DELETED) deletedUsers++;
+    for (const r of this.tenant.groups) if (r.state === ACTIVE) groups++;
+    return { users, deletedUsers, groups, memberships: this.tenant.memberships };
+  }
+}

@@ -1,0 +1,160 @@
+// Interactive endpoints: the sign-in page (GET authorize lists the tenant's users to pick, POST
+// completes it), and admin consent. Errors that cannot be trusted to the redirect URI (unknown
+// tenant/app, unregistered redirect URI) are shown on an error page, like Microsoft does.
+import type { AppRegistration } from "../apps.ts";
+import type { TenantEntry } from "../handle.ts";
+import { escapeHtml, formBody, html, redirect, type Req, type Res } from "../http.ts";
+import { ACTIVE } from "../tenant.ts";
+import type { IdentityContext, SignInTxn } from "./context.ts";
+import { aadErrorPage, aadErrorParts, MSG } from "./errors.ts";
+
+const TXN_MS = 30 * 60_000;
+
+function page(title: string, body: string): Res {
+  return html(200, `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body style="font-family:Segoe UI,Arial,sans-serif;max-width:40em;margin:3em auto">${body}</body></html>`,
+  { "cache-control": "no-store, no-cache", "x-frame-options": "DENY" });
+}
+
+/** Send the result back to the app: query (302), fragment (302) or form_post (auto-submitting form). */
+export function respondToApp(redirectUri: string, mode: string, params: Record<string, string | undefined>): Res {
+  const entries = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
+  if (mode === "form_post") {
+    const inputs = entries.map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}" />`).join("");
+    return html(200, `<html><head><title>Working...</title></head><body onload="document.forms[0].submit()"><form method="POST" name="hiddenform" action="${escapeHtml(redirectUri)}">${inputs}<noscript><p>Script is disabled. Click Submit to continue.</p><input type="submit" value="Submit" /></noscript></form></body></html>`);
+  }
+  const qs = new URLSearchParams(entries).toString();
+  if (mode === "fragment") return redirect(`${redirectUri}#${qs}`);
+  return redirect(`${redirectUri}${redirectUri.includes("?") ? "&" : "?"}${qs}`);
+}
+
+function appError(t: SignInTxn, error: string, code: number, text: string): Res {
+  const p = aadErrorParts(error, code, text);
+  return respondToApp(t.redirectUri, t.responseMode, { error, error_description: p.description, error_uri: undefined, state: t.state });
+}
+
+/** Validate what must be valid before anything may go back to the redirect URI. */
+function preflight(ctx: IdentityContext, segment: string, clientId: string | null, redirectUri: string | null):
+  { app: AppRegistration; entries: TenantEntry[]; redirectUri: string } | Res {
+  const r = ctx.resolve(segment);
+  if ("unknown" in r) return aadErrorPage(400, 90002, MSG.tenantNotFound(r.unknown));
+  if (!clientId) return aadErrorPage(400, 900144, MSG.missingParam("client_id"));
+  const app = ctx.registry.apps.get(clientId);
+  const entries = "entry" in r ? [r.entry] : ctx.registry.list();
+  const where = entries.filter((e) => app && e.sps.has(app.clientId) && (app.multiTenant || app.homeTenantId === e.id));
+  if (!app || where.length === 0) return aadErrorPage(400, 700016, MSG.appNotFound(clientId, "entry" in r ? r.entry.id : segment));
+  const uri = redirectUri ?? app.redirectUris[0] ?? "";
+  if (!app.redirectUris.includes(uri)) return aadErrorPage(400, 50011, MSG.redirectMismatch(uri, app.clientId));
+  return { app, entries: where, redirectUri: uri };
+}
+
+export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): Res {
+  ctx.sweep();
+  const q = req.query;
+  const pre = preflight(ctx, segment, q.get("client_id"), q.get("redirect_uri"));
+  if ("status" in pre) return pre;
+  const txn: SignInTxn = {
+    kind: "signin", tenantSegment: segment, clientId: pre.app.clientId, redirectUri: pre.redirectUri,
+    responseMode: q.get("response_mode") ?? "query", scopes: (q.get("scope") ?? "").split(/\s+/).filter(Boolean),
+    state: q.get("state") ?? undefined, nonce: q.get("nonce") ?? undefined,
+    challenge: q.get("code_challenge") ?? undefined, challengeMethod: q.get("code_challenge_method") ?? (q.get("code_challenge") ? "plain" : undefined),
+    expiresAt: Date.now() + TXN_MS,
+  };
+  if (q.get("response_type") !== "code") return appError(txn, "unsupported_response_type", 700054, "response_type 'id_token' is not enabled for the application.");
+  if (!txn.scopes.length) return appError(txn, "invalid_request", 900144, MSG.missingParam("scope"));
+  if (txn.challengeMethod && !["S256", "plain"].includes(txn.challengeMethod)) return appError(txn, "invalid_request", 501491, "Invalid size of Code_Challenge parameter.");
+  const hint = q.get("login_hint");
+  if (q.get("prompt") === "none") {
+    const user = hint ? findUser(pre.entries, hint) : undefined;
+    if (!user) return appError(txn, "login_required", 50058, "A silent sign-in request was sent but no user is signed in.");
+    return complete(ctx, txn, user.entry, user.id);
+  }
+  const id = ctx.newOpaque(24);
+  ctx.txns.set(id, txn);
+  const options = pre.entries.flatMap((e) => e.tenant.users.filter((u) => u.state === ACTIVE).map((u) =>
+    `<option value="${e.id}:${u.u.id}"${hint && hint.toLowerCase() === u.u.userPrincipalName.toLowerCase() ? " selected" : ""}>${escapeHtml(`${u.u.displayName ?? ""} <${u.u.userPrincipalName}>${u.u.accountEnabled ? "" : " (disabled)"}`)}</option>`)).join("");
+  return page("Sign in to your account", `<h1>Sign in</h1><p>to continue to ${escapeHtml(pre.app.displayName)}</p>
+<form method="post" action="${escapeHtml(`/${segment}/oauth2/v2.0/authorize`)}">
+<input type="hidden" name="txn" value="${id}" />
+<label>Pick an account <select name="account" id="account">${options}</select></label>
+<p><label>…or type a user name <input name="login" type="email" autocomplete="username" /></label></p>
+<button type="submit" name="action" value="signin">Sign in</button> <button type="submit" name="action" value="cancel">Cancel</button>
+</form><p><small>Rollcall Entra ID emulator: no password is checked.</small></p>`);
+}
+
+function findUser(entries: TenantEntry[], key: string): { entry: TenantEntry; id: string } | undefined {
+  for (const e of entries) {
+    const rec = e.tenant.userRec(key);
+    if (rec) return { entry: e, id: rec.u.id };
+  }
+  return undefined;
+}
+
+export function authorizePost(ctx: IdentityContext, req: Req): Res {
+  const form = formBody(req);
+  const txn = ctx.txns.get(form.get("txn") ?? "");
+  if (!txn || txn.kind !== "signin") return aadErrorPage(400, 90015, "Requested query string is too long or the session has expired. Please sign in again.");
+  ctx.txns.delete(form.get("txn") as string);
+  if (form.get("action") === "cancel") return appError(txn, "access_denied", 50126, "The user canceled the authentication.");
+  const pre = preflight(ctx, txn.tenantSegment, txn.clientId, txn.redirectUri);
+  if ("status" in pre) return pre;
+  const login = form.get("login")?.trim();
+  let user: { entry: TenantEntry; id: string } | undefined;
+  if (login) user = findUser(pre.entries, login);
+  else {
+    const [tid, uid] = (form.get("account") ?? "").split(":");
+    const e = pre.entries.find((x) => x.id === tid);
+    if (e && uid && e.tenant.userRec(uid)) user = { entry: e, id: uid };
+  }
+  if (!user) return aadErrorPage(400, 50034, "The user account does not exist in the directory. To sign into this application, the account must be added to the directory.");
+  return complete(ctx, txn, user.entry, user.id);
+}
+
+function complete(ctx: IdentityContext, txn: SignInTxn, entry: TenantEntry, userId: string): Res {
+  const user = entry.tenant.userRec(userId)?.u;
+  if (!user) return aadErrorPage(400, 50034, "The user account does not exist in the directory.");
+  if (!user.accountEnabled) return aadErrorPage(400, 50057, MSG.userDisabled);
+  const code = ctx.newOpaque(96);
+  ctx.codes.set(code, {
+    clientId: txn.clientId, tenantId: entry.id, userId, redirectUri: txn.redirectUri, scopes: txn.scopes, nonce: txn.nonce,
+    challenge: txn.challenge, challengeMethod: txn.challengeMethod, expiresAt: Date.now() + ctx.codeLifetimeMs, redeemed: false,
+  });
+  return respondToApp(txn.redirectUri, txn.responseMode, { code, state: txn.state, session_state: ctx.newOpaque(16) });
+}
+
+export function adminConsentGet(ctx: IdentityContext, req: Req, segment: string): Res {
+  const q = req.query;
+  const pre = preflight(ctx, segment, q.get("client_id"), q.get("redirect_uri"));
+  if ("status" in pre) return pre;
+  const txn: SignInTxn = {
+    kind: "adminconsent", tenantSegment: segment, clientId: pre.app.clientId, redirectUri: pre.redirectUri, responseMode: "query",
+    scopes: [q.get("scope") ?? "https://graph.microsoft.com/.default"], state: q.get("state") ?? undefined, expiresAt: Date.now() + TXN_MS,
+  };
+  const id = ctx.newOpaque(24);
+  ctx.txns.set(id, txn);
+  // A multi-tenant app can be consented in any tenant: the admin's tenant decides which.
+  const tenants = ctx.resolve(segment);
+  const choices = "entry" in tenants ? [tenants.entry] : ctx.registry.list();
+  const options = choices.map((e) => `<option value="${e.id}">${escapeHtml(`${e.displayName} (${e.domain})`)}</option>`).join("");
+  return page("Permissions requested", `<h1>Permissions requested</h1><p><strong>${escapeHtml(pre.app.displayName)}</strong> wants to read all users' full profiles and all groups (application permissions) in your organization.</p>
+<form method="post" action="${escapeHtml(`/${segment}/v2.0/adminconsent`)}"><input type="hidden" name="txn" value="${id}" />
+<label>Organization <select name="tenant">${options}</select></label>
+<p><button type="submit" name="action" value="accept">Accept</button> <button type="submit" name="action" value="cancel">Cancel</button></p></form>`);
+}
+
+export function adminConsentPost(ctx: IdentityContext, req: Req): Res {
+  const form = formBody(req);
+  const txn = ctx.txns.get(form.get("txn") ?? "");
+  if (!txn || txn.kind !== "adminconsent") return aadErrorPage(400, 90015, "The session has expired. Please sign in again.");
+  ctx.txns.delete(form.get("txn") as string);
+  const entry = ctx.registry.find(form.get("tenant") ?? "") ?? ctx.registry.list()[0];
+  const app = ctx.registry.apps.get(txn.clientId);
+  if (!entry || !app) return aadErrorPage(400, 700016, MSG.appNotFound(txn.clientId, form.get("tenant") ?? ""));
+  if (form.get("action") !== "accept") {
+    const p = aadErrorParts("access_denied", 65004, "User declined to consent to access the app.");
+    return respondToApp(txn.redirectUri, "query", { admin_consent: "True", error: "access_denied", error_description: p.description, state: txn.state });
+  }
+  if (!app.multiTenant && app.homeTenantId !== entry.id) return aadErrorPage(400, 700016, MSG.appNotFound(app.clientId, entry.id));
+  entry.consentApp(app.clientId);
+  return respondToApp(txn.redirectUri, "query", { admin_consent: "True", tenant: entry.id, scope: txn.scopes[0], state: txn.state });
+}

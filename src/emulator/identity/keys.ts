@@ -1,0 +1,46 @@
+// Token signing keys: two RSA keys (the first signs, the second is published for rollover, as
+// Microsoft's JWKS always lists several), each with an x5c certificate, x5t thumbprint = kid.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { selfSignedForKey } from "../tls.ts";
+
+export interface SigningKey {
+  kid: string;
+  privateKey: KeyObject;
+  publicJwk: { kty: string; n: string; e: string };
+  x5c: string;
+}
+
+function b64url(buf: Buffer): string {
+  return buf.toString("base64url");
+}
+
+function makeKey(): SigningKey {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const pem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  const { der } = selfSignedForKey(pem, "accounts.accesscontrol.windows.net");
+  const kid = b64url(createHash("sha1").update(der).digest());
+  const jwk = createPublicKey(privateKey).export({ format: "jwk" }) as { kty: string; n: string; e: string };
+  return { kid, privateKey: createPrivateKey(pem), publicJwk: { kty: jwk.kty, n: jwk.n, e: jwk.e }, x5c: der.toString("base64") };
+}
+
+export class SigningKeys {
+  readonly keys: SigningKey[];
+  constructor() {
+    this.keys = [makeKey(), makeKey()];
+  }
+  get active(): SigningKey {
+    return this.keys[0] as SigningKey;
+  }
+  byKid(kid: string): SigningKey | undefined {
+    return this.keys.find((k) => k.kid === kid);
+  }
+  /** The JWKS document; `issuer` per key is the tenant's v2.0 issuer (or the {tenantid} template). */
+  jwks(issuer: string): unknown {
+    return {
+      keys: this.keys.map((k) => ({
+        kty: "RSA", use: "sig", kid: k.kid, x5t: k.kid, n: k.publicJwk.n, e: k.publicJwk.e,
+        x5c: [k.x5c], cloud_instance_name: "microsoftonline.com", issuer,
+      })),
+    };
+  }
+}

@@ -1,0 +1,146 @@
+// POST /{tenant}/oauth2/v2.0/token: client_credentials, authorization_code (+PKCE), refresh_token.
+import { createHash } from "node:crypto";
+import type { AppRegistration } from "../apps.ts";
+import type { TenantEntry } from "../handle.ts";
+import { formBody, header, json, type Req, type Res } from "../http.ts";
+import { graphResources, splitScopes, type IdentityContext } from "./context.ts";
+import { aadError, MSG } from "./errors.ts";
+import { appAccessToken, idToken, userAccessToken } from "./jwt.ts";
+
+const NO_STORE = { "cache-control": "no-store, no-cache", pragma: "no-cache" };
+
+interface ClientCreds { clientId?: string; clientSecret?: string }
+
+function clientCredentials(req: Req, form: URLSearchParams): ClientCreds {
+  const auth = header(req, "authorization");
+  if (auth?.toLowerCase().startsWith("basic ")) {
+    const dec = Buffer.from(auth.slice(6).trim(), "base64").toString("utf8");
+    const i = dec.indexOf(":");
+    if (i > 0) return { clientId: decodeURIComponent(dec.slice(0, i)), clientSecret: decodeURIComponent(dec.slice(i + 1)) };
+  }
+  return { clientId: form.get("client_id") ?? undefined, clientSecret: form.get("client_secret") ?? undefined };
+}
+
+/** Check the secret against the app's secrets: null when fine, else the error response. */
+function checkSecret(app: AppRegistration, secret: string | undefined, origin: string, corr?: string): Res | null {
+  if (!secret) return aadError(401, "invalid_client", 7000218, MSG.missingSecret, origin, corr);
+  const match = app.secrets.find((s) => s.secretText === secret);
+  if (!match) return aadError(401, "invalid_client", 7000215, MSG.badSecret(app.clientId), origin, corr);
+  if (Date.parse(match.endDateTime) <= Date.now()) return aadError(401, "invalid_client", 7000222, MSG.expiredSecret(app.clientId), origin, corr);
+  return null;
+}
+
+function findApp(ctx: IdentityContext, entry: TenantEntry, clientId: string): { app: AppRegistration } | null {
+  const app = ctx.registry.apps.get(clientId);
+  if (!app || !entry.sps.has(app.clientId)) return null;
+  if (!app.multiTenant && app.homeTenantId !== entry.id) return null;
+  return { app };
+}
+
+export async function tokenEndpoint(ctx: IdentityContext, req: Req, segment: string): Promise<Res> {
+  const o = req.origin;
+  const corr = header(req, "client-request-id");
+  const form = formBody(req);
+  const r = ctx.resolve(segment);
+  if ("unknown" in r) return aadError(400, "invalid_tenant", 90002, MSG.tenantNotFound(r.unknown), o, corr);
+  const grant = form.get("grant_type");
+  if (!grant) return aadError(400, "invalid_request", 900144, MSG.missingParam("grant_type"), o, corr);
+  const creds = clientCredentials(req, form);
+  if (!creds.clientId) return aadError(400, "invalid_request", 900144, MSG.missingParam("client_id"), o, corr);
+  if (grant === "client_credentials") {
+    if ("special" in r) return aadError(400, "invalid_request", 9001023, MSG.commonEndpoint, o, corr);
+    return clientCredentialsGrant(ctx, r.entry, creds, form, o, corr);
+  }
+  if (grant === "authorization_code" || grant === "refresh_token") return userGrant(ctx, segment, grant, creds, form, o, corr);
+  return aadError(400, "unsupported_grant_type", 70003, MSG.unsupportedGrant(grant), o, corr);
+}
+
+async function clientCredentialsGrant(ctx: IdentityContext, entry: TenantEntry, creds: ClientCreds, form: URLSearchParams, o: string, corr?: string): Promise<Res> {
+  const clientId = creds.clientId as string;
+  const found = findApp(ctx, entry, clientId);
+  if (!found) return aadError(400, "unauthorized_client", 700016, MSG.appNotFound(clientId, entry.id), o, corr);
+  const { app } = found;
+  if (!app.enabled) return aadError(400, "unauthorized_client", 7000112, MSG.appDisabled(app.clientId, app.displayName), o, corr);
+  const bad = checkSecret(app, creds.clientSecret, o, corr);
+  if (bad) return bad;
+  const scope = (form.get("scope") ?? "").trim();
+  if (!scope) return aadError(400, "invalid_scope", 70011, MSG.missingScope, o, corr);
+  const resources = graphResources(o);
+  const parts = scope.split(/\s+/);
+  const resource = parts.length === 1 ? resources.find((res) => scope === `${res}/.default` || scope === `${res}//.default`) : undefined;
+  if (!resource) return aadError(400, "invalid_scope", 70011, MSG.badScope(scope), o, corr);
+  const sp = entry.sps.get(app.clientId);
+  const token = await appAccessToken(ctx.keys, {
+    issuerBase: o, tenantId: entry.id, clientId: app.clientId, appName: app.displayName, spObjectId: sp?.objectId ?? app.clientId,
+    audience: resource, roles: sp?.effectiveRoles() ?? [],
+    lifetime: app.tokenLifetimeSeconds,
+  });
+  return json(200, { token_type: "Bearer", expires_in: app.tokenLifetimeSeconds, ext_expires_in: app.tokenLifetimeSeconds, access_token: token }, NO_STORE);
+}
+
+async function userGrant(ctx: IdentityContext, segment: string, grant: string, creds: ClientCreds, form: URLSearchParams, o: string, corr?: string): Promise<Res> {
+  const clientId = creds.clientId as string;
+  let tenantId: string, userId: string, scopes: string[], nonce: string | undefined;
+  if (grant === "authorization_code") {
+    const codeValue = form.get("code");
+    if (!codeValue) return aadError(400, "invalid_request", 900144, MSG.missingParam("code"), o, corr);
+    const code = ctx.codes.get(codeValue);
+    if (!code || code.clientId !== clientId) return aadError(400, "invalid_grant", 9002313, MSG.badCode, o, corr);
+    if (code.redeemed) return aadError(400, "invalid_grant", 54005, MSG.codeRedeemed, o, corr);
+    if (code.expiresAt <= Date.now()) return aadError(400, "invalid_grant", 70008, MSG.codeExpired, o, corr);
+    const redirect = form.get("redirect_uri");
+    if (redirect !== null && redirect !== code.redirectUri) return aadError(400, "invalid_grant", 500117, "The reply uri specified in the token request does not match the reply uri specified in the authorization request.", o, corr);
+    if (code.challenge) {
+      const verifier = form.get("code_verifier") ?? "";
+      const computed = code.challengeMethod === "S256" ? createHash("sha256").update(verifier).digest("base64url") : verifier;
+      if (computed !== code.challenge) return aadError(400, "invalid_grant", 501481, MSG.pkce, o, corr);
+    }
+    code.redeemed = true;
+    ({ tenantId, userId, scopes, nonce } = code);
+  } else {
+    const rt = form.get("refresh_token");
+    if (!rt) return aadError(400, "invalid_request", 900144, MSG.missingParam("refresh_token"), o, corr);
+    const g = ctx.refreshTokens.get(rt);
+    if (!g || g.clientId !== clientId) return aadError(400, "invalid_grant", 9002313, MSG.badCode, o, corr);
+    if (g.expiresAt <= Date.now()) return aadError(400, "invalid_grant", 70008, MSG.codeExpired, o, corr);
+    ({ tenantId, userId, scopes } = g);
+    const requested = form.get("scope");
+    if (requested) scopes = scopes.filter((s) => requested.includes(s) || ["openid", "profile", "email", "offline_access"].includes(s));
+  }
+  const seg = ctx.resolve(segment);
+  if ("entry" in seg && seg.entry.id !== tenantId) return aadError(400, "invalid_grant", 9002313, MSG.badCode, o, corr);
+  const entry = ctx.registry.get(tenantId);
+  const found = findApp(ctx, entry, clientId);
+  if (!found) return aadError(400, "unauthorized_client", 700016, MSG.appNotFound(clientId, tenantId), o, corr);
+  const { app } = found;
+  if (!app.enabled) return aadError(400, "unauthorized_client", 7000112, MSG.appDisabled(app.clientId, app.displayName), o, corr);
+  // Confidential clients authenticate; a client without a secret is accepted as a public client
+  // (PKCE protects its codes). Microsoft decides this by the redirect URI's platform instead.
+  if (creds.clientSecret !== undefined) {
+    const bad = checkSecret(app, creds.clientSecret, o, corr);
+    if (bad) return bad;
+  }
+  const user = entry.tenant.userRec(userId)?.u;
+  if (!user) return aadError(400, "invalid_grant", 50034, "The user account does not exist in the directory.", o, corr);
+  if (!user.accountEnabled) return aadError(400, "invalid_grant", 50057, MSG.userDisabled, o, corr);
+  const sp = entry.sps.get(app.clientId);
+  const granted = new Set(sp?.effectiveScopes() ?? []);
+  const split = splitScopes(scopes.join(" "), graphResources(o));
+  const graphScopes = (split.graph.length ? split.graph : ["User.Read"]).filter((s) => granted.has(s));
+  const oidc = split.oidc.filter((s) => s !== "offline_access");
+  const base = { issuerBase: o, tenantId, clientId: app.clientId, appName: app.displayName, user, lifetime: app.tokenLifetimeSeconds };
+  const body: Record<string, unknown> = {
+    token_type: "Bearer",
+    scope: [...graphScopes, ...oidc].join(" "),
+    expires_in: app.tokenLifetimeSeconds,
+    ext_expires_in: app.tokenLifetimeSeconds,
+    access_token: await userAccessToken(ctx.keys, { ...base, audience: "https://graph.microsoft.com", scopes: [...graphScopes, ...oidc] }),
+  };
+  if (scopes.includes("offline_access")) {
+    const rt = ctx.newOpaque(64);
+    ctx.refreshTokens.set(rt, { clientId: app.clientId, tenantId, userId, scopes, expiresAt: Date.now() + 90 * 86400_000 });
+    body.refresh_token = rt;
+  }
+  if (scopes.includes("openid")) body.id_token = await idToken(ctx.keys, { ...base, nonce, scopes });
+  return json(200, body, NO_STORE);
+}

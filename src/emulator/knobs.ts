@@ -1,0 +1,95 @@
+// Latency, throttling (random rate and a per-(app, tenant) resource-unit budget per 10 s window) and
+// faults (503, 504, dropped connection), all drawn from a seeded stream so runs are reproducible.
+import { Rng } from "./rng.ts";
+import type { KnobSettings } from "./types.ts";
+
+export type KnobDecision =
+  | { kind: "throttle"; retryAfter: string }
+  | { kind: "fault"; status: 503 | 504; retryAfter?: string }
+  | { kind: "drop" };
+
+export class Knobs {
+  latencyMs = 0;
+  throttleRate = 0;
+  faultRate = 0;
+  budget: number | null = null;
+  retryAfterForm: NonNullable<KnobSettings["retryAfterForm"]> = "seconds";
+  retryAfterSeconds = 1;
+  private rng: Rng;
+  private formTurn = 0;
+  private windows = new Map<string, { start: number; used: number }>();
+
+  constructor(seed: number) {
+    this.rng = Rng.derive(seed, "knobs");
+  }
+
+  set(k: KnobSettings & { throttleBudget?: { unitsPer10s: number } | null }): void {
+    if (k.latencyMs !== undefined) this.latencyMs = Math.max(0, k.latencyMs);
+    if (k.throttleRate !== undefined) this.throttleRate = clamp01(k.throttleRate);
+    if (k.faultRate !== undefined) this.faultRate = clamp01(k.faultRate);
+    if (k.throttleBudget !== undefined) this.budget = k.throttleBudget && k.throttleBudget.unitsPer10s > 0 ? k.throttleBudget.unitsPer10s : null;
+    if (k.retryAfterForm !== undefined) this.retryAfterForm = k.retryAfterForm;
+    if (k.retryAfterSeconds !== undefined) this.retryAfterSeconds = Math.max(0, k.retryAfterSeconds);
+    if (k.throttleBudget !== undefined) this.windows.clear();
+  }
+
+  settings(): KnobSettings {
+    return {
+      latencyMs: this.latencyMs, throttleRate: this.throttleRate, faultRate: this.faultRate,
+      throttleBudget: this.budget === null ? null : { unitsPer10s: this.budget },
+      retryAfterForm: this.retryAfterForm, retryAfterSeconds: this.retryAfterSeconds,
+    };
+  }
+
+  /** Random faults and throttles, decided before the request is looked at. */
+  random(): KnobDecision | null {
+    if (this.faultRate > 0 && this.rng.next() < this.faultRate) {
+      const x = this.rng.next();
+      if (x < 0.4) return { kind: "fault", status: 503, retryAfter: this.retryAfter(this.retryAfterSeconds) };
+      if (x < 0.7) return { kind: "fault", status: 504 };
+      return { kind: "drop" };
+    }
+    if (this.throttleRate > 0 && this.rng.next() < this.throttleRate) {
+      return { kind: "throttle", retryAfter: this.retryAfter(this.retryAfterSeconds) };
+    }
+    return null;
+  }
+
+  /** Spend `units` of the (app, tenant) budget; a throttle decision when the window is spent. */
+  spend(key: string, units: number, now = Date.now()): KnobDecision | null {
+    if (this.budget === null) return null;
+    let w = this.windows.get(key);
+    if (!w || now - w.start >= 10_000) {
+      w = { start: now, used: 0 };
+      this.windows.set(key, w);
+    }
+    if (w.used + units > this.budget) {
+      const wait = Math.max(0.001, (w.start + 10_000 - now) / 1000);
+      return { kind: "throttle", retryAfter: this.retryAfter(wait, true) };
+    }
+    w.used += units;
+    return null;
+  }
+
+  private retryAfter(seconds: number, roundUp = false): string {
+    let form = this.retryAfterForm;
+    if (form === "mixed") form = (["seconds", "fractional", "http-date"] as const)[this.formTurn++ % 3] as typeof form;
+    if (form === "fractional") return (Math.max(seconds, 0.1) * (0.5 + this.rng.next() * 0.5)).toFixed(3).replace(/\.?0+$/, "");
+    if (form === "http-date") return new Date(Date.now() + Math.ceil(seconds + 1) * 1000).toUTCString();
+    return String(roundUp ? Math.ceil(seconds) : Math.max(1, Math.round(seconds)));
+  }
+}
+
+function clamp01(x: number): number {
+  return Math.min(1, Math.max(0, x));
+}
+
+/** Resource units a Graph request costs (graph-notes: list 2, members 3, transitive 5, delta 1; $select saves one). */
+export function requestCost(path: string, query: URLSearchParams): number {
+  let cost = 2;
+  if (/\/delta$|microsoft\.graph\.delta$/.test(path)) cost = 1;
+  else if (/\/transitive(Members|MemberOf)/.test(path)) cost = 5;
+  else if (/\/(members|memberOf)/.test(path)) cost = 3;
+  if (query.has("$select") && cost > 1) cost -= 1;
+  return cost;
+}

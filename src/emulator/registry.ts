@@ -1,0 +1,49 @@
+// EmulatorTenants: every tenant of the emulated cloud, found by GUID or verified domain.
+import { AppDirectory } from "./apps.ts";
+import { generateGroups, generateUsers } from "./generator.ts";
+import { TenantEntry } from "./handle.ts";
+import { Rng } from "./rng.ts";
+import { Tenant } from "./tenant.ts";
+import type { AddTenantOptions, EmulatorTenants } from "./types.ts";
+
+export class TenantRegistry implements EmulatorTenants {
+  readonly apps = new AppDirectory();
+  private byKey = new Map<string, TenantEntry>();
+  private entries: TenantEntry[] = [];
+  private counter = 0;
+
+  constructor(private readonly seed: number) {}
+
+  get(idOrDomain: string): TenantEntry {
+    const t = this.find(idOrDomain);
+    if (!t) throw new Error(`tenant ${idOrDomain} not found`);
+    return t;
+  }
+  find(idOrDomain: string): TenantEntry | undefined {
+    return this.byKey.get(idOrDomain.toLowerCase());
+  }
+  list(): TenantEntry[] {
+    return [...this.entries];
+  }
+
+  add(options: AddTenantOptions = {}): TenantEntry {
+    const n = this.counter++;
+    const seed = options.seed ?? this.seed + n;
+    const r = Rng.derive(seed, `tenant:${n}`);
+    const id = (options.id ?? r.guid()).toLowerCase();
+    const slug = options.demo ? "northwindtraders" : n === 0 ? "rollcalldev" : `rollcalltest${n}`;
+    const domain = (options.domain ?? `${slug}.onmicrosoft.com`).toLowerCase();
+    if (this.byKey.has(id) || this.byKey.has(domain)) throw new Error(`tenant ${id} / ${domain} already exists`);
+    const tenant = new Tenant(id, domain, options.displayName ?? (options.demo ? "Northwind Traders" : n === 0 ? "Rollcall Dev" : `Rollcall Test ${n}`));
+    generateUsers(tenant, options.users ?? 200, seed);
+    generateGroups(tenant, options.groups ?? 20, seed);
+    const entry = new TenantEntry(tenant, this.apps);
+    const app = entry.registerApp({ clientId: r.guid(), displayName: "Rollcall" });
+    const secret = app.secrets[0];
+    entry.defaultApp = { clientId: app.clientId, clientSecret: secret?.secretText ?? "", secretId: secret?.keyId ?? "" };
+    this.byKey.set(id, entry);
+    this.byKey.set(domain, entry);
+    this.entries.push(entry);
+    return entry;
+  }
+}

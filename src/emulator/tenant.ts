@@ -1,0 +1,259 @@
+// The in-memory directory of one tenant: users and groups in creation-ordered arrays (stable paging
+// positions, tombstones kept for delta), id/UPN maps, memberships with a per-group change log, and a
+// monotonically increasing change sequence that delta tokens are cut from.
+import { randomUUID } from "node:crypto";
+import type { GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, UserInput } from "./types.ts";
+
+export const ACTIVE = 0;
+export const SOFT_DELETED = 1;
+export const HARD_DELETED = 2;
+
+export interface UserRec { u: GraphUser; pos: number; seq: number; state: number; groups: Set<string>; restoreGroups?: string[] }
+export interface MemberEvent { id: string; kind: MemberKind; add: boolean; seq: number }
+export interface GroupRec {
+  g: GraphGroup; pos: number; seq: number; state: number;
+  members: Map<string, MemberKind>; log: MemberEvent[]; parents: Set<string>;
+}
+
+export function emptyExtensionAttributes(): GraphUser["onPremisesExtensionAttributes"] {
+  const o: Record<string, string | null> = {};
+  for (let i = 1; i <= 15; i++) o[`extensionAttribute${i}`] = null;
+  return o as GraphUser["onPremisesExtensionAttributes"];
+}
+
+export function blankUser(id: string, upn: string): GraphUser {
+  return {
+    id, userPrincipalName: upn, displayName: null, givenName: null, surname: null, mail: null, mailNickname: null,
+    otherMails: [], proxyAddresses: [], mobilePhone: null, businessPhones: [], jobTitle: null, officeLocation: null,
+    preferredLanguage: null, accountEnabled: true, department: null, companyName: null, employeeId: null,
+    employeeType: null, userType: "Member", externalUserState: null, creationType: null, usageLocation: null,
+    city: null, country: null, streetAddress: null, postalCode: null, state: null,
+    createdDateTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"), onPremisesSamAccountName: null,
+    onPremisesImmutableId: null, onPremisesSyncEnabled: null, onPremisesExtensionAttributes: emptyExtensionAttributes(),
+  };
+}
+
+export function blankGroup(id: string, name: string): GraphGroup {
+  return {
+    id, displayName: name, description: null, mail: null, mailEnabled: false,
+    mailNickname: name.replace(/[^A-Za-z0-9]/g, "").slice(0, 60) || "group", securityEnabled: true, groupTypes: [],
+    membershipRule: null, membershipRuleProcessingState: null, visibility: null,
+    createdDateTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"), onPremisesSamAccountName: null, onPremisesSyncEnabled: null,
+  };
+}
+
+export class NotFound extends Error {}
+
+export class Tenant {
+  users: UserRec[] = [];
+  groups: GroupRec[] = [];
+  usersById = new Map<string, UserRec>();
+  usersByUpn = new Map<string, UserRec>();
+  groupsById = new Map<string, GroupRec>();
+  seq = 0;
+  memberships = 0;
+  deltaEpoch = 1;
+  /** Why each past epoch ended (used to answer stale tokens). */
+  epochEndReasons = new Map<number, "syncStateNotFound" | "resyncRequired">();
+
+  constructor(readonly id: string, readonly domain: string, readonly displayName: string) {}
+
+  // ---- users ----
+  userRec(idOrUpn: string, includeDeleted = false): UserRec | undefined {
+    const r = this.usersById.get(idOrUpn) ?? this.usersByUpn.get(idOrUpn.toLowerCase());
+    if (!r || r.state === HARD_DELETED || (r.state === SOFT_DELETED && !includeDeleted)) return undefined;
+    return r;
+  }
+  requireUser(idOrUpn: string, includeDeleted = false): UserRec {
+    const r = this.userRec(idOrUpn, includeDeleted);
+    if (!r) throw new NotFound(`user ${idOrUpn} not found in tenant ${this.id}`);
+    return r;
+  }
+
+  insertUser(u: GraphUser): UserRec {
+    if (this.usersById.has(u.id)) throw new Error(`user id ${u.id} already exists`);
+    const key = u.userPrincipalName.toLowerCase();
+    if (this.usersByUpn.has(key)) throw new Error(`userPrincipalName ${u.userPrincipalName} already exists`);
+    const rec: UserRec = { u, pos: this.users.length, seq: ++this.seq, state: ACTIVE, groups: new Set() };
+    this.users.push(rec);
+    this.usersById.set(u.id, rec);
+    this.usersByUpn.set(key, rec);
+    return rec;
+  }
+
+  createUser(input: UserInput = {}): GraphUser {
+    const id = input.id ?? randomUUID();
+    const upn = input.userPrincipalName ?? `user.${id.slice(0, 8)}@${this.domain}`;
+    const u = blankUser(id, upn);
+    this.applyUser(u, input);
+    return this.insertUser(u).u;
+  }
+
+  private applyUser(u: GraphUser, patch: UserInput): void {
+    for (const [k, v] of Object.entries(patch)) {
+      if (k === "id" || v === undefined) continue;
+      if (k === "onPremisesExtensionAttributes" && v && typeof v === "object") {
+        u.onPremisesExtensionAttributes = { ...u.onPremisesExtensionAttributes, ...(v as Record<string, string | null>) } as GraphUser["onPremisesExtensionAttributes"];
+      } else {
+        u[k] = v;
+      }
+    }
+  }
+
+  updateUser(idOrUpn: string, patch: UserInput): GraphUser {
+    const rec = this.requireUser(idOrUpn);
+    if (patch.userPrincipalName && patch.userPrincipalName.toLowerCase() !== rec.u.userPrincipalName.toLowerCase()) {
+      const key = patch.userPrincipalName.toLowerCase();
+      if (this.usersByUpn.has(key)) throw new Error(`userPrincipalName ${patch.userPrincipalName} already exists`);
+      this.usersByUpn.delete(rec.u.userPrincipalName.toLowerCase());
+      this.usersByUpn.set(key, rec);
+    }
+    this.applyUser(rec.u, patch);
+    rec.seq = ++this.seq;
+    return rec.u;
+  }
+
+  deleteUser(idOrUpn: string, permanent = false): void {
+    const rec = this.usersById.get(idOrUpn) ?? this.usersByUpn.get(idOrUpn.toLowerCase());
+    if (!rec || rec.state === HARD_DELETED || (rec.state === SOFT_DELETED && !permanent)) throw new NotFound(`user ${idOrUpn} not found in tenant ${this.id}`);
+    if (rec.state === ACTIVE) {
+      rec.restoreGroups = [...rec.groups];
+      for (const gid of rec.restoreGroups) this.removeMember(gid, rec.u.id);
+    }
+    rec.state = permanent ? HARD_DELETED : SOFT_DELETED;
+    if (permanent) this.usersByUpn.delete(rec.u.userPrincipalName.toLowerCase());
+    rec.seq = ++this.seq;
+  }
+
+  restoreUser(id: string): GraphUser {
+    const rec = this.usersById.get(id);
+    if (!rec || rec.state !== SOFT_DELETED) throw new NotFound(`deleted user ${id} not found in tenant ${this.id}`);
+    rec.state = ACTIVE;
+    rec.seq = ++this.seq;
+    for (const gid of rec.restoreGroups ?? []) if (this.groupsById.get(gid)?.state === ACTIVE) this.addMember(gid, id);
+    rec.restoreGroups = undefined;
+    return rec.u;
+  }
+
+  // ---- groups ----
+  groupRec(id: string, includeDeleted = false): GroupRec | undefined {
+    const r = this.groupsById.get(id);
+    if (!r || r.state === HARD_DELETED || (r.state === SOFT_DELETED && !includeDeleted)) return undefined;
+    return r;
+  }
+  requireGroup(id: string): GroupRec {
+    const r = this.groupRec(id);
+    if (!r) throw new NotFound(`group ${id} not found in tenant ${this.id}`);
+    return r;
+  }
+
+  insertGroup(g: GraphGroup): GroupRec {
+    if (this.groupsById.has(g.id)) throw new Error(`group id ${g.id} already exists`);
+    const rec: GroupRec = { g, pos: this.groups.length, seq: ++this.seq, state: ACTIVE, members: new Map(), log: [], parents: new Set() };
+    this.groups.push(rec);
+    this.groupsById.set(g.id, rec);
+    return rec;
+  }
+
+  createGroup(input: GroupInput = {}): GraphGroup {
+    const id = input.id ?? randomUUID();
+    const g = blankGroup(id, input.displayName ?? `Group ${id.slice(0, 8)}`);
+    for (const [k, v] of Object.entries(input)) if (k !== "id" && v !== undefined) g[k] = v;
+    return this.insertGroup(g).g;
+  }
+
+  updateGroup(id: string, patch: GroupInput): GraphGroup {
+    const rec = this.requireGroup(id);
+    for (const [k, v] of Object.entries(patch)) if (k !== "id" && v !== undefined) rec.g[k] = v;
+    rec.seq = ++this.seq;
+    return rec.g;
+  }
+
+  deleteGroup(id: string, permanent = false): void {
+    const rec = this.groupsById.get(id);
+    if (!rec || rec.state === HARD_DELETED) throw new NotFound(`group ${id} not found in tenant ${this.id}`);
+    for (const pid of [...rec.parents]) this.removeMember(pid, id);
+    for (const mid of [...rec.members.keys()]) this.removeMember(id, mid);
+    rec.state = permanent ? HARD_DELETED : SOFT_DELETED;
+    rec.seq = ++this.seq;
+  }
+
+  // ---- memberships ----
+  memberKind(id: string): MemberKind | undefined {
+    if (this.userRec(id)) return "user";
+    if (this.groupRec(id)) return "group";
+    return undefined;
+  }
+
+  addMember(groupId: string, memberId: string): void {
+    const g = this.requireGroup(groupId);
+    const user = this.userRec(memberId);
+    const kind: MemberKind | undefined = user ? "user" : this.groupRec(memberId) ? "group" : undefined;
+    if (!kind) throw new NotFound(`member ${memberId} not found in tenant ${this.id}`);
+    if (g.members.has(memberId)) return;
+    if (kind === "group" && (memberId === groupId || this.transitiveMembers(memberId).some((m) => m.id === groupId))) {
+      throw new Error("adding this group would create a membership cycle");
+    }
+    g.members.set(memberId, kind);
+    const seq = ++this.seq;
+    g.log.push({ id: memberId, kind, add: true, seq });
+    g.seq = seq;
+    if (user) user.groups.add(groupId);
+    else this.groupsById.get(memberId)?.parents.add(groupId);
+    this.memberships++;
+  }
+
+  removeMember(groupId: string, memberId: string): void {
+    const g = this.groupsById.get(groupId);
+    if (!g) throw new NotFound(`group ${groupId} not found in tenant ${this.id}`);
+    const kind = g.members.get(memberId);
+    if (!kind) throw new NotFound(`${memberId} is not a member of group ${groupId}`);
+    g.members.delete(memberId);
+    const seq = ++this.seq;
+    g.log.push({ id: memberId, kind, add: false, seq });
+    g.seq = seq;
+    if (kind === "user") this.usersById.get(memberId)?.groups.delete(groupId);
+    else this.groupsById.get(memberId)?.parents.delete(groupId);
+    this.memberships--;
+  }
+
+  directMembers(groupId: string): MemberRef[] {
+    return [...this.requireGroup(groupId).members].map(([id, kind]) => ({ id, kind }));
+  }
+
+  transitiveMembers(groupId: string): MemberRef[] {
+    const seen = new Map<string, MemberKind>();
+    const stack = [groupId];
+    while (stack.length) {
+      const g = this.groupsById.get(stack.pop() as string);
+      if (!g) continue;
+      for (const [id, kind] of g.members) {
+        if (seen.has(id)) continue;
+        seen.set(id, kind);
+        if (kind === "group") stack.push(id);
+      }
+    }
+    return [...seen].map(([id, kind]) => ({ id, kind }));
+  }
+
+  memberOf(memberId: string, transitive: boolean): string[] {
+    const direct = this.usersById.get(memberId)?.groups ?? this.groupsById.get(memberId)?.parents;
+    if (!direct) throw new NotFound(`object ${memberId} not found in tenant ${this.id}`);
+    if (!transitive) return [...direct];
+    const seen = new Set<string>();
+    const stack = [...direct];
+    while (stack.length) {
+      const id = stack.pop() as string;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      for (const p of this.groupsById.get(id)?.parents ?? []) stack.push(p);
+    }
+    return [...seen];
+  }
+
+  // ---- delta token lifecycle ----
+  invalidateDelta(reason: "syncStateNotFound" | "resyncRequired"): void {
+    this.epochEndReasons.set(this.deltaEpoch, reason);
+    this.deltaEpoch++;
+  }
+}

@@ -1,0 +1,117 @@
+// The emulator's TLS: a private CA created once per data directory (ca.pem + ca-key.pem, reused on
+// later starts so clients can trust it permanently) and a fresh server certificate for
+// localhost/127.0.0.1 signed by it on each start. Keys come from node:crypto (fast, native) and are
+// converted for node-forge, which only builds and signs the X.509 structures.
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import forge from "node-forge";
+
+export interface TlsMaterial {
+  caFile: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+function rsaKeyPair(bits = 2048): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey; privatePem: string } {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: bits });
+  const privatePem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  const priv = forge.pki.privateKeyFromPem(privatePem) as forge.pki.rsa.PrivateKey;
+  const pub = forge.pki.setRsaPublicKey(priv.n, priv.e) as forge.pki.rsa.PublicKey;
+  return { publicKey: pub, privateKey: priv, privatePem };
+}
+
+function serial(): string {
+  const b = randomBytes(16);
+  b[0] = (b[0] ?? 0) & 0x7f; // positive
+  return b.toString("hex");
+}
+
+function createCa(): { certPem: string; keyPem: string } {
+  const keys = rsaKeyPair();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 24 * 3600_000);
+  cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 24 * 3600_000);
+  const attrs = [
+    { name: "commonName", value: "Rollcall Entra ID Emulator Local CA" },
+    { name: "organizationName", value: "Rollcall (local testing only)" },
+  ];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.setExtensions([
+    { name: "basicConstraints", cA: true, critical: true },
+    { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
+    { name: "subjectKeyIdentifier" },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privatePem };
+}
+
+function issueServerCert(caCertPem: string, caKeyPem: string, extraHosts: string[]): { certPem: string; keyPem: string } {
+  const ca = forge.pki.certificateFromPem(caCertPem);
+  const caKey = forge.pki.privateKeyFromPem(caKeyPem);
+  const keys = rsaKeyPair();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 3600_000);
+  cert.validity.notAfter = new Date(Date.now() + 365 * 24 * 3600_000);
+  cert.setSubject([{ name: "commonName", value: "localhost" }]);
+  cert.setIssuer(ca.subject.attributes);
+  const altNames: Array<{ type: number; value?: string; ip?: string }> = [
+    { type: 2, value: "localhost" },
+    { type: 7, ip: "127.0.0.1" },
+    { type: 7, ip: "::1" },
+  ];
+  for (const h of extraHosts) {
+    if (h === "localhost" || h === "127.0.0.1" || h === "::1" || h === "0.0.0.0" || h === "::") continue;
+    altNames.push(/^[\d.]+$/.test(h) || h.includes(":") ? { type: 7, ip: h } : { type: 2, value: h });
+  }
+  cert.setExtensions([
+    { name: "basicConstraints", cA: false },
+    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: "extKeyUsage", serverAuth: true },
+    { name: "subjectAltName", altNames },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privatePem };
+}
+
+/** Load (or create on first use) the CA in `dir`, then issue a server certificate for this start. */
+export function loadTls(dir: string, hosts: string[] = []): TlsMaterial {
+  mkdirSync(dir, { recursive: true });
+  const caFile = join(dir, "ca.pem");
+  const caKeyFile = join(dir, "ca-key.pem");
+  let caPem: string;
+  let caKeyPem: string;
+  if (existsSync(caFile) && existsSync(caKeyFile)) {
+    caPem = readFileSync(caFile, "utf8");
+    caKeyPem = readFileSync(caKeyFile, "utf8");
+  } else {
+    const ca = createCa();
+    caPem = ca.certPem;
+    caKeyPem = ca.keyPem;
+    writeFileSync(caKeyFile, caKeyPem, { mode: 0o600 });
+    writeFileSync(caFile, caPem);
+  }
+  const server = issueServerCert(caPem, caKeyPem, hosts);
+  return { caFile, caPem, certPem: server.certPem, keyPem: server.keyPem };
+}
+
+/** A self-signed certificate wrapping a signing key, for the JWKS `x5c`/`x5t` fields. */
+export function selfSignedForKey(privatePem: string, cn: string): { der: Buffer } {
+  const priv = forge.pki.privateKeyFromPem(privatePem) as forge.pki.rsa.PrivateKey;
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(priv.n, priv.e);
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 24 * 3600_000);
+  cert.validity.notAfter = new Date(Date.now() + 5 * 365 * 24 * 3600_000);
+  cert.setSubject([{ name: "commonName", value: cn }]);
+  cert.setIssuer([{ name: "commonName", value: cn }]);
+  cert.sign(priv, forge.md.sha256.create());
+  const der = forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes();
+  return { der: Buffer.from(der, "binary") };
+}

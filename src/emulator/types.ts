@@ -1,0 +1,272 @@
+// Public types of the Entra ID emulator. Other packages import these through ./index.ts.
+
+export interface EmulatorOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  seed?: number;
+  users?: number;
+  groups?: number;
+  latencyMs?: number;
+  throttleRate?: number;
+  faultRate?: number;
+  controlApi?: boolean;
+  quiet?: boolean;
+}
+
+/** Graph `user` as the emulator stores it: every property it can serve (unset = null). */
+export type GraphUser = GraphUserCore & { [key: string]: unknown };
+export interface GraphUserCore {
+  id: string;
+  userPrincipalName: string;
+  displayName: string | null;
+  givenName: string | null;
+  surname: string | null;
+  mail: string | null;
+  mailNickname: string | null;
+  otherMails: string[];
+  proxyAddresses: string[];
+  mobilePhone: string | null;
+  businessPhones: string[];
+  jobTitle: string | null;
+  officeLocation: string | null;
+  preferredLanguage: string | null;
+  accountEnabled: boolean;
+  department: string | null;
+  companyName: string | null;
+  employeeId: string | null;
+  employeeType: string | null;
+  userType: "Member" | "Guest";
+  externalUserState: string | null;
+  creationType: string | null;
+  usageLocation: string | null;
+  city: string | null;
+  country: string | null;
+  streetAddress: string | null;
+  postalCode: string | null;
+  state: string | null;
+  createdDateTime: string;
+  onPremisesSamAccountName: string | null;
+  onPremisesImmutableId: string | null;
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesExtensionAttributes: Record<`extensionAttribute${number}`, string | null>;
+}
+
+export type GraphGroup = GraphGroupCore & { [key: string]: unknown };
+export interface GraphGroupCore {
+  id: string;
+  displayName: string;
+  description: string | null;
+  mail: string | null;
+  mailEnabled: boolean;
+  mailNickname: string;
+  securityEnabled: boolean;
+  groupTypes: string[];
+  membershipRule: string | null;
+  membershipRuleProcessingState: string | null;
+  visibility: string | null;
+  createdDateTime: string;
+  onPremisesSamAccountName: string | null;
+  onPremisesSyncEnabled: boolean | null;
+}
+
+export type UserInput = Partial<Omit<GraphUserCore, "onPremisesExtensionAttributes">> & {
+  onPremisesExtensionAttributes?: Partial<Record<string, string | null>>;
+} & { [key: string]: unknown };
+export type GroupInput = Partial<GraphGroupCore> & { [key: string]: unknown };
+
+export type MemberKind = "user" | "group";
+export interface MemberRef {
+  id: string;
+  kind: MemberKind;
+}
+
+export interface AppSecret {
+  keyId: string;
+  /** The secret value (what a client sends as client_secret). */
+  secretText: string;
+  hint: string;
+  displayName: string;
+  startDateTime: string;
+  endDateTime: string;
+}
+
+export interface AppRegistrationInput {
+  clientId?: string;
+  displayName?: string;
+  /** Application permissions (app roles) to grant with admin consent in the home tenant. */
+  appPermissions?: string[];
+  /** Delegated scopes consented in the home tenant (e.g. "User.Read", "openid"). */
+  delegatedScopes?: string[];
+  redirectUris?: string[];
+  multiTenant?: boolean;
+  enabled?: boolean;
+  /** Create one secret (default true); its value is returned on the registration. */
+  withSecret?: boolean;
+  /** Access-token lifetime in seconds (default 3599). */
+  tokenLifetimeSeconds?: number;
+}
+
+export interface AppRegistrationInfo {
+  clientId: string;
+  displayName: string;
+  homeTenantId: string;
+  multiTenant: boolean;
+  enabled: boolean;
+  redirectUris: string[];
+  secrets: AppSecret[];
+  tokenLifetimeSeconds: number;
+}
+
+export interface GrantInfo {
+  permission: string;
+  /** ISO time from which new tokens carry it. */
+  effectiveFrom: string;
+}
+
+export interface ServicePrincipalInfo {
+  clientId: string;
+  tenantId: string;
+  appPermissions: GrantInfo[];
+  delegatedScopes: GrantInfo[];
+}
+
+export interface GrantOptions {
+  /** The grant only reaches new tokens after this many milliseconds (replication delay). */
+  delayMs?: number;
+}
+
+export interface TenantState {
+  id: string;
+  domain: string;
+  displayName: string;
+  users: GraphUser[];
+  deletedUsers: GraphUser[];
+  groups: GraphGroup[];
+  memberships: Array<{ groupId: string; memberId: string; kind: MemberKind }>;
+  apps: ServicePrincipalInfo[];
+}
+
+/** Handle on one emulated tenant: what tests (and the control API) use to change it. */
+export interface TenantHandle {
+  readonly id: string;
+  readonly domain: string;
+  readonly displayName: string;
+  /** The app registered in this tenant when it was created (all permissions, admin-consented). */
+  readonly defaultApp: { clientId: string; clientSecret: string; secretId: string };
+
+  listUsers(options?: { includeDeleted?: boolean }): GraphUser[];
+  getUser(idOrUpn: string): GraphUser | undefined;
+  createUser(input?: UserInput): GraphUser;
+  updateUser(idOrUpn: string, patch: UserInput): GraphUser;
+  /** Soft delete (restorable; delta says `@removed: changed`) or, with permanent, hard delete (`deleted`). */
+  deleteUser(idOrUpn: string, options?: { permanent?: boolean }): void;
+  restoreUser(id: string): GraphUser;
+  setSignInEnabled(idOrUpn: string, enabled: boolean): GraphUser;
+
+  listGroups(): GraphGroup[];
+  getGroup(id: string): GraphGroup | undefined;
+  createGroup(input?: GroupInput): GraphGroup;
+  updateGroup(id: string, patch: GroupInput): GraphGroup;
+  deleteGroup(id: string, options?: { permanent?: boolean }): void;
+  addMember(groupId: string, memberId: string): void;
+  removeMember(groupId: string, memberId: string): void;
+  listMembers(groupId: string, options?: { transitive?: boolean }): MemberRef[];
+  listMemberOf(memberId: string, options?: { transitive?: boolean }): string[];
+
+  registerApp(input?: AppRegistrationInput): AppRegistrationInfo;
+  getApp(clientId: string): AppRegistrationInfo | undefined;
+  updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds">>): AppRegistrationInfo;
+  addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number }): AppSecret;
+  removeSecret(clientId: string, keyId: string): void;
+  /** Make one secret (or all of the app's secrets) expired as of now. */
+  expireSecret(clientId: string, keyId?: string): void;
+  /** Admin consent of `clientId` in this tenant (creates its service principal; multi-tenant apps need it). */
+  consentApp(clientId: string, options?: { appPermissions?: string[]; delegatedScopes?: string[] } & GrantOptions): ServicePrincipalInfo;
+  removeApp(clientId: string): void;
+  grantPermission(clientId: string, permission: string, options?: GrantOptions): void;
+  revokePermission(clientId: string, permission: string): void;
+  grantScope(clientId: string, scope: string, options?: GrantOptions): void;
+  revokeScope(clientId: string, scope: string): void;
+  servicePrincipal(clientId: string): ServicePrincipalInfo | undefined;
+
+  /** Invalidate every delta/deltaLink token issued so far: next use answers 410 `syncStateNotFound`. */
+  expireDeltaTokens(): void;
+  /** Like a tenant migration: outstanding tokens answer 410 `resyncRequired`. */
+  resetDeltaTokens(): void;
+
+  state(): TenantState;
+  counts(): { users: number; deletedUsers: number; groups: number; memberships: number };
+}
+
+export interface AddTenantOptions {
+  id?: string;
+  domain?: string;
+  displayName?: string;
+  users?: number;
+  groups?: number;
+  seed?: number;
+  /** Realistic-looking demo names (default false). */
+  demo?: boolean;
+}
+
+export interface EmulatorTenants {
+  get(idOrDomain: string): TenantHandle;
+  find(idOrDomain: string): TenantHandle | undefined;
+  list(): TenantHandle[];
+  add(options?: AddTenantOptions): TenantHandle;
+}
+
+export interface RequestRecord {
+  seq: number;
+  at: number;
+  method: string;
+  endpoint: string;
+  url: string;
+  status: number;
+  outcome: "ok" | "error" | "throttled" | "fault" | "dropped";
+  tenantId?: string;
+  clientId?: string;
+  retryAttempt?: number;
+  clientRequestId?: string;
+  retryAfter?: string;
+  durationMs: number;
+  batchItem?: boolean;
+}
+
+export interface EmulatorStats {
+  total: number;
+  byEndpoint: Record<string, number>;
+  byStatus: Record<string, number>;
+  throttled: number;
+  faulted: number;
+  dropped: number;
+  /** Most recent requests (bounded ring, newest last). */
+  requests: RequestRecord[];
+}
+
+export interface KnobSettings {
+  latencyMs?: number;
+  throttleRate?: number;
+  faultRate?: number;
+  throttleBudget?: { unitsPer10s: number } | null;
+  /** How Retry-After is written: integer seconds, fractional seconds, an HTTP date, or rotating. */
+  retryAfterForm?: "seconds" | "fractional" | "http-date" | "mixed";
+  /** Base Retry-After for random throttles (seconds, default 1). */
+  retryAfterSeconds?: number;
+}
+
+export interface RunningEmulator {
+  loginUrl: string;
+  graphUrl: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  caFile: string;
+  caPem: string;
+  tenants: EmulatorTenants;
+  stats(): EmulatorStats;
+  resetStats(): void;
+  setKnobs(k: Partial<Pick<EmulatorOptions, "latencyMs" | "throttleRate" | "faultRate">> & { throttleBudget?: { unitsPer10s: number } } & Omit<KnobSettings, "throttleBudget">): void;
+  close(): Promise<void>;
+}
