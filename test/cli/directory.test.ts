@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { runCli } from "../support/cli.ts";
+
+const userFields = [
+  "id", "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
+  "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "aliases", "cardNumbers", "customAttributes",
+  "source", "tags", "groups", "createdAt", "updatedAt",
+].sort();
+
+describe.each(engines)("the rollcall CLI on %s", (engine) => {
+  let dataDir: string;
+  let store: TestStore | undefined;
+  let env: Record<string, string | undefined>;
+  const cli = (...args: string[]) => runCli(args, env);
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "rollcall-cli-"));
+    env = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined };
+    if (engine === "postgres") {
+      store = await openTestStore("postgres");
+      env.DATABASE_URL = store.url;
+      await store.close(); // the CLI opens its own connection; dispose() drops the database at the end
+    }
+  });
+  afterAll(async () => {
+    await store?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("adds a user from kebab-case flags and prints only JSON on stdout", async () => {
+    await cli("workspaces", "add", "acme", "--default-country", "GB");
+    const added = await cli(
+      "users", "add", "--workspace", "acme", "--email", "ada@example.com", "--display-name", "Ada Lovelace",
+      "--mobile-phone", "07911 123456", "--card-number", "0042", "--card-number", "0043", "--alias", "ada", "--pin", "2468",
+      "--custom-attribute", "costCentre=R&D", "--json",
+    );
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.json()).toMatchObject({ email: "ada@example.com", mobilePhone: "+447911123456", cardNumbers: ["0042", "0043"], customAttributes: { costCentre: "R&D" } });
+  });
+
+  it("lists users with exactly the contract's field names, source as an object and group names", async () => {
+    expect((await cli("groups", "add", "Pilots", "--workspace", "acme")).code).toBe(0);
+    expect((await cli("groups", "members", "add", "Pilots", "ada@example.com", "--workspace", "acme")).code).toBe(0);
+    const list = await cli("users", "list", "--workspace", "acme", "--json");
+    const users = list.json<Record<string, unknown>[]>();
+    expect(users).toHaveLength(1);
+    expect(Object.keys(users[0]!).sort()).toEqual(userFields);
+    expect(users[0]).toMatchObject({ source: { type: "manual", name: "manual", externalId: null }, groups: ["Pilots"], tags: ["Manual"] });
+    const groups = (await cli("groups", "list", "--workspace", "acme", "--json")).json<Record<string, unknown>[]>();
+    expect(groups).toEqual([expect.objectContaining({ name: "Pilots", description: null, source: expect.objectContaining({ type: "manual" }), members: ["ada@example.com"] })]);
+  });
+
+  it("acts on a user by email, and fails with a non-zero exit and nothing on stdout when it cannot", async () => {
+    const disabled = await cli("users", "disable", "ada@example.com", "--workspace", "acme", "--json");
+    expect(disabled.json()).toMatchObject({ enabled: false });
+    const bad = await cli("users", "add", "--workspace", "acme", "--email", "not-an-email", "--display-name", "X", "--json");
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout).toBe("");
+    expect(JSON.parse(bad.stderr)).toMatchObject({ error: { code: "invalid_input", details: { fields: [{ field: "email" }] } } });
+    const dup = await cli("users", "add", "--workspace", "acme", "--email", "ADA@example.com", "--display-name", "Twin");
+    expect(dup.code).not.toBe(0);
+    expect(dup.stderr).toContain("Ada Lovelace");
+    const unknown = await cli("users", "list", "--workspace", "nowhere");
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain("rollcall workspaces add nowhere");
+    const removed = await cli("users", "remove", "ada@example.com", "--workspace", "acme", "--json");
+    expect(removed.code).toBe(0);
+    expect((await cli("users", "list", "--workspace", "acme", "--json")).json()).toEqual([]);
+  });
+
+  it("creates an API token for a workspace", async () => {
+    const created = await cli("tokens", "create", "--workspace", "acme", "--role", "viewer", "--json");
+    expect(created.json<{ token: string; role: string }>()).toMatchObject({ token: expect.stringMatching(/^rc_/), role: "viewer" });
+  });
+
+  it.runIf(engine === "pglite")("says clearly when another process holds the embedded database", async () => {
+    // The test runner itself is a live process: pretend it is a server holding the folder.
+    writeFileSync(join(dataDir, "rollcall.lock"), JSON.stringify({ pid: process.ppid, command: "serve", url: "http://127.0.0.1:3999", startedAt: new Date().toISOString() }));
+    const locked = await cli("users", "list");
+    expect(locked.code).not.toBe(0);
+    expect(locked.stderr).toContain("in use by `rollcall serve`");
+    expect(locked.stderr).toContain("http://127.0.0.1:3999/api/v1");
+    rmSync(join(dataDir, "rollcall.lock"));
+  });
+});
