@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { usersCommand } from "./commands/users.ts";
 import { groupsCommand } from "./commands/groups.ts";
 import { migrateCommand, tokensCommand, workspacesCommand } from "./commands/workspaces.ts";
+import { emulatorCommand } from "../emulator/index.ts";
 
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
@@ -12,7 +13,7 @@ const program = new Command("rollcall")
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand()]) {
+for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand()]) {
   program.addCommand(command);
 }
 
