@@ -1,9 +1,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import * as m001 from "./001_directory.ts";
+import * as m002 from "./002_sync.ts";
+import * as m003 from "./003_import.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
   "001_directory": m001,
+  "002_sync": m002,
+  "003_import": m003,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs";
+import { rootCertificates } from "node:tls";
+import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from "undici";
+
+/**
+ * The one place outbound HTTPS is configured. Honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY (undici's
+ * EnvHttpProxyAgent) and trusts Node's public roots + NODE_EXTRA_CA_CERTS + an optional extra CA
+ * (a private CA given in-process, e.g. the emulator's in tests). Passing `ca` to undici replaces the
+ * defaults rather than adding to them, and Node reads NODE_EXTRA_CA_CERTS only at start-up, so the
+ * three are combined here.
+ */
+const dispatchers = new Map<string, Dispatcher>();
+
+export function trustedCas(extraCa?: string): string[] {
+  const cas = [...rootCertificates];
+  const extraFile = process.env.NODE_EXTRA_CA_CERTS;
+  if (extraFile) {
+    try {
+      cas.push(readFileSync(extraFile, "utf8"));
+    } catch {
+      // Node itself warns at start-up when the file cannot be read; nothing more to add here.
+    }
+  }
+  if (extraCa) cas.push(extraCa);
+  return cas;
+}
+
+export function dispatcher(extraCa?: string): Dispatcher {
+  const key = extraCa ?? "";
+  let found = dispatchers.get(key);
+  if (!found) {
+    const ca = trustedCas(extraCa);
+    found = new EnvHttpProxyAgent({ connect: { ca }, requestTls: { ca }, proxyTls: { ca } } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
+    dispatchers.set(key, found);
+  }
+  return found;
+}
+
+/** Extra CAs for in-process callers (tests, `rollcall demo`): trusted by every request made afterwards. */
+const processExtraCas = new Set<string>();
+let processExtraCa: string | undefined;
+export function trustExtraCa(pem: string): void {
+  processExtraCas.add(pem.trim());
+  processExtraCa = [...processExtraCas].join("\n");
+}
+
+export type HttpFetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<Response>;
+
+export const httpFetch: HttpFetch = async (url, init = {}) =>
+  (await undiciFetch(url, { ...init, dispatcher: dispatcher(processExtraCa) })) as unknown as Response;

@@ -1,0 +1,118 @@
+import { z } from "zod";
+import { isCountryCode } from "../../domain/phone.ts";
+
+/**
+ * An Entra ID source's settings (everything but the secret, which is sealed apart and never shown).
+ * Parsed from the `sources.config` column and from the CLI/API; defaults are the product's defaults.
+ */
+export const clouds = {
+  global: { loginUrl: "https://login.microsoftonline.com", graphUrl: "https://graph.microsoft.com" },
+  usgov: { loginUrl: "https://login.microsoftonline.us", graphUrl: "https://graph.microsoft.us" },
+  usgovdod: { loginUrl: "https://login.microsoftonline.us", graphUrl: "https://dod-graph.microsoft.us" },
+  china: { loginUrl: "https://login.chinacloudapi.cn", graphUrl: "https://microsoftgraph.chinacloudapi.cn" },
+} as const;
+export type Cloud = keyof typeof clouds;
+
+/** Rollcall fields a Graph property can feed. `custom:NAME` fills a custom attribute. */
+export const mappableFields = [
+  "email", "userPrincipalName", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
+  "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "aliases", "cardNumbers", "pin",
+] as const;
+export type MappableField = (typeof mappableFields)[number] | `custom:${string}`;
+
+/** Defaults: email = mail, else userPrincipalName (see mapping.ts); enabled = accountEnabled. */
+export const defaultMapping: Record<string, string> = {
+  email: "mail",
+  userPrincipalName: "userPrincipalName",
+  displayName: "displayName",
+  givenName: "givenName",
+  surname: "surname",
+  department: "department",
+  jobTitle: "jobTitle",
+  employeeId: "employeeId",
+  mobilePhone: "mobilePhone",
+  businessPhones: "businessPhones",
+  preferredLanguage: "preferredLanguage",
+  enabled: "accountEnabled",
+};
+
+const graphProperty = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$/, "must be a Graph user property, e.g. employeeId or onPremisesExtensionAttributes.extensionAttribute1");
+const fieldName = z.string().refine((f) => (mappableFields as readonly string[]).includes(f) || /^custom:[A-Za-z0-9_.-]{1,64}$/.test(f), {
+  message: `must be one of ${mappableFields.join(", ")} or custom:NAME`,
+});
+
+const day = 86_400_000;
+
+/** "24h", "30m", "7d", "90s" → milliseconds. */
+export function parseInterval(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: day }[m[2]!.toLowerCase() as "s"]!;
+  return Math.round(Number(m[1]) * unit);
+}
+
+export const scheduleSchema = z.union([
+  z.object({ everyMs: z.number().int().min(60_000, "must be at least one minute") }).strict(),
+  z.object({ cron: z.string().min(1) }).strict(),
+]);
+export type Schedule = z.infer<typeof scheduleSchema>;
+
+export const entraConfigSchema = z
+  .object({
+    tenantId: z.string().trim().min(1, "is required").regex(/^[A-Za-z0-9.-]+$/, "must be a directory (tenant) ID or a verified domain"),
+    clientId: z.string().trim().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be the application (client) ID, a GUID"),
+    credential: z.enum(["secret", "certificate"]).default("secret"),
+    secretExpiresOn: z.iso.date().nullable().default(null),
+    cloud: z.enum(Object.keys(clouds) as [Cloud, ...Cloud[]]).default("global"),
+    loginUrl: z.url({ protocol: /^https$/ }).nullable().default(null),
+    graphUrl: z.url({ protocol: /^https$/ }).nullable().default(null),
+    users: z.enum(["all", "groups"]).default("all"),
+    scopeGroups: z.array(z.string().trim().min(1)).default([]),
+    includeGuests: z.boolean().default(false),
+    groupMode: z.enum(["none", "selected", "attribute", "all"]).default("none"),
+    groups: z.array(z.string().trim().min(1)).default([]),
+    groupAttribute: graphProperty.nullable().default(null),
+    ignoreGroups: z.array(z.string().trim().min(1)).default([]),
+    ignoreGroupsContaining: z.array(z.string().trim().min(1)).default([]),
+    mapping: z.record(fieldName, graphProperty).default({}),
+    country: z.string().refine(isCountryCode, "must be an ISO 3166 two-letter country code").transform((c) => c.toUpperCase()).nullable().default(null),
+    onRemove: z.enum(["disable", "delete", "keep"]).default("disable"),
+    linkByEmail: z.boolean().default(true),
+    deletionThreshold: z.object({ percent: z.number().min(0).max(100), count: z.number().int().min(0) }).strict().default({ percent: 10, count: 20 }),
+    schedule: scheduleSchema.nullable().default(null),
+    fullEveryMs: z.number().int().min(3_600_000).default(7 * day),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.users === "groups" && c.scopeGroups.length === 0) ctx.addIssue({ code: "custom", path: ["scopeGroups"], message: "name at least one group when users = groups" });
+    if (c.groupMode === "selected" && c.groups.length === 0) ctx.addIssue({ code: "custom", path: ["groups"], message: "name at least one group when group mode = selected" });
+    if (c.groupMode === "attribute" && !c.groupAttribute) ctx.addIssue({ code: "custom", path: ["groupAttribute"], message: "is required when group mode = attribute (e.g. department)" });
+  });
+
+export type EntraConfig = z.output<typeof entraConfigSchema>;
+export type EntraConfigInput = z.input<typeof entraConfigSchema>;
+
+export function endpoints(config: Pick<EntraConfig, "cloud" | "loginUrl" | "graphUrl">): { loginUrl: string; graphUrl: string } {
+  const cloud = clouds[config.cloud];
+  return {
+    loginUrl: (config.loginUrl ?? cloud.loginUrl).replace(/\/+$/, ""),
+    graphUrl: (config.graphUrl ?? cloud.graphUrl).replace(/\/+$/, "").replace(/\/v1\.0$/, ""),
+  };
+}
+
+/** Does the source need to read groups (Group.Read.All)? Attribute groups come from user properties. */
+export function needsGroups(config: Pick<EntraConfig, "users" | "groupMode">): boolean {
+  return config.users === "groups" || config.groupMode === "selected" || config.groupMode === "all";
+}
+
+export function effectiveMapping(config: Pick<EntraConfig, "mapping">): Record<string, string> {
+  return { ...defaultMapping, ...config.mapping };
+}
+
+/** The `$select` for users: only the properties the mapping, scope and group attribute read. */
+export function userSelect(config: Pick<EntraConfig, "mapping" | "groupAttribute" | "groupMode">): string[] {
+  const props = new Set(["id", "userType", "userPrincipalName", "mail", "displayName", "accountEnabled"]);
+  for (const path of Object.values(effectiveMapping(config))) props.add(path.split(".")[0]!);
+  if (config.groupMode === "attribute" && config.groupAttribute) props.add(config.groupAttribute.split(".")[0]!);
+  return [...props];
+}

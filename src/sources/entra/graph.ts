@@ -1,0 +1,167 @@
+import { randomUUID } from "node:crypto";
+import { RollcallError } from "../../errors.ts";
+import type { HttpFetch } from "../../net/http.ts";
+import { unreachable, type TokenProvider } from "./token.ts";
+
+/**
+ * The one Graph client: one retry policy, one paging generator, one token provider, and a cap on
+ * requests in flight. Retries honour Retry-After (seconds, fractional seconds or an HTTP date) on 429,
+ * 503 and 504, and back off exponentially with jitter when it is absent; each retry says so with the
+ * Retry-Attempt header, like Microsoft's SDKs. [throttling, errors, paging]
+ */
+export interface GraphPage {
+  value: Record<string, unknown>[];
+  nextLink: string | undefined;
+  deltaLink: string | undefined;
+}
+
+export interface GraphStats {
+  requests: number;
+  throttled: number;
+}
+
+export class GraphRequestError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly location?: string) {
+    super(message);
+  }
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const defaultRetry: RetryPolicy = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000 };
+
+/** Milliseconds to wait before retry `attempt` (1-based): Retry-After when given, else backoff with jitter. Pure. */
+export function retryDelay(retryAfter: string | null, attempt: number, policy: RetryPolicy, now = Date.now(), random = Math.random): number {
+  if (retryAfter) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds)) return Math.min(policy.maxDelayMs, Math.max(0, seconds * 1000));
+    const date = Date.parse(retryAfter);
+    if (Number.isFinite(date)) return Math.min(policy.maxDelayMs, Math.max(0, date - now));
+  }
+  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(exp / 2 + random() * (exp / 2));
+}
+
+const retryable = new Set([429, 500, 502, 503, 504]);
+
+export class GraphClient {
+  readonly stats: GraphStats = { requests: 0, throttled: 0 };
+  private active = 0;
+  private waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly options: {
+      graphUrl: string;
+      tokens: TokenProvider;
+      fetch: HttpFetch;
+      retry?: RetryPolicy;
+      concurrency?: number;
+      sleep?: (ms: number) => Promise<void>;
+    },
+  ) {}
+
+  url(path: string): string {
+    return /^https:\/\//.test(path) ? path : `${this.options.graphUrl}/v1.0${path.startsWith("/") ? path : `/${path}`}`;
+  }
+
+  async get(path: string, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+    await this.acquire();
+    try {
+      return await this.send(this.url(path), headers);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Every page of a collection, following @odata.nextLink until it is absent (headers re-sent each time). */
+  async *pages(path: string, headers: Record<string, string> = {}): AsyncGenerator<GraphPage> {
+    let next: string | undefined = this.url(path);
+    while (next) {
+      const body = await this.get(next, headers);
+      const page: GraphPage = {
+        value: Array.isArray(body.value) ? (body.value as Record<string, unknown>[]) : [],
+        nextLink: typeof body["@odata.nextLink"] === "string" ? body["@odata.nextLink"] : undefined,
+        deltaLink: typeof body["@odata.deltaLink"] === "string" ? body["@odata.deltaLink"] : undefined,
+      };
+      yield page;
+      next = page.nextLink;
+    }
+  }
+
+  private async send(url: string, headers: Record<string, string>): Promise<Record<string, unknown>> {
+    const policy = this.options.retry ?? defaultRetry;
+    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const clientRequestId = randomUUID();
+    let refreshed = false;
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.options.tokens.token();
+      const h: Record<string, string> = { ...headers, authorization: `Bearer ${token}`, accept: "application/json", "client-request-id": clientRequestId };
+      if (attempt > 1) h["retry-attempt"] = String(attempt - 1);
+      let response: Response;
+      this.stats.requests++;
+      try {
+        response = await this.options.fetch(url, { headers: h });
+      } catch (error) {
+        if (attempt >= policy.maxAttempts) throw unreachable(url, error);
+        await sleep(retryDelay(null, attempt, policy));
+        continue;
+      }
+      if (response.ok) return (await response.json()) as Record<string, unknown>;
+      const text = await response.text();
+      let error: { code?: string; message?: string } = {};
+      try {
+        error = (JSON.parse(text) as { error?: typeof error }).error ?? {};
+      } catch {
+        // not JSON: reported with the status below
+      }
+      if (response.status === 429) this.stats.throttled++;
+      if (retryable.has(response.status) && attempt < policy.maxAttempts) {
+        await sleep(retryDelay(response.headers.get("retry-after"), attempt, policy));
+        continue;
+      }
+      if (response.status === 401 && error.code === "InvalidAuthenticationToken" && !refreshed) {
+        refreshed = true; // the token expired during a long run: get a new one, once
+        await this.options.tokens.token({ refresh: true });
+        continue;
+      }
+      throw new GraphRequestError(response.status, error.code ?? `HTTP${response.status}`, error.message ?? text.slice(0, 200), response.headers.get("location") ?? undefined);
+    }
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.active < (this.options.concurrency ?? 4)) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+/** Graph's ways of saying "this delta token is no longer good: start over" [delta-query-overview]. */
+export function isStaleDelta(error: unknown): boolean {
+  if (!(error instanceof GraphRequestError)) return false;
+  if (error.status === 410) return true;
+  return /^(syncStateNotFound|resyncRequired|syncStateInvalid)$/i.test(error.code);
+}
+
+/** A Graph failure as a Rollcall error, with what to do about it. */
+export function graphFailure(error: unknown, what: string): RollcallError {
+  if (error instanceof RollcallError) return error;
+  if (error instanceof GraphRequestError) {
+    if (error.status === 403) {
+      return new RollcallError("source_permission_missing", `Graph refused to ${what} (403 ${error.code}): grant the application permission and admin consent in App registrations > API permissions.`, { graphCode: error.code, status: 403 });
+    }
+    return new RollcallError("sync_failed", `Graph failed to ${what}: ${error.status} ${error.code}: ${error.message}`, { graphCode: error.code, status: error.status });
+  }
+  return new RollcallError("sync_failed", `Could not ${what}: ${(error as Error).message}`, {}, { cause: error });
+}

@@ -1,0 +1,109 @@
+import { isValidEmail } from "../../domain/user.ts";
+import { normalizePhone } from "../../domain/phone.ts";
+import { effectiveMapping, type EntraConfig } from "./config.ts";
+
+/**
+ * A Graph user as the Rollcall fields it feeds. Pure. Unparseable phone numbers are dropped with a
+ * warning on that user (never fatal); so are invalid emails.
+ */
+export interface DesiredUser {
+  externalId: string;
+  userPrincipalName: string | null;
+  email: string | null;
+  displayName: string;
+  givenName: string | null;
+  surname: string | null;
+  department: string | null;
+  jobTitle: string | null;
+  employeeId: string | null;
+  mobilePhone: string | null;
+  businessPhones: string[];
+  preferredLanguage: string | null;
+  enabled: boolean;
+  aliases: string[];
+  cardNumbers: string[];
+  customAttributes: Record<string, string>;
+  /** Only when a PIN is mapped: the plain value, hashed by the applier and never stored as is. */
+  pin?: string | null;
+  warnings: string[];
+}
+
+export function readPath(source: Record<string, unknown>, path: string): unknown {
+  let value: unknown = source;
+  for (const part of path.split(".")) {
+    if (value === null || typeof value !== "object") return null;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value ?? null;
+}
+
+function text(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  const s = (Array.isArray(value) ? value[0] : value)?.toString().trim() ?? "";
+  return s === "" ? null : s;
+}
+
+function list(value: unknown): string[] {
+  const items = Array.isArray(value) ? value : value === null || value === undefined ? [] : String(value).split(/[;,]/);
+  return [...new Set(items.map((v) => String(v ?? "").trim()).filter(Boolean))];
+}
+
+export function isGuest(graphUser: Record<string, unknown>): boolean {
+  return graphUser.userType === "Guest";
+}
+
+export function mapUser(graphUser: Record<string, unknown>, config: Pick<EntraConfig, "mapping" | "country">): DesiredUser {
+  const mapping = effectiveMapping(config);
+  const warnings: string[] = [];
+  const get = (field: string) => (mapping[field] ? readPath(graphUser, mapping[field]) : null);
+  const id = String(graphUser.id);
+
+  const upn = text(get("userPrincipalName"));
+  let email = text(get("email")) ?? (config.mapping.email ? null : upn);
+  if (email && !isValidEmail(email)) {
+    warnings.push(`email "${email}" is not a valid address and was left out`);
+    email = null;
+  }
+  const phone = (raw: string, field: string): string | null => {
+    const result = normalizePhone(raw, config.country);
+    if (result.ok) return result.e164;
+    warnings.push(`${field}: ${result.reason}; dropped`);
+    return null;
+  };
+  const mobileRaw = text(get("mobilePhone"));
+  const businessPhones = [...new Set(list(get("businessPhones")).map((p) => phone(p, "businessPhones")).filter((p): p is string => p !== null))];
+  const enabledRaw = get("enabled");
+
+  const customAttributes: Record<string, string> = {};
+  for (const [field, path] of Object.entries(mapping)) {
+    if (!field.startsWith("custom:")) continue;
+    const value = text(readPath(graphUser, path));
+    if (value !== null) customAttributes[field.slice("custom:".length)] = value;
+  }
+
+  const user: DesiredUser = {
+    externalId: id,
+    userPrincipalName: upn,
+    email,
+    displayName: text(get("displayName")) ?? upn ?? id,
+    givenName: text(get("givenName")),
+    surname: text(get("surname")),
+    department: text(get("department")),
+    jobTitle: text(get("jobTitle")),
+    employeeId: text(get("employeeId")),
+    mobilePhone: mobileRaw ? phone(mobileRaw, "mobilePhone") : null,
+    businessPhones,
+    preferredLanguage: text(get("preferredLanguage")),
+    enabled: enabledRaw === null ? true : enabledRaw === true || enabledRaw === "true",
+    aliases: list(get("aliases")).filter((a) => !/\s/.test(a)),
+    cardNumbers: list(get("cardNumbers")),
+    customAttributes,
+    warnings,
+  };
+  if (mapping.pin) {
+    const pin = text(get("pin"));
+    user.pin = pin && /^\d{4,12}$/.test(pin) ? pin : null;
+    if (pin && user.pin === null) warnings.push("pin: the mapped value is not 4 to 12 digits; ignored");
+  }
+  return user;
+}

@@ -1,0 +1,106 @@
+import { createHash, randomUUID, X509Certificate } from "node:crypto";
+import { importPKCS8, SignJWT } from "jose";
+import { RollcallError } from "../../errors.ts";
+import type { HttpFetch } from "../../net/http.ts";
+
+/**
+ * App-only tokens (client credentials) for one source. Every provider starts empty: a connect test or a
+ * run always gets a fresh token, then reuses it until shortly before it expires.
+ * [v2-oauth2-client-creds-grant-flow, reference-error-codes]
+ */
+export type Credential = { kind: "secret"; secret: string } | { kind: "certificate"; certificatePem: string; privateKeyPem: string };
+
+export interface TokenProvider {
+  token(options?: { refresh?: boolean }): Promise<string>;
+}
+
+/** What each AADSTS code means for an admin, and what to do in the Azure portal. */
+const advice: Record<number, { check: string; message: string }> = {
+  90002: { check: "tenant", message: "Unknown directory (tenant) ID. Copy the Directory (tenant) ID from Microsoft Entra admin center > Overview, and make sure the login URL is the right cloud." },
+  700016: { check: "client_id", message: "Unknown application (client) ID in this tenant. Copy the Application (client) ID from App registrations > your app > Overview; a multi-tenant app must first be granted admin consent in this tenant." },
+  7000215: { check: "client_secret", message: "Wrong client secret. In App registrations > your app > Certificates & secrets, copy the secret's Value (not its Secret ID), or create a new secret, then run `rollcall sources update NAME --client-secret-env VAR`." },
+  7000222: { check: "client_secret", message: "The client secret has expired. Create a new one in App registrations > your app > Certificates & secrets, then run `rollcall sources update NAME --client-secret-env VAR --secret-expires-on YYYY-MM-DD`." },
+  7000218: { check: "client_secret", message: "No client secret is stored for this source. Set one with `rollcall sources update NAME --client-secret-env VAR`." },
+  7000112: { check: "client_id", message: "The application is disabled in this tenant. Enable it in Enterprise applications > your app > Properties (Enabled for users to sign in)." },
+  9001023: { check: "tenant", message: "Client credentials need a specific tenant: use the directory (tenant) ID, not common or consumers." },
+  70011: { check: "token", message: "The token request's scope was refused. Check the Graph URL of the source (it must be the Graph host of the same cloud as the login URL)." },
+  700027: { check: "client_secret", message: "The certificate assertion was refused. Upload the certificate (public key) under App registrations > your app > Certificates & secrets." },
+};
+
+export function tokenError(status: number, body: { error?: string; error_description?: string; error_codes?: number[] }): RollcallError {
+  const code = body.error_codes?.[0] ?? Number(/AADSTS(\d+)/.exec(body.error_description ?? "")?.[1] ?? NaN);
+  const known = Number.isFinite(code) ? advice[code] : undefined;
+  const firstLine = (body.error_description ?? "").split(/\r?\n/)[0] ?? "";
+  return new RollcallError(
+    "source_auth_failed",
+    known ? `AADSTS${code}: ${known.message}` : `The token request failed (HTTP ${status}, ${body.error ?? "unknown error"}): ${firstLine || "no description"}`,
+    { aadsts: Number.isFinite(code) ? `AADSTS${code}` : null, error: body.error ?? null, check: known?.check ?? "token", description: firstLine },
+  );
+}
+
+export function createTokenProvider(options: { loginUrl: string; graphUrl: string; tenantId: string; clientId: string; credential: Credential; fetch: HttpFetch }): TokenProvider {
+  const tokenUrl = `${options.loginUrl}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`;
+  let cached: { value: string; expiresAt: number } | undefined;
+  let pending: Promise<string> | undefined;
+
+  async function request(): Promise<string> {
+    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: options.clientId, scope: `${options.graphUrl}/.default` });
+    if (options.credential.kind === "secret") form.set("client_secret", options.credential.secret);
+    else {
+      form.set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+      form.set("client_assertion", await clientAssertion(tokenUrl, options.clientId, options.credential));
+    }
+    let response: Response;
+    try {
+      response = await options.fetch(tokenUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "client-request-id": randomUUID() }, body: form.toString() });
+    } catch (error) {
+      throw unreachable(options.loginUrl, error);
+    }
+    const text = await response.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // An HTML error page (a proxy, a wrong URL): reported below with the status.
+    }
+    if (!response.ok || typeof body.access_token !== "string") {
+      if (!body.error) throw new RollcallError("source_unreachable", `The login endpoint ${tokenUrl} answered HTTP ${response.status} without an identity-platform error: check the source's login URL.`, { check: "token", status: response.status });
+      throw tokenError(response.status, body as never);
+    }
+    const lifetime = Number(body.expires_in ?? 3599);
+    cached = { value: body.access_token, expiresAt: Date.now() + Math.max(60, lifetime - 300) * 1000 };
+    return body.access_token;
+  }
+
+  return {
+    async token({ refresh } = {}) {
+      if (!refresh && cached && cached.expiresAt > Date.now()) return cached.value;
+      pending ??= request().finally(() => (pending = undefined));
+      return pending;
+    },
+  };
+}
+
+export function unreachable(url: string, error: unknown): RollcallError {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+  const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(String(reason))
+    ? " The server's certificate is not trusted: point NODE_EXTRA_CA_CERTS at your CA bundle (corporate TLS proxy or emulator)."
+    : " Check the URL, your network, and HTTPS_PROXY/NO_PROXY.";
+  return new RollcallError("source_unreachable", `Could not reach ${new URL(url).origin}: ${reason}.${hint}`, { check: "network", reason: String(reason) }, { cause: error });
+}
+
+async function clientAssertion(audience: string, clientId: string, credential: Extract<Credential, { kind: "certificate" }>): Promise<string> {
+  const der = new X509Certificate(credential.certificatePem).raw;
+  const x5t = createHash("sha1").update(der).digest("base64url");
+  const key = await importPKCS8(credential.privateKeyPem, "RS256");
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ jti: randomUUID() })
+    .setProtectedHeader({ alg: "RS256", typ: "JWT", x5t })
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(audience)
+    .setNotBefore(now - 60)
+    .setExpirationTime(now + 600)
+    .sign(key);
+}

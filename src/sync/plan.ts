@@ -1,0 +1,224 @@
+import type { DesiredUser } from "../sources/entra/mapping.ts";
+import type { SourceType } from "../domain/user.ts";
+
+/**
+ * The user planner: what the source says (the in-scope users of the ids under consideration) and what we
+ * hold → the change set. Pure: no I/O, the same input always gives the same plan. A dry run prints it;
+ * a run applies it.
+ */
+export type RemovalPolicy = "disable" | "delete" | "keep";
+
+/** The fields a sync owns and compares; everything else on a user (tags, PIN unless mapped, …) is left alone. */
+export const comparedFields = [
+  "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
+  "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "aliases", "cardNumbers", "customAttributes",
+] as const;
+export type ComparedField = (typeof comparedFields)[number];
+export type SyncedFields = Pick<DesiredUser, ComparedField>;
+
+export interface HeldUser extends SyncedFields {
+  id: string;
+  sourceId: string | null;
+  sourceType: SourceType;
+  sourceName: string;
+  externalId: string | null;
+  tags: string[];
+}
+
+export interface Ownership {
+  aliases: boolean;
+  cardNumbers: boolean;
+  customKeys: string[];
+}
+
+export interface UserPlanInput {
+  source: { id: string; name: string };
+  /** In-scope users among the ids considered by this run (mapped). */
+  desired: DesiredUser[];
+  /** This source's users among the ids considered (in scope or not). */
+  held: HeldUser[];
+  /** Other users holding an email or UPN wanted by `desired` (any source). */
+  holders: HeldUser[];
+  /** Lower-cased emails/UPNs already claimed by earlier chunks of this run. */
+  claimed: ReadonlySet<string>;
+  onRemove: RemovalPolicy;
+  linkByEmail: boolean;
+  owned: Ownership;
+}
+
+export type UserChange =
+  | { action: "create"; externalId: string; subject: string; after: DesiredUser }
+  | { action: "update"; logAction: "update" | "disable" | "enable" | "link"; userId: string; externalId: string; subject: string; before: HeldUser; after: DesiredUser; changed: ComparedField[]; tags: string[] }
+  | { action: "disable" | "delete"; userId: string; externalId: string; subject: string; before: HeldUser }
+  | { action: "conflict"; externalId: string; subject: string; message: string; holderId: string };
+
+export interface UserCounts {
+  created: number;
+  updated: number;
+  linked: number;
+  disabled: number;
+  deleted: number;
+  unchanged: number;
+  skipped: number;
+  conflicts: number;
+  warnings: number;
+  /** Users this plan would take away: disabled or deleted (removed from Entra, out of scope, or newly disabled there). */
+  removals: number;
+}
+
+export interface UserPlan {
+  changes: UserChange[];
+  counts: UserCounts;
+  /** Emails/UPNs this chunk claims (to pass on, lower-cased). */
+  claims: string[];
+  /** Per-user warnings (dropped phone numbers, …), for the run's change log. */
+  warnings: { externalId: string; subject: string; messages: string[] }[];
+}
+
+export const emptyCounts = (): UserCounts => ({ created: 0, updated: 0, linked: 0, disabled: 0, deleted: 0, unchanged: 0, skipped: 0, conflicts: 0, warnings: 0, removals: 0 });
+
+export function addCounts(into: Record<string, number>, more: Record<string, number>): void {
+  for (const [k, v] of Object.entries(more)) into[k] = (into[k] ?? 0) + v;
+}
+
+const subjectOf = (u: { email: string | null; userPrincipalName: string | null; displayName: string }) => u.email ?? u.userPrincipalName ?? u.displayName;
+const keyOf = (value: string | null) => (value ? value.toLowerCase() : null);
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Desired values merged with the held user where the sync does not own the field. */
+export function mergeOwned(desired: DesiredUser, held: HeldUser | undefined, owned: Ownership): DesiredUser {
+  if (!held) return desired;
+  const custom = { ...held.customAttributes };
+  for (const key of owned.customKeys) delete custom[key];
+  return {
+    ...desired,
+    aliases: owned.aliases ? desired.aliases : held.aliases,
+    cardNumbers: owned.cardNumbers ? desired.cardNumbers : held.cardNumbers,
+    customAttributes: { ...custom, ...desired.customAttributes },
+  };
+}
+
+export function changedFields(before: SyncedFields, after: SyncedFields): ComparedField[] {
+  return comparedFields.filter((field) => {
+    const a = before[field];
+    const b = after[field];
+    if (Array.isArray(a) && Array.isArray(b)) return !sameList(a, b);
+    if (field === "customAttributes") return JSON.stringify(sortKeys(a as Record<string, string>)) !== JSON.stringify(sortKeys(b as Record<string, string>));
+    return a !== b;
+  });
+}
+
+function sortKeys(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([x], [y]) => (x < y ? -1 : 1)));
+}
+
+export function planUsers(input: UserPlanInput): UserPlan {
+  const counts = emptyCounts();
+  const changes: UserChange[] = [];
+  const warnings: UserPlan["warnings"] = [];
+  const claims: string[] = [];
+  const heldById = new Map(input.held.map((h) => [h.externalId ?? "", h]));
+  const holderByKey = new Map<string, HeldUser>();
+  for (const h of input.holders) {
+    for (const key of [keyOf(h.email), keyOf(h.userPrincipalName)]) if (key && !holderByKey.has(key)) holderByKey.set(key, h);
+  }
+  const claimedHere = new Set<string>();
+  const inScope = new Set<string>();
+
+  for (const desired of input.desired) {
+    inScope.add(desired.externalId);
+    const subject = subjectOf(desired);
+    if (desired.warnings.length) {
+      counts.warnings += desired.warnings.length;
+      warnings.push({ externalId: desired.externalId, subject, messages: desired.warnings });
+    }
+    const held = heldById.get(desired.externalId);
+    const keys = [keyOf(desired.email), keyOf(desired.userPrincipalName)].filter((k): k is string => k !== null);
+
+    // Someone else already has this email or UPN: link a manual/imported user, otherwise a conflict.
+    const dupe = keys.find((k) => input.claimed.has(k) || claimedHere.has(k));
+    const holders = [...new Set(keys.map((k) => holderByKey.get(k)).filter((h): h is HeldUser => h !== undefined && h.id !== held?.id))];
+    let linkTo: HeldUser | undefined;
+    let conflict: string | undefined;
+    if (dupe) conflict = `"${dupe}" is also used by another user of this source in the same run`;
+    else if (holders.length > 1) conflict = `its email and user principal name belong to two different users (${holders.map((h) => h.id).join(", ")})`;
+    else if (holders.length === 1) {
+      const holder = holders[0]!;
+      if (held) conflict = `"${subjectOf(desired)}" already belongs to user ${holder.id} (${holder.sourceType} "${holder.sourceName}")`;
+      else if (holder.sourceType === "entra") {
+        conflict = holder.sourceId === input.source.id
+          ? `"${subject}" already belongs to Entra object ${holder.externalId} of this source`
+          : `"${subject}" is already claimed by Entra ID source "${holder.sourceName}" (user ${holder.id}); two tenants claim the same person`;
+      } else if (!input.linkByEmail) conflict = `"${subject}" already belongs to ${holder.sourceType} user ${holder.id}, and linking by email is off for this source`;
+      else linkTo = holder;
+    }
+    if (conflict) {
+      counts.skipped++;
+      counts.conflicts++;
+      changes.push({ action: "conflict", externalId: desired.externalId, subject, message: conflict, holderId: holders[0]?.id ?? "" });
+      continue;
+    }
+    for (const k of keys) claimedHere.add(k);
+
+    const base = held ?? linkTo;
+    if (!base) {
+      counts.created++;
+      changes.push({ action: "create", externalId: desired.externalId, subject, after: mergeOwned(desired, undefined, input.owned) });
+      continue;
+    }
+    const after = mergeOwned(desired, base, input.owned);
+    const changed = changedFields(base, after);
+    if (linkTo) {
+      counts.linked++;
+      changes.push({ action: "update", logAction: "link", userId: base.id, externalId: desired.externalId, subject, before: base, after, changed, tags: linkedTags(base.tags, base.sourceType) });
+      continue;
+    }
+    if (changed.length === 0 && desired.pin === undefined) {
+      counts.unchanged++;
+      continue;
+    }
+    if (changed.length === 0) {
+      counts.unchanged++; // a mapped PIN is re-hashed but is not a visible change
+      changes.push({ action: "update", logAction: "update", userId: base.id, externalId: desired.externalId, subject, before: base, after, changed, tags: base.tags });
+      continue;
+    }
+    const newlyDisabled = base.enabled && !after.enabled;
+    const logAction = newlyDisabled ? "disable" : !base.enabled && after.enabled ? "enable" : "update";
+    if (newlyDisabled) {
+      counts.disabled++;
+      counts.removals++;
+    } else counts.updated++;
+    changes.push({ action: "update", logAction, userId: base.id, externalId: desired.externalId, subject, before: base, after, changed, tags: base.tags });
+  }
+
+  // Held but not (or no longer) in scope: removed in Entra, or out of the source's scope.
+  for (const held of input.held) {
+    if (inScope.has(held.externalId ?? "")) continue;
+    const subject = subjectOf(held);
+    if (input.onRemove === "delete") {
+      counts.deleted++;
+      counts.removals++;
+      changes.push({ action: "delete", userId: held.id, externalId: held.externalId ?? "", subject, before: held });
+    } else if (input.onRemove === "disable" && held.enabled) {
+      counts.disabled++;
+      counts.removals++;
+      changes.push({ action: "disable", userId: held.id, externalId: held.externalId ?? "", subject, before: held });
+    } else counts.unchanged++;
+  }
+  claims.push(...claimedHere);
+  return { changes, counts, claims, warnings };
+}
+
+/** A linked user trades its old system tag ("Manual", "Imported") for "ID synced" and keeps the rest. */
+function linkedTags(tags: string[], from: SourceType): string[] {
+  const old = { entra: "ID synced", import: "Imported", manual: "Manual" }[from];
+  return [...new Set(["ID synced", ...tags.filter((t) => t !== old)])];
+}
+
+/**
+ * The deletion threshold: stop when the run would disable or delete more than `percent` of the users the
+ * source held before the run AND more than `count` users.
+ */
+export function exceedsThreshold(removals: number, heldBefore: number, threshold: { percent: number; count: number }): boolean {
+  return removals > threshold.count && removals * 100 > heldBefore * threshold.percent;
+}

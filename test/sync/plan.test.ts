@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { exceedsThreshold, planUsers, type HeldUser, type UserPlanInput } from "../../src/sync/plan.ts";
+import { planGroups, isIgnored } from "../../src/sync/plan-groups.ts";
+import { mapUser } from "../../src/sources/entra/mapping.ts";
+import { retryDelay, defaultRetry } from "../../src/sources/entra/graph.ts";
+import { entraConfigSchema, userSelect } from "../../src/sources/entra/config.ts";
+
+const config = entraConfigSchema.parse({ tenantId: "t1", clientId: "11111111-1111-1111-1111-111111111111", country: "US" });
+const graphUser = (id: string, extra: Record<string, unknown> = {}) => ({
+  id, userPrincipalName: `${id}@contoso.test`, mail: `${id}@contoso.com`, displayName: `User ${id}`, accountEnabled: true, userType: "Member",
+  businessPhones: [], mobilePhone: null, ...extra,
+});
+const held = (id: string, over: Partial<HeldUser> = {}): HeldUser => {
+  const m = mapUser(graphUser(id), config);
+  const { warnings: _w, externalId: _e, pin: _p, ...fields } = m;
+  return { ...fields, id: `u-${id}`, sourceId: "s1", sourceType: "entra", sourceName: "corp", externalId: id, tags: ["ID synced"], ...over };
+};
+const input = (over: Partial<UserPlanInput>): UserPlanInput => ({
+  source: { id: "s1", name: "corp" }, desired: [], held: [], holders: [], claimed: new Set(), onRemove: "disable", linkByEmail: true,
+  owned: { aliases: false, cardNumbers: false, customKeys: [] }, ...over,
+});
+
+describe("mapUser", () => {
+  it("defaults email to mail, else userPrincipalName, and normalises phones, dropping bad ones with a warning", () => {
+    const u = mapUser(graphUser("a", { mail: null, mobilePhone: "(206) 555-0100", businessPhones: ["n/a", "+44 20 7946 0000"] }), config);
+    expect(u.email).toBe("a@contoso.test");
+    expect(u.mobilePhone).toBe("+12065550100");
+    expect(u.businessPhones).toEqual(["+442079460000"]);
+    expect(u.warnings).toHaveLength(1);
+    expect(u.warnings[0]).toMatch(/businessPhones/);
+  });
+  it("maps extension attributes to card numbers and custom attributes", () => {
+    const c = entraConfigSchema.parse({ ...config, mapping: { cardNumbers: "onPremisesExtensionAttributes.extensionAttribute10", "custom:site": "officeLocation" } });
+    const u = mapUser(graphUser("b", { officeLocation: "HQ", onPremisesExtensionAttributes: { extensionAttribute10: "4111111111111111" } }), c);
+    expect(u.cardNumbers).toEqual(["4111111111111111"]);
+    expect(u.customAttributes).toEqual({ site: "HQ" });
+    expect(userSelect(c)).toEqual(expect.arrayContaining(["onPremisesExtensionAttributes", "officeLocation", "accountEnabled", "userType"]));
+  });
+});
+
+describe("planUsers", () => {
+  it("creates new users, leaves identical ones alone and updates changed ones with before and after", () => {
+    const plan = planUsers(input({
+      desired: [mapUser(graphUser("new"), config), mapUser(graphUser("same"), config), mapUser(graphUser("moved", { displayName: "Renamed" }), config)],
+      held: [held("same"), held("moved")],
+    }));
+    expect(plan.counts).toMatchObject({ created: 1, unchanged: 1, updated: 1 });
+    const update = plan.changes.find((c) => c.action === "update");
+    expect(update).toMatchObject({ changed: ["displayName"], before: { displayName: "User moved" }, after: { displayName: "Renamed" } });
+  });
+  it("disables (or deletes, or keeps) users that left the scope and counts them as removals", () => {
+    for (const [onRemove, action] of [["disable", "disable"], ["delete", "delete"], ["keep", undefined]] as const) {
+      const plan = planUsers(input({ held: [held("gone")], onRemove }));
+      expect(plan.changes[0]?.action).toBe(action);
+      expect(plan.counts.removals).toBe(action ? 1 : 0);
+    }
+  });
+  it("counts users newly disabled in Entra as removals", () => {
+    const plan = planUsers(input({ desired: [mapUser(graphUser("x", { accountEnabled: false }), config)], held: [held("x")] }));
+    expect(plan.changes[0]).toMatchObject({ action: "update", logAction: "disable" });
+    expect(plan.counts).toMatchObject({ disabled: 1, removals: 1 });
+  });
+  it("links a manual user with the same email instead of duplicating it", () => {
+    const manual = held("m", { id: "manual-1", sourceId: null, sourceType: "manual", sourceName: "manual", externalId: null, tags: ["Manual", "vip"], displayName: "Old" });
+    const plan = planUsers(input({ desired: [mapUser(graphUser("m"), config)], holders: [manual] }));
+    expect(plan.changes[0]).toMatchObject({ action: "update", logAction: "link", userId: "manual-1", tags: ["ID synced", "vip"] });
+    expect(planUsers(input({ desired: [mapUser(graphUser("m"), config)], holders: [manual], linkByEmail: false })).changes[0]?.action).toBe("conflict");
+  });
+  it("reports a conflict when another Entra source already claims the email", () => {
+    const other = held("z", { id: "other-1", sourceId: "s2", sourceName: "fabrikam" });
+    const plan = planUsers(input({ desired: [mapUser(graphUser("z"), config)], holders: [other] }));
+    expect(plan.changes[0]).toMatchObject({ action: "conflict" });
+    expect((plan.changes[0] as { message: string }).message).toMatch(/fabrikam/);
+    expect(plan.counts).toMatchObject({ conflicts: 1, skipped: 1, created: 0 });
+  });
+  it("does not let two users of one run claim the same email", () => {
+    const plan = planUsers(input({ desired: [mapUser(graphUser("a", { mail: "x@contoso.com" }), config), mapUser(graphUser("b", { mail: "x@contoso.com" }), config)] }));
+    expect(plan.changes.map((c) => c.action)).toEqual(["create", "conflict"]);
+    expect(planUsers(input({ desired: [mapUser(graphUser("c", { mail: "x@contoso.com" }), config)], claimed: new Set(plan.claims) })).changes[0]?.action).toBe("conflict");
+  });
+});
+
+describe("threshold, retry delay and groups", () => {
+  it("stops only above both the percentage and the count", () => {
+    expect(exceedsThreshold(21, 100, { percent: 10, count: 20 })).toBe(true);
+    expect(exceedsThreshold(20, 100, { percent: 10, count: 20 })).toBe(false);
+    expect(exceedsThreshold(25, 1000, { percent: 10, count: 20 })).toBe(false);
+  });
+  it("waits what Retry-After says in each of its forms, else backs off", () => {
+    expect(retryDelay("2", 1, defaultRetry)).toBe(2000);
+    expect(retryDelay("0.5", 1, defaultRetry)).toBe(500);
+    expect(retryDelay(new Date(10_000 + 3000).toUTCString(), 1, defaultRetry, 10_000)).toBeGreaterThan(1000);
+    const backoff = retryDelay(null, 3, defaultRetry, 0, () => 0.5);
+    expect(backoff).toBe(1500);
+  });
+  it("plans group creates, renames, deletes and name conflicts; ignores by name and contains", () => {
+    expect(isIgnored("All Staff", { ignore: ["All Staff"], ignoreContaining: [] })).toBe(true);
+    expect(isIgnored("Project TEMP x", { ignore: [], ignoreContaining: ["temp"] })).toBe(true);
+    const plan = planGroups({
+      desired: [{ externalId: "g1", name: "Sales", description: null }, { externalId: "g2", name: "Ops 2", description: null }, { externalId: "g3", name: "Manual", description: null }],
+      held: [{ id: "h2", externalId: "g2", name: "Ops", description: null }, { id: "h4", externalId: "g4", name: "Old", description: null }],
+      otherNames: new Set(["manual"]),
+    });
+    expect(plan.changes.map((c) => c.action)).toEqual(["delete", "update", "create", "conflict"]);
+  });
+});
