@@ -15,6 +15,7 @@ export class Knobs {
   budget: number | null = null;
   retryAfterForm: NonNullable<KnobSettings["retryAfterForm"]> = "seconds";
   retryAfterSeconds = 1;
+  deltaMembersPerPage = 1000;
   private rng: Rng;
   private formTurn = 0;
   private windows = new Map<string, { start: number; used: number }>();
@@ -31,10 +32,12 @@ export class Knobs {
     if (k.retryAfterForm !== undefined) this.retryAfterForm = k.retryAfterForm;
     if (k.retryAfterSeconds !== undefined) this.retryAfterSeconds = Math.max(0, k.retryAfterSeconds);
     if (k.throttleBudget !== undefined) this.windows.clear();
+    if (k.deltaMembersPerPage !== undefined && k.deltaMembersPerPage > 0) this.deltaMembersPerPage = k.deltaMembersPerPage;
   }
 
   settings(): KnobSettings {
     return {
+      deltaMembersPerPage: this.deltaMembersPerPage,
       latencyMs: this.latencyMs, throttleRate: this.throttleRate, faultRate: this.faultRate,
       throttleBudget: this.budget === null ? null : { unitsPer10s: this.budget },
       retryAfterForm: this.retryAfterForm, retryAfterSeconds: this.retryAfterSeconds,

@@ -36,7 +36,7 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
   const controlEnabled = options.controlApi ?? true;
   const setKnobs = (k: KnobSettings): void => {
     knobs.set(k);
-    if (typeof (k as { deltaMembersPerPage?: number }).deltaMembersPerPage === "number") graph.membersPerPage = (k as { deltaMembersPerPage: number }).deltaMembersPerPage;
+    if (typeof k.deltaMembersPerPage === "number" && k.deltaMembersPerPage > 0) graph.membersPerPage = k.deltaMembersPerPage;
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -153,7 +153,6 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
   }
   const urlHost = host === "127.0.0.1" || host === "0.0.0.0" || host === "::" || host === "::1" ? "localhost" : host;
   const base = `https://${urlHost}:${port}`;
-  if (!options.quiet && options.quiet !== undefined) { /* quiet=false: the CLI prints its own line */ }
 
   return {
     loginUrl: base,

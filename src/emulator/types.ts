@@ -254,6 +254,8 @@ export interface KnobSettings {
   retryAfterForm?: "seconds" | "fractional" | "http-date" | "mixed";
   /** Base Retry-After for random throttles (seconds, default 1). */
   retryAfterSeconds?: number;
+  /** members@delta entries per groups/delta page before a group continues on the next page (default 1000). */
+  deltaMembersPerPage?: number;
 }
 
 export interface RunningEmulator {

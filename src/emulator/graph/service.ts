@@ -28,7 +28,8 @@ export function throttleResponse(d: KnobDecision, ids: GraphCtxIds): Res {
 
 export class GraphService {
   readonly auth: GraphAuth;
-  membersPerPage = 1000;
+  get membersPerPage(): number { return this.knobs.deltaMembersPerPage; }
+  set membersPerPage(n: number) { this.knobs.deltaMembersPerPage = n; }
 
   constructor(private registry: TenantRegistry, keys: SigningKeys, private knobs: Knobs, private stats: Stats) {
     this.auth = new GraphAuth(registry, keys);

@@ -34,14 +34,14 @@ function appError(t: SignInTxn, error: string, code: number, text: string): Res 
 }
 
 /** Validate what must be valid before anything may go back to the redirect URI. */
-function preflight(ctx: IdentityContext, segment: string, clientId: string | null, redirectUri: string | null):
+function preflight(ctx: IdentityContext, segment: string, clientId: string | null, redirectUri: string | null, forConsent = false):
   { app: AppRegistration; entries: TenantEntry[]; redirectUri: string } | Res {
   const r = ctx.resolve(segment);
   if ("unknown" in r) return aadErrorPage(400, 90002, MSG.tenantNotFound(r.unknown));
   if (!clientId) return aadErrorPage(400, 900144, MSG.missingParam("client_id"));
   const app = ctx.registry.apps.get(clientId);
   const entries = "entry" in r ? [r.entry] : ctx.registry.list();
-  const where = entries.filter((e) => app && e.sps.has(app.clientId) && (app.multiTenant || app.homeTenantId === e.id));
+  const where = entries.filter((e) => app && (forConsent || e.sps.has(app.clientId)) && (app.multiTenant || app.homeTenantId === e.id));
   if (!app || where.length === 0) return aadErrorPage(400, 700016, MSG.appNotFound(clientId, "entry" in r ? r.entry.id : segment));
   const uri = redirectUri ?? app.redirectUris[0] ?? "";
   if (!app.redirectUris.includes(uri)) return aadErrorPage(400, 50011, MSG.redirectMismatch(uri, app.clientId));
@@ -124,7 +124,7 @@ function complete(ctx: IdentityContext, txn: SignInTxn, entry: TenantEntry, user
 
 export function adminConsentGet(ctx: IdentityContext, req: Req, segment: string): Res {
   const q = req.query;
-  const pre = preflight(ctx, segment, q.get("client_id"), q.get("redirect_uri"));
+  const pre = preflight(ctx, segment, q.get("client_id"), q.get("redirect_uri"), true);
   if ("status" in pre) return pre;
   const txn: SignInTxn = {
     kind: "adminconsent", tenantSegment: segment, clientId: pre.app.clientId, redirectUri: pre.redirectUri, responseMode: "query",

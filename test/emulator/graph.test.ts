@@ -1,0 +1,209 @@
+import { SignJWT, generateKeyPair, decodeJwt } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GUID, startTestEmulator, type TestEmu } from "./helpers.ts";
+
+let t: TestEmu;
+let token: string;
+beforeAll(async () => {
+  t = await startTestEmulator({ users: 250, groups: 12 });
+  token = await t.appToken();
+});
+afterAll(async () => { await t.stop(); });
+
+const DEFAULT_USER_KEYS = ["businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName"];
+
+function expectGraphError(r: { status: number; body: any; headers: any }, status: number, code: string): void {
+  expect(r.status).toBe(status);
+  expect(r.body.error.code).toBe(code);
+  expect(typeof r.body.error.message).toBe("string");
+  expect(r.body.error.innerError["request-id"]).toMatch(GUID);
+  expect(r.body.error.innerError["client-request-id"]).toMatch(GUID);
+  expect(r.body.error.innerError.date).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+  expect(r.headers.get("request-id")).toBe(r.body.error.innerError["request-id"]);
+}
+
+describe("users", () => {
+  it("lists with Microsoft's default property set, 100 a page, absolute opaque nextLinks", async () => {
+    const r = await t.graph("/users", token);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(r.headers.get("request-id")).toMatch(GUID);
+    expect(r.body["@odata.context"]).toBe(`${t.emu.graphUrl}/v1.0/$metadata#users`);
+    expect(r.body.value).toHaveLength(100);
+    expect(Object.keys(r.body.value[0]).sort()).toEqual(DEFAULT_USER_KEYS);
+    const next = r.body["@odata.nextLink"] as string;
+    expect(next.startsWith(`${t.emu.graphUrl}/v1.0/users?`)).toBe(true);
+    expect(new URL(next).searchParams.get("$skiptoken")).toBeTruthy();
+    let all = r.body.value.length;
+    let url: string | undefined = next;
+    while (url) {
+      const p = await t.graph(url, token);
+      all += p.body.value.length;
+      url = p.body["@odata.nextLink"];
+    }
+    expect(all).toBe(250);
+  });
+
+  it("$select returns exactly the asked properties, unset ones as null", async () => {
+    const r = await t.graph("/users?$select=id,accountEnabled,department,employeeId,userType,onPremisesExtensionAttributes,onPremisesSamAccountName&$top=999", token);
+    expect(r.body["@odata.context"]).toBe(`${t.emu.graphUrl}/v1.0/$metadata#users(id,accountEnabled,department,employeeId,userType,onPremisesExtensionAttributes,onPremisesSamAccountName)`);
+    expect(r.body.value).toHaveLength(250);
+    expect(r.body["@odata.nextLink"]).toBeUndefined();
+    for (const u of r.body.value) expect(Object.keys(u).sort()).toEqual(["accountEnabled", "department", "employeeId", "id", "onPremisesExtensionAttributes", "onPremisesSamAccountName", "userType"]);
+    expect(r.body.value.some((u: any) => u.userType === "Guest")).toBe(true);
+    expect(r.body.value.some((u: any) => u.accountEnabled === false)).toBe(true);
+    expect(Object.keys(r.body.value[0].onPremisesExtensionAttributes)).toHaveLength(15);
+    const bad = await t.graph("/users?$select=id,nope", token);
+    expectGraphError(bad, 400, "Request_BadRequest");
+  });
+
+  it("$top outside 1..999 is a 400", async () => {
+    expectGraphError(await t.graph("/users?$top=1000", token), 400, "Request_UnsupportedQuery");
+    expectGraphError(await t.graph("/users?$top=0", token), 400, "Request_UnsupportedQuery");
+  });
+
+  it("$filter: eq, startswith, in, and/or; ne needs an advanced query", async () => {
+    const all = t.emu.tenants.get(t.emu.tenantId).listUsers();
+    const guests = await t.graph("/users?$filter=userType eq 'Guest'&$select=id,userType&$top=999", token);
+    expect(guests.body.value.length).toBe(all.filter((u) => u.userType === "Guest").length);
+    const dis = await t.graph("/users?$filter=accountEnabled eq false and userType eq 'Member'&$select=id&$top=999", token);
+    expect(dis.body.value.length).toBe(all.filter((u) => !u.accountEnabled && u.userType === "Member").length);
+    const u0 = all[3]!;
+    const byUpn = await t.graph(`/users?$filter=${encodeURIComponent(`userPrincipalName eq '${u0.userPrincipalName.toUpperCase()}'`)}`, token);
+    expect(byUpn.body.value.map((u: any) => u.id)).toEqual([u0.id]);
+    const sw = await t.graph(`/users?$filter=${encodeURIComponent(`startswith(displayName,'${u0.displayName!.slice(0, 3)}')`)}&$top=999&$select=displayName`, token);
+    expect(sw.body.value.every((u: any) => u.displayName.toLowerCase().startsWith(u0.displayName!.slice(0, 3).toLowerCase()))).toBe(true);
+    const inq = await t.graph(`/users?$filter=${encodeURIComponent(`id in ('${all[0]!.id}','${all[1]!.id}') or employeeId eq '${all[2]!.employeeId}'`)}&$select=id`, token);
+    expect(inq.body.value.length).toBeGreaterThanOrEqual(2);
+    expectGraphError(await t.graph("/users?$filter=department ne 'Sales'", token), 400, "Request_UnsupportedQuery");
+    const ne = await t.graph("/users?$filter=department ne 'Sales'&$count=true&$top=999&$select=department", token, { ConsistencyLevel: "eventual" });
+    expect(ne.status).toBe(200);
+    expect(ne.body.value.every((u: any) => u.department !== "Sales")).toBe(true);
+    expectGraphError(await t.graph("/users?$filter=nosuch eq 'x'", token), 400, "Request_BadRequest");
+  });
+
+  it("$count=true needs ConsistencyLevel: eventual; @odata.count is on the first page only", async () => {
+    expectGraphError(await t.graph("/users?$count=true", token), 400, "Request_BadRequest");
+    const r = await t.graph("/users?$count=true&$top=100", token, { ConsistencyLevel: "eventual" });
+    expect(r.body["@odata.count"]).toBe(250);
+    const keys = Object.keys(r.body);
+    expect(keys.indexOf("@odata.count")).toBeLessThan(keys.indexOf("value"));
+    const p2 = await t.graph(r.body["@odata.nextLink"], token, { ConsistencyLevel: "eventual" });
+    expect(p2.body["@odata.count"]).toBeUndefined();
+  });
+
+  it("gets by id or UPN; unknown is 404 Request_ResourceNotFound", async () => {
+    const u = t.emu.tenants.get(t.emu.tenantId).listUsers()[5]!;
+    const byId = await t.graph(`/users/${u.id}`, token);
+    expect(byId.body["@odata.context"]).toBe(`${t.emu.graphUrl}/v1.0/$metadata#users/$entity`);
+    expect(byId.body.id).toBe(u.id);
+    const byUpn = await t.graph(`/users/${encodeURIComponent(u.userPrincipalName)}?$select=id,department`, token);
+    expect(byUpn.body).toMatchObject({ id: u.id, department: u.department });
+    expectGraphError(await t.graph("/users/00000000-0000-0000-0000-000000000000", token), 404, "Request_ResourceNotFound");
+  });
+});
+
+describe("groups and memberships", () => {
+  it("lists groups, members (with @odata.type), casts, transitive members and memberOf", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const groups = await t.graph("/groups?$select=id,displayName,groupTypes,securityEnabled,mailEnabled,membershipRule", token);
+    expect(groups.body.value).toHaveLength(12);
+    const nested = tenant.listGroups().find((g) => tenant.listMembers(g.id).some((m) => m.kind === "group"))!;
+    expect(nested).toBeDefined();
+    const members = await t.graph(`/groups/${nested.id}/members?$top=999`, token);
+    expect(members.body["@odata.context"]).toBe(`${t.emu.graphUrl}/v1.0/$metadata#directoryObjects`);
+    const types = new Set(members.body.value.map((m: any) => m["@odata.type"]));
+    expect(types.has("#microsoft.graph.group")).toBe(true);
+    const users = await t.graph(`/groups/${nested.id}/members/microsoft.graph.user?$top=999&$select=id,displayName`, token);
+    expect(users.body.value.every((m: any) => m["@odata.type"] === "#microsoft.graph.user")).toBe(true);
+    const trans = await t.graph(`/groups/${nested.id}/transitiveMembers?$top=999&$select=id`, token);
+    const expected = tenant.listMembers(nested.id, { transitive: true });
+    expect(trans.body.value.map((m: any) => m.id).sort()).toEqual(expected.map((m) => m.id).sort());
+    expect(new Set(trans.body.value.map((m: any) => m.id)).size).toBe(trans.body.value.length);
+    const someUser = tenant.listMembers(nested.id, { transitive: true }).find((m) => m.kind === "user")!;
+    const mo = await t.graph(`/users/${someUser.id}/transitiveMemberOf?$select=id,displayName`, token);
+    expect(mo.body.value.map((g: any) => g.id)).toContain(nested.id);
+    const direct = await t.graph(`/users/${someUser.id}/memberOf`, token);
+    expect(direct.body.value.every((g: any) => g["@odata.type"] === "#microsoft.graph.group")).toBe(true);
+    expectGraphError(await t.graph(`/groups/00000000-0000-0000-0000-000000000000/members`, token), 404, "Request_ResourceNotFound");
+  });
+
+  it("generated data looks like a real directory", () => {
+    const users = t.emu.tenants.get(t.emu.tenantId).listUsers();
+    expect(users.some((u) => u.userPrincipalName.includes("#EXT#"))).toBe(true);
+    expect(users.some((u) => u.mail === null)).toBe(true);
+    expect(users.some((u) => /[^\x00-\x7f]/.test(u.displayName ?? ""))).toBe(true);
+    expect(new Set(users.map((u) => u.usageLocation)).size).toBeGreaterThanOrEqual(5);
+    expect(users.some((u) => u.onPremisesSamAccountName)).toBe(true);
+  });
+});
+
+describe("authentication and authorization", () => {
+  it("401 InvalidAuthenticationToken for missing, malformed, forged and expired tokens", async () => {
+    const none = await t.call(`${t.emu.graphUrl}/v1.0/users`);
+    expectGraphError({ status: none.status, body: await none.json(), headers: none.headers }, 401, "InvalidAuthenticationToken");
+    expectGraphError(await t.graph("/users", "not-a-jwt"), 401, "InvalidAuthenticationToken");
+    const { privateKey } = await generateKeyPair("RS256");
+    const claims = decodeJwt(token);
+    const forged = await new SignJWT(claims as any).setProtectedHeader({ alg: "RS256", kid: "x" }).sign(privateKey);
+    expectGraphError(await t.graph("/users", forged), 401, "InvalidAuthenticationToken");
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const app = tenant.registerApp({ tokenLifetimeSeconds: 1 });
+    const short = await t.appToken({ clientId: app.clientId, clientSecret: app.secrets[0]!.secretText });
+    await new Promise((r) => setTimeout(r, 1100));
+    const expired = await t.graph("/users", short);
+    expectGraphError(expired, 401, "InvalidAuthenticationToken");
+    expect(expired.body.error.message).toMatch(/expired/);
+  });
+
+  it("403 Authorization_RequestDenied without the permission; GroupMember.Read.All reads groups and members", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const app = tenant.registerApp({ appPermissions: ["GroupMember.Read.All"] });
+    const tok = await t.appToken({ clientId: app.clientId, clientSecret: app.secrets[0]!.secretText });
+    const users = await t.graph("/users?$top=1&$select=id", tok);
+    expectGraphError(users, 403, "Authorization_RequestDenied");
+    expect(users.body.error.message).toBe("Insufficient privileges to complete the operation.");
+    expect((await t.graph("/groups?$top=1&$select=id", tok)).status).toBe(200);
+    const g = tenant.listGroups()[0]!;
+    expect((await t.graph(`/groups/${g.id}/members?$top=1`, tok)).status).toBe(200);
+    // revoking applies to tokens already issued
+    tenant.revokePermission(app.clientId, "GroupMember.Read.All");
+    expectGraphError(await t.graph("/groups?$top=1&$select=id", tok), 403, "Authorization_RequestDenied");
+    // /me is for delegated tokens
+    expectGraphError(await t.graph("/me", token), 400, "BadRequest");
+  });
+});
+
+describe("$batch", () => {
+  it("answers each request with its own status, headers and body", async () => {
+    const u = t.emu.tenants.get(t.emu.tenantId).listUsers()[0]!;
+    const res = await t.call(`${t.emu.graphUrl}/v1.0/$batch`, {
+      method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ requests: [
+        { id: "1", method: "GET", url: "/users?$top=2&$select=id" },
+        { id: "2", method: "GET", url: `/users/${u.id}?$select=id,displayName` },
+        { id: "3", method: "GET", url: "/users/00000000-0000-0000-0000-000000000000" },
+        { id: "4", method: "GET", url: "/groups?$top=1", dependsOn: ["3"] },
+      ] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as any;
+    const byId = Object.fromEntries(body.responses.map((r: any) => [r.id, r]));
+    expect(byId["1"].status).toBe(200);
+    expect(byId["1"].body.value).toHaveLength(2);
+    expect(byId["1"].headers["Content-Type"]).toMatch(/json/);
+    expect(byId["2"].body).toMatchObject({ id: u.id, displayName: u.displayName });
+    expect(byId["3"].status).toBe(404);
+    expect(byId["3"].body.error.code).toBe("Request_ResourceNotFound");
+    expect(byId["4"].status).toBe(424);
+  });
+
+  it("refuses more than 20 requests", async () => {
+    const requests = Array.from({ length: 21 }, (_, i) => ({ id: String(i + 1), method: "GET", url: "/users?$top=1" }));
+    const res = await t.call(`${t.emu.graphUrl}/v1.0/$batch`, {
+      method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ requests }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.code).toBe("BadRequest");
+  });
+});

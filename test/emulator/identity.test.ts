@@ -1,0 +1,286 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { GUID, signIn, startTestEmulator, type TestEmu } from "./helpers.ts";
+
+let t: TestEmu;
+beforeAll(async () => { t = await startTestEmulator(); });
+afterAll(async () => { await t.stop(); });
+
+const REDIRECT = "http://localhost:3000/auth/callback";
+
+async function tokenRequest(form: Record<string, string>, tenant = t.emu.tenantId, headers: Record<string, string> = {}) {
+  const res = await t.call(`${t.emu.loginUrl}/${tenant}/oauth2/v2.0/token`, {
+    method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(form).toString(),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any>, headers: res.headers };
+}
+const cc = (extra: Record<string, string> = {}) => ({
+  grant_type: "client_credentials", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, scope: "https://graph.microsoft.com/.default", ...extra,
+});
+
+function expectAadError(r: { status: number; body: Record<string, any> }, status: number, error: string, code: number): void {
+  expect(r.status).toBe(status);
+  expect(r.body.error).toBe(error);
+  expect(r.body.error_codes).toEqual([code]);
+  expect(r.body.error_description).toMatch(new RegExp(`^AADSTS${code}: .+\\r\\nTrace ID: [0-9a-f-]{36}\\r\\nCorrelation ID: [0-9a-f-]{36}\\r\\nTimestamp: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$`));
+  expect(r.body.trace_id).toMatch(GUID);
+  expect(r.body.correlation_id).toMatch(GUID);
+  expect(r.body.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
+  expect(r.body.error_uri).toBe(`${t.emu.loginUrl}/error?code=${code}`);
+}
+
+describe("discovery", () => {
+  it("serves tenant OpenID configuration with Microsoft's fields", async () => {
+    const res = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/v2.0/.well-known/openid-configuration`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as Record<string, any>;
+    const base = `${t.emu.loginUrl}/${t.emu.tenantId}`;
+    expect(doc.issuer).toBe(`${base}/v2.0`);
+    expect(doc.token_endpoint).toBe(`${base}/oauth2/v2.0/token`);
+    expect(doc.authorization_endpoint).toBe(`${base}/oauth2/v2.0/authorize`);
+    expect(doc.jwks_uri).toBe(`${base}/discovery/v2.0/keys`);
+    expect(doc.response_modes_supported).toEqual(["query", "fragment", "form_post"]);
+    expect(doc.subject_types_supported).toEqual(["pairwise"]);
+    expect(doc.id_token_signing_alg_values_supported).toEqual(["RS256"]);
+    expect(doc.token_endpoint_auth_methods_supported).toContain("client_secret_basic");
+    expect(doc).toHaveProperty("cloud_instance_name", "microsoftonline.com");
+    expect(doc).toHaveProperty("msgraph_host");
+  });
+
+  it("the domain works like the GUID, and common/organizations carry the {tenantid} issuer", async () => {
+    const domain = t.emu.tenants.get(t.emu.tenantId).domain;
+    const byDomain = (await (await t.call(`${t.emu.loginUrl}/${domain}/v2.0/.well-known/openid-configuration`)).json()) as any;
+    expect(byDomain.issuer).toBe(`${t.emu.loginUrl}/${t.emu.tenantId}/v2.0`);
+    for (const seg of ["common", "organizations"]) {
+      const doc = (await (await t.call(`${t.emu.loginUrl}/${seg}/v2.0/.well-known/openid-configuration`)).json()) as any;
+      expect(doc.issuer).toBe(`${t.emu.loginUrl}/{tenantid}/v2.0`);
+      expect(doc.token_endpoint).toBe(`${t.emu.loginUrl}/${seg}/oauth2/v2.0/token`);
+    }
+  });
+
+  it("publishes two signing keys, each with its issuer", async () => {
+    const keys = (await (await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/discovery/v2.0/keys`)).json()) as any;
+    expect(keys.keys).toHaveLength(2);
+    for (const k of keys.keys) {
+      expect(k).toMatchObject({ kty: "RSA", use: "sig", e: "AQAB", issuer: `${t.emu.loginUrl}/${t.emu.tenantId}/v2.0` });
+      expect(k.kid).toBe(k.x5t);
+      expect(k.x5c[0]).toMatch(/^MII/);
+    }
+    expect(keys.keys[0].kid).not.toBe(keys.keys[1].kid);
+    const common = (await (await t.call(`${t.emu.loginUrl}/common/discovery/v2.0/keys`)).json()) as any;
+    expect(common.keys[0].issuer).toBe(`${t.emu.loginUrl}/{tenantid}/v2.0`);
+  });
+
+  it("answers MSAL's instance discovery", async () => {
+    const authz = `${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize`;
+    const res = await t.call(`${t.emu.loginUrl}/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(authz)}`);
+    const body = (await res.json()) as any;
+    const host = new URL(t.emu.loginUrl).host;
+    expect(body["api-version"]).toBe("1.1");
+    expect(body.tenant_discovery_endpoint).toBe(`${t.emu.loginUrl}/${t.emu.tenantId}/v2.0/.well-known/openid-configuration`);
+    expect(body.metadata[0]).toEqual({ preferred_network: host, preferred_cache: host, aliases: [host] });
+  });
+
+  it("unknown tenant: 400 invalid_tenant AADSTS90002", async () => {
+    const res = await t.call(`${t.emu.loginUrl}/nosuch.onmicrosoft.com/v2.0/.well-known/openid-configuration`);
+    expectAadError({ status: res.status, body: (await res.json()) as any }, 400, "invalid_tenant", 90002);
+  });
+});
+
+describe("client credentials", () => {
+  it("issues an RS256 app token with Microsoft's claims (form secret)", async () => {
+    const r = await tokenRequest(cc());
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599 });
+    expect(Object.keys(r.body).sort()).toEqual(["access_token", "expires_in", "ext_expires_in", "token_type"]);
+    expect(r.headers.get("cache-control")).toContain("no-store");
+    const header = decodeProtectedHeader(r.body.access_token);
+    expect(header).toMatchObject({ alg: "RS256", typ: "JWT" });
+    const c = decodeJwt(r.body.access_token);
+    expect(c).toMatchObject({ tid: t.emu.tenantId, appid: t.emu.clientId, azp: t.emu.clientId, idtyp: "app", iss: `${t.emu.loginUrl}/${t.emu.tenantId}/v2.0`, aud: "https://graph.microsoft.com" });
+    expect(c.roles).toEqual(expect.arrayContaining(["User.Read.All", "Group.Read.All"]));
+    expect(c.oid).toMatch(GUID);
+    expect((c.exp as number) - (c.iat as number)).toBe(3599);
+  });
+
+  it("accepts HTTP Basic client authentication and the emulator's own Graph URL as resource", async () => {
+    const basic = Buffer.from(`${encodeURIComponent(t.emu.clientId)}:${encodeURIComponent(t.emu.clientSecret)}`).toString("base64");
+    const r = await tokenRequest({ grant_type: "client_credentials", scope: `${t.emu.graphUrl}/.default` }, t.emu.tenantId, { authorization: `Basic ${basic}` });
+    expect(r.status).toBe(200);
+    expect(decodeJwt(r.body.access_token).aud).toBe(t.emu.graphUrl);
+  });
+
+  it("answers every documented failure with its AADSTS code", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    expectAadError(await tokenRequest(cc(), "00000000-0000-0000-0000-000000000001"), 400, "invalid_tenant", 90002);
+    expectAadError(await tokenRequest(cc({ client_id: "11111111-2222-3333-4444-555555555555" })), 400, "unauthorized_client", 700016);
+    expectAadError(await tokenRequest(cc({ client_secret: "wrong" })), 401, "invalid_client", 7000215);
+    expectAadError(await tokenRequest(cc({ client_secret: t.emu.tenants.get(t.emu.tenantId).defaultApp.secretId })), 401, "invalid_client", 7000215);
+    const { client_secret: _omit, ...noSecret } = cc();
+    expectAadError(await tokenRequest(noSecret), 401, "invalid_client", 7000218);
+    expectAadError(await tokenRequest(cc(), "common"), 400, "invalid_request", 9001023);
+    expectAadError(await tokenRequest(cc(), "consumers"), 400, "invalid_request", 9001023);
+    expectAadError(await tokenRequest(cc({ scope: "User.Read.All" })), 400, "invalid_scope", 70011);
+    expectAadError(await tokenRequest(cc({ scope: "https://management.azure.com/.default" })), 400, "invalid_scope", 70011);
+    expectAadError(await tokenRequest(cc({ scope: "" })), 400, "invalid_scope", 70011);
+    // expired secret
+    const app = tenant.registerApp({ displayName: "Expiring" });
+    const secret = app.secrets[0]!;
+    expect((await tokenRequest(cc({ client_id: app.clientId, client_secret: secret.secretText }))).status).toBe(200);
+    tenant.expireSecret(app.clientId, secret.keyId);
+    expectAadError(await tokenRequest(cc({ client_id: app.clientId, client_secret: secret.secretText })), 401, "invalid_client", 7000222);
+    // disabled app
+    tenant.updateApp(app.clientId, { enabled: false });
+    expectAadError(await tokenRequest(cc({ client_id: app.clientId, client_secret: secret.secretText })), 400, "unauthorized_client", 7000112);
+    // a multi-tenant app not consented in a second tenant
+    const other = t.emu.tenants.add({ users: 3, groups: 1 });
+    expectAadError(await tokenRequest(cc(), other.id), 400, "unauthorized_client", 700016);
+    other.consentApp(t.emu.clientId);
+    expect((await tokenRequest(cc(), other.id)).status).toBe(200);
+    // and that tenant's own app works there
+    expect((await tokenRequest(cc({ client_id: other.defaultApp.clientId, client_secret: other.defaultApp.clientSecret }), other.id)).status).toBe(200);
+  });
+
+  it("echoes a well-formed client-request-id as the correlation id", async () => {
+    const corr = "0e6b5b8a-4f1e-4a8f-9c65-1c8c4f1a2b3c";
+    const r = await tokenRequest(cc({ client_secret: "nope" }), t.emu.tenantId, { "client-request-id": corr });
+    expect(r.body.correlation_id).toBe(corr);
+  });
+
+  it("a permission not granted is missing from roles; a delayed grant shows up later", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const app = tenant.registerApp({ appPermissions: ["User.Read.All"] });
+    const form = cc({ client_id: app.clientId, client_secret: app.secrets[0]!.secretText });
+    expect(decodeJwt((await tokenRequest(form)).body.access_token).roles).toEqual(["User.Read.All"]);
+    tenant.grantPermission(app.clientId, "Group.Read.All", { delayMs: 150 });
+    expect(decodeJwt((await tokenRequest(form)).body.access_token).roles).toEqual(["User.Read.All"]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(decodeJwt((await tokenRequest(form)).body.access_token).roles).toEqual(["User.Read.All", "Group.Read.All"]);
+    tenant.revokePermission(app.clientId, "User.Read.All");
+    tenant.revokePermission(app.clientId, "Group.Read.All");
+    expect(decodeJwt((await tokenRequest(form)).body.access_token).roles).toBeUndefined();
+  });
+});
+
+describe("authorization code + PKCE", () => {
+  const verifier = randomBytes(32).toString("base64url");
+  const challenge = createHash("sha256").update(verifier).digest("base64url");
+  const params = (extra: Record<string, string> = {}) => ({
+    client_id: t.emu.clientId, response_type: "code", redirect_uri: REDIRECT, scope: "openid profile email offline_access User.Read",
+    state: "st-123", nonce: "n-456", code_challenge: challenge, code_challenge_method: "S256", ...extra,
+  });
+  const someUser = () => t.emu.tenants.get(t.emu.tenantId).listUsers().find((u) => u.accountEnabled && u.userType === "Member" && u.mail)!;
+
+  it("signs a user in, redeems the code once, and the ID token validates against the JWKS", async () => {
+    const user = someUser();
+    const res = await signIn(t, params(), user.userPrincipalName);
+    expect(res.status).toBe(302);
+    const loc = new URL(res.headers.get("location")!);
+    expect(`${loc.origin}${loc.pathname}`).toBe(REDIRECT);
+    expect(loc.searchParams.get("state")).toBe("st-123");
+    const code = loc.searchParams.get("code")!;
+    const form = { grant_type: "authorization_code", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, code, redirect_uri: REDIRECT, code_verifier: verifier };
+    const r = await tokenRequest(form);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ token_type: "Bearer", expires_in: 3599 });
+    expect(r.body.scope.split(" ")).toEqual(expect.arrayContaining(["User.Read", "openid", "profile", "email"]));
+    expect(typeof r.body.refresh_token).toBe("string");
+    const jwks = createLocalJWKSet((await (await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/discovery/v2.0/keys`)).json()) as any);
+    const { payload, protectedHeader } = await jwtVerify(r.body.id_token, jwks, { issuer: `${t.emu.loginUrl}/${t.emu.tenantId}/v2.0`, audience: t.emu.clientId });
+    expect(protectedHeader.kid).toBeTruthy();
+    expect(payload).toMatchObject({ tid: t.emu.tenantId, oid: user.id, preferred_username: user.userPrincipalName, name: user.displayName, email: user.mail, nonce: "n-456", ver: "2.0" });
+    expect(typeof payload.sub).toBe("string");
+    // the same code again: 54005
+    expectAadError(await tokenRequest(form), 400, "invalid_grant", 54005);
+    // refresh token
+    const rr = await tokenRequest({ grant_type: "refresh_token", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, refresh_token: r.body.refresh_token, scope: "openid User.Read offline_access" });
+    expect(rr.status).toBe(200);
+    expect(decodeJwt(rr.body.access_token).oid).toBe(user.id);
+    // /me with the delegated token
+    const me = await t.graph("/me", r.body.access_token);
+    expect(me.status).toBe(200);
+    expect(me.body.id).toBe(user.id);
+  });
+
+  it("PKCE mismatch is 501481; an expired code is 70008", async () => {
+    const user = someUser();
+    const code1 = new URL((await signIn(t, params(), user.userPrincipalName)).headers.get("location")!).searchParams.get("code")!;
+    expectAadError(await tokenRequest({ grant_type: "authorization_code", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, code: code1, redirect_uri: REDIRECT, code_verifier: "wrong-verifier-wrong-verifier-wrong-verifier" }), 400, "invalid_grant", 501481);
+    const code2 = new URL((await signIn(t, params(), user.userPrincipalName)).headers.get("location")!).searchParams.get("code")!;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 11 * 60_000);
+      expectAadError(await tokenRequest({ grant_type: "authorization_code", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, code: code2, redirect_uri: REDIRECT, code_verifier: verifier }), 400, "invalid_grant", 70008);
+    } finally {
+      vi.useRealTimers();
+    }
+    expectAadError(await tokenRequest({ grant_type: "authorization_code", client_id: t.emu.clientId, code: "not-a-code", redirect_uri: REDIRECT }), 400, "invalid_grant", 9002313);
+  });
+
+  it("form_post returns an auto-submitting form carrying code and state", async () => {
+    const res = await signIn(t, params({ response_mode: "form_post" }), someUser().userPrincipalName);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain(`action="${REDIRECT}"`);
+    expect(html).toMatch(/name="code" value="[^"]+"/);
+    expect(html).toContain('name="state" value="st-123"');
+  });
+
+  it("the sign-in page lists the tenant's users; an unregistered redirect URI is shown as AADSTS50011", async () => {
+    const page = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams(params())}`);
+    const html = await page.text();
+    expect(html).toContain(someUser().userPrincipalName);
+    const bad = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams(params({ redirect_uri: "https://evil.example/cb" }))}`, { redirect: "manual" });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("location")).toBeNull();
+    expect(await bad.text()).toContain("AADSTS50011");
+    const unknownApp = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams(params({ client_id: "11111111-2222-3333-4444-555555555555" }))}`);
+    expect(await unknownApp.text()).toContain("AADSTS700016");
+  });
+
+  it("a disabled user cannot sign in (AADSTS50057), nor refresh", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const user = tenant.createUser({ displayName: "Soon Disabled", userPrincipalName: `soon.disabled@${tenant.domain}` });
+    const ok = await signIn(t, params(), user.userPrincipalName);
+    const code = new URL(ok.headers.get("location")!).searchParams.get("code")!;
+    const r = await tokenRequest({ grant_type: "authorization_code", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, code, redirect_uri: REDIRECT, code_verifier: verifier });
+    tenant.setSignInEnabled(user.id, false);
+    const res = await signIn(t, params(), user.userPrincipalName);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("AADSTS50057");
+    expectAadError(await tokenRequest({ grant_type: "refresh_token", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, refresh_token: r.body.refresh_token }), 400, "invalid_grant", 50057);
+  });
+
+  it("signs in users of another tenant through /organizations, with that tenant's tid", async () => {
+    const other = t.emu.tenants.add({ users: 4, groups: 1 });
+    other.consentApp(t.emu.clientId);
+    const user = other.listUsers()[0]!;
+    const res = await signIn(t, params(), user.userPrincipalName, "organizations");
+    const code = new URL(res.headers.get("location")!).searchParams.get("code")!;
+    const r = await tokenRequest({ grant_type: "authorization_code", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, code, redirect_uri: REDIRECT, code_verifier: verifier }, "organizations");
+    expect(r.status).toBe(200);
+    const jwks = createLocalJWKSet((await (await t.call(`${t.emu.loginUrl}/organizations/discovery/v2.0/keys`)).json()) as any);
+    const { payload } = await jwtVerify(r.body.id_token, jwks, { audience: t.emu.clientId });
+    expect(payload.tid).toBe(other.id);
+    expect(payload.iss).toBe(`${t.emu.loginUrl}/${other.id}/v2.0`);
+  });
+});
+
+describe("admin consent", () => {
+  it("consents a multi-tenant app in a tenant and redirects with admin_consent=True", async () => {
+    const other = t.emu.tenants.add({ users: 2, groups: 1 });
+    const page = await t.call(`${t.emu.loginUrl}/${other.id}/v2.0/adminconsent?${new URLSearchParams({ client_id: t.emu.clientId, redirect_uri: REDIRECT, state: "s1", scope: "https://graph.microsoft.com/.default" })}`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const txn = /name="txn" value="([^"]+)"/.exec(html)![1]!;
+    const res = await t.call(`${t.emu.loginUrl}/${other.id}/v2.0/adminconsent`, {
+      method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ txn, tenant: other.id, action: "accept" }).toString(),
+    });
+    expect(res.status).toBe(302);
+    const loc = new URL(res.headers.get("location")!);
+    expect(Object.fromEntries(loc.searchParams)).toEqual({ admin_consent: "True", tenant: other.id, scope: "https://graph.microsoft.com/.default", state: "s1" });
+    expect((await tokenRequest(cc(), other.id)).status).toBe(200);
+  });
+});
