@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestEmulator, type TestEmu } from "./helpers.ts";
+
+let t: TestEmu;
+let token: string;
+beforeAll(async () => {
+  t = await startTestEmulator({ users: 450, groups: 10 });
+  token = await t.appToken();
+});
+afterAll(async () => { await t.stop(); });
+
+async function round(url: string): Promise<{ items: any[]; pages: number; deltaLink: string; first: any }> {
+  const items: any[] = [];
+  let pages = 0;
+  let next: string | undefined = url;
+  let first: any;
+  for (;;) {
+    const r = await t.graph(next!, token);
+    expect(r.status).toBe(200);
+    first ??= r.body;
+    pages++;
+    items.push(...r.body.value);
+    if (r.body["@odata.nextLink"]) { expect(r.body["@odata.deltaLink"]).toBeUndefined(); next = r.body["@odata.nextLink"]; continue; }
+    expect(r.body["@odata.deltaLink"]).toMatch(new RegExp(`^${t.emu.graphUrl}/v1\\.0/(users|groups)/delta\\?\\$deltatoken=`));
+    return { items, pages, deltaLink: r.body["@odata.deltaLink"], first };
+  }
+}
+
+describe("users delta", () => {
+  it("a full round, then only the changes, with @removed changed/deleted; replays and latest", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const r1 = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName,department,accountEnabled`);
+    expect(r1.first["@odata.context"]).toBe(`${t.emu.graphUrl}/v1.0/$metadata#users(displayName,department,accountEnabled,id)`);
+    expect(r1.items).toHaveLength(450);
+    expect(r1.pages).toBe(3); // 200 a page
+    expect(Object.keys(r1.items[0]).sort()).toEqual(["accountEnabled", "department", "displayName", "id"]);
+
+    const empty = await round(r1.deltaLink);
+    expect(empty.items).toEqual([]);
+
+    const [a, b, c] = tenant.listUsers();
+    tenant.updateUser(a!.id, { department: "Changed Dept" });
+    tenant.deleteUser(b!.id);
+    tenant.deleteUser(c!.id, { permanent: true });
+    const added = tenant.createUser({ displayName: "New Person", userPrincipalName: `new.person@${tenant.domain}` });
+    const r2 = await round(r1.deltaLink);
+    const byId = Object.fromEntries(r2.items.map((x) => [x.id, x]));
+    expect(r2.items).toHaveLength(4);
+    expect(byId[a!.id]).toMatchObject({ department: "Changed Dept" });
+    expect(byId[b!.id]).toEqual({ id: b!.id, "@removed": { reason: "changed" } });
+    expect(byId[c!.id]).toEqual({ id: c!.id, "@removed": { reason: "deleted" } });
+    expect(byId[added.id]).toMatchObject({ displayName: "New Person" });
+
+    // Replaying the same deltaLink gives the same changes again (idempotent processing is the client's job).
+    const replay = await round(r1.deltaLink);
+    expect(replay.items.map((x) => x.id).sort()).toEqual(r2.items.map((x) => x.id).sort());
+
+    // A restored user comes back as a normal object.
+    tenant.restoreUser(b!.id);
+    const r3 = await round(r2.deltaLink);
+    expect(r3.items).toEqual([expect.objectContaining({ id: b!.id, displayName: b!.displayName })]);
+
+    // $deltatoken=latest: no data, a deltaLink from now on.
+    const latest = await t.graph("/users/delta?$deltatoken=latest&$select=displayName", token);
+    expect(latest.body.value).toEqual([]);
+    tenant.updateUser(a!.id, { displayName: "Renamed" });
+    const r4 = await round(latest.body["@odata.deltaLink"]);
+    expect(r4.items).toEqual([{ id: a!.id, displayName: "Renamed" }]);
+  });
+
+  it("Prefer: odata.maxpagesize changes the page size; $top is refused", async () => {
+    const r = await t.graph("/users/delta?$select=id", token, { Prefer: "odata.maxpagesize=50" });
+    expect(r.body.value).toHaveLength(50);
+    expect(r.headers.get("preference-applied")).toBe("odata.maxpagesize=50");
+    expect((await t.graph("/users/delta?$top=5", token)).status).toBe(400);
+  });
+
+  it("expired or reset tokens answer 410 Gone with a Location to restart", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const r1 = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName`);
+    const mid = await t.graph("/users/delta?$select=displayName", token);
+    const skipLink = mid.body["@odata.nextLink"];
+    tenant.expireDeltaTokens();
+    const gone = await t.graph(r1.deltaLink, token);
+    expect(gone.status).toBe(410);
+    expect(gone.body.error.code).toBe("syncStateNotFound");
+    expect(gone.headers.get("location")).toBe(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName,id`);
+    expect((await t.graph(skipLink, token)).status).toBe(410);
+    const fresh = await round(gone.headers.get("location")!);
+    tenant.resetDeltaTokens();
+    const reset = await t.graph(fresh.deltaLink, token);
+    expect(reset.status).toBe(410);
+    expect(reset.body.error.code).toBe("resyncRequired");
+    expect((await t.graph("/users/delta?$deltatoken=garbage", token)).status).toBe(400);
+  });
+});
+
+describe("groups delta", () => {
+  it("members@delta split over pages, then membership changes with @removed", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    t.emu.setKnobs({ deltaMembersPerPage: 100 });
+    try {
+      const r1 = await round(`${t.emu.graphUrl}/v1.0/groups/delta?$select=displayName,members`);
+      // Merge by group id across the round, as a client must.
+      const merged = new Map<string, Set<string>>();
+      const seen = new Map<string, number>();
+      for (const g of r1.items) {
+        seen.set(g.id, (seen.get(g.id) ?? 0) + 1);
+        const s = merged.get(g.id) ?? new Set<string>();
+        for (const m of g["members@delta"] ?? []) { expect(m["@odata.type"]).toMatch(/^#microsoft\.graph\.(user|group)$/); s.add(m.id); }
+        merged.set(g.id, s);
+      }
+      expect(merged.size).toBe(10);
+      const all = tenant.listGroups()[0]!; // "All Employees": every member user
+      expect(seen.get(all.id)!).toBeGreaterThan(1); // appeared on several pages
+      for (const g of tenant.listGroups()) expect([...merged.get(g.id)!].sort()).toEqual(tenant.listMembers(g.id).map((m) => m.id).sort());
+
+      const g = tenant.listGroups()[3]!;
+      const member = tenant.listMembers(g.id)[0]!;
+      const outsider = tenant.listUsers().find((u) => !tenant.listMembers(g.id).some((m) => m.id === u.id))!;
+      tenant.removeMember(g.id, member.id);
+      tenant.addMember(g.id, outsider.id);
+      const gone = tenant.createGroup({ displayName: "Short-lived" });
+      const r2 = await round(r1.deltaLink);
+      const changed = r2.items.find((x) => x.id === g.id);
+      expect(changed["members@delta"]).toEqual(expect.arrayContaining([
+        { "@odata.type": `#microsoft.graph.${member.kind}`, id: member.id, "@removed": { reason: "deleted" } },
+        { "@odata.type": "#microsoft.graph.user", id: outsider.id },
+      ]));
+      expect(r2.items.find((x) => x.id === gone.id)).toMatchObject({ displayName: "Short-lived" });
+      tenant.deleteGroup(gone.id, { permanent: true });
+      const r3 = await round(r2.deltaLink);
+      expect(r3.items).toEqual([{ id: gone.id, "@removed": { reason: "deleted" } }]);
+    } finally {
+      t.emu.setKnobs({ deltaMembersPerPage: 1000 });
+    }
+  });
+
+  it("without members in $select there is no members@delta", async () => {
+    const r = await round(`${t.emu.graphUrl}/v1.0/groups/delta?$select=displayName`);
+    expect(r.items.every((g) => !("members@delta" in g))).toBe(true);
+  });
+});

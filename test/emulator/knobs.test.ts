@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startTestEmulator, type TestEmu } from "./helpers.ts";
+
+let t: TestEmu;
+let token: string;
+beforeAll(async () => {
+  t = await startTestEmulator({ users: 30, groups: 3 });
+  token = await t.appToken();
+});
+afterAll(async () => { await t.stop(); });
+beforeEach(() => {
+  t.emu.setKnobs({ latencyMs: 0, throttleRate: 0, faultRate: 0, throttleBudget: { unitsPer10s: 0 }, retryAfterForm: "seconds", retryAfterSeconds: 1 });
+  t.emu.resetStats();
+});
+
+describe("throttling", () => {
+  it("a random 429 TooManyRequests with Retry-After in seconds, HTTP-date or fractional form", async () => {
+    t.emu.setKnobs({ throttleRate: 1 });
+    const r = await t.graph("/users?$top=1", token);
+    expect(r.status).toBe(429);
+    expect(r.body.error.code).toBe("TooManyRequests");
+    expect(r.headers.get("retry-after")).toBe("1");
+    t.emu.setKnobs({ retryAfterForm: "http-date" });
+    const d = (await t.graph("/users?$top=1", token)).headers.get("retry-after")!;
+    expect(Date.parse(d)).toBeGreaterThan(Date.now());
+    expect(d).toMatch(/GMT$/);
+    t.emu.setKnobs({ retryAfterForm: "fractional" });
+    expect((await t.graph("/users?$top=1", token)).headers.get("retry-after")).toMatch(/^\d+(\.\d+)?$/);
+    // the identity platform is not throttled by the Graph knob
+    expect(await t.appToken()).toBeTruthy();
+    expect(t.emu.stats().throttled).toBe(3);
+  });
+
+  it("a spent per-(app, tenant) resource-unit budget answers 429 until the window ends", async () => {
+    t.emu.setKnobs({ throttleBudget: { unitsPer10s: 5 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await t.graph("/users?$top=1&$select=id", token)).status); // 1 unit each with $select
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    const r = await t.graph("/users?$top=1&$select=id", token);
+    const wait = Number(r.headers.get("retry-after"));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(10);
+    // another tenant's budget is separate
+    const other = t.emu.tenants.add({ users: 2, groups: 1 });
+    const tok2 = await t.appToken({ tenantId: other.id, clientId: other.defaultApp.clientId, clientSecret: other.defaultApp.clientSecret });
+    expect((await t.graph("/users?$top=1&$select=id", tok2)).status).toBe(200);
+  });
+
+  it("$batch items are throttled one by one, each with its own Retry-After", async () => {
+    t.emu.setKnobs({ throttleRate: 0.5 });
+    const requests = Array.from({ length: 20 }, (_, i) => ({ id: String(i + 1), method: "GET", url: "/users?$top=1&$select=id" }));
+    let body: any;
+    for (;;) { // the batch call itself may be throttled too
+      const res = await t.call(`${t.emu.graphUrl}/v1.0/$batch`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ requests }) });
+      if (res.status === 200) { body = await res.json(); break; }
+    }
+    const throttled = body.responses.filter((r: any) => r.status === 429);
+    expect(throttled.length).toBeGreaterThan(0);
+    expect(body.responses.some((r: any) => r.status === 200)).toBe(true);
+    for (const r of throttled) { expect(r.headers["Retry-After"]).toBe("1"); expect(r.body.error.code).toBe("TooManyRequests"); }
+  });
+});
+
+describe("faults, latency and stats", () => {
+  it("503, 504 and dropped connections, deterministically from the seed", async () => {
+    t.emu.setKnobs({ faultRate: 1 });
+    const seen = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      try {
+        const r = await t.graph("/users?$top=1", token);
+        seen.add(String(r.status));
+        if (r.status === 503) expect(r.body.error.code).toBe("serviceNotAvailable");
+      } catch {
+        seen.add("dropped");
+      }
+    }
+    expect([...seen].sort()).toEqual(["503", "504", "dropped"]);
+    const s = t.emu.stats();
+    expect(s.faulted + s.dropped).toBe(30);
+    expect(s.dropped).toBeGreaterThan(0);
+  });
+
+  it("adds latency", async () => {
+    t.emu.setKnobs({ latencyMs: 120 });
+    const start = Date.now();
+    await t.graph("/users?$top=1", token);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(115);
+  });
+
+  it("records Retry-Attempt, client-request-id, status and timing per request", async () => {
+    t.emu.setKnobs({ throttleRate: 1 });
+    await t.graph("/users?$top=1", token, { "client-request-id": "11111111-1111-4111-8111-111111111111" });
+    await new Promise((r) => setTimeout(r, 30));
+    t.emu.setKnobs({ throttleRate: 0 });
+    await t.graph("/users?$top=1", token, { "Retry-Attempt": "1", "client-request-id": "11111111-1111-4111-8111-111111111111" });
+    const s = t.emu.stats();
+    expect(s.byEndpoint["GET /v1.0/users"]).toBe(2);
+    const [first, second] = s.requests.filter((r) => r.endpoint === "GET /v1.0/users");
+    expect(first).toMatchObject({ status: 429, outcome: "throttled", retryAfter: "1", clientRequestId: "11111111-1111-4111-8111-111111111111" });
+    expect(first!.retryAttempt).toBeUndefined();
+    expect(second).toMatchObject({ status: 200, retryAttempt: 1 });
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(25);
+    expect(s.byStatus["429"]).toBe(1);
+  });
+});
