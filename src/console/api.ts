@@ -1,0 +1,125 @@
+import type { FieldProblem } from "../errors.ts";
+
+/**
+ * The console's one door to the server: same-origin fetch with the session cookie, the CSRF header on
+ * every state-changing request, and the API's error shape turned into an `ApiError` whose `fields`
+ * the forms show next to the inputs they belong to.
+ */
+export type { FieldProblem };
+
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+
+  get fields(): FieldProblem[] {
+    const fields = this.details.fields;
+    return Array.isArray(fields) ? (fields as FieldProblem[]) : [];
+  }
+
+  /** Problems keyed by the form field they belong to: `businessPhones[1]` belongs to `businessPhones`. */
+  fieldMap(): Record<string, string> {
+    const map: Record<string, string> = {};
+    for (const problem of this.fields) {
+      const key = problem.field.replace(/[[.].*$/, "");
+      const index = /^\w+\[(\d+)\]/.exec(problem.field)?.[1];
+      const text = index !== undefined ? `Line ${Number(index) + 1}: ${problem.message}` : problem.message;
+      map[key] = map[key] ? `${map[key]}; ${text}` : text;
+    }
+    return map;
+  }
+}
+
+let csrfToken: string | null = null;
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+type Listener = () => void;
+const unauthenticatedListeners = new Set<Listener>();
+/** Called when any request finds the session gone (expired, signed out elsewhere). */
+export function onUnauthenticated(listener: Listener): () => void {
+  unauthenticatedListeners.add(listener);
+  return () => unauthenticatedListeners.delete(listener);
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Don't announce a 401 (the sign-in page's own probe). */
+  quiet401?: boolean;
+}
+
+export type Query = Record<string, string | number | boolean | undefined | null>;
+
+export function withQuery(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === "") continue;
+    params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return qs ? `${path}${path.includes("?") ? "&" : "?"}${qs}` : path;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1${path}`, { method, headers, body: payload, credentials: "same-origin", signal: options.signal });
+  } catch (error) {
+    if ((error as Error).name === "AbortError") throw error;
+    throw new ApiError(0, "network", "The Rollcall server could not be reached. Check that it is running and your network connection, then try again.");
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let data: unknown = undefined;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = undefined;
+  }
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
+    const apiError = new ApiError(
+      response.status,
+      error?.code ?? `http_${response.status}`,
+      error?.message ?? `The server answered ${response.status} ${response.statusText}. Try again; if it persists, check the server log.`,
+      error?.details ?? {},
+    );
+    if (response.status === 401 && !options.quiet401) unauthenticatedListeners.forEach((listener) => listener());
+    throw apiError;
+  }
+  return data as T;
+}
+
+export const api = {
+  get: <T>(path: string, query?: Query, options?: RequestOptions) => request<T>("GET", withQuery(path, query), undefined, options),
+  post: <T>(path: string, body?: unknown, options?: RequestOptions) => request<T>("POST", path, body ?? {}, options),
+  patch: <T>(path: string, body: unknown, options?: RequestOptions) => request<T>("PATCH", path, body, options),
+  put: <T>(path: string, body: unknown, options?: RequestOptions) => request<T>("PUT", path, body, options),
+  del: <T = void>(path: string, options?: RequestOptions) => request<T>("DELETE", path, undefined, options),
+};
+
+/** `/workspaces/{ws}` with the name escaped. */
+export function ws(workspace: string, rest = ""): string {
+  return `/workspaces/${encodeURIComponent(workspace)}${rest}`;
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,211 @@
+import { useMemo, useState, type FormEvent } from "react";
+import { api, ApiError, ws } from "../api.ts";
+import type { User } from "../types.ts";
+import { systemTags } from "../types.ts";
+import { CheckField, Dialog, ErrorBanner, Spinner, TextArea, TextField } from "./ui.tsx";
+
+/** Fields an Entra ID source owns: the server refuses edits to them, so the form shows them read-only. */
+const sourceOwned = new Set([
+  "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
+  "mobilePhone", "businessPhones", "preferredLanguage",
+]);
+
+type Text = "displayName" | "givenName" | "surname" | "email" | "userPrincipalName" | "department" | "jobTitle" | "employeeId" | "mobilePhone" | "preferredLanguage";
+type Lists = "businessPhones" | "aliases" | "cardNumbers" | "tags";
+
+interface FormState {
+  text: Record<Text, string>;
+  lists: Record<Lists, string>;
+  enabled: boolean;
+  pin: string;
+}
+
+const lines = (s: string) => s.split(/[\n,]/).map((x) => x.trim()).filter(Boolean);
+
+function initial(user: User | undefined): FormState {
+  const t = (v: string | null | undefined) => v ?? "";
+  return {
+    text: {
+      displayName: t(user?.displayName),
+      givenName: t(user?.givenName),
+      surname: t(user?.surname),
+      email: t(user?.email),
+      userPrincipalName: t(user?.userPrincipalName),
+      department: t(user?.department),
+      jobTitle: t(user?.jobTitle),
+      employeeId: t(user?.employeeId),
+      mobilePhone: t(user?.mobilePhone),
+      preferredLanguage: t(user?.preferredLanguage),
+    },
+    lists: {
+      businessPhones: (user?.businessPhones ?? []).join("\n"),
+      aliases: (user?.aliases ?? []).join("\n"),
+      cardNumbers: (user?.cardNumbers ?? []).join("\n"),
+      tags: (user?.tags ?? []).filter((tag) => !(systemTags as readonly string[]).includes(tag)).join("\n"),
+    },
+    enabled: user?.enabled ?? true,
+    pin: "",
+  };
+}
+
+/** The request body: everything on create; on edit only what changed, so a synced user's owned fields are never sent. */
+function body(state: FormState, before: FormState | null): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(state.text) as [Text, string][]) {
+    if (before && before.text[key] === value) continue;
+    if (!before && value.trim() === "") continue;
+    out[key] = value.trim() === "" ? null : value.trim();
+  }
+  for (const [key, value] of Object.entries(state.lists) as [Lists, string][]) {
+    if (before && lines(before.lists[key]).join("\n") === lines(value).join("\n")) continue;
+    if (!before && lines(value).length === 0) continue;
+    out[key] = lines(value);
+  }
+  if (!before || before.enabled !== state.enabled) out.enabled = state.enabled;
+  if (state.pin !== "") out.pin = state.pin;
+  return out;
+}
+
+export function UserFormDialog({
+  workspace,
+  user,
+  open,
+  onClose,
+  onSaved,
+}: {
+  workspace: string;
+  user?: User | undefined;
+  open: boolean;
+  onClose: () => void;
+  onSaved: (user: User) => void;
+}) {
+  return (
+    <Dialog open={open} title={user ? `Edit ${user.displayName}` : "Add user"} onClose={onClose} wide>
+      <UserForm key={user?.updatedAt ?? "new"} workspace={workspace} user={user} onCancel={onClose} onSaved={onSaved} />
+    </Dialog>
+  );
+}
+
+function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; user?: User | undefined; onCancel: () => void; onSaved: (user: User) => void }) {
+  const start = useMemo(() => initial(user), [user]);
+  const [state, setState] = useState<FormState>(start);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const fieldErrors = error instanceof ApiError ? error.fieldMap() : {};
+  const synced = user?.source.type === "entra";
+  const locked = (field: string) => synced && sourceOwned.has(field);
+
+  const setText = (key: Text) => (e: { target: { value: string } }) => setState((s) => ({ ...s, text: { ...s.text, [key]: e.target.value } }));
+  const setList = (key: Lists) => (e: { target: { value: string } }) => setState((s) => ({ ...s, lists: { ...s.lists, [key]: e.target.value } }));
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const payload = body(state, user ? start : null);
+      const saved = user
+        ? Object.keys(payload).length
+          ? await api.patch<User>(ws(workspace, `/users/${encodeURIComponent(user.id)}`), payload)
+          : user
+        : await api.post<User>(ws(workspace, "/users"), payload);
+      onSaved(saved);
+    } catch (e) {
+      setError(e);
+      // Move focus to the first field with a problem so keyboard and screen-reader users land on it.
+      requestAnimationFrame(() => document.querySelector<HTMLElement>(".user-form [aria-invalid='true']")?.focus());
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const text = (key: Text, label: string, extra: Record<string, unknown> = {}) => (
+    <TextField
+      label={label}
+      name={key}
+      value={state.text[key]}
+      onChange={setText(key)}
+      error={fieldErrors[key]}
+      readOnly={locked(key)}
+      hint={locked(key) ? "Synced from Entra ID" : undefined}
+      {...extra}
+    />
+  );
+  const list = (key: Lists, label: string, hint: string) => (
+    <TextArea
+      label={label}
+      name={key}
+      value={state.lists[key]}
+      onChange={setList(key)}
+      error={fieldErrors[key]}
+      readOnly={locked(key)}
+      hint={locked(key) ? "Synced from Entra ID" : hint}
+    />
+  );
+  const unplaced = Object.keys(fieldErrors).filter((k) => !(k in state.text) && !(k in state.lists) && k !== "pin" && k !== "enabled");
+
+  return (
+    <form className="user-form" onSubmit={submit} noValidate>
+      {synced ? (
+        <p className="banner banner-info">
+          This user is synced from Entra ID source <strong>{user!.source.name}</strong>. Profile fields come from Entra ID; you can change the status, cards, aliases, PIN and tags here.
+        </p>
+      ) : null}
+      {error && (!(error instanceof ApiError) || error.fields.length === 0 || unplaced.length) ? <ErrorBanner error={error} title="The user was not saved." /> : null}
+      {error instanceof ApiError && error.fields.length && !unplaced.length ? (
+        <p className="banner banner-error" role="alert">
+          The user was not saved: fix the {error.fields.length === 1 ? "field" : `${error.fields.length} fields`} marked below.
+        </p>
+      ) : null}
+      <fieldset>
+        <legend>Identity</legend>
+        <div className="grid-2">
+          {text("displayName", "Display name", { required: true, autoFocus: !user })}
+          {text("email", "Email", { type: "email", autoComplete: "off" })}
+          {text("givenName", "First name")}
+          {text("surname", "Last name")}
+          {text("userPrincipalName", "User principal name", { autoComplete: "off" })}
+          {text("employeeId", "Employee ID")}
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Work</legend>
+        <div className="grid-2">
+          {text("department", "Department")}
+          {text("jobTitle", "Job title")}
+          {text("mobilePhone", "Mobile phone", { type: "tel", autoComplete: "off" })}
+          {list("businessPhones", "Business phones", "One per line.")}
+          {text("preferredLanguage", "Preferred language", { placeholder: "en-US" })}
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Access</legend>
+        <div className="grid-2">
+          {list("cardNumbers", "Card numbers", "One per line.")}
+          {list("aliases", "Aliases", "Other sign-in names, one per line.")}
+          <TextField
+            label="PIN"
+            name="pin"
+            type="password"
+            inputMode="numeric"
+            autoComplete="new-password"
+            value={state.pin}
+            onChange={(e) => setState((s) => ({ ...s, pin: e.target.value }))}
+            error={fieldErrors.pin}
+            hint={user ? "Write-only. Leave empty to keep the current PIN." : "4 to 12 digits. Optional."}
+          />
+          {list("tags", "Tags", "One per line. Source tags (ID synced, Imported, Manual) are kept automatically.")}
+        </div>
+        <CheckField label="Enabled (can sign in)" checked={state.enabled} onChange={(e) => setState((s) => ({ ...s, enabled: e.target.checked }))} />
+      </fieldset>
+      <div className="form-actions">
+        <button type="button" className="btn" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy ? <Spinner label="Saving" /> : null} {user ? "Save changes" : "Add user"}
+        </button>
+      </div>
+    </form>
+  );
+}

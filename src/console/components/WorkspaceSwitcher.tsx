@@ -1,0 +1,94 @@
+import { useState, type FormEvent } from "react";
+import { api, ApiError } from "../api.ts";
+import { navigate, useLocation } from "../router.tsx";
+import { useSession, wsPath } from "../session.tsx";
+import type { Workspace } from "../types.ts";
+import { Dialog, ErrorBanner, Spinner, TextField } from "./ui.tsx";
+
+export function WorkspaceSwitcher() {
+  const session = useSession();
+  const location = useLocation();
+  const [creating, setCreating] = useState(false);
+  const current = session.workspace?.name ?? "";
+  const section = location.path.split("/")[3] ?? "users";
+  const keep = ["users", "groups", "sync", "import", "settings"].includes(section) ? section : "users";
+
+  return (
+    <div className="ws-switcher">
+      <label htmlFor="ws-select">Workspace</label>
+      <select
+        id="ws-select"
+        value={current}
+        onChange={(e) => {
+          if (e.target.value === "__new") setCreating(true);
+          else navigate(wsPath(e.target.value, `/${keep}`));
+        }}
+      >
+        {current ? null : <option value="">Choose…</option>}
+        {session.workspaces.map((w) => (
+          <option key={w.id} value={w.name}>
+            {w.name}
+          </option>
+        ))}
+        <option value="__new">+ New workspace…</option>
+      </select>
+      <NewWorkspaceDialog
+        open={creating}
+        onClose={() => setCreating(false)}
+        onCreated={async (w) => {
+          await session.reloadWorkspaces();
+          setCreating(false);
+          navigate(wsPath(w.name, "/users"));
+        }}
+      />
+    </div>
+  );
+}
+
+function NewWorkspaceDialog({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: (w: Workspace) => Promise<void> }) {
+  const [name, setName] = useState("");
+  const [country, setCountry] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const fields = error instanceof ApiError ? error.fieldMap() : {};
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const created = await api.post<Workspace>("/workspaces", { name: name.trim(), defaultCountry: country.trim() || null });
+      setName("");
+      setCountry("");
+      await onCreated(created);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog open={open} title="New workspace" onClose={onClose}>
+      <form onSubmit={submit} noValidate>
+        <p className="muted">A workspace is one application's user directory, with its own sources, users, groups and tokens.</p>
+        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} hint="Letters, digits, '.', '_' or '-'." required autoFocus />
+        <TextField
+          label="Default country"
+          value={country}
+          onChange={(e) => setCountry(e.target.value.toUpperCase())}
+          error={fields.defaultCountry}
+          hint="Two letters (e.g. US, GB, DE); phone numbers without a country code are read as this country's."
+          maxLength={2}
+        />
+        {Object.keys(fields).length ? null : <ErrorBanner error={error} />}
+        <div className="form-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
+            {busy ? <Spinner label="Creating" /> : null} Create workspace
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,169 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { api, ApiError, ws } from "../api.ts";
+import { Link, navigate, setQuery, useLocation } from "../router.tsx";
+import { useWorkspaceName, wsPath } from "../session.tsx";
+import type { Group, PageOf } from "../types.ts";
+import { useDebounced, useLoad, useTitle } from "../hooks.ts";
+import { Badge, Dialog, Empty, ErrorBanner, Loading, Pager, Spinner, TextArea, TextField } from "../components/ui.tsx";
+
+const pageSize = 50;
+
+export function groupSourceLabel(group: Pick<Group, "source">): string {
+  if (group.source.type === "entra") return `Entra ID: ${group.source.name}`;
+  if (group.source.type === "import") return "Imported";
+  return "Created here";
+}
+
+export function GroupsPage() {
+  const workspace = useWorkspaceName();
+  useTitle("Groups");
+  const { query } = useLocation();
+  const q = query.get("q") ?? "";
+  const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
+  const [search, setSearch] = useState(q);
+  const debounced = useDebounced(search, 250);
+  useEffect(() => {
+    if (debounced !== q) setQuery({ q: debounced, offset: null });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [debounced]);
+  const groups = useLoad((signal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: pageSize, offset, q }, { signal }), [workspace, offset, q]);
+  const [creating, setCreating] = useState(false);
+  const data = groups.data;
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <h1>Groups</h1>
+          <p className="muted">{data ? `${data.total.toLocaleString()} ${q ? "matching" : "in this workspace"}` : "\u00a0"}</p>
+        </div>
+        <div className="actions">
+          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+            New group
+          </button>
+        </div>
+      </div>
+      <div className="filters" role="search" aria-label="Filter groups">
+        <div className="field field-search">
+          <label htmlFor="group-search">Search</label>
+          <input id="group-search" type="search" placeholder="Group name…" value={search} onChange={(e) => setSearch(e.target.value)} autoComplete="off" />
+        </div>
+      </div>
+      <ErrorBanner error={groups.error} retry={groups.reload} title="Groups could not be loaded." />
+      {!data && groups.loading ? <Loading label="Loading groups…" /> : null}
+      {data && data.items.length === 0 ? (
+        <Empty title={q ? "No groups match" : "No groups yet"}>
+          <p>{q ? "Try another name." : "Groups come from Entra ID when a source syncs groups, or you can create one here."}</p>
+        </Empty>
+      ) : null}
+      {data && data.items.length ? (
+        <div className={`table-wrap${groups.loading ? " is-loading" : ""}`} aria-busy={groups.loading}>
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col" className="hide-narrow">
+                  Description
+                </th>
+                <th scope="col">Source</th>
+                <th scope="col" className="num">
+                  Members
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((g) => (
+                <tr key={g.id} onClick={(e) => !(e.target as HTMLElement).closest("a,button") && navigate(wsPath(workspace, `/groups/${g.id}`))}>
+                  <td data-label="Name">
+                    <Link className="strong" to={wsPath(workspace, `/groups/${g.id}`)}>
+                      {g.name}
+                    </Link>
+                  </td>
+                  <td data-label="Description" className="hide-narrow truncate">
+                    {g.description ?? <span className="muted">—</span>}
+                  </td>
+                  <td data-label="Source">
+                    <Badge tone={g.source.type === "entra" ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
+                  </td>
+                  <td data-label="Members" className="num">
+                    {g.memberCount.toLocaleString()}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {data && data.total > 0 ? <Pager offset={offset} limit={pageSize} total={data.total} onChange={(o) => setQuery({ offset: o || null }, { push: true })} /> : null}
+      <GroupFormDialog
+        workspace={workspace}
+        open={creating}
+        onClose={() => setCreating(false)}
+        onSaved={(g) => {
+          setCreating(false);
+          navigate(wsPath(workspace, `/groups/${g.id}`));
+        }}
+      />
+    </div>
+  );
+}
+
+export function GroupFormDialog({
+  workspace,
+  group,
+  open,
+  onClose,
+  onSaved,
+}: {
+  workspace: string;
+  group?: Group;
+  open: boolean;
+  onClose: () => void;
+  onSaved: (g: Group) => void;
+}) {
+  const [name, setName] = useState(group?.name ?? "");
+  const [description, setDescription] = useState(group?.description ?? "");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (open) {
+      setName(group?.name ?? "");
+      setDescription(group?.description ?? "");
+      setError(null);
+    }
+  }, [open, group]);
+  const fields = error instanceof ApiError ? error.fieldMap() : {};
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const body = { name: name.trim(), description: description.trim() || null };
+      const saved = group
+        ? await api.patch<Group>(ws(workspace, `/groups/${encodeURIComponent(group.id)}`), body)
+        : await api.post<Group>(ws(workspace, "/groups"), body);
+      onSaved(saved);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog open={open} title={group ? `Edit ${group.name}` : "New group"} onClose={onClose}>
+      <form onSubmit={submit} noValidate>
+        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} required autoFocus />
+        <TextArea label="Description" value={description} onChange={(e) => setDescription(e.target.value)} error={fields.description} />
+        {Object.keys(fields).length ? null : <ErrorBanner error={error} title="The group was not saved." />}
+        <div className="form-actions">
+          <button type="button" className="btn" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
+            {busy ? <Spinner label="Saving" /> : null} {group ? "Save" : "Create group"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,3 @@
+export function ImportPage() {
+  return <div className="page"><h1>Coming soon</h1></div>;
+}

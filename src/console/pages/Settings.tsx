@@ -1,0 +1,263 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { api, ApiError, ws } from "../api.ts";
+import { useSession, useWorkspaceName } from "../session.tsx";
+import type { ApiToken, PageOf, Workspace } from "../types.ts";
+import { useLoad, useTitle } from "../hooks.ts";
+import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, Spinner, TextField, formatDate, relativeTime, useToast } from "../components/ui.tsx";
+
+export function SettingsPage() {
+  useTitle("Settings");
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <h1>Workspace settings</h1>
+        </div>
+      </div>
+      <GeneralSettings />
+      <Tokens />
+      <Admins />
+    </div>
+  );
+}
+
+function GeneralSettings() {
+  const session = useSession();
+  const workspace = session.workspace!;
+  const toast = useToast();
+  const [country, setCountry] = useState(workspace.defaultCountry ?? "");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => setCountry(workspace.defaultCountry ?? ""), [workspace]);
+  const fields = error instanceof ApiError ? error.fieldMap() : {};
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.patch<Workspace>(ws(workspace.name), { defaultCountry: country.trim() || null });
+      await session.reloadWorkspaces();
+      toast("Settings saved");
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="general-h">
+      <h2 id="general-h">General</h2>
+      <form onSubmit={save} noValidate className="narrow-form">
+        <TextField label="Workspace name" value={workspace.name} readOnly hint={`Created ${formatDate(workspace.createdAt, false)}.`} />
+        <TextField
+          label="Default country"
+          value={country}
+          onChange={(e) => setCountry(e.target.value.toUpperCase())}
+          maxLength={2}
+          placeholder="US"
+          error={fields.defaultCountry}
+          hint="ISO two-letter code. Phone numbers without a +country prefix (from imports, forms and sources without their own country) are read as this country's."
+        />
+        {Object.keys(fields).length ? null : <ErrorBanner error={error} title="Settings were not saved." />}
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={busy || country === (workspace.defaultCountry ?? "")}>
+            {busy ? <Spinner label="Saving" /> : null} Save
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function Tokens() {
+  const workspace = useWorkspaceName();
+  const toast = useToast();
+  const tokens = useLoad((signal) => api.get<PageOf<ApiToken>>(ws(workspace, "/tokens"), undefined, { signal }), [workspace]);
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<(ApiToken & { token: string }) | null>(null);
+  const [revoking, setRevoking] = useState<ApiToken | null>(null);
+  const items = tokens.data?.items ?? [];
+  return (
+    <section className="card" aria-labelledby="tokens-h">
+      <div className="section-head">
+        <h2 id="tokens-h">API tokens</h2>
+        <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+          Create token
+        </button>
+      </div>
+      <p className="muted">
+        Scripts and other systems call the REST API with <code>Authorization: Bearer rc_…</code>. A token works in this workspace only.
+      </p>
+      <ErrorBanner error={tokens.error} retry={tokens.reload} title="Tokens could not be loaded." />
+      {tokens.loading && !tokens.data ? <Loading label="Loading tokens…" /> : null}
+      {tokens.data && items.length === 0 ? <p className="muted">No tokens yet.</p> : null}
+      {items.length ? (
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Role</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((t) => (
+                <tr key={t.id} className={t.revokedAt ? "row-muted" : undefined}>
+                  <td data-label="Name">{t.name}</td>
+                  <td data-label="Role">{t.role === "admin" ? "Admin" : "Read only"}</td>
+                  <td data-label="Created">{formatDate(t.createdAt, false)}</td>
+                  <td data-label="Last used">{t.lastUsedAt ? relativeTime(t.lastUsedAt) : "never"}</td>
+                  <td className="cell-actions">
+                    {t.revokedAt ? (
+                      <Badge tone="bad">Revoked {formatDate(t.revokedAt, false)}</Badge>
+                    ) : (
+                      <button type="button" className="btn btn-small btn-danger" onClick={() => setRevoking(t)} aria-label={`Revoke token ${t.name}`}>
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <CreateTokenDialog
+        workspace={workspace}
+        open={creating}
+        onClose={() => setCreating(false)}
+        onCreated={(t) => {
+          setCreating(false);
+          setCreated(t);
+          tokens.reload();
+        }}
+      />
+      <Dialog open={created !== null} title="Copy your new token" onClose={() => setCreated(null)} footer={<button type="button" className="btn btn-primary" onClick={() => setCreated(null)}>Done</button>}>
+        <p className="banner banner-warn">This is the only time the token is shown. Store it in your secret manager now; if you lose it, revoke it and create another.</p>
+        <div className="copy-row">
+          <input aria-label="New API token" readOnly value={created?.token ?? ""} onFocus={(e) => e.target.select()} className="mono" />
+          <button
+            type="button"
+            className="btn"
+            onClick={() => {
+              void navigator.clipboard?.writeText(created?.token ?? "").then(
+                () => toast("Token copied"),
+                () => toast("Copying failed; select the token and copy it by hand", "bad"),
+              );
+            }}
+          >
+            Copy
+          </button>
+        </div>
+      </Dialog>
+      <ConfirmDialog
+        open={revoking !== null}
+        title={`Revoke ${revoking?.name ?? ""}?`}
+        confirmLabel="Revoke token"
+        danger
+        onClose={() => setRevoking(null)}
+        onConfirm={async () => {
+          await api.del(ws(workspace, `/tokens/${encodeURIComponent(revoking!.id)}`));
+          toast("Token revoked");
+          tokens.reload();
+        }}
+      >
+        <p>Anything that uses this token stops working at once. This cannot be undone.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+function CreateTokenDialog({ workspace, open, onClose, onCreated }: { workspace: string; open: boolean; onClose: () => void; onCreated: (t: ApiToken & { token: string }) => void }) {
+  const [name, setName] = useState("");
+  const [role, setRole] = useState("admin");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const fields = error instanceof ApiError ? error.fieldMap() : {};
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const t = await api.post<ApiToken & { token: string }>(ws(workspace, "/tokens"), { name: name.trim() || undefined, role });
+      setName("");
+      onCreated(t);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog open={open} title="Create API token" onClose={onClose}>
+      <form onSubmit={submit} noValidate>
+        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} hint="What uses it, e.g. “HR export job”." autoFocus />
+        <SelectField label="Role" value={role} onChange={(e) => setRole(e.target.value)} error={fields.role}>
+          <option value="admin">Admin: read and change everything in this workspace</option>
+          <option value="viewer">Read only</option>
+        </SelectField>
+        {Object.keys(fields).length ? null : <ErrorBanner error={error} title="The token was not created." />}
+        <div className="form-actions">
+          <button type="button" className="btn" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? <Spinner label="Creating" /> : null} Create token
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+interface AdminAccount {
+  id: string;
+  email: string;
+  displayName?: string;
+  isOwner?: boolean;
+  createdAt?: string;
+}
+
+function Admins() {
+  const session = useSession();
+  const admins = useLoad(
+    (signal) =>
+      api.get<PageOf<AdminAccount> | AdminAccount[]>("/admins", undefined, { signal }).then(
+        (r) => (Array.isArray(r) ? r : r.items),
+        (e: unknown) => {
+          if (e instanceof ApiError && e.status === 404) return null; // this server has no admin API (yet)
+          throw e;
+        },
+      ),
+    [],
+  );
+  return (
+    <section className="card" aria-labelledby="admins-h">
+      <h2 id="admins-h">Admins</h2>
+      <p className="muted">
+        You are signed in as <strong>{session.account.email}</strong>.
+      </p>
+      <ErrorBanner error={admins.error} retry={admins.reload} title="Admins could not be loaded." />
+      {admins.data === null ? (
+        <p className="muted">
+          Manage admin accounts with the CLI: <code>rollcall admins add EMAIL</code>, <code>rollcall admins reset-password EMAIL</code>.
+        </p>
+      ) : null}
+      {admins.data?.length ? (
+        <ul className="plain-list">
+          {admins.data.map((a) => (
+            <li key={a.id}>
+              {a.displayName && a.displayName !== a.email ? `${a.displayName} · ` : ""}
+              {a.email} {a.isOwner ? <Badge tone="info">Owner</Badge> : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,76 @@
+import { useState, type FormEvent } from "react";
+import { api, ApiError } from "../api.ts";
+import type { Account } from "../types.ts";
+import { Spinner, TextField } from "../components/ui.tsx";
+import { useTitle } from "../hooks.ts";
+
+export function SignIn({ onSignedIn, reason }: { onSignedIn: (account: Account) => void; reason?: string | undefined }) {
+  useTitle("Sign in");
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [fields, setFields] = useState<Record<string, string>>({});
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setFields({});
+    try {
+      const result = await api.post<{ account: Account; csrfToken: string }>("/auth/login", { email: email.trim(), password }, { quiet401: true });
+      onSignedIn({ ...result.account, csrfToken: result.csrfToken });
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "invalid_input" && e.fields.length) setFields(e.fieldMap());
+      else if (e instanceof ApiError && e.status === 401) setError("The email or password is wrong. Check both and try again.");
+      else if (e instanceof ApiError && e.status === 429) setError(e.message || "Too many attempts. Wait a minute, then try again.");
+      else setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="signin">
+      <form className="signin-card" onSubmit={submit} noValidate aria-labelledby="signin-title">
+        <div className="brand brand-large">
+          <span className="brand-mark" aria-hidden="true">R</span> Rollcall
+        </div>
+        <h1 id="signin-title">Sign in to the console</h1>
+        {reason && !error ? <p className="banner banner-info">{reason}</p> : null}
+        {error ? (
+          <p className="banner banner-error" role="alert">
+            {error}
+          </p>
+        ) : null}
+        <TextField
+          label="Email"
+          type="email"
+          name="email"
+          autoComplete="username"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          error={fields.email}
+          required
+          autoFocus
+        />
+        <TextField
+          label="Password"
+          type="password"
+          name="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          error={fields.password}
+          required
+        />
+        <button type="submit" className="btn btn-primary btn-block" disabled={busy || !email || !password}>
+          {busy ? <Spinner label="Signing in" /> : null} Sign in
+        </button>
+        <p className="hint">
+          The first start of <code>rollcall serve</code> prints the admin password; <code>rollcall admins reset-password</code> sets a new one.
+        </p>
+      </form>
+    </main>
+  );
+}

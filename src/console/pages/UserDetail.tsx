@@ -1,0 +1,228 @@
+import { useState, type ReactNode } from "react";
+import { api, ws } from "../api.ts";
+import { Link, navigate } from "../router.tsx";
+import { useWorkspaceName, wsPath } from "../session.tsx";
+import type { ChangeRecord, User } from "../types.ts";
+import { useLoad, useTitle } from "../hooks.ts";
+import { Badge, ConfirmDialog, ErrorBanner, Loading, formatDate, tagTone, useToast } from "../components/ui.tsx";
+import { UserFormDialog } from "../components/UserForm.tsx";
+import { History } from "../components/History.tsx";
+import { sourceLabel } from "./Users.tsx";
+
+const list = <T,>(r: { items: T[] } | T[]) => (Array.isArray(r) ? r : r.items);
+
+export function UserPage({ id }: { id: string }) {
+  const workspace = useWorkspaceName();
+  const toast = useToast();
+  const path = ws(workspace, `/users/${encodeURIComponent(id)}`);
+  const user = useLoad((signal) => api.get<User>(path, undefined, { signal }), [path]);
+  const changes = useLoad((signal) => api.get<{ items: ChangeRecord[] } | ChangeRecord[]>(`${path}/changes`, undefined, { signal }).then(list), [path]);
+  const [editing, setEditing] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const [toggling, setToggling] = useState(false);
+  useTitle(user.data?.displayName ?? "User");
+
+  const refresh = () => {
+    user.reload();
+    changes.reload();
+  };
+  const u = user.data;
+  if (!u) {
+    return (
+      <div className="page">
+        <Breadcrumb workspace={workspace} />
+        <ErrorBanner error={user.error} retry={user.reload} title="The user could not be loaded." />
+        {user.loading ? <Loading label="Loading user…" /> : null}
+      </div>
+    );
+  }
+
+  return (
+    <div className="page">
+      <Breadcrumb workspace={workspace} />
+      <div className="page-head">
+        <div>
+          <h1>{u.displayName}</h1>
+          <p className="muted">
+            {u.email ?? u.userPrincipalName} · {u.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}
+          </p>
+        </div>
+        <div className="actions">
+          <button type="button" className="btn" onClick={() => setEditing(true)}>
+            Edit
+          </button>
+          <button type="button" className="btn" onClick={() => setToggling(true)}>
+            {u.enabled ? "Disable" : "Enable"}
+          </button>
+          <button type="button" className="btn btn-danger" onClick={() => setDeleting(true)}>
+            Delete
+          </button>
+        </div>
+      </div>
+      <ErrorBanner error={user.error} retry={user.reload} />
+
+      <div className="detail-grid">
+        <section className="card" aria-labelledby="profile-h">
+          <h2 id="profile-h">Profile</h2>
+          <dl className="props">
+            <Prop label="First name">{u.givenName}</Prop>
+            <Prop label="Last name">{u.surname}</Prop>
+            <Prop label="User principal name">{u.userPrincipalName}</Prop>
+            <Prop label="Email">{u.email}</Prop>
+            <Prop label="Employee ID">{u.employeeId}</Prop>
+            <Prop label="Department">{u.department}</Prop>
+            <Prop label="Job title">{u.jobTitle}</Prop>
+            <Prop label="Mobile phone">{u.mobilePhone}</Prop>
+            <Prop label="Business phones">{u.businessPhones.join(", ")}</Prop>
+            <Prop label="Preferred language">{u.preferredLanguage}</Prop>
+          </dl>
+        </section>
+        <section className="card" aria-labelledby="source-h">
+          <h2 id="source-h">Source</h2>
+          <dl className="props">
+            <Prop label="Source">
+              {u.source.type === "entra" ? <Link to={wsPath(workspace, `/sync/${encodeURIComponent(u.source.name)}`)}>{sourceLabel(u)}</Link> : sourceLabel(u)}
+            </Prop>
+            <Prop label="External ID">{u.source.externalId ? <code>{u.source.externalId}</code> : null}</Prop>
+            <Prop label="Tags">
+              <span className="tags">
+                {u.tags.map((t) => (
+                  <Badge key={t} tone={tagTone(t)}>
+                    {t}
+                  </Badge>
+                ))}
+              </span>
+            </Prop>
+            <Prop label="Created">{formatDate(u.createdAt)}</Prop>
+            <Prop label="Updated">{formatDate(u.updatedAt)}</Prop>
+            <Prop label="Rollcall ID">
+              <code>{u.id}</code>
+            </Prop>
+          </dl>
+        </section>
+        <section className="card" aria-labelledby="groups-h">
+          <h2 id="groups-h">Groups</h2>
+          {u.groups.length ? (
+            <ul className="plain-list">
+              {u.groups.map((g) => (
+                <li key={g}>
+                  <Link to={wsPath(workspace, `/groups/${encodeURIComponent(g)}`)}>{g}</Link>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">Not a member of any group.</p>
+          )}
+        </section>
+        <section className="card" aria-labelledby="access-h">
+          <h2 id="access-h">Cards and aliases</h2>
+          <h3 className="sub">Cards</h3>
+          {u.cardNumbers.length ? (
+            <ul className="plain-list mono">
+              {u.cardNumbers.map((c) => (
+                <li key={c}>{c}</li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">No cards.</p>
+          )}
+          <h3 className="sub">Aliases</h3>
+          {u.aliases.length ? (
+            <ul className="plain-list">
+              {u.aliases.map((a) => (
+                <li key={a}>{a}</li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">No aliases.</p>
+          )}
+          {Object.keys(u.customAttributes).length ? (
+            <>
+              <h3 className="sub">Custom attributes</h3>
+              <dl className="props">
+                {Object.entries(u.customAttributes).map(([k, v]) => (
+                  <Prop key={k} label={k}>
+                    {v}
+                  </Prop>
+                ))}
+              </dl>
+            </>
+          ) : null}
+        </section>
+      </div>
+
+      <section className="card" aria-labelledby="history-h">
+        <h2 id="history-h">History</h2>
+        <ErrorBanner error={changes.error} retry={changes.reload} title="The history could not be loaded." />
+        {changes.data ? <History changes={changes.data} /> : changes.loading ? <Loading label="Loading history…" /> : null}
+      </section>
+
+      <UserFormDialog
+        workspace={workspace}
+        user={u}
+        open={editing}
+        onClose={() => setEditing(false)}
+        onSaved={() => {
+          setEditing(false);
+          toast("Changes saved");
+          refresh();
+        }}
+      />
+      <ConfirmDialog
+        open={toggling}
+        title={u.enabled ? `Disable ${u.displayName}?` : `Enable ${u.displayName}?`}
+        confirmLabel={u.enabled ? "Disable user" : "Enable user"}
+        danger={u.enabled}
+        onClose={() => setToggling(false)}
+        onConfirm={async () => {
+          if (u.enabled) await api.post(`${path}/disable`);
+          else await api.patch(path, { enabled: true });
+          toast(u.enabled ? "User disabled" : "User enabled");
+          refresh();
+        }}
+      >
+        <p>
+          {u.enabled
+            ? "A disabled user keeps their record, groups and history but can no longer sign in."
+            : "The user will be able to sign in again."}
+          {u.source.type === "entra" ? " This user is synced from Entra ID; the next sync sets the status Entra ID reports unless the source is told otherwise." : ""}
+        </p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={deleting}
+        title={`Delete ${u.displayName}?`}
+        confirmLabel="Delete user"
+        danger
+        onClose={() => setDeleting(false)}
+        onConfirm={async () => {
+          await api.del(path);
+          toast(`${u.displayName} deleted`);
+          navigate(wsPath(workspace, "/users"));
+        }}
+      >
+        <p>The user, their cards, aliases and group memberships are removed. The change log keeps a record of the deletion.</p>
+        {u.source.type === "entra" ? <p className="banner banner-warn">This user comes from Entra ID: the next sync will create them again unless they are removed or unassigned in Entra ID.</p> : null}
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+function Breadcrumb({ workspace }: { workspace: string }) {
+  return (
+    <nav className="breadcrumb" aria-label="Breadcrumb">
+      <Link to={wsPath(workspace, "/users")}>Users</Link>
+    </nav>
+  );
+}
+
+function Prop({ label, children }: { label: string; children: ReactNode }) {
+  const empty = children === null || children === undefined || children === "";
+  return (
+    <div className="prop">
+      <dt>{label}</dt>
+      <dd>{empty ? <span className="muted">—</span> : children}</dd>
+    </div>
+  );
+}
+
+export { Prop };

@@ -1,0 +1,272 @@
+import { useEffect, useState } from "react";
+import { api, ws } from "../api.ts";
+import { Link, navigate, setQuery, useLocation } from "../router.tsx";
+import { useWorkspaceName, wsPath } from "../session.tsx";
+import type { PageOf, User } from "../types.ts";
+import { systemTags } from "../types.ts";
+import { useDebounced, useLoad, useTitle } from "../hooks.ts";
+import { Badge, Empty, ErrorBanner, Loading, Pager, tagTone, relativeTime, formatDate } from "../components/ui.tsx";
+import { UserFormDialog } from "../components/UserForm.tsx";
+import type { SourceSummary } from "./Sync.tsx";
+
+const pageSize = 50;
+type Sort = "displayName" | "email" | "createdAt" | "updatedAt" | "source";
+const sortable: Sort[] = ["displayName", "email", "createdAt", "updatedAt", "source"];
+
+export function UsersPage() {
+  const workspace = useWorkspaceName();
+  useTitle("Users");
+  const { query } = useLocation();
+  const q = query.get("q") ?? "";
+  const source = query.get("source") ?? "";
+  const sourceType = query.get("sourceType") ?? "";
+  const tag = query.get("tag") ?? "";
+  const enabled = query.get("enabled") ?? "";
+  const group = query.get("group") ?? "";
+  const sortParam = query.get("sort") as Sort | null;
+  const sort: Sort = sortParam && sortable.includes(sortParam) ? sortParam : "displayName";
+  const order = query.get("order") === "desc" ? "desc" : "asc";
+  const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
+
+  // The search box updates at once; the URL (and so the request) follows 250 ms after the last key.
+  const [search, setSearch] = useState(q);
+  const debounced = useDebounced(search, 250);
+  useEffect(() => {
+    if (debounced !== q) setQuery({ q: debounced, offset: null });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [debounced]);
+  useEffect(() => {
+    if (q !== debounced) setSearch(q); // back button / link with ?q=
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [q]);
+
+  const users = useLoad(
+    (signal) =>
+      api.get<PageOf<User>>(
+        ws(workspace, "/users"),
+        { limit: pageSize, offset, sort, order, q, source, sourceType, tag, enabled, group },
+        { signal },
+      ),
+    [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group],
+  );
+  const sources = useLoad(
+    (signal) =>
+      api.get<{ items: SourceSummary[] } | SourceSummary[]>(ws(workspace, "/sources"), undefined, { signal }).then((r) => (Array.isArray(r) ? r : r.items)).catch(() => []),
+    [workspace],
+  );
+  const [adding, setAdding] = useState(false);
+
+  const sortBy = (column: Sort) => {
+    const nextOrder = sort === column && order === "asc" ? "desc" : "asc";
+    setQuery({ sort: column, order: nextOrder, offset: null });
+  };
+  const header = (column: Sort, label: string) => (
+    <th scope="col" aria-sort={sort === column ? (order === "asc" ? "ascending" : "descending") : "none"}>
+      <button type="button" className="sort" onClick={() => sortBy(column)}>
+        {label}
+        <span className="sort-mark" aria-hidden="true">
+          {sort === column ? (order === "asc" ? "▲" : "▼") : "↕"}
+        </span>
+      </button>
+    </th>
+  );
+  const filtered = Boolean(q || source || sourceType || tag || enabled || group);
+  const sourceValue = source ? `name:${source}` : sourceType ? `type:${sourceType}` : "";
+  const data = users.data;
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <h1>Users</h1>
+          <p className="muted">
+            {data ? `${data.total.toLocaleString()} ${filtered ? "matching" : "in this workspace"}` : "\u00a0"}
+          </p>
+        </div>
+        <div className="actions">
+          <Link className="btn" to={wsPath(workspace, "/import")}>
+            Import
+          </Link>
+          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+            Add user
+          </button>
+        </div>
+      </div>
+
+      <div className="filters" role="search" aria-label="Filter users">
+        <div className="field field-search">
+          <label htmlFor="user-search">Search</label>
+          <input
+            id="user-search"
+            type="search"
+            placeholder="Name, email, employee ID, card…"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            autoComplete="off"
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="filter-source">Source</label>
+          <select
+            id="filter-source"
+            value={sourceValue}
+            onChange={(e) => {
+              const [kind, ...rest] = e.target.value.split(":");
+              const value = rest.join(":");
+              setQuery({ source: kind === "name" ? value : null, sourceType: kind === "type" ? value : null, offset: null });
+            }}
+          >
+            <option value="">All sources</option>
+            <option value="type:manual">Added by hand</option>
+            <option value="type:import">Imported</option>
+            <option value="type:entra">Any Entra ID source</option>
+            {(sources.data ?? []).map((s) => (
+              <option key={s.name} value={`name:${s.name}`}>
+                Entra ID: {s.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="filter-tag">Tag</label>
+          <select id="filter-tag" value={tag} onChange={(e) => setQuery({ tag: e.target.value, offset: null })}>
+            <option value="">Any tag</option>
+            {systemTags.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+            {tag && !(systemTags as readonly string[]).includes(tag) ? <option value={tag}>{tag}</option> : null}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="filter-enabled">Status</label>
+          <select id="filter-enabled" value={enabled} onChange={(e) => setQuery({ enabled: e.target.value, offset: null })}>
+            <option value="">Enabled and disabled</option>
+            <option value="true">Enabled</option>
+            <option value="false">Disabled</option>
+          </select>
+        </div>
+        {group ? (
+          <div className="chip">
+            Group: <strong>{group}</strong>
+            <button type="button" className="btn-icon" aria-label={`Remove group filter ${group}`} onClick={() => setQuery({ group: null, offset: null })}>
+              ×
+            </button>
+          </div>
+        ) : null}
+        {filtered ? (
+          <button
+            type="button"
+            className="btn btn-link"
+            onClick={() => {
+              setSearch("");
+              setQuery({ q: null, source: null, sourceType: null, tag: null, enabled: null, group: null, offset: null });
+            }}
+          >
+            Clear filters
+          </button>
+        ) : null}
+      </div>
+
+      <ErrorBanner error={users.error} retry={users.reload} title="Users could not be loaded." />
+      {!data && users.loading ? <Loading label="Loading users…" /> : null}
+      {data ? (
+        data.items.length === 0 ? (
+          filtered ? (
+            <Empty title="No users match these filters">
+              <p>Try a shorter search or clear the filters.</p>
+            </Empty>
+          ) : (
+            <Empty title="No users yet">
+              <p>Connect Microsoft Entra ID under User synchronization, import a CSV or Excel file, or add a user by hand.</p>
+              <div className="actions">
+                <Link className="btn" to={wsPath(workspace, "/sync")}>
+                  Set up synchronization
+                </Link>
+                <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+                  Add user
+                </button>
+              </div>
+            </Empty>
+          )
+        ) : (
+          <div className={`table-wrap${users.loading ? " is-loading" : ""}`} aria-busy={users.loading}>
+            <table className="table users-table">
+              <caption className="visually-hidden">Users, sorted by {sort} {order === "asc" ? "ascending" : "descending"}</caption>
+              <thead>
+                <tr>
+                  {header("displayName", "Name")}
+                  {header("email", "Email")}
+                  <th scope="col" className="hide-narrow">
+                    Department
+                  </th>
+                  {header("source", "Source")}
+                  <th scope="col">Tags</th>
+                  <th scope="col">Status</th>
+                  {header("updatedAt", "Updated")}
+                </tr>
+              </thead>
+              <tbody>
+                {data.items.map((user) => (
+                  <tr key={user.id} onClick={(e) => !(e.target as HTMLElement).closest("a,button") && navigate(wsPath(workspace, `/users/${user.id}`))}>
+                    <td data-label="Name">
+                      <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong">
+                        {user.displayName}
+                      </Link>
+                      {user.jobTitle ? <div className="muted small">{user.jobTitle}</div> : null}
+                    </td>
+                    <td data-label="Email" className="truncate">
+                      {user.email ?? user.userPrincipalName ?? "—"}
+                    </td>
+                    <td data-label="Department" className="hide-narrow">
+                      {user.department ?? "—"}
+                    </td>
+                    <td data-label="Source">{sourceLabel(user)}</td>
+                    <td data-label="Tags">
+                      <span className="tags">
+                        {user.tags.map((t) => (
+                          <Badge key={t} tone={tagTone(t)}>
+                            {t}
+                          </Badge>
+                        ))}
+                      </span>
+                    </td>
+                    <td data-label="Status">{user.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}</td>
+                    <td data-label="Updated" title={formatDate(user.updatedAt)}>
+                      {relativeTime(user.updatedAt)}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )
+      ) : null}
+      {data && data.total > 0 ? <Pager offset={offset} limit={pageSize} total={data.total} onChange={(o) => setQuery({ offset: o || null }, { push: true })} /> : null}
+
+      <UserFormDialog
+        workspace={workspace}
+        open={adding}
+        onClose={() => setAdding(false)}
+        onSaved={(user) => {
+          setAdding(false);
+          navigate(wsPath(workspace, `/users/${user.id}`));
+        }}
+      />
+    </div>
+  );
+}
+
+export function sourceLabel(user: Pick<User, "source">): string {
+  switch (user.source.type) {
+    case "manual":
+      return "Added by hand";
+    case "import":
+      return user.source.name && user.source.name !== "import" ? `Import: ${user.source.name}` : "Imported";
+    case "entra":
+      return `Entra ID: ${user.source.name}`;
+    default:
+      return user.source.name;
+  }
+}

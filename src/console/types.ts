@@ -1,0 +1,24 @@
+/** The API's shapes. Where the server already has the type, it is imported (type-only) so the two can't drift. */
+export type { User, UserSource, SourceType } from "../domain/user.ts";
+export type { Group } from "../domain/group.ts";
+export type { Workspace } from "../core/workspaces.ts";
+export type { ApiToken } from "../core/tokens.ts";
+export type { ChangeRecord } from "../core/change-log.ts";
+
+export interface Account {
+  id: string;
+  email: string;
+  name?: string | null;
+  role?: string;
+  workspaces?: string[] | null;
+  csrfToken?: string;
+}
+
+export interface PageOf<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export const systemTags = ["ID synced", "Imported", "Manual"] as const;

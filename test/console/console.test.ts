@@ -1,0 +1,142 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { admin, desktop, hasChromium, chromiumPath, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+import { seedDirectory } from "./seed.ts";
+
+if (!hasChromium) {
+  console.warn(`Skipping the web console tests: no Chromium at ${chromiumPath}. Install it with \`apt-get install -y chromium\` (CI does).`);
+}
+
+describe.skipIf(!hasChromium)("web console", () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    await seedDirectory(server.rt);
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: desktop });
+    ({ page, errors } = await openPage(context));
+  });
+
+  afterEach(() => {
+    // Any browser console error or uncaught exception fails the test that caused it.
+    expect(errors.splice(0)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("refuses a wrong password with a message, then signs the admin in", async () => {
+    await page.goto(`${server.url}/`);
+    await page.getByLabel("Email").fill(admin.email);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert").textContent()).resolves.toMatch(/email or password is wrong/i);
+    await page.getByLabel("Password").fill(admin.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/w/default/users");
+  });
+
+  it("lists the users with paging counts and sorts by a column header", async () => {
+    await page.getByRole("link", { name: "Ada Lovelace" }).waitFor();
+    await expect(page.locator(".pager-count").textContent()).resolves.toBe("1–7 of 7");
+    await page.getByRole("button", { name: /^Name/ }).click(); // displayName descending
+    await page.waitForURL(/order=desc/);
+    await expect(page.locator("tbody tr").first().locator("td").first().textContent()).resolves.toContain("Margaret Hamilton");
+  });
+
+  it("filters by tag, by source and by status, and searches", async () => {
+    await page.getByLabel("Tag").selectOption("ID synced");
+    await page.waitForURL(/tag=ID/);
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(3);
+    await page.getByLabel("Tag").selectOption("");
+    await page.getByLabel("Source").selectOption("type:import");
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(2);
+    await expect(page.locator("tbody").textContent()).resolves.toContain("Alan Turing");
+    await page.getByLabel("Source").selectOption("");
+    await page.getByLabel("Status").selectOption("false");
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(1);
+    await expect(page.locator("tbody").textContent()).resolves.toContain("Front Desk");
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await page.getByLabel("Search").fill("grace");
+    await page.waitForURL(/q=grace/);
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(1);
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(7);
+  });
+
+  it("creates a user by hand and opens their page", async () => {
+    await page.getByRole("button", { name: "Add user" }).first().click();
+    const dialog = page.getByRole("dialog", { name: "Add user" });
+    await dialog.getByLabel("Display name").fill("Barbara Liskov");
+    await dialog.getByLabel("Email").fill("barbara@contoso.com");
+    await dialog.getByLabel("Department").fill("Research");
+    await dialog.getByLabel("Mobile phone").fill("(415) 555-0199");
+    await dialog.getByLabel("Card numbers").fill("CARD-2000");
+    await dialog.getByRole("button", { name: "Add user" }).click();
+    await page.getByRole("heading", { name: "Barbara Liskov", level: 1 }).waitFor();
+    // The workspace's default country (US) turned the national number into E.164.
+    await expect(page.getByText("+14155550199").count()).resolves.toBe(1);
+    await expect(page.getByText("CARD-2000").count()).resolves.toBe(1);
+  });
+
+  it("shows the API's validation error under the field it belongs to", async () => {
+    await page.getByRole("button", { name: "Edit" }).click();
+    const dialog = page.getByRole("dialog", { name: /Edit Barbara Liskov/ });
+    await dialog.getByLabel("Mobile phone").fill("12");
+    await dialog.getByLabel("Job title").fill("Institute Professor");
+    await dialog.getByRole("button", { name: "Save changes" }).click();
+    const phone = dialog.getByLabel("Mobile phone");
+    await expect.poll(() => phone.getAttribute("aria-invalid")).toBe("true");
+    const describedBy = (await phone.getAttribute("aria-describedby"))!;
+    const message = await page.locator(`[id="${describedBy.split(" ")[0]}"]`).textContent();
+    expect(message).toMatch(/phone|number/i);
+    expect(await dialog.getByLabel("Job title").getAttribute("aria-invalid")).toBeNull();
+    // Fix it and save: the dialog closes and the page shows the new values.
+    await phone.fill("+44 20 7946 0018");
+    await dialog.getByRole("button", { name: "Save changes" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByText("Institute Professor").first().waitFor();
+  });
+
+  it("shows the user's history of changes", async () => {
+    const history = page.locator(".history");
+    await expect.poll(() => history.locator(".history-item").count()).toBe(2);
+    const text = (await history.textContent()) ?? "";
+    expect(text).toContain("Created");
+    expect(text).toContain("Updated");
+    expect(text).toContain("Institute Professor");
+    expect(text).toContain("+442079460018");
+  });
+
+  it("opens a synced user with source, groups and cards, and keeps Entra-owned fields read-only", async () => {
+    await page.getByRole("link", { name: "Users", exact: true }).first().click();
+    await page.getByRole("link", { name: "Ada Lovelace" }).click();
+    await page.getByRole("heading", { name: "Ada Lovelace", level: 1 }).waitFor();
+    const source = await page.locator("section", { has: page.getByRole("heading", { name: "Source" }) }).textContent();
+    expect(source).toContain("Entra ID: contoso");
+    await expect(page.getByRole("link", { name: "Engineering" }).count()).resolves.toBe(1);
+    await expect(page.getByText("CARD-1000").count()).resolves.toBe(1);
+    await page.getByRole("button", { name: "Edit" }).click();
+    const dialog = page.getByRole("dialog");
+    expect(await dialog.getByLabel("Email").getAttribute("readonly")).not.toBeNull();
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+  });
+
+  it("lists groups with member counts and opens a group", async () => {
+    await page.getByRole("link", { name: "Groups" }).first().click();
+    await page.getByRole("heading", { name: "Groups", level: 1 }).waitFor();
+    const row = page.locator("tbody tr", { hasText: "Engineering" });
+    await expect(row.locator("td.num").textContent()).resolves.toBe("3");
+    await row.getByRole("link", { name: "Engineering" }).click();
+    await page.getByRole("heading", { name: "Engineering", level: 1 }).waitFor();
+    await expect(page.locator(".member-list li").count()).resolves.toBe(3);
+  });
+});
