@@ -1,0 +1,155 @@
+import { sql } from "kysely";
+import { RollcallError, invalidInput, notFound } from "../errors.ts";
+import type { SecretBox } from "../security/encryption.ts";
+import { entraConfigSchema, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
+import type { Credential } from "../sources/entra/token.ts";
+import { nextRunAt } from "../sync/schedule.ts";
+import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
+import { recordChange } from "./change-log.ts";
+
+/**
+ * Entra ID sources of a workspace. The client secret is sealed with the runtime's SecretBox, write-only:
+ * no read returns it, only whether it is set and when it expires.
+ */
+export interface SourceContext extends WorkspaceContext {
+  secrets: SecretBox;
+}
+
+export interface SourceStatus {
+  syncedUsers: number;
+  syncedGroups: number;
+  lastRun: { id: string; status: string; mode: string; startedAt: string; finishedAt: string | null } | null;
+  running: string | null;
+  nextRunAt: string | null;
+}
+
+export interface Source {
+  id: string;
+  name: string;
+  type: "entra";
+  config: EntraConfig;
+  secret: { set: boolean; expiresOn: string | null; description: string };
+  status: SourceStatus;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/;
+const reserved = new Set(["manual", "import"]);
+
+export function parseEntraConfig(raw: unknown): EntraConfig {
+  const parsed = entraConfigSchema.safeParse(raw);
+  if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
+  return parsed.data;
+}
+
+function secretText(expiresOn: string | null, set: boolean): string {
+  if (!set) return "not set";
+  if (!expiresOn) return "set";
+  const days = Math.floor((Date.parse(expiresOn) - Date.now()) / 86_400_000);
+  return days < 0 ? `set, EXPIRED on ${expiresOn}` : `set, expires on ${expiresOn}${days <= 30 ? ` (in ${days} days)` : ""}`;
+}
+
+export async function createEntraSource(ctx: SourceContext, input: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
+  if (!namePattern.test(input.name) || reserved.has(input.name.toLowerCase())) {
+    throw invalidInput([{ field: "name", message: "must be 1-63 letters, digits, spaces, '.', '_' or '-' (and not manual or import)", value: input.name }]);
+  }
+  const config = parseEntraConfig(input.config);
+  const existing = await ctx.db.selectFrom("sources").select("id").where("workspace_id", "=", ctx.workspace.id).where(sql<boolean>`lower(name) = lower(${input.name})`).executeTakeFirst();
+  if (existing) throw new RollcallError("conflict", `A source called "${input.name}" already exists in workspace ${ctx.workspace.name}`, { field: "name" });
+  const row = await ctx.db
+    .insertInto("sources")
+    .values({ workspace_id: ctx.workspace.id, type: "entra", name: input.name, config: JSON.stringify(config), secret_ciphertext: input.credential ? ctx.secrets.seal(JSON.stringify(input.credential)) : null })
+    .returning("id")
+    .executeTakeFirstOrThrow()
+    .catch(translateDatabaseError);
+  await ctx.db.insertInto("source_state" as never).values({ source_id: row.id, next_run_at: nextRunAt(config.schedule, new Date()) } as never).execute();
+  await recordChange(ctx.db, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: input.name, action: "add source", after: { name: input.name, type: "entra", config } });
+  return getSource(ctx, input.name);
+}
+
+export async function updateEntraSource(ctx: SourceContext, key: string, input: { config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
+  const before = await getSource(ctx, key);
+  const config = parseEntraConfig({ ...before.config, ...(input.config ?? {}) });
+  await ctx.db
+    .updateTable("sources")
+    .set({
+      config: JSON.stringify(config),
+      ...(input.credential !== undefined && { secret_ciphertext: input.credential ? ctx.secrets.seal(JSON.stringify(input.credential)) : null }),
+      updated_at: sql`now()`,
+    })
+    .where("id", "=", before.id)
+    .execute();
+  if (JSON.stringify(config.schedule) !== JSON.stringify(before.config.schedule)) {
+    await sql`update source_state set next_run_at = ${nextRunAt(config.schedule, new Date())} where source_id = ${before.id}`.execute(ctx.db);
+  }
+  // A different scope or mapping invalidates what the mirror says about the directory: plan everything next time.
+  await sql`update entra_users set dirty = true where source_id = ${before.id}`.execute(ctx.db);
+  await recordChange(ctx.db, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: before.name, action: "update source", before: { config: before.config }, after: { config, ...(input.credential !== undefined && { secret: "replaced" }) } });
+  return getSource(ctx, before.id);
+}
+
+export async function removeSource(ctx: SourceContext, key: string): Promise<Source> {
+  const source = await getSource(ctx, key);
+  if (source.status.running) throw new RollcallError("sync_running", `Source "${source.name}" is syncing (run ${source.status.running}); wait for it to finish`, { runId: source.status.running });
+  await ctx.db.deleteFrom("sources").where("id", "=", source.id).execute();
+  await recordChange(ctx.db, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: source.name, action: "remove source", before: { name: source.name, config: source.config } });
+  return source;
+}
+
+type SourceRow = { id: string; name: string; type: string; config: unknown; secret_ciphertext: string | null; created_at: Date; updated_at: Date };
+
+async function findRow(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<SourceRow> {
+  const row = await ctx.db
+    .selectFrom("sources")
+    .selectAll()
+    .where("workspace_id", "=", ctx.workspace.id)
+    .where("type", "=", "entra")
+    .where((eb) => eb.or([sql<boolean>`lower(name) = lower(${key})`, sql<boolean>`id::text = ${key}`]))
+    .executeTakeFirst();
+  if (!row) throw notFound("source", key);
+  return row as SourceRow;
+}
+
+export async function getSource(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<Source> {
+  return present(ctx, await findRow(ctx, key));
+}
+
+export async function listSources(ctx: Pick<WorkspaceContext, "db" | "workspace">): Promise<Source[]> {
+  const rows = await ctx.db.selectFrom("sources").selectAll().where("workspace_id", "=", ctx.workspace.id).where("type", "=", "entra").orderBy(sql`lower(name)`).execute();
+  return Promise.all(rows.map((r) => present(ctx, r as SourceRow)));
+}
+
+/** What a run needs: the parsed config and the opened credential. Never leaves the server. */
+export async function loadSourceForSync(ctx: Pick<SourceContext, "db" | "workspace" | "secrets">, key: string): Promise<{ id: string; name: string; config: EntraConfig; credential: Credential | null }> {
+  const row = await findRow(ctx, key);
+  return { id: row.id, name: row.name, config: parseEntraConfig(row.config), credential: row.secret_ciphertext ? (JSON.parse(ctx.secrets.open(row.secret_ciphertext)) as Credential) : null };
+}
+
+async function present(ctx: Pick<WorkspaceContext, "db">, row: SourceRow): Promise<Source> {
+  const config = parseEntraConfig(row.config);
+  const { rows } = await sql<{ users: number; groups: number; next_run_at: Date | null; running: string | null }>`
+    select (select count(*)::int from users where source_id = ${row.id}) as users,
+           (select count(*)::int from groups where source_id = ${row.id}) as groups,
+           (select next_run_at from source_state where source_id = ${row.id}) as next_run_at,
+           (select id::text from sync_runs where source_id = ${row.id} and status = 'running' order by started_at desc limit 1) as running`.execute(ctx.db);
+  const s = rows[0]!;
+  const last = await ctx.db.selectFrom("sync_runs").select(["id", "status", "mode", "started_at", "finished_at"]).where("source_id", "=", row.id).orderBy("started_at", "desc").limit(1).executeTakeFirst();
+  const set = row.secret_ciphertext !== null;
+  return {
+    id: row.id,
+    name: row.name,
+    type: "entra",
+    config,
+    secret: { set, expiresOn: config.secretExpiresOn, description: secretText(config.secretExpiresOn, set) },
+    status: {
+      syncedUsers: s.users,
+      syncedGroups: s.groups,
+      lastRun: last ? { id: last.id, status: last.status, mode: last.mode, startedAt: new Date(last.started_at).toISOString(), finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null } : null,
+      running: s.running,
+      nextRunAt: config.schedule && s.next_run_at ? new Date(s.next_run_at).toISOString() : null,
+    },
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}

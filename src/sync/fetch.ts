@@ -1,0 +1,102 @@
+import { sql } from "kysely";
+import type { Store } from "../storage/database.ts";
+import { needsGroups, userSelect, type EntraConfig } from "../sources/entra/config.ts";
+import type { GraphClient, GraphPage } from "../sources/entra/graph.ts";
+
+/**
+ * The listing phase: users and groups delta rounds fetched concurrently, each page COPY'd into the run's
+ * staging tables while the next page is on its way. Nothing outside staging changes here, so a failed or
+ * killed listing leaves the directory and the mirror as they were. [delta-query-users, delta-query-groups]
+ */
+export interface FetchResult {
+  usersDeltaLink: string;
+  groupsDeltaLink: string | null;
+  users: number;
+  groups: number;
+}
+
+export interface FetchProgress {
+  users: number;
+  groups: number;
+  members: number;
+}
+
+const preferPageSize = { prefer: "odata.maxpagesize=999" };
+
+export async function fetchToStage(
+  store: Store,
+  graph: GraphClient,
+  input: { runId: string; config: EntraConfig; links: { users: string | null; groups: string | null } | null },
+  onProgress: (p: FetchProgress) => void,
+): Promise<FetchResult> {
+  const progress: FetchProgress = { users: 0, groups: 0, members: 0 };
+  const users = userSelect(input.config).join(",");
+  const usersStart = input.links?.users ?? `/users/delta?$select=${users}`;
+  const groupsStart = input.links?.groups ?? "/groups/delta?$select=displayName,description,members";
+
+  const usersTask = drain(graph.pages(usersStart, preferPageSize), async (page) => {
+    await store.copyRows("sync_stage_users", ["run_id", "id", "data", "removed"], page.value.map((u) => {
+      const removed = (u["@removed"] as { reason?: string } | undefined)?.reason ?? null;
+      return [input.runId, String(u.id), removed ? null : JSON.stringify(u), removed];
+    }));
+    progress.users += page.value.length;
+    onProgress(progress);
+  });
+  const groupsTask = needsGroups(input.config)
+    ? drain(graph.pages(groupsStart, preferPageSize), async (page) => {
+        const groups: (string | null)[][] = [];
+        const members: (string | boolean)[][] = [];
+        for (const g of page.value) {
+          const removed = (g["@removed"] as { reason?: string } | undefined)?.reason ?? null;
+          // A big group's members arrive over several pages: the group itself repeats, members add up.
+          const delta = (g["members@delta"] as Record<string, unknown>[] | undefined) ?? [];
+          for (const m of delta) {
+            const kind = m["@odata.type"] === "#microsoft.graph.group" ? "group" : m["@odata.type"] === "#microsoft.graph.user" ? "user" : null;
+            if (!kind) continue; // devices, contacts, service principals are not synced
+            members.push([input.runId, String(g.id), String(m.id), kind, m["@removed"] !== undefined]);
+          }
+          if (removed || "displayName" in g) {
+            groups.push([input.runId, String(g.id), removed ? null : JSON.stringify({ displayName: g.displayName ?? null, description: g.description ?? null }), removed]);
+          }
+        }
+        await store.copyRows("sync_stage_groups", ["run_id", "id", "data", "removed"], groups);
+        if (members.length) await store.copyRows("sync_stage_members", ["run_id", "group_id", "member_id", "kind", "removed"], members);
+        progress.groups += groups.length;
+        progress.members += members.length;
+        onProgress(progress);
+      })
+    : Promise.resolve(null);
+  const [usersLink, groupsLink] = await Promise.all([usersTask, groupsTask]);
+  return { usersDeltaLink: usersLink!, groupsDeltaLink: groupsLink, users: progress.users, groups: progress.groups };
+}
+
+/** Consume pages, writing each while the next is fetched; return the round's deltaLink. */
+async function drain(pages: AsyncGenerator<GraphPage>, write: (page: GraphPage) => Promise<void>): Promise<string | null> {
+  let writing: Promise<void> = Promise.resolve();
+  let deltaLink: string | null = null;
+  try {
+    for await (const page of pages) {
+      await writing;
+      writing = write(page);
+      if (page.deltaLink) deltaLink = page.deltaLink;
+    }
+  } finally {
+    await writing.catch(() => undefined);
+  }
+  await writing;
+  return deltaLink;
+}
+
+export async function clearStage(store: Store, runId: string): Promise<void> {
+  for (const table of ["sync_stage_users", "sync_stage_groups", "sync_stage_members", "sync_plan_users"]) {
+    await sql`delete from ${sql.table(table)} where run_id = ${runId}`.execute(store.db);
+  }
+}
+
+/** Staging left behind by runs that are no longer running (killed processes). */
+export async function clearAbandonedStage(store: Store): Promise<void> {
+  for (const table of ["sync_stage_users", "sync_stage_groups", "sync_stage_members", "sync_plan_users"]) {
+    await sql`delete from ${sql.table(table)} t where not exists (select 1 from sync_runs r where r.id = t.run_id and r.status = 'running')
+      and not exists (select 1 from sync_runs r where r.id = t.run_id and r.status = 'stopped' and ${sql.lit(table)} = 'sync_plan_users')`.execute(store.db);
+  }
+}

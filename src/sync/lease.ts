@@ -1,0 +1,49 @@
+import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
+import { RollcallError } from "../errors.ts";
+
+/**
+ * One run per source at a time, across every process sharing the database: a lease on the source's
+ * source_state row, claimed by an atomic UPDATE … WHERE (free or expired) and renewed by the run's
+ * heartbeat. A killed run stops renewing; once its lease expires the next claim takes over and marks
+ * the dead run failed.
+ */
+export const defaultLeaseMs = 90_000;
+
+export async function claimLease(db: Db, sourceId: string, runId: string, leaseMs: number): Promise<void> {
+  await sql`insert into source_state (source_id) values (${sourceId}) on conflict do nothing`.execute(db);
+  const { rows } = await sql<{ previous: string | null }>`
+    update source_state s set lease_run_id = ${runId}, lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval
+    from (select lease_run_id as previous from source_state where source_id = ${sourceId} for update) old
+    where s.source_id = ${sourceId} and (s.lease_run_id is null or s.lease_expires_at < now())
+    returning old.previous`.execute(db);
+  if (rows.length === 0) {
+    const running = await sql<{ id: string; started_at: Date; trigger: string }>`
+      select r.id, r.started_at, r.trigger from source_state s join sync_runs r on r.id = s.lease_run_id where s.source_id = ${sourceId}`.execute(db);
+    const run = running.rows[0];
+    throw new RollcallError(
+      "sync_running",
+      run
+        ? `A sync of this source is already running (run ${run.id}, ${run.trigger}, started ${new Date(run.started_at).toISOString()}); wait for it or follow it with \`rollcall runs show ${run.id}\``
+        : "A sync of this source is starting in another process; try again in a moment",
+      { runId: run?.id ?? null },
+    );
+  }
+  const previous = rows[0]!.previous;
+  if (previous) {
+    await sql`update sync_runs set status = 'failed', finished_at = now(),
+      error = jsonb_build_object('code', 'sync_failed', 'message', 'The run stopped responding (its process was killed or lost the database); nothing it had not committed was applied')
+      where id = ${previous} and status = 'running'`.execute(db);
+  }
+}
+
+/** Renew the lease; false when it was lost (another process took over an expired lease). */
+export async function renewLease(db: Db, sourceId: string, runId: string, leaseMs: number): Promise<boolean> {
+  const result = await sql`update source_state set lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval
+    where source_id = ${sourceId} and lease_run_id = ${runId}`.execute(db);
+  return Number(result.numAffectedRows ?? 0) > 0;
+}
+
+export async function releaseLease(db: Db, sourceId: string, runId: string): Promise<void> {
+  await sql`update source_state set lease_run_id = null, lease_expires_at = null where source_id = ${sourceId} and lease_run_id = ${runId}`.execute(db);
+}

@@ -1,0 +1,109 @@
+import { sql } from "kysely";
+import type { Store } from "../storage/database.ts";
+import { hashSecret } from "../security/hashing.ts";
+import { effectiveMapping, type EntraConfig } from "../sources/entra/config.ts";
+import { mapUser } from "../sources/entra/mapping.ts";
+import { addCounts, emptyCounts, planUsers, type HeldUser, type UserChange, type UserCounts } from "./plan.ts";
+import { inScopeUsers } from "./scope.ts";
+
+/**
+ * The planning phase around the pure planner: choose the users this run must look at, walk them in chunks
+ * sorted by object id (so memory stays bounded whatever the tenant's size), plan each chunk, and COPY the
+ * planned changes into sync_plan_users for the applier.
+ * A full run looks at every in-scope user and every user the source holds; a delta run at the mirror's dirty
+ * rows plus users whose scope membership flipped (removed, out of scope, newly in scope).
+ */
+const chunkSize = 2000;
+
+export async function planRun(
+  store: Store,
+  input: { runId: string; source: { id: string; name: string; workspaceId: string }; config: EntraConfig; mode: "full" | "delta" },
+  onProgress: (planned: number, total: number) => void,
+): Promise<{ counts: UserCounts; heldBefore: number; inScope: number }> {
+  const { db } = store;
+  const s = input.source.id;
+  const scope = inScopeUsers(s, input.config);
+  const inScope = new Set((await sql<{ id: string }>`select id from (${scope}) x`.execute(db)).rows.map((r) => r.id));
+  const heldIds = (await sql<{ external_id: string }>`select external_id from users where source_id = ${s} and external_id is not null`.execute(db)).rows.map((r) => r.external_id);
+  let ids: string[];
+  if (input.mode === "full") ids = [...new Set([...inScope, ...heldIds])];
+  else {
+    const held = new Set(heldIds);
+    const dirty = (await sql<{ id: string }>`select id from entra_users where source_id = ${s} and dirty`.execute(db)).rows.map((r) => r.id);
+    ids = [...new Set([...dirty.filter((id) => inScope.has(id) || held.has(id)), ...heldIds.filter((id) => !inScope.has(id)), ...[...inScope].filter((id) => !held.has(id))])];
+  }
+  ids.sort();
+
+  const mapping = effectiveMapping(input.config);
+  const owned = { aliases: Boolean(mapping.aliases), cardNumbers: Boolean(mapping.cardNumbers), customKeys: Object.keys(mapping).filter((k) => k.startsWith("custom:")).map((k) => k.slice(7)) };
+  const counts = emptyCounts();
+  const claimed = new Set<string>();
+  for (let at = 0; at < ids.length; at += chunkSize) {
+    const chunk = ids.slice(at, at + chunkSize);
+    const mirror = (await sql<{ id: string; data: Record<string, unknown> }>`select id, data from entra_users where source_id = ${s} and id = any(${chunk}::text[])`.execute(db)).rows;
+    const desired = mirror.filter((m) => inScope.has(m.id)).map((m) => mapUser(m.data, input.config));
+    const held = await heldUsers(store, sql`u.source_id = ${s} and u.external_id = any(${chunk}::text[])`);
+    const keys = [...new Set(desired.flatMap((d) => [d.email, d.userPrincipalName]).filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase()))];
+    const holders = keys.length
+      ? await heldUsers(store, sql`u.workspace_id = ${input.source.workspaceId} and (lower(u.email) = any(${keys}::text[]) or lower(u.user_principal_name) = any(${keys}::text[]))`)
+      : [];
+    const plan = planUsers({ source: input.source, desired, held, holders, claimed, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
+    for (const k of plan.claims) claimed.add(k);
+    addCounts(counts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
+    const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
+    for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
+    if (rows.length) await store.copyRows("sync_plan_users", ["run_id", "action", "user_id", "external_id", "fields", "before", "subject"], rows);
+    onProgress(Math.min(ids.length, at + chunk.length), ids.length);
+  }
+  return { counts, heldBefore: heldIds.length, inScope: inScope.size };
+}
+
+async function planRow(runId: string, c: UserChange): Promise<(string | null)[]> {
+  switch (c.action) {
+    case "create":
+    case "update": {
+      const { warnings: _w, pin, ...after } = c.after;
+      const fields: Record<string, unknown> = { ...after, ...(pin ? { pinHash: await hashSecret(pin) } : {}) };
+      if (c.action === "update") Object.assign(fields, { tags: c.tags, logAction: c.logAction, changed: c.changed });
+      return [runId, c.action, c.action === "update" ? c.userId : null, c.externalId, JSON.stringify(fields), c.action === "update" ? JSON.stringify(c.before) : null, c.subject];
+    }
+    case "disable":
+    case "delete":
+      return [runId, c.action, c.userId, c.externalId, null, JSON.stringify(c.before), c.subject];
+    case "conflict":
+      return [runId, "conflict", c.holderId || null, c.externalId, JSON.stringify({ message: c.message }), null, c.subject];
+  }
+}
+
+async function heldUsers(store: Store, where: ReturnType<typeof sql>): Promise<HeldUser[]> {
+  const { rows } = await sql<Record<string, unknown>>`
+    select u.id, u.source_id, u.source_type, u.source_name, u.external_id, u.tags, u.user_principal_name, u.email, u.display_name,
+      u.given_name, u.surname, u.department, u.job_title, u.employee_id, u.mobile_phone, u.business_phones, u.preferred_language,
+      u.enabled, u.custom_attributes,
+      coalesce((select array_agg(i.value order by i.position) from user_identifiers i where i.user_id = u.id and i.kind = 'alias'), '{}') as aliases,
+      coalesce((select array_agg(i.value order by i.position) from user_identifiers i where i.user_id = u.id and i.kind = 'card'), '{}') as card_numbers
+    from users u where ${where}`.execute(store.db);
+  return rows.map((r) => ({
+    id: r.id as string,
+    sourceId: r.source_id as string | null,
+    sourceType: r.source_type as HeldUser["sourceType"],
+    sourceName: r.source_name as string,
+    externalId: r.external_id as string | null,
+    tags: r.tags as string[],
+    userPrincipalName: r.user_principal_name as string | null,
+    email: r.email as string | null,
+    displayName: r.display_name as string,
+    givenName: r.given_name as string | null,
+    surname: r.surname as string | null,
+    department: r.department as string | null,
+    jobTitle: r.job_title as string | null,
+    employeeId: r.employee_id as string | null,
+    mobilePhone: r.mobile_phone as string | null,
+    businessPhones: r.business_phones as string[],
+    preferredLanguage: r.preferred_language as string | null,
+    enabled: r.enabled as boolean,
+    customAttributes: r.custom_attributes as Record<string, string>,
+    aliases: r.aliases as string[],
+    cardNumbers: r.card_numbers as string[],
+  }));
+}

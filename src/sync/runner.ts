@@ -1,0 +1,200 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
+import type { Store } from "../storage/database.ts";
+import { RollcallError, toRollcallError } from "../errors.ts";
+import type { HttpFetch } from "../net/http.ts";
+import { endpoints, needsGroups, type EntraConfig } from "../sources/entra/config.ts";
+import { GraphClient, graphFailure, isStaleDelta, type RetryPolicy } from "../sources/entra/graph.ts";
+import { createTokenProvider, type Credential } from "../sources/entra/token.ts";
+import { applyPlan } from "./apply.ts";
+import { clearAbandonedStage, clearStage, fetchToStage } from "./fetch.ts";
+import { claimLease, defaultLeaseMs, releaseLease, renewLease } from "./lease.ts";
+import { mergeStage } from "./merge.ts";
+import { exceedsThreshold } from "./plan.ts";
+import { planRun } from "./plan-run.ts";
+
+/**
+ * A run's lifecycle: lease → run record → listing (staging) → mirror merge with the delta links → plan →
+ * threshold → apply in one transaction → run record. Progress and the lease heartbeat are written while it
+ * goes; every failure ends in a failed run record with its reason.
+ */
+export type Trigger = "manual" | "schedule" | "api";
+
+export interface SyncRequest {
+  workspaceId: string;
+  source: { id: string; name: string; config: EntraConfig; credential: Credential | null };
+  trigger: Trigger;
+  full?: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+  actor?: string;
+}
+
+export interface SyncProgress {
+  phase: "starting" | "fetching" | "planning" | "applying" | "done";
+  users: number;
+  groups: number;
+  planned: number;
+  toPlan: number;
+  note?: string;
+}
+
+export interface RunSummary {
+  runId: string;
+  mode: "full" | "delta";
+  status: "succeeded" | "failed" | "stopped";
+  dryRun: boolean;
+  counts: Record<string, number>;
+  graphRequests: number;
+  graphThrottled: number;
+  error?: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+export interface RunnerOptions {
+  fetch: HttpFetch;
+  onProgress?: (p: SyncProgress) => void;
+  leaseMs?: number;
+  retry?: RetryPolicy;
+  /** Called when the run record exists (the API answers with it while the run goes on). */
+  onStarted?: (runId: string) => void;
+}
+
+class Rollback extends Error {}
+
+export async function runSync(store: Store, request: SyncRequest, options: RunnerOptions): Promise<RunSummary> {
+  const { db } = store;
+  const { source } = request;
+  const runId = randomUUID();
+  const leaseMs = options.leaseMs ?? defaultLeaseMs;
+  await claimLease(db, source.id, runId, leaseMs);
+
+  const state = (await sql<{ users_delta_link: string | null; groups_delta_link: string | null; last_full_at: Date | null }>`
+    select users_delta_link, groups_delta_link, last_full_at from source_state where source_id = ${source.id}`.execute(db)).rows[0];
+  const groups = needsGroups(source.config);
+  const fullDue = !state?.last_full_at || Date.now() - new Date(state.last_full_at).getTime() > source.config.fullEveryMs;
+  let mode: "full" | "delta" = request.full || !state?.users_delta_link || (groups && !state.groups_delta_link) || fullDue ? "full" : "delta";
+  await db
+    .insertInto("sync_runs")
+    .values({ id: runId, workspace_id: request.workspaceId, source_id: source.id, trigger: request.trigger, mode, dry_run: request.dryRun ?? false, status: "running", counts: JSON.stringify({}), progress: JSON.stringify({ phase: "starting" }), forced: request.force ?? false, requested_by: request.actor ?? null } as never)
+    .execute();
+  options.onStarted?.(runId);
+
+  const progress: SyncProgress = { phase: "starting", users: 0, groups: 0, planned: 0, toPlan: 0 };
+  let graph: GraphClient | undefined;
+  let lastWrite = 0;
+  let lost = false;
+  const report = (force = false) => {
+    options.onProgress?.({ ...progress });
+    if (!force && Date.now() - lastWrite < 1000) return;
+    lastWrite = Date.now();
+    void sql`update sync_runs set progress = ${JSON.stringify(progress)}::jsonb, heartbeat_at = now(), graph_requests = ${graph?.stats.requests ?? 0},
+      graph_throttled = ${graph?.stats.throttled ?? 0} where id = ${runId}`.execute(db).catch(() => undefined);
+  };
+  const heartbeat = setInterval(() => {
+    void renewLease(db, source.id, runId, leaseMs).then((ok) => (lost ||= !ok)).catch(() => undefined);
+  }, Math.max(1000, Math.floor(leaseMs / 3)));
+  const assertLease = () => {
+    if (lost) throw new RollcallError("sync_failed", "This run lost its lease (the database was unreachable for too long, and another process took the source over)");
+  };
+
+  try {
+    await clearAbandonedStage(store);
+    if (!request.source.credential) throw new RollcallError("source_auth_failed", "No client secret is stored for this source", { aadsts: "AADSTS7000218" });
+    const { loginUrl, graphUrl } = endpoints(source.config);
+    const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: source.config.tenantId, clientId: source.config.clientId, credential: request.source.credential, fetch: options.fetch });
+    graph = new GraphClient({ graphUrl, tokens, fetch: options.fetch, ...(options.retry && { retry: options.retry }) });
+    await tokens.token({ refresh: true });
+
+    progress.phase = "fetching";
+    report(true);
+    let fetched;
+    const links = mode === "delta" ? { users: state!.users_delta_link, groups: state!.groups_delta_link } : null;
+    try {
+      fetched = await fetchToStage(store, graph, { runId, config: source.config, links }, (p) => {
+        progress.users = p.users;
+        progress.groups = p.groups;
+        report();
+      });
+    } catch (error) {
+      if (mode !== "delta" || !isStaleDelta(error)) throw graphFailure(error, "list the directory");
+      // Graph rejected the stored delta token (expired or reset): start over with a full listing.
+      mode = "full";
+      progress.note = "The stored delta token was rejected by Graph; running a full sync instead";
+      await clearStage(store, runId);
+      await sql`update sync_runs set mode = 'full' where id = ${runId}`.execute(db);
+      fetched = await fetchToStage(store, graph, { runId, config: source.config, links: null }, (p) => {
+        progress.users = p.users;
+        progress.groups = p.groups;
+        report();
+      }).catch((e: unknown) => {
+        throw graphFailure(e, "list the directory");
+      });
+    }
+    assertLease();
+    await mergeStage(db, { sourceId: source.id, runId, mode, groups, usersDeltaLink: fetched.usersDeltaLink, groupsDeltaLink: fetched.groupsDeltaLink });
+
+    progress.phase = "planning";
+    report(true);
+    const planned = await planRun(store, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode }, (done, total) => {
+      progress.planned = done;
+      progress.toPlan = total;
+      report();
+    });
+    const counts: Record<string, number> = { ...planned.counts, errors: 0 };
+    assertLease();
+
+    const threshold = source.config.deletionThreshold;
+    if (!request.force && !request.dryRun && exceedsThreshold(planned.counts.removals, planned.heldBefore, threshold)) {
+      const message = `Stopped before applying anything: this run would disable or delete ${planned.counts.removals} of the ${planned.heldBefore} users the source holds (threshold: more than ${threshold.percent}% and more than ${threshold.count}). Check the source's scope in Entra ID; if the removals are expected, run it once with --force (or approve the run).`;
+      return await finish("stopped", counts, { code: "sync_threshold_exceeded", message, details: { removals: planned.counts.removals, heldBefore: planned.heldBefore, threshold } });
+    }
+
+    progress.phase = "applying";
+    report(true);
+    let captured: Record<string, unknown>[] = [];
+    try {
+      await db.transaction().execute(async (trx) => {
+        const applied = await applyPlan(trx, { runId, workspaceId: request.workspaceId, source, config: source.config, actor: request.actor ?? `sync:${source.name}` });
+        Object.assign(counts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
+        if (request.dryRun) {
+          captured = (await sql<Record<string, unknown>>`select subject, action, before, after, actor from change_log where run_id = ${runId} order by id`.execute(trx)).rows;
+          throw new Rollback();
+        }
+        await finishRecord(trx, "succeeded", counts);
+      });
+    } catch (error) {
+      if (!(error instanceof Rollback)) throw error;
+      // A dry run's change set, kept on the run only (not on the users' histories: nothing happened to them).
+      await store.copyRows("change_log", ["workspace_id", "run_id", "subject", "action", "before", "after", "actor"], captured.map((c) => [
+        request.workspaceId, runId, c.subject as string, c.action as string, JSON.stringify(c.before), JSON.stringify(c.after), c.actor as string,
+      ]));
+      return await finish("succeeded", counts);
+    }
+    return summary("succeeded", counts);
+  } catch (error) {
+    const e = toRollcallError(error);
+    return await finish("failed", { errors: 1 }, { code: e.code, message: e.message, details: e.details });
+  } finally {
+    clearInterval(heartbeat);
+    await clearStage(store, runId).catch(() => undefined);
+    await releaseLease(db, source.id, runId).catch(() => undefined);
+  }
+
+  function summary(status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): RunSummary {
+    progress.phase = "done";
+    options.onProgress?.({ ...progress });
+    return { runId, mode, status, dryRun: request.dryRun ?? false, counts, graphRequests: graph?.stats.requests ?? 0, graphThrottled: graph?.stats.throttled ?? 0, ...(error && { error }) };
+  }
+
+  async function finishRecord(target: typeof db, status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): Promise<void> {
+    await sql`update sync_runs set status = ${status}, finished_at = now(), mode = ${mode}, counts = ${JSON.stringify(counts)}::jsonb,
+      progress = ${JSON.stringify({ ...progress, phase: "done" })}::jsonb, error = ${error ? JSON.stringify(error) : null}::jsonb,
+      graph_requests = ${graph?.stats.requests ?? 0}, graph_throttled = ${graph?.stats.throttled ?? 0}, heartbeat_at = now()
+      where id = ${runId}`.execute(target);
+  }
+
+  async function finish(status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): Promise<RunSummary> {
+    await finishRecord(db, status, counts, error);
+    return summary(status, counts, error);
+  }
+}

@@ -1,0 +1,52 @@
+import { sql, type RawBuilder } from "kysely";
+import type { EntraConfig } from "../sources/entra/config.ts";
+
+/**
+ * SQL over the mirror that decides who and what is in the synced set. One definition, used to choose the
+ * users a run considers and to build the wanted memberships, so the two can never disagree.
+ */
+type ScopeConfig = Pick<EntraConfig, "users" | "scopeGroups" | "includeGuests">;
+
+/** `select id, data from …` the in-scope mirror users of a source. */
+export function inScopeUsers(sourceId: string, config: ScopeConfig): RawBuilder<unknown> {
+  const guests = config.includeGuests ? sql`true` : sql`coalesce(e.data->>'userType', 'Member') <> 'Guest'`;
+  if (config.users === "all") {
+    return sql`select e.id, e.data, e.dirty from entra_users e where e.source_id = ${sourceId} and ${guests}`;
+  }
+  const ids = config.scopeGroups;
+  const lower = ids.map((s) => s.toLowerCase());
+  // Transitive members of the selected groups: Graph's /transitiveMembers, computed over the mirror.
+  return sql`select e.id, e.data, e.dirty from entra_users e where e.source_id = ${sourceId} and ${guests} and exists (
+    with recursive scope_groups(id) as (
+      select g.id from entra_groups g where g.source_id = ${sourceId} and (g.id = any(${ids}::text[]) or lower(g.data->>'displayName') = any(${lower}::text[]))
+      union
+      select m.member_id from entra_members m join scope_groups s on s.id = m.group_id where m.source_id = ${sourceId} and m.kind = 'group'
+    )
+    select 1 from entra_members m join scope_groups s on s.id = m.group_id where m.source_id = ${sourceId} and m.member_id = e.id and m.kind = 'user')`;
+}
+
+/** Attribute groups use this external id prefix, so they never collide with Entra object ids. */
+export const attributePrefix = "attribute:";
+
+/** `select group_id, member_user_id, member_group_id` the direct memberships the source's groups should have. */
+export function wantedMemberships(sourceId: string, config: EntraConfig): RawBuilder<unknown> {
+  const scope = inScopeUsers(sourceId, config);
+  if (config.groupMode === "attribute" && config.groupAttribute) {
+    const path = config.groupAttribute.split(".");
+    return sql`select g.id as group_id, u.id as member_user_id, null::uuid as member_group_id
+      from (${scope}) s
+      join users u on u.source_id = ${sourceId} and u.external_id = s.id
+      join groups g on g.source_id = ${sourceId} and g.external_id = ${attributePrefix} || (s.data #>> ${path}::text[])`;
+  }
+  return sql`select g.id as group_id, u.id as member_user_id, null::uuid as member_group_id
+      from entra_members m
+      join groups g on g.source_id = ${sourceId} and g.external_id = m.group_id
+      join users u on u.source_id = ${sourceId} and u.external_id = m.member_id
+      where m.source_id = ${sourceId} and m.kind = 'user' and m.member_id in (select id from (${scope}) s)
+    union all
+    select g.id, null::uuid, c.id
+      from entra_members m
+      join groups g on g.source_id = ${sourceId} and g.external_id = m.group_id
+      join groups c on c.source_id = ${sourceId} and c.external_id = m.member_id
+      where m.source_id = ${sourceId} and m.kind = 'group' and g.id <> c.id`;
+}
