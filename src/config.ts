@@ -23,6 +23,7 @@ const schema = z.object({
   ROLLCALL_UPLOAD_LIMIT_MB: z.coerce.number().positive().default(50),
   ROLLCALL_ADMIN_EMAIL: z.email().default("admin@rollcall.local"),
   ROLLCALL_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  ROLLCALL_LOGIN_ATTEMPTS: z.coerce.number().int().min(1).default(10),
   ROLLCALL_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -38,6 +39,8 @@ export type Config = {
   uploadLimitBytes: number;
   adminEmail: string;
   adminPassword: string | undefined;
+  /** Sign-in attempts allowed per client address and email in 5 minutes. */
+  loginAttempts: number;
   logLevel: z.infer<typeof schema>["ROLLCALL_LOG_LEVEL"];
 };
 
@@ -63,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploadLimitBytes: Math.round(e.ROLLCALL_UPLOAD_LIMIT_MB * 1024 * 1024),
     adminEmail: e.ROLLCALL_ADMIN_EMAIL,
     adminPassword: e.ROLLCALL_ADMIN_PASSWORD,
+    loginAttempts: e.ROLLCALL_LOGIN_ATTEMPTS,
     logLevel: e.ROLLCALL_LOG_LEVEL,
   };
 }

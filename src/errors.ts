@@ -15,6 +15,7 @@ export type ErrorCode =
   | "config_invalid"
   | "payload_too_large"
   | "unsupported_file"
+  | "unsupported_media_type"
   | "import_invalid"
   | "source_auth_failed"
   | "source_permission_missing"
@@ -36,6 +37,7 @@ const httpStatus: Record<ErrorCode, number> = {
   config_invalid: 500,
   payload_too_large: 413,
   unsupported_file: 415,
+  unsupported_media_type: 415,
   import_invalid: 422,
   source_auth_failed: 502,
   source_permission_missing: 502,

@@ -3,6 +3,7 @@ import { usersCommand } from "./commands/users.ts";
 import { groupsCommand } from "./commands/groups.ts";
 import { migrateCommand, tokensCommand, workspacesCommand } from "./commands/workspaces.ts";
 import { emulatorCommand } from "../emulator/index.ts";
+import { adminsCommand, serveCommand } from "./commands/serve.ts";
 
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
@@ -13,7 +14,7 @@ const program = new Command("rollcall")
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand()]) {
+for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand()]) {
   program.addCommand(command);
 }
 

@@ -1,0 +1,41 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { ZodError } from "zod";
+import { RollcallError, invalidInput, toRollcallError, type ErrorCode } from "../errors.ts";
+import { zodProblems } from "../core/context.ts";
+
+/**
+ * The API's one error edge: whatever was thrown (ours, zod's, fastify's own body and content-type
+ * errors, a database failure) leaves as `{ error: { code, message, details } }` with its status.
+ * Unexpected errors are logged in full and answered without internals.
+ */
+export function toApiError(error: unknown, limits: { bodyLimit: number }): RollcallError {
+  if (error instanceof RollcallError) return error;
+  if (error instanceof ZodError) return invalidInput(zodProblems(error));
+  const fastifyError = error as Partial<FastifyError>;
+  switch (fastifyError.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new RollcallError("payload_too_large", `The request body is larger than the limit of ${limits.bodyLimit} bytes`, { limit: limits.bodyLimit });
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new RollcallError("unsupported_media_type", "Send the request body as JSON (Content-Type: application/json)");
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return invalidInput([{ field: "(body)", message: "is empty although Content-Type is application/json; send a JSON object" }]);
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return invalidInput([{ field: "(body)", message: `is not valid JSON (${fastifyError.message})` }]);
+  }
+  const status = fastifyError.statusCode;
+  if (status && status >= 400 && status < 500) {
+    const code: ErrorCode =
+      status === 401 ? "unauthenticated" : status === 403 ? "forbidden" : status === 404 ? "not_found" : status === 413 ? "payload_too_large" : status === 415 ? "unsupported_media_type" : status === 429 ? "rate_limited" : "invalid_input";
+    return new RollcallError(code, fastifyError.message ?? "Bad request");
+  }
+  return toRollcallError(error);
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, limits: { bodyLimit: number }): FastifyReply {
+  let apiError = toApiError(error, limits);
+  if (apiError.code === "internal") {
+    request.log.error({ err: error }, "request failed");
+    apiError = new RollcallError("internal", `Something went wrong on the server; it has been logged (request ${request.id})`, { requestId: request.id });
+  }
+  return reply.status(apiError.status).type("application/json").send({ error: apiError.toJSON() });
+}

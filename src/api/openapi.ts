@@ -1,0 +1,110 @@
+import { z } from "zod";
+import type { Route, RouteModule } from "./route.ts";
+import { errorSchema } from "./schemas.ts";
+
+/**
+ * The OpenAPI 3.1 document, generated from the same route objects and zod schemas the server
+ * validates with. Schemas carrying `.meta({ id })` become shared components.
+ */
+type Json = Record<string, unknown>;
+
+export const apiPrefix = "/api/v1";
+
+export function openApiDocument(modules: RouteModule[], options: { serverUrl?: string | undefined } = {}): Json {
+  const components: Record<string, Json> = {};
+  const convert = (schema: z.ZodType, io: "input" | "output"): Json => {
+    const json = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as Json;
+    const defs = (json.$defs ?? {}) as Record<string, Json>;
+    delete json.$defs;
+    delete json.$schema;
+    for (const [id, def] of Object.entries(defs)) components[id] ??= relink(def);
+    return relink(json);
+  };
+  const errorRef = { $ref: "#/components/schemas/Error" };
+  components.Error = convert(errorSchema, "output");
+  const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: errorRef } } });
+
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const module of modules) {
+    for (const r of module.routes) {
+      const path = apiPrefix + r.url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+      const operation: Json = {
+        operationId: operationId(r),
+        summary: r.summary,
+        ...(r.description && { description: r.description }),
+        tags: [module.tag],
+        parameters: [...parameters(r.params, "path", convert), ...parameters(r.query, "query", convert)],
+        ...(r.body && { requestBody: { required: true, content: { "application/json": { schema: convert(r.body, "input") } } } }),
+        responses: {
+          [String(r.status ?? 200)]: r.response
+            ? { description: "Success", content: { "application/json": { schema: convert(r.response, "output") } } }
+            : { description: "Success, no content" },
+          ...errorResponses(r, errorResponse),
+        },
+        security: r.access === "public" ? [] : [{ cookieSession: [] }, { bearerToken: [] }],
+      };
+      (paths[path] ??= {})[r.method.toLowerCase()] = operation;
+    }
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Rollcall API",
+      version: "1.0.0",
+      description:
+        "Keep an application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry. " +
+        "Every error answers { error: { code, message, details } }. Changes made with the session cookie need the X-CSRF-Token header.",
+    },
+    ...(options.serverUrl && { servers: [{ url: options.serverUrl }] }),
+    tags: modules.map((m) => ({ name: m.tag, ...(m.description && { description: m.description }) })),
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: {
+        cookieSession: { type: "apiKey", in: "cookie", name: "rollcall_session", description: "Set by POST /api/v1/auth/login" },
+        bearerToken: { type: "http", scheme: "bearer", description: "An API token (rc_…) from `rollcall tokens create` or POST …/tokens" },
+      },
+    },
+  };
+}
+
+function relink<T>(json: T): T {
+  return JSON.parse(JSON.stringify(json).replaceAll('"#/$defs/', '"#/components/schemas/')) as T;
+}
+
+function parameters(schema: z.ZodType | undefined, where: "path" | "query", convert: (s: z.ZodType, io: "input") => Json): Json[] {
+  if (!schema) return [];
+  const json = convert(schema, "input");
+  const properties = (json.properties ?? {}) as Record<string, Json>;
+  const required = new Set((json.required ?? []) as string[]);
+  return Object.entries(properties).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return { name, in: where, required: where === "path" || required.has(name), ...(description !== undefined && { description }), schema: rest };
+  });
+}
+
+function errorResponses(r: Route, make: (description: string) => Json): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  if (r.params || r.query || r.body) out["400"] = make("invalid_input: details.fields lists each problem as { field, message }");
+  if (r.access !== "public") {
+    out["401"] = make("unauthenticated: no, expired or revoked credentials");
+    out["403"] = make("forbidden (viewer role, not an owner) or csrf_failed (missing X-CSRF-Token with a session cookie)");
+  }
+  if (r.access === "workspace") out["404"] = make("not_found: the workspace (or the record) does not exist or is not visible to you");
+  if (r.method !== "GET" && r.access !== "public") out["409"] = make("conflict: e.g. an email already used by another user");
+  if (r.body) {
+    out["413"] = make("payload_too_large");
+    out["415"] = make("unsupported_media_type: send application/json");
+  }
+  if (typeof r.config === "function" || r.config?.rateLimit) out["429"] = make("rate_limited: too many attempts; see Retry-After");
+  out["500"] = make("internal: logged on the server, never detailed here");
+  return out;
+}
+
+function operationId(r: Route): string {
+  const words = r.url
+    .split("/")
+    .filter(Boolean)
+    .map((part) => (part.startsWith(":") ? `by-${part.slice(1)}` : part));
+  return [r.method.toLowerCase(), ...words].join("-").replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,88 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
+import type { Runtime } from "../runtime.ts";
+import type { WorkspaceContext } from "../core/context.ts";
+import type { Role } from "../storage/schema.ts";
+import type { Principal } from "./auth.ts";
+
+/**
+ * One route = one object: method, path, who may call it, zod schemas for what comes in and goes out,
+ * and a handler over the core. `server.ts` registers it and `openapi.ts` documents it from the same
+ * object, so the two cannot drift apart.
+ *
+ * Access:
+ * - "public": no credentials (health, login, the OpenAPI document).
+ * - "signed-in": any valid session or token (me, logout, the workspace list).
+ * - "workspace": the URL's `:workspace` must be visible to the caller; GET needs any role,
+ *   other methods need admin. The handler gets a ready `ctx` for the core.
+ * - "owner": an owner account's session (creating workspaces).
+ */
+export type Access = "public" | "signed-in" | "workspace" | "owner";
+export type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+
+interface BaseInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  rt: Runtime;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export type HandlerInput<A extends Access, P, Q, B> = BaseInput<P, Q, B> &
+  (A extends "public"
+    ? { principal: Principal | undefined }
+    : A extends "workspace"
+      ? { principal: Principal; ctx: WorkspaceContext; role: Role }
+      : { principal: Principal });
+
+type Empty = z.ZodObject<{}>;
+export type RouteConfig = Record<string, unknown> | ((rt: Runtime) => Record<string, unknown>);
+
+export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType | undefined> {
+  method: Method;
+  /** Below /api/v1, in fastify syntax (`/workspaces/:workspace/users`). */
+  url: string;
+  summary: string;
+  description?: string;
+  access: A;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Absent for 204 No Content. */
+  response?: R;
+  /** Success status; 200 by default (201 for a creation). */
+  status?: 200 | 201 | 202 | 204;
+  /** Extra fastify route config (e.g. `rateLimit`), possibly from the runtime's configuration. */
+  config?: RouteConfig;
+  handler(input: HandlerInput<A, z.output<P>, z.output<Q>, z.output<B>>): Promise<R extends z.ZodType ? z.input<R> : void>;
+}
+
+/** The type-erased form the registry, the server and the OpenAPI generator work with. */
+export interface Route {
+  method: Method;
+  url: string;
+  summary: string;
+  description?: string | undefined;
+  access: Access;
+  params?: z.ZodType | undefined;
+  query?: z.ZodType | undefined;
+  body?: z.ZodType | undefined;
+  response?: z.ZodType | undefined;
+  status?: number | undefined;
+  config?: RouteConfig | undefined;
+  handler(input: BaseInput<unknown, unknown, unknown> & { principal?: Principal | undefined; ctx?: WorkspaceContext; role?: Role }): Promise<unknown>;
+}
+
+/** A group of routes shown under one heading in the OpenAPI document. */
+export interface RouteModule {
+  tag: string;
+  description?: string;
+  routes: Route[];
+}
+
+export function route<A extends Access, P extends z.ZodType = Empty, Q extends z.ZodType = Empty, B extends z.ZodType = Empty, R extends z.ZodType | undefined = undefined>(
+  spec: RouteSpec<A, P, Q, B, R>,
+): Route {
+  return spec as unknown as Route;
+}

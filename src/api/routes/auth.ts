@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { RollcallError } from "../../errors.ts";
+import { createSession, deleteSession, verifyLogin } from "../../core/accounts.ts";
+import { clearSessionCookie, setSessionCookie, visibleWorkspaces } from "../auth.ts";
+import { route, type RouteModule } from "../route.ts";
+import { accountSchema, roleSchema } from "../schemas.ts";
+
+const loginBody = z.object({ email: z.string().trim().min(1, "is required").max(254), password: z.string().min(1, "is required").max(1024) }).strict();
+
+const meResponse = z.object({
+  account: accountSchema.nullable().describe("null when called with an API token"),
+  token: z.object({ id: z.string(), name: z.string(), role: roleSchema }).nullable().describe("the API token in use, if any"),
+  csrfToken: z.string().nullable().describe("send as X-CSRF-Token on every change made with the session cookie"),
+  expiresAt: z.string().nullable(),
+  workspaces: z.array(z.object({ id: z.string(), name: z.string(), role: roleSchema })),
+});
+
+/** Sign-in attempts per client address and email (ROLLCALL_LOGIN_ATTEMPTS): generous for people, useless for guessing. */
+const loginWindow = "5 minutes";
+
+export const authRoutes: RouteModule = {
+  tag: "Authentication",
+  description: "Admin sign-in with a session cookie. Scripts use API tokens instead (Authorization: Bearer rc_…).",
+  routes: [
+    route({
+      method: "POST",
+      url: "/auth/login",
+      summary: "Sign in; sets the rollcall_session cookie",
+      description: `Rate limited to ROLLCALL_LOGIN_ATTEMPTS (default 10) attempts per ${loginWindow} per client address and email (429 rate_limited).`,
+      access: "public",
+      body: loginBody,
+      response: z.object({ account: accountSchema, csrfToken: z.string(), expiresAt: z.string() }),
+      config: (rt) => ({
+        rateLimit: {
+          max: rt.config.loginAttempts,
+          timeWindow: loginWindow,
+          // After body parsing, so the key can include the email.
+          hook: "preHandler",
+          keyGenerator: (request: { ip: string; body?: unknown }) => {
+            const email = (request.body as { email?: unknown } | undefined)?.email;
+            return `${request.ip}|${typeof email === "string" ? email.trim().toLowerCase() : ""}`;
+          },
+        },
+      }),
+      async handler({ body, rt, request, reply }) {
+        const account = await verifyLogin(rt.store.db, body.email, body.password);
+        const session = await createSession(rt.store.db, account, rt.config.sessionHours);
+        setSessionCookie(reply, request, rt.config, session.id);
+        rt.logger.info({ account: account.email }, "admin signed in");
+        return { account, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/auth/logout",
+      summary: "Sign out: ends the session and clears the cookie",
+      access: "signed-in",
+      status: 204,
+      async handler({ principal, rt, request, reply }) {
+        if (principal.kind !== "session") throw new RollcallError("invalid_input", "Signing out applies to session cookies; revoke an API token instead");
+        await deleteSession(rt.store.db, principal.sessionId);
+        clearSessionCookie(reply, request, rt.config);
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/auth/me",
+      summary: "Who is signed in, their CSRF token and the workspaces they can use",
+      access: "signed-in",
+      response: meResponse,
+      async handler({ principal, rt }) {
+        const workspaces = (await visibleWorkspaces(rt.store.db, principal)).map((w) => ({ id: w.id, name: w.name, role: w.role }));
+        if (principal.kind === "token") {
+          return { account: null, token: { id: principal.tokenId, name: principal.name, role: principal.role }, csrfToken: null, expiresAt: null, workspaces };
+        }
+        return { account: principal.account, token: null, csrfToken: principal.csrfToken, expiresAt: principal.expiresAt, workspaces };
+      },
+    }),
+  ],
+};

@@ -1,0 +1,93 @@
+import { z } from "zod";
+import { createGroupSchema, updateGroupSchema } from "../../domain/group.ts";
+import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember, updateGroup } from "../../core/groups.ts";
+import { route, type RouteModule } from "../route.ts";
+import { groupSchema, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
+
+const groupParams = workspaceParams.extend({ id: z.string().describe("group id or name") });
+
+export const groupRoutes: RouteModule = {
+  tag: "Groups",
+  description: "Groups hold users and other groups. Groups synced from Entra ID are read-only here.",
+  routes: [
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/groups",
+      summary: "List groups",
+      access: "workspace",
+      params: workspaceParams,
+      query: z
+        .object({
+          limit: limitParam(500, 50),
+          offset: offsetParam,
+          q: z.string().trim().max(256).optional().describe("name contains"),
+          source: z.string().max(256).optional(),
+        })
+        .strict(),
+      response: listOf(groupSchema),
+      async handler({ ctx, query }) {
+        const { limit, offset, ...filter } = query;
+        const { items, total } = await listGroups(ctx, filter, { limit, offset });
+        return { items, total, limit, offset };
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/workspaces/:workspace/groups",
+      summary: "Create a group",
+      access: "workspace",
+      status: 201,
+      params: workspaceParams,
+      body: createGroupSchema,
+      response: groupSchema,
+      handler: ({ ctx, body }) => createGroup(ctx, body),
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/groups/:id",
+      summary: "Show a group and its direct members",
+      access: "workspace",
+      params: groupParams,
+      response: groupSchema,
+      handler: ({ ctx, params }) => getGroup(ctx, params.id),
+    }),
+    route({
+      method: "PATCH",
+      url: "/workspaces/:workspace/groups/:id",
+      summary: "Rename a group or change its description",
+      access: "workspace",
+      params: groupParams,
+      body: updateGroupSchema,
+      response: groupSchema,
+      handler: ({ ctx, params, body }) => updateGroup(ctx, params.id, body),
+    }),
+    route({
+      method: "DELETE",
+      url: "/workspaces/:workspace/groups/:id",
+      summary: "Delete a group (its members stay); answers the group as it was",
+      access: "workspace",
+      params: groupParams,
+      response: groupSchema,
+      handler: ({ ctx, params }) => deleteGroup(ctx, params.id),
+    }),
+    route({
+      method: "POST",
+      url: "/workspaces/:workspace/groups/:id/members",
+      summary: "Add a user (id, email, UPN) or a group (id, name) as a direct member",
+      access: "workspace",
+      params: groupParams,
+      body: z.object({ member: z.string().trim().min(1, "is required").max(256) }).strict(),
+      response: groupSchema,
+      handler: ({ ctx, params, body }) => addMember(ctx, params.id, body.member),
+    }),
+    route({
+      method: "DELETE",
+      url: "/workspaces/:workspace/groups/:id/members/:member",
+      summary: "Remove a direct member",
+      access: "workspace",
+      params: groupParams.extend({ member: z.string().describe("user id, email or UPN, or group id or name") }),
+      response: groupSchema,
+      handler: ({ ctx, params }) => removeMember(ctx, params.id, params.member),
+    }),
+  ],
+};

@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { sql } from "kysely";
+import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
+import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../core/users.ts";
+import { listChanges } from "../../core/change-log.ts";
+import { route, type RouteModule } from "../route.ts";
+import { booleanParam, changeSchema, limitParam, listOf, offsetParam, userSchema, workspaceParams } from "../schemas.ts";
+
+const userParams = workspaceParams.extend({ id: z.string().describe("user id, email or user principal name") });
+
+const listQuery = z
+  .object({
+    limit: limitParam(500, 50),
+    offset: offsetParam,
+    sort: z.enum(["displayName", "email", "createdAt", "updatedAt", "source"]).default("displayName"),
+    order: z.enum(["asc", "desc"]).default("asc"),
+    q: z.string().trim().max(256).optional().describe("display name, email, UPN or employee id contains (case-insensitive)"),
+    source: z.string().max(256).optional().describe("source name, e.g. manual"),
+    sourceType: z.enum(["manual", "import", "entra"]).optional(),
+    tag: z.string().max(64).optional(),
+    enabled: booleanParam.optional(),
+    group: z.string().max(256).optional().describe("direct members of this group (name)"),
+  })
+  .strict();
+
+export const userRoutes: RouteModule = {
+  tag: "Users",
+  description: "The directory's users. Synced fields of Entra ID users are read-only here.",
+  routes: [
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/users",
+      summary: "List users: filtered, searched, sorted and paged on the server",
+      access: "workspace",
+      params: workspaceParams,
+      query: listQuery,
+      response: listOf(userSchema),
+      async handler({ ctx, query }) {
+        const { limit, offset, sort, order, ...filter } = query;
+        const { items, total } = await listUsers(ctx, filter, { limit, offset, sort, order });
+        return { items, total, limit, offset };
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/workspaces/:workspace/users",
+      summary: "Add a user by hand",
+      access: "workspace",
+      status: 201,
+      params: workspaceParams,
+      body: createUserSchema,
+      response: userSchema,
+      handler: ({ ctx, body }) => createUser(ctx, body),
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/users/:id",
+      summary: "Show a user",
+      access: "workspace",
+      params: userParams,
+      response: userSchema,
+      handler: ({ ctx, params }) => getUser(ctx, params.id),
+    }),
+    route({
+      method: "PATCH",
+      url: "/workspaces/:workspace/users/:id",
+      summary: "Change fields of a user (only the fields sent)",
+      access: "workspace",
+      params: userParams,
+      body: updateUserSchema,
+      response: userSchema,
+      handler: ({ ctx, params, body }) => updateUser(ctx, params.id, body),
+    }),
+    route({
+      method: "DELETE",
+      url: "/workspaces/:workspace/users/:id",
+      summary: "Delete a user; answers the user as it was",
+      access: "workspace",
+      params: userParams,
+      response: userSchema,
+      handler: ({ ctx, params }) => deleteUser(ctx, params.id),
+    }),
+    route({
+      method: "POST",
+      url: "/workspaces/:workspace/users/:id/disable",
+      summary: "Disable a user (kept, but refused sign-in)",
+      access: "workspace",
+      params: userParams,
+      response: userSchema,
+      handler: ({ ctx, params }) => disableUser(ctx, params.id),
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/users/:id/changes",
+      summary: "A user's history, newest first: who changed what, before and after",
+      access: "workspace",
+      params: userParams,
+      query: z.object({ limit: limitParam(500, 100), offset: offsetParam }).strict(),
+      response: listOf(changeSchema),
+      async handler({ ctx, params, query }) {
+        const user = await getUser(ctx, params.id);
+        const entries = await listChanges(ctx.db, ctx.workspace.id, { userId: user.id, limit: query.offset + query.limit });
+        const { total } = await ctx.db
+          .selectFrom("change_log")
+          .select(sql<number>`count(*)::int`.as("total"))
+          .where("workspace_id", "=", ctx.workspace.id)
+          .where("user_id", "=", user.id)
+          .executeTakeFirstOrThrow();
+        return { items: entries.slice(query.offset), total, limit: query.limit, offset: query.offset };
+      },
+    }),
+  ],
+};

@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { createWorkspace, updateWorkspace } from "../../core/workspaces.ts";
+import { visibleWorkspaces } from "../auth.ts";
+import { route, type RouteModule } from "../route.ts";
+import { listOf, workspaceParams, workspaceSchema } from "../schemas.ts";
+
+const country = z.string().trim().max(2, "must be a two-letter country code").nullable().optional().describe("ISO 3166 code used to read local phone numbers, e.g. GB");
+
+export const workspaceRoutes: RouteModule = {
+  tag: "Workspaces",
+  description: "Each workspace is a separate directory. Owners see all of them; other admins only those they hold a role in; an API token exactly one.",
+  routes: [
+    route({
+      method: "GET",
+      url: "/workspaces",
+      summary: "List the workspaces you can use",
+      access: "signed-in",
+      response: listOf(workspaceSchema),
+      async handler({ principal, rt }) {
+        const items = await visibleWorkspaces(rt.store.db, principal);
+        return { items, total: items.length, limit: items.length, offset: 0 };
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/workspaces",
+      summary: "Create a workspace (owners only)",
+      access: "owner",
+      status: 201,
+      body: z.object({ name: z.string().trim().min(1, "is required"), defaultCountry: country }).strict(),
+      response: workspaceSchema,
+      async handler({ body, rt }) {
+        return { ...(await createWorkspace(rt.store.db, body)), role: "admin" as const };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace",
+      summary: "Show a workspace",
+      access: "workspace",
+      params: workspaceParams,
+      response: workspaceSchema,
+      async handler({ ctx, role }) {
+        return { ...ctx.workspace, role };
+      },
+    }),
+    route({
+      method: "PATCH",
+      url: "/workspaces/:workspace",
+      summary: "Change a workspace's settings",
+      access: "workspace",
+      params: workspaceParams,
+      body: z.object({ defaultCountry: country }).strict(),
+      response: workspaceSchema,
+      async handler({ ctx, role, body }) {
+        return { ...(await updateWorkspace(ctx.db, ctx.workspace, body)), role };
+      },
+    }),
+  ],
+};

@@ -1,0 +1,122 @@
+import { z } from "zod";
+import type { User } from "../domain/user.ts";
+import type { Group } from "../domain/group.ts";
+import type { Workspace } from "../core/workspaces.ts";
+import type { ApiToken } from "../core/tokens.ts";
+import type { Account } from "../core/accounts.ts";
+
+/**
+ * Response shapes. Every response is parsed through one of these before it is sent, and zod objects
+ * drop keys they do not name, so a field that is not listed here (a hash, a secret) cannot leak.
+ * `satisfies` keeps them in step with the domain types the CLI prints.
+ */
+const iso = z.string().describe("ISO 8601 timestamp");
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe("stable machine-readable code, e.g. invalid_input, not_found, conflict"),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).describe("for invalid_input: { fields: [{ field, message }] }"),
+    }),
+  })
+  .meta({ id: "Error" });
+
+export const sourceSchema = z.object({ type: z.enum(["manual", "import", "entra"]), name: z.string(), externalId: z.string().nullable() });
+
+export const userSchema = z
+  .object({
+    id: z.string(),
+    userPrincipalName: z.string().nullable(),
+    email: z.string().nullable(),
+    displayName: z.string(),
+    givenName: z.string().nullable(),
+    surname: z.string().nullable(),
+    department: z.string().nullable(),
+    jobTitle: z.string().nullable(),
+    employeeId: z.string().nullable(),
+    mobilePhone: z.string().nullable(),
+    businessPhones: z.array(z.string()),
+    preferredLanguage: z.string().nullable(),
+    enabled: z.boolean(),
+    aliases: z.array(z.string()),
+    cardNumbers: z.array(z.string()),
+    customAttributes: z.record(z.string(), z.string()),
+    source: sourceSchema,
+    tags: z.array(z.string()),
+    groups: z.array(z.string()),
+    createdAt: iso,
+    updatedAt: iso,
+  })
+  .meta({ id: "User" }) satisfies z.ZodType<User>;
+
+export const groupSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    source: sourceSchema,
+    members: z.array(z.string()).describe("user emails (else UPN or display name) and group names"),
+    memberCount: z.number().int(),
+    createdAt: iso,
+    updatedAt: iso,
+  })
+  .meta({ id: "Group" }) satisfies z.ZodType<Group>;
+
+export const roleSchema = z.enum(["admin", "viewer"]);
+
+export const workspaceSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    defaultCountry: z.string().nullable(),
+    createdAt: iso,
+    role: roleSchema.describe("what the caller may do here: admin (read and change) or viewer (read)"),
+  })
+  .meta({ id: "Workspace" }) satisfies z.ZodType<Workspace & { role: string }>;
+
+export const tokenSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: roleSchema,
+    workspace: z.string(),
+    createdAt: iso,
+    lastUsedAt: iso.nullable(),
+    revokedAt: iso.nullable(),
+  })
+  .meta({ id: "ApiToken" }) satisfies z.ZodType<ApiToken>;
+
+export const createdTokenSchema = tokenSchema.extend({ token: z.string().describe("shown once; send as Authorization: Bearer …") });
+
+export const accountSchema = z
+  .object({ id: z.string(), email: z.string(), displayName: z.string(), isOwner: z.boolean(), createdAt: iso })
+  .meta({ id: "Account" }) satisfies z.ZodType<Account>;
+
+export const changeSchema = z
+  .object({
+    id: z.string(),
+    at: iso,
+    actor: z.string(),
+    action: z.string(),
+    subject: z.string(),
+    runId: z.string().nullable(),
+    before: z.unknown(),
+    after: z.unknown(),
+  })
+  .meta({ id: "Change" });
+
+/** Every list answers the same envelope. */
+export function listOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+}
+
+/** Query-string helpers: everything arrives as text. */
+export const limitParam = (max: number, fallback: number) =>
+  z.coerce.number().int("must be a whole number").min(1, "must be at least 1").max(max, `must be at most ${max}`).default(fallback);
+export const offsetParam = z.coerce.number().int("must be a whole number").min(0, "must be 0 or more").default(0);
+export const booleanParam = z
+  .enum(["true", "false"], { error: "must be true or false" })
+  .transform((v) => v === "true");
+
+export const workspaceParams = z.object({ workspace: z.string().describe("workspace name or id") });

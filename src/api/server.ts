@@ -1,0 +1,148 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import fastifyCookie from "@fastify/cookie";
+import fastifyMultipart from "@fastify/multipart";
+import fastifyRateLimit from "@fastify/rate-limit";
+import { z } from "zod";
+import { RollcallError, invalidInput } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+import { zodProblems } from "../core/context.ts";
+import { ensureFirstAdmin } from "../core/accounts.ts";
+import { actorOf, authenticate, authorizeWorkspace, requireOwner, requirePrincipal } from "./auth.ts";
+import { sendError } from "./errors.ts";
+import { registerConsole } from "./console.ts";
+import { apiPrefix, openApiDocument } from "./openapi.ts";
+import { routeModules } from "./routes/index.ts";
+import type { Route, RouteModule } from "./route.ts";
+
+/** JSON bodies are small; file uploads go through multipart, which has its own limit (ROLLCALL_UPLOAD_LIMIT_MB). */
+const jsonBodyLimit = 1024 * 1024;
+
+export interface AppOptions {
+  /** Extra route modules (tests); production modules are listed in `routes/index.ts`. */
+  modules?: RouteModule[];
+  /** Serve the console from this folder instead of `src/console/dist`. */
+  consoleDist?: string;
+}
+
+export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: rt.logger as FastifyBaseLogger,
+    bodyLimit: jsonBodyLimit,
+    trustProxy: rt.config.publicUrl !== undefined,
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyRateLimit, { global: false, errorResponseBuilder: (_request, context) => rateLimited(context.after) });
+  await app.register(fastifyMultipart, { limits: { fileSize: rt.config.uploadLimitBytes, files: 1 } });
+  // Only JSON is accepted as a plain body; anything else is a clear 415 rather than a string.
+  app.removeContentTypeParser("text/plain");
+
+  const limits = { bodyLimit: jsonBodyLimit };
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply, limits));
+
+  const modules: RouteModule[] = [...routeModules, ...(options.modules ?? []), documentationModule(() => modules, rt)];
+  for (const module of modules) for (const r of module.routes) registerRoute(app, rt, r);
+
+  const consoleFallback = await registerConsole(app, options.consoleDist);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "/";
+    if ((request.method === "GET" || request.method === "HEAD") && !path.startsWith("/api/")) return consoleFallback(request, reply);
+    return sendError(new RollcallError("not_found", `There is no API route ${request.method} ${path}; see ${apiPrefix}/openapi.json`, { method: request.method, path }), request, reply, limits);
+  });
+  return app;
+}
+
+function rateLimited(after: string): RollcallError {
+  return new RollcallError("rate_limited", `Too many attempts; try again in ${after}`, { retryAfter: after });
+}
+
+/** The chain every route runs: authenticate → authorise → validate → handler → validated response. */
+function registerRoute(app: FastifyInstance, rt: Runtime, r: Route): void {
+  app.route({
+    method: r.method,
+    url: apiPrefix + r.url,
+    config: typeof r.config === "function" ? r.config(rt) : (r.config ?? {}),
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const principal = r.access === "public" ? undefined : requirePrincipal(await authenticate(rt.store.db, request));
+      if (r.access === "owner") requireOwner(principal!);
+      const params = parse(r.params, request.params, "path");
+      const query = parse(r.query, request.query, "query");
+      const body = parse(r.body, request.body, "body");
+      let workspaceAccess: Partial<Parameters<Route["handler"]>[0]> = {};
+      if (r.access === "workspace") {
+        const key = (request.params as { workspace?: string }).workspace ?? "";
+        const { workspace, role } = await authorizeWorkspace(rt.store.db, principal!, key, r.method !== "GET");
+        workspaceAccess = { ctx: { db: rt.store.db, workspace, actor: actorOf(principal!) }, role };
+      }
+      const result = await r.handler({ params, query, body, rt, request, reply, principal, ...workspaceAccess });
+      reply.status(r.status ?? 200);
+      if (!r.response) return reply.send();
+      const checked = r.response.safeParse(result);
+      if (!checked.success) {
+        throw new RollcallError("internal", `Response of ${r.method} ${r.url} did not match its schema`, { issues: checked.error.issues });
+      }
+      return reply.type("application/json").send(checked.data);
+    },
+  });
+}
+
+function parse(schema: Route["params"], value: unknown, where: "path" | "query" | "body"): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value ?? undefined);
+  if (result.success) return result.data;
+  const problems = zodProblems(result.error).map((p) => (where === "body" ? p : { ...p, field: p.field === "(body)" ? `(${where})` : p.field, in: where }));
+  throw invalidInput(problems);
+}
+
+function documentationModule(all: () => RouteModule[], rt: Runtime): RouteModule {
+  let cached: Record<string, unknown> | undefined;
+  return {
+    tag: "Service",
+    routes: [
+      {
+        method: "GET",
+        url: "/openapi.json",
+        summary: "This OpenAPI 3.1 document",
+        access: "public",
+        async handler() {
+          cached ??= openApiDocument(all(), { serverUrl: rt.config.publicUrl });
+          return cached;
+        },
+        response: z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) }),
+      },
+    ],
+  };
+}
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens, creates the first admin on an empty database (printing its generated password once,
+ * to standard error and never to the log), and writes the URL into the data folder's lock file.
+ */
+export async function startServer(
+  rt: Runtime,
+  options: { host?: string; port?: number; print?: (text: string) => void } = {},
+): Promise<RunningServer> {
+  const print = options.print ?? ((text: string) => void process.stderr.write(text));
+  const first = await ensureFirstAdmin(rt.store.db, { email: rt.config.adminEmail, password: rt.config.adminPassword });
+  const app = await buildApp(rt);
+  const address = await app.listen({ host: options.host ?? rt.config.host, port: options.port ?? rt.config.port });
+  const url = rt.config.publicUrl?.replace(/\/$/, "") ?? address.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:");
+  rt.store.announce(url);
+  if (first) {
+    const banner = first.password
+      ? `\nCreated the first admin account.\n  email:    ${first.account.email}\n  password: ${first.password}\nThis password is shown only once. Sign in at ${url} and keep it somewhere safe ` +
+        "(reset it with `rollcall admins reset-password`).\n\n"
+      : `\nCreated the first admin account ${first.account.email} with the password from ROLLCALL_ADMIN_PASSWORD.\n\n`;
+    print(banner);
+  }
+  return {
+    url,
+    app,
+    close: () => app.close(),
+  };
+}

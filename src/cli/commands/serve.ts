@@ -1,0 +1,93 @@
+import { Command, Option } from "commander";
+import { loadConfig } from "../../config.ts";
+import { resolveWorkspace } from "../../core/workspaces.ts";
+import { createAccount, listAccounts, resetPassword } from "../../core/accounts.ts";
+import { openRuntime } from "../../runtime.ts";
+import { startServer } from "../../api/server.ts";
+import { toRollcallError } from "../../errors.ts";
+import { printError, run, table, withJson } from "../io.ts";
+
+/** `rollcall serve`: the API and the web console until SIGINT/SIGTERM, then a clean close. */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("serve the REST API and the web console (ROLLCALL_HOST:ROLLCALL_PORT)")
+    .option("--host <host>", "listen on this address (default ROLLCALL_HOST)")
+    .option("--port <port>", "listen on this port (default ROLLCALL_PORT; 0 picks a free one)")
+    .action(async (opts: { host?: string; port?: string }) => {
+      try {
+        const config = loadConfig();
+        const rt = await openRuntime(config, { command: "serve" });
+        let server;
+        try {
+          server = await startServer(rt, { host: opts.host, port: opts.port === undefined ? undefined : Number(opts.port) });
+        } catch (error) {
+          await rt.close();
+          throw error;
+        }
+        const running = server;
+        rt.logger.info({ url: running.url, database: rt.store.kind }, "rollcall is serving");
+        process.stderr.write(`Rollcall is serving ${running.url} (API at ${running.url}/api/v1). Press Ctrl+C to stop.\n`);
+        await new Promise<void>((resolve) => {
+          const stop = (signal: NodeJS.Signals) => {
+            rt.logger.info({ signal }, "stopping");
+            resolve();
+          };
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+        await running.close();
+        await rt.close();
+      } catch (error) {
+        const rollcallError = toRollcallError(error);
+        printError(rollcallError, false);
+        process.exitCode = rollcallError.code === "config_invalid" ? 2 : 1;
+      }
+    });
+}
+
+/** `rollcall admins …`: accounts that sign in to the console and the API. */
+export function adminsCommand(): Command {
+  const admins = new Command("admins").description("admin accounts that sign in to the web console and the API");
+  admins.addCommand(
+    withJson(new Command("add").description("create an admin account; prints its generated password once"))
+      .requiredOption("--email <email>", "the admin's email (their sign-in name)")
+      .option("-w, --workspace <name>", "give a role in this workspace (required unless --owner)")
+      .addOption(new Option("--role <role>", "role in that workspace").choices(["admin", "viewer"]).default("admin"))
+      .option("--owner", "an owner: administers every workspace and can create workspaces")
+      .option("--name <display name>")
+      .action(async (opts) =>
+        run(opts, async (rt) => {
+          const workspace = opts.workspace ? await resolveWorkspace(rt.store.db, opts.workspace) : undefined;
+          return createAccount(rt.store.db, { email: opts.email, displayName: opts.name, owner: opts.owner, workspace, role: opts.role });
+        }, {
+          human: (r) =>
+            `created ${r.account.isOwner ? "owner" : "admin"} account ${r.account.email}` +
+            (r.workspaces.length ? ` (${r.workspaces.map((w) => `${w.role} in ${w.workspace}`).join(", ")})` : "") +
+            `\npassword: ${r.password}\n(shown only once)`,
+          json: (r) => ({ email: r.account.email, password: r.password, account: r.account, workspaces: r.workspaces }),
+        }, "admins"),
+      ),
+  );
+  admins.addCommand(
+    withJson(new Command("reset-password").description("give an account a new generated password and end its sessions"))
+      .argument("<email>")
+      .action(async (email: string, opts) =>
+        run(opts, (rt) => resetPassword(rt.store.db, email), {
+          human: (r) => `new password for ${r.account.email}: ${r.password}\n(shown only once; its sessions were signed out)`,
+          json: (r) => ({ email: r.account.email, password: r.password }),
+        }, "admins"),
+      ),
+  );
+  admins.addCommand(
+    withJson(new Command("list").description("list admin accounts and their roles")).action(async (opts) =>
+      run(opts, (rt) => listAccounts(rt.store.db), {
+        human: (list) =>
+          table(
+            list.map((a) => ({ ...a, roles: a.isOwner ? "owner (all workspaces)" : a.workspaces.map((w) => `${w.role}:${w.workspace}`) })),
+            ["email", "displayName", "roles", "createdAt"],
+          ),
+      }, "admins"),
+    ),
+  );
+  return admins;
+}

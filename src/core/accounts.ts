@@ -1,0 +1,184 @@
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
+import type { Role } from "../storage/schema.ts";
+import { RollcallError, invalidInput, notFound } from "../errors.ts";
+import { hashSecret, hashToken, randomToken, verifySecret } from "../security/hashing.ts";
+import { isValidEmail } from "../domain/user.ts";
+import { translateDatabaseError } from "./context.ts";
+import type { Workspace } from "./workspaces.ts";
+
+/**
+ * Admin accounts (people who run Rollcall, not the directory's users) and their browser sessions.
+ * Owners administer every workspace; other accounts only the workspaces they hold a role in.
+ */
+export interface Account {
+  id: string;
+  email: string;
+  displayName: string;
+  isOwner: boolean;
+  createdAt: string;
+}
+
+export interface WorkspaceGrant {
+  workspaceId: string;
+  workspace: string;
+  role: Role;
+}
+
+type AccountRow = { id: string; email: string; display_name: string; is_owner: boolean; created_at: Date };
+
+function toAccount(row: AccountRow): Account {
+  return { id: row.id, email: row.email, displayName: row.display_name, isOwner: row.is_owner, createdAt: new Date(row.created_at).toISOString() };
+}
+
+/** 24 URL-safe characters, 144 bits: strong enough that no policy beyond "use this" is needed. */
+export function generatePassword(): string {
+  return randomBytes(18).toString("base64url");
+}
+
+const minPasswordLength = 12;
+
+export async function findAccount(db: Db, email: string): Promise<Account | undefined> {
+  const row = await db.selectFrom("accounts").selectAll().where(sql<boolean>`lower(email) = lower(${email})`).executeTakeFirst();
+  return row && toAccount(row);
+}
+
+export async function listAccounts(db: Db): Promise<(Account & { workspaces: WorkspaceGrant[] })[]> {
+  const rows = await db.selectFrom("accounts").selectAll().orderBy(sql`lower(email)`).execute();
+  return Promise.all(rows.map(async (row) => ({ ...toAccount(row), workspaces: await accountGrants(db, row.id) })));
+}
+
+/**
+ * Creates the first owner when there are no accounts at all. Returns the password only when it was
+ * generated here (the caller shows it once); `null` when accounts already exist.
+ */
+export async function ensureFirstAdmin(db: Db, input: { email: string; password?: string | undefined }): Promise<{ account: Account; password: string | null } | null> {
+  const existing = await db.selectFrom("accounts").select("id").limit(1).executeTakeFirst();
+  if (existing) return null;
+  const password = input.password ?? generatePassword();
+  try {
+    const row = await db
+      .insertInto("accounts")
+      .values({ email: input.email, display_name: "Administrator", password_hash: await hashSecret(password), is_owner: true })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { account: toAccount(row), password: input.password ? null : password };
+  } catch (error) {
+    // Another process sharing the PostgreSQL server created it between our check and insert.
+    if ((error as { code?: string }).code === "23505") return null;
+    throw error;
+  }
+}
+
+export async function createAccount(
+  db: Db,
+  input: { email: string; displayName?: string | undefined; owner?: boolean | undefined; workspace?: Workspace | undefined; role?: string | undefined; password?: string | undefined },
+): Promise<{ account: Account; password: string; workspaces: WorkspaceGrant[] }> {
+  const email = input.email.trim();
+  if (!isValidEmail(email)) throw invalidInput([{ field: "email", message: `"${email}" is not a valid email address`, value: email }]);
+  const role = checkRole(input.role ?? "admin");
+  if (!input.owner && !input.workspace) {
+    throw invalidInput([{ field: "workspace", message: "is required for an account that is not an owner (give a workspace, or make it an owner)" }]);
+  }
+  if (input.password !== undefined && input.password.length < minPasswordLength) {
+    throw invalidInput([{ field: "password", message: `must be at least ${minPasswordLength} characters` }]);
+  }
+  if (await findAccount(db, email)) throw new RollcallError("conflict", `An account for ${email} already exists; reset its password instead`, { field: "email", value: email });
+  const password = input.password ?? generatePassword();
+  const passwordHash = await hashSecret(password);
+  const account = await db
+    .transaction()
+    .execute(async (trx) => {
+      const row = await trx
+        .insertInto("accounts")
+        .values({ email, display_name: input.displayName?.trim() || email, password_hash: passwordHash, is_owner: input.owner ?? false })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (input.workspace) await trx.insertInto("workspace_roles").values({ account_id: row.id, workspace_id: input.workspace.id, role }).execute();
+      return toAccount(row);
+    })
+    .catch(translateDatabaseError);
+  return { account, password, workspaces: await accountGrants(db, account.id) };
+}
+
+export async function resetPassword(db: Db, email: string, password?: string): Promise<{ account: Account; password: string }> {
+  const account = await findAccount(db, email);
+  if (!account) throw notFound("account", email);
+  if (password !== undefined && password.length < minPasswordLength) {
+    throw invalidInput([{ field: "password", message: `must be at least ${minPasswordLength} characters` }]);
+  }
+  const next = password ?? generatePassword();
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable("accounts").set({ password_hash: await hashSecret(next) }).where("id", "=", account.id).execute();
+    // A reset is usually "someone may know the old one": end every session it opened.
+    await trx.deleteFrom("sessions").where("account_id", "=", account.id).execute();
+  });
+  return { account, password: next };
+}
+
+export async function accountGrants(db: Db, accountId: string): Promise<WorkspaceGrant[]> {
+  const rows = await db
+    .selectFrom("workspace_roles as r")
+    .innerJoin("workspaces as w", "w.id", "r.workspace_id")
+    .select(["r.workspace_id", "w.name", "r.role"])
+    .where("r.account_id", "=", accountId)
+    .orderBy(sql`lower(w.name)`)
+    .execute();
+  return rows.map((r) => ({ workspaceId: r.workspace_id, workspace: r.name, role: r.role }));
+}
+
+function checkRole(role: string): Role {
+  if (role !== "admin" && role !== "viewer") throw invalidInput([{ field: "role", message: "must be admin or viewer", value: role }]);
+  return role;
+}
+
+// Verifying against this when the email is unknown keeps the two failures equally slow.
+let dummyHash: Promise<string> | undefined;
+
+/** The account for these credentials. The error never says which of the two was wrong. */
+export async function verifyLogin(db: Db, email: string, password: string): Promise<Account> {
+  const row = await db.selectFrom("accounts").selectAll().where(sql<boolean>`lower(email) = lower(${email.trim()})`).executeTakeFirst();
+  dummyHash ??= hashSecret(generatePassword());
+  const ok = await verifySecret(password, row?.password_hash ?? (await dummyHash));
+  if (!row || !row.password_hash || !ok) throw new RollcallError("unauthenticated", "The email or password is incorrect");
+  return toAccount(row);
+}
+
+export interface Session {
+  account: Account;
+  csrfToken: string;
+  expiresAt: string;
+}
+
+/** A new session; only the hash of its id is stored, so a database leak does not hand out sessions. */
+export async function createSession(db: Db, account: Account, hours: number): Promise<Session & { id: string }> {
+  const id = randomToken("", 32);
+  const csrfToken = randomToken("", 24);
+  const expiresAt = new Date(Date.now() + hours * 3600_000);
+  await db.deleteFrom("sessions").where("expires_at", "<", new Date()).execute();
+  await db.insertInto("sessions").values({ id_hash: hashToken(id), account_id: account.id, csrf_token: csrfToken, expires_at: expiresAt }).execute();
+  return { id, account, csrfToken, expiresAt: expiresAt.toISOString() };
+}
+
+export async function findSession(db: Db, id: string): Promise<Session | undefined> {
+  const row = await db
+    .selectFrom("sessions as s")
+    .innerJoin("accounts as a", "a.id", "s.account_id")
+    .select(["a.id", "a.email", "a.display_name", "a.is_owner", "a.created_at", "s.csrf_token", "s.expires_at"])
+    .where("s.id_hash", "=", hashToken(id))
+    .where("s.expires_at", ">", new Date())
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return { account: toAccount(row), csrfToken: row.csrf_token, expiresAt: new Date(row.expires_at).toISOString() };
+}
+
+export async function deleteSession(db: Db, id: string): Promise<void> {
+  await db.deleteFrom("sessions").where("id_hash", "=", hashToken(id)).execute();
+}
+
+export function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
