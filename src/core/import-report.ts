@@ -1,0 +1,120 @@
+import type { Clash } from "../storage/queries/imports.ts";
+import type { ColumnMapping } from "../sources/import/mapping.ts";
+import type { ImportProblem } from "../sources/import/row.ts";
+import type { TableFile } from "../sources/import/table.ts";
+
+/** What an import did (or, in a dry run, would do). Counts are exact; lists stop at `limit` entries each. */
+export interface ImportReport {
+  file: { name: string; format: "csv" | "xlsx"; encoding?: string; delimiter?: string; sheet?: string; sheets?: string[]; layout: ColumnMapping["layout"] };
+  source: string;
+  dryRun: boolean;
+  partial: boolean;
+  updateExisting: boolean;
+  /** True when the changes were written. False for a dry run, or when problems stopped an all-or-nothing import. */
+  applied: boolean;
+  columns: { mapped: { column: string; field: string }[]; unknown: string[]; ignored: { column: string; reason: string }[] };
+  counts: { rows: number; invalid: number; problems: number; created: number; updated: number; unchanged: number; skipped: number; groupsCreated: number };
+  created: { row: number; email: string | null; userPrincipalName: string | null; displayName: string }[];
+  updated: { row: number; id: string; email: string | null; displayName: string; changes: Record<string, { before: unknown; after: unknown }> }[];
+  unchanged: { row: number; id: string; email: string | null; displayName: string }[];
+  groupsCreated: string[];
+  problems: ImportProblem[];
+  /** True when some list above was cut at the limit. */
+  truncated: boolean;
+}
+
+interface Matched {
+  row: number;
+  id: string;
+  email: string | null;
+  displayName: string;
+  before: Record<string, unknown>;
+  after: Record<string, unknown>;
+}
+
+export function buildReport(input: {
+  options: { fileName: string; dryRun: boolean; partial: boolean; updateExisting: boolean };
+  sourceName: string;
+  table: TableFile;
+  mapping: ColumnMapping;
+  rows: number;
+  counts: Record<string, number>;
+  newGroups: string[];
+  problems: ImportProblem[];
+  problemCount: number;
+  invalidRows: number;
+  limit: number;
+  created: ImportReport["created"];
+  updated: Matched[];
+  unchanged: Matched[];
+  applied: boolean;
+}): ImportReport {
+  const { table, mapping, counts, limit } = input;
+  const created = counts.create ?? 0;
+  const updated = counts.update ?? 0;
+  const unchanged = counts.unchanged ?? 0;
+  return {
+    file: {
+      name: input.options.fileName,
+      format: table.format,
+      ...(table.encoding && { encoding: table.encoding }),
+      ...(table.delimiter && { delimiter: table.delimiter }),
+      ...(table.sheet !== undefined && { sheet: table.sheet, sheets: table.sheets ?? [] }),
+      layout: mapping.layout,
+    },
+    source: input.sourceName,
+    dryRun: input.options.dryRun,
+    partial: input.options.partial,
+    updateExisting: input.options.updateExisting,
+    applied: input.applied,
+    columns: {
+      mapped: mapping.fields.flatMap((field, i) => (field ? [{ column: mapping.headers[i]!, field }] : [])),
+      unknown: mapping.unknown,
+      ignored: mapping.ignored,
+    },
+    counts: {
+      rows: input.rows,
+      invalid: input.invalidRows,
+      problems: input.problemCount,
+      created,
+      updated,
+      unchanged,
+      skipped: input.invalidRows + unchanged,
+      groupsCreated: input.newGroups.length,
+    },
+    created: input.created,
+    updated: input.updated.map((m) => ({ row: m.row, id: m.id, email: m.email, displayName: m.displayName, changes: diff(m.before, m.after) })),
+    unchanged: input.unchanged.map(({ row, id, email, displayName }) => ({ row, id, email, displayName })),
+    groupsCreated: input.newGroups,
+    problems: [...input.problems].sort((a, b) => a.row - b.row),
+    truncated: created > limit || updated > limit || unchanged > limit || input.problemCount > input.problems.length,
+  };
+}
+
+/** Only the fields that change. Pure. */
+export function diff(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, { before: unknown; after: unknown }> {
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  for (const key of Object.keys(after)) {
+    if (JSON.stringify(before[key] ?? null) !== JSON.stringify(after[key] ?? null)) changes[key] = { before: before[key] ?? null, after: after[key] ?? null };
+  }
+  return changes;
+}
+
+export function clashProblem(clash: Clash, mapping: ColumnMapping, sourceName: string): ImportProblem {
+  const index = mapping.fields.findIndex((f) => f === clash.field);
+  const column = index < 0 ? null : mapping.headers[index]!;
+  const who = `${clash.holder_name ?? "another user"}${clash.holder_email ? ` <${clash.holder_email}>` : ""}`;
+  let message: string;
+  if (clash.kind === "group") {
+    message = `group "${clash.value}" is synced from Entra ID source "${clash.holder_source_name}"; an import cannot add members to it`;
+  } else if (clash.kind === "holder") {
+    message = `"${clash.value}" already belongs to ${who} (user ${clash.holder_id})`;
+  } else if (clash.holder_source_type === "entra") {
+    message = `${who} is synced from Entra ID source "${clash.holder_source_name}"; imports never overwrite synced users`;
+  } else if (clash.holder_source_type === "manual") {
+    message = `${who} was added by hand; import with --update-existing to take the user over`;
+  } else {
+    message = `${who} was imported from "${clash.holder_source_name}", not "${sourceName}"; import with --source "${clash.holder_source_name}" or --update-existing to take the user over`;
+  }
+  return { row: clash.row_no, column, field: clash.field, value: clash.value, message };
+}

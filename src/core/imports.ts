@@ -1,0 +1,171 @@
+import { randomUUID } from "node:crypto";
+import { basename } from "node:path";
+import { sql } from "kysely";
+import { RollcallError, invalidInput } from "../errors.ts";
+import type { Store } from "../storage/database.ts";
+import { clearStaging, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingRow, type Clash } from "../storage/queries/imports.ts";
+import { applyStaged, classify, countActions, plannedGroups, previewCreated, previewMatched, type ApplyTarget } from "../storage/queries/import-apply.ts";
+import { openImportSource } from "../sources/import/source.ts";
+import type { MappingFile } from "../sources/import/mapping.ts";
+import type { ImportProblem } from "../sources/import/row.ts";
+import { hashSecret, verifySecret } from "../security/hashing.ts";
+import { translateDatabaseError, type WorkspaceContext } from "./context.ts";
+import { buildReport, clashProblem, type ImportReport } from "./import-report.ts";
+
+export type { ImportReport };
+
+export interface ImportOptions {
+  /** Where the file is on disk (an upload is saved to a temporary file first). */
+  path: string;
+  /** The name the admin knows the file by; the default source name. */
+  fileName: string;
+  /** Source name for the users (default: the file name). Re-importing under the same name updates them. */
+  sourceName?: string | undefined;
+  sheet?: string | undefined;
+  mapping?: MappingFile | undefined;
+  dryRun: boolean;
+  partial: boolean;
+  updateExisting: boolean;
+  /** How many created/updated/unchanged users and problems the report lists (counts are always exact). */
+  reportLimit?: number;
+  onProgress?: (progress: ImportProgress) => void;
+}
+
+export interface ImportProgress {
+  phase: "reading" | "checking" | "hashing" | "applying";
+  rows: number;
+  bytesRead: number;
+  totalBytes: number;
+}
+
+const batchSize = 5000;
+const pinConcurrency = 4;
+
+/**
+ * Import users from a CSV or XLSX file: stream and check every row, stage the valid ones with COPY,
+ * check them against the directory, then apply everything in one transaction (or, with `partial`,
+ * the valid rows). A dry run stops after the plan. Re-importing the same file changes nothing.
+ */
+export async function runImport(ctx: WorkspaceContext, store: Store, options: ImportOptions): Promise<ImportReport> {
+  const sourceName = (options.sourceName ?? basename(options.fileName)).trim();
+  if (!sourceName || sourceName.length > 256) throw invalidInput([{ field: "source", message: "must be 1 to 256 characters", value: sourceName }]);
+  await assertImportSourceName(ctx, sourceName);
+  const limit = options.reportLimit ?? 1000;
+  const source = await openImportSource(options.path, { sheet: options.sheet, mapping: options.mapping, defaultCountry: ctx.workspace.defaultCountry });
+  const { table, mapping } = source;
+  const runId = randomUUID();
+  const problems: ImportProblem[] = [];
+  let problemCount = 0;
+  const invalidRows = new Set<number>();
+  const addProblems = (list: ImportProblem[]) => {
+    problemCount += list.length;
+    for (const p of list) {
+      invalidRows.add(p.row);
+      if (problems.length < limit) problems.push(p);
+    }
+  };
+  const pins = new Map<number, string>();
+  const progress = (phase: ImportProgress["phase"], rows: number) =>
+    options.onProgress?.({ phase, rows, bytesRead: table.bytesRead(), totalBytes: table.totalBytes });
+
+  try {
+    let rows = 0;
+    let batch: ReturnType<typeof stagingRow>[] = [];
+    for await (const result of source.rows) {
+      rows++;
+      if (result.user) {
+        if (result.user.pin) pins.set(result.row, result.user.pin);
+        batch.push(stagingRow(runId, result.user));
+        if (batch.length >= batchSize) {
+          await stageRows(store, batch);
+          batch = [];
+        }
+      } else addProblems(result.problems);
+      if (rows % 1000 === 0) progress("reading", rows);
+    }
+    await stageRows(store, batch);
+    progress("reading", rows);
+    if (rows === 0) throw new RollcallError("import_invalid", "The file has a header row but no users.", { reason: "no_rows", headers: mapping.headers });
+
+    progress("checking", rows);
+    await matchExisting(ctx.db, runId, ctx.workspace.id);
+    const clashes = await findClashes(ctx.db, runId, ctx.workspace.id, sourceName, options.updateExisting, 100_000);
+    addProblems(clashes.map((c: Clash) => clashProblem(c, mapping, sourceName)));
+    await dropRows(ctx.db, runId, [...new Set(clashes.map((c) => c.row_no))]);
+    for (const row of invalidRows) pins.delete(row);
+
+    await preparePins(ctx, runId, pins, options.dryRun, (n) => progress("hashing", n));
+    const target: ApplyTarget = { runId, workspaceId: ctx.workspace.id, sourceName, present: presentFields(mapping.fields) };
+    await classify(ctx.db, target);
+    const counts = await countActions(ctx.db, runId);
+    const newGroups = await plannedGroups(ctx.db, target);
+    const willApply = !options.dryRun && (options.partial || problemCount === 0);
+    const report = buildReport({
+      options, sourceName, table, mapping, rows, counts, newGroups, problems, problemCount, invalidRows: invalidRows.size, limit,
+      created: await previewCreated(ctx.db, runId, limit),
+      updated: await previewMatched(ctx.db, target, "update", limit),
+      unchanged: await previewMatched(ctx.db, target, "unchanged", limit),
+      applied: willApply,
+    });
+    if (willApply) {
+      progress("applying", rows);
+      await ctx.db
+        .transaction()
+        .execute(async (trx) => {
+          const sourceId = await upsertImportSource(trx, ctx.workspace.id, sourceName, options.fileName, rows);
+          await applyStaged(trx, target, sourceId, `${ctx.actor} (import ${sourceName})`, newGroups);
+        })
+        .catch(translateDatabaseError);
+    }
+    return report;
+  } finally {
+    await clearStaging(ctx.db, runId);
+  }
+}
+
+function presentFields(fields: (string | null)[]): Set<string> {
+  const present = new Set<string>(["displayName"]);
+  for (const field of fields) {
+    if (!field) continue;
+    present.add(field.startsWith("customAttributes.") ? "customAttributes" : field === "blockSignIn" ? "enabled" : field);
+  }
+  return present;
+}
+
+/** A PIN is hashed only when it differs from the one stored (checking costs one scrypt, like hashing). */
+async function preparePins(ctx: WorkspaceContext, runId: string, pins: Map<number, string>, dryRun: boolean, onProgress: (n: number) => void): Promise<void> {
+  if (pins.size === 0) return;
+  const current = await currentPinHashes(ctx.db, runId, [...pins.keys()]);
+  const hashes = new Map<number, string>();
+  const queue = [...pins];
+  let done = 0;
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [row, pin] = next;
+      const existing = current.get(row);
+      const same = existing ? await verifySecret(pin, existing) : false;
+      if (!same) hashes.set(row, dryRun ? "pending" : await hashSecret(pin));
+      if (++done % 100 === 0) onProgress(done);
+    }
+  };
+  await Promise.all(Array.from({ length: pinConcurrency }, worker));
+  await setPinHashes(ctx.db, runId, hashes);
+}
+
+async function assertImportSourceName(ctx: WorkspaceContext, name: string): Promise<void> {
+  const existing = await ctx.db.selectFrom("sources").select(["type", "name"]).where("workspace_id", "=", ctx.workspace.id).where(sql<boolean>`lower(name) = lower(${name})`).executeTakeFirst();
+  if (existing && existing.type !== "import") {
+    throw new RollcallError("conflict", `Source name "${name}" is already used by the ${existing.type} source "${existing.name}"; import with --source to choose another name`, { field: "source", value: name });
+  }
+}
+
+async function upsertImportSource(trx: WorkspaceContext["db"], workspaceId: string, name: string, fileName: string, rows: number): Promise<string> {
+  const config = JSON.stringify({ lastFile: fileName, lastRows: rows, lastImportAt: new Date().toISOString() });
+  const existing = await trx.selectFrom("sources").select("id").where("workspace_id", "=", workspaceId).where(sql<boolean>`lower(name) = lower(${name})`).executeTakeFirst();
+  if (existing) {
+    await trx.updateTable("sources").set({ config, updated_at: sql`now()` }).where("id", "=", existing.id).execute();
+    return existing.id;
+  }
+  const row = await trx.insertInto("sources").values({ workspace_id: workspaceId, type: "import", name, config, secret_ciphertext: null }).returning("id").executeTakeFirstOrThrow();
+  return row.id;
+}

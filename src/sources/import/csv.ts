@@ -1,0 +1,95 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { pipeline } from "node:stream";
+import { parse, CsvError } from "csv-parse";
+import iconv from "iconv-lite";
+import { RollcallError } from "../../errors.ts";
+import { detectEncoding, type TextEncoding } from "./encoding.ts";
+import { maxCellLength, type TableFile, type TableRow } from "./table.ts";
+
+const delimiters = [",", ";", "\t"] as const;
+
+/**
+ * A streaming CSV reader: encoding and delimiter are detected, then rows are parsed as the file is read.
+ * Quoted fields may hold delimiters, doubled quotes and line breaks; CRLF and LF both work.
+ */
+export async function openCsv(path: string): Promise<TableFile> {
+  const { size } = await stat(path);
+  const { encoding, bomLength } = await detectEncoding(path);
+  const sample = await decodeStart(path, encoding, bomLength);
+  const delimiter = detectDelimiter(sample);
+  let read = 0;
+  return {
+    format: "csv",
+    encoding,
+    delimiter,
+    totalBytes: size,
+    bytesRead: () => read,
+    rows: {
+      [Symbol.asyncIterator]: () => csvRows(path, encoding, bomLength, delimiter, (n) => (read += n)),
+    },
+  };
+}
+
+async function* csvRows(path: string, encoding: TextEncoding, bomLength: number, delimiter: string, onBytes: (n: number) => void): AsyncGenerator<TableRow> {
+  const source = createReadStream(path, { start: bomLength, highWaterMark: 256 * 1024 });
+  source.on("data", (chunk) => onBytes(chunk.length));
+  const parser = parse({
+    delimiter,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    max_record_size: maxCellLength * 4,
+    info: true,
+  });
+  const decoded = encoding === "utf8" ? source : source.pipe(iconv.decodeStream(encoding));
+  pipeline(decoded, parser, () => {});
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const long = item.record.findIndex((cell) => cell.length > maxCellLength);
+      if (long >= 0) {
+        throw new RollcallError("import_invalid", `Line ${item.info.lines}, column ${long + 1}: a cell holds more than ${maxCellLength} characters; the file is damaged or not a user list.`, { line: item.info.lines });
+      }
+      yield { row: item.info.lines, cells: item.record };
+    }
+  } catch (error) {
+    source.destroy();
+    throw translate(error);
+  }
+}
+
+function translate(error: unknown): unknown {
+  if (!(error instanceof CsvError)) return error;
+  const line = (error as unknown as { lines?: number }).lines;
+  const where = line ? ` (near line ${line})` : "";
+  if (error.code === "CSV_MAX_RECORD_SIZE") {
+    return new RollcallError("import_invalid", `A row is larger than ${maxCellLength * 4} characters${where}; the file is damaged or not a user list.`, { line, reason: error.code });
+  }
+  if (error.code === "CSV_QUOTE_NOT_CLOSED") {
+    return new RollcallError("import_invalid", `A quoted field is never closed${where}; the file is truncated or has a stray quote.`, { line, reason: error.code });
+  }
+  return new RollcallError("import_invalid", `The CSV file cannot be read${where}: ${error.message}`, { line, reason: error.code });
+}
+
+async function decodeStart(path: string, encoding: TextEncoding, bomLength: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of createReadStream(path, { start: bomLength, end: bomLength + 65_535 }) as AsyncIterable<Buffer>) chunks.push(chunk);
+  const buffer = Buffer.concat(chunks);
+  return encoding === "utf8" ? buffer.toString("utf8") : iconv.decode(buffer, encoding);
+}
+
+/** The delimiter that splits the header line into the most fields (quotes respected). Pure. */
+export function detectDelimiter(sample: string): string {
+  let text = sample.replace(/^\uFEFF/, "");
+  if (/^"?version:v\d/i.test(text)) text = text.slice(text.indexOf("\n") + 1);
+  const counts = new Map<string, number>(delimiters.map((d) => [d, 0]));
+  let quoted = false;
+  for (const char of text) {
+    if (char === '"') quoted = !quoted;
+    else if (!quoted && (char === "\n" || char === "\r")) break;
+    else if (!quoted && counts.has(char)) counts.set(char, counts.get(char)! + 1);
+  }
+  let best: string = ",";
+  for (const d of delimiters) if (counts.get(d)! > counts.get(best)!) best = d;
+  return best;
+}

@@ -1,0 +1,132 @@
+import { createReadStream } from "node:fs";
+import { RollcallError } from "../../errors.ts";
+
+/**
+ * Which encoding a CSV file is in. BOMs decide first (UTF-8, and Excel's "Unicode text", which is
+ * UTF-16LE with a BOM); then the whole file is checked as UTF-8; a file with no valid UTF-8
+ * multi-byte sequence at all is read as Windows-1252 (what Excel on Windows writes as "CSV"). A file
+ * with both valid UTF-8 and invalid bytes is mixed and refused: guessing would corrupt names.
+ */
+export type TextEncoding = "utf8" | "utf16le" | "utf16be" | "windows-1252";
+
+export interface Detected {
+  encoding: TextEncoding;
+  /** Bytes to skip at the start (the BOM). */
+  bomLength: number;
+}
+
+export function detectFromSample(sample: Buffer): { encoding: TextEncoding; bomLength: number } | { encoding: "unknown" } {
+  if (sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf) return { encoding: "utf8", bomLength: 3 };
+  if (sample[0] === 0xff && sample[1] === 0xfe) return { encoding: "utf16le", bomLength: 2 };
+  if (sample[0] === 0xfe && sample[1] === 0xff) return { encoding: "utf16be", bomLength: 2 };
+  // UTF-16 without a BOM: ASCII text has a zero in every other byte.
+  const pairs = Math.min(256, Math.floor(sample.length / 2));
+  let evenZeros = 0;
+  let oddZeros = 0;
+  for (let i = 0; i < pairs; i++) {
+    if (sample[2 * i] === 0) evenZeros++;
+    if (sample[2 * i + 1] === 0) oddZeros++;
+  }
+  if (pairs >= 4 && oddZeros > pairs * 0.4 && evenZeros === 0) return { encoding: "utf16le", bomLength: 0 };
+  if (pairs >= 4 && evenZeros > pairs * 0.4 && oddZeros === 0) return { encoding: "utf16be", bomLength: 0 };
+  return { encoding: "unknown" };
+}
+
+/** Reads the file once (streaming) to choose between UTF-8 and Windows-1252, or refuse it. */
+export async function detectEncoding(path: string): Promise<Detected> {
+  const sample = await readStart(path, 4096);
+  if (sample.length === 0) throw new RollcallError("import_invalid", "The file is empty.", { reason: "empty" });
+  refuseKnownBinary(sample);
+  const fromSample = detectFromSample(sample);
+  if (fromSample.encoding !== "unknown") return fromSample as Detected;
+  if (sample.includes(0)) throw notText();
+
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let validMultibyte = false;
+  let invalidAt = -1;
+  let offset = 0;
+  let line = 1;
+  let invalidLine = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    if (chunk.includes(0)) throw notText();
+    if (invalidAt < 0) {
+      try {
+        decoder.decode(chunk, { stream: true });
+      } catch {
+        invalidAt = offset + firstInvalidUtf8(chunk);
+        invalidLine = line + countNewlines(chunk.subarray(0, invalidAt - offset));
+      }
+    }
+    if (!validMultibyte && hasValidMultibyte(chunk)) validMultibyte = true;
+    offset += chunk.length;
+    line += countNewlines(chunk);
+  }
+  if (invalidAt < 0) {
+    try {
+      decoder.decode();
+    } catch {
+      throw new RollcallError("import_invalid", "The file ends in the middle of a UTF-8 character; it is truncated.", { reason: "truncated_utf8" });
+    }
+    return { encoding: "utf8", bomLength: 0 };
+  }
+  if (validMultibyte) {
+    throw new RollcallError(
+      "import_invalid",
+      `The file mixes encodings: it contains UTF-8 text but also bytes that are not UTF-8 (first at line ${invalidLine}, byte ${invalidAt}). Save it again as "CSV UTF-8" and retry.`,
+      { reason: "mixed_encodings", line: invalidLine, byte: invalidAt },
+    );
+  }
+  return { encoding: "windows-1252", bomLength: 0 };
+}
+
+function refuseKnownBinary(sample: Buffer): void {
+  if (sample.subarray(0, 8).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]))) {
+    throw new RollcallError("unsupported_file", "This is an old Excel 97-2003 (.xls) file. Save it as .xlsx or CSV and import that.", { reason: "xls" });
+  }
+  if (sample.subarray(0, 5).toString("latin1") === "%PDF-") {
+    throw new RollcallError("unsupported_file", "This is a PDF, not a spreadsheet. Import a CSV or .xlsx file.", { reason: "pdf" });
+  }
+}
+
+function notText(): RollcallError {
+  return new RollcallError("unsupported_file", "The file is not a CSV or Excel file (it contains binary data). Import a CSV or .xlsx file.", { reason: "binary" });
+}
+
+async function readStart(path: string, length: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of createReadStream(path, { start: 0, end: length - 1 }) as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    total += chunk.length;
+  }
+  return Buffer.concat(chunks, total);
+}
+
+// Two-, three- and four-byte UTF-8 sequences with correct lead and continuation bytes.
+const multibyte = /[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}/;
+
+function hasValidMultibyte(chunk: Buffer): boolean {
+  return multibyte.test(chunk.toString("latin1"));
+}
+
+function firstInvalidUtf8(chunk: Buffer): number {
+  let lo = 0;
+  let hi = chunk.length;
+  // Binary search for the shortest prefix that fails to decode (streaming decode tolerates a cut-off tail).
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(chunk.subarray(0, mid + 1), { stream: true });
+      lo = mid + 1;
+    } catch {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+function countNewlines(chunk: Buffer): number {
+  let n = 0;
+  for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+  return n;
+}

@@ -1,0 +1,141 @@
+import { z } from "zod";
+import { RollcallError, invalidInput } from "../../errors.ts";
+
+/**
+ * Which Rollcall field each column feeds. Headers are compared without case, spaces or punctuation,
+ * through the usual synonyms; Entra ID's bulk-create template is recognised by its "[property]" part.
+ * An explicit mapping file wins over all of that. Pure.
+ */
+export const importFields = [
+  "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
+  "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "blockSignIn", "aliases", "cardNumbers", "pin", "groups", "tags",
+] as const;
+export type ImportField = (typeof importFields)[number] | `customAttributes.${string}`;
+
+export interface ColumnMapping {
+  /** For each column in file order: its field, or null when the column is not imported. */
+  fields: (ImportField | null)[];
+  headers: string[];
+  /** Columns that matched nothing (listed to the admin; their values are not imported). */
+  unknown: string[];
+  /** Columns recognised but deliberately not imported, with why. */
+  ignored: { column: string; reason: string }[];
+  /** "entra" when the file is Entra ID's bulk-create template, "rollcall" for ours, else "generic". */
+  layout: "entra" | "rollcall" | "generic";
+}
+
+const synonyms: Record<string, ImportField> = {};
+const add = (field: ImportField, ...names: string[]) => names.forEach((n) => (synonyms[n] = field));
+add("email", "email", "mail", "emailaddress", "workemail", "primaryemail", "businessemail", "emailid");
+add("userPrincipalName", "userprincipalname", "upn", "username", "loginname", "login", "signinname");
+add("displayName", "displayname", "fullname", "name", "employeename");
+add("givenName", "givenname", "firstname", "forename", "first");
+add("surname", "surname", "lastname", "familyname", "last");
+add("department", "department", "dept", "division");
+add("jobTitle", "jobtitle", "title", "position");
+add("employeeId", "employeeid", "employeenumber", "staffid", "staffnumber", "personnelnumber");
+add("mobilePhone", "mobilephone", "mobile", "mobilenumber", "cell", "cellphone", "phone", "phonenumber");
+add("businessPhones", "businessphones", "businessphone", "officephone", "workphone", "telephonenumber", "telephone");
+add("preferredLanguage", "preferredlanguage", "language", "locale");
+add("enabled", "enabled", "active", "accountenabled");
+add("blockSignIn", "blocksignin", "blocked", "disabled");
+add("aliases", "alias", "aliases");
+add("cardNumbers", "card", "cards", "cardnumber", "cardnumbers", "badge", "badgenumber", "badgeid", "cardid");
+add("pin", "pin", "pincode");
+add("groups", "groups", "group", "groupnames", "memberof");
+add("tags", "tags", "tag", "labels");
+
+/** Entra's "[property]" names; accountEnabled is shown as "Block sign in (Yes/No)", hence inverted. */
+const entraProperties: Record<string, ImportField | { ignore: string }> = {
+  displayname: "displayName",
+  userprincipalname: "userPrincipalName",
+  passwordprofile: { ignore: "users sign in with Microsoft; Rollcall never stores passwords" },
+  accountenabled: "blockSignIn",
+  givenname: "givenName",
+  surname: "surname",
+  jobtitle: "jobTitle",
+  department: "department",
+  telephonenumber: "businessPhones",
+  mobile: "mobilePhone",
+  usagelocation: "customAttributes.usageLocation",
+  streetaddress: "customAttributes.streetAddress",
+  state: "customAttributes.state",
+  country: "customAttributes.country",
+  physicaldeliveryofficename: "customAttributes.officeLocation",
+  city: "customAttributes.city",
+  postalcode: "customAttributes.postalCode",
+};
+
+export function headerKey(header: string): string {
+  return header.normalize("NFKC").toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
+}
+
+const fieldSchema = z.union([z.enum(importFields), z.string().regex(/^customAttributes\.[A-Za-z0-9_.-]{1,64}$/), z.null()]);
+export const mappingFileSchema = z.record(z.string(), fieldSchema);
+export type MappingFile = Record<string, ImportField | null>;
+
+export function parseMappingFile(json: unknown): MappingFile {
+  const parsed = mappingFileSchema.safeParse(json);
+  if (!parsed.success) {
+    throw invalidInput(
+      parsed.error.issues.map((issue) => ({
+        field: `mapping.${issue.path.join(".")}`,
+        message: `must be one of ${importFields.join(", ")}, customAttributes.<name>, or null to skip the column`,
+      })),
+    );
+  }
+  return parsed.data as MappingFile;
+}
+
+export function mapColumns(headers: string[], explicit: MappingFile = {}): ColumnMapping {
+  const explicitByKey = new Map(Object.entries(explicit).map(([k, v]) => [headerKey(k), v]));
+  const isEntra = headers.some((h) => /\[\s*userPrincipalName\s*\]/i.test(h));
+  const fields: (ImportField | null)[] = [];
+  const unknown: string[] = [];
+  const ignored: { column: string; reason: string }[] = [];
+  headers.forEach((header, index) => {
+    const key = headerKey(header);
+    let field: ImportField | null | undefined = header in explicit ? explicit[header] : explicitByKey.get(key);
+    if (field === undefined) {
+      const property = /\[\s*([A-Za-z]+)\s*\]/.exec(header)?.[1]?.toLowerCase();
+      const entra = property ? entraProperties[property] : undefined;
+      if (entra && typeof entra === "object") {
+        ignored.push({ column: header, reason: entra.ignore });
+        field = null;
+      } else {
+        field = entra ?? synonyms[key] ?? (key.startsWith("customattributes") && header.includes(".") ? (`customAttributes.${header.split(".").slice(1).join(".").trim()}` as ImportField) : undefined);
+      }
+    }
+    if (field === undefined) {
+      if (header.trim() !== "") unknown.push(header);
+      field = null;
+    } else if (field === null && !ignored.some((i) => i.column === header)) {
+      ignored.push({ column: header, reason: "skipped by the mapping file" });
+    }
+    fields[index] = field;
+  });
+
+  const seen = new Map<string, string>();
+  const problems: { field: string; message: string }[] = [];
+  fields.forEach((field, index) => {
+    if (!field) return;
+    const other = seen.get(field);
+    if (other !== undefined) problems.push({ field, message: `columns "${other}" and "${headers[index]}" both map to ${field}; rename one or use a mapping file` });
+    else seen.set(field, headers[index]!);
+  });
+  if (!seen.has("email") && !seen.has("userPrincipalName")) {
+    problems.push({ field: "email", message: "no column holds the email or userPrincipalName (the matching key); expected a header such as Email, Mail or User name" });
+  }
+  if (!seen.has("displayName") && !seen.has("givenName") && !seen.has("surname")) {
+    problems.push({ field: "displayName", message: "no column holds the name; expected Display name, Full name or First name / Last name" });
+  }
+  if (problems.length) {
+    throw new RollcallError("import_invalid", `Required columns are missing or ambiguous: ${problems.map((p) => p.message).join("; ")}`, {
+      fields: problems,
+      headers,
+      unknownColumns: unknown,
+    });
+  }
+  const isRollcall = headers.every((h, i) => fields[i] !== null && (h === fields[i] || h.startsWith("customAttributes.")));
+  return { fields, headers, unknown, ignored, layout: isEntra ? "entra" : isRollcall ? "rollcall" : "generic" };
+}

@@ -1,0 +1,23 @@
+import { open } from "node:fs/promises";
+import { RollcallError } from "../../errors.ts";
+import { openCsv } from "./csv.ts";
+import type { TableFile } from "./table.ts";
+import { openXlsx } from "./xlsx.ts";
+
+/** Opens a CSV or XLSX file by its content (not its name: "users.csv" saved by Excel may be anything). */
+export async function openTable(path: string, options: { sheet?: string | undefined } = {}): Promise<TableFile> {
+  const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
+    throw new RollcallError("not_found", `Cannot read ${path}: ${error.code === "ENOENT" ? "no such file" : error.message}`, { resource: "file", key: path });
+  });
+  const head = Buffer.alloc(4);
+  let size: number;
+  try {
+    size = (await handle.stat()).size;
+    await handle.read(head, 0, 4, 0);
+  } finally {
+    await handle.close();
+  }
+  if (size === 0) throw new RollcallError("import_invalid", "The file is empty.", { reason: "empty" });
+  if (head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50) return openXlsx(path, options);
+  return openCsv(path);
+}

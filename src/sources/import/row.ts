@@ -1,0 +1,124 @@
+import { userFieldsSchema, normaliseUserFields, type UserFields } from "../../domain/user.ts";
+import { unneutralise } from "./formula.ts";
+import type { ColumnMapping, ImportField } from "./mapping.ts";
+
+/** One problem with one row, pointing at the cell an admin has to fix. */
+export interface ImportProblem {
+  row: number;
+  column: string | null;
+  field: string;
+  value?: string;
+  message: string;
+}
+
+/** A row's values, normalised; only fields whose column is in the file are present. */
+export interface ImportedUser {
+  row: number;
+  email: string | null;
+  userPrincipalName: string | null;
+  displayName: string;
+  givenName?: string | null;
+  surname?: string | null;
+  department?: string | null;
+  jobTitle?: string | null;
+  employeeId?: string | null;
+  mobilePhone?: string | null;
+  businessPhones?: string[];
+  preferredLanguage?: string | null;
+  enabled?: boolean;
+  aliases?: string[];
+  cardNumbers?: string[];
+  groups?: string[];
+  tags?: string[];
+  customAttributes?: Record<string, string>;
+  /** The PIN in clear: kept in memory only until it is hashed, never staged in the database. */
+  pin?: string | null;
+}
+
+const listFields = new Set<ImportField>(["businessPhones", "aliases", "cardNumbers", "groups", "tags"]);
+const partialFields = userFieldsSchema.partial();
+
+export function isBlankRow(cells: string[]): boolean {
+  return cells.every((c) => c.trim() === "");
+}
+
+/** Reads one data row. Pure: the same cells, mapping and country always give the same answer. */
+export function readRow(row: number, cells: string[], mapping: ColumnMapping, defaultCountry: string | null): { user?: ImportedUser; problems: ImportProblem[] } {
+  const problems: ImportProblem[] = [];
+  const columnOf = new Map<string, string>();
+  const input: Record<string, unknown> = {};
+  const custom: Record<string, string> = {};
+  let enabledText: { value: string; inverted: boolean; column: string } | undefined;
+
+  mapping.fields.forEach((field, index) => {
+    if (!field) return;
+    const header = mapping.headers[index]!;
+    const text = unneutralise(cells[index] ?? "").trim();
+    const key = field.startsWith("customAttributes.") ? "customAttributes" : field === "blockSignIn" ? "enabled" : field;
+    columnOf.set(key, header);
+    if (field.startsWith("customAttributes.")) custom[field.slice("customAttributes.".length)] = text;
+    else if (field === "enabled" || field === "blockSignIn") enabledText = { value: text, inverted: field === "blockSignIn", column: header };
+    else if (listFields.has(field)) input[field] = splitList(text);
+    else input[field] = text === "" ? null : text;
+  });
+  if (Object.keys(custom).length) input.customAttributes = custom;
+  if (enabledText && enabledText.value !== "") {
+    const flag = parseFlag(enabledText.value);
+    if (flag === undefined) problems.push({ row, column: enabledText.column, field: "enabled", value: enabledText.value, message: `"${enabledText.value}" must be Yes or No (or true/false)` });
+    else input.enabled = enabledText.inverted ? !flag : flag;
+  }
+  if (!input.displayName) {
+    const derived = [input.givenName, input.surname].filter((v) => typeof v === "string" && v).join(" ");
+    if (derived) input.displayName = derived;
+    else problems.push({ row, column: columnOf.get("displayName") ?? null, field: "displayName", message: "is required (or give a first and last name)" });
+  }
+
+  const groups = (input.groups as string[] | undefined) ?? undefined;
+  delete input.groups;
+  const shape = partialFields.safeParse({ ...input, displayName: input.displayName ?? "?" });
+  if (!shape.success) {
+    for (const issue of shape.error.issues) {
+      const key = String(issue.path[0]);
+      const maximum = (issue as { maximum?: unknown }).maximum;
+      const message = issue.code === "too_big" ? `is too long (at most ${String(maximum)} ${issue.path.length > 1 || Array.isArray(input[key]) ? "entries or characters" : "characters"})` : issue.message;
+      problems.push({ row, column: columnOf.get(key) ?? null, field: key, value: cellValue(input[key], issue.path[1]), message });
+    }
+  }
+  for (const group of groups ?? []) {
+    if (group.length > 256) problems.push({ row, column: columnOf.get("groups") ?? null, field: "groups", value: group.slice(0, 40), message: "a group name is longer than 256 characters" });
+  }
+  const { value, problems: fieldProblems } = normaliseUserFields(input as Partial<UserFields>, defaultCountry);
+  for (const p of fieldProblems) {
+    const key = p.field.replace(/\[\d+\]$/, "");
+    problems.push({ row, column: columnOf.get(key) ?? null, field: key, value: p.value === undefined ? undefined : String(p.value), message: p.message });
+  }
+  const email = value.email ?? null;
+  const userPrincipalName = value.userPrincipalName ?? null;
+  if (!email && !userPrincipalName) {
+    problems.push({ row, column: columnOf.get("email") ?? columnOf.get("userPrincipalName") ?? null, field: "email", message: "is required (the email, or else the userPrincipalName, identifies the user)" });
+  }
+  if (problems.length) return { problems };
+  const user: ImportedUser = { ...(value as Omit<ImportedUser, "row" | "email" | "userPrincipalName" | "displayName">), row, email, userPrincipalName, displayName: value.displayName! };
+  if (groups) user.groups = dedupeCaseless(groups);
+  return { user, problems };
+}
+
+function splitList(text: string): string[] {
+  return text.split(/[;,]/).map((s) => s.trim()).filter(Boolean);
+}
+
+function dedupeCaseless(values: string[]): string[] {
+  const seen = new Set<string>();
+  return values.filter((v) => !seen.has(v.toLowerCase()) && seen.add(v.toLowerCase()));
+}
+
+export function parseFlag(text: string): boolean | undefined {
+  if (/^(true|yes|y|1|enabled|active|on)$/i.test(text)) return true;
+  if (/^(false|no|n|0|disabled|inactive|off)$/i.test(text)) return false;
+  return undefined;
+}
+
+function cellValue(value: unknown, index: PropertyKey | undefined): string | undefined {
+  if (Array.isArray(value)) return typeof index === "number" ? String(value[index]).slice(0, 80) : undefined;
+  return typeof value === "string" ? value.slice(0, 80) : undefined;
+}

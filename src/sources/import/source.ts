@@ -1,0 +1,78 @@
+import { RollcallError } from "../../errors.ts";
+import { mapColumns, type ColumnMapping, type MappingFile } from "./mapping.ts";
+import { openTable } from "./open.ts";
+import { isBlankRow, readRow, type ImportedUser, type ImportProblem } from "./row.ts";
+import type { TableFile } from "./table.ts";
+
+/**
+ * The import source: a file becomes a header mapping plus a stream of checked rows. Nothing here
+ * touches the database; duplicates within the file are caught here, duplicates against the directory
+ * are the core's job.
+ */
+export interface ImportSource {
+  table: TableFile;
+  mapping: ColumnMapping;
+  headerRow: number;
+  rows: AsyncIterable<RowResult>;
+}
+
+export type RowResult = { row: number; user: ImportedUser; problems: [] } | { row: number; user?: undefined; problems: ImportProblem[] };
+
+export async function openImportSource(path: string, options: { sheet?: string | undefined; mapping?: MappingFile | undefined; defaultCountry: string | null }): Promise<ImportSource> {
+  const table = await openTable(path, { sheet: options.sheet });
+  const iterator = table.rows[Symbol.asyncIterator]();
+  let header: { row: number; cells: string[] } | undefined;
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    const { cells } = next.value;
+    if (isBlankRow(cells)) continue;
+    // Entra ID's bulk-create template starts with a "version:v1.0" line above the headers.
+    if (/^version:v\d/i.test(cells[0]?.trim() ?? "") && cells.slice(1).every((c) => c.trim() === "")) continue;
+    header = next.value;
+    break;
+  }
+  if (!header) throw new RollcallError("import_invalid", table.format === "xlsx" ? `Sheet "${table.sheet}" is empty.` : "The file is empty.", { reason: "empty" });
+  const mapping = mapColumns(header.cells.map((c) => c.trim()), options.mapping ?? {});
+  return { table, mapping, headerRow: header.row, rows: checkedRows(iterator, mapping, options.defaultCountry) };
+}
+
+async function* checkedRows(iterator: AsyncIterator<{ row: number; cells: string[] }>, mapping: ColumnMapping, defaultCountry: string | null): AsyncGenerator<RowResult> {
+  const seen = new Duplicates(mapping);
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    const { row, cells } = next.value;
+    if (isBlankRow(cells)) continue;
+    if (mapping.layout === "entra" && /^example\b/i.test(cells[0]?.trim() ?? "")) continue;
+    const { user, problems } = readRow(row, cells, mapping, defaultCountry);
+    if (!user) {
+      yield { row, problems };
+      continue;
+    }
+    const duplicates = seen.check(user);
+    yield duplicates.length ? { row, problems: duplicates } : { row, user, problems: [] };
+  }
+}
+
+/** Remembers the keys of accepted rows (memory: a few short strings per row, never the rows). */
+class Duplicates {
+  private readonly keys = new Map<string, number>();
+  constructor(private readonly mapping: ColumnMapping) {}
+
+  check(user: ImportedUser): ImportProblem[] {
+    const wanted: [string, string, string][] = [];
+    if (user.email) wanted.push(["email", `e:${user.email.toLowerCase()}`, user.email]);
+    if (user.userPrincipalName) wanted.push(["userPrincipalName", `u:${user.userPrincipalName.toLowerCase()}`, user.userPrincipalName]);
+    for (const alias of user.aliases ?? []) wanted.push(["aliases", `a:${alias.toLowerCase()}`, alias]);
+    for (const card of user.cardNumbers ?? []) wanted.push(["cardNumbers", `c:${card}`, card]);
+    const problems: ImportProblem[] = [];
+    for (const [field, key, value] of wanted) {
+      const first = this.keys.get(key);
+      if (first !== undefined) problems.push({ row: user.row, column: this.column(field), field, value, message: `"${value}" is also in row ${first}` });
+    }
+    if (problems.length === 0) for (const [, key] of wanted) this.keys.set(key, user.row);
+    return problems;
+  }
+
+  private column(field: string): string | null {
+    const index = this.mapping.fields.findIndex((f) => f === field);
+    return index < 0 ? null : this.mapping.headers[index]!;
+  }
+}

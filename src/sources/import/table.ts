@@ -1,0 +1,23 @@
+/** What every file reader yields: rows of cell text, numbered as a spreadsheet shows them. */
+export interface TableRow {
+  /** 1-based row number as Excel or a text editor would show it (the header is usually row 1). */
+  row: number;
+  cells: string[];
+}
+
+export interface TableFile {
+  format: "csv" | "xlsx";
+  /** CSV only: the encoding used to read it. */
+  encoding?: string;
+  /** CSV only: the detected delimiter. */
+  delimiter?: string;
+  /** XLSX only: the sheet read and all sheet names. */
+  sheet?: string;
+  sheets?: string[];
+  totalBytes: number;
+  bytesRead(): number;
+  rows: AsyncIterable<TableRow>;
+}
+
+/** Excel's own limit for one cell; a longer "cell" is a broken or hostile file. */
+export const maxCellLength = 32_767;

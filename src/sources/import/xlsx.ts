@@ -1,0 +1,236 @@
+import { StringDecoder } from "node:string_decoder";
+import type { Readable } from "node:stream";
+import { SaxesParser, type SaxesTagPlain } from "saxes";
+import { RollcallError, invalidInput } from "../../errors.ts";
+import { formatCode, formatNumber, plainNumber } from "./cell-format.ts";
+import { maxCellLength, type TableFile, type TableRow } from "./table.ts";
+import { defaultZipLimits, openEntry, readZipDirectory, type ZipEntry, type ZipLimits } from "./zip.ts";
+
+/**
+ * A streaming .xlsx reader: the sheet XML is inflated and parsed chunk by chunk, so a 100,000-row sheet
+ * never sits in memory. Cells come back as the text Excel shows (shared strings, inline strings,
+ * numbers through their number format), which keeps "000123" and 12-digit numbers intact.
+ */
+export async function openXlsx(path: string, options: { sheet?: string | undefined; limits?: ZipLimits } = {}): Promise<TableFile> {
+  const entries = await readZipDirectory(path, options.limits ?? defaultZipLimits);
+  const workbookEntry = entries.get("xl/workbook.xml");
+  if (!workbookEntry) {
+    throw new RollcallError("unsupported_file", "This ZIP file is not an Excel workbook (no xl/workbook.xml). Upload an .xlsx or a CSV file.", {});
+  }
+  const workbook = await readWorkbook(path, workbookEntry, entries.get("xl/_rels/workbook.xml.rels"));
+  if (workbook.sheets.length === 0) throw new RollcallError("unsupported_file", "The workbook has no worksheets.", {});
+  const wanted = options.sheet
+    ? workbook.sheets.find((s) => s.name.toLowerCase() === options.sheet!.toLowerCase())
+    : workbook.sheets[0];
+  if (!wanted) {
+    throw invalidInput([{ field: "sheet", message: `no sheet called "${options.sheet}"; the workbook has: ${workbook.sheets.map((s) => s.name).join(", ")}`, value: options.sheet }]);
+  }
+  const sheetEntry = entries.get(wanted.path);
+  if (!sheetEntry) throw new RollcallError("unsupported_file", `The Excel file is damaged or incomplete (sheet "${wanted.name}" is missing).`, {});
+  const sharedStrings = await readSharedStrings(path, entries.get("xl/sharedStrings.xml"));
+  const styles = await readStyles(path, entries.get("xl/styles.xml"));
+  let read = 0;
+  return {
+    format: "xlsx",
+    sheet: wanted.name,
+    sheets: workbook.sheets.map((s) => s.name),
+    totalBytes: sheetEntry.compressedSize,
+    bytesRead: () => read,
+    rows: {
+      [Symbol.asyncIterator]: async function* () {
+        const stream = await openEntry(path, sheetEntry, (n) => (read += n));
+        yield* sheetRows(stream, { sharedStrings, styles, date1904: workbook.date1904 });
+      },
+    },
+  };
+}
+
+interface SheetRef {
+  name: string;
+  path: string;
+}
+
+async function readWorkbook(path: string, entry: ZipEntry, relsEntry: ZipEntry | undefined): Promise<{ sheets: SheetRef[]; date1904: boolean }> {
+  const targets = new Map<string, string>();
+  if (relsEntry) {
+    await parseEntry(path, relsEntry, (tag) => {
+      if (tag.name === "Relationship") targets.set(tag.attributes.Id ?? "", tag.attributes.Target ?? "");
+    });
+  }
+  const sheets: SheetRef[] = [];
+  let date1904 = false;
+  await parseEntry(path, entry, (tag) => {
+    if (tag.name === "workbookPr") date1904 = /^(1|true)$/.test(tag.attributes.date1904 ?? "");
+    if (tag.name !== "sheet") return;
+    const target = targets.get(tag.attributes["r:id"] ?? "") ?? `worksheets/sheet${tag.attributes.sheetId}.xml`;
+    sheets.push({ name: tag.attributes.name ?? "", path: target.startsWith("/") ? target.slice(1) : `xl/${target}` });
+  });
+  return { sheets, date1904 };
+}
+
+async function readSharedStrings(path: string, entry: ZipEntry | undefined): Promise<string[]> {
+  const strings: string[] = [];
+  if (!entry) return strings;
+  let current = "";
+  let inText = false;
+  let inPhonetic = false;
+  await parseEntry(
+    path,
+    entry,
+    (tag) => {
+      if (tag.name === "si") current = "";
+      else if (tag.name === "rPh") inPhonetic = true;
+      else if (tag.name === "t" && !inPhonetic) inText = true;
+    },
+    (text) => {
+      if (inText) current += text;
+    },
+    (name) => {
+      if (name === "t") inText = false;
+      else if (name === "rPh") inPhonetic = false;
+      else if (name === "si") strings.push(current);
+    },
+  );
+  return strings;
+}
+
+interface Styles {
+  /** Per cell style index (the `s` attribute): its number format code. */
+  formats: string[];
+}
+
+async function readStyles(path: string, entry: ZipEntry | undefined): Promise<Styles> {
+  const custom = new Map<number, string>();
+  const ids: number[] = [];
+  if (!entry) return { formats: [] };
+  let inCellXfs = false;
+  await parseEntry(
+    path,
+    entry,
+    (tag) => {
+      if (tag.name === "numFmt") custom.set(Number(tag.attributes.numFmtId), tag.attributes.formatCode ?? "General");
+      else if (tag.name === "cellXfs") inCellXfs = true;
+      else if (tag.name === "xf" && inCellXfs) ids.push(Number(tag.attributes.numFmtId ?? 0));
+    },
+    undefined,
+    (name) => {
+      if (name === "cellXfs") inCellXfs = false;
+    },
+  );
+  return { formats: ids.map((id) => formatCode(id, custom)) };
+}
+
+type OpenHandler = (tag: SaxesTagPlain) => void;
+
+async function parseEntry(path: string, entry: ZipEntry, onOpen: OpenHandler, onText?: (text: string) => void, onClose?: (name: string) => void): Promise<void> {
+  const stream = await openEntry(path, entry);
+  for await (const _ of saxRun(stream, onOpen, onText, onClose)) {
+    // parsing for side effects only
+  }
+}
+
+/** Feed a stream through saxes; yields after every chunk so callers can hand out what was parsed. */
+async function* saxRun(stream: Readable, onOpen: OpenHandler, onText?: (text: string) => void, onClose?: (name: string) => void): AsyncGenerator<void> {
+  const parser = new SaxesParser();
+  let failure: Error | undefined;
+  parser.on("error", (error) => (failure ??= error));
+  parser.on("opentag", onOpen);
+  if (onText) parser.on("text", onText);
+  if (onClose) parser.on("closetag", (tag) => onClose(tag.name));
+  const decoder = new StringDecoder("utf8");
+  const fail = (error: Error): never => {
+    stream.destroy();
+    if (error instanceof RollcallError) throw error;
+    throw new RollcallError("unsupported_file", `The Excel file is damaged (${error.message.split("\n")[0]}). Save it again from Excel, or export it as CSV.`, {}, { cause: error });
+  };
+  try {
+    for await (const chunk of stream) {
+      parser.write(decoder.write(chunk as Buffer));
+      if (failure) fail(failure);
+      yield;
+    }
+    parser.write(decoder.end());
+    parser.close();
+  } catch (error) {
+    fail(error as Error);
+  }
+  if (failure) fail(failure);
+  yield;
+}
+
+async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; styles: Styles; date1904: boolean }): AsyncGenerator<TableRow> {
+  const ready: TableRow[] = [];
+  let rowNumber = 0;
+  let cells: string[] = [];
+  let column = 0;
+  let cell: { type: string; style: number; text: string; collecting: boolean } | undefined;
+
+  const onOpen: OpenHandler = (tag) => {
+    if (tag.name === "row") {
+      rowNumber = tag.attributes.r ? Number(tag.attributes.r) : rowNumber + 1;
+      cells = [];
+      column = 0;
+    } else if (tag.name === "c") {
+      column = tag.attributes.r ? columnIndex(tag.attributes.r) : column + 1;
+      cell = { type: tag.attributes.t ?? "n", style: Number(tag.attributes.s ?? 0), text: "", collecting: false };
+    } else if (cell && (tag.name === "v" || tag.name === "t")) {
+      cell.collecting = true;
+    }
+  };
+  const onText = (text: string) => {
+    if (!cell?.collecting) return;
+    cell.text += text;
+    if (cell.text.length > maxCellLength) {
+      throw new RollcallError("import_invalid", `Row ${rowNumber}, column ${columnName(column)}: a cell holds more than ${maxCellLength} characters (Excel's own limit); the file is damaged or not a user list.`, { row: rowNumber });
+    }
+  };
+  const onClose = (name: string) => {
+    if ((name === "v" || name === "t") && cell) cell.collecting = false;
+    else if (name === "c" && cell) {
+      cells[column - 1] = cellText(cell.type, cell.text, context.styles.formats[cell.style] ?? "General", context);
+      cell = undefined;
+    } else if (name === "row") {
+      for (let i = 0; i < cells.length; i++) cells[i] ??= "";
+      ready.push({ row: rowNumber, cells });
+    }
+  };
+  for await (const _ of saxRun(stream, onOpen, onText, onClose)) {
+    if (ready.length) yield* ready.splice(0);
+  }
+}
+
+function cellText(type: string, raw: string, format: string, context: { sharedStrings: string[]; date1904: boolean }): string {
+  switch (type) {
+    case "s":
+      return context.sharedStrings[Number(raw)] ?? "";
+    case "b":
+      return raw === "1" ? "TRUE" : "FALSE";
+    case "inlineStr":
+    case "str":
+    case "e":
+    case "d":
+      return raw;
+    default: {
+      if (raw.trim() === "") return "";
+      const value = Number(raw);
+      if (!Number.isFinite(value)) return raw;
+      return format === "@" ? plainNumber(value) : formatNumber(value, format, context.date1904);
+    }
+  }
+}
+
+function columnIndex(reference: string): number {
+  let index = 0;
+  for (const char of reference) {
+    const code = char.charCodeAt(0);
+    if (code < 65 || code > 90) break;
+    index = index * 26 + (code - 64);
+  }
+  return index;
+}
+
+export function columnName(index: number): string {
+  let name = "";
+  for (let n = index; n > 0; n = Math.floor((n - 1) / 26)) name = String.fromCharCode(65 + ((n - 1) % 26)) + name;
+  return name;
+}

@@ -1,0 +1,157 @@
+import { sql, type RawBuilder } from "kysely";
+import type { Db } from "../database.ts";
+import { groupDifference, identifierArray, stagedColumns, targetExpressions } from "./imports.ts";
+
+/** Classification, preview and the set-based apply of a staged import. `present` = fields whose column is in the file. */
+export interface ApplyTarget {
+  runId: string;
+  workspaceId: string;
+  sourceName: string;
+  present: Set<string>;
+}
+
+/** New rows get an id now, so identifiers and memberships can be written set-based; matched rows become update or unchanged. */
+export async function classify(db: Db, t: ApplyTarget): Promise<void> {
+  await sql`UPDATE import_rows SET action = 'create', user_id = gen_random_uuid() WHERE run_id = ${t.runId} AND user_id IS NULL`.execute(db);
+  const diffs: RawBuilder<unknown>[] = Object.entries(targetExpressions(t.present, t.sourceName)).map(
+    ([column, target]) => sql`u.${sql.raw(column)} IS DISTINCT FROM ${target}`,
+  );
+  if (t.present.has("aliases")) diffs.push(sql`${identifierArray("alias")} IS DISTINCT FROM coalesce(s.aliases, '{}')`);
+  if (t.present.has("cardNumbers")) diffs.push(sql`${identifierArray("card")} IS DISTINCT FROM coalesce(s.card_numbers, '{}')`);
+  if (t.present.has("groups")) diffs.push(groupDifference(t.sourceName));
+  diffs.push(sql`s.pin_hash IS NOT NULL`);
+  await sql`
+    UPDATE import_rows s SET action = CASE WHEN ${sql.join(diffs, sql` OR `)} THEN 'update' ELSE 'unchanged' END
+    FROM users u WHERE s.run_id = ${t.runId} AND s.action IS NULL AND u.id = s.user_id`.execute(db);
+}
+
+function groupsOf(user: string): RawBuilder<string[]> {
+  return sql<string[]>`array(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = ${sql.raw(user)}.id ORDER BY lower(g.name))`;
+}
+
+/** The compared fields as they are (before) and as the import makes them (after), keyed by public field name. */
+function beforeAfter(t: ApplyTarget): { before: RawBuilder<unknown>; after: RawBuilder<unknown> } {
+  const targets = targetExpressions(t.present, t.sourceName);
+  const before: RawBuilder<unknown>[] = [];
+  const after: RawBuilder<unknown>[] = [];
+  for (const c of stagedColumns) {
+    if (!t.present.has(c.field) || c.field === "tags") continue;
+    const key = sql.lit(c.field);
+    if (c.field === "aliases" || c.field === "cardNumbers") {
+      before.push(key, identifierArray(c.field === "aliases" ? "alias" : "card"));
+      after.push(key, sql`coalesce(s.${sql.raw(c.column)}, '{}')`);
+    } else if (c.field === "groups") {
+      before.push(key, groupsOf("u"));
+      after.push(key, sql`array(SELECT x FROM (
+        SELECT g.name AS x FROM group_members m JOIN groups g ON g.id = m.group_id
+        WHERE m.member_user_id = u.id AND NOT (g.source_type = 'import' AND lower(g.source_name) = lower(${t.sourceName}))
+          AND lower(g.name) <> ALL(SELECT lower(y) FROM unnest(coalesce(s.groups, '{}')) y)
+        UNION ALL SELECT unnest(coalesce(s.groups, '{}'))) z ORDER BY lower(x))`);
+    } else {
+      before.push(key, sql`u.${sql.raw(c.column)}`);
+      after.push(key, targets[c.column]!);
+    }
+  }
+  before.push(sql.lit("tags"), sql`u.tags`, sql.lit("source"), sql`u.source_type || ':' || u.source_name`);
+  after.push(sql.lit("tags"), targets.tags!, sql.lit("source"), sql`'import:' || ${t.sourceName}::text`);
+  return { before: sql`jsonb_build_object(${sql.join(before)})`, after: sql`jsonb_build_object(${sql.join(after)})` };
+}
+
+function createdJson(t: ApplyTarget): RawBuilder<unknown> {
+  const parts: RawBuilder<unknown>[] = [];
+  for (const c of stagedColumns) {
+    if (t.present.has(c.field) || ["email", "userPrincipalName", "displayName"].includes(c.field)) parts.push(sql.lit(c.field), sql`s.${sql.raw(c.column)}`);
+  }
+  parts.push(sql.lit("source"), sql`'import:' || ${t.sourceName}::text`);
+  return sql`jsonb_build_object(${sql.join(parts)})`;
+}
+
+export async function countActions(db: Db, runId: string): Promise<Record<string, number>> {
+  const { rows } = await sql<{ action: string; n: number }>`SELECT action, count(*)::int AS n FROM import_rows WHERE run_id = ${runId} GROUP BY action`.execute(db);
+  return Object.fromEntries(rows.map((r) => [r.action, r.n]));
+}
+
+export async function previewCreated(db: Db, runId: string, limit: number) {
+  const { rows } = await sql<{ row: number; email: string | null; userPrincipalName: string | null; displayName: string }>`
+    SELECT row_no AS row, email, user_principal_name AS "userPrincipalName", display_name AS "displayName"
+    FROM import_rows WHERE run_id = ${runId} AND action = 'create' ORDER BY row_no LIMIT ${limit}`.execute(db);
+  return rows;
+}
+
+export async function previewMatched(db: Db, t: ApplyTarget, action: "update" | "unchanged", limit: number) {
+  const { before, after } = beforeAfter(t);
+  const { rows } = await sql<{ row: number; id: string; email: string | null; displayName: string; before: Record<string, unknown>; after: Record<string, unknown> }>`
+    SELECT s.row_no AS row, u.id, u.email, u.display_name AS "displayName", ${before} AS before, ${after} AS after
+    FROM import_rows s JOIN users u ON u.id = s.user_id
+    WHERE s.run_id = ${t.runId} AND s.action = ${action} ORDER BY s.row_no LIMIT ${limit}`.execute(db);
+  return rows;
+}
+
+/** Groups named in the file that do not exist yet (first spelling wins). */
+export async function plannedGroups(db: Db, t: ApplyTarget): Promise<string[]> {
+  if (!t.present.has("groups")) return [];
+  const { rows } = await sql<{ name: string }>`
+    SELECT name FROM (
+      SELECT DISTINCT ON (lower(n)) n AS name, s.row_no FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
+      WHERE s.run_id = ${t.runId} AND s.action IN ('create', 'update') ORDER BY lower(n), s.row_no) w
+    WHERE NOT EXISTS (SELECT 1 FROM groups g WHERE g.workspace_id = ${t.workspaceId} AND lower(g.name) = lower(w.name))
+    ORDER BY lower(name)`.execute(db);
+  return rows.map((r) => r.name);
+}
+
+/** Writes the whole plan. Call inside one transaction: either all of it lands or none. */
+export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, actor: string, newGroups: string[]): Promise<void> {
+  const { runId, workspaceId, sourceName } = t;
+  if (newGroups.length) {
+    await sql`
+      WITH created AS (
+        INSERT INTO groups (workspace_id, name, source_type, source_name, source_id)
+        SELECT ${workspaceId}, n, 'import', ${sourceName}, ${sourceId} FROM unnest(${newGroups}::text[]) n RETURNING id, name)
+      INSERT INTO change_log (workspace_id, group_id, subject, action, after, actor)
+      SELECT ${workspaceId}, id, name, 'create group', jsonb_build_object('name', name, 'source', 'import:' || ${sourceName}::text), ${actor} FROM created`.execute(trx);
+  }
+  const { before, after } = beforeAfter(t);
+  await sql`
+    INSERT INTO change_log (workspace_id, user_id, subject, action, before, after, actor)
+    SELECT ${workspaceId}, u.id, coalesce(s.email, s.user_principal_name, s.display_name), 'update', ${before}, ${after}, ${actor}
+    FROM import_rows s JOIN users u ON u.id = s.user_id WHERE s.run_id = ${runId} AND s.action = 'update' ORDER BY s.row_no`.execute(trx);
+  const set = Object.entries(targetExpressions(t.present, sourceName)).map(([column, target]) => sql`${sql.raw(column)} = ${target}`);
+  await sql`
+    UPDATE users u SET ${sql.join(set)}, pin_hash = coalesce(s.pin_hash, u.pin_hash), source_id = ${sourceId}, updated_at = now()
+    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'update' AND u.id = s.user_id`.execute(trx);
+  await sql`
+    INSERT INTO users (id, workspace_id, email, user_principal_name, display_name, given_name, surname, department, job_title, employee_id,
+                       mobile_phone, business_phones, preferred_language, enabled, pin_hash, custom_attributes, source_type, source_name, source_id, tags)
+    SELECT s.user_id, ${workspaceId}, s.email, s.user_principal_name, s.display_name, s.given_name, s.surname, s.department, s.job_title, s.employee_id,
+           s.mobile_phone, coalesce(s.business_phones, '{}'), s.preferred_language, coalesce(s.enabled, true), s.pin_hash,
+           (SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(coalesce(s.custom_attributes, '{}'::jsonb)) e(k, v) WHERE v <> '""'::jsonb),
+           'import', ${sourceName}, ${sourceId}, ARRAY['Imported']::text[] || array(SELECT t FROM unnest(coalesce(s.tags, '{}')) t WHERE t <> 'Imported')
+    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'create' ORDER BY s.row_no`.execute(trx);
+  await sql`
+    INSERT INTO change_log (workspace_id, user_id, subject, action, after, actor)
+    SELECT ${workspaceId}, s.user_id, coalesce(s.email, s.user_principal_name, s.display_name), 'create', ${createdJson(t)}, ${actor}
+    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'create' ORDER BY s.row_no`.execute(trx);
+
+  for (const [field, kind, column] of [["aliases", "alias", "aliases"], ["cardNumbers", "card", "card_numbers"]] as const) {
+    if (!t.present.has(field)) continue;
+    await sql`DELETE FROM user_identifiers i USING import_rows s WHERE s.run_id = ${runId} AND s.action = 'update' AND i.user_id = s.user_id AND i.kind = ${kind}`.execute(trx);
+    await sql`
+      INSERT INTO user_identifiers (workspace_id, kind, key, value, user_id, position)
+      SELECT ${workspaceId}, ${kind}, ${kind === "alias" ? sql`lower(a.v)` : sql`a.v`}, a.v, s.user_id, a.ord - 1
+      FROM import_rows s CROSS JOIN LATERAL unnest(s.${sql.raw(column)}) WITH ORDINALITY a(v, ord)
+      WHERE s.run_id = ${runId} AND s.action IN ('create', 'update')`.execute(trx);
+  }
+  if (t.present.has("groups")) {
+    await sql`
+      DELETE FROM group_members m USING import_rows s, groups g
+      WHERE s.run_id = ${runId} AND s.action = 'update' AND m.member_user_id = s.user_id AND g.id = m.group_id
+        AND g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName})
+        AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)`.execute(trx);
+    await sql`
+      INSERT INTO group_members (workspace_id, group_id, member_user_id)
+      SELECT DISTINCT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
+      JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
+      WHERE s.run_id = ${runId} AND s.action IN ('create', 'update')
+      ON CONFLICT (group_id, member_user_id) WHERE member_user_id IS NOT NULL DO NOTHING`.execute(trx);
+  }
+}

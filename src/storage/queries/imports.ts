@@ -1,0 +1,170 @@
+import { sql, type RawBuilder } from "kysely";
+import type { Db, Store } from "../database.ts";
+import type { ImportedUser } from "../../sources/import/row.ts";
+
+/**
+ * Set-based SQL for imports. Rows are COPYed into `import_rows` (one `run_id` per import), matched,
+ * checked and classified there, and applied with a handful of INSERT … SELECT / UPDATE … FROM
+ * statements: the cost is a few statements per import, not several per row.
+ */
+export interface StagedColumn {
+  field: keyof ImportedUser;
+  column: string;
+  kind: "text" | "array" | "bool" | "json";
+}
+
+/** The user columns an import can write, in staging order. email, UPN and display name are always staged. */
+export const stagedColumns: StagedColumn[] = [
+  { field: "email", column: "email", kind: "text" },
+  { field: "userPrincipalName", column: "user_principal_name", kind: "text" },
+  { field: "displayName", column: "display_name", kind: "text" },
+  { field: "givenName", column: "given_name", kind: "text" },
+  { field: "surname", column: "surname", kind: "text" },
+  { field: "department", column: "department", kind: "text" },
+  { field: "jobTitle", column: "job_title", kind: "text" },
+  { field: "employeeId", column: "employee_id", kind: "text" },
+  { field: "mobilePhone", column: "mobile_phone", kind: "text" },
+  { field: "businessPhones", column: "business_phones", kind: "array" },
+  { field: "preferredLanguage", column: "preferred_language", kind: "text" },
+  { field: "enabled", column: "enabled", kind: "bool" },
+  { field: "aliases", column: "aliases", kind: "array" },
+  { field: "cardNumbers", column: "card_numbers", kind: "array" },
+  { field: "groups", column: "groups", kind: "array" },
+  { field: "tags", column: "tags", kind: "array" },
+  { field: "customAttributes", column: "custom_attributes", kind: "json" },
+];
+
+type CopyValue = string | number | boolean | null;
+
+export function stagingRow(runId: string, user: ImportedUser): CopyValue[] {
+  const values: CopyValue[] = [runId, user.row];
+  for (const { field, kind } of stagedColumns) {
+    const value = user[field];
+    if (value === undefined || value === null) values.push(null);
+    else if (kind === "array") values.push(pgArray(value as string[]));
+    else if (kind === "json") values.push(JSON.stringify(value));
+    else values.push(value as string | boolean);
+  }
+  return values;
+}
+
+export const stagingColumnNames = ["run_id", "row_no", ...stagedColumns.map((c) => c.column)];
+
+export async function stageRows(store: Store, rows: CopyValue[][]): Promise<void> {
+  if (rows.length) await store.copyRows("import_rows", stagingColumnNames, rows);
+}
+
+export async function clearStaging(db: Db, runId: string): Promise<void> {
+  await sql`DELETE FROM import_rows WHERE run_id = ${runId}`.execute(db);
+}
+
+function pgArray(items: string[]): string {
+  return `{${items.map((i) => `"${i.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`;
+}
+
+/** Link each staged row to the existing user it describes: by email, else by userPrincipalName. */
+export async function matchExisting(db: Db, runId: string, workspaceId: string): Promise<void> {
+  await sql`
+    UPDATE import_rows s SET user_id = u.id FROM users u
+    WHERE s.run_id = ${runId} AND s.email IS NOT NULL AND u.workspace_id = ${workspaceId} AND lower(u.email) = lower(s.email)`.execute(db);
+  await sql`
+    UPDATE import_rows s SET user_id = u.id FROM users u
+    WHERE s.run_id = ${runId} AND s.email IS NULL AND u.workspace_id = ${workspaceId} AND lower(u.user_principal_name) = lower(s.user_principal_name)`.execute(db);
+}
+
+export interface Clash {
+  row_no: number;
+  field: string;
+  value: string;
+  kind: "owner" | "holder" | "group";
+  holder_id: string | null;
+  holder_name: string | null;
+  holder_email: string | null;
+  holder_source_type: string | null;
+  holder_source_name: string | null;
+}
+
+/** Everything in the database that stops a staged row: owners that may not be overwritten, and values held by someone else. */
+export async function findClashes(db: Db, runId: string, workspaceId: string, sourceName: string, updateExisting: boolean, limit: number): Promise<Clash[]> {
+  const { rows } = await sql<Clash>`
+    SELECT * FROM (
+      SELECT s.row_no, CASE WHEN s.email IS NOT NULL THEN 'email' ELSE 'userPrincipalName' END AS field, coalesce(s.email, s.user_principal_name) AS value,
+             'owner' AS kind, u.id AS holder_id, u.display_name AS holder_name, u.email AS holder_email, u.source_type AS holder_source_type, u.source_name AS holder_source_name
+      FROM import_rows s JOIN users u ON u.id = s.user_id
+      WHERE s.run_id = ${runId}
+        AND (u.source_type = 'entra' OR (NOT ${updateExisting} AND NOT (u.source_type = 'import' AND lower(u.source_name) = lower(${sourceName}))))
+      UNION ALL
+      SELECT s.row_no, 'userPrincipalName', s.user_principal_name, 'holder', h.id, h.display_name, h.email, h.source_type, h.source_name
+      FROM import_rows s JOIN users h ON h.workspace_id = ${workspaceId} AND lower(h.user_principal_name) = lower(s.user_principal_name) AND h.id IS DISTINCT FROM s.user_id
+      WHERE s.run_id = ${runId}
+      UNION ALL
+      SELECT s.row_no, CASE i.kind WHEN 'card' THEN 'cardNumbers' ELSE 'aliases' END, x.v, 'holder', h.id, h.display_name, h.email, h.source_type, h.source_name
+      FROM import_rows s
+      CROSS JOIN LATERAL (SELECT 'card' AS kind, v, v AS key FROM unnest(s.card_numbers) v UNION ALL SELECT 'alias', v, lower(v) FROM unnest(s.aliases) v) x
+      JOIN user_identifiers i ON i.workspace_id = ${workspaceId} AND i.kind = x.kind AND i.key = x.key AND i.user_id IS DISTINCT FROM s.user_id
+      JOIN users h ON h.id = i.user_id
+      WHERE s.run_id = ${runId}
+      UNION ALL
+      SELECT s.row_no, 'groups', n, 'group', g.id, g.name, NULL, g.source_type, g.source_name
+      FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
+      JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n) AND g.source_type = 'entra'
+      WHERE s.run_id = ${runId}
+    ) c ORDER BY row_no, field LIMIT ${limit}`.execute(db);
+  return rows;
+}
+
+export async function dropRows(db: Db, runId: string, rowNumbers: number[]): Promise<void> {
+  if (rowNumbers.length) await sql`DELETE FROM import_rows WHERE run_id = ${runId} AND row_no = ANY(${rowNumbers}::int[])`.execute(db);
+}
+
+/** Matched rows that carry a PIN, with the hash the user has now (to tell an unchanged PIN from a new one). */
+export async function currentPinHashes(db: Db, runId: string, rowNumbers: number[]): Promise<Map<number, string | null>> {
+  const { rows } = await sql<{ row_no: number; pin_hash: string | null }>`
+    SELECT s.row_no, u.pin_hash FROM import_rows s JOIN users u ON u.id = s.user_id
+    WHERE s.run_id = ${runId} AND s.row_no = ANY(${rowNumbers}::int[])`.execute(db);
+  return new Map(rows.map((r) => [r.row_no, r.pin_hash]));
+}
+
+export async function setPinHashes(db: Db, runId: string, hashes: Map<number, string>): Promise<void> {
+  const entries = [...hashes];
+  for (let i = 0; i < entries.length; i += 5000) {
+    const part = entries.slice(i, i + 5000);
+    await sql`
+      UPDATE import_rows s SET pin_hash = v.h FROM unnest(${part.map((e) => e[0])}::int[], ${part.map((e) => e[1])}::text[]) AS v(r, h)
+      WHERE s.run_id = ${runId} AND s.row_no = v.r`.execute(db);
+  }
+}
+
+export const systemTagList = ["Imported", "Manual", "ID synced"];
+
+/** SQL expressions for a user's new value of each present column (s = staged row, u = user now). */
+export function targetExpressions(present: Set<string>, sourceName: string): Record<string, RawBuilder<unknown>> {
+  const out: Record<string, RawBuilder<unknown>> = {};
+  for (const c of stagedColumns) {
+    if (!present.has(c.field) || ["aliases", "card_numbers", "groups", "tags", "custom_attributes", "enabled"].includes(c.column)) continue;
+    out[c.column] = c.kind === "array" ? sql`coalesce(s.${sql.raw(c.column)}, '{}')` : sql`s.${sql.raw(c.column)}`;
+  }
+  if (present.has("enabled")) out.enabled = sql`coalesce(s.enabled, u.enabled)`;
+  if (present.has("customAttributes")) {
+    out.custom_attributes = sql`(SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(u.custom_attributes || coalesce(s.custom_attributes, '{}'::jsonb)) e(k, v) WHERE v <> '""'::jsonb)`;
+  }
+  out.tags = present.has("tags")
+    ? sql`ARRAY['Imported']::text[] || array(SELECT t FROM unnest(coalesce(s.tags, '{}')) t WHERE t <> ALL(${systemTagList}::text[]))`
+    : sql`ARRAY['Imported']::text[] || array(SELECT t FROM unnest(u.tags) t WHERE t <> ALL(${systemTagList}::text[]))`;
+  out.source_type = sql`'import'`;
+  out.source_name = sql`${sourceName}::text`;
+  return out;
+}
+
+export function identifierArray(kind: "alias" | "card"): RawBuilder<string[]> {
+  return sql<string[]>`coalesce((SELECT array_agg(i.value ORDER BY i.position) FROM user_identifiers i WHERE i.user_id = u.id AND i.kind = ${kind}), '{}')`;
+}
+
+export function groupDifference(sourceName: string): RawBuilder<boolean> {
+  return sql<boolean>`(
+    EXISTS (SELECT 1 FROM unnest(s.groups) n WHERE NOT EXISTS (
+      SELECT 1 FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id AND lower(g.name) = lower(n)))
+    OR EXISTS (SELECT 1 FROM group_members m JOIN groups g ON g.id = m.group_id
+      WHERE m.member_user_id = u.id AND g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName})
+        AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)))`;
+}
