@@ -62,8 +62,17 @@ function pickCountry(r: Rng): Country {
   return COUNTRIES[0] as Country;
 }
 
+const foldCache = new Map<string, string>();
 /** ASCII for mail local parts: strip accents, drop what is left that is not [a-z0-9]. */
 export function asciiFold(s: string): string {
+  let v = foldCache.get(s);
+  if (v === undefined) {
+    v = fold(s);
+    foldCache.set(s, v);
+  }
+  return v;
+}
+function fold(s: string): string {
   return s.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/ß/g, "ss").replace(/[łŁ]/g, "l").replace(/[øØ]/g, "o")
     .toLowerCase().replace(/[^a-z0-9]/g, "");
 }
@@ -117,7 +126,7 @@ export function generateUsers(tenant: Tenant, count: number, seed: number): void
       if (synced) {
         u.onPremisesSyncEnabled = true;
         u.onPremisesSamAccountName = `${asciiFold(given).slice(0, 1)}${asciiFold(sur)}${n > 0 ? n + 1 : ""}`.slice(0, 20) || `u${i}`;
-        u.onPremisesImmutableId = Buffer.from(r.hex(32), "hex").toString("base64");
+        u.onPremisesImmutableId = Buffer.from(r.hex8() + r.hex8() + r.hex8() + r.hex8(), "hex").toString("base64");
       }
       u.employeeId = r.chance(0.9) ? String(100000 + i) : null;
       u.employeeType = r.chance(0.85) ? "Employee" : "Contractor";

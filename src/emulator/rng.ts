@@ -34,9 +34,13 @@ export class Rng {
     for (let i = 0; i < n; i++) s += "0123456789abcdef"[this.int(16)];
     return s;
   }
+  /** 8 hex digits from one draw. */
+  hex8(): string {
+    return Math.floor(this.next() * 4294967296).toString(16).padStart(8, "0");
+  }
   /** A version-4 shaped GUID. */
   guid(): string {
-    const h = this.hex(32);
+    const h = this.hex8() + this.hex8() + this.hex8() + this.hex8();
     const variant = "89ab"[this.int(4)];
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
   }
