@@ -21,7 +21,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
     return relink(json);
   };
   const errorRef = { $ref: "#/components/schemas/Error" };
-  components.Error = convert(errorSchema, "output");
+  convert(errorSchema, "output"); // hoists the shared Error component
   const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: errorRef } } });
 
   const paths: Record<string, Record<string, Json>> = {};
@@ -106,5 +106,7 @@ function operationId(r: Route): string {
     .split("/")
     .filter(Boolean)
     .map((part) => (part.startsWith(":") ? `by-${part.slice(1)}` : part));
-  return [r.method.toLowerCase(), ...words].join("-").replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return [r.method.toLowerCase(), ...words]
+    .join("-")
+    .replace(/[^A-Za-z0-9]+([A-Za-z0-9])/g, (_, c: string) => c.toUpperCase());
 }

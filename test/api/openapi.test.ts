@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testApi, type TestApi } from "./support.ts";
+import { routeModules } from "../../src/api/routes/index.ts";
+
+describe("OpenAPI document", () => {
+  let api: TestApi;
+  let doc: any;
+
+  beforeAll(async () => {
+    api = await testApi("pglite");
+    const reply = await api.app.inject({ method: "GET", url: "/api/v1/openapi.json" });
+    expect(reply.statusCode).toBe(200);
+    doc = reply.json();
+  });
+  afterAll(() => api?.close());
+
+  const operations = () =>
+    Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ path, method: method.toUpperCase(), operation })),
+    );
+
+  it("is OpenAPI 3.1 with cookie and bearer security schemes and a shared Error schema", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.components.securitySchemes).toMatchObject({
+      cookieSession: { type: "apiKey", in: "cookie", name: "rollcall_session" },
+      bearerToken: { type: "http", scheme: "bearer" },
+    });
+    expect(doc.components.schemas.Error.properties.error.required).toEqual(["code", "message", "details"]);
+    expect(doc.components.schemas.User.properties).toHaveProperty("displayName");
+    expect(JSON.stringify(doc.components.schemas.User)).not.toMatch(/pin|password/i);
+    expect(JSON.stringify(doc)).not.toContain("#/$defs/");
+  });
+
+  it("lists every registered route, and every documented route is served", () => {
+    const registered = routeModules.flatMap((m) => m.routes.map((r) => `${r.method} /api/v1${r.url.replace(/:(\w+)/g, "{$1}")}`));
+    const documented = operations().map((o) => `${o.method} ${o.path}`);
+    expect(documented.sort()).toEqual([...registered, "GET /api/v1/openapi.json"].sort());
+    for (const { method, path } of operations()) {
+      expect(api.app.hasRoute({ method: method as "GET", url: path.replace(/\{(\w+)\}/g, ":$1") }), `${method} ${path}`).toBe(true);
+    }
+    // The routes the product promises, spelled out so a dropped one fails here.
+    for (const expected of [
+      "GET /api/v1/health", "POST /api/v1/auth/login", "POST /api/v1/auth/logout", "GET /api/v1/auth/me",
+      "GET /api/v1/workspaces", "POST /api/v1/workspaces", "GET /api/v1/workspaces/{workspace}", "PATCH /api/v1/workspaces/{workspace}",
+      "GET /api/v1/workspaces/{workspace}/users", "POST /api/v1/workspaces/{workspace}/users",
+      "GET /api/v1/workspaces/{workspace}/users/{id}", "PATCH /api/v1/workspaces/{workspace}/users/{id}", "DELETE /api/v1/workspaces/{workspace}/users/{id}",
+      "POST /api/v1/workspaces/{workspace}/users/{id}/disable", "GET /api/v1/workspaces/{workspace}/users/{id}/changes",
+      "GET /api/v1/workspaces/{workspace}/groups", "POST /api/v1/workspaces/{workspace}/groups",
+      "GET /api/v1/workspaces/{workspace}/groups/{id}", "PATCH /api/v1/workspaces/{workspace}/groups/{id}", "DELETE /api/v1/workspaces/{workspace}/groups/{id}",
+      "POST /api/v1/workspaces/{workspace}/groups/{id}/members", "DELETE /api/v1/workspaces/{workspace}/groups/{id}/members/{member}",
+      "GET /api/v1/workspaces/{workspace}/tokens", "POST /api/v1/workspaces/{workspace}/tokens", "DELETE /api/v1/workspaces/{workspace}/tokens/{id}",
+    ]) {
+      expect(documented).toContain(expected);
+    }
+  });
+
+  it("describes each operation's path parameters, query, body, responses and security", () => {
+    for (const { path, method, operation } of operations()) {
+      const where = `${method} ${path}`;
+      expect(operation.operationId, where).toMatch(/^[a-z][A-Za-z]+$/);
+      const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      expect(operation.parameters.filter((p: any) => p.in === "path").map((p: any) => p.name), where).toEqual(pathParams);
+      expect(Object.keys(operation.responses).some((s) => s.startsWith("2")), where).toBe(true);
+      expect(operation.responses["500"].content["application/json"].schema.$ref).toBe("#/components/schemas/Error");
+      const isPublic = ["/api/v1/health", "/api/v1/auth/login", "/api/v1/openapi.json"].includes(path);
+      expect(operation.security, where).toEqual(isPublic ? [] : [{ cookieSession: [] }, { bearerToken: [] }]);
+      if (!isPublic) expect(operation.responses["401"], where).toBeDefined();
+      if (method === "POST" || method === "PATCH") {
+        if (!path.endsWith("/disable") && !path.endsWith("/logout")) expect(operation.requestBody, where).toBeDefined();
+      }
+    }
+    const users = doc.paths["/api/v1/workspaces/{workspace}/users"];
+    const query = Object.fromEntries(users.get.parameters.filter((p: any) => p.in === "query").map((p: any) => [p.name, p.schema]));
+    expect(Object.keys(query).sort()).toEqual(["enabled", "group", "limit", "offset", "order", "q", "sort", "source", "sourceType", "tag"]);
+    expect(query.limit).toMatchObject({ type: "integer", minimum: 1, maximum: 500, default: 50 });
+    expect(query.sort.enum).toEqual(["displayName", "email", "createdAt", "updatedAt", "source"]);
+    const list = users.get.responses["200"].content["application/json"].schema;
+    expect(list.properties.items.items.$ref).toBe("#/components/schemas/User");
+    expect(users.post.requestBody.content["application/json"].schema.required).toEqual(["displayName"]);
+    expect(users.post.responses["201"]).toBeDefined();
+    expect(doc.paths["/api/v1/auth/login"].post.responses["429"]).toBeDefined();
+  });
+});

@@ -1,0 +1,279 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { engines } from "../support/db.ts";
+import { createAccount } from "../../src/core/accounts.ts";
+import { createWorkspace } from "../../src/core/workspaces.ts";
+import { route } from "../../src/api/route.ts";
+import { caller, signIn, testApi, type Caller, type TestApi } from "./support.ts";
+
+/** Expects a 4xx with the given code, and (for invalid input) the named fields. */
+function expectError(reply: { status: number; body: any }, status: number, code: string, fields?: string[]) {
+  expect(reply.status, JSON.stringify(reply.body)).toBe(status);
+  expect(Object.keys(reply.body)).toEqual(["error"]);
+  expect(reply.body.error).toMatchObject({ code, message: expect.any(String), details: expect.any(Object) });
+  if (fields) expect(reply.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(fields);
+}
+
+describe.each(engines)("API routes on %s", (engine) => {
+  let api: TestApi;
+  let as: Caller;
+  const failing = {
+    tag: "Test",
+    routes: [
+      route({
+        method: "GET",
+        url: "/test/explode",
+        summary: "throws an unexpected error",
+        access: "public",
+        async handler() {
+          throw new Error("connection to db-secret-host.internal:5432 refused, password=hunter2");
+        },
+      }),
+      route({
+        method: "GET",
+        url: "/test/leak",
+        summary: "returns more than its schema",
+        access: "public",
+        response: z.object({ id: z.string() }),
+        handler: async () => ({ id: "u1", pinHash: "scrypt$leak" }),
+      }),
+    ],
+  };
+
+  beforeAll(async () => {
+    const dist = mkdtempSync(join(tmpdir(), "rollcall-console-"));
+    writeFileSync(join(dist, "index.html"), "<!doctype html><title>console</title><div id=root></div>");
+    writeFileSync(join(dist, "app.js"), "console.log('app')");
+    api = await testApi(engine, { modules: [failing], consoleDist: dist, config: { loginAttempts: 1000 } });
+    await createWorkspace(api.store.db, { name: "acme", defaultCountry: "GB" });
+    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" });
+    as = await signIn(api.app, "owner@example.com", "owner password 1");
+  });
+  afterAll(() => api?.close());
+
+  it("GET /health", async () => {
+    expect(await as("GET", "health")).toMatchObject({ status: 200, body: { status: "ok", database: engine } });
+  });
+
+  it("workspaces: list, show by name or id, create, update, and their bad input", async () => {
+    const list = await as("GET", "workspaces");
+    expect(list.body).toMatchObject({ total: 2, offset: 0 });
+    expect(list.body.items.map((w: { name: string }) => w.name)).toEqual(["acme", "default"]);
+    const acme = list.body.items[0];
+    expect((await as("GET", `workspaces/${acme.id}`)).body).toMatchObject({ name: "acme", defaultCountry: "GB", role: "admin" });
+    expect((await as("GET", "workspaces/ACME")).body.id).toBe(acme.id);
+    expectError(await as("GET", "workspaces/nope"), 404, "not_found");
+
+    expect((await as("PATCH", "workspaces/acme", { defaultCountry: "us" })).body.defaultCountry).toBe("US");
+    expectError(await as("PATCH", "workspaces/acme", { defaultCountry: "XX" }), 400, "invalid_input", ["defaultCountry"]);
+    expectError(await as("PATCH", "workspaces/acme", { colour: "red" }), 400, "invalid_input");
+    expect((await as("GET", "workspaces/acme")).body.defaultCountry).toBe("US");
+    await as("PATCH", "workspaces/acme", { defaultCountry: "GB" });
+
+    expectError(await as("POST", "workspaces", { name: "has spaces" }), 400, "invalid_input", ["name"]);
+    expectError(await as("POST", "workspaces", { name: "Acme" }), 409, "conflict");
+    expectError(await as("POST", "workspaces", {}), 400, "invalid_input", ["name"]);
+    expect((await as("GET", "workspaces")).body.total).toBe(2);
+  });
+
+  it("users: create, show by id or email, update, disable, history, delete", async () => {
+    const created = await as("POST", "workspaces/acme/users", {
+      email: "ada@example.com",
+      displayName: "Ada Lovelace",
+      mobilePhone: "07911 123456",
+      pin: "4321",
+      tags: ["vip"],
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ email: "ada@example.com", mobilePhone: "+447911123456", tags: ["Manual", "vip"], enabled: true });
+    expect(JSON.stringify(created.body)).not.toMatch(/pin|scrypt|4321/i);
+    const id = created.body.id;
+
+    const byEmail = await as("GET", "workspaces/acme/users/ADA@example.com");
+    expect(byEmail.body).toEqual(created.body);
+    expect((await as("GET", `workspaces/acme/users/${id}`)).body.id).toBe(id);
+
+    const updated = await as("PATCH", `workspaces/acme/users/${id}`, { department: "Engineering", jobTitle: "Analyst" });
+    expect(updated).toMatchObject({ status: 200, body: { department: "Engineering", jobTitle: "Analyst", displayName: "Ada Lovelace" } });
+
+    const disabled = await as("POST", `workspaces/acme/users/${id}/disable`);
+    expect(disabled).toMatchObject({ status: 200, body: { enabled: false } });
+
+    const history = await as("GET", `workspaces/acme/users/${id}/changes`);
+    expect(history.body).toMatchObject({ total: 3, limit: 100, offset: 0 });
+    expect(history.body.items.map((c: { action: string }) => c.action)).toEqual(["disable", "update", "create"]);
+    expect(history.body.items[0].actor).toBe("owner@example.com");
+    const paged = await as("GET", `workspaces/acme/users/${id}/changes?limit=1&offset=1`);
+    expect(paged.body.items.map((c: { action: string }) => c.action)).toEqual(["update"]);
+    expect(JSON.stringify(history.body)).not.toMatch(/scrypt/);
+
+    const removed = await as("DELETE", `workspaces/acme/users/${id}`);
+    expect(removed).toMatchObject({ status: 200, body: { id, email: "ada@example.com" } });
+    expectError(await as("GET", `workspaces/acme/users/${id}`), 404, "not_found");
+    expectError(await as("DELETE", `workspaces/acme/users/${id}`), 404, "not_found");
+  });
+
+  it("users: bad input is a specific error and changes nothing", async () => {
+    const base = await as("POST", "workspaces/acme/users", { email: "grace@example.com", displayName: "Grace Hopper" });
+    const before = await as("GET", `workspaces/acme/users/${base.body.id}`);
+
+    expectError(await as("POST", "workspaces/acme/users", { email: "x@example.com" }), 400, "invalid_input", ["displayName"]);
+    expectError(await as("POST", "workspaces/acme/users", { displayName: "No Email" }), 400, "invalid_input", ["email"]);
+    expectError(await as("POST", "workspaces/acme/users", { email: "not-an-email", displayName: "Bad" }), 400, "invalid_input", ["email"]);
+    expectError(await as("POST", "workspaces/acme/users", { email: "p@example.com", displayName: "P", pin: "12ab" }), 400, "invalid_input", ["pin"]);
+    expectError(await as("POST", "workspaces/acme/users", { email: "p@example.com", displayName: "P", shoeSize: 9 }), 400, "invalid_input");
+    expectError(await as("POST", "workspaces/acme/users", { email: "p@example.com", displayName: 42 }), 400, "invalid_input", ["displayName"]);
+    expectError(await as("POST", "workspaces/acme/users", { email: "GRACE@example.com", displayName: "Copy" }), 409, "conflict", ["email"]);
+    expectError(await as("POST", "workspaces/acme/users", [1, 2]), 400, "invalid_input");
+
+    expectError(await as("PATCH", `workspaces/acme/users/${base.body.id}`, { mobilePhone: "12", department: "Ops" }), 400, "invalid_input", ["mobilePhone"]);
+    expectError(await as("PATCH", `workspaces/acme/users/${base.body.id}`, { email: null }), 400, "invalid_input", ["email"]);
+    expectError(await as("PATCH", "workspaces/acme/users/nobody@example.com", { department: "Ops" }), 404, "not_found");
+    expectError(await as("POST", "workspaces/acme/users/nobody@example.com/disable"), 404, "not_found");
+    expectError(await as("GET", "workspaces/acme/users/nobody@example.com/changes"), 404, "not_found");
+    expectError(await as("GET", `workspaces/acme/users/${base.body.id}/changes?limit=9999`), 400, "invalid_input", ["limit"]);
+
+    expect((await as("GET", `workspaces/acme/users/${base.body.id}`)).body).toEqual(before.body);
+    expect((await as("GET", "workspaces/acme/users?q=example.com")).body.total).toBe(1);
+  });
+
+  it("users list: filters, search, sort, paging, and bad query parameters", async () => {
+    for (const [email, displayName, department, tags] of [
+      ["b1@list.test", "Bea One", "Sales", ["north"]],
+      ["b2@list.test", "Bea Two", "Sales", []],
+      ["c3@list.test", "Cal Three", "Ops", ["north"]],
+    ] as const) {
+      expect((await as("POST", "workspaces/acme/users", { email, displayName, department, tags })).status).toBe(201);
+    }
+    await as("POST", "workspaces/acme/users/b2@list.test/disable");
+    const page = await as("GET", "workspaces/acme/users?q=list.test&sort=email&order=desc&limit=2");
+    expect(page.body).toMatchObject({ total: 3, limit: 2, offset: 0 });
+    expect(page.body.items.map((u: { email: string }) => u.email)).toEqual(["c3@list.test", "b2@list.test"]);
+    const next = await as("GET", "workspaces/acme/users?q=list.test&sort=email&order=desc&limit=2&offset=2");
+    expect(next.body.items.map((u: { email: string }) => u.email)).toEqual(["b1@list.test"]);
+    expect((await as("GET", "workspaces/acme/users?tag=north&enabled=true")).body.items.map((u: { email: string }) => u.email)).toEqual(["b1@list.test", "c3@list.test"]);
+    expect((await as("GET", "workspaces/acme/users?enabled=false&sourceType=manual&source=manual")).body.items.map((u: { email: string }) => u.email)).toEqual(["b2@list.test"]);
+
+    expectError(await as("GET", "workspaces/acme/users?limit=0"), 400, "invalid_input", ["limit"]);
+    expectError(await as("GET", "workspaces/acme/users?limit=501"), 400, "invalid_input", ["limit"]);
+    expectError(await as("GET", "workspaces/acme/users?limit=ten"), 400, "invalid_input", ["limit"]);
+    expectError(await as("GET", "workspaces/acme/users?sort=password"), 400, "invalid_input", ["sort"]);
+    expectError(await as("GET", "workspaces/acme/users?enabled=maybe"), 400, "invalid_input", ["enabled"]);
+    expectError(await as("GET", "workspaces/acme/users?sourceType=ldap"), 400, "invalid_input", ["sourceType"]);
+    expectError(await as("GET", "workspaces/acme/users?serch=bea"), 400, "invalid_input");
+  });
+
+  it("groups: create, list, show, update, members, delete, and their bad input", async () => {
+    await as("POST", "workspaces/acme/users", { email: "m1@groups.test", displayName: "Member One" });
+    const created = await as("POST", "workspaces/acme/groups", { name: "Engineers", description: "builders" });
+    expect(created).toMatchObject({ status: 201, body: { name: "Engineers", description: "builders", members: [], memberCount: 0 } });
+    await as("POST", "workspaces/acme/groups", { name: "Everyone" });
+
+    const added = await as("POST", "workspaces/acme/groups/engineers/members", { member: "m1@groups.test" });
+    expect(added.body).toMatchObject({ members: ["m1@groups.test"], memberCount: 1 });
+    expect((await as("POST", "workspaces/acme/groups/Everyone/members", { member: "Engineers" })).body.members).toEqual(["Engineers"]);
+    expect((await as("GET", "workspaces/acme/users/m1@groups.test")).body.groups).toEqual(["Engineers"]);
+    expect((await as("GET", "workspaces/acme/users?group=engineers")).body.items.map((u: { email: string }) => u.email)).toEqual(["m1@groups.test"]);
+
+    const list = await as("GET", "workspaces/acme/groups?q=eng");
+    expect(list.body).toMatchObject({ total: 1, limit: 50, offset: 0 });
+    expect((await as("GET", `workspaces/acme/groups/${created.body.id}`)).body.name).toBe("Engineers");
+    const renamed = await as("PATCH", "workspaces/acme/groups/Engineers", { name: "Builders" });
+    expect(renamed.body).toMatchObject({ name: "Builders", description: "builders" });
+
+    expectError(await as("POST", "workspaces/acme/groups", { name: "" }), 400, "invalid_input", ["name"]);
+    expectError(await as("POST", "workspaces/acme/groups", { name: "everyone" }), 409, "conflict", ["name"]);
+    expectError(await as("PATCH", "workspaces/acme/groups/Builders", { name: "Everyone" }), 409, "conflict");
+    expectError(await as("PATCH", "workspaces/acme/groups/Builders", { owner: "me" }), 400, "invalid_input");
+    expectError(await as("POST", "workspaces/acme/groups/Builders/members", { member: "Everyone" }), 400, "invalid_input", ["member"]);
+    expectError(await as("POST", "workspaces/acme/groups/Builders/members", {}), 400, "invalid_input", ["member"]);
+    expectError(await as("POST", "workspaces/acme/groups/Builders/members", { member: "ghost@example.com" }), 404, "not_found");
+    expectError(await as("POST", "workspaces/acme/groups/nope/members", { member: "m1@groups.test" }), 404, "not_found");
+    expectError(await as("GET", "workspaces/acme/groups?limit=-1"), 400, "invalid_input", ["limit"]);
+    expect((await as("GET", "workspaces/acme/groups/Builders")).body).toMatchObject({ name: "Builders", members: ["m1@groups.test"] });
+
+    const removed = await as("DELETE", "workspaces/acme/groups/Builders/members/m1@groups.test");
+    expect(removed.body).toMatchObject({ members: [], memberCount: 0 });
+    expectError(await as("DELETE", "workspaces/acme/groups/Builders/members/m1@groups.test"), 404, "not_found");
+
+    expect((await as("DELETE", "workspaces/acme/groups/Builders")).body.name).toBe("Builders");
+    expectError(await as("GET", "workspaces/acme/groups/Builders"), 404, "not_found");
+    expect((await as("GET", "workspaces/acme/groups/Everyone")).body.members).toEqual([]);
+  });
+
+  it("tokens: create (shown once), list (never the value), revoke, and bad input", async () => {
+    const created = await as("POST", "workspaces/acme/tokens", { name: "nightly export", role: "viewer" });
+    expect(created).toMatchObject({ status: 201, body: { name: "nightly export", role: "viewer", workspace: "acme", revokedAt: null } });
+    expect(created.body.token).toMatch(/^rc_/);
+    const defaulted = await as("POST", "workspaces/acme/tokens");
+    expect(defaulted).toMatchObject({ status: 201, body: { role: "admin" } });
+
+    const list = await as("GET", "workspaces/acme/tokens");
+    expect(list.body.total).toBe(2);
+    expect(JSON.stringify(list.body)).not.toContain(created.body.token);
+    expect(list.body.items[0]).not.toHaveProperty("token");
+
+    expectError(await as("POST", "workspaces/acme/tokens", { role: "root" }), 400, "invalid_input", ["role"]);
+    expectError(await as("POST", "workspaces/acme/tokens", { name: "x".repeat(101) }), 400, "invalid_input", ["name"]);
+    expectError(await as("DELETE", "workspaces/acme/tokens/00000000-0000-0000-0000-000000000000"), 404, "not_found");
+    expect((await as("GET", "workspaces/acme/tokens")).body.total).toBe(2);
+
+    const revoked = await as("DELETE", `workspaces/acme/tokens/${created.body.id}`);
+    expect(revoked.body.revokedAt).not.toBeNull();
+    expect((await caller(api.app, { token: created.body.token })("GET", "workspaces/acme/users")).status).toBe(401);
+  });
+
+  it("answers unknown API routes, wrong media types, bad JSON and oversized bodies in the error shape", async () => {
+    expectError(await as("GET", "nope"), 404, "not_found");
+    expectError(await as("DELETE", "workspaces"), 404, "not_found");
+    expectError(await as("POST", "/not-api"), 404, "not_found");
+    expectError(await as("POST", "workspaces/acme/groups", "name=x", { "content-type": "application/x-www-form-urlencoded" }), 415, "unsupported_media_type");
+    expectError(await as("POST", "workspaces/acme/groups", "plain", { "content-type": "text/plain" }), 415, "unsupported_media_type");
+    expectError(await as("POST", "workspaces/acme/groups", "{not json", { "content-type": "application/json" }), 400, "invalid_input", ["(body)"]);
+    const huge = JSON.stringify({ name: "big", description: "x".repeat(2 * 1024 * 1024) });
+    expectError(await as("POST", "workspaces/acme/groups", huge, { "content-type": "application/json" }), 413, "payload_too_large");
+    expectError(await as("GET", "workspaces/acme/groups/big"), 404, "not_found");
+  });
+
+  it("answers an unexpected failure with 500 and no internals", async () => {
+    const reply = await as("GET", "test/explode");
+    expectError(reply, 500, "internal");
+    expect(JSON.stringify(reply.body)).not.toMatch(/hunter2|db-secret-host|stack/);
+  });
+
+  it("drops anything a response schema does not name (a hash can never leak)", async () => {
+    expect((await as("GET", "test/leak")).body).toEqual({ id: "u1" });
+  });
+
+  it("serves the console, its files, and index.html for deep links; API paths never fall back", async () => {
+    const root = await api.app.inject({ method: "GET", url: "/" });
+    expect(root.statusCode).toBe(200);
+    expect(root.body).toContain("<title>console</title>");
+    expect((await api.app.inject({ method: "GET", url: "/app.js" })).body).toContain("console.log");
+    const deep = await api.app.inject({ method: "GET", url: "/workspaces/acme/users/123" });
+    expect(deep.statusCode).toBe(200);
+    expect(deep.headers["content-type"]).toContain("text/html");
+    expect(deep.body).toContain("<title>console</title>");
+    const api404 = await api.app.inject({ method: "GET", url: "/api/v1/users" });
+    expect(api404.statusCode).toBe(404);
+    expect(api404.json().error.code).toBe("not_found");
+  });
+});
+
+describe("console not built", () => {
+  it("answers a page that says how to build it, for / and deep links", async () => {
+    const api = await testApi("pglite", { consoleDist: join(tmpdir(), "rollcall-no-console-here") });
+    try {
+      for (const url of ["/", "/users"]) {
+        const reply = await api.app.inject({ method: "GET", url });
+        expect(reply.statusCode).toBe(200);
+        expect(reply.body).toContain("npm run build:console");
+      }
+    } finally {
+      await api.close();
+    }
+  });
+});

@@ -1,0 +1,50 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+/** `rollcall serve` as a real process holding the embedded database, and a CLI started beside it. */
+describe("rollcall serve beside the CLI", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-serve-"));
+  const env = { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_PORT: "0", ROLLCALL_HOST: "127.0.0.1", ROLLCALL_LOG_LEVEL: "warn" };
+  delete (env as Record<string, string | undefined>).DATABASE_URL; // the embedded database is the point here
+  let server: ChildProcess | undefined;
+  let stderr = "";
+
+  afterAll(() => {
+    if (server && server.exitCode === null) server.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("refuses `users list` with database_locked naming the server URL, and stops cleanly on SIGTERM", async () => {
+    server = spawn(process.execPath, ["bin/rollcall.js", "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    server.stderr!.on("data", (chunk) => (stderr += String(chunk)));
+    const lockFile = join(dataDir, "rollcall.lock");
+    const deadline = Date.now() + 90_000;
+    let url: string | undefined;
+    while (!url && Date.now() < deadline) {
+      if (server.exitCode !== null) throw new Error(`serve exited early: ${stderr}`);
+      if (existsSync(lockFile)) url = (JSON.parse(readFileSync(lockFile, "utf8")) as { url?: string }).url;
+      if (!url) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(url, stderr).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(stderr).toMatch(/password: \S{20,}/);
+
+    const health = await fetch(`${url}/api/v1/health`);
+    expect(await health.json()).toMatchObject({ status: "ok", database: "pglite" });
+
+    const cli = spawnSync(process.execPath, ["bin/rollcall.js", "users", "list", "--json"], { env, encoding: "utf8", timeout: 60_000 });
+    expect(cli.status).not.toBe(0);
+    expect(cli.stdout).toBe("");
+    const error = JSON.parse(cli.stderr.trim().split("\n").at(-1)!).error;
+    expect(error.code).toBe("database_locked");
+    expect(error.message).toContain(`${url}/api/v1`);
+    expect(error.message).toContain("rollcall serve");
+
+    const exited = new Promise<number | null>((resolve) => server!.once("exit", (code) => resolve(code)));
+    server.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(existsSync(lockFile)).toBe(false);
+  });
+});
