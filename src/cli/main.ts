@@ -2,8 +2,11 @@ import { Command } from "commander";
 import { usersCommand } from "./commands/users.ts";
 import { groupsCommand } from "./commands/groups.ts";
 import { migrateCommand, tokensCommand, workspacesCommand } from "./commands/workspaces.ts";
+import { sourcesCommand } from "./commands/sources.ts";
+import { runsCommand, syncCommand } from "./commands/sync.ts";
 import { emulatorCommand } from "../emulator/index.ts";
 import { adminsCommand, serveCommand } from "./commands/serve.ts";
+import { exportCommand, importCommand, templateCommand } from "./commands/import.ts";
 
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
@@ -14,7 +17,7 @@ const program = new Command("rollcall")
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand()]) {
+for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand()]) {
   program.addCommand(command);
 }
 

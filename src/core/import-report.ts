@@ -110,11 +110,11 @@ export function clashProblem(clash: Clash, mapping: ColumnMapping, sourceName: s
   } else if (clash.kind === "holder") {
     message = `"${clash.value}" already belongs to ${who} (user ${clash.holder_id})`;
   } else if (clash.holder_source_type === "entra") {
-    message = `${who} is synced from Entra ID source "${clash.holder_source_name}"; imports never overwrite synced users`;
+    message = `"${clash.value}" belongs to ${who}, synced from Entra ID source "${clash.holder_source_name}"; imports never overwrite synced users`;
   } else if (clash.holder_source_type === "manual") {
-    message = `${who} was added by hand; import with --update-existing to take the user over`;
+    message = `"${clash.value}" belongs to ${who}, who was added by hand; import with --update-existing to take the user over`;
   } else {
-    message = `${who} was imported from "${clash.holder_source_name}", not "${sourceName}"; import with --source "${clash.holder_source_name}" or --update-existing to take the user over`;
+    message = `"${clash.value}" belongs to ${who}, imported from "${clash.holder_source_name}" (not "${sourceName}"); import with --source "${clash.holder_source_name}", or --update-existing to take the user over`;
   }
   return { row: clash.row_no, column, field: clash.field, value: clash.value, message };
 }

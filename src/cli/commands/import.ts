@@ -1,0 +1,134 @@
+import { readFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import { Command, Option } from "commander";
+import cliProgress from "cli-progress";
+import { RollcallError, invalidInput } from "../../errors.ts";
+import { runImport, type ImportProgress, type ImportReport } from "../../core/imports.ts";
+import { exportUsers, writeTemplate, type ExportFormat } from "../../core/exports.ts";
+import { parseMappingFile } from "../../sources/import/mapping.ts";
+import { run, workspaceCommand, workspaceContext } from "../io.ts";
+
+/** `rollcall import`, `rollcall export` and `rollcall template`. */
+export function importCommand(): Command {
+  return workspaceCommand("import", "import users from a CSV or Excel (.xlsx) file; all or nothing unless --partial")
+    .argument("[file]", "the CSV or .xlsx file")
+    .option("--sheet <name>", "the worksheet to read (default: the first)")
+    .option("--mapping <file>", 'JSON file mapping column headers to fields, e.g. {"Badge": "cardNumbers", "Notes": null}')
+    .option("--source <name>", "source name for the imported users (default: the file name); re-import under the same name to update them")
+    .option("--dry-run", "check the file and show who would be created, updated or skipped; change nothing")
+    .option("--partial", "apply the valid rows and report the others (default: any problem stops the whole import)")
+    .option("--update-existing", "also take over and update users added by hand or by another import with the same email")
+    .option("--template <file>", "write an empty Rollcall template (.csv or .xlsx) instead of importing")
+    .action(async (file: string | undefined, opts) => {
+      if (opts.template) return templateAction(opts.template, opts);
+      await run(
+        opts,
+        async (rt) => {
+          if (!file) throw invalidInput([{ field: "file", message: "give the CSV or .xlsx file to import (or --template FILE to get an empty one)" }]);
+          const ctx = await workspaceContext(rt, opts);
+          const mapping = opts.mapping ? parseMappingFile(await readJson(opts.mapping)) : undefined;
+          const bar = progressBar(opts.json);
+          try {
+            return await runImport(ctx, rt.store, {
+              path: file,
+              fileName: basename(file),
+              sourceName: opts.source,
+              sheet: opts.sheet,
+              mapping,
+              dryRun: Boolean(opts.dryRun),
+              partial: Boolean(opts.partial),
+              updateExisting: Boolean(opts.updateExisting),
+              onProgress: bar?.update,
+            });
+          } finally {
+            bar?.stop();
+          }
+        },
+        { human: describeReport, ok: (r) => r.problems.length === 0 || (r.partial && r.applied) },
+        "import",
+      );
+    });
+}
+
+export function exportCommand(): Command {
+  return workspaceCommand("export", "export users to CSV or .xlsx with the columns import reads back")
+    .requiredOption("--out <file>", "where to write the file")
+    .addOption(new Option("--format <format>", "csv or xlsx (default: from the --out extension)").choices(["csv", "xlsx"]))
+    .option("--source <name>", "only users from this source (e.g. an import file name, or manual)")
+    .action(async (opts) =>
+      run(opts, async (rt) => exportUsers(await workspaceContext(rt, opts), { format: formatOf(opts.format, opts.out), out: opts.out, source: opts.source }), {
+        human: (r) => `exported ${r.users} user(s) to ${r.out} (${r.format}, ${r.columns.length} columns)`,
+      }, "export"),
+    );
+}
+
+export function templateCommand(): Command {
+  return workspaceCommand("template", "write an empty import template (.csv or .xlsx)")
+    .argument("<file>", "where to write it; the extension picks the format")
+    .action(async (file: string, opts) => templateAction(file, opts));
+}
+
+async function templateAction(file: string, opts: { json?: boolean }): Promise<void> {
+  await run(opts, async () => writeTemplate(formatOf(undefined, file), file), { human: (r) => `wrote the import template to ${r.out} (${r.columns.join(", ")})` }, "template");
+}
+
+function formatOf(format: string | undefined, out: string): ExportFormat {
+  if (format === "csv" || format === "xlsx") return format;
+  const ext = extname(out).toLowerCase();
+  if (ext === ".csv" || ext === ".txt") return "csv";
+  if (ext === ".xlsx") return "xlsx";
+  throw invalidInput([{ field: "format", message: `cannot tell the format from "${out}"; use a .csv or .xlsx name or --format`, value: out }]);
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await readFile(path, "utf8").catch((error: Error) => {
+    throw new RollcallError("not_found", `Cannot read mapping file ${path}: ${error.message}`, { resource: "file", key: path });
+  });
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw invalidInput([{ field: "mapping", message: `${path} is not valid JSON: ${(error as Error).message}` }]);
+  }
+}
+
+function progressBar(json: boolean | undefined): { update: (p: ImportProgress) => void; stop: () => void } | undefined {
+  if (!process.stderr.isTTY || json) return undefined;
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: "{phase} |{bar}| {percentage}% | {rows} rows", hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(1, 0, { phase: "reading", rows: 0 });
+  return {
+    update: (p) => {
+      bar.setTotal(Math.max(1, p.totalBytes));
+      bar.update(p.phase === "reading" ? p.bytesRead : p.totalBytes, { phase: p.phase.padEnd(8), rows: p.rows });
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+export function describeReport(r: ImportReport): string {
+  const c = r.counts;
+  const where = r.file.format === "xlsx" ? `sheet "${r.file.sheet}"` : `${r.file.encoding}, "${r.file.delimiter === "\t" ? "tab" : r.file.delimiter}"-separated`;
+  const lines = [
+    `${r.file.name} (${r.file.format}, ${where}${r.file.layout === "entra" ? ", Entra ID bulk-create template" : ""}) → source "${r.source}"`,
+    `columns: ${r.columns.mapped.map((m) => `${m.column}→${m.field}`).join(", ")}`,
+  ];
+  if (r.columns.unknown.length) lines.push(`not imported (unknown columns): ${r.columns.unknown.join(", ")}`);
+  for (const i of r.columns.ignored) lines.push(`not imported: ${i.column} (${i.reason})`);
+  lines.push(`${c.rows} row(s): ${c.created} to create, ${c.updated} to update, ${c.unchanged} unchanged, ${c.invalid} with problems${c.groupsCreated ? `; ${c.groupsCreated} new group(s): ${r.groupsCreated.join(", ")}` : ""}`);
+  if (r.dryRun) {
+    for (const u of r.created.slice(0, 50)) lines.push(`  + row ${u.row}: ${u.displayName} <${u.email ?? u.userPrincipalName}>`);
+    for (const u of r.updated.slice(0, 50)) {
+      lines.push(`  ~ row ${u.row}: ${u.displayName} <${u.email}>`);
+      for (const [field, change] of Object.entries(u.changes)) lines.push(`      ${field}: ${JSON.stringify(change.before)} → ${JSON.stringify(change.after)}`);
+    }
+    if (c.created > 50 || c.updated > 50) lines.push(`  … (use --json for the first ${r.created.length + r.updated.length} entries)`);
+  }
+  for (const p of r.problems.slice(0, 200)) lines.push(`  ! row ${p.row}${p.column ? `, ${p.column}` : ""}: ${p.field} ${p.message}`);
+  if (c.problems > Math.min(200, r.problems.length)) lines.push(`  … ${c.problems - Math.min(200, r.problems.length)} more problem(s)`);
+  if (r.applied) lines.push(`applied: ${c.created} created, ${c.updated} updated${c.invalid ? `; ${c.invalid} row(s) with problems skipped` : ""}`);
+  else if (r.dryRun) lines.push("dry run: nothing was changed");
+  else lines.push(`nothing was imported: fix the ${c.problems} problem(s) above and retry, or use --partial to import the valid rows`);
+  return lines.join("\n");
+}

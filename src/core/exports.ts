@@ -1,0 +1,136 @@
+import { createWriteStream } from "node:fs";
+import { once } from "node:events";
+import type { Writable } from "node:stream";
+import ExcelJS from "exceljs";
+import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
+import { neutralise } from "../sources/import/formula.ts";
+import { systemTagList } from "../storage/queries/imports.ts";
+import type { WorkspaceContext } from "./context.ts";
+
+/**
+ * Export users as CSV or XLSX with the columns the importer reads back unchanged (the Rollcall
+ * template). CSV cells that a spreadsheet would run as a formula get an apostrophe prefix, which the
+ * importer removes again; XLSX cells are typed text, which no spreadsheet evaluates, so they need none.
+ */
+export type ExportFormat = "csv" | "xlsx";
+
+export const templateColumns = [
+  "email", "userPrincipalName", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
+  "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "aliases", "cardNumbers", "groups", "tags",
+] as const;
+
+export interface ExportResult {
+  format: ExportFormat;
+  out: string;
+  users: number;
+  columns: string[];
+}
+
+interface Sink {
+  write(cells: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function exportUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">, options: { format: ExportFormat; out: string; source?: string | undefined }): Promise<ExportResult> {
+  const customKeys = await customAttributeKeys(ctx.db, ctx.workspace.id, options.source);
+  const columns = [...templateColumns, ...customKeys.map((k) => `customAttributes.${k}`)];
+  const sink = await openSink(options.format, options.out, columns);
+  let users = 0;
+  try {
+    for await (const page of userPages(ctx.db, ctx.workspace.id, options.source)) {
+      for (const user of page) {
+        await sink.write(columns.map((column) => cell(user, column)));
+        users++;
+      }
+    }
+  } finally {
+    await sink.close();
+  }
+  return { format: options.format, out: options.out, users, columns };
+}
+
+/** An empty file with the Rollcall columns (and pin, which exports never contain). */
+export async function writeTemplate(format: ExportFormat, out: string): Promise<{ format: ExportFormat; out: string; columns: string[] }> {
+  const columns = [...templateColumns, "pin"];
+  const sink = await openSink(format, out, columns);
+  await sink.close();
+  return { format, out, columns };
+}
+
+type ExportRow = Record<string, unknown> & { id: string };
+
+async function* userPages(db: Db, workspaceId: string, source: string | undefined): AsyncGenerator<ExportRow[]> {
+  let after = "00000000-0000-0000-0000-000000000000";
+  for (;;) {
+    const { rows } = await sql<ExportRow>`
+      SELECT u.id, u.email, u.user_principal_name AS "userPrincipalName", u.display_name AS "displayName", u.given_name AS "givenName",
+             u.surname, u.department, u.job_title AS "jobTitle", u.employee_id AS "employeeId", u.mobile_phone AS "mobilePhone",
+             u.business_phones AS "businessPhones", u.preferred_language AS "preferredLanguage", u.enabled, u.custom_attributes AS "customAttributes",
+             array(SELECT t FROM unnest(u.tags) t WHERE t <> ALL(${systemTagList}::text[])) AS tags,
+             array(SELECT i.value FROM user_identifiers i WHERE i.user_id = u.id AND i.kind = 'alias' ORDER BY i.position) AS aliases,
+             array(SELECT i.value FROM user_identifiers i WHERE i.user_id = u.id AND i.kind = 'card' ORDER BY i.position) AS "cardNumbers",
+             array(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id ORDER BY lower(g.name)) AS groups
+      FROM users u
+      WHERE u.workspace_id = ${workspaceId} AND u.id > ${after}::uuid ${source ? sql`AND lower(u.source_name) = lower(${source})` : sql``}
+      ORDER BY u.id LIMIT 2000`.execute(db);
+    if (rows.length === 0) return;
+    yield rows;
+    after = rows.at(-1)!.id;
+  }
+}
+
+async function customAttributeKeys(db: Db, workspaceId: string, source: string | undefined): Promise<string[]> {
+  const { rows } = await sql<{ key: string }>`
+    SELECT DISTINCT k AS key FROM users u CROSS JOIN LATERAL jsonb_object_keys(u.custom_attributes) k
+    WHERE u.workspace_id = ${workspaceId} ${source ? sql`AND lower(u.source_name) = lower(${source})` : sql``} ORDER BY 1`.execute(db);
+  return rows.map((r) => r.key);
+}
+
+function cell(user: ExportRow, column: string): string {
+  const value = column.startsWith("customAttributes.")
+    ? (user.customAttributes as Record<string, string>)[column.slice("customAttributes.".length)]
+    : user[column];
+  if (value === null || value === undefined) return "";
+  if (Array.isArray(value)) return value.join("; ");
+  return String(value);
+}
+
+async function openSink(format: ExportFormat, out: string, columns: string[]): Promise<Sink> {
+  return format === "csv" ? csvSink(out, columns) : xlsxSink(out, columns);
+}
+
+async function csvSink(out: string, columns: string[]): Promise<Sink> {
+  const stream = createWriteStream(out);
+  // A BOM makes Excel read the file as UTF-8; CRLF is what it writes itself.
+  await write(stream, "\uFEFF" + csvLine(columns));
+  return {
+    write: (cells) => write(stream, csvLine(cells.map(neutralise))),
+    close: async () => {
+      stream.end();
+      await once(stream, "finish");
+    },
+  };
+}
+
+export function csvLine(cells: string[]): string {
+  return cells.map((c) => (/[",\r\n;]|^\s|\s$/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(",") + "\r\n";
+}
+
+async function write(stream: Writable, text: string): Promise<void> {
+  if (!stream.write(text)) await once(stream, "drain");
+}
+
+async function xlsxSink(out: string, columns: string[]): Promise<Sink> {
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: out, useStyles: true, useSharedStrings: false });
+  const sheet = workbook.addWorksheet("Users");
+  // Text format on every column so numbers typed later in Excel (cards, phones) keep their leading zeros.
+  sheet.columns = columns.map((header) => ({ header, key: header, width: Math.max(12, header.length + 2), style: { numFmt: "@" } }));
+  return {
+    write: async (cells) => sheet.addRow(cells).commit(),
+    close: async () => {
+      sheet.commit();
+      await workbook.commit();
+    },
+  };
+}
