@@ -24,10 +24,12 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
   const host = options.host ?? "127.0.0.1";
   const seed = options.seed ?? 42;
   const dataDir = options.dataDir ?? join(process.env.ROLLCALL_DATA_DIR ?? "./data", "emulator");
-  const tls = loadTls(dataDir, [host]);
+  // Key generation runs on the thread pool while the directory is generated on this thread.
+  const pending = Promise.all([loadTls(dataDir, [host]), SigningKeys.create()]);
+  pending.catch(() => undefined);
   const registry = new TenantRegistry(seed);
   const first = registry.add({ users: options.users ?? 200, groups: options.groups ?? 20, demo: options.demo });
-  const keys = new SigningKeys();
+  const [tls, keys] = await pending;
   const knobs = new Knobs(seed);
   knobs.set({ latencyMs: options.latencyMs, throttleRate: options.throttleRate, faultRate: options.faultRate });
   const stats = new Stats();

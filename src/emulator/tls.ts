@@ -2,7 +2,8 @@
 // later starts so clients can trust it permanently) and a fresh server certificate for
 // localhost/127.0.0.1 signed by it on each start. Keys come from node:crypto (fast, native) and are
 // converted for node-forge, which only builds and signs the X.509 structures.
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPair, randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import forge from "node-forge";
@@ -14,9 +15,15 @@ export interface TlsMaterial {
   keyPem: string;
 }
 
-function rsaKeyPair(bits = 2048): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey; privatePem: string } {
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: bits });
-  const privatePem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+const genRsa = promisify(generateKeyPair);
+
+/** RSA private key PEM (PKCS#1), generated on libuv's thread pool so several run in parallel. */
+export async function rsaPrivatePem(bits = 2048): Promise<string> {
+  const { privateKey } = await genRsa("rsa", { modulusLength: bits });
+  return privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+}
+
+function rsaKeyPair(privatePem: string): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey; privatePem: string } {
   const priv = forge.pki.privateKeyFromPem(privatePem) as forge.pki.rsa.PrivateKey;
   const pub = forge.pki.setRsaPublicKey(priv.n, priv.e) as forge.pki.rsa.PublicKey;
   return { publicKey: pub, privateKey: priv, privatePem };
@@ -28,8 +35,8 @@ function serial(): string {
   return b.toString("hex");
 }
 
-function createCa(): { certPem: string; keyPem: string } {
-  const keys = rsaKeyPair();
+function createCa(keyPem: string): { certPem: string; keyPem: string } {
+  const keys = rsaKeyPair(keyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
@@ -50,10 +57,10 @@ function createCa(): { certPem: string; keyPem: string } {
   return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privatePem };
 }
 
-function issueServerCert(caCertPem: string, caKeyPem: string, extraHosts: string[]): { certPem: string; keyPem: string } {
+function issueServerCert(caCertPem: string, caKeyPem: string, serverKeyPem: string, extraHosts: string[]): { certPem: string; keyPem: string } {
   const ca = forge.pki.certificateFromPem(caCertPem);
   const caKey = forge.pki.privateKeyFromPem(caKeyPem);
-  const keys = rsaKeyPair();
+  const keys = rsaKeyPair(serverKeyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
@@ -81,23 +88,25 @@ function issueServerCert(caCertPem: string, caKeyPem: string, extraHosts: string
 }
 
 /** Load (or create on first use) the CA in `dir`, then issue a server certificate for this start. */
-export function loadTls(dir: string, hosts: string[] = []): TlsMaterial {
+export async function loadTls(dir: string, hosts: string[] = []): Promise<TlsMaterial> {
   mkdirSync(dir, { recursive: true });
   const caFile = join(dir, "ca.pem");
   const caKeyFile = join(dir, "ca-key.pem");
   let caPem: string;
   let caKeyPem: string;
-  if (existsSync(caFile) && existsSync(caKeyFile)) {
+  const haveCa = existsSync(caFile) && existsSync(caKeyFile);
+  const [serverKey, newCaKey] = await Promise.all([rsaPrivatePem(), haveCa ? Promise.resolve("") : rsaPrivatePem()]);
+  if (haveCa) {
     caPem = readFileSync(caFile, "utf8");
     caKeyPem = readFileSync(caKeyFile, "utf8");
   } else {
-    const ca = createCa();
+    const ca = createCa(newCaKey);
     caPem = ca.certPem;
     caKeyPem = ca.keyPem;
     writeFileSync(caKeyFile, caKeyPem, { mode: 0o600 });
     writeFileSync(caFile, caPem);
   }
-  const server = issueServerCert(caPem, caKeyPem, hosts);
+  const server = issueServerCert(caPem, caKeyPem, serverKey, hosts);
   return { caFile, caPem, certPem: server.certPem, keyPem: server.keyPem };
 }
 

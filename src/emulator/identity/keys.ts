@@ -1,7 +1,7 @@
 // Token signing keys: two RSA keys (the first signs, the second is published for rollover, as
 // Microsoft's JWKS always lists several), each with an x5c certificate, x5t thumbprint = kid.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { selfSignedForKey } from "../tls.ts";
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { rsaPrivatePem, selfSignedForKey } from "../tls.ts";
 
 export interface SigningKey {
   kid: string;
@@ -14,9 +14,8 @@ function b64url(buf: Buffer): string {
   return buf.toString("base64url");
 }
 
-function makeKey(): SigningKey {
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const pem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+function makeKey(pem: string): SigningKey {
+  const privateKey = createPrivateKey(pem);
   const { der } = selfSignedForKey(pem, "accounts.accesscontrol.windows.net");
   const kid = b64url(createHash("sha1").update(der).digest());
   const jwk = createPublicKey(privateKey).export({ format: "jwk" }) as { kty: string; n: string; e: string };
@@ -24,9 +23,10 @@ function makeKey(): SigningKey {
 }
 
 export class SigningKeys {
-  readonly keys: SigningKey[];
-  constructor() {
-    this.keys = [makeKey(), makeKey()];
+  private constructor(readonly keys: SigningKey[]) {}
+  static async create(): Promise<SigningKeys> {
+    const pems = await Promise.all([rsaPrivatePem(), rsaPrivatePem()]);
+    return new SigningKeys(pems.map(makeKey));
   }
   get active(): SigningKey {
     return this.keys[0] as SigningKey;
