@@ -45,12 +45,13 @@ async function* csvRows(path: string, encoding: TextEncoding, bomLength: number,
   const decoded = encoding === "utf8" ? source : source.pipe(iconv.decodeStream(encoding));
   pipeline(decoded, parser, () => {});
   try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    // Row numbers as a spreadsheet shows the file: a blank line is a row, a cell with line breaks is not several.
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number; records: number; empty_lines: number } }>) {
       const long = item.record.findIndex((cell) => cell.length > maxCellLength);
       if (long >= 0) {
         throw new RollcallError("import_invalid", `Line ${item.info.lines}, column ${long + 1}: a cell holds more than ${maxCellLength} characters; the file is damaged or not a user list.`, { line: item.info.lines });
       }
-      yield { row: item.info.lines, cells: item.record };
+      yield { row: item.info.records + item.info.empty_lines, cells: item.record };
     }
   } catch (error) {
     source.destroy();

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { createInflateRaw } from "node:zlib";
-import { Transform, type Readable } from "node:stream";
+import { Transform, pipeline, type Readable } from "node:stream";
 import { RollcallError } from "../../errors.ts";
 
 /**
@@ -112,11 +112,10 @@ export async function openEntry(path: string, entry: ZipEntry, onCompressedBytes
       callback(seen === entry.uncompressedSize ? null : damaged(`entry ${entry.name} is shorter than declared`));
     },
   });
-  const inflated = entry.method === 8 ? raw.pipe(createInflateRaw()) : raw;
-  const translate = (error: Error) => guard.destroy(error instanceof RollcallError ? error : damaged(`entry ${entry.name}: ${error.message}`));
-  raw.on("error", translate);
-  if (inflated !== raw) inflated.on("error", translate);
-  return inflated.pipe(guard);
+  // pipeline() tears the file and inflate streams down when the guard stops reading.
+  if (entry.method === 8) pipeline(raw, createInflateRaw(), guard, () => {});
+  else pipeline(raw, guard, () => {});
+  return guard;
 }
 
 function mb(bytes: number): string {

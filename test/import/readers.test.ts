@@ -1,0 +1,139 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openTable } from "../../src/sources/import/open.ts";
+import { detectDelimiter } from "../../src/sources/import/csv.ts";
+import { formatNumber, plainNumber } from "../../src/sources/import/cell-format.ts";
+import { neutralise, unneutralise } from "../../src/sources/import/formula.ts";
+import { RollcallError } from "../../src/errors.ts";
+
+const fixture = (name: string) => join(import.meta.dirname, "../fixtures/import", name);
+const scratch = await mkdtemp(join(tmpdir(), "rollcall-readers-"));
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+async function readAll(path: string, sheet?: string) {
+  const table = await openTable(path, { sheet });
+  const rows: { row: number; cells: string[] }[] = [];
+  for await (const row of table.rows) rows.push(row);
+  return { table, rows };
+}
+
+async function failure(promise: Promise<unknown>): Promise<RollcallError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(RollcallError);
+  return error as RollcallError;
+}
+
+describe("CSV reading", () => {
+  it("reads UTF-8 with a BOM, semicolons, CRLF and a quoted field holding the delimiter and a line break", async () => {
+    const { table, rows } = await readAll(fixture("utf8-bom-semicolon.csv"));
+    expect(table).toMatchObject({ format: "csv", encoding: "utf8", delimiter: ";" });
+    expect(rows[0]!.cells[0]).toBe("E-Mail");
+    expect(rows[1]!.cells).toEqual(["juergen@example.de", "Jürgen", "Groß", "Forschung; Entwicklung", "+49 30 901820"]);
+    expect(rows[2]).toEqual({ row: 3, cells: ["zoe@example.de", "Zoë", "Weiß\r\nvon Adler", "Vertrieb", ""] });
+  });
+
+  it("reads Excel's Unicode text (UTF-16LE with BOM, tab-separated) with doubled quotes", async () => {
+    const { table, rows } = await readAll(fixture("excel-unicode-text.txt"));
+    expect(table).toMatchObject({ encoding: "utf16le", delimiter: "\t" });
+    expect(rows[1]!.cells[1]).toBe("Søren Kierkegaard");
+    expect(rows[2]!.cells[2]).toBe('Director, "Film"');
+  });
+
+  it("falls back to Windows-1252 when no byte sequence is UTF-8", async () => {
+    const { table, rows } = await readAll(fixture("windows-1252.csv"));
+    expect(table.encoding).toBe("windows-1252");
+    expect(rows[2]!.cells).toEqual(["francois@example.fr", "François Œuvre", "Café – “Bar”"]);
+  });
+
+  it("refuses a file mixing UTF-8 and Windows-1252 and says where", async () => {
+    const error = await failure(readAll(fixture("mixed-encodings.csv")));
+    expect(error.code).toBe("import_invalid");
+    expect(error.details).toMatchObject({ reason: "mixed_encodings", line: 3 });
+  });
+
+  it("numbers rows as a spreadsheet does: blank lines count, a multi-line cell does not", async () => {
+    const path = join(scratch, "lines.csv");
+    await writeFile(path, 'email,name\n\na@b.co,"x\ny"\nc@d.co,z\n');
+    const { rows } = await readAll(path);
+    expect(rows.map((r) => r.row)).toEqual([1, 3, 4]);
+  });
+
+  it("detects the delimiter from the header line, ignoring quoted ones and Entra's version line", () => {
+    expect(detectDelimiter('"a;b",c,d\n1;2;3;4;5')).toBe(",");
+    expect(detectDelimiter("version:v1.0\nName;Email\n")).toBe(";");
+    expect(detectDelimiter("\uFEFFa\tb\tc")).toBe("\t");
+    expect(detectDelimiter("email")).toBe(",");
+  });
+
+  it("refuses a 10 MB single cell with a clear error instead of reading it", async () => {
+    const path = join(scratch, "huge-cell.csv");
+    await writeFile(path, `email,name\na@b.co,"${"x".repeat(10 * 1024 * 1024)}"\n`);
+    const error = await failure(readAll(path));
+    expect(error.code).toBe("import_invalid");
+    expect(error.message).toMatch(/larger than|more than/);
+  });
+
+  it("refuses an unclosed quote (a truncated file)", async () => {
+    const path = join(scratch, "unclosed.csv");
+    await writeFile(path, 'email,name\na@b.co,"Ada\n');
+    const error = await failure(readAll(path));
+    expect(error.message).toMatch(/never closed/);
+  });
+
+  it.each([
+    ["empty.csv", "import_invalid", /empty/],
+    ["garbage.bin", "unsupported_file", /binary/],
+  ])("refuses %s", async (name, code, message) => {
+    const error = await failure(readAll(fixture(name)));
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+  });
+});
+
+describe("XLSX reading", () => {
+  it("reads a workbook written by LibreOffice keeping zero-padded cards, long numbers and dates as shown", async () => {
+    const { table, rows } = await readAll(fixture("libreoffice.xlsx"));
+    expect(table).toMatchObject({ format: "xlsx", sheet: "Staff", sheets: ["Staff", "Contractors"] });
+    expect(rows[1]!.cells).toEqual(["ada@example.com", "Ada Lovelace", "000123", "+447911123456", "12345678901", "2024-03-01", "Engineers, Analysts"]);
+    expect(rows[2]!.cells.slice(2, 6)).toEqual(["000042", "07911 123457", "98765432109876", "2023-12-31"]);
+  });
+
+  it("reads a named sheet case-insensitively and lists the sheets when the name is wrong", async () => {
+    const { rows } = await readAll(fixture("libreoffice.xlsx"), "contractors");
+    expect(rows[1]!.cells).toEqual(["linus@example.org", "Linus", "Torvalds"]);
+    const error = await failure(readAll(fixture("libreoffice.xlsx"), "Nope"));
+    expect(error.message).toContain("Staff, Contractors");
+  });
+
+  it.each([
+    ["truncated.xlsx", "unsupported_file", /damaged or incomplete/],
+    ["corrupt.xlsx", "unsupported_file", /damaged/],
+    ["zip-bomb.xlsx", "payload_too_large", /zip bomb/],
+    ["zip-bomb-lying.xlsx", "payload_too_large", /beyond its declared size/],
+  ])("refuses %s", async (name, code, message) => {
+    const error = await failure(readAll(fixture(name)));
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+  });
+});
+
+describe("cell text", () => {
+  it("formats numbers as Excel shows them, never with an exponent", () => {
+    expect(formatNumber(123, "000000")).toBe("000123");
+    expect(formatNumber(12000000000, "General")).toBe("12000000000");
+    expect(plainNumber(447911123456)).toBe("447911123456");
+    expect(formatNumber(45352, "yyyy-mm-dd")).toBe("2024-03-01");
+    expect(formatNumber(1.5, "General")).toBe("1.5");
+  });
+
+  it("neutralises formula-like cells and strips exactly that prefix again", () => {
+    for (const value of ["=SUM(A1)", "+447911123456", "-5", "@cmd", "\tx", "\rx"]) {
+      expect(neutralise(value)).toBe(`'${value}`);
+      expect(unneutralise(neutralise(value))).toBe(value);
+    }
+    expect(neutralise("Ada")).toBe("Ada");
+    expect(unneutralise("'quoted")).toBe("'quoted");
+  });
+});
