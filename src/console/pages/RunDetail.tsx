@@ -1,3 +1,169 @@
+import { useMemo, useState } from "react";
+import { Link, navigate } from "../router.tsx";
+import { useWorkspaceName, wsPath } from "../session.tsx";
+import { useInterval, useLoad, useTitle } from "../hooks.ts";
+import { countsSummary, describeProgress, runSourceName, statusText, statusTone, syncApi } from "../sync-api.ts";
+import { Badge, ConfirmDialog, ErrorBanner, Loading, ProgressBar, formatDate, useToast } from "../components/ui.tsx";
+import { History, actionLabel } from "../components/History.tsx";
+import { duration } from "./SourceDetail.tsx";
+import { Prop } from "./UserDetail.tsx";
+
 export function RunPage({ id }: { id: string }) {
-  return <div className="page"><h1>Coming soon</h1></div>;
+  const workspace = useWorkspaceName();
+  const toast = useToast();
+  useTitle("Sync run");
+  const run = useLoad((signal) => syncApi.getRun(workspace, id, signal), [workspace, id]);
+  const r = run.data;
+  const running = r?.status === "running";
+  useInterval(() => run.reload(), 1000, running && !run.error);
+  const changes = useLoad(
+    (signal) => (r?.changes ? Promise.resolve(r.changes) : r && !running ? syncApi.runChanges(workspace, id, signal) : Promise.resolve(undefined)),
+    [workspace, id, r?.status, r?.changes],
+  );
+  const [action, setAction] = useState("");
+  const [deciding, setDeciding] = useState<"approve" | "reject" | null>(null);
+  const actions = useMemo(() => [...new Set((changes.data ?? []).map((c) => c.action))], [changes.data]);
+  const shown = (changes.data ?? []).filter((c) => !action || c.action === action);
+  const source = r ? runSourceName(r) : "";
+
+  if (!r) {
+    return (
+      <div className="page">
+        <ErrorBanner error={run.error} retry={run.reload} title="The run could not be loaded." />
+        {run.loading ? <Loading label="Loading run…" /> : null}
+      </div>
+    );
+  }
+  const stopped = r.status === "stopped";
+  const removals = (r.error?.details?.removals as number | undefined) ?? r.counts?.removals;
+  const heldBefore = r.error?.details?.heldBefore as number | undefined;
+
+  return (
+    <div className="page">
+      <nav className="breadcrumb" aria-label="Breadcrumb">
+        {source ? <Link to={wsPath(workspace, `/sync/${encodeURIComponent(source)}`)}>{source}</Link> : <Link to={wsPath(workspace, "/sync")}>User synchronization</Link>}
+      </nav>
+      <div className="page-head">
+        <div>
+          <h1>
+            {r.dryRun ? "Preview" : "Sync"} of {source || "source"}
+          </h1>
+          <p className="muted">
+            {formatDate(r.startedAt)} · <Badge tone={statusTone(r.status)}>{statusText(r)}</Badge>
+          </p>
+        </div>
+      </div>
+      {running ? (
+        <section className="card">
+          <ProgressBar {...describeProgress(r)} />
+        </section>
+      ) : null}
+      {r.status === "failed" && r.error ? (
+        <div className="banner banner-error" role="alert">
+          <div>
+            <strong>The sync failed; nothing was changed.</strong> {r.error.message}
+            <p>
+              Fix the cause (the source's Connect button checks the credentials and permissions), then run it again.{" "}
+              {source ? <Link to={wsPath(workspace, `/sync/${encodeURIComponent(source)}`)}>Go to the source</Link> : null}
+            </p>
+          </div>
+        </div>
+      ) : null}
+      {stopped ? (
+        <section className="banner banner-warn review" aria-labelledby="review-h">
+          <h2 id="review-h">This run needs your review</h2>
+          <p>
+            {r.error?.message ??
+              `It would remove ${removals ?? "many"} users${heldBefore ? ` of the ${heldBefore} the source holds` : ""}, more than the source's safety threshold allows.`}
+          </p>
+          <p>Check the changes below. If they are expected (for example, people really left), apply them; if not, reject the run and fix the source's scope in Entra ID.</p>
+          <div className="actions">
+            <button type="button" className="btn btn-primary btn-danger" onClick={() => setDeciding("approve")}>
+              Apply these changes
+            </button>
+            <button type="button" className="btn" onClick={() => setDeciding("reject")}>
+              Reject
+            </button>
+          </div>
+        </section>
+      ) : null}
+      {r.dryRun && r.status === "succeeded" ? <p className="banner banner-info">This was a preview: the changes below were computed but not applied. Use Sync now to apply them.</p> : null}
+      <div className="detail-grid">
+        <section className="card" aria-labelledby="counts-h">
+          <h2 id="counts-h">{r.dryRun ? "Would change" : "Changes"}</h2>
+          {countsSummary(r.counts).length ? (
+            <ul className="counts">
+              {countsSummary(r.counts).map((c) => (
+                <li key={c.key}>
+                  <strong>{c.value.toLocaleString()}</strong> {c.label}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">{running ? "Counting…" : "No changes."}</p>
+          )}
+        </section>
+        <section className="card" aria-labelledby="about-run-h">
+          <h2 id="about-run-h">Run</h2>
+          <dl className="props">
+            <Prop label="Kind">
+              {r.dryRun ? "Preview (dry run)" : "Sync"}
+              {r.mode ? `, ${r.mode === "delta" ? "changes only (delta)" : "full"}` : ""}
+              {r.forced ? ", forced past the safety stop" : ""}
+            </Prop>
+            <Prop label="Started by">{r.requestedBy ?? r.trigger}</Prop>
+            <Prop label="Started">{formatDate(r.startedAt)}</Prop>
+            <Prop label="Finished">{r.finishedAt ? `${formatDate(r.finishedAt)} (${duration(r)})` : null}</Prop>
+            <Prop label="Graph requests">{r.graphRequests !== undefined ? `${r.graphRequests.toLocaleString()}${r.graphThrottled ? `, ${r.graphThrottled} throttled (retried)` : ""}` : null}</Prop>
+          </dl>
+        </section>
+      </div>
+      <section className="card" aria-labelledby="log-h">
+        <div className="section-head">
+          <h2 id="log-h">Change log</h2>
+          {actions.length > 1 ? (
+            <div className="field">
+              <label htmlFor="log-action">Show</label>
+              <select id="log-action" value={action} onChange={(e) => setAction(e.target.value)}>
+                <option value="">All changes ({(changes.data ?? []).length})</option>
+                {actions.map((a) => (
+                  <option key={a} value={a}>
+                    {actionLabel(a)} ({(changes.data ?? []).filter((c) => c.action === a).length})
+                  </option>
+                ))}
+              </select>
+            </div>
+          ) : null}
+        </div>
+        <ErrorBanner error={changes.error} retry={changes.reload} title="The change log could not be loaded." />
+        {running ? <p className="muted">The change log appears when the run finishes.</p> : changes.data ? <History changes={shown} showSubject /> : changes.loading ? <Loading label="Loading changes…" /> : null}
+      </section>
+      <ConfirmDialog
+        open={deciding !== null}
+        title={deciding === "approve" ? "Apply the changes of this run?" : "Reject this run?"}
+        confirmLabel={deciding === "approve" ? "Apply changes" : "Reject run"}
+        danger={deciding === "approve"}
+        onClose={() => setDeciding(null)}
+        onConfirm={async () => {
+          if (deciding === "approve") {
+            const result = await syncApi.approve(workspace, id);
+            toast("Applying the changes");
+            const next = "runId" in result ? result.runId : result.id;
+            if (next && next !== id) navigate(wsPath(workspace, `/runs/${next}`));
+            else run.reload();
+          } else {
+            await syncApi.reject(workspace, id);
+            toast("Run rejected; nothing was changed");
+            run.reload();
+          }
+        }}
+      >
+        {deciding === "approve" ? (
+          <p>The source syncs again past its safety stop and applies what Entra ID says now, including {removals ?? "the"} removals.</p>
+        ) : (
+          <p>Nothing is changed. The next scheduled sync will stop again if the source still reports the same removals.</p>
+        )}
+      </ConfirmDialog>
+    </div>
+  );
 }

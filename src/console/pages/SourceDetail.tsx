@@ -1,3 +1,188 @@
+import { useState } from "react";
+import { Link, navigate, useLocation } from "../router.tsx";
+import { useWorkspaceName, wsPath } from "../session.tsx";
+import { useLoad, useTitle } from "../hooks.ts";
+import { countsSummary, statusText, statusTone, syncApi, type Run } from "../sync-api.ts";
+import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, formatDate, relativeTime, useToast } from "../components/ui.tsx";
+import { SourceFormDialog } from "../components/SourceForm.tsx";
+import { SourceCard } from "./Sync.tsx";
+import { Prop } from "./UserDetail.tsx";
+
+const pageSize = 20;
+
 export function SourcePage({ name }: { name: string }) {
-  return <div className="page"><h1>Coming soon</h1></div>;
+  const workspace = useWorkspaceName();
+  const toast = useToast();
+  const { query } = useLocation();
+  useTitle(`Source ${name}`);
+  const source = useLoad((signal) => syncApi.getSource(workspace, name, signal), [workspace, name]);
+  const [offset, setOffset] = useState(0);
+  const runs = useLoad((signal) => syncApi.listRuns(workspace, { source: name, limit: pageSize, offset }, signal), [workspace, name, offset]);
+  const [editing, setEditing] = useState(false);
+  const [removing, setRemoving] = useState(false);
+  const s = source.data;
+  const refresh = () => {
+    source.reload();
+    runs.reload();
+  };
+
+  return (
+    <div className="page">
+      <nav className="breadcrumb" aria-label="Breadcrumb">
+        <Link to={wsPath(workspace, "/sync")}>User synchronization</Link>
+      </nav>
+      <div className="page-head">
+        <div>
+          <h1>{name}</h1>
+          <p className="muted">Microsoft Entra ID source</p>
+        </div>
+        {s ? (
+          <div className="actions">
+            <button type="button" className="btn" onClick={() => setEditing(true)}>
+              Edit settings
+            </button>
+            <button type="button" className="btn btn-danger" onClick={() => setRemoving(true)}>
+              Remove source
+            </button>
+          </div>
+        ) : null}
+      </div>
+      <ErrorBanner error={source.error} retry={source.reload} title="The source could not be loaded." />
+      {!s && source.loading ? <Loading label="Loading source…" /> : null}
+      {s ? (
+        <>
+          {query.get("connect") ? <p className="banner banner-info">Source saved. Click Connect to check the credentials and permissions, then Preview changes or Sync now.</p> : null}
+          <div className="detail-grid">
+            <SourceCard key={s.updatedAt} workspace={workspace} source={s} onChanged={refresh} />
+            <section className="card" aria-labelledby="settings-h">
+              <h2 id="settings-h">Settings</h2>
+              <dl className="props">
+                <Prop label="Tenant">
+                  <code>{s.config.tenantId}</code>
+                </Prop>
+                <Prop label="Client ID">
+                  <code>{s.config.clientId}</code>
+                </Prop>
+                <Prop label="Client secret">{s.secret.description}</Prop>
+                <Prop label="Cloud">{s.config.cloud}{s.config.loginUrl ? ` · ${s.config.loginUrl}` : ""}{s.config.graphUrl ? ` · ${s.config.graphUrl}` : ""}</Prop>
+                <Prop label="Users">
+                  {s.config.users === "all" ? "All users" : `Members of ${s.config.scopeGroups.join(", ")}`}
+                  {s.config.includeGuests ? ", guests included" : ", no guests"}
+                </Prop>
+                <Prop label="Groups">
+                  {{ none: "None", all: "All groups", selected: `Only ${s.config.groups.join(", ")}`, attribute: `From the user attribute ${s.config.groupAttribute}` }[s.config.groupMode]}
+                  {s.config.ignoreGroups.length ? `; ignoring ${s.config.ignoreGroups.join(", ")}` : ""}
+                  {s.config.ignoreGroupsContaining.length ? `; ignoring names containing ${s.config.ignoreGroupsContaining.join(", ")}` : ""}
+                </Prop>
+                <Prop label="When a user leaves">{{ disable: "Disable", delete: "Delete", keep: "Keep" }[s.config.onRemove]}</Prop>
+                <Prop label="Safety stop">
+                  More than {s.config.deletionThreshold.percent}% and more than {s.config.deletionThreshold.count} users removed
+                </Prop>
+                <Prop label="Schedule">
+                  {s.config.schedule === null ? "Manual only" : "cron" in s.config.schedule ? `cron ${s.config.schedule.cron} (UTC)` : `every ${s.config.schedule.everyMs / 3_600_000} h`}
+                  {`; full sync every ${Math.round(s.config.fullEveryMs / 86_400_000)} days`}
+                </Prop>
+                <Prop label="Phone country">{s.config.country ?? "Workspace default"}</Prop>
+                <Prop label="Mapping">
+                  {Object.keys(s.config.mapping).length
+                    ? Object.entries(s.config.mapping)
+                        .map(([k, v]) => `${k} ← ${v}`)
+                        .join("; ")
+                    : "Defaults"}
+                </Prop>
+              </dl>
+            </section>
+          </div>
+        </>
+      ) : null}
+      <section className="card" aria-labelledby="runs-h">
+        <h2 id="runs-h">Run history</h2>
+        <ErrorBanner error={runs.error} retry={runs.reload} title="The run history could not be loaded." />
+        {runs.data && runs.data.items.length === 0 ? <p className="muted">No runs yet.</p> : null}
+        {runs.data && runs.data.items.length ? <RunsTable workspace={workspace} runs={runs.data.items} /> : null}
+        {runs.data && runs.data.total > pageSize ? <Pager offset={offset} limit={pageSize} total={runs.data.total} onChange={setOffset} /> : null}
+      </section>
+      {s ? (
+        <>
+          <SourceFormDialog
+            workspace={workspace}
+            source={s}
+            open={editing}
+            onClose={() => setEditing(false)}
+            onSaved={() => {
+              setEditing(false);
+              toast("Source saved");
+              refresh();
+            }}
+          />
+          <ConfirmDialog
+            open={removing}
+            title={`Remove source ${s.name}?`}
+            confirmLabel="Remove source"
+            danger
+            onClose={() => setRemoving(false)}
+            onConfirm={async () => {
+              await syncApi.removeSource(workspace, s.name);
+              toast(`Source ${s.name} removed`);
+              navigate(wsPath(workspace, "/sync"));
+            }}
+          >
+            <p>
+              The source's settings, secret and run history are removed. Its {s.status.syncedUsers.toLocaleString()} users and {s.status.syncedGroups.toLocaleString()} groups stay in the
+              directory but are no longer kept in step.
+            </p>
+          </ConfirmDialog>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+export function RunsTable({ workspace, runs }: { workspace: string; runs: Run[] }) {
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col">Started</th>
+            <th scope="col">Status</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Changes</th>
+            <th scope="col">Duration</th>
+          </tr>
+        </thead>
+        <tbody>
+          {runs.map((run) => {
+            const counts = countsSummary(run.counts).filter((c) => c.key !== "unchanged");
+            return (
+              <tr key={run.id} onClick={(e) => !(e.target as HTMLElement).closest("a") && navigate(wsPath(workspace, `/runs/${run.id}`))}>
+                <td data-label="Started">
+                  <Link to={wsPath(workspace, `/runs/${run.id}`)} title={formatDate(run.startedAt)}>
+                    {relativeTime(run.startedAt)}
+                  </Link>
+                </td>
+                <td data-label="Status">
+                  <Badge tone={statusTone(run.status)}>{statusText(run)}</Badge>
+                </td>
+                <td data-label="Kind">
+                  {run.dryRun ? "Preview" : "Sync"} · {run.mode ?? "—"}
+                  {run.trigger ? ` · ${run.trigger}` : ""}
+                </td>
+                <td data-label="Changes">{counts.length ? counts.map((c) => `${c.value.toLocaleString()} ${c.label}`).join(", ") : run.status === "running" ? "…" : "none"}</td>
+                <td data-label="Duration">{duration(run)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function duration(run: Pick<Run, "startedAt" | "finishedAt">): string {
+  if (!run.finishedAt) return "running";
+  const ms = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }

@@ -1,4 +1,129 @@
+import { useState } from "react";
+import { Link, navigate } from "../router.tsx";
+import { useWorkspaceName, wsPath } from "../session.tsx";
+import { useInterval, useLoad, useTitle } from "../hooks.ts";
+import { syncApi, type Source } from "../sync-api.ts";
+import { Empty, ErrorBanner, Loading, useToast } from "../components/ui.tsx";
+import { SourceFormDialog } from "../components/SourceForm.tsx";
+import { ConnectButton, RunTracker, SecretState, SourceStats } from "../components/SyncParts.tsx";
+import { ApiError } from "../api.ts";
+
+export type SourceSummary = Pick<Source, "name">;
+
 export function SyncPage() {
-  return <div className="page"><h1>Coming soon</h1></div>;
+  const workspace = useWorkspaceName();
+  useTitle("User synchronization");
+  const sources = useLoad((signal) => syncApi.listSources(workspace, signal), [workspace]);
+  const [adding, setAdding] = useState(false);
+  const anyRunning = (sources.data ?? []).some((s) => s.status.running);
+  useInterval(() => sources.reload(), 3000, anyRunning);
+  const missingApi = sources.error instanceof ApiError && sources.error.status === 404 && sources.error.code === "not_found" && /route/i.test(sources.error.message);
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <h1>User synchronization</h1>
+          <p className="muted">Keep this workspace's users and groups in step with Microsoft Entra ID.</p>
+        </div>
+        <div className="actions">
+          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+            Add Entra ID source
+          </button>
+        </div>
+      </div>
+      {missingApi ? (
+        <p className="banner banner-warn">This server does not offer synchronization yet (no sources API). Update Rollcall, then reload this page.</p>
+      ) : (
+        <ErrorBanner error={sources.error} retry={sources.reload} title="Sources could not be loaded." />
+      )}
+      {!sources.data && sources.loading ? <Loading label="Loading sources…" /> : null}
+      {sources.data && sources.data.length === 0 ? (
+        <Empty title="No Entra ID source yet">
+          <p>Add a source with your app registration's tenant ID, client ID and secret, click Connect to check it, then Sync now.</p>
+          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+            Add Entra ID source
+          </button>
+        </Empty>
+      ) : null}
+      <div className="source-grid">
+        {(sources.data ?? []).map((s) => (
+          <SourceCard key={s.id} workspace={workspace} source={s} onChanged={sources.reload} />
+        ))}
+      </div>
+      <SourceFormDialog
+        workspace={workspace}
+        open={adding}
+        onClose={() => setAdding(false)}
+        onSaved={(s) => {
+          setAdding(false);
+          navigate(wsPath(workspace, `/sync/${encodeURIComponent(s.name)}?connect=1`));
+        }}
+      />
+    </div>
+  );
 }
-export interface SourceSummary { name: string }
+
+export function SourceCard({ workspace, source, onChanged }: { workspace: string; source: Source; onChanged: () => void }) {
+  const toast = useToast();
+  const [runId, setRunId] = useState<string | null>(source.status.running);
+  const [starting, setStarting] = useState<"sync" | "preview" | null>(null);
+  const [active, setActive] = useState(Boolean(source.status.running));
+  const [error, setError] = useState<unknown>(null);
+  const start = async (dryRun: boolean) => {
+    setStarting(dryRun ? "preview" : "sync");
+    setError(null);
+    try {
+      setRunId(await syncApi.sync(workspace, source.name, { dryRun }));
+      setActive(true);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "sync_running" && typeof e.details.runId === "string") {
+        setRunId(e.details.runId);
+        setActive(true);
+      } else setError(e);
+    } finally {
+      setStarting(null);
+    }
+  };
+  const busy = Boolean(starting) || active;
+  return (
+    <section className="card source-card" aria-labelledby={`source-${source.id}`}>
+      <div className="section-head">
+        <h2 id={`source-${source.id}`}>
+          <Link to={wsPath(workspace, `/sync/${encodeURIComponent(source.name)}`)}>{source.name}</Link>
+        </h2>
+        <SecretState source={source} />
+      </div>
+      <p className="muted small">
+        Entra ID tenant <code>{source.config.tenantId}</code> · {source.config.users === "all" ? "all users" : `members of ${source.config.scopeGroups.length} group(s)`} ·{" "}
+        {source.config.groupMode === "none" ? "no groups" : source.config.groupMode === "all" ? "all groups" : source.config.groupMode === "selected" ? `${source.config.groups.length} selected group(s)` : `groups from ${source.config.groupAttribute}`}
+      </p>
+      <SourceStats source={source} />
+      <div className="actions">
+        <button type="button" className="btn btn-primary" onClick={() => void start(false)} disabled={busy}>
+          {starting === "sync" ? "Starting…" : "Sync now"}
+        </button>
+        <button type="button" className="btn" onClick={() => void start(true)} disabled={busy}>
+          {starting === "preview" ? "Starting…" : "Preview changes"}
+        </button>
+        <Link className="btn btn-link" to={wsPath(workspace, `/sync/${encodeURIComponent(source.name)}`)}>
+          Settings and history
+        </Link>
+      </div>
+      <ConnectButton workspace={workspace} source={source.name} />
+      <ErrorBanner error={error} title="The sync could not start." />
+      {runId ? (
+        <RunTracker
+          key={runId}
+          workspace={workspace}
+          runId={runId}
+          onDone={(run) => {
+            setActive(false);
+            toast(run.status === "failed" ? `Sync of ${source.name} failed` : run.dryRun ? `Preview of ${source.name} ready` : `Sync of ${source.name} finished`, run.status === "failed" ? "bad" : "ok");
+            onChanged();
+          }}
+        />
+      ) : null}
+    </section>
+  );
+}

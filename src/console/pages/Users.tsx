@@ -211,10 +211,12 @@ export function UsersPage() {
                 {data.items.map((user) => (
                   <tr key={user.id} onClick={(e) => !(e.target as HTMLElement).closest("a,button") && navigate(wsPath(workspace, `/users/${user.id}`))}>
                     <td data-label="Name">
-                      <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong">
-                        {user.displayName}
-                      </Link>
-                      {user.jobTitle ? <div className="muted small">{user.jobTitle}</div> : null}
+                      <div>
+                        <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong">
+                          {user.displayName}
+                        </Link>
+                        {user.jobTitle ? <div className="muted small">{user.jobTitle}</div> : null}
+                      </div>
                     </td>
                     <td data-label="Email" className="truncate">
                       {user.email ?? user.userPrincipalName ?? "—"}

@@ -1,0 +1,326 @@
+import { useState, type FormEvent } from "react";
+import { ApiError } from "../api.ts";
+import { syncApi, type EntraConfig, type Source, type SourceInput } from "../sync-api.ts";
+import { CheckField, Dialog, ErrorBanner, SelectField, Spinner, TextArea, TextField } from "./ui.tsx";
+
+/**
+ * Add or edit an Entra ID source: every setting of the source. The client secret is write-only: an
+ * existing source shows only whether one is set and when it expires, and a new value replaces it.
+ */
+const clouds = [
+  ["global", "Microsoft Entra ID (global)"],
+  ["usgov", "US Government (GCC High)"],
+  ["usgovdod", "US Government (DoD)"],
+  ["china", "China (21Vianet)"],
+] as const;
+
+interface FormState {
+  name: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  replaceSecret: boolean;
+  secretExpiresOn: string;
+  cloud: string;
+  loginUrl: string;
+  graphUrl: string;
+  users: "all" | "groups";
+  scopeGroups: string;
+  includeGuests: boolean;
+  groupMode: "none" | "selected" | "attribute" | "all";
+  groups: string;
+  groupAttribute: string;
+  ignoreGroups: string;
+  ignoreGroupsContaining: string;
+  mapping: string;
+  country: string;
+  onRemove: "disable" | "delete" | "keep";
+  linkByEmail: boolean;
+  thresholdPercent: string;
+  thresholdCount: string;
+  scheduleKind: "none" | "every" | "cron";
+  everyHours: string;
+  cron: string;
+  fullEveryDays: string;
+}
+
+const hour = 3_600_000;
+const day = 24 * hour;
+const lines = (s: string) => s.split("\n").map((x) => x.trim()).filter(Boolean);
+
+function initial(source?: Source): FormState {
+  const c: Partial<EntraConfig> = source?.config ?? {};
+  const schedule = c.schedule ?? null;
+  return {
+    name: source?.name ?? "",
+    tenantId: c.tenantId ?? "",
+    clientId: c.clientId ?? "",
+    clientSecret: "",
+    replaceSecret: !source,
+    secretExpiresOn: c.secretExpiresOn ?? "",
+    cloud: c.cloud ?? "global",
+    loginUrl: c.loginUrl ?? "",
+    graphUrl: c.graphUrl ?? "",
+    users: c.users ?? "all",
+    scopeGroups: (c.scopeGroups ?? []).join("\n"),
+    includeGuests: c.includeGuests ?? false,
+    groupMode: c.groupMode ?? "all",
+    groups: (c.groups ?? []).join("\n"),
+    groupAttribute: c.groupAttribute ?? "",
+    ignoreGroups: (c.ignoreGroups ?? []).join("\n"),
+    ignoreGroupsContaining: (c.ignoreGroupsContaining ?? []).join("\n"),
+    mapping: Object.entries(c.mapping ?? {})
+      .map(([field, property]) => `${field} = ${property}`)
+      .join("\n"),
+    country: c.country ?? "",
+    onRemove: c.onRemove ?? "disable",
+    linkByEmail: c.linkByEmail ?? true,
+    thresholdPercent: String(c.deletionThreshold?.percent ?? 10),
+    thresholdCount: String(c.deletionThreshold?.count ?? 20),
+    scheduleKind: schedule === null ? (source ? "none" : "every") : "cron" in schedule ? "cron" : "every",
+    everyHours: schedule && "everyMs" in schedule ? String(schedule.everyMs / hour) : "1",
+    cron: schedule && "cron" in schedule ? schedule.cron : "0 * * * *",
+    fullEveryDays: String((c.fullEveryMs ?? 7 * day) / day),
+  };
+}
+
+function toInput(s: FormState, creating: boolean): SourceInput {
+  const mapping: Record<string, string> = {};
+  for (const line of lines(s.mapping)) {
+    const [field, ...rest] = line.split("=");
+    if (field && rest.length) mapping[field.trim()] = rest.join("=").trim();
+  }
+  const input: SourceInput = {
+    tenantId: s.tenantId.trim(),
+    clientId: s.clientId.trim(),
+    secretExpiresOn: s.secretExpiresOn || null,
+    cloud: s.cloud as EntraConfig["cloud"],
+    loginUrl: s.loginUrl.trim() || null,
+    graphUrl: s.graphUrl.trim() || null,
+    users: s.users,
+    scopeGroups: lines(s.scopeGroups),
+    includeGuests: s.includeGuests,
+    groupMode: s.groupMode,
+    groups: lines(s.groups),
+    groupAttribute: s.groupAttribute.trim() || null,
+    ignoreGroups: lines(s.ignoreGroups),
+    ignoreGroupsContaining: lines(s.ignoreGroupsContaining),
+    mapping,
+    country: s.country.trim().toUpperCase() || null,
+    onRemove: s.onRemove,
+    linkByEmail: s.linkByEmail,
+    deletionThreshold: { percent: Number(s.thresholdPercent), count: Number(s.thresholdCount) },
+    schedule: s.scheduleKind === "none" ? null : s.scheduleKind === "cron" ? { cron: s.cron.trim() } : { everyMs: Math.round(Number(s.everyHours) * hour) },
+    fullEveryMs: Math.round(Number(s.fullEveryDays) * day),
+  };
+  if (creating) input.name = s.name.trim();
+  if (s.replaceSecret && s.clientSecret) input.clientSecret = s.clientSecret;
+  return input;
+}
+
+export function SourceFormDialog({
+  workspace,
+  source,
+  open,
+  onClose,
+  onSaved,
+}: {
+  workspace: string;
+  source?: Source | undefined;
+  open: boolean;
+  onClose: () => void;
+  onSaved: (source: Source) => void;
+}) {
+  return (
+    <Dialog open={open} title={source ? `Edit source ${source.name}` : "Add Entra ID source"} onClose={onClose} wide>
+      <SourceForm key={source?.updatedAt ?? "new"} workspace={workspace} source={source} onCancel={onClose} onSaved={onSaved} />
+    </Dialog>
+  );
+}
+
+function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: string; source?: Source | undefined; onCancel: () => void; onSaved: (s: Source) => void }) {
+  const [s, setS] = useState<FormState>(() => initial(source));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [advanced, setAdvanced] = useState(Boolean(source && (source.config.loginUrl || source.config.graphUrl || source.config.cloud !== "global" || Object.keys(source.config.mapping).length)));
+  const fe = error instanceof ApiError ? error.fieldMap() : {};
+  const set = <K extends keyof FormState>(key: K) => (value: FormState[K]) => setS((x) => ({ ...x, [key]: value }));
+  const text = (key: keyof FormState) => ({
+    value: s[key] as string,
+    onChange: (e: { target: { value: string } }) => set(key)(e.target.value as never),
+    name: key,
+  });
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!source && !s.clientSecret) {
+      setError(new ApiError(400, "invalid_input", "Enter the client secret.", { fields: [{ field: "clientSecret", message: "is required: create one under Certificates & secrets in the app registration" }] }));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const input = toInput(s, !source);
+      const saved = source ? await syncApi.updateSource(workspace, source.name, input) : await syncApi.createSource(workspace, input);
+      onSaved(saved);
+    } catch (e) {
+      setError(e);
+      requestAnimationFrame(() => document.querySelector<HTMLElement>(".source-form [aria-invalid='true']")?.focus());
+    } finally {
+      setBusy(false);
+    }
+  };
+  const placed = new Set([
+    "name", "tenantId", "clientId", "clientSecret", "secretExpiresOn", "cloud", "loginUrl", "graphUrl", "users", "scopeGroups", "groupMode", "groups", "groupAttribute",
+    "ignoreGroups", "ignoreGroupsContaining", "mapping", "country", "onRemove", "deletionThreshold", "schedule", "fullEveryMs",
+  ]);
+  const unplaced = Object.keys(fe).filter((k) => !placed.has(k));
+
+  return (
+    <form className="source-form" onSubmit={submit} noValidate>
+      {error && (!(error instanceof ApiError) || error.fields.length === 0 || unplaced.length) ? <ErrorBanner error={error} title="The source was not saved." /> : null}
+      <fieldset>
+        <legend>Connection</legend>
+        <p className="muted small">
+          In the Microsoft Entra admin center, register an application, give it the Microsoft Graph application permissions <strong>User.Read.All</strong> and{" "}
+          <strong>GroupMember.Read.All</strong>, grant admin consent, and create a client secret under Certificates &amp; secrets.
+        </p>
+        <div className="grid-2">
+          <TextField label="Name" {...text("name")} readOnly={Boolean(source)} error={fe.name} hint={source ? "The name cannot be changed." : "How this source appears here, e.g. contoso."} required />
+          <TextField label="Directory (tenant) ID" {...text("tenantId")} error={fe.tenantId} hint="A GUID or a verified domain, from the tenant's Overview page." required autoComplete="off" />
+          <TextField label="Application (client) ID" {...text("clientId")} error={fe.clientId} hint="From the app registration's Overview page." required autoComplete="off" />
+          {source && !s.replaceSecret ? (
+            <div className="field">
+              <span className="label">Client secret</span>
+              <div>
+                <span className={source.secret.set ? "" : "field-error"}>{source.secret.description}</span>{" "}
+                <button type="button" className="btn btn-small" onClick={() => set("replaceSecret")(true)}>
+                  Replace secret
+                </button>
+              </div>
+              {fe.clientSecret ? <div className="field-error">{fe.clientSecret}</div> : null}
+            </div>
+          ) : (
+            <TextField
+              label="Client secret"
+              type="password"
+              autoComplete="new-password"
+              {...text("clientSecret")}
+              error={fe.clientSecret ?? fe.credential}
+              hint="The secret's Value (not its ID). Stored encrypted; never shown again."
+              required={!source}
+            />
+          )}
+          <TextField label="Secret expires on" type="date" {...text("secretExpiresOn")} error={fe.secretExpiresOn} hint="Rollcall warns 30 days before." />
+        </div>
+        <button type="button" className="btn btn-link" aria-expanded={advanced} onClick={() => setAdvanced((a) => !a)}>
+          {advanced ? "Hide" : "Show"} cloud, endpoints and attribute mapping
+        </button>
+        {advanced ? (
+          <div className="grid-2">
+            <SelectField label="Cloud" {...text("cloud")} error={fe.cloud}>
+              {clouds.map(([value, label]) => (
+                <option key={value} value={value}>
+                  {label}
+                </option>
+              ))}
+            </SelectField>
+            <span />
+            <TextField label="Login URL" type="url" placeholder="https://login.microsoftonline.com" {...text("loginUrl")} error={fe.loginUrl} hint="Leave empty to use the cloud's." />
+            <TextField label="Graph URL" type="url" placeholder="https://graph.microsoft.com" {...text("graphUrl")} error={fe.graphUrl} hint="Leave empty to use the cloud's." />
+            <TextArea
+              label="Attribute mapping"
+              {...text("mapping")}
+              error={fe.mapping}
+              placeholder={"employeeId = onPremisesExtensionAttributes.extensionAttribute1\ncardNumbers = extension_abc_cardNumber\ncustom:costCenter = companyName"}
+              hint="One per line: Rollcall field = Graph property. Overrides the defaults (email = mail, enabled = accountEnabled, …)."
+            />
+          </div>
+        ) : null}
+      </fieldset>
+      <fieldset>
+        <legend>Users</legend>
+        <div className="grid-2">
+          <SelectField label="Which users" {...text("users")} error={fe.users}>
+            <option value="all">All users in the directory</option>
+            <option value="groups">Only members of these groups</option>
+          </SelectField>
+          {s.users === "groups" ? (
+            <TextArea label="Groups whose members are synced" {...text("scopeGroups")} error={fe.scopeGroups} hint="Group names or object IDs, one per line. Nested members count." />
+          ) : (
+            <span />
+          )}
+          <CheckField label="Include guest users (B2B)" checked={s.includeGuests} onChange={(e) => set("includeGuests")(e.target.checked)} />
+          <CheckField
+            label="Link existing users by email"
+            checked={s.linkByEmail}
+            onChange={(e) => set("linkByEmail")(e.target.checked)}
+            hint="A user added by hand or imported with the same email becomes this source's user instead of a duplicate."
+          />
+          <TextField label="Phone country" maxLength={2} placeholder="Workspace default" {...text("country")} error={fe.country} hint="For phone numbers without +country code." />
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Groups</legend>
+        <div className="grid-2">
+          <SelectField label="Groups to sync" {...text("groupMode")} error={fe.groupMode}>
+            <option value="all">All groups</option>
+            <option value="selected">Only these groups</option>
+            <option value="attribute">Make groups from a user attribute</option>
+            <option value="none">No groups</option>
+          </SelectField>
+          {s.groupMode === "selected" ? <TextArea label="Groups" {...text("groups")} error={fe.groups} hint="Names or object IDs, one per line." /> : null}
+          {s.groupMode === "attribute" ? (
+            <TextField label="User attribute" placeholder="department" {...text("groupAttribute")} error={fe.groupAttribute} hint="Each distinct value becomes a group, e.g. department or officeLocation." />
+          ) : null}
+          {s.groupMode === "all" || s.groupMode === "selected" ? (
+            <>
+              <TextArea label="Ignore these groups" {...text("ignoreGroups")} error={fe.ignoreGroups} hint="Names or IDs, one per line." />
+              <TextArea label="Ignore groups whose name contains" {...text("ignoreGroupsContaining")} error={fe.ignoreGroupsContaining} hint="One text per line, e.g. “test”." />
+            </>
+          ) : null}
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Removals and safety</legend>
+        <div className="grid-2">
+          <SelectField label="When a user leaves the source" {...text("onRemove")} error={fe.onRemove}>
+            <option value="disable">Disable them (keep the record)</option>
+            <option value="delete">Delete them</option>
+            <option value="keep">Keep them as they are</option>
+          </SelectField>
+          <span />
+          <TextField label="Stop if more than this % would be removed" type="number" min={0} max={100} {...text("thresholdPercent")} error={fe.deletionThreshold} />
+          <TextField
+            label="…and more than this many users"
+            type="number"
+            min={0}
+            {...text("thresholdCount")}
+            hint="A run over both limits stops before changing anything, for you to review and apply or reject."
+          />
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Schedule</legend>
+        <div className="grid-2">
+          <SelectField label="Sync automatically" {...text("scheduleKind")} error={fe.schedule}>
+            <option value="every">Every few hours</option>
+            <option value="cron">On a cron schedule</option>
+            <option value="none">Only when I click Sync now</option>
+          </SelectField>
+          {s.scheduleKind === "every" ? <TextField label="Every (hours)" type="number" min={0.0167} step="any" {...text("everyHours")} hint="Changes only (delta) after the first sync." /> : null}
+          {s.scheduleKind === "cron" ? <TextField label="Cron expression" {...text("cron")} hint="UTC, five fields: 0 */2 * * * = every two hours." /> : null}
+          <TextField label="Full sync every (days)" type="number" min={1} {...text("fullEveryDays")} error={fe.fullEveryMs} hint="A full listing that re-checks everything; runs between are delta." />
+        </div>
+      </fieldset>
+      <div className="form-actions">
+        <button type="button" className="btn" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy ? <Spinner label="Saving" /> : null} {source ? "Save source" : "Add source"}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,169 @@
+import { api, ws } from "./api.ts";
+import type { ChangeRecord, PageOf } from "./types.ts";
+import type { Source } from "../core/sources.ts";
+import type { EntraConfig } from "../sources/entra/config.ts";
+
+/**
+ * Every call the synchronization screens make, in one place: the sources and runs routes are the
+ * newest part of the API, and any change to their shape is absorbed here rather than in the screens.
+ */
+export type { Source, EntraConfig };
+
+export interface Check {
+  name: string;
+  ok: boolean | null;
+  code?: string | null;
+  message: string;
+}
+
+export interface TestResult {
+  ok: boolean;
+  checks: Check[];
+}
+
+export type RunStatus = "running" | "succeeded" | "failed" | "stopped" | "approved" | "rejected" | string;
+
+export interface RunProgress {
+  phase?: "starting" | "fetching" | "planning" | "applying" | "done" | string;
+  users?: number;
+  groups?: number;
+  planned?: number;
+  toPlan?: number;
+  note?: string;
+}
+
+export interface Run {
+  id: string;
+  source?: string | { id?: string; name: string };
+  sourceName?: string;
+  trigger?: string;
+  mode?: "full" | "delta" | string;
+  dryRun?: boolean;
+  forced?: boolean;
+  status: RunStatus;
+  counts?: Record<string, number>;
+  progress?: RunProgress | null;
+  error?: { code: string; message: string; details?: Record<string, unknown> } | null;
+  startedAt: string;
+  finishedAt?: string | null;
+  graphRequests?: number;
+  graphThrottled?: number;
+  requestedBy?: string | null;
+  changes?: ChangeRecord[];
+}
+
+/** The write-side shape of a source: its settings, plus the secret only when it is being set. */
+export interface SourceInput extends Partial<EntraConfig> {
+  name?: string;
+  clientSecret?: string;
+}
+
+const items = <T>(r: PageOf<T> | { items: T[] } | T[]): T[] => (Array.isArray(r) ? r : r.items);
+const enc = encodeURIComponent;
+
+export const syncApi = {
+  listSources: (workspace: string, signal?: AbortSignal) =>
+    api.get<PageOf<Source> | Source[]>(ws(workspace, "/sources"), undefined, { signal }).then(items),
+  getSource: (workspace: string, name: string, signal?: AbortSignal) => api.get<Source>(ws(workspace, `/sources/${enc(name)}`), undefined, { signal }),
+  createSource: (workspace: string, input: SourceInput) => api.post<Source>(ws(workspace, "/sources"), input),
+  updateSource: (workspace: string, name: string, input: SourceInput) => api.patch<Source>(ws(workspace, `/sources/${enc(name)}`), input),
+  removeSource: (workspace: string, name: string) => api.del(ws(workspace, `/sources/${enc(name)}`)),
+  test: (workspace: string, name: string) => api.post<TestResult>(ws(workspace, `/sources/${enc(name)}/test`)),
+  sync: async (workspace: string, name: string, options: { dryRun?: boolean; full?: boolean; force?: boolean }) => {
+    const r = await api.post<Run | { run: Run } | { runId: string }>(ws(workspace, `/sources/${enc(name)}/sync`), options);
+    if ("run" in r) return r.run.id;
+    if ("runId" in r) return r.runId;
+    return r.id;
+  },
+  listRuns: (workspace: string, query: { source?: string; limit?: number; offset?: number }, signal?: AbortSignal) =>
+    api.get<PageOf<Run> | Run[]>(ws(workspace, "/runs"), query, { signal }).then((r) => (Array.isArray(r) ? { items: r, total: r.length, limit: r.length, offset: 0 } : r)),
+  getRun: (workspace: string, id: string, signal?: AbortSignal) =>
+    api.get<Run | { run: Run; changes?: ChangeRecord[] }>(ws(workspace, `/runs/${enc(id)}`), undefined, { signal }).then((r) => ("run" in r ? { ...r.run, changes: r.changes ?? r.run.changes } : r)),
+  runChanges: (workspace: string, id: string, signal?: AbortSignal) =>
+    api.get<PageOf<ChangeRecord> | ChangeRecord[]>(ws(workspace, `/runs/${enc(id)}/changes`), { limit: 1000 }, { signal }).then(items),
+  approve: (workspace: string, id: string) => api.post<Run | { runId: string }>(ws(workspace, `/runs/${enc(id)}/approve`)),
+  reject: (workspace: string, id: string) => api.post<Run>(ws(workspace, `/runs/${enc(id)}/reject`)),
+};
+
+export function runSourceName(run: Run): string {
+  if (run.sourceName) return run.sourceName;
+  if (typeof run.source === "string") return run.source;
+  return run.source?.name ?? "";
+}
+
+const phaseText: Record<string, string> = {
+  starting: "Signing in to Microsoft Entra ID",
+  fetching: "Reading users and groups from Microsoft Graph",
+  planning: "Comparing with the directory",
+  applying: "Applying changes",
+  done: "Finished",
+};
+
+/** The progress bar's numbers and words for a run. Fetching has no known total, so it is indeterminate. */
+export function describeProgress(run: Pick<Run, "progress" | "status">): { value: number | null; max: number | null; label: string } {
+  const p = run.progress ?? {};
+  const phase = p.phase ?? "starting";
+  let label = phaseText[phase] ?? phase;
+  if (phase === "fetching") label += ` · ${(p.users ?? 0).toLocaleString()} users, ${(p.groups ?? 0).toLocaleString()} groups read`;
+  if (phase === "planning" && p.toPlan) label += ` · ${(p.planned ?? 0).toLocaleString()} of ${p.toPlan.toLocaleString()}`;
+  if (p.note) label += ` (${p.note})`;
+  if (phase === "planning" && p.toPlan) return { value: p.planned ?? 0, max: p.toPlan, label };
+  if (phase === "done") return { value: 1, max: 1, label };
+  return { value: null, max: null, label };
+}
+
+const countLabels: [string, string][] = [
+  ["created", "created"],
+  ["linked", "linked"],
+  ["updated", "updated"],
+  ["disabled", "disabled"],
+  ["deleted", "deleted"],
+  ["unchanged", "unchanged"],
+  ["skipped", "skipped"],
+  ["conflicts", "conflicts"],
+  ["warnings", "warnings"],
+  ["groupsCreated", "groups created"],
+  ["groupsUpdated", "groups updated"],
+  ["groupsDeleted", "groups deleted"],
+  ["membershipsAdded", "memberships added"],
+  ["membershipsRemoved", "memberships removed"],
+  ["errors", "errors"],
+];
+
+/** "12 created · 3 updated · 1 disabled": only the counts that are non-zero, in a fixed order. */
+export function countsSummary(counts: Record<string, number> | undefined, all = false): { key: string; label: string; value: number }[] {
+  if (!counts) return [];
+  const known = countLabels.filter(([k]) => k in counts).map(([key, label]) => ({ key, label, value: counts[key]! }));
+  const extra = Object.entries(counts)
+    .filter(([k]) => !countLabels.some(([c]) => c === k) && k !== "removals")
+    .map(([key, value]) => ({ key, label: key.replace(/([A-Z])/g, " $1").toLowerCase(), value }));
+  return [...known, ...extra].filter((c) => all || c.value > 0);
+}
+
+export function statusTone(status: string | undefined): "ok" | "bad" | "warn" | "info" | "neutral" {
+  switch (status) {
+    case "succeeded":
+    case "approved":
+      return "ok";
+    case "failed":
+      return "bad";
+    case "stopped":
+      return "warn";
+    case "running":
+      return "info";
+    default:
+      return "neutral";
+  }
+}
+
+export function statusText(run: Pick<Run, "status" | "dryRun">): string {
+  const s: Record<string, string> = {
+    running: "Running",
+    succeeded: run.dryRun ? "Preview ready" : "Succeeded",
+    failed: "Failed",
+    stopped: "Needs review",
+    approved: "Approved",
+    rejected: "Rejected",
+  };
+  return s[run.status] ?? run.status;
+}
