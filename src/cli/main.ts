@@ -4,6 +4,7 @@ import { groupsCommand } from "./commands/groups.ts";
 import { migrateCommand, tokensCommand, workspacesCommand } from "./commands/workspaces.ts";
 import { sourcesCommand } from "./commands/sources.ts";
 import { runsCommand, syncCommand } from "./commands/sync.ts";
+import { demoCommand } from "./commands/demo.ts";
 import { emulatorCommand } from "../emulator/index.ts";
 import { adminsCommand, serveCommand } from "./commands/serve.ts";
 import { exportCommand, importCommand, templateCommand } from "./commands/import.ts";
@@ -17,7 +18,7 @@ const program = new Command("rollcall")
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand()]) {
+for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand(), demoCommand()]) {
   program.addCommand(command);
 }
 

@@ -83,8 +83,12 @@ export async function updateEntraSource(ctx: SourceContext, key: string, input: 
   if (JSON.stringify(config.schedule) !== JSON.stringify(before.config.schedule)) {
     await sql`update source_state set next_run_at = ${nextRunAt(config.schedule, new Date())} where source_id = ${before.id}`.execute(ctx.db);
   }
-  // A different scope or mapping invalidates what the mirror says about the directory: plan everything next time.
-  await sql`update entra_users set dirty = true where source_id = ${before.id}`.execute(ctx.db);
+  // A different scope or mapping invalidates what the mirror says: the next run lists everything again
+  // (the stored delta links carry the old $select) and plans every user.
+  if (JSON.stringify({ ...config, schedule: null, secretExpiresOn: null }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null })) {
+    await sql`update source_state set users_delta_link = null, groups_delta_link = null where source_id = ${before.id}`.execute(ctx.db);
+    await sql`update entra_users set dirty = true where source_id = ${before.id}`.execute(ctx.db);
+  }
   await recordChange(ctx.db, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: before.name, action: "update source", before: { config: before.config }, after: { config, ...(input.credential !== undefined && { secret: "replaced" }) } });
   return getSource(ctx, before.id);
 }

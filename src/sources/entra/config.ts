@@ -111,7 +111,7 @@ export function effectiveMapping(config: Pick<EntraConfig, "mapping">): Record<s
 
 /** The `$select` for users: only the properties the mapping, scope and group attribute read. */
 export function userSelect(config: Pick<EntraConfig, "mapping" | "groupAttribute" | "groupMode">): string[] {
-  const props = new Set(["id", "userType", "userPrincipalName", "mail", "displayName", "accountEnabled"]);
+  const props = new Set(["id", "userType", "userPrincipalName", "mail", "displayName", "accountEnabled", "usageLocation"]);
   for (const path of Object.values(effectiveMapping(config))) props.add(path.split(".")[0]!);
   if (config.groupMode === "attribute" && config.groupAttribute) props.add(config.groupAttribute.split(".")[0]!);
   return [...props];

@@ -64,8 +64,10 @@ export function mapUser(graphUser: Record<string, unknown>, config: Pick<EntraCo
     warnings.push(`email "${email}" is not a valid address and was left out`);
     email = null;
   }
+  // A user's usage location (ISO country) reads their local numbers better than the source's default.
+  const usage = typeof graphUser.usageLocation === "string" && /^[A-Z]{2}$/i.test(graphUser.usageLocation) ? graphUser.usageLocation : null;
   const phone = (raw: string, field: string): string | null => {
-    const result = normalizePhone(raw, config.country);
+    const result = normalizePhone(raw, usage ?? config.country);
     if (result.ok) return result.e164;
     warnings.push(`${field}: ${result.reason}; dropped`);
     return null;

@@ -1,0 +1,100 @@
+import { join } from "node:path";
+import { Command } from "commander";
+import { loadConfig } from "../../config.ts";
+import { toRollcallError } from "../../errors.ts";
+import { openRuntime, type Runtime } from "../../runtime.ts";
+import { startDemoEmulator, type RunningEmulator } from "../../emulator/index.ts";
+import { trustExtraCa } from "../../net/http.ts";
+import { createWorkspace, resolveWorkspace, type Workspace } from "../../core/workspaces.ts";
+import { createEntraSource, getSource, updateEntraSource, type SourceContext } from "../../core/sources.ts";
+import { createAccount, findAccount, resetPassword } from "../../core/accounts.ts";
+import { startServer } from "../../api/server.ts";
+import { syncSource } from "../../sync/service.ts";
+import { startScheduler } from "../../sync/scheduler.ts";
+import { printError } from "../io.ts";
+import { describeSummary, progressBar } from "./sync.ts";
+
+/**
+ * `rollcall demo`: the whole product in one command. Starts the demo Entra ID emulator (its CA kept in the
+ * data folder, so it is the same on every start), creates (or reuses) the `demo` workspace and its Entra ID
+ * source, syncs with a progress bar, then serves the API and console with an admin's credentials.
+ */
+export const demoSourceName = "northwind";
+
+async function ensureWorkspace(rt: Runtime): Promise<Workspace> {
+  try {
+    return await resolveWorkspace(rt.store.db, "demo");
+  } catch {
+    return createWorkspace(rt.store.db, { name: "demo", defaultCountry: "US" });
+  }
+}
+
+async function ensureSource(ctx: SourceContext, emulator: RunningEmulator): Promise<void> {
+  const config = { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl };
+  const credential = { kind: "secret" as const, secret: emulator.clientSecret };
+  const existing = await getSource(ctx, demoSourceName).catch(() => undefined);
+  if (!existing) {
+    await createEntraSource(ctx, { name: demoSourceName, config: { ...config, groupMode: "all", country: "US" }, credential });
+    return;
+  }
+  const moved = existing.config.loginUrl !== config.loginUrl || existing.config.graphUrl !== config.graphUrl || existing.config.tenantId !== config.tenantId || existing.config.clientId !== config.clientId;
+  if (moved) await updateEntraSource(ctx, demoSourceName, { config, credential });
+}
+
+async function ensureAdmin(rt: Runtime, workspace: Workspace): Promise<{ email: string; password: string }> {
+  const email = rt.config.adminEmail;
+  const account = await findAccount(rt.store.db, email);
+  if (!account) {
+    const created = await createAccount(rt.store.db, { email, owner: true, workspace, password: rt.config.adminPassword });
+    return { email, password: created.password };
+  }
+  const reset = await resetPassword(rt.store.db, email, rt.config.adminPassword);
+  return { email, password: reset.password };
+}
+
+export function demoCommand(): Command {
+  return new Command("demo")
+    .description("start a demo Entra ID tenant, sync it into the `demo` workspace, and serve the console")
+    .option("--no-serve", "sync and exit (for scripts and CI)")
+    .option("--host <host>", "listen on this address (default ROLLCALL_HOST)")
+    .option("--port <port>", "listen on this port (default ROLLCALL_PORT)")
+    .action(async (opts: { serve: boolean; host?: string; port?: string }) => {
+      let rt: Runtime | undefined;
+      let emulator: RunningEmulator | undefined;
+      try {
+        const config = loadConfig();
+        rt = await openRuntime(config, { command: "demo" });
+        process.stderr.write("Starting the demo Entra ID tenant (Northwind Traders)…\n");
+        emulator = await startDemoEmulator({ port: 0, dataDir: join(config.dataDir, "emulator"), quiet: true });
+        trustExtraCa(emulator.caPem);
+        const workspace = await ensureWorkspace(rt);
+        const ctx: SourceContext = { db: rt.store.db, workspace, actor: "demo", secrets: rt.secrets };
+        await ensureSource(ctx, emulator);
+
+        const bar = progressBar(Boolean(process.stderr.isTTY));
+        const summary = await syncSource(rt, workspace, demoSourceName, { trigger: "manual", actor: "demo" }, { onProgress: (p) => bar.update(p) }).finally(() => bar.stop());
+        process.stdout.write(`${describeSummary(summary)}\n`);
+        process.stdout.write(`Workspace "demo": \`rollcall users list -w demo --source ${demoSourceName}\`, \`rollcall groups list -w demo\`, \`rollcall runs show ${summary.runId} -w demo\`.\n`);
+        if (summary.status !== "succeeded") process.exitCode = 1;
+        if (!opts.serve) return;
+
+        const admin = await ensureAdmin(rt, workspace);
+        const server = await startServer(rt, { ...(opts.host && { host: opts.host }), ...(opts.port && { port: Number(opts.port) }) });
+        const scheduler = startScheduler(rt);
+        process.stdout.write(`\nRollcall is serving ${server.url} (API at ${server.url}/api/v1)\n  sign in as: ${admin.email}\n  password:   ${admin.password}\nPress Ctrl+C to stop.\n`);
+        await new Promise<void>((resolve) => {
+          process.once("SIGINT", () => resolve());
+          process.once("SIGTERM", () => resolve());
+        });
+        await scheduler.stop();
+        await server.close();
+      } catch (error) {
+        const e = toRollcallError(error);
+        printError(e, false);
+        process.exitCode = 1;
+      } finally {
+        await emulator?.close();
+        await rt?.close();
+      }
+    });
+}

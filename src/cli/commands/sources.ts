@@ -1,0 +1,204 @@
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { invalidInput } from "../../errors.ts";
+import { createEntraSource, getSource, listSources, loadSourceForSync, removeSource, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
+import { httpFetch } from "../../net/http.ts";
+import { parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
+import { testConnection } from "../../sources/entra/connect.ts";
+import type { Credential } from "../../sources/entra/token.ts";
+import { isValidCron } from "../../sync/schedule.ts";
+import type { Runtime } from "../../runtime.ts";
+import { collect, run, table, workspaceCommand, workspaceContext, type GlobalOptions } from "../io.ts";
+
+/** `rollcall sources …`: Entra ID sources. Secrets come from an environment variable, never a flag value. */
+const csv = (value: string | undefined) => (value === undefined ? undefined : value.split(",").map((s) => s.trim()).filter(Boolean));
+
+function withSourceFlags(command: Command): Command {
+  return command
+    .option("--tenant-id <id>", "directory (tenant) ID")
+    .option("--client-id <id>", "application (client) ID")
+    .option("--client-secret-env <VAR>", "name of the environment variable holding the client secret")
+    .option("--certificate-file <file>", "certificate (PEM) instead of a secret, with --private-key-file")
+    .option("--private-key-file <file>", "the certificate's private key (PKCS#8 PEM)")
+    .option("--secret-expires-on <YYYY-MM-DD>", "when the secret expires (shown as a reminder)")
+    .addOption(new Option("--cloud <cloud>", "national cloud").choices(["global", "usgov", "usgovdod", "china"]))
+    .option("--login-url <url>", "login base URL (default: the cloud's)")
+    .option("--graph-url <url>", "Graph base URL (default: the cloud's)")
+    .addOption(new Option("--users <scope>", "which users").choices(["all", "groups"]))
+    .option("--groups <names>", "comma-separated groups: the user scope with --users groups, the synced groups with --group-mode selected")
+    .addOption(new Option("--group-mode <mode>", "which groups to sync").choices(["none", "selected", "attribute", "all"]))
+    .option("--group-attribute <property>", "user property giving one group per distinct value (e.g. department)")
+    .option("--ignore-groups <names>", "comma-separated exact group names to leave out")
+    .option("--ignore-groups-containing <text>", "leave out groups whose name contains this (case-insensitive; comma-separated for several)")
+    .option("--include-guests", "sync guest users too")
+    .option("--no-include-guests", "leave guest users out (default)")
+    .option("--country <CC>", "default country for reading local phone numbers")
+    .addOption(new Option("--on-remove <action>", "what happens to users deleted in Entra or out of scope").choices(["disable", "delete", "keep"]))
+    .option("--map <FIELD=PROPERTY>", "map a Graph user property to a Rollcall field (repeatable), e.g. cardNumbers=onPremisesExtensionAttributes.extensionAttribute10", collect)
+    .option("--schedule <every>", "automatic sync: an interval (24h, 30m), a cron expression, or off")
+    .option("--full-every <interval>", "full reconciliation interval (default 7d)")
+    .option("--deletion-threshold-percent <n>", "stop a run removing more than this % of the source's users (default 10)")
+    .option("--deletion-threshold-count <n>", "... and more than this many users (default 20)")
+    .option("--no-link-by-email", "report a conflict instead of linking a manual or imported user with the same email");
+}
+
+type Flags = Record<string, unknown> & GlobalOptions;
+
+function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Partial<EntraConfigInput> {
+  const c: Partial<EntraConfigInput> = {};
+  const set = <K extends keyof EntraConfigInput>(key: K, value: EntraConfigInput[K] | undefined) => {
+    if (value !== undefined) c[key] = value;
+  };
+  set("tenantId", flags.tenantId as string | undefined);
+  set("clientId", flags.clientId as string | undefined);
+  set("secretExpiresOn", flags.secretExpiresOn as string | undefined);
+  set("cloud", flags.cloud as EntraConfigInput["cloud"]);
+  set("loginUrl", flags.loginUrl as string | undefined);
+  set("graphUrl", flags.graphUrl as string | undefined);
+  set("users", flags.users as EntraConfigInput["users"]);
+  const groups = csv(flags.groups as string | undefined);
+  if (groups) {
+    const scopeByGroups = (flags.users ?? base.users) === "groups";
+    const mode = (flags.groupMode ?? base.groupMode) as string | undefined;
+    if (scopeByGroups) c.scopeGroups = groups;
+    if (mode === "selected" || !scopeByGroups) c.groups = groups;
+    if (!flags.groupMode && !scopeByGroups && (base.groupMode ?? "none") === "none") c.groupMode = "selected";
+  }
+  set("groupMode", flags.groupMode as EntraConfigInput["groupMode"]);
+  set("groupAttribute", flags.groupAttribute as string | undefined);
+  set("ignoreGroups", csv(flags.ignoreGroups as string | undefined));
+  set("ignoreGroupsContaining", csv(flags.ignoreGroupsContaining as string | undefined));
+  set("includeGuests", flags.includeGuests as boolean | undefined);
+  set("country", flags.country as string | undefined);
+  set("onRemove", flags.onRemove as EntraConfigInput["onRemove"]);
+  if (flags.linkByEmail === false) c.linkByEmail = false;
+  if (flags.map) {
+    const mapping: Record<string, string> = { ...(base.mapping ?? {}) };
+    for (const pair of flags.map as string[]) {
+      const at = pair.indexOf("=");
+      if (at <= 0) throw invalidInput([{ field: "mapping", message: `"${pair}" must be FIELD=GRAPH_PROPERTY`, value: pair }]);
+      mapping[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+    }
+    c.mapping = mapping;
+  }
+  if (flags.schedule !== undefined) {
+    const text = String(flags.schedule).trim();
+    const ms = parseInterval(text);
+    if (text === "off" || text === "none") c.schedule = null;
+    else if (ms !== undefined) c.schedule = { everyMs: ms };
+    else if (isValidCron(text)) c.schedule = { cron: text };
+    else throw invalidInput([{ field: "schedule", message: `"${text}" is neither an interval (24h, 30m) nor a cron expression`, value: text }]);
+  }
+  if (flags.fullEvery !== undefined) {
+    const ms = parseInterval(String(flags.fullEvery));
+    if (ms === undefined) throw invalidInput([{ field: "fullEvery", message: "must be an interval such as 7d or 12h", value: flags.fullEvery }]);
+    c.fullEveryMs = ms;
+  }
+  if (flags.deletionThresholdPercent !== undefined || flags.deletionThresholdCount !== undefined) {
+    const current = base.deletionThreshold ?? { percent: 10, count: 20 };
+    c.deletionThreshold = {
+      percent: flags.deletionThresholdPercent !== undefined ? Number(flags.deletionThresholdPercent) : current.percent,
+      count: flags.deletionThresholdCount !== undefined ? Number(flags.deletionThresholdCount) : current.count,
+    };
+  }
+  return c;
+}
+
+function credentialFromFlags(flags: Flags): Credential | undefined {
+  if (flags.clientSecretEnv) {
+    const name = String(flags.clientSecretEnv);
+    const secret = process.env[name];
+    if (!secret) throw invalidInput([{ field: "clientSecret", message: `environment variable ${name} is not set (or empty)`, value: name }]);
+    return { kind: "secret", secret };
+  }
+  if (flags.certificateFile || flags.privateKeyFile) {
+    if (!flags.certificateFile || !flags.privateKeyFile) throw invalidInput([{ field: "certificate", message: "give both --certificate-file and --private-key-file" }]);
+    return { kind: "certificate", certificatePem: readFileSync(String(flags.certificateFile), "utf8"), privateKeyPem: readFileSync(String(flags.privateKeyFile), "utf8") };
+  }
+  return undefined;
+}
+
+async function sourceContext(rt: Runtime, flags: Flags): Promise<SourceContext> {
+  return { ...(await workspaceContext(rt, flags)), secrets: rt.secrets };
+}
+
+export function describeSource(s: Source): string {
+  const c = s.config;
+  const scope = c.users === "all" ? "all users" : `transitive members of ${c.scopeGroups.join(", ")}`;
+  const groups = c.groupMode === "none" ? "none" : c.groupMode === "attribute" ? `one per ${c.groupAttribute}` : c.groupMode === "selected" ? c.groups.join(", ") : "all";
+  return [
+    `${s.name} (Entra ID, tenant ${c.tenantId}, client ${c.clientId})`,
+    `  secret:      ${s.secret.description}`,
+    `  users:       ${scope}${c.includeGuests ? " including guests" : ", guests excluded"}`,
+    `  groups:      ${groups}${c.ignoreGroups.length || c.ignoreGroupsContaining.length ? ` (ignoring ${[...c.ignoreGroups, ...c.ignoreGroupsContaining.map((t) => `*${t}*`)].join(", ")})` : ""}`,
+    `  on removal:  ${c.onRemove}; threshold > ${c.deletionThreshold.percent}% and > ${c.deletionThreshold.count} users`,
+    `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${c.schedule.everyMs / 3_600_000}h` : c.schedule.cron) : "off"}${s.status.nextRunAt ? ` (next ${s.status.nextRunAt})` : ""}`,
+    `  synced:      ${s.status.syncedUsers} users, ${s.status.syncedGroups} groups`,
+    `  last run:    ${s.status.lastRun ? `${s.status.lastRun.status} (${s.status.lastRun.mode}, ${s.status.lastRun.startedAt}, run ${s.status.lastRun.id})` : "never"}`,
+  ].join("\n");
+}
+
+export function sourcesCommand(): Command {
+  const sources = new Command("sources").description("Entra ID sources: add, test, change, remove");
+
+  const add = new Command("add").description("add a source");
+  add.addCommand(
+    withSourceFlags(workspaceCommand("entra", "add a Microsoft Entra ID source"))
+      .requiredOption("--name <name>", "source name (shown on synced users)")
+      .action(async (flags: Flags) =>
+        run(flags, async (rt) => {
+          const credential = credentialFromFlags(flags);
+          if (!credential) throw invalidInput([{ field: "clientSecret", message: "give --client-secret-env VAR (or --certificate-file and --private-key-file)" }]);
+          return createEntraSource(await sourceContext(rt, flags), { name: String(flags.name), config: configFromFlags(flags) as EntraConfigInput, credential });
+        }, { human: (s) => `added source ${s.name}\n${describeSource(s)}\nNext: \`rollcall sources test ${s.name}\`, then \`rollcall sync ${s.name}\`` }),
+      ),
+  );
+  sources.addCommand(add);
+
+  sources.addCommand(
+    withSourceFlags(workspaceCommand("update", "change a source's settings or secret"))
+      .argument("<name>")
+      .action(async (name: string, flags: Flags) =>
+        run(flags, async (rt) => {
+          const ctx = await sourceContext(rt, flags);
+          const before = await getSource(ctx, name);
+          const credential = credentialFromFlags(flags);
+          return updateEntraSource(ctx, name, { config: configFromFlags(flags, before.config), ...(credential && { credential }) });
+        }, { human: (s) => `updated source ${s.name}\n${describeSource(s)}` }),
+      ),
+  );
+
+  sources.addCommand(
+    workspaceCommand("list", "list sources").action(async (flags: Flags) =>
+      run(flags, async (rt) => listSources(await workspaceContext(rt, flags)), {
+        human: (list) => table(list.map((s) => ({ name: s.name, tenant: s.config.tenantId, secret: s.secret.description, users: s.status.syncedUsers, groups: s.status.syncedGroups, lastRun: s.status.lastRun?.status ?? "never", nextRun: s.status.nextRunAt ?? "" })), ["name", "tenant", "secret", "users", "groups", "lastRun", "nextRun"]),
+      }),
+    ),
+  );
+
+  sources.addCommand(
+    workspaceCommand("show", "show a source").argument("<name>").action(async (name: string, flags: Flags) =>
+      run(flags, async (rt) => getSource(await workspaceContext(rt, flags), name), { human: describeSource }),
+    ),
+  );
+
+  sources.addCommand(
+    workspaceCommand("remove", "remove a source (its users stay, no longer synced)").alias("delete").argument("<name>").action(async (name: string, flags: Flags) =>
+      run(flags, async (rt) => removeSource(await sourceContext(rt, flags), name), { human: (s) => `removed source ${s.name}` }),
+    ),
+  );
+
+  sources.addCommand(
+    workspaceCommand("test", "check the tenant, the app's credentials and its Graph permissions").argument("<name>").action(async (name: string, flags: Flags) =>
+      run(flags, async (rt) => {
+        const source = await loadSourceForSync(await sourceContext(rt, flags), name);
+        return testConnection(source.config, source.credential, httpFetch);
+      }, {
+        human: (r) => r.checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.name.padEnd(13)} ${c.code && !c.ok ? `[${c.code}] ` : ""}${c.message}`).join("\n"),
+        json: (r) => r,
+        ok: (r) => r.ok,
+      }),
+    ),
+  );
+  return sources;
+}

@@ -1,0 +1,112 @@
+import { Command } from "commander";
+import cliProgress from "cli-progress";
+import { getRun, listRuns, rejectRun, type Run } from "../../core/runs.ts";
+import { approveRun, syncSource } from "../../sync/service.ts";
+import type { RunSummary, SyncProgress } from "../../sync/runner.ts";
+import { run, table, workspaceCommand, workspaceContext, type GlobalOptions } from "../io.ts";
+
+/** `rollcall sync NAME` and `rollcall runs …`. The progress bar is on standard error; --json output stays clean. */
+export function progressBar(enabled: boolean): { update(p: SyncProgress): void; stop(): void } {
+  if (!enabled) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: "{phase} [{bar}] {value}/{total} {detail}", hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p) {
+      const total = p.phase === "planning" || p.phase === "applying" ? Math.max(1, p.toPlan) : Math.max(1, p.users);
+      const value = p.phase === "planning" || p.phase === "applying" ? p.planned : p.users;
+      const detail = p.phase === "fetching" ? `users fetched, ${p.groups} groups` : p.phase === "planning" ? "users planned" : "";
+      if (!started) {
+        bar.start(total, value, { phase: p.phase.padEnd(9), detail });
+        started = true;
+      } else bar.update(value, { phase: p.phase.padEnd(9), detail });
+      bar.setTotal(total);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+export function describeSummary(s: RunSummary): string {
+  const c = s.counts;
+  const lines = [
+    `${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`,
+    `  users:   ${c.created ?? 0} created, ${c.updated ?? 0} updated, ${c.linked ?? 0} linked, ${c.disabled ?? 0} disabled, ${c.deleted ?? 0} deleted, ${c.unchanged ?? 0} unchanged, ${c.skipped ?? 0} skipped (${c.conflicts ?? 0} conflicts)`,
+    `  groups:  ${c.groupsCreated ?? 0} created, ${c.groupsUpdated ?? 0} updated, ${c.groupsDeleted ?? 0} deleted; memberships +${c.membershipsAdded ?? 0} -${c.membershipsRemoved ?? 0}`,
+    `  ${c.warnings ?? 0} warnings; ${s.graphRequests} Graph requests (${s.graphThrottled} throttled)`,
+  ];
+  if (s.dryRun) lines.push(`  nothing was applied; see the change set with \`rollcall runs show ${s.runId}\``);
+  if (s.error) lines.push(`  ${s.status === "stopped" ? "stopped" : "error"} [${s.error.code}]: ${s.error.message}`);
+  return lines.join("\n");
+}
+
+export const summaryJson = (s: RunSummary) => ({ runId: s.runId, mode: s.mode, status: s.status, counts: s.counts, ...(s.error && { error: s.error }) });
+
+export function syncCommand(): Command {
+  return workspaceCommand("sync", "sync an Entra ID source now")
+    .argument("<source>", "source name")
+    .option("--full", "full listing and reconciliation instead of a delta")
+    .option("--dry-run", "compute the whole change set without applying it")
+    .option("--force", "apply even when the deletion threshold is exceeded (this run only)")
+    .action(async (name: string, flags: GlobalOptions & { full?: boolean; dryRun?: boolean; force?: boolean }) => {
+      const bar = progressBar(Boolean(process.stderr.isTTY));
+      await run(flags, async (rt) => {
+        const ctx = await workspaceContext(rt, flags);
+        try {
+          return await syncSource(rt, ctx.workspace, name, { trigger: "manual", full: flags.full ?? false, dryRun: flags.dryRun ?? false, force: flags.force ?? false, actor: "cli" }, { onProgress: (p) => bar.update(p) });
+        } finally {
+          bar.stop();
+        }
+      }, { human: describeSummary, json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync");
+    });
+}
+
+function describeRun(r: Run & { changes?: { action: string; subject: string; after: unknown }[] }): string {
+  const lines = [
+    `Run ${r.id} of ${r.source}: ${r.status}${r.dryRun ? " (dry run)" : ""}${r.forced ? " (forced)" : ""}`,
+    `  ${r.mode}, ${r.trigger}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
+    `  counts: ${Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(", ") || "(none yet)"}`,
+    `  Graph: ${r.graphRequests} requests, ${r.graphThrottled} throttled`,
+  ];
+  if (r.status === "running") lines.push(`  progress: ${JSON.stringify(r.progress)}`);
+  if (r.error) lines.push(`  error [${r.error.code}]: ${r.error.message}`);
+  if (r.changes?.length) {
+    lines.push(`  changes (${r.changes.length}${r.changes.length >= 1000 ? "+" : ""}):`);
+    for (const c of r.changes.slice(0, 200)) lines.push(`    ${c.action.padEnd(10)} ${c.subject}`);
+    if (r.changes.length > 200) lines.push(`    … ${r.changes.length - 200} more (use --json)`);
+  }
+  return lines.join("\n");
+}
+
+export function runsCommand(): Command {
+  const runs = new Command("runs").description("sync run history");
+  runs.addCommand(
+    workspaceCommand("list", "recent runs")
+      .option("--source <name>", "only this source's runs")
+      .option("--limit <n>", "how many", "50")
+      .action(async (flags: GlobalOptions & { source?: string; limit: string }) =>
+        run(flags, async (rt) => listRuns(await workspaceContext(rt, flags), { source: flags.source, limit: Number(flags.limit) }), {
+          human: (list) => table(list.map((r) => ({ id: r.id, source: r.source, status: r.status, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: r.counts.created ?? "", updated: r.counts.updated ?? "", removed: (r.counts.disabled ?? 0) + (r.counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "removed"]),
+        }),
+      ),
+  );
+  runs.addCommand(
+    workspaceCommand("show", "one run with its change log").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
+      run(flags, async (rt) => getRun(await workspaceContext(rt, flags), id), { human: describeRun }),
+    ),
+  );
+  runs.addCommand(
+    workspaceCommand("approve", "apply a run stopped at the deletion threshold (runs the source again with --force)").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
+      run(flags, async (rt) => approveRun(rt, (await workspaceContext(rt, flags)).workspace, id, "cli"), { human: describeSummary, json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync"),
+    ),
+  );
+  runs.addCommand(
+    workspaceCommand("reject", "dismiss a run stopped at the deletion threshold").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
+      run(flags, async (rt) => rejectRun(await workspaceContext(rt, flags), id), { human: (r) => `run ${r.id}: ${r.status}` }),
+    ),
+  );
+  return runs;
+}

@@ -1,0 +1,67 @@
+import { sql } from "kysely";
+import { notFound } from "../errors.ts";
+import { listChanges, type ChangeRecord } from "./change-log.ts";
+import type { WorkspaceContext } from "./context.ts";
+
+/** Run history: what each sync did, when, how, and (for one run) its per-user change log. */
+export interface Run {
+  id: string;
+  source: string;
+  trigger: string;
+  mode: string;
+  dryRun: boolean;
+  forced: boolean;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  counts: Record<string, number>;
+  progress: Record<string, unknown>;
+  error: { code: string; message: string; details?: Record<string, unknown> } | null;
+  graphRequests: number;
+  graphThrottled: number;
+}
+
+type Ctx = Pick<WorkspaceContext, "db" | "workspace">;
+
+function runQuery(ctx: Ctx) {
+  return sql`select r.*, s.name as source_name from sync_runs r join sources s on s.id = r.source_id where r.workspace_id = ${ctx.workspace.id}`;
+}
+
+function toRun(r: Record<string, unknown>): Run {
+  return {
+    id: r.id as string,
+    source: r.source_name as string,
+    trigger: r.trigger as string,
+    mode: r.mode as string,
+    dryRun: r.dry_run as boolean,
+    forced: (r.forced as boolean | undefined) ?? false,
+    status: r.status as string,
+    startedAt: new Date(r.started_at as Date).toISOString(),
+    finishedAt: r.finished_at ? new Date(r.finished_at as Date).toISOString() : null,
+    counts: r.counts as Record<string, number>,
+    progress: r.progress as Record<string, unknown>,
+    error: r.error as Run["error"],
+    graphRequests: r.graph_requests as number,
+    graphThrottled: r.graph_throttled as number,
+  };
+}
+
+export async function listRuns(ctx: Ctx, filter: { source?: string | undefined; limit?: number | undefined } = {}): Promise<Run[]> {
+  const where = filter.source ? sql`and lower(s.name) = lower(${filter.source})` : sql``;
+  const { rows } = await sql<Record<string, unknown>>`${runQuery(ctx)} ${where} order by r.started_at desc limit ${filter.limit ?? 50}`.execute(ctx.db);
+  return rows.map(toRun);
+}
+
+export async function getRun(ctx: Ctx, id: string, options: { changes?: number } = {}): Promise<Run & { changes: ChangeRecord[] }> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound("run", id);
+  const { rows } = await sql<Record<string, unknown>>`${runQuery(ctx)} and r.id = ${id}`.execute(ctx.db);
+  if (!rows[0]) throw notFound("run", id);
+  const changes = await listChanges(ctx.db, ctx.workspace.id, { runId: id, limit: options.changes ?? 1000 });
+  return { ...toRun(rows[0]), changes };
+}
+
+/** Reject a run stopped at the deletion threshold: nothing is applied, and the record says so. */
+export async function rejectRun(ctx: Ctx, id: string): Promise<Run> {
+  await sql`update sync_runs set status = 'rejected' where id = ${id} and workspace_id = ${ctx.workspace.id} and status = 'stopped'`.execute(ctx.db);
+  return getRun(ctx, id, { changes: 0 });
+}
