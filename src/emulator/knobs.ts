@@ -58,9 +58,12 @@ export class Knobs {
     return null;
   }
 
-  /** Spend `units` of the (app, tenant) budget; a throttle decision when the window is spent. */
-  spend(key: string, units: number, now = Date.now()): KnobDecision | null {
-    if (this.budget === null) return null;
+  /**
+   * Spend `units` of the (app, tenant) budget. Returns a throttle decision when the window is spent,
+   * and the share of the limit used (for x-ms-throttle-limit-percentage) when there is a budget.
+   */
+  spend(key: string, units: number, now = Date.now()): { throttle?: KnobDecision; used?: number } {
+    if (this.budget === null) return {};
     let w = this.windows.get(key);
     if (!w || now - w.start >= 10_000) {
       w = { start: now, used: 0 };
@@ -68,10 +71,10 @@ export class Knobs {
     }
     if (w.used + units > this.budget) {
       const wait = Math.max(0.001, (w.start + 10_000 - now) / 1000);
-      return { kind: "throttle", retryAfter: this.retryAfter(wait, true) };
+      return { throttle: { kind: "throttle", retryAfter: this.retryAfter(wait, true) }, used: (w.used + units) / this.budget };
     }
     w.used += units;
-    return null;
+    return { used: w.used / this.budget };
   }
 
   private retryAfter(seconds: number, roundUp = false): string {
@@ -87,12 +90,22 @@ function clamp01(x: number): number {
   return Math.min(1, Math.max(0, x));
 }
 
-/** Resource units a Graph request costs (graph-notes: list 2, members 3, transitive 5, delta 1; $select saves one). */
-export function requestCost(path: string, query: URLSearchParams): number {
-  let cost = 2;
-  if (/\/delta$|microsoft\.graph\.delta$/.test(path)) cost = 1;
-  else if (/\/transitive(Members|MemberOf)/.test(path)) cost = 5;
-  else if (/\/(members|memberOf)/.test(path)) cost = 3;
-  if (query.has("$select") && cost > 1) cost -= 1;
-  return cost;
+/**
+ * Resource units a Graph request costs (Microsoft's "identity and access" throttling table): GET users 2,
+ * groups/{id}/members 3, groups/{id}/transitiveMembers 5, memberOf/transitiveMemberOf 2, anything else 1;
+ * $select saves one, $top under 20 saves one, $expand adds one; never below 1.
+ */
+export function requestCost(method: string, path: string, query: URLSearchParams): number {
+  let cost = 1;
+  if (method === "GET") {
+    if (/^\/users\/?$/.test(path)) cost = 2;
+    else if (/^\/groups\/[^/]+\/members(\/|$)/.test(path)) cost = 3;
+    else if (/^\/groups\/[^/]+\/transitiveMembers(\/|$)/.test(path)) cost = 5;
+    else if (/^\/(me|users\/[^/]+)\/(transitiveMemberOf|memberOf)(\/|$)/.test(path)) cost = 2;
+  }
+  if (query.has("$select")) cost -= 1;
+  const top = Number(query.get("$top"));
+  if (query.has("$top") && top < 20) cost -= 1;
+  if (query.has("$expand")) cost += 1;
+  return Math.max(1, cost);
 }

@@ -31,12 +31,25 @@ describe("throttling", () => {
     expect(t.emu.stats().throttled).toBe(3);
   });
 
+  it("reports each request's cost in x-ms-resource-unit (Microsoft's table)", async () => {
+    const g = t.emu.tenants.get(t.emu.tenantId).listGroups()[0]!;
+    const cost = async (path: string) => (await t.graph(path, token)).headers.get("x-ms-resource-unit");
+    expect(await cost("/users")).toBe("2");
+    expect(await cost("/users?$select=id")).toBe("1");
+    expect(await cost(`/groups/${g.id}/members`)).toBe("3");
+    expect(await cost(`/groups/${g.id}/transitiveMembers?$top=999`)).toBe("5");
+    expect(await cost(`/groups/${g.id}/transitiveMembers?$top=5`)).toBe("4");
+    expect(await cost("/users/delta")).toBe("1");
+  });
+
   it("a spent per-(app, tenant) resource-unit budget answers 429 until the window ends", async () => {
     t.emu.setKnobs({ throttleBudget: { unitsPer10s: 5 } });
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) statuses.push((await t.graph("/users?$top=1&$select=id", token)).status); // 1 unit each with $select
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     const r = await t.graph("/users?$top=1&$select=id", token);
+    expect(r.headers.get("x-ms-throttle-scope")).toBe(`Tenant_Application/Read/${t.emu.clientId}/${t.emu.tenantId}`);
+    expect(r.headers.get("x-ms-throttle-information")).toBe("ResourceUnitLimitExceeded");
     const wait = Number(r.headers.get("retry-after"));
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(10);

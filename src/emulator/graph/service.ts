@@ -39,11 +39,21 @@ export class GraphService {
   async handle(req: GraphReq, ids: GraphCtxIds, meta: { caller?: Caller } = {}): Promise<Res & { caller?: Caller }> {
     try {
       const caller = meta.caller ?? (await this.auth.authenticate(req.headers["authorization"], req.origin));
-      const over = this.knobs.spend(`${caller.clientId}|${caller.entry.id}`, requestCost(req.path, req.query));
-      if (over) return { ...throttleResponse(over, ids), caller };
       if (req.method === "POST" && req.path === "/$batch") return { ...(await this.batch(req, ids, caller)), caller };
+      const units = requestCost(req.method, req.path, req.query);
+      const spent = this.knobs.spend(`${caller.clientId}|${caller.entry.id}`, units);
+      const unitHeaders: Record<string, string> = { "x-ms-resource-unit": String(units) };
+      if (spent.used !== undefined && spent.used > 0.8) unitHeaders["x-ms-throttle-limit-percentage"] = Math.min(1.8, spent.used).toFixed(1);
+      if (spent.throttle) {
+        const res = throttleResponse(spent.throttle, ids);
+        Object.assign(res.headers, unitHeaders, {
+          "x-ms-throttle-scope": `Tenant_Application/Read/${caller.clientId}/${caller.entry.id}`,
+          "x-ms-throttle-information": "ResourceUnitLimitExceeded",
+        });
+        return { ...res, caller };
+      }
       const r = this.route(req, caller);
-      return { status: 200, headers: graphHeaders(ids, r.headers), body: JSON.stringify(r.body), caller };
+      return { status: 200, headers: graphHeaders(ids, { ...unitHeaders, ...r.headers }), body: JSON.stringify(r.body), caller };
     } catch (e) {
       if (e instanceof GraphHttpError) return graphError(e.status, e.code, e.message, ids, e.headers);
       if (e instanceof NotFound) return graphError(404, "Request_ResourceNotFound", e.message, ids);
