@@ -46,7 +46,8 @@ function beforeAfter(t: ApplyTarget): { before: RawBuilder<unknown>; after: RawB
         SELECT g.name AS x FROM group_members m JOIN groups g ON g.id = m.group_id
         WHERE m.member_user_id = u.id AND NOT (g.source_type = 'import' AND lower(g.source_name) = lower(${t.sourceName}))
           AND lower(g.name) <> ALL(SELECT lower(y) FROM unnest(coalesce(s.groups, '{}')) y)
-        UNION ALL SELECT unnest(coalesce(s.groups, '{}'))) z ORDER BY lower(x))`);
+        UNION ALL SELECT coalesce((SELECT g.name FROM groups g WHERE g.workspace_id = u.workspace_id AND lower(g.name) = lower(n)), n)
+        FROM unnest(coalesce(s.groups, '{}')) n) z ORDER BY lower(x))`);
     } else {
       before.push(key, sql`u.${sql.raw(c.column)}`);
       after.push(key, targets[c.column]!);

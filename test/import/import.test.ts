@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { createWorkspace } from "../../src/core/workspaces.ts";
+import { createUser, getUser } from "../../src/core/users.ts";
+import { createGroup, addMember } from "../../src/core/groups.ts";
+import { runImport, type ImportOptions } from "../../src/core/imports.ts";
+import type { WorkspaceContext } from "../../src/core/context.ts";
+import { verifySecret } from "../../src/security/hashing.ts";
+import { RollcallError } from "../../src/errors.ts";
+
+const fixture = (name: string) => join(import.meta.dirname, "../fixtures/import", name);
+
+describe.each(engines)("importing users on %s", (engine) => {
+  let store: TestStore;
+  let dir: string;
+  let seq = 0;
+  const newWorkspace = async (): Promise<WorkspaceContext> => ({ db: store.db, workspace: await createWorkspace(store.db, { name: `ws${++seq}`, defaultCountry: "GB" }), actor: "test" });
+  const file = async (name: string, text: string) => {
+    const path = join(dir, name);
+    await writeFile(path, text);
+    return path;
+  };
+  const importFile = (ctx: WorkspaceContext, path: string, options: Partial<ImportOptions> = {}) =>
+    runImport(ctx, store, { path, fileName: path.split("/").at(-1)!, dryRun: false, partial: false, updateExisting: false, ...options });
+  const userCount = async (ctx: WorkspaceContext) =>
+    Number((await store.db.selectFrom("users").select((eb) => eb.fn.countAll().as("n")).where("workspace_id", "=", ctx.workspace.id).executeTakeFirstOrThrow()).n);
+  const changeCount = async (ctx: WorkspaceContext) =>
+    Number((await store.db.selectFrom("change_log").select((eb) => eb.fn.countAll().as("n")).where("workspace_id", "=", ctx.workspace.id).executeTakeFirstOrThrow()).n);
+
+  beforeAll(async () => {
+    store = await openTestStore(engine);
+    dir = await mkdtemp(join(tmpdir(), "rollcall-import-"));
+  });
+  afterAll(async () => {
+    await store?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("creates users with source, tag, groups, card and hashed PIN; re-importing the same file changes nothing", async () => {
+    const ctx = await newWorkspace();
+    const first = await importFile(ctx, fixture("basic.csv"));
+    expect(first).toMatchObject({ applied: true, counts: { rows: 2, created: 2, updated: 0, invalid: 0, groupsCreated: 2 } });
+    const ada = await getUser(ctx, "ada@example.com");
+    expect(ada).toMatchObject({
+      displayName: "Ada Lovelace", mobilePhone: "+447911123456", cardNumbers: ["000123"], groups: ["Engineers", "London"],
+      source: { type: "import", name: "basic.csv" }, tags: ["Imported"],
+    });
+    const row = await store.db.selectFrom("users").select(["pin_hash", "source_id"]).where("id", "=", ada.id).executeTakeFirstOrThrow();
+    expect(await verifySecret("1234", row.pin_hash!)).toBe(true);
+    expect(row.source_id).not.toBeNull();
+    const changes = await changeCount(ctx);
+
+    const again = await importFile(ctx, fixture("basic.csv"));
+    expect(again.counts).toMatchObject({ created: 0, updated: 0, unchanged: 2 });
+    expect(await changeCount(ctx)).toBe(changes);
+    expect((await getUser(ctx, "ada@example.com")).updatedAt).toBe(ada.updatedAt);
+  });
+
+  it("dry run lists creates and updates with before and after, and writes nothing", async () => {
+    const ctx = await newWorkspace();
+    await importFile(ctx, fixture("basic.csv"));
+    const path = await file("basic.csv", "Email,Full name,Department\nada@example.com,Ada King,Engineering\nnew@example.com,New Person,Sales\n");
+    const before = await changeCount(ctx);
+    const report = await importFile(ctx, path, { dryRun: true });
+    expect(report).toMatchObject({ applied: false, dryRun: true, counts: { created: 1, updated: 1, unchanged: 0 } });
+    expect(report.created).toEqual([{ row: 3, email: "new@example.com", userPrincipalName: null, displayName: "New Person" }]);
+    expect(report.updated[0]).toMatchObject({ row: 2, email: "ada@example.com", changes: { displayName: { before: "Ada Lovelace", after: "Ada King" } } });
+    expect(Object.keys(report.updated[0]!.changes)).toEqual(["displayName"]);
+    expect(await changeCount(ctx)).toBe(before);
+    expect((await getUser(ctx, "ada@example.com")).displayName).toBe("Ada Lovelace");
+  });
+
+  it("is all or nothing by default, and --partial applies the valid rows and reports the rest", async () => {
+    const ctx = await newWorkspace();
+    const path = await file("staff.csv", "Email,Name,Mobile\ngood@example.com,Good,\nbad-email,Bad,\nphone@example.com,Phone,123\ngood@example.com,Twice,\n");
+    const strict = await importFile(ctx, path);
+    expect(strict.applied).toBe(false);
+    expect(await userCount(ctx)).toBe(0);
+    expect(strict.problems).toEqual([
+      expect.objectContaining({ row: 3, column: "Email", field: "email", value: "bad-email" }),
+      expect.objectContaining({ row: 4, column: "Mobile", field: "mobilePhone", value: "123" }),
+      expect.objectContaining({ row: 5, column: "Email", field: "email", message: '"good@example.com" is also in row 2' }),
+    ]);
+    const partial = await importFile(ctx, path, { partial: true });
+    expect(partial).toMatchObject({ applied: true, counts: { created: 1, invalid: 3 } });
+    expect(await userCount(ctx)).toBe(1);
+  });
+
+  it("never overwrites Entra-synced users, takes over manual users only with --update-existing, and refuses taken cards", async () => {
+    const ctx = await newWorkspace();
+    await store.db.insertInto("users").values({ workspace_id: ctx.workspace.id, email: "synced@example.com", display_name: "Synced", source_type: "entra", source_name: "Contoso" }).execute();
+    const manual = await createUser(ctx, { email: "hand@example.com", displayName: "By Hand", cardNumbers: ["777", "888"] });
+    const path = await file("staff.csv", "Email,Name,Card\nsynced@example.com,Synced Changed,\nhand@example.com,Hand Changed,777\nother@example.com,Other,888\n");
+
+    const refused = await importFile(ctx, path, { partial: true });
+    expect(refused.problems.map((p) => [p.row, p.field, p.message.match(/Entra ID|by hand|already belongs/)?.[0]])).toEqual([
+      [2, "email", "Entra ID"], [3, "email", "by hand"], [4, "cardNumbers", "already belongs"],
+    ]);
+    expect(refused.counts.created).toBe(0);
+
+    const takeover = await importFile(ctx, path, { updateExisting: true, partial: true });
+    expect(takeover.problems.map((p) => [p.row, p.field])).toEqual([[2, "email"], [4, "cardNumbers"]]);
+    const taken = await getUser(ctx, manual.id);
+    expect(taken).toMatchObject({ displayName: "Hand Changed", source: { type: "import", name: "staff.csv" }, tags: ["Imported"], cardNumbers: ["777"] });
+    expect((await getUser(ctx, "synced@example.com")).displayName).toBe("Synced");
+  });
+
+  it("treats users of another import file as a conflict unless --source names that file or --update-existing is given", async () => {
+    const ctx = await newWorkspace();
+    await importFile(ctx, fixture("basic.csv"));
+    const path = await file("other.csv", "Email,Full name\nada@example.com,Ada from other\n");
+    const refused = await importFile(ctx, path);
+    expect(refused.problems[0]!.message).toContain('imported from "basic.csv"');
+    const same = await importFile(ctx, path, { sourceName: "basic.csv" });
+    expect(same.counts.updated).toBe(1);
+    expect((await getUser(ctx, "ada@example.com")).source.name).toBe("basic.csv");
+  });
+
+  it("links groups, creates missing ones once, and on re-import drops only memberships of this import's own groups", async () => {
+    const ctx = await newWorkspace();
+    await createGroup(ctx, { name: "Handmade" });
+    await importFile(ctx, fixture("basic.csv"));
+    await addMember(ctx, "Handmade", "ada@example.com");
+    const path = await file("basic.csv", "Email,Full name,Groups\nada@example.com,Ada Lovelace,engineers\n");
+    const report = await importFile(ctx, path);
+    expect(report.counts).toMatchObject({ updated: 1, groupsCreated: 0 });
+    expect(report.updated[0]!.changes.groups).toEqual({ before: ["Engineers", "Handmade", "London"], after: ["Engineers", "Handmade"] });
+    expect((await getUser(ctx, "ada@example.com")).groups).toEqual(["Engineers", "Handmade"]);
+  });
+
+  it("refuses to add members to an Entra-synced group", async () => {
+    const ctx = await newWorkspace();
+    await store.db.insertInto("groups").values({ workspace_id: ctx.workspace.id, name: "Synced Team", source_type: "entra", source_name: "Contoso" }).execute();
+    const report = await importFile(ctx, await file("g.csv", "Email,Name,Groups\nx@example.com,X,synced team\n"));
+    expect(report.problems[0]).toMatchObject({ row: 2, field: "groups", message: expect.stringContaining("synced from Entra ID") });
+  });
+
+  it("keeps a PIN when its cell is blank and re-hashes only a changed PIN", async () => {
+    const ctx = await newWorkspace();
+    await importFile(ctx, await file("p.csv", "Email,Name,PIN\np@example.com,P,4321\n"));
+    const hash = async () => (await store.db.selectFrom("users").select("pin_hash").where("email", "=", "p@example.com").executeTakeFirstOrThrow()).pin_hash!;
+    const original = await hash();
+    expect((await importFile(ctx, await file("p.csv", "Email,Name,PIN\np@example.com,P,\n"))).counts.unchanged).toBe(1);
+    expect(await hash()).toBe(original);
+    expect((await importFile(ctx, await file("p.csv", "Email,Name,PIN\np@example.com,P,9999\n"))).counts.updated).toBe(1);
+    expect(await verifySecret("9999", await hash())).toBe(true);
+  });
+
+  it("imports Entra ID's bulk-create template: UPN as key, Block sign in inverted, office details as custom attributes", async () => {
+    const ctx = await newWorkspace();
+    const report = await importFile(ctx, fixture("entra-bulk-create.csv"));
+    expect(report).toMatchObject({ file: { layout: "entra" }, counts: { created: 2 } });
+    expect(report.columns.ignored[0]!.column).toBe("Initial password [passwordProfile] Required");
+    const isabella = await getUser(ctx, "isabella@contoso.com");
+    expect(isabella).toMatchObject({ userPrincipalName: "isabella@contoso.com", email: null, enabled: false, businessPhones: ["+14255550100"], customAttributes: { usageLocation: "US", officeLocation: "Building 4" } });
+    expect((await getUser(ctx, "alain@contoso.com")).enabled).toBe(true);
+  });
+
+  it("imports an XLSX written by LibreOffice without losing leading zeros or digits", async () => {
+    const ctx = await newWorkspace();
+    const report = await importFile(ctx, fixture("libreoffice.xlsx"), { mapping: { "Employee ID": "employeeId", "Start date": "customAttributes.startDate" } });
+    expect(report.counts.created).toBe(2);
+    expect(await getUser(ctx, "ada@example.com")).toMatchObject({ cardNumbers: ["000123"], employeeId: "12345678901", mobilePhone: "+447911123456", customAttributes: { startDate: "2024-03-01" }, groups: ["Analysts", "Engineers"] });
+    expect(await getUser(ctx, "grace@example.com")).toMatchObject({ cardNumbers: ["000042"], mobilePhone: "+447911123457" });
+  });
+
+  it.each(["header-only.csv", "blank-lines-only.csv", "garbage.bin", "zip-bomb.xlsx", "truncated.xlsx", "mixed-encodings.csv"])("imports nothing from %s", async (name) => {
+    const ctx = await newWorkspace();
+    const error = await importFile(ctx, fixture(name)).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(RollcallError);
+    expect(await userCount(ctx)).toBe(0);
+    const staged = await store.db.executeQuery<{ n: number }>({ sql: "SELECT count(*)::int AS n FROM import_rows", parameters: [], query: { kind: "RawNode" } } as never);
+    expect(staged.rows[0]!.n).toBe(0);
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { mapColumns, parseMappingFile } from "../../src/sources/import/mapping.ts";
+import { readRow } from "../../src/sources/import/row.ts";
+import { RollcallError } from "../../src/errors.ts";
+
+function thrown(fn: () => unknown): RollcallError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(RollcallError);
+    return error as RollcallError;
+  }
+  throw new Error("expected an error");
+}
+
+describe("column mapping", () => {
+  it("recognises headers case- and space-insensitively through synonyms and lists unknown columns", () => {
+    const mapping = mapColumns(["E-mail", "FULL NAME", "First Name", "surname", "Dept", "Job Title", "Mobile", "Card Number", "PIN", "Alias", "Groups", "Shoe size"]);
+    expect(mapping.fields).toEqual(["email", "displayName", "givenName", "surname", "department", "jobTitle", "mobilePhone", "cardNumbers", "pin", "aliases", "groups", null]);
+    expect(mapping.unknown).toEqual(["Shoe size"]);
+    expect(mapping.layout).toBe("generic");
+  });
+
+  it("recognises Entra ID's bulk-create template, inverting Block sign in and never taking the password", () => {
+    const mapping = mapColumns([
+      "Name [displayName] Required", "User name [userPrincipalName] Required", "Initial password [passwordProfile] Required",
+      "Block sign in (Yes/No) [accountEnabled] Required", "Office phone [telephoneNumber]", "Mobile phone [mobile]", "Usage location [usageLocation]",
+    ]);
+    expect(mapping.layout).toBe("entra");
+    expect(mapping.fields).toEqual(["displayName", "userPrincipalName", null, "blockSignIn", "businessPhones", "mobilePhone", "customAttributes.usageLocation"]);
+    expect(mapping.ignored).toEqual([{ column: "Initial password [passwordProfile] Required", reason: expect.stringContaining("passwords") }]);
+  });
+
+  it("recognises Rollcall's own template", () => {
+    expect(mapColumns(["email", "displayName", "cardNumbers", "customAttributes.costCentre"]).layout).toBe("rollcall");
+  });
+
+  it("lets a mapping file override synonyms, add fields and skip columns", () => {
+    const explicit = parseMappingFile({ Badge: "cardNumbers", "Full name": null, Name: "displayName", "Cost centre": "customAttributes.costCentre" });
+    const mapping = mapColumns(["Mail", "badge", "Full name", "Name", "Cost centre"], explicit);
+    expect(mapping.fields).toEqual(["email", "cardNumbers", null, "displayName", "customAttributes.costCentre"]);
+    expect(mapping.ignored).toEqual([{ column: "Full name", reason: "skipped by the mapping file" }]);
+  });
+
+  it("refuses a mapping file naming a field that does not exist", () => {
+    expect(thrown(() => parseMappingFile({ Badge: "badgeNumber" })).code).toBe("invalid_input");
+  });
+
+  it("says which required columns are missing, and which columns collide", () => {
+    const missing = thrown(() => mapColumns(["Name", "Department"]));
+    expect(missing.code).toBe("import_invalid");
+    expect(missing.message).toMatch(/email or userPrincipalName/);
+    const twice = thrown(() => mapColumns(["Email", "Mail", "Name"]));
+    expect(twice.message).toContain('"Email" and "Mail" both map to email');
+  });
+});
+
+describe("row validation", () => {
+  const mapping = mapColumns(["Email", "First name", "Last name", "Mobile", "Card", "PIN", "Groups", "Enabled", "Department"]);
+  const row = (cells: string[], country: string | null = "GB") => readRow(7, cells, mapping, country);
+
+  it("normalises a good row: phone in E.164, lists split on ; and ,, name derived, formula prefix removed", () => {
+    const { user, problems } = row(["ada@example.com", "Ada", "Lovelace", "'+44 7911 123456", "000123; 000124", "1234", "Engineers, London;engineers", "yes", "R&D"]);
+    expect(problems).toEqual([]);
+    expect(user).toMatchObject({
+      row: 7, email: "ada@example.com", displayName: "Ada Lovelace", mobilePhone: "+447911123456",
+      cardNumbers: ["000123", "000124"], pin: "1234", groups: ["Engineers", "London"], enabled: true, department: "R&D",
+    });
+  });
+
+  it("reports every problem with row, column and value", () => {
+    const { user, problems } = row(["not-an-email", "", "", "12", "000123;000123", "12a", "", "maybe", "x".repeat(300)]);
+    expect(user).toBeUndefined();
+    const byField = Object.fromEntries(problems.map((p) => [p.field, p]));
+    expect(byField.email).toMatchObject({ row: 7, column: "Email", value: "not-an-email" });
+    expect(byField.displayName).toMatchObject({ column: null, message: expect.stringMatching(/required/) });
+    expect(byField.mobilePhone).toMatchObject({ column: "Mobile", value: "12" });
+    expect(byField.cardNumbers).toMatchObject({ column: "Card", message: expect.stringMatching(/twice/) });
+    expect(byField.pin).toMatchObject({ column: "PIN", message: "must contain digits only" });
+    expect(byField.enabled).toMatchObject({ column: "Enabled", value: "maybe" });
+    expect(byField.department).toMatchObject({ column: "Department", message: expect.stringMatching(/too long/) });
+  });
+
+  it("reads a local phone number in the workspace's default country only", () => {
+    expect(row(["a@b.co", "A", "B", "07911 123456", "", "", "", "", ""]).user?.mobilePhone).toBe("+447911123456");
+    expect(row(["a@b.co", "A", "B", "07911 123456", "", "", "", "", ""], "US").problems[0]).toMatchObject({ field: "mobilePhone" });
+  });
+
+  it("inverts Entra's Block sign in column", () => {
+    const entra = mapColumns(["Name [displayName] Required", "User name [userPrincipalName] Required", "Block sign in (Yes/No) [accountEnabled] Required"]);
+    expect(readRow(3, ["Al", "al@contoso.com", "Yes"], entra, null).user?.enabled).toBe(false);
+    expect(readRow(3, ["Al", "al@contoso.com", "No"], entra, null).user?.enabled).toBe(true);
+  });
+});
