@@ -190,9 +190,9 @@ export interface TenantHandle {
   revokeScope(clientId: string, scope: string): void;
   servicePrincipal(clientId: string): ServicePrincipalInfo | undefined;
 
-  /** Invalidate every delta/deltaLink token issued so far: next use answers 410 `syncStateNotFound`. */
+  /** Expire every delta/skip token issued so far: next use answers 400 `syncStateNotFound`. */
   expireDeltaTokens(): void;
-  /** Like a tenant migration: outstanding tokens answer 410 `resyncRequired`. */
+  /** Like a tenant migration: outstanding tokens answer 410 Gone `resyncRequired` with a Location to restart. */
   resetDeltaTokens(): void;
 
   state(): TenantState;

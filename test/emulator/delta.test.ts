@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestEmulator, type TestEmu } from "./helpers.ts";
 
 let t: TestEmu;
@@ -75,23 +75,38 @@ describe("users delta", () => {
     expect((await t.graph("/users/delta?$top=5", token)).status).toBe(400);
   });
 
-  it("expired or reset tokens answer 410 Gone with a Location to restart", async () => {
+  it("an expired token is 400 syncStateNotFound; a reset is 410 Gone with a Location to restart", async () => {
     const tenant = t.emu.tenants.get(t.emu.tenantId);
     const r1 = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName`);
     const mid = await t.graph("/users/delta?$select=displayName", token);
     const skipLink = mid.body["@odata.nextLink"];
     tenant.expireDeltaTokens();
-    const gone = await t.graph(r1.deltaLink, token);
-    expect(gone.status).toBe(410);
-    expect(gone.body.error.code).toBe("syncStateNotFound");
-    expect(gone.headers.get("location")).toBe(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName,id`);
-    expect((await t.graph(skipLink, token)).status).toBe(410);
-    const fresh = await round(gone.headers.get("location")!);
+    const expired = await t.graph(r1.deltaLink, token);
+    expect(expired.status).toBe(400);
+    expect(expired.body.error.code).toBe("syncStateNotFound");
+    expect((await t.graph(skipLink, token)).status).toBe(400);
+    const fresh = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName`);
     tenant.resetDeltaTokens();
     const reset = await t.graph(fresh.deltaLink, token);
     expect(reset.status).toBe(410);
     expect(reset.body.error.code).toBe("resyncRequired");
+    const location = reset.headers.get("location")!;
+    expect(location).toBe(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName,id&$deltatoken=`);
+    const restarted = await round(location);
+    expect(restarted.items).toHaveLength(tenant.counts().users + tenant.counts().deletedUsers);
     expect((await t.graph("/users/delta?$deltatoken=garbage", token)).status).toBe(400);
+    // Directory delta tokens live seven days.
+    const week = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName`);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 8 * 86400_000);
+      const fresh2 = await t.appToken(); // the old access token expired meanwhile
+      const old = await t.graph(week.deltaLink, fresh2);
+      expect(old.status).toBe(400);
+      expect(old.body.error.code).toBe("syncStateNotFound");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -18,11 +18,18 @@ interface DeltaState {
 
 export interface DeltaSettings { pageSize: number; membersPerPage: number }
 
+/**
+ * Microsoft documents two answers: a synchronization reset (maintenance, migration) is 410 Gone with a
+ * Location holding the initial query with an empty $deltatoken; an expired token (directory objects:
+ * 7 days) is "a 40X-series error with error codes such as syncStateNotFound". We answer reset with
+ * 410 + Location + code resyncRequired, and expiry with 400 + code syncStateNotFound.
+ */
 function stale(req: GraphReq, kind: string, reason: string, sel: string[] | null): GraphHttpError {
-  const restart = `${req.origin}/v1.0/${kind}/delta${sel ? `?$select=${sel.join(",")}` : ""}`;
-  return new GraphHttpError(410, reason, reason === "resyncRequired"
-    ? "The delta token is no longer valid because the tenant's directory was reset. Restart the synchronization without a token (full sync)."
-    : "The sync state (delta token) was not found or has expired. Restart the synchronization without a token (full sync).", { location: restart });
+  if (reason === "resyncRequired") {
+    const restart = `${req.origin}/v1.0/${kind}/delta?${sel ? `$select=${sel.join(",")}&` : ""}$deltatoken=`;
+    return new GraphHttpError(410, "resyncRequired", "Resync required. Replace any local cached state with the full result of a new delta query without a token.", { location: restart });
+  }
+  return new GraphHttpError(400, "syncStateNotFound", "The sync state (delta token) was not found or has expired. Restart the synchronization without a token.");
 }
 
 function pageSizeOf(req: GraphReq, dflt: number): { size: number; applied?: string } {
