@@ -188,6 +188,13 @@ const nav = [
 function Shell({ children }: { children: ReactNode }) {
   const location = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
+  // On a move to another page, put keyboard and screen-reader focus at the top of the new content.
+  const [lastPath, setLastPath] = useState(location.path);
+  useEffect(() => {
+    if (location.path === lastPath) return;
+    setLastPath(location.path);
+    if (!document.querySelector("dialog[open]")) document.getElementById("main")?.focus({ preventScroll: true });
+  }, [location.path, lastPath]);
   return (
     <SessionContext.Consumer>
       {(session) => {

@@ -47,7 +47,15 @@ async function buildIfStale(options: { force?: boolean; log?: (message: string) 
     const { build } = await import("vite");
     const staging = join(consoleRoot, `dist.${process.pid}.tmp`);
     rmSync(staging, { recursive: true, force: true });
-    await build({ configFile: join(consoleRoot, "vite.config.ts"), logLevel: "warn", build: { outDir: staging, emptyOutDir: true } });
+    // Vite and the React plugin read NODE_ENV; a test runner sets it to "test", which would ship React's development build.
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = "production";
+    try {
+      await build({ configFile: join(consoleRoot, "vite.config.ts"), mode: "production", logLevel: "warn", build: { outDir: staging, emptyOutDir: true } });
+    } finally {
+      if (nodeEnv === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = nodeEnv;
+    }
     const old = join(consoleRoot, `dist.${process.pid}.old`);
     if (existsSync(consoleDist)) renameSync(consoleDist, old);
     renameSync(staging, consoleDist);

@@ -9,11 +9,13 @@ import { fileURLToPath } from "node:url";
  */
 const root = fileURLToPath(new URL(".", import.meta.url));
 
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   root,
   base: "/",
   plugins: [react()],
   logLevel: "warn",
+  // Always React's production build, even when the build runs inside a test runner (NODE_ENV=test).
+  define: command === "build" ? { "process.env.NODE_ENV": JSON.stringify("production") } : {},
   build: {
     outDir: "dist",
     emptyOutDir: true,
@@ -23,4 +25,4 @@ export default defineConfig({
   server: {
     proxy: { "/api": process.env.ROLLCALL_API ?? "http://127.0.0.1:3111" },
   },
-});
+}));

@@ -139,4 +139,48 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("heading", { name: "Engineering", level: 1 }).waitFor();
     await expect(page.locator(".member-list li").count()).resolves.toBe(3);
   });
+
+  it("creates a group and adds a member, with the API's error shown for an unknown member", async () => {
+    await page.getByRole("link", { name: "Groups" }).first().click();
+    await page.getByRole("button", { name: "New group" }).click();
+    const dialog = page.getByRole("dialog", { name: "New group" });
+    await dialog.getByLabel("Name").fill("Front office");
+    await dialog.getByRole("button", { name: "Create group" }).click();
+    await page.getByRole("heading", { name: "Front office", level: 1 }).waitFor();
+    await page.getByLabel("Add a member").fill("nobody@contoso.com");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await expect.poll(() => page.getByLabel("Add a member").getAttribute("aria-invalid")).toBe("true");
+    await page.getByLabel("Add a member").fill("frontdesk@contoso.com");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.locator(".member-list li", { hasText: "frontdesk@contoso.com" }).waitFor();
+  });
+
+  it("creates an API token that is shown once, then revokes it", async () => {
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("button", { name: "Create token" }).click();
+    const dialog = page.getByRole("dialog", { name: "Create API token" });
+    await dialog.getByLabel("Name").fill("HR export job");
+    await dialog.getByRole("button", { name: "Create token" }).click();
+    const token = await page.getByLabel("New API token").inputValue();
+    expect(token).toMatch(/^rc_/);
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.getByRole("button", { name: "Revoke token HR export job" }).click();
+    await page.getByRole("dialog", { name: /Revoke/ }).getByRole("button", { name: "Revoke token" }).click();
+    await page.getByText(/^Revoked/).waitFor();
+  });
+
+  it("works at phone size through the menu, and signs out", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole("button", { name: "Menu" }).click();
+    await page.getByRole("link", { name: "Users" }).click();
+    await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
+    await expect(page.getByRole("link", { name: "Ada Lovelace" }).isVisible()).resolves.toBe(true);
+    await page.getByRole("button", { name: "Menu" }).click();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in to the console" }).waitFor();
+    await page.setViewportSize(desktop);
+    // The session is gone on the server too: the API refuses the old cookie.
+    const status = await page.evaluate(() => fetch("/api/v1/auth/me").then((r) => r.status));
+    expect(status).toBe(401);
+  });
 });

@@ -125,6 +125,7 @@ export function UsersPage() {
                 Entra ID: {s.name}
               </option>
             ))}
+            {source && !(sources.data ?? []).some((s) => s.name === source) ? <option value={`name:${source}`}>{source}</option> : null}
           </select>
         </div>
         <div className="field">
