@@ -91,7 +91,7 @@ describe.each(engines)("importing users on %s", (engine) => {
 
   it("never overwrites Entra-synced users, takes over manual users only with --update-existing, and refuses taken cards", async () => {
     const ctx = await newWorkspace();
-    await store.db.insertInto("users").values({ workspace_id: ctx.workspace.id, email: "synced@example.com", display_name: "Synced", source_type: "entra", source_name: "Contoso" }).execute();
+    await store.db.insertInto("users").values({ workspace_id: ctx.workspace.id, email: "synced@example.com", display_name: "Synced", source_type: "entra", source_name: "Contoso", custom_attributes: "{}" }).execute();
     const manual = await createUser(ctx, { email: "hand@example.com", displayName: "By Hand", cardNumbers: ["777", "888"] });
     const path = await file("staff.csv", "Email,Name,Card\nsynced@example.com,Synced Changed,\nhand@example.com,Hand Changed,777\nother@example.com,Other,888\n");
 

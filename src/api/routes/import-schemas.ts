@@ -1,0 +1,83 @@
+import { z } from "zod";
+import type { ImportReport } from "../../core/imports.ts";
+
+/** The import report as the API answers it (the same object `rollcall import --json` prints). */
+const problemSchema = z.object({
+  row: z.number().int().describe("row number as a spreadsheet shows it (the header is usually row 1)"),
+  column: z.string().nullable().describe("the column header, when the problem belongs to one"),
+  field: z.string(),
+  value: z.string().optional(),
+  message: z.string(),
+});
+
+export const importReportSchema = z
+  .object({
+    file: z.object({
+      name: z.string(),
+      format: z.enum(["csv", "xlsx"]),
+      encoding: z.string().optional(),
+      delimiter: z.string().optional(),
+      sheet: z.string().optional(),
+      sheets: z.array(z.string()).optional(),
+      layout: z.enum(["entra", "rollcall", "generic"]).describe("entra = Entra ID's bulk-create template; rollcall = our template or export"),
+    }),
+    source: z.string().describe("source name the users carry; re-importing under the same name updates them"),
+    dryRun: z.boolean(),
+    partial: z.boolean(),
+    updateExisting: z.boolean(),
+    applied: z.boolean(),
+    columns: z.object({
+      mapped: z.array(z.object({ column: z.string(), field: z.string() })),
+      unknown: z.array(z.string()),
+      ignored: z.array(z.object({ column: z.string(), reason: z.string() })),
+    }),
+    counts: z.object({
+      rows: z.number().int(),
+      invalid: z.number().int(),
+      problems: z.number().int(),
+      created: z.number().int(),
+      updated: z.number().int(),
+      unchanged: z.number().int(),
+      skipped: z.number().int(),
+      groupsCreated: z.number().int(),
+    }),
+    created: z.array(z.object({ row: z.number().int(), email: z.string().nullable(), userPrincipalName: z.string().nullable(), displayName: z.string() })),
+    updated: z.array(
+      z.object({
+        row: z.number().int(),
+        id: z.string(),
+        email: z.string().nullable(),
+        displayName: z.string(),
+        changes: z.record(z.string(), z.object({ before: z.unknown(), after: z.unknown() })),
+      }),
+    ),
+    unchanged: z.array(z.object({ row: z.number().int(), id: z.string(), email: z.string().nullable(), displayName: z.string() })),
+    groupsCreated: z.array(z.string()),
+    problems: z.array(problemSchema),
+    truncated: z.boolean().describe("lists stop at 1000 entries each; counts are always exact"),
+  })
+  .meta({ id: "ImportReport" }) satisfies z.ZodType<ImportReport>;
+
+export const uploadSchema = z
+  .object({
+    id: z.string(),
+    fileName: z.string(),
+    size: z.number().int(),
+    uploadedAt: z.string(),
+    expiresAt: z.string(),
+    preview: importReportSchema,
+  })
+  .meta({ id: "ImportUpload" });
+
+const flag = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
+
+/** Options that change what an import does; the same for preview (query) and commit (body). */
+export const importOptionsSchema = z
+  .object({
+    sheet: z.string().max(256).optional().describe("worksheet name (default: the first)"),
+    source: z.string().max(256).optional().describe("source name (default: the file name)"),
+    partial: flag.default(false).describe("apply the valid rows and report the others"),
+    updateExisting: flag.default(false).describe("take over users added by hand or by another import with the same email"),
+    mapping: z.record(z.string(), z.string().nullable()).optional().describe('column header → field, e.g. {"Badge": "cardNumbers"}; null skips the column'),
+  })
+  .strict();

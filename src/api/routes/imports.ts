@@ -1,0 +1,191 @@
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { RollcallError, invalidInput } from "../../errors.ts";
+import { runImport, type ImportReport } from "../../core/imports.ts";
+import { exportUsers, writeTemplate, type ExportFormat } from "../../core/exports.ts";
+import type { WorkspaceContext } from "../../core/context.ts";
+import type { Runtime } from "../../runtime.ts";
+import { parseMappingFile } from "../../sources/import/mapping.ts";
+import { deleteUpload, findUpload, saveUpload, type Upload } from "../../sources/import/uploads.ts";
+import { route, type RouteModule } from "../route.ts";
+import { workspaceParams } from "../schemas.ts";
+import { importOptionsSchema, importReportSchema, uploadSchema } from "./import-schemas.ts";
+
+const uploadParams = workspaceParams.extend({ id: z.string().describe("upload id from POST …/imports") });
+type ImportOptionsInput = z.output<typeof importOptionsSchema>;
+
+function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options: ImportOptionsInput, dryRun: boolean): Promise<ImportReport> {
+  return runImport(ctx, rt.store, {
+    path: upload.path,
+    fileName: upload.fileName,
+    sourceName: options.source,
+    sheet: options.sheet,
+    mapping: options.mapping ? parseMappingFile(options.mapping) : undefined,
+    dryRun,
+    partial: options.partial,
+    updateExisting: options.updateExisting,
+  });
+}
+
+/**
+ * Files cannot go through the JSON response path, so downloads write the raw response themselves
+ * (with the same security headers the server adds to API answers).
+ */
+async function sendFile(reply: FastifyReply, path: string, fileName: string, format: ExportFormat): Promise<void> {
+  reply.hijack();
+  reply.raw.writeHead(200, {
+    "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "content-disposition": `attachment; filename="${fileName}"`,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  });
+  await pipeline(createReadStream(path), reply.raw);
+}
+
+async function withTempFile<T>(body: (path: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "rollcall-export-"));
+  try {
+    return await body(join(dir, "file"));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const formatQuery = z.object({ format: z.enum(["csv", "xlsx"]).default("csv") }).strict();
+
+async function receiveUpload(rt: Runtime, ctx: WorkspaceContext, request: FastifyRequest): Promise<{ upload: Upload; options: ImportOptionsInput }> {
+  if (!request.isMultipart()) {
+    throw new RollcallError("unsupported_file", "Upload the file as multipart/form-data with a part named \"file\"", { expected: "multipart/form-data" });
+  }
+  const part = await request.file();
+  if (!part) throw invalidInput([{ field: "file", message: "is required: a CSV or .xlsx file" }]);
+  const fields: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(part.fields)) {
+    const value = Array.isArray(field) ? field[0] : field;
+    if (value && value.type === "field" && name !== "file") fields[name] = name === "mapping" ? parseJsonField(value.value) : value.value;
+  }
+  const options = importOptionsSchema.safeParse({ ...(request.query as object), ...fields });
+  if (!options.success) throw invalidInput(options.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
+  const upload = await saveUpload(rt.config.dataDir, {
+    workspaceId: ctx.workspace.id,
+    fileName: part.filename,
+    stream: part.file,
+    limitBytes: rt.config.uploadLimitBytes,
+    uploadedBy: ctx.actor,
+  });
+  return { upload, options: options.data };
+}
+
+function parseJsonField(value: unknown): unknown {
+  try {
+    return JSON.parse(String(value));
+  } catch {
+    throw invalidInput([{ field: "mapping", message: "must be a JSON object of column header → field" }]);
+  }
+}
+
+export const importRoutes: RouteModule = {
+  tag: "Imports",
+  description:
+    "Import users from CSV or Excel in three steps: upload (answers a dry-run preview), preview again with other options, commit. " +
+    "A commit is all or nothing unless `partial` is set. Exports and the template have the columns an import reads back unchanged.",
+  routes: [
+    route({
+      method: "POST",
+      url: "/workspaces/:workspace/imports",
+      summary: "Upload a CSV or .xlsx file (multipart part \"file\"); answers a dry-run preview and the upload id",
+      description: "Optional form fields or query parameters: sheet, source, partial, updateExisting, mapping (JSON). The upload is kept for 24 hours. Size limit: ROLLCALL_UPLOAD_LIMIT_MB.",
+      access: "workspace",
+      status: 201,
+      params: workspaceParams,
+      response: uploadSchema,
+      config: (rt) => ({ bodyLimit: rt.config.uploadLimitBytes + 1024 * 1024 }),
+      async handler({ rt, ctx, request }) {
+        const { upload, options } = await receiveUpload(rt, ctx, request);
+        try {
+          const preview = await importFrom(rt, ctx, upload, options, true);
+          return { id: upload.id, fileName: upload.fileName, size: upload.size, uploadedAt: upload.uploadedAt, expiresAt: upload.expiresAt, preview };
+        } catch (error) {
+          await deleteUpload(rt.config.dataDir, ctx.workspace.id, upload.id).catch(() => {});
+          throw error;
+        }
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/imports/template",
+      summary: "Download the empty import template (CSV or XLSX)",
+      access: "workspace",
+      params: workspaceParams,
+      query: formatQuery,
+      async handler({ query, reply }) {
+        await withTempFile(async (path) => {
+          await writeTemplate(query.format, path);
+          await sendFile(reply, path, `rollcall-template.${query.format}`, query.format);
+        });
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/imports/:id",
+      summary: "Preview an uploaded file again (dry run), e.g. with another sheet, source or updateExisting",
+      access: "workspace",
+      params: uploadParams,
+      query: importOptionsSchema.omit({ mapping: true }),
+      response: importReportSchema,
+      async handler({ rt, ctx, params, query }) {
+        return importFrom(rt, ctx, await findUpload(rt.config.dataDir, ctx.workspace.id, params.id), query, true);
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/workspaces/:workspace/imports/:id/commit",
+      summary: "Apply an uploaded file; 422 import_invalid (with the report) when problems stop an all-or-nothing import",
+      access: "workspace",
+      params: uploadParams,
+      body: importOptionsSchema.default({ partial: false, updateExisting: false }),
+      response: importReportSchema,
+      async handler({ rt, ctx, params, body }) {
+        const upload = await findUpload(rt.config.dataDir, ctx.workspace.id, params.id);
+        const report = await importFrom(rt, ctx, upload, body, false);
+        if (!report.applied) {
+          throw new RollcallError("import_invalid", `Nothing was imported: ${report.counts.problems} problem(s) in ${report.counts.invalid} row(s); fix them or commit with partial=true`, {
+            report,
+          });
+        }
+        await deleteUpload(rt.config.dataDir, ctx.workspace.id, upload.id).catch(() => {});
+        return report;
+      },
+    }),
+    route({
+      method: "DELETE",
+      url: "/workspaces/:workspace/imports/:id",
+      summary: "Discard an uploaded file without importing it",
+      access: "workspace",
+      status: 204,
+      params: uploadParams,
+      async handler({ rt, ctx, params }) {
+        await deleteUpload(rt.config.dataDir, ctx.workspace.id, params.id);
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/exports",
+      summary: "Download the workspace's users as CSV or XLSX (re-importable unchanged)",
+      access: "workspace",
+      params: workspaceParams,
+      query: formatQuery.extend({ source: z.string().max(256).optional().describe("only users of this source") }).strict(),
+      async handler({ ctx, query, reply }) {
+        await withTempFile(async (path) => {
+          await exportUsers(ctx, { format: query.format, out: path, source: query.source });
+          await sendFile(reply, path, `${ctx.workspace.name}-users.${query.format}`, query.format);
+        });
+      },
+    }),
+  ],
+};

@@ -1,0 +1,108 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { engines } from "../support/db.ts";
+import { createAccount } from "../../src/core/accounts.ts";
+import { createWorkspace } from "../../src/core/workspaces.ts";
+import { openTable } from "../../src/sources/import/open.ts";
+import { signIn, testApi, type Caller, type TestApi } from "../api/support.ts";
+
+const fixture = (name: string) => join(import.meta.dirname, "../fixtures/import", name);
+
+function multipart(fileName: string, content: Buffer, fields: Record<string, string> = {}): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = "----rollcall-test-boundary";
+  const parts: Buffer[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+  }
+  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+  parts.push(content, Buffer.from(`\r\n--${boundary}--\r\n`));
+  return { payload: Buffer.concat(parts), headers: { "content-type": `multipart/form-data; boundary=${boundary}` } };
+}
+
+describe.each(engines)("import API on %s", (engine) => {
+  let api: TestApi;
+  let as: Caller & { session: { cookie: string; csrf: string } };
+  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-import-api-"));
+  const upload = async (fileName: string, content: Buffer, fields: Record<string, string> = {}) => {
+    const { payload, headers } = multipart(fileName, content, fields);
+    const response = await api.app.inject({
+      method: "POST",
+      url: "/api/v1/workspaces/acme/imports",
+      payload,
+      headers: { ...headers, cookie: `rollcall_session=${as.session.cookie}`, "x-csrf-token": as.session.csrf },
+    });
+    return { status: response.statusCode, body: JSON.parse(response.body) };
+  };
+
+  beforeAll(async () => {
+    api = await testApi(engine, { config: { dataDir, uploadLimitBytes: 64 * 1024 } });
+    await createWorkspace(api.store.db, { name: "acme", defaultCountry: "GB" });
+    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" });
+    as = await signIn(api.app, "owner@example.com", "owner password 1");
+  });
+  afterAll(async () => {
+    await api?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("uploads, previews, previews again with other options, and commits", async () => {
+    const uploaded = await upload("staff.csv", readFileSync(fixture("basic.csv")));
+    expect(uploaded.status).toBe(201);
+    expect(uploaded.body).toMatchObject({ fileName: "staff.csv", preview: { dryRun: true, applied: false, source: "staff.csv", counts: { created: 2 } } });
+    const id = uploaded.body.id as string;
+
+    const again = await as("GET", `workspaces/acme/imports/${id}?source=Staff%20list`);
+    expect(again).toMatchObject({ status: 200, body: { source: "Staff list", counts: { created: 2 } } });
+
+    const committed = await as("POST", `workspaces/acme/imports/${id}/commit`, { source: "Staff list" });
+    expect(committed).toMatchObject({ status: 200, body: { applied: true, counts: { created: 2 } } });
+    const users = await as("GET", "workspaces/acme/users?source=Staff%20list");
+    expect(users.body.total).toBe(2);
+    expect((await as("GET", `workspaces/acme/imports/${id}`)).status).toBe(404);
+  });
+
+  it("answers 422 import_invalid with the report when problems stop an all-or-nothing commit, and applies with partial", async () => {
+    const uploaded = await upload("bad.csv", Buffer.from("Email,Name\nok@example.com,Ok\nnot-an-email,Bad\n"));
+    expect(uploaded.body.preview.problems).toEqual([expect.objectContaining({ row: 3, column: "Email", value: "not-an-email" })]);
+    const refused = await as("POST", `workspaces/acme/imports/${uploaded.body.id}/commit`, {});
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({ code: "import_invalid", details: { report: { applied: false, counts: { invalid: 1 } } } });
+    const partial = await as("POST", `workspaces/acme/imports/${uploaded.body.id}/commit`, { partial: true });
+    expect(partial.body).toMatchObject({ applied: true, counts: { created: 1, invalid: 1 } });
+  });
+
+  it("refuses a file over ROLLCALL_UPLOAD_LIMIT_MB with 413 and keeps nothing", async () => {
+    const big = Buffer.from("Email,Name\n" + "x@example.com,X\n".repeat(8000));
+    const refused = await upload("big.csv", big);
+    expect(refused.status).toBe(413);
+    expect(refused.body.error.code).toBe("payload_too_large");
+  });
+
+  it("answers clear errors for binary garbage and zip bombs and keeps no upload", async () => {
+    const garbage = await upload("users.csv", readFileSync(fixture("garbage.bin")));
+    expect([garbage.status, garbage.body.error.code]).toEqual([415, "unsupported_file"]);
+    const bomb = await upload("users.xlsx", readFileSync(fixture("zip-bomb.xlsx")));
+    expect([bomb.status, bomb.body.error.code]).toEqual([413, "payload_too_large"]);
+  });
+
+  it("downloads the template and an export that re-imports unchanged", async () => {
+    const template = await api.app.inject({ method: "GET", url: "/api/v1/workspaces/acme/imports/template?format=csv", cookies: { rollcall_session: as.session.cookie } });
+    expect(template.statusCode).toBe(200);
+    expect(template.headers["content-type"]).toContain("text/csv");
+    expect(template.body.replace(/^\uFEFF/, "").split("\r\n")[0]).toContain("email,userPrincipalName,displayName");
+
+    const exported = await api.app.inject({ method: "GET", url: "/api/v1/workspaces/acme/exports?format=xlsx&source=Staff%20list", cookies: { rollcall_session: as.session.cookie } });
+    expect(exported.statusCode).toBe(200);
+    const path = join(dataDir, "export.xlsx");
+    writeFileSync(path, exported.rawPayload);
+    const table = await openTable(path);
+    const rows = [];
+    for await (const row of table.rows) rows.push(row.cells);
+    expect(rows).toHaveLength(3);
+
+    const reimport = await upload("export.xlsx", exported.rawPayload, { source: "Staff list" });
+    expect(reimport.body.preview.counts).toMatchObject({ rows: 2, unchanged: 2, created: 0, updated: 0, invalid: 0 });
+  });
+});
