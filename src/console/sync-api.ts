@@ -21,7 +21,8 @@ export interface TestResult {
   checks: Check[];
 }
 
-export type RunStatus = "running" | "succeeded" | "failed" | "stopped" | "approved" | "rejected" | string;
+/** `applied` and `rejected` are stopped runs after review. */
+export type RunStatus = "running" | "succeeded" | "failed" | "stopped" | "applied" | "rejected" | string;
 
 export interface RunProgress {
   phase?: "starting" | "fetching" | "planning" | "applying" | "done" | string;
@@ -143,7 +144,7 @@ export function countsSummary(counts: Record<string, number> | undefined, all = 
 export function statusTone(status: string | undefined): "ok" | "bad" | "warn" | "info" | "neutral" {
   switch (status) {
     case "succeeded":
-    case "approved":
+    case "applied":
       return "ok";
     case "failed":
       return "bad";
@@ -162,7 +163,7 @@ export function statusText(run: Pick<Run, "status" | "dryRun">): string {
     succeeded: run.dryRun ? "Preview ready" : "Succeeded",
     failed: "Failed",
     stopped: "Needs review",
-    approved: "Approved",
+    applied: "Applied",
     rejected: "Rejected",
   };
   return s[run.status] ?? run.status;

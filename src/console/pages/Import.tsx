@@ -1,5 +1,5 @@
 import { useRef, useState, type DragEvent } from "react";
-import { ApiError, upload, withQuery, ws } from "../api.ts";
+import { api, ApiError, upload, withQuery, ws } from "../api.ts";
 import { Link } from "../router.tsx";
 import { useWorkspaceName, wsPath } from "../session.tsx";
 import { useTitle } from "../hooks.ts";
@@ -8,31 +8,52 @@ import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, 
 import { fieldLabel } from "../components/History.tsx";
 
 /** The import and export calls: one place to adapt if the import routes change shape. */
+interface Upload {
+  id: string;
+  fileName: string;
+  size: number;
+  uploadedAt: string;
+  expiresAt: string;
+  preview: ImportReport;
+}
+
+const optionFields = (options: ImportOptions) => ({
+  partial: options.partial,
+  updateExisting: options.updateExisting,
+  ...(options.source.trim() && { source: options.source.trim() }),
+  ...(options.sheet && { sheet: options.sheet }),
+});
+
 const importApi = {
-  run(workspace: string, file: File, options: ImportOptions, onProgress: (sent: number, total: number) => void): Promise<ImportReport & { id?: string }> {
+  /** Upload the file; the server keeps it for a day and answers a dry-run preview. */
+  upload(workspace: string, file: File, options: ImportOptions, onProgress: (sent: number, total: number) => void): Promise<Upload> {
     const form = new FormData();
-    // Options first: a streaming multipart parser sees them before the file.
-    form.append("dryRun", String(options.dryRun));
-    form.append("partial", String(options.partial));
-    form.append("updateExisting", String(options.updateExisting));
-    if (options.source) form.append("source", options.source);
-    if (options.sheet) form.append("sheet", options.sheet);
+    // Options before the file: the server reads the fields that precede the file part.
+    for (const [key, value] of Object.entries(optionFields(options))) form.append(key, String(value));
     form.append("file", file, file.name);
     return upload(ws(workspace, "/imports"), form, onProgress);
   },
-  exportUrl: (workspace: string, format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/users/export"), { format })}`,
+  preview: (workspace: string, id: string, options: ImportOptions) => api.get<ImportReport>(ws(workspace, `/imports/${encodeURIComponent(id)}`), optionFields(options)),
+  commit: (workspace: string, id: string, options: ImportOptions) => api.post<ImportReport>(ws(workspace, `/imports/${encodeURIComponent(id)}/commit`), optionFields(options)),
+  discard: (workspace: string, id: string) => api.del(ws(workspace, `/imports/${encodeURIComponent(id)}`)),
+  exportUrl: (workspace: string, format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/exports"), { format })}`,
   templateUrl: (workspace: string, format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/imports/template"), { format })}`,
 };
 
 interface ImportOptions {
-  dryRun: boolean;
   partial: boolean;
   updateExisting: boolean;
   source: string;
   sheet: string;
 }
 
-type Stage = { kind: "idle" } | { kind: "uploading"; sent: number; total: number; dryRun: boolean } | { kind: "preview"; report: ImportReport } | { kind: "done"; report: ImportReport };
+type Stage =
+  | { kind: "idle" }
+  | { kind: "uploading"; sent: number; total: number }
+  | { kind: "checking" }
+  | { kind: "preview"; report: ImportReport; uploadId: string; stale: boolean }
+  | { kind: "importing"; report: ImportReport; uploadId: string }
+  | { kind: "done"; report: ImportReport };
 
 const accept = ".csv,.txt,.tsv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -41,7 +62,7 @@ export function ImportPage() {
   useTitle("Import & export");
   const toast = useToast();
   const [file, setFile] = useState<File | null>(null);
-  const [options, setOptions] = useState<ImportOptions>({ dryRun: true, partial: false, updateExisting: true, source: "", sheet: "" });
+  const [options, setOptions] = useState<ImportOptions>({ partial: false, updateExisting: false, source: "", sheet: "" });
   const [stage, setStage] = useState<Stage>({ kind: "idle" });
   const [error, setError] = useState<unknown>(null);
   const [dragging, setDragging] = useState(false);
@@ -49,33 +70,66 @@ export function ImportPage() {
 
   const choose = (f: File | null | undefined) => {
     if (!f) return;
+    if (stage.kind === "preview") void importApi.discard(workspace, stage.uploadId).catch(() => undefined);
     setFile(f);
     setStage({ kind: "idle" });
     setError(null);
     setOptions((o) => ({ ...o, sheet: "" }));
   };
-  const run = async (dryRun: boolean) => {
+  const check = async () => {
     if (!file) return;
     setError(null);
-    setStage({ kind: "uploading", sent: 0, total: file.size, dryRun });
     try {
-      const report = await importApi.run(workspace, file, { ...options, dryRun }, (sent, total) => setStage({ kind: "uploading", sent, total: total || file.size, dryRun }));
-      setStage(dryRun ? { kind: "preview", report } : { kind: "done", report });
-      if (!dryRun) toast(report.applied ? `Imported: ${report.counts.created} created, ${report.counts.updated} updated` : "Nothing was imported", report.applied ? "ok" : "bad");
+      if (stage.kind === "preview") {
+        const uploadId = stage.uploadId;
+        setStage({ kind: "checking" });
+        const report = await importApi.preview(workspace, uploadId, options);
+        setStage({ kind: "preview", report, uploadId, stale: false });
+        return;
+      }
+      setStage({ kind: "uploading", sent: 0, total: file.size });
+      const uploaded = await importApi.upload(workspace, file, options, (sent, total) =>
+        setStage(sent < (total || file.size) ? { kind: "uploading", sent, total: total || file.size } : { kind: "checking" }),
+      );
+      setStage({ kind: "preview", report: uploaded.preview, uploadId: uploaded.id, stale: false });
     } catch (e) {
-      // An all-or-nothing import with bad rows may answer with the report in the error's details.
-      const report = e instanceof ApiError ? (e.details.report as ImportReport | undefined) : undefined;
-      if (report) setStage({ kind: "preview", report });
-      else setStage({ kind: "idle" });
+      setStage({ kind: "idle" });
       setError(e);
     }
+  };
+  const commit = async () => {
+    if (stage.kind !== "preview") return;
+    const { uploadId, report: previewReport } = stage;
+    setError(null);
+    setStage({ kind: "importing", report: previewReport, uploadId });
+    try {
+      const report = await importApi.commit(workspace, uploadId, options);
+      setStage({ kind: "done", report });
+      toast(`Imported: ${report.counts.created.toLocaleString()} created, ${report.counts.updated.toLocaleString()} updated`);
+    } catch (e) {
+      // An all-or-nothing import stopped by problems answers with the report: show it, keep the upload.
+      const report = e instanceof ApiError ? (e.details.report as ImportReport | undefined) : undefined;
+      setStage({ kind: "preview", report: report ?? previewReport, uploadId, stale: false });
+      setError(e);
+    }
+  };
+  const changeOption = (change: Partial<ImportOptions>) => {
+    setOptions((o) => ({ ...o, ...change }));
+    setStage((st) => (st.kind === "preview" ? { ...st, stale: true } : st));
+  };
+  const cancel = () => {
+    if (stage.kind === "preview") void importApi.discard(workspace, stage.uploadId).catch(() => undefined);
+    setStage({ kind: "idle" });
+    setFile(null);
+    if (input.current) input.current.value = "";
   };
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
     setDragging(false);
     choose(event.dataTransfer.files[0]);
   };
-  const report = stage.kind === "preview" || stage.kind === "done" ? stage.report : null;
+  const report = stage.kind === "preview" || stage.kind === "done" || stage.kind === "importing" ? stage.report : null;
+  const busy = stage.kind === "uploading" || stage.kind === "checking" || stage.kind === "importing";
   const blocked = report ? report.counts.invalid > 0 && !options.partial : false;
 
   return (
@@ -122,12 +176,12 @@ export function ImportPage() {
             label="Source name"
             value={options.source}
             placeholder={file?.name ?? "the file name"}
-            onChange={(e) => setOptions((o) => ({ ...o, source: e.target.value }))}
+            onChange={(e) => changeOption({ source: e.target.value })}
             hint="Importing again under the same name updates the same users."
             error={error instanceof ApiError ? error.fieldMap().source : undefined}
           />
           {report?.file.sheets && report.file.sheets.length > 1 ? (
-            <SelectField label="Sheet" value={options.sheet || report.file.sheet || ""} onChange={(e) => setOptions((o) => ({ ...o, sheet: e.target.value }))}>
+            <SelectField label="Sheet" value={options.sheet || report.file.sheet || ""} onChange={(e) => changeOption({ sheet: e.target.value })}>
               {report.file.sheets.map((s) => (
                 <option key={s} value={s}>
                   {s}
@@ -138,31 +192,33 @@ export function ImportPage() {
             <span />
           )}
           <CheckField
-            label="Update users that already exist"
+            label="Take over existing users with the same email"
             checked={options.updateExisting}
-            onChange={(e) => setOptions((o) => ({ ...o, updateExisting: e.target.checked }))}
-            hint="Matched by email, user principal name or employee ID. Otherwise they are skipped."
+            onChange={(e) => changeOption({ updateExisting: e.target.checked })}
+            hint="Users added by hand or by another import become this import's. Otherwise they are left alone and reported. Users synced from Entra ID are never changed."
           />
           <CheckField
             label="Import the valid rows even if some rows have problems"
             checked={options.partial}
-            onChange={(e) => setOptions((o) => ({ ...o, partial: e.target.checked }))}
+            onChange={(e) => changeOption({ partial: e.target.checked })}
             hint="Otherwise one bad row stops the whole import, so you can fix the file and try again."
           />
         </div>
         <div className="actions">
-          <button type="button" className="btn btn-primary" disabled={!file || stage.kind === "uploading"} onClick={() => void run(true)}>
-            {stage.kind === "uploading" && stage.dryRun ? <Spinner label="Checking" /> : null} Check file
+          <button
+            type="button"
+            className={`btn${stage.kind === "preview" && !stage.stale ? "" : " btn-primary"}`}
+            disabled={!file || busy || (stage.kind === "preview" && !stage.stale)}
+            onClick={() => void check()}
+          >
+            {stage.kind === "uploading" || stage.kind === "checking" ? <Spinner label="Checking" /> : null} {stage.kind === "preview" ? "Check again with these options" : "Check file"}
           </button>
         </div>
-        {stage.kind === "uploading" ? (
-          <ProgressBar
-            value={stage.sent < stage.total ? stage.sent : null}
-            max={stage.sent < stage.total ? stage.total : null}
-            label={stage.sent < stage.total ? "Uploading" : stage.dryRun ? "Checking every row" : "Importing"}
-          />
-        ) : null}
-        <ErrorBanner error={error} title={stage.kind === "preview" ? "The import was not applied." : "The file could not be read."} />
+        {stage.kind === "uploading" ? <ProgressBar value={stage.sent} max={stage.total} label={`Uploading ${file?.name ?? ""}`} /> : null}
+        {stage.kind === "checking" ? <ProgressBar value={null} max={null} label="Checking every row against the directory" /> : null}
+        {stage.kind === "importing" ? <ProgressBar value={null} max={null} label="Importing" /> : null}
+        {stage.kind === "preview" && stage.stale ? <p className="banner banner-info">The options changed: check the file again to see what they do.</p> : null}
+        <ErrorBanner error={error} title={stage.kind === "preview" ? "Nothing was imported." : "The file could not be checked."} />
       </section>
 
       {report ? <ImportReportView workspace={workspace} report={report} /> : null}
@@ -175,18 +231,23 @@ export function ImportPage() {
             </p>
           ) : null}
           <div className="actions">
-            <button type="button" className="btn btn-primary" disabled={blocked || (report!.counts.created + report!.counts.updated === 0 && report!.counts.invalid === 0)} onClick={() => void run(false)}>
-              Import {(report!.counts.created + report!.counts.updated).toLocaleString()} user{report!.counts.created + report!.counts.updated === 1 ? "" : "s"}
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={blocked || stage.stale || report!.counts.created + report!.counts.updated === 0}
+              onClick={() => void commit()}
+            >
+              Import: create {report!.counts.created.toLocaleString()}, update {report!.counts.updated.toLocaleString()}
             </button>
-            <button type="button" className="btn" onClick={() => setStage({ kind: "idle" })}>
+            <button type="button" className="btn" onClick={cancel}>
               Cancel
             </button>
           </div>
         </section>
       ) : null}
-      {stage.kind === "done" && report?.applied ? (
+      {stage.kind === "done" ? (
         <p className="banner banner-ok">
-          Import finished. <Link to={wsPath(workspace, `/users?source=${encodeURIComponent(report.source)}`)}>See the imported users</Link>
+          Import finished. <Link to={wsPath(workspace, `/users?source=${encodeURIComponent(stage.report.source)}`)}>See the imported users</Link>
         </p>
       ) : null}
 

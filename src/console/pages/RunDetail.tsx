@@ -16,10 +16,7 @@ export function RunPage({ id }: { id: string }) {
   const r = run.data;
   const running = r?.status === "running";
   useInterval(() => run.reload(), 1000, running && !run.error);
-  const changes = useLoad(
-    (signal) => (r?.changes ? Promise.resolve(r.changes) : r && !running ? syncApi.runChanges(workspace, id, signal) : Promise.resolve(undefined)),
-    [workspace, id, r?.status, r?.changes],
-  );
+  const changes = useLoad((signal) => (r && !running ? syncApi.runChanges(workspace, id, signal) : Promise.resolve(undefined)), [workspace, id, r?.status, running]);
   const [action, setAction] = useState("");
   const [deciding, setDeciding] = useState<"approve" | "reject" | null>(null);
   const actions = useMemo(() => [...new Set((changes.data ?? []).map((c) => c.action))], [changes.data]);
