@@ -28,13 +28,22 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
   const app = Fastify({
     loggerInstance: rt.logger as FastifyBaseLogger,
     bodyLimit: jsonBodyLimit,
-    trustProxy: rt.config.publicUrl !== undefined,
+    // X-Forwarded-For/-Proto count only when they come from a proxy on this host or a private network.
+    trustProxy: ["loopback", "linklocal", "uniquelocal"],
   });
   await app.register(fastifyCookie);
   await app.register(fastifyRateLimit, { global: false, errorResponseBuilder: (_request, context) => rateLimited(context.after) });
   await app.register(fastifyMultipart, { limits: { fileSize: rt.config.uploadLimitBytes, files: 1 } });
   // Only JSON is accepted as a plain body; anything else is a clear 415 rather than a string.
   app.removeContentTypeParser("text/plain");
+
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-content-type-options", "nosniff");
+    reply.header("referrer-policy", "same-origin");
+    reply.header("x-frame-options", "DENY");
+    // API answers hold directory data: never let a shared cache keep them.
+    if (request.url.startsWith(apiPrefix)) reply.header("cache-control", "no-store");
+  });
 
   const limits = { bodyLimit: jsonBodyLimit };
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, limits));

@@ -54,8 +54,10 @@ describe.each(engines)("API routes on %s", (engine) => {
   });
   afterAll(() => api?.close());
 
-  it("GET /health", async () => {
-    expect(await as("GET", "health")).toMatchObject({ status: 200, body: { status: "ok", database: engine } });
+  it("GET /health, with headers that keep API answers out of caches and frames", async () => {
+    const health = await as("GET", "health");
+    expect(health).toMatchObject({ status: 200, body: { status: "ok", database: engine } });
+    expect(health.headers).toMatchObject({ "cache-control": "no-store", "x-content-type-options": "nosniff", "x-frame-options": "DENY" });
   });
 
   it("workspaces: list, show by name or id, create, update, and their bad input", async () => {

@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { openStore } from "../../src/storage/database.ts";
+import { verifyLogin } from "../../src/core/accounts.ts";
 
 /** `rollcall serve` as a real process holding the embedded database, and a CLI started beside it. */
 describe("rollcall serve beside the CLI", () => {
@@ -17,7 +19,7 @@ describe("rollcall serve beside the CLI", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("refuses `users list` with database_locked naming the server URL, and stops cleanly on SIGTERM", async () => {
+  it("refuses `users list` with database_locked naming the server URL, and stops cleanly on SIGTERM", { timeout: 240_000 }, async () => {
     server = spawn(process.execPath, ["bin/rollcall.js", "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
     server.stderr!.on("data", (chunk) => (stderr += String(chunk)));
     const lockFile = join(dataDir, "rollcall.lock");
@@ -46,5 +48,38 @@ describe("rollcall serve beside the CLI", () => {
     server.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(existsSync(lockFile)).toBe(false);
+  });
+});
+
+describe("rollcall admins", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-admins-"));
+  const env = { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_LOG_LEVEL: "warn" };
+  delete (env as Record<string, string | undefined>).DATABASE_URL;
+  const cli = (...args: string[]) => spawnSync(process.execPath, ["bin/rollcall.js", ...args], { env, encoding: "utf8", timeout: 90_000 });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("adds an account with a printed password, refuses a non-owner without a workspace, and resets the password", { timeout: 240_000 }, async () => {
+    const added = cli("admins", "add", "--email", "ops@example.com", "--workspace", "default", "--role", "viewer", "--json");
+    expect(added.status, added.stderr).toBe(0);
+    const first = JSON.parse(added.stdout) as { email: string; password: string };
+    expect(first).toMatchObject({ email: "ops@example.com", password: expect.stringMatching(/^\S{20,}$/) });
+
+    const refused = cli("admins", "add", "--email", "lost@example.com", "--json");
+    expect(refused.status).toBe(2);
+    expect(JSON.parse(refused.stderr.trim()).error).toMatchObject({ code: "invalid_input", details: { fields: [expect.objectContaining({ field: "workspace" })] } });
+
+    const reset = cli("admins", "reset-password", "OPS@example.com", "--json");
+    expect(reset.status, reset.stderr).toBe(0);
+    const second = JSON.parse(reset.stdout) as { email: string; password: string };
+    expect(second.password).not.toBe(first.password);
+
+    const store = await openStore({ kind: "pglite", dataDir });
+    try {
+      await expect(verifyLogin(store.db, "ops@example.com", second.password)).resolves.toMatchObject({ email: "ops@example.com", isOwner: false });
+      await expect(verifyLogin(store.db, "ops@example.com", first.password)).rejects.toMatchObject({ code: "unauthenticated" });
+      expect(await store.db.selectFrom("accounts").select("email").execute()).toEqual([{ email: "ops@example.com" }]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { resolveWorkspace } from "../../core/workspaces.ts";
 import { createAccount, listAccounts, resetPassword } from "../../core/accounts.ts";
 import { openRuntime } from "../../runtime.ts";
 import { startServer } from "../../api/server.ts";
-import { toRollcallError } from "../../errors.ts";
+import { invalidInput, toRollcallError } from "../../errors.ts";
 import { printError, run, table, withJson } from "../io.ts";
 
 /** `rollcall serve`: the API and the web console until SIGINT/SIGTERM, then a clean close. */
@@ -15,11 +15,15 @@ export function serveCommand(): Command {
     .option("--port <port>", "listen on this port (default ROLLCALL_PORT; 0 picks a free one)")
     .action(async (opts: { host?: string; port?: string }) => {
       try {
+        const port = opts.port === undefined ? undefined : Number(opts.port);
+        if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+          throw invalidInput([{ field: "port", message: `"${opts.port}" must be a whole number from 0 to 65535`, value: opts.port }]);
+        }
         const config = loadConfig();
         const rt = await openRuntime(config, { command: "serve" });
         let server;
         try {
-          server = await startServer(rt, { host: opts.host, port: opts.port === undefined ? undefined : Number(opts.port) });
+          server = await startServer(rt, { host: opts.host, port });
         } catch (error) {
           await rt.close();
           throw error;
@@ -40,7 +44,7 @@ export function serveCommand(): Command {
       } catch (error) {
         const rollcallError = toRollcallError(error);
         printError(rollcallError, false);
-        process.exitCode = rollcallError.code === "config_invalid" ? 2 : 1;
+        process.exitCode = rollcallError.code === "config_invalid" || rollcallError.code === "invalid_input" ? 2 : 1;
       }
     });
 }
