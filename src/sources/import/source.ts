@@ -31,7 +31,9 @@ export async function openImportSource(path: string, options: { sheet?: string |
     break;
   }
   if (!header) throw new RollcallError("import_invalid", table.format === "xlsx" ? `Sheet "${table.sheet}" is empty.` : "The file is empty.", { reason: "empty" });
-  const mapping = mapColumns(header.cells.map((c) => c.trim()), options.mapping ?? {});
+  // A UTF-8 BOM read as Windows-1252 by another program ends up as "ï»¿" glued to the first header.
+  const headers = header.cells.map((c, i) => (i === 0 ? c.replace(/^(\uFEFF|ï»¿)/, "") : c).trim());
+  const mapping = mapColumns(headers, options.mapping ?? {});
   return { table, mapping, headerRow: header.row, rows: checkedRows(iterator, mapping, options.defaultCountry) };
 }
 

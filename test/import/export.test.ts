@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { createWorkspace } from "../../src/core/workspaces.ts";
+import { createUser } from "../../src/core/users.ts";
+import { runImport } from "../../src/core/imports.ts";
+import { exportUsers, writeTemplate } from "../../src/core/exports.ts";
+import type { WorkspaceContext } from "../../src/core/context.ts";
+
+const sofficeAvailable = spawnSync("soffice", ["--version"], { stdio: "ignore" }).status === 0;
+
+describe.each(engines)("exporting users on %s", (engine) => {
+  let store: TestStore;
+  let dir: string;
+  let seq = 0;
+  const newWorkspace = async (): Promise<WorkspaceContext> => ({ db: store.db, workspace: await createWorkspace(store.db, { name: `ex${++seq}`, defaultCountry: "GB" }), actor: "test" });
+  const importFile = (ctx: WorkspaceContext, path: string, options: { sourceName?: string; dryRun?: boolean } = {}) =>
+    runImport(ctx, store, { path, fileName: "people.csv", dryRun: false, partial: false, updateExisting: false, ...options });
+
+  /** Users whose values look like formulas, phones that start with +, zero-padded cards, lists and custom attributes. */
+  async function seed(ctx: WorkspaceContext) {
+    const path = join(dir, `seed-${seq}.csv`);
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(
+      path,
+      "email,displayName,department,mobilePhone,businessPhones,cardNumbers,aliases,groups,tags,enabled,customAttributes.costCentre\n" +
+        'ada@example.com,"=HYPERLINK(""http://evil"")",-Ops,+44 7911 123456,+1 202 555 0143; 020 7946 0958,000123;000124,ada;countess,"Engineers;@Team",vip,true,@cc-1\n' +
+        "bob@example.com,Bob,\"Sales, \"\"EMEA\"\"\",,,,,,,false,\n",
+    );
+    const report = await importFile(ctx, path);
+    expect(report.counts.created).toBe(2);
+  }
+
+  beforeAll(async () => {
+    store = await openTestStore(engine);
+    dir = await mkdtemp(join(tmpdir(), "rollcall-export-"));
+  });
+  afterAll(async () => {
+    await store?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each(["csv", "xlsx"] as const)("exports %s that re-imports with no change, formulas neutralised and + phones intact", async (format) => {
+    const ctx = await newWorkspace();
+    await seed(ctx);
+    const out = join(dir, `people-${seq}.${format}`);
+    const result = await exportUsers(ctx, { format, out });
+    expect(result.users).toBe(2);
+    expect(result.columns).toContain("customAttributes.costCentre");
+    if (format === "csv") {
+      const text = await readFile(out, "utf8");
+      expect(text).toContain(`"'=HYPERLINK(""http://evil"")"`);
+      expect(text).toContain("'+447911123456");
+      expect(text).toContain("'-Ops");
+      expect(text).toContain("'@cc-1");
+    }
+    const again = await importFile(ctx, out, { sourceName: "people.csv" });
+    expect(again.counts).toMatchObject({ rows: 2, unchanged: 2, created: 0, updated: 0, invalid: 0 });
+
+    const fresh = await newWorkspace();
+    const copy = await importFile(fresh, out);
+    expect(copy.counts.created).toBe(2);
+    const back = join(dir, `back-${seq}.${format}`);
+    await exportUsers(fresh, { format, out: back });
+    if (format === "csv") expect(await readFile(back, "utf8")).toBe(await readFile(out, "utf8"));
+  });
+
+  it("exports only one source with --source", async () => {
+    const ctx = await newWorkspace();
+    await seed(ctx);
+    await createUser(ctx, { email: "hand@example.com", displayName: "Hand" });
+    expect((await exportUsers(ctx, { format: "csv", out: join(dir, "manual.csv"), source: "manual" })).users).toBe(1);
+  });
+
+  it.each(["csv", "xlsx"] as const)("writes a %s template that the importer recognises as Rollcall's own", async (format) => {
+    const out = join(dir, `template.${format}`);
+    await writeTemplate(format, out);
+    const { openImportSource } = await import("../../src/sources/import/source.ts");
+    const source = await openImportSource(out, { defaultCountry: null });
+    expect(source.mapping.layout).toBe("rollcall");
+    expect(source.mapping.fields).toContain("pin");
+  });
+
+  // CSV is deliberately not part of this: any spreadsheet opening a CSV turns "000123" into 123, which is why the XLSX export exists.
+  it.skipIf(!sofficeAvailable)("re-imports unchanged an XLSX export that LibreOffice opened and saved again", async () => {
+    const ctx = await newWorkspace();
+    await seed(ctx);
+    const out = join(dir, `lo-${seq}.xlsx`);
+    await exportUsers(ctx, { format: "xlsx", out });
+    const loDir = await mkdtemp(join(dir, "lo-"));
+    const input = join(loDir, "input.xlsx");
+    await copyFile(out, input);
+    execFileSync("soffice", ["--headless", "--calc", "--convert-to", "xlsx", "--outdir", join(loDir, "out"), input], { stdio: "ignore", timeout: 120_000 });
+    const report = await importFile(ctx, join(loDir, "out", "input.xlsx"), { sourceName: "people.csv" });
+    expect(report.counts).toMatchObject({ unchanged: 2, updated: 0, invalid: 0 });
+  });
+  if (!sofficeAvailable) it.skip("LibreOffice round trip skipped: `soffice` is not installed (apt-get install -y libreoffice-calc-nogui)", () => {});
+});
