@@ -20,8 +20,7 @@ export const DEFAULT_APP_PERMISSIONS = ["User.Read.All", "Group.Read.All", "Grou
 const SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~";
 
 /** Microsoft-like secret value: 40 characters, 3-character hint, then the `8Q~` version marker. */
-export function newSecretValue(): string {
-  const bytes = randomBytes(40);
+export function newSecretValue(bytes: Uint8Array = randomBytes(40)): string {
   let s = "";
   for (let i = 0; i < 37; i++) s += SECRET_ALPHABET[(bytes[i] ?? 0) % (i < 3 ? 62 : SECRET_ALPHABET.length)];
   return `${s.slice(0, 3)}8Q~${s.slice(3, 37)}`;
@@ -47,14 +46,14 @@ export class AppRegistration {
     this.tokenLifetimeSeconds = input.tokenLifetimeSeconds ?? 3599;
   }
 
-  addSecret(options: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number } = {}): AppSecret {
+  addSecret(options: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number; secretText?: string; keyId?: string } = {}): AppSecret {
     const now = new Date();
     const end = options.expiresAt !== undefined
       ? new Date(options.expiresAt)
       : new Date(now.getTime() + (options.expiresInDays ?? 180) * 86400_000);
-    const value = newSecretValue();
+    const value = options.secretText ?? newSecretValue();
     const secret: AppSecret = {
-      keyId: randomUUID(),
+      keyId: options.keyId ?? randomUUID(),
       secretText: value,
       hint: value.slice(0, 3),
       displayName: options.displayName ?? "rollcall",

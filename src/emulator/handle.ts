@@ -72,7 +72,7 @@ export class TenantEntry implements TenantHandle {
     if (patch.tokenLifetimeSeconds !== undefined) app.tokenLifetimeSeconds = patch.tokenLifetimeSeconds;
     return app.info();
   }
-  addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number }): AppSecret {
+  addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number; secretText?: string }): AppSecret {
     return { ...this.app(clientId).addSecret(options) };
   }
   removeSecret(clientId: string, keyId: string): void {

@@ -1,5 +1,5 @@
 // EmulatorTenants: every tenant of the emulated cloud, found by GUID or verified domain.
-import { AppDirectory } from "./apps.ts";
+import { AppDirectory, newSecretValue } from "./apps.ts";
 import { generateGroups, generateUsers } from "./generator.ts";
 import { TenantEntry } from "./handle.ts";
 import { Rng } from "./rng.ts";
@@ -38,9 +38,12 @@ export class TenantRegistry implements EmulatorTenants {
     generateUsers(tenant, options.users ?? 200, seed);
     generateGroups(tenant, options.groups ?? 20, seed);
     const entry = new TenantEntry(tenant, this.apps);
-    const app = entry.registerApp({ clientId: r.guid(), displayName: "Rollcall" });
-    const secret = app.secrets[0];
-    entry.defaultApp = { clientId: app.clientId, clientSecret: secret?.secretText ?? "", secretId: secret?.keyId ?? "" };
+    // The default app and its secret come from the seed too, so a restarted emulator (same seed)
+    // accepts credentials stored by an earlier run.
+    const app = entry.registerApp({ clientId: r.guid(), displayName: "Rollcall", withSecret: false });
+    const bytes = Uint8Array.from({ length: 40 }, () => r.int(256));
+    const secret = this.apps.get(app.clientId)!.addSecret({ secretText: newSecretValue(bytes), keyId: r.guid(), displayName: "rollcall", expiresInDays: 730 });
+    entry.defaultApp = { clientId: app.clientId, clientSecret: secret.secretText, secretId: secret.keyId };
     this.byKey.set(id, entry);
     this.byKey.set(domain, entry);
     this.entries.push(entry);

@@ -60,6 +60,9 @@ export class Tenant {
   /** Why each past epoch ended (used to answer stale tokens). */
   epochEndReasons = new Map<number, "syncStateNotFound" | "resyncRequired">();
 
+  /** Differs per process: tokens minted by an earlier emulator process answer like a tenant migration. */
+  readonly instance = randomUUID().slice(0, 8);
+
   constructor(readonly id: string, readonly domain: string, readonly displayName: string) {}
 
   // ---- users ----

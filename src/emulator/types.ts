@@ -177,7 +177,8 @@ export interface TenantHandle {
   registerApp(input?: AppRegistrationInput): AppRegistrationInfo;
   getApp(clientId: string): AppRegistrationInfo | undefined;
   updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds">>): AppRegistrationInfo;
-  addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number }): AppSecret;
+  /** A new secret (value generated unless `secretText` is given). */
+  addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number; secretText?: string }): AppSecret;
   removeSecret(clientId: string, keyId: string): void;
   /** Make one secret (or all of the app's secrets) expired as of now. */
   expireSecret(clientId: string, keyId?: string): void;

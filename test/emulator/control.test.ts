@@ -100,3 +100,33 @@ describe("rollcall emulator command", () => {
     }
   });
 });
+
+describe("determinism", () => {
+  it("the same seed gives the same tenant, users, app and secret; delta tokens of an earlier process ask for a resync", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rollcall-emu-"));
+    const a = await startEmulator({ port: 0, dataDir: dir, users: 30, groups: 4, seed: 99 });
+    const agent = new Agent({ connect: { ca: a.caPem } });
+    try {
+      const b = await startEmulator({ port: 0, dataDir: dir, users: 30, groups: 4, seed: 99 });
+      try {
+        expect([b.tenantId, b.clientId, b.clientSecret]).toEqual([a.tenantId, a.clientId, a.clientSecret]);
+        expect(b.tenants.get(b.tenantId).listUsers()).toEqual(a.tenants.get(a.tenantId).listUsers());
+        expect(b.tenants.get(b.tenantId).state().memberships).toEqual(a.tenants.get(a.tenantId).state().memberships);
+        const token = async (emu: typeof a) => {
+          const res = await fetch(`${emu.loginUrl}/${emu.tenantId}/oauth2/v2.0/token`, { method: "POST", dispatcher: agent, body: new URLSearchParams({ grant_type: "client_credentials", client_id: emu.clientId, client_secret: emu.clientSecret, scope: "https://graph.microsoft.com/.default" }) });
+          return ((await res.json()) as any).access_token as string;
+        };
+        const first = (await (await fetch(`${a.graphUrl}/v1.0/users/delta?$deltatoken=latest`, { dispatcher: agent, headers: { authorization: `Bearer ${await token(a)}` } })).json()) as any;
+        const moved = first["@odata.deltaLink"].replace(new URL(a.graphUrl).host, new URL(b.graphUrl).host);
+        const res = await fetch(moved, { dispatcher: agent, headers: { authorization: `Bearer ${await token(b)}` } });
+        expect(res.status).toBe(410);
+        expect(((await res.json()) as any).error.code).toBe("resyncRequired");
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await agent.close();
+      await a.close();
+    }
+  });
+});

@@ -12,7 +12,7 @@ type Body = Record<string, unknown>;
 const TOKEN_LIFETIME_MS = 7 * 86400_000;
 
 interface DeltaState {
-  k: "users" | "groups"; t: string; e: number; s0: number; s1: number; p: number; m: number;
+  k: "users" | "groups"; t: string; i: string; e: number; s0: number; s1: number; p: number; m: number;
   sel: string[] | null; ts: number; mem: boolean;
 }
 
@@ -51,6 +51,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
   if (skip || (dtok && dtok !== "latest")) {
     st = decodeToken<DeltaState>((skip ?? dtok) as string);
     if (st.k !== kind || st.t !== t.id) throw badRequest("The provided skip or delta token is invalid.", "Request_BadRequest");
+    if (st.i !== t.instance) throw stale(req, kind, "resyncRequired", st.sel);
     if (st.e !== t.deltaEpoch) throw stale(req, kind, t.epochEndReasons.get(st.e) ?? "syncStateNotFound", st.sel);
     if (Date.now() - st.ts > TOKEN_LIFETIME_MS) throw stale(req, kind, "syncStateNotFound", st.sel);
     if (!skip) st = { ...st, s1: t.seq, p: 0, m: 0, ts: Date.now() }; // a deltaLink opens a new round from its s0
@@ -58,7 +59,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
     const { select, explicit } = parseSelect(q, entity);
     const sel = explicit ? (select.includes("id") ? select : [...select, "id"]) : null;
     const mem = kind === "groups" && (!sel || sel.includes("members"));
-    st = { k: kind, t: t.id, e: t.deltaEpoch, s0: 0, s1: t.seq, p: 0, m: 0, sel, ts: Date.now(), mem };
+    st = { k: kind, t: t.id, i: t.instance, e: t.deltaEpoch, s0: 0, s1: t.seq, p: 0, m: 0, sel, ts: Date.now(), mem };
     if (dtok === "latest") {
       return { body: { "@odata.context": ctx(req, kind, sel), "@odata.deltaLink": link(req, kind, "$deltatoken", { ...st, s0: t.seq }), value: [] }, headers: {} };
     }
