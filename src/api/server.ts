@@ -98,7 +98,12 @@ function parse(schema: Route["params"], value: unknown, where: "path" | "query" 
   if (!schema) return undefined;
   const result = schema.safeParse(value ?? undefined);
   if (result.success) return result.data;
-  const problems = zodProblems(result.error).map((p) => (where === "body" ? p : { ...p, field: p.field === "(body)" ? `(${where})` : p.field, in: where }));
+  // An unknown key is reported against its own name, so a client can show it next to the field.
+  const unknown = result.error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys" ? issue.keys.map((key) => ({ field: [...issue.path, key].join("."), message: "is not a known field" })) : [],
+  );
+  const known = zodProblems(new z.ZodError(result.error.issues.filter((issue) => issue.code !== "unrecognized_keys")));
+  const problems = [...known, ...unknown].map((p) => (where === "body" ? p : { ...p, field: p.field === "(body)" ? `(${where})` : p.field, in: where }));
   throw invalidInput(problems);
 }
 
