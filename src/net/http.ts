@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
 import { rootCertificates } from "node:tls";
 import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from "undici";
 
@@ -37,11 +38,13 @@ export function dispatcher(extraCa?: string): Dispatcher {
 }
 
 /** Extra CAs for in-process callers (tests, `rollcall demo`): trusted by every request made afterwards. */
-const processExtraCas = new Set<string>();
+const processExtraCas = new Map<string, string>();
 let processExtraCa: string | undefined;
 export function trustExtraCa(pem: string): void {
-  processExtraCas.add(pem.trim());
-  processExtraCa = [...processExtraCas].join("\n");
+  // One CA per subject: a restarted emulator brings a new CA under the same name, and OpenSSL would
+  // otherwise try the stale one first and fail the signature check.
+  processExtraCas.set(new X509Certificate(pem).subject, pem.trim());
+  processExtraCa = [...processExtraCas.values()].join("\n");
 }
 
 export type HttpFetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<Response>;

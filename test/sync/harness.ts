@@ -8,6 +8,7 @@ import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 import { runSync, type SyncRequest } from "../../src/sync/runner.ts";
 import type { EntraConfigInput } from "../../src/sources/entra/config.ts";
+import { sql } from "kysely";
 import { openTestStore, type EngineName, type TestStore } from "../support/db.ts";
 
 /** A fresh database and a fresh emulator, wired together over real HTTPS (the emulator's CA trusted in-process). */
@@ -48,4 +49,39 @@ export async function openHarness(engine: EngineName, emulatorOptions: Parameter
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What the directory must look like after a sync of a source with users = all, guests excluded, group mode
+ * all, on-remove disable: every member user present and alike, every other synced user disabled, every group
+ * with exactly its direct members (users and nested groups). Returns the differences (empty = converged).
+ */
+export async function differences(h: Harness, sourceName: string, tenantId = h.emulator.tenantId): Promise<string[]> {
+  const tenant = h.emulator.tenants.get(tenantId);
+  const problems: string[] = [];
+  const expected = new Map(tenant.listUsers().filter((u) => u.userType !== "Guest").map((u) => [u.id, u]));
+  const { rows: users } = await sql<{ external_id: string; user_principal_name: string; display_name: string; enabled: boolean }>`
+    select u.external_id, u.user_principal_name, u.display_name, u.enabled from users u join sources s on s.id = u.source_id where lower(s.name) = lower(${sourceName})`.execute(h.store.db);
+  const held = new Map(users.map((u) => [u.external_id, u]));
+  for (const [id, g] of expected) {
+    const u = held.get(id);
+    if (!u) problems.push(`missing user ${g.userPrincipalName}`);
+    else if (u.user_principal_name !== g.userPrincipalName || u.display_name !== (g.displayName ?? g.userPrincipalName) || u.enabled !== g.accountEnabled) {
+      problems.push(`user ${g.userPrincipalName} differs: ${JSON.stringify(u)}`);
+    }
+  }
+  for (const u of users) if (!expected.has(u.external_id) && u.enabled) problems.push(`user ${u.user_principal_name} should be disabled`);
+  const { rows: members } = await sql<{ group_ext: string; member_ext: string }>`
+    select g.external_id as group_ext, coalesce(mu.external_id, mg.external_id) as member_ext from group_members m join groups g on g.id = m.group_id
+    join sources s on s.id = g.source_id left join users mu on mu.id = m.member_user_id left join groups mg on mg.id = m.member_group_id
+    where lower(s.name) = lower(${sourceName})`.execute(h.store.db);
+  const have = new Set(members.map((m) => `${m.group_ext}>${m.member_ext}`));
+  const want = new Set(tenant.state().memberships.filter((m) => m.kind === "group" || expected.has(m.memberId)).map((m) => `${m.groupId}>${m.memberId}`));
+  for (const w of want) if (!have.has(w)) problems.push(`missing membership ${w}`);
+  for (const x of have) if (!want.has(x)) problems.push(`extra membership ${x}`);
+  const { rows: groups } = await sql<{ external_id: string }>`select g.external_id from groups g join sources s on s.id = g.source_id where lower(s.name) = lower(${sourceName})`.execute(h.store.db);
+  const groupIds = new Set(groups.map((g) => g.external_id));
+  for (const g of tenant.listGroups()) if (!groupIds.has(g.id)) problems.push(`missing group ${g.displayName}`);
+  if (groupIds.size !== tenant.listGroups().length) problems.push(`${groupIds.size} groups held, ${tenant.listGroups().length} in Entra`);
+  return problems;
 }

@@ -57,7 +57,7 @@ export const scheduleSchema = z.union([
 ]);
 export type Schedule = z.infer<typeof scheduleSchema>;
 
-export const entraConfigSchema = z
+export const entraConfigObject = z
   .object({
     tenantId: z.string().trim().min(1, "is required").regex(/^[A-Za-z0-9.-]+$/, "must be a directory (tenant) ID or a verified domain"),
     clientId: z.string().trim().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be the application (client) ID, a GUID"),
@@ -81,13 +81,21 @@ export const entraConfigSchema = z
     deletionThreshold: z.object({ percent: z.number().min(0).max(100), count: z.number().int().min(0) }).strict().default({ percent: 10, count: 20 }),
     schedule: scheduleSchema.nullable().default(null),
     fullEveryMs: z.number().int().min(3_600_000).default(7 * day),
+    /** "Use as authentication server": this source's users sign in with Microsoft (OIDC, see src/auth). */
+    signIn: z.boolean().default(false),
   })
-  .strict()
-  .superRefine((c, ctx) => {
+  .strict();
+
+export const entraConfigSchema = entraConfigObject.superRefine((c, ctx) => {
     if (c.users === "groups" && c.scopeGroups.length === 0) ctx.addIssue({ code: "custom", path: ["scopeGroups"], message: "name at least one group when users = groups" });
     if (c.groupMode === "selected" && c.groups.length === 0) ctx.addIssue({ code: "custom", path: ["groups"], message: "name at least one group when group mode = selected" });
     if (c.groupMode === "attribute" && !c.groupAttribute) ctx.addIssue({ code: "custom", path: ["groupAttribute"], message: "is required when group mode = attribute (e.g. department)" });
   });
+
+/** The settings as a patch (API bodies): every field optional and without defaults, so absent means "unchanged". */
+export const entraConfigPatch = z
+  .object(Object.fromEntries(Object.entries(entraConfigObject.shape).map(([key, schema]) => [key, (schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : (schema as z.ZodType)).optional()])))
+  .strict();
 
 export type EntraConfig = z.output<typeof entraConfigSchema>;
 export type EntraConfigInput = z.input<typeof entraConfigSchema>;

@@ -1,0 +1,172 @@
+import { z } from "zod";
+import { invalidInput } from "../../errors.ts";
+import { createEntraSource, getSource, listSources, loadSourceForSync, removeSource, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
+import { getRun, listRuns, rejectRun } from "../../core/runs.ts";
+import { listChanges } from "../../core/change-log.ts";
+import { httpFetch } from "../../net/http.ts";
+import { testConnection } from "../../sources/entra/connect.ts";
+import { entraConfigPatch } from "../../sources/entra/config.ts";
+import { approveRun, syncSource } from "../../sync/service.ts";
+import type { Runtime } from "../../runtime.ts";
+import type { WorkspaceContext } from "../../core/context.ts";
+import { route, type RouteModule } from "../route.ts";
+import { changeSchema, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
+
+/**
+ * Entra ID sources and their runs. The client secret is write-only: it is accepted in bodies and never
+ * returned (a source shows "set, expires on …"). A sync answers at once with the running run; its
+ * progress and change log are read from /runs/{id} while it goes.
+ */
+const iso = z.string();
+const sourceParams = workspaceParams.extend({ name: z.string().describe("source name or id") });
+const runParams = workspaceParams.extend({ id: z.string().describe("run id") });
+
+const sourceBody = entraConfigPatch.extend({ name: z.string().trim().min(1).max(63).optional(), clientSecret: z.string().min(1).max(1024).optional() }).strict();
+
+const sourceResponse = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.literal("entra"),
+    config: z.record(z.string(), z.unknown()),
+    secret: z.object({ set: z.boolean(), expiresOn: z.string().nullable(), description: z.string() }),
+    status: z.object({
+      syncedUsers: z.number().int(),
+      syncedGroups: z.number().int(),
+      lastRun: z.object({ id: z.string(), status: z.string(), mode: z.string(), startedAt: iso, finishedAt: iso.nullable() }).nullable(),
+      running: z.string().nullable(),
+      nextRunAt: iso.nullable(),
+    }),
+    createdAt: iso,
+    updatedAt: iso,
+  })
+  .meta({ id: "Source" });
+
+const runResponse = z
+  .object({
+    id: z.string(),
+    source: z.string(),
+    trigger: z.string(),
+    mode: z.string(),
+    dryRun: z.boolean(),
+    forced: z.boolean(),
+    status: z.string().describe("running, succeeded, failed, stopped (deletion threshold), applied or rejected (a stopped run, reviewed)"),
+    startedAt: iso,
+    finishedAt: iso.nullable(),
+    counts: z.record(z.string(), z.number()),
+    progress: z.record(z.string(), z.unknown()),
+    error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).nullable(),
+    graphRequests: z.number().int(),
+    graphThrottled: z.number().int(),
+    changes: z.array(changeSchema).optional(),
+  })
+  .meta({ id: "SyncRun" });
+
+const checkResponse = z.object({
+  ok: z.boolean(),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), code: z.string().nullable(), message: z.string() })),
+});
+
+const sourceCtx = (ctx: WorkspaceContext, rt: Runtime): SourceContext => ({ ...ctx, secrets: rt.secrets });
+const present = (s: Source) => ({ ...s, config: s.config as unknown as Record<string, unknown> });
+
+/** Start a run in the background and answer with its record as soon as it exists. */
+async function startRun(rt: Runtime, ctx: WorkspaceContext, start: (onStarted: (id: string) => void) => Promise<{ runId: string }>) {
+  const id = await new Promise<string>((resolve, reject) => {
+    start(resolve).then((summary) => resolve(summary.runId), reject).catch(reject);
+  });
+  return getRun(ctx, id, { changes: 0 });
+}
+
+export const sourceRoutes: RouteModule = {
+  tag: "Sources",
+  description: "Microsoft Entra ID sources: settings, connection checks, syncs, run history.",
+  routes: [
+    route({
+      method: "GET", url: "/workspaces/:workspace/sources", summary: "List sources with their sync status", access: "workspace",
+      params: workspaceParams, response: listOf(sourceResponse),
+      async handler({ ctx }) {
+        const items = (await listSources(ctx)).map(present);
+        return { items, total: items.length, limit: items.length, offset: 0 };
+      },
+    }),
+    route({
+      method: "POST", url: "/workspaces/:workspace/sources", summary: "Add an Entra ID source", access: "workspace", status: 201,
+      params: workspaceParams, body: sourceBody, response: sourceResponse,
+      async handler({ ctx, rt, body }) {
+        const { name, clientSecret, ...config } = body as Record<string, unknown> & { name?: string; clientSecret?: string };
+        if (!name) throw invalidInput([{ field: "name", message: "is required" }]);
+        if (!clientSecret) throw invalidInput([{ field: "clientSecret", message: "is required" }]);
+        return present(await createEntraSource(sourceCtx(ctx, rt), { name, config: config as never, credential: { kind: "secret", secret: clientSecret } }));
+      },
+    }),
+    route({
+      method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret)", access: "workspace",
+      params: sourceParams, response: sourceResponse,
+      handler: async ({ ctx, params }) => present(await getSource(ctx, params.name)),
+    }),
+    route({
+      method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings or replace its secret", access: "workspace",
+      params: sourceParams, body: sourceBody, response: sourceResponse,
+      async handler({ ctx, rt, params, body }) {
+        const { name: _name, clientSecret, ...config } = body as Record<string, unknown> & { name?: string; clientSecret?: string };
+        return present(await updateEntraSource(sourceCtx(ctx, rt), params.name, { config: config as never, ...(clientSecret && { credential: { kind: "secret" as const, secret: clientSecret } }) }));
+      },
+    }),
+    route({
+      method: "DELETE", url: "/workspaces/:workspace/sources/:name", summary: "Remove a source (its users stay, no longer synced)", access: "workspace",
+      params: sourceParams, response: sourceResponse,
+      handler: async ({ ctx, rt, params }) => present(await removeSource(sourceCtx(ctx, rt), params.name)),
+    }),
+    route({
+      method: "POST", url: "/workspaces/:workspace/sources/:name/test", summary: "Connect: a fresh token, then prove each Graph permission the source needs", access: "workspace",
+      params: sourceParams, response: checkResponse,
+      async handler({ ctx, rt, params }) {
+        const source = await loadSourceForSync(sourceCtx(ctx, rt), params.name);
+        return testConnection(source.config, source.credential, httpFetch);
+      },
+    }),
+    route({
+      method: "POST", url: "/workspaces/:workspace/sources/:name/sync", summary: "Start a sync; answers with the running run (409 sync_running when one is going)", access: "workspace", status: 202,
+      params: sourceParams,
+      body: z.object({ full: z.boolean().optional(), dryRun: z.boolean().optional(), force: z.boolean().optional() }).strict().default({}),
+      response: runResponse,
+      handler: ({ ctx, rt, params, body }) =>
+        startRun(rt, ctx, (onStarted) => syncSource(rt, ctx.workspace, params.name, { trigger: "api", ...body, actor: ctx.actor }, { onStarted })),
+    }),
+    route({
+      method: "GET", url: "/workspaces/:workspace/runs", summary: "Run history, newest first", access: "workspace",
+      params: workspaceParams,
+      query: z.object({ source: z.string().max(256).optional(), limit: limitParam(500, 50), offset: offsetParam }).strict(),
+      response: listOf(runResponse),
+      async handler({ ctx, query }) {
+        const all = await listRuns(ctx, { source: query.source, limit: query.offset + query.limit });
+        return { items: all.slice(query.offset), total: all.length, limit: query.limit, offset: query.offset };
+      },
+    }),
+    route({
+      method: "GET", url: "/workspaces/:workspace/runs/:id", summary: "One run: status, progress while it runs, counts, and its change log", access: "workspace",
+      params: runParams, response: runResponse,
+      handler: ({ ctx, params }) => getRun(ctx, params.id),
+    }),
+    route({
+      method: "GET", url: "/workspaces/:workspace/runs/:id/changes", summary: "A run's change log (for a dry run: what it would do)", access: "workspace",
+      params: runParams, query: z.object({ limit: limitParam(5000, 1000), offset: offsetParam }).strict(), response: listOf(changeSchema),
+      async handler({ ctx, params, query }) {
+        await getRun(ctx, params.id, { changes: 0 });
+        const entries = await listChanges(ctx.db, ctx.workspace.id, { runId: params.id, limit: query.offset + query.limit });
+        return { items: entries.slice(query.offset), total: entries.length, limit: query.limit, offset: query.offset };
+      },
+    }),
+    route({
+      method: "POST", url: "/workspaces/:workspace/runs/:id/approve", summary: "Apply a run stopped at the deletion threshold (runs the source again once with force)", access: "workspace", status: 202,
+      params: runParams, response: runResponse,
+      handler: ({ ctx, rt, params }) => startRun(rt, ctx, (onStarted) => approveRun(rt, ctx.workspace, params.id, ctx.actor, { onStarted })),
+    }),
+    route({
+      method: "POST", url: "/workspaces/:workspace/runs/:id/reject", summary: "Dismiss a run stopped at the deletion threshold", access: "workspace",
+      params: runParams, response: runResponse,
+      handler: ({ ctx, params }) => rejectRun(ctx, params.id),
+    }),
+  ],
+};

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { engines } from "../support/db.ts";
+import { differences, openHarness, type Harness } from "./harness.ts";
+import { createUser, getUser } from "../../src/core/users.ts";
+import { listChanges } from "../../src/core/change-log.ts";
+import { getGroup } from "../../src/core/groups.ts";
+
+describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
+  let h: Harness;
+  const tenant = () => h.emulator.tenants.get(h.emulator.tenantId);
+  beforeAll(async () => {
+    h = await openHarness(engine, { users: 80, groups: 8 });
+    await h.addSource("corp", { groupMode: "all", country: "US", deletionThreshold: { percent: 10, count: 5 } });
+  });
+  afterAll(async () => h?.close());
+
+  it("a manual user with the same email is linked, not duplicated", async () => {
+    const target = tenant().listUsers().find((u) => u.userType === "Member" && u.mail)!;
+    const manual = await createUser(h.ctx, { displayName: "Hand made", email: target.mail, tags: ["vip"] });
+    const run = await h.sync("corp");
+    expect(run.status).toBe("succeeded");
+    expect(run.counts.linked).toBe(1);
+    const linked = await getUser(h.ctx, manual.id);
+    expect(linked.source).toEqual({ type: "entra", name: "corp", externalId: target.id });
+    expect(linked.tags).toEqual(["ID synced", "vip"]);
+    expect(linked.displayName).toBe(target.displayName);
+    expect(await differences(h, "corp")).toEqual([]);
+  });
+
+  it("a delta run after updates, deletions, scope changes and membership changes converges, with a per-user change log", async () => {
+    const t = tenant();
+    const members = t.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled);
+    const renamed = { ...members[0]! };
+    t.updateUser(renamed.id, { displayName: "Renamed In Entra", jobTitle: "Chief Renamer" });
+    t.deleteUser(members[1]!.id);
+    t.updateUser(members[2]!.id, { userType: "Guest" }); // out of scope: guests are excluded
+    t.setSignInEnabled(members[3]!.id, false);
+    const group = t.listGroups()[0]!;
+    const inGroup = t.listMembers(group.id).find((m) => m.kind === "user");
+    if (inGroup) t.removeMember(group.id, inGroup.id);
+    t.addMember(group.id, members[4]!.id);
+    const created = t.createUser({ displayName: "New Hire", userPrincipalName: `new.hire@${t.domain}`, mail: `new.hire@${t.domain}` });
+
+    const run = await h.sync("corp");
+    expect(run.error).toBeUndefined();
+    expect(run).toMatchObject({ mode: "delta", status: "succeeded" });
+    expect(run.counts).toMatchObject({ created: 1, disabled: 3 });
+    expect(await differences(h, "corp")).toEqual([]);
+    const user = await getUser(h.ctx, renamed.userPrincipalName);
+    expect(user.jobTitle).toBe("Chief Renamer");
+    expect((await getUser(h.ctx, created.userPrincipalName)).tags).toContain("ID synced");
+    const log = await listChanges(h.store.db, h.ctx.workspace.id, { runId: run.runId });
+    const update = log.find((c) => c.subject === user.email && c.action === "update")!;
+    expect(update.before).toMatchObject({ displayName: renamed.displayName });
+    expect(update.after).toMatchObject({ displayName: "Renamed In Entra" });
+    expect((await getGroup(h.ctx, group.displayName)).members).toContain(members[4]!.mail ?? members[4]!.userPrincipalName);
+  });
+
+  it("a stale delta token falls back to a full run", async () => {
+    tenant().expireDeltaTokens();
+    tenant().updateUser(tenant().listUsers().find((u) => u.userType === "Member" && u.accountEnabled)!.id, { department: "After Expiry" });
+    const run = await h.sync("corp");
+    expect(run).toMatchObject({ mode: "full", status: "succeeded" });
+    expect(await differences(h, "corp")).toEqual([]);
+  });
+
+  it("a dry run reports the whole change set and changes nothing", async () => {
+    const victim = tenant().listUsers().find((u) => u.userType === "Member" && u.accountEnabled)!;
+    tenant().updateUser(victim.id, { displayName: "Dry Run Name" });
+    const before = await sql`select count(*)::int as n, max(updated_at) as at from users`.execute(h.store.db);
+    const run = await h.sync("corp", { dryRun: true });
+    expect(run).toMatchObject({ status: "succeeded", dryRun: true });
+    expect(run.counts.updated).toBe(1);
+    expect((await sql`select count(*)::int as n, max(updated_at) as at from users`.execute(h.store.db)).rows).toEqual(before.rows);
+    expect((await getUser(h.ctx, victim.userPrincipalName)).displayName).not.toBe("Dry Run Name");
+    const log = await listChanges(h.store.db, h.ctx.workspace.id, { runId: run.runId });
+    expect(log.find((c) => c.action === "update")).toMatchObject({ after: { displayName: "Dry Run Name" } });
+    const history = await listChanges(h.store.db, h.ctx.workspace.id, { userId: (await getUser(h.ctx, victim.userPrincipalName)).id });
+    expect(history.some((c) => c.runId === run.runId)).toBe(false);
+    // The change is still pending: the next real run applies it.
+    const real = await h.sync("corp");
+    expect(real.counts.updated).toBe(1);
+    expect(await differences(h, "corp")).toEqual([]);
+  });
+
+  it("the deletion threshold stops a run before it applies anything; --force applies it once", async () => {
+    const t = tenant();
+    const doomed = t.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled).slice(0, 10);
+    for (const u of doomed) t.deleteUser(u.id);
+    const enabledBefore = (await sql<{ n: number }>`select count(*)::int as n from users where enabled`.execute(h.store.db)).rows[0]!.n;
+    const stopped = await h.sync("corp");
+    expect(stopped.status).toBe("stopped");
+    expect(stopped.error).toMatchObject({ code: "sync_threshold_exceeded" });
+    expect(stopped.error!.message).toMatch(/--force/);
+    expect((await sql<{ n: number }>`select count(*)::int as n from users where enabled`.execute(h.store.db)).rows[0]!.n).toBe(enabledBefore);
+    const again = await h.sync("corp");
+    expect(again.status).toBe("stopped");
+    const forced = await h.sync("corp", { force: true });
+    expect(forced.status).toBe("succeeded");
+    expect(forced.counts.disabled).toBe(10);
+    expect(await differences(h, "corp")).toEqual([]);
+  });
+
+  it("two runs of one source at once: the second reports the running one", async () => {
+    h.emulator.setKnobs({ latencyMs: 400 }); // keep the first run busy listing
+    const first = h.sync("corp", { full: true });
+    await new Promise((r) => setTimeout(r, 300));
+    const second = h.sync("corp");
+    await expect(second).rejects.toMatchObject({ code: "sync_running" });
+    expect((await first).status).toBe("succeeded");
+    h.emulator.setKnobs({ latencyMs: 0 });
+  });
+});
