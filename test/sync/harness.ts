@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { httpFetch, trustExtraCa } from "../../src/net/http.ts";
+import { httpFetch, trustExtraCa, type HttpFetch } from "../../src/net/http.ts";
 import { createEntraSource, loadSourceForSync, type SourceContext } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
@@ -17,7 +17,7 @@ export interface Harness {
   emulator: RunningEmulator;
   ctx: SourceContext;
   addSource(name: string, config?: Partial<EntraConfigInput>, tenant?: { tenantId: string; clientId: string; clientSecret: string }): Promise<void>;
-  sync(name: string, options?: Partial<Pick<SyncRequest, "full" | "dryRun" | "force">>): ReturnType<typeof runSync>;
+  sync(name: string, options?: Partial<Pick<SyncRequest, "full" | "dryRun" | "force">> & { fetch?: HttpFetch }): ReturnType<typeof runSync>;
   close(): Promise<void>;
 }
 
@@ -39,9 +39,9 @@ export async function openHarness(engine: EngineName, emulatorOptions: Parameter
         credential: { kind: "secret", secret: tenant.clientSecret },
       });
     },
-    async sync(name, options = {}) {
+    async sync(name, { fetch = httpFetch, ...options } = {}) {
       const source = await loadSourceForSync(ctx, name);
-      return runSync(store, { workspaceId: workspace.id, source, trigger: "manual", ...options }, { fetch: httpFetch, retry: { maxAttempts: 8, baseDelayMs: 20, maxDelayMs: 2000 } });
+      return runSync(store, { workspaceId: workspace.id, source, trigger: "manual", ...options }, { fetch, retry: { maxAttempts: 8, baseDelayMs: 20, maxDelayMs: 2000 } });
     },
     async close() {
       await store.dispose();

@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, type RunningEmulator, type TenantHandle } from "../../src/emulator/index.ts";
+import { httpFetch, trustExtraCa } from "../../src/net/http.ts";
+import { testConnection } from "../../src/sources/entra/connect.ts";
+import { entraConfigSchema, type EntraConfigInput } from "../../src/sources/entra/config.ts";
+
+describe("connect checks against the emulator", () => {
+  let emulator: RunningEmulator;
+  let tenant: TenantHandle;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "rollcall-connect-"));
+    emulator = await startEmulator({ port: 0, dataDir, users: 5, groups: 2, quiet: true });
+    trustExtraCa(emulator.caPem);
+    tenant = emulator.tenants.get(emulator.tenantId);
+  });
+  afterAll(async () => {
+    await emulator?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const check = (config: Partial<EntraConfigInput>, secret: string | null) =>
+    testConnection(
+      entraConfigSchema.parse({ tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all", ...config }),
+      secret === null ? null : { kind: "secret", secret },
+      httpFetch,
+    );
+  const app = (permissions: string[]) => {
+    const info = tenant.registerApp({ displayName: `probe ${permissions.join("+") || "none"}`, appPermissions: permissions });
+    return { clientId: info.clientId, secret: info.secrets[0]!.secretText };
+  };
+  const failed = (r: Awaited<ReturnType<typeof check>>) => r.checks.filter((c) => !c.ok).map((c) => ({ name: c.name, code: c.code }));
+
+  it("passes every check with a consented app", async () => {
+    const result = await check({}, emulator.clientSecret);
+    expect(result.ok).toBe(true);
+    expect(result.checks.map((c) => c.name)).toEqual(["token", "users", "groups"]);
+  });
+
+  it("reports an unknown tenant (AADSTS90002) with where to find the tenant ID", async () => {
+    const result = await check({ tenantId: randomUUID() }, emulator.clientSecret);
+    expect(result.ok).toBe(false);
+    expect(failed(result)).toEqual([{ name: "token", code: "AADSTS90002" }]);
+    expect(result.checks[0]!.message).toMatch(/Directory \(tenant\) ID/);
+  });
+
+  it("reports an unknown client ID (AADSTS700016)", async () => {
+    const result = await check({ clientId: randomUUID() }, emulator.clientSecret);
+    expect(failed(result)).toEqual([{ name: "token", code: "AADSTS700016" }]);
+    expect(result.checks[0]!.message).toMatch(/Application \(client\) ID/);
+  });
+
+  it("reports a wrong secret (AADSTS7000215), pointing at the Value versus the Secret ID", async () => {
+    const result = await check({}, "not-the-secret");
+    expect(failed(result)).toEqual([{ name: "token", code: "AADSTS7000215" }]);
+    expect(result.checks[0]!.message).toMatch(/Value \(not its Secret ID\)/);
+  });
+
+  it("reports an expired secret (AADSTS7000222)", async () => {
+    const { clientId, secret } = app(["User.Read.All", "Group.Read.All"]);
+    tenant.expireSecret(clientId);
+    const result = await check({ clientId }, secret);
+    expect(failed(result)).toEqual([{ name: "token", code: "AADSTS7000222" }]);
+    expect(result.checks[0]!.message).toMatch(/expired/);
+  });
+
+  it("reports missing admin consent when the token carries no permissions at all", async () => {
+    const { clientId, secret } = app([]);
+    const result = await check({ clientId }, secret);
+    expect(failed(result)).toEqual([
+      { name: "admin_consent", code: "no_admin_consent" },
+      { name: "users", code: "Authorization_RequestDenied" },
+      { name: "groups", code: "Authorization_RequestDenied" },
+    ]);
+    expect(result.checks.find((c) => c.name === "admin_consent")!.message).toMatch(/Grant admin consent/);
+  });
+
+  it("reports User.Read.All missing", async () => {
+    const { clientId, secret } = app(["Group.Read.All"]);
+    const result = await check({ clientId }, secret);
+    expect(failed(result)).toEqual([{ name: "users", code: "Authorization_RequestDenied" }]);
+    expect(result.checks.find((c) => c.name === "users")!.message).toMatch(/User\.Read\.All is missing/);
+  });
+
+  it("reports Group.Read.All missing only when the source uses groups", async () => {
+    const { clientId, secret } = app(["User.Read.All"]);
+    const result = await check({ clientId }, secret);
+    expect(failed(result)).toEqual([{ name: "groups", code: "Authorization_RequestDenied" }]);
+    expect(result.checks.find((c) => c.name === "groups")!.message).toMatch(/Group\.Read\.All is missing/);
+    expect((await check({ clientId, groupMode: "attribute", groupAttribute: "department" }, secret)).ok).toBe(true);
+  });
+
+  it("reports an unreachable login endpoint as such, not as a credential problem", async () => {
+    const result = await check({ loginUrl: "https://127.0.0.1:1" }, emulator.clientSecret);
+    expect(result.checks[0]).toMatchObject({ name: "token", ok: false, code: "source_unreachable" });
+  });
+});
