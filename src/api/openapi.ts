@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Route, RouteModule } from "./route.ts";
+import type { Route, RouteModule, Upload } from "./route.ts";
 import { errorSchema } from "./schemas.ts";
 
 /**
@@ -33,8 +33,9 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
         summary: r.summary,
         ...(r.description && { description: r.description }),
         tags: [module.tag],
-        parameters: [...parameters(r.params, "path", convert), ...parameters(r.query, "query", convert)],
+        parameters: [...pathParameters(r, convert), ...parameters(r.query, "query", convert)],
         ...(r.body && { requestBody: { required: true, content: { "application/json": { schema: convert(r.body, "input") } } } }),
+        ...(r.upload && { requestBody: { required: true, content: { "multipart/form-data": { schema: uploadSchema(r.upload) } } } }),
         responses: {
           [String(r.status ?? 200)]: r.response
             ? { description: "Success", content: { "application/json": { schema: convert(r.response, "output") } } }
@@ -68,8 +69,22 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
   };
 }
 
+function uploadSchema(upload: Upload): Json {
+  return {
+    type: "object",
+    properties: { [upload.field]: { type: "string", contentMediaType: "application/octet-stream", ...(upload.description && { description: upload.description }) } },
+    required: [upload.field],
+  };
+}
+
 function relink<T>(json: T): T {
   return JSON.parse(JSON.stringify(json).replaceAll('"#/$defs/', '"#/components/schemas/')) as T;
+}
+
+/** Every `:name` in the URL, described by the params schema where it names it. */
+function pathParameters(r: Route, convert: (s: z.ZodType, io: "input") => Json): Json[] {
+  const described = new Map(parameters(r.params, "path", convert).map((p) => [p.name as string, p]));
+  return [...r.url.matchAll(/:([A-Za-z0-9_]+)/g)].map(([, name]) => described.get(name!) ?? { name, in: "path", required: true, schema: { type: "string" } });
 }
 
 function parameters(schema: z.ZodType | undefined, where: "path" | "query", convert: (s: z.ZodType, io: "input") => Json): Json[] {
@@ -85,16 +100,16 @@ function parameters(schema: z.ZodType | undefined, where: "path" | "query", conv
 
 function errorResponses(r: Route, make: (description: string) => Json): Record<string, Json> {
   const out: Record<string, Json> = {};
-  if (r.params || r.query || r.body) out["400"] = make("invalid_input: details.fields lists each problem as { field, message }");
+  if (r.params || r.query || r.body || r.upload) out["400"] = make("invalid_input: details.fields lists each problem as { field, message }");
   if (r.access !== "public") {
     out["401"] = make("unauthenticated: no, expired or revoked credentials");
     out["403"] = make("forbidden (viewer role, not an owner) or csrf_failed (missing X-CSRF-Token with a session cookie)");
   }
   if (r.access === "workspace") out["404"] = make("not_found: the workspace (or the record) does not exist or is not visible to you");
   if (r.method !== "GET" && r.access !== "public") out["409"] = make("conflict: e.g. an email already used by another user");
-  if (r.body) {
+  if (r.body || r.upload) {
     out["413"] = make("payload_too_large");
-    out["415"] = make("unsupported_media_type: send application/json");
+    out["415"] = make(r.upload ? "unsupported_file or unsupported_media_type: send multipart/form-data with a supported file" : "unsupported_media_type: send application/json");
   }
   if (typeof r.config === "function" || r.config?.rateLimit) out["429"] = make("rate_limited: too many attempts; see Retry-After");
   out["500"] = make("internal: logged on the server, never detailed here");

@@ -37,6 +37,10 @@ export type HandlerInput<A extends Access, P, Q, B> = BaseInput<P, Q, B> &
       : { principal: Principal });
 
 type Empty = z.ZodObject<{}>;
+export interface Upload {
+  field: string;
+  description?: string;
+}
 export type RouteConfig = Record<string, unknown> | ((rt: Runtime) => Record<string, unknown>);
 
 export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType | undefined> {
@@ -49,6 +53,8 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   params?: P;
   query?: Q;
   body?: B;
+  /** A multipart/form-data file upload (read with `request.file()`); documents the part's name. */
+  upload?: Upload;
   /** Absent for 204 No Content. */
   response?: R;
   /** Success status; 200 by default (201 for a creation). */
@@ -68,6 +74,7 @@ export interface Route {
   params?: z.ZodType | undefined;
   query?: z.ZodType | undefined;
   body?: z.ZodType | undefined;
+  upload?: Upload | undefined;
   response?: z.ZodType | undefined;
   status?: number | undefined;
   config?: RouteConfig | undefined;
