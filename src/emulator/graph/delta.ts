@@ -128,7 +128,8 @@ function link(req: GraphReq, kind: string, param: string, st: DeltaState): strin
 }
 
 const EMPTY: Body[] = [];
-const cache = new Map<string, Body[]>();
+/** Last window computed per group: a round asks for the same window on every page it touches. */
+const cache = new WeakMap<GroupRec, { key: string; out: Body[] }>();
 
 /** Net membership changes of a group in (s0, s1]: adds (all current members when s0 = 0) and removals. */
 function membersInWindow(g: GroupRec, s0: number, s1: number): Body[] {
@@ -137,9 +138,9 @@ function membersInWindow(g: GroupRec, s0: number, s1: number): Body[] {
   let lo = 0, hi = log.length;
   while (lo < hi) { const mid = (lo + hi) >> 1; if ((log[mid] as MemberEvent).seq <= s0) lo = mid + 1; else hi = mid; }
   if (lo >= log.length || (log[lo] as MemberEvent).seq > s1) return EMPTY;
-  const key = `${g.g.id}:${s0}:${s1}:${log.length}`;
-  const hit = cache.get(key);
-  if (hit) return hit;
+  const key = `${s0}:${s1}:${log.length}`;
+  const hit = cache.get(g);
+  if (hit && hit.key === key) return hit.out;
   const net = new Map<string, MemberEvent>();
   for (let i = s0 === 0 ? 0 : lo; i < log.length; i++) {
     const ev = log[i] as MemberEvent;
@@ -152,7 +153,6 @@ function membersInWindow(g: GroupRec, s0: number, s1: number): Body[] {
     if (ev.add) out.push({ "@odata.type": type, id: ev.id });
     else if (s0 !== 0) out.push({ "@odata.type": type, id: ev.id, "@removed": { reason: "deleted" } });
   }
-  if (cache.size > 500) cache.clear();
-  cache.set(key, out);
+  cache.set(g, { key, out });
   return out;
 }
