@@ -23,6 +23,8 @@ export type ErrorCode =
   | "sync_running"
   | "sync_threshold_exceeded"
   | "sync_failed"
+  | "signin_refused"
+  | "delivery_failed"
   | "internal";
 
 const httpStatus: Record<ErrorCode, number> = {
@@ -45,6 +47,8 @@ const httpStatus: Record<ErrorCode, number> = {
   sync_running: 409,
   sync_threshold_exceeded: 409,
   sync_failed: 502,
+  signin_refused: 403,
+  delivery_failed: 502,
   internal: 500,
 };
 

@@ -13,6 +13,8 @@ export type Principal =
   | { kind: "token"; tokenId: string; name: string; workspaceId: string; role: Role };
 
 export const sessionCookie = "rollcall_session";
+/** Sessions handed to native clients (`rollcall login`) are sent as `Authorization: Bearer rcs_…`. */
+export const bearerSessionPrefix = "rcs_";
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
@@ -25,6 +27,12 @@ export async function authenticate(db: Db, request: FastifyRequest): Promise<Pri
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new RollcallError("unauthenticated", 'The Authorization header must be "Bearer <token>"');
+    if (match[1]!.startsWith(bearerSessionPrefix)) {
+      // A native client's session (rollcall login): a bearer credential, so no CSRF token is needed.
+      const session = await findSession(db, match[1]!);
+      if (!session) throw new RollcallError("unauthenticated", "Your session has expired or you have signed out; run `rollcall login` again");
+      return { kind: "session", sessionId: match[1]!, ...session };
+    }
     const token = await authenticateApiToken(db, match[1]!);
     return { kind: "token", tokenId: token.tokenId, name: token.name, workspaceId: token.workspaceId, role: token.role };
   }

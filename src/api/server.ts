@@ -83,6 +83,8 @@ function registerRoute(app: FastifyInstance, rt: Runtime, r: Route): void {
         workspaceAccess = { ctx: { db: rt.store.db, workspace, actor: actorOf(principal!) }, role };
       }
       const result = await r.handler({ params, query, body, rt, request, reply, principal, ...workspaceAccess });
+      // Browser flows (sign in with Microsoft) answer themselves with a redirect or a page.
+      if (reply.sent) return reply;
       reply.status(r.status ?? 200);
       if (!r.response) return reply.send();
       const checked = r.response.safeParse(result);

@@ -40,7 +40,7 @@ export function generatePassword(): string {
 const minPasswordLength = 12;
 
 export async function findAccount(db: Db, email: string): Promise<Account | undefined> {
-  const row = await db.selectFrom("accounts").selectAll().where(sql<boolean>`lower(email) = lower(${email})`).executeTakeFirst();
+  const row = await db.selectFrom("accounts").selectAll().where(sql<boolean>`lower(email) = lower(${email})`).where("user_id", "is", null).executeTakeFirst();
   return row && toAccount(row);
 }
 
@@ -138,7 +138,8 @@ let dummyHash: Promise<string> | undefined;
 
 /** The account for these credentials. The error never says which of the two was wrong. */
 export async function verifyLogin(db: Db, email: string, password: string): Promise<Account> {
-  const row = await db.selectFrom("accounts").selectAll().where(sql<boolean>`lower(email) = lower(${email.trim()})`).executeTakeFirst();
+  // Accounts of synced users (user_id set) have no password: they sign in with Microsoft only.
+  const row = await db.selectFrom("accounts").selectAll().where(sql<boolean>`lower(email) = lower(${email.trim()})`).where("user_id", "is", null).executeTakeFirst();
   dummyHash ??= hashSecret(generatePassword());
   const ok = await verifySecret(password, row?.password_hash ?? (await dummyHash));
   if (!row || !row.password_hash || !ok) throw new RollcallError("unauthenticated", "The email or password is incorrect");
@@ -152,8 +153,8 @@ export interface Session {
 }
 
 /** A new session; only the hash of its id is stored, so a database leak does not hand out sessions. */
-export async function createSession(db: Db, account: Account, hours: number): Promise<Session & { id: string }> {
-  const id = randomToken("", 32);
+export async function createSession(db: Db, account: Account, hours: number, prefix = ""): Promise<Session & { id: string }> {
+  const id = randomToken(prefix, 32);
   const csrfToken = randomToken("", 24);
   const expiresAt = new Date(Date.now() + hours * 3600_000);
   await db.deleteFrom("sessions").where("expires_at", "<", new Date()).execute();
@@ -168,6 +169,8 @@ export async function findSession(db: Db, id: string): Promise<Session | undefin
     .select(["a.id", "a.email", "a.display_name", "a.is_owner", "a.created_at", "s.csrf_token", "s.expires_at"])
     .where("s.id_hash", "=", hashToken(id))
     .where("s.expires_at", ">", new Date())
+    // A synced user's session lasts only while Rollcall has them enabled (deleting them deletes the account).
+    .where((eb) => eb.or([eb("a.user_id", "is", null), eb.exists(eb.selectFrom("users as u").select("u.id").whereRef("u.id", "=", "a.user_id").where("u.enabled", "=", true))]))
     .executeTakeFirst();
   if (!row) return undefined;
   return { account: toAccount(row), csrfToken: row.csrf_token, expiresAt: new Date(row.expires_at).toISOString() };

@@ -85,7 +85,7 @@ export async function updateEntraSource(ctx: SourceContext, key: string, input: 
   }
   // A different scope or mapping invalidates what the mirror says: the next run lists everything again
   // (the stored delta links carry the old $select) and plans every user.
-  if (JSON.stringify({ ...config, schedule: null, secretExpiresOn: null }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null })) {
+  if (JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false })) {
     await sql`update source_state set users_delta_link = null, groups_delta_link = null where source_id = ${before.id}`.execute(ctx.db);
     await sql`update entra_users set dirty = true where source_id = ${before.id}`.execute(ctx.db);
   }

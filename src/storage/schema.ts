@@ -121,6 +121,8 @@ export interface AccountsTable {
   password_hash: string | null;
   /** Owners administer every workspace and create new ones; the first admin is one. */
   is_owner: boolean;
+  /** Set for a synced user who signs in with Microsoft: the directory row this account speaks for. */
+  user_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
 }
 
@@ -156,6 +158,71 @@ export interface SettingsTable {
   value: JSONColumnType<Record<string, unknown>>;
 }
 
+export interface SigninRequestsTable {
+  state_hash: string;
+  workspace_id: string;
+  source_ids: string[];
+  browser_hash: string;
+  nonce: string;
+  code_verifier: string;
+  redirect_uri: string;
+  return_to: string | null;
+  client_redirect: string | null;
+  client_challenge: string | null;
+  client_state: string | null;
+  client_code_hash: string | null;
+  account_id: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export type NotificationKind = "secret_expiry" | "sync_failed" | "sync_stopped" | "import_failed";
+export type NotificationSeverity = "info" | "warning" | "critical";
+
+export interface NotificationsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  kind: NotificationKind;
+  subject: string;
+  milestone: string;
+  severity: NotificationSeverity;
+  title: string;
+  body: string;
+  link: string | null;
+  data: JSONColumnType<Record<string, unknown>>;
+  created_at: Timestamp;
+  resolved_at: Timestamp | null;
+  dismissed_at: Timestamp | null;
+  dismissed_by: string | null;
+}
+
+export interface NotificationSettingsTable {
+  workspace_id: string;
+  email_to: ColumnType<string[], string[] | undefined, string[]>;
+  webhook_url: string | null;
+  webhook_secret_ciphertext: string | null;
+  updated_at: Timestamp;
+}
+
+export type DeliveryChannel = "email" | "webhook";
+export type DeliveryStatus = "pending" | "sending" | "sent" | "failed";
+
+export interface NotificationDeliveriesTable {
+  id: Generated<string>;
+  notification_id: string;
+  workspace_id: string;
+  channel: DeliveryChannel;
+  target: string;
+  status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  claimed_by: string | null;
+  claimed_until: Timestamp | null;
+  last_error: string | null;
+  sent_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   sources: SourcesTable;
@@ -170,4 +237,8 @@ export interface Database {
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   settings: SettingsTable;
+  signin_requests: SigninRequestsTable;
+  notifications: NotificationsTable;
+  notification_settings: NotificationSettingsTable;
+  notification_deliveries: NotificationDeliveriesTable;
 }

@@ -39,7 +39,9 @@ function withSourceFlags(command: Command): Command {
     .option("--full-every <interval>", "full reconciliation interval (default 7d)")
     .option("--deletion-threshold-percent <n>", "stop a run removing more than this % of the source's users (default 10)")
     .option("--deletion-threshold-count <n>", "... and more than this many users (default 20)")
-    .option("--no-link-by-email", "report a conflict instead of linking a manual or imported user with the same email");
+    .option("--no-link-by-email", "report a conflict instead of linking a manual or imported user with the same email")
+    .option("--sign-in", "use as authentication server: this source's users sign in with Microsoft")
+    .option("--no-sign-in", "turn Microsoft sign-in off for this source's users (default)");
 }
 
 type Flags = Record<string, unknown> & GlobalOptions;
@@ -72,6 +74,7 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
   set("country", flags.country as string | undefined);
   set("onRemove", flags.onRemove as EntraConfigInput["onRemove"]);
   if (flags.linkByEmail === false) c.linkByEmail = false;
+  set("signIn", flags.signIn as boolean | undefined);
   if (flags.map) {
     const mapping: Record<string, string> = { ...(base.mapping ?? {}) };
     for (const pair of flags.map as string[]) {

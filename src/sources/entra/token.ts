@@ -90,7 +90,7 @@ export function unreachable(url: string, error: unknown): RollcallError {
   return new RollcallError("source_unreachable", `Could not reach ${new URL(url).origin}: ${reason}.${hint}`, { check: "network", reason: String(reason) }, { cause: error });
 }
 
-async function clientAssertion(audience: string, clientId: string, credential: Extract<Credential, { kind: "certificate" }>): Promise<string> {
+export async function clientAssertion(audience: string, clientId: string, credential: Extract<Credential, { kind: "certificate" }>): Promise<string> {
   const der = new X509Certificate(credential.certificatePem).raw;
   const x5t = createHash("sha1").update(der).digest("base64url");
   const key = await importPKCS8(credential.privateKeyPem, "RS256");

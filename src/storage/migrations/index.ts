@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from "k
 import * as m001 from "./001_directory.ts";
 import * as m002 from "./002_sync.ts";
 import * as m003 from "./003_import.ts";
+import * as m005 from "./005_signin_notifications.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
   "001_directory": m001,
   "002_sync": m002,
   "003_import": m003,
+  "005_signin_notifications": m005,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

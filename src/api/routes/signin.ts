@@ -1,0 +1,180 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { Runtime } from "../../runtime.ts";
+import { RollcallError, toRollcallError } from "../../errors.ts";
+import { httpFetch } from "../../net/http.ts";
+import { beginSignIn, completeSignIn, linkedUser, redeemNativeCode, setUserRole, signInSources, type SignInDeps } from "../../auth/signin.ts";
+import { chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage } from "../../auth/pages.ts";
+import { cookieIsSecure, setSessionCookie, visibleWorkspaces } from "../auth.ts";
+import { apiPrefix } from "../openapi.ts";
+import { route, type RouteModule } from "../route.ts";
+import { accountSchema, roleSchema, userSchema, workspaceParams } from "../schemas.ts";
+
+/** Binds a sign-in to the browser that started it (login CSRF); only its hash is stored. */
+const bindingCookie = "rollcall_signin";
+const flowPath = `${apiPrefix}/auth/microsoft`;
+const window = "5 minutes";
+
+function deps(rt: Runtime): SignInDeps {
+  return { db: rt.store.db, secrets: rt.secrets, fetch: httpFetch, sessionHours: rt.config.sessionHours };
+}
+
+function origin(rt: Runtime, request: FastifyRequest): string {
+  return rt.config.publicUrl?.replace(/\/$/, "") ?? `${request.protocol}://${request.host}`;
+}
+
+/** The redirect URI to register on the Entra app registration (Authentication > Web). */
+export function callbackUrl(rt: Runtime, request: FastifyRequest): string {
+  return `${origin(rt, request)}${flowPath}/callback`;
+}
+
+function page(reply: FastifyReply, status: number, html: string): void {
+  void reply.status(status).headers(pageSecurityHeaders).type("text/html; charset=utf-8").send(html);
+}
+
+/** Browser flows end on a page, not a JSON error: refusals say why; anything else is logged. */
+function refusal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+  const e = toRollcallError(error);
+  if (e.code === "internal") request.log.error({ err: error }, "sign-in failed");
+  else rt.logger.info({ code: e.code, reason: e.details.reason }, "sign-in refused");
+  const message = e.code === "internal" ? `Something went wrong on the server; it has been logged (request ${request.id})` : e.message;
+  page(reply, e.code === "internal" ? 500 : e.status, refusalPage(message, String(e.details.reason ?? e.code)));
+}
+
+const perAddress = (factor: number) => (rt: Runtime) => ({ rateLimit: { max: rt.config.loginAttempts * factor, timeWindow: window, keyGenerator: (request: { ip: string }) => `signin|${request.ip}` } });
+
+const startQuery = z
+  .object({
+    workspace: z.string().trim().min(1).max(200).optional().describe("workspace name or id; asked for when several workspaces offer Microsoft sign-in"),
+    source: z.string().trim().min(1).max(200).optional().describe("the Entra source (organization) to sign in with, when the workspace has several app registrations"),
+    returnTo: z.string().max(2000).optional().describe("console path to land on afterwards (same origin only)"),
+    login_hint: z.string().max(254).optional(),
+    client_redirect_uri: z.string().max(2000).optional().describe("native clients: loopback URI that receives a one-time code (RFC 8252)"),
+    client_code_challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a base64url SHA-256 (S256) challenge").optional(),
+    client_state: z.string().max(500).optional(),
+  })
+  .strict();
+
+const profileResponse = z.object({
+  account: accountSchema,
+  user: userSchema.nullable().describe("the directory user this account is, for people signed in with Microsoft; null for local admins"),
+  workspace: z.object({ id: z.string(), name: z.string() }).nullable(),
+  workspaces: z.array(z.object({ id: z.string(), name: z.string(), role: roleSchema })),
+  signInMethod: z.enum(["password", "microsoft"]),
+});
+
+export const signInRoutes: RouteModule = {
+  tag: "Sign in with Microsoft",
+  description:
+    "Users synced from Entra ID sign in with their Microsoft account (OpenID Connect, authorization code + PKCE). Register " +
+    `${flowPath}/callback on the source's app registration (Web platform) and turn sign-in on per source (signIn: true).`,
+  routes: [
+    route({
+      method: "GET",
+      url: "/auth/providers",
+      summary: "Which sign-in methods the sign-in page offers",
+      access: "public",
+      response: z.object({ password: z.boolean(), microsoft: z.boolean().describe("true when any Entra source is used as authentication server") }),
+      async handler({ rt }) {
+        return { password: true, microsoft: (await signInSources(deps(rt))).length > 0 };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/auth/microsoft/start",
+      summary: "Start signing in with Microsoft (redirects the browser to Microsoft)",
+      description: `Answers 302 to Microsoft's authorization endpoint, or a page asking for the workspace (or organization) when it is not clear. Rate limited per client address.`,
+      access: "public",
+      query: startQuery,
+      config: perAddress(3),
+      async handler({ query, rt, request, reply }) {
+        try {
+          const client = query.client_redirect_uri
+            ? { redirectUri: query.client_redirect_uri, challenge: query.client_code_challenge ?? "", state: query.client_state ?? "" }
+            : undefined;
+          if (client && !client.challenge) throw new RollcallError("invalid_input", "A native client must send client_code_challenge (S256) with client_redirect_uri");
+          const result = await beginSignIn(deps(rt), { workspace: query.workspace, source: query.source, redirectUri: callbackUrl(rt, request), returnTo: query.returnTo, loginHint: query.login_hint, client });
+          const hidden = Object.fromEntries(Object.entries(query).filter(([k, v]) => k !== "workspace" && k !== "source" && typeof v === "string")) as Record<string, string>;
+          if (result.kind === "choose-workspace") return page(reply, 200, chooseWorkspacePage(`${flowPath}/start`, hidden));
+          if (result.kind === "choose-source") return page(reply, 200, chooseSourcePage(`${flowPath}/start`, result.workspace, result.sources, hidden));
+          reply.setCookie(bindingCookie, result.browserBinding, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request), maxAge: 600 });
+          void reply.header("cache-control", "no-store").redirect(result.url, 302);
+        } catch (error) {
+          refusal(rt, request, reply, error);
+        }
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/auth/microsoft/callback",
+      summary: "Redirect URI: Microsoft sends the browser back here",
+      description:
+        "Checks state and the browser binding, redeems the code with the PKCE verifier, validates the ID token (signature, iss, aud, exp, nonce, tenant), " +
+        "matches the user on tenant + object ID, then sets the session cookie and returns to the console (or hands a native client its one-time code). Refusals answer a page saying why.",
+      access: "public",
+      query: z.looseObject({ code: z.string().max(4000).optional(), state: z.string().max(500).optional(), error: z.string().max(200).optional(), error_description: z.string().max(4000).optional() }),
+      config: perAddress(3),
+      async handler({ query, rt, request, reply }) {
+        reply.clearCookie(bindingCookie, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request) });
+        try {
+          const result = await completeSignIn(deps(rt), { state: query.state, code: query.code, error: query.error, errorDescription: query.error_description, browserBinding: request.cookies[bindingCookie] });
+          if (result.kind === "native") {
+            return void reply.header("cache-control", "no-store").redirect(result.redirect, 302);
+          }
+          setSessionCookie(reply, request, rt.config, result.session.id);
+          rt.logger.info({ account: result.session.account.email, workspace: result.workspace }, "signed in with Microsoft");
+          void reply.header("cache-control", "no-store").redirect(result.returnTo ?? "/", 302);
+        } catch (error) {
+          refusal(rt, request, reply, error);
+        }
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/auth/microsoft/token",
+      summary: "Native clients: trade the one-time code for a session token",
+      description: "The code arrives on the client's loopback redirect; code_verifier must match the client_code_challenge sent to /auth/microsoft/start. Send the token as Authorization: Bearer rcs_….",
+      access: "public",
+      body: z.object({ code: z.string().min(1).max(200), codeVerifier: z.string().min(43).max(128) }).strict(),
+      response: z.object({ token: z.string(), account: accountSchema, expiresAt: z.string() }),
+      config: perAddress(1),
+      async handler({ body, rt }) {
+        const session = await redeemNativeCode(deps(rt), body);
+        rt.logger.info({ account: session.account.email }, "native client signed in with Microsoft");
+        return { token: session.id, account: session.account, expiresAt: session.expiresAt };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/auth/profile",
+      summary: "The signed-in person's own profile",
+      access: "signed-in",
+      response: profileResponse,
+      async handler({ principal, rt }) {
+        if (principal.kind !== "session") throw new RollcallError("invalid_input", "An API token has no profile; sign in as a person");
+        const linked = await linkedUser(rt.store.db, principal.account.id);
+        const workspaces = (await visibleWorkspaces(rt.store.db, principal)).map((w) => ({ id: w.id, name: w.name, role: w.role }));
+        return {
+          account: principal.account,
+          user: linked?.user ?? null,
+          workspace: linked ? { id: linked.workspace.id, name: linked.workspace.name } : null,
+          workspaces,
+          signInMethod: linked ? ("microsoft" as const) : ("password" as const),
+        };
+      },
+    }),
+    route({
+      method: "PUT",
+      url: "/workspaces/:workspace/users/:user/role",
+      summary: "Give a synced user the admin or viewer role (they sign in with Microsoft)",
+      description: "Every synced user who signs in is a viewer (read-only console) unless given admin here.",
+      access: "workspace",
+      params: workspaceParams.extend({ user: z.string().describe("user id, email or user principal name") }),
+      body: z.object({ role: roleSchema }).strict(),
+      response: z.object({ userId: z.string(), displayName: z.string(), role: roleSchema }),
+      async handler({ ctx, params, body }) {
+        return setUserRole(ctx.db, ctx.workspace, params.user, body.role);
+      },
+    }),
+  ],
+};

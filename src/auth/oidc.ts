@@ -1,0 +1,179 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
+import { RollcallError } from "../errors.ts";
+import type { HttpFetch } from "../net/http.ts";
+import { clientAssertion, unreachable, type Credential } from "../sources/entra/token.ts";
+
+/**
+ * OpenID Connect against the Microsoft identity platform (or anything speaking it, like the emulator):
+ * discovery, the authorization URL (code + PKCE S256 + state + nonce), code redemption, and ID-token
+ * validation done here with jose, because MSAL does not validate ID tokens.
+ * [v2-protocols-oidc, v2-oauth2-auth-code-flow, id-token-claims-reference]
+ */
+export interface ProviderMetadata {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  jwks_uri: string;
+}
+
+export type SignInRefusal = "invalid_token" | "unknown_tenant" | "unknown_user" | "disabled" | "expired_request" | "provider_error" | "not_offered";
+
+export function refused(reason: SignInRefusal, message: string, details: Record<string, unknown> = {}, cause?: unknown): RollcallError {
+  return new RollcallError("signin_refused", message, { reason, ...details }, cause === undefined ? undefined : { cause });
+}
+
+const metadataTtlMs = 3600_000;
+const jwksTtlMs = 3600_000;
+const metadataCache = new Map<string, { at: number; value: Promise<ProviderMetadata> }>();
+const jwksCache = new Map<string, { at: number; value: Promise<JSONWebKeySet> }>();
+
+async function getJson(fetch: HttpFetch, url: string, what: string): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { accept: "application/json" } });
+  } catch (error) {
+    throw unreachable(url, error);
+  }
+  if (!response.ok) throw refused("provider_error", `The identity provider's ${what} (${url}) answered HTTP ${response.status}: check the source's login URL and tenant`, { status: response.status });
+  return response.json();
+}
+
+function cached<T>(cache: Map<string, { at: number; value: Promise<T> }>, key: string, ttl: number, load: () => Promise<T>, refresh = false): Promise<T> {
+  const hit = cache.get(key);
+  if (hit && !refresh && Date.now() - hit.at < ttl) return hit.value;
+  const value = load();
+  cache.set(key, { at: Date.now(), value });
+  value.catch(() => cache.delete(key));
+  return value;
+}
+
+/** The tenant's OpenID configuration (`/{tenant}/v2.0/.well-known/openid-configuration`), cached an hour. */
+export function discover(fetch: HttpFetch, loginUrl: string, tenant: string): Promise<ProviderMetadata> {
+  const url = `${loginUrl.replace(/\/$/, "")}/${encodeURIComponent(tenant)}/v2.0/.well-known/openid-configuration`;
+  return cached(metadataCache, url, metadataTtlMs, async () => {
+    const doc = (await getJson(fetch, url, "OpenID configuration")) as Partial<ProviderMetadata>;
+    for (const field of ["issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"] as const) {
+      if (typeof doc[field] !== "string") throw refused("provider_error", `The OpenID configuration at ${url} has no ${field}`);
+    }
+    return doc as ProviderMetadata;
+  });
+}
+
+/** The tenant GUID an issuer names (`https://login…/{tid}/v2.0`), or undefined for the `{tenantid}` template. */
+export function issuerTenant(issuer: string): string | undefined {
+  const m = /\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/v2\.0\/?$/i.exec(issuer);
+  return m?.[1]?.toLowerCase();
+}
+
+export function randomValue(bytes = 32): string {
+  return randomBytes(bytes).toString("base64url");
+}
+
+export function pkceChallenge(verifier: string): string {
+  return createHash("sha256").update(verifier).digest("base64url");
+}
+
+export function authorizationUrl(meta: ProviderMetadata, input: { clientId: string; redirectUri: string; state: string; nonce: string; codeVerifier: string; loginHint?: string | undefined }): string {
+  const url = new URL(meta.authorization_endpoint);
+  url.search = new URLSearchParams({
+    client_id: input.clientId,
+    response_type: "code",
+    redirect_uri: input.redirectUri,
+    response_mode: "query",
+    scope: "openid profile email",
+    state: input.state,
+    nonce: input.nonce,
+    code_challenge: pkceChallenge(input.codeVerifier),
+    code_challenge_method: "S256",
+    ...(input.loginHint && { login_hint: input.loginHint }),
+  }).toString();
+  return url.toString();
+}
+
+/** Redeems the authorization code; returns the raw ID token (access and refresh tokens are not kept). */
+export async function redeemCode(
+  fetch: HttpFetch,
+  meta: ProviderMetadata,
+  input: { clientId: string; credential: Credential | null; code: string; redirectUri: string; codeVerifier: string },
+): Promise<string> {
+  const form = new URLSearchParams({ grant_type: "authorization_code", client_id: input.clientId, code: input.code, redirect_uri: input.redirectUri, code_verifier: input.codeVerifier, scope: "openid profile email" });
+  if (input.credential?.kind === "secret") form.set("client_secret", input.credential.secret);
+  else if (input.credential?.kind === "certificate") {
+    form.set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    form.set("client_assertion", await clientAssertion(meta.token_endpoint, input.clientId, input.credential));
+  }
+  let response: Response;
+  try {
+    response = await fetch(meta.token_endpoint, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() });
+  } catch (error) {
+    throw unreachable(meta.token_endpoint, error);
+  }
+  const body = (await response.json().catch(() => ({}))) as { id_token?: unknown; error?: string; error_description?: string; error_codes?: number[] };
+  if (!response.ok || typeof body.id_token !== "string") {
+    const first = (body.error_description ?? "").split(/\r?\n/)[0];
+    throw refused("provider_error", `Microsoft did not complete the sign-in (${body.error ?? `HTTP ${response.status}`}${first ? `: ${first}` : ""})`, { error: body.error ?? null, aadsts: body.error_codes?.[0] ?? null });
+  }
+  return body.id_token;
+}
+
+export interface IdentityClaims {
+  tenantId: string;
+  objectId: string;
+  name: string | null;
+  username: string | null;
+  email: string | null;
+  claims: JWTPayload;
+}
+
+/**
+ * Validates an ID token: RS256 signature with a key from the tenant's JWKS (fetched again once when the
+ * `kid` is unknown: key rollover), `aud` = client id, `exp`/`nbf` (5 minutes of clock skew), `nonce`,
+ * then the issuer: the metadata's issuer with `{tenantid}` replaced by the token's `tid`, required exactly,
+ * also against the signing key's own `issuer` when it has one; and `tid` must be one the caller trusts.
+ */
+export async function validateIdToken(
+  fetch: HttpFetch,
+  meta: ProviderMetadata,
+  idToken: string,
+  expected: { clientId: string; nonce: string; tenants: ReadonlySet<string>; now?: Date },
+): Promise<IdentityClaims> {
+  const invalid = (why: string, cause?: unknown) => refused("invalid_token", `The ID token from Microsoft was refused: ${why}`, {}, cause);
+  const load = (refresh: boolean) => cached(jwksCache, meta.jwks_uri, jwksTtlMs, async () => (await getJson(fetch, meta.jwks_uri, "signing keys")) as JSONWebKeySet, refresh);
+  let jwks = await load(false);
+  let payload: JWTPayload;
+  let kid: string | undefined;
+  const verify = (keys: JSONWebKeySet) =>
+    jwtVerify(idToken, createLocalJWKSet(keys), {
+      algorithms: ["RS256"],
+      audience: expected.clientId,
+      clockTolerance: 300,
+      requiredClaims: ["iss", "aud", "exp", "iat", "tid", "oid"],
+      ...(expected.now && { currentDate: expected.now }),
+    });
+  try {
+    try {
+      ({ payload, protectedHeader: { kid } } = await verify(jwks));
+    } catch (error) {
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
+      jwks = await load(true);
+      ({ payload, protectedHeader: { kid } } = await verify(jwks));
+    }
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired) throw invalid("it has expired", error);
+    if (error instanceof joseErrors.JWKSNoMatchingKey) throw invalid("it is not signed with any of the tenant's published keys", error);
+    if (error instanceof joseErrors.JWSSignatureVerificationFailed) throw invalid("its signature does not verify", error);
+    if (error instanceof joseErrors.JWTClaimValidationFailed) throw invalid(`claim "${error.claim}" ${error.reason === "check_failed" ? "does not match" : "is missing or malformed"}`, error);
+    if (error instanceof joseErrors.JOSEError) throw invalid(error.message, error);
+    throw error;
+  }
+  const tid = String(payload.tid).toLowerCase();
+  const issuer = meta.issuer.replace("{tenantid}", tid);
+  if (payload.iss !== issuer) throw invalid(`issuer "${String(payload.iss)}" is not "${issuer}"`);
+  const key = jwks.keys.find((k) => k.kid === kid) as { issuer?: string } | undefined;
+  if (key?.issuer && key.issuer.replace("{tenantid}", tid) !== issuer) throw invalid("the signing key belongs to another issuer");
+  if (payload.nonce !== expected.nonce) throw invalid("its nonce does not match this sign-in (a replayed or foreign token)");
+  if (!expected.tenants.has(tid)) throw refused("unknown_tenant", "Your organization is not one this Rollcall workspace synchronizes, so your Microsoft account cannot sign in here", { tenantId: tid });
+  const text = (v: unknown) => (typeof v === "string" && v.trim() ? v : null);
+  return { tenantId: tid, objectId: String(payload.oid).toLowerCase(), name: text(payload.name), username: text(payload.preferred_username), email: text(payload.email), claims: payload };
+}

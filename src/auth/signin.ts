@@ -1,0 +1,291 @@
+import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
+import type { Role } from "../storage/schema.ts";
+import type { SecretBox } from "../security/encryption.ts";
+import type { HttpFetch } from "../net/http.ts";
+import { hashToken } from "../security/hashing.ts";
+import { createSession, sameSecret, type Account, type Session } from "../core/accounts.ts";
+import { getUser } from "../core/users.ts";
+import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
+import { invalidInput, notFound } from "../errors.ts";
+import { clouds, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
+import type { Credential } from "../sources/entra/token.ts";
+import { authorizationUrl, discover, issuerTenant, pkceChallenge, randomValue, redeemCode, refused, validateIdToken, type IdentityClaims } from "./oidc.ts";
+
+/**
+ * Sign in with Microsoft for synced users. A workspace's Entra sources with `signIn: true` are its
+ * authentication servers. The person is matched on (tid, oid) = (the source's tenant, the user's
+ * externalId), never on email, must be enabled in Rollcall, and gets an account linked to their
+ * directory row (viewer in that workspace unless an admin gave them the admin role).
+ *
+ * The flow state lives in `signin_requests` (not in process memory), so any process sharing the database
+ * can complete it; the browser that started it is bound by a cookie whose hash is stored with it.
+ */
+export interface SignInDeps {
+  db: Db;
+  secrets: SecretBox;
+  fetch: HttpFetch;
+  sessionHours: number;
+}
+
+const requestTtlMs = 10 * 60_000;
+const clientCodeTtlMs = 2 * 60_000;
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface SignInSource {
+  id: string;
+  name: string;
+  workspaceId: string;
+  workspace: string;
+  config: EntraConfig;
+  credential: Credential | null;
+}
+
+function loginUrlOf(config: EntraConfig): string {
+  return (config.loginUrl ?? clouds[config.cloud].loginUrl).replace(/\/$/, "");
+}
+
+/** Every source offering Microsoft sign-in, optionally in one workspace. */
+export async function signInSources(deps: Pick<SignInDeps, "db" | "secrets">, workspaceId?: string): Promise<SignInSource[]> {
+  let query = deps.db
+    .selectFrom("sources as s")
+    .innerJoin("workspaces as w", "w.id", "s.workspace_id")
+    .select(["s.id", "s.name", "s.workspace_id", "w.name as workspace", "s.config", "s.secret_ciphertext"])
+    .where("s.type", "=", "entra")
+    .where(sql<boolean>`(s.config->>'signIn')::boolean is true`)
+    .orderBy(sql`lower(w.name)`)
+    .orderBy(sql`lower(s.name)`);
+  if (workspaceId) query = query.where("s.workspace_id", "=", workspaceId);
+  const rows = await query.execute();
+  return rows.flatMap((r) => {
+    const parsed = entraConfigSchema.safeParse(r.config);
+    if (!parsed.success) return [];
+    return [{ id: r.id, name: r.name, workspaceId: r.workspace_id, workspace: r.workspace, config: parsed.data, credential: r.secret_ciphertext ? (JSON.parse(deps.secrets.open(r.secret_ciphertext)) as Credential) : null }];
+  });
+}
+
+/** Sources of one app registration (same login host and client id) sign in together, one authorization request for all their tenants. */
+function appKey(s: SignInSource): string {
+  return `${loginUrlOf(s.config)}|${s.config.clientId.toLowerCase()}`;
+}
+
+export interface NativeClient {
+  /** The loopback URI the native client listens on (http://127.0.0.1:PORT/…, http://[::1]:PORT/… or http://localhost:PORT/…). */
+  redirectUri: string;
+  /** S256 challenge of the client's own verifier, checked when it redeems its one-time code. */
+  challenge: string;
+  state: string;
+}
+
+export type BeginResult =
+  | { kind: "redirect"; url: string; browserBinding: string }
+  | { kind: "choose-workspace" }
+  | { kind: "choose-source"; workspace: string; sources: { name: string }[] };
+
+export function checkNativeRedirect(uri: string): string {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw invalidInput([{ field: "redirect_uri", message: "must be a URL", value: uri }]);
+  }
+  // RFC 8252 §7.3: loopback interface redirection, plain http, any port.
+  if (url.protocol !== "http:" || !["127.0.0.1", "[::1]", "localhost"].includes(url.hostname) || url.username || url.password || url.hash) {
+    throw invalidInput([{ field: "redirect_uri", message: "must be a loopback http URL (http://127.0.0.1:PORT/...)", value: uri }]);
+  }
+  return url.toString();
+}
+
+export function safeReturnTo(path: string | undefined): string | null {
+  if (!path) return null;
+  return path.startsWith("/") && !path.startsWith("//") && !path.startsWith("/\\") && !path.startsWith("/api/") ? path : null;
+}
+
+/**
+ * Starts a sign-in: picks the workspace and app registration, stores the request, and answers the
+ * Microsoft authorization URL (or asks which workspace/source when that is not clear).
+ */
+export async function beginSignIn(
+  deps: SignInDeps,
+  input: { workspace?: string | undefined; source?: string | undefined; redirectUri: string; returnTo?: string | undefined; loginHint?: string | undefined; client?: NativeClient | undefined },
+): Promise<BeginResult> {
+  let workspace: Workspace | undefined;
+  if (input.workspace) {
+    workspace = await resolveWorkspace(deps.db, input.workspace).catch(() => undefined);
+    if (!workspace) throw refused("not_offered", `There is no workspace "${input.workspace}" offering sign-in with Microsoft`);
+  }
+  let sources = await signInSources(deps, workspace?.id);
+  if (!workspace) {
+    const ids = [...new Set(sources.map((s) => s.workspaceId))];
+    if (ids.length === 0) throw refused("not_offered", "No workspace offers sign-in with Microsoft (an admin turns it on per Entra source: rollcall sources update NAME --sign-in)");
+    if (ids.length > 1) return { kind: "choose-workspace" };
+  }
+  if (sources.length === 0) throw refused("not_offered", `Workspace "${workspace!.name}" does not offer sign-in with Microsoft`);
+  const workspaceId = sources[0]!.workspaceId;
+  if (input.source) {
+    const chosen = sources.find((s) => s.name.toLowerCase() === input.source!.toLowerCase() || s.id === input.source);
+    if (!chosen) throw refused("not_offered", `Source "${input.source}" does not offer sign-in with Microsoft`);
+    sources = sources.filter((s) => appKey(s) === appKey(chosen));
+  } else {
+    const apps = new Set(sources.map(appKey));
+    if (apps.size > 1) return { kind: "choose-source", workspace: sources[0]!.workspace, sources: sources.map((s) => ({ name: s.name })) };
+  }
+  const first = sources[0]!;
+  // One tenant: its own authority. Several tenants of one multi-tenant app: "organizations", and the
+  // callback accepts only the tenants of these sources.
+  const tenants = new Set(sources.map((s) => s.config.tenantId.toLowerCase()));
+  const authority = tenants.size === 1 ? first.config.tenantId : "organizations";
+  const meta = await discover(deps.fetch, loginUrlOf(first.config), authority);
+  const state = randomValue();
+  const nonce = randomValue();
+  const codeVerifier = randomValue(48);
+  const browserBinding = randomValue();
+  await deps.db.deleteFrom("signin_requests").where("expires_at", "<", new Date()).execute();
+  await deps.db
+    .insertInto("signin_requests")
+    .values({
+      state_hash: hashToken(state),
+      workspace_id: workspaceId,
+      source_ids: sources.map((s) => s.id),
+      browser_hash: hashToken(browserBinding),
+      nonce,
+      code_verifier: codeVerifier,
+      redirect_uri: input.redirectUri,
+      return_to: safeReturnTo(input.returnTo),
+      client_redirect: input.client ? checkNativeRedirect(input.client.redirectUri) : null,
+      client_challenge: input.client?.challenge ?? null,
+      client_state: input.client?.state ?? null,
+      expires_at: new Date(Date.now() + requestTtlMs),
+    })
+    .execute();
+  const url = authorizationUrl(meta, { clientId: first.config.clientId, redirectUri: input.redirectUri, state, nonce, codeVerifier, loginHint: input.loginHint });
+  return { kind: "redirect", url, browserBinding };
+}
+
+export type CallbackResult =
+  | { kind: "browser"; session: Session & { id: string }; returnTo: string | null; workspace: string }
+  | { kind: "native"; redirect: string };
+
+/** Completes a sign-in at the redirect URI: checks state and browser, redeems the code, validates the ID token, matches the user. */
+export async function completeSignIn(
+  deps: SignInDeps,
+  input: { state?: string | undefined; code?: string | undefined; error?: string | undefined; errorDescription?: string | undefined; browserBinding?: string | undefined },
+): Promise<CallbackResult> {
+  const expired = () => refused("expired_request", "This sign-in link has expired or was already used; start again from the sign-in page");
+  if (!input.state) throw expired();
+  const request = await deps.db.deleteFrom("signin_requests").where("state_hash", "=", hashToken(input.state)).where("client_code_hash", "is", null).returningAll().executeTakeFirst();
+  if (!request || new Date(request.expires_at).getTime() < Date.now()) throw expired();
+  if (!input.browserBinding || !sameSecret(hashToken(input.browserBinding), request.browser_hash)) {
+    throw refused("expired_request", "This sign-in was started in another browser (or its cookie was lost); start again from the sign-in page");
+  }
+  if (input.error) {
+    const first = (input.errorDescription ?? "").split(/\r?\n/)[0] ?? "";
+    const text = input.error === "access_denied" ? "The sign-in was cancelled at Microsoft" : `Microsoft did not sign you in (${input.error}${first ? `: ${first}` : ""})`;
+    throw refused("provider_error", text, { error: input.error });
+  }
+  if (!input.code) throw refused("provider_error", "Microsoft answered without an authorization code");
+
+  const sources = (await signInSources(deps, request.workspace_id)).filter((s) => request.source_ids.includes(s.id));
+  if (sources.length === 0) throw refused("not_offered", "Sign-in with Microsoft was turned off for this workspace while you were signing in");
+  const first = sources[0]!;
+  const loginUrl = loginUrlOf(first.config);
+  // The tenant GUID of each source: given, or read from its tenant's metadata (a verified domain was configured).
+  const tenantOf = new Map<string, SignInSource>();
+  for (const s of sources) {
+    const tid = uuid.test(s.config.tenantId) ? s.config.tenantId.toLowerCase() : issuerTenant((await discover(deps.fetch, loginUrl, s.config.tenantId)).issuer);
+    if (tid) tenantOf.set(tid, s);
+  }
+  const authority = new Set(sources.map((s) => s.config.tenantId.toLowerCase())).size === 1 ? first.config.tenantId : "organizations";
+  const meta = await discover(deps.fetch, loginUrl, authority);
+  const credential = sources.find((s) => s.credential)?.credential ?? null;
+  const idToken = await redeemCode(deps.fetch, meta, { clientId: first.config.clientId, credential, code: input.code, redirectUri: request.redirect_uri, codeVerifier: request.code_verifier });
+  const claims = await validateIdToken(deps.fetch, meta, idToken, { clientId: first.config.clientId, nonce: request.nonce, tenants: new Set(tenantOf.keys()) });
+  const account = await accountFor(deps.db, tenantOf.get(claims.tenantId)!, claims);
+
+  if (request.client_redirect) {
+    const code = randomValue();
+    await deps.db
+      .insertInto("signin_requests")
+      .values({ ...request, state_hash: hashToken(`client:${code}`), client_code_hash: hashToken(code), account_id: account.id, expires_at: new Date(Date.now() + clientCodeTtlMs), created_at: new Date() })
+      .execute();
+    const back = new URL(request.client_redirect);
+    back.searchParams.set("code", code);
+    if (request.client_state) back.searchParams.set("state", request.client_state);
+    return { kind: "native", redirect: back.toString() };
+  }
+  const session = await createSession(deps.db, account, deps.sessionHours);
+  return { kind: "browser", session, returnTo: request.return_to, workspace: first.workspace };
+}
+
+/** The user (tid + oid → source + externalId) and their linked account, created on first sign-in. */
+async function accountFor(db: Db, source: SignInSource, claims: IdentityClaims): Promise<Account> {
+  const user = await db
+    .selectFrom("users")
+    .select(["id", "display_name", "email", "user_principal_name", "enabled"])
+    .where("source_id", "=", source.id)
+    .where(sql<boolean>`lower(external_id) = ${claims.objectId}`)
+    .executeTakeFirst();
+  const who = claims.username ?? claims.email ?? claims.objectId;
+  if (!user) {
+    throw refused("unknown_user", `${who} is not in the directory of workspace "${source.workspace}" (not synchronized, or removed). Ask an admin to include you in the synchronization.`, { tenantId: claims.tenantId });
+  }
+  if (!user.enabled) throw refused("disabled", `${who} is disabled in workspace "${source.workspace}". Ask an admin to enable you.`);
+  const email = user.email ?? user.user_principal_name ?? who;
+  const row = await db
+    .insertInto("accounts")
+    .values({ email, display_name: user.display_name, password_hash: null, is_owner: false, user_id: user.id })
+    .onConflict((oc) => oc.column("user_id").where("user_id", "is not", null).doUpdateSet({ email, display_name: user.display_name }))
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await db.insertInto("workspace_roles").values({ account_id: row.id, workspace_id: source.workspaceId, role: "viewer" }).onConflict((oc) => oc.doNothing()).execute();
+  return { id: row.id, email: row.email, displayName: row.display_name, isOwner: row.is_owner, createdAt: new Date(row.created_at).toISOString() };
+}
+
+/** A native client trades its one-time code (and the verifier of the challenge it sent) for a bearer session. */
+export async function redeemNativeCode(deps: SignInDeps, input: { code: string; codeVerifier: string }): Promise<Session & { id: string }> {
+  const bad = () => refused("expired_request", "This sign-in code is invalid, expired or was already used; run `rollcall login` again");
+  const row = await deps.db.deleteFrom("signin_requests").where("client_code_hash", "=", hashToken(input.code)).returningAll().executeTakeFirst();
+  if (!row || !row.account_id || new Date(row.expires_at).getTime() < Date.now()) throw bad();
+  if (!row.client_challenge || !sameSecret(pkceChallenge(input.codeVerifier), row.client_challenge)) throw bad();
+  const account = await deps.db.selectFrom("accounts").selectAll().where("id", "=", row.account_id).executeTakeFirst();
+  if (!account) throw bad();
+  return createSession(deps.db, { id: account.id, email: account.email, displayName: account.display_name, isOwner: account.is_owner, createdAt: new Date(account.created_at).toISOString() }, deps.sessionHours, "rcs_");
+}
+
+/** The directory user an account speaks for, or null for a local admin account. */
+export async function linkedUser(db: Db, accountId: string) {
+  const row = await db
+    .selectFrom("accounts as a")
+    .innerJoin("users as u", "u.id", "a.user_id")
+    .innerJoin("workspaces as w", "w.id", "u.workspace_id")
+    .select(["u.id", "w.id as workspace_id", "w.name", "w.default_country", "w.created_at"])
+    .where("a.id", "=", accountId)
+    .executeTakeFirst();
+  if (!row) return null;
+  const workspace: Workspace = { id: row.workspace_id, name: row.name, defaultCountry: row.default_country, createdAt: new Date(row.created_at).toISOString() };
+  return { workspace, user: await getUser({ db, workspace }, row.id) };
+}
+
+/**
+ * Gives a synced user a role in their workspace: admin, or viewer (the default every synced user gets at
+ * first sign-in). Creates their account before their first sign-in if needed.
+ */
+export async function setUserRole(db: Db, workspace: Workspace, userKey: string, role: Role): Promise<{ userId: string; displayName: string; role: Role }> {
+  const user = await getUser({ db, workspace }, userKey);
+  if (user.source.type !== "entra") throw invalidInput([{ field: "user", message: "only users synced from Entra ID sign in with Microsoft; local admins are managed with `rollcall admins`", value: userKey }]);
+  const row = await db.selectFrom("users").select(["id", "display_name", "email", "user_principal_name"]).where("id", "=", user.id).executeTakeFirst();
+  if (!row) throw notFound("user", userKey);
+  const email = row.email ?? row.user_principal_name ?? row.id;
+  const account = await db
+    .insertInto("accounts")
+    .values({ email, display_name: row.display_name, password_hash: null, is_owner: false, user_id: row.id })
+    .onConflict((oc) => oc.column("user_id").where("user_id", "is not", null).doUpdateSet({ display_name: row.display_name }))
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  await db
+    .insertInto("workspace_roles")
+    .values({ account_id: account.id, workspace_id: workspace.id, role })
+    .onConflict((oc) => oc.columns(["account_id", "workspace_id"]).doUpdateSet({ role }))
+    .execute();
+  return { userId: row.id, displayName: row.display_name, role };
+}

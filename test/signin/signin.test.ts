@@ -1,0 +1,155 @@
+import "../support/no-network.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { Browser, directoryUser, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
+import type { GraphUser } from "../../src/emulator/types.ts";
+
+/**
+ * Sign in with Microsoft end to end over HTTP: Rollcall's start and callback routes, the emulator's
+ * real sign-in page, code + PKCE redemption and ID-token validation, matching on (tid, oid).
+ * Runs on PostgreSQL when ROLLCALL_TEST_DATABASE_URL is set (PGlite otherwise).
+ */
+const engine = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+
+const members = (users: GraphUser[]) => users.filter((u) => u.accountEnabled && u.userType !== "Guest");
+
+describe(`sign in with Microsoft (${engine})`, () => {
+  let h: SignInHarness;
+  let tenant1: string;
+  let tenant2: string;
+  let tenant3: string;
+
+  beforeAll(async () => {
+    h = await openSignInHarness(engine);
+    tenant1 = h.emulator.tenantId;
+    const home = h.emulator.tenants.get(tenant1);
+    home.updateApp(h.emulator.clientId, { multiTenant: true });
+    // A second organization synced into the same workspace with the same (multi-tenant) app, and a third
+    // that consented to the app but that this workspace does not synchronize.
+    const t2 = h.emulator.tenants.add({ users: 6, groups: 1, seed: 21 });
+    const t3 = h.emulator.tenants.add({ users: 4, groups: 1, seed: 31 });
+    tenant2 = t2.id;
+    tenant3 = t3.id;
+    t2.consentApp(h.emulator.clientId);
+    t3.consentApp(h.emulator.clientId);
+    await h.addSource("contoso");
+    await h.sync("contoso");
+  }, 120_000);
+
+  afterAll(async () => h?.close());
+
+  const userOf = (tenantId: string, index = 0) => members(h.emulator.tenants.get(tenantId).listUsers())[index]!;
+
+  it("a synced user signs in through the emulator's page, lands in the console with a session, and sees their own profile", async () => {
+    const person = userOf(tenant1);
+    const browser = new Browser(h.emulator.caPem);
+    const result = await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start?returnTo=/profile`, { tenantId: tenant1, userId: person.id });
+    expect(result.stage).toBe("callback");
+    expect(result.status).toBe(302);
+    expect(result.location).toBe("/profile");
+    const cookie = result.setCookies.find((c) => c.startsWith("rollcall_session="))!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+
+    const profile = await browser.request(`${h.url}/api/v1/auth/profile`);
+    expect(profile.status).toBe(200);
+    const body = JSON.parse(profile.text);
+    expect(body.signInMethod).toBe("microsoft");
+    expect(body.account.displayName).toBe(person.displayName);
+    expect(body.user.source).toMatchObject({ type: "entra", name: "contoso", externalId: person.id });
+    expect(body.workspaces).toEqual([expect.objectContaining({ name: "default", role: "viewer" })]);
+
+    // Read-only: a viewer can read the directory but not change it, even with the CSRF token.
+    const me = JSON.parse((await browser.request(`${h.url}/api/v1/auth/me`)).text);
+    expect((await browser.request(`${h.url}/api/v1/workspaces/default/users?limit=1`)).status).toBe(200);
+    const change = await browser.request(`${h.url}/api/v1/workspaces/default/users`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": me.csrfToken },
+      body: JSON.stringify({ displayName: "Nope", email: "nope@example.com" }),
+    });
+    expect(change.status).toBe(403);
+
+    // The same person has no password: the password form cannot sign them in.
+    const login = await browser.request(`${h.url}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: body.account.email, password: "anything-at-all" }) });
+    expect(login.status).toBe(401);
+
+    // Logout ends the session.
+    expect((await browser.request(`${h.url}/api/v1/auth/logout`, { method: "POST", headers: { "x-csrf-token": me.csrfToken } })).status).toBe(204);
+    expect((await browser.request(`${h.url}/api/v1/auth/profile`)).status).toBe(401);
+  });
+
+  it("a user of a second tenant of the workspace signs in (multi-tenant issuer checked against tid); a consented tenant the workspace does not sync is refused", async () => {
+    await h.addSource("fabrikam", {}, { tenantId: tenant2, clientId: h.emulator.clientId, clientSecret: h.emulator.clientSecret });
+    await h.sync("fabrikam");
+    const ok = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start?workspace=default`, { tenantId: tenant2, userId: userOf(tenant2).id });
+    expect(ok.status).toBe(302);
+    expect(ok.location).toBe("/");
+    expect(ok.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(true);
+
+    const stranger = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start?workspace=default`, { tenantId: tenant3, userId: userOf(tenant3).id });
+    expect(stranger.stage).toBe("callback");
+    expect(stranger.status).toBe(403);
+    expect(stranger.text).toContain('data-reason="unknown_tenant"');
+    expect(stranger.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(false);
+    await sql`update sources set config = config || '{"signIn": false}'::jsonb where name = 'fabrikam'`.execute(h.store.db);
+  });
+
+  it("a user disabled in Rollcall is refused, and their open session stops working", async () => {
+    const person = userOf(tenant1, 1);
+    const browser = new Browser(h.emulator.caPem);
+    expect((await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id })).status).toBe(302);
+    expect((await browser.request(`${h.url}/api/v1/auth/me`)).status).toBe(200);
+    const row = await directoryUser(h.store, person.id);
+    await h.store.db.updateTable("users").set({ enabled: false }).where("id", "=", row.id).execute();
+    expect((await browser.request(`${h.url}/api/v1/auth/me`)).status).toBe(401);
+
+    const again = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id });
+    expect(again.status).toBe(403);
+    expect(again.text).toContain('data-reason="disabled"');
+  });
+
+  it("a user deleted from Rollcall is refused, and one disabled at Microsoft never gets back to Rollcall (AADSTS50057)", async () => {
+    const person = userOf(tenant1, 2);
+    const row = await directoryUser(h.store, person.id);
+    await h.store.db.deleteFrom("users").where("id", "=", row.id).execute();
+    const deleted = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id });
+    expect(deleted.status).toBe(403);
+    expect(deleted.text).toContain('data-reason="unknown_user"');
+
+    const other = userOf(tenant1, 3);
+    h.emulator.tenants.get(tenant1).setSignInEnabled(other.id, false);
+    const atMicrosoft = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: other.id });
+    expect(atMicrosoft.stage).toBe("emulator");
+    expect(atMicrosoft.text).toContain("AADSTS50057");
+    h.emulator.tenants.get(tenant1).setSignInEnabled(other.id, true);
+  });
+
+  it("the callback refuses a replayed state and a sign-in finished in another browser (no session either way)", async () => {
+    const person = userOf(tenant1, 4);
+    const browser = new Browser(h.emulator.caPem);
+    const done = await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id });
+    expect(done.status).toBe(302);
+    const replay = await browser.request(done.callbackUrl!);
+    expect(replay.status).toBe(403);
+    expect(replay.text).toContain('data-reason="expired_request"');
+
+    // Login CSRF: an attacker's own callback URL opened in the victim's browser (which lacks the binding cookie).
+    const attacker = new Browser(h.emulator.caPem);
+    const post = await signInAs(attacker, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id }, { follow: false });
+    const victim = new Browser(h.emulator.caPem);
+    const forced = await victim.request(post.callbackUrl!);
+    expect(forced.status).toBe(403);
+    expect(forced.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(false);
+  });
+
+  it("the sign-in page learns whether Microsoft sign-in is offered; turning it off on every source hides it", async () => {
+    const browser = new Browser(h.emulator.caPem);
+    expect(JSON.parse((await browser.request(`${h.url}/api/v1/auth/providers`)).text)).toEqual({ password: true, microsoft: true });
+    await sql`update sources set config = config || '{"signIn": false}'::jsonb`.execute(h.store.db);
+    expect(JSON.parse((await browser.request(`${h.url}/api/v1/auth/providers`)).text)).toEqual({ password: true, microsoft: false });
+    const start = await browser.request(`${h.url}/api/v1/auth/microsoft/start`);
+    expect(start.status).toBe(403);
+    expect(start.text).toContain('data-reason="not_offered"');
+    await sql`update sources set config = config || '{"signIn": true}'::jsonb where name = 'contoso'`.execute(h.store.db);
+  });
+});
