@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { control } from "./control.ts";
 import { escapeHtml, html, isLoopback, json, type Req, type Res } from "./http.ts";
 import { IdentityContext } from "./identity/context.ts";
-import { adminConsentGet, adminConsentPost, authorizeGet, authorizePost } from "./identity/authorize.ts";
+import { adminConsentGet, adminConsentPost, authorizeGet, authorizePost, logout } from "./identity/authorize.ts";
 import { SigningKeys } from "./identity/keys.ts";
 import { instanceDiscovery, jwks, openIdConfiguration } from "./identity/metadata.ts";
 import { tokenEndpoint } from "./identity/token.ts";
+import { pairwiseSub } from "./identity/jwt.ts";
 import { GraphService, throttleResponse } from "./graph/service.ts";
 import { graphError, newIds } from "./graph/errors.ts";
 import { Knobs } from "./knobs.ts";
@@ -132,9 +133,28 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
     }
     if (a === "oauth2" && b === "v2.0" && c === "authorize") return m === "POST" ? authorizePost(identity, req) : authorizeGet(identity, req, t as string);
     if (a === "v2.0" && b === "adminconsent") return m === "POST" ? adminConsentPost(identity, req) : adminConsentGet(identity, req, t as string);
+    if (a === "oauth2" && b === "v2.0" && c === "logout") return logout(identity, req);
+    if (t === "oidc" && a === "userinfo" && seg.length === 2) return userinfo(req);
     if (t === "error" && seg.length === 1) return html(200, `<h1>Error ${escapeHtml(req.query.get("code") ?? "")}</h1><p>See Microsoft's AADSTS error code reference.</p>`);
     if (seg.length === 0) return json(200, { service: "Rollcall Entra ID emulator", graph: `${req.origin}/v1.0`, tenants: registry.list().map((x) => x.id) });
     return html(404, "<h1>404 - Not found</h1>");
+  }
+
+  /** OIDC UserInfo (Microsoft serves it on Graph): needs a delegated token with openid. */
+  async function userinfo(req: Req): Promise<Res> {
+    const ids = newIds(typeof req.headers["client-request-id"] === "string" ? req.headers["client-request-id"] : undefined);
+    try {
+      const auth = req.headers.authorization;
+      const caller = await graph.auth.authenticate(Array.isArray(auth) ? auth[0] : auth, req.origin);
+      const user = caller.userId ? caller.entry.tenant.userRec(caller.userId)?.u : undefined;
+      if (!user || !caller.permissions.has("openid")) return graphError(401, "InvalidAuthenticationToken", "Access token validation failure: a delegated token with the openid scope is required.", ids);
+      const body: Record<string, unknown> = { sub: pairwiseSub(caller.clientId, user.id), name: user.displayName, family_name: user.surname, given_name: user.givenName, picture: `${req.origin}/v1.0/me/photo/$value` };
+      if (caller.permissions.has("email") && user.mail) body.email = user.mail;
+      return json(200, body);
+    } catch (e) {
+      const err = e as { status?: number; code?: string; message: string; headers?: Record<string, string> };
+      return graphError(err.status ?? 401, err.code ?? "InvalidAuthenticationToken", err.message, ids, err.headers ?? {});
+    }
   }
 
   const servers: Server[] = [];

@@ -201,6 +201,17 @@ describe("authorization code + PKCE", () => {
     const me = await t.graph("/me", r.body.access_token);
     expect(me.status).toBe(200);
     expect(me.body.id).toBe(user.id);
+    // OIDC userinfo (the metadata's userinfo_endpoint)
+    const meta = (await (await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/v2.0/.well-known/openid-configuration`)).json()) as any;
+    const info = (await (await t.call(meta.userinfo_endpoint, { headers: { authorization: `Bearer ${r.body.access_token}` } })).json()) as any;
+    expect(info).toMatchObject({ sub: decodeJwt(r.body.id_token).sub, name: user.displayName, email: user.mail });
+    // sign-out goes back to a registered URI with the state
+    const out = await t.call(`${meta.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent(REDIRECT)}&state=bye`, { redirect: "manual" });
+    expect(out.headers.get("location")).toBe(`${REDIRECT}?state=bye`);
+    // client_info when asked (MSAL does)
+    const code2 = new URL((await signIn(t, params(), user.userPrincipalName)).headers.get("location")!).searchParams.get("code")!;
+    const withInfo = await tokenRequest({ ...form, code: code2, client_info: "1" });
+    expect(JSON.parse(Buffer.from(withInfo.body.client_info, "base64url").toString())).toEqual({ uid: user.id, utid: t.emu.tenantId });
   });
 
   it("PKCE mismatch is 501481; an expired code is 70008", async () => {

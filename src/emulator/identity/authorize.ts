@@ -158,3 +158,23 @@ export function adminConsentPost(ctx: IdentityContext, req: Req): Res {
   entry.consentApp(app.clientId);
   return respondToApp(txn.redirectUri, "query", { admin_consent: "True", tenant: entry.id, scope: txn.scopes[0], state: txn.state });
 }
+
+/** GET /{tenant}/oauth2/v2.0/logout: back to a registered post_logout_redirect_uri (with state), else a page. */
+export function logout(ctx: IdentityContext, req: Req): Res {
+  const uri = req.query.get("post_logout_redirect_uri");
+  const registered = uri !== null && allRedirectUris(ctx).has(uri);
+  if (uri && registered) {
+    const state = req.query.get("state");
+    return redirect(state ? `${uri}${uri.includes("?") ? "&" : "?"}state=${encodeURIComponent(state)}` : uri);
+  }
+  return page("Sign out", "<h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p>");
+}
+
+function allRedirectUris(ctx: IdentityContext): Set<string> {
+  const out = new Set<string>();
+  for (const e of ctx.registry.list()) for (const clientId of e.sps.keys()) for (const u of ctx.registry.apps.get(clientId)?.redirectUris ?? []) {
+    out.add(u);
+    try { out.add(new URL(u).origin); out.add(`${new URL(u).origin}/`); } catch { /* not a URL */ }
+  }
+  return out;
+}

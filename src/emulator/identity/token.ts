@@ -142,5 +142,7 @@ async function userGrant(ctx: IdentityContext, segment: string, grant: string, c
     body.refresh_token = rt;
   }
   if (scopes.includes("openid")) body.id_token = await idToken(ctx.keys, { ...base, nonce, scopes });
+  // MSAL asks for client_info=1: the account's home ids, base64url JSON.
+  if (form.get("client_info") === "1") body.client_info = Buffer.from(JSON.stringify({ uid: user.id, utid: tenantId })).toString("base64url");
   return json(200, body, NO_STORE);
 }
