@@ -185,3 +185,19 @@ export function sameSecret(a: string, b: string): boolean {
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+/** An admin changes their own password: the current one must be right; their other sessions end. */
+export async function changePassword(db: Db, account: Account, input: { currentPassword: string; newPassword: string }, keepSessionId?: string): Promise<void> {
+  await verifyLogin(db, account.email, input.currentPassword).catch(() => {
+    throw invalidInput([{ field: "currentPassword", message: "is not your current password" }]);
+  });
+  if (input.newPassword.length < minPasswordLength) throw invalidInput([{ field: "newPassword", message: `must be at least ${minPasswordLength} characters` }]);
+  if (input.newPassword === input.currentPassword) throw invalidInput([{ field: "newPassword", message: "must differ from the current password" }]);
+  const passwordHash = await hashSecret(input.newPassword);
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable("accounts").set({ password_hash: passwordHash }).where("id", "=", account.id).execute();
+    let others = trx.deleteFrom("sessions").where("account_id", "=", account.id);
+    if (keepSessionId) others = others.where("id_hash", "<>", hashToken(keepSessionId));
+    await others.execute();
+  });
+}

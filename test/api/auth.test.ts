@@ -197,6 +197,36 @@ describe.each(engines)("API authentication on %s", (engine) => {
   });
 });
 
+describe.each(engines)("changing your own password on %s", (engine) => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await testApi(engine, { config: { loginAttempts: 1000 } });
+  });
+  afterAll(() => api?.close());
+
+  it("needs the current password, keeps this session and signs out the others", async () => {
+    await createAccount(api.store.db, { email: "me@example.com", owner: true, password: "generated password 1" });
+    const here = await signIn(api.app, "me@example.com", "generated password 1");
+    const elsewhere = await signIn(api.app, "me@example.com", "generated password 1");
+
+    const wrong = await here("POST", "auth/password", { currentPassword: "nope nope nope", newPassword: "my own password 2" });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.details.fields).toEqual([expect.objectContaining({ field: "currentPassword" })]);
+    const short = await here("POST", "auth/password", { currentPassword: "generated password 1", newPassword: "short" });
+    expect(short.body.error.details.fields).toEqual([expect.objectContaining({ field: "newPassword" })]);
+    expect((await elsewhere("GET", "auth/me")).status).toBe(200);
+
+    expect((await here("POST", "auth/password", { currentPassword: "generated password 1", newPassword: "my own password 2" })).status).toBe(204);
+    expect((await here("GET", "auth/me")).status).toBe(200);
+    expect((await elsewhere("GET", "auth/me")).status).toBe(401);
+    expect((await caller(api.app)("POST", "auth/login", { email: "me@example.com", password: "generated password 1" })).status).toBe(401);
+    await expect(signIn(api.app, "me@example.com", "my own password 2")).resolves.toBeDefined();
+
+    const token = await tokenCaller(api, "default", "admin");
+    expect((await token("POST", "auth/password", { currentPassword: "x", newPassword: "my own password 3" })).status).toBe(400);
+  });
+});
+
 describe.each(engines)("login rate limit on %s", (engine) => {
   let api: TestApi;
   beforeAll(async () => {

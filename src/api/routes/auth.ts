@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { RollcallError } from "../../errors.ts";
-import { createSession, deleteSession, verifyLogin } from "../../core/accounts.ts";
+import { changePassword, createSession, deleteSession, verifyLogin } from "../../core/accounts.ts";
 import { clearSessionCookie, setSessionCookie, visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
 import { accountSchema, roleSchema } from "../schemas.ts";
@@ -60,6 +60,20 @@ export const authRoutes: RouteModule = {
         if (principal.kind !== "session") throw new RollcallError("invalid_input", "Signing out applies to session cookies; revoke an API token instead");
         await deleteSession(rt.store.db, principal.sessionId);
         clearSessionCookie(reply, request, rt.config);
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/auth/password",
+      summary: "Change your own password; your other sessions are signed out",
+      access: "signed-in",
+      status: 204,
+      body: z.object({ currentPassword: z.string().min(1, "is required").max(1024), newPassword: z.string().min(12, "must be at least 12 characters").max(1024) }).strict(),
+      config: (rt) => ({ rateLimit: { max: rt.config.loginAttempts, timeWindow: loginWindow, hook: "preHandler" } }),
+      async handler({ principal, body, rt }) {
+        if (principal.kind !== "session") throw new RollcallError("invalid_input", "An API token has no password; sign in as the account to change it");
+        await changePassword(rt.store.db, principal.account, body, principal.sessionId);
+        rt.logger.info({ account: principal.account.email }, "admin changed their password");
       },
     }),
     route({
