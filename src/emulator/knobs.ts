@@ -12,6 +12,7 @@ export class Knobs {
   latencyMs = 0;
   throttleRate = 0;
   faultRate = 0;
+  tokenFaultRate = 0;
   budget: number | null = null;
   retryAfterForm: NonNullable<KnobSettings["retryAfterForm"]> = "seconds";
   retryAfterSeconds = 1;
@@ -28,6 +29,7 @@ export class Knobs {
     if (k.latencyMs !== undefined) this.latencyMs = Math.max(0, k.latencyMs);
     if (k.throttleRate !== undefined) this.throttleRate = clamp01(k.throttleRate);
     if (k.faultRate !== undefined) this.faultRate = clamp01(k.faultRate);
+    if (k.tokenFaultRate !== undefined) this.tokenFaultRate = clamp01(k.tokenFaultRate);
     if (k.throttleBudget !== undefined) this.budget = k.throttleBudget && k.throttleBudget.unitsPer10s > 0 ? k.throttleBudget.unitsPer10s : null;
     if (k.retryAfterForm !== undefined) this.retryAfterForm = k.retryAfterForm;
     if (k.retryAfterSeconds !== undefined) this.retryAfterSeconds = Math.max(0, k.retryAfterSeconds);
@@ -38,7 +40,7 @@ export class Knobs {
   settings(): KnobSettings {
     return {
       deltaMembersPerPage: this.deltaMembersPerPage,
-      latencyMs: this.latencyMs, throttleRate: this.throttleRate, faultRate: this.faultRate,
+      latencyMs: this.latencyMs, throttleRate: this.throttleRate, faultRate: this.faultRate, tokenFaultRate: this.tokenFaultRate,
       throttleBudget: this.budget === null ? null : { unitsPer10s: this.budget },
       retryAfterForm: this.retryAfterForm, retryAfterSeconds: this.retryAfterSeconds,
     };
@@ -56,6 +58,11 @@ export class Knobs {
       return { kind: "throttle", retryAfter: this.retryAfter(this.retryAfterSeconds) };
     }
     return null;
+  }
+
+  /** Whether this token request fails (transient STS error). */
+  tokenFault(): boolean {
+    return this.tokenFaultRate > 0 && this.rng.next() < this.tokenFaultRate;
   }
 
   /**

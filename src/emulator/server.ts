@@ -11,6 +11,7 @@ import { SigningKeys } from "./identity/keys.ts";
 import { instanceDiscovery, jwks, openIdConfiguration } from "./identity/metadata.ts";
 import { tokenEndpoint } from "./identity/token.ts";
 import { pairwiseSub } from "./identity/jwt.ts";
+import { aadError } from "./identity/errors.ts";
 import { GraphService, throttleResponse } from "./graph/service.ts";
 import { graphError, newIds } from "./graph/errors.ts";
 import { Knobs } from "./knobs.ts";
@@ -129,6 +130,11 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
     if (m === "GET" && a === "discovery" && (b === "v2.0" ? c === "keys" : b === "keys")) return jwks(identity, req, t as string);
     if (a === "oauth2" && b === "v2.0" && c === "token") {
       if (m !== "POST") return json(405, { error: "invalid_request", error_description: "The token endpoint only accepts POST." });
+      if (knobs.tokenFault()) {
+        const res = aadError(503, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.", req.origin);
+        res.headers["retry-after"] = "1";
+        return res;
+      }
       return tokenEndpoint(identity, req, t as string);
     }
     if (a === "oauth2" && b === "v2.0" && c === "authorize") return m === "POST" ? authorizePost(identity, req) : authorizeGet(identity, req, t as string);

@@ -255,6 +255,8 @@ export interface KnobSettings {
   retryAfterForm?: "seconds" | "fractional" | "http-date" | "mixed";
   /** Base Retry-After for random throttles (seconds, default 1). */
   retryAfterSeconds?: number;
+  /** Fraction of token-endpoint requests answered 503 temporarily_unavailable (AADSTS90033) with Retry-After. */
+  tokenFaultRate?: number;
   /** members@delta entries per groups/delta page before a group continues on the next page (default 1000). */
   deltaMembersPerPage?: number;
 }

@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await t.stop(); });
 beforeEach(() => {
-  t.emu.setKnobs({ latencyMs: 0, throttleRate: 0, faultRate: 0, throttleBudget: { unitsPer10s: 0 }, retryAfterForm: "seconds", retryAfterSeconds: 1 });
+  t.emu.setKnobs({ latencyMs: 0, throttleRate: 0, faultRate: 0, tokenFaultRate: 0, throttleBudget: { unitsPer10s: 0 }, retryAfterForm: "seconds", retryAfterSeconds: 1 });
   t.emu.resetStats();
 });
 
@@ -91,6 +91,17 @@ describe("faults, latency and stats", () => {
     const s = t.emu.stats();
     expect(s.faulted + s.dropped).toBe(30);
     expect(s.dropped).toBeGreaterThan(0);
+  });
+
+  it("token endpoint faults: 503 temporarily_unavailable AADSTS90033 with Retry-After", async () => {
+    t.emu.setKnobs({ tokenFaultRate: 1 });
+    const res = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/token`, {
+      method: "POST", body: new URLSearchParams({ grant_type: "client_credentials", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, scope: "https://graph.microsoft.com/.default" }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    const body = (await res.json()) as any;
+    expect(body).toMatchObject({ error: "temporarily_unavailable", error_codes: [90033] });
   });
 
   it("adds latency", async () => {
