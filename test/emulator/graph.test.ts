@@ -82,6 +82,16 @@ describe("users", () => {
     expectGraphError(await t.graph("/users?$filter=nosuch eq 'x'", token), 400, "Request_BadRequest");
   });
 
+  it("$search with ConsistencyLevel: eventual matches word prefixes", async () => {
+    const u = t.emu.tenants.get(t.emu.tenantId).listUsers()[7]!;
+    const word = u.surname!;
+    expectGraphError(await t.graph(`/users?$search="displayName:${encodeURIComponent(word)}"`, token), 400, "Request_UnsupportedQuery");
+    const r = await t.graph(`/users?$search=${encodeURIComponent(`"displayName:${word}"`)}&$select=id,displayName&$top=999`, token, { ConsistencyLevel: "eventual" });
+    expect(r.status).toBe(200);
+    expect(r.body.value.map((x: any) => x.id)).toContain(u.id);
+    expect(r.body.value.every((x: any) => x.displayName.toLowerCase().includes(word.toLowerCase()))).toBe(true);
+  });
+
   it("$count=true needs ConsistencyLevel: eventual; @odata.count is on the first page only", async () => {
     expectGraphError(await t.graph("/users?$count=true", token), 400, "Request_BadRequest");
     const r = await t.graph("/users?$count=true&$top=100", token, { ConsistencyLevel: "eventual" });
@@ -126,6 +136,17 @@ describe("groups and memberships", () => {
     const direct = await t.graph(`/users/${someUser.id}/memberOf`, token);
     expect(direct.body.value.every((g: any) => g["@odata.type"] === "#microsoft.graph.group")).toBe(true);
     expectGraphError(await t.graph(`/groups/00000000-0000-0000-0000-000000000000/members`, token), 404, "Request_ResourceNotFound");
+  });
+
+  it("$expand=members gives at most 20 members per group", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const all = tenant.listGroups()[0]!;
+    const r = await t.graph(`/groups/${all.id}?$expand=members($select=id,displayName)`, token);
+    expect(r.body.members).toHaveLength(20);
+    expect(Object.keys(r.body.members[0]).sort()).toEqual(["@odata.type", "displayName", "id"]);
+    const list = await t.graph("/groups?$select=id&$expand=members", token);
+    for (const g of list.body.value) expect(g.members.length).toBe(Math.min(20, tenant.listMembers(g.id).length));
+    expect((await t.graph("/groups?$expand=owners", token)).status).toBe(400);
   });
 
   it("generated data looks like a real directory", () => {

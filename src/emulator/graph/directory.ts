@@ -48,8 +48,29 @@ export function listGroups(req: GraphReq, e: TenantEntry): Body {
   const o = listOptions(req, "group");
   const pred = o.filter?.pred;
   const project = projector(o.select);
+  const expand = membersExpander(req, e);
   return pageOf<GroupRec>(req, e.tenant.groups, o, pred ? (r) => r.state === ACTIVE && pred(r.g) : (r) => r.state === ACTIVE,
-    (r) => project(r.g), "/groups", contextUrl(req, "groups", o.explicitSelect ? o.select : null));
+    expand ? (r) => ({ ...project(r.g), members: expand(r) }) : (r) => project(r.g), "/groups", contextUrl(req, "groups", o.explicitSelect ? o.select : null));
+}
+
+/** `$expand=members` or `members($select=…)`: like Graph, at most 20 members per group, each with its @odata.type. */
+function membersExpander(req: GraphReq, e: TenantEntry): ((r: GroupRec) => Body[]) | undefined {
+  const raw = req.query.get("$expand");
+  if (!raw) return undefined;
+  const m = /^members(?:\(\$select=([A-Za-z0-9,]+)\))?$/.exec(raw.trim());
+  if (!m) throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${raw.split("(")[0]}' on type 'microsoft.graph.group', or only 'members' can be expanded here.`);
+  const wanted = m[1]?.split(",");
+  const pu = projector(wanted ? ["id", ...wanted.filter((p) => USER_PROPS.has(p) && p !== "id")] : parseSelect(new URLSearchParams(), "user").select);
+  const pg = projector(wanted ? ["id", ...wanted.filter((p) => GROUP_PROPS.has(p) && p !== "id")] : parseSelect(new URLSearchParams(), "group").select);
+  return (r) => {
+    const out: Body[] = [];
+    for (const [id, kind] of r.members) {
+      if (out.length === 20) break;
+      const obj = kind === "user" ? e.tenant.userRec(id)?.u : e.tenant.groupRec(id)?.g;
+      if (obj) out.push({ "@odata.type": `#microsoft.graph.${kind}`, ...(kind === "user" ? pu(obj) : pg(obj)) });
+    }
+    return out;
+  };
 }
 
 export function getUser(req: GraphReq, e: TenantEntry, key: string): Body {
@@ -63,7 +84,10 @@ export function getGroup(req: GraphReq, e: TenantEntry, id: string): Body {
   const rec = e.tenant.groupRec(id);
   if (!rec) throw notFound(id);
   const { select, explicit } = parseSelect(req.query, "group");
-  return { "@odata.context": contextUrl(req, "groups", explicit ? select : null, "/$entity"), ...projector(select)(rec.g) };
+  const expand = membersExpander(req, e);
+  const body: Body = { "@odata.context": contextUrl(req, "groups", explicit ? select : null, "/$entity"), ...projector(select)(rec.g) };
+  if (expand) body.members = expand(rec);
+  return body;
 }
 
 /** Directory objects of mixed type: each item gets its @odata.type and its own type's selection. */

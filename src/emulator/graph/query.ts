@@ -57,8 +57,35 @@ export function parseList(req: GraphReq, entity: Entity, maxTop = 999, defaultTo
   }
   if (count && !advanced) throw badRequest("$count is not currently supported.", "Request_BadRequest");
   if (q.has("$search") && !advanced) throw badRequest("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'", "Request_UnsupportedQuery");
+  const search = q.get("$search");
+  if (search) {
+    const s = compileSearch(search, propsOf(entity), entity);
+    const f = filter?.pred;
+    filter = { pred: f ? (o) => f(o) && s(o) : s, advanced: true, properties: filter?.properties ?? [] };
+  }
   if (q.has("$skip")) throw badRequest("'$skip' is not supported by the service.", "Request_UnsupportedQuery");
   return { select, explicitSelect: explicit, top, count, advanced, filter };
+}
+
+/**
+ * $search="prop:value" clauses joined by AND/OR (AND binds tighter). Like Graph's tokenized search,
+ * a clause matches when a word of the property starts with the value (case-insensitive).
+ */
+function compileSearch(src: string, known: Set<string>, entity: Entity): (o: Record<string, unknown>) => boolean {
+  const clause = (c: string): ((o: Record<string, unknown>) => boolean) => {
+    const m = /^"([A-Za-z]+):(.*)"$/.exec(c.trim());
+    if (!m) throw badRequest(`Syntax error: invalid $search clause ${c}.`, "Request_UnsupportedQuery");
+    const prop = m[1] as string;
+    const value = (m[2] as string).toLowerCase();
+    if (!known.has(prop)) throw badRequest(`Could not find a property named '${prop}' on type 'microsoft.graph.${entity}'.`);
+    return (o) => {
+      const v = o[prop];
+      const text = Array.isArray(v) ? v.join(" ") : typeof v === "string" ? v : "";
+      return text.toLowerCase().split(/[\s._@-]+/).some((w) => w.startsWith(value)) || text.toLowerCase().startsWith(value);
+    };
+  };
+  const ors = src.split(/\s+OR\s+/).map((part) => part.split(/\s+AND\s+/).map(clause));
+  return (o) => ors.some((ands) => ands.every((p) => p(o)));
 }
 
 /** Opaque tokens: base64url JSON behind a fixed prefix, so they look (and are) meaningless to clients. */
