@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { trustExtraCa } from "../../src/net/http.ts";
+import { desktop, hasChromium, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+
+/**
+ * User synchronization through the console, end to end: the real server syncs from the Entra emulator
+ * over HTTPS while the browser adds the source, connects, previews, syncs, and reviews a run that the
+ * deletion threshold stopped.
+ */
+describe.skipIf(!hasChromium)("web console: user synchronization", () => {
+  let emulator: RunningEmulator;
+  let emulatorDir: string;
+  let server: ConsoleServer;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    emulatorDir = mkdtempSync(join(tmpdir(), "rollcall-console-emulator-"));
+    emulator = await startEmulator({ port: 0, dataDir: emulatorDir, users: 40, groups: 5, seed: 11, quiet: true });
+    trustExtraCa(emulator.caPem);
+    server = await startConsoleServer();
+    browser = await launchBrowser();
+    ({ page, errors } = await openPage(await browser.newContext({ viewport: desktop })));
+    await signIn(page, server.url);
+  });
+
+  afterEach(async (context) => {
+    if (context.task.result?.state === "fail") await page.screenshot({ path: join(tmpdir(), `rollcall-console-failed-${context.task.name.slice(0, 40).replace(/\W+/g, "-")}.png`) });
+    expect(errors.splice(0)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await emulator?.close();
+    if (emulatorDir) rmSync(emulatorDir, { recursive: true, force: true });
+  });
+
+  it("adds an Entra ID source with the form and connects with every check passing", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
+    await page.getByRole("heading", { name: "No Entra ID source yet" }).waitFor();
+    await page.getByRole("button", { name: "Add Entra ID source" }).first().click();
+    const form = page.getByRole("dialog", { name: "Add Entra ID source" });
+    await form.getByRole("textbox", { name: "Name", exact: true }).fill("contoso");
+    await form.getByLabel("Directory (tenant) ID").fill(emulator.tenantId);
+    await form.getByLabel("Application (client) ID").fill(emulator.clientId);
+    await form.getByRole("button", { name: /Show cloud, endpoints/ }).click();
+    await form.getByLabel("Login URL").fill(emulator.loginUrl);
+    await form.getByLabel("Graph URL").fill(emulator.graphUrl);
+    await form.getByLabel("Sync automatically").selectOption("none");
+    // Without a secret the form says so at the field, before anything is sent.
+    await form.getByRole("button", { name: "Add source" }).click();
+    await expect.poll(() => form.getByLabel("Client secret").getAttribute("aria-invalid")).toBe("true");
+    await form.getByLabel("Client secret").fill(emulator.clientSecret);
+    await form.getByRole("button", { name: "Add source" }).click();
+    await page.getByRole("heading", { name: "contoso", level: 1 }).waitFor();
+    await expect(page.getByText("Secret set").count()).resolves.toBeGreaterThan(0);
+
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.getByText("Connected. Everything the source needs is in place.").waitFor({ timeout: 30_000 });
+    const checks = page.locator(".check-result .check");
+    expect(await checks.count()).toBeGreaterThan(1);
+    expect(await page.locator(".check-result .check-bad").count()).toBe(0);
+  });
+
+  it("previews the changes without applying them", async () => {
+    await page.getByRole("button", { name: "Preview changes" }).click();
+    await page.getByText("Preview ready: nothing was changed.").waitFor({ timeout: 60_000 });
+    await page.getByRole("link", { name: "See the changes it would make" }).click();
+    await page.getByRole("heading", { name: "Preview of contoso", level: 1 }).waitFor();
+    await page.locator(".history-item").first().waitFor();
+    expect(await page.locator("#counts-h + .counts").textContent()).toMatch(/\d+ created/);
+    // Nothing reached the directory.
+    const users = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?sourceType=entra").then((r) => r.json() as Promise<{ total: number }>));
+    expect(users.total).toBe(0);
+  });
+
+  it("syncs now with progress, then shows the synced users and the run's change log", async () => {
+    await page.getByRole("link", { name: "contoso" }).first().click();
+    await page.getByRole("button", { name: "Sync now" }).click();
+    await page.getByText("Sync finished.").waitFor({ timeout: 60_000 });
+    const synced = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?tag=ID%20synced&limit=1").then((r) => r.json() as Promise<{ total: number }>));
+    expect(synced.total).toBeGreaterThan(20);
+    await expect.poll(async () => (await page.locator(".stat", { hasText: "Synced users" }).textContent()) ?? "").toContain(String(synced.total));
+    await expect(page.locator("#runs-h ~ .table-wrap tbody tr").count()).resolves.toBe(2);
+
+    await page.getByRole("link", { name: "Users", exact: true }).click();
+    await page.getByLabel("Tag").selectOption("ID synced");
+    await expect.poll(async () => page.locator(".pager-count").textContent()).toContain(`of ${synced.total}`);
+  });
+
+  it("stops a run over the deletion threshold, shows it for review, and applies it on approval", async () => {
+    const tenant = emulator.tenants.get(emulator.tenantId);
+    const members = tenant.listUsers().filter((u) => u.userType !== "Guest");
+    for (const user of members.slice(0, Math.ceil(members.length * 0.6))) tenant.deleteUser(user.id);
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
+    await page.getByRole("button", { name: "Sync now" }).click();
+    await page.getByText("Stopped for review.").waitFor({ timeout: 60_000 });
+    await page.getByRole("link", { name: "Review and apply or reject" }).click();
+    await page.getByRole("heading", { name: "This run needs your review" }).waitFor();
+    await page.getByRole("button", { name: "Apply these changes" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Apply changes" }).click();
+    await expect.poll(async () => (await page.locator("h1 + p .badge").textContent()) ?? "", { timeout: 60_000 }).toMatch(/Succeeded/);
+    expect(await page.locator("#counts-h + .counts").textContent()).toMatch(/\d+ disabled/);
+    await page.locator(".history-item").first().waitFor();
+  });
+});
