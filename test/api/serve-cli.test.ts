@@ -25,10 +25,11 @@ describe("rollcall serve beside the CLI", () => {
     const lockFile = join(dataDir, "rollcall.lock");
     const deadline = Date.now() + 90_000;
     let url: string | undefined;
-    while (!url && Date.now() < deadline) {
+    // Ready once the lock names the URL and the start-up banner (printed after it) is out.
+    while (!(url && stderr.includes("Rollcall is serving")) && Date.now() < deadline) {
       if (server.exitCode !== null) throw new Error(`serve exited early: ${stderr}`);
       if (existsSync(lockFile)) url = (JSON.parse(readFileSync(lockFile, "utf8")) as { url?: string }).url;
-      if (!url) await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 200));
     }
     expect(url, stderr).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(stderr).toMatch(/password: \S{20,}/);
