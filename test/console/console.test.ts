@@ -169,6 +169,27 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByText(/^Revoked/).waitFor();
   });
 
+  it("imports a CSV: preview with the bad row's problem, then the valid rows on confirmation", async () => {
+    await page.getByRole("link", { name: "Import & export" }).click();
+    const csv = ["Email,Display name,Department,Mobile phone", "linus@contoso.com,Linus Torvalds,Kernel,+1 415 555 0150", "not-an-email,Broken Row,Kernel,", "ken@contoso.com,Ken Thompson,Unix,"].join("\n");
+    await page.locator("#import-file").setInputFiles({ name: "new-hires.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Check file" }).click();
+    const problems = page.locator(".row-error");
+    await expect.poll(() => problems.count()).toBeGreaterThan(0);
+    expect(await problems.first().textContent()).toContain("not-an-email");
+    const importButton = page.getByRole("button", { name: /^Import: create/ });
+    expect(await importButton.isDisabled()).toBe(true);
+    await page.getByLabel("Import the valid rows even if some rows have problems").check();
+    await page.getByRole("button", { name: "Check again with these options" }).click();
+    await expect.poll(() => importButton.isEnabled()).toBe(true);
+    expect(await importButton.textContent()).toBe("Import: create 2, update 0");
+    await importButton.click();
+    await page.getByText("Import finished.").waitFor();
+    await page.getByRole("link", { name: "See the imported users" }).click();
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(2);
+    await expect(page.locator("tbody").textContent()).resolves.toContain("Ken Thompson");
+  });
+
   it("works at phone size through the menu, and signs out", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole("button", { name: "Menu" }).click();
