@@ -25,6 +25,11 @@ const schema = z.object({
   ROLLCALL_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
   ROLLCALL_LOGIN_ATTEMPTS: z.coerce.number().int().min(1).default(10),
   ROLLCALL_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ROLLCALL_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  ROLLCALL_SMTP_FROM: z.string().min(3).default("Rollcall <rollcall@localhost>"),
+  ROLLCALL_NOTIFY_INTERVAL_SECONDS: z.coerce.number().min(1).default(60),
+  ROLLCALL_NOTIFY_RETRY_SECONDS: z.coerce.number().min(0.1).default(30),
+  ROLLCALL_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
 });
 
 export type Config = {
@@ -42,6 +47,14 @@ export type Config = {
   /** Sign-in attempts allowed per client address and email in 5 minutes. */
   loginAttempts: number;
   logLevel: z.infer<typeof schema>["ROLLCALL_LOG_LEVEL"];
+  /** Notifications: e-mail goes through this SMTP server (smtp:// or smtps://, credentials in the URL); none = no e-mail. */
+  smtpUrl: string | undefined;
+  smtpFrom: string;
+  /** How often each process looks for things to warn about and deliveries that are due. */
+  notifyIntervalMs: number;
+  /** First retry delay of a failed delivery; doubles each attempt (with jitter) up to 6 hours. */
+  notifyRetryMs: number;
+  notifyMaxAttempts: number;
 };
 
 /** The table of variables in the README is generated from the same names; keep them in step. */
@@ -68,5 +81,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: e.ROLLCALL_ADMIN_PASSWORD,
     loginAttempts: e.ROLLCALL_LOGIN_ATTEMPTS,
     logLevel: e.ROLLCALL_LOG_LEVEL,
+    smtpUrl: e.ROLLCALL_SMTP_URL,
+    smtpFrom: e.ROLLCALL_SMTP_FROM,
+    notifyIntervalMs: Math.round(e.ROLLCALL_NOTIFY_INTERVAL_SECONDS * 1000),
+    notifyRetryMs: Math.round(e.ROLLCALL_NOTIFY_RETRY_SECONDS * 1000),
+    notifyMaxAttempts: e.ROLLCALL_NOTIFY_MAX_ATTEMPTS,
   };
 }

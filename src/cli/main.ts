@@ -8,6 +8,8 @@ import { demoCommand } from "./commands/demo.ts";
 import { emulatorCommand } from "../emulator/index.ts";
 import { adminsCommand, serveCommand } from "./commands/serve.ts";
 import { exportCommand, importCommand, templateCommand } from "./commands/import.ts";
+import { loginCommand, logoutCommand, userRoleCommand, whoamiCommand } from "./commands/login.ts";
+import { notificationsCommand } from "./commands/notifications.ts";
 
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
@@ -18,7 +20,7 @@ const program = new Command("rollcall")
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand(), demoCommand()]) {
+for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand(), demoCommand(), loginCommand(), logoutCommand(), whoamiCommand(), userRoleCommand(), notificationsCommand()]) {
   program.addCommand(command);
 }
 

@@ -3,6 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { Browser, directoryUser, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
 import type { GraphUser } from "../../src/emulator/types.ts";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runCli } from "../support/cli.ts";
+
+const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
 
 /**
  * Sign in with Microsoft end to end over HTTP: Rollcall's start and callback routes, the emulator's
@@ -151,5 +159,63 @@ describe(`sign in with Microsoft (${engine})`, () => {
     expect(start.status).toBe(403);
     expect(start.text).toContain('data-reason="not_offered"');
     await sql`update sources set config = config || '{"signIn": true}'::jsonb where name = 'contoso'`.execute(h.store.db);
+  });
+
+  it("rollcall login completes against the emulator: loopback redirect, one-time code + PKCE, a bearer session for the API and whoami", async () => {
+    const person = userOf(tenant1, 5);
+    const dir = mkdtempSync(join(tmpdir(), "rollcall-login-"));
+    const sessionFile = join(dir, "session.json");
+    try {
+      const child = spawn(process.execPath, [bin, "login", "--workspace", "default", "--server", h.url, "--no-browser", "--json"], {
+        env: { ...process.env, ROLLCALL_SESSION_FILE: sessionFile, ROLLCALL_LOG_LEVEL: "warn" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on("data", (c: Buffer) => {
+          stdout += c.toString();
+          const line = stdout.split("\n").find((l) => l.startsWith("http"));
+          if (line) resolve(line.trim());
+        });
+        child.on("exit", () => reject(new Error(`login exited early: ${stderr}`)));
+      });
+      const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+      expect(new URL(url).searchParams.get("client_redirect_uri")).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+
+      // The system browser: Rollcall → Microsoft (emulator) → Rollcall's callback → the CLI's loopback listener.
+      const browser = new Browser(h.emulator.caPem);
+      const back = await signInAs(browser, url, { tenantId: tenant1, userId: person.id });
+      expect(back.status).toBe(302);
+      expect(back.location).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback\?code=/);
+      // No cookie session is handed to the browser in a native sign-in.
+      expect(back.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(false);
+      const landed = await browser.request(back.location!);
+      expect(landed.text).toContain("You are signed in to Rollcall");
+      expect(await exited).toBe(0);
+
+      const saved = JSON.parse(readFileSync(sessionFile, "utf8"));
+      expect(statSync(sessionFile).mode & 0o077).toBe(0);
+      expect(saved.token).toMatch(/^rcs_/);
+      expect(saved.account.displayName).toBe(person.displayName);
+      const profile = await fetch(`${h.url}/api/v1/auth/profile`, { headers: { authorization: `Bearer ${saved.token}` } });
+      expect(profile.status).toBe(200);
+      expect((await profile.json()).user.source.externalId).toBe(person.id);
+
+      // The one-time code cannot be used twice, nor without the verifier.
+      const code = new URL(back.location!).searchParams.get("code")!;
+      const replay = await fetch(`${h.url}/api/v1/auth/microsoft/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code, codeVerifier: "x".repeat(43) }) });
+      expect(replay.status).toBe(403);
+
+      const whoami = await runCli(["whoami", "--json"], { ROLLCALL_SESSION_FILE: sessionFile });
+      expect(whoami.code).toBe(0);
+      expect(whoami.json<{ account: { displayName: string } }>().account.displayName).toBe(person.displayName);
+      const logout = await runCli(["logout"], { ROLLCALL_SESSION_FILE: sessionFile });
+      expect(logout.code).toBe(0);
+      expect((await fetch(`${h.url}/api/v1/auth/profile`, { headers: { authorization: `Bearer ${saved.token}` } })).status).toBe(401);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

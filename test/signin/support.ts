@@ -114,7 +114,16 @@ export class Browser {
  * authorize page, pick the account, and follow the redirect back to Rollcall's callback.
  * Returns the callback's answer (a redirect into the console, or a refusal page).
  */
-export async function signInAs(browser: Browser, startUrl: string, account: { tenantId: string; userId: string }, options: { follow?: boolean } = {}) {
+export interface SignInStep {
+  stage: "start" | "authorize" | "emulator" | "callback";
+  status: number;
+  location: string | null;
+  text: string;
+  setCookies: string[];
+  callbackUrl?: string;
+}
+
+export async function signInAs(browser: Browser, startUrl: string, account: { tenantId: string; userId: string }, options: { follow?: boolean } = {}): Promise<SignInStep> {
   const start = await browser.request(startUrl);
   if (start.status !== 302 || !start.location) return { ...start, stage: "start" as const };
   const authorize = await browser.request(start.location);

@@ -4,6 +4,7 @@ import { resolveWorkspace } from "../../core/workspaces.ts";
 import { createAccount, listAccounts, resetPassword } from "../../core/accounts.ts";
 import { openRuntime } from "../../runtime.ts";
 import { startServer } from "../../api/server.ts";
+import { startNotifier } from "../../notifications/worker.ts";
 import { invalidInput, toRollcallError } from "../../errors.ts";
 import { printError, run, table, withJson } from "../io.ts";
 
@@ -29,6 +30,8 @@ export function serveCommand(): Command {
           throw error;
         }
         const running = server;
+        // Secret-expiry and failure warnings, e-mail and webhooks; safe with several processes on one database.
+        const notifier = startNotifier(rt);
         rt.logger.info({ url: running.url, database: rt.store.kind }, "rollcall is serving");
         process.stderr.write(`Rollcall is serving ${running.url} (API at ${running.url}/api/v1). Press Ctrl+C to stop.\n`);
         await new Promise<void>((resolve) => {
@@ -39,6 +42,7 @@ export function serveCommand(): Command {
           process.once("SIGINT", stop);
           process.once("SIGTERM", stop);
         });
+        await notifier.stop();
         await running.close();
         await rt.close();
       } catch (error) {

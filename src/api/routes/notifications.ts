@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { dismissNotification, getNotificationSettings, listDeliveries, listNotifications, updateNotificationSettings } from "../../core/notifications.ts";
+import { route, type RouteModule } from "../route.ts";
+import { booleanParam, workspaceParams } from "../schemas.ts";
+
+const deliverySchema = z.object({
+  id: z.string(),
+  notificationId: z.string(),
+  channel: z.enum(["email", "webhook"]),
+  target: z.string(),
+  status: z.enum(["pending", "sending", "sent", "failed"]),
+  attempts: z.number(),
+  nextAttemptAt: z.string(),
+  lastError: z.string().nullable(),
+  sentAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+const notificationSchema = z.object({
+  id: z.string(),
+  kind: z.enum(["secret_expiry", "sync_failed", "sync_stopped", "import_failed"]),
+  subject: z.string(),
+  milestone: z.string().describe("secret expiry: 30d, 14d, 7d, 1d or expired"),
+  severity: z.enum(["info", "warning", "critical"]),
+  title: z.string(),
+  body: z.string(),
+  link: z.string().nullable().describe("console path of what it is about"),
+  data: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+  resolvedAt: z.string().nullable().describe("set when it no longer holds (secret replaced, a later run succeeded, a newer milestone)"),
+  dismissedAt: z.string().nullable(),
+  dismissedBy: z.string().nullable(),
+  deliveries: z.array(deliverySchema),
+});
+
+const settingsSchema = z.object({
+  emailTo: z.array(z.string()),
+  webhookUrl: z.string().nullable(),
+  webhookSecretSet: z.boolean(),
+  smtpConfigured: z.boolean().describe("false when ROLLCALL_SMTP_URL is not set: e-mails cannot be sent"),
+});
+
+export const notificationRoutes: RouteModule = {
+  tag: "Notifications",
+  description:
+    "Warnings before things break (client secret expiring in 30/14/7/1 days or expired, failed or stopped syncs, failed imports), " +
+    "shown in the console and optionally sent by e-mail and to a signed webhook (Rollcall-Signature: t=…,v1=HMAC-SHA256(secret, t.body)).",
+  routes: [
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/notifications",
+      summary: "Notifications, newest first, each with its deliveries",
+      access: "workspace",
+      params: workspaceParams,
+      query: z.object({ active: booleanParam.optional().describe("only those neither resolved nor dismissed (the banner)") }).strict(),
+      response: z.object({ items: z.array(notificationSchema) }),
+      async handler({ ctx, query }) {
+        return { items: await listNotifications(ctx.db, ctx.workspace, { active: query.active ?? false }) };
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/workspaces/:workspace/notifications/:id/dismiss",
+      summary: "Dismiss a notification (hides it from the banner; e-mail and webhook are unaffected)",
+      access: "workspace",
+      params: workspaceParams.extend({ id: z.string() }),
+      response: notificationSchema.omit({ deliveries: true }),
+      async handler({ ctx, params }) {
+        return dismissNotification(ctx.db, ctx.workspace, params.id, ctx.actor);
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/notification-deliveries",
+      summary: "The delivery log: every e-mail and webhook attempt's outcome",
+      access: "workspace",
+      params: workspaceParams,
+      response: z.object({ items: z.array(deliverySchema) }),
+      async handler({ ctx }) {
+        return { items: await listDeliveries(ctx.db, ctx.workspace) };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/notification-settings",
+      summary: "Who gets notifications by e-mail, and the webhook",
+      access: "workspace",
+      params: workspaceParams,
+      response: settingsSchema,
+      async handler({ ctx, rt }) {
+        return { ...(await getNotificationSettings(ctx.db, ctx.workspace)), smtpConfigured: Boolean(rt.config.smtpUrl) };
+      },
+    }),
+    route({
+      method: "PUT",
+      url: "/workspaces/:workspace/notification-settings",
+      summary: "Set e-mail recipients and the webhook; a new webhook URL gets a new signing secret, shown once",
+      access: "workspace",
+      params: workspaceParams,
+      body: z
+        .object({
+          emailTo: z.array(z.string().max(254)).max(50).optional(),
+          webhookUrl: z.string().max(2000).nullable().optional().describe("https:// (http only to loopback); null removes it"),
+          rotateWebhookSecret: z.boolean().optional(),
+        })
+        .strict(),
+      response: settingsSchema.extend({ webhookSecret: z.string().nullable().describe("the new signing secret, only when one was made") }),
+      async handler({ ctx, rt, body }) {
+        return { ...(await updateNotificationSettings(ctx.db, rt.secrets, ctx.workspace, body)), smtpConfigured: Boolean(rt.config.smtpUrl) };
+      },
+    }),
+  ],
+};

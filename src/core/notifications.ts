@@ -1,0 +1,369 @@
+import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
+import type { DeliveryChannel, NotificationKind, NotificationSeverity } from "../storage/schema.ts";
+import type { SecretBox } from "../security/encryption.ts";
+import { invalidInput, notFound } from "../errors.ts";
+import { isValidEmail } from "../domain/user.ts";
+import { randomToken } from "../security/hashing.ts";
+import { entraConfigSchema } from "../sources/entra/config.ts";
+import type { Workspace } from "./workspaces.ts";
+
+/**
+ * Notifications warn admins before things break: a client secret expiring (30, 14, 7 and 1 days before,
+ * and once expired), a sync that failed or stopped at the deletion threshold, an import that failed.
+ *
+ * Each is raised at most once: a row is unique per (workspace, kind, subject, milestone), and its
+ * deliveries (e-mail per recipient, the workspace's webhook) are created in the same transaction as the
+ * row that won the insert. Any number of processes may scan at the same time; deliveries are claimed with
+ * one UPDATE … FOR UPDATE SKIP LOCKED, so each is sent by one process.
+ */
+export interface Notification {
+  id: string;
+  kind: NotificationKind;
+  subject: string;
+  milestone: string;
+  severity: NotificationSeverity;
+  title: string;
+  body: string;
+  link: string | null;
+  data: Record<string, unknown>;
+  createdAt: string;
+  resolvedAt: string | null;
+  dismissedAt: string | null;
+  dismissedBy: string | null;
+}
+
+export interface Delivery {
+  id: string;
+  notificationId: string;
+  channel: DeliveryChannel;
+  target: string;
+  status: "pending" | "sending" | "sent" | "failed";
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  sentAt: string | null;
+  createdAt: string;
+}
+
+const day = 86_400_000;
+/** Milestones of a secret's expiry, most distant first; each is raised once, when its day comes. */
+export const secretMilestones = [30, 14, 7, 1] as const;
+
+/** The milestone reached `daysLeft` days before expiry: the nearest threshold not yet passed, or "expired". */
+export function secretMilestone(expiresOn: string, now: Date): { milestone: string; daysLeft: number } | null {
+  const daysLeft = Math.ceil((Date.parse(`${expiresOn}T00:00:00Z`) - now.getTime()) / day);
+  if (daysLeft <= 0) return { milestone: "expired", daysLeft };
+  const reached = [...secretMilestones].reverse().find((m) => daysLeft <= m);
+  return reached === undefined ? null : { milestone: `${reached}d`, daysLeft };
+}
+
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+
+type NotificationRow = {
+  id: string; kind: NotificationKind; subject: string; milestone: string; severity: NotificationSeverity; title: string; body: string;
+  link: string | null; data: unknown; created_at: Date; resolved_at: Date | null; dismissed_at: Date | null; dismissed_by: string | null;
+};
+
+function present(r: NotificationRow): Notification {
+  return {
+    id: r.id, kind: r.kind, subject: r.subject, milestone: r.milestone, severity: r.severity, title: r.title, body: r.body, link: r.link,
+    data: (typeof r.data === "string" ? JSON.parse(r.data) : r.data) as Record<string, unknown>,
+    createdAt: iso(r.created_at)!, resolvedAt: iso(r.resolved_at), dismissedAt: iso(r.dismissed_at), dismissedBy: r.dismissed_by,
+  };
+}
+
+export interface RaiseInput {
+  workspaceId: string;
+  kind: NotificationKind;
+  subject: string;
+  milestone?: string;
+  severity: NotificationSeverity;
+  title: string;
+  body: string;
+  link?: string | null;
+  data?: Record<string, unknown>;
+}
+
+/** Raises a notification once; returns it when this call created it, null when it already existed. */
+export async function raiseNotification(db: Db, input: RaiseInput): Promise<Notification | null> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto("notifications")
+      .values({
+        workspace_id: input.workspaceId, kind: input.kind, subject: input.subject, milestone: input.milestone ?? "", severity: input.severity,
+        title: input.title, body: input.body, link: input.link ?? null, data: JSON.stringify(input.data ?? {}),
+      })
+      .onConflict((oc) => oc.columns(["workspace_id", "kind", "subject", "milestone"]).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return null;
+    const settings = await trx.selectFrom("notification_settings").selectAll().where("workspace_id", "=", input.workspaceId).executeTakeFirst();
+    const targets: { channel: DeliveryChannel; target: string }[] = [
+      ...(settings?.email_to ?? []).map((to) => ({ channel: "email" as const, target: to })),
+      ...(settings?.webhook_url ? [{ channel: "webhook" as const, target: settings.webhook_url }] : []),
+    ];
+    if (targets.length) {
+      await trx
+        .insertInto("notification_deliveries")
+        .values(targets.map((t) => ({ notification_id: row.id, workspace_id: input.workspaceId, channel: t.channel, target: t.target })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+    return present(row as NotificationRow);
+  });
+}
+
+/** For the import pipeline: an import that failed (its report is linked). */
+export function raiseImportFailed(db: Db, input: { workspace: Workspace; importId: string; fileName: string; message: string }): Promise<Notification | null> {
+  return raiseNotification(db, {
+    workspaceId: input.workspace.id, kind: "import_failed", subject: input.importId, severity: "warning",
+    title: `Import of ${input.fileName} failed`, body: `${input.message} Nothing was changed; fix the file and import it again.`,
+    link: `/w/${encodeURIComponent(input.workspace.name)}/import`, data: { importId: input.importId, fileName: input.fileName },
+  });
+}
+
+/** Finished runs older than this are history, not news: a first scan on an old database does not flood anyone. */
+const runLookbackMs = 3 * day;
+
+/**
+ * Looks at every workspace for what deserves a warning and raises it (once). Also resolves what no
+ * longer holds: warnings about a secret that was replaced, earlier milestones of the same secret, and
+ * failures of a source whose later run succeeded. Safe to run from several processes at once.
+ */
+export async function scanNotifications(db: Db, now = new Date()): Promise<{ raised: Notification[] }> {
+  const raised: Notification[] = [];
+  const sources = await db
+    .selectFrom("sources as s")
+    .innerJoin("workspaces as w", "w.id", "s.workspace_id")
+    .select(["s.id", "s.name", "s.config", "s.workspace_id", "w.name as workspace"])
+    .where("s.type", "=", "entra")
+    .execute();
+  for (const s of sources) {
+    const parsed = entraConfigSchema.safeParse(s.config);
+    const expiresOn = parsed.success ? parsed.data.secretExpiresOn : null;
+    const subject = `${s.id}:${expiresOn ?? "none"}`;
+    // A replaced secret (new expiry date, or none recorded) ends the warnings about the old one.
+    await db
+      .updateTable("notifications")
+      .set({ resolved_at: now })
+      .where("kind", "=", "secret_expiry")
+      .where("resolved_at", "is", null)
+      .where(sql<boolean>`split_part(subject, ':', 1) = ${s.id}`)
+      .where("subject", "!=", subject)
+      .execute();
+    if (!expiresOn) continue;
+    const reached = secretMilestone(expiresOn, now);
+    if (!reached) continue;
+    const link = `/w/${encodeURIComponent(s.workspace)}/sync/${encodeURIComponent(s.name)}`;
+    const expired = reached.milestone === "expired";
+    const when = expired ? `expired on ${expiresOn}` : `expires on ${expiresOn} (in ${reached.daysLeft} day${reached.daysLeft === 1 ? "" : "s"})`;
+    const created = await raiseNotification(db, {
+      workspaceId: s.workspace_id, kind: "secret_expiry", subject, milestone: reached.milestone,
+      severity: expired || reached.daysLeft <= 7 ? "critical" : "warning",
+      title: `The client secret of source ${s.name} ${when}`,
+      body: expired
+        ? `Synchronization from ${s.name} fails until it has a new secret. Create one in the Microsoft Entra admin center (App registrations > your app > Certificates & secrets), then enter it in Rollcall.`
+        : `Create a new secret in the Microsoft Entra admin center (App registrations > your app > Certificates & secrets) and enter it in Rollcall with its expiry date before this one expires, or synchronization from ${s.name} stops.`,
+      link, data: { sourceId: s.id, source: s.name, expiresOn, daysLeft: reached.daysLeft },
+    });
+    if (created) {
+      raised.push(created);
+      // The newest milestone supersedes the earlier ones of the same secret.
+      await db.updateTable("notifications").set({ resolved_at: now }).where("kind", "=", "secret_expiry").where("subject", "=", subject).where("id", "!=", created.id).where("resolved_at", "is", null).execute();
+    }
+  }
+
+  const runs = await db
+    .selectFrom("sync_runs as r")
+    .innerJoin("sources as s", "s.id", "r.source_id")
+    .innerJoin("workspaces as w", "w.id", "r.workspace_id")
+    .select(["r.id", "r.status", "r.error", "r.finished_at", "r.workspace_id", "r.source_id", "s.name as source", "w.name as workspace"])
+    .where("r.status", "in", ["failed", "stopped"])
+    .where("r.dry_run", "=", false)
+    .where("r.finished_at", ">", new Date(now.getTime() - runLookbackMs))
+    .execute();
+  for (const r of runs) {
+    const error = (typeof r.error === "string" ? JSON.parse(r.error) : r.error) as { code?: string; message?: string } | null;
+    const stopped = r.status === "stopped";
+    const created = await raiseNotification(db, {
+      workspaceId: r.workspace_id, kind: stopped ? "sync_stopped" : "sync_failed", subject: r.id, severity: stopped ? "warning" : "critical",
+      title: stopped ? `Sync of ${r.source} stopped at the deletion threshold` : `Sync of ${r.source} failed`,
+      body: stopped
+        ? `${error?.message ?? "The run would remove more users than the threshold allows."} Review the run and approve or reject it.`
+        : `${error?.message ?? "The run failed."} The directory was left as it was before the run.`,
+      link: `/w/${encodeURIComponent(r.workspace)}/runs/${r.id}`, data: { runId: r.id, sourceId: r.source_id, source: r.source, code: error?.code ?? null },
+    });
+    if (created) raised.push(created);
+  }
+  // A later successful run of the same source settles its earlier failures.
+  await sql`
+    update notifications n set resolved_at = ${now}
+    from sync_runs failed
+    where n.kind in ('sync_failed', 'sync_stopped') and n.resolved_at is null and failed.id::text = n.subject
+      and exists (select 1 from sync_runs ok where ok.source_id = failed.source_id and ok.status in ('succeeded', 'applied', 'rejected') and ok.dry_run = false and ok.started_at > failed.started_at)`.execute(db);
+  return { raised };
+}
+
+export async function listNotifications(db: Db, workspace: Workspace, options: { active?: boolean; limit?: number } = {}): Promise<(Notification & { deliveries: Delivery[] })[]> {
+  let query = db.selectFrom("notifications").selectAll().where("workspace_id", "=", workspace.id).orderBy("created_at", "desc").limit(options.limit ?? 100);
+  if (options.active) query = query.where("resolved_at", "is", null).where("dismissed_at", "is", null);
+  const rows = (await query.execute()) as NotificationRow[];
+  const deliveries = rows.length ? await deliveryRows(db, workspace.id, rows.map((r) => r.id)) : [];
+  return rows.map((r) => ({ ...present(r), deliveries: deliveries.filter((d) => d.notificationId === r.id) }));
+}
+
+async function deliveryRows(db: Db, workspaceId: string, notificationIds?: string[], limit = 500): Promise<Delivery[]> {
+  let query = db.selectFrom("notification_deliveries").selectAll().where("workspace_id", "=", workspaceId).orderBy("created_at", "desc").limit(limit);
+  if (notificationIds) query = query.where("notification_id", "in", notificationIds);
+  return (await query.execute()).map((d) => ({
+    id: d.id, notificationId: d.notification_id, channel: d.channel, target: d.target, status: d.status, attempts: d.attempts,
+    nextAttemptAt: iso(d.next_attempt_at)!, lastError: d.last_error, sentAt: iso(d.sent_at), createdAt: iso(d.created_at)!,
+  }));
+}
+
+/** The delivery log of a workspace, newest first. */
+export function listDeliveries(db: Db, workspace: Workspace, limit = 200): Promise<Delivery[]> {
+  return deliveryRows(db, workspace.id, undefined, limit);
+}
+
+export async function dismissNotification(db: Db, workspace: Workspace, id: string, actor: string): Promise<Notification> {
+  const row = await db
+    .updateTable("notifications")
+    .set({ dismissed_at: new Date(), dismissed_by: actor })
+    .where("workspace_id", "=", workspace.id)
+    .where(sql<boolean>`id::text = ${id}`)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw notFound("notification", id);
+  return present(row as NotificationRow);
+}
+
+export interface NotificationSettings {
+  emailTo: string[];
+  webhookUrl: string | null;
+  webhookSecretSet: boolean;
+}
+
+export async function getNotificationSettings(db: Db, workspace: Workspace): Promise<NotificationSettings> {
+  const row = await db.selectFrom("notification_settings").selectAll().where("workspace_id", "=", workspace.id).executeTakeFirst();
+  return { emailTo: row?.email_to ?? [], webhookUrl: row?.webhook_url ?? null, webhookSecretSet: Boolean(row?.webhook_secret_ciphertext) };
+}
+
+const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+function checkWebhookUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalidInput([{ field: "webhookUrl", message: "must be a URL", value }]);
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback.test(url.hostname))) {
+    throw invalidInput([{ field: "webhookUrl", message: "must be https:// (plain http only to this machine)", value }]);
+  }
+  if (url.username || url.password) throw invalidInput([{ field: "webhookUrl", message: "must not carry credentials; the body is signed instead", value }]);
+  return url.toString();
+}
+
+/**
+ * Sets the e-mail recipients and the webhook. A new webhook URL (or `rotateWebhookSecret`) gets a new
+ * signing secret, returned here once and stored sealed.
+ */
+export async function updateNotificationSettings(
+  db: Db,
+  secrets: SecretBox,
+  workspace: Workspace,
+  input: { emailTo?: string[] | undefined; webhookUrl?: string | null | undefined; rotateWebhookSecret?: boolean | undefined },
+): Promise<NotificationSettings & { webhookSecret: string | null }> {
+  const current = await db.selectFrom("notification_settings").selectAll().where("workspace_id", "=", workspace.id).executeTakeFirst();
+  const emailTo = input.emailTo?.map((e) => e.trim()).filter(Boolean);
+  const bad = emailTo?.filter((e) => !isValidEmail(e)) ?? [];
+  if (bad.length) throw invalidInput([{ field: "emailTo", message: `not valid email addresses: ${bad.join(", ")}`, value: bad }]);
+  const webhookUrl = input.webhookUrl === undefined ? (current?.webhook_url ?? null) : input.webhookUrl === null || input.webhookUrl === "" ? null : checkWebhookUrl(input.webhookUrl);
+  const newSecret = webhookUrl && (input.rotateWebhookSecret || webhookUrl !== current?.webhook_url || !current?.webhook_secret_ciphertext) ? randomToken("whsec_", 32) : null;
+  const values = {
+    workspace_id: workspace.id,
+    email_to: emailTo ? [...new Set(emailTo)] : (current?.email_to ?? []),
+    webhook_url: webhookUrl,
+    webhook_secret_ciphertext: webhookUrl ? (newSecret ? secrets.seal(newSecret) : (current?.webhook_secret_ciphertext ?? null)) : null,
+    updated_at: new Date(),
+  };
+  await db
+    .insertInto("notification_settings")
+    .values(values)
+    .onConflict((oc) => oc.column("workspace_id").doUpdateSet({ email_to: values.email_to, webhook_url: values.webhook_url, webhook_secret_ciphertext: values.webhook_secret_ciphertext, updated_at: values.updated_at }))
+    .execute();
+  return { ...(await getNotificationSettings(db, workspace)), webhookSecret: newSecret };
+}
+
+/** The sealed webhook secret, for the sender. */
+export async function webhookSecret(db: Db, secrets: SecretBox, workspaceId: string): Promise<string | null> {
+  const row = await db.selectFrom("notification_settings").select("webhook_secret_ciphertext").where("workspace_id", "=", workspaceId).executeTakeFirst();
+  return row?.webhook_secret_ciphertext ? secrets.open(row.webhook_secret_ciphertext) : null;
+}
+
+export interface ClaimedDelivery {
+  id: string;
+  channel: DeliveryChannel;
+  target: string;
+  attempts: number;
+  workspaceId: string;
+  workspace: string;
+  notification: Notification;
+}
+
+/** How long a claim holds: a process that dies mid-send gives the delivery back after this. */
+const claimMs = 2 * 60_000;
+
+/**
+ * Claims up to `limit` due deliveries for `worker` in one statement: pending ones whose time has come, and
+ * ones whose claim lapsed. SKIP LOCKED lets concurrent claimers take disjoint rows.
+ */
+export async function claimDeliveries(db: Db, worker: string, limit = 20): Promise<ClaimedDelivery[]> {
+  const { rows } = await sql<{ id: string; channel: DeliveryChannel; target: string; attempts: number; notification_id: string; workspace_id: string }>`
+    update notification_deliveries d
+       set status = 'sending', attempts = d.attempts + 1, claimed_by = ${worker}, claimed_until = now() + ${`${claimMs} milliseconds`}::interval
+     where d.id in (
+       select id from notification_deliveries
+        where (status = 'pending' and next_attempt_at <= now()) or (status = 'sending' and claimed_until < now())
+        order by next_attempt_at
+        limit ${limit}
+        for update skip locked)
+    returning d.id, d.channel, d.target, d.attempts, d.notification_id, d.workspace_id`.execute(db);
+  if (rows.length === 0) return [];
+  const notes = (await db
+    .selectFrom("notifications as n")
+    .innerJoin("workspaces as w", "w.id", "n.workspace_id")
+    .selectAll("n")
+    .select("w.name as workspace")
+    .where("n.id", "in", [...new Set(rows.map((r) => r.notification_id))])
+    .execute()) as (NotificationRow & { workspace: string })[];
+  const byId = new Map(notes.map((n) => [n.id, n]));
+  return rows.flatMap((r) => {
+    const n = byId.get(r.notification_id);
+    return n ? [{ id: r.id, channel: r.channel, target: r.target, attempts: r.attempts, workspaceId: r.workspace_id, workspace: n.workspace, notification: present(n) }] : [];
+  });
+}
+
+export async function markDelivered(db: Db, worker: string, id: string): Promise<void> {
+  await db
+    .updateTable("notification_deliveries")
+    .set({ status: "sent", sent_at: new Date(), last_error: null, claimed_by: null, claimed_until: null })
+    .where("id", "=", id)
+    .where("claimed_by", "=", worker)
+    .execute();
+}
+
+/** A failed attempt: retried after base × 2^(attempt-1) (±20 %, at most 6 hours), or given up after the last attempt. */
+export async function markFailed(db: Db, worker: string, delivery: Pick<ClaimedDelivery, "id" | "attempts">, error: string, policy: { baseMs: number; maxAttempts: number }): Promise<"retry" | "failed"> {
+  const giveUp = delivery.attempts >= policy.maxAttempts;
+  const delay = Math.min(6 * 3600_000, policy.baseMs * 2 ** (delivery.attempts - 1)) * (0.8 + Math.random() * 0.4);
+  await db
+    .updateTable("notification_deliveries")
+    .set({ status: giveUp ? "failed" : "pending", last_error: error.slice(0, 1000), next_attempt_at: new Date(Date.now() + delay), claimed_by: null, claimed_until: null })
+    .where("id", "=", delivery.id)
+    .where("claimed_by", "=", worker)
+    .execute();
+  return giveUp ? "failed" : "retry";
+}

@@ -1,0 +1,35 @@
+import nodemailer, { type Transporter } from "nodemailer";
+import type { Notification } from "../core/notifications.ts";
+import { trustedCas } from "../net/http.ts";
+
+/**
+ * E-mail over SMTP (ROLLCALL_SMTP_URL). One transport per process. The Message-ID is derived from the
+ * delivery id, so a retry after a crash mid-send is recognisable as the same message.
+ */
+let cached: { url: string; transport: Transporter } | undefined;
+
+function transport(url: string): Transporter {
+  if (cached?.url !== url) {
+    cached = { url, transport: nodemailer.createTransport(url, { tls: { ca: trustedCas() } } as never) };
+  }
+  return cached.transport;
+}
+
+export function renderEmail(notification: Notification, workspace: string, consoleUrl: string | undefined): { subject: string; text: string } {
+  const link = notification.link && consoleUrl ? `${consoleUrl.replace(/\/$/, "")}${notification.link}` : null;
+  return {
+    subject: `[Rollcall] ${notification.title}`,
+    text: [`Workspace: ${workspace}`, "", notification.title, "", notification.body, ...(link ? ["", `Open in Rollcall: ${link}`] : []), "", "-- ", "Rollcall notifications. Change who gets them in the workspace's settings (rollcall notifications settings)."].join("\n"),
+  };
+}
+
+export async function sendEmail(input: { smtpUrl: string; from: string; to: string; deliveryId: string; subject: string; text: string }): Promise<void> {
+  await transport(input.smtpUrl).sendMail({
+    from: input.from,
+    to: input.to,
+    subject: input.subject,
+    text: input.text,
+    messageId: `<${input.deliveryId}@rollcall.notifications>`,
+    headers: { "Auto-Submitted": "auto-generated" },
+  });
+}

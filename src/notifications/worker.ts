@@ -1,0 +1,91 @@
+import { randomUUID } from "node:crypto";
+import type { Runtime } from "../runtime.ts";
+import { httpFetch, type HttpFetch } from "../net/http.ts";
+import { claimDeliveries, markDelivered, markFailed, scanNotifications, webhookSecret, type ClaimedDelivery } from "../core/notifications.ts";
+import { renderEmail, sendEmail } from "./email.ts";
+import { postWebhook } from "./webhook.ts";
+
+/**
+ * The notifier every `rollcall serve` process runs: every ROLLCALL_NOTIFY_INTERVAL_SECONDS it raises what
+ * needs raising and sends what is due. Several processes sharing one database cooperate through the
+ * database alone (unique notifications, claimed deliveries); nothing is coordinated in memory.
+ */
+export interface Notifier {
+  /** One scan and one round of deliveries now (the CLI's `notifications check`, tests). */
+  tick(): Promise<{ raised: number; sent: number; failed: number }>;
+  /** Rounds every ROLLCALL_NOTIFY_INTERVAL_SECONDS from now on, the first at once. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" | "logger">, options: { fetch?: HttpFetch } = {}): Notifier {
+  const worker = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const fetch = options.fetch ?? httpFetch;
+  const db = rt.store.db;
+
+  async function deliver(d: ClaimedDelivery): Promise<void> {
+    if (d.channel === "email") {
+      if (!rt.config.smtpUrl) throw new Error("no SMTP server is configured (ROLLCALL_SMTP_URL)");
+      const mail = renderEmail(d.notification, d.workspace, rt.config.publicUrl);
+      await sendEmail({ smtpUrl: rt.config.smtpUrl, from: rt.config.smtpFrom, to: d.target, deliveryId: d.id, ...mail });
+    } else {
+      const secret = await webhookSecret(db, rt.secrets, d.workspaceId);
+      if (!secret) throw new Error("the workspace's webhook has no signing secret");
+      await postWebhook(fetch, { url: d.target, secret, deliveryId: d.id, event: `notification.${d.notification.kind}`, payload: { type: `notification.${d.notification.kind}`, deliveryId: d.id, workspace: d.workspace, notification: d.notification } });
+    }
+  }
+
+  async function tick(): Promise<{ raised: number; sent: number; failed: number }> {
+    const { raised } = await scanNotifications(db);
+    let sent = 0;
+    let failed = 0;
+    const batchSize = 20;
+    for (;;) {
+      const batch = await claimDeliveries(db, worker, batchSize);
+      for (const d of batch) {
+        try {
+          await deliver(d);
+          await markDelivered(db, worker, d.id);
+          sent++;
+        } catch (error) {
+          failed++;
+          const message = error instanceof Error ? error.message : String(error);
+          const outcome = await markFailed(db, worker, d, message, { baseMs: rt.config.notifyRetryMs, maxAttempts: rt.config.notifyMaxAttempts });
+          rt.logger.warn({ delivery: d.id, channel: d.channel, attempt: d.attempts, outcome, error: message }, "notification delivery failed");
+        }
+      }
+      // A short batch means nothing else was due; a retry scheduled just now waits for a later round.
+      if (batch.length < batchSize) break;
+    }
+    if (raised.length || sent || failed) rt.logger.info({ raised: raised.length, sent, failed }, "notifications");
+    return { raised: raised.length, sent, failed };
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  let stopped = false;
+  const loop = () => {
+    if (stopped) return;
+    running = tick()
+      .catch((error: unknown) => rt.logger.error({ err: error }, "notifier round failed"))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(loop, rt.config.notifyIntervalMs).unref();
+      });
+  };
+  return {
+    tick,
+    start: loop,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/** Starts the periodic notifier (first round at once). */
+export function startNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" | "logger">): Notifier {
+  const notifier = createNotifier(rt);
+  notifier.start();
+  return notifier;
+}

@@ -1,0 +1,189 @@
+import "../support/no-network.ts";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import pino from "pino";
+import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { createEntraSource, type SourceContext } from "../../src/core/sources.ts";
+import { resolveWorkspace } from "../../src/core/workspaces.ts";
+import { secretBox } from "../../src/security/encryption.ts";
+import { claimDeliveries, listNotifications, scanNotifications, secretMilestone, updateNotificationSettings } from "../../src/core/notifications.ts";
+import { createNotifier } from "../../src/notifications/worker.ts";
+import { verifyWebhookSignature } from "../../src/notifications/webhook.ts";
+import { loadConfig } from "../../src/config.ts";
+import { startMailbox, startWebhookReceiver, until } from "./support.ts";
+
+const secretKeyHex = "7".repeat(64);
+const secrets = secretBox(Buffer.from(secretKeyHex, "hex"));
+const day = 86_400_000;
+const inDays = (n: number, from = new Date()) => new Date(from.getTime() + n * day).toISOString().slice(0, 10);
+
+async function addSource(store: TestStore, name: string, secretExpiresOn: string | null): Promise<SourceContext> {
+  const workspace = await resolveWorkspace(store.db, "default");
+  const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets };
+  await createEntraSource(ctx, {
+    name,
+    config: { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222", secretExpiresOn },
+    credential: null,
+  });
+  return ctx;
+}
+
+describe("secret expiry milestones", () => {
+  it("raises the nearest threshold not yet passed: 30, 14, 7, 1 days, then expired", () => {
+    const now = new Date("2026-03-01T10:00:00Z");
+    expect(secretMilestone("2026-05-01", now)).toBeNull();
+    expect(secretMilestone("2026-03-31", now)?.milestone).toBe("30d");
+    expect(secretMilestone("2026-03-11", now)).toEqual({ milestone: "14d", daysLeft: 10 });
+    expect(secretMilestone("2026-03-07", now)?.milestone).toBe("7d");
+    expect(secretMilestone("2026-03-02", now)?.milestone).toBe("1d");
+    expect(secretMilestone("2026-03-01", now)?.milestone).toBe("expired");
+  });
+});
+
+describe.each(engines)("notifications (%s)", (engine) => {
+  let store: TestStore;
+  beforeEach(async () => {
+    store = await openTestStore(engine);
+  });
+  afterEach(async () => store?.dispose());
+
+  it("raises each milestone once, supersedes the earlier one, and a replaced secret resolves the warnings", async () => {
+    const ctx = await addSource(store, "contoso", inDays(10));
+    await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"] });
+    const first = await scanNotifications(store.db);
+    expect(first.raised.map((n) => [n.kind, n.milestone, n.severity])).toEqual([["secret_expiry", "14d", "warning"]]);
+    expect((await scanNotifications(store.db)).raised).toEqual([]);
+
+    // Four days later the 7-day milestone comes: raised once, the 14-day one is superseded.
+    const later = new Date(Date.now() + 4 * day);
+    expect((await scanNotifications(store.db, later)).raised.map((n) => n.milestone)).toEqual(["7d"]);
+    const active = await listNotifications(store.db, ctx.workspace, { active: true });
+    expect(active.map((n) => n.milestone)).toEqual(["7d"]);
+    expect(active[0]!.title).toContain("contoso");
+    expect(active[0]!.deliveries.map((d) => [d.channel, d.target, d.status])).toEqual([["email", "ops@example.com", "pending"]]);
+
+    // A new secret with a far expiry date: nothing active any more.
+    await sql`update sources set config = config || ${JSON.stringify({ secretExpiresOn: inDays(700) })}::jsonb`.execute(store.db);
+    await scanNotifications(store.db, later);
+    expect(await listNotifications(store.db, ctx.workspace, { active: true })).toEqual([]);
+  });
+
+  it("a failed sync and a run stopped at the deletion threshold are raised once; a later successful run resolves them", async () => {
+    const ctx = await addSource(store, "contoso", null);
+    const source = await store.db.selectFrom("sources").select("id").where("name", "=", "contoso").executeTakeFirstOrThrow();
+    const insertRun = (status: string, error: object | null, minutesAgo: number) =>
+      sql`insert into sync_runs (workspace_id, source_id, trigger, mode, status, started_at, finished_at, error)
+          values (${ctx.workspace.id}, ${source.id}, 'schedule', 'delta', ${status}, now() - ${`${minutesAgo} minutes`}::interval, now() - ${`${minutesAgo} minutes`}::interval, ${error ? JSON.stringify(error) : null}::jsonb)`.execute(store.db);
+    await insertRun("failed", { code: "source_auth_failed", message: "AADSTS7000222: The client secret has expired." }, 30);
+    await insertRun("stopped", { code: "sync_threshold_exceeded", message: "The run would remove 40 of 100 users." }, 20);
+    const raised = (await scanNotifications(store.db)).raised;
+    expect(raised.map((n) => n.kind).sort()).toEqual(["sync_failed", "sync_stopped"]);
+    expect(raised.find((n) => n.kind === "sync_failed")!.body).toContain("AADSTS7000222");
+    expect((await scanNotifications(store.db)).raised).toEqual([]);
+    await insertRun("succeeded", null, 5);
+    await scanNotifications(store.db);
+    expect(await listNotifications(store.db, ctx.workspace, { active: true })).toEqual([]);
+  });
+
+  it("concurrent claimers take disjoint deliveries", async () => {
+    const ctx = await addSource(store, "contoso", inDays(3));
+    await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: Array.from({ length: 12 }, (_, i) => `ops${i}@example.com`) });
+    await scanNotifications(store.db);
+    const [a, b, c] = await Promise.all([claimDeliveries(store.db, "a", 5), claimDeliveries(store.db, "b", 5), claimDeliveries(store.db, "c", 5)]);
+    const ids = [...a!, ...b!, ...c!].map((d) => d.id);
+    expect(ids).toHaveLength(12);
+    expect(new Set(ids).size).toBe(12);
+    expect(await claimDeliveries(store.db, "d", 5)).toEqual([]);
+  });
+
+  it("a failing webhook is retried with backoff, signed, and logged; e-mail goes over SMTP", async () => {
+    const mailbox = await startMailbox();
+    const hook = await startWebhookReceiver([500]);
+    try {
+      const ctx = await addSource(store, "contoso", inDays(10));
+      const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"], webhookUrl: hook.url });
+      const config = { ...loadConfig({ ROLLCALL_LOG_LEVEL: "silent" }), smtpUrl: mailbox.url, notifyRetryMs: 200, notifyMaxAttempts: 3 };
+      const notifier = createNotifier({ config, store, secrets, logger: pino({ level: "silent" }) });
+      expect(await notifier.tick()).toEqual({ raised: 1, sent: 1, failed: 1 });
+      expect(mailbox.messages).toHaveLength(1);
+      expect(mailbox.messages[0]!.subject).toMatch(/client secret of source contoso expires on .* \(in 10 days\)/);
+      const log = await store.db.selectFrom("notification_deliveries").selectAll().where("channel", "=", "webhook").executeTakeFirstOrThrow();
+      expect(log).toMatchObject({ status: "pending", attempts: 1, last_error: "the webhook answered HTTP 500" });
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await notifier.tick()).toEqual({ raised: 0, sent: 1, failed: 0 });
+      expect(hook.requests.map((r) => r.status)).toEqual([500, 200]);
+      const last = hook.requests[1]!;
+      expect(last.headers["rollcall-delivery"]).toBe(hook.requests[0]!.headers["rollcall-delivery"]);
+      expect(verifyWebhookSignature(settings.webhookSecret!, last.body, String(last.headers["rollcall-signature"]))).toBe(true);
+      expect(verifyWebhookSignature(settings.webhookSecret!, last.body.replace("contoso", "fabrikam"), String(last.headers["rollcall-signature"]))).toBe(false);
+      expect(JSON.parse(last.body).notification).toMatchObject({ kind: "secret_expiry", milestone: "14d" });
+    } finally {
+      await mailbox.close();
+      await hook.close();
+    }
+  });
+});
+
+const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
+
+describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two server processes on one PostgreSQL", () => {
+  const children: ChildProcess[] = [];
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("a secret expiring in 10 days is e-mailed and posted to the webhook exactly once", async () => {
+    const store = await openTestStore("postgres");
+    const mailbox = await startMailbox();
+    const hook = await startWebhookReceiver([503]);
+    try {
+      const ctx = await addSource(store, "contoso", inDays(10));
+      const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com", "it@example.com"], webhookUrl: hook.url });
+      const started: Promise<void>[] = [];
+      for (let i = 0; i < 2; i++) {
+        const dataDir = mkdtempSync(join(tmpdir(), "rollcall-notify-"));
+        dirs.push(dataDir);
+        const child = spawn(process.execPath, [bin, "serve", "--port", "0"], {
+          env: {
+            ...process.env, DATABASE_URL: store.url, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SECRET_KEY: secretKeyHex, ROLLCALL_SMTP_URL: mailbox.url,
+            ROLLCALL_NOTIFY_INTERVAL_SECONDS: "1", ROLLCALL_NOTIFY_RETRY_SECONDS: "1", ROLLCALL_ADMIN_PASSWORD: "a-long-enough-password", ROLLCALL_LOG_LEVEL: "warn",
+          },
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+        children.push(child);
+        let stderr = "";
+        started.push(new Promise((resolve, reject) => {
+          child.stderr!.on("data", (c: Buffer) => {
+            stderr += c.toString();
+            if (stderr.includes("Rollcall is serving")) resolve();
+          });
+          child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+        }));
+      }
+      await Promise.all(started);
+      await until(() => mailbox.messages.length >= 2 && hook.requests.some((r) => r.status === 200), 60_000, "the e-mails and the webhook");
+      // Several more rounds of both processes: nothing more may arrive.
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(mailbox.messages.map((m) => m.to[0]).sort()).toEqual(["it@example.com", "ops@example.com"]);
+      expect(mailbox.messages[0]!.subject).toContain("expires on");
+      expect(hook.requests.map((r) => r.status)).toEqual([503, 200]);
+      expect(verifyWebhookSignature(settings.webhookSecret!, hook.requests[1]!.body, String(hook.requests[1]!.headers["rollcall-signature"]))).toBe(true);
+      const notes = await store.db.selectFrom("notifications").selectAll().execute();
+      expect(notes.map((n) => [n.kind, n.milestone])).toEqual([["secret_expiry", "14d"]]);
+      const deliveries = await store.db.selectFrom("notification_deliveries").selectAll().orderBy("channel").orderBy("target").execute();
+      expect(deliveries.map((d) => [d.channel, d.status, d.attempts])).toEqual([["email", "sent", 1], ["email", "sent", 1], ["webhook", "sent", 2]]);
+    } finally {
+      for (const child of children) child.kill("SIGTERM");
+      await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once("exit", r)))));
+      await mailbox.close();
+      await hook.close();
+      await store.dispose();
+    }
+  }, 120_000);
+});
