@@ -46,7 +46,7 @@ export function buildReport(input: {
   limit: number;
   created: ImportReport["created"];
   updated: Matched[];
-  unchanged: Matched[];
+  unchanged: ImportReport["unchanged"];
   applied: boolean;
 }): ImportReport {
   const { table, mapping, counts, limit } = input;
@@ -84,7 +84,7 @@ export function buildReport(input: {
     },
     created: input.created,
     updated: input.updated.map((m) => ({ row: m.row, id: m.id, email: m.email, displayName: m.displayName, changes: diff(m.before, m.after) })),
-    unchanged: input.unchanged.map(({ row, id, email, displayName }) => ({ row, id, email, displayName })),
+    unchanged: input.unchanged,
     groupsCreated: input.newGroups,
     problems: [...input.problems].sort((a, b) => a.row - b.row),
     truncated: created > limit || updated > limit || unchanged > limit || input.problemCount > input.problems.length,

@@ -4,7 +4,7 @@ import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { Store } from "../storage/database.ts";
 import { clearStaging, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingRow, type Clash } from "../storage/queries/imports.ts";
-import { applyStaged, classify, countActions, plannedGroups, previewCreated, previewMatched, type ApplyTarget } from "../storage/queries/import-apply.ts";
+import { applyStaged, classify, countActions, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
 import { openImportSource } from "../sources/import/source.ts";
 import type { MappingFile } from "../sources/import/mapping.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
@@ -71,19 +71,25 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
   try {
     let rows = 0;
     let batch: ReturnType<typeof stagingRow>[] = [];
+    // One COPY in flight while the next batch is read: on PostgreSQL the two run in parallel.
+    let copying: Promise<void> = Promise.resolve();
+    const flush = async () => {
+      await copying;
+      copying = stageRows(store, batch);
+      copying.catch(() => {});
+      batch = [];
+    };
     for await (const result of source.rows) {
       rows++;
       if (result.user) {
         if (result.user.pin) pins.set(result.row, result.user.pin);
         batch.push(stagingRow(runId, result.user));
-        if (batch.length >= batchSize) {
-          await stageRows(store, batch);
-          batch = [];
-        }
+        if (batch.length >= batchSize) await flush();
       } else addProblems(result.problems);
       if (rows % 1000 === 0) progress("reading", rows);
     }
-    await stageRows(store, batch);
+    await flush();
+    await copying;
     progress("reading", rows);
     if (rows === 0) throw new RollcallError("import_invalid", "The file has a header row but no users.", { reason: "no_rows", headers: mapping.headers });
 
@@ -103,8 +109,8 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
     const report = buildReport({
       options, sourceName, table, mapping, rows, counts, newGroups, problems, problemCount, invalidRows: invalidRows.size, limit,
       created: await previewCreated(ctx.db, runId, limit),
-      updated: await previewMatched(ctx.db, target, "update", limit),
-      unchanged: await previewMatched(ctx.db, target, "unchanged", limit),
+      updated: await previewUpdated(ctx.db, target, limit),
+      unchanged: await previewUnchanged(ctx.db, runId, limit),
       applied: willApply,
     });
     if (willApply) {

@@ -64,6 +64,8 @@ function pgArray(items: string[]): string {
 
 /** Link each staged row to the existing user it describes: by email, else by userPrincipalName. */
 export async function matchExisting(db: Db, runId: string, workspaceId: string): Promise<void> {
+  // Fresh statistics, or the planner guesses a handful of staged rows and picks nested loops over 100k.
+  await sql`ANALYZE import_rows`.execute(db);
   await sql`
     UPDATE import_rows s SET user_id = u.id FROM users u
     WHERE s.run_id = ${runId} AND s.email IS NOT NULL AND u.workspace_id = ${workspaceId} AND lower(u.email) = lower(s.email)`.execute(db);
@@ -158,13 +160,4 @@ export function targetExpressions(present: Set<string>, sourceName: string): Rec
 
 export function identifierArray(kind: "alias" | "card"): RawBuilder<string[]> {
   return sql<string[]>`coalesce((SELECT array_agg(i.value ORDER BY i.position) FROM user_identifiers i WHERE i.user_id = u.id AND i.kind = ${kind}), '{}')`;
-}
-
-export function groupDifference(sourceName: string): RawBuilder<boolean> {
-  return sql<boolean>`(
-    EXISTS (SELECT 1 FROM unnest(s.groups) n WHERE NOT EXISTS (
-      SELECT 1 FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id AND lower(g.name) = lower(n)))
-    OR EXISTS (SELECT 1 FROM group_members m JOIN groups g ON g.id = m.group_id
-      WHERE m.member_user_id = u.id AND g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName})
-        AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)))`;
 }

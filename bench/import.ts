@@ -1,0 +1,138 @@
+/**
+ * Import benchmark: `node bin/run-ts.js bench/import.ts [--rows 100000] [--engine pglite|postgres|both] [--pins N]`.
+ *
+ * For each engine, in one run and one database: the time of a plain PostgreSQL COPY of the rows into
+ * `users` (the floor), then `rollcall import` of the same rows as CSV and as XLSX into fresh
+ * workspaces (target: import ÷ COPY ≤ 3), then a re-import of the CSV (nothing changes). Peak RSS and
+ * heap are sampled during each import. PINs cost one scrypt each (~50 ms), so they are measured
+ * separately on --pins rows (default 200) rather than mixed into the 100k run.
+ * PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
+ */
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import ExcelJS from "exceljs";
+import { openTestStore, type EngineName, type TestStore } from "../test/support/db.ts";
+import { createWorkspace } from "../src/core/workspaces.ts";
+import { runImport } from "../src/core/imports.ts";
+import { csvLine } from "../src/core/exports.ts";
+
+const { values } = parseArgs({ options: { rows: { type: "string", default: "100000" }, engine: { type: "string" }, pins: { type: "string", default: "200" } } });
+const rows = Number(values.rows);
+const pinRows = Number(values.pins);
+const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
+if (pgUrl) process.env.ROLLCALL_TEST_DATABASE_URL = pgUrl;
+const engineNames: EngineName[] = values.engine === "both" || (!values.engine && pgUrl) ? ["pglite", "postgres"] : [(values.engine as EngineName) ?? "pglite"];
+
+const header = ["email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId", "mobilePhone", "cardNumbers", "groups"];
+const departments = ["Engineering", "Sales", "Finance", "Support", "Marketing", "Operations", "Legal", "HR"];
+
+function person(i: number): string[] {
+  const given = `Given${i}`;
+  const surname = `Surname${i % 9973}`;
+  const mobile = `+4479${String(11_000_000 + i).padStart(8, "0")}`;
+  return [`user${i}@example.com`, `${given} ${surname}`, given, surname, departments[i % departments.length]!, `Title ${i % 40}`, `E${String(i).padStart(7, "0")}`, mobile, String(i).padStart(10, "0"), `Team ${i % 50}; Site ${i % 7}`];
+}
+
+async function writeCsv(path: string, n: number, withPin = false): Promise<void> {
+  const out = createWriteStream(path);
+  const write = async (line: string) => {
+    if (!out.write(line)) await once(out, "drain");
+  };
+  await write(csvLine(withPin ? [...header, "pin"] : header));
+  for (let i = 0; i < n; i++) await write(csvLine(withPin ? [...person(i), String(1000 + (i % 9000))] : person(i)));
+  out.end();
+  await once(out, "finish");
+}
+
+async function writeXlsx(path: string, n: number): Promise<void> {
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useSharedStrings: false, useStyles: false });
+  const sheet = workbook.addWorksheet("Users");
+  sheet.addRow(header).commit();
+  for (let i = 0; i < n; i++) sheet.addRow(person(i)).commit();
+  sheet.commit();
+  await workbook.commit();
+}
+
+function sampler() {
+  const start = process.memoryUsage();
+  let rss = start.rss;
+  let heap = start.heapUsed;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    rss = Math.max(rss, m.rss);
+    heap = Math.max(heap, m.heapUsed);
+  }, 25);
+  return () => {
+    clearInterval(timer);
+    return { peakRssMB: Math.round(rss / 1048576), peakHeapMB: Math.round(heap / 1048576), rssGrowthMB: Math.round((rss - start.rss) / 1048576) };
+  };
+}
+
+async function timed<T>(body: () => Promise<T>): Promise<{ seconds: number; value: T; memory: ReturnType<ReturnType<typeof sampler>> }> {
+  global.gc?.();
+  const stop = sampler();
+  const started = performance.now();
+  const value = await body();
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, value, memory: stop() };
+}
+
+async function copyBaseline(store: TestStore, n: number): Promise<number> {
+  const workspace = await createWorkspace(store.db, { name: "copy-baseline" });
+  const columns = ["workspace_id", "email", "display_name", "given_name", "surname", "department", "job_title", "employee_id", "mobile_phone", "source_type", "source_name", "tags"];
+  const data = Array.from({ length: n }, (_, i) => {
+    const p = person(i);
+    return [workspace.id, p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!, p[6]!, p[7]!, "import", "baseline.csv", "{Imported}"];
+  });
+  const started = performance.now();
+  await store.copyRows("users", columns, data);
+  return (performance.now() - started) / 1000;
+}
+
+const dir = await mkdtemp(join(tmpdir(), "rollcall-bench-import-"));
+try {
+  const csv = join(dir, "users.csv");
+  const xlsx = join(dir, "users.xlsx");
+  const pinCsv = join(dir, "pins.csv");
+  await writeCsv(csv, rows);
+  await writeXlsx(xlsx, rows);
+  await writeCsv(pinCsv, pinRows, true);
+  console.log(`rows: ${rows}; CSV ${((await stat(csv)).size / 1048576).toFixed(1)} MB, XLSX ${((await stat(xlsx)).size / 1048576).toFixed(1)} MB`);
+
+  for (const engine of engineNames) {
+    const store = await openTestStore(engine);
+    try {
+      const copySeconds = await copyBaseline(store, rows);
+      const results: Record<string, unknown>[] = [];
+      for (const [label, path, fileName] of [["csv", csv, "users.csv"], ["xlsx", xlsx, "users.xlsx"]] as const) {
+        const workspace = await createWorkspace(store.db, { name: `bench-${label}`, defaultCountry: "GB" });
+        const ctx = { db: store.db, workspace, actor: "bench" };
+        const run = await timed(() => runImport(ctx, store, { path, fileName, dryRun: false, partial: false, updateExisting: false }));
+        if (run.value.counts.created !== rows) throw new Error(`${label}: created ${run.value.counts.created} of ${rows}: ${JSON.stringify(run.value.problems.slice(0, 3))}`);
+        results.push({ file: label, seconds: +run.seconds.toFixed(2), ratioToCopy: +(run.seconds / copySeconds).toFixed(2), ...run.memory });
+        if (label === "csv") {
+          const again = await timed(() => runImport(ctx, store, { path, fileName, dryRun: false, partial: false, updateExisting: false }));
+          results.push({ file: "csv re-import (unchanged)", seconds: +again.seconds.toFixed(2), ratioToCopy: +(again.seconds / copySeconds).toFixed(2), unchanged: again.value.counts.unchanged, ...again.memory });
+        }
+      }
+      if (pinRows > 0) {
+        const workspace = await createWorkspace(store.db, { name: "bench-pins", defaultCountry: "GB" });
+        const ctx = { db: store.db, workspace, actor: "bench" };
+        const first = await timed(() => runImport(ctx, store, { path: pinCsv, fileName: "pins.csv", dryRun: false, partial: false, updateExisting: false }));
+        const again = await timed(() => runImport(ctx, store, { path: pinCsv, fileName: "pins.csv", dryRun: false, partial: false, updateExisting: false }));
+        results.push({ file: `csv with ${pinRows} PINs`, seconds: +first.seconds.toFixed(2), perPinMs: +((first.seconds * 1000) / pinRows).toFixed(1) });
+        results.push({ file: `csv with ${pinRows} PINs re-import`, seconds: +again.seconds.toFixed(2), perPinMs: +((again.seconds * 1000) / pinRows).toFixed(1) });
+      }
+      console.log(`\n${engine}: COPY of ${rows} rows into users: ${copySeconds.toFixed(2)} s`);
+      console.table(results);
+    } finally {
+      await store.dispose();
+    }
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
