@@ -8,10 +8,15 @@ export const ACTIVE = 0;
 export const SOFT_DELETED = 1;
 export const HARD_DELETED = 2;
 
-export interface UserRec { u: GraphUser; pos: number; seq: number; state: number; groups: Set<string>; restoreGroups?: string[] }
+/**
+ * Change tracking per object: `seq` = last change of any kind, `born` = creation, `stateSeq` = last
+ * delete/restore, `propSeq` = last change per property (delta tracks only the selected properties).
+ */
+interface Tracked { seq: number; born: number; stateSeq: number; propSeq?: Record<string, number> }
+export interface UserRec extends Tracked { u: GraphUser; pos: number; state: number; groups: Set<string>; restoreGroups?: string[] }
 export interface MemberEvent { id: string; kind: MemberKind; add: boolean; seq: number }
-export interface GroupRec {
-  g: GraphGroup; pos: number; seq: number; state: number;
+export interface GroupRec extends Tracked {
+  g: GraphGroup; pos: number; state: number;
   members: Map<string, MemberKind>; log: MemberEvent[]; parents: Set<string>;
 }
 
@@ -48,6 +53,19 @@ export function blankGroup(id: string, name: string): GraphGroup {
 
 export class NotFound extends Error {}
 
+function touch(rec: Tracked, keys: string[], seq: number): void {
+  const p = (rec.propSeq ??= {});
+  for (const k of keys) if (k !== "id") p[k] = seq;
+}
+
+/** Properties of `sel` changed after s0, or "all" when the object is new or came back since. */
+export function changedSince(rec: Tracked, s0: number, sel: readonly string[]): string[] | "all" {
+  if (rec.born > s0 || rec.stateSeq > s0) return "all";
+  const p = rec.propSeq;
+  if (!p) return [];
+  return sel.filter((k) => (p[k] ?? 0) > s0);
+}
+
 export class Tenant {
   users: UserRec[] = [];
   groups: GroupRec[] = [];
@@ -81,7 +99,8 @@ export class Tenant {
     if (this.usersById.has(u.id)) throw new Error(`user id ${u.id} already exists`);
     const key = u.userPrincipalName.toLowerCase();
     if (this.usersByUpn.has(key)) throw new Error(`userPrincipalName ${u.userPrincipalName} already exists`);
-    const rec: UserRec = { u, pos: this.users.length, seq: ++this.seq, state: ACTIVE, groups: new Set() };
+    const seq = ++this.seq;
+    const rec: UserRec = { u, pos: this.users.length, seq, born: seq, stateSeq: seq, state: ACTIVE, groups: new Set() };
     this.users.push(rec);
     this.usersById.set(u.id, rec);
     this.usersByUpn.set(key, rec);
@@ -117,6 +136,7 @@ export class Tenant {
     }
     this.applyUser(rec.u, patch);
     rec.seq = ++this.seq;
+    touch(rec, Object.keys(patch), rec.seq);
     return rec.u;
   }
 
@@ -129,14 +149,14 @@ export class Tenant {
     }
     rec.state = permanent ? HARD_DELETED : SOFT_DELETED;
     if (permanent) this.usersByUpn.delete(rec.u.userPrincipalName.toLowerCase());
-    rec.seq = ++this.seq;
+    rec.seq = rec.stateSeq = ++this.seq;
   }
 
   restoreUser(id: string): GraphUser {
     const rec = this.usersById.get(id);
     if (!rec || rec.state !== SOFT_DELETED) throw new NotFound(`deleted user ${id} not found in tenant ${this.id}`);
     rec.state = ACTIVE;
-    rec.seq = ++this.seq;
+    rec.seq = rec.stateSeq = ++this.seq;
     for (const gid of rec.restoreGroups ?? []) if (this.groupsById.get(gid)?.state === ACTIVE) this.addMember(gid, id);
     rec.restoreGroups = undefined;
     return rec.u;
@@ -156,7 +176,8 @@ export class Tenant {
 
   insertGroup(g: GraphGroup): GroupRec {
     if (this.groupsById.has(g.id)) throw new Error(`group id ${g.id} already exists`);
-    const rec: GroupRec = { g, pos: this.groups.length, seq: ++this.seq, state: ACTIVE, members: new Map(), log: [], parents: new Set() };
+    const seq = ++this.seq;
+    const rec: GroupRec = { g, pos: this.groups.length, seq, born: seq, stateSeq: seq, state: ACTIVE, members: new Map(), log: [], parents: new Set() };
     this.groups.push(rec);
     this.groupsById.set(g.id, rec);
     return rec;
@@ -173,6 +194,7 @@ export class Tenant {
     const rec = this.requireGroup(id);
     for (const [k, v] of Object.entries(patch)) if (k !== "id" && v !== undefined) rec.g[k] = v;
     rec.seq = ++this.seq;
+    touch(rec, Object.keys(patch), rec.seq);
     return rec.g;
   }
 
@@ -182,7 +204,7 @@ export class Tenant {
     for (const pid of [...rec.parents]) this.removeMember(pid, id);
     for (const mid of [...rec.members.keys()]) this.removeMember(id, mid);
     rec.state = permanent ? HARD_DELETED : SOFT_DELETED;
-    rec.seq = ++this.seq;
+    rec.seq = rec.stateSeq = ++this.seq;
   }
 
   // ---- memberships ----

@@ -68,6 +68,29 @@ describe("users delta", () => {
     expect(r4.items).toEqual([{ id: a!.id, displayName: "Renamed" }]);
   });
 
+  it("tracks only the selected properties; Prefer: return=minimal sends only what changed", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const r1 = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName,jobTitle,department`);
+    const [a, b] = tenant.listUsers();
+    tenant.updateUser(a!.id, { officeLocation: "Not selected 1/1" });
+    tenant.updateUser(b!.id, { jobTitle: "Minimal Change" });
+    const r2 = await round(r1.deltaLink);
+    expect(r2.items.map((x) => x.id)).toEqual([b!.id]);
+    expect(Object.keys(r2.items[0]).sort()).toEqual(["department", "displayName", "id", "jobTitle"]);
+    const res = await t.graph(r1.deltaLink, token, { Prefer: "return=minimal" });
+    expect(res.body.value).toEqual([{ id: b!.id, jobTitle: "Minimal Change" }]);
+  });
+
+  it("$filter on ids only", async () => {
+    const [a, b] = t.emu.tenants.get(t.emu.tenantId).listUsers();
+    const r = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName&$filter=${encodeURIComponent(`id eq '${a!.id}' or id eq '${b!.id}'`)}`);
+    expect(r.items.map((x) => x.id).sort()).toEqual([a!.id, b!.id].sort());
+    t.emu.tenants.get(t.emu.tenantId).updateUser(a!.id, { displayName: "Filtered Change" });
+    t.emu.tenants.get(t.emu.tenantId).updateUser(t.emu.tenants.get(t.emu.tenantId).listUsers()[9]!.id, { displayName: "Not Tracked" });
+    expect((await round(r.deltaLink)).items).toEqual([{ id: a!.id, displayName: "Filtered Change" }]);
+    expect((await t.graph("/users/delta?$filter=department eq 'x'", token)).status).toBe(400);
+  });
+
   it("Prefer: odata.maxpagesize changes the page size; $top is refused", async () => {
     const r = await t.graph("/users/delta?$select=id", token, { Prefer: "odata.maxpagesize=50" });
     expect(r.body.value).toHaveLength(50);

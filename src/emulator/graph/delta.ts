@@ -3,7 +3,7 @@
 // replaying a deltaLink gives the same changes again. Groups carry members@delta from the per-group
 // membership log; large member lists continue on the next page (the same group appears again).
 import type { TenantEntry } from "../handle.ts";
-import { ACTIVE, HARD_DELETED, SOFT_DELETED, type GroupRec, type MemberEvent } from "../tenant.ts";
+import { ACTIVE, changedSince, HARD_DELETED, SOFT_DELETED, type GroupRec, type MemberEvent } from "../tenant.ts";
 import { badRequest, GraphHttpError } from "./errors.ts";
 import { contextUrl, decodeToken, encodeToken, parseSelect, type GraphReq } from "./query.ts";
 import { projector } from "./schema.ts";
@@ -14,6 +14,18 @@ const TOKEN_LIFETIME_MS = 7 * 86400_000;
 interface DeltaState {
   k: "users" | "groups"; t: string; i: string; e: number; s0: number; s1: number; p: number; m: number;
   sel: string[] | null; ts: number; mem: boolean;
+  /** Ids from `$filter=id eq '…' or …` (the only filter delta supports). */
+  ids?: string[];
+}
+
+/** Delta accepts `$filter` on id only: `id eq 'a' or id eq 'b'` (Microsoft: up to 50 ids). */
+function idFilter(f: string | null): string[] | undefined {
+  if (!f) return undefined;
+  const parts = f.split(/\s+or\s+/i).map((p) => /^\s*id\s+eq\s+'([^']+)'\s*$/i.exec(p)?.[1]);
+  if (parts.some((p) => p === undefined) || parts.length > 50) {
+    throw badRequest("Unsupported query: delta supports $filter only on id, as id eq '…' joined with or (at most 50).", "Request_UnsupportedQuery");
+  }
+  return parts as string[];
 }
 
 export interface DeltaSettings { pageSize: number; membersPerPage: number }
@@ -59,7 +71,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
     const { select, explicit } = parseSelect(q, entity);
     const sel = explicit ? (select.includes("id") ? select : [...select, "id"]) : null;
     const mem = kind === "groups" && (!sel || sel.includes("members"));
-    st = { k: kind, t: t.id, i: t.instance, e: t.deltaEpoch, s0: 0, s1: t.seq, p: 0, m: 0, sel, ts: Date.now(), mem };
+    st = { k: kind, t: t.id, i: t.instance, e: t.deltaEpoch, s0: 0, s1: t.seq, p: 0, m: 0, sel, ts: Date.now(), mem, ids: idFilter(q.get("$filter")) };
     if (dtok === "latest") {
       return { body: { "@odata.context": ctx(req, kind, sel), "@odata.deltaLink": link(req, kind, "$deltatoken", { ...st, s0: t.seq }), value: [] }, headers: {} };
     }
@@ -71,21 +83,40 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
   let pos = st.p;
   let memberOffset = st.m;
   let more = false;
+  const only = st.ids ? new Set(st.ids) : undefined;
+  // Only selected properties are tracked; with Prefer: return=minimal an updated object carries only them.
+  const minimal = /return=minimal/i.test(req.headers["prefer"] ?? "");
+  const tracked = sel.filter((p) => p !== "id" && p !== "members");
+  const shape = (rec: Parameters<typeof changedSince>[0], obj: Record<string, unknown>): Body | null => {
+    if (st.s0 === 0) return project(obj);
+    const ch = changedSince(rec, st.s0, tracked);
+    if (ch === "all") return project(obj);
+    if (ch.length === 0) return null;
+    if (!minimal) return project(obj);
+    const out: Body = { id: obj.id };
+    for (const k of ch) out[k] = obj[k] ?? null;
+    return out;
+  };
   if (kind === "users") {
     const arr = t.users;
     for (; pos < arr.length; pos++) {
       const r = arr[pos]!;
       if (r.seq <= st.s0 || r.seq > st.s1 || (st.s0 === 0 && r.state === HARD_DELETED)) continue;
+      if (only && !only.has(r.u.id)) continue;
+      const item = r.state === ACTIVE ? shape(r, r.u) : { id: r.u.id, "@removed": { reason: r.state === SOFT_DELETED ? "changed" : "deleted" } };
+      if (!item) continue;
       if (value.length === ps.size) { more = true; break; }
-      value.push(r.state === ACTIVE ? project(r.u) : { id: r.u.id, "@removed": { reason: r.state === SOFT_DELETED ? "changed" : "deleted" } });
+      value.push(item);
     }
   } else {
     let memberBudget = settings.membersPerPage;
     const arr = t.groups;
     for (; pos < arr.length; pos++) {
       const g = arr[pos]!;
-      const propChanged = g.seq > st.s0 && g.seq <= st.s1;
+      if (only && !only.has(g.g.id)) continue;
       const members = st.mem && g.state === ACTIVE ? membersInWindow(g, st.s0, st.s1) : EMPTY;
+      const shaped = g.state === ACTIVE && g.seq > st.s0 && g.seq <= st.s1 ? shape(g, g.g) : null;
+      const propChanged = g.state === ACTIVE ? shaped !== null : g.seq > st.s0 && g.seq <= st.s1;
       if (!propChanged && members.length === 0) continue;
       if (st.s0 === 0 && g.state === HARD_DELETED) continue;
       if (value.length === ps.size || (memberBudget <= 0 && members.length > 0)) { more = true; break; }
@@ -94,7 +125,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
         memberOffset = 0;
         continue;
       }
-      const item = project(g.g);
+      const item = shaped ?? (minimal && st.s0 > 0 ? { id: g.g.id } : project(g.g));
       if (st.mem && members.length) {
         const chunk = members.slice(memberOffset, memberOffset + memberBudget);
         item["members@delta"] = chunk;
