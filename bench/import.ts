@@ -113,10 +113,10 @@ try {
         const ctx = { db: store.db, workspace, actor: "bench" };
         const run = await timed(() => runImport(ctx, store, { path, fileName, dryRun: false, partial: false, updateExisting: false }));
         if (run.value.counts.created !== rows) throw new Error(`${label}: created ${run.value.counts.created} of ${rows}: ${JSON.stringify(run.value.problems.slice(0, 3))}`);
-        results.push({ file: label, seconds: +run.seconds.toFixed(2), ratioToCopy: +(run.seconds / copySeconds).toFixed(2), ...run.memory });
+        results.push({ file: label, seconds: +run.seconds.toFixed(2), ratioToCopy: +(run.seconds / copySeconds).toFixed(2), ...run.memory, ms: JSON.stringify(run.value.timings) });
         if (label === "csv") {
           const again = await timed(() => runImport(ctx, store, { path, fileName, dryRun: false, partial: false, updateExisting: false }));
-          results.push({ file: "csv re-import (unchanged)", seconds: +again.seconds.toFixed(2), ratioToCopy: +(again.seconds / copySeconds).toFixed(2), unchanged: again.value.counts.unchanged, ...again.memory });
+          results.push({ file: "csv re-import (unchanged)", seconds: +again.seconds.toFixed(2), ratioToCopy: +(again.seconds / copySeconds).toFixed(2), unchanged: again.value.counts.unchanged, ...again.memory, ms: JSON.stringify(again.value.timings) });
         }
       }
       if (pinRows > 0) {

@@ -21,6 +21,8 @@ export interface ImportReport {
   problems: ImportProblem[];
   /** True when some list above was cut at the limit. */
   truncated: boolean;
+  /** Milliseconds per phase (read, check, pins, plan, apply): where the time went. */
+  timings: Record<string, number>;
 }
 
 interface Matched {
@@ -48,6 +50,7 @@ export function buildReport(input: {
   updated: Matched[];
   unchanged: ImportReport["unchanged"];
   applied: boolean;
+  timings: Record<string, number>;
 }): ImportReport {
   const { table, mapping, counts, limit } = input;
   const created = counts.create ?? 0;
@@ -87,6 +90,7 @@ export function buildReport(input: {
     unchanged: input.unchanged,
     groupsCreated: input.newGroups,
     problems: [...input.problems].sort((a, b) => a.row - b.row),
+    timings: input.timings,
     truncated: created > limit || updated > limit || unchanged > limit || input.problemCount > input.problems.length,
   };
 }

@@ -68,6 +68,13 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
   const progress = (phase: ImportProgress["phase"], rows: number) =>
     options.onProgress?.({ phase, rows, bytesRead: table.bytesRead(), totalBytes: table.totalBytes });
 
+  const timings: Record<string, number> = {};
+  let clock = performance.now();
+  const lap = (phase: string) => {
+    const now = performance.now();
+    timings[phase] = Math.round(now - clock);
+    clock = now;
+  };
   try {
     let rows = 0;
     let batch: ReturnType<typeof stagingRow>[] = [];
@@ -93,6 +100,7 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
     progress("reading", rows);
     if (rows === 0) throw new RollcallError("import_invalid", "The file has a header row but no users.", { reason: "no_rows", headers: mapping.headers });
 
+    lap("read");
     progress("checking", rows);
     await matchExisting(ctx.db, runId, ctx.workspace.id);
     const clashes = await findClashes(ctx.db, runId, ctx.workspace.id, sourceName, options.updateExisting, 100_000);
@@ -100,7 +108,9 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
     await dropRows(ctx.db, runId, [...new Set(clashes.map((c) => c.row_no))]);
     for (const row of invalidRows) pins.delete(row);
 
+    lap("check");
     await preparePins(ctx, runId, pins, options.dryRun, (n) => progress("hashing", n));
+    lap("pins");
     const target: ApplyTarget = { runId, workspaceId: ctx.workspace.id, sourceName, present: presentFields(mapping.fields) };
     await classify(ctx.db, target);
     const counts = await countActions(ctx.db, runId);
@@ -112,7 +122,9 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
       updated: await previewUpdated(ctx.db, target, limit),
       unchanged: await previewUnchanged(ctx.db, runId, limit),
       applied: willApply,
+      timings,
     });
+    lap("plan");
     if (willApply) {
       progress("applying", rows);
       await ctx.db
@@ -122,6 +134,7 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
           await applyStaged(trx, target, sourceId, `${ctx.actor} (import ${sourceName})`, newGroups);
         })
         .catch(translateDatabaseError);
+      lap("apply");
     }
     return report;
   } finally {
