@@ -15,6 +15,9 @@ import { RunPage } from "./pages/RunDetail.tsx";
 import { ImportPage } from "./pages/Import.tsx";
 import { SettingsPage } from "./pages/Settings.tsx";
 import { WorkspaceSwitcher } from "./components/WorkspaceSwitcher.tsx";
+import { ProfilePage } from "./pages/Profile.tsx";
+import { NotificationsBanner } from "./components/NotificationsBanner.tsx";
+import { NotificationsPage } from "./components/NotificationsPage.tsx";
 
 type Auth = { state: "checking" } | { state: "signed-out"; reason?: string } | { state: "signed-in"; account: Account };
 
@@ -151,6 +154,8 @@ function Routed({ path, session }: { path: string; session: Session }) {
     ["/w/:ws/runs/:id", (p) => <RunPage id={p.id!} />],
     ["/w/:ws/import", () => <ImportPage />],
     ["/w/:ws/settings", () => <SettingsPage />],
+    ["/w/:ws/profile", () => <ProfilePage />],
+    ["/w/:ws/notifications", () => <NotificationsPage />],
   ];
   for (const [pattern, render] of routes) {
     const params = match(pattern, path);
@@ -182,6 +187,7 @@ const nav = [
   { to: "/groups", label: "Groups" },
   { to: "/sync", label: "User synchronization" },
   { to: "/import", label: "Import & export" },
+  { to: "/notifications", label: "Notifications" },
   { to: "/settings", label: "Settings" },
 ];
 
@@ -199,6 +205,7 @@ function Shell({ children }: { children: ReactNode }) {
     <SessionContext.Consumer>
       {(session) => {
         const w = session!.workspace?.name;
+        const role = (session!.workspace as { role?: string } | undefined)?.role;
         return (
           <div className={`shell${menuOpen ? " menu-open" : ""}`}>
             <a className="skip-link" href="#main">
@@ -237,7 +244,8 @@ function Shell({ children }: { children: ReactNode }) {
               </nav>
               <div className="account">
                 <span className="account-email" title={session!.account.email}>
-                  {session!.account.email}
+                  {w ? <Link to={wsPath(w, "/profile")} data-testid="account-name">{session!.account.displayName ?? session!.account.email}</Link> : session!.account.email}
+                  {role === "viewer" ? <span className="hint"> · read-only</span> : null}
                 </span>
                 <button type="button" className="btn btn-small" onClick={() => void session!.signOut()}>
                   Sign out
@@ -245,6 +253,7 @@ function Shell({ children }: { children: ReactNode }) {
               </div>
             </aside>
             <main id="main" tabIndex={-1}>
+              {w ? <NotificationsBanner workspace={w} canDismiss={role === "admin"} /> : null}
               {children}
             </main>
           </div>

@@ -8,6 +8,7 @@ export type { ChangeRecord } from "../core/change-log.ts";
 export interface Account {
   id: string;
   email: string;
+  displayName?: string;
   name?: string | null;
   role?: string;
   workspaces?: string[] | null;

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api.ts";
 import type { Account } from "../types.ts";
 import { Spinner, TextField } from "../components/ui.tsx";
@@ -11,6 +11,13 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn: (account: Account) 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [fields, setFields] = useState<Record<string, string>>({});
+  // "Sign in with Microsoft" shows when any Entra source is used as authentication server.
+  const [microsoft, setMicrosoft] = useState(false);
+  useEffect(() => {
+    api.get<{ microsoft: boolean }>("/auth/providers", undefined, { quiet401: true }).then((p) => setMicrosoft(p.microsoft), () => setMicrosoft(false));
+  }, []);
+  const next = new URLSearchParams(window.location.search).get("next");
+  const microsoftHref = `/api/v1/auth/microsoft/start${next && next.startsWith("/") && !next.startsWith("//") ? `?returnTo=${encodeURIComponent(next)}` : ""}`;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -42,6 +49,17 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn: (account: Account) 
           <p className="banner banner-error" role="alert">
             {error}
           </p>
+        ) : null}
+        {microsoft ? (
+          <>
+            <a className="btn btn-block btn-microsoft" href={microsoftHref}>
+              <span aria-hidden="true" className="ms-logo">
+                <svg width="16" height="16" viewBox="0 0 21 21"><rect x="1" y="1" width="9" height="9" fill="#f25022" /><rect x="11" y="1" width="9" height="9" fill="#7fba00" /><rect x="1" y="11" width="9" height="9" fill="#00a4ef" /><rect x="11" y="11" width="9" height="9" fill="#ffb900" /></svg>
+              </span>{" "}
+              Sign in with Microsoft
+            </a>
+            <p className="hint signin-or">or, for Rollcall admins, with email and password:</p>
+          </>
         ) : null}
         <TextField
           label="Email"
