@@ -110,7 +110,7 @@ export function generateUsers(tenant: Tenant, count: number, seed: number): void
     const id = r.guid();
     let upn: string;
     let mail: string | null;
-    const u: GraphUser = blankUser(id, "");
+    const u: GraphUser = blankUser(id, "", isoDate(r));
     if (guest) {
       const ext = `${base}@${r.pick(GUEST_DOMAINS)}`;
       upn = `${ext.replace("@", "_")}#EXT#@${tenant.domain}`;
@@ -152,7 +152,6 @@ export function generateUsers(tenant: Tenant, count: number, seed: number): void
     u.country = c.code;
     u.city = r.pick(c.cities);
     u.preferredLanguage = r.chance(0.8) ? c.lang : null;
-    u.createdDateTime = isoDate(r);
     const phoneRoll = r.next();
     if (phoneRoll < 0.02) u.businessPhones = [r.pick(UNPARSEABLE)];
     else if (phoneRoll < 0.75) u.businessPhones = [c.phone(r)];

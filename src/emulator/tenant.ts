@@ -30,14 +30,14 @@ export function emptyExtensionAttributes(): GraphUser["onPremisesExtensionAttrib
   };
 }
 
-export function blankUser(id: string, upn: string): GraphUser {
+export function blankUser(id: string, upn: string, createdDateTime = new Date().toISOString().replace(/\.\d+Z$/, "Z")): GraphUser {
   return {
     id, userPrincipalName: upn, displayName: null, givenName: null, surname: null, mail: null, mailNickname: null,
     otherMails: [], proxyAddresses: [], mobilePhone: null, businessPhones: [], jobTitle: null, officeLocation: null,
     preferredLanguage: null, accountEnabled: true, department: null, companyName: null, employeeId: null,
     employeeType: null, userType: "Member", externalUserState: null, creationType: null, usageLocation: null,
     city: null, country: null, streetAddress: null, postalCode: null, state: null,
-    createdDateTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"), onPremisesSamAccountName: null,
+    createdDateTime, onPremisesSamAccountName: null,
     onPremisesImmutableId: null, onPremisesSyncEnabled: null, onPremisesExtensionAttributes: emptyExtensionAttributes(),
   };
 }

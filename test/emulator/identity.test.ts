@@ -229,6 +229,14 @@ describe("authorization code + PKCE", () => {
     expectAadError(await tokenRequest({ grant_type: "authorization_code", client_id: t.emu.clientId, code: "not-a-code", redirect_uri: REDIRECT }), 400, "invalid_grant", 9002313);
   });
 
+  it("prompt=none with a login_hint completes without a page; without one it is login_required", async () => {
+    const user = someUser();
+    const ok = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams(params({ prompt: "none", login_hint: user.userPrincipalName }))}`, { redirect: "manual" });
+    expect(new URL(ok.headers.get("location")!).searchParams.get("code")).toBeTruthy();
+    const no = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams(params({ prompt: "none" }))}`, { redirect: "manual" });
+    expect(new URL(no.headers.get("location")!).searchParams.get("error")).toBe("login_required");
+  });
+
   it("form_post returns an auto-submitting form carrying code and state", async () => {
     const res = await signIn(t, params({ response_mode: "form_post" }), someUser().userPrincipalName);
     expect(res.status).toBe(200);
