@@ -17,8 +17,16 @@ export interface ApplyInput {
   actor: string;
 }
 
-export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCounts: GroupPlan["counts"]; memberships: { added: number; removed: number } }> {
+export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCounts: GroupPlan["counts"]; memberships: { added: number; removed: number }; timings: Record<string, number> }> {
   const { runId: r, workspaceId: ws, source, actor } = input;
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    timings[name] = Math.round(performance.now() - t);
+    t = performance.now();
+  };
+  // Fresh statistics for the COPY'd plan, or the planner guesses nested loops over thousands of rows.
+  await sql`analyze sync_plan_users`.execute(trx);
   const s = source.id;
   const f = (path: string) => sql.raw(`p.fields->>'${path}'`);
   const list = (path: string) => sql.raw(`coalesce(array(select jsonb_array_elements_text(p.fields->'${path}')), '{}')`);
@@ -56,6 +64,7 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
     select ${ws}, ${r}, c.id, p.subject, 'create', null, p.fields - 'pinHash', ${actor}
     from created c join sync_plan_users p on p.run_id = ${r} and p.action = 'create' and p.external_id = c.external_id`.execute(trx);
 
+  lap("users");
   // Aliases and card numbers, when the mapping owns them. A value another user already holds is left out.
   for (const [kind, path, key] of [["alias", "aliases", "lower(a.value)"], ["card", "cardNumbers", "a.value"]] as const) {
     await sql`delete from user_identifiers i using sync_plan_users p, users u
@@ -75,10 +84,14 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
     from sync_plan_users p left join users u on u.source_id = ${s} and u.external_id = p.external_id
     where p.run_id = ${r} and p.action in ('conflict', 'warning')`.execute(trx);
 
+  lap("identifiers");
   const groupCounts = await applyGroups(trx, input);
+  lap("groups");
   const memberships = await applyMemberships(trx, input);
+  lap("memberships");
   await sql`update entra_users set dirty = false where source_id = ${s} and dirty`.execute(trx);
-  return { groupCounts, memberships };
+  lap("mirror");
+  return { groupCounts, memberships, timings };
 }
 
 async function desiredGroups(trx: Db, sourceId: string, config: EntraConfig): Promise<SourceGroup[]> {
@@ -137,29 +150,28 @@ async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan["count
 async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: number; removed: number }> {
   const { runId: r, workspaceId: ws, source, actor } = input;
   const s = source.id;
-  await sql`create temp table want_members on commit drop as select distinct * from (${wantedMemberships(s, input.config)}) w`.execute(trx);
-  const label = sql.raw(`coalesce((select coalesce(u.email, u.user_principal_name, u.display_name) from users u where u.id = x.member_user_id), (select c.name from groups c where c.id = x.member_group_id))`);
-  const removed = await sql<{ n: number }>`with gone as (
-      delete from group_members gm using groups g
-      where gm.group_id = g.id and g.source_id = ${s}
-        and not exists (select 1 from want_members w where w.group_id = gm.group_id
-          and w.member_user_id is not distinct from gm.member_user_id and w.member_group_id is not distinct from gm.member_group_id)
-      returning gm.group_id, gm.member_user_id, gm.member_group_id),
-    logged as (
-      insert into change_log (workspace_id, run_id, user_id, group_id, subject, action, before, after, actor)
-      select ${ws}, ${r}, x.member_user_id, x.group_id, coalesce(${label}, 'deleted member'), 'remove from group ' || g.name, null, null, ${actor}
-      from gone x join groups g on g.id = x.group_id returning 1)
-    select count(*)::int as n from logged`.execute(trx);
-  const added = await sql<{ n: number }>`with added as (
-      insert into group_members (workspace_id, group_id, member_user_id, member_group_id)
-      select ${ws}, w.group_id, w.member_user_id, w.member_group_id from want_members w
-      where not exists (select 1 from group_members gm where gm.group_id = w.group_id
-        and gm.member_user_id is not distinct from w.member_user_id and gm.member_group_id is not distinct from w.member_group_id)
-      returning group_id, member_user_id, member_group_id),
-    logged as (
-      insert into change_log (workspace_id, run_id, user_id, group_id, subject, action, before, after, actor)
-      select ${ws}, ${r}, x.member_user_id, x.group_id, ${label}, 'add to group ' || g.name, null, null, ${actor}
-      from added x join groups g on g.id = x.group_id returning 1)
-    select count(*)::int as n from logged`.execute(trx);
-  return { added: added.rows[0]?.n ?? 0, removed: removed.rows[0]?.n ?? 0 };
+  // One uuid column for the member (user and group ids never collide) so both diffs are plain hash anti-joins.
+  await sql`create temp table want_members on commit drop as
+    select distinct w.group_id, w.member_user_id, w.member_group_id, coalesce(w.member_user_id, w.member_group_id) as member_id
+    from (${wantedMemberships(s, input.config)}) w`.execute(trx);
+  await sql`create temp table have_members on commit drop as
+    select gm.group_id, gm.member_user_id, gm.member_group_id, coalesce(gm.member_user_id, gm.member_group_id) as member_id
+    from group_members gm join groups g on g.id = gm.group_id where g.source_id = ${s}`.execute(trx);
+  await sql`analyze want_members`.execute(trx);
+  await sql`analyze have_members`.execute(trx);
+  await sql`create temp table gone_members on commit drop as
+    select h.* from have_members h where not exists (select 1 from want_members w where w.group_id = h.group_id and w.member_id = h.member_id)`.execute(trx);
+  await sql`create temp table new_members on commit drop as
+    select w.* from want_members w where not exists (select 1 from have_members h where h.group_id = w.group_id and h.member_id = w.member_id)`.execute(trx);
+  const label = sql.raw(`coalesce(u.email, u.user_principal_name, u.display_name, c.name, 'deleted member')`);
+  const log = (table: string, verb: string) => sql`insert into change_log (workspace_id, run_id, user_id, group_id, subject, action, before, after, actor)
+    select ${ws}, ${r}, x.member_user_id, x.group_id, ${label}, ${verb} || g.name, null, null, ${actor}
+    from ${sql.table(table)} x join groups g on g.id = x.group_id left join users u on u.id = x.member_user_id left join groups c on c.id = x.member_group_id`;
+  await log("gone_members", "remove from group ").execute(trx);
+  const removed = await sql`delete from group_members gm using gone_members x
+    where gm.group_id = x.group_id and (gm.member_user_id = x.member_user_id or gm.member_group_id = x.member_group_id)`.execute(trx);
+  const added = await sql`insert into group_members (workspace_id, group_id, member_user_id, member_group_id)
+    select ${ws}, group_id, member_user_id, member_group_id from new_members`.execute(trx);
+  await log("new_members", "add to group ").execute(trx);
+  return { added: Number(added.numAffectedRows ?? 0), removed: Number(removed.numAffectedRows ?? 0) };
 }

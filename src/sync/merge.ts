@@ -52,4 +52,6 @@ export async function mergeStage(
   for (const table of ["sync_stage_users", "sync_stage_groups", "sync_stage_members"]) {
     await sql`delete from ${sql.table(table)} where run_id = ${r}`.execute(db);
   }
+  // The mirror can change by the whole tenant in one go: fresh statistics keep the planning joins hashed.
+  if (input.mode === "full") await sql`analyze entra_users, entra_groups, entra_members, users, groups, group_members`.execute(db);
 }

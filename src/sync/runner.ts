@@ -37,6 +37,8 @@ export interface SyncProgress {
   planned: number;
   toPlan: number;
   note?: string;
+  /** Milliseconds spent in each finished phase. */
+  timings?: Record<string, number>;
 }
 
 export interface RunSummary {
@@ -79,19 +81,29 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
     .execute();
   options.onStarted?.(runId);
 
-  const progress: SyncProgress = { phase: "starting", users: 0, groups: 0, planned: 0, toPlan: 0 };
+  const progress: SyncProgress = { phase: "starting", users: 0, groups: 0, planned: 0, toPlan: 0, timings: {} };
+  let phaseStart = performance.now();
+  const lap = (name: string) => {
+    progress.timings![name] = Math.round(performance.now() - phaseStart);
+    phaseStart = performance.now();
+  };
   let graph: GraphClient | undefined;
   let lastWrite = 0;
   let lost = false;
+  // Background writes (progress, heartbeat) are tracked so the run never ends with one still in flight.
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const track = (p: Promise<unknown>) => {
+    inFlight = Promise.all([inFlight, p.catch(() => undefined)]);
+  };
   const report = (force = false) => {
     options.onProgress?.({ ...progress });
     if (!force && Date.now() - lastWrite < 1000) return;
     lastWrite = Date.now();
-    void sql`update sync_runs set progress = ${JSON.stringify(progress)}::jsonb, heartbeat_at = now(), graph_requests = ${graph?.stats.requests ?? 0},
-      graph_throttled = ${graph?.stats.throttled ?? 0} where id = ${runId}`.execute(db).catch(() => undefined);
+    track(sql`update sync_runs set progress = ${JSON.stringify(progress)}::jsonb, heartbeat_at = now(), graph_requests = ${graph?.stats.requests ?? 0},
+      graph_throttled = ${graph?.stats.throttled ?? 0} where id = ${runId} and status = 'running'`.execute(db));
   };
   const heartbeat = setInterval(() => {
-    void renewLease(db, source.id, runId, leaseMs).then((ok) => (lost ||= !ok)).catch(() => undefined);
+    track(renewLease(db, source.id, runId, leaseMs).then((ok) => (lost ||= !ok)));
   }, Math.max(1000, Math.floor(leaseMs / 3)));
   const assertLease = () => {
     if (lost) throw new RollcallError("sync_failed", "This run lost its lease (the database was unreachable for too long, and another process took the source over)");
@@ -130,9 +142,11 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
         throw graphFailure(e, "list the directory");
       });
     }
+    lap("fetching");
     assertLease();
     await mergeStage(db, { sourceId: source.id, runId, mode, groups, usersDeltaLink: fetched.usersDeltaLink, groupsDeltaLink: fetched.groupsDeltaLink });
 
+    lap("merging");
     progress.phase = "planning";
     report(true);
     const planned = await planRun(store, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode }, (done, total) => {
@@ -140,6 +154,7 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
       progress.toPlan = total;
       report();
     });
+    lap("planning");
     const counts: Record<string, number> = { ...planned.counts, errors: 0 };
     assertLease();
 
@@ -156,6 +171,8 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
       await db.transaction().execute(async (trx) => {
         const applied = await applyPlan(trx, { runId, workspaceId: request.workspaceId, source, config: source.config, actor: request.actor ?? `sync:${source.name}` });
         Object.assign(counts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
+        for (const [step, ms] of Object.entries(applied.timings)) progress.timings![`applying.${step}`] = ms;
+        lap("applying");
         if (request.dryRun) {
           captured = (await sql<Record<string, unknown>>`select subject, action, before, after, actor from change_log where run_id = ${runId} order by id`.execute(trx)).rows;
           throw new Rollback();
@@ -176,6 +193,7 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
     return await finish("failed", { errors: 1 }, { code: e.code, message: e.message, details: e.details });
   } finally {
     clearInterval(heartbeat);
+    await inFlight;
     await clearStage(store, runId).catch(() => undefined);
     await releaseLease(db, source.id, runId).catch(() => undefined);
   }
@@ -194,6 +212,7 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
   }
 
   async function finish(status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): Promise<RunSummary> {
+    await inFlight;
     await finishRecord(db, status, counts, error);
     return summary(status, counts, error);
   }

@@ -1,0 +1,117 @@
+// Entra sync benchmark: full sync time ÷ (a minimal client paging the same Graph data + a bulk COPY of the
+// same rows into the same database), delta sync after 1% of users changed ÷ full sync, and peak RSS.
+// The emulator runs in a child process so its memory is not counted.
+// Run: node bin/run-ts.js bench/sync.ts [--users N] [--groups G] [--postgres URL]
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { sql } from "kysely";
+import { openStore } from "../src/storage/database.ts";
+import { httpFetch, trustExtraCa } from "../src/net/http.ts";
+import { resolveWorkspace } from "../src/core/workspaces.ts";
+import { createEntraSource, loadSourceForSync } from "../src/core/sources.ts";
+import { secretBox } from "../src/security/encryption.ts";
+import { runSync } from "../src/sync/runner.ts";
+import { userSelect, entraConfigSchema } from "../src/sources/entra/config.ts";
+
+const arg = (name: string, fallback: string) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1]! : fallback;
+};
+const USERS = Number(arg("users", "100000"));
+const GROUPS = Number(arg("groups", String(Math.max(1, Math.round(USERS / 20)))));
+const PG = process.argv.includes("--postgres") ? arg("postgres", "") : "";
+const dir = mkdtempSync(join(tmpdir(), "rollcall-sync-bench-"));
+
+const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+const rss = () => Math.round(process.memoryUsage().rss / 1048576);
+
+log(`starting the emulator with ${USERS} users and ${GROUPS} groups (child process)`);
+const child = spawn(process.execPath, ["bin/rollcall.js", "emulator", "--port", "0", "--users", String(USERS), "--groups", String(GROUPS), "--data-dir", join(dir, "emu")], { stdio: ["ignore", "pipe", "inherit"] });
+const emu = await new Promise<{ loginUrl: string; graphUrl: string; tenantId: string; clientId: string; clientSecret: string; caFile: string }>((resolve, reject) => {
+  const lines = createInterface({ input: child.stdout! });
+  lines.on("line", (line) => {
+    if (line.startsWith("{")) resolve(JSON.parse(line));
+  });
+  child.on("exit", (code) => reject(new Error(`emulator exited with ${code}`)));
+});
+trustExtraCa(readFileSync(emu.caFile, "utf8"));
+
+const store = await openStore(PG ? { kind: "postgres", url: PG } : { kind: "pglite", dataDir: join(dir, "data") }, { command: "bench" });
+const workspace = await resolveWorkspace(store.db, "default");
+const secrets = secretBox(Buffer.alloc(32, 1));
+const ctx = { db: store.db, workspace, actor: "bench", secrets };
+const configInput = { tenantId: emu.tenantId, clientId: emu.clientId, loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, groupMode: "all" as const, country: "US", deletionThreshold: { percent: 100, count: 1_000_000 } };
+
+// --- Baseline: a minimal client paging the same endpoints, COPYing each page into plain tables.
+async function baseline(): Promise<number> {
+  await sql`create table bench_users (id text, data jsonb); create table bench_groups (id text, data jsonb); create table bench_members (group_id text, member_id text, kind text)`.execute(store.db);
+  const t = performance.now();
+  const tokenRes = await httpFetch(`${emu.loginUrl}/${emu.tenantId}/oauth2/v2.0/token`, {
+    method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "client_credentials", client_id: emu.clientId, client_secret: emu.clientSecret, scope: `${emu.graphUrl}/.default` }).toString(),
+  });
+  const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+  const headers = { authorization: `Bearer ${token}`, prefer: "odata.maxpagesize=999" };
+  const select = userSelect(entraConfigSchema.parse(configInput)).join(",");
+  async function page(start: string, onPage: (value: Record<string, unknown>[]) => Promise<void>) {
+    let url: string | undefined = start;
+    while (url) {
+      const body = (await (await httpFetch(url, { headers })).json()) as { value: Record<string, unknown>[]; "@odata.nextLink"?: string };
+      await onPage(body.value);
+      url = body["@odata.nextLink"];
+    }
+  }
+  await page(`${emu.graphUrl}/v1.0/users/delta?$select=${select}`, (value) => store.copyRows("bench_users", ["id", "data"], value.map((u) => [String(u.id), JSON.stringify(u)])));
+  await page(`${emu.graphUrl}/v1.0/groups/delta?$select=displayName,description,members`, async (value) => {
+    await store.copyRows("bench_groups", ["id", "data"], value.map((g) => [String(g.id), JSON.stringify({ displayName: g.displayName, description: g.description })]));
+    const members = value.flatMap((g) => ((g["members@delta"] as Record<string, unknown>[] | undefined) ?? []).map((m) => [String(g.id), String(m.id), String(m["@odata.type"])]));
+    if (members.length) await store.copyRows("bench_members", ["group_id", "member_id", "kind"], members);
+  });
+  return performance.now() - t;
+}
+
+const baselineMs = await baseline();
+log(`baseline (page + COPY): ${(baselineMs / 1000).toFixed(1)} s, rss ${rss()} MB`);
+
+await createEntraSource(ctx, { name: "bench", config: configInput, credential: { kind: "secret", secret: emu.clientSecret } });
+let peak = 0;
+const sample = setInterval(() => (peak = Math.max(peak, rss())), 200);
+let t = performance.now();
+const full = await runSync(store, { workspaceId: workspace.id, source: await loadSourceForSync(ctx, "bench"), trigger: "manual" }, { fetch: httpFetch });
+const fullMs = performance.now() - t;
+log(`full sync: ${full.status} in ${(fullMs / 1000).toFixed(1)} s; ${JSON.stringify(full.counts)}; ${full.graphRequests} Graph requests`);
+const timingsOf = async (id: string) => (await sql<{ progress: { timings?: unknown } }>`select progress from sync_runs where id = ${id}`.execute(store.db)).rows[0]?.progress.timings;
+log(`full phases (ms): ${JSON.stringify(await timingsOf(full.runId))}`);
+if (full.status !== "succeeded") throw new Error(JSON.stringify(full.error));
+
+// --- 1% of users changed in Entra (through the emulator's control API).
+const changed = (await sql<{ external_id: string }>`select external_id from users where source_name = 'bench' order by external_id limit ${Math.max(1, Math.round(USERS / 100))}`.execute(store.db)).rows;
+const control = `${emu.graphUrl}/_emulator/tenants/${emu.tenantId}/users`;
+for (let i = 0; i < changed.length; i += 20) {
+  await Promise.all(changed.slice(i, i + 20).map((u, j) => httpFetch(`${control}/${u.external_id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ jobTitle: `Changed ${i + j}` }) }).then((r) => r.text())));
+}
+t = performance.now();
+const delta = await runSync(store, { workspaceId: workspace.id, source: await loadSourceForSync(ctx, "bench"), trigger: "manual" }, { fetch: httpFetch });
+const deltaMs = performance.now() - t;
+clearInterval(sample);
+log(`delta sync: ${delta.status} (${delta.mode}) in ${(deltaMs / 1000).toFixed(2)} s; updated ${delta.counts.updated}; phases (ms): ${JSON.stringify(await timingsOf(delta.runId))}`);
+
+const result = {
+  engine: store.kind,
+  users: USERS,
+  groups: GROUPS,
+  baselineSeconds: +(baselineMs / 1000).toFixed(2),
+  fullSyncSeconds: +(fullMs / 1000).toFixed(2),
+  fullOverBaseline: +(fullMs / baselineMs).toFixed(2),
+  deltaSyncSeconds: +(deltaMs / 1000).toFixed(2),
+  deltaOverFull: +(deltaMs / fullMs).toFixed(3),
+  peakRssMb: Math.max(peak, Math.round(process.resourceUsage().maxRSS / 1024)),
+  sampledPeakRssDuringSyncMb: peak,
+};
+process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+await store.close();
+child.kill();
+rmSync(dir, { recursive: true, force: true });
