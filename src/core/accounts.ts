@@ -201,3 +201,45 @@ export async function changePassword(db: Db, account: Account, input: { currentP
     await others.execute();
   });
 }
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A local (password) account by id or email, with its workspace roles. */
+export async function getAccount(db: Db, key: string): Promise<Account & { workspaces: WorkspaceGrant[] }> {
+  const row = await db
+    .selectFrom("accounts")
+    .selectAll()
+    .where("user_id", "is", null)
+    .where((eb) => (uuidPattern.test(key) ? eb("id", "=", key) : sql<boolean>`lower(email) = lower(${key})`))
+    .executeTakeFirst();
+  if (!row) throw notFound("account", key);
+  return { ...toAccount(row), workspaces: await accountGrants(db, row.id) };
+}
+
+export async function setWorkspaceRole(db: Db, account: Account, workspace: Workspace, role: string): Promise<WorkspaceGrant[]> {
+  const checked = checkRole(role);
+  await db
+    .insertInto("workspace_roles")
+    .values({ account_id: account.id, workspace_id: workspace.id, role: checked })
+    .onConflict((oc) => oc.columns(["account_id", "workspace_id"]).doUpdateSet({ role: checked }))
+    .execute();
+  return accountGrants(db, account.id);
+}
+
+export async function removeWorkspaceRole(db: Db, account: Account, workspace: Workspace): Promise<WorkspaceGrant[]> {
+  const result = await db.deleteFrom("workspace_roles").where("account_id", "=", account.id).where("workspace_id", "=", workspace.id).executeTakeFirst();
+  if (Number(result.numDeletedRows) === 0) throw new RollcallError("not_found", `${account.email} has no role in workspace "${workspace.name}"`, { resource: "role" });
+  return accountGrants(db, account.id);
+}
+
+/** Deletes an account (and so its sessions). Nobody deletes themselves, and the last owner stays. */
+export async function deleteAccount(db: Db, account: Account, actingAccountId: string): Promise<void> {
+  if (account.id === actingAccountId) throw new RollcallError("invalid_input", "You cannot delete your own account; ask another owner", { field: "id" });
+  await db.transaction().execute(async (trx) => {
+    if (account.isOwner) {
+      const { owners } = await trx.selectFrom("accounts").select(sql<number>`count(*)::int`.as("owners")).where("is_owner", "=", true).executeTakeFirstOrThrow();
+      if (owners <= 1) throw new RollcallError("invalid_input", "This is the last owner account; make another account an owner first", { field: "id" });
+    }
+    await trx.deleteFrom("accounts").where("id", "=", account.id).execute();
+  });
+}

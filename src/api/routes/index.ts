@@ -1,6 +1,7 @@
 import type { RouteModule } from "../route.ts";
 import { metaRoutes } from "./meta.ts";
 import { authRoutes } from "./auth.ts";
+import { accountRoutes } from "./accounts.ts";
 import { workspaceRoutes } from "./workspaces.ts";
 import { userRoutes } from "./users.ts";
 import { groupRoutes } from "./groups.ts";
@@ -15,4 +16,4 @@ import { notificationRoutes } from "./notifications.ts";
  * `routes/<name>.ts` exporting a `RouteModule` (routes built with `route()` from `../route.ts`, each
  * with its zod schemas) and add it to this list: that single line both serves and documents it.
  */
-export const routeModules: RouteModule[] = [metaRoutes, authRoutes, workspaceRoutes, userRoutes, groupRoutes, tokenRoutes, sourceRoutes, importRoutes, signInRoutes, notificationRoutes];
+export const routeModules: RouteModule[] = [metaRoutes, authRoutes, accountRoutes, workspaceRoutes, userRoutes, groupRoutes, tokenRoutes, sourceRoutes, importRoutes, signInRoutes, notificationRoutes];
