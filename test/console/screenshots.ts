@@ -2,12 +2,17 @@
  * `node bin/run-ts.js test/console/screenshots.ts`: screenshots of every console screen at 1280×800
  * (and the main ones at 390×844) into docs/screenshots/, against a seeded throwaway server.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { desktop, hasChromium, chromiumPath, launchBrowser, openPage, phone, signIn, startConsoleServer } from "./harness.ts";
 import { seedDirectory } from "./seed.ts";
+import { startEmulator } from "../../src/emulator/index.ts";
+import { trustExtraCa } from "../../src/net/http.ts";
+import { createEntraSource, type SourceContext } from "../../src/core/sources.ts";
+import { syncSource } from "../../src/sync/service.ts";
 
 const out = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
 
@@ -16,11 +21,31 @@ if (!hasChromium) {
   process.exit(2);
 }
 mkdirSync(out, { recursive: true });
+const emulatorDir = mkdtempSync(join(tmpdir(), "rollcall-shots-emulator-"));
+const emulator = await startEmulator({ port: 0, dataDir: emulatorDir, users: 120, groups: 8, seed: 5, quiet: true });
+trustExtraCa(emulator.caPem);
 const server = await startConsoleServer();
 const browser = await launchBrowser();
 const problems: string[] = [];
+const runs: { synced?: string; stopped?: string; preview?: string } = {};
 try {
-  await seedDirectory(server.rt);
+  const ctx = await seedDirectory(server.rt);
+  // An Entra ID source synced from the emulator, a preview, and a run stopped at the deletion threshold.
+  const sourceCtx: SourceContext = { ...ctx, secrets: server.rt.secrets };
+  await createEntraSource(sourceCtx, {
+    name: "contoso",
+    config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all", secretExpiresOn: "2027-06-30", schedule: { everyMs: 3_600_000 } },
+    credential: { kind: "secret", secret: emulator.clientSecret },
+  });
+  const deps = { store: server.rt.store, secrets: server.rt.secrets };
+  runs.synced = (await syncSource(deps, ctx.workspace, "contoso", { trigger: "manual", actor: "admin@rollcall.test" })).runId;
+  const tenant = emulator.tenants.get(emulator.tenantId);
+  const people = tenant.listUsers().filter((u) => u.userType !== "Guest");
+  for (const user of people.slice(0, 4)) tenant.updateUser(user.id, { department: "Platform Engineering" });
+  tenant.createUser({ displayName: "Joan Clarke", givenName: "Joan", surname: "Clarke" });
+  runs.preview = (await syncSource(deps, ctx.workspace, "contoso", { trigger: "manual", dryRun: true, actor: "admin@rollcall.test" })).runId;
+  for (const user of people.slice(10, 60)) tenant.deleteUser(user.id);
+  runs.stopped = (await syncSource(deps, ctx.workspace, "contoso", { trigger: "schedule" })).runId;
   const shots: { name: string; path: string; ready: (page: Page) => Promise<unknown>; act?: (page: Page) => Promise<unknown> }[] = [
     { name: "users", path: "/w/default/users", ready: (p) => p.getByRole("link", { name: "Ada Lovelace" }).waitFor() },
     { name: "users-filtered", path: "/w/default/users?tag=ID+synced", ready: (p) => p.getByRole("link", { name: "Grace Hopper" }).waitFor() },
@@ -42,6 +67,34 @@ try {
     { name: "groups", path: "/w/default/groups", ready: (p) => p.getByRole("link", { name: "Engineering" }).waitFor() },
     { name: "group", path: "/w/default/groups/Engineering", ready: (p) => p.getByRole("heading", { name: "Engineering", level: 1 }).waitFor() },
     { name: "sync", path: "/w/default/sync", ready: (p) => p.getByRole("heading", { name: "User synchronization", level: 1 }).waitFor() },
+    {
+      name: "sync-connect",
+      path: "/w/default/sync/contoso",
+      ready: (p) => p.getByRole("heading", { name: "contoso", level: 1 }).waitFor(),
+      act: async (p) => {
+        await p.getByRole("button", { name: "Connect" }).click();
+        await p.locator(".check-result").waitFor();
+      },
+    },
+    {
+      name: "source-form",
+      path: "/w/default/sync/contoso",
+      ready: (p) => p.getByRole("heading", { name: "contoso", level: 1 }).waitFor(),
+      act: (p) => p.getByRole("button", { name: "Edit settings" }).click(),
+    },
+    { name: "run-preview", path: `/w/default/runs/${runs.preview}`, ready: (p) => p.locator(".history-item").first().waitFor() },
+    { name: "run-stopped", path: `/w/default/runs/${runs.stopped}`, ready: (p) => p.getByRole("heading", { name: "This run needs your review" }).waitFor() },
+    {
+      name: "import-preview",
+      path: "/w/default/import",
+      ready: (p) => p.getByRole("heading", { name: "Import users" }).waitFor(),
+      act: async (p) => {
+        const csv = ["Email,Display name,Department,Mobile phone,Card number", "linus@contoso.com,Linus Torvalds,Kernel,+1 415 555 0150,C-77", "not-an-email,Broken Row,Kernel,12,", "ken@contoso.com,Ken Thompson,Unix,,C-78", "grace@contoso.com,Grace Hopper,Navy,,"].join("\n");
+        await p.locator("#import-file").setInputFiles({ name: "new-hires.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+        await p.getByRole("button", { name: "Check file" }).click();
+        await p.getByRole("heading", { name: "What this import will do" }).waitFor();
+      },
+    },
     { name: "import", path: "/w/default/import", ready: (p) => p.getByRole("heading", { level: 1 }).waitFor() },
     { name: "settings", path: "/w/default/settings", ready: (p) => p.getByRole("heading", { name: "API tokens" }).waitFor() },
   ];
@@ -56,7 +109,7 @@ try {
     }
     await signIn(page, server.url);
     for (const shot of shots) {
-      if (viewport === phone && !["users", "user", "sync"].includes(shot.name)) continue;
+      if (viewport === phone && !["users", "user", "sync", "run-stopped"].includes(shot.name)) continue;
       await page.goto(`${server.url}${shot.path}`);
       await shot.ready(page);
       await shot.act?.(page);
@@ -70,6 +123,8 @@ try {
 } finally {
   await browser.close();
   await server.close();
+  await emulator.close();
+  rmSync(emulatorDir, { recursive: true, force: true });
 }
 if (problems.length) {
   console.error(`Browser errors:\n  ${problems.join("\n  ")}`);

@@ -35,7 +35,9 @@ function show(value: unknown): string {
 export function diff(before: unknown, after: unknown): { field: string; from: string; to: string }[] {
   const b = (before && typeof before === "object" ? before : {}) as Record<string, unknown>;
   const a = (after && typeof after === "object" ? after : {}) as Record<string, unknown>;
-  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !ignored.has(k));
+  // A sync's log entry names the fields it changed; show those only (the rest is bookkeeping).
+  const changed = Array.isArray(a.changed) ? new Set((a.changed as unknown[]).map(String)) : null;
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !ignored.has(k) && k !== "changed" && (!changed || changed.has(k)));
   return keys
     .filter((k) => JSON.stringify(b[k] ?? null) !== JSON.stringify(a[k] ?? null))
     .map((k) => ({ field: k, from: show(b[k]), to: show(a[k]) }));

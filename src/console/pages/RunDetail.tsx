@@ -133,7 +133,11 @@ export function RunPage({ id }: { id: string }) {
           ) : null}
         </div>
         <ErrorBanner error={changes.error} retry={changes.reload} title="The change log could not be loaded." />
-        {running ? <p className="muted">The change log appears when the run finishes.</p> : changes.data ? <History changes={shown} showSubject /> : changes.loading ? <Loading label="Loading changes…" /> : null}
+        {running ? (
+          <p className="muted">The change log appears when the run finishes.</p>
+        ) : stopped && changes.data && changes.data.length === 0 ? (
+          <p className="muted">This run stopped before changing anything. Use Preview changes on the source to list every change it would make, then apply or reject here.</p>
+        ) : changes.data ? <History changes={shown} showSubject /> : changes.loading ? <Loading label="Loading changes…" /> : null}
       </section>
       <ConfirmDialog
         open={deciding !== null}
