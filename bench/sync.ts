@@ -91,7 +91,15 @@ if (full.status !== "succeeded") throw new Error(JSON.stringify(full.error));
 const changed = (await sql<{ external_id: string }>`select external_id from users where source_name = 'bench' order by external_id limit ${Math.max(1, Math.round(USERS / 100))}`.execute(store.db)).rows;
 const control = `${emu.graphUrl}/_emulator/tenants/${emu.tenantId}/users`;
 for (let i = 0; i < changed.length; i += 20) {
-  await Promise.all(changed.slice(i, i + 20).map((u, j) => httpFetch(`${control}/${u.external_id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ jobTitle: `Changed ${i + j}` }) }).then((r) => r.text())));
+  await Promise.all(changed.slice(i, i + 20).map(async (u, j) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await httpFetch(`${control}/${u.external_id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ jobTitle: `Changed ${i + j}` }) }).then((r) => r.text());
+      } catch (error) {
+        if (attempt >= 5) throw error; // a kept-alive socket the emulator closed: open a new one
+      }
+    }
+  }));
 }
 t = performance.now();
 const delta = await runSync(store, { workspaceId: workspace.id, source: await loadSourceForSync(ctx, "bench"), trigger: "manual" }, { fetch: httpFetch });

@@ -1,0 +1,61 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+
+const run = promisify(execFile);
+
+/** The CLI's JSON contracts, driven as scripts drive them: a real process, the emulator's CA via NODE_EXTRA_CA_CERTS. */
+describe("rollcall sources / sync / runs (CLI)", () => {
+  let emulator: RunningEmulator;
+  let dir: string;
+  const cli = async (...args: string[]) => {
+    const env = { ...process.env, ROLLCALL_DATA_DIR: join(dir, "data"), NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret, BAD_SECRET: "nope", ROLLCALL_LOG_LEVEL: "silent" };
+    delete env.DATABASE_URL;
+    try {
+      const { stdout } = await run(process.execPath, ["bin/rollcall.js", ...args], { env, timeout: 200_000, maxBuffer: 64 * 1024 * 1024 });
+      return { code: 0, json: /^[[{]/.test(stdout.trim()) ? JSON.parse(stdout) : undefined };
+    } catch (error) {
+      const e = error as { code: number | string; stdout?: string; stderr?: string };
+      if (typeof e.code !== "number") throw new Error(`rollcall ${args.join(" ")} did not finish: ${e.code} ${e.stderr ?? ""}`);
+      const out = e.stdout ?? "";
+      return { code: e.code, json: out.trim().startsWith("{") ? JSON.parse(out) : undefined };
+    }
+  };
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "rollcall-cli-sync-"));
+    emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 40, groups: 4, quiet: true });
+  });
+  afterAll(async () => {
+    await emulator?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("adds a source, tests it, syncs it and reports the run as JSON with the right exit codes", async () => {
+    const base = ["--tenant-id", emulator.tenantId, "--client-id", emulator.clientId, "--login-url", emulator.loginUrl, "--graph-url", emulator.graphUrl, "--group-mode", "all"];
+    expect((await cli("sources", "add", "entra", "--name", "corp", "--client-secret-env", "EMU_SECRET", ...base, "--json")).code).toBe(0);
+    const ok = await cli("sources", "test", "corp", "--json");
+    expect(ok.code).toBe(0);
+    expect(ok.json).toMatchObject({ ok: true, checks: [{ name: "token", ok: true }, { name: "users", ok: true }, { name: "groups", ok: true }] });
+
+    const sync = await cli("sync", "corp", "--json");
+    expect(sync.code).toBe(0);
+    expect(Object.keys(sync.json).sort()).toEqual(["counts", "mode", "runId", "status"]);
+    expect(sync.json).toMatchObject({ mode: "full", status: "succeeded" });
+    const shown = await cli("runs", "show", sync.json.runId, "--json");
+    expect(shown.json).toMatchObject({ id: sync.json.runId, status: "succeeded", mode: "full" });
+    const users = await cli("users", "list", "--source", "corp", "--json");
+    expect(users.code).toBe(0);
+
+    expect((await cli("sources", "add", "entra", "--name", "wrong", "--client-secret-env", "BAD_SECRET", ...base)).code).toBe(0);
+    const bad = await cli("sources", "test", "wrong", "--json");
+    expect(bad.code).not.toBe(0);
+    expect(bad.json).toMatchObject({ ok: false, checks: [{ name: "token", ok: false, code: "AADSTS7000215" }] });
+    const failed = await cli("sync", "wrong", "--json");
+    expect(failed.code).not.toBe(0);
+    expect(failed.json).toMatchObject({ status: "failed", error: { code: "source_auth_failed" } });
+  }, 400_000);
+});
