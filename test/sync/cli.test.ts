@@ -13,7 +13,7 @@ describe("rollcall sources / sync / runs (CLI)", () => {
   let emulator: RunningEmulator;
   let dir: string;
   const cli = async (...args: string[]) => {
-    const env = { ...process.env, ROLLCALL_DATA_DIR: join(dir, "data"), NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret, BAD_SECRET: "nope", ROLLCALL_LOG_LEVEL: "silent" };
+    const env: NodeJS.ProcessEnv = { ...process.env, ROLLCALL_DATA_DIR: join(dir, "data"), NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret, BAD_SECRET: "nope", ROLLCALL_LOG_LEVEL: "silent" };
     delete env.DATABASE_URL;
     try {
       const { stdout } = await run(process.execPath, ["bin/rollcall.js", ...args], { env, timeout: 200_000, maxBuffer: 64 * 1024 * 1024 });
