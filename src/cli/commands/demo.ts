@@ -11,6 +11,8 @@ import { createAccount, findAccount, resetPassword } from "../../core/accounts.t
 import { startServer } from "../../api/server.ts";
 import { syncSource } from "../../sync/service.ts";
 import { startScheduler } from "../../sync/scheduler.ts";
+import { startNotifier } from "../../notifications/worker.ts";
+import { ensureConsoleBuilt } from "../../console/build.ts";
 import { printError } from "../io.ts";
 import { describeSummary, progressBar } from "./sync.ts";
 
@@ -79,14 +81,17 @@ export function demoCommand(): Command {
         if (!opts.serve) return;
 
         const admin = await ensureAdmin(rt, workspace);
+        await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
         const server = await startServer(rt, { ...(opts.host && { host: opts.host }), ...(opts.port && { port: Number(opts.port) }) });
         const scheduler = startScheduler(rt);
+        const notifier = startNotifier(rt);
         process.stdout.write(`\nRollcall is serving ${server.url} (API at ${server.url}/api/v1)\n  sign in as: ${admin.email}\n  password:   ${admin.password}\nPress Ctrl+C to stop.\n`);
         await new Promise<void>((resolve) => {
           process.once("SIGINT", () => resolve());
           process.once("SIGTERM", () => resolve());
         });
         await scheduler.stop();
+        await notifier.stop();
         await server.close();
       } catch (error) {
         const e = toRollcallError(error);

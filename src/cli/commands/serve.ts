@@ -5,6 +5,8 @@ import { createAccount, listAccounts, resetPassword } from "../../core/accounts.
 import { openRuntime } from "../../runtime.ts";
 import { startServer } from "../../api/server.ts";
 import { startNotifier } from "../../notifications/worker.ts";
+import { startScheduler } from "../../sync/scheduler.ts";
+import { ensureConsoleBuilt } from "../../console/build.ts";
 import { invalidInput, toRollcallError } from "../../errors.ts";
 import { printError, run, table, withJson } from "../io.ts";
 
@@ -21,6 +23,8 @@ export function serveCommand(): Command {
           throw invalidInput([{ field: "port", message: `"${opts.port}" must be a whole number from 0 to 65535`, value: opts.port }]);
         }
         const config = loadConfig();
+        // A fresh clone has no console build yet; Vite builds it once (a few seconds) and reuses it after.
+        await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
         const rt = await openRuntime(config, { command: "serve" });
         let server;
         try {
@@ -32,6 +36,8 @@ export function serveCommand(): Command {
         const running = server;
         // Secret-expiry and failure warnings, e-mail and webhooks; safe with several processes on one database.
         const notifier = startNotifier(rt);
+        // Scheduled syncs: every process ticks, and an atomic claim makes each due run fire once.
+        const scheduler = startScheduler(rt);
         rt.logger.info({ url: running.url, database: rt.store.kind }, "rollcall is serving");
         process.stderr.write(`Rollcall is serving ${running.url} (API at ${running.url}/api/v1). Press Ctrl+C to stop.\n`);
         await new Promise<void>((resolve) => {
@@ -42,6 +48,7 @@ export function serveCommand(): Command {
           process.once("SIGINT", stop);
           process.once("SIGTERM", stop);
         });
+        await scheduler.stop();
         await notifier.stop();
         await running.close();
         await rt.close();
