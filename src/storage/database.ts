@@ -78,6 +78,9 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
 
 async function openPostgres(url: string): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle pooled connection can be cut by the server (restart, DROP DATABASE … FORCE). pg drops that
+  // client from the pool and reports the error here; without a listener it would crash the process.
+  pool.on("error", () => {});
   try {
     const client = await pool.connect();
     client.release();
