@@ -61,10 +61,11 @@ export async function writeTemplate(format: ExportFormat, out: string): Promise<
 type ExportRow = Record<string, unknown> & { id: string };
 
 async function* userPages(db: Db, workspaceId: string, source: string | undefined): AsyncGenerator<ExportRow[]> {
-  let after = "00000000-0000-0000-0000-000000000000";
+  // Keyset paging in a stable, human order (by email), so two exports of the same directory are identical.
+  let after = { key: "", id: "00000000-0000-0000-0000-000000000000" };
   for (;;) {
     const { rows } = await sql<ExportRow>`
-      SELECT u.id, u.email, u.user_principal_name AS "userPrincipalName", u.display_name AS "displayName", u.given_name AS "givenName",
+      SELECT u.id, lower(coalesce(u.email, u.user_principal_name, u.display_name)) AS "sortKey", u.email, u.user_principal_name AS "userPrincipalName", u.display_name AS "displayName", u.given_name AS "givenName",
              u.surname, u.department, u.job_title AS "jobTitle", u.employee_id AS "employeeId", u.mobile_phone AS "mobilePhone",
              u.business_phones AS "businessPhones", u.preferred_language AS "preferredLanguage", u.enabled, u.custom_attributes AS "customAttributes",
              array(SELECT t FROM unnest(u.tags) t WHERE t <> ALL(${systemTagList}::text[])) AS tags,
@@ -72,11 +73,12 @@ async function* userPages(db: Db, workspaceId: string, source: string | undefine
              array(SELECT i.value FROM user_identifiers i WHERE i.user_id = u.id AND i.kind = 'card' ORDER BY i.position) AS "cardNumbers",
              array(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id ORDER BY lower(g.name)) AS groups
       FROM users u
-      WHERE u.workspace_id = ${workspaceId} AND u.id > ${after}::uuid ${source ? sql`AND lower(u.source_name) = lower(${source})` : sql``}
-      ORDER BY u.id LIMIT 2000`.execute(db);
+      WHERE u.workspace_id = ${workspaceId} AND (lower(coalesce(u.email, u.user_principal_name, u.display_name)), u.id) > (${after.key}, ${after.id}::uuid) ${source ? sql`AND lower(u.source_name) = lower(${source})` : sql``}
+      ORDER BY lower(coalesce(u.email, u.user_principal_name, u.display_name)), u.id LIMIT 2000`.execute(db);
     if (rows.length === 0) return;
     yield rows;
-    after = rows.at(-1)!.id;
+    const last = rows.at(-1)!;
+    after = { key: String(last.sortKey), id: last.id };
   }
 }
 
