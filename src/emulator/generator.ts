@@ -12,13 +12,15 @@ const COUNTRIES: Country[] = [
   { code: "US", lang: "en-US", cities: ["Seattle", "Austin", "New York", "Chicago"],
     first: ["James", "Mary", "Robert", "Patricia", "Michael", "Jennifer", "DeShawn", "Ana", "Kevin", "Emily"],
     last: ["Smith", "Johnson", "Williams", "Brown", "García", "Miller", "Davis", "O'Connor", "Nguyen", "Lee"],
-    phone: (r) => (r.chance(0.5) ? `+1 ${r.range(201, 989)} 555 01${r.digits(2)}` : `(${r.range(201, 989)}) 555-01${r.digits(2)}`),
-    mobile: (r) => `+1 ${r.range(201, 989)} 555 01${r.digits(2)}` },
+    // Real area codes and exchanges: the 555-01xx "fictional" range is invalid to libphonenumber, and a
+    // demo where a third of the numbers are dropped would show a sync warning on every other user.
+    phone: (r) => (r.chance(0.5) ? `+1 ${r.pick(usAreaCodes)} ${r.range(234, 899)} ${r.digits(4)}` : `(${r.pick(usAreaCodes)}) ${r.range(234, 899)}-${r.digits(4)}`),
+    mobile: (r) => `+1 ${r.pick(usAreaCodes)} ${r.range(234, 899)} ${r.digits(4)}` },
   { code: "GB", lang: "en-GB", cities: ["London", "Manchester", "Edinburgh"],
     first: ["Oliver", "Amelia", "Harry", "Isla", "Siobhán", "Rhys", "Aoife", "George"],
     last: ["Taylor", "Evans", "Wright", "Ó Briain", "Thompson", "Hughes", "Patel", "MacDonald"],
-    phone: (r) => (r.chance(0.5) ? `020 7946 0${r.digits(3)}` : `+44 161 496 0${r.digits(3)}`),
-    mobile: (r) => `07700 900${r.digits(3)}` },
+    phone: (r) => (r.chance(0.5) ? `020 7${r.range(100, 999)} ${r.digits(4)}` : `+44 161 ${r.range(200, 999)} ${r.digits(4)}`),
+    mobile: (r) => `07${r.pick(["400", "500", "700", "800", "911"])} ${r.digits(6)}` },
   { code: "DE", lang: "de-DE", cities: ["Berlin", "München", "Köln", "Hamburg"],
     first: ["Jürgen", "Lena", "Maximilian", "Sören", "Anja", "Lukas", "Käthe", "Felix"],
     last: ["Müller", "Schmidt", "Schröder", "Weiß", "Groß", "Becker", "Hoffmann", "Günther"],
@@ -49,6 +51,7 @@ const WEIGHTS = [0.34, 0.16, 0.14, 0.1, 0.08, 0.07, 0.05, 0.06];
 
 const DEPARTMENTS = ["Engineering", "Sales", "Marketing", "Finance", "Human Resources", "Legal", "Operations", "Customer Support", "Research & Development", "IT", "Procurement", "Facilities"];
 const TITLES = ["Engineer", "Senior Engineer", "Manager", "Director", "Analyst", "Specialist", "Coordinator", "Consultant", "Associate", "Lead", "Vice President", "Intern"];
+const usAreaCodes = ["206", "212", "303", "312", "415", "512", "617", "713"];
 const UNPARSEABLE = ["ext. 4411", "n/a", "call reception", "12", "+", "555-CALL-NOW", "0000"];
 const GUEST_DOMAINS = ["gmail.com", "outlook.com", "fabrikam.com", "partner.example", "yahoo.co.uk"];
 const PROJECTS = ["Falcon", "Aurora", "Bluebird", "Cobalt", "Delta Works", "Evergreen", "Horizon", "Nimbus", "Orion", "Quartz"];
