@@ -1,4 +1,4 @@
-import { isValidEmail } from "../../domain/user.ts";
+import { isValidEmail, type User } from "../../domain/user.ts";
 import { normalizePhone } from "../../domain/phone.ts";
 import { effectiveMapping, type EntraConfig } from "./config.ts";
 
@@ -6,27 +6,16 @@ import { effectiveMapping, type EntraConfig } from "./config.ts";
  * A Graph user as the Rollcall fields it feeds. Pure. Unparseable phone numbers are dropped with a
  * warning on that user (never fatal); so are invalid emails.
  */
-export interface DesiredUser {
+export type DesiredUser = Pick<
+  User,
+  | "userPrincipalName" | "email" | "displayName" | "givenName" | "surname" | "department" | "jobTitle" | "employeeId"
+  | "mobilePhone" | "businessPhones" | "preferredLanguage" | "enabled" | "aliases" | "cardNumbers" | "customAttributes"
+> & {
   externalId: string;
-  userPrincipalName: string | null;
-  email: string | null;
-  displayName: string;
-  givenName: string | null;
-  surname: string | null;
-  department: string | null;
-  jobTitle: string | null;
-  employeeId: string | null;
-  mobilePhone: string | null;
-  businessPhones: string[];
-  preferredLanguage: string | null;
-  enabled: boolean;
-  aliases: string[];
-  cardNumbers: string[];
-  customAttributes: Record<string, string>;
   /** Only when a PIN is mapped: the plain value, hashed by the applier and never stored as is. */
   pin?: string | null;
   warnings: string[];
-}
+};
 
 export function readPath(source: Record<string, unknown>, path: string): unknown {
   let value: unknown = source;
