@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { basename } from "node:path";
 import { sql } from "kysely";
-import { RollcallError, invalidInput } from "../errors.ts";
+import { RollcallError, invalidInput, toRollcallError } from "../errors.ts";
 import type { Store } from "../storage/database.ts";
 import { clearStaging, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingRow, type Clash } from "../storage/queries/imports.ts";
 import { applyStaged, classify, countActions, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
@@ -11,6 +11,7 @@ import type { ImportProblem } from "../sources/import/row.ts";
 import { hashSecret, verifySecret } from "../security/hashing.ts";
 import { translateDatabaseError, type WorkspaceContext } from "./context.ts";
 import { buildReport, clashProblem, type ImportReport } from "./import-report.ts";
+import { raiseImportFailed } from "./notifications.ts";
 
 export type { ImportReport };
 
@@ -47,6 +48,25 @@ const pinConcurrency = 4;
  * the valid rows). A dry run stops after the plan. Re-importing the same file changes nothing.
  */
 export async function runImport(ctx: WorkspaceContext, store: Store, options: ImportOptions): Promise<ImportReport> {
+  if (options.dryRun) return importFile(ctx, store, options);
+  try {
+    const report = await importFile(ctx, store, options);
+    if (!report.applied) {
+      await notifyFailure(ctx, options, `${report.counts.problems} problem(s) in ${report.counts.invalid} row(s) stopped the import.`);
+    }
+    return report;
+  } catch (error) {
+    await notifyFailure(ctx, options, toRollcallError(error).message);
+    throw error;
+  }
+}
+
+/** Admins hear about a failed import (banner, e-mail, webhook); a failure to notify never hides the import's own error. */
+async function notifyFailure(ctx: WorkspaceContext, options: ImportOptions, message: string): Promise<void> {
+  await raiseImportFailed(ctx.db, { workspace: ctx.workspace, importId: randomUUID(), fileName: options.fileName, message }).catch(() => null);
+}
+
+async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOptions): Promise<ImportReport> {
   const sourceName = (options.sourceName ?? basename(options.fileName)).trim();
   if (!sourceName || sourceName.length > 256) throw invalidInput([{ field: "source", message: "must be 1 to 256 characters", value: sourceName }]);
   await assertImportSourceName(ctx, sourceName);

@@ -10,6 +10,7 @@ import { runImport, type ImportOptions } from "../../src/core/imports.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
 import { verifySecret } from "../../src/security/hashing.ts";
 import { RollcallError } from "../../src/errors.ts";
+import { listNotifications } from "../../src/core/notifications.ts";
 
 const fixture = (name: string) => join(import.meta.dirname, "../fixtures/import", name);
 
@@ -87,6 +88,20 @@ describe.each(engines)("importing users on %s", (engine) => {
     const partial = await importFile(ctx, path, { partial: true });
     expect(partial).toMatchObject({ applied: true, counts: { created: 1, invalid: 3 } });
     expect(await userCount(ctx)).toBe(1);
+  });
+
+  it("raises one notification for a failed import, none for a dry run or a successful one", async () => {
+    const ctx = await newWorkspace();
+    const bad = await file("broken.csv", "Email,Name\nbad-email,Bad\n");
+    await importFile(ctx, bad, { dryRun: true });
+    expect(await listNotifications(store.db, ctx.workspace)).toEqual([]);
+    await importFile(ctx, bad);
+    const empty = await file("empty.csv", "Email,Name\n");
+    await expect(importFile(ctx, empty)).rejects.toThrow(/no users/);
+    await importFile(ctx, await file("fine.csv", "Email,Name\nfine@example.com,Fine\n"));
+    const raised = await listNotifications(store.db, ctx.workspace);
+    expect(raised.map((n) => n.title).sort()).toEqual(["Import of broken.csv failed", "Import of empty.csv failed"]);
+    expect(raised.find((n) => n.title.includes("broken"))!.body).toContain("1 problem(s) in 1 row(s)");
   });
 
   it("never overwrites Entra-synced users, takes over manual users only with --update-existing, and refuses taken cards", async () => {
