@@ -169,6 +169,29 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByText(/^Revoked/).waitFor();
   });
 
+  it("adds a read-only admin for the workspace, shows the password once, and lists them with their role", async () => {
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("button", { name: "Add admin" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add admin" });
+    await dialog.getByLabel("Email").fill("auditor@contoso.com");
+    await dialog.getByLabel("Display name").fill("Audit Desk");
+    await dialog.getByLabel("Access").selectOption("viewer");
+    await dialog.getByRole("button", { name: "Add admin" }).click();
+    const password = await page.getByLabel("Generated password").inputValue();
+    expect(password.length).toBeGreaterThanOrEqual(12);
+    await page.getByRole("button", { name: "Done" }).click();
+    const row = page.locator("tr", { hasText: "auditor@contoso.com" });
+    await row.waitFor();
+    expect(await row.textContent()).toContain("Audit Desk");
+    expect(await row.getByLabel("Role of auditor@contoso.com").inputValue()).toBe("viewer");
+    // The same email again is refused at the field.
+    await page.getByRole("button", { name: "Add admin" }).click();
+    await dialog.getByLabel("Email").fill("auditor@contoso.com");
+    await dialog.getByRole("button", { name: "Add admin" }).click();
+    await expect.poll(() => dialog.getByLabel("Email").getAttribute("aria-invalid")).toBe("true");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+  });
+
   it("imports a CSV: preview with the bad row's problem, then the valid rows on confirmation", async () => {
     await page.getByRole("link", { name: "Import & export" }).click();
     const csv = ["Email,Display name,Department,Mobile phone", "linus@contoso.com,Linus Torvalds,Kernel,+1 415 555 0150", "not-an-email,Broken Row,Kernel,", "ken@contoso.com,Ken Thompson,Unix,"].join("\n");
