@@ -54,6 +54,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await form.getByLabel("Login URL").fill(emulator.loginUrl);
     await form.getByLabel("Graph URL").fill(emulator.graphUrl);
     await form.getByLabel("Sync automatically").selectOption("none");
+    await form.getByLabel("Use for Sign in with Microsoft").check();
     // Without a secret the form says so at the field, before anything is sent.
     await form.getByRole("button", { name: "Add source" }).click();
     await expect.poll(() => form.getByLabel("Client secret").getAttribute("aria-invalid")).toBe("true");
@@ -61,6 +62,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await form.getByRole("button", { name: "Add source" }).click();
     await page.getByRole("heading", { name: "contoso", level: 1 }).waitFor();
     await expect(page.getByText("Secret set").count()).resolves.toBeGreaterThan(0);
+    await page.getByText("Used for sign-in").waitFor();
 
     await page.getByRole("button", { name: "Connect" }).click();
     await page.getByText("Connected. Everything the source needs is in place.").waitFor({ timeout: 30_000 });

@@ -42,6 +42,7 @@ interface FormState {
   everyHours: string;
   cron: string;
   fullEveryDays: string;
+  signIn: boolean;
 }
 
 const hour = 3_600_000;
@@ -81,6 +82,7 @@ function initial(source?: Source): FormState {
     everyHours: schedule && "everyMs" in schedule ? String(schedule.everyMs / hour) : "1",
     cron: schedule && "cron" in schedule ? schedule.cron : "0 * * * *",
     fullEveryDays: String((c.fullEveryMs ?? 7 * day) / day),
+    signIn: c.signIn ?? false,
   };
 }
 
@@ -112,6 +114,7 @@ function toInput(s: FormState, creating: boolean): SourceInput {
     deletionThreshold: { percent: Number(s.thresholdPercent), count: Number(s.thresholdCount) },
     schedule: s.scheduleKind === "none" ? null : s.scheduleKind === "cron" ? { cron: s.cron.trim() } : { everyMs: Math.round(Number(s.everyHours) * hour) },
     fullEveryMs: Math.round(Number(s.fullEveryDays) * day),
+    signIn: s.signIn,
   };
   if (creating) input.name = s.name.trim();
   if (s.replaceSecret && s.clientSecret) input.clientSecret = s.clientSecret;
@@ -212,6 +215,12 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
             />
           )}
           <TextField label="Secret expires on" type="date" {...text("secretExpiresOn")} error={fe.secretExpiresOn} hint="Rollcall warns 30 days before." />
+          <CheckField
+            label="Use for Sign in with Microsoft"
+            checked={s.signIn}
+            onChange={(e) => set("signIn")(e.target.checked)}
+            hint="This directory's users can sign in to Rollcall with their Microsoft account."
+          />
         </div>
         <button type="button" className="btn btn-link" aria-expanded={advanced} onClick={() => setAdvanced((a) => !a)}>
           {advanced ? "Hide" : "Show"} cloud, endpoints and attribute mapping

@@ -83,6 +83,7 @@ export function SourcePage({ name }: { name: string }) {
                   {`; full sync every ${Math.round(s.config.fullEveryMs / 86_400_000)} days`}
                 </Prop>
                 <Prop label="Phone country">{s.config.country ?? "Workspace default"}</Prop>
+                <Prop label="Sign in with Microsoft">{s.config.signIn ? "Used for sign-in" : "Off"}</Prop>
                 <Prop label="Mapping">
                   {Object.keys(s.config.mapping).length
                     ? Object.entries(s.config.mapping)
