@@ -376,3 +376,25 @@ export function relativeTime(iso: string | null | undefined): string {
   for (const [unit, ms] of units) if (abs >= ms) return rtf.format(Math.round(diff / ms), unit);
   return diff < 0 ? "just now" : "in a moment";
 }
+
+/** A secret (token, generated password) shown once, with a Copy button and a warning that it will not be shown again. */
+export function ShownOnceDialog({ open, title, label, what, value, warning, onClose }: { open: boolean; title: string; label: string; what: string; value: string; warning: ReactNode; onClose: () => void }) {
+  const toast = useToast();
+  const copy = () => {
+    void navigator.clipboard?.writeText(value).then(
+      () => toast(`${what} copied`),
+      () => toast(`Copying failed; select the ${what.toLowerCase()} and copy it by hand`, "bad"),
+    );
+  };
+  return (
+    <Dialog open={open} title={title} onClose={onClose} footer={<button type="button" className="btn btn-primary" onClick={onClose}>Done</button>}>
+      <p className="banner banner-warn">{warning}</p>
+      <div className="copy-row">
+        <input aria-label={label} readOnly value={value} onFocus={(e) => e.target.select()} className="mono" />
+        <button type="button" className="btn" onClick={copy}>
+          Copy
+        </button>
+      </div>
+    </Dialog>
+  );
+}

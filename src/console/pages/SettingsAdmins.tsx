@@ -1,0 +1,259 @@
+import { useState, type FormEvent } from "react";
+import { api, ApiError, errorMessage } from "../api.ts";
+import { useSession, useWorkspaceName } from "../session.tsx";
+import type { PageOf } from "../types.ts";
+import { useLoad } from "../hooks.ts";
+import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownOnceDialog, Spinner, TextField, formatDate, useToast } from "../components/ui.tsx";
+
+/** Settings → Admins: the accounts that sign in to Rollcall (owners only; others see how to ask). */
+type WorkspaceRole = "admin" | "viewer";
+interface WorkspaceGrant {
+  workspaceId: string;
+  workspace: string;
+  role: WorkspaceRole;
+}
+interface AdminAccount {
+  id: string;
+  email: string;
+  displayName: string;
+  isOwner: boolean;
+  createdAt: string;
+  workspaces: WorkspaceGrant[];
+}
+interface AccountWithPassword {
+  account: Omit<AdminAccount, "workspaces">;
+  workspaces: WorkspaceGrant[];
+  password: string;
+}
+
+/** Field problems of an API error, including a conflict that names its one field. */
+function problemsByField(error: unknown): Record<string, string> {
+  if (!(error instanceof ApiError)) return {};
+  const fields = error.fieldMap();
+  const field = error.details.field;
+  if (typeof field === "string" && !fields[field]) fields[field] = error.message;
+  return fields;
+}
+
+const roleLabel = (role: WorkspaceRole) => (role === "admin" ? "Admin" : "Read only");
+
+export function Admins() {
+  const session = useSession();
+  const workspace = useWorkspaceName();
+  const toast = useToast();
+  const admins = useLoad(
+    (signal) =>
+      api.get<PageOf<AdminAccount>>("/accounts", undefined, { signal }).then(
+        (r) => r.items,
+        (e: unknown) => {
+          if (e instanceof ApiError && e.status === 403) return null; // only owners manage accounts
+          throw e;
+        },
+      ),
+    [],
+  );
+  const [creating, setCreating] = useState(false);
+  const [shown, setShown] = useState<{ title: string; email: string; password: string } | null>(null);
+  const [resetting, setResetting] = useState<AdminAccount | null>(null);
+  const [deleting, setDeleting] = useState<AdminAccount | null>(null);
+  const [roleError, setRoleError] = useState<{ id: string; error: unknown } | null>(null);
+  const [changing, setChanging] = useState<string | null>(null);
+  const items = admins.data ?? [];
+  const changeRole = async (account: AdminAccount, role: string) => {
+    setChanging(account.id);
+    setRoleError(null);
+    const path = `/accounts/${encodeURIComponent(account.id)}/workspaces/${encodeURIComponent(workspace)}`;
+    try {
+      if (role) await api.put(path, { role });
+      else await api.del(path);
+      toast(role ? `${account.email} is now ${roleLabel(role as WorkspaceRole).toLowerCase()} here` : `${account.email} no longer has access here`);
+      admins.reload();
+    } catch (e) {
+      setRoleError({ id: account.id, error: e });
+    } finally {
+      setChanging(null);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="admins-h">
+      <div className="section-head">
+        <h2 id="admins-h">Admins</h2>
+        {admins.data ? (
+          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+            Add admin
+          </button>
+        ) : null}
+      </div>
+      <p className="muted">
+        You are signed in as <strong>{session.account.email}</strong>.
+        {admins.data ? " People who sign in with a password. Owners administer every workspace; others get a role per workspace." : null}
+      </p>
+      <ErrorBanner error={admins.error} retry={admins.reload} title="Admins could not be loaded." />
+      {admins.loading && admins.data === undefined ? <Loading label="Loading admins…" /> : null}
+      {admins.data === null ? (
+        <p className="muted">
+          Only owners manage admin accounts. An owner can do it here or with the CLI: <code>rollcall admins add EMAIL</code>, <code>rollcall admins reset-password EMAIL</code>.
+        </p>
+      ) : null}
+      {items.length ? (
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Account</th>
+                <th scope="col">Role in {workspace}</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((a) => {
+                const grant = a.workspaces.find((g) => g.workspace === workspace);
+                const self = a.id === session.account.id || a.email === session.account.email;
+                const rowError = roleError?.id === a.id ? problemsByField(roleError.error) : {};
+                return (
+                  <tr key={a.id} data-account={a.email}>
+                    <td data-label="Account">
+                      {a.displayName && a.displayName !== a.email ? `${a.displayName} · ` : ""}
+                      {a.email} {a.isOwner ? <Badge tone="info">Owner</Badge> : null}
+                    </td>
+                    <td data-label="Role">
+                      {a.isOwner ? (
+                        "Owner (every workspace)"
+                      ) : (
+                        <>
+                          <SelectField
+                            label={`Role of ${a.email}`}
+                            value={grant?.role ?? ""}
+                            disabled={changing === a.id}
+                            onChange={(e) => void changeRole(a, e.target.value)}
+                            error={rowError.role ?? rowError.workspace ?? (roleError?.id === a.id && !Object.keys(rowError).length ? errorMessage(roleError.error) : undefined)}
+                          >
+                            <option value="admin">Admin</option>
+                            <option value="viewer">Read only</option>
+                            <option value="">No access</option>
+                          </SelectField>
+                        </>
+                      )}
+                    </td>
+                    <td data-label="Created">{formatDate(a.createdAt, false)}</td>
+                    <td className="cell-actions">
+                      <button type="button" className="btn btn-small" onClick={() => setResetting(a)} aria-label={`Reset password of ${a.email}`}>
+                        Reset password
+                      </button>{" "}
+                      {self ? null : (
+                        <button type="button" className="btn btn-small btn-danger" onClick={() => setDeleting(a)} aria-label={`Delete account ${a.email}`}>
+                          Delete
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <CreateAccountDialog
+        workspace={workspace}
+        open={creating}
+        onClose={() => setCreating(false)}
+        onCreated={(r) => {
+          setCreating(false);
+          setShown({ title: "Copy the new admin's password", email: r.account.email, password: r.password });
+          admins.reload();
+        }}
+      />
+      <ShownOnceDialog
+        open={shown !== null}
+        title={shown?.title ?? ""}
+        label="Generated password"
+        what="Password"
+        value={shown?.password ?? ""}
+        onClose={() => setShown(null)}
+        warning={<>This is the only time the password for <strong>{shown?.email}</strong> is shown. Give it to them securely; if it is lost, reset it again.</>}
+      />
+      <ConfirmDialog
+        open={resetting !== null}
+        title={`Reset the password of ${resetting?.email ?? ""}?`}
+        confirmLabel="Reset password"
+        onClose={() => setResetting(null)}
+        onConfirm={async () => {
+          const r = await api.post<AccountWithPassword>(`/accounts/${encodeURIComponent(resetting!.id)}/reset-password`);
+          setShown({ title: "Copy the new password", email: r.account.email, password: r.password });
+        }}
+      >
+        <p>The old password stops working and the account is signed out everywhere.</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete ${deleting?.email ?? ""}?`}
+        confirmLabel="Delete account"
+        danger
+        onClose={() => setDeleting(null)}
+        onConfirm={async () => {
+          await api.del(`/accounts/${encodeURIComponent(deleting!.id)}`);
+          toast("Account deleted");
+          admins.reload();
+        }}
+      >
+        <p>They can no longer sign in to any workspace. This cannot be undone.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+function CreateAccountDialog({ workspace, open, onClose, onCreated }: { workspace: string; open: boolean; onClose: () => void; onCreated: (r: AccountWithPassword) => void }) {
+  const [email, setEmail] = useState("");
+  const [displayName, setDisplayName] = useState("");
+  const [access, setAccess] = useState("admin");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const fields = problemsByField(error);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const owner = access === "owner";
+      const r = await api.post<AccountWithPassword>("/accounts", {
+        email: email.trim(),
+        displayName: displayName.trim() || undefined,
+        owner,
+        ...(owner ? {} : { workspace, role: access }),
+      });
+      setEmail("");
+      setDisplayName("");
+      setAccess("admin");
+      onCreated(r);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog open={open} title="Add admin" onClose={onClose}>
+      <form onSubmit={submit} noValidate>
+        <TextField label="Email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} error={fields.email} autoFocus />
+        <TextField label="Display name" value={displayName} onChange={(e) => setDisplayName(e.target.value)} error={fields.displayName} hint="Optional; the email is used if empty." />
+        <SelectField label="Access" value={access} onChange={(e) => setAccess(e.target.value)} error={fields.role ?? fields.workspace ?? fields.owner}>
+          <option value="admin">Admin in {workspace}: read and change everything</option>
+          <option value="viewer">Read only in {workspace}</option>
+          <option value="owner">Owner: administers every workspace and its admins</option>
+        </SelectField>
+        {Object.keys(fields).length ? null : <ErrorBanner error={error} title="The account was not created." />}
+        <div className="form-actions">
+          <button type="button" className="btn" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? <Spinner label="Creating" /> : null} Add admin
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
