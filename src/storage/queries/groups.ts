@@ -1,6 +1,8 @@
-import { sql, type SqlBool } from "kysely";
+import { sql, type ExpressionBuilder, type SqlBool } from "kysely";
 import type { Db } from "../database.ts";
 import type { Group } from "../../domain/group.ts";
+import type { Database, GroupsTable } from "../schema.ts";
+import { containsPattern } from "./users.ts";
 
 /** Member labels: a user's email (else UPN, else display name) and a group's name, sorted. */
 const membersExpression = sql<string[]>`coalesce((
@@ -43,13 +45,14 @@ export async function selectGroups(
   page: { limit: number; offset: number },
   withMembers = true,
 ): Promise<{ items: Group[]; total: number }> {
-  let where = db.selectFrom("groups as g").where("g.workspace_id", "=", workspaceId);
-  if (filter.q) where = where.where("g.name", "ilike", `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  if (filter.source) where = where.where(sql<SqlBool>`lower(g.source_name) = lower(${filter.source})`);
-  const { total } = await where.select(sql<number>`count(*)::int`.as("total")).executeTakeFirstOrThrow();
-  let query = groupSelect(db, withMembers).where("g.workspace_id", "=", workspaceId);
-  if (filter.q) query = query.where("g.name", "ilike", `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  if (filter.source) query = query.where(sql<SqlBool>`lower(g.source_name) = lower(${filter.source})`);
+  const matches = (eb: ExpressionBuilder<Database & { g: GroupsTable }, "g">) =>
+    eb.and([
+      eb("g.workspace_id", "=", workspaceId),
+      ...(filter.q ? [eb("g.name", "ilike", containsPattern(filter.q))] : []),
+      ...(filter.source ? [sql<SqlBool>`lower(g.source_name) = lower(${filter.source})`] : []),
+    ]);
+  const { total } = await db.selectFrom("groups as g").where(matches).select(sql<number>`count(*)::int`.as("total")).executeTakeFirstOrThrow();
+  const query = groupSelect(db, withMembers).where(matches);
   const rows = await query.orderBy(sql`lower(g.name)`).orderBy("g.id").limit(page.limit).offset(page.offset).execute();
   return { items: rows.map(toGroup), total };
 }
