@@ -4,13 +4,8 @@ import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createUser, getUser } from "../../src/core/users.ts";
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember, updateGroup } from "../../src/core/groups.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
-import { RollcallError } from "../../src/errors.ts";
+import { rejection } from "../support/assert.ts";
 
-async function rejection(promise: Promise<unknown>): Promise<RollcallError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(RollcallError);
-  return error as RollcallError;
-}
 
 describe.each(engines)("groups on %s", (engine) => {
   let store: TestStore;

@@ -4,15 +4,10 @@ import { createWorkspace, resolveWorkspace } from "../../src/core/workspaces.ts"
 import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../src/core/users.ts";
 import { listChanges } from "../../src/core/change-log.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
-import { RollcallError } from "../../src/errors.ts";
+import { rejection } from "../support/assert.ts";
 
 const page = { limit: 50, offset: 0, sort: "displayName" as const, order: "asc" as const };
 
-async function rejection(promise: Promise<unknown>): Promise<RollcallError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(RollcallError);
-  return error as RollcallError;
-}
 
 describe.each(engines)("manual users on %s", (engine) => {
   let store: TestStore;
