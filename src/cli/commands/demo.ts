@@ -8,11 +8,8 @@ import { trustExtraCa } from "../../net/http.ts";
 import { createWorkspace, resolveWorkspace, type Workspace } from "../../core/workspaces.ts";
 import { createEntraSource, getSource, updateEntraSource, type SourceContext } from "../../core/sources.ts";
 import { createAccount, findAccount, resetPassword } from "../../core/accounts.ts";
-import { startServer } from "../../api/server.ts";
 import { syncSource } from "../../sync/service.ts";
-import { startScheduler } from "../../sync/scheduler.ts";
-import { startNotifier } from "../../notifications/worker.ts";
-import { ensureConsoleBuilt } from "../../console/build.ts";
+import { serveUntilStopped } from "./serve.ts";
 import { printError } from "../io.ts";
 import { describeSummary, progressBar } from "./sync.ts";
 
@@ -81,18 +78,10 @@ export function demoCommand(): Command {
         if (!opts.serve) return;
 
         const admin = await ensureAdmin(rt, workspace);
-        await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
-        const server = await startServer(rt, { ...(opts.host && { host: opts.host }), ...(opts.port && { port: Number(opts.port) }) });
-        const scheduler = startScheduler(rt);
-        const notifier = startNotifier(rt);
-        process.stdout.write(`\nRollcall is serving ${server.url} (API at ${server.url}/api/v1)\n  sign in as: ${admin.email}\n  password:   ${admin.password}\nPress Ctrl+C to stop.\n`);
-        await new Promise<void>((resolve) => {
-          process.once("SIGINT", () => resolve());
-          process.once("SIGTERM", () => resolve());
+        const listen = { ...(opts.host && { host: opts.host }), ...(opts.port && { port: Number(opts.port) }) };
+        await serveUntilStopped(rt, listen, (url) => {
+          process.stdout.write(`\nRollcall is serving ${url} (API at ${url}/api/v1)\n  sign in as: ${admin.email}\n  password:   ${admin.password}\nPress Ctrl+C to stop.\n`);
         });
-        await scheduler.stop();
-        await notifier.stop();
-        await server.close();
       } catch (error) {
         const e = toRollcallError(error);
         printError(e, false);

@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { loadConfig } from "../../config.ts";
 import { resolveWorkspace } from "../../core/workspaces.ts";
 import { createAccount, listAccounts, resetPassword } from "../../core/accounts.ts";
-import { openRuntime } from "../../runtime.ts";
+import { openRuntime, type Runtime } from "../../runtime.ts";
 import { startServer } from "../../api/server.ts";
 import { startNotifier } from "../../notifications/worker.ts";
 import { startScheduler } from "../../sync/scheduler.ts";
@@ -22,42 +22,45 @@ export function serveCommand(): Command {
         if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
           throw invalidInput([{ field: "port", message: `"${opts.port}" must be a whole number from 0 to 65535`, value: opts.port }]);
         }
-        const config = loadConfig();
-        // A fresh clone has no console build yet; Vite builds it once (a few seconds) and reuses it after.
-        await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
-        const rt = await openRuntime(config, { command: "serve" });
-        let server;
+        const rt = await openRuntime(loadConfig(), { command: "serve" });
         try {
-          server = await startServer(rt, { host: opts.host, port });
-        } catch (error) {
+          await serveUntilStopped(rt, { host: opts.host, port }, (url) => {
+            rt.logger.info({ url, database: rt.store.kind }, "rollcall is serving");
+            process.stderr.write(`Rollcall is serving ${url} (API at ${url}/api/v1). Press Ctrl+C to stop.\n`);
+          });
+        } finally {
           await rt.close();
-          throw error;
         }
-        const running = server;
-        // Secret-expiry and failure warnings, e-mail and webhooks; safe with several processes on one database.
-        const notifier = startNotifier(rt);
-        // Scheduled syncs: every process ticks, and an atomic claim makes each due run fire once.
-        const scheduler = startScheduler(rt);
-        rt.logger.info({ url: running.url, database: rt.store.kind }, "rollcall is serving");
-        process.stderr.write(`Rollcall is serving ${running.url} (API at ${running.url}/api/v1). Press Ctrl+C to stop.\n`);
-        await new Promise<void>((resolve) => {
-          const stop = (signal: NodeJS.Signals) => {
-            rt.logger.info({ signal }, "stopping");
-            resolve();
-          };
-          process.once("SIGINT", stop);
-          process.once("SIGTERM", stop);
-        });
-        await scheduler.stop();
-        await notifier.stop();
-        await running.close();
-        await rt.close();
       } catch (error) {
         const rollcallError = toRollcallError(error);
         printError(rollcallError, false);
         process.exitCode = rollcallError.code === "config_invalid" || rollcallError.code === "invalid_input" ? 2 : 1;
       }
     });
+}
+
+/**
+ * The API and console plus the background workers, until SIGINT/SIGTERM. The notifier (secret expiry,
+ * e-mail, webhooks) and the scheduler both claim their work atomically, so several processes can run this.
+ */
+export async function serveUntilStopped(rt: Runtime, options: { host?: string | undefined; port?: number | undefined }, announce: (url: string) => void): Promise<void> {
+  // A fresh clone has no console build yet; Vite builds it once (a few seconds) and reuses it after.
+  await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
+  const server = await startServer(rt, options);
+  const notifier = startNotifier(rt);
+  const scheduler = startScheduler(rt);
+  announce(server.url);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      rt.logger.info({ signal }, "stopping");
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await scheduler.stop();
+  await notifier.stop();
+  await server.close();
 }
 
 /** `rollcall admins …`: accounts that sign in to the console and the API. */
