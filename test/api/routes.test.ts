@@ -7,15 +7,7 @@ import { engines } from "../support/db.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { route } from "../../src/api/route.ts";
-import { caller, signIn, testApi, type Caller, type TestApi } from "./support.ts";
-
-/** Expects a 4xx with the given code, and (for invalid input) the named fields. */
-function expectError(reply: { status: number; body: any }, status: number, code: string, fields?: string[]) {
-  expect(reply.status, JSON.stringify(reply.body)).toBe(status);
-  expect(Object.keys(reply.body)).toEqual(["error"]);
-  expect(reply.body.error).toMatchObject({ code, message: expect.any(String), details: expect.any(Object) });
-  if (fields) expect(reply.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(fields);
-}
+import { caller, expectError, signIn, testApi, type Caller, type TestApi } from "./support.ts";
 
 describe.each(engines)("API routes on %s", (engine) => {
   let api: TestApi;

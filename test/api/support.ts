@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
+import { expect } from "vitest";
 import { loadConfig, type Config } from "../../src/config.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { secretBox } from "../../src/security/encryption.ts";
@@ -84,4 +85,12 @@ export async function tokenCaller(api: TestApi, workspace: string, role: "admin"
   const ws = await resolveWorkspace(api.store.db, workspace).catch(() => createWorkspace(api.store.db, { name: workspace }));
   const { token } = await createApiToken(api.store.db, ws, { role, name: `${role} token` });
   return Object.assign(caller(api.app, { token }), { token });
+}
+
+/** Expects a 4xx with the given code, and (for invalid input) the named fields. */
+export function expectError(reply: Reply, status: number, code: string, fields?: string[]): void {
+  expect(reply.status, JSON.stringify(reply.body)).toBe(status);
+  expect(Object.keys(reply.body)).toEqual(["error"]);
+  expect(reply.body.error).toMatchObject({ code, message: expect.any(String), details: expect.any(Object) });
+  if (fields) expect(reply.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(fields);
 }
