@@ -27,6 +27,8 @@ export interface SyncRequest {
   full?: boolean;
   dryRun?: boolean;
   force?: boolean;
+  /** The stopped run this one approves: it applies only when its change set is exactly the reviewed one. */
+  approves?: string;
   actor?: string;
 }
 
@@ -159,9 +161,12 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
     assertLease();
 
     const threshold = source.config.deletionThreshold;
+    // A stopped run still computes its whole change set (applied, captured, rolled back, like a dry run), so the
+    // review lists exactly what approving it would change.
+    let stop: RunSummary["error"] | undefined;
     if (!request.force && !request.dryRun && exceedsThreshold(planned.counts.removals, planned.heldBefore, threshold)) {
       const message = `Stopped before applying anything: this run would disable or delete ${planned.counts.removals} of the ${planned.heldBefore} users the source holds (threshold: more than ${threshold.percent}% and more than ${threshold.count}). Check the source's scope in Entra ID; if the removals are expected, run it once with --force (or approve the run).`;
-      return await finish("stopped", counts, { code: "sync_threshold_exceeded", message, details: { removals: planned.counts.removals, heldBefore: planned.heldBefore, threshold } });
+      stop = { code: "sync_threshold_exceeded", message, details: { removals: planned.counts.removals, heldBefore: planned.heldBefore, threshold } };
     }
 
     progress.phase = "applying";
@@ -173,7 +178,14 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
         Object.assign(counts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
         for (const [step, ms] of Object.entries(applied.timings)) progress.timings![`applying.${step}`] = ms;
         lap("applying");
-        if (request.dryRun) {
+        if (!stop && request.approves && !(await sameChanges(trx, runId, request.approves))) {
+          stop = {
+            code: "sync_plan_changed",
+            message: `Nothing was applied: Entra ID changed since run ${request.approves} was reviewed, so its changes are no longer the ones this run would make. Review this run's changes instead, then apply or reject it.`,
+            details: { reviewedRunId: request.approves },
+          };
+        }
+        if (request.dryRun || stop) {
           captured = (await sql<Record<string, unknown>>`select subject, action, before, after, actor from change_log where run_id = ${runId} order by id`.execute(trx)).rows;
           throw new Rollback();
         }
@@ -181,11 +193,11 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
       });
     } catch (error) {
       if (!(error instanceof Rollback)) throw error;
-      // A dry run's change set, kept on the run only (not on the users' histories: nothing happened to them).
+      // A dry run's or a stopped run's change set, kept on the run only (not on the users' histories: nothing happened to them).
       await store.copyRows("change_log", ["workspace_id", "run_id", "subject", "action", "before", "after", "actor"], captured.map((c) => [
         request.workspaceId, runId, c.subject as string, c.action as string, JSON.stringify(c.before), JSON.stringify(c.after), c.actor as string,
       ]));
-      return await finish("succeeded", counts);
+      return stop ? await finish("stopped", counts, stop) : await finish("succeeded", counts);
     }
     return summary("succeeded", counts);
   } catch (error) {
@@ -216,4 +228,15 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
     await finishRecord(db, status, counts, error);
     return summary(status, counts, error);
   }
+}
+
+/** Does the run's change set (being applied in `trx`) match the reviewed run's stored one, row for row? Actors and ids aside. */
+async function sameChanges(trx: Store["db"], runId: string, reviewedRunId: string): Promise<boolean> {
+  // A stored change set keeps JSON null where the applier wrote SQL NULL.
+  const entry = sql.raw(`action, subject, coalesce(before, 'null'::jsonb) as before, coalesce(after, 'null'::jsonb) as after`);
+  const { rows } = await sql<{ differing: number }>`select count(*)::int as differing from (
+      (select ${entry} from change_log where run_id = ${runId} except all select ${entry} from change_log where run_id = ${reviewedRunId})
+      union all
+      (select ${entry} from change_log where run_id = ${reviewedRunId} except all select ${entry} from change_log where run_id = ${runId})) d`.execute(trx);
+  return rows[0]!.differing === 0;
 }

@@ -12,21 +12,24 @@ export async function syncSource(
   deps: { store: Store; secrets: SecretBox },
   workspace: Workspace,
   sourceKey: string,
-  request: { trigger: Trigger; full?: boolean; dryRun?: boolean; force?: boolean; actor?: string },
+  request: { trigger: Trigger; full?: boolean; dryRun?: boolean; force?: boolean; approves?: string; actor?: string },
   options: Partial<RunnerOptions> = {},
 ): Promise<RunSummary> {
   const source = await loadSourceForSync({ db: deps.store.db, workspace, secrets: deps.secrets }, sourceKey);
   return runSync(deps.store, { workspaceId: workspace.id, source, ...request }, { fetch: httpFetch, ...options });
 }
 
-/** Approve a run stopped at the deletion threshold: run the source again once with force, and mark the stopped run applied. */
+/**
+ * Approve a run stopped at the deletion threshold: run the source again once with force, applying only when its
+ * change set is exactly the reviewed run's (otherwise it stops for a new review), and mark the reviewed run applied.
+ */
 export async function approveRun(deps: { store: Store; secrets: SecretBox }, workspace: Workspace, runId: string, actor: string, options: Partial<RunnerOptions> = {}): Promise<RunSummary> {
   const { rows } = await sql<{ name: string; status: string }>`select s.name, r.status from sync_runs r join sources s on s.id = r.source_id
     where r.id = ${runId} and r.workspace_id = ${workspace.id}`.execute(deps.store.db);
   const run = rows[0];
   if (!run) throw new RollcallError("not_found", `run "${runId}" was not found`, { resource: "run", key: runId });
   if (run.status !== "stopped") throw new RollcallError("invalid_input", `Run ${runId} is ${run.status}; only a run stopped at the deletion threshold can be approved`, { field: "status" });
-  const summary = await syncSource(deps, workspace, run.name, { trigger: "api", force: true, actor }, options);
+  const summary = await syncSource(deps, workspace, run.name, { trigger: "api", force: true, approves: runId, actor }, options);
   if (summary.status === "succeeded") await sql`update sync_runs set status = 'applied' where id = ${runId}`.execute(deps.store.db);
   return summary;
 }

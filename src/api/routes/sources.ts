@@ -150,7 +150,7 @@ export const sourceRoutes: RouteModule = {
       handler: ({ ctx, params }) => getRun(ctx, params.id),
     }),
     route({
-      method: "GET", url: "/workspaces/:workspace/runs/:id/changes", summary: "A run's change log (for a dry run: what it would do)", access: "workspace",
+      method: "GET", url: "/workspaces/:workspace/runs/:id/changes", summary: "A run's change log (for a dry run or a run stopped at the deletion threshold: what it would do, not applied)", access: "workspace",
       params: runParams, query: z.object({ limit: limitParam(5000, 1000), offset: offsetParam }).strict(), response: listOf(changeSchema),
       async handler({ ctx, params, query }) {
         await getRun(ctx, params.id, { changes: 0 });
@@ -159,7 +159,7 @@ export const sourceRoutes: RouteModule = {
       },
     }),
     route({
-      method: "POST", url: "/workspaces/:workspace/runs/:id/approve", summary: "Apply a run stopped at the deletion threshold (runs the source again once with force)", access: "workspace", status: 202,
+      method: "POST", url: "/workspaces/:workspace/runs/:id/approve", summary: "Apply a run stopped at the deletion threshold: runs the source again once with force, applying only if its changes are exactly the reviewed ones (otherwise the new run stops for review)", access: "workspace", status: 202,
       params: runParams, response: runResponse,
       handler: ({ ctx, rt, params }) => startRun(rt, ctx, (onStarted) => approveRun(rt, ctx.workspace, params.id, ctx.actor, { onStarted })),
     }),

@@ -74,7 +74,8 @@ function describeRun(r: Run & { changes?: { action: string; subject: string; aft
   if (r.status === "running") lines.push(`  progress: ${JSON.stringify(r.progress)}`);
   if (r.error) lines.push(`  error [${r.error.code}]: ${r.error.message}`);
   if (r.changes?.length) {
-    lines.push(`  changes (${r.changes.length}${r.changes.length >= 1000 ? "+" : ""}):`);
+    const planned = r.dryRun || r.status === "stopped" || r.status === "rejected" ? ", planned, not applied" : "";
+    lines.push(`  changes (${r.changes.length}${r.changes.length >= 1000 ? "+" : ""}${planned}):`);
     for (const c of r.changes.slice(0, 200)) lines.push(`    ${c.action.padEnd(10)} ${c.subject}`);
     if (r.changes.length > 200) lines.push(`    … ${r.changes.length - 200} more (use --json)`);
   }

@@ -73,7 +73,7 @@ export function RunPage({ id }: { id: string }) {
             {r.error?.message ??
               `It would remove ${removals ?? "many"} users${heldBefore ? ` of the ${heldBefore} the source holds` : ""}, more than the source's safety threshold allows.`}
           </p>
-          <p>Check the changes below. If they are expected (for example, people really left), apply them; if not, reject the run and fix the source's scope in Entra ID.</p>
+          <p>The change log below lists every change this run would make; none of them has been applied. If they are expected (for example, people really left), apply them; if not, reject the run and fix the source's scope in Entra ID.</p>
           <div className="actions">
             <button type="button" className="btn btn-primary btn-danger" onClick={() => setDeciding("approve")}>
               Apply these changes
@@ -136,7 +136,7 @@ export function RunPage({ id }: { id: string }) {
         {running ? (
           <p className="muted">The change log appears when the run finishes.</p>
         ) : stopped && changes.data && changes.data.length === 0 ? (
-          <p className="muted">This run stopped before changing anything. Use Preview changes on the source to list every change it would make, then apply or reject here.</p>
+          <p className="muted">This run stopped before changing anything and lists no planned change.</p>
         ) : changes.data ? <History changes={shown} showSubject /> : changes.loading ? <Loading label="Loading changes…" /> : null}
       </section>
       <ConfirmDialog
@@ -160,7 +160,10 @@ export function RunPage({ id }: { id: string }) {
         }}
       >
         {deciding === "approve" ? (
-          <p>The source syncs again past its safety stop and applies what Entra ID says now, including {removals ?? "the"} removals.</p>
+          <p>
+            The source syncs again past its safety stop and applies exactly the changes listed, including {removals ?? "the"} removals. If Entra ID changed since this run, nothing is applied and
+            the new run stops for your review instead.
+          </p>
         ) : (
           <p>Nothing is changed. The next scheduled sync will stop again if the source still reports the same removals.</p>
         )}

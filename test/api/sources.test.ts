@@ -1,0 +1,205 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { engines } from "../support/db.ts";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { trustExtraCa } from "../../src/net/http.ts";
+import { until } from "../notifications/support.ts";
+import { expectError, testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
+
+/**
+ * The sources and runs routes over the real HTTP stack (fastify inject) and a real sync against the emulator:
+ * the secret is write-only, a sync answers with the running run whose progress can be followed, a second sync
+ * meets 409, and a run stopped at the deletion threshold keeps its planned changes for review.
+ */
+describe.each(engines)("sources and runs API (%s)", (engine) => {
+  let api: TestApi;
+  let emulatorDir: string;
+  let emulator: RunningEmulator;
+  let as: Caller;
+  const ws = "workspaces/default";
+  const tenant = () => emulator.tenants.get(emulator.tenantId);
+  const members = () => tenant().listUsers().filter((u) => u.userType !== "Guest");
+  const enabledMembers = () => members().filter((u) => u.accountEnabled);
+  const finished = async (id: string) => {
+    let run: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    await until(async () => (run = (await as("GET", `${ws}/runs/${id}`)).body).status !== "running", 60_000, `run ${id} to finish`);
+    return run;
+  };
+  const enabledSynced = async () => (await as("GET", `${ws}/users?source=corp&enabled=true&limit=1`)).body.total as number;
+
+  beforeAll(async () => {
+    emulatorDir = mkdtempSync(join(tmpdir(), "rollcall-api-sources-"));
+    emulator = await startEmulator({ port: 0, dataDir: emulatorDir, users: 60, groups: 5, seed: 21, quiet: true });
+    trustExtraCa(emulator.caPem);
+    api = await testApi(engine);
+    as = await tokenCaller(api, "default", "admin");
+  });
+  afterAll(async () => {
+    await api?.close();
+    await emulator?.close();
+    if (emulatorDir) rmSync(emulatorDir, { recursive: true, force: true });
+  });
+
+  const settings = () => ({ tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all" });
+
+  it("validates a new source field by field and adds nothing on bad input", async () => {
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), clientSecret: emulator.clientSecret }), 400, "invalid_input", ["name"]);
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp" }), 400, "invalid_input", ["clientSecret"]);
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", clientId: "not-a-guid" }), 400, "invalid_input", ["clientId"]);
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", users: "groups" }), 400, "invalid_input", ["scopeGroups"]);
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", groupMode: "attribute" }), 400, "invalid_input", ["groupAttribute"]);
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", loginUrl: "http://insecure.example" }), 400, "invalid_input", ["loginUrl"]);
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", colour: "blue" }), 400, "invalid_input");
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "manual", clientSecret: "x" }), 400, "invalid_input", ["name"]);
+    expect((await as("GET", `${ws}/sources`)).body).toMatchObject({ items: [], total: 0 });
+  });
+
+  it("creates, lists, shows and updates a source, never returning its secret", async () => {
+    const created = await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: emulator.clientSecret, secretExpiresOn: "2099-01-31" });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ name: "corp", type: "entra", secret: { set: true, expiresOn: "2099-01-31", description: "set, expires on 2099-01-31" }, status: { syncedUsers: 0, lastRun: null, running: null } });
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "CORP", clientSecret: "x" }), 409, "conflict", undefined);
+
+    const list = await as("GET", `${ws}/sources`);
+    expect(list.body.items.map((s: { name: string }) => s.name)).toEqual(["corp"]);
+    expect((await as("GET", `${ws}/sources/${created.body.id}`)).body.name).toBe("corp");
+    expectError(await as("GET", `${ws}/sources/nope`), 404, "not_found");
+
+    const updated = await as("PATCH", `${ws}/sources/corp`, { onRemove: "keep", deletionThreshold: { percent: 10, count: 5 } });
+    expect(updated.body.config).toMatchObject({ onRemove: "keep", deletionThreshold: { percent: 10, count: 5 }, groupMode: "all" });
+    expectError(await as("PATCH", `${ws}/sources/corp`, { onRemove: "shred" }), 400, "invalid_input", ["onRemove"]);
+    expect((await as("GET", `${ws}/sources/corp`)).body.config.onRemove).toBe("keep");
+    await as("PATCH", `${ws}/sources/corp`, { onRemove: "disable" });
+
+    // A wrong secret written through the API is used (the connection test fails) but never shown.
+    await as("PATCH", `${ws}/sources/corp`, { clientSecret: "wrong-secret-value" });
+    const refused = await as("POST", `${ws}/sources/corp/test`);
+    expect(refused.body).toMatchObject({ ok: false, checks: [{ name: "token", ok: false, code: "AADSTS7000215" }] });
+    await as("PATCH", `${ws}/sources/corp`, { clientSecret: emulator.clientSecret });
+    const connected = await as("POST", `${ws}/sources/corp/test`);
+    expect(connected.body.ok, JSON.stringify(connected.body)).toBe(true);
+    expect(connected.body.checks.map((c: { name: string }) => c.name)).toEqual(["token", "users", "groups"]);
+
+    const log = await api.store.db.selectFrom("change_log").select(["action", "before", "after"]).execute();
+    expect(log.map((c) => c.action)).toContain("update source");
+    for (const body of [created.body, list.body, updated.body, (await as("GET", `${ws}/sources/corp`)).body, log]) {
+      expect(JSON.stringify(body)).not.toContain(emulator.clientSecret);
+      expect(JSON.stringify(body)).not.toContain("wrong-secret-value");
+    }
+    const viewer = await tokenCaller(api, "default", "viewer");
+    expect((await viewer("GET", `${ws}/sources/corp`)).status).toBe(200);
+    expectError(await viewer("PATCH", `${ws}/sources/corp`, { onRemove: "keep" }), 403, "forbidden");
+    expectError(await viewer("POST", `${ws}/sources/corp/sync`, {}), 403, "forbidden");
+  });
+
+  it("a dry run answers with the running run, lists every change and applies none", async () => {
+    expectError(await as("POST", `${ws}/sources/corp/sync`, { dryRun: "yes" }), 400, "invalid_input", ["dryRun"]);
+    const started = await as("POST", `${ws}/sources/corp/sync`, { dryRun: true });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect(started.body).toMatchObject({ source: "corp", status: "running", dryRun: true, trigger: "api" });
+    const run = await finished(started.body.id);
+    expect(run).toMatchObject({ status: "succeeded", dryRun: true, counts: { created: members().length } });
+    const changes = await as("GET", `${ws}/runs/${run.id}/changes?limit=5000`);
+    const creates = changes.body.items.filter((c: { action: string }) => c.action === "create");
+    expect(creates.map((c: { subject: string }) => c.subject).sort()).toEqual(members().map((u) => u.mail ?? u.userPrincipalName).sort());
+    expect(changes.body.items.some((c: { action: string }) => c.action === "create group")).toBe(true);
+    expect(await enabledSynced()).toBe(0);
+  });
+
+  it("shows progress while a run goes, answers 409 to a second sync and to removing the source, then lists the runs", async () => {
+    emulator.setKnobs({ latencyMs: 250 });
+    try {
+      const first = await as("POST", `${ws}/sources/corp/sync`, {});
+      expect(first.status).toBe(202);
+      let seen: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      await until(async () => (seen = (await as("GET", `${ws}/runs/${first.body.id}`)).body).progress.phase === "fetching", 30_000, "the fetching phase");
+      expect(seen.status).toBe("running");
+      expect((await as("GET", `${ws}/sources/corp`)).body.status.running).toBe(first.body.id);
+
+      const second = await as("POST", `${ws}/sources/corp/sync`, { full: true });
+      expectError(second, 409, "sync_running");
+      expect(second.body.error.details.runId).toBe(first.body.id);
+      expect(second.body.error.message).toContain(first.body.id);
+      expectError(await as("DELETE", `${ws}/sources/corp`), 409, "sync_running");
+
+      const run = await finished(first.body.id);
+      // A delta run: the dry run's listing moved the mirror, and its changes stayed pending until now.
+      expect(run).toMatchObject({ status: "succeeded", mode: "delta", dryRun: false, counts: { created: members().length } });
+      expect(run.graphRequests).toBeGreaterThan(0);
+      expect(run.progress.phase).toBe("done");
+    } finally {
+      emulator.setKnobs({ latencyMs: 0 });
+    }
+    expect(await enabledSynced()).toBe(enabledMembers().length);
+
+    const runs = await as("GET", `${ws}/runs?source=corp`);
+    expect(runs.body.items.map((r: { dryRun: boolean; status: string }) => [r.dryRun, r.status])).toEqual([[false, "succeeded"], [true, "succeeded"]]);
+    const shown = await as("GET", `${ws}/runs/${runs.body.items[0].id}`);
+    expect(shown.body.changes.filter((c: { action: string }) => c.action === "create")).toHaveLength(members().length);
+    const paged = await as("GET", `${ws}/runs/${runs.body.items[0].id}/changes?limit=2&offset=1`);
+    expect(paged.body.items.map((c: { id: string }) => c.id)).toEqual(shown.body.changes.slice(1, 3).map((c: { id: string }) => c.id));
+    expect((await as("GET", `${ws}/runs?limit=1`)).body.items).toHaveLength(1);
+    expectError(await as("GET", `${ws}/runs/not-a-run`), 404, "not_found");
+    expectError(await as("GET", `${ws}/runs/00000000-0000-4000-8000-000000000000`), 404, "not_found");
+    expectError(await as("GET", `${ws}/runs?limit=0`), 400, "invalid_input", ["limit"]);
+    expectError(await as("POST", `${ws}/runs/${runs.body.items[0].id}/approve`), 400, "invalid_input");
+  });
+
+  it("a run stopped at the deletion threshold keeps its planned changes; approving applies exactly those", async () => {
+    const gone = enabledMembers().slice(0, 8);
+    for (const u of gone) tenant().deleteUser(u.id);
+    const enabled = await enabledSynced();
+    const stopped = await finished((await as("POST", `${ws}/sources/corp/sync`, {})).body.id);
+    expect(stopped).toMatchObject({ status: "stopped", error: { code: "sync_threshold_exceeded", details: { removals: 8 } } });
+    expect(await enabledSynced()).toBe(enabled);
+    const planned = stopped.changes.filter((c: { action: string }) => c.action === "disable");
+    expect(planned.map((c: { subject: string }) => c.subject).sort()).toEqual(gone.map((u) => u.mail ?? u.userPrincipalName).sort());
+    expect(stopped.changes.some((c: { action: string }) => c.action.startsWith("remove from group "))).toBe(true);
+    // The planned changes are on the run only, not on the users' histories: nothing happened to them.
+    const someone = (await as("GET", `${ws}/users/${encodeURIComponent(planned[0].subject)}/changes`)).body.items;
+    expect(someone.map((c: { action: string }) => c.action)).toContain("create");
+    expect(someone.map((c: { action: string }) => c.action)).not.toContain("disable");
+
+    const approved = await as("POST", `${ws}/runs/${stopped.id}/approve`);
+    expect(approved.status).toBe(202);
+    const applied = await finished(approved.body.id);
+    expect(applied).toMatchObject({ status: "succeeded", forced: true, counts: { disabled: 8 } });
+    const key = (c: { action: string; subject: string }) => `${c.action} ${c.subject}`;
+    expect(applied.changes.map(key).sort()).toEqual(stopped.changes.map(key).sort());
+    expect((await as("GET", `${ws}/runs/${stopped.id}`)).body.status).toBe("applied");
+    expect(await enabledSynced()).toBe(enabled - 8);
+    const again = await as("POST", `${ws}/runs/${stopped.id}/approve`);
+    expectError(again, 400, "invalid_input");
+    expect(again.body.error.message).toMatch(/is applied; only a run stopped at the deletion threshold can be approved/);
+  });
+
+  it("approving applies nothing when Entra ID changed since the review; the new run stops for review", async () => {
+    const gone = enabledMembers().slice(0, 7);
+    for (const u of gone) tenant().deleteUser(u.id);
+    const enabled = await enabledSynced();
+    const stopped = await finished((await as("POST", `${ws}/sources/corp/sync`, {})).body.id);
+    expect(stopped.status).toBe("stopped");
+
+    tenant().deleteUser(enabledMembers()[0]!.id); // one more leaves after the review
+    const retried = await finished((await as("POST", `${ws}/runs/${stopped.id}/approve`)).body.id);
+    expect(retried).toMatchObject({ status: "stopped", forced: true, error: { code: "sync_plan_changed", details: { reviewedRunId: stopped.id } } });
+    expect(retried.changes.filter((c: { action: string }) => c.action === "disable")).toHaveLength(8);
+    expect(await enabledSynced()).toBe(enabled);
+    expect((await as("GET", `${ws}/runs/${stopped.id}`)).body.status).toBe("stopped");
+
+    expect((await as("POST", `${ws}/runs/${stopped.id}/reject`)).body.status).toBe("rejected");
+    const applied = await finished((await as("POST", `${ws}/runs/${retried.id}/approve`)).body.id);
+    expect(applied).toMatchObject({ status: "succeeded", counts: { disabled: 8 } });
+    expect(await enabledSynced()).toBe(enabled - 8);
+  });
+
+  it("removes a source; its users stay, no longer synced", async () => {
+    const users = await enabledSynced();
+    const removed = await as("DELETE", `${ws}/sources/corp`);
+    expect(removed.body.name).toBe("corp");
+    expectError(await as("GET", `${ws}/sources/corp`), 404, "not_found");
+    expect((await as("GET", `${ws}/users?enabled=true&limit=1`)).body.total).toBe(users);
+  });
+});
