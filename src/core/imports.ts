@@ -122,7 +122,7 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
 
     lap("read");
     progress("checking", rows);
-    await matchExisting(ctx.db, runId, ctx.workspace.id);
+    const matched = await matchExisting(ctx.db, runId, ctx.workspace.id);
     const clashes = await findClashes(ctx.db, runId, ctx.workspace.id, sourceName, options.updateExisting, 100_000);
     addProblems(clashes.map((c: Clash) => clashProblem(c, mapping, sourceName)));
     await dropRows(ctx.db, runId, [...new Set(clashes.map((c) => c.row_no))]);
@@ -132,7 +132,7 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
     await preparePins(ctx, runId, pins, options.dryRun, (n) => progress("hashing", n));
     lap("pins");
     const target: ApplyTarget = { runId, workspaceId: ctx.workspace.id, sourceName, present: presentFields(mapping.fields) };
-    await classify(ctx.db, target);
+    await classify(ctx.db, target, matched);
     const counts = await countActions(ctx.db, runId);
     const newGroups = await plannedGroups(ctx.db, target);
     const willApply = !options.dryRun && (options.partial || problemCount === 0);

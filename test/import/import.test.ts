@@ -74,6 +74,24 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect((await getUser(ctx, "ada@example.com")).displayName).toBe("Ada Lovelace");
   });
 
+  it("logs an update with only the fields that changed, before and after", async () => {
+    const ctx = await newWorkspace();
+    await importFile(ctx, fixture("basic.csv"));
+    const path = await file(
+      "basic.csv",
+      "Email,Full name,Department,Mobile,Card number,Groups,PIN\n" +
+        "ada@example.com,Ada King,Engineering,07911 123456,000999,Engineers; London,\n" +
+        'grace@example.com,"Grace ""Amazing"" Hopper","Navy, Research",+1 202 555 0143,000124,Engineers,5678\n',
+    );
+    const report = await importFile(ctx, path);
+    expect(report.counts).toMatchObject({ updated: 2, unchanged: 0 });
+    const updates = await store.db.selectFrom("change_log").select(["subject", "before", "after"]).where("workspace_id", "=", ctx.workspace.id).where("action", "=", "update").orderBy("id").execute();
+    expect(updates).toEqual([
+      { subject: "ada@example.com", before: { displayName: "Ada Lovelace", cardNumbers: ["000123"] }, after: { displayName: "Ada King", cardNumbers: ["000999"] } },
+      { subject: "grace@example.com", before: {}, after: { pin: "changed" } },
+    ]);
+  });
+
   it("is all or nothing by default, and --partial applies the valid rows and reports the rest", async () => {
     const ctx = await newWorkspace();
     const path = await file("staff.csv", "Email,Name,Mobile\ngood@example.com,Good,\nbad-email,Bad,\nphone@example.com,Phone,123\ngood@example.com,Twice,\n");

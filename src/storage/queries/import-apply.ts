@@ -11,12 +11,13 @@ export interface ApplyTarget {
 }
 
 /**
- * New rows get an id now, so identifiers and memberships can be written set-based; matched rows become
- * update or unchanged. Current identifiers and group names are aggregated once per user (hash joins),
- * not looked up per row: on 100k rows that is the difference between seconds and minutes.
+ * Matched rows become update or unchanged (new rows were staged as creates with their id). Current
+ * identifiers and group names are aggregated once per user (hash joins), not looked up per row: on
+ * 100k rows that is the difference between seconds and minutes.
  */
-export async function classify(db: Db, t: ApplyTarget): Promise<void> {
-  await sql`UPDATE import_rows SET action = 'create', user_id = gen_random_uuid() WHERE run_id = ${t.runId} AND user_id IS NULL`.execute(db);
+export async function classify(db: Db, t: ApplyTarget, matched: number): Promise<void> {
+  if (matched === 0) return;
+  // The statistics taken before matching say every row is a create; the plans below and the apply need the real mix.
   await sql`ANALYZE import_rows`.execute(db);
   const diffs: RawBuilder<unknown>[] = Object.entries(targetExpressions(t.present, t.sourceName)).map(
     ([column, target]) => sql`u.${sql.raw(column)} IS DISTINCT FROM ${target}`,
@@ -28,18 +29,18 @@ export async function classify(db: Db, t: ApplyTarget): Promise<void> {
     diffs.push(sql`NOT (${wanted} <@ coalesce(grp.names, '{}'))`, sql`NOT (coalesce(grp.own, '{}') <@ ${wanted})`);
   }
   diffs.push(sql`s.pin_hash IS NOT NULL`);
-  const matched = sql`(SELECT user_id FROM import_rows WHERE run_id = ${t.runId} AND action IS NULL)`;
+  const matchedIds = sql`(SELECT user_id FROM import_rows WHERE run_id = ${t.runId} AND action IS NULL)`;
   await sql`
     WITH ids AS (
       SELECT i.user_id,
              array_agg(i.value ORDER BY i.position) FILTER (WHERE i.kind = 'alias') AS aliases,
              array_agg(i.value ORDER BY i.position) FILTER (WHERE i.kind = 'card') AS cards
-      FROM user_identifiers i WHERE i.workspace_id = ${t.workspaceId} AND i.user_id IN ${matched} GROUP BY i.user_id
+      FROM user_identifiers i WHERE i.workspace_id = ${t.workspaceId} AND i.user_id IN ${matchedIds} GROUP BY i.user_id
     ), grp AS (
       SELECT m.member_user_id AS user_id, array_agg(lower(g.name)) AS names,
              array_agg(lower(g.name)) FILTER (WHERE g.source_type = 'import' AND lower(g.source_name) = lower(${t.sourceName})) AS own
       FROM group_members m JOIN groups g ON g.id = m.group_id
-      WHERE m.workspace_id = ${t.workspaceId} AND m.member_user_id IN ${matched} GROUP BY m.member_user_id
+      WHERE m.workspace_id = ${t.workspaceId} AND m.member_user_id IN ${matchedIds} GROUP BY m.member_user_id
     )
     UPDATE import_rows s SET action = CASE WHEN ${sql.join(diffs, sql` OR `)} THEN 'update' ELSE 'unchanged' END
     FROM users u LEFT JOIN ids ON ids.user_id = u.id LEFT JOIN grp ON grp.user_id = u.id
@@ -142,10 +143,17 @@ export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, act
       SELECT ${workspaceId}, id, name, 'create group', jsonb_build_object('name', name, 'source', 'import:' || ${sourceName}::text), ${actor} FROM created`.execute(trx);
   }
   const { before, after } = beforeAfter(t);
+  // The log keeps only the fields that change (as the report's diff does), not every column of the file;
+  // a new PIN shows as "pin": "changed" (never the hash).
+  const changed = (from: string, other: string) =>
+    sql`coalesce((SELECT jsonb_object_agg(e.k, e.v) FROM jsonb_each(d.${sql.raw(from)}) e(k, v) WHERE e.v IS DISTINCT FROM d.${sql.raw(other)} -> e.k), '{}')`;
   await sql`
     INSERT INTO change_log (workspace_id, user_id, subject, action, before, after, actor)
-    SELECT ${workspaceId}, u.id, coalesce(s.email, s.user_principal_name, s.display_name), 'update', ${before}, ${after}, ${actor}
-    FROM import_rows s JOIN users u ON u.id = s.user_id WHERE s.run_id = ${runId} AND s.action = 'update' ORDER BY s.row_no`.execute(trx);
+    SELECT ${workspaceId}, d.id, d.subject, 'update', ${changed("before", "after")},
+           ${changed("after", "before")} || CASE WHEN d.new_pin THEN '{"pin": "changed"}'::jsonb ELSE '{}' END, ${actor}
+    FROM (SELECT u.id, s.row_no, coalesce(s.email, s.user_principal_name, s.display_name) AS subject, ${before} AS before, ${after} AS after, s.pin_hash IS NOT NULL AS new_pin
+          FROM import_rows s JOIN users u ON u.id = s.user_id WHERE s.run_id = ${runId} AND s.action = 'update') d
+    ORDER BY d.row_no`.execute(trx);
   const set = Object.entries(targetExpressions(t.present, sourceName)).map(([column, target]) => sql`${sql.raw(column)} = ${target}`);
   await sql`
     UPDATE users u SET ${sql.join(set)}, pin_hash = coalesce(s.pin_hash, u.pin_hash), source_id = ${sourceId}, updated_at = now()

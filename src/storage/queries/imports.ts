@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { sql, type RawBuilder } from "kysely";
 import type { Db, Store } from "../database.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
@@ -36,8 +37,13 @@ export const stagedColumns: StagedColumn[] = [
 
 type CopyValue = string | number | boolean | null;
 
+/**
+ * A staged row starts as a 'create' with a fresh id: most rows of a big import are new, and giving them
+ * their id at COPY time saves rewriting every staged row later. matchExisting turns matched rows back
+ * into undecided ones (action NULL) with the existing user's id.
+ */
 export function stagingRow(runId: string, user: ImportedUser): CopyValue[] {
-  const values: CopyValue[] = [runId, user.row];
+  const values: CopyValue[] = [runId, user.row, randomUUID(), "create"];
   for (const { field, kind } of stagedColumns) {
     const value = user[field];
     if (value === undefined || value === null) values.push(null);
@@ -48,7 +54,7 @@ export function stagingRow(runId: string, user: ImportedUser): CopyValue[] {
   return values;
 }
 
-export const stagingColumnNames = ["run_id", "row_no", ...stagedColumns.map((c) => c.column)];
+export const stagingColumnNames = ["run_id", "row_no", "user_id", "action", ...stagedColumns.map((c) => c.column)];
 
 export async function stageRows(store: Store, rows: CopyValue[][]): Promise<void> {
   if (rows.length) await store.copyRows("import_rows", stagingColumnNames, rows);
@@ -62,16 +68,20 @@ function pgArray(items: string[]): string {
   return `{${items.map((i) => `"${i.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`;
 }
 
-/** Link each staged row to the existing user it describes: by email, else by userPrincipalName. */
-export async function matchExisting(db: Db, runId: string, workspaceId: string): Promise<void> {
+/**
+ * Link each staged row to the existing user it describes (by email, else by userPrincipalName); those
+ * rows become undecided (action NULL) until classify. Returns how many rows matched.
+ */
+export async function matchExisting(db: Db, runId: string, workspaceId: string): Promise<number> {
   // Fresh statistics, or the planner guesses a handful of staged rows and picks nested loops over 100k.
   await sql`ANALYZE import_rows`.execute(db);
-  await sql`
-    UPDATE import_rows s SET user_id = u.id FROM users u
+  const byEmail = await sql`
+    UPDATE import_rows s SET user_id = u.id, action = NULL FROM users u
     WHERE s.run_id = ${runId} AND s.email IS NOT NULL AND u.workspace_id = ${workspaceId} AND lower(u.email) = lower(s.email)`.execute(db);
-  await sql`
-    UPDATE import_rows s SET user_id = u.id FROM users u
+  const byUpn = await sql`
+    UPDATE import_rows s SET user_id = u.id, action = NULL FROM users u
     WHERE s.run_id = ${runId} AND s.email IS NULL AND u.workspace_id = ${workspaceId} AND lower(u.user_principal_name) = lower(s.user_principal_name)`.execute(db);
+  return Number(byEmail.numAffectedRows ?? 0n) + Number(byUpn.numAffectedRows ?? 0n);
 }
 
 export interface Clash {
@@ -93,7 +103,7 @@ export async function findClashes(db: Db, runId: string, workspaceId: string, so
       SELECT s.row_no, CASE WHEN s.email IS NOT NULL THEN 'email' ELSE 'userPrincipalName' END AS field, coalesce(s.email, s.user_principal_name) AS value,
              'owner' AS kind, u.id AS holder_id, u.display_name AS holder_name, u.email AS holder_email, u.source_type AS holder_source_type, u.source_name AS holder_source_name
       FROM import_rows s JOIN users u ON u.id = s.user_id
-      WHERE s.run_id = ${runId}
+      WHERE s.run_id = ${runId} AND s.action IS NULL
         AND (u.source_type = 'entra' OR (NOT ${updateExisting} AND NOT (u.source_type = 'import' AND lower(u.source_name) = lower(${sourceName}))))
       UNION ALL
       SELECT s.row_no, 'userPrincipalName', s.user_principal_name, 'holder', h.id, h.display_name, h.email, h.source_type, h.source_name
