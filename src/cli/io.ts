@@ -4,15 +4,52 @@ import { RollcallError, toRollcallError } from "../errors.ts";
 import { openRuntime, type Runtime } from "../runtime.ts";
 import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
 import type { WorkspaceContext } from "../core/context.ts";
+import { apiClient, serverFrom } from "./api-client.ts";
+import { localDirectory, type Directory } from "./directory.ts";
+import { remoteDirectory } from "./remote-directory.ts";
 
 /**
- * The thin CLI layer: every command parses flags, opens the runtime, calls the core, and prints
- * either a human summary or (with --json) exactly one JSON document on standard output.
- * Errors go to standard error, and the exit code is non-zero whenever the command did not do what was asked.
+ * The thin CLI layer: every command parses flags, calls the core (or, for directory commands given a
+ * server, its API), and prints either a human summary or (with --json) exactly one JSON document on
+ * standard output. Errors go to standard error, and the exit code is non-zero whenever the command did
+ * not do what was asked.
  */
 export interface GlobalOptions {
   json?: boolean;
   workspace?: string;
+  server?: string;
+}
+
+/** Commands that may run while a server is set (--server / ROLLCALL_SERVER); all others need the local database. */
+const worksThroughServer = new WeakSet<Command>();
+
+export function withServer(command: Command): Command {
+  worksThroughServer.add(command);
+  return command.addOption(new Option("--server <url>", "work through this Rollcall server's API (as signed in with rollcall login) instead of the local database; default ROLLCALL_SERVER"));
+}
+
+/** Marks a command that needs no database at all (so it runs whether or not a server is set). */
+export function needsNoDatabase(command: Command): Command {
+  worksThroughServer.add(command);
+  return command;
+}
+
+/** Before any command runs: one that only works on the local database refuses clearly when a server is set. */
+export function refuseLocalOnlyWhenServerSet(command: Command): void {
+  const options = command.opts() as GlobalOptions;
+  const server = serverFrom(options.server);
+  if (!server || worksThroughServer.has(command)) return;
+  const path: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) path.unshift(c.name());
+  printError(
+    new RollcallError(
+      "invalid_input",
+      `\`rollcall ${path.join(" ")}\` works on this machine's database only and cannot go through a Rollcall server, but ROLLCALL_SERVER is set (${server}); unset it to run this command here`,
+      { server },
+    ),
+    options.json,
+  );
+  process.exit(2);
 }
 
 export function withJson(command: Command): Command {
@@ -26,6 +63,11 @@ export function withWorkspace(command: Command): Command {
 /** Standard options for a command acting on one workspace. */
 export function workspaceCommand(name: string, description: string): Command {
   return withJson(withWorkspace(new Command(name).description(description)));
+}
+
+/** A command on one workspace's directory: locally, or through a server's API (see runOn). */
+export function directoryCommand(name: string, description: string): Command {
+  return withServer(workspaceCommand(name, description));
 }
 
 export function printJson(value: unknown): void {
@@ -42,17 +84,14 @@ export function printError(error: RollcallError, json: boolean | undefined): voi
   if (fields && fields.length > 1) for (const f of fields) process.stderr.write(`  - ${f.field}: ${f.message}\n`);
 }
 
-/** Run a command body with an open runtime; closes it and maps errors to output and exit codes. */
-export async function run<T>(
+/** Prints what `body` answers (human or JSON) or the error it throws, and sets the exit code. */
+export async function output<T>(
   options: GlobalOptions,
-  body: (rt: Runtime) => Promise<T>,
+  body: () => Promise<T>,
   present: { human: (value: T) => string; json?: (value: T) => unknown; ok?: (value: T) => boolean },
-  command = "cli",
 ): Promise<void> {
-  let runtime: Runtime | undefined;
   try {
-    runtime = await openRuntime(loadConfig(), { command });
-    const value = await body(runtime);
+    const value = await body();
     if (options.json) printJson(present.json ? present.json(value) : value);
     else {
       const text = present.human(value);
@@ -64,9 +103,26 @@ export async function run<T>(
     printError(rollcallError, options.json);
     if (rollcallError.code === "internal" && process.env.ROLLCALL_DEBUG) console.error(error);
     process.exitCode = exitCodeFor(rollcallError);
+  }
+}
+
+type Present<T> = Parameters<typeof output<T>>[2];
+
+/** Run a command body with an open runtime (the local database); closes it and maps errors to output and exit codes. */
+export async function run<T>(options: GlobalOptions, body: (rt: Runtime) => Promise<T>, present: Present<T>, command = "cli"): Promise<void> {
+  let runtime: Runtime | undefined;
+  try {
+    await output(options, async () => body((runtime = await openRuntime(loadConfig(), { command }))), present);
   } finally {
     await runtime?.close();
   }
+}
+
+/** Run a command body on the workspace's directory: the server's API when one is set, else the local database. */
+export async function runOn<T>(options: GlobalOptions, body: (directory: Directory) => Promise<T>, present: Present<T>, command = "cli"): Promise<void> {
+  const server = serverFrom(options.server);
+  if (server) return output(options, async () => body(remoteDirectory(apiClient(server), options.workspace ?? "default")), present);
+  return run(options, async (rt) => body(localDirectory(rt, await workspaceContext(rt, options))), present, command);
 }
 
 export async function workspaceContext(rt: Runtime, options: GlobalOptions, actor = "cli"): Promise<WorkspaceContext & { workspace: Workspace }> {

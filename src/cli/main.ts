@@ -10,6 +10,7 @@ import { adminsCommand, serveCommand } from "./commands/serve.ts";
 import { exportCommand, importCommand, templateCommand } from "./commands/import.ts";
 import { loginCommand, logoutCommand, userRoleCommand, whoamiCommand } from "./commands/login.ts";
 import { notificationsCommand } from "./commands/notifications.ts";
+import { refuseLocalOnlyWhenServerSet } from "./io.ts";
 
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
@@ -18,7 +19,8 @@ const program = new Command("rollcall")
   .configureOutput({ writeErr: (text) => process.stderr.write(text) })
   .exitOverride((error) => {
     process.exit(error.exitCode === 0 ? 0 : 2);
-  });
+  })
+  .hook("preAction", (_program, command) => refuseLocalOnlyWhenServerSet(command));
 
 for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand(), demoCommand(), loginCommand(), logoutCommand(), whoamiCommand(), userRoleCommand(), notificationsCommand()]) {
   program.addCommand(command);

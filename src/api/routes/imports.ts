@@ -36,9 +36,10 @@ function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options:
  * Files cannot go through the JSON response path, so downloads write the raw response themselves
  * (with the same security headers the server adds to API answers).
  */
-async function sendFile(reply: FastifyReply, path: string, fileName: string, format: ExportFormat): Promise<void> {
+async function sendFile(reply: FastifyReply, path: string, fileName: string, format: ExportFormat, headers: Record<string, string> = {}): Promise<void> {
   reply.hijack();
   reply.raw.writeHead(200, {
+    ...headers,
     "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "content-disposition": `attachment; filename="${fileName}"`,
     "cache-control": "no-store",
@@ -177,13 +178,18 @@ export const importRoutes: RouteModule = {
       method: "GET",
       url: "/workspaces/:workspace/exports",
       summary: "Download the workspace's users as CSV or XLSX (re-importable unchanged)",
+      description: "The Rollcall-Users header gives the number of users exported; Rollcall-Columns the columns, comma-separated, each URI-encoded.",
       access: "workspace",
       params: workspaceParams,
       query: formatQuery.extend({ source: z.string().max(256).optional().describe("only users of this source") }).strict(),
       async handler({ ctx, query, reply }) {
         await withTempFile(async (path) => {
-          await exportUsers(ctx, { format: query.format, out: path, source: query.source });
-          await sendFile(reply, path, `${ctx.workspace.name}-users.${query.format}`, query.format);
+          const result = await exportUsers(ctx, { format: query.format, out: path, source: query.source });
+          // What `rollcall export` reports, without reading the file back (each column name URI-encoded).
+          await sendFile(reply, path, `${ctx.workspace.name}-users.${query.format}`, query.format, {
+            "rollcall-users": String(result.users),
+            "rollcall-columns": result.columns.map(encodeURIComponent).join(","),
+          });
         });
       },
     }),

@@ -3,14 +3,13 @@ import { basename, extname } from "node:path";
 import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
 import { RollcallError, invalidInput } from "../../errors.ts";
-import { runImport, type ImportProgress, type ImportReport } from "../../core/imports.ts";
-import { exportUsers, writeTemplate, type ExportFormat } from "../../core/exports.ts";
-import { parseMappingFile } from "../../sources/import/mapping.ts";
-import { run, workspaceCommand, workspaceContext } from "../io.ts";
+import type { ImportProgress, ImportReport } from "../../core/imports.ts";
+import { writeTemplate, type ExportFormat } from "../../core/exports.ts";
+import { directoryCommand, needsNoDatabase, output, runOn, withJson } from "../io.ts";
 
 /** `rollcall import`, `rollcall export` and `rollcall template`. */
 export function importCommand(): Command {
-  return workspaceCommand("import", "import users from a CSV or Excel (.xlsx) file; all or nothing unless --partial")
+  return directoryCommand("import", "import users from a CSV or Excel (.xlsx) file; all or nothing unless --partial")
     .argument("[file]", "the CSV or .xlsx file")
     .option("--sheet <name>", "the worksheet to read (default: the first)")
     .option("--mapping <file>", 'JSON file mapping column headers to fields, e.g. {"Badge": "cardNumbers", "Notes": null}')
@@ -21,15 +20,14 @@ export function importCommand(): Command {
     .option("--template <file>", "write an empty Rollcall template (.csv or .xlsx) instead of importing")
     .action(async (file: string | undefined, opts) => {
       if (opts.template) return templateAction(opts.template, opts);
-      await run(
+      await runOn(
         opts,
-        async (rt) => {
+        async (directory) => {
           if (!file) throw invalidInput([{ field: "file", message: "give the CSV or .xlsx file to import (or --template FILE to get an empty one)" }]);
-          const ctx = await workspaceContext(rt, opts);
-          const mapping = opts.mapping ? parseMappingFile(await readJson(opts.mapping)) : undefined;
+          const mapping = opts.mapping ? await readJson(opts.mapping) : undefined;
           const bar = progressBar(opts.json);
           try {
-            return await runImport(ctx, rt.store, {
+            return await directory.importFile({
               path: file,
               fileName: basename(file),
               sourceName: opts.source,
@@ -51,25 +49,25 @@ export function importCommand(): Command {
 }
 
 export function exportCommand(): Command {
-  return workspaceCommand("export", "export users to CSV or .xlsx with the columns import reads back")
+  return directoryCommand("export", "export users to CSV or .xlsx with the columns import reads back")
     .requiredOption("--out <file>", "where to write the file")
     .addOption(new Option("--format <format>", "csv or xlsx (default: from the --out extension)").choices(["csv", "xlsx"]))
     .option("--source <name>", "only users from this source (e.g. an import file name, or manual)")
     .action(async (opts) =>
-      run(opts, async (rt) => exportUsers(await workspaceContext(rt, opts), { format: formatOf(opts.format, opts.out), out: opts.out, source: opts.source }), {
+      runOn(opts, (directory) => directory.exportUsers({ format: formatOf(opts.format, opts.out), out: opts.out, source: opts.source }), {
         human: (r) => `exported ${r.users} user(s) to ${r.out} (${r.format}, ${r.columns.length} columns)`,
       }, "export"),
     );
 }
 
 export function templateCommand(): Command {
-  return workspaceCommand("template", "write an empty import template (.csv or .xlsx)")
+  return needsNoDatabase(withJson(new Command("template").description("write an empty import template (.csv or .xlsx)")))
     .argument("<file>", "where to write it; the extension picks the format")
     .action(async (file: string, opts) => templateAction(file, opts));
 }
 
 async function templateAction(file: string, opts: { json?: boolean }): Promise<void> {
-  await run(opts, async () => writeTemplate(formatOf(undefined, file), file), { human: (r) => `wrote the import template to ${r.out} (${r.columns.join(", ")})` }, "template");
+  await output(opts, async () => writeTemplate(formatOf(undefined, file), file), { human: (r) => `wrote the import template to ${r.out} (${r.columns.join(", ")})` });
 }
 
 function formatOf(format: string | undefined, out: string): ExportFormat {

@@ -1,68 +1,26 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
 import { Command, Option } from "commander";
 import { loadConfig } from "../../config.ts";
 import { RollcallError, toRollcallError } from "../../errors.ts";
-import { httpFetch } from "../../net/http.ts";
 import { pkceChallenge, randomValue } from "../../auth/oidc.ts";
-import { setUserRole } from "../../auth/signin.ts";
-import { resolveWorkspace } from "../../core/workspaces.ts";
-import { printError, printJson, run, withJson } from "../io.ts";
+import { directoryCommand, needsNoDatabase, output, printError, printJson, runOn, withJson, withServer } from "../io.ts";
+import { bearerSessionPrefix } from "../../api/auth.ts";
+import { apiClient, normalizeServer, serverFrom } from "../api-client.ts";
+import { forgetSession, readSession, saveSession, type StoredSession } from "../session.ts";
 
 /**
  * `rollcall login`: sign in with Microsoft from a terminal, the way desktop apps do (RFC 8252): the
  * system browser runs the sign-in at the Rollcall server, which hands a one-time code to a loopback
- * listener here; the code and this process's PKCE verifier buy a session token, kept in a file only
- * this user can read (ROLLCALL_SESSION_FILE, default ~/.config/rollcall/session.json).
+ * listener here; the code and this process's PKCE verifier buy a session token, kept for later
+ * commands (see session.ts), which then go through that server's API.
  * The Entra app needs no extra redirect URI: Microsoft only ever talks to the server.
  */
-export interface StoredSession {
-  server: string;
-  token: string;
-  workspace: string | null;
-  account: { email: string; displayName: string };
-  expiresAt: string;
-}
-
-export function sessionFile(): string {
-  return process.env.ROLLCALL_SESSION_FILE ?? join(process.env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "rollcall", "session.json");
-}
-
-export function readSession(): StoredSession | null {
-  try {
-    return JSON.parse(readFileSync(sessionFile(), "utf8")) as StoredSession;
-  } catch {
-    return null;
-  }
-}
-
 function defaultServer(): string {
-  if (process.env.ROLLCALL_SERVER) return process.env.ROLLCALL_SERVER;
+  const server = serverFrom(undefined);
+  if (server) return server;
   const config = loadConfig();
   return config.publicUrl ?? `http://${config.host}:${config.port}`;
-}
-
-async function api<T>(server: string, path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<T> {
-  let response: Response;
-  try {
-    response = await httpFetch(`${server.replace(/\/$/, "")}/api/v1${path}`, {
-      method: init.method ?? "GET",
-      headers: { accept: "application/json", ...(init.body !== undefined && { "content-type": "application/json" }), ...(init.token && { authorization: `Bearer ${init.token}` }) },
-      ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
-    });
-  } catch (error) {
-    throw new RollcallError("source_unreachable", `Could not reach the Rollcall server at ${server} (${(error as Error).message}); give it with --server or ROLLCALL_SERVER`, { server });
-  }
-  if (response.status === 204) return undefined as T;
-  const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string; details?: Record<string, unknown> } };
-  if (!response.ok) {
-    const e = body.error;
-    throw new RollcallError((e?.code as never) ?? "internal", e?.message ?? `The server answered HTTP ${response.status}`, e?.details ?? {});
-  }
-  return body as T;
 }
 
 function openBrowser(url: string): void {
@@ -108,7 +66,7 @@ function loopback(state: string, timeoutMs: number): Promise<{ server: Server; r
 }
 
 export function loginCommand(): Command {
-  return withJson(new Command("login").description("sign in with your Microsoft account (system browser); keeps a session token for the CLI and API"))
+  return needsNoDatabase(withJson(new Command("login").description("sign in with your Microsoft account (system browser); keeps a session token for later commands given --server or ROLLCALL_SERVER")))
     .option("-w, --workspace <name>", "the workspace whose Microsoft sign-in to use (asked in the browser when several offer it)")
     .option("--server <url>", "the Rollcall server (default ROLLCALL_SERVER, ROLLCALL_PUBLIC_URL or http://ROLLCALL_HOST:ROLLCALL_PORT)")
     .option("--no-browser", "print the sign-in URL instead of opening the browser (remote shells)")
@@ -116,7 +74,7 @@ export function loginCommand(): Command {
     .action(async (opts: { workspace?: string; server?: string; browser: boolean; timeout: string; json?: boolean }) => {
       let listener: Server | undefined;
       try {
-        const server = (opts.server ?? defaultServer()).replace(/\/$/, "");
+        const server = normalizeServer(opts.server ?? defaultServer());
         const verifier = randomValue(48);
         const state = randomValue(16);
         const wait = await loopback(state, Number(opts.timeout) * 60_000);
@@ -134,12 +92,9 @@ export function loginCommand(): Command {
           process.stdout.write(`${start}\n`);
         }
         const code = await wait.code;
-        const session = await api<{ token: string; account: { email: string; displayName: string }; expiresAt: string }>(server, "/auth/microsoft/token", { method: "POST", body: { code, codeVerifier: verifier } });
+        const session = await apiClient(server, { anonymous: true }).request<{ token: string; account: { email: string; displayName: string }; expiresAt: string }>("POST", "/auth/microsoft/token", { body: { code, codeVerifier: verifier } });
         const stored: StoredSession = { server, token: session.token, workspace: opts.workspace ?? null, account: { email: session.account.email, displayName: session.account.displayName }, expiresAt: session.expiresAt };
-        const file = sessionFile();
-        mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-        writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
-        chmodSync(file, 0o600);
+        const file = saveSession(stored);
         if (opts.json) printJson({ account: stored.account, server, expiresAt: stored.expiresAt, sessionFile: file });
         else process.stderr.write(`Signed in as ${stored.account.displayName} <${stored.account.email}> until ${stored.expiresAt}. Session saved in ${file}.\n`);
       } catch (error) {
@@ -153,28 +108,43 @@ export function loginCommand(): Command {
     });
 }
 
+interface Profile {
+  account: { email: string; displayName: string };
+  workspaces: { name: string; role: string }[];
+  signInMethod: string;
+}
+interface Me {
+  token: { name: string; role: string } | null;
+  workspaces: { name: string; role: string }[];
+}
+
 export function whoamiCommand(): Command {
-  return withJson(new Command("whoami").description("who `rollcall login` signed you in as (asks the server)")).action(async (opts: { json?: boolean }) => {
-    try {
-      const stored = readSession();
-      if (!stored) throw new RollcallError("unauthenticated", "You are not signed in; run rollcall login");
-      const profile = await api<{ account: { email: string; displayName: string }; workspaces: { name: string; role: string }[]; signInMethod: string }>(stored.server, "/auth/profile", { token: stored.token });
-      if (opts.json) printJson(profile);
-      else process.stdout.write(`${profile.account.displayName} <${profile.account.email}> (${profile.signInMethod}) on ${stored.server}\n${profile.workspaces.map((w) => `  ${w.role} in ${w.name}`).join("\n")}\n`);
-    } catch (error) {
-      const e = toRollcallError(error);
-      printError(e, opts.json);
-      process.exitCode = 1;
-    }
-  });
+  return withServer(withJson(new Command("whoami").description("who the CLI acts as on the server: the account `rollcall login` signed in, or the API token in ROLLCALL_TOKEN")))
+    .action(async (opts: { json?: boolean; server?: string }) =>
+      output(opts, async () => {
+        const server = serverFrom(opts.server) ?? readSession()?.server;
+        if (!server) throw new RollcallError("unauthenticated", "You are not signed in; run `rollcall login`");
+        const client = apiClient(normalizeServer(server));
+        const token = process.env.ROLLCALL_TOKEN?.trim();
+        // An API token is no person: it has no profile, only a name, a role and its workspace.
+        if (token && !token.startsWith(bearerSessionPrefix)) return { server: client.server, me: await client.request<Me>("GET", "/auth/me") };
+        return { server: client.server, profile: await client.request<Profile>("GET", "/auth/profile") };
+      }, {
+        json: (r) => r.profile ?? r.me,
+        human: ({ server, profile, me }) => {
+          const who = profile ? `${profile.account.displayName} <${profile.account.email}> (${profile.signInMethod})` : `API token "${me!.token?.name}" (${me!.token?.role})`;
+          return `${who} on ${server}\n${(profile ?? me!).workspaces.map((w) => `  ${w.role} in ${w.name}`).join("\n")}`;
+        },
+      }),
+    );
 }
 
 export function logoutCommand(): Command {
-  return new Command("logout").description("end the session `rollcall login` started and forget its token").action(async () => {
+  return needsNoDatabase(new Command("logout").description("end the session `rollcall login` started and forget its token")).action(async () => {
     const stored = readSession();
     if (stored) {
-      await api(stored.server, "/auth/logout", { method: "POST", token: stored.token }).catch(() => {});
-      rmSync(sessionFile(), { force: true });
+      await apiClient(normalizeServer(stored.server)).request("POST", "/auth/logout").catch(() => {});
+      forgetSession();
     }
     process.stderr.write("Signed out.\n");
   });
@@ -182,12 +152,11 @@ export function logoutCommand(): Command {
 
 /** `rollcall user-role`: make a synced user an admin of their workspace (or a viewer again). */
 export function userRoleCommand(): Command {
-  return withJson(new Command("user-role").description("give a user synced from Entra ID the admin or viewer role (they sign in with Microsoft)"))
+  return directoryCommand("user-role", "give a user synced from Entra ID the admin or viewer role (they sign in with Microsoft)")
     .argument("<user>", "user id, email or user principal name")
-    .addOption(new Option("-w, --workspace <name>", "workspace name or id").default("default"))
     .addOption(new Option("--role <role>", "role").choices(["admin", "viewer"]).makeOptionMandatory())
-    .action(async (user: string, opts: { workspace: string; role: "admin" | "viewer"; json?: boolean }) =>
-      run(opts, async (rt) => setUserRole(rt.store.db, await resolveWorkspace(rt.store.db, opts.workspace), user, opts.role), {
+    .action(async (user: string, opts: { workspace: string; role: "admin" | "viewer"; json?: boolean; server?: string }) =>
+      runOn(opts, (directory) => directory.users.setRole(user, opts.role), {
         human: (r) => `${r.displayName} is now ${r.role === "admin" ? "an admin" : "a viewer"} of ${opts.workspace}`,
       }, "user-role"),
     );

@@ -1,14 +1,11 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
-import { createEntraSource, getSource, listSources, loadSourceForSync, removeSource, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
-import { httpFetch } from "../../net/http.ts";
+import type { Source } from "../../core/sources.ts";
 import { parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
-import { testConnection } from "../../sources/entra/connect.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { isValidCron } from "../../sync/schedule.ts";
-import type { Runtime } from "../../runtime.ts";
-import { collect, run, table, workspaceCommand, workspaceContext, type GlobalOptions } from "../io.ts";
+import { collect, directoryCommand, runOn, table, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sources …`: Entra ID sources. Secrets come from an environment variable, never a flag value. */
 const csv = (value: string | undefined) => (value === undefined ? undefined : value.split(",").map((s) => s.trim()).filter(Boolean));
@@ -121,10 +118,6 @@ function credentialFromFlags(flags: Flags): Credential | undefined {
   return undefined;
 }
 
-async function sourceContext(rt: Runtime, flags: Flags): Promise<SourceContext> {
-  return { ...(await workspaceContext(rt, flags)), secrets: rt.secrets };
-}
-
 export function describeSource(s: Source): string {
   const c = s.config;
   const scope = c.users === "all" ? "all users" : `transitive members of ${c.scopeGroups.join(", ")}`;
@@ -146,57 +139,49 @@ export function sourcesCommand(): Command {
 
   const add = new Command("add").description("add a source");
   add.addCommand(
-    withSourceFlags(workspaceCommand("entra", "add a Microsoft Entra ID source"))
+    withSourceFlags(directoryCommand("entra", "add a Microsoft Entra ID source"))
       .requiredOption("--name <name>", "source name (shown on synced users)")
       .action(async (flags: Flags) =>
-        run(flags, async (rt) => {
+        runOn(flags, async (directory) => {
           const credential = credentialFromFlags(flags);
           if (!credential) throw invalidInput([{ field: "clientSecret", message: "give --client-secret-env VAR (or --certificate-file and --private-key-file)" }]);
-          return createEntraSource(await sourceContext(rt, flags), { name: String(flags.name), config: configFromFlags(flags) as EntraConfigInput, credential });
+          return directory.sources.add({ name: String(flags.name), config: configFromFlags(flags), credential });
         }, { human: (s) => `added source ${s.name}\n${describeSource(s)}\nNext: \`rollcall sources test ${s.name}\`, then \`rollcall sync ${s.name}\`` }),
       ),
   );
   sources.addCommand(add);
 
   sources.addCommand(
-    withSourceFlags(workspaceCommand("update", "change a source's settings or secret"))
+    withSourceFlags(directoryCommand("update", "change a source's settings or secret"))
       .argument("<name>")
       .action(async (name: string, flags: Flags) =>
-        run(flags, async (rt) => {
-          const ctx = await sourceContext(rt, flags);
-          const before = await getSource(ctx, name);
-          const credential = credentialFromFlags(flags);
-          return updateEntraSource(ctx, name, { config: configFromFlags(flags, before.config), ...(credential && { credential }) });
-        }, { human: (s) => `updated source ${s.name}\n${describeSource(s)}` }),
+        runOn(flags, async (directory) => directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags) }), { human: (s) => `updated source ${s.name}\n${describeSource(s)}` }),
       ),
   );
 
   sources.addCommand(
-    workspaceCommand("list", "list sources").action(async (flags: Flags) =>
-      run(flags, async (rt) => listSources(await workspaceContext(rt, flags)), {
+    directoryCommand("list", "list sources").action(async (flags: Flags) =>
+      runOn(flags, (directory) => directory.sources.list(), {
         human: (list) => table(list.map((s) => ({ name: s.name, tenant: s.config.tenantId, secret: s.secret.description, users: s.status.syncedUsers, groups: s.status.syncedGroups, lastRun: s.status.lastRun?.status ?? "never", nextRun: s.status.nextRunAt ?? "" })), ["name", "tenant", "secret", "users", "groups", "lastRun", "nextRun"]),
       }),
     ),
   );
 
   sources.addCommand(
-    workspaceCommand("show", "show a source").argument("<name>").action(async (name: string, flags: Flags) =>
-      run(flags, async (rt) => getSource(await workspaceContext(rt, flags), name), { human: describeSource }),
+    directoryCommand("show", "show a source").argument("<name>").action(async (name: string, flags: Flags) =>
+      runOn(flags, (directory) => directory.sources.get(name), { human: describeSource }),
     ),
   );
 
   sources.addCommand(
-    workspaceCommand("remove", "remove a source (its users stay, no longer synced)").alias("delete").argument("<name>").action(async (name: string, flags: Flags) =>
-      run(flags, async (rt) => removeSource(await sourceContext(rt, flags), name), { human: (s) => `removed source ${s.name}` }),
+    directoryCommand("remove", "remove a source (its users stay, no longer synced)").alias("delete").argument("<name>").action(async (name: string, flags: Flags) =>
+      runOn(flags, (directory) => directory.sources.remove(name), { human: (s) => `removed source ${s.name}` }),
     ),
   );
 
   sources.addCommand(
-    workspaceCommand("test", "check the tenant, the app's credentials and its Graph permissions").argument("<name>").action(async (name: string, flags: Flags) =>
-      run(flags, async (rt) => {
-        const source = await loadSourceForSync(await sourceContext(rt, flags), name);
-        return testConnection(source.config, source.credential, httpFetch);
-      }, {
+    directoryCommand("test", "check the tenant, the app's credentials and its Graph permissions").argument("<name>").action(async (name: string, flags: Flags) =>
+      runOn(flags, (directory) => directory.sources.test(name), {
         human: (r) => r.checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.name.padEnd(13)} ${c.code && !c.ok ? `[${c.code}] ` : ""}${c.message}`).join("\n"),
         json: (r) => r,
         ok: (r) => r.ok,

@@ -1,9 +1,8 @@
 import { Command } from "commander";
 import cliProgress from "cli-progress";
-import { getRun, listRuns, rejectRun, type Run } from "../../core/runs.ts";
-import { approveRun, syncSource } from "../../sync/service.ts";
+import type { Run } from "../../core/runs.ts";
 import type { RunSummary, SyncProgress } from "../../sync/runner.ts";
-import { run, table, workspaceCommand, workspaceContext, type GlobalOptions } from "../io.ts";
+import { directoryCommand, runOn, table, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sync NAME` and `rollcall runs …`. The progress bar is on standard error; --json output stays clean. */
 export function progressBar(enabled: boolean): { update(p: SyncProgress): void; stop(): void } {
@@ -46,17 +45,16 @@ export function describeSummary(s: RunSummary): string {
 export const summaryJson = (s: RunSummary) => ({ runId: s.runId, mode: s.mode, status: s.status, counts: s.counts, ...(s.error && { error: s.error }) });
 
 export function syncCommand(): Command {
-  return workspaceCommand("sync", "sync an Entra ID source now")
+  return directoryCommand("sync", "sync an Entra ID source now")
     .argument("<source>", "source name")
     .option("--full", "full listing and reconciliation instead of a delta")
     .option("--dry-run", "compute the whole change set without applying it")
     .option("--force", "apply even when the deletion threshold is exceeded (this run only)")
     .action(async (name: string, flags: GlobalOptions & { full?: boolean; dryRun?: boolean; force?: boolean }) => {
       const bar = progressBar(Boolean(process.stderr.isTTY));
-      await run(flags, async (rt) => {
-        const ctx = await workspaceContext(rt, flags);
+      await runOn(flags, async (directory) => {
         try {
-          return await syncSource(rt, ctx.workspace, name, { trigger: "manual", full: flags.full ?? false, dryRun: flags.dryRun ?? false, force: flags.force ?? false, actor: "cli" }, { onProgress: (p) => bar.update(p) });
+          return await directory.sync(name, { full: flags.full ?? false, dryRun: flags.dryRun ?? false, force: flags.force ?? false }, (p) => bar.update(p));
         } finally {
           bar.stop();
         }
@@ -85,28 +83,35 @@ function describeRun(r: Run & { changes?: { action: string; subject: string; aft
 export function runsCommand(): Command {
   const runs = new Command("runs").description("sync run history");
   runs.addCommand(
-    workspaceCommand("list", "recent runs")
+    directoryCommand("list", "recent runs")
       .option("--source <name>", "only this source's runs")
       .option("--limit <n>", "how many", "50")
       .action(async (flags: GlobalOptions & { source?: string; limit: string }) =>
-        run(flags, async (rt) => listRuns(await workspaceContext(rt, flags), { source: flags.source, limit: Number(flags.limit) }), {
+        runOn(flags, (directory) => directory.runs.list({ source: flags.source, limit: Number(flags.limit) }), {
           human: (list) => table(list.map((r) => ({ id: r.id, source: r.source, status: r.status, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: r.counts.created ?? "", updated: r.counts.updated ?? "", removed: (r.counts.disabled ?? 0) + (r.counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "removed"]),
         }),
       ),
   );
   runs.addCommand(
-    workspaceCommand("show", "one run with its change log").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
-      run(flags, async (rt) => getRun(await workspaceContext(rt, flags), id), { human: describeRun }),
+    directoryCommand("show", "one run with its change log").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
+      runOn(flags, (directory) => directory.runs.get(id), { human: describeRun }),
     ),
   );
   runs.addCommand(
-    workspaceCommand("approve", "apply a run stopped at the deletion threshold (runs the source again with --force)").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
-      run(flags, async (rt) => approveRun(rt, (await workspaceContext(rt, flags)).workspace, id, "cli"), { human: describeSummary, json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync"),
+    directoryCommand("approve", "apply a run stopped at the deletion threshold (runs the source again with --force)").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
+      runOn(flags, async (directory) => {
+        const bar = progressBar(Boolean(process.stderr.isTTY));
+        try {
+          return await directory.runs.approve(id, (p) => bar.update(p));
+        } finally {
+          bar.stop();
+        }
+      }, { human: describeSummary, json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync"),
     ),
   );
   runs.addCommand(
-    workspaceCommand("reject", "dismiss a run stopped at the deletion threshold").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
-      run(flags, async (rt) => rejectRun(await workspaceContext(rt, flags), id), { human: (r) => `run ${r.id}: ${r.status}` }),
+    directoryCommand("reject", "dismiss a run stopped at the deletion threshold").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
+      runOn(flags, (directory) => directory.runs.reject(id), { human: (r) => `run ${r.id}: ${r.status}` }),
     ),
   );
   return runs;

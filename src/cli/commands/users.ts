@@ -1,9 +1,8 @@
 import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
-import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../core/users.ts";
 import type { User } from "../../domain/user.ts";
 import type { UserSort } from "../../storage/queries/users.ts";
-import { collect, run, table, workspaceCommand, workspaceContext } from "../io.ts";
+import { collect, directoryCommand, runOn, table } from "../io.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
 const scalarFlags = [
@@ -90,7 +89,7 @@ export function usersCommand(): Command {
   const users = new Command("users").description("list and manage users");
 
   users.addCommand(
-    workspaceCommand("list", "list users (all of them, or filtered)")
+    directoryCommand("list", "list users (all of them, or filtered)")
       .option("--source <name>", "only users from this source")
       .option("--source-type <type>", "manual, import or entra")
       .option("--tag <tag>", 'only users with this tag, e.g. "ID synced"')
@@ -100,56 +99,53 @@ export function usersCommand(): Command {
       .option("--sort <field>", "displayName, email, createdAt, updatedAt, source", "displayName")
       .option("--limit <n>", "at most this many")
       .action(async (opts) =>
-        run(opts, async (rt) => {
-          const ctx = await workspaceContext(rt, opts);
+        runOn(opts, async (directory) => {
           const filter = {
             source: opts.source, sourceType: opts.sourceType, tag: opts.tag, group: opts.group, q: opts.search,
             enabled: opts.enabled === undefined ? undefined : parseBoolean("enabled", opts.enabled),
           };
-          const wanted = opts.limit ? Number(opts.limit) : Infinity;
-          const all: User[] = [];
-          while (all.length < wanted) {
-            const limit = Math.min(1000, wanted - all.length);
-            const { items } = await listUsers(ctx, filter, { limit, offset: all.length, sort: opts.sort as UserSort, order: "asc" });
-            all.push(...items);
-            if (items.length < limit) break;
-          }
-          return all;
+          return directory.users.list(filter, { sort: opts.sort as UserSort, limit: opts.limit ? Number(opts.limit) : undefined });
         }, { human: (list) => table(list.map((u) => ({ ...u, source: u.source.name })), ["displayName", "email", "enabled", "source", "tags", "groups"]) }),
       ),
   );
 
   users.addCommand(
-    workspaceCommand("show", "show one user (by id or email)")
+    directoryCommand("show", "show one user (by id or email)")
       .argument("<user>", "id, email or user principal name")
-      .action(async (key: string, opts) => run(opts, async (rt) => getUser(await workspaceContext(rt, opts), key), { human: describeUser })),
+      .action(async (key: string, opts) => runOn(opts, (directory) => directory.users.get(key), { human: describeUser })),
   );
 
   users.addCommand(
-    withUserFields(workspaceCommand("add", "add a user by hand")).action(async (opts) =>
-      run(opts, async (rt) => createUser(await workspaceContext(rt, opts), userInputFromFlags(opts)), { human: (u) => `added ${describeUser(u)}` }),
+    withUserFields(directoryCommand("add", "add a user by hand")).action(async (opts) =>
+      runOn(opts, async (directory) => directory.users.add(userInputFromFlags(opts)), { human: (u) => `added ${describeUser(u)}` }),
     ),
   );
 
   users.addCommand(
-    withUserFields(workspaceCommand("update", "change fields of a user"))
+    withUserFields(directoryCommand("update", "change fields of a user"))
       .argument("<user>", "id, email or user principal name")
       .action(async (key: string, opts) =>
-        run(opts, async (rt) => updateUser(await workspaceContext(rt, opts), key, userInputFromFlags(opts)), { human: (u) => `updated ${describeUser(u)}` }),
+        runOn(opts, async (directory) => directory.users.update(key, userInputFromFlags(opts)), { human: (u) => `updated ${describeUser(u)}` }),
       ),
   );
 
   users.addCommand(
-    workspaceCommand("disable", "disable a user (keeps it, refuses its sign-in)")
+    directoryCommand("disable", "disable a user (keeps it, refuses its sign-in)")
       .argument("<user>", "id, email or user principal name")
-      .action(async (key: string, opts) => run(opts, async (rt) => disableUser(await workspaceContext(rt, opts), key), { human: (u) => `disabled ${u.displayName} <${u.email ?? ""}>` })),
+      .action(async (key: string, opts) => runOn(opts, (directory) => directory.users.disable(key), { human: (u) => `disabled ${u.displayName} <${u.email ?? ""}>` })),
   );
 
   users.addCommand(
-    workspaceCommand("remove", "delete a user")
+    directoryCommand("enable", "enable a disabled user again")
+      .argument("<user>", "id, email or user principal name")
+      .action(async (key: string, opts) => runOn(opts, (directory) => directory.users.update(key, { enabled: true }), { human: (u) => `enabled ${u.displayName} <${u.email ?? ""}>` })),
+  );
+
+  users.addCommand(
+    directoryCommand("remove", "delete a user")
       .alias("delete")
       .argument("<user>", "id, email or user principal name")
-      .action(async (key: string, opts) => run(opts, async (rt) => deleteUser(await workspaceContext(rt, opts), key), { human: (u) => `removed ${u.displayName} <${u.email ?? ""}>` })),
+      .action(async (key: string, opts) => runOn(opts, (directory) => directory.users.remove(key), { human: (u) => `removed ${u.displayName} <${u.email ?? ""}>` })),
   );
 
   return users;

@@ -1,0 +1,106 @@
+import { createWriteStream, openAsBlob } from "node:fs";
+import { basename } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { FormData, fetch as undiciFetch } from "undici";
+import { RollcallError, type ErrorCode } from "../errors.ts";
+import { dispatcher } from "../net/http.ts";
+import { readSession } from "./session.ts";
+
+/**
+ * The CLI's one HTTP client for a Rollcall server's REST API (/api/v1). It sends the caller's bearer
+ * credential and turns every error answer back into the RollcallError the server raised, so a command
+ * prints, and exits with, exactly what it would have locally.
+ */
+export interface ApiClient {
+  server: string;
+  request<T>(method: string, path: string, init?: { query?: Query; body?: unknown; form?: UploadForm }): Promise<T>;
+  /** Streams a file answer (an export) to `out`; answers its response headers. */
+  download(path: string, query: Query, out: string): Promise<Headers>;
+}
+
+export type Query = Record<string, string | number | boolean | undefined>;
+export interface UploadForm {
+  file: string;
+  fields: Record<string, string | undefined>;
+}
+
+export const normalizeServer = (server: string) => server.trim().replace(/\/+$/, "");
+
+/** The server the CLI talks to instead of the database, if one is set (--server, else ROLLCALL_SERVER). */
+export function serverFrom(flag: string | undefined): string | undefined {
+  const server = flag ?? process.env.ROLLCALL_SERVER;
+  return server?.trim() ? normalizeServer(server) : undefined;
+}
+
+/** ROLLCALL_TOKEN (an API token or a session token) wins; else the session `rollcall login` saved for this server. */
+function credentialFor(server: string): { token: string; from: "env" | "session" } {
+  const fromEnv = process.env.ROLLCALL_TOKEN?.trim();
+  if (fromEnv) return { token: fromEnv, from: "env" };
+  const session = readSession();
+  if (session && normalizeServer(session.server) === server) return { token: session.token, from: "session" };
+  throw new RollcallError("unauthenticated", `You are not signed in to ${server}; run \`rollcall login --server ${server}\` (or set ROLLCALL_TOKEN to an API token)`, { server });
+}
+
+export function apiClient(server: string, options: { anonymous?: boolean } = {}): ApiClient {
+  const credential = options.anonymous ? undefined : credentialFor(server);
+  const headers = (extra: Record<string, string> = {}) => ({ accept: "application/json", ...(credential && { authorization: `Bearer ${credential.token}` }), ...extra });
+
+  async function send(method: string, path: string, init: { query?: Query; body?: unknown; form?: UploadForm }): Promise<Response> {
+    const url = new URL(`${server}/api/v1${path}`);
+    for (const [key, value] of Object.entries(init.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    let body: string | FormData | undefined;
+    let contentType: Record<string, string> = {};
+    if (init.form) {
+      body = new FormData();
+      for (const [key, value] of Object.entries(init.form.fields)) if (value !== undefined) body.append(key, value);
+      // The file part goes last: the server reads the fields that come before it.
+      body.append("file", await openAsBlob(init.form.file).catch((error: Error) => {
+        throw new RollcallError("not_found", `Cannot read ${init.form!.file}: ${error.message}`, { resource: "file", key: init.form!.file });
+      }), basename(init.form.file));
+    } else if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      contentType = { "content-type": "application/json" };
+    }
+    let response: Response;
+    try {
+      response = (await undiciFetch(url, { method, headers: headers(contentType), body, dispatcher: dispatcher() })) as unknown as Response;
+    } catch (error) {
+      const reason = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+      throw new RollcallError("source_unreachable", `Could not reach the Rollcall server at ${server} (${reason}); check --server or ROLLCALL_SERVER`, { server });
+    }
+    if (!response.ok) throw await errorOf(response);
+    return response;
+  }
+
+  async function errorOf(response: Response): Promise<RollcallError> {
+    const text = await response.text();
+    let error: { code?: string; message?: string; details?: Record<string, unknown> } | undefined;
+    try {
+      error = (JSON.parse(text) as { error?: typeof error }).error;
+    } catch {
+      // Not Rollcall answering (a proxy, or the wrong URL): say what came back.
+    }
+    if (response.status === 401) {
+      const why = error?.message ?? "the server did not accept your credentials";
+      const hint = credential?.from === "env" ? "check ROLLCALL_TOKEN, or unset it and run `rollcall login`" : `run \`rollcall login --server ${server}\``;
+      return new RollcallError("unauthenticated", `${why.replace(/[.;]?\s*(run `rollcall login` again|sign in again)$/, "")}; ${hint}`, { server });
+    }
+    if (!error?.code) return new RollcallError("internal", `${server} answered HTTP ${response.status} without a Rollcall error; is it a Rollcall server? (${text.slice(0, 200)})`, { status: response.status });
+    return new RollcallError(error.code as ErrorCode, error.message ?? `HTTP ${response.status}`, error.details ?? {});
+  }
+
+  return {
+    server,
+    async request<T>(method: string, path: string, init: { query?: Query; body?: unknown; form?: UploadForm } = {}): Promise<T> {
+      const response = await send(method, path, init);
+      if (response.status === 204) return undefined as T;
+      return (await response.json()) as T;
+    },
+    async download(path, query, out) {
+      const response = await send("GET", path, { query });
+      await pipeline(Readable.fromWeb(response.body as never), createWriteStream(out));
+      return response.headers;
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { setUserRole } from "../auth/signin.ts";
+import type { ChangeRecord } from "../core/change-log.ts";
+import type { WorkspaceContext } from "../core/context.ts";
+import { exportUsers, type ExportFormat, type ExportResult } from "../core/exports.ts";
+import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
+import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
+import { getRun, listRuns, rejectRun, type Run } from "../core/runs.ts";
+import { createEntraSource, getSource, listSources, loadSourceForSync, removeSource, updateEntraSource, type Source } from "../core/sources.ts";
+import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../core/users.ts";
+import type { Workspace } from "../core/workspaces.ts";
+import type { Group } from "../domain/group.ts";
+import type { User } from "../domain/user.ts";
+import { httpFetch } from "../net/http.ts";
+import type { Runtime } from "../runtime.ts";
+import { testConnection, type ConnectResult } from "../sources/entra/connect.ts";
+import type { EntraConfig, EntraConfigInput } from "../sources/entra/config.ts";
+import { parseMappingFile } from "../sources/import/mapping.ts";
+import type { Credential } from "../sources/entra/token.ts";
+import type { Role } from "../storage/schema.ts";
+import type { UserFilter, UserSort } from "../storage/queries/users.ts";
+import { approveRun, syncSource } from "../sync/service.ts";
+import type { RunSummary, SyncProgress } from "../sync/runner.ts";
+
+/**
+ * What the workspace commands of the CLI act on: one workspace's directory. Locally it is the core
+ * over the database (below); with --server or ROLLCALL_SERVER it is the server's REST API
+ * (remote-directory.ts). Commands parse flags, call this, and print, so both behave the same.
+ */
+export interface Directory {
+  users: {
+    /** All matching users, or the first `limit`. */
+    list(filter: UserFilter, options: { sort: UserSort; limit?: number | undefined }): Promise<User[]>;
+    get(key: string): Promise<User>;
+    add(input: Record<string, unknown>): Promise<User>;
+    update(key: string, input: Record<string, unknown>): Promise<User>;
+    disable(key: string): Promise<User>;
+    remove(key: string): Promise<User>;
+    setRole(key: string, role: Role): Promise<{ userId: string; displayName: string; role: Role }>;
+  };
+  groups: {
+    list(filter: { q?: string | undefined; source?: string | undefined }): Promise<Group[]>;
+    get(key: string): Promise<Group>;
+    add(input: { name: string; description?: string | undefined }): Promise<Group>;
+    remove(key: string): Promise<Group>;
+    addMember(group: string, member: string): Promise<Group>;
+    removeMember(group: string, member: string): Promise<Group>;
+  };
+  sources: {
+    list(): Promise<Source[]>;
+    get(name: string): Promise<Source>;
+    add(input: { name: string; config: Partial<EntraConfigInput>; credential: Credential }): Promise<Source>;
+    /** `config` is computed from the source's current settings (list flags add to what is there). */
+    update(name: string, change: { config: (current: EntraConfig) => Partial<EntraConfigInput>; credential?: Credential | undefined }): Promise<Source>;
+    remove(name: string): Promise<Source>;
+    test(name: string): Promise<ConnectResult>;
+  };
+  sync(source: string, options: { full: boolean; dryRun: boolean; force: boolean }, onProgress: (p: SyncProgress) => void): Promise<RunSummary>;
+  runs: {
+    list(filter: { source?: string | undefined; limit: number }): Promise<Run[]>;
+    get(id: string): Promise<Run & { changes: ChangeRecord[] }>;
+    approve(id: string, onProgress: (p: SyncProgress) => void): Promise<RunSummary>;
+    reject(id: string): Promise<Run>;
+  };
+  importFile(options: ImportFileOptions): Promise<ImportReport>;
+  exportUsers(options: { format: ExportFormat; out: string; source?: string | undefined }): Promise<ExportResult>;
+}
+
+export interface ImportFileOptions {
+  path: string;
+  fileName: string;
+  sourceName?: string | undefined;
+  sheet?: string | undefined;
+  /** The mapping file's JSON, as read (checked by whoever runs the import). */
+  mapping?: unknown;
+  dryRun: boolean;
+  partial: boolean;
+  updateExisting: boolean;
+  onProgress?: ((p: ImportProgress) => void) | undefined;
+}
+
+/** Reads a list page by page until it has `wanted` items or the list ends. */
+export async function collectPages<T>(pageSize: number, wanted: number, page: (limit: number, offset: number) => Promise<T[]>): Promise<T[]> {
+  const all: T[] = [];
+  while (all.length < wanted) {
+    const limit = Math.min(pageSize, wanted - all.length);
+    const items = await page(limit, all.length);
+    all.push(...items);
+    if (items.length < limit) break;
+  }
+  return all;
+}
+
+export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace: Workspace }): Directory {
+  const sourceCtx = { ...ctx, secrets: rt.secrets };
+  return {
+    users: {
+      list: (filter, { sort, limit }) =>
+        collectPages(1000, limit ?? Infinity, async (pageLimit, offset) => (await listUsers(ctx, filter, { limit: pageLimit, offset, sort, order: "asc" })).items),
+      get: (key) => getUser(ctx, key),
+      add: (input) => createUser(ctx, input),
+      update: (key, input) => updateUser(ctx, key, input),
+      disable: (key) => disableUser(ctx, key),
+      remove: (key) => deleteUser(ctx, key),
+      setRole: (key, role) => setUserRole(ctx.db, ctx.workspace, key, role),
+    },
+    groups: {
+      list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await listGroups(ctx, filter, { limit, offset })).items),
+      get: (key) => getGroup(ctx, key),
+      add: (input) => createGroup(ctx, input),
+      remove: (key) => deleteGroup(ctx, key),
+      addMember: (group, member) => addMember(ctx, group, member),
+      removeMember: (group, member) => removeMember(ctx, group, member),
+    },
+    sources: {
+      list: () => listSources(ctx),
+      get: (name) => getSource(ctx, name),
+      add: ({ name, config, credential }) => createEntraSource(sourceCtx, { name, config: config as EntraConfigInput, credential }),
+      async update(name, { config, credential }) {
+        const current = await getSource(ctx, name);
+        return updateEntraSource(sourceCtx, name, { config: config(current.config), ...(credential && { credential }) });
+      },
+      remove: (name) => removeSource(sourceCtx, name),
+      async test(name) {
+        const source = await loadSourceForSync(sourceCtx, name);
+        return testConnection(source.config, source.credential, httpFetch);
+      },
+    },
+    sync: (source, options, onProgress) => syncSource(rt, ctx.workspace, source, { trigger: "manual", ...options, actor: ctx.actor }, { onProgress }),
+    runs: {
+      list: (filter) => listRuns(ctx, filter),
+      get: (id) => getRun(ctx, id),
+      approve: (id, onProgress) => approveRun(rt, ctx.workspace, id, ctx.actor, { onProgress }),
+      reject: (id) => rejectRun(ctx, id),
+    },
+    importFile: ({ mapping, ...options }) => runImport(ctx, rt.store, { ...options, mapping: mapping === undefined ? undefined : parseMappingFile(mapping) }),
+    exportUsers: (options) => exportUsers(ctx, options),
+  };
+}

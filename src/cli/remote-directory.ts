@@ -1,0 +1,119 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { invalidInput, RollcallError } from "../errors.ts";
+import type { ImportReport } from "../core/imports.ts";
+import type { Run } from "../core/runs.ts";
+import type { Source } from "../core/sources.ts";
+import type { Group } from "../domain/group.ts";
+import type { User } from "../domain/user.ts";
+import type { RunSummary, SyncProgress } from "../sync/runner.ts";
+import type { ApiClient } from "./api-client.ts";
+import { collectPages, type Directory } from "./directory.ts";
+
+/** How often a running sync's progress is read from GET …/runs/{id}. */
+const pollMs = 400;
+
+interface Page<T> {
+  items: T[];
+}
+
+/** The Directory of one workspace on a Rollcall server, through its REST API (see /api/v1/openapi.json). */
+export function remoteDirectory(api: ApiClient, workspace: string): Directory {
+  const at = (...parts: string[]) => `/workspaces/${[workspace, ...parts].map(encodeURIComponent).join("/")}`;
+  const get = <T>(path: string, query?: Record<string, string | number | boolean | undefined>) => api.request<T>("GET", path, query && { query });
+  const send = <T>(method: string, path: string, body?: unknown) => api.request<T>(method, path, body === undefined ? {} : { body });
+
+  /** A sync answers at once with the running run; follow it until it ends, as the local runner would report it. */
+  async function follow(started: Run, onProgress: (p: SyncProgress) => void): Promise<RunSummary> {
+    let run = started;
+    while (run.status === "running") {
+      onProgress({ phase: "starting", users: 0, groups: 0, planned: 0, toPlan: 0, ...(run.progress as Partial<SyncProgress>) });
+      await sleep(pollMs);
+      run = await get<Run>(at("runs", run.id));
+    }
+    return {
+      runId: run.id,
+      mode: run.mode as RunSummary["mode"],
+      status: run.status as RunSummary["status"],
+      dryRun: run.dryRun,
+      counts: run.counts,
+      graphRequests: run.graphRequests,
+      graphThrottled: run.graphThrottled,
+      ...(run.error && { error: run.error }),
+    };
+  }
+
+  return {
+    users: {
+      list: (filter, { sort, limit }) =>
+        collectPages(500, limit ?? Infinity, async (pageLimit, offset) => (await get<Page<User>>(at("users"), { ...filter, sort, order: "asc", limit: pageLimit, offset })).items),
+      get: (key) => get(at("users", key)),
+      add: (input) => send("POST", at("users"), input),
+      update: (key, input) => send("PATCH", at("users", key), input),
+      disable: (key) => send("POST", at("users", key, "disable")),
+      remove: (key) => send("DELETE", at("users", key)),
+      setRole: (key, role) => send("PUT", at("users", key, "role"), { role }),
+    },
+    groups: {
+      list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await get<Page<Group>>(at("groups"), { ...filter, limit, offset })).items),
+      get: (key) => get(at("groups", key)),
+      add: (input) => send("POST", at("groups"), input),
+      remove: (key) => send("DELETE", at("groups", key)),
+      addMember: (group, member) => send("POST", at("groups", group, "members"), { member }),
+      removeMember: (group, member) => send("DELETE", at("groups", group, "members", member)),
+    },
+    sources: {
+      list: async () => (await get<Page<Source>>(at("sources"))).items,
+      get: (name) => get(at("sources", name)),
+      add: ({ name, config, credential }) => send("POST", at("sources"), { name, ...config, clientSecret: secretOf(credential) }),
+      async update(name, { config, credential }) {
+        const current = await get<Source>(at("sources", name));
+        return send("PATCH", at("sources", name), { ...config(current.config), ...(credential && { clientSecret: secretOf(credential) }) });
+      },
+      remove: (name) => send("DELETE", at("sources", name)),
+      test: (name) => send("POST", at("sources", name, "test")),
+    },
+    sync: async (source, options, onProgress) => follow(await send<Run>("POST", at("sources", source, "sync"), options), onProgress),
+    runs: {
+      list: async ({ source, limit }) => (await get<Page<Run>>(at("runs"), { source, limit })).items,
+      get: (id) => get(at("runs", id)),
+      approve: async (id, onProgress) => follow(await send<Run>("POST", at("runs", id, "approve")), onProgress),
+      reject: (id) => send("POST", at("runs", id, "reject")),
+    },
+    async importFile(options) {
+      const choices = { source: options.sourceName, sheet: options.sheet, partial: options.partial, updateExisting: options.updateExisting };
+      const upload = await api.request<{ id: string; preview: ImportReport }>("POST", at("imports"), {
+        form: {
+          file: options.path,
+          fields: { ...Object.fromEntries(Object.entries(choices).map(([k, v]) => [k, v === undefined ? undefined : String(v)])), mapping: options.mapping === undefined ? undefined : JSON.stringify(options.mapping) },
+        },
+      });
+      const discard = () => api.request("DELETE", at("imports", upload.id)).catch(() => {});
+      if (options.dryRun) {
+        await discard();
+        return upload.preview;
+      }
+      try {
+        return await send<ImportReport>("POST", at("imports", upload.id, "commit"), { ...choices, ...(options.mapping !== undefined && { mapping: options.mapping }) });
+      } catch (error) {
+        // Problems stopped an all-or-nothing import: the report says which, exactly as a local import's does.
+        if (error instanceof RollcallError && error.code === "import_invalid" && error.details.report) {
+          await discard();
+          return error.details.report as ImportReport;
+        }
+        throw error;
+      }
+    },
+    async exportUsers({ format, out, source }) {
+      const headers = await api.download(at("exports"), { format, source }, out);
+      const columns = (headers.get("rollcall-columns") ?? "").split(",").filter(Boolean).map(decodeURIComponent);
+      return { format, out, users: Number(headers.get("rollcall-users") ?? 0), columns };
+    },
+  };
+}
+
+function secretOf(credential: { kind: string; secret?: string }): string {
+  if (credential.kind !== "secret" || !credential.secret) {
+    throw invalidInput([{ field: "certificate", message: "a certificate credential can only be set on the server's own machine (without --server); through a server, give --client-secret-env" }]);
+  }
+  return credential.secret;
+}
