@@ -205,7 +205,7 @@ function Shell({ children }: { children: ReactNode }) {
     <SessionContext.Consumer>
       {(session) => {
         const w = session!.workspace?.name;
-        const role = (session!.workspace as { role?: string } | undefined)?.role;
+        const role = session!.workspace?.role;
         return (
           <div className={`shell${menuOpen ? " menu-open" : ""}`}>
             <a className="skip-link" href="#main">

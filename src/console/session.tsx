@@ -1,4 +1,4 @@
-import { createContext, useContext } from "react";
+import { createContext, useContext, type ReactNode } from "react";
 import type { Account, Workspace } from "./types.ts";
 
 export interface Session {
@@ -25,3 +25,16 @@ export function useWorkspaceName(): string {
 }
 
 export const wsPath = (workspace: string, rest = "") => `/w/${encodeURIComponent(workspace)}${rest}`;
+
+/**
+ * Whether the signed-in account may change the current workspace. Viewers (read-only role) only read:
+ * the server refuses their changes with 403, so the console does not offer them.
+ */
+export function useCanChange(): boolean {
+  return useSession().workspace?.role === "admin";
+}
+
+/** Renders its children only for those who may change the current workspace. */
+export function AdminOnly({ children }: { children: ReactNode }) {
+  return useCanChange() ? <>{children}</> : null;
+}

@@ -1,9 +1,13 @@
 /** The API's shapes. Where the server already has the type, it is imported (type-only) so the two can't drift. */
 export type { User, UserSource, SourceType } from "../domain/user.ts";
 export type { Group } from "../domain/group.ts";
-export type { Workspace } from "../core/workspaces.ts";
+import type { Workspace as StoredWorkspace } from "../core/workspaces.ts";
 export type { ApiToken } from "../core/tokens.ts";
 export type { ChangeRecord } from "../core/change-log.ts";
+
+export type Role = "admin" | "viewer";
+/** A workspace as `/workspaces` lists it: with the role the signed-in account holds there. */
+export type Workspace = StoredWorkspace & { role?: Role };
 
 export interface Account {
   id: string;
@@ -11,6 +15,7 @@ export interface Account {
   displayName?: string;
   name?: string | null;
   role?: string;
+  isOwner?: boolean;
   workspaces?: string[] | null;
   csrfToken?: string;
 }

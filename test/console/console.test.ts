@@ -1,3 +1,4 @@
+import ExcelJS from "exceljs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { admin, desktop, hasChromium, chromiumPath, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
@@ -211,6 +212,79 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("link", { name: "See the imported users" }).click();
     await expect.poll(() => page.locator("tbody tr").count()).toBe(2);
     await expect(page.locator("tbody").textContent()).resolves.toContain("Ken Thompson");
+  });
+
+  it("imports an Excel file through preview and confirmation", async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet("New hires");
+    sheet.addRow(["Email", "Display name", "Department", "Mobile phone", "Card number"]);
+    sheet.addRow(["hedy@contoso.com", "Hedy Lamarr", "Research", "+1 415 555 0160", "C-90"]);
+    sheet.addRow(["claude@contoso.com", "Claude Shannon", "Research", "(415) 555-0161", "C-91"]);
+    const buffer = Buffer.from(await workbook.xlsx.writeBuffer());
+
+    await page.getByRole("link", { name: "Import & export" }).click();
+    await page.locator("#import-file").setInputFiles({ name: "research.xlsx", mimeType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buffer });
+    await page.getByText("research.xlsx").first().waitFor();
+    await page.getByRole("button", { name: "Check file" }).click();
+    await page.getByRole("heading", { name: "What this import will do" }).waitFor();
+    const report = page.locator("section", { has: page.getByRole("heading", { name: "What this import will do" }) });
+    expect(await report.textContent()).toContain("XLSX");
+    expect(await report.textContent()).toContain("sheet New hires");
+    expect(await page.locator(".row-error").count()).toBe(0);
+    // Nothing is written before the confirmation.
+    const before = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?q=hedy").then((r) => r.json() as Promise<{ total: number }>));
+    expect(before.total).toBe(0);
+    const importButton = page.getByRole("button", { name: /^Import: create/ });
+    expect(await importButton.textContent()).toBe("Import: create 2, update 0");
+    await importButton.click();
+    await page.getByText("Import finished.").waitFor();
+    await page.getByRole("link", { name: "See the imported users" }).click();
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(2);
+    await page.getByRole("link", { name: "Claude Shannon" }).click();
+    await page.getByRole("heading", { name: "Claude Shannon", level: 1 }).waitFor();
+    // The workspace's default country read the national number.
+    await expect(page.getByText("+14155550161").count()).resolves.toBe(1);
+  });
+
+  it("sets who gets notifications: field errors for a bad e-mail and URL, the webhook secret shown once and then only as set", async () => {
+    await page.getByRole("link", { name: "Settings" }).click();
+    const section = page.locator("section", { has: page.getByRole("heading", { name: "Notifications", level: 2 }) });
+    await section.getByTestId("webhook-secret").getByText("Not set").waitFor();
+    const emails = section.getByLabel("E-mail recipients");
+    const url = section.getByLabel("Webhook URL");
+    const save = section.getByRole("button", { name: "Save notification settings" });
+
+    await emails.fill("it-ops@contoso.com\nnot-an-email");
+    await save.click();
+    await expect.poll(() => emails.getAttribute("aria-invalid")).toBe("true");
+    expect(await section.locator(".field-error").textContent()).toContain("not-an-email");
+
+    await emails.fill("it-ops@contoso.com, security@contoso.com");
+    await url.fill("ftp://hooks.contoso.com/rollcall");
+    await save.click();
+    await expect.poll(() => url.getAttribute("aria-invalid")).toBe("true");
+    expect(await emails.getAttribute("aria-invalid")).toBeNull();
+    expect(await section.locator(".field-error").textContent()).toContain("https://");
+    // A refused save changed nothing.
+    const unchanged = await page.evaluate(() => fetch("/api/v1/workspaces/default/notification-settings").then((r) => r.json() as Promise<{ emailTo: string[] }>));
+    expect(unchanged.emailTo).toEqual([]);
+
+    await url.fill("https://hooks.contoso.com/rollcall");
+    await save.click();
+    const secret = await page.getByRole("textbox", { name: "Webhook signing secret" }).inputValue();
+    expect(secret).toMatch(/^whsec_/);
+    await page.getByRole("button", { name: "Done" }).click();
+    await section.getByTestId("webhook-secret").getByText("Set", { exact: true }).waitFor();
+
+    await page.reload();
+    await section.getByTestId("webhook-secret").getByText("Set", { exact: true }).waitFor();
+    expect(await emails.inputValue()).toBe("it-ops@contoso.com\nsecurity@contoso.com");
+    expect(await url.inputValue()).toBe("https://hooks.contoso.com/rollcall");
+    expect(await page.content()).not.toContain(secret);
+    const saved = await page.evaluate(() => fetch("/api/v1/workspaces/default/notification-settings").then((r) => r.text()));
+    expect(saved).not.toContain(secret);
+    expect(JSON.parse(saved)).toMatchObject({ emailTo: ["it-ops@contoso.com", "security@contoso.com"], webhookUrl: "https://hooks.contoso.com/rollcall", webhookSecretSet: true });
+    await section.getByText("Nothing sent yet.").waitFor();
   });
 
   it("works at phone size through the menu, and signs out", async () => {

@@ -113,4 +113,93 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     expect(await page.locator("#counts-h + .counts").textContent()).toMatch(/\d+ disabled/);
     await page.locator(".history-item").first().waitFor();
   });
+
+  it("rejects a run stopped at the deletion threshold: nothing changes and the run says so", async () => {
+    // A tighter safety stop, set with the form, so the few users left can trip it.
+    await page.getByRole("link", { name: "contoso" }).first().click();
+    await page.getByRole("button", { name: "Edit settings" }).click();
+    const form = page.getByRole("dialog", { name: "Edit source contoso" });
+    await form.getByLabel("…and more than this many users").fill("2");
+    await form.getByRole("button", { name: "Save source" }).click();
+    await form.waitFor({ state: "hidden" });
+    await page.getByText("More than 10% and more than 2 users removed").waitFor();
+
+    const enabledBefore = await enabledSyncedUsers();
+    const tenant = emulator.tenants.get(emulator.tenantId);
+    const left = tenant.listUsers().filter((u) => u.userType !== "Guest");
+    for (const user of left.slice(0, Math.ceil(left.length / 2))) tenant.deleteUser(user.id);
+    await page.getByRole("button", { name: "Sync now" }).click();
+    await page.getByText("Stopped for review.").waitFor({ timeout: 60_000 });
+    await page.getByRole("link", { name: "Review and apply or reject" }).click();
+    await page.getByRole("heading", { name: "This run needs your review" }).waitFor();
+    await page.getByRole("button", { name: "Reject", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: "Reject this run?" });
+    await dialog.getByText("Nothing is changed.").waitFor();
+    await dialog.getByRole("button", { name: "Reject run" }).click();
+    await expect.poll(async () => (await page.locator("h1 + p .badge").textContent()) ?? "").toBe("Rejected");
+    // Decided: no more Apply or Reject, and the directory is as it was.
+    expect(await page.getByRole("heading", { name: "This run needs your review" }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Apply these changes" }).count()).toBe(0);
+    expect(await enabledSyncedUsers()).toBe(enabledBefore);
+  });
+
+  it("replaces the client secret without ever showing the old or the new one", async () => {
+    const tenant = emulator.tenants.get(emulator.tenantId);
+    const fresh = tenant.addSecret(emulator.clientId, { displayName: "rotated", expiresInDays: 365 });
+    tenant.removeSecret(emulator.clientId, tenant.defaultApp.secretId);
+    const expiresOn = fresh.endDateTime.slice(0, 10);
+
+    await page.getByRole("link", { name: "contoso" }).first().click();
+    await page.getByRole("heading", { name: "contoso", level: 1 }).waitFor();
+    // The stored secret is the removed one now: Connect says so.
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.getByText("The connection has problems:").waitFor({ timeout: 30_000 });
+
+    await page.getByRole("button", { name: "Edit settings" }).click();
+    const form = page.getByRole("dialog", { name: "Edit source contoso" });
+    // Write-only: the form says the secret is set and offers to replace it; there is no field holding it.
+    await form.getByRole("button", { name: "Replace secret" }).waitFor();
+    expect(await form.getByLabel("Client secret").count()).toBe(0);
+    await form.getByRole("button", { name: "Replace secret" }).click();
+    expect(await form.getByLabel("Client secret").inputValue()).toBe("");
+    await form.getByLabel("Client secret").fill(fresh.secretText);
+    await form.getByLabel("Secret expires on").fill(expiresOn);
+    await form.getByRole("button", { name: "Save source" }).click();
+    await form.waitFor({ state: "hidden" });
+    await expect(page.getByText(`Secret set, expires on ${expiresOn}`).count()).resolves.toBeGreaterThan(0);
+
+    await page.getByRole("button", { name: "Edit settings" }).click();
+    await form.getByText(`set, expires on ${expiresOn}`).waitFor();
+    expect(await form.getByLabel("Client secret").count()).toBe(0);
+    await form.getByRole("button", { name: "Cancel" }).click();
+    for (const secret of [emulator.clientSecret, fresh.secretText]) {
+      expect(await page.content()).not.toContain(secret);
+      expect(await page.evaluate(() => fetch("/api/v1/workspaces/default/sources/contoso").then((r) => r.text()))).not.toContain(secret);
+    }
+
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.getByText("Connected. Everything the source needs is in place.").waitFor({ timeout: 30_000 });
+  });
+
+  it("removes the source only after confirmation, keeping its users", async () => {
+    const usersBefore = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?limit=1").then((r) => r.json() as Promise<{ total: number }>));
+    await page.getByRole("button", { name: "Remove source" }).click();
+    const dialog = page.getByRole("dialog", { name: "Remove source contoso?" });
+    await dialog.getByText(/stay in the directory but are no longer kept in step/).waitFor();
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByRole("heading", { name: "contoso", level: 1 }).waitFor();
+
+    await page.getByRole("button", { name: "Remove source" }).click();
+    await dialog.getByRole("button", { name: "Remove source" }).click();
+    await page.getByRole("heading", { name: "No Entra ID source yet" }).waitFor();
+    const sources = await page.evaluate(() => fetch("/api/v1/workspaces/default/sources").then((r) => r.json() as Promise<{ items: unknown[] }>));
+    expect(sources.items).toEqual([]);
+    const usersAfter = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?limit=1").then((r) => r.json() as Promise<{ total: number }>));
+    expect(usersAfter.total).toBe(usersBefore.total);
+  });
+
+  function enabledSyncedUsers(): Promise<number> {
+    return page.evaluate(() => fetch("/api/v1/workspaces/default/users?tag=ID%20synced&enabled=true&limit=1").then((r) => r.json() as Promise<{ total: number }>)).then((r) => r.total);
+  }
 });

@@ -1,7 +1,7 @@
 import { api, ws } from "../api.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Link } from "../router.tsx";
-import { useWorkspaceName } from "../session.tsx";
+import { useWorkspaceName, wsPath } from "../session.tsx";
 import { Badge, Empty, ErrorBanner, Loading, formatDate } from "./ui.tsx";
 import type { ConsoleNotification } from "./NotificationsBanner.tsx";
 
@@ -15,7 +15,7 @@ export function NotificationsPage() {
       <h1>Notifications</h1>
       <p className="hint">
         Warnings about client secrets (30, 14, 7 and 1 days before they expire, and once expired), failed or stopped syncs and failed imports. E-mail recipients and
-        the webhook are set with <code>rollcall notifications settings</code>.
+        the webhook are set under <Link to={wsPath(workspace, "/settings")}>Settings</Link> (or with <code>rollcall notifications settings</code>).
       </p>
       {list.error ? <ErrorBanner error={list.error} retry={list.reload} /> : null}
       {list.loading && !list.data ? <Loading /> : null}

@@ -30,7 +30,7 @@ export function WorkspaceSwitcher() {
             {w.name}
           </option>
         ))}
-        <option value="__new">+ New workspace…</option>
+        {session.account.isOwner ? <option value="__new">+ New workspace…</option> : null}
       </select>
       <NewWorkspaceDialog
         open={creating}

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
-import { useWorkspaceName, wsPath } from "../session.tsx";
+import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import type { ChangeRecord, Group } from "../types.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, Spinner, formatDate, useToast } from "../components/ui.tsx";
@@ -21,6 +21,7 @@ export function GroupPage({ id }: { id: string }) {
   const [adding, setAdding] = useState(false);
   const [addError, setAddError] = useState<unknown>(null);
   const [filter, setFilter] = useState("");
+  const canChange = useCanChange();
 
   const g = group.data;
   if (!g) {
@@ -33,6 +34,8 @@ export function GroupPage({ id }: { id: string }) {
     );
   }
   const synced = g.source.type === "entra";
+  // Synced groups change in Entra ID; viewers change nothing.
+  const editable = !synced && canChange;
   const add = async (event: FormEvent) => {
     event.preventDefault();
     setAdding(true);
@@ -61,7 +64,7 @@ export function GroupPage({ id }: { id: string }) {
             {g.memberCount.toLocaleString()} member{g.memberCount === 1 ? "" : "s"} · <Badge tone={synced ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
           </p>
         </div>
-        {synced ? null : (
+        {editable ? (
           <div className="actions">
             <button type="button" className="btn" onClick={() => setEditing(true)}>
               Edit
@@ -70,13 +73,13 @@ export function GroupPage({ id }: { id: string }) {
               Delete
             </button>
           </div>
-        )}
+        ) : null}
       </div>
       {synced ? <p className="banner banner-info">This group is synced from Entra ID; change its name and members in Entra ID and they follow at the next sync.</p> : null}
       <div className="detail-grid">
         <section className="card" aria-labelledby="members-h">
           <h2 id="members-h">Members</h2>
-          {synced ? null : (
+          {editable ? (
             <form className="inline-form" onSubmit={add} noValidate>
               <div className={`field${memberError ? " field-invalid" : ""}`}>
                 <label htmlFor="add-member">Add a member</label>
@@ -98,7 +101,7 @@ export function GroupPage({ id }: { id: string }) {
                 {adding ? <Spinner label="Adding" /> : null} Add
               </button>
             </form>
-          )}
+          ) : null}
           {g.members.length > 10 ? (
             <div className="field">
               <label htmlFor="member-filter">Filter members</label>
@@ -112,11 +115,11 @@ export function GroupPage({ id }: { id: string }) {
               {shown.map((m) => (
                 <li key={m}>
                   <Link to={wsPath(workspace, `/users?q=${encodeURIComponent(m)}`)}>{m}</Link>
-                  {synced ? null : (
+                  {editable ? (
                     <button type="button" className="btn btn-small btn-link" onClick={() => setRemoving(m)} aria-label={`Remove ${m} from ${g.name}`}>
                       Remove
                     </button>
-                  )}
+                  ) : null}
                 </li>
               ))}
             </ul>

@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
-import { useWorkspaceName, wsPath } from "../session.tsx";
+import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import type { Group, PageOf } from "../types.ts";
 import { useDebounced, useLoad, useTitle } from "../hooks.ts";
 import { Badge, Dialog, Empty, ErrorBanner, Loading, Pager, Spinner, TextArea, TextField } from "../components/ui.tsx";
@@ -37,11 +37,13 @@ export function GroupsPage() {
           <h1>Groups</h1>
           <p className="muted">{data ? `${data.total.toLocaleString()} ${q ? "matching" : "in this workspace"}` : "\u00a0"}</p>
         </div>
-        <div className="actions">
-          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-            New group
-          </button>
-        </div>
+        <AdminOnly>
+          <div className="actions">
+            <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+              New group
+            </button>
+          </div>
+        </AdminOnly>
       </div>
       <div className="filters" role="search" aria-label="Filter groups">
         <div className="field field-search">

@@ -1,7 +1,7 @@
 import { useRef, useState, type DragEvent } from "react";
 import { api, ApiError, upload, withQuery, ws } from "../api.ts";
 import { Link } from "../router.tsx";
-import { useWorkspaceName, wsPath } from "../session.tsx";
+import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useTitle } from "../hooks.ts";
 import type { ImportReport } from "../../core/import-report.ts";
 import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, useToast } from "../components/ui.tsx";
@@ -60,6 +60,38 @@ const accept = ".csv,.txt,.tsv,.xlsx,text/csv,application/vnd.openxmlformats-off
 export function ImportPage() {
   const workspace = useWorkspaceName();
   useTitle("Import & export");
+  const canChange = useCanChange();
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <h1>Import & export</h1>
+          <p className="muted">Add or update users from a CSV or Excel file. You see every change and every problem row before anything is written.</p>
+        </div>
+      </div>
+      {canChange ? (
+        <ImportUsers workspace={workspace} />
+      ) : (
+        <p className="banner banner-info">You have read-only access to this workspace: you can export its users, and an admin of the workspace can import.</p>
+      )}
+      <section className="card" aria-labelledby="export-h">
+        <h2 id="export-h">Export users</h2>
+        <p className="muted">All users of this workspace with every field, in the same columns the import reads.</p>
+        <div className="actions">
+          <a className="btn" href={importApi.exportUrl(workspace, "csv")} download>
+            Export CSV
+          </a>
+          <a className="btn" href={importApi.exportUrl(workspace, "xlsx")} download>
+            Export Excel
+          </a>
+        </div>
+      </section>
+    </div>
+  );
+}
+
+/** Upload, preview with every row problem, then confirm. */
+function ImportUsers({ workspace }: { workspace: string }) {
   const toast = useToast();
   const [file, setFile] = useState<File | null>(null);
   const [options, setOptions] = useState<ImportOptions>({ partial: false, updateExisting: false, source: "", sheet: "" });
@@ -133,13 +165,7 @@ export function ImportPage() {
   const blocked = report ? report.counts.invalid > 0 && !options.partial : false;
 
   return (
-    <div className="page">
-      <div className="page-head">
-        <div>
-          <h1>Import & export</h1>
-          <p className="muted">Add or update users from a CSV or Excel file. You see every change and every problem row before anything is written.</p>
-        </div>
-      </div>
+    <>
       <section className="card" aria-labelledby="import-h">
         <h2 id="import-h">Import users</h2>
         <div
@@ -250,20 +276,7 @@ export function ImportPage() {
           Import finished. <Link to={wsPath(workspace, `/users?source=${encodeURIComponent(stage.report.source)}`)}>See the imported users</Link>
         </p>
       ) : null}
-
-      <section className="card" aria-labelledby="export-h">
-        <h2 id="export-h">Export users</h2>
-        <p className="muted">All users of this workspace with every field, in the same columns the import reads.</p>
-        <div className="actions">
-          <a className="btn" href={importApi.exportUrl(workspace, "csv")} download>
-            Export CSV
-          </a>
-          <a className="btn" href={importApi.exportUrl(workspace, "xlsx")} download>
-            Export Excel
-          </a>
-        </div>
-      </section>
-    </div>
+    </>
   );
 }
 

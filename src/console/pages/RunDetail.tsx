@@ -1,6 +1,6 @@
 import { useMemo, useState } from "react";
 import { Link, navigate } from "../router.tsx";
-import { useWorkspaceName, wsPath } from "../session.tsx";
+import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
 import { countsSummary, describeProgress, runSourceName, statusText, statusTone, syncApi } from "../sync-api.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, ProgressBar, formatDate, useToast } from "../components/ui.tsx";
@@ -74,6 +74,7 @@ export function RunPage({ id }: { id: string }) {
               `It would remove ${removals ?? "many"} users${heldBefore ? ` of the ${heldBefore} the source holds` : ""}, more than the source's safety threshold allows.`}
           </p>
           <p>The change log below lists every change this run would make; none of them has been applied. If they are expected (for example, people really left), apply them; if not, reject the run and fix the source's scope in Entra ID.</p>
+          <AdminOnly>
           <div className="actions">
             <button type="button" className="btn btn-primary btn-danger" onClick={() => setDeciding("approve")}>
               Apply these changes
@@ -82,6 +83,7 @@ export function RunPage({ id }: { id: string }) {
               Reject
             </button>
           </div>
+          </AdminOnly>
         </section>
       ) : null}
       {r.dryRun && r.status === "succeeded" ? <p className="banner banner-info">This was a preview: the changes below were computed but not applied. Use Sync now to apply them.</p> : null}

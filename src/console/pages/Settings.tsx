@@ -1,8 +1,9 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, ws } from "../api.ts";
-import { useSession, useWorkspaceName } from "../session.tsx";
+import { AdminOnly, useCanChange, useSession, useWorkspaceName } from "../session.tsx";
 import type { ApiToken, PageOf, Workspace } from "../types.ts";
 import { Admins } from "./SettingsAdmins.tsx";
+import { NotificationSettingsSection } from "./SettingsNotifications.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownOnceDialog, Spinner, TextField, formatDate, relativeTime, useToast } from "../components/ui.tsx";
 
@@ -17,6 +18,7 @@ export function SettingsPage() {
       </div>
       <GeneralSettings />
       <Tokens />
+      <NotificationSettingsSection />
       <Admins />
     </div>
   );
@@ -26,6 +28,7 @@ function GeneralSettings() {
   const session = useSession();
   const workspace = session.workspace!;
   const toast = useToast();
+  const canChange = useCanChange();
   const [country, setCountry] = useState(workspace.defaultCountry ?? "");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -55,16 +58,19 @@ function GeneralSettings() {
           value={country}
           onChange={(e) => setCountry(e.target.value.toUpperCase())}
           maxLength={2}
+          readOnly={!canChange}
           placeholder="US"
           error={fields.defaultCountry}
           hint="ISO two-letter code. Phone numbers without a +country prefix (from imports, forms and sources without their own country) are read as this country's."
         />
         {Object.keys(fields).length ? null : <ErrorBanner error={error} title="Settings were not saved." />}
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={busy || country === (workspace.defaultCountry ?? "")}>
-            {busy ? <Spinner label="Saving" /> : null} Save
-          </button>
-        </div>
+        {canChange ? (
+          <div className="form-actions">
+            <button type="submit" className="btn btn-primary" disabled={busy || country === (workspace.defaultCountry ?? "")}>
+              {busy ? <Spinner label="Saving" /> : null} Save
+            </button>
+          </div>
+        ) : null}
       </form>
     </section>
   );
@@ -82,9 +88,11 @@ function Tokens() {
     <section className="card" aria-labelledby="tokens-h">
       <div className="section-head">
         <h2 id="tokens-h">API tokens</h2>
-        <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-          Create token
-        </button>
+        <AdminOnly>
+          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+            Create token
+          </button>
+        </AdminOnly>
       </div>
       <p className="muted">
         Scripts and other systems call the REST API with <code>Authorization: Bearer rc_…</code>. A token works in this workspace only.
@@ -117,9 +125,11 @@ function Tokens() {
                     {t.revokedAt ? (
                       <Badge tone="bad">Revoked {formatDate(t.revokedAt, false)}</Badge>
                     ) : (
-                      <button type="button" className="btn btn-small btn-danger" onClick={() => setRevoking(t)} aria-label={`Revoke token ${t.name}`}>
-                        Revoke
-                      </button>
+                      <AdminOnly>
+                        <button type="button" className="btn btn-small btn-danger" onClick={() => setRevoking(t)} aria-label={`Revoke token ${t.name}`}>
+                          Revoke
+                        </button>
+                      </AdminOnly>
                     )}
                   </td>
                 </tr>

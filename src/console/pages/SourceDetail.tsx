@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { Link, navigate, useLocation } from "../router.tsx";
-import { useWorkspaceName, wsPath } from "../session.tsx";
+import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
 import { countsSummary, statusText, statusTone, syncApi, type Run } from "../sync-api.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, formatDate, relativeTime, useToast } from "../components/ui.tsx";
@@ -20,6 +20,7 @@ export function SourcePage({ name }: { name: string }) {
   const runs = useLoad((signal) => syncApi.listRuns(workspace, { source: name, limit: pageSize, offset }, signal), [workspace, name, offset]);
   const [editing, setEditing] = useState(false);
   const [removing, setRemoving] = useState(false);
+  const canChange = useCanChange();
   const s = source.data;
   const refresh = () => {
     source.reload();
@@ -36,7 +37,7 @@ export function SourcePage({ name }: { name: string }) {
           <h1>{name}</h1>
           <p className="muted">Microsoft Entra ID source</p>
         </div>
-        {s ? (
+        {s && canChange ? (
           <div className="actions">
             <button type="button" className="btn" onClick={() => setEditing(true)}>
               Edit settings

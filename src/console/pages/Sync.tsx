@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { Link, navigate } from "../router.tsx";
-import { useWorkspaceName, wsPath } from "../session.tsx";
+import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
 import { syncApi, type Source } from "../sync-api.ts";
 import { Empty, ErrorBanner, Loading, useToast } from "../components/ui.tsx";
@@ -26,11 +26,13 @@ export function SyncPage() {
           <h1>User synchronization</h1>
           <p className="muted">Keep this workspace's users and groups in step with Microsoft Entra ID.</p>
         </div>
-        <div className="actions">
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            Add Entra ID source
-          </button>
-        </div>
+        <AdminOnly>
+          <div className="actions">
+            <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+              Add Entra ID source
+            </button>
+          </div>
+        </AdminOnly>
       </div>
       {missingApi ? (
         <p className="banner banner-warn">This server does not offer synchronization yet (no sources API). Update Rollcall, then reload this page.</p>
@@ -41,9 +43,11 @@ export function SyncPage() {
       {sources.data && sources.data.length === 0 ? (
         <Empty title="No Entra ID source yet">
           <p>Add a source with your app registration's tenant ID, client ID and secret, click Connect to check it, then Sync now.</p>
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            Add Entra ID source
-          </button>
+          <AdminOnly>
+            <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+              Add Entra ID source
+            </button>
+          </AdminOnly>
         </Empty>
       ) : null}
       <div className="source-grid">
@@ -66,6 +70,7 @@ export function SyncPage() {
 
 export function SourceCard({ workspace, source, onChanged }: { workspace: string; source: Source; onChanged: () => void }) {
   const toast = useToast();
+  const canChange = useCanChange();
   const [runId, setRunId] = useState<string | null>(source.status.running);
   const [starting, setStarting] = useState<"sync" | "preview" | null>(null);
   const [active, setActive] = useState(Boolean(source.status.running));
@@ -100,17 +105,21 @@ export function SourceCard({ workspace, source, onChanged }: { workspace: string
       </p>
       <SourceStats source={source} />
       <div className="actions">
-        <button type="button" className="btn btn-primary" onClick={() => void start(false)} disabled={busy}>
-          {starting === "sync" ? "Starting…" : "Sync now"}
-        </button>
-        <button type="button" className="btn" onClick={() => void start(true)} disabled={busy}>
-          {starting === "preview" ? "Starting…" : "Preview changes"}
-        </button>
+        {canChange ? (
+          <>
+            <button type="button" className="btn btn-primary" onClick={() => void start(false)} disabled={busy}>
+              {starting === "sync" ? "Starting…" : "Sync now"}
+            </button>
+            <button type="button" className="btn" onClick={() => void start(true)} disabled={busy}>
+              {starting === "preview" ? "Starting…" : "Preview changes"}
+            </button>
+          </>
+        ) : null}
         <Link className="btn btn-link" to={wsPath(workspace, `/sync/${encodeURIComponent(source.name)}`)}>
           Settings and history
         </Link>
       </div>
-      <ConnectButton workspace={workspace} source={source.name} />
+      {canChange ? <ConnectButton workspace={workspace} source={source.name} /> : null}
       <ErrorBanner error={error} title="The sync could not start." />
       {runId ? (
         <RunTracker

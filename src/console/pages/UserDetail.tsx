@@ -1,7 +1,7 @@
 import { useState, type ReactNode } from "react";
 import { api, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
-import { useWorkspaceName, wsPath } from "../session.tsx";
+import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import type { ChangeRecord, User } from "../types.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, formatDate, tagTone, useToast } from "../components/ui.tsx";
@@ -47,17 +47,19 @@ export function UserPage({ id }: { id: string }) {
             {u.email ?? u.userPrincipalName} · {u.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}
           </p>
         </div>
-        <div className="actions">
-          <button type="button" className="btn" onClick={() => setEditing(true)}>
-            Edit
-          </button>
-          <button type="button" className="btn" onClick={() => setToggling(true)}>
-            {u.enabled ? "Disable" : "Enable"}
-          </button>
-          <button type="button" className="btn btn-danger" onClick={() => setDeleting(true)}>
-            Delete
-          </button>
-        </div>
+        <AdminOnly>
+          <div className="actions">
+            <button type="button" className="btn" onClick={() => setEditing(true)}>
+              Edit
+            </button>
+            <button type="button" className="btn" onClick={() => setToggling(true)}>
+              {u.enabled ? "Disable" : "Enable"}
+            </button>
+            <button type="button" className="btn btn-danger" onClick={() => setDeleting(true)}>
+              Delete
+            </button>
+          </div>
+        </AdminOnly>
       </div>
       <ErrorBanner error={user.error} retry={user.reload} />
 

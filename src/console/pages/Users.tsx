@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
-import { useWorkspaceName, wsPath } from "../session.tsx";
+import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import type { PageOf, User } from "../types.ts";
 import { systemTags } from "../types.ts";
 import { useDebounced, useLoad, useTitle } from "../hooks.ts";
@@ -83,14 +83,16 @@ export function UsersPage() {
             {data ? `${data.total.toLocaleString()} ${filtered ? "matching" : "in this workspace"}` : "\u00a0"}
           </p>
         </div>
-        <div className="actions">
-          <Link className="btn" to={wsPath(workspace, "/import")}>
-            Import
-          </Link>
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            Add user
-          </button>
-        </div>
+        <AdminOnly>
+          <div className="actions">
+            <Link className="btn" to={wsPath(workspace, "/import")}>
+              Import
+            </Link>
+            <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+              Add user
+            </button>
+          </div>
+        </AdminOnly>
       </div>
 
       <div className="filters" role="search" aria-label="Filter users">
@@ -181,14 +183,16 @@ export function UsersPage() {
           ) : (
             <Empty title="No users yet">
               <p>Connect Microsoft Entra ID under User synchronization, import a CSV or Excel file, or add a user by hand.</p>
-              <div className="actions">
-                <Link className="btn" to={wsPath(workspace, "/sync")}>
-                  Set up synchronization
-                </Link>
-                <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-                  Add user
-                </button>
-              </div>
+              <AdminOnly>
+                <div className="actions">
+                  <Link className="btn" to={wsPath(workspace, "/sync")}>
+                    Set up synchronization
+                  </Link>
+                  <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+                    Add user
+                  </button>
+                </div>
+              </AdminOnly>
             </Empty>
           )
         ) : (
