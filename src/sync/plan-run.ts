@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Store } from "../storage/database.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { effectiveMapping, type EntraConfig } from "../sources/entra/config.ts";
-import { mapUser } from "../sources/entra/mapping.ts";
+import { mapUser, type DesiredUser } from "../sources/entra/mapping.ts";
 import { addCounts, emptyCounts, planUsers, type HeldUser, type UserChange, type UserCounts } from "./plan.ts";
 import { inScopeUsers } from "./scope.ts";
 
@@ -47,7 +47,8 @@ export async function planRun(
     const holders = keys.length
       ? await heldUsers(store, sql`u.workspace_id = ${input.source.workspaceId} and (lower(u.email) = any(${keys}::text[]) or lower(u.user_principal_name) = any(${keys}::text[]))`)
       : [];
-    const plan = planUsers({ source: input.source, desired, held, holders, claimed, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
+    const futureKeys = await keysAfterRun(store, { sourceId: s, config: input.config, inScope, desired, holders });
+    const plan = planUsers({ source: input.source, desired, held, holders, claimed, futureKeys, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
     for (const k of plan.claims) claimed.add(k);
     addCounts(counts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
     const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
@@ -56,6 +57,34 @@ export async function planRun(
     onProgress(Math.min(ids.length, at + chunk.length), ids.length);
   }
   return { counts, heldBefore: heldIds.length, inScope: inScope.size };
+}
+
+/** The emails/UPNs this source's holders will have after the run (see UserPlanInput.futureKeys). */
+async function keysAfterRun(
+  store: Store,
+  input: { sourceId: string; config: EntraConfig; inScope: ReadonlySet<string>; desired: DesiredUser[]; holders: HeldUser[] },
+): Promise<Map<string, string[]>> {
+  const keysOf = (u: { email: string | null; userPrincipalName: string | null }) => [u.email, u.userPrincipalName].filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase());
+  const ours = input.holders.filter((h) => h.sourceId === input.sourceId && h.externalId);
+  const desiredById = new Map(input.desired.map((d) => [d.externalId, d]));
+  const future = new Map<string, string[]>();
+  const elsewhere: HeldUser[] = [];
+  for (const h of ours) {
+    const desired = desiredById.get(h.externalId!);
+    if (desired) future.set(h.id, keysOf(desired));
+    else if (input.inScope.has(h.externalId!)) elsewhere.push(h);
+    else if (input.config.onRemove === "delete") future.set(h.id, []);
+  }
+  if (elsewhere.length) {
+    const { rows } = await sql<{ id: string; data: Record<string, unknown> }>`select id, data from entra_users
+      where source_id = ${input.sourceId} and id = any(${elsewhere.map((h) => h.externalId!)}::text[])`.execute(store.db);
+    const byExternal = new Map(rows.map((r) => [r.id, mapUser(r.data, input.config)]));
+    for (const h of elsewhere) {
+      const desired = byExternal.get(h.externalId!);
+      if (desired) future.set(h.id, keysOf(desired));
+    }
+  }
+  return future;
 }
 
 async function planRow(runId: string, c: UserChange): Promise<(string | null)[]> {
