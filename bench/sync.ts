@@ -1,7 +1,8 @@
 // Entra sync benchmark: full sync time ÷ (a minimal client paging the same Graph data + a bulk COPY of the
-// same rows into the same database), delta sync after 1% of users changed ÷ full sync, and peak RSS.
+// same rows into the same database), delta sync after 1% of users changed ÷ full sync, peak RSS, and a full
+// sync with 100 ms latency per Graph request ÷ (requests that must be sequential × 100 ms).
 // The emulator runs in a child process so its memory is not counted.
-// Run: node bin/run-ts.js bench/sync.ts [--users N] [--groups G] [--postgres URL]
+// Run: node bin/run-ts.js bench/sync.ts [--users N] [--groups G] [--postgres URL] [--latency-ms 100 | --no-latency]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +24,7 @@ const arg = (name: string, fallback: string) => {
 const USERS = Number(arg("users", "100000"));
 const GROUPS = Number(arg("groups", String(Math.max(1, Math.round(USERS / 20)))));
 const PG = process.argv.includes("--postgres") ? arg("postgres", "") : "";
+const LATENCY_MS = process.argv.includes("--no-latency") ? 0 : Number(arg("latency-ms", "100"));
 const dir = mkdtempSync(join(tmpdir(), "rollcall-sync-bench-"));
 
 const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
@@ -46,6 +48,8 @@ const ctx = { db: store.db, workspace, actor: "bench", secrets };
 const configInput = { tenantId: emu.tenantId, clientId: emu.clientId, loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, groupMode: "all" as const, country: "US", deletionThreshold: { percent: 100, count: 1_000_000 } };
 
 // --- Baseline: a minimal client paging the same endpoints, COPYing each page into plain tables.
+// Pages per chain (users, groups): each chain is sequential (every page names the next), the chains are not.
+const pageChains: number[] = [];
 async function baseline(): Promise<number> {
   await sql`create table bench_users (id text, data jsonb); create table bench_groups (id text, data jsonb); create table bench_members (group_id text, member_id text, kind text)`.execute(store.db);
   const t = performance.now();
@@ -58,7 +62,9 @@ async function baseline(): Promise<number> {
   const select = userSelect(entraConfigSchema.parse(configInput)).join(",");
   async function page(start: string, onPage: (value: Record<string, unknown>[]) => Promise<void>) {
     let url: string | undefined = start;
+    pageChains.push(0);
     while (url) {
+      pageChains[pageChains.length - 1]!++;
       const body = (await (await httpFetch(url, { headers })).json()) as { value: Record<string, unknown>[]; "@odata.nextLink"?: string };
       await onPage(body.value);
       url = body["@odata.nextLink"];
@@ -74,11 +80,16 @@ async function baseline(): Promise<number> {
 }
 
 const baselineMs = await baseline();
-log(`baseline (page + COPY): ${(baselineMs / 1000).toFixed(1)} s, rss ${rss()} MB`);
+const rssBeforeSync = rss();
+log(`baseline (page + COPY): ${(baselineMs / 1000).toFixed(1)} s, pages per chain ${JSON.stringify(pageChains)}, rss ${rssBeforeSync} MB`);
 
 await createEntraSource(ctx, { name: "bench", config: configInput, credential: { kind: "secret", secret: emu.clientSecret } });
 let peak = 0;
-const sample = setInterval(() => (peak = Math.max(peak, rss())), 200);
+let heapPeak = 0;
+const sample = setInterval(() => {
+  peak = Math.max(peak, rss());
+  heapPeak = Math.max(heapPeak, Math.round(process.memoryUsage().heapUsed / 1048576));
+}, 100);
 let t = performance.now();
 const full = await runSync(store, { workspaceId: workspace.id, source: await loadSourceForSync(ctx, "bench"), trigger: "manual" }, { fetch: httpFetch });
 const fullMs = performance.now() - t;
@@ -107,6 +118,21 @@ const deltaMs = performance.now() - t;
 clearInterval(sample);
 log(`delta sync: ${delta.status} (${delta.mode}) in ${(deltaMs / 1000).toFixed(2)} s; updated ${delta.counts.updated}; phases (ms): ${JSON.stringify(await timingsOf(delta.runId))}`);
 
+// --- Latency: every Graph request (and the token request) takes LATENCY_MS more; a full run again. The
+// requests that must be sequential: the token, then the longer of the two paging chains.
+let latency: Record<string, number> = {};
+if (LATENCY_MS > 0) {
+  const knobs = (body: unknown) => httpFetch(`${emu.graphUrl}/_emulator/knobs`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.text());
+  await knobs({ latencyMs: LATENCY_MS });
+  t = performance.now();
+  const slow = await runSync(store, { workspaceId: workspace.id, source: await loadSourceForSync(ctx, "bench"), trigger: "manual", full: true }, { fetch: httpFetch });
+  const slowMs = performance.now() - t;
+  await knobs({ latencyMs: 0 });
+  const sequential = 1 + Math.max(...pageChains);
+  log(`full sync with ${LATENCY_MS} ms latency: ${slow.status} in ${(slowMs / 1000).toFixed(1)} s; ${slow.graphRequests} Graph requests, ${sequential} sequential; phases (ms): ${JSON.stringify(await timingsOf(slow.runId))}`);
+  latency = { latencyMs: LATENCY_MS, latencyFullSyncSeconds: +(slowMs / 1000).toFixed(2), sequentialRequests: sequential, latencyOverSequential: +(slowMs / (sequential * LATENCY_MS)).toFixed(2) };
+}
+
 const result = {
   engine: store.kind,
   users: USERS,
@@ -116,8 +142,13 @@ const result = {
   fullOverBaseline: +(fullMs / baselineMs).toFixed(2),
   deltaSyncSeconds: +(deltaMs / 1000).toFixed(2),
   deltaOverFull: +(deltaMs / fullMs).toFixed(3),
-  peakRssMb: Math.max(peak, Math.round(process.resourceUsage().maxRSS / 1024)),
-  sampledPeakRssDuringSyncMb: peak,
+  rssBeforeSyncMb: rssBeforeSync,
+  peakRssDuringSyncsMb: peak,
+  peakHeapDuringSyncsMb: heapPeak,
+  peakRssWholeProcessMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  ...latency,
+  fullPhasesMs: await timingsOf(full.runId),
+  deltaPhasesMs: await timingsOf(delta.runId),
 };
 process.stdout.write(JSON.stringify(result, null, 2) + "\n");
 await store.close();

@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { EntraConfig } from "../sources/entra/config.ts";
 import { isIgnored, isSelected, planGroups, type GroupPlan, type HeldGroup, type SourceGroup } from "./plan-groups.ts";
-import { attributePrefix, inScopeUsers, wantedMemberships } from "./scope.ts";
+import { attributePrefix, inScopeUsers, wantedMemberships, type Touched } from "./scope.ts";
 
 /**
  * The applier: one transaction of set-based SQL over the planned rows (sync_plan_users, COPY'd in by the
@@ -14,10 +14,11 @@ export interface ApplyInput {
   workspaceId: string;
   source: { id: string; name: string };
   config: EntraConfig;
+  mode: "full" | "delta";
   actor: string;
 }
 
-export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCounts: GroupPlan["counts"]; memberships: { added: number; removed: number }; timings: Record<string, number> }> {
+export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCounts: GroupPlan["counts"]; memberships: { added: number; removed: number }; identifierWarnings: number; timings: Record<string, number> }> {
   const { runId: r, workspaceId: ws, source, actor } = input;
   const timings: Record<string, number> = {};
   let t = performance.now();
@@ -40,6 +41,11 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
     select ${ws}, ${r}, p.user_id, p.subject, 'disable', p.before, jsonb_build_object('enabled', false, 'reason', 'removed from Entra ID or out of the source''s scope'), ${actor}
     from sync_plan_users p where p.run_id = ${r} and p.action = 'disable'`.execute(trx);
 
+  // Emails and UPNs that move between users (two users swapping them) are cleared first, so the unique
+  // indexes never see one value on two rows mid-way.
+  await sql`update users u set email = null, user_principal_name = null from sync_plan_users p
+    where p.run_id = ${r} and p.action = 'update' and u.id = p.user_id
+      and (lower(u.email) is distinct from lower(${f("email")}) or lower(u.user_principal_name) is distinct from lower(${f("userPrincipalName")}))`.execute(trx);
   await sql`update users u set
       user_principal_name = ${f("userPrincipalName")}, email = ${f("email")}, display_name = ${f("displayName")}, given_name = ${f("givenName")},
       surname = ${f("surname")}, department = ${f("department")}, job_title = ${f("jobTitle")}, employee_id = ${f("employeeId")},
@@ -65,19 +71,7 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
     from created c join sync_plan_users p on p.run_id = ${r} and p.action = 'create' and p.external_id = c.external_id`.execute(trx);
 
   lap("users");
-  // Aliases and card numbers, when the mapping owns them. A value another user already holds is left out.
-  for (const [kind, path, key] of [["alias", "aliases", "lower(a.value)"], ["card", "cardNumbers", "a.value"]] as const) {
-    await sql`delete from user_identifiers i using sync_plan_users p, users u
-      where p.run_id = ${r} and p.action in ('create', 'update') and p.fields ? ${path} and u.source_id = ${s} and u.external_id = p.external_id
-        and i.user_id = u.id and i.kind = ${kind}`.execute(trx);
-    await sql`insert into user_identifiers (workspace_id, kind, key, value, user_id, position)
-      select ${ws}, ${kind}, ${sql.raw(key)}, a.value, u.id, a.n - 1
-      from sync_plan_users p join users u on u.source_id = ${s} and u.external_id = p.external_id
-      cross join lateral jsonb_array_elements_text(p.fields->${path}) with ordinality a(value, n)
-      where p.run_id = ${r} and p.action in ('create', 'update')
-      on conflict do nothing`.execute(trx);
-  }
-
+  const identifierWarnings = await applyIdentifiers(trx, input);
   // Conflicts and per-user warnings go to the run's change log, on the user concerned.
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
     select ${ws}, ${r}, coalesce(u.id, p.user_id), p.subject, p.action, null, p.fields || jsonb_build_object('externalId', p.external_id), ${actor}
@@ -90,8 +84,37 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
   const memberships = await applyMemberships(trx, input);
   lap("memberships");
   await sql`update entra_users set dirty = false where source_id = ${s} and dirty`.execute(trx);
+  await sql`update entra_groups set dirty = false where source_id = ${s} and dirty`.execute(trx);
   lap("mirror");
-  return { groupCounts, memberships, timings };
+  return { groupCounts, memberships, identifierWarnings, timings };
+}
+
+/**
+ * Aliases and card numbers of the users written above. A value another user already holds is left out,
+ * with a warning on the user who wanted it naming the holder. Returns the number of such warnings.
+ */
+async function applyIdentifiers(trx: Db, input: ApplyInput): Promise<number> {
+  const { runId: r, workspaceId: ws, source, actor } = input;
+  await sql`create temp table wanted_identifiers on commit drop as
+    select u.id as user_id, p.subject, p.external_id, k.kind, case when k.kind = 'alias' then lower(a.value) else a.value end as key, a.value, a.n - 1 as position
+    from sync_plan_users p join users u on u.source_id = ${source.id} and u.external_id = p.external_id
+    cross join lateral (values ('alias', 'aliases'), ('card', 'cardNumbers')) k(kind, path)
+    cross join lateral jsonb_array_elements_text(p.fields->k.path) with ordinality a(value, n)
+    where p.run_id = ${r} and p.action in ('create', 'update')`.execute(trx);
+  await sql`delete from user_identifiers i using sync_plan_users p, users u
+    where p.run_id = ${r} and p.action = 'update' and u.source_id = ${source.id} and u.external_id = p.external_id and i.user_id = u.id`.execute(trx);
+  await sql`insert into user_identifiers (workspace_id, kind, key, value, user_id, position)
+    select ${ws}, kind, key, value, user_id, position from wanted_identifiers on conflict do nothing`.execute(trx);
+  const { rows } = await sql<{ n: number }>`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
+    select ${ws}, ${r}, w.user_id, min(w.subject), 'warning', null, jsonb_build_object('externalId', min(w.external_id), 'messages', jsonb_agg(
+      format('%s "%s" is already held by user %s (%s); left out', case w.kind when 'alias' then 'alias' else 'card number' end, w.value, o.id,
+        coalesce(o.email, o.user_principal_name, o.display_name)) order by w.kind, w.position)), ${actor}
+    from wanted_identifiers w
+    join user_identifiers i on i.workspace_id = ${ws} and i.kind = w.kind and i.key = w.key and i.user_id <> w.user_id
+    join users o on o.id = i.user_id
+    group by w.user_id
+    returning jsonb_array_length(after->'messages') as n`.execute(trx);
+  return rows.reduce((sum, row) => sum + Number(row.n), 0);
 }
 
 async function desiredGroups(trx: Db, sourceId: string, config: EntraConfig): Promise<SourceGroup[]> {
@@ -124,6 +147,10 @@ async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan["count
     workspace_id: ws, run_id: r, group_id: groupId, subject, action, before: JSON.stringify(before ?? null), after: JSON.stringify(after ?? null), actor,
   });
   const logs: ReturnType<typeof log>[] = [];
+  // Names that move between groups (two groups swapping names) are freed first: a placeholder no one can
+  // hold, then the final names below.
+  const renamed = plan.changes.flatMap((c) => (c.action === "update" && c.name.toLowerCase() !== c.before.name.toLowerCase() ? [c.id] : []));
+  if (renamed.length) await sql`update groups set name = chr(1) || 'renaming ' || id where id = any(${renamed}::uuid[])`.execute(trx);
   for (const c of plan.changes) {
     if (c.action === "delete") {
       await trx.deleteFrom("groups").where("id", "=", c.id).execute();
@@ -150,13 +177,22 @@ async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan["count
 async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: number; removed: number }> {
   const { runId: r, workspaceId: ws, source, actor } = input;
   const s = source.id;
+  // Users and groups were just created by the thousand: without fresh statistics the diff below runs as
+  // nested loops (PGlite has no autovacuum to catch up).
+  if (input.mode === "full") await sql`analyze users, groups, group_members`.execute(trx);
+  const touched = input.mode === "delta" && input.config.users === "all" ? await touchedByRun(trx, s) : undefined;
   // One uuid column for the member (user and group ids never collide) so both diffs are plain hash anti-joins.
   await sql`create temp table want_members on commit drop as
     select distinct w.group_id, w.member_user_id, w.member_group_id, coalesce(w.member_user_id, w.member_group_id) as member_id
-    from (${wantedMemberships(s, input.config)}) w`.execute(trx);
+    from (${wantedMemberships(s, input.config, touched)}) w`.execute(trx);
+  const held = touched
+    ? sql`(select gm.* from group_members gm join touched_groups t on gm.group_id = t.id
+        union select gm.* from group_members gm join touched_users t on gm.member_user_id = t.id
+        union select gm.* from group_members gm join touched_groups t on gm.member_group_id = t.id)`
+    : sql`group_members`;
   await sql`create temp table have_members on commit drop as
     select gm.group_id, gm.member_user_id, gm.member_group_id, coalesce(gm.member_user_id, gm.member_group_id) as member_id
-    from group_members gm join groups g on g.id = gm.group_id where g.source_id = ${s}`.execute(trx);
+    from ${held} gm join groups g on g.id = gm.group_id where g.source_id = ${s}`.execute(trx);
   await sql`analyze want_members`.execute(trx);
   await sql`analyze have_members`.execute(trx);
   await sql`create temp table gone_members on commit drop as
@@ -174,4 +210,21 @@ async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: nu
     select ${ws}, group_id, member_user_id, member_group_id from new_members`.execute(trx);
   await log("new_members", "add to group ").execute(trx);
   return { added: Number(added.numAffectedRows ?? 0), removed: Number(removed.numAffectedRows ?? 0) };
+}
+
+/**
+ * What a delta run can have changed memberships of (users scoped as "all"): groups whose mirror row is dirty
+ * or that this transaction created or renamed, and users this transaction wrote or whose mirror row is dirty
+ * or gone. Every other membership is as the last run left it.
+ */
+async function touchedByRun(trx: Db, s: string): Promise<Touched> {
+  await sql`create temp table touched_groups on commit drop as
+    select g.id, g.external_id from groups g where g.source_id = ${s}
+      and (g.updated_at = now() or g.external_id in (select e.id from entra_groups e where e.source_id = ${s} and e.dirty))`.execute(trx);
+  await sql`create temp table touched_users on commit drop as
+    select u.id, u.external_id from users u where u.source_id = ${s}
+      and (u.updated_at = now() or not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = u.external_id and not e.dirty))`.execute(trx);
+  await sql`analyze touched_groups`.execute(trx);
+  await sql`analyze touched_users`.execute(trx);
+  return { groups: "touched_groups", users: "touched_users" };
 }

@@ -41,24 +41,51 @@ export function isSelected(group: SourceGroup, selected: string[]): boolean {
 }
 
 export function planGroups(input: { desired: SourceGroup[]; held: HeldGroup[]; otherNames: ReadonlySet<string> }): GroupPlan {
-  const counts = { groupsCreated: 0, groupsUpdated: 0, groupsDeleted: 0, groupsUnchanged: 0, groupConflicts: 0 };
-  const changes: GroupChange[] = [];
   const heldById = new Map(input.held.map((g) => [g.externalId, g]));
   const wanted = new Set(input.desired.map((g) => g.externalId));
-  // Names in use after this plan: other sources' groups, plus ours that stay (renames claim as they go).
-  const taken = new Map<string, string>();
-  for (const g of input.held) if (wanted.has(g.externalId)) taken.set(g.name.toLowerCase(), g.externalId);
+  // A held group keeps its name when it is not renamed or its rename is refused; the names so kept are taken
+  // before anyone claims a new one. Renames may swap or chain names within the run (the applier frees them
+  // first). A refused rename keeps a name someone else may have claimed, so repeat until nothing moves.
+  let keeping = new Set<string>();
+  for (;;) {
+    const pass = planPass(input.desired, heldById, input.otherNames, keeping);
+    if (pass.keeping.size === keeping.size) return finish(pass.changes, pass.counts);
+    keeping = pass.keeping;
+  }
 
-  for (const g of input.desired) {
+  function finish(changes: GroupChange[], counts: GroupPlan["counts"]): GroupPlan {
+    for (const held of input.held) {
+      if (wanted.has(held.externalId)) continue;
+      counts.groupsDeleted++;
+      changes.push({ action: "delete", id: held.id, externalId: held.externalId, name: held.name, before: { externalId: held.externalId, name: held.name, description: held.description } });
+    }
+    // Deletions first, then renames, then creations, so a name freed in this run can be reused by it.
+    const order = { delete: 0, update: 1, create: 2, conflict: 3 } as const;
+    changes.sort((a, b) => order[a.action] - order[b.action]);
+    return { changes, counts };
+  }
+}
+
+function planPass(desired: SourceGroup[], heldById: Map<string, HeldGroup>, otherNames: ReadonlySet<string>, keeping: ReadonlySet<string>) {
+  const counts = { groupsCreated: 0, groupsUpdated: 0, groupsDeleted: 0, groupsUnchanged: 0, groupConflicts: 0 };
+  const changes: GroupChange[] = [];
+  const taken = new Map<string, string>();
+  for (const g of desired) {
+    const held = heldById.get(g.externalId);
+    if (held && (keeping.has(g.externalId) || held.name.toLowerCase() === g.name.toLowerCase())) taken.set(held.name.toLowerCase(), g.externalId);
+  }
+  const refused = new Set(keeping);
+  for (const g of desired) {
     const key = g.name.toLowerCase();
     const owner = taken.get(key);
-    if (input.otherNames.has(key) || (owner !== undefined && owner !== g.externalId)) {
+    const held = heldById.get(g.externalId);
+    if (keeping.has(g.externalId) || otherNames.has(key) || (owner !== undefined && owner !== g.externalId)) {
       counts.groupConflicts++;
       changes.push({ action: "conflict", externalId: g.externalId, name: g.name, message: `a group called "${g.name}" already exists in this workspace; this Entra group was left out` });
+      if (held) refused.add(g.externalId);
       continue;
     }
     taken.set(key, g.externalId);
-    const held = heldById.get(g.externalId);
     if (!held) {
       counts.groupsCreated++;
       changes.push({ action: "create", externalId: g.externalId, name: g.name, description: g.description });
@@ -67,13 +94,5 @@ export function planGroups(input: { desired: SourceGroup[]; held: HeldGroup[]; o
       changes.push({ action: "update", id: held.id, externalId: g.externalId, name: g.name, description: g.description, before: { externalId: held.externalId, name: held.name, description: held.description } });
     } else counts.groupsUnchanged++;
   }
-  for (const held of input.held) {
-    if (wanted.has(held.externalId)) continue;
-    counts.groupsDeleted++;
-    changes.push({ action: "delete", id: held.id, externalId: held.externalId, name: held.name, before: { externalId: held.externalId, name: held.name, description: held.description } });
-  }
-  // Deletions first, then renames, then creations, so a name freed in this run can be reused by it.
-  const order = { delete: 0, update: 1, create: 2, conflict: 3 } as const;
-  changes.sort((a, b) => order[a.action] - order[b.action]);
-  return { changes, counts };
+  return { changes, counts, keeping: refused };
 }

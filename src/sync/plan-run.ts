@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Store } from "../storage/database.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { effectiveMapping, type EntraConfig } from "../sources/entra/config.ts";
-import { mapUser } from "../sources/entra/mapping.ts";
+import { mapUser, type DesiredUser } from "../sources/entra/mapping.ts";
 import { addCounts, emptyCounts, planUsers, type HeldUser, type UserChange, type UserCounts } from "./plan.ts";
 import { inScopeUsers } from "./scope.ts";
 
@@ -19,20 +19,18 @@ export async function planRun(
   store: Store,
   input: { runId: string; source: { id: string; name: string; workspaceId: string }; config: EntraConfig; mode: "full" | "delta" },
   onProgress: (planned: number, total: number) => void,
-): Promise<{ counts: UserCounts; heldBefore: number; inScope: number }> {
+): Promise<{ counts: UserCounts; heldBefore: number }> {
   const { db } = store;
   const s = input.source.id;
   const scope = inScopeUsers(s, input.config);
-  const inScope = new Set((await sql<{ id: string }>`select id from (${scope}) x`.execute(db)).rows.map((r) => r.id));
-  const heldIds = (await sql<{ external_id: string }>`select external_id from users where source_id = ${s} and external_id is not null`.execute(db)).rows.map((r) => r.external_id);
-  let ids: string[];
-  if (input.mode === "full") ids = [...new Set([...inScope, ...heldIds])];
-  else {
-    const held = new Set(heldIds);
-    const dirty = (await sql<{ id: string }>`select id from entra_users where source_id = ${s} and dirty`.execute(db)).rows.map((r) => r.id);
-    ids = [...new Set([...dirty.filter((id) => inScope.has(id) || held.has(id)), ...heldIds.filter((id) => !inScope.has(id)), ...[...inScope].filter((id) => !held.has(id))])];
-  }
-  ids.sort();
+  const heldIds = sql`select external_id as id from users where source_id = ${s} and external_id is not null`;
+  // Chosen in SQL (hash joins over the mirror and the directory), so only the ids to look at reach JS.
+  const chosen = input.mode === "full"
+    ? sql`select id from (${scope}) x union select id from (${heldIds}) h`
+    : sql`select x.id from (${scope}) x where x.dirty or not exists (select 1 from (${heldIds}) h where h.id = x.id)
+        union select h.id from (${heldIds}) h where not exists (select 1 from (${scope}) x where x.id = h.id)`;
+  const ids = (await sql<{ id: string }>`select id from (${chosen}) c order by id`.execute(db)).rows.map((r) => r.id);
+  const heldBefore = Number((await sql<{ n: string }>`select count(*) as n from (${heldIds}) h`.execute(db)).rows[0]!.n);
 
   const mapping = effectiveMapping(input.config);
   const owned = { aliases: Boolean(mapping.aliases), cardNumbers: Boolean(mapping.cardNumbers), customKeys: Object.keys(mapping).filter((k) => k.startsWith("custom:")).map((k) => k.slice(7)) };
@@ -40,14 +38,15 @@ export async function planRun(
   const claimed = new Set<string>();
   for (let at = 0; at < ids.length; at += chunkSize) {
     const chunk = ids.slice(at, at + chunkSize);
-    const mirror = (await sql<{ id: string; data: Record<string, unknown> }>`select id, data from entra_users where source_id = ${s} and id = any(${chunk}::text[])`.execute(db)).rows;
-    const desired = mirror.filter((m) => inScope.has(m.id)).map((m) => mapUser(m.data, input.config));
+    const mirror = (await sql<{ id: string; data: Record<string, unknown> }>`select id, data from (${scope}) x where id = any(${chunk}::text[])`.execute(db)).rows;
+    const desired = mirror.map((m) => mapUser(m.data, input.config));
     const held = await heldUsers(store, sql`u.source_id = ${s} and u.external_id = any(${chunk}::text[])`);
     const keys = [...new Set(desired.flatMap((d) => [d.email, d.userPrincipalName]).filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase()))];
     const holders = keys.length
       ? await heldUsers(store, sql`u.workspace_id = ${input.source.workspaceId} and (lower(u.email) = any(${keys}::text[]) or lower(u.user_principal_name) = any(${keys}::text[]))`)
       : [];
-    const plan = planUsers({ source: input.source, desired, held, holders, claimed, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
+    const futureKeys = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders });
+    const plan = planUsers({ source: input.source, desired, held, holders, claimed, futureKeys, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
     for (const k of plan.claims) claimed.add(k);
     addCounts(counts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
     const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
@@ -55,7 +54,36 @@ export async function planRun(
     if (rows.length) await store.copyRows("sync_plan_users", ["run_id", "action", "user_id", "external_id", "fields", "before", "subject"], rows);
     onProgress(Math.min(ids.length, at + chunk.length), ids.length);
   }
-  return { counts, heldBefore: heldIds.length, inScope: inScope.size };
+  return { counts, heldBefore };
+}
+
+/** The emails/UPNs this source's holders will have after the run (see UserPlanInput.futureKeys). */
+async function keysAfterRun(
+  store: Store,
+  input: { sourceId: string; config: EntraConfig; desired: DesiredUser[]; holders: HeldUser[] },
+): Promise<Map<string, string[]>> {
+  const keysOf = (u: { email: string | null; userPrincipalName: string | null }) => [u.email, u.userPrincipalName].filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase());
+  const ours = input.holders.filter((h) => h.sourceId === input.sourceId && h.externalId);
+  const desiredById = new Map(input.desired.map((d) => [d.externalId, d]));
+  const future = new Map<string, string[]>();
+  const elsewhere: HeldUser[] = [];
+  for (const h of ours) {
+    const desired = desiredById.get(h.externalId!);
+    if (desired) future.set(h.id, keysOf(desired));
+    else elsewhere.push(h);
+  }
+  if (elsewhere.length) {
+    const { rows } = await sql<{ id: string; data: Record<string, unknown> }>`select id, data from (${inScopeUsers(input.sourceId, input.config)}) x
+      where id = any(${elsewhere.map((h) => h.externalId!)}::text[])`.execute(store.db);
+    const byExternal = new Map(rows.map((r) => [r.id, mapUser(r.data, input.config)]));
+    for (const h of elsewhere) {
+      const desired = byExternal.get(h.externalId!);
+      // Out of scope: it keeps its values unless this run deletes it.
+      if (desired) future.set(h.id, keysOf(desired));
+      else if (input.config.onRemove === "delete") future.set(h.id, []);
+    }
+  }
+  return future;
 }
 
 async function planRow(runId: string, c: UserChange): Promise<(string | null)[]> {

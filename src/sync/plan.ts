@@ -41,6 +41,11 @@ export interface UserPlanInput {
   holders: HeldUser[];
   /** Lower-cased emails/UPNs already claimed by earlier chunks of this run. */
   claimed: ReadonlySet<string>;
+  /**
+   * For holders of this source that this run rewrites: the lower-cased emails/UPNs they will have after it.
+   * A value such a holder gives up is free (two users swapping emails); the applier clears before it sets.
+   */
+  futureKeys?: ReadonlyMap<string, readonly string[]>;
   onRemove: RemovalPolicy;
   linkByEmail: boolean;
   owned: Ownership;
@@ -137,7 +142,8 @@ export function planUsers(input: UserPlanInput): UserPlan {
 
     // Someone else already has this email or UPN: link a manual/imported user, otherwise a conflict.
     const dupe = keys.find((k) => input.claimed.has(k) || claimedHere.has(k));
-    const holders = [...new Set(keys.map((k) => holderByKey.get(k)).filter((h): h is HeldUser => h !== undefined && h.id !== held?.id))];
+    const keeps = (h: HeldUser, k: string) => input.futureKeys?.get(h.id)?.includes(k) ?? true;
+    const holders = [...new Set(keys.map((k) => [k, holderByKey.get(k)] as const).filter(([k, h]) => h !== undefined && h.id !== held?.id && keeps(h, k)).map(([, h]) => h!))];
     let linkTo: HeldUser | undefined;
     let conflict: string | undefined;
     if (dupe) conflict = `"${dupe}" is also used by another user of this source in the same run`;

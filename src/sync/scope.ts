@@ -28,24 +28,41 @@ export function inScopeUsers(sourceId: string, config: ScopeConfig): RawBuilder<
 /** Attribute groups use this external id prefix, so they never collide with Entra object ids. */
 export const attributePrefix = "attribute:";
 
+/**
+ * Temp tables (external_id text, id uuid) naming the groups and users whose memberships a delta run must
+ * look at; without them, every membership of the source is considered.
+ */
+export interface Touched {
+  groups: string;
+  users: string;
+}
+
 /** `select group_id, member_user_id, member_group_id` the direct memberships the source's groups should have. */
-export function wantedMemberships(sourceId: string, config: EntraConfig): RawBuilder<unknown> {
+export function wantedMemberships(sourceId: string, config: EntraConfig, touched?: Touched): RawBuilder<unknown> {
   const scope = inScopeUsers(sourceId, config);
   if (config.groupMode === "attribute" && config.groupAttribute) {
     const path = config.groupAttribute.split(".");
+    const only = touched ? sql`where s.id in (select external_id from ${sql.table(touched.users)})` : sql``;
     return sql`select g.id as group_id, u.id as member_user_id, null::uuid as member_group_id
       from (${scope}) s
       join users u on u.source_id = ${sourceId} and u.external_id = s.id
-      join groups g on g.source_id = ${sourceId} and g.external_id = ${attributePrefix} || (s.data #>> ${path}::text[])`;
+      join groups g on g.source_id = ${sourceId} and g.external_id = ${attributePrefix} || (s.data #>> ${path}::text[])
+      ${only}`;
   }
+  // Each side driven by an index: the members of touched groups, plus the groups of touched members.
+  const members = touched
+    ? sql`(select m.* from entra_members m join ${sql.table(touched.groups)} t on m.group_id = t.external_id where m.source_id = ${sourceId}
+        union select m.* from entra_members m join ${sql.table(touched.users)} t on m.member_id = t.external_id where m.source_id = ${sourceId} and m.kind = 'user'
+        union select m.* from entra_members m join ${sql.table(touched.groups)} t on m.member_id = t.external_id where m.source_id = ${sourceId} and m.kind = 'group')`
+    : sql`entra_members`;
   return sql`select g.id as group_id, u.id as member_user_id, null::uuid as member_group_id
-      from entra_members m
+      from ${members} m
       join groups g on g.source_id = ${sourceId} and g.external_id = m.group_id
       join users u on u.source_id = ${sourceId} and u.external_id = m.member_id
       where m.source_id = ${sourceId} and m.kind = 'user' and m.member_id in (select id from (${scope}) s)
     union all
     select g.id, null::uuid, c.id
-      from entra_members m
+      from ${members} m
       join groups g on g.source_id = ${sourceId} and g.external_id = m.group_id
       join groups c on c.source_id = ${sourceId} and c.external_id = m.member_id
       where m.source_id = ${sourceId} and m.kind = 'group' and g.id <> c.id`;

@@ -3,6 +3,7 @@ import * as m001 from "./001_directory.ts";
 import * as m002 from "./002_sync.ts";
 import * as m003 from "./003_import.ts";
 import * as m005 from "./005_signin_notifications.ts";
+import * as m006 from "./006_sync_dirty_groups.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ export const migrations: Record<string, Migration> = {
   "002_sync": m002,
   "003_import": m003,
   "005_signin_notifications": m005,
+  "006_sync_dirty_groups": m006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { engines } from "../support/db.ts";
+import { differences, openHarness, type Harness } from "./harness.ts";
+import { createUser, getUser } from "../../src/core/users.ts";
+import { getGroup } from "../../src/core/groups.ts";
+import { listChanges } from "../../src/core/change-log.ts";
+
+describe.each(engines)("swapped values and identifiers held by others (%s)", (engine) => {
+  let h: Harness;
+  const tenant = () => h.emulator.tenants.get(h.emulator.tenantId);
+  const members = () => tenant().listUsers().filter((u) => u.userType === "Member" && u.accountEnabled && u.mail);
+  beforeAll(async () => {
+    h = await openHarness(engine, { users: 40, groups: 6 });
+    await h.addSource("corp", {
+      groupMode: "all",
+      country: "US",
+      mapping: { aliases: "onPremisesExtensionAttributes.extensionAttribute1", cardNumbers: "onPremisesExtensionAttributes.extensionAttribute2" },
+    });
+    const first = await h.sync("corp");
+    expect(first.status).toBe("succeeded");
+  });
+  afterAll(async () => h?.close());
+
+  it("two users swapping emails and user principal names in one run both get the other's", async () => {
+    const t = tenant();
+    const [a, b] = members();
+    const aMail = a!.mail!;
+    const bMail = b!.mail!;
+    const aUpn = a!.userPrincipalName;
+    const bUpn = b!.userPrincipalName;
+    t.updateUser(a!.id, { mail: bMail, userPrincipalName: `swap.tmp@${t.domain}` });
+    t.updateUser(b!.id, { mail: aMail, userPrincipalName: aUpn });
+    t.updateUser(a!.id, { userPrincipalName: bUpn });
+
+    const run = await h.sync("corp");
+    expect(run.error).toBeUndefined();
+    expect(run).toMatchObject({ mode: "delta", status: "succeeded" });
+    expect(run.counts).toMatchObject({ updated: 2, conflicts: 0 });
+    const userA = await getUser(h.ctx, bUpn);
+    expect(userA.source.externalId).toBe(a!.id);
+    expect(userA.email).toBe(bMail);
+    const userB = await getUser(h.ctx, aUpn);
+    expect(userB.source.externalId).toBe(b!.id);
+    expect(userB.email).toBe(aMail);
+    expect(await differences(h, "corp")).toEqual([]);
+  });
+
+  it("two groups swapping names in one run both get the other's, with their members", async () => {
+    const t = tenant();
+    const [x, y] = t.listGroups();
+    const xName = x!.displayName;
+    const yName = y!.displayName;
+    t.updateGroup(x!.id, { displayName: yName });
+    t.updateGroup(y!.id, { displayName: xName });
+
+    const run = await h.sync("corp");
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe("succeeded");
+    expect(run.counts).toMatchObject({ groupsUpdated: 2, groupConflicts: 0 });
+    expect((await getGroup(h.ctx, yName)).source.externalId).toBe(x!.id);
+    expect((await getGroup(h.ctx, xName)).source.externalId).toBe(y!.id);
+    expect(await differences(h, "corp")).toEqual([]);
+  });
+
+  it("an alias or card number another user holds is left out, with a warning naming that user", async () => {
+    const holder = await createUser(h.ctx, { displayName: "Badge Holder", email: "badge.holder@example.org", aliases: ["front-desk"], cardNumbers: ["CARD-0042"] });
+    const target = members()[3]!;
+    tenant().updateUser(target.id, { onPremisesExtensionAttributes: { extensionAttribute1: "front-desk;own-alias", extensionAttribute2: "CARD-0042" } });
+
+    const run = await h.sync("corp");
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe("succeeded");
+    expect(run.counts.warnings).toBeGreaterThanOrEqual(2);
+    const user = await getUser(h.ctx, target.userPrincipalName);
+    expect(user.aliases).toEqual(["own-alias"]);
+    expect(user.cardNumbers).toEqual([]);
+    expect((await getUser(h.ctx, holder.id)).aliases).toEqual(["front-desk"]);
+
+    const history = await listChanges(h.store.db, h.ctx.workspace.id, { userId: user.id });
+    const warning = history.find((c) => c.action === "warning" && c.runId === run.runId);
+    expect(warning).toBeDefined();
+    const messages = (warning!.after as { messages: string[] }).messages;
+    expect(messages).toHaveLength(2);
+    expect(messages.join("\n")).toMatch(/alias "front-desk" is already held by user/);
+    expect(messages.join("\n")).toMatch(/card number "CARD-0042" is already held by user/);
+    expect(messages.every((m) => m.includes(holder.id) && m.includes("badge.holder@example.org"))).toBe(true);
+  });
+});
