@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
@@ -37,4 +37,53 @@ export function runCli(args: string[], env: Record<string, string | undefined>):
       }),
     );
   });
+}
+
+export interface RunningRollcall {
+  child: ChildProcess;
+  /** Everything written to standard error so far. */
+  stderr(): string;
+  stdout(): string;
+  exited: Promise<number | null>;
+}
+
+const started = new Set<ChildProcess>();
+
+/** Start the real `rollcall` binary without waiting for it (to follow it, or kill it mid-way). */
+export function startCli(args: string[], env: Record<string, string | undefined>): RunningRollcall {
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ROLLCALL_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  started.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => {
+    started.delete(child);
+    resolve(code);
+  }));
+  return { child, stderr: () => stderr, stdout: () => stdout, exited };
+}
+
+/** `rollcall serve` on a free port; resolves with its URL once it serves. */
+export async function startServe(env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<RunningRollcall & { url: string }> {
+  const server = startCli(["serve"], { ROLLCALL_PORT: "0", ROLLCALL_HOST: "127.0.0.1", ...env });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const url = /Rollcall is serving (http:\/\/\S+) /.exec(server.stderr())?.[1];
+    if (url) return { ...server, url };
+    if (server.child.exitCode !== null || Date.now() > deadline) {
+      server.child.kill("SIGKILL");
+      throw new Error(`rollcall serve did not start: ${server.stderr()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** SIGKILL every process started here that is still running (for afterAll/afterEach, even after a failure). */
+export async function killStarted(): Promise<void> {
+  const waits = [...started].map((child) => new Promise((resolve) => {
+    child.once("exit", resolve);
+    child.kill("SIGKILL");
+  }));
+  await Promise.all(waits);
 }

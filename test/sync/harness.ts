@@ -85,3 +85,19 @@ export async function differences(h: Harness, sourceName: string, tenantId = h.e
   if (groupIds.size !== tenant.listGroups().length) problems.push(`${groupIds.size} groups held, ${tenant.listGroups().length} in Entra`);
   return problems;
 }
+
+/**
+ * What a source holds in the directory, independent of database ids and timestamps: its users with every synced
+ * field, its groups, and their direct memberships. Two databases synced from the same tenant must give equal snapshots.
+ */
+export async function directorySnapshot(db: TestStore["db"], sourceName: string): Promise<{ users: unknown[]; groups: unknown[]; memberships: string[] }> {
+  const source = sql`(select id from sources where lower(name) = lower(${sourceName}))`;
+  const { rows: users } = await sql`select external_id, user_principal_name, email, display_name, given_name, surname, department, job_title,
+      employee_id, mobile_phone, business_phones, preferred_language, enabled, tags, custom_attributes, source_name
+    from users where source_id = ${source} order by external_id`.execute(db);
+  const { rows: groups } = await sql`select external_id, name, description from groups where source_id = ${source} order by external_id`.execute(db);
+  const { rows: members } = await sql<{ m: string }>`select g.external_id || '>' || coalesce(mu.external_id, mg.external_id) as m
+    from group_members gm join groups g on g.id = gm.group_id left join users mu on mu.id = gm.member_user_id left join groups mg on mg.id = gm.member_group_id
+    where g.source_id = ${source}`.execute(db);
+  return { users, groups, memberships: members.map((r) => r.m).sort() };
+}
