@@ -1,16 +1,12 @@
 import "../support/no-network.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { Browser, directoryUser, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
+import { Browser, directoryUser, loginWithCli, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
 import type { GraphUser } from "../../src/emulator/types.ts";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { runCli } from "../support/cli.ts";
-
-const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
 
 /**
  * Sign in with Microsoft end to end over HTTP: Rollcall's start and callback routes, the emulator's
@@ -166,34 +162,16 @@ describe(`sign in with Microsoft (${engine})`, () => {
     const dir = mkdtempSync(join(tmpdir(), "rollcall-login-"));
     const sessionFile = join(dir, "session.json");
     try {
-      const child = spawn(process.execPath, [bin, "login", "--workspace", "default", "--server", h.url, "--no-browser", "--json"], {
-        env: { ...process.env, ROLLCALL_SESSION_FILE: sessionFile, ROLLCALL_LOG_LEVEL: "warn" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on("data", (c: Buffer) => {
-          stdout += c.toString();
-          const line = stdout.split("\n").find((l) => l.startsWith("http"));
-          if (line) resolve(line.trim());
-        });
-        child.on("exit", () => reject(new Error(`login exited early: ${stderr}`)));
-      });
-      const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+      const { url, back, landed, code: exitCode } = await loginWithCli(h, { tenantId: tenant1, userId: person.id }, { ROLLCALL_SESSION_FILE: sessionFile });
       expect(new URL(url).searchParams.get("client_redirect_uri")).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
 
       // The system browser: Rollcall → Microsoft (emulator) → Rollcall's callback → the CLI's loopback listener.
-      const browser = new Browser(h.emulator.caPem);
-      const back = await signInAs(browser, url, { tenantId: tenant1, userId: person.id });
       expect(back.status).toBe(302);
       expect(back.location).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback\?code=/);
       // No cookie session is handed to the browser in a native sign-in.
       expect(back.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(false);
-      const landed = await browser.request(back.location!);
       expect(landed.text).toContain("You are signed in to Rollcall");
-      expect(await exited).toBe(0);
+      expect(exitCode).toBe(0);
 
       const saved = JSON.parse(readFileSync(sessionFile, "utf8"));
       expect(statSync(sessionFile).mode & 0o077).toBe(0);

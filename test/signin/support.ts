@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -145,4 +147,43 @@ export async function directoryUser(store: TestStore, externalId: string): Promi
   const { rows } = await sql<{ id: string; display_name: string; enabled: boolean }>`select id, display_name, enabled from users where external_id = ${externalId}`.execute(store.db);
   if (!rows[0]) throw new Error(`user ${externalId} was not synced`);
   return rows[0];
+}
+
+export interface CliLogin {
+  /** The sign-in URL the CLI printed (--no-browser). */
+  url: string;
+  /** What the emulator's page and Rollcall's callback answered the "system browser". */
+  back: SignInStep;
+  /** The loopback listener's page after the browser followed the redirect. */
+  landed: { status: number; text: string };
+  code: number;
+  stderr: string;
+}
+
+/**
+ * `rollcall login --no-browser` as a person runs it: the real binary prints the sign-in URL, a
+ * "system browser" signs in on the emulator's page and follows the redirect to the CLI's loopback listener.
+ */
+export async function loginWithCli(h: SignInHarness, account: { tenantId: string; userId: string }, env: Record<string, string>, args: string[] = ["--workspace", "default"]): Promise<CliLogin> {
+  const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
+  const child = spawn(process.execPath, [bin, "login", ...args, "--server", h.url, "--no-browser", "--json"], {
+    env: { ...process.env, ROLLCALL_LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+      const line = stdout.split("\n").find((l) => l.startsWith("http"));
+      if (line) resolve(line.trim());
+    });
+    child.on("exit", () => reject(new Error(`login exited early: ${stderr}`)));
+  });
+  const browser = new Browser(h.emulator.caPem);
+  const back = await signInAs(browser, url, account);
+  const landed = back.location?.startsWith("http://127.0.0.1") ? await browser.request(back.location) : { status: 0, text: "" };
+  return { url, back, landed, code: await exited, stderr };
 }

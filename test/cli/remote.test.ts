@@ -1,0 +1,179 @@
+import "../support/no-network.ts";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { createApiToken } from "../../src/core/tokens.ts";
+import { listGroups } from "../../src/core/groups.ts";
+import { getUser, listUsers } from "../../src/core/users.ts";
+import type { GraphUser } from "../../src/emulator/types.ts";
+import { runCli } from "../support/cli.ts";
+import { loginWithCli, openSignInHarness, type SignInHarness } from "../signin/support.ts";
+
+/**
+ * The CLI working through a Rollcall server: `rollcall login` against the server (its real HTTP stack
+ * over a fresh database, Microsoft sign-in through the emulator), then directory commands run as
+ * separate processes with ROLLCALL_SERVER set and no database of their own. What they print is what
+ * the server holds; what they change lands in the server's database.
+ * Runs on PostgreSQL when ROLLCALL_TEST_DATABASE_URL is set (PGlite otherwise).
+ */
+const engine = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+const json = <T>(value: unknown) => JSON.parse(JSON.stringify(value)) as T;
+
+describe(`rollcall CLI through a server (${engine})`, () => {
+  let h: SignInHarness;
+  let dir: string;
+  let person: GraphUser;
+  let adminToken: string;
+  let viewerToken: string;
+  /** No database for the CLI: an empty data dir and no DATABASE_URL, so anything not going through the API would see nothing. */
+  const env = (extra: Record<string, string | undefined> = {}) => ({
+    ROLLCALL_SERVER: h.url,
+    ROLLCALL_SESSION_FILE: join(dir, "session.json"),
+    ROLLCALL_DATA_DIR: join(dir, "cli-data"),
+    DATABASE_URL: undefined,
+    ROLLCALL_TOKEN: undefined,
+    ...extra,
+  });
+  const cli = (args: string[], extra: Record<string, string | undefined> = {}) => runCli(args, env(extra));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "rollcall-cli-remote-"));
+    h = await openSignInHarness(engine);
+    await h.addSource("contoso", { groupMode: "all" });
+    await h.sync("contoso");
+    person = h.emulator.tenants.get(h.emulator.tenantId).listUsers().filter((u) => u.accountEnabled && u.userType !== "Guest")[2]!;
+    adminToken = (await createApiToken(h.store.db, h.ctx.workspace, { name: "ops", role: "admin" })).token;
+    viewerToken = (await createApiToken(h.store.db, h.ctx.workspace, { name: "report", role: "viewer" })).token;
+    const login = await loginWithCli(h, { tenantId: h.emulator.tenantId, userId: person.id }, { ROLLCALL_SESSION_FILE: join(dir, "session.json") });
+    if (login.code !== 0) throw new Error(`rollcall login failed: ${login.stderr}`);
+  }, 300_000);
+
+  afterAll(async () => {
+    await h?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("after rollcall login, reads the server's directory through the API, as the signed-in viewer", async () => {
+    const [users, groups, sources, runs, whoami] = await Promise.all([
+      cli(["users", "list", "--json"]),
+      cli(["groups", "list", "--json"]),
+      cli(["sources", "list", "--json"]),
+      cli(["runs", "list", "--json"]),
+      cli(["whoami", "--json"]),
+    ]);
+    expect(users.code, users.stderr).toBe(0);
+    const held = await listUsers(h.ctx, {}, { limit: 1000, offset: 0, sort: "displayName", order: "asc" });
+    expect(held.items.length).toBeGreaterThan(5);
+    expect(users.json()).toEqual(json(held.items));
+    expect(groups.json()).toEqual(json((await listGroups(h.ctx, {}, { limit: 500, offset: 0 })).items));
+    expect(sources.json<{ name: string; status: { syncedUsers: number } }[]>().map((s) => [s.name, s.status.syncedUsers])).toEqual([["contoso", held.items.length]]);
+    expect(runs.json<{ source: string; status: string }[]>()).toEqual([expect.objectContaining({ source: "contoso", status: "succeeded" })]);
+    expect(whoami.json()).toMatchObject({ account: { displayName: person.displayName }, signInMethod: "microsoft", workspaces: [{ name: "default", role: "viewer" }] });
+
+    const shown = await cli(["users", "show", person.userPrincipalName, "--json"]);
+    expect(shown.json()).toEqual(json(await getUser(h.ctx, person.userPrincipalName)));
+    const missing = await cli(["users", "show", "nobody@example.com", "--json"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stdout).toBe("");
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: "not_found" } });
+  }, 600_000);
+
+  it("refuses a viewer's changes with a clear message, and changes nothing", async () => {
+    const [add, sync] = await Promise.all([
+      cli(["users", "add", "--email", "nope@example.com", "--display-name", "Nope"]),
+      cli(["sync", "contoso", "--json"]),
+    ]);
+    expect(add.code).toBe(1);
+    expect(add.stderr).toContain('error [forbidden]: You have the viewer role in workspace "default": you can read but not change it');
+    expect(sync.code).toBe(1);
+    expect(JSON.parse(sync.stderr)).toMatchObject({ error: { code: "forbidden" } });
+    expect(sync.stdout).toBe("");
+    await expect(getUser(h.ctx, "nope@example.com")).rejects.toMatchObject({ code: "not_found" });
+    const viewerTokenAdd = await cli(["groups", "add", "Nope"], { ROLLCALL_TOKEN: viewerToken });
+    expect(viewerTokenAdd.code).toBe(1);
+    expect(viewerTokenAdd.stderr).toContain("[forbidden]");
+  }, 600_000);
+
+  it("once made an admin (through the API with an admin token), the session changes users, groups, syncs, imports and exports on the server", async () => {
+    const promoted = await cli(["user-role", person.userPrincipalName, "--role", "admin", "--json"], { ROLLCALL_TOKEN: adminToken });
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.json()).toMatchObject({ displayName: person.displayName, role: "admin" });
+
+    const added = await cli(["users", "add", "--email", "ada@example.com", "--display-name", "Ada Lovelace", "--tag", "pilot", "--json"]);
+    expect(added.code, added.stderr).toBe(0);
+    expect((await getUser(h.ctx, "ada@example.com")).tags).toContain("pilot");
+    const invalid = await cli(["users", "add", "--email", "not-an-email", "--display-name", "X"]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain("[invalid_input]");
+    expect((await cli(["users", "update", "ada@example.com", "--department", "Engines"])).code).toBe(0);
+    expect((await getUser(h.ctx, "ada@example.com")).department).toBe("Engines");
+    expect((await cli(["users", "disable", "ada@example.com"])).code).toBe(0);
+    expect((await getUser(h.ctx, "ada@example.com")).enabled).toBe(false);
+    expect((await cli(["users", "enable", "ada@example.com"])).code).toBe(0);
+    expect((await getUser(h.ctx, "ada@example.com")).enabled).toBe(true);
+    expect((await cli(["groups", "add", "Pilots"])).code).toBe(0);
+    expect((await cli(["groups", "members", "add", "Pilots", "ada@example.com"])).code).toBe(0);
+    expect((await cli(["groups", "members", "list", "Pilots", "--json"])).json()).toEqual(["ada@example.com"]);
+    expect((await cli(["users", "remove", "ada@example.com"])).code).toBe(0);
+    await expect(getUser(h.ctx, "ada@example.com")).rejects.toMatchObject({ code: "not_found" });
+
+    const [tested, sync] = await Promise.all([cli(["sources", "test", "contoso", "--json"]), cli(["sync", "contoso", "--full", "--json"])]);
+    expect(tested.json()).toMatchObject({ ok: true, checks: [{ name: "token", ok: true }, { name: "users", ok: true }, { name: "groups", ok: true }] });
+    expect(sync.code, sync.stderr).toBe(0);
+    const summary = sync.json<{ runId: string; mode: string; status: string; counts: Record<string, number> }>();
+    // The same document a local `rollcall sync --json` prints.
+    expect(Object.keys(summary).sort()).toEqual(["counts", "mode", "runId", "status"]);
+    expect(summary).toMatchObject({ mode: "full", status: "succeeded" });
+    const { rows } = await sql<{ counts: Record<string, number>; status: string }>`select counts, status from sync_runs where id = ${summary.runId}`.execute(h.store.db);
+    expect(rows[0]).toEqual({ counts: summary.counts, status: "succeeded" });
+    expect((await cli(["runs", "show", summary.runId, "--json"])).json()).toMatchObject({ id: summary.runId, status: "succeeded", mode: "full", trigger: "api" });
+
+    const csv = join(dir, "staff.csv");
+    writeFileSync(csv, "email,displayName,department\ngrace@example.com,Grace Hopper,Navy\nbad-email,Nobody,\n");
+    const preview = await cli(["import", csv, "--dry-run", "--json"]);
+    expect(preview.code).toBe(1);
+    expect(preview.json()).toMatchObject({ dryRun: true, applied: false, source: "staff.csv", counts: { rows: 2, created: 1, invalid: 1 }, problems: [{ row: 3, field: "email" }] });
+    const refused = await cli(["import", csv, "--json"]);
+    expect(refused.code).toBe(1);
+    expect(refused.json()).toMatchObject({ applied: false, counts: { invalid: 1 } });
+    await expect(getUser(h.ctx, "grace@example.com")).rejects.toMatchObject({ code: "not_found" });
+    const partial = await cli(["import", csv, "--partial", "--json"]);
+    expect(partial.code, partial.stderr).toBe(0);
+    expect(partial.json()).toMatchObject({ applied: true, partial: true, counts: { created: 1 } });
+    expect((await getUser(h.ctx, "grace@example.com")).source).toMatchObject({ type: "import", name: "staff.csv" });
+
+    const out = join(dir, "export.csv");
+    const exported = await cli(["export", "--out", out, "--source", "staff.csv", "--json"]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.json()).toMatchObject({ format: "csv", out, users: 1, columns: expect.arrayContaining(["email", "displayName"]) });
+    expect(readFileSync(out, "utf8")).toContain("grace@example.com");
+  }, 900_000);
+
+  it("says which commands only work locally when a server is set", async () => {
+    const migrate = await cli(["migrate"]);
+    expect(migrate.code).toBe(2);
+    expect(migrate.stderr).toContain("`rollcall migrate` works on this machine's database only");
+    expect(migrate.stderr).toContain(h.url);
+  }, 300_000);
+
+  it("an expired or revoked session, or a server it was not saved for, gets the rollcall login hint", async () => {
+    const other = await cli(["users", "list"], { ROLLCALL_SERVER: "http://127.0.0.1:9" });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain("error [unauthenticated]: You are not signed in to http://127.0.0.1:9; run `rollcall login --server http://127.0.0.1:9`");
+
+    await sql`update sessions set expires_at = now() - interval '1 minute'`.execute(h.store.db);
+    const expired = await cli(["users", "list", "--json"]);
+    expect(expired.code).toBe(1);
+    expect(expired.stdout).toBe("");
+    const error = JSON.parse(expired.stderr).error;
+    expect(error.code).toBe("unauthenticated");
+    expect(error.message).toContain(`run \`rollcall login --server ${h.url}\``);
+
+    await sql`delete from sessions`.execute(h.store.db);
+    const revoked = await cli(["groups", "list"]);
+    expect(revoked.code).toBe(1);
+    expect(revoked.stderr).toMatch(/\[unauthenticated\].*rollcall login --server/);
+  }, 300_000);
+});
