@@ -1,7 +1,7 @@
 // App registrations (global, like Microsoft's application objects, keyed by client id) and their
 // service principals per tenant (admin consent with granted app permissions and delegated scopes).
-import { randomBytes, randomUUID } from "node:crypto";
-import type { AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantInfo, GrantOptions, ServicePrincipalInfo } from "./types.ts";
+import { createHash, randomBytes, randomUUID, X509Certificate } from "node:crypto";
+import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantInfo, GrantOptions, ServicePrincipalInfo } from "./types.ts";
 
 /** Application permissions the emulator knows (Graph app roles). */
 export const GRAPH_APP_PERMISSIONS = [
@@ -34,6 +34,7 @@ export class AppRegistration {
   enabled: boolean;
   redirectUris: string[];
   secrets: AppSecret[] = [];
+  certificates: AppCertificate[] = [];
   tokenLifetimeSeconds: number;
 
   constructor(homeTenantId: string, input: AppRegistrationInput) {
@@ -64,6 +65,20 @@ export class AppRegistration {
     return secret;
   }
 
+  addCertificate(options: { certificatePem: string; displayName?: string }): AppCertificate {
+    const cert = new X509Certificate(options.certificatePem);
+    const certificate: AppCertificate = {
+      keyId: randomUUID(),
+      thumbprint: createHash("sha1").update(cert.raw).digest("base64url"),
+      certificatePem: cert.toString(),
+      displayName: options.displayName ?? cert.subject.replace(/^CN=/, ""),
+      startDateTime: new Date(cert.validFrom).toISOString(),
+      endDateTime: new Date(cert.validTo).toISOString(),
+    };
+    this.certificates.push(certificate);
+    return certificate;
+  }
+
   info(): AppRegistrationInfo {
     return {
       clientId: this.clientId,
@@ -73,6 +88,7 @@ export class AppRegistration {
       enabled: this.enabled,
       redirectUris: [...this.redirectUris],
       secrets: this.secrets.map((s) => ({ ...s })),
+      certificates: this.certificates.map((c) => ({ ...c })),
       tokenLifetimeSeconds: this.tokenLifetimeSeconds,
     };
   }

@@ -94,6 +94,7 @@ function route(deps: ControlDeps, req: Req): Res {
       }
       if (sub === undefined && m === "PATCH") return json(200, t.updateApp(id, b()));
       if (sub === "secrets" && subId === undefined && m === "POST") return json(201, t.addSecret(id, b()));
+      if (sub === "certificates" && subId === undefined && m === "POST") { const x = b(); return json(201, t.addCertificate(id, { certificatePem: String(x.certificatePem ?? ""), ...(typeof x.displayName === "string" && { displayName: x.displayName }) })); }
       if (sub === "secrets" && subId === "expire" && m === "POST") { t.expireSecret(id, b().keyId as string | undefined); return { status: 204, headers: {} }; }
       if (sub === "secrets" && subId !== undefined && m === "DELETE") { t.removeSecret(id, subId); return { status: 204, headers: {} }; }
       if (sub === "consent" && m === "POST") return json(200, t.consentApp(id, b()));

@@ -3,7 +3,7 @@
 import { AppDirectory, DEFAULT_APP_PERMISSIONS, DEFAULT_DELEGATED_SCOPES, ServicePrincipal, type AppRegistration } from "./apps.ts";
 import { ACTIVE, HARD_DELETED, NotFound, SOFT_DELETED, type Tenant } from "./tenant.ts";
 import type {
-  AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, GraphGroup, GraphUser, GroupInput,
+  AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, GraphGroup, GraphUser, GroupInput,
   MemberRef, ServicePrincipalInfo, TenantHandle, TenantState, UserInput,
 } from "./types.ts";
 
@@ -74,6 +74,9 @@ export class TenantEntry implements TenantHandle {
   }
   addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number; secretText?: string }): AppSecret {
     return { ...this.app(clientId).addSecret(options) };
+  }
+  addCertificate(clientId: string, options: { certificatePem: string; displayName?: string }): AppCertificate {
+    return { ...this.app(clientId).addCertificate(options) };
   }
   removeSecret(clientId: string, keyId: string): void {
     const app = this.app(clientId);

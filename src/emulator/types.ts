@@ -91,6 +91,17 @@ export interface AppSecret {
   endDateTime: string;
 }
 
+/** A certificate (public part) uploaded to an app: client assertions signed with its key are accepted. */
+export interface AppCertificate {
+  keyId: string;
+  /** base64url SHA-1 of the DER certificate: the `x5t` a client assertion names. */
+  thumbprint: string;
+  certificatePem: string;
+  displayName: string;
+  startDateTime: string;
+  endDateTime: string;
+}
+
 export interface AppRegistrationInput {
   clientId?: string;
   displayName?: string;
@@ -115,6 +126,7 @@ export interface AppRegistrationInfo {
   enabled: boolean;
   redirectUris: string[];
   secrets: AppSecret[];
+  certificates: AppCertificate[];
   tokenLifetimeSeconds: number;
 }
 
@@ -180,6 +192,8 @@ export interface TenantHandle {
   /** A new secret (value generated unless `secretText` is given). */
   addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number; secretText?: string }): AppSecret;
   removeSecret(clientId: string, keyId: string): void;
+  /** Upload a certificate (PEM, public part): client assertions signed with its private key are accepted. */
+  addCertificate(clientId: string, options: { certificatePem: string; displayName?: string }): AppCertificate;
   /** Make one secret (or all of the app's secrets) expired as of now. */
   expireSecret(clientId: string, keyId?: string): void;
   /** Admin consent of `clientId` in this tenant (creates its service principal; multi-tenant apps need it). */

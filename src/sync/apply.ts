@@ -122,9 +122,10 @@ async function desiredGroups(trx: Db, sourceId: string, config: EntraConfig): Pr
   let groups: SourceGroup[] = [];
   if (config.groupMode === "attribute" && config.groupAttribute) {
     const path = config.groupAttribute.split(".");
-    const { rows } = await sql<{ value: string }>`select distinct s.data #>> ${path}::text[] as value from (${inScopeUsers(sourceId, config)}) s
+    // Values that differ only by surrounding spaces are one group (wantedMemberships joins on the trimmed value too).
+    const { rows } = await sql<{ value: string }>`select distinct trim(s.data #>> ${path}::text[]) as value from (${inScopeUsers(sourceId, config)}) s
       where nullif(trim(s.data #>> ${path}::text[]), '') is not null`.execute(trx);
-    groups = rows.map((row) => ({ externalId: attributePrefix + row.value, name: row.value.trim(), description: `Users whose ${config.groupAttribute} is "${row.value.trim()}"` }));
+    groups = rows.map((row) => ({ externalId: attributePrefix + row.value, name: row.value, description: `Users whose ${config.groupAttribute} is "${row.value}"` }));
   } else if (config.groupMode === "selected" || config.groupMode === "all") {
     const { rows } = await sql<{ id: string; data: { displayName: string | null; description: string | null } }>`select id, data from entra_groups where source_id = ${sourceId}`.execute(trx);
     groups = rows

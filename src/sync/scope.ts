@@ -46,7 +46,7 @@ export function wantedMemberships(sourceId: string, config: EntraConfig, touched
     return sql`select g.id as group_id, u.id as member_user_id, null::uuid as member_group_id
       from (${scope}) s
       join users u on u.source_id = ${sourceId} and u.external_id = s.id
-      join groups g on g.source_id = ${sourceId} and g.external_id = ${attributePrefix} || (s.data #>> ${path}::text[])
+      join groups g on g.source_id = ${sourceId} and g.external_id = ${attributePrefix} || trim(s.data #>> ${path}::text[])
       ${only}`;
   }
   // Each side driven by an index: the members of touched groups, plus the groups of touched members.

@@ -100,13 +100,19 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
   it("stops a run over the deletion threshold, shows it for review, and applies it on approval", async () => {
     const tenant = emulator.tenants.get(emulator.tenantId);
     const members = tenant.listUsers().filter((u) => u.userType !== "Guest");
-    for (const user of members.slice(0, Math.ceil(members.length * 0.6))) tenant.deleteUser(user.id);
+    const leaving = members.slice(0, Math.ceil(members.length * 0.6));
+    for (const user of leaving) tenant.deleteUser(user.id);
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
     await page.getByRole("button", { name: "Sync now" }).click();
     await page.getByText("Stopped for review.").waitFor({ timeout: 60_000 });
     await page.getByRole("link", { name: "Review and apply or reject" }).click();
     await page.getByRole("heading", { name: "This run needs your review" }).waitFor();
+    // The review lists the planned changes (none applied yet), the removals among them.
+    await page.locator(".history-item").first().waitFor();
+    await page.getByLabel("Show").selectOption("disable");
+    await expect.poll(() => page.locator(".history-item").count()).toBe(leaving.filter((u) => u.accountEnabled).length);
+    await page.getByLabel("Show").selectOption("");
     await page.getByRole("button", { name: "Apply these changes" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Apply changes" }).click();
     await expect.poll(async () => (await page.locator("h1 + p .badge").textContent()) ?? "", { timeout: 60_000 }).toMatch(/Succeeded/);

@@ -71,6 +71,12 @@ export const MSG = {
     `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${id}'.`,
   expiredSecret: (id: string) =>
     `The provided client secret keys for app '${id}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
+  unknownCertificate: (thumbprint: string, id: string) =>
+    `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${id}'.]`,
+  badAssertionSignature: "Client assertion failed signature validation.",
+  assertionClientMismatch: "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials .",
+  assertionAudience: (aud: string) => `Client assertion audience claim does not match Realm issuer. Review the documentation at https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials . Audience: '${aud}'.`,
+  assertionTime: "Client assertion is not within its valid time range.",
   missingSecret: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
   commonEndpoint: "The grant type is not supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.",
   missingScope: "The provided request must include a 'scope' input parameter.",

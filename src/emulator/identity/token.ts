@@ -1,5 +1,6 @@
 // POST /{tenant}/oauth2/v2.0/token: client_credentials, authorization_code (+PKCE), refresh_token.
 import { createHash } from "node:crypto";
+import { decodeProtectedHeader, errors as joseErrors, importX509, jwtVerify } from "jose";
 import type { AppRegistration } from "../apps.ts";
 import type { TenantEntry } from "../handle.ts";
 import { formBody, header, json, type Req, type Res } from "../http.ts";
@@ -9,7 +10,9 @@ import { appAccessToken, idToken, userAccessToken } from "./jwt.ts";
 
 const NO_STORE = { "cache-control": "no-store, no-cache", pragma: "no-cache" };
 
-interface ClientCreds { clientId?: string; clientSecret?: string }
+interface ClientCreds { clientId?: string; clientSecret?: string; clientAssertion?: string }
+
+const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 function clientCredentials(req: Req, form: URLSearchParams): ClientCreds {
   const auth = header(req, "authorization");
@@ -18,7 +21,8 @@ function clientCredentials(req: Req, form: URLSearchParams): ClientCreds {
     const i = dec.indexOf(":");
     if (i > 0) return { clientId: decodeURIComponent(dec.slice(0, i)), clientSecret: decodeURIComponent(dec.slice(i + 1)) };
   }
-  return { clientId: form.get("client_id") ?? undefined, clientSecret: form.get("client_secret") ?? undefined };
+  const assertion = form.get("client_assertion_type") === JWT_BEARER ? form.get("client_assertion") ?? undefined : undefined;
+  return { clientId: form.get("client_id") ?? undefined, clientSecret: form.get("client_secret") ?? undefined, clientAssertion: assertion };
 }
 
 /** Check the secret against the app's secrets: null when fine, else the error response. */
@@ -27,6 +31,33 @@ function checkSecret(app: AppRegistration, secret: string | undefined, origin: s
   const match = app.secrets.find((s) => s.secretText === secret);
   if (!match) return aadError(401, "invalid_client", 7000215, MSG.badSecret(app.clientId), origin, corr);
   if (Date.parse(match.endDateTime) <= Date.now()) return aadError(401, "invalid_client", 7000222, MSG.expiredSecret(app.clientId), origin, corr);
+  return null;
+}
+
+/**
+ * A certificate credential: a JWT signed with the key of a certificate uploaded to the app, naming it by `x5t`,
+ * issued by and about the client, for this token endpoint, within its validity. [certificate-credentials]
+ */
+async function checkAssertion(app: AppRegistration, assertion: string, tokenUrl: string, o: string, corr?: string): Promise<Res | null> {
+  let thumbprint: string;
+  try {
+    thumbprint = String(decodeProtectedHeader(assertion).x5t ?? "");
+  } catch {
+    return aadError(401, "invalid_client", 700027, MSG.badAssertionSignature, o, corr);
+  }
+  const cert = app.certificates.find((c) => c.thumbprint === thumbprint);
+  if (!cert) return aadError(401, "invalid_client", 700027, MSG.unknownCertificate(thumbprint, app.clientId), o, corr);
+  try {
+    const { payload } = await jwtVerify(assertion, await importX509(cert.certificatePem, "RS256"), { algorithms: ["RS256", "PS256"], clockTolerance: 300 });
+    if (payload.iss !== app.clientId || payload.sub !== app.clientId) return aadError(401, "invalid_client", 700021, MSG.assertionClientMismatch, o, corr);
+    const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!audiences.includes(tokenUrl)) return aadError(401, "invalid_client", 700023, MSG.assertionAudience(String(payload.aud)), o, corr);
+    if (payload.exp === undefined) return aadError(401, "invalid_client", 700024, MSG.assertionTime, o, corr);
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired || error instanceof joseErrors.JWTClaimValidationFailed) return aadError(401, "invalid_client", 700024, MSG.assertionTime, o, corr);
+    return aadError(401, "invalid_client", 700027, MSG.badAssertionSignature, o, corr);
+  }
+  if (Date.parse(cert.endDateTime) <= Date.now()) return aadError(401, "invalid_client", 700027, MSG.unknownCertificate(thumbprint, app.clientId), o, corr);
   return null;
 }
 
@@ -49,19 +80,19 @@ export async function tokenEndpoint(ctx: IdentityContext, req: Req, segment: str
   if (!creds.clientId) return aadError(400, "invalid_request", 900144, MSG.missingParam("client_id"), o, corr);
   if (grant === "client_credentials") {
     if ("special" in r) return aadError(400, "invalid_request", 9001023, MSG.commonEndpoint, o, corr);
-    return clientCredentialsGrant(ctx, r.entry, creds, form, o, corr);
+    return clientCredentialsGrant(ctx, r.entry, creds, form, `${o}${req.path}`, o, corr);
   }
   if (grant === "authorization_code" || grant === "refresh_token") return userGrant(ctx, segment, grant, creds, form, o, corr);
   return aadError(400, "unsupported_grant_type", 70003, MSG.unsupportedGrant(grant), o, corr);
 }
 
-async function clientCredentialsGrant(ctx: IdentityContext, entry: TenantEntry, creds: ClientCreds, form: URLSearchParams, o: string, corr?: string): Promise<Res> {
+async function clientCredentialsGrant(ctx: IdentityContext, entry: TenantEntry, creds: ClientCreds, form: URLSearchParams, tokenUrl: string, o: string, corr?: string): Promise<Res> {
   const clientId = creds.clientId as string;
   const found = findApp(ctx, entry, clientId);
   if (!found) return aadError(400, "unauthorized_client", 700016, MSG.appNotFound(clientId, entry.id), o, corr);
   const { app } = found;
   if (!app.enabled) return aadError(400, "unauthorized_client", 7000112, MSG.appDisabled(app.clientId, app.displayName), o, corr);
-  const bad = checkSecret(app, creds.clientSecret, o, corr);
+  const bad = creds.clientAssertion ? await checkAssertion(app, creds.clientAssertion, tokenUrl, o, corr) : checkSecret(app, creds.clientSecret, o, corr);
   if (bad) return bad;
   const scope = (form.get("scope") ?? "").trim();
   if (!scope) return aadError(400, "invalid_scope", 70011, MSG.missingScope, o, corr);
