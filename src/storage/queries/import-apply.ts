@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../database.ts";
-import { identifierArray, stagedColumns, targetExpressions } from "./imports.ts";
+import { analyzeStaging, identifierArray, stagedColumns, targetExpressions } from "./imports.ts";
 
 /** Classification, preview and the set-based apply of a staged import. `present` = fields whose column is in the file. */
 export interface ApplyTarget {
@@ -18,7 +18,7 @@ export interface ApplyTarget {
 export async function classify(db: Db, t: ApplyTarget, matched: number): Promise<void> {
   if (matched === 0) return;
   // The statistics taken before matching say every row is a create; the plans below and the apply need the real mix.
-  await sql`ANALYZE import_rows`.execute(db);
+  await analyzeStaging(db);
   const diffs: RawBuilder<unknown>[] = Object.entries(targetExpressions(t.present, t.sourceName)).map(
     ([column, target]) => sql`u.${sql.raw(column)} IS DISTINCT FROM ${target}`,
   );
@@ -163,9 +163,11 @@ export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, act
                        mobile_phone, business_phones, preferred_language, enabled, pin_hash, custom_attributes, source_type, source_name, source_id, tags)
     SELECT s.user_id, ${workspaceId}, s.email, s.user_principal_name, s.display_name, s.given_name, s.surname, s.department, s.job_title, s.employee_id,
            s.mobile_phone, coalesce(s.business_phones, '{}'), s.preferred_language, coalesce(s.enabled, true), s.pin_hash,
-           (SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(coalesce(s.custom_attributes, '{}'::jsonb)) e(k, v) WHERE v <> '""'::jsonb),
-           'import', ${sourceName}, ${sourceId}, ARRAY['Imported']::text[] || array(SELECT t FROM unnest(coalesce(s.tags, '{}')) t WHERE t <> 'Imported')
-    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'create' ORDER BY s.row_no`.execute(trx);
+           CASE WHEN s.custom_attributes IS NULL THEN '{}'::jsonb
+                ELSE (SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(s.custom_attributes) e(k, v) WHERE v <> '""'::jsonb) END,
+           'import', ${sourceName}, ${sourceId},
+           CASE WHEN s.tags IS NULL THEN ARRAY['Imported']::text[] ELSE ARRAY['Imported']::text[] || array(SELECT t FROM unnest(s.tags) t WHERE t <> 'Imported') END
+    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'create'`.execute(trx);
   await sql`
     INSERT INTO change_log (workspace_id, user_id, subject, action, after, actor)
     SELECT ${workspaceId}, s.user_id, coalesce(s.email, s.user_principal_name, s.display_name), 'create', ${createdJson(t)}, ${actor}
