@@ -42,8 +42,9 @@ function credentialFor(server: string): { token: string; from: "env" | "session"
   throw new RollcallError("unauthenticated", `You are not signed in to ${server}; run \`rollcall login --server ${server}\` (or set ROLLCALL_TOKEN to an API token)`, { server });
 }
 
-export function apiClient(server: string, options: { anonymous?: boolean } = {}): ApiClient {
-  const credential = options.anonymous ? undefined : credentialFor(server);
+/** `token` overrides the usual credential (logout ends the saved session even when ROLLCALL_TOKEN is set). */
+export function apiClient(server: string, options: { anonymous?: boolean; token?: string } = {}): ApiClient {
+  const credential = options.anonymous ? undefined : options.token ? { token: options.token, from: "session" as const } : credentialFor(server);
   const headers = (extra: Record<string, string> = {}) => ({ accept: "application/json", ...(credential && { authorization: `Bearer ${credential.token}` }), ...extra });
 
   async function send(method: string, path: string, init: { query?: Query; body?: unknown; form?: UploadForm }): Promise<Response> {

@@ -130,6 +130,18 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(rows[0]).toEqual({ counts: summary.counts, status: "succeeded" });
     expect((await cli(["runs", "show", summary.runId, "--json"])).json()).toMatchObject({ id: summary.runId, status: "succeeded", mode: "full", trigger: "api" });
 
+    // A source added and changed through the server: the secret travels once, from an environment variable.
+    const emu = h.emulator;
+    const added2 = await cli(
+      ["sources", "add", "entra", "--name", "second", "--tenant-id", emu.tenantId, "--client-id", emu.clientId, "--client-secret-env", "EMU_SECRET", "--login-url", emu.loginUrl, "--graph-url", emu.graphUrl, "--schedule", "12h", "--json"],
+      { EMU_SECRET: emu.clientSecret },
+    );
+    expect(added2.code, added2.stderr).toBe(0);
+    expect(added2.json()).toMatchObject({ name: "second", secret: { set: true }, config: { tenantId: emu.tenantId, schedule: { everyMs: 12 * 3_600_000 } } });
+    const updated2 = await cli(["sources", "update", "second", "--deletion-threshold-count", "5", "--json"]);
+    expect(updated2.code, updated2.stderr).toBe(0);
+    expect(updated2.json()).toMatchObject({ config: { deletionThreshold: { percent: 10, count: 5 }, schedule: { everyMs: 12 * 3_600_000 } } });
+
     const csv = join(dir, "staff.csv");
     writeFileSync(csv, "email,displayName,department\ngrace@example.com,Grace Hopper,Navy\nbad-email,Nobody,\n");
     const preview = await cli(["import", csv, "--dry-run", "--json"]);
@@ -152,10 +164,13 @@ describe(`rollcall CLI through a server (${engine})`, () => {
   }, 900_000);
 
   it("says which commands only work locally when a server is set", async () => {
-    const migrate = await cli(["migrate"]);
+    const [migrate, workspace] = await Promise.all([cli(["migrate"]), cli(["workspaces", "add", "elsewhere", "--json"])]);
     expect(migrate.code).toBe(2);
     expect(migrate.stderr).toContain("`rollcall migrate` works on this machine's database only");
     expect(migrate.stderr).toContain(h.url);
+    expect(workspace.code).toBe(2);
+    expect(workspace.stdout).toBe("");
+    expect(JSON.parse(workspace.stderr).error.message).toContain("`rollcall workspaces add` works on this machine's database only");
   }, 300_000);
 
   it("an expired or revoked session, or a server it was not saved for, gets the rollcall login hint", async () => {

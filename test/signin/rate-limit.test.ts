@@ -12,7 +12,7 @@ const engine = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
 
 describe(`Microsoft sign-in rate limit (${engine})`, () => {
   let h: SignInHarness;
-  const from = (address?: string) => (address ? { "x-forwarded-for": address } : {});
+  const from = (address?: string): Record<string, string> => (address ? { "x-forwarded-for": address } : {});
   const start = (address?: string) => fetch(`${h.url}/api/v1/auth/microsoft/start?workspace=default`, { redirect: "manual", headers: from(address) });
   const redeem = (address?: string) =>
     fetch(`${h.url}/api/v1/auth/microsoft/token`, {

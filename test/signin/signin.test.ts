@@ -195,5 +195,6 @@ describe(`sign in with Microsoft (${engine})`, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // Three spawned CLI processes (login, whoami, logout); each starts TypeScript through tsx, slow on a busy machine.
+  }, 300_000);
 });

@@ -143,7 +143,7 @@ export function logoutCommand(): Command {
   return needsNoDatabase(new Command("logout").description("end the session `rollcall login` started and forget its token")).action(async () => {
     const stored = readSession();
     if (stored) {
-      await apiClient(normalizeServer(stored.server)).request("POST", "/auth/logout").catch(() => {});
+      await apiClient(normalizeServer(stored.server), { token: stored.token }).request("POST", "/auth/logout").catch(() => {});
       forgetSession();
     }
     process.stderr.write("Signed out.\n");
