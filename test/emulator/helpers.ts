@@ -1,10 +1,12 @@
 // Shared test plumbing: start an in-process emulator on a random port with a temp data dir, and
 // talk to it over real HTTPS, trusting its CA per request through an undici Agent.
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, fetch, type RequestInit, type Response } from "undici";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../src/emulator/index.ts";
+import { selfSignedForKey } from "../../src/emulator/tls.ts";
 
 export interface TestEmu {
   emu: RunningEmulator;
@@ -65,4 +67,10 @@ export async function signIn(t: TestEmu, params: Record<string, string>, user: s
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ txn, login: user, action: "signin" }).toString(),
   });
+}
+
+/** A fresh self-signed certificate and its PKCS#8 key, as an admin would make for an app's certificate credential. */
+export function testCertificate(cn: string): { certificatePem: string; privateKeyPem: string } {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+  return { certificatePem: new X509Certificate(selfSignedForKey(privateKey, cn).der).toString(), privateKeyPem: privateKey };
 }

@@ -1,7 +1,9 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, X509Certificate } from "node:crypto";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { GUID, signIn, startTestEmulator, type TestEmu } from "./helpers.ts";
+import { GUID, signIn, startTestEmulator, testCertificate, type TestEmu } from "./helpers.ts";
+import { clientAssertion } from "../../src/sources/entra/token.ts";
+import { importPKCS8, SignJWT } from "jose";
 
 let t: TestEmu;
 beforeAll(async () => { t = await startTestEmulator(); });
@@ -140,6 +142,36 @@ describe("client credentials", () => {
     expect((await tokenRequest(cc(), other.id)).status).toBe(200);
     // and that tenant's own app works there
     expect((await tokenRequest(cc({ client_id: other.defaultApp.clientId, client_secret: other.defaultApp.clientSecret }), other.id)).status).toBe(200);
+  });
+
+  it("accepts client assertions signed with an uploaded certificate, and refuses each bad one with its code", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const app = tenant.registerApp({ displayName: "Certificate app", withSecret: false });
+    const cert = testCertificate("certificate-app");
+    const tokenUrl = `${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/token`;
+    const { client_secret: _none, ...base } = cc({ client_id: app.clientId });
+    const withAssertion = (assertion: string) => ({ ...base, client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: assertion });
+    const signed = async (claims: { iss?: string; aud?: string; exp?: number }, key = cert) => {
+      const x5t = createHash("sha1").update(new X509Certificate(key.certificatePem).raw).digest("base64url");
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ jti: randomBytes(8).toString("hex") }).setProtectedHeader({ alg: "RS256", x5t })
+        .setIssuer(claims.iss ?? app.clientId).setSubject(claims.iss ?? app.clientId).setAudience(claims.aud ?? tokenUrl)
+        .setIssuedAt(now).setExpirationTime(claims.exp ?? now + 600).sign(await importPKCS8(key.privateKeyPem, "RS256"));
+    };
+    const good = await clientAssertion(tokenUrl, app.clientId, { kind: "certificate", ...cert });
+    expectAadError(await tokenRequest(withAssertion(good)), 401, "invalid_client", 700027); // not uploaded yet
+    expect(tenant.addCertificate(app.clientId, { certificatePem: cert.certificatePem }).thumbprint).toBe(decodeProtectedHeader(good).x5t);
+    const ok = await tokenRequest(withAssertion(good));
+    expect(ok.status).toBe(200);
+    expect(decodeJwt(ok.body.access_token)).toMatchObject({ appid: app.clientId, roles: expect.arrayContaining(["User.Read.All"]) });
+
+    expectAadError(await tokenRequest(withAssertion(await signed({ iss: t.emu.clientId }))), 401, "invalid_client", 700021);
+    expectAadError(await tokenRequest(withAssertion(await signed({ aud: `${t.emu.loginUrl}/common/oauth2/v2.0/token` }))), 401, "invalid_client", 700023);
+    expectAadError(await tokenRequest(withAssertion(await signed({ exp: Math.floor(Date.now() / 1000) - 3600 }))), 401, "invalid_client", 700024);
+    // Signed by another key that claims the uploaded certificate's thumbprint: the signature fails.
+    const forged = await signed({}, { ...testCertificate("forger"), certificatePem: cert.certificatePem });
+    expectAadError(await tokenRequest(withAssertion(forged)), 401, "invalid_client", 700027);
+    expectAadError(await tokenRequest(withAssertion("not.a.jwt")), 401, "invalid_client", 700027);
   });
 
   it("echoes a well-formed client-request-id as the correlation id", async () => {

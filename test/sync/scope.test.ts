@@ -1,4 +1,3 @@
-import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines } from "../support/db.ts";
@@ -6,7 +5,7 @@ import { openHarness, type Harness } from "./harness.ts";
 import { createEntraSource, loadSourceForSync } from "../../src/core/sources.ts";
 import { testConnection } from "../../src/sources/entra/connect.ts";
 import { httpFetch } from "../../src/net/http.ts";
-import { selfSignedForKey } from "../../src/emulator/tls.ts";
+import { testCertificate as certificate } from "../emulator/helpers.ts";
 import type { TenantHandle } from "../../src/emulator/types.ts";
 
 /**
@@ -14,11 +13,6 @@ import type { TenantHandle } from "../../src/emulator/types.ts";
  * members of selected groups", and attribute groups (one group per distinct department, with no group permission).
  * Each source reads its own emulated tenant, so the sources never claim the same people.
  */
-function certificate(cn: string): { certificatePem: string; privateKeyPem: string } {
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
-  return { certificatePem: new X509Certificate(selfSignedForKey(privateKey, cn).der).toString(), privateKeyPem: privateKey };
-}
-
 describe.each(engines)("certificates, group scope and attribute groups (%s)", (engine) => {
   let h: Harness;
   beforeAll(async () => {
