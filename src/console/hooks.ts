@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError } from "./api.ts";
+import { setQuery } from "./router.tsx";
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -62,4 +63,23 @@ export function useTitle(title: string): void {
   useEffect(() => {
     document.title = title ? `${title} · Rollcall` : "Rollcall";
   }, [title]);
+}
+
+/**
+ * A search box bound to the URL's `q` (the current value given): the box updates at once, the URL (and so
+ * the request) follows 250 ms after the last key, back to the first page; and the box follows the URL
+ * when it changes otherwise (back button, a link with ?q=).
+ */
+export function useQuerySearch(q: string): [string, (value: string) => void] {
+  const [search, setSearch] = useState(q);
+  const debounced = useDebounced(search, 250);
+  const latest = useRef({ q, debounced });
+  latest.current = { q, debounced };
+  useEffect(() => {
+    if (debounced !== latest.current.q) setQuery({ q: debounced, offset: null });
+  }, [debounced]);
+  useEffect(() => {
+    if (q !== latest.current.debounced) setSearch(q);
+  }, [q]);
+  return [search, setSearch];
 }

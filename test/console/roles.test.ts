@@ -34,7 +34,7 @@ const screens: Screen[] = [
   {
     name: "User synchronization",
     path: "/sync",
-    ready: (p) => p.getByRole("link", { name: "contoso" }),
+    ready: (p) => p.getByRole("main").getByRole("link", { name: "contoso", exact: true }),
     controls: (p) => [button(p, "Add Entra ID source"), button(p, "Sync now"), button(p, "Preview changes"), button(p, "Connect")],
   },
   {

@@ -4,6 +4,7 @@ import { Link } from "../router.tsx";
 import { useWorkspaceName, wsPath } from "../session.tsx";
 import { Badge, Empty, ErrorBanner, Loading, formatDate } from "./ui.tsx";
 import type { ConsoleNotification } from "./NotificationsBanner.tsx";
+import { DataTable } from "./DataTable.tsx";
 
 /** Every notification of the workspace, newest first, with where each was delivered (the delivery log). */
 export function NotificationsPage() {
@@ -21,38 +22,28 @@ export function NotificationsPage() {
       {list.loading && !list.data ? <Loading /> : null}
       {list.data && list.data.items.length === 0 ? <Empty title="Nothing to report">Rollcall warns here before a client secret expires and when a sync or import fails.</Empty> : null}
       {list.data && list.data.items.length > 0 ? (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">What</th>
-              <th scope="col">State</th>
-              <th scope="col">Delivered</th>
+        <DataTable columns={["When", "What", "State", "Delivered"]}>
+          {list.data.items.map((n) => (
+            <tr key={n.id}>
+              <td data-label="When">{formatDate(n.createdAt)}</td>
+              <td data-label="What">
+                <Badge tone={n.severity === "critical" ? "bad" : "warn"}>{n.severity}</Badge> {n.link ? <Link to={n.link}>{n.title}</Link> : n.title}
+                <div className="hint">{n.body}</div>
+              </td>
+              <td data-label="State">{n.resolvedAt ? "Resolved" : n.dismissedAt ? `Dismissed by ${n.dismissedBy ?? "?"}` : "Active"}</td>
+              <td data-label="Delivered">
+                {n.deliveries.length === 0
+                  ? "Console only"
+                  : n.deliveries.map((d) => (
+                      <div key={d.id} title={d.lastError ?? undefined}>
+                        {d.channel} {d.target}: {d.status}
+                        {d.attempts > 1 ? ` after ${d.attempts} attempts` : ""}
+                      </div>
+                    ))}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {list.data.items.map((n) => (
-              <tr key={n.id}>
-                <td data-label="When">{formatDate(n.createdAt)}</td>
-                <td data-label="What">
-                  <Badge tone={n.severity === "critical" ? "bad" : "warn"}>{n.severity}</Badge> {n.link ? <Link to={n.link}>{n.title}</Link> : n.title}
-                  <div className="hint">{n.body}</div>
-                </td>
-                <td data-label="State">{n.resolvedAt ? "Resolved" : n.dismissedAt ? `Dismissed by ${n.dismissedBy ?? "?"}` : "Active"}</td>
-                <td data-label="Delivered">
-                  {n.deliveries.length === 0
-                    ? "Console only"
-                    : n.deliveries.map((d) => (
-                        <div key={d.id} title={d.lastError ?? undefined}>
-                          {d.channel} {d.target}: {d.status}
-                          {d.attempts > 1 ? ` after ${d.attempts} attempts` : ""}
-                        </div>
-                      ))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       ) : null}
     </div>
   );

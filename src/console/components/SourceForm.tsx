@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { ApiError } from "../api.ts";
 import { syncApi, type EntraConfig, type Source, type SourceInput } from "../sync-api.ts";
-import { CheckField, Dialog, ErrorBanner, SelectField, Spinner, TextArea, TextField } from "./ui.tsx";
+import { CheckField, Dialog, ErrorBanner, SelectField, TextArea, TextField } from "./ui.tsx";
+import { FormActions, useSubmit } from "./form.tsx";
 
 /**
  * Add or edit an Entra ID source: every setting of the source. The client secret is write-only: an
@@ -143,10 +144,20 @@ export function SourceFormDialog({
 
 function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: string; source?: Source | undefined; onCancel: () => void; onSaved: (s: Source) => void }) {
   const [s, setS] = useState<FormState>(() => initial(source));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const {
+    busy,
+    error,
+    setError,
+    fields: fe,
+    submit: save,
+  } = useSubmit(
+    async () => {
+      const input = toInput(s, !source);
+      onSaved(source ? await syncApi.updateSource(workspace, source.name, input) : await syncApi.createSource(workspace, input));
+    },
+    { onError: () => requestAnimationFrame(() => document.querySelector<HTMLElement>(".source-form [aria-invalid='true']")?.focus()) },
+  );
   const [advanced, setAdvanced] = useState(Boolean(source && (source.config.loginUrl || source.config.graphUrl || source.config.cloud !== "global" || Object.keys(source.config.mapping).length)));
-  const fe = error instanceof ApiError ? error.fieldMap() : {};
   const set = <K extends keyof FormState>(key: K) => (value: FormState[K]) => setS((x) => ({ ...x, [key]: value }));
   const text = (key: keyof FormState) => ({
     value: s[key] as string,
@@ -160,18 +171,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
       setError(new ApiError(400, "invalid_input", "Enter the client secret.", { fields: [{ field: "clientSecret", message: "is required: create one under Certificates & secrets in the app registration" }] }));
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      const input = toInput(s, !source);
-      const saved = source ? await syncApi.updateSource(workspace, source.name, input) : await syncApi.createSource(workspace, input);
-      onSaved(saved);
-    } catch (e) {
-      setError(e);
-      requestAnimationFrame(() => document.querySelector<HTMLElement>(".source-form [aria-invalid='true']")?.focus());
-    } finally {
-      setBusy(false);
-    }
+    await save();
   };
   const placed = new Set([
     "name", "tenantId", "clientId", "clientSecret", "secretExpiresOn", "cloud", "loginUrl", "graphUrl", "users", "scopeGroups", "groupMode", "groups", "groupAttribute",
@@ -322,14 +322,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
           <TextField label="Full sync every (days)" type="number" min={1} {...text("fullEveryDays")} error={fe.fullEveryMs} hint="A full listing that re-checks everything; runs between are delta." />
         </div>
       </fieldset>
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onCancel} disabled={busy}>
-          Cancel
-        </button>
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {busy ? <Spinner label="Saving" /> : null} {source ? "Save source" : "Add source"}
-        </button>
-      </div>
+      <FormActions busy={busy} label={source ? "Save source" : "Add source"} onCancel={onCancel} />
     </form>
   );
 }

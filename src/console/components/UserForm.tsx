@@ -1,8 +1,9 @@
-import { useMemo, useState, type FormEvent } from "react";
+import { useMemo, useState } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import type { User } from "../types.ts";
 import { systemTags } from "../types.ts";
-import { CheckField, Dialog, ErrorBanner, Spinner, TextArea, TextField } from "./ui.tsx";
+import { CheckField, Dialog, ErrorBanner, TextArea, TextField } from "./ui.tsx";
+import { FormActions, useSubmit } from "./form.tsx";
 
 /** Fields an Entra ID source owns: the server refuses edits to them, so the form shows them read-only. */
 const sourceOwned = new Set([
@@ -89,20 +90,13 @@ export function UserFormDialog({
 function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; user?: User | undefined; onCancel: () => void; onSaved: (user: User) => void }) {
   const start = useMemo(() => initial(user), [user]);
   const [state, setState] = useState<FormState>(start);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const fieldErrors = error instanceof ApiError ? error.fieldMap() : {};
-  const synced = user?.source.type === "entra";
-  const locked = (field: string) => synced && sourceOwned.has(field);
-
-  const setText = (key: Text) => (e: { target: { value: string } }) => setState((s) => ({ ...s, text: { ...s.text, [key]: e.target.value } }));
-  const setList = (key: Lists) => (e: { target: { value: string } }) => setState((s) => ({ ...s, lists: { ...s.lists, [key]: e.target.value } }));
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+  const {
+    busy,
+    error,
+    fields: fieldErrors,
+    submit,
+  } = useSubmit(
+    async () => {
       const payload = body(state, user ? start : null);
       const saved = user
         ? Object.keys(payload).length
@@ -110,14 +104,15 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
           : user
         : await api.post<User>(ws(workspace, "/users"), payload);
       onSaved(saved);
-    } catch (e) {
-      setError(e);
-      // Move focus to the first field with a problem so keyboard and screen-reader users land on it.
-      requestAnimationFrame(() => document.querySelector<HTMLElement>(".user-form [aria-invalid='true']")?.focus());
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    // Move focus to the first field with a problem so keyboard and screen-reader users land on it.
+    { onError: () => requestAnimationFrame(() => document.querySelector<HTMLElement>(".user-form [aria-invalid='true']")?.focus()) },
+  );
+  const synced = user?.source.type === "entra";
+  const locked = (field: string) => synced && sourceOwned.has(field);
+
+  const setText = (key: Text) => (e: { target: { value: string } }) => setState((s) => ({ ...s, text: { ...s.text, [key]: e.target.value } }));
+  const setList = (key: Lists) => (e: { target: { value: string } }) => setState((s) => ({ ...s, lists: { ...s.lists, [key]: e.target.value } }));
 
   const text = (key: Text, label: string, extra: Record<string, unknown> = {}) => (
     <TextField
@@ -198,14 +193,7 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
         </div>
         <CheckField label="Enabled (can sign in)" checked={state.enabled} onChange={(e) => setState((s) => ({ ...s, enabled: e.target.checked }))} />
       </fieldset>
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onCancel} disabled={busy}>
-          Cancel
-        </button>
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {busy ? <Spinner label="Saving" /> : null} {user ? "Save changes" : "Add user"}
-        </button>
-      </div>
+      <FormActions busy={busy} label={user ? "Save changes" : "Add user"} onCancel={onCancel} />
     </form>
   );
 }

@@ -1,9 +1,10 @@
-import { useState, type FormEvent } from "react";
-import { api, ApiError } from "../api.ts";
+import { useState } from "react";
+import { api } from "../api.ts";
 import { navigate, useLocation } from "../router.tsx";
 import { useSession, wsPath } from "../session.tsx";
 import type { Workspace } from "../types.ts";
-import { Dialog, ErrorBanner, Spinner, TextField } from "./ui.tsx";
+import { Dialog, TextField } from "./ui.tsx";
+import { useSubmit, FormError, FormActions } from "./form.tsx";
 
 export function WorkspaceSwitcher() {
   const session = useSession();
@@ -48,24 +49,12 @@ export function WorkspaceSwitcher() {
 function NewWorkspaceDialog({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: (w: Workspace) => Promise<void> }) {
   const [name, setName] = useState("");
   const [country, setCountry] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const fields = error instanceof ApiError ? error.fieldMap() : {};
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const created = await api.post<Workspace>("/workspaces", { name: name.trim(), defaultCountry: country.trim() || null });
-      setName("");
-      setCountry("");
-      await onCreated(created);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, fields, submit } = useSubmit(async () => {
+    const created = await api.post<Workspace>("/workspaces", { name: name.trim(), defaultCountry: country.trim() || null });
+    setName("");
+    setCountry("");
+    await onCreated(created);
+  });
   return (
     <Dialog open={open} title="New workspace" onClose={onClose}>
       <form onSubmit={submit} noValidate>
@@ -79,15 +68,8 @@ function NewWorkspaceDialog({ open, onClose, onCreated }: { open: boolean; onClo
           hint="Two letters (e.g. US, GB, DE); phone numbers without a country code are read as this country's."
           maxLength={2}
         />
-        {Object.keys(fields).length ? null : <ErrorBanner error={error} />}
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
-            {busy ? <Spinner label="Creating" /> : null} Create workspace
-          </button>
-        </div>
+        <FormError error={error} fields={fields} />
+        <FormActions busy={busy} label="Create workspace" busyLabel="Creating" disabled={!name.trim()} onCancel={onClose} />
       </form>
     </Dialog>
   );

@@ -1,10 +1,12 @@
-import { useEffect, useState, type FormEvent } from "react";
-import { api, ApiError, ws } from "../api.ts";
-import { Link, navigate, setQuery, useLocation } from "../router.tsx";
+import { useEffect, useState } from "react";
+import { api, ws } from "../api.ts";
+import { Link, navigate, useLocation } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import type { Group, PageOf } from "../types.ts";
-import { useDebounced, useLoad, useTitle } from "../hooks.ts";
-import { Badge, Dialog, Empty, ErrorBanner, Loading, Pager, Spinner, TextArea, TextField } from "../components/ui.tsx";
+import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
+import { Badge, Dialog, Empty, ErrorBanner, Loading, TextArea, TextField } from "../components/ui.tsx";
+import { DataTable, QueryPager } from "../components/DataTable.tsx";
+import { useSubmit, FormError, FormActions } from "../components/form.tsx";
 
 const pageSize = 50;
 
@@ -20,12 +22,7 @@ export function GroupsPage() {
   const { query } = useLocation();
   const q = query.get("q") ?? "";
   const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
-  const [search, setSearch] = useState(q);
-  const debounced = useDebounced(search, 250);
-  useEffect(() => {
-    if (debounced !== q) setQuery({ q: debounced, offset: null });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [debounced]);
+  const [search, setSearch] = useQuerySearch(q);
   const groups = useLoad((signal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: pageSize, offset, q }, { signal }), [workspace, offset, q]);
   const [creating, setCreating] = useState(false);
   const data = groups.data;
@@ -59,44 +56,28 @@ export function GroupsPage() {
         </Empty>
       ) : null}
       {data && data.items.length ? (
-        <div className={`table-wrap${groups.loading ? " is-loading" : ""}`} aria-busy={groups.loading}>
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col" className="hide-narrow">
-                  Description
-                </th>
-                <th scope="col">Source</th>
-                <th scope="col" className="num">
-                  Members
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((g) => (
-                <tr key={g.id} onClick={(e) => !(e.target as HTMLElement).closest("a,button") && navigate(wsPath(workspace, `/groups/${g.id}`))}>
-                  <td data-label="Name">
-                    <Link className="strong" to={wsPath(workspace, `/groups/${g.id}`)}>
-                      {g.name}
-                    </Link>
-                  </td>
-                  <td data-label="Description" className="hide-narrow truncate">
-                    {g.description ?? <span className="muted">—</span>}
-                  </td>
-                  <td data-label="Source">
-                    <Badge tone={g.source.type === "entra" ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
-                  </td>
-                  <td data-label="Members" className="num">
-                    {g.memberCount.toLocaleString()}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["Name", { label: "Description", className: "hide-narrow" }, "Source", { label: "Members", className: "num" }]} loading={groups.loading}>
+          {data.items.map((g) => (
+            <tr key={g.id} onClick={(e) => !(e.target as HTMLElement).closest("a,button") && navigate(wsPath(workspace, `/groups/${g.id}`))}>
+              <td data-label="Name">
+                <Link className="strong" to={wsPath(workspace, `/groups/${g.id}`)}>
+                  {g.name}
+                </Link>
+              </td>
+              <td data-label="Description" className="hide-narrow truncate">
+                {g.description ?? <span className="muted">—</span>}
+              </td>
+              <td data-label="Source">
+                <Badge tone={g.source.type === "entra" ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
+              </td>
+              <td data-label="Members" className="num">
+                {g.memberCount.toLocaleString()}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
-      {data && data.total > 0 ? <Pager offset={offset} limit={pageSize} total={data.total} onChange={(o) => setQuery({ offset: o || null }, { push: true })} /> : null}
+      {data ? <QueryPager offset={offset} limit={pageSize} total={data.total} /> : null}
       <GroupFormDialog
         workspace={workspace}
         open={creating}
@@ -125,8 +106,13 @@ export function GroupFormDialog({
 }) {
   const [name, setName] = useState(group?.name ?? "");
   const [description, setDescription] = useState(group?.description ?? "");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, fields, submit } = useSubmit(async () => {
+    const body = { name: name.trim(), description: description.trim() || null };
+    const saved = group
+      ? await api.patch<Group>(ws(workspace, `/groups/${encodeURIComponent(group.id)}`), body)
+      : await api.post<Group>(ws(workspace, "/groups"), body);
+    onSaved(saved);
+  });
   useEffect(() => {
     if (open) {
       setName(group?.name ?? "");
@@ -134,37 +120,13 @@ export function GroupFormDialog({
       setError(null);
     }
   }, [open, group]);
-  const fields = error instanceof ApiError ? error.fieldMap() : {};
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const body = { name: name.trim(), description: description.trim() || null };
-      const saved = group
-        ? await api.patch<Group>(ws(workspace, `/groups/${encodeURIComponent(group.id)}`), body)
-        : await api.post<Group>(ws(workspace, "/groups"), body);
-      onSaved(saved);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
     <Dialog open={open} title={group ? `Edit ${group.name}` : "New group"} onClose={onClose}>
       <form onSubmit={submit} noValidate>
         <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} required autoFocus />
         <TextArea label="Description" value={description} onChange={(e) => setDescription(e.target.value)} error={fields.description} />
-        {Object.keys(fields).length ? null : <ErrorBanner error={error} title="The group was not saved." />}
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
-            {busy ? <Spinner label="Saving" /> : null} {group ? "Save" : "Create group"}
-          </button>
-        </div>
+        <FormError error={error} fields={fields} title="The group was not saved." />
+        <FormActions busy={busy} label={group ? "Save" : "Create group"} disabled={!name.trim()} onCancel={onClose} />
       </form>
     </Dialog>
   );

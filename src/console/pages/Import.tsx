@@ -6,6 +6,7 @@ import { useTitle } from "../hooks.ts";
 import type { ImportReport } from "../../core/import-report.ts";
 import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, useToast } from "../components/ui.tsx";
 import { fieldLabel } from "../components/History.tsx";
+import { DataTable } from "../components/DataTable.tsx";
 
 /** The import and export calls: one place to adapt if the import routes change shape. */
 interface Upload {
@@ -322,28 +323,16 @@ function ImportReportView({ workspace, report }: { workspace: string; report: Im
       {report.problems.length ? (
         <>
           <h3>Problems</h3>
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Row</th>
-                  <th scope="col">Column</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">Problem</th>
-                </tr>
-              </thead>
-              <tbody>
-                {report.problems.map((p, i) => (
-                  <tr key={i} className="row-error">
-                    <td data-label="Row">{p.row}</td>
-                    <td data-label="Column">{p.column ?? fieldLabel(p.field)}</td>
-                    <td data-label="Value">{p.value ?? ""}</td>
-                    <td data-label="Problem">{p.message}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={["Row", "Column", "Value", "Problem"]}>
+            {report.problems.map((p, i) => (
+              <tr key={i} className="row-error">
+                <td data-label="Row">{p.row}</td>
+                <td data-label="Column">{p.column ?? fieldLabel(p.field)}</td>
+                <td data-label="Value">{p.value ?? ""}</td>
+                <td data-label="Problem">{p.message}</td>
+              </tr>
+            ))}
+          </DataTable>
           {c.problems > report.problems.length ? <p className="muted small">Showing the first {report.problems.length.toLocaleString()} of {c.problems.toLocaleString()} problems.</p> : null}
         </>
       ) : null}

@@ -1,11 +1,13 @@
-import { useEffect, useState, type FormEvent } from "react";
-import { api, ApiError, ws } from "../api.ts";
+import { useEffect, useState } from "react";
+import { api, ws } from "../api.ts";
 import { AdminOnly, useCanChange, useSession, useWorkspaceName } from "../session.tsx";
 import type { ApiToken, PageOf, Workspace } from "../types.ts";
 import { Admins } from "./SettingsAdmins.tsx";
 import { NotificationSettingsSection } from "./SettingsNotifications.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
-import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownOnceDialog, Spinner, TextField, formatDate, relativeTime, useToast } from "../components/ui.tsx";
+import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownOnceDialog, TextField, formatDate, relativeTime, useToast } from "../components/ui.tsx";
+import { DataTable, actionsColumn } from "../components/DataTable.tsx";
+import { useSubmit, FormError, FormActions } from "../components/form.tsx";
 
 export function SettingsPage() {
   useTitle("Settings");
@@ -30,24 +32,12 @@ function GeneralSettings() {
   const toast = useToast();
   const canChange = useCanChange();
   const [country, setCountry] = useState(workspace.defaultCountry ?? "");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, fields, submit: save } = useSubmit(async () => {
+    await api.patch<Workspace>(ws(workspace.name), { defaultCountry: country.trim() || null });
+    await session.reloadWorkspaces();
+    toast("Settings saved");
+  });
   useEffect(() => setCountry(workspace.defaultCountry ?? ""), [workspace]);
-  const fields = error instanceof ApiError ? error.fieldMap() : {};
-  const save = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await api.patch<Workspace>(ws(workspace.name), { defaultCountry: country.trim() || null });
-      await session.reloadWorkspaces();
-      toast("Settings saved");
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
     <section className="card" aria-labelledby="general-h">
       <h2 id="general-h">General</h2>
@@ -63,14 +53,8 @@ function GeneralSettings() {
           error={fields.defaultCountry}
           hint="ISO two-letter code. Phone numbers without a +country prefix (from imports, forms and sources without their own country) are read as this country's."
         />
-        {Object.keys(fields).length ? null : <ErrorBanner error={error} title="Settings were not saved." />}
-        {canChange ? (
-          <div className="form-actions">
-            <button type="submit" className="btn btn-primary" disabled={busy || country === (workspace.defaultCountry ?? "")}>
-              {busy ? <Spinner label="Saving" /> : null} Save
-            </button>
-          </div>
-        ) : null}
+        <FormError error={error} fields={fields} title="Settings were not saved." />
+        {canChange ? <FormActions busy={busy} label="Save" disabled={country === (workspace.defaultCountry ?? "")} /> : null}
       </form>
     </section>
   );
@@ -101,42 +85,27 @@ function Tokens() {
       {tokens.loading && !tokens.data ? <Loading label="Loading tokens…" /> : null}
       {tokens.data && items.length === 0 ? <p className="muted">No tokens yet.</p> : null}
       {items.length ? (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Role</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((t) => (
-                <tr key={t.id} className={t.revokedAt ? "row-muted" : undefined}>
-                  <td data-label="Name">{t.name}</td>
-                  <td data-label="Role">{t.role === "admin" ? "Admin" : "Read only"}</td>
-                  <td data-label="Created">{formatDate(t.createdAt, false)}</td>
-                  <td data-label="Last used">{t.lastUsedAt ? relativeTime(t.lastUsedAt) : "never"}</td>
-                  <td className="cell-actions">
-                    {t.revokedAt ? (
-                      <Badge tone="bad">Revoked {formatDate(t.revokedAt, false)}</Badge>
-                    ) : (
-                      <AdminOnly>
-                        <button type="button" className="btn btn-small btn-danger" onClick={() => setRevoking(t)} aria-label={`Revoke token ${t.name}`}>
-                          Revoke
-                        </button>
-                      </AdminOnly>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["Name", "Role", "Created", "Last used", actionsColumn]}>
+          {items.map((t) => (
+            <tr key={t.id} className={t.revokedAt ? "row-muted" : undefined}>
+              <td data-label="Name">{t.name}</td>
+              <td data-label="Role">{t.role === "admin" ? "Admin" : "Read only"}</td>
+              <td data-label="Created">{formatDate(t.createdAt, false)}</td>
+              <td data-label="Last used">{t.lastUsedAt ? relativeTime(t.lastUsedAt) : "never"}</td>
+              <td className="cell-actions">
+                {t.revokedAt ? (
+                  <Badge tone="bad">Revoked {formatDate(t.revokedAt, false)}</Badge>
+                ) : (
+                  <AdminOnly>
+                    <button type="button" className="btn btn-small btn-danger" onClick={() => setRevoking(t)} aria-label={`Revoke token ${t.name}`}>
+                      Revoke
+                    </button>
+                  </AdminOnly>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <CreateTokenDialog
         workspace={workspace}
@@ -178,23 +147,11 @@ function Tokens() {
 function CreateTokenDialog({ workspace, open, onClose, onCreated }: { workspace: string; open: boolean; onClose: () => void; onCreated: (t: ApiToken & { token: string }) => void }) {
   const [name, setName] = useState("");
   const [role, setRole] = useState("admin");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const fields = error instanceof ApiError ? error.fieldMap() : {};
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const t = await api.post<ApiToken & { token: string }>(ws(workspace, "/tokens"), { name: name.trim() || undefined, role });
-      setName("");
-      onCreated(t);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, fields, submit } = useSubmit(async () => {
+    const t = await api.post<ApiToken & { token: string }>(ws(workspace, "/tokens"), { name: name.trim() || undefined, role });
+    setName("");
+    onCreated(t);
+  });
   return (
     <Dialog open={open} title="Create API token" onClose={onClose}>
       <form onSubmit={submit} noValidate>
@@ -203,15 +160,8 @@ function CreateTokenDialog({ workspace, open, onClose, onCreated }: { workspace:
           <option value="admin">Admin: read and change everything in this workspace</option>
           <option value="viewer">Read only</option>
         </SelectField>
-        {Object.keys(fields).length ? null : <ErrorBanner error={error} title="The token was not created." />}
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? <Spinner label="Creating" /> : null} Create token
-          </button>
-        </div>
+        <FormError error={error} fields={fields} title="The token was not created." />
+        <FormActions busy={busy} label="Create token" busyLabel="Creating" onCancel={onClose} />
       </form>
     </Dialog>
   );

@@ -1,9 +1,11 @@
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { api, ApiError, errorMessage } from "../api.ts";
 import { useSession, useWorkspaceName } from "../session.tsx";
 import type { PageOf } from "../types.ts";
 import { useLoad } from "../hooks.ts";
-import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownOnceDialog, Spinner, TextField, formatDate, useToast } from "../components/ui.tsx";
+import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownOnceDialog, TextField, formatDate, useToast } from "../components/ui.tsx";
+import { DataTable, actionsColumn } from "../components/DataTable.tsx";
+import { useSubmit, FormError, FormActions } from "../components/form.tsx";
 
 /** Settings → Admins: the accounts that sign in to Rollcall (owners only; others see how to ask). */
 type WorkspaceRole = "admin" | "viewer";
@@ -96,65 +98,51 @@ export function Admins() {
         </p>
       ) : null}
       {items.length ? (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Account</th>
-                <th scope="col">Role in {workspace}</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+        <DataTable columns={["Account", `Role in ${workspace}`, "Created", actionsColumn]}>
+          {items.map((a) => {
+            const grant = a.workspaces.find((g) => g.workspace === workspace);
+            const self = a.id === session.account.id || a.email === session.account.email;
+            const rowError = roleError?.id === a.id ? problemsByField(roleError.error) : {};
+            return (
+              <tr key={a.id} data-account={a.email}>
+                <td data-label="Account">
+                  {a.displayName && a.displayName !== a.email ? `${a.displayName} · ` : ""}
+                  {a.email} {a.isOwner ? <Badge tone="info">Owner</Badge> : null}
+                </td>
+                <td data-label="Role">
+                  {a.isOwner ? (
+                    "Owner (every workspace)"
+                  ) : (
+                    <>
+                      <SelectField
+                        label={`Role of ${a.email}`}
+                        value={grant?.role ?? ""}
+                        disabled={changing === a.id}
+                        onChange={(e) => void changeRole(a, e.target.value)}
+                        error={rowError.role ?? rowError.workspace ?? (roleError?.id === a.id && !Object.keys(rowError).length ? errorMessage(roleError.error) : undefined)}
+                      >
+                        <option value="admin">Admin</option>
+                        <option value="viewer">Read only</option>
+                        <option value="">No access</option>
+                      </SelectField>
+                    </>
+                  )}
+                </td>
+                <td data-label="Created">{formatDate(a.createdAt, false)}</td>
+                <td className="cell-actions">
+                  <button type="button" className="btn btn-small" onClick={() => setResetting(a)} aria-label={`Reset password of ${a.email}`}>
+                    Reset password
+                  </button>{" "}
+                  {self ? null : (
+                    <button type="button" className="btn btn-small btn-danger" onClick={() => setDeleting(a)} aria-label={`Delete account ${a.email}`}>
+                      Delete
+                    </button>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((a) => {
-                const grant = a.workspaces.find((g) => g.workspace === workspace);
-                const self = a.id === session.account.id || a.email === session.account.email;
-                const rowError = roleError?.id === a.id ? problemsByField(roleError.error) : {};
-                return (
-                  <tr key={a.id} data-account={a.email}>
-                    <td data-label="Account">
-                      {a.displayName && a.displayName !== a.email ? `${a.displayName} · ` : ""}
-                      {a.email} {a.isOwner ? <Badge tone="info">Owner</Badge> : null}
-                    </td>
-                    <td data-label="Role">
-                      {a.isOwner ? (
-                        "Owner (every workspace)"
-                      ) : (
-                        <>
-                          <SelectField
-                            label={`Role of ${a.email}`}
-                            value={grant?.role ?? ""}
-                            disabled={changing === a.id}
-                            onChange={(e) => void changeRole(a, e.target.value)}
-                            error={rowError.role ?? rowError.workspace ?? (roleError?.id === a.id && !Object.keys(rowError).length ? errorMessage(roleError.error) : undefined)}
-                          >
-                            <option value="admin">Admin</option>
-                            <option value="viewer">Read only</option>
-                            <option value="">No access</option>
-                          </SelectField>
-                        </>
-                      )}
-                    </td>
-                    <td data-label="Created">{formatDate(a.createdAt, false)}</td>
-                    <td className="cell-actions">
-                      <button type="button" className="btn btn-small" onClick={() => setResetting(a)} aria-label={`Reset password of ${a.email}`}>
-                        Reset password
-                      </button>{" "}
-                      {self ? null : (
-                        <button type="button" className="btn btn-small btn-danger" onClick={() => setDeleting(a)} aria-label={`Delete account ${a.email}`}>
-                          Delete
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       ) : null}
       <CreateAccountDialog
         workspace={workspace}
@@ -209,31 +197,20 @@ function CreateAccountDialog({ workspace, open, onClose, onCreated }: { workspac
   const [email, setEmail] = useState("");
   const [displayName, setDisplayName] = useState("");
   const [access, setAccess] = useState("admin");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, submit } = useSubmit(async () => {
+    const owner = access === "owner";
+    const r = await api.post<AccountWithPassword>("/accounts", {
+      email: email.trim(),
+      displayName: displayName.trim() || undefined,
+      owner,
+      ...(owner ? {} : { workspace, role: access }),
+    });
+    setEmail("");
+    setDisplayName("");
+    setAccess("admin");
+    onCreated(r);
+  });
   const fields = problemsByField(error);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const owner = access === "owner";
-      const r = await api.post<AccountWithPassword>("/accounts", {
-        email: email.trim(),
-        displayName: displayName.trim() || undefined,
-        owner,
-        ...(owner ? {} : { workspace, role: access }),
-      });
-      setEmail("");
-      setDisplayName("");
-      setAccess("admin");
-      onCreated(r);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
     <Dialog open={open} title="Add admin" onClose={onClose}>
       <form onSubmit={submit} noValidate>
@@ -244,15 +221,8 @@ function CreateAccountDialog({ workspace, open, onClose, onCreated }: { workspac
           <option value="viewer">Read only in {workspace}</option>
           <option value="owner">Owner: administers every workspace and its admins</option>
         </SelectField>
-        {Object.keys(fields).length ? null : <ErrorBanner error={error} title="The account was not created." />}
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? <Spinner label="Creating" /> : null} Add admin
-          </button>
-        </div>
+        <FormError error={error} fields={fields} title="The account was not created." />
+        <FormActions busy={busy} label="Add admin" busyLabel="Creating" onCancel={onClose} />
       </form>
     </Dialog>
   );

@@ -1,9 +1,11 @@
-import { useEffect, useState, type FormEvent } from "react";
-import { api, ApiError, ws } from "../api.ts";
+import { useEffect, useState } from "react";
+import { api, ws } from "../api.ts";
 import { useCanChange, useWorkspaceName } from "../session.tsx";
 import { useLoad } from "../hooks.ts";
 import type { Delivery, NotificationSettings } from "../../core/notifications.ts";
-import { Badge, ConfirmDialog, ErrorBanner, Loading, ShownOnceDialog, Spinner, TextArea, TextField, formatDate, useToast } from "../components/ui.tsx";
+import { Badge, ConfirmDialog, ErrorBanner, Loading, ShownOnceDialog, TextArea, TextField, formatDate, useToast } from "../components/ui.tsx";
+import { FormActions, FormError, useSubmit } from "../components/form.tsx";
+import { DataTable } from "../components/DataTable.tsx";
 
 /**
  * Settings → Notifications: who gets the warnings by e-mail, and the signed webhook. The webhook's signing
@@ -23,8 +25,6 @@ export function NotificationSettingsSection() {
   const deliveries = useLoad((signal) => api.get<{ items: Delivery[] }>(ws(workspace, "/notification-deliveries"), undefined, { signal }).then((r) => r.items), [workspace]);
   const [emailTo, setEmailTo] = useState("");
   const [webhookUrl, setWebhookUrl] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const [newSecret, setNewSecret] = useState<string | null>(null);
   const [rotating, setRotating] = useState(false);
   const s = settings.data;
@@ -33,7 +33,6 @@ export function NotificationSettingsSection() {
     setEmailTo(s.emailTo.join("\n"));
     setWebhookUrl(s.webhookUrl ?? "");
   }, [s]);
-  const fields = error instanceof ApiError ? error.fieldMap() : {};
   const unchanged = !s || (recipients(emailTo).join("\n") === s.emailTo.join("\n") && webhookUrl.trim() === (s.webhookUrl ?? ""));
 
   const put = async (body: { emailTo?: string[]; webhookUrl?: string | null; rotateWebhookSecret?: boolean }) => {
@@ -42,19 +41,10 @@ export function NotificationSettingsSection() {
     settings.reload();
     return saved;
   };
-  const save = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await put({ emailTo: recipients(emailTo), webhookUrl: webhookUrl.trim() || null });
-      toast("Notification settings saved");
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, fields, submit: save } = useSubmit(async () => {
+    await put({ emailTo: recipients(emailTo), webhookUrl: webhookUrl.trim() || null });
+    toast("Notification settings saved");
+  });
 
   return (
     <section className="card" aria-labelledby="notify-h">
@@ -97,14 +87,8 @@ export function NotificationSettingsSection() {
               ) : null}
             </div>
           </div>
-          {Object.keys(fields).length ? null : <ErrorBanner error={error} title="Notification settings were not saved." />}
-          {canChange ? (
-            <div className="form-actions">
-              <button type="submit" className="btn btn-primary" disabled={busy || unchanged}>
-                {busy ? <Spinner label="Saving" /> : null} Save notification settings
-              </button>
-            </div>
-          ) : null}
+          <FormError error={error} fields={fields} title="Notification settings were not saved." />
+          {canChange ? <FormActions busy={busy} label="Save notification settings" disabled={unchanged} /> : null}
         </form>
       ) : null}
       <DeliveryLog deliveries={deliveries.data} error={deliveries.error} retry={deliveries.reload} />
@@ -140,35 +124,22 @@ function DeliveryLog({ deliveries, error, retry }: { deliveries: Delivery[] | un
       <ErrorBanner error={error} retry={retry} title="The delivery log could not be loaded." />
       {deliveries && deliveries.length === 0 ? <p className="muted">Nothing sent yet.</p> : null}
       {deliveries && deliveries.length ? (
-        <div className="table-wrap">
-          <table className="table" aria-labelledby="deliveries-h">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Channel</th>
-                <th scope="col">To</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {deliveries.slice(0, shownDeliveries).map((d) => (
-                <tr key={d.id}>
-                  <td data-label="When">{formatDate(d.sentAt ?? d.createdAt)}</td>
-                  <td data-label="Channel">{d.channel === "email" ? "E-mail" : "Webhook"}</td>
-                  <td data-label="To" className="truncate">
-                    {d.target}
-                  </td>
-                  <td data-label="Status">
-                    <Badge tone={d.status === "sent" ? "ok" : d.status === "failed" ? "bad" : "neutral"}>{d.status}</Badge>
-                    {d.attempts > 1 ? ` after ${d.attempts} attempts` : ""}
-                  </td>
-                  <td data-label="Last error">{d.lastError ?? "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["When", "Channel", "To", "Status", "Last error"]} labelledBy="deliveries-h">
+          {deliveries.slice(0, shownDeliveries).map((d) => (
+            <tr key={d.id}>
+              <td data-label="When">{formatDate(d.sentAt ?? d.createdAt)}</td>
+              <td data-label="Channel">{d.channel === "email" ? "E-mail" : "Webhook"}</td>
+              <td data-label="To" className="truncate">
+                {d.target}
+              </td>
+              <td data-label="Status">
+                <Badge tone={d.status === "sent" ? "ok" : d.status === "failed" ? "bad" : "neutral"}>{d.status}</Badge>
+                {d.attempts > 1 ? ` after ${d.attempts} attempts` : ""}
+              </td>
+              <td data-label="Last error">{d.lastError ?? "—"}</td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       {deliveries && deliveries.length > shownDeliveries ? (
         <p className="muted small">

@@ -7,6 +7,7 @@ import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, formatDate, relative
 import { SourceFormDialog } from "../components/SourceForm.tsx";
 import { SourceCard } from "./Sync.tsx";
 import { Prop } from "./UserDetail.tsx";
+import { DataTable } from "../components/DataTable.tsx";
 
 const pageSize = 20;
 
@@ -142,42 +143,29 @@ export function SourcePage({ name }: { name: string }) {
 
 export function RunsTable({ workspace, runs }: { workspace: string; runs: Run[] }) {
   return (
-    <div className="table-wrap">
-      <table className="table">
-        <thead>
-          <tr>
-            <th scope="col">Started</th>
-            <th scope="col">Status</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Changes</th>
-            <th scope="col">Duration</th>
+    <DataTable columns={["Started", "Status", "Kind", "Changes", "Duration"]}>
+      {runs.map((run) => {
+        const counts = countsSummary(run.counts).filter((c) => c.key !== "unchanged");
+        return (
+          <tr key={run.id} onClick={(e) => !(e.target as HTMLElement).closest("a") && navigate(wsPath(workspace, `/runs/${run.id}`))}>
+            <td data-label="Started">
+              <Link to={wsPath(workspace, `/runs/${run.id}`)} title={formatDate(run.startedAt)}>
+                {relativeTime(run.startedAt)}
+              </Link>
+            </td>
+            <td data-label="Status">
+              <Badge tone={statusTone(run.status)}>{statusText(run)}</Badge>
+            </td>
+            <td data-label="Kind">
+              {run.dryRun ? "Preview" : "Sync"} · {run.mode ?? "—"}
+              {run.trigger ? ` · ${run.trigger}` : ""}
+            </td>
+            <td data-label="Changes">{counts.length ? counts.map((c) => `${c.value.toLocaleString()} ${c.label}`).join(", ") : run.status === "running" ? "…" : "none"}</td>
+            <td data-label="Duration">{duration(run)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {runs.map((run) => {
-            const counts = countsSummary(run.counts).filter((c) => c.key !== "unchanged");
-            return (
-              <tr key={run.id} onClick={(e) => !(e.target as HTMLElement).closest("a") && navigate(wsPath(workspace, `/runs/${run.id}`))}>
-                <td data-label="Started">
-                  <Link to={wsPath(workspace, `/runs/${run.id}`)} title={formatDate(run.startedAt)}>
-                    {relativeTime(run.startedAt)}
-                  </Link>
-                </td>
-                <td data-label="Status">
-                  <Badge tone={statusTone(run.status)}>{statusText(run)}</Badge>
-                </td>
-                <td data-label="Kind">
-                  {run.dryRun ? "Preview" : "Sync"} · {run.mode ?? "—"}
-                  {run.trigger ? ` · ${run.trigger}` : ""}
-                </td>
-                <td data-label="Changes">{counts.length ? counts.map((c) => `${c.value.toLocaleString()} ${c.label}`).join(", ") : run.status === "running" ? "…" : "none"}</td>
-                <td data-label="Duration">{duration(run)}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </DataTable>
   );
 }
 

@@ -1,12 +1,13 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { api, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import type { PageOf, User } from "../types.ts";
 import { systemTags } from "../types.ts";
-import { useDebounced, useLoad, useTitle } from "../hooks.ts";
-import { Badge, Empty, ErrorBanner, Loading, Pager, tagTone, relativeTime, formatDate } from "../components/ui.tsx";
+import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
+import { Badge, Empty, ErrorBanner, Loading, tagTone, relativeTime, formatDate } from "../components/ui.tsx";
 import { UserFormDialog } from "../components/UserForm.tsx";
+import { DataTable, QueryPager, type Column } from "../components/DataTable.tsx";
 import type { SourceSummary } from "./Sync.tsx";
 
 const pageSize = 50;
@@ -28,17 +29,7 @@ export function UsersPage() {
   const order = query.get("order") === "desc" ? "desc" : "asc";
   const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
 
-  // The search box updates at once; the URL (and so the request) follows 250 ms after the last key.
-  const [search, setSearch] = useState(q);
-  const debounced = useDebounced(search, 250);
-  useEffect(() => {
-    if (debounced !== q) setQuery({ q: debounced, offset: null });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [debounced]);
-  useEffect(() => {
-    if (q !== debounced) setSearch(q); // back button / link with ?q=
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [q]);
+  const [search, setSearch] = useQuerySearch(q);
 
   const users = useLoad(
     (signal) =>
@@ -60,16 +51,17 @@ export function UsersPage() {
     const nextOrder = sort === column && order === "asc" ? "desc" : "asc";
     setQuery({ sort: column, order: nextOrder, offset: null });
   };
-  const header = (column: Sort, label: string) => (
-    <th scope="col" aria-sort={sort === column ? (order === "asc" ? "ascending" : "descending") : "none"}>
+  const sortColumn = (column: Sort, label: string): Column => ({
+    sort: sort === column ? (order === "asc" ? "ascending" : "descending") : "none",
+    label: (
       <button type="button" className="sort" onClick={() => sortBy(column)}>
         {label}
         <span className="sort-mark" aria-hidden="true">
           {sort === column ? (order === "asc" ? "▲" : "▼") : "↕"}
         </span>
       </button>
-    </th>
-  );
+    ),
+  });
   const filtered = Boolean(q || source || sourceType || tag || enabled || group);
   const sourceValue = source ? `name:${source}` : sourceType ? `type:${sourceType}` : "";
   const data = users.data;
@@ -196,61 +188,56 @@ export function UsersPage() {
             </Empty>
           )
         ) : (
-          <div className={`table-wrap${users.loading ? " is-loading" : ""}`} aria-busy={users.loading}>
-            <table className="table users-table">
-              <caption className="visually-hidden">Users, sorted by {sort} {order === "asc" ? "ascending" : "descending"}</caption>
-              <thead>
-                <tr>
-                  {header("displayName", "Name")}
-                  {header("email", "Email")}
-                  <th scope="col" className="hide-narrow">
-                    Department
-                  </th>
-                  {header("source", "Source")}
-                  <th scope="col">Tags</th>
-                  <th scope="col">Status</th>
-                  {header("updatedAt", "Updated")}
-                </tr>
-              </thead>
-              <tbody>
-                {data.items.map((user) => (
-                  <tr key={user.id} onClick={(e) => !(e.target as HTMLElement).closest("a,button") && navigate(wsPath(workspace, `/users/${user.id}`))}>
-                    <td data-label="Name">
-                      <div>
-                        <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong">
-                          {user.displayName}
-                        </Link>
-                        {user.jobTitle ? <div className="muted small">{user.jobTitle}</div> : null}
-                      </div>
-                    </td>
-                    <td data-label="Email" className="truncate">
-                      {user.email ?? user.userPrincipalName ?? "—"}
-                    </td>
-                    <td data-label="Department" className="hide-narrow">
-                      {user.department ?? "—"}
-                    </td>
-                    <td data-label="Source">{sourceLabel(user)}</td>
-                    <td data-label="Tags">
-                      <span className="tags">
-                        {user.tags.map((t) => (
-                          <Badge key={t} tone={tagTone(t)}>
-                            {t}
-                          </Badge>
-                        ))}
-                      </span>
-                    </td>
-                    <td data-label="Status">{user.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}</td>
-                    <td data-label="Updated" title={formatDate(user.updatedAt)}>
-                      {relativeTime(user.updatedAt)}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            className="users-table"
+            loading={users.loading}
+            caption={`Users, sorted by ${sort} ${order === "asc" ? "ascending" : "descending"}`}
+            columns={[
+              sortColumn("displayName", "Name"),
+              sortColumn("email", "Email"),
+              { label: "Department", className: "hide-narrow" },
+              sortColumn("source", "Source"),
+              "Tags",
+              "Status",
+              sortColumn("updatedAt", "Updated"),
+            ]}
+          >
+            {data.items.map((user) => (
+              <tr key={user.id} onClick={(e) => !(e.target as HTMLElement).closest("a,button") && navigate(wsPath(workspace, `/users/${user.id}`))}>
+                <td data-label="Name">
+                  <div>
+                    <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong">
+                      {user.displayName}
+                    </Link>
+                    {user.jobTitle ? <div className="muted small">{user.jobTitle}</div> : null}
+                  </div>
+                </td>
+                <td data-label="Email" className="truncate">
+                  {user.email ?? user.userPrincipalName ?? "—"}
+                </td>
+                <td data-label="Department" className="hide-narrow">
+                  {user.department ?? "—"}
+                </td>
+                <td data-label="Source">{sourceLabel(user)}</td>
+                <td data-label="Tags">
+                  <span className="tags">
+                    {user.tags.map((t) => (
+                      <Badge key={t} tone={tagTone(t)}>
+                        {t}
+                      </Badge>
+                    ))}
+                  </span>
+                </td>
+                <td data-label="Status">{user.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}</td>
+                <td data-label="Updated" title={formatDate(user.updatedAt)}>
+                  {relativeTime(user.updatedAt)}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )
       ) : null}
-      {data && data.total > 0 ? <Pager offset={offset} limit={pageSize} total={data.total} onChange={(o) => setQuery({ offset: o || null }, { push: true })} /> : null}
+      {data ? <QueryPager offset={offset} limit={pageSize} total={data.total} /> : null}
 
       <UserFormDialog
         workspace={workspace}
