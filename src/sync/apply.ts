@@ -210,6 +210,8 @@ async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: nu
   const added = await sql`insert into group_members (workspace_id, group_id, member_user_id, member_group_id)
     select ${ws}, group_id, member_user_id, member_group_id from new_members`.execute(trx);
   await log("new_members", "add to group ").execute(trx);
+  // The next (delta) run plans its joins on these statistics: PGlite never refreshes them by itself.
+  if (input.mode === "full") await sql`analyze group_members, change_log`.execute(trx);
   return { added: Number(added.numAffectedRows ?? 0), removed: Number(removed.numAffectedRows ?? 0) };
 }
 
