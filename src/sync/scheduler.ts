@@ -7,8 +7,8 @@ import { syncSource } from "./service.ts";
 
 /**
  * Scheduled runs. Every process serving the API ticks; a due source is claimed by moving its next_run_at
- * forward with an atomic UPDATE … WHERE next_run_at = <the value read>, so exactly one process wins and the
- * schedule fires once, however many processes share the database.
+ * forward with an atomic UPDATE … WHERE it is still due, so exactly one process wins (the others' UPDATE
+ * re-reads the moved row and matches nothing) and the schedule fires once, however many processes share the database.
  */
 export function startScheduler(rt: Pick<Runtime, "store" | "secrets" | "logger">, options: { tickMs?: number } = {}): { stop(): Promise<void>; tick(): Promise<number> } {
   let running: Promise<unknown> = Promise.resolve();
@@ -22,7 +22,8 @@ export function startScheduler(rt: Pick<Runtime, "store" | "secrets" | "logger">
     for (const due of rows) {
       const config = parseEntraConfig(due.config);
       const next = nextRunAt(config.schedule, new Date());
-      const claimed = await sql`update source_state set next_run_at = ${next} where source_id = ${due.source_id} and next_run_at = ${due.next_run_at}`.execute(rt.store.db);
+      // "Still due" rather than "= the value read": a timestamp with microseconds (set by SQL) never equals its JS Date.
+      const claimed = await sql`update source_state set next_run_at = ${next} where source_id = ${due.source_id} and next_run_at <= now()`.execute(rt.store.db);
       if (Number(claimed.numAffectedRows ?? 0) === 0) continue; // another process took it
       started++;
       const workspace = await resolveWorkspace(rt.store.db, due.workspace_id);

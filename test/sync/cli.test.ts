@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { testCertificate } from "../emulator/helpers.ts";
 
 const run = promisify(execFile);
 
@@ -17,12 +18,12 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     delete env.DATABASE_URL;
     try {
       const { stdout } = await run(process.execPath, ["bin/rollcall.js", ...args], { env, timeout: 200_000, maxBuffer: 64 * 1024 * 1024 });
-      return { code: 0, json: /^[[{]/.test(stdout.trim()) ? JSON.parse(stdout) : undefined };
+      return { code: 0, json: /^[[{]/.test(stdout.trim()) ? JSON.parse(stdout) : undefined, stdout };
     } catch (error) {
       const e = error as { code: number | string; stdout?: string; stderr?: string };
       if (typeof e.code !== "number") throw new Error(`rollcall ${args.join(" ")} did not finish: ${e.code} ${e.stderr ?? ""}`);
       const out = e.stdout ?? "";
-      return { code: e.code, json: out.trim().startsWith("{") ? JSON.parse(out) : undefined };
+      return { code: e.code, json: out.trim().startsWith("{") ? JSON.parse(out) : undefined, stdout: out };
     }
   };
   beforeAll(async () => {
@@ -57,5 +58,31 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     const failed = await cli("sync", "wrong", "--json");
     expect(failed.code).not.toBe(0);
     expect(failed.json).toMatchObject({ status: "failed", error: { code: "source_auth_failed" } });
+  }, 400_000);
+
+  it("adds a source with a certificate, and `runs show` lists a stopped run's planned changes", async () => {
+    const other = emulator.tenants.add({ users: 12, groups: 0 });
+    const cert = testCertificate("rollcall-cli");
+    other.addCertificate(other.defaultApp.clientId, { certificatePem: cert.certificatePem });
+    writeFileSync(join(dir, "cert.pem"), cert.certificatePem);
+    writeFileSync(join(dir, "key.pem"), cert.privateKeyPem, { mode: 0o600 });
+    const added = await cli("sources", "add", "entra", "--name", "by-cert", "--tenant-id", other.id, "--client-id", other.defaultApp.clientId,
+      "--certificate-file", join(dir, "cert.pem"), "--private-key-file", join(dir, "key.pem"), "--login-url", emulator.loginUrl, "--graph-url", emulator.graphUrl,
+      "--deletion-threshold-percent", "0", "--deletion-threshold-count", "1", "--json");
+    expect(added.code).toBe(0);
+    expect(JSON.stringify(added.json)).not.toContain("PRIVATE KEY");
+    expect((await cli("sources", "test", "by-cert", "--json")).json).toMatchObject({ ok: true });
+    expect((await cli("sync", "by-cert", "--json")).json).toMatchObject({ status: "succeeded" });
+
+    const leaving = other.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled).slice(0, 2);
+    for (const u of leaving) other.deleteUser(u.id);
+    const stopped = await cli("sync", "by-cert", "--json");
+    expect(stopped.code).not.toBe(0);
+    expect(stopped.json).toMatchObject({ status: "stopped", error: { code: "sync_threshold_exceeded" } });
+    const shown = await cli("runs", "show", stopped.json.runId);
+    expect(shown.stdout).toMatch(/changes \(\d+, planned, not applied\):/);
+    for (const u of leaving) expect(shown.stdout).toMatch(new RegExp(`disable\\s+${(u.mail ?? u.userPrincipalName).replace(/[.+]/g, "\\$&")}`));
+    const approved = await cli("runs", "approve", stopped.json.runId, "--json");
+    expect(approved.json).toMatchObject({ status: "succeeded", counts: { disabled: 2 } });
   }, 400_000);
 });
