@@ -94,7 +94,7 @@ async function copyBaseline(store: TestStore, clock: CpuClock, n: number) {
     return [workspace.id, p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!, p[6]!, p[7]!, "import", "baseline.csv", "{Imported}"];
   });
   const run = await timed(clock, () => store.copyRows("users", columns, data));
-  return { seconds: run.seconds, cpu: run.cpu.totalCpu };
+  return { seconds: run.seconds, cpu: run.cpu.totalCpu, cpuProcessServer: `${run.cpu.processCpu}+${run.cpu.serverCpu ?? "?"}` };
 }
 
 const dir = await mkdtemp(join(tmpdir(), "rollcall-bench-import-"));
@@ -118,8 +118,9 @@ try {
       const copy = await copyBaseline(store, clock, rows);
       const copySeconds = copy.seconds;
       const results: Record<string, unknown>[] = [];
-      const ratios = (run: { seconds: number; cpu: { totalCpu: number } }) => ({
+      const ratios = (run: { seconds: number; cpu: ReturnType<typeof cpuSince> }) => ({
         seconds: +run.seconds.toFixed(2), ratioToCopy: +(run.seconds / copySeconds).toFixed(2), cpuSeconds: run.cpu.totalCpu, cpuRatioToCopy: +(run.cpu.totalCpu / copy.cpu).toFixed(2),
+        cpuProcessServer: `${run.cpu.processCpu}+${run.cpu.serverCpu ?? "?"}`,
       });
       for (const [label, path, fileName] of [["csv", csv, "users.csv"], ["xlsx", xlsx, "users.xlsx"]] as const) {
         const workspace = await createWorkspace(store.db, { name: `bench-${label}`, defaultCountry: "GB" });

@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { runCli } from "../support/cli.ts";
+import type { ImportReport } from "../../src/core/imports.ts";
+
+const reportKeys = [
+  "applied", "columns", "counts", "created", "dryRun", "file", "groupsCreated", "partial", "problems", "source", "timings", "truncated", "unchanged", "updateExisting", "updated",
+];
+
+/**
+ * `rollcall import` and `rollcall export` as a script or an admin runs them: a real process, exit codes, one JSON document.
+ * Each test starts several processes (each opens the database), hence the generous timeout on a busy machine.
+ */
+describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_000 }, (engine) => {
+  let dir: string;
+  let store: TestStore | undefined;
+  let env: Record<string, string | undefined>;
+  const cli = (...args: string[]) => runCli(args, { ...env, ROLLCALL_LOG_LEVEL: "silent" });
+  const path = (name: string) => join(dir, name);
+  const write = (name: string, text: string) => {
+    writeFileSync(path(name), text);
+    return path(name);
+  };
+  const emailsIn = async (workspace: string) => (await cli("users", "list", "--workspace", workspace, "--json")).json<{ email: string }[]>().map((u) => u.email);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "rollcall-cli-import-"));
+    env = { ROLLCALL_DATA_DIR: join(dir, "data"), DATABASE_URL: undefined };
+    if (engine === "postgres") {
+      store = await openTestStore("postgres");
+      env.DATABASE_URL = store.url;
+      await store.close(); // the CLI opens its own connection; dispose() drops the database at the end
+    }
+    expect((await cli("workspaces", "add", "default-gb", "--default-country", "GB")).code).toBe(0);
+  }, 300_000);
+  afterAll(async () => {
+    await store?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("imports a file: exit 0 and one JSON report with the documented fields", async () => {
+    const file = write("staff.csv", "Email,Full name,Mobile,Card number,Groups\nada@example.com,Ada Lovelace,07911 123456,000123,Engineers; London\ngrace@example.com,Grace Hopper,,000124,Engineers\n");
+    const result = await cli("import", file, "--workspace", "default-gb", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    const report = result.json<ImportReport>();
+    expect(Object.keys(report).sort()).toEqual(reportKeys);
+    expect(report).toMatchObject({
+      file: { name: "staff.csv", format: "csv", encoding: "utf8", delimiter: ",", layout: "generic" },
+      source: "staff.csv", dryRun: false, partial: false, applied: true,
+      counts: { rows: 2, invalid: 0, problems: 0, created: 2, updated: 0, unchanged: 0, groupsCreated: 2 },
+      created: [{ row: 2, email: "ada@example.com", displayName: "Ada Lovelace" }, { row: 3, email: "grace@example.com", displayName: "Grace Hopper" }],
+      groupsCreated: ["Engineers", "London"], problems: [],
+    });
+    const users = (await cli("users", "list", "--workspace", "default-gb", "--json")).json<Record<string, unknown>[]>();
+    expect(users.find((u) => u.email === "ada@example.com")).toMatchObject({ mobilePhone: "+447911123456", cardNumbers: ["000123"], source: { type: "import", name: "staff.csv" } });
+
+    const again = await cli("import", file, "--workspace", "default-gb", "--json");
+    expect(again.json<ImportReport>().counts).toMatchObject({ created: 0, updated: 0, unchanged: 2 });
+  });
+
+  it("--dry-run shows each update with before and after and changes nothing", async () => {
+    const file = write("changed.csv", "Email,Full name\nada@example.com,Ada King\nnew@example.com,New Person\n");
+    const result = await cli("import", file, "--source", "staff.csv", "--dry-run", "--workspace", "default-gb", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({
+      dryRun: true, applied: false, counts: { created: 1, updated: 1 },
+      updated: [{ row: 2, email: "ada@example.com", changes: { displayName: { before: "Ada Lovelace", after: "Ada King" } } }],
+    });
+    const human = await cli("import", file, "--source", "staff.csv", "--dry-run", "--workspace", "default-gb");
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('displayName: "Ada Lovelace" → "Ada King"');
+    expect(human.stdout).toContain("dry run: nothing was changed");
+    const users = (await cli("users", "list", "--workspace", "default-gb", "--json")).json<{ email: string; displayName: string }[]>();
+    expect(users.map((u) => [u.email, u.displayName]).sort()).toEqual([["ada@example.com", "Ada Lovelace"], ["grace@example.com", "Grace Hopper"]]);
+  });
+
+  it("without --partial a file with bad rows imports nothing and exits 1, naming each row, column and value", async () => {
+    const file = write("bad.csv", "Email,Name,Mobile\ngood@example.com,Good,\nbad-email,Bad,\nphone@example.com,Phone,123\n");
+    const result = await cli("import", file, "--workspace", "default-gb", "--json");
+    expect(result.code).toBe(1);
+    const report = result.json<ImportReport>();
+    expect(report).toMatchObject({ applied: false, counts: { rows: 3, invalid: 2, problems: 2, created: 1 } });
+    expect(report.problems).toEqual([
+      { row: 3, column: "Email", field: "email", value: "bad-email", message: expect.stringContaining("not a valid email") },
+      { row: 4, column: "Mobile", field: "mobilePhone", value: "123", message: expect.stringContaining("123") },
+    ]);
+    const human = await cli("import", file, "--workspace", "default-gb");
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain("! row 3, Email: email");
+    expect(human.stdout).toContain("! row 4, Mobile: mobilePhone");
+    expect(human.stdout).toContain("nothing was imported");
+    expect(await emailsIn("default-gb")).not.toContain("good@example.com");
+  });
+
+  it("--partial imports the valid rows, reports the others and exits 0", async () => {
+    const result = await cli("import", path("bad.csv"), "--partial", "--workspace", "default-gb", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ applied: true, partial: true, counts: { created: 1, invalid: 2 }, problems: [{ row: 3 }, { row: 4 }] });
+    expect(await emailsIn("default-gb")).toContain("good@example.com");
+  });
+
+  it("fails with a clear error on stderr and nothing on stdout for a missing or unreadable file", async () => {
+    const missing = await cli("import", path("nope.csv"), "--workspace", "default-gb", "--json");
+    expect(missing.code).toBe(3);
+    expect(missing.stdout).toBe("");
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: "not_found" } });
+    const garbage = await cli("import", write("garbage.csv", ""), "--workspace", "default-gb", "--json");
+    expect(garbage.code).toBe(1);
+    expect(JSON.parse(garbage.stderr)).toMatchObject({ error: { code: "import_invalid", message: "The file is empty." } });
+    const noFile = await cli("import", "--workspace", "default-gb");
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toContain("give the CSV or .xlsx file");
+  });
+
+  it.each(["csv", "xlsx"])("exports %s that imports back unchanged", async (format) => {
+    const out = path(`export.${format}`);
+    const result = await cli("export", "--format", format, "--out", out, "--source", "staff.csv", "--workspace", "default-gb", "--json");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ format, out, users: 2, columns: expect.arrayContaining(["email", "displayName", "cardNumbers", "groups"]) });
+    const bytes = readFileSync(out);
+    if (format === "xlsx") expect(bytes.subarray(0, 2).toString()).toBe("PK");
+    else expect(bytes.toString("utf8")).toContain("ada@example.com");
+    const back = await cli("import", out, "--source", "staff.csv", "--workspace", "default-gb", "--json");
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.json<ImportReport>().counts).toMatchObject({ rows: 2, created: 0, updated: 0, unchanged: 2 });
+  });
+
+  it("refuses an export whose format it cannot tell, with exit 2", async () => {
+    const result = await cli("export", "--out", path("users.pdf"), "--workspace", "default-gb", "--json");
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: "invalid_input" } });
+  });
+
+  it("draws a progress bar on a terminal, and none when standard error is not one", async () => {
+    const lines = ["email,displayName,groups", ...Array.from({ length: 3000 }, (_, i) => `bar${i}@example.com,Bar ${i},Bars`)];
+    const file = write("bars.csv", lines.join("\n") + "\n");
+    const onTerminal = await underTerminal(["import", file, "--workspace", "default-gb"], { ...env, ROLLCALL_LOG_LEVEL: "silent" });
+    expect(onTerminal.code, onTerminal.output).toBe(0);
+    // cli-progress redraws in place: frames of "phase |bar| percent | rows", then the summary.
+    expect(onTerminal.output).toMatch(/reading\s*\|[█░]+\| \d+% \| [1-9]\d* rows/);
+    expect(onTerminal.output).toMatch(/applying\s*\|█+\| 100% \| 3000 rows/);
+    expect(onTerminal.output).toContain("applied: 3000 created");
+
+    const piped = await cli("import", write("bars2.csv", "email,displayName\nbar@example.com,Bar\n"), "--workspace", "default-gb");
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stderr).not.toMatch(/reading|applying|█/);
+  });
+});
+
+const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
+
+/** Runs the CLI with a pseudo-terminal on its standard streams (util-linux `script`), as an admin's shell would. */
+function underTerminal(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; output: string }> {
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const command = [process.execPath, bin, ...args].map(quote).join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...process.env, ...env, COLUMNS: "120" }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, output }));
+  });
+}
