@@ -285,6 +285,16 @@ describe.skipIf(!hasChromium)("web console", () => {
     expect(saved).not.toContain(secret);
     expect(JSON.parse(saved)).toMatchObject({ emailTo: ["it-ops@contoso.com", "security@contoso.com"], webhookUrl: "https://hooks.contoso.com/rollcall", webhookSecretSet: true });
     await section.getByText("Nothing sent yet.").waitFor();
+
+    // A new secret on request, after a warning; shown once, then only as set again.
+    await section.getByRole("button", { name: "Make a new secret" }).click();
+    await page.getByRole("dialog", { name: "Make a new webhook signing secret?" }).getByRole("button", { name: "Make a new secret" }).click();
+    const rotated = await page.getByRole("textbox", { name: "Webhook signing secret" }).inputValue();
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(secret);
+    await page.getByRole("button", { name: "Done" }).click();
+    await section.getByTestId("webhook-secret").getByText("Set", { exact: true }).waitFor();
+    expect(await page.content()).not.toContain(rotated);
   });
 
   it("works at phone size through the menu, and signs out", async () => {

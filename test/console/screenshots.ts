@@ -97,6 +97,24 @@ try {
     },
     { name: "import", path: "/w/default/import", ready: (p) => p.getByRole("heading", { level: 1 }).waitFor() },
     { name: "settings", path: "/w/default/settings", ready: (p) => p.getByRole("heading", { name: "API tokens" }).waitFor() },
+    {
+      name: "settings-notifications",
+      path: "/w/default/settings",
+      ready: (p) => p.getByRole("heading", { name: "Delivery log" }).waitFor(),
+      act: async (p) => {
+        const section = p.locator("section", { has: p.getByRole("heading", { name: "Notifications", level: 2 }) });
+        await section.getByLabel("E-mail recipients").fill("it-ops@contoso.com\nsecurity@contoso.com");
+        await section.getByLabel("Webhook URL").fill("https://hooks.contoso.com/rollcall");
+        await section.getByRole("button", { name: "Save notification settings" }).click();
+        await p.getByRole("button", { name: "Done" }).click();
+        await section.getByTestId("webhook-secret").getByText("Set", { exact: true }).waitFor();
+        await section.getByLabel("Webhook URL").fill("http://hooks.contoso.com/rollcall");
+        await section.getByRole("button", { name: "Save notification settings" }).click();
+        await section.locator(".field-error").waitFor();
+        await p.locator(".toast").waitFor({ state: "detached", timeout: 10_000 });
+        await section.evaluate((el) => el.scrollIntoView({ block: "start" }));
+      },
+    },
   ];
   for (const viewport of [desktop, phone]) {
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });

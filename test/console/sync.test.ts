@@ -5,6 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { trustExtraCa } from "../../src/net/http.ts";
+import { createAccount } from "../../src/core/accounts.ts";
+import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { desktop, hasChromium, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 
 /**
@@ -138,6 +140,24 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByText("Stopped for review.").waitFor({ timeout: 60_000 });
     await page.getByRole("link", { name: "Review and apply or reject" }).click();
     await page.getByRole("heading", { name: "This run needs your review" }).waitFor();
+
+    // A viewer can read the review but is offered neither Apply nor Reject.
+    const viewer = { email: "auditor@contoso.com", password: "viewer password 12345" };
+    await createAccount(server.rt.store.db, { ...viewer, workspace: await resolveWorkspace(server.rt.store.db, "default"), role: "viewer" });
+    const viewerContext = await browser.newContext({ viewport: desktop });
+    try {
+      const { page: viewerPage, errors: viewerErrors } = await openPage(viewerContext);
+      await signIn(viewerPage, server.url, viewer);
+      await viewerPage.goto(page.url());
+      await viewerPage.getByRole("heading", { name: "This run needs your review" }).waitFor();
+      await viewerPage.locator("#counts-h").waitFor();
+      expect(await viewerPage.getByRole("button", { name: "Apply these changes" }).count()).toBe(0);
+      expect(await viewerPage.getByRole("button", { name: "Reject", exact: true }).count()).toBe(0);
+      expect(viewerErrors).toEqual([]);
+    } finally {
+      await viewerContext.close();
+    }
+
     await page.getByRole("button", { name: "Reject", exact: true }).click();
     const dialog = page.getByRole("dialog", { name: "Reject this run?" });
     await dialog.getByText("Nothing is changed.").waitFor();
