@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { invalidInput, RollcallError } from "../errors.ts";
+import { RollcallError } from "../errors.ts";
 import type { ImportReport } from "../core/imports.ts";
 import type { Run } from "../core/runs.ts";
 import type { Source } from "../core/sources.ts";
 import type { Group } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
+import type { Credential } from "../sources/entra/token.ts";
 import type { RunSummary, SyncProgress } from "../sync/runner.ts";
 import type { ApiClient } from "./api-client.ts";
 import { collectPages, type Directory } from "./directory.ts";
@@ -64,10 +65,10 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
     sources: {
       list: async () => (await get<Page<Source>>(at("sources"))).items,
       get: (name) => get(at("sources", name)),
-      add: ({ name, config, credential }) => send("POST", at("sources"), { name, ...config, clientSecret: secretOf(credential) }),
+      add: ({ name, config, credential }) => send("POST", at("sources"), { name, ...config, ...credentialBody(credential) }),
       async update(name, { config, credential }) {
         const current = await get<Source>(at("sources", name));
-        return send("PATCH", at("sources", name), { ...config(current.config), ...(credential && { clientSecret: secretOf(credential) }) });
+        return send("PATCH", at("sources", name), { ...config(current.config), ...(credential && { ...credentialBody(credential) }) });
       },
       remove: (name) => send("DELETE", at("sources", name)),
       test: (name) => send("POST", at("sources", name, "test")),
@@ -111,9 +112,7 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
   };
 }
 
-function secretOf(credential: { kind: string; secret?: string }): string {
-  if (credential.kind !== "secret" || !credential.secret) {
-    throw invalidInput([{ field: "certificate", message: "a certificate credential can only be set on the server's own machine (without --server); through a server, give --client-secret-env" }]);
-  }
-  return credential.secret;
+/** The API's write-only credential fields. */
+function credentialBody(credential: Credential): Record<string, string> {
+  return credential.kind === "secret" ? { clientSecret: credential.secret } : { certificatePem: credential.certificatePem, privateKeyPem: credential.privateKeyPem };
 }

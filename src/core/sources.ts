@@ -54,7 +54,7 @@ export async function createEntraSource(ctx: SourceContext, input: { name: strin
   if (!namePattern.test(input.name) || reserved.has(input.name.toLowerCase())) {
     throw invalidInput([{ field: "name", message: "must be 1-63 letters, digits, spaces, '.', '_' or '-' (and not manual or import)", value: input.name }]);
   }
-  const config = parseEntraConfig(input.config);
+  const config = parseEntraConfig({ ...input.config, ...(input.credential && { credential: input.credential.kind }) });
   const existing = await ctx.db.selectFrom("sources").select("id").where("workspace_id", "=", ctx.workspace.id).where(sql<boolean>`lower(name) = lower(${input.name})`).executeTakeFirst();
   if (existing) throw new RollcallError("conflict", `A source called "${input.name}" already exists in workspace ${ctx.workspace.name}`, { field: "name" });
   const row = await ctx.db
@@ -70,7 +70,7 @@ export async function createEntraSource(ctx: SourceContext, input: { name: strin
 
 export async function updateEntraSource(ctx: SourceContext, key: string, input: { config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
   const before = await getSource(ctx, key);
-  const config = parseEntraConfig({ ...before.config, ...(input.config ?? {}) });
+  const config = parseEntraConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && { credential: input.credential.kind }) });
   await ctx.db
     .updateTable("sources")
     .set({
@@ -145,7 +145,7 @@ async function present(ctx: Pick<WorkspaceContext, "db">, row: SourceRow): Promi
     name: row.name,
     type: "entra",
     config,
-    secret: { set, expiresOn: config.secretExpiresOn, description: secretText(config.secretExpiresOn, set) },
+    secret: { set, expiresOn: config.secretExpiresOn, description: `${config.credential === "certificate" ? "certificate " : ""}${secretText(config.secretExpiresOn, set)}` },
     status: {
       syncedUsers: s.users,
       syncedGroups: s.groups,

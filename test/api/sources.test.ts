@@ -6,6 +6,7 @@ import { engines } from "../support/db.ts";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { trustExtraCa } from "../../src/net/http.ts";
 import { until } from "../notifications/support.ts";
+import { testCertificate } from "../emulator/helpers.ts";
 import { expectError, testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
 
 /**
@@ -193,6 +194,26 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     const applied = await finished((await as("POST", `${ws}/runs/${retried.id}/approve`)).body.id);
     expect(applied).toMatchObject({ status: "succeeded", counts: { disabled: 8 } });
     expect(await enabledSynced()).toBe(enabled - 8);
+  });
+
+  it("takes a certificate instead of a secret, write-only like one, and connects with it", async () => {
+    const registered = testCertificate("rollcall-api");
+    tenant().addCertificate(emulator.clientId, { certificatePem: registered.certificatePem });
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "by-cert", certificatePem: registered.certificatePem }), 400, "invalid_input", ["privateKeyPem"]);
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "by-cert", clientSecret: "x", ...registered }), 400, "invalid_input", ["clientSecret"]);
+    expect((await as("GET", `${ws}/sources`)).body.items.map((s: { name: string }) => s.name)).toEqual(["corp"]);
+
+    const created = await as("POST", `${ws}/sources`, { ...settings(), name: "by-cert", ...registered });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ config: { credential: "certificate" }, secret: { set: true, description: "certificate set" } });
+    expect(JSON.stringify(created.body)).not.toContain("PRIVATE KEY");
+    expect((await as("POST", `${ws}/sources/by-cert/test`)).body.ok).toBe(true);
+
+    // Replacing the certificate with a secret switches the credential kind.
+    const switched = await as("PATCH", `${ws}/sources/by-cert`, { clientSecret: emulator.clientSecret });
+    expect(switched.body).toMatchObject({ config: { credential: "secret" }, secret: { description: "set" } });
+    expect((await as("POST", `${ws}/sources/by-cert/test`)).body.ok).toBe(true);
+    expect((await as("DELETE", `${ws}/sources/by-cert`)).status).toBe(200);
   });
 
   it("removes a source; its users stay, no longer synced", async () => {

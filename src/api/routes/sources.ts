@@ -6,6 +6,7 @@ import { listChanges } from "../../core/change-log.ts";
 import { httpFetch } from "../../net/http.ts";
 import { testConnection } from "../../sources/entra/connect.ts";
 import { entraConfigPatch } from "../../sources/entra/config.ts";
+import type { Credential } from "../../sources/entra/token.ts";
 import { approveRun, syncSource } from "../../sync/service.ts";
 import type { Runtime } from "../../runtime.ts";
 import type { WorkspaceContext } from "../../core/context.ts";
@@ -21,7 +22,20 @@ const iso = z.string();
 const sourceParams = workspaceParams.extend({ name: z.string().describe("source name or id") });
 const runParams = workspaceParams.extend({ id: z.string().describe("run id") });
 
-const sourceBody = entraConfigPatch.extend({ name: z.string().trim().min(1).max(63).optional(), clientSecret: z.string().min(1).max(1024).optional() }).strict();
+const pem = z.string().min(1).max(16_384).optional();
+const sourceBody = entraConfigPatch
+  .extend({ name: z.string().trim().min(1).max(63).optional(), clientSecret: z.string().min(1).max(1024).optional(), certificatePem: pem, privateKeyPem: pem })
+  .strict();
+type SourceBody = Record<string, unknown> & { name?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string };
+
+/** The write-only credential of a body: a client secret, or a certificate with its private key, never both. */
+function credentialOf({ clientSecret, certificatePem, privateKeyPem }: SourceBody): Credential | undefined {
+  if (clientSecret && (certificatePem || privateKeyPem)) throw invalidInput([{ field: "clientSecret", message: "give a client secret or a certificate, not both" }]);
+  if (clientSecret) return { kind: "secret", secret: clientSecret };
+  if (!certificatePem && !privateKeyPem) return undefined;
+  if (!certificatePem || !privateKeyPem) throw invalidInput([{ field: certificatePem ? "privateKeyPem" : "certificatePem", message: "a certificate needs both certificatePem and privateKeyPem" }]);
+  return { kind: "certificate", certificatePem, privateKeyPem };
+}
 
 const sourceResponse = z
   .object({
@@ -94,10 +108,11 @@ export const sourceRoutes: RouteModule = {
       method: "POST", url: "/workspaces/:workspace/sources", summary: "Add an Entra ID source", access: "workspace", status: 201,
       params: workspaceParams, body: sourceBody, response: sourceResponse,
       async handler({ ctx, rt, body }) {
-        const { name, clientSecret, ...config } = body as Record<string, unknown> & { name?: string; clientSecret?: string };
+        const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
         if (!name) throw invalidInput([{ field: "name", message: "is required" }]);
-        if (!clientSecret) throw invalidInput([{ field: "clientSecret", message: "is required" }]);
-        return present(await createEntraSource(sourceCtx(ctx, rt), { name, config: config as never, credential: { kind: "secret", secret: clientSecret } }));
+        const credential = credentialOf(body as SourceBody);
+        if (!credential) throw invalidInput([{ field: "clientSecret", message: "is required (or certificatePem and privateKeyPem)" }]);
+        return present(await createEntraSource(sourceCtx(ctx, rt), { name, config: config as never, credential }));
       },
     }),
     route({
@@ -109,8 +124,8 @@ export const sourceRoutes: RouteModule = {
       method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings or replace its secret", access: "workspace",
       params: sourceParams, body: sourceBody, response: sourceResponse,
       async handler({ ctx, rt, params, body }) {
-        const { name: _name, clientSecret, ...config } = body as Record<string, unknown> & { name?: string; clientSecret?: string };
-        return present(await updateEntraSource(sourceCtx(ctx, rt), params.name, { config: config as never, ...(clientSecret && { credential: { kind: "secret" as const, secret: clientSecret } }) }));
+        const { name: _name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
+        return present(await updateEntraSource(sourceCtx(ctx, rt), params.name, { config: config as never, credential: credentialOf(body as SourceBody) }));
       },
     }),
     route({
