@@ -7,7 +7,7 @@ import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts
 import { trustExtraCa } from "../../src/net/http.ts";
 import { until } from "../notifications/support.ts";
 import { testCertificate } from "../emulator/helpers.ts";
-import { expectError, testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
+import { expectError, testApi, tokenCaller, type Caller, type Reply, type TestApi } from "./support.ts";
 
 /**
  * The sources and runs routes over the real HTTP stack (fastify inject) and a real sync against the emulator:
@@ -24,7 +24,7 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
   const members = () => tenant().listUsers().filter((u) => u.userType !== "Guest");
   const enabledMembers = () => members().filter((u) => u.accountEnabled);
   const finished = async (id: string) => {
-    let run: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let run: Reply["body"];
     await until(async () => (run = (await as("GET", `${ws}/runs/${id}`)).body).status !== "running", 60_000, `run ${id} to finish`);
     return run;
   };
@@ -114,7 +114,7 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     try {
       const first = await as("POST", `${ws}/sources/corp/sync`, {});
       expect(first.status).toBe(202);
-      let seen: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      let seen: Reply["body"];
       await until(async () => (seen = (await as("GET", `${ws}/runs/${first.body.id}`)).body).progress.phase === "fetching", 30_000, "the fetching phase");
       expect(seen.status).toBe("running");
       expect((await as("GET", `${ws}/sources/corp`)).body.status.running).toBe(first.body.id);

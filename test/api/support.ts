@@ -34,7 +34,8 @@ export async function testApi(engine: EngineName, options: AppOptions & { config
 
 export interface Reply {
   status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Parsed JSON; loosely typed because each suite asserts its own shape. */
+  body: any;
   headers: Record<string, unknown>;
 }
 
