@@ -87,16 +87,17 @@ async function drain(pages: AsyncGenerator<GraphPage>, write: (page: GraphPage) 
   return deltaLink;
 }
 
+const stageTables = ["sync_stage_users", "sync_stage_groups", "sync_stage_members", "sync_plan_users"];
+
 export async function clearStage(store: Store, runId: string): Promise<void> {
-  for (const table of ["sync_stage_users", "sync_stage_groups", "sync_stage_members", "sync_plan_users"]) {
+  for (const table of stageTables) {
     await sql`delete from ${sql.table(table)} where run_id = ${runId}`.execute(store.db);
   }
 }
 
 /** Staging left behind by runs that are no longer running (killed processes). */
 export async function clearAbandonedStage(store: Store): Promise<void> {
-  for (const table of ["sync_stage_users", "sync_stage_groups", "sync_stage_members", "sync_plan_users"]) {
-    await sql`delete from ${sql.table(table)} t where not exists (select 1 from sync_runs r where r.id = t.run_id and r.status = 'running')
-      and not exists (select 1 from sync_runs r where r.id = t.run_id and r.status = 'stopped' and ${sql.lit(table)} = 'sync_plan_users')`.execute(store.db);
+  for (const table of stageTables) {
+    await sql`delete from ${sql.table(table)} t where not exists (select 1 from sync_runs r where r.id = t.run_id and r.status = 'running')`.execute(store.db);
   }
 }
