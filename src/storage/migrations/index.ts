@@ -4,6 +4,7 @@ import * as m002 from "./002_sync.ts";
 import * as m003 from "./003_import.ts";
 import * as m005 from "./005_signin_notifications.ts";
 import * as m006 from "./006_sync_dirty_groups.ts";
+import * as m007 from "./007_import_write_cost.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ export const migrations: Record<string, Migration> = {
   "003_import": m003,
   "005_signin_notifications": m005,
   "006_sync_dirty_groups": m006,
+  "007_import_write_cost": m007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
