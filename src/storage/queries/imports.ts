@@ -60,8 +60,14 @@ export async function stageRows(store: Store, rows: CopyValue[][]): Promise<void
   if (rows.length) await store.copyRows("import_rows", stagingColumnNames, rows);
 }
 
+/**
+ * Deletes the run's staged rows and vacuums the table so the next import reuses its pages: PGlite has no
+ * autovacuum, so without this the staging table (and every scan of it) grows with each import. Skipped
+ * when another import's vacuum holds the table.
+ */
 export async function clearStaging(db: Db, runId: string): Promise<void> {
   await sql`DELETE FROM import_rows WHERE run_id = ${runId}`.execute(db);
+  await sql`VACUUM (SKIP_LOCKED) import_rows`.execute(db);
 }
 
 function pgArray(items: string[]): string {
