@@ -192,7 +192,8 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await form.getByLabel("Secret expires on").fill(expiresOn);
     await form.getByRole("button", { name: "Save source" }).click();
     await form.waitFor({ state: "hidden" });
-    await expect(page.getByText(`Secret set, expires on ${expiresOn}`).count()).resolves.toBeGreaterThan(0);
+    // The page reloads the source after the save: wait for it rather than read the page once.
+    await page.getByText(`Secret set, expires on ${expiresOn}`).first().waitFor();
 
     await page.getByRole("button", { name: "Edit settings" }).click();
     await form.getByText(`set, expires on ${expiresOn}`).waitFor();
