@@ -1,7 +1,8 @@
 import { sql, type Kysely } from "kysely";
 
 /**
- * Indexes on columns that are NULL for most rows index only the rows that have a value: imports log
+ * A membership checks its group and its workspace with one composite foreign key instead of two
+ * triggers per row (and the group must now be in the membership's workspace). Indexes on columns that are NULL for most rows index only the rows that have a value: imports log
  * their changes without a sync run, and most memberships are of users, not of groups. An import of
  * 100,000 users writes about 100,000 change-log rows and 200,000 memberships, none of them indexed here.
  */
