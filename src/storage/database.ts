@@ -81,6 +81,11 @@ async function openPostgres(url: string): Promise<Store> {
   // An idle pooled connection can be cut by the server (restart, DROP DATABASE … FORCE). pg drops that
   // client from the pool and reports the error here; without a listener it would crash the process.
   pool.on("error", () => {});
+  // JIT compiling costs about a second per big statement (a sync's joins over the mirror are estimated
+  // expensive enough to trigger it) and never pays back on these sub-second queries.
+  pool.on("connect", (client) => {
+    client.query("SET jit = off").catch(() => undefined);
+  });
   try {
     const client = await pool.connect();
     client.release();
