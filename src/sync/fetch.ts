@@ -5,14 +5,18 @@ import type { GraphClient, GraphPage } from "../sources/entra/graph.ts";
 
 /**
  * The listing phase: users and groups delta rounds fetched concurrently, each page COPY'd into the run's
- * staging tables while the next page is on its way. Nothing outside staging changes here, so a failed or
- * killed listing leaves the directory and the mirror as they were. [delta-query-users, delta-query-groups]
+ * staging tables while the next page is on its way. Each chain can be awaited on its own (the runner merges
+ * the users while the groups, three times as many pages, are still listing). Nothing outside staging changes
+ * here, so a failed or killed listing leaves the directory and the mirror as they were.
+ * [delta-query-users, delta-query-groups]
  */
-export interface FetchResult {
-  usersDeltaLink: string;
-  groupsDeltaLink: string | null;
-  users: number;
-  groups: number;
+export interface Listing {
+  /** The users round's deltaLink. */
+  users: Promise<string>;
+  /** The groups round's deltaLink; null when the source needs no groups. */
+  groups: Promise<string | null>;
+  /** Stop the chains after their current page (one failed: the other's pages would be thrown away). */
+  stop(): void;
 }
 
 export interface FetchProgress {
@@ -23,18 +27,19 @@ export interface FetchProgress {
 
 const preferPageSize = { prefer: "odata.maxpagesize=999" };
 
-export async function fetchToStage(
+export function startListing(
   store: Store,
   graph: GraphClient,
   input: { runId: string; config: EntraConfig; links: { users: string | null; groups: string | null } | null },
   onProgress: (p: FetchProgress) => void,
-): Promise<FetchResult> {
+): Listing {
   const progress: FetchProgress = { users: 0, groups: 0, members: 0 };
+  let stopped = false;
   const users = userSelect(input.config).join(",");
   const usersStart = input.links?.users ?? `/users/delta?$select=${users}`;
   const groupsStart = input.links?.groups ?? "/groups/delta?$select=displayName,description,members";
 
-  const usersTask = drain(graph.pages(usersStart, preferPageSize), async (page) => {
+  const usersTask = drain(graph.pages(usersStart, preferPageSize), () => stopped, async (page) => {
     await store.copyRows("sync_stage_users", ["run_id", "id", "data", "removed"], page.value.map((u) => {
       const removed = (u["@removed"] as { reason?: string } | undefined)?.reason ?? null;
       return [input.runId, String(u.id), removed ? null : JSON.stringify(u), removed];
@@ -43,7 +48,7 @@ export async function fetchToStage(
     onProgress(progress);
   });
   const groupsTask = needsGroups(input.config)
-    ? drain(graph.pages(groupsStart, preferPageSize), async (page) => {
+    ? drain(graph.pages(groupsStart, preferPageSize), () => stopped, async (page) => {
         const groups: (string | null)[][] = [];
         const members: (string | boolean)[][] = [];
         for (const g of page.value) {
@@ -66,16 +71,29 @@ export async function fetchToStage(
         onProgress(progress);
       })
     : Promise.resolve(null);
-  const [usersLink, groupsLink] = await Promise.all([usersTask, groupsTask]);
-  return { usersDeltaLink: usersLink!, groupsDeltaLink: groupsLink, users: progress.users, groups: progress.groups };
+  // A rejected chain nobody awaits yet (the runner is busy merging the other) must not count as unhandled.
+  usersTask.catch(() => undefined);
+  groupsTask.catch(() => undefined);
+  const withLink = (chain: string) => (link: string | null) => {
+    if (!link) throw new Error(`the ${chain} delta round ended without an @odata.deltaLink`);
+    return link;
+  };
+  return {
+    users: usersTask.then(withLink("users")),
+    groups: needsGroups(input.config) ? groupsTask.then(withLink("groups")) : groupsTask,
+    stop: () => {
+      stopped = true;
+    },
+  };
 }
 
 /** Consume pages, writing each while the next is fetched; return the round's deltaLink. */
-async function drain(pages: AsyncGenerator<GraphPage>, write: (page: GraphPage) => Promise<void>): Promise<string | null> {
+async function drain(pages: AsyncGenerator<GraphPage>, stopped: () => boolean, write: (page: GraphPage) => Promise<void>): Promise<string | null> {
   let writing: Promise<void> = Promise.resolve();
   let deltaLink: string | null = null;
   try {
     for await (const page of pages) {
+      if (stopped()) throw new Error("listing stopped");
       await writing;
       writing = write(page);
       if (page.deltaLink) deltaLink = page.deltaLink;

@@ -2,17 +2,23 @@ import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 
 /**
- * Folds a complete listing (staging) into the source's mirror, in one transaction with the delta links
- * that listing ended on: the cursor moves exactly with the data it produced. A full listing replaces the
- * mirror; a delta round upserts and removes. Only rows whose data changed are written, and they become
- * dirty (a group also when its members changed), staying dirty until a run brings the directory in step
- * with them (so a dry run or a stopped run loses nothing).
+ * Folds a complete listing (staging) into the source's mirror, one chain at a time: the users, then the
+ * groups with their members. Each chain is merged in one transaction with the delta link it ended on, so a
+ * cursor moves exactly with the data it produced. A full listing replaces the mirror; a delta round upserts
+ * and removes. Only rows whose data changed are written, and they become dirty (a group also when its
+ * members changed), staying dirty until a run brings the directory in step with them (so a dry run, a
+ * stopped run or a run whose groups chain failed after its users were merged loses nothing).
  * Replayed changes are idempotent: the latest copy of each object in the round wins (staging `seq`).
  */
-export async function mergeStage(
-  db: Db,
-  input: { sourceId: string; runId: string; mode: "full" | "delta"; groups: boolean; usersDeltaLink: string; groupsDeltaLink: string | null },
-): Promise<void> {
+interface MergeInput {
+  sourceId: string;
+  runId: string;
+  mode: "full" | "delta";
+  deltaLink: string;
+}
+
+/** The users chain. `endsListing`: no groups chain follows (the source needs none), so a full listing is complete here. */
+export async function mergeUsers(db: Db, input: MergeInput & { endsListing: boolean }): Promise<void> {
   const { sourceId: s, runId: r } = input;
   const full = input.mode === "full";
   await db.transaction().execute(async (trx) => {
@@ -28,51 +34,60 @@ export async function mergeStage(
       select ${s}, l.id, l.data, true from latest_users l
       where l.removed is null and not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
       on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx);
-
-    if (input.groups) {
-      await sql`create temp table latest_groups on commit drop as
-        select distinct on (id) id, data, removed from sync_stage_groups where run_id = ${r} order by id, seq desc`.execute(trx);
-      await sql`create temp table latest_members on commit drop as
-        select distinct on (group_id, member_id) group_id, member_id, kind, removed from sync_stage_members where run_id = ${r} order by group_id, member_id, seq desc`.execute(trx);
-      await sql`analyze latest_groups`.execute(trx);
-      await sql`analyze latest_members`.execute(trx);
-      // Groups whose members this listing changes, marked dirty once their rows are in place (below).
-      await sql`create temp table moved_groups on commit drop as select distinct group_id as id from latest_members where false`.execute(trx);
-      if (full) {
-        await sql`delete from entra_groups e where e.source_id = ${s} and not exists (select 1 from latest_groups l where l.id = e.id and l.removed is null)`.execute(trx);
-        await sql`with gone as (
-            delete from entra_members m where m.source_id = ${s}
-              and not exists (select 1 from latest_members l where l.group_id = m.group_id and l.member_id = m.member_id and not l.removed)
-            returning m.group_id)
-          insert into moved_groups select distinct group_id from gone`.execute(trx);
-      } else {
-        await sql`delete from entra_groups g using latest_groups l where g.source_id = ${s} and g.id = l.id and l.removed is not null`.execute(trx);
-        await sql`delete from entra_members m using latest_groups l where m.source_id = ${s} and m.group_id = l.id and l.removed is not null`.execute(trx);
-        await sql`with gone as (
-            delete from entra_members m using latest_members l where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id and l.removed
-            returning m.group_id)
-          insert into moved_groups select distinct group_id from gone`.execute(trx);
-      }
-      await sql`insert into entra_groups (source_id, id, data, dirty)
-        select ${s}, l.id, l.data, true from latest_groups l
-        where l.removed is null and not exists (select 1 from entra_groups e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
-        on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx);
-      await sql`with added as (
-          insert into entra_members (source_id, group_id, member_id, kind)
-          select ${s}, l.group_id, l.member_id, l.kind from latest_members l
-          where not l.removed and not exists (select 1 from latest_groups g where g.id = l.group_id and g.removed is not null)
-          on conflict do nothing
-          returning group_id)
-        insert into moved_groups select distinct group_id from added`.execute(trx);
-      await sql`update entra_groups e set dirty = true from (select distinct id from moved_groups) m
-        where e.source_id = ${s} and e.id = m.id and not e.dirty`.execute(trx);
-    }
-    await sql`update source_state set users_delta_link = ${input.usersDeltaLink}, groups_delta_link = ${input.groupsDeltaLink},
-      last_full_at = case when ${input.mode} = 'full' then now() else last_full_at end where source_id = ${s}`.execute(trx);
+    const noGroups = input.endsListing ? sql`, groups_delta_link = null` : sql``;
+    await sql`update source_state set users_delta_link = ${input.deltaLink}${noGroups},
+      last_full_at = case when ${full && input.endsListing} then now() else last_full_at end where source_id = ${s}`.execute(trx);
   });
-  for (const table of ["sync_stage_users", "sync_stage_groups", "sync_stage_members"]) {
-    await sql`delete from ${sql.table(table)} where run_id = ${r}`.execute(db);
-  }
+  await sql`delete from sync_stage_users where run_id = ${r}`.execute(db);
   // The mirror can change by the whole tenant in one go: fresh statistics keep the planning joins hashed.
-  if (full) await sql`analyze entra_users, entra_groups, entra_members, users, groups, group_members`.execute(db);
+  if (full) await sql`analyze entra_users, users`.execute(db);
+}
+
+/** The groups chain with the members; always the last chain of a listing. */
+export async function mergeGroups(db: Db, input: MergeInput): Promise<void> {
+  const { sourceId: s, runId: r } = input;
+  const full = input.mode === "full";
+  await db.transaction().execute(async (trx) => {
+    await sql`create temp table latest_groups on commit drop as
+      select distinct on (id) id, data, removed from sync_stage_groups where run_id = ${r} order by id, seq desc`.execute(trx);
+    await sql`create temp table latest_members on commit drop as
+      select distinct on (group_id, member_id) group_id, member_id, kind, removed from sync_stage_members where run_id = ${r} order by group_id, member_id, seq desc`.execute(trx);
+    await sql`analyze latest_groups`.execute(trx);
+    await sql`analyze latest_members`.execute(trx);
+    // Groups whose members this listing changes, marked dirty once their rows are in place (below).
+    await sql`create temp table moved_groups on commit drop as select distinct group_id as id from latest_members where false`.execute(trx);
+    if (full) {
+      await sql`delete from entra_groups e where e.source_id = ${s} and not exists (select 1 from latest_groups l where l.id = e.id and l.removed is null)`.execute(trx);
+      await sql`with gone as (
+          delete from entra_members m where m.source_id = ${s}
+            and not exists (select 1 from latest_members l where l.group_id = m.group_id and l.member_id = m.member_id and not l.removed)
+          returning m.group_id)
+        insert into moved_groups select distinct group_id from gone`.execute(trx);
+    } else {
+      await sql`delete from entra_groups g using latest_groups l where g.source_id = ${s} and g.id = l.id and l.removed is not null`.execute(trx);
+      await sql`delete from entra_members m using latest_groups l where m.source_id = ${s} and m.group_id = l.id and l.removed is not null`.execute(trx);
+      await sql`with gone as (
+          delete from entra_members m using latest_members l where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id and l.removed
+          returning m.group_id)
+        insert into moved_groups select distinct group_id from gone`.execute(trx);
+    }
+    await sql`insert into entra_groups (source_id, id, data, dirty)
+      select ${s}, l.id, l.data, true from latest_groups l
+      where l.removed is null and not exists (select 1 from entra_groups e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
+      on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx);
+    await sql`with added as (
+        insert into entra_members (source_id, group_id, member_id, kind)
+        select ${s}, l.group_id, l.member_id, l.kind from latest_members l
+        where not l.removed and not exists (select 1 from latest_groups g where g.id = l.group_id and g.removed is not null)
+        on conflict do nothing
+        returning group_id)
+      insert into moved_groups select distinct group_id from added`.execute(trx);
+    await sql`update entra_groups e set dirty = true from (select distinct id from moved_groups) m
+      where e.source_id = ${s} and e.id = m.id and not e.dirty`.execute(trx);
+    await sql`update source_state set groups_delta_link = ${input.deltaLink},
+      last_full_at = case when ${full} then now() else last_full_at end where source_id = ${s}`.execute(trx);
+  });
+  await sql`delete from sync_stage_groups where run_id = ${r}`.execute(db);
+  await sql`delete from sync_stage_members where run_id = ${r}`.execute(db);
+  if (full) await sql`analyze entra_groups, entra_members, groups, group_members`.execute(db);
 }

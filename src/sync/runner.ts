@@ -7,11 +7,10 @@ import { endpoints, needsGroups, type EntraConfig } from "../sources/entra/confi
 import { GraphClient, graphFailure, isStaleDelta, type RetryPolicy } from "../sources/entra/graph.ts";
 import { createTokenProvider, type Credential } from "../sources/entra/token.ts";
 import { applyPlan } from "./apply.ts";
-import { clearAbandonedStage, clearStage, fetchToStage } from "./fetch.ts";
+import { clearAbandonedStage, clearStage } from "./fetch.ts";
 import { claimLease, defaultLeaseMs, releaseLease, renewLease } from "./lease.ts";
-import { mergeStage } from "./merge.ts";
+import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
 import { exceedsThreshold } from "./plan.ts";
-import { planRun } from "./plan-run.ts";
 
 /**
  * A run's lifecycle: lease → run record → listing (staging) → mirror merge with the delta links → plan →
@@ -74,9 +73,8 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
 
   const state = (await sql<{ users_delta_link: string | null; groups_delta_link: string | null; last_full_at: Date | null }>`
     select users_delta_link, groups_delta_link, last_full_at from source_state where source_id = ${source.id}`.execute(db)).rows[0];
-  const groups = needsGroups(source.config);
   const fullDue = !state?.last_full_at || Date.now() - new Date(state.last_full_at).getTime() > source.config.fullEveryMs;
-  let mode: "full" | "delta" = request.full || !state?.users_delta_link || (groups && !state.groups_delta_link) || fullDue ? "full" : "delta";
+  let mode: "full" | "delta" = request.full || !state?.users_delta_link || (needsGroups(source.config) && !state.groups_delta_link) || fullDue ? "full" : "delta";
   await db
     .insertInto("sync_runs")
     .values({ id: runId, workspace_id: request.workspaceId, source_id: source.id, trigger: request.trigger, mode, dry_run: request.dryRun ?? false, status: "running", counts: JSON.stringify({}), progress: JSON.stringify({ phase: "starting" }), forced: request.force ?? false, requested_by: request.actor ?? null } as never)
@@ -84,10 +82,13 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
   options.onStarted?.(runId);
 
   const progress: SyncProgress = { phase: "starting", users: 0, groups: 0, planned: 0, toPlan: 0, timings: {} };
-  let phaseStart = performance.now();
-  const lap = (name: string) => {
-    progress.timings![name] = Math.round(performance.now() - phaseStart);
-    phaseStart = performance.now();
+  const timed = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await step();
+    } finally {
+      progress.timings![name] = Math.round(performance.now() - start);
+    }
   };
   let graph: GraphClient | undefined;
   let lastWrite = 0;
@@ -121,42 +122,36 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
 
     progress.phase = "fetching";
     report(true);
-    let fetched;
-    const links = mode === "delta" ? { users: state!.users_delta_link, groups: state!.groups_delta_link } : null;
-    try {
-      fetched = await fetchToStage(store, graph, { runId, config: source.config, links }, (p) => {
+    const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph!, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode, links }, {
+      onListing: (p) => {
         progress.users = p.users;
         progress.groups = p.groups;
         report();
-      });
+      },
+      onPlanning: (done, total) => {
+        progress.phase = "planning";
+        progress.planned = done;
+        progress.toPlan = total;
+        report();
+      },
+      timed,
+      assertLease,
+    });
+    let planned: Planned;
+    try {
+      planned = await stages(mode === "delta" ? { users: state!.users_delta_link, groups: state!.groups_delta_link } : null);
     } catch (error) {
-      if (mode !== "delta" || !isStaleDelta(error)) throw graphFailure(error, "list the directory");
-      // Graph rejected the stored delta token (expired or reset): start over with a full listing.
+      if (!isStaleDelta(error)) throw error;
+      if (mode !== "delta") throw graphFailure(error, "list the directory");
+      // Graph rejected a stored delta token (expired or reset): start over with a full listing.
       mode = "full";
       progress.note = "The stored delta token was rejected by Graph; running a full sync instead";
       await clearStage(store, runId);
       await sql`update sync_runs set mode = 'full' where id = ${runId}`.execute(db);
-      fetched = await fetchToStage(store, graph, { runId, config: source.config, links: null }, (p) => {
-        progress.users = p.users;
-        progress.groups = p.groups;
-        report();
-      }).catch((e: unknown) => {
-        throw graphFailure(e, "list the directory");
+      planned = await stages(null).catch((e: unknown) => {
+        throw isStaleDelta(e) ? graphFailure(e, "list the directory") : e;
       });
     }
-    lap("fetching");
-    assertLease();
-    await mergeStage(db, { sourceId: source.id, runId, mode, groups, usersDeltaLink: fetched.usersDeltaLink, groupsDeltaLink: fetched.groupsDeltaLink });
-
-    lap("merging");
-    progress.phase = "planning";
-    report(true);
-    const planned = await planRun(store, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode }, (done, total) => {
-      progress.planned = done;
-      progress.toPlan = total;
-      report();
-    });
-    lap("planning");
     const counts: Record<string, number> = { ...planned.counts, errors: 0 };
     assertLease();
 
@@ -174,11 +169,10 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
     let captured: Record<string, unknown>[] = [];
     try {
       await db.transaction().execute(async (trx) => {
-        const applied = await applyPlan(trx, { runId, workspaceId: request.workspaceId, source, config: source.config, mode, actor: request.actor ?? `sync:${source.name}` });
+        const applied = await timed("applying", () => applyPlan(trx, { runId, workspaceId: request.workspaceId, source, config: source.config, mode, actor: request.actor ?? `sync:${source.name}` }));
         Object.assign(counts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
         counts.warnings = (counts.warnings ?? 0) + applied.identifierWarnings;
         for (const [step, ms] of Object.entries(applied.timings)) progress.timings![`applying.${step}`] = ms;
-        lap("applying");
         if (!stop && request.approves && !(await sameChanges(trx, runId, request.approves))) {
           stop = {
             code: "sync_plan_changed",

@@ -86,6 +86,28 @@ describe.each(engines)("throttling, faults, failures and two tenants (%s)", (eng
     expect(await differences(h, "corp")).toEqual([]);
   });
 
+  it("a groups listing that fails after the users were listed and merged applies nothing; the next run converges", async () => {
+    const t = tenant();
+    const mover = t.listUsers().filter((u) => u.userType === "Member")[9]!;
+    t.updateUser(mover.id, { jobTitle: "Merged Early" });
+    t.addMember(t.listGroups()[3]!.id, mover.id);
+    const groupsDown: HttpFetch = async (url, init) => {
+      if (url.includes("/groups/")) throw new TypeError("fetch failed", { cause: { code: "ECONNRESET" } });
+      return httpFetch(url, init);
+    };
+    const failed = await h.sync("corp", { fetch: groupsDown });
+    expect(failed).toMatchObject({ status: "failed", error: { code: "source_unreachable" } });
+    expect((await getUser(h.ctx, mover.userPrincipalName)).jobTitle).not.toBe("Merged Early");
+    // The users chain completed, so its merge (with its delta link) stands; the row stays dirty until applied.
+    const { rows } = await sql<{ job: string; dirty: boolean }>`select data->>'jobTitle' as job, dirty from entra_users where id = ${mover.id}`.execute(h.store.db);
+    expect(rows[0]).toEqual({ job: "Merged Early", dirty: true });
+
+    const next = await h.sync("corp");
+    expect(next).toMatchObject({ status: "succeeded", mode: "delta" });
+    expect((await getUser(h.ctx, mover.userPrincipalName)).jobTitle).toBe("Merged Early");
+    expect(await differences(h, "corp")).toEqual([]);
+  });
+
   it("two Entra sources claiming the same email give a conflict on that user, never an overwrite", async () => {
     const other = h.emulator.tenants.add({ users: 3, groups: 0 });
     const claimed = tenant().listUsers().find((u) => u.userType === "Member" && u.mail)!;

@@ -16,7 +16,7 @@ export function progressBar(enabled: boolean): { update(p: SyncProgress): void; 
     update(p) {
       const total = p.phase === "planning" || p.phase === "applying" ? Math.max(1, p.toPlan) : Math.max(1, p.users);
       const value = p.phase === "planning" || p.phase === "applying" ? p.planned : p.users;
-      const detail = p.phase === "fetching" ? `users fetched, ${p.groups} groups` : p.phase === "planning" ? "users planned" : "";
+      const detail = p.phase === "fetching" ? `users fetched, ${p.groups} groups` : p.phase === "planning" ? `users planned, ${p.groups} groups listed` : "";
       if (!started) {
         bar.start(total, value, { phase: p.phase.padEnd(9), detail });
         started = true;
