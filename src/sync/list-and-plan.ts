@@ -2,14 +2,15 @@ import type { Store } from "../storage/database.ts";
 import { needsGroups, type EntraConfig } from "../sources/entra/config.ts";
 import { graphFailure, isStaleDelta, type GraphClient } from "../sources/entra/graph.ts";
 import { startListing, type FetchProgress } from "./fetch.ts";
-import { mergeGroups, mergeUsers } from "./merge.ts";
+import { markListed, mergeGroups, mergeUsers } from "./merge.ts";
 import { planRun } from "./plan-run.ts";
 
 /**
- * Listing, mirror merge and planning, overlapped. Users and groups are listed concurrently; the users chain
- * (a third of the groups chain's pages at 100,000 users) is merged as soon as it ends and, when the user
- * scope does not depend on groups, planned while the groups are still listing. Each merge still waits for
- * its own complete chain, and nothing is applied before both are, so deletions only follow complete listings.
+ * Listing, mirror merge and planning, overlapped. Users and groups are listed concurrently; each chain is
+ * merged into the mirror as soon as it ends (the users chain has a third of the groups chain's pages at
+ * 100,000 users), and, when the user scope does not depend on groups, the users are planned while the groups
+ * still list or merge. Each merge waits for its own complete chain, and nothing is applied before both are
+ * merged, so deletions only follow complete listings.
  */
 export interface ListAndPlanInput {
   runId: string;
@@ -42,22 +43,29 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
   const groups = needsGroups(config);
   const listing = startListing(store, graph, { runId, config, links: input.links }, hooks.onListing);
   const plan = () => hooks.timed("planning", () => planRun(store, { runId, source: input.source, config, mode }, hooks.onPlanning));
-  try {
-    const usersLink = await hooks.timed("listing.users", () => listing.users.catch(listingFailure));
-    hooks.assertLease();
-    await hooks.timed("merging.users", () => mergeUsers(db, { sourceId, runId, mode, deltaLink: usersLink, endsListing: !groups }));
-    // With every user in scope, planning needs nothing from the groups chain.
-    const early = config.users === "all" ? await plan() : undefined;
-    const groupsLink = await hooks.timed("waiting.groups", () => listing.groups.catch(listingFailure));
-    if (groupsLink) {
-      hooks.assertLease();
-      await hooks.timed("merging.groups", () => mergeGroups(db, { sourceId, runId, mode, deltaLink: groupsLink }));
-    }
-    return early ?? (await plan());
-  } catch (error) {
-    // The other chain may still be writing into staging: stop it before the runner clears or relists.
+  let failure: unknown;
+  // The first failure stops the other chain (its pages would be thrown away) and is the one reported.
+  const settle = <T>(path: Promise<T>) => path.catch((error: unknown) => {
+    failure ??= error;
     listing.stop();
-    await Promise.allSettled([listing.users, listing.groups]);
-    throw error;
-  }
+    return undefined;
+  });
+  const usersPath = settle((async () => {
+    const link = await hooks.timed("listing.users", () => listing.users.catch(listingFailure));
+    hooks.assertLease();
+    await hooks.timed("merging.users", () => mergeUsers(db, { sourceId, runId, mode, deltaLink: link }));
+    // With every user in scope, planning needs nothing from the groups chain, so it overlaps it.
+    return config.users === "all" ? await plan() : undefined;
+  })());
+  const groupsPath = settle((async () => {
+    const link = await listing.groups.catch(listingFailure);
+    if (!link) return;
+    hooks.assertLease();
+    await hooks.timed("merging.groups", () => mergeGroups(db, { sourceId, runId, mode, deltaLink: link }));
+  })());
+  const [early] = await Promise.all([usersPath, groupsPath]);
+  await Promise.allSettled([listing.users, listing.groups]);
+  if (failure) throw failure;
+  await markListed(db, { sourceId, mode, groups });
+  return early ?? (await plan());
 }

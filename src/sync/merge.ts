@@ -17,8 +17,8 @@ interface MergeInput {
   deltaLink: string;
 }
 
-/** The users chain. `endsListing`: no groups chain follows (the source needs none), so a full listing is complete here. */
-export async function mergeUsers(db: Db, input: MergeInput & { endsListing: boolean }): Promise<void> {
+/** The users chain. */
+export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
   const { sourceId: s, runId: r } = input;
   const full = input.mode === "full";
   await db.transaction().execute(async (trx) => {
@@ -34,16 +34,14 @@ export async function mergeUsers(db: Db, input: MergeInput & { endsListing: bool
       select ${s}, l.id, l.data, true from latest_users l
       where l.removed is null and not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
       on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx);
-    const noGroups = input.endsListing ? sql`, groups_delta_link = null` : sql``;
-    await sql`update source_state set users_delta_link = ${input.deltaLink}${noGroups},
-      last_full_at = case when ${full && input.endsListing} then now() else last_full_at end where source_id = ${s}`.execute(trx);
+    await sql`update source_state set users_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
   });
   await sql`delete from sync_stage_users where run_id = ${r}`.execute(db);
   // The mirror can change by the whole tenant in one go: fresh statistics keep the planning joins hashed.
   if (full) await sql`analyze entra_users, users`.execute(db);
 }
 
-/** The groups chain with the members; always the last chain of a listing. */
+/** The groups chain with the members. */
 export async function mergeGroups(db: Db, input: MergeInput): Promise<void> {
   const { sourceId: s, runId: r } = input;
   const full = input.mode === "full";
@@ -84,10 +82,18 @@ export async function mergeGroups(db: Db, input: MergeInput): Promise<void> {
       insert into moved_groups select distinct group_id from added`.execute(trx);
     await sql`update entra_groups e set dirty = true from (select distinct id from moved_groups) m
       where e.source_id = ${s} and e.id = m.id and not e.dirty`.execute(trx);
-    await sql`update source_state set groups_delta_link = ${input.deltaLink},
-      last_full_at = case when ${full} then now() else last_full_at end where source_id = ${s}`.execute(trx);
+    await sql`update source_state set groups_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
   });
   await sql`delete from sync_stage_groups where run_id = ${r}`.execute(db);
   await sql`delete from sync_stage_members where run_id = ${r}`.execute(db);
   if (full) await sql`analyze entra_groups, entra_members, groups, group_members`.execute(db);
+}
+
+/**
+ * Both chains are merged. Only now does a full listing count as the source's last full one (if the process
+ * dies before this, the next run is a full one again). A source that needs no groups keeps no groups link.
+ */
+export async function markListed(db: Db, input: { sourceId: string; mode: "full" | "delta"; groups: boolean }): Promise<void> {
+  await sql`update source_state set last_full_at = case when ${input.mode === "full"} then now() else last_full_at end,
+    groups_delta_link = case when ${input.groups} then groups_delta_link end where source_id = ${input.sourceId}`.execute(db);
 }
