@@ -150,6 +150,8 @@ export function disableUser(ctx: WorkspaceContext, key: string): Promise<User> {
 export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<User> {
   const before = await getUser(ctx, key);
   await ctx.db.transaction().execute(async (trx) => {
+    // A synced user deleted here comes back with the next sync (delta runs plan dirty mirror rows).
+    await sql`update entra_users e set dirty = true from users u where u.id = ${before.id} and e.source_id = u.source_id and e.id = u.external_id`.execute(trx);
     await trx.deleteFrom("users").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(before), action: "delete", before });
   });

@@ -83,8 +83,11 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
   lap("groups");
   const memberships = await applyMemberships(trx, input);
   lap("memberships");
-  await sql`update entra_users set dirty = false where source_id = ${s} and dirty`.execute(trx);
+  // A conflict is planned again by every run until it resolves, so its mirror row stays dirty.
+  await sql`update entra_users e set dirty = false where e.source_id = ${s} and e.dirty
+    and not exists (select 1 from sync_plan_users p where p.run_id = ${r} and p.action = 'conflict' and p.external_id = e.id)`.execute(trx);
   await sql`update entra_groups set dirty = false where source_id = ${s} and dirty`.execute(trx);
+  await sql`delete from entra_departed where source_id = ${s}`.execute(trx);
   lap("mirror");
   return { groupCounts, memberships, identifierWarnings, timings };
 }
@@ -181,7 +184,7 @@ async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: nu
   // Users and groups were just created by the thousand: without fresh statistics the diff below runs as
   // nested loops (PGlite has no autovacuum to catch up).
   if (input.mode === "full") await sql`analyze users, groups, group_members`.execute(trx);
-  const touched = input.mode === "delta" && input.config.users === "all" ? await touchedByRun(trx, s) : undefined;
+  const touched = input.mode === "delta" && input.config.users === "all" ? await touchedByRun(trx, s, r) : undefined;
   // One uuid column for the member (user and group ids never collide) so both diffs are plain hash anti-joins.
   await sql`create temp table want_members on commit drop as
     select distinct w.group_id, w.member_user_id, w.member_group_id, coalesce(w.member_user_id, w.member_group_id) as member_id
@@ -217,16 +220,19 @@ async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: nu
 
 /**
  * What a delta run can have changed memberships of (users scoped as "all"): groups whose mirror row is dirty
- * or that this transaction created or renamed, and users this transaction wrote or whose mirror row is dirty
- * or gone. Every other membership is as the last run left it.
+ * or that this transaction created or renamed, and users this run planned or whose mirror row is dirty or
+ * departed. Every other membership is as the last run left it.
  */
-async function touchedByRun(trx: Db, s: string): Promise<Touched> {
+async function touchedByRun(trx: Db, s: string, r: string): Promise<Touched> {
   await sql`create temp table touched_groups on commit drop as
     select g.id, g.external_id from groups g where g.source_id = ${s}
       and (g.updated_at = now() or g.external_id in (select e.id from entra_groups e where e.source_id = ${s} and e.dirty))`.execute(trx);
   await sql`create temp table touched_users on commit drop as
-    select u.id, u.external_id from users u where u.source_id = ${s}
-      and (u.updated_at = now() or not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = u.external_id and not e.dirty))`.execute(trx);
+    select u.id, u.external_id from users u join (
+        select external_id as id from sync_plan_users where run_id = ${r} and external_id is not null
+        union select id from entra_users where source_id = ${s} and dirty
+        union select id from entra_departed where source_id = ${s}) t on u.external_id = t.id
+    where u.source_id = ${s}`.execute(trx);
   await sql`analyze touched_groups`.execute(trx);
   await sql`analyze touched_users`.execute(trx);
   return { groups: "touched_groups", users: "touched_users" };

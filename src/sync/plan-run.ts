@@ -24,11 +24,15 @@ export async function planRun(
   const s = input.source.id;
   const scope = inScopeUsers(s, input.config);
   const heldIds = sql`select external_id as id from users where source_id = ${s} and external_id is not null`;
-  // Chosen in SQL (hash joins over the mirror and the directory), so only the ids to look at reach JS.
+  // Chosen in SQL, so only the ids to look at reach JS. With every user in scope, a delta run looks at what
+  // the listings changed (dirty, departed) and at conflicts (kept dirty); scoped by groups, a membership
+  // change moves users in or out of scope without a dirty row, so the mirror and the directory are compared.
   const chosen = input.mode === "full"
     ? sql`select id from (${scope}) x union select id from (${heldIds}) h`
-    : sql`select x.id from (${scope}) x where x.dirty or not exists (select 1 from (${heldIds}) h where h.id = x.id)
-        union select h.id from (${heldIds}) h where not exists (select 1 from (${scope}) x where x.id = h.id)`;
+    : input.config.users === "all"
+      ? sql`select id from entra_users where source_id = ${s} and dirty union select id from entra_departed where source_id = ${s}`
+      : sql`select x.id from (${scope}) x where x.dirty or not exists (select 1 from (${heldIds}) h where h.id = x.id)
+          union select h.id from (${heldIds}) h where not exists (select 1 from (${scope}) x where x.id = h.id)`;
   const ids = (await sql<{ id: string }>`select id from (${chosen}) c order by id`.execute(db)).rows.map((r) => r.id);
   const heldBefore = Number((await sql<{ n: string }>`select count(*) as n from (${heldIds}) h`.execute(db)).rows[0]!.n);
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { differences, openHarness, type Harness } from "./harness.ts";
-import { createUser, getUser } from "../../src/core/users.ts";
+import { createUser, deleteUser, getUser } from "../../src/core/users.ts";
 import { listChanges } from "../../src/core/change-log.ts";
 import { getGroup } from "../../src/core/groups.ts";
 
@@ -110,5 +110,29 @@ describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
     await expect(second).rejects.toMatchObject({ code: "sync_running" });
     expect((await first).status).toBe("succeeded");
     h.emulator.setKnobs({ latencyMs: 0 });
+  });
+
+  it("delta runs retry what they left undone: a synced user deleted by hand comes back, a conflict resolves once its holder is gone", async () => {
+    const t = tenant();
+    const someone = t.listUsers().find((u) => u.userType === "Member" && u.accountEnabled && u.mail)!;
+    await deleteUser(h.ctx, someone.mail!);
+    const back = await h.sync("corp");
+    expect(back).toMatchObject({ mode: "delta", status: "succeeded" });
+    expect(back.counts.created).toBe(1);
+    expect((await getUser(h.ctx, someone.mail!)).source.externalId).toBe(someone.id);
+
+    const other = h.emulator.tenants.add({ users: 2, groups: 0 });
+    const wanted = other.createUser({ displayName: "Wanted Elsewhere", userPrincipalName: `wanted@${other.domain}`, mail: `wanted@${other.domain}` });
+    const holder = await createUser(h.ctx, { displayName: "Holds The Email", email: wanted.mail });
+    await h.addSource("strict", { linkByEmail: false }, { tenantId: other.id, clientId: other.defaultApp.clientId, clientSecret: other.defaultApp.clientSecret });
+    expect((await h.sync("strict")).counts.conflicts).toBe(1);
+    const retried = await h.sync("strict");
+    expect(retried).toMatchObject({ mode: "delta", status: "succeeded" });
+    expect(retried.counts.conflicts).toBe(1);
+    await deleteUser(h.ctx, holder.id);
+    const resolved = await h.sync("strict");
+    expect(resolved).toMatchObject({ mode: "delta", status: "succeeded" });
+    expect(resolved.counts).toMatchObject({ created: 1, conflicts: 0 });
+    expect((await getUser(h.ctx, wanted.mail!)).source.name).toBe("strict");
   });
 });

@@ -5,6 +5,7 @@ import * as m003 from "./003_import.ts";
 import * as m005 from "./005_signin_notifications.ts";
 import * as m006 from "./006_sync_dirty_groups.ts";
 import * as m007 from "./007_import_write_cost.ts";
+import * as m008 from "./008_sync_departed_users.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   "005_signin_notifications": m005,
   "006_sync_dirty_groups": m006,
   "007_import_write_cost": m007,
+  "008_sync_departed_users": m008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
