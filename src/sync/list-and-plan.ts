@@ -58,7 +58,7 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
     return config.users === "all" ? await plan() : undefined;
   })());
   const groupsPath = settle((async () => {
-    const link = await listing.groups.catch(listingFailure);
+    const link = await hooks.timed("listing.groups", () => listing.groups.catch(listingFailure));
     if (!link) return;
     hooks.assertLease();
     await hooks.timed("merging.groups", () => mergeGroups(db, { sourceId, runId, mode, deltaLink: link }));

@@ -24,12 +24,11 @@ export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`create temp table latest_users on commit drop as
       select distinct on (id) id, data, removed from sync_stage_users where run_id = ${r} order by id, seq desc`.execute(trx);
-    await sql`analyze latest_users`.execute(trx);
-    if (full) {
-      await sql`delete from entra_users e where e.source_id = ${s} and not exists (select 1 from latest_users l where l.id = e.id and l.removed is null)`.execute(trx);
-    } else {
-      await sql`delete from entra_users e using latest_users l where e.source_id = ${s} and e.id = l.id and l.removed is not null`.execute(trx);
-    }
+    await sql`analyze latest_users (id, removed)`.execute(trx);
+    const departed = full
+      ? sql`delete from entra_users e where e.source_id = ${s} and not exists (select 1 from latest_users l where l.id = e.id and l.removed is null) returning e.id`
+      : sql`delete from entra_users e using latest_users l where e.source_id = ${s} and e.id = l.id and l.removed is not null returning e.id`;
+    await sql`with departed as (${departed}) insert into entra_departed (source_id, id) select ${s}, id from departed on conflict do nothing`.execute(trx);
     await sql`insert into entra_users (source_id, id, data, dirty)
       select ${s}, l.id, l.data, true from latest_users l
       where l.removed is null and not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
@@ -37,8 +36,9 @@ export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
     await sql`update source_state set users_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
   });
   await sql`delete from sync_stage_users where run_id = ${r}`.execute(db);
-  // The mirror can change by the whole tenant in one go: fresh statistics keep the planning joins hashed.
-  if (full) await sql`analyze entra_users, users`.execute(db);
+  // The mirror can change by the whole tenant in one go: fresh statistics keep the planning joins hashed
+  // (on the joined columns only: sampling the JSON ones costs about a second a table).
+  if (full) await sql`analyze entra_users (source_id, id, dirty), users (id, workspace_id, source_id, external_id)`.execute(db);
 }
 
 /** The groups chain with the members. */
@@ -50,7 +50,7 @@ export async function mergeGroups(db: Db, input: MergeInput): Promise<void> {
       select distinct on (id) id, data, removed from sync_stage_groups where run_id = ${r} order by id, seq desc`.execute(trx);
     await sql`create temp table latest_members on commit drop as
       select distinct on (group_id, member_id) group_id, member_id, kind, removed from sync_stage_members where run_id = ${r} order by group_id, member_id, seq desc`.execute(trx);
-    await sql`analyze latest_groups`.execute(trx);
+    await sql`analyze latest_groups (id, removed)`.execute(trx);
     await sql`analyze latest_members`.execute(trx);
     // Groups whose members this listing changes, marked dirty once their rows are in place (below).
     await sql`create temp table moved_groups on commit drop as select distinct group_id as id from latest_members where false`.execute(trx);
@@ -73,11 +73,12 @@ export async function mergeGroups(db: Db, input: MergeInput): Promise<void> {
       select ${s}, l.id, l.data, true from latest_groups l
       where l.removed is null and not exists (select 1 from entra_groups e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
       on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx);
+    // An anti-join, not ON CONFLICT: a full listing of an unchanged tenant then writes and probes nothing.
     await sql`with added as (
         insert into entra_members (source_id, group_id, member_id, kind)
         select ${s}, l.group_id, l.member_id, l.kind from latest_members l
         where not l.removed and not exists (select 1 from latest_groups g where g.id = l.group_id and g.removed is not null)
-        on conflict do nothing
+          and not exists (select 1 from entra_members m where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id)
         returning group_id)
       insert into moved_groups select distinct group_id from added`.execute(trx);
     await sql`update entra_groups e set dirty = true from (select distinct id from moved_groups) m
@@ -86,7 +87,7 @@ export async function mergeGroups(db: Db, input: MergeInput): Promise<void> {
   });
   await sql`delete from sync_stage_groups where run_id = ${r}`.execute(db);
   await sql`delete from sync_stage_members where run_id = ${r}`.execute(db);
-  if (full) await sql`analyze entra_groups, entra_members, groups, group_members`.execute(db);
+  if (full) await sql`analyze entra_groups (source_id, id, dirty), entra_members, groups (id, workspace_id, source_id, external_id), group_members`.execute(db);
 }
 
 /**
