@@ -32,6 +32,14 @@ export function storeTarget(config: { databaseUrl: string | undefined; dataDir: 
   return config.databaseUrl ? { kind: "postgres", url: config.databaseUrl } : { kind: "pglite", dataDir: config.dataDir };
 }
 
+/**
+ * Planner settings for every session. JIT compiling costs about a second per big statement (a sync's joins
+ * over the mirror are estimated expensive enough to trigger it) and never pays back on sub-second queries.
+ * Random reads cost about what sequential ones do on SSDs and in PGlite's memory; with the default (4) the
+ * planner scans all users instead of probing the email index for a sync chunk's 2,000 keys.
+ */
+const sessionSettings = "SET jit = off; SET random_page_cost = 1.1";
+
 export async function openStore(target: StoreTarget, options: { command?: string; migrate?: boolean } = {}): Promise<Store> {
   const store = target.kind === "postgres" ? await openPostgres(target.url) : await openPGlite(target.dataDir, options.command ?? "cli");
   if (options.migrate !== false) await migrateToLatest(store.db);
@@ -52,6 +60,7 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
   try {
     pglite = dataDir === null ? new PGlite() : new PGlite(join(resolve(dataDir), "pgdata"));
     await pglite.waitReady;
+    await pglite.exec(sessionSettings);
   } catch (error) {
     lock?.release();
     throw new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });
@@ -81,10 +90,8 @@ async function openPostgres(url: string): Promise<Store> {
   // An idle pooled connection can be cut by the server (restart, DROP DATABASE … FORCE). pg drops that
   // client from the pool and reports the error here; without a listener it would crash the process.
   pool.on("error", () => {});
-  // JIT compiling costs about a second per big statement (a sync's joins over the mirror are estimated
-  // expensive enough to trigger it) and never pays back on these sub-second queries.
   pool.on("connect", (client) => {
-    client.query("SET jit = off").catch(() => undefined);
+    client.query(sessionSettings).catch(() => undefined);
   });
   try {
     const client = await pool.connect();

@@ -22,6 +22,7 @@ export async function planRun(
 ): Promise<{ counts: UserCounts; heldBefore: number }> {
   const { db } = store;
   const s = input.source.id;
+  const ws = input.source.workspaceId;
   const scope = inScopeUsers(s, input.config);
   const heldIds = sql`select external_id as id from users where source_id = ${s} and external_id is not null`;
   // Chosen in SQL, so only the ids to look at reach JS. With every user in scope, a delta run looks at what
@@ -47,7 +48,9 @@ export async function planRun(
     const held = await heldUsers(store, sql`u.source_id = ${s} and u.external_id = any(${chunk}::text[])`);
     const keys = [...new Set(desired.flatMap((d) => [d.email, d.userPrincipalName]).filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase()))];
     const holders = keys.length
-      ? await heldUsers(store, sql`u.workspace_id = ${input.source.workspaceId} and (lower(u.email) = any(${keys}::text[]) or lower(u.user_principal_name) = any(${keys}::text[]))`)
+      ? await heldUsers(store, sql`u.id in (
+          select id from users where workspace_id = ${ws} and lower(email) = any(${keys}::text[])
+          union all select id from users where workspace_id = ${ws} and lower(user_principal_name) = any(${keys}::text[]))`)
       : [];
     const futureKeys = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders });
     const plan = planUsers({ source: input.source, desired, held, holders, claimed, futureKeys, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
