@@ -26,8 +26,9 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
     timings[name] = Math.round(performance.now() - t);
     t = performance.now();
   };
-  // Fresh statistics for the COPY'd plan, or the planner guesses nested loops over thousands of rows.
-  await sql`analyze sync_plan_users`.execute(trx);
+  // Fresh statistics for the COPY'd plan, or the planner guesses nested loops over thousands of rows. Every
+  // ANALYZE here names the columns that are joined or filtered on: sampling the JSON columns costs ~1 s a table.
+  await sql`analyze sync_plan_users (run_id, action, external_id, user_id)`.execute(trx);
   const s = source.id;
   const f = (path: string) => sql.raw(`p.fields->>'${path}'`);
   const list = (path: string) => sql.raw(`coalesce(array(select jsonb_array_elements_text(p.fields->'${path}')), '{}')`);
@@ -183,7 +184,7 @@ async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: nu
   const s = source.id;
   // Users and groups were just created by the thousand: without fresh statistics the diff below runs as
   // nested loops (PGlite has no autovacuum to catch up).
-  if (input.mode === "full") await sql`analyze users, groups, group_members`.execute(trx);
+  if (input.mode === "full") await sql`analyze users (id, workspace_id, source_id, external_id), groups (id, workspace_id, source_id, external_id), group_members`.execute(trx);
   const touched = input.mode === "delta" && input.config.users === "all" ? await touchedByRun(trx, s, r) : undefined;
   // One uuid column for the member (user and group ids never collide) so both diffs are plain hash anti-joins.
   await sql`create temp table want_members on commit drop as
@@ -214,7 +215,7 @@ async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: nu
     select ${ws}, group_id, member_user_id, member_group_id from new_members`.execute(trx);
   await log("new_members", "add to group ").execute(trx);
   // The next (delta) run plans its joins on these statistics: PGlite never refreshes them by itself.
-  if (input.mode === "full") await sql`analyze group_members, change_log`.execute(trx);
+  if (input.mode === "full") await sql`analyze group_members, change_log (workspace_id, run_id, user_id, group_id)`.execute(trx);
   return { added: Number(added.numAffectedRows ?? 0), removed: Number(removed.numAffectedRows ?? 0) };
 }
 
