@@ -47,11 +47,7 @@ export async function planRun(
     const desired = mirror.map((m) => mapUser(m.data, input.config));
     const held = await heldUsers(store, sql`u.source_id = ${s} and u.external_id = any(${chunk}::text[])`);
     const keys = [...new Set(desired.flatMap((d) => [d.email, d.userPrincipalName]).filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase()))];
-    const holders = keys.length
-      ? await heldUsers(store, sql`u.id in (
-          select id from users where workspace_id = ${ws} and lower(email) = any(${keys}::text[])
-          union all select id from users where workspace_id = ${ws} and lower(user_principal_name) = any(${keys}::text[]))`)
-      : [];
+    const holders = await holdersOf(store, ws, keys, held);
     const futureKeys = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders });
     const plan = planUsers({ source: input.source, desired, held, holders, claimed, futureKeys, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
     for (const k of plan.claims) claimed.add(k);
@@ -62,6 +58,28 @@ export async function planRun(
     onProgress(Math.min(ids.length, at + chunk.length), ids.length);
   }
   return { counts, heldBefore };
+}
+
+/**
+ * Every user holding one of `keys` as email or UPN. The chunk's own users (`held`) are usually those holders
+ * already, so only the keys they do not hold are looked up (an email is unique, an UPN too, but one user's
+ * email can be another's UPN, hence the two lists).
+ */
+async function holdersOf(store: Store, workspaceId: string, keys: string[], held: HeldUser[]): Promise<HeldUser[]> {
+  const lower = (k: string | null) => k?.toLowerCase() ?? "";
+  const wanted = new Set(keys);
+  const ownEmails = new Set(held.map((h) => lower(h.email)));
+  const ownUpns = new Set(held.map((h) => lower(h.userPrincipalName)));
+  const byEmail = keys.filter((k) => !ownEmails.has(k));
+  const byUpn = keys.filter((k) => !ownUpns.has(k));
+  const others = byEmail.length || byUpn.length
+    ? await heldUsers(store, sql`u.id in (
+        select id from users where workspace_id = ${workspaceId} and lower(email) = any(${byEmail}::text[])
+        union all select id from users where workspace_id = ${workspaceId} and lower(user_principal_name) = any(${byUpn}::text[]))`)
+    : [];
+  const own = held.filter((h) => wanted.has(lower(h.email)) || wanted.has(lower(h.userPrincipalName)));
+  const ownIds = new Set(own.map((h) => h.id));
+  return [...own, ...others.filter((o) => !ownIds.has(o.id))];
 }
 
 /** The emails/UPNs this source's holders will have after the run (see UserPlanInput.futureKeys). */
