@@ -17,14 +17,19 @@ interface MergeInput {
   deltaLink: string;
 }
 
+/** A temp table of the latest staged copy of each object of the round. */
+async function latestCopies(trx: Db, table: string, stage: string, runId: string): Promise<void> {
+  await sql`create temp table ${sql.table(table)} on commit drop as
+    select distinct on (id) id, data, removed from ${sql.table(stage)} where run_id = ${runId} order by id, seq desc`.execute(trx);
+  await sql`analyze ${sql.table(table)} (id, removed)`.execute(trx);
+}
+
 /** The users chain. */
 export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
   const { sourceId: s, runId: r } = input;
   const full = input.mode === "full";
   await db.transaction().execute(async (trx) => {
-    await sql`create temp table latest_users on commit drop as
-      select distinct on (id) id, data, removed from sync_stage_users where run_id = ${r} order by id, seq desc`.execute(trx);
-    await sql`analyze latest_users (id, removed)`.execute(trx);
+    await latestCopies(trx, "latest_users", "sync_stage_users", r);
     const departed = full
       ? sql`delete from entra_users e where e.source_id = ${s} and not exists (select 1 from latest_users l where l.id = e.id and l.removed is null) returning e.id`
       : sql`delete from entra_users e using latest_users l where e.source_id = ${s} and e.id = l.id and l.removed is not null returning e.id`;
@@ -46,11 +51,9 @@ export async function mergeGroups(db: Db, input: MergeInput): Promise<void> {
   const { sourceId: s, runId: r } = input;
   const full = input.mode === "full";
   await db.transaction().execute(async (trx) => {
-    await sql`create temp table latest_groups on commit drop as
-      select distinct on (id) id, data, removed from sync_stage_groups where run_id = ${r} order by id, seq desc`.execute(trx);
+    await latestCopies(trx, "latest_groups", "sync_stage_groups", r);
     await sql`create temp table latest_members on commit drop as
       select distinct on (group_id, member_id) group_id, member_id, kind, removed from sync_stage_members where run_id = ${r} order by group_id, member_id, seq desc`.execute(trx);
-    await sql`analyze latest_groups (id, removed)`.execute(trx);
     await sql`analyze latest_members`.execute(trx);
     // Groups whose members this listing changes, marked dirty once their rows are in place (below).
     await sql`create temp table moved_groups on commit drop as select distinct group_id as id from latest_members where false`.execute(trx);
