@@ -13,9 +13,10 @@ import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-an
 import { exceedsThreshold } from "./plan.ts";
 
 /**
- * A run's lifecycle: lease → run record → listing (staging) → mirror merge with the delta links → plan →
- * threshold → apply in one transaction → run record. Progress and the lease heartbeat are written while it
- * goes; every failure ends in a failed run record with its reason.
+ * A run's lifecycle: lease → run record → listing into staging, each chain merged into the mirror with its
+ * delta link as soon as it ends, and the plan (overlapped: list-and-plan.ts) → threshold → apply in one
+ * transaction → run record. Progress and the lease heartbeat are written while it goes; every failure ends
+ * in a failed run record with its reason.
  */
 export type Trigger = "manual" | "schedule" | "api";
 
