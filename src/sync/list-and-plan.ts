@@ -63,8 +63,8 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
     hooks.assertLease();
     await hooks.timed("merging.groups", () => mergeGroups(db, { sourceId, runId, mode, deltaLink: link }));
   })());
+  // Each path starts by awaiting its chain, so once both settle no page is still being written.
   const [early] = await Promise.all([usersPath, groupsPath]);
-  await Promise.allSettled([listing.users, listing.groups]);
   if (failure) throw failure;
   await markListed(db, { sourceId, mode, groups });
   return early ?? (await plan());
