@@ -63,7 +63,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await form.getByLabel("Client secret").fill(emulator.clientSecret);
     await form.getByRole("button", { name: "Add source" }).click();
     await page.getByRole("heading", { name: "contoso", level: 1 }).waitFor();
-    await expect(page.getByText("Secret set").count()).resolves.toBeGreaterThan(0);
+    await expect.poll(() => page.getByText("Secret set").count()).toBeGreaterThan(0);
     await page.getByText("Used for sign-in").waitFor();
 
     await page.getByRole("button", { name: "Connect" }).click();
@@ -92,7 +92,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     const synced = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?tag=ID%20synced&limit=1").then((r) => r.json() as Promise<{ total: number }>));
     expect(synced.total).toBeGreaterThan(20);
     await expect.poll(async () => (await page.locator(".stat", { hasText: "Synced users" }).textContent()) ?? "").toContain(String(synced.total));
-    await expect(page.locator("#runs-h ~ .table-wrap tbody tr").count()).resolves.toBe(2);
+    await expect.poll(() => page.locator("#runs-h ~ .table-wrap tbody tr").count()).toBe(2);
 
     await page.getByRole("link", { name: "Users", exact: true }).click();
     await page.getByLabel("Tag").selectOption("ID synced");
