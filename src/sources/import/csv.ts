@@ -18,7 +18,7 @@ export async function openCsv(path: string): Promise<TableFile> {
   const { encoding, bomLength } = await detectEncoding(path);
   const sample = await decodeStart(path, encoding, bomLength);
   const delimiter = detectDelimiter(sample);
-  let read = 0;
+  let read = bomLength; // the byte-order mark is skipped, not unread: a fully read file reads as its size
   return {
     format: "csv",
     encoding,

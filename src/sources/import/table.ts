@@ -14,6 +14,7 @@ export interface TableFile {
   /** XLSX only: the sheet read and all sheet names. */
   sheet?: string;
   sheets?: string[];
+  /** What reading goes through, for progress: the CSV file, or the XLSX sheet's compressed data (the rest of a workbook is read before). */
   totalBytes: number;
   bytesRead(): number;
   rows: AsyncIterable<TableRow>;
