@@ -32,11 +32,18 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
 }
 
+/**
+ * Where an import is. `done` of `total` counts in the phase's own units: bytes read (for an XLSX, of the
+ * sheet's compressed data), PINs checked or hashed, steps finished (checking, planning and applying run a
+ * few steps; `step` names the one under way). Each phase ends with a report where done === total.
+ */
 export interface ImportProgress {
-  phase: "reading" | "checking" | "hashing" | "applying";
+  phase: "reading" | "checking" | "hashing" | "planning" | "applying";
+  step?: string | undefined;
+  /** Rows read from the file so far. */
   rows: number;
-  bytesRead: number;
-  totalBytes: number;
+  done: number;
+  total: number;
 }
 
 const batchSize = 5000;
@@ -85,8 +92,9 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
     }
   };
   const pins = new Map<number, string>();
-  const progress = (phase: ImportProgress["phase"], rows: number) =>
-    options.onProgress?.({ phase, rows, bytesRead: table.bytesRead(), totalBytes: table.totalBytes });
+  let rows = 0;
+  const progress = (phase: ImportProgress["phase"], done: number, total: number, step?: string) => options.onProgress?.({ phase, step, rows, done, total });
+  const reading = () => progress("reading", table.bytesRead(), table.totalBytes);
 
   const timings: Record<string, number> = {};
   let clock = performance.now();
@@ -96,7 +104,6 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
     clock = now;
   };
   try {
-    let rows = 0;
     let batch: ReturnType<typeof stagingRow>[] = [];
     // One COPY in flight while the next batch is read: on PostgreSQL the two run in parallel.
     let copying: Promise<void> = Promise.resolve();
@@ -113,26 +120,30 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
         batch.push(stagingRow(runId, result.user));
         if (batch.length >= batchSize) await flush();
       } else addProblems(result.problems);
-      if (rows % 1000 === 0) progress("reading", rows);
+      if (rows % 1000 === 0) reading();
     }
     await flush();
     await copying;
-    progress("reading", rows);
+    reading();
     if (rows === 0) throw new RollcallError("import_invalid", "The file has a header row but no users.", { reason: "no_rows", headers: mapping.headers });
 
     lap("read");
-    progress("checking", rows);
+    progress("checking", 0, 2, "existing users");
     const matched = await matchExisting(ctx.db, runId, ctx.workspace.id);
+    progress("checking", 1, 2, "conflicts");
     const clashes = await findClashes(ctx.db, runId, ctx.workspace.id, sourceName, options.updateExisting, 100_000);
     addProblems(clashes.map((c: Clash) => clashProblem(c, mapping, sourceName)));
     await dropRows(ctx.db, runId, [...new Set(clashes.map((c) => c.row_no))]);
     for (const row of invalidRows) pins.delete(row);
+    progress("checking", 2, 2);
 
     lap("check");
-    await preparePins(ctx, runId, pins, options.dryRun, (n) => progress("hashing", n));
+    await preparePins(ctx, runId, pins, options.dryRun, (done) => progress("hashing", done, pins.size));
     lap("pins");
     const target: ApplyTarget = { runId, workspaceId: ctx.workspace.id, sourceName, present: presentFields(mapping.fields) };
+    progress("planning", 0, 2, "changes");
     await classify(ctx.db, target, matched);
+    progress("planning", 1, 2, "report");
     const counts = await countActions(ctx.db, runId);
     const newGroups = await plannedGroups(ctx.db, target);
     const willApply = !options.dryRun && (options.partial || problemCount === 0);
@@ -144,14 +155,14 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
       applied: willApply,
       timings,
     });
+    progress("planning", 2, 2);
     lap("plan");
     if (willApply) {
-      progress("applying", rows);
       await ctx.db
         .transaction()
         .execute(async (trx) => {
           const sourceId = await upsertImportSource(trx, ctx.workspace.id, sourceName, options.fileName, rows);
-          await applyStaged(trx, target, sourceId, `${ctx.actor} (import ${sourceName})`, newGroups);
+          await applyStaged(trx, target, sourceId, `${ctx.actor} (import ${sourceName})`, newGroups, (done, total, step) => progress("applying", done, total, step));
         })
         .catch(translateDatabaseError);
       lap("apply");
@@ -172,8 +183,9 @@ function presentFields(fields: (string | null)[]): Set<string> {
 }
 
 /** A PIN is hashed only when it differs from the one stored (checking costs one scrypt, like hashing). */
-async function preparePins(ctx: WorkspaceContext, runId: string, pins: Map<number, string>, dryRun: boolean, onProgress: (n: number) => void): Promise<void> {
+async function preparePins(ctx: WorkspaceContext, runId: string, pins: Map<number, string>, dryRun: boolean, onProgress: (done: number) => void): Promise<void> {
   if (pins.size === 0) return;
+  onProgress(0);
   const current = await currentPinHashes(ctx.db, runId, [...pins.keys()]);
   const hashes = new Map<number, string>();
   const queue = [...pins];
@@ -184,10 +196,11 @@ async function preparePins(ctx: WorkspaceContext, runId: string, pins: Map<numbe
       const existing = current.get(row);
       const same = existing ? await verifySecret(pin, existing) : false;
       if (!same) hashes.set(row, dryRun ? "pending" : await hashSecret(pin));
-      if (++done % 100 === 0) onProgress(done);
+      if (++done % 100 === 0 && done < pins.size) onProgress(done);
     }
   };
   await Promise.all(Array.from({ length: pinConcurrency }, worker));
+  onProgress(done);
   await setPinHashes(ctx.db, runId, hashes);
 }
 

@@ -136,15 +136,30 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: "invalid_input" } });
   });
 
-  it("draws a progress bar on a terminal, and none when standard error is not one", async () => {
-    const lines = ["email,displayName,groups", ...Array.from({ length: 3000 }, (_, i) => `bar${i}@example.com,Bar ${i},Bars`)];
+  it("draws a progress bar per phase on a terminal, the apply step by step, and none when standard error is not one", async () => {
+    // 300 PINs (about 17 ms of scrypt each) make the hashing phase last long enough to be seen part-way.
+    const lines = ["email,displayName,groups,pin", ...Array.from({ length: 3000 }, (_, i) => `bar${i}@example.com,Bar ${i},Bars,${i < 300 ? 1000 + i : ""}`)];
     const file = write("bars.csv", lines.join("\n") + "\n");
     const onTerminal = await underTerminal(["import", file, "--workspace", "default-gb"], { ...env, ROLLCALL_LOG_LEVEL: "silent" });
     expect(onTerminal.code, onTerminal.output).toBe(0);
-    // cli-progress redraws in place: frames of "phase |bar| percent | rows", then the summary.
-    expect(onTerminal.output).toMatch(/reading\s*\|[█░]+\| \d+% \| [1-9]\d* rows/);
-    expect(onTerminal.output).toMatch(/applying\s*\|█+\| 100% \| 3000 rows/);
     expect(onTerminal.output).toContain("applied: 3000 created");
+    // cli-progress redraws in place: frames of "phase [step] |bar| percent | rows", then the summary.
+    const frames = [...onTerminal.output.matchAll(/(reading|checking|hashing|planning|applying)((?: [a-z]+)*)\s*\|[█░]+\| (\d+)% \| (\d+) rows/g)]
+      .map(([, phase, step, percent, rows]) => ({ phase, step: step!.trim(), percent: Number(percent), rows: Number(rows) }));
+    const changes = <T>(list: T[]) => list.filter((x, i) => x !== list[i - 1]);
+    expect(changes(frames.map((f) => f.phase))).toEqual(["reading", "checking", "hashing", "planning", "applying"]);
+    expect(frames.some((f) => f.phase === "reading" && f.rows > 0)).toBe(true);
+
+    const hashing = frames.filter((f) => f.phase === "hashing").map((f) => f.percent);
+    expect(hashing.some((p) => p > 0 && p < 100), hashing.join(" ")).toBe(true);
+    expect(hashing.at(-1)).toBe(100);
+
+    const applying = frames.filter((f) => f.phase === "applying");
+    expect(changes(applying.map((f) => f.step))).toEqual(["groups", "updates", "new users", "change log", "memberships", ""]);
+    const duringSteps = applying.filter((f) => f.step).map((f) => f.percent);
+    expect(duringSteps).toEqual([...duringSteps].sort((a, b) => a - b));
+    expect(Math.max(...duringSteps)).toBeLessThan(100);
+    expect(applying.at(-1)).toEqual({ phase: "applying", step: "", percent: 100, rows: 3000 });
 
     const piped = await cli("import", write("bars2.csv", "email,displayName\nbar@example.com,Bar\n"), "--workspace", "default-gb");
     expect(piped.code, piped.stderr).toBe(0);

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { createUser, getUser } from "../../src/core/users.ts";
 import { createGroup, addMember } from "../../src/core/groups.ts";
-import { runImport, type ImportOptions } from "../../src/core/imports.ts";
+import { runImport, type ImportOptions, type ImportProgress } from "../../src/core/imports.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
 import { verifySecret } from "../../src/security/hashing.ts";
 import { RollcallError } from "../../src/errors.ts";
@@ -180,6 +180,28 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await hash()).toBe(original);
     expect((await importFile(ctx, await file("p.csv", "Email,Name,PIN\np@example.com,P,9999\n"))).counts.updated).toBe(1);
     expect(await verifySecret("9999", await hash())).toBe(true);
+  });
+
+  it("reports each phase in its own units and the apply step by step, each phase ending with done === total", async () => {
+    const ctx = await newWorkspace();
+    const reports: ImportProgress[] = [];
+    await importFile(ctx, fixture("basic.csv"), { onProgress: (p) => reports.push(p) });
+    const phases = reports.map((p) => p.phase).filter((phase, i, all) => phase !== all[i - 1]);
+    expect(phases).toEqual(["reading", "checking", "hashing", "planning", "applying"]);
+    const of = (phase: ImportProgress["phase"]) => reports.filter((p) => p.phase === phase).map(({ step, done, total }) => ({ step, done, total }));
+    const size = (await stat(fixture("basic.csv"))).size;
+    expect(of("reading").at(-1)).toEqual({ step: undefined, done: size, total: size });
+    expect(of("hashing")).toEqual([{ step: undefined, done: 0, total: 1 }, { step: undefined, done: 1, total: 1 }]);
+    const steps = ["groups", "updates", "new users", "change log", "cards", "memberships"];
+    expect(of("applying")).toEqual([...steps.map((step, done) => ({ step, done, total: steps.length })), { step: undefined, done: steps.length, total: steps.length }]);
+    for (const phase of phases) expect(of(phase).at(-1)).toMatchObject({ step: undefined, done: of(phase).at(-1)!.total });
+    expect(reports.at(-1)!.rows).toBe(2);
+
+    // A dry run stops after planning; an unchanged PIN still counts in hashing (checking it costs one scrypt too).
+    const dry: ImportProgress[] = [];
+    await importFile(ctx, fixture("basic.csv"), { dryRun: true, onProgress: (p) => dry.push(p) });
+    expect(dry.map((p) => p.phase)).not.toContain("applying");
+    expect(dry.filter((p) => p.phase === "hashing").at(-1)).toMatchObject({ done: 1, total: 1 });
   });
 
   it("imports Entra ID's bulk-create template: UPN as key, Block sign in inverted, office details as custom attributes", async () => {

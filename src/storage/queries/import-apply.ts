@@ -131,34 +131,41 @@ export async function plannedGroups(db: Db, t: ApplyTarget): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
+/** What the apply is writing, reported as each of its steps starts: `done` of `total` steps finished. */
+export type ApplyStepReport = (done: number, total: number, step?: string) => void;
+
 /** Writes the whole plan. Call inside one transaction: either all of it lands or none. */
-export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, actor: string, newGroups: string[]): Promise<void> {
+export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, actor: string, newGroups: string[], onStep: ApplyStepReport = () => {}): Promise<void> {
   const { runId, workspaceId, sourceName } = t;
+  const steps: [label: string, run: () => Promise<unknown>][] = [];
   if (newGroups.length) {
-    await sql`
+    steps.push(["groups", () => sql`
       WITH created AS (
         INSERT INTO groups (workspace_id, name, source_type, source_name, source_id)
         SELECT ${workspaceId}, n, 'import', ${sourceName}, ${sourceId} FROM unnest(${newGroups}::text[]) n RETURNING id, name)
       INSERT INTO change_log (workspace_id, group_id, subject, action, after, actor)
-      SELECT ${workspaceId}, id, name, 'create group', jsonb_build_object('name', name, 'source', 'import:' || ${sourceName}::text), ${actor} FROM created`.execute(trx);
+      SELECT ${workspaceId}, id, name, 'create group', jsonb_build_object('name', name, 'source', 'import:' || ${sourceName}::text), ${actor} FROM created`.execute(trx)]);
   }
   const { before, after } = beforeAfter(t);
   // The log keeps only the fields that change (as the report's diff does), not every column of the file;
   // a new PIN shows as "pin": "changed" (never the hash).
   const changed = (from: string, other: string) =>
     sql`coalesce((SELECT jsonb_object_agg(e.k, e.v) FROM jsonb_each(d.${sql.raw(from)}) e(k, v) WHERE e.v IS DISTINCT FROM d.${sql.raw(other)} -> e.k), '{}')`;
-  await sql`
-    INSERT INTO change_log (workspace_id, user_id, subject, action, before, after, actor)
-    SELECT ${workspaceId}, d.id, d.subject, 'update', ${changed("before", "after")},
-           ${changed("after", "before")} || CASE WHEN d.new_pin THEN '{"pin": "changed"}'::jsonb ELSE '{}' END, ${actor}
-    FROM (SELECT u.id, s.row_no, coalesce(s.email, s.user_principal_name, s.display_name) AS subject, ${before} AS before, ${after} AS after, s.pin_hash IS NOT NULL AS new_pin
-          FROM import_rows s JOIN users u ON u.id = s.user_id WHERE s.run_id = ${runId} AND s.action = 'update') d
-    ORDER BY d.row_no`.execute(trx);
   const set = Object.entries(targetExpressions(t.present, sourceName)).map(([column, target]) => sql`${sql.raw(column)} = ${target}`);
-  await sql`
-    UPDATE users u SET ${sql.join(set)}, pin_hash = coalesce(s.pin_hash, u.pin_hash), source_id = ${sourceId}, updated_at = now()
-    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'update' AND u.id = s.user_id`.execute(trx);
-  await sql`
+  steps.push(["updates", async () => {
+    // Logged first: the log's "before" is the row as it is now.
+    await sql`
+      INSERT INTO change_log (workspace_id, user_id, subject, action, before, after, actor)
+      SELECT ${workspaceId}, d.id, d.subject, 'update', ${changed("before", "after")},
+             ${changed("after", "before")} || CASE WHEN d.new_pin THEN '{"pin": "changed"}'::jsonb ELSE '{}' END, ${actor}
+      FROM (SELECT u.id, s.row_no, coalesce(s.email, s.user_principal_name, s.display_name) AS subject, ${before} AS before, ${after} AS after, s.pin_hash IS NOT NULL AS new_pin
+            FROM import_rows s JOIN users u ON u.id = s.user_id WHERE s.run_id = ${runId} AND s.action = 'update') d
+      ORDER BY d.row_no`.execute(trx);
+    await sql`
+      UPDATE users u SET ${sql.join(set)}, pin_hash = coalesce(s.pin_hash, u.pin_hash), source_id = ${sourceId}, updated_at = now()
+      FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'update' AND u.id = s.user_id`.execute(trx);
+  }]);
+  steps.push(["new users", () => sql`
     INSERT INTO users (id, workspace_id, email, user_principal_name, display_name, given_name, surname, department, job_title, employee_id,
                        mobile_phone, business_phones, preferred_language, enabled, pin_hash, custom_attributes, source_type, source_name, source_id, tags)
     SELECT s.user_id, ${workspaceId}, s.email, s.user_principal_name, s.display_name, s.given_name, s.surname, s.department, s.job_title, s.employee_id,
@@ -167,38 +174,47 @@ export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, act
                 ELSE (SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(s.custom_attributes) e(k, v) WHERE v <> '""'::jsonb) END,
            'import', ${sourceName}, ${sourceId},
            CASE WHEN s.tags IS NULL THEN ARRAY['Imported']::text[] ELSE ARRAY['Imported']::text[] || array(SELECT t FROM unnest(s.tags) t WHERE t <> 'Imported') END
-    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'create'`.execute(trx);
-  await sql`
+    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'create'`.execute(trx)]);
+  steps.push(["change log", () => sql`
     INSERT INTO change_log (workspace_id, user_id, subject, action, after, actor)
     SELECT ${workspaceId}, s.user_id, coalesce(s.email, s.user_principal_name, s.display_name), 'create', ${createdJson(t)}, ${actor}
-    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'create' ORDER BY s.row_no`.execute(trx);
+    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'create' ORDER BY s.row_no`.execute(trx)]);
 
   for (const [field, kind, column] of [["aliases", "alias", "aliases"], ["cardNumbers", "card", "card_numbers"]] as const) {
     if (!t.present.has(field)) continue;
-    await sql`DELETE FROM user_identifiers i USING import_rows s WHERE s.run_id = ${runId} AND s.action = 'update' AND i.user_id = s.user_id AND i.kind = ${kind}`.execute(trx);
-    await sql`
-      INSERT INTO user_identifiers (workspace_id, kind, key, value, user_id, position)
-      SELECT ${workspaceId}, ${kind}, ${kind === "alias" ? sql`lower(a.v)` : sql`a.v`}, a.v, s.user_id, a.ord - 1
-      FROM import_rows s CROSS JOIN LATERAL unnest(s.${sql.raw(column)}) WITH ORDINALITY a(v, ord)
-      WHERE s.run_id = ${runId} AND s.action IN ('create', 'update')`.execute(trx);
+    steps.push([field === "aliases" ? "aliases" : "cards", async () => {
+      await sql`DELETE FROM user_identifiers i USING import_rows s WHERE s.run_id = ${runId} AND s.action = 'update' AND i.user_id = s.user_id AND i.kind = ${kind}`.execute(trx);
+      await sql`
+        INSERT INTO user_identifiers (workspace_id, kind, key, value, user_id, position)
+        SELECT ${workspaceId}, ${kind}, ${kind === "alias" ? sql`lower(a.v)` : sql`a.v`}, a.v, s.user_id, a.ord - 1
+        FROM import_rows s CROSS JOIN LATERAL unnest(s.${sql.raw(column)}) WITH ORDINALITY a(v, ord)
+        WHERE s.run_id = ${runId} AND s.action IN ('create', 'update')`.execute(trx);
+    }]);
   }
   if (t.present.has("groups")) {
-    await sql`
-      DELETE FROM group_members m USING import_rows s, groups g
-      WHERE s.run_id = ${runId} AND s.action = 'update' AND m.member_user_id = s.user_id AND g.id = m.group_id
-        AND g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName})
-        AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)`.execute(trx);
-    // New users cannot hold a membership yet (and names are de-duplicated per row), so only updates need ON CONFLICT.
-    await sql`
-      INSERT INTO group_members (workspace_id, group_id, member_user_id)
-      SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-      JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
-      WHERE s.run_id = ${runId} AND s.action = 'create'`.execute(trx);
-    await sql`
-      INSERT INTO group_members (workspace_id, group_id, member_user_id)
-      SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-      JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
-      WHERE s.run_id = ${runId} AND s.action = 'update'
-      ON CONFLICT (group_id, member_user_id) WHERE member_user_id IS NOT NULL DO NOTHING`.execute(trx);
+    steps.push(["memberships", async () => {
+      await sql`
+        DELETE FROM group_members m USING import_rows s, groups g
+        WHERE s.run_id = ${runId} AND s.action = 'update' AND m.member_user_id = s.user_id AND g.id = m.group_id
+          AND g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName})
+          AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)`.execute(trx);
+      // New users cannot hold a membership yet (and names are de-duplicated per row), so only updates need ON CONFLICT.
+      await sql`
+        INSERT INTO group_members (workspace_id, group_id, member_user_id)
+        SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
+        JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
+        WHERE s.run_id = ${runId} AND s.action = 'create'`.execute(trx);
+      await sql`
+        INSERT INTO group_members (workspace_id, group_id, member_user_id)
+        SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
+        JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
+        WHERE s.run_id = ${runId} AND s.action = 'update'
+        ON CONFLICT (group_id, member_user_id) WHERE member_user_id IS NOT NULL DO NOTHING`.execute(trx);
+    }]);
   }
+  for (const [done, [label, run]] of steps.entries()) {
+    onStep(done, steps.length, label);
+    await run();
+  }
+  onStep(steps.length, steps.length);
 }
