@@ -1,7 +1,8 @@
 // Entra sync benchmark: full sync time ÷ (a minimal client paging the same Graph data + a bulk COPY of the
 // same rows into the same database), delta sync after 1% of users changed ÷ full sync, peak RSS, and a full
 // sync with 100 ms latency per Graph request ÷ (requests that must be sequential × 100 ms).
-// The emulator runs in a child process so its memory is not counted.
+// The emulator and the baseline run in child processes (bench/sync-baseline.ts), so the syncing process
+// opens an existing data folder, as `rollcall sync` does, and its RSS counts the syncs alone.
 // Run: node bin/run-ts.js bench/sync.ts [--users N] [--groups G] [--postgres URL] [--latency-ms 100 | --no-latency]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -9,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { sql } from "kysely";
-import { openStore } from "../src/storage/database.ts";
+import { openStore, type StoreTarget } from "../src/storage/database.ts";
 import { httpFetch, trustExtraCa } from "../src/net/http.ts";
 import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { createEntraSource, loadSourceForSync } from "../src/core/sources.ts";
@@ -41,47 +42,24 @@ const emu = await new Promise<{ loginUrl: string; graphUrl: string; tenantId: st
 });
 trustExtraCa(readFileSync(emu.caFile, "utf8"));
 
-const store = await openStore(PG ? { kind: "postgres", url: PG } : { kind: "pglite", dataDir: join(dir, "data") }, { command: "bench" });
+const target: StoreTarget = PG ? { kind: "postgres", url: PG } : { kind: "pglite", dataDir: join(dir, "data") };
+const configInput = { tenantId: emu.tenantId, clientId: emu.clientId, loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, groupMode: "all" as const, country: "US", deletionThreshold: { percent: 100, count: 1_000_000 } };
+
+// --- Baseline, in a process of its own (bench/sync-baseline.ts), which also creates the data folder.
+const { baselineMs, pageChains } = await new Promise<{ baselineMs: number; pageChains: number[] }>((resolve, reject) => {
+  const input = JSON.stringify({ target, emu, select: userSelect(entraConfigSchema.parse(configInput)).join(",") });
+  const baseline = spawn(process.execPath, ["bin/run-ts.js", "bench/sync-baseline.ts", input], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  baseline.stdout!.on("data", (chunk) => (out += chunk));
+  baseline.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!)) : reject(new Error(`the baseline exited with ${code}`))));
+});
+
+const store = await openStore(target, { command: "bench" });
 const workspace = await resolveWorkspace(store.db, "default");
 const secrets = secretBox(Buffer.alloc(32, 1));
 const ctx = { db: store.db, workspace, actor: "bench", secrets };
-const configInput = { tenantId: emu.tenantId, clientId: emu.clientId, loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, groupMode: "all" as const, country: "US", deletionThreshold: { percent: 100, count: 1_000_000 } };
-
-// --- Baseline: a minimal client paging the same endpoints, COPYing each page into plain tables.
-// Pages per chain (users, groups): each chain is sequential (every page names the next), the chains are not.
-const pageChains: number[] = [];
-async function baseline(): Promise<number> {
-  await sql`create table bench_users (id text, data jsonb); create table bench_groups (id text, data jsonb); create table bench_members (group_id text, member_id text, kind text)`.execute(store.db);
-  const t = performance.now();
-  const tokenRes = await httpFetch(`${emu.loginUrl}/${emu.tenantId}/oauth2/v2.0/token`, {
-    method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: emu.clientId, client_secret: emu.clientSecret, scope: `${emu.graphUrl}/.default` }).toString(),
-  });
-  const token = ((await tokenRes.json()) as { access_token: string }).access_token;
-  const headers = { authorization: `Bearer ${token}`, prefer: "odata.maxpagesize=999" };
-  const select = userSelect(entraConfigSchema.parse(configInput)).join(",");
-  async function page(start: string, onPage: (value: Record<string, unknown>[]) => Promise<void>) {
-    let url: string | undefined = start;
-    pageChains.push(0);
-    while (url) {
-      pageChains[pageChains.length - 1]!++;
-      const body = (await (await httpFetch(url, { headers })).json()) as { value: Record<string, unknown>[]; "@odata.nextLink"?: string };
-      await onPage(body.value);
-      url = body["@odata.nextLink"];
-    }
-  }
-  await page(`${emu.graphUrl}/v1.0/users/delta?$select=${select}`, (value) => store.copyRows("bench_users", ["id", "data"], value.map((u) => [String(u.id), JSON.stringify(u)])));
-  await page(`${emu.graphUrl}/v1.0/groups/delta?$select=displayName,description,members`, async (value) => {
-    await store.copyRows("bench_groups", ["id", "data"], value.map((g) => [String(g.id), JSON.stringify({ displayName: g.displayName, description: g.description })]));
-    const members = value.flatMap((g) => ((g["members@delta"] as Record<string, unknown>[] | undefined) ?? []).map((m) => [String(g.id), String(m.id), String(m["@odata.type"])]));
-    if (members.length) await store.copyRows("bench_members", ["group_id", "member_id", "kind"], members);
-  });
-  return performance.now() - t;
-}
-
-const baselineMs = await baseline();
 const rssBeforeSync = rss();
-log(`baseline (page + COPY): ${(baselineMs / 1000).toFixed(1)} s, pages per chain ${JSON.stringify(pageChains)}, rss ${rssBeforeSync} MB`);
+log(`baseline (page + COPY): ${(baselineMs / 1000).toFixed(1)} s, pages per chain ${JSON.stringify(pageChains)}; syncing process: rss ${rssBeforeSync} MB with the store open`);
 
 await createEntraSource(ctx, { name: "bench", config: configInput, credential: { kind: "secret", secret: emu.clientSecret } });
 let peak = 0;
