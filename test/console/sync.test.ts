@@ -99,6 +99,21 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await expect.poll(async () => page.locator(".pager-count").textContent()).toContain(`of ${synced.total}`);
   });
 
+  it("shows a synced group's members read-only, even to an admin: they change in Entra ID", async () => {
+    const groups = await page.evaluate(() => fetch("/api/v1/workspaces/default/groups?limit=100").then((r) => r.json() as Promise<{ items: { name: string; memberCount: number; source: { type: string } }[] }>));
+    const group = groups.items.find((g) => g.source.type === "entra" && g.memberCount > 0)!;
+    expect(group).toBeDefined();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Groups" }).click();
+    await page.getByRole("link", { name: group.name, exact: true }).click();
+    await page.getByRole("heading", { name: group.name, level: 1 }).waitFor();
+    await page.getByText("This group is synced from Entra ID").waitFor();
+    await expect.poll(() => page.locator(".member-list li").count()).toBe(group.memberCount);
+    expect(await page.locator("h1 + p .badge").textContent()).toBe("Entra ID: contoso");
+    const main = page.getByRole("main");
+    for (const name of ["Edit", "Delete", /^Remove /]) expect(await main.getByRole("button", { name, exact: typeof name === "string" }).count(), String(name)).toBe(0);
+    expect(await main.getByLabel("Add a member").count()).toBe(0);
+  });
+
   it("stops a run over the deletion threshold, shows it for review, and applies it on approval", async () => {
     const tenant = emulator.tenants.get(emulator.tenantId);
     const members = tenant.listUsers().filter((u) => u.userType !== "Guest");
