@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
-import { rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates } from "node:tls";
 import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from "undici";
 
 /**
@@ -30,8 +30,10 @@ export function dispatcher(extraCa?: string): Dispatcher {
   const key = extraCa ?? "";
   let found = dispatchers.get(key);
   if (!found) {
-    const ca = trustedCas(extraCa);
-    found = new EnvHttpProxyAgent({ connect: { ca }, requestTls: { ca }, proxyTls: { ca } } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
+    // One secure context for every connection: given `ca` instead, each TLS connect parses the ~150 roots
+    // again (about 25 ms of CPU per new connection).
+    const secureContext = createSecureContext({ ca: trustedCas(extraCa) });
+    found = new EnvHttpProxyAgent({ connect: { secureContext }, requestTls: { secureContext }, proxyTls: { secureContext } } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
     dispatchers.set(key, found);
   }
   return found;
