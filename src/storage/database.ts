@@ -1,4 +1,3 @@
-import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
@@ -7,6 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { join, resolve } from "node:path";
 import { RollcallError } from "../errors.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
+import { PGliteThread } from "./pglite-remote.ts";
 import { acquireDataDirLock } from "./lock.ts";
 import { migrator } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
@@ -56,11 +56,9 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 
 async function openPGlite(dataDir: string | null, command: string): Promise<Store> {
   const lock = dataDir === null ? undefined : acquireDataDirLock(resolve(dataDir), command);
-  let pglite: PGlite;
+  let pglite: PGliteThread;
   try {
-    pglite = dataDir === null ? new PGlite() : new PGlite(join(resolve(dataDir), "pgdata"));
-    await pglite.waitReady;
-    await pglite.exec(sessionSettings);
+    pglite = await PGliteThread.open(dataDir === null ? null : join(resolve(dataDir), "pgdata"), sessionSettings);
   } catch (error) {
     lock?.release();
     throw new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });
@@ -70,10 +68,10 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
     db,
     kind: "pglite",
     async copyRows(table, columns, rows) {
-      const blob = new Blob([toCsv(rows)]);
+      const csv = toCsv(rows);
       // Through Kysely's queue so a COPY never lands inside someone else's transaction.
       await db.connection().execute(async () => {
-        await pglite.query(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob });
+        await pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob' WITH (FORMAT csv)`, csv);
       });
     },
     announce: (url) => lock?.update({ url }),

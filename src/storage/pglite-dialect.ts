@@ -1,4 +1,4 @@
-import type { PGlite } from "@electric-sql/pglite";
+import type { PGliteThread } from "./pglite-remote.ts";
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -12,11 +12,11 @@ import {
 } from "kysely";
 
 /**
- * Kysely over PGlite. PGlite is a single connection, so queries and transactions take turns
+ * Kysely over PGlite. PGlite is a single connection (on its own thread), so queries and transactions take turns
  * through one queue: a transaction holds the connection until it commits or rolls back.
  */
 export class PGliteDialect implements Dialect {
-  constructor(private readonly pglite: PGlite) {}
+  constructor(private readonly pglite: PGliteThread) {}
   createAdapter() {
     return new PostgresAdapter();
   }
@@ -35,7 +35,7 @@ class PGliteDriver implements Driver {
   private readonly connection: PGliteConnection;
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PGliteThread) {
     this.connection = new PGliteConnection(pglite);
   }
 
@@ -68,7 +68,7 @@ class PGliteDriver implements Driver {
 
 class PGliteConnection implements DatabaseConnection {
   release: () => void = () => {};
-  constructor(private readonly pglite: PGlite) {}
+  constructor(private readonly pglite: PGliteThread) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (query.parameters.length === 0) {

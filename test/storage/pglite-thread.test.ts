@@ -1,0 +1,60 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore, sql, type Store } from "../../src/storage/database.ts";
+
+// The embedded database runs on a thread of its own: the main thread keeps answering while a statement
+// runs, database errors keep their fields, and an idle store does not keep a process alive.
+describe("PGlite on its own thread", () => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await openStore({ kind: "pglite", dataDir: null });
+  });
+  afterAll(() => store.close());
+
+  it("keeps the event loop turning while a long statement runs", async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    const { rows } = await sql<{ n: string }>`select count(*) as n from generate_series(1, 4000000) a join generate_series(1, 1) b on true`.execute(store.db);
+    const elapsed = performance.now() - started;
+    clearInterval(timer);
+    expect(Number(rows[0]!.n)).toBe(4_000_000);
+    expect(elapsed).toBeGreaterThan(100);
+    // On the main thread the interval could not fire until the statement ended: at most one tick.
+    expect(ticks).toBeGreaterThan(elapsed / 10 / 4);
+  });
+
+  it("reports a database error with its code and constraint", async () => {
+    await sql`insert into workspaces (name) values ('twice')`.execute(store.db);
+    const error = await sql`insert into workspaces (name) values ('twice')`.execute(store.db).then(() => null, (e: unknown) => e as Record<string, unknown>);
+    expect(error).toBeInstanceOf(Error);
+    expect(error?.code).toBe("23505");
+    expect(String(error?.constraint)).toMatch(/workspaces/);
+  });
+
+  it("COPYs rows, NULLs and quotes included", async () => {
+    await sql`create table copied (a text, b text)`.execute(store.db);
+    await store.copyRows("copied", ["a", "b"], [["x", null], ['say "hi"', ""]]);
+    const { rows } = await sql<{ a: string; b: string | null }>`select a, b from copied order by a`.execute(store.db);
+    expect(rows).toEqual([{ a: 'say "hi"', b: "" }, { a: "x", b: null }]);
+  });
+});
+
+describe("a process with an open embedded store", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rollcall-thread-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("exits when its work is done, even without closing the store", () => {
+    const script = `import { openStore, sql } from "./src/storage/database.ts";
+      const store = await openStore({ kind: "pglite", dataDir: ${JSON.stringify(dir)} });
+      const { rows } = await sql\`select count(*) as n from workspaces\`.execute(store.db);
+      console.log("workspaces", rows[0].n);`;
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: process.cwd(), encoding: "utf8", timeout: 60_000 });
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.stdout).toContain("workspaces 1");
+    expect(run.status).toBe(0);
+  });
+});
