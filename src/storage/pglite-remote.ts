@@ -35,7 +35,9 @@ export class PGliteThread {
 
   /** Starts the thread and opens the database (`dataDir` null: in memory), then runs `settings`. */
   static async open(dataDir: string | null, settings: string): Promise<PGliteThread> {
-    const worker = new Worker(new URL("./pglite-thread.js", import.meta.url), { workerData: { dataDir, settings } });
+    // A small young generation: the thread's garbage is query results on their way out, short-lived, and
+    // the default lets it pile up (peak RSS of a 100k-user sync: 786 MB with the default, 731 MB with 8 MB).
+    const worker = new Worker(new URL("./pglite-thread.js", import.meta.url), { workerData: { dataDir, settings }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     const ready = await new Promise<{ ready: boolean; error?: Record<string, unknown> }>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
