@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { join, resolve } from "node:path";
 import { RollcallError } from "../errors.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
-import { PGliteThread } from "./pglite-remote.ts";
+import { PGliteThread } from "./pglite-thread.ts";
 import { acquireDataDirLock } from "./lock.ts";
 import { migrator } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";

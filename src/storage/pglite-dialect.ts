@@ -1,4 +1,4 @@
-import type { PGliteThread } from "./pglite-remote.ts";
+import type { PGliteThread } from "./pglite-thread.ts";
 import {
   CompiledQuery,
   PostgresAdapter,

@@ -1,4 +1,4 @@
-// The embedded database's own thread (see pglite-remote.ts). Plain JavaScript, so the thread starts
+// The embedded database's own thread (see pglite-thread.ts). Plain JavaScript, so the thread starts
 // without a TypeScript loader. Requests arrive one at a time (the dialect queues them) as
 // { id, op: "exec" | "query" | "copy" | "close", sql, params, csv } and are answered as { id, result } or
 // { id, error } with the database error's fields (code, constraint, detail…) kept.

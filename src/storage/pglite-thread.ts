@@ -2,8 +2,8 @@ import { Worker } from "node:worker_threads";
 
 /**
  * PGlite on a thread of its own. PGlite runs Postgres synchronously on the thread that calls it, so on the
- * main thread every statement would stall the event loop: the API and console stop answering during a big
- * sync, and Graph pages wait while the previous one is merged (with 100 ms of latency per request, the
+ * main thread every statement would stall the event loop: the HTTP server stops answering even requests that
+ * need no database, and Graph pages wait while the previous one is merged (with 100 ms of latency per request, the
  * groups listing took 52 s instead of 32 s). On its own thread, the database works while the main
  * thread talks HTTP, on a second core when there is one.
  */
@@ -37,7 +37,7 @@ export class PGliteThread {
   static async open(dataDir: string | null, settings: string): Promise<PGliteThread> {
     // A small young generation: the thread's garbage is query results on their way out, short-lived, and
     // the default lets it pile up (peak RSS of a 100k-user sync: 786 MB with the default, 731 MB with 8 MB).
-    const worker = new Worker(new URL("./pglite-thread.js", import.meta.url), { workerData: { dataDir, settings }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    const worker = new Worker(new URL("./pglite-worker.js", import.meta.url), { workerData: { dataDir, settings }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     const ready = await new Promise<{ ready: boolean; error?: Record<string, unknown> }>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
