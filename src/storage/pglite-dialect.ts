@@ -12,8 +12,8 @@ import {
 } from "kysely";
 
 /**
- * Kysely over PGlite. PGlite is a single connection (on its own thread), so queries and transactions take turns
- * through one queue: a transaction holds the connection until it commits or rolls back.
+ * Kysely over PGlite. PGlite is a single connection (on its own thread), so queries and transactions
+ * take turns through one queue: a transaction holds the connection until it commits or rolls back.
  */
 export class PGliteDialect implements Dialect {
   constructor(private readonly pglite: PGliteThread) {}

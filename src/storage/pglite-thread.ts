@@ -37,7 +37,13 @@ export class PGliteThread {
   static async open(dataDir: string | null, settings: string): Promise<PGliteThread> {
     // A small young generation: the thread's garbage is query results on their way out, short-lived, and
     // the default lets it pile up (peak RSS of a 100k-user sync: 786 MB with the default, 731 MB with 8 MB).
-    const worker = new Worker(new URL("./pglite-worker.js", import.meta.url), { workerData: { dataDir, settings }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    // No inherited execArgv: the thread is plain JavaScript and needs none of the parent's flags, some of
+    // which (--input-type from `node -e`) would stop it from starting at all.
+    const worker = new Worker(new URL("./pglite-worker.js", import.meta.url), {
+      workerData: { dataDir, settings },
+      execArgv: [],
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+    });
     const ready = await new Promise<{ ready: boolean; error?: Record<string, unknown> }>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);

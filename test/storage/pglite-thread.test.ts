@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,12 +49,12 @@ describe("a process with an open embedded store", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("exits when its work is done, even without closing the store", () => {
-    const script = join(dir, "script.mjs");
-    writeFileSync(script, `import { openStore, sql } from ${JSON.stringify(join(process.cwd(), "src/storage/database.ts"))};
+    // Through `node --input-type=module -e`, whose flag a worker thread must not inherit.
+    const script = `import { openStore, sql } from ${JSON.stringify(join(process.cwd(), "src/storage/database.ts"))};
       const store = await openStore({ kind: "pglite", dataDir: ${JSON.stringify(data)} });
       const { rows } = await sql\`select count(*) as n from workspaces\`.execute(store.db);
-      console.log("workspaces", rows[0].n);`);
-    const run = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", timeout: 30_000 });
+      console.log("workspaces", rows[0].n);`;
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.stdout).toContain("workspaces 1");
     expect(run.status).toBe(0);
