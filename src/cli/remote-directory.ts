@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { RollcallError } from "../errors.ts";
-import type { ImportReport } from "../core/imports.ts";
+import type { ImportProgress, ImportReport } from "../core/imports.ts";
 import type { Run } from "../core/runs.ts";
 import type { Source } from "../core/sources.ts";
 import type { Group } from "../domain/group.ts";
@@ -41,6 +41,22 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       graphThrottled: run.graphThrottled,
       ...(run.error && { error: run.error }),
     };
+  }
+
+  /** The commit answers only when it is done; meanwhile its progress is read beside it. */
+  async function followCommit(uploadId: string, committed: Promise<unknown>, onProgress: (p: ImportProgress) => void): Promise<void> {
+    let finished = false;
+    const done = committed.then(
+      () => (finished = true),
+      () => (finished = true),
+    );
+    while (!finished) {
+      await Promise.race([sleep(pollMs), done]);
+      if (finished) break;
+      // A poll that fails (e.g. the upload just went away after a successful commit) leaves the answer to the commit itself.
+      const state = await get<{ committing: boolean; progress: ImportProgress | null }>(at("imports", uploadId, "progress")).catch(() => undefined);
+      if (state?.progress && !finished) onProgress(state.progress);
+    }
   }
 
   return {
@@ -93,8 +109,10 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
         await discard();
         return upload.preview;
       }
+      const committed = send<ImportReport>("POST", at("imports", upload.id, "commit"), { ...choices, ...(options.mapping !== undefined && { mapping: options.mapping }) });
       try {
-        return await send<ImportReport>("POST", at("imports", upload.id, "commit"), { ...choices, ...(options.mapping !== undefined && { mapping: options.mapping }) });
+        if (options.onProgress) await followCommit(upload.id, committed, options.onProgress);
+        return await committed;
       } catch (error) {
         // Problems stopped an all-or-nothing import: the report says which, exactly as a local import's does.
         if (error instanceof RollcallError && error.code === "import_invalid" && error.details.report) {

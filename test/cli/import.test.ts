@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
-import { runCli } from "../support/cli.ts";
+import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import type { ImportReport } from "../../src/core/imports.ts";
 
 const reportKeys = [
@@ -143,9 +141,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     const onTerminal = await underTerminal(["import", file, "--workspace", "default-gb"], { ...env, ROLLCALL_LOG_LEVEL: "silent" });
     expect(onTerminal.code, onTerminal.output).toBe(0);
     expect(onTerminal.output).toContain("applied: 3000 created");
-    // cli-progress redraws in place: frames of "phase [step] |bar| percent | rows", then the summary.
-    const frames = [...onTerminal.output.matchAll(/(reading|checking|hashing|planning|applying)((?: [a-z]+)*)\s*\|[█░]+\| (\d+)% \| (\d+) rows/g)]
-      .map(([, phase, step, percent, rows]) => ({ phase, step: step!.trim(), percent: Number(percent), rows: Number(rows) }));
+    const frames = importProgressFrames(onTerminal.output);
     const changes = <T>(list: T[]) => list.filter((x, i) => x !== list[i - 1]);
     expect(changes(frames.map((f) => f.phase))).toEqual(["reading", "checking", "hashing", "planning", "applying"]);
     expect(frames.some((f) => f.phase === "reading" && f.rows > 0)).toBe(true);
@@ -166,19 +162,3 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(piped.stderr).not.toMatch(/reading|applying|█/);
   });
 });
-
-const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
-
-/** Runs the CLI with a pseudo-terminal on its standard streams (util-linux `script`), as an admin's shell would. */
-function underTerminal(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; output: string }> {
-  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const command = [process.execPath, bin, ...args].map(quote).join(" ");
-  return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...process.env, ...env, COLUMNS: "120" }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, output }));
-  });
-}

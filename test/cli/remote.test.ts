@@ -8,7 +8,7 @@ import { createApiToken } from "../../src/core/tokens.ts";
 import { listGroups } from "../../src/core/groups.ts";
 import { getUser, listUsers } from "../../src/core/users.ts";
 import type { GraphUser } from "../../src/emulator/types.ts";
-import { runCli } from "../support/cli.ts";
+import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import { loginWithCli, openSignInHarness, type SignInHarness } from "../signin/support.ts";
 
 /**
@@ -162,6 +162,21 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(exported.json()).toMatchObject({ format: "csv", out, users: 1, columns: expect.arrayContaining(["email", "displayName"]) });
     expect(readFileSync(out, "utf8")).toContain("grace@example.com");
   }, 900_000);
+
+  it("draws the import's progress bar on a terminal while the server commits the file", async () => {
+    // 300 PINs (about 17 ms of scrypt each) keep the server's commit going long enough to be polled part-way.
+    const lines = ["email,displayName,groups,pin", ...Array.from({ length: 1000 }, (_, i) => `watch${i}@example.com,Watch ${i},Watchers,${i < 300 ? 1000 + i : ""}`)];
+    const file = join(dir, "watched.csv");
+    writeFileSync(file, lines.join("\n") + "\n");
+    const onTerminal = await underTerminal(["import", file], env({ ROLLCALL_TOKEN: adminToken, ROLLCALL_LOG_LEVEL: "silent" }));
+    expect(onTerminal.code, onTerminal.output).toBe(0);
+    expect(onTerminal.output).toContain("applied: 1000 created");
+    const frames = importProgressFrames(onTerminal.output);
+    const hashing = frames.filter((f) => f.phase === "hashing").map((f) => f.percent);
+    expect(hashing.some((p) => p > 0 && p < 100), onTerminal.output).toBe(true);
+    expect(frames.every((f) => f.rows === 1000 || f.phase === "reading")).toBe(true);
+    expect((await getUser(h.ctx, "watch999@example.com")).groups).toEqual(["Watchers"]);
+  }, 300_000);
 
   it("says which commands only work locally when a server is set", async () => {
     const [migrate, workspace] = await Promise.all([cli(["migrate"]), cli(["workspaces", "add", "elsewhere", "--json"])]);

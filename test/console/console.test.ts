@@ -246,6 +246,21 @@ describe.skipIf(!hasChromium)("web console", () => {
     await expect.poll(() => page.getByText("+14155550161").count()).toBe(1);
   });
 
+  it("shows where a running import is: the commit's phase and its progress", async () => {
+    // 300 PINs (about 17 ms of scrypt each) keep the commit going long enough for the page to poll it part-way.
+    const csv = ["Email,Display name,PIN", ...Array.from({ length: 300 }, (_, i) => `badge${i}@contoso.com,Badge Holder ${i},${4000 + i}`)].join("\n");
+    await page.getByRole("link", { name: "Import & export" }).click();
+    await page.locator("#import-file").setInputFiles({ name: "badges.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Check file" }).click();
+    const importButton = page.getByRole("button", { name: "Import: create 300, update 0" });
+    await importButton.waitFor();
+    await importButton.click();
+    const hashing = page.getByRole("progressbar", { name: "Importing: hashing PINs (300 rows)" });
+    await hashing.waitFor();
+    expect(Number(await hashing.getAttribute("aria-valuenow"))).toBeLessThan(100);
+    await page.getByText("Import finished.").waitFor();
+  });
+
   it("sets who gets notifications: field errors for a bad e-mail and URL, the webhook secret shown once and then only as set", async () => {
     await page.getByRole("link", { name: "Settings" }).click();
     const section = page.locator("section", { has: page.getByRole("heading", { name: "Notifications", level: 2 }) });

@@ -73,6 +73,35 @@ describe.each(engines)("import API on %s", (engine) => {
     expect(partial.body).toMatchObject({ applied: true, counts: { created: 1, invalid: 1 } });
   });
 
+  it("reports a running commit's progress beside it, and refuses a second commit or a discard meanwhile", async () => {
+    // 300 PINs take a second or more to hash (scrypt), long enough to watch the commit.
+    const rows = Array.from({ length: 300 }, (_, i) => `watched${i}@example.com,Watched ${i},${String(100_000 + ((i * 7919) % 900_000))}`);
+    const uploaded = await upload("watched.csv", Buffer.from(`Email,Name,PIN\n${rows.join("\n")}\n`));
+    expect(uploaded.status).toBe(201);
+    const id = uploaded.body.id as string;
+    const progressOf = () => as("GET", `workspaces/acme/imports/${id}/progress`);
+    expect(await progressOf()).toMatchObject({ status: 200, body: { committing: false, progress: null } });
+
+    let finished = false;
+    const commit = as("POST", `workspaces/acme/imports/${id}/commit`, {}).finally(() => (finished = true));
+    const seen: { phase: string; done: number; total: number }[] = [];
+    const refusals: number[] = [];
+    while (!finished) {
+      const state = await progressOf();
+      if (state.status === 200 && state.body.committing && state.body.progress) {
+        seen.push(state.body.progress);
+        if (refusals.length === 0) {
+          refusals.push((await as("POST", `workspaces/acme/imports/${id}/commit`, {})).status, (await as("DELETE", `workspaces/acme/imports/${id}`)).status);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect((await commit).body).toMatchObject({ applied: true, counts: { created: 300 } });
+    expect(refusals).toEqual([409, 409]);
+    expect(seen.some((p) => p.phase === "hashing" && p.total === 300 && p.done < 300)).toBe(true);
+    expect((await progressOf()).status).toBe(404);
+  }, 60_000);
+
   it("refuses a file over ROLLCALL_UPLOAD_LIMIT_MB with 413 and keeps nothing", async () => {
     const big = Buffer.from("Email,Name\n" + "x@example.com,X\n".repeat(8000));
     const refused = await upload("big.csv", big);

@@ -87,3 +87,27 @@ export async function killStarted(): Promise<void> {
   }));
   await Promise.all(waits);
 }
+
+/** Runs the CLI with a pseudo-terminal on its standard streams (util-linux `script`), as an admin's shell would. */
+export function underTerminal(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; output: string }> {
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const command = [process.execPath, bin, ...args].map(quote).join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...process.env, ...env, COLUMNS: "120" }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+/** cli-progress redraws in place: the import's frames of "phase [step] |bar| percent | rows", in order. */
+export function importProgressFrames(output: string): { phase: string; step: string; percent: number; rows: number }[] {
+  return [...output.matchAll(/(reading|checking|hashing|planning|applying)((?: [a-z]+)*)\s*\|[█░]+\| (\d+)% \| (\d+) rows/g)].map(([, phase, step, percent, rows]) => ({
+    phase: phase!,
+    step: step!.trim(),
+    percent: Number(percent),
+    rows: Number(rows),
+  }));
+}

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ImportReport } from "../../core/imports.ts";
+import type { ImportProgress, ImportReport } from "../../core/imports.ts";
 
 /** The import report as the API answers it (the same object `rollcall import --json` prints). */
 const problemSchema = z.object({
@@ -82,3 +82,19 @@ export const importOptionsSchema = z
     mapping: z.record(z.string(), z.string().nullable()).optional().describe('column header → field, e.g. {"Badge": "cardNumbers"}; null skips the column'),
   })
   .strict();
+
+export const importProgressSchema = z
+  .object({
+    committing: z.boolean().describe("a commit of this upload is running"),
+    progress: z
+      .object({
+        phase: z.enum(["reading", "checking", "hashing", "planning", "applying"]),
+        step: z.string().optional().describe("the step under way in checking, planning or applying"),
+        rows: z.number().int().describe("rows read from the file so far"),
+        done: z.number().describe("in the phase's units: bytes read, PINs, or steps"),
+        total: z.number(),
+      })
+      .nullable()
+      .describe("null before the commit's first report, or when none is running") satisfies z.ZodType<ImportProgress | null>,
+  })
+  .meta({ id: "ImportProgress" });

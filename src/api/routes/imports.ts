@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { RollcallError, invalidInput } from "../../errors.ts";
-import { runImport, type ImportReport } from "../../core/imports.ts";
+import { runImport, type ImportProgress, type ImportReport } from "../../core/imports.ts";
 import { exportUsers, writeTemplate, type ExportFormat } from "../../core/exports.ts";
 import type { WorkspaceContext } from "../../core/context.ts";
 import type { Runtime } from "../../runtime.ts";
@@ -14,12 +14,18 @@ import { parseMappingFile } from "../../sources/import/mapping.ts";
 import { deleteUpload, findUpload, saveUpload, type Upload } from "../../sources/import/uploads.ts";
 import { route, type RouteModule } from "../route.ts";
 import { workspaceParams } from "../schemas.ts";
-import { importOptionsSchema, importReportSchema, uploadSchema } from "./import-schemas.ts";
+import { importOptionsSchema, importProgressSchema, importReportSchema, uploadSchema } from "./import-schemas.ts";
 
 const uploadParams = workspaceParams.extend({ id: z.string().describe("upload id from POST …/imports") });
 type ImportOptionsInput = z.output<typeof importOptionsSchema>;
 
-function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options: ImportOptionsInput, dryRun: boolean): Promise<ImportReport> {
+/**
+ * Commits under way in this process, by upload id, with the latest progress (null before the first
+ * report). Uploads live in this process's data folder, so their commits run here and nowhere else.
+ */
+const committing = new Map<string, ImportProgress | null>();
+
+function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options: ImportOptionsInput, dryRun: boolean, onProgress?: (p: ImportProgress) => void): Promise<ImportReport> {
   return runImport(ctx, rt.store, {
     path: upload.path,
     fileName: upload.fileName,
@@ -29,6 +35,7 @@ function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options:
     dryRun,
     partial: options.partial,
     updateExisting: options.updateExisting,
+    onProgress,
   });
 }
 
@@ -153,7 +160,16 @@ export const importRoutes: RouteModule = {
       response: importReportSchema,
       async handler({ rt, ctx, params, body }) {
         const upload = await findUpload(rt.config.dataDir, ctx.workspace.id, params.id);
-        const report = await importFrom(rt, ctx, upload, body, false);
+        if (committing.has(upload.id)) {
+          throw new RollcallError("conflict", "This upload is already being imported; follow it with GET …/imports/{id}/progress", { resource: "import upload", key: upload.id });
+        }
+        committing.set(upload.id, null);
+        let report: ImportReport;
+        try {
+          report = await importFrom(rt, ctx, upload, body, false, (p) => committing.set(upload.id, p));
+        } finally {
+          committing.delete(upload.id);
+        }
         if (!report.applied) {
           throw new RollcallError("import_invalid", `Nothing was imported: ${report.counts.problems} problem(s) in ${report.counts.invalid} row(s); fix them or commit with partial=true`, {
             report,
@@ -164,6 +180,20 @@ export const importRoutes: RouteModule = {
       },
     }),
     route({
+      method: "GET",
+      url: "/workspaces/:workspace/imports/:id/progress",
+      summary: "Where a commit of this upload is while it runs (poll it beside the commit request)",
+      description: "404 once a successful commit has removed the upload.",
+      access: "workspace",
+      params: uploadParams,
+      response: importProgressSchema,
+      async handler({ rt, ctx, params }) {
+        const upload = await findUpload(rt.config.dataDir, ctx.workspace.id, params.id);
+        const progress = committing.get(upload.id);
+        return { committing: progress !== undefined, progress: progress ?? null };
+      },
+    }),
+    route({
       method: "DELETE",
       url: "/workspaces/:workspace/imports/:id",
       summary: "Discard an uploaded file without importing it",
@@ -171,6 +201,7 @@ export const importRoutes: RouteModule = {
       status: 204,
       params: uploadParams,
       async handler({ rt, ctx, params }) {
+        if (committing.has(params.id)) throw new RollcallError("conflict", "This upload is being imported; it cannot be discarded now", { resource: "import upload", key: params.id });
         await deleteUpload(rt.config.dataDir, ctx.workspace.id, params.id);
       },
     }),

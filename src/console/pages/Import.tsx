@@ -4,6 +4,7 @@ import { Link } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useTitle } from "../hooks.ts";
 import type { ImportReport } from "../../core/import-report.ts";
+import type { ImportProgress } from "../../core/imports.ts";
 import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, useToast } from "../components/ui.tsx";
 import { fieldLabel } from "../components/History.tsx";
 import { DataTable } from "../components/DataTable.tsx";
@@ -36,6 +37,7 @@ const importApi = {
   },
   preview: (workspace: string, id: string, options: ImportOptions) => api.get<ImportReport>(ws(workspace, `/imports/${encodeURIComponent(id)}`), optionFields(options)),
   commit: (workspace: string, id: string, options: ImportOptions) => api.post<ImportReport>(ws(workspace, `/imports/${encodeURIComponent(id)}/commit`), optionFields(options)),
+  progress: (workspace: string, id: string) => api.get<{ committing: boolean; progress: ImportProgress | null }>(ws(workspace, `/imports/${encodeURIComponent(id)}/progress`)),
   discard: (workspace: string, id: string) => api.del(ws(workspace, `/imports/${encodeURIComponent(id)}`)),
   exportUrl: (workspace: string, format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/exports"), { format })}`,
   templateUrl: (workspace: string, format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/imports/template"), { format })}`,
@@ -53,7 +55,7 @@ type Stage =
   | { kind: "uploading"; sent: number; total: number }
   | { kind: "checking" }
   | { kind: "preview"; report: ImportReport; uploadId: string; stale: boolean }
-  | { kind: "importing"; report: ImportReport; uploadId: string }
+  | { kind: "importing"; report: ImportReport; uploadId: string; progress: ImportProgress | null }
   | { kind: "done"; report: ImportReport };
 
 const accept = ".csv,.txt,.tsv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -134,7 +136,14 @@ function ImportUsers({ workspace }: { workspace: string }) {
     if (stage.kind !== "preview") return;
     const { uploadId, report: previewReport } = stage;
     setError(null);
-    setStage({ kind: "importing", report: previewReport, uploadId });
+    setStage({ kind: "importing", report: previewReport, uploadId, progress: null });
+    // The commit answers when it is done; its progress is read beside it.
+    const poll = window.setInterval(() => {
+      void importApi
+        .progress(workspace, uploadId)
+        .then(({ progress }) => setStage((st) => (st.kind === "importing" && progress ? { ...st, progress } : st)))
+        .catch(() => undefined);
+    }, 500);
     try {
       const report = await importApi.commit(workspace, uploadId, options);
       setStage({ kind: "done", report });
@@ -144,6 +153,8 @@ function ImportUsers({ workspace }: { workspace: string }) {
       const report = e instanceof ApiError ? (e.details.report as ImportReport | undefined) : undefined;
       setStage({ kind: "preview", report: report ?? previewReport, uploadId, stale: false });
       setError(e);
+    } finally {
+      window.clearInterval(poll);
     }
   };
   const changeOption = (change: Partial<ImportOptions>) => {
@@ -243,7 +254,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
         </div>
         {stage.kind === "uploading" ? <ProgressBar value={stage.sent} max={stage.total} label={`Uploading ${file?.name ?? ""}`} /> : null}
         {stage.kind === "checking" ? <ProgressBar value={null} max={null} label="Checking every row against the directory" /> : null}
-        {stage.kind === "importing" ? <ProgressBar value={null} max={null} label="Importing" /> : null}
+        {stage.kind === "importing" ? <ProgressBar value={stage.progress?.done ?? null} max={stage.progress?.total ?? null} label={importingLabel(stage.progress)} /> : null}
         {stage.kind === "preview" && stage.stale ? <p className="banner banner-info">The options changed: check the file again to see what they do.</p> : null}
         <ErrorBanner error={error} title={stage.kind === "preview" ? "Nothing was imported." : "The file could not be checked."} />
       </section>
@@ -279,6 +290,20 @@ function ImportUsers({ workspace }: { workspace: string }) {
       ) : null}
     </>
   );
+}
+
+const phaseLabels: Record<ImportProgress["phase"], string> = {
+  reading: "reading the file",
+  checking: "checking rows against the directory",
+  hashing: "hashing PINs",
+  planning: "planning the changes",
+  applying: "writing",
+};
+
+function importingLabel(progress: ImportProgress | null): string {
+  if (!progress) return "Importing";
+  const step = progress.step && progress.phase !== "checking" ? ` ${progress.step}` : "";
+  return `Importing: ${phaseLabels[progress.phase]}${step} (${progress.rows.toLocaleString()} rows)`;
 }
 
 function ImportReportView({ workspace, report }: { workspace: string; report: ImportReport }) {
