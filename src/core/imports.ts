@@ -162,7 +162,8 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
         .transaction()
         .execute(async (trx) => {
           const sourceId = await upsertImportSource(trx, ctx.workspace.id, sourceName, options.fileName, rows);
-          await applyStaged(trx, target, sourceId, `${ctx.actor} (import ${sourceName})`, newGroups, (done, total, step) => progress("applying", done, total, step));
+          const actor = `${ctx.actor} (import ${sourceName})`;
+          await applyStaged(trx, target, { sourceId, actor, newGroups, planned: counts }, (done, total, step) => progress("applying", done, total, step));
         })
         .catch(translateDatabaseError);
       lap("apply");

@@ -134,9 +134,21 @@ export async function plannedGroups(db: Db, t: ApplyTarget): Promise<string[]> {
 /** What the apply is writing, reported as each of its steps starts: `done` of `total` steps finished. */
 export type ApplyStepReport = (done: number, total: number, step?: string) => void;
 
-/** Writes the whole plan. Call inside one transaction: either all of it lands or none. */
-export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, actor: string, newGroups: string[], onStep: ApplyStepReport = () => {}): Promise<void> {
+/**
+ * Writes the whole plan. Call inside one transaction: either all of it lands or none. `planned` (from
+ * countActions) lets it skip the statements with nothing to do: with no updates, the deletes that make
+ * room for updated identifiers and memberships still cost seconds at 100k rows.
+ */
+export async function applyStaged(
+  trx: Db,
+  t: ApplyTarget,
+  input: { sourceId: string; actor: string; newGroups: string[]; planned: Record<string, number> },
+  onStep: ApplyStepReport = () => {},
+): Promise<void> {
   const { runId, workspaceId, sourceName } = t;
+  const { sourceId, actor, newGroups } = input;
+  const updates = (input.planned.update ?? 0) > 0;
+  const writes = updates || (input.planned.create ?? 0) > 0;
   const steps: [label: string, run: () => Promise<unknown>][] = [];
   if (newGroups.length) {
     steps.push(["groups", () => sql`
@@ -153,6 +165,7 @@ export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, act
     sql`coalesce((SELECT jsonb_object_agg(e.k, e.v) FROM jsonb_each(d.${sql.raw(from)}) e(k, v) WHERE e.v IS DISTINCT FROM d.${sql.raw(other)} -> e.k), '{}')`;
   const set = Object.entries(targetExpressions(t.present, sourceName)).map(([column, target]) => sql`${sql.raw(column)} = ${target}`);
   steps.push(["updates", async () => {
+    if (!updates) return;
     // Logged first: the log's "before" is the row as it is now.
     await sql`
       INSERT INTO change_log (workspace_id, user_id, subject, action, before, after, actor)
@@ -183,7 +196,8 @@ export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, act
   for (const [field, kind, column] of [["aliases", "alias", "aliases"], ["cardNumbers", "card", "card_numbers"]] as const) {
     if (!t.present.has(field)) continue;
     steps.push([field === "aliases" ? "aliases" : "cards", async () => {
-      await sql`DELETE FROM user_identifiers i USING import_rows s WHERE s.run_id = ${runId} AND s.action = 'update' AND i.user_id = s.user_id AND i.kind = ${kind}`.execute(trx);
+      if (!writes) return;
+      if (updates) await sql`DELETE FROM user_identifiers i USING import_rows s WHERE s.run_id = ${runId} AND s.action = 'update' AND i.user_id = s.user_id AND i.kind = ${kind}`.execute(trx);
       await sql`
         INSERT INTO user_identifiers (workspace_id, kind, key, value, user_id, position)
         SELECT ${workspaceId}, ${kind}, ${kind === "alias" ? sql`lower(a.v)` : sql`a.v`}, a.v, s.user_id, a.ord - 1
@@ -193,7 +207,8 @@ export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, act
   }
   if (t.present.has("groups")) {
     steps.push(["memberships", async () => {
-      await sql`
+      if (!writes) return;
+      if (updates) await sql`
         DELETE FROM group_members m USING import_rows s, groups g
         WHERE s.run_id = ${runId} AND s.action = 'update' AND m.member_user_id = s.user_id AND g.id = m.group_id
           AND g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName})
@@ -204,7 +219,7 @@ export async function applyStaged(trx: Db, t: ApplyTarget, sourceId: string, act
         SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
         JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
         WHERE s.run_id = ${runId} AND s.action = 'create'`.execute(trx);
-      await sql`
+      if (updates) await sql`
         INSERT INTO group_members (workspace_id, group_id, member_user_id)
         SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
         JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
