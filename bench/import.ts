@@ -24,6 +24,10 @@ import { createWorkspace } from "../src/core/workspaces.ts";
 import { runImport } from "../src/core/imports.ts";
 import { csvLine } from "../src/core/exports.ts";
 import { cpuClock, cpuSince, type CpuClock } from "./cpu.ts";
+import { limitHeapGrowth } from "../src/runtime.ts";
+
+// As every rollcall process does at start (src/cli/main.ts).
+limitHeapGrowth();
 
 const { values } = parseArgs({ options: { rows: { type: "string", default: "100000" }, engine: { type: "string" }, pins: { type: "string", default: "200" } } });
 const rows = Number(values.rows);

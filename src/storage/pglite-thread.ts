@@ -15,6 +15,14 @@ export interface PGliteResult<R = unknown> {
 type Request = { op: "exec"; sql: string } | { op: "query"; sql: string; params: unknown[] } | { op: "copy"; sql: string; csv: string } | { op: "close" };
 type Reply = { id: number; result?: unknown; error?: Record<string, unknown> };
 
+/**
+ * Server settings, fixed at start. Postgres's default 128 MB of shared buffers are resident from the moment
+ * the database opens (about 60 MB more than 64 MB), and the embedded database shares its process with
+ * everything else. With 64 MB a 100,000-user sync takes the same time and its process peaks at 432 MB
+ * instead of 528 MB; an unchanged re-import of 100,000 rows takes about 25% longer (BENCHMARKS.md, session 7).
+ */
+const startParams = ["-c", "shared_buffers=64MB"];
+
 export class PGliteThread {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
@@ -33,14 +41,14 @@ export class PGliteThread {
     worker.on("exit", (code) => this.failAll(new Error(`the embedded database thread exited (code ${code})`)));
   }
 
-  /** Starts the thread and opens the database (`dataDir` null: in memory), then runs `settings`. */
+  /** Starts the thread and opens the database (`dataDir` null: in memory) with `startParams`, then runs `settings`. */
   static async open(dataDir: string | null, settings: string): Promise<PGliteThread> {
     // A small young generation: the thread's garbage is query results on their way out, short-lived, and
     // the default lets it pile up (peak RSS of a 100k-user sync: 786 MB with the default, 731 MB with 8 MB).
     // No inherited execArgv: the thread is plain JavaScript and needs none of the parent's flags, some of
     // which (--input-type from `node -e`) would stop it from starting at all.
     const worker = new Worker(new URL("./pglite-worker.js", import.meta.url), {
-      workerData: { dataDir, settings },
+      workerData: { dataDir, settings, startParams },
       execArgv: [],
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });

@@ -2,11 +2,25 @@
 // without a TypeScript loader. Requests arrive one at a time (the dialect queues them) as
 // { id, op: "exec" | "query" | "copy" | "close", sql, params, csv } and are answered as { id, result } or
 // { id, error } with the database error's fields (code, constraint, detail…) kept.
+import v8 from "node:v8";
+import vm from "node:vm";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 
-const { dataDir, settings } = workerData;
-const pglite = dataDir === null ? new PGlite() : new PGlite(dataDir);
+const { dataDir, settings, startParams } = workerData;
+const options = { startParams: [...PGlite.defaultStartParams, ...startParams] };
+const pglite = dataDir === null ? new PGlite(options) : new PGlite(dataDir, options);
+
+// Each COPY leaves about four times its data in ArrayBuffers (the blob, PGlite's copy of it, its file), and a
+// new WAL segment 16 MB. Their owners die young, but V8 waits for external memory to pile up before it
+// collects them: up to 90 MB at once in a 100,000-user sync, all of it resident. A young-generation
+// collection (about 2 ms here) once they pass 16 MB keeps them near that (BENCHMARKS.md, session 7).
+v8.setFlagsFromString("--expose-gc");
+const collect = vm.runInNewContext("gc");
+const bufferLimit = 16 * 1024 * 1024;
+const releaseBuffers = () => {
+  if (process.memoryUsage().arrayBuffers > bufferLimit) collect({ type: "minor" });
+};
 
 const plain = (result) => ({ rows: result.rows, affectedRows: result.affectedRows });
 
@@ -44,4 +58,5 @@ parentPort.on("message", async (request) => {
   } catch (error) {
     parentPort.postMessage({ id: request.id, error: describe(error) });
   }
+  releaseBuffers();
 });

@@ -27,6 +27,11 @@ describe("PGlite on its own thread", () => {
     expect(ticks).toBeGreaterThan(elapsed / 10 / 4);
   });
 
+  it("opens with 64 MB of shared buffers, which stay resident in the process (see pglite-thread.ts)", async () => {
+    const { rows } = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db);
+    expect(rows[0]!.shared_buffers).toBe("64MB");
+  });
+
   it("reports a database error with its code and constraint", async () => {
     await sql`insert into workspaces (name) values ('twice')`.execute(store.db);
     const error = await sql`insert into workspaces (name) values ('twice')`.execute(store.db).then(() => null, (e: unknown) => e as Record<string, unknown>);
