@@ -19,7 +19,7 @@ type Reply = { id: number; result?: unknown; error?: Record<string, unknown> };
  * Server settings, fixed at start. Postgres's default 128 MB of shared buffers are resident from the moment
  * the database opens (about 60 MB more than 64 MB), and the embedded database shares its process with
  * everything else. With 64 MB a 100,000-user sync takes the same time and its process peaks at 432 MB
- * instead of 528 MB; an unchanged re-import of 100,000 rows takes about 25% longer (BENCHMARKS.md, session 7).
+ * instead of 528 MB; the first import of 100,000 rows takes the same time (BENCHMARKS.md, session 7).
  */
 const startParams = ["-c", "shared_buffers=64MB"];
 
