@@ -6,6 +6,7 @@ import * as m005 from "./005_signin_notifications.ts";
 import * as m006 from "./006_sync_dirty_groups.ts";
 import * as m007 from "./007_import_write_cost.ts";
 import * as m008 from "./008_sync_departed_users.ts";
+import * as m009 from "./009_statement_references.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ export const migrations: Record<string, Migration> = {
   "006_sync_dirty_groups": m006,
   "007_import_write_cost": m007,
   "008_sync_departed_users": m008,
+  "009_statement_references": m009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
