@@ -66,6 +66,8 @@ describe.each(engines)("references held by statement triggers on %s", (engine) =
     expect(await count(sql`select 1 from group_members where group_id = ${group}`)).toBe(0);
 
     const source = (await sql<{ id: string }>`insert into sources (workspace_id, type, name) values (${ws}, 'entra', 'refs') returning id`.execute(store.db)).rows[0]!.id;
+    const synced = await newUser();
+    await run(sql`update users set source_id = ${source}, external_id = 'a' where id = ${synced}`);
     await run(sql`insert into entra_users (source_id, id, data) values (${source}, 'a', '{}')`);
     await run(sql`insert into entra_members (source_id, group_id, member_id, kind) values (${source}, 'g', 'a', 'user')`);
     const runId = (await sql<{ id: string }>`insert into sync_runs (workspace_id, source_id, trigger, mode, status) values (${ws}, ${source}, 'manual', 'full', 'succeeded') returning id`.execute(store.db)).rows[0]!.id;
@@ -74,6 +76,7 @@ describe.each(engines)("references held by statement triggers on %s", (engine) =
     await run(sql`delete from sources where id = ${source}`);
     expect(await count(sql`select 1 from entra_users where source_id = ${source} union all select 1 from entra_members where source_id = ${source}`)).toBe(0);
     expect((await sql<{ run_id: string | null }>`select run_id from change_log where subject = 'kept'`.execute(store.db)).rows).toEqual([{ run_id: null }]);
+    expect((await sql<{ source_id: string | null }>`select source_id from users where id = ${synced}`.execute(store.db)).rows).toEqual([{ source_id: null }]);
 
     // A workspace's deletion reaches the memberships through its users (a foreign key, then a trigger).
     const gone = (await sql<{ id: string }>`insert into workspaces (name) values ('refs-gone') returning id`.execute(store.db)).rows[0]!.id;
@@ -82,7 +85,8 @@ describe.each(engines)("references held by statement triggers on %s", (engine) =
     await run(sql`insert into user_identifiers (workspace_id, kind, key, value, user_id, position) values (${gone}, 'alias', 'x', 'x', ${u}, 0)`);
     await run(sql`insert into change_log (workspace_id, subject, action, actor) values (${gone}, 's', 'a', 't')`);
     await run(sql`delete from workspaces where id = ${gone}`);
-    expect(await count(sql`select 1 from group_members where workspace_id = ${gone} union all select 1 from user_identifiers where workspace_id = ${gone}
+    expect(await count(sql`select 1 from users where id = ${u} union all select 1 from group_members where workspace_id = ${gone}
+      union all select 1 from user_identifiers where workspace_id = ${gone}
       union all select 1 from change_log where workspace_id = ${gone}`)).toBe(0);
   });
 

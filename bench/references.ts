@@ -1,0 +1,79 @@
+// References benchmark: the bulk inserts of a sync or an import with per-row foreign keys (the schema up to
+// migration 008) against the statement-level reference triggers of migration 009, on the same engine and the
+// same generated rows, alternating the two schemas round by round so that the machine's drift hits both.
+// Run: node bin/run-ts.js bench/references.ts [--engine pglite|postgres] [--users N] [--rounds R]
+// PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { sql, type Kysely } from "kysely";
+import { openStore, type Store } from "../src/storage/database.ts";
+import { migrator } from "../src/storage/migrations/index.ts";
+import { openTestStore } from "../test/support/db.ts";
+
+const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "2" } } });
+const users = Number(values.users);
+const groups = Math.max(3, Math.round(users / 20));
+const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
+if (values.engine === "postgres" && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
+if (pgUrl) process.env.ROLLCALL_TEST_DATABASE_URL = pgUrl;
+const schemas = { "foreign keys": "008_sync_departed_users", "statement triggers": "009_statement_references" } as const;
+
+async function open(): Promise<{ store: Store; dispose: () => Promise<void> }> {
+  if (values.engine === "postgres") {
+    const store = await openTestStore("postgres", { migrate: false });
+    return { store, dispose: () => store.dispose() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "rollcall-references-bench-"));
+  const store = await openStore({ kind: "pglite", dataDir: dir }, { migrate: false });
+  return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** Milliseconds per statement: users, groups, three memberships a user, one log row a membership, one card a user. */
+async function round(version: string): Promise<Record<string, number>> {
+  const { store, dispose } = await open();
+  try {
+    const db = store.db as unknown as Kysely<unknown>;
+    const migrated = await migrator(db).migrateTo(version);
+    if (migrated.error) throw migrated.error;
+    const ws = (await sql<{ id: string }>`insert into workspaces (name) values ('bench') returning id`.execute(db)).rows[0]!.id;
+    const ms: Record<string, number> = {};
+    const time = async (name: string, query: ReturnType<typeof sql>) => {
+      const start = performance.now();
+      await query.execute(db);
+      ms[name] = Math.round(performance.now() - start);
+    };
+    await time("users", sql`insert into users (workspace_id, email, display_name, source_type, source_name)
+      select ${ws}, 'user' || i || '@example.com', 'User ' || i, 'manual', 'bench' from generate_series(1, ${users}) i`);
+    await time("groups", sql`insert into groups (workspace_id, name, source_type, source_name)
+      select ${ws}, 'Group ' || i, 'manual', 'bench' from generate_series(1, ${groups}) i`);
+    await sql`create temp table numbered_users as select id, row_number() over () as n from users`.execute(db);
+    await sql`create temp table numbered_groups as select id, row_number() over () as n from groups`.execute(db);
+    await sql`analyze numbered_users`.execute(db);
+    await sql`analyze numbered_groups`.execute(db);
+    const nth = (k: number) => sql`select ${ws}::uuid, g.id, u.id from numbered_users u join numbered_groups g on g.n = ((u.n + ${k}) % ${groups}) + 1`;
+    await time("memberships", sql`insert into group_members (workspace_id, group_id, member_user_id) ${nth(0)} union all ${nth(1)} union all ${nth(2)}`);
+    await time("change log", sql`insert into change_log (workspace_id, user_id, group_id, subject, action, actor)
+      select workspace_id, member_user_id, group_id, 'member', 'add to group', 'bench' from group_members`);
+    await time("cards", sql`insert into user_identifiers (workspace_id, kind, key, value, user_id, position) select ${ws}, 'card', id::text, id::text, id, 0 from users`);
+    return ms;
+  } finally {
+    await dispose();
+  }
+}
+
+const results: Record<string, Record<string, number>[]> = { "foreign keys": [], "statement triggers": [] };
+for (let r = 0; r < Number(values.rounds); r++) {
+  for (const [name, version] of Object.entries(schemas)) {
+    results[name]!.push(await round(version));
+    process.stderr.write(`round ${r + 1}, ${name}: ${JSON.stringify(results[name]!.at(-1))}\n`);
+  }
+}
+const best = (name: string, step: string) => Math.min(...results[name]!.map((m) => m[step]!));
+const steps = Object.keys(results["foreign keys"]![0]!);
+console.log(`${values.engine}, ${users} users, ${groups} groups, ${users * 3} memberships (best of ${values.rounds} rounds, ms):`);
+console.table(Object.fromEntries([...steps, "total"].map((step) => {
+  const of = (name: string) => (step === "total" ? steps.reduce((sum, s) => sum + best(name, s), 0) : best(name, step));
+  return [step, { "foreign keys": of("foreign keys"), "statement triggers": of("statement triggers"), ratio: Number((of("statement triggers") / of("foreign keys")).toFixed(2)) }];
+})));
