@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
 import { sql, type RawBuilder } from "kysely";
 import type { Db, Store } from "../database.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
@@ -40,10 +40,11 @@ type CopyValue = string | number | boolean | null;
 /**
  * A staged row starts as a 'create' with a fresh id: most rows of a big import are new, and giving them
  * their id at COPY time saves rewriting every staged row later. matchExisting turns matched rows back
- * into undecided ones (action NULL) with the existing user's id.
+ * into undecided ones (action NULL) with the existing user's id. The ids are time-ordered (version 7),
+ * as the database's own (migration 010), so the apply writes every user-keyed index in order.
  */
 export function stagingRow(runId: string, user: ImportedUser): CopyValue[] {
-  const values: CopyValue[] = [runId, user.row, randomUUID(), "create"];
+  const values: CopyValue[] = [runId, user.row, uuidv7(), "create"];
   for (const { field, kind } of stagedColumns) {
     const value = user[field];
     if (value === undefined || value === null) values.push(null);

@@ -1,7 +1,8 @@
-// References benchmark: the bulk inserts of a sync or an import with per-row foreign keys (the schema up to
-// migration 008) against the statement-level reference triggers of migration 009, on the same engine and the
-// same generated rows, alternating the two schemas round by round so that the machine's drift hits both.
-// Run: node bin/run-ts.js bench/references.ts [--engine pglite|postgres] [--users N] [--rounds R]
+// Bulk-write benchmark: the inserts a sync or an import makes by the hundred thousand, on the same engine and
+// the same generated rows, under three schema versions, alternating them round by round so that the machine's
+// drift hits each alike: per-row foreign keys with random ids (up to migration 008), statement-level reference
+// triggers (009), and time-ordered ids on top (010).
+// Run: node bin/run-ts.js bench/bulk-writes.ts [--engine pglite|postgres] [--users N] [--rounds R]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,14 +19,19 @@ const groups = Math.max(3, Math.round(users / 20));
 const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
 if (values.engine === "postgres" && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
 if (pgUrl) process.env.ROLLCALL_TEST_DATABASE_URL = pgUrl;
-const schemas = { "foreign keys": "008_sync_departed_users", "statement triggers": "009_statement_references" } as const;
+const schemas: Record<string, string> = {
+  "foreign keys": "008_sync_departed_users",
+  "statement triggers": "009_statement_references",
+  "+ time-ordered ids": "010_time_ordered_ids",
+};
+const names = Object.keys(schemas);
 
 async function open(): Promise<{ store: Store; dispose: () => Promise<void> }> {
   if (values.engine === "postgres") {
     const store = await openTestStore("postgres", { migrate: false });
     return { store, dispose: () => store.dispose() };
   }
-  const dir = mkdtempSync(join(tmpdir(), "rollcall-references-bench-"));
+  const dir = mkdtempSync(join(tmpdir(), "rollcall-bulk-writes-bench-"));
   const store = await openStore({ kind: "pglite", dataDir: dir }, { migrate: false });
   return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
@@ -63,17 +69,18 @@ async function round(version: string): Promise<Record<string, number>> {
   }
 }
 
-const results: Record<string, Record<string, number>[]> = { "foreign keys": [], "statement triggers": [] };
+const results: Record<string, Record<string, number>[]> = Object.fromEntries(names.map((name) => [name, []]));
 for (let r = 0; r < Number(values.rounds); r++) {
-  for (const [name, version] of Object.entries(schemas)) {
-    results[name]!.push(await round(version));
+  for (const name of names) {
+    results[name]!.push(await round(schemas[name]!));
     process.stderr.write(`round ${r + 1}, ${name}: ${JSON.stringify(results[name]!.at(-1))}\n`);
   }
 }
-const best = (name: string, step: string) => Math.min(...results[name]!.map((m) => m[step]!));
-const steps = Object.keys(results["foreign keys"]![0]!);
-console.log(`${values.engine}, ${users} users, ${groups} groups, ${users * 3} memberships (best of ${values.rounds} rounds, ms):`);
-console.table(Object.fromEntries([...steps, "total"].map((step) => {
-  const of = (name: string) => (step === "total" ? steps.reduce((sum, s) => sum + best(name, s), 0) : best(name, step));
-  return [step, { "foreign keys": of("foreign keys"), "statement triggers": of("statement triggers"), ratio: Number((of("statement triggers") / of("foreign keys")).toFixed(2)) }];
-})));
+const steps = Object.keys(results[names[0]!]![0]!);
+const best = (name: string, step: string): number =>
+  step === "total" ? steps.reduce((sum, s) => sum + best(name, s), 0) : Math.min(...results[name]!.map((m) => m[step]!));
+console.log(`${values.engine}, ${users} users, ${groups} groups, ${users * 3} memberships (best of ${values.rounds} rounds, ms; ratio: last ÷ first):`);
+console.table(Object.fromEntries([...steps, "total"].map((step) => [step, {
+  ...Object.fromEntries(names.map((name) => [name, best(name, step)])),
+  ratio: Number((best(names.at(-1)!, step) / best(names[0]!, step)).toFixed(2)),
+}])));
