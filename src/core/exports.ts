@@ -1,7 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import ExcelJS from "exceljs";
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { neutralise } from "../sources/import/formula.ts";
@@ -124,6 +123,8 @@ async function write(stream: Writable, text: string): Promise<void> {
 }
 
 async function xlsxSink(out: string, columns: string[]): Promise<Sink> {
+  // Loaded on first use: exceljs and its zip libraries take about 0.3 s to load, on every CLI command otherwise.
+  const { default: ExcelJS } = await import("exceljs");
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: out, useStyles: true, useSharedStrings: false });
   const sheet = workbook.addWorksheet("Users");
   // Text format on every column so numbers typed later in Excel (cards, phones) keep their leading zeros.
