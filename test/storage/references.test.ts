@@ -48,7 +48,9 @@ describe.each(engines)("references held by statement triggers on %s", (engine) =
   it("checks an UPDATE that points a row elsewhere, and refuses to change a referenced key", async () => {
     const [user, group] = [await newUser(), await newGroup()];
     await run(sql`insert into group_members (workspace_id, group_id, member_user_id) values (${ws}, ${group}, ${user})`);
-    expect((await failure(sql`update group_members set member_user_id = ${missingId} where group_id = ${group}`))?.code).toBe("23503");
+    const error = await failure(sql`update group_members set member_user_id = ${missingId} where group_id = ${group}`);
+    expect(error?.code).toBe("23503");
+    expect(error?.detail).toContain(missingId);
     const another = await newUser();
     await run(sql`update group_members set member_user_id = ${another} where group_id = ${group}`);
     expect((await failure(sql`update users set id = ${missingId} where id = ${another}`))?.code).toBe("23503");

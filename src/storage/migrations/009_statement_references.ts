@@ -40,6 +40,13 @@ const references: Reference[] = [
 ];
 
 const functions = `
+  CREATE FUNCTION rollcall_reference_missing(child text, reference text, cols text, key text, parent text) RETURNS void LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%"', child, reference
+      USING ERRCODE = 'foreign_key_violation', DETAIL = format('Key (%s)=%s is not present in table "%s".', cols, key, parent),
+        TABLE = child, CONSTRAINT = reference;
+  END $$;
+
   CREATE FUNCTION rollcall_check_references() RETURNS trigger LANGUAGE plpgsql AS $$
   DECLARE
     cols text := TG_ARGV[0]; parent text := TG_ARGV[1]; keys text := TG_ARGV[2];
@@ -52,9 +59,7 @@ const functions = `
       parent, keys, cols, present) INTO locked;
     IF locked <> wanted THEN
       EXECUTE format('SELECT row(%s)::text FROM new_rows WHERE %s AND (%s) NOT IN (SELECT %s FROM %I) LIMIT 1', cols, present, cols, keys, parent) INTO missing;
-      RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%"', TG_TABLE_NAME, TG_NAME
-        USING ERRCODE = 'foreign_key_violation', DETAIL = format('Key (%s)=%s is not present in table "%s".', cols, missing, parent),
-          TABLE = TG_TABLE_NAME, CONSTRAINT = TG_NAME;
+      PERFORM rollcall_reference_missing(TG_TABLE_NAME, TG_NAME, cols, missing, parent);
     END IF;
     RETURN NULL;
   END $$;
@@ -62,14 +67,13 @@ const functions = `
   CREATE FUNCTION rollcall_check_reference_row() RETURNS trigger LANGUAGE plpgsql AS $$
   DECLARE
     cols text := TG_ARGV[0]; parent text := TG_ARGV[1]; keys text := TG_ARGV[2];
-    found bigint;
+    found bigint; missing text;
   BEGIN
     EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %I WHERE (%s) = (SELECT %s FROM (SELECT ($1).*) n) FOR KEY SHARE) l', parent, keys, cols)
       INTO found USING NEW;
     IF found = 0 THEN
-      RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%"', TG_TABLE_NAME, TG_NAME
-        USING ERRCODE = 'foreign_key_violation', DETAIL = format('Key (%s) is not present in table "%s".', cols, parent),
-          TABLE = TG_TABLE_NAME, CONSTRAINT = TG_NAME;
+      EXECUTE format('SELECT row(%s)::text FROM (SELECT ($1).*) n', cols) INTO missing USING NEW;
+      PERFORM rollcall_reference_missing(TG_TABLE_NAME, TG_NAME, cols, missing, parent);
     END IF;
     RETURN NULL;
   END $$;
