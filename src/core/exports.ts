@@ -123,7 +123,7 @@ async function write(stream: Writable, text: string): Promise<void> {
 }
 
 async function xlsxSink(out: string, columns: string[]): Promise<Sink> {
-  // Loaded on first use: exceljs and its zip libraries take about 0.3 s to load, on every CLI command otherwise.
+  // Loaded on first use: exceljs and its zip libraries take about 0.25 s to load, on every CLI command otherwise.
   const { default: ExcelJS } = await import("exceljs");
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: out, useStyles: true, useSharedStrings: false });
   const sheet = workbook.addWorksheet("Users");
