@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from "uuid";
+import { timeOrderedId } from "../time-ordered-id.ts";
 import { sql, type RawBuilder } from "kysely";
 import type { Db, Store } from "../database.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
@@ -44,7 +44,7 @@ type CopyValue = string | number | boolean | null;
  * as the database's own (migration 010), so the apply writes every user-keyed index in order.
  */
 export function stagingRow(runId: string, user: ImportedUser): CopyValue[] {
-  const values: CopyValue[] = [runId, user.row, uuidv7(), "create"];
+  const values: CopyValue[] = [runId, user.row, timeOrderedId(), "create"];
   for (const { field, kind } of stagedColumns) {
     const value = user[field];
     if (value === undefined || value === null) values.push(null);
