@@ -133,6 +133,7 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
         ...(value.tags && { tags: unique([systemTags[before.source.type], ...value.tags]) }),
       };
       await trx.updateTable("users").set({ ...set, updated_at: sql`now()` }).where("id", "=", before.id).execute();
+      await markForNextSync(trx, before);
       if (value.aliases) await replaceIdentifiers(trx, ctx.workspace.id, before.id, "alias", value.aliases);
       if (value.cardNumbers) await replaceIdentifiers(trx, ctx.workspace.id, before.id, "card", value.cardNumbers);
       const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
@@ -150,12 +151,21 @@ export function disableUser(ctx: WorkspaceContext, key: string): Promise<User> {
 export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<User> {
   const before = await getUser(ctx, key);
   await ctx.db.transaction().execute(async (trx) => {
-    // A synced user deleted here comes back with the next sync (delta runs plan dirty mirror rows).
-    await sql`update entra_users e set dirty = true from users u where u.id = ${before.id} and e.source_id = u.source_id and e.id = u.external_id`.execute(trx);
+    await markForNextSync(trx, before);
     await trx.deleteFrom("users").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(before), action: "delete", before });
   });
   return before;
+}
+
+/**
+ * A synced user changed or deleted here is looked at again by the next sync, delta or full (runs plan the
+ * mirror's dirty rows): a deleted one comes back, a field the source owns (enabled, mapped aliases, cards or
+ * attributes) is set back to what Entra ID says.
+ */
+async function markForNextSync(trx: WorkspaceContext["db"], user: User): Promise<void> {
+  if (user.source.type !== "entra") return;
+  await sql`update entra_users e set dirty = true from users u where u.id = ${user.id} and e.source_id = u.source_id and e.id = u.external_id`.execute(trx);
 }
 
 export function subjectOf(user: Pick<User, "email" | "userPrincipalName" | "displayName">): string {

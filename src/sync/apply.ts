@@ -3,6 +3,7 @@ import type { Db } from "../storage/database.ts";
 import type { EntraConfig } from "../sources/entra/config.ts";
 import { isIgnored, isSelected, planGroups, type GroupPlan, type HeldGroup, type SourceGroup } from "./plan-groups.ts";
 import { attributePrefix, inScopeUsers, wantedMemberships, type Touched } from "./scope.ts";
+import { manyRows } from "./merge.ts";
 
 /**
  * The applier: one transaction of set-based SQL over the planned rows (sync_plan_users, COPY'd in by the
@@ -14,7 +15,6 @@ export interface ApplyInput {
   workspaceId: string;
   source: { id: string; name: string };
   config: EntraConfig;
-  mode: "full" | "delta";
   actor: string;
 }
 
@@ -59,7 +59,7 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
     select ${ws}, ${r}, p.user_id, p.subject, p.fields->>'logAction', p.before, p.fields - 'logAction' - 'pinHash' - 'tags', ${actor}
     from sync_plan_users p where p.run_id = ${r} and p.action = 'update' and jsonb_array_length(p.fields->'changed') > 0`.execute(trx);
 
-  await sql`with created as (
+  const created = await sql`with created as (
       insert into users (workspace_id, user_principal_name, email, display_name, given_name, surname, department, job_title, employee_id,
         mobile_phone, business_phones, preferred_language, enabled, pin_hash, custom_attributes, source_type, source_name, source_id, external_id, tags)
       select ${ws}, ${f("userPrincipalName")}, ${f("email")}, ${f("displayName")}, ${f("givenName")}, ${f("surname")}, ${f("department")}, ${f("jobTitle")},
@@ -84,7 +84,8 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
   lap("identifiers");
   const groupCounts = await applyGroups(trx, input);
   lap("groups");
-  const memberships = await applyMemberships(trx, input);
+  const written = Number(created.numAffectedRows ?? 0) + groupCounts.groupsCreated;
+  const memberships = await applyMemberships(trx, input, written);
   lap("memberships");
   // A conflict is planned again by every run until it resolves, so its mirror row stays dirty.
   await sql`update entra_users e set dirty = false where e.source_id = ${s} and e.dirty
@@ -181,13 +182,17 @@ async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan["count
   return plan.counts;
 }
 
-async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: number; removed: number }> {
+/** `created`: users and groups this apply created. */
+async function applyMemberships(trx: Db, input: ApplyInput, created: number): Promise<{ added: number; removed: number }> {
   const { runId: r, workspaceId: ws, source, actor } = input;
   const s = source.id;
-  // Users and groups were just created by the thousand: without fresh statistics the diff below runs as
-  // nested loops (PGlite has no autovacuum to catch up).
-  if (input.mode === "full") await sql`analyze users (id, workspace_id, source_id, external_id), groups (id, workspace_id, source_id, external_id), group_members`.execute(trx);
-  const touched = input.mode === "delta" && input.config.users === "all" ? await touchedByRun(trx, s, r) : undefined;
+  // Users and groups created by the thousand need fresh statistics, or the diff below runs as nested loops
+  // (PGlite has no autovacuum to catch up).
+  if (created >= manyRows) await sql`analyze users (id, workspace_id, source_id, external_id), groups (id, workspace_id, source_id, external_id), group_members`.execute(trx);
+  // A source's first run holds no memberships: everything it wants is new. Later runs, full or delta, look
+  // at what they touched (a full listing marks every group whose members changed as dirty).
+  const holdsAny = (await sql`select 1 from group_members gm join groups g on g.id = gm.group_id where g.source_id = ${s} limit 1`.execute(trx)).rows.length > 0;
+  const touched = holdsAny && input.config.users === "all" ? await touchedByRun(trx, s, r) : undefined;
   // One uuid column for the member (user and group ids never collide) so both diffs are plain hash anti-joins.
   await sql`create temp table want_members on commit drop as
     select distinct w.group_id, w.member_user_id, w.member_group_id, coalesce(w.member_user_id, w.member_group_id) as member_id
@@ -204,8 +209,6 @@ async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: nu
   await sql`analyze have_members`.execute(trx);
   await sql`create temp table gone_members on commit drop as
     select h.* from have_members h where not exists (select 1 from want_members w where w.group_id = h.group_id and w.member_id = h.member_id)`.execute(trx);
-  // A source's first run holds no memberships: everything it wants is new.
-  const holdsAny = (await sql`select 1 from have_members limit 1`.execute(trx)).rows.length > 0;
   const newMembers = holdsAny ? "new_members" : "want_members";
   if (holdsAny) {
     await sql`create temp table new_members on commit drop as
@@ -223,14 +226,15 @@ async function applyMemberships(trx: Db, input: ApplyInput): Promise<{ added: nu
   const added = await sql`insert into group_members (workspace_id, group_id, member_user_id, member_group_id)
     select ${ws}, group_id, member_user_id, member_group_id from ${sql.table(newMembers)} order by group_id, member_id`.execute(trx);
   await log(newMembers, "add to group ").execute(trx);
-  // The next (delta) run plans its joins on these statistics: PGlite never refreshes them by itself.
-  if (input.mode === "full") await sql`analyze group_members, change_log (workspace_id, run_id, user_id, group_id)`.execute(trx);
-  return { added: Number(added.numAffectedRows ?? 0), removed: Number(removed.numAffectedRows ?? 0) };
+  const counts = { added: Number(added.numAffectedRows ?? 0), removed: Number(removed.numAffectedRows ?? 0) };
+  // The next run plans its joins on these statistics: PGlite never refreshes them by itself.
+  if (counts.added + counts.removed >= manyRows) await sql`analyze group_members, change_log (workspace_id, run_id, user_id, group_id)`.execute(trx);
+  return counts;
 }
 
 /**
- * What a delta run can have changed memberships of (users scoped as "all"): groups whose mirror row is dirty
- * or that this transaction created or renamed, and users this run planned or whose mirror row is dirty or
+ * What a run can have changed memberships of (users scoped as "all"): groups whose mirror row is dirty or
+ * that this transaction created or renamed, and users this run planned or whose mirror row is dirty or
  * departed. Every other membership is as the last run left it.
  */
 async function touchedByRun(trx: Db, s: string, r: string): Promise<Touched> {

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../storage/database.ts";
 
 /**
@@ -28,29 +28,42 @@ async function latestCopies(trx: Db, table: string, stage: string, runId: string
 export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
   const { sourceId: s, runId: r } = input;
   const full = input.mode === "full";
-  await db.transaction().execute(async (trx) => {
+  const changed = await db.transaction().execute(async (trx) => {
     await latestCopies(trx, "latest_users", "sync_stage_users", r);
     const departed = full
       ? sql`delete from entra_users e where e.source_id = ${s} and not exists (select 1 from latest_users l where l.id = e.id and l.removed is null) returning e.id`
       : sql`delete from entra_users e using latest_users l where e.source_id = ${s} and e.id = l.id and l.removed is not null returning e.id`;
-    await sql`with departed as (${departed}) insert into entra_departed (source_id, id) select ${s}, id from departed on conflict do nothing`.execute(trx);
-    await sql`insert into entra_users (source_id, id, data, dirty)
+    const gone = await sql`with departed as (${departed}) insert into entra_departed (source_id, id) select ${s}, id from departed on conflict do nothing`.execute(trx);
+    const written = await sql`insert into entra_users (source_id, id, data, dirty)
       select ${s}, l.id, l.data, true from latest_users l
       where l.removed is null and not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
       on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx);
     await sql`update source_state set users_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
+    return rowsOf(gone) + rowsOf(written);
   });
   await sql`delete from sync_stage_users where run_id = ${r}`.execute(db);
   // The mirror can change by the whole tenant in one go: fresh statistics keep the planning joins hashed
   // (on the joined columns only: sampling the JSON ones costs about a second a table).
-  if (full) await sql`analyze entra_users (source_id, id, dirty), users (id, workspace_id, source_id, external_id)`.execute(db);
+  if (changed >= manyRows) await sql`analyze entra_users (source_id, id, dirty), users (id, workspace_id, source_id, external_id)`.execute(db);
 }
+
+/** Runs a delete or insert of mirror members `returning group_id`: their groups become dirty. Returns the rows it changed. */
+async function movedMembers(trx: Db, change: RawBuilder<unknown>): Promise<number> {
+  const { rows } = await sql<{ n: number }>`with changed as (${change}), moved as (insert into moved_groups select distinct group_id from changed)
+    select count(*)::int as n from changed`.execute(trx);
+  return rows[0]!.n;
+}
+
+/** Rows changed before fresh statistics are worth their cost (0.1-0.4 s a table at 100k rows). */
+export const manyRows = 5000;
+const rowsOf = (result: { numAffectedRows?: bigint }) => Number(result.numAffectedRows ?? 0);
 
 /** The groups chain with the members. */
 export async function mergeGroups(db: Db, input: MergeInput): Promise<void> {
   const { sourceId: s, runId: r } = input;
   const full = input.mode === "full";
-  await db.transaction().execute(async (trx) => {
+  const changed = await db.transaction().execute(async (trx) => {
+    let written = 0;
     await latestCopies(trx, "latest_groups", "sync_stage_groups", r);
     await sql`create temp table latest_members on commit drop as
       select distinct on (group_id, member_id) group_id, member_id, kind, removed from sync_stage_members where run_id = ${r} order by group_id, member_id, seq desc`.execute(trx);
@@ -59,38 +72,33 @@ export async function mergeGroups(db: Db, input: MergeInput): Promise<void> {
     await sql`create temp table moved_groups on commit drop as select distinct group_id as id from latest_members where false`.execute(trx);
     if (full) {
       await sql`delete from entra_groups e where e.source_id = ${s} and not exists (select 1 from latest_groups l where l.id = e.id and l.removed is null)`.execute(trx);
-      await sql`with gone as (
-          delete from entra_members m where m.source_id = ${s}
-            and not exists (select 1 from latest_members l where l.group_id = m.group_id and l.member_id = m.member_id and not l.removed)
-          returning m.group_id)
-        insert into moved_groups select distinct group_id from gone`.execute(trx);
+      written += await movedMembers(trx, sql`delete from entra_members m where m.source_id = ${s}
+        and not exists (select 1 from latest_members l where l.group_id = m.group_id and l.member_id = m.member_id and not l.removed)
+        returning m.group_id`);
     } else {
       await sql`delete from entra_groups g using latest_groups l where g.source_id = ${s} and g.id = l.id and l.removed is not null`.execute(trx);
       await sql`delete from entra_members m using latest_groups l where m.source_id = ${s} and m.group_id = l.id and l.removed is not null`.execute(trx);
-      await sql`with gone as (
-          delete from entra_members m using latest_members l where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id and l.removed
-          returning m.group_id)
-        insert into moved_groups select distinct group_id from gone`.execute(trx);
+      written += await movedMembers(trx, sql`delete from entra_members m using latest_members l
+        where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id and l.removed returning m.group_id`);
     }
-    await sql`insert into entra_groups (source_id, id, data, dirty)
+    written += rowsOf(await sql`insert into entra_groups (source_id, id, data, dirty)
       select ${s}, l.id, l.data, true from latest_groups l
       where l.removed is null and not exists (select 1 from entra_groups e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
-      on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx);
+      on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx));
     // An anti-join, not ON CONFLICT: a full listing of an unchanged tenant then writes and probes nothing.
-    await sql`with added as (
-        insert into entra_members (source_id, group_id, member_id, kind)
-        select ${s}, l.group_id, l.member_id, l.kind from latest_members l
-        where not l.removed and not exists (select 1 from latest_groups g where g.id = l.group_id and g.removed is not null)
-          and not exists (select 1 from entra_members m where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id)
-        returning group_id)
-      insert into moved_groups select distinct group_id from added`.execute(trx);
+    written += await movedMembers(trx, sql`insert into entra_members (source_id, group_id, member_id, kind)
+      select ${s}, l.group_id, l.member_id, l.kind from latest_members l
+      where not l.removed and not exists (select 1 from latest_groups g where g.id = l.group_id and g.removed is not null)
+        and not exists (select 1 from entra_members m where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id)
+      returning group_id`);
     await sql`update entra_groups e set dirty = true from (select distinct id from moved_groups) m
       where e.source_id = ${s} and e.id = m.id and not e.dirty`.execute(trx);
     await sql`update source_state set groups_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
+    return written;
   });
   await sql`delete from sync_stage_groups where run_id = ${r}`.execute(db);
   await sql`delete from sync_stage_members where run_id = ${r}`.execute(db);
-  if (full) await sql`analyze entra_groups (source_id, id, dirty), entra_members, groups (id, workspace_id, source_id, external_id), group_members`.execute(db);
+  if (changed >= manyRows) await sql`analyze entra_groups (source_id, id, dirty), entra_members, groups (id, workspace_id, source_id, external_id), group_members`.execute(db);
 }
 
 /**

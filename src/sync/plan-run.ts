@@ -10,8 +10,9 @@ import { inScopeUsers } from "./scope.ts";
  * The planning phase around the pure planner: choose the users this run must look at, walk them in chunks
  * sorted by object id (so memory stays bounded whatever the tenant's size), plan each chunk, and COPY the
  * planned changes into sync_plan_users for the applier.
- * A full run looks at every in-scope user and every user the source holds; a delta run at the mirror's dirty
- * rows plus users whose scope membership flipped (removed, out of scope, newly in scope).
+ * Full and delta runs alike look at the mirror's dirty rows plus users whose scope membership flipped
+ * (removed, out of scope, newly in scope). A full listing marks dirty every mirror row whose data differs
+ * from what Entra ID says now, so it needs nothing more; the other users are as the last run left them.
  */
 const chunkSize = 2000;
 
@@ -25,15 +26,14 @@ export async function planRun(
   const ws = input.source.workspaceId;
   const scope = inScopeUsers(s, input.config);
   const heldIds = sql`select external_id as id from users where source_id = ${s} and external_id is not null`;
-  // Chosen in SQL, so only the ids to look at reach JS. With every user in scope, a delta run looks at what
-  // the listings changed (dirty, departed) and at conflicts (kept dirty); scoped by groups, a membership
-  // change moves users in or out of scope without a dirty row, so the mirror and the directory are compared.
-  const chosen = input.mode === "full"
-    ? sql`select id from (${scope}) x union select id from (${heldIds}) h`
-    : input.config.users === "all"
-      ? sql`select id from entra_users where source_id = ${s} and dirty union select id from entra_departed where source_id = ${s}`
-      : sql`select x.id from (${scope}) x where x.dirty or not exists (select 1 from (${heldIds}) h where h.id = x.id)
-          union select h.id from (${heldIds}) h where not exists (select 1 from (${scope}) x where x.id = h.id)`;
+  // Chosen in SQL, so only the ids to look at reach JS. With every user in scope, a run looks at what the
+  // listings changed (dirty, departed), at users changed or deleted in Rollcall (core/users.ts marks them
+  // dirty) and at conflicts (kept dirty); scoped by groups, a membership change moves users in or out of
+  // scope without a dirty row, so the mirror and the directory are compared.
+  const chosen = input.config.users === "all"
+    ? sql`select id from entra_users where source_id = ${s} and dirty union select id from entra_departed where source_id = ${s}`
+    : sql`select x.id from (${scope}) x where x.dirty or not exists (select 1 from (${heldIds}) h where h.id = x.id)
+        union select h.id from (${heldIds}) h where not exists (select 1 from (${scope}) x where x.id = h.id)`;
   const ids = (await sql<{ id: string }>`select id from (${chosen}) c order by id`.execute(db)).rows.map((r) => r.id);
   const heldBefore = Number((await sql<{ n: string }>`select count(*) as n from (${heldIds}) h`.execute(db)).rows[0]!.n);
 
@@ -56,6 +56,12 @@ export async function planRun(
     for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
     if (rows.length) await store.copyRows("sync_plan_users", ["run_id", "action", "user_id", "external_id", "fields", "before", "subject"], rows);
     onProgress(Math.min(ids.length, at + chunk.length), ids.length);
+  }
+  // A full run reports the whole synced set: the in-scope users it did not need to look at are unchanged.
+  if (input.mode === "full") {
+    const { rows } = await sql<{ n: string }>`select count(*) as n from (${scope}) x join (${heldIds}) h on h.id = x.id
+      where not exists (select 1 from (${chosen}) c where c.id = x.id)`.execute(db);
+    counts.unchanged += Number(rows[0]!.n);
   }
   return { counts, heldBefore };
 }

@@ -92,6 +92,7 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
     }
   };
   let graph: GraphClient | undefined;
+  let merged = false;
   let lastWrite = 0;
   let lost = false;
   // Background writes (progress, heartbeat) are tracked so the run never ends with one still in flight.
@@ -141,17 +142,19 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
     let planned: Planned;
     try {
       planned = await stages(mode === "delta" ? { users: state!.users_delta_link, groups: state!.groups_delta_link } : null);
+      merged = true;
     } catch (error) {
       if (!isStaleDelta(error)) throw error;
       if (mode !== "delta") throw graphFailure(error, "list the directory");
       // Graph rejected a stored delta token (expired or reset): start over with a full listing.
       mode = "full";
       progress.note = "The stored delta token was rejected by Graph; running a full sync instead";
-      await clearStage(store, runId);
+      await clearStage(store, runId, { merged: false });
       await sql`update sync_runs set mode = 'full' where id = ${runId}`.execute(db);
       planned = await stages(null).catch((e: unknown) => {
         throw isStaleDelta(e) ? graphFailure(e, "list the directory") : e;
       });
+      merged = true;
     }
     const counts: Record<string, number> = { ...planned.counts, errors: 0 };
     assertLease();
@@ -170,7 +173,7 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
     let captured: Record<string, unknown>[] = [];
     try {
       await db.transaction().execute(async (trx) => {
-        const applied = await timed("applying", () => applyPlan(trx, { runId, workspaceId: request.workspaceId, source, config: source.config, mode, actor: request.actor ?? `sync:${source.name}` }));
+        const applied = await timed("applying", () => applyPlan(trx, { runId, workspaceId: request.workspaceId, source, config: source.config, actor: request.actor ?? `sync:${source.name}` }));
         Object.assign(counts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
         counts.warnings = (counts.warnings ?? 0) + applied.identifierWarnings;
         for (const [step, ms] of Object.entries(applied.timings)) progress.timings![`applying.${step}`] = ms;
@@ -202,7 +205,7 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
   } finally {
     clearInterval(heartbeat);
     await inFlight;
-    await clearStage(store, runId).catch(() => undefined);
+    await clearStage(store, runId, { merged }).catch(() => undefined);
     await releaseLease(db, source.id, runId).catch(() => undefined);
   }
 
