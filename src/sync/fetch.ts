@@ -84,15 +84,28 @@ export function startListing(
   };
 }
 
-/** Consume pages, writing each while the next is fetched; return the round's deltaLink. */
+/**
+ * Pages a chain may fetch ahead of their writes. A write can wait behind other work on the database (on
+ * PGlite's single thread: the other chain's merge, the planning's queries); the chain's next request, which
+ * only needs the page's nextLink, should not wait with it. 32 groups pages are about 10 MB.
+ */
+const maxPagesAhead = 32;
+
+/** Consume pages, writing them in order while the next ones are fetched; return the round's deltaLink. */
 async function drain(pages: AsyncGenerator<GraphPage>, stopped: () => boolean, write: (page: GraphPage) => Promise<void>): Promise<string | null> {
   let writing: Promise<void> = Promise.resolve();
+  let pending = 0;
+  let failed = false;
   let deltaLink: string | null = null;
   try {
     for await (const page of pages) {
       if (stopped()) throw new Error("listing stopped");
-      await writing;
-      writing = write(page);
+      if (pending >= maxPagesAhead || failed) await writing;
+      pending++;
+      writing = writing.then(() => write(page)).then(() => {
+        pending--;
+      });
+      writing.catch(() => (failed = true));
       if (page.deltaLink) deltaLink = page.deltaLink;
     }
   } finally {
@@ -113,9 +126,23 @@ export async function clearStage(store: Store, runId: string, options: { merged:
   for (const table of options.merged ? ["sync_plan_users"] : stageTables) {
     await sql`delete from ${sql.table(table)} where run_id = ${runId}`.execute(store.db);
   }
-  // PGlite has no autovacuum: without a vacuum the deleted rows' pages are never reused, and every listing
-  // would grow the staging tables by its whole size (about 100 MB at 100k users).
-  if (store.kind === "pglite") await sql`vacuum (skip_locked) ${sql.join(stageTables.map((t) => sql.table(t)))}`.execute(store.db);
+  if (store.kind === "pglite") await reclaimStage(store, runId);
+}
+
+/**
+ * PGlite has no autovacuum: the deleted rows' pages would never be reused, and every listing would grow the
+ * staging tables by its whole size (about 100 MB at 100k users). With no other run staging, TRUNCATE gives
+ * the space back at once (a VACUUM of a full listing's rows takes about a second); otherwise VACUUM makes it
+ * reusable. One transaction: PGlite's only connection, so no other run can stage rows in between.
+ */
+async function reclaimStage(store: Store, runId: string): Promise<void> {
+  const tables = sql.join(stageTables.map((t) => sql.table(t)));
+  const alone = await store.db.transaction().execute(async (trx) => {
+    const others = await sql`select 1 from sync_runs where status = 'running' and id <> ${runId} limit 1`.execute(trx);
+    if (others.rows.length === 0) await sql`truncate ${tables}`.execute(trx);
+    return others.rows.length === 0;
+  });
+  if (!alone) await sql`vacuum (skip_locked) ${tables}`.execute(store.db);
 }
 
 /** Staging left behind by runs that are no longer running (killed processes). */

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
 import { sql } from "kysely";
@@ -80,6 +81,18 @@ describe.each(engines)("first full sync (%s)", (engine) => {
     const after = await size();
     for (let i = 0; i < 3; i++) await h.sync("corp", { full: true });
     expect(Number(await size())).toBeLessThanOrEqual(Number(after));
+  });
+
+  it("leaves alone the staged rows of another source's run that is still going", async () => {
+    await h.addSource("elsewhere");
+    const { rows } = await sql<{ id: string; workspace_id: string }>`select id, workspace_id from sources where name = 'elsewhere'`.execute(h.store.db);
+    const running = randomUUID();
+    await sql`insert into sync_runs (id, workspace_id, source_id, trigger, mode, status) values (${running}, ${rows[0]!.workspace_id}, ${rows[0]!.id}, 'manual', 'full', 'running')`.execute(h.store.db);
+    await sql`insert into sync_stage_users (run_id, id, data) values (${running}, 'listed-elsewhere', '{}')`.execute(h.store.db);
+    expect((await h.sync("corp", { full: true })).status).toBe("succeeded");
+    const staged = await sql`select id from sync_stage_users where run_id = ${running}`.execute(h.store.db);
+    expect(staged.rows).toEqual([{ id: "listed-elsewhere" }]);
+    await sql`update sync_runs set status = 'failed' where id = ${running}`.execute(h.store.db);
   });
 
   async function changeLogOf(runId: string) {
