@@ -26,9 +26,11 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
     timings[name] = Math.round(performance.now() - t);
     t = performance.now();
   };
-  // Fresh statistics for the COPY'd plan, or the planner guesses nested loops over thousands of rows. Every
-  // ANALYZE here names the columns that are joined or filtered on: sampling the JSON columns costs ~1 s a table.
-  await sql`analyze sync_plan_users (run_id, action, external_id, user_id)`.execute(trx);
+  // Fresh statistics for a big COPY'd plan, or the planner guesses nested loops over thousands of rows (a small
+  // one is fine without). Every ANALYZE here names the columns that are joined or filtered on: sampling the
+  // JSON columns costs ~1 s a table.
+  const planned = await sql<{ n: number }>`select count(*)::int as n from sync_plan_users where run_id = ${input.runId}`.execute(trx);
+  if (planned.rows[0]!.n >= manyRows) await sql`analyze sync_plan_users (run_id, action, external_id, user_id)`.execute(trx);
   const s = source.id;
   const f = (path: string) => sql.raw(`p.fields->>'${path}'`);
   const list = (path: string) => sql.raw(`coalesce(array(select jsonb_array_elements_text(p.fields->'${path}')), '{}')`);
@@ -88,10 +90,13 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
   const memberships = await applyMemberships(trx, input, written);
   lap("memberships");
   // A conflict is planned again by every run until it resolves, so its mirror row stays dirty.
-  await sql`update entra_users e set dirty = false where e.source_id = ${s} and e.dirty
+  const cleaned = await sql`update entra_users e set dirty = false where e.source_id = ${s} and e.dirty
     and not exists (select 1 from sync_plan_users p where p.run_id = ${r} and p.action = 'conflict' and p.external_id = e.id)`.execute(trx);
   await sql`update entra_groups set dirty = false where source_id = ${s} and dirty`.execute(trx);
   await sql`delete from entra_departed where source_id = ${s}`.execute(trx);
+  // Statistics taken while every row was dirty (after a first listing) would make the next run scan the
+  // whole mirror for its few dirty rows (0.12 s at 100k users) instead of using the partial index.
+  if (Number(cleaned.numAffectedRows ?? 0) >= manyRows) await sql`analyze entra_users (source_id, dirty), entra_groups (source_id, dirty)`.execute(trx);
   lap("mirror");
   return { groupCounts, memberships, identifierWarnings, timings };
 }

@@ -10,7 +10,8 @@ import { RollcallError } from "../errors.ts";
  */
 export const defaultLeaseMs = 90_000;
 
-export async function claimLease(db: Db, sourceId: string, runId: string, leaseMs: number): Promise<void> {
+/** Returns true when the lease was taken over from a dead run (whose staged rows are then left behind). */
+export async function claimLease(db: Db, sourceId: string, runId: string, leaseMs: number): Promise<boolean> {
   await sql`insert into source_state (source_id) values (${sourceId}) on conflict do nothing`.execute(db);
   const { rows } = await sql<{ previous: string | null }>`
     update source_state s set lease_run_id = ${runId}, lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval
@@ -35,6 +36,7 @@ export async function claimLease(db: Db, sourceId: string, runId: string, leaseM
       error = jsonb_build_object('code', 'sync_failed', 'message', 'The run stopped responding (its process was killed or lost the database); nothing it had not committed was applied')
       where id = ${previous} and status = 'running'`.execute(db);
   }
+  return previous !== null;
 }
 
 /** Renew the lease; false when it was lost (another process took over an expired lease). */
