@@ -115,8 +115,7 @@ async function drain(pages: AsyncGenerator<GraphPage>, stopped: () => boolean, w
   return deltaLink;
 }
 
-const listingTables = ["sync_stage_users", "sync_stage_groups", "sync_stage_members"];
-const stageTables = [...listingTables, "sync_plan_users"];
+const stageTables = ["sync_stage_users", "sync_stage_groups", "sync_stage_members", "sync_plan_users"];
 
 /**
  * A run's staging. Once its listing is merged only the plan is left (each merge clears its chain's rows;
