@@ -6,6 +6,8 @@ import { httpFetch, type HttpFetch } from "../../src/net/http.ts";
 import { getRun } from "../../src/core/runs.ts";
 import { getUser } from "../../src/core/users.ts";
 import { listChanges } from "../../src/core/change-log.ts";
+import { loadSourceForSync } from "../../src/core/sources.ts";
+import { runSync } from "../../src/sync/runner.ts";
 
 describe.each(engines)("throttling, faults, failures and two tenants (%s)", (engine) => {
   let h: Harness;
@@ -106,6 +108,32 @@ describe.each(engines)("throttling, faults, failures and two tenants (%s)", (eng
     expect(next).toMatchObject({ status: "succeeded", mode: "delta" });
     expect((await getUser(h.ctx, mover.userPrincipalName)).jobTitle).toBe("Merged Early");
     expect(await differences(h, "corp")).toEqual([]);
+  });
+
+  it("a staging write that fails while later pages are fetched fails the run cleanly; the next run converges", async () => {
+    const t = tenant();
+    const joiner = t.listUsers().filter((u) => u.userType === "Member")[11]!;
+    t.addMember(t.listGroups()[4]!.id, joiner.id);
+    h.emulator.setKnobs({ deltaMembersPerPage: 25 }); // many groups pages, fetched ahead of their writes
+    let memberWrites = 0;
+    const failing = {
+      ...h.store,
+      copyRows: async (...args: Parameters<typeof h.store.copyRows>) => {
+        if (args[0] === "sync_stage_members" && ++memberWrites === 2) throw new Error("could not extend file: No space left on device");
+        return h.store.copyRows(...args);
+      },
+    };
+    try {
+      const source = await loadSourceForSync(h.ctx, "corp");
+      const failed = await runSync(failing, { workspaceId: h.ctx.workspace.id, source, trigger: "manual", full: true }, { fetch: httpFetch });
+      expect(failed).toMatchObject({ status: "failed", error: { message: expect.stringMatching(/No space left on device/) } });
+      expect(memberWrites).toBe(2);
+      const next = await h.sync("corp");
+      expect(next).toMatchObject({ status: "succeeded" });
+      expect(await differences(h, "corp")).toEqual([]);
+    } finally {
+      h.emulator.setKnobs({ deltaMembersPerPage: 1000 });
+    }
   });
 
   it("two Entra sources claiming the same email give a conflict on that user, never an overwrite", async () => {
