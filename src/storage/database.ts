@@ -19,6 +19,11 @@ export interface Store {
   kind: "pglite" | "postgres";
   /** Bulk load with COPY (CSV format). Rows are arrays of column values; null stays NULL. */
   copyRows(table: string, columns: string[], rows: Iterable<(string | number | boolean | null)[]>): Promise<void>;
+  /**
+   * Make the space of the tables' deleted and rewritten rows reusable. PostgreSQL's autovacuum does that by
+   * itself; PGlite has none, so there it vacuums (skipping a table another statement holds).
+   */
+  reclaim(tables: string[]): Promise<void>;
   /** Tell the lock file how to reach this process (so a CLI started beside it can say so). */
   announce(url: string): void;
   close(): Promise<void>;
@@ -74,6 +79,9 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
         await pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob' WITH (FORMAT csv)`, csv);
       });
     },
+    async reclaim(tables) {
+      await sql`vacuum (skip_locked) ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);
+    },
     announce: (url) => lock?.update({ url }),
     async close() {
       await db.destroy();
@@ -111,6 +119,7 @@ async function openPostgres(url: string): Promise<Store> {
         client.release();
       }
     },
+    reclaim: async () => {},
     announce: () => {},
     close: () => db.destroy(),
   };

@@ -141,7 +141,7 @@ async function reclaimStage(store: Store, runId: string): Promise<void> {
     if (others.rows.length === 0) await sql`truncate ${tables}`.execute(trx);
     return others.rows.length === 0;
   });
-  if (!alone) await sql`vacuum (skip_locked) ${tables}`.execute(store.db);
+  if (!alone) await store.reclaim(stageTables);
 }
 
 /** Staging left behind by runs that are no longer running (killed processes). */
