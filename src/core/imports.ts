@@ -166,6 +166,9 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
           await applyStaged(trx, target, { sourceId, actor, newGroups, planned: counts }, (done, total, step) => progress("applying", done, total, step));
         })
         .catch(translateDatabaseError);
+      // Updated users leave their old rows dead (and their replaced cards and memberships): without autovacuum
+      // (PGlite) every re-import with changes would grow the tables by them.
+      if ((counts.update ?? 0) > 0) await store.reclaim(["users", "user_identifiers", "group_members"]);
       lap("apply");
     }
     return report;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,6 +59,20 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(again.counts).toMatchObject({ created: 0, updated: 0, unchanged: 2 });
     expect(await changeCount(ctx)).toBe(changes);
     expect((await getUser(ctx, "ada@example.com")).updatedAt).toBe(ada.updatedAt);
+  });
+
+  // Without autovacuum, each updated user's old row would stay dead: the import vacuums after updating.
+  it.runIf(engine === "pglite")("keeps the users table from growing with each re-import that changes every user", async () => {
+    const ctx = await newWorkspace();
+    const rows = (round: number) => Array.from({ length: 60 }, (_, i) => `u${i}@example.com,User ${i},Title ${round} ${"x".repeat(100)},${String(i).padStart(6, "0")},Team ${round}`);
+    const path = (round: number) => file(`grow${round}.csv`, ["email,displayName,jobTitle,cardNumbers,groups", ...rows(round)].join("\n"));
+    const size = async () => Number((await sql<{ bytes: string }>`select (pg_total_relation_size('users') + pg_total_relation_size('user_identifiers') + pg_total_relation_size('group_members'))::text as bytes`.execute(store.db)).rows[0]!.bytes);
+    const reimport = async (round: number) => (await importFile(ctx, await path(round), { sourceName: "staff" })).counts;
+    expect((await reimport(0)).created).toBe(60);
+    expect((await reimport(1)).updated).toBe(60);
+    const after = await size();
+    for (let round = 2; round <= 5; round++) expect((await reimport(round)).updated).toBe(60);
+    expect(await size()).toBeLessThanOrEqual(after);
   });
 
   it("dry run lists creates and updates with before and after, and writes nothing", async () => {
