@@ -173,7 +173,7 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
     }
     return report;
   } finally {
-    await clearStaging(ctx.db, runId);
+    await clearStaging(store, runId);
   }
 }
 

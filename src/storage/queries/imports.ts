@@ -62,13 +62,12 @@ export async function stageRows(store: Store, rows: CopyValue[][]): Promise<void
 }
 
 /**
- * Deletes the run's staged rows and vacuums the table so the next import reuses its pages: PGlite has no
- * autovacuum, so without this the staging table (and every scan of it) grows with each import. Skipped
- * when another import's vacuum holds the table.
+ * Deletes the run's staged rows and reclaims their space so the next import reuses its pages: on PGlite,
+ * which has no autovacuum, the staging table (and every scan of it) would otherwise grow with each import.
  */
-export async function clearStaging(db: Db, runId: string): Promise<void> {
-  await sql`DELETE FROM import_rows WHERE run_id = ${runId}`.execute(db);
-  await sql`VACUUM (SKIP_LOCKED) import_rows`.execute(db);
+export async function clearStaging(store: Store, runId: string): Promise<void> {
+  await sql`DELETE FROM import_rows WHERE run_id = ${runId}`.execute(store.db);
+  await store.reclaim(["import_rows"]);
 }
 
 function pgArray(items: string[]): string {
