@@ -21,6 +21,7 @@ import { loadTls } from "./tls.ts";
 import type { EmulatorOptions, KnobSettings, RunningEmulator } from "./types.ts";
 
 const MAX_BODY = 4 * 1024 * 1024;
+const sliceBytes = 64 * 1024;
 
 export async function startServer(options: EmulatorOptions & { demo?: boolean } = {}): Promise<RunningEmulator> {
   const host = options.host ?? "127.0.0.1";
@@ -53,10 +54,14 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
     });
     req.on("end", () => {
       void serve(req, res, Buffer.concat(chunks)).catch((e: unknown) => {
-        if (!res.headersSent) send(res, json(500, { error: String((e as Error)?.message ?? e) }));
+        if (!res.headersSent) void send(res, json(500, { error: String((e as Error)?.message ?? e) }));
       });
     });
   };
+
+  // The latency comes after the response is built: a real service answers each request on its own, while
+  // this one's single thread would otherwise hold every answer due at the same time behind the biggest.
+  const delay = () => (knobs.latencyMs > 0 ? new Promise((r) => setTimeout(r, knobs.latencyMs)) : undefined);
 
   async function serve(raw: IncomingMessage, res: ServerResponse, bodyBuf: Buffer): Promise<void> {
     const started = Date.now();
@@ -77,7 +82,6 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
     let out: Res;
     let outcome: "ok" | "error" | "throttled" | "fault" | "dropped" = "ok";
     let tenantId: string | undefined, clientId: string | undefined;
-    if (knobs.latencyMs > 0 && !path.startsWith("/_emulator")) await new Promise((r) => setTimeout(r, knobs.latencyMs));
     if (path.startsWith("/_emulator")) {
       if (!controlEnabled || !isLoopback(req.remoteAddress)) out = json(404, { error: "not found" });
       else out = control({ registry, knobs, stats, setKnobs }, req);
@@ -85,6 +89,7 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
       const ids = newIds(clientRequestId);
       const decision = knobs.random();
       if (decision?.kind === "drop") {
+        await delay();
         stats.record({ at: started, method: req.method, endpoint: endpointKey(req.method, path), url: rawUrl, status: 0, outcome: "dropped", retryAttempt, clientRequestId, durationMs: Date.now() - started });
         raw.socket.destroy();
         return;
@@ -108,6 +113,7 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
     } else {
       out = await identityRoute(req);
     }
+    if (!path.startsWith("/_emulator")) await delay();
     if (out.status === 429) outcome = "throttled";
     else if (out.status === 503 || out.status === 504) outcome = isGraph ? "fault" : "error";
     else if (out.status >= 400) outcome = "error";
@@ -118,7 +124,7 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
         retryAfter: out.headers["retry-after"], durationMs: Date.now() - started,
       });
     }
-    send(res, out);
+    await send(res, out);
   }
 
   async function identityRoute(req: Req): Promise<Res> {
@@ -203,11 +209,21 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
   };
 }
 
-function send(res: ServerResponse, out: Res): void {
+/**
+ * Big bodies go out in slices, the event loop turning between them: encrypting a page of 999 users in one
+ * go would hold up every other answer due at the same time, which a real service sends independently.
+ */
+async function send(res: ServerResponse, out: Res): Promise<void> {
   if (out.drop) { res.socket?.destroy(); return; }
-  const body = out.body ?? "";
+  const body = Buffer.from(out.body ?? "");
   const headers: Record<string, string | number> = { ...out.headers };
-  headers["content-length"] = Buffer.byteLength(body);
+  headers["content-length"] = body.length;
   res.writeHead(out.status, headers);
-  res.end(body);
+  let at = 0;
+  for (; body.length - at > sliceBytes; at += sliceBytes) {
+    res.write(body.subarray(at, at + sliceBytes));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (res.destroyed) return;
+  }
+  res.end(body.subarray(at));
 }
