@@ -73,7 +73,7 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
     db,
     kind: "pglite",
     async copyRows(table, columns, rows) {
-      const csv = toCsv(rows);
+      const csv = await toCsv(rows);
       // Through Kysely's queue so a COPY never lands inside someone else's transaction.
       await db.connection().execute(async () => {
         await pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob' WITH (FORMAT csv)`, csv);
@@ -114,7 +114,7 @@ async function openPostgres(url: string): Promise<Store> {
       const client = await pool.connect();
       try {
         const stream = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN WITH (FORMAT csv)`));
-        await pipeline(Readable.from(csvLines(rows)), stream);
+        await pipeline(Readable.from(csvChunks(rows)), stream);
       } finally {
         client.release();
       }
@@ -125,20 +125,27 @@ async function openPostgres(url: string): Promise<Store> {
   };
 }
 
-function* csvLines(rows: Iterable<(string | number | boolean | null)[]>): Generator<string> {
+/**
+ * CSV of about 64 KB a chunk. Between chunks the event loop gets a turn: encoding a big page in one go
+ * would hold up, for tens of milliseconds, the responses a concurrent listing is waiting for.
+ */
+async function* csvChunks(rows: Iterable<(string | number | boolean | null)[]>): AsyncGenerator<string> {
   let buffer = "";
   for (const row of rows) {
     buffer += row.map(csvField).join(",") + "\n";
     if (buffer.length > 65536) {
       yield buffer;
       buffer = "";
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
   if (buffer) yield buffer;
 }
 
-function toCsv(rows: Iterable<(string | number | boolean | null)[]>): string {
-  return Array.from(csvLines(rows)).join("");
+async function toCsv(rows: Iterable<(string | number | boolean | null)[]>): Promise<string> {
+  const chunks: string[] = [];
+  for await (const chunk of csvChunks(rows)) chunks.push(chunk);
+  return chunks.join("");
 }
 
 /** CSV for COPY: an unquoted empty field is NULL, a quoted one is the empty string. */

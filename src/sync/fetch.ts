@@ -40,10 +40,7 @@ export function startListing(
   const groupsStart = input.links?.groups ?? "/groups/delta?$select=displayName,description,members";
 
   const usersTask = drain(graph.pages(usersStart, preferPageSize), () => stopped, async (page) => {
-    await store.copyRows("sync_stage_users", ["run_id", "id", "data", "removed"], page.value.map((u) => {
-      const removed = (u["@removed"] as { reason?: string } | undefined)?.reason ?? null;
-      return [input.runId, String(u.id), removed ? null : JSON.stringify(u), removed];
-    }));
+    await store.copyRows("sync_stage_users", ["run_id", "id", "data", "removed"], stagedUsers(input.runId, page.value));
     progress.users += page.value.length;
     onProgress(progress);
   });
@@ -82,6 +79,14 @@ export function startListing(
       stopped = true;
     },
   };
+}
+
+/** Built as the COPY encodes them, so that encoding a page of 999 users gives the event loop turns too. */
+function* stagedUsers(runId: string, users: Record<string, unknown>[]): Generator<(string | null)[]> {
+  for (const u of users) {
+    const removed = (u["@removed"] as { reason?: string } | undefined)?.reason ?? null;
+    yield [runId, String(u.id), removed ? null : JSON.stringify(u), removed];
+  }
 }
 
 /**
