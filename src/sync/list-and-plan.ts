@@ -58,10 +58,10 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
     return config.users === "all" ? await plan() : undefined;
   })());
   const groupsPath = settle((async () => {
-    const link = await hooks.timed("listing.groups", () => listing.groups.catch(listingFailure));
-    if (!link) return;
+    const round = await hooks.timed("listing.groups", () => listing.groups.catch(listingFailure));
+    if (!round) return;
     hooks.assertLease();
-    await hooks.timed("merging.groups", () => mergeGroups(db, { sourceId, runId, mode, deltaLink: link }));
+    await hooks.timed("merging.groups", () => mergeGroups(db, { sourceId, runId, mode, ...round }));
   })());
   // Each path starts by awaiting its chain, so once both settle no page is still being written.
   const [early] = await Promise.all([usersPath, groupsPath]);

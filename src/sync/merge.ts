@@ -58,47 +58,72 @@ async function movedMembers(trx: Db, change: RawBuilder<unknown>): Promise<numbe
 export const manyRows = 5000;
 const rowsOf = (result: { numAffectedRows?: bigint }) => Number(result.numAffectedRows ?? 0);
 
-/** The groups chain with the members. */
-export async function mergeGroups(db: Db, input: MergeInput): Promise<void> {
+/** The groups chain with the members. `removesMembers`: the round removed a membership somewhere. */
+export async function mergeGroups(db: Db, input: MergeInput & { removesMembers: boolean }): Promise<void> {
   const { sourceId: s, runId: r } = input;
-  const full = input.mode === "full";
   const changed = await db.transaction().execute(async (trx) => {
-    let written = 0;
     await latestCopies(trx, "latest_groups", "sync_stage_groups", r);
-    await sql`create temp table latest_members on commit drop as
-      select distinct on (group_id, member_id) group_id, member_id, kind, removed from sync_stage_members where run_id = ${r} order by group_id, member_id, seq desc`.execute(trx);
-    await sql`analyze latest_members`.execute(trx);
     // Groups whose members this listing changes, marked dirty once their rows are in place (below).
-    await sql`create temp table moved_groups on commit drop as select distinct group_id as id from latest_members where false`.execute(trx);
-    if (full) {
-      await sql`delete from entra_groups e where e.source_id = ${s} and not exists (select 1 from latest_groups l where l.id = e.id and l.removed is null)`.execute(trx);
-      written += await movedMembers(trx, sql`delete from entra_members m where m.source_id = ${s}
-        and not exists (select 1 from latest_members l where l.group_id = m.group_id and l.member_id = m.member_id and not l.removed)
-        returning m.group_id`);
-    } else {
-      await sql`delete from entra_groups g using latest_groups l where g.source_id = ${s} and g.id = l.id and l.removed is not null`.execute(trx);
-      await sql`delete from entra_members m using latest_groups l where m.source_id = ${s} and m.group_id = l.id and l.removed is not null`.execute(trx);
-      written += await movedMembers(trx, sql`delete from entra_members m using latest_members l
-        where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id and l.removed returning m.group_id`);
-    }
+    await sql`create temp table moved_groups (id text) on commit drop`.execute(trx);
+    let written = input.mode === "full" ? await replaceMembers(trx, input) : await applyMemberDelta(trx, input);
     written += rowsOf(await sql`insert into entra_groups (source_id, id, data, dirty)
       select ${s}, l.id, l.data, true from latest_groups l
       where l.removed is null and not exists (select 1 from entra_groups e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
       on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx));
-    // An anti-join, not ON CONFLICT: a full listing of an unchanged tenant then writes and probes nothing.
-    written += await movedMembers(trx, sql`insert into entra_members (source_id, group_id, member_id, kind)
-      select ${s}, l.group_id, l.member_id, l.kind from latest_members l
-      where not l.removed and not exists (select 1 from latest_groups g where g.id = l.group_id and g.removed is not null)
-        and not exists (select 1 from entra_members m where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id)
-      returning group_id`);
     await sql`update entra_groups e set dirty = true from (select distinct id from moved_groups) m
       where e.source_id = ${s} and e.id = m.id and not e.dirty`.execute(trx);
     await sql`update source_state set groups_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
     return written;
   });
-  await sql`delete from sync_stage_groups where run_id = ${r}`.execute(db);
-  await sql`delete from sync_stage_members where run_id = ${r}`.execute(db);
   if (changed >= manyRows) await sql`analyze entra_groups (source_id, id, dirty), entra_members, groups (id, workspace_id, source_id, external_id), group_members`.execute(db);
+}
+
+/** The latest staged copy of each membership of the round (a round can add and remove the same one). */
+async function latestMembers(trx: Db, runId: string): Promise<void> {
+  await sql`create temp table latest_members on commit drop as
+    select distinct on (group_id, member_id) group_id, member_id, kind, removed from sync_stage_members where run_id = ${runId} order by group_id, member_id, seq desc`.execute(trx);
+  await sql`analyze latest_members`.execute(trx);
+}
+
+/**
+ * A full round replaces the groups and members. A round that removes no membership needs no latest copy
+ * of each (sorting 290,000 rows at 100k users): one listed twice only matches twice, and is inserted once.
+ * Against members already held, one hash full join finds both what to add and what to remove. Inserts
+ * go in key order: into an empty mirror that is 2.5 times as fast as in listing order.
+ */
+async function replaceMembers(trx: Db, input: MergeInput & { removesMembers: boolean }): Promise<number> {
+  const { sourceId: s, runId: r } = input;
+  await sql`delete from entra_groups e where e.source_id = ${s} and not exists (select 1 from latest_groups l where l.id = e.id and l.removed is null)`.execute(trx);
+  if (input.removesMembers) await latestMembers(trx, r);
+  const round = input.removesMembers ? sql`select * from latest_members where not removed` : sql`select * from sync_stage_members where run_id = ${r}`;
+  const listed = sql`select group_id, member_id, kind from (${round}) x
+    where not exists (select 1 from latest_groups g where g.id = x.group_id and g.removed is not null)`;
+  const insert = (from: RawBuilder<unknown>) => movedMembers(trx, sql`insert into entra_members (source_id, group_id, member_id, kind)
+    select distinct on (group_id, member_id) ${s}, group_id, member_id, kind from (${from}) f order by group_id, member_id returning group_id`);
+  const held = await sql`select 1 from entra_members where source_id = ${s} limit 1`.execute(trx);
+  if (held.rows.length === 0) return insert(listed);
+  await sql`create temp table member_changes on commit drop as
+    select coalesce(l.group_id, m.group_id) as group_id, coalesce(l.member_id, m.member_id) as member_id, l.kind, m.member_id is null as added
+    from (${listed}) l full join (select group_id, member_id from entra_members where source_id = ${s}) m on m.group_id = l.group_id and m.member_id = l.member_id
+    where l.member_id is null or m.member_id is null`.execute(trx);
+  const removed = await movedMembers(trx, sql`delete from entra_members m using member_changes c
+    where not c.added and m.source_id = ${s} and m.group_id = c.group_id and m.member_id = c.member_id returning m.group_id`);
+  return removed + (await insert(sql`select group_id, member_id, kind from member_changes where added`));
+}
+
+/** A delta round: groups and memberships it removes go, the ones it lists are added (an anti-join, not ON CONFLICT: an unchanged listing then writes and probes nothing). */
+async function applyMemberDelta(trx: Db, input: MergeInput): Promise<number> {
+  const { sourceId: s, runId: r } = input;
+  await latestMembers(trx, r);
+  await sql`delete from entra_groups g using latest_groups l where g.source_id = ${s} and g.id = l.id and l.removed is not null`.execute(trx);
+  await sql`delete from entra_members m using latest_groups l where m.source_id = ${s} and m.group_id = l.id and l.removed is not null`.execute(trx);
+  const removed = await movedMembers(trx, sql`delete from entra_members m using latest_members l
+    where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id and l.removed returning m.group_id`);
+  return removed + (await movedMembers(trx, sql`insert into entra_members (source_id, group_id, member_id, kind)
+    select ${s}, l.group_id, l.member_id, l.kind from latest_members l
+    where not l.removed and not exists (select 1 from latest_groups g where g.id = l.group_id and g.removed is not null)
+      and not exists (select 1 from entra_members m where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id)
+    returning group_id`));
 }
 
 /**
