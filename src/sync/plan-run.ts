@@ -20,7 +20,7 @@ export async function planRun(
   store: Store,
   input: { runId: string; source: { id: string; name: string; workspaceId: string }; config: EntraConfig; mode: "full" | "delta" },
   onProgress: (planned: number, total: number) => void,
-): Promise<{ counts: UserCounts; heldBefore: number }> {
+): Promise<{ counts: UserCounts }> {
   const { db } = store;
   const s = input.source.id;
   const ws = input.source.workspaceId;
@@ -35,7 +35,6 @@ export async function planRun(
     : sql`select x.id from (${scope}) x where x.dirty or not exists (select 1 from (${heldIds}) h where h.id = x.id)
         union select h.id from (${heldIds}) h where not exists (select 1 from (${scope}) x where x.id = h.id)`;
   const ids = (await sql<{ id: string }>`select id from (${chosen}) c order by id`.execute(db)).rows.map((r) => r.id);
-  const heldBefore = Number((await sql<{ n: string }>`select count(*) as n from (${heldIds}) h`.execute(db)).rows[0]!.n);
 
   const mapping = effectiveMapping(input.config);
   const owned = { aliases: Boolean(mapping.aliases), cardNumbers: Boolean(mapping.cardNumbers), customKeys: Object.keys(mapping).filter((k) => k.startsWith("custom:")).map((k) => k.slice(7)) };
@@ -63,7 +62,13 @@ export async function planRun(
       where not exists (select 1 from (${chosen}) c where c.id = x.id)`.execute(db);
     counts.unchanged += Number(rows[0]!.n);
   }
-  return { counts, heldBefore };
+  return { counts };
+}
+
+/** Users the source holds now (before the run applies anything): what the deletion threshold is measured against. */
+export async function countHeldUsers(db: Store["db"], sourceId: string): Promise<number> {
+  const { rows } = await sql<{ n: string }>`select count(*) as n from users where source_id = ${sourceId} and external_id is not null`.execute(db);
+  return Number(rows[0]!.n);
 }
 
 /**

@@ -11,6 +11,7 @@ import { clearAbandonedStage, clearStage } from "./fetch.ts";
 import { claimLease, defaultLeaseMs, releaseLease, renewLease } from "./lease.ts";
 import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
 import { exceedsThreshold } from "./plan.ts";
+import { countHeldUsers } from "./plan-run.ts";
 
 /**
  * A run's lifecycle: lease → run record → listing into staging, each chain merged into the mirror with its
@@ -171,9 +172,11 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
     // A stopped run still computes its whole change set (applied, captured, rolled back, like a dry run), so the
     // review lists exactly what approving it would change.
     let stop: RunSummary["error"] | undefined;
-    if (!request.force && !request.dryRun && exceedsThreshold(planned.counts.removals, planned.heldBefore, threshold)) {
-      const message = `Stopped before applying anything: this run would disable or delete ${planned.counts.removals} of the ${planned.heldBefore} users the source holds (threshold: more than ${threshold.percent}% and more than ${threshold.count}). Check the source's scope in Entra ID; if the removals are expected, run it once with --force (or approve the run).`;
-      stop = { code: "sync_threshold_exceeded", message, details: { removals: planned.counts.removals, heldBefore: planned.heldBefore, threshold } };
+    // Counting the source's users scans them (0.1 s at 100k): only a run removing more than the threshold's count needs it.
+    const heldBefore = planned.counts.removals > threshold.count ? await countHeldUsers(db, source.id) : 0;
+    if (!request.force && !request.dryRun && exceedsThreshold(planned.counts.removals, heldBefore, threshold)) {
+      const message = `Stopped before applying anything: this run would disable or delete ${planned.counts.removals} of the ${heldBefore} users the source holds (threshold: more than ${threshold.percent}% and more than ${threshold.count}). Check the source's scope in Entra ID; if the removals are expected, run it once with --force (or approve the run).`;
+      stop = { code: "sync_threshold_exceeded", message, details: { removals: planned.counts.removals, heldBefore, threshold } };
     }
 
     progress.phase = "applying";

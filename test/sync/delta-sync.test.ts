@@ -89,9 +89,11 @@ describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
     const doomed = t.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled).slice(0, 10);
     for (const u of doomed) t.deleteUser(u.id);
     const enabledBefore = (await sql<{ n: number }>`select count(*)::int as n from users where enabled`.execute(h.store.db)).rows[0]!.n;
+    const held = (await sql<{ n: number }>`select count(*)::int as n from users where source_name = 'corp'`.execute(h.store.db)).rows[0]!.n;
     const stopped = await h.sync("corp");
     expect(stopped.status).toBe("stopped");
-    expect(stopped.error).toMatchObject({ code: "sync_threshold_exceeded" });
+    expect(stopped.error).toMatchObject({ code: "sync_threshold_exceeded", details: { removals: 10, heldBefore: held } });
+    expect(stopped.error!.message).toContain(`10 of the ${held} users`);
     expect(stopped.error!.message).toMatch(/--force/);
     expect((await sql<{ n: number }>`select count(*)::int as n from users where enabled`.execute(h.store.db)).rows[0]!.n).toBe(enabledBefore);
     const again = await h.sync("corp");
