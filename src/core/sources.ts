@@ -87,7 +87,7 @@ export async function updateEntraSource(ctx: SourceContext, key: string, input: 
   // (the stored delta links carry the old $select) and plans every user.
   if (JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false })) {
     await sql`update source_state set users_delta_link = null, groups_delta_link = null where source_id = ${before.id}`.execute(ctx.db);
-    await sql`update entra_users set dirty = true where source_id = ${before.id}`.execute(ctx.db);
+    await sql`insert into entra_dirty_users (source_id, id) select source_id, id from entra_users where source_id = ${before.id} on conflict do nothing`.execute(ctx.db);
   }
   await recordChange(ctx.db, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: before.name, action: "update source", before: { config: before.config }, after: { config, ...(input.credential !== undefined && { secret: "replaced" }) } });
   return getSource(ctx, before.id);

@@ -165,7 +165,8 @@ export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<Us
  */
 async function markForNextSync(trx: WorkspaceContext["db"], user: User): Promise<void> {
   if (user.source.type !== "entra") return;
-  await sql`update entra_users e set dirty = true from users u where u.id = ${user.id} and e.source_id = u.source_id and e.id = u.external_id`.execute(trx);
+  await sql`insert into entra_dirty_users (source_id, id) select e.source_id, e.id from entra_users e join users u on e.source_id = u.source_id and e.id = u.external_id
+    where u.id = ${user.id} on conflict do nothing`.execute(trx);
 }
 
 export function subjectOf(user: Pick<User, "email" | "userPrincipalName" | "displayName">): string {

@@ -34,17 +34,19 @@ export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
       ? sql`delete from entra_users e where e.source_id = ${s} and not exists (select 1 from latest_users l where l.id = e.id and l.removed is null) returning e.id`
       : sql`delete from entra_users e using latest_users l where e.source_id = ${s} and e.id = l.id and l.removed is not null returning e.id`;
     const gone = await sql`with departed as (${departed}) insert into entra_departed (source_id, id) select ${s}, id from departed on conflict do nothing`.execute(trx);
-    const written = await sql`insert into entra_users (source_id, id, data, dirty)
-      select ${s}, l.id, l.data, true from latest_users l
-      where l.removed is null and not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
-      on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx);
+    const written = await sql<{ n: number }>`with written as (insert into entra_users (source_id, id, data)
+        select ${s}, l.id, l.data from latest_users l
+        where l.removed is null and not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
+        on conflict (source_id, id) do update set data = excluded.data returning id),
+      marked as (insert into entra_dirty_users (source_id, id) select ${s}, id from written on conflict do nothing)
+      select count(*)::int as n from written`.execute(trx);
     await sql`update source_state set users_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
-    return rowsOf(gone) + rowsOf(written);
+    return rowsOf(gone) + written.rows[0]!.n;
   });
   await sql`delete from sync_stage_users where run_id = ${r}`.execute(db);
   // The mirror can change by the whole tenant in one go: fresh statistics keep the planning joins hashed
   // (on the joined columns only: sampling the JSON ones costs about a second a table).
-  if (changed >= manyRows) await sql`analyze entra_users (source_id, id, dirty), users (id, workspace_id, source_id, external_id)`.execute(db);
+  if (changed >= manyRows) await sql`analyze entra_users (source_id, id), entra_dirty_users, users (id, workspace_id, source_id, external_id)`.execute(db);
 }
 
 /** Runs a delete or insert of mirror members `returning group_id`: their groups become dirty. Returns the rows it changed. */

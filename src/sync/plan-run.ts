@@ -31,8 +31,8 @@ export async function planRun(
   // dirty) and at conflicts (kept dirty); scoped by groups, a membership change moves users in or out of
   // scope without a dirty row, so the mirror and the directory are compared.
   const chosen = input.config.users === "all"
-    ? sql`select id from entra_users where source_id = ${s} and dirty union select id from entra_departed where source_id = ${s}`
-    : sql`select x.id from (${scope}) x where x.dirty or not exists (select 1 from (${heldIds}) h where h.id = x.id)
+    ? sql`select id from entra_dirty_users where source_id = ${s} union select id from entra_departed where source_id = ${s}`
+    : sql`select x.id from (${scope}) x where x.id in (select id from entra_dirty_users where source_id = ${s}) or not exists (select 1 from (${heldIds}) h where h.id = x.id)
         union select h.id from (${heldIds}) h where not exists (select 1 from (${scope}) x where x.id = h.id)`;
   const ids = (await sql<{ id: string }>`select id from (${chosen}) c order by id`.execute(db)).rows.map((r) => r.id);
 

@@ -11,12 +11,12 @@ type ScopeConfig = Pick<EntraConfig, "users" | "scopeGroups" | "includeGuests">;
 export function inScopeUsers(sourceId: string, config: ScopeConfig): RawBuilder<unknown> {
   const guests = config.includeGuests ? sql`true` : sql`coalesce(e.data->>'userType', 'Member') <> 'Guest'`;
   if (config.users === "all") {
-    return sql`select e.id, e.data, e.dirty from entra_users e where e.source_id = ${sourceId} and ${guests}`;
+    return sql`select e.id, e.data from entra_users e where e.source_id = ${sourceId} and ${guests}`;
   }
   const ids = config.scopeGroups;
   const lower = ids.map((s) => s.toLowerCase());
   // Transitive members of the selected groups: Graph's /transitiveMembers, computed over the mirror.
-  return sql`select e.id, e.data, e.dirty from entra_users e where e.source_id = ${sourceId} and ${guests} and exists (
+  return sql`select e.id, e.data from entra_users e where e.source_id = ${sourceId} and ${guests} and exists (
     with recursive scope_groups(id) as (
       select g.id from entra_groups g where g.source_id = ${sourceId} and (g.id = any(${ids}::text[]) or lower(g.data->>'displayName') = any(${lower}::text[]))
       union

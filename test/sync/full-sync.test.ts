@@ -83,7 +83,7 @@ describe.each(engines)("first full sync (%s)", (engine) => {
     expect(await size()).toBeLessThanOrEqual(after);
   });
 
-  // Each change rewrites a mirror row twice (new data, then the dirty flag cleared): without a vacuum after
+  // Each change rewrites a mirror row (and adds and removes a dirty row): without a vacuum after
   // the run, PGlite would keep every old version.
   it.runIf(engine === "pglite")("keeps the mirror from growing with the rows each run rewrites", async () => {
     const tenant = h.emulator.tenants.get(h.emulator.tenantId);
@@ -94,8 +94,9 @@ describe.each(engines)("first full sync (%s)", (engine) => {
     };
     await round(1);
     const after = await bytesOf(["entra_users"]);
-    for (let n = 2; n <= 5; n++) await round(n);
-    expect(await bytesOf(["entra_users"])).toBeLessThanOrEqual(after);
+    for (let n = 2; n <= 7; n++) await round(n);
+    // Six rounds keep about 60 KB of old versions unless vacuumed; where the new ones land can take a page.
+    expect(await bytesOf(["entra_users"])).toBeLessThanOrEqual(after + 8192);
   });
 
   async function bytesOf(tables: string[]): Promise<number> {

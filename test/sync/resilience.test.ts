@@ -101,7 +101,7 @@ describe.each(engines)("throttling, faults, failures and two tenants (%s)", (eng
     expect(failed).toMatchObject({ status: "failed", error: { code: "source_unreachable" } });
     expect((await getUser(h.ctx, mover.userPrincipalName)).jobTitle).not.toBe("Merged Early");
     // The users chain completed, so its merge (with its delta link) stands; the row stays dirty until applied.
-    const { rows } = await sql<{ job: string; dirty: boolean }>`select data->>'jobTitle' as job, dirty from entra_users where id = ${mover.id}`.execute(h.store.db);
+    const { rows } = await sql<{ job: string; dirty: boolean }>`select data->>'jobTitle' as job, exists (select 1 from entra_dirty_users d where d.id = e.id) as dirty from entra_users e where e.id = ${mover.id}`.execute(h.store.db);
     expect(rows[0]).toEqual({ job: "Merged Early", dirty: true });
 
     const next = await h.sync("corp");

@@ -8,6 +8,7 @@ import * as m007 from "./007_import_write_cost.ts";
 import * as m008 from "./008_sync_departed_users.ts";
 import * as m009 from "./009_statement_references.ts";
 import * as m010 from "./010_time_ordered_ids.ts";
+import * as m011 from "./011_sync_dirty_users.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ export const migrations: Record<string, Migration> = {
   "008_sync_departed_users": m008,
   "009_statement_references": m009,
   "010_time_ordered_ids": m010,
+  "011_sync_dirty_users": m011,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
