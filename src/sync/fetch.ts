@@ -132,7 +132,7 @@ const stageTables = ["sync_stage_users", "sync_stage_groups", "sync_stage_member
  */
 export async function clearStage(store: Store, runId: string, options: { merged: boolean }): Promise<void> {
   if (store.kind === "pglite" && (await truncateIfAlone(store, runId))) return;
-  for (const table of options.merged ? stageTables.slice(1) : stageTables) {
+  for (const table of options.merged ? stageTables.filter((t) => t !== "sync_stage_users") : stageTables) {
     await sql`delete from ${sql.table(table)} where run_id = ${runId}`.execute(store.db);
   }
   if (store.kind === "pglite") await store.reclaim(stageTables);
