@@ -73,10 +73,10 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
     db,
     kind: "pglite",
     async copyRows(table, columns, rows) {
-      const csv = await toCsv(rows);
+      const text = await copyText(rows);
       // Through Kysely's queue so a COPY never lands inside someone else's transaction.
       await db.connection().execute(async () => {
-        await pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob' WITH (FORMAT csv)`, csv);
+        await pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, text);
       });
     },
     async reclaim(tables) {
@@ -113,8 +113,8 @@ async function openPostgres(url: string): Promise<Store> {
     async copyRows(table, columns, rows) {
       const client = await pool.connect();
       try {
-        const stream = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN WITH (FORMAT csv)`));
-        await pipeline(Readable.from(csvChunks(rows)), stream);
+        const stream = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
+        await pipeline(Readable.from(copyChunks(rows)), stream);
       } finally {
         client.release();
       }
@@ -126,13 +126,13 @@ async function openPostgres(url: string): Promise<Store> {
 }
 
 /**
- * CSV of about 64 KB a chunk. Between chunks the event loop gets a turn: encoding a big page in one go
- * would hold up, for tens of milliseconds, the responses a concurrent listing is waiting for.
+ * COPY's text format, about 64 KB a chunk. Between chunks the event loop gets a turn: encoding a big page
+ * in one go would hold up, for tens of milliseconds, the responses a concurrent listing is waiting for.
  */
-async function* csvChunks(rows: Iterable<(string | number | boolean | null)[]>): AsyncGenerator<string> {
+async function* copyChunks(rows: Iterable<(string | number | boolean | null)[]>): AsyncGenerator<string> {
   let buffer = "";
   for (const row of rows) {
-    buffer += row.map(csvField).join(",") + "\n";
+    buffer += row.map(copyField).join("\t") + "\n";
     if (buffer.length > 65536) {
       yield buffer;
       buffer = "";
@@ -142,17 +142,22 @@ async function* csvChunks(rows: Iterable<(string | number | boolean | null)[]>):
   if (buffer) yield buffer;
 }
 
-async function toCsv(rows: Iterable<(string | number | boolean | null)[]>): Promise<string> {
+async function copyText(rows: Iterable<(string | number | boolean | null)[]>): Promise<string> {
   const chunks: string[] = [];
-  for await (const chunk of csvChunks(rows)) chunks.push(chunk);
+  for await (const chunk of copyChunks(rows)) chunks.push(chunk);
   return chunks.join("");
 }
 
-/** CSV for COPY: an unquoted empty field is NULL, a quoted one is the empty string. */
-function csvField(value: string | number | boolean | null): string {
-  if (value === null) return "";
+const escapes: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * A field in COPY's text format: NULL is \N; backslash, newline, carriage return and tab are escaped. JSON,
+ * most of what a sync copies, mostly passes unchanged (CSV doubled its every quote).
+ */
+function copyField(value: string | number | boolean | null): string {
+  if (value === null) return "\\N";
   const text = String(value);
-  return `"${text.replaceAll('"', '""')}"`;
+  return /[\\\n\r\t]/.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => escapes[c]!) : text;
 }
 
 function redact(url: string): string {

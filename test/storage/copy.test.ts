@@ -1,0 +1,25 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { engines, openTestStore, type TestStore } from "../support/db.ts";
+
+// Every bulk write of a sync or an import goes through Store.copyRows: whatever a directory or a file holds
+// must come back exactly as it went in.
+describe.each(engines)("COPY of awkward values (%s)", (engine) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestStore(engine, { migrate: false });
+    await sql`create table copied (n int, a text, b text, ok boolean, j jsonb)`.execute(store.db);
+  });
+  afterAll(async () => store?.dispose());
+
+  it("keeps NULLs, empty strings, delimiters, escapes, Unicode and values larger than a chunk", async () => {
+    const values = [
+      null, "", "plain", 'say "hi"', "a,b;c", "tab\there", "line\nbreak", "carriage\r\nreturn", "back\\slash", "\\N", "\\", '\\"',
+      "Zoë Øster 李雷 🙂", " leading and trailing ", "x".repeat(70_000), "NULL",
+    ];
+    const json = JSON.stringify({ note: 'a "quoted" \\ value\nwith a newline', name: "Zoë 🙂" });
+    await store.copyRows("copied", ["n", "a", "b", "ok", "j"], values.map((v, i) => [i, v, i % 2 ? null : "other", i % 3 === 0, json]));
+    const { rows } = await sql<{ n: number; a: string | null; b: string | null; ok: boolean; j: unknown }>`select n, a, b, ok, j from copied order by n`.execute(store.db);
+    expect(rows).toEqual(values.map((v, i) => ({ n: i, a: v, b: i % 2 ? null : "other", ok: i % 3 === 0, j: JSON.parse(json) })));
+  });
+});
