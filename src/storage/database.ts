@@ -17,7 +17,7 @@ export type Db = Kysely<Database>;
 export interface Store {
   db: Db;
   kind: "pglite" | "postgres";
-  /** Bulk load with COPY (CSV format). Rows are arrays of column values; null stays NULL. */
+  /** Bulk load with COPY (text format). Rows are arrays of column values; null stays NULL. */
   copyRows(table: string, columns: string[], rows: Iterable<(string | number | boolean | null)[]>): Promise<void>;
   /**
    * Make the space of the tables' deleted and rewritten rows reusable. PostgreSQL's autovacuum does that by

@@ -67,11 +67,11 @@ export interface RunnerOptions {
 class Rollback extends Error {}
 
 /**
- * Tables whose rows a run deletes or rewrites (the mirror's dirty flags alone rewrite every row a listing
- * changed). Without autovacuum (PGlite) their old versions would stay dead and the tables would grow with
- * every run; the first vacuum after a first sync of 100k users takes about 0.5 s, later ones milliseconds.
+ * Tables whose rows a run deletes or rewrites. Without autovacuum (PGlite) their old versions would stay
+ * dead and the tables would grow with every run; the first vacuum after a first sync of 100k users takes
+ * about 0.5 s, later ones milliseconds.
  */
-const rewrittenTables = ["entra_users", "entra_groups", "entra_members", "entra_departed", "users", "groups", "group_members", "user_identifiers", "source_state", "sync_runs"];
+const rewrittenTables = ["entra_users", "entra_dirty_users", "entra_groups", "entra_members", "entra_departed", "users", "groups", "group_members", "user_identifiers", "source_state", "sync_runs"];
 
 export async function runSync(store: Store, request: SyncRequest, options: RunnerOptions): Promise<RunSummary> {
   const { db } = store;
