@@ -3,14 +3,12 @@ import { basename } from "node:path";
 import { sql } from "kysely";
 import { RollcallError, invalidInput, toRollcallError } from "../errors.ts";
 import type { Store } from "../storage/database.ts";
-import { clearStaging, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingRow, type Clash } from "../storage/queries/imports.ts";
-import { applyStaged, classify, countActions, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
+import { clearStaging } from "../storage/queries/imports.ts";
 import { openImportSource } from "../sources/import/source.ts";
 import type { MappingFile } from "../sources/import/mapping.ts";
-import type { ImportProblem } from "../sources/import/row.ts";
-import { hashSecret, verifySecret } from "../security/hashing.ts";
 import { translateDatabaseError, type WorkspaceContext } from "./context.ts";
-import { buildReport, clashProblem, type ImportReport } from "./import-report.ts";
+import { ImportPass, type StagedBatch } from "./import-pass.ts";
+import type { ImportReport } from "./import-report.ts";
 import { raiseImportFailed } from "./notifications.ts";
 
 export type { ImportReport };
@@ -29,6 +27,8 @@ export interface ImportOptions {
   updateExisting: boolean;
   /** How many created/updated/unchanged users and problems the report lists (counts are always exact). */
   reportLimit?: number;
+  /** Rows per batch (tests make it small to import a short file in several batches). */
+  batchRows?: number;
   onProgress?: (progress: ImportProgress) => void;
 }
 
@@ -46,13 +46,11 @@ export interface ImportProgress {
   total: number;
 }
 
-const batchSize = 5000;
-const pinConcurrency = 4;
-
 /**
- * Import users from a CSV or XLSX file: stream and check every row, stage the valid ones with COPY,
- * check them against the directory, then apply everything in one transaction (or, with `partial`,
- * the valid rows). A dry run stops after the plan. Re-importing the same file changes nothing.
+ * Import users from a CSV or XLSX file, streaming: the rows are read and checked in batches, each batch
+ * staged with COPY, checked against the directory and applied while the next one is read, all in one
+ * transaction (with `partial`, the valid rows; without, a single problem rolls everything back). A dry
+ * run plans the same batches and applies none. Re-importing the same file changes nothing.
  */
 export async function runImport(ctx: WorkspaceContext, store: Store, options: ImportOptions): Promise<ImportReport> {
   if (options.dryRun) return importFile(ctx, store, options);
@@ -73,139 +71,67 @@ async function notifyFailure(ctx: WorkspaceContext, options: ImportOptions, mess
   await raiseImportFailed(ctx.db, { workspace: ctx.workspace, importId: randomUUID(), fileName: options.fileName, message }).catch(() => null);
 }
 
+/** Carries the report of an import that applies nothing out of its transaction, rolling back what its earlier batches wrote. */
+class NothingApplied extends Error {
+  constructor(readonly report: ImportReport) {
+    super("import not applied");
+  }
+}
+
 async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOptions): Promise<ImportReport> {
   const sourceName = (options.sourceName ?? basename(options.fileName)).trim();
   if (!sourceName || sourceName.length > 256) throw invalidInput([{ field: "source", message: "must be 1 to 256 characters", value: sourceName }]);
   await assertImportSourceName(ctx, sourceName);
-  const limit = options.reportLimit ?? 1000;
   const source = await openImportSource(options.path, { sheet: options.sheet, mapping: options.mapping, defaultCountry: ctx.workspace.defaultCountry });
-  const { table, mapping } = source;
-  const runId = randomUUID();
-  const problems: ImportProblem[] = [];
-  let problemCount = 0;
-  const invalidRows = new Set<number>();
-  const addProblems = (list: ImportProblem[]) => {
-    problemCount += list.length;
-    for (const p of list) {
-      invalidRows.add(p.row);
-      if (problems.length < limit) problems.push(p);
-    }
-  };
-  const pins = new Map<number, string>();
-  let rows = 0;
-  const progress = (phase: ImportProgress["phase"], done: number, total: number, step?: string) => options.onProgress?.({ phase, step, rows, done, total });
-  const reading = () => progress("reading", table.bytesRead(), table.totalBytes);
-
-  const timings: Record<string, number> = {};
-  let clock = performance.now();
-  const lap = (phase: string) => {
-    const now = performance.now();
-    timings[phase] = Math.round(now - clock);
-    clock = now;
-  };
+  const pass = new ImportPass(ctx, store, options, source, sourceName);
+  const batches = pass.stagedBatches();
   try {
-    let batch: ReturnType<typeof stagingRow>[] = [];
-    // One COPY in flight while the next batch is read: on PostgreSQL the two run in parallel.
-    let copying: Promise<void> = Promise.resolve();
-    const flush = async () => {
-      await copying;
-      copying = stageRows(store, batch);
-      copying.catch(() => {});
-      batch = [];
-    };
-    for await (const result of source.rows) {
-      rows++;
-      if (result.user) {
-        if (result.user.pin) pins.set(result.row, result.user.pin);
-        batch.push(stagingRow(runId, result.user));
-        if (batch.length >= batchSize) await flush();
-      } else addProblems(result.problems);
-      if (rows % 1000 === 0) reading();
-    }
-    await flush();
-    await copying;
-    reading();
-    if (rows === 0) throw new RollcallError("import_invalid", "The file has a header row but no users.", { reason: "no_rows", headers: mapping.headers });
-
-    lap("read");
-    progress("checking", 0, 2, "existing users");
-    const matched = await matchExisting(ctx.db, runId, ctx.workspace.id);
-    progress("checking", 1, 2, "conflicts");
-    const clashes = await findClashes(ctx.db, runId, ctx.workspace.id, sourceName, options.updateExisting, 100_000);
-    addProblems(clashes.map((c: Clash) => clashProblem(c, mapping, sourceName)));
-    await dropRows(ctx.db, runId, [...new Set(clashes.map((c) => c.row_no))]);
-    for (const row of invalidRows) pins.delete(row);
-    progress("checking", 2, 2);
-
-    lap("check");
-    await preparePins(ctx, runId, pins, options.dryRun, (done) => progress("hashing", done, pins.size));
-    lap("pins");
-    const target: ApplyTarget = { runId, workspaceId: ctx.workspace.id, sourceName, present: presentFields(mapping.fields) };
-    progress("planning", 0, 2, "changes");
-    await classify(ctx.db, target, matched);
-    progress("planning", 1, 2, "report");
-    const counts = await countActions(ctx.db, runId);
-    const newGroups = await plannedGroups(ctx.db, target);
-    const willApply = !options.dryRun && (options.partial || problemCount === 0);
-    const report = buildReport({
-      options, sourceName, table, mapping, rows, counts, newGroups, problems, problemCount, invalidRows: invalidRows.size, limit,
-      created: await previewCreated(ctx.db, runId, limit),
-      updated: await previewUpdated(ctx.db, target, limit),
-      unchanged: await previewUnchanged(ctx.db, runId, limit),
-      applied: willApply,
-      timings,
-    });
-    progress("planning", 2, 2);
-    lap("plan");
-    if (willApply) {
-      await ctx.db
-        .transaction()
-        .execute(async (trx) => {
-          const sourceId = await upsertImportSource(trx, ctx.workspace.id, sourceName, options.fileName, rows);
-          const actor = `${ctx.actor} (import ${sourceName})`;
-          await applyStaged(trx, target, { sourceId, actor, newGroups, planned: counts }, (done, total, step) => progress("applying", done, total, step));
-        })
-        .catch(translateDatabaseError);
-      // Updated users leave their old rows dead (and their replaced cards and memberships): without autovacuum
-      // (PGlite) every re-import with changes would grow the tables by them.
-      if ((counts.update ?? 0) > 0) await store.reclaim(["users", "user_identifiers", "group_members"]);
-      lap("apply");
-    }
+    const first = (await batches.next()).value!;
+    if (options.dryRun) return await pass.process(ctx.db, first, batches);
+    const report = first.last
+      ? await applyAfterPlanning(ctx, pass, first, options.fileName)
+      : await applyWhileReading(ctx, pass, first, batches, options.fileName, sourceName);
+    // Updated users leave their old rows dead (and their replaced cards and memberships): without autovacuum
+    // (PGlite) every re-import with changes would grow the tables by them.
+    if (report.applied && report.counts.updated > 0) await store.reclaim(["users", "user_identifiers", "group_members"]);
     return report;
   } finally {
-    await clearStaging(store, runId);
+    await batches.return(undefined);
+    await clearStaging(store, pass.runId);
   }
 }
 
-function presentFields(fields: (string | null)[]): Set<string> {
-  const present = new Set<string>(["displayName"]);
-  for (const field of fields) {
-    if (!field) continue;
-    present.add(field.startsWith("customAttributes.") ? "customAttributes" : field === "blockSignIn" ? "enabled" : field);
-  }
-  return present;
+/**
+ * A file of one batch (most files) is checked and planned first; only the apply runs in the transaction.
+ * On PGlite, whose one connection a transaction holds, the rest of the server waits for the apply only.
+ */
+async function applyAfterPlanning(ctx: WorkspaceContext, pass: ImportPass, only: StagedBatch, file: string): Promise<ImportReport> {
+  const report = (await pass.plan(ctx.db, only))!;
+  if (!report.applied) return report;
+  await ctx.db
+    .transaction()
+    .execute(async (trx) => pass.apply(trx, only, await upsertImportSource(trx, ctx.workspace.id, report.source, file, report.counts.rows)))
+    .catch(translateDatabaseError);
+  return report;
 }
 
-/** A PIN is hashed only when it differs from the one stored (checking costs one scrypt, like hashing). */
-async function preparePins(ctx: WorkspaceContext, runId: string, pins: Map<number, string>, dryRun: boolean, onProgress: (done: number) => void): Promise<void> {
-  if (pins.size === 0) return;
-  onProgress(0);
-  const current = await currentPinHashes(ctx.db, runId, [...pins.keys()]);
-  const hashes = new Map<number, string>();
-  const queue = [...pins];
-  let done = 0;
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [row, pin] = next;
-      const existing = current.get(row);
-      const same = existing ? await verifySecret(pin, existing) : false;
-      if (!same) hashes.set(row, dryRun ? "pending" : await hashSecret(pin));
-      if (++done % 100 === 0 && done < pins.size) onProgress(done);
-    }
-  };
-  await Promise.all(Array.from({ length: pinConcurrency }, worker));
-  onProgress(done);
-  await setPinHashes(ctx.db, runId, hashes);
+/**
+ * A bigger file is applied batch by batch while the rest is read, in one transaction: the database writes
+ * one batch while this process parses the next. A problem found later rolls back what earlier batches wrote.
+ * (On PGlite the rest of the server then waits for the whole import, not for its apply only.)
+ */
+async function applyWhileReading(ctx: WorkspaceContext, pass: ImportPass, first: StagedBatch, rest: AsyncGenerator<StagedBatch>, file: string, sourceName: string): Promise<ImportReport> {
+  return ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      pass.reader = trx;
+      const sourceId = await upsertImportSource(trx, ctx.workspace.id, sourceName, file, 0);
+      const report = await pass.process(trx, first, rest, sourceId);
+      if (!report.applied) throw new NothingApplied(report);
+      await upsertImportSource(trx, ctx.workspace.id, sourceName, file, report.counts.rows);
+      return report;
+    })
+    .catch((error) => (error instanceof NothingApplied ? error.report : translateDatabaseError(error)));
 }
 
 async function assertImportSourceName(ctx: WorkspaceContext, name: string): Promise<void> {

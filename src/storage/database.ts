@@ -17,8 +17,13 @@ export type Db = Kysely<Database>;
 export interface Store {
   db: Db;
   kind: "pglite" | "postgres";
-  /** Bulk load with COPY (text format). Rows are arrays of column values; null stays NULL. */
-  copyRows(table: string, columns: string[], rows: Iterable<(string | number | boolean | null)[]>): Promise<void>;
+  /**
+   * Bulk load with COPY (text format). Rows are arrays of column values; null stays NULL. `reader`: a
+   * transaction the caller holds open and reads the rows in. PGlite has one connection, so the rows go in
+   * inside that transaction; PostgreSQL copies on a connection of its own and commits (the rows outlive a
+   * rollback of the reader: stage only what is deleted afterwards anyway).
+   */
+  copyRows(table: string, columns: string[], rows: Iterable<(string | number | boolean | null)[]>, reader?: Db): Promise<void>;
   /**
    * Make the space of the tables' deleted and rewritten rows reusable. PostgreSQL's autovacuum does that by
    * itself; PGlite has none, so there it vacuums (skipping a table another statement holds).
@@ -72,12 +77,13 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
   return {
     db,
     kind: "pglite",
-    async copyRows(table, columns, rows) {
+    async copyRows(table, columns, rows, reader) {
       const text = await copyText(rows);
-      // Through Kysely's queue so a COPY never lands inside someone else's transaction.
-      await db.connection().execute(async () => {
-        await pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, text);
-      });
+      const copy = () => pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, text);
+      // The reader's transaction holds the only connection; anyone else goes through Kysely's queue, so a
+      // COPY never lands inside someone else's transaction.
+      if (reader?.isTransaction) await copy();
+      else await db.connection().execute(copy);
     },
     async reclaim(tables) {
       await sql`vacuum (skip_locked) ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);

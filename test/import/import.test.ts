@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { createUser, getUser } from "../../src/core/users.ts";
-import { createGroup, addMember } from "../../src/core/groups.ts";
+import { createGroup, addMember, listGroups } from "../../src/core/groups.ts";
 import { runImport, type ImportOptions, type ImportProgress } from "../../src/core/imports.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
 import { verifySecret } from "../../src/security/hashing.ts";
@@ -195,6 +195,49 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await hash()).toBe(original);
     expect((await importFile(ctx, await file("p.csv", "Email,Name,PIN\np@example.com,P,9999\n"))).counts.updated).toBe(1);
     expect(await verifySecret("9999", await hash())).toBe(true);
+  });
+
+  // Files bigger than a batch are applied batch by batch while the rest is read, in one transaction.
+  it("applies a file of several batches as one: later batches see earlier ones, and a late problem rolls everything back", async () => {
+    const ctx = await newWorkspace();
+    const manual = await createUser(ctx, { email: "hand@example.com", displayName: "By Hand", cardNumbers: ["999"] });
+    const line = (i: number, name = `User ${i}`, card = String(i)) => `u${i}@example.com,${name},${card},${i % 2 ? "Team A" : "team a; Team B"}`;
+    const csv = (lines: string[]) => file("batches.csv", ["Email,Name,Card,Groups", ...lines].join("\n"));
+    const inBatches = (path: string, options: Partial<ImportOptions> = {}) => importFile(ctx, path, { batchRows: 3, ...options });
+    const counts = async () => ({ users: await userCount(ctx), changes: await changeCount(ctx), staged: Number((await sql<{ n: string }>`select count(*)::text as n from import_rows`.execute(store.db)).rows[0]!.n) });
+    const groupsOf = async (c: WorkspaceContext) => (await listGroups(c, {}, { limit: 10, offset: 0 })).items;
+    const start = await counts();
+    const eight = Array.from({ length: 8 }, (_, i) => line(i + 1));
+
+    // A problem in the last batch (a taken card) stops a strict import after earlier batches were written: none stays.
+    const late = await inBatches(await csv([...eight.slice(0, 7), line(8, "User 8", "999")]));
+    expect(late).toMatchObject({ applied: false, counts: { created: 7, invalid: 1 }, problems: [expect.objectContaining({ row: 9, field: "cardNumbers" })] });
+    expect(await counts()).toEqual(start);
+    expect((await groupsOf(ctx)).map((g) => g.name)).toEqual([]);
+    expect(await store.db.selectFrom("sources").select("id").where("workspace_id", "=", ctx.workspace.id).where("name", "=", "batches.csv").execute()).toEqual([]);
+    // So does a file that turns out damaged after some batches were written.
+    await expect(inBatches(await csv([...eight, 'u9@example.com,"Unclosed,9,Team A']))).rejects.toThrow(/never closed/);
+    expect(await counts()).toEqual(start);
+    // A dry run plans every batch and writes nothing.
+    const dry = await inBatches(await csv(eight), { dryRun: true });
+    expect(dry).toMatchObject({ applied: false, counts: { created: 8, groupsCreated: 2 } });
+    expect(await counts()).toEqual(start);
+
+    const first = await inBatches(await csv(eight));
+    expect(first).toMatchObject({ applied: true, counts: { rows: 8, created: 8, groupsCreated: 2 } });
+    expect(first.created.map((c) => c.row)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await counts()).toEqual({ users: start.users + 8, changes: start.changes + 8 + 2, staged: 0 });
+    expect((await groupsOf(ctx)).map((g) => [g.name, g.memberCount])).toEqual([["Team A", 8], ["Team B", 4]]);
+
+    // Rows 3 and 8 change, in the first and the last batch; the report shows each before its batch was written.
+    const changed = eight.map((l, i) => (i === 1 || i === 6 ? line(i + 1, `Renamed ${i + 1}`) : l));
+    const again = await inBatches(await csv(changed));
+    expect(again).toMatchObject({ applied: true, counts: { created: 0, updated: 2, unchanged: 6 } });
+    expect(again.updated.map((u) => [u.row, u.changes.displayName])).toEqual([[3, { before: "User 2", after: "Renamed 2" }], [8, { before: "User 7", after: "Renamed 7" }]]);
+    const partial = await inBatches(await csv([...changed, line(9, "User 9", "999")]), { partial: true });
+    expect(partial).toMatchObject({ applied: true, counts: { unchanged: 8, invalid: 1 } });
+    expect((await getUser(ctx, manual.id)).cardNumbers).toEqual(["999"]);
+    expect((await counts()).staged).toBe(0);
   });
 
   it("reports each phase in its own units and the apply step by step, each phase ending with done === total", async () => {

@@ -1,24 +1,25 @@
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../database.ts";
-import { analyzeStaging, identifierArray, stagedColumns, targetExpressions } from "./imports.ts";
+import { identifierArray, stagedColumns, stagedIn, targetExpressions, type StagedRows } from "./imports.ts";
 
-/** Classification, preview and the set-based apply of a staged import. `present` = fields whose column is in the file. */
-export interface ApplyTarget {
-  runId: string;
+/**
+ * Classification, preview and the set-based apply of a staged import, or of one batch of it (the rows
+ * `from`–`to`). `present` = fields whose column is in the file.
+ */
+export interface ApplyTarget extends StagedRows {
   workspaceId: string;
   sourceName: string;
   present: Set<string>;
 }
 
 /**
- * Matched rows become update or unchanged (new rows were staged as creates with their id). Current
- * identifiers and group names are aggregated once per user (hash joins), not looked up per row: on
- * 100k rows that is the difference between seconds and minutes.
+ * Matched rows become update or unchanged (new rows were staged as creates with their id). Each user's
+ * identifiers and group names are gathered by its own index lookups (LATERAL): a batch holds at most some
+ * thousands of rows, and joins planned on statistics that an import's transaction has outdated (PGlite has no
+ * autovacuum at all) ran for minutes.
  */
 export async function classify(db: Db, t: ApplyTarget, matched: number): Promise<void> {
   if (matched === 0) return;
-  // The statistics taken before matching say every row is a create; the plans below and the apply need the real mix.
-  await analyzeStaging(db);
   const diffs: RawBuilder<unknown>[] = Object.entries(targetExpressions(t.present, t.sourceName)).map(
     ([column, target]) => sql`u.${sql.raw(column)} IS DISTINCT FROM ${target}`,
   );
@@ -29,29 +30,18 @@ export async function classify(db: Db, t: ApplyTarget, matched: number): Promise
     diffs.push(sql`NOT (${wanted} <@ coalesce(grp.names, '{}'))`, sql`NOT (coalesce(grp.own, '{}') <@ ${wanted})`);
   }
   diffs.push(sql`s.pin_hash IS NOT NULL`);
-  const matchedIds = sql`(SELECT user_id FROM import_rows WHERE run_id = ${t.runId} AND action IS NULL)`;
-  await db.transaction().execute(async (trx) => {
-    // The sessions' random_page_cost (1.1, database.ts) favours index probes, which a sync's chunks want.
-    // Here every matched user is compared: with it this statement walked users, identifiers and memberships
-    // by index, reading 100,000 pages that no longer fit PGlite's 64 MB of buffers (100k rows: 8-9 s,
-    // 5-5.6 s with the default cost and its hash joins).
-    await sql`SET LOCAL random_page_cost = 4`.execute(trx);
-    await sql`
-      WITH ids AS (
-        SELECT i.user_id,
-               array_agg(i.value ORDER BY i.position) FILTER (WHERE i.kind = 'alias') AS aliases,
-               array_agg(i.value ORDER BY i.position) FILTER (WHERE i.kind = 'card') AS cards
-        FROM user_identifiers i WHERE i.workspace_id = ${t.workspaceId} AND i.user_id IN ${matchedIds} GROUP BY i.user_id
-      ), grp AS (
-        SELECT m.member_user_id AS user_id, array_agg(lower(g.name)) AS names,
-               array_agg(lower(g.name)) FILTER (WHERE g.source_type = 'import' AND lower(g.source_name) = lower(${t.sourceName})) AS own
-        FROM group_members m JOIN groups g ON g.id = m.group_id
-        WHERE m.workspace_id = ${t.workspaceId} AND m.member_user_id IN ${matchedIds} GROUP BY m.member_user_id
-      )
-      UPDATE import_rows s SET action = CASE WHEN ${sql.join(diffs, sql` OR `)} THEN 'update' ELSE 'unchanged' END
-      FROM users u LEFT JOIN ids ON ids.user_id = u.id LEFT JOIN grp ON grp.user_id = u.id
-      WHERE s.run_id = ${t.runId} AND s.action IS NULL AND u.id = s.user_id`.execute(trx);
-  });
+  await sql`
+    UPDATE import_rows s SET action = CASE WHEN ${sql.join(diffs, sql` OR `)} THEN 'update' ELSE 'unchanged' END
+    FROM users u
+    CROSS JOIN LATERAL (
+      SELECT array_agg(i.value ORDER BY i.position) FILTER (WHERE i.kind = 'alias') AS aliases,
+             array_agg(i.value ORDER BY i.position) FILTER (WHERE i.kind = 'card') AS cards
+      FROM user_identifiers i WHERE i.user_id = u.id) ids
+    CROSS JOIN LATERAL (
+      SELECT array_agg(lower(g.name)) AS names,
+             array_agg(lower(g.name)) FILTER (WHERE g.source_type = 'import' AND lower(g.source_name) = lower(${t.sourceName})) AS own
+      FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id) grp
+    WHERE ${stagedIn(t)} AND s.action IS NULL AND u.id = s.user_id`.execute(db);
 }
 
 function groupsOf(user: string): RawBuilder<string[]> {
@@ -96,8 +86,8 @@ function createdJson(t: ApplyTarget): RawBuilder<unknown> {
   return sql`jsonb_build_object(${sql.join(parts)})`;
 }
 
-export async function countActions(db: Db, runId: string): Promise<Record<string, number>> {
-  const { rows } = await sql<{ action: string; n: number }>`SELECT action, count(*)::int AS n FROM import_rows WHERE run_id = ${runId} GROUP BY action`.execute(db);
+export async function countActions(db: Db, staged: StagedRows): Promise<Record<string, number>> {
+  const { rows } = await sql<{ action: string; n: number }>`SELECT action, count(*)::int AS n FROM import_rows s WHERE ${stagedIn(staged)} GROUP BY action`.execute(db);
   return Object.fromEntries(rows.map((r) => [r.action, r.n]));
 }
 
@@ -113,7 +103,7 @@ export async function previewUpdated(db: Db, t: ApplyTarget, limit: number) {
   // LIMIT inside: the before/after subqueries then run for the listed rows only, not for every staged row before the sort.
   const { rows } = await sql<{ row: number; id: string; email: string | null; displayName: string; before: Record<string, unknown>; after: Record<string, unknown> }>`
     SELECT s.row_no AS row, u.id, u.email, u.display_name AS "displayName", ${before} AS before, ${after} AS after
-    FROM (SELECT * FROM import_rows WHERE run_id = ${t.runId} AND action = 'update' ORDER BY row_no LIMIT ${limit}) s
+    FROM (SELECT * FROM import_rows s WHERE ${stagedIn(t)} AND action = 'update' ORDER BY row_no LIMIT ${limit}) s
     JOIN users u ON u.id = s.user_id ORDER BY s.row_no`.execute(db);
   return rows;
 }
@@ -132,10 +122,19 @@ export async function plannedGroups(db: Db, t: ApplyTarget): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`
     SELECT name FROM (
       SELECT DISTINCT ON (lower(n)) n AS name, s.row_no FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-      WHERE s.run_id = ${t.runId} AND s.action IN ('create', 'update') ORDER BY lower(n), s.row_no) w
+      WHERE ${stagedIn(t)} AND s.action IN ('create', 'update') ORDER BY lower(n), s.row_no) w
     WHERE NOT EXISTS (SELECT 1 FROM groups g WHERE g.workspace_id = ${t.workspaceId} AND lower(g.name) = lower(w.name))
     ORDER BY lower(name)`.execute(db);
   return rows.map((r) => r.name);
+}
+
+/**
+ * Statistics on what the first batches of an import wrote, inside its transaction (ANALYZE counts the rows
+ * the transaction itself inserted): planned on statistics in which the workspace still looked empty, the
+ * next batch's match against the users walked the whole batch for every user (minutes for 10,000 rows).
+ */
+export async function analyzeApplied(db: Db): Promise<void> {
+  await sql`analyze users (id, workspace_id), user_identifiers (workspace_id, user_id), group_members (workspace_id, group_id, member_user_id)`.execute(db);
 }
 
 /** What the apply is writing, reported as each of its steps starts: `done` of `total` steps finished. */
@@ -152,7 +151,8 @@ export async function applyStaged(
   input: { sourceId: string; actor: string; newGroups: string[]; planned: Record<string, number> },
   onStep: ApplyStepReport = () => {},
 ): Promise<void> {
-  const { runId, workspaceId, sourceName } = t;
+  const { workspaceId, sourceName } = t;
+  const staged = stagedIn(t);
   const { sourceId, actor, newGroups } = input;
   const updates = (input.planned.update ?? 0) > 0;
   const writes = updates || (input.planned.create ?? 0) > 0;
@@ -179,11 +179,11 @@ export async function applyStaged(
       SELECT ${workspaceId}, d.id, d.subject, 'update', ${changed("before", "after")},
              ${changed("after", "before")} || CASE WHEN d.new_pin THEN '{"pin": "changed"}'::jsonb ELSE '{}' END, ${actor}
       FROM (SELECT u.id, s.row_no, coalesce(s.email, s.user_principal_name, s.display_name) AS subject, ${before} AS before, ${after} AS after, s.pin_hash IS NOT NULL AS new_pin
-            FROM import_rows s JOIN users u ON u.id = s.user_id WHERE s.run_id = ${runId} AND s.action = 'update') d
+            FROM import_rows s JOIN users u ON u.id = s.user_id WHERE ${staged} AND s.action = 'update') d
       ORDER BY d.row_no`.execute(trx);
     await sql`
       UPDATE users u SET ${sql.join(set)}, pin_hash = coalesce(s.pin_hash, u.pin_hash), source_id = ${sourceId}, updated_at = now()
-      FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'update' AND u.id = s.user_id`.execute(trx);
+      FROM import_rows s WHERE ${staged} AND s.action = 'update' AND u.id = s.user_id`.execute(trx);
   }]);
   steps.push(["new users", () => sql`
     INSERT INTO users (id, workspace_id, email, user_principal_name, display_name, given_name, surname, department, job_title, employee_id,
@@ -194,22 +194,22 @@ export async function applyStaged(
                 ELSE (SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(s.custom_attributes) e(k, v) WHERE v <> '""'::jsonb) END,
            'import', ${sourceName}, ${sourceId},
            CASE WHEN s.tags IS NULL THEN ARRAY['Imported']::text[] ELSE ARRAY['Imported']::text[] || array(SELECT t FROM unnest(s.tags) t WHERE t <> 'Imported') END
-    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'create'`.execute(trx)]);
+    FROM import_rows s WHERE ${staged} AND s.action = 'create'`.execute(trx)]);
   steps.push(["change log", () => sql`
     INSERT INTO change_log (workspace_id, user_id, subject, action, after, actor)
     SELECT ${workspaceId}, s.user_id, coalesce(s.email, s.user_principal_name, s.display_name), 'create', ${createdJson(t)}, ${actor}
-    FROM import_rows s WHERE s.run_id = ${runId} AND s.action = 'create' ORDER BY s.row_no`.execute(trx)]);
+    FROM import_rows s WHERE ${staged} AND s.action = 'create' ORDER BY s.row_no`.execute(trx)]);
 
   for (const [field, kind, column] of [["aliases", "alias", "aliases"], ["cardNumbers", "card", "card_numbers"]] as const) {
     if (!t.present.has(field)) continue;
     steps.push([field === "aliases" ? "aliases" : "cards", async () => {
       if (!writes) return;
-      if (updates) await sql`DELETE FROM user_identifiers i USING import_rows s WHERE s.run_id = ${runId} AND s.action = 'update' AND i.user_id = s.user_id AND i.kind = ${kind}`.execute(trx);
+      if (updates) await sql`DELETE FROM user_identifiers i USING import_rows s WHERE ${staged} AND s.action = 'update' AND i.user_id = s.user_id AND i.kind = ${kind}`.execute(trx);
       await sql`
         INSERT INTO user_identifiers (workspace_id, kind, key, value, user_id, position)
         SELECT ${workspaceId}, ${kind}, ${kind === "alias" ? sql`lower(a.v)` : sql`a.v`}, a.v, s.user_id, a.ord - 1
         FROM import_rows s CROSS JOIN LATERAL unnest(s.${sql.raw(column)}) WITH ORDINALITY a(v, ord)
-        WHERE s.run_id = ${runId} AND s.action IN ('create', 'update')`.execute(trx);
+        WHERE ${staged} AND s.action IN ('create', 'update')`.execute(trx);
     }]);
   }
   if (t.present.has("groups")) {
@@ -217,20 +217,21 @@ export async function applyStaged(
       if (!writes) return;
       if (updates) await sql`
         DELETE FROM group_members m USING import_rows s, groups g
-        WHERE s.run_id = ${runId} AND s.action = 'update' AND m.member_user_id = s.user_id AND g.id = m.group_id
+        WHERE ${staged} AND s.action = 'update' AND m.member_user_id = s.user_id AND g.id = m.group_id
           AND g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName})
           AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)`.execute(trx);
-      // New users cannot hold a membership yet (and names are de-duplicated per row), so only updates need ON CONFLICT.
+      // New users cannot hold a membership yet (and names are de-duplicated per row), so only updates need ON
+      // CONFLICT. Each name is looked up on its own, as in findClashes (queries/imports.ts).
       await sql`
         INSERT INTO group_members (workspace_id, group_id, member_user_id)
         SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-        JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
-        WHERE s.run_id = ${runId} AND s.action = 'create'`.execute(trx);
+        CROSS JOIN LATERAL (SELECT g.id FROM groups g WHERE g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n) LIMIT 1) g
+        WHERE ${staged} AND s.action = 'create'`.execute(trx);
       if (updates) await sql`
         INSERT INTO group_members (workspace_id, group_id, member_user_id)
         SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-        JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
-        WHERE s.run_id = ${runId} AND s.action = 'update'
+        CROSS JOIN LATERAL (SELECT g.id FROM groups g WHERE g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n) LIMIT 1) g
+        WHERE ${staged} AND s.action = 'update'
         ON CONFLICT (group_id, member_user_id) WHERE member_user_id IS NOT NULL DO NOTHING`.execute(trx);
     }]);
   }

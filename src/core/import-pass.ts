@@ -1,0 +1,242 @@
+import { randomUUID } from "node:crypto";
+import { RollcallError } from "../errors.ts";
+import type { Db, Store } from "../storage/database.ts";
+import { analyzeStaging, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
+import { analyzeApplied, applyStaged, classify, countActions, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
+import type { ImportSource } from "../sources/import/source.ts";
+import type { ImportProblem } from "../sources/import/row.ts";
+import { hashSecret, verifySecret } from "../security/hashing.ts";
+import type { WorkspaceContext } from "./context.ts";
+import { buildReport, clashProblem, type ImportReport } from "./import-report.ts";
+import type { ImportOptions, ImportProgress } from "./imports.ts";
+
+/** Rows per batch: each is staged, checked, planned and applied while the next one is read. */
+const defaultBatchRows = 10_000;
+const pinConcurrency = 4;
+
+/** Staged rows of the file, with their PINs in clear (kept in memory until hashed, never staged). */
+export interface StagedBatch {
+  rows: Required<StagedRows>;
+  pins: Map<number, string>;
+  /** No rows follow: the batch that completes the report. */
+  last: boolean;
+}
+
+/**
+ * One reading of a file: its batches as they are staged, the problems found so far, and what the report
+ * will list. The core decides where each batch is planned and applied (see importFile).
+ */
+export class ImportPass {
+  readonly runId = randomUUID();
+  /** The transaction the rows are applied in, once open: PGlite stages inside it (Store.copyRows). */
+  reader: Db | undefined;
+  private readonly limit: number;
+  private readonly problems: ImportProblem[] = [];
+  private problemCount = 0;
+  private readonly invalidRows = new Set<number>();
+  private rows = 0;
+  /** Groups the file names that do not exist yet, by lower-case name (first spelling wins), and those created so far. */
+  private readonly newGroups = new Map<string, string>();
+  private readonly createdGroups = new Set<string>();
+  private readonly updated: Awaited<ReturnType<typeof previewUpdated>> = [];
+  private readonly timings: Record<string, number> = {};
+  private readonly started = performance.now();
+  /**
+   * Statistics are taken on the staged rows of the first batch, and on the directory once the first batch is
+   * written: without them the planner joined a batch to the users for minutes; taken again for each batch,
+   * they would cost about a second per 100,000 rows.
+   */
+  private analyzed = false;
+  private analyzedApplied = false;
+  private readonly target: Omit<ApplyTarget, "runId">;
+
+  constructor(
+    private readonly ctx: WorkspaceContext,
+    private readonly store: Store,
+    private readonly options: ImportOptions,
+    private readonly source: ImportSource,
+    private readonly sourceName: string,
+  ) {
+    this.limit = options.reportLimit ?? 1000;
+    this.target = { workspaceId: ctx.workspace.id, sourceName, present: presentFields(source.mapping.fields) };
+  }
+
+  /** Whether the import still applies: a dry run never does; without `partial`, one problem stops it. */
+  get applies(): boolean {
+    return !this.options.dryRun && (this.options.partial || this.problemCount === 0);
+  }
+
+  /** Reads and checks the file's rows and stages them, a batch at a time. */
+  async *stagedBatches(): AsyncGenerator<StagedBatch> {
+    const { table } = this.source;
+    const batchRows = this.options.batchRows ?? defaultBatchRows;
+    let staging: ReturnType<typeof stagingRow>[] = [];
+    let pins = new Map<number, string>();
+    let from: number | undefined;
+    let to = 0;
+    const stage = async (last: boolean): Promise<StagedBatch> => {
+      const batch = { rows: { runId: this.runId, from: from ?? to + 1, to }, pins, last };
+      await stageRows(this.store, staging, this.reader);
+      [staging, pins, from] = [[], new Map(), undefined];
+      return batch;
+    };
+    const reading = () => this.progress("reading", table.bytesRead(), table.totalBytes);
+    for await (const result of this.source.rows) {
+      this.rows++;
+      from ??= result.row;
+      to = result.row;
+      if (result.user) {
+        if (result.user.pin) pins.set(result.row, result.user.pin);
+        staging.push(stagingRow(this.runId, result.user));
+        if (staging.length >= batchRows) yield await stage(false);
+      } else this.addProblems(result.problems);
+      if (this.rows % 1000 === 0) reading();
+      // Parsed rows come out of a buffer without a turn of the event loop: the database's answers for the batch
+      // being applied would wait for a whole buffer (about 2,000 rows), and the database with them.
+      if (this.rows % 250 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    reading();
+    if (this.rows === 0) throw new RollcallError("import_invalid", "The file has a header row but no users.", { reason: "no_rows", headers: this.source.mapping.headers });
+    this.timings.read = Math.round(performance.now() - this.started);
+    yield await stage(true);
+  }
+
+  /**
+   * Plans `first` and every batch after it, each while the next one is read and staged, and with a source
+   * id applies each as long as the import still applies. Returns the report (complete with the last batch).
+   */
+  async process(db: Db, first: StagedBatch, rest: AsyncGenerator<StagedBatch>, sourceId?: string): Promise<ImportReport> {
+    let batch = first;
+    for (;;) {
+      const next = batch.last ? undefined : rest.next();
+      next?.catch(() => {}); // awaited below, after this batch's work; a read error surfaces there
+      try {
+        const report = await this.plan(db, batch);
+        if (sourceId && this.applies) await this.apply(db, batch, sourceId);
+        if (report) return report;
+      } catch (error) {
+        // Nothing may still be writing when the transaction ends (a statement after its ROLLBACK would commit on its own).
+        await Promise.allSettled([next]);
+        await rest.return(undefined);
+        throw error;
+      }
+      batch = (await next!).value as StagedBatch;
+    }
+  }
+
+  /** Checks a staged batch against the directory, hashes its PINs and classifies it; the last batch also returns the report. */
+  async plan(db: Db, batch: StagedBatch): Promise<ImportReport | undefined> {
+    // Batches before the last are planned while the file is still being read: progress shows the reading then.
+    const progress: typeof this.progress = batch.last ? (...args) => this.progress(...args) : () => {};
+    const { ctx, options } = this;
+    const lap = this.stopwatch();
+    progress("checking", 0, 2, "existing users");
+    if (!this.analyzed) await analyzeStaging(db);
+    this.analyzed = true;
+    const matched = await matchExisting(db, batch.rows, ctx.workspace.id);
+    progress("checking", 1, 2, "conflicts");
+    const clashes = await findClashes(db, batch.rows, ctx.workspace.id, this.sourceName, options.updateExisting, 100_000);
+    this.addProblems(clashes.map((c) => clashProblem(c, this.source.mapping, this.sourceName)));
+    await dropRows(db, this.runId, [...new Set(clashes.map((c) => c.row_no))]);
+    for (const row of this.invalidRows) batch.pins.delete(row);
+    progress("checking", 2, 2);
+    lap("check");
+    await preparePins(db, this.runId, batch.pins, options.dryRun, (done) => progress("hashing", done, batch.pins.size));
+    lap("pins");
+    const target: ApplyTarget = { ...this.target, ...batch.rows };
+    progress("planning", 0, 2, "changes");
+    await classify(db, target, matched);
+    for (const name of await plannedGroups(db, target)) if (!this.newGroups.has(name.toLowerCase())) this.newGroups.set(name.toLowerCase(), name);
+    // Before the batch is applied: "before" is the user as it is now.
+    if (this.updated.length < this.limit) this.updated.push(...(await previewUpdated(db, target, this.limit - this.updated.length)));
+    if (!batch.last) return lap("plan");
+    progress("planning", 1, 2, "report");
+    const report = await this.report(db);
+    progress("planning", 2, 2);
+    lap("plan");
+    return report;
+  }
+
+  /** Writes a planned batch (inside the import's transaction). */
+  async apply(db: Db, batch: StagedBatch, sourceId: string): Promise<void> {
+    const progress: typeof this.progress = batch.last ? (...args) => this.progress(...args) : () => {};
+    const lap = this.stopwatch();
+    const planned = await countActions(db, batch.rows);
+    const newGroups = [...this.newGroups.entries()].filter(([key]) => !this.createdGroups.has(key)).map(([, name]) => name);
+    for (const name of newGroups) this.createdGroups.add(name.toLowerCase());
+    const actor = `${this.ctx.actor} (import ${this.sourceName})`;
+    await applyStaged(db, { ...this.target, ...batch.rows }, { sourceId, actor, newGroups, planned }, (done, total, step) => progress("applying", done, total, step));
+    if (!batch.last && !this.analyzedApplied) await analyzeApplied(db);
+    this.analyzedApplied = true;
+    lap("apply");
+    if (batch.last) this.timings.total = Math.round(performance.now() - this.started);
+  }
+
+  private async report(db: Db): Promise<ImportReport> {
+    const { options, source, limit } = this;
+    this.timings.total = Math.round(performance.now() - this.started);
+    return buildReport({
+      options, sourceName: this.sourceName, table: source.table, mapping: source.mapping, rows: this.rows, limit, applied: this.applies, timings: this.timings,
+      counts: await countActions(db, { runId: this.runId }),
+      newGroups: [...this.newGroups.values()],
+      problems: this.problems, problemCount: this.problemCount, invalidRows: this.invalidRows.size,
+      created: await previewCreated(db, this.runId, limit),
+      updated: this.updated,
+      unchanged: await previewUnchanged(db, this.runId, limit),
+    });
+  }
+
+  private addProblems(list: ImportProblem[]): void {
+    this.problemCount += list.length;
+    for (const p of list) {
+      this.invalidRows.add(p.row);
+      if (this.problems.length < this.limit) this.problems.push(p);
+    }
+  }
+
+  private progress(phase: ImportProgress["phase"], done: number, total: number, step?: string): void {
+    this.options.onProgress?.({ phase, step, rows: this.rows, done, total });
+  }
+
+  /** Adds the time since the last lap to the named step (the steps of several batches add up). */
+  private stopwatch(): (step: string) => undefined {
+    let clock = performance.now();
+    return (step) => {
+      const now = performance.now();
+      this.timings[step] = (this.timings[step] ?? 0) + Math.round(now - clock);
+      clock = now;
+      return undefined;
+    };
+  }
+}
+
+function presentFields(fields: (string | null)[]): Set<string> {
+  const present = new Set<string>(["displayName"]);
+  for (const field of fields) {
+    if (!field) continue;
+    present.add(field.startsWith("customAttributes.") ? "customAttributes" : field === "blockSignIn" ? "enabled" : field);
+  }
+  return present;
+}
+
+/** A PIN is hashed only when it differs from the one stored (checking costs one scrypt, like hashing). */
+async function preparePins(db: Db, runId: string, pins: Map<number, string>, dryRun: boolean, onProgress: (done: number) => void): Promise<void> {
+  if (pins.size === 0) return;
+  onProgress(0);
+  const current = await currentPinHashes(db, runId, [...pins.keys()]);
+  const hashes = new Map<number, string>();
+  const queue = [...pins];
+  let done = 0;
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [row, pin] = next;
+      const existing = current.get(row);
+      const same = existing ? await verifySecret(pin, existing) : false;
+      if (!same) hashes.set(row, dryRun ? "pending" : await hashSecret(pin));
+      if (++done % 100 === 0 && done < pins.size) onProgress(done);
+    }
+  };
+  await Promise.all(Array.from({ length: pinConcurrency }, worker));
+  onProgress(done);
+  await setPinHashes(db, runId, hashes);
+}
