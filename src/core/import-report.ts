@@ -21,7 +21,7 @@ export interface ImportReport {
   problems: ImportProblem[];
   /** True when some list above was cut at the limit. */
   truncated: boolean;
-  /** Milliseconds per phase (read, check, pins, plan, apply): where the time went. */
+  /** Milliseconds: read (until the last row is read), check, pins, plan, apply (summed over the batches), total. */
   timings: Record<string, number>;
 }
 

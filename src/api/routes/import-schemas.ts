@@ -55,7 +55,7 @@ export const importReportSchema = z
     groupsCreated: z.array(z.string()),
     problems: z.array(problemSchema),
     truncated: z.boolean().describe("lists stop at 1000 entries each; counts are always exact"),
-    timings: z.record(z.string(), z.number()).describe("milliseconds per phase (read, check, pins, plan, apply)"),
+    timings: z.record(z.string(), z.number()).describe("milliseconds: read (until the last row is read), check, pins, plan and apply (each summed over the batches, which overlap the reading), total"),
   })
   .meta({ id: "ImportReport" }) satisfies z.ZodType<ImportReport>;
 
