@@ -42,8 +42,8 @@ export class ImportPass {
   private readonly timings: Record<string, number> = {};
   private readonly started = performance.now();
   /**
-   * Statistics are taken on the staged rows of the first batch, and on the directory once the first batch is
-   * written: without them the planner joined a batch to the users for minutes; taken again for each batch,
+   * Statistics are taken on the staged rows of the first batch, and on the directory once a batch has created
+   * users: without them the planner joined a batch to the users for minutes; taken again for each batch,
    * they would cost about a second per 100,000 rows.
    */
   private analyzed = false;
@@ -166,8 +166,10 @@ export class ImportPass {
     for (const name of newGroups) this.createdGroups.add(name.toLowerCase());
     const actor = `${this.ctx.actor} (import ${this.sourceName})`;
     await applyStaged(db, { ...this.target, ...batch.rows }, { sourceId, actor, newGroups, planned }, (done, total, step) => progress("applying", done, total, step));
-    if (!batch.last && !this.analyzedApplied) await analyzeApplied(db);
-    this.analyzedApplied = true;
+    if (!batch.last && !this.analyzedApplied && (planned.create ?? 0) > 0) {
+      await analyzeApplied(db);
+      this.analyzedApplied = true;
+    }
     lap("apply");
     if (batch.last) this.timings.total = Math.round(performance.now() - this.started);
   }
