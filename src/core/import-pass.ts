@@ -126,8 +126,7 @@ export class ImportPass {
 
   /** Checks a staged batch against the directory, hashes its PINs and classifies it; the last batch also returns the report. */
   async plan(db: Db, batch: StagedBatch): Promise<ImportReport | undefined> {
-    // Batches before the last are planned while the file is still being read: progress shows the reading then.
-    const progress: typeof this.progress = batch.last ? (...args) => this.progress(...args) : () => {};
+    const progress = this.progressOf(batch);
     const { ctx, options } = this;
     const lap = this.stopwatch();
     progress("checking", 0, 2, "existing users");
@@ -159,7 +158,7 @@ export class ImportPass {
 
   /** Writes a planned batch (inside the import's transaction). */
   async apply(db: Db, batch: StagedBatch, sourceId: string): Promise<void> {
-    const progress: typeof this.progress = batch.last ? (...args) => this.progress(...args) : () => {};
+    const progress = this.progressOf(batch);
     const lap = this.stopwatch();
     const planned = await countActions(db, batch.rows);
     const newGroups = [...this.newGroups.entries()].filter(([key]) => !this.createdGroups.has(key)).map(([, name]) => name);
@@ -198,6 +197,11 @@ export class ImportPass {
 
   private progress(phase: ImportProgress["phase"], done: number, total: number, step?: string): void {
     this.options.onProgress?.({ phase, step, rows: this.rows, done, total });
+  }
+
+  /** Batches before the last are planned and applied while the file is still being read: progress shows the reading then. */
+  private progressOf(batch: StagedBatch): ImportPass["progress"] {
+    return batch.last ? (...args) => this.progress(...args) : () => {};
   }
 
   /** Adds the time since the last lap to the named step (the steps of several batches add up). */
