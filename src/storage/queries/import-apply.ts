@@ -220,17 +220,16 @@ export async function applyStaged(
         WHERE ${staged} AND s.action = 'update' AND m.member_user_id = s.user_id AND g.id = m.group_id
           AND g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName})
           AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)`.execute(trx);
-      // New users cannot hold a membership yet (and names are de-duplicated per row), so only updates need ON
-      // CONFLICT. Each name is looked up on its own, as in findClashes (queries/imports.ts).
+      // New users cannot hold a membership yet (and names are de-duplicated per row), so only updates need ON CONFLICT.
       await sql`
         INSERT INTO group_members (workspace_id, group_id, member_user_id)
         SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-        CROSS JOIN LATERAL (SELECT g.id FROM groups g WHERE g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n) LIMIT 1) g
+        JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
         WHERE ${staged} AND s.action = 'create'`.execute(trx);
       if (updates) await sql`
         INSERT INTO group_members (workspace_id, group_id, member_user_id)
         SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-        CROSS JOIN LATERAL (SELECT g.id FROM groups g WHERE g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n) LIMIT 1) g
+        JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
         WHERE ${staged} AND s.action = 'update'
         ON CONFLICT (group_id, member_user_id) WHERE member_user_id IS NOT NULL DO NOTHING`.execute(trx);
     }]);
