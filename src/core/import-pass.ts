@@ -20,6 +20,8 @@ export interface StagedBatch {
   pins: Map<number, string>;
   /** No rows follow: the batch that completes the report. */
   last: boolean;
+  /** Groups the batch names that do not exist yet (set by plan; what its apply creates). */
+  newGroups?: string[];
 }
 
 /**
@@ -35,9 +37,8 @@ export class ImportPass {
   private problemCount = 0;
   private readonly invalidRows = new Set<number>();
   private rows = 0;
-  /** Groups the file names that do not exist yet, by lower-case name (first spelling wins), and those created so far. */
+  /** Groups the file names that do not exist yet, by lower-case name (first spelling wins). */
   private readonly newGroups = new Map<string, string>();
-  private readonly createdGroups = new Set<string>();
   private readonly updated: Awaited<ReturnType<typeof previewUpdated>> = [];
   private readonly timings: Record<string, number> = {};
   private readonly started = performance.now();
@@ -145,7 +146,9 @@ export class ImportPass {
     const target: ApplyTarget = { ...this.target, ...batch.rows };
     progress("planning", 0, 2, "changes");
     await classify(db, target, matched);
-    for (const name of await plannedGroups(db, target)) if (!this.newGroups.has(name.toLowerCase())) this.newGroups.set(name.toLowerCase(), name);
+    // Earlier batches that were applied created theirs; an import that stops applying never resumes.
+    batch.newGroups = await plannedGroups(db, target);
+    for (const name of batch.newGroups) if (!this.newGroups.has(name.toLowerCase())) this.newGroups.set(name.toLowerCase(), name);
     // Before the batch is applied: "before" is the user as it is now.
     if (this.updated.length < this.limit) this.updated.push(...(await previewUpdated(db, target, this.limit - this.updated.length)));
     if (!batch.last) return lap("plan");
@@ -161,8 +164,7 @@ export class ImportPass {
     const progress = this.progressOf(batch);
     const lap = this.stopwatch();
     const planned = await countActions(db, batch.rows);
-    const newGroups = [...this.newGroups.entries()].filter(([key]) => !this.createdGroups.has(key)).map(([, name]) => name);
-    for (const name of newGroups) this.createdGroups.add(name.toLowerCase());
+    const newGroups = batch.newGroups ?? [];
     const actor = `${this.ctx.actor} (import ${this.sourceName})`;
     await applyStaged(db, { ...this.target, ...batch.rows }, { sourceId, actor, newGroups, planned }, (done, total, step) => progress("applying", done, total, step));
     if (!batch.last && !this.analyzedApplied && (planned.create ?? 0) > 0) {
