@@ -27,26 +27,48 @@ async function latestCopies(trx: Db, table: string, stage: string, runId: string
 /** The users chain. */
 export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
   const { sourceId: s, runId: r } = input;
-  const full = input.mode === "full";
   const changed = await db.transaction().execute(async (trx) => {
-    await latestCopies(trx, "latest_users", "sync_stage_users", r);
-    const departed = full
-      ? sql`delete from entra_users e where e.source_id = ${s} and not exists (select 1 from latest_users l where l.id = e.id and l.removed is null) returning e.id`
-      : sql`delete from entra_users e using latest_users l where e.source_id = ${s} and e.id = l.id and l.removed is not null returning e.id`;
-    const gone = await sql`with departed as (${departed}) insert into entra_departed (source_id, id) select ${s}, id from departed on conflict do nothing`.execute(trx);
-    const written = await sql<{ n: number }>`with written as (insert into entra_users (source_id, id, data)
-        select ${s}, l.id, l.data from latest_users l
-        where l.removed is null and not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
-        on conflict (source_id, id) do update set data = excluded.data returning id),
-      marked as (insert into entra_dirty_users (source_id, id) select ${s}, id from written on conflict do nothing)
-      select count(*)::int as n from written`.execute(trx);
+    const empty = (await sql`select 1 from entra_users where source_id = ${s} limit 1`.execute(trx)).rows.length === 0;
+    const written = input.mode === "full" && empty ? await fillMirror(trx, input) : await mergeIntoMirror(trx, input);
     await sql`update source_state set users_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
-    return rowsOf(gone) + written.rows[0]!.n;
+    return written;
   });
   await sql`delete from sync_stage_users where run_id = ${r}`.execute(db);
   // The mirror can change by the whole tenant in one go: fresh statistics keep the planning joins hashed
   // (on the joined columns only: sampling the JSON ones costs about a second a table).
   if (changed >= manyRows) await sql`analyze entra_users (source_id, id), entra_dirty_users, users (id, workspace_id, source_id, external_id)`.execute(db);
+}
+
+/** The latest copy of each listed user replaces the mirror's (full) or is upserted into it (delta); returns the rows changed. */
+async function mergeIntoMirror(trx: Db, input: MergeInput): Promise<number> {
+  const { sourceId: s, runId: r } = input;
+  await latestCopies(trx, "latest_users", "sync_stage_users", r);
+  const departed = input.mode === "full"
+    ? sql`delete from entra_users e where e.source_id = ${s} and not exists (select 1 from latest_users l where l.id = e.id and l.removed is null) returning e.id`
+    : sql`delete from entra_users e using latest_users l where e.source_id = ${s} and e.id = l.id and l.removed is not null returning e.id`;
+  const gone = await sql`with departed as (${departed}) insert into entra_departed (source_id, id) select ${s}, id from departed on conflict do nothing`.execute(trx);
+  return rowsOf(gone) + await dirtied(trx, s, sql`insert into entra_users (source_id, id, data)
+    select ${s}, l.id, l.data from latest_users l
+    where l.removed is null and not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
+    on conflict (source_id, id) do update set data = excluded.data returning id`);
+}
+
+/**
+ * A full listing into an empty mirror (a source's first run): nothing to compare or remove, so the latest
+ * copy of each user goes straight in, in key order, without a temp table (about 1 s at 100k users).
+ */
+async function fillMirror(trx: Db, input: MergeInput): Promise<number> {
+  return dirtied(trx, input.sourceId, sql`insert into entra_users (source_id, id, data)
+    select ${input.sourceId}, l.id, l.data from (select distinct on (id) id, data, removed from sync_stage_users where run_id = ${input.runId} order by id, seq desc) l
+    where l.removed is null returning id`);
+}
+
+/** Runs an insert into the mirror's users `returning id`: the rows it wrote become dirty. Returns how many. */
+async function dirtied(trx: Db, sourceId: string, insert: RawBuilder<unknown>): Promise<number> {
+  const { rows } = await sql<{ n: number }>`with written as (${insert}),
+    marked as (insert into entra_dirty_users (source_id, id) select ${sourceId}, id from written on conflict do nothing)
+    select count(*)::int as n from written`.execute(trx);
+  return rows[0]!.n;
 }
 
 /** Runs a delete or insert of mirror members `returning group_id`: their groups become dirty. Returns the rows it changed. */
