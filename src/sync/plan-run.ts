@@ -40,22 +40,35 @@ export async function planRun(
   const owned = { aliases: Boolean(mapping.aliases), cardNumbers: Boolean(mapping.cardNumbers), customKeys: Object.keys(mapping).filter((k) => k.startsWith("custom:")).map((k) => k.slice(7)) };
   const counts = emptyCounts();
   const claimed = new Set<string>();
-  for (let at = 0; at < ids.length; at += chunkSize) {
-    const chunk = ids.slice(at, at + chunkSize);
-    const mirror = (await sql<{ id: string; data: Record<string, unknown> }>`select id, data from (${scope}) x where id = any(${chunk}::text[])`.execute(db)).rows;
-    const desired = mirror.map((m) => mapUser(m.data, input.config));
-    const held = await heldUsers(store, sql`u.source_id = ${s} and u.external_id = any(${chunk}::text[])`);
+  // What a chunk is planned from. Chunk n + 1's is read while chunk n is planned and its rows are COPY'd:
+  // it is the directory as it was before the run either way (`claimed` carries what earlier chunks took).
+  const inputsOf = async (chunk: string[]) => {
+    const [mirror, held] = await Promise.all([
+      sql<{ id: string; data: Record<string, unknown> }>`select id, data from (${scope}) x where id = any(${chunk}::text[])`.execute(db),
+      heldUsers(store, sql`u.source_id = ${s} and u.external_id = any(${chunk}::text[])`),
+    ]);
+    const desired = mirror.rows.map((m) => mapUser(m.data, input.config));
     const keys = [...new Set(desired.flatMap((d) => [d.email, d.userPrincipalName]).filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase()))];
     const holders = await holdersOf(store, ws, keys, held);
     const futureKeys = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders });
+    return { desired, held, holders, futureKeys };
+  };
+  const read = (at: number) => (at < ids.length ? handled(inputsOf(ids.slice(at, at + chunkSize))) : undefined);
+  let next = read(0);
+  let copying: Promise<unknown> = Promise.resolve();
+  for (let at = 0; at < ids.length; at += chunkSize) {
+    const { desired, held, holders, futureKeys } = await next!;
+    next = read(at + chunkSize);
     const plan = planUsers({ source: input.source, desired, held, holders, claimed, futureKeys, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
     for (const k of plan.claims) claimed.add(k);
     addCounts(counts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
     const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
     for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
-    if (rows.length) await store.copyRows("sync_plan_users", ["run_id", "action", "user_id", "external_id", "fields", "before", "subject"], rows);
-    onProgress(Math.min(ids.length, at + chunk.length), ids.length);
+    await copying;
+    if (rows.length) copying = handled(store.copyRows("sync_plan_users", ["run_id", "action", "user_id", "external_id", "fields", "before", "subject"], rows));
+    onProgress(Math.min(ids.length, at + chunkSize), ids.length);
   }
+  await copying;
   // A full run reports the whole synced set: the in-scope users it did not need to look at are unchanged.
   if (input.mode === "full") {
     const { rows } = await sql<{ n: string }>`select count(*) as n from (${scope}) x join (${heldIds}) h on h.id = x.id
@@ -120,6 +133,12 @@ async function keysAfterRun(
     }
   }
   return future;
+}
+
+/** A promise awaited later: until then, its failure must not count as unhandled (it is thrown where it is awaited). */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 async function planRow(runId: string, c: UserChange): Promise<(string | null)[]> {
