@@ -39,6 +39,11 @@ async function postmasterPid(store: Store): Promise<number | null> {
   }
 }
 
+/** CPU seconds a process on this machine has used so far (another benchmark process: the emulator), null when gone. */
+export function pidCpuSeconds(pid: number): number | null {
+  return readStat(pid)?.own ?? null;
+}
+
 const ticks = 100; // USER_HZ on Linux
 
 interface Stat {

@@ -2,14 +2,17 @@
 // `/users/delta` and `/groups/delta` and COPYing each page into plain tables of the same database. Run on
 // its own, it also creates the data folder, so the syncing process opens an existing one, as `rollcall
 // sync` does, and its memory holds neither the creation nor the baseline.
-// Input: one JSON argument {target, emu, select}. Output: one JSON line {baselineMs, pageChains}.
+// Input: one JSON argument {target, emu, emulatorPid, select}. Output: one JSON line {baselineMs, pageChains, cpu}:
+// CPU seconds of this process, of the PostgreSQL server (null for PGlite: it runs in this process) and of the emulator.
 import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { openStore, type StoreTarget } from "../src/storage/database.ts";
 import { httpFetch, trustExtraCa } from "../src/net/http.ts";
+import { cpuClock, cpuSince, pidCpuSeconds } from "./cpu.ts";
 
-const { target, emu, select } = JSON.parse(process.argv[2]!) as {
+const { target, emu, emulatorPid, select } = JSON.parse(process.argv[2]!) as {
   target: StoreTarget;
+  emulatorPid: number;
   emu: { loginUrl: string; graphUrl: string; tenantId: string; clientId: string; clientSecret: string; caFile: string };
   select: string;
 };
@@ -19,6 +22,9 @@ await sql`create table bench_users (id text, data jsonb); create table bench_gro
 
 // Pages per chain (users, groups): each chain is sequential (every page names the next), the chains are not.
 const pageChains: number[] = [];
+const clock = await cpuClock(store);
+const cpuStart = clock();
+const emulatorStart = pidCpuSeconds(emulatorPid) ?? 0;
 const t = performance.now();
 const tokenRes = await httpFetch(`${emu.loginUrl}/${emu.tenantId}/oauth2/v2.0/token`, {
   method: "POST",
@@ -44,5 +50,6 @@ await page(`${emu.graphUrl}/v1.0/groups/delta?$select=displayName,description,me
   if (members.length) await store.copyRows("bench_members", ["group_id", "member_id", "kind"], members);
 });
 const baselineMs = performance.now() - t;
+const cpu = { ...cpuSince(clock, cpuStart), emulatorCpu: (pidCpuSeconds(emulatorPid) ?? 0) - emulatorStart };
 await store.close();
-process.stdout.write(JSON.stringify({ baselineMs, pageChains }) + "\n");
+process.stdout.write(JSON.stringify({ baselineMs, pageChains, cpu }) + "\n");

@@ -3,6 +3,8 @@
 // sync with 100 ms latency per Graph request ÷ (requests that must be sequential × 100 ms).
 // The emulator and the baseline run in child processes (bench/sync-baseline.ts), so the syncing process
 // opens an existing data folder, as `rollcall sync` does, and its RSS counts the syncs alone.
+// CPU seconds (this process, the PostgreSQL server, the emulator) are reported beside the wall times: on a
+// machine of two cores the sync is bound by the CPU work of all three.
 // Run: node bin/run-ts.js bench/sync.ts [--users N] [--groups G] [--postgres URL] [--latency-ms 100 | --no-latency]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -18,6 +20,7 @@ import { secretBox } from "../src/security/encryption.ts";
 import { runSync } from "../src/sync/runner.ts";
 import { userSelect, entraConfigSchema } from "../src/sources/entra/config.ts";
 import { limitHeapGrowth } from "../src/runtime.ts";
+import { cpuClock, cpuSince, pidCpuSeconds } from "./cpu.ts";
 
 // As every rollcall process does at start (src/cli/main.ts).
 limitHeapGrowth();
@@ -50,8 +53,9 @@ const target: StoreTarget = PG ? { kind: "postgres", url: PG } : { kind: "pglite
 const configInput = { tenantId: emu.tenantId, clientId: emu.clientId, loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, groupMode: "all" as const, country: "US", deletionThreshold: { percent: 100, count: 1_000_000 } };
 
 // --- Baseline, in a process of its own (bench/sync-baseline.ts), which also creates the data folder.
-const { baselineMs, pageChains } = await new Promise<{ baselineMs: number; pageChains: number[] }>((resolve, reject) => {
-  const input = JSON.stringify({ target, emu, select: userSelect(entraConfigSchema.parse(configInput)).join(",") });
+type Cpu = ReturnType<typeof cpuSince> & { emulatorCpu: number };
+const { baselineMs, pageChains, cpu: baselineCpu } = await new Promise<{ baselineMs: number; pageChains: number[]; cpu: Cpu }>((resolve, reject) => {
+  const input = JSON.stringify({ target, emu, emulatorPid: child.pid, select: userSelect(entraConfigSchema.parse(configInput)).join(",") });
   const baseline = spawn(process.execPath, ["bin/run-ts.js", "bench/sync-baseline.ts", input], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   baseline.stdout!.on("data", (chunk) => (out += chunk));
@@ -72,9 +76,16 @@ const sample = setInterval(() => {
   peak = Math.max(peak, rss());
   heapPeak = Math.max(heapPeak, Math.round(process.memoryUsage().heapUsed / 1048576));
 }, 100);
+const clock = await cpuClock(store);
+const cpuStart = clock();
+const emulatorStart = pidCpuSeconds(child.pid!) ?? 0;
 let t = performance.now();
 const full = await runSync(store, { workspaceId: workspace.id, source: await loadSourceForSync(ctx, "bench"), trigger: "manual" }, { fetch: httpFetch });
 const fullMs = performance.now() - t;
+const fullCpu: Cpu = { ...cpuSince(clock, cpuStart), emulatorCpu: (pidCpuSeconds(child.pid!) ?? 0) - emulatorStart };
+// All CPU seconds of a step: this process (PGlite's thread included), the PostgreSQL server, the emulator.
+const allCpu = (c: Cpu) => c.totalCpu + c.emulatorCpu;
+log(`CPU seconds (this process + server + emulator): baseline ${allCpu(baselineCpu).toFixed(1)} ${JSON.stringify(baselineCpu)}, full sync ${allCpu(fullCpu).toFixed(1)} ${JSON.stringify(fullCpu)}`);
 log(`full sync: ${full.status} in ${(fullMs / 1000).toFixed(1)} s; ${JSON.stringify(full.counts)}; ${full.graphRequests} Graph requests`);
 const timingsOf = async (id: string) => (await sql<{ progress: { timings?: unknown } }>`select progress from sync_runs where id = ${id}`.execute(store.db)).rows[0]?.progress.timings;
 log(`full phases (ms): ${JSON.stringify(await timingsOf(full.runId))}`);
@@ -122,6 +133,9 @@ const result = {
   baselineSeconds: +(baselineMs / 1000).toFixed(2),
   fullSyncSeconds: +(fullMs / 1000).toFixed(2),
   fullOverBaseline: +(fullMs / baselineMs).toFixed(2),
+  baselineCpuSeconds: +allCpu(baselineCpu).toFixed(2),
+  fullSyncCpuSeconds: +allCpu(fullCpu).toFixed(2),
+  fullOverBaselineCpu: +(allCpu(fullCpu) / allCpu(baselineCpu)).toFixed(2),
   deltaSyncSeconds: +(deltaMs / 1000).toFixed(2),
   deltaOverFull: +(deltaMs / fullMs).toFixed(3),
   rssBeforeSyncMb: rssBeforeSync,
