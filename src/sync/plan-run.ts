@@ -56,19 +56,24 @@ export async function planRun(
   const read = (at: number) => (at < ids.length ? handled(inputsOf(ids.slice(at, at + chunkSize))) : undefined);
   let next = read(0);
   let copying: Promise<unknown> = Promise.resolve();
-  for (let at = 0; at < ids.length; at += chunkSize) {
-    const { desired, held, holders, futureKeys } = await next!;
-    next = read(at + chunkSize);
-    const plan = planUsers({ source: input.source, desired, held, holders, claimed, futureKeys, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
-    for (const k of plan.claims) claimed.add(k);
-    addCounts(counts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
-    const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
-    for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
+  try {
+    for (let at = 0; at < ids.length; at += chunkSize) {
+      const { desired, held, holders, futureKeys } = await next!;
+      next = read(at + chunkSize);
+      const plan = planUsers({ source: input.source, desired, held, holders, claimed, futureKeys, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
+      for (const k of plan.claims) claimed.add(k);
+      addCounts(counts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
+      const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
+      for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
+      await copying;
+      if (rows.length) copying = handled(store.copyRows("sync_plan_users", ["run_id", "action", "user_id", "external_id", "fields", "before", "subject"], rows));
+      onProgress(Math.min(ids.length, at + chunkSize), ids.length);
+    }
     await copying;
-    if (rows.length) copying = handled(store.copyRows("sync_plan_users", ["run_id", "action", "user_id", "external_id", "fields", "before", "subject"], rows));
-    onProgress(Math.min(ids.length, at + chunkSize), ids.length);
+  } finally {
+    // A failed run clears its planned rows next: nothing of this phase may still be running then.
+    await Promise.all([copying.catch(() => undefined), next?.catch(() => undefined)]);
   }
-  await copying;
   // A full run reports the whole synced set: the in-scope users it did not need to look at are unchanged.
   if (input.mode === "full") {
     const { rows } = await sql<{ n: string }>`select count(*) as n from (${scope}) x join (${heldIds}) h on h.id = x.id
