@@ -16,6 +16,8 @@ export interface ApplyInput {
   source: { id: string; name: string };
   config: EntraConfig;
   actor: string;
+  /** Rows the planner wrote to sync_plan_users for this run. */
+  plannedRows: number;
 }
 
 export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCounts: GroupPlan["counts"]; memberships: { added: number; removed: number }; identifierWarnings: number; timings: Record<string, number> }> {
@@ -29,8 +31,7 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
   // Fresh statistics for a big COPY'd plan, or the planner guesses nested loops over thousands of rows (a small
   // one is fine without). Every ANALYZE here names the columns that are joined or filtered on: sampling the
   // JSON columns costs ~1 s a table.
-  const planned = await sql<{ n: number }>`select count(*)::int as n from sync_plan_users where run_id = ${input.runId}`.execute(trx);
-  if (planned.rows[0]!.n >= manyRows) await sql`analyze sync_plan_users (run_id, action, external_id, user_id)`.execute(trx);
+  if (input.plannedRows >= manyRows) await sql`analyze sync_plan_users (run_id, action, external_id, user_id)`.execute(trx);
   const s = source.id;
   const f = (path: string) => sql.raw(`p.fields->>'${path}'`);
   const list = (path: string) => sql.raw(`coalesce(array(select jsonb_array_elements_text(p.fields->'${path}')), '{}')`);

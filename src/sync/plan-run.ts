@@ -20,7 +20,7 @@ export async function planRun(
   store: Store,
   input: { runId: string; source: { id: string; name: string; workspaceId: string }; config: EntraConfig; mode: "full" | "delta" },
   onProgress: (planned: number, total: number) => void,
-): Promise<{ counts: UserCounts }> {
+): Promise<{ counts: UserCounts; rows: number }> {
   const { db } = store;
   const s = input.source.id;
   const ws = input.source.workspaceId;
@@ -40,6 +40,7 @@ export async function planRun(
   const owned = { aliases: Boolean(mapping.aliases), cardNumbers: Boolean(mapping.cardNumbers), customKeys: Object.keys(mapping).filter((k) => k.startsWith("custom:")).map((k) => k.slice(7)) };
   const counts = emptyCounts();
   const claimed = new Set<string>();
+  let planned = 0;
   // What a chunk is planned from. Chunk n + 1's is read while chunk n is planned and its rows are COPY'd:
   // it is the directory as it was before the run either way (`claimed` carries what earlier chunks took).
   const inputsOf = async (chunk: string[]) => {
@@ -66,6 +67,7 @@ export async function planRun(
       const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
       for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
       await copying;
+      planned += rows.length;
       if (rows.length) copying = handled(store.copyRows("sync_plan_users", ["run_id", "action", "user_id", "external_id", "fields", "before", "subject"], rows));
       onProgress(Math.min(ids.length, at + chunkSize), ids.length);
     }
@@ -80,7 +82,7 @@ export async function planRun(
       where not exists (select 1 from (${chosen}) c where c.id = x.id)`.execute(db);
     counts.unchanged += Number(rows[0]!.n);
   }
-  return { counts };
+  return { counts, rows: planned };
 }
 
 /** Users the source holds now (before the run applies anything): what the deletion threshold is measured against. */

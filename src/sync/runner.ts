@@ -184,7 +184,7 @@ export async function runSync(store: Store, request: SyncRequest, options: Runne
     let captured: Record<string, unknown>[] = [];
     try {
       await db.transaction().execute(async (trx) => {
-        const applied = await timed("applying", () => applyPlan(trx, { runId, workspaceId: request.workspaceId, source, config: source.config, actor: request.actor ?? `sync:${source.name}` }));
+        const applied = await timed("applying", () => applyPlan(trx, { runId, workspaceId: request.workspaceId, source, config: source.config, actor: request.actor ?? `sync:${source.name}`, plannedRows: planned.rows }));
         Object.assign(counts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
         counts.warnings = (counts.warnings ?? 0) + applied.identifierWarnings;
         for (const [step, ms] of Object.entries(applied.timings)) progress.timings![`applying.${step}`] = ms;
