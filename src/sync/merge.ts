@@ -28,8 +28,8 @@ async function latestCopies(trx: Db, table: string, stage: string, runId: string
 export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
   const { sourceId: s, runId: r } = input;
   const changed = await db.transaction().execute(async (trx) => {
-    const empty = (await sql`select 1 from entra_users where source_id = ${s} limit 1`.execute(trx)).rows.length === 0;
-    const written = input.mode === "full" && empty ? await fillMirror(trx, input) : await mergeIntoMirror(trx, input);
+    const fill = input.mode === "full" && (await sql`select 1 from entra_users where source_id = ${s} limit 1`.execute(trx)).rows.length === 0;
+    const written = fill ? await fillMirror(trx, input) : await mergeIntoMirror(trx, input);
     await sql`update source_state set users_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
     return written;
   });
