@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
-import { analyzeStaging, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
+import { analyzeStaging, clashTargets, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
 import { analyzeApplied, applyStaged, classify, countActions, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
 import type { ImportSource } from "../sources/import/source.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
@@ -49,6 +49,11 @@ export class ImportPass {
    */
   private analyzed = false;
   private analyzedApplied = false;
+  /**
+   * Whether the workspace held users when the first batch was planned (before anything was applied). Into
+   * an empty one, no row can match or clash with a user: the first import of a directory skips those lookups.
+   */
+  private hadUsers: boolean | undefined;
   private readonly target: Omit<ApplyTarget, "runId">;
 
   constructor(
@@ -133,9 +138,12 @@ export class ImportPass {
     progress("checking", 0, 2, "existing users");
     if (!this.analyzed) await analyzeStaging(db);
     this.analyzed = true;
-    const matched = await matchExisting(db, batch.rows, ctx.workspace.id);
+    const targets = await clashTargets(db, ctx.workspace.id);
+    this.hadUsers ??= targets.users;
+    const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id) : 0;
     progress("checking", 1, 2, "conflicts");
-    const clashes = await findClashes(db, batch.rows, ctx.workspace.id, this.sourceName, options.updateExisting, 100_000);
+    const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
+    const clashes = await findClashes(db, batch.rows, scope, 100_000);
     this.addProblems(clashes.map((c) => clashProblem(c, this.source.mapping, this.sourceName)));
     await dropRows(db, this.runId, [...new Set(clashes.map((c) => c.row_no))]);
     for (const row of this.invalidRows) batch.pins.delete(row);
@@ -149,8 +157,8 @@ export class ImportPass {
     // Earlier batches that were applied created theirs; an import that stops applying never resumes.
     batch.newGroups = await plannedGroups(db, target);
     for (const name of batch.newGroups) if (!this.newGroups.has(name.toLowerCase())) this.newGroups.set(name.toLowerCase(), name);
-    // Before the batch is applied: "before" is the user as it is now.
-    if (this.updated.length < this.limit) this.updated.push(...(await previewUpdated(db, target, this.limit - this.updated.length)));
+    // Before the batch is applied: "before" is the user as it is now. Only matched rows can be updates.
+    if (matched > 0 && this.updated.length < this.limit) this.updated.push(...(await previewUpdated(db, target, this.limit - this.updated.length)));
     if (!batch.last) return lap("plan");
     progress("planning", 1, 2, "report");
     const report = await this.report(db);

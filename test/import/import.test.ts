@@ -240,6 +240,23 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect((await counts()).staged).toBe(0);
   });
 
+  // Into an empty workspace the batches skip the lookups against users: the file's own repeats must still stop it.
+  it("stops a first import into an empty workspace when a later batch repeats an earlier batch's email or card", async () => {
+    const ctx = await newWorkspace();
+    const csv = await file("first.csv", ["Email,Name,Card", "a@example.com,A,1", "b@example.com,B,2", "c@example.com,C,3", "A@example.com,A again,4", "d@example.com,D,2"].join("\n"));
+    const report = await importFile(ctx, csv, { batchRows: 2 });
+    expect(report).toMatchObject({ applied: false, counts: { created: 3, invalid: 2 } });
+    expect(report.problems.map((p) => [p.row, p.field, p.message])).toEqual([
+      [5, "email", '"A@example.com" is also in row 2'],
+      [6, "cardNumbers", '"2" is also in row 3'],
+    ]);
+    expect(await userCount(ctx)).toBe(0);
+    // The rest of the file, once fixed, goes in whole.
+    const fixed = await importFile(ctx, await file("first.csv", ["Email,Name,Card", "a@example.com,A,1", "b@example.com,B,2", "c@example.com,C,3", "d@example.com,D,4"].join("\n")), { batchRows: 2 });
+    expect(fixed).toMatchObject({ applied: true, counts: { created: 4 } });
+    expect((await getUser(ctx, "d@example.com")).cardNumbers).toEqual(["4"]);
+  });
+
   it("reports each phase in its own units and the apply step by step, each phase ending with done === total", async () => {
     const ctx = await newWorkspace();
     const reports: ImportProgress[] = [];

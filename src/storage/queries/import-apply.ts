@@ -116,14 +116,20 @@ export async function previewUnchanged(db: Db, runId: string, limit: number) {
   return rows;
 }
 
-/** Groups named in the file that do not exist yet (first spelling wins). */
+/**
+ * Groups named in the file that do not exist yet (first spelling wins). Each spelling is taken once before
+ * anything is compared: a batch names thousands of memberships but a few dozen groups. NOT IN hashes the
+ * workspace's group names once (NOT EXISTS was planned, on PGlite, as one lookup per name).
+ */
 export async function plannedGroups(db: Db, t: ApplyTarget): Promise<string[]> {
   if (!t.present.has("groups")) return [];
   const { rows } = await sql<{ name: string }>`
     SELECT name FROM (
-      SELECT DISTINCT ON (lower(n)) n AS name, s.row_no FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-      WHERE ${stagedIn(t)} AND s.action IN ('create', 'update') ORDER BY lower(n), s.row_no) w
-    WHERE NOT EXISTS (SELECT 1 FROM groups g WHERE g.workspace_id = ${t.workspaceId} AND lower(g.name) = lower(w.name))
+      SELECT DISTINCT ON (lower(n)) n AS name FROM (
+        SELECT n, min(s.row_no) AS first_row FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
+        WHERE ${stagedIn(t)} AND s.action IN ('create', 'update') GROUP BY n) w
+      WHERE lower(n) NOT IN (SELECT lower(g.name) FROM groups g WHERE g.workspace_id = ${t.workspaceId})
+      ORDER BY lower(n), first_row) w
     ORDER BY lower(name)`.execute(db);
   return rows.map((r) => r.name);
 }
