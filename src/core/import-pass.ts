@@ -20,8 +20,12 @@ export interface StagedBatch {
   pins: Map<number, string>;
   /** No rows follow: the batch that completes the report. */
   last: boolean;
+  /** How many rows were staged (rows with problems never are). */
+  staged: number;
   /** Groups the batch names that do not exist yet (set by plan; what its apply creates). */
   newGroups?: string[];
+  /** Rows per action, when plan knows them without counting: a batch of which no row matched a user creates every row it kept. */
+  planned?: Record<string, number>;
 }
 
 /**
@@ -81,7 +85,7 @@ export class ImportPass {
     let from: number | undefined;
     let to = 0;
     const stage = async (last: boolean): Promise<StagedBatch> => {
-      const batch = { rows: { runId: this.runId, from: from ?? to + 1, to }, pins, last };
+      const batch = { rows: { runId: this.runId, from: from ?? to + 1, to }, pins, last, staged: staging.length };
       await stageRows(this.store, staging, this.reader);
       [staging, pins, from] = [[], new Map(), undefined];
       return batch;
@@ -145,7 +149,9 @@ export class ImportPass {
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
     const clashes = await findClashes(db, batch.rows, scope, 100_000);
     this.addProblems(clashes.map((c) => clashProblem(c, this.source.mapping, this.sourceName)));
-    await dropRows(db, this.runId, [...new Set(clashes.map((c) => c.row_no))]);
+    const dropped = [...new Set(clashes.map((c) => c.row_no))];
+    await dropRows(db, this.runId, dropped);
+    if (matched === 0) batch.planned = { create: batch.staged - dropped.length };
     for (const row of this.invalidRows) batch.pins.delete(row);
     progress("checking", 2, 2);
     lap("check");
@@ -171,7 +177,7 @@ export class ImportPass {
   async apply(db: Db, batch: StagedBatch, sourceId: string): Promise<void> {
     const progress = this.progressOf(batch);
     const lap = this.stopwatch();
-    const planned = await countActions(db, batch.rows);
+    const planned = batch.planned ?? (await countActions(db, batch.rows));
     const newGroups = batch.newGroups ?? [];
     const actor = `${this.ctx.actor} (import ${this.sourceName})`;
     await applyStaged(db, { ...this.target, ...batch.rows }, { sourceId, actor, newGroups, planned }, (done, total, step) => progress("applying", done, total, step));
