@@ -3,7 +3,9 @@
  *
  * For each engine, in one run and one database: the time of a plain PostgreSQL COPY of the rows into
  * `users` (the floor), then `rollcall import` of the same rows as CSV and as XLSX into fresh
- * workspaces (target: import ÷ COPY ≤ 3), then a re-import of the CSV (nothing changes). Peak RSS and
+ * workspaces (target: import ÷ COPY ≤ 3), then a re-import of the CSV (nothing changes) and a CSV of as many
+ * other users into the CSV's workspace (a first import into an empty workspace skips the lookups against
+ * users; this one pays them). Peak RSS and
  * heap are sampled during each import. PINs cost one scrypt each (~50 ms), so they are measured
  * separately on --pins rows (default 200) rather than mixed into the 100k run. A 1,000-row import runs
  * first (not measured) so JIT compilation and first use are not charged to the first measured import.
@@ -46,13 +48,13 @@ function person(i: number): string[] {
   return [`user${i}@example.com`, `${given} ${surname}`, given, surname, departments[i % departments.length]!, `Title ${i % 40}`, `E${String(i).padStart(7, "0")}`, mobile, String(i).padStart(10, "0"), `Team ${i % 50}; Site ${i % 7}`];
 }
 
-async function writeCsv(path: string, n: number, withPin = false): Promise<void> {
+async function writeCsv(path: string, n: number, withPin = false, first = 0): Promise<void> {
   const out = createWriteStream(path);
   const write = async (line: string) => {
     if (!out.write(line)) await once(out, "drain");
   };
   await write(csvLine(withPin ? [...header, "pin"] : header));
-  for (let i = 0; i < n; i++) await write(csvLine(withPin ? [...person(i), String(1000 + (i % 9000))] : person(i)));
+  for (let i = first; i < first + n; i++) await write(csvLine(withPin ? [...person(i), String(1000 + (i % 9000))] : person(i)));
   out.end();
   await once(out, "finish");
 }
@@ -110,9 +112,11 @@ async function copyBaseline(store: TestStore, clock: CpuClock, n: number) {
 const dir = await mkdtemp(join(tmpdir(), "rollcall-bench-import-"));
 try {
   const csv = join(dir, "users.csv");
+  const moreCsv = join(dir, "more-users.csv");
   const xlsx = join(dir, "users.xlsx");
   const pinCsv = join(dir, "pins.csv");
   await writeCsv(csv, rows);
+  await writeCsv(moreCsv, rows, false, rows);
   await writeXlsx(xlsx, rows);
   await writeCsv(pinCsv, pinRows, true);
   const warmCsv = join(dir, "warm-up.csv");
@@ -143,6 +147,10 @@ try {
         if (label === "csv") {
           const again = await timed(clock, () => runImport(ctx, store, { path, fileName, dryRun: false, partial: false, updateExisting: false }));
           results.push({ file: "csv re-import (unchanged)", ...ratios(again), unchanged: again.value.counts.unchanged, ...again.memory, ms: JSON.stringify(again.value.timings) });
+          // New users into a workspace that already holds some: every row is matched and checked against them.
+          const more = await timed(clock, () => runImport(ctx, store, { path: moreCsv, fileName: "more-users.csv", dryRun: false, partial: false, updateExisting: false }));
+          if (more.value.counts.created !== rows) throw new Error(`more-users.csv: created ${more.value.counts.created} of ${rows}`);
+          results.push({ file: "csv, new users into the same workspace", ...ratios(more), ...more.memory, ms: JSON.stringify(more.value.timings) });
         }
       }
       if (pinRows > 0) {
