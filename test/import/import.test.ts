@@ -257,6 +257,24 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect((await getUser(ctx, "d@example.com")).cardNumbers).toEqual(["4"]);
   });
 
+  it("lets only one of two imports racing into the same empty workspace create its users; the other changes nothing", async () => {
+    const ctx = await newWorkspace();
+    const lines = Array.from({ length: 7 }, (_, i) => `r${i}@example.com,R ${i},${100 + i},Racers`);
+    const race = await file("race.csv", ["Email,Name,Card,Groups", ...lines].join("\n"));
+    // Both plan before either applies (batches of 3: each applies while it reads, in its own transaction).
+    const outcomes = await Promise.allSettled([importFile(ctx, race, { batchRows: 3 }), importFile(ctx, race, { batchRows: 3 })]);
+    const applied = outcomes.filter((o) => o.status === "fulfilled" && o.value.counts.created === 7);
+    expect(applied).toHaveLength(1);
+    for (const other of outcomes.filter((o) => !applied.includes(o))) {
+      // Either it ran after the winner committed (and found everything unchanged) or it met the winner's rows.
+      if (other.status === "fulfilled") expect(other.value.counts).toMatchObject({ created: 0, unchanged: 7 });
+      else expect(other.reason).toMatchObject({ code: "conflict", message: expect.stringContaining("try again") });
+    }
+    expect(await userCount(ctx)).toBe(7);
+    expect((await listGroups(ctx, {}, { limit: 10, offset: 0 })).items.map((g) => [g.name, g.memberCount])).toEqual([["Racers", 7]]);
+    expect((await getUser(ctx, "r6@example.com")).cardNumbers).toEqual(["106"]);
+  });
+
   it("reports each phase in its own units and the apply step by step, each phase ending with done === total", async () => {
     const ctx = await newWorkspace();
     const reports: ImportProgress[] = [];
