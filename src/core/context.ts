@@ -17,13 +17,25 @@ export function zodProblems(error: z.ZodError): FieldProblem[] {
   }));
 }
 
+/** The unique indexes a race can hit, by the field the admin knows and what holds it. */
+const uniqueKeys: Record<string, { field: string; label: string; holder: string }> = {
+  users_email_key: { field: "email", label: "email", holder: "user" },
+  users_upn_key: { field: "userPrincipalName", label: "userPrincipalName", holder: "user" },
+  user_identifiers_pkey: { field: "cardNumbers", label: "card number or alias", holder: "user" },
+  groups_name_key: { field: "name", label: "group name", holder: "group" },
+  sources_name_key: { field: "name", label: "source name", holder: "source" },
+  workspaces_name_key: { field: "name", label: "workspace name", holder: "workspace" },
+};
+
 /** Translate a unique-index violation that slipped past our own checks (a race) into a clear conflict. */
 export function translateDatabaseError(error: unknown): never {
   const code = (error as { code?: string }).code;
   if (code === "23505") {
     const constraint = (error as { constraint?: string }).constraint ?? String((error as Error).message);
-    const field = /email/.test(constraint) ? "email" : /upn/.test(constraint) ? "userPrincipalName" : /name/.test(constraint) ? "name" : "value";
-    throw new RollcallError("conflict", `${field} is already used by another record (changed at the same time?); try again`, { field });
+    const key = uniqueKeys[constraint];
+    const field = key?.field ?? (/email/.test(constraint) ? "email" : /upn/.test(constraint) ? "userPrincipalName" : /name/.test(constraint) ? "name" : "value");
+    const what = key ? `This ${key.label} is already another ${key.holder}'s` : `${field} is already used by another record`;
+    throw new RollcallError("conflict", `${what} (changed at the same time?); try again`, { field });
   }
   throw error;
 }
