@@ -102,6 +102,14 @@ export async function mergeGroups(db: Db, input: MergeInput & { removesMembers: 
   if (changed >= manyRows) await sql`analyze entra_groups (source_id, id, dirty), entra_members, groups (id, workspace_id, source_id, external_id), group_members`.execute(db);
 }
 
+/**
+ * Memberships of groups the round removes are left out with NOT IN, which hashes those groups once. As NOT
+ * EXISTS it was planned on the staging table's statistics, which only autovacuum refreshes: once they showed
+ * another run's rows, the round's 290,000 members were estimated at one, and a nested loop scanned the 5,000
+ * listed groups for each of them (85 s instead of 0.5 s, EXPLAIN ANALYZE in BENCHMARKS.md, session 13).
+ */
+const inRemovedGroup = (groupId: RawBuilder<unknown>) => sql`${groupId} in (select id from latest_groups where removed is not null)`;
+
 /** The latest staged copy of each membership of the round (a round can add and remove the same one). */
 async function latestMembers(trx: Db, runId: string): Promise<void> {
   await sql`create temp table latest_members on commit drop as
@@ -121,7 +129,7 @@ async function replaceMembers(trx: Db, input: MergeInput & { removesMembers: boo
   if (input.removesMembers) await latestMembers(trx, r);
   const round = input.removesMembers ? sql`select * from latest_members where not removed` : sql`select * from sync_stage_members where run_id = ${r}`;
   const listed = sql`select group_id, member_id, kind from (${round}) x
-    where not exists (select 1 from latest_groups g where g.id = x.group_id and g.removed is not null)`;
+    where not ${inRemovedGroup(sql`x.group_id`)}`;
   const insert = (from: RawBuilder<unknown>) => movedMembers(trx, sql`insert into entra_members (source_id, group_id, member_id, kind)
     select distinct on (group_id, member_id) ${s}, group_id, member_id, kind from (${from}) f order by group_id, member_id returning group_id`);
   const held = await sql`select 1 from entra_members where source_id = ${s} limit 1`.execute(trx);
@@ -145,7 +153,7 @@ async function applyMemberDelta(trx: Db, input: MergeInput): Promise<number> {
     where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id and l.removed returning m.group_id`);
   return removed + (await movedMembers(trx, sql`insert into entra_members (source_id, group_id, member_id, kind)
     select ${s}, l.group_id, l.member_id, l.kind from latest_members l
-    where not l.removed and not exists (select 1 from latest_groups g where g.id = l.group_id and g.removed is not null)
+    where not l.removed and not ${inRemovedGroup(sql`l.group_id`)}
       and not exists (select 1 from entra_members m where m.source_id = ${s} and m.group_id = l.group_id and m.member_id = l.member_id)
     returning group_id`));
 }
