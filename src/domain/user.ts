@@ -79,6 +79,13 @@ export function pinProblem(pin: string): string | undefined {
   return undefined;
 }
 
+const textFields = ["userPrincipalName", "email", "givenName", "surname", "department", "jobTitle", "employeeId", "preferredLanguage", "mobilePhone"] as const;
+const emailFields = ["email", "userPrincipalName"] as const;
+
+function emptyToNull(s: string | null | undefined): string | null | undefined {
+  return s === undefined ? undefined : s === null || s.trim() === "" ? null : s.trim();
+}
+
 /** Normalised values ready to store, or the list of field problems. Pure. */
 export type NormalisedUser = Partial<Omit<UserFields, "pin">> & { pin?: string | null };
 
@@ -88,12 +95,10 @@ export function normaliseUserFields(
 ): { value: NormalisedUser; problems: FieldProblem[] } {
   const problems: FieldProblem[] = [];
   const value: NormalisedUser = { ...input };
-  const emptyToNull = (s: string | null | undefined) => (s === undefined ? undefined : s === null || s.trim() === "" ? null : s.trim());
-
-  for (const key of ["userPrincipalName", "email", "givenName", "surname", "department", "jobTitle", "employeeId", "preferredLanguage", "mobilePhone"] as const) {
+  for (const key of textFields) {
     if (key in input) value[key] = emptyToNull(input[key]);
   }
-  for (const key of ["email", "userPrincipalName"] as const) {
+  for (const key of emailFields) {
     const v = value[key];
     if (v && !isValidEmail(v)) problems.push({ field: key, message: `"${v}" is not a valid ${key === "email" ? "email address" : "user principal name (name@domain)"}`, value: v });
   }
