@@ -19,6 +19,8 @@ import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import ExcelJS from "exceljs";
 import { openTestStore, type EngineName, type TestStore } from "../test/support/db.ts";
 import { openStore } from "../src/storage/database.ts";
@@ -26,10 +28,6 @@ import { createWorkspace } from "../src/core/workspaces.ts";
 import { runImport } from "../src/core/imports.ts";
 import { csvLine } from "../src/core/exports.ts";
 import { cpuClock, cpuSince, type CpuClock } from "./cpu.ts";
-import { limitHeapGrowth } from "../src/runtime.ts";
-
-// As every rollcall process does at start (src/cli/main.ts).
-limitHeapGrowth();
 
 const { values } = parseArgs({ options: { rows: { type: "string", default: "100000" }, engine: { type: "string" }, pins: { type: "string", default: "200" } } });
 const rows = Number(values.rows);
@@ -68,6 +66,10 @@ async function writeXlsx(path: string, n: number): Promise<void> {
   await workbook.commit();
 }
 
+// Each import's peak RSS is its own, not the garbage of what ran before it (the COPY baseline's 100,000 rows).
+v8.setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
+
 function sampler() {
   const start = process.memoryUsage();
   let rss = start.rss;
@@ -84,7 +86,7 @@ function sampler() {
 }
 
 async function timed<T>(clock: CpuClock, body: () => Promise<T>) {
-  global.gc?.();
+  collectGarbage();
   const stop = sampler();
   const cpuStart = clock();
   const started = performance.now();

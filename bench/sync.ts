@@ -19,11 +19,7 @@ import { createEntraSource, loadSourceForSync } from "../src/core/sources.ts";
 import { secretBox } from "../src/security/encryption.ts";
 import { runSync } from "../src/sync/runner.ts";
 import { userSelect, entraConfigSchema } from "../src/sources/entra/config.ts";
-import { limitHeapGrowth } from "../src/runtime.ts";
 import { cpuClock, cpuSince, pidCpuSeconds } from "./cpu.ts";
-
-// As every rollcall process does at start (src/cli/main.ts).
-limitHeapGrowth();
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);

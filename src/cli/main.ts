@@ -11,9 +11,6 @@ import { exportCommand, importCommand, templateCommand } from "./commands/import
 import { loginCommand, logoutCommand, userRoleCommand, whoamiCommand } from "./commands/login.ts";
 import { notificationsCommand } from "./commands/notifications.ts";
 import { refuseLocalOnlyWhenServerSet } from "./io.ts";
-import { limitHeapGrowth } from "../runtime.ts";
-
-limitHeapGrowth();
 
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")

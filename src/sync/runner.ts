@@ -12,6 +12,7 @@ import { claimLease, defaultLeaseMs, releaseLease, renewLease } from "./lease.ts
 import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
 import { exceedsThreshold } from "./plan.ts";
 import { countHeldUsers } from "./plan-run.ts";
+import { withBoundedHeap } from "../heap.ts";
 
 /**
  * A run's lifecycle: lease → run record → listing into staging, each chain merged into the mirror with its
@@ -74,6 +75,10 @@ class Rollback extends Error {}
 const rewrittenTables = ["entra_users", "entra_dirty_users", "entra_groups", "entra_members", "entra_departed", "users", "groups", "group_members", "user_identifiers", "source_state", "sync_runs"];
 
 export async function runSync(store: Store, request: SyncRequest, options: RunnerOptions): Promise<RunSummary> {
+  return withBoundedHeap(() => run(store, request, options));
+}
+
+async function run(store: Store, request: SyncRequest, options: RunnerOptions): Promise<RunSummary> {
   const { db } = store;
   const { source } = request;
   const runId = randomUUID();
