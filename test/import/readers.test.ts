@@ -58,6 +58,17 @@ describe("CSV reading", () => {
     await writeFile(path, 'email,name\n\na@b.co,"x\ny"\nc@d.co,z\n');
     const { rows } = await readAll(path);
     expect(rows.map((r) => r.row)).toEqual([1, 3, 4]);
+    await writeFile(path, 'email,name\r\n\r\n\r\na@b.co,"x\r\ny"\r\n"",\r\nc@d.co,z\r\n');
+    const crlf = await readAll(path);
+    expect(crlf.rows.map((r) => [r.row, r.cells.length])).toEqual([[1, 2], [4, 2], [5, 2], [6, 2]]);
+  });
+
+  it("refuses a cell longer than Excel allows, naming its row and column", async () => {
+    const path = join(scratch, "long-cell.csv");
+    await writeFile(path, `email,name\n\na@b.co,"${"x".repeat(40_000)}"\n`);
+    const error = await failure(readAll(path));
+    expect(error.message).toMatch(/^Row 3, column 2: a cell holds more than 32767 characters/);
+    expect(error.details).toMatchObject({ row: 3 });
   });
 
   it("detects the delimiter from the header line, ignoring quoted ones and Entra's version line", () => {
