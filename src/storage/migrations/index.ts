@@ -9,6 +9,7 @@ import * as m008 from "./008_sync_departed_users.ts";
 import * as m009 from "./009_statement_references.ts";
 import * as m010 from "./010_time_ordered_ids.ts";
 import * as m011 from "./011_sync_dirty_users.ts";
+import * as m012 from "./012_reference_checks_by_key.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ export const migrations: Record<string, Migration> = {
   "009_statement_references": m009,
   "010_time_ordered_ids": m010,
   "011_sync_dirty_users": m011,
+  "012_reference_checks_by_key": m012,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
