@@ -12,7 +12,7 @@ import { claimLease, defaultLeaseMs, releaseLease, renewLease } from "./lease.ts
 import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
 import { exceedsThreshold } from "./plan.ts";
 import { countHeldUsers } from "./plan-run.ts";
-import { withBoundedHeap } from "../heap.ts";
+import { withBoundedHeap } from "./heap.ts";
 
 /**
  * A run's lifecycle: lease → run record → listing into staging, each chain merged into the mirror with its

@@ -1,6 +1,6 @@
 import v8 from "node:v8";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { withBoundedHeap } from "../../src/heap.ts";
+import { withBoundedHeap } from "../../src/sync/heap.ts";
 
 describe("withBoundedHeap", () => {
   afterEach(() => vi.restoreAllMocks());
