@@ -5,10 +5,10 @@
  * `users` (the floor), then `rollcall import` of the same rows as CSV and as XLSX into fresh
  * workspaces (target: import ÷ COPY ≤ 3), then a re-import of the CSV (nothing changes) and a CSV of as many
  * other users into the CSV's workspace (a first import into an empty workspace skips the lookups against
- * users; this one pays them). Peak RSS and
- * heap are sampled during each import. PINs cost one scrypt each (~50 ms), so they are measured
- * separately on --pins rows (default 200) rather than mixed into the 100k run. A 1,000-row import runs
- * first (not measured) so JIT compilation and first use are not charged to the first measured import.
+ * users; this one pays them). Peak RSS and heap are sampled during each import. PINs cost one scrypt
+ * each (~50 ms), so they are measured separately on --pins rows (default 200) rather than mixed into the
+ * 100k run. A 1,000-row import runs first (not measured) so JIT compilation and first use are not charged
+ * to the first measured import.
  * CPU seconds (this process, plus the server's processes when PostgreSQL runs on this machine) are
  * reported beside wall time: on a shared machine wall time stretches with the load, CPU time much less.
  * PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
