@@ -31,6 +31,27 @@ describe("normalizePhone", () => {
     expect(normalizePhone("  ", "GB")).toEqual({ ok: false, reason: "is empty" });
   });
 
+  it("compiles each of the library's patterns once, not on every check (patches/libphonenumber-js+*.patch)", () => {
+    const numbers = Array.from({ length: 1000 }, (_, i) => [`+44 7911 ${100000 + i}`, `(202) 555-${String(1000 + i).slice(-4)}`]).flat();
+    for (const n of numbers.slice(0, 2)) normalizePhone(n, "US");
+    const Native = globalThis.RegExp;
+    let built = 0;
+    globalThis.RegExp = class extends Native {
+      constructor(...args: ConstructorParameters<RegExpConstructor>) {
+        super(...args);
+        built++;
+      }
+    } as RegExpConstructor;
+    try {
+      for (const n of numbers) expect(normalizePhone(n, "US").ok).toBe(true);
+    } finally {
+      globalThis.RegExp = Native;
+    }
+    // Unpatched, the library builds a RegExp for each pattern it tries, about ten per number. Patched, it still
+    // builds one or two for its short prefix patterns (IDD, national prefix).
+    expect(built).toBeLessThan(numbers.length * 2);
+  });
+
   it("accepts exactly the numbers the library's full validation accepts, for shared and single calling codes", () => {
     // Shared calling codes (+1 NANPA, +44 GB/GG/IM/JE, +7 RU/KZ, +47 NO/SJ, +61 AU/CX/CC, +262, +590, +599) and single ones.
     const prefixes = ["+1", "+44", "+447", "+4479", "+447624", "+441481", "+7", "+77", "+47", "+61", "+262", "+590", "+599", "+33", "+49", "+353", "+81"];
