@@ -53,6 +53,28 @@ describe("CSV reading", () => {
     expect(error.details).toMatchObject({ reason: "mixed_encodings", line: 3 });
   });
 
+  it("checks the encoding across the reader's 1 MiB chunks: a character cut in two, a bad byte further on, a cut last character", async () => {
+    const path = join(scratch, "chunks.csv");
+    // The filler ends 16 bytes before the 1 MiB boundary, so the last row's "€" (three bytes) straddles it.
+    const header = "email,name\n";
+    const rowsBefore = Math.floor((1024 * 1024 - header.length) / 64);
+    const filler = Array.from({ length: rowsBefore }, (_, i) => `a${String(i).padStart(6, "0")}@b.co,${"x".repeat(50)}\n`).join("");
+    const start = Buffer.from(header + filler + "y".repeat(1024 * 1024 - 16 - header.length - filler.length));
+    const euro = Buffer.from(",c@d.co\nz@d.co,€uro\n");
+    await writeFile(path, Buffer.concat([start, euro]));
+    const { table, rows } = await readAll(path);
+    expect(table.encoding).toBe("utf8");
+    expect(rows.at(-1)!.cells).toEqual(["z@d.co", "€uro"]);
+
+    const latin1 = Buffer.from("e@f.co,Caf\xe9\n", "latin1");
+    await writeFile(path, Buffer.concat([start, euro, latin1]));
+    const mixed = await failure(readAll(path));
+    expect(mixed.details).toMatchObject({ reason: "mixed_encodings", line: rowsBefore + 4, byte: start.length + euro.length + "e@f.co,Caf".length + 1 });
+
+    await writeFile(path, Buffer.concat([Buffer.from(header + filler), euro.subarray(0, 16)]));
+    expect((await failure(readAll(path))).details).toMatchObject({ reason: "truncated_utf8" });
+  });
+
   it("numbers rows as a spreadsheet does: blank lines count, a multi-line cell does not", async () => {
     const path = join(scratch, "lines.csv");
     await writeFile(path, 'email,name\n\na@b.co,"x\ny"\nc@d.co,z\n');

@@ -1,3 +1,4 @@
+import { isAscii, isUtf8 } from "node:buffer";
 import { createReadStream } from "node:fs";
 import { RollcallError } from "../../errors.ts";
 
@@ -41,35 +42,32 @@ export async function detectEncoding(path: string): Promise<Detected> {
   if (fromSample.encoding !== "unknown") return fromSample as Detected;
   if (sample.includes(0)) throw notText();
 
-  const decoder = new TextDecoder("utf-8", { fatal: true });
   let validMultibyte = false;
   let invalidAt = -1;
   let offset = 0;
-  let line = 1;
-  let invalidLine = 0;
+  // Bytes of a character cut by the chunk's end, checked with the next chunk (they hold no newline).
+  let carried = Buffer.alloc(0);
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
     if (chunk.includes(0)) throw notText();
-    if (invalidAt < 0) {
-      try {
-        decoder.decode(chunk, { stream: true });
-      } catch {
-        invalidAt = offset + firstInvalidUtf8(chunk);
-        invalidLine = line + countNewlines(chunk.subarray(0, invalidAt - offset));
+    const bytes = carried.length ? Buffer.concat([carried, chunk]) : chunk;
+    const whole = bytes.subarray(0, bytes.length - cutCharacterLength(bytes));
+    // Checked without decoding: most files are ASCII, and valid UTF-8 that is not ASCII has multi-byte characters.
+    if (invalidAt < 0 && !isAscii(whole)) {
+      if (isUtf8(whole)) validMultibyte = true;
+      else {
+        invalidAt = offset - carried.length + firstInvalidUtf8(whole);
       }
     }
-    if (!validMultibyte && hasValidMultibyte(chunk)) validMultibyte = true;
+    if (invalidAt >= 0 && !validMultibyte && hasValidMultibyte(whole)) validMultibyte = true;
+    carried = Buffer.from(bytes.subarray(whole.length));
     offset += chunk.length;
-    line += countNewlines(chunk);
   }
   if (invalidAt < 0) {
-    try {
-      decoder.decode();
-    } catch {
-      throw new RollcallError("import_invalid", "The file ends in the middle of a UTF-8 character; it is truncated.", { reason: "truncated_utf8" });
-    }
+    if (carried.length) throw new RollcallError("import_invalid", "The file ends in the middle of a UTF-8 character; it is truncated.", { reason: "truncated_utf8" });
     return { encoding: "utf8", bomLength: 0 };
   }
   if (validMultibyte) {
+    const invalidLine = await lineAt(path, invalidAt);
     throw new RollcallError(
       "import_invalid",
       `The file mixes encodings: it contains UTF-8 text but also bytes that are not UTF-8 (first at line ${invalidLine}, byte ${invalidAt}). Save it again as "CSV UTF-8" and retry.`,
@@ -109,24 +107,35 @@ function hasValidMultibyte(chunk: Buffer): boolean {
   return multibyte.test(chunk.toString("latin1"));
 }
 
+/** How many bytes at the end of `bytes` begin a character that the next bytes would complete. */
+function cutCharacterLength(bytes: Buffer): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back]!;
+    if (byte < 0x80) return 0;
+    if (byte >= 0xc0) return (byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2) > back ? back : 0;
+  }
+  return 0;
+}
+
+/** The offset of the first byte that is not valid UTF-8 in a chunk that holds one. */
 function firstInvalidUtf8(chunk: Buffer): number {
   let lo = 0;
   let hi = chunk.length;
-  // Binary search for the shortest prefix that fails to decode (streaming decode tolerates a cut-off tail).
+  // Binary search for the shortest prefix that is not valid (a prefix that ends inside a character is not cut off here).
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    try {
-      new TextDecoder("utf-8", { fatal: true }).decode(chunk.subarray(0, mid + 1), { stream: true });
-      lo = mid + 1;
-    } catch {
-      hi = mid;
-    }
+    const prefix = chunk.subarray(0, mid + 1);
+    if (isUtf8(prefix.subarray(0, prefix.length - cutCharacterLength(prefix)))) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }
 
-function countNewlines(chunk: Buffer): number {
-  let n = 0;
-  for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
-  return n;
+/** The line (from 1) that holds the byte at `offset`: read again, for an error message only. */
+async function lineAt(path: string, offset: number): Promise<number> {
+  let line = 1;
+  for await (const chunk of createReadStream(path, { end: Math.max(0, offset - 1) }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) line++;
+  }
+  return line;
 }
