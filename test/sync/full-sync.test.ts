@@ -40,6 +40,18 @@ describe.each(engines)("first full sync (%s)", (engine) => {
       const child = tenant.getGroup(nested.memberId)!;
       expect(parent.members).toContain(child.displayName);
     }
+
+    // A created user's "create" entry names its groups; only nested groups get "add to group" entries.
+    const log = (await sql<{ action: string; user_id: string | null; after: { groups?: string[] } | null }>`
+      select action, user_id, after from change_log where run_id = ${run.runId}`.execute(h.store.db)).rows;
+    const creates = log.filter((c) => c.action === "create");
+    expect(creates).toHaveLength(members.length);
+    const groupName = new Map(tenant.listGroups().map((g) => [g.id, g.displayName.trim()]));
+    const sample = members.find((u) => tenant.state().memberships.some((m) => m.memberId === u.id))!;
+    const expected = tenant.state().memberships.filter((m) => m.memberId === sample.id).map((m) => groupName.get(m.groupId)!).sort((a, b) => a.localeCompare(b));
+    expect(creates.find((c) => c.user_id === byId.get(sample.id)!.id)!.after!.groups).toEqual(expected);
+    expect(creates.reduce((n, c) => n + c.after!.groups!.length, 0)).toBe(run.counts.membershipsAdded! - log.filter((c) => c.action.startsWith("add to group ")).length);
+    expect(log.filter((c) => c.action.startsWith("add to group ")).every((c) => c.user_id === null)).toBe(true);
   });
 
   it("a later full run lists everything again but writes only what changed, and counts the rest unchanged", async () => {
@@ -58,6 +70,8 @@ describe.each(engines)("first full sync (%s)", (engine) => {
     const changed = await h.sync("corp", { full: true });
     expect(changed.counts).toMatchObject({ updated: 1, unchanged: members.length - 1, membershipsAdded: 1, membershipsRemoved: 0 });
     expect((await getUser(h.ctx, renamed.userPrincipalName)).jobTitle).toBe("Renamed By Full Run");
+    const joined = (await getUser(h.ctx, joiner.userPrincipalName)).id;
+    expect((await changeLogOf(changed.runId)).filter((c) => c.user_id === joined)).toEqual([{ action: `add to group ${group.displayName.trim()}`, user_id: joined }]);
     expect(await differences(h, "corp")).toEqual([]);
   });
 
@@ -122,6 +136,6 @@ describe.each(engines)("first full sync (%s)", (engine) => {
   });
 
   async function changeLogOf(runId: string) {
-    return (await sql<{ action: string }>`select action from change_log where run_id = ${runId}`.execute(h.store.db)).rows;
+    return (await sql<{ action: string; user_id: string | null }>`select action, user_id from change_log where run_id = ${runId}`.execute(h.store.db)).rows;
   }
 });
