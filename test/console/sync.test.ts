@@ -80,6 +80,8 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByRole("heading", { name: "Preview of contoso", level: 1 }).waitFor();
     await page.locator(".history-item").first().waitFor();
     expect(await page.locator("#counts-h + .counts").textContent()).toMatch(/\d+ created/);
+    // A user the run would create names the groups it would join.
+    expect(await page.locator(".history-item.action-create .history-groups").first().textContent()).toMatch(/^Groups: \S/);
     // Nothing reached the directory.
     const users = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?sourceType=entra").then((r) => r.json() as Promise<{ total: number }>));
     expect(users.total).toBe(0);

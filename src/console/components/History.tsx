@@ -64,6 +64,8 @@ export function History({ changes, showSubject = false }: { changes: ChangeRecor
     <ol className="history">
       {changes.map((change) => {
         const fields = change.action === "create" || change.action === "delete" ? [] : diff(change.before, change.after);
+        // A user created by a sync or an import lists the groups it joined in its "create" entry.
+        const joined = change.action === "create" ? (change.after as { groups?: unknown } | null)?.groups : undefined;
         return (
           <li key={change.id} className={`history-item action-${change.action}`}>
             <div className="history-head">
@@ -74,6 +76,7 @@ export function History({ changes, showSubject = false }: { changes: ChangeRecor
                 · {formatDate(change.at)} · by {change.actor}
               </span>
             </div>
+            {Array.isArray(joined) && joined.length ? <p className="history-groups muted">Groups: {joined.map(String).join(", ")}</p> : null}
             {fields.length ? (
               <table className="diff">
                 <thead className="visually-hidden">
