@@ -54,9 +54,7 @@ export async function detectEncoding(path: string): Promise<Detected> {
     // Checked without decoding: most files are ASCII, and valid UTF-8 that is not ASCII has multi-byte characters.
     if (invalidAt < 0 && !isAscii(whole)) {
       if (isUtf8(whole)) validMultibyte = true;
-      else {
-        invalidAt = offset - carried.length + firstInvalidUtf8(whole);
-      }
+      else invalidAt = offset - carried.length + firstInvalidUtf8(whole);
     }
     if (invalidAt >= 0 && !validMultibyte && hasValidMultibyte(whole)) validMultibyte = true;
     carried = Buffer.from(bytes.subarray(whole.length));
