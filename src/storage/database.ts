@@ -12,6 +12,7 @@ import { migrator } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 
 export type Db = Kysely<Database>;
+export type CopyValue = string | number | boolean | null;
 
 /** The open database plus what plain Kysely cannot do the same way on both engines. */
 export interface Store {
@@ -23,7 +24,9 @@ export interface Store {
    * inside that transaction; PostgreSQL copies on a connection of its own and commits (the rows outlive a
    * rollback of the reader: stage only what is deleted afterwards anyway).
    */
-  copyRows(table: string, columns: string[], rows: Iterable<(string | number | boolean | null)[]>, reader?: Db): Promise<void>;
+  copyRows(table: string, columns: string[], rows: Iterable<CopyValue[]>, reader?: Db): Promise<void>;
+  /** copyRows for rows already encoded with copyLine, in chunks of whole lines. */
+  copyEncoded(table: string, columns: string[], chunks: string[], reader?: Db): Promise<void>;
   /**
    * Make the space of the tables' deleted and rewritten rows reusable. PostgreSQL's autovacuum does that by
    * itself; PGlite has none, so there it vacuums (skipping a table another statement holds).
@@ -74,17 +77,19 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
     throw new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const copyEncoded: Store["copyEncoded"] = async (table, columns, chunks, reader) => {
+    const text = chunks.join("");
+    const copy = () => pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, text);
+    // The reader's transaction holds the only connection; anyone else goes through Kysely's queue, so a
+    // COPY never lands inside someone else's transaction.
+    if (reader?.isTransaction) await copy();
+    else await db.connection().execute(copy);
+  };
   return {
     db,
     kind: "pglite",
-    async copyRows(table, columns, rows, reader) {
-      const text = await copyText(rows);
-      const copy = () => pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, text);
-      // The reader's transaction holds the only connection; anyone else goes through Kysely's queue, so a
-      // COPY never lands inside someone else's transaction.
-      if (reader?.isTransaction) await copy();
-      else await db.connection().execute(copy);
-    },
+    copyRows: async (table, columns, rows, reader) => copyEncoded(table, columns, await copyText(rows), reader),
+    copyEncoded,
     async reclaim(tables) {
       await sql`vacuum (skip_locked) ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);
     },
@@ -113,18 +118,19 @@ async function openPostgres(url: string): Promise<Store> {
     throw new RollcallError("internal", `Could not connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}`, {}, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const copyToPostgres = async (table: string, columns: string[], chunks: AsyncIterable<string> | string[]) => {
+    const client = await pool.connect();
+    try {
+      await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
+    } finally {
+      client.release();
+    }
+  };
   return {
     db,
     kind: "postgres",
-    async copyRows(table, columns, rows) {
-      const client = await pool.connect();
-      try {
-        const stream = client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`));
-        await pipeline(Readable.from(copyChunks(rows)), stream);
-      } finally {
-        client.release();
-      }
-    },
+    copyRows: (table, columns, rows) => copyToPostgres(table, columns, copyChunks(rows)),
+    copyEncoded: (table, columns, chunks) => copyToPostgres(table, columns, chunks),
     reclaim: async () => {},
     announce: () => {},
     close: () => db.destroy(),
@@ -135,10 +141,10 @@ async function openPostgres(url: string): Promise<Store> {
  * COPY's text format, about 64 KB a chunk. Between chunks the event loop gets a turn: encoding a big page
  * in one go would hold up, for tens of milliseconds, the responses a concurrent listing is waiting for.
  */
-async function* copyChunks(rows: Iterable<(string | number | boolean | null)[]>): AsyncGenerator<string> {
+async function* copyChunks(rows: Iterable<CopyValue[]>): AsyncGenerator<string> {
   let buffer = "";
   for (const row of rows) {
-    buffer += row.map(copyField).join("\t") + "\n";
+    buffer += copyLine(row);
     if (buffer.length > 65536) {
       yield buffer;
       buffer = "";
@@ -148,10 +154,15 @@ async function* copyChunks(rows: Iterable<(string | number | boolean | null)[]>)
   if (buffer) yield buffer;
 }
 
-async function copyText(rows: Iterable<(string | number | boolean | null)[]>): Promise<string> {
+async function copyText(rows: Iterable<CopyValue[]>): Promise<string[]> {
   const chunks: string[] = [];
   for await (const chunk of copyChunks(rows)) chunks.push(chunk);
-  return chunks.join("");
+  return chunks;
+}
+
+/** One row in COPY's text format, with its newline. */
+export function copyLine(row: CopyValue[]): string {
+  return row.map(copyField).join("\t") + "\n";
 }
 
 const escapes: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
@@ -160,7 +171,7 @@ const escapes: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r"
  * A field in COPY's text format: NULL is \N; backslash, newline, carriage return and tab are escaped. JSON,
  * most of what a sync copies, mostly passes unchanged (CSV doubled its every quote).
  */
-function copyField(value: string | number | boolean | null): string {
+function copyField(value: CopyValue): string {
   if (value === null) return "\\N";
   const text = String(value);
   return /[\\\n\r\t]/.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => escapes[c]!) : text;

@@ -1,6 +1,6 @@
 import { timeOrderedId } from "../time-ordered-id.ts";
 import { sql, type RawBuilder } from "kysely";
-import type { Db, Store } from "../database.ts";
+import { copyLine, type CopyValue, type Db, type Store } from "../database.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
 
 /**
@@ -35,8 +35,6 @@ export const stagedColumns: StagedColumn[] = [
   { field: "customAttributes", column: "custom_attributes", kind: "json" },
 ];
 
-type CopyValue = string | number | boolean | null;
-
 /** The staged rows of one import, or of one batch of it: row numbers `from` to `to`, both included. */
 export interface StagedRows {
   runId: string;
@@ -57,7 +55,7 @@ export function stagedIn(rows: StagedRows, alias = "s"): RawBuilder<boolean> {
  * into undecided ones (action NULL) with the existing user's id. The ids are time-ordered (version 7),
  * as the database's own (migration 010), so the apply writes every user-keyed index in order.
  */
-export function stagingRow(runId: string, user: ImportedUser): CopyValue[] {
+export function stagingLine(runId: string, user: ImportedUser): string {
   const values: CopyValue[] = [runId, user.row, timeOrderedId(), "create"];
   for (const { field, kind } of stagedColumns) {
     const value = user[field];
@@ -66,14 +64,17 @@ export function stagingRow(runId: string, user: ImportedUser): CopyValue[] {
     else if (kind === "json") values.push(JSON.stringify(value));
     else values.push(value as string | boolean);
   }
-  return values;
+  return copyLine(values);
 }
 
 export const stagingColumnNames = ["run_id", "row_no", "user_id", "action", ...stagedColumns.map((c) => c.column)];
 
-/** `transaction`: the one an import applies in, where the database needs the rows staged inside it (PGlite). */
-export async function stageRows(store: Store, rows: CopyValue[][], transaction?: Db): Promise<void> {
-  if (rows.length) await store.copyRows("import_rows", stagingColumnNames, rows, transaction);
+/**
+ * `lines`: stagingLine's, in chunks. `transaction`: the one an import applies in, where the database needs
+ * the rows staged inside it (PGlite).
+ */
+export async function stageRows(store: Store, lines: string[], transaction?: Db): Promise<void> {
+  if (lines.length) await store.copyEncoded("import_rows", stagingColumnNames, lines, transaction);
 }
 
 /**
