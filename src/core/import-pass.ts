@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
-import { analyzeStaging, clashTargets, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingLine, type StagedRows } from "../storage/queries/imports.ts";
+import { CopyEncoder } from "../storage/copy-format.ts";
+import { analyzeStaging, clashTargets, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
 import { analyzeApplied, applyStaged, classify, countActions, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
 import type { ImportSource } from "../sources/import/source.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
@@ -82,17 +83,15 @@ export class ImportPass {
     const batchRows = this.options.batchRows ?? defaultBatchRows;
     // Each row is encoded for COPY as it is read: a batch held as value arrays lived long enough for V8 to
     // move every one of them to the old generation, and collecting them there cost more than the encoding.
-    let lines: string[] = [];
-    let line = "";
+    const encoder = new CopyEncoder();
     let staged = 0;
     let pins = new Map<number, string>();
     let from: number | undefined;
     let to = 0;
     const stage = async (last: boolean): Promise<StagedBatch> => {
-      if (line) lines.push(line);
       const batch = { rows: { runId: this.runId, from: from ?? to + 1, to }, pins, last, staged };
-      await stageRows(this.store, lines, this.reader);
-      [lines, line, staged, pins, from] = [[], "", 0, new Map(), undefined];
+      await stageRows(this.store, encoder.take(), this.reader);
+      [staged, pins, from] = [0, new Map(), undefined];
       return batch;
     };
     const reading = () => this.progress("reading", table.bytesRead(), table.totalBytes);
@@ -102,11 +101,7 @@ export class ImportPass {
       to = result.row;
       if (result.user) {
         if (result.user.pin) pins.set(result.row, result.user.pin);
-        line += stagingLine(this.runId, result.user);
-        if (line.length > 65536) {
-          lines.push(line);
-          line = "";
-        }
+        encoder.add(stagingRow(this.runId, result.user));
         if (++staged >= batchRows) yield await stage(false);
       } else this.addProblems(result.problems);
       if (this.rows % 1000 === 0) reading();

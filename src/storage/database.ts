@@ -5,6 +5,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { join, resolve } from "node:path";
 import { RollcallError } from "../errors.ts";
+import { encodeRows, type CopyValue } from "./copy-format.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
 import { PGliteThread } from "./pglite-thread.ts";
 import { acquireDataDirLock } from "./lock.ts";
@@ -12,7 +13,6 @@ import { migrator } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 
 export type Db = Kysely<Database>;
-export type CopyValue = string | number | boolean | null;
 
 /** The open database plus what plain Kysely cannot do the same way on both engines. */
 export interface Store {
@@ -25,8 +25,8 @@ export interface Store {
    * rollback of the reader: stage only what is deleted afterwards anyway).
    */
   copyRows(table: string, columns: string[], rows: Iterable<CopyValue[]>, reader?: Db): Promise<void>;
-  /** copyRows for rows already encoded with copyLine, in chunks of whole lines. */
-  copyEncoded(table: string, columns: string[], chunks: string[], reader?: Db): Promise<void>;
+  /** copyRows for rows already encoded (CopyEncoder), in chunks of whole lines. */
+  copyEncoded(table: string, columns: string[], chunks: Uint8Array[], reader?: Db): Promise<void>;
   /**
    * Make the space of the tables' deleted and rewritten rows reusable. PostgreSQL's autovacuum does that by
    * itself; PGlite has none, so there it vacuums (skipping a table another statement holds).
@@ -78,8 +78,7 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   const copyEncoded: Store["copyEncoded"] = async (table, columns, chunks, reader) => {
-    const text = chunks.join("");
-    const copy = () => pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, text);
+    const copy = () => pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, chunks);
     // The reader's transaction holds the only connection; anyone else goes through Kysely's queue, so a
     // COPY never lands inside someone else's transaction.
     if (reader?.isTransaction) await copy();
@@ -88,7 +87,11 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
   return {
     db,
     kind: "pglite",
-    copyRows: async (table, columns, rows, reader) => copyEncoded(table, columns, await copyText(rows), reader),
+    async copyRows(table, columns, rows, reader) {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of encodeRows(rows)) chunks.push(chunk);
+      await copyEncoded(table, columns, chunks, reader);
+    },
     copyEncoded,
     async reclaim(tables) {
       await sql`vacuum (skip_locked) ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);
@@ -118,7 +121,7 @@ async function openPostgres(url: string): Promise<Store> {
     throw new RollcallError("internal", `Could not connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}`, {}, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const copyToPostgres = async (table: string, columns: string[], chunks: AsyncIterable<string> | string[]) => {
+  const copyToPostgres = async (table: string, columns: string[], chunks: AsyncIterable<Uint8Array> | Uint8Array[]) => {
     const client = await pool.connect();
     try {
       await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
@@ -129,52 +132,12 @@ async function openPostgres(url: string): Promise<Store> {
   return {
     db,
     kind: "postgres",
-    copyRows: (table, columns, rows) => copyToPostgres(table, columns, copyChunks(rows)),
+    copyRows: (table, columns, rows) => copyToPostgres(table, columns, encodeRows(rows)),
     copyEncoded: (table, columns, chunks) => copyToPostgres(table, columns, chunks),
     reclaim: async () => {},
     announce: () => {},
     close: () => db.destroy(),
   };
-}
-
-/**
- * COPY's text format, about 64 KB a chunk. Between chunks the event loop gets a turn: encoding a big page
- * in one go would hold up, for tens of milliseconds, the responses a concurrent listing is waiting for.
- */
-async function* copyChunks(rows: Iterable<CopyValue[]>): AsyncGenerator<string> {
-  let buffer = "";
-  for (const row of rows) {
-    buffer += copyLine(row);
-    if (buffer.length > 65536) {
-      yield buffer;
-      buffer = "";
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
-  if (buffer) yield buffer;
-}
-
-async function copyText(rows: Iterable<CopyValue[]>): Promise<string[]> {
-  const chunks: string[] = [];
-  for await (const chunk of copyChunks(rows)) chunks.push(chunk);
-  return chunks;
-}
-
-/** One row in COPY's text format, with its newline. */
-export function copyLine(row: CopyValue[]): string {
-  return row.map(copyField).join("\t") + "\n";
-}
-
-const escapes: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-
-/**
- * A field in COPY's text format: NULL is \N; backslash, newline, carriage return and tab are escaped. JSON,
- * most of what a sync copies, mostly passes unchanged (CSV doubled its every quote).
- */
-function copyField(value: CopyValue): string {
-  if (value === null) return "\\N";
-  const text = String(value);
-  return /[\\\n\r\t]/.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => escapes[c]!) : text;
 }
 
 function redact(url: string): string {

@@ -12,7 +12,7 @@ export interface PGliteResult<R = unknown> {
   affectedRows?: number;
 }
 
-type Request = { op: "exec"; sql: string } | { op: "query"; sql: string; params: unknown[] } | { op: "copy"; sql: string; csv: string } | { op: "close" };
+type Request = { op: "exec"; sql: string } | { op: "query"; sql: string; params: unknown[] } | { op: "copy"; sql: string; chunks: Uint8Array[] } | { op: "close" };
 type Reply = { id: number; result?: unknown; error?: Record<string, unknown> };
 
 /**
@@ -72,9 +72,9 @@ export class PGliteThread {
     return this.send({ op: "query", sql, params }) as Promise<PGliteResult<R>>;
   }
 
-  /** COPY … FROM '/dev/blob' with `csv` as the blob. */
-  copy(sql: string, csv: string): Promise<PGliteResult> {
-    return this.send({ op: "copy", sql, csv }) as Promise<PGliteResult>;
+  /** COPY … FROM '/dev/blob' with `chunks` (the text, encoded) as the blob. */
+  copy(sql: string, chunks: Uint8Array[]): Promise<PGliteResult> {
+    return this.send({ op: "copy", sql, chunks }) as Promise<PGliteResult>;
   }
 
   async close(): Promise<void> {

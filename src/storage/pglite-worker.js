@@ -1,6 +1,6 @@
 // The embedded database's own thread (see pglite-thread.ts). Plain JavaScript, so the thread starts
 // without a TypeScript loader. Requests arrive one at a time (the dialect queues them) as
-// { id, op: "exec" | "query" | "copy" | "close", sql, params, csv } and are answered as { id, result } or
+// { id, op: "exec" | "query" | "copy" | "close", sql, params, chunks } and are answered as { id, result } or
 // { id, error } with the database error's fields (code, constraint, detail…) kept.
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -31,7 +31,7 @@ async function run(request) {
     case "query":
       return plain(await pglite.query(request.sql, request.params));
     case "copy":
-      return plain(await pglite.query(request.sql, [], { blob: new Blob([request.csv]) }));
+      return plain(await pglite.query(request.sql, [], { blob: new Blob(request.chunks) }));
     case "close":
       await pglite.close();
       return null;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { copyLine } from "../../src/storage/database.ts";
+import { CopyEncoder } from "../../src/storage/copy-format.ts";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 
 // Every bulk write of a sync or an import goes through Store.copyRows (or copyEncoded, for rows encoded as
@@ -13,20 +13,22 @@ describe.each(engines)("COPY of awkward values (%s)", (engine) => {
   });
   afterAll(async () => store?.dispose());
 
-  it.each(["copyRows", "copyEncoded"] as const)("%s keeps NULLs, empty strings, delimiters, escapes, Unicode and values larger than a chunk", async (method) => {
+  it.each(["copyRows", "copyEncoded"] as const)("%s keeps NULLs, empty strings, delimiters, escapes, Unicode, values larger than a chunk and rows across chunks", async (method) => {
     await sql`truncate copied`.execute(store.db);
     const values = [
       null, "", "plain", 'say "hi"', "a,b;c", "tab\there", "line\nbreak", "carriage\r\nreturn", "back\\slash", "\\N", "\\", '\\"',
       "Zoë Øster 李雷 🙂", " leading and trailing ", "x".repeat(70_000), "NULL",
+      // Enough multi-byte rows to fill several 64 KB chunks.
+      ...Array.from({ length: 3000 }, (_, i) => `${"李".repeat(i % 97)} ${i} 🙂 Zoë\tØster`),
     ];
     const json = JSON.stringify({ note: 'a "quoted" \\ value\nwith a newline', name: "Zoë 🙂" });
     const input = values.map((v, i) => [i, v, i % 2 ? null : "other", i % 3 === 0, json]);
     const columns = ["n", "a", "b", "ok", "j"];
     if (method === "copyRows") await store.copyRows("copied", columns, input);
     else {
-      // Chunks of whole lines, as an import stages them: three rows a chunk.
-      const lines = input.map(copyLine);
-      await store.copyEncoded("copied", columns, Array.from({ length: Math.ceil(lines.length / 3) }, (_, k) => lines.slice(3 * k, 3 * k + 3).join("")));
+      const encoder = new CopyEncoder();
+      for (const row of input) encoder.add(row);
+      await store.copyEncoded("copied", columns, encoder.take());
     }
     const { rows } = await sql<{ n: number; a: string | null; b: string | null; ok: boolean; j: unknown }>`select n, a, b, ok, j from copied order by n`.execute(store.db);
     expect(rows).toEqual(values.map((v, i) => ({ n: i, a: v, b: i % 2 ? null : "other", ok: i % 3 === 0, j: JSON.parse(json) })));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
-import { stagingLine } from "../../src/storage/queries/imports.ts";
+import { stagingRow } from "../../src/storage/queries/imports.ts";
 
 // Migration 010: users and groups get time-ordered ids (UUID version 7), so bulk writes append to the
 // user-keyed indexes instead of scattering over them; an import's new users too.
@@ -36,7 +36,7 @@ describe.each(engines)("time-ordered ids on %s", (engine) => {
 it("stages an import's new users with version 7 ids, in row order", async () => {
   const ids: string[] = [];
   for (let row = 2; row < 5; row++) {
-    ids.push(stagingLine("run", { row, email: `u${row}@example.com`, userPrincipalName: null, displayName: `U${row}` }).split("\t")[2]!);
+    ids.push(String(stagingRow("run", { row, email: `u${row}@example.com`, userPrincipalName: null, displayName: `U${row}` })[2]));
     await pause();
   }
   for (const id of ids) expect(id).toMatch(version7);

@@ -1,6 +1,7 @@
 import { timeOrderedId } from "../time-ordered-id.ts";
 import { sql, type RawBuilder } from "kysely";
-import { copyLine, type CopyValue, type Db, type Store } from "../database.ts";
+import type { Db, Store } from "../database.ts";
+import type { CopyValue } from "../copy-format.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
 
 /**
@@ -55,7 +56,7 @@ export function stagedIn(rows: StagedRows, alias = "s"): RawBuilder<boolean> {
  * into undecided ones (action NULL) with the existing user's id. The ids are time-ordered (version 7),
  * as the database's own (migration 010), so the apply writes every user-keyed index in order.
  */
-export function stagingLine(runId: string, user: ImportedUser): string {
+export function stagingRow(runId: string, user: ImportedUser): CopyValue[] {
   const values: CopyValue[] = [runId, user.row, timeOrderedId(), "create"];
   for (const { field, kind } of stagedColumns) {
     const value = user[field];
@@ -64,17 +65,17 @@ export function stagingLine(runId: string, user: ImportedUser): string {
     else if (kind === "json") values.push(JSON.stringify(value));
     else values.push(value as string | boolean);
   }
-  return copyLine(values);
+  return values;
 }
 
 export const stagingColumnNames = ["run_id", "row_no", "user_id", "action", ...stagedColumns.map((c) => c.column)];
 
 /**
- * `lines`: stagingLine's, in chunks. `transaction`: the one an import applies in, where the database needs
- * the rows staged inside it (PGlite).
+ * `chunks`: stagingRow's rows, encoded (CopyEncoder). `transaction`: the one an import applies in, where the
+ * database needs the rows staged inside it (PGlite).
  */
-export async function stageRows(store: Store, lines: string[], transaction?: Db): Promise<void> {
-  if (lines.length) await store.copyEncoded("import_rows", stagingColumnNames, lines, transaction);
+export async function stageRows(store: Store, chunks: Uint8Array[], transaction?: Db): Promise<void> {
+  if (chunks.length) await store.copyEncoded("import_rows", stagingColumnNames, chunks, transaction);
 }
 
 /**

@@ -1,0 +1,74 @@
+/** A column value for COPY: null stays NULL. */
+export type CopyValue = string | number | boolean | null;
+
+const chunkBytes = 64 * 1024;
+
+/**
+ * Rows in COPY's text format, written straight into byte chunks of about 64 KB. Building each chunk as one
+ * string first (`text += line`) cost about eight times as much: V8 flattens every such string and copies it
+ * again to encode it, 0.35-0.45 s per 30 MB against 0.05 s line by line into a Buffer.
+ */
+export class CopyEncoder {
+  private chunks: Buffer[] = [];
+  private buffer = Buffer.allocUnsafe(chunkBytes);
+  private used = 0;
+
+  add(row: CopyValue[]): void {
+    const line = row.map(copyField).join("\t") + "\n";
+    // A UTF-16 code unit takes at most three bytes in UTF-8.
+    if (this.used + line.length * 3 > this.buffer.length) {
+      this.seal();
+      this.buffer = Buffer.allocUnsafe(Math.max(chunkBytes, line.length * 3));
+    }
+    this.used += this.buffer.write(line, this.used);
+  }
+
+  /** The chunks filled so far (none until about 64 KB are written); the encoder keeps the one it is filling. */
+  takeFull(): Buffer[] {
+    const chunks = this.chunks;
+    this.chunks = [];
+    return chunks;
+  }
+
+  /** Every chunk written so far, the last one partly filled; the encoder starts again empty. */
+  take(): Buffer[] {
+    this.seal();
+    return this.takeFull();
+  }
+
+  private seal(): void {
+    if (this.used === 0) return;
+    this.chunks.push(this.buffer.subarray(0, this.used));
+    this.buffer = Buffer.allocUnsafe(chunkBytes);
+    this.used = 0;
+  }
+}
+
+/**
+ * `rows` encoded chunk by chunk. Between chunks the event loop gets a turn: encoding a big page in one go
+ * would hold up, for tens of milliseconds, the responses a concurrent listing is waiting for.
+ */
+export async function* encodeRows(rows: Iterable<CopyValue[]>): AsyncGenerator<Buffer> {
+  const encoder = new CopyEncoder();
+  for (const row of rows) {
+    encoder.add(row);
+    const full = encoder.takeFull();
+    if (full.length) {
+      yield* full;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+  yield* encoder.take();
+}
+
+const escapes: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * A field in COPY's text format: NULL is \N; backslash, newline, carriage return and tab are escaped. JSON,
+ * most of what a sync copies, mostly passes unchanged (CSV doubled its every quote).
+ */
+function copyField(value: CopyValue): string {
+  if (value === null) return "\\N";
+  const text = String(value);
+  return /[\\\n\r\t]/.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => escapes[c]!) : text;
+}
