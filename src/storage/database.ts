@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { join, resolve } from "node:path";
 import { RollcallError } from "../errors.ts";
-import { encodeRows, type CopyValue } from "./copy-format.ts";
+import { encodeRows, recycleChunks, type CopyValue } from "./copy-format.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
 import { PGliteThread } from "./pglite-thread.ts";
 import { acquireDataDirLock } from "./lock.ts";
@@ -25,7 +25,7 @@ export interface Store {
    * rollback of the reader: stage only what is deleted afterwards anyway).
    */
   copyRows(table: string, columns: string[], rows: Iterable<CopyValue[]>, reader?: Db): Promise<void>;
-  /** copyRows for rows already encoded (CopyEncoder), in chunks of whole lines. */
+  /** copyRows for rows already encoded (CopyEncoder), in chunks of whole lines; the chunks are recycled. */
   copyEncoded(table: string, columns: string[], chunks: Uint8Array[], reader?: Db): Promise<void>;
   /**
    * Make the space of the tables' deleted and rewritten rows reusable. PostgreSQL's autovacuum does that by
@@ -83,6 +83,7 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
     // COPY never lands inside someone else's transaction.
     if (reader?.isTransaction) await copy();
     else await db.connection().execute(copy);
+    recycleChunks(chunks);
   };
   return {
     db,
@@ -123,8 +124,17 @@ async function openPostgres(url: string): Promise<Store> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const copyToPostgres = async (table: string, columns: string[], chunks: AsyncIterable<Uint8Array> | Uint8Array[]) => {
     const client = await pool.connect();
+    const sent: Uint8Array[] = [];
+    const sending = async function* () {
+      for await (const chunk of chunks) {
+        sent.push(chunk);
+        yield chunk;
+      }
+    };
     try {
-      await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
+      await pipeline(Readable.from(sending()), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
+      // The COPY has ended: the server has every byte, the socket holds none of them.
+      recycleChunks(sent);
     } finally {
       client.release();
     }

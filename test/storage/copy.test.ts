@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { CopyEncoder } from "../../src/storage/copy-format.ts";
+import { CopyEncoder, recycleChunks } from "../../src/storage/copy-format.ts";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 
 // Every bulk write of a sync or an import goes through Store.copyRows (or copyEncoded, for rows encoded as
@@ -32,5 +32,19 @@ describe.each(engines)("COPY of awkward values (%s)", (engine) => {
     }
     const { rows } = await sql<{ n: number; a: string | null; b: string | null; ok: boolean; j: unknown }>`select n, a, b, ok, j from copied order by n`.execute(store.db);
     expect(rows).toEqual(values.map((v, i) => ({ n: i, a: v, b: i % 2 ? null : "other", ok: i % 3 === 0, j: JSON.parse(json) })));
+  });
+});
+
+describe("CopyEncoder", () => {
+  it("writes the next rows into the memory of chunks handed back after their COPY", () => {
+    const encoder = new CopyEncoder();
+    encoder.add(["first", null]);
+    const [first] = encoder.take();
+    expect(Buffer.from(first!).toString()).toBe("first\t\\N\n");
+    recycleChunks([first!]);
+    encoder.add(["second", "tab\there"]);
+    const [second] = encoder.take();
+    expect(second!.buffer).toBe(first!.buffer);
+    expect(Buffer.from(second!).toString()).toBe("second\ttab\\there\n");
   });
 });
