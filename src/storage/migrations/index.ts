@@ -10,6 +10,7 @@ import * as m009 from "./009_statement_references.ts";
 import * as m010 from "./010_time_ordered_ids.ts";
 import * as m011 from "./011_sync_dirty_users.ts";
 import * as m012 from "./012_reference_checks_by_key.ts";
+import * as m013 from "./013_unlogged_sync_staging.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ export const migrations: Record<string, Migration> = {
   "010_time_ordered_ids": m010,
   "011_sync_dirty_users": m011,
   "012_reference_checks_by_key": m012,
+  "013_unlogged_sync_staging": m013,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
