@@ -4,7 +4,7 @@ let boundedWork = 0;
 
 /**
  * Runs memory-bound work (a sync) with the JavaScript heap kept close to its live size. A sync's garbage is
- * mostly large strings (Graph pages, COPY text, query results), which V8 puts straight into the old
+ * mostly large strings (Graph pages, query results), which V8 puts straight into the old
  * generation, so only a full collection frees them; by default V8 lets the old generation grow to up to
  * four times its live size first: in a 100,000-user sync, about 190 MB of heap for 50 MB live. Growing by
  * 25% at most keeps it under 80 MB for the same sync time, which keeps a sync on PGlite (whose database

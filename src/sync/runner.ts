@@ -75,8 +75,9 @@ class Rollback extends Error {}
 const rewrittenTables = ["entra_users", "entra_dirty_users", "entra_groups", "entra_members", "entra_departed", "users", "groups", "group_members", "user_identifiers", "source_state", "sync_runs"];
 
 export async function runSync(store: Store, request: SyncRequest, options: RunnerOptions): Promise<RunSummary> {
+  const work = () => run(store, request, options);
   // Only the embedded database shares the process's memory (see heap.ts).
-  return store.kind === "pglite" ? withBoundedHeap(() => run(store, request, options)) : run(store, request, options);
+  return store.kind === "pglite" ? withBoundedHeap(work) : work();
 }
 
 async function run(store: Store, request: SyncRequest, options: RunnerOptions): Promise<RunSummary> {
