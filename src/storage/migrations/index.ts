@@ -11,6 +11,7 @@ import * as m010 from "./010_time_ordered_ids.ts";
 import * as m011 from "./011_sync_dirty_users.ts";
 import * as m012 from "./012_reference_checks_by_key.ts";
 import * as m013 from "./013_unlogged_sync_staging.ts";
+import * as m014 from "./014_import_staging_one_index.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   "011_sync_dirty_users": m011,
   "012_reference_checks_by_key": m012,
   "013_unlogged_sync_staging": m013,
+  "014_import_staging_one_index": m014,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
