@@ -77,6 +77,11 @@ export async function* encodeRows(rows: Iterable<CopyValue[]>): AsyncGenerator<B
   yield* encoder.take();
 }
 
+/** A PostgreSQL array literal of `items` (every element quoted), to COPY into an array column. */
+export function arrayLiteral(items: string[]): string {
+  return `{${items.map((i) => `"${i.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`;
+}
+
 const escapes: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /**

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Store } from "../storage/database.ts";
+import { arrayLiteral } from "../storage/copy-format.ts";
 import { needsGroups, userSelect, type EntraConfig } from "../sources/entra/config.ts";
 import type { GraphClient, GraphPage } from "../sources/entra/graph.ts";
 
@@ -52,26 +53,33 @@ export function startListing(
   const groupsTask = needsGroups(input.config)
     ? drain(graph.pages(groupsStart, preferPageSize), () => stopped, async (page) => {
         const groups: (string | null)[][] = [];
-        const members: (string | boolean)[][] = [];
+        const members: string[][] = [];
+        let memberCount = 0;
         for (const g of page.value) {
           const removed = (g["@removed"] as { reason?: string } | undefined)?.reason ?? null;
           // A big group's members arrive over several pages: the group itself repeats, members add up.
+          // Staged as they come, one row of arrays per group object (migration 015).
           const delta = (g["members@delta"] as Record<string, unknown>[] | undefined) ?? [];
+          const [ids, kinds, removals]: [string[], string[], string[]] = [[], [], []];
           for (const m of delta) {
             const kind = m["@odata.type"] === "#microsoft.graph.group" ? "group" : m["@odata.type"] === "#microsoft.graph.user" ? "user" : null;
             if (!kind) continue; // devices, contacts, service principals are not synced
             const removed = m["@removed"] !== undefined;
             removesMembers ||= removed;
-            members.push([input.runId, String(g.id), String(m.id), kind, removed]);
+            ids.push(String(m.id));
+            kinds.push(kind);
+            removals.push(removed ? "t" : "f");
           }
+          if (ids.length) members.push([input.runId, String(g.id), arrayLiteral(ids), arrayLiteral(kinds), arrayLiteral(removals)]);
+          memberCount += ids.length;
           if (removed || "displayName" in g) {
             groups.push([input.runId, String(g.id), removed ? null : JSON.stringify({ displayName: g.displayName ?? null, description: g.description ?? null }), removed]);
           }
         }
         await store.copyRows("sync_stage_groups", ["run_id", "id", "data", "removed"], groups);
-        if (members.length) await store.copyRows("sync_stage_members", ["run_id", "group_id", "member_id", "kind", "removed"], members);
+        if (members.length) await store.copyRows("sync_stage_members", ["run_id", "group_id", "member_ids", "kinds", "removed"], members);
         progress.groups += groups.length;
-        progress.members += members.length;
+        progress.members += memberCount;
         onProgress(progress);
       }).then(withLink("groups")).then((deltaLink) => ({ deltaLink, removesMembers }))
     : Promise.resolve(null);

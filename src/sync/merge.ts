@@ -110,10 +110,17 @@ export async function mergeGroups(db: Db, input: MergeInput & { removesMembers: 
  */
 const inRemovedGroup = (groupId: RawBuilder<unknown>) => sql`${groupId} in (select id from latest_groups where removed is not null)`;
 
+/** The round's memberships, one row each, in the order they were listed (`seq`, then `n` within a group object). */
+function stagedMembers(runId: string): RawBuilder<unknown> {
+  return sql`select s.group_id, m.member_id, m.kind, m.removed, s.seq, m.n
+    from sync_stage_members s cross join lateral unnest(s.member_ids, s.kinds, s.removed) with ordinality m(member_id, kind, removed, n)
+    where s.run_id = ${runId}`;
+}
+
 /** The latest staged copy of each membership of the round (a round can add and remove the same one). */
 async function latestMembers(trx: Db, runId: string): Promise<void> {
   await sql`create temp table latest_members on commit drop as
-    select distinct on (group_id, member_id) group_id, member_id, kind, removed from sync_stage_members where run_id = ${runId} order by group_id, member_id, seq desc`.execute(trx);
+    select distinct on (group_id, member_id) group_id, member_id, kind, removed from (${stagedMembers(runId)}) x order by group_id, member_id, seq desc, n desc`.execute(trx);
   await sql`analyze latest_members`.execute(trx);
 }
 
@@ -127,7 +134,7 @@ async function replaceMembers(trx: Db, input: MergeInput & { removesMembers: boo
   const { sourceId: s, runId: r } = input;
   await sql`delete from entra_groups e where e.source_id = ${s} and not exists (select 1 from latest_groups l where l.id = e.id and l.removed is null)`.execute(trx);
   if (input.removesMembers) await latestMembers(trx, r);
-  const round = input.removesMembers ? sql`select * from latest_members where not removed` : sql`select * from sync_stage_members where run_id = ${r}`;
+  const round = input.removesMembers ? sql`select * from latest_members where not removed` : stagedMembers(r);
   const listed = sql`select group_id, member_id, kind from (${round}) x
     where not ${inRemovedGroup(sql`x.group_id`)}`;
   const insert = (from: RawBuilder<unknown>) => movedMembers(trx, sql`insert into entra_members (source_id, group_id, member_id, kind)

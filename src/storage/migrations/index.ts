@@ -12,6 +12,7 @@ import * as m011 from "./011_sync_dirty_users.ts";
 import * as m012 from "./012_reference_checks_by_key.ts";
 import * as m013 from "./013_unlogged_sync_staging.ts";
 import * as m014 from "./014_import_staging_one_index.ts";
+import * as m015 from "./015_sync_members_staged_by_group.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -28,6 +29,7 @@ export const migrations: Record<string, Migration> = {
   "012_reference_checks_by_key": m012,
   "013_unlogged_sync_staging": m013,
   "014_import_staging_one_index": m014,
+  "015_sync_members_staged_by_group": m015,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,7 +1,7 @@
 import { timeOrderedId } from "../time-ordered-id.ts";
 import { sql, type RawBuilder } from "kysely";
 import type { Db, Store } from "../database.ts";
-import type { CopyValue } from "../copy-format.ts";
+import { arrayLiteral, type CopyValue } from "../copy-format.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
 
 /**
@@ -61,7 +61,7 @@ export function stagingRow(runId: string, user: ImportedUser): CopyValue[] {
   for (const { field, kind } of stagedColumns) {
     const value = user[field];
     if (value === undefined || value === null) values.push(null);
-    else if (kind === "array") values.push(pgArray(value as string[]));
+    else if (kind === "array") values.push(arrayLiteral(value as string[]));
     else if (kind === "json") values.push(JSON.stringify(value));
     else values.push(value as string | boolean);
   }
@@ -85,10 +85,6 @@ export async function stageRows(store: Store, chunks: Uint8Array[], transaction?
 export async function clearStaging(store: Store, runId: string): Promise<void> {
   await sql`DELETE FROM import_rows WHERE run_id = ${runId}`.execute(store.db);
   await store.reclaim(["import_rows"]);
-}
-
-function pgArray(items: string[]): string {
-  return `{${items.map((i) => `"${i.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`;
 }
 
 /**
