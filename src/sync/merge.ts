@@ -126,7 +126,7 @@ async function latestMembers(trx: Db, runId: string): Promise<void> {
 
 /**
  * A full round replaces the groups and members. A round that removes no membership needs no latest copy
- * of each (sorting 290,000 rows at 100k users): one listed twice only matches twice, and is inserted once.
+ * of each (a temp table of 290,000 rows at 100k users): one listed twice only matches twice, and is inserted once.
  * Against members already held, one hash full join finds both what to add and what to remove. Inserts
  * go in key order: into an empty mirror that is 2.5 times as fast as in listing order.
  */
