@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 
 /**
@@ -43,8 +45,19 @@ export class PGliteThread {
     worker.on("exit", (code) => this.failAll(new Error(`the embedded database thread exited (code ${code})`)));
   }
 
-  /** Starts the thread and opens the database (`dataDir` null: in memory) with `startParams`, then runs `settings`. */
+  /**
+   * Starts the thread and opens the database (`dataDir` null: in memory) with `startParams`, then runs `settings`.
+   * A new data folder is created by a thread of its own first: PGlite runs initdb as a second Postgres
+   * beside the first, and a thread keeps the memory its WebAssembly instances grew to until it ends. Opened
+   * in one go, a new folder left the process at 800 MB of RSS where reopening it takes 300 MB, and a
+   * long-lived server started on a new folder kept the difference.
+   */
   static async open(dataDir: string | null, settings: string): Promise<PGliteThread> {
+    if (dataDir !== null && !existsSync(join(dataDir, "PG_VERSION"))) await (await PGliteThread.start(dataDir, "")).close();
+    return PGliteThread.start(dataDir, settings);
+  }
+
+  private static async start(dataDir: string | null, settings: string): Promise<PGliteThread> {
     // A small young generation: the thread's garbage is query results on their way out, short-lived, and
     // the default lets it pile up (peak RSS of a 100k-user sync: 786 MB with the default, 731 MB with 8 MB).
     // No inherited execArgv: the thread is plain JavaScript and needs none of the parent's flags, some of
