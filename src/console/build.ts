@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { spawn } from "node:child_process";
 
 /**
  * Builds the console with Vite when `src/console/dist/index.html` is missing or older than any source
@@ -44,18 +45,9 @@ async function buildIfStale(options: { force?: boolean; log?: (message: string) 
   try {
     if (!options.force && !consoleIsStale()) return { built: false }; // another process built it meanwhile
     options.log?.("Building the web console…");
-    const { build } = await import("vite");
     const staging = join(consoleRoot, `dist.${process.pid}.tmp`);
     rmSync(staging, { recursive: true, force: true });
-    // Vite and the React plugin read NODE_ENV; a test runner sets it to "test", which would ship React's development build.
-    const nodeEnv = process.env.NODE_ENV;
-    process.env.NODE_ENV = "production";
-    try {
-      await build({ configFile: join(consoleRoot, "vite.config.ts"), mode: "production", logLevel: "warn", build: { outDir: staging, emptyOutDir: true } });
-    } finally {
-      if (nodeEnv === undefined) delete process.env.NODE_ENV;
-      else process.env.NODE_ENV = nodeEnv;
-    }
+    await buildInChildProcess(join(consoleRoot, "vite.config.ts"), staging);
     const old = join(consoleRoot, `dist.${process.pid}.old`);
     if (existsSync(consoleDist)) renameSync(consoleDist, old);
     renameSync(staging, consoleDist);
@@ -64,6 +56,19 @@ async function buildIfStale(options: { force?: boolean; log?: (message: string) 
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/**
+ * Vite in a process that ends with the build. Built in the server's own process, it left the process 125-135 MB
+ * larger (on a thread, part of that), and `npm start` on a fresh clone served at 805 MB of RSS instead of
+ * about 510 MB.
+ */
+export async function buildInChildProcess(configFile: string, outDir: string): Promise<void> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL("./vite-build.js", import.meta.url)), configFile, outDir], { stdio: ["ignore", "inherit", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`the console build stopped with exit code ${code}`))));
+  });
 }
 
 async function acquire(lock: string): Promise<void> {
