@@ -42,6 +42,13 @@ describe.each(engines)("the rollcall CLI on %s", (engine) => {
     expect(added.json()).toMatchObject({ email: "ada@example.com", mobilePhone: "+447911123456", cardNumbers: ["0042", "0043"], customAttributes: { costCentre: "R&D" } });
   });
 
+  it("takes create as another name for add", async () => {
+    expect((await cli("workspaces", "create", "beta")).code).toBe(0);
+    const created = await cli("groups", "create", "Crew", "--workspace", "beta", "--json");
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.json()).toMatchObject({ name: "Crew" });
+  });
+
   it("lists users with exactly the contract's field names, source as an object and group names", async () => {
     expect((await cli("groups", "add", "Pilots", "--workspace", "acme")).code).toBe(0);
     expect((await cli("groups", "members", "add", "Pilots", "ada@example.com", "--workspace", "acme")).code).toBe(0);

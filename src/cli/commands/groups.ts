@@ -31,6 +31,7 @@ export function groupsCommand(): Command {
 
   groups.addCommand(
     directoryCommand("add", "create a group")
+      .alias("create")
       .argument("<name>")
       .option("--description <text>")
       .action(async (name: string, opts) =>

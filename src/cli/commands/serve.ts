@@ -67,7 +67,7 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
 export function adminsCommand(): Command {
   const admins = new Command("admins").description("admin accounts that sign in to the web console and the API");
   admins.addCommand(
-    withJson(new Command("add").description("create an admin account; prints its generated password once"))
+    withJson(new Command("add").alias("create").description("create an admin account; prints its generated password once"))
       .requiredOption("--email <email>", "the admin's email (their sign-in name)")
       .option("-w, --workspace <name>", "give a role in this workspace (required unless --owner)")
       .addOption(new Option("--role <role>", "role in that workspace").choices(["admin", "viewer"]).default("admin"))

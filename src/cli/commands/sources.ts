@@ -137,7 +137,7 @@ export function describeSource(s: Source): string {
 export function sourcesCommand(): Command {
   const sources = new Command("sources").description("Entra ID sources: add, test, change, remove");
 
-  const add = new Command("add").description("add a source");
+  const add = new Command("add").alias("create").description("add a source");
   add.addCommand(
     withSourceFlags(directoryCommand("entra", "add a Microsoft Entra ID source"))
       .requiredOption("--name <name>", "source name (shown on synced users)")

@@ -116,7 +116,7 @@ export function usersCommand(): Command {
   );
 
   users.addCommand(
-    withUserFields(directoryCommand("add", "add a user by hand")).action(async (opts) =>
+    withUserFields(directoryCommand("add", "add a user by hand").alias("create")).action(async (opts) =>
       runOn(opts, async (directory) => directory.users.add(userInputFromFlags(opts)), { human: (u) => `added ${describeUser(u)}` }),
     ),
   );

@@ -12,7 +12,7 @@ export function workspacesCommand(): Command {
     ),
   );
   workspaces.addCommand(
-    withJson(new Command("add").description("create a workspace"))
+    withJson(new Command("add").alias("create").description("create a workspace"))
       .argument("<name>")
       .option("--default-country <CC>", "ISO country code used to read local phone numbers (e.g. US, GB)")
       .action(async (name: string, opts) =>
@@ -50,6 +50,7 @@ export function tokensCommand(): Command {
   const tokens = new Command("tokens").description("API tokens for scripts (Authorization: Bearer …)");
   tokens.addCommand(
     workspaceCommand("create", "create a token; it is shown once")
+      .alias("add")
       .option("--role <role>", "admin or viewer", "admin")
       .option("--name <name>", "what the token is for")
       .action(async (opts) =>
