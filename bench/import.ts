@@ -6,9 +6,9 @@
  * another fresh workspace. Each import is divided by the COPY just before it (target: import ÷ COPY ≤ 3), and
  * the median over the rounds is reported. The first round also re-imports the CSV (nothing changes) and
  * imports a CSV of as many other users into the CSV's workspace (a first import into an empty workspace
- * skips the lookups against users; this one pays them). Peak RSS and heap are sampled during each import. PINs cost one scrypt
- * each (~50 ms), so they are measured separately on --pins rows (default 200) rather than mixed into the
- * 100k run. A 1,000-row import runs first (not measured) so JIT compilation and first use are not charged
+ * skips the lookups against users; this one pays them). Peak RSS and heap are sampled during each import.
+ * PINs cost one scrypt each (~50 ms), so they are measured separately on --pins rows (default 200) rather
+ * than mixed into the 100k run. A 1,000-row import runs first (not measured) so JIT compilation and first use are not charged
  * to the first measured import.
  * CPU seconds (this process, plus the server's processes when PostgreSQL runs on this machine) are
  * reported beside wall time: on a shared machine wall time stretches with the load, CPU time much less.
@@ -146,8 +146,8 @@ try {
       const warmUp = await createWorkspace(store.db, { name: "warm-up", defaultCountry: "GB" });
       await runImport({ db: store.db, workspace: warmUp, actor: "bench" }, store, { path: warmCsv, fileName: "warm-up.csv", dryRun: false, partial: false, updateExisting: false });
       // Rounds of COPY, CSV import, COPY, XLSX import, each import divided by the COPY just before it, and the
-      // median of the rounds reported: on the project's machine one COPY took from 2.0 s to 3.3 s from minute
-      // to minute, and the speed of the whole machine drifted by 30% within a run.
+      // median of the rounds reported: on the project's machine one PGlite COPY took from 2.75 s to 5.5 s in a run,
+      // and the speed of the whole machine drifted by 30% within a run.
       const measured: { label: string; round: number; copy: Awaited<ReturnType<typeof copyBaseline>>; run: Awaited<ReturnType<typeof timed<Awaited<ReturnType<typeof runImport>>>>> }[] = [];
       for (let round = 1; round <= rounds; round++) {
         for (const [label, path, fileName] of [["csv", csv, "users.csv"], ["xlsx", xlsx, "users.xlsx"]] as const) {
