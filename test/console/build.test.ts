@@ -1,8 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { projectModule, runScript } from "../support/node-script.ts";
 
 // A server that builds its console on start (a fresh clone's `npm start`) must not keep Vite's memory.
 describe("the console build", () => {
@@ -11,12 +11,12 @@ describe("the console build", () => {
 
   it("runs in a process of its own, so the process that asked for it does not keep Vite's memory", () => {
     const outDir = join(dir, "dist");
-    const script = `import { buildInChildProcess, consoleRoot } from ${JSON.stringify(join(process.cwd(), "src/console/build.ts"))};
+    const script = `import { buildInChildProcess, consoleRoot } from ${projectModule("src/console/build.ts")};
       import { join } from "node:path";
       const before = process.memoryUsage().rss;
       await buildInChildProcess(join(consoleRoot, "vite.config.ts"), ${JSON.stringify(outDir)});
       console.log("grew", process.memoryUsage().rss - before);`;
-    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 120_000 });
+    const run = runScript(script, 120_000);
     expect(run.status, run.stderr).toBe(0);
     expect(existsSync(join(outDir, "index.html"))).toBe(true);
     expect(readdirSync(join(outDir, "assets")).some((f) => f.endsWith(".js"))).toBe(true);

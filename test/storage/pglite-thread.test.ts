@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, sql, type Store } from "../../src/storage/database.ts";
+import { projectModule, runScript } from "../support/node-script.ts";
 
 // The embedded database runs on a thread of its own: the main thread keeps answering while a statement
 // runs, database errors keep their fields, and an idle store does not keep a process alive.
@@ -55,11 +55,11 @@ describe("a process with an open embedded store", () => {
 
   it("exits when its work is done, even without closing the store", () => {
     // Through `node --input-type=module -e`, whose flag a worker thread must not inherit.
-    const script = `import { openStore, sql } from ${JSON.stringify(join(process.cwd(), "src/storage/database.ts"))};
+    const script = `import { openStore, sql } from ${projectModule("src/storage/database.ts")};
       const store = await openStore({ kind: "pglite", dataDir: ${JSON.stringify(data)} });
       const { rows } = await sql\`select count(*) as n from workspaces\`.execute(store.db);
       console.log("workspaces", rows[0].n);`;
-    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+    const run = runScript(script, 30_000);
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.stdout).toContain("workspaces 1");
     expect(run.status).toBe(0);
@@ -69,11 +69,11 @@ describe("a process with an open embedded store", () => {
     // PGlite creates a folder with initdb, a second Postgres beside the first; opened in one go, the process
     // kept about 800 MB of RSS where reopening the folder takes about 300 MB.
     const rssAfterOpening = (folder: string) => {
-      const script = `import { openStore } from ${JSON.stringify(join(process.cwd(), "src/storage/database.ts"))};
+      const script = `import { openStore } from ${projectModule("src/storage/database.ts")};
         const store = await openStore({ kind: "pglite", dataDir: ${JSON.stringify(folder)} });
         console.log("rss", process.memoryUsage().rss);
         await store.close();`;
-      const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+      const run = runScript(script, 60_000);
       expect(run.status, run.stderr).toBe(0);
       return Number(/rss (\d+)/.exec(run.stdout)![1]) / 1048576;
     };
