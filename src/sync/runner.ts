@@ -206,6 +206,8 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
           captured = (await sql<Record<string, unknown>>`select subject, action, before, after, actor from change_log where run_id = ${runId} order by id`.execute(trx)).rows;
           throw new Rollback();
         }
+        // In the same transaction: whoever sees this run succeeded sees the reviewed one applied.
+        if (request.approves) await sql`update sync_runs set status = 'applied' where id = ${request.approves} and status = 'stopped'`.execute(trx);
         await finishRecord(trx, "succeeded", counts);
       });
     } catch (error) {

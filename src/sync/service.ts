@@ -29,7 +29,6 @@ export async function approveRun(deps: { store: Store; secrets: SecretBox }, wor
   const run = rows[0];
   if (!run) throw new RollcallError("not_found", `run "${runId}" was not found`, { resource: "run", key: runId });
   if (run.status !== "stopped") throw new RollcallError("invalid_input", `Run ${runId} is ${run.status}; only a run stopped at the deletion threshold can be approved`, { field: "status" });
-  const summary = await syncSource(deps, workspace, run.name, { trigger: "api", force: true, approves: runId, actor }, options);
-  if (summary.status === "succeeded") await sql`update sync_runs set status = 'applied' where id = ${runId}`.execute(deps.store.db);
-  return summary;
+  // The run that applies the changes marks the reviewed one applied as it commits (runner.ts).
+  return syncSource(deps, workspace, run.name, { trigger: "api", force: true, approves: runId, actor }, options);
 }
