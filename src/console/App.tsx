@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, onUnauthenticated, setCsrfToken, ApiError } from "./api.ts";
 import { Link, match, navigate, useLocation } from "./router.tsx";
-import { SessionContext, wsPath, type Session } from "./session.tsx";
+import { SessionContext, landingWorkspace, rememberWorkspace, wsPath, type Session } from "./session.tsx";
 import type { Account, Workspace } from "./types.ts";
 import { ErrorBanner, Loading, ToastProvider } from "./components/ui.tsx";
 import { SignIn } from "./pages/SignIn.tsx";
@@ -126,12 +126,16 @@ function safeDecode(segment: string): string {
 }
 
 function Routed({ path, session }: { path: string; session: Session }) {
-  const first = session.workspaces[0];
+  const landing = landingWorkspace(session.workspaces);
+  const current = session.workspace?.name;
   useEffect(() => {
-    if ((path === "/" || path === "/login" || !path.startsWith("/w/")) && first) navigate(wsPath(first.name, "/users"), { replace: true });
-  }, [path, first]);
+    if ((path === "/" || path === "/login" || !path.startsWith("/w/")) && landing) navigate(wsPath(landing.name, "/users"), { replace: true });
+  }, [path, landing]);
+  useEffect(() => {
+    if (current) rememberWorkspace(current);
+  }, [current]);
   if (!path.startsWith("/w/")) {
-    return first ? <Loading /> : <Shell><NoWorkspace /></Shell>;
+    return landing ? <Loading /> : <Shell><NoWorkspace /></Shell>;
   }
   if (!session.workspace) {
     return (

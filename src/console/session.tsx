@@ -26,6 +26,30 @@ export function useWorkspaceName(): string {
 
 export const wsPath = (workspace: string, rest = "") => `/w/${encodeURIComponent(workspace)}${rest}`;
 
+const lastWorkspaceKey = "rollcall.workspace";
+
+/** Where the console opens: the workspace this browser used last, if the account still has it; else the first. */
+export function landingWorkspace(workspaces: Workspace[]): Workspace | undefined {
+  const last = readStorage(lastWorkspaceKey)?.toLowerCase();
+  return workspaces.find((w) => w.name.toLowerCase() === last) ?? workspaces[0];
+}
+
+export function rememberWorkspace(name: string): void {
+  try {
+    localStorage.setItem(lastWorkspaceKey, name);
+  } catch {
+    // Storage can be disabled (private windows, policies): the console then opens the first workspace.
+  }
+}
+
+function readStorage(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Whether the signed-in account may change the current workspace. Viewers (read-only role) only read:
  * the server refuses their changes with 403, so the console does not offer them.

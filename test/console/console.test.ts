@@ -312,6 +312,27 @@ describe.skipIf(!hasChromium)("web console", () => {
     expect(await page.content()).not.toContain(rotated);
   });
 
+  it("creates a workspace from the switcher, and opens on the workspace used last", async () => {
+    await page.getByLabel("Workspace", { exact: true }).selectOption("__new");
+    const dialog = page.getByRole("dialog", { name: "New workspace" });
+    await dialog.getByLabel("Name").fill("zeta");
+    await dialog.getByLabel("Default country").fill("de");
+    await dialog.getByRole("button", { name: "Create workspace" }).click();
+    await page.waitForURL(/\/w\/zeta\/users$/);
+    await page.getByText("No users yet").waitFor();
+
+    // "zeta" sorts after "default": without the remembered workspace, / would open "default".
+    await page.goto(`${server.url}/`);
+    await page.waitForURL(/\/w\/zeta\/users$/);
+    expect(await page.getByLabel("Workspace", { exact: true }).inputValue()).toBe("zeta");
+
+    await page.getByLabel("Workspace", { exact: true }).selectOption("default");
+    await page.waitForURL(/\/w\/default\/users$/);
+    await page.goto(`${server.url}/`);
+    await page.waitForURL(/\/w\/default\/users$/);
+    await page.getByRole("link", { name: "Ada Lovelace" }).waitFor();
+  });
+
   it("works at phone size through the menu, and signs out", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole("button", { name: "Menu" }).click();
