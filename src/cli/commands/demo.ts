@@ -80,7 +80,14 @@ export function demoCommand(): Command {
         const admin = await ensureAdmin(rt, workspace);
         const listen = { ...(opts.host && { host: opts.host }), ...(opts.port && { port: Number(opts.port) }) };
         await serveUntilStopped(rt, listen, (url) => {
-          process.stdout.write(`\nRollcall is serving ${url} (API at ${url}/api/v1)\n  sign in as: ${admin.email}\n  password:   ${admin.password}\nPress Ctrl+C to stop.\n`);
+          const lines = [
+            `Rollcall is serving ${url} (API at ${url}/api/v1)`,
+            `  console:    ${url}/w/${encodeURIComponent(workspace.name)}/users`,
+            `  sign in as: ${admin.email}`,
+            `  password:   ${admin.password}`,
+            "Press Ctrl+C to stop.",
+          ];
+          process.stdout.write(`\n${lines.join("\n")}\n`);
         });
       } catch (error) {
         const e = toRollcallError(error);

@@ -1,0 +1,65 @@
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+/**
+ * `rollcall demo`, the README's first quick-start command, as a real process on a new embedded database:
+ * the demo tenant synced into the `demo` workspace, the console served with an admin who can sign in,
+ * and a second start that reuses everything and changes nothing.
+ */
+describe("rollcall demo", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-demo-"));
+  const env = { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_LOG_LEVEL: "warn" };
+  delete (env as Record<string, string | undefined>).DATABASE_URL; // the embedded default is the point here
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("syncs the demo tenant, serves the console with the admin's credentials, and stops on Ctrl+C", { timeout: 300_000 }, async () => {
+    const demo = spawn(process.execPath, ["bin/rollcall.js", "demo", "--port", "0"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    demo.stdout!.on("data", (chunk) => (stdout += String(chunk)));
+    demo.stderr!.on("data", (chunk) => (stderr += String(chunk)));
+    const exited = new Promise<number | null>((resolve) => demo.once("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 240_000;
+      while (!stdout.includes("Press Ctrl+C to stop.") && Date.now() < deadline) {
+        if (demo.exitCode !== null) throw new Error(`demo exited early (${demo.exitCode}): ${stdout}\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(stdout, stderr).toMatch(/^Run [\w-]+: succeeded \(full\)$/m);
+      const created = Number(/users:\s+(\d+) created/.exec(stdout)?.[1]);
+      expect(created).toBeGreaterThan(2000);
+      const consoleUrl = /console:\s+(\S+)/.exec(stdout)?.[1] ?? "";
+      const email = /sign in as: (\S+)/.exec(stdout)?.[1];
+      const password = /password:\s+(\S+)/.exec(stdout)?.[1];
+      // The printed address opens the synced workspace, not the empty "default" one.
+      expect(consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/w\/demo\/users$/);
+      const base = new URL(consoleUrl).origin;
+
+      const page = await fetch(consoleUrl);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<div id="root">');
+
+      const login = await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password }) });
+      expect(login.status).toBe(200);
+      const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+      const users = await fetch(`${base}/api/v1/workspaces/demo/users?limit=1&source=northwind`, { headers: { cookie } });
+      expect(((await users.json()) as { total: number }).total).toBe(created);
+
+      demo.kill("SIGINT");
+      expect(await exited).toBe(0);
+    } finally {
+      if (demo.exitCode === null) demo.kill("SIGKILL");
+    }
+    expect(stdout + stderr).not.toContain("client_secret");
+
+    // A second start reuses the workspace, the source and the data folder; its emulator listens on another
+    // port, so the source's Graph URL moves and the run is a full one, which finds nothing to change.
+    const again = spawnSync(process.execPath, ["bin/rollcall.js", "demo", "--no-serve"], { env, encoding: "utf8", timeout: 180_000 });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^Run [\w-]+: succeeded \(full\)$/m);
+    expect(again.stdout).toMatch(/users:\s+0 created, 0 updated, 0 linked, 0 disabled, 0 deleted, \d+ unchanged/);
+  });
+});
