@@ -126,6 +126,8 @@ const countLabels: [string, string][] = [
   ["groupsCreated", "groups created"],
   ["groupsUpdated", "groups updated"],
   ["groupsDeleted", "groups deleted"],
+  ["groupsUnchanged", "groups unchanged"],
+  ["groupConflicts", "group conflicts"],
   ["membershipsAdded", "memberships added"],
   ["membershipsRemoved", "memberships removed"],
   ["errors", "errors"],

@@ -65,6 +65,9 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByRole("heading", { name: "contoso", level: 1 }).waitFor();
     await expect.poll(() => page.getByText("Secret set").count()).toBeGreaterThan(0);
     await page.getByText("Used for sign-in").waitFor();
+    // The emulator's endpoints replace the cloud's, and say so; the page does not link to itself.
+    expect(await page.locator(".prop", { hasText: "Cloud" }).locator("dd").textContent()).toMatch(/^Custom endpoints: login https:\/\/\S+, Graph https:\/\/\S+$/);
+    expect(await page.getByRole("main").getByRole("link", { name: "contoso" }).count()).toBe(0);
 
     await page.getByRole("button", { name: "Connect" }).click();
     await page.getByText("Connected. Everything the source needs is in place.").waitFor({ timeout: 30_000 });

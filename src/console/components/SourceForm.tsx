@@ -15,6 +15,14 @@ const clouds = [
   ["china", "China (21Vianet)"],
 ] as const;
 
+/** Where a source signs in and reads Graph: its national cloud, or the custom endpoints that replace it. */
+export function describeEndpoints(config: { cloud: string; loginUrl?: string | null; graphUrl?: string | null }): string {
+  const cloud = clouds.find(([key]) => key === config.cloud)?.[1] ?? config.cloud;
+  const custom = [config.loginUrl && `login ${config.loginUrl}`, config.graphUrl && `Graph ${config.graphUrl}`].filter(Boolean);
+  if (!custom.length) return cloud;
+  return `Custom endpoints: ${custom.join(", ")}${custom.length < 2 ? `; otherwise ${cloud}` : ""}`;
+}
+
 interface FormState {
   name: string;
   tenantId: string;
@@ -185,8 +193,8 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
       <fieldset>
         <legend>Connection</legend>
         <p className="muted small">
-          In the Microsoft Entra admin center, register an application, give it the Microsoft Graph application permissions <strong>User.Read.All</strong> and{" "}
-          <strong>GroupMember.Read.All</strong>, grant admin consent, and create a client secret under Certificates &amp; secrets.
+          In the Microsoft Entra admin center, register an application, give it the Microsoft Graph application permission <strong>User.Read.All</strong> (and{" "}
+          <strong>Group.Read.All</strong> to sync groups), grant admin consent, and create a client secret under Certificates &amp; secrets.
         </p>
         <div className="grid-2">
           <TextField label="Name" {...text("name")} readOnly={Boolean(source)} error={fe.name} hint={source ? "The name cannot be changed." : "How this source appears here, e.g. contoso."} required />

@@ -70,7 +70,7 @@ const checkNames: Record<string, string> = {
   token: "Sign-in with the client secret",
   admin_consent: "Admin consent",
   users: "Read users (User.Read.All)",
-  groups: "Read groups (GroupMember.Read.All)",
+  groups: "Read groups (Group.Read.All)",
   members: "Read group members",
   scope: "Groups in scope",
   network: "Network",

@@ -4,7 +4,7 @@ import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
 import { countsSummary, statusText, statusTone, syncApi, type Run } from "../sync-api.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, formatDate, relativeTime, useToast } from "../components/ui.tsx";
-import { SourceFormDialog } from "../components/SourceForm.tsx";
+import { SourceFormDialog, describeEndpoints } from "../components/SourceForm.tsx";
 import { SourceCard } from "./Sync.tsx";
 import { Prop } from "./UserDetail.tsx";
 import { DataTable } from "../components/DataTable.tsx";
@@ -55,7 +55,7 @@ export function SourcePage({ name }: { name: string }) {
         <>
           {query.get("connect") ? <p className="banner banner-info">Source saved. Click Connect to check the credentials and permissions, then Preview changes or Sync now.</p> : null}
           <div className="detail-grid">
-            <SourceCard key={s.updatedAt} workspace={workspace} source={s} onChanged={refresh} />
+            <SourceCard key={s.updatedAt} workspace={workspace} source={s} onChanged={refresh} onItsPage />
             <section className="card" aria-labelledby="settings-h">
               <h2 id="settings-h">Settings</h2>
               <dl className="props">
@@ -66,7 +66,7 @@ export function SourcePage({ name }: { name: string }) {
                   <code>{s.config.clientId}</code>
                 </Prop>
                 <Prop label="Client secret">{s.secret.description}</Prop>
-                <Prop label="Cloud">{s.config.cloud}{s.config.loginUrl ? ` · ${s.config.loginUrl}` : ""}{s.config.graphUrl ? ` · ${s.config.graphUrl}` : ""}</Prop>
+                <Prop label="Cloud">{describeEndpoints(s.config)}</Prop>
                 <Prop label="Users">
                   {s.config.users === "all" ? "All users" : `Members of ${s.config.scopeGroups.join(", ")}`}
                   {s.config.includeGuests ? ", guests included" : ", no guests"}
@@ -145,10 +145,10 @@ export function RunsTable({ workspace, runs }: { workspace: string; runs: Run[] 
   return (
     <DataTable columns={["Started", "Status", "Kind", "Changes", "Duration"]}>
       {runs.map((run) => {
-        const counts = countsSummary(run.counts).filter((c) => c.key !== "unchanged");
+        const counts = countsSummary(run.counts).filter((c) => c.key !== "unchanged" && c.key !== "groupsUnchanged");
         return (
           <tr key={run.id} onClick={(e) => !(e.target as HTMLElement).closest("a") && navigate(wsPath(workspace, `/runs/${run.id}`))}>
-            <td data-label="Started">
+            <td data-label="Started" className="nowrap">
               <Link to={wsPath(workspace, `/runs/${run.id}`)} title={formatDate(run.startedAt)}>
                 {relativeTime(run.startedAt)}
               </Link>

@@ -68,7 +68,8 @@ export function SyncPage() {
   );
 }
 
-export function SourceCard({ workspace, source, onChanged }: { workspace: string; source: Source; onChanged: () => void }) {
+/** A source's status and actions; on the source's own page (`onItsPage`) without the links to that page. */
+export function SourceCard({ workspace, source, onChanged, onItsPage = false }: { workspace: string; source: Source; onChanged: () => void; onItsPage?: boolean }) {
   const toast = useToast();
   const canChange = useCanChange();
   const [runId, setRunId] = useState<string | null>(source.status.running);
@@ -95,7 +96,7 @@ export function SourceCard({ workspace, source, onChanged }: { workspace: string
     <section className="card source-card" aria-labelledby={`source-${source.id}`}>
       <div className="section-head">
         <h2 id={`source-${source.id}`}>
-          <Link to={wsPath(workspace, `/sync/${encodeURIComponent(source.name)}`)}>{source.name}</Link>
+          {onItsPage ? source.name : <Link to={wsPath(workspace, `/sync/${encodeURIComponent(source.name)}`)}>{source.name}</Link>}
         </h2>
         <SecretState source={source} />
       </div>
@@ -115,9 +116,11 @@ export function SourceCard({ workspace, source, onChanged }: { workspace: string
             </button>
           </>
         ) : null}
-        <Link className="btn btn-link" to={wsPath(workspace, `/sync/${encodeURIComponent(source.name)}`)}>
-          Settings and history
-        </Link>
+        {onItsPage ? null : (
+          <Link className="btn btn-link" to={wsPath(workspace, `/sync/${encodeURIComponent(source.name)}`)}>
+            Settings and history
+          </Link>
+        )}
       </div>
       {canChange ? <ConnectButton workspace={workspace} source={source.name} /> : null}
       <ErrorBanner error={error} title="The sync could not start." />

@@ -204,7 +204,7 @@ export function UsersPage() {
           >
             {data.items.map((user) => (
               <tr key={user.id} onClick={(e) => !(e.target as HTMLElement).closest("a,button") && navigate(wsPath(workspace, `/users/${user.id}`))}>
-                <td data-label="Name">
+                <td data-label="Name" className="cell-name">
                   <div>
                     <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong">
                       {user.displayName}
@@ -212,7 +212,7 @@ export function UsersPage() {
                     {user.jobTitle ? <div className="muted small">{user.jobTitle}</div> : null}
                   </div>
                 </td>
-                <td data-label="Email" className="truncate">
+                <td data-label="Email" className="truncate" title={user.email ?? user.userPrincipalName ?? undefined}>
                   {user.email ?? user.userPrincipalName ?? "—"}
                 </td>
                 <td data-label="Department" className="hide-narrow">
@@ -229,7 +229,7 @@ export function UsersPage() {
                   </span>
                 </td>
                 <td data-label="Status">{user.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}</td>
-                <td data-label="Updated" title={formatDate(user.updatedAt)}>
+                <td data-label="Updated" className="nowrap" title={formatDate(user.updatedAt)}>
                   {relativeTime(user.updatedAt)}
                 </td>
               </tr>
