@@ -5,8 +5,9 @@ import { spawn } from "node:child_process";
 
 /**
  * Builds the console with Vite when `src/console/dist/index.html` is missing or older than any source
- * file. Safe to call from several processes at once (tests, `rollcall serve`): one builds under a lock
- * directory, into a temporary folder that is renamed into place, and the others wait for it.
+ * file (its own, or a shared one in `src/domain`). Safe to call from several processes at once (tests,
+ * `rollcall serve`): one builds under a lock directory, into a temporary folder that is renamed into place,
+ * and the others wait for it.
  */
 export const consoleRoot = fileURLToPath(new URL(".", import.meta.url));
 export const consoleDist = join(consoleRoot, "dist");
@@ -23,10 +24,13 @@ function newestSource(dir: string): number {
   return newest;
 }
 
+/** The console's own folder, and the domain modules it shares with the server (change-log wording). */
+const sourceRoots = [consoleRoot, fileURLToPath(new URL("../domain", import.meta.url))];
+
 export function consoleIsStale(): boolean {
   const index = join(consoleDist, "index.html");
   if (!existsSync(index)) return true;
-  return statSync(index).mtimeMs < newestSource(consoleRoot);
+  return statSync(index).mtimeMs < Math.max(...sourceRoots.map(newestSource));
 }
 
 let pending: Promise<{ built: boolean }> | null = null;

@@ -74,14 +74,21 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     expect((await cli("sources", "test", "by-cert", "--json")).json).toMatchObject({ ok: true });
     expect((await cli("sync", "by-cert", "--json")).json).toMatchObject({ status: "succeeded" });
 
-    const leaving = other.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled).slice(0, 2);
+    const members = other.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled);
+    const leaving = members.slice(0, 2);
     for (const u of leaving) other.deleteUser(u.id);
+    const moved = { ...members[2]! };
+    other.updateUser(moved.id, { department: "Moved Department" });
     const stopped = await cli("sync", "by-cert", "--json");
     expect(stopped.code).not.toBe(0);
     expect(stopped.json).toMatchObject({ status: "stopped", error: { code: "sync_threshold_exceeded" } });
     const shown = await cli("runs", "show", stopped.json.runId);
     expect(shown.stdout).toMatch(/changes \(\d+, planned, not applied\):/);
-    for (const u of leaving) expect(shown.stdout).toMatch(new RegExp(`disable\\s+${(u.mail ?? u.userPrincipalName).replace(/[.+]/g, "\\$&")}`));
+    const escape = (text: string) => text.replace(/[.+()]/g, "\\$&");
+    // Each planned change says what it would do: the reason for a disable, the fields of an update.
+    for (const u of leaving) expect(shown.stdout).toMatch(new RegExp(`disable\\s+${escape(u.mail ?? u.userPrincipalName)}\\n\\s+removed from Entra ID`));
+    expect(shown.stdout).toMatch(new RegExp(`update\\s+${escape(moved.mail ?? moved.userPrincipalName)}\\n\\s+Department: ${escape(moved.department ?? "(empty)")} → Moved Department`));
+    expect(shown.stdout).toMatch(/^  users: +0 created, 1 updated, 0 linked, 2 disabled/m);
     const approved = await cli("runs", "approve", stopped.json.runId, "--json");
     expect(approved.json).toMatchObject({ status: "succeeded", counts: { disabled: 2 } });
   }, 400_000);

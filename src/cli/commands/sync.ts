@@ -1,6 +1,8 @@
 import { Command } from "commander";
 import cliProgress from "cli-progress";
+import type { ChangeRecord } from "../../core/change-log.ts";
 import type { Run } from "../../core/runs.ts";
+import { changeNotes, changedFields, fieldLabel, joinedGroups } from "../../domain/change.ts";
 import type { RunSummary, SyncProgress } from "../../sync/runner.ts";
 import { directoryCommand, runOn, table, type GlobalOptions } from "../io.ts";
 
@@ -29,14 +31,17 @@ export function progressBar(enabled: boolean): { update(p: SyncProgress): void; 
   };
 }
 
-export function describeSummary(s: RunSummary): string {
-  const c = s.counts;
-  const lines = [
-    `${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`,
+/** A run's counts and Graph traffic, as `rollcall sync` and `rollcall runs show` print them. */
+function countLines(c: Record<string, number>, graph: { graphRequests: number; graphThrottled: number }): string[] {
+  return [
     `  users:   ${c.created ?? 0} created, ${c.updated ?? 0} updated, ${c.linked ?? 0} linked, ${c.disabled ?? 0} disabled, ${c.deleted ?? 0} deleted, ${c.unchanged ?? 0} unchanged, ${c.skipped ?? 0} skipped (${c.conflicts ?? 0} conflicts)`,
-    `  groups:  ${c.groupsCreated ?? 0} created, ${c.groupsUpdated ?? 0} updated, ${c.groupsDeleted ?? 0} deleted; memberships +${c.membershipsAdded ?? 0} -${c.membershipsRemoved ?? 0}`,
-    `  ${c.warnings ?? 0} warnings; ${s.graphRequests} Graph requests (${s.graphThrottled} throttled)`,
+    `  groups:  ${c.groupsCreated ?? 0} created, ${c.groupsUpdated ?? 0} updated, ${c.groupsDeleted ?? 0} deleted, ${c.groupsUnchanged ?? 0} unchanged (${c.groupConflicts ?? 0} conflicts); memberships +${c.membershipsAdded ?? 0} -${c.membershipsRemoved ?? 0}`,
+    `  ${c.warnings ?? 0} warnings; ${graph.graphRequests} Graph requests (${graph.graphThrottled} throttled)`,
   ];
+}
+
+export function describeSummary(s: RunSummary): string {
+  const lines = [`${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`, ...countLines(s.counts, s)];
   if (s.dryRun) lines.push(`  nothing was applied; see the change set with \`rollcall runs show ${s.runId}\``);
   if (s.error) lines.push(`  ${s.status === "stopped" ? "stopped" : "error"} [${s.error.code}]: ${s.error.message}`);
   return lines.join("\n");
@@ -62,19 +67,31 @@ export function syncCommand(): Command {
     });
 }
 
-function describeRun(r: Run & { changes?: { action: string; subject: string; after: unknown }[] }): string {
+const detailIndent = " ".repeat(15);
+
+/** One change-log entry: its action and subject, then what it says and the fields it changed. */
+function describeChange(c: ChangeRecord): string[] {
+  const groups = joinedGroups(c);
+  return [
+    `    ${c.action.padEnd(10)} ${c.subject}`,
+    ...changeNotes(c).map((note) => `${detailIndent}${note}`),
+    ...changedFields(c).map((f) => `${detailIndent}${fieldLabel(f.field)}: ${f.from} → ${f.to}`),
+    ...(groups.length ? [`${detailIndent}groups: ${groups.join(", ")}`] : []),
+  ];
+}
+
+function describeRun(r: Run & { changes?: ChangeRecord[] }): string {
   const lines = [
     `Run ${r.id} of ${r.source}: ${r.status}${r.dryRun ? " (dry run)" : ""}${r.forced ? " (forced)" : ""}`,
     `  ${r.mode}, ${r.trigger}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
-    `  counts: ${Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(", ") || "(none yet)"}`,
-    `  Graph: ${r.graphRequests} requests, ${r.graphThrottled} throttled`,
+    ...countLines(r.counts, r),
   ];
   if (r.status === "running") lines.push(`  progress: ${JSON.stringify(r.progress)}`);
   if (r.error) lines.push(`  error [${r.error.code}]: ${r.error.message}`);
   if (r.changes?.length) {
     const planned = r.dryRun || r.status === "stopped" || r.status === "rejected" ? ", planned, not applied" : "";
     lines.push(`  changes (${r.changes.length}${r.changes.length >= 1000 ? "+" : ""}${planned}):`);
-    for (const c of r.changes.slice(0, 200)) lines.push(`    ${c.action.padEnd(10)} ${c.subject}`);
+    for (const c of r.changes.slice(0, 200)) lines.push(...describeChange(c));
     if (r.changes.length > 200) lines.push(`    … ${r.changes.length - 200} more (use --json)`);
   }
   return lines.join("\n");

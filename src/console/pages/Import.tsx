@@ -6,7 +6,7 @@ import { useTitle } from "../hooks.ts";
 import type { ImportReport } from "../../core/import-report.ts";
 import type { ImportProgress } from "../../core/imports.ts";
 import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, useToast } from "../components/ui.tsx";
-import { fieldLabel } from "../components/History.tsx";
+import { fieldLabel } from "../../domain/change.ts";
 import { DataTable } from "../components/DataTable.tsx";
 
 /** The import and export calls: one place to adapt if the import routes change shape. */

@@ -4,7 +4,8 @@ import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
 import { countsSummary, describeProgress, runSourceName, statusText, statusTone, syncApi } from "../sync-api.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, ProgressBar, formatDate, useToast } from "../components/ui.tsx";
-import { History, actionLabel } from "../components/History.tsx";
+import { History } from "../components/History.tsx";
+import { actionLabel } from "../../domain/change.ts";
 import { duration } from "./SourceDetail.tsx";
 import { Prop } from "./UserDetail.tsx";
 

@@ -1,0 +1,97 @@
+/**
+ * How a change-log entry reads to a person: its action, the fields it changed (before → after) and what it
+ * says in words (a warning's messages, a conflict's reason, why a user was disabled). Shared by the web
+ * console's history and `rollcall runs show`, so both tell the same story.
+ */
+export interface ChangeEntry {
+  action: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface FieldChange {
+  field: string;
+  from: string;
+  to: string;
+}
+
+/** Keys that are bookkeeping or words, not fields of the user or group. */
+const notFields = new Set(["updatedAt", "createdAt", "id", "memberCount", "externalId", "changed", "messages", "message", "reason"]);
+
+const labels: Record<string, string> = {
+  displayName: "Display name",
+  givenName: "First name",
+  surname: "Last name",
+  userPrincipalName: "User principal name",
+  mobilePhone: "Mobile phone",
+  businessPhones: "Business phones",
+  preferredLanguage: "Preferred language",
+  jobTitle: "Job title",
+  employeeId: "Employee ID",
+  cardNumbers: "Card numbers",
+  customAttributes: "Custom attributes",
+};
+
+export const fieldLabel = (key: string) => labels[key] ?? key.charAt(0).toUpperCase() + key.slice(1);
+
+export function showValue(value: unknown): string {
+  if (value === null || value === undefined || value === "") return "(empty)";
+  if (Array.isArray(value)) return value.length ? value.map((v) => (typeof v === "object" ? JSON.stringify(v) : String(v))).join(", ") : "(none)";
+  if (typeof value === "object") {
+    if ("type" in value && "name" in value) return `${String(value.type)}: ${String(value.name)}`;
+    const entries = Object.entries(value as Record<string, unknown>);
+    return entries.length ? entries.map(([k, v]) => `${k}=${String(v)}`).join(", ") : "(none)";
+  }
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  return String(value);
+}
+
+const asRecord = (value: unknown) => (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
+
+/** What changed between two snapshots, field by field. */
+export function diffFields(before: unknown, after: unknown): FieldChange[] {
+  const b = asRecord(before);
+  const a = asRecord(after);
+  // A sync's log entry names the fields it changed; show those only (the rest is bookkeeping).
+  const changed = Array.isArray(a.changed) ? new Set((a.changed as unknown[]).map(String)) : null;
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !notFields.has(k) && (!changed || changed.has(k)));
+  return keys.filter((k) => JSON.stringify(b[k] ?? null) !== JSON.stringify(a[k] ?? null)).map((k) => ({ field: k, from: showValue(b[k]), to: showValue(a[k]) }));
+}
+
+/** The fields an entry changed; a creation or a deletion lists none (the whole record came or went). */
+export function changedFields(change: ChangeEntry): FieldChange[] {
+  if (change.action === "create" || change.action === "delete" || change.action === "warning" || change.action === "conflict") return [];
+  return diffFields(change.before, change.after);
+}
+
+/** What the entry says in words: a warning's messages, a conflict's reason, why a user was disabled. */
+export function changeNotes(change: ChangeEntry): string[] {
+  const after = asRecord(change.after);
+  const notes = Array.isArray(after.messages) ? after.messages.map(String) : [];
+  if (typeof after.message === "string") notes.push(after.message);
+  if (typeof after.reason === "string") notes.push(after.reason);
+  return notes;
+}
+
+/** The groups a created user joined (a sync or an import lists them in the "create" entry). */
+export function joinedGroups(change: ChangeEntry): string[] {
+  const groups = change.action === "create" ? asRecord(change.after).groups : undefined;
+  return Array.isArray(groups) ? groups.map(String) : [];
+}
+
+const actionText: Record<string, string> = {
+  create: "Created",
+  update: "Updated",
+  delete: "Deleted",
+  disable: "Disabled",
+  enable: "Enabled",
+  link: "Linked",
+  warning: "Warning",
+  conflict: "Conflict",
+  add_member: "Added to group",
+  remove_member: "Removed from group",
+};
+
+export function actionLabel(action: string): string {
+  return actionText[action] ?? action.replace(/[_.]/g, " ").replace(/^./, (c) => c.toUpperCase());
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { actionLabel, changeNotes, changedFields, joinedGroups } from "../../src/domain/change.ts";
+
+describe("change-log wording", () => {
+  it("lists a sync update's changed fields only, by their labels' keys, with before and after", () => {
+    const change = { action: "update", before: { department: "Sales", jobTitle: "Rep", updatedAt: "x" }, after: { department: "Finance", jobTitle: "Rep", changed: ["department"], externalId: "e1" } };
+    expect(changedFields(change)).toEqual([{ field: "department", from: "Sales", to: "Finance" }]);
+  });
+
+  it("reads warnings, conflicts and disables as words, not as fields", () => {
+    const warning = { action: "warning", before: null, after: { messages: ["mobilePhone: \"12\" is not a valid number for US; dropped"], externalId: "e1" } };
+    expect(changeNotes(warning)).toEqual(["mobilePhone: \"12\" is not a valid number for US; dropped"]);
+    expect(changedFields(warning)).toEqual([]);
+    const conflict = { action: "conflict", before: null, after: { message: "a group called \"Sales\" already exists", externalId: "g1" } };
+    expect(changeNotes(conflict)).toEqual(["a group called \"Sales\" already exists"]);
+    const disable = { action: "disable", before: { enabled: true }, after: { enabled: false, reason: "removed from Entra ID" } };
+    expect(changeNotes(disable)).toEqual(["removed from Entra ID"]);
+    expect(changedFields(disable)).toEqual([{ field: "enabled", from: "yes", to: "no" }]);
+  });
+
+  it("names the groups a created user joined, and labels actions", () => {
+    expect(joinedGroups({ action: "create", before: null, after: { email: "a@x", groups: ["Pilots", "Staff"] } })).toEqual(["Pilots", "Staff"]);
+    expect(joinedGroups({ action: "update", before: null, after: { groups: ["Pilots"] } })).toEqual([]);
+    expect(actionLabel("link")).toBe("Linked");
+    expect(actionLabel("add_member")).toBe("Added to group");
+    expect(actionLabel("group.rename")).toBe("Group rename");
+  });
+});
