@@ -13,14 +13,17 @@ const COUNTRIES: Country[] = [
     first: ["James", "Mary", "Robert", "Patricia", "Michael", "Jennifer", "DeShawn", "Ana", "Kevin", "Emily"],
     last: ["Smith", "Johnson", "Williams", "Brown", "García", "Miller", "Davis", "O'Connor", "Nguyen", "Lee"],
     // Real area codes and exchanges: the 555-01xx "fictional" range is invalid to libphonenumber, and a
-    // demo where a third of the numbers are dropped would show a sync warning on every other user.
+    // demo where a third of the numbers are dropped would show a sync warning on every other user. The
+    // other countries' prefixes are likewise ranges libphonenumber holds valid (07700 and 07911 in GB,
+    // 047x and 049x in AU, 0639 and 069x in FR, a 0 after JP's area code are not): only the UNPARSEABLE
+    // numbers below should warn. Each draws as many random numbers as before, so the rest stays the same.
     phone: (r) => (r.chance(0.5) ? `+1 ${r.pick(usAreaCodes)} ${r.range(234, 899)} ${r.digits(4)}` : `(${r.pick(usAreaCodes)}) ${r.range(234, 899)}-${r.digits(4)}`),
     mobile: (r) => `+1 ${r.pick(usAreaCodes)} ${r.range(234, 899)} ${r.digits(4)}` },
   { code: "GB", lang: "en-GB", cities: ["London", "Manchester", "Edinburgh"],
     first: ["Oliver", "Amelia", "Harry", "Isla", "Siobhán", "Rhys", "Aoife", "George"],
     last: ["Taylor", "Evans", "Wright", "Ó Briain", "Thompson", "Hughes", "Patel", "MacDonald"],
     phone: (r) => (r.chance(0.5) ? `020 7${r.range(100, 999)} ${r.digits(4)}` : `+44 161 ${r.range(200, 999)} ${r.digits(4)}`),
-    mobile: (r) => `07${r.pick(["400", "500", "700", "800", "911"])} ${r.digits(6)}` },
+    mobile: (r) => `07${r.pick(["400", "450", "500", "550", "800"])} ${r.digits(6)}` },
   { code: "DE", lang: "de-DE", cities: ["Berlin", "München", "Köln", "Hamburg"],
     first: ["Jürgen", "Lena", "Maximilian", "Sören", "Anja", "Lukas", "Käthe", "Felix"],
     last: ["Müller", "Schmidt", "Schröder", "Weiß", "Groß", "Becker", "Hoffmann", "Günther"],
@@ -29,20 +32,20 @@ const COUNTRIES: Country[] = [
   { code: "FR", lang: "fr-FR", cities: ["Paris", "Lyon", "Marseille"],
     first: ["Éloïse", "François", "Chloé", "Noël", "Amélie", "Théo", "Hélène", "Jérôme"],
     last: ["Dubois", "Lefèvre", "Moreau", "Girard", "Bérenger", "Fontaine", "Lemaître", "Rousseau"],
-    phone: (r) => (r.chance(0.5) ? `01 ${r.digits(2)} ${r.digits(2)} ${r.digits(2)} ${r.digits(2)}` : `+33 4 ${r.digits(2)} ${r.digits(2)} ${r.digits(2)} ${r.digits(2)}`),
-    mobile: (r) => `06 ${r.digits(2)} ${r.digits(2)} ${r.digits(2)} ${r.digits(2)}` },
+    phone: (r) => (r.chance(0.5) ? `01 ${r.digits(2)} ${r.digits(2)} ${r.digits(2)} ${r.digits(2)}` : `+33 4 ${r.pick(nonZero)}${r.digits(1)} ${r.digits(2)} ${r.digits(2)} ${r.digits(2)}`),
+    mobile: (r) => `06 ${r.pick(["1", "2", "5"])}${r.digits(1)} ${r.digits(2)} ${r.digits(2)} ${r.digits(2)}` },
   { code: "AU", lang: "en-AU", cities: ["Sydney", "Melbourne", "Brisbane"],
     first: ["Jack", "Charlotte", "Liam", "Mia", "Noah", "Matilda"],
     last: ["Wilson", "Martin", "Anderson", "White", "Kelly", "Ryan"],
     phone: (r) => (r.chance(0.5) ? `(02) 9${r.digits(3)} ${r.digits(4)}` : `+61 3 9${r.digits(3)} ${r.digits(4)}`),
-    mobile: (r) => `04${r.digits(2)} ${r.digits(3)} ${r.digits(3)}` },
+    mobile: (r) => `04${r.pick(["0", "1", "2", "3"])}${r.digits(1)} ${r.digits(3)} ${r.digits(3)}` },
   { code: "ES", lang: "es-ES", cities: ["Madrid", "Barcelona"],
     first: ["José", "Lucía", "Íñigo", "Martín", "Begoña", "Sofía"],
     last: ["Fernández", "López", "Martínez", "Núñez", "Peña", "Ibáñez"],
     phone: (r) => `+34 91 ${r.digits(3)} ${r.digits(2)} ${r.digits(2)}`, mobile: (r) => `6${r.digits(2)} ${r.digits(3)} ${r.digits(3)}` },
   { code: "JP", lang: "ja-JP", cities: ["東京", "大阪"],
     first: ["Yūki", "Haruto", "さくら", "陽翔", "Ren"], last: ["Satō", "Suzuki", "高橋", "田中", "Watanabe"],
-    phone: (r) => `03-${r.digits(4)}-${r.digits(4)}`, mobile: (r) => `090-${r.digits(4)}-${r.digits(4)}` },
+    phone: (r) => `03-${r.pick(nonZero)}${r.digits(3)}-${r.digits(4)}`, mobile: (r) => `090-${r.pick(nonZero)}${r.digits(3)}-${r.digits(4)}` },
   { code: "PL", lang: "pl-PL", cities: ["Warszawa", "Kraków"],
     first: ["Łukasz", "Zofia", "Paweł", "Małgorzata"], last: ["Kowalski", "Wiśniewska", "Wójcik", "Zając"],
     phone: (r) => `+48 22 ${r.digits(3)} ${r.digits(2)} ${r.digits(2)}`, mobile: (r) => `+48 5${r.digits(2)} ${r.digits(3)} ${r.digits(3)}` },
@@ -51,6 +54,7 @@ const WEIGHTS = [0.34, 0.16, 0.14, 0.1, 0.08, 0.07, 0.05, 0.06];
 
 const DEPARTMENTS = ["Engineering", "Sales", "Marketing", "Finance", "Human Resources", "Legal", "Operations", "Customer Support", "Research & Development", "IT", "Procurement", "Facilities"];
 const TITLES = ["Engineer", "Senior Engineer", "Manager", "Director", "Analyst", "Specialist", "Coordinator", "Consultant", "Associate", "Lead", "Vice President", "Intern"];
+const nonZero = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
 const usAreaCodes = ["206", "212", "303", "312", "415", "512", "617", "713"];
 const UNPARSEABLE = ["ext. 4411", "n/a", "call reception", "12", "+", "555-CALL-NOW", "0000"];
 const GUEST_DOMAINS = ["gmail.com", "outlook.com", "fabrikam.com", "partner.example", "yahoo.co.uk"];
