@@ -38,6 +38,8 @@ describe("rollcall sources / sync / runs (CLI)", () => {
   it("adds a source, tests it, syncs it and reports the run as JSON with the right exit codes", async () => {
     const base = ["--tenant-id", emulator.tenantId, "--client-id", emulator.clientId, "--login-url", emulator.loginUrl, "--graph-url", emulator.graphUrl, "--group-mode", "all"];
     expect((await cli("sources", "add", "entra", "--name", "corp", "--client-secret-env", "EMU_SECRET", ...base, "--json")).code).toBe(0);
+    // Where it connects, as given: the emulator's URLs in place of Microsoft's.
+    expect((await cli("sources", "show", "corp")).stdout).toContain(`endpoints:   login ${emulator.loginUrl}, Graph ${emulator.graphUrl}\n`);
     const ok = await cli("sources", "test", "corp", "--json");
     expect(ok.code).toBe(0);
     expect(ok.json).toMatchObject({ ok: true, checks: [{ name: "token", ok: true }, { name: "users", ok: true }, { name: "groups", ok: true }] });

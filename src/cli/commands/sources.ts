@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
 import type { Source } from "../../core/sources.ts";
-import { parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
+import { endpoints, parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { isValidCron } from "../../sync/schedule.ts";
 import { collect, directoryCommand, runOn, table, type GlobalOptions } from "../io.ts";
@@ -122,9 +122,11 @@ export function describeSource(s: Source): string {
   const c = s.config;
   const scope = c.users === "all" ? "all users" : `transitive members of ${c.scopeGroups.join(", ")}`;
   const groups = c.groupMode === "none" ? "none" : c.groupMode === "attribute" ? `one per ${c.groupAttribute}` : c.groupMode === "selected" ? c.groups.join(", ") : "all";
+  const urls = endpoints(c);
   return [
     `${s.name} (Entra ID, tenant ${c.tenantId}, client ${c.clientId})`,
     `  secret:      ${s.secret.description}`,
+    `  endpoints:   login ${urls.loginUrl}, Graph ${urls.graphUrl}${c.loginUrl || c.graphUrl ? "" : ` (${c.cloud} cloud)`}`,
     `  users:       ${scope}${c.includeGuests ? " including guests" : ", guests excluded"}`,
     `  groups:      ${groups}${c.ignoreGroups.length || c.ignoreGroupsContaining.length ? ` (ignoring ${[...c.ignoreGroups, ...c.ignoreGroupsContaining.map((t) => `*${t}*`)].join(", ")})` : ""}`,
     `  on removal:  ${c.onRemove}; threshold > ${c.deletionThreshold.percent}% and > ${c.deletionThreshold.count} users`,
