@@ -35,6 +35,9 @@ export interface ImportedUser {
   pin?: string | null;
 }
 
+/** What identifies a row's user, read even from a row with problems: two rows must not name the same person. */
+export type RowKeys = Pick<ImportedUser, "row" | "email" | "userPrincipalName" | "aliases" | "cardNumbers">;
+
 const listFields = new Set<ImportField>(["businessPhones", "aliases", "cardNumbers", "groups", "tags"]);
 const partialFields = userFieldsSchema.partial();
 
@@ -43,7 +46,7 @@ export function isBlankRow(cells: string[]): boolean {
 }
 
 /** Reads one data row. Pure: the same cells, mapping and country always give the same answer. */
-export function readRow(row: number, cells: string[], mapping: ColumnMapping, defaultCountry: string | null): { user?: ImportedUser; problems: ImportProblem[] } {
+export function readRow(row: number, cells: string[], mapping: ColumnMapping, defaultCountry: string | null): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[] } {
   const problems: ImportProblem[] = [];
   const columnOf = new Map<string, string>();
   const input: Record<string, unknown> = {};
@@ -97,10 +100,11 @@ export function readRow(row: number, cells: string[], mapping: ColumnMapping, de
   if (!email && !userPrincipalName) {
     problems.push({ row, column: columnOf.get("email") ?? columnOf.get("userPrincipalName") ?? null, field: "email", message: "is required (the email, or else the userPrincipalName, identifies the user)" });
   }
-  if (problems.length) return { problems };
+  const keys: RowKeys = { row, email, userPrincipalName, aliases: value.aliases, cardNumbers: value.cardNumbers };
+  if (problems.length) return { keys, problems };
   const user: ImportedUser = { ...(value as Omit<ImportedUser, "row" | "email" | "userPrincipalName" | "displayName">), row, email, userPrincipalName, displayName: value.displayName! };
   if (groups) user.groups = dedupeCaseless(groups);
-  return { user, problems };
+  return { user, keys, problems };
 }
 
 function splitList(text: string): string[] {

@@ -1,7 +1,7 @@
 import { RollcallError } from "../../errors.ts";
 import { mapColumns, type ColumnMapping, type MappingFile } from "./mapping.ts";
 import { openTable } from "./open.ts";
-import { isBlankRow, readRow, type ImportedUser, type ImportProblem } from "./row.ts";
+import { isBlankRow, readRow, type ImportedUser, type ImportProblem, type RowKeys } from "./row.ts";
 import type { TableFile } from "./table.ts";
 
 /**
@@ -43,22 +43,21 @@ async function* checkedRows(iterator: AsyncIterator<{ row: number; cells: string
     const { row, cells } = next.value;
     if (isBlankRow(cells)) continue;
     if (mapping.layout === "entra" && /^example\b/i.test(cells[0]?.trim() ?? "")) continue;
-    const { user, problems } = readRow(row, cells, mapping, defaultCountry);
-    if (!user) {
-      yield { row, problems };
-      continue;
-    }
-    const duplicates = seen.check(user);
-    yield duplicates.length ? { row, problems: duplicates } : { row, user, problems: [] };
+    const { user, keys, problems } = readRow(row, cells, mapping, defaultCountry);
+    // A row with other problems still claims its email and cards: a later row naming them is a duplicate,
+    // not a new user (with --partial, it would otherwise be imported in the first row's place).
+    const duplicates = seen.check(keys);
+    if (!user || duplicates.length) yield { row, problems: [...problems, ...duplicates] };
+    else yield { row, user, problems: [] };
   }
 }
 
-/** Remembers the keys of accepted rows (memory: a few short strings per row, never the rows). */
+/** Remembers each row's keys, first row first (memory: a few short strings per row, never the rows). */
 class Duplicates {
   private readonly keys = new Map<string, number>();
   constructor(private readonly mapping: ColumnMapping) {}
 
-  check(user: ImportedUser): ImportProblem[] {
+  check(user: RowKeys): ImportProblem[] {
     const wanted: [string, string, string][] = [];
     if (user.email) wanted.push(["email", `e:${user.email.toLowerCase()}`, user.email]);
     if (user.userPrincipalName) wanted.push(["userPrincipalName", `u:${user.userPrincipalName.toLowerCase()}`, user.userPrincipalName]);
