@@ -1,5 +1,5 @@
 import { setUserRole } from "../auth/signin.ts";
-import type { ChangeRecord } from "../core/change-log.ts";
+import { countChanges, listChanges, type ChangeRecord } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
 import { exportUsers, type ExportFormat, type ExportResult } from "../core/exports.ts";
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
@@ -26,6 +26,9 @@ import type { RunSummary, SyncProgress } from "../sync/runner.ts";
  * over the database (below); with --server or ROLLCALL_SERVER it is the server's REST API
  * (remote-directory.ts). Commands parse flags, call this, and print, so both behave the same.
  */
+/** A run, the first entries of its change log (of one action, if asked), how many match, and how many each action has. */
+export type RunWithChanges = Run & { changes: ChangeRecord[]; changesTotal: number; changesByAction: Record<string, number> };
+
 export interface Directory {
   users: {
     /** All matching users, or the first `limit`. */
@@ -57,7 +60,8 @@ export interface Directory {
   sync(source: string, options: { full: boolean; dryRun: boolean; force: boolean }, onProgress: (p: SyncProgress) => void): Promise<RunSummary>;
   runs: {
     list(filter: { source?: string | undefined; limit: number }): Promise<Run[]>;
-    get(id: string): Promise<Run & { changes: ChangeRecord[] }>;
+    /** A run with the first `limit` entries of its change log (of one action, if given) and how many there are. */
+    get(id: string, changes: { action?: string | undefined; limit: number }): Promise<RunWithChanges>;
     approve(id: string, onProgress: (p: SyncProgress) => void): Promise<RunSummary>;
     reject(id: string): Promise<Run>;
   };
@@ -128,7 +132,13 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
     sync: (source, options, onProgress) => syncSource(rt, ctx.workspace, source, { trigger: "manual", ...options, actor: ctx.actor }, { onProgress }),
     runs: {
       list: (filter) => listRuns(ctx, filter),
-      get: (id) => getRun(ctx, id),
+      async get(id, { action, limit }) {
+        const run = await getRun(ctx, id, { changes: 0 });
+        const filter = { runId: id, action };
+        const changes = await listChanges(ctx.db, ctx.workspace.id, { ...filter, limit });
+        const { total, actions } = await countChanges(ctx.db, ctx.workspace.id, filter);
+        return { ...run, changes, changesTotal: total, changesByAction: actions };
+      },
       approve: (id, onProgress) => approveRun(rt, ctx.workspace, id, ctx.actor, { onProgress }),
       reject: (id) => rejectRun(ctx, id),
     },

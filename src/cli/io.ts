@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { loadConfig } from "../config.ts";
 import { RollcallError, toRollcallError } from "../errors.ts";
 import { openRuntime, type Runtime } from "../runtime.ts";
@@ -156,4 +156,11 @@ function formatCell(value: unknown): string {
   if (Array.isArray(value)) return value.join(", ");
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
+}
+
+/** Parses a count option (--limit): a whole number of at least 1, or commander reports the option and the value. */
+export function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1.");
+  return n;
 }

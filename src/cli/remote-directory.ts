@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { RollcallError } from "../errors.ts";
 import type { ImportProgress, ImportReport } from "../core/imports.ts";
+import type { ChangeRecord } from "../core/change-log.ts";
 import type { Run } from "../core/runs.ts";
 import type { Source } from "../core/sources.ts";
 import type { Group } from "../domain/group.ts";
@@ -15,6 +16,7 @@ const pollMs = 400;
 
 interface Page<T> {
   items: T[];
+  total: number;
 }
 
 /** The Directory of one workspace on a Rollcall server, through its REST API (see /api/v1/openapi.json). */
@@ -92,7 +94,11 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
     sync: async (source, options, onProgress) => follow(await send<Run>("POST", at("sources", source, "sync"), options), onProgress),
     runs: {
       list: async ({ source, limit }) => (await get<Page<Run>>(at("runs"), { source, limit })).items,
-      get: (id) => get(at("runs", id)),
+      async get(id, { action, limit }) {
+        const run = await get<Run>(at("runs", id));
+        const page = await get<Page<ChangeRecord> & { actions: Record<string, number> }>(at("runs", id, "changes"), { action, limit });
+        return { ...run, changes: page.items, changesTotal: page.total, changesByAction: page.actions };
+      },
       approve: async (id, onProgress) => follow(await send<Run>("POST", at("runs", id, "approve")), onProgress),
       reject: (id) => send("POST", at("runs", id, "reject")),
     },

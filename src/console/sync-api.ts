@@ -80,8 +80,9 @@ export const syncApi = {
     api.get<PageOf<Run> | Run[]>(ws(workspace, "/runs"), query, { signal }).then((r) => (Array.isArray(r) ? { items: r, total: r.length, limit: r.length, offset: 0 } : r)),
   getRun: (workspace: string, id: string, signal?: AbortSignal) =>
     api.get<Run | { run: Run; changes?: ChangeRecord[] }>(ws(workspace, `/runs/${enc(id)}`), undefined, { signal }).then((r) => ("run" in r ? { ...r.run, changes: r.changes ?? r.run.changes } : r)),
-  runChanges: (workspace: string, id: string, signal?: AbortSignal) =>
-    api.get<PageOf<ChangeRecord> | ChangeRecord[]>(ws(workspace, `/runs/${enc(id)}/changes`), { limit: 1000 }, { signal }).then(items),
+  /** A page of a run's change log, optionally one action's entries; `actions` counts the whole run's. */
+  runChanges: (workspace: string, id: string, query: { action?: string; offset?: number; limit?: number }, signal?: AbortSignal) =>
+    api.get<PageOf<ChangeRecord> & { actions: Record<string, number> }>(ws(workspace, `/runs/${enc(id)}/changes`), { limit: 200, ...query }, { signal }),
   approve: (workspace: string, id: string) => api.post<Run | { runId: string }>(ws(workspace, `/runs/${enc(id)}/approve`)),
   reject: (workspace: string, id: string) => api.post<Run>(ws(workspace, `/runs/${enc(id)}/reject`)),
 };

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 
 export interface ChangeEntry {
@@ -41,16 +42,30 @@ export interface ChangeRecord {
   after: unknown;
 }
 
-export async function listChanges(
-  db: Db,
-  workspaceId: string,
-  filter: { userId?: string; groupId?: string; runId?: string; limit?: number },
-): Promise<ChangeRecord[]> {
-  let query = db.selectFrom("change_log").selectAll().where("workspace_id", "=", workspaceId);
+export interface ChangeFilter {
+  userId?: string;
+  groupId?: string;
+  runId?: string;
+  action?: string;
+}
+
+function matching(db: Db, workspaceId: string, filter: ChangeFilter) {
+  let query = db.selectFrom("change_log").where("workspace_id", "=", workspaceId);
   if (filter.userId) query = query.where("user_id", "=", filter.userId);
   if (filter.groupId) query = query.where("group_id", "=", filter.groupId);
   if (filter.runId) query = query.where("run_id", "=", filter.runId);
-  const rows = await query.orderBy("id", filter.runId ? "asc" : "desc").limit(filter.limit ?? 200).execute();
+  if (filter.action) query = query.where("action", "=", filter.action);
+  return query;
+}
+
+/** A page of entries: a run's in the order it made them, a user's or a group's newest first. */
+export async function listChanges(db: Db, workspaceId: string, filter: ChangeFilter & { limit?: number; offset?: number }): Promise<ChangeRecord[]> {
+  const rows = await matching(db, workspaceId, filter)
+    .selectAll()
+    .orderBy("id", filter.runId ? "asc" : "desc")
+    .limit(filter.limit ?? 200)
+    .offset(filter.offset ?? 0)
+    .execute();
   return rows.map((r) => ({
     id: String(r.id),
     at: new Date(r.at).toISOString(),
@@ -61,4 +76,17 @@ export async function listChanges(
     before: r.before,
     after: r.after,
   }));
+}
+
+/** How many entries match the filter, and how many of them each action has (a run's log is browsed by action). */
+export async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): Promise<{ total: number; actions: Record<string, number> }> {
+  const rows = await matching(db, workspaceId, { ...filter, action: undefined })
+    .select(["action", sql<number>`count(*)::int`.as("n")])
+    .groupBy("action")
+    .orderBy(sql`count(*)`, "desc")
+    .orderBy("action")
+    .execute();
+  const actions = Object.fromEntries(rows.map((r) => [r.action, r.n]));
+  const total = filter.action ? (actions[filter.action] ?? 0) : rows.reduce((sum, r) => sum + r.n, 0);
+  return { total, actions };
 }

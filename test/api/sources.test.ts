@@ -141,6 +141,13 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect(shown.body.changes.filter((c: { action: string }) => c.action === "create")).toHaveLength(members().length);
     const paged = await as("GET", `${ws}/runs/${runs.body.items[0].id}/changes?limit=2&offset=1`);
     expect(paged.body.items.map((c: { id: string }) => c.id)).toEqual(shown.body.changes.slice(1, 3).map((c: { id: string }) => c.id));
+    // The whole run's count, and per action, whatever the page: a big run's log is browsed page by page.
+    expect(paged.body.total).toBe(shown.body.changes.length);
+    expect(paged.body.actions.create).toBe(members().length);
+    expect(Object.values(paged.body.actions as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(paged.body.total);
+    const groupsOnly = await as("GET", `${ws}/runs/${runs.body.items[0].id}/changes?action=${encodeURIComponent("create group")}&limit=1&offset=1`);
+    expect(groupsOnly.body).toMatchObject({ total: paged.body.actions["create group"], actions: paged.body.actions });
+    expect(groupsOnly.body.items.map((c: { id: string }) => c.id)).toEqual(shown.body.changes.filter((c: { action: string }) => c.action === "create group").slice(1, 2).map((c: { id: string }) => c.id));
     expect((await as("GET", `${ws}/runs?limit=1`)).body.items).toHaveLength(1);
     expectError(await as("GET", `${ws}/runs/not-a-run`), 404, "not_found");
     expectError(await as("GET", `${ws}/runs/00000000-0000-4000-8000-000000000000`), 404, "not_found");

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
@@ -190,6 +191,34 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     expect(await page.getByRole("heading", { name: "This run needs your review" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Apply these changes" }).count()).toBe(0);
     expect(await enabledSyncedUsers()).toBe(enabledBefore);
+  });
+
+  it("pages through a big run's change log, filtered by kind on the server", async () => {
+    const db = server.rt.store.db;
+    const workspace = await resolveWorkspace(db, "default");
+    const source = await db.selectFrom("sources").select("id").where("workspace_id", "=", workspace.id).where("name", "=", "contoso").executeTakeFirstOrThrow();
+    const { rows } = await sql<{ id: string }>`
+      insert into sync_runs (workspace_id, source_id, trigger, mode, status, finished_at)
+      values (${workspace.id}, ${source.id}, 'manual', 'full', 'succeeded', now()) returning id`.execute(db);
+    const run = rows[0]!;
+    // 450 entries in order: every ninth (50 of them) a warning, the rest creates.
+    await sql`
+      insert into change_log (workspace_id, run_id, subject, actor, action, after)
+      select ${workspace.id}, ${run.id}, 'person' || i || '@contoso.com', 'test',
+             case when i % 9 = 0 then 'warning' else 'create' end,
+             case when i % 9 = 0 then jsonb_build_object('messages', jsonb_build_array('note ' || i)) else jsonb_build_object('email', 'person' || i || '@contoso.com') end
+      from generate_series(0, 449) i order by i`.execute(db);
+
+    await page.goto(`${server.url}/w/default/runs/${run.id}`);
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–200 of 450");
+    expect(await page.getByLabel("Show").locator("option").allTextContents()).toEqual(["All changes (450)", "Created (400)", "Warning (50)"]);
+    await page.getByRole("button", { name: "Next" }).click();
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("201–400 of 450");
+    expect(await page.locator(".history-item").first().textContent()).toContain("person200@contoso.com");
+    await page.getByLabel("Show").selectOption("warning");
+    await expect.poll(() => page.locator(".history-item").count()).toBe(50);
+    expect(await page.locator(".pager-count").count()).toBe(0);
+    expect(await page.locator(".history-item .history-note").first().textContent()).toBe("note 0");
   });
 
   it("replaces the client secret without ever showing the old or the new one", async () => {

@@ -91,6 +91,12 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     for (const u of leaving) expect(shown.stdout).toMatch(new RegExp(`disable\\s+${escape(u.mail ?? u.userPrincipalName)}\\n\\s+removed from Entra ID`));
     expect(shown.stdout).toMatch(new RegExp(`update\\s+${escape(moved.mail ?? moved.userPrincipalName)}\\n\\s+Department: ${escape(moved.department ?? "(empty)")} → Moved Department`));
     expect(shown.stdout).toMatch(/^  users: +0 created, 1 updated, 0 linked, 2 disabled/m);
+    const disables = await cli("runs", "show", stopped.json.runId, "--action", "disable", "--json");
+    expect(disables.json).toMatchObject({ changesTotal: 2, changesByAction: { disable: 2, update: 1 } });
+    expect(disables.json.changes.map((c: { action: string }) => c.action)).toEqual(["disable", "disable"]);
+    const first = await cli("runs", "show", stopped.json.runId, "--limit", "1");
+    expect(first.stdout).toMatch(/… 2 more: --limit 3 lists them all\n {4}by kind \(--action KIND\): disable 2, update 1/);
+    expect((await cli("runs", "show", stopped.json.runId, "--limit", "0")).code).not.toBe(0);
     const approved = await cli("runs", "approve", stopped.json.runId, "--json");
     expect(approved.json).toMatchObject({ status: "succeeded", counts: { disabled: 2 } });
   }, 400_000);

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { invalidInput } from "../../errors.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, removeSource, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
 import { getRun, listRuns, rejectRun } from "../../core/runs.ts";
-import { listChanges } from "../../core/change-log.ts";
+import { countChanges, listChanges } from "../../core/change-log.ts";
 import { httpFetch } from "../../net/http.ts";
 import { testConnection } from "../../sources/entra/connect.ts";
 import { entraConfigPatch } from "../../sources/entra/config.ts";
@@ -166,11 +166,15 @@ export const sourceRoutes: RouteModule = {
     }),
     route({
       method: "GET", url: "/workspaces/:workspace/runs/:id/changes", summary: "A run's change log (for a dry run or a run stopped at the deletion threshold: what it would do, not applied)", access: "workspace",
-      params: runParams, query: z.object({ limit: limitParam(5000, 1000), offset: offsetParam }).strict(), response: listOf(changeSchema),
+      params: runParams,
+      query: z.object({ limit: limitParam(5000, 1000), offset: offsetParam, action: z.string().max(64).optional().describe("only this action's entries, e.g. disable") }).strict(),
+      response: listOf(changeSchema).extend({ actions: z.record(z.string(), z.number().int()).describe("the whole run's entries per action") }),
       async handler({ ctx, params, query }) {
         await getRun(ctx, params.id, { changes: 0 });
-        const entries = await listChanges(ctx.db, ctx.workspace.id, { runId: params.id, limit: query.offset + query.limit });
-        return { items: entries.slice(query.offset), total: entries.length, limit: query.limit, offset: query.offset };
+        const filter = { runId: params.id, action: query.action };
+        const items = await listChanges(ctx.db, ctx.workspace.id, { ...filter, limit: query.limit, offset: query.offset });
+        const { total, actions } = await countChanges(ctx.db, ctx.workspace.id, filter);
+        return { items, total, actions, limit: query.limit, offset: query.offset };
       },
     }),
     route({

@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { sql } from "kysely";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
 import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../core/users.ts";
-import { listChanges } from "../../core/change-log.ts";
+import { countChanges, listChanges } from "../../core/change-log.ts";
 import { route, type RouteModule } from "../route.ts";
 import { booleanParam, changeSchema, limitParam, listOf, offsetParam, userSchema, workspaceParams } from "../schemas.ts";
 
@@ -99,14 +98,9 @@ export const userRoutes: RouteModule = {
       response: listOf(changeSchema),
       async handler({ ctx, params, query }) {
         const user = await getUser(ctx, params.id);
-        const entries = await listChanges(ctx.db, ctx.workspace.id, { userId: user.id, limit: query.offset + query.limit });
-        const { total } = await ctx.db
-          .selectFrom("change_log")
-          .select(sql<number>`count(*)::int`.as("total"))
-          .where("workspace_id", "=", ctx.workspace.id)
-          .where("user_id", "=", user.id)
-          .executeTakeFirstOrThrow();
-        return { items: entries.slice(query.offset), total, limit: query.limit, offset: query.offset };
+        const items = await listChanges(ctx.db, ctx.workspace.id, { userId: user.id, ...query });
+        const { total } = await countChanges(ctx.db, ctx.workspace.id, { userId: user.id });
+        return { items, total, limit: query.limit, offset: query.offset };
       },
     }),
   ],

@@ -1,10 +1,10 @@
 import { Command } from "commander";
 import cliProgress from "cli-progress";
 import type { ChangeRecord } from "../../core/change-log.ts";
-import type { Run } from "../../core/runs.ts";
 import { changeNotes, changedFields, fieldLabel, joinedGroups } from "../../domain/change.ts";
 import type { RunSummary, SyncProgress } from "../../sync/runner.ts";
-import { directoryCommand, runOn, table, type GlobalOptions } from "../io.ts";
+import type { RunWithChanges } from "../directory.ts";
+import { directoryCommand, positiveInteger, runOn, table, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sync NAME` and `rollcall runs …`. The progress bar is on standard error; --json output stays clean. */
 export function progressBar(enabled: boolean): { update(p: SyncProgress): void; stop(): void } {
@@ -80,7 +80,7 @@ function describeChange(c: ChangeRecord): string[] {
   ];
 }
 
-function describeRun(r: Run & { changes?: ChangeRecord[] }): string {
+function describeRun(r: RunWithChanges, action?: string): string {
   const lines = [
     `Run ${r.id} of ${r.source}: ${r.status}${r.dryRun ? " (dry run)" : ""}${r.forced ? " (forced)" : ""}`,
     `  ${r.mode}, ${r.trigger}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
@@ -88,11 +88,14 @@ function describeRun(r: Run & { changes?: ChangeRecord[] }): string {
   ];
   if (r.status === "running") lines.push(`  progress: ${JSON.stringify(r.progress)}`);
   if (r.error) lines.push(`  error [${r.error.code}]: ${r.error.message}`);
-  if (r.changes?.length) {
+  if (r.changesTotal) {
     const planned = r.dryRun || r.status === "stopped" || r.status === "rejected" ? ", planned, not applied" : "";
-    lines.push(`  changes (${r.changes.length}${r.changes.length >= 1000 ? "+" : ""}${planned}):`);
-    for (const c of r.changes.slice(0, 200)) lines.push(...describeChange(c));
-    if (r.changes.length > 200) lines.push(`    … ${r.changes.length - 200} more (use --json)`);
+    lines.push(`  ${action ? `${action} ` : ""}changes (${r.changesTotal}${planned}):`);
+    for (const c of r.changes) lines.push(...describeChange(c));
+    const more = r.changesTotal - r.changes.length;
+    if (more > 0) lines.push(`    … ${more} more: --limit ${r.changesTotal} lists them all`);
+    const kinds = Object.entries(r.changesByAction);
+    if (more > 0 && !action && kinds.length > 1) lines.push(`    by kind (--action KIND): ${kinds.map(([kind, n]) => `${kind} ${n}`).join(", ")}`);
   }
   return lines.join("\n");
 }
@@ -102,17 +105,21 @@ export function runsCommand(): Command {
   runs.addCommand(
     directoryCommand("list", "recent runs")
       .option("--source <name>", "only this source's runs")
-      .option("--limit <n>", "how many", "50")
-      .action(async (flags: GlobalOptions & { source?: string; limit: string }) =>
-        runOn(flags, (directory) => directory.runs.list({ source: flags.source, limit: Number(flags.limit) }), {
+      .option("--limit <n>", "how many", positiveInteger, 50)
+      .action(async (flags: GlobalOptions & { source?: string; limit: number }) =>
+        runOn(flags, (directory) => directory.runs.list({ source: flags.source, limit: flags.limit }), {
           human: (list) => table(list.map((r) => ({ id: r.id, source: r.source, status: r.status, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: r.counts.created ?? "", updated: r.counts.updated ?? "", removed: (r.counts.disabled ?? 0) + (r.counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "removed"]),
         }),
       ),
   );
   runs.addCommand(
-    directoryCommand("show", "one run with its change log").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
-      runOn(flags, (directory) => directory.runs.get(id), { human: describeRun }),
-    ),
+    directoryCommand("show", "one run with its change log")
+      .argument("<id>")
+      .option("--action <action>", "only this kind of change: create, update, link, disable, delete, warning, conflict, …")
+      .option("--limit <n>", "how many changes to list", positiveInteger, 200)
+      .action(async (id: string, flags: GlobalOptions & { action?: string; limit: number }) =>
+        runOn(flags, (directory) => directory.runs.get(id, { action: flags.action, limit: flags.limit }), { human: (r) => describeRun(r, flags.action) }),
+      ),
   );
   runs.addCommand(
     directoryCommand("approve", "apply a run stopped at the deletion threshold (runs the source again with --force)").argument("<id>").action(async (id: string, flags: GlobalOptions) =>

@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
 import type { User } from "../../domain/user.ts";
 import type { UserSort } from "../../storage/queries/users.ts";
-import { collect, directoryCommand, runOn, table } from "../io.ts";
+import { collect, directoryCommand, positiveInteger, runOn, table } from "../io.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
 const scalarFlags = [
@@ -97,14 +97,14 @@ export function usersCommand(): Command {
       .option("--group <name>", "only direct members of this group")
       .option("-q, --search <text>", "name, email, UPN or employee id contains")
       .option("--sort <field>", "displayName, email, createdAt, updatedAt, source", "displayName")
-      .option("--limit <n>", "at most this many")
+      .option("--limit <n>", "at most this many", positiveInteger)
       .action(async (opts) =>
         runOn(opts, async (directory) => {
           const filter = {
             source: opts.source, sourceType: opts.sourceType, tag: opts.tag, group: opts.group, q: opts.search,
             enabled: opts.enabled === undefined ? undefined : parseBoolean("enabled", opts.enabled),
           };
-          return directory.users.list(filter, { sort: opts.sort as UserSort, limit: opts.limit ? Number(opts.limit) : undefined });
+          return directory.users.list(filter, { sort: opts.sort as UserSort, limit: opts.limit });
         }, { human: (list) => table(list.map((u) => ({ ...u, source: u.source.name })), ["displayName", "email", "enabled", "source", "tags", "groups"]) }),
       ),
   );

@@ -1,13 +1,16 @@
-import { useMemo, useState } from "react";
+import { useState } from "react";
 import { Link, navigate } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
 import { countsSummary, describeProgress, runSourceName, statusText, statusTone, syncApi } from "../sync-api.ts";
-import { Badge, ConfirmDialog, ErrorBanner, Loading, ProgressBar, formatDate, useToast } from "../components/ui.tsx";
+import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, ProgressBar, formatDate, useToast } from "../components/ui.tsx";
 import { History } from "../components/History.tsx";
 import { actionLabel } from "../../domain/change.ts";
 import { duration } from "./SourceDetail.tsx";
 import { Prop } from "./UserDetail.tsx";
+
+/** The change log is read a page at a time: a first sync of 100,000 users logs more than 100,000 entries. */
+const changesPerPage = 200;
 
 export function RunPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
@@ -17,11 +20,16 @@ export function RunPage({ id }: { id: string }) {
   const r = run.data;
   const running = r?.status === "running";
   useInterval(() => run.reload(), 1000, running && !run.error);
-  const changes = useLoad((signal) => (r && !running ? syncApi.runChanges(workspace, id, signal) : Promise.resolve(undefined)), [workspace, id, r?.status, running]);
   const [action, setAction] = useState("");
+  const [offset, setOffset] = useState(0);
+  const changes = useLoad(
+    (signal) => (r && !running ? syncApi.runChanges(workspace, id, { action, offset, limit: changesPerPage }, signal) : Promise.resolve(undefined)),
+    [workspace, id, r?.status, running, action, offset],
+  );
   const [deciding, setDeciding] = useState<"approve" | "reject" | null>(null);
-  const actions = useMemo(() => [...new Set((changes.data ?? []).map((c) => c.action))], [changes.data]);
-  const shown = (changes.data ?? []).filter((c) => !action || c.action === action);
+  const page = changes.data;
+  const actions = Object.entries(page?.actions ?? {});
+  const allChanges = actions.reduce((sum, [, n]) => sum + n, 0);
   const source = r ? runSourceName(r) : "";
 
   if (!r) {
@@ -124,11 +132,18 @@ export function RunPage({ id }: { id: string }) {
           {actions.length > 1 ? (
             <div className="field">
               <label htmlFor="log-action">Show</label>
-              <select id="log-action" value={action} onChange={(e) => setAction(e.target.value)}>
-                <option value="">All changes ({(changes.data ?? []).length})</option>
-                {actions.map((a) => (
+              <select
+                id="log-action"
+                value={action}
+                onChange={(e) => {
+                  setAction(e.target.value);
+                  setOffset(0);
+                }}
+              >
+                <option value="">All changes ({allChanges.toLocaleString()})</option>
+                {actions.map(([a, n]) => (
                   <option key={a} value={a}>
-                    {actionLabel(a)} ({(changes.data ?? []).filter((c) => c.action === a).length})
+                    {actionLabel(a)} ({n.toLocaleString()})
                   </option>
                 ))}
               </select>
@@ -138,9 +153,16 @@ export function RunPage({ id }: { id: string }) {
         <ErrorBanner error={changes.error} retry={changes.reload} title="The change log could not be loaded." />
         {running ? (
           <p className="muted">The change log appears when the run finishes.</p>
-        ) : stopped && changes.data && changes.data.length === 0 ? (
+        ) : stopped && page && page.total === 0 ? (
           <p className="muted">This run stopped before changing anything and lists no planned change.</p>
-        ) : changes.data ? <History changes={shown} showSubject /> : changes.loading ? <Loading label="Loading changes…" /> : null}
+        ) : page ? (
+          <>
+            <History changes={page.items} showSubject />
+            {page.total > changesPerPage ? <Pager offset={offset} limit={changesPerPage} total={page.total} onChange={setOffset} /> : null}
+          </>
+        ) : changes.loading ? (
+          <Loading label="Loading changes…" />
+        ) : null}
       </section>
       <ConfirmDialog
         open={deciding !== null}
