@@ -12,7 +12,7 @@ function num(name: string, min: number, max: number) {
 
 export function emulatorCommand(): Command {
   return new Command("emulator")
-    .description("Run a local Microsoft Entra ID + Microsoft Graph emulator (HTTPS, own CA)")
+    .description("run a local Microsoft Entra ID + Microsoft Graph emulator (HTTPS, own CA)")
     .option("--port <port>", "port to listen on (0 = random)", num("port", 0, 65535), 4010)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--seed <seed>", "seed for generated data and knobs", num("seed", 0, 2 ** 32), 42)
