@@ -1,8 +1,10 @@
 import ExcelJS from "exceljs";
+import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { admin, desktop, hasChromium, chromiumPath, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 import { seedDirectory } from "./seed.ts";
+import { resolveWorkspace } from "../../src/core/workspaces.ts";
 
 if (!hasChromium) {
   console.warn(`Skipping the web console tests: no Chromium at ${chromiumPath}. Install it with \`apt-get install -y chromium\` (CI does).`);
@@ -115,6 +117,21 @@ describe.skipIf(!hasChromium)("web console", () => {
     expect(text).toContain("Updated");
     expect(text).toContain("Institute Professor");
     expect(text).toContain("+442079460018");
+  });
+
+  it("pages through a long history, newest first", async () => {
+    const userId = new URL(page.url()).pathname.split("/").at(-1)!;
+    const workspace = await resolveWorkspace(server.rt.store.db, "default");
+    await sql`
+      insert into change_log (workspace_id, user_id, subject, actor, action, before, after)
+      select ${workspace.id}, ${userId}, 'someone', 'test', 'update', jsonb_build_object('jobTitle', 'Title ' || i), jsonb_build_object('jobTitle', 'Title ' || (i + 1))
+      from generate_series(1, 60) i order by i`.execute(server.rt.store.db);
+    await page.reload();
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–50 of 62");
+    expect(await page.locator(".history-item").first().textContent()).toContain("Title 61");
+    await page.getByRole("button", { name: "Last page" }).click();
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("51–62 of 62");
+    expect(await page.locator(".history-item").last().textContent()).toContain("Created");
   });
 
   it("opens a synced user with source, groups and cards, and keeps Entra-owned fields read-only", async () => {
