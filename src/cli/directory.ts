@@ -26,6 +26,12 @@ import type { RunSummary, SyncProgress } from "../sync/runner.ts";
  * over the database (below); with --server or ROLLCALL_SERVER it is the server's REST API
  * (remote-directory.ts). Commands parse flags, call this, and print, so both behave the same.
  */
+export interface UserHistory {
+  user: User;
+  changes: ChangeRecord[];
+  total: number;
+}
+
 /** A run, the first entries of its change log (of one action, if asked), how many match, and how many each action has. */
 export type RunWithChanges = Run & { changes: ChangeRecord[]; changesTotal: number; changesByAction: Record<string, number> };
 
@@ -34,6 +40,8 @@ export interface Directory {
     /** All matching users, or the first `limit`. */
     list(filter: UserFilter, options: { sort: UserSort; limit?: number | undefined }): Promise<User[]>;
     get(key: string): Promise<User>;
+    /** The user's newest `limit` change-log entries, and how many there are. */
+    history(key: string, limit: number): Promise<UserHistory>;
     add(input: Record<string, unknown>): Promise<User>;
     update(key: string, input: Record<string, unknown>): Promise<User>;
     disable(key: string): Promise<User>;
@@ -101,6 +109,11 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       list: (filter, { sort, limit }) =>
         collectPages(1000, limit ?? Infinity, async (pageLimit, offset) => (await listUsers(ctx, filter, { limit: pageLimit, offset, sort, order: "asc" })).items),
       get: (key) => getUser(ctx, key),
+      async history(key, limit) {
+        const user = await getUser(ctx, key);
+        const changes = await listChanges(ctx.db, ctx.workspace.id, { userId: user.id, limit });
+        return { user, changes, total: (await countChanges(ctx.db, ctx.workspace.id, { userId: user.id })).total };
+      },
       add: (input) => createUser(ctx, input),
       update: (key, input) => updateUser(ctx, key, input),
       disable: (key) => disableUser(ctx, key),

@@ -66,6 +66,11 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       list: (filter, { sort, limit }) =>
         collectPages(500, limit ?? Infinity, async (pageLimit, offset) => (await get<Page<User>>(at("users"), { ...filter, sort, order: "asc", limit: pageLimit, offset })).items),
       get: (key) => get(at("users", key)),
+      async history(key, limit) {
+        const user = await get<User>(at("users", key));
+        const page = await get<Page<ChangeRecord>>(at("users", user.id, "changes"), { limit });
+        return { user, changes: page.items, total: page.total };
+      },
       add: (input) => send("POST", at("users"), input),
       update: (key, input) => send("PATCH", at("users", key), input),
       disable: (key) => send("POST", at("users", key, "disable")),

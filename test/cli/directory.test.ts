@@ -64,6 +64,11 @@ describe.each(engines)("the rollcall CLI on %s", (engine) => {
   it("acts on a user by email, and fails with a non-zero exit and nothing on stdout when it cannot", async () => {
     const disabled = await cli("users", "disable", "ada@example.com", "--workspace", "acme", "--json");
     expect(disabled.json()).toMatchObject({ enabled: false });
+    // Its history, newest first: the disable with the field it changed, the group it joined, how it was created.
+    const history = await cli("users", "history", "ada@example.com", "--workspace", "acme");
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(/^Ada Lovelace <ada@example\.com>: 3 change\(s\), newest first\n {2}\S+ {2}Disabled by cli\n {6}Enabled: yes → no\n {2}\S+ {2}Add to group Pilots by cli\n {2}\S+ {2}Created by cli\n/);
+    expect((await cli("users", "history", "ada@example.com", "--workspace", "acme", "--limit", "1", "--json")).json()).toMatchObject({ total: 3, changes: [{ action: "disable" }] });
     const bad = await cli("users", "add", "--workspace", "acme", "--email", "not-an-email", "--display-name", "X", "--json");
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toBe("");

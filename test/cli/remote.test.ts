@@ -109,6 +109,8 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(invalid.stderr).toContain("[invalid_input]");
     expect((await cli(["users", "update", "ada@example.com", "--department", "Engines"])).code).toBe(0);
     expect((await getUser(h.ctx, "ada@example.com")).department).toBe("Engines");
+    const history = (await cli(["users", "history", "ada@example.com", "--json"])).json();
+    expect(history).toMatchObject({ user: { email: "ada@example.com" }, total: 2, changes: [{ action: "update", after: { department: "Engines" } }, { action: "create" }] });
     expect((await cli(["users", "disable", "ada@example.com"])).code).toBe(0);
     expect((await getUser(h.ctx, "ada@example.com")).enabled).toBe(false);
     expect((await cli(["users", "enable", "ada@example.com"])).code).toBe(0);

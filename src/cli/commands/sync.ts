@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import cliProgress from "cli-progress";
 import type { ChangeRecord } from "../../core/change-log.ts";
-import { changeNotes, changedFields, fieldLabel, joinedGroups } from "../../domain/change.ts";
+import { changeDetails } from "../change-lines.ts";
 import type { RunSummary, SyncProgress } from "../../sync/runner.ts";
 import type { RunWithChanges } from "../directory.ts";
 import { directoryCommand, positiveInteger, runOn, table, type GlobalOptions } from "../io.ts";
@@ -67,17 +67,9 @@ export function syncCommand(): Command {
     });
 }
 
-const detailIndent = " ".repeat(15);
-
-/** One change-log entry: its action and subject, then what it says and the fields it changed. */
+/** One change-log entry of a run: its action and subject, then what it says and the fields it changed. */
 function describeChange(c: ChangeRecord): string[] {
-  const groups = joinedGroups(c);
-  return [
-    `    ${c.action.padEnd(10)} ${c.subject}`,
-    ...changeNotes(c).map((note) => `${detailIndent}${note}`),
-    ...changedFields(c).map((f) => `${detailIndent}${fieldLabel(f.field)}: ${f.from} → ${f.to}`),
-    ...(groups.length ? [`${detailIndent}groups: ${groups.join(", ")}`] : []),
-  ];
+  return [`    ${c.action.padEnd(10)} ${c.subject}`, ...changeDetails(c, " ".repeat(15))];
 }
 
 function describeRun(r: RunWithChanges, action?: string): string {

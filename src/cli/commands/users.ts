@@ -2,6 +2,9 @@ import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
 import type { User } from "../../domain/user.ts";
 import type { UserSort } from "../../storage/queries/users.ts";
+import { actionLabel } from "../../domain/change.ts";
+import { changeDetails } from "../change-lines.ts";
+import type { UserHistory } from "../directory.ts";
 import { collect, directoryCommand, positiveInteger, runOn, table } from "../io.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
@@ -69,19 +72,28 @@ export function parseBoolean(field: string, value: string): boolean {
   throw invalidInput([{ field, message: `"${value}" must be true or false`, value }]);
 }
 
+const userHeading = (user: User) => `${user.displayName} <${user.email ?? user.userPrincipalName ?? ""}>`;
+
 function describeUser(user: User): string {
+  const row = (label: string, value: unknown) => `  ${`${label}:`.padEnd(13)}${String(value)}`;
   const lines = [
-    `${user.displayName} <${user.email ?? user.userPrincipalName ?? ""}>  ${user.enabled ? "enabled" : "DISABLED"}`,
-    `  id:        ${user.id}`,
-    `  source:    ${user.source.type} "${user.source.name}"${user.source.externalId ? ` (${user.source.externalId})` : ""}`,
-    `  tags:      ${user.tags.join(", ")}`,
+    `${userHeading(user)}  ${user.enabled ? "enabled" : "DISABLED"}`,
+    row("id", user.id),
+    row("source", `${user.source.type} "${user.source.name}"${user.source.externalId ? ` (${user.source.externalId})` : ""}`),
+    row("tags", user.tags.join(", ")),
   ];
   const optional: [string, unknown][] = [
     ["upn", user.userPrincipalName], ["department", user.department], ["job title", user.jobTitle], ["employee id", user.employeeId],
     ["mobile", user.mobilePhone], ["phones", user.businessPhones.join(", ")], ["aliases", user.aliases.join(", ")],
     ["cards", user.cardNumbers.join(", ")], ["groups", user.groups.join(", ")],
   ];
-  for (const [label, value] of optional) if (value) lines.push(`  ${(label + ":").padEnd(10)} ${value}`);
+  for (const [label, value] of optional) if (value) lines.push(row(label, value));
+  return lines.join("\n");
+}
+
+function describeHistory({ user, changes, total }: UserHistory): string {
+  const lines = [`${userHeading(user)}: ${total} change(s)${total > changes.length ? `, the newest ${changes.length} (--limit for more)` : ""}, newest first`];
+  for (const c of changes) lines.push(`  ${c.at}  ${actionLabel(c.action)} by ${c.actor}${c.runId ? ` (run ${c.runId})` : ""}`, ...changeDetails(c, "      "));
   return lines.join("\n");
 }
 
@@ -113,6 +125,13 @@ export function usersCommand(): Command {
     directoryCommand("show", "show one user (by id or email)")
       .argument("<user>", "id, email or user principal name")
       .action(async (key: string, opts) => runOn(opts, (directory) => directory.users.get(key), { human: describeUser })),
+  );
+
+  users.addCommand(
+    directoryCommand("history", "one user's change log, newest first: who changed what, before and after")
+      .argument("<user>", "id, email or user principal name")
+      .option("--limit <n>", "how many changes", positiveInteger, 50)
+      .action(async (key: string, opts) => runOn(opts, (directory) => directory.users.history(key, opts.limit), { human: describeHistory })),
   );
 
   users.addCommand(
