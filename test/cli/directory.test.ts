@@ -59,6 +59,8 @@ describe.each(engines)("the rollcall CLI on %s", (engine) => {
     expect(users[0]).toMatchObject({ source: { type: "manual", name: "manual", externalId: null }, groups: ["Pilots"], tags: ["Manual"] });
     const groups = (await cli("groups", "list", "--workspace", "acme", "--json")).json<Record<string, unknown>[]>();
     expect(groups).toEqual([expect.objectContaining({ name: "Pilots", description: null, source: expect.objectContaining({ type: "manual" }), members: ["ada@example.com"] })]);
+    // Read by a person: one member a line.
+    expect((await cli("groups", "show", "Pilots", "--workspace", "acme")).stdout).toMatch(/\n {2}members \(1\):\n {4}ada@example\.com\n?$/);
   });
 
   it("acts on a user by email, and fails with a non-zero exit and nothing on stdout when it cannot", async () => {

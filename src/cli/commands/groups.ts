@@ -7,7 +7,8 @@ function describeGroup(group: Group): string {
     `${group.name}${group.description ? ` — ${group.description}` : ""}`,
     `  id:      ${group.id}`,
     `  source:  ${group.source.type} "${group.source.name}"`,
-    `  members (${group.memberCount}): ${group.members.join(", ") || "(none)"}`,
+    `  members (${group.memberCount}):${group.members.length ? "" : " (none)"}`,
+    ...group.members.map((member) => `    ${member}`),
   ].join("\n");
 }
 
