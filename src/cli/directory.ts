@@ -21,11 +21,7 @@ import type { UserFilter, UserSort } from "../storage/queries/users.ts";
 import { approveRun, syncSource } from "../sync/service.ts";
 import type { RunSummary, SyncProgress } from "../sync/runner.ts";
 
-/**
- * What the workspace commands of the CLI act on: one workspace's directory. Locally it is the core
- * over the database (below); with --server or ROLLCALL_SERVER it is the server's REST API
- * (remote-directory.ts). Commands parse flags, call this, and print, so both behave the same.
- */
+/** A user and the newest entries of their change log, with how many there are in all. */
 export interface UserHistory {
   user: User;
   changes: ChangeRecord[];
@@ -35,6 +31,11 @@ export interface UserHistory {
 /** A run, the first entries of its change log (of one action, if asked), how many match, and how many each action has. */
 export type RunWithChanges = Run & { changes: ChangeRecord[]; changesTotal: number; changesByAction: Record<string, number> };
 
+/**
+ * What the workspace commands of the CLI act on: one workspace's directory. Locally it is the core
+ * over the database (below); with --server or ROLLCALL_SERVER it is the server's REST API
+ * (remote-directory.ts). Commands parse flags, call this, and print, so both behave the same.
+ */
 export interface Directory {
   users: {
     /** All matching users, or the first `limit`. */

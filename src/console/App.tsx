@@ -150,12 +150,12 @@ function Routed({ path, session }: { path: string; session: Session }) {
   const w = session.workspace.name;
   const routes: [string, (p: Record<string, string>) => ReactNode][] = [
     ["/w/:ws/users", () => <UsersPage />],
-    ["/w/:ws/users/:id", (p) => <UserPage id={p.id!} />],
+    ["/w/:ws/users/:id", (p) => <UserPage key={p.id} id={p.id!} />],
     ["/w/:ws/groups", () => <GroupsPage />],
     ["/w/:ws/groups/:id", (p) => <GroupPage id={p.id!} />],
     ["/w/:ws/sync", () => <SyncPage />],
     ["/w/:ws/sync/:source", (p) => <SourcePage name={p.source!} />],
-    ["/w/:ws/runs/:id", (p) => <RunPage id={p.id!} />],
+    ["/w/:ws/runs/:id", (p) => <RunPage key={p.id} id={p.id!} />],
     ["/w/:ws/import", () => <ImportPage />],
     ["/w/:ws/settings", () => <SettingsPage />],
     ["/w/:ws/profile", () => <ProfilePage />],

@@ -214,10 +214,10 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     expect(await page.getByLabel("Show").locator("option").allTextContents()).toEqual(["All changes (450)", "Created (400)", "Warning (50)"]);
     await page.getByRole("button", { name: "Next" }).click();
     await expect.poll(() => page.locator(".pager-count").textContent()).toBe("201–400 of 450");
-    expect(await page.locator(".history-item").first().textContent()).toContain("person200@contoso.com");
+    await expect.poll(() => page.locator(".history-item").first().textContent()).toContain("person200@contoso.com");
     await page.getByLabel("Show").selectOption("warning");
     await expect.poll(() => page.locator(".history-item").count()).toBe(50);
-    expect(await page.locator(".pager-count").count()).toBe(0);
+    await expect.poll(() => page.locator(".pager-count").count()).toBe(0);
     expect(await page.locator(".history-item .history-note").first().textContent()).toBe("note 0");
   });
 

@@ -22,8 +22,8 @@ export function History({ changes, showSubject = false }: { changes: ChangeRecor
               </span>
             </div>
             {joined.length ? <p className="history-groups muted">Groups: {joined.join(", ")}</p> : null}
-            {notes.map((note) => (
-              <p key={note} className="history-note">
+            {notes.map((note, index) => (
+              <p key={index} className="history-note">
                 {note}
               </p>
             ))}
