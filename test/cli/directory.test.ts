@@ -11,7 +11,9 @@ const userFields = [
   "source", "tags", "groups", "createdAt", "updatedAt",
 ].sort();
 
-describe.each(engines)("the rollcall CLI on %s", (engine) => {
+// Each case starts several CLI processes, each opening the database: under a full test run's load that
+// can pass the default minute without anything being stuck.
+describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) => {
   let dataDir: string;
   let store: TestStore | undefined;
   let env: Record<string, string | undefined>;
@@ -63,14 +65,17 @@ describe.each(engines)("the rollcall CLI on %s", (engine) => {
     expect((await cli("groups", "show", "Pilots", "--workspace", "acme")).stdout).toMatch(/\n {2}members \(1\):\n {4}ada@example\.com\n?$/);
   });
 
+  it("shows a user's history, newest first: who changed which field, the group joined, the creation", async () => {
+    expect((await cli("users", "update", "ada@example.com", "--workspace", "acme", "--job-title", "Analyst")).code).toBe(0);
+    const history = await cli("users", "history", "ada@example.com", "--workspace", "acme");
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(/^Ada Lovelace <ada@example\.com>: 3 change\(s\), newest first\n {2}\S+ {2}Updated by cli\n {6}Job title: \(empty\) → Analyst\n {2}\S+ {2}Add to group Pilots by cli\n {2}\S+ {2}Created by cli\n/);
+    expect((await cli("users", "history", "ada@example.com", "--workspace", "acme", "--limit", "1", "--json")).json()).toMatchObject({ total: 3, changes: [{ action: "update" }] });
+  });
+
   it("acts on a user by email, and fails with a non-zero exit and nothing on stdout when it cannot", async () => {
     const disabled = await cli("users", "disable", "ada@example.com", "--workspace", "acme", "--json");
     expect(disabled.json()).toMatchObject({ enabled: false });
-    // Its history, newest first: the disable with the field it changed, the group it joined, how it was created.
-    const history = await cli("users", "history", "ada@example.com", "--workspace", "acme");
-    expect(history.code, history.stderr).toBe(0);
-    expect(history.stdout).toMatch(/^Ada Lovelace <ada@example\.com>: 3 change\(s\), newest first\n {2}\S+ {2}Disabled by cli\n {6}Enabled: yes → no\n {2}\S+ {2}Add to group Pilots by cli\n {2}\S+ {2}Created by cli\n/);
-    expect((await cli("users", "history", "ada@example.com", "--workspace", "acme", "--limit", "1", "--json")).json()).toMatchObject({ total: 3, changes: [{ action: "disable" }] });
     const bad = await cli("users", "add", "--workspace", "acme", "--email", "not-an-email", "--display-name", "X", "--json");
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toBe("");
