@@ -1,5 +1,5 @@
 import { setUserRole } from "../auth/signin.ts";
-import { countChanges, listChanges, type ChangeRecord } from "../core/change-log.ts";
+import { pageOfChanges, type ChangeRecord } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
 import { exportUsers, type ExportFormat, type ExportResult } from "../core/exports.ts";
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
@@ -112,8 +112,8 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       get: (key) => getUser(ctx, key),
       async history(key, limit) {
         const user = await getUser(ctx, key);
-        const changes = await listChanges(ctx.db, ctx.workspace.id, { userId: user.id, limit });
-        return { user, changes, total: (await countChanges(ctx.db, ctx.workspace.id, { userId: user.id })).total };
+        const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { userId: user.id }, { limit });
+        return { user, changes: items, total };
       },
       add: (input) => createUser(ctx, input),
       update: (key, input) => updateUser(ctx, key, input),
@@ -148,10 +148,8 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       list: (filter) => listRuns(ctx, filter),
       async get(id, { action, limit }) {
         const run = await getRun(ctx, id, { changes: 0 });
-        const filter = { runId: id, action };
-        const changes = await listChanges(ctx.db, ctx.workspace.id, { ...filter, limit });
-        const { total, actions } = await countChanges(ctx.db, ctx.workspace.id, filter);
-        return { ...run, changes, changesTotal: total, changesByAction: actions };
+        const { items, total, actions } = await pageOfChanges(ctx.db, ctx.workspace.id, { runId: id, action }, { limit });
+        return { ...run, changes: items, changesTotal: total, changesByAction: actions };
       },
       approve: (id, onProgress) => approveRun(rt, ctx.workspace, id, ctx.actor, { onProgress }),
       reject: (id) => rejectRun(ctx, id),

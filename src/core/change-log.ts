@@ -79,7 +79,7 @@ export async function listChanges(db: Db, workspaceId: string, filter: ChangeFil
 }
 
 /** How many entries match the filter, and how many of them each action has (a run's log is browsed by action). */
-export async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): Promise<{ total: number; actions: Record<string, number> }> {
+async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): Promise<{ total: number; actions: Record<string, number> }> {
   const rows = await matching(db, workspaceId, { ...filter, action: undefined })
     .select(["action", sql<number>`count(*)::int`.as("n")])
     .groupBy("action")
@@ -89,4 +89,15 @@ export async function countChanges(db: Db, workspaceId: string, filter: ChangeFi
   const actions = Object.fromEntries(rows.map((r) => [r.action, r.n]));
   const total = filter.action ? (actions[filter.action] ?? 0) : rows.reduce((sum, r) => sum + r.n, 0);
   return { total, actions };
+}
+
+/** One page of the entries matching the filter, with the counts a pager and a "by kind" filter need. */
+export async function pageOfChanges(
+  db: Db,
+  workspaceId: string,
+  filter: ChangeFilter,
+  page: { limit: number; offset?: number },
+): Promise<{ items: ChangeRecord[]; total: number; actions: Record<string, number> }> {
+  const items = await listChanges(db, workspaceId, { ...filter, ...page });
+  return { items, ...(await countChanges(db, workspaceId, filter)) };
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { invalidInput } from "../../errors.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, removeSource, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
 import { getRun, listRuns, rejectRun } from "../../core/runs.ts";
-import { countChanges, listChanges } from "../../core/change-log.ts";
+import { pageOfChanges } from "../../core/change-log.ts";
 import { httpFetch } from "../../net/http.ts";
 import { testConnection } from "../../sources/entra/connect.ts";
 import { entraConfigPatch } from "../../sources/entra/config.ts";
@@ -171,10 +171,8 @@ export const sourceRoutes: RouteModule = {
       response: listOf(changeSchema).extend({ actions: z.record(z.string(), z.number().int()).describe("the whole run's entries per action") }),
       async handler({ ctx, params, query }) {
         await getRun(ctx, params.id, { changes: 0 });
-        const filter = { runId: params.id, action: query.action };
-        const items = await listChanges(ctx.db, ctx.workspace.id, { ...filter, limit: query.limit, offset: query.offset });
-        const { total, actions } = await countChanges(ctx.db, ctx.workspace.id, filter);
-        return { items, total, actions, limit: query.limit, offset: query.offset };
+        const page = await pageOfChanges(ctx.db, ctx.workspace.id, { runId: params.id, action: query.action }, { limit: query.limit, offset: query.offset });
+        return { ...page, limit: query.limit, offset: query.offset };
       },
     }),
     route({

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
 import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../core/users.ts";
-import { countChanges, listChanges } from "../../core/change-log.ts";
+import { pageOfChanges } from "../../core/change-log.ts";
 import { route, type RouteModule } from "../route.ts";
 import { booleanParam, changeSchema, limitParam, listOf, offsetParam, userSchema, workspaceParams } from "../schemas.ts";
 
@@ -98,8 +98,7 @@ export const userRoutes: RouteModule = {
       response: listOf(changeSchema),
       async handler({ ctx, params, query }) {
         const user = await getUser(ctx, params.id);
-        const items = await listChanges(ctx.db, ctx.workspace.id, { userId: user.id, ...query });
-        const { total } = await countChanges(ctx.db, ctx.workspace.id, { userId: user.id });
+        const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { userId: user.id }, query);
         return { items, total, limit: query.limit, offset: query.offset };
       },
     }),
