@@ -1,14 +1,17 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
 import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
 import { CopyEncoder } from "../storage/copy-format.ts";
 import { analyzeStaging, clashTargets, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
 import { analyzeApplied, applyStaged, classify, countActions, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
+import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/queries/import-new-users.ts";
 import type { ImportSource } from "../sources/import/source.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
 import { hashSecret, verifySecret } from "../security/hashing.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { buildReport, clashProblem, type ImportReport } from "./import-report.ts";
+import { NewUsersBatches, type NewUsersBatch } from "./import-new-users.ts";
 import type { ImportOptions, ImportProgress } from "./imports.ts";
 
 /** Rows per batch: each is staged, checked, planned and applied while the next one is read. */
@@ -27,6 +30,8 @@ export interface StagedBatch {
   newGroups?: string[];
   /** Rows per action, when plan knows them without counting: a batch of which no row matched a user creates every row it kept. */
   planned?: Record<string, number>;
+  /** A first import's batch: its new users, never staged (then `rows` names no staged rows). */
+  newUsers?: NewUsersBatch;
 }
 
 /**
@@ -55,11 +60,15 @@ export class ImportPass {
   private analyzed = false;
   private analyzedApplied = false;
   /**
-   * Whether the workspace held users when the first batch was planned (before anything was applied). Into
-   * an empty one, no row can match or clash with a user: the first import of a directory skips those lookups.
+   * Whether the workspace held users when the import started (see start). Into an empty one, no row can match
+   * or clash with a user: a first import of a directory skips those lookups.
    */
-  private hadUsers: boolean | undefined;
+  private hadUsers = true;
   private readonly target: Omit<ApplyTarget, "runId">;
+  /** The import's source: its id, or the id it is created with (the first import's users are written with it). */
+  sourceId: string = randomUUID();
+  /** Set by start when the import is a first import into an empty workspace. */
+  private newUsers: NewUsersBatches | undefined;
 
   constructor(
     private readonly ctx: WorkspaceContext,
@@ -70,6 +79,27 @@ export class ImportPass {
   ) {
     this.limit = options.reportLimit ?? 1000;
     this.target = { workspaceId: ctx.workspace.id, sourceName, present: presentFields(source.mapping.fields) };
+  }
+
+  /**
+   * Looks at the workspace before the first row is read. Into one that holds no users, and from a file without
+   * PINs (hashing them takes a database round trip per batch), rows become new users as they are read instead of
+   * being staged (NewUsersBatches).
+   */
+  async start(db: Db): Promise<void> {
+    const { workspace } = this.ctx;
+    const source = await db.selectFrom("sources").select("id").where("workspace_id", "=", workspace.id).where(sql<boolean>`lower(name) = lower(${this.sourceName})`).executeTakeFirst();
+    if (source) this.sourceId = source.id;
+    this.hadUsers = (await clashTargets(db, workspace.id)).users;
+    if (this.hadUsers || this.target.present.has("pin")) return;
+    const groups = this.target.present.has("groups") ? await workspaceGroups(db, workspace.id) : new Map();
+    const target = { ...this.target, sourceId: this.sourceId, actor: this.actor };
+    this.newUsers = new NewUsersBatches(target, groups, this.source.mapping, this.limit, !this.options.dryRun);
+  }
+
+  /** Whether any row is staged (a first import stages none). */
+  get stages(): boolean {
+    return !this.newUsers;
   }
 
   /** Whether the import still applies: a dry run never does; without `partial`, one problem stops it. */
@@ -89,8 +119,9 @@ export class ImportPass {
     let from: number | undefined;
     let to = 0;
     const stage = async (last: boolean): Promise<StagedBatch> => {
-      const batch = { rows: { runId: this.runId, from: from ?? to + 1, to }, pins, last, staged };
-      await stageRows(this.store, encoder.take(), this.reader);
+      const batch: StagedBatch = { rows: { runId: this.runId, from: from ?? to + 1, to }, pins, last, staged };
+      if (this.newUsers) batch.newUsers = this.newUsers.take();
+      else await stageRows(this.store, encoder.take(), this.reader);
       [staged, pins, from] = [0, new Map(), undefined];
       return batch;
     };
@@ -99,11 +130,12 @@ export class ImportPass {
       this.rows++;
       from ??= result.row;
       to = result.row;
-      if (result.user) {
+      const problems = result.user && this.newUsers ? this.newUsers.add(result.user) : result.problems;
+      if (result.user && problems.length === 0) {
         if (result.user.pin) pins.set(result.row, result.user.pin);
-        encoder.add(stagingRow(this.runId, result.user));
+        if (!this.newUsers) encoder.add(stagingRow(this.runId, result.user));
         if (++staged >= batchRows) yield await stage(false);
-      } else this.addProblems(result.problems);
+      } else this.addProblems(problems);
       if (this.rows % 1000 === 0) reading();
       // Parsed rows come out of a buffer without a turn of the event loop: the database's answers for the batch
       // being applied would wait for a whole buffer (about 2,000 rows), and the database with them.
@@ -140,6 +172,10 @@ export class ImportPass {
 
   /** Checks a staged batch against the directory, hashes its PINs and classifies it; the last batch also returns the report. */
   async plan(db: Db, batch: StagedBatch): Promise<ImportReport | undefined> {
+    if (batch.newUsers) {
+      for (const { name } of batch.newUsers.newGroups) this.newGroups.set(name.toLowerCase(), name);
+      return batch.last ? this.report(db) : undefined;
+    }
     const progress = this.progressOf(batch);
     const { ctx, options } = this;
     const lap = this.stopwatch();
@@ -147,7 +183,6 @@ export class ImportPass {
     if (!this.analyzed) await analyzeStaging(db);
     this.analyzed = true;
     const targets = await clashTargets(db, ctx.workspace.id);
-    this.hadUsers ??= targets.users;
     const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id) : 0;
     progress("checking", 1, 2, "conflicts");
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
@@ -180,11 +215,20 @@ export class ImportPass {
   /** Writes a planned batch (inside the import's transaction). */
   async apply(db: Db, batch: StagedBatch, sourceId: string): Promise<void> {
     const progress = this.progressOf(batch);
+    const onStep = (done: number, total: number, step?: string) => progress("applying", done, total, step);
     const lap = this.stopwatch();
-    const planned = batch.planned ?? (await countActions(db, batch.rows));
-    const newGroups = batch.newGroups ?? [];
-    const actor = `${this.ctx.actor} (import ${this.sourceName})`;
-    await applyStaged(db, { ...this.target, ...batch.rows }, { sourceId, actor, newGroups, planned }, (done, total, step) => progress("applying", done, total, step));
+    const { actor } = this;
+    let planned: Record<string, number>;
+    if (batch.newUsers) {
+      // Another import created the source since start: this one's users were encoded with another id.
+      if (sourceId !== this.sourceId) throw new RollcallError("conflict", "This source name is already another source's (changed at the same time?); try again", { field: "source" });
+      planned = { create: batch.newUsers.created };
+      await insertImportGroups(db, { ...this.target, sourceId, actor }, batch.newUsers.newGroups);
+      await writeNewUsers(this.store, db, batch.newUsers.rows, onStep);
+    } else {
+      planned = batch.planned ?? (await countActions(db, batch.rows));
+      await applyStaged(db, { ...this.target, ...batch.rows }, { sourceId, actor, newGroups: batch.newGroups ?? [], planned }, onStep);
+    }
     if (!batch.last && !this.analyzedApplied && (planned.create ?? 0) > 0) {
       await analyzeApplied(db);
       this.analyzedApplied = true;
@@ -194,17 +238,22 @@ export class ImportPass {
   }
 
   private async report(db: Db): Promise<ImportReport> {
-    const { options, source, limit } = this;
+    const { options, source, limit, newUsers } = this;
     this.timings.total = Math.round(performance.now() - this.started);
     return buildReport({
       options, sourceName: this.sourceName, table: source.table, mapping: source.mapping, rows: this.rows, limit, applied: this.applies, timings: this.timings,
-      counts: await countActions(db, { runId: this.runId }),
+      counts: newUsers ? { create: newUsers.created } : await countActions(db, { runId: this.runId }),
       newGroups: [...this.newGroups.values()],
       problems: this.problems, problemCount: this.problemCount, invalidRows: this.invalidRows.size,
-      created: await previewCreated(db, this.runId, limit),
+      created: newUsers ? newUsers.preview : await previewCreated(db, this.runId, limit),
       updated: this.updated,
-      unchanged: await previewUnchanged(db, this.runId, limit),
+      unchanged: newUsers ? [] : await previewUnchanged(db, this.runId, limit),
     });
+  }
+
+  /** Who the change log names for this import's changes. */
+  private get actor(): string {
+    return `${this.ctx.actor} (import ${this.sourceName})`;
   }
 
   private addProblems(list: ImportProblem[]): void {

@@ -49,7 +49,8 @@ export interface ImportProgress {
 /**
  * Import users from a CSV or XLSX file, streaming: the rows are read and checked in batches, each batch
  * staged with COPY, checked against the directory and applied while the next one is read, all in one
- * transaction (with `partial`, the valid rows; without, a single problem rolls everything back). A dry
+ * transaction (with `partial`, the valid rows; without, a single problem rolls everything back). Into a
+ * workspace without users, each batch is written as new users without staging (NewUsersBatches). A dry
  * run plans the same batches and applies none. Re-importing the same file changes nothing.
  */
 export async function runImport(ctx: WorkspaceContext, store: Store, options: ImportOptions): Promise<ImportReport> {
@@ -84,6 +85,7 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
   await assertImportSourceName(ctx, sourceName);
   const source = await openImportSource(options.path, { sheet: options.sheet, mapping: options.mapping, defaultCountry: ctx.workspace.defaultCountry });
   const pass = new ImportPass(ctx, store, options, source, sourceName);
+  await pass.start(ctx.db);
   const batches = pass.stagedBatches();
   try {
     const first = (await batches.next()).value!;
@@ -97,7 +99,7 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
     return report;
   } finally {
     await batches.return(undefined);
-    await clearStaging(store, pass.runId);
+    if (pass.stages) await clearStaging(store, pass.runId);
   }
 }
 
@@ -112,7 +114,7 @@ async function applyAfterPlanning(ctx: WorkspaceContext, pass: ImportPass, only:
     .transaction()
     .execute(async (trx) => {
       await roomForLoggedRows(trx);
-      await pass.apply(trx, only, await upsertImportSource(trx, ctx.workspace.id, report.source, file, report.counts.rows));
+      await pass.apply(trx, only, await upsertImportSource(trx, ctx.workspace.id, { id: pass.sourceId, name: report.source }, file, report.counts.rows));
     })
     .catch(translateDatabaseError);
   return report;
@@ -129,10 +131,10 @@ async function applyWhileReading(ctx: WorkspaceContext, pass: ImportPass, first:
     .execute(async (trx) => {
       await roomForLoggedRows(trx);
       pass.reader = trx;
-      const sourceId = await upsertImportSource(trx, ctx.workspace.id, sourceName, file, 0);
+      const sourceId = await upsertImportSource(trx, ctx.workspace.id, { id: pass.sourceId, name: sourceName }, file, 0);
       const report = await pass.process(trx, first, rest, sourceId);
       if (!report.applied) throw new NothingApplied(report);
-      await upsertImportSource(trx, ctx.workspace.id, sourceName, file, report.counts.rows);
+      await upsertImportSource(trx, ctx.workspace.id, { id: sourceId, name: sourceName }, file, report.counts.rows);
       return report;
     })
     .catch((error) => (error instanceof NothingApplied ? error.report : translateDatabaseError(error)));
@@ -154,13 +156,14 @@ async function assertImportSourceName(ctx: WorkspaceContext, name: string): Prom
   }
 }
 
-async function upsertImportSource(trx: WorkspaceContext["db"], workspaceId: string, name: string, fileName: string, rows: number): Promise<string> {
+/** The import source `name`, created with `id` when there is none yet (else updated); returns its id. */
+async function upsertImportSource(trx: WorkspaceContext["db"], workspaceId: string, { id, name }: { id: string; name: string }, fileName: string, rows: number): Promise<string> {
   const config = JSON.stringify({ lastFile: fileName, lastRows: rows, lastImportAt: new Date().toISOString() });
   const existing = await trx.selectFrom("sources").select("id").where("workspace_id", "=", workspaceId).where(sql<boolean>`lower(name) = lower(${name})`).executeTakeFirst();
   if (existing) {
     await trx.updateTable("sources").set({ config, updated_at: sql`now()` }).where("id", "=", existing.id).execute();
     return existing.id;
   }
-  const row = await trx.insertInto("sources").values({ workspace_id: workspaceId, type: "import", name, config, secret_ciphertext: null }).returning("id").executeTakeFirstOrThrow();
+  const row = await trx.insertInto("sources").values({ id, workspace_id: workspaceId, type: "import", name, config, secret_ciphertext: null }).returning("id").executeTakeFirstOrThrow();
   return row.id;
 }

@@ -28,6 +28,11 @@ export interface Store {
   /** copyRows for rows already encoded (CopyEncoder), in chunks of whole lines; the chunks are recycled. */
   copyEncoded(table: string, columns: string[], chunks: Uint8Array[], reader?: Db): Promise<void>;
   /**
+   * COPY of encoded rows inside `transaction` (which must be one), on both engines: they land or roll back
+   * with it. Nothing else may run in the transaction meanwhile.
+   */
+  copyInto(transaction: Db, table: string, columns: string[], chunks: Uint8Array[]): Promise<void>;
+  /**
    * Make the space of the tables' deleted and rewritten rows reusable. PostgreSQL's autovacuum does that by
    * itself; PGlite has none, so there it vacuums (skipping a table another statement holds).
    */
@@ -94,6 +99,7 @@ async function openPGlite(dataDir: string | null, command: string): Promise<Stor
       await copyEncoded(table, columns, chunks, reader);
     },
     copyEncoded,
+    copyInto: (transaction, table, columns, chunks) => copyEncoded(table, columns, chunks, transaction),
     async reclaim(tables) {
       await sql`vacuum (skip_locked) ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);
     },
@@ -111,9 +117,15 @@ async function openPostgres(url: string): Promise<Store> {
   // An idle pooled connection can be cut by the server (restart, DROP DATABASE … FORCE). pg drops that
   // client from the pool and reports the error here; without a listener it would crash the process.
   pool.on("error", () => {});
+  // Each pooled client by its server process: copyInto finds the one a Kysely transaction holds (Kysely does
+  // not expose it) by asking the transaction for its backend's pid.
+  const clients = new Map<number, pg.PoolClient>();
+  const processOf = (client: pg.PoolClient) => (client as unknown as { processID: number }).processID;
   pool.on("connect", (client) => {
+    clients.set(processOf(client), client);
     client.query(sessionSettings).catch(() => undefined);
   });
+  pool.on("remove", (client) => clients.delete(processOf(client)));
   try {
     const client = await pool.connect();
     client.release();
@@ -122,8 +134,8 @@ async function openPostgres(url: string): Promise<Store> {
     throw new RollcallError("internal", `Could not connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}`, {}, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const copyToPostgres = async (table: string, columns: string[], chunks: AsyncIterable<Uint8Array> | Uint8Array[]) => {
-    const client = await pool.connect();
+  const copyToPostgres = async (table: string, columns: string[], chunks: AsyncIterable<Uint8Array> | Uint8Array[], into?: pg.PoolClient) => {
+    const client = into ?? (await pool.connect());
     const sent: Uint8Array[] = [];
     const sending = async function* () {
       for await (const chunk of chunks) {
@@ -136,14 +148,27 @@ async function openPostgres(url: string): Promise<Store> {
       // The COPY has ended: the server has every byte, the socket holds none of them.
       recycleChunks(sent);
     } finally {
-      client.release();
+      if (!into) client.release();
     }
+  };
+  const transactionClients = new WeakMap<Db, pg.PoolClient>();
+  const clientOf = async (transaction: Db): Promise<pg.PoolClient> => {
+    if (!transaction.isTransaction) throw new Error("copyInto needs a transaction");
+    let client = transactionClients.get(transaction);
+    if (!client) {
+      const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(transaction);
+      client = clients.get(rows[0]!.pid);
+      if (!client) throw new Error(`no pooled client for server process ${rows[0]!.pid}`);
+      transactionClients.set(transaction, client);
+    }
+    return client;
   };
   return {
     db,
     kind: "postgres",
     copyRows: (table, columns, rows) => copyToPostgres(table, columns, encodeRows(rows)),
     copyEncoded: (table, columns, chunks) => copyToPostgres(table, columns, chunks),
+    copyInto: async (transaction, table, columns, chunks) => copyToPostgres(table, columns, chunks, await clientOf(transaction)),
     reclaim: async () => {},
     announce: () => {},
     close: () => db.destroy(),

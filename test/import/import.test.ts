@@ -259,6 +259,56 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect((await getUser(ctx, "d@example.com")).cardNumbers).toEqual(["4"]);
   });
 
+  // A first import writes its users straight into the tables; into a workspace that holds users, rows are staged
+  // and applied with SQL. Both must leave the same directory and the same change log.
+  it("writes a first import into an empty workspace exactly as the staged apply writes it beside other users", async () => {
+    const csv = await file("both.csv", [
+      "email,userPrincipalName,displayName,givenName,surname,department,jobTitle,employeeId,mobilePhone,businessPhones,preferredLanguage,enabled,aliases,cardNumbers,groups,tags,customAttributes.site,customAttributes.floor",
+      `a@example.com,a@corp.example,Ada A,Ada,A,Eng,"C:\\Temp ""quoted""",E1,+447911123456,+442071234567,en-GB,true,Ada.A;a2,0001;0002,Team A;London,VIP;Imported,HQ,3`,
+      "b@example.com,,Bob B,,,,,,,,,false,,0003,team a;Handmade,,,",
+      ",c@corp.example,Cy C,,,Ops,,,,,,,,,London;New Team,,Tab\tin,",
+      "d@example.com,,Di D,,,,,,,,,,,,,,,",
+    ].join("\n"));
+    const first = await newWorkspace();
+    const beside = await newWorkspace();
+    await createUser(beside, { email: "other@example.com", displayName: "Other" });
+    for (const ctx of [first, beside]) {
+      await createGroup(ctx, { name: "HANDMADE" });
+      const report = await importFile(ctx, csv, { batchRows: 2, sourceName: "staff" });
+      expect(report).toMatchObject({ applied: true, counts: { created: 4, groupsCreated: 3 }, groupsCreated: ["London", "Team A", "New Team"] });
+      expect(report.created.map((c) => c.row)).toEqual([2, 3, 4, 5]);
+      expect("check" in report.timings, "only the staged import checks rows against users").toBe(ctx === beside);
+    }
+    // A dry run of a first import reports the same and writes nothing.
+    const dry = await newWorkspace();
+    await createGroup(dry, { name: "HANDMADE" });
+    const preview = await importFile(dry, csv, { batchRows: 2, sourceName: "staff", dryRun: true });
+    expect(preview).toMatchObject({ applied: false, counts: { created: 4, groupsCreated: 3 }, groupsCreated: ["London", "Team A", "New Team"] });
+    expect([await userCount(dry), await changeCount(dry)]).toEqual([0, 1]);
+    const written = async (ctx: WorkspaceContext) => {
+      const ws = ctx.workspace.id;
+      const { rows: users } = await sql<Record<string, unknown>>`
+        SELECT u.email, u.user_principal_name, u.display_name, u.given_name, u.surname, u.department, u.job_title, u.employee_id, u.mobile_phone,
+               u.business_phones, u.preferred_language, u.enabled, u.pin_hash, u.custom_attributes, u.source_type, u.source_name, s.name AS source, u.external_id, u.tags,
+               array(SELECT i.kind || ':' || i.key || ':' || i.value || ':' || i.position FROM user_identifiers i WHERE i.user_id = u.id ORDER BY i.kind, i.position) AS identifiers,
+               array(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id ORDER BY g.name) AS groups
+        FROM users u JOIN sources s ON s.id = u.source_id WHERE u.workspace_id = ${ws} AND u.source_type = 'import' ORDER BY u.display_name`.execute(store.db);
+      const { rows: groups } = await sql`SELECT g.name, g.source_type, g.source_name, s.name AS source FROM groups g LEFT JOIN sources s ON s.id = g.source_id WHERE g.workspace_id = ${ws} ORDER BY g.name`.execute(store.db);
+      const { rows: changes } = await sql<Record<string, unknown>>`
+        SELECT c.subject, c.action, c.before, c.after, c.actor, c.user_id IS NOT NULL AS of_user, c.group_id IS NOT NULL AS of_group
+        FROM change_log c WHERE c.workspace_id = ${ws} AND c.actor LIKE '%(import staff)' ORDER BY c.id`.execute(store.db);
+      return { users, groups, changes };
+    };
+    const direct = await written(first);
+    expect(direct.users).toHaveLength(4);
+    expect(direct.users[0]).toMatchObject({ display_name: "Ada A", job_title: 'C:\\Temp "quoted"', tags: ["Imported", "VIP"], custom_attributes: { site: "HQ", floor: "3" }, identifiers: ["alias:ada.a:Ada.A:0", "alias:a2:a2:1", "card:0001:0001:0", "card:0002:0002:1"] });
+    expect(direct.users[1]).toMatchObject({ display_name: "Bob B", enabled: false, groups: ["HANDMADE", "Team A"], custom_attributes: {} });
+    expect(direct.users[2]).toMatchObject({ display_name: "Cy C", custom_attributes: { site: "Tab\tin" } });
+    expect(direct.changes.filter((c) => c.action === "create")).toHaveLength(4);
+    expect(direct.changes.at(-1)).toMatchObject({ subject: "d@example.com", after: { email: "d@example.com", displayName: "Di D", cardNumbers: [], source: "import:staff" } });
+    expect(direct).toEqual(await written(beside));
+  });
+
   it("lets only one of two imports racing into the same empty workspace create its users; the other changes nothing", async () => {
     const ctx = await newWorkspace();
     const lines = Array.from({ length: 7 }, (_, i) => `r${i}@example.com,R ${i},${100 + i},Racers`);

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../database.ts";
 import { identifierArray, stagedColumns, stagedIn, targetExpressions, type StagedRows } from "./imports.ts";
+import { insertImportGroups } from "./import-new-users.ts";
 
 /**
  * Classification, preview and the set-based apply of a staged import, or of one batch of it (the rows
@@ -163,14 +164,7 @@ export async function applyStaged(
   const updates = (input.planned.update ?? 0) > 0;
   const writes = updates || (input.planned.create ?? 0) > 0;
   const steps: [label: string, run: () => Promise<unknown>][] = [];
-  if (newGroups.length) {
-    steps.push(["groups", () => sql`
-      WITH created AS (
-        INSERT INTO groups (workspace_id, name, source_type, source_name, source_id)
-        SELECT ${workspaceId}, n, 'import', ${sourceName}, ${sourceId} FROM unnest(${newGroups}::text[]) n RETURNING id, name)
-      INSERT INTO change_log (workspace_id, group_id, subject, action, after, actor)
-      SELECT ${workspaceId}, id, name, 'create group', jsonb_build_object('name', name, 'source', 'import:' || ${sourceName}::text), ${actor} FROM created`.execute(trx)]);
-  }
+  if (newGroups.length) steps.push(["groups", () => insertImportGroups(trx, { workspaceId, sourceName, sourceId, actor }, newGroups.map((name) => ({ name })))]);
   const { before, after } = beforeAfter(t);
   // The log keeps only the fields that change (as the report's diff does), not every column of the file;
   // a new PIN shows as "pin": "changed" (never the hash).
