@@ -21,6 +21,9 @@ export interface NewUsersBatch {
 export class NewUsersBatches {
   private readonly rows: NewUserRows | undefined;
   private newGroups: { id: string; name: string }[] = [];
+  /** Groups made up for a name that no added row has named yet (its row had problems): not created unless one does. */
+  private readonly unsaved = new Set<string>();
+  private readonly bySpelling = new Map<string, WorkspaceGroup>();
   private inBatch = 0;
   /** Users added so far. */
   created = 0;
@@ -40,28 +43,47 @@ export class NewUsersBatches {
 
   /** Adds a checked row's user, or returns the problems that stop it. */
   add(user: ImportedUser): ImportProblem[] {
-    const names = user.groups ?? [];
-    const problems = names.flatMap((name) => {
-      const group = this.groups.get(name.toLowerCase());
-      if (group?.sourceType !== "entra") return [];
-      const clash = { row_no: user.row, field: "groups", value: name, kind: "group", holder_id: group.id, holder_name: group.name, holder_email: null, holder_source_type: group.sourceType, holder_source_name: group.sourceName } as const;
-      return [clashProblem(clash, this.mapping, this.target.sourceName)];
-    });
-    if (problems.length) return problems;
-    const groupIds = new Set<string>();
-    for (const name of names) {
-      let group = this.groups.get(name.toLowerCase());
-      if (!group) {
-        group = { id: timeOrderedId(), name, sourceType: "import", sourceName: this.target.sourceName };
-        this.groups.set(name.toLowerCase(), group);
-        this.newGroups.push({ id: group.id, name });
+    const groupIds: string[] = [];
+    const spellings: string[] = [];
+    let problems: ImportProblem[] | undefined;
+    for (const name of user.groups ?? []) {
+      const group = this.group(name);
+      if (group.sourceType === "entra") {
+        const clash = { row_no: user.row, field: "groups", value: name, kind: "group", holder_id: group.id, holder_name: group.name, holder_email: null, holder_source_type: group.sourceType, holder_source_name: group.sourceName } as const;
+        (problems ??= []).push(clashProblem(clash, this.mapping, this.target.sourceName));
+      } else if (!groupIds.includes(group.id)) {
+        groupIds.push(group.id);
+        spellings.push(name);
       }
-      groupIds.add(group.id);
     }
-    this.rows?.add(timeOrderedId(), user, [...groupIds]);
+    if (problems) return problems;
+    // A new group takes the spelling of the first row added that names it.
+    groupIds.forEach((id, i) => {
+      if (!this.unsaved.delete(id)) return;
+      this.newGroups.push({ id, name: spellings[i]! });
+    });
+    this.rows?.add(timeOrderedId(), user, groupIds);
     this.inBatch++;
     if (this.created++ < this.limit) this.preview.push({ row: user.row, email: user.email, userPrincipalName: user.userPrincipalName, displayName: user.displayName });
     return [];
+  }
+
+  /**
+   * The group `name` stands for: an existing one whatever its spelling, else a new one, created (by take) once a
+   * row that names it is added. Looked up by spelling first: files repeat a few names exactly.
+   */
+  private group(name: string): WorkspaceGroup {
+    let group = this.bySpelling.get(name);
+    if (group) return group;
+    const key = name.toLowerCase();
+    group = this.groups.get(key);
+    if (!group) {
+      group = { id: timeOrderedId(), name, sourceType: "import", sourceName: this.target.sourceName };
+      this.groups.set(key, group);
+      this.unsaved.add(group.id);
+    }
+    this.bySpelling.set(name, group);
+    return group;
   }
 
   /** The batch added since the last take. */

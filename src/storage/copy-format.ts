@@ -29,7 +29,11 @@ export class CopyEncoder {
   private used = 0;
 
   add(row: CopyValue[]): void {
-    const line = row.map(copyField).join("\t") + "\n";
+    this.addLine(row.map(copyField).join("\t") + "\n");
+  }
+
+  /** A line already in COPY's text format: fields escaped (or never in need of it, as ids), tab-separated, ending in a newline. */
+  addLine(line: string): void {
     // A UTF-16 code unit takes at most three bytes in UTF-8.
     const room = line.length * 3;
     if (!this.buffer || this.used + room > this.buffer.length) {

@@ -186,6 +186,11 @@ describe.each(engines)("importing users on %s", (engine) => {
     await store.db.insertInto("groups").values({ workspace_id: ctx.workspace.id, name: "Synced Team", source_type: "entra", source_name: "Contoso" }).execute();
     const report = await importFile(ctx, await file("g.csv", "Email,Name,Groups\nx@example.com,X,synced team\n"));
     expect(report.problems[0]).toMatchObject({ row: 2, field: "groups", message: expect.stringContaining("synced from Entra ID") });
+
+    // With --partial the refused row creates none of its other groups: a new one takes the spelling of a row that is imported.
+    const partial = await importFile(ctx, await file("g.csv", "Email,Name,Groups\nx@example.com,X,synced team;team x\ny@example.com,Y,Team X\n"), { partial: true });
+    expect(partial).toMatchObject({ applied: true, counts: { created: 1, invalid: 1 }, groupsCreated: ["Team X"] });
+    expect((await getUser(ctx, "y@example.com")).groups).toEqual(["Team X"]);
   });
 
   it("keeps a PIN when its cell is blank and re-hashes only a changed PIN", async () => {
