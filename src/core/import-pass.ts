@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { sql } from "kysely";
 import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
 import { CopyEncoder } from "../storage/copy-format.ts";
@@ -65,7 +64,7 @@ export class ImportPass {
    */
   private hadUsers = true;
   private readonly target: Omit<ApplyTarget, "runId">;
-  /** The import's source: its id, or the id it is created with (the first import's users are written with it). */
+  /** The import source's id, or the id it is created with (a first import writes its users with it). */
   sourceId: string = randomUUID();
   /** Set by start when the import is a first import into an empty workspace. */
   private newUsers: NewUsersBatches | undefined;
@@ -83,13 +82,12 @@ export class ImportPass {
 
   /**
    * Looks at the workspace before the first row is read. Into one that holds no users, and from a file without
-   * PINs (hashing them takes a database round trip per batch), rows become new users as they are read instead of
-   * being staged (NewUsersBatches).
+   * PINs (hashed once a batch is staged, into its staged rows), rows become new users as they are read instead
+   * of being staged (NewUsersBatches). `sourceId`: the import source's, when it exists.
    */
-  async start(db: Db): Promise<void> {
+  async start(db: Db, sourceId: string | undefined): Promise<void> {
     const { workspace } = this.ctx;
-    const source = await db.selectFrom("sources").select("id").where("workspace_id", "=", workspace.id).where(sql<boolean>`lower(name) = lower(${this.sourceName})`).executeTakeFirst();
-    if (source) this.sourceId = source.id;
+    if (sourceId) this.sourceId = sourceId;
     this.hadUsers = (await clashTargets(db, workspace.id)).users;
     if (this.hadUsers || this.target.present.has("pin")) return;
     const groups = this.target.present.has("groups") ? await workspaceGroups(db, workspace.id) : new Map();

@@ -82,10 +82,10 @@ class NothingApplied extends Error {
 async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOptions): Promise<ImportReport> {
   const sourceName = (options.sourceName ?? basename(options.fileName)).trim();
   if (!sourceName || sourceName.length > 256) throw invalidInput([{ field: "source", message: "must be 1 to 256 characters", value: sourceName }]);
-  await assertImportSourceName(ctx, sourceName);
+  const sourceId = await importSourceId(ctx, sourceName);
   const source = await openImportSource(options.path, { sheet: options.sheet, mapping: options.mapping, defaultCountry: ctx.workspace.defaultCountry });
   const pass = new ImportPass(ctx, store, options, source, sourceName);
-  await pass.start(ctx.db);
+  await pass.start(ctx.db, sourceId);
   const batches = pass.stagedBatches();
   try {
     const first = (await batches.next()).value!;
@@ -149,11 +149,13 @@ async function roomForLoggedRows(trx: WorkspaceContext["db"]): Promise<void> {
   await sql`SET LOCAL work_mem = '32MB'`.execute(trx);
 }
 
-async function assertImportSourceName(ctx: WorkspaceContext, name: string): Promise<void> {
-  const existing = await ctx.db.selectFrom("sources").select(["type", "name"]).where("workspace_id", "=", ctx.workspace.id).where(sql<boolean>`lower(name) = lower(${name})`).executeTakeFirst();
+/** The id of the import source called `name`, if there is one; another kind of source with that name is refused. */
+async function importSourceId(ctx: WorkspaceContext, name: string): Promise<string | undefined> {
+  const existing = await ctx.db.selectFrom("sources").select(["id", "type", "name"]).where("workspace_id", "=", ctx.workspace.id).where(sql<boolean>`lower(name) = lower(${name})`).executeTakeFirst();
   if (existing && existing.type !== "import") {
     throw new RollcallError("conflict", `Source name "${name}" is already used by the ${existing.type} source "${existing.name}"; import with --source to choose another name`, { field: "source", value: name });
   }
+  return existing?.id;
 }
 
 /** The import source `name`, created with `id` when there is none yet (else updated); returns its id. */

@@ -3,15 +3,9 @@ import type { Db, Store } from "../database.ts";
 import { arrayLiteral, CopyEncoder } from "../copy-format.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
 import { stagedColumns } from "./imports.ts";
+import type { ApplyStepReport } from "./import-apply.ts";
 
-/**
- * An import's new users written straight into the directory's tables with COPY, without staging: used when
- * the workspace held no users as the import started, so that no row can match or clash with a user and every
- * row the file's own checks let through is a create. Each row is encoded as it is read, into the rows of
- * four tables (the user, its cards and aliases, its memberships, its change-log entry), exactly as the
- * staged apply (import-apply.ts) would write them. At 100,000 rows on PGlite this writes in about 6.5 s what
- * staging and applying took 10 s for (BENCHMARKS.md, session 20).
- */
+/** Where a first import's users go, and who the change log names. */
 export interface NewUsersTarget {
   workspaceId: string;
   sourceName: string;
@@ -39,6 +33,14 @@ const importedTag = arrayLiteral(["Imported"]);
 /** Always in a create entry, whether the file has their column or not (as the staged apply's). */
 const identityFields = new Set(["email", "userPrincipalName", "displayName"]);
 
+/**
+ * An import's new users written straight into the directory's tables with COPY, without staging: used when
+ * the workspace held no users as the import started, so that no row can match or clash with a user and every
+ * row the file's own checks let through is a create. Each row is encoded as it is read, into the rows of
+ * four tables (the user, its cards and aliases, its memberships, its change-log entry), exactly as the
+ * staged apply (import-apply.ts) would write them. At 100,000 rows on PGlite this writes in about 6.5 s what
+ * staging and applying took 10 s for (BENCHMARKS.md, session 20).
+ */
 export class NewUserRows {
   private readonly users = new CopyEncoder();
   private readonly identifiers = new CopyEncoder();
@@ -78,11 +80,8 @@ export class NewUserRows {
   }
 }
 
-/** What writeNewUsers is writing, as each of its steps starts: `done` of `total` steps finished. */
-export type NewUsersStep = (done: number, total: number, step?: string) => void;
-
 /** Writes a batch of new users inside `trx`, users first (the other rows refer to them). */
-export async function writeNewUsers(store: Store, trx: Db, rows: EncodedNewUsers, onStep: NewUsersStep = () => {}): Promise<void> {
+export async function writeNewUsers(store: Store, trx: Db, rows: EncodedNewUsers, onStep: ApplyStepReport = () => {}): Promise<void> {
   const steps: [string, string, string[], Uint8Array[]][] = [
     ["new users", "users", userColumns, rows.users],
     ["cards and aliases", "user_identifiers", ["workspace_id", "kind", "key", "value", "user_id", "position"], rows.identifiers],
