@@ -48,7 +48,7 @@ export function isBlankRow(cells: string[]): boolean {
 /** Reads one data row. Pure: the same cells, mapping and country always give the same answer. */
 export function readRow(row: number, cells: string[], mapping: ColumnMapping, defaultCountry: string | null): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[] } {
   const problems: ImportProblem[] = [];
-  const columnOf = new Map<string, string>();
+  const columnOf = columnsOf(mapping);
   const input: Record<string, unknown> = {};
   const custom: Record<string, string> = {};
   let enabledText: { value: string; inverted: boolean; column: string } | undefined;
@@ -57,8 +57,6 @@ export function readRow(row: number, cells: string[], mapping: ColumnMapping, de
     if (!field) return;
     const header = mapping.headers[index]!;
     const text = unneutralise(cells[index] ?? "").trim();
-    const key = field.startsWith("customAttributes.") ? "customAttributes" : field === "blockSignIn" ? "enabled" : field;
-    columnOf.set(key, header);
     if (field.startsWith("customAttributes.")) custom[field.slice("customAttributes.".length)] = text;
     else if (field === "enabled" || field === "blockSignIn") enabledText = { value: text, inverted: field === "blockSignIn", column: header };
     else if (listFields.has(field)) input[field] = splitList(text);
@@ -105,6 +103,21 @@ export function readRow(row: number, cells: string[], mapping: ColumnMapping, de
   const user: ImportedUser = { ...(value as Omit<ImportedUser, "row" | "email" | "userPrincipalName" | "displayName">), row, email, userPrincipalName, displayName: value.displayName! };
   if (groups) user.groups = dedupeCaseless(groups);
   return { user, keys, problems };
+}
+
+const columnMaps = new WeakMap<ColumnMapping, Map<string, string>>();
+
+/** The column each field is read from, by the field's name in problems (one map per mapping, not per row). */
+function columnsOf(mapping: ColumnMapping): Map<string, string> {
+  let columns = columnMaps.get(mapping);
+  if (!columns) {
+    columns = new Map();
+    mapping.fields.forEach((field, index) => {
+      if (field) columns!.set(field.startsWith("customAttributes.") ? "customAttributes" : field === "blockSignIn" ? "enabled" : field, mapping.headers[index]!);
+    });
+    columnMaps.set(mapping, columns);
+  }
+  return columns;
 }
 
 function splitList(text: string): string[] {

@@ -54,22 +54,26 @@ async function* checkedRows(iterator: AsyncIterator<{ row: number; cells: string
 
 /** Remembers each row's keys, first row first (memory: a few short strings per row, never the rows). */
 class Duplicates {
-  private readonly keys = new Map<string, number>();
+  /** Row of the first use of each key, by kind: emails, UPNs and aliases lower-cased, cards as they are. */
+  private readonly seen: Record<"email" | "userPrincipalName" | "aliases" | "cardNumbers", Map<string, number>> = {
+    email: new Map(), userPrincipalName: new Map(), aliases: new Map(), cardNumbers: new Map(),
+  };
   constructor(private readonly mapping: ColumnMapping) {}
 
   check(user: RowKeys): ImportProblem[] {
-    const wanted: [string, string, string][] = [];
-    if (user.email) wanted.push(["email", `e:${user.email.toLowerCase()}`, user.email]);
-    if (user.userPrincipalName) wanted.push(["userPrincipalName", `u:${user.userPrincipalName.toLowerCase()}`, user.userPrincipalName]);
-    for (const alias of user.aliases ?? []) wanted.push(["aliases", `a:${alias.toLowerCase()}`, alias]);
-    for (const card of user.cardNumbers ?? []) wanted.push(["cardNumbers", `c:${card}`, card]);
-    const problems: ImportProblem[] = [];
+    const wanted: [keyof Duplicates["seen"], string, string][] = [];
+    if (user.email) wanted.push(["email", user.email.toLowerCase(), user.email]);
+    if (user.userPrincipalName) wanted.push(["userPrincipalName", user.userPrincipalName.toLowerCase(), user.userPrincipalName]);
+    for (const alias of user.aliases ?? []) wanted.push(["aliases", alias.toLowerCase(), alias]);
+    for (const card of user.cardNumbers ?? []) wanted.push(["cardNumbers", card, card]);
+    let problems: ImportProblem[] | undefined;
     for (const [field, key, value] of wanted) {
-      const first = this.keys.get(key);
-      if (first !== undefined) problems.push({ row: user.row, column: this.column(field), field, value, message: `"${value}" is also in row ${first}` });
+      const first = this.seen[field].get(key);
+      if (first !== undefined) (problems ??= []).push({ row: user.row, column: this.column(field), field, value, message: `"${value}" is also in row ${first}` });
     }
-    if (problems.length === 0) for (const [, key] of wanted) this.keys.set(key, user.row);
-    return problems;
+    if (problems) return problems;
+    for (const [field, key] of wanted) this.seen[field].set(key, user.row);
+    return [];
   }
 
   private column(field: string): string | null {
