@@ -55,8 +55,8 @@ export class NewUserRows {
   /** Encodes `user` (id `id`) as a member of `groupIds` (the ids of the groups its row names, each once). */
   add(id: string, user: ImportedUser, groupIds: string[]): void {
     const { workspaceId, sourceName, sourceId, actor, present } = this.target;
-    // Most rows have no custom attributes, tags or second phones: their constant forms save building each (this
-    // encoding is most of an import's own CPU on PostgreSQL, where the server writes beside it).
+    // Most rows have no custom attributes, tags or second phones: their constant forms save building each (on
+    // PostgreSQL this process's CPU sets an import's pace, as the server writes beside it).
     const custom = user.customAttributes ? JSON.stringify(Object.fromEntries(Object.entries(user.customAttributes).filter(([, value]) => value !== ""))) : "{}";
     const tags = user.tags?.length ? arrayLiteral(["Imported", ...user.tags.filter((t) => t !== "Imported")]) : importedTag;
     const phones = user.businessPhones?.length ? arrayLiteral(user.businessPhones) : "{}";
