@@ -92,8 +92,8 @@ const escapes: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r"
  * A field in COPY's text format: NULL is \N; backslash, newline, carriage return and tab are escaped. JSON,
  * most of what a sync copies, mostly passes unchanged (CSV doubled its every quote).
  */
-function copyField(value: CopyValue): string {
-  if (value === null) return "\\N";
+export function copyField(value: CopyValue | undefined): string {
+  if (value === null || value === undefined) return "\\N";
   const text = String(value);
   return /[\\\n\r\t]/.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => escapes[c]!) : text;
 }

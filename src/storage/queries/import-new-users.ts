@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Db, Store } from "../database.ts";
-import { arrayLiteral, CopyEncoder } from "../copy-format.ts";
+import { arrayLiteral, copyField, CopyEncoder } from "../copy-format.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
 import { stagedColumns } from "./imports.ts";
 import type { ApplyStepReport } from "./import-apply.ts";
@@ -23,10 +23,12 @@ export interface EncodedNewUsers {
   changes: Uint8Array[];
 }
 
+/** In the order NewUserRows writes them: the columns every row of an import shares come last, written once. */
 const userColumns = [
-  "id", "workspace_id", "email", "user_principal_name", "display_name", "given_name", "surname", "department", "job_title", "employee_id",
-  "mobile_phone", "business_phones", "preferred_language", "enabled", "custom_attributes", "source_type", "source_name", "source_id", "tags",
+  "id", "email", "user_principal_name", "display_name", "given_name", "surname", "department", "job_title", "employee_id", "mobile_phone",
+  "business_phones", "preferred_language", "enabled", "custom_attributes", "tags", "workspace_id", "source_type", "source_name", "source_id",
 ];
+const changeColumns = ["user_id", "subject", "after", "workspace_id", "action", "actor"];
 
 const importedTag = arrayLiteral(["Imported"]);
 
@@ -46,32 +48,44 @@ export class NewUserRows {
   private readonly identifiers = new CopyEncoder();
   private readonly memberships = new CopyEncoder();
   private readonly changes = new CopyEncoder();
-  private readonly logged: typeof stagedColumns;
+  /** The create entry's fields, each with its JSON key. */
+  private readonly logged: { field: (typeof stagedColumns)[number]["field"]; key: string }[];
+  /** The end of every line of users, and of change_log: the columns all of them share, encoded once. */
+  private readonly userEnd: string;
+  private readonly changeEnd: string;
+  private readonly afterEnd: string;
 
   constructor(private readonly target: NewUsersTarget) {
-    this.logged = stagedColumns.filter((c) => target.present.has(c.field) || identityFields.has(c.field));
+    this.logged = stagedColumns.filter((c) => target.present.has(c.field) || identityFields.has(c.field)).map((c) => ({ field: c.field, key: `${JSON.stringify(c.field)}:` }));
+    const { workspaceId, sourceName, sourceId, actor } = target;
+    this.userEnd = `\t${[workspaceId, "import", sourceName, sourceId].map(copyField).join("\t")}\n`;
+    this.changeEnd = `\t${[workspaceId, "create", actor].map(copyField).join("\t")}\n`;
+    this.afterEnd = `"source":${JSON.stringify(`import:${sourceName}`)}}`;
   }
 
-  /** Encodes `user` (id `id`) as a member of `groupIds` (the ids of the groups its row names, each once). */
+  /**
+   * Encodes `user` (id `id`) as a member of `groupIds` (the ids of the groups its row names, each once). Lines are
+   * concatenated rather than built from arrays of values: on PostgreSQL this process's CPU sets an import's pace,
+   * as the server writes beside it.
+   */
   add(id: string, user: ImportedUser, groupIds: string[]): void {
-    const { workspaceId, sourceName, sourceId, actor, present } = this.target;
-    // Most rows have no custom attributes, tags or second phones: their constant forms save building each (on
-    // PostgreSQL this process's CPU sets an import's pace, as the server writes beside it).
+    const { workspaceId, present } = this.target;
+    // Most rows have no custom attributes, tags or second phones: their constant forms save building each.
     const custom = user.customAttributes ? JSON.stringify(Object.fromEntries(Object.entries(user.customAttributes).filter(([, value]) => value !== ""))) : "{}";
     const tags = user.tags?.length ? arrayLiteral(["Imported", ...user.tags.filter((t) => t !== "Imported")]) : importedTag;
     const phones = user.businessPhones?.length ? arrayLiteral(user.businessPhones) : "{}";
-    this.users.add([
-      id, workspaceId, user.email, user.userPrincipalName, user.displayName, user.givenName ?? null, user.surname ?? null, user.department ?? null,
-      user.jobTitle ?? null, user.employeeId ?? null, user.mobilePhone ?? null, phones, user.preferredLanguage ?? null,
-      user.enabled ?? true, custom, "import", sourceName, sourceId, tags,
-    ]);
+    this.users.addLine(
+      `${id}\t${copyField(user.email)}\t${copyField(user.userPrincipalName)}\t${copyField(user.displayName)}\t${copyField(user.givenName)}\t${copyField(user.surname)}\t` +
+        `${copyField(user.department)}\t${copyField(user.jobTitle)}\t${copyField(user.employeeId)}\t${copyField(user.mobilePhone)}\t${copyField(phones)}\t` +
+        `${copyField(user.preferredLanguage)}\t${user.enabled ?? true}\t${copyField(custom)}\t${copyField(tags)}${this.userEnd}`,
+    );
     if (present.has("aliases")) (user.aliases ?? []).forEach((alias, position) => this.identifiers.add([workspaceId, "alias", alias.toLowerCase(), alias, id, position]));
     if (present.has("cardNumbers")) (user.cardNumbers ?? []).forEach((card, position) => this.identifiers.add([workspaceId, "card", card, card, id, position]));
     for (const groupId of groupIds) this.memberships.addLine(`${workspaceId}\t${groupId}\t${id}\n`);
-    const after: Record<string, unknown> = {};
-    for (const c of this.logged) after[c.field] = user[c.field] ?? null;
-    after.source = `import:${sourceName}`;
-    this.changes.add([workspaceId, id, user.email ?? user.userPrincipalName ?? user.displayName, "create", JSON.stringify(after), actor]);
+    let after = "{";
+    for (const { field, key } of this.logged) after += `${key}${JSON.stringify(user[field] ?? null)},`;
+    after += this.afterEnd;
+    this.changes.addLine(`${id}\t${copyField(user.email ?? user.userPrincipalName ?? user.displayName)}\t${copyField(after)}${this.changeEnd}`);
   }
 
   /** The rows encoded since the last take. */
@@ -86,7 +100,7 @@ export async function writeNewUsers(store: Store, trx: Db, rows: EncodedNewUsers
     ["new users", "users", userColumns, rows.users],
     ["cards and aliases", "user_identifiers", ["workspace_id", "kind", "key", "value", "user_id", "position"], rows.identifiers],
     ["memberships", "group_members", ["workspace_id", "group_id", "member_user_id"], rows.memberships],
-    ["change log", "change_log", ["workspace_id", "user_id", "subject", "action", "after", "actor"], rows.changes],
+    ["change log", "change_log", changeColumns, rows.changes],
   ];
   for (const [done, [label, table, columns, chunks]] of steps.entries()) {
     onStep(done, steps.length, label);
