@@ -39,26 +39,70 @@ export const systemTags = { entra: "ID synced", import: "Imported", manual: "Man
 
 const limits = { name: 256, email: 254, text: 256, pin: { min: 4, max: 12 } };
 
+/** The longest (trimmed) value of each text field. */
+const textLimits = {
+  userPrincipalName: limits.email, email: limits.email, displayName: limits.name, givenName: limits.name, surname: limits.name,
+  department: limits.text, jobTitle: limits.text, employeeId: limits.text, mobilePhone: 64, preferredLanguage: 35,
+} as const;
+/** How many entries each list field takes, and the longest entry. */
+const listLimits = {
+  businessPhones: { entries: 10, length: 64 }, aliases: { entries: 50, length: limits.email }, cardNumbers: { entries: 20, length: 128 }, tags: { entries: 50, length: 64 },
+} as const;
+const customAttributeLimits = { name: 64, value: 4096 };
+
+const text = (field: keyof typeof textLimits) => z.string().trim().max(textLimits[field]);
+const list = (field: keyof typeof listLimits, entry: z.ZodString) => z.array(entry.max(listLimits[field].length)).max(listLimits[field].entries);
+
 /** The fields an admin (API, CLI, import) may set on a user. */
 export const userFieldsSchema = z.object({
-  userPrincipalName: z.string().trim().max(limits.email).nullable(),
-  email: z.string().trim().max(limits.email).nullable(),
-  displayName: z.string().trim().min(1, "is required").max(limits.name),
-  givenName: z.string().trim().max(limits.name).nullable(),
-  surname: z.string().trim().max(limits.name).nullable(),
-  department: z.string().trim().max(limits.text).nullable(),
-  jobTitle: z.string().trim().max(limits.text).nullable(),
-  employeeId: z.string().trim().max(limits.text).nullable(),
-  mobilePhone: z.string().trim().max(64).nullable(),
-  businessPhones: z.array(z.string().trim().max(64)).max(10),
-  preferredLanguage: z.string().trim().max(35).nullable(),
+  userPrincipalName: text("userPrincipalName").nullable(),
+  email: text("email").nullable(),
+  displayName: z.string().trim().min(1, "is required").max(textLimits.displayName),
+  givenName: text("givenName").nullable(),
+  surname: text("surname").nullable(),
+  department: text("department").nullable(),
+  jobTitle: text("jobTitle").nullable(),
+  employeeId: text("employeeId").nullable(),
+  mobilePhone: text("mobilePhone").nullable(),
+  businessPhones: list("businessPhones", z.string().trim()),
+  preferredLanguage: text("preferredLanguage").nullable(),
   enabled: z.boolean(),
-  aliases: z.array(z.string().trim().min(1).max(limits.email)).max(50),
-  cardNumbers: z.array(z.string().trim().min(1).max(128)).max(20),
+  aliases: list("aliases", z.string().trim().min(1)),
+  cardNumbers: list("cardNumbers", z.string().trim().min(1)),
   pin: z.string().nullable(),
-  customAttributes: z.record(z.string().max(64), z.string().max(4096)),
-  tags: z.array(z.string().trim().min(1).max(64)).max(50),
+  customAttributes: z.record(z.string().max(customAttributeLimits.name), z.string().max(customAttributeLimits.value)),
+  tags: list("tags", z.string().trim().min(1)),
 });
+
+/**
+ * Whether userFieldsSchema accepts `fields` as they are: true when every value is of its field's type and no text,
+ * list or list entry is longer than the schema allows, nor empty where it must not be (trimming only shortens a
+ * value, so a value within its limit untrimmed is within it trimmed). An import checks 100,000 rows this way in
+ * a fraction of what parsing them takes; a row it cannot vouch for is parsed for its messages.
+ */
+export function withinFieldLimits(fields: Record<string, unknown>): boolean {
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === null || value === undefined) {
+      if (key === "displayName") return false;
+    } else if (typeof value === "string") {
+      if (key === "pin") continue;
+      const max = textLimits[key as keyof typeof textLimits];
+      if (max === undefined || value.length > max || (key === "displayName" && value.trim() === "")) return false;
+    } else if (Array.isArray(value)) {
+      const limit = listLimits[key as keyof typeof listLimits];
+      if (!limit || value.length > limit.entries) return false;
+      for (const entry of value) if (typeof entry !== "string" || entry.length > limit.length || entry.trim() === "") return false;
+    } else if (key === "enabled") {
+      if (typeof value !== "boolean") return false;
+    } else if (key === "customAttributes") {
+      for (const [name, text] of Object.entries(value)) {
+        if (name.length > customAttributeLimits.name || typeof text !== "string" || text.length > customAttributeLimits.value) return false;
+      }
+    } else return false;
+  }
+  return true;
+}
 
 export type UserFields = z.infer<typeof userFieldsSchema>;
 export const createUserSchema = userFieldsSchema.partial().required({ displayName: true }).strict();

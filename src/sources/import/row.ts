@@ -1,4 +1,4 @@
-import { userFieldsSchema, normaliseUserFields, type UserFields } from "../../domain/user.ts";
+import { userFieldsSchema, normaliseUserFields, withinFieldLimits, type UserFields } from "../../domain/user.ts";
 import { unneutralise } from "./formula.ts";
 import type { ColumnMapping, ImportField } from "./mapping.ts";
 
@@ -38,31 +38,32 @@ export interface ImportedUser {
 /** What identifies a row's user, read even from a row with problems: two rows must not name the same person. */
 export type RowKeys = Pick<ImportedUser, "row" | "email" | "userPrincipalName" | "aliases" | "cardNumbers">;
 
-const listFields = new Set<ImportField>(["businessPhones", "aliases", "cardNumbers", "groups", "tags"]);
+const listFields = new Set<ImportField>(["businessPhones", "aliases", "cardNumbers", "tags"]);
 const partialFields = userFieldsSchema.partial();
 
 export function isBlankRow(cells: string[]): boolean {
-  return cells.every((c) => c.trim() === "");
+  for (const cell of cells) if (cell.trim() !== "") return false;
+  return true;
 }
 
 /** Reads one data row. Pure: the same cells, mapping and country always give the same answer. */
 export function readRow(row: number, cells: string[], mapping: ColumnMapping, defaultCountry: string | null): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[] } {
   const problems: ImportProblem[] = [];
-  const columnOf = columnsOf(mapping);
+  const { columns, columnOf } = readingOf(mapping);
   const input: Record<string, unknown> = {};
-  const custom: Record<string, string> = {};
+  let custom: Record<string, string> | undefined;
+  let groups: string[] | undefined;
   let enabledText: { value: string; inverted: boolean; column: string } | undefined;
 
-  mapping.fields.forEach((field, index) => {
-    if (!field) return;
-    const header = mapping.headers[index]!;
+  for (const { index, field, kind, header } of columns) {
     const text = unneutralise(cells[index] ?? "").trim();
-    if (field.startsWith("customAttributes.")) custom[field.slice("customAttributes.".length)] = text;
-    else if (field === "enabled" || field === "blockSignIn") enabledText = { value: text, inverted: field === "blockSignIn", column: header };
-    else if (listFields.has(field)) input[field] = splitList(text);
-    else input[field] = text === "" ? null : text;
-  });
-  if (Object.keys(custom).length) input.customAttributes = custom;
+    if (kind === "text") input[field] = text === "" ? null : text;
+    else if (kind === "list") input[field] = splitList(text);
+    else if (kind === "groups") groups = splitList(text);
+    else if (kind === "custom") (custom ??= {})[field] = text;
+    else enabledText = { value: text, inverted: kind === "blockSignIn", column: header };
+  }
+  if (custom) input.customAttributes = custom;
   if (enabledText && enabledText.value !== "") {
     const flag = parseFlag(enabledText.value);
     if (flag === undefined) problems.push({ row, column: enabledText.column, field: "enabled", value: enabledText.value, message: `"${enabledText.value}" must be Yes or No (or true/false)` });
@@ -74,10 +75,8 @@ export function readRow(row: number, cells: string[], mapping: ColumnMapping, de
     else problems.push({ row, column: columnOf.get("displayName") ?? null, field: "displayName", message: "is required (or give a first and last name)" });
   }
 
-  const groups = (input.groups as string[] | undefined) ?? undefined;
-  delete input.groups;
-  const shape = partialFields.safeParse({ ...input, displayName: input.displayName ?? "?" });
-  if (!shape.success) {
+  const shape = input.displayName && withinFieldLimits(input) ? undefined : partialFields.safeParse({ ...input, displayName: input.displayName ?? "?" });
+  if (shape && !shape.success) {
     for (const issue of shape.error.issues) {
       const key = String(issue.path[0]);
       const maximum = (issue as { maximum?: unknown }).maximum;
@@ -100,24 +99,38 @@ export function readRow(row: number, cells: string[], mapping: ColumnMapping, de
   }
   const keys: RowKeys = { row, email, userPrincipalName, aliases: value.aliases, cardNumbers: value.cardNumbers };
   if (problems.length) return { keys, problems };
-  const user: ImportedUser = { ...(value as Omit<ImportedUser, "row" | "email" | "userPrincipalName" | "displayName">), row, email, userPrincipalName, displayName: value.displayName! };
+  // normaliseUserFields returned a new object: completed in place rather than copied once more.
+  const user = value as ImportedUser;
+  user.row = row;
+  user.email = email;
+  user.userPrincipalName = userPrincipalName;
   if (groups) user.groups = dedupeCaseless(groups);
   return { user, keys, problems };
 }
 
-const columnMaps = new WeakMap<ColumnMapping, Map<string, string>>();
+/** How a mapping's columns are read, with the column each field is read from (built once per mapping, not per row). */
+interface Reading {
+  columns: { index: number; field: string; kind: "text" | "list" | "groups" | "custom" | "enabled" | "blockSignIn"; header: string }[];
+  /** By the field's name in problems. */
+  columnOf: Map<string, string>;
+}
 
-/** The column each field is read from, by the field's name in problems (one map per mapping, not per row). */
-function columnsOf(mapping: ColumnMapping): Map<string, string> {
-  let columns = columnMaps.get(mapping);
-  if (!columns) {
-    columns = new Map();
-    mapping.fields.forEach((field, index) => {
-      if (field) columns!.set(field.startsWith("customAttributes.") ? "customAttributes" : field === "blockSignIn" ? "enabled" : field, mapping.headers[index]!);
-    });
-    columnMaps.set(mapping, columns);
-  }
-  return columns;
+const readings = new WeakMap<ColumnMapping, Reading>();
+
+function readingOf(mapping: ColumnMapping): Reading {
+  let reading = readings.get(mapping);
+  if (reading) return reading;
+  reading = { columns: [], columnOf: new Map() };
+  mapping.fields.forEach((field, index) => {
+    if (!field) return;
+    const header = mapping.headers[index]!;
+    const custom = field.startsWith("customAttributes.");
+    const kind = custom ? "custom" : field === "enabled" || field === "blockSignIn" ? field : field === "groups" ? "groups" : listFields.has(field) ? "list" : "text";
+    reading!.columns.push({ index, field: custom ? field.slice("customAttributes.".length) : field, kind, header });
+    reading!.columnOf.set(custom ? "customAttributes" : field === "blockSignIn" ? "enabled" : field, header);
+  });
+  readings.set(mapping, reading);
+  return reading;
 }
 
 function splitList(text: string): string[] {

@@ -61,19 +61,28 @@ class Duplicates {
   constructor(private readonly mapping: ColumnMapping) {}
 
   check(user: RowKeys): ImportProblem[] {
-    const wanted: [keyof Duplicates["seen"], string, string][] = [];
-    if (user.email) wanted.push(["email", user.email.toLowerCase(), user.email]);
-    if (user.userPrincipalName) wanted.push(["userPrincipalName", user.userPrincipalName.toLowerCase(), user.userPrincipalName]);
-    for (const alias of user.aliases ?? []) wanted.push(["aliases", alias.toLowerCase(), alias]);
-    for (const card of user.cardNumbers ?? []) wanted.push(["cardNumbers", card, card]);
-    let problems: ImportProblem[] | undefined;
-    for (const [field, key, value] of wanted) {
-      const first = this.seen[field].get(key);
-      if (first !== undefined) (problems ??= []).push({ row: user.row, column: this.column(field), field, value, message: `"${value}" is also in row ${first}` });
-    }
-    if (problems) return problems;
-    for (const [field, key] of wanted) this.seen[field].set(key, user.row);
-    return [];
+    const { email, userPrincipalName, aliases, cardNumbers } = user;
+    const emailKey = email ? email.toLowerCase() : undefined;
+    const upnKey = userPrincipalName ? userPrincipalName.toLowerCase() : undefined;
+    const aliasKeys: string[] = [];
+    for (const alias of aliases ?? []) aliasKeys.push(alias.toLowerCase());
+    const problems: ImportProblem[] = [];
+    if (emailKey) this.find(problems, user.row, "email", emailKey, email!);
+    if (upnKey) this.find(problems, user.row, "userPrincipalName", upnKey, userPrincipalName!);
+    for (let i = 0; i < aliasKeys.length; i++) this.find(problems, user.row, "aliases", aliasKeys[i]!, aliases![i]!);
+    for (const card of cardNumbers ?? []) this.find(problems, user.row, "cardNumbers", card, card);
+    if (problems.length) return problems;
+    if (emailKey) this.seen.email.set(emailKey, user.row);
+    if (upnKey) this.seen.userPrincipalName.set(upnKey, user.row);
+    for (const key of aliasKeys) this.seen.aliases.set(key, user.row);
+    for (const card of cardNumbers ?? []) this.seen.cardNumbers.set(card, user.row);
+    return problems;
+  }
+
+  /** Adds to `problems` the row that already has `key`, if one does. */
+  private find(problems: ImportProblem[], row: number, field: keyof Duplicates["seen"], key: string, value: string): void {
+    const first = this.seen[field].get(key);
+    if (first !== undefined) problems.push({ row, column: this.column(field), field, value, message: `"${value}" is also in row ${first}` });
   }
 
   private column(field: string): string | null {
