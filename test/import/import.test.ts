@@ -264,6 +264,22 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect((await getUser(ctx, "d@example.com")).cardNumbers).toEqual(["4"]);
   });
 
+  /** What an import wrote into `ctx`: its users with their cards, aliases and groups, its groups, its change log. */
+  const written = async (ctx: WorkspaceContext) => {
+    const ws = ctx.workspace.id;
+    const { rows: users } = await sql<Record<string, unknown>>`
+      SELECT u.email, u.user_principal_name, u.display_name, u.given_name, u.surname, u.department, u.job_title, u.employee_id, u.mobile_phone,
+             u.business_phones, u.preferred_language, u.enabled, u.pin_hash, u.custom_attributes, u.source_type, u.source_name, s.name AS source, u.external_id, u.tags,
+             array(SELECT i.kind || ':' || i.key || ':' || i.value || ':' || i.position FROM user_identifiers i WHERE i.user_id = u.id ORDER BY i.kind, i.position) AS identifiers,
+             array(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id ORDER BY g.name) AS groups
+      FROM users u JOIN sources s ON s.id = u.source_id WHERE u.workspace_id = ${ws} AND u.source_type = 'import' ORDER BY u.display_name`.execute(store.db);
+    const { rows: groups } = await sql`SELECT g.name, g.source_type, g.source_name, s.name AS source FROM groups g LEFT JOIN sources s ON s.id = g.source_id WHERE g.workspace_id = ${ws} ORDER BY g.name`.execute(store.db);
+    const { rows: changes } = await sql<Record<string, unknown>>`
+      SELECT c.subject, c.action, c.before, c.after, c.actor, c.user_id IS NOT NULL AS of_user, c.group_id IS NOT NULL AS of_group
+      FROM change_log c WHERE c.workspace_id = ${ws} AND c.actor LIKE '%(import staff)' ORDER BY c.id`.execute(store.db);
+    return { users, groups, changes };
+  };
+
   // A first import writes its users straight into the tables; into a workspace that holds users, rows are staged
   // and applied with SQL. Both must leave the same directory and the same change log.
   it("writes a first import into an empty workspace exactly as the staged apply writes it beside other users", async () => {
@@ -290,20 +306,6 @@ describe.each(engines)("importing users on %s", (engine) => {
     const preview = await importFile(dry, csv, { batchRows: 2, sourceName: "staff", dryRun: true });
     expect(preview).toMatchObject({ applied: false, counts: { created: 4, groupsCreated: 3 }, groupsCreated: ["London", "Team A", "New Team"] });
     expect([await userCount(dry), await changeCount(dry)]).toEqual([0, 1]);
-    const written = async (ctx: WorkspaceContext) => {
-      const ws = ctx.workspace.id;
-      const { rows: users } = await sql<Record<string, unknown>>`
-        SELECT u.email, u.user_principal_name, u.display_name, u.given_name, u.surname, u.department, u.job_title, u.employee_id, u.mobile_phone,
-               u.business_phones, u.preferred_language, u.enabled, u.pin_hash, u.custom_attributes, u.source_type, u.source_name, s.name AS source, u.external_id, u.tags,
-               array(SELECT i.kind || ':' || i.key || ':' || i.value || ':' || i.position FROM user_identifiers i WHERE i.user_id = u.id ORDER BY i.kind, i.position) AS identifiers,
-               array(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id ORDER BY g.name) AS groups
-        FROM users u JOIN sources s ON s.id = u.source_id WHERE u.workspace_id = ${ws} AND u.source_type = 'import' ORDER BY u.display_name`.execute(store.db);
-      const { rows: groups } = await sql`SELECT g.name, g.source_type, g.source_name, s.name AS source FROM groups g LEFT JOIN sources s ON s.id = g.source_id WHERE g.workspace_id = ${ws} ORDER BY g.name`.execute(store.db);
-      const { rows: changes } = await sql<Record<string, unknown>>`
-        SELECT c.subject, c.action, c.before, c.after, c.actor, c.user_id IS NOT NULL AS of_user, c.group_id IS NOT NULL AS of_group
-        FROM change_log c WHERE c.workspace_id = ${ws} AND c.actor LIKE '%(import staff)' ORDER BY c.id`.execute(store.db);
-      return { users, groups, changes };
-    };
     const direct = await written(first);
     expect(direct.users).toHaveLength(4);
     expect(direct.users[0]).toMatchObject({ display_name: "Ada A", job_title: 'C:\\Temp "quoted"', tags: ["Imported", "VIP"], custom_attributes: { site: "HQ", floor: "3" }, identifiers: ["alias:ada.a:Ada.A:0", "alias:a2:a2:1", "card:0001:0001:0", "card:0002:0002:1"] });
@@ -311,6 +313,26 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(direct.users[2]).toMatchObject({ display_name: "Cy C", custom_attributes: { site: "Tab\tin" } });
     expect(direct.changes.filter((c) => c.action === "create")).toHaveLength(4);
     expect(direct.changes.at(-1)).toMatchObject({ subject: "d@example.com", after: { email: "d@example.com", displayName: "Di D", cardNumbers: [], source: "import:staff" } });
+    expect(direct).toEqual(await written(beside));
+  });
+
+  it("writes a first import without custom attributes, and with blank Enabled cells, as the staged apply does", async () => {
+    const csv = await file("plain.csv", [
+      "email,displayName,department,enabled,cardNumbers,groups",
+      "a@example.com,Ada A,Eng,true,0001,Team A",
+      "b@example.com,Bob B,,,0002,",
+      'c@example.com,"Cy ""C""",Ops,false,,Team A;London',
+    ].join("\n"));
+    const first = await newWorkspace();
+    const beside = await newWorkspace();
+    await createUser(beside, { email: "other@example.com", displayName: "Other" });
+    for (const ctx of [first, beside]) await importFile(ctx, csv, { batchRows: 2, sourceName: "staff" });
+    const direct = await written(first);
+    expect(direct.changes.filter((c) => c.action === "create").map((c) => c.after)).toEqual([
+      { email: "a@example.com", userPrincipalName: null, displayName: "Ada A", department: "Eng", enabled: true, cardNumbers: ["0001"], groups: ["Team A"], source: "import:staff" },
+      { email: "b@example.com", userPrincipalName: null, displayName: "Bob B", department: null, enabled: null, cardNumbers: ["0002"], groups: [], source: "import:staff" },
+      { email: "c@example.com", userPrincipalName: null, displayName: 'Cy "C"', department: "Ops", enabled: false, cardNumbers: [], groups: ["Team A", "London"], source: "import:staff" },
+    ]);
     expect(direct).toEqual(await written(beside));
   });
 

@@ -48,19 +48,21 @@ export class NewUserRows {
   private readonly identifiers = new CopyEncoder();
   private readonly memberships = new CopyEncoder();
   private readonly changes = new CopyEncoder();
-  /** The create entry's fields, each with its JSON key. */
-  private readonly logged: { field: (typeof stagedColumns)[number]["field"]; key: string }[];
+  /** The create entry's fields. */
+  private readonly logged: (typeof stagedColumns)[number]["field"][];
+  private readonly logsEnabled: boolean;
   /** The end of every line of users, and of change_log: the columns all of them share, encoded once. */
   private readonly userEnd: string;
   private readonly changeEnd: string;
   private readonly afterEnd: string;
 
   constructor(private readonly target: NewUsersTarget) {
-    this.logged = stagedColumns.filter((c) => target.present.has(c.field) || identityFields.has(c.field)).map((c) => ({ field: c.field, key: `${JSON.stringify(c.field)}:` }));
+    this.logged = stagedColumns.filter((c) => target.present.has(c.field) || identityFields.has(c.field)).map((c) => c.field);
+    this.logsEnabled = this.logged.includes("enabled");
     const { workspaceId, sourceName, sourceId, actor } = target;
     this.userEnd = `\t${[workspaceId, "import", sourceName, sourceId].map(copyField).join("\t")}\n`;
     this.changeEnd = `\t${[workspaceId, "create", actor].map(copyField).join("\t")}\n`;
-    this.afterEnd = `"source":${JSON.stringify(`import:${sourceName}`)}}`;
+    this.afterEnd = `,"source":${JSON.stringify(`import:${sourceName}`)}}`;
   }
 
   /**
@@ -69,7 +71,7 @@ export class NewUserRows {
    * as the server writes beside it.
    */
   add(id: string, user: ImportedUser, groupIds: string[]): void {
-    const { workspaceId, present } = this.target;
+    const { workspaceId } = this.target;
     // Most rows have no custom attributes, tags or second phones: their constant forms save building each.
     const custom = user.customAttributes ? JSON.stringify(Object.fromEntries(Object.entries(user.customAttributes).filter(([, value]) => value !== ""))) : "{}";
     const tags = user.tags?.length ? arrayLiteral(["Imported", ...user.tags.filter((t) => t !== "Imported")]) : importedTag;
@@ -79,13 +81,20 @@ export class NewUserRows {
         `${copyField(user.department)}\t${copyField(user.jobTitle)}\t${copyField(user.employeeId)}\t${copyField(user.mobilePhone)}\t${copyField(phones)}\t` +
         `${copyField(user.preferredLanguage)}\t${user.enabled ?? true}\t${copyField(custom)}\t${copyField(tags)}${this.userEnd}`,
     );
-    if (present.has("aliases")) (user.aliases ?? []).forEach((alias, position) => this.identifiers.add([workspaceId, "alias", alias.toLowerCase(), alias, id, position]));
-    if (present.has("cardNumbers")) (user.cardNumbers ?? []).forEach((card, position) => this.identifiers.add([workspaceId, "card", card, card, id, position]));
+    const aliases = user.aliases ?? [];
+    const cards = user.cardNumbers ?? [];
+    for (let i = 0; i < aliases.length; i++) this.identifiers.addLine(`${workspaceId}\talias\t${copyField(aliases[i]!.toLowerCase())}\t${copyField(aliases[i]!)}\t${id}\t${i}\n`);
+    for (let i = 0; i < cards.length; i++) this.identifiers.addLine(`${workspaceId}\tcard\t${copyField(cards[i]!)}\t${copyField(cards[i]!)}\t${id}\t${i}\n`);
     for (const groupId of groupIds) this.memberships.addLine(`${workspaceId}\t${groupId}\t${id}\n`);
-    let after = "{";
-    for (const { field, key } of this.logged) after += `${key}${JSON.stringify(user[field] ?? null)},`;
-    after += this.afterEnd;
-    this.changes.addLine(`${id}\t${copyField(user.email ?? user.userPrincipalName ?? user.displayName)}\t${copyField(after)}${this.changeEnd}`);
+    this.changes.addLine(`${id}\t${copyField(user.email ?? user.userPrincipalName ?? user.displayName)}\t${copyField(this.after(user))}${this.changeEnd}`);
+  }
+
+  /** The create entry's `after`: the logged fields, null where the row has no value, and the source. */
+  private after(user: ImportedUser): string {
+    // One native call for most rows. A property list also filters the keys of nested objects (custom attributes)
+    // and leaves out what is undefined: of the file's columns, only a blank Enabled cell leaves its field so.
+    if (user.customAttributes === undefined && (user.enabled !== undefined || !this.logsEnabled)) return JSON.stringify(user, this.logged).slice(0, -1) + this.afterEnd;
+    return JSON.stringify(Object.fromEntries(this.logged.map((field) => [field, user[field] ?? null]))).slice(0, -1) + this.afterEnd;
   }
 
   /** The rows encoded since the last take. */
