@@ -51,7 +51,7 @@ export class NewUserRows {
   /** The create entry's fields. */
   private readonly logged: (typeof stagedColumns)[number]["field"][];
   private readonly logsEnabled: boolean;
-  /** The end of every line of users, and of change_log: the columns all of them share, encoded once. */
+  /** The end of every line of users, and of change_log, and of every create entry's JSON: what all of them share, encoded once. */
   private readonly userEnd: string;
   private readonly changeEnd: string;
   private readonly afterEnd: string;
@@ -67,8 +67,7 @@ export class NewUserRows {
 
   /**
    * Encodes `user` (id `id`) as a member of `groupIds` (the ids of the groups its row names, each once). Lines are
-   * concatenated rather than built from arrays of values: on PostgreSQL this process's CPU sets an import's pace,
-   * as the server writes beside it.
+   * concatenated rather than joined from arrays of values, which cost an array and a copy per row and table.
    */
   add(id: string, user: ImportedUser, groupIds: string[]): void {
     const { workspaceId } = this.target;
