@@ -280,6 +280,13 @@ describe.each(engines)("importing users on %s", (engine) => {
     return { users, groups, changes };
   };
 
+  /** An empty workspace (its import is written directly) and one holding another user (its import is staged). */
+  const emptyAndPopulated = async () => {
+    const [first, beside] = [await newWorkspace(), await newWorkspace()];
+    await createUser(beside, { email: "other@example.com", displayName: "Other" });
+    return { first, beside };
+  };
+
   // A first import writes its users straight into the tables; into a workspace that holds users, rows are staged
   // and applied with SQL. Both must leave the same directory and the same change log.
   it("writes a first import into an empty workspace exactly as the staged apply writes it beside other users", async () => {
@@ -290,9 +297,7 @@ describe.each(engines)("importing users on %s", (engine) => {
       ",c@corp.example,Cy C,,,Ops,,,,,,,,,London;New Team,,Tab\tin,",
       "d@example.com,,Di D,,,,,,,,,,,,,,,",
     ].join("\n"));
-    const first = await newWorkspace();
-    const beside = await newWorkspace();
-    await createUser(beside, { email: "other@example.com", displayName: "Other" });
+    const { first, beside } = await emptyAndPopulated();
     for (const ctx of [first, beside]) {
       await createGroup(ctx, { name: "HANDMADE" });
       const report = await importFile(ctx, csv, { batchRows: 2, sourceName: "staff" });
@@ -323,9 +328,7 @@ describe.each(engines)("importing users on %s", (engine) => {
       "b@example.com,Bob B,,,0002,",
       'c@example.com,"Cy ""C""",Ops,false,,Team A;London',
     ].join("\n"));
-    const first = await newWorkspace();
-    const beside = await newWorkspace();
-    await createUser(beside, { email: "other@example.com", displayName: "Other" });
+    const { first, beside } = await emptyAndPopulated();
     for (const ctx of [first, beside]) await importFile(ctx, csv, { batchRows: 2, sourceName: "staff" });
     const direct = await written(first);
     expect(direct.changes.filter((c) => c.action === "create").map((c) => c.after)).toEqual([
