@@ -59,25 +59,32 @@ export async function writeTemplate(format: ExportFormat, out: string): Promise<
 
 type ExportRow = Record<string, unknown> & { id: string };
 
+const pageSize = 2000;
+
 async function* userPages(db: Db, workspaceId: string, source: string | undefined): AsyncGenerator<ExportRow[]> {
-  // Keyset paging in a stable, human order (by email), so two exports of the same directory are identical.
-  let after = { key: "", id: "00000000-0000-0000-0000-000000000000" };
-  for (;;) {
-    const { rows } = await sql<ExportRow>`
-      SELECT u.id, lower(coalesce(u.email, u.user_principal_name, u.display_name)) AS "sortKey", u.email, u.user_principal_name AS "userPrincipalName", u.display_name AS "displayName", u.given_name AS "givenName",
+  // A stable, human order (by email), so two exports of the same directory are identical. It is taken once: no
+  // index has its key, so paging by it sorted the whole workspace again for every page (18 s for 100,000 users).
+  const sortKey = sql`lower(coalesce(u.email, u.user_principal_name, u.display_name))`;
+  const { rows } = await sql<{ ids: string[] | null }>`SELECT array_agg(u.id ORDER BY ${sortKey}, u.id) AS ids FROM users u
+    WHERE u.workspace_id = ${workspaceId} ${source ? sql`AND lower(u.source_name) = lower(${source})` : sql``}`.execute(db);
+  const ids = rows[0]?.ids ?? [];
+  const page = async (at: number) => (await sql<ExportRow>`
+      SELECT u.id, u.email, u.user_principal_name AS "userPrincipalName", u.display_name AS "displayName", u.given_name AS "givenName",
              u.surname, u.department, u.job_title AS "jobTitle", u.employee_id AS "employeeId", u.mobile_phone AS "mobilePhone",
              u.business_phones AS "businessPhones", u.preferred_language AS "preferredLanguage", u.enabled, u.custom_attributes AS "customAttributes",
              array(SELECT t FROM unnest(u.tags) t WHERE t <> ALL(${systemTagList}::text[])) AS tags,
              array(SELECT i.value FROM user_identifiers i WHERE i.user_id = u.id AND i.kind = 'alias' ORDER BY i.position) AS aliases,
              array(SELECT i.value FROM user_identifiers i WHERE i.user_id = u.id AND i.kind = 'card' ORDER BY i.position) AS "cardNumbers",
              array(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id ORDER BY lower(g.name)) AS groups
-      FROM users u
-      WHERE u.workspace_id = ${workspaceId} AND (lower(coalesce(u.email, u.user_principal_name, u.display_name)), u.id) > (${after.key}, ${after.id}::uuid) ${source ? sql`AND lower(u.source_name) = lower(${source})` : sql``}
-      ORDER BY lower(coalesce(u.email, u.user_principal_name, u.display_name)), u.id LIMIT 2000`.execute(db);
-    if (rows.length === 0) return;
+      FROM unnest(${ids.slice(at, at + pageSize)}::uuid[]) WITH ORDINALITY page(id, n) JOIN users u ON u.id = page.id AND u.workspace_id = ${workspaceId}
+      ORDER BY page.n`.execute(db)).rows;
+  // The next page is read while this one is written. Users deleted since the order was taken are left out.
+  let next = ids.length ? page(0) : undefined;
+  for (let at = 0; next; at += pageSize) {
+    const rows = await next;
+    next = at + pageSize < ids.length ? page(at + pageSize) : undefined;
+    next?.catch(() => {}); // awaited on the next turn; a failure surfaces there
     yield rows;
-    const last = rows.at(-1)!;
-    after = { key: String(last.sortKey), id: last.id };
   }
 }
 

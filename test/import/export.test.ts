@@ -68,6 +68,25 @@ describe.each(engines)("exporting users on %s", (engine) => {
     if (format === "csv") expect(await readFile(back, "utf8")).toBe(await readFile(out, "utf8"));
   });
 
+  // Users are read a page (2,000) at a time in the order taken once at the start.
+  it("exports a workspace of several pages in email order, each user once; an empty one as its header", async () => {
+    const ctx = await newWorkspace();
+    const numbers = Array.from({ length: 4500 }, (_, i) => (i * 7919) % 4500);
+    const email = (n: number) => `${n % 3 === 0 ? "User" : "user"}${String(n).padStart(4, "0")}@example.com`;
+    const path = join(dir, `many-${seq}.csv`);
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(path, "email,displayName\n" + numbers.map((n) => `${email(n)},Person ${n}`).join("\n") + "\n");
+    expect((await importFile(ctx, path)).counts.created).toBe(4500);
+    const out = join(dir, `many-${seq}-out.csv`);
+    expect((await exportUsers(ctx, { format: "csv", out })).users).toBe(4500);
+    const emails = (await readFile(out, "utf8")).trim().split("\r\n").slice(1).map((line) => line.split(",")[0]);
+    expect(emails).toEqual([...numbers].sort((a, b) => a - b).map(email));
+
+    const empty = join(dir, `empty-${seq}.csv`);
+    expect((await exportUsers(await newWorkspace(), { format: "csv", out: empty })).users).toBe(0);
+    expect((await readFile(empty, "utf8")).split("\r\n")).toEqual(["\uFEFFemail,userPrincipalName,displayName,givenName,surname,department,jobTitle,employeeId,mobilePhone,businessPhones,preferredLanguage,enabled,aliases,cardNumbers,groups,tags", ""]);
+  });
+
   it("exports only one source with --source", async () => {
     const ctx = await newWorkspace();
     await seed(ctx);
