@@ -5,10 +5,10 @@ import { needsGroups, userSelect, type EntraConfig } from "../sources/entra/conf
 import type { GraphClient, GraphPage } from "../sources/entra/graph.ts";
 
 /**
- * The listing phase: users and groups delta rounds fetched concurrently, each page COPY'd into the run's
- * staging tables while the next page is on its way. Each chain can be awaited on its own (the runner merges
- * the users while the groups, three times as many pages, are still listing). Nothing outside staging changes
- * here, so a failed or killed listing leaves the directory and the mirror as they were.
+ * The listing phase: users and groups delta rounds fetched concurrently, each page written to the sinks
+ * (usually the run's staging tables) while the next page is on its way. Each chain can be awaited on its own
+ * (the runner merges the users while the groups, three times as many pages, are still listing). Nothing
+ * outside staging changes here, so a failed or killed listing leaves the directory and the mirror as they were.
  * [delta-query-users, delta-query-groups]
  */
 export interface Listing {
@@ -26,12 +26,27 @@ export interface FetchProgress {
   members: number;
 }
 
+/** A groups delta page, as the listing's sinks get it. */
+export interface GroupsPage {
+  /** The group objects that carry data or a removal (a big group repeats, without them, on later pages). */
+  groups: { id: string; data: { displayName: unknown; description: unknown } | null; removed: string | null }[];
+  /** The user and group members of each group object, as listed; `removed[i]`: member i was taken out. */
+  members: { groupId: string; ids: string[]; kinds: ("user" | "group")[]; removed: boolean[] }[];
+  memberCount: number;
+}
+
+/** Where the listing writes each page: the run's staging (stagingSinks), or the directory itself (first-sync.ts). */
+export interface ListingSinks {
+  users(value: Record<string, unknown>[]): Promise<void>;
+  groups(page: GroupsPage): Promise<void>;
+}
+
 const preferPageSize = { prefer: "odata.maxpagesize=999" };
 
 export function startListing(
-  store: Store,
   graph: GraphClient,
-  input: { runId: string; config: EntraConfig; links: { users: string | null; groups: string | null } | null },
+  input: { config: EntraConfig; links: { users: string | null; groups: string | null } | null },
+  sinks: ListingSinks,
   onProgress: (p: FetchProgress) => void,
 ): Listing {
   const progress: FetchProgress = { users: 0, groups: 0, members: 0 };
@@ -46,40 +61,17 @@ export function startListing(
     return link;
   };
   const usersTask = drain(graph.pages(usersStart, preferPageSize), () => stopped, async (page) => {
-    await store.copyRows("sync_stage_users", ["run_id", "id", "data", "removed"], stagedUsers(input.runId, page.value));
+    await sinks.users(page.value);
     progress.users += page.value.length;
     onProgress(progress);
   });
   const groupsTask = needsGroups(input.config)
     ? drain(graph.pages(groupsStart, preferPageSize), () => stopped, async (page) => {
-        const groups: (string | null)[][] = [];
-        const members: string[][] = [];
-        let memberCount = 0;
-        for (const g of page.value) {
-          const removed = (g["@removed"] as { reason?: string } | undefined)?.reason ?? null;
-          // A big group's members arrive over several pages: the group itself repeats, members add up.
-          // Staged as they come, one row of arrays per group object (migration 015).
-          const delta = (g["members@delta"] as Record<string, unknown>[] | undefined) ?? [];
-          const [ids, kinds, removals]: [string[], string[], string[]] = [[], [], []];
-          for (const m of delta) {
-            const kind = m["@odata.type"] === "#microsoft.graph.group" ? "group" : m["@odata.type"] === "#microsoft.graph.user" ? "user" : null;
-            if (!kind) continue; // devices, contacts, service principals are not synced
-            const removed = m["@removed"] !== undefined;
-            removesMembers ||= removed;
-            ids.push(String(m.id));
-            kinds.push(kind);
-            removals.push(removed ? "t" : "f");
-          }
-          if (ids.length) members.push([input.runId, String(g.id), arrayLiteral(ids), arrayLiteral(kinds), arrayLiteral(removals)]);
-          memberCount += ids.length;
-          if (removed || "displayName" in g) {
-            groups.push([input.runId, String(g.id), removed ? null : JSON.stringify({ displayName: g.displayName ?? null, description: g.description ?? null }), removed]);
-          }
-        }
-        await store.copyRows("sync_stage_groups", ["run_id", "id", "data", "removed"], groups);
-        if (members.length) await store.copyRows("sync_stage_members", ["run_id", "group_id", "member_ids", "kinds", "removed"], members);
-        progress.groups += groups.length;
-        progress.members += memberCount;
+        const parsed = groupsPage(page.value);
+        removesMembers ||= parsed.members.some((m) => m.removed.includes(true));
+        await sinks.groups(parsed);
+        progress.groups += parsed.groups.length;
+        progress.members += parsed.memberCount;
         onProgress(progress);
       }).then(withLink("groups")).then((deltaLink) => ({ deltaLink, removesMembers }))
     : Promise.resolve(null);
@@ -88,6 +80,41 @@ export function startListing(
     groups: groupsTask,
     stop: () => {
       stopped = true;
+    },
+  };
+}
+
+function groupsPage(value: Record<string, unknown>[]): GroupsPage {
+  const page: GroupsPage = { groups: [], members: [], memberCount: 0 };
+  for (const g of value) {
+    const removed = (g["@removed"] as { reason?: string } | undefined)?.reason ?? null;
+    // A big group's members arrive over several pages: the group itself repeats, members add up.
+    const delta = (g["members@delta"] as Record<string, unknown>[] | undefined) ?? [];
+    const listed: GroupsPage["members"][number] = { groupId: String(g.id), ids: [], kinds: [], removed: [] };
+    for (const m of delta) {
+      const kind = m["@odata.type"] === "#microsoft.graph.group" ? "group" : m["@odata.type"] === "#microsoft.graph.user" ? "user" : null;
+      if (!kind) continue; // devices, contacts, service principals are not synced
+      listed.ids.push(String(m.id));
+      listed.kinds.push(kind);
+      listed.removed.push(m["@removed"] !== undefined);
+    }
+    if (listed.ids.length) page.members.push(listed);
+    page.memberCount += listed.ids.length;
+    if (removed || "displayName" in g) {
+      page.groups.push({ id: String(g.id), data: removed ? null : { displayName: g.displayName ?? null, description: g.description ?? null }, removed });
+    }
+  }
+  return page;
+}
+
+/** The listing written into the run's staging tables, for the mirror merge (merge.ts). Staged members are one row of arrays per group object (migration 015). */
+export function stagingSinks(store: Store, runId: string): ListingSinks {
+  return {
+    users: (value) => store.copyRows("sync_stage_users", ["run_id", "id", "data", "removed"], stagedUsers(runId, value)),
+    async groups(page) {
+      await store.copyRows("sync_stage_groups", ["run_id", "id", "data", "removed"], page.groups.map((g) => [runId, g.id, g.data && JSON.stringify(g.data), g.removed]));
+      const members = page.members.map((m) => [runId, m.groupId, arrayLiteral(m.ids), arrayLiteral(m.kinds), arrayLiteral(m.removed.map((r) => (r ? "t" : "f")))]);
+      if (members.length) await store.copyRows("sync_stage_members", ["run_id", "group_id", "member_ids", "kinds", "removed"], members);
     },
   };
 }

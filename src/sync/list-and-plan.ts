@@ -1,7 +1,7 @@
 import type { Store } from "../storage/database.ts";
 import { needsGroups, type EntraConfig } from "../sources/entra/config.ts";
 import { graphFailure, isStaleDelta, type GraphClient } from "../sources/entra/graph.ts";
-import { startListing, type FetchProgress } from "./fetch.ts";
+import { stagingSinks, startListing, type FetchProgress } from "./fetch.ts";
 import { markListed, mergeGroups, mergeUsers } from "./merge.ts";
 import { planRun } from "./plan-run.ts";
 
@@ -41,7 +41,7 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
   const { runId, mode, config } = input;
   const sourceId = input.source.id;
   const groups = needsGroups(config);
-  const listing = startListing(store, graph, { runId, config, links: input.links }, hooks.onListing);
+  const listing = startListing(graph, { config, links: input.links }, stagingSinks(store, runId), hooks.onListing);
   const plan = () => hooks.timed("planning", () => planRun(store, { runId, source: input.source, config, mode }, hooks.onPlanning));
   let failure: unknown;
   // The first failure stops the other chain (its pages would be thrown away) and is the one reported.
