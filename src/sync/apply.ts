@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { EntraConfig } from "../sources/entra/config.ts";
 import { isIgnored, isSelected, planGroups, type GroupPlan, type HeldGroup, type SourceGroup } from "./plan-groups.ts";
@@ -20,7 +20,15 @@ export interface ApplyInput {
   plannedRows: number;
 }
 
-export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCounts: GroupPlan["counts"]; memberships: { added: number; removed: number }; identifierWarnings: number; timings: Record<string, number> }> {
+/** What an apply did beyond the planned users' rows: the runner adds it to the run's counts and timings. */
+export interface Applied {
+  groupCounts: GroupPlan["counts"];
+  memberships: { added: number; removed: number };
+  identifierWarnings: number;
+  timings: Record<string, number>;
+}
+
+export async function applyPlan(trx: Db, input: ApplyInput): Promise<Applied> {
   const { runId: r, workspaceId: ws, source, actor } = input;
   const timings: Record<string, number> = {};
   let t = performance.now();
@@ -90,7 +98,8 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
   lap("groups");
   const written = Number(created.numAffectedRows ?? 0) + groupCounts.groupsCreated;
   const memberships = await applyMemberships(trx, input, written);
-  await logCreatedUsers(trx, input, memberships.newMembers);
+  await logCreatedUsers(trx, input, memberships.newMembers, sql`select c.id, p.subject, p.fields - 'pinHash' as after
+    from created_users c join sync_plan_users p on p.run_id = ${r} and p.action = 'create' and p.external_id = c.external_id`);
   lap("memberships");
   // A conflict is planned again by every run until it resolves, so its mirror row stays dirty.
   const cleaned = await sql`delete from entra_dirty_users d where d.source_id = ${s}
@@ -104,18 +113,21 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<{ groupCoun
   return { groupCounts, memberships: { added: memberships.added, removed: memberships.removed }, identifierWarnings, timings };
 }
 
-/** The "create" entries of the users this run created, with the groups they joined when the source syncs groups. */
-async function logCreatedUsers(trx: Db, input: ApplyInput, newMembers: string): Promise<void> {
+/**
+ * The "create" entries of the users this run created, with the groups they joined when the source syncs groups.
+ * `entries`: `select id, subject, after` of each created user (`created_users`), its entry without the groups.
+ */
+export async function logCreatedUsers(trx: Db, input: ApplyInput, newMembers: string, entries: RawBuilder<unknown>): Promise<void> {
   const { runId: r, workspaceId: ws, actor } = input;
   const withGroups = input.config.groupMode !== "none";
   const joined = sql`select n.member_user_id as id, jsonb_agg(g.name order by lower(g.name)) as names
     from ${sql.table(newMembers)} n join created_users c on c.id = n.member_user_id join groups g on g.id = n.group_id group by n.member_user_id`;
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
-    select ${ws}, ${r}, c.id, p.subject, 'create', null,
-      p.fields - 'pinHash' ${withGroups ? sql`|| jsonb_build_object('groups', coalesce(j.names, '[]'))` : sql``}, ${actor}
-    from created_users c join sync_plan_users p on p.run_id = ${r} and p.action = 'create' and p.external_id = c.external_id
-    ${withGroups ? sql`left join (${joined}) j on j.id = c.id` : sql``}
-    order by c.id`.execute(trx);
+    select ${ws}, ${r}, e.id, e.subject, 'create', null,
+      e.after ${withGroups ? sql`|| jsonb_build_object('groups', coalesce(j.names, '[]'))` : sql``}, ${actor}
+    from (${entries}) e
+    ${withGroups ? sql`left join (${joined}) j on j.id = e.id` : sql``}
+    order by e.id`.execute(trx);
 }
 
 /**
@@ -165,7 +177,7 @@ async function desiredGroups(trx: Db, sourceId: string, config: EntraConfig): Pr
   return groups.filter((g) => !isIgnored(g.name, filter)).sort((a, b) => (a.externalId < b.externalId ? -1 : 1));
 }
 
-async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan["counts"]> {
+export async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan["counts"]> {
   const { runId: r, workspaceId: ws, source, actor } = input;
   const desired = await desiredGroups(trx, source.id, input.config);
   const held = (await trx.selectFrom("groups").select(["id", "external_id", "name", "description"]).where("source_id", "=", source.id).execute()).map(
@@ -205,7 +217,7 @@ async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan["count
 }
 
 /** `created`: users and groups this apply created. */
-async function applyMemberships(trx: Db, input: ApplyInput, created: number): Promise<{ added: number; removed: number; newMembers: string }> {
+export async function applyMemberships(trx: Db, input: ApplyInput, created: number): Promise<{ added: number; removed: number; newMembers: string }> {
   const { runId: r, workspaceId: ws, source, actor } = input;
   const s = source.id;
   // Users and groups created by the thousand need fresh statistics, or the diff below runs as nested loops

@@ -3,7 +3,7 @@ import type { Store } from "../storage/database.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { effectiveMapping, type EntraConfig } from "../sources/entra/config.ts";
 import { mapUser, type DesiredUser } from "../sources/entra/mapping.ts";
-import { addCounts, emptyCounts, planUsers, type HeldUser, type UserChange, type UserCounts } from "./plan.ts";
+import { addCounts, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange, type UserCounts } from "./plan.ts";
 import { inScopeUsers } from "./scope.ts";
 
 /**
@@ -36,8 +36,7 @@ export async function planRun(
         union select h.id from (${heldIds}) h where not exists (select 1 from (${scope}) x where x.id = h.id)`;
   const ids = (await sql<{ id: string }>`select id from (${chosen}) c order by id`.execute(db)).rows.map((r) => r.id);
 
-  const mapping = effectiveMapping(input.config);
-  const owned = { aliases: Boolean(mapping.aliases), cardNumbers: Boolean(mapping.cardNumbers), customKeys: Object.keys(mapping).filter((k) => k.startsWith("custom:")).map((k) => k.slice(7)) };
+  const owned = ownership(input.config);
   const counts = emptyCounts();
   const claimed = new Set<string>();
   let planned = 0;
@@ -83,6 +82,18 @@ export async function planRun(
     counts.unchanged += Number(rows[0]!.n);
   }
   return { counts, rows: planned };
+}
+
+/** The fields the source's mapping makes it own (planUsers' `owned`). */
+export function ownership(config: EntraConfig): Ownership {
+  const mapping = effectiveMapping(config);
+  return { aliases: Boolean(mapping.aliases), cardNumbers: Boolean(mapping.cardNumbers), customKeys: Object.keys(mapping).filter((k) => k.startsWith("custom:")).map((k) => k.slice(7)) };
+}
+
+/** A created or updated user's fields as the applier writes and logs them: no warnings, the PIN only hashed. */
+export async function plannedFields(after: DesiredUser): Promise<Record<string, unknown>> {
+  const { warnings: _w, pin, ...fields } = after;
+  return pin ? { ...fields, pinHash: await hashSecret(pin) } : fields;
 }
 
 /** Users the source holds now (before the run applies anything): what the deletion threshold is measured against. */
@@ -152,8 +163,7 @@ async function planRow(runId: string, c: UserChange): Promise<(string | null)[]>
   switch (c.action) {
     case "create":
     case "update": {
-      const { warnings: _w, pin, ...after } = c.after;
-      const fields: Record<string, unknown> = { ...after, ...(pin ? { pinHash: await hashSecret(pin) } : {}) };
+      const fields = await plannedFields(c.after);
       if (c.action === "update") Object.assign(fields, { tags: c.tags, logAction: c.logAction, changed: c.changed });
       return [runId, c.action, c.action === "update" ? c.userId : null, c.externalId, JSON.stringify(fields), c.action === "update" ? JSON.stringify(c.before) : null, c.subject];
     }

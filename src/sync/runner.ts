@@ -1,16 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
-import type { Store } from "../storage/database.ts";
+import type { Db, Store } from "../storage/database.ts";
 import { RollcallError, toRollcallError } from "../errors.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { endpoints, needsGroups, type EntraConfig } from "../sources/entra/config.ts";
 import { GraphClient, graphFailure, isStaleDelta, type RetryPolicy } from "../sources/entra/graph.ts";
 import { createTokenProvider, type Credential } from "../sources/entra/token.ts";
-import { applyPlan } from "./apply.ts";
-import { clearAbandonedStage, clearStage } from "./fetch.ts";
+import { applyPlan, type Applied } from "./apply.ts";
+import { clearAbandonedStage, clearStage, type FetchProgress } from "./fetch.ts";
+import { NotStreamable, streamFirstSync, streamsFirstSync } from "./first-sync.ts";
 import { claimLease, defaultLeaseMs, releaseLease, renewLease } from "./lease.ts";
 import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
-import { exceedsThreshold } from "./plan.ts";
+import { exceedsThreshold, type UserCounts } from "./plan.ts";
 import { countHeldUsers } from "./plan-run.ts";
 import { withBoundedHeap } from "./heap.ts";
 
@@ -63,6 +64,8 @@ export interface RunnerOptions {
   retry?: RetryPolicy;
   /** Called when the run record exists (the API answers with it while the run goes on). */
   onStarted?: (runId: string) => void;
+  /** false: a first sync goes through staging even where it could stream (tests compare the two). */
+  streamFirstSync?: boolean;
 }
 
 class Rollback extends Error {}
@@ -140,12 +143,30 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
 
     progress.phase = "fetching";
     report(true);
+    const applyInput = { runId, workspaceId: request.workspaceId, source, config: source.config, actor: request.actor ?? `sync:${source.name}` };
+    const onListing = (p: FetchProgress) => {
+      progress.users = p.users;
+      progress.groups = p.groups;
+      report();
+    };
+    if (options.streamFirstSync !== false && !request.approves && (await streamsFirstSync(store, { workspaceId: request.workspaceId, sourceId: source.id, config: source.config, mode }))) {
+      try {
+        return await applyInTransaction({ errors: 0 }, undefined, async (trx) => {
+          const onListed = () => {
+            progress.phase = "applying";
+            report(true);
+          };
+          const streamed = await streamFirstSync(store, trx, graph!, { ...applyInput, plannedRows: 0 }, { onListing, onListed, timed });
+          assertLease();
+          return streamed;
+        });
+      } catch (error) {
+        if (!(error instanceof NotStreamable)) throw error;
+        Object.assign(progress, { phase: "fetching", users: 0, groups: 0, note: `Listing again through staging: ${error.message}` });
+      }
+    }
     const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph!, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode, links }, {
-      onListing: (p) => {
-        progress.users = p.users;
-        progress.groups = p.groups;
-        report();
-      },
+      onListing,
       onPlanning: (done, total) => {
         progress.phase = "planning";
         progress.planned = done;
@@ -188,11 +209,29 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
 
     progress.phase = "applying";
     report(true);
+    return await applyInTransaction(counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows })));
+  } catch (error) {
+    const e = toRollcallError(error);
+    return await finish("failed", { errors: 1 }, { code: e.code, message: e.message, details: e.details });
+  } finally {
+    clearInterval(heartbeat);
+    await inFlight;
+    await clearStage(store, runId, { merged }).catch(() => undefined);
+    await store.reclaim(rewrittenTables).catch(() => undefined);
+    await releaseLease(db, source.id, runId).catch(() => undefined);
+  }
+
+  /**
+   * Runs `apply` in one transaction. A run is kept and recorded as succeeded in it; a dry run's or a stopped
+   * run's change set is captured, rolled back and kept on the run only (nothing happened to the users).
+   */
+  async function applyInTransaction(counts: Record<string, number>, stopped: RunSummary["error"] | undefined, apply: (trx: Db) => Promise<Applied & { userCounts?: UserCounts }>): Promise<RunSummary> {
+    let stop = stopped;
     let captured: Record<string, unknown>[] = [];
     try {
       await db.transaction().execute(async (trx) => {
-        const applied = await timed("applying", () => applyPlan(trx, { runId, workspaceId: request.workspaceId, source, config: source.config, actor: request.actor ?? `sync:${source.name}`, plannedRows: planned.rows }));
-        Object.assign(counts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
+        const applied = await apply(trx);
+        Object.assign(counts, applied.userCounts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
         counts.warnings = (counts.warnings ?? 0) + applied.identifierWarnings;
         for (const [step, ms] of Object.entries(applied.timings)) progress.timings![`applying.${step}`] = ms;
         if (!stop && request.approves && !(await sameChanges(trx, runId, request.approves))) {
@@ -212,22 +251,12 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       });
     } catch (error) {
       if (!(error instanceof Rollback)) throw error;
-      // A dry run's or a stopped run's change set, kept on the run only (not on the users' histories: nothing happened to them).
       await store.copyRows("change_log", ["workspace_id", "run_id", "subject", "action", "before", "after", "actor"], captured.map((c) => [
         request.workspaceId, runId, c.subject as string, c.action as string, JSON.stringify(c.before), JSON.stringify(c.after), c.actor as string,
       ]));
       return stop ? await finish("stopped", counts, stop) : await finish("succeeded", counts);
     }
     return summary("succeeded", counts);
-  } catch (error) {
-    const e = toRollcallError(error);
-    return await finish("failed", { errors: 1 }, { code: e.code, message: e.message, details: e.details });
-  } finally {
-    clearInterval(heartbeat);
-    await inFlight;
-    await clearStage(store, runId, { merged }).catch(() => undefined);
-    await store.reclaim(rewrittenTables).catch(() => undefined);
-    await releaseLease(db, source.id, runId).catch(() => undefined);
   }
 
   function summary(status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): RunSummary {

@@ -17,13 +17,14 @@ export interface Harness {
   emulator: RunningEmulator;
   ctx: SourceContext;
   addSource(name: string, config?: Partial<EntraConfigInput>, tenant?: { tenantId: string; clientId: string; clientSecret: string }): Promise<void>;
-  sync(name: string, options?: Partial<Pick<SyncRequest, "full" | "dryRun" | "force">> & { fetch?: HttpFetch }): ReturnType<typeof runSync>;
+  sync(name: string, options?: Partial<Pick<SyncRequest, "full" | "dryRun" | "force">> & { fetch?: HttpFetch; streamFirstSync?: boolean }): ReturnType<typeof runSync>;
   close(): Promise<void>;
 }
 
-export async function openHarness(engine: EngineName, emulatorOptions: Parameters<typeof startEmulator>[0] = {}): Promise<Harness> {
+/** `shared`: another harness's emulator, which this one leaves running when it closes. */
+export async function openHarness(engine: EngineName, emulatorOptions: Parameters<typeof startEmulator>[0] = {}, shared?: RunningEmulator): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), "rollcall-sync-"));
-  const emulator = await startEmulator({ port: 0, dataDir, users: 60, groups: 8, seed: 7, quiet: true, ...emulatorOptions });
+  const emulator = shared ?? (await startEmulator({ port: 0, dataDir, users: 60, groups: 8, seed: 7, quiet: true, ...emulatorOptions }));
   trustExtraCa(emulator.caPem);
   const store = await openTestStore(engine);
   const workspace = await resolveWorkspace(store.db, "default");
@@ -39,13 +40,13 @@ export async function openHarness(engine: EngineName, emulatorOptions: Parameter
         credential: { kind: "secret", secret: tenant.clientSecret },
       });
     },
-    async sync(name, { fetch = httpFetch, ...options } = {}) {
+    async sync(name, { fetch = httpFetch, streamFirstSync, ...options } = {}) {
       const source = await loadSourceForSync(ctx, name);
-      return runSync(store, { workspaceId: workspace.id, source, trigger: "manual", ...options }, { fetch, retry: { maxAttempts: 8, baseDelayMs: 20, maxDelayMs: 2000 } });
+      return runSync(store, { workspaceId: workspace.id, source, trigger: "manual", ...options }, { fetch, streamFirstSync, retry: { maxAttempts: 8, baseDelayMs: 20, maxDelayMs: 2000 } });
     },
     async close() {
       await store.dispose();
-      await emulator.close();
+      if (!shared) await emulator.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
