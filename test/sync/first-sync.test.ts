@@ -106,6 +106,38 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("a first sync streamed 
   });
 });
 
+describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("a streamed first sync in every group mode, against the staged one", () => {
+  let first: Harness;
+  beforeAll(async () => {
+    first = await openHarness("postgres", { users: 60, groups: 10 });
+  });
+  afterAll(async () => first?.close());
+
+  const modes = [
+    { groupMode: "none" as const },
+    { groupMode: "attribute" as const, groupAttribute: "department" },
+    { groupMode: "selected" as const, groups: ["All Employees", "Engineering"] },
+    { groupMode: "all" as const, ignoreGroupsContaining: ["team"], includeGuests: true },
+  ];
+  it.each(modes)("%o", async (mode) => {
+    const [streamed, staged] = [await openHarness("postgres", {}, first.emulator), await openHarness("postgres", {}, first.emulator)];
+    try {
+      await streamed.addSource("corp", { country: "US", ...mode });
+      await staged.addSource("corp", { country: "US", ...mode });
+      const a = await streamed.sync("corp");
+      const b = await staged.sync("corp", { streamFirstSync: false });
+      expect(a.error).toBeUndefined();
+      expect(await pathOf(streamed, a)).toBe("streamed");
+      expect(a.counts).toEqual(b.counts);
+      expect(await everything(streamed)).toEqual(await everything(staged));
+      expect(await changesOf(streamed, a)).toEqual(await changesOf(staged, b));
+    } finally {
+      await streamed.close();
+      await staged.close();
+    }
+  });
+});
+
 /** Which path the run took, by the timings it recorded. */
 async function pathOf(h: Harness, run: RunSummary): Promise<"streamed" | "staged"> {
   const { rows } = await sql<{ timings: Record<string, number> }>`select progress->'timings' as timings from sync_runs where id = ${run.runId}`.execute(h.store.db);
