@@ -28,14 +28,20 @@ export interface Applied {
   timings: Record<string, number>;
 }
 
+/** Records in `timings` the milliseconds since the previous lap (or since it was made) under each step's name. */
+export function lapTimer(timings: Record<string, number>): (step: string) => void {
+  let clock = performance.now();
+  return (step) => {
+    const now = performance.now();
+    timings[step] = Math.round(now - clock);
+    clock = now;
+  };
+}
+
 export async function applyPlan(trx: Db, input: ApplyInput): Promise<Applied> {
   const { runId: r, workspaceId: ws, source, actor } = input;
   const timings: Record<string, number> = {};
-  let t = performance.now();
-  const lap = (name: string) => {
-    timings[name] = Math.round(performance.now() - t);
-    t = performance.now();
-  };
+  const lap = lapTimer(timings);
   // Fresh statistics for a big COPY'd plan, or the planner guesses nested loops over thousands of rows (a small
   // one is fine without). Every ANALYZE here names the columns that are joined or filtered on: sampling the
   // JSON columns costs ~1 s a table.

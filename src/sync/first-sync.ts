@@ -1,12 +1,12 @@
 import { sql } from "kysely";
 import type { Db, Store } from "../storage/database.ts";
 import { CopyEncoder, copyField } from "../storage/copy-format.ts";
-import { FirstSyncUsers, mirroredMembers, type CreatedUser } from "../storage/queries/first-sync-rows.ts";
+import { FirstSyncUsers, mirroredMembers } from "../storage/queries/first-sync-rows.ts";
 import { timeOrderedId } from "../storage/time-ordered-id.ts";
 import { needsGroups, type EntraConfig } from "../sources/entra/config.ts";
 import { graphFailure, type GraphClient } from "../sources/entra/graph.ts";
 import { isGuest, mapUser } from "../sources/entra/mapping.ts";
-import { applyGroups, applyMemberships, logCreatedUsers, type Applied, type ApplyInput } from "./apply.ts";
+import { applyGroups, applyMemberships, lapTimer, logCreatedUsers, type Applied, type ApplyInput } from "./apply.ts";
 import { startListing, type FetchProgress, type ListingSinks } from "./fetch.ts";
 import { addCounts, emptyCounts, planUsers, type UserCounts } from "./plan.ts";
 import { ownership, plannedFields } from "./plan-run.ts";
@@ -106,7 +106,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
           if (c.action === "create") {
             const id = timeOrderedId();
             ids.set(c.externalId, id);
-            users.addCreated({ id, externalId: c.externalId, subject: c.subject, fields: (await plannedFields(c.after)) as CreatedUser["fields"] });
+            users.addCreated({ id, externalId: c.externalId, subject: c.subject, fields: await plannedFields(c.after) });
           } else if (c.action === "conflict") {
             conflicts.push(c.externalId);
             users.addEntry(null, c.subject, "conflict", { message: c.message, externalId: c.externalId });
@@ -155,11 +155,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
   });
 
   const timings: Record<string, number> = {};
-  let t = performance.now();
-  const lap = (name: string) => {
-    timings[name] = Math.round(performance.now() - t);
-    t = performance.now();
-  };
+  const lap = lapTimer(timings);
   await sql`update source_state set users_delta_link = ${links.users}, groups_delta_link = ${links.groups}, last_full_at = now() where source_id = ${s}`.execute(trx);
   // A conflict is planned again by every run until it resolves, so its mirror row stays dirty.
   await sql`insert into entra_dirty_users (source_id, id) select ${s}, unnest(${conflicts}::text[])`.execute(trx);

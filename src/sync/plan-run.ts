@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Store } from "../storage/database.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { effectiveMapping, type EntraConfig } from "../sources/entra/config.ts";
-import { mapUser, type DesiredUser } from "../sources/entra/mapping.ts";
+import { mapUser, type DesiredUser, type PlannedFields } from "../sources/entra/mapping.ts";
 import { addCounts, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange, type UserCounts } from "./plan.ts";
 import { inScopeUsers } from "./scope.ts";
 
@@ -91,7 +91,7 @@ export function ownership(config: EntraConfig): Ownership {
 }
 
 /** A created or updated user's fields as the applier writes and logs them: no warnings, the PIN only hashed. */
-export async function plannedFields(after: DesiredUser): Promise<Record<string, unknown>> {
+export async function plannedFields(after: DesiredUser): Promise<PlannedFields> {
   const { warnings: _w, pin, ...fields } = after;
   return pin ? { ...fields, pinHash: await hashSecret(pin) } : fields;
 }

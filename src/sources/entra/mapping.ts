@@ -17,6 +17,9 @@ export type DesiredUser = Pick<
   warnings: string[];
 };
 
+/** A desired user's fields as a sync writes and logs them: no warnings, and a mapped PIN only as its hash. */
+export type PlannedFields = Omit<DesiredUser, "warnings" | "pin"> & { pinHash?: string };
+
 export function readPath(source: Record<string, unknown>, path: string): unknown {
   let value: unknown = source;
   for (const part of path.split(".")) {

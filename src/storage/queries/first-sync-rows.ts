@@ -1,5 +1,6 @@
 import type { Db, Store } from "../database.ts";
 import { arrayLiteral, copyField, CopyEncoder } from "../copy-format.ts";
+import type { PlannedFields } from "../../sources/entra/mapping.ts";
 
 /** Where a streamed first sync's rows go (sync/first-sync.ts), and who the change log names. */
 export interface FirstSyncTarget {
@@ -15,12 +16,7 @@ export interface CreatedUser {
   id: string;
   externalId: string;
   subject: string;
-  fields: {
-    userPrincipalName: string | null; email: string | null; displayName: string; givenName: string | null; surname: string | null;
-    department: string | null; jobTitle: string | null; employeeId: string | null; mobilePhone: string | null; businessPhones: string[];
-    preferredLanguage: string | null; enabled: boolean; aliases: string[]; cardNumbers: string[]; customAttributes: Record<string, string>;
-    pinHash?: string;
-  };
+  fields: PlannedFields;
 }
 
 const userColumns = [
