@@ -69,16 +69,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
   const conflicts: string[] = [];
   const owned = ownership(config);
   const groups = new Map<string, string>();
-  // Each connection takes one COPY at a time.
-  const serially = () => {
-    let tail: Promise<unknown> = Promise.resolve();
-    return (write: () => Promise<void>) => {
-      const done = tail.then(write);
-      tail = done.catch(() => undefined);
-      return done;
-    };
-  };
-  const [onDirectory, onMirror] = [serially(), serially()];
+  const [onDirectory, onMirror] = [oneAtATime(), oneAtATime()];
 
   const links = await store.db.transaction().execute(async (mirror) => {
     for (const table of ["entra_users", "entra_groups", "entra_members", "entra_dirty_users", "entra_departed"]) {
@@ -167,6 +158,17 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
   await logCreatedUsers(trx, input, memberships.newMembers, sql`select id, subject, after from created_users`);
   lap("memberships");
   return { userCounts, groupCounts, memberships: { added: memberships.added, removed: memberships.removed }, identifierWarnings: users.identifierWarnings, timings };
+}
+
+/**
+ * Runs the writes given to it one after another, as a connection takes one COPY at a time. Once a write fails,
+ * its transaction is aborted: every later write fails with that first error instead of running. Run, it would
+ * fail with "current transaction is aborted", and whichever chain reported that first would hide the cause
+ * (a unique violation that only means "list again through staging").
+ */
+export function oneAtATime(): (write: () => Promise<void>) => Promise<void> {
+  let tail: Promise<void> = Promise.resolve();
+  return (write) => (tail = tail.then(write));
 }
 
 /**

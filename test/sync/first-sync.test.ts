@@ -3,6 +3,31 @@ import { sql } from "kysely";
 import { directorySnapshot, openHarness, type Harness } from "./harness.ts";
 import { httpFetch, type HttpFetch } from "../../src/net/http.ts";
 import type { RunSummary } from "../../src/sync/runner.ts";
+import { oneAtATime } from "../../src/sync/first-sync.ts";
+
+describe("writes on one connection of a streamed sync", () => {
+  it("run one at a time, and after a failed one fail with its error without running", async () => {
+    const write = oneAtATime();
+    const ran: string[] = [];
+    const duplicate = Object.assign(new Error("duplicate key value"), { code: "23505" });
+    const first = write(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ran.push("first");
+    });
+    const failing = write(async () => {
+      ran.push("failing");
+      throw duplicate;
+    });
+    const later = write(async () => {
+      ran.push("later");
+    });
+    await first;
+    await expect(failing).rejects.toBe(duplicate);
+    await expect(later).rejects.toBe(duplicate);
+    await expect(write(async () => {})).rejects.toBe(duplicate);
+    expect(ran).toEqual(["first", "failing"]);
+  });
+});
 
 // A first sync into an empty workspace on PostgreSQL is streamed into the directory (src/sync/first-sync.ts);
 // everywhere else, and here with streamFirstSync: false, it is staged, merged, planned and applied. Both
