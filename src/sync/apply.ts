@@ -160,7 +160,7 @@ async function applyIdentifiers(trx: Db, input: ApplyInput): Promise<number> {
     join user_identifiers i on i.workspace_id = ${ws} and i.kind = w.kind and i.key = w.key and i.user_id <> w.user_id
     join users o on o.id = i.user_id
     group by w.user_id
-    returning jsonb_array_length(after->'messages') as n`.execute(trx);
+    returning json_array_length(after->'messages') as n`.execute(trx);
   return rows.reduce((sum, row) => sum + Number(row.n), 0);
 }
 

@@ -282,7 +282,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
 /** Does the run's change set (being applied in `trx`) match the reviewed run's stored one, row for row? Actors and ids aside. */
 async function sameChanges(trx: Store["db"], runId: string, reviewedRunId: string): Promise<boolean> {
   // A stored change set keeps JSON null where the applier wrote SQL NULL.
-  const entry = sql.raw(`action, subject, coalesce(before, 'null'::jsonb) as before, coalesce(after, 'null'::jsonb) as after`);
+  const entry = sql.raw(`action, subject, coalesce(before::jsonb, 'null') as before, coalesce(after::jsonb, 'null') as after`);
   const { rows } = await sql<{ differing: number }>`select count(*)::int as differing from (
       (select ${entry} from change_log where run_id = ${runId} except all select ${entry} from change_log where run_id = ${reviewedRunId})
       union all

@@ -191,7 +191,8 @@ async function everything(h: Harness) {
 
 /** A run's change log, each entry on the external id of its user or group, sorted, with every id masked but Entra's. */
 async function changesOf(h: Harness, run: RunSummary): Promise<string[]> {
-  const { rows } = await sql<Record<string, unknown>>`select c.action, c.subject, c.before, c.after, u.external_id as user_ext, g.external_id as group_ext
+  // As jsonb, whose keys come out in one order whichever path wrote the entry's json.
+  const { rows } = await sql<Record<string, unknown>>`select c.action, c.subject, c.before::jsonb as before, c.after::jsonb as after, u.external_id as user_ext, g.external_id as group_ext
     from change_log c left join users u on u.id = c.user_id left join groups g on g.id = c.group_id where c.run_id = ${run.runId}`.execute(h.store.db);
   const tenant = h.emulator.tenants.get(h.emulator.tenantId);
   const entraIds = new Set([...tenant.listUsers(), ...tenant.listGroups()].map((o) => o.id));

@@ -13,6 +13,7 @@ import * as m012 from "./012_reference_checks_by_key.ts";
 import * as m013 from "./013_unlogged_sync_staging.ts";
 import * as m014 from "./014_import_staging_one_index.ts";
 import * as m015 from "./015_sync_members_staged_by_group.ts";
+import * as m016 from "./016_change_log_json.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ export const migrations: Record<string, Migration> = {
   "013_unlogged_sync_staging": m013,
   "014_import_staging_one_index": m014,
   "015_sync_members_staged_by_group": m015,
+  "016_change_log_json": m016,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

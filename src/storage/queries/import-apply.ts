@@ -84,7 +84,7 @@ function createdJson(t: ApplyTarget): RawBuilder<unknown> {
     if (t.present.has(c.field) || ["email", "userPrincipalName", "displayName"].includes(c.field)) parts.push(sql.lit(c.field), sql`s.${sql.raw(c.column)}`);
   }
   parts.push(sql.lit("source"), sql`'import:' || ${t.sourceName}::text`);
-  return sql`jsonb_build_object(${sql.join(parts)})`;
+  return sql`json_build_object(${sql.join(parts)})`;
 }
 
 export async function countActions(db: Db, staged: StagedRows): Promise<Record<string, number>> {
