@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { withOwnParents } from "../../src/storage/references.ts";
 
 // Migration 009: the bulk-written tables hold their references with statement-level triggers instead of
 // foreign keys. They must keep every guarantee a foreign key gave: no row pointing at nothing, cascades
@@ -90,6 +91,37 @@ describe.each(engines)("references held by statement triggers on %s", (engine) =
     expect(await count(sql`select 1 from users where id = ${u} union all select 1 from group_members where workspace_id = ${gone}
       union all select 1 from user_identifiers where workspace_id = ${gone}
       union all select 1 from change_log where workspace_id = ${gone}`)).toBe(0);
+  });
+
+  it("skips only the references to the rows a writer names as its own, and only while it writes them", async () => {
+    const group = await newGroup();
+    const insertUser = (name: string) => sql<{ id: string }>`insert into users (workspace_id, display_name, source_type, source_name)
+      values (${ws}, ${name}, 'import', 'own.csv') returning id`;
+    const member = (userId: string, groupId = group) => sql`insert into group_members (workspace_id, group_id, member_user_id) values (${ws}, ${groupId}, ${userId})`;
+    const inTransaction = (work: (trx: typeof store.db) => Promise<unknown>) =>
+      store.db.transaction().execute(work).then(() => null, (e: unknown) => e as { code?: string; detail?: string });
+
+    // The users the transaction inserted are written without a lookup; a missing group is still refused.
+    expect(await inTransaction(async (trx) => {
+      const own = (await insertUser("own").execute(trx)).rows[0]!.id;
+      await withOwnParents(trx, ["users"], () => member(own).execute(trx));
+    })).toBeNull();
+    // No lookup at all: the writer's word is taken (this transaction is rolled back, leaving nothing).
+    expect((await inTransaction(async (trx) => {
+      await withOwnParents(trx, ["users"], () => member(missingId).execute(trx));
+      throw Object.assign(new Error("accepted unchecked"), { code: "unchecked" });
+    }))?.code).toBe("unchecked");
+    expect((await inTransaction(async (trx) => {
+      const own = (await insertUser("own, wrong group").execute(trx)).rows[0]!.id;
+      await withOwnParents(trx, ["users"], () => member(own, missingId).execute(trx));
+    }))?.code).toBe("23503");
+    // Once the write is done, the next statement of the same transaction is checked again, and so is the next transaction.
+    expect((await inTransaction(async (trx) => {
+      await withOwnParents(trx, ["users"], async () => {});
+      await member(missingId).execute(trx);
+    }))?.detail).toContain(missingId);
+    expect((await failure(member(missingId)))?.code).toBe("23503");
+    expect(await count(sql`select 1 from group_members where group_id = ${group}`)).toBe(1);
   });
 
   it.runIf(engine === "postgres")("makes a concurrent delete of a parent wait for the inserting transaction, then cascade to the new rows", async () => {

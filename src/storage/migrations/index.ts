@@ -14,6 +14,7 @@ import * as m013 from "./013_unlogged_sync_staging.ts";
 import * as m014 from "./014_import_staging_one_index.ts";
 import * as m015 from "./015_sync_members_staged_by_group.ts";
 import * as m016 from "./016_change_log_json.ts";
+import * as m017 from "./017_references_to_own_rows.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -32,6 +33,7 @@ export const migrations: Record<string, Migration> = {
   "014_import_staging_one_index": m014,
   "015_sync_members_staged_by_group": m015,
   "016_change_log_json": m016,
+  "017_references_to_own_rows": m017,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -3,6 +3,7 @@ import type { Db, Store } from "../database.ts";
 import { arrayLiteral, copyField, CopyEncoder } from "../copy-format.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
 import { stagedColumns } from "./imports.ts";
+import { withOwnParents } from "../references.ts";
 import type { ApplyStepReport } from "./import-apply.ts";
 
 /** Where a first import's users go, and who the change log names. */
@@ -102,7 +103,10 @@ export class NewUserRows {
   }
 }
 
-/** Writes a batch of new users inside `trx`, users first (the other rows refer to them). */
+/**
+ * Writes a batch of new users inside `trx`, users first. The other rows refer only to the batch's users, so
+ * their references to `users` go unchecked (withOwnParents); those to groups and the workspace are checked.
+ */
 export async function writeNewUsers(store: Store, trx: Db, rows: EncodedNewUsers, onStep: ApplyStepReport = () => {}): Promise<void> {
   const steps: [string, string, string[], Uint8Array[]][] = [
     ["new users", "users", userColumns, rows.users],
@@ -110,10 +114,15 @@ export async function writeNewUsers(store: Store, trx: Db, rows: EncodedNewUsers
     ["memberships", "group_members", ["workspace_id", "group_id", "member_user_id"], rows.memberships],
     ["change log", "change_log", changeColumns, rows.changes],
   ];
-  for (const [done, [label, table, columns, chunks]] of steps.entries()) {
+  const copy = async (done: number) => {
+    const [label, table, columns, chunks] = steps[done]!;
     onStep(done, steps.length, label);
     if (chunks.length) await store.copyInto(trx, table, columns, chunks);
-  }
+  };
+  await copy(0);
+  await withOwnParents(trx, ["users"], async () => {
+    for (let done = 1; done < steps.length; done++) await copy(done);
+  });
   onStep(steps.length, steps.length);
 }
 
