@@ -126,11 +126,13 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<Applied> {
 export async function logCreatedUsers(trx: Db, input: ApplyInput, newMembers: string, entries: RawBuilder<unknown>): Promise<void> {
   const { runId: r, workspaceId: ws, actor } = input;
   const withGroups = input.config.groupMode !== "none";
-  const joined = sql`select n.member_user_id as id, jsonb_agg(g.name order by lower(g.name)) as names
+  const joined = sql`select n.member_user_id as id, json_agg(g.name order by lower(g.name)) as names
     from ${sql.table(newMembers)} n join created_users c on c.id = n.member_user_id join groups g on g.id = n.group_id group by n.member_user_id`;
+  // The groups are spliced into the entry's text (an object with at least a display name): the log keeps json,
+  // and merging as jsonb would parse the streamed entries only to write them out again.
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
     select ${ws}, ${r}, e.id, e.subject, 'create', null,
-      e.after ${withGroups ? sql`|| jsonb_build_object('groups', coalesce(j.names, '[]'))` : sql``}, ${actor}
+      ${withGroups ? sql`(left(rtrim(e.after::text), -1) || ', "groups": ' || coalesce(j.names::text, '[]') || '}')::json` : sql`e.after`}, ${actor}
     from (${entries}) e
     ${withGroups ? sql`left join (${joined}) j on j.id = e.id` : sql``}
     order by e.id`.execute(trx);

@@ -62,7 +62,7 @@ export interface StreamHooks {
 export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient, input: ApplyInput, hooks: StreamHooks): Promise<Applied & { userCounts: UserCounts }> {
   const { runId, workspaceId, source, config } = input;
   const s = source.id;
-  await sql`create temp table created_users (id uuid, external_id text, subject text, after jsonb) on commit drop`.execute(trx);
+  await sql`create temp table created_users (id uuid, external_id text, subject text, after json) on commit drop`.execute(trx);
   const users = new FirstSyncUsers({ workspaceId, runId, sourceId: s, sourceName: source.name, actor: input.actor });
   const userCounts = emptyCounts();
   const claimed = new Set<string>();
