@@ -3,7 +3,7 @@ import type { Db, Store } from "../database.ts";
 import { arrayLiteral, copyField, CopyEncoder } from "../copy-format.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
 import { stagedColumns } from "./imports.ts";
-import { withOwnParents } from "../references.ts";
+import { withOwnUsers } from "../references.ts";
 import type { ApplyStepReport } from "./import-apply.ts";
 
 /** Where a first import's users go, and who the change log names. */
@@ -105,7 +105,7 @@ export class NewUserRows {
 
 /**
  * Writes a batch of new users inside `trx`, users first. The other rows refer only to the batch's users, so
- * their references to `users` go unchecked (withOwnParents); those to groups and the workspace are checked.
+ * their references to `users` go unchecked (withOwnUsers); those to groups and the workspace are checked.
  */
 export async function writeNewUsers(store: Store, trx: Db, rows: EncodedNewUsers, onStep: ApplyStepReport = () => {}): Promise<void> {
   const steps: [string, string, string[], Uint8Array[]][] = [
@@ -120,7 +120,7 @@ export async function writeNewUsers(store: Store, trx: Db, rows: EncodedNewUsers
     if (chunks.length) await store.copyInto(trx, table, columns, chunks);
   };
   await copy(0);
-  await withOwnParents(trx, ["users"], async () => {
+  await withOwnUsers(trx, async () => {
     for (let done = 1; done < steps.length; done++) await copy(done);
   });
   onStep(steps.length, steps.length);
