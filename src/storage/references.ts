@@ -7,8 +7,8 @@ import type { Db } from "./database.ts";
  * it. A failed `write` aborts the transaction, which drops the setting.
  */
 export async function withOwnUsers<T>(trx: Db, write: () => Promise<T>): Promise<T> {
-  await sql`select set_config('rollcall.own_parents', 'users', true)`.execute(trx);
+  await sql`select set_config('rollcall.own_users', 'on', true)`.execute(trx);
   const result = await write();
-  await sql`select set_config('rollcall.own_parents', '', true)`.execute(trx);
+  await sql`select set_config('rollcall.own_users', 'off', true)`.execute(trx);
   return result;
 }
