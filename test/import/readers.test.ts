@@ -7,6 +7,7 @@ import { detectDelimiter } from "../../src/sources/import/csv.ts";
 import { formatNumber, plainNumber } from "../../src/sources/import/cell-format.ts";
 import { neutralise, unneutralise } from "../../src/sources/import/formula.ts";
 import { RollcallError } from "../../src/errors.ts";
+import { zipArchive } from "../support/zip.ts";
 
 const fixture = (name: string) => join(import.meta.dirname, "../fixtures/import", name);
 const scratch = await mkdtemp(join(tmpdir(), "rollcall-readers-"));
@@ -138,6 +139,33 @@ describe("XLSX reading", () => {
     expect(rows[1]!.cells).toEqual(["linus@example.org", "Linus", "Torvalds"]);
     const error = await failure(readAll(fixture("libreoffice.xlsx"), "Nope"));
     expect(error.message).toContain("Staff, Contractors");
+  });
+
+  // As the Open XML SDK writes them: every element with a prefix, shared strings with rich text and phonetic runs.
+  const prefixed = (sheetData: string) => ({
+    "[Content_Types].xml": `<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`,
+    "xl/workbook.xml": `<?xml version="1.0" encoding="utf-8"?><x:workbook xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><x:sheets><x:sheet name="People &amp; Cards" sheetId="1" r:id="rId7"/></x:sheets></x:workbook>`,
+    "xl/_rels/workbook.xml.rels": `<?xml version="1.0" encoding="utf-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId7" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="/xl/worksheets/data.xml"/></Relationships>`,
+    "xl/sharedStrings.xml": `<x:sst xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:si><x:t>email</x:t></x:si><x:si><x:t>card</x:t></x:si><x:si><x:r><x:rPr><x:b/></x:rPr><x:t xml:space="preserve">Ada </x:t></x:r><x:r><x:t>&lt;Lovelace&gt;</x:t></x:r><x:rPh sb="0" eb="1"><x:t>ignored</x:t></x:rPh></x:si></x:sst>`,
+    "xl/styles.xml": `<x:styleSheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:cellXfs count="2"><x:xf numFmtId="0"/><x:xf numFmtId="49"/></x:cellXfs></x:styleSheet>`,
+    "xl/worksheets/data.xml": `<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>${sheetData}</x:sheetData></x:worksheet>`,
+  });
+
+  it("reads a workbook whose elements all carry a namespace prefix, as the Open XML SDK writes them", async () => {
+    const path = join(scratch, "prefixed.xlsx");
+    await writeFile(path, zipArchive(prefixed(`<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c><x:c r="B1" t="s"><x:v>1</x:v></x:c></x:row>
+      <x:row r="2"><x:c r="A2" t="inlineStr"><x:is><x:t>ada@example.com</x:t></x:is></x:c><x:c r="B2" s="1"><x:v>123</x:v></x:c><x:c r="C2" t="s"><x:v>2</x:v></x:c></x:row>`)));
+    const { table, rows } = await readAll(path);
+    expect(table).toMatchObject({ format: "xlsx", sheets: ["People & Cards"] });
+    expect(rows).toEqual([{ row: 1, cells: ["email", "card"] }, { row: 2, cells: ["ada@example.com", "123", "Ada <Lovelace>"] }]);
+  });
+
+  it("refuses a worksheet that is not well-formed XML, saying where it breaks", async () => {
+    const path = join(scratch, "crossed.xlsx");
+    await writeFile(path, zipArchive(prefixed(`<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:row></x:c>`)));
+    const error = await failure(readAll(path));
+    expect(error.code).toBe("unsupported_file");
+    expect(error.message).toBe("The Excel file is damaged (</x:row> closes <x:c>). Save it again from Excel, or export it as CSV.");
   });
 
   it.each([

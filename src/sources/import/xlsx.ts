@@ -1,9 +1,9 @@
 import { StringDecoder } from "node:string_decoder";
 import type { Readable } from "node:stream";
-import { SaxesParser, type SaxesTagPlain } from "saxes";
 import { RollcallError, invalidInput } from "../../errors.ts";
 import { formatCode, formatNumber, plainNumber } from "./cell-format.ts";
 import { maxCellLength, type TableFile, type TableRow } from "./table.ts";
+import { attributeValues, XlsxXmlScanner, type XlsxXmlEvents } from "./xlsx-xml.ts";
 import { defaultZipLimits, openEntry, readZipDirectory, type ZipEntry, type ZipLimits } from "./zip.ts";
 
 /**
@@ -53,17 +53,24 @@ interface SheetRef {
 async function readWorkbook(path: string, entry: ZipEntry, relsEntry: ZipEntry | undefined): Promise<{ sheets: SheetRef[]; date1904: boolean }> {
   const targets = new Map<string, string>();
   if (relsEntry) {
-    await parseEntry(path, relsEntry, (tag) => {
-      if (tag.name === "Relationship") targets.set(tag.attributes.Id ?? "", tag.attributes.Target ?? "");
+    await parseEntry(path, relsEntry, {
+      open(name, raw) {
+        if (name !== "Relationship") return;
+        const [id, target] = attributeValues(raw, ["Id", "Target"]);
+        targets.set(id ?? "", target ?? "");
+      },
     });
   }
   const sheets: SheetRef[] = [];
   let date1904 = false;
-  await parseEntry(path, entry, (tag) => {
-    if (tag.name === "workbookPr") date1904 = /^(1|true)$/.test(tag.attributes.date1904 ?? "");
-    if (tag.name !== "sheet") return;
-    const target = targets.get(tag.attributes["r:id"] ?? "") ?? `worksheets/sheet${tag.attributes.sheetId}.xml`;
-    sheets.push({ name: tag.attributes.name ?? "", path: target.startsWith("/") ? target.slice(1) : `xl/${target}` });
+  await parseEntry(path, entry, {
+    open(name, raw) {
+      if (name === "workbookPr") date1904 = /^(1|true)$/.test(attributeValues(raw, ["date1904"])[0] ?? "");
+      if (name !== "sheet") return;
+      const [sheetName, sheetId, relationship] = attributeValues(raw, ["name", "sheetId", "r:id"]);
+      const target = targets.get(relationship ?? "") ?? `worksheets/sheet${sheetId}.xml`;
+      sheets.push({ name: sheetName ?? "", path: target.startsWith("/") ? target.slice(1) : `xl/${target}` });
+    },
   });
   return { sheets, date1904 };
 }
@@ -74,23 +81,21 @@ async function readSharedStrings(path: string, entry: ZipEntry | undefined): Pro
   let current = "";
   let inText = false;
   let inPhonetic = false;
-  await parseEntry(
-    path,
-    entry,
-    (tag) => {
-      if (tag.name === "si") current = "";
-      else if (tag.name === "rPh") inPhonetic = true;
-      else if (tag.name === "t" && !inPhonetic) inText = true;
+  await parseEntry(path, entry, {
+    open(name) {
+      if (name === "si") current = "";
+      else if (name === "rPh") inPhonetic = true;
+      else if (name === "t" && !inPhonetic) inText = true;
     },
-    (text) => {
+    text(text) {
       if (inText) current += text;
     },
-    (name) => {
+    close(name) {
       if (name === "t") inText = false;
       else if (name === "rPh") inPhonetic = false;
       else if (name === "si") strings.push(detached(current));
     },
-  );
+  });
   return strings;
 }
 
@@ -104,59 +109,51 @@ async function readStyles(path: string, entry: ZipEntry | undefined): Promise<St
   const ids: number[] = [];
   if (!entry) return { formats: [] };
   let inCellXfs = false;
-  await parseEntry(
-    path,
-    entry,
-    (tag) => {
-      if (tag.name === "numFmt") custom.set(Number(tag.attributes.numFmtId), tag.attributes.formatCode ?? "General");
-      else if (tag.name === "cellXfs") inCellXfs = true;
-      else if (tag.name === "xf" && inCellXfs) ids.push(Number(tag.attributes.numFmtId ?? 0));
+  await parseEntry(path, entry, {
+    open(name, raw) {
+      if (name === "numFmt") {
+        const [id, code] = attributeValues(raw, ["numFmtId", "formatCode"]);
+        custom.set(Number(id), code ?? "General");
+      } else if (name === "cellXfs") inCellXfs = true;
+      else if (name === "xf" && inCellXfs) ids.push(Number(attributeValues(raw, ["numFmtId"])[0] ?? 0));
     },
-    undefined,
-    (name) => {
+    close(name) {
       if (name === "cellXfs") inCellXfs = false;
     },
-  );
+  });
   return { formats: ids.map((id) => formatCode(id, custom)) };
 }
 
-type OpenHandler = (tag: SaxesTagPlain) => void;
+const ignore = () => {};
 
-async function parseEntry(path: string, entry: ZipEntry, onOpen: OpenHandler, onText?: (text: string) => void, onClose?: (name: string) => void): Promise<void> {
+async function parseEntry(path: string, entry: ZipEntry, events: Partial<XlsxXmlEvents>): Promise<void> {
   const stream = await openEntry(path, entry);
-  for await (const _ of saxRun(stream, onOpen, onText, onClose)) {
+  for await (const _ of readXml(stream, new XlsxXmlScanner({ open: events.open ?? ignore, text: events.text ?? ignore, close: events.close ?? ignore }))) {
     // parsing for side effects only
   }
 }
 
-/** Feed a stream through saxes; yields after every chunk so callers can hand out what was parsed. */
-async function* saxRun(stream: Readable, onOpen: OpenHandler, onText?: (text: string) => void, onClose?: (name: string) => void): AsyncGenerator<void> {
-  const parser = new SaxesParser();
-  let failure: Error | undefined;
-  parser.on("error", (error) => (failure ??= error));
-  parser.on("opentag", onOpen);
-  if (onText) parser.on("text", onText);
-  if (onClose) parser.on("closetag", (tag) => onClose(tag.name));
+/** Feeds a stream to `scanner`; yields after every chunk so callers can hand out what was parsed. */
+async function* readXml(stream: Readable, scanner: XlsxXmlScanner): AsyncGenerator<void> {
   const decoder = new StringDecoder("utf8");
-  const fail = (error: Error): never => {
-    stream.destroy();
-    if (error instanceof RollcallError) throw error;
-    throw new RollcallError("unsupported_file", `The Excel file is damaged (${error.message.split("\n")[0]}). Save it again from Excel, or export it as CSV.`, {}, { cause: error });
-  };
   try {
     for await (const chunk of stream) {
-      parser.write(decoder.write(chunk as Buffer));
-      if (failure) fail(failure);
+      scanner.write(decoder.write(chunk as Buffer));
       yield;
     }
-    parser.write(decoder.end());
-    parser.close();
+    scanner.write(decoder.end());
+    scanner.end();
   } catch (error) {
-    fail(error as Error);
+    stream.destroy();
+    if (error instanceof RollcallError) throw error;
+    const reason = (error as Error).message.split("\n")[0];
+    throw new RollcallError("unsupported_file", `The Excel file is damaged (${reason}). Save it again from Excel, or export it as CSV.`, {}, { cause: error });
   }
-  if (failure) fail(failure);
   yield;
 }
+
+const rowAttributes = ["r"];
+const cellAttributes = ["r", "t", "s"];
 
 async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; styles: Styles; date1904: boolean }): AsyncGenerator<TableRow> {
   const ready: TableRow[] = [];
@@ -165,42 +162,46 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
   let column = 0;
   let cell: { type: string; style: number; text: string; collecting: boolean } | undefined;
 
-  const onOpen: OpenHandler = (tag) => {
-    if (tag.name === "row") {
-      rowNumber = tag.attributes.r ? Number(tag.attributes.r) : rowNumber + 1;
-      cells = [];
-      column = 0;
-    } else if (tag.name === "c") {
-      column = tag.attributes.r ? columnIndex(tag.attributes.r) : column + 1;
-      cell = { type: tag.attributes.t ?? "n", style: Number(tag.attributes.s ?? 0), text: "", collecting: false };
-    } else if (cell && (tag.name === "v" || tag.name === "t")) {
-      cell.collecting = true;
-    }
-  };
-  const onText = (text: string) => {
-    if (!cell?.collecting) return;
-    cell.text += text;
-    if (cell.text.length > maxCellLength) {
-      throw new RollcallError("import_invalid", `Row ${rowNumber}, column ${columnName(column)}: a cell holds more than ${maxCellLength} characters (Excel's own limit); the file is damaged or not a user list.`, { row: rowNumber });
-    }
-  };
-  const onClose = (name: string) => {
-    if ((name === "v" || name === "t") && cell) cell.collecting = false;
-    else if (name === "c" && cell) {
-      cells[column - 1] = cellText(cell.type, detached(cell.text), context.styles.formats[cell.style] ?? "General", context);
-      cell = undefined;
-    } else if (name === "row") {
-      for (let i = 0; i < cells.length; i++) cells[i] ??= "";
-      ready.push({ row: rowNumber, cells });
-    }
-  };
-  for await (const _ of saxRun(stream, onOpen, onText, onClose)) {
+  const scanner = new XlsxXmlScanner({
+    open(name, raw) {
+      if (name === "row") {
+        const [r] = attributeValues(raw, rowAttributes);
+        rowNumber = r ? Number(r) : rowNumber + 1;
+        cells = [];
+        column = 0;
+      } else if (name === "c") {
+        const [r, t, s] = attributeValues(raw, cellAttributes);
+        column = r ? columnIndex(r) : column + 1;
+        cell = { type: t ?? "n", style: Number(s ?? 0), text: "", collecting: false };
+      } else if (cell && (name === "v" || name === "t")) {
+        cell.collecting = true;
+      }
+    },
+    text(text) {
+      if (!cell?.collecting) return;
+      cell.text += text;
+      if (cell.text.length > maxCellLength) {
+        throw new RollcallError("import_invalid", `Row ${rowNumber}, column ${columnName(column)}: a cell holds more than ${maxCellLength} characters (Excel's own limit); the file is damaged or not a user list.`, { row: rowNumber });
+      }
+    },
+    close(name) {
+      if ((name === "v" || name === "t") && cell) cell.collecting = false;
+      else if (name === "c" && cell) {
+        cells[column - 1] = cellText(cell.type, detached(cell.text), context.styles.formats[cell.style] ?? "General", context);
+        cell = undefined;
+      } else if (name === "row") {
+        for (let i = 0; i < cells.length; i++) cells[i] ??= "";
+        ready.push({ row: rowNumber, cells });
+      }
+    },
+  });
+  for await (const _ of readXml(stream, scanner)) {
     if (ready.length) yield* ready.splice(0);
   }
 }
 
 /**
- * `text` in a string of its own. saxes hands out text as slices of the chunk it is parsing, and V8 keeps a
+ * `text` in a string of its own. The scanner hands out text as slices of the chunk it is reading, and V8 keeps a
  * slice's whole chunk (64 KB) alive: emails kept to find duplicates held on to every chunk of a sheet, 50 MB
  * for 100,000 rows, which the garbage collector then marked again and again. V8 copies slices shorter than 13
  * characters anyway; a concatenation, once sliced, is flattened into a new string.
