@@ -1,8 +1,8 @@
 /**
  * The XML parts of an .xlsx file as the few events reading them needs: elements opened (local name and raw
  * attributes), text, elements closed. A workbook's worksheet is nearly all of it (50 MB of XML for 100,000
- * rows of ten columns): saxes, a conforming general parser, spent about 1.2 s of CPU on that, this scanner,
- * which finds markup with `indexOf`, spends 0.3 s (BENCHMARKS.md, import, session 25). SheetJS reads
+ * rows of ten columns): saxes, a conforming general parser, spent 0.9 s of CPU on that, this scanner, which
+ * finds markup with `indexOf`, spends 0.3 s (BENCHMARKS.md, import, session 25). SheetJS reads
  * worksheets the same way. Elements are named without their namespace prefix (`<x:row>` is a row), as files
  * written with the Open XML SDK have them.
  *
