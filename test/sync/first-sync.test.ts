@@ -162,6 +162,30 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("a streamed first sync 
       await staged.close();
     }
   });
+
+  it("streams a round that splits groups over pages, and lists again through staging one that lists a group's members twice", async () => {
+    first.emulator.setKnobs({ deltaMembersPerPage: 5 });
+    try {
+      for (const [fetch, path] of [[httpFetch, "streamed"], [repeatingFirstGroup(), "staged"]] as const) {
+        const [streamed, staged] = [await openHarness("postgres", {}, first.emulator), await openHarness("postgres", {}, first.emulator)];
+        try {
+          await streamed.addSource("corp", { groupMode: "all" });
+          await staged.addSource("corp", { groupMode: "all" });
+          const a = await streamed.sync("corp", { fetch });
+          const b = await staged.sync("corp", { streamFirstSync: false });
+          expect(a.error).toBeUndefined();
+          expect(await pathOf(streamed, a)).toBe(path);
+          expect(a.counts).toEqual(b.counts);
+          expect(await everything(streamed)).toEqual(await everything(staged));
+        } finally {
+          await streamed.close();
+          await staged.close();
+        }
+      }
+    } finally {
+      first.emulator.setKnobs({ deltaMembersPerPage: 1000 });
+    }
+  });
 });
 
 /** Which path the run took, by the timings it recorded. */
@@ -208,6 +232,20 @@ function repeatingFirstUser(): HttpFetch {
     if (repeated || !url.includes("/users/delta") || !response.ok) return response;
     const body = (await response.json()) as { value: unknown[] };
     body.value.push(structuredClone(body.value[0]));
+    repeated = true;
+    return new Response(JSON.stringify(body), { status: response.status, headers: response.headers });
+  };
+}
+
+/** The first groups page, with its first group object that has members listed again at its end. */
+function repeatingFirstGroup(): HttpFetch {
+  let repeated = false;
+  return async (url, init) => {
+    const response = await httpFetch(url, init);
+    if (repeated || !url.includes("/groups/delta") || !response.ok) return response;
+    const body = (await response.json()) as { value: Record<string, unknown>[] };
+    const withMembers = body.value.find((g) => (g["members@delta"] as unknown[] | undefined)?.length);
+    if (withMembers) body.value.push(structuredClone(withMembers));
     repeated = true;
     return new Response(JSON.stringify(body), { status: response.status, headers: response.headers });
   };
