@@ -49,7 +49,7 @@ const handWritten = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
       <x:c r="A1" t="inlineStr"><x:is><x:t>Tom &amp; Jerry &lt;tj@example.com&gt; &quot;q&quot; &apos;a&apos; &#65;&#x42;&#x1F600;</x:t></x:is></x:c>
       <x:c r = 'B1'
            s = "3" t='str'><x:f>A1&amp;"&gt;"</x:f><x:v>1 &gt; 0</x:v></x:c>
-      <x:c r="C1" t="inlineStr"><x:is><x:r><x:rPr><x:b/></x:rPr><x:t xml:space="preserve">  rich </x:t></x:r><x:r><x:t>text</x:t></x:r></x:is></x:c>
+      <x:c r="C1" t="inlineStr"><x:is><x:r><x:rPr><x:b/></x:rPr><x:t xml:space="preserve">  rich </x:t></x:r><x:r><x:t>text\r\non lines\rand &#13;kept</x:t></x:r></x:is></x:c>
     </x:row>
     <x:row r="3"><x:c r="A3" s="1"/><x:c r="B3" data-note="a > b"><x:v><![CDATA[12<34 & more]]></x:v></x:c></x:row>
     <x:row r="4"/>
@@ -83,6 +83,7 @@ describe("the worksheet scanner", () => {
     }
     expect(scan([handWritten])).toContainEqual(["text", `Tom & Jerry <tj@example.com> "q" 'a' AB😀`]);
     expect(scan([handWritten])).toContainEqual(["open", "c", JSON.stringify(["B1", "str", "3"])]);
+    expect(scan([handWritten])).toContainEqual(["text", "text\non lines\nand \rkept"]);
   });
 
   it("gives the same events wherever the stream's chunks cut the document", () => {

@@ -49,11 +49,11 @@ export class XlsxXmlScanner {
     while (i < n) {
       const lt = s.indexOf("<", i);
       if (lt !== i) {
-        // Text. At the end of the chunk it may go on in the next one: hand out what cannot be half an entity.
+        // Text. At the end of the chunk it may go on in the next one: keep back what could be half an entity or a CR LF.
         let end = lt;
         if (lt < 0) {
           const amp = s.lastIndexOf("&");
-          end = amp >= i && s.indexOf(";", amp) < 0 ? amp : n;
+          end = amp >= i && s.indexOf(";", amp) < 0 ? amp : s.charCodeAt(n - 1) === 13 ? n - 1 : n;
         }
         if (end > i) this.text(s.slice(i, end));
         if (lt < 0) return end;
@@ -122,7 +122,8 @@ export class XlsxXmlScanner {
   }
 
   private text(text: string): void {
-    if (this.open.length) this.events.text(decodeEntities(text));
+    // XML reads every line break as LF (XML 1.0, §2.11), before entities: "&#13;" stays a CR.
+    if (this.open.length) this.events.text(decodeEntities(text.indexOf("\r") < 0 ? text : text.replace(/\r\n?/g, "\n")));
     else if (text.trim() !== "") throw new Error(`text outside the root element ("${text.trim().slice(0, 40)}")`);
   }
 }
