@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { text as readText } from "node:stream/consumers";
 import { SaxesParser } from "saxes";
@@ -68,12 +70,16 @@ async function exceljsSheet(): Promise<string> {
   sheet.addRow(["email", "name", "card", "joined"]);
   sheet.addRow(["a&b@example.com", "Zoë <admin>", "000123", new Date(Date.UTC(2024, 2, 1))]);
   sheet.addRow([42, true, { formula: "A2&B2", result: "x" }, null]);
-  const path = join(await import("node:os").then((os) => os.tmpdir()), `rollcall-sheet-xml-${process.pid}.xlsx`);
-  await workbook.xlsx.writeFile(path);
-  return sheetXml(path);
+  const dir = await mkdtemp(join(tmpdir(), "rollcall-xlsx-xml-"));
+  try {
+    await workbook.xlsx.writeFile(join(dir, "users.xlsx"));
+    return await sheetXml(join(dir, "users.xlsx"));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
-describe("the worksheet scanner", () => {
+describe("the .xlsx XML scanner", () => {
   it("gives the events saxes gives, on sheets written by LibreOffice, by ExcelJS and by hand", async () => {
     const documents = [handWritten, `\uFEFF${handWritten}`, await sheetXml(join(import.meta.dirname, "../fixtures/import/libreoffice.xlsx")), await exceljsSheet()];
     for (const xml of documents) {
