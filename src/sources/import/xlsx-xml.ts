@@ -179,12 +179,12 @@ function hasSpace(s: string, from: number, to: number): boolean {
 const namedEntities: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
 const entityPattern = /&(?:#x([0-9a-fA-F]{1,6});|#([0-9]{1,7});|(lt|gt|amp|quot|apos);)?/g;
 
-export function decodeEntities(text: string): string {
+function decodeEntities(text: string): string {
   if (text.indexOf("&") < 0) return text;
-  return text.replace(entityPattern, (match, hex: string | undefined, decimal: string | undefined, name: string | undefined) => {
+  return text.replace(entityPattern, (match, hex: string | undefined, decimal: string | undefined, name: string | undefined, at: number) => {
     if (name) return namedEntities[name]!;
     const code = hex ? parseInt(hex, 16) : decimal ? parseInt(decimal, 10) : -1;
-    if (code <= 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new Error(`an unknown entity ("${text.slice(text.indexOf(match), text.indexOf(match) + 12)}")`);
+    if (code <= 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new Error(`an unknown entity ("${text.slice(at, at + 12)}")`);
     return String.fromCodePoint(code);
   });
 }
