@@ -115,7 +115,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("a first sync streamed 
   it("streams a round that lists deleted users, and lists again through staging one that lists a user twice", async () => {
     // Deleted above, so restorable: a full round lists it as removed.
     expect(tenant().listUsers({ includeDeleted: true }).length).toBeGreaterThan(tenant().listUsers().length);
-    for (const [fetch, path] of [[httpFetch, "streamed"], [repeatingFirstUser(), "staged"]] as const) {
+    for (const [fetch, path] of [[httpFetch, "streamed"], [repeatingFirst("/users/delta"), "staged"]] as const) {
       const again = await openHarness("postgres", {}, streamed.emulator);
       try {
         await again.addSource("corp", config);
@@ -166,7 +166,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("a streamed first sync 
   it("streams a round that splits groups over pages, and lists again through staging one that lists a group's members twice", async () => {
     first.emulator.setKnobs({ deltaMembersPerPage: 5 });
     try {
-      for (const [fetch, path] of [[httpFetch, "streamed"], [repeatingFirstGroup(), "staged"]] as const) {
+      for (const [fetch, path] of [[httpFetch, "streamed"], [repeatingFirst("/groups/delta", (g) => Boolean((g["members@delta"] as unknown[] | undefined)?.length)), "staged"]] as const) {
         const [streamed, staged] = [await openHarness("postgres", {}, first.emulator), await openHarness("postgres", {}, first.emulator)];
         try {
           await streamed.addSource("corp", { groupMode: "all" });
@@ -224,28 +224,18 @@ async function changesOf(h: Harness, run: RunSummary): Promise<string[]> {
   return rows.map((r) => JSON.stringify(r).replace(uuid, (id) => (entraIds.has(id) ? id : "<id>"))).sort();
 }
 
-/** Graph's users delta pages with the first page's first user listed twice, as Graph may within a round. */
-function repeatingFirstUser(): HttpFetch {
+/**
+ * Graph's delta pages of `path` with one object of the first page listed again at its end, as Graph may within a
+ * round: the first one `pick` accepts.
+ */
+function repeatingFirst(path: string, pick: (o: Record<string, unknown>) => boolean = () => true): HttpFetch {
   let repeated = false;
   return async (url, init) => {
     const response = await httpFetch(url, init);
-    if (repeated || !url.includes("/users/delta") || !response.ok) return response;
-    const body = (await response.json()) as { value: unknown[] };
-    body.value.push(structuredClone(body.value[0]));
-    repeated = true;
-    return new Response(JSON.stringify(body), { status: response.status, headers: response.headers });
-  };
-}
-
-/** The first groups page, with its first group object that has members listed again at its end. */
-function repeatingFirstGroup(): HttpFetch {
-  let repeated = false;
-  return async (url, init) => {
-    const response = await httpFetch(url, init);
-    if (repeated || !url.includes("/groups/delta") || !response.ok) return response;
+    if (repeated || !url.includes(path) || !response.ok) return response;
     const body = (await response.json()) as { value: Record<string, unknown>[] };
-    const withMembers = body.value.find((g) => (g["members@delta"] as unknown[] | undefined)?.length);
-    if (withMembers) body.value.push(structuredClone(withMembers));
+    const object = body.value.find(pick);
+    if (object) body.value.push(structuredClone(object));
     repeated = true;
     return new Response(JSON.stringify(body), { status: response.status, headers: response.headers });
   };
