@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
+import { isMembershipKind } from "../domain/change.ts";
 
 export interface ChangeEntry {
   workspaceId: string;
@@ -46,15 +47,20 @@ export interface ChangeFilter {
   userId?: string;
   groupId?: string;
   runId?: string;
+  /** A kind of change (changeKind), or one action exactly. */
   action?: string;
 }
+
+/** changeKind in SQL. */
+const kindOfAction = sql<string>`case when action like 'add to group %' then 'add to group' when action like 'remove from group %' then 'remove from group' else action end`;
 
 function matching(db: Db, workspaceId: string, filter: ChangeFilter) {
   let query = db.selectFrom("change_log").where("workspace_id", "=", workspaceId);
   if (filter.userId) query = query.where("user_id", "=", filter.userId);
   if (filter.groupId) query = query.where("group_id", "=", filter.groupId);
   if (filter.runId) query = query.where("run_id", "=", filter.runId);
-  if (filter.action) query = query.where("action", "=", filter.action);
+  const kind = filter.action;
+  if (kind) query = isMembershipKind(kind) ? query.where("action", "like", `${kind} %`) : query.where("action", "=", kind);
   return query;
 }
 
@@ -78,17 +84,20 @@ export async function listChanges(db: Db, workspaceId: string, filter: ChangeFil
   }));
 }
 
-/** How many entries match the filter, and how many of them each action has (a run's log is browsed by action). */
+/** How many entries match the filter, and how many of them each kind has (a run's log is browsed by kind). */
 async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): Promise<{ total: number; actions: Record<string, number> }> {
   const rows = await matching(db, workspaceId, { ...filter, action: undefined })
-    .select(["action", sql<number>`count(*)::int`.as("n")])
-    .groupBy("action")
+    .select([kindOfAction.as("kind"), sql<number>`count(*)::int`.as("n")])
+    .groupBy(kindOfAction)
     .orderBy(sql`count(*)`, "desc")
-    .orderBy("action")
+    .orderBy(kindOfAction)
     .execute();
-  const actions = Object.fromEntries(rows.map((r) => [r.action, r.n]));
-  const total = filter.action ? (actions[filter.action] ?? 0) : rows.reduce((sum, r) => sum + r.n, 0);
-  return { total, actions };
+  const actions = Object.fromEntries(rows.map((r) => [r.kind, r.n]));
+  if (!filter.action) return { total: rows.reduce((sum, r) => sum + r.n, 0), actions };
+  if (Object.hasOwn(actions, filter.action)) return { total: actions[filter.action]!, actions };
+  // One membership action exactly ("add to group Pilots"), or one this log does not have.
+  const { n } = await matching(db, workspaceId, filter).select(sql<number>`count(*)::int`.as("n")).executeTakeFirstOrThrow();
+  return { total: n, actions };
 }
 
 /** One page of the entries matching the filter, with the counts a pager and a "by kind" filter need. */

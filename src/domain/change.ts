@@ -79,6 +79,21 @@ export function joinedGroups(change: ChangeEntry): string[] {
   return Array.isArray(groups) ? groups.map(String) : [];
 }
 
+/**
+ * Membership entries name their group in the action ("add to group Pilots"), as a user's history reads. Browsed
+ * by kind, each verb is one kind: a run that changed the members of 300 groups offers two kinds, not 600.
+ */
+const membershipKinds = ["add to group", "remove from group"];
+
+export function isMembershipKind(kind: string): boolean {
+  return membershipKinds.includes(kind);
+}
+
+/** The kind of change an action is: the action itself, or a membership verb without its group. */
+export function changeKind(action: string): string {
+  return membershipKinds.find((kind) => action.startsWith(`${kind} `)) ?? action;
+}
+
 const actionText: Record<string, string> = {
   create: "Created",
   update: "Updated",
@@ -88,10 +103,14 @@ const actionText: Record<string, string> = {
   link: "Linked",
   warning: "Warning",
   conflict: "Conflict",
-  add_member: "Added to group",
-  remove_member: "Removed from group",
+  "add to group": "Added to group",
+  "remove from group": "Removed from group",
 };
 
+/** An action or a kind in words: "Added to group Pilots", "Added to group". */
 export function actionLabel(action: string): string {
-  return actionText[action] ?? action.replace(/[_.]/g, " ").replace(/^./, (c) => c.toUpperCase());
+  const kind = changeKind(action);
+  const text = actionText[kind];
+  if (text) return text + action.slice(kind.length);
+  return action.replace(/[_.]/g, " ").replace(/^./, (c) => c.toUpperCase());
 }

@@ -69,7 +69,7 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "update", "ada@example.com", "--workspace", "acme", "--job-title", "Analyst")).code).toBe(0);
     const history = await cli("users", "history", "ada@example.com", "--workspace", "acme");
     expect(history.code, history.stderr).toBe(0);
-    expect(history.stdout).toMatch(/^Ada Lovelace <ada@example\.com>: 3 change\(s\), newest first\n {2}\S+ {2}Updated by cli\n {6}Job title: \(empty\) → Analyst\n {2}\S+ {2}Add to group Pilots by cli\n {2}\S+ {2}Created by cli\n/);
+    expect(history.stdout).toMatch(/^Ada Lovelace <ada@example\.com>: 3 change\(s\), newest first\n {2}\S+ {2}Updated by cli\n {6}Job title: \(empty\) → Analyst\n {2}\S+ {2}Added to group Pilots by cli\n {2}\S+ {2}Created by cli\n/);
     expect((await cli("users", "history", "ada@example.com", "--workspace", "acme", "--limit", "1", "--json")).json()).toMatchObject({ total: 3, changes: [{ action: "update" }] });
   });
 

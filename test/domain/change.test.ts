@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionLabel, changeNotes, changedFields, joinedGroups } from "../../src/domain/change.ts";
+import { actionLabel, changeKind, changeNotes, changedFields, joinedGroups } from "../../src/domain/change.ts";
 
 describe("change-log wording", () => {
   it("lists a sync update's changed fields only, by their labels' keys, with before and after", () => {
@@ -22,7 +22,13 @@ describe("change-log wording", () => {
     expect(joinedGroups({ action: "create", before: null, after: { email: "a@x", groups: ["Pilots", "Staff"] } })).toEqual(["Pilots", "Staff"]);
     expect(joinedGroups({ action: "update", before: null, after: { groups: ["Pilots"] } })).toEqual([]);
     expect(actionLabel("link")).toBe("Linked");
-    expect(actionLabel("add_member")).toBe("Added to group");
+    expect(actionLabel("add to group Pilots & Crew")).toBe("Added to group Pilots & Crew");
+    expect(actionLabel("remove from group")).toBe("Removed from group");
+    expect(changeKind("add to group Pilots")).toBe("add to group");
+    expect(changeKind("remove from group  Sales")).toBe("remove from group");
+    // Only a verb followed by its group is a membership entry.
+    expect(changeKind("add to groups")).toBe("add to groups");
+    expect(changeKind("create group")).toBe("create group");
     expect(actionLabel("group.rename")).toBe("Group rename");
   });
 });

@@ -53,6 +53,26 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     const users = await cli("users", "list", "--source", "corp", "--json");
     expect(users.code).toBe(0);
 
+    // Membership entries name their group; browsed by kind, every group's count as one "add to group".
+    const tenant = emulator.tenants.get(emulator.tenantId);
+    const [one, two] = tenant.listGroups().sort((a, b) => tenant.listMembers(a.id).length - tenant.listMembers(b.id).length);
+    const members = tenant.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled);
+    const joining = [one!, two!].map((g) => members.filter((u) => !tenant.listMemberOf(u.id).includes(g.id)).slice(0, 2));
+    expect(joining.flat()).toHaveLength(4);
+    joining.forEach((users, i) => users.forEach((u) => tenant.addMember([one!, two!][i]!.id, u.id)));
+    const delta = await cli("sync", "corp", "--json");
+    expect(delta.json).toMatchObject({ mode: "delta", status: "succeeded" });
+    const added = await cli("runs", "show", delta.json.runId, "--action", "add to group", "--json");
+    expect(added.json.changesTotal).toBe(4);
+    expect(added.json.changesByAction).toMatchObject({ "add to group": 4 });
+    expect(added.json.changes.map((c: { action: string }) => c.action).sort()).toEqual([one, one, two, two].map((g) => `add to group ${g!.displayName}`).sort());
+    const oneGroup = await cli("runs", "show", delta.json.runId, "--action", `add to group ${one!.displayName}`, "--json");
+    expect(oneGroup.json.changesTotal).toBe(2);
+    const shownDelta = await cli("runs", "show", delta.json.runId);
+    expect(shownDelta.stdout).toContain(`    add to group ${one!.displayName}: ${joining[0]![0]!.mail ?? joining[0]![0]!.userPrincipalName}\n`);
+    const none = await cli("runs", "show", delta.json.runId, "--action", "disable");
+    expect(none.stdout).toContain('  no "disable" changes; this run has (--action KIND): add to group 4');
+
     expect((await cli("sources", "add", "entra", "--name", "wrong", "--client-secret-env", "BAD_SECRET", ...base)).code).toBe(0);
     const bad = await cli("sources", "test", "wrong", "--json");
     expect(bad.code).not.toBe(0);

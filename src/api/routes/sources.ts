@@ -167,8 +167,8 @@ export const sourceRoutes: RouteModule = {
     route({
       method: "GET", url: "/workspaces/:workspace/runs/:id/changes", summary: "A run's change log (for a dry run or a run stopped at the deletion threshold: what it would do, not applied)", access: "workspace",
       params: runParams,
-      query: z.object({ limit: limitParam(5000, 1000), offset: offsetParam, action: z.string().max(64).optional().describe("only this action's entries, e.g. disable") }).strict(),
-      response: listOf(changeSchema).extend({ actions: z.record(z.string(), z.number().int()).describe("the whole run's entries per action") }),
+      query: z.object({ limit: limitParam(5000, 1000), offset: offsetParam, action: z.string().max(300).optional().describe("only this kind's entries, e.g. disable, or add to group (every group's); or one action exactly, e.g. add to group Pilots") }).strict(),
+      response: listOf(changeSchema).extend({ actions: z.record(z.string(), z.number().int()).describe("the whole run's entries per kind (add to group and remove from group: every group's together)") }),
       async handler({ ctx, params, query }) {
         await getRun(ctx, params.id, { changes: 0 });
         const page = await pageOfChanges(ctx.db, ctx.workspace.id, { runId: params.id, action: query.action }, { limit: query.limit, offset: query.offset });

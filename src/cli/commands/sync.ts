@@ -2,6 +2,7 @@ import { Command } from "commander";
 import cliProgress from "cli-progress";
 import type { ChangeRecord } from "../../core/change-log.ts";
 import { changeDetails } from "../change-lines.ts";
+import { changeKind } from "../../domain/change.ts";
 import type { RunSummary, SyncProgress } from "../../sync/runner.ts";
 import type { RunWithChanges } from "../directory.ts";
 import { directoryCommand, positiveInteger, runOn, table, type GlobalOptions } from "../io.ts";
@@ -69,7 +70,9 @@ export function syncCommand(): Command {
 
 /** One change-log entry of a run: its action and subject, then what it says and the fields it changed. */
 function describeChange(c: ChangeRecord): string[] {
-  return [`    ${c.action.padEnd(10)} ${c.subject}`, ...changeDetails(c, " ".repeat(15))];
+  // "add to group Pilots: ada@example.com": the action names the group, the subject the member.
+  const heading = changeKind(c.action) === c.action ? `${c.action.padEnd(10)} ${c.subject}` : `${c.action}: ${c.subject}`;
+  return [`    ${heading}`, ...changeDetails(c, " ".repeat(15))];
 }
 
 function describeRun(r: RunWithChanges, action?: string): string {
@@ -80,14 +83,16 @@ function describeRun(r: RunWithChanges, action?: string): string {
   ];
   if (r.status === "running") lines.push(`  progress: ${JSON.stringify(r.progress)}`);
   if (r.error) lines.push(`  error [${r.error.code}]: ${r.error.message}`);
+  const kinds = Object.entries(r.changesByAction).map(([kind, n]) => `${kind} ${n}`).join(", ");
   if (r.changesTotal) {
     const planned = r.dryRun || r.status === "stopped" || r.status === "rejected" ? ", planned, not applied" : "";
     lines.push(`  ${action ? `${action} ` : ""}changes (${r.changesTotal}${planned}):`);
     for (const c of r.changes) lines.push(...describeChange(c));
     const more = r.changesTotal - r.changes.length;
     if (more > 0) lines.push(`    … ${more} more: --limit ${r.changesTotal} lists them all`);
-    const kinds = Object.entries(r.changesByAction);
-    if (more > 0 && !action && kinds.length > 1) lines.push(`    by kind (--action KIND): ${kinds.map(([kind, n]) => `${kind} ${n}`).join(", ")}`);
+    if (more > 0 && !action && Object.keys(r.changesByAction).length > 1) lines.push(`    by kind (--action KIND): ${kinds}`);
+  } else if (action && kinds) {
+    lines.push(`  no "${action}" changes; this run has (--action KIND): ${kinds}`);
   }
   return lines.join("\n");
 }
@@ -107,7 +112,7 @@ export function runsCommand(): Command {
   runs.addCommand(
     directoryCommand("show", "one run with its change log")
       .argument("<id>")
-      .option("--action <action>", "only this kind of change: create, update, link, disable, delete, warning, conflict, …")
+      .option("--action <action>", "only this kind of change: create, update, link, disable, delete, warning, conflict, add to group, remove from group, …")
       .option("--limit <n>", "how many changes to list", positiveInteger, 200)
       .action(async (id: string, flags: GlobalOptions & { action?: string; limit: number }) =>
         runOn(flags, (directory) => directory.runs.get(id, { action: flags.action, limit: flags.limit }), { human: (r) => describeRun(r, flags.action) }),
