@@ -77,6 +77,8 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     const bad = await cli("sources", "test", "wrong", "--json");
     expect(bad.code).not.toBe(0);
     expect(bad.json).toMatchObject({ ok: false, checks: [{ name: "token", ok: false, code: "AADSTS7000215" }] });
+    // The code once, then what to do.
+    expect((await cli("sources", "test", "wrong")).stdout).toMatch(/^FAIL token {9}AADSTS7000215: Wrong client secret\. In App registrations > your app > Certificates & secrets/m);
     const failed = await cli("sync", "wrong", "--json");
     expect(failed.code).not.toBe(0);
     expect(failed.json).toMatchObject({ status: "failed", error: { code: "source_auth_failed" } });

@@ -184,7 +184,7 @@ export function sourcesCommand(): Command {
   sources.addCommand(
     directoryCommand("test", "check the tenant, the app's credentials and its Graph permissions").argument("<name>").action(async (name: string, flags: Flags) =>
       runOn(flags, (directory) => directory.sources.test(name), {
-        human: (r) => r.checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.name.padEnd(13)} ${c.code && !c.ok ? `[${c.code}] ` : ""}${c.message}`).join("\n"),
+        human: (r) => r.checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.name.padEnd(13)} ${c.code && !c.ok && !c.message.startsWith(c.code) ? `[${c.code}] ` : ""}${c.message}`).join("\n"),
         json: (r) => r,
         ok: (r) => r.ok,
       }),
