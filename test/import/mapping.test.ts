@@ -21,6 +21,20 @@ describe("column mapping", () => {
     expect(mapping.layout).toBe("generic");
   });
 
+  it("recognises the headings of German, French, Spanish, Italian and Dutch exports, accents or not", () => {
+    expect(mapColumns(["E-Mail-Adresse", "Vorname", "Nachname", "Abteilung", "Handy", "Ausweisnummer", "Gruppen", "Personalnummer"]).fields).toEqual(
+      ["email", "givenName", "surname", "department", "mobilePhone", "cardNumbers", "groups", "employeeId"],
+    );
+    expect(mapColumns(["Courriel", "Prénom", "Nom", "Service", "Téléphone portable", "Numéro de carte", "Groupes", "Fonction"]).fields).toEqual(
+      ["email", "givenName", "surname", "department", "mobilePhone", "cardNumbers", "groups", "jobTitle"],
+    );
+    expect(mapColumns(["Correo electrónico", "Nombre completo", "Móvil", "Tarjeta"]).fields).toEqual(["email", "displayName", "mobilePhone", "cardNumbers"]);
+    expect(mapColumns(["E-mail", "Nome", "Cognome", "Cellulare", "Gruppi"]).fields).toEqual(["email", "givenName", "surname", "mobilePhone", "groups"]);
+    expect(mapColumns(["E-mailadres", "Volledige naam", "Afdeling", "Mobiel", "Pasnummer"]).fields).toEqual(["email", "displayName", "department", "mobilePhone", "cardNumbers"]);
+    // A mapping file's headers are compared the same way.
+    expect(mapColumns(["Mél", "Name"], parseMappingFile({ mel: "email" })).fields).toEqual(["email", "displayName"]);
+  });
+
   it("recognises Entra ID's bulk-create template, inverting Block sign in and never taking the password", () => {
     const mapping = mapColumns([
       "Name [displayName] Required", "User name [userPrincipalName] Required", "Initial password [passwordProfile] Required",
@@ -50,6 +64,9 @@ describe("column mapping", () => {
     const missing = thrown(() => mapColumns(["Name", "Department"]));
     expect(missing.code).toBe("import_invalid");
     expect(missing.message).toMatch(/email or userPrincipalName/);
+    const unplaced = thrown(() => mapColumns(["Mél pro", "Nom affiché", "Kostenstelle"]));
+    expect(unplaced.message).toMatch(/ Not recognised: "Mél pro", "Kostenstelle"\. Rename the columns, or say which field each column holds \(a mapping: --mapping FILE/);
+    expect(unplaced.details).toMatchObject({ reason: "columns", headers: ["Mél pro", "Nom affiché", "Kostenstelle"], unknownColumns: ["Mél pro", "Kostenstelle"] });
     const twice = thrown(() => mapColumns(["Email", "Mail", "Name"]));
     expect(twice.message).toContain('"Email" and "Mail" both map to email');
   });

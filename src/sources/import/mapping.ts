@@ -1,16 +1,12 @@
 import { z } from "zod";
 import { RollcallError, invalidInput } from "../../errors.ts";
+import { importFields, type ImportField } from "../../domain/import-fields.ts";
 
 /**
  * Which Rollcall field each column feeds. Headers are compared without case, spaces or punctuation,
  * through the usual synonyms; Entra ID's bulk-create template is recognised by its "[property]" part.
  * An explicit mapping file wins over all of that. Pure.
  */
-export const importFields = [
-  "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
-  "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "blockSignIn", "aliases", "cardNumbers", "pin", "groups", "tags",
-] as const;
-export type ImportField = (typeof importFields)[number] | `customAttributes.${string}`;
 
 export interface ColumnMapping {
   /** For each column in file order: its field, or null when the column is not imported. */
@@ -44,6 +40,18 @@ add("cardNumbers", "card", "cards", "cardnumber", "cardnumbers", "badge", "badge
 add("pin", "pin", "pincode");
 add("groups", "groups", "group", "groupnames", "memberof");
 add("tags", "tags", "tag", "labels");
+// The headings of HR and badge-system exports in German, French, Spanish, Italian and Dutch (accents folded).
+add("email", "emailadresse", "courriel", "adresseemail", "adressemail", "correo", "correoelectronico", "posta", "postaelettronica", "emailadres");
+add("userPrincipalName", "benutzername", "anmeldename", "identifiant", "nomdutilisateur", "usuario", "nombredeusuario", "nomeutente", "gebruikersnaam");
+add("displayName", "vollstandigername", "anzeigename", "nomcomplet", "nomaffiche", "nombrecompleto", "nomecompleto", "volledigenaam", "weergavenaam");
+add("givenName", "vorname", "prenom", "nombre", "nome", "voornaam");
+add("surname", "nachname", "familienname", "nom", "nomdefamille", "apellido", "apellidos", "cognome", "achternaam");
+add("department", "abteilung", "service", "departement", "departamento", "reparto", "dipartimento", "afdeling");
+add("jobTitle", "stellenbezeichnung", "berufsbezeichnung", "funktion", "fonction", "cargo", "puesto", "ruolo", "mansione", "functie");
+add("employeeId", "personalnummer", "mitarbeiternummer", "matricule", "numerodemploye", "numerodeempleado", "matricola", "personeelsnummer");
+add("mobilePhone", "mobiltelefon", "handy", "handynummer", "telefon", "telephoneportable", "portable", "movil", "telefonomovil", "cellulare", "telefono", "mobiel", "telefoonnummer");
+add("cardNumbers", "ausweis", "ausweisnummer", "karte", "kartennummer", "carte", "numerodecarte", "tarjeta", "numerodetarjeta", "tessera", "pas", "pasnummer");
+add("groups", "gruppen", "gruppe", "groupes", "grupos", "gruppi", "groepen");
 
 /** Entra's "[property]" names; accountEnabled is shown as "Block sign in (Yes/No)", hence inverted. */
 const entraProperties: Record<string, ImportField | { ignore: string }> = {
@@ -66,8 +74,9 @@ const entraProperties: Record<string, ImportField | { ignore: string }> = {
   postalcode: "customAttributes.postalCode",
 };
 
+/** A header without case, accents, spaces or punctuation: "Téléphone portable" → "telephoneportable". */
 export function headerKey(header: string): string {
-  return header.normalize("NFKC").toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
+  return header.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
 }
 
 const fieldSchema = z.union([z.enum(importFields), z.string().regex(/^customAttributes\.[A-Za-z0-9_.-]{1,64}$/), z.null()]);
@@ -130,11 +139,12 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
     problems.push({ field: "displayName", message: "no column holds the name; expected Display name, Full name or First name / Last name" });
   }
   if (problems.length) {
-    throw new RollcallError("import_invalid", `Required columns are missing or ambiguous: ${problems.map((p) => p.message).join("; ")}`, {
-      fields: problems,
-      headers,
-      unknownColumns: unknown,
-    });
+    const notRecognised = unknown.length ? ` Not recognised: ${unknown.map((h) => `"${h}"`).join(", ")}.` : "";
+    throw new RollcallError(
+      "import_invalid",
+      `Required columns are missing or ambiguous: ${problems.map((p) => p.message).join("; ")}.${notRecognised} Rename the columns, or say which field each column holds (a mapping: --mapping FILE, or the console's Columns step).`,
+      { reason: "columns", fields: problems, headers, mapped: headers.flatMap((column, i) => (fields[i] ? [{ column, field: fields[i] }] : [])), unknownColumns: unknown },
+    );
   }
   const isRollcall = headers.every((h, i) => fields[i] !== null && (h === fields[i] || h.startsWith("customAttributes.")));
   return { fields, headers, unknown, ignored, layout: isEntra ? "entra" : isRollcall ? "rollcall" : "generic" };

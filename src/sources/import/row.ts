@@ -1,6 +1,7 @@
 import { userFieldsSchema, normaliseUserFields, withinFieldLimits, type UserFields } from "../../domain/user.ts";
 import { unneutralise } from "./formula.ts";
-import type { ColumnMapping, ImportField } from "./mapping.ts";
+import type { ColumnMapping } from "./mapping.ts";
+import type { ImportField } from "../../domain/import-fields.ts";
 
 /** One problem with one row, pointing at the cell an admin has to fix. */
 export interface ImportProblem {
