@@ -109,13 +109,21 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
     },
     async importFile(options) {
       const choices = { source: options.sourceName, sheet: options.sheet, partial: options.partial, updateExisting: options.updateExisting };
-      const upload = await api.request<{ id: string; preview: ImportReport }>("POST", at("imports"), {
-        form: {
-          file: options.path,
-          fields: { ...Object.fromEntries(Object.entries(choices).map(([k, v]) => [k, v === undefined ? undefined : String(v)])), mapping: options.mapping === undefined ? undefined : JSON.stringify(options.mapping) },
-        },
-      });
-      const discard = () => api.request("DELETE", at("imports", upload.id)).catch(() => {});
+      const discardUpload = (id: string) => api.request("DELETE", at("imports", id)).catch(() => {});
+      const upload = await api
+        .request<{ id: string; preview: ImportReport }>("POST", at("imports"), {
+          form: {
+            file: options.path,
+            fields: { ...Object.fromEntries(Object.entries(choices).map(([k, v]) => [k, v === undefined ? undefined : String(v)])), mapping: options.mapping === undefined ? undefined : JSON.stringify(options.mapping) },
+          },
+        })
+        .catch(async (error: unknown) => {
+          // The server keeps a file whose columns it could not place, for the console to map; a script maps with --mapping.
+          const kept = error instanceof RollcallError ? (error.details.upload as { id?: string } | undefined)?.id : undefined;
+          if (kept) await discardUpload(kept);
+          throw error;
+        });
+      const discard = () => discardUpload(upload.id);
       if (options.dryRun) {
         await discard();
         return upload.preview;

@@ -30,6 +30,8 @@ const labels: Record<string, string> = {
   employeeId: "Employee ID",
   cardNumbers: "Card numbers",
   customAttributes: "Custom attributes",
+  blockSignIn: "Block sign-in (yes/no)",
+  pin: "PIN",
 };
 
 export const fieldLabel = (key: string) => labels[key] ?? key.charAt(0).toUpperCase() + key.slice(1);

@@ -1,5 +1,5 @@
 import "../support/no-network.ts";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -157,6 +157,17 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(partial.code, partial.stderr).toBe(0);
     expect(partial.json()).toMatchObject({ applied: true, partial: true, counts: { created: 1 } });
     expect((await getUser(h.ctx, "grace@example.com")).source).toMatchObject({ type: "import", name: "staff.csv" });
+    // Columns it cannot place: the server keeps such a file for the console; the CLI, which maps with --mapping, discards it.
+    const french = join(dir, "personnel.csv");
+    writeFileSync(french, "Mél,Nom affiché\nines@example.com,Inès Durand\n");
+    const unplaced = await cli(["import", french, "--dry-run"]);
+    expect(unplaced.code).not.toBe(0);
+    expect(unplaced.stderr).toContain('Not recognised: "Mél".');
+    expect(readdirSync(join(h.rt.config.dataDir, "uploads", h.ctx.workspace.id))).toEqual([]);
+    const mapping = join(dir, "columns.json");
+    writeFileSync(mapping, JSON.stringify({ Mél: "email" }));
+    const mapped = await cli(["import", french, "--mapping", mapping, "--json"]);
+    expect(mapped.json()).toMatchObject({ applied: true, counts: { created: 1 }, columns: { mapped: [{ column: "Mél", field: "email" }, { column: "Nom affiché", field: "displayName" }] } });
 
     const out = join(dir, "export.csv");
     const exported = await cli(["export", "--out", out, "--source", "staff.csv", "--json"]);

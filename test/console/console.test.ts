@@ -231,6 +231,34 @@ describe.skipIf(!hasChromium)("web console", () => {
     await expect.poll(() => page.locator("tbody").textContent()).toContain("Ken Thompson");
   });
 
+  it("imports a file whose headings it does not know once the admin says which column holds what", async () => {
+    await page.getByRole("link", { name: "Import & export" }).click();
+    const csv = ["Mél professionnel,Nom affiché,Kostenstelle,Bureau", "frances@contoso.com,Frances Allen,4711,B12", "john@contoso.com,John Backus,4712,B14"].join("\n");
+    await page.locator("#import-file").setInputFiles({ name: "personnel.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Check file" }).click();
+    await page.getByRole("heading", { name: "Columns" }).waitFor();
+    expect(await page.locator(".banner-error").textContent()).toContain('Not recognised: "Mél professionnel", "Kostenstelle", "Bureau".');
+    expect(await page.getByLabel("Imported as, column Nom affiché").inputValue()).toBe("displayName");
+    await page.getByLabel("Imported as, column Mél professionnel").selectOption({ label: "Email" });
+    await page.getByLabel("Imported as, column Kostenstelle").selectOption({ label: "Custom attribute “kostenstelle”" });
+    await page.getByRole("button", { name: "Check again with these columns" }).click();
+    const importButton = page.getByRole("button", { name: /^Import: create/ });
+    await expect.poll(() => importButton.textContent()).toBe("Import: create 2, update 0");
+    const report = page.locator("section", { has: page.getByRole("heading", { name: "What this import will do" }) });
+    expect(await report.textContent()).toContain("Mél professionnel → Email");
+    expect(await report.textContent()).toContain("not imported: Bureau");
+    // Still changeable after the preview: a changed column asks for another check before anything is imported.
+    await page.getByText("Columns: change which field a column fills").click();
+    await page.getByLabel("Imported as, column Bureau").selectOption({ label: "Department" });
+    expect(await importButton.isDisabled()).toBe(true);
+    await page.getByRole("button", { name: "Check again with these options" }).click();
+    await expect.poll(() => report.textContent()).toContain("Bureau → Department");
+    await importButton.click();
+    await page.getByText("Import finished.").waitFor();
+    const users = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?source=personnel.csv").then((r) => r.json() as Promise<{ items: { email: string; department: string; customAttributes: Record<string, string> }[] }>));
+    expect(users.items.map((u) => [u.email, u.department, u.customAttributes])).toEqual([["frances@contoso.com", "B12", { kostenstelle: "4711" }], ["john@contoso.com", "B14", { kostenstelle: "4712" }]]);
+  });
+
   it("imports an Excel file through preview and confirmation", async () => {
     const workbook = new ExcelJS.Workbook();
     const sheet = workbook.addWorksheet("New hires");

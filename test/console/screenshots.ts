@@ -95,6 +95,19 @@ try {
         await p.getByRole("heading", { name: "What this import will do" }).waitFor();
       },
     },
+    {
+      name: "import-columns",
+      path: "/w/default/import",
+      ready: (p) => p.getByRole("heading", { name: "Import users" }).waitFor(),
+      act: async (p) => {
+        const csv = ["Mél professionnel,Nom affiché,Kostenstelle,Bureau", "frances@contoso.com,Frances Allen,4711,B12"].join("\n");
+        await p.locator("#import-file").setInputFiles({ name: "personnel.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+        await p.getByRole("button", { name: "Check file" }).click();
+        await p.getByRole("heading", { name: "Columns" }).waitFor();
+        await p.getByLabel("Imported as, column Mél professionnel").selectOption({ label: "Email" });
+        await p.getByRole("heading", { name: "Columns" }).evaluate((el) => el.scrollIntoView({ block: "center" }));
+      },
+    },
     { name: "import", path: "/w/default/import", ready: (p) => p.getByRole("heading", { level: 1 }).waitFor() },
     { name: "settings", path: "/w/default/settings", ready: (p) => p.getByRole("heading", { name: "API tokens" }).waitFor() },
     {

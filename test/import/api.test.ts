@@ -6,7 +6,7 @@ import { engines } from "../support/db.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { openTable } from "../../src/sources/import/open.ts";
-import { signIn, testApi, type Caller, type TestApi } from "../api/support.ts";
+import { expectError, signIn, testApi, type Caller, type TestApi } from "../api/support.ts";
 
 const fixture = (name: string) => join(import.meta.dirname, "../fixtures/import", name);
 
@@ -61,6 +61,29 @@ describe.each(engines)("import API on %s", (engine) => {
     const users = await as("GET", "workspaces/acme/users?source=Staff%20list");
     expect(users.body.total).toBe(2);
     expect((await as("GET", `workspaces/acme/imports/${id}`)).status).toBe(404);
+  });
+
+  it("keeps a file whose columns it cannot place, and previews and commits it with a mapping", async () => {
+    const csv = Buffer.from("Mél professionnel,Nom affiché,Kostenstelle\nines@example.com,Inès Durand,4711\n");
+    const refused = await upload("personnel.csv", csv);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toContain('Not recognised: "Mél professionnel", "Kostenstelle".');
+    expect(refused.body.error.details).toMatchObject({ reason: "columns", headers: ["Mél professionnel", "Nom affiché", "Kostenstelle"], unknownColumns: ["Mél professionnel", "Kostenstelle"], upload: { fileName: "personnel.csv" } });
+    const id = refused.body.error.details.upload.id as string;
+
+    const mapping = { "Mél professionnel": "email", Kostenstelle: "customAttributes.costCentre" };
+    const preview = await as("GET", `workspaces/acme/imports/${id}?mapping=${encodeURIComponent(JSON.stringify(mapping))}`);
+    expect(preview.body).toMatchObject({ counts: { created: 1 }, columns: { mapped: [{ column: "Mél professionnel", field: "email" }, { column: "Nom affiché", field: "displayName" }, { column: "Kostenstelle", field: "customAttributes.costCentre" }], unknown: [] } });
+    expectError(await as("GET", `workspaces/acme/imports/${id}?mapping=${encodeURIComponent("{not json")}`), 400, "invalid_input", ["mapping"]);
+    expectError(await as("GET", `workspaces/acme/imports/${id}?mapping=${encodeURIComponent(JSON.stringify({ Kostenstelle: "costCentre" }))}`), 400, "invalid_input", ["mapping.Kostenstelle"]);
+
+    const committed = await as("POST", `workspaces/acme/imports/${id}/commit`, { mapping });
+    expect(committed.body).toMatchObject({ applied: true, counts: { created: 1 } });
+    const users = await as("GET", "workspaces/acme/users?source=personnel.csv");
+    expect(users.body.items).toEqual([expect.objectContaining({ email: "ines@example.com", displayName: "Inès Durand", customAttributes: { costCentre: "4711" } })]);
+    // Files the import refuses for other reasons are not kept.
+    const empty = await upload("empty.csv", Buffer.from(""));
+    expect(empty.body.error.details.upload).toBeUndefined();
   });
 
   it("answers 422 import_invalid with the report when problems stop an all-or-nothing commit, and applies with partial", async () => {

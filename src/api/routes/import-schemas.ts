@@ -72,6 +72,23 @@ export const uploadSchema = z
 
 const flag = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
 
+const mappingObject = z.record(z.string(), z.string().nullable());
+const mappingOption = z.union([
+  mappingObject,
+  z
+    .string()
+    .max(65_536)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON object of column header → field" });
+        return z.NEVER;
+      }
+    })
+    .pipe(mappingObject),
+]);
+
 /** Options that change what an import does; the same for preview (query) and commit (body). */
 export const importOptionsSchema = z
   .object({
@@ -79,7 +96,7 @@ export const importOptionsSchema = z
     source: z.string().max(256).optional().describe("source name (default: the file name)"),
     partial: flag.default(false).describe("apply the valid rows and report the others"),
     updateExisting: flag.default(false).describe("take over users added by hand or by another import with the same email"),
-    mapping: z.record(z.string(), z.string().nullable()).optional().describe('column header → field, e.g. {"Badge": "cardNumbers"}; null skips the column'),
+    mapping: mappingOption.optional().describe('column header → field, e.g. {"Badge": "cardNumbers"}; null skips the column. In a query or a form field: that object as JSON'),
   })
   .strict();
 

@@ -75,7 +75,7 @@ async function receiveUpload(rt: Runtime, ctx: WorkspaceContext, request: Fastif
   const fields: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(part.fields)) {
     const value = Array.isArray(field) ? field[0] : field;
-    if (value && value.type === "field" && name !== "file") fields[name] = name === "mapping" ? parseJsonField(value.value) : value.value;
+    if (value && value.type === "field" && name !== "file") fields[name] = value.value;
   }
   const options = importOptionsSchema.safeParse({ ...(request.query as object), ...fields });
   if (!options.success) throw invalidInput(options.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
@@ -89,14 +89,6 @@ async function receiveUpload(rt: Runtime, ctx: WorkspaceContext, request: Fastif
   return { upload, options: options.data };
 }
 
-function parseJsonField(value: unknown): unknown {
-  try {
-    return JSON.parse(String(value));
-  } catch {
-    throw invalidInput([{ field: "mapping", message: "must be a JSON object of column header → field" }]);
-  }
-}
-
 export const importRoutes: RouteModule = {
   tag: "Imports",
   description:
@@ -107,7 +99,9 @@ export const importRoutes: RouteModule = {
       method: "POST",
       url: "/workspaces/:workspace/imports",
       summary: "Upload a CSV or .xlsx file (multipart part \"file\"); answers a dry-run preview and the upload id",
-      description: "Optional form fields or query parameters: sheet, source, partial, updateExisting, mapping (JSON). The upload is kept for 24 hours. Size limit: ROLLCALL_UPLOAD_LIMIT_MB.",
+      description:
+        "Optional form fields or query parameters: sheet, source, partial, updateExisting, mapping (JSON). The upload is kept for 24 hours. Size limit: ROLLCALL_UPLOAD_LIMIT_MB. " +
+        "When required columns cannot be placed, the answer is 422 import_invalid with details.reason = columns, the file's headers, and details.upload: the file is kept, to preview again with a mapping.",
       access: "workspace",
       status: 201,
       params: workspaceParams,
@@ -115,10 +109,12 @@ export const importRoutes: RouteModule = {
       config: (rt) => ({ bodyLimit: rt.config.uploadLimitBytes + 1024 * 1024 }),
       async handler({ rt, ctx, request }) {
         const { upload, options } = await receiveUpload(rt, ctx, request);
+        const uploaded = { id: upload.id, fileName: upload.fileName, size: upload.size, uploadedAt: upload.uploadedAt, expiresAt: upload.expiresAt };
         try {
-          const preview = await importFrom(rt, ctx, upload, options, true);
-          return { id: upload.id, fileName: upload.fileName, size: upload.size, uploadedAt: upload.uploadedAt, expiresAt: upload.expiresAt, preview };
+          return { ...uploaded, preview: await importFrom(rt, ctx, upload, options, true) };
         } catch (error) {
+          // Columns the import cannot place: the file is kept, to preview again with a mapping.
+          if (error instanceof RollcallError && error.details.reason === "columns") throw new RollcallError(error.code, error.message, { ...error.details, upload: uploaded });
           await deleteUpload(rt.config.dataDir, ctx.workspace.id, upload.id).catch(() => {});
           throw error;
         }
@@ -141,10 +137,10 @@ export const importRoutes: RouteModule = {
     route({
       method: "GET",
       url: "/workspaces/:workspace/imports/:id",
-      summary: "Preview an uploaded file again (dry run), e.g. with another sheet, source or updateExisting",
+      summary: "Preview an uploaded file again (dry run), e.g. with another sheet, source, mapping or updateExisting",
       access: "workspace",
       params: uploadParams,
-      query: importOptionsSchema.omit({ mapping: true }),
+      query: importOptionsSchema,
       response: importReportSchema,
       async handler({ rt, ctx, params, query }) {
         return importFrom(rt, ctx, await findUpload(rt.config.dataDir, ctx.workspace.id, params.id), query, true);

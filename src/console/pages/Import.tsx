@@ -6,8 +6,8 @@ import { useTitle } from "../hooks.ts";
 import type { ImportReport } from "../../core/import-report.ts";
 import type { ImportProgress } from "../../core/imports.ts";
 import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, useToast } from "../components/ui.tsx";
-import { fieldLabel } from "../../domain/change.ts";
-import { DataTable } from "../components/DataTable.tsx";
+import { ColumnsEditor, columnsOfRefusal, columnsOfReport, type ColumnChoices, type FileColumn } from "./ImportColumns.tsx";
+import { ImportReportView } from "./ImportReport.tsx";
 
 /** The import and export calls: one place to adapt if the import routes change shape. */
 interface Upload {
@@ -24,6 +24,7 @@ const optionFields = (options: ImportOptions) => ({
   updateExisting: options.updateExisting,
   ...(options.source.trim() && { source: options.source.trim() }),
   ...(options.sheet && { sheet: options.sheet }),
+  ...(Object.keys(options.mapping).length && { mapping: JSON.stringify(options.mapping) }),
 });
 
 const importApi = {
@@ -48,12 +49,16 @@ interface ImportOptions {
   updateExisting: boolean;
   source: string;
   sheet: string;
+  /** The admin's choices of field for the file's columns, over what the import recognises. */
+  mapping: ColumnChoices;
 }
 
 type Stage =
   | { kind: "idle" }
   | { kind: "uploading"; sent: number; total: number }
   | { kind: "checking" }
+  /** The file is uploaded, but its required columns could not be placed: the admin says which is which. */
+  | { kind: "columns"; uploadId: string; columns: FileColumn[] }
   | { kind: "preview"; report: ImportReport; uploadId: string; stale: boolean }
   | { kind: "importing"; report: ImportReport; uploadId: string; progress: ImportProgress | null }
   | { kind: "done"; report: ImportReport };
@@ -97,29 +102,32 @@ export function ImportPage() {
 function ImportUsers({ workspace }: { workspace: string }) {
   const toast = useToast();
   const [file, setFile] = useState<File | null>(null);
-  const [options, setOptions] = useState<ImportOptions>({ partial: false, updateExisting: false, source: "", sheet: "" });
+  const [options, setOptions] = useState<ImportOptions>({ partial: false, updateExisting: false, source: "", sheet: "", mapping: {} });
   const [stage, setStage] = useState<Stage>({ kind: "idle" });
   const [error, setError] = useState<unknown>(null);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
 
+  const discard = () => {
+    if (stage.kind === "preview" || stage.kind === "columns") void importApi.discard(workspace, stage.uploadId).catch(() => undefined);
+  };
   const choose = (f: File | null | undefined) => {
     if (!f) return;
-    if (stage.kind === "preview") void importApi.discard(workspace, stage.uploadId).catch(() => undefined);
+    discard();
     setFile(f);
     setStage({ kind: "idle" });
     setError(null);
-    setOptions((o) => ({ ...o, sheet: "" }));
+    setOptions((o) => ({ ...o, sheet: "", mapping: {} }));
   };
   const check = async () => {
     if (!file) return;
     setError(null);
+    const kept = stage.kind === "preview" || stage.kind === "columns" ? stage.uploadId : null;
     try {
-      if (stage.kind === "preview") {
-        const uploadId = stage.uploadId;
+      if (kept) {
         setStage({ kind: "checking" });
-        const report = await importApi.preview(workspace, uploadId, options);
-        setStage({ kind: "preview", report, uploadId, stale: false });
+        const report = await importApi.preview(workspace, kept, options);
+        setStage({ kind: "preview", report, uploadId: kept, stale: false });
         return;
       }
       setStage({ kind: "uploading", sent: 0, total: file.size });
@@ -128,7 +136,10 @@ function ImportUsers({ workspace }: { workspace: string }) {
       );
       setStage({ kind: "preview", report: uploaded.preview, uploadId: uploaded.id, stale: false });
     } catch (e) {
-      setStage({ kind: "idle" });
+      // Columns it cannot place: the server kept the file, to check it again with the admin's choices.
+      const columns = e instanceof ApiError ? columnsOfRefusal(e.details) : null;
+      const uploadId = kept ?? (e instanceof ApiError ? (e.details.upload as { id?: string } | undefined)?.id : undefined);
+      setStage(columns && uploadId ? { kind: "columns", uploadId, columns } : { kind: "idle" });
       setError(e);
     }
   };
@@ -162,7 +173,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
     setStage((st) => (st.kind === "preview" ? { ...st, stale: true } : st));
   };
   const cancel = () => {
-    if (stage.kind === "preview") void importApi.discard(workspace, stage.uploadId).catch(() => undefined);
+    discard();
     setStage({ kind: "idle" });
     setFile(null);
     if (input.current) input.current.value = "";
@@ -242,6 +253,20 @@ function ImportUsers({ workspace }: { workspace: string }) {
             hint="Otherwise one bad row stops the whole import, so you can fix the file and try again."
           />
         </div>
+        {stage.kind === "columns" ? (
+          <section aria-labelledby="columns-h">
+            <h3 id="columns-h">Columns</h3>
+            <ErrorBanner error={error} title="Say which column is which." />
+            <p className="muted small">Choose the field each column of the file holds, then check the file again. Columns left “Not imported” are ignored.</p>
+            <ColumnsEditor columns={stage.columns} choices={options.mapping} onChange={(mapping) => setOptions((o) => ({ ...o, mapping }))} />
+          </section>
+        ) : null}
+        {stage.kind === "preview" ? (
+          <details className="import-columns">
+            <summary>Columns: change which field a column fills</summary>
+            <ColumnsEditor columns={columnsOfReport(stage.report)} choices={options.mapping} onChange={(mapping) => changeOption({ mapping })} />
+          </details>
+        ) : null}
         <div className="actions">
           <button
             type="button"
@@ -249,14 +274,15 @@ function ImportUsers({ workspace }: { workspace: string }) {
             disabled={!file || busy || (stage.kind === "preview" && !stage.stale)}
             onClick={() => void check()}
           >
-            {stage.kind === "uploading" || stage.kind === "checking" ? <Spinner label="Checking" /> : null} {stage.kind === "preview" ? "Check again with these options" : "Check file"}
+            {stage.kind === "uploading" || stage.kind === "checking" ? <Spinner label="Checking" /> : null}{" "}
+            {stage.kind === "preview" ? "Check again with these options" : stage.kind === "columns" ? "Check again with these columns" : "Check file"}
           </button>
         </div>
         {stage.kind === "uploading" ? <ProgressBar value={stage.sent} max={stage.total} label={`Uploading ${file?.name ?? ""}`} /> : null}
         {stage.kind === "checking" ? <ProgressBar value={null} max={null} label="Checking every row against the directory" /> : null}
         {stage.kind === "importing" ? <ProgressBar value={stage.progress?.done ?? null} max={stage.progress?.total ?? null} label={importingLabel(stage.progress)} /> : null}
         {stage.kind === "preview" && stage.stale ? <p className="banner banner-info">The options changed: check the file again to see what they do.</p> : null}
-        <ErrorBanner error={error} title={stage.kind === "preview" ? "Nothing was imported." : "The file could not be checked."} />
+        {stage.kind === "columns" ? null : <ErrorBanner error={error} title={stage.kind === "preview" ? "Nothing was imported." : "The file could not be checked."} />}
       </section>
 
       {report ? <ImportReportView workspace={workspace} report={report} /> : null}
@@ -304,97 +330,4 @@ function importingLabel(progress: ImportProgress | null): string {
   if (!progress) return "Importing";
   const step = progress.step && progress.phase !== "checking" ? ` ${progress.step}` : "";
   return `Importing: ${phaseLabels[progress.phase]}${step} (${progress.rows.toLocaleString()} rows)`;
-}
-
-function ImportReportView({ workspace, report }: { workspace: string; report: ImportReport }) {
-  const c = report.counts;
-  return (
-    <section className="card" aria-labelledby="report-h">
-      <h2 id="report-h">{report.applied ? "Imported" : report.dryRun ? "What this import will do" : "Nothing was imported"}</h2>
-      <ul className="counts">
-        <li>
-          <strong>{c.rows.toLocaleString()}</strong> rows
-        </li>
-        <li>
-          <strong>{c.created.toLocaleString()}</strong> to create
-        </li>
-        <li>
-          <strong>{c.updated.toLocaleString()}</strong> to update
-        </li>
-        <li>
-          <strong>{c.unchanged.toLocaleString()}</strong> unchanged
-        </li>
-        {c.skipped ? (
-          <li>
-            <strong>{c.skipped.toLocaleString()}</strong> skipped
-          </li>
-        ) : null}
-        <li className={c.invalid ? "text-bad" : undefined}>
-          <strong>{c.invalid.toLocaleString()}</strong> rows with problems
-        </li>
-        {c.groupsCreated ? (
-          <li>
-            <strong>{c.groupsCreated.toLocaleString()}</strong> new groups
-          </li>
-        ) : null}
-      </ul>
-      <p className="muted small">
-        {report.file.format.toUpperCase()}
-        {report.file.encoding ? ` · ${report.file.encoding}` : ""}
-        {report.file.delimiter ? ` · delimiter “${report.file.delimiter}”` : ""}
-        {report.file.sheet ? ` · sheet ${report.file.sheet}` : ""} · columns: {report.columns.mapped.map((m) => `${m.column} → ${fieldLabel(m.field)}`).join(", ")}
-        {report.columns.unknown.length ? ` · not imported: ${report.columns.unknown.join(", ")}` : ""}
-      </p>
-      {report.problems.length ? (
-        <>
-          <h3>Problems</h3>
-          <DataTable columns={["Row", "Column", "Value", "Problem"]}>
-            {report.problems.map((p, i) => (
-              <tr key={i} className="row-error">
-                <td data-label="Row">{p.row}</td>
-                <td data-label="Column">{p.column ?? fieldLabel(p.field)}</td>
-                <td data-label="Value">{p.value ?? ""}</td>
-                <td data-label="Problem">{p.message}</td>
-              </tr>
-            ))}
-          </DataTable>
-          {c.problems > report.problems.length ? <p className="muted small">Showing the first {report.problems.length.toLocaleString()} of {c.problems.toLocaleString()} problems.</p> : null}
-        </>
-      ) : null}
-      {report.updated.length ? (
-        <details>
-          <summary>
-            {c.updated.toLocaleString()} user{c.updated === 1 ? "" : "s"} to update
-          </summary>
-          <ul className="plain-list">
-            {report.updated.map((u) => (
-              <li key={u.id}>
-                <Link to={wsPath(workspace, `/users/${u.id}`)}>{u.displayName}</Link>{" "}
-                <span className="muted small">
-                  {Object.entries(u.changes)
-                    .map(([field, ch]) => `${fieldLabel(field)}: ${String(ch.before ?? "∅")} → ${String(ch.after ?? "∅")}`)
-                    .join("; ")}
-                </span>
-              </li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
-      {report.created.length ? (
-        <details>
-          <summary>
-            {c.created.toLocaleString()} user{c.created === 1 ? "" : "s"} to create
-          </summary>
-          <ul className="plain-list">
-            {report.created.map((u) => (
-              <li key={u.row}>
-                Row {u.row}: {u.displayName} <span className="muted">{u.email ?? u.userPrincipalName}</span>
-              </li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
-      {report.truncated ? <p className="muted small">The lists are cut short; the counts are exact.</p> : null}
-    </section>
-  );
 }

@@ -1,0 +1,99 @@
+import { Link } from "../router.tsx";
+import { wsPath } from "../session.tsx";
+import type { ImportReport } from "../../core/import-report.ts";
+import { fieldLabel } from "../../domain/change.ts";
+import { DataTable } from "../components/DataTable.tsx";
+
+/** What an import will do or did: counts, the file as read, every problem row, the users it creates and updates. */
+export function ImportReportView({ workspace, report }: { workspace: string; report: ImportReport }) {
+  const c = report.counts;
+  return (
+    <section className="card" aria-labelledby="report-h">
+      <h2 id="report-h">{report.applied ? "Imported" : report.dryRun ? "What this import will do" : "Nothing was imported"}</h2>
+      <ul className="counts">
+        <li>
+          <strong>{c.rows.toLocaleString()}</strong> rows
+        </li>
+        <li>
+          <strong>{c.created.toLocaleString()}</strong> to create
+        </li>
+        <li>
+          <strong>{c.updated.toLocaleString()}</strong> to update
+        </li>
+        <li>
+          <strong>{c.unchanged.toLocaleString()}</strong> unchanged
+        </li>
+        {c.skipped ? (
+          <li>
+            <strong>{c.skipped.toLocaleString()}</strong> skipped
+          </li>
+        ) : null}
+        <li className={c.invalid ? "text-bad" : undefined}>
+          <strong>{c.invalid.toLocaleString()}</strong> rows with problems
+        </li>
+        {c.groupsCreated ? (
+          <li>
+            <strong>{c.groupsCreated.toLocaleString()}</strong> new groups
+          </li>
+        ) : null}
+      </ul>
+      <p className="muted small">
+        {report.file.format.toUpperCase()}
+        {report.file.encoding ? ` · ${report.file.encoding}` : ""}
+        {report.file.delimiter ? ` · delimiter “${report.file.delimiter}”` : ""}
+        {report.file.sheet ? ` · sheet ${report.file.sheet}` : ""} · columns: {report.columns.mapped.map((m) => `${m.column} → ${fieldLabel(m.field)}`).join(", ")}
+        {report.columns.unknown.length ? ` · not imported: ${report.columns.unknown.join(", ")}` : ""}
+      </p>
+      {report.problems.length ? (
+        <>
+          <h3>Problems</h3>
+          <DataTable columns={["Row", "Column", "Value", "Problem"]}>
+            {report.problems.map((p, i) => (
+              <tr key={i} className="row-error">
+                <td data-label="Row">{p.row}</td>
+                <td data-label="Column">{p.column ?? fieldLabel(p.field)}</td>
+                <td data-label="Value">{p.value ?? ""}</td>
+                <td data-label="Problem">{p.message}</td>
+              </tr>
+            ))}
+          </DataTable>
+          {c.problems > report.problems.length ? <p className="muted small">Showing the first {report.problems.length.toLocaleString()} of {c.problems.toLocaleString()} problems.</p> : null}
+        </>
+      ) : null}
+      {report.updated.length ? (
+        <details>
+          <summary>
+            {c.updated.toLocaleString()} user{c.updated === 1 ? "" : "s"} to update
+          </summary>
+          <ul className="plain-list">
+            {report.updated.map((u) => (
+              <li key={u.id}>
+                <Link to={wsPath(workspace, `/users/${u.id}`)}>{u.displayName}</Link>{" "}
+                <span className="muted small">
+                  {Object.entries(u.changes)
+                    .map(([field, ch]) => `${fieldLabel(field)}: ${String(ch.before ?? "∅")} → ${String(ch.after ?? "∅")}`)
+                    .join("; ")}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+      {report.created.length ? (
+        <details>
+          <summary>
+            {c.created.toLocaleString()} user{c.created === 1 ? "" : "s"} to create
+          </summary>
+          <ul className="plain-list">
+            {report.created.map((u) => (
+              <li key={u.row}>
+                Row {u.row}: {u.displayName} <span className="muted">{u.email ?? u.userPrincipalName}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+      {report.truncated ? <p className="muted small">The lists are cut short; the counts are exact.</p> : null}
+    </section>
+  );
+}
