@@ -20,6 +20,7 @@ export type ErrorCode =
   | "source_auth_failed"
   | "source_permission_missing"
   | "source_unreachable"
+  | "source_scope_invalid"
   | "sync_running"
   | "sync_threshold_exceeded"
   | "sync_failed"
@@ -44,6 +45,7 @@ const httpStatus: Record<ErrorCode, number> = {
   source_auth_failed: 502,
   source_permission_missing: 502,
   source_unreachable: 502,
+  source_scope_invalid: 422,
   sync_running: 409,
   sync_threshold_exceeded: 409,
   sync_failed: 502,

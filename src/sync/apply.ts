@@ -2,7 +2,9 @@ import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { EntraConfig } from "../sources/entra/config.ts";
 import { isIgnored, isSelected, planGroups, type GroupPlan, type HeldGroup, type SourceGroup } from "./plan-groups.ts";
-import { attributePrefix, inScopeUsers, wantedMemberships, type Touched } from "./scope.ts";
+import { attributePrefix, groupsNotInMirror, inScopeUsers, wantedMemberships, type Touched } from "./scope.ts";
+import { recordChange } from "../core/change-log.ts";
+import { missingGroupsAdvice } from "../sources/entra/connect.ts";
 import { manyRows } from "./merge.ts";
 
 /**
@@ -24,7 +26,8 @@ export interface ApplyInput {
 export interface Applied {
   groupCounts: GroupPlan["counts"];
   memberships: { added: number; removed: number };
-  identifierWarnings: number;
+  /** Warnings the apply found (taken cards or aliases, selected groups Entra ID lacks), each logged on the run. */
+  warnings: number;
   timings: Record<string, number>;
 }
 
@@ -101,6 +104,7 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<Applied> {
 
   lap("identifiers");
   const groupCounts = await applyGroups(trx, input);
+  const warnings = identifierWarnings + (await logMissingGroups(trx, input));
   lap("groups");
   const written = Number(created.numAffectedRows ?? 0) + groupCounts.groupsCreated;
   const memberships = await applyMemberships(trx, input, written);
@@ -116,7 +120,7 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<Applied> {
   // queries for 100k dirty rows (whole-table scans) instead of its few.
   if (Number(cleaned.numAffectedRows ?? 0) >= manyRows) await sql`analyze entra_dirty_users, entra_groups (source_id, dirty)`.execute(trx);
   lap("mirror");
-  return { groupCounts, memberships: { added: memberships.added, removed: memberships.removed }, identifierWarnings, timings };
+  return { groupCounts, memberships: { added: memberships.added, removed: memberships.removed }, warnings, timings };
 }
 
 /**
@@ -183,6 +187,19 @@ async function desiredGroups(trx: Db, sourceId: string, config: EntraConfig): Pr
       .filter((g) => config.groupMode === "all" || isSelected(g, config.groups));
   }
   return groups.filter((g) => !isIgnored(g.name, filter)).sort((a, b) => (a.externalId < b.externalId ? -1 : 1));
+}
+
+/**
+ * A warning on the run for each group the source syncs by name or ID that Entra ID does not have (misspelt,
+ * renamed, deleted): the sync goes on without it, and says why it is missing. Returns how many.
+ */
+export async function logMissingGroups(trx: Db, input: ApplyInput): Promise<number> {
+  if (input.config.groupMode !== "selected") return 0;
+  const missing = await groupsNotInMirror(trx, input.source.id, input.config.groups);
+  for (const name of missing) {
+    await recordChange(trx, { workspaceId: input.workspaceId, runId: input.runId, actor: input.actor, subject: name, action: "warning", after: { messages: [missingGroupsAdvice([name])] } });
+  }
+  return missing.length;
 }
 
 export async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan["counts"]> {

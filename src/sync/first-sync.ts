@@ -6,7 +6,7 @@ import { timeOrderedId } from "../storage/time-ordered-id.ts";
 import { needsGroups, type EntraConfig } from "../sources/entra/config.ts";
 import { graphFailure, type GraphClient } from "../sources/entra/graph.ts";
 import { isGuest, mapUser } from "../sources/entra/mapping.ts";
-import { applyGroups, applyMemberships, lapTimer, logCreatedUsers, type Applied, type ApplyInput } from "./apply.ts";
+import { applyGroups, applyMemberships, lapTimer, logCreatedUsers, logMissingGroups, type Applied, type ApplyInput } from "./apply.ts";
 import { startListing, type FetchProgress, type ListingSinks } from "./fetch.ts";
 import { addCounts, emptyCounts, planUsers, type UserCounts } from "./plan.ts";
 import { ownership, plannedFields } from "./plan-run.ts";
@@ -153,11 +153,12 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
   await sql`analyze created_users (id)`.execute(trx);
   lap("mirror");
   const groupCounts = await applyGroups(trx, input);
+  const warnings = users.identifierWarnings + (await logMissingGroups(trx, input));
   lap("groups");
   const memberships = await applyMemberships(trx, input, userCounts.created + groupCounts.groupsCreated);
   await logCreatedUsers(trx, input, memberships.newMembers, sql`select id, subject, after from created_users`);
   lap("memberships");
-  return { userCounts, groupCounts, memberships: { added: memberships.added, removed: memberships.removed }, identifierWarnings: users.identifierWarnings, timings };
+  return { userCounts, groupCounts, memberships: { added: memberships.added, removed: memberships.removed }, warnings, timings };
 }
 
 /**

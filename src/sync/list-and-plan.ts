@@ -1,9 +1,12 @@
+import { RollcallError } from "../errors.ts";
 import type { Store } from "../storage/database.ts";
+import { missingGroupsAdvice } from "../sources/entra/connect.ts";
 import { needsGroups, type EntraConfig } from "../sources/entra/config.ts";
 import { graphFailure, isStaleDelta, type GraphClient } from "../sources/entra/graph.ts";
 import { stagingSinks, startListing, type FetchProgress } from "./fetch.ts";
 import { markListed, mergeGroups, mergeUsers } from "./merge.ts";
 import { planRun } from "./plan-run.ts";
+import { groupsNotInMirror } from "./scope.ts";
 
 /**
  * Listing, mirror merge and planning, overlapped. Users and groups are listed concurrently; each chain is
@@ -67,5 +70,10 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
   const [early] = await Promise.all([usersPath, groupsPath]);
   if (failure) throw failure;
   await markListed(db, { sourceId, mode, groups });
+  if (config.users === "groups") {
+    // A scope group Entra ID lacks (renamed, deleted, misspelt) would put its members out of scope: nothing is planned.
+    const missing = await groupsNotInMirror(db, sourceId, config.scopeGroups);
+    if (missing.length) throw new RollcallError("source_scope_invalid", `Nothing was applied: the source's user scope names groups that are not in Entra ID. ${missingGroupsAdvice(missing)}`, { missingGroups: missing });
+  }
   return early ?? (await plan());
 }

@@ -232,7 +232,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       await db.transaction().execute(async (trx) => {
         const applied = await apply(trx);
         Object.assign(counts, applied.userCounts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
-        counts.warnings = (counts.warnings ?? 0) + applied.identifierWarnings;
+        counts.warnings = (counts.warnings ?? 0) + applied.warnings;
         for (const [step, ms] of Object.entries(applied.timings)) progress.timings![`applying.${step}`] = ms;
         if (!stop && request.approves && !(await sameChanges(trx, runId, request.approves))) {
           stop = {

@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from "kysely";
+import type { Db } from "../storage/database.ts";
 import type { EntraConfig } from "../sources/entra/config.ts";
 
 /**
@@ -23,6 +24,15 @@ export function inScopeUsers(sourceId: string, config: ScopeConfig): RawBuilder<
       select m.member_id from entra_members m join scope_groups s on s.id = m.group_id where m.source_id = ${sourceId} and m.kind = 'group'
     )
     select 1 from entra_members m join scope_groups s on s.id = m.group_id where m.source_id = ${sourceId} and m.member_id = e.id and m.kind = 'user')`;
+}
+
+/** Of `names` (object IDs or display names, as a source names groups), those the mirror of the tenant's groups lacks. */
+export async function groupsNotInMirror(db: Db, sourceId: string, names: string[]): Promise<string[]> {
+  if (!names.length) return [];
+  const { rows } = await sql<{ name: string }>`select n.name from unnest(${names}::text[]) with ordinality n(name, position)
+    where not exists (select 1 from entra_groups g where g.source_id = ${sourceId} and (g.id = n.name or lower(g.data->>'displayName') = lower(n.name)))
+    order by n.position`.execute(db);
+  return rows.map((r) => r.name);
 }
 
 /** Attribute groups use this external id prefix, so they never collide with Entra object ids. */

@@ -41,6 +41,19 @@ describe("connect checks against the emulator", () => {
     expect(result.checks.map((c) => c.name)).toEqual(["token", "users", "groups"]);
   });
 
+  it("finds the groups a source names, by display name without case or by object ID, and names those Entra ID lacks", async () => {
+    const [one, two] = tenant.listGroups();
+    const found = await check({ users: "groups", scopeGroups: [one!.displayName.toUpperCase()], groupMode: "selected", groups: [two!.id] }, emulator.clientSecret);
+    expect(found.checks.map((c) => [c.name, c.ok])).toEqual([["token", true], ["users", true], ["groups", true], ["scope", true]]);
+    tenant.createGroup({ displayName: "O'Brien's team" });
+    const quoted = await check({ groupMode: "selected", groups: ["o'brien's TEAM"] }, emulator.clientSecret);
+    expect(quoted.ok).toBe(true);
+
+    const missing = await check({ users: "groups", scopeGroups: [one!.displayName, "Nope Group"], groupMode: "selected", groups: [randomUUID()] }, emulator.clientSecret);
+    expect(failed(missing)).toEqual([{ name: "scope", code: "group_not_found" }]);
+    expect(missing.checks.at(-1)!.message).toMatch(/^Entra ID has no group "Nope Group", "[0-9a-f-]{36}" \(a display name, compared without case, or an object ID\)\. Check the name in Microsoft Entra admin center > Groups/);
+  });
+
   it("reports an unknown tenant (AADSTS90002) with where to find the tenant ID", async () => {
     const result = await check({ tenantId: randomUUID() }, emulator.clientSecret);
     expect(result.ok).toBe(false);

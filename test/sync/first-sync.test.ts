@@ -142,7 +142,8 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("a streamed first sync 
   const modes = [
     { groupMode: "none" as const },
     { groupMode: "attribute" as const, groupAttribute: "department" },
-    { groupMode: "selected" as const, groups: ["All Employees", "Engineering"] },
+    // One selected group Entra ID lacks: both paths warn about it.
+    { groupMode: "selected" as const, groups: ["All Employees", "Engineering", "No Such Group"] },
     { groupMode: "all" as const, ignoreGroupsContaining: ["team"], includeGuests: true },
   ];
   it.each(modes)("%o", async (mode) => {
@@ -157,6 +158,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("a streamed first sync 
       expect(a.counts).toEqual(b.counts);
       expect(await everything(streamed)).toEqual(await everything(staged));
       expect(await changesOf(streamed, a)).toEqual(await changesOf(staged, b));
+      if (mode.groupMode === "selected") expect((await changesOf(streamed, a)).filter((c) => c.includes("No Such Group"))).toHaveLength(1);
     } finally {
       await streamed.close();
       await staged.close();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { openHarness, type Harness } from "./harness.ts";
-import { createEntraSource, loadSourceForSync } from "../../src/core/sources.ts";
+import { createEntraSource, loadSourceForSync, updateEntraSource } from "../../src/core/sources.ts";
 import { testConnection } from "../../src/sources/entra/connect.ts";
 import { httpFetch } from "../../src/net/http.ts";
 import { testCertificate as certificate } from "../emulator/helpers.ts";
@@ -82,6 +82,32 @@ describe.each(engines)("certificates, group scope and attribute groups (%s)", (e
     expect(second).toMatchObject({ mode: "delta", status: "succeeded", counts: { created: 1, disabled: 1 } });
     expect(await held("scoped")).toEqual([people[0]!.id, people[2]!.id, people[3]!.id, people[5]!.id].sort());
     expect(await held("scoped", false)).toEqual([people[1]!.id]);
+
+    // The scope group renamed in Entra ID: its name no longer matches, and the run stops before planning removals.
+    t.updateGroup(parent.id, { displayName: "Scope Parent (2027)" });
+    const renamed = await h.sync("scoped");
+    expect(renamed).toMatchObject({ status: "failed", error: { code: "source_scope_invalid", details: { missingGroups: ["scope parent"] } } });
+    expect(renamed.error!.message).toMatch(/^Nothing was applied: the source's user scope names groups that are not in Entra ID\. Entra ID has no group "scope parent"/);
+    expect(await held("scoped")).toEqual([people[0]!.id, people[2]!.id, people[3]!.id, people[5]!.id].sort());
+    // Named by its object ID, the group survives renames; the next run goes on from the same mirror.
+    await updateEntraSource(h.ctx, "scoped", { config: { scopeGroups: [parent.id] } });
+    const byId = await h.sync("scoped");
+    expect(byId).toMatchObject({ status: "succeeded", counts: { created: 0, disabled: 0 } });
+    expect(await held("scoped")).toEqual([people[0]!.id, people[2]!.id, people[3]!.id, people[5]!.id].sort());
+  });
+
+  it("--group-mode selected syncs the groups Entra ID has, with a warning naming each one it lacks", async () => {
+    const t = h.emulator.tenants.add({ users: 6, groups: 0 });
+    const pilots = t.createGroup({ displayName: "Pilots" });
+    await h.addSource("selected", { groupMode: "selected", groups: ["PILOTS", "Pilotes"] }, tenantSource(t));
+    for (const dryRun of [true, false]) {
+      const run = await h.sync("selected", { dryRun });
+      expect(run).toMatchObject({ status: "succeeded", counts: { groupsCreated: 1, warnings: 1 } });
+      const { rows } = await sql<{ subject: string; after: { messages: string[] } }>`select subject, after from change_log where run_id = ${run.runId} and action = 'warning'`.execute(h.store.db);
+      expect(rows).toEqual([{ subject: "Pilotes", after: { messages: [expect.stringMatching(/^Entra ID has no group "Pilotes"/)] } }]);
+    }
+    const synced = await sql<{ name: string; external_id: string }>`select g.name, g.external_id from groups g join sources s on s.id = g.source_id where s.name = 'selected'`.execute(h.store.db);
+    expect(synced.rows).toEqual([{ name: "Pilots", external_id: pilots.id }]);
   });
 
   it("--group-mode attribute makes one group per distinct department, with members, and needs no group permission", async () => {

@@ -72,7 +72,7 @@ const checkNames: Record<string, string> = {
   users: "Read users (User.Read.All)",
   groups: "Read groups (Group.Read.All)",
   members: "Read group members",
-  scope: "Groups in scope",
+  scope: "Groups the source names",
   network: "Network",
 };
 const checkName = (name: string) => checkNames[name] ?? name;

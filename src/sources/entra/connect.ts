@@ -12,7 +12,7 @@ import { endpoints } from "./config.ts";
  * from Graph; the token's roles are read only to tell "no admin consent at all" apart. [graph-notes]
  */
 export interface Check {
-  name: "token" | "admin_consent" | "users" | "groups";
+  name: "token" | "admin_consent" | "users" | "groups" | "scope";
   ok: boolean;
   code: string | null;
   message: string;
@@ -55,7 +55,48 @@ export async function testConnection(config: EntraConfig, credential: Credential
   const graph = new GraphClient({ graphUrl, tokens, fetch, retry: { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 5000 } });
   checks.push(await probe(graph, "users", "/users?$top=1&$select=id", "User.Read.All"));
   if (needsGroups(config)) checks.push(await probe(graph, "groups", "/groups?$top=1&$select=id", "Group.Read.All"));
+  const named = namedGroups(config);
+  if (named.length && checks.every((c) => c.ok)) checks.push(await findGroups(graph, named));
   return done();
+}
+
+/** The groups a source names: its user scope's and the groups it syncs, by object ID or display name. */
+export function namedGroups(config: Pick<EntraConfig, "users" | "scopeGroups" | "groupMode" | "groups">): string[] {
+  const names = [...(config.users === "groups" ? config.scopeGroups : []), ...(config.groupMode === "selected" ? config.groups : [])];
+  return [...new Map(names.map((n) => [n.toLowerCase(), n])).values()];
+}
+
+const objectId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether each named group exists, as the sync matches them: an object ID, or a display name without case. */
+async function findGroups(graph: GraphClient, names: string[]): Promise<Check> {
+  const missing: string[] = [];
+  try {
+    for (const name of names) if (!(await groupExists(graph, name))) missing.push(name);
+  } catch (error) {
+    return failedCheck("scope", error);
+  }
+  if (!missing.length) return { name: "scope", ok: true, code: null, message: `Found the groups the source names: ${names.join(", ")}` };
+  return { name: "scope", ok: false, code: "group_not_found", message: missingGroupsAdvice(missing) };
+}
+
+async function groupExists(graph: GraphClient, name: string): Promise<boolean> {
+  if (objectId.test(name)) {
+    try {
+      await graph.get(`/groups/${name}?$select=id`);
+      return true;
+    } catch (error) {
+      if (!(error instanceof GraphRequestError && error.status === 404)) throw error;
+    }
+  }
+  // eq on displayName compares without case; a quote in an OData string literal is doubled.
+  const page = await graph.get(`/groups?$filter=${encodeURIComponent(`displayName eq '${name.replace(/'/g, "''")}'`)}&$select=id&$top=1`);
+  return Array.isArray(page.value) && page.value.length > 0;
+}
+
+/** What to do about named groups Entra ID does not have (the connect check's and a failed run's message). */
+export function missingGroupsAdvice(missing: string[]): string {
+  return `Entra ID has no group ${missing.map((n) => `"${n}"`).join(", ")} (a display name, compared without case, or an object ID). Check the name in Microsoft Entra admin center > Groups: a group renamed there no longer matches its old name here, while its object ID always does. Then correct the source's groups (rollcall sources update NAME --groups "…", or the source's settings in the console).`;
 }
 
 async function probe(graph: GraphClient, name: "users" | "groups", path: string, permission: string): Promise<Check> {
@@ -71,10 +112,14 @@ async function probe(graph: GraphClient, name: "users" | "groups", path: string,
         message: `${permission} is missing: in App registrations > API permissions, add the Microsoft Graph application permission ${permission} and click "Grant admin consent" (a new grant can take a few minutes to apply).`,
       };
     }
-    if (error instanceof GraphRequestError) return { name, ok: false, code: error.code, message: `Graph answered ${error.status} ${error.code}: ${error.message}` };
-    const e = error instanceof RollcallError ? error : new RollcallError("source_unreachable", (error as Error).message);
-    return { name, ok: false, code: e.code, message: e.message };
+    return failedCheck(name, error);
   }
+}
+
+function failedCheck(name: Check["name"], error: unknown): Check {
+  if (error instanceof GraphRequestError) return { name, ok: false, code: error.code, message: `Graph answered ${error.status} ${error.code}: ${error.message}` };
+  const e = error instanceof RollcallError ? error : new RollcallError("source_unreachable", (error as Error).message);
+  return { name, ok: false, code: e.code, message: e.message };
 }
 
 /** The token's app roles when it is a readable JWT; undefined when it is opaque (then the probes decide). */
