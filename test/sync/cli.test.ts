@@ -82,6 +82,8 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     const failed = await cli("sync", "wrong", "--json");
     expect(failed.code).not.toBe(0);
     expect(failed.json).toMatchObject({ status: "failed", error: { code: "source_auth_failed" } });
+    // A failed run counted nothing: its row leaves the counts blank rather than claiming 0 removed.
+    expect((await cli("runs", "list", "--source", "wrong")).stdout).toMatch(/ failed +full +manual +\S+\n/);
   }, 400_000);
 
   it("adds a source with a certificate, and `runs show` lists a stopped run's planned changes", async () => {
