@@ -59,6 +59,12 @@ export interface SourceInput extends Partial<EntraConfig> {
   clientSecret?: string;
 }
 
+export interface DirectoryGroup {
+  id: string;
+  displayName: string;
+  description: string | null;
+}
+
 const items = <T>(r: PageOf<T> | { items: T[] } | T[]): T[] => (Array.isArray(r) ? r : r.items);
 const enc = encodeURIComponent;
 
@@ -70,6 +76,8 @@ export const syncApi = {
   updateSource: (workspace: string, name: string, input: SourceInput) => api.patch<Source>(ws(workspace, `/sources/${enc(name)}`), input),
   removeSource: (workspace: string, name: string) => api.del(ws(workspace, `/sources/${enc(name)}`)),
   test: (workspace: string, name: string) => api.post<TestResult>(ws(workspace, `/sources/${enc(name)}/test`)),
+  /** Groups of the source's tenant whose display name starts with `q`. */
+  findGroups: (workspace: string, name: string, q: string) => api.post<{ items: DirectoryGroup[] }>(ws(workspace, `/sources/${enc(name)}/find-groups`), { q }),
   sync: async (workspace: string, name: string, options: { dryRun?: boolean; full?: boolean; force?: boolean }) => {
     const r = await api.post<Run | { run: Run } | { runId: string }>(ws(workspace, `/sources/${enc(name)}/sync`), options);
     if ("run" in r) return r.run.id;

@@ -4,7 +4,7 @@ import type { EntraConfig } from "../sources/entra/config.ts";
 import { isIgnored, isSelected, planGroups, type GroupPlan, type HeldGroup, type SourceGroup } from "./plan-groups.ts";
 import { attributePrefix, groupsNotInMirror, inScopeUsers, wantedMemberships, type Touched } from "./scope.ts";
 import { recordChange } from "../core/change-log.ts";
-import { missingGroupsAdvice } from "../sources/entra/connect.ts";
+import { missingGroupsAdvice } from "../sources/entra/groups.ts";
 import { manyRows } from "./merge.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { RollcallError } from "../errors.ts";
 import type { Store } from "../storage/database.ts";
-import { missingGroupsAdvice } from "../sources/entra/connect.ts";
+import { missingGroupsAdvice } from "../sources/entra/groups.ts";
 import { needsGroups, type EntraConfig } from "../sources/entra/config.ts";
 import { graphFailure, isStaleDelta, type GraphClient } from "../sources/entra/graph.ts";
 import { stagingSinks, startListing, type FetchProgress } from "./fetch.ts";

@@ -89,7 +89,16 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
       expect(JSON.stringify(body)).not.toContain(emulator.clientSecret);
       expect(JSON.stringify(body)).not.toContain("wrong-secret-value");
     }
+    // Groups to name in the settings, found in the tenant with the stored secret: names starting with the text, without case.
+    const group = tenant().listGroups()[0]!;
+    const found = await as("POST", `${ws}/sources/corp/find-groups`, { q: group.displayName.slice(0, 3).toLowerCase() });
+    expect(found.body.items).toContainEqual({ id: group.id, displayName: group.displayName, description: group.description ?? null });
+    expect(found.body.items.every((g: { displayName: string }) => g.displayName.toLowerCase().startsWith(group.displayName.slice(0, 3).toLowerCase()))).toBe(true);
+    expect((await as("POST", `${ws}/sources/corp/find-groups`, {})).body.items).toHaveLength(tenant().listGroups().length);
+    expect((await as("POST", `${ws}/sources/corp/find-groups`, { q: "no group starts like this" })).body.items).toEqual([]);
+
     const viewer = await tokenCaller(api, "default", "viewer");
+    expectError(await viewer("POST", `${ws}/sources/corp/find-groups`, { q: "" }), 403, "forbidden");
     expect((await viewer("GET", `${ws}/sources/corp`)).status).toBe(200);
     expectError(await viewer("PATCH", `${ws}/sources/corp`, { onRemove: "keep" }), 403, "forbidden");
     expectError(await viewer("POST", `${ws}/sources/corp/sync`, {}), 403, "forbidden");

@@ -260,6 +260,28 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByText("Connected. Everything the source needs is in place.").waitFor({ timeout: 30_000 });
   });
 
+  it("finds the tenant's groups from the source form and adds the one picked to the list", async () => {
+    const group = emulator.tenants.get(emulator.tenantId).listGroups()[0]!;
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
+    await page.getByRole("link", { name: "contoso" }).first().click();
+    await page.getByRole("button", { name: "Edit settings" }).click();
+    const form = page.getByRole("dialog", { name: "Edit source contoso" });
+    await form.getByLabel("Groups to sync").selectOption("selected");
+    await form.getByLabel("Groups", { exact: true }).fill("Someone's typed group");
+    await form.getByLabel("Find groups in Entra ID").fill(group.displayName.slice(0, 3).toLowerCase());
+    // Enter searches; it does not submit the form.
+    await form.getByLabel("Find groups in Entra ID").press("Enter");
+    await form.getByRole("button", { name: `Add ${group.displayName}` }).click();
+    expect(await form.getByLabel("Groups", { exact: true }).inputValue()).toBe(`Someone's typed group\n${group.displayName}`);
+    expect(await form.getByRole("button", { name: `Add ${group.displayName}` }).textContent()).toBe("Added");
+    await form.getByLabel("Find groups in Entra ID").fill("no group starts like this");
+    await form.getByRole("button", { name: "Find", exact: true }).click();
+    await form.getByText("No group’s name starts with “no group starts like this”.").waitFor();
+    await form.getByRole("button", { name: "Cancel" }).click();
+    await form.waitFor({ state: "hidden" });
+    expect((await page.evaluate(() => fetch("/api/v1/workspaces/default/sources/contoso").then((r) => r.json() as Promise<{ config: { groupMode: string } }>))).config.groupMode).toBe("all");
+  });
+
   it("removes the source only after confirmation, keeping its users", async () => {
     const usersBefore = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?limit=1").then((r) => r.json() as Promise<{ total: number }>));
     await page.getByRole("button", { name: "Remove source" }).click();

@@ -4,7 +4,7 @@ import { createEntraSource, getSource, listSources, loadSourceForSync, removeSou
 import { getRun, listRuns, rejectRun } from "../../core/runs.ts";
 import { pageOfChanges } from "../../core/change-log.ts";
 import { httpFetch } from "../../net/http.ts";
-import { testConnection } from "../../sources/entra/connect.ts";
+import { findDirectoryGroups, testConnection } from "../../sources/entra/connect.ts";
 import { entraConfigPatch } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { approveRun, syncSource } from "../../sync/service.ts";
@@ -139,6 +139,17 @@ export const sourceRoutes: RouteModule = {
       async handler({ ctx, rt, params }) {
         const source = await loadSourceForSync(sourceCtx(ctx, rt), params.name);
         return testConnection(source.config, source.credential, httpFetch);
+      },
+    }),
+    route({
+      method: "POST", url: "/workspaces/:workspace/sources/:name/find-groups", access: "workspace",
+      summary: "Search the source's Entra ID tenant (with its stored credential) for groups to name in its settings: display names starting with q",
+      params: sourceParams,
+      body: z.object({ q: z.string().max(256).default("").describe("the start of a group's display name; empty: the first groups") }).strict().default({ q: "" }),
+      response: z.object({ items: z.array(z.object({ id: z.string(), displayName: z.string(), description: z.string().nullable() })) }),
+      async handler({ ctx, rt, params, body }) {
+        const source = await loadSourceForSync(sourceCtx(ctx, rt), params.name);
+        return { items: await findDirectoryGroups(source.config, source.credential, httpFetch, body.q) };
       },
     }),
     route({

@@ -3,6 +3,7 @@ import { ApiError } from "../api.ts";
 import { syncApi, type EntraConfig, type Source, type SourceInput } from "../sync-api.ts";
 import { CheckField, Dialog, ErrorBanner, SelectField, TextArea, TextField } from "./ui.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
+import { GroupPicker } from "./GroupPicker.tsx";
 
 /**
  * Add or edit an Entra ID source: every setting of the source. The client secret is write-only: an
@@ -129,6 +130,9 @@ function toInput(s: FormState, creating: boolean): SourceInput {
   if (s.replaceSecret && s.clientSecret) input.clientSecret = s.clientSecret;
   return input;
 }
+
+/** `lines` with `line` added at the end, on a line of its own. */
+const withLine = (lines: string, line: string) => (lines.trim() ? `${lines.replace(/\s+$/, "")}\n${line}` : line);
 
 export function SourceFormDialog({
   workspace,
@@ -263,7 +267,10 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
             <option value="groups">Only members of these groups</option>
           </SelectField>
           {s.users === "groups" ? (
-            <TextArea label="Groups whose members are synced" {...text("scopeGroups")} error={fe.scopeGroups} hint="Group names or object IDs, one per line. Nested members count." />
+            <div>
+              <TextArea label="Groups whose members are synced" {...text("scopeGroups")} error={fe.scopeGroups} hint="Group names or object IDs, one per line. Nested members count." />
+              {source ? <GroupPicker workspace={workspace} source={source.name} picked={s.scopeGroups} onPick={(name) => set("scopeGroups")(withLine(s.scopeGroups, name))} /> : null}
+            </div>
           ) : (
             <span />
           )}
@@ -286,7 +293,12 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
             <option value="attribute">Make groups from a user attribute</option>
             <option value="none">No groups</option>
           </SelectField>
-          {s.groupMode === "selected" ? <TextArea label="Groups" {...text("groups")} error={fe.groups} hint="Names or object IDs, one per line." /> : null}
+          {s.groupMode === "selected" ? (
+            <div>
+              <TextArea label="Groups" {...text("groups")} error={fe.groups} hint="Names or object IDs, one per line." />
+              {source ? <GroupPicker workspace={workspace} source={source.name} picked={s.groups} onPick={(name) => set("groups")(withLine(s.groups, name))} /> : null}
+            </div>
+          ) : null}
           {s.groupMode === "attribute" ? (
             <TextField label="User attribute" placeholder="department" {...text("groupAttribute")} error={fe.groupAttribute} hint="Each distinct value becomes a group, e.g. department or officeLocation." />
           ) : null}

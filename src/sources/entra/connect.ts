@@ -2,8 +2,9 @@ import { decodeJwt } from "jose";
 import { RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
 import { needsGroups, type EntraConfig } from "./config.ts";
-import { GraphClient, GraphRequestError } from "./graph.ts";
-import { createTokenProvider, type Credential } from "./token.ts";
+import { GraphClient, GraphRequestError, graphFailure } from "./graph.ts";
+import { groupExists, missingGroupsAdvice, namedGroups, searchGroups, type DirectoryGroup } from "./groups.ts";
+import { createTokenProvider, type Credential, type TokenProvider } from "./token.ts";
 import { endpoints } from "./config.ts";
 
 /**
@@ -30,8 +31,7 @@ export async function testConnection(config: EntraConfig, credential: Credential
     checks.push({ name: "token", ok: false, code: "AADSTS7000218", message: "No client secret is stored for this source. Set one with `rollcall sources update NAME --client-secret-env VAR`." });
     return done();
   }
-  const { loginUrl, graphUrl } = endpoints(config);
-  const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: config.tenantId, clientId: config.clientId, credential, fetch });
+  const { tokens, graph } = graphOf(config, credential, fetch);
   let token: string;
   try {
     token = await tokens.token({ refresh: true });
@@ -52,7 +52,6 @@ export async function testConnection(config: EntraConfig, credential: Credential
     });
   }
 
-  const graph = new GraphClient({ graphUrl, tokens, fetch, retry: { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 5000 } });
   checks.push(await probe(graph, "users", "/users?$top=1&$select=id", "User.Read.All"));
   if (needsGroups(config)) checks.push(await probe(graph, "groups", "/groups?$top=1&$select=id", "Group.Read.All"));
   const named = namedGroups(config);
@@ -60,13 +59,22 @@ export async function testConnection(config: EntraConfig, credential: Credential
   return done();
 }
 
-/** The groups a source names: its user scope's and the groups it syncs, by object ID or display name. */
-export function namedGroups(config: Pick<EntraConfig, "users" | "scopeGroups" | "groupMode" | "groups">): string[] {
-  const names = [...(config.users === "groups" ? config.scopeGroups : []), ...(config.groupMode === "selected" ? config.groups : [])];
-  return [...new Map(names.map((n) => [n.toLowerCase(), n])).values()];
+/** A Graph client for an admin's request (a connect test, a group search): a fresh token, few retries. */
+function graphOf(config: EntraConfig, credential: Credential, fetch: HttpFetch): { tokens: TokenProvider; graph: GraphClient } {
+  const { loginUrl, graphUrl } = endpoints(config);
+  const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: config.tenantId, clientId: config.clientId, credential, fetch });
+  return { tokens, graph: new GraphClient({ graphUrl, tokens, fetch, retry: { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 5000 } }) };
 }
 
-const objectId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The tenant's groups whose name starts with `text`, for an admin choosing which to name (the console's group picker). */
+export async function findDirectoryGroups(config: EntraConfig, credential: Credential | null, fetch: HttpFetch, text: string): Promise<DirectoryGroup[]> {
+  if (!credential) throw new RollcallError("source_auth_failed", "No client secret is stored for this source: set one before searching its groups.", { aadsts: "AADSTS7000218" });
+  try {
+    return await searchGroups(graphOf(config, credential, fetch).graph, text);
+  } catch (error) {
+    throw graphFailure(error, "list groups");
+  }
+}
 
 /** Whether each named group exists, as the sync matches them: an object ID, or a display name without case. */
 async function findGroups(graph: GraphClient, names: string[]): Promise<Check> {
@@ -78,25 +86,6 @@ async function findGroups(graph: GraphClient, names: string[]): Promise<Check> {
   }
   if (!missing.length) return { name: "scope", ok: true, code: null, message: `Found the groups the source names: ${names.join(", ")}` };
   return { name: "scope", ok: false, code: "group_not_found", message: missingGroupsAdvice(missing) };
-}
-
-async function groupExists(graph: GraphClient, name: string): Promise<boolean> {
-  if (objectId.test(name)) {
-    try {
-      await graph.get(`/groups/${name}?$select=id`);
-      return true;
-    } catch (error) {
-      if (!(error instanceof GraphRequestError && error.status === 404)) throw error;
-    }
-  }
-  // eq on displayName compares without case; a quote in an OData string literal is doubled.
-  const page = await graph.get(`/groups?$filter=${encodeURIComponent(`displayName eq '${name.replace(/'/g, "''")}'`)}&$select=id&$top=1`);
-  return Array.isArray(page.value) && page.value.length > 0;
-}
-
-/** What to do about named groups Entra ID does not have (the connect check's and a failed run's message). */
-export function missingGroupsAdvice(missing: string[]): string {
-  return `Entra ID has no group ${missing.map((n) => `"${n}"`).join(", ")} (a display name, compared without case, or an object ID). Check the name in Microsoft Entra admin center > Groups: a group renamed there no longer matches its old name here, while its object ID always does. Then correct the source's groups (rollcall sources update NAME --groups "…", or the source's settings in the console).`;
 }
 
 async function probe(graph: GraphClient, name: "users" | "groups", path: string, permission: string): Promise<Check> {
