@@ -140,7 +140,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       remove: (name) => removeSource(sourceCtx, name),
       async test(name) {
         const source = await loadSourceForSync(sourceCtx, name);
-        return testConnection(source.config, source.credential, httpFetch);
+        return testConnection(source.config, source.credential, httpFetch, { name: source.name, workspace: ctx.workspace.name });
       },
     },
     sync: (source, options, onProgress) => syncSource(rt, ctx.workspace, source, { trigger: "manual", ...options, actor: ctx.actor }, { onProgress }),

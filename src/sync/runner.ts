@@ -6,6 +6,7 @@ import type { HttpFetch } from "../net/http.ts";
 import { endpoints, needsGroups, type EntraConfig } from "../sources/entra/config.ts";
 import { GraphClient, graphFailure, isStaleDelta, type RetryPolicy } from "../sources/entra/graph.ts";
 import { createTokenProvider, type Credential } from "../sources/entra/token.ts";
+import { adviceFor } from "../sources/entra/advice.ts";
 import { applyPlan, type Applied } from "./apply.ts";
 import { clearAbandonedStage, clearStage, type FetchProgress } from "./fetch.ts";
 import { NotStreamable, streamFirstSync, streamsFirstSync } from "./first-sync.ts";
@@ -25,6 +26,8 @@ export type Trigger = "manual" | "schedule" | "api";
 
 export interface SyncRequest {
   workspaceId: string;
+  /** Names the workspace in the commands a failed run's advice gives. */
+  workspaceName?: string;
   source: { id: string; name: string; config: EntraConfig; credential: Credential | null };
   trigger: Trigger;
   full?: boolean;
@@ -212,7 +215,8 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     return await applyInTransaction(counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows })));
   } catch (error) {
     const e = toRollcallError(error);
-    return await finish("failed", { errors: 1 }, { code: e.code, message: e.message, details: e.details });
+    const message = adviceFor(e.message, { name: source.name, workspace: request.workspaceName ?? "default" });
+    return await finish("failed", { errors: 1 }, { code: e.code, message, details: e.details });
   } finally {
     clearInterval(heartbeat);
     await inFlight;

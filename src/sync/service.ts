@@ -16,7 +16,7 @@ export async function syncSource(
   options: Partial<RunnerOptions> = {},
 ): Promise<RunSummary> {
   const source = await loadSourceForSync({ db: deps.store.db, workspace, secrets: deps.secrets }, sourceKey);
-  return runSync(deps.store, { workspaceId: workspace.id, source, ...request }, { fetch: httpFetch, ...options });
+  return runSync(deps.store, { workspaceId: workspace.id, workspaceName: workspace.name, source, ...request }, { fetch: httpFetch, ...options });
 }
 
 /**

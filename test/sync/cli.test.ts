@@ -78,10 +78,13 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     expect(bad.code).not.toBe(0);
     expect(bad.json).toMatchObject({ ok: false, checks: [{ name: "token", ok: false, code: "AADSTS7000215" }] });
     // The code once, then what to do.
-    expect((await cli("sources", "test", "wrong")).stdout).toMatch(/^FAIL token {9}AADSTS7000215: Wrong client secret\. In App registrations > your app > Certificates & secrets/m);
+    const badHuman = (await cli("sources", "test", "wrong")).stdout;
+    expect(badHuman).toMatch(/^FAIL token {9}AADSTS7000215: Wrong client secret\. In App registrations > your app > Certificates & secrets/m);
+    // The command to run names this source, ready to copy.
+    expect(badHuman).toContain("then run `rollcall sources update wrong --client-secret-env VAR`.");
     const failed = await cli("sync", "wrong", "--json");
     expect(failed.code).not.toBe(0);
-    expect(failed.json).toMatchObject({ status: "failed", error: { code: "source_auth_failed" } });
+    expect(failed.json).toMatchObject({ status: "failed", error: { code: "source_auth_failed", message: expect.stringContaining("`rollcall sources update wrong --client-secret-env VAR`") } });
     // A failed run counted nothing: its row leaves the counts blank rather than claiming 0 removed.
     expect((await cli("runs", "list", "--source", "wrong")).stdout).toMatch(/ failed +full +manual +\S+\n/);
   }, 400_000);

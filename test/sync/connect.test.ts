@@ -6,7 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator, type TenantHandle } from "../../src/emulator/index.ts";
 import { httpFetch, trustExtraCa } from "../../src/net/http.ts";
 import { testConnection } from "../../src/sources/entra/connect.ts";
+import { adviceFor } from "../../src/sources/entra/advice.ts";
 import { entraConfigSchema, type EntraConfigInput } from "../../src/sources/entra/config.ts";
+
+describe("advice naming the source", () => {
+  it("puts the source's name, and a workspace other than the default, into the command to run, quoted for the shell", () => {
+    const advice = "Wrong client secret. Then run `rollcall sources update NAME --client-secret-env VAR`.";
+    expect(adviceFor(advice, { name: "contoso", workspace: "default" })).toBe("Wrong client secret. Then run `rollcall sources update contoso --client-secret-env VAR`.");
+    expect(adviceFor(advice, { name: "HR's tenant", workspace: "acme" })).toContain("`rollcall sources update 'HR'\\''s tenant' --workspace acme --client-secret-env VAR`");
+    expect(adviceFor(advice, undefined)).toBe(advice);
+  });
+});
 
 describe("connect checks against the emulator", () => {
   let emulator: RunningEmulator;

@@ -138,7 +138,7 @@ export const sourceRoutes: RouteModule = {
       params: sourceParams, response: checkResponse,
       async handler({ ctx, rt, params }) {
         const source = await loadSourceForSync(sourceCtx(ctx, rt), params.name);
-        return testConnection(source.config, source.credential, httpFetch);
+        return testConnection(source.config, source.credential, httpFetch, { name: source.name, workspace: ctx.workspace.name });
       },
     }),
     route({

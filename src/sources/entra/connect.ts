@@ -3,6 +3,7 @@ import { RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
 import { needsGroups, type EntraConfig } from "./config.ts";
 import { GraphClient, GraphRequestError, graphFailure } from "./graph.ts";
+import { adviceFor, type AdvisedSource } from "./advice.ts";
 import { groupExists, missingGroupsAdvice, namedGroups, searchGroups, type DirectoryGroup } from "./groups.ts";
 import { createTokenProvider, type Credential, type TokenProvider } from "./token.ts";
 import { endpoints } from "./config.ts";
@@ -24,9 +25,10 @@ export interface ConnectResult {
   checks: Check[];
 }
 
-export async function testConnection(config: EntraConfig, credential: Credential | null, fetch: HttpFetch): Promise<ConnectResult> {
+/** `source`: the source's name and workspace, put into the commands the advice gives. */
+export async function testConnection(config: EntraConfig, credential: Credential | null, fetch: HttpFetch, source?: AdvisedSource): Promise<ConnectResult> {
   const checks: Check[] = [];
-  const done = () => ({ ok: checks.every((c) => c.ok), checks });
+  const done = () => ({ ok: checks.every((c) => c.ok), checks: checks.map((c) => ({ ...c, message: adviceFor(c.message, source) })) });
   if (!credential) {
     checks.push({ name: "token", ok: false, code: "AADSTS7000218", message: "No client secret is stored for this source. Set one with `rollcall sources update NAME --client-secret-env VAR`." });
     return done();
