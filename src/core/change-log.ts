@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
-import { isMembershipKind } from "../domain/change.ts";
+import { isMembershipKind, membershipKinds } from "../domain/change.ts";
 
 export interface ChangeEntry {
   workspaceId: string;
@@ -52,7 +52,7 @@ export interface ChangeFilter {
 }
 
 /** changeKind in SQL. */
-const kindOfAction = sql<string>`case when action like 'add to group %' then 'add to group' when action like 'remove from group %' then 'remove from group' else action end`;
+const kindOfAction = sql<string>`case ${sql.join(membershipKinds.map((kind) => sql`when action like ${sql.lit(`${kind} %`)} then ${sql.lit(kind)}`), sql` `)} else action end`;
 
 function matching(db: Db, workspaceId: string, filter: ChangeFilter) {
   let query = db.selectFrom("change_log").where("workspace_id", "=", workspaceId);

@@ -85,10 +85,10 @@ export function joinedGroups(change: ChangeEntry): string[] {
  * Membership entries name their group in the action ("add to group Pilots"), as a user's history reads. Browsed
  * by kind, each verb is one kind: a run that changed the members of 300 groups offers two kinds, not 600.
  */
-const membershipKinds = ["add to group", "remove from group"];
+export const membershipKinds = ["add to group", "remove from group"] as const;
 
 export function isMembershipKind(kind: string): boolean {
-  return membershipKinds.includes(kind);
+  return (membershipKinds as readonly string[]).includes(kind);
 }
 
 /** The kind of change an action is: the action itself, or a membership verb without its group. */

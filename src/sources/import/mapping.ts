@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { RollcallError, invalidInput } from "../../errors.ts";
-import { importFields, type ImportField } from "../../domain/import-fields.ts";
+import { importFields, withoutAccents, type ImportField } from "../../domain/import-fields.ts";
 
 /**
  * Which Rollcall field each column feeds. Headers are compared without case, spaces or punctuation,
@@ -76,7 +76,7 @@ const entraProperties: Record<string, ImportField | { ignore: string }> = {
 
 /** A header without case, accents, spaces or punctuation: "Téléphone portable" → "telephoneportable". */
 export function headerKey(header: string): string {
-  return header.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
+  return withoutAccents(header).toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
 }
 
 const fieldSchema = z.union([z.enum(importFields), z.string().regex(/^customAttributes\.[A-Za-z0-9_.-]{1,64}$/), z.null()]);
