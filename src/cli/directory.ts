@@ -5,7 +5,8 @@ import { exportUsers, type ExportFormat, type ExportResult } from "../core/expor
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
 import { getRun, listRuns, rejectRun, type Run } from "../core/runs.ts";
-import { createEntraSource, getSource, listSources, loadSourceForSync, removeSource, updateEntraSource, type Source } from "../core/sources.ts";
+import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source } from "../core/sources.ts";
+import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
 import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import type { Group } from "../domain/group.ts";
@@ -63,7 +64,7 @@ export interface Directory {
     add(input: { name: string; config: Partial<EntraConfigInput>; credential: Credential }): Promise<Source>;
     /** `config` is computed from the source's current settings (list flags add to what is there). */
     update(name: string, change: { config: (current: EntraConfig) => Partial<EntraConfigInput>; credential?: Credential | undefined }): Promise<Source>;
-    remove(name: string): Promise<Source>;
+    remove(name: string, users: SourceRemoval): Promise<RemovedSource>;
     test(name: string): Promise<ConnectResult>;
   };
   sync(source: string, options: { full: boolean; dryRun: boolean; force: boolean }, onProgress: (p: SyncProgress) => void): Promise<RunSummary>;
@@ -137,7 +138,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
         const current = await getSource(ctx, name);
         return updateEntraSource(sourceCtx, name, { config: config(current.config), ...(credential && { credential }) });
       },
-      remove: (name) => removeSource(sourceCtx, name),
+      remove: (name, users) => removeSource(sourceCtx, name, users),
       async test(name) {
         const source = await loadSourceForSync(sourceCtx, name);
         return testConnection(source.config, source.credential, httpFetch, { name: source.name, workspace: ctx.workspace.name });

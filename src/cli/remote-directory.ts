@@ -93,7 +93,7 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
         const current = await get<Source>(at("sources", name));
         return send("PATCH", at("sources", name), { ...config(current.config), ...(credential && { ...credentialBody(credential) }) });
       },
-      remove: (name) => send("DELETE", at("sources", name)),
+      remove: (name, users) => api.request("DELETE", at("sources", name), { query: { users } }),
       test: (name) => send("POST", at("sources", name, "test")),
     },
     sync: async (source, options, onProgress) => follow(await send<Run>("POST", at("sources", source, "sync"), options), onProgress),

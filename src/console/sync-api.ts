@@ -1,13 +1,14 @@
-import { api, ws } from "./api.ts";
+import { api, withQuery, ws } from "./api.ts";
 import type { ChangeRecord, PageOf } from "./types.ts";
 import type { Source } from "../core/sources.ts";
+import type { RemovedSource, SourceRemoval } from "../core/source-removal.ts";
 import type { EntraConfig } from "../sources/entra/config.ts";
 
 /**
  * Every call the synchronization screens make, in one place: the sources and runs routes are the
  * newest part of the API, and any change to their shape is absorbed here rather than in the screens.
  */
-export type { Source, EntraConfig };
+export type { Source, EntraConfig, RemovedSource, SourceRemoval };
 
 export interface Check {
   name: string;
@@ -74,7 +75,7 @@ export const syncApi = {
   getSource: (workspace: string, name: string, signal?: AbortSignal) => api.get<Source>(ws(workspace, `/sources/${enc(name)}`), undefined, { signal }),
   createSource: (workspace: string, input: SourceInput) => api.post<Source>(ws(workspace, "/sources"), input),
   updateSource: (workspace: string, name: string, input: SourceInput) => api.patch<Source>(ws(workspace, `/sources/${enc(name)}`), input),
-  removeSource: (workspace: string, name: string) => api.del(ws(workspace, `/sources/${enc(name)}`)),
+  removeSource: (workspace: string, name: string, users: SourceRemoval) => api.del<RemovedSource>(withQuery(ws(workspace, `/sources/${enc(name)}`), { users })),
   test: (workspace: string, name: string) => api.post<TestResult>(ws(workspace, `/sources/${enc(name)}/test`)),
   /** Groups of the source's tenant whose display name starts with `q`. */
   findGroups: (workspace: string, name: string, q: string) => api.post<{ items: DirectoryGroup[] }>(ws(workspace, `/sources/${enc(name)}/find-groups`), { q }),

@@ -116,7 +116,9 @@ export function clashProblem(clash: Clash, mapping: ColumnMapping, sourceName: s
   } else if (clash.holder_source_type === "entra") {
     message = `"${clash.value}" belongs to ${who}, synced from Entra ID source "${clash.holder_source_name}"; imports never overwrite synced users`;
   } else if (clash.holder_source_type === "manual") {
-    message = `"${clash.value}" belongs to ${who}, who was added by hand; import with --update-existing to take the user over`;
+    // A source's name is never "manual": any other name is the removed source a manual user was kept from.
+    const origin = clash.holder_source_name === "manual" ? "who was added by hand" : `kept from removed Entra ID source "${clash.holder_source_name}"`;
+    message = `"${clash.value}" belongs to ${who}, ${origin}; import with --update-existing to take the user over`;
   } else {
     message = `"${clash.value}" belongs to ${who}, imported from "${clash.holder_source_name}" (not "${sourceName}"); import with --source "${clash.holder_source_name}", or --update-existing to take the user over`;
   }

@@ -93,14 +93,6 @@ export async function updateEntraSource(ctx: SourceContext, key: string, input: 
   return getSource(ctx, before.id);
 }
 
-export async function removeSource(ctx: SourceContext, key: string): Promise<Source> {
-  const source = await getSource(ctx, key);
-  if (source.status.running) throw new RollcallError("sync_running", `Source "${source.name}" is syncing (run ${source.status.running}); wait for it to finish`, { runId: source.status.running });
-  await ctx.db.deleteFrom("sources").where("id", "=", source.id).execute();
-  await recordChange(ctx.db, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: source.name, action: "remove source", before: { name: source.name, config: source.config } });
-  return source;
-}
-
 type SourceRow = { id: string; name: string; type: string; config: unknown; secret_ciphertext: string | null; created_at: Date; updated_at: Date };
 
 async function findRow(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<SourceRow> {

@@ -103,6 +103,7 @@ const actionText: Record<string, string> = {
   disable: "Disabled",
   enable: "Enabled",
   link: "Linked",
+  unlink: "Unlinked",
   warning: "Warning",
   conflict: "Conflict",
   "add to group": "Added to group",

@@ -208,8 +208,12 @@ export async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan
   const held = (await trx.selectFrom("groups").select(["id", "external_id", "name", "description"]).where("source_id", "=", source.id).execute()).map(
     (g): HeldGroup => ({ id: g.id, externalId: g.external_id ?? "", name: g.name, description: g.description }),
   );
-  const others = await trx.selectFrom("groups").select("name").where("workspace_id", "=", ws).where((eb) => eb.or([eb("source_id", "is", null), eb("source_id", "<>", source.id)])).execute();
-  const plan = planGroups({ desired, held, otherNames: new Set(others.map((g) => g.name.toLowerCase())) });
+  const others = await trx.selectFrom("groups").select(["id", "external_id", "name", "description", "source_id"]).where("workspace_id", "=", ws).where((eb) => eb.or([eb("source_id", "is", null), eb("source_id", "<>", source.id)])).execute();
+  // Groups kept when their source was removed: the Entra group with their object ID takes them back.
+  const wanted = new Set(desired.map((g) => g.externalId));
+  const formers = others.filter((g) => g.source_id === null && g.external_id !== null && wanted.has(g.external_id)).map((g): HeldGroup => ({ id: g.id, externalId: g.external_id!, name: g.name, description: g.description }));
+  const formerIds = new Set(formers.map((g) => g.id));
+  const plan = planGroups({ desired, held, formers, otherNames: new Set(others.filter((g) => !formerIds.has(g.id)).map((g) => g.name.toLowerCase())) });
   const log = (groupId: string | null, subject: string, action: string, before: unknown, after: unknown) => ({
     workspace_id: ws, run_id: r, group_id: groupId, subject, action, before: JSON.stringify(before ?? null), after: JSON.stringify(after ?? null), actor,
   });
@@ -223,8 +227,9 @@ export async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan
       await trx.deleteFrom("groups").where("id", "=", c.id).execute();
       logs.push(log(c.id, c.name, "delete group", c.before, null));
     } else if (c.action === "update") {
-      await trx.updateTable("groups").set({ name: c.name, description: c.description, updated_at: sql`now()` }).where("id", "=", c.id).execute();
-      logs.push(log(c.id, c.name, "update group", c.before, { name: c.name, description: c.description }));
+      const link = c.link && { source_type: "entra" as const, source_name: source.name, source_id: source.id };
+      await trx.updateTable("groups").set({ name: c.name, description: c.description, updated_at: sql`now()`, ...link }).where("id", "=", c.id).execute();
+      logs.push(log(c.id, c.name, c.link ? "link group" : "update group", c.before, { name: c.name, description: c.description }));
     } else if (c.action === "conflict") logs.push(log(null, c.name, "conflict", null, { externalId: c.externalId, message: c.message }));
   }
   const creates = plan.changes.filter((c) => c.action === "create");

@@ -15,7 +15,7 @@ export interface HeldGroup extends SourceGroup {
 
 export type GroupChange =
   | { action: "create"; externalId: string; name: string; description: string | null }
-  | { action: "update"; id: string; externalId: string; name: string; description: string | null; before: SourceGroup }
+  | { action: "update"; id: string; externalId: string; name: string; description: string | null; before: SourceGroup; link: boolean }
   | { action: "delete"; id: string; externalId: string; name: string; before: SourceGroup }
   | { action: "conflict"; externalId: string; name: string; message: string };
 
@@ -40,15 +40,20 @@ export function isSelected(group: SourceGroup, selected: string[]): boolean {
   return selected.some((s) => s === group.externalId || s.toLowerCase() === group.name.toLowerCase());
 }
 
-export function planGroups(input: { desired: SourceGroup[]; held: HeldGroup[]; otherNames: ReadonlySet<string> }): GroupPlan {
-  const heldById = new Map(input.held.map((g) => [g.externalId, g]));
+/**
+ * `formers`: groups kept when their source was removed, with the Entra object ID of a desired group. The
+ * source takes them back (linked), as if it held them; `otherNames` must not name them.
+ */
+export function planGroups(input: { desired: SourceGroup[]; held: HeldGroup[]; formers?: HeldGroup[]; otherNames: ReadonlySet<string> }): GroupPlan {
+  const heldById = new Map([...(input.formers ?? []), ...input.held].map((g) => [g.externalId, g]));
+  const linked = new Set((input.formers ?? []).map((g) => g.id));
   const wanted = new Set(input.desired.map((g) => g.externalId));
   // A held group keeps its name when it is not renamed or its rename is refused; the names so kept are taken
   // before anyone claims a new one. Renames may swap or chain names within the run (the applier frees them
   // first). A refused rename keeps a name someone else may have claimed, so repeat until nothing moves.
   let keeping = new Set<string>();
   for (;;) {
-    const pass = planPass(input.desired, heldById, input.otherNames, keeping);
+    const pass = planPass(input.desired, heldById, linked, input.otherNames, keeping);
     if (pass.keeping.size === keeping.size) return finish(pass.changes, pass.counts);
     keeping = pass.keeping;
   }
@@ -66,7 +71,7 @@ export function planGroups(input: { desired: SourceGroup[]; held: HeldGroup[]; o
   }
 }
 
-function planPass(desired: SourceGroup[], heldById: Map<string, HeldGroup>, otherNames: ReadonlySet<string>, keeping: ReadonlySet<string>) {
+function planPass(desired: SourceGroup[], heldById: Map<string, HeldGroup>, linked: ReadonlySet<string>, otherNames: ReadonlySet<string>, keeping: ReadonlySet<string>) {
   const counts = { groupsCreated: 0, groupsUpdated: 0, groupsDeleted: 0, groupsUnchanged: 0, groupConflicts: 0 };
   const changes: GroupChange[] = [];
   const taken = new Map<string, string>();
@@ -89,9 +94,9 @@ function planPass(desired: SourceGroup[], heldById: Map<string, HeldGroup>, othe
     if (!held) {
       counts.groupsCreated++;
       changes.push({ action: "create", externalId: g.externalId, name: g.name, description: g.description });
-    } else if (held.name !== g.name || held.description !== g.description) {
+    } else if (linked.has(held.id) || held.name !== g.name || held.description !== g.description) {
       counts.groupsUpdated++;
-      changes.push({ action: "update", id: held.id, externalId: g.externalId, name: g.name, description: g.description, before: { externalId: held.externalId, name: held.name, description: held.description } });
+      changes.push({ action: "update", id: held.id, externalId: g.externalId, name: g.name, description: g.description, before: { externalId: held.externalId, name: held.name, description: held.description }, link: linked.has(held.id) });
     } else counts.groupsUnchanged++;
   }
   return { changes, counts, keeping: refused };

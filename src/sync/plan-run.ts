@@ -39,6 +39,7 @@ export async function planRun(
   const owned = ownership(input.config);
   const counts = emptyCounts();
   const claimed = new Set<string>();
+  const taken = new Set<string>();
   let planned = 0;
   // What a chunk is planned from. Chunk n + 1's is read while chunk n is planned and its rows are COPY'd:
   // it is the directory as it was before the run either way (`claimed` carries what earlier chunks took).
@@ -49,7 +50,8 @@ export async function planRun(
     ]);
     const desired = mirror.rows.map((m) => mapUser(m.data, input.config));
     const keys = [...new Set(desired.flatMap((d) => [d.email, d.userPrincipalName]).filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase()))];
-    const holders = await holdersOf(store, ws, keys, held);
+    const own = new Set(held.map((h) => h.externalId));
+    const holders = await holdersOf(store, ws, keys, held, desired.map((d) => d.externalId).filter((id) => !own.has(id)));
     const futureKeys = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders });
     return { desired, held, holders, futureKeys };
   };
@@ -60,8 +62,9 @@ export async function planRun(
     for (let at = 0; at < ids.length; at += chunkSize) {
       const { desired, held, holders, futureKeys } = await next!;
       next = read(at + chunkSize);
-      const plan = planUsers({ source: input.source, desired, held, holders, claimed, futureKeys, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
+      const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
       for (const k of plan.claims) claimed.add(k);
+      for (const id of plan.taken) taken.add(id);
       addCounts(counts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
       const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
       for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
@@ -105,19 +108,21 @@ export async function countHeldUsers(db: Store["db"], sourceId: string): Promise
 /**
  * Every user holding one of `keys` as email or UPN. The chunk's own users (`held`) are usually those holders
  * already, so only the keys they do not hold are looked up (an email is unique, an UPN too, but one user's
- * email can be another's UPN, hence the two lists).
+ * email can be another's UPN, hence the two lists). Also the users kept when their source was removed whose
+ * Entra object ID is one of `ids` (the chunk's users the source does not hold).
  */
-async function holdersOf(store: Store, workspaceId: string, keys: string[], held: HeldUser[]): Promise<HeldUser[]> {
+async function holdersOf(store: Store, workspaceId: string, keys: string[], held: HeldUser[], ids: string[]): Promise<HeldUser[]> {
   const lower = (k: string | null) => k?.toLowerCase() ?? "";
   const wanted = new Set(keys);
   const ownEmails = new Set(held.map((h) => lower(h.email)));
   const ownUpns = new Set(held.map((h) => lower(h.userPrincipalName)));
   const byEmail = keys.filter((k) => !ownEmails.has(k));
   const byUpn = keys.filter((k) => !ownUpns.has(k));
-  const others = byEmail.length || byUpn.length
+  const others = byEmail.length || byUpn.length || ids.length
     ? await heldUsers(store, sql`u.id in (
         select id from users where workspace_id = ${workspaceId} and lower(email) = any(${byEmail}::text[])
-        union all select id from users where workspace_id = ${workspaceId} and lower(user_principal_name) = any(${byUpn}::text[]))`)
+        union all select id from users where workspace_id = ${workspaceId} and lower(user_principal_name) = any(${byUpn}::text[])
+        union all select id from users where source_id is null and external_id = any(${ids}::text[]) and workspace_id = ${workspaceId})`)
     : [];
   const own = held.filter((h) => wanted.has(lower(h.email)) || wanted.has(lower(h.userPrincipalName)));
   const ownIds = new Set(own.map((h) => h.id));

@@ -37,10 +37,15 @@ export interface UserPlanInput {
   desired: DesiredUser[];
   /** This source's users among the ids considered (in scope or not). */
   held: HeldUser[];
-  /** Other users holding an email or UPN wanted by `desired` (any source). */
+  /**
+   * Other users holding an email or UPN wanted by `desired` (any source), and users kept when their source was
+   * removed (no source, an Entra object ID) whose object ID is among `desired`.
+   */
   holders: HeldUser[];
   /** Lower-cased emails/UPNs already claimed by earlier chunks of this run. */
   claimed: ReadonlySet<string>;
+  /** Users that earlier chunks of this run link to an Entra user (by email or object ID). */
+  taken?: ReadonlySet<string>;
   /**
    * For holders of this source that this run rewrites: the lower-cased emails/UPNs they will have after it.
    * A value such a holder gives up is free (two users swapping emails); the applier clears before it sets.
@@ -76,6 +81,8 @@ export interface UserPlan {
   counts: UserCounts;
   /** Emails/UPNs this chunk claims (to pass on, lower-cased). */
   claims: string[];
+  /** Users this chunk links (to pass on as `taken`). */
+  taken: string[];
   /** Per-user warnings (dropped phone numbers, …), for the run's change log. */
   warnings: { externalId: string; subject: string; messages: string[] }[];
 }
@@ -127,7 +134,12 @@ export function planUsers(input: UserPlanInput): UserPlan {
   for (const h of input.holders) {
     for (const key of [keyOf(h.email), keyOf(h.userPrincipalName)]) if (key && !holderByKey.has(key)) holderByKey.set(key, h);
   }
+  // A user kept when its source was removed keeps its Entra object ID: the same object, in any source, takes it back.
+  const wantedIds = new Set(input.desired.map((d) => d.externalId));
+  const formerById = new Map(input.holders.filter((h) => h.sourceId === null && h.externalId !== null && wantedIds.has(h.externalId)).map((h) => [h.externalId!, h]));
   const claimedHere = new Set<string>();
+  const takenHere = new Set<string>();
+  const taken = (id: string) => takenHere.has(id) || (input.taken?.has(id) ?? false);
   const inScope = new Set<string>();
 
   for (const desired of input.desired) {
@@ -138,33 +150,40 @@ export function planUsers(input: UserPlanInput): UserPlan {
       warnings.push({ externalId: desired.externalId, subject, messages: desired.warnings });
     }
     const held = heldById.get(desired.externalId);
+    const former = held ? undefined : formerById.get(desired.externalId);
+    const own = held ?? former;
     const keys = [keyOf(desired.email), keyOf(desired.userPrincipalName)].filter((k): k is string => k !== null);
 
     // Someone else already has this email or UPN: link a manual/imported user, otherwise a conflict.
     const dupe = keys.find((k) => input.claimed.has(k) || claimedHere.has(k));
     const keeps = (h: HeldUser, k: string) => input.futureKeys?.get(h.id)?.includes(k) ?? true;
-    const holders = [...new Set(keys.map((k) => [k, holderByKey.get(k)] as const).filter(([k, h]) => h !== undefined && h.id !== held?.id && keeps(h, k)).map(([, h]) => h!))];
+    const holders = [...new Set(keys.map((k) => [k, holderByKey.get(k)] as const).filter(([k, h]) => h !== undefined && h.id !== own?.id && keeps(h, k)).map(([, h]) => h!))];
     let linkTo: HeldUser | undefined;
     let conflict: string | undefined;
     if (dupe) conflict = `"${dupe}" is also used by another user of this source in the same run`;
+    else if (former && taken(former.id)) conflict = `user ${former.id}, kept from Entra object ${desired.externalId}, is already linked to another Entra user by this run`;
     else if (holders.length > 1) conflict = `its email and user principal name belong to two different users (${holders.map((h) => h.id).join(", ")})`;
     else if (holders.length === 1) {
       const holder = holders[0]!;
-      if (held) conflict = `"${subjectOf(desired)}" already belongs to user ${holder.id} (${holder.sourceType} "${holder.sourceName}")`;
+      if (own) conflict = `"${subjectOf(desired)}" already belongs to user ${holder.id} (${holder.sourceType} "${holder.sourceName}")`;
       else if (holder.sourceType === "entra") {
         conflict = holder.sourceId === input.source.id
           ? `"${subject}" already belongs to Entra object ${holder.externalId} of this source`
           : `"${subject}" is already claimed by Entra ID source "${holder.sourceName}" (user ${holder.id}); two tenants claim the same person`;
+      } else if (taken(holder.id) || formerById.has(holder.externalId ?? "")) {
+        conflict = `"${subject}" belongs to user ${holder.id}, which this run links to another Entra user`;
       } else if (!input.linkByEmail) conflict = `"${subject}" already belongs to ${holder.sourceType} user ${holder.id}, and linking by email is off for this source`;
       else linkTo = holder;
     }
     if (conflict) {
       counts.skipped++;
       counts.conflicts++;
-      changes.push({ action: "conflict", externalId: desired.externalId, subject, message: conflict, holderId: holders[0]?.id ?? "" });
+      changes.push({ action: "conflict", externalId: desired.externalId, subject, message: conflict, holderId: holders[0]?.id ?? former?.id ?? "" });
       continue;
     }
     for (const k of keys) claimedHere.add(k);
+    linkTo ??= former;
+    if (linkTo) takenHere.add(linkTo.id);
 
     const base = held ?? linkTo;
     if (!base) {
@@ -212,7 +231,7 @@ export function planUsers(input: UserPlanInput): UserPlan {
     } else counts.unchanged++;
   }
   claims.push(...claimedHere);
-  return { changes, counts, claims, warnings };
+  return { changes, counts, claims, taken: [...takenHere], warnings };
 }
 
 /** A linked user trades its old system tag ("Manual", "Imported") for "ID synced" and keeps the rest. */

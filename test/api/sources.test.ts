@@ -234,11 +234,15 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect((await as("DELETE", `${ws}/sources/by-cert`)).status).toBe(200);
   });
 
-  it("removes a source; its users stay, no longer synced", async () => {
+  it("removes a source; its users stay, managed in Rollcall (users=keep, the default), or disabled or deleted as asked", async () => {
+    expectError(await as("DELETE", `${ws}/sources/corp?users=archive`), 400, "invalid_input", ["users"]);
+    expect((await as("GET", `${ws}/sources/corp`)).status).toBe(200);
     const users = await enabledSynced();
     const removed = await as("DELETE", `${ws}/sources/corp`);
-    expect(removed.body.name).toBe("corp");
+    expect(removed.body).toMatchObject({ name: "corp", removal: { users: "keep", usersAffected: expect.any(Number) } });
+    expect(removed.body.removal.usersAffected).toBeGreaterThanOrEqual(users);
     expectError(await as("GET", `${ws}/sources/corp`), 404, "not_found");
-    expect((await as("GET", `${ws}/users?enabled=true&limit=1`)).body.total).toBe(users);
+    expect((await as("GET", `${ws}/users?enabled=true&source=corp&sourceType=manual&limit=1`)).body.total).toBe(users);
+    expect((await as("GET", `${ws}/users?sourceType=entra&limit=1`)).body.total).toBe(0);
   });
 });

@@ -82,6 +82,15 @@ try {
       ready: (p) => p.getByRole("heading", { name: "contoso", level: 1 }).waitFor(),
       act: (p) => p.getByRole("button", { name: "Edit settings" }).click(),
     },
+    {
+      name: "source-remove",
+      path: "/w/default/sync/contoso",
+      ready: (p) => p.getByRole("heading", { name: "contoso", level: 1 }).waitFor(),
+      act: async (p) => {
+        await p.getByRole("button", { name: "Remove source" }).click();
+        await p.getByRole("radio", { name: "Keep them, disabled" }).check();
+      },
+    },
     { name: "run-preview", path: `/w/default/runs/${runs.preview}`, ready: (p) => p.locator(".history-item").first().waitFor() },
     { name: "run-stopped", path: `/w/default/runs/${runs.stopped}`, ready: (p) => p.getByRole("heading", { name: "This run needs your review" }).waitFor() },
     {

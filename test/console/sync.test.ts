@@ -282,22 +282,32 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     expect((await page.evaluate(() => fetch("/api/v1/workspaces/default/sources/contoso").then((r) => r.json() as Promise<{ config: { groupMode: string } }>))).config.groupMode).toBe("all");
   });
 
-  it("removes the source only after confirmation, keeping its users", async () => {
-    const usersBefore = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?limit=1").then((r) => r.json() as Promise<{ total: number }>));
+  it("removes the source only after confirmation, keeping its users disabled when asked", async () => {
+    const count = (query: string) => page.evaluate((q) => fetch(`/api/v1/workspaces/default/users?limit=1&${q}`).then((r) => r.json() as Promise<{ total: number }>).then((r) => r.total), query);
+    const usersBefore = await count("");
+    const synced = await count("source=contoso");
     await page.getByRole("button", { name: "Remove source" }).click();
     const dialog = page.getByRole("dialog", { name: "Remove source contoso?" });
-    await dialog.getByText(/stay in the directory but are no longer kept in step/).waitFor();
+    await dialog.getByRole("group", { name: `Its ${synced.toLocaleString("en-US")} users and` }).waitFor();
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "hidden" });
     await page.getByRole("heading", { name: "contoso", level: 1 }).waitFor();
 
     await page.getByRole("button", { name: "Remove source" }).click();
-    await dialog.getByRole("button", { name: "Remove source" }).click();
+    expect(await dialog.getByRole("radio", { name: "Keep them", exact: true }).isChecked()).toBe(true);
+    await dialog.getByRole("radio", { name: "Delete them" }).check();
+    await dialog.getByRole("button", { name: `Remove source and delete ${synced.toLocaleString("en-US")} users` }).waitFor();
+    await dialog.getByRole("radio", { name: "Keep them, disabled" }).check();
+    await dialog.getByRole("button", { name: "Remove source", exact: true }).click();
     await page.getByRole("heading", { name: "No Entra ID source yet" }).waitFor();
     const sources = await page.evaluate(() => fetch("/api/v1/workspaces/default/sources").then((r) => r.json() as Promise<{ items: unknown[] }>));
     expect(sources.items).toEqual([]);
-    const usersAfter = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?limit=1").then((r) => r.json() as Promise<{ total: number }>));
-    expect(usersAfter.total).toBe(usersBefore.total);
+    expect(await count("")).toBe(usersBefore);
+    expect(await count("source=contoso&sourceType=manual&enabled=false")).toBe(synced);
+
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
+    await page.getByLabel("Source").selectOption("type:manual");
+    await page.getByRole("cell", { name: "Kept from Entra ID: contoso" }).first().waitFor();
   });
 
   function enabledSyncedUsers(): Promise<number> {

@@ -143,11 +143,13 @@ describe.each(engines)("importing users on %s", (engine) => {
     const ctx = await newWorkspace();
     await store.db.insertInto("users").values({ workspace_id: ctx.workspace.id, email: "synced@example.com", display_name: "Synced", source_type: "entra", source_name: "Contoso", custom_attributes: "{}" }).execute();
     const manual = await createUser(ctx, { email: "hand@example.com", displayName: "By Hand", cardNumbers: ["777", "888"] });
-    const path = await file("staff.csv", "Email,Name,Card\nsynced@example.com,Synced Changed,\nhand@example.com,Hand Changed,777\nother@example.com,Other,888\n");
+    // Kept when its Entra ID source was removed (core/source-removal.ts): manual, with the source's name.
+    await store.db.insertInto("users").values({ workspace_id: ctx.workspace.id, email: "kept@example.com", display_name: "Kept", source_type: "manual", source_name: "Fabrikam", external_id: "obj-1", custom_attributes: "{}" }).execute();
+    const path = await file("staff.csv", "Email,Name,Card\nsynced@example.com,Synced Changed,\nhand@example.com,Hand Changed,777\nother@example.com,Other,888\nkept@example.com,Kept Changed,\n");
 
     const refused = await importFile(ctx, path, { partial: true });
-    expect(refused.problems.map((p) => [p.row, p.field, p.message.match(/Entra ID|by hand|already belongs/)?.[0]])).toEqual([
-      [2, "email", "Entra ID"], [3, "email", "by hand"], [4, "cardNumbers", "already belongs"],
+    expect(refused.problems.map((p) => [p.row, p.field, p.message.match(/Entra ID source "Contoso"|by hand|already belongs|removed Entra ID source "Fabrikam"/)?.[0]])).toEqual([
+      [2, "email", 'Entra ID source "Contoso"'], [3, "email", "by hand"], [4, "cardNumbers", "already belongs"], [5, "email", 'removed Entra ID source "Fabrikam"'],
     ]);
     expect(refused.counts.created).toBe(0);
 

@@ -48,4 +48,22 @@ describe.each(engines)("schema migrations on %s", (engine) => {
       await fresh.dispose();
     }
   });
+
+  it("018 leaves a removed source's users and groups managed in Rollcall, with the Entra object ID and an entry saying why", async () => {
+    store = await openTestStore(engine, { migrate: false });
+    const db = store.db as unknown as Kysely<unknown>;
+    expect((await migrator(db).migrateTo("017_references_to_own_rows")).error).toBeUndefined();
+    // What removing a source left before 018: entra rows whose source_id the foreign key had set to null.
+    await sql`insert into users (workspace_id, email, display_name, source_type, source_name, external_id, tags)
+              select id, 'kept@example.com', 'Kept', 'entra', 'corp', 'obj-1', array['ID synced', 'vip'] from workspaces where name = 'default'`.execute(db);
+    await sql`insert into groups (workspace_id, name, source_type, source_name, external_id)
+              select id, 'Pilots', 'entra', 'corp', 'grp-1' from workspaces where name = 'default'`.execute(db);
+    await migrateToLatest(store.db);
+    const user = await sql<{ source_type: string; source_name: string; external_id: string; tags: string[] }>`select source_type, source_name, external_id, tags from users`.execute(db);
+    expect(user.rows).toEqual([{ source_type: "manual", source_name: "corp", external_id: "obj-1", tags: ["Manual", "vip"] }]);
+    const group = await sql<{ source_type: string; external_id: string }>`select source_type, external_id from groups`.execute(db);
+    expect(group.rows).toEqual([{ source_type: "manual", external_id: "grp-1" }]);
+    const log = await sql<{ action: string; subject: string }>`select action, subject from change_log order by id`.execute(db);
+    expect(log.rows).toEqual([{ action: "unlink", subject: "kept@example.com" }, { action: "unlink group", subject: "Pilots" }]);
+  });
 });

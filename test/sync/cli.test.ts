@@ -17,13 +17,13 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     const env: NodeJS.ProcessEnv = { ...process.env, ROLLCALL_DATA_DIR: join(dir, "data"), NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret, BAD_SECRET: "nope", ROLLCALL_LOG_LEVEL: "silent" };
     delete env.DATABASE_URL;
     try {
-      const { stdout } = await run(process.execPath, ["bin/rollcall.js", ...args], { env, timeout: 200_000, maxBuffer: 64 * 1024 * 1024 });
-      return { code: 0, json: /^[[{]/.test(stdout.trim()) ? JSON.parse(stdout) : undefined, stdout };
+      const { stdout, stderr } = await run(process.execPath, ["bin/rollcall.js", ...args], { env, timeout: 200_000, maxBuffer: 64 * 1024 * 1024 });
+      return { code: 0, json: /^[[{]/.test(stdout.trim()) ? JSON.parse(stdout) : undefined, stdout, stderr };
     } catch (error) {
       const e = error as { code: number | string; stdout?: string; stderr?: string };
       if (typeof e.code !== "number") throw new Error(`rollcall ${args.join(" ")} did not finish: ${e.code} ${e.stderr ?? ""}`);
       const out = e.stdout ?? "";
-      return { code: e.code, json: out.trim().startsWith("{") ? JSON.parse(out) : undefined, stdout: out };
+      return { code: e.code, json: out.trim().startsWith("{") ? JSON.parse(out) : undefined, stdout: out, stderr: e.stderr ?? "" };
     }
   };
   beforeAll(async () => {
@@ -126,5 +126,17 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     expect((await cli("runs", "show", stopped.json.runId, "--limit", "0")).code).not.toBe(0);
     const approved = await cli("runs", "approve", stopped.json.runId, "--json");
     expect(approved.json).toMatchObject({ status: "succeeded", counts: { disabled: 2 } });
+
+    const kept = (await cli("users", "list", "--source", "by-cert", "--json")).json as { enabled: boolean }[];
+    const removed = await cli("sources", "remove", "by-cert", "--users", "disable");
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toBe(`removed source by-cert; its ${kept.length} users and 0 groups stay (users disabled), managed in Rollcall from now on.\n` +
+      "A source added later for the same tenant takes them back by their Entra object ID.\n");
+    const after = (await cli("users", "list", "--source", "by-cert", "--json")).json as { enabled: boolean; source: { type: string } }[];
+    expect(after).toHaveLength(kept.length);
+    expect(after.every((u) => !u.enabled && u.source.type === "manual")).toBe(true);
+    const refused = await cli("sources", "remove", "by-cert", "--users", "archive");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/Allowed choices are keep, disable, delete/);
   }, 400_000);
 });

@@ -66,6 +66,29 @@ describe("planUsers", () => {
     expect(plan.changes[0]).toMatchObject({ action: "update", logAction: "link", userId: "manual-1", tags: ["ID synced", "vip"] });
     expect(planUsers(input({ desired: [mapUser(graphUser("m"), config)], holders: [manual], linkByEmail: false })).changes[0]?.action).toBe("conflict");
   });
+  describe("users kept when their source was removed", () => {
+    // Manual now, with the Entra object ID and the removed source's name (core/source-removal.ts).
+    const kept = (id: string, over: Partial<HeldUser> = {}) => held(id, { id: `kept-${id}`, sourceId: null, sourceType: "manual", sourceName: "old-corp", tags: ["Manual", "vip"], ...over });
+    it("are taken back by their Entra object ID, whatever their email became and even with linking by email off", () => {
+      const plan = planUsers(input({ desired: [mapUser(graphUser("k", { mail: "new.name@contoso.com" }), config)], holders: [kept("k")], linkByEmail: false }));
+      expect(plan.changes).toEqual([expect.objectContaining({ action: "update", logAction: "link", userId: "kept-k", changed: ["email"], tags: ["ID synced", "vip"] })]);
+      expect(plan.counts).toMatchObject({ linked: 1, created: 0, conflicts: 0 });
+      expect(plan.taken).toEqual(["kept-k"]);
+    });
+    it("are not linked by email to another Entra user while their own object takes them back", () => {
+      // k's email went to j in Entra; k is in the same run, so the kept user is k's.
+      const plan = planUsers(input({ desired: [mapUser(graphUser("j", { mail: "k@contoso.com" }), config), mapUser(graphUser("k", { mail: "k2@contoso.com" }), config)], holders: [kept("k")] }));
+      expect(plan.changes.map((c) => [c.action, "userId" in c ? c.userId : c.externalId])).toEqual([["conflict", "j"], ["update", "kept-k"]]);
+    });
+    it("are linked once per run: a user an earlier chunk linked is a conflict for the next", () => {
+      const manual = held("m", { id: "manual-1", sourceId: null, sourceType: "manual", sourceName: "manual", externalId: null, tags: ["Manual"] });
+      const first = planUsers(input({ desired: [mapUser(graphUser("a", { mail: "m@contoso.com", userPrincipalName: "a@contoso.test" }), config)], holders: [manual] }));
+      expect(first.changes[0]).toMatchObject({ action: "update", logAction: "link", userId: "manual-1" });
+      // The manual user's UPN is m@contoso.test: b wants it as its UPN, in a later chunk.
+      const second = planUsers(input({ desired: [mapUser(graphUser("b", { mail: "b@contoso.com", userPrincipalName: "m@contoso.test" }), config)], holders: [manual], taken: new Set(first.taken) }));
+      expect(second.changes[0]).toMatchObject({ action: "conflict", message: expect.stringMatching(/links to another Entra user/) });
+    });
+  });
   it("reports a conflict when another Entra source already claims the email", () => {
     const other = held("z", { id: "other-1", sourceId: "s2", sourceName: "fabrikam" });
     const plan = planUsers(input({ desired: [mapUser(graphUser("z"), config)], holders: [other] }));
@@ -102,5 +125,18 @@ describe("threshold, retry delay and groups", () => {
       otherNames: new Set(["manual"]),
     });
     expect(plan.changes.map((c) => c.action)).toEqual(["delete", "update", "create", "conflict"]);
+  });
+  it("takes back a group kept when its source was removed, by object ID, renamed or not", () => {
+    const plan = planGroups({
+      desired: [{ externalId: "g1", name: "Sales", description: null }, { externalId: "g2", name: "Ops EU", description: null }],
+      held: [],
+      formers: [{ id: "k1", externalId: "g1", name: "Sales", description: null }, { id: "k2", externalId: "g2", name: "Ops", description: null }],
+      otherNames: new Set(["marketing"]),
+    });
+    expect(plan.changes).toEqual([
+      expect.objectContaining({ action: "update", id: "k1", name: "Sales", link: true }),
+      expect.objectContaining({ action: "update", id: "k2", name: "Ops EU", link: true, before: expect.objectContaining({ name: "Ops" }) }),
+    ]);
+    expect(plan.counts).toMatchObject({ groupsCreated: 0, groupsUpdated: 2, groupConflicts: 0 });
   });
 });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { invalidInput } from "../../errors.ts";
-import { createEntraSource, getSource, listSources, loadSourceForSync, removeSource, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
+import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
+import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
 import { getRun, listRuns, rejectRun } from "../../core/runs.ts";
 import { pageOfChanges } from "../../core/change-log.ts";
 import { httpFetch } from "../../net/http.ts";
@@ -56,6 +57,10 @@ const sourceResponse = z
   })
   .meta({ id: "Source" });
 
+const removedSourceResponse = sourceResponse
+  .extend({ removal: z.object({ users: z.enum(sourceRemovals), usersAffected: z.number().int(), groupsAffected: z.number().int() }) })
+  .meta({ id: "RemovedSource" });
+
 const runResponse = z
   .object({
     id: z.string(),
@@ -82,7 +87,7 @@ const checkResponse = z.object({
 });
 
 const sourceCtx = (ctx: WorkspaceContext, rt: Runtime): SourceContext => ({ ...ctx, secrets: rt.secrets });
-const present = (s: Source) => ({ ...s, config: s.config as unknown as Record<string, unknown> });
+const present = <S extends Source>(s: S) => ({ ...s, config: s.config as unknown as Record<string, unknown> });
 
 /** Start a run in the background and answer with its record as soon as it exists. */
 async function startRun(rt: Runtime, ctx: WorkspaceContext, start: (onStarted: (id: string) => void) => Promise<{ runId: string }>) {
@@ -129,9 +134,11 @@ export const sourceRoutes: RouteModule = {
       },
     }),
     route({
-      method: "DELETE", url: "/workspaces/:workspace/sources/:name", summary: "Remove a source (its users stay, no longer synced)", access: "workspace",
-      params: sourceParams, response: sourceResponse,
-      handler: async ({ ctx, rt, params }) => present(await removeSource(sourceCtx(ctx, rt), params.name)),
+      method: "DELETE", url: "/workspaces/:workspace/sources/:name", access: "workspace",
+      summary: "Remove a source. Its users and groups stay, managed in Rollcall from then on (users=keep, the default; users=disable also disables the users), or are deleted with it (users=delete)",
+      params: sourceParams, response: removedSourceResponse,
+      query: z.object({ users: z.enum(sourceRemovals).default("keep").describe("what happens to the source's users and groups") }).strict(),
+      handler: async ({ ctx, rt, params, query }) => present(await removeSource(sourceCtx(ctx, rt), params.name, query.users)),
     }),
     route({
       method: "POST", url: "/workspaces/:workspace/sources/:name/test", summary: "Connect: a fresh token, then prove each Graph permission the source needs", access: "workspace",

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
 import type { Source } from "../../core/sources.ts";
+import { sourceRemovals, type RemovedSource, type SourceRemoval } from "../../core/source-removal.ts";
 import { endpoints, parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { isValidCron } from "../../sync/schedule.ts";
@@ -176,9 +177,13 @@ export function sourcesCommand(): Command {
   );
 
   sources.addCommand(
-    directoryCommand("remove", "remove a source (its users stay, no longer synced)").alias("delete").argument("<name>").action(async (name: string, flags: Flags) =>
-      runOn(flags, (directory) => directory.sources.remove(name), { human: (s) => `removed source ${s.name}` }),
-    ),
+    directoryCommand("remove", "remove a source; its users and groups stay, managed in Rollcall (or --users disable|delete)")
+      .alias("delete")
+      .argument("<name>")
+      .addOption(new Option("--users <what>", "what happens to its users and groups: keep them, keep them disabled, or delete them").choices(sourceRemovals).default("keep"))
+      .action(async (name: string, flags: Flags & { users: SourceRemoval }) =>
+        runOn(flags, (directory) => directory.sources.remove(name, flags.users), { human: describeRemoval }),
+      ),
   );
 
   sources.addCommand(
@@ -191,4 +196,12 @@ export function sourcesCommand(): Command {
     ),
   );
   return sources;
+}
+
+function describeRemoval(s: RemovedSource): string {
+  const { users, usersAffected, groupsAffected } = s.removal;
+  const what = `${usersAffected} user${usersAffected === 1 ? "" : "s"} and ${groupsAffected} group${groupsAffected === 1 ? "" : "s"}`;
+  if (users === "delete") return `removed source ${s.name} and deleted its ${what}`;
+  return `removed source ${s.name}; its ${what} stay${users === "disable" ? " (users disabled)" : ""}, managed in Rollcall from now on.\n` +
+    `A source added later for the same tenant takes them back by their Entra object ID.`;
 }

@@ -6,6 +6,7 @@ import type { Group, PageOf } from "../types.ts";
 import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
 import { Badge, Dialog, Empty, ErrorBanner, Loading, TextArea, TextField } from "../components/ui.tsx";
 import { DataTable, QueryPager } from "../components/DataTable.tsx";
+import { keptFrom } from "../../domain/source.ts";
 import { useSubmit, FormError, FormActions } from "../components/form.tsx";
 
 const pageSize = 50;
@@ -13,7 +14,8 @@ const pageSize = 50;
 export function groupSourceLabel(group: Pick<Group, "source">): string {
   if (group.source.type === "entra") return `Entra ID: ${group.source.name}`;
   if (group.source.type === "import") return "Imported";
-  return "Created here";
+  const removed = keptFrom(group.source);
+  return removed ? `Kept from Entra ID: ${removed}` : "Created here";
 }
 
 export function GroupsPage() {

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Link, navigate, useLocation } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
-import { countsSummary, statusText, statusTone, syncApi, type Run } from "../sync-api.ts";
+import { countsSummary, statusText, statusTone, syncApi, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, formatDate, relativeTime, useToast } from "../components/ui.tsx";
 import { SourceFormDialog, describeEndpoints } from "../components/SourceForm.tsx";
 import { SourceCard } from "./Sync.tsx";
@@ -118,26 +118,58 @@ export function SourcePage({ name }: { name: string }) {
               refresh();
             }}
           />
-          <ConfirmDialog
+          <RemoveSourceDialog
             open={removing}
-            title={`Remove source ${s.name}?`}
-            confirmLabel="Remove source"
-            danger
+            source={s}
             onClose={() => setRemoving(false)}
-            onConfirm={async () => {
-              await syncApi.removeSource(workspace, s.name);
-              toast(`Source ${s.name} removed`);
+            onRemoved={(removed) => {
+              const { users, usersAffected } = removed.removal;
+              toast(`Source ${s.name} removed; ${usersAffected.toLocaleString()} users ${users === "delete" ? "deleted" : users === "disable" ? "kept, disabled" : "kept"}`);
               navigate(wsPath(workspace, "/sync"));
             }}
-          >
-            <p>
-              The source's settings, secret and run history are removed. Its {s.status.syncedUsers.toLocaleString()} users and {s.status.syncedGroups.toLocaleString()} groups stay in the
-              directory but are no longer kept in step.
-            </p>
-          </ConfirmDialog>
+          />
         </>
       ) : null}
     </div>
+  );
+}
+
+const removalChoices = [
+  { value: "keep", label: "Keep them", hint: "They stay as they are, managed in Rollcall from now on: you can edit them here." },
+  { value: "disable", label: "Keep them, disabled", hint: "As above, but no user can sign in or badge until you enable them." },
+  { value: "delete", label: "Delete them", hint: "Users and groups are deleted with their cards, aliases and memberships." },
+] as const satisfies { value: SourceRemoval; label: string; hint: string }[];
+
+function RemoveSourceDialog({ open, source, onClose, onRemoved }: { open: boolean; source: Source; onClose: () => void; onRemoved: (removed: RemovedSource) => void }) {
+  const workspace = useWorkspaceName();
+  const [users, setUsers] = useState<SourceRemoval>("keep");
+  const { syncedUsers, syncedGroups } = source.status;
+  return (
+    <ConfirmDialog
+      open={open}
+      title={`Remove source ${source.name}?`}
+      confirmLabel={users === "delete" ? `Remove source and delete ${syncedUsers.toLocaleString()} users` : "Remove source"}
+      danger
+      onClose={onClose}
+      onConfirm={async () => onRemoved(await syncApi.removeSource(workspace, source.name, users))}
+    >
+      <p>The source's settings, secret and run history are removed, and nothing is synced from this tenant any more.</p>
+      <fieldset className="choices">
+        <legend>
+          Its {syncedUsers.toLocaleString()} users and {syncedGroups.toLocaleString()} groups
+        </legend>
+        {removalChoices.map((c) => (
+          <div className="field field-check" key={c.value}>
+            <input type="radio" id={`removal-${c.value}`} name="removal" value={c.value} checked={users === c.value} onChange={() => setUsers(c.value)} aria-describedby={`removal-${c.value}-hint`} />
+            <label htmlFor={`removal-${c.value}`}>{c.label}</label>
+            <div className="hint" id={`removal-${c.value}-hint`}>
+              {c.hint}
+            </div>
+          </div>
+        ))}
+      </fieldset>
+      {users === "delete" ? null : <p className="muted small">Kept users and groups remember their Entra object ID: a source added later for the same tenant takes them back.</p>}
+    </ConfirmDialog>
   );
 }
 

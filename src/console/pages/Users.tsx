@@ -9,6 +9,7 @@ import { Badge, Empty, ErrorBanner, Loading, tagTone, relativeTime, formatDate }
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { DataTable, QueryPager, type Column } from "../components/DataTable.tsx";
 import type { SourceSummary } from "./Sync.tsx";
+import { keptFrom } from "../../domain/source.ts";
 
 const pageSize = 50;
 type Sort = "displayName" | "email" | "createdAt" | "updatedAt" | "source";
@@ -111,7 +112,7 @@ export function UsersPage() {
             }}
           >
             <option value="">All sources</option>
-            <option value="type:manual">Added by hand</option>
+            <option value="type:manual">Managed here (added by hand, or kept from a removed source)</option>
             <option value="type:import">Imported</option>
             <option value="type:entra">Any Entra ID source</option>
             {(sources.data ?? []).map((s) => (
@@ -254,8 +255,10 @@ export function UsersPage() {
 
 export function sourceLabel(user: Pick<User, "source">): string {
   switch (user.source.type) {
-    case "manual":
-      return "Added by hand";
+    case "manual": {
+      const removed = keptFrom(user.source);
+      return removed ? `Kept from Entra ID: ${removed}` : "Added by hand";
+    }
     case "import":
       return user.source.name && user.source.name !== "import" ? `Import: ${user.source.name}` : "Imported";
     case "entra":

@@ -15,6 +15,7 @@ import * as m014 from "./014_import_staging_one_index.ts";
 import * as m015 from "./015_sync_members_staged_by_group.ts";
 import * as m016 from "./016_change_log_json.ts";
 import * as m017 from "./017_references_to_own_rows.ts";
+import * as m018 from "./018_removed_source_users_managed.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -34,6 +35,7 @@ export const migrations: Record<string, Migration> = {
   "015_sync_members_staged_by_group": m015,
   "016_change_log_json": m016,
   "017_references_to_own_rows": m017,
+  "018_removed_source_users_managed": m018,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,0 +1,92 @@
+import { sql } from "kysely";
+import { RollcallError } from "../errors.ts";
+import type { Db } from "../storage/database.ts";
+import { systemTags } from "../domain/user.ts";
+import { recordChange } from "./change-log.ts";
+import { getSource, type Source, type SourceContext } from "./sources.ts";
+
+/** What happens to a removed source's users and groups. */
+export const sourceRemovals = ["keep", "disable", "delete"] as const;
+export type SourceRemoval = (typeof sourceRemovals)[number];
+
+export interface RemovedSource extends Source {
+  removal: { users: SourceRemoval; usersAffected: number; groupsAffected: number };
+}
+
+/**
+ * Removes a source with its settings, secret, mirror and run history. Its users and groups either stay,
+ * managed in Rollcall from then on (`keep`; `disable` also disables the users), or go with it (`delete`).
+ * Kept ones remember where they came from: the source's name, and their Entra object ID, by which a source
+ * added later for the same tenant takes them back (sync/plan.ts), whatever their email has become.
+ * All in one transaction; every user and group affected gets a change-log entry saying why.
+ */
+export async function removeSource(ctx: SourceContext, key: string, users: SourceRemoval = "keep"): Promise<RemovedSource> {
+  const source = await getSource(ctx, key);
+  const removal = await ctx.db.transaction().execute(async (trx) => {
+    // A run claims its lease on this row: holding it, no run of the source starts until the source is gone.
+    const lease = await sql<{ lease_run_id: string | null; running: boolean }>`
+      select lease_run_id, lease_run_id is not null and lease_expires_at > now() as running from source_state where source_id = ${source.id} for update`.execute(trx);
+    const runId = lease.rows[0]?.running ? lease.rows[0].lease_run_id : null;
+    if (runId) throw new RollcallError("sync_running", `Source "${source.name}" is syncing (run ${runId}); wait for it to finish`, { runId });
+    const scope = { workspaceId: ctx.workspace.id, sourceId: source.id, sourceName: source.name, actor: ctx.actor };
+    const affected = users === "delete" ? await deleteDirectory(trx, scope) : await unlinkDirectory(trx, scope, users === "disable");
+    await trx.deleteFrom("sources").where("id", "=", source.id).execute();
+    const result = { users, usersAffected: affected.users, groupsAffected: affected.groups };
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: source.name, action: "remove source", before: { name: source.name, config: source.config }, after: result });
+    return result;
+  });
+  return { ...source, removal };
+}
+
+interface Scope {
+  workspaceId: string;
+  sourceId: string;
+  sourceName: string;
+  actor: string;
+}
+
+/** The source's users and groups become manual ones that keep the source's name and their Entra object ID. */
+async function unlinkDirectory(trx: Db, s: Scope, disable: boolean): Promise<{ users: number; groups: number }> {
+  const message = `Entra ID source "${s.sourceName}" was removed; kept${disable ? " and disabled" : ""}, managed in Rollcall from now on`;
+  const was = sql`json_build_object('type', 'entra', 'name', ${s.sourceName}::text)`;
+  const now = sql`json_build_object('type', 'manual', 'name', ${s.sourceName}::text)`;
+  const users = await sql`
+    with old as (select id, enabled, tags from users where source_id = ${s.sourceId} for update),
+    unlinked as (
+      update users u set source_type = 'manual', source_id = null, updated_at = now(),
+        tags = array_prepend(${systemTags.manual}::text, array_remove(array_remove(u.tags, ${systemTags.entra}::text), ${systemTags.manual}::text)),
+        enabled = u.enabled and not ${disable}
+      from old where u.id = old.id
+      returning u.id, u.email, u.user_principal_name, u.display_name, u.enabled, u.tags, old.enabled as was_enabled, old.tags as old_tags)
+    insert into change_log (workspace_id, user_id, subject, action, before, after, actor)
+    select ${s.workspaceId}, id, coalesce(email, user_principal_name, display_name), 'unlink',
+      json_build_object('source', ${was}, 'enabled', was_enabled, 'tags', old_tags),
+      json_build_object('source', ${now}, 'enabled', enabled, 'tags', tags, 'message', ${message}::text), ${s.actor}
+    from unlinked`.execute(trx);
+  const groups = await sql`
+    with unlinked as (update groups set source_type = 'manual', source_id = null, updated_at = now() where source_id = ${s.sourceId} returning id, name)
+    insert into change_log (workspace_id, group_id, subject, action, before, after, actor)
+    select ${s.workspaceId}, id, name, 'unlink group', json_build_object('source', ${was}), json_build_object('source', ${now}, 'message', ${message}::text), ${s.actor}
+    from unlinked`.execute(trx);
+  return { users: Number(users.numAffectedRows ?? 0), groups: Number(groups.numAffectedRows ?? 0) };
+}
+
+/** The source's users and groups are deleted, each with the last of its fields in its change-log entry. */
+async function deleteDirectory(trx: Db, s: Scope): Promise<{ users: number; groups: number }> {
+  const message = `Entra ID source "${s.sourceName}" was removed with its users and groups`;
+  const users = await sql`
+    with gone as (delete from users where source_id = ${s.sourceId}
+      returning id, email, user_principal_name, display_name, enabled, external_id)
+    insert into change_log (workspace_id, user_id, subject, action, before, after, actor)
+    select ${s.workspaceId}, id, coalesce(email, user_principal_name, display_name), 'delete',
+      json_build_object('email', email, 'userPrincipalName', user_principal_name, 'displayName', display_name, 'enabled', enabled, 'externalId', external_id),
+      json_build_object('message', ${message}::text), ${s.actor}
+    from gone`.execute(trx);
+  const groups = await sql`
+    with gone as (delete from groups where source_id = ${s.sourceId} returning id, name, description, external_id)
+    insert into change_log (workspace_id, group_id, subject, action, before, after, actor)
+    select ${s.workspaceId}, id, name, 'delete group', json_build_object('name', name, 'description', description, 'externalId', external_id),
+      json_build_object('message', ${message}::text), ${s.actor}
+    from gone`.execute(trx);
+  return { users: Number(users.numAffectedRows ?? 0), groups: Number(groups.numAffectedRows ?? 0) };
+}

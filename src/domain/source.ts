@@ -1,0 +1,12 @@
+/**
+ * Where a user or group came from, in words. A removed Entra ID source leaves its users and groups managed
+ * in Rollcall (type `manual`) but keeping the source's name and their Entra object ID (core/source-removal.ts).
+ */
+export interface SourceOfRecord {
+  type: "manual" | "import" | "entra";
+  name: string;
+  externalId: string | null;
+}
+
+/** The removed Entra ID source a manual user or group was kept from, or null. */
+export const keptFrom = (source: SourceOfRecord): string | null => (source.type === "manual" && source.externalId !== null ? source.name : null);

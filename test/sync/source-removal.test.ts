@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { engines } from "../support/db.ts";
+import { differences, openHarness, type Harness } from "./harness.ts";
+import { getUser, updateUser } from "../../src/core/users.ts";
+import { getGroup, listGroups } from "../../src/core/groups.ts";
+import { getSource } from "../../src/core/sources.ts";
+import { removeSource } from "../../src/core/source-removal.ts";
+import { listChanges } from "../../src/core/change-log.ts";
+import { claimLease } from "../../src/sync/lease.ts";
+
+/** Removing a source, then adding one again for the same tenant: an admin's "disconnect and reconnect". */
+describe.each(engines)("removing a source and adding it again (%s)", (engine) => {
+  let h: Harness;
+  const tenant = () => h.emulator.tenants.get(h.emulator.tenantId);
+  const countOf = async (where: ReturnType<typeof sql>) => Number((await sql<{ n: string }>`select count(*) as n from users where ${where}`.execute(h.store.db)).rows[0]!.n);
+  beforeAll(async () => {
+    h = await openHarness(engine, { users: 40, groups: 6 });
+    await h.addSource("corp", { groupMode: "all", country: "US" });
+    expect((await h.sync("corp")).status).toBe("succeeded");
+  });
+  afterAll(async () => h?.close());
+
+  it("is refused while a run of the source holds its lease", async () => {
+    const source = await getSource(h.ctx, "corp");
+    const { rows } = await sql<{ id: string }>`insert into sync_runs (workspace_id, source_id, trigger, mode, status)
+      values (${h.ctx.workspace.id}, ${source.id}, 'manual', 'delta', 'running') returning id`.execute(h.store.db);
+    await claimLease(h.store.db, source.id, rows[0]!.id, 60_000);
+    await expect(removeSource(h.ctx, "corp")).rejects.toMatchObject({ code: "sync_running" });
+    await sql`update source_state set lease_run_id = null, lease_expires_at = null where source_id = ${source.id}`.execute(h.store.db);
+    await sql`delete from sync_runs where id = ${rows[0]!.id}`.execute(h.store.db);
+  });
+
+  it("keeps its users and groups, disabled, managed in Rollcall; a source added again takes them back by object ID", async () => {
+    const synced = await countOf(sql`source_type = 'entra'`);
+    const groups = (await listGroups(h.ctx, {}, { limit: 100, offset: 0 })).items;
+    const member = { ...tenant().listUsers().find((u) => u.userType === "Member" && u.accountEnabled && u.mail)! };
+    const mail = member.mail!;
+    await updateUser(h.ctx, mail, { cardNumbers: ["0042"] });
+
+    const removed = await removeSource(h.ctx, "corp", "disable");
+    expect(removed.removal).toEqual({ users: "disable", usersAffected: synced, groupsAffected: groups.length });
+    expect(await countOf(sql`source_type = 'entra' or source_id is not null`)).toBe(0);
+    expect(await countOf(sql`enabled`)).toBe(0);
+    const kept = await getUser(h.ctx, mail);
+    expect(kept.source).toEqual({ type: "manual", name: "corp", externalId: member.id });
+    expect(kept.tags).toContain("Manual");
+    expect(kept.tags).not.toContain("ID synced");
+    expect(kept.groups.length).toBeGreaterThan(0); // memberships stay
+    const log = await listChanges(h.store.db, h.ctx.workspace.id, { userId: kept.id });
+    expect(log[0]).toMatchObject({ action: "unlink", before: { enabled: true }, after: { enabled: false, message: expect.stringMatching(/"corp" was removed/) } });
+
+    // Now a manual user: every field can be changed here.
+    await updateUser(h.ctx, kept.id, { department: "Changed by hand" });
+    // Meanwhile the person's email changes in Entra ID: the object ID, not the email, finds the kept user.
+    tenant().updateUser(member.id, { mail: `renamed.${mail}` });
+
+    await h.addSource("corp-again", { groupMode: "all", country: "US", linkByEmail: false });
+    const run = await h.sync("corp-again");
+    expect(run.error).toBeUndefined();
+    expect(run.counts).toMatchObject({ created: 0, linked: synced, conflicts: 0, groupsCreated: 0, groupConflicts: 0, membershipsAdded: 0, membershipsRemoved: 0 });
+    expect(await differences(h, "corp-again")).toEqual([]);
+    const back = await getUser(h.ctx, kept.id);
+    expect(back).toMatchObject({ email: `renamed.${mail}`, enabled: true, department: member.department ?? null, cardNumbers: ["0042"] });
+    expect(back.source).toEqual({ type: "entra", name: "corp-again", externalId: member.id });
+    expect(back.tags).toContain("ID synced");
+    for (const g of groups) expect((await getGroup(h.ctx, g.id)).source).toMatchObject({ type: "entra", name: "corp-again" });
+  });
+
+  it("deletes its users and groups when asked, each with an entry saying why", async () => {
+    const synced = await countOf(sql`source_type = 'entra'`);
+    const manual = await countOf(sql`source_type <> 'entra'`);
+    const removed = await removeSource(h.ctx, "corp-again", "delete");
+    expect(removed.removal).toMatchObject({ users: "delete", usersAffected: synced });
+    expect(await countOf(sql`true`)).toBe(manual);
+    expect((await listGroups(h.ctx, {}, { limit: 100, offset: 0 })).total).toBe(0);
+    const log = await listChanges(h.store.db, h.ctx.workspace.id, { action: "delete", limit: 1000 });
+    expect(log.filter((c) => (c.after as { message?: string })?.message?.includes('"corp-again" was removed with its users'))).toHaveLength(synced);
+    const entry = (await listChanges(h.store.db, h.ctx.workspace.id, { action: "remove source" }))[0];
+    expect(entry).toMatchObject({ subject: "corp-again", after: { users: "delete", usersAffected: synced } });
+  });
+});
