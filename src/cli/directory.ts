@@ -63,7 +63,7 @@ export interface Directory {
     get(name: string): Promise<Source>;
     add(input: { name: string; config: Partial<EntraConfigInput>; credential: Credential }): Promise<Source>;
     /** `config` is computed from the source's current settings (list flags add to what is there). */
-    update(name: string, change: { config: (current: EntraConfig) => Partial<EntraConfigInput>; credential?: Credential | undefined }): Promise<Source>;
+    update(name: string, change: { config: (current: EntraConfig) => Partial<EntraConfigInput>; credential?: Credential | undefined; rename?: string | undefined }): Promise<Source>;
     remove(name: string, users: SourceRemoval): Promise<RemovedSource>;
     test(name: string): Promise<ConnectResult>;
   };
@@ -134,9 +134,9 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       list: () => listSources(ctx),
       get: (name) => getSource(ctx, name),
       add: ({ name, config, credential }) => createEntraSource(sourceCtx, { name, config: config as EntraConfigInput, credential }),
-      async update(name, { config, credential }) {
+      async update(name, { config, credential, rename }) {
         const current = await getSource(ctx, name);
-        return updateEntraSource(sourceCtx, name, { config: config(current.config), ...(credential && { credential }) });
+        return updateEntraSource(sourceCtx, name, { name: rename, config: config(current.config), ...(credential && { credential }) });
       },
       remove: (name, users) => removeSource(sourceCtx, name, users),
       async test(name) {

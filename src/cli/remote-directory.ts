@@ -89,9 +89,9 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       list: async () => (await get<Page<Source>>(at("sources"))).items,
       get: (name) => get(at("sources", name)),
       add: ({ name, config, credential }) => send("POST", at("sources"), { name, ...config, ...credentialBody(credential) }),
-      async update(name, { config, credential }) {
+      async update(name, { config, credential, rename }) {
         const current = await get<Source>(at("sources", name));
-        return send("PATCH", at("sources", name), { ...config(current.config), ...(credential && { ...credentialBody(credential) }) });
+        return send("PATCH", at("sources", name), { ...config(current.config), ...(credential && { ...credentialBody(credential) }), ...(rename !== undefined && { name: rename }) });
       },
       remove: (name, users) => api.request("DELETE", at("sources", name), { query: { users } }),
       test: (name) => send("POST", at("sources", name, "test")),

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { RollcallError } from "../errors.ts";
+import { lockIdleSource } from "../sync/lease.ts";
 import type { Db } from "../storage/database.ts";
 import { systemTags } from "../domain/user.ts";
 import { recordChange } from "./change-log.ts";
@@ -23,11 +23,7 @@ export interface RemovedSource extends Source {
 export async function removeSource(ctx: SourceContext, key: string, users: SourceRemoval = "keep"): Promise<RemovedSource> {
   const source = await getSource(ctx, key);
   const removal = await ctx.db.transaction().execute(async (trx) => {
-    // A run claims its lease on this row: holding it, no run of the source starts until the source is gone.
-    const lease = await sql<{ lease_run_id: string | null; running: boolean }>`
-      select lease_run_id, lease_run_id is not null and lease_expires_at > now() as running from source_state where source_id = ${source.id} for update`.execute(trx);
-    const runId = lease.rows[0]?.running ? lease.rows[0].lease_run_id : null;
-    if (runId) throw new RollcallError("sync_running", `Source "${source.name}" is syncing (run ${runId}); wait for it to finish`, { runId });
+    await lockIdleSource(trx, source);
     const scope = { workspaceId: ctx.workspace.id, sourceId: source.id, sourceName: source.name, actor: ctx.actor };
     const affected = users === "delete" ? await deleteDirectory(trx, scope) : await unlinkDirectory(trx, scope, users === "disable");
     await trx.deleteFrom("sources").where("id", "=", source.id).execute();

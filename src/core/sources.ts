@@ -6,6 +6,7 @@ import type { Credential } from "../sources/entra/token.ts";
 import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { recordChange } from "./change-log.ts";
+import { lockIdleSource } from "../sync/lease.ts";
 
 /**
  * Entra ID sources of a workspace. The client secret is sealed with the runtime's SecretBox, write-only:
@@ -50,13 +51,18 @@ function secretText(expiresOn: string | null, set: boolean): string {
   return days < 0 ? `set, EXPIRED on ${expiresOn}` : `set, expires on ${expiresOn}${days <= 30 ? ` (in ${days} days)` : ""}`;
 }
 
-export async function createEntraSource(ctx: SourceContext, input: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
-  if (!namePattern.test(input.name) || reserved.has(input.name.toLowerCase())) {
-    throw invalidInput([{ field: "name", message: "must be 1-63 letters, digits, spaces, '.', '_' or '-' (and not manual or import)", value: input.name }]);
+/** A name a source of the workspace may take: well-formed, not reserved, not another source's. */
+async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, name: string, ownId: string | null): Promise<void> {
+  if (!namePattern.test(name) || reserved.has(name.toLowerCase())) {
+    throw invalidInput([{ field: "name", message: "must be 1-63 letters, digits, spaces, '.', '_' or '-' (and not manual or import)", value: name }]);
   }
+  const existing = await ctx.db.selectFrom("sources").select("id").where("workspace_id", "=", ctx.workspace.id).where(sql<boolean>`lower(name) = lower(${name})`).executeTakeFirst();
+  if (existing && existing.id !== ownId) throw new RollcallError("conflict", `A source called "${name}" already exists in workspace ${ctx.workspace.name}`, { field: "name" });
+}
+
+export async function createEntraSource(ctx: SourceContext, input: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
+  await assertFreeName(ctx, input.name, null);
   const config = parseEntraConfig({ ...input.config, ...(input.credential && { credential: input.credential.kind }) });
-  const existing = await ctx.db.selectFrom("sources").select("id").where("workspace_id", "=", ctx.workspace.id).where(sql<boolean>`lower(name) = lower(${input.name})`).executeTakeFirst();
-  if (existing) throw new RollcallError("conflict", `A source called "${input.name}" already exists in workspace ${ctx.workspace.name}`, { field: "name" });
   const row = await ctx.db
     .insertInto("sources")
     .values({ workspace_id: ctx.workspace.id, type: "entra", name: input.name, config: JSON.stringify(config), secret_ciphertext: input.credential ? ctx.secrets.seal(JSON.stringify(input.credential)) : null })
@@ -68,28 +74,47 @@ export async function createEntraSource(ctx: SourceContext, input: { name: strin
   return getSource(ctx, input.name);
 }
 
-export async function updateEntraSource(ctx: SourceContext, key: string, input: { config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
+/**
+ * Changes a source's settings, secret or name. A new name is written on the source's users and groups too
+ * (what "source" shows on them), so it waits for a running sync, which writes the old one on users it creates.
+ */
+export async function updateEntraSource(ctx: SourceContext, key: string, input: { name?: string; config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
   const before = await getSource(ctx, key);
   const config = parseEntraConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && { credential: input.credential.kind }) });
-  await ctx.db
-    .updateTable("sources")
-    .set({
-      config: JSON.stringify(config),
-      ...(input.credential !== undefined && { secret_ciphertext: input.credential ? ctx.secrets.seal(JSON.stringify(input.credential)) : null }),
-      updated_at: sql`now()`,
-    })
-    .where("id", "=", before.id)
-    .execute();
-  if (JSON.stringify(config.schedule) !== JSON.stringify(before.config.schedule)) {
-    await sql`update source_state set next_run_at = ${nextRunAt(config.schedule, new Date())} where source_id = ${before.id}`.execute(ctx.db);
-  }
-  // A different scope or mapping invalidates what the mirror says: the next run lists everything again
-  // (the stored delta links carry the old $select) and plans every user.
-  if (JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false })) {
-    await sql`update source_state set users_delta_link = null, groups_delta_link = null where source_id = ${before.id}`.execute(ctx.db);
-    await sql`insert into entra_dirty_users (source_id, id) select source_id, id from entra_users where source_id = ${before.id} on conflict do nothing`.execute(ctx.db);
-  }
-  await recordChange(ctx.db, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: before.name, action: "update source", before: { config: before.config }, after: { config, ...(input.credential !== undefined && { secret: "replaced" }) } });
+  const rename = input.name !== undefined && input.name !== before.name ? input.name : null;
+  if (rename !== null) await assertFreeName(ctx, rename, before.id);
+  await ctx.db.transaction().execute(async (trx) => {
+    if (rename !== null) {
+      await lockIdleSource(trx, before);
+      await sql`update users set source_name = ${rename} where source_id = ${before.id}`.execute(trx);
+      await sql`update groups set source_name = ${rename} where source_id = ${before.id}`.execute(trx);
+    }
+    await trx
+      .updateTable("sources")
+      .set({
+        config: JSON.stringify(config),
+        ...(rename !== null && { name: rename }),
+        ...(input.credential !== undefined && { secret_ciphertext: input.credential ? ctx.secrets.seal(JSON.stringify(input.credential)) : null }),
+        updated_at: sql`now()`,
+      })
+      .where("id", "=", before.id)
+      .execute()
+      .catch(translateDatabaseError);
+    if (JSON.stringify(config.schedule) !== JSON.stringify(before.config.schedule)) {
+      await sql`update source_state set next_run_at = ${nextRunAt(config.schedule, new Date())} where source_id = ${before.id}`.execute(trx);
+    }
+    // A different scope or mapping invalidates what the mirror says: the next run lists everything again
+    // (the stored delta links carry the old $select) and plans every user.
+    if (JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false })) {
+      await sql`update source_state set users_delta_link = null, groups_delta_link = null where source_id = ${before.id}`.execute(trx);
+      await sql`insert into entra_dirty_users (source_id, id) select source_id, id from entra_users where source_id = ${before.id} on conflict do nothing`.execute(trx);
+    }
+    await recordChange(trx, {
+      workspaceId: ctx.workspace.id, actor: ctx.actor, subject: rename ?? before.name, action: "update source",
+      before: { ...(rename !== null && { name: before.name }), config: before.config },
+      after: { ...(rename !== null && { name: rename }), config, ...(input.credential !== undefined && { secret: "replaced" }) },
+    });
+  });
   return getSource(ctx, before.id);
 }
 

@@ -49,3 +49,15 @@ export async function renewLease(db: Db, sourceId: string, runId: string, leaseM
 export async function releaseLease(db: Db, sourceId: string, runId: string): Promise<void> {
   await sql`update source_state set lease_run_id = null, lease_expires_at = null where source_id = ${sourceId} and lease_run_id = ${runId}`.execute(db);
 }
+
+/**
+ * Within a transaction that changes what a run relies on (removing or renaming the source): waits for a
+ * claim in progress, then refuses while a run holds the lease. Holding the row, no run starts until the
+ * transaction ends.
+ */
+export async function lockIdleSource(trx: Db, source: { id: string; name: string }): Promise<void> {
+  const { rows } = await sql<{ lease_run_id: string | null; running: boolean }>`
+    select lease_run_id, lease_run_id is not null and lease_expires_at > now() as running from source_state where source_id = ${source.id} for update`.execute(trx);
+  const runId = rows[0]?.running ? rows[0].lease_run_id : null;
+  if (runId) throw new RollcallError("sync_running", `Source "${source.name}" is syncing (run ${runId}); wait for it to finish`, { runId });
+}

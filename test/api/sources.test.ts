@@ -73,6 +73,12 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expectError(await as("PATCH", `${ws}/sources/corp`, { onRemove: "shred" }), 400, "invalid_input", ["onRemove"]);
     expect((await as("GET", `${ws}/sources/corp`)).body.config.onRemove).toBe("keep");
     await as("PATCH", `${ws}/sources/corp`, { onRemove: "disable" });
+    // Renamed (by name or id), and back; a bad or reserved name is refused at the field.
+    expect((await as("PATCH", `${ws}/sources/corp`, { name: "Corp HQ" })).body).toMatchObject({ id: created.body.id, name: "Corp HQ", config: { onRemove: "disable" } });
+    expectError(await as("GET", `${ws}/sources/corp`), 404, "not_found");
+    expectError(await as("PATCH", `${ws}/sources/${created.body.id}`, { name: "import" }), 400, "invalid_input", ["name"]);
+    expectError(await as("PATCH", `${ws}/sources/${created.body.id}`, { name: "-bad" }), 400, "invalid_input", ["name"]);
+    expect((await as("PATCH", `${ws}/sources/${created.body.id}`, { name: "corp" })).body.name).toBe("corp");
 
     // A wrong secret written through the API is used (the connection test fails) but never shown.
     await as("PATCH", `${ws}/sources/corp`, { clientSecret: "wrong-secret-value" });

@@ -143,9 +143,12 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     const updated2 = await cli(["sources", "update", "second", "--deletion-threshold-count", "5", "--json"]);
     expect(updated2.code, updated2.stderr).toBe(0);
     expect(updated2.json()).toMatchObject({ config: { deletionThreshold: { percent: 10, count: 5 }, schedule: { everyMs: 12 * 3_600_000 } } });
-    const removed2 = await cli(["sources", "remove", "second", "--users", "delete", "--json"]);
+    const renamed2 = await cli(["sources", "update", "second", "--rename", "Second Tenant", "--json"]);
+    expect(renamed2.code, renamed2.stderr).toBe(0);
+    expect(renamed2.json()).toMatchObject({ name: "Second Tenant", config: { deletionThreshold: { count: 5 } } });
+    const removed2 = await cli(["sources", "remove", "Second Tenant", "--users", "delete", "--json"]);
     expect(removed2.code, removed2.stderr).toBe(0);
-    expect(removed2.json()).toMatchObject({ name: "second", removal: { users: "delete", usersAffected: 0, groupsAffected: 0 } });
+    expect(removed2.json()).toMatchObject({ name: "Second Tenant", removal: { users: "delete", usersAffected: 0, groupsAffected: 0 } });
 
     const csv = join(dir, "staff.csv");
     writeFileSync(csv, "email,displayName,department\ngrace@example.com,Grace Hopper,Navy\nbad-email,Nobody,\n");

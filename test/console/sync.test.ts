@@ -282,6 +282,22 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     expect((await page.evaluate(() => fetch("/api/v1/workspaces/default/sources/contoso").then((r) => r.json() as Promise<{ config: { groupMode: string } }>))).config.groupMode).toBe("all");
   });
 
+  it("renames the source from its form; the page follows the new name and its users show it", async () => {
+    const count = (source: string) => page.evaluate((s) => fetch(`/api/v1/workspaces/default/users?limit=1&source=${s}`).then((r) => r.json() as Promise<{ total: number }>).then((r) => r.total), source);
+    const synced = await count("contoso");
+    for (const [from, to] of [["contoso", "contoso-eu"], ["contoso-eu", "contoso"]] as const) {
+      await page.getByRole("button", { name: "Edit settings" }).click();
+      const form = page.getByRole("dialog", { name: `Edit source ${from}` });
+      await form.getByRole("textbox", { name: "Name", exact: true }).fill(to);
+      await form.getByRole("button", { name: "Save source" }).click();
+      await form.waitFor({ state: "hidden" });
+      await page.getByRole("heading", { name: to, level: 1 }).waitFor();
+      expect(new URL(page.url()).pathname).toBe(`/w/default/sync/${to}`);
+      expect(await count(to)).toBe(synced);
+      expect(await count(from)).toBe(0);
+    }
+  });
+
   it("removes the source only after confirmation, keeping its users disabled when asked", async () => {
     const count = (query: string) => page.evaluate((q) => fetch(`/api/v1/workspaces/default/users?limit=1&${q}`).then((r) => r.json() as Promise<{ total: number }>).then((r) => r.total), query);
     const usersBefore = await count("");

@@ -126,11 +126,11 @@ export const sourceRoutes: RouteModule = {
       handler: async ({ ctx, params }) => present(await getSource(ctx, params.name)),
     }),
     route({
-      method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings or replace its secret", access: "workspace",
+      method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name)", access: "workspace",
       params: sourceParams, body: sourceBody, response: sourceResponse,
       async handler({ ctx, rt, params, body }) {
-        const { name: _name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
-        return present(await updateEntraSource(sourceCtx(ctx, rt), params.name, { config: config as never, credential: credentialOf(body as SourceBody) }));
+        const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
+        return present(await updateEntraSource(sourceCtx(ctx, rt), params.name, { name, config: config as never, credential: credentialOf(body as SourceBody) }));
       },
     }),
     route({

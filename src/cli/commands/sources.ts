@@ -155,10 +155,11 @@ export function sourcesCommand(): Command {
   sources.addCommand(add);
 
   sources.addCommand(
-    withSourceFlags(directoryCommand("update", "change a source's settings or secret"))
+    withSourceFlags(directoryCommand("update", "change a source's settings or secret, or rename it"))
       .argument("<name>")
+      .option("--rename <new-name>", "a new name for the source, shown on its users and groups")
       .action(async (name: string, flags: Flags) =>
-        runOn(flags, async (directory) => directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags) }), { human: (s) => `updated source ${s.name}\n${describeSource(s)}` }),
+        runOn(flags, async (directory) => directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags), rename: flags.rename as string | undefined }), { human: (s) => `updated source ${s.name}\n${describeSource(s)}` }),
       ),
   );
 

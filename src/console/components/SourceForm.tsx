@@ -96,7 +96,7 @@ function initial(source?: Source): FormState {
   };
 }
 
-function toInput(s: FormState, creating: boolean): SourceInput {
+function toInput(s: FormState): SourceInput {
   const mapping: Record<string, string> = {};
   for (const line of lines(s.mapping)) {
     const [field, ...rest] = line.split("=");
@@ -126,7 +126,7 @@ function toInput(s: FormState, creating: boolean): SourceInput {
     fullEveryMs: Math.round(Number(s.fullEveryDays) * day),
     signIn: s.signIn,
   };
-  if (creating) input.name = s.name.trim();
+  input.name = s.name.trim();
   if (s.replaceSecret && s.clientSecret) input.clientSecret = s.clientSecret;
   return input;
 }
@@ -164,7 +164,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
     submit: save,
   } = useSubmit(
     async () => {
-      const input = toInput(s, !source);
+      const input = toInput(s);
       onSaved(source ? await syncApi.updateSource(workspace, source.name, input) : await syncApi.createSource(workspace, input));
     },
     { onError: () => requestAnimationFrame(() => document.querySelector<HTMLElement>(".source-form [aria-invalid='true']")?.focus()) },
@@ -201,7 +201,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
           <strong>Group.Read.All</strong> to sync groups), grant admin consent, and create a client secret under Certificates &amp; secrets.
         </p>
         <div className="grid-2">
-          <TextField label="Name" {...text("name")} readOnly={Boolean(source)} error={fe.name} hint={source ? "The name cannot be changed." : "How this source appears here, e.g. contoso."} required />
+          <TextField label="Name" {...text("name")} error={fe.name} hint={source ? "Shown on its users and groups; a new name is written on them too." : "How this source appears here, e.g. contoso."} required />
           <TextField label="Directory (tenant) ID" {...text("tenantId")} error={fe.tenantId} hint="A GUID or a verified domain, from the tenant's Overview page." required autoComplete="off" />
           <TextField label="Application (client) ID" {...text("clientId")} error={fe.clientId} hint="From the app registration's Overview page." required autoComplete="off" />
           {source && !s.replaceSecret ? (

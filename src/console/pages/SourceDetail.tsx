@@ -112,10 +112,11 @@ export function SourcePage({ name }: { name: string }) {
             source={s}
             open={editing}
             onClose={() => setEditing(false)}
-            onSaved={() => {
+            onSaved={(saved) => {
               setEditing(false);
               toast("Source saved");
-              refresh();
+              if (saved.name === s.name) refresh();
+              else navigate(wsPath(workspace, `/sync/${encodeURIComponent(saved.name)}`), { replace: true });
             }}
           />
           <RemoveSourceDialog

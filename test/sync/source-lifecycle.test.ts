@@ -4,13 +4,13 @@ import { engines } from "../support/db.ts";
 import { differences, openHarness, type Harness } from "./harness.ts";
 import { getUser, updateUser } from "../../src/core/users.ts";
 import { getGroup, listGroups } from "../../src/core/groups.ts";
-import { getSource } from "../../src/core/sources.ts";
+import { createEntraSource, getSource, updateEntraSource } from "../../src/core/sources.ts";
 import { removeSource } from "../../src/core/source-removal.ts";
 import { listChanges } from "../../src/core/change-log.ts";
 import { claimLease } from "../../src/sync/lease.ts";
 
-/** Removing a source, then adding one again for the same tenant: an admin's "disconnect and reconnect". */
-describe.each(engines)("removing a source and adding it again (%s)", (engine) => {
+/** Renaming a source; removing it, then adding one again for the same tenant: an admin's "disconnect and reconnect". */
+describe.each(engines)("renaming and removing a source, and adding it again (%s)", (engine) => {
   let h: Harness;
   const tenant = () => h.emulator.tenants.get(h.emulator.tenantId);
   const countOf = async (where: ReturnType<typeof sql>) => Number((await sql<{ n: string }>`select count(*) as n from users where ${where}`.execute(h.store.db)).rows[0]!.n);
@@ -21,14 +21,34 @@ describe.each(engines)("removing a source and adding it again (%s)", (engine) =>
   });
   afterAll(async () => h?.close());
 
-  it("is refused while a run of the source holds its lease", async () => {
+  it("renaming and removing are refused while a run of the source holds its lease", async () => {
     const source = await getSource(h.ctx, "corp");
     const { rows } = await sql<{ id: string }>`insert into sync_runs (workspace_id, source_id, trigger, mode, status)
       values (${h.ctx.workspace.id}, ${source.id}, 'manual', 'delta', 'running') returning id`.execute(h.store.db);
     await claimLease(h.store.db, source.id, rows[0]!.id, 60_000);
     await expect(removeSource(h.ctx, "corp")).rejects.toMatchObject({ code: "sync_running" });
+    await expect(updateEntraSource(h.ctx, "corp", { name: "corp-hq" })).rejects.toMatchObject({ code: "sync_running" });
+    expect((await getSource(h.ctx, "corp")).id).toBe(source.id);
     await sql`update source_state set lease_run_id = null, lease_expires_at = null where source_id = ${source.id}`.execute(h.store.db);
     await sql`delete from sync_runs where id = ${rows[0]!.id}`.execute(h.store.db);
+  });
+
+  it("renames a source: its users and groups show the new name, and the next run changes nothing", async () => {
+    await createEntraSource(h.ctx, { name: "other", config: { tenantId: "t", clientId: "11111111-1111-1111-1111-111111111111" }, credential: null });
+    await expect(updateEntraSource(h.ctx, "corp", { name: "OTHER" })).rejects.toMatchObject({ code: "conflict", details: { field: "name" } });
+    await expect(updateEntraSource(h.ctx, "corp", { name: "manual" })).rejects.toMatchObject({ code: "invalid_input" });
+    const synced = await countOf(sql`source_name = 'corp'`);
+    const renamed = await updateEntraSource(h.ctx, "corp", { name: "corp-hq" });
+    expect(renamed).toMatchObject({ name: "corp-hq", status: { syncedUsers: synced } });
+    expect(await countOf(sql`source_name = 'corp-hq' and source_type = 'entra'`)).toBe(synced);
+    expect(await countOf(sql`source_name = 'corp'`)).toBe(0);
+    for (const g of (await listGroups(h.ctx, {}, { limit: 100, offset: 0 })).items) expect(g.source.name).toBe("corp-hq");
+    const entry = (await listChanges(h.store.db, h.ctx.workspace.id, { action: "update source" }))[0];
+    expect(entry).toMatchObject({ subject: "corp-hq", before: { name: "corp" }, after: { name: "corp-hq" } });
+    const run = await h.sync("corp-hq");
+    expect(run).toMatchObject({ mode: "delta", status: "succeeded", counts: { created: 0, updated: 0, linked: 0, conflicts: 0 } });
+    expect(await differences(h, "corp-hq")).toEqual([]);
+    await removeSource(h.ctx, "other");
   });
 
   it("keeps its users and groups, disabled, managed in Rollcall; a source added again takes them back by object ID", async () => {
@@ -38,17 +58,17 @@ describe.each(engines)("removing a source and adding it again (%s)", (engine) =>
     const mail = member.mail!;
     await updateUser(h.ctx, mail, { cardNumbers: ["0042"] });
 
-    const removed = await removeSource(h.ctx, "corp", "disable");
+    const removed = await removeSource(h.ctx, "corp-hq", "disable");
     expect(removed.removal).toEqual({ users: "disable", usersAffected: synced, groupsAffected: groups.length });
     expect(await countOf(sql`source_type = 'entra' or source_id is not null`)).toBe(0);
     expect(await countOf(sql`enabled`)).toBe(0);
     const kept = await getUser(h.ctx, mail);
-    expect(kept.source).toEqual({ type: "manual", name: "corp", externalId: member.id });
+    expect(kept.source).toEqual({ type: "manual", name: "corp-hq", externalId: member.id });
     expect(kept.tags).toContain("Manual");
     expect(kept.tags).not.toContain("ID synced");
     expect(kept.groups.length).toBeGreaterThan(0); // memberships stay
     const log = await listChanges(h.store.db, h.ctx.workspace.id, { userId: kept.id });
-    expect(log[0]).toMatchObject({ action: "unlink", before: { enabled: true }, after: { enabled: false, message: expect.stringMatching(/"corp" was removed/) } });
+    expect(log[0]).toMatchObject({ action: "unlink", before: { enabled: true }, after: { enabled: false, message: expect.stringMatching(/"corp-hq" was removed/) } });
 
     // Now a manual user: every field can be changed here.
     await updateUser(h.ctx, kept.id, { department: "Changed by hand" });
