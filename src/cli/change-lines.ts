@@ -1,5 +1,5 @@
 import type { ChangeRecord } from "../core/change-log.ts";
-import { changeNotes, changedFields, fieldLabel, joinedGroups } from "../domain/change.ts";
+import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups } from "../domain/change.ts";
 
 /** What a change-log entry says, a line each, under its heading: notes (warnings, reasons), fields before → after, groups joined. */
 export function changeDetails(c: ChangeRecord, indent: string): string[] {
@@ -9,4 +9,13 @@ export function changeDetails(c: ChangeRecord, indent: string): string[] {
     ...changedFields(c).map((f) => `${indent}${fieldLabel(f.field)}: ${f.from} → ${f.to}`),
     ...(groups.length ? [`${indent}groups: ${groups.join(", ")}`] : []),
   ];
+}
+
+/** A user's or a group's history, newest first: a heading, then each entry (`withSubject`: whom it is about). */
+export function historyText(heading: string, { changes, total }: { changes: ChangeRecord[]; total: number }, withSubject = false): string {
+  const lines = [`${heading}: ${total} change(s)${total > changes.length ? `, the newest ${changes.length} (--limit for more)` : ""}, newest first`];
+  for (const c of changes) {
+    lines.push(`  ${c.at}  ${actionLabel(c.action)}${withSubject ? `: ${c.subject}` : ""} by ${c.actor}${c.runId ? ` (run ${c.runId})` : ""}`, ...changeDetails(c, "      "));
+  }
+  return lines.join("\n");
 }

@@ -29,6 +29,13 @@ export interface UserHistory {
   total: number;
 }
 
+/** A group and the newest entries of its change log (its own changes and its members'), with how many there are. */
+export interface GroupHistory {
+  group: Group;
+  changes: ChangeRecord[];
+  total: number;
+}
+
 /** A run, the first entries of its change log (of one action, if asked), how many match, and how many each action has. */
 export type RunWithChanges = Run & { changes: ChangeRecord[]; changesTotal: number; changesByAction: Record<string, number> };
 
@@ -53,6 +60,7 @@ export interface Directory {
   groups: {
     list(filter: { q?: string | undefined; source?: string | undefined }): Promise<Group[]>;
     get(key: string): Promise<Group>;
+    history(key: string, limit: number): Promise<GroupHistory>;
     add(input: { name: string; description?: string | undefined }): Promise<Group>;
     remove(key: string): Promise<Group>;
     addMember(group: string, member: string): Promise<Group>;
@@ -125,6 +133,11 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
     groups: {
       list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await listGroups(ctx, filter, { limit, offset })).items),
       get: (key) => getGroup(ctx, key),
+      async history(key, limit) {
+        const group = await getGroup(ctx, key);
+        const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { groupId: group.id }, { limit });
+        return { group, changes: items, total };
+      },
       add: (input) => createGroup(ctx, input),
       remove: (key) => deleteGroup(ctx, key),
       addMember: (group, member) => addMember(ctx, group, member),

@@ -80,6 +80,11 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
     groups: {
       list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await get<Page<Group>>(at("groups"), { ...filter, limit, offset })).items),
       get: (key) => get(at("groups", key)),
+      async history(key, limit) {
+        const group = await get<Group>(at("groups", key));
+        const page = await get<Page<ChangeRecord>>(at("groups", group.id, "changes"), { limit });
+        return { group, changes: page.items, total: page.total };
+      },
       add: (input) => send("POST", at("groups"), input),
       remove: (key) => send("DELETE", at("groups", key)),
       addMember: (group, member) => send("POST", at("groups", group, "members"), { member }),

@@ -48,6 +48,7 @@ describe("OpenAPI document", () => {
       "GET /api/v1/workspaces/{workspace}/groups", "POST /api/v1/workspaces/{workspace}/groups",
       "GET /api/v1/workspaces/{workspace}/groups/{id}", "PATCH /api/v1/workspaces/{workspace}/groups/{id}", "DELETE /api/v1/workspaces/{workspace}/groups/{id}",
       "POST /api/v1/workspaces/{workspace}/groups/{id}/members", "DELETE /api/v1/workspaces/{workspace}/groups/{id}/members/{member}",
+      "GET /api/v1/workspaces/{workspace}/groups/{id}/changes",
       "GET /api/v1/workspaces/{workspace}/tokens", "POST /api/v1/workspaces/{workspace}/tokens", "DELETE /api/v1/workspaces/{workspace}/tokens/{id}",
     ]) {
       expect(documented).toContain(expected);

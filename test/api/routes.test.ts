@@ -193,7 +193,13 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect(removed.body).toMatchObject({ members: [], memberCount: 0 });
     expectError(await as("DELETE", "workspaces/acme/groups/Builders/members/m1@groups.test"), 404, "not_found");
 
+    // Its history, newest first, whatever it was called then; a deleted group's history goes with it.
+    const history = await as("GET", "workspaces/acme/groups/Builders/changes?limit=2");
+    expect(history.body).toMatchObject({ total: 4, limit: 2, offset: 0 });
+    expect(history.body.items.map((c: { action: string; subject: string }) => [c.action, c.subject])).toEqual([["remove from group Builders", "m1@groups.test"], ["update group", "Engineers"]]);
+    expect((await as("GET", "workspaces/acme/groups/Builders/changes?offset=2")).body.items.map((c: { action: string }) => c.action)).toEqual(["add to group Engineers", "create group"]);
     expect((await as("DELETE", "workspaces/acme/groups/Builders")).body.name).toBe("Builders");
+    expectError(await as("GET", "workspaces/acme/groups/Builders/changes"), 404, "not_found");
     expectError(await as("GET", "workspaces/acme/groups/Builders"), 404, "not_found");
     expect((await as("GET", "workspaces/acme/groups/Everyone")).body.members).toEqual([]);
   });

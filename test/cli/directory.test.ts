@@ -73,6 +73,15 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "history", "ada@example.com", "--workspace", "acme", "--limit", "1", "--json")).json()).toMatchObject({ total: 3, changes: [{ action: "update" }] });
   });
 
+  it("shows a group's history, newest first: whom each entry is about", async () => {
+    expect((await cli("groups", "members", "remove", "Pilots", "ada@example.com", "--workspace", "acme")).code).toBe(0);
+    const history = await cli("groups", "history", "pilots", "--workspace", "acme");
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(/^Pilots: 3 change\(s\), newest first\n {2}\S+ {2}Removed from group Pilots: ada@example\.com by cli\n {2}\S+ {2}Added to group Pilots: ada@example\.com by cli\n {2}\S+ {2}Create group: Pilots by cli\n/);
+    expect((await cli("groups", "history", "Pilots", "--workspace", "acme", "--limit", "1", "--json")).json()).toMatchObject({ group: { name: "Pilots" }, total: 3, changes: [{ action: "remove from group Pilots" }] });
+    expect((await cli("groups", "members", "add", "Pilots", "ada@example.com", "--workspace", "acme")).code).toBe(0);
+  });
+
   it("acts on a user by email, and fails with a non-zero exit and nothing on stdout when it cannot", async () => {
     const disabled = await cli("users", "disable", "ada@example.com", "--workspace", "acme", "--json");
     expect(disabled.json()).toMatchObject({ enabled: false });

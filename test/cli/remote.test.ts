@@ -118,6 +118,7 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect((await cli(["groups", "add", "Pilots"])).code).toBe(0);
     expect((await cli(["groups", "members", "add", "Pilots", "ada@example.com"])).code).toBe(0);
     expect((await cli(["groups", "members", "list", "Pilots", "--json"])).json()).toEqual(["ada@example.com"]);
+    expect((await cli(["groups", "history", "Pilots", "--json"])).json()).toMatchObject({ group: { name: "Pilots" }, total: 2, changes: [{ action: "add to group Pilots", subject: "ada@example.com" }, { action: "create group" }] });
     expect((await cli(["users", "remove", "ada@example.com"])).code).toBe(0);
     await expect(getUser(h.ctx, "ada@example.com")).rejects.toMatchObject({ code: "not_found" });
 

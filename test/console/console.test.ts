@@ -171,6 +171,10 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByLabel("Add a member").fill("frontdesk@contoso.com");
     await page.getByRole("button", { name: "Add", exact: true }).click();
     await page.locator(".member-list li", { hasText: "frontdesk@contoso.com" }).waitFor();
+    // The group's history follows, newest first, naming whom each entry is about.
+    const history = page.locator("section", { has: page.getByRole("heading", { name: "History" }) }).locator(".history-item");
+    await history.filter({ hasText: "Added to group Front office frontdesk@contoso.com" }).waitFor();
+    expect(await history.allTextContents()).toEqual([expect.stringMatching(/^Added to group Front office frontdesk@contoso\.com · .* by /), expect.stringMatching(/^Create group Front office · /)]);
   });
 
   it("creates an API token that is shown once, then revokes it", async () => {

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import type { Group } from "../../domain/group.ts";
-import { directoryCommand, runOn, table } from "../io.ts";
+import { historyText } from "../change-lines.ts";
+import { directoryCommand, positiveInteger, runOn, table } from "../io.ts";
 
 function describeGroup(group: Group): string {
   return [
@@ -28,6 +29,13 @@ export function groupsCommand(): Command {
     directoryCommand("show", "show a group and its members")
       .argument("<group>", "group name or id")
       .action(async (key: string, opts) => runOn(opts, (directory) => directory.groups.get(key), { human: describeGroup })),
+  );
+
+  groups.addCommand(
+    directoryCommand("history", "one group's change log, newest first: the group's own changes and its members coming and going")
+      .argument("<group>", "group name or id")
+      .option("--limit <n>", "how many changes", positiveInteger, 50)
+      .action(async (key: string, opts) => runOn(opts, (directory) => directory.groups.history(key, opts.limit), { human: (h) => historyText(`${h.group.name}`, h, true) })),
   );
 
   groups.addCommand(

@@ -2,8 +2,7 @@ import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
 import type { User } from "../../domain/user.ts";
 import type { UserSort } from "../../storage/queries/users.ts";
-import { actionLabel } from "../../domain/change.ts";
-import { changeDetails } from "../change-lines.ts";
+import { historyText } from "../change-lines.ts";
 import type { UserHistory } from "../directory.ts";
 import { collect, directoryCommand, positiveInteger, runOn, table } from "../io.ts";
 
@@ -91,11 +90,7 @@ function describeUser(user: User): string {
   return lines.join("\n");
 }
 
-function describeHistory({ user, changes, total }: UserHistory): string {
-  const lines = [`${userHeading(user)}: ${total} change(s)${total > changes.length ? `, the newest ${changes.length} (--limit for more)` : ""}, newest first`];
-  for (const c of changes) lines.push(`  ${c.at}  ${actionLabel(c.action)} by ${c.actor}${c.runId ? ` (run ${c.runId})` : ""}`, ...changeDetails(c, "      "));
-  return lines.join("\n");
-}
+const describeHistory = (history: UserHistory) => historyText(userHeading(history.user), history);
 
 export function usersCommand(): Command {
   const users = new Command("users").description("list and manage users");

@@ -1,6 +1,35 @@
-import type { ChangeRecord } from "../types.ts";
+import { useState } from "react";
+import { api } from "../api.ts";
+import { useLoad } from "../hooks.ts";
+import type { ChangeRecord, PageOf } from "../types.ts";
 import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups } from "../../domain/change.ts";
-import { formatDate } from "./ui.tsx";
+import { ErrorBanner, Loading, Pager, formatDate } from "./ui.tsx";
+
+const historyPerPage = 50;
+
+/**
+ * The History card of a user's or a group's page: `${path}/changes` a page at a time, newest first, read
+ * again whenever `version` changes (the page's own data, reloaded after an edit).
+ */
+export function HistoryCard({ path, version, showSubject = false, note }: { path: string; version: unknown; showSubject?: boolean; note?: string }) {
+  const [offset, setOffset] = useState(0);
+  const changes = useLoad((signal) => api.get<PageOf<ChangeRecord>>(`${path}/changes`, { limit: historyPerPage, offset }, { signal }), [path, offset, version]);
+  return (
+    <section className="card" aria-labelledby="history-h">
+      <h2 id="history-h">History</h2>
+      {note ? <p className="muted small">{note}</p> : null}
+      <ErrorBanner error={changes.error} retry={changes.reload} title="The history could not be loaded." />
+      {changes.data ? (
+        <>
+          <History changes={changes.data.items} showSubject={showSubject} />
+          {changes.data.total > historyPerPage ? <Pager offset={offset} limit={historyPerPage} total={changes.data.total} onChange={setOffset} /> : null}
+        </>
+      ) : changes.loading ? (
+        <Loading label="Loading history…" />
+      ) : null}
+    </section>
+  );
+}
 
 /** A change log as a timeline; `showSubject` for logs that span many users (a sync run). */
 export function History({ changes, showSubject = false }: { changes: ChangeRecord[]; showSubject?: boolean }) {

@@ -2,11 +2,12 @@ import { useState, type FormEvent } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import type { ChangeRecord, Group } from "../types.ts";
+import type { Group } from "../types.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, Spinner, formatDate, useToast } from "../components/ui.tsx";
 import { GroupFormDialog, groupSourceLabel } from "./Groups.tsx";
 import { Prop } from "./UserDetail.tsx";
+import { HistoryCard } from "../components/History.tsx";
 
 export function GroupPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
@@ -139,6 +140,7 @@ export function GroupPage({ id }: { id: string }) {
           </dl>
         </section>
       </div>
+      <HistoryCard path={path} version={g} showSubject note="A user that a sync or an import created, or an import changed, has its groups in its own history." />
       <GroupFormDialog
         workspace={workspace}
         group={g}
@@ -190,5 +192,3 @@ function Crumb({ workspace }: { workspace: string }) {
     </nav>
   );
 }
-
-export type { ChangeRecord };

@@ -2,32 +2,24 @@ import { useState, type ReactNode } from "react";
 import { api, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
-import type { ChangeRecord, PageOf, User } from "../types.ts";
+import type { User } from "../types.ts";
 import { useLoad, useTitle } from "../hooks.ts";
-import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, formatDate, tagTone, useToast } from "../components/ui.tsx";
+import { Badge, ConfirmDialog, ErrorBanner, Loading, formatDate, tagTone, useToast } from "../components/ui.tsx";
 import { UserFormDialog } from "../components/UserForm.tsx";
-import { History } from "../components/History.tsx";
+import { HistoryCard } from "../components/History.tsx";
 import { sourceLabel } from "./Users.tsx";
-
-/** A user's history is read a page at a time, newest first. */
-const historyPerPage = 50;
 
 export function UserPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
   const toast = useToast();
   const path = ws(workspace, `/users/${encodeURIComponent(id)}`);
   const user = useLoad((signal) => api.get<User>(path, undefined, { signal }), [path]);
-  const [historyOffset, setHistoryOffset] = useState(0);
-  const changes = useLoad((signal) => api.get<PageOf<ChangeRecord>>(`${path}/changes`, { limit: historyPerPage, offset: historyOffset }, { signal }), [path, historyOffset]);
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [toggling, setToggling] = useState(false);
   useTitle(user.data?.displayName ?? "User");
 
-  const refresh = () => {
-    user.reload();
-    changes.reload();
-  };
+  const refresh = () => user.reload();
   const u = user.data;
   if (!u) {
     return (
@@ -155,18 +147,7 @@ export function UserPage({ id }: { id: string }) {
         </section>
       </div>
 
-      <section className="card" aria-labelledby="history-h">
-        <h2 id="history-h">History</h2>
-        <ErrorBanner error={changes.error} retry={changes.reload} title="The history could not be loaded." />
-        {changes.data ? (
-          <>
-            <History changes={changes.data.items} />
-            {changes.data.total > historyPerPage ? <Pager offset={historyOffset} limit={historyPerPage} total={changes.data.total} onChange={setHistoryOffset} /> : null}
-          </>
-        ) : changes.loading ? (
-          <Loading label="Loading history…" />
-        ) : null}
-      </section>
+      <HistoryCard path={path} version={u} />
 
       <UserFormDialog
         workspace={workspace}
