@@ -1,5 +1,5 @@
 import { setUserRole } from "../auth/signin.ts";
-import { pageOfChanges, type ChangeRecord } from "../core/change-log.ts";
+import { activityPage, pageOfChanges, type ChangeRecord } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
 import { exportUsers, type ExportFormat, type ExportResult } from "../core/exports.ts";
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
@@ -27,6 +27,12 @@ export interface UserHistory {
   user: User;
   changes: ChangeRecord[];
   total: number;
+}
+
+/** A page of the workspace's activity (core/change-log.ts activityPage). */
+export interface ActivityPage {
+  items: ChangeRecord[];
+  next: string | null;
 }
 
 /** A group and the newest entries of its change log (its own changes and its members'), with how many there are. */
@@ -76,6 +82,7 @@ export interface Directory {
     test(name: string): Promise<ConnectResult>;
   };
   sync(source: string, options: { full: boolean; dryRun: boolean; force: boolean }, onProgress: (p: SyncProgress) => void): Promise<RunSummary>;
+  activity(filter: { actor?: string | undefined; action?: string | undefined }, page: { limit: number; before?: string | undefined }): Promise<ActivityPage>;
   runs: {
     list(filter: { source?: string | undefined; limit: number }): Promise<Run[]>;
     /** A run with the first `limit` entries of its change log (of one action, if given) and how many there are. */
@@ -157,6 +164,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
         return testConnection(source.config, source.credential, httpFetch, { name: source.name, workspace: ctx.workspace.name });
       },
     },
+    activity: (filter, page) => activityPage(ctx.db, ctx.workspace.id, filter, page),
     sync: (source, options, onProgress) => syncSource(rt, ctx.workspace, source, { trigger: "manual", ...options, actor: ctx.actor }, { onProgress }),
     runs: {
       list: (filter) => listRuns(ctx, filter),

@@ -10,6 +10,7 @@ import { adminsCommand, serveCommand } from "./commands/serve.ts";
 import { exportCommand, importCommand, templateCommand } from "./commands/import.ts";
 import { loginCommand, logoutCommand, userRoleCommand, whoamiCommand } from "./commands/login.ts";
 import { notificationsCommand } from "./commands/notifications.ts";
+import { activityCommand } from "./commands/activity.ts";
 import { refuseLocalOnlyWhenServerSet } from "./io.ts";
 
 const program = new Command("rollcall")
@@ -22,7 +23,7 @@ const program = new Command("rollcall")
   })
   .hook("preAction", (_program, command) => refuseLocalOnlyWhenServerSet(command));
 
-for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand(), demoCommand(), loginCommand(), logoutCommand(), whoamiCommand(), userRoleCommand(), notificationsCommand()]) {
+for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand(), activityCommand(), demoCommand(), loginCommand(), logoutCommand(), whoamiCommand(), userRoleCommand(), notificationsCommand()]) {
   program.addCommand(command);
 }
 

@@ -101,6 +101,7 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       remove: (name, users) => api.request("DELETE", at("sources", name), { query: { users } }),
       test: (name) => send("POST", at("sources", name, "test")),
     },
+    activity: (filter, page) => get(at("activity"), { ...filter, ...page }),
     sync: async (source, options, onProgress) => follow(await send<Run>("POST", at("sources", source, "sync"), options), onProgress),
     runs: {
       list: async ({ source, limit }) => (await get<Page<Run>>(at("runs"), { source, limit })).items,

@@ -18,6 +18,7 @@ import { WorkspaceSwitcher } from "./components/WorkspaceSwitcher.tsx";
 import { ProfilePage } from "./pages/Profile.tsx";
 import { NotificationsBanner } from "./components/NotificationsBanner.tsx";
 import { NotificationsPage } from "./components/NotificationsPage.tsx";
+import { ActivityPage } from "./pages/Activity.tsx";
 
 type Auth = { state: "checking" } | { state: "signed-out"; reason?: string } | { state: "signed-in"; account: Account };
 
@@ -160,6 +161,7 @@ function Routed({ path, session }: { path: string; session: Session }) {
     ["/w/:ws/settings", () => <SettingsPage />],
     ["/w/:ws/profile", () => <ProfilePage />],
     ["/w/:ws/notifications", () => <NotificationsPage />],
+    ["/w/:ws/activity", () => <ActivityPage />],
   ];
   for (const [pattern, render] of routes) {
     const params = match(pattern, path);
@@ -192,6 +194,7 @@ const nav = [
   { to: "/sync", label: "User synchronization" },
   { to: "/import", label: "Import & export" },
   { to: "/notifications", label: "Notifications" },
+  { to: "/activity", label: "Activity" },
   { to: "/settings", label: "Settings" },
 ];
 

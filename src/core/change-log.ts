@@ -72,16 +72,37 @@ export async function listChanges(db: Db, workspaceId: string, filter: ChangeFil
     .limit(filter.limit ?? 200)
     .offset(filter.offset ?? 0)
     .execute();
-  return rows.map((r) => ({
-    id: String(r.id),
-    at: new Date(r.at).toISOString(),
-    actor: r.actor,
-    action: r.action,
-    subject: r.subject,
-    runId: r.run_id,
-    before: r.before,
-    after: r.after,
-  }));
+  return rows.map(toRecord);
+}
+
+const toRecord = (r: { id: string | number | bigint; at: Date | string; actor: string; action: string; subject: string; run_id: string | null; before: unknown; after: unknown }): ChangeRecord => ({
+  id: String(r.id),
+  at: new Date(r.at).toISOString(),
+  actor: r.actor,
+  action: r.action,
+  subject: r.subject,
+  runId: r.run_id,
+  before: r.before,
+  after: r.after,
+});
+
+/**
+ * The workspace's activity, newest first: every change not made by a sync run (those are read by run):
+ * people's edits in the console, the CLI and the API, imports, sources' settings, tokens, the workspace's
+ * settings. Paged by entry: `next` is the `before` of the following page, null on the last.
+ */
+export async function activityPage(
+  db: Db,
+  workspaceId: string,
+  filter: { actor?: string | undefined; action?: string | undefined },
+  page: { limit: number; before?: string | undefined },
+): Promise<{ items: ChangeRecord[]; next: string | null }> {
+  let query = matching(db, workspaceId, { action: filter.action }).where("run_id", "is", null);
+  if (filter.actor) query = query.where(sql<boolean>`lower(actor) = lower(${filter.actor})`);
+  if (page.before) query = query.where("id", "<", page.before as never);
+  const rows = await query.selectAll().orderBy("id", "desc").limit(page.limit + 1).execute();
+  const items = rows.slice(0, page.limit).map(toRecord);
+  return { items, next: rows.length > page.limit ? items.at(-1)!.id : null };
 }
 
 /** How many entries match the filter, and how many of them each kind has (a run's log is browsed by kind). */

@@ -7,6 +7,7 @@ import { isValidEmail } from "../domain/user.ts";
 import { randomToken } from "../security/hashing.ts";
 import { entraConfigSchema } from "../sources/entra/config.ts";
 import type { Workspace } from "./workspaces.ts";
+import { recordChange } from "./change-log.ts";
 
 /**
  * Notifications warn admins before things break: a client secret expiring (30, 14, 7 and 1 days before,
@@ -275,6 +276,7 @@ export async function updateNotificationSettings(
   secrets: SecretBox,
   workspace: Workspace,
   input: { emailTo?: string[] | undefined; webhookUrl?: string | null | undefined; rotateWebhookSecret?: boolean | undefined },
+  actor: string,
 ): Promise<NotificationSettings & { webhookSecret: string | null }> {
   const current = await db.selectFrom("notification_settings").selectAll().where("workspace_id", "=", workspace.id).executeTakeFirst();
   const emailTo = input.emailTo?.map((e) => e.trim()).filter(Boolean);
@@ -294,6 +296,12 @@ export async function updateNotificationSettings(
     .values(values)
     .onConflict((oc) => oc.column("workspace_id").doUpdateSet({ email_to: values.email_to, webhook_url: values.webhook_url, webhook_secret_ciphertext: values.webhook_secret_ciphertext, updated_at: values.updated_at }))
     .execute();
+  // Never the secret itself: only that a new one was issued.
+  await recordChange(db, {
+    workspaceId: workspace.id, actor, subject: workspace.name, action: "update notification settings",
+    before: { emailTo: current?.email_to ?? [], webhookUrl: current?.webhook_url ?? null },
+    after: { emailTo: values.email_to, webhookUrl: values.webhook_url, ...(newSecret && { webhookSecret: "new" }) },
+  });
   return { ...(await getNotificationSettings(db, workspace)), webhookSecret: newSecret };
 }
 

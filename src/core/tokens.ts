@@ -4,6 +4,7 @@ import { RollcallError, invalidInput, notFound } from "../errors.ts";
 import { hashToken, randomToken } from "../security/hashing.ts";
 import type { Role } from "../storage/schema.ts";
 import type { Workspace } from "./workspaces.ts";
+import { recordChange } from "./change-log.ts";
 
 /** API tokens for scripts: scoped to one workspace and one role; only a hash is stored. */
 export interface ApiToken {
@@ -18,7 +19,7 @@ export interface ApiToken {
 
 const roles: Role[] = ["admin", "viewer"];
 
-export async function createApiToken(db: Db, workspace: Workspace, input: { name?: string; role?: string }): Promise<ApiToken & { token: string }> {
+export async function createApiToken(db: Db, workspace: Workspace, input: { name?: string; role?: string }, actor: string): Promise<ApiToken & { token: string }> {
   const role = (input.role ?? "admin") as Role;
   if (!roles.includes(role)) throw invalidInput([{ field: "role", message: `must be one of ${roles.join(", ")}`, value: input.role }]);
   const name = input.name?.trim() || `token ${new Date().toISOString().slice(0, 16)}`;
@@ -29,6 +30,7 @@ export async function createApiToken(db: Db, workspace: Workspace, input: { name
     .values({ workspace_id: workspace.id, name, role, token_hash: hashToken(token) })
     .returningAll()
     .executeTakeFirstOrThrow();
+  await recordChange(db, { workspaceId: workspace.id, actor, subject: name, action: "create token", after: { name, role } });
   return { ...present(row, workspace.name), token };
 }
 
@@ -37,7 +39,8 @@ export async function listApiTokens(db: Db, workspace: Workspace): Promise<ApiTo
   return rows.map((r) => present(r, workspace.name));
 }
 
-export async function revokeApiToken(db: Db, workspace: Workspace, id: string): Promise<ApiToken> {
+export async function revokeApiToken(db: Db, workspace: Workspace, id: string, actor: string): Promise<ApiToken> {
+  const before = await db.selectFrom("api_tokens").select("revoked_at").where("workspace_id", "=", workspace.id).where(sql<boolean>`id::text = ${id}`).executeTakeFirst();
   const row = await db
     .updateTable("api_tokens")
     .set({ revoked_at: sql`coalesce(revoked_at, now())` })
@@ -46,6 +49,7 @@ export async function revokeApiToken(db: Db, workspace: Workspace, id: string): 
     .returningAll()
     .executeTakeFirst();
   if (!row) throw notFound("token", id);
+  if (!before?.revoked_at) await recordChange(db, { workspaceId: workspace.id, actor, subject: row.name, action: "revoke token", before: { name: row.name, role: row.role } });
   return present(row, workspace.name);
 }
 

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { RollcallError, invalidInput } from "../errors.ts";
 import { isCountryCode } from "../domain/phone.ts";
+import { recordChange } from "./change-log.ts";
 
 export interface Workspace {
   id: string;
@@ -60,14 +61,18 @@ export async function createWorkspace(db: Db, input: { name: string; defaultCoun
   return toWorkspace(row);
 }
 
-export async function updateWorkspace(db: Db, workspace: Workspace, input: { defaultCountry?: string | null }): Promise<Workspace> {
+export async function updateWorkspace(db: Db, workspace: Workspace, input: { defaultCountry?: string | null }, actor: string): Promise<Workspace> {
   const row = await db
     .updateTable("workspaces")
     .set({ default_country: input.defaultCountry === undefined ? workspace.defaultCountry : checkCountry(input.defaultCountry) })
     .where("id", "=", workspace.id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  return toWorkspace(row);
+  const updated = toWorkspace(row);
+  if (updated.defaultCountry !== workspace.defaultCountry) {
+    await recordChange(db, { workspaceId: workspace.id, actor, subject: workspace.name, action: "update workspace", before: { defaultCountry: workspace.defaultCountry }, after: { defaultCountry: updated.defaultCountry } });
+  }
+  return updated;
 }
 
 export async function deleteWorkspace(db: Db, workspace: Workspace): Promise<void> {

@@ -34,7 +34,20 @@ const labels: Record<string, string> = {
   pin: "PIN",
 };
 
-export const fieldLabel = (key: string) => labels[key] ?? key.charAt(0).toUpperCase() + key.slice(1);
+const settingLabels: Record<string, string> = {
+  tenantId: "Tenant ID", clientId: "Client ID", users: "User scope", scopeGroups: "User scope groups", groupMode: "Group mode",
+  groups: "Synced groups", onRemove: "When a user leaves", linkByEmail: "Link by email", deletionThreshold: "Deletion threshold",
+  fullEveryMs: "Full sync every (ms)", signIn: "Sign in with Microsoft", secretExpiresOn: "Secret expires on", credential: "Credential",
+};
+
+/** A field's label; a source setting ("config.groupMode") reads "Setting: Group mode". */
+export function fieldLabel(key: string): string {
+  if (key.startsWith("config.")) {
+    const setting = key.slice(7);
+    return `Setting: ${settingLabels[setting] ?? setting.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`).replace(/^./, (c) => c.toUpperCase())}`;
+  }
+  return labels[key] ?? key.charAt(0).toUpperCase() + key.slice(1);
+}
 
 export function showValue(value: unknown): string {
   if (value === null || value === undefined || value === "") return "(empty)";
@@ -42,7 +55,7 @@ export function showValue(value: unknown): string {
   if (typeof value === "object") {
     if ("type" in value && "name" in value) return `${String(value.type)}: ${String(value.name)}`;
     const entries = Object.entries(value as Record<string, unknown>);
-    return entries.length ? entries.map(([k, v]) => `${k}=${String(v)}`).join(", ") : "(none)";
+    return entries.length ? entries.map(([k, v]) => `${k}=${v !== null && typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(", ") : "(none)";
   }
   if (typeof value === "boolean") return value ? "yes" : "no";
   return String(value);
@@ -50,10 +63,17 @@ export function showValue(value: unknown): string {
 
 const asRecord = (value: unknown) => (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
 
+/** A source's settings (`config`) are compared setting by setting, as "config.groupMode". */
+function withSettings(record: Record<string, unknown>): Record<string, unknown> {
+  const { config, ...rest } = record;
+  if (!config || typeof config !== "object") return record;
+  return { ...rest, ...Object.fromEntries(Object.entries(config).map(([k, v]) => [`config.${k}`, v])) };
+}
+
 /** What changed between two snapshots, field by field. */
 export function diffFields(before: unknown, after: unknown): FieldChange[] {
-  const b = asRecord(before);
-  const a = asRecord(after);
+  const b = withSettings(asRecord(before));
+  const a = withSettings(asRecord(after));
   // A sync's log entry names the fields it changed; show those only (the rest is bookkeeping).
   const changed = Array.isArray(a.changed) ? new Set((a.changed as unknown[]).map(String)) : null;
   const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !notFields.has(k) && (!changed || changed.has(k)));

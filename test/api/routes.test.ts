@@ -224,6 +224,23 @@ describe.each(engines)("API routes on %s", (engine) => {
     const revoked = await as("DELETE", `workspaces/acme/tokens/${created.body.id}`);
     expect(revoked.body.revokedAt).not.toBeNull();
     expect((await caller(api.app, { token: created.body.token })("GET", "workspaces/acme/users")).status).toBe(401);
+    await as("DELETE", `workspaces/acme/tokens/${created.body.id}`); // already revoked: no second entry
+
+    // The workspace's activity: who did what, newest first, a page at a time; never a token's value.
+    const page = await as("GET", "workspaces/acme/activity?limit=3");
+    expect(page.body.items.map((c: { action: string; subject: string; actor: string }) => [c.action, c.subject, c.actor])).toEqual([
+      ["revoke token", "nightly export", "owner@example.com"], ["create token", defaulted.body.name, "owner@example.com"], ["create token", "nightly export", "owner@example.com"],
+    ]);
+    expect(JSON.stringify(page.body)).not.toContain(created.body.token);
+    const older = await as("GET", `workspaces/acme/activity?limit=500&before=${page.body.next}`);
+    expect(older.body.next).toBeNull();
+    expect(older.body.items.map((c: { id: string }) => c.id).every((id: string) => BigInt(id) < BigInt(page.body.next))).toBe(true);
+    expect(older.body.items.map((c: { action: string }) => c.action)).toEqual(expect.arrayContaining(["delete group", "create", "update workspace"]));
+    const settings = await as("GET", "workspaces/acme/activity?action=update%20workspace");
+    expect(settings.body.items.map((c: { before: unknown; after: unknown }) => [c.before, c.after])).toEqual([[{ defaultCountry: "US" }, { defaultCountry: "GB" }], [{ defaultCountry: "GB" }, { defaultCountry: "US" }]]);
+    expect((await as("GET", "workspaces/acme/activity?actor=OWNER@example.com&limit=500")).body.items).toHaveLength(page.body.items.length + older.body.items.length);
+    expect((await as("GET", "workspaces/acme/activity?actor=someone@example.com")).body).toEqual({ items: [], next: null });
+    expectError(await as("GET", "workspaces/acme/activity?before=abc"), 400, "invalid_input", ["before"]);
   });
 
   it("answers unknown API routes, wrong media types, bad JSON and oversized bodies in the error shape", async () => {

@@ -84,7 +84,7 @@ export async function accountCaller(api: TestApi, email: string, grant: { owner:
 
 export async function tokenCaller(api: TestApi, workspace: string, role: "admin" | "viewer"): Promise<Caller & { token: string }> {
   const ws = await resolveWorkspace(api.store.db, workspace).catch(() => createWorkspace(api.store.db, { name: workspace }));
-  const { token } = await createApiToken(api.store.db, ws, { role, name: `${role} token` });
+  const { token } = await createApiToken(api.store.db, ws, { role, name: `${role} token` }, "test");
   return Object.assign(caller(api.app, { token }), { token });
 }
 

@@ -82,6 +82,16 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("groups", "members", "add", "Pilots", "ada@example.com", "--workspace", "acme")).code).toBe(0);
   });
 
+  it("shows the workspace's activity, newest first, a page at a time", async () => {
+    const first = await cli("activity", "--workspace", "acme", "--limit", "2");
+    expect(first.code, first.stderr).toBe(0);
+    const next = /… older changes: --before (\d+)$/.exec(first.stdout.trim())?.[1];
+    expect(first.stdout).toMatch(/^\S+ {2}Added to group Pilots: ada@example\.com by cli\n\S+ {2}Removed from group Pilots: ada@example\.com by cli\n/);
+    const older = await cli("activity", "--workspace", "acme", "--before", next!, "--action", "update", "--json");
+    expect(older.json()).toMatchObject({ items: [{ action: "update", subject: "ada@example.com", after: { jobTitle: "Analyst" } }], next: null });
+    expect((await cli("activity", "--workspace", "acme", "--actor", "someone-else")).stdout).toBe("No changes recorded.\n");
+  });
+
   it("acts on a user by email, and fails with a non-zero exit and nothing on stdout when it cannot", async () => {
     const disabled = await cli("users", "disable", "ada@example.com", "--workspace", "acme", "--json");
     expect(disabled.json()).toMatchObject({ enabled: false });

@@ -44,8 +44,8 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     await h.addSource("contoso", { groupMode: "all" });
     await h.sync("contoso");
     person = h.emulator.tenants.get(h.emulator.tenantId).listUsers().filter((u) => u.accountEnabled && u.userType !== "Guest")[2]!;
-    adminToken = (await createApiToken(h.store.db, h.ctx.workspace, { name: "ops", role: "admin" })).token;
-    viewerToken = (await createApiToken(h.store.db, h.ctx.workspace, { name: "report", role: "viewer" })).token;
+    adminToken = (await createApiToken(h.store.db, h.ctx.workspace, { name: "ops", role: "admin" }, "test")).token;
+    viewerToken = (await createApiToken(h.store.db, h.ctx.workspace, { name: "report", role: "viewer" }, "test")).token;
     const login = await loginWithCli(h, { tenantId: h.emulator.tenantId, userId: person.id }, { ROLLCALL_SESSION_FILE: join(dir, "session.json") });
     if (login.code !== 0) throw new Error(`rollcall login failed: ${login.stderr}`);
   }, 300_000);
@@ -119,6 +119,7 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect((await cli(["groups", "members", "add", "Pilots", "ada@example.com"])).code).toBe(0);
     expect((await cli(["groups", "members", "list", "Pilots", "--json"])).json()).toEqual(["ada@example.com"]);
     expect((await cli(["groups", "history", "Pilots", "--json"])).json()).toMatchObject({ group: { name: "Pilots" }, total: 2, changes: [{ action: "add to group Pilots", subject: "ada@example.com" }, { action: "create group" }] });
+    expect((await cli(["activity", "--action", "add to group", "--limit", "1", "--json"])).json()).toMatchObject({ items: [{ action: "add to group Pilots", subject: "ada@example.com" }] });
     expect((await cli(["users", "remove", "ada@example.com"])).code).toBe(0);
     await expect(getUser(h.ctx, "ada@example.com")).rejects.toMatchObject({ code: "not_found" });
 

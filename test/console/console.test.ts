@@ -177,6 +177,16 @@ describe.skipIf(!hasChromium)("web console", () => {
     expect(await history.allTextContents()).toEqual([expect.stringMatching(/^Added to group Front office frontdesk@contoso\.com · .* by /), expect.stringMatching(/^Create group Front office · /)]);
   });
 
+  it("shows the workspace's activity newest first, filtered by kind of change", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Activity" }).click();
+    await page.getByRole("heading", { name: "Activity", level: 1 }).waitFor();
+    const items = page.locator(".history-item");
+    await expect.poll(() => items.first().textContent()).toMatch(/^Added to group Front office frontdesk@contoso\.com · /);
+    await page.getByLabel("Kind of change").selectOption("create group");
+    await expect.poll(() => items.first().textContent()).toMatch(/^Create group Front office · /);
+    expect((await items.allTextContents()).every((t) => t.startsWith("Create group"))).toBe(true);
+  });
+
   it("creates an API token that is shown once, then revokes it", async () => {
     await page.getByRole("link", { name: "Settings" }).click();
     await page.getByRole("button", { name: "Create token" }).click();

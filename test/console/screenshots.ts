@@ -118,6 +118,7 @@ try {
       },
     },
     { name: "import", path: "/w/default/import", ready: (p) => p.getByRole("heading", { level: 1 }).waitFor() },
+    { name: "activity", path: "/w/default/activity", ready: (p) => p.locator(".history-item").first().waitFor() },
     { name: "settings", path: "/w/default/settings", ready: (p) => p.getByRole("heading", { name: "API tokens" }).waitFor() },
     {
       name: "settings-notifications",

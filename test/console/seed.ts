@@ -7,7 +7,7 @@ import type { WorkspaceContext } from "../../src/core/context.ts";
 /** A small, believable directory: manual, imported and Entra-synced users, two groups. */
 export async function seedDirectory(rt: Runtime, workspaceName = "default"): Promise<WorkspaceContext> {
   let workspace = await resolveWorkspace(rt.store.db, workspaceName);
-  workspace = await updateWorkspace(rt.store.db, workspace, { defaultCountry: "US" });
+  workspace = await updateWorkspace(rt.store.db, workspace, { defaultCountry: "US" }, "seed");
   const ctx: WorkspaceContext = { db: rt.store.db, workspace, actor: "seed" };
   const people: [string, string, string, string][] = [
     ["Ada Lovelace", "ada@contoso.com", "Engineering", "Principal Engineer"],

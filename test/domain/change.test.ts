@@ -1,10 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { actionLabel, changeKind, changeNotes, changedFields, joinedGroups } from "../../src/domain/change.ts";
+import { actionLabel, changeKind, changeNotes, changedFields, fieldLabel, joinedGroups } from "../../src/domain/change.ts";
 
 describe("change-log wording", () => {
   it("lists a sync update's changed fields only, by their labels' keys, with before and after", () => {
     const change = { action: "update", before: { department: "Sales", jobTitle: "Rep", updatedAt: "x" }, after: { department: "Finance", jobTitle: "Rep", changed: ["department"], externalId: "e1" } };
     expect(changedFields(change)).toEqual([{ field: "department", from: "Sales", to: "Finance" }]);
+  });
+
+  it("compares a source's settings one by one, nested values as JSON", () => {
+    const change = {
+      action: "update source",
+      before: { config: { groupMode: "all", deletionThreshold: { percent: 10, count: 20 }, country: null } },
+      after: { config: { groupMode: "selected", deletionThreshold: { percent: 10, count: 5 }, country: null }, secret: "replaced" },
+    };
+    expect(changedFields(change).map((f) => [fieldLabel(f.field), f.from, f.to])).toEqual([
+      ["Setting: Group mode", "all", "selected"], ["Setting: Deletion threshold", "percent=10, count=20", "percent=10, count=5"], ["Secret", "(empty)", "replaced"],
+    ]);
+    expect(fieldLabel("config.ignoreGroupsContaining")).toBe("Setting: Ignore groups containing");
+    expect(changedFields({ action: "add source", before: null, after: { config: { schedule: { everyMs: 3600000 } } } })[0]).toMatchObject({ to: "everyMs=3600000" });
   });
 
   it("reads warnings, conflicts and disables as words, not as fields", () => {

@@ -54,7 +54,7 @@ describe.each(engines)("notifications (%s)", (engine) => {
 
   it("raises each milestone once, supersedes the earlier one, and a replaced secret resolves the warnings", async () => {
     const ctx = await addSource(store, "contoso", inDays(10));
-    await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"] });
+    await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"] }, "test");
     const first = await scanNotifications(store.db);
     expect(first.raised.map((n) => [n.kind, n.milestone, n.severity])).toEqual([["secret_expiry", "14d", "warning"]]);
     expect((await scanNotifications(store.db)).raised).toEqual([]);
@@ -92,7 +92,7 @@ describe.each(engines)("notifications (%s)", (engine) => {
 
   it("concurrent claimers take disjoint deliveries", async () => {
     const ctx = await addSource(store, "contoso", inDays(3));
-    await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: Array.from({ length: 12 }, (_, i) => `ops${i}@example.com`) });
+    await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: Array.from({ length: 12 }, (_, i) => `ops${i}@example.com`) }, "test");
     await scanNotifications(store.db);
     const [a, b, c] = await Promise.all([claimDeliveries(store.db, "a", 5), claimDeliveries(store.db, "b", 5), claimDeliveries(store.db, "c", 5)]);
     const ids = [...a!, ...b!, ...c!].map((d) => d.id);
@@ -106,7 +106,10 @@ describe.each(engines)("notifications (%s)", (engine) => {
     const hook = await startWebhookReceiver([500]);
     try {
       const ctx = await addSource(store, "contoso", inDays(10));
-      const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"], webhookUrl: hook.url });
+      const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"], webhookUrl: hook.url }, "test");
+      // The workspace's activity says who changed the settings, and that a secret was issued, never the secret.
+      const entry = await sql<{ before: unknown; after: unknown; text: string }>`select before, after, after::text as text from change_log where action = 'update notification settings'`.execute(store.db);
+      expect(entry.rows).toEqual([{ before: { emailTo: [], webhookUrl: null }, after: { emailTo: ["ops@example.com"], webhookUrl: hook.url, webhookSecret: "new" }, text: expect.not.stringContaining(settings.webhookSecret!) }]);
       const config = { ...loadConfig({ ROLLCALL_LOG_LEVEL: "silent" }), smtpUrl: mailbox.url, notifyRetryMs: 200, notifyMaxAttempts: 3 };
       const notifier = createNotifier({ config, store, secrets, logger: pino({ level: "silent" }) });
       expect(await notifier.tick()).toEqual({ raised: 1, sent: 1, failed: 1 });
@@ -144,7 +147,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two server processes o
     const hook = await startWebhookReceiver([503]);
     try {
       const ctx = await addSource(store, "contoso", inDays(10));
-      const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com", "it@example.com"], webhookUrl: hook.url });
+      const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com", "it@example.com"], webhookUrl: hook.url }, "test");
       const started: Promise<void>[] = [];
       for (let i = 0; i < 2; i++) {
         const dataDir = mkdtempSync(join(tmpdir(), "rollcall-notify-"));

@@ -47,7 +47,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two Rollcall processes
       config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all", schedule: { cron: "0 0 1 1 *" } },
       credential: { kind: "secret", secret: emulator.clientSecret },
     });
-    token = (await createApiToken(store.db, workspace, { role: "admin", name: "processes test" })).token;
+    token = (await createApiToken(store.db, workspace, { role: "admin", name: "processes test" }, "test")).token;
     env = { DATABASE_URL: store.url, ROLLCALL_SECRET_KEY: secretKey, NODE_EXTRA_CA_CERTS: emulator.caFile, ROLLCALL_DATA_DIR: join(dir, "data") };
   });
   afterAll(async () => {

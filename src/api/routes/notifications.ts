@@ -106,7 +106,7 @@ export const notificationRoutes: RouteModule = {
         .strict(),
       response: settingsSchema.extend({ webhookSecret: z.string().nullable().describe("the new signing secret, only when one was made") }),
       async handler({ ctx, rt, body }) {
-        return { ...(await updateNotificationSettings(ctx.db, rt.secrets, ctx.workspace, body)), smtpConfigured: Boolean(rt.config.smtpUrl) };
+        return { ...(await updateNotificationSettings(ctx.db, rt.secrets, ctx.workspace, body, ctx.actor)), smtpConfigured: Boolean(rt.config.smtpUrl) };
       },
     }),
   ],

@@ -28,7 +28,7 @@ export const tokenRoutes: RouteModule = {
       params: workspaceParams,
       body: z.object({ name: z.string().trim().max(100).optional(), role: roleSchema.default("admin") }).strict().prefault({}),
       response: createdTokenSchema,
-      handler: ({ ctx, body }) => createApiToken(ctx.db, ctx.workspace, body),
+      handler: ({ ctx, body }) => createApiToken(ctx.db, ctx.workspace, body, ctx.actor),
     }),
     route({
       method: "DELETE",
@@ -37,7 +37,7 @@ export const tokenRoutes: RouteModule = {
       access: "workspace",
       params: workspaceParams.extend({ id: z.string() }),
       response: tokenSchema,
-      handler: ({ ctx, params }) => revokeApiToken(ctx.db, ctx.workspace, params.id),
+      handler: ({ ctx, params }) => revokeApiToken(ctx.db, ctx.workspace, params.id, ctx.actor),
     }),
   ],
 };

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { createWorkspace, updateWorkspace } from "../../core/workspaces.ts";
 import { visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
-import { listOf, workspaceParams, workspaceSchema } from "../schemas.ts";
+import { changeSchema, limitParam, listOf, workspaceParams, workspaceSchema } from "../schemas.ts";
+import { activityPage } from "../../core/change-log.ts";
 
 const country = z.string().trim().max(2, "must be a two-letter country code").nullable().optional().describe("ISO 3166 code used to read local phone numbers, e.g. GB");
 
@@ -10,6 +11,23 @@ export const workspaceRoutes: RouteModule = {
   tag: "Workspaces",
   description: "Each workspace is a separate directory. Owners see all of them; other admins only those they hold a role in; an API token exactly one.",
   routes: [
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/activity",
+      summary: "The workspace's activity, newest first: every change not made by a sync run (edits by people and scripts, imports, sources' and the workspace's settings, API tokens). Paged by entry: pass the answer's next as before",
+      access: "workspace",
+      params: workspaceParams,
+      query: z
+        .object({
+          limit: limitParam(500, 50),
+          before: z.string().regex(/^\d{1,19}$/, "must be the next of a previous page").optional(),
+          actor: z.string().max(320).optional().describe("only this actor's changes: an admin's email, token:NAME for an API token, cli"),
+          action: z.string().max(300).optional().describe("only this kind of change, e.g. update source, or add to group (every group's)"),
+        })
+        .strict(),
+      response: z.object({ items: z.array(changeSchema), next: z.string().nullable() }).meta({ id: "ActivityPage" }),
+      handler: ({ ctx, query }) => activityPage(ctx.db, ctx.workspace.id, { actor: query.actor, action: query.action }, { limit: query.limit, before: query.before }),
+    }),
     route({
       method: "GET",
       url: "/workspaces",
@@ -53,7 +71,7 @@ export const workspaceRoutes: RouteModule = {
       body: z.object({ defaultCountry: country }).strict(),
       response: workspaceSchema,
       async handler({ ctx, role, body }) {
-        return { ...(await updateWorkspace(ctx.db, ctx.workspace, body)), role };
+        return { ...(await updateWorkspace(ctx.db, ctx.workspace, body, ctx.actor)), role };
       },
     }),
   ],

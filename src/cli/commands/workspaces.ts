@@ -29,7 +29,7 @@ export function workspacesCommand(): Command {
       .argument("<name>")
       .option("--default-country <CC>")
       .action(async (name: string, opts) =>
-        run(opts, async (rt) => updateWorkspace(rt.store.db, await resolveWorkspace(rt.store.db, name), { defaultCountry: opts.defaultCountry }), { human: (w) => `updated workspace ${w.name}` }),
+        run(opts, async (rt) => updateWorkspace(rt.store.db, await resolveWorkspace(rt.store.db, name), { defaultCountry: opts.defaultCountry }, "cli"), { human: (w) => `updated workspace ${w.name}` }),
       ),
   );
   workspaces.addCommand(
@@ -54,7 +54,7 @@ export function tokensCommand(): Command {
       .option("--role <role>", "admin or viewer", "admin")
       .option("--name <name>", "what the token is for")
       .action(async (opts) =>
-        run(opts, async (rt) => createApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, { name: opts.name, role: opts.role }), {
+        run(opts, async (rt) => createApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, { name: opts.name, role: opts.role }, "cli"), {
           human: (t) => `${t.token}\n(token "${t.name}", role ${t.role}, workspace ${t.workspace}; it is not shown again)`,
         }),
       ),
@@ -68,7 +68,7 @@ export function tokensCommand(): Command {
     workspaceCommand("revoke", "revoke a token")
       .argument("<id>")
       .action(async (id: string, opts) =>
-        run(opts, async (rt) => revokeApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, id), { human: (t) => `revoked token ${t.name}` }),
+        run(opts, async (rt) => revokeApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, id, "cli"), { human: (t) => `revoked token ${t.name}` }),
       ),
   );
   return tokens;

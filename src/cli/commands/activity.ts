@@ -1,0 +1,23 @@
+import type { ActivityPage } from "../directory.ts";
+import { actionLabel } from "../../domain/change.ts";
+import { changeDetails } from "../change-lines.ts";
+import { directoryCommand, positiveInteger, runOn } from "../io.ts";
+
+/** `rollcall activity`: the workspace's changes not made by a sync run, newest first. */
+export function activityCommand() {
+  return directoryCommand("activity", "the workspace's changes not made by a sync run, newest first: who changed what (edits, imports, sources, tokens, settings)")
+    .option("--actor <who>", "only this actor's changes: an admin's email, token:NAME, cli")
+    .option("--action <kind>", "only this kind of change, e.g. update source, revoke token, add to group")
+    .option("--limit <n>", "how many changes", positiveInteger, 50)
+    .option("--before <entry>", "the entries before this one (the previous page's next)")
+    .action(async (opts) =>
+      runOn(opts, (directory) => directory.activity({ actor: opts.actor, action: opts.action }, { limit: opts.limit, before: opts.before }), { human: describeActivity }),
+    );
+}
+
+function describeActivity({ items, next }: ActivityPage): string {
+  if (items.length === 0) return "No changes recorded.";
+  const lines = items.flatMap((c) => [`${c.at}  ${actionLabel(c.action)}: ${c.subject} by ${c.actor}`, ...changeDetails(c, "    ")]);
+  if (next) lines.push(`… older changes: --before ${next}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,88 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { api, ws } from "../api.ts";
+import { useWorkspaceName } from "../session.tsx";
+import type { ChangeRecord } from "../types.ts";
+import { useLoad, useTitle } from "../hooks.ts";
+import { ErrorBanner, Loading, SelectField, Spinner, TextField } from "../components/ui.tsx";
+import { History } from "../components/History.tsx";
+import { actionLabel } from "../../domain/change.ts";
+
+interface ActivityPage {
+  items: ChangeRecord[];
+  next: string | null;
+}
+
+const pageSize = 50;
+
+/** The kinds of change people make (a sync run's are read on the run's page). */
+const kinds = [
+  "create", "update", "delete", "disable", "enable", "add to group", "remove from group",
+  "create group", "update group", "delete group", "add source", "update source", "remove source", "unlink",
+  "create token", "revoke token", "update workspace", "update notification settings",
+];
+
+/** Who changed what in the workspace, newest first: everything but sync runs, an older page at a time. */
+export function ActivityPage() {
+  const workspace = useWorkspaceName();
+  useTitle("Activity");
+  const [filter, setFilter] = useState({ actor: "", action: "" });
+  const [actor, setActor] = useState("");
+  const path = ws(workspace, "/activity");
+  const first = useLoad((signal) => api.get<ActivityPage>(path, { limit: pageSize, ...filter }, { signal }), [path, filter.actor, filter.action]);
+  const [older, setOlder] = useState<ActivityPage | null>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const [olderError, setOlderError] = useState<unknown>(null);
+  useEffect(() => setOlder(null), [first.data]);
+  const next = older ? older.next : (first.data?.next ?? null);
+  const showOlder = async () => {
+    setLoadingOlder(true);
+    setOlderError(null);
+    try {
+      const page = await api.get<ActivityPage>(path, { limit: pageSize, ...filter, before: next });
+      setOlder((o) => ({ items: [...(o?.items ?? []), ...page.items], next: page.next }));
+    } catch (error) {
+      setOlderError(error);
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
+  const applyActor = (event: FormEvent) => {
+    event.preventDefault();
+    setFilter((f) => ({ ...f, actor: actor.trim() }));
+  };
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <h1>Activity</h1>
+          <p className="muted">Every change made in this workspace by people, scripts and imports, newest first. What a sync changed is on its run's page.</p>
+        </div>
+      </div>
+      <form className="filters" role="search" aria-label="Filter activity" onSubmit={applyActor}>
+        <SelectField label="Kind of change" value={filter.action} onChange={(e) => setFilter((f) => ({ ...f, action: e.target.value }))}>
+          <option value="">Any change</option>
+          {kinds.map((k) => (
+            <option key={k} value={k}>
+              {actionLabel(k)}
+            </option>
+          ))}
+        </SelectField>
+        <TextField label="By" value={actor} placeholder="admin@example.com, token:NAME, cli" onChange={(e) => setActor(e.target.value)} onBlur={applyActor} />
+      </form>
+      <ErrorBanner error={first.error} retry={first.reload} title="The activity could not be loaded." />
+      {!first.data && first.loading ? <Loading label="Loading activity…" /> : null}
+      {first.data ? (
+        <section className="card" aria-label="Changes">
+          <History changes={[...first.data.items, ...(older?.items ?? [])]} showSubject />
+          <ErrorBanner error={olderError} title="Older changes could not be loaded." />
+          {next ? (
+            <button type="button" className="btn" disabled={loadingOlder} onClick={() => void showOlder()}>
+              {loadingOlder ? <Spinner label="Loading" /> : null} Show older changes
+            </button>
+          ) : null}
+        </section>
+      ) : null}
+    </div>
+  );
+}
