@@ -121,6 +121,12 @@ async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): 
   return { total: n, actions };
 }
 
+/** A user's or a group's history as the API pages it. */
+export async function historyPage(db: Db, workspaceId: string, filter: ChangeFilter, page: { limit: number; offset: number }) {
+  const { items, total } = await pageOfChanges(db, workspaceId, filter, page);
+  return { items, total, ...page };
+}
+
 /** One page of the entries matching the filter, with the counts a pager and a "by kind" filter need. */
 export async function pageOfChanges(
   db: Db,

@@ -2,8 +2,8 @@ import { z } from "zod";
 import { createGroupSchema, updateGroupSchema } from "../../domain/group.ts";
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember, updateGroup } from "../../core/groups.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, groupSchema, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
-import { pageOfChanges } from "../../core/change-log.ts";
+import { changeSchema, groupSchema, historyQuery, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
+import { historyPage } from "../../core/change-log.ts";
 
 const groupParams = workspaceParams.extend({ id: z.string().describe("group id or name") });
 
@@ -58,13 +58,9 @@ export const groupRoutes: RouteModule = {
       summary: "A group's history, newest first: its own changes, and members added and removed one by one (a user a sync or an import created, or an import changed, has its groups in its own history entry)",
       access: "workspace",
       params: groupParams,
-      query: z.object({ limit: limitParam(500, 100), offset: offsetParam }).strict(),
+      query: historyQuery,
       response: listOf(changeSchema),
-      async handler({ ctx, params, query }) {
-        const group = await getGroup(ctx, params.id);
-        const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { groupId: group.id }, query);
-        return { items, total, limit: query.limit, offset: query.offset };
-      },
+      handler: async ({ ctx, params, query }) => historyPage(ctx.db, ctx.workspace.id, { groupId: (await getGroup(ctx, params.id)).id }, query),
     }),
     route({
       method: "PATCH",

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
 import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../core/users.ts";
-import { pageOfChanges } from "../../core/change-log.ts";
+import { historyPage } from "../../core/change-log.ts";
 import { route, type RouteModule } from "../route.ts";
-import { booleanParam, changeSchema, limitParam, listOf, offsetParam, userSchema, workspaceParams } from "../schemas.ts";
+import { booleanParam, changeSchema, historyQuery, limitParam, listOf, offsetParam, userSchema, workspaceParams } from "../schemas.ts";
 
 const userParams = workspaceParams.extend({ id: z.string().describe("user id, email or user principal name") });
 
@@ -94,13 +94,9 @@ export const userRoutes: RouteModule = {
       summary: "A user's history, newest first: who changed what, before and after",
       access: "workspace",
       params: userParams,
-      query: z.object({ limit: limitParam(500, 100), offset: offsetParam }).strict(),
+      query: historyQuery,
       response: listOf(changeSchema),
-      async handler({ ctx, params, query }) {
-        const user = await getUser(ctx, params.id);
-        const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { userId: user.id }, query);
-        return { items, total, limit: query.limit, offset: query.offset };
-      },
+      handler: async ({ ctx, params, query }) => historyPage(ctx.db, ctx.workspace.id, { userId: (await getUser(ctx, params.id)).id }, query),
     }),
   ],
 };
