@@ -10,3 +10,6 @@ export interface SourceOfRecord {
 
 /** The removed Entra ID source a manual user or group was kept from, or null. */
 export const keptFrom = (source: SourceOfRecord): string | null => (source.type === "manual" && source.externalId !== null ? source.name : null);
+
+/** A source in a table cell: its name, or "NAME (removed)" for one a user or group was kept from. */
+export const sourceCell = (source: SourceOfRecord): string => (keptFrom(source) ? `${source.name} (removed)` : source.name);

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import type { Group } from "../../domain/group.ts";
 import { historyText } from "../change-lines.ts";
 import { directoryCommand, positiveInteger, runOn, table } from "../io.ts";
+import { sourceCell } from "../../domain/source.ts";
 
 function describeGroup(group: Group): string {
   return [
@@ -21,7 +22,7 @@ export function groupsCommand(): Command {
       .option("--source <name>", "only groups from this source")
       .option("-q, --search <text>", "name contains")
       .action(async (opts) =>
-        runOn(opts, (directory) => directory.groups.list({ q: opts.search, source: opts.source }), { human: (list) => table(list.map((g) => ({ ...g, source: g.source.name })), ["name", "description", "source", "memberCount"]) }),
+        runOn(opts, (directory) => directory.groups.list({ q: opts.search, source: opts.source }), { human: (list) => table(list.map((g) => ({ ...g, source: sourceCell(g.source) })), ["name", "description", "source", "memberCount"]) }),
       ),
   );
 

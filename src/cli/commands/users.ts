@@ -5,6 +5,7 @@ import type { UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
 import type { UserHistory } from "../directory.ts";
 import { collect, directoryCommand, positiveInteger, runOn, table } from "../io.ts";
+import { sourceCell } from "../../domain/source.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
 const scalarFlags = [
@@ -112,7 +113,7 @@ export function usersCommand(): Command {
             enabled: opts.enabled === undefined ? undefined : parseBoolean("enabled", opts.enabled),
           };
           return directory.users.list(filter, { sort: opts.sort as UserSort, limit: opts.limit });
-        }, { human: (list) => table(list.map((u) => ({ ...u, source: u.source.name })), ["displayName", "email", "enabled", "source", "tags", "groups"]) }),
+        }, { human: (list) => table(list.map((u) => ({ ...u, source: sourceCell(u.source) })), ["displayName", "email", "enabled", "source", "tags", "groups"]) }),
       ),
   );
 
