@@ -1,5 +1,5 @@
 import { setUserRole } from "../auth/signin.ts";
-import { activityPage, pageOfChanges, type ChangeRecord } from "../core/change-log.ts";
+import { activityPage, pageOfChanges, type ActivityPage, type ChangeRecord } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
 import { exportUsers, type ExportFormat, type ExportResult } from "../core/exports.ts";
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
@@ -27,12 +27,6 @@ export interface UserHistory {
   user: User;
   changes: ChangeRecord[];
   total: number;
-}
-
-/** A page of the workspace's activity (core/change-log.ts activityPage). */
-export interface ActivityPage {
-  items: ChangeRecord[];
-  next: string | null;
 }
 
 /** A group and the newest entries of its change log (its own changes and its members'), with how many there are. */

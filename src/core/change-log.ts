@@ -86,6 +86,12 @@ const toRecord = (r: { id: string | number | bigint; at: Date | string; actor: s
   after: r.after,
 });
 
+/** A page of the workspace's activity; `next` is the `before` of the following page, null on the last. */
+export interface ActivityPage {
+  items: ChangeRecord[];
+  next: string | null;
+}
+
 /**
  * The workspace's activity, newest first: every change not made by a sync run (those are read by run):
  * people's edits in the console, the CLI and the API, imports, sources' settings, tokens, the workspace's
@@ -96,7 +102,7 @@ export async function activityPage(
   workspaceId: string,
   filter: { actor?: string | undefined; action?: string | undefined },
   page: { limit: number; before?: string | undefined },
-): Promise<{ items: ChangeRecord[]; next: string | null }> {
+): Promise<ActivityPage> {
   let query = matching(db, workspaceId, { action: filter.action }).where("run_id", "is", null);
   if (filter.actor) query = query.where(sql<boolean>`lower(actor) = lower(${filter.actor})`);
   if (page.before) query = query.where("id", "<", page.before as never);

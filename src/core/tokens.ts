@@ -40,16 +40,11 @@ export async function listApiTokens(db: Db, workspace: Workspace): Promise<ApiTo
 }
 
 export async function revokeApiToken(db: Db, workspace: Workspace, id: string, actor: string): Promise<ApiToken> {
-  const before = await db.selectFrom("api_tokens").select("revoked_at").where("workspace_id", "=", workspace.id).where(sql<boolean>`id::text = ${id}`).executeTakeFirst();
-  const row = await db
-    .updateTable("api_tokens")
-    .set({ revoked_at: sql`coalesce(revoked_at, now())` })
-    .where("workspace_id", "=", workspace.id)
-    .where(sql<boolean>`id::text = ${id}`)
-    .returningAll()
-    .executeTakeFirst();
-  if (!row) throw notFound("token", id);
-  if (!before?.revoked_at) await recordChange(db, { workspaceId: workspace.id, actor, subject: row.name, action: "revoke token", before: { name: row.name, role: row.role } });
+  const token = await db.selectFrom("api_tokens").selectAll().where("workspace_id", "=", workspace.id).where(sql<boolean>`id::text = ${id}`).executeTakeFirst();
+  if (!token) throw notFound("token", id);
+  if (token.revoked_at) return present(token, workspace.name); // revoked already: nothing to do, nothing to log
+  const row = await db.updateTable("api_tokens").set({ revoked_at: sql`coalesce(revoked_at, now())` }).where("id", "=", token.id).returningAll().executeTakeFirstOrThrow();
+  await recordChange(db, { workspaceId: workspace.id, actor, subject: row.name, action: "revoke token", before: { name: row.name, role: row.role } });
   return present(row, workspace.name);
 }
 

@@ -1,4 +1,4 @@
-import type { ActivityPage } from "../directory.ts";
+import type { ActivityPage } from "../../core/change-log.ts";
 import { actionLabel } from "../../domain/change.ts";
 import { changeDetails } from "../change-lines.ts";
 import { directoryCommand, positiveInteger, runOn } from "../io.ts";

@@ -1,16 +1,11 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api, ws } from "../api.ts";
 import { useWorkspaceName } from "../session.tsx";
-import type { ChangeRecord } from "../types.ts";
+import type { ActivityPage as Page } from "../../core/change-log.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { ErrorBanner, Loading, SelectField, Spinner, TextField } from "../components/ui.tsx";
 import { History } from "../components/History.tsx";
 import { actionLabel } from "../../domain/change.ts";
-
-interface ActivityPage {
-  items: ChangeRecord[];
-  next: string | null;
-}
 
 const pageSize = 50;
 
@@ -28,8 +23,8 @@ export function ActivityPage() {
   const [filter, setFilter] = useState({ actor: "", action: "" });
   const [actor, setActor] = useState("");
   const path = ws(workspace, "/activity");
-  const first = useLoad((signal) => api.get<ActivityPage>(path, { limit: pageSize, ...filter }, { signal }), [path, filter.actor, filter.action]);
-  const [older, setOlder] = useState<ActivityPage | null>(null);
+  const first = useLoad((signal) => api.get<Page>(path, { limit: pageSize, ...filter }, { signal }), [path, filter.actor, filter.action]);
+  const [older, setOlder] = useState<Page | null>(null);
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [olderError, setOlderError] = useState<unknown>(null);
   useEffect(() => setOlder(null), [first.data]);
@@ -38,7 +33,7 @@ export function ActivityPage() {
     setLoadingOlder(true);
     setOlderError(null);
     try {
-      const page = await api.get<ActivityPage>(path, { limit: pageSize, ...filter, before: next });
+      const page = await api.get<Page>(path, { limit: pageSize, ...filter, before: next });
       setOlder((o) => ({ items: [...(o?.items ?? []), ...page.items], next: page.next }));
     } catch (error) {
       setOlderError(error);
