@@ -122,3 +122,13 @@ export const booleanParam = z
   .transform((v) => v === "true");
 
 export const workspaceParams = z.object({ workspace: z.string().describe("workspace name or id") });
+
+/** Which users a list, an export or a bulk action is about: the Users page's filters. */
+export const userFilterQuery = z.object({
+  q: z.string().trim().max(256).optional().describe("display name, email, UPN or employee id contains (case-insensitive)"),
+  source: z.string().max(256).optional().describe("source name, e.g. manual"),
+  sourceType: z.enum(["manual", "import", "entra"]).optional(),
+  tag: z.string().max(64).optional(),
+  enabled: booleanParam.optional(),
+  group: z.string().max(256).optional().describe("direct members of this group (name)"),
+});

@@ -1,7 +1,7 @@
 import { setUserRole } from "../auth/signin.ts";
 import { activityPage, pageOfChanges, type ActivityPage, type ChangeRecord } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
-import { exportUsers, type ExportFormat, type ExportResult } from "../core/exports.ts";
+import { exportUsers, type ExportOptions, type ExportResult } from "../core/exports.ts";
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
 import { getRun, listRuns, rejectRun, type Run } from "../core/runs.ts";
@@ -85,7 +85,7 @@ export interface Directory {
     reject(id: string): Promise<Run>;
   };
   importFile(options: ImportFileOptions): Promise<ImportReport>;
-  exportUsers(options: { format: ExportFormat; out: string; source?: string | undefined }): Promise<ExportResult>;
+  exportUsers(options: ExportOptions): Promise<ExportResult>;
 }
 
 export interface ImportFileOptions {

@@ -5,6 +5,7 @@ import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { neutralise } from "../sources/import/formula.ts";
 import { systemTagList } from "../storage/queries/imports.ts";
+import { whereFilter, type UserFilter } from "../storage/queries/users.ts";
 import type { WorkspaceContext } from "./context.ts";
 
 /**
@@ -31,13 +32,21 @@ interface Sink {
   close(): Promise<void>;
 }
 
-export async function exportUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">, options: { format: ExportFormat; out: string; source?: string | undefined }): Promise<ExportResult> {
-  const customKeys = await customAttributeKeys(ctx.db, ctx.workspace.id, options.source);
+export interface ExportOptions {
+  format: ExportFormat;
+  out: string;
+  /** Only the users the Users page would list with these filters; all of them without. */
+  filter?: UserFilter | undefined;
+}
+
+export async function exportUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">, options: ExportOptions): Promise<ExportResult> {
+  const filter = options.filter ?? {};
+  const customKeys = await customAttributeKeys(ctx.db, ctx.workspace.id, filter);
   const columns = [...templateColumns, ...customKeys.map((k) => `customAttributes.${k}`)];
   const sink = await openSink(options.format, options.out, columns);
   let users = 0;
   try {
-    for await (const page of userPages(ctx.db, ctx.workspace.id, options.source)) {
+    for await (const page of userPages(ctx.db, ctx.workspace.id, filter)) {
       for (const user of page) {
         await sink.write(columns.map((column) => cell(user, column)));
         users++;
@@ -61,13 +70,16 @@ type ExportRow = Record<string, unknown> & { id: string };
 
 const pageSize = 2000;
 
-async function* userPages(db: Db, workspaceId: string, source: string | undefined): AsyncGenerator<ExportRow[]> {
+async function* userPages(db: Db, workspaceId: string, filter: UserFilter): AsyncGenerator<ExportRow[]> {
   // A stable, human order (by email), so two exports of the same directory are identical. It is taken once: no
   // index has its key, so paging by it sorted the whole workspace again for every page (18 s for 100,000 users).
   const sortKey = sql`lower(coalesce(u.email, u.user_principal_name, u.display_name))`;
-  const { rows } = await sql<{ ids: string[] | null }>`SELECT array_agg(u.id ORDER BY ${sortKey}, u.id) AS ids FROM users u
-    WHERE u.workspace_id = ${workspaceId} ${source ? sql`AND lower(u.source_name) = lower(${source})` : sql``}`.execute(db);
-  const ids = rows[0]?.ids ?? [];
+  const row = await db
+    .selectFrom("users as u")
+    .select(sql<string[] | null>`array_agg(u.id ORDER BY ${sortKey}, u.id)`.as("ids"))
+    .where(whereFilter(workspaceId, filter))
+    .executeTakeFirst();
+  const ids = row?.ids ?? [];
   const page = async (at: number) => (await sql<ExportRow>`
       SELECT u.id, u.email, u.user_principal_name AS "userPrincipalName", u.display_name AS "displayName", u.given_name AS "givenName",
              u.surname, u.department, u.job_title AS "jobTitle", u.employee_id AS "employeeId", u.mobile_phone AS "mobilePhone",
@@ -88,10 +100,14 @@ async function* userPages(db: Db, workspaceId: string, source: string | undefine
   }
 }
 
-async function customAttributeKeys(db: Db, workspaceId: string, source: string | undefined): Promise<string[]> {
-  const { rows } = await sql<{ key: string }>`
-    SELECT DISTINCT k AS key FROM users u CROSS JOIN LATERAL jsonb_object_keys(u.custom_attributes) k
-    WHERE u.workspace_id = ${workspaceId} ${source ? sql`AND lower(u.source_name) = lower(${source})` : sql``} ORDER BY 1`.execute(db);
+async function customAttributeKeys(db: Db, workspaceId: string, filter: UserFilter): Promise<string[]> {
+  const rows = await db
+    .selectFrom("users as u")
+    .select(sql<string>`jsonb_object_keys(u.custom_attributes)`.as("key"))
+    .where(whereFilter(workspaceId, filter))
+    .distinct()
+    .orderBy("key")
+    .execute();
   return rows.map((r) => r.key);
 }
 

@@ -128,6 +128,20 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(back.json<ImportReport>().counts).toMatchObject({ rows: 2, created: 0, updated: 0, unchanged: 2 });
   });
 
+  it("exports only the users the filters match, the same ones `users list` gives", async () => {
+    const filter = ["--source", "staff.csv", "--search", "ADA", "--enabled", "true", "--workspace", "default-gb"];
+    const listed = await cli("users", "list", ...filter, "--json");
+    expect(listed.json<{ email: string }[]>().map((u) => u.email)).toEqual(["ada@example.com"]);
+    const out = path("ada.csv");
+    const result = await cli("export", "--out", out, ...filter, "--json");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ users: 1 });
+    expect(readFileSync(out, "utf8")).toContain("ada@example.com");
+    const bad = await cli("export", "--out", out, "--enabled", "perhaps", "--workspace", "default-gb");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"perhaps" must be true or false');
+  });
+
   it("refuses an export whose format it cannot tell, with exit 2", async () => {
     const result = await cli("export", "--out", path("users.pdf"), "--workspace", "default-gb", "--json");
     expect(result.code).toBe(2);

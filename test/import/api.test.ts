@@ -157,4 +157,18 @@ describe.each(engines)("import API on %s", (engine) => {
     const reimport = await upload("export.xlsx", exported.rawPayload, { source: "Staff list" });
     expect(reimport.body.preview.counts).toMatchObject({ rows: 2, unchanged: 2, created: 0, updated: 0, invalid: 0 });
   });
+
+  it("exports only the users the Users page's filters match, and refuses a filter it cannot read", async () => {
+    const get = (query: string) => api.app.inject({ method: "GET", url: `/api/v1/workspaces/acme/exports?format=csv&${query}`, cookies: { rollcall_session: as.session.cookie } });
+    const listed = await as("GET", "workspaces/acme/users?q=in%C3%A8s&limit=500");
+    const exported = await get("q=in%C3%A8s");
+    expect(exported.statusCode).toBe(200);
+    expect(exported.headers["rollcall-users"]).toBe(String(listed.body.total));
+    expect(listed.body.total).toBe(1);
+    expect(exported.body).toContain("ines@example.com");
+    expect(exported.body.trim().split("\r\n")).toHaveLength(2);
+
+    const bad = await get("enabled=maybe");
+    expect([bad.statusCode, bad.body]).toEqual([400, expect.stringContaining("enabled")]);
+  });
 });

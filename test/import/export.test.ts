@@ -85,11 +85,26 @@ describe.each(engines)("exporting users on %s", (engine) => {
     expect((await readFile(empty, "utf8")).split("\r\n")).toEqual([`\uFEFF${templateColumns.join(",")}`, ""]);
   });
 
-  it("exports only one source with --source", async () => {
+  it("exports only the users the Users page's filters match, with only their custom attributes as columns", async () => {
     const ctx = await newWorkspace();
     await seed(ctx);
-    await createUser(ctx, { email: "hand@example.com", displayName: "Hand" });
-    expect((await exportUsers(ctx, { format: "csv", out: join(dir, "manual.csv"), source: "manual" })).users).toBe(1);
+    await createUser(ctx, { email: "hand@example.com", displayName: "Hand", department: "Ops" });
+    const emailsOf = async (filter: Parameters<typeof exportUsers>[1]["filter"]) => {
+      const out = join(dir, `filtered-${seq}.csv`);
+      const result = await exportUsers(ctx, { format: "csv", out, filter });
+      const lines = (await readFile(out, "utf8")).trim().split("\r\n");
+      expect(lines).toHaveLength(result.users + 1);
+      return { emails: lines.slice(1).map((line) => line.split(",")[0]), columns: result.columns };
+    };
+    const manual = await emailsOf({ source: "manual" });
+    expect(manual.emails).toEqual(["hand@example.com"]);
+    expect(manual.columns).not.toContain("customAttributes.costCentre");
+    expect((await emailsOf({ sourceType: "import", enabled: false })).emails).toEqual(["bob@example.com"]);
+    expect((await emailsOf({ group: "engineers" })).emails).toEqual(["ada@example.com"]);
+    expect((await emailsOf({ q: "HAND" })).emails).toEqual(["hand@example.com"]);
+    expect((await emailsOf({ tag: "vip" })).columns).toContain("customAttributes.costCentre");
+    expect((await emailsOf({ q: "nobody" })).emails).toEqual([]);
+    expect((await emailsOf(undefined)).emails).toEqual(["ada@example.com", "bob@example.com", "hand@example.com"]);
   });
 
   it.each(["csv", "xlsx"] as const)("writes a %s template that the importer recognises as Rollcall's own", async (format) => {

@@ -13,7 +13,7 @@ import type { Runtime } from "../../runtime.ts";
 import { parseMappingFile } from "../../sources/import/mapping.ts";
 import { deleteUpload, findUpload, saveUpload, type Upload } from "../../sources/import/uploads.ts";
 import { route, type RouteModule } from "../route.ts";
-import { workspaceParams } from "../schemas.ts";
+import { userFilterQuery, workspaceParams } from "../schemas.ts";
 import { importOptionsSchema, importProgressSchema, importReportSchema, uploadSchema } from "./import-schemas.ts";
 
 const uploadParams = workspaceParams.extend({ id: z.string().describe("upload id from POST …/imports") });
@@ -204,14 +204,15 @@ export const importRoutes: RouteModule = {
     route({
       method: "GET",
       url: "/workspaces/:workspace/exports",
-      summary: "Download the workspace's users as CSV or XLSX (re-importable unchanged)",
+      summary: "Download the workspace's users as CSV or XLSX (re-importable unchanged), all or those the filters match",
       description: "The Rollcall-Users header gives the number of users exported; Rollcall-Columns the columns, comma-separated, each URI-encoded.",
       access: "workspace",
       params: workspaceParams,
-      query: formatQuery.extend({ source: z.string().max(256).optional().describe("only users of this source") }).strict(),
+      query: formatQuery.extend(userFilterQuery.shape).strict(),
       async handler({ ctx, query, reply }) {
+        const { format, ...filter } = query;
         await withTempFile(async (path) => {
-          const result = await exportUsers(ctx, { format: query.format, out: path, source: query.source });
+          const result = await exportUsers(ctx, { format, out: path, filter });
           // What `rollcall export` reports, without reading the file back (each column name URI-encoded).
           await sendFile(reply, path, `${ctx.workspace.name}-users.${query.format}`, query.format, {
             "rollcall-users": String(result.users),

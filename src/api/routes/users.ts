@@ -3,22 +3,16 @@ import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
 import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../core/users.ts";
 import { historyPage } from "../../core/change-log.ts";
 import { route, type RouteModule } from "../route.ts";
-import { booleanParam, changeSchema, historyQuery, limitParam, listOf, offsetParam, userSchema, workspaceParams } from "../schemas.ts";
+import { changeSchema, historyQuery, limitParam, listOf, offsetParam, userFilterQuery, userSchema, workspaceParams } from "../schemas.ts";
 
 const userParams = workspaceParams.extend({ id: z.string().describe("user id, email or user principal name") });
 
-const listQuery = z
-  .object({
+const listQuery = userFilterQuery
+  .extend({
     limit: limitParam(500, 50),
     offset: offsetParam,
     sort: z.enum(["displayName", "email", "createdAt", "updatedAt", "source"]).default("displayName"),
     order: z.enum(["asc", "desc"]).default("asc"),
-    q: z.string().trim().max(256).optional().describe("display name, email, UPN or employee id contains (case-insensitive)"),
-    source: z.string().max(256).optional().describe("source name, e.g. manual"),
-    sourceType: z.enum(["manual", "import", "entra"]).optional(),
-    tag: z.string().max(64).optional(),
-    enabled: booleanParam.optional(),
-    group: z.string().max(256).optional().describe("direct members of this group (name)"),
   })
   .strict();
 

@@ -6,6 +6,7 @@ import { RollcallError, invalidInput } from "../../errors.ts";
 import type { ImportProgress, ImportReport } from "../../core/imports.ts";
 import { writeTemplate, type ExportFormat } from "../../core/exports.ts";
 import { directoryCommand, needsNoDatabase, output, runOn, withJson } from "../io.ts";
+import { userFilterFromFlags, withUserFilter } from "./users.ts";
 
 /** `rollcall import`, `rollcall export` and `rollcall template`. */
 export function importCommand(): Command {
@@ -49,12 +50,11 @@ export function importCommand(): Command {
 }
 
 export function exportCommand(): Command {
-  return directoryCommand("export", "export users to CSV or .xlsx with the columns import reads back")
+  return withUserFilter(directoryCommand("export", "export users (all, or those the filters match) to CSV or .xlsx with the columns import reads back"))
     .requiredOption("--out <file>", "where to write the file")
     .addOption(new Option("--format <format>", "csv or xlsx (default: from the --out extension)").choices(["csv", "xlsx"]))
-    .option("--source <name>", "only users from this source (e.g. an import file name, or manual)")
     .action(async (opts) =>
-      runOn(opts, (directory) => directory.exportUsers({ format: formatOf(opts.format, opts.out), out: opts.out, source: opts.source }), {
+      runOn(opts, (directory) => directory.exportUsers({ format: formatOf(opts.format, opts.out), out: opts.out, filter: userFilterFromFlags(opts) }), {
         human: (r) => `exported ${r.users} user(s) to ${r.out} (${r.format}, ${r.columns.length} columns)`,
       }, "export"),
     );

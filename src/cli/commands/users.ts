@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
 import type { User } from "../../domain/user.ts";
-import type { UserSort } from "../../storage/queries/users.ts";
+import type { UserFilter, UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
 import type { UserHistory } from "../directory.ts";
 import { collect, directoryCommand, positiveInteger, runOn, table } from "../io.ts";
@@ -72,6 +72,28 @@ export function parseBoolean(field: string, value: string): boolean {
   throw invalidInput([{ field, message: `"${value}" must be true or false`, value }]);
 }
 
+/** The Users page's filters, for `users list` and `export`. */
+export function withUserFilter(command: Command): Command {
+  return command
+    .option("--source <name>", "only users from this source (e.g. an Entra source, an import file name, or manual)")
+    .option("--source-type <type>", "manual, import or entra")
+    .option("--tag <tag>", 'only users with this tag, e.g. "ID synced"')
+    .option("--enabled <true|false>", "only enabled or disabled users")
+    .option("--group <name>", "only direct members of this group")
+    .option("-q, --search <text>", "name, email, UPN or employee id contains");
+}
+
+export function userFilterFromFlags(flags: Flags): UserFilter {
+  return {
+    source: flags.source as string | undefined,
+    sourceType: flags.sourceType as string | undefined,
+    tag: flags.tag as string | undefined,
+    group: flags.group as string | undefined,
+    q: flags.search as string | undefined,
+    enabled: flags.enabled === undefined ? undefined : parseBoolean("enabled", flags.enabled as string),
+  };
+}
+
 const userHeading = (user: User) => `${user.displayName} <${user.email ?? user.userPrincipalName ?? ""}>`;
 
 function describeUser(user: User): string {
@@ -97,23 +119,11 @@ export function usersCommand(): Command {
   const users = new Command("users").description("list and manage users");
 
   users.addCommand(
-    directoryCommand("list", "list users (all of them, or filtered)")
-      .option("--source <name>", "only users from this source")
-      .option("--source-type <type>", "manual, import or entra")
-      .option("--tag <tag>", 'only users with this tag, e.g. "ID synced"')
-      .option("--enabled <true|false>", "only enabled or disabled users")
-      .option("--group <name>", "only direct members of this group")
-      .option("-q, --search <text>", "name, email, UPN or employee id contains")
+    withUserFilter(directoryCommand("list", "list users (all of them, or filtered)"))
       .option("--sort <field>", "displayName, email, createdAt, updatedAt, source", "displayName")
       .option("--limit <n>", "at most this many", positiveInteger)
       .action(async (opts) =>
-        runOn(opts, async (directory) => {
-          const filter = {
-            source: opts.source, sourceType: opts.sourceType, tag: opts.tag, group: opts.group, q: opts.search,
-            enabled: opts.enabled === undefined ? undefined : parseBoolean("enabled", opts.enabled),
-          };
-          return directory.users.list(filter, { sort: opts.sort as UserSort, limit: opts.limit });
-        }, { human: (list) => table(list.map((u) => ({ ...u, source: sourceCell(u.source) })), ["displayName", "email", "enabled", "source", "tags", "groups"]) }),
+        runOn(opts, async (directory) => directory.users.list(userFilterFromFlags(opts), { sort: opts.sort as UserSort, limit: opts.limit }), { human: (list) => table(list.map((u) => ({ ...u, source: sourceCell(u.source) })), ["displayName", "email", "enabled", "source", "tags", "groups"]) }),
       ),
   );
 

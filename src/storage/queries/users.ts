@@ -76,7 +76,8 @@ export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function whereFilter(workspaceId: string, filter: UserFilter) {
+/** The workspace's users that `filter` matches, as a where clause on `users as u`. */
+export function whereFilter(workspaceId: string, filter: UserFilter) {
   return (eb: ExpressionBuilder<Database & { u: UsersTable }, "u">) => {
     const conditions: Expression<SqlBool>[] = [eb("u.workspace_id", "=", workspaceId)];
     if (filter.q) {
@@ -128,13 +129,14 @@ export async function selectUsers(db: Db, workspaceId: string, filter: UserFilte
 }
 
 /** A user by id, email or user principal name (case-insensitive). */
+const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
+
 export async function selectUser(db: Db, workspaceId: string, key: string): Promise<User | undefined> {
-  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
   const row = await userSelect(db)
     .where("u.workspace_id", "=", workspaceId)
     .where((eb) =>
       eb.or([
-        ...(isUuid ? [eb("u.id", "=", key)] : []),
+        ...(isUuid(key) ? [eb("u.id", "=", key)] : []),
         sql<SqlBool>`lower(u.email) = lower(${key})`,
         sql<SqlBool>`lower(u.user_principal_name) = lower(${key})`,
       ]),
