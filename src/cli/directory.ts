@@ -1,6 +1,7 @@
 import { setUserRole } from "../auth/signin.ts";
 import { activityPage, pageOfChanges, type ActivityPage, type ChangeRecord } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
+import { bulkUsers, type BulkRequest, type BulkResult } from "../core/bulk-users.ts";
 import { exportUsers, type ExportOptions, type ExportResult } from "../core/exports.ts";
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
@@ -55,6 +56,8 @@ export interface Directory {
     update(key: string, input: Record<string, unknown>): Promise<User>;
     disable(key: string): Promise<User>;
     remove(key: string): Promise<User>;
+    /** Several users at once, all or nothing. */
+    bulk(request: BulkRequest): Promise<BulkResult>;
     setRole(key: string, role: Role): Promise<{ userId: string; displayName: string; role: Role }>;
   };
   groups: {
@@ -129,6 +132,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       update: (key, input) => updateUser(ctx, key, input),
       disable: (key) => disableUser(ctx, key),
       remove: (key) => deleteUser(ctx, key),
+      bulk: (request) => bulkUsers(ctx, request),
       setRole: (key, role) => setUserRole(ctx.db, ctx.workspace, key, role),
     },
     groups: {

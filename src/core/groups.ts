@@ -129,7 +129,7 @@ export async function removeMember(ctx: WorkspaceContext, groupKey: string, memb
   return getGroup(ctx, group.id);
 }
 
-function assertManual(group: Group): void {
+export function assertManual(group: Group): void {
   if (group.source.type === "entra") {
     throw new RollcallError("invalid_input", `Group "${group.name}" is synced from Entra ID source "${group.source.name}"; change it in Entra ID`, { field: "group" });
   }

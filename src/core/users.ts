@@ -133,7 +133,7 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
         ...(value.tags && { tags: unique([systemTags[before.source.type], ...value.tags]) }),
       };
       await trx.updateTable("users").set({ ...set, updated_at: sql`now()` }).where("id", "=", before.id).execute();
-      await markForNextSync(trx, before);
+      await markForNextSync(trx, [before]);
       if (value.aliases) await replaceIdentifiers(trx, ctx.workspace.id, before.id, "alias", value.aliases);
       if (value.cardNumbers) await replaceIdentifiers(trx, ctx.workspace.id, before.id, "card", value.cardNumbers);
       const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
@@ -151,7 +151,7 @@ export function disableUser(ctx: WorkspaceContext, key: string): Promise<User> {
 export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<User> {
   const before = await getUser(ctx, key);
   await ctx.db.transaction().execute(async (trx) => {
-    await markForNextSync(trx, before);
+    await markForNextSync(trx, [before]);
     await trx.deleteFrom("users").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(before), action: "delete", before });
   });
@@ -163,10 +163,11 @@ export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<Us
  * mirror's dirty rows): a deleted one comes back, a field the source owns (enabled, mapped aliases, cards or
  * attributes) is set back to what Entra ID says.
  */
-async function markForNextSync(trx: WorkspaceContext["db"], user: User): Promise<void> {
-  if (user.source.type !== "entra") return;
+export async function markForNextSync(trx: WorkspaceContext["db"], users: User[]): Promise<void> {
+  const ids = users.filter((u) => u.source.type === "entra").map((u) => u.id);
+  if (ids.length === 0) return;
   await sql`insert into entra_dirty_users (source_id, id) select e.source_id, e.id from entra_users e join users u on e.source_id = u.source_id and e.id = u.external_id
-    where u.id = ${user.id} on conflict do nothing`.execute(trx);
+    where u.id = any(${ids}::uuid[]) on conflict do nothing`.execute(trx);
 }
 
 export function subjectOf(user: Pick<User, "email" | "userPrincipalName" | "displayName">): string {

@@ -110,6 +110,22 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "list", "--workspace", "acme", "--json")).json()).toEqual([]);
   });
 
+  it("disables, enables and removes several users at once, all or nothing", async () => {
+    for (const name of ["kim", "lee", "max"]) expect((await cli("users", "add", "--workspace", "acme", "--email", `${name}@example.com`, "--display-name", name)).code).toBe(0);
+    const disabled = await cli("users", "disable", "kim@example.com", "LEE@example.com", "--workspace", "acme");
+    expect([disabled.code, disabled.stdout], disabled.stderr).toEqual([0, "disabled 2 user(s)\n"]);
+    const again = await cli("users", "disable", "kim@example.com", "max@example.com", "--workspace", "acme", "--json");
+    expect(again.json()).toMatchObject({ action: "disable", changed: 1, unchanged: 1, users: [{ subject: "kim@example.com", changed: false }, { subject: "max@example.com", changed: true }] });
+    expect((await cli("users", "enable", "kim@example.com", "lee@example.com", "max@example.com", "--workspace", "acme")).stdout).toBe("enabled 3 user(s)\n");
+
+    const refused = await cli("users", "remove", "kim@example.com", "nobody@example.com", "--workspace", "acme");
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('No user "nobody@example.com" in workspace acme; nothing was changed');
+    const removed = await cli("users", "remove", "kim@example.com", "lee@example.com", "max@example.com", "--workspace", "acme", "--json");
+    expect(removed.json()).toMatchObject({ action: "delete", changed: 3 });
+    expect((await cli("users", "list", "--workspace", "acme", "--search", "@example.com", "--json")).json()).toEqual([]);
+  });
+
   it("creates an API token for a workspace", async () => {
     const created = await cli("tokens", "create", "--workspace", "acme", "--role", "viewer", "--json");
     expect(created.json<{ token: string; role: string }>()).toMatchObject({ token: expect.stringMatching(/^rc_/), role: "viewer" });

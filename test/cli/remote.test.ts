@@ -120,7 +120,13 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect((await cli(["groups", "members", "list", "Pilots", "--json"])).json()).toEqual(["ada@example.com"]);
     expect((await cli(["groups", "history", "Pilots", "--json"])).json()).toMatchObject({ group: { name: "Pilots" }, total: 2, changes: [{ action: "add to group Pilots", subject: "ada@example.com" }, { action: "create group" }] });
     expect((await cli(["activity", "--action", "add to group", "--limit", "1", "--json"])).json()).toMatchObject({ items: [{ action: "add to group Pilots", subject: "ada@example.com" }] });
-    expect((await cli(["users", "remove", "ada@example.com"])).code).toBe(0);
+    expect((await cli(["users", "add", "--email", "bob@example.com", "--display-name", "Bob"])).code).toBe(0);
+    const both = await cli(["users", "disable", "ada@example.com", "bob@example.com", "--json"]);
+    expect(both.json()).toMatchObject({ action: "disable", changed: 2, unchanged: 0 });
+    expect((await getUser(h.ctx, "bob@example.com")).enabled).toBe(false);
+    const notBoth = await cli(["users", "remove", "ada@example.com", "bob@example.com", "nobody@example.com"]);
+    expect([notBoth.code, notBoth.stderr]).toEqual([3, expect.stringContaining('No user "nobody@example.com"')]);
+    expect((await cli(["users", "remove", "ada@example.com", "bob@example.com"])).code).toBe(0);
     await expect(getUser(h.ctx, "ada@example.com")).rejects.toMatchObject({ code: "not_found" });
 
     const [tested, sync] = await Promise.all([cli(["sources", "test", "contoso", "--json"]), cli(["sync", "contoso", "--full", "--json"])]);

@@ -5,6 +5,7 @@ import { differences, openHarness, type Harness } from "./harness.ts";
 import { createUser, deleteUser, getUser } from "../../src/core/users.ts";
 import { listChanges } from "../../src/core/change-log.ts";
 import { getGroup } from "../../src/core/groups.ts";
+import { bulkUsers } from "../../src/core/bulk-users.ts";
 
 describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
   let h: Harness;
@@ -112,6 +113,20 @@ describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
     await expect(second).rejects.toMatchObject({ code: "sync_running" });
     expect((await first).status).toBe("succeeded");
     h.emulator.setKnobs({ latencyMs: 0 });
+  });
+
+  it("users of a source disabled or deleted together by hand are set back by the next delta run, the manual one stays disabled", async () => {
+    const synced = tenant().listUsers().filter((u) => u.userType === "Member" && u.accountEnabled && u.mail).slice(10, 13).map((u) => u.mail!);
+    const manual = await createUser(h.ctx, { displayName: "Bulk Manual", email: "bulk.manual@example.com" });
+    const disabled = await bulkUsers(h.ctx, { action: "disable", users: [synced[0]!, synced[1]!, manual.id] });
+    expect(disabled).toMatchObject({ changed: 3, unchanged: 0 });
+    await bulkUsers(h.ctx, { action: "delete", users: [synced[2]!] });
+    const run = await h.sync("corp");
+    expect(run).toMatchObject({ mode: "delta", status: "succeeded" });
+    expect(run.counts).toMatchObject({ created: 1, updated: 2 });
+    for (const email of synced) expect((await getUser(h.ctx, email)).enabled).toBe(true);
+    expect((await getUser(h.ctx, manual.id)).enabled).toBe(false);
+    expect(await differences(h, "corp")).toEqual([]);
   });
 
   it("delta runs retry what they left undone: a synced user deleted by hand comes back, a conflict resolves once its holder is gone", async () => {

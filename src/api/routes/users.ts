@@ -2,6 +2,7 @@ import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
 import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../core/users.ts";
 import { historyPage } from "../../core/change-log.ts";
+import { bulkActions, bulkUsers, maxBulkUsers } from "../../core/bulk-users.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, historyQuery, limitParam, listOf, offsetParam, userFilterQuery, userSchema, workspaceParams } from "../schemas.ts";
 
@@ -15,6 +16,22 @@ const listQuery = userFilterQuery
     order: z.enum(["asc", "desc"]).default("asc"),
   })
   .strict();
+
+const bulkRequestSchema = z
+  .object({
+    action: z.enum(bulkActions),
+    users: z.array(z.string().min(1).max(320)).min(1, "select at least one user").max(maxBulkUsers, `at most ${maxBulkUsers} at once`).describe("ids, emails or user principal names"),
+    group: z.string().min(1).max(256).optional().describe("for addToGroup and removeFromGroup: the group's name or id"),
+  })
+  .strict();
+
+const bulkResultSchema = z.object({
+  action: z.enum(bulkActions),
+  group: z.string().nullable(),
+  changed: z.number().int(),
+  unchanged: z.number().int().describe("already in the asked state: disabled, enabled, a member, not a member"),
+  users: z.array(z.object({ id: z.string(), subject: z.string(), changed: z.boolean() })),
+});
 
 export const userRoutes: RouteModule = {
   tag: "Users",
@@ -81,6 +98,19 @@ export const userRoutes: RouteModule = {
       params: userParams,
       response: userSchema,
       handler: ({ ctx, params }) => disableUser(ctx, params.id),
+    }),
+    route({
+      method: "POST",
+      url: "/workspaces/:workspace/users/bulk",
+      summary: "Disable, enable, delete, add to a group or remove from a group many users at once",
+      description:
+        "All or nothing, in one transaction: a key that names no user answers 404 and changes nothing. " +
+        "Users already in the asked state count as unchanged. Each changed user's history records the change.",
+      access: "workspace",
+      params: workspaceParams,
+      body: bulkRequestSchema,
+      response: bulkResultSchema,
+      handler: ({ ctx, body }) => bulkUsers(ctx, body),
     }),
     route({
       method: "GET",

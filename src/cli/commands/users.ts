@@ -3,7 +3,8 @@ import { invalidInput } from "../../errors.ts";
 import type { User } from "../../domain/user.ts";
 import type { UserFilter, UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
-import type { UserHistory } from "../directory.ts";
+import type { Directory, UserHistory } from "../directory.ts";
+import { maxBulkUsers, type BulkAction } from "../../core/bulk-users.ts";
 import { collect, directoryCommand, positiveInteger, runOn, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 
@@ -115,6 +116,21 @@ function describeUser(user: User): string {
 
 const describeHistory = (history: UserHistory) => historyText(userHeading(history.user), history);
 
+/**
+ * `users disable|enable|remove USER...`: one user answers that user, as it always did; several are changed
+ * together, all or nothing (a user not found changes none), and the answer counts them.
+ */
+function eachUserCommand(name: string, description: string, action: BulkAction, done: string, one: (directory: Directory, key: string) => Promise<User>): Command {
+  return directoryCommand(name, `${description}; several at once are all or nothing`)
+    .argument("<users...>", `ids, emails or user principal names (at most ${maxBulkUsers})`)
+    .action(async (keys: string[], opts) => {
+      if (keys.length === 1) return runOn(opts, (directory) => one(directory, keys[0]!), { human: (u) => `${done} ${u.displayName} <${u.email ?? ""}>` });
+      return runOn(opts, (directory) => directory.users.bulk({ action, users: keys }), {
+        human: (r) => `${done} ${r.changed} user(s)${r.unchanged ? `; ${r.unchanged} already ${done}` : ""}`,
+      });
+    });
+}
+
 export function usersCommand(): Command {
   const users = new Command("users").description("list and manage users");
 
@@ -155,22 +171,13 @@ export function usersCommand(): Command {
   );
 
   users.addCommand(
-    directoryCommand("disable", "disable a user (keeps it, refuses its sign-in)")
-      .argument("<user>", "id, email or user principal name")
-      .action(async (key: string, opts) => runOn(opts, (directory) => directory.users.disable(key), { human: (u) => `disabled ${u.displayName} <${u.email ?? ""}>` })),
+    eachUserCommand("disable", "disable users (kept, refused sign-in)", "disable", "disabled", (directory, key) => directory.users.disable(key)),
   );
-
   users.addCommand(
-    directoryCommand("enable", "enable a disabled user again")
-      .argument("<user>", "id, email or user principal name")
-      .action(async (key: string, opts) => runOn(opts, (directory) => directory.users.update(key, { enabled: true }), { human: (u) => `enabled ${u.displayName} <${u.email ?? ""}>` })),
+    eachUserCommand("enable", "enable disabled users again", "enable", "enabled", (directory, key) => directory.users.update(key, { enabled: true })),
   );
-
   users.addCommand(
-    directoryCommand("remove", "delete a user")
-      .alias("delete")
-      .argument("<user>", "id, email or user principal name")
-      .action(async (key: string, opts) => runOn(opts, (directory) => directory.users.remove(key), { human: (u) => `removed ${u.displayName} <${u.email ?? ""}>` })),
+    eachUserCommand("remove", "delete users", "delete", "removed", (directory, key) => directory.users.remove(key)).alias("delete"),
   );
 
   return users;

@@ -146,6 +146,32 @@ export async function selectUser(db: Db, workspaceId: string, key: string): Prom
   return row && toUser(row);
 }
 
+/** Users by id, email or UPN (as `selectUser` finds one), keyed by the key that found them. */
+export async function selectUsersByKeys(db: Db, workspaceId: string, keys: string[]): Promise<Map<string, User>> {
+  const uuids = keys.filter(isUuid);
+  const lowered = keys.map((k) => k.toLowerCase());
+  const rows = await userSelect(db)
+    .where("u.workspace_id", "=", workspaceId)
+    .where((eb) =>
+      eb.or([
+        ...(uuids.length ? [eb("u.id", "in", uuids)] : []),
+        sql<SqlBool>`lower(u.email) = any(${lowered}::text[])`,
+        sql<SqlBool>`lower(u.user_principal_name) = any(${lowered}::text[])`,
+      ]),
+    )
+    .execute();
+  const users = rows.map(toUser);
+  const index = (keyOf: (u: User) => string | null) => new Map(users.flatMap((u) => (keyOf(u) ? [[keyOf(u)!.toLowerCase(), u] as const] : [])));
+  const [byId, byEmail, byUpn] = [index((u) => u.id), index((u) => u.email), index((u) => u.userPrincipalName)];
+  const byKey = new Map<string, User>();
+  for (const key of keys) {
+    const lower = key.toLowerCase();
+    const user = byId.get(lower) ?? byEmail.get(lower) ?? byUpn.get(lower);
+    if (user) byKey.set(key, user);
+  }
+  return byKey;
+}
+
 export async function replaceIdentifiers(db: Db, workspaceId: string, userId: string, kind: IdentifierKind, values: string[]): Promise<void> {
   await db.deleteFrom("user_identifiers").where("user_id", "=", userId).where("kind", "=", kind).execute();
   if (values.length === 0) return;

@@ -1,0 +1,117 @@
+import { sql } from "kysely";
+import { RollcallError, invalidInput } from "../errors.ts";
+import type { User } from "../domain/user.ts";
+import { selectUsersByKeys } from "../storage/queries/users.ts";
+import { recordChanges, type ChangeEntry } from "./change-log.ts";
+import type { WorkspaceContext } from "./context.ts";
+import { getGroup, assertManual } from "./groups.ts";
+import { markForNextSync, subjectOf } from "./users.ts";
+
+/** What the Users page's selection, or `rollcall users disable A B C`, does to every user in it at once. */
+export const bulkActions = ["disable", "enable", "delete", "addToGroup", "removeFromGroup"] as const;
+export type BulkAction = (typeof bulkActions)[number];
+
+export const maxBulkUsers = 1000;
+
+export interface BulkRequest {
+  action: BulkAction;
+  /** Ids, emails or user principal names. */
+  users: string[];
+  /** The group, for addToGroup and removeFromGroup. */
+  group?: string | undefined;
+}
+
+export interface BulkResult {
+  action: BulkAction;
+  group: string | null;
+  /** Users the action changed, and those it found already so (already disabled, already a member…). */
+  changed: number;
+  unchanged: number;
+  users: { id: string; subject: string; changed: boolean }[];
+}
+
+/**
+ * One transaction for the whole selection: a key that names no user stops it before anything is written,
+ * so a selection is never half-applied. Every changed user gets a history entry with the actor.
+ */
+export async function bulkUsers(ctx: WorkspaceContext, request: BulkRequest): Promise<BulkResult> {
+  const users = await resolveUsers(ctx, request.users);
+  const needsGroup = request.action === "addToGroup" || request.action === "removeFromGroup";
+  if (needsGroup && !request.group) throw invalidInput([{ field: "group", message: `name the group to ${request.action === "addToGroup" ? "add the users to" : "remove the users from"}` }]);
+  const group = needsGroup ? await getGroup(ctx, request.group!) : null;
+  if (group) assertManual(group);
+
+  const changedIds = await ctx.db.transaction().execute(async (trx) => {
+    const ids = users.map((u) => u.id);
+    const entry = (user: User, action: string, before: object | null = null, after: object | null = null): ChangeEntry =>
+      ({ workspaceId: ctx.workspace.id, actor: ctx.actor, userId: user.id, groupId: group?.id ?? null, subject: subjectOf(user), action, before, after });
+    let changed: Set<string>;
+    switch (request.action) {
+      case "disable":
+      case "enable": {
+        const enabled = request.action === "enable";
+        const rows = await trx
+          .updateTable("users")
+          .set({ enabled, updated_at: sql`now()` })
+          .where("id", "in", ids)
+          .where("enabled", "=", !enabled)
+          .returning("id")
+          .execute();
+        changed = new Set(rows.map((r) => r.id));
+        const touched = users.filter((u) => changed.has(u.id));
+        await markForNextSync(trx, touched);
+        await recordChanges(trx, touched.map((u) => entry(u, request.action, { enabled: !enabled }, { enabled })));
+        break;
+      }
+      case "delete": {
+        await markForNextSync(trx, users);
+        await trx.deleteFrom("users").where("id", "in", ids).execute();
+        changed = new Set(ids);
+        await recordChanges(trx, users.map((u) => entry(u, "delete", u)));
+        break;
+      }
+      case "addToGroup": {
+        const rows = await trx
+          .insertInto("group_members")
+          .values(ids.map((id) => ({ workspace_id: ctx.workspace.id, group_id: group!.id, member_user_id: id, member_group_id: null })))
+          .onConflict((oc) => oc.columns(["group_id", "member_user_id"]).where("member_user_id", "is not", null).doNothing())
+          .returning("member_user_id")
+          .execute();
+        changed = new Set(rows.map((r) => r.member_user_id!));
+        await recordChanges(trx, users.filter((u) => changed.has(u.id)).map((u) => entry(u, `add to group ${group!.name}`)));
+        break;
+      }
+      case "removeFromGroup": {
+        const rows = await trx.deleteFrom("group_members").where("group_id", "=", group!.id).where("member_user_id", "in", ids).returning("member_user_id").execute();
+        changed = new Set(rows.map((r) => r.member_user_id!));
+        await recordChanges(trx, users.filter((u) => changed.has(u.id)).map((u) => entry(u, `remove from group ${group!.name}`)));
+        break;
+      }
+    }
+    return changed;
+  });
+
+  const listed = users.map((u) => ({ id: u.id, subject: subjectOf(u), changed: changedIds.has(u.id) }));
+  return { action: request.action, group: group?.name ?? null, changed: changedIds.size, unchanged: users.length - changedIds.size, users: listed };
+}
+
+/** Every key's user, each once, in the order given; all the keys that name none in one error. */
+async function resolveUsers(ctx: WorkspaceContext, keys: string[]): Promise<User[]> {
+  if (keys.length === 0) throw invalidInput([{ field: "users", message: "select at least one user" }]);
+  if (keys.length > maxBulkUsers) throw invalidInput([{ field: "users", message: `at most ${maxBulkUsers} at once (${keys.length} given)` }]);
+  const found = await selectUsersByKeys(ctx.db, ctx.workspace.id, keys);
+  const missing = keys.filter((key) => !found.has(key));
+  if (missing.length) {
+    const shown = missing.slice(0, 5).map((k) => `"${k}"`).join(", ");
+    throw new RollcallError("not_found", `No user ${shown}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""} in workspace ${ctx.workspace.name}; nothing was changed`, {
+      resource: "user",
+      keys: missing,
+    });
+  }
+  const byId = new Map<string, User>();
+  for (const key of keys) {
+    const user = found.get(key)!;
+    byId.set(user.id, user);
+  }
+  return [...byId.values()];
+}
