@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import ExcelJS from "exceljs";
 import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -52,7 +53,7 @@ describe.skipIf(!hasChromium)("web console", () => {
     await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–7 of 7");
     await page.getByRole("button", { name: /^Name/ }).click(); // displayName descending
     await page.waitForURL(/order=desc/);
-    await expect.poll(() => page.locator("tbody tr").first().locator("td").first().textContent()).toContain("Margaret Hamilton");
+    await expect.poll(() => page.locator("tbody tr").first().locator(`td[data-label="Name"]`).textContent()).toContain("Margaret Hamilton");
   });
 
   it("filters by tag, by source and by status, and searches", async () => {
@@ -185,6 +186,49 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByLabel("Kind of change").selectOption("create group");
     await expect.poll(() => items.first().textContent()).toMatch(/^Create group Front office · /);
     expect((await items.allTextContents()).every((t) => t.startsWith("Create group"))).toBe(true);
+  });
+
+  it("acts on ticked users at once, and exports only the users the filters match", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
+    await page.getByRole("link", { name: "Ada Lovelace" }).waitFor();
+    const tick = async (...names: string[]) => {
+      for (const name of names) await page.getByRole("checkbox", { name: `Select ${name}` }).check();
+    };
+    const toolbar = page.getByRole("toolbar", { name: "Selected users" });
+    const toast = (text: string) => page.locator(".toast", { hasText: text }).waitFor();
+
+    await tick("Ada Lovelace", "Alan Turing");
+    await expect.poll(() => toolbar.locator("strong").textContent()).toBe("2 users selected");
+    await toolbar.getByRole("button", { name: "Add to group…" }).click();
+    const groupDialog = page.getByRole("dialog", { name: "Add 2 users to a group" });
+    await groupDialog.getByLabel("Group").fill("Front office");
+    await groupDialog.getByRole("button", { name: "Add to group" }).click();
+    await toast("Added to Front office: 2 users");
+    await expect.poll(() => toolbar.count()).toBe(0);
+
+    await tick("Ada Lovelace", "Alan Turing");
+    await toolbar.getByRole("button", { name: "Disable" }).click();
+    const confirm = page.getByRole("dialog", { name: "Disable 2 users?" });
+    await expect.poll(() => confirm.textContent()).toContain("1 user of these is synced from Entra ID: the next sync sets it back");
+    await confirm.getByRole("button", { name: "Disable 2 users" }).click();
+    await toast("Disabled 2 users");
+
+    await page.getByLabel("Status").selectOption("false");
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(3);
+    await page.getByText("Export", { exact: true }).click();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "CSV" }).click()]);
+    const exported = await readFile((await download.path())!, "utf8");
+    expect(exported.trim().split("\r\n").slice(1).map((line) => line.split(",")[0])).toEqual(["ada@contoso.com", "alan@contoso.com", "frontdesk@contoso.com"]);
+    await expect.poll(() => page.getByRole("link", { name: "CSV" }).isVisible()).toBe(false);
+
+    await page.getByRole("checkbox", { name: "Select every user on this page" }).check();
+    await page.getByRole("checkbox", { name: "Select Front Desk" }).uncheck();
+    await toolbar.getByRole("button", { name: "Enable" }).click();
+    await toast("Enabled 2 users");
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(1);
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    const ada = await page.evaluate(() => fetch("/api/v1/workspaces/default/users/ada@contoso.com").then((r) => r.json()));
+    expect(ada).toMatchObject({ enabled: true, groups: ["Engineering", "Front office"] });
   });
 
   it("creates an API token that is shown once, then revokes it", async () => {

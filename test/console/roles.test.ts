@@ -23,7 +23,7 @@ interface Screen {
 
 const button = (page: Page, name: string | RegExp) => page.getByRole("main").getByRole("button", { name, exact: typeof name === "string" });
 const screens: Screen[] = [
-  { name: "Users", path: "/users", ready: (p) => [p.getByRole("link", { name: "Ada Lovelace" })], controls: (p) => [button(p, "Add user"), p.getByRole("main").getByRole("link", { name: "Import", exact: true })] },
+  { name: "Users", path: "/users", ready: (p) => [p.getByRole("link", { name: "Ada Lovelace" })], controls: (p) => [button(p, "Add user"), p.getByRole("main").getByRole("link", { name: "Import", exact: true }), p.getByRole("checkbox", { name: "Select every user on this page" })] },
   { name: "a user", path: "/users/ada@contoso.com", ready: (p) => [p.getByRole("heading", { name: "Ada Lovelace", level: 1 })], controls: (p) => [button(p, "Edit"), button(p, "Disable"), button(p, "Delete")] },
   { name: "Groups", path: "/groups", ready: (p) => [p.getByRole("link", { name: "Engineering" })], controls: (p) => [button(p, "New group")] },
   {
@@ -123,6 +123,9 @@ describe.skipIf(!hasChromium)("web console: read-only for viewers", () => {
       errors = pageErrors;
       await signIn(page, server.url, viewer);
       await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–7 of 7");
+      await page.getByLabel("Status").selectOption("false");
+      await page.getByText("Export", { exact: true }).click();
+      expect(await page.getByRole("link", { name: "Excel (.xlsx)" }).getAttribute("href")).toBe("/api/v1/workspaces/default/exports?format=xlsx&enabled=false");
       await page.goto(`${server.url}/w/default/sync/contoso`);
       await page.getByText("contoso.onmicrosoft.com").first().waitFor();
       await page.goto(`${server.url}/w/default/import`);

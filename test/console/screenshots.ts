@@ -48,7 +48,22 @@ try {
   runs.stopped = (await syncSource(deps, ctx.workspace, "contoso", { trigger: "schedule" })).runId;
   const shots: { name: string; path: string; ready: (page: Page) => Promise<unknown>; act?: (page: Page) => Promise<unknown> }[] = [
     { name: "users", path: "/w/default/users", ready: (p) => p.getByRole("link", { name: "Ada Lovelace" }).waitFor() },
-    { name: "users-filtered", path: "/w/default/users?tag=ID+synced", ready: (p) => p.getByRole("link", { name: "Grace Hopper" }).waitFor() },
+    {
+      name: "users-filtered",
+      path: "/w/default/users?tag=ID+synced",
+      ready: (p) => p.getByRole("link", { name: "Grace Hopper" }).waitFor(),
+      act: (p) => p.getByText("Export", { exact: true }).click(),
+    },
+    {
+      name: "users-bulk",
+      path: "/w/default/users",
+      ready: (p) => p.getByRole("link", { name: "Ada Lovelace" }).waitFor(),
+      act: async (p) => {
+        for (const name of ["Ada Lovelace", "Alan Turing", "Grace Hopper"]) await p.getByRole("checkbox", { name: `Select ${name}` }).check();
+        await p.getByRole("toolbar", { name: "Selected users" }).getByRole("button", { name: "Disable" }).click();
+        await p.getByRole("dialog", { name: "Disable 3 users?" }).waitFor();
+      },
+    },
     {
       name: "user-form-error",
       path: "/w/default/users",

@@ -84,7 +84,7 @@ export function ImportPage() {
       )}
       <section className="card" aria-labelledby="export-h">
         <h2 id="export-h">Export users</h2>
-        <p className="muted">All users of this workspace with every field, in the same columns the import reads.</p>
+        <p className="muted">All users of this workspace with every field, in the same columns the import reads. To export some of them, filter the Users page and use its Export menu.</p>
         <div className="actions">
           <a className="btn" href={importApi.exportUrl(workspace, "csv")} download>
             Export CSV

@@ -1,13 +1,14 @@
-import { useState } from "react";
-import { api, ws } from "../api.ts";
+import { useEffect, useRef, useState, type MouseEvent } from "react";
+import { api, withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
-import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
+import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import type { PageOf, User } from "../types.ts";
 import { systemTags } from "../types.ts";
 import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
 import { Badge, Empty, ErrorBanner, Loading, tagTone, relativeTime, formatDate } from "../components/ui.tsx";
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { DataTable, QueryPager, type Column } from "../components/DataTable.tsx";
+import { BulkActions } from "../components/BulkActions.tsx";
 import type { SourceSummary } from "./Sync.tsx";
 import { keptFrom } from "../../domain/source.ts";
 
@@ -47,6 +48,17 @@ export function UsersPage() {
     [workspace],
   );
   const [adding, setAdding] = useState(false);
+  const canChange = useCanChange();
+  // The ticked rows of this page; a new page, sort or filter starts a new selection.
+  const [selected, setSelected] = useState<ReadonlyMap<string, User>>(new Map());
+  useEffect(() => setSelected(new Map()), [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group]);
+  const toggle = (user: User) =>
+    setSelected((current) => {
+      const next = new Map(current);
+      if (next.has(user.id)) next.delete(user.id);
+      else next.set(user.id, user);
+      return next;
+    });
 
   const sortBy = (column: Sort) => {
     const nextOrder = sort === column && order === "asc" ? "desc" : "asc";
@@ -66,6 +78,10 @@ export function UsersPage() {
   const filtered = Boolean(q || source || sourceType || tag || enabled || group);
   const sourceValue = source ? `name:${source}` : sourceType ? `type:${sourceType}` : "";
   const data = users.data;
+  const pageItems = data?.items ?? [];
+  const allTicked = pageItems.length > 0 && pageItems.every((u) => selected.has(u.id));
+  const filters = { q, source, sourceType, tag, enabled, group };
+  const exportUrl = (format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/exports"), { format, ...filters })}`;
 
   return (
     <div className="page">
@@ -76,16 +92,28 @@ export function UsersPage() {
             {data ? `${data.total.toLocaleString()} ${filtered ? "matching" : "in this workspace"}` : "\u00a0"}
           </p>
         </div>
-        <AdminOnly>
-          <div className="actions">
+        <div className="actions">
+          <details className="menu">
+            <summary className="btn">Export</summary>
+            <div className="menu-list">
+              <p className="muted small">{filtered ? `The ${data ? plural(data.total) : "users"} matching these filters` : "Every user of this workspace"}, in the columns the import reads</p>
+              <a href={exportUrl("csv")} download onClick={closeMenu}>
+                CSV
+              </a>
+              <a href={exportUrl("xlsx")} download onClick={closeMenu}>
+                Excel (.xlsx)
+              </a>
+            </div>
+          </details>
+          <AdminOnly>
             <Link className="btn" to={wsPath(workspace, "/import")}>
               Import
             </Link>
             <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
               Add user
             </button>
-          </div>
-        </AdminOnly>
+          </AdminOnly>
+        </div>
       </div>
 
       <div className="filters" role="search" aria-label="Filter users">
@@ -165,6 +193,17 @@ export function UsersPage() {
         ) : null}
       </div>
 
+      {selected.size ? (
+        <BulkActions
+          workspace={workspace}
+          selected={[...selected.values()]}
+          onClear={() => setSelected(new Map())}
+          onDone={() => {
+            setSelected(new Map());
+            users.reload();
+          }}
+        />
+      ) : null}
       <ErrorBanner error={users.error} retry={users.reload} title="Users could not be loaded." />
       {!data && users.loading ? <Loading label="Loading users…" /> : null}
       {data ? (
@@ -194,6 +233,9 @@ export function UsersPage() {
             loading={users.loading}
             caption={`Users, sorted by ${sort} ${order === "asc" ? "ascending" : "descending"}`}
             columns={[
+              ...(canChange
+                ? [{ label: <PageCheckbox checked={allTicked} some={selected.size > 0} onChange={() => setSelected(allTicked ? new Map() : new Map(pageItems.map((u) => [u.id, u])))} />, className: "cell-check" }]
+                : []),
               sortColumn("displayName", "Name"),
               sortColumn("email", "Email"),
               { label: "Department", className: "hide-narrow" },
@@ -204,7 +246,16 @@ export function UsersPage() {
             ]}
           >
             {data.items.map((user) => (
-              <tr key={user.id} onClick={(e) => !(e.target as HTMLElement).closest("a,button") && navigate(wsPath(workspace, `/users/${user.id}`))}>
+              <tr
+                key={user.id}
+                className={selected.has(user.id) ? "is-selected" : undefined}
+                onClick={(e) => !(e.target as HTMLElement).closest("a,button,input,.cell-check") && navigate(wsPath(workspace, `/users/${user.id}`))}
+              >
+                {canChange ? (
+                  <td className="cell-check" data-label="Select">
+                    <input type="checkbox" aria-label={`Select ${user.displayName}`} checked={selected.has(user.id)} onChange={() => toggle(user)} />
+                  </td>
+                ) : null}
                 <td data-label="Name" className="cell-name">
                   <div>
                     <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong">
@@ -251,6 +302,19 @@ export function UsersPage() {
       />
     </div>
   );
+}
+
+const closeMenu = (event: MouseEvent<HTMLElement>) => event.currentTarget.closest("details")?.removeAttribute("open");
+
+const plural = (n: number) => `${n.toLocaleString()} user${n === 1 ? "" : "s"}`;
+
+/** Ticks or clears every row of the page; half-ticked while only some are. */
+function PageCheckbox({ checked, some, onChange }: { checked: boolean; some: boolean; onChange: () => void }) {
+  const ref = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (ref.current) ref.current.indeterminate = some && !checked;
+  }, [some, checked]);
+  return <input ref={ref} type="checkbox" aria-label="Select every user on this page" checked={checked} onChange={onChange} />;
 }
 
 export function sourceLabel(user: Pick<User, "source">): string {

@@ -1,0 +1,119 @@
+import { useId, useState } from "react";
+import { api, ws } from "../api.ts";
+import type { Group, PageOf, User } from "../types.ts";
+import type { BulkAction, BulkResult } from "../../core/bulk-users.ts";
+import { useLoad } from "../hooks.ts";
+import { ConfirmDialog, TextField, useToast } from "./ui.tsx";
+
+type Pending = Exclude<BulkAction, "enable"> | null;
+
+const plural = (n: number, word = "user") => `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+
+/** What a bulk action did, in a toast: "Disabled 3 users; 1 was already disabled". */
+export function bulkSummary(result: BulkResult): string {
+  const done = {
+    disable: ["Disabled", "already disabled"],
+    enable: ["Enabled", "already enabled"],
+    delete: ["Deleted", ""],
+    addToGroup: [`Added to ${result.group}:`, "already members"],
+    removeFromGroup: [`Removed from ${result.group}:`, "not members"],
+  }[result.action];
+  return `${done[0]} ${plural(result.changed)}${result.unchanged ? `; ${result.unchanged.toLocaleString()} ${done[1]}` : ""}`;
+}
+
+/**
+ * The Users page's toolbar for the rows an admin ticked: one request for the whole selection, which the
+ * server applies all or nothing.
+ */
+export function BulkActions({ workspace, selected, onDone, onClear }: { workspace: string; selected: User[]; onDone: () => void; onClear: () => void }) {
+  const toast = useToast();
+  const [pending, setPending] = useState<Pending>(null);
+  const [group, setGroup] = useState("");
+  const groupList = useId();
+  const groups = useLoad(
+    (signal) => (pending === "addToGroup" || pending === "removeFromGroup" ? api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: 500 }, { signal }) : Promise.resolve(null)),
+    [workspace, pending],
+  );
+  const manualGroups = (groups.data?.items ?? []).filter((g) => g.source.type !== "entra");
+  const synced = selected.filter((u) => u.source.type === "entra").length;
+
+  const run = async (action: BulkAction, extra: { group?: string } = {}) => {
+    const result = await api.post<BulkResult>(ws(workspace, "/users/bulk"), { action, users: selected.map((u) => u.id), ...extra });
+    toast(bulkSummary(result));
+    onDone();
+  };
+  const close = () => {
+    setPending(null);
+    setGroup("");
+  };
+  const syncedNote = synced ? (
+    <p className="banner banner-info">
+      {plural(synced)} of these {synced === 1 ? "is" : "are"} synced from Entra ID: the next sync sets {synced === 1 ? "it" : "them"} back to what Entra ID says
+      {pending === "delete" ? " (a deleted user comes back)" : ""}. Change {synced === 1 ? "it" : "them"} in Entra ID to keep the change.
+    </p>
+  ) : null;
+  const toGroup = pending === "addToGroup" || pending === "removeFromGroup";
+
+  return (
+    <div className="bulk-bar" role="toolbar" aria-label="Selected users">
+      <strong>{plural(selected.length)} selected</strong>
+      <button type="button" className="btn btn-small" onClick={() => setPending("disable")}>
+        Disable
+      </button>
+      <button type="button" className="btn btn-small" onClick={() => void run("enable").catch((e: unknown) => toast(e instanceof Error ? e.message : String(e), "bad"))}>
+        Enable
+      </button>
+      <button type="button" className="btn btn-small" onClick={() => setPending("addToGroup")}>
+        Add to group…
+      </button>
+      <button type="button" className="btn btn-small" onClick={() => setPending("removeFromGroup")}>
+        Remove from group…
+      </button>
+      <button type="button" className="btn btn-small btn-danger" onClick={() => setPending("delete")}>
+        Delete…
+      </button>
+      <button type="button" className="btn btn-link" onClick={onClear}>
+        Clear selection
+      </button>
+
+      <ConfirmDialog
+        open={pending === "disable" || pending === "delete"}
+        title={pending === "delete" ? `Delete ${plural(selected.length)}?` : `Disable ${plural(selected.length)}?`}
+        confirmLabel={pending === "delete" ? `Delete ${plural(selected.length)}` : `Disable ${plural(selected.length)}`}
+        danger={pending === "delete"}
+        onConfirm={() => run(pending!)}
+        onClose={close}
+      >
+        <p>
+          {pending === "delete"
+            ? "They are removed from the directory with their cards, PINs and memberships. Their history stays in the workspace's activity."
+            : "Disabled users keep their record, groups and history but can no longer sign in."}
+        </p>
+        {syncedNote}
+      </ConfirmDialog>
+
+      <ConfirmDialog
+        open={toGroup}
+        title={pending === "addToGroup" ? `Add ${plural(selected.length)} to a group` : `Remove ${plural(selected.length)} from a group`}
+        confirmLabel={pending === "addToGroup" ? "Add to group" : "Remove from group"}
+        onConfirm={() => run(pending!, { group: group.trim() })}
+        onClose={close}
+      >
+        <TextField
+          label="Group"
+          list={groupList}
+          value={group}
+          onChange={(e) => setGroup(e.target.value)}
+          autoComplete="off"
+          placeholder="A group's name"
+          hint="Groups synced from Entra ID take their members from Entra ID and are not offered."
+        />
+        <datalist id={groupList}>
+          {manualGroups.map((g) => (
+            <option key={g.id} value={g.name} />
+          ))}
+        </datalist>
+      </ConfirmDialog>
+    </div>
+  );
+}
