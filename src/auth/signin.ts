@@ -4,8 +4,9 @@ import type { Role } from "../storage/schema.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { hashToken } from "../security/hashing.ts";
-import { createSession, sameSecret, type Account, type Session } from "../core/accounts.ts";
+import { createSession, grantRole, sameSecret, type Account, type Session } from "../core/accounts.ts";
 import { getUser } from "../core/users.ts";
+import { recordChange } from "../core/change-log.ts";
 import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
 import { invalidInput, notFound } from "../errors.ts";
 import { clouds, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
@@ -237,7 +238,18 @@ async function accountFor(db: Db, source: SignInSource, claims: IdentityClaims):
     .onConflict((oc) => oc.column("user_id").where("user_id", "is not", null).doUpdateSet({ email, display_name: user.display_name }))
     .returningAll()
     .executeTakeFirstOrThrow();
-  await db.insertInto("workspace_roles").values({ account_id: row.id, workspace_id: source.workspaceId, role: "viewer" }).onConflict((oc) => oc.doNothing()).execute();
+  const firstVisit = await db
+    .insertInto("workspace_roles")
+    .values({ account_id: row.id, workspace_id: source.workspaceId, role: "viewer" })
+    .onConflict((oc) => oc.doNothing())
+    .returning("role")
+    .executeTakeFirst();
+  if (firstVisit) {
+    await recordChange(db, {
+      workspaceId: source.workspaceId, actor: email, userId: user.id, subject: email, action: "grant access",
+      after: { role: "viewer", signIn: "microsoft", message: "signed in with Microsoft for the first time; every synced user who signs in is a viewer until an admin gives more" },
+    });
+  }
   return { id: row.id, email: row.email, displayName: row.display_name, isOwner: row.is_owner, createdAt: new Date(row.created_at).toISOString() };
 }
 
@@ -270,7 +282,7 @@ export async function linkedUser(db: Db, accountId: string) {
  * Gives a synced user a role in their workspace: admin, or viewer (the default every synced user gets at
  * first sign-in). Creates their account before their first sign-in if needed.
  */
-export async function setUserRole(db: Db, workspace: Workspace, userKey: string, role: Role): Promise<{ userId: string; displayName: string; role: Role }> {
+export async function setUserRole(db: Db, workspace: Workspace, userKey: string, role: Role, actor: string): Promise<{ userId: string; displayName: string; role: Role }> {
   const user = await getUser({ db, workspace }, userKey);
   if (user.source.type !== "entra") throw invalidInput([{ field: "user", message: "only users synced from Entra ID sign in with Microsoft; local admins are managed with `rollcall admins`", value: userKey }]);
   const row = await db.selectFrom("users").select(["id", "display_name", "email", "user_principal_name"]).where("id", "=", user.id).executeTakeFirst();
@@ -282,10 +294,6 @@ export async function setUserRole(db: Db, workspace: Workspace, userKey: string,
     .onConflict((oc) => oc.column("user_id").where("user_id", "is not", null).doUpdateSet({ display_name: row.display_name }))
     .returning("id")
     .executeTakeFirstOrThrow();
-  await db
-    .insertInto("workspace_roles")
-    .values({ account_id: account.id, workspace_id: workspace.id, role })
-    .onConflict((oc) => oc.columns(["account_id", "workspace_id"]).doUpdateSet({ role }))
-    .execute();
+  await grantRole(db, { accountId: account.id, subject: email, workspace, role, actor, userId: row.id });
   return { userId: row.id, displayName: row.display_name, role };
 }

@@ -133,7 +133,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       disable: (key) => disableUser(ctx, key),
       remove: (key) => deleteUser(ctx, key),
       bulk: (request) => bulkUsers(ctx, request),
-      setRole: (key, role) => setUserRole(ctx.db, ctx.workspace, key, role),
+      setRole: (key, role) => setUserRole(ctx.db, ctx.workspace, key, role, ctx.actor),
     },
     groups: {
       list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await listGroups(ctx, filter, { limit, offset })).items),

@@ -6,6 +6,7 @@ import { RollcallError, invalidInput, notFound } from "../errors.ts";
 import { hashSecret, hashToken, randomToken, verifySecret } from "../security/hashing.ts";
 import { isValidEmail } from "../domain/user.ts";
 import { translateDatabaseError } from "./context.ts";
+import { recordChange } from "./change-log.ts";
 import type { Workspace } from "./workspaces.ts";
 
 /**
@@ -74,6 +75,7 @@ export async function ensureFirstAdmin(db: Db, input: { email: string; password?
 export async function createAccount(
   db: Db,
   input: { email: string; displayName?: string | undefined; owner?: boolean | undefined; workspace?: Workspace | undefined; role?: string | undefined; password?: string | undefined },
+  actor: string,
 ): Promise<{ account: Account; password: string; workspaces: WorkspaceGrant[] }> {
   const email = input.email.trim();
   if (!isValidEmail(email)) throw invalidInput([{ field: "email", message: `"${email}" is not a valid email address`, value: email }]);
@@ -95,14 +97,17 @@ export async function createAccount(
         .values({ email, display_name: input.displayName?.trim() || email, password_hash: passwordHash, is_owner: input.owner ?? false })
         .returningAll()
         .executeTakeFirstOrThrow();
-      if (input.workspace) await trx.insertInto("workspace_roles").values({ account_id: row.id, workspace_id: input.workspace.id, role }).execute();
+      if (input.workspace) {
+        await trx.insertInto("workspace_roles").values({ account_id: row.id, workspace_id: input.workspace.id, role }).execute();
+        await recordAccess(trx, input.workspace.id, actor, { subject: email, action: "grant access", after: { role, signIn: "password" } });
+      }
       return toAccount(row);
     })
     .catch(translateDatabaseError);
   return { account, password, workspaces: await accountGrants(db, account.id) };
 }
 
-export async function resetPassword(db: Db, email: string, password?: string): Promise<{ account: Account; password: string }> {
+export async function resetPassword(db: Db, email: string, actor: string, password?: string): Promise<{ account: Account; password: string }> {
   const account = await findAccount(db, email);
   if (!account) throw notFound("account", email);
   if (password !== undefined && password.length < minPasswordLength) {
@@ -113,6 +118,9 @@ export async function resetPassword(db: Db, email: string, password?: string): P
     await trx.updateTable("accounts").set({ password_hash: await hashSecret(next) }).where("id", "=", account.id).execute();
     // A reset is usually "someone may know the old one": end every session it opened.
     await trx.deleteFrom("sessions").where("account_id", "=", account.id).execute();
+    for (const grant of await accountGrants(trx, account.id)) {
+      await recordAccess(trx, grant.workspaceId, actor, { subject: account.email, action: "reset password", after: { message: "a new password was issued and the account's sessions were ended" } });
+    }
   });
   return { account, password: next };
 }
@@ -216,29 +224,58 @@ export async function getAccount(db: Db, key: string): Promise<Account & { works
   return { ...toAccount(row), workspaces: await accountGrants(db, row.id) };
 }
 
-export async function setWorkspaceRole(db: Db, account: Account, workspace: Workspace, role: string): Promise<WorkspaceGrant[]> {
-  const checked = checkRole(role);
-  await db
-    .insertInto("workspace_roles")
-    .values({ account_id: account.id, workspace_id: workspace.id, role: checked })
-    .onConflict((oc) => oc.columns(["account_id", "workspace_id"]).doUpdateSet({ role: checked }))
-    .execute();
+export async function setWorkspaceRole(db: Db, account: Account, workspace: Workspace, role: string, actor: string): Promise<WorkspaceGrant[]> {
+  await grantRole(db, { accountId: account.id, subject: account.email, workspace, role: checkRole(role), actor });
   return accountGrants(db, account.id);
 }
 
-export async function removeWorkspaceRole(db: Db, account: Account, workspace: Workspace): Promise<WorkspaceGrant[]> {
-  const result = await db.deleteFrom("workspace_roles").where("account_id", "=", account.id).where("workspace_id", "=", workspace.id).executeTakeFirst();
-  if (Number(result.numDeletedRows) === 0) throw new RollcallError("not_found", `${account.email} has no role in workspace "${workspace.name}"`, { resource: "role" });
+/**
+ * Gives an account a role in a workspace (a password account, or a synced user who signs in with Microsoft),
+ * recording a grant or a change of role in the workspace's activity; the same role again records nothing.
+ */
+export async function grantRole(db: Db, grant: { accountId: string; subject: string; workspace: Workspace; role: Role; actor: string; userId?: string }): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom("workspace_roles").select("role").where("account_id", "=", grant.accountId).where("workspace_id", "=", grant.workspace.id).forUpdate().executeTakeFirst();
+    if (before?.role === grant.role) return;
+    await trx
+      .insertInto("workspace_roles")
+      .values({ account_id: grant.accountId, workspace_id: grant.workspace.id, role: grant.role })
+      .onConflict((oc) => oc.columns(["account_id", "workspace_id"]).doUpdateSet({ role: grant.role }))
+      .execute();
+    await recordAccess(trx, grant.workspace.id, grant.actor, {
+      subject: grant.subject,
+      userId: grant.userId,
+      action: before ? "change access" : "grant access",
+      before: before ? { role: before.role } : null,
+      after: { role: grant.role, signIn: grant.userId ? "microsoft" : "password" },
+    });
+  });
+}
+
+export async function removeWorkspaceRole(db: Db, account: Account, workspace: Workspace, actor: string): Promise<WorkspaceGrant[]> {
+  await db.transaction().execute(async (trx) => {
+    const removed = await trx.deleteFrom("workspace_roles").where("account_id", "=", account.id).where("workspace_id", "=", workspace.id).returning("role").executeTakeFirst();
+    if (!removed) throw new RollcallError("not_found", `${account.email} has no role in workspace "${workspace.name}"`, { resource: "role" });
+    await recordAccess(trx, workspace.id, actor, { subject: account.email, action: "revoke access", before: { role: removed.role } });
+  });
   return accountGrants(db, account.id);
+}
+
+/** Who gained or lost access to a workspace, in its activity (never a password or a session). */
+function recordAccess(db: Db, workspaceId: string, actor: string, entry: { subject: string; action: string; userId?: string | undefined; before?: object | null; after?: object | null }): Promise<void> {
+  return recordChange(db, { workspaceId, actor, ...entry });
 }
 
 /** Deletes an account (and so its sessions). Nobody deletes themselves, and the last owner stays. */
-export async function deleteAccount(db: Db, account: Account, actingAccountId: string): Promise<void> {
+export async function deleteAccount(db: Db, account: Account, actingAccountId: string, actor: string): Promise<void> {
   if (account.id === actingAccountId) throw new RollcallError("invalid_input", "You cannot delete your own account; ask another owner", { field: "id" });
   await db.transaction().execute(async (trx) => {
     if (account.isOwner) {
       const { owners } = await trx.selectFrom("accounts").select(sql<number>`count(*)::int`.as("owners")).where("is_owner", "=", true).executeTakeFirstOrThrow();
       if (owners <= 1) throw new RollcallError("invalid_input", "This is the last owner account; make another account an owner first", { field: "id" });
+    }
+    for (const grant of await accountGrants(trx, account.id)) {
+      await recordAccess(trx, grant.workspaceId, actor, { subject: account.email, action: "revoke access", before: { role: grant.role }, after: { message: "the account was deleted" } });
     }
     await trx.deleteFrom("accounts").where("id", "=", account.id).execute();
   });

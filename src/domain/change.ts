@@ -32,6 +32,7 @@ const labels: Record<string, string> = {
   customAttributes: "Custom attributes",
   blockSignIn: "Block sign-in (yes/no)",
   pin: "PIN",
+  signIn: "Signs in with",
 };
 
 const settingLabels: Record<string, string> = {

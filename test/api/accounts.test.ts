@@ -11,7 +11,7 @@ describe.each(engines)("admin accounts API on %s", (engine) => {
   beforeAll(async () => {
     api = await testApi(engine, { config: { loginAttempts: 1000 } });
     await createWorkspace(api.store.db, { name: "acme" });
-    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" });
+    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" }, "test");
     owner = await signIn(api.app, "owner@example.com", "owner password 1");
   });
   afterAll(() => api?.close());
@@ -68,6 +68,27 @@ describe.each(engines)("admin accounts API on %s", (engine) => {
     expect(deleted.body.email).toBe("temp@example.com");
     expect((await again("GET", "auth/me")).status).toBe(401);
     expect((await owner("DELETE", "accounts/temp@example.com")).status).toBe(404);
+  });
+
+  it("records who gave or took access in the workspace's activity, never a password", async () => {
+    const activity = async (subject: string) =>
+      (await owner("GET", "workspaces/acme/activity?limit=100")).body.items
+        .filter((c: { subject: string }) => c.subject === subject)
+        .map((c: { action: string; actor: string; before: unknown; after: unknown }) => [c.action, c.actor, c.before, c.after]);
+    const created = await owner("POST", "accounts", { email: "audited@example.com", workspace: "acme", role: "viewer" });
+    await owner("PUT", "accounts/audited@example.com/workspaces/acme", { role: "admin" });
+    await owner("PUT", "accounts/audited@example.com/workspaces/acme", { role: "admin" }); // the same role again: nothing to record
+    await owner("POST", "accounts/audited@example.com/reset-password");
+    await owner("DELETE", "accounts/audited@example.com");
+    expect(await activity("audited@example.com")).toEqual([
+      ["revoke access", "owner@example.com", { role: "admin" }, { message: "the account was deleted" }],
+      ["reset password", "owner@example.com", null, { message: "a new password was issued and the account's sessions were ended" }],
+      ["change access", "owner@example.com", { role: "viewer" }, { role: "admin", signIn: "password" }],
+      ["grant access", "owner@example.com", null, { role: "viewer", signIn: "password" }],
+    ]);
+    const log = JSON.stringify((await owner("GET", "workspaces/acme/activity?limit=100")).body);
+    expect(log).not.toContain(created.body.password);
+    expect(log).not.toMatch(/scrypt/);
   });
 
   it("keeps the last owner and your own account, and is for owners only", async () => {

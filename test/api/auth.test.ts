@@ -14,7 +14,7 @@ describe.each(engines)("API authentication on %s", (engine) => {
     api = await testApi(engine, { config: { loginAttempts: 1000 } });
     await createWorkspace(api.store.db, { name: "a" });
     await createWorkspace(api.store.db, { name: "b" });
-    await createAccount(api.store.db, { email: "root@example.com", owner: true, password });
+    await createAccount(api.store.db, { email: "root@example.com", owner: true, password }, "test");
     owner = await signIn(api.app, "root@example.com", password);
   });
   afterAll(() => api?.close());
@@ -188,9 +188,9 @@ describe.each(engines)("API authentication on %s", (engine) => {
 
   it("ends every session of an account whose password is reset", async () => {
     const { resetPassword } = await import("../../src/core/accounts.ts");
-    await createAccount(api.store.db, { email: "reset@example.com", owner: true, password: "first password here" });
+    await createAccount(api.store.db, { email: "reset@example.com", owner: true, password: "first password here" }, "test");
     const session = await signIn(api.app, "reset@example.com", "first password here");
-    const { password: next } = await resetPassword(api.store.db, "reset@example.com");
+    const { password: next } = await resetPassword(api.store.db, "reset@example.com", "test");
     expect((await session("GET", "auth/me")).status).toBe(401);
     expect((await caller(api.app)("POST", "auth/login", { email: "reset@example.com", password: "first password here" })).status).toBe(401);
     await expect(signIn(api.app, "reset@example.com", next)).resolves.toBeDefined();
@@ -205,7 +205,7 @@ describe.each(engines)("changing your own password on %s", (engine) => {
   afterAll(() => api?.close());
 
   it("needs the current password, keeps this session and signs out the others", async () => {
-    await createAccount(api.store.db, { email: "me@example.com", owner: true, password: "generated password 1" });
+    await createAccount(api.store.db, { email: "me@example.com", owner: true, password: "generated password 1" }, "test");
     const here = await signIn(api.app, "me@example.com", "generated password 1");
     const elsewhere = await signIn(api.app, "me@example.com", "generated password 1");
 
@@ -231,8 +231,8 @@ describe.each(engines)("login rate limit on %s", (engine) => {
   let api: TestApi;
   beforeAll(async () => {
     api = await testApi(engine);
-    await createAccount(api.store.db, { email: "target@example.com", owner: true, password: "the real password" });
-    await createAccount(api.store.db, { email: "other@example.com", owner: true, password: "the other password" });
+    await createAccount(api.store.db, { email: "target@example.com", owner: true, password: "the real password" }, "test");
+    await createAccount(api.store.db, { email: "other@example.com", owner: true, password: "the other password" }, "test");
   });
   afterAll(() => api?.close());
 

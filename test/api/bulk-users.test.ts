@@ -15,7 +15,7 @@ describe.each(engines)("bulk actions on users, through the API, on %s", (engine)
     api = await testApi(engine);
     await createWorkspace(api.store.db, { name: "acme", defaultCountry: "GB" });
     await createWorkspace(api.store.db, { name: "other" });
-    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" });
+    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" }, "test");
     as = await signIn(api.app, "owner@example.com", "owner password 1");
     for (const name of ["ada", "bob", "cy", "dee"]) {
       ids[name] = (await as("POST", "workspaces/acme/users", { email: `${name}@example.com`, displayName: name })).body.id;

@@ -41,7 +41,7 @@ describe.each(engines)("API routes on %s", (engine) => {
     writeFileSync(join(dist, "app.js"), "console.log('app')");
     api = await testApi(engine, { modules: [failing], consoleDist: dist, config: { loginAttempts: 1000 } });
     await createWorkspace(api.store.db, { name: "acme", defaultCountry: "GB" });
-    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" });
+    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" }, "test");
     as = await signIn(api.app, "owner@example.com", "owner password 1");
   });
   afterAll(() => api?.close());

@@ -78,7 +78,7 @@ export async function signIn(app: FastifyInstance, email: string, password: stri
 /** Creates an account (owner, or with a role in one workspace) and signs it in. */
 export async function accountCaller(api: TestApi, email: string, grant: { owner: true } | { workspace: string; role: "admin" | "viewer" }) {
   const workspace = "workspace" in grant ? await resolveWorkspace(api.store.db, grant.workspace) : undefined;
-  const { password } = await createAccount(api.store.db, { email, owner: "owner" in grant, workspace, role: "role" in grant ? grant.role : undefined });
+  const { password } = await createAccount(api.store.db, { email, owner: "owner" in grant, workspace, role: "role" in grant ? grant.role : undefined }, "test");
   return signIn(api.app, email, password);
 }
 

@@ -56,7 +56,7 @@ describe.each(engines)("listing 100,000 users on %s", (engine) => {
     );
     await sql`ANALYZE`.execute(api.store.db);
     console.log(`[${engine}] seeded ${count} users in ${Math.round(performance.now() - started)} ms`);
-    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" });
+    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" }, "test");
     as = await signIn(api.app, "owner@example.com", "owner password 1");
   }, 300_000);
   afterAll(() => api?.close());

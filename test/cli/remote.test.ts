@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { createApiToken } from "../../src/core/tokens.ts";
+import { pageOfChanges } from "../../src/core/change-log.ts";
 import { listGroups } from "../../src/core/groups.ts";
 import { getUser, listUsers } from "../../src/core/users.ts";
 import type { GraphUser } from "../../src/emulator/types.ts";
@@ -100,6 +101,9 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     const promoted = await cli(["user-role", person.userPrincipalName, "--role", "admin", "--json"], { ROLLCALL_TOKEN: adminToken });
     expect(promoted.code, promoted.stderr).toBe(0);
     expect(promoted.json()).toMatchObject({ displayName: person.displayName, role: "admin" });
+    const [granted] = (await pageOfChanges(h.store.db, h.ctx.workspace.id, { userId: promoted.json<{ userId: string }>().userId }, { limit: 1 })).items;
+    // Signing in with Microsoft made them a viewer; the token promotes them.
+    expect(granted).toMatchObject({ action: "change access", actor: "token:ops", before: { role: "viewer" }, after: { role: "admin", signIn: "microsoft" } });
 
     const added = await cli(["users", "add", "--email", "ada@example.com", "--display-name", "Ada Lovelace", "--tag", "pilot", "--json"]);
     expect(added.code, added.stderr).toBe(0);

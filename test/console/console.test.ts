@@ -266,6 +266,10 @@ describe.skipIf(!hasChromium)("web console", () => {
     await dialog.getByRole("button", { name: "Add admin" }).click();
     await expect.poll(() => dialog.getByLabel("Email").getAttribute("aria-invalid")).toBe("true");
     await dialog.getByRole("button", { name: "Cancel" }).click();
+    // Who gave the access is in the workspace's activity.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Activity" }).click();
+    await page.getByLabel("Kind of change").selectOption("grant access");
+    await expect.poll(() => page.locator(".history-item").first().textContent()).toMatch(/^Grant access auditor@contoso\.com · .* by admin@rollcall\.test.*Role.*viewer/);
   });
 
   it("imports a CSV: preview with the bad row's problem, then the valid rows on confirmation", async () => {

@@ -66,7 +66,7 @@ describe.skipIf(!hasChromium)("web console: read-only for viewers", () => {
       { name: "contoso", config: { tenantId: "contoso.onmicrosoft.com", clientId: "11111111-2222-4333-8444-555555555555", schedule: null }, credential: { kind: "secret", secret: "not used here" } },
     );
     await createApiToken(server.rt.store.db, ctx.workspace, { name: "HR export job" }, "test");
-    await createAccount(server.rt.store.db, { email: viewer.email, workspace: ctx.workspace, role: "viewer", password: viewer.password });
+    await createAccount(server.rt.store.db, { email: viewer.email, workspace: ctx.workspace, role: "viewer", password: viewer.password }, "test");
     browser = await launchBrowser();
   });
 

@@ -167,7 +167,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
 
     // A viewer can read the review but is offered neither Apply nor Reject.
     const viewer = { email: "auditor@contoso.com", password: "viewer password 12345" };
-    await createAccount(server.rt.store.db, { ...viewer, workspace: await resolveWorkspace(server.rt.store.db, "default"), role: "viewer" });
+    await createAccount(server.rt.store.db, { ...viewer, workspace: await resolveWorkspace(server.rt.store.db, "default"), role: "viewer" }, "test");
     const viewerContext = await browser.newContext({ viewport: desktop });
     try {
       const { page: viewerPage, errors: viewerErrors } = await openPage(viewerContext);

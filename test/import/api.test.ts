@@ -39,7 +39,7 @@ describe.each(engines)("import API on %s", (engine) => {
   beforeAll(async () => {
     api = await testApi(engine, { config: { dataDir, uploadLimitBytes: 64 * 1024 } });
     await createWorkspace(api.store.db, { name: "acme", defaultCountry: "GB" });
-    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" });
+    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" }, "test");
     as = await signIn(api.app, "owner@example.com", "owner password 1");
   });
   afterAll(async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { Browser, directoryUser, loginWithCli, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
 import type { GraphUser } from "../../src/emulator/types.ts";
+import { pageOfChanges } from "../../src/core/change-log.ts";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,6 +63,10 @@ describe(`sign in with Microsoft (${engine})`, () => {
     expect(body.account.displayName).toBe(person.displayName);
     expect(body.user.source).toMatchObject({ type: "entra", name: "contoso", externalId: person.id });
     expect(body.workspaces).toEqual([expect.objectContaining({ name: "default", role: "viewer" })]);
+    // The first visit is in the workspace's activity and the user's history, once.
+    await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id });
+    const { items } = await pageOfChanges(h.store.db, h.ctx.workspace.id, { userId: body.user.id, action: "grant access" }, { limit: 10 });
+    expect(items).toEqual([expect.objectContaining({ actor: body.account.email, after: expect.objectContaining({ role: "viewer", signIn: "microsoft" }) })]);
 
     // Read-only: a viewer can read the directory but not change it, even with the CSRF token.
     const me = JSON.parse((await browser.request(`${h.url}/api/v1/auth/me`)).text);

@@ -3,7 +3,7 @@ import { createAccount, deleteAccount, getAccount, listAccounts, removeWorkspace
 import { resolveWorkspace } from "../../core/workspaces.ts";
 import { route, type RouteModule } from "../route.ts";
 import { accountSchema, listOf, roleSchema } from "../schemas.ts";
-import type { Principal } from "../auth.ts";
+import { actorOf, type Principal } from "../auth.ts";
 
 const grantSchema = z.object({ workspaceId: z.string(), workspace: z.string(), role: roleSchema });
 const accountWithGrants = accountSchema.extend({ workspaces: z.array(grantSchema).describe("roles held; owners administer every workspace regardless") });
@@ -46,9 +46,9 @@ export const accountRoutes: RouteModule = {
         })
         .strict(),
       response: withPassword,
-      async handler({ rt, body }) {
+      async handler({ rt, body, principal }) {
         const workspace = body.workspace === undefined ? undefined : await resolveWorkspace(rt.store.db, body.workspace);
-        return createAccount(rt.store.db, { ...body, workspace });
+        return createAccount(rt.store.db, { ...body, workspace }, actorOf(principal));
       },
     }),
     route({
@@ -58,9 +58,9 @@ export const accountRoutes: RouteModule = {
       access: "owner",
       params: accountParams,
       response: withPassword,
-      async handler({ rt, params }) {
+      async handler({ rt, params, principal }) {
         const account = await getAccount(rt.store.db, params.id);
-        const { password } = await resetPassword(rt.store.db, account.email);
+        const { password } = await resetPassword(rt.store.db, account.email, actorOf(principal));
         const { workspaces, ...plain } = account;
         return { account: plain, workspaces, password };
       },
@@ -73,10 +73,10 @@ export const accountRoutes: RouteModule = {
       params: grantParams,
       body: z.object({ role: roleSchema }).strict(),
       response: accountWithGrants,
-      async handler({ rt, params, body }) {
+      async handler({ rt, params, body, principal }) {
         const account = await getAccount(rt.store.db, params.id);
         const workspace = await resolveWorkspace(rt.store.db, params.workspace);
-        return { ...account, workspaces: await setWorkspaceRole(rt.store.db, account, workspace, body.role) };
+        return { ...account, workspaces: await setWorkspaceRole(rt.store.db, account, workspace, body.role, actorOf(principal)) };
       },
     }),
     route({
@@ -86,10 +86,10 @@ export const accountRoutes: RouteModule = {
       access: "owner",
       params: grantParams,
       response: accountWithGrants,
-      async handler({ rt, params }) {
+      async handler({ rt, params, principal }) {
         const account = await getAccount(rt.store.db, params.id);
         const workspace = await resolveWorkspace(rt.store.db, params.workspace);
-        return { ...account, workspaces: await removeWorkspaceRole(rt.store.db, account, workspace) };
+        return { ...account, workspaces: await removeWorkspaceRole(rt.store.db, account, workspace, actorOf(principal)) };
       },
     }),
     route({
@@ -101,7 +101,7 @@ export const accountRoutes: RouteModule = {
       response: accountWithGrants,
       async handler({ rt, params, principal }) {
         const account = await getAccount(rt.store.db, params.id);
-        await deleteAccount(rt.store.db, account, actingId(principal));
+        await deleteAccount(rt.store.db, account, actingId(principal), actorOf(principal));
         return account;
       },
     }),

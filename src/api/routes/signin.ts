@@ -173,7 +173,7 @@ export const signInRoutes: RouteModule = {
       body: z.object({ role: roleSchema }).strict(),
       response: z.object({ userId: z.string(), displayName: z.string(), role: roleSchema }),
       async handler({ ctx, params, body }) {
-        return setUserRole(ctx.db, ctx.workspace, params.user, body.role);
+        return setUserRole(ctx.db, ctx.workspace, params.user, body.role, ctx.actor);
       },
     }),
   ],

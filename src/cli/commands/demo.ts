@@ -44,10 +44,10 @@ async function ensureAdmin(rt: Runtime, workspace: Workspace): Promise<{ email: 
   const email = rt.config.adminEmail;
   const account = await findAccount(rt.store.db, email);
   if (!account) {
-    const created = await createAccount(rt.store.db, { email, owner: true, workspace, password: rt.config.adminPassword });
+    const created = await createAccount(rt.store.db, { email, owner: true, workspace, password: rt.config.adminPassword }, "demo");
     return { email, password: created.password };
   }
-  const reset = await resetPassword(rt.store.db, email, rt.config.adminPassword);
+  const reset = await resetPassword(rt.store.db, email, "demo", rt.config.adminPassword);
   return { email, password: reset.password };
 }
 

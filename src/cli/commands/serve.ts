@@ -76,7 +76,7 @@ export function adminsCommand(): Command {
       .action(async (opts) =>
         run(opts, async (rt) => {
           const workspace = opts.workspace ? await resolveWorkspace(rt.store.db, opts.workspace) : undefined;
-          return createAccount(rt.store.db, { email: opts.email, displayName: opts.name, owner: opts.owner, workspace, role: opts.role });
+          return createAccount(rt.store.db, { email: opts.email, displayName: opts.name, owner: opts.owner, workspace, role: opts.role }, "cli");
         }, {
           human: (r) =>
             `created ${r.account.isOwner ? "owner" : "admin"} account ${r.account.email}` +
@@ -90,7 +90,7 @@ export function adminsCommand(): Command {
     withJson(new Command("reset-password").description("give an account a new generated password and end its sessions"))
       .argument("<email>")
       .action(async (email: string, opts) =>
-        run(opts, (rt) => resetPassword(rt.store.db, email), {
+        run(opts, (rt) => resetPassword(rt.store.db, email, "cli"), {
           human: (r) => `new password for ${r.account.email}: ${r.password}\n(shown only once; its sessions were signed out)`,
           json: (r) => ({ email: r.account.email, password: r.password }),
         }, "admins"),

@@ -13,7 +13,8 @@ const pageSize = 50;
 const kinds = [
   "create", "update", "delete", "disable", "enable", "add to group", "remove from group",
   "create group", "update group", "delete group", "add source", "update source", "remove source", "unlink",
-  "create token", "revoke token", "update workspace", "update notification settings",
+  "create token", "revoke token", "grant access", "change access", "revoke access", "reset password",
+  "update workspace", "update notification settings",
 ];
 
 /** Who changed what in the workspace, newest first: everything but sync runs, an older page at a time. */
