@@ -1,7 +1,8 @@
 import { setUserRole } from "../auth/signin.ts";
 import { activityPage, pageOfChanges, type ActivityPage, type ChangeRecord } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
-import { bulkUsers, type BulkRequest, type BulkResult } from "../core/bulk-users.ts";
+import { bulkUsers, type BulkRequest } from "../core/bulk-users.ts";
+import type { BulkResult } from "../domain/bulk.ts";
 import { exportUsers, type ExportOptions, type ExportResult } from "../core/exports.ts";
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";

@@ -1,33 +1,21 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { User } from "../domain/user.ts";
-import { selectUsersByKeys } from "../storage/queries/users.ts";
+import { selectUsers, selectUsersByKeys, type UserFilter } from "../storage/queries/users.ts";
 import { recordChanges, type ChangeEntry } from "./change-log.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { getGroup, assertManual } from "./groups.ts";
 import { markForNextSync, subjectOf } from "./users.ts";
-
-/** What the Users page's selection, or `rollcall users disable A B C`, does to every user in it at once. */
-export const bulkActions = ["disable", "enable", "delete", "addToGroup", "removeFromGroup"] as const;
-export type BulkAction = (typeof bulkActions)[number];
-
-export const maxBulkUsers = 1000;
+import { maxBulkMatching, maxBulkUsers, type BulkAction, type BulkResult } from "../domain/bulk.ts";
 
 export interface BulkRequest {
   action: BulkAction;
-  /** Ids, emails or user principal names. */
-  users: string[];
+  /** Ids, emails or user principal names; or, instead, */
+  users?: string[] | undefined;
+  /** every user the Users page's filters match (an empty filter: every user of the workspace). */
+  filter?: UserFilter | undefined;
   /** The group, for addToGroup and removeFromGroup. */
   group?: string | undefined;
-}
-
-export interface BulkResult {
-  action: BulkAction;
-  group: string | null;
-  /** Users the action changed, and those it found already so (already disabled, already a member…). */
-  changed: number;
-  unchanged: number;
-  users: { id: string; subject: string; changed: boolean }[];
 }
 
 /**
@@ -35,7 +23,10 @@ export interface BulkResult {
  * so a selection is never half-applied. Every changed user gets a history entry with the actor.
  */
 export async function bulkUsers(ctx: WorkspaceContext, request: BulkRequest): Promise<BulkResult> {
-  const users = await resolveUsers(ctx, request.users);
+  if ((request.users === undefined) === (request.filter === undefined)) {
+    throw invalidInput([{ field: "users", message: "give either the users (ids, emails or UPNs) or a filter that selects them, not both" }]);
+  }
+  const users = request.users ? await resolveUsers(ctx, request.users) : await matchingUsers(ctx, request.filter!);
   const needsGroup = request.action === "addToGroup" || request.action === "removeFromGroup";
   if (needsGroup && !request.group) throw invalidInput([{ field: "group", message: `name the group to ${request.action === "addToGroup" ? "add the users to" : "remove the users from"}` }]);
   const group = needsGroup ? await getGroup(ctx, request.group!) : null;
@@ -93,6 +84,13 @@ export async function bulkUsers(ctx: WorkspaceContext, request: BulkRequest): Pr
 
   const listed = users.map((u) => ({ id: u.id, subject: subjectOf(u), changed: changedIds.has(u.id) }));
   return { action: request.action, group: group?.name ?? null, changed: changedIds.size, unchanged: users.length - changedIds.size, users: listed };
+}
+
+async function matchingUsers(ctx: WorkspaceContext, filter: UserFilter): Promise<User[]> {
+  const { items, total } = await selectUsers(ctx.db, ctx.workspace.id, filter, { limit: maxBulkMatching, offset: 0, sort: "displayName", order: "asc" });
+  if (total === 0) throw invalidInput([{ field: "filter", message: "matches no user; nothing was changed" }]);
+  if (total > maxBulkMatching) throw invalidInput([{ field: "filter", message: `matches ${total.toLocaleString("en-US")} users; at most ${maxBulkMatching.toLocaleString("en-US")} at once: narrow it` }]);
+  return items;
 }
 
 /** Every key's user, each once, in the order given; all the keys that name none in one error. */

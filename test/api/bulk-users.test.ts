@@ -66,7 +66,23 @@ describe.each(engines)("bulk actions on users, through the API, on %s", (engine)
     expect((await as("GET", `workspaces/other/users/${ids.elsewhere}`)).status).toBe(200);
   });
 
+  it("acts on every user a filter matches, as GET …/users reads the same filter", async () => {
+    await as("POST", "workspaces/acme/groups", { name: "Night shift" });
+    await bulk({ action: "addToGroup", group: "Night shift", users: [ids.bob, ids.dee] });
+    const listed = (await as("GET", "workspaces/acme/users?group=night%20shift&enabled=true")).body;
+    const disabled = await bulk({ action: "disable", filter: { group: "night shift", enabled: true } });
+    expect(disabled.status, JSON.stringify(disabled.body)).toBe(200);
+    expect(disabled.body).toMatchObject({ changed: listed.total, unchanged: 0 });
+    expect(disabled.body.users.map((u: { id: string }) => u.id).sort()).toEqual(listed.items.map((u: { id: string }) => u.id).sort());
+    expect((await user(ids.ada!)).enabled).toBe(true);
+    expectError(await bulk({ action: "disable", filter: { group: "night shift", enabled: true } }), 400, "invalid_input", ["filter"]);
+    expect((await bulk({ action: "enable", filter: {} })).body).toMatchObject({ changed: 2, unchanged: 2 });
+  });
+
   it("refuses bad requests with the field at fault", async () => {
+    expectError(await bulk({ action: "disable", users: [ids.ada], filter: {} }), 400, "invalid_input", ["users"]);
+    expectError(await bulk({ action: "disable" }), 400, "invalid_input", ["users"]);
+    expectError(await bulk({ action: "disable", filter: { enabled: "maybe" } }), 400, "invalid_input");
     expectError(await bulk({ action: "addToGroup", users: [ids.ada] }), 400, "invalid_input", ["group"]);
     expectError(await bulk({ action: "disable", users: [] }), 400, "invalid_input");
     expectError(await bulk({ action: "archive", users: [ids.ada] }), 400, "invalid_input");

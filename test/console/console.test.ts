@@ -6,6 +6,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { admin, desktop, hasChromium, chromiumPath, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 import { seedDirectory } from "./seed.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
+import { createUser } from "../../src/core/users.ts";
 
 if (!hasChromium) {
   console.warn(`Skipping the web console tests: no Chromium at ${chromiumPath}. Install it with \`apt-get install -y chromium\` (CI does).`);
@@ -229,6 +230,22 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("button", { name: "Clear filters" }).click();
     const ada = await page.evaluate(() => fetch("/api/v1/workspaces/default/users/ada@contoso.com").then((r) => r.json()));
     expect(ada).toMatchObject({ enabled: true, groups: ["Engineering", "Front office"] });
+
+    // More users match than a page shows: the whole page ticked offers every matching user.
+    const ctx = { db: server.rt.store.db, workspace: await resolveWorkspace(server.rt.store.db, "default"), actor: "test" };
+    for (let i = 0; i < 60; i++) await createUser(ctx, { email: `temp${i}@contoso.com`, displayName: `Temp ${i}` }, { type: "import", name: "temps.csv", id: null, externalId: null });
+    await page.goto(`${server.url}/w/default/users?source=temps.csv`);
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–50 of 60");
+    await page.getByRole("checkbox", { name: "Select every user on this page" }).check();
+    await toolbar.getByRole("button", { name: "Select all 60 matching users" }).click();
+    await expect.poll(() => toolbar.locator("strong").textContent()).toBe("All 60 matching users selected");
+    await toolbar.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog", { name: "Delete 60 users?" }).getByRole("button", { name: "Delete 60 users" }).click();
+    await toast("Deleted 60 users");
+    await page.getByText("No users match these filters").waitFor();
+    const left = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?q=temp").then((r) => r.json() as Promise<{ total: number }>));
+    expect(left.total).toBe(0);
+    await page.getByRole("button", { name: "Clear filters" }).click();
   });
 
   it("creates an API token that is shown once, then revokes it", async () => {

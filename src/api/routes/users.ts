@@ -2,7 +2,8 @@ import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
 import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../core/users.ts";
 import { historyPage } from "../../core/change-log.ts";
-import { bulkActions, bulkUsers, maxBulkUsers } from "../../core/bulk-users.ts";
+import { bulkUsers } from "../../core/bulk-users.ts";
+import { bulkActions, maxBulkMatching, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, historyQuery, limitParam, listOf, offsetParam, userFilterQuery, userSchema, workspaceParams } from "../schemas.ts";
 
@@ -20,7 +21,12 @@ const listQuery = userFilterQuery
 const bulkRequestSchema = z
   .object({
     action: z.enum(bulkActions),
-    users: z.array(z.string().min(1).max(320)).min(1, "select at least one user").max(maxBulkUsers, `at most ${maxBulkUsers} at once`).describe("ids, emails or user principal names"),
+    users: z.array(z.string().min(1).max(320)).min(1, "select at least one user").max(maxBulkUsers, `at most ${maxBulkUsers} at once`).optional().describe("ids, emails or user principal names"),
+    filter: userFilterQuery
+      .extend({ enabled: z.boolean().optional() })
+      .strict()
+      .optional()
+      .describe(`instead of users: every user these filters (those of GET …/users) match, at most ${maxBulkMatching}; {} is every user of the workspace`),
     group: z.string().min(1).max(256).optional().describe("for addToGroup and removeFromGroup: the group's name or id"),
   })
   .strict();
@@ -105,6 +111,7 @@ export const userRoutes: RouteModule = {
       summary: "Disable, enable, delete, add to a group or remove from a group many users at once",
       description:
         "All or nothing, in one transaction: a key that names no user answers 404 and changes nothing. " +
+        "Name the users, or give the Users page's filters to act on every user they match. " +
         "Users already in the asked state count as unchanged. Each changed user's history records the change.",
       access: "workspace",
       params: workspaceParams,

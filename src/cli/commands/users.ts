@@ -4,7 +4,7 @@ import type { User } from "../../domain/user.ts";
 import type { UserFilter, UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
 import type { Directory, UserHistory } from "../directory.ts";
-import { maxBulkUsers, type BulkAction } from "../../core/bulk-users.ts";
+import { maxBulkUsers, type BulkAction } from "../../domain/bulk.ts";
 import { collect, directoryCommand, positiveInteger, runOn, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 

@@ -1,7 +1,8 @@
 import { useId, useState } from "react";
 import { api, ws } from "../api.ts";
 import type { Group, PageOf, User } from "../types.ts";
-import type { BulkAction, BulkResult } from "../../core/bulk-users.ts";
+import type { UserFilter } from "../../storage/queries/users.ts";
+import type { BulkAction, BulkResult } from "../../domain/bulk.ts";
 import { useLoad } from "../hooks.ts";
 import { ConfirmDialog, TextField, useToast } from "./ui.tsx";
 
@@ -25,7 +26,23 @@ export function bulkSummary(result: BulkResult): string {
  * The Users page's toolbar for the rows an admin ticked: one request for the whole selection, which the
  * server applies all or nothing.
  */
-export function BulkActions({ workspace, selected, onDone, onClear }: { workspace: string; selected: User[]; onDone: () => void; onClear: () => void }) {
+export function BulkActions({
+  workspace,
+  selected,
+  matching,
+  offerMatching,
+  onDone,
+  onClear,
+}: {
+  workspace: string;
+  selected: User[];
+  /** Every user the page's filters match is selected, not only the ticked rows. */
+  matching: { filter: UserFilter; total: number } | null;
+  /** Offered once every row of the page is ticked and more users match than the page shows. */
+  offerMatching: { total: number; select: () => void } | null;
+  onDone: () => void;
+  onClear: () => void;
+}) {
   const toast = useToast();
   const [pending, setPending] = useState<Pending>(null);
   const [group, setGroup] = useState("");
@@ -35,10 +52,12 @@ export function BulkActions({ workspace, selected, onDone, onClear }: { workspac
     [workspace, pending],
   );
   const manualGroups = (groups.data?.items ?? []).filter((g) => g.source.type !== "entra");
-  const synced = selected.filter((u) => u.source.type === "entra").length;
+  const count = matching ? matching.total : selected.length;
+  const synced = matching ? null : selected.filter((u) => u.source.type === "entra").length;
 
   const run = async (action: BulkAction, extra: { group?: string } = {}) => {
-    const result = await api.post<BulkResult>(ws(workspace, "/users/bulk"), { action, users: selected.map((u) => u.id), ...extra });
+    const target = matching ? { filter: matching.filter } : { users: selected.map((u) => u.id) };
+    const result = await api.post<BulkResult>(ws(workspace, "/users/bulk"), { action, ...target, ...extra });
     toast(bulkSummary(result));
     onDone();
   };
@@ -46,17 +65,26 @@ export function BulkActions({ workspace, selected, onDone, onClear }: { workspac
     setPending(null);
     setGroup("");
   };
-  const syncedNote = synced ? (
-    <p className="banner banner-info">
-      {plural(synced)} of these {synced === 1 ? "is" : "are"} synced from Entra ID: the next sync sets {synced === 1 ? "it" : "them"} back to what Entra ID says
-      {pending === "delete" ? " (a deleted user comes back)" : ""}. Change {synced === 1 ? "it" : "them"} in Entra ID to keep the change.
-    </p>
-  ) : null;
+  const comesBack = pending === "delete" ? " (a deleted user comes back)" : "";
+  const syncedNote =
+    synced === null ? (
+      <p className="banner banner-info">Users synced from Entra ID among them are set back by the next sync to what Entra ID says{comesBack}; change them in Entra ID to keep the change.</p>
+    ) : synced ? (
+      <p className="banner banner-info">
+        {plural(synced)} of these {synced === 1 ? "is" : "are"} synced from Entra ID: the next sync sets {synced === 1 ? "it" : "them"} back to what Entra ID says
+        {comesBack}. Change {synced === 1 ? "it" : "them"} in Entra ID to keep the change.
+      </p>
+    ) : null;
   const toGroup = pending === "addToGroup" || pending === "removeFromGroup";
 
   return (
     <div className="bulk-bar" role="toolbar" aria-label="Selected users">
-      <strong>{plural(selected.length)} selected</strong>
+      <strong>{matching ? `All ${plural(matching.total, "matching user")} selected` : `${plural(count)} selected`}</strong>
+      {offerMatching ? (
+        <button type="button" className="btn btn-link" onClick={offerMatching.select}>
+          Select all {plural(offerMatching.total, "matching user")}
+        </button>
+      ) : null}
       <button type="button" className="btn btn-small" onClick={() => setPending("disable")}>
         Disable
       </button>
@@ -78,8 +106,8 @@ export function BulkActions({ workspace, selected, onDone, onClear }: { workspac
 
       <ConfirmDialog
         open={pending === "disable" || pending === "delete"}
-        title={pending === "delete" ? `Delete ${plural(selected.length)}?` : `Disable ${plural(selected.length)}?`}
-        confirmLabel={pending === "delete" ? `Delete ${plural(selected.length)}` : `Disable ${plural(selected.length)}`}
+        title={pending === "delete" ? `Delete ${plural(count)}?` : `Disable ${plural(count)}?`}
+        confirmLabel={pending === "delete" ? `Delete ${plural(count)}` : `Disable ${plural(count)}`}
         danger={pending === "delete"}
         onConfirm={() => run(pending!)}
         onClose={close}
@@ -94,7 +122,7 @@ export function BulkActions({ workspace, selected, onDone, onClear }: { workspac
 
       <ConfirmDialog
         open={toGroup}
-        title={pending === "addToGroup" ? `Add ${plural(selected.length)} to a group` : `Remove ${plural(selected.length)} from a group`}
+        title={pending === "addToGroup" ? `Add ${plural(count)} to a group` : `Remove ${plural(count)} from a group`}
         confirmLabel={pending === "addToGroup" ? "Add to group" : "Remove from group"}
         onConfirm={() => run(pending!, { group: group.trim() })}
         onClose={close}

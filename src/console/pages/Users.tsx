@@ -9,6 +9,7 @@ import { Badge, Empty, ErrorBanner, Loading, tagTone, relativeTime, formatDate }
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { DataTable, QueryPager, type Column } from "../components/DataTable.tsx";
 import { BulkActions } from "../components/BulkActions.tsx";
+import { maxBulkMatching } from "../../domain/bulk.ts";
 import type { SourceSummary } from "./Sync.tsx";
 import { keptFrom } from "../../domain/source.ts";
 
@@ -51,14 +52,21 @@ export function UsersPage() {
   const canChange = useCanChange();
   // The ticked rows of this page; a new page, sort or filter starts a new selection.
   const [selected, setSelected] = useState<ReadonlyMap<string, User>>(new Map());
-  useEffect(() => setSelected(new Map()), [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group]);
-  const toggle = (user: User) =>
+  const [allMatching, setAllMatching] = useState(false);
+  const clearSelection = () => {
+    setSelected(new Map());
+    setAllMatching(false);
+  };
+  useEffect(clearSelection, [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group]);
+  const toggle = (user: User) => {
+    setAllMatching(false);
     setSelected((current) => {
       const next = new Map(current);
       if (next.has(user.id)) next.delete(user.id);
       else next.set(user.id, user);
       return next;
     });
+  };
 
   const sortBy = (column: Sort) => {
     const nextOrder = sort === column && order === "asc" ? "desc" : "asc";
@@ -81,6 +89,7 @@ export function UsersPage() {
   const pageItems = data?.items ?? [];
   const allTicked = pageItems.length > 0 && pageItems.every((u) => selected.has(u.id));
   const filters = { q, source, sourceType, tag, enabled, group };
+  const userFilter = { q: q || undefined, source: source || undefined, sourceType: sourceType || undefined, tag: tag || undefined, group: group || undefined, enabled: enabled ? enabled === "true" : undefined };
   const exportUrl = (format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/exports"), { format, ...filters })}`;
 
   return (
@@ -193,13 +202,15 @@ export function UsersPage() {
         ) : null}
       </div>
 
-      {selected.size ? (
+      {selected.size && data ? (
         <BulkActions
           workspace={workspace}
           selected={[...selected.values()]}
-          onClear={() => setSelected(new Map())}
+          matching={allMatching ? { filter: userFilter, total: data.total } : null}
+          offerMatching={allTicked && !allMatching && data.total > pageItems.length && data.total <= maxBulkMatching ? { total: data.total, select: () => setAllMatching(true) } : null}
+          onClear={clearSelection}
           onDone={() => {
-            setSelected(new Map());
+            clearSelection();
             users.reload();
           }}
         />
@@ -234,7 +245,7 @@ export function UsersPage() {
             caption={`Users, sorted by ${sort} ${order === "asc" ? "ascending" : "descending"}`}
             columns={[
               ...(canChange
-                ? [{ label: <PageCheckbox checked={allTicked} some={selected.size > 0} onChange={() => setSelected(allTicked ? new Map() : new Map(pageItems.map((u) => [u.id, u])))} />, className: "cell-check" }]
+                ? [{ label: <PageCheckbox checked={allTicked} some={selected.size > 0} onChange={() => (allTicked ? clearSelection() : setSelected(new Map(pageItems.map((u) => [u.id, u]))))} />, className: "cell-check" }]
                 : []),
               sortColumn("displayName", "Name"),
               sortColumn("email", "Email"),
