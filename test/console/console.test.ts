@@ -287,6 +287,14 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Activity" }).click();
     await page.getByLabel("Kind of change").selectOption("grant access");
     await expect.poll(() => page.locator(".history-item").first().textContent()).toMatch(/^Grant access auditor@contoso\.com · .* by admin@rollcall\.test.*Role.*viewer/);
+    // Every change, 50 at a time: the bulk test's 60 deletions and 60 creations reach past the first page.
+    await page.getByLabel("Kind of change").selectOption("");
+    await expect.poll(() => page.locator(".history-item").count()).toBe(50);
+    await page.getByRole("button", { name: "Show older changes" }).click();
+    await expect.poll(() => page.locator(".history-item").count()).toBe(100);
+    const shown = await page.locator(".history-item").allTextContents();
+    expect(new Set(shown).size).toBeGreaterThan(90); // no page repeated
+    expect(shown.slice(0, 3).join(" ")).toContain("Grant access auditor@contoso.com");
   });
 
   it("imports a CSV: preview with the bad row's problem, then the valid rows on confirmation", async () => {
