@@ -19,7 +19,8 @@ export interface SourceContext extends WorkspaceContext {
 export interface SourceStatus {
   syncedUsers: number;
   syncedGroups: number;
-  lastRun: { id: string; status: string; mode: string; startedAt: string; finishedAt: string | null } | null;
+  /** With its counts: a run's conflicts and warnings are what still needs an admin's eye (each run plans them again). */
+  lastRun: { id: string; status: string; mode: string; dryRun: boolean; counts: Record<string, number>; startedAt: string; finishedAt: string | null } | null;
   running: string | null;
   nextRunAt: string | null;
 }
@@ -155,7 +156,7 @@ async function present(ctx: Pick<WorkspaceContext, "db">, row: SourceRow): Promi
            (select next_run_at from source_state where source_id = ${row.id}) as next_run_at,
            (select id::text from sync_runs where source_id = ${row.id} and status = 'running' order by started_at desc limit 1) as running`.execute(ctx.db);
   const s = rows[0]!;
-  const last = await ctx.db.selectFrom("sync_runs").select(["id", "status", "mode", "started_at", "finished_at"]).where("source_id", "=", row.id).orderBy("started_at", "desc").limit(1).executeTakeFirst();
+  const last = await ctx.db.selectFrom("sync_runs").select(["id", "status", "mode", "dry_run", "counts", "started_at", "finished_at"]).where("source_id", "=", row.id).orderBy("started_at", "desc").limit(1).executeTakeFirst();
   const set = row.secret_ciphertext !== null;
   return {
     id: row.id,
@@ -166,7 +167,7 @@ async function present(ctx: Pick<WorkspaceContext, "db">, row: SourceRow): Promi
     status: {
       syncedUsers: s.users,
       syncedGroups: s.groups,
-      lastRun: last ? { id: last.id, status: last.status, mode: last.mode, startedAt: new Date(last.started_at).toISOString(), finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null } : null,
+      lastRun: last ? { id: last.id, status: last.status, mode: last.mode, dryRun: last.dry_run, counts: last.counts ?? {}, startedAt: new Date(last.started_at).toISOString(), finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null } : null,
       running: s.running,
       nextRunAt: config.schedule && s.next_run_at ? new Date(s.next_run_at).toISOString() : null,
     },

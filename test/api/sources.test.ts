@@ -117,6 +117,9 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect(started.body).toMatchObject({ source: "corp", status: "running", dryRun: true, trigger: "api" });
     const run = await finished(started.body.id);
     expect(run).toMatchObject({ status: "succeeded", dryRun: true, counts: { created: members().length } });
+    expect((await as("GET", `${ws}/sources/corp`)).body.status.lastRun).toEqual({
+      id: run.id, status: "succeeded", mode: "full", dryRun: true, counts: run.counts, startedAt: run.startedAt, finishedAt: run.finishedAt,
+    });
     const changes = await as("GET", `${ws}/runs/${run.id}/changes?limit=5000`);
     const creates = changes.body.items.filter((c: { action: string }) => c.action === "create");
     expect(creates.map((c: { subject: string }) => c.subject).sort()).toEqual(members().map((u) => u.mail ?? u.userPrincipalName).sort());

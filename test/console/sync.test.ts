@@ -198,8 +198,8 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     const workspace = await resolveWorkspace(db, "default");
     const source = await db.selectFrom("sources").select("id").where("workspace_id", "=", workspace.id).where("name", "=", "contoso").executeTakeFirstOrThrow();
     const { rows } = await sql<{ id: string }>`
-      insert into sync_runs (workspace_id, source_id, trigger, mode, status, finished_at)
-      values (${workspace.id}, ${source.id}, 'manual', 'full', 'succeeded', now()) returning id`.execute(db);
+      insert into sync_runs (workspace_id, source_id, trigger, mode, status, finished_at, counts)
+      values (${workspace.id}, ${source.id}, 'manual', 'full', 'succeeded', now(), '{"created": 400, "warnings": 50}') returning id`.execute(db);
     const run = rows[0]!;
     // 450 entries in order: every ninth (50 of them) a warning, the rest creates.
     await sql`
@@ -219,6 +219,17 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await expect.poll(() => page.locator(".history-item").count()).toBe(50);
     await expect.poll(() => page.locator(".pager-count").count()).toBe(0);
     expect(await page.locator(".history-item .history-note").first().textContent()).toBe("note 0");
+    // The kind shown is in the address; a count shows its own entries.
+    expect(new URL(page.url()).searchParams.get("action")).toBe("warning");
+    await page.getByRole("button", { name: "400 created" }).click();
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–200 of 400");
+    expect(await page.getByLabel("Show").inputValue()).toBe("create");
+
+    // The source's page points at the newest run's warnings.
+    await page.goto(`${server.url}/w/default/sync/contoso`);
+    await page.locator(".stat", { hasText: "Last run" }).getByRole("link", { name: "50 warnings" }).click();
+    await page.waitForURL(new RegExp(`/runs/${run.id}\\?action=warning$`));
+    await expect.poll(() => page.locator(".history-item").count()).toBe(50);
   });
 
   it("replaces the client secret without ever showing the old or the new one", async () => {

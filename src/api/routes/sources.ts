@@ -48,7 +48,9 @@ const sourceResponse = z
     status: z.object({
       syncedUsers: z.number().int(),
       syncedGroups: z.number().int(),
-      lastRun: z.object({ id: z.string(), status: z.string(), mode: z.string(), startedAt: iso, finishedAt: iso.nullable() }).nullable(),
+      lastRun: z
+        .object({ id: z.string(), status: z.string(), mode: z.string(), dryRun: z.boolean(), counts: z.record(z.string(), z.number()), startedAt: iso, finishedAt: iso.nullable() })
+        .nullable(),
       running: z.string().nullable(),
       nextRunAt: iso.nullable(),
     }),

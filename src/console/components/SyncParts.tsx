@@ -119,7 +119,28 @@ export function RunOutcome({ workspace, run }: { workspace: string; run: Run }) 
   );
 }
 
-export function SourceStats({ source }: { source: Source }) {
+/** A run's conflicts and warnings, each a link to those entries of its change log. */
+function NeedsAttention({ workspace, run }: { workspace: string; run: { id: string; counts: Record<string, number> } }) {
+  const items = (
+    [
+      ["conflict", run.counts.conflicts ?? 0, "conflict"],
+      ["warning", run.counts.warnings ?? 0, "warning"],
+    ] as const
+  ).filter(([, n]) => n > 0);
+  if (!items.length) return null;
+  return (
+    <span className="attention">
+      {items.map(([action, n, word]) => (
+        <Link key={action} to={wsPath(workspace, `/runs/${run.id}?action=${action}`)}>
+          {n.toLocaleString()} {word}
+          {n === 1 ? "" : "s"}
+        </Link>
+      ))}
+    </span>
+  );
+}
+
+export function SourceStats({ workspace, source }: { workspace: string; source: Source }) {
   const s = source.status;
   const last = s.lastRun;
   return (
@@ -138,6 +159,7 @@ export function SourceStats({ source }: { source: Source }) {
           {last ? (
             <>
               <span title={last.startedAt}>{relativeTime(last.startedAt)}</span> <Badge tone={statusTone(last.status)}>{statusText({ status: last.status })}</Badge>
+              <NeedsAttention workspace={workspace} run={last} />
             </>
           ) : (
             "never"

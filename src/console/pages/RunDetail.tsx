@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Link, navigate } from "../router.tsx";
+import { Link, navigate, setQuery, useLocation } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
 import { countsSummary, describeProgress, runSourceName, statusText, statusTone, syncApi } from "../sync-api.ts";
@@ -8,6 +8,11 @@ import { History } from "../components/History.tsx";
 import { actionLabel } from "../../domain/change.ts";
 import { duration } from "./SourceDetail.tsx";
 import { Prop } from "./UserDetail.tsx";
+
+/** A count's entries in the run's change log, for the counts that name one kind of entry. */
+const loggedAs: Record<string, string> = {
+  created: "create", linked: "link", updated: "update", disabled: "disable", deleted: "delete", conflicts: "conflict", warnings: "warning",
+};
 
 /** The change log is read a page at a time: a first sync of 100,000 users logs more than 100,000 entries. */
 const changesPerPage = 200;
@@ -20,8 +25,13 @@ export function RunPage({ id }: { id: string }) {
   const r = run.data;
   const running = r?.status === "running";
   useInterval(() => run.reload(), 1000, running && !run.error);
-  const [action, setAction] = useState("");
+  // The kind shown is in the address, so a source's page links straight to a run's conflicts.
+  const action = useLocation().query.get("action") ?? "";
   const [offset, setOffset] = useState(0);
+  const showAction = (next: string) => {
+    setQuery({ action: next || null });
+    setOffset(0);
+  };
   const changes = useLoad(
     (signal) => (r && !running ? syncApi.runChanges(workspace, id, { action, offset, limit: changesPerPage }, signal) : Promise.resolve(undefined)),
     [workspace, id, r?.status, running, action, offset],
@@ -101,11 +111,25 @@ export function RunPage({ id }: { id: string }) {
           <h2 id="counts-h">{r.dryRun ? "Would change" : "Changes"}</h2>
           {countsSummary(r.counts).length ? (
             <ul className="counts">
-              {countsSummary(r.counts).map((c) => (
-                <li key={c.key}>
-                  <strong>{c.value.toLocaleString()}</strong> {c.label}
-                </li>
-              ))}
+              {countsSummary(r.counts).map((c) => {
+                const kind = loggedAs[c.key];
+                const text = (
+                  <>
+                    <strong>{c.value.toLocaleString()}</strong> {c.label}
+                  </>
+                );
+                return (
+                  <li key={c.key}>
+                    {kind && page?.actions[kind] ? (
+                      <button type="button" className="count-link" aria-pressed={action === kind} onClick={() => showAction(action === kind ? "" : kind)}>
+                        {text}
+                      </button>
+                    ) : (
+                      text
+                    )}
+                  </li>
+                );
+              })}
             </ul>
           ) : (
             <p className="muted">{running ? "Counting…" : "No changes."}</p>
@@ -135,10 +159,7 @@ export function RunPage({ id }: { id: string }) {
               <select
                 id="log-action"
                 value={action}
-                onChange={(e) => {
-                  setAction(e.target.value);
-                  setOffset(0);
-                }}
+                onChange={(e) => showAction(e.target.value)}
               >
                 <option value="">All changes ({allChanges.toLocaleString()})</option>
                 {actions.map(([a, n]) => (

@@ -104,7 +104,7 @@ export function SourceCard({ workspace, source, onChanged, onItsPage = false }: 
         Entra ID tenant <code>{source.config.tenantId}</code> · {source.config.users === "all" ? "all users" : `members of ${source.config.scopeGroups.length} group(s)`} ·{" "}
         {source.config.groupMode === "none" ? "no groups" : source.config.groupMode === "all" ? "all groups" : source.config.groupMode === "selected" ? `${source.config.groups.length} selected group(s)` : `groups from ${source.config.groupAttribute}`}
       </p>
-      <SourceStats source={source} />
+      <SourceStats workspace={workspace} source={source} />
       <div className="actions">
         {canChange ? (
           <>
