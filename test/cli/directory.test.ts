@@ -118,6 +118,13 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect(again.json()).toMatchObject({ action: "disable", changed: 1, unchanged: 1, users: [{ subject: "kim@example.com", changed: false }, { subject: "max@example.com", changed: true }] });
     expect((await cli("users", "enable", "kim@example.com", "lee@example.com", "max@example.com", "--workspace", "acme")).stdout).toBe("enabled 3 user(s)\n");
 
+    const matching = await cli("users", "disable", "--matching", "--search", "LEE@", "--workspace", "acme", "--json");
+    expect(matching.json()).toMatchObject({ action: "disable", changed: 1, users: [{ subject: "lee@example.com" }] });
+    for (const args of [["users", "disable"], ["users", "disable", "kim@example.com", "--matching"]]) {
+      const unclear = await cli(...args, "--workspace", "acme");
+      expect([unclear.code, unclear.stderr]).toEqual([2, expect.stringContaining("name the users, or give --matching")]);
+    }
+
     const refused = await cli("users", "remove", "kim@example.com", "nobody@example.com", "--workspace", "acme");
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('No user "nobody@example.com" in workspace acme; nothing was changed');

@@ -4,7 +4,7 @@ import type { User } from "../../domain/user.ts";
 import type { UserFilter, UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
 import type { Directory, UserHistory } from "../directory.ts";
-import { maxBulkUsers, type BulkAction } from "../../domain/bulk.ts";
+import { maxBulkMatching, maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
 import { collect, directoryCommand, positiveInteger, runOn, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 
@@ -121,14 +121,27 @@ const describeHistory = (history: UserHistory) => historyText(userHeading(histor
  * together, all or nothing (a user not found changes none), and the answer counts them.
  */
 function eachUserCommand(name: string, description: string, action: BulkAction, done: string, one: (directory: Directory, key: string) => Promise<User>): Command {
-  return directoryCommand(name, `${description}; several at once are all or nothing`)
-    .argument("<users...>", `ids, emails or user principal names (at most ${maxBulkUsers})`)
-    .action(async (keys: string[], opts) => {
-      if (keys.length === 1) return runOn(opts, (directory) => one(directory, keys[0]!), { human: (u) => `${done} ${u.displayName} <${u.email ?? ""}>` });
-      return runOn(opts, (directory) => directory.users.bulk({ action, users: keys }), {
-        human: (r) => `${done} ${r.changed} user(s)${r.unchanged ? `; ${r.unchanged} already ${done}` : ""}`,
-      });
-    });
+  return withUserFilter(directoryCommand(name, `${description}; several at once are all or nothing`))
+    .argument("[users...]", `ids, emails or user principal names (at most ${maxBulkUsers})`)
+    .option("--matching", `instead of naming users: every user the filters match (at most ${maxBulkMatching}; no filter is every user)`)
+    .action(async (keys: string[], opts) =>
+      runOn(
+        opts,
+        async (directory): Promise<User | BulkResult> => {
+          const filter = userFilterFromFlags(opts);
+          const filtered = Object.values(filter).some((v) => v !== undefined);
+          if (opts.matching ? keys.length > 0 : keys.length === 0 || filtered) {
+            throw invalidInput([{ field: "users", message: "name the users, or give --matching with the filters that select them (not both)" }]);
+          }
+          if (keys.length === 1) return one(directory, keys[0]!);
+          return directory.users.bulk({ action, ...(opts.matching ? { filter } : { users: keys }) });
+        },
+        {
+          human: (r) =>
+            "action" in r ? `${done} ${r.changed} user(s)${r.unchanged ? `; ${r.unchanged} already ${done}` : ""}` : `${done} ${r.displayName} <${r.email ?? ""}>`,
+        },
+      ),
+    );
 }
 
 export function usersCommand(): Command {
