@@ -92,4 +92,17 @@ describe.each(engines)("listing 100,000 users on %s", (engine) => {
     expect(last.items).toHaveLength(100);
     expect(last.items.at(-1).displayName).toBe("Person 099999");
   });
+
+  it("acts on the 10,000 users of a filter in one request, and refuses a filter that matches more", async () => {
+    const everyone = await as("POST", "workspaces/default/users/bulk", { action: "disable", filter: {} });
+    expect([everyone.status, everyone.body.error?.message]).toEqual([400, expect.stringContaining("matches 100,000 users; at most 10,000 at once")]);
+
+    const started = performance.now();
+    const enabled = await as("POST", "workspaces/default/users/bulk", { action: "enable", filter: { group: "Night shift" } });
+    console.log(`[${engine}] bulk enable of 10,000 users by filter: ${Math.round(performance.now() - started)} ms`);
+    expect(enabled.body).toMatchObject({ changed: 10_000, unchanged: 0 });
+    expect((await timed("workspaces/default/users?enabled=false&limit=1")).total).toBe(users.filter((u) => !u.enabled && !u.nightShift).length);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from change_log where action = 'enable'`.execute(api.store.db);
+    expect(rows[0]!.n).toBe(10_000);
+  });
 });
