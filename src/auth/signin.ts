@@ -278,6 +278,19 @@ export async function linkedUser(db: Db, accountId: string) {
   return { workspace, user: await getUser({ db, workspace }, row.id) };
 }
 
+/** A synced user's role in their workspace; null until they first sign in (they then become a viewer) or are given one. */
+export async function getUserRole(db: Db, workspace: Workspace, userKey: string): Promise<{ userId: string; displayName: string; role: Role | null }> {
+  const user = await getUser({ db, workspace }, userKey);
+  const row = await db
+    .selectFrom("accounts as a")
+    .innerJoin("workspace_roles as r", "r.account_id", "a.id")
+    .select("r.role")
+    .where("a.user_id", "=", user.id)
+    .where("r.workspace_id", "=", workspace.id)
+    .executeTakeFirst();
+  return { userId: user.id, displayName: user.displayName, role: row?.role ?? null };
+}
+
 /**
  * Gives a synced user a role in their workspace: admin, or viewer (the default every synced user gets at
  * first sign-in). Creates their account before their first sign-in if needed.

@@ -148,6 +148,18 @@ describe.skipIf(!hasChromium)("web console", () => {
     const dialog = page.getByRole("dialog");
     expect(await dialog.getByLabel("Email").getAttribute("readonly")).not.toBeNull();
     await dialog.getByRole("button", { name: "Cancel" }).click();
+
+    // Console access: read only until an admin says otherwise, then an admin of the workspace.
+    const access = page.getByRole("combobox", { name: "Access" });
+    await expect.poll(() => access.inputValue()).toBe("viewer");
+    expect(await page.getByText("Has not signed in yet.").count()).toBe(1);
+    await access.selectOption("admin");
+    await page.locator(".toast", { hasText: "Ada Lovelace is now an admin of this workspace" }).waitFor();
+    const role = await page.evaluate(() => fetch("/api/v1/workspaces/default/users/ada@contoso.com/role").then((r) => r.json()));
+    expect(role).toMatchObject({ role: "admin" });
+    await expect.poll(() => page.getByText("Has not signed in yet.").count()).toBe(0);
+    await access.selectOption("viewer");
+    await page.locator(".toast", { hasText: "Ada Lovelace now has read-only access" }).waitFor();
   });
 
   it("lists groups with member counts and opens a group", async () => {

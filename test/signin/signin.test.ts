@@ -4,6 +4,7 @@ import { sql } from "kysely";
 import { Browser, directoryUser, loginWithCli, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
 import type { GraphUser } from "../../src/emulator/types.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
+import { getUserRole } from "../../src/auth/signin.ts";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,6 +68,8 @@ describe(`sign in with Microsoft (${engine})`, () => {
     await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id });
     const { items } = await pageOfChanges(h.store.db, h.ctx.workspace.id, { userId: body.user.id, action: "grant access" }, { limit: 10 });
     expect(items).toEqual([expect.objectContaining({ actor: body.account.email, after: expect.objectContaining({ role: "viewer", signIn: "microsoft" }) })]);
+    expect(await getUserRole(h.store.db, h.ctx.workspace, body.user.id)).toMatchObject({ role: "viewer" });
+    expect(await getUserRole(h.store.db, h.ctx.workspace, userOf(tenant1, 1).userPrincipalName)).toMatchObject({ role: null });
 
     // Read-only: a viewer can read the directory but not change it, even with the CSRF token.
     const me = JSON.parse((await browser.request(`${h.url}/api/v1/auth/me`)).text);

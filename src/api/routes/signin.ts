@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Runtime } from "../../runtime.ts";
 import { RollcallError, toRollcallError } from "../../errors.ts";
 import { httpFetch } from "../../net/http.ts";
-import { beginSignIn, completeSignIn, linkedUser, redeemNativeCode, setUserRole, signInSources, type SignInDeps } from "../../auth/signin.ts";
+import { beginSignIn, completeSignIn, linkedUser, redeemNativeCode, getUserRole, setUserRole, signInSources, type SignInDeps } from "../../auth/signin.ts";
 import { chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage } from "../../auth/pages.ts";
 import { cookieIsSecure, setSessionCookie, visibleWorkspaces } from "../auth.ts";
 import { apiPrefix } from "../openapi.ts";
@@ -62,6 +62,8 @@ const profileResponse = z.object({
   workspaces: z.array(z.object({ id: z.string(), name: z.string(), role: roleSchema })),
   signInMethod: z.enum(["password", "microsoft"]),
 });
+
+const userRoleParams = workspaceParams.extend({ user: z.string().describe("user id, email or user principal name") });
 
 export const signInRoutes: RouteModule = {
   tag: "Sign in with Microsoft",
@@ -164,12 +166,21 @@ export const signInRoutes: RouteModule = {
       },
     }),
     route({
+      method: "GET",
+      url: "/workspaces/:workspace/users/:user/role",
+      summary: "A synced user's role in the console: admin, viewer, or null before their first sign-in (they then become a viewer)",
+      access: "workspace",
+      params: userRoleParams,
+      response: z.object({ userId: z.string(), displayName: z.string(), role: roleSchema.nullable() }),
+      handler: ({ ctx, params }) => getUserRole(ctx.db, ctx.workspace, params.user),
+    }),
+    route({
       method: "PUT",
       url: "/workspaces/:workspace/users/:user/role",
       summary: "Give a synced user the admin or viewer role (they sign in with Microsoft)",
       description: "Every synced user who signs in is a viewer (read-only console) unless given admin here.",
       access: "workspace",
-      params: workspaceParams.extend({ user: z.string().describe("user id, email or user principal name") }),
+      params: userRoleParams,
       body: z.object({ role: roleSchema }).strict(),
       response: z.object({ userId: z.string(), displayName: z.string(), role: roleSchema }),
       async handler({ ctx, params, body }) {

@@ -1,10 +1,10 @@
 import { useState, type ReactNode } from "react";
 import { api, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
-import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
+import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import type { User } from "../types.ts";
 import { useLoad, useTitle } from "../hooks.ts";
-import { Badge, ConfirmDialog, ErrorBanner, Loading, formatDate, tagTone, useToast } from "../components/ui.tsx";
+import { Badge, ConfirmDialog, ErrorBanner, Loading, SelectField, formatDate, tagTone, useToast } from "../components/ui.tsx";
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { HistoryCard } from "../components/History.tsx";
 import { sourceLabel } from "./Users.tsx";
@@ -95,6 +95,7 @@ export function UserPage({ id }: { id: string }) {
               <code>{u.id}</code>
             </Prop>
           </dl>
+          {u.source.type === "entra" ? <ConsoleAccess path={path} user={u} /> : null}
         </section>
         <section className="card" aria-labelledby="groups-h">
           <h2 id="groups-h">Groups</h2>
@@ -196,6 +197,47 @@ export function UserPage({ id }: { id: string }) {
         {u.source.type === "entra" ? <p className="banner banner-warn">This user comes from Entra ID: the next sync will create them again unless they are removed or unassigned in Entra ID.</p> : null}
       </ConfirmDialog>
     </div>
+  );
+}
+
+type ConsoleRole = "admin" | "viewer";
+
+/** A synced user signs in with Microsoft: read only at first, admin when an admin says so. */
+function ConsoleAccess({ path, user }: { path: string; user: User }) {
+  const toast = useToast();
+  const canChange = useCanChange();
+  const access = useLoad((signal) => api.get<{ role: ConsoleRole | null }>(`${path}/role`, undefined, { signal }), [path]);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const role = access.data?.role;
+  const change = async (next: ConsoleRole) => {
+    setSaving(true);
+    setError(null);
+    try {
+      await api.put(`${path}/role`, { role: next });
+      toast(next === "admin" ? `${user.displayName} is now an admin of this workspace` : `${user.displayName} now has read-only access`);
+      access.reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setSaving(false);
+    }
+  };
+  const said = role === undefined ? "…" : role === "admin" ? "Admin" : role === "viewer" ? "Read only" : "Read only, from their first sign-in";
+  return (
+    <>
+      <h3 className="sub">Console access</h3>
+      <p className="muted small">Signs in with Microsoft.</p>
+      {canChange && role !== undefined ? (
+        <SelectField label="Access" value={role ?? "viewer"} disabled={saving} onChange={(e) => void change(e.target.value as ConsoleRole)} hint={role === null ? "Has not signed in yet." : undefined}>
+          <option value="viewer">Read only</option>
+          <option value="admin">Admin</option>
+        </SelectField>
+      ) : (
+        <p>{said}</p>
+      )}
+      <ErrorBanner error={error ?? access.error} title="Console access could not be changed." />
+    </>
   );
 }
 
