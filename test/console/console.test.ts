@@ -258,6 +258,17 @@ describe.skipIf(!hasChromium)("web console", () => {
     const left = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?q=temp").then((r) => r.json() as Promise<{ total: number }>));
     expect(left.total).toBe(0);
     await page.getByRole("button", { name: "Clear filters" }).click();
+
+    // Emails pasted into a group's member field are added together, or not at all.
+    await page.goto(`${server.url}/w/default/groups/Front%20office`);
+    const field = page.getByLabel("Add a member");
+    await field.fill("grace@contoso.com, nobody@contoso.com");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await expect.poll(() => page.locator("#add-member-error").textContent()).toContain('No user "nobody@contoso.com"');
+    await field.fill("grace@contoso.com; katherine@contoso.com ada@contoso.com");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await toast("Added to Front office: 2 users; 1 already members");
+    await page.locator(".member-list li", { hasText: "katherine@contoso.com" }).waitFor();
   });
 
   it("creates an API token that is shown once, then revokes it", async () => {

@@ -8,6 +8,20 @@ import { Badge, ConfirmDialog, ErrorBanner, Loading, Spinner, formatDate, useToa
 import { GroupFormDialog, groupSourceLabel } from "./Groups.tsx";
 import { Prop } from "./UserDetail.tsx";
 import { HistoryCard } from "../components/History.tsx";
+import { bulkSummary } from "../components/BulkActions.tsx";
+import type { BulkResult } from "../../domain/bulk.ts";
+
+/** The members typed or pasted: emails split at commas, semicolons, line breaks, or spaces between emails. */
+function memberKeys(text: string): string[] {
+  return text
+    .split(/[,;\n]+/)
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .flatMap((part) => {
+      const words = part.split(/\s+/);
+      return words.every((w) => w.includes("@")) ? words : [part]; // a group's name may hold spaces
+    });
+}
 
 export function GroupPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
@@ -42,8 +56,14 @@ export function GroupPage({ id }: { id: string }) {
     setAdding(true);
     setAddError(null);
     try {
-      await api.post(`${path}/members`, { member: member.trim() });
-      toast(`${member.trim()} added`);
+      const several = memberKeys(member);
+      if (several.length > 1) {
+        // Pasted emails: one request, all or nothing (an email that names no user adds none).
+        toast(bulkSummary(await api.post<BulkResult>(ws(workspace, "/users/bulk"), { action: "addToGroup", group: g.id, users: several })));
+      } else {
+        await api.post(`${path}/members`, { member: member.trim() });
+        toast(`${member.trim()} added`);
+      }
       setMember("");
       group.reload();
     } catch (e) {
@@ -88,7 +108,7 @@ export function GroupPage({ id }: { id: string }) {
                   id="add-member"
                   value={member}
                   onChange={(e) => setMember(e.target.value)}
-                  placeholder="User email or group name"
+                  placeholder="User email or group name; several emails separated by commas"
                   aria-invalid={memberError ? true : undefined}
                   aria-describedby={memberError ? "add-member-error" : undefined}
                 />
