@@ -4,11 +4,9 @@ import type { Group, PageOf, User } from "../types.ts";
 import type { UserFilter } from "../../storage/queries/users.ts";
 import type { BulkAction, BulkResult } from "../../domain/bulk.ts";
 import { useLoad } from "../hooks.ts";
-import { ConfirmDialog, TextField, useToast } from "./ui.tsx";
+import { ConfirmDialog, TextField, countOf, useToast } from "./ui.tsx";
 
 type Pending = Exclude<BulkAction, "enable"> | null;
-
-const plural = (n: number, word = "user") => `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
 
 /** What a bulk action did, in a toast: "Disabled 3 users; 1 was already disabled". */
 export function bulkSummary(result: BulkResult): string {
@@ -19,7 +17,7 @@ export function bulkSummary(result: BulkResult): string {
     addToGroup: [`Added to ${result.group}:`, "already members"],
     removeFromGroup: [`Removed from ${result.group}:`, "not members"],
   }[result.action];
-  return `${done[0]} ${plural(result.changed)}${result.unchanged ? `; ${result.unchanged.toLocaleString()} ${done[1]}` : ""}`;
+  return `${done[0]} ${countOf(result.changed, "user")}${result.unchanged ? `; ${result.unchanged.toLocaleString()} ${done[1]}` : ""}`;
 }
 
 /**
@@ -53,6 +51,7 @@ export function BulkActions({
   );
   const manualGroups = (groups.data?.items ?? []).filter((g) => g.source.type !== "entra");
   const count = matching ? matching.total : selected.length;
+  const counted = countOf(count, "user");
   const synced = matching ? null : selected.filter((u) => u.source.type === "entra").length;
 
   const run = async (action: BulkAction, extra: { group?: string } = {}) => {
@@ -71,7 +70,7 @@ export function BulkActions({
       <p className="banner banner-info">Users synced from Entra ID among them are set back by the next sync to what Entra ID says{comesBack}; change them in Entra ID to keep the change.</p>
     ) : synced ? (
       <p className="banner banner-info">
-        {plural(synced)} of these {synced === 1 ? "is" : "are"} synced from Entra ID: the next sync sets {synced === 1 ? "it" : "them"} back to what Entra ID says
+        {countOf(synced, "user")} of these {synced === 1 ? "is" : "are"} synced from Entra ID: the next sync sets {synced === 1 ? "it" : "them"} back to what Entra ID says
         {comesBack}. Change {synced === 1 ? "it" : "them"} in Entra ID to keep the change.
       </p>
     ) : null;
@@ -79,10 +78,10 @@ export function BulkActions({
 
   return (
     <div className="bulk-bar" role="toolbar" aria-label="Selected users">
-      <strong>{matching ? `All ${plural(matching.total, "matching user")} selected` : `${plural(count)} selected`}</strong>
+      <strong>{matching ? `All ${countOf(matching.total, "matching user")} selected` : `${counted} selected`}</strong>
       {offerMatching ? (
         <button type="button" className="btn btn-link" onClick={offerMatching.select}>
-          Select all {plural(offerMatching.total, "matching user")}
+          Select all {countOf(offerMatching.total, "matching user")}
         </button>
       ) : null}
       <button type="button" className="btn btn-small" onClick={() => setPending("disable")}>
@@ -106,8 +105,8 @@ export function BulkActions({
 
       <ConfirmDialog
         open={pending === "disable" || pending === "delete"}
-        title={pending === "delete" ? `Delete ${plural(count)}?` : `Disable ${plural(count)}?`}
-        confirmLabel={pending === "delete" ? `Delete ${plural(count)}` : `Disable ${plural(count)}`}
+        title={pending === "delete" ? `Delete ${counted}?` : `Disable ${counted}?`}
+        confirmLabel={pending === "delete" ? `Delete ${counted}` : `Disable ${counted}`}
         danger={pending === "delete"}
         onConfirm={() => run(pending!)}
         onClose={close}
@@ -122,7 +121,7 @@ export function BulkActions({
 
       <ConfirmDialog
         open={toGroup}
-        title={pending === "addToGroup" ? `Add ${plural(count)} to a group` : `Remove ${plural(count)} from a group`}
+        title={pending === "addToGroup" ? `Add ${counted} to a group` : `Remove ${counted} from a group`}
         confirmLabel={pending === "addToGroup" ? "Add to group" : "Remove from group"}
         onConfirm={() => run(pending!, { group: group.trim() })}
         onClose={close}

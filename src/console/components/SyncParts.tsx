@@ -4,7 +4,7 @@ import { Link } from "../router.tsx";
 import { wsPath } from "../session.tsx";
 import { useInterval, useLoad } from "../hooks.ts";
 import { countsSummary, describeProgress, statusText, statusTone, syncApi, type Check, type Run, type Source, type TestResult } from "../sync-api.ts";
-import { Badge, ErrorBanner, ProgressBar, Spinner, relativeTime } from "./ui.tsx";
+import { Badge, ErrorBanner, ProgressBar, Spinner, countOf, relativeTime } from "./ui.tsx";
 
 /** Connect: test the credentials and permissions, one line per check, with what to do for each failure. */
 export function ConnectButton({ workspace, source, onResult }: { workspace: string; source: string; onResult?: (r: TestResult) => void }) {
@@ -132,8 +132,7 @@ function NeedsAttention({ workspace, run }: { workspace: string; run: { id: stri
     <span className="attention">
       {items.map(([action, n, word]) => (
         <Link key={action} to={wsPath(workspace, `/runs/${run.id}?action=${action}`)}>
-          {n.toLocaleString()} {word}
-          {n === 1 ? "" : "s"}
+          {countOf(n, word)}
         </Link>
       ))}
     </span>

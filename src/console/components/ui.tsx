@@ -354,6 +354,11 @@ export function Pager({ offset, limit, total, onChange }: { offset: number; limi
 
 /* ---------- formatting ---------- */
 
+/** "1 user", "2,402 users". */
+export function countOf(n: number, word: string): string {
+  return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+}
+
 export function formatDate(iso: string | null | undefined, withTime = true): string {
   if (!iso) return "—";
   const date = new Date(iso);

@@ -5,7 +5,7 @@ import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.ts
 import type { PageOf, User } from "../types.ts";
 import { systemTags } from "../types.ts";
 import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
-import { Badge, Empty, ErrorBanner, Loading, tagTone, relativeTime, formatDate } from "../components/ui.tsx";
+import { Badge, Empty, ErrorBanner, Loading, countOf, tagTone, relativeTime, formatDate } from "../components/ui.tsx";
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { DataTable, QueryPager, type Column } from "../components/DataTable.tsx";
 import { BulkActions } from "../components/BulkActions.tsx";
@@ -105,7 +105,7 @@ export function UsersPage() {
           <details className="menu">
             <summary className="btn">Export</summary>
             <div className="menu-list">
-              <p className="muted small">{filtered ? `The ${data ? plural(data.total) : "users"} matching these filters` : "Every user of this workspace"}, in the columns the import reads</p>
+              <p className="muted small">{filtered ? `The ${data ? countOf(data.total, "user") : "users"} matching these filters` : "Every user of this workspace"}, in the columns the import reads</p>
               <a href={exportUrl("csv")} download onClick={closeMenu}>
                 CSV
               </a>
@@ -316,8 +316,6 @@ export function UsersPage() {
 }
 
 const closeMenu = (event: MouseEvent<HTMLElement>) => event.currentTarget.closest("details")?.removeAttribute("open");
-
-const plural = (n: number) => `${n.toLocaleString()} user${n === 1 ? "" : "s"}`;
 
 /** Ticks or clears every row of the page; half-ticked while only some are. */
 function PageCheckbox({ checked, some, onChange }: { checked: boolean; some: boolean; onChange: () => void }) {
