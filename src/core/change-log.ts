@@ -57,7 +57,9 @@ export interface ChangeFilter {
   groupId?: string;
   runId?: string;
   /** A kind of change (changeKind), or one action exactly. */
-  action?: string;
+  action?: string | undefined;
+  /** The workspace's activity: entries no sync run made, by one actor if given. */
+  activity?: { actor?: string | undefined };
 }
 
 /** changeKind in SQL. */
@@ -70,7 +72,25 @@ function matching(db: Db, workspaceId: string, filter: ChangeFilter) {
   if (filter.runId) query = query.where("run_id", "=", filter.runId);
   const kind = filter.action;
   if (kind) query = isMembershipKind(kind) ? query.where("action", "like", `${kind} %`) : query.where("action", "=", kind);
+  if (filter.activity) query = query.where("run_id", "is", null);
+  if (filter.activity?.actor) query = query.where(sql<boolean>`lower(actor) = lower(${filter.activity.actor})`);
   return query;
+}
+
+/**
+ * Every entry matching the filter, a page at a time by id (a first sync logs 100,000 entries): a run's in
+ * the order it made them, anything else newest first.
+ */
+export async function* allChanges(db: Db, workspaceId: string, filter: ChangeFilter, pageSize = 2000): AsyncGenerator<ChangeRecord[]> {
+  const order = filter.runId ? "asc" : "desc";
+  for (let after: string | null = null; ; ) {
+    let query = matching(db, workspaceId, filter);
+    if (after !== null) query = query.where("id", order === "asc" ? ">" : "<", after as never);
+    const rows = await query.selectAll().orderBy("id", order).limit(pageSize).execute();
+    if (rows.length) yield rows.map(toRecord);
+    if (rows.length < pageSize) return;
+    after = String(rows.at(-1)!.id);
+  }
 }
 
 /** A page of entries: a run's in the order it made them, a user's or a group's newest first. */
@@ -112,8 +132,7 @@ export async function activityPage(
   filter: { actor?: string | undefined; action?: string | undefined },
   page: { limit: number; before?: string | undefined },
 ): Promise<ActivityPage> {
-  let query = matching(db, workspaceId, { action: filter.action }).where("run_id", "is", null);
-  if (filter.actor) query = query.where(sql<boolean>`lower(actor) = lower(${filter.actor})`);
+  let query = matching(db, workspaceId, { action: filter.action, activity: { actor: filter.actor } });
   if (page.before) query = query.where("id", "<", page.before as never);
   const rows = await query.selectAll().orderBy("id", "desc").limit(page.limit + 1).execute();
   const items = rows.slice(0, page.limit).map(toRecord);

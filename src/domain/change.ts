@@ -33,6 +33,7 @@ const labels: Record<string, string> = {
   blockSignIn: "Block sign-in (yes/no)",
   pin: "PIN",
   signIn: "Signs in with",
+  defaultCountry: "Default country",
 };
 
 const settingLabels: Record<string, string> = {

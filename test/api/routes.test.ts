@@ -241,6 +241,18 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect((await as("GET", "workspaces/acme/activity?actor=OWNER@example.com&limit=500")).body.items).toHaveLength(page.body.items.length + older.body.items.length);
     expect((await as("GET", "workspaces/acme/activity?actor=someone@example.com")).body).toEqual({ items: [], next: null });
     expectError(await as("GET", "workspaces/acme/activity?before=abc"), 400, "invalid_input", ["before"]);
+
+    // The same activity as a CSV download: every entry, in the words the console uses, formulas neutralised.
+    const csv = await as("GET", "workspaces/acme/activity.csv?actor=OWNER@example.com");
+    expect([csv.status, csv.headers["content-type"], csv.headers["content-disposition"]]).toEqual([200, "text/csv; charset=utf-8", 'attachment; filename="acme-activity.csv"']);
+    const lines = (csv.body as string).replace(/^\uFEFF/, "").trim().split("\r\n");
+    expect(lines[0]).toBe("time,by,change,subject,fields,notes,run");
+    expect(lines).toHaveLength(page.body.items.length + older.body.items.length + 1);
+    expect(lines[1]).toMatch(/^\d{4}-\d\d-\d\dT[^,]+,owner@example\.com,Revoke token,nightly export,"Name: nightly export → \(empty\); Role: viewer → \(empty\)",,$/);
+    expect((await as("GET", "workspaces/acme/activity.csv?action=update%20workspace")).body).toContain(",Update workspace,acme,Default country: US → GB,,");
+    await as("POST", "workspaces/acme/groups", { name: "=1+2" });
+    expect((await as("GET", "workspaces/acme/activity.csv?action=create%20group")).body).toContain(",Create group,'=1+2,");
+    expectError(await as("GET", "workspaces/acme/activity.csv?limit=5"), 400, "invalid_input");
   });
 
   it("answers unknown API routes, wrong media types, bad JSON and oversized bodies in the error shape", async () => {

@@ -122,6 +122,15 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     });
     const changes = await as("GET", `${ws}/runs/${run.id}/changes?limit=5000`);
     const creates = changes.body.items.filter((c: { action: string }) => c.action === "create");
+    // The run's log as a CSV download: one line per entry in the run's order, or per entry of one kind.
+    const csvLines = async (query = "") => ((await as("GET", `${ws}/runs/${run.id}/changes.csv${query}`)).body as string).replace(/^\uFEFF/, "").trim().split("\r\n");
+    const all = await csvLines();
+    expect(all[0]).toBe("time,by,change,subject,fields,notes,run");
+    expect(all.slice(1).map((line) => line.split(",")[3])).toEqual(changes.body.items.map((c: { subject: string }) => (/[",\r\n;]|^\s|\s$/.test(c.subject) ? expect.any(String) : c.subject)));
+    const created = await csvLines("?action=create");
+    expect(created).toHaveLength(creates.length + 1);
+    expect(created.slice(1).every((line) => line.includes(`,Created,`) && line.endsWith(`,${run.id}`))).toBe(true);
+    expectError(await as("GET", `${ws}/runs/00000000-0000-4000-8000-000000000000/changes.csv`), 404, "not_found");
     expect(creates.map((c: { subject: string }) => c.subject).sort()).toEqual(members().map((u) => u.mail ?? u.userPrincipalName).sort());
     expect(changes.body.items.some((c: { action: string }) => c.action === "create group")).toBe(true);
     expect(await enabledSynced()).toBe(0);

@@ -310,6 +310,10 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Activity" }).click();
     await page.getByLabel("Kind of change").selectOption("grant access");
     await expect.poll(() => page.locator(".history-item").first().textContent()).toMatch(/^Grant access auditor@contoso\.com · .* by admin@rollcall\.test.*Role.*viewer/);
+    const download = await page.getByRole("link", { name: "Download CSV" }).getAttribute("href");
+    expect(download).toBe("/api/v1/workspaces/default/activity.csv?action=grant+access");
+    const csv = await page.evaluate((href) => fetch(href).then((r) => r.text()), download!);
+    expect(csv).toContain(',admin@rollcall.test,Grant access,auditor@contoso.com,"Role: (empty) → viewer; Signs in with: (empty) → password",,');
     // Every change, 50 at a time: the bulk test's 60 deletions and 60 creations reach past the first page.
     await page.getByLabel("Kind of change").selectOption("");
     await expect.poll(() => page.locator(".history-item").count()).toBe(50);

@@ -8,6 +8,7 @@ import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts
 import { trustExtraCa } from "../../src/net/http.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
+import { allChanges } from "../../src/core/change-log.ts";
 import { desktop, hasChromium, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 
 /**
@@ -230,6 +231,14 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.locator(".stat", { hasText: "Last run" }).getByRole("link", { name: "50 warnings" }).click();
     await page.waitForURL(new RegExp(`/runs/${run.id}\\?action=warning$`));
     await expect.poll(() => page.locator(".history-item").count()).toBe(50);
+
+    // The download is the kind shown, every entry of it; read by id a page at a time, in the run's order.
+    expect(await page.getByRole("link", { name: "Download CSV" }).getAttribute("href")).toBe(`/api/v1/workspaces/default/runs/${run.id}/changes.csv?action=warning`);
+    const csv = await page.evaluate((id) => fetch(`/api/v1/workspaces/default/runs/${id}/changes.csv`).then((r) => r.text()), run.id);
+    expect(csv.trim().split("\r\n")).toHaveLength(451);
+    const subjects: string[] = [];
+    for await (const entries of allChanges(db, workspace.id, { runId: run.id }, 7)) subjects.push(...entries.map((c) => c.subject));
+    expect(subjects).toEqual(Array.from({ length: 450 }, (_, i) => `person${i}@contoso.com`));
   });
 
   it("replaces the client secret without ever showing the old or the new one", async () => {

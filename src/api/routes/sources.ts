@@ -11,6 +11,8 @@ import type { Credential } from "../../sources/entra/token.ts";
 import { approveRun, syncSource } from "../../sync/service.ts";
 import type { Runtime } from "../../runtime.ts";
 import type { WorkspaceContext } from "../../core/context.ts";
+import { sendCsv } from "../download.ts";
+import { changesCsv } from "../../core/change-export.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
 
@@ -98,6 +100,8 @@ async function startRun(rt: Runtime, ctx: WorkspaceContext, start: (onStarted: (
   });
   return getRun(ctx, id, { changes: 0 });
 }
+
+const changeKindParam = z.string().max(300).optional().describe("only this kind's entries, e.g. disable, or add to group (every group's); or one action exactly, e.g. add to group Pilots");
 
 export const sourceRoutes: RouteModule = {
   tag: "Sources",
@@ -187,12 +191,21 @@ export const sourceRoutes: RouteModule = {
     route({
       method: "GET", url: "/workspaces/:workspace/runs/:id/changes", summary: "A run's change log (for a dry run or a run stopped at the deletion threshold: what it would do, not applied)", access: "workspace",
       params: runParams,
-      query: z.object({ limit: limitParam(5000, 1000), offset: offsetParam, action: z.string().max(300).optional().describe("only this kind's entries, e.g. disable, or add to group (every group's); or one action exactly, e.g. add to group Pilots") }).strict(),
+      query: z.object({ limit: limitParam(5000, 1000), offset: offsetParam, action: changeKindParam }).strict(),
       response: listOf(changeSchema).extend({ actions: z.record(z.string(), z.number().int()).describe("the whole run's entries per kind (add to group and remove from group: every group's together)") }),
       async handler({ ctx, params, query }) {
         await getRun(ctx, params.id, { changes: 0 });
         const page = await pageOfChanges(ctx.db, ctx.workspace.id, { runId: params.id, action: query.action }, { limit: query.limit, offset: query.offset });
         return { ...page, limit: query.limit, offset: query.offset };
+      },
+    }),
+    route({
+      method: "GET", url: "/workspaces/:workspace/runs/:id/changes.csv", summary: "A run's change log as a CSV download (time, by, change, subject, fields before → after, notes, run)", access: "workspace",
+      params: runParams,
+      query: z.object({ action: changeKindParam }).strict(),
+      async handler({ ctx, params, query, reply }) {
+        await getRun(ctx, params.id, { changes: 0 });
+        await sendCsv(reply, `run-${params.id}${query.action ? `-${query.action.replace(/\W+/g, "-")}` : ""}.csv`, changesCsv(ctx.db, ctx.workspace.id, { runId: params.id, action: query.action }));
       },
     }),
     route({

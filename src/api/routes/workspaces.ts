@@ -4,6 +4,13 @@ import { visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, limitParam, listOf, workspaceParams, workspaceSchema } from "../schemas.ts";
 import { activityPage } from "../../core/change-log.ts";
+import { changesCsv } from "../../core/change-export.ts";
+import { sendCsv } from "../download.ts";
+
+const activityFilter = z.object({
+  actor: z.string().max(320).optional().describe("only this actor's changes: an admin's email, token:NAME for an API token, cli"),
+  action: z.string().max(300).optional().describe("only this kind of change, e.g. update source, or add to group (every group's)"),
+});
 
 const country = z.string().trim().max(2, "must be a two-letter country code").nullable().optional().describe("ISO 3166 code used to read local phone numbers, e.g. GB");
 
@@ -17,16 +24,24 @@ export const workspaceRoutes: RouteModule = {
       summary: "The workspace's activity, newest first: every change not made by a sync run (edits by people and scripts, imports, sources' and the workspace's settings, API tokens). Paged by entry: pass the answer's next as before",
       access: "workspace",
       params: workspaceParams,
-      query: z
-        .object({
+      query: activityFilter
+        .extend({
           limit: limitParam(500, 50),
           before: z.string().regex(/^\d{1,19}$/, "must be the next of a previous page").optional(),
-          actor: z.string().max(320).optional().describe("only this actor's changes: an admin's email, token:NAME for an API token, cli"),
-          action: z.string().max(300).optional().describe("only this kind of change, e.g. update source, or add to group (every group's)"),
         })
         .strict(),
       response: z.object({ items: z.array(changeSchema), next: z.string().nullable() }).meta({ id: "ActivityPage" }),
       handler: ({ ctx, query }) => activityPage(ctx.db, ctx.workspace.id, { actor: query.actor, action: query.action }, { limit: query.limit, before: query.before }),
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/activity.csv",
+      summary: "The workspace's activity (filtered as GET …/activity) as a CSV download, newest first",
+      access: "workspace",
+      params: workspaceParams,
+      query: activityFilter.strict(),
+      handler: ({ ctx, query, reply }) =>
+        sendCsv(reply, `${ctx.workspace.name}-activity.csv`, changesCsv(ctx.db, ctx.workspace.id, { action: query.action, activity: { actor: query.actor } })),
     }),
     route({
       method: "GET",

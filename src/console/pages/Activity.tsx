@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { api, ws } from "../api.ts";
+import { api, withQuery, ws } from "../api.ts";
 import { useWorkspaceName } from "../session.tsx";
 import type { ActivityPage as Page } from "../../core/change-log.ts";
 import { useLoad, useTitle } from "../hooks.ts";
@@ -54,6 +54,9 @@ export function ActivityPage() {
           <h1>Activity</h1>
           <p className="muted">Every change made in this workspace by people, scripts and imports, newest first. What a sync changed is on its run's page.</p>
         </div>
+        <a className="btn" href={`/api/v1${withQuery(ws(workspace, "/activity.csv"), filter)}`} download>
+          Download CSV
+        </a>
       </div>
       <form className="filters" role="search" aria-label="Filter activity" onSubmit={applyActor}>
         <SelectField label="Kind of change" value={filter.action} onChange={(e) => setFilter((f) => ({ ...f, action: e.target.value }))}>

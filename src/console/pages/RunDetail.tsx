@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
@@ -156,11 +157,7 @@ export function RunPage({ id }: { id: string }) {
           {actions.length > 1 ? (
             <div className="field">
               <label htmlFor="log-action">Show</label>
-              <select
-                id="log-action"
-                value={action}
-                onChange={(e) => showAction(e.target.value)}
-              >
+              <select id="log-action" value={action} onChange={(e) => showAction(e.target.value)}>
                 <option value="">All changes ({allChanges.toLocaleString()})</option>
                 {actions.map(([a, n]) => (
                   <option key={a} value={a}>
@@ -169,6 +166,11 @@ export function RunPage({ id }: { id: string }) {
                 ))}
               </select>
             </div>
+          ) : null}
+          {allChanges > 0 ? (
+            <a className="btn btn-small" href={`/api/v1${withQuery(ws(workspace, `/runs/${encodeURIComponent(id)}/changes.csv`), { action })}`} download>
+              Download CSV
+            </a>
           ) : null}
         </div>
         <ErrorBanner error={changes.error} retry={changes.reload} title="The change log could not be loaded." />
