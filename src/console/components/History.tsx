@@ -3,7 +3,8 @@ import { api } from "../api.ts";
 import { useLoad } from "../hooks.ts";
 import type { ChangeRecord, PageOf } from "../types.ts";
 import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups } from "../../domain/change.ts";
-import { ErrorBanner, Loading, Pager, formatDate } from "./ui.tsx";
+import { ErrorBanner, Loading, Pager } from "./ui.tsx";
+import { formatDate } from "../format.ts";
 
 const historyPerPage = 50;
 

@@ -2,7 +2,8 @@ import { api, ws } from "../api.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Link } from "../router.tsx";
 import { useWorkspaceName, wsPath } from "../session.tsx";
-import { Badge, Empty, ErrorBanner, Loading, formatDate } from "./ui.tsx";
+import { Badge, Empty, ErrorBanner, Loading } from "./ui.tsx";
+import { formatDate } from "../format.ts";
 import type { ConsoleNotification } from "./NotificationsBanner.tsx";
 import { DataTable } from "./DataTable.tsx";
 

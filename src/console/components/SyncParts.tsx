@@ -4,7 +4,8 @@ import { Link } from "../router.tsx";
 import { wsPath } from "../session.tsx";
 import { useInterval, useLoad } from "../hooks.ts";
 import { countsSummary, describeProgress, statusText, statusTone, syncApi, type Check, type Run, type Source, type TestResult } from "../sync-api.ts";
-import { Badge, ErrorBanner, ProgressBar, Spinner, countOf, relativeTime } from "./ui.tsx";
+import { Badge, ErrorBanner, ProgressBar, Spinner } from "./ui.tsx";
+import { countOf, relativeTime } from "../format.ts";
 
 /** Connect: test the credentials and permissions, one line per check, with what to do for each failure. */
 export function ConnectButton({ workspace, source, onResult }: { workspace: string; source: string; onResult?: (r: TestResult) => void }) {

@@ -352,36 +352,6 @@ export function Pager({ offset, limit, total, onChange }: { offset: number; limi
   );
 }
 
-/* ---------- formatting ---------- */
-
-/** "1 user", "2,402 users". */
-export function countOf(n: number, word: string): string {
-  return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
-}
-
-export function formatDate(iso: string | null | undefined, withTime = true): string {
-  if (!iso) return "—";
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return withTime
-    ? date.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
-    : date.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
-}
-
-export function relativeTime(iso: string | null | undefined): string {
-  if (!iso) return "never";
-  const diff = new Date(iso).getTime() - Date.now();
-  const abs = Math.abs(diff);
-  const units: [Intl.RelativeTimeFormatUnit, number][] = [
-    ["day", 86_400_000],
-    ["hour", 3_600_000],
-    ["minute", 60_000],
-  ];
-  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-  for (const [unit, ms] of units) if (abs >= ms) return rtf.format(Math.round(diff / ms), unit);
-  return diff < 0 ? "just now" : "in a moment";
-}
-
 /** A secret (token, generated password) shown once, with a Copy button and a warning that it will not be shown again. */
 export function ShownOnceDialog({ open, title, label, what, value, warning, onClose }: { open: boolean; title: string; label: string; what: string; value: string; warning: ReactNode; onClose: () => void }) {
   const toast = useToast();

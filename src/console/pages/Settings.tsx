@@ -5,7 +5,8 @@ import type { ApiToken, PageOf, Workspace } from "../types.ts";
 import { Admins } from "./SettingsAdmins.tsx";
 import { NotificationSettingsSection } from "./SettingsNotifications.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
-import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownOnceDialog, TextField, formatDate, relativeTime, useToast } from "../components/ui.tsx";
+import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownOnceDialog, TextField, useToast } from "../components/ui.tsx";
+import { formatDate, relativeTime } from "../format.ts";
 import { DataTable, actionsColumn } from "../components/DataTable.tsx";
 import { useSubmit, FormError, FormActions } from "../components/form.tsx";
 

@@ -3,7 +3,8 @@ import { api, ApiError, errorMessage } from "../api.ts";
 import { useSession, useWorkspaceName } from "../session.tsx";
 import type { PageOf } from "../types.ts";
 import { useLoad } from "../hooks.ts";
-import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownOnceDialog, TextField, formatDate, useToast } from "../components/ui.tsx";
+import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownOnceDialog, TextField, useToast } from "../components/ui.tsx";
+import { formatDate } from "../format.ts";
 import { DataTable, actionsColumn } from "../components/DataTable.tsx";
 import { useSubmit, FormError, FormActions } from "../components/form.tsx";
 

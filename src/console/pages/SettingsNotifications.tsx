@@ -3,7 +3,8 @@ import { api, ws } from "../api.ts";
 import { useCanChange, useWorkspaceName } from "../session.tsx";
 import { useLoad } from "../hooks.ts";
 import type { Delivery, NotificationSettings } from "../../core/notifications.ts";
-import { Badge, ConfirmDialog, ErrorBanner, Loading, ShownOnceDialog, TextArea, TextField, formatDate, useToast } from "../components/ui.tsx";
+import { Badge, ConfirmDialog, ErrorBanner, Loading, ShownOnceDialog, TextArea, TextField, useToast } from "../components/ui.tsx";
+import { formatDate } from "../format.ts";
 import { FormActions, FormError, useSubmit } from "../components/form.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 

@@ -5,7 +5,8 @@ import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.ts
 import type { PageOf, User } from "../types.ts";
 import { systemTags } from "../types.ts";
 import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
-import { Badge, Empty, ErrorBanner, Loading, countOf, tagTone, relativeTime, formatDate } from "../components/ui.tsx";
+import { Badge, Empty, ErrorBanner, Loading, tagTone } from "../components/ui.tsx";
+import { countOf, relativeTime, formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { DataTable, QueryPager, type Column } from "../components/DataTable.tsx";
 import { BulkActions } from "../components/BulkActions.tsx";
