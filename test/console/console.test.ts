@@ -75,6 +75,20 @@ describe.skipIf(!hasChromium)("web console", () => {
     await expect.poll(() => page.locator("tbody tr").count()).toBe(1);
     await page.getByRole("button", { name: "Clear filters" }).click();
     await expect.poll(() => page.locator("tbody tr").count()).toBe(7);
+
+    // A group is found by name on the server; typed text applies on Enter once it names one.
+    const groupField = page.getByLabel("Group", { exact: true });
+    await groupField.fill("researc");
+    await expect.poll(() => page.locator("#filter-group-names option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(["Research"]);
+    await groupField.press("Enter");
+    expect(new URL(page.url()).searchParams.get("group")).toBeNull();
+    await groupField.fill("research");
+    await expect.poll(() => page.locator("#filter-group-names option").count()).toBe(1);
+    await groupField.press("Enter");
+    await page.waitForURL(/group=Research/);
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(3);
+    await page.getByRole("button", { name: "Remove group filter Research" }).click();
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(7);
   });
 
   it("creates a user by hand and opens their page", async () => {

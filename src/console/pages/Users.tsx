@@ -2,9 +2,9 @@ import { useEffect, useRef, useState, type MouseEvent } from "react";
 import { api, withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import type { PageOf, User } from "../types.ts";
+import type { Group, PageOf, User } from "../types.ts";
 import { systemTags } from "../types.ts";
-import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
+import { useDebounced, useLoad, useQuerySearch, useTitle } from "../hooks.ts";
 import { Badge, Empty, ErrorBanner, Loading, tagTone } from "../components/ui.tsx";
 import { countOf, relativeTime, formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
@@ -181,6 +181,7 @@ export function UsersPage() {
             <option value="false">Disabled</option>
           </select>
         </div>
+        {group ? null : <GroupFilter workspace={workspace} />}
         {group ? (
           <div className="chip">
             Group: <strong>{group}</strong>
@@ -317,6 +318,45 @@ export function UsersPage() {
 }
 
 const closeMenu = (event: MouseEvent<HTMLElement>) => event.currentTarget.closest("details")?.removeAttribute("open");
+
+/** Finds groups by name as the admin types (on the server: a workspace may hold thousands); picking one filters by it. */
+function GroupFilter({ workspace }: { workspace: string }) {
+  const [text, setText] = useState("");
+  const typed = useDebounced(text.trim(), 200);
+  const found = useLoad(
+    (signal) => (typed ? api.get<PageOf<Group>>(ws(workspace, "/groups"), { q: typed, limit: 20 }, { signal }).then((r) => r.items) : Promise.resolve([])),
+    [workspace, typed],
+  );
+  const pick = (name: string) => {
+    const group = (found.data ?? []).find((g) => g.name.toLowerCase() === name.trim().toLowerCase());
+    if (group) setQuery({ group: group.name, offset: null });
+  };
+  return (
+    <div className="field">
+      <label htmlFor="filter-group">Group</label>
+      <input
+        id="filter-group"
+        type="search"
+        list="filter-group-names"
+        value={text}
+        placeholder="Any group"
+        autoComplete="off"
+        onChange={(e) => {
+          setText(e.target.value);
+          // A name picked from the list applies at once; typed text waits for Enter (it may be the start of a longer name).
+          const inputType = (e.nativeEvent as InputEvent).inputType;
+          if (!inputType || inputType === "insertReplacementText") pick(e.target.value);
+        }}
+        onKeyDown={(e) => e.key === "Enter" && pick(text)}
+      />
+      <datalist id="filter-group-names">
+        {(found.data ?? []).map((g) => (
+          <option key={g.id} value={g.name} />
+        ))}
+      </datalist>
+    </div>
+  );
+}
 
 /** Ticks or clears every row of the page; half-ticked while only some are. */
 function PageCheckbox({ checked, some, onChange }: { checked: boolean; some: boolean; onChange: () => void }) {
