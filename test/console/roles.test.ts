@@ -24,7 +24,11 @@ interface Screen {
 const button = (page: Page, name: string | RegExp) => page.getByRole("main").getByRole("button", { name, exact: typeof name === "string" });
 const screens: Screen[] = [
   { name: "Users", path: "/users", ready: (p) => [p.getByRole("link", { name: "Ada Lovelace" })], controls: (p) => [button(p, "Add user"), p.getByRole("main").getByRole("link", { name: "Import", exact: true }), p.getByRole("checkbox", { name: "Select every user on this page" })] },
-  { name: "a user", path: "/users/ada@contoso.com", ready: (p) => [p.getByRole("heading", { name: "Ada Lovelace", level: 1 })], controls: (p) => [button(p, "Edit"), button(p, "Disable"), button(p, "Delete"), p.getByRole("combobox", { name: "Access" })] },
+  {
+    name: "a user",
+    path: "/users/ada@contoso.com",
+    // Console access loads after the user: the control for an admin, the words for a viewer.
+    ready: (p) => [p.getByRole("heading", { name: "Ada Lovelace", level: 1 }), p.getByRole("combobox", { name: "Access" }).or(p.getByText("Read only, from their first sign-in"))], controls: (p) => [button(p, "Edit"), button(p, "Disable"), button(p, "Delete"), p.getByRole("combobox", { name: "Access" })] },
   { name: "Groups", path: "/groups", ready: (p) => [p.getByRole("link", { name: "Engineering" })], controls: (p) => [button(p, "New group")] },
   {
     name: "a group",

@@ -5,7 +5,7 @@ import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.ts
 import type { Group, PageOf, User } from "../types.ts";
 import { systemTags } from "../types.ts";
 import { useDebounced, useLoad, useQuerySearch, useTitle } from "../hooks.ts";
-import { Badge, Empty, ErrorBanner, Loading, tagTone } from "../components/ui.tsx";
+import { Badge, Empty, ErrorBanner, Loading, TextField, tagTone } from "../components/ui.tsx";
 import { countOf, relativeTime, formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { DataTable, QueryPager, type Column } from "../components/DataTable.tsx";
@@ -332,10 +332,9 @@ function GroupFilter({ workspace }: { workspace: string }) {
     if (group) setQuery({ group: group.name, offset: null });
   };
   return (
-    <div className="field">
-      <label htmlFor="filter-group">Group</label>
-      <input
-        id="filter-group"
+    <>
+      <TextField
+        label="Group"
         type="search"
         list="filter-group-names"
         value={text}
@@ -354,7 +353,7 @@ function GroupFilter({ workspace }: { workspace: string }) {
           <option key={g.id} value={g.name} />
         ))}
       </datalist>
-    </div>
+    </>
   );
 }
 
