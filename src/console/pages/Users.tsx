@@ -89,9 +89,8 @@ export function UsersPage() {
   const data = users.data;
   const pageItems = data?.items ?? [];
   const allTicked = pageItems.length > 0 && pageItems.every((u) => selected.has(u.id));
-  const filters = { q, source, sourceType, tag, enabled, group };
   const userFilter = { q: q || undefined, source: source || undefined, sourceType: sourceType || undefined, tag: tag || undefined, group: group || undefined, enabled: enabled ? enabled === "true" : undefined };
-  const exportUrl = (format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/exports"), { format, ...filters })}`;
+  const exportUrl = (format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/exports"), { format, ...userFilter })}`;
 
   return (
     <div className="page">

@@ -131,22 +131,12 @@ export async function selectUsers(db: Db, workspaceId: string, filter: UserFilte
 /** A user by id, email or user principal name (case-insensitive). */
 const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
 
+/** A user by id, email or user principal name (in that order of precedence). */
 export async function selectUser(db: Db, workspaceId: string, key: string): Promise<User | undefined> {
-  const row = await userSelect(db)
-    .where("u.workspace_id", "=", workspaceId)
-    .where((eb) =>
-      eb.or([
-        ...(isUuid(key) ? [eb("u.id", "=", key)] : []),
-        sql<SqlBool>`lower(u.email) = lower(${key})`,
-        sql<SqlBool>`lower(u.user_principal_name) = lower(${key})`,
-      ]),
-    )
-    .orderBy(sql`(u.id::text = ${key})`, "desc")
-    .executeTakeFirst();
-  return row && toUser(row);
+  return (await selectUsersByKeys(db, workspaceId, [key])).get(key);
 }
 
-/** Users by id, email or UPN (as `selectUser` finds one), keyed by the key that found them. */
+/** Users by id, email or UPN, keyed by the key that found them; an id wins over an email, an email over a UPN. */
 export async function selectUsersByKeys(db: Db, workspaceId: string, keys: string[]): Promise<Map<string, User>> {
   const uuids = keys.filter(isUuid);
   const lowered = keys.map((k) => k.toLowerCase());
@@ -154,7 +144,7 @@ export async function selectUsersByKeys(db: Db, workspaceId: string, keys: strin
     .where("u.workspace_id", "=", workspaceId)
     .where((eb) =>
       eb.or([
-        ...(uuids.length ? [eb("u.id", "in", uuids)] : []),
+        ...(uuids.length ? [sql<SqlBool>`u.id = any(${uuids}::uuid[])`] : []),
         sql<SqlBool>`lower(u.email) = any(${lowered}::text[])`,
         sql<SqlBool>`lower(u.user_principal_name) = any(${lowered}::text[])`,
       ]),
