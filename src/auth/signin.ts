@@ -232,24 +232,28 @@ async function accountFor(db: Db, source: SignInSource, claims: IdentityClaims):
   }
   if (!user.enabled) throw refused("disabled", `${who} is disabled in workspace "${source.workspace}". Ask an admin to enable you.`);
   const email = user.email ?? user.user_principal_name ?? who;
-  const row = await db
-    .insertInto("accounts")
-    .values({ email, display_name: user.display_name, password_hash: null, is_owner: false, user_id: user.id })
-    .onConflict((oc) => oc.column("user_id").where("user_id", "is not", null).doUpdateSet({ email, display_name: user.display_name }))
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  const firstVisit = await db
-    .insertInto("workspace_roles")
-    .values({ account_id: row.id, workspace_id: source.workspaceId, role: "viewer" })
-    .onConflict((oc) => oc.doNothing())
-    .returning("role")
-    .executeTakeFirst();
-  if (firstVisit) {
-    await recordChange(db, {
-      workspaceId: source.workspaceId, actor: email, userId: user.id, subject: email, action: "grant access",
-      after: { role: "viewer", signIn: "microsoft", message: "signed in with Microsoft for the first time; every synced user who signs in is a viewer until an admin gives more" },
-    });
-  }
+  // The account, its first role and that role's activity entry are written together or not at all.
+  const row = await db.transaction().execute(async (trx) => {
+    const account = await trx
+      .insertInto("accounts")
+      .values({ email, display_name: user.display_name, password_hash: null, is_owner: false, user_id: user.id })
+      .onConflict((oc) => oc.column("user_id").where("user_id", "is not", null).doUpdateSet({ email, display_name: user.display_name }))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const firstVisit = await trx
+      .insertInto("workspace_roles")
+      .values({ account_id: account.id, workspace_id: source.workspaceId, role: "viewer" })
+      .onConflict((oc) => oc.doNothing())
+      .returning("role")
+      .executeTakeFirst();
+    if (firstVisit) {
+      await recordChange(trx, {
+        workspaceId: source.workspaceId, actor: email, userId: user.id, subject: email, action: "grant access",
+        after: { role: "viewer", signIn: "microsoft", message: "signed in with Microsoft for the first time; every synced user who signs in is a viewer until an admin gives more" },
+      });
+    }
+    return account;
+  });
   return { id: row.id, email: row.email, displayName: row.display_name, isOwner: row.is_owner, createdAt: new Date(row.created_at).toISOString() };
 }
 

@@ -291,16 +291,18 @@ export async function updateNotificationSettings(
     webhook_secret_ciphertext: webhookUrl ? (newSecret ? secrets.seal(newSecret) : (current?.webhook_secret_ciphertext ?? null)) : null,
     updated_at: new Date(),
   };
-  await db
-    .insertInto("notification_settings")
-    .values(values)
-    .onConflict((oc) => oc.column("workspace_id").doUpdateSet({ email_to: values.email_to, webhook_url: values.webhook_url, webhook_secret_ciphertext: values.webhook_secret_ciphertext, updated_at: values.updated_at }))
-    .execute();
-  // Never the secret itself: only that a new one was issued.
-  await recordChange(db, {
-    workspaceId: workspace.id, actor, subject: workspace.name, action: "update notification settings",
-    before: { emailTo: current?.email_to ?? [], webhookUrl: current?.webhook_url ?? null },
-    after: { emailTo: values.email_to, webhookUrl: values.webhook_url, ...(newSecret && { webhookSecret: "new" }) },
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto("notification_settings")
+      .values(values)
+      .onConflict((oc) => oc.column("workspace_id").doUpdateSet({ email_to: values.email_to, webhook_url: values.webhook_url, webhook_secret_ciphertext: values.webhook_secret_ciphertext, updated_at: values.updated_at }))
+      .execute();
+    // Never the secret itself: only that a new one was issued.
+    await recordChange(trx, {
+      workspaceId: workspace.id, actor, subject: workspace.name, action: "update notification settings",
+      before: { emailTo: current?.email_to ?? [], webhookUrl: current?.webhook_url ?? null },
+      after: { emailTo: values.email_to, webhookUrl: values.webhook_url, ...(newSecret && { webhookSecret: "new" }) },
+    });
   });
   return { ...(await getNotificationSettings(db, workspace)), webhookSecret: newSecret };
 }

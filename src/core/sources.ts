@@ -64,14 +64,16 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
 export async function createEntraSource(ctx: SourceContext, input: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
   await assertFreeName(ctx, input.name, null);
   const config = parseEntraConfig({ ...input.config, ...(input.credential && { credential: input.credential.kind }) });
-  const row = await ctx.db
-    .insertInto("sources")
-    .values({ workspace_id: ctx.workspace.id, type: "entra", name: input.name, config: JSON.stringify(config), secret_ciphertext: input.credential ? ctx.secrets.seal(JSON.stringify(input.credential)) : null })
-    .returning("id")
-    .executeTakeFirstOrThrow()
-    .catch(translateDatabaseError);
-  await ctx.db.insertInto("source_state" as never).values({ source_id: row.id, next_run_at: nextRunAt(config.schedule, new Date()) } as never).execute();
-  await recordChange(ctx.db, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: input.name, action: "add source", after: { name: input.name, type: "entra", config } });
+  await ctx.db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto("sources")
+      .values({ workspace_id: ctx.workspace.id, type: "entra", name: input.name, config: JSON.stringify(config), secret_ciphertext: input.credential ? ctx.secrets.seal(JSON.stringify(input.credential)) : null })
+      .returning("id")
+      .executeTakeFirstOrThrow()
+      .catch(translateDatabaseError);
+    await trx.insertInto("source_state" as never).values({ source_id: row.id, next_run_at: nextRunAt(config.schedule, new Date()) } as never).execute();
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: input.name, action: "add source", after: { name: input.name, type: "entra", config } });
+  });
   return getSource(ctx, input.name);
 }
 

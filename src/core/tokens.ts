@@ -25,12 +25,15 @@ export async function createApiToken(db: Db, workspace: Workspace, input: { name
   const name = input.name?.trim() || `token ${new Date().toISOString().slice(0, 16)}`;
   if (name.length > 100) throw invalidInput([{ field: "name", message: "must be at most 100 characters" }]);
   const token = randomToken("rc_");
-  const row = await db
-    .insertInto("api_tokens")
-    .values({ workspace_id: workspace.id, name, role, token_hash: hashToken(token) })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  await recordChange(db, { workspaceId: workspace.id, actor, subject: name, action: "create token", after: { name, role } });
+  const row = await db.transaction().execute(async (trx) => {
+    const created = await trx
+      .insertInto("api_tokens")
+      .values({ workspace_id: workspace.id, name, role, token_hash: hashToken(token) })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordChange(trx, { workspaceId: workspace.id, actor, subject: name, action: "create token", after: { name, role } });
+    return created;
+  });
   return { ...present(row, workspace.name), token };
 }
 
@@ -43,8 +46,11 @@ export async function revokeApiToken(db: Db, workspace: Workspace, id: string, a
   const token = await db.selectFrom("api_tokens").selectAll().where("workspace_id", "=", workspace.id).where(sql<boolean>`id::text = ${id}`).executeTakeFirst();
   if (!token) throw notFound("token", id);
   if (token.revoked_at) return present(token, workspace.name); // revoked already: nothing to do, nothing to log
-  const row = await db.updateTable("api_tokens").set({ revoked_at: sql`coalesce(revoked_at, now())` }).where("id", "=", token.id).returningAll().executeTakeFirstOrThrow();
-  await recordChange(db, { workspaceId: workspace.id, actor, subject: row.name, action: "revoke token", before: { name: row.name, role: row.role } });
+  const row = await db.transaction().execute(async (trx) => {
+    const revoked = await trx.updateTable("api_tokens").set({ revoked_at: sql`coalesce(revoked_at, now())` }).where("id", "=", token.id).returningAll().executeTakeFirstOrThrow();
+    await recordChange(trx, { workspaceId: workspace.id, actor, subject: revoked.name, action: "revoke token", before: { name: revoked.name, role: revoked.role } });
+    return revoked;
+  });
   return present(row, workspace.name);
 }
 

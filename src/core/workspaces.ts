@@ -62,17 +62,15 @@ export async function createWorkspace(db: Db, input: { name: string; defaultCoun
 }
 
 export async function updateWorkspace(db: Db, workspace: Workspace, input: { defaultCountry?: string | null }, actor: string): Promise<Workspace> {
-  const row = await db
-    .updateTable("workspaces")
-    .set({ default_country: input.defaultCountry === undefined ? workspace.defaultCountry : checkCountry(input.defaultCountry) })
-    .where("id", "=", workspace.id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  const updated = toWorkspace(row);
-  if (updated.defaultCountry !== workspace.defaultCountry) {
-    await recordChange(db, { workspaceId: workspace.id, actor, subject: workspace.name, action: "update workspace", before: { defaultCountry: workspace.defaultCountry }, after: { defaultCountry: updated.defaultCountry } });
-  }
-  return updated;
+  const defaultCountry = input.defaultCountry === undefined ? workspace.defaultCountry : checkCountry(input.defaultCountry);
+  return db.transaction().execute(async (trx) => {
+    const row = await trx.updateTable("workspaces").set({ default_country: defaultCountry }).where("id", "=", workspace.id).returningAll().executeTakeFirstOrThrow();
+    const updated = toWorkspace(row);
+    if (updated.defaultCountry !== workspace.defaultCountry) {
+      await recordChange(trx, { workspaceId: workspace.id, actor, subject: workspace.name, action: "update workspace", before: { defaultCountry: workspace.defaultCountry }, after: { defaultCountry: updated.defaultCountry } });
+    }
+    return updated;
+  });
 }
 
 export async function deleteWorkspace(db: Db, workspace: Workspace): Promise<void> {
