@@ -85,6 +85,12 @@ export function diffFields(before: unknown, after: unknown): FieldChange[] {
 /** The fields an entry changed; a creation or a deletion lists none (the whole record came or went). */
 export function changedFields(change: ChangeEntry): FieldChange[] {
   if (change.action === "create" || change.action === "delete" || change.action === "warning" || change.action === "conflict") return [];
+  // A sync's "disable" keeps the whole user before but only `enabled` after: the fields it did not write did not change.
+  if (change.action === "disable" && change.after && typeof change.after === "object" && !("changed" in change.after)) {
+    const after = asRecord(change.after);
+    const before = asRecord(change.before);
+    return diffFields(Object.fromEntries(Object.keys(after).map((k) => [k, before[k]])), after);
+  }
   return diffFields(change.before, change.after);
 }
 

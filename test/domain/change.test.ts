@@ -29,6 +29,9 @@ describe("change-log wording", () => {
     const disable = { action: "disable", before: { enabled: true }, after: { enabled: false, reason: "removed from Entra ID" } };
     expect(changeNotes(disable)).toEqual(["removed from Entra ID"]);
     expect(changedFields(disable)).toEqual([{ field: "enabled", from: "yes", to: "no" }]);
+    // A sync's disable keeps the whole user before it: only what it wrote is shown, not every other field "emptied".
+    const synced = { action: "disable", before: { email: "ada@example.com", displayName: "Ada", sourceType: "entra", enabled: true }, after: { enabled: false, reason: "out of scope" } };
+    expect(changedFields(synced)).toEqual([{ field: "enabled", from: "yes", to: "no" }]);
   });
 
   it("names the groups a created user joined, and labels actions", () => {
