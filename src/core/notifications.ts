@@ -197,12 +197,12 @@ export async function scanNotifications(db: Db, now = new Date()): Promise<{ rai
     });
     if (created) raised.push(created);
   }
-  // A later successful run of the same source settles its earlier failures.
+  // A later successful run of the same source settles its earlier failures; so does a stopped run's approval or rejection.
   await sql`
     update notifications n set resolved_at = ${now}
     from sync_runs failed
     where n.kind in ('sync_failed', 'sync_stopped') and n.resolved_at is null and failed.id::text = n.subject
-      and exists (select 1 from sync_runs ok where ok.source_id = failed.source_id and ok.status in ('succeeded', 'applied', 'rejected') and ok.dry_run = false and ok.started_at > failed.started_at)`.execute(db);
+      and (failed.status not in ('failed', 'stopped') or exists (select 1 from sync_runs ok where ok.source_id = failed.source_id and ok.status in ('succeeded', 'applied', 'rejected') and ok.dry_run = false and ok.started_at > failed.started_at))`.execute(db);
   return { raised };
 }
 

@@ -62,6 +62,10 @@ export async function getRun(ctx: Ctx, id: string, options: { changes?: number }
 
 /** Reject a run stopped at the deletion threshold: nothing is applied, and the record says so. */
 export async function rejectRun(ctx: Ctx, id: string): Promise<Run> {
-  await sql`update sync_runs set status = 'rejected' where id = ${id} and workspace_id = ${ctx.workspace.id} and status = 'stopped'`.execute(ctx.db);
+  await ctx.db.transaction().execute(async (trx) => {
+    const { rows } = await sql`update sync_runs set status = 'rejected' where id = ${id} and workspace_id = ${ctx.workspace.id} and status = 'stopped' returning id`.execute(trx);
+    // Its "stopped at the deletion threshold" notice asked for this decision: it is settled now.
+    if (rows.length) await sql`update notifications set resolved_at = now() where kind = 'sync_stopped' and subject = ${id} and resolved_at is null`.execute(trx);
+  });
   return getRun(ctx, id, { changes: 0 });
 }

@@ -12,6 +12,7 @@ import { createEntraSource, type SourceContext } from "../../src/core/sources.ts
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 import { claimDeliveries, listNotifications, scanNotifications, secretMilestone, updateNotificationSettings } from "../../src/core/notifications.ts";
+import { rejectRun } from "../../src/core/runs.ts";
 import { createNotifier } from "../../src/notifications/worker.ts";
 import { verifyWebhookSignature } from "../../src/notifications/webhook.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -79,12 +80,20 @@ describe.each(engines)("notifications (%s)", (engine) => {
     const insertRun = (status: string, error: object | null, minutesAgo: number) =>
       sql`insert into sync_runs (workspace_id, source_id, trigger, mode, status, started_at, finished_at, error)
           values (${ctx.workspace.id}, ${source.id}, 'schedule', 'delta', ${status}, now() - ${`${minutesAgo} minutes`}::interval, now() - ${`${minutesAgo} minutes`}::interval, ${error ? JSON.stringify(error) : null}::jsonb)`.execute(store.db);
-    await insertRun("failed", { code: "source_auth_failed", message: "AADSTS7000222: The client secret has expired." }, 30);
-    await insertRun("stopped", { code: "sync_threshold_exceeded", message: "The run would remove 40 of 100 users." }, 20);
+    await insertRun("failed", { code: "source_auth_failed", message: "AADSTS7000222: The client secret has expired." }, 20);
+    await insertRun("stopped", { code: "sync_threshold_exceeded", message: "The run would remove 40 of 100 users." }, 30);
     const raised = (await scanNotifications(store.db)).raised;
     expect(raised.map((n) => n.kind).sort()).toEqual(["sync_failed", "sync_stopped"]);
     expect(raised.find((n) => n.kind === "sync_failed")!.body).toContain("AADSTS7000222");
     expect((await scanNotifications(store.db)).raised).toEqual([]);
+    // Rejecting the stopped run settles its notice at once; the later failure stays until a run succeeds.
+    const stopped = raised.find((n) => n.kind === "sync_stopped")!;
+    await rejectRun(ctx, String(stopped.data.runId));
+    expect((await listNotifications(store.db, ctx.workspace, { active: true })).map((n) => n.kind)).toEqual(["sync_failed"]);
+    // A notice the scan raises again for a run decided meanwhile (by another process, say) is settled by the scan.
+    await sql`update notifications set resolved_at = null where id = ${stopped.id}`.execute(store.db);
+    await scanNotifications(store.db);
+    expect((await listNotifications(store.db, ctx.workspace, { active: true })).map((n) => n.kind)).toEqual(["sync_failed"]);
     await insertRun("succeeded", null, 5);
     await scanNotifications(store.db);
     expect(await listNotifications(store.db, ctx.workspace, { active: true })).toEqual([]);
