@@ -35,6 +35,30 @@ describe("column mapping", () => {
     expect(mapColumns(["Mél", "Name"], parseMappingFile({ mel: "email" })).fields).toEqual(["email", "displayName"]);
   });
 
+  it("reads a vague heading as the field no other column names more exactly", () => {
+    // "Phone" beside "Mobile" is the office phone; alone it is the mobile.
+    expect(mapColumns(["Email", "Name", "Phone", "Mobile"]).fields).toEqual(["email", "displayName", "businessPhones", "mobilePhone"]);
+    expect(mapColumns(["Email", "Name", "Phone"]).fields).toEqual(["email", "displayName", "mobilePhone"]);
+    // A "Username" beside an "Email" is usually a short login: left out, with why; alone it is the UPN.
+    const withEmail = mapColumns(["Email", "Username", "Name"]);
+    expect(withEmail.fields).toEqual(["email", null, "displayName"]);
+    expect(withEmail.ignored).toEqual([{ column: "Username", reason: expect.stringContaining("short login") }]);
+    expect(mapColumns(["Login", "Name"]).fields).toEqual(["userPrincipalName", "displayName"]);
+    expect(mapColumns(["Email", "UPN", "Name"]).fields).toEqual(["email", "userPrincipalName", "displayName"]);
+  });
+
+  it("reads Google Workspace's headings, whose brackets only annotate them", () => {
+    expect(mapColumns(["First Name [Required]", "Last Name [Required]", "Email Address [Required]", "Department", "Mobile Phone"]).fields).toEqual(
+      ["givenName", "surname", "email", "department", "mobilePhone"],
+    );
+  });
+
+  it("takes headings named like the properties of every JavaScript object as unknown columns", () => {
+    const mapping = mapColumns(["Email", "Name", "toString", "constructor", "__proto__", "hasOwnProperty [constructor]"]);
+    expect(mapping.fields).toEqual(["email", "displayName", null, null, null, null]);
+    expect(mapping.unknown).toEqual(["toString", "constructor", "__proto__", "hasOwnProperty [constructor]"]);
+  });
+
   it("recognises Entra ID's bulk-create template, inverting Block sign in and never taking the password", () => {
     const mapping = mapColumns([
       "Name [displayName] Required", "User name [userPrincipalName] Required", "Initial password [passwordProfile] Required",

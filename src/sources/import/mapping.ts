@@ -20,8 +20,8 @@ export interface ColumnMapping {
   layout: "entra" | "rollcall" | "generic";
 }
 
-const synonyms: Record<string, ImportField> = {};
-const add = (field: ImportField, ...names: string[]) => names.forEach((n) => (synonyms[n] = field));
+const synonyms = new Map<string, ImportField>();
+const add = (field: ImportField, ...names: string[]) => names.forEach((n) => synonyms.set(n, field));
 add("email", "email", "mail", "emailaddress", "workemail", "primaryemail", "businessemail", "emailid");
 add("userPrincipalName", "userprincipalname", "upn", "username", "loginname", "login", "signinname");
 add("displayName", "displayname", "fullname", "name", "employeename");
@@ -53,8 +53,22 @@ add("mobilePhone", "mobiltelefon", "handy", "handynummer", "telefon", "telephone
 add("cardNumbers", "ausweis", "ausweisnummer", "karte", "kartennummer", "carte", "numerodecarte", "tarjeta", "numerodetarjeta", "tessera", "pas", "pasnummer");
 add("groups", "gruppen", "gruppe", "groupes", "grupos", "gruppi", "groepen");
 
+/**
+ * Headings that mean a field only when no column names it more exactly: "Phone" beside "Mobile" is the office
+ * phone, and a "Username" beside an "Email" is most often a short login ("jsmith"), not a user principal name.
+ */
+const weakSynonyms = new Map<string, { field: ImportField; otherwise: ImportField | { ignore: string } }>();
+const addWeak = (field: ImportField, otherwise: ImportField | { ignore: string }, ...names: string[]) => names.forEach((n) => weakSynonyms.set(n, { field, otherwise }));
+addWeak("mobilePhone", "businessPhones", "phone", "phonenumber", "telefon", "telefono", "telefoonnummer");
+addWeak(
+  "userPrincipalName",
+  { ignore: "the file has an Email column, and a user name beside it is usually a short login, not a user principal name; map it in a mapping file if it holds UPNs" },
+  "username", "loginname", "login", "signinname", "benutzername", "anmeldename", "identifiant", "nomdutilisateur", "usuario", "nombredeusuario", "nomeutente", "gebruikersnaam",
+);
+for (const key of weakSynonyms.keys()) synonyms.delete(key);
+
 /** Entra's "[property]" names; accountEnabled is shown as "Block sign in (Yes/No)", hence inverted. */
-const entraProperties: Record<string, ImportField | { ignore: string }> = {
+const entraProperties = new Map<string, ImportField | { ignore: string }>(Object.entries({
   displayname: "displayName",
   userprincipalname: "userPrincipalName",
   passwordprofile: { ignore: "users sign in with Microsoft; Rollcall never stores passwords" },
@@ -72,7 +86,7 @@ const entraProperties: Record<string, ImportField | { ignore: string }> = {
   physicaldeliveryofficename: "customAttributes.officeLocation",
   city: "customAttributes.city",
   postalcode: "customAttributes.postalCode",
-};
+}));
 
 /** A header without case, accents, spaces or punctuation: "Téléphone portable" → "telephoneportable". */
 export function headerKey(header: string): string {
@@ -102,17 +116,23 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
   const fields: (ImportField | null)[] = [];
   const unknown: string[] = [];
   const ignored: { column: string; reason: string }[] = [];
+  const weakColumns: { index: number; otherwise: ImportField | { ignore: string } }[] = [];
   headers.forEach((header, index) => {
-    const key = headerKey(header);
-    let field: ImportField | null | undefined = header in explicit ? explicit[header] : explicitByKey.get(key);
+    let field: ImportField | null | undefined = Object.hasOwn(explicit, header) ? explicit[header] : explicitByKey.get(headerKey(header));
     if (field === undefined) {
+      // "Name [displayName]" is Entra's template; "Email Address [Required]" (Google's) only annotates the name.
       const property = /\[\s*([A-Za-z]+)\s*\]/.exec(header)?.[1]?.toLowerCase();
-      const entra = property ? entraProperties[property] : undefined;
+      const entra = property ? entraProperties.get(property) : undefined;
+      const key = headerKey(entra ? header : header.replace(/\[[^\]]*\]/g, ""));
+      const weak = weakSynonyms.get(key);
       if (entra && typeof entra === "object") {
         ignored.push({ column: header, reason: entra.ignore });
         field = null;
+      } else if (weak && !entra) {
+        weakColumns.push({ index, otherwise: weak.otherwise });
+        field = weak.field;
       } else {
-        field = entra ?? synonyms[key] ?? (key.startsWith("customattributes") && header.includes(".") ? (`customAttributes.${header.split(".").slice(1).join(".").trim()}` as ImportField) : undefined);
+        field = entra ?? synonyms.get(key) ?? (key.startsWith("customattributes") && header.includes(".") ? (`customAttributes.${header.split(".").slice(1).join(".").trim()}` as ImportField) : undefined);
       }
     }
     if (field === undefined) {
@@ -123,6 +143,18 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
     }
     fields[index] = field;
   });
+  for (const { index, otherwise } of weakColumns) {
+    const field = fields[index]!;
+    const exact = fields.some((f, i) => i !== index && (f === field || (field === "userPrincipalName" && f === "email")) && !weakColumns.some((w) => w.index === i));
+    if (!exact) continue;
+    if (typeof otherwise === "object") {
+      fields[index] = null;
+      ignored.push({ column: headers[index]!, reason: otherwise.ignore });
+    } else if (fields.includes(otherwise)) {
+      fields[index] = null;
+      ignored.push({ column: headers[index]!, reason: `other columns hold ${field} and ${otherwise}` });
+    } else fields[index] = otherwise;
+  }
 
   const seen = new Map<string, string>();
   const problems: { field: string; message: string }[] = [];
