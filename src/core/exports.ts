@@ -1,3 +1,4 @@
+import { joinList } from "../domain/list-cell.ts";
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
@@ -116,7 +117,7 @@ function cell(user: ExportRow, column: string): string {
     ? (user.customAttributes as Record<string, string>)[column.slice("customAttributes.".length)]
     : user[column];
   if (value === null || value === undefined) return "";
-  if (Array.isArray(value)) return value.join("; ");
+  if (Array.isArray(value)) return joinList(value.map(String));
   return String(value);
 }
 

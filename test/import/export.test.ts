@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
-import { createUser } from "../../src/core/users.ts";
+import { createUser, getUser } from "../../src/core/users.ts";
 import { runImport } from "../../src/core/imports.ts";
 import { exportUsers, templateColumns, writeTemplate } from "../../src/core/exports.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
@@ -27,10 +27,12 @@ describe.each(engines)("exporting users on %s", (engine) => {
       path,
       "email,displayName,department,mobilePhone,businessPhones,cardNumbers,aliases,groups,tags,enabled,customAttributes.costCentre\n" +
         'ada@example.com,"=HYPERLINK(""http://evil"")",-Ops,+44 7911 123456,+1 202 555 0143; 020 7946 0958,000123;000124,ada;countess,"Engineers;@Team",vip,true,@cc-1\n' +
-        "bob@example.com,Bob,\"Sales, \"\"EMEA\"\"\",,,,,,,false,\n",
+        // A group whose name holds a separator is quoted in its cell, as the export writes it.
+        "bob@example.com,Bob,\"Sales, \"\"EMEA\"\"\",,,,,\"\"\"Sales, EMEA\"\"; Ops\",,false,\n",
     );
     const report = await importFile(ctx, path);
     expect(report.counts.created).toBe(2);
+    expect((await getUser(ctx, "bob@example.com")).groups).toEqual(["Ops", "Sales, EMEA"]);
   }
 
   beforeAll(async () => {

@@ -1,3 +1,4 @@
+import { splitList } from "../../domain/list-cell.ts";
 import { userFieldsSchema, normaliseUserFields, withinFieldLimits, type UserFields } from "../../domain/user.ts";
 import { unneutralise } from "./formula.ts";
 import type { ColumnMapping } from "./mapping.ts";
@@ -61,7 +62,7 @@ export function readRow(row: number, cells: string[], mapping: ColumnMapping, de
     if (kind === "text") input[field] = text === "" ? null : text;
     else if (kind === "list") input[field] = splitList(text);
     else if (kind === "groups") groups = splitList(text);
-    else if (kind === "custom") (custom ??= {})[field] = text;
+    else if (kind === "custom") (custom ??= Object.create(null) as Record<string, string>)[field] = text; // a column may be named "__proto__"
     else enabledText = { value: text, inverted: kind === "blockSignIn", column: header };
   }
   if (custom) input.customAttributes = custom;
@@ -134,10 +135,6 @@ function readingOf(mapping: ColumnMapping): Reading {
   });
   readings.set(mapping, reading);
   return reading;
-}
-
-function splitList(text: string): string[] {
-  return text.split(/[;,]/).map((s) => s.trim()).filter(Boolean);
 }
 
 function dedupeCaseless(values: string[]): string[] {
