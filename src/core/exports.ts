@@ -1,7 +1,8 @@
 import { joinList } from "../domain/list-cell.ts";
-import { createWriteStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
+import { RollcallError } from "../errors.ts";
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { neutralise } from "../sources/import/formula.ts";
@@ -125,15 +126,40 @@ async function openSink(format: ExportFormat, out: string, columns: string[]): P
   return format === "csv" ? csvSink(out, columns) : xlsxSink(out, columns);
 }
 
+/** The file to write, opened at once so that a missing folder or a read-only place is an error, not a crash later. */
+async function outputFile(out: string): Promise<{ stream: Writable; failed: () => Error | null }> {
+  const handle = await open(out, "w").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT" || error.code === "ENOTDIR") throw new RollcallError("not_found", `Cannot write ${out}: its folder does not exist. Create it, or give another path.`, { path: out });
+    if (error.code === "EACCES" || error.code === "EPERM" || error.code === "EROFS" || error.code === "EISDIR") {
+      throw new RollcallError("invalid_input", `Cannot write ${out}: ${error.code === "EISDIR" ? "it is a folder" : "permission denied"}. Give a file path you can write to.`, { field: "out", path: out });
+    }
+    throw error;
+  });
+  const stream = handle.createWriteStream();
+  let failure: Error | null = null;
+  // A write error (a full disk) surfaces at the next write or at close, never as an unhandled event.
+  stream.on("error", (error) => (failure ??= error));
+  return { stream, failed: () => failure };
+}
+
 async function csvSink(out: string, columns: string[]): Promise<Sink> {
-  const stream = createWriteStream(out);
+  const { stream, failed } = await outputFile(out);
+  const checked = async (text: string) => {
+    await write(stream, text);
+    const error = failed();
+    if (error) throw error;
+  };
   // A BOM makes Excel read the file as UTF-8; CRLF is what it writes itself.
-  await write(stream, "\uFEFF" + csvLine(columns));
+  await checked("\uFEFF" + csvLine(columns));
   return {
-    write: (cells) => write(stream, csvLine(cells.map(neutralise))),
+    write: (cells) => checked(csvLine(cells.map(neutralise))),
     close: async () => {
-      stream.end();
-      await once(stream, "finish");
+      if (!failed()) {
+        stream.end();
+        await once(stream, "finish");
+      }
+      const error = failed();
+      if (error) throw error;
     },
   };
 }
@@ -149,7 +175,8 @@ async function write(stream: Writable, text: string): Promise<void> {
 async function xlsxSink(out: string, columns: string[]): Promise<Sink> {
   // Loaded on first use: exceljs and its zip libraries take about 0.25 s to load, on every CLI command otherwise.
   const { default: ExcelJS } = await import("exceljs");
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: out, useStyles: true, useSharedStrings: false });
+  const { stream, failed } = await outputFile(out);
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useStyles: true, useSharedStrings: false });
   const sheet = workbook.addWorksheet("Users");
   // Text format on every column so numbers typed later in Excel (cards, phones) keep their leading zeros.
   sheet.columns = columns.map((header) => ({ header, key: header, width: Math.max(12, header.length + 2), style: { numFmt: "@" } }));
@@ -158,6 +185,8 @@ async function xlsxSink(out: string, columns: string[]): Promise<Sink> {
     close: async () => {
       sheet.commit();
       await workbook.commit();
+      const error = failed();
+      if (error) throw error;
     },
   };
 }

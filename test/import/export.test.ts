@@ -9,6 +9,7 @@ import { createUser, getUser } from "../../src/core/users.ts";
 import { runImport } from "../../src/core/imports.ts";
 import { exportUsers, templateColumns, writeTemplate } from "../../src/core/exports.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
+import { rejection } from "../support/assert.ts";
 
 const sofficeAvailable = spawnSync("soffice", ["--version"], { stdio: "ignore" }).status === 0;
 
@@ -67,6 +68,15 @@ describe.each(engines)("exporting users on %s", (engine) => {
     const back = join(dir, `back-${seq}.${format}`);
     await exportUsers(fresh, { format, out: back });
     if (format === "csv") expect(await readFile(back, "utf8")).toBe(await readFile(out, "utf8"));
+  });
+
+  it.each(["csv", "xlsx"] as const)("refuses a %s path in a folder that does not exist, or that is a folder, with a clear error", async (format) => {
+    const ctx = await newWorkspace();
+    const missing = join(dir, "no-such-folder", `people.${format}`);
+    const error = await rejection(exportUsers(ctx, { format, out: missing }));
+    expect([error.code, error.message]).toEqual(["not_found", `Cannot write ${missing}: its folder does not exist. Create it, or give another path.`]);
+    expect((await rejection(writeTemplate(format, missing))).code).toBe("not_found");
+    expect((await rejection(exportUsers(ctx, { format, out: dir }))).message).toContain("it is a folder");
   });
 
   // Users are read a page (2,000) at a time in the order taken once at the start.
