@@ -54,6 +54,16 @@ describe("CSV reading", () => {
     expect(error.details).toMatchObject({ reason: "mixed_encodings", line: 3 });
   });
 
+  it("refuses bytes that are not UTF-8 after a UTF-8 BOM, instead of reading them as \u201c\ufffd\u201d", async () => {
+    const path = join(scratch, "bom-then-latin1.csv");
+    await writeFile(path, Buffer.concat([Buffer.from("\uFEFFemail,name\nada@example.com,Ada\nrene@example.com,Ren", "utf8"), Buffer.from([0xe9]), Buffer.from(" Latin\n")]));
+    const error = await failure(readAll(path));
+    expect(error.details).toMatchObject({ reason: "mixed_encodings", line: 3 });
+    const clean = join(scratch, "bom-utf8.csv");
+    await writeFile(clean, "\uFEFFemail,name\nrene@example.com,René\n");
+    expect((await readAll(clean)).rows[1]!.cells).toEqual(["rene@example.com", "René"]);
+  });
+
   it("checks the encoding across the reader's 1 MiB chunks: a character cut in two, a bad byte further on, a cut last character", async () => {
     const path = join(scratch, "chunks.csv");
     // The filler ends 16 bytes before the 1 MiB boundary, so the last row's "€" (three bytes) straddles it.

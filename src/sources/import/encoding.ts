@@ -39,7 +39,9 @@ export async function detectEncoding(path: string): Promise<Detected> {
   if (sample.length === 0) throw new RollcallError("import_invalid", "The file is empty.", { reason: "empty" });
   refuseKnownBinary(sample);
   const fromSample = detectFromSample(sample);
-  if (fromSample.encoding !== "unknown") return fromSample as Detected;
+  // A UTF-8 BOM still gets the whole file checked: bytes that are not UTF-8 after it would become "�" in names.
+  const utf8Bom = fromSample.encoding === "utf8";
+  if (fromSample.encoding !== "unknown" && !utf8Bom) return fromSample as Detected;
   if (sample.includes(0)) throw notText();
 
   let validMultibyte = false;
@@ -62,9 +64,9 @@ export async function detectEncoding(path: string): Promise<Detected> {
   }
   if (invalidAt < 0) {
     if (carried.length) throw new RollcallError("import_invalid", "The file ends in the middle of a UTF-8 character; it is truncated.", { reason: "truncated_utf8" });
-    return { encoding: "utf8", bomLength: 0 };
+    return { encoding: "utf8", bomLength: utf8Bom ? 3 : 0 };
   }
-  if (validMultibyte) {
+  if (validMultibyte || utf8Bom) {
     const invalidLine = await lineAt(path, invalidAt);
     throw new RollcallError(
       "import_invalid",
