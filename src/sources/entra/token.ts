@@ -2,6 +2,7 @@ import { createHash, randomUUID, X509Certificate } from "node:crypto";
 import { importPKCS8, SignJWT } from "jose";
 import { RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
+import { retryDelay, type RetryPolicy } from "./graph.ts";
 
 /**
  * App-only tokens (client credentials) for one source. Every provider starts empty: a connect test or a
@@ -38,7 +39,19 @@ export function tokenError(status: number, body: { error?: string; error_descrip
   );
 }
 
-export function createTokenProvider(options: { loginUrl: string; graphUrl: string; tenantId: string; clientId: string; credential: Credential; fetch: HttpFetch }): TokenProvider {
+/** A few attempts: a sync waits out a short outage of the token endpoint, an admin's connect test does not hang. */
+export const tokenRetry: RetryPolicy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 10_000 };
+
+export function createTokenProvider(options: {
+  loginUrl: string;
+  graphUrl: string;
+  tenantId: string;
+  clientId: string;
+  credential: Credential;
+  fetch: HttpFetch;
+  retry?: RetryPolicy;
+  sleep?: (ms: number) => Promise<void>;
+}): TokenProvider {
   const tokenUrl = `${options.loginUrl}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`;
   let cached: { value: string; expiresAt: number } | undefined;
   let pending: Promise<string> | undefined;
@@ -50,26 +63,45 @@ export function createTokenProvider(options: { loginUrl: string; graphUrl: strin
       form.set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
       form.set("client_assertion", await clientAssertion(tokenUrl, options.clientId, options.credential));
     }
-    let response: Response;
-    try {
-      response = await options.fetch(tokenUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "client-request-id": randomUUID() }, body: form.toString() });
-    } catch (error) {
-      throw unreachable(options.loginUrl, error);
-    }
-    const text = await response.text();
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // An HTML error page (a proxy, a wrong URL): reported below with the status.
-    }
-    if (!response.ok || typeof body.access_token !== "string") {
-      if (!body.error) throw new RollcallError("source_unreachable", `The login endpoint ${tokenUrl} answered HTTP ${response.status} without an identity-platform error: check the source's login URL.`, { check: "token", status: response.status });
-      throw tokenError(response.status, body as never);
-    }
+    const body = await post(form);
     const lifetime = Number(body.expires_in ?? 3599);
     cached = { value: body.access_token, expiresAt: Date.now() + Math.max(60, lifetime - 300) * 1000 };
     return body.access_token;
+  }
+
+  /**
+   * The token request, retried like Graph's on 429, 5xx and network errors (the identity platform answers
+   * 503 temporarily_unavailable under load, with Retry-After). Any other answer (a wrong secret, an unknown
+   * tenant) is final and reported at once.
+   */
+  async function post(form: URLSearchParams): Promise<{ access_token: string; expires_in?: unknown }> {
+    const policy = options.retry ?? tokenRetry;
+    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const clientRequestId = randomUUID();
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await options.fetch(tokenUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "client-request-id": clientRequestId }, body: form.toString() });
+      } catch (error) {
+        if (attempt >= policy.maxAttempts) throw unreachable(options.loginUrl, error);
+        await sleep(retryDelay(null, attempt, policy));
+        continue;
+      }
+      const text = await response.text();
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        // An HTML error page (a proxy, a wrong URL): reported below with the status.
+      }
+      if (response.ok && typeof body.access_token === "string") return body as { access_token: string };
+      if ((response.status === 429 || response.status >= 500) && attempt < policy.maxAttempts) {
+        await sleep(retryDelay(response.headers.get("retry-after"), attempt, policy));
+        continue;
+      }
+      if (!body.error) throw new RollcallError("source_unreachable", `The login endpoint ${tokenUrl} answered HTTP ${response.status} without an identity-platform error: check the source's login URL.`, { check: "token", status: response.status });
+      throw tokenError(response.status, body as never);
+    }
   }
 
   return {

@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { httpFetch, trustExtraCa } from "../../src/net/http.ts";
+import { createTokenProvider } from "../../src/sources/entra/token.ts";
+import { RollcallError } from "../../src/errors.ts";
+
+describe("the token endpoint's transient errors", () => {
+  let emulator: RunningEmulator;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "rollcall-token-"));
+    emulator = await startEmulator({ port: 0, dataDir, users: 2, groups: 1, quiet: true });
+    trustExtraCa(emulator.caPem);
+  });
+  afterAll(async () => {
+    await emulator?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  afterEach(() => emulator.setKnobs({ tokenFaultRate: 0 }));
+
+  const provider = (secret: string, sleeps: number[] = []) =>
+    createTokenProvider({
+      loginUrl: emulator.loginUrl,
+      graphUrl: emulator.graphUrl,
+      tenantId: emulator.tenantId,
+      clientId: emulator.clientId,
+      credential: { kind: "secret", secret },
+      fetch: httpFetch,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
+  const tokenRequests = () => emulator.stats().requests.filter((r) => r.method === "POST" && /oauth2\/v2\.0\/token$/.test(new URL(r.url, emulator.loginUrl).pathname));
+
+  it("retries 503 temporarily_unavailable, waiting as Retry-After says, and gets a token", async () => {
+    emulator.setKnobs({ tokenFaultRate: 0.5 });
+    emulator.resetStats();
+    const sleeps: number[] = [];
+    for (let i = 0; i < 6; i++) expect(await provider(emulator.clientSecret, sleeps).token({ refresh: true })).toMatch(/^ey/);
+    const statuses = tokenRequests().map((r) => r.status);
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(6);
+    expect(sleeps).toHaveLength(statuses.filter((s) => s === 503).length);
+    expect(new Set(sleeps)).toEqual(new Set([1000]));
+  });
+
+  it("gives up after a few attempts with the identity platform's error", async () => {
+    emulator.setKnobs({ tokenFaultRate: 1 });
+    emulator.resetStats();
+    const error = await provider(emulator.clientSecret).token().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RollcallError);
+    expect((error as RollcallError).message).toContain("HTTP 503, temporarily_unavailable");
+    expect(tokenRequests()).toHaveLength(4);
+  });
+
+  it("reports a wrong secret at once, without retrying", async () => {
+    emulator.resetStats();
+    const sleeps: number[] = [];
+    const error = await provider("wrong", sleeps).token().catch((e: unknown) => e);
+    expect((error as RollcallError).details.aadsts).toBe("AADSTS7000215");
+    expect(tokenRequests()).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("asks for a fresh token on every refresh", async () => {
+    emulator.resetStats();
+    const tokens = provider(emulator.clientSecret);
+    await tokens.token({ refresh: true });
+    await tokens.token({ refresh: true });
+    await tokens.token();
+    expect(tokenRequests()).toHaveLength(2);
+  });
+});
