@@ -155,7 +155,7 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
       <fieldset>
         <legend>Identity</legend>
         <div className="grid-2">
-          {text("displayName", "Display name", { required: true, autoFocus: !user })}
+          {text("displayName", "Display name", { required: true })}
           {text("email", "Email", { type: "email", autoComplete: "off" })}
           {text("givenName", "First name")}
           {text("surname", "Last name")}

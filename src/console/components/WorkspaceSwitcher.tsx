@@ -59,7 +59,7 @@ function NewWorkspaceDialog({ open, onClose, onCreated }: { open: boolean; onClo
     <Dialog open={open} title="New workspace" onClose={onClose}>
       <form onSubmit={submit} noValidate>
         <p className="muted">A workspace is one application's user directory, with its own sources, users, groups and tokens.</p>
-        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} hint="Letters, digits, '.', '_' or '-'." required autoFocus />
+        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} hint="Letters, digits, '.', '_' or '-'." required />
         <TextField
           label="Default country"
           value={country}

@@ -188,6 +188,14 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
 
 /* ---------- dialogs: native <dialog> for focus trapping and Escape ---------- */
 
+/** Where a dialog's keyboard focus starts: its first field that takes input (a radio group's ticked choice), if any. */
+const firstField = [
+  "input:not([type=hidden]):not([type=radio]):not([readonly]):not(:disabled)",
+  "input[type=radio]:checked:not(:disabled)",
+  "select:not(:disabled)",
+  "textarea:not([readonly]):not(:disabled)",
+].join(", ");
+
 export function Dialog({
   open,
   title,
@@ -208,7 +216,13 @@ export function Dialog({
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
+    if (open && !dialog.open) {
+      // showModal() focuses the first focusable element, the × button: a space typed there would close the
+      // dialog. The first field takes the focus instead (React's autoFocus cannot: it runs while the dialog is closed).
+      dialog.showModal();
+      dialog.querySelector<HTMLElement>(`.dialog-body :is(${firstField})`)?.focus();
+    }
+    // Closing gives the focus back to what had it before the dialog opened (the button that opened it).
     if (!open && dialog.open) dialog.close();
   }, [open]);
   return (

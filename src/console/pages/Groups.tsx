@@ -125,7 +125,7 @@ export function GroupFormDialog({
   return (
     <Dialog open={open} title={group ? `Edit ${group.name}` : "New group"} onClose={onClose}>
       <form onSubmit={submit} noValidate>
-        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} required autoFocus />
+        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} required />
         <TextArea label="Description" value={description} onChange={(e) => setDescription(e.target.value)} error={fields.description} />
         <FormError error={error} fields={fields} title="The group was not saved." />
         <FormActions busy={busy} label={group ? "Save" : "Create group"} disabled={!name.trim()} onCancel={onClose} />

@@ -156,7 +156,7 @@ function CreateTokenDialog({ workspace, open, onClose, onCreated }: { workspace:
   return (
     <Dialog open={open} title="Create API token" onClose={onClose}>
       <form onSubmit={submit} noValidate>
-        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} hint="What uses it, e.g. “HR export job”." autoFocus />
+        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} hint="What uses it, e.g. “HR export job”." />
         <SelectField label="Role" value={role} onChange={(e) => setRole(e.target.value)} error={fields.role}>
           <option value="admin">Admin: read and change everything in this workspace</option>
           <option value="viewer">Read only</option>

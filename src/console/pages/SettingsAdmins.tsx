@@ -215,7 +215,7 @@ function CreateAccountDialog({ workspace, open, onClose, onCreated }: { workspac
   return (
     <Dialog open={open} title="Add admin" onClose={onClose}>
       <form onSubmit={submit} noValidate>
-        <TextField label="Email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} error={fields.email} autoFocus />
+        <TextField label="Email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} error={fields.email} />
         <TextField label="Display name" value={displayName} onChange={(e) => setDisplayName(e.target.value)} error={fields.displayName} hint="Optional; the email is used if empty." />
         <SelectField label="Access" value={access} onChange={(e) => setAccess(e.target.value)} error={fields.role ?? fields.workspace ?? fields.owner}>
           <option value="admin">Admin in {workspace}: read and change everything</option>
