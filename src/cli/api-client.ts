@@ -1,4 +1,5 @@
 import { createWriteStream, openAsBlob } from "node:fs";
+import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -56,9 +57,16 @@ export function apiClient(server: string, options: { anonymous?: boolean; token?
       body = new FormData();
       for (const [key, value] of Object.entries(init.form.fields)) if (value !== undefined) body.append(key, value);
       // The file part goes last: the server reads the fields that come before it.
-      body.append("file", await openAsBlob(init.form.file).catch((error: Error) => {
-        throw new RollcallError("not_found", `Cannot read ${init.form!.file}: ${error.message}`, { resource: "file", key: init.form!.file });
-      }), basename(init.form.file));
+      // openAsBlob opens the file only when the request reads it: a missing file is caught here, as it is locally.
+      const file = init.form.file;
+      const unreadable = (reason: string) => new RollcallError("not_found", `Cannot read ${file}: ${reason}`, { resource: "file", key: file });
+      const info = await stat(file).catch((error: Error) => {
+        throw unreadable(error.message);
+      });
+      if (!info.isFile()) throw unreadable("it is not a file");
+      body.append("file", await openAsBlob(file).catch((error: Error) => {
+        throw unreadable(error.message);
+      }), basename(file));
     } else if (init.body !== undefined) {
       body = JSON.stringify(init.body);
       contentType = { "content-type": "application/json" };

@@ -178,12 +178,15 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     // Columns it cannot place: the server keeps such a file for the console; the CLI, which maps with --mapping, discards it.
     const french = join(dir, "personnel.csv");
     writeFileSync(french, "Mél,Nom affiché\nines@example.com,Inès Durand\n");
+    // A missing file is the same error, with the same exit code, as locally.
+    const missing = await cli(["import", join(dir, "nope.csv"), "--dry-run", "--json"]);
+    expect([missing.code, JSON.parse(missing.stderr).error.code]).toEqual([3, "not_found"]);
     const unplaced = await cli(["import", french, "--dry-run"]);
     expect(unplaced.code).not.toBe(0);
     expect(unplaced.stderr).toContain('Not recognised: "Mél".');
     expect(readdirSync(join(h.rt.config.dataDir, "uploads", h.ctx.workspace.id))).toEqual([]);
     const mapping = join(dir, "columns.json");
-    writeFileSync(mapping, JSON.stringify({ Mél: "email" }));
+    writeFileSync(mapping, "\uFEFF" + JSON.stringify({ Mél: "email" })); // as Notepad saves it, with a BOM
     const mapped = await cli(["import", french, "--mapping", mapping, "--json"]);
     expect(mapped.json()).toMatchObject({ applied: true, counts: { created: 1 }, columns: { mapped: [{ column: "Mél", field: "email" }, { column: "Nom affiché", field: "displayName" }] } });
 

@@ -83,7 +83,7 @@ async function readJson(path: string): Promise<unknown> {
     throw new RollcallError("not_found", `Cannot read mapping file ${path}: ${error.message}`, { resource: "file", key: path });
   });
   try {
-    return JSON.parse(text);
+    return JSON.parse(text.replace(/^\uFEFF/, "")); // Notepad and PowerShell 5 save UTF-8 with a BOM
   } catch (error) {
     throw invalidInput([{ field: "mapping", message: `${path} is not valid JSON: ${(error as Error).message}` }]);
   }
