@@ -183,7 +183,7 @@ async function desiredGroups(trx: Db, sourceId: string, config: EntraConfig): Pr
     const { rows } = await sql<{ id: string; data: { displayName: string | null; description: string | null } }>`select id, data from entra_groups where source_id = ${sourceId}`.execute(trx);
     groups = rows
       .filter((row) => row.data.displayName)
-      .map((row) => ({ externalId: row.id, name: row.data.displayName!.trim(), description: row.data.description }))
+      .map((row) => ({ externalId: row.id, name: row.data.displayName!.trim(), description: row.data.description ?? null }))
       .filter((g) => config.groupMode === "all" || isSelected(g, config.groups));
   }
   return groups.filter((g) => !isIgnored(g.name, filter)).sort((a, b) => (a.externalId < b.externalId ? -1 : 1));

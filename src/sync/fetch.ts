@@ -29,7 +29,7 @@ export interface FetchProgress {
 /** A groups delta page, as the listing's sinks get it. */
 export interface GroupsPage {
   /** The group objects that carry data or a removal (a big group repeats, without them, on later pages). */
-  groups: { id: string; data: { displayName: unknown; description: unknown } | null; removed: string | null }[];
+  groups: { id: string; data: { displayName?: unknown; description?: unknown } | null; removed: string | null }[];
   /** The user and group members of each group object, as listed; `removed[i]`: member i was taken out. */
   members: { groupId: string; ids: string[]; kinds: ("user" | "group")[]; removed: boolean[] }[];
   memberCount: number;
@@ -84,6 +84,8 @@ export function startListing(
   };
 }
 
+const groupProps = ["displayName", "description"] as const;
+
 function groupsPage(value: Record<string, unknown>[]): GroupsPage {
   const page: GroupsPage = { groups: [], members: [], memberCount: 0 };
   for (const g of value) {
@@ -100,9 +102,9 @@ function groupsPage(value: Record<string, unknown>[]): GroupsPage {
     }
     if (listed.ids.length) page.members.push(listed);
     page.memberCount += listed.ids.length;
-    if (removed || "displayName" in g) {
-      page.groups.push({ id: String(g.id), data: removed ? null : { displayName: g.displayName ?? null, description: g.description ?? null }, removed });
-    }
+    // Only the properties sent: in a delta round an absent one keeps its mirrored value (merge.ts).
+    const data = Object.fromEntries(groupProps.filter((p) => p in g).map((p) => [p, g[p]]));
+    if (removed || Object.keys(data).length) page.groups.push({ id: String(g.id), data: removed ? null : data, removed });
   }
   return page;
 }

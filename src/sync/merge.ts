@@ -48,10 +48,18 @@ async function mergeIntoMirror(trx: Db, input: MergeInput): Promise<number> {
     : sql`delete from entra_users e using latest_users l where e.source_id = ${s} and e.id = l.id and l.removed is not null returning e.id`;
   const gone = await sql`with departed as (${departed}) insert into entra_departed (source_id, id) select ${s}, id from departed on conflict do nothing`.execute(trx);
   return rowsOf(gone) + await dirtied(trx, s, sql`insert into entra_users (source_id, id, data)
-    select ${s}, l.id, l.data from latest_users l
-    where l.removed is null and not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
+    select ${s}, l.id, ${merged(input.mode)} from latest_users l left join entra_users e on e.source_id = ${s} and e.id = l.id
+    where l.removed is null and (e.id is null or e.data <> ${merged(input.mode)})
     on conflict (source_id, id) do update set data = excluded.data returning id`);
 }
+
+/**
+ * What a listed object `l` makes of its mirrored copy `e`. A full listing replaces it (an absent property was
+ * never set). A delta round sends "at least the properties that have been updated": an absent property keeps its
+ * mirrored value, an explicit null clears it; with `Prefer: return=minimal` only changed ones come at all.
+ * https://learn.microsoft.com/graph/delta-query-overview, https://learn.microsoft.com/graph/api/user-delta
+ */
+const merged = (mode: MergeInput["mode"]) => (mode === "full" ? sql`l.data` : sql`coalesce(e.data || l.data, l.data)`);
 
 /**
  * A full listing into an empty mirror (a source's first run): nothing to compare or remove, so the latest
@@ -91,8 +99,8 @@ export async function mergeGroups(db: Db, input: MergeInput & { removesMembers: 
     await sql`create temp table moved_groups (id text) on commit drop`.execute(trx);
     let written = input.mode === "full" ? await replaceMembers(trx, input) : await applyMemberDelta(trx, input);
     written += rowsOf(await sql`insert into entra_groups (source_id, id, data, dirty)
-      select ${s}, l.id, l.data, true from latest_groups l
-      where l.removed is null and not exists (select 1 from entra_groups e where e.source_id = ${s} and e.id = l.id and e.data = l.data)
+      select ${s}, l.id, ${merged(input.mode)}, true from latest_groups l left join entra_groups e on e.source_id = ${s} and e.id = l.id
+      where l.removed is null and (e.id is null or e.data <> ${merged(input.mode)})
       on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx));
     await sql`update entra_groups e set dirty = true from (select distinct id from moved_groups) m
       where e.source_id = ${s} and e.id = m.id and not e.dirty`.execute(trx);

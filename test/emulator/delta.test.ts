@@ -81,6 +81,18 @@ describe("users delta", () => {
     expect(res.body.value).toEqual([{ id: b!.id, jobTitle: "Minimal Change" }]);
   });
 
+  it("a property never set is left out of delta objects, one set and later cleared comes as null; the plain listing sends null for both", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const u = tenant.createUser({ displayName: "Sparse Person", userPrincipalName: `sparse.person@${tenant.domain}`, jobTitle: "Temp" });
+    const select = "$select=displayName,jobTitle,department";
+    const r1 = await round(`${t.emu.graphUrl}/v1.0/users/delta?${select}`);
+    expect(r1.items.find((x) => x.id === u.id)).toEqual({ id: u.id, displayName: "Sparse Person", jobTitle: "Temp" });
+    tenant.updateUser(u.id, { jobTitle: null });
+    expect((await round(r1.deltaLink)).items).toEqual([{ id: u.id, displayName: "Sparse Person", jobTitle: null }]);
+    const listed = await t.graph(`/users/${u.id}?${select}`, token);
+    expect(listed.body).toMatchObject({ department: null, jobTitle: null });
+  });
+
   it("$filter on ids only", async () => {
     const [a, b] = t.emu.tenants.get(t.emu.tenantId).listUsers();
     const r = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName&$filter=${encodeURIComponent(`id eq '${a!.id}' or id eq '${b!.id}'`)}`);

@@ -87,12 +87,19 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
   // Only selected properties are tracked; with Prefer: return=minimal an updated object carries only them.
   const minimal = /return=minimal/i.test(req.headers["prefer"] ?? "");
   const tracked = sel.filter((p) => p !== "id" && p !== "members");
+  // "If the property has never been set before it will not be included in the response at all"; one set and
+  // later cleared comes as null (https://learn.microsoft.com/graph/api/user-delta). The plain listings send null for both.
+  const full = (rec: Parameters<typeof changedSince>[0], obj: Record<string, unknown>): Body => {
+    const out = project(obj);
+    for (const k of Object.keys(out)) if (out[k] === null && rec.propSeq?.[k] === undefined) delete out[k];
+    return out;
+  };
   const shape = (rec: Parameters<typeof changedSince>[0], obj: Record<string, unknown>): Body | null => {
-    if (st.s0 === 0) return project(obj);
+    if (st.s0 === 0) return full(rec, obj);
     const ch = changedSince(rec, st.s0, tracked);
-    if (ch === "all") return project(obj);
+    if (ch === "all") return full(rec, obj);
     if (ch.length === 0) return null;
-    if (!minimal) return project(obj);
+    if (!minimal) return full(rec, obj);
     const out: Body = { id: obj.id };
     for (const k of ch) out[k] = obj[k] ?? null;
     return out;
@@ -125,7 +132,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
         memberOffset = 0;
         continue;
       }
-      const item = shaped ?? (minimal && st.s0 > 0 ? { id: g.g.id } : project(g.g));
+      const item = shaped ?? (minimal && st.s0 > 0 ? { id: g.g.id } : full(g, g.g));
       if (st.mem && members.length) {
         const chunk = members.slice(memberOffset, memberOffset + memberBudget);
         item["members@delta"] = chunk;
