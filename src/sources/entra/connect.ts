@@ -1,7 +1,7 @@
 import { decodeJwt } from "jose";
 import { RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
-import { needsGroups, type EntraConfig } from "./config.ts";
+import { effectiveMapping, needsGroups, userSelect, type EntraConfig } from "./config.ts";
 import { GraphClient, GraphRequestError, graphFailure } from "./graph.ts";
 import { adviceFor, type AdvisedSource } from "./advice.ts";
 import { groupExists, missingGroupsAdvice, namedGroups, searchGroups, type DirectoryGroup } from "./groups.ts";
@@ -54,7 +54,8 @@ export async function testConnection(config: EntraConfig, credential: Credential
     });
   }
 
-  checks.push(await probe(graph, "users", "/users?$top=1&$select=id", "User.Read.All"));
+  // The sync's own $select: a property Graph does not have fails here, not on the first run.
+  checks.push(await probe(graph, "users", `/users?$top=1&$select=${userSelect(config).join(",")}`, "User.Read.All", config));
   if (needsGroups(config)) checks.push(await probe(graph, "groups", "/groups?$top=1&$select=id", "Group.Read.All"));
   const named = namedGroups(config);
   if (named.length && checks.every((c) => c.ok)) checks.push(await findGroups(graph, named));
@@ -90,7 +91,7 @@ async function findGroups(graph: GraphClient, names: string[]): Promise<Check> {
   return { name: "scope", ok: false, code: "group_not_found", message: missingGroupsAdvice(missing) };
 }
 
-async function probe(graph: GraphClient, name: "users" | "groups", path: string, permission: string): Promise<Check> {
+async function probe(graph: GraphClient, name: "users" | "groups", path: string, permission: string, config?: EntraConfig): Promise<Check> {
   try {
     await graph.get(path);
     return { name, ok: true, code: null, message: `Can read ${name} (${permission})` };
@@ -103,8 +104,25 @@ async function probe(graph: GraphClient, name: "users" | "groups", path: string,
         message: `${permission} is missing: in App registrations > API permissions, add the Microsoft Graph application permission ${permission} and click "Grant admin consent" (a new grant can take a few minutes to apply).`,
       };
     }
+    if (config && error instanceof GraphRequestError && error.status === 400) {
+      const property = /property named '([^']+)'/i.exec(error.message)?.[1];
+      if (property) return { name, ok: false, code: error.code, message: unknownPropertyAdvice(config, property) };
+    }
     return failedCheck(name, error);
   }
+}
+
+/** Which setting asks Graph for a user property it does not have, and how to change it. */
+function unknownPropertyAdvice(config: EntraConfig, property: string): string {
+  const root = (path: string) => path.split(".")[0]!.toLowerCase();
+  const lower = property.toLowerCase();
+  const fields = Object.entries(effectiveMapping(config)).filter(([, path]) => root(path) === lower).map(([field]) => field);
+  const fixes: string[] = [];
+  if (config.groupMode === "attribute" && config.groupAttribute && root(config.groupAttribute) === lower) {
+    fixes.push(`the group attribute is ${config.groupAttribute}: set an existing user property with \`rollcall sources update NAME --group-attribute PROPERTY\` (e.g. department)`);
+  }
+  for (const field of fields) fixes.push(`the mapping reads ${field} from it: change it with \`rollcall sources update NAME --map ${field}=PROPERTY\``);
+  return `Graph has no user property named '${property}', so every sync would fail. ${fixes.length ? `Fix the source: ${fixes.join("; ")}.` : "Fix the source's mapping or group attribute."} Custom properties are read as onPremisesExtensionAttributes.extensionAttribute1…15.`;
 }
 
 function failedCheck(name: Check["name"], error: unknown): Check {

@@ -21,9 +21,17 @@ export interface GraphStats {
 }
 
 export class GraphRequestError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly location?: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly location?: string, readonly url?: string) {
     super(message);
   }
+}
+
+/** The application permission a Graph request needs, by its endpoint (memberOf needs both: the group one is the one likely missing). */
+export function permissionFor(url: string | undefined): string {
+  const path = url ? new URL(url, "https://graph.invalid").pathname : "";
+  if (/\/groups(\/|$)|\/(transitive)?memberOf/i.test(path)) return "Group.Read.All";
+  if (/\/users(\/|$)/i.test(path)) return "User.Read.All";
+  return "User.Read.All and Group.Read.All";
 }
 
 export interface RetryPolicy {
@@ -128,7 +136,7 @@ export class GraphClient {
         await this.options.tokens.token({ refresh: true });
         continue;
       }
-      throw new GraphRequestError(response.status, error.code ?? `HTTP${response.status}`, error.message ?? text.slice(0, 200), response.headers.get("location") ?? undefined);
+      throw new GraphRequestError(response.status, error.code ?? `HTTP${response.status}`, error.message ?? text.slice(0, 200), response.headers.get("location") ?? undefined, url);
     }
   }
 
@@ -159,7 +167,12 @@ export function graphFailure(error: unknown, what: string): RollcallError {
   if (error instanceof RollcallError) return error;
   if (error instanceof GraphRequestError) {
     if (error.status === 403) {
-      return new RollcallError("source_permission_missing", `Graph refused to ${what} (403 ${error.code}): grant the application permission and admin consent in App registrations > API permissions.`, { graphCode: error.code, status: 403 });
+      const permission = permissionFor(error.url);
+      return new RollcallError(
+        "source_permission_missing",
+        `Graph refused to ${what} (403 ${error.code}): in App registrations > API permissions, add the Microsoft Graph application permission ${permission} and click "Grant admin consent".`,
+        { graphCode: error.code, status: 403, permission },
+      );
     }
     return new RollcallError("sync_failed", `Graph failed to ${what}: ${error.status} ${error.code}: ${error.message}`, { graphCode: error.code, status: error.status });
   }

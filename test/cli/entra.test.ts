@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, type RunningEmulator, type TenantHandle } from "../../src/emulator/index.ts";
+import { runCli } from "../support/cli.ts";
+
+/** `rollcall sources` / `sync` / `runs` against the emulator, on the embedded database, as an admin runs them. */
+describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
+  let emulator: RunningEmulator;
+  let tenant: TenantHandle;
+  let dir: string;
+  let env: Record<string, string | undefined>;
+  const cli = (...args: string[]) => runCli(args, env);
+  const source = (...extra: string[]) => [
+    "--tenant-id", emulator.tenantId, "--client-id", emulator.clientId, "--client-secret-env", "EMU_SECRET",
+    "--login-url", emulator.loginUrl, "--graph-url", emulator.graphUrl, ...extra,
+  ];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "rollcall-cli-entra-"));
+    emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 30, groups: 3, quiet: true });
+    tenant = emulator.tenants.get(emulator.tenantId);
+    env = { ROLLCALL_DATA_DIR: join(dir, "data"), DATABASE_URL: undefined, NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret };
+  });
+  afterAll(async () => {
+    await emulator?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("sources test fails on a group attribute or mapping Graph does not have, naming it and the flag to fix", async () => {
+    expect((await cli("sources", "add", "entra", "--name", "attr", ...source("--group-mode", "attribute", "--group-attribute", "costCenter"))).code).toBe(0);
+    const attr = await cli("sources", "test", "attr", "--json");
+    expect(attr.code).toBe(1);
+    const users = attr.json<{ ok: boolean; checks: { name: string; ok: boolean; message: string }[] }>().checks.find((c) => c.name === "users")!;
+    expect(users.ok).toBe(false);
+    expect(users.message).toContain("'costCenter'");
+    expect(users.message).toContain("rollcall sources update attr --group-attribute");
+
+    expect((await cli("sources", "add", "entra", "--name", "mapped", ...source("--map", "jobTitle=costCentre"))).code).toBe(0);
+    const mapped = await cli("sources", "test", "mapped");
+    expect(mapped.code).toBe(1);
+    expect(mapped.stdout).toMatch(/FAIL users .*'costCentre'.*--map jobTitle=PROPERTY/);
+
+    expect((await cli("sources", "update", "mapped", "--map", "jobTitle=department")).code).toBe(0);
+    expect((await cli("sources", "test", "mapped")).code).toBe(0);
+  });
+
+  it("names the missing permission when Graph refuses a sync", async () => {
+    for (const [granted, missing] of [["User.Read.All", "Group.Read.All"], ["Group.Read.All", "User.Read.All"]] as const) {
+      const app = tenant.registerApp({ displayName: `only ${granted}`, appPermissions: [granted] });
+      const name = `only-${granted}`.toLowerCase();
+      const add = await runCli(["sources", "add", "entra", "--name", name, ...source("--group-mode", "all"), "--client-id", app.clientId, "--client-secret-env", "APP_SECRET"], { ...env, APP_SECRET: app.secrets[0]!.secretText });
+      expect(add.code, add.stderr).toBe(0);
+      const sync = await cli("sync", name, "--json");
+      expect(sync.code).toBe(1);
+      expect(sync.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: "source_permission_missing", message: expect.stringContaining(`permission ${missing} and click`) });
+    }
+  });
+});
