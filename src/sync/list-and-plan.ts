@@ -21,6 +21,7 @@ export interface ListAndPlanInput {
   config: EntraConfig;
   mode: "full" | "delta";
   links: { users: string | null; groups: string | null } | null;
+  dryRun: boolean;
 }
 
 export interface ListAndPlanHooks {
@@ -41,7 +42,7 @@ function listingFailure(error: unknown): never {
 
 export async function listMergeAndPlan(store: Store, graph: GraphClient, input: ListAndPlanInput, hooks: ListAndPlanHooks): Promise<Planned> {
   const { db } = store;
-  const { runId, mode, config } = input;
+  const { runId, mode, config, dryRun } = input;
   const sourceId = input.source.id;
   const groups = needsGroups(config);
   const listing = startListing(graph, { config, links: input.links }, stagingSinks(store, runId), hooks.onListing);
@@ -56,7 +57,7 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
   const usersPath = settle((async () => {
     const link = await hooks.timed("listing.users", () => listing.users.catch(listingFailure));
     hooks.assertLease();
-    await hooks.timed("merging.users", () => mergeUsers(db, { sourceId, runId, mode, deltaLink: link }));
+    await hooks.timed("merging.users", () => mergeUsers(db, { sourceId, runId, mode, deltaLink: link, dryRun }));
     // With every user in scope, planning needs nothing from the groups chain, so it overlaps it.
     return config.users === "all" ? await plan() : undefined;
   })());
@@ -64,12 +65,12 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
     const round = await hooks.timed("listing.groups", () => listing.groups.catch(listingFailure));
     if (!round) return;
     hooks.assertLease();
-    await hooks.timed("merging.groups", () => mergeGroups(db, { sourceId, runId, mode, ...round }));
+    await hooks.timed("merging.groups", () => mergeGroups(db, { sourceId, runId, mode, dryRun, ...round }));
   })());
   // Each path starts by awaiting its chain, so once both settle no page is still being written.
   const [early] = await Promise.all([usersPath, groupsPath]);
   if (failure) throw failure;
-  await markListed(db, { sourceId, mode, groups });
+  await markListed(db, { sourceId, mode, groups, dryRun });
   if (config.users === "groups") {
     // A scope group Entra ID lacks (renamed, deleted, misspelt) would put its members out of scope: nothing is planned.
     const missing = await groupsNotInMirror(db, sourceId, config.scopeGroups);

@@ -15,6 +15,11 @@ interface MergeInput {
   runId: string;
   mode: "full" | "delta";
   deltaLink: string;
+  /**
+   * A dry run keeps the source's delta links (and markListed its last full run): the next real run lists from
+   * where the last real one ended. What the dry run merged stays dirty, so that run still plans all of it.
+   */
+  dryRun: boolean;
 }
 
 /** A temp table of the latest staged copy of each object of the round. */
@@ -30,7 +35,7 @@ export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
   const changed = await db.transaction().execute(async (trx) => {
     const fill = input.mode === "full" && (await sql`select 1 from entra_users where source_id = ${s} limit 1`.execute(trx)).rows.length === 0;
     const written = fill ? await fillMirror(trx, input) : await mergeIntoMirror(trx, input);
-    await sql`update source_state set users_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
+    if (!input.dryRun) await sql`update source_state set users_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
     return written;
   });
   await sql`delete from sync_stage_users where run_id = ${r}`.execute(db);
@@ -104,7 +109,7 @@ export async function mergeGroups(db: Db, input: MergeInput & { removesMembers: 
       on conflict (source_id, id) do update set data = excluded.data, dirty = true`.execute(trx));
     await sql`update entra_groups e set dirty = true from (select distinct id from moved_groups) m
       where e.source_id = ${s} and e.id = m.id and not e.dirty`.execute(trx);
-    await sql`update source_state set groups_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
+    if (!input.dryRun) await sql`update source_state set groups_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
     return written;
   });
   if (changed >= manyRows) await sql`analyze entra_groups (source_id, id, dirty), entra_members, groups (id, workspace_id, source_id, external_id), group_members`.execute(db);
@@ -177,7 +182,8 @@ async function applyMemberDelta(trx: Db, input: MergeInput): Promise<number> {
  * Both chains are merged. Only now does a full listing count as the source's last full one (if the process
  * dies before this, the next run is a full one again). A source that needs no groups keeps no groups link.
  */
-export async function markListed(db: Db, input: { sourceId: string; mode: "full" | "delta"; groups: boolean }): Promise<void> {
+export async function markListed(db: Db, input: { sourceId: string; mode: "full" | "delta"; groups: boolean; dryRun: boolean }): Promise<void> {
+  if (input.dryRun) return;
   await sql`update source_state set last_full_at = case when ${input.mode === "full"} then now() else last_full_at end,
     groups_delta_link = case when ${input.groups} then groups_delta_link end where source_id = ${input.sourceId}`.execute(db);
 }

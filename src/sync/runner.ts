@@ -152,7 +152,8 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       progress.groups = p.groups;
       report();
     };
-    if (options.streamFirstSync !== false && !request.approves && (await streamsFirstSync(store, { workspaceId: request.workspaceId, sourceId: source.id, config: source.config, mode }))) {
+    // Not a dry run: the streamed mirror is committed apart from the directory, without the dirty marks the next run would plan.
+    if (options.streamFirstSync !== false && !request.approves && !request.dryRun && (await streamsFirstSync(store, { workspaceId: request.workspaceId, sourceId: source.id, config: source.config, mode }))) {
       try {
         return await applyInTransaction({ errors: 0 }, undefined, async (trx) => {
           const onListed = () => {
@@ -168,7 +169,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
         Object.assign(progress, { phase: "fetching", users: 0, groups: 0, note: `Listing again through staging: ${error.message}` });
       }
     }
-    const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph!, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode, links }, {
+    const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph!, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode, links, dryRun: request.dryRun ?? false }, {
       onListing,
       onPlanning: (done, total) => {
         progress.phase = "planning";

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { engines } from "../support/db.ts";
+import { differences, directorySnapshot, openHarness, type Harness } from "./harness.ts";
+import { createUser } from "../../src/core/users.ts";
+
+const sourceState = async (h: Harness) =>
+  (await sql`select users_delta_link, groups_delta_link, last_full_at from source_state`.execute(h.store.db)).rows;
+
+describe.each(engines)("a dry run leaves the source's sync state as it was (%s)", (engine) => {
+  let dry: Harness;
+  let plain: Harness;
+  const tenant = () => dry.emulator.tenants.get(dry.emulator.tenantId);
+  beforeAll(async () => {
+    dry = await openHarness(engine, { users: 40, groups: 5 });
+    plain = await openHarness(engine, {}, dry.emulator);
+    for (const h of [dry, plain]) await h.addSource("corp", { groupMode: "all" });
+  });
+  afterAll(async () => {
+    await plain?.close();
+    await dry?.close();
+  });
+
+  it("a source's first real run after a dry run is full, and ends as a run without the dry run", async () => {
+    const before = await sourceState(dry);
+    expect(await dry.sync("corp", { dryRun: true })).toMatchObject({ mode: "full", status: "succeeded", dryRun: true });
+    expect(await sourceState(dry)).toEqual(before);
+    // A user made by hand meanwhile: the real run cannot stream into an empty directory, it goes through the mirror.
+    await createUser(dry.ctx, { displayName: "Hand made", email: "hand.made@example.com" });
+    const run = await dry.sync("corp");
+    expect(run).toMatchObject({ mode: "full", status: "succeeded" });
+    expect(await plain.sync("corp")).toMatchObject({ mode: "full", status: "succeeded" });
+    expect(await differences(dry, "corp")).toEqual([]);
+    expect(await directorySnapshot(dry.store.db, "corp")).toEqual(await directorySnapshot(plain.store.db, "corp"));
+  });
+
+  it("a dry run between delta runs neither moves the delta links nor loses the changes it saw", async () => {
+    const t = tenant();
+    const [a, b] = t.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled);
+    t.updateUser(a!.id, { displayName: "Seen By The Dry Run" });
+    const group = t.listGroups()[0]!;
+    t.addMember(group.id, b!.id);
+    const before = await sourceState(dry);
+    expect(await dry.sync("corp", { dryRun: true })).toMatchObject({ mode: "delta", status: "succeeded" });
+    expect(await sourceState(dry)).toEqual(before);
+    t.updateUser(b!.id, { jobTitle: "After The Dry Run" });
+    for (const h of [dry, plain]) expect(await h.sync("corp")).toMatchObject({ mode: "delta", status: "succeeded" });
+    expect(await differences(dry, "corp")).toEqual([]);
+    expect(await directorySnapshot(dry.store.db, "corp")).toEqual(await directorySnapshot(plain.store.db, "corp"));
+  });
+});
