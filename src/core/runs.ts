@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { notFound } from "../errors.ts";
+import { notFound, RollcallError } from "../errors.ts";
 import { listChanges, type ChangeRecord } from "./change-log.ts";
 import type { WorkspaceContext } from "./context.ts";
 
@@ -62,10 +62,16 @@ export async function getRun(ctx: Ctx, id: string, options: { changes?: number }
 
 /** Reject a run stopped at the deletion threshold: nothing is applied, and the record says so. */
 export async function rejectRun(ctx: Ctx, id: string): Promise<Run> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound("run", id);
   await ctx.db.transaction().execute(async (trx) => {
     const { rows } = await sql`update sync_runs set status = 'rejected' where id = ${id} and workspace_id = ${ctx.workspace.id} and status = 'stopped' returning id`.execute(trx);
+    if (!rows.length) {
+      const { rows: found } = await sql<{ status: string }>`select status from sync_runs where id = ${id} and workspace_id = ${ctx.workspace.id}`.execute(trx);
+      if (!found[0]) throw notFound("run", id);
+      throw new RollcallError("conflict", `Run ${id} is ${found[0].status}, not waiting for a decision; only a run stopped at the deletion threshold can be rejected`, { status: found[0].status });
+    }
     // Its "stopped at the deletion threshold" notice asked for this decision: it is settled now.
-    if (rows.length) await sql`update notifications set resolved_at = now() where kind = 'sync_stopped' and subject = ${id} and resolved_at is null`.execute(trx);
+    await sql`update notifications set resolved_at = now() where kind = 'sync_stopped' and subject = ${id} and resolved_at is null`.execute(trx);
   });
   return getRun(ctx, id, { changes: 0 });
 }

@@ -210,6 +210,13 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     const again = await as("POST", `${ws}/runs/${stopped.id}/approve`);
     expectError(again, 400, "invalid_input");
     expect(again.body.error.message).toMatch(/is applied; only a run stopped at the deletion threshold can be approved/);
+    // Nor can it be rejected any more: it is not waiting for a decision, and stays applied.
+    const rejected = await as("POST", `${ws}/runs/${stopped.id}/reject`);
+    expectError(rejected, 409, "conflict");
+    expect(rejected.body.error.message).toMatch(/is applied, not waiting for a decision/);
+    expect((await as("GET", `${ws}/runs/${stopped.id}`)).body.status).toBe("applied");
+    expectError(await as("POST", `${ws}/runs/${applied.id}/reject`), 409, "conflict");
+    expectError(await as("POST", `${ws}/runs/00000000-0000-4000-8000-000000000000/reject`), 404, "not_found");
   });
 
   it("approving applies nothing when Entra ID changed since the review; the new run stops for review", async () => {
@@ -227,6 +234,7 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect((await as("GET", `${ws}/runs/${stopped.id}`)).body.status).toBe("stopped");
 
     expect((await as("POST", `${ws}/runs/${stopped.id}/reject`)).body.status).toBe("rejected");
+    expectError(await as("POST", `${ws}/runs/${stopped.id}/reject`), 409, "conflict");
     const applied = await finished((await as("POST", `${ws}/runs/${retried.id}/approve`)).body.id);
     expect(applied).toMatchObject({ status: "succeeded", counts: { disabled: 8 } });
     expect(await enabledSynced()).toBe(enabled - 8);
