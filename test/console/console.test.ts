@@ -2,11 +2,15 @@ import { readFile } from "node:fs/promises";
 import ExcelJS from "exceljs";
 import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { admin, desktop, hasChromium, chromiumPath, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { admin, desktop, hasChromium, chromiumPath, launchBrowser, openPage, phone, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 import { seedDirectory } from "./seed.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createUser } from "../../src/core/users.ts";
+import { createAccount } from "../../src/core/accounts.ts";
+
+/** How many pixels the widest of these elements' content reaches past its box: 0 when everything fits. */
+const overflow = (elements: Locator) => elements.evaluateAll((all) => Math.max(0, ...all.map((el) => el.scrollWidth - el.clientWidth)));
 
 if (!hasChromium) {
   console.warn(`Skipping the web console tests: no Chromium at ${chromiumPath}. Install it with \`apt-get install -y chromium\` (CI does).`);
@@ -176,13 +180,27 @@ describe.skipIf(!hasChromium)("web console", () => {
     const access = page.getByRole("combobox", { name: "Access" });
     await expect.poll(() => access.inputValue()).toBe("viewer");
     expect(await page.getByText("Has not signed in yet.").count()).toBe(1);
+    const roleOnServer = () => page.evaluate(() => fetch("/api/v1/workspaces/default/users/ada@contoso.com/role").then((r) => r.json() as Promise<{ role: string | null }>).then((r) => r.role));
+    // An arrow key in the select only asks; nothing changes until the admin confirms.
+    await access.focus();
+    await page.keyboard.press("ArrowDown");
+    const confirm = page.getByRole("dialog", { name: "Make Ada Lovelace an admin of this workspace?" });
+    await confirm.waitFor();
+    expect(await roleOnServer()).toBeNull();
+    await confirm.getByRole("button", { name: "Cancel" }).click();
+    expect(await access.inputValue()).toBe("viewer");
+    expect(await roleOnServer()).toBeNull();
     await access.selectOption("admin");
+    await confirm.getByRole("button", { name: "Make admin" }).click();
     await page.locator(".toast", { hasText: "Ada Lovelace is now an admin of this workspace" }).waitFor();
-    const role = await page.evaluate(() => fetch("/api/v1/workspaces/default/users/ada@contoso.com/role").then((r) => r.json()));
-    expect(role).toMatchObject({ role: "admin" });
+    expect(await roleOnServer()).toBe("admin");
     await expect.poll(() => page.getByText("Has not signed in yet.").count()).toBe(0);
+    // The grant is in her history at once.
+    await expect.poll(() => page.locator(".history-item").first().textContent()).toMatch(/^Grant access/);
     await access.selectOption("viewer");
+    await page.getByRole("dialog", { name: "Make Ada Lovelace read only?" }).getByRole("button", { name: "Make read only" }).click();
     await page.locator(".toast", { hasText: "Ada Lovelace now has read-only access" }).waitFor();
+    await expect.poll(() => page.locator(".history-item").first().textContent()).toMatch(/^Change access/);
   });
 
   it("lists groups with member counts and opens a group", async () => {
@@ -311,6 +329,8 @@ describe.skipIf(!hasChromium)("web console", () => {
   });
 
   it("adds a read-only admin for the workspace, shows the password once, and lists them with their role", async () => {
+    const longEmail = "amelia.patel10@northwindtraders.onmicrosoft.com";
+    await createAccount(server.rt.store.db, { email: longEmail, displayName: "Amelia Patel", workspace: await resolveWorkspace(server.rt.store.db, "default"), role: "admin" }, "test");
     await page.getByRole("link", { name: "Settings" }).click();
     await page.getByRole("button", { name: "Add admin" }).click();
     const dialog = page.getByRole("dialog", { name: "Add admin" });
@@ -331,6 +351,29 @@ describe.skipIf(!hasChromium)("web console", () => {
     await dialog.getByRole("button", { name: "Add admin" }).click();
     await expect.poll(() => dialog.getByLabel("Email").getAttribute("aria-invalid")).toBe("true");
     await dialog.getByRole("button", { name: "Cancel" }).click();
+
+    // A role changes only once the owner confirms it: "No access" first asks.
+    const role = row.getByLabel("Role of auditor@contoso.com");
+    await role.selectOption("");
+    const revoke = page.getByRole("dialog", { name: "Remove auditor@contoso.com's access to default?" });
+    await revoke.getByRole("button", { name: "Cancel" }).click();
+    expect(await role.inputValue()).toBe("viewer");
+    const grants = await page.evaluate(() => fetch("/api/v1/accounts").then((r) => r.json() as Promise<{ items: { email: string; workspaces: { role: string }[] }[] }>));
+    expect(grants.items.find((a) => a.email === "auditor@contoso.com")?.workspaces).toMatchObject([{ role: "viewer" }]);
+
+    // The table fits its card, long emails and all, with every row's buttons in view; and at phone width too.
+    const admins = page.locator("section", { has: page.getByRole("heading", { name: "Admins" }) });
+    expect(await overflow(admins.locator(".table-wrap, td"))).toBe(0);
+    const card = (await admins.boundingBox())!;
+    const reset = (await page.getByRole("button", { name: `Reset password of ${longEmail}` }).boundingBox())!;
+    expect(reset.x + reset.width).toBeLessThanOrEqual(card.x + card.width);
+    await page.setViewportSize(phone);
+    expect(await overflow(page.locator("html").or(admins.locator(".table-wrap, td")))).toBe(0);
+    const select = (await page.getByLabel(`Role of ${longEmail}`).boundingBox())!;
+    const phoneCard = (await admins.boundingBox())!;
+    expect(select.x + select.width).toBeLessThanOrEqual(phoneCard.x + phoneCard.width);
+    await page.setViewportSize(desktop);
+
     // Who gave the access is in the workspace's activity.
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Activity" }).click();
     await page.getByLabel("Kind of change").selectOption("grant access");

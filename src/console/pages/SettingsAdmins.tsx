@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { api, ApiError, errorMessage } from "../api.ts";
+import { api, ApiError } from "../api.ts";
 import { useSession, useWorkspaceName } from "../session.tsx";
 import type { PageOf } from "../types.ts";
 import { useLoad } from "../hooks.ts";
@@ -59,23 +59,15 @@ export function Admins() {
   const [shown, setShown] = useState<{ title: string; email: string; password: string } | null>(null);
   const [resetting, setResetting] = useState<AdminAccount | null>(null);
   const [deleting, setDeleting] = useState<AdminAccount | null>(null);
-  const [roleError, setRoleError] = useState<{ id: string; error: unknown } | null>(null);
-  const [changing, setChanging] = useState<string | null>(null);
+  // A role chosen in a row's select, waiting for the owner to confirm it.
+  const [asked, setAsked] = useState<{ account: AdminAccount; role: WorkspaceRole | "" } | null>(null);
   const items = admins.data ?? [];
-  const changeRole = async (account: AdminAccount, role: string) => {
-    setChanging(account.id);
-    setRoleError(null);
+  const changeRole = async ({ account, role }: { account: AdminAccount; role: WorkspaceRole | "" }) => {
     const path = `/accounts/${encodeURIComponent(account.id)}/workspaces/${encodeURIComponent(workspace)}`;
-    try {
-      if (role) await api.put(path, { role });
-      else await api.del(path);
-      toast(role ? `${account.email} is now ${roleLabel(role as WorkspaceRole).toLowerCase()} here` : `${account.email} no longer has access here`);
-      admins.reload();
-    } catch (e) {
-      setRoleError({ id: account.id, error: e });
-    } finally {
-      setChanging(null);
-    }
+    if (role) await api.put(path, { role });
+    else await api.del(path);
+    toast(role ? `${account.email} is now ${roleLabel(role).toLowerCase()} here` : `${account.email} no longer has access here`);
+    admins.reload();
   };
   return (
     <section className="card" aria-labelledby="admins-h">
@@ -103,30 +95,23 @@ export function Admins() {
           {items.map((a) => {
             const grant = a.workspaces.find((g) => g.workspace === workspace);
             const self = a.id === session.account.id || a.email === session.account.email;
-            const rowError = roleError?.id === a.id ? problemsByField(roleError.error) : {};
             return (
               <tr key={a.id} data-account={a.email}>
-                <td data-label="Account">
-                  {a.displayName && a.displayName !== a.email ? `${a.displayName} · ` : ""}
-                  {a.email} {a.isOwner ? <Badge tone="info">Owner</Badge> : null}
+                <td data-label="Account" className="cell-wrap">
+                  <span>
+                    {a.displayName && a.displayName !== a.email ? `${a.displayName} · ` : ""}
+                    {a.email} {a.isOwner ? <Badge tone="info">Owner</Badge> : null}
+                  </span>
                 </td>
                 <td data-label="Role">
                   {a.isOwner ? (
                     "Owner (every workspace)"
                   ) : (
-                    <>
-                      <SelectField
-                        label={`Role of ${a.email}`}
-                        value={grant?.role ?? ""}
-                        disabled={changing === a.id}
-                        onChange={(e) => void changeRole(a, e.target.value)}
-                        error={rowError.role ?? rowError.workspace ?? (roleError?.id === a.id && !Object.keys(rowError).length ? errorMessage(roleError.error) : undefined)}
-                      >
-                        <option value="admin">Admin</option>
-                        <option value="viewer">Read only</option>
-                        <option value="">No access</option>
-                      </SelectField>
-                    </>
+                    <select aria-label={`Role of ${a.email}`} value={grant?.role ?? ""} onChange={(e) => setAsked({ account: a, role: e.target.value as WorkspaceRole | "" })}>
+                      <option value="admin">Admin</option>
+                      <option value="viewer">Read only</option>
+                      <option value="">No access</option>
+                    </select>
                   )}
                 </td>
                 <td data-label="Created">{formatDate(a.createdAt, false)}</td>
@@ -164,6 +149,22 @@ export function Admins() {
         onClose={() => setShown(null)}
         warning={<>This is the only time the password for <strong>{shown?.email}</strong> is shown. Give it to them securely; if it is lost, reset it again.</>}
       />
+      <ConfirmDialog
+        open={asked !== null}
+        title={asked?.role ? `Make ${asked.account.email} ${roleLabel(asked.role).toLowerCase()} in ${workspace}?` : `Remove ${asked?.account.email ?? ""}'s access to ${workspace}?`}
+        confirmLabel={asked?.role ? `Make ${roleLabel(asked.role).toLowerCase()}` : "Remove access"}
+        danger={asked?.role === ""}
+        onClose={() => setAsked(null)}
+        onConfirm={() => changeRole(asked!)}
+      >
+        <p>
+          {asked?.role === "admin"
+            ? "They can change everything in this workspace: users, groups, sources, tokens and settings."
+            : asked?.role === "viewer"
+              ? "They can sign in and read this workspace, and change nothing."
+              : "They can no longer open this workspace. Their account stays, with its access to other workspaces."}
+        </p>
+      </ConfirmDialog>
       <ConfirmDialog
         open={resetting !== null}
         title={`Reset the password of ${resetting?.email ?? ""}?`}

@@ -96,7 +96,7 @@ export function UserPage({ id }: { id: string }) {
               <code>{u.id}</code>
             </Prop>
           </dl>
-          {u.source.type === "entra" ? <ConsoleAccess path={path} user={u} /> : null}
+          {u.source.type === "entra" ? <ConsoleAccess path={path} user={u} onChanged={refresh} /> : null}
         </section>
         <section className="card" aria-labelledby="groups-h">
           <h2 id="groups-h">Groups</h2>
@@ -203,41 +203,48 @@ export function UserPage({ id }: { id: string }) {
 
 type ConsoleRole = "admin" | "viewer";
 
-/** A synced user signs in with Microsoft: read only at first, admin when an admin says so. */
-function ConsoleAccess({ path, user }: { path: string; user: User }) {
+/**
+ * A synced user signs in with Microsoft: read only at first, admin when an admin says so. Choosing in the
+ * select only asks: the role changes once the admin confirms (an arrow key in the select is not a decision).
+ */
+function ConsoleAccess({ path, user, onChanged }: { path: string; user: User; onChanged: () => void }) {
   const toast = useToast();
   const canChange = useCanChange();
   const access = useLoad((signal) => api.get<{ role: ConsoleRole | null }>(`${path}/role`, undefined, { signal }), [path]);
-  const [saving, setSaving] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const [asked, setAsked] = useState<ConsoleRole | null>(null);
   const role = access.data?.role;
-  const change = async (next: ConsoleRole) => {
-    setSaving(true);
-    setError(null);
-    try {
-      await api.put(`${path}/role`, { role: next });
-      toast(next === "admin" ? `${user.displayName} is now an admin of this workspace` : `${user.displayName} now has read-only access`);
-      access.reload();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setSaving(false);
-    }
-  };
   const said = role === undefined ? "…" : role === "admin" ? "Admin" : role === "viewer" ? "Read only" : "Read only, from their first sign-in";
   return (
     <>
       <h3 className="sub">Console access</h3>
       <p className="muted small">Signs in with Microsoft.</p>
       {canChange && role !== undefined ? (
-        <SelectField label="Access" value={role ?? "viewer"} disabled={saving} onChange={(e) => void change(e.target.value as ConsoleRole)} hint={role === null ? "Has not signed in yet." : undefined}>
+        <SelectField label="Access" value={role ?? "viewer"} onChange={(e) => setAsked(e.target.value as ConsoleRole)} hint={role === null ? "Has not signed in yet." : undefined}>
           <option value="viewer">Read only</option>
           <option value="admin">Admin</option>
         </SelectField>
       ) : (
         <p>{said}</p>
       )}
-      <ErrorBanner error={error ?? access.error} title="Console access could not be changed." />
+      <ErrorBanner error={access.error} title="Console access could not be read." />
+      <ConfirmDialog
+        open={asked !== null}
+        title={asked === "admin" ? `Make ${user.displayName} an admin of this workspace?` : `Make ${user.displayName} read only?`}
+        confirmLabel={asked === "admin" ? "Make admin" : "Make read only"}
+        onClose={() => setAsked(null)}
+        onConfirm={async () => {
+          await api.put(`${path}/role`, { role: asked });
+          toast(asked === "admin" ? `${user.displayName} is now an admin of this workspace` : `${user.displayName} now has read-only access`);
+          access.reload();
+          onChanged(); // the grant is in their history
+        }}
+      >
+        <p>
+          {asked === "admin"
+            ? "Signed in with Microsoft, they can change everything in this workspace: users, groups, sources, tokens and settings."
+            : "They can still sign in with Microsoft, and only read this workspace."}
+        </p>
+      </ConfirmDialog>
     </>
   );
 }
