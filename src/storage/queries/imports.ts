@@ -90,15 +90,26 @@ export async function clearStaging(store: Store, runId: string): Promise<void> {
 /**
  * Link each staged row to the existing user it describes (by email, else by userPrincipalName); those
  * rows become undecided (action NULL) until classify. Returns how many rows matched.
+ * A row left unmatched whose address is another user's in the other role (the row's email is a user's UPN, or
+ * a UPN-only row's UPN is a user's email: an HR file beside Entra's bulk-create template) describes that user
+ * too: created again, the same person would be in the directory twice. Email and UPN are each unique, so each
+ * step finds at most one user per row.
  */
 export async function matchExisting(db: Db, rows: StagedRows, workspaceId: string): Promise<number> {
-  const byEmail = await sql`
-    UPDATE import_rows s SET user_id = u.id, action = NULL FROM users u
-    WHERE ${stagedIn(rows)} AND s.email IS NOT NULL AND u.workspace_id = ${workspaceId} AND lower(u.email) = lower(s.email)`.execute(db);
-  const byUpn = await sql`
-    UPDATE import_rows s SET user_id = u.id, action = NULL FROM users u
-    WHERE ${stagedIn(rows)} AND s.email IS NULL AND u.workspace_id = ${workspaceId} AND lower(u.user_principal_name) = lower(s.user_principal_name)`.execute(db);
-  return Number(byEmail.numAffectedRows ?? 0n) + Number(byUpn.numAffectedRows ?? 0n);
+  const steps = [
+    sql`s.email IS NOT NULL AND lower(u.email) = lower(s.email)`,
+    sql`s.email IS NULL AND lower(u.user_principal_name) = lower(s.user_principal_name)`,
+    sql`s.action = 'create' AND s.email IS NOT NULL AND lower(u.user_principal_name) = lower(s.email)`,
+    sql`s.action = 'create' AND s.email IS NULL AND lower(u.email) = lower(s.user_principal_name)`,
+  ];
+  let matched = 0;
+  for (const condition of steps) {
+    const result = await sql`
+      UPDATE import_rows s SET user_id = u.id, action = NULL FROM users u
+      WHERE ${stagedIn(rows)} AND u.workspace_id = ${workspaceId} AND ${condition}`.execute(db);
+    matched += Number(result.numAffectedRows ?? 0n);
+  }
+  return matched;
 }
 
 /**
