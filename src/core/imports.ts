@@ -10,6 +10,7 @@ import { translateDatabaseError, type WorkspaceContext } from "./context.ts";
 import { ImportPass, type StagedBatch } from "./import-pass.ts";
 import type { ImportReport } from "./import-report.ts";
 import { raiseImportFailed } from "./notifications.ts";
+import { manualSource } from "./users.ts";
 
 export type { ImportReport };
 
@@ -151,6 +152,8 @@ async function roomForLoggedRows(trx: WorkspaceContext["db"]): Promise<void> {
 
 /** The id of the import source called `name`, if there is one; another kind of source with that name is refused. */
 async function importSourceId(ctx: WorkspaceContext, name: string): Promise<string | undefined> {
+  // Users added by hand are listed under "manual": imported users there could not be told apart from them.
+  if (name.toLowerCase() === manualSource.name) throw invalidInput([{ field: "source", message: `"${name}" is the name of users added by hand; give the import another --source name`, value: name }]);
   const existing = await ctx.db.selectFrom("sources").select(["id", "type", "name"]).where("workspace_id", "=", ctx.workspace.id).where(sql<boolean>`lower(name) = lower(${name})`).executeTakeFirst();
   if (existing && existing.type !== "import") {
     throw new RollcallError("conflict", `Source name "${name}" is already used by the ${existing.type} source "${existing.name}"; import with --source to choose another name`, { field: "source", value: name });

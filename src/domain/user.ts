@@ -36,6 +36,7 @@ export interface User {
 }
 
 export const systemTags = { entra: "ID synced", import: "Imported", manual: "Manual" } as const satisfies Record<SourceType, string>;
+const systemTagKeys = new Set(Object.values(systemTags).map((tag) => tag.toLowerCase()));
 
 const limits = { name: 256, email: 254, text: 256, pin: { min: 4, max: 12 } };
 
@@ -173,6 +174,8 @@ export function normaliseUserFields(
       seen.add(k);
     });
   }
+  // Each source sets its own tag ("Imported", "Manual", "ID synced"): a file or a form cannot claim another's.
+  if (value.tags) value.tags = value.tags.filter((tag) => !systemTagKeys.has(tag.toLowerCase()));
   if (input.aliases) {
     input.aliases.forEach((alias, index) => {
       if (/\s/.test(alias)) problems.push({ field: `aliases[${index}]`, message: `"${alias}" must not contain spaces`, value: alias });
