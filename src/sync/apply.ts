@@ -6,6 +6,7 @@ import { attributePrefix, groupsNotInMirror, inScopeUsers, wantedMemberships, ty
 import { recordChange } from "../core/change-log.ts";
 import { missingGroupsAdvice } from "../sources/entra/groups.ts";
 import { manyRows } from "./merge.ts";
+import { systemTags } from "../domain/user.ts";
 
 /**
  * The applier: one transaction of set-based SQL over the planned rows (sync_plan_users, COPY'd in by the
@@ -61,6 +62,8 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<Applied> {
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
     select ${ws}, ${r}, p.user_id, p.subject, 'disable', p.before, jsonb_build_object('enabled', false, 'reason', 'removed from Entra ID or out of the source''s scope'), ${actor}
     from sync_plan_users p where p.run_id = ${r} and p.action = 'disable'`.execute(trx);
+
+  await releaseUsers(trx, input);
 
   // Emails and UPNs that move between users (two users swapping them) are cleared first, so the unique
   // indexes never see one value on two rows mid-way.
@@ -315,4 +318,24 @@ async function touchedByRun(trx: Db, s: string, r: string): Promise<Touched> {
   await sql`analyze touched_groups`.execute(trx);
   await sql`analyze touched_users`.execute(trx);
   return { groups: "touched_groups", users: "touched_users" };
+}
+
+/**
+ * Users that left the scope of a source removing with `keep` become manual users, as those of a removed source
+ * do (core/source-removal.ts): tagged Manual, shown as kept from the source, with their Entra object ID so the
+ * source takes them back if they come back into scope.
+ */
+async function releaseUsers(trx: Db, input: ApplyInput): Promise<void> {
+  const { runId: r, workspaceId: ws, source, actor } = input;
+  const message = `Left the scope of Entra ID source "${source.name}" (removed from Entra ID or out of its scope); kept, managed in Rollcall from now on`;
+  await sql`with released as (
+      update users u set source_type = 'manual', source_id = null, updated_at = now(),
+        tags = array_prepend(${systemTags.manual}::text, array_remove(array_remove(u.tags, ${systemTags.entra}::text), ${systemTags.manual}::text))
+      from sync_plan_users p where p.run_id = ${r} and p.action = 'release' and u.id = p.user_id
+      returning u.id, u.tags, u.enabled, p.subject, p.before)
+    insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
+    select ${ws}, ${r}, id, subject, 'unlink',
+      jsonb_build_object('source', jsonb_build_object('type', 'entra', 'name', ${source.name}::text), 'enabled', enabled, 'tags', before->'tags'),
+      jsonb_build_object('source', jsonb_build_object('type', 'manual', 'name', ${source.name}::text), 'enabled', enabled, 'tags', to_jsonb(tags), 'message', ${message}::text), ${actor}
+    from released`.execute(trx);
 }

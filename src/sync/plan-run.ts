@@ -174,6 +174,7 @@ async function planRow(runId: string, c: UserChange): Promise<(string | null)[]>
     }
     case "disable":
     case "delete":
+    case "release":
       return [runId, c.action, c.userId, c.externalId, null, JSON.stringify(c.before), c.subject];
     case "conflict":
       return [runId, "conflict", c.holderId || null, c.externalId, JSON.stringify({ message: c.message }), null, c.subject];

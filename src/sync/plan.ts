@@ -59,7 +59,7 @@ export interface UserPlanInput {
 export type UserChange =
   | { action: "create"; externalId: string; subject: string; after: DesiredUser }
   | { action: "update"; logAction: "update" | "disable" | "enable" | "link"; userId: string; externalId: string; subject: string; before: HeldUser; after: DesiredUser; changed: ComparedField[]; tags: string[] }
-  | { action: "disable" | "delete"; userId: string; externalId: string; subject: string; before: HeldUser }
+  | { action: "disable" | "delete" | "release"; userId: string; externalId: string; subject: string; before: HeldUser }
   | { action: "conflict"; externalId: string; subject: string; message: string; holderId: string };
 
 export interface UserCounts {
@@ -72,6 +72,8 @@ export interface UserCounts {
   skipped: number;
   conflicts: number;
   warnings: number;
+  /** Users that left the scope under `--on-remove keep`: released to be managed in Rollcall. */
+  released: number;
   /** Users this plan would take away: disabled or deleted (removed from Entra, out of scope, or newly disabled there). */
   removals: number;
 }
@@ -87,7 +89,7 @@ export interface UserPlan {
   warnings: { externalId: string; subject: string; messages: string[] }[];
 }
 
-export const emptyCounts = (): UserCounts => ({ created: 0, updated: 0, linked: 0, disabled: 0, deleted: 0, unchanged: 0, skipped: 0, conflicts: 0, warnings: 0, removals: 0 });
+export const emptyCounts = (): UserCounts => ({ created: 0, updated: 0, linked: 0, disabled: 0, deleted: 0, unchanged: 0, skipped: 0, conflicts: 0, warnings: 0, released: 0, removals: 0 });
 
 export function addCounts(into: Record<string, number>, more: Record<string, number>): void {
   for (const [k, v] of Object.entries(more)) into[k] = (into[k] ?? 0) + v;
@@ -228,6 +230,11 @@ export function planUsers(input: UserPlanInput): UserPlan {
       counts.disabled++;
       counts.removals++;
       changes.push({ action: "disable", userId: held.id, externalId: held.externalId ?? "", subject, before: held });
+    } else if (input.onRemove === "keep") {
+      // Kept as a source removal keeps its users (core/source-removal.ts): managed in Rollcall from now on, and
+      // taken back by its Entra object ID if it comes back into scope.
+      counts.released++;
+      changes.push({ action: "release", userId: held.id, externalId: held.externalId ?? "", subject, before: held });
     } else counts.unchanged++;
   }
   claims.push(...claimedHere);

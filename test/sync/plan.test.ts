@@ -48,11 +48,12 @@ describe("planUsers", () => {
     const update = plan.changes.find((c) => c.action === "update");
     expect(update).toMatchObject({ changed: ["displayName"], before: { displayName: "User moved" }, after: { displayName: "Renamed" } });
   });
-  it("disables (or deletes, or keeps) users that left the scope and counts them as removals", () => {
-    for (const [onRemove, action] of [["disable", "disable"], ["delete", "delete"], ["keep", undefined]] as const) {
+  it("disables or deletes users that left the scope and counts them as removals; keep releases them", () => {
+    for (const [onRemove, action] of [["disable", "disable"], ["delete", "delete"], ["keep", "release"]] as const) {
       const plan = planUsers(input({ held: [held("gone")], onRemove }));
       expect(plan.changes[0]?.action).toBe(action);
-      expect(plan.counts.removals).toBe(action ? 1 : 0);
+      expect(plan.counts.removals).toBe(action === "release" ? 0 : 1);
+      expect(plan.counts.released).toBe(action === "release" ? 1 : 0);
     }
   });
   it("counts users newly disabled in Entra as removals", () => {
