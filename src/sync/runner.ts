@@ -210,6 +210,8 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       const message = `Stopped before applying anything: this run would disable or delete ${planned.counts.removals} of the ${heldBefore} users the source holds (threshold: more than ${threshold.percent}% and more than ${threshold.count}). Check the source's scope in Entra ID; if the removals are expected, run it once with --force (or approve the run).`;
       stop = { code: "sync_threshold_exceeded", message, details: { removals: planned.counts.removals, heldBefore, threshold } };
     }
+    // A dry run applies nothing, so it never stops; its counts say whether the real run would.
+    if (request.dryRun && !request.force && exceedsThreshold(planned.counts.removals, heldBefore, threshold)) Object.assign(counts, { wouldStopAtThreshold: 1, heldBefore });
 
     progress.phase = "applying";
     report(true);

@@ -57,4 +57,28 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
       expect(sync.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: "source_permission_missing", message: expect.stringContaining(`permission ${missing} and click`) });
     }
   });
+
+  it("marks dry runs in the JSON summary and the runs table, and says when a real run would stop at the deletion threshold", async () => {
+    expect((await cli("sources", "add", "entra", "--name", "dry", ...source("--deletion-threshold-count", "2"))).code).toBe(0);
+    const first = await cli("sync", "dry", "--json");
+    expect(first.json()).toMatchObject({ status: "succeeded", dryRun: false });
+    for (const u of tenant.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled).slice(0, 6)) tenant.deleteUser(u.id);
+
+    const dry = await cli("sync", "dry", "--dry-run", "--json");
+    expect(dry.code, dry.stderr).toBe(0);
+    const summary = dry.json<{ runId: string; dryRun: boolean; counts: Record<string, number> }>();
+    expect(summary).toMatchObject({ status: "succeeded", dryRun: true, counts: { removals: 6, wouldStopAtThreshold: 1 } });
+    const human = await cli("sync", "dry", "--dry-run");
+    expect(human.stdout).toMatch(/^Dry run .*\n(.*\n)*  a real run would stop at the deletion threshold: it would disable or delete 6 of the \d+ users/);
+    expect((await cli("runs", "show", summary.runId)).stdout).toContain("a real run would stop at the deletion threshold");
+
+    const list = (await cli("runs", "list", "--source", "dry")).stdout.split("\n");
+    expect(list.filter((line) => line.includes(summary.runId))[0]).toContain("succeeded (dry run)");
+    expect(list.filter((line) => line.includes(first.json<{ runId: string }>().runId))[0]).not.toContain("dry run");
+
+    // Nothing waits for a decision after a dry run: rejecting it is refused.
+    const reject = await cli("runs", "reject", summary.runId, "--json");
+    expect(reject.code).toBe(4);
+    expect(JSON.parse(reject.stderr)).toMatchObject({ error: { code: "conflict", message: expect.stringContaining("not waiting for a decision") } });
+  });
 });

@@ -138,7 +138,7 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(sync.code, sync.stderr).toBe(0);
     const summary = sync.json<{ runId: string; mode: string; status: string; counts: Record<string, number> }>();
     // The same document a local `rollcall sync --json` prints.
-    expect(Object.keys(summary).sort()).toEqual(["counts", "mode", "runId", "status"]);
+    expect(Object.keys(summary).sort()).toEqual(["counts", "dryRun", "mode", "runId", "status"]);
     expect(summary).toMatchObject({ mode: "full", status: "succeeded" });
     const { rows } = await sql<{ counts: Record<string, number>; status: string }>`select counts, status from sync_runs where id = ${summary.runId}`.execute(h.store.db);
     expect(rows[0]).toEqual({ counts: summary.counts, status: "succeeded" });

@@ -46,7 +46,7 @@ describe("rollcall sources / sync / runs (CLI)", () => {
 
     const sync = await cli("sync", "corp", "--json");
     expect(sync.code).toBe(0);
-    expect(Object.keys(sync.json).sort()).toEqual(["counts", "mode", "runId", "status"]);
+    expect(Object.keys(sync.json).sort()).toEqual(["counts", "dryRun", "mode", "runId", "status"]);
     expect(sync.json).toMatchObject({ mode: "full", status: "succeeded" });
     const shown = await cli("runs", "show", sync.json.runId, "--json");
     expect(shown.json).toMatchObject({ id: sync.json.runId, status: "succeeded", mode: "full" });

@@ -41,14 +41,20 @@ function countLines(c: Record<string, number>, graph: { graphRequests: number; g
   ];
 }
 
+/** A dry run never stops, but its counts say when the real run would (runner.ts). */
+function wouldStopLine(r: { dryRun: boolean; counts: Record<string, number> }): string[] {
+  if (!r.dryRun || !r.counts.wouldStopAtThreshold) return [];
+  return [`  a real run would stop at the deletion threshold: it would disable or delete ${r.counts.removals ?? 0} of the ${r.counts.heldBefore ?? 0} users the source holds (apply past it with --force, or approve the stopped run)`];
+}
+
 export function describeSummary(s: RunSummary): string {
-  const lines = [`${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`, ...countLines(s.counts, s)];
+  const lines = [`${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`, ...countLines(s.counts, s), ...wouldStopLine(s)];
   if (s.dryRun) lines.push(`  nothing was applied; see the change set with \`rollcall runs show ${s.runId}\``);
   if (s.error) lines.push(`  ${s.status === "stopped" ? "stopped" : "error"} [${s.error.code}]: ${s.error.message}`);
   return lines.join("\n");
 }
 
-export const summaryJson = (s: RunSummary) => ({ runId: s.runId, mode: s.mode, status: s.status, counts: s.counts, ...(s.error && { error: s.error }) });
+export const summaryJson = (s: RunSummary) => ({ runId: s.runId, mode: s.mode, status: s.status, dryRun: s.dryRun, counts: s.counts, ...(s.error && { error: s.error }) });
 
 export function syncCommand(): Command {
   return directoryCommand("sync", "sync an Entra ID source now")
@@ -80,6 +86,7 @@ function describeRun(r: RunWithChanges, action?: string): string {
     `Run ${r.id} of ${r.source}: ${r.status}${r.dryRun ? " (dry run)" : ""}${r.forced ? " (forced)" : ""}`,
     `  ${r.mode}, ${r.trigger}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
     ...countLines(r.counts, r),
+    ...wouldStopLine(r),
   ];
   if (r.status === "running") lines.push(`  progress: ${JSON.stringify(r.progress)}`);
   if (r.error) lines.push(`  error [${r.error.code}]: ${r.error.message}`);
@@ -105,7 +112,7 @@ export function runsCommand(): Command {
       .option("--limit <n>", "how many", positiveInteger, 50)
       .action(async (flags: GlobalOptions & { source?: string; limit: number }) =>
         runOn(flags, (directory) => directory.runs.list({ source: flags.source, limit: flags.limit }), {
-          human: (list) => table(list.map((r) => ({ id: r.id, source: r.source, status: r.status, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: r.counts.created ?? "", updated: r.counts.updated ?? "", removed: r.counts.disabled === undefined && r.counts.deleted === undefined ? "" : (r.counts.disabled ?? 0) + (r.counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "removed"]),
+          human: (list) => table(list.map((r) => ({ id: r.id, source: r.source, status: `${r.status}${r.dryRun ? " (dry run)" : ""}`, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: r.counts.created ?? "", updated: r.counts.updated ?? "", removed: r.counts.disabled === undefined && r.counts.deleted === undefined ? "" : (r.counts.disabled ?? 0) + (r.counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "removed"]),
         }),
       ),
   );
