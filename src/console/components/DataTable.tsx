@@ -1,6 +1,7 @@
-import type { ReactNode } from "react";
+import { useEffect, type ReactNode } from "react";
 import { setQuery } from "../router.tsx";
-import { Pager } from "./ui.tsx";
+import type { PageOf } from "../types.ts";
+import { Pager, lastPageOffset } from "./ui.tsx";
 
 export interface Column {
   label: ReactNode;
@@ -56,4 +57,19 @@ export function DataTable({
 /** The pager of a table whose page lives in the URL's `offset` (so the back button pages back); none for an empty table. */
 export function QueryPager({ offset, limit, total }: { offset: number; limit: number; total: number }) {
   return total > 0 ? <Pager offset={offset} limit={limit} total={total} onChange={(o) => setQuery({ offset: o || null }, { push: true })} /> : null;
+}
+
+/**
+ * Keeps the URL's `offset` on a page that has items: when a page of the listing comes back empty past its
+ * start (a deep link beyond the end, or the last page's rows just deleted), the URL steps back to the last
+ * page. True until that page has loaded, so the screen shows neither "No users match" beside a count of 50
+ * nor a pager saying "51–50 of 50".
+ */
+export function useOffsetInRange(page: PageOf<unknown> | undefined, limit: number): boolean {
+  const beyond = page !== undefined && page.items.length === 0 && page.offset > 0;
+  const total = page?.total ?? 0;
+  useEffect(() => {
+    if (beyond) setQuery({ offset: lastPageOffset(total, limit) || null });
+  }, [beyond, total, limit]);
+  return beyond;
 }

@@ -341,10 +341,13 @@ export function ToastProvider({ children }: { children: ReactNode }) {
 
 /* ---------- paging ---------- */
 
+/** Where the last page of `total` items starts, `limit` a page. */
+export const lastPageOffset = (total: number, limit: number) => Math.max(0, Math.floor((total - 1) / limit) * limit);
+
 export function Pager({ offset, limit, total, onChange }: { offset: number; limit: number; total: number; onChange: (offset: number) => void }) {
   const from = total === 0 ? 0 : offset + 1;
   const to = Math.min(offset + limit, total);
-  const last = Math.max(0, Math.floor((total - 1) / limit) * limit);
+  const last = lastPageOffset(total, limit);
   return (
     <nav className="pager" aria-label="Pages">
       <span className="pager-count">

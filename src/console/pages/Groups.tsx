@@ -5,7 +5,7 @@ import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import type { Group, PageOf } from "../types.ts";
 import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
 import { Badge, Dialog, Empty, ErrorBanner, Loading, TextArea, TextField } from "../components/ui.tsx";
-import { DataTable, QueryPager } from "../components/DataTable.tsx";
+import { DataTable, QueryPager, useOffsetInRange } from "../components/DataTable.tsx";
 import { keptFrom } from "../../domain/source.ts";
 import { useSubmit, FormError, FormActions } from "../components/form.tsx";
 
@@ -27,7 +27,8 @@ export function GroupsPage() {
   const [search, setSearch] = useQuerySearch(q);
   const groups = useLoad((signal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: pageSize, offset, q }, { signal }), [workspace, offset, q]);
   const [creating, setCreating] = useState(false);
-  const data = groups.data;
+  const beyond = useOffsetInRange(groups.data, pageSize);
+  const data = beyond ? undefined : groups.data;
 
   return (
     <div className="page">
@@ -51,7 +52,7 @@ export function GroupsPage() {
         </div>
       </div>
       <ErrorBanner error={groups.error} retry={groups.reload} title="Groups could not be loaded." />
-      {!data && groups.loading ? <Loading label="Loading groups…" /> : null}
+      {!data && (groups.loading || beyond) ? <Loading label="Loading groups…" /> : null}
       {data && data.items.length === 0 ? (
         <Empty title={q ? "No groups match" : "No groups yet"}>
           <p>{q ? "Try another name." : "Groups come from Entra ID when a source syncs groups, or you can create one here."}</p>

@@ -8,7 +8,7 @@ import { useDebounced, useLoad, useQuerySearch, useTitle } from "../hooks.ts";
 import { Badge, Empty, ErrorBanner, Loading, TextField, tagTone } from "../components/ui.tsx";
 import { countOf, relativeTime, formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
-import { DataTable, QueryPager, type Column } from "../components/DataTable.tsx";
+import { DataTable, QueryPager, useOffsetInRange, type Column } from "../components/DataTable.tsx";
 import { BulkActions } from "../components/BulkActions.tsx";
 import { maxBulkMatching } from "../../domain/bulk.ts";
 import type { SourceSummary } from "./Sync.tsx";
@@ -86,7 +86,8 @@ export function UsersPage() {
   });
   const filtered = Boolean(q || source || sourceType || tag || enabled || group);
   const sourceValue = source ? `name:${source}` : sourceType ? `type:${sourceType}` : "";
-  const data = users.data;
+  const beyond = useOffsetInRange(users.data, pageSize);
+  const data = beyond ? undefined : users.data;
   const pageItems = data?.items ?? [];
   const allTicked = pageItems.length > 0 && pageItems.every((u) => selected.has(u.id));
   const userFilter = { q: q || undefined, source: source || undefined, sourceType: sourceType || undefined, tag: tag || undefined, group: group || undefined, enabled: enabled ? enabled === "true" : undefined };
@@ -217,7 +218,7 @@ export function UsersPage() {
         />
       ) : null}
       <ErrorBanner error={users.error} retry={users.reload} title="Users could not be loaded." />
-      {!data && users.loading ? <Loading label="Loading users…" /> : null}
+      {!data && (users.loading || beyond) ? <Loading label="Loading users…" /> : null}
       {data ? (
         data.items.length === 0 ? (
           filtered ? (
