@@ -10,14 +10,15 @@ import { expectError, signIn, testApi, type Caller, type TestApi } from "../api/
 
 const fixture = (name: string) => join(import.meta.dirname, "../fixtures/import", name);
 
-function multipart(fileName: string, content: Buffer, fields: Record<string, string> = {}): { payload: Buffer; headers: Record<string, string> } {
+function multipart(fileName: string, content: Buffer, fields: Record<string, string> = {}, fieldsAfter: Record<string, string> = {}): { payload: Buffer; headers: Record<string, string> } {
   const boundary = "----rollcall-test-boundary";
   const parts: Buffer[] = [];
-  for (const [name, value] of Object.entries(fields)) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
-  }
+  const field = (name: string, value: string) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
+  for (const [name, value] of Object.entries(fields)) parts.push(field(name, value));
   parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
-  parts.push(content, Buffer.from(`\r\n--${boundary}--\r\n`));
+  parts.push(content, Buffer.from("\r\n"));
+  for (const [name, value] of Object.entries(fieldsAfter)) parts.push(field(name, value));
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(parts), headers: { "content-type": `multipart/form-data; boundary=${boundary}` } };
 }
 
@@ -25,8 +26,8 @@ describe.each(engines)("import API on %s", (engine) => {
   let api: TestApi;
   let as: Caller & { session: { cookie: string; csrf: string } };
   const dataDir = mkdtempSync(join(tmpdir(), "rollcall-import-api-"));
-  const upload = async (fileName: string, content: Buffer, fields: Record<string, string> = {}) => {
-    const { payload, headers } = multipart(fileName, content, fields);
+  const upload = async (fileName: string, content: Buffer, fields: Record<string, string> = {}, fieldsAfter: Record<string, string> = {}) => {
+    const { payload, headers } = multipart(fileName, content, fields, fieldsAfter);
     const response = await api.app.inject({
       method: "POST",
       url: "/api/v1/workspaces/acme/imports",
@@ -84,6 +85,20 @@ describe.each(engines)("import API on %s", (engine) => {
     // Files the import refuses for other reasons are not kept.
     const empty = await upload("empty.csv", Buffer.from(""));
     expect(empty.body.error.details.upload).toBeUndefined();
+  });
+
+  it("reads the form fields sent after the file, and a later preview or commit starts from the upload's options", async () => {
+    const rows = Array.from({ length: 600 }, (_, i) => `p${i}@example.com,Person ${i},${1000 + i}`);
+    const csv = Buffer.from(`Mail address,Name,Badge\n${rows.join("\n")}\n`); // ~25 KB: the fields come well after the file's first chunk
+    const mapping = JSON.stringify({ "Mail address": "email", Badge: "cardNumbers" });
+    const uploaded = await upload("badges.csv", csv, {}, { source: "Badges", mapping });
+    expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(201);
+    expect(uploaded.body.preview).toMatchObject({ source: "Badges", counts: { created: 600 } });
+    const id = uploaded.body.id as string;
+    expect((await as("GET", `workspaces/acme/imports/${id}?updateExisting=true`)).body).toMatchObject({ source: "Badges", updateExisting: true, counts: { created: 600 } });
+    const committed = await as("POST", `workspaces/acme/imports/${id}/commit`, {});
+    expect(committed.body).toMatchObject({ applied: true, source: "Badges", counts: { created: 600 } });
+    expect((await as("GET", "workspaces/acme/users?source=Badges&q=p599")).body.items[0]).toMatchObject({ cardNumbers: ["1599"] });
   });
 
   it("answers 422 import_invalid with the report when problems stop an all-or-nothing commit, and applies with partial", async () => {

@@ -11,7 +11,7 @@ import { exportUsers, writeTemplate, type ExportFormat } from "../../core/export
 import type { WorkspaceContext } from "../../core/context.ts";
 import type { Runtime } from "../../runtime.ts";
 import { parseMappingFile } from "../../sources/import/mapping.ts";
-import { deleteUpload, findUpload, saveUpload, type Upload } from "../../sources/import/uploads.ts";
+import { deleteUpload, findUpload, rememberUploadOptions, saveUpload, type Upload } from "../../sources/import/uploads.ts";
 import { route, type RouteModule } from "../route.ts";
 import { userFilterQuery, workspaceParams } from "../schemas.ts";
 import { importOptionsSchema, importProgressSchema, importReportSchema, uploadSchema } from "./import-schemas.ts";
@@ -66,27 +66,36 @@ async function withTempFile<T>(body: (path: string) => Promise<T>): Promise<T> {
 
 const formatQuery = z.object({ format: z.enum(["csv", "xlsx"]).default("csv") }).strict();
 
+/** The options a preview or commit gives, over those sent with the file (a mapping sent once keeps applying). */
+function withUploadOptions(upload: Upload, given: unknown): ImportOptionsInput {
+  return importOptionsSchema.parse({ ...upload.options, ...(given && typeof given === "object" ? given : {}) });
+}
+
+/** The file part and the form fields, in whatever order they come (the fields after the file count too). */
 async function receiveUpload(rt: Runtime, ctx: WorkspaceContext, request: FastifyRequest): Promise<{ upload: Upload; options: ImportOptionsInput }> {
   if (!request.isMultipart()) {
     throw new RollcallError("unsupported_file", "Upload the file as multipart/form-data with a part named \"file\"", { expected: "multipart/form-data" });
   }
-  const part = await request.file();
-  if (!part) throw invalidInput([{ field: "file", message: "is required: a CSV or .xlsx file" }]);
   const fields: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(part.fields)) {
-    const value = Array.isArray(field) ? field[0] : field;
-    if (value && value.type === "field" && name !== "file") fields[name] = value.value;
+  let upload: Upload | undefined;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === "field") {
+        if (part.fieldname !== "file") fields[part.fieldname] = part.value;
+        continue;
+      }
+      if (upload) throw invalidInput([{ field: part.fieldname, message: "only one file can be uploaded at a time" }]);
+      upload = await saveUpload(rt.config.dataDir, { workspaceId: ctx.workspace.id, fileName: part.filename, stream: part.file, limitBytes: rt.config.uploadLimitBytes, uploadedBy: ctx.actor });
+    }
+    if (!upload) throw invalidInput([{ field: "file", message: "is required: a CSV or .xlsx file" }]);
+    const given = { ...(request.query as object), ...fields };
+    const options = importOptionsSchema.safeParse(given);
+    if (!options.success) throw invalidInput(options.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
+    return { upload: await rememberUploadOptions(rt.config.dataDir, upload, given), options: options.data };
+  } catch (error) {
+    if (upload) await deleteUpload(rt.config.dataDir, ctx.workspace.id, upload.id).catch(() => {});
+    throw error;
   }
-  const options = importOptionsSchema.safeParse({ ...(request.query as object), ...fields });
-  if (!options.success) throw invalidInput(options.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
-  const upload = await saveUpload(rt.config.dataDir, {
-    workspaceId: ctx.workspace.id,
-    fileName: part.filename,
-    stream: part.file,
-    limitBytes: rt.config.uploadLimitBytes,
-    uploadedBy: ctx.actor,
-  });
-  return { upload, options: options.data };
 }
 
 export const importRoutes: RouteModule = {
@@ -100,7 +109,7 @@ export const importRoutes: RouteModule = {
       url: "/workspaces/:workspace/imports",
       summary: "Upload a CSV or .xlsx file (multipart part \"file\"); answers a dry-run preview and the upload id",
       description:
-        "Optional form fields or query parameters: sheet, source, partial, updateExisting, mapping (JSON). The upload is kept for 24 hours. Size limit: ROLLCALL_UPLOAD_LIMIT_MB. " +
+        "Optional form fields (before or after the file) or query parameters: sheet, source, partial, updateExisting, mapping (JSON); a later preview or commit of the upload starts from them. The upload is kept for 24 hours. Size limit: ROLLCALL_UPLOAD_LIMIT_MB. " +
         "When required columns cannot be placed, the answer is 422 import_invalid with details.reason = columns, the file's headers, and details.upload: the file is kept, to preview again with a mapping.",
       access: "workspace",
       status: 201,
@@ -142,8 +151,9 @@ export const importRoutes: RouteModule = {
       params: uploadParams,
       query: importOptionsSchema,
       response: importReportSchema,
-      async handler({ rt, ctx, params, query }) {
-        return importFrom(rt, ctx, await findUpload(rt.config.dataDir, ctx.workspace.id, params.id), query, true);
+      async handler({ rt, ctx, params, request }) {
+        const upload = await findUpload(rt.config.dataDir, ctx.workspace.id, params.id);
+        return importFrom(rt, ctx, upload, withUploadOptions(upload, request.query), true);
       },
     }),
     route({
@@ -154,8 +164,9 @@ export const importRoutes: RouteModule = {
       params: uploadParams,
       body: importOptionsSchema.default({ partial: false, updateExisting: false }),
       response: importReportSchema,
-      async handler({ rt, ctx, params, body }) {
+      async handler({ rt, ctx, params, request }) {
         const upload = await findUpload(rt.config.dataDir, ctx.workspace.id, params.id);
+        const body = withUploadOptions(upload, request.body);
         if (committing.has(upload.id)) {
           throw new RollcallError("conflict", "This upload is already being imported; follow it with GET …/imports/{id}/progress", { resource: "import upload", key: upload.id });
         }

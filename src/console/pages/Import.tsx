@@ -31,7 +31,7 @@ const importApi = {
   /** Upload the file; the server keeps it for a day and answers a dry-run preview. */
   upload(workspace: string, file: File, options: ImportOptions, onProgress: (sent: number, total: number) => void): Promise<Upload> {
     const form = new FormData();
-    // Options before the file: the server reads the fields that precede the file part.
+    // The server keeps these with the file: a later preview or commit starts from them.
     for (const [key, value] of Object.entries(optionFields(options))) form.append(key, String(value));
     form.append("file", file, file.name);
     return upload(ws(workspace, "/imports"), form, onProgress);

@@ -21,6 +21,8 @@ export const uploadMetaSchema = z.object({
   uploadedBy: z.string(),
   uploadedAt: z.string(),
   expiresAt: z.string(),
+  /** The import options sent with the file, as sent: a later preview or commit starts from them. */
+  options: z.record(z.string(), z.unknown()).optional(),
 });
 export type UploadMeta = z.infer<typeof uploadMetaSchema>;
 
@@ -62,6 +64,13 @@ export async function saveUpload(
   };
   await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
   return { ...meta, path };
+}
+
+export async function rememberUploadOptions(dataDir: string, upload: Upload, options: Record<string, unknown>): Promise<Upload> {
+  const { path, ...meta } = upload;
+  const withOptions: UploadMeta = { ...meta, options };
+  await writeFile(join(folder(dataDir, upload.workspaceId, upload.id), "meta.json"), JSON.stringify(withOptions));
+  return { ...withOptions, path };
 }
 
 export async function findUpload(dataDir: string, workspaceId: string, id: string): Promise<Upload> {
