@@ -178,10 +178,15 @@ async function desiredGroups(trx: Db, sourceId: string, config: EntraConfig): Pr
   let groups: SourceGroup[] = [];
   if (config.groupMode === "attribute" && config.groupAttribute) {
     const path = config.groupAttribute.split(".");
-    // Values that differ only by surrounding spaces are one group (wantedMemberships joins on the trimmed value too).
-    const { rows } = await sql<{ value: string }>`select distinct trim(s.data #>> ${path}::text[]) as value from (${inScopeUsers(sourceId, config)}) s
-      where nullif(trim(s.data #>> ${path}::text[]), '') is not null`.execute(trx);
-    groups = rows.map((row) => ({ externalId: attributePrefix + row.value, name: row.value, description: `Users whose ${config.groupAttribute} is "${row.value}"` }));
+    // Values that differ only by surrounding spaces or by case are one group, as group names are unique without
+    // case (wantedMemberships joins the same way). It is named by its most common spelling, then the first in
+    // code-point order. Its external id is the lower-cased value, or the one a group already held has.
+    const { rows } = await sql<{ key: string; value: string; held: string | null }>`
+      with v as (select trim(s.data #>> ${path}::text[]) as value from (${inScopeUsers(sourceId, config)}) s where nullif(trim(s.data #>> ${path}::text[]), '') is not null),
+      spellings as (select lower(value) as key, value, count(*) as n from v group by value)
+      select distinct on (key) key, value, (select min(g.external_id) from groups g where g.source_id = ${sourceId} and lower(g.external_id) = ${attributePrefix} || key) as held
+      from spellings order by key, n desc, value collate "C"`.execute(trx);
+    groups = rows.map((row) => ({ externalId: row.held ?? attributePrefix + row.key, name: row.value, description: `Users whose ${config.groupAttribute} is "${row.value}"` }));
   } else if (config.groupMode === "selected" || config.groupMode === "all") {
     const { rows } = await sql<{ id: string; data: { displayName: string | null; description: string | null } }>`select id, data from entra_groups where source_id = ${sourceId}`.execute(trx);
     groups = rows

@@ -52,11 +52,12 @@ export function wantedMemberships(sourceId: string, config: EntraConfig, touched
   const scope = inScopeUsers(sourceId, config);
   if (config.groupMode === "attribute" && config.groupAttribute) {
     const path = config.groupAttribute.split(".");
-    const only = touched ? sql`where s.id in (select external_id from ${sql.table(touched.users)})` : sql``;
+    // The members of a touched group too: a group renamed to another spelling of its value keeps them all.
+    const only = touched ? sql`where s.id in (select external_id from ${sql.table(touched.users)}) or g.id in (select id from ${sql.table(touched.groups)})` : sql``;
     return sql`select g.id as group_id, u.id as member_user_id, null::uuid as member_group_id
       from (${scope}) s
       join users u on u.source_id = ${sourceId} and u.external_id = s.id
-      join groups g on g.source_id = ${sourceId} and g.external_id = ${attributePrefix} || trim(s.data #>> ${path}::text[])
+      join groups g on g.source_id = ${sourceId} and lower(g.external_id) = ${attributePrefix} || lower(trim(s.data #>> ${path}::text[]))
       ${only}`;
   }
   // Each side driven by an index: the members of touched groups, plus the groups of touched members.
