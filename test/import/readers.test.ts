@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openTable } from "../../src/sources/import/open.ts";
+import { openImportSource } from "../../src/sources/import/source.ts";
 import { detectDelimiter } from "../../src/sources/import/csv.ts";
 import { formatNumber, plainNumber } from "../../src/sources/import/cell-format.ts";
 import { neutralise, unneutralise } from "../../src/sources/import/formula.ts";
@@ -149,6 +150,23 @@ describe("XLSX reading", () => {
     expect(rows[1]!.cells).toEqual(["linus@example.org", "Linus", "Torvalds"]);
     const error = await failure(readAll(fixture("libreoffice.xlsx"), "Nope"));
     expect(error.message).toContain("Staff, Contractors");
+  });
+
+  it("reads the first visible sheet by default, matches --sheet without surrounding spaces, and names the sheet in column problems", async () => {
+    const ns = `xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"`;
+    const cell = (ref: string, text: string) => `<c r="${ref}" t="inlineStr"><is><t>${text}</t></is></c>`;
+    const sheet = (rows: string[][]) => `<worksheet ${ns}><sheetData>${rows.map((cells, r) => `<row r="${r + 1}">${cells.map((t, c) => cell(`${"AB"[c]}${r + 1}`, t)).join("")}</row>`).join("")}</sheetData></worksheet>`;
+    const path = join(scratch, "hidden-lookup.xlsx");
+    await writeFile(path, zipArchive({
+      "xl/workbook.xml": `<workbook ${ns}><sheets><sheet name="Lookup" sheetId="1" state="hidden" r:id="rId1"/><sheet name="Staff " sheetId="2" r:id="rId2"/></sheets></workbook>`,
+      "xl/_rels/workbook.xml.rels": `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Target="worksheets/sheet2.xml"/></Relationships>`,
+      "xl/worksheets/sheet1.xml": sheet([["code", "value"], ["1", "Ops"]]),
+      "xl/worksheets/sheet2.xml": sheet([["email", "name"], ["ada@example.com", "Ada"]]),
+    }));
+    expect((await readAll(path)).table.sheet).toBe("Staff ");
+    expect((await readAll(path, "staff")).rows[1]!.cells).toEqual(["ada@example.com", "Ada"]);
+    const error = await failure(openImportSource(path, { sheet: "Lookup", defaultCountry: null }));
+    expect(error.message).toMatch(/^Sheet "Lookup" \(of "Lookup", "Staff "; choose another with --sheet\): Required columns are missing/);
   });
 
   // As the Open XML SDK writes them: every element with a prefix, shared strings with rich text and phonetic runs.

@@ -33,7 +33,7 @@ export async function openImportSource(path: string, options: { sheet?: string |
   if (!header) throw new RollcallError("import_invalid", table.format === "xlsx" ? `Sheet "${table.sheet}" is empty.` : "The file is empty.", { reason: "empty" });
   // A UTF-8 BOM read as Windows-1252 by another program ends up as "ï»¿" glued to the first header.
   const headers = header.cells.map((c, i) => (i === 0 ? c.replace(/^(\uFEFF|ï»¿)/, "") : c).trim());
-  const mapping = mapColumns(headers, options.mapping ?? {});
+  const mapping = withSheetName(table, () => mapColumns(headers, options.mapping ?? {}));
   return { table, mapping, headerRow: header.row, rows: checkedRows(iterator, mapping, options.defaultCountry) };
 }
 
@@ -88,5 +88,15 @@ class Duplicates {
   private column(field: string): string | null {
     const index = this.mapping.fields.findIndex((f) => f === field);
     return index < 0 ? null : this.mapping.headers[index]!;
+  }
+}
+
+/** A workbook's column problems name the sheet that was read: with several, the admin may have meant another. */
+function withSheetName<T>(table: TableFile, body: () => T): T {
+  try {
+    return body();
+  } catch (error) {
+    if (!(error instanceof RollcallError) || table.format !== "xlsx" || (table.sheets?.length ?? 1) < 2) throw error;
+    throw new RollcallError(error.code, `Sheet "${table.sheet}" (of ${table.sheets!.map((s) => `"${s}"`).join(", ")}; choose another with --sheet): ${error.message}`, { ...error.details, sheet: table.sheet });
   }
 }

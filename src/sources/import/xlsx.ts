@@ -19,9 +19,10 @@ export async function openXlsx(path: string, options: { sheet?: string | undefin
   }
   const workbook = await readWorkbook(path, workbookEntry, entries.get("xl/_rels/workbook.xml.rels"));
   if (workbook.sheets.length === 0) throw new RollcallError("unsupported_file", "The workbook has no worksheets.", {});
+  // Without a name, the first sheet the admin sees: a hidden one first is usually a lookup list.
   const wanted = options.sheet
-    ? workbook.sheets.find((s) => s.name.toLowerCase() === options.sheet!.toLowerCase())
-    : workbook.sheets[0];
+    ? workbook.sheets.find((s) => s.name.trim().toLowerCase() === options.sheet!.trim().toLowerCase())
+    : (workbook.sheets.find((s) => !s.hidden) ?? workbook.sheets[0]);
   if (!wanted) {
     throw invalidInput([{ field: "sheet", message: `no sheet called "${options.sheet}"; the workbook has: ${workbook.sheets.map((s) => s.name).join(", ")}`, value: options.sheet }]);
   }
@@ -48,6 +49,7 @@ export async function openXlsx(path: string, options: { sheet?: string | undefin
 interface SheetRef {
   name: string;
   path: string;
+  hidden: boolean;
 }
 
 async function readWorkbook(path: string, entry: ZipEntry, relsEntry: ZipEntry | undefined): Promise<{ sheets: SheetRef[]; date1904: boolean }> {
@@ -67,9 +69,9 @@ async function readWorkbook(path: string, entry: ZipEntry, relsEntry: ZipEntry |
     open(name, raw) {
       if (name === "workbookPr") date1904 = /^(1|true)$/.test(attributeValues(raw, ["date1904"])[0] ?? "");
       if (name !== "sheet") return;
-      const [sheetName, sheetId, relationship] = attributeValues(raw, ["name", "sheetId", "r:id"]);
+      const [sheetName, sheetId, relationship, state] = attributeValues(raw, ["name", "sheetId", "r:id", "state"]);
       const target = targets.get(relationship ?? "") ?? `worksheets/sheet${sheetId}.xml`;
-      sheets.push({ name: sheetName ?? "", path: target.startsWith("/") ? target.slice(1) : `xl/${target}` });
+      sheets.push({ name: sheetName ?? "", path: target.startsWith("/") ? target.slice(1) : `xl/${target}`, hidden: state === "hidden" || state === "veryHidden" });
     },
   });
   return { sheets, date1904 };
