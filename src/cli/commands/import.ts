@@ -122,7 +122,7 @@ export function describeReport(r: ImportReport): string {
   if (r.dryRun) {
     for (const u of r.created.slice(0, 50)) lines.push(`  + row ${u.row}: ${u.displayName} <${u.email ?? u.userPrincipalName}>`);
     for (const u of r.updated.slice(0, 50)) {
-      lines.push(`  ~ row ${u.row}: ${u.displayName} <${u.email}>`);
+      lines.push(`  ~ row ${u.row}: ${u.displayName}${u.email ? ` <${u.email}>` : ""}`);
       for (const [field, change] of Object.entries(u.changes)) lines.push(`      ${field}: ${JSON.stringify(change.before)} → ${JSON.stringify(change.after)}`);
     }
     if (c.created > 50 || c.updated > 50) lines.push(`  … (use --json for the first ${r.created.length + r.updated.length} entries)`);
