@@ -79,7 +79,8 @@ export interface Directory {
     remove(name: string, users: SourceRemoval): Promise<RemovedSource>;
     test(name: string): Promise<ConnectResult>;
   };
-  sync(source: string, options: { full: boolean; dryRun: boolean; force: boolean }, onProgress: (p: SyncProgress) => void): Promise<RunSummary>;
+  /** `signal` (local only) ends the run as failed with its reason, as a Ctrl-C asks. */
+  sync(source: string, options: { full: boolean; dryRun: boolean; force: boolean }, onProgress: (p: SyncProgress) => void, signal?: AbortSignal): Promise<RunSummary>;
   activity(filter: { actor?: string | undefined; action?: string | undefined }, page: { limit: number; before?: string | undefined }): Promise<ActivityPage>;
   runs: {
     list(filter: { source?: string | undefined; limit: number }): Promise<Run[]>;
@@ -164,7 +165,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       },
     },
     activity: (filter, page) => activityPage(ctx.db, ctx.workspace.id, filter, page),
-    sync: (source, options, onProgress) => syncSource(rt, ctx.workspace, source, { trigger: "manual", ...options, actor: ctx.actor }, { onProgress }),
+    sync: (source, options, onProgress, signal) => syncSource(rt, ctx.workspace, source, { trigger: "manual", ...options, actor: ctx.actor }, { onProgress, ...(signal && { signal }) }),
     runs: {
       list: (filter) => listRuns(ctx, filter),
       async get(id, { action, limit }) {

@@ -69,6 +69,8 @@ export interface RunnerOptions {
   onStarted?: (runId: string) => void;
   /** false: a first sync goes through staging even where it could stream (tests compare the two). */
   streamFirstSync?: boolean;
+  /** Aborting it (the CLI's Ctrl-C) cancels Graph requests and ends the run as failed with its reason; nothing uncommitted is applied. */
+  signal?: AbortSignal;
 }
 
 class Rollback extends Error {}
@@ -91,6 +93,13 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
   const { source } = request;
   const runId = randomUUID();
   const leaseMs = options.leaseMs ?? defaultLeaseMs;
+  const signal = options.signal;
+  const fetch: HttpFetch = signal
+    ? async (url, init) => {
+        signal.throwIfAborted();
+        return options.fetch(url, { ...init, signal });
+      }
+    : options.fetch;
   const tookOver = await claimLease(db, source.id, runId, leaseMs);
 
   const state = (await sql<{ users_delta_link: string | null; groups_delta_link: string | null; last_full_at: Date | null }>`
@@ -132,6 +141,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     track(renewLease(db, source.id, runId, leaseMs).then((ok) => (lost ||= !ok)));
   }, Math.max(1000, Math.floor(leaseMs / 3)));
   const assertLease = () => {
+    signal?.throwIfAborted();
     if (lost) throw new RollcallError("sync_failed", "This run lost its lease (the database was unreachable for too long, and another process took the source over)");
   };
 
@@ -140,8 +150,8 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     if (tookOver) await clearAbandonedStage(store);
     if (!request.source.credential) throw new RollcallError("source_auth_failed", "No client secret is stored for this source", { aadsts: "AADSTS7000218" });
     const { loginUrl, graphUrl } = endpoints(source.config);
-    const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: source.config.tenantId, clientId: source.config.clientId, credential: request.source.credential, fetch: options.fetch });
-    graph = new GraphClient({ graphUrl, tokens, fetch: options.fetch, ...(options.retry && { retry: options.retry }) });
+    const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: source.config.tenantId, clientId: source.config.clientId, credential: request.source.credential, fetch });
+    graph = new GraphClient({ graphUrl, tokens, fetch, ...(options.retry && { retry: options.retry }) });
     await tokens.token({ refresh: true });
 
     progress.phase = "fetching";
@@ -238,6 +248,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     try {
       await db.transaction().execute(async (trx) => {
         const applied = await apply(trx);
+        signal?.throwIfAborted();
         Object.assign(counts, applied.userCounts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
         counts.warnings = (counts.warnings ?? 0) + applied.warnings;
         for (const [step, ms] of Object.entries(applied.timings)) progress.timings![`applying.${step}`] = ms;

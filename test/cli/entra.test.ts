@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator, type TenantHandle } from "../../src/emulator/index.ts";
-import { runCli } from "../support/cli.ts";
+import { killStarted, runCli, startCli } from "../support/cli.ts";
+
+async function until(done: () => boolean, timeoutMs: number): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !done(); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > deadline) throw new Error("timed out");
+  }
+}
 
 /** `rollcall sources` / `sync` / `runs` against the emulator, on the embedded database, as an admin runs them. */
 describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
@@ -24,6 +30,7 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     env = { ROLLCALL_DATA_DIR: join(dir, "data"), DATABASE_URL: undefined, NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret };
   });
   afterAll(async () => {
+    await killStarted();
     await emulator?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -80,5 +87,32 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     const reject = await cli("runs", "reject", summary.runId, "--json");
     expect(reject.code).toBe(4);
     expect(JSON.parse(reject.stderr)).toMatchObject({ error: { code: "conflict", message: expect.stringContaining("not waiting for a decision") } });
+  });
+
+  it("Ctrl-C during a sync ends the run as failed, rolled back, with the source free for the next run", async () => {
+    expect((await cli("sources", "add", "entra", "--name", "ctrlc", ...source())).code).toBe(0);
+    emulator.resetStats();
+    emulator.setKnobs({ latencyMs: 2000 });
+    try {
+      const sync = startCli(["sync", "ctrlc", "--json"], env);
+      // Interrupted while Graph is slowly answering its first listing, after the token.
+      await until(() => emulator.stats().requests.some((r) => r.method === "POST" && r.status === 200), 60_000);
+      await new Promise((r) => setTimeout(r, 500));
+      const sent = Date.now();
+      sync.child.kill("SIGINT");
+      expect(await sync.exited).toBe(130);
+      expect(Date.now() - sent).toBeLessThan(1900); // it did not wait for Graph's answer
+      const summary = JSON.parse(sync.stdout()) as { runId: string; status: string; error: { code: string; message: string } };
+      expect(summary).toMatchObject({ status: "failed", error: { code: "sync_failed", message: expect.stringContaining("Interrupted (SIGINT)") } });
+      expect(sync.stderr()).toContain("SIGINT: stopping the run");
+    } finally {
+      emulator.setKnobs({ latencyMs: 0 });
+    }
+    const runs = (await cli("runs", "list", "--source", "ctrlc", "--json")).json<{ status: string; error: { message: string } | null }[]>();
+    expect(runs).toMatchObject([{ status: "failed", error: { message: expect.stringContaining("Interrupted") } }]);
+    expect((await cli("users", "list", "--source", "ctrlc", "--json")).json()).toEqual([]);
+    const again = await cli("sync", "ctrlc", "--json");
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json()).toMatchObject({ status: "succeeded", mode: "full" });
   });
 });

@@ -5,6 +5,8 @@ import { changeDetails } from "../change-lines.ts";
 import { changeKind } from "../../domain/change.ts";
 import type { RunSummary, SyncProgress } from "../../sync/runner.ts";
 import type { RunWithChanges } from "../directory.ts";
+import { RollcallError } from "../../errors.ts";
+import { serverFrom } from "../api-client.ts";
 import { directoryCommand, positiveInteger, runOn, table, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sync NAME` and `rollcall runs …`. The progress bar is on standard error; --json output stays clean. */
@@ -64,13 +66,28 @@ export function syncCommand(): Command {
     .option("--force", "apply even when the deletion threshold is exceeded (this run only)")
     .action(async (name: string, flags: GlobalOptions & { full?: boolean; dryRun?: boolean; force?: boolean }) => {
       const bar = progressBar(Boolean(process.stderr.isTTY));
-      await runOn(flags, async (directory) => {
-        try {
-          return await directory.sync(name, { full: flags.full ?? false, dryRun: flags.dryRun ?? false, force: flags.force ?? false }, (p) => bar.update(p));
-        } finally {
-          bar.stop();
-        }
-      }, { human: describeSummary, json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync");
+      // Ctrl-C or SIGTERM during a local run: end it as failed, rolled back, with its lease released, rather
+      // than dying and leaving a "running" run that locks the source until its lease expires. A second one exits at once.
+      const interrupt = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (interrupt.signal.aborted) process.exit(130);
+        process.stderr.write(`\n${signal}: stopping the run; what it had not committed is rolled back\n`);
+        interrupt.abort(new RollcallError("sync_failed", `Interrupted (${signal}): the run was stopped before it finished; nothing it had not committed was applied`, { interrupted: signal }));
+      };
+      const local = !serverFrom(flags.server);
+      if (local) process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+      try {
+        await runOn(flags, async (directory) => {
+          try {
+            return await directory.sync(name, { full: flags.full ?? false, dryRun: flags.dryRun ?? false, force: flags.force ?? false }, (p) => bar.update(p), interrupt.signal);
+          } finally {
+            bar.stop();
+          }
+        }, { human: describeSummary, json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync");
+      } finally {
+        if (local) process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+      }
+      if (interrupt.signal.aborted) process.exitCode = 130;
     });
 }
 

@@ -114,6 +114,7 @@ export class GraphClient {
       try {
         response = await this.options.fetch(url, { headers: h });
       } catch (error) {
+        if (error instanceof RollcallError) throw error; // the run was interrupted (its AbortSignal's reason): no retry
         if (attempt >= policy.maxAttempts) throw unreachable(url, error);
         await sleep(retryDelay(null, attempt, policy));
         continue;

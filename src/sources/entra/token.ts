@@ -83,6 +83,7 @@ export function createTokenProvider(options: {
       try {
         response = await options.fetch(tokenUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "client-request-id": clientRequestId }, body: form.toString() });
       } catch (error) {
+        if (error instanceof RollcallError) throw error; // the run was interrupted (its AbortSignal's reason): no retry
         if (attempt >= policy.maxAttempts) throw unreachable(options.loginUrl, error);
         await sleep(retryDelay(null, attempt, policy));
         continue;
