@@ -122,6 +122,14 @@ describe("row validation", () => {
     expect(byField.department).toMatchObject({ column: "Department", message: expect.stringMatching(/too long/) });
   });
 
+  it("refuses a spreadsheet's error values (#N/A, #REF!) as a problem at the cell, not as data", () => {
+    const { user, problems } = row(["ada@example.com", "Ada", "Lovelace", "", "#REF!", "", "", "", "#n/a"]);
+    expect(user).toBeUndefined();
+    expect(problems.map((p) => [p.column, p.value])).toEqual([["Card", "#REF!"], ["Department", "#n/a"]]);
+    expect(problems[0]!.message).toContain("spreadsheet error #REF!");
+    expect(row(["ada@example.com", "Ada", "Lovelace", "", "", "", "#Ops", "", "#1 team"]).problems).toEqual([]);
+  });
+
   it("reads a local phone number in the workspace's default country only", () => {
     expect(row(["a@b.co", "A", "B", "07911 123456", "", "", "", "", ""]).user?.mobilePhone).toBe("+447911123456");
     expect(row(["a@b.co", "A", "B", "07911 123456", "", "", "", "", ""], "US").problems[0]).toMatchObject({ field: "mobilePhone" });

@@ -40,6 +40,8 @@ export interface ImportedUser {
 /** What identifies a row's user, read even from a row with problems: two rows must not name the same person. */
 export type RowKeys = Pick<ImportedUser, "row" | "email" | "userPrincipalName" | "aliases" | "cardNumbers">;
 
+/** What Excel and LibreOffice show (and save, in a CSV) for a formula that failed. */
+const spreadsheetErrors = new Set(["#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#SPILL!", "#CALC!", "#GETTING_DATA"]);
 const listFields = new Set<ImportField>(["businessPhones", "aliases", "cardNumbers", "tags"]);
 const partialFields = userFieldsSchema.partial();
 
@@ -59,6 +61,10 @@ export function readRow(row: number, cells: string[], mapping: ColumnMapping, de
 
   for (const { index, field, kind, header } of columns) {
     const text = unneutralise(cells[index] ?? "").trim();
+    if (text.startsWith("#") && spreadsheetErrors.has(text.toUpperCase())) {
+      problems.push({ row, column: header, field: kind === "custom" ? `customAttributes.${field}` : field, value: text, message: `is the spreadsheet error ${text}, not a value: fix the formula in the file (or paste its values) and import again` });
+      continue;
+    }
     if (kind === "text") input[field] = text === "" ? null : text;
     else if (kind === "list") input[field] = splitList(text);
     else if (kind === "groups") groups = splitList(text);
