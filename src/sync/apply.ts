@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { EntraConfig } from "../sources/entra/config.ts";
 import { isIgnored, isSelected, planGroups, type GroupPlan, type HeldGroup, type SourceGroup } from "./plan-groups.ts";
-import { attributePrefix, groupsNotInMirror, inScopeUsers, wantedMemberships, type Touched } from "./scope.ts";
+import { attributePrefix, groupsNotInMirror, inScopeUsers, renamedSelections, wantedMemberships, type Touched } from "./scope.ts";
 import { recordChange } from "../core/change-log.ts";
 import { missingGroupsAdvice } from "../sources/entra/groups.ts";
 import { manyRows } from "./merge.ts";
@@ -189,9 +189,10 @@ async function desiredGroups(trx: Db, sourceId: string, config: EntraConfig): Pr
     groups = rows.map((row) => ({ externalId: row.held ?? attributePrefix + row.key, name: row.value, description: `Users whose ${config.groupAttribute} is "${row.value}"` }));
   } else if (config.groupMode === "selected" || config.groupMode === "all") {
     const { rows } = await sql<{ id: string; data: { displayName: string | null; description: string | null } }>`select id, data from entra_groups where source_id = ${sourceId}`.execute(trx);
+    const renamed = config.groupMode === "selected" ? new Map((await renamedSelections(trx, sourceId, config.groups)).map((r) => [r.externalId, r.heldName])) : new Map();
     groups = rows
       .filter((row) => row.data.displayName)
-      .map((row) => ({ externalId: row.id, name: row.data.displayName!.trim(), description: row.data.description ?? null }))
+      .map((row) => ({ externalId: row.id, name: renamed.get(row.id) ?? row.data.displayName!.trim(), description: row.data.description ?? null }))
       .filter((g) => config.groupMode === "all" || isSelected(g, config.groups));
   }
   return groups.filter((g) => !isIgnored(g.name, filter)).sort((a, b) => (a.externalId < b.externalId ? -1 : 1));
@@ -204,8 +205,13 @@ async function desiredGroups(trx: Db, sourceId: string, config: EntraConfig): Pr
 export async function logMissingGroups(trx: Db, input: ApplyInput): Promise<number> {
   if (input.config.groupMode !== "selected") return 0;
   const missing = await groupsNotInMirror(trx, input.source.id, input.config.groups);
+  const renamed = new Map((await renamedSelections(trx, input.source.id, input.config.groups)).map((r) => [r.selected, r]));
   for (const name of missing) {
-    await recordChange(trx, { workspaceId: input.workspaceId, runId: input.runId, actor: input.actor, subject: name, action: "warning", after: { messages: [missingGroupsAdvice([name])] } });
+    const r = renamed.get(name);
+    const message = r
+      ? `Entra group "${name}" was renamed there to "${r.entraName}"; it is still synced by its object ID ${r.externalId}, under its old name. Update the source's groups to name it again (rollcall sources update NAME --groups "…", or the source's settings in the console).`
+      : missingGroupsAdvice([name]);
+    await recordChange(trx, { workspaceId: input.workspaceId, runId: input.runId, actor: input.actor, subject: name, action: "warning", after: { messages: [message] } });
   }
   return missing.length;
 }

@@ -35,6 +35,22 @@ export async function groupsNotInMirror(db: Db, sourceId: string, names: string[
   return rows.map((r) => r.name);
 }
 
+/**
+ * Selected groups renamed in Entra ID: of the `names` the mirror lacks, each one a group this source holds still
+ * carries, with the object ID (still in Entra ID) and the name it has there now. The source goes on syncing such
+ * a group by its object ID under the name it was selected by, until the selection names it again.
+ */
+export async function renamedSelections(db: Db, sourceId: string, names: string[]): Promise<{ selected: string; externalId: string; heldName: string; entraName: string }[]> {
+  const missing = await groupsNotInMirror(db, sourceId, names);
+  if (!missing.length) return [];
+  const { rows } = await sql<{ selected: string; externalId: string; heldName: string; entraName: string }>`
+    select n.name as selected, g.external_id as "externalId", g.name as "heldName", e.data->>'displayName' as "entraName"
+    from unnest(${missing}::text[]) n(name)
+    join groups g on g.source_id = ${sourceId} and lower(g.name) = lower(n.name)
+    join entra_groups e on e.source_id = ${sourceId} and e.id = g.external_id`.execute(db);
+  return rows;
+}
+
 /** Attribute groups use this external id prefix, so they never collide with Entra object ids. */
 export const attributePrefix = "attribute:";
 
