@@ -169,6 +169,17 @@ export function statusTone(status: string | undefined): "ok" | "bad" | "warn" | 
   }
 }
 
+/**
+ * What a run's counts are: changes it made, or changes it would make (a preview, a run stopped for review)
+ * or would have made and did not (a rejected or failed run). `applied` is a stopped run whose changes the
+ * approving run made.
+ */
+export function countsMeaning(run: Pick<Run, "status" | "dryRun">): "Changes" | "Would change" | "Not applied" {
+  if (run.status === "rejected" || run.status === "failed") return "Not applied";
+  if (run.dryRun || run.status === "stopped") return "Would change";
+  return "Changes";
+}
+
 export function statusText(run: Pick<Run, "status" | "dryRun">): string {
   const s: Record<string, string> = {
     running: "Running",

@@ -81,9 +81,12 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
   it("previews the changes without applying them", async () => {
     await page.getByRole("button", { name: "Preview changes" }).click();
     await page.getByText("Preview ready: nothing was changed.").waitFor({ timeout: 60_000 });
+    // The source's last run is the preview, and says so rather than "Succeeded".
+    await expect.poll(() => page.locator(".stat", { hasText: "Last run" }).locator(".badge").textContent()).toBe("Preview ready");
     await page.getByRole("link", { name: "See the changes it would make" }).click();
     await page.getByRole("heading", { name: "Preview of contoso", level: 1 }).waitFor();
     await page.locator(".history-item").first().waitFor();
+    expect(await page.locator("#counts-h").textContent()).toBe("Would change");
     expect(await page.locator("#counts-h + .counts").textContent()).toMatch(/\d+ created/);
     // A user the run would create names the groups it would join.
     expect(await page.locator(".history-item.action-create .history-groups").first().textContent()).toMatch(/^Groups: \S/);
@@ -134,6 +137,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByRole("heading", { name: "This run needs your review" }).waitFor();
     // The review lists the planned changes (none applied yet), the removals among them.
     await page.locator(".history-item").first().waitFor();
+    expect(await page.locator("#counts-h").textContent()).toBe("Would change");
     await page.getByLabel("Show").selectOption("disable");
     await expect.poll(() => page.locator(".history-item").count()).toBe(leaving.filter((u) => u.accountEnabled).length);
     // Each says why, in words, rather than as a field called "reason".
@@ -192,6 +196,14 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     expect(await page.getByRole("heading", { name: "This run needs your review" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Apply these changes" }).count()).toBe(0);
     expect(await enabledSyncedUsers()).toBe(enabledBefore);
+    // Its counts are what it would have done, not changes made: here and in the source's run history.
+    expect(await page.locator("#counts-h").textContent()).toBe("Not applied");
+    await page.getByText("This run was rejected: none of the changes below were applied.").waitFor();
+    await page.getByRole("link", { name: "contoso" }).first().click();
+    const history = page.locator("#runs-h ~ .table-wrap tbody tr");
+    await expect.poll(() => history.first().locator('td[data-label="Changes"]').textContent()).toMatch(/^Not applied: \d+ disabled/);
+    const preview = history.filter({ has: page.locator('td[data-label="Kind"]', { hasText: /^Preview/ }) });
+    expect(await preview.locator('td[data-label="Changes"]').textContent()).toMatch(/^Would change: \d+ created/);
   });
 
   it("pages through a big run's change log, filtered by kind on the server", async () => {

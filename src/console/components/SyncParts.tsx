@@ -158,7 +158,7 @@ export function SourceStats({ workspace, source }: { workspace: string; source: 
         <dd>
           {last ? (
             <>
-              <span title={last.startedAt}>{relativeTime(last.startedAt)}</span> <Badge tone={statusTone(last.status)}>{statusText({ status: last.status })}</Badge>
+              <span title={last.startedAt}>{relativeTime(last.startedAt)}</span> <Badge tone={statusTone(last.status)}>{statusText(last)}</Badge>
               <NeedsAttention workspace={workspace} run={last} />
             </>
           ) : (

@@ -3,7 +3,7 @@ import { withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
-import { countsSummary, describeProgress, runSourceName, statusText, statusTone, syncApi } from "../sync-api.ts";
+import { countsMeaning, countsSummary, describeProgress, runSourceName, statusText, statusTone, syncApi } from "../sync-api.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, ProgressBar, useToast } from "../components/ui.tsx";
 import { formatDate } from "../format.ts";
 import { History } from "../components/History.tsx";
@@ -108,9 +108,10 @@ export function RunPage({ id }: { id: string }) {
         </section>
       ) : null}
       {r.dryRun && r.status === "succeeded" ? <p className="banner banner-info">This was a preview: the changes below were computed but not applied. Use Sync now to apply them.</p> : null}
+      {r.status === "rejected" ? <p className="banner banner-info">This run was rejected: none of the changes below were applied.</p> : null}
       <div className="detail-grid">
         <section className="card" aria-labelledby="counts-h">
-          <h2 id="counts-h">{r.dryRun ? "Would change" : "Changes"}</h2>
+          <h2 id="counts-h">{countsMeaning(r)}</h2>
           {countsSummary(r.counts).length ? (
             <ul className="counts">
               {countsSummary(r.counts).map((c) => {

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Link, navigate, useLocation } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
-import { countsSummary, statusText, statusTone, syncApi, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
+import { countsMeaning, countsSummary, statusText, statusTone, syncApi, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, useToast } from "../components/ui.tsx";
 import { formatDate, relativeTime } from "../format.ts";
 import { SourceFormDialog, describeEndpoints } from "../components/SourceForm.tsx";
@@ -180,6 +180,8 @@ export function RunsTable({ workspace, runs }: { workspace: string; runs: Run[] 
     <DataTable columns={["Started", "Status", "Kind", "Changes", "Duration"]}>
       {runs.map((run) => {
         const counts = countsSummary(run.counts).filter((c) => c.key !== "unchanged" && c.key !== "groupsUnchanged");
+        const meaning = countsMeaning(run);
+        const changes = counts.map((c) => `${c.value.toLocaleString()} ${c.label}`).join(", ");
         return (
           <tr key={run.id} onClick={(e) => !(e.target as HTMLElement).closest("a") && navigate(wsPath(workspace, `/runs/${run.id}`))}>
             <td data-label="Started" className="nowrap">
@@ -194,7 +196,7 @@ export function RunsTable({ workspace, runs }: { workspace: string; runs: Run[] 
               {run.dryRun ? "Preview" : "Sync"} · {run.mode ?? "—"}
               {run.trigger ? ` · ${run.trigger}` : ""}
             </td>
-            <td data-label="Changes">{counts.length ? counts.map((c) => `${c.value.toLocaleString()} ${c.label}`).join(", ") : run.status === "running" ? "…" : "none"}</td>
+            <td data-label="Changes">{counts.length ? (meaning === "Changes" ? changes : `${meaning}: ${changes}`) : run.status === "running" ? "…" : "none"}</td>
             <td data-label="Duration">{duration(run)}</td>
           </tr>
         );
