@@ -112,6 +112,14 @@ describe("CSV reading", () => {
     expect(detectDelimiter("email")).toBe(",");
   });
 
+  it("takes the delimiter Excel's sep= line names, and skips that line above the headers", async () => {
+    expect(detectDelimiter("sep=;\r\nName,Title;Email\n")).toBe(";");
+    const path = join(scratch, "sep-line.csv");
+    await writeFile(path, "sep=;\r\nEmail;Name\r\nada@example.com;Lovelace, Ada\r\n");
+    const source = await openImportSource(path, { defaultCountry: null });
+    expect([source.table.delimiter, source.mapping.headers]).toEqual([";", ["Email", "Name"]]);
+  });
+
   it("refuses a 10 MB single cell with a clear error instead of reading it", async () => {
     const path = join(scratch, "huge-cell.csv");
     await writeFile(path, `email,name\na@b.co,"${"x".repeat(10 * 1024 * 1024)}"\n`);

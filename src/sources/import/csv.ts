@@ -85,6 +85,9 @@ async function decodeStart(path: string, encoding: TextEncoding, bomLength: numb
 /** The delimiter that splits the header line into the most fields (quotes respected). Pure. */
 export function detectDelimiter(sample: string): string {
   let text = sample.replace(/^\uFEFF/, "");
+  // Excel's "sep=;" first line names the delimiter (Excel writes it for lists whose separator is not the locale's).
+  const declared = /^sep=([,;\t|])\r?\n/i.exec(text)?.[1];
+  if (declared) return declared;
   if (/^"?version:v\d/i.test(text)) text = text.slice(text.indexOf("\n") + 1);
   const counts = new Map<string, number>(delimiters.map((d) => [d, 0]));
   let quoted = false;

@@ -26,7 +26,8 @@ export async function openImportSource(path: string, options: { sheet?: string |
     const { cells } = next.value;
     if (isBlankRow(cells)) continue;
     // Entra ID's bulk-create template starts with a "version:v1.0" line above the headers.
-    if (/^version:v\d/i.test(cells[0]?.trim() ?? "") && cells.slice(1).every((c) => c.trim() === "")) continue;
+    // Excel's "sep=;" line names the delimiter (read by openCsv), above the headers too.
+    if (/^(version:v\d|sep=)/i.test(cells[0]?.trim() ?? "") && cells.slice(1).every((c) => c.trim() === "")) continue;
     header = next.value;
     break;
   }
