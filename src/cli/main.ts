@@ -11,20 +11,35 @@ import { exportCommand, importCommand, templateCommand } from "./commands/import
 import { loginCommand, logoutCommand, userRoleCommand, whoamiCommand } from "./commands/login.ts";
 import { notificationsCommand } from "./commands/notifications.ts";
 import { activityCommand } from "./commands/activity.ts";
-import { refuseLocalOnlyWhenServerSet } from "./io.ts";
+import { printError, refuseLocalOnlyWhenServerSet } from "./io.ts";
+import { RollcallError } from "../errors.ts";
 
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
   .version("0.1.0")
-  .showHelpAfterError()
-  .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-  .exitOverride((error) => {
-    process.exit(error.exitCode === 0 ? 0 : 2);
-  })
   .hook("preAction", (_program, command) => refuseLocalOnlyWhenServerSet(command));
 
 for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand(), activityCommand(), demoCommand(), loginCommand(), logoutCommand(), whoamiCommand(), userRoleCommand(), notificationsCommand()]) {
   program.addCommand(command);
 }
+
+/**
+ * A usage error (missing argument or option, unknown option, bad value) is invalid_input wherever it happens:
+ * exit 2, and with --json the one JSON error document instead of commander's text. addCommand does not pass
+ * these settings down, so every command gets them.
+ */
+const json = process.argv.includes("--json");
+function usageErrors(command: Command): void {
+  command
+    .showHelpAfterError(!json)
+    .configureOutput({ writeErr: (text) => (json ? undefined : process.stderr.write(text)), outputError: (text, write) => (json ? undefined : write(text)) })
+    .exitOverride((error) => {
+      if (error.exitCode === 0) process.exit(0);
+      if (json) printError(new RollcallError("invalid_input", error.message.replace(/^error: /, ""), { reason: error.code }), true);
+      process.exit(2);
+    });
+  for (const sub of command.commands) usageErrors(sub);
+}
+usageErrors(program);
 
 await program.parseAsync(process.argv);

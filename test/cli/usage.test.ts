@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.ts";
+
+/** Usage errors are invalid_input in every command, not only the root: exit 2, and one JSON error with --json. */
+describe("rollcall usage errors", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-usage-"));
+  const cli = (...args: string[]) => runCli(args, { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it.each([
+    [["sync"], "missing required argument 'source'"],
+    [["sources", "add", "entra", "--tenant-id", "x"], "required option '--name <name>' not specified"],
+    [["users", "list", "--frobnicate"], "unknown option '--frobnicate'"],
+    [["runs", "list", "--limit", "0"], "option '--limit <n>' argument '0' is invalid"],
+    [["--bogus"], "unknown option '--bogus'"],
+  ])("rollcall %j exits 2, in text and as JSON", async (args, message) => {
+    const text = await cli(...args);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toContain(`error: ${message}`);
+    const json = await cli(...args, "--json");
+    expect(json.code).toBe(2);
+    expect(json.stdout).toBe("");
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: "invalid_input", message: expect.stringContaining(message) } });
+  });
+
+  it("still exits 0 for --help and --version", async () => {
+    expect((await cli("sync", "--help")).code).toBe(0);
+    expect((await cli("--version")).stdout.trim()).toBe("0.1.0");
+  });
+});
