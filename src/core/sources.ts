@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { RollcallError, invalidInput, notFound } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import { entraConfigSchema, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
-import type { Credential } from "../sources/entra/token.ts";
+import { checkCredential, type Credential } from "../sources/entra/token.ts";
 import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { recordChange } from "./change-log.ts";
@@ -63,6 +63,7 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
 
 export async function createEntraSource(ctx: SourceContext, input: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
   await assertFreeName(ctx, input.name, null);
+  if (input.credential) checkCredential(input.credential);
   const config = parseEntraConfig({ ...input.config, ...(input.credential && { credential: input.credential.kind }) });
   await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
@@ -83,6 +84,7 @@ export async function createEntraSource(ctx: SourceContext, input: { name: strin
  */
 export async function updateEntraSource(ctx: SourceContext, key: string, input: { name?: string; config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
   const before = await getSource(ctx, key);
+  if (input.credential) checkCredential(input.credential);
   const config = parseEntraConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && { credential: input.credential.kind }) });
   const rename = input.name !== undefined && input.name !== before.name ? input.name : null;
   if (rename !== null) await assertFreeName(ctx, rename, before.id);

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator, type TenantHandle } from "../../src/emulator/index.ts";
 import { killStarted, runCli, startCli } from "../support/cli.ts";
+import { testCertificate } from "../emulator/helpers.ts";
 
 async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !done(); await new Promise((r) => setTimeout(r, 50))) {
@@ -114,5 +115,49 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     const again = await cli("sync", "ctrlc", "--json");
     expect(again.code, again.stderr).toBe(0);
     expect(again.json()).toMatchObject({ status: "succeeded", mode: "full" });
+  });
+
+  it("reverts settings from the CLI: link by email, country, login and Graph URLs; says a login URL must be https", async () => {
+    const http = await cli("sources", "add", "entra", "--name", "plain", ...source("--login-url", "http://login.example.com"));
+    expect(http.code).toBe(2);
+    expect(http.stderr).toContain("loginUrl: must be an https:// URL");
+
+    expect((await cli("sources", "add", "entra", "--name", "revert", ...source("--country", "GB", "--no-link-by-email"))).code).toBe(0);
+    const config = async () => (await cli("sources", "show", "revert", "--json")).json<{ config: Record<string, unknown> }>().config;
+    expect(await config()).toMatchObject({ country: "GB", linkByEmail: false, loginUrl: emulator.loginUrl });
+    expect((await cli("sources", "update", "revert", "--link-by-email", "--country", "")).code).toBe(0);
+    expect(await config()).toMatchObject({ country: null, linkByEmail: true });
+    expect((await cli("sources", "update", "revert", "--country", "fr")).code).toBe(0);
+    expect(await config()).toMatchObject({ country: "FR", linkByEmail: true });
+    const cleared = await cli("sources", "update", "revert", "--no-country", "--no-login-url", "--no-graph-url");
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toContain("endpoints:   login https://login.microsoftonline.com, Graph https://graph.microsoft.com (global cloud)");
+    expect(await config()).toMatchObject({ country: null, loginUrl: null, graphUrl: null });
+  });
+
+  it("checks a certificate and its private key when the source is added or updated", async () => {
+    const one = testCertificate("rollcall-cli-one");
+    const other = testCertificate("rollcall-cli-other");
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const withCertificate = (cert: string, key: string, ...extra: string[]) =>
+      cli("sources", "add", "entra", "--name", "by-cert", "--tenant-id", emulator.tenantId, "--client-id", emulator.clientId, "--login-url", emulator.loginUrl, "--graph-url", emulator.graphUrl, "--certificate-file", cert, "--private-key-file", key, ...extra);
+    const refused = async (result: Awaited<ReturnType<typeof cli>>, field: string, text: string) => {
+      expect(result.code).toBe(2);
+      expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: "invalid_input", details: { fields: [{ field, message: expect.stringContaining(text) }] } } });
+    };
+    await refused(await withCertificate(file("garbage.pem", "not a certificate\n"), file("key.pem", one.privateKeyPem), "--json"), "certificatePem", "is not a PEM certificate");
+    await refused(await withCertificate(file("cert.pem", one.certificatePem), file("garbage-key.pem", "nope"), "--json"), "privateKeyPem", "is not an unencrypted PEM private key");
+    await refused(await withCertificate(file("cert.pem", one.certificatePem), file("other-key.pem", other.privateKeyPem), "--json"), "privateKeyPem", "is not the certificate's private key");
+    await refused(await withCertificate(join(dir, "missing.pem"), file("key.pem", one.privateKeyPem), "--json"), "certificateFile", "cannot read");
+
+    tenant.addCertificate(emulator.clientId, { certificatePem: one.certificatePem });
+    expect((await withCertificate(file("cert.pem", one.certificatePem), file("key.pem", one.privateKeyPem))).code).toBe(0);
+    expect((await cli("sources", "test", "by-cert")).code).toBe(0);
+    const update = await cli("sources", "update", "by-cert", "--certificate-file", file("cert.pem", one.certificatePem), "--private-key-file", file("other-key.pem", other.privateKeyPem));
+    expect(update.code).toBe(2);
+    expect(update.stderr).toContain("privateKeyPem: is not the certificate's private key");
   });
 });

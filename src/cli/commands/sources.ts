@@ -21,7 +21,9 @@ function withSourceFlags(command: Command): Command {
     .option("--secret-expires-on <YYYY-MM-DD>", "when the secret expires (shown as a reminder)")
     .addOption(new Option("--cloud <cloud>", "national cloud").choices(["global", "usgov", "usgovdod", "china"]))
     .option("--login-url <url>", "login base URL (default: the cloud's)")
+    .option("--no-login-url", "back to the cloud's login URL")
     .option("--graph-url <url>", "Graph base URL (default: the cloud's)")
+    .option("--no-graph-url", "back to the cloud's Graph URL")
     .addOption(new Option("--users <scope>", "which users").choices(["all", "groups"]))
     .option("--groups <names>", "comma-separated groups: the user scope with --users groups, the synced groups with --group-mode selected")
     .addOption(new Option("--group-mode <mode>", "which groups to sync").choices(["none", "selected", "attribute", "all"]))
@@ -31,12 +33,14 @@ function withSourceFlags(command: Command): Command {
     .option("--include-guests", "sync guest users too")
     .option("--no-include-guests", "leave guest users out (default)")
     .option("--country <CC>", "default country for reading local phone numbers")
+    .option("--no-country", "no default country (local phone numbers are then not read)")
     .addOption(new Option("--on-remove <action>", "what happens to users deleted in Entra or out of scope").choices(["disable", "delete", "keep"]))
     .option("--map <FIELD=PROPERTY>", "map a Graph user property to a Rollcall field (repeatable), e.g. cardNumbers=onPremisesExtensionAttributes.extensionAttribute10", collect)
     .option("--schedule <every>", "automatic sync: an interval (24h, 30m), a cron expression, or off")
     .option("--full-every <interval>", "full reconciliation interval (default 7d)")
     .option("--deletion-threshold-percent <n>", "stop a run removing more than this % of the source's users (default 10)")
     .option("--deletion-threshold-count <n>", "... and more than this many users (default 20)")
+    .option("--link-by-email", "link a manual or imported user with the same email (default)")
     .option("--no-link-by-email", "report a conflict instead of linking a manual or imported user with the same email")
     .option("--sign-in", "use as authentication server: this source's users sign in with Microsoft")
     .option("--no-sign-in", "turn Microsoft sign-in off for this source's users (default)");
@@ -53,8 +57,10 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
   set("clientId", flags.clientId as string | undefined);
   set("secretExpiresOn", flags.secretExpiresOn as string | undefined);
   set("cloud", flags.cloud as EntraConfigInput["cloud"]);
-  set("loginUrl", flags.loginUrl as string | undefined);
-  set("graphUrl", flags.graphUrl as string | undefined);
+  // --no-X or an empty value clears a setting back to its default.
+  const clearable = (value: unknown) => (value === false || value === "" ? null : (value as string | undefined));
+  set("loginUrl", clearable(flags.loginUrl));
+  set("graphUrl", clearable(flags.graphUrl));
   set("users", flags.users as EntraConfigInput["users"]);
   const groups = csv(flags.groups as string | undefined);
   if (groups) {
@@ -69,9 +75,9 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
   set("ignoreGroups", csv(flags.ignoreGroups as string | undefined));
   set("ignoreGroupsContaining", csv(flags.ignoreGroupsContaining as string | undefined));
   set("includeGuests", flags.includeGuests as boolean | undefined);
-  set("country", flags.country as string | undefined);
+  set("country", clearable(flags.country));
   set("onRemove", flags.onRemove as EntraConfigInput["onRemove"]);
-  if (flags.linkByEmail === false) c.linkByEmail = false;
+  set("linkByEmail", flags.linkByEmail as boolean | undefined);
   set("signIn", flags.signIn as boolean | undefined);
   if (flags.map) {
     const mapping: Record<string, string> = { ...(base.mapping ?? {}) };
@@ -114,7 +120,14 @@ function credentialFromFlags(flags: Flags): Credential | undefined {
   }
   if (flags.certificateFile || flags.privateKeyFile) {
     if (!flags.certificateFile || !flags.privateKeyFile) throw invalidInput([{ field: "certificate", message: "give both --certificate-file and --private-key-file" }]);
-    return { kind: "certificate", certificatePem: readFileSync(String(flags.certificateFile), "utf8"), privateKeyPem: readFileSync(String(flags.privateKeyFile), "utf8") };
+    const read = (field: string, file: string) => {
+      try {
+        return readFileSync(file, "utf8");
+      } catch (error) {
+        throw invalidInput([{ field, message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the path of a PEM file`, value: file }]);
+      }
+    };
+    return { kind: "certificate", certificatePem: read("certificateFile", String(flags.certificateFile)), privateKeyPem: read("privateKeyFile", String(flags.privateKeyFile)) };
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
-import { createHash, randomUUID, X509Certificate } from "node:crypto";
+import { createHash, createPrivateKey, randomUUID, X509Certificate, type KeyObject } from "node:crypto";
 import { importPKCS8, SignJWT } from "jose";
-import { RollcallError } from "../../errors.ts";
+import { invalidInput, RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
 import { retryDelay, type RetryPolicy } from "./graph.ts";
 
@@ -121,6 +121,32 @@ export function unreachable(url: string, error: unknown): RollcallError {
     ? " The server's certificate is not trusted: point NODE_EXTRA_CA_CERTS at your CA bundle (corporate TLS proxy or emulator)."
     : " Check the URL, your network, and HTTPS_PROXY/NO_PROXY.";
   return new RollcallError("source_unreachable", `Could not reach ${new URL(url).origin}: ${reason}.${hint}`, { check: "network", reason: String(reason) }, { cause: error });
+}
+
+/**
+ * A certificate credential is checked when it is stored, not at the first token request: the certificate and
+ * the key must parse, the key must be the certificate's, and RSA in PKCS#8 (what the client assertion signs with).
+ */
+export function checkCredential(credential: Credential): void {
+  if (credential.kind !== "certificate") return;
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(credential.certificatePem);
+  } catch {
+    throw invalidInput([{ field: "certificatePem", message: "is not a PEM certificate: give the certificate (-----BEGIN CERTIFICATE-----) uploaded to App registrations > your app > Certificates & secrets" }]);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(credential.privateKeyPem);
+  } catch {
+    throw invalidInput([{ field: "privateKeyPem", message: "is not an unencrypted PEM private key: give the certificate's private key (-----BEGIN PRIVATE KEY-----)" }]);
+  }
+  if (key.asymmetricKeyType !== "rsa" || !/-----BEGIN PRIVATE KEY-----/.test(credential.privateKeyPem)) {
+    throw invalidInput([{ field: "privateKeyPem", message: "must be an RSA key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----); convert one with `openssl pkcs8 -topk8 -nocrypt -in key.pem -out key-pkcs8.pem`" }]);
+  }
+  if (!certificate.checkPrivateKey(key)) {
+    throw invalidInput([{ field: "privateKeyPem", message: "is not the certificate's private key: give the key the certificate was made with" }]);
+  }
 }
 
 export async function clientAssertion(audience: string, clientId: string, credential: Extract<Credential, { kind: "certificate" }>): Promise<string> {
