@@ -51,6 +51,11 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByRole("heading", { name: "No Entra ID source yet" }).waitFor();
     await page.getByRole("button", { name: "Add Entra ID source" }).first().click();
     const form = page.getByRole("dialog", { name: "Add Entra ID source" });
+    // Sent empty, the form marks every field it needs and puts the focus on the first.
+    await form.getByRole("button", { name: "Add source" }).click();
+    const invalid = form.locator("[aria-invalid='true']");
+    await expect.poll(() => invalid.evaluateAll((fields) => fields.map((f) => f.getAttribute("name")))).toEqual(["name", "tenantId", "clientId", "clientSecret"]);
+    await expect.poll(() => form.getByRole("textbox", { name: "Name", exact: true }).evaluate((field) => field === document.activeElement)).toBe(true);
     await form.getByRole("textbox", { name: "Name", exact: true }).fill("contoso");
     await form.getByLabel("Directory (tenant) ID").fill(emulator.tenantId);
     await form.getByLabel("Application (client) ID").fill(emulator.clientId);
@@ -156,7 +161,15 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByRole("link", { name: "contoso" }).first().click();
     await page.getByRole("button", { name: "Edit settings" }).click();
     const form = page.getByRole("dialog", { name: "Edit source contoso" });
-    await form.getByLabel("…and more than this many users").fill("2");
+    // An emptied number is not read as 0 (a safety stop that stops every removal): it is refused at its field.
+    const count = form.getByLabel("…and more than this many users");
+    await count.fill("");
+    await form.getByRole("button", { name: "Save source" }).click();
+    await expect.poll(() => count.getAttribute("aria-invalid")).toBe("true");
+    expect(await page.locator(`[id="${(await count.getAttribute("aria-describedby"))!.split(" ")[0]}"]`).textContent()).toMatch(/^Enter a number of users/);
+    expect(await count.evaluate((field) => field === document.activeElement)).toBe(true);
+    expect(await form.getByLabel("Stop if more than this % would be removed").getAttribute("aria-invalid")).toBeNull();
+    await count.fill("2");
     await form.getByRole("button", { name: "Save source" }).click();
     await form.waitFor({ state: "hidden" });
     await page.getByText("More than 10% and more than 2 users removed").waitFor();

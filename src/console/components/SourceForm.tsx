@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { ApiError } from "../api.ts";
+import { ApiError, type FieldProblem } from "../api.ts";
 import { syncApi, type EntraConfig, type Source, type SourceInput } from "../sync-api.ts";
 import { CheckField, Dialog, ErrorBanner, SelectField, TextArea, TextField } from "./ui.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
@@ -131,6 +131,45 @@ function toInput(s: FormState): SourceInput {
   return input;
 }
 
+/**
+ * What the form tells before asking the server, each at its field: a required field left empty, and a number
+ * field left empty (which Number() would read as 0: a safety stop at 0 % that stops every removal).
+ */
+function formProblems(s: FormState, isNew: boolean): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const need = (field: keyof FormState, message: string) => {
+    if (!String(s[field]).trim()) problems.push({ field, message });
+  };
+  const number = (field: keyof FormState, message: string) => {
+    const value = String(s[field]).trim();
+    if (!value || !Number.isFinite(Number(value))) problems.push({ field, message });
+  };
+  need("name", "Enter a name for the source, e.g. contoso.");
+  need("tenantId", "Enter the directory (tenant) ID.");
+  need("clientId", "Enter the application (client) ID.");
+  if (isNew) need("clientSecret", "Enter the client secret: create one under Certificates & secrets in the app registration.");
+  number("thresholdPercent", "Enter a percentage from 0 to 100 (10 is the default).");
+  number("thresholdCount", "Enter a number of users, 0 or more (20 is the default).");
+  if (s.scheduleKind === "every") number("everyHours", "Enter the hours between syncs, e.g. 1.");
+  number("fullEveryDays", "Enter the days between full syncs, e.g. 7.");
+  return problems;
+}
+
+/** The API's problems keyed by the form field that shows them: the safety stop's two numbers each at its own. */
+function problemsAt(error: unknown): Record<string, string> {
+  if (!(error instanceof ApiError)) return {};
+  const fields = error.fields.map((f) => ({ ...f, field: formFieldOf[f.field] ?? f.field }));
+  return new ApiError(error.status, error.code, error.message, { fields }).fieldMap();
+}
+const formFieldOf: Record<string, keyof FormState> = {
+  deletionThreshold: "thresholdPercent",
+  "deletionThreshold.percent": "thresholdPercent",
+  "deletionThreshold.count": "thresholdCount",
+  fullEveryMs: "fullEveryDays",
+};
+
+const focusFirstProblem = () => requestAnimationFrame(() => document.querySelector<HTMLElement>(".source-form [aria-invalid='true']")?.focus());
+
 /** `lines` with `line` added at the end, on a line of its own. */
 const withLine = (lines: string, line: string) => (lines.trim() ? `${lines.replace(/\s+$/, "")}\n${line}` : line);
 
@@ -160,15 +199,15 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
     busy,
     error,
     setError,
-    fields: fe,
     submit: save,
   } = useSubmit(
     async () => {
       const input = toInput(s);
       onSaved(source ? await syncApi.updateSource(workspace, source.name, input) : await syncApi.createSource(workspace, input));
     },
-    { onError: () => requestAnimationFrame(() => document.querySelector<HTMLElement>(".source-form [aria-invalid='true']")?.focus()) },
+    { onError: focusFirstProblem },
   );
+  const fe = problemsAt(error);
   const [advanced, setAdvanced] = useState(Boolean(source && (source.config.loginUrl || source.config.graphUrl || source.config.cloud !== "global" || Object.keys(source.config.mapping).length)));
   const set = <K extends keyof FormState>(key: K) => (value: FormState[K]) => setS((x) => ({ ...x, [key]: value }));
   const text = (key: keyof FormState) => ({
@@ -179,15 +218,17 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if (!source && !s.clientSecret) {
-      setError(new ApiError(400, "invalid_input", "Enter the client secret.", { fields: [{ field: "clientSecret", message: "is required: create one under Certificates & secrets in the app registration" }] }));
+    const problems = formProblems(s, !source);
+    if (problems.length) {
+      setError(new ApiError(400, "invalid_input", "Fill in the fields marked.", { fields: problems }));
+      focusFirstProblem();
       return;
     }
     await save();
   };
   const placed = new Set([
     "name", "tenantId", "clientId", "clientSecret", "secretExpiresOn", "cloud", "loginUrl", "graphUrl", "users", "scopeGroups", "groupMode", "groups", "groupAttribute",
-    "ignoreGroups", "ignoreGroupsContaining", "mapping", "country", "onRemove", "deletionThreshold", "schedule", "fullEveryMs",
+    "ignoreGroups", "ignoreGroupsContaining", "mapping", "country", "onRemove", "thresholdPercent", "thresholdCount", "schedule", "everyHours", "fullEveryDays",
   ]);
   const unplaced = Object.keys(fe).filter((k) => !placed.has(k));
 
@@ -319,12 +360,13 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
             <option value="keep">Keep them as they are</option>
           </SelectField>
           <span />
-          <TextField label="Stop if more than this % would be removed" type="number" min={0} max={100} {...text("thresholdPercent")} error={fe.deletionThreshold} />
+          <TextField label="Stop if more than this % would be removed" type="number" min={0} max={100} {...text("thresholdPercent")} error={fe.thresholdPercent} />
           <TextField
             label="…and more than this many users"
             type="number"
             min={0}
             {...text("thresholdCount")}
+            error={fe.thresholdCount}
             hint="A run over both limits stops before changing anything, for you to review and apply or reject."
           />
         </div>
@@ -337,9 +379,9 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
             <option value="cron">On a cron schedule</option>
             <option value="none">Only when I click Sync now</option>
           </SelectField>
-          {s.scheduleKind === "every" ? <TextField label="Every (hours)" type="number" min={0.0167} step="any" {...text("everyHours")} hint="Changes only (delta) after the first sync." /> : null}
+          {s.scheduleKind === "every" ? <TextField label="Every (hours)" type="number" min={0.0167} step="any" {...text("everyHours")} error={fe.everyHours} hint="Changes only (delta) after the first sync." /> : null}
           {s.scheduleKind === "cron" ? <TextField label="Cron expression" {...text("cron")} hint="UTC, five fields: 0 */2 * * * = every two hours." /> : null}
-          <TextField label="Full sync every (days)" type="number" min={1} {...text("fullEveryDays")} error={fe.fullEveryMs} hint="A full listing that re-checks everything; runs between are delta." />
+          <TextField label="Full sync every (days)" type="number" min={1} {...text("fullEveryDays")} error={fe.fullEveryDays} hint="A full listing that re-checks everything; runs between are delta." />
         </div>
       </fieldset>
       <FormActions busy={busy} label={source ? "Save source" : "Add source"} onCancel={onCancel} />
