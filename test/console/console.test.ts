@@ -137,6 +137,13 @@ describe.skipIf(!hasChromium)("web console", () => {
     const message = await page.locator(`[id="${describedBy.split(" ")[0]}"]`).textContent();
     expect(message).toMatch(/phone|number/i);
     expect(await dialog.getByLabel("Job title").getAttribute("aria-invalid")).toBeNull();
+    // An emptied display name is said in words at its field, not as the API's type error.
+    const displayName = dialog.getByLabel("Display name");
+    await displayName.fill(" ");
+    await dialog.getByRole("button", { name: "Save changes" }).click();
+    await expect.poll(() => dialog.locator(".field-error").first().textContent()).toBe("Display name is required");
+    expect(await dialog.textContent()).not.toContain("expected string");
+    await displayName.fill("Barbara Liskov");
     // Fix it and save: the dialog closes and the page shows the new values.
     await phone.fill("+44 20 7946 0018");
     await dialog.getByRole("button", { name: "Save changes" }).click();
@@ -265,7 +272,12 @@ describe.skipIf(!hasChromium)("web console", () => {
     await expect.poll(() => toolbar.locator("strong").textContent()).toBe("2 users selected");
     await toolbar.getByRole("button", { name: "Add to group…" }).click();
     const groupDialog = page.getByRole("dialog", { name: "Add 2 users to a group" });
+    await groupDialog.getByRole("button", { name: "Add to group" }).click();
+    await expect.poll(() => groupDialog.getByLabel("Group").getAttribute("aria-invalid")).toBe("true");
+    expect(await groupDialog.locator(".field-error").textContent()).toBe("Enter a group name");
+    expect(await groupDialog.locator(".banner-error").count()).toBe(0);
     await groupDialog.getByLabel("Group").fill("Front office");
+    expect(await groupDialog.locator(".field-error").count()).toBe(0);
     await groupDialog.getByRole("button", { name: "Add to group" }).click();
     await toast("Added to Front office: 2 users");
     await expect.poll(() => toolbar.count()).toBe(0);
@@ -336,6 +348,14 @@ describe.skipIf(!hasChromium)("web console", () => {
 
   it("creates an API token that is shown once, then revokes it", async () => {
     await page.getByRole("link", { name: "Settings" }).click();
+    // A refused default country's message goes once the value is changed.
+    const country = page.getByLabel("Default country");
+    await country.fill("ZZ");
+    await page.locator("section", { has: page.getByRole("heading", { name: "General" }) }).getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => country.getAttribute("aria-invalid")).toBe("true");
+    await country.fill("US");
+    expect(await country.getAttribute("aria-invalid")).toBeNull();
+    expect(await page.locator("section", { has: page.getByRole("heading", { name: "General" }) }).locator(".field-error, .banner-error").count()).toBe(0);
     await page.getByRole("button", { name: "Create token" }).click();
     const dialog = page.getByRole("dialog", { name: "Create API token" });
     await page.keyboard.type("HR export job");

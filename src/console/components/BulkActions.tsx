@@ -1,5 +1,5 @@
 import { useId, useState } from "react";
-import { api, ws } from "../api.ts";
+import { api, ApiError, ws } from "../api.ts";
 import type { Group, PageOf, User } from "../types.ts";
 import type { UserFilter } from "../../storage/queries/users.ts";
 import type { BulkAction, BulkResult } from "../../domain/bulk.ts";
@@ -45,6 +45,7 @@ export function BulkActions({
   const toast = useToast();
   const [pending, setPending] = useState<Pending>(null);
   const [group, setGroup] = useState("");
+  const [groupError, setGroupError] = useState<string | undefined>();
   const groupList = useId();
   const groups = useLoad(
     (signal) => (pending === "addToGroup" || pending === "removeFromGroup" ? api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: 500 }, { signal }) : Promise.resolve(null)),
@@ -64,6 +65,22 @@ export function BulkActions({
   const close = () => {
     setPending(null);
     setGroup("");
+    setGroupError(undefined);
+  };
+  /** Adds to or removes from the group typed; a missing or unusable group is said at the field. */
+  const runWithGroup = async (action: BulkAction) => {
+    if (!group.trim()) {
+      setGroupError("Enter a group name");
+      return false;
+    }
+    try {
+      await run(action, { group: group.trim() });
+    } catch (e) {
+      const problem = e instanceof ApiError && (e.fieldMap().group ?? (e.details.field === "group" || e.details.resource === "group" ? e.message : undefined));
+      if (!problem) throw e;
+      setGroupError(problem);
+      return false;
+    }
   };
   const comesBack = pending === "delete" ? " (a deleted user comes back)" : "";
   const syncedNote =
@@ -124,14 +141,18 @@ export function BulkActions({
         open={toGroup}
         title={pending === "addToGroup" ? `Add ${counted} to a group` : `Remove ${counted} from a group`}
         confirmLabel={pending === "addToGroup" ? "Add to group" : "Remove from group"}
-        onConfirm={() => run(pending!, { group: group.trim() })}
+        onConfirm={() => runWithGroup(pending!)}
         onClose={close}
       >
         <TextField
           label="Group"
           list={groupList}
           value={group}
-          onChange={(e) => setGroup(e.target.value)}
+          error={groupError}
+          onChange={(e) => {
+            setGroup(e.target.value);
+            setGroupError(undefined);
+          }}
           autoComplete="off"
           placeholder="A group's name"
           hint="Groups synced from Entra ID take their members from Entra ID and are not offered."

@@ -251,7 +251,10 @@ export function Dialog({
   );
 }
 
-/** "Are you sure?" for destructive actions, with the action's own failure shown inside. */
+/**
+ * "Are you sure?" for destructive actions, with the action's own failure shown inside. An `onConfirm` that
+ * resolves to false keeps the dialog open: a field of the dialog shows what to fix.
+ */
 export function ConfirmDialog({
   open,
   title,
@@ -266,7 +269,7 @@ export function ConfirmDialog({
   children: ReactNode;
   confirmLabel: string;
   danger?: boolean;
-  onConfirm: () => Promise<void>;
+  onConfirm: () => Promise<void | false>;
   onClose: () => void;
 }) {
   const [busy, setBusy] = useState(false);
@@ -278,8 +281,7 @@ export function ConfirmDialog({
     setBusy(true);
     setError(null);
     try {
-      await onConfirm();
-      onClose();
+      if ((await onConfirm()) !== false) onClose();
     } catch (e) {
       setError(e);
     } finally {

@@ -33,7 +33,7 @@ function GeneralSettings() {
   const toast = useToast();
   const canChange = useCanChange();
   const [country, setCountry] = useState(workspace.defaultCountry ?? "");
-  const { busy, error, fields, submit: save } = useSubmit(async () => {
+  const { busy, error, setError, fields, submit: save } = useSubmit(async () => {
     await api.patch<Workspace>(ws(workspace.name), { defaultCountry: country.trim() || null });
     await session.reloadWorkspaces();
     toast("Settings saved");
@@ -47,7 +47,10 @@ function GeneralSettings() {
         <TextField
           label="Default country"
           value={country}
-          onChange={(e) => setCountry(e.target.value.toUpperCase())}
+          onChange={(e) => {
+            setCountry(e.target.value.toUpperCase());
+            setError(null); // the error was about the value replaced
+          }}
           maxLength={2}
           readOnly={!canChange}
           placeholder="US"
