@@ -257,6 +257,18 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByLabel("Kind of change").selectOption("create group");
     await expect.poll(() => items.first().textContent()).toMatch(/^Create group Front office · /);
     expect((await items.allTextContents()).every((t) => t.startsWith("Create group"))).toBe(true);
+    // The filters are in the address: a reload, or Back from another page, keeps them.
+    await page.getByLabel("By").fill("seed");
+    await page.getByLabel("By").press("Enter");
+    await page.waitForURL(/actor=seed/);
+    await expect.poll(() => items.first().textContent()).toMatch(/^Create group Research · .* by seed/);
+    for (const leave of [() => page.reload(), () => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Groups" }).click().then(() => page.goBack())]) {
+      await leave();
+      await expect.poll(() => items.first().textContent()).toMatch(/^Create group Research · .* by seed/);
+      expect(await page.getByLabel("Kind of change").inputValue()).toBe("create group");
+      expect(await page.getByLabel("By").inputValue()).toBe("seed");
+      expect(await items.count()).toBe(2);
+    }
   });
 
   it("acts on ticked users at once, and exports only the users the filters match", async () => {

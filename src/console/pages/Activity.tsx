@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api, withQuery, ws } from "../api.ts";
+import { setQuery, useLocation } from "../router.tsx";
 import { useWorkspaceName } from "../session.tsx";
 import type { ActivityPage as Page } from "../../core/change-log.ts";
 import { useLoad, useTitle } from "../hooks.ts";
@@ -21,8 +22,11 @@ const kinds = [
 export function ActivityPage() {
   const workspace = useWorkspaceName();
   useTitle("Activity");
-  const [filter, setFilter] = useState({ actor: "", action: "" });
-  const [actor, setActor] = useState("");
+  // The filters live in the address, as the Users page's do: a reload, Back and a shared link keep them.
+  const { query } = useLocation();
+  const filter = { actor: query.get("actor") ?? "", action: query.get("action") ?? "" };
+  const [actor, setActor] = useState(filter.actor);
+  useEffect(() => setActor(filter.actor), [filter.actor]);
   const path = ws(workspace, "/activity");
   const first = useLoad((signal) => api.get<Page>(path, { limit: pageSize, ...filter }, { signal }), [path, filter.actor, filter.action]);
   const [older, setOlder] = useState<Page | null>(null);
@@ -44,7 +48,7 @@ export function ActivityPage() {
   };
   const applyActor = (event: FormEvent) => {
     event.preventDefault();
-    setFilter((f) => ({ ...f, actor: actor.trim() }));
+    setQuery({ actor: actor.trim() });
   };
 
   return (
@@ -59,7 +63,7 @@ export function ActivityPage() {
         </a>
       </div>
       <form className="filters" role="search" aria-label="Filter activity" onSubmit={applyActor}>
-        <SelectField label="Kind of change" value={filter.action} onChange={(e) => setFilter((f) => ({ ...f, action: e.target.value }))}>
+        <SelectField label="Kind of change" value={filter.action} onChange={(e) => setQuery({ action: e.target.value })}>
           <option value="">Any change</option>
           {kinds.map((k) => (
             <option key={k} value={k}>
