@@ -1,15 +1,17 @@
-import { useEffect, useRef, useState, type MouseEvent } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import type { Group, PageOf, User } from "../types.ts";
+import type { PageOf, User } from "../types.ts";
 import { systemTags } from "../types.ts";
-import { useDebounced, useLoad, useQuerySearch, useTitle } from "../hooks.ts";
-import { Badge, Empty, ErrorBanner, Loading, TextField, tagTone } from "../components/ui.tsx";
+import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
+import { Badge, Empty, ErrorBanner, Loading, tagTone } from "../components/ui.tsx";
 import { countOf, relativeTime, formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { DataTable, QueryPager, useOffsetInRange, type Column } from "../components/DataTable.tsx";
 import { BulkActions } from "../components/BulkActions.tsx";
+import { GroupFilter } from "../components/GroupFilter.tsx";
+import { Menu } from "../components/Menu.tsx";
 import { maxBulkMatching } from "../../domain/bulk.ts";
 import type { SourceSummary } from "./Sync.tsx";
 import { keptFrom } from "../../domain/source.ts";
@@ -103,18 +105,15 @@ export function UsersPage() {
           </p>
         </div>
         <div className="actions">
-          <details className="menu">
-            <summary className="btn">Export</summary>
-            <div className="menu-list">
-              <p className="muted small">{filtered ? `The ${data ? countOf(data.total, "user") : "users"} matching these filters` : "Every user of this workspace"}, in the columns the import reads</p>
-              <a href={exportUrl("csv")} download onClick={closeMenu}>
-                CSV
-              </a>
-              <a href={exportUrl("xlsx")} download onClick={closeMenu}>
-                Excel (.xlsx)
-              </a>
-            </div>
-          </details>
+          <Menu label="Export">
+            <p className="muted small">{filtered ? `The ${data ? countOf(data.total, "user") : "users"} matching these filters` : "Every user of this workspace"}, in the columns the import reads</p>
+            <a href={exportUrl("csv")} download>
+              CSV
+            </a>
+            <a href={exportUrl("xlsx")} download>
+              Excel (.xlsx)
+            </a>
+          </Menu>
           <AdminOnly>
             <Link className="btn" to={wsPath(workspace, "/import")}>
               Import
@@ -314,46 +313,6 @@ export function UsersPage() {
         }}
       />
     </div>
-  );
-}
-
-const closeMenu = (event: MouseEvent<HTMLElement>) => event.currentTarget.closest("details")?.removeAttribute("open");
-
-/** Finds groups by name as the admin types (on the server: a workspace may hold thousands); picking one filters by it. */
-function GroupFilter({ workspace }: { workspace: string }) {
-  const [text, setText] = useState("");
-  const typed = useDebounced(text.trim(), 200);
-  const found = useLoad(
-    (signal) => (typed ? api.get<PageOf<Group>>(ws(workspace, "/groups"), { q: typed, limit: 20 }, { signal }).then((r) => r.items) : Promise.resolve([])),
-    [workspace, typed],
-  );
-  const pick = (name: string) => {
-    const group = (found.data ?? []).find((g) => g.name.toLowerCase() === name.trim().toLowerCase());
-    if (group) setQuery({ group: group.name, offset: null });
-  };
-  return (
-    <>
-      <TextField
-        label="Group"
-        type="search"
-        list="filter-group-names"
-        value={text}
-        placeholder="Any group"
-        autoComplete="off"
-        onChange={(e) => {
-          setText(e.target.value);
-          // A name picked from the list applies at once; typed text waits for Enter (it may be the start of a longer name).
-          const inputType = (e.nativeEvent as InputEvent).inputType;
-          if (!inputType || inputType === "insertReplacementText") pick(e.target.value);
-        }}
-        onKeyDown={(e) => e.key === "Enter" && pick(text)}
-      />
-      <datalist id="filter-group-names">
-        {(found.data ?? []).map((g) => (
-          <option key={g.id} value={g.name} />
-        ))}
-      </datalist>
-    </>
   );
 }
 

@@ -1,0 +1,50 @@
+import { useState } from "react";
+import { api, ws } from "../api.ts";
+import { setQuery } from "../router.tsx";
+import type { Group, PageOf } from "../types.ts";
+import { useDebounced, useLoad } from "../hooks.ts";
+import { TextField } from "./ui.tsx";
+
+/**
+ * The Users page's Group filter: finds groups by name as the admin types (on the server: a workspace may
+ * hold thousands); a name picked from the list, or typed in full and entered, filters by that group.
+ */
+export function GroupFilter({ workspace }: { workspace: string }) {
+  const [text, setText] = useState("");
+  const typed = useDebounced(text.trim(), 200);
+  const find = (q: string, signal?: AbortSignal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { q, limit: 20 }, { signal }).then((r) => ({ q, items: r.items }));
+  const found = useLoad((signal) => (typed ? find(typed, signal) : Promise.resolve({ q: "", items: [] })), [workspace, typed]);
+  /** Filters by the group named exactly (in any case): from the names found for this text, or found now if Enter came first. */
+  const pick = async (name: string) => {
+    const q = name.trim();
+    if (!q) return;
+    const groups = found.data?.q === q ? found.data.items : (await find(q)).items;
+    const group = groups.find((g) => g.name.toLowerCase() === q.toLowerCase());
+    if (group) setQuery({ group: group.name, offset: null });
+  };
+  const apply = (name: string) => void pick(name).catch(() => {}); // a failed look-up applies nothing, as a name that matches none
+  return (
+    <>
+      <TextField
+        label="Group"
+        type="search"
+        list="filter-group-names"
+        value={text}
+        placeholder="Any group"
+        autoComplete="off"
+        onChange={(e) => {
+          setText(e.target.value);
+          // A name picked from the list applies at once; typed text waits for Enter (it may be the start of a longer name).
+          const inputType = (e.nativeEvent as InputEvent).inputType;
+          if (!inputType || inputType === "insertReplacementText") apply(e.target.value);
+        }}
+        onKeyDown={(e) => e.key === "Enter" && apply(text)}
+      />
+      <datalist id="filter-group-names">
+        {(found.data?.items ?? []).map((g) => (
+          <option key={g.id} value={g.name} />
+        ))}
+      </datalist>
+    </>
+  );
+}
