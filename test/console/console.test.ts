@@ -8,6 +8,7 @@ import { seedDirectory } from "./seed.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createUser } from "../../src/core/users.ts";
 import { createAccount } from "../../src/core/accounts.ts";
+import { addMember, createGroup } from "../../src/core/groups.ts";
 
 /** How many pixels the widest of these elements' content reaches past its box: 0 when everything fits. */
 const overflow = (elements: Locator) => elements.evaluateAll((all) => Math.max(0, ...all.map((el) => el.scrollWidth - el.clientWidth)));
@@ -601,6 +602,26 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("button", { name: "Done" }).click();
     await section.getByTestId("webhook-secret").getByText("Set", { exact: true }).waitFor();
     expect(await page.content()).not.toContain(rotated);
+  });
+
+  it("lists a group's members in its card at any width, and links a nested group to its page", async () => {
+    const ctx = { db: server.rt.store.db, workspace: await resolveWorkspace(server.rt.store.db, "default"), actor: "test" };
+    const long = "maximilian.oberhausenwinterfeldt@northwindtraders.onmicrosoft.com";
+    await createUser(ctx, { email: long, displayName: "Maximilian Oberhausen-Winterfeld" });
+    await createGroup(ctx, { name: "Night shift" });
+    for (const member of [long, "Research"]) await addMember(ctx, "Night shift", member);
+    await page.goto(`${server.url}/w/default/groups/Night%20shift`);
+    const list = page.locator(".member-list");
+    for (const viewport of [desktop, phone]) {
+      await page.setViewportSize(viewport);
+      const remove = (await page.getByRole("button", { name: `Remove ${long} from Night shift` }).boundingBox())!;
+      const inside = (await list.boundingBox())!;
+      expect(remove.x + remove.width, `${viewport.width} px`).toBeLessThanOrEqual(inside.x + inside.width);
+      expect(await overflow(list), `${viewport.width} px`).toBe(0);
+    }
+    await page.setViewportSize(desktop);
+    await list.getByRole("link", { name: "Research" }).click();
+    await page.getByRole("heading", { name: "Research", level: 1 }).waitFor();
   });
 
   it("creates a workspace from the switcher, and opens on the workspace used last", async () => {

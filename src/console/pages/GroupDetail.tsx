@@ -24,6 +24,12 @@ function memberKeys(text: string): string[] {
     });
 }
 
+/**
+ * Whether a member (as the API lists them: a user's email, else UPN, else display name; a group's name) is a
+ * group. Every user has an email or a UPN, both name@domain, so a label without "@" names a group.
+ */
+const isGroupLabel = (member: string) => !member.includes("@");
+
 export function GroupPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
   const toast = useToast();
@@ -136,7 +142,13 @@ export function GroupPage({ id }: { id: string }) {
             <ul className="member-list">
               {shown.map((m) => (
                 <li key={m}>
-                  <Link to={wsPath(workspace, `/users?q=${encodeURIComponent(m)}`)}>{m}</Link>
+                  {isGroupLabel(m) ? (
+                    <span>
+                      <Link to={wsPath(workspace, `/groups/${encodeURIComponent(m)}`)}>{m}</Link> <Badge>Group</Badge>
+                    </span>
+                  ) : (
+                    <Link to={wsPath(workspace, `/users?q=${encodeURIComponent(m)}`)}>{m}</Link>
+                  )}
                   {editable ? (
                     <button type="button" className="btn btn-small btn-link" onClick={() => setRemoving(m)} aria-label={`Remove ${m} from ${g.name}`}>
                       Remove
