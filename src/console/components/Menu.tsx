@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from "react";
+import { useEffect, useRef, type ReactNode } from "react";
 
 /**
  * A button that opens a small menu over the page (a <details>), and closes like a menu: on Escape, with
@@ -6,16 +6,15 @@ import { useEffect, useRef, useState, type ReactNode } from "react";
  */
 export function Menu({ label, children }: { label: string; children: ReactNode }) {
   const ref = useRef<HTMLDetailsElement>(null);
-  const [open, setOpen] = useState(false);
   const close = () => ref.current?.removeAttribute("open");
   useEffect(() => {
     const details = ref.current;
-    if (!open || !details) return;
+    if (!details) return;
     const outside = (event: Event) => {
-      if (!details.contains(event.target as Node)) close();
+      if (details.open && !details.contains(event.target as Node)) close();
     };
     const escape = (event: KeyboardEvent) => {
-      if (event.key !== "Escape") return;
+      if (!details.open || event.key !== "Escape") return;
       close();
       details.querySelector("summary")?.focus();
     };
@@ -27,9 +26,9 @@ export function Menu({ label, children }: { label: string; children: ReactNode }
       document.removeEventListener("focusin", outside);
       document.removeEventListener("keydown", escape);
     };
-  }, [open]);
+  }, []);
   return (
-    <details ref={ref} className="menu" onToggle={(event) => setOpen(event.currentTarget.open)}>
+    <details ref={ref} className="menu">
       <summary className="btn">{label}</summary>
       <div className="menu-list" onClick={(event) => (event.target as HTMLElement).closest("a, button") && close()}>
         {children}
