@@ -624,6 +624,30 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("heading", { name: "Research", level: 1 }).waitFor();
   });
 
+  it("fits a phone's width with long emails in histories, and a tablet's with every Users column in view", async () => {
+    const long = "maximilian.oberhausenwinterfeldt@northwindtraders.onmicrosoft.com"; // the member above
+    const user = await page.evaluate((email) => fetch(`/api/v1/workspaces/default/users/${email}`).then((r) => r.json() as Promise<{ id: string }>), long);
+    const workspace = await resolveWorkspace(server.rt.store.db, "default");
+    await sql`insert into change_log (workspace_id, user_id, subject, actor, action, before, after)
+      values (${workspace.id}, ${user.id}, ${long}, 'test', 'update', jsonb_build_object('aliases', ${`old.${long}`}::text), jsonb_build_object('aliases', ${long}::text))`.execute(server.rt.store.db);
+    await page.setViewportSize(phone);
+    for (const path of [`/users/${user.id}`, "/groups/Night%20shift", "/activity"]) {
+      await page.goto(`${server.url}/w/default${path}`);
+      await page.locator(".history-item", { hasText: long }).first().waitFor();
+      expect(await overflow(page.locator("html")), path).toBe(0);
+    }
+    // Beside the sidebar, below 1280 px: the email under the name, the status among the tags, nothing scrolled away.
+    for (const width of [800, 1100, 1200]) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.goto(`${server.url}/w/default/users`);
+      const ada = page.locator("tbody tr", { has: page.getByRole("link", { name: "Ada Lovelace" }) });
+      await ada.waitFor();
+      expect(await overflow(page.locator(".table-wrap")), `${width} px`).toBe(0);
+      for (const shown of [ada.getByText("ada@contoso.com"), ada.getByText("Enabled"), page.getByRole("columnheader", { name: "Updated" })]) expect(await shown.filter({ visible: true }).count(), `${width} px: ${shown}`).toBe(1);
+    }
+    await page.setViewportSize(desktop);
+  });
+
   it("creates a workspace from the switcher, and opens on the workspace used last", async () => {
     await page.getByLabel("Workspace", { exact: true }).selectOption("__new");
     const dialog = page.getByRole("dialog", { name: "New workspace" });

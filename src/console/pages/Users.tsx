@@ -249,11 +249,11 @@ export function UsersPage() {
                 ? [{ label: <PageCheckbox checked={allTicked} some={selected.size > 0} onChange={() => (allTicked ? clearSelection() : setSelected(new Map(pageItems.map((u) => [u.id, u]))))} />, className: "cell-check" }]
                 : []),
               sortColumn("displayName", "Name"),
-              sortColumn("email", "Email"),
+              { ...sortColumn("email", "Email"), className: "hide-tablet" },
               { label: "Department", className: "hide-narrow" },
               sortColumn("source", "Source"),
               "Tags",
-              "Status",
+              { label: "Status", className: "hide-tablet" },
               sortColumn("updatedAt", "Updated"),
             ]}
           >
@@ -274,9 +274,10 @@ export function UsersPage() {
                       {user.displayName}
                     </Link>
                     {user.jobTitle ? <div className="muted small">{user.jobTitle}</div> : null}
+                    <div className="muted small only-tablet">{user.email ?? user.userPrincipalName}</div>
                   </div>
                 </td>
-                <td data-label="Email" className="truncate" title={user.email ?? user.userPrincipalName ?? undefined}>
+                <td data-label="Email" className="truncate hide-tablet" title={user.email ?? user.userPrincipalName ?? undefined}>
                   {user.email ?? user.userPrincipalName ?? "—"}
                 </td>
                 <td data-label="Department" className="hide-narrow">
@@ -290,9 +291,14 @@ export function UsersPage() {
                         {t}
                       </Badge>
                     ))}
+                    <span className="only-tablet">
+                      <StatusBadge user={user} />
+                    </span>
                   </span>
                 </td>
-                <td data-label="Status">{user.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}</td>
+                <td data-label="Status" className="hide-tablet">
+                  <StatusBadge user={user} />
+                </td>
                 <td data-label="Updated" className="nowrap" title={formatDate(user.updatedAt)}>
                   {relativeTime(user.updatedAt)}
                 </td>
@@ -315,6 +321,8 @@ export function UsersPage() {
     </div>
   );
 }
+
+const StatusBadge = ({ user }: { user: User }) => (user.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>);
 
 /** Ticks or clears every row of the page; half-ticked while only some are. */
 function PageCheckbox({ checked, some, onChange }: { checked: boolean; some: boolean; onChange: () => void }) {
