@@ -636,6 +636,12 @@ describe.skipIf(!hasChromium)("web console", () => {
       await page.locator(".history-item", { hasText: long }).first().waitFor();
       expect(await overflow(page.locator("html")), path).toBe(0);
     }
+    // The Users table's rows, stacked as cards, keep their content in them: the row's checkbox too.
+    await page.goto(`${server.url}/w/default/users`);
+    const tick = page.getByRole("checkbox", { name: "Select Ada Lovelace" });
+    await tick.waitFor();
+    expect(await overflow(page.locator("html").or(page.locator("tbody td")))).toBe(0);
+    expect((await tick.boundingBox())!.width).toBeGreaterThan(10);
     // Beside the sidebar, below 1280 px: the email under the name, the status among the tags, nothing scrolled away.
     for (const width of [800, 1100, 1200]) {
       await page.setViewportSize({ width, height: 800 });
