@@ -105,6 +105,14 @@ export class ImportPass {
     return !this.options.dryRun && (this.options.partial || this.problemCount === 0);
   }
 
+  /**
+   * Whether some row read so far has no problem. Once every row is read and checked: whether a partial import
+   * imports anything at all (one that does not has not done what was asked, and applies nothing).
+   */
+  private get anyValidRow(): boolean {
+    return this.invalidRows.size < this.rows;
+  }
+
   /** Reads and checks the file's rows and stages them, a batch at a time. */
   async *stagedBatches(): AsyncGenerator<StagedBatch> {
     const { table } = this.source;
@@ -156,7 +164,7 @@ export class ImportPass {
       next?.catch(() => {}); // awaited below, after this batch's work; a read error surfaces there
       try {
         const report = await this.plan(db, batch);
-        if (sourceId && this.applies) await this.apply(db, batch, sourceId);
+        if (sourceId && (report ? report.applied : this.applies)) await this.apply(db, batch, sourceId);
         if (report) return report;
       } catch (error) {
         // Nothing may still be writing when the transaction ends (a statement after its ROLLBACK would commit on its own).
@@ -239,7 +247,7 @@ export class ImportPass {
     const { options, source, limit, newUsers } = this;
     this.timings.total = Math.round(performance.now() - this.started);
     return buildReport({
-      options, sourceName: this.sourceName, table: source.table, mapping: source.mapping, rows: this.rows, limit, applied: this.applies, timings: this.timings,
+      options, sourceName: this.sourceName, table: source.table, mapping: source.mapping, rows: this.rows, limit, applied: this.applies && this.anyValidRow, timings: this.timings,
       counts: newUsers ? { create: newUsers.created } : await countActions(db, { runId: this.runId }),
       newGroups: [...this.newGroups.values()],
       problems: this.problems, problemCount: this.problemCount, invalidRows: this.invalidRows.size,

@@ -10,7 +10,10 @@ export interface ImportReport {
   dryRun: boolean;
   partial: boolean;
   updateExisting: boolean;
-  /** True when the changes were written. False for a dry run, or when problems stopped an all-or-nothing import. */
+  /**
+   * True when the changes were written. False for a dry run, when problems stopped an all-or-nothing import, and
+   * when a partial import found no valid row (nothing was imported).
+   */
   applied: boolean;
   columns: { mapped: { column: string; field: string }[]; unknown: string[]; ignored: { column: string; reason: string }[] };
   counts: { rows: number; invalid: number; problems: number; created: number; updated: number; unchanged: number; skipped: number; groupsCreated: number };

@@ -59,7 +59,8 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
   try {
     const report = await importFile(ctx, store, options);
     if (!report.applied) {
-      await notifyFailure(ctx, options, `${report.counts.problems} problem(s) in ${report.counts.invalid} row(s) stopped the import.`);
+      const problems = `${report.counts.problems} problem(s) in ${report.counts.invalid} row(s)`;
+      await notifyFailure(ctx, options, options.partial ? `No row was valid (${problems}): nothing was imported.` : `${problems} stopped the import.`);
     }
     return report;
   } catch (error) {

@@ -102,6 +102,17 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(await emailsIn("default-gb")).toContain("good@example.com");
   });
 
+  it("--partial with no valid row imports nothing and exits 1, saying no row was valid", async () => {
+    const file = write("all-bad.csv", "Email,Name\nbad-email,Bad\nworse,Worse\n");
+    const result = await cli("import", file, "--partial", "--workspace", "default-gb", "--json");
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.json()).toMatchObject({ applied: false, partial: true, counts: { rows: 2, invalid: 2, created: 0 } });
+    const human = await cli("import", file, "--partial", "--workspace", "default-gb");
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain("nothing was imported: no row was valid; fix the 2 problem(s) above and retry");
+    expect(human.stdout).not.toContain("applied:");
+  });
+
   it("fails with a clear error on stderr and nothing on stdout for a missing or unreadable file", async () => {
     const missing = await cli("import", path("nope.csv"), "--workspace", "default-gb", "--json");
     expect(missing.code).toBe(3);

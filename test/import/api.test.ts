@@ -111,6 +111,20 @@ describe.each(engines)("import API on %s", (engine) => {
     expect(partial.body).toMatchObject({ applied: true, counts: { created: 1, invalid: 1 } });
   });
 
+  it("answers 422 import_invalid when a partial commit finds no valid row, and keeps the upload", async () => {
+    const uploaded = await upload("all-bad.csv", Buffer.from("Email,Name\nbad-email,Bad\nworse,Worse\n"), { partial: "true" });
+    expect(uploaded.body.preview).toMatchObject({ partial: true, applied: false, counts: { rows: 2, invalid: 2 } });
+    const refused = await as("POST", `workspaces/acme/imports/${uploaded.body.id}/commit`, {});
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({
+      code: "import_invalid",
+      message: expect.stringMatching(/^Nothing was imported: no row was valid/),
+      details: { report: { partial: true, applied: false, counts: { created: 0, invalid: 2 } } },
+    });
+    expect((await as("GET", `workspaces/acme/imports/${uploaded.body.id}`)).status).toBe(200);
+    expect((await as("GET", "workspaces/acme/users?source=all-bad.csv")).body.total).toBe(0);
+  });
+
   it("reports a running commit's progress beside it, and refuses a second commit or a discard meanwhile", async () => {
     // 300 PINs take a second or more to hash (scrypt), long enough to watch the commit.
     const rows = Array.from({ length: 300 }, (_, i) => `watched${i}@example.com,Watched ${i},${String(100_000 + ((i * 7919) % 900_000))}`);

@@ -125,6 +125,32 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await userCount(ctx)).toBe(1);
   });
 
+  it("--partial with no valid row imports nothing: not applied, no source, no change, and a failure notification", async () => {
+    const ctx = await newWorkspace();
+    const sources = async () => (await store.db.selectFrom("sources").select("name").where("workspace_id", "=", ctx.workspace.id).execute()).map((s) => s.name);
+    const allBad = await file("all-bad.csv", "Email,Name\nbad-email,Bad\nworse,Worse\n");
+    const report = await importFile(ctx, allBad, { partial: true });
+    expect(report).toMatchObject({ applied: false, partial: true, counts: { rows: 2, invalid: 2, created: 0, updated: 0 } });
+    expect(await userCount(ctx)).toBe(0);
+    expect(await sources()).toEqual([]);
+    const [notice] = await listNotifications(store.db, ctx.workspace);
+    expect(notice).toMatchObject({ title: "Import of all-bad.csv failed", body: expect.stringContaining("No row was valid") });
+
+    // Rows that read well but each take a card another user holds, in batches applied while the file is read: rolled back.
+    await createUser(ctx, { email: "hand@example.com", displayName: "By Hand", cardNumbers: ["1", "2", "3"] });
+    const changes = await changeCount(ctx);
+    const taken = await file("taken.csv", "Email,Name,Card\nu1@example.com,U1,1\nu2@example.com,U2,2\nu3@example.com,U3,3\n");
+    const inBatches = await importFile(ctx, taken, { partial: true, batchRows: 1 });
+    expect(inBatches).toMatchObject({ applied: false, counts: { rows: 3, invalid: 3, created: 0 } });
+    expect(await userCount(ctx)).toBe(1);
+    expect(await changeCount(ctx)).toBe(changes);
+    expect(await sources()).toEqual([]);
+
+    // One valid row is enough: the rest are reported and the import applies.
+    const oneGood = await file("one-good.csv", "Email,Name,Card\nu1@example.com,U1,1\nu4@example.com,U4,4\n");
+    expect(await importFile(ctx, oneGood, { partial: true, batchRows: 1 })).toMatchObject({ applied: true, counts: { created: 1, invalid: 1 } });
+  });
+
   it("raises one notification for a failed import, none for a dry run or a successful one", async () => {
     const ctx = await newWorkspace();
     const bad = await file("broken.csv", "Email,Name\nbad-email,Bad\n");

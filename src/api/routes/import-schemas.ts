@@ -25,7 +25,7 @@ export const importReportSchema = z
     dryRun: z.boolean(),
     partial: z.boolean(),
     updateExisting: z.boolean(),
-    applied: z.boolean(),
+    applied: z.boolean().describe("the changes were written; false for a dry run, when problems stopped an all-or-nothing import, or when a partial import found no valid row"),
     columns: z.object({
       mapped: z.array(z.object({ column: z.string(), field: z.string() })),
       unknown: z.array(z.string()),

@@ -159,7 +159,7 @@ export const importRoutes: RouteModule = {
     route({
       method: "POST",
       url: "/workspaces/:workspace/imports/:id/commit",
-      summary: "Apply an uploaded file; 422 import_invalid (with the report) when problems stop an all-or-nothing import",
+      summary: "Apply an uploaded file; 422 import_invalid (with the report) when problems stop an all-or-nothing import, or a partial one finds no valid row",
       access: "workspace",
       params: uploadParams,
       body: importOptionsSchema.default({ partial: false, updateExisting: false }),
@@ -178,9 +178,10 @@ export const importRoutes: RouteModule = {
           committing.delete(upload.id);
         }
         if (!report.applied) {
-          throw new RollcallError("import_invalid", `Nothing was imported: ${report.counts.problems} problem(s) in ${report.counts.invalid} row(s); fix them or commit with partial=true`, {
-            report,
-          });
+          const problems = `${report.counts.problems} problem(s) in ${report.counts.invalid} row(s)`;
+          // With partial, no valid row means nothing to apply: as much a failure as an all-or-nothing import stopped by problems.
+          const message = report.partial ? `Nothing was imported: no row was valid (${problems}); fix them and commit again` : `Nothing was imported: ${problems}; fix them or commit with partial=true`;
+          throw new RollcallError("import_invalid", message, { report });
         }
         await deleteUpload(rt.config.dataDir, ctx.workspace.id, upload.id).catch(() => {});
         return report;

@@ -43,6 +43,7 @@ export function importCommand(): Command {
             bar?.stop();
           }
         },
+        // A partial import that found no valid row imported nothing: it failed like an all-or-nothing one (applied is false).
         { human: describeReport, ok: (r) => r.problems.length === 0 || (r.partial && r.applied) },
         "import",
       );
@@ -129,8 +130,10 @@ export function describeReport(r: ImportReport): string {
   }
   for (const p of r.problems.slice(0, 200)) lines.push(`  ! row ${p.row}${p.column ? `, ${p.column}` : ""}: ${p.field} ${p.message}`);
   if (c.problems > Math.min(200, r.problems.length)) lines.push(`  … ${c.problems - Math.min(200, r.problems.length)} more problem(s)`);
+  const noValidRow = r.partial && c.invalid === c.rows;
   if (r.applied) lines.push(`applied: ${c.created} created, ${c.updated} updated${c.invalid ? `; ${c.invalid} row(s) with problems skipped` : ""}`);
-  else if (r.dryRun) lines.push("dry run: nothing was changed");
+  else if (r.dryRun) lines.push(noValidRow ? "dry run: nothing was changed (and with --partial nothing would be: no row is valid)" : "dry run: nothing was changed");
+  else if (noValidRow) lines.push(`nothing was imported: no row was valid; fix the ${c.problems} problem(s) above and retry`);
   else lines.push(`nothing was imported: fix the ${c.problems} problem(s) above and retry, or use --partial to import the valid rows`);
   return lines.join("\n");
 }
