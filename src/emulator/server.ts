@@ -138,7 +138,7 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
       if (m !== "POST") return json(405, { error: "invalid_request", error_description: "The token endpoint only accepts POST." });
       if (knobs.tokenFault()) {
         const res = aadError(503, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.", req.origin);
-        res.headers["retry-after"] = "1";
+        res.headers["retry-after"] = String(Math.max(1, Math.round(knobs.retryAfterSeconds)));
         return res;
       }
       return tokenEndpoint(identity, req, t as string);

@@ -267,7 +267,7 @@ export interface KnobSettings {
   throttleBudget?: { unitsPer10s: number } | null;
   /** How Retry-After is written: integer seconds, fractional seconds, an HTTP date, or rotating. */
   retryAfterForm?: "seconds" | "fractional" | "http-date" | "mixed";
-  /** Base Retry-After for random throttles (seconds, default 1). */
+  /** Base Retry-After for random throttles and token-endpoint faults (seconds, default 1). */
   retryAfterSeconds?: number;
   /** Fraction of token-endpoint requests answered 503 temporarily_unavailable (AADSTS90033) with Retry-After. */
   tokenFaultRate?: number;

@@ -150,8 +150,8 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     if (tookOver) await clearAbandonedStage(store);
     if (!request.source.credential) throw new RollcallError("source_auth_failed", "No client secret is stored for this source", { aadsts: "AADSTS7000218" });
     const { loginUrl, graphUrl } = endpoints(source.config);
-    const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: source.config.tenantId, clientId: source.config.clientId, credential: request.source.credential, fetch });
-    graph = new GraphClient({ graphUrl, tokens, fetch, ...(options.retry && { retry: options.retry }) });
+    const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: source.config.tenantId, clientId: source.config.clientId, credential: request.source.credential, fetch, signal });
+    graph = new GraphClient({ graphUrl, tokens, fetch, signal, ...(options.retry && { retry: options.retry }) });
     await tokens.token({ refresh: true });
 
     progress.phase = "fetching";

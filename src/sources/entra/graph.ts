@@ -56,6 +56,25 @@ export function retryDelay(retryAfter: string | null, attempt: number, policy: R
 
 const retryable = new Set([429, 500, 502, 503, 504]);
 
+/**
+ * Waits `ms` (a Retry-After, a backoff), unless `signal` aborts first: then rejects at once with its reason,
+ * so a run interrupted or cancelled during a throttled wait ends now, not when Graph would have it retry.
+ */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 export class GraphClient {
   readonly stats: GraphStats = { requests: 0, throttled: 0 };
   private active = 0;
@@ -69,6 +88,8 @@ export class GraphClient {
       retry?: RetryPolicy;
       concurrency?: number;
       sleep?: (ms: number) => Promise<void>;
+      /** The run's: aborting it ends a wait between retries at once, with its reason. */
+      signal?: AbortSignal;
     },
   ) {}
 
@@ -102,7 +123,7 @@ export class GraphClient {
 
   private async send(url: string, headers: Record<string, string>): Promise<Record<string, unknown>> {
     const policy = this.options.retry ?? defaultRetry;
-    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const sleep = this.options.sleep ?? ((ms: number) => pause(ms, this.options.signal));
     const clientRequestId = randomUUID();
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {

@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, randomUUID, X509Certificate, type KeyObje
 import { importPKCS8, SignJWT } from "jose";
 import { invalidInput, RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
-import { retryDelay, type RetryPolicy } from "./graph.ts";
+import { pause, retryDelay, type RetryPolicy } from "./graph.ts";
 
 /**
  * App-only tokens (client credentials) for one source. Every provider starts empty: a connect test or a
@@ -51,6 +51,8 @@ export function createTokenProvider(options: {
   fetch: HttpFetch;
   retry?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
+  /** The run's: aborting it ends a wait between retries at once, with its reason. */
+  signal?: AbortSignal;
 }): TokenProvider {
   const tokenUrl = `${options.loginUrl}/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`;
   let cached: { value: string; expiresAt: number } | undefined;
@@ -76,7 +78,7 @@ export function createTokenProvider(options: {
    */
   async function post(form: URLSearchParams): Promise<{ access_token: string; expires_in?: unknown }> {
     const policy = options.retry ?? tokenRetry;
-    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const sleep = options.sleep ?? ((ms: number) => pause(ms, options.signal));
     const clientRequestId = randomUUID();
     for (let attempt = 1; ; attempt++) {
       let response: Response;
