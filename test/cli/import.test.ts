@@ -77,6 +77,16 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(users.map((u) => [u.email, u.displayName]).sort()).toEqual([["ada@example.com", "Ada Lovelace"], ["grace@example.com", "Grace Hopper"]]);
   });
 
+  it("--dry-run shows a change of PIN alone in words, never the PIN", async () => {
+    const file = write("pins.csv", "Email,Full name,PIN\npin@example.com,Pin Holder,1357\n");
+    expect((await cli("import", file, "--workspace", "default-gb")).code).toBe(0);
+    write("pins.csv", "Email,Full name,PIN\npin@example.com,Pin Holder,2468\n");
+    const human = await cli("import", file, "--dry-run", "--workspace", "default-gb");
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain("~ row 2: Pin Holder <pin@example.com>\n      pin: \"set\" → \"changed\"");
+    expect(human.stdout).not.toContain("2468");
+  });
+
   it("without --partial a file with bad rows imports nothing and exits 1, naming each row, column and value", async () => {
     const file = write("bad.csv", "Email,Name,Mobile\ngood@example.com,Good,\nbad-email,Bad,\nphone@example.com,Phone,123\n");
     const result = await cli("import", file, "--workspace", "default-gb", "--json");

@@ -103,8 +103,31 @@ describe.each(engines)("importing users on %s", (engine) => {
     const updates = await store.db.selectFrom("change_log").select(["subject", "before", "after"]).where("workspace_id", "=", ctx.workspace.id).where("action", "=", "update").orderBy("id").execute();
     expect(updates).toEqual([
       { subject: "ada@example.com", before: { displayName: "Ada Lovelace", cardNumbers: ["000123"] }, after: { displayName: "Ada King", cardNumbers: ["000999"] } },
-      { subject: "grace@example.com", before: {}, after: { pin: "changed" } },
+      // A PIN is logged in words, never its value or hash: Grace had none.
+      { subject: "grace@example.com", before: { pin: null }, after: { pin: "changed" } },
     ]);
+  });
+
+  it("previews and logs a change of PIN alone, in words: set → changed, or none → changed", async () => {
+    const ctx = await newWorkspace();
+    await importFile(ctx, fixture("basic.csv"));
+    const pins = await file("basic.csv", "Email,Full name,PIN\nada@example.com,Ada Lovelace,9876\ngrace@example.com,\"Grace \"\"Amazing\"\" Hopper\",5678\n");
+    const preview = await importFile(ctx, pins, { dryRun: true });
+    expect(preview.counts).toMatchObject({ updated: 2, unchanged: 0 });
+    expect(preview.updated.map((u) => [u.email, u.changes])).toEqual([
+      ["ada@example.com", { pin: { before: "set", after: "changed" } }],
+      ["grace@example.com", { pin: { before: null, after: "changed" } }],
+    ]);
+    expect(JSON.stringify(preview)).not.toMatch(/9876|5678|scrypt|pending/);
+
+    await importFile(ctx, pins);
+    const logged = await store.db.selectFrom("change_log").select(["subject", "before", "after"]).where("workspace_id", "=", ctx.workspace.id).where("action", "=", "update").orderBy("id").execute();
+    expect(logged).toEqual([
+      { subject: "ada@example.com", before: { pin: "set" }, after: { pin: "changed" } },
+      { subject: "grace@example.com", before: { pin: null }, after: { pin: "changed" } },
+    ]);
+    // The same PINs again: nothing to preview.
+    expect((await importFile(ctx, pins, { dryRun: true })).counts).toMatchObject({ updated: 0, unchanged: 2 });
   });
 
   it("is all or nothing by default, and --partial applies the valid rows and reports the rest", async () => {

@@ -73,6 +73,12 @@ function beforeAfter(t: ApplyTarget): { before: RawBuilder<unknown>; after: RawB
       after.push(key, targets[c.column]!);
     }
   }
+  if (t.present.has("pin")) {
+    // A PIN is a secret: its change shows in words, never as a value or a hash. A row's pin_hash is set only for a
+    // PIN that differs from the user's ("pending" in a dry run), so an unchanged one is null on both sides.
+    before.push(sql.lit("pin"), sql`CASE WHEN s.pin_hash IS NOT NULL AND u.pin_hash IS NOT NULL THEN 'set' END`);
+    after.push(sql.lit("pin"), sql`CASE WHEN s.pin_hash IS NOT NULL THEN 'changed' END`);
+  }
   before.push(sql.lit("tags"), sql`u.tags`, sql.lit("source"), sql`u.source_type || ':' || u.source_name`);
   after.push(sql.lit("tags"), targets.tags!, sql.lit("source"), sql`'import:' || ${t.sourceName}::text`);
   return { before: sql`jsonb_build_object(${sql.join(before)})`, after: sql`jsonb_build_object(${sql.join(after)})` };
@@ -167,7 +173,7 @@ export async function applyStaged(
   if (newGroups.length) steps.push(["groups", () => insertImportGroups(trx, { workspaceId, sourceName, sourceId, actor }, newGroups.map((name) => ({ name })))]);
   const { before, after } = beforeAfter(t);
   // The log keeps only the fields that change (as the report's diff does), not every column of the file;
-  // a new PIN shows as "pin": "changed" (never the hash).
+  // a new PIN shows as "pin": "set" (if the user had one) → "changed", never the hash (see beforeAfter).
   const changed = (from: string, other: string) =>
     sql`coalesce((SELECT jsonb_object_agg(e.k, e.v) FROM jsonb_each(d.${sql.raw(from)}) e(k, v) WHERE e.v IS DISTINCT FROM d.${sql.raw(other)} -> e.k), '{}')`;
   const set = Object.entries(targetExpressions(t.present, sourceName)).map(([column, target]) => sql`${sql.raw(column)} = ${target}`);
@@ -177,8 +183,8 @@ export async function applyStaged(
     await sql`
       INSERT INTO change_log (workspace_id, user_id, subject, action, before, after, actor)
       SELECT ${workspaceId}, d.id, d.subject, 'update', ${changed("before", "after")},
-             ${changed("after", "before")} || CASE WHEN d.new_pin THEN '{"pin": "changed"}'::jsonb ELSE '{}' END, ${actor}
-      FROM (SELECT u.id, s.row_no, coalesce(s.email, s.user_principal_name, s.display_name) AS subject, ${before} AS before, ${after} AS after, s.pin_hash IS NOT NULL AS new_pin
+             ${changed("after", "before")}, ${actor}
+      FROM (SELECT u.id, s.row_no, coalesce(s.email, s.user_principal_name, s.display_name) AS subject, ${before} AS before, ${after} AS after
             FROM import_rows s JOIN users u ON u.id = s.user_id WHERE ${staged} AND s.action = 'update') d
       ORDER BY d.row_no`.execute(trx);
     await sql`
