@@ -196,6 +196,40 @@ describe("XLSX reading", () => {
     expect(rows).toEqual([{ row: 1, cells: ["email", "card"] }, { row: 2, cells: ["ada@example.com", "123", "Ada <Lovelace>"] }]);
   });
 
+  // As programs that write formulas without computing them save a sheet: <f> without <v>. Excel saves each result in <v>.
+  it("makes a formula cell without a saved result a problem at that cell where the import reads it, never a blank", async () => {
+    const path = join(scratch, "formulas.xlsx");
+    const text = (ref: string, t: string) => `<x:c r="${ref}" t="inlineStr"><x:is><x:t>${t}</x:t></x:is></x:c>`;
+    await writeFile(path, zipArchive(prefixed([
+      `<x:row r="1">${text("A1", "email")}${text("B1", "name")}${text("C1", "note")}</x:row>`,
+      // A result saved beside its formula is read as the value.
+      `<x:row r="2">${text("A2", "ada@example.com")}<x:c r="B2" t="str"><x:f>UPPER("ada")</x:f><x:v>ADA</x:v></x:c></x:row>`,
+      // The email is computed and its result was never saved.
+      `<x:row r="3"><x:c r="A3"><x:f>LOWER(B3)&amp;"@example.com"</x:f></x:c>${text("B3", "Grace")}</x:row>`,
+      // A shared formula's other cells carry only a reference to it.
+      `<x:row r="4">${text("A4", "linus@example.com")}<x:c r="B4" t="str"><x:f t="shared" si="0"/></x:c></x:row>`,
+      // Not read by the import (an unknown column), nor a saved empty result: blank rows, skipped.
+      `<x:row r="5"><x:c r="C5"><x:f>1+1</x:f></x:c></x:row>`,
+      `<x:row r="6"><x:c r="A6" t="str"><x:f>""</x:f><x:v></x:v></x:c></x:row>`,
+    ].join(""))));
+    const { rows } = await readAll(path);
+    expect(rows.slice(1)).toEqual([
+      { row: 2, cells: ["ada@example.com", "ADA"] },
+      { row: 3, cells: ["", "Grace"], formulasWithoutResult: [0] },
+      { row: 4, cells: ["linus@example.com", ""], formulasWithoutResult: [1] },
+      { row: 5, cells: ["", "", ""], formulasWithoutResult: [2] },
+      { row: 6, cells: [""] },
+    ]);
+    const source = await openImportSource(path, { defaultCountry: null });
+    const results: { row: number; user?: { email: string | null; displayName: string }; problems: unknown[] }[] = [];
+    for await (const result of source.rows) results.push(result);
+    expect(results).toEqual([
+      { row: 2, user: expect.objectContaining({ email: "ada@example.com", displayName: "ADA" }), problems: [] },
+      { row: 3, problems: [{ row: 3, column: "email", field: "email", message: "A3 holds a formula with no saved result: open the file in Excel and save it (or paste the values over the formulas), then import again" }] },
+      { row: 4, problems: [{ row: 4, column: "name", field: "displayName", message: expect.stringMatching(/^B4 holds a formula with no saved result/) }] },
+    ]);
+  });
+
   it("refuses a worksheet that is not well-formed XML, saying where it breaks", async () => {
     const path = join(scratch, "crossed.xlsx");
     await writeFile(path, zipArchive(prefixed(`<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:row></x:c>`)));

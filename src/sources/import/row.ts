@@ -1,6 +1,7 @@
 import { splitList } from "../../domain/list-cell.ts";
 import { userFieldsSchema, normaliseUserFields, withinFieldLimits, type UserFields } from "../../domain/user.ts";
 import { unneutralise } from "./formula.ts";
+import { columnName } from "./xlsx.ts";
 import type { ColumnMapping } from "./mapping.ts";
 import type { ImportField } from "../../domain/import-fields.ts";
 
@@ -50,19 +51,36 @@ export function isBlankRow(cells: string[]): boolean {
   return true;
 }
 
-/** Reads one data row. Pure: the same cells, mapping and country always give the same answer. */
-export function readRow(row: number, cells: string[], mapping: ColumnMapping, defaultCountry: string | null): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[] } {
+/**
+ * Reads one data row. Pure: the same cells, mapping and country always give the same answer. `unresolved`: the
+ * cells (0-based) holding a formula without its saved result (TableRow.formulasWithoutResult).
+ */
+export function readRow(
+  row: number,
+  cells: string[],
+  mapping: ColumnMapping,
+  defaultCountry: string | null,
+  unresolved?: readonly number[],
+): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[] } {
   const problems: ImportProblem[] = [];
   const { columns, columnOf } = readingOf(mapping);
   const input: Record<string, unknown> = {};
   let custom: Record<string, string> | undefined;
   let groups: string[] | undefined;
   let enabledText: { value: string; inverted: boolean; column: string } | undefined;
+  /** Fields whose cell holds no value to read (an error or a formula's missing result): already a problem, never also "required". */
+  let unread: Set<string> | undefined;
 
   for (const { index, field, kind, header } of columns) {
+    if (unresolved?.includes(index)) {
+      problems.push({ row, column: header, field: kind === "custom" ? `customAttributes.${field}` : field, message: `${columnName(index + 1)}${row} holds a formula with no saved result: open the file in Excel and save it (or paste the values over the formulas), then import again` });
+      (unread ??= new Set()).add(field);
+      continue;
+    }
     const text = unneutralise(cells[index] ?? "").trim();
     if (text.startsWith("#") && spreadsheetErrors.has(text.toUpperCase())) {
       problems.push({ row, column: header, field: kind === "custom" ? `customAttributes.${field}` : field, value: text, message: `is the spreadsheet error ${text}, not a value: fix the formula in the file (or paste its values) and import again` });
+      (unread ??= new Set()).add(field);
       continue;
     }
     if (kind === "text") input[field] = text === "" ? null : text;
@@ -80,7 +98,7 @@ export function readRow(row: number, cells: string[], mapping: ColumnMapping, de
   if (!input.displayName) {
     const derived = [input.givenName, input.surname].filter((v) => typeof v === "string" && v).join(" ");
     if (derived) input.displayName = derived;
-    else problems.push({ row, column: columnOf.get("displayName") ?? null, field: "displayName", message: "is required (or give a first and last name)" });
+    else if (!unread?.has("displayName")) problems.push({ row, column: columnOf.get("displayName") ?? null, field: "displayName", message: "is required (or give a first and last name)" });
   }
 
   const shape = input.displayName && withinFieldLimits(input) ? undefined : partialFields.safeParse({ ...input, displayName: input.displayName ?? "?" });
@@ -102,7 +120,7 @@ export function readRow(row: number, cells: string[], mapping: ColumnMapping, de
   }
   const email = value.email ?? null;
   const userPrincipalName = value.userPrincipalName ?? null;
-  if (!email && !userPrincipalName) {
+  if (!email && !userPrincipalName && !unread?.has("email") && !unread?.has("userPrincipalName")) {
     problems.push({ row, column: columnOf.get("email") ?? columnOf.get("userPrincipalName") ?? null, field: "email", message: "is required (the email, or else the userPrincipalName, identifies the user)" });
   }
   const keys: RowKeys = { row, email, userPrincipalName, aliases: value.aliases, cardNumbers: value.cardNumbers };

@@ -2,7 +2,7 @@ import { RollcallError } from "../../errors.ts";
 import { mapColumns, type ColumnMapping, type MappingFile } from "./mapping.ts";
 import { openTable } from "./open.ts";
 import { isBlankRow, readRow, type ImportedUser, type ImportProblem, type RowKeys } from "./row.ts";
-import type { TableFile } from "./table.ts";
+import type { TableFile, TableRow } from "./table.ts";
 
 /**
  * The import source: a file becomes a header mapping plus a stream of checked rows. Nothing here
@@ -38,13 +38,15 @@ export async function openImportSource(path: string, options: { sheet?: string |
   return { table, mapping, headerRow: header.row, rows: checkedRows(iterator, mapping, options.defaultCountry) };
 }
 
-async function* checkedRows(iterator: AsyncIterator<{ row: number; cells: string[] }>, mapping: ColumnMapping, defaultCountry: string | null): AsyncGenerator<RowResult> {
+async function* checkedRows(iterator: AsyncIterator<TableRow>, mapping: ColumnMapping, defaultCountry: string | null): AsyncGenerator<RowResult> {
   const seen = new Duplicates(mapping);
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-    const { row, cells } = next.value;
-    if (isBlankRow(cells)) continue;
+    const { row, cells, formulasWithoutResult } = next.value;
+    // A formula without its saved result reads as blank: in a column the import reads, the row is not blank.
+    const unresolved = formulasWithoutResult?.filter((index) => mapping.fields[index]);
+    if (isBlankRow(cells) && !unresolved?.length) continue;
     if (mapping.layout === "entra" && /^example\b/i.test(cells[0]?.trim() ?? "")) continue;
-    const { user, keys, problems } = readRow(row, cells, mapping, defaultCountry);
+    const { user, keys, problems } = readRow(row, cells, mapping, defaultCountry, unresolved);
     // A row with other problems still claims its email and cards: a later row naming them is a duplicate,
     // not a new user (with --partial, it would otherwise be imported in the first row's place).
     const duplicates = seen.check(keys);

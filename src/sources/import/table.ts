@@ -3,6 +3,12 @@ export interface TableRow {
   /** 1-based row number as Excel or a text editor would show it (the header is usually row 1). */
   row: number;
   cells: string[];
+  /**
+   * XLSX only: the cells (0-based column indexes) holding a formula whose result the file does not save, as files
+   * written by programs that do not compute formulas have them. Their text is blank; where an import reads them,
+   * each is a problem at that cell (a blank would lose the value the formula stands for).
+   */
+  formulasWithoutResult?: number[];
 }
 
 export interface TableFile {

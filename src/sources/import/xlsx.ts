@@ -162,7 +162,9 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
   let rowNumber = 0;
   let cells: string[] = [];
   let column = 0;
-  let cell: { type: string; style: number; text: string; collecting: boolean } | undefined;
+  let cell: { type: string; style: number; text: string; collecting: boolean; formula: boolean; value: boolean } | undefined;
+  /** Cells of the row holding a formula without its result (see TableRow). */
+  let unresolved: number[] | undefined;
 
   const scanner = new XlsxXmlScanner({
     open(name, raw) {
@@ -171,12 +173,16 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
         rowNumber = r ? Number(r) : rowNumber + 1;
         cells = [];
         column = 0;
+        unresolved = undefined;
       } else if (name === "c") {
         const [r, t, s] = attributeValues(raw, cellAttributes);
         column = r ? columnIndex(r) : column + 1;
-        cell = { type: t ?? "n", style: Number(s ?? 0), text: "", collecting: false };
+        cell = { type: t ?? "n", style: Number(s ?? 0), text: "", collecting: false, formula: false, value: false };
       } else if (cell && (name === "v" || name === "t")) {
         cell.collecting = true;
+        if (name === "v") cell.value = true;
+      } else if (cell && name === "f") {
+        cell.formula = true;
       }
     },
     text(text) {
@@ -190,10 +196,12 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
       if ((name === "v" || name === "t") && cell) cell.collecting = false;
       else if (name === "c" && cell) {
         cells[column - 1] = cellText(cell.type, detached(cell.text), context.styles.formats[cell.style] ?? "General", context);
+        // Excel saves each formula's last result beside it (<v>); programs that write formulas without computing them do not.
+        if (cell.formula && !cell.value) (unresolved ??= []).push(column - 1);
         cell = undefined;
       } else if (name === "row") {
         for (let i = 0; i < cells.length; i++) cells[i] ??= "";
-        ready.push({ row: rowNumber, cells });
+        ready.push(unresolved ? { row: rowNumber, cells, formulasWithoutResult: unresolved } : { row: rowNumber, cells });
       }
     },
   });
