@@ -110,6 +110,10 @@ export class TenantEntry implements TenantHandle {
   // ---- delta ----
   expireDeltaTokens(): void { this.tenant.invalidateDelta("syncStateNotFound"); }
   resetDeltaTokens(): void { this.tenant.invalidateDelta("resyncRequired"); }
+  splitInDelta(id: string, parts: string[][] | null): void {
+    if (parts && parts.length > 1) this.tenant.deltaSplits.set(id, parts.map((p) => [...p]));
+    else this.tenant.deltaSplits.delete(id);
+  }
 
   // ---- state ----
   state(): TenantState {

@@ -77,6 +77,8 @@ export class Tenant {
   deltaEpoch = 1;
   /** Why each past epoch ended (used to answer stale tokens). */
   epochEndReasons = new Map<number, "syncStateNotFound" | "resyncRequired">();
+  /** Objects delta sends as several occurrences in a round, by id: the properties of each (TenantHandle.splitInDelta). */
+  deltaSplits = new Map<string, string[][]>();
 
   /** Differs per process: tokens minted by an earlier emulator process answer like a tenant migration. */
   readonly instance = randomUUID().slice(0, 8);

@@ -209,6 +209,12 @@ export interface TenantHandle {
   expireDeltaTokens(): void;
   /** Like a tenant migration: outstanding tokens answer 410 Gone `resyncRequired` with a Location to restart. */
   resetDeltaTokens(): void;
+  /**
+   * Delta rounds send this user or group as several occurrences in a row, as Graph may ("a single entity will be
+   * contained multiple times in the response"): each with its id and the properties of its part (those in no part go
+   * with the last); a group's members@delta are shared out among them in order. null: one occurrence again.
+   */
+  splitInDelta(id: string, parts: string[][] | null): void;
 
   state(): TenantState;
   counts(): { users: number; deletedUsers: number; groups: number; memberships: number };

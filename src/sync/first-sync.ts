@@ -69,7 +69,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
   const claimed = new Set<string>();
   const conflicts: string[] = [];
   const owned = ownership(config);
-  const groups = new Map<string, string>();
+  const groups = new Map<string, Record<string, unknown>>();
   const [onDirectory, onMirror] = [oneAtATime(), oneAtATime()];
 
   const links = await store.db.transaction().execute(async (mirror) => {
@@ -119,7 +119,8 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
       },
       async groups(page) {
         for (const g of page.groups) {
-          if (!g.removed) groups.set(g.id, JSON.stringify(g.data));
+          // A group listed again (Graph may, within a round) adds its properties to what the round said before.
+          if (!g.removed) groups.set(g.id, { ...groups.get(g.id), ...g.data });
           else if (groups.has(g.id)) throw new NotStreamable("the round removed a group it had listed");
         }
         if (page.members.some((m) => m.removed.includes(true))) throw new NotStreamable("the round removed a membership");
@@ -139,7 +140,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
     if (failure) throw collided(failure) ? new NotStreamable("a listed user or membership collided with one already written") : failure instanceof NotStreamable ? failure : graphFailure(failure, "list the directory");
     hooks.onListed();
     const encoded = new CopyEncoder();
-    for (const [id, data] of groups) encoded.addLine(`${s}\t${copyField(id)}\t${copyField(data)}\tf\n`);
+    for (const [id, data] of groups) encoded.addLine(`${s}\t${copyField(id)}\t${copyField(JSON.stringify(data))}\tf\n`);
     await store.copyInto(mirror, "entra_groups", ["source_id", "id", "data", "dirty"], encoded.take());
     // Statistics for the joins below and for the next run's planning (autovacuum sees none of these rows before the commit).
     await sql`analyze entra_users (source_id, id), entra_groups (source_id, id, dirty), entra_members`.execute(mirror);

@@ -8,7 +8,7 @@ import type { Db } from "../storage/database.ts";
  * and removes. Only rows whose data changed are written, and they become dirty (a group also when its
  * members changed), staying dirty until a run brings the directory in step with them (so a dry run, a
  * stopped run or a run whose groups chain failed after its users were merged loses nothing).
- * Replayed changes are idempotent: the latest copy of each object in the round wins (staging `seq`).
+ * Replayed changes are idempotent: an object's occurrences in the round fold in listing order (staging `seq`).
  */
 interface MergeInput {
   sourceId: string;
@@ -22,10 +22,29 @@ interface MergeInput {
   dryRun: boolean;
 }
 
-/** A temp table of the latest staged copy of each object of the round. */
+/**
+ * Each object of the round once, as its staged occurrences add up. Graph may send an object more than once in a
+ * round ("a single entity will be contained multiple times in the response", delta-query-overview), each time
+ * with only some of its properties: they fold in listing order as rounds fold into the mirror (an absent property
+ * keeps the earlier occurrence's value, an explicit null clears it). The last occurrence decides a removal, and
+ * one after a removal starts afresh. Most objects come once: only repeated ones pay for the fold.
+ */
+function roundObjects(stage: string, runId: string): RawBuilder<unknown> {
+  const t = sql.table(stage);
+  const folded = sql`(select jsonb_object_agg(key, value) from (select distinct on (p.key) p.key, p.value
+      from ${t} c cross join lateral jsonb_each(c.data) p
+      where c.run_id = ${runId} and c.id = s.id and c.seq <= s.seq
+        and c.seq > coalesce((select max(d.seq) from ${t} d where d.run_id = ${runId} and d.id = s.id and d.removed is not null), 0)
+      order by p.key, c.seq desc) k)`;
+  return sql`select distinct on (id) id, case when copies = 1 or removed is not null then data else ${folded} end as data, removed
+    from (select id, seq, data, removed, count(*) over (partition by id order by seq desc rows between unbounded preceding and unbounded following) as copies
+      from ${t} where run_id = ${runId}) s
+    order by id, seq desc`;
+}
+
+/** A temp table of each object of the round, its occurrences folded (roundObjects). */
 async function latestCopies(trx: Db, table: string, stage: string, runId: string): Promise<void> {
-  await sql`create temp table ${sql.table(table)} on commit drop as
-    select distinct on (id) id, data, removed from ${sql.table(stage)} where run_id = ${runId} order by id, seq desc`.execute(trx);
+  await sql`create temp table ${sql.table(table)} on commit drop as ${roundObjects(stage, runId)}`.execute(trx);
   await sql`analyze ${sql.table(table)} (id, removed)`.execute(trx);
 }
 
@@ -44,7 +63,7 @@ export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
   if (changed >= manyRows) await sql`analyze entra_users (source_id, id), entra_dirty_users, users (id, workspace_id, source_id, external_id)`.execute(db);
 }
 
-/** The latest copy of each listed user replaces the mirror's (full) or is upserted into it (delta); returns the rows changed. */
+/** Each listed user, folded, replaces the mirror's (full) or is upserted into it (delta); returns the rows changed. */
 async function mergeIntoMirror(trx: Db, input: MergeInput): Promise<number> {
   const { sourceId: s, runId: r } = input;
   await latestCopies(trx, "latest_users", "sync_stage_users", r);
@@ -67,12 +86,12 @@ async function mergeIntoMirror(trx: Db, input: MergeInput): Promise<number> {
 const merged = (mode: MergeInput["mode"]) => (mode === "full" ? sql`l.data` : sql`coalesce(e.data || l.data, l.data)`);
 
 /**
- * A full listing into an empty mirror (a source's first run): nothing to compare or remove, so the latest
- * copy of each user goes straight in, in key order, without a temp table (about 1 s at 100k users).
+ * A full listing into an empty mirror (a source's first run): nothing to compare or remove, so each user of the
+ * round goes straight in, in key order, without a temp table (about 1 s at 100k users).
  */
 async function fillMirror(trx: Db, input: MergeInput): Promise<number> {
   return dirtied(trx, input.sourceId, sql`insert into entra_users (source_id, id, data)
-    select ${input.sourceId}, l.id, l.data from (select distinct on (id) id, data, removed from sync_stage_users where run_id = ${input.runId} order by id, seq desc) l
+    select ${input.sourceId}, l.id, l.data from (${roundObjects("sync_stage_users", input.runId)}) l
     where l.removed is null returning id`);
 }
 

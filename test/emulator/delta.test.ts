@@ -191,3 +191,32 @@ describe("groups delta", () => {
     expect(r.items.every((g) => !("members@delta" in g))).toBe(true);
   });
 });
+
+describe("an object sent more than once in a round (splitInDelta)", () => {
+  it("comes as occurrences in a row, each with its id and its part's properties, a group's members@delta shared out", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const user = tenant.listUsers()[5]!;
+    const group = tenant.listGroups()[2]!;
+    tenant.splitInDelta(user.id, [["displayName"], ["department"]]);
+    tenant.splitInDelta(group.id, [["displayName"], ["description"]]);
+    try {
+      const users = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName,department,jobTitle`);
+      const at = users.items.findIndex((x) => x.id === user.id);
+      expect(users.items.filter((x) => x.id === user.id)).toHaveLength(2);
+      expect(users.items[at]).toEqual({ id: user.id, displayName: user.displayName });
+      expect(users.items[at + 1]).toEqual({ id: user.id, department: user.department, jobTitle: user.jobTitle });
+      expect(users.items).toHaveLength(tenant.listUsers().length + 1);
+
+      const groups = await round(`${t.emu.graphUrl}/v1.0/groups/delta?$select=displayName,description,members`);
+      const [first, second] = groups.items.filter((x) => x.id === group.id);
+      expect(first).toMatchObject({ id: group.id, displayName: group.displayName });
+      expect(first).not.toHaveProperty("description");
+      expect(second).not.toHaveProperty("displayName");
+      const members = [...(first["members@delta"] ?? []), ...(second["members@delta"] ?? [])].map((m: { id: string }) => m.id);
+      expect(members.sort()).toEqual(tenant.listMembers(group.id).map((m) => m.id).sort());
+    } finally {
+      tenant.splitInDelta(user.id, null);
+      tenant.splitInDelta(group.id, null);
+    }
+  });
+});

@@ -112,8 +112,9 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
       if (only && !only.has(r.u.id)) continue;
       const item = r.state === ACTIVE ? shape(r, r.u) : { id: r.u.id, "@removed": { reason: r.state === SOFT_DELETED ? "changed" : "deleted" } };
       if (!item) continue;
-      if (value.length === ps.size) { more = true; break; }
-      value.push(item);
+      const occurrences = splitUp(item, t.deltaSplits.get(r.u.id));
+      if (value.length > 0 && value.length + occurrences.length > ps.size) { more = true; break; }
+      value.push(...occurrences);
     }
   } else {
     let memberBudget = settings.membersPerPage;
@@ -126,7 +127,8 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
       const propChanged = g.state === ACTIVE ? shaped !== null : g.seq > st.s0 && g.seq <= st.s1;
       if (!propChanged && members.length === 0) continue;
       if (st.s0 === 0 && g.state === HARD_DELETED) continue;
-      if (value.length === ps.size || (memberBudget <= 0 && members.length > 0)) { more = true; break; }
+      const parts = g.state === ACTIVE ? t.deltaSplits.get(g.g.id)?.length ?? 1 : 1;
+      if ((value.length > 0 && value.length + parts > ps.size) || (memberBudget <= 0 && members.length > 0)) { more = true; break; }
       if (g.state !== ACTIVE) {
         value.push({ id: g.g.id, "@removed": { reason: g.state === SOFT_DELETED ? "changed" : "deleted" } });
         memberOffset = 0;
@@ -137,14 +139,14 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
         const chunk = members.slice(memberOffset, memberOffset + memberBudget);
         item["members@delta"] = chunk;
         memberBudget -= chunk.length;
-        value.push(item);
+        value.push(...splitUp(item, t.deltaSplits.get(g.g.id)));
         if (memberOffset + chunk.length < members.length) {
           memberOffset += chunk.length;
           more = true;
           break; // the same group continues on the next page
         }
       } else {
-        value.push(item);
+        value.push(...splitUp(item, t.deltaSplits.get(g.g.id)));
       }
       memberOffset = 0;
     }
@@ -155,6 +157,25 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
   else body["@odata.deltaLink"] = link(req, kind, "$deltatoken", { ...st, s0: st.s1, p: 0, m: 0 });
   body.value = value;
   return { body, headers };
+}
+
+/**
+ * An object as the occurrences TenantHandle.splitInDelta asks for, one after another: each its id and its part's
+ * properties (those in no part go with the last), a group's members@delta shared out in order. A removal stays one.
+ */
+function splitUp(item: Body, parts: string[][] | undefined): Body[] {
+  if (!parts || item["@removed"]) return [item];
+  const members = (item["members@delta"] as Body[] | undefined) ?? [];
+  const placed = new Set(parts.flat());
+  return parts.map((keys, i) => {
+    const out: Body = { id: item.id };
+    for (const [k, v] of Object.entries(item)) {
+      if (k !== "id" && k !== "members@delta" && (keys.includes(k) || (i === parts.length - 1 && !placed.has(k)))) out[k] = v;
+    }
+    const share = members.slice(Math.floor((i * members.length) / parts.length), Math.floor(((i + 1) * members.length) / parts.length));
+    if (share.length) out["members@delta"] = share;
+    return out;
+  });
 }
 
 function ctx(req: GraphReq, kind: string, sel: string[] | null): string {
