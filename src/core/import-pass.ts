@@ -44,6 +44,9 @@ export class ImportPass {
   private readonly limit: number;
   private readonly problems: ImportProblem[] = [];
   private problemCount = 0;
+  /** Warnings on rows read without problems (a phone's dropped extension), listed up to the limit, all counted. */
+  private readonly warnings: ImportProblem[] = [];
+  private warningCount = 0;
   private readonly invalidRows = new Set<number>();
   private rows = 0;
   /** Groups the file names that do not exist yet, by lower-case name (first spelling wins). */
@@ -138,6 +141,7 @@ export class ImportPass {
       to = result.row;
       const problems = result.user && this.newUsers ? this.newUsers.add(result.user) : result.problems;
       if (result.user && problems.length === 0) {
+        if (result.warnings) this.addWarnings(result.warnings);
         if (result.user.pin) pins.set(result.row, result.user.pin);
         if (!this.newUsers) encoder.add(stagingRow(this.runId, result.user));
         if (++staged >= batchRows) yield await stage(false);
@@ -250,7 +254,7 @@ export class ImportPass {
       options, sourceName: this.sourceName, table: source.table, mapping: source.mapping, rows: this.rows, limit, applied: this.applies && this.anyValidRow, timings: this.timings,
       counts: newUsers ? { create: newUsers.created } : await countActions(db, { runId: this.runId }),
       newGroups: [...this.newGroups.values()],
-      problems: this.problems, problemCount: this.problemCount, invalidRows: this.invalidRows.size,
+      problems: this.problems, problemCount: this.problemCount, invalidRows: this.invalidRows.size, warnings: this.warnings, warningCount: this.warningCount,
       created: newUsers ? newUsers.preview : await previewCreated(db, this.runId, limit),
       updated: this.updated,
       unchanged: newUsers ? [] : await previewUnchanged(db, this.runId, limit),
@@ -268,6 +272,11 @@ export class ImportPass {
       this.invalidRows.add(p.row);
       if (this.problems.length < this.limit) this.problems.push(p);
     }
+  }
+
+  private addWarnings(list: ImportProblem[]): void {
+    this.warningCount += list.length;
+    for (const w of list) if (this.warnings.length < this.limit) this.warnings.push(w);
   }
 
   private progress(phase: ImportProgress["phase"], done: number, total: number, step?: string): void {

@@ -16,12 +16,14 @@ export interface ImportReport {
    */
   applied: boolean;
   columns: { mapped: { column: string; field: string }[]; unknown: string[]; ignored: { column: string; reason: string }[] };
-  counts: { rows: number; invalid: number; problems: number; created: number; updated: number; unchanged: number; skipped: number; groupsCreated: number };
+  counts: { rows: number; invalid: number; problems: number; warnings: number; created: number; updated: number; unchanged: number; skipped: number; groupsCreated: number };
   created: { row: number; email: string | null; userPrincipalName: string | null; displayName: string }[];
   updated: { row: number; id: string; email: string | null; displayName: string; changes: Record<string, { before: unknown; after: unknown }> }[];
   unchanged: { row: number; id: string; email: string | null; displayName: string }[];
   groupsCreated: string[];
   problems: ImportProblem[];
+  /** Rows imported with a value that lost something on the way (a phone number's extension, which E.164 cannot hold), at the cell. */
+  warnings: ImportProblem[];
   /** True when some list above was cut at the limit. */
   truncated: boolean;
   /** Milliseconds: read (until the last row is read), check, pins, plan, apply (summed over the batches), total. */
@@ -48,6 +50,8 @@ export function buildReport(input: {
   problems: ImportProblem[];
   problemCount: number;
   invalidRows: number;
+  warnings: ImportProblem[];
+  warningCount: number;
   limit: number;
   created: ImportReport["created"];
   updated: Matched[];
@@ -82,6 +86,7 @@ export function buildReport(input: {
       rows: input.rows,
       invalid: input.invalidRows,
       problems: input.problemCount,
+      warnings: input.warningCount,
       created,
       updated,
       unchanged,
@@ -93,8 +98,9 @@ export function buildReport(input: {
     unchanged: input.unchanged,
     groupsCreated: input.newGroups,
     problems: [...input.problems].sort((a, b) => a.row - b.row),
+    warnings: input.warnings,
     timings: input.timings,
-    truncated: created > limit || updated > limit || unchanged > limit || input.problemCount > input.problems.length,
+    truncated: created > limit || updated > limit || unchanged > limit || input.problemCount > input.problems.length || input.warningCount > input.warnings.length,
   };
 }
 

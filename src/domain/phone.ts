@@ -1,6 +1,10 @@
 import { Metadata, getCountries, getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from "libphonenumber-js/max";
 
-export type PhoneResult = { ok: true; e164: string } | { ok: false; reason: string };
+/**
+ * `extension`: the one the text gave ("ext. 123", "x123", "#123"), which E.164 cannot hold: the number is kept
+ * without it, and whoever stores the number says the extension was dropped.
+ */
+export type PhoneResult = { ok: true; e164: string; extension?: string } | { ok: false; reason: string };
 
 /**
  * A phone number as E.164, read in the workspace's (or source's) default country when it has no
@@ -22,7 +26,12 @@ export function normalizePhone(raw: string, defaultCountry: string | null | unde
   if (!checkedWhileParsing(parsed, text.startsWith("+") ? undefined : country) && !parsed.isValid()) {
     return { ok: false, reason: `"${raw}" is not a valid number for ${parsed.country ?? country ?? "its country"}` };
   }
-  return { ok: true, e164: parsed.number };
+  return parsed.ext ? { ok: true, e164: parsed.number, extension: parsed.ext } : { ok: true, e164: parsed.number };
+}
+
+/** The words for an extension dropped from `raw`, kept as `e164`: a warning at that number, never a problem. */
+export function droppedExtension(raw: string, e164: string, extension: string): string {
+  return `"${raw.trim()}" has the extension ${extension}, which a phone number in E.164 cannot hold: kept ${e164} without it`;
 }
 
 export function isCountryCode(value: string): boolean {

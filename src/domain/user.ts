@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { FieldProblem } from "../errors.ts";
-import { normalizePhone } from "./phone.ts";
+import { droppedExtension, normalizePhone } from "./phone.ts";
 
 export type SourceType = "manual" | "import" | "entra";
 
@@ -131,14 +131,18 @@ function emptyToNull(s: string | null | undefined): string | null | undefined {
   return s === undefined ? undefined : s === null || s.trim() === "" ? null : s.trim();
 }
 
-/** Normalised values ready to store, or the list of field problems. Pure. */
+/**
+ * Normalised values ready to store, or the list of field problems. `warnings`: what the values lost on the way
+ * (a phone number's extension, which E.164 cannot hold), for the caller to tell. Pure.
+ */
 export type NormalisedUser = Partial<Omit<UserFields, "pin">> & { pin?: string | null };
 
 export function normaliseUserFields(
   input: Partial<UserFields>,
   defaultCountry: string | null,
-): { value: NormalisedUser; problems: FieldProblem[] } {
+): { value: NormalisedUser; problems: FieldProblem[]; warnings: FieldProblem[] } {
   const problems: FieldProblem[] = [];
+  const warnings: FieldProblem[] = [];
   const value: NormalisedUser = { ...input };
   for (const key of textFields) {
     if (key in input) value[key] = emptyToNull(input[key]);
@@ -148,16 +152,21 @@ export function normaliseUserFields(
     if (v && !isValidEmail(v)) problems.push({ field: key, message: `"${v}" is not a valid ${key === "email" ? "email address" : "user principal name (name@domain)"}`, value: v });
   }
   if (value.mobilePhone) {
-    const phone = normalizePhone(value.mobilePhone, defaultCountry);
-    if (phone.ok) value.mobilePhone = phone.e164;
-    else problems.push({ field: "mobilePhone", message: phone.reason, value: input.mobilePhone });
+    const raw = value.mobilePhone;
+    const phone = normalizePhone(raw, defaultCountry);
+    if (phone.ok) {
+      value.mobilePhone = phone.e164;
+      if (phone.extension) warnings.push({ field: "mobilePhone", message: droppedExtension(raw, phone.e164, phone.extension), value: raw });
+    } else problems.push({ field: "mobilePhone", message: phone.reason, value: input.mobilePhone });
   }
   if (input.businessPhones) {
     value.businessPhones = [];
     input.businessPhones.forEach((raw, index) => {
       const phone = normalizePhone(raw, defaultCountry);
-      if (phone.ok) value.businessPhones!.push(phone.e164);
-      else problems.push({ field: `businessPhones[${index}]`, message: phone.reason, value: raw });
+      if (phone.ok) {
+        value.businessPhones!.push(phone.e164);
+        if (phone.extension) warnings.push({ field: `businessPhones[${index}]`, message: droppedExtension(raw, phone.e164, phone.extension), value: raw });
+      } else problems.push({ field: `businessPhones[${index}]`, message: phone.reason, value: raw });
     });
   }
   if (input.pin !== undefined && input.pin !== null && input.pin !== "") {
@@ -181,5 +190,5 @@ export function normaliseUserFields(
       if (/\s/.test(alias)) problems.push({ field: `aliases[${index}]`, message: `"${alias}" must not contain spaces`, value: alias });
     });
   }
-  return { value, problems };
+  return { value, problems, warnings };
 }

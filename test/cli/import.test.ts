@@ -7,7 +7,7 @@ import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import type { ImportReport } from "../../src/core/imports.ts";
 
 const reportKeys = [
-  "applied", "columns", "counts", "created", "dryRun", "file", "groupsCreated", "partial", "problems", "source", "timings", "truncated", "unchanged", "updateExisting", "updated",
+  "applied", "columns", "counts", "created", "dryRun", "file", "groupsCreated", "partial", "problems", "source", "timings", "truncated", "unchanged", "updateExisting", "updated", "warnings",
 ];
 
 /**
@@ -75,6 +75,14 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(human.stdout).toContain("dry run: nothing was changed");
     const users = (await cli("users", "list", "--workspace", "default-gb", "--json")).json<{ email: string; displayName: string }[]>();
     expect(users.map((u) => [u.email, u.displayName]).sort()).toEqual([["ada@example.com", "Ada Lovelace"], ["grace@example.com", "Grace Hopper"]]);
+  });
+
+  it("imports a phone number given with an extension without it, exits 0 and warns at the row", async () => {
+    const file = write("ext.csv", 'Email,Full name,Mobile\next@example.com,Ext User,"07911 123456 ext. 77"\n');
+    const human = await cli("import", file, "--workspace", "default-gb");
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain("1 row(s): 1 to create, 0 to update, 0 unchanged, 0 with problems, 1 warning(s)");
+    expect(human.stdout).toContain('  warning, row 2, Mobile: mobilePhone "07911 123456 ext. 77" has the extension 77, which a phone number in E.164 cannot hold: kept +447911123456 without it');
   });
 
   it("--dry-run shows a change of PIN alone in words, never the PIN", async () => {

@@ -459,12 +459,15 @@ describe.skipIf(!hasChromium)("web console", () => {
 
   it("imports a CSV: preview with the bad row's problem, then the valid rows on confirmation", async () => {
     await page.getByRole("link", { name: "Import & export" }).click();
-    const csv = ["Email,Display name,Department,Mobile phone", "linus@contoso.com,Linus Torvalds,Kernel,+1 415 555 0150", "not-an-email,Broken Row,Kernel,", "ken@contoso.com,Ken Thompson,Unix,"].join("\n");
+    const csv = ["Email,Display name,Department,Mobile phone", "linus@contoso.com,Linus Torvalds,Kernel,+1 415 555 0150 x12", "not-an-email,Broken Row,Kernel,", "ken@contoso.com,Ken Thompson,Unix,"].join("\n");
     await page.locator("#import-file").setInputFiles({ name: "new-hires.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
     await page.getByRole("button", { name: "Check file" }).click();
     const problems = page.locator(".row-error");
     await expect.poll(() => problems.count()).toBeGreaterThan(0);
     expect(await problems.first().textContent()).toContain("not-an-email");
+    // The extension a phone number cannot keep is a warning on its row, not a problem.
+    await page.getByRole("heading", { name: "Warnings" }).waitFor();
+    expect(await page.locator('td[data-label="Warning"]').allTextContents()).toEqual([expect.stringContaining("has the extension 12")]);
     const importButton = page.getByRole("button", { name: /^Import: create/ });
     expect(await importButton.isDisabled()).toBe(true);
     await page.getByLabel("Import the valid rows even if some rows have problems").check();

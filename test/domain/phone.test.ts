@@ -31,6 +31,13 @@ describe("normalizePhone", () => {
     expect(normalizePhone("  ", "GB")).toEqual({ ok: false, reason: "is empty" });
   });
 
+  it("keeps a number given with an extension and says which extension E.164 could not hold", () => {
+    expect(normalizePhone("+1 425 555 0100 ext. 123", null)).toEqual({ ok: true, e164: "+14255550100", extension: "123" });
+    expect(normalizePhone("(425) 555-0100 x123", "US")).toEqual({ ok: true, e164: "+14255550100", extension: "123" });
+    expect(normalizePhone("07911 123456 #77", "GB")).toEqual({ ok: true, e164: "+447911123456", extension: "77" });
+    expect(normalizePhone("(425) 555-0100", "US")).toEqual({ ok: true, e164: "+14255550100" });
+  });
+
   it("compiles each of the library's patterns once, not on every check (patches/libphonenumber-js+*.patch)", () => {
     const numbers = Array.from({ length: 1000 }, (_, i) => [`+44 7911 ${100000 + i}`, `(202) 555-${String(1000 + i).slice(-4)}`]).flat();
     for (const n of numbers.slice(0, 2)) normalizePhone(n, "US");

@@ -148,6 +148,18 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await userCount(ctx)).toBe(1);
   });
 
+  it("imports a phone number given with an extension without it, and warns at that cell", async () => {
+    const ctx = await newWorkspace();
+    const path = await file("ext.csv", 'Email,Name,Mobile,Business phones\next@example.com,Ext,"+1 425 555 0100 ext. 123","+44 20 7946 0000 x42; +44 20 7946 0001"\nplain@example.com,Plain,07911 123456,\n');
+    const report = await importFile(ctx, path);
+    expect(report).toMatchObject({ applied: true, counts: { created: 2, invalid: 0, problems: 0, warnings: 2 }, problems: [] });
+    expect(report.warnings).toEqual([
+      { row: 2, column: "Mobile", field: "mobilePhone", value: "+1 425 555 0100 ext. 123", message: '"+1 425 555 0100 ext. 123" has the extension 123, which a phone number in E.164 cannot hold: kept +14255550100 without it' },
+      { row: 2, column: "Business phones", field: "businessPhones", value: "+44 20 7946 0000 x42", message: expect.stringContaining("has the extension 42") },
+    ]);
+    expect(await getUser(ctx, "ext@example.com")).toMatchObject({ mobilePhone: "+14255550100", businessPhones: ["+442079460000", "+442079460001"] });
+  });
+
   it("--partial with no valid row imports nothing: not applied, no source, no change, and a failure notification", async () => {
     const ctx = await newWorkspace();
     const sources = async () => (await store.db.selectFrom("sources").select("name").where("workspace_id", "=", ctx.workspace.id).execute()).map((s) => s.name);

@@ -29,6 +29,15 @@ describe("mapUser", () => {
     expect(u.warnings).toHaveLength(1);
     expect(u.warnings[0]).toMatch(/businessPhones/);
   });
+  it("keeps a phone number given with an extension, with a warning naming the extension it dropped", () => {
+    const u = mapUser(graphUser("x", { mobilePhone: "(425) 555-0100 x123", businessPhones: ["+1 425 555 0199 ext. 42", "+44 20 7946 0000"] }), config);
+    expect(u.mobilePhone).toBe("+14255550100");
+    expect(u.businessPhones).toEqual(["+14255550199", "+442079460000"]);
+    expect(u.warnings).toEqual([
+      'businessPhones: "+1 425 555 0199 ext. 42" has the extension 42, which a phone number in E.164 cannot hold: kept +14255550199 without it',
+      'mobilePhone: "(425) 555-0100 x123" has the extension 123, which a phone number in E.164 cannot hold: kept +14255550100 without it',
+    ]);
+  });
   it("maps extension attributes to card numbers and custom attributes", () => {
     const c = entraConfigSchema.parse({ ...config, mapping: { cardNumbers: "onPremisesExtensionAttributes.extensionAttribute10", "custom:site": "officeLocation" } });
     const u = mapUser(graphUser("b", { officeLocation: "HQ", onPremisesExtensionAttributes: { extensionAttribute10: "4111111111111111" } }), c);

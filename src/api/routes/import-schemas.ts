@@ -35,6 +35,7 @@ export const importReportSchema = z
       rows: z.number().int(),
       invalid: z.number().int(),
       problems: z.number().int(),
+      warnings: z.number().int(),
       created: z.number().int(),
       updated: z.number().int(),
       unchanged: z.number().int(),
@@ -54,6 +55,7 @@ export const importReportSchema = z
     unchanged: z.array(z.object({ row: z.number().int(), id: z.string(), email: z.string().nullable(), displayName: z.string() })),
     groupsCreated: z.array(z.string()),
     problems: z.array(problemSchema),
+    warnings: z.array(problemSchema).describe("rows imported with a value that lost something, at the cell: a phone number's extension, which E.164 cannot hold"),
     truncated: z.boolean().describe("lists stop at 1000 entries each; counts are always exact"),
     timings: z.record(z.string(), z.number()).describe("milliseconds: read (until the last row is read), check, pins, plan and apply (each summed over the batches, which overlap the reading), total"),
   })

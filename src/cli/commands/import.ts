@@ -119,7 +119,7 @@ export function describeReport(r: ImportReport): string {
   ];
   if (r.columns.unknown.length) lines.push(`not imported (unknown columns): ${r.columns.unknown.join(", ")}`);
   for (const i of r.columns.ignored) lines.push(`not imported: ${i.column} (${i.reason})`);
-  lines.push(`${c.rows} row(s): ${c.created} to create, ${c.updated} to update, ${c.unchanged} unchanged, ${c.invalid} with problems${c.groupsCreated ? `; ${c.groupsCreated} new group(s): ${r.groupsCreated.join(", ")}` : ""}`);
+  lines.push(`${c.rows} row(s): ${c.created} to create, ${c.updated} to update, ${c.unchanged} unchanged, ${c.invalid} with problems${c.warnings ? `, ${c.warnings} warning(s)` : ""}${c.groupsCreated ? `; ${c.groupsCreated} new group(s): ${r.groupsCreated.join(", ")}` : ""}`);
   if (r.dryRun) {
     for (const u of r.created.slice(0, 50)) lines.push(`  + row ${u.row}: ${u.displayName} <${u.email ?? u.userPrincipalName}>`);
     for (const u of r.updated.slice(0, 50)) {
@@ -130,6 +130,8 @@ export function describeReport(r: ImportReport): string {
   }
   for (const p of r.problems.slice(0, 200)) lines.push(`  ! row ${p.row}${p.column ? `, ${p.column}` : ""}: ${p.field} ${p.message}`);
   if (c.problems > Math.min(200, r.problems.length)) lines.push(`  … ${c.problems - Math.min(200, r.problems.length)} more problem(s)`);
+  for (const w of r.warnings.slice(0, 200)) lines.push(`  warning, row ${w.row}${w.column ? `, ${w.column}` : ""}: ${w.field} ${w.message}`);
+  if (c.warnings > Math.min(200, r.warnings.length)) lines.push(`  … ${c.warnings - Math.min(200, r.warnings.length)} more warning(s)`);
   const noValidRow = r.partial && c.invalid === c.rows;
   if (r.applied) lines.push(`applied: ${c.created} created, ${c.updated} updated${c.invalid ? `; ${c.invalid} row(s) with problems skipped` : ""}`);
   else if (r.dryRun) lines.push(noValidRow ? "dry run: nothing was changed (and with --partial nothing would be: no row is valid)" : "dry run: nothing was changed");

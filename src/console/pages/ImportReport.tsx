@@ -4,7 +4,7 @@ import type { ImportReport } from "../../core/import-report.ts";
 import { fieldLabel } from "../../domain/change.ts";
 import { DataTable } from "../components/DataTable.tsx";
 
-/** What an import will do or did: counts, the file as read, every problem row, the users it creates and updates. */
+/** What an import will do or did: counts, the file as read, every problem row, warnings, the users it creates and updates. */
 export function ImportReportView({ workspace, report }: { workspace: string; report: ImportReport }) {
   const c = report.counts;
   return (
@@ -31,6 +31,11 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
         <li className={c.invalid ? "text-bad" : undefined}>
           <strong>{c.invalid.toLocaleString()}</strong> rows with problems
         </li>
+        {c.warnings ? (
+          <li>
+            <strong>{c.warnings.toLocaleString()}</strong> warnings
+          </li>
+        ) : null}
         {c.groupsCreated ? (
           <li>
             <strong>{c.groupsCreated.toLocaleString()}</strong> new groups
@@ -58,6 +63,23 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
             ))}
           </DataTable>
           {c.problems > report.problems.length ? <p className="muted small">Showing the first {report.problems.length.toLocaleString()} of {c.problems.toLocaleString()} problems.</p> : null}
+        </>
+      ) : null}
+      {report.warnings.length ? (
+        <>
+          <h3>Warnings</h3>
+          <p className="muted small">Not problems: these rows are imported, but a value in each loses something on the way.</p>
+          <DataTable columns={["Row", "Column", "Value", "Warning"]}>
+            {report.warnings.map((w, i) => (
+              <tr key={i}>
+                <td data-label="Row">{w.row}</td>
+                <td data-label="Column">{w.column ?? fieldLabel(w.field)}</td>
+                <td data-label="Value">{w.value ?? ""}</td>
+                <td data-label="Warning">{w.message}</td>
+              </tr>
+            ))}
+          </DataTable>
+          {c.warnings > report.warnings.length ? <p className="muted small">Showing the first {report.warnings.length.toLocaleString()} of {c.warnings.toLocaleString()} warnings.</p> : null}
         </>
       ) : null}
       {report.updated.length ? (

@@ -1,10 +1,10 @@
 import { isValidEmail, type User } from "../../domain/user.ts";
-import { normalizePhone } from "../../domain/phone.ts";
+import { droppedExtension, normalizePhone } from "../../domain/phone.ts";
 import { effectiveMapping, type EntraConfig } from "./config.ts";
 
 /**
  * A Graph user as the Rollcall fields it feeds. Pure. Unparseable phone numbers are dropped with a
- * warning on that user (never fatal); so are invalid emails.
+ * warning on that user (never fatal); so are invalid emails, and a phone's extension (the number is kept).
  */
 export type DesiredUser = Pick<
   User,
@@ -60,7 +60,10 @@ export function mapUser(graphUser: Record<string, unknown>, config: Pick<EntraCo
   const usage = typeof graphUser.usageLocation === "string" && /^[A-Z]{2}$/i.test(graphUser.usageLocation) ? graphUser.usageLocation : null;
   const phone = (raw: string, field: string): string | null => {
     const result = normalizePhone(raw, usage ?? config.country);
-    if (result.ok) return result.e164;
+    if (result.ok) {
+      if (result.extension) warnings.push(`${field}: ${droppedExtension(raw, result.e164, result.extension)}`);
+      return result.e164;
+    }
     warnings.push(`${field}: ${result.reason}; dropped`);
     return null;
   };

@@ -1,11 +1,12 @@
 import { splitList } from "../../domain/list-cell.ts";
 import { userFieldsSchema, normaliseUserFields, withinFieldLimits, type UserFields } from "../../domain/user.ts";
+import type { FieldProblem } from "../../errors.ts";
 import { unneutralise } from "./formula.ts";
 import { columnName } from "./xlsx.ts";
 import type { ColumnMapping } from "./mapping.ts";
 import type { ImportField } from "../../domain/import-fields.ts";
 
-/** One problem with one row, pointing at the cell an admin has to fix. */
+/** One problem with one row, pointing at the cell an admin has to fix (or, as a warning, the cell a value lost something in). */
 export interface ImportProblem {
   row: number;
   column: string | null;
@@ -53,7 +54,8 @@ export function isBlankRow(cells: string[]): boolean {
 
 /**
  * Reads one data row. Pure: the same cells, mapping and country always give the same answer. `unresolved`: the
- * cells (0-based) holding a formula without its saved result (TableRow.formulasWithoutResult).
+ * cells (0-based) holding a formula without its saved result (TableRow.formulasWithoutResult). `warnings`, of a
+ * row read without problems: what its values lost on the way in (a phone number's extension), pointing at the cell.
  */
 export function readRow(
   row: number,
@@ -61,7 +63,7 @@ export function readRow(
   mapping: ColumnMapping,
   defaultCountry: string | null,
   unresolved?: readonly number[],
-): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[] } {
+): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[]; warnings?: ImportProblem[] } {
   const problems: ImportProblem[] = [];
   const { columns, columnOf } = readingOf(mapping);
   const input: Record<string, unknown> = {};
@@ -113,11 +115,8 @@ export function readRow(
   for (const group of groups ?? []) {
     if (group.length > 256) problems.push({ row, column: columnOf.get("groups") ?? null, field: "groups", value: group.slice(0, 40), message: "a group name is longer than 256 characters" });
   }
-  const { value, problems: fieldProblems } = normaliseUserFields(input as Partial<UserFields>, defaultCountry);
-  for (const p of fieldProblems) {
-    const key = p.field.replace(/\[\d+\]$/, "");
-    problems.push({ row, column: columnOf.get(key) ?? null, field: key, value: p.value === undefined ? undefined : String(p.value), message: p.message });
-  }
+  const { value, problems: fieldProblems, warnings: fieldWarnings } = normaliseUserFields(input as Partial<UserFields>, defaultCountry);
+  for (const p of fieldProblems) problems.push(atCell(row, columnOf, p));
   const email = value.email ?? null;
   const userPrincipalName = value.userPrincipalName ?? null;
   if (!email && !userPrincipalName && !unread?.has("email") && !unread?.has("userPrincipalName")) {
@@ -133,7 +132,13 @@ export function readRow(
     preferredLanguage: value.preferredLanguage, enabled: value.enabled, aliases: value.aliases, cardNumbers: value.cardNumbers,
     groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin,
   };
-  return { user, keys, problems };
+  return fieldWarnings.length ? { user, keys, problems, warnings: fieldWarnings.map((w) => atCell(row, columnOf, w)) } : { user, keys, problems };
+}
+
+/** A field's problem (or warning) at the row's cell that holds the field; a list's entry ("businessPhones[1]") at the list's cell. */
+function atCell(row: number, columnOf: Map<string, string>, p: FieldProblem): ImportProblem {
+  const key = p.field.replace(/\[\d+\]$/, "");
+  return { row, column: columnOf.get(key) ?? null, field: key, value: p.value === undefined ? undefined : String(p.value), message: p.message };
 }
 
 /** How a mapping's columns are read, with the column each field is read from (built once per mapping, not per row). */

@@ -16,7 +16,8 @@ export interface ImportSource {
   rows: AsyncIterable<RowResult>;
 }
 
-export type RowResult = { row: number; user: ImportedUser; problems: [] } | { row: number; user?: undefined; problems: ImportProblem[] };
+/** `warnings`: what a valid row's values lost on the way in (see readRow); the row is imported. */
+export type RowResult = { row: number; user: ImportedUser; problems: []; warnings?: ImportProblem[] } | { row: number; user?: undefined; problems: ImportProblem[] };
 
 export async function openImportSource(path: string, options: { sheet?: string | undefined; mapping?: MappingFile | undefined; defaultCountry: string | null }): Promise<ImportSource> {
   const table = await openTable(path, { sheet: options.sheet });
@@ -46,12 +47,12 @@ async function* checkedRows(iterator: AsyncIterator<TableRow>, mapping: ColumnMa
     const unresolved = formulasWithoutResult?.filter((index) => mapping.fields[index]);
     if (isBlankRow(cells) && !unresolved?.length) continue;
     if (mapping.layout === "entra" && /^example\b/i.test(cells[0]?.trim() ?? "")) continue;
-    const { user, keys, problems } = readRow(row, cells, mapping, defaultCountry, unresolved);
+    const { user, keys, problems, warnings } = readRow(row, cells, mapping, defaultCountry, unresolved);
     // A row with other problems still claims its email and cards: a later row naming them is a duplicate,
     // not a new user (with --partial, it would otherwise be imported in the first row's place).
     const duplicates = seen.check(keys);
     if (!user || duplicates.length) yield { row, problems: [...problems, ...duplicates] };
-    else yield { row, user, problems: [] };
+    else yield warnings ? { row, user, problems: [], warnings } : { row, user, problems: [] };
   }
 }
 
