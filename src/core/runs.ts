@@ -19,6 +19,8 @@ export interface Run {
   error: { code: string; message: string; details?: Record<string, unknown> } | null;
   graphRequests: number;
   graphThrottled: number;
+  /** Someone asked the run to stop (POST …/cancel): who, and when. */
+  cancelRequested: { by: string; at: string } | null;
 }
 
 type Ctx = Pick<WorkspaceContext, "db" | "workspace">;
@@ -43,6 +45,7 @@ function toRun(r: Record<string, unknown>): Run {
     error: r.error as Run["error"],
     graphRequests: r.graph_requests as number,
     graphThrottled: r.graph_throttled as number,
+    cancelRequested: r.cancel_requested_at ? { by: r.cancel_requested_by as string, at: new Date(r.cancel_requested_at as Date).toISOString() } : null,
   };
 }
 
@@ -72,6 +75,33 @@ export async function rejectRun(ctx: Ctx, id: string): Promise<Run> {
     }
     // Its "stopped at the deletion threshold" notice asked for this decision: it is settled now.
     await sql`update notifications set resolved_at = now() where kind = 'sync_stopped' and subject = ${id} and resolved_at is null`.execute(trx);
+  });
+  return getRun(ctx, id, { changes: 0 });
+}
+
+/**
+ * Asks a running run to stop; its runner, in whichever process shares the database, sees the request within about a
+ * second and fails the run "Cancelled by <actor>", rolling back what it had not committed (sync/cancel.ts). A run whose
+ * process no longer holds the source's lease (killed, or cut off from the database) would never see it: it is failed
+ * at once. Refuses a run that is not running.
+ */
+export async function cancelRun(ctx: WorkspaceContext, id: string): Promise<Run> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound("run", id);
+  await ctx.db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ status: string; alive: boolean }>`select r.status, exists (select 1 from source_state s
+        where s.source_id = r.source_id and s.lease_run_id = r.id and s.lease_expires_at > now()) as alive
+      from sync_runs r where r.id = ${id} and r.workspace_id = ${ctx.workspace.id} for update of r`.execute(trx);
+    const run = rows[0];
+    if (!run) throw notFound("run", id);
+    if (run.status !== "running") throw new RollcallError("conflict", `Run ${id} is ${run.status}, not running; there is nothing to stop`, { status: run.status });
+    const asked = sql`cancel_requested_at = coalesce(cancel_requested_at, now()), cancel_requested_by = coalesce(cancel_requested_by, ${ctx.actor})`;
+    if (run.alive) {
+      await sql`update sync_runs set ${asked} where id = ${id}`.execute(trx);
+      return;
+    }
+    const message = `Cancelled by ${ctx.actor}: the run had stopped responding (its process was killed or lost the database); nothing it had not committed was applied`;
+    await sql`update sync_runs set ${asked}, status = 'failed', finished_at = now(),
+      error = ${JSON.stringify({ code: "sync_failed", message, details: { cancelledBy: ctx.actor } })}::jsonb where id = ${id}`.execute(trx);
   });
   return getRun(ctx, id, { changes: 0 });
 }

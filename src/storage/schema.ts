@@ -112,6 +112,9 @@ export interface SyncRunsTable {
   error: JSONColumnType<Record<string, unknown> | null>;
   graph_requests: number;
   graph_throttled: number;
+  /** A request to stop the run (migration 020): its runner aborts when it sees it. */
+  cancel_requested_at: Timestamp | null;
+  cancel_requested_by: string | null;
 }
 
 export interface AccountsTable {

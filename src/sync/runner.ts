@@ -11,6 +11,7 @@ import { applyPlan, type Applied } from "./apply.ts";
 import { clearAbandonedStage, clearStage, type FetchProgress } from "./fetch.ts";
 import { NotStreamable, streamFirstSync, streamsFirstSync } from "./first-sync.ts";
 import { claimLease, defaultLeaseMs, releaseLease, renewLease } from "./lease.ts";
+import { watchCancel } from "./cancel.ts";
 import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
 import { exceedsThreshold, type UserCounts } from "./plan.ts";
 import { countHeldUsers } from "./plan-run.ts";
@@ -69,7 +70,7 @@ export interface RunnerOptions {
   onStarted?: (runId: string) => void;
   /** false: a first sync goes through staging even where it could stream (tests compare the two). */
   streamFirstSync?: boolean;
-  /** Aborting it (the CLI's Ctrl-C) cancels Graph requests and ends the run as failed with its reason; nothing uncommitted is applied. */
+  /** Aborting it (the CLI's Ctrl-C) cancels Graph requests and ends the run as failed with its reason; nothing uncommitted is applied. A cancel request recorded on the run (cancel.ts) does the same. */
   signal?: AbortSignal;
 }
 
@@ -93,13 +94,12 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
   const { source } = request;
   const runId = randomUUID();
   const leaseMs = options.leaseMs ?? defaultLeaseMs;
-  const signal = options.signal;
-  const fetch: HttpFetch = signal
-    ? async (url, init) => {
-        signal.throwIfAborted();
-        return options.fetch(url, { ...init, signal });
-      }
-    : options.fetch;
+  const cancel = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+  const fetch: HttpFetch = async (url, init) => {
+    signal.throwIfAborted();
+    return options.fetch(url, { ...init, signal });
+  };
   const tookOver = await claimLease(db, source.id, runId, leaseMs);
 
   const state = (await sql<{ users_delta_link: string | null; groups_delta_link: string | null; last_full_at: Date | null }>`
@@ -140,6 +140,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
   const heartbeat = setInterval(() => {
     track(renewLease(db, source.id, runId, leaseMs).then((ok) => (lost ||= !ok)));
   }, Math.max(1000, Math.floor(leaseMs / 3)));
+  const stopWatching = watchCancel(db, runId, cancel, 1000, track);
   const assertLease = () => {
     signal?.throwIfAborted();
     if (lost) throw new RollcallError("sync_failed", "This run lost its lease (the database was unreachable for too long, and another process took the source over)");
@@ -232,6 +233,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     return await finish("failed", { errors: 1 }, { code: e.code, message, details: e.details });
   } finally {
     clearInterval(heartbeat);
+    stopWatching();
     await inFlight;
     await clearStage(store, runId, { merged }).catch(() => undefined);
     await store.reclaim(rewrittenTables).catch(() => undefined);

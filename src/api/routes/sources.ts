@@ -2,7 +2,7 @@ import { z } from "zod";
 import { invalidInput } from "../../errors.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
-import { getRun, listRuns, rejectRun } from "../../core/runs.ts";
+import { cancelRun, getRun, listRuns, rejectRun } from "../../core/runs.ts";
 import { pageOfChanges } from "../../core/change-log.ts";
 import { httpFetch } from "../../net/http.ts";
 import { findDirectoryGroups, testConnection } from "../../sources/entra/connect.ts";
@@ -81,6 +81,7 @@ const runResponse = z
     error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).nullable(),
     graphRequests: z.number().int(),
     graphThrottled: z.number().int(),
+    cancelRequested: z.object({ by: z.string(), at: iso }).nullable().describe("someone asked the running run to stop (POST …/cancel); it fails as cancelled once its runner sees it"),
     changes: z.array(changeSchema).optional(),
   })
   .meta({ id: "SyncRun" });
@@ -217,6 +218,12 @@ export const sourceRoutes: RouteModule = {
       method: "POST", url: "/workspaces/:workspace/runs/:id/reject", summary: "Dismiss a run stopped at the deletion threshold", access: "workspace",
       params: runParams, response: runResponse,
       handler: ({ ctx, params }) => rejectRun(ctx, params.id),
+    }),
+    route({
+      method: "POST", url: "/workspaces/:workspace/runs/:id/cancel", access: "workspace", status: 202,
+      summary: "Stop a running run: its runner, in whichever process, sees the request within about a second and fails the run as cancelled by you, rolling back what it had not committed. Answers with the run, still running until then (409 conflict when it is not running)",
+      params: runParams, response: runResponse,
+      handler: ({ ctx, params }) => cancelRun(ctx, params.id),
     }),
   ],
 };

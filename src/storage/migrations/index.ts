@@ -17,6 +17,7 @@ import * as m016 from "./016_change_log_json.ts";
 import * as m017 from "./017_references_to_own_rows.ts";
 import * as m018 from "./018_removed_source_users_managed.ts";
 import * as m019 from "./019_change_log_by_group.ts";
+import * as m020 from "./020_sync_run_cancel.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   "017_references_to_own_rows": m017,
   "018_removed_source_users_managed": m018,
   "019_change_log_by_group": m019,
+  "020_sync_run_cancel": m020,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,0 +1,35 @@
+import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
+import { RollcallError } from "../errors.ts";
+
+/**
+ * Stopping a running sync from anywhere: the request is recorded on the run (core/runs.ts cancelRun, migration 020),
+ * since its runner may be in another process sharing the database; the runner polls for it (`watchCancel`) and
+ * aborts, which fails the run the way a Ctrl-C does: whatever it had not committed is rolled back.
+ */
+
+/** The reason a cancelled run fails with. */
+export function cancelledBy(actor: string): RollcallError {
+  return new RollcallError("sync_failed", `Cancelled by ${actor}: the run was stopped before it finished; nothing it had not committed was applied`, { cancelledBy: actor });
+}
+
+/**
+ * While a run goes: every `everyMs`, reads whether someone asked it to stop, and if so aborts `controller` with
+ * "cancelled by". One read at a time (on PGlite a read waits behind the run's own transaction); `track` lets the
+ * runner wait for the last one before it finishes.
+ */
+export function watchCancel(db: Db, runId: string, controller: AbortController, everyMs: number, track: (p: Promise<unknown>) => void): () => void {
+  let reading = false;
+  const timer = setInterval(() => {
+    if (reading || controller.signal.aborted) return;
+    reading = true;
+    const read = sql<{ by: string | null }>`select cancel_requested_by as by from sync_runs where id = ${runId} and cancel_requested_at is not null`
+      .execute(db)
+      .then(({ rows }) => {
+        if (rows[0] && !controller.signal.aborted) controller.abort(cancelledBy(rows[0].by ?? "someone"));
+      })
+      .finally(() => (reading = false));
+    track(read);
+  }, everyMs);
+  return () => clearInterval(timer);
+}

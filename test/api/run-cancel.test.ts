@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { engines } from "../support/db.ts";
+import { until } from "../notifications/support.ts";
+import { expectError, testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
+import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import { httpFetch, trustExtraCa } from "../../src/net/http.ts";
+import { openStore, type Store } from "../../src/storage/database.ts";
+import { loadSourceForSync } from "../../src/core/sources.ts";
+import { resolveWorkspace } from "../../src/core/workspaces.ts";
+import { runSync } from "../../src/sync/runner.ts";
+
+/**
+ * POST …/runs/{id}/cancel stops a run going on in another runner (on PostgreSQL, over connections of its own, as
+ * another process would): the request is recorded on the run, the runner sees it and fails the run as cancelled by
+ * the caller, with nothing applied, even while it waits out a long Retry-After.
+ */
+describe.each(engines)("stopping a running sync through the API (%s)", (engine) => {
+  let api: TestApi;
+  let dir: string;
+  let emulator: RunningEmulator;
+  let admin: Caller;
+  let viewer: Caller;
+  let runner: Store; // the other runner's database connections
+  const ws = "workspaces/default";
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "rollcall-run-cancel-"));
+    emulator = await startEmulator({ port: 0, dataDir: dir, users: 30, groups: 3, seed: 4, quiet: true });
+    trustExtraCa(emulator.caPem);
+    api = await testApi(engine);
+    admin = await tokenCaller(api, "default", "admin");
+    viewer = await tokenCaller(api, "default", "viewer");
+    runner = engine === "postgres" ? await openStore({ kind: "postgres", url: api.store.url! }) : api.store;
+    const added = await admin("POST", `${ws}/sources`, {
+      name: "corp", tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all", clientSecret: emulator.clientSecret,
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+  });
+  afterAll(async () => {
+    emulator?.setKnobs({ throttleRate: 0, retryAfterSeconds: 1 });
+    if (runner && runner !== api.store) await runner.close();
+    await api?.close();
+    await emulator?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("fails the run as cancelled by the caller within seconds, though Graph asked it to wait a minute, with nothing applied", { timeout: 120_000 }, async () => {
+    emulator.setKnobs({ throttleRate: 1, retryAfterSeconds: 60 });
+    emulator.resetStats();
+    const workspace = await resolveWorkspace(runner.db, "default");
+    const source = await loadSourceForSync({ db: runner.db, workspace, secrets: api.rt.secrets }, "corp");
+    const running = runSync(runner, { workspaceId: workspace.id, source, trigger: "manual" }, { fetch: httpFetch });
+    await until(() => emulator.stats().requests.some((r) => r.status === 429), 60_000, "a throttled Graph request");
+    const [run] = (await admin("GET", `${ws}/runs`)).body.items;
+    expect(run).toMatchObject({ status: "running", cancelRequested: null });
+
+    expectError(await viewer("POST", `${ws}/runs/${run.id}/cancel`), 403, "forbidden");
+    const asked = Date.now();
+    const cancel = await admin("POST", `${ws}/runs/${run.id}/cancel`);
+    expect(cancel.status, JSON.stringify(cancel.body)).toBe(202);
+    expect(cancel.body).toMatchObject({ id: run.id, status: "running", cancelRequested: { by: "token:admin token", at: expect.any(String) } });
+
+    const summary = await running;
+    expect(Date.now() - asked).toBeLessThan(30_000); // not the minute Graph asked for
+    expect(summary).toMatchObject({ runId: run.id, status: "failed", error: { code: "sync_failed", message: expect.stringMatching(/^Cancelled by token:admin token: /) } });
+    expect(emulator.stats().requests.filter((r) => r.retryAttempt)).toEqual([]);
+    const after = (await admin("GET", `${ws}/runs/${run.id}`)).body;
+    expect(after).toMatchObject({ status: "failed", error: { message: expect.stringContaining("Cancelled by token:admin token") }, cancelRequested: { by: "token:admin token" } });
+    expect((await admin("GET", `${ws}/users?source=corp&limit=1`)).body.total).toBe(0);
+    expectError(await admin("POST", `${ws}/runs/${run.id}/cancel`), 409, "conflict");
+
+    emulator.setKnobs({ throttleRate: 0 });
+    const again = await admin("POST", `${ws}/sources/corp/sync`);
+    expect(again.status, JSON.stringify(again.body)).toBe(202); // the source is free
+    await until(async () => (await admin("GET", `${ws}/runs/${again.body.id}`)).body.status !== "running", 60_000, "the next run");
+    expect((await admin("GET", `${ws}/runs/${again.body.id}`)).body).toMatchObject({ status: "succeeded", mode: "full" });
+  });
+
+  it("fails at once a run whose process no longer holds the source (killed), and knows no other run", async () => {
+    const { rows } = await sql<{ id: string }>`insert into sync_runs (workspace_id, source_id, trigger, mode, status, counts, progress)
+      select workspace_id, id, 'manual', 'delta', 'running', '{}', '{"phase":"fetching"}' from sources where name = 'corp' returning id`.execute(api.store.db);
+    const cancel = await admin("POST", `${ws}/runs/${rows[0]!.id}/cancel`);
+    expect(cancel.status, JSON.stringify(cancel.body)).toBe(202);
+    expect(cancel.body).toMatchObject({ status: "failed", finishedAt: expect.any(String), error: { message: expect.stringMatching(/^Cancelled by token:admin token: the run had stopped responding/) } });
+    expectError(await admin("POST", `${ws}/runs/00000000-0000-0000-0000-000000000000/cancel`), 404, "not_found");
+  });
+});
