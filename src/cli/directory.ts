@@ -79,7 +79,7 @@ export interface Directory {
     remove(name: string, users: SourceRemoval): Promise<RemovedSource>;
     test(name: string): Promise<ConnectResult>;
   };
-  /** `signal` (local only) ends the run as failed with its reason, as a Ctrl-C asks. */
+  /** `signal` ends the run as failed, as a Ctrl-C asks: locally with its reason, through a server as cancelled by the caller. */
   sync(source: string, options: { full: boolean; dryRun: boolean; force: boolean }, onProgress: (p: SyncProgress) => void, signal?: AbortSignal): Promise<RunSummary>;
   activity(filter: { actor?: string | undefined; action?: string | undefined }, page: { limit: number; before?: string | undefined }): Promise<ActivityPage>;
   runs: {

@@ -25,12 +25,25 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
   const get = <T>(path: string, query?: Record<string, string | number | boolean | undefined>) => api.request<T>("GET", path, query && { query });
   const send = <T>(method: string, path: string, body?: unknown) => api.request<T>(method, path, body === undefined ? {} : { body });
 
-  /** A sync answers at once with the running run; follow it until it ends, as the local runner would report it. */
-  async function follow(started: Run, onProgress: (p: SyncProgress) => void): Promise<RunSummary> {
+  /**
+   * A sync answers at once with the running run; follow it until it ends, as the local runner would report it. Once
+   * `signal` aborts (Ctrl-C), the server is asked to stop the run, which is then followed until it has.
+   */
+  async function follow(started: Run, onProgress: (p: SyncProgress) => void, signal?: AbortSignal): Promise<RunSummary> {
     let run = started;
+    let cancelled = false;
     while (run.status === "running") {
+      if (signal?.aborted && !cancelled) {
+        cancelled = true;
+        run = await send<Run>("POST", at("runs", run.id, "cancel")).catch(async (error: unknown) => {
+          // It ended meanwhile (409): its own outcome is the answer.
+          if (error instanceof RollcallError && error.code === "conflict") return get<Run>(at("runs", run.id));
+          throw error;
+        });
+        continue;
+      }
       onProgress({ phase: "starting", users: 0, groups: 0, planned: 0, toPlan: 0, ...(run.progress as Partial<SyncProgress>) });
-      await sleep(pollMs);
+      await sleep(pollMs, undefined, cancelled || !signal ? {} : { signal }).catch(() => undefined);
       run = await get<Run>(at("runs", run.id));
     }
     return {
@@ -103,7 +116,7 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       test: (name) => send("POST", at("sources", name, "test")),
     },
     activity: (filter, page) => get(at("activity"), { ...filter, ...page }),
-    sync: async (source, options, onProgress) => follow(await send<Run>("POST", at("sources", source, "sync"), options), onProgress),
+    sync: async (source, options, onProgress, signal) => follow(await send<Run>("POST", at("sources", source, "sync"), options), onProgress, signal),
     runs: {
       list: async ({ source, limit }) => (await get<Page<Run>>(at("runs"), { source, limit })).items,
       async get(id, { action, limit }) {

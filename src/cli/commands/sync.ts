@@ -66,16 +66,17 @@ export function syncCommand(): Command {
     .option("--force", "apply even when the deletion threshold is exceeded (this run only)")
     .action(async (name: string, flags: GlobalOptions & { full?: boolean; dryRun?: boolean; force?: boolean }) => {
       const bar = progressBar(Boolean(process.stderr.isTTY));
-      // Ctrl-C or SIGTERM during a local run: end it as failed, rolled back, with its lease released, rather
-      // than dying and leaving a "running" run that locks the source until its lease expires. A second one exits at once.
+      // Ctrl-C or SIGTERM: end the run as failed, rolled back, with its lease released, rather than dying and leaving
+      // a "running" run that locks the source until its lease expires. Through a server, the server is asked to stop
+      // it (POST …/runs/{id}/cancel) and the run is followed until it has. A second one exits at once.
       const interrupt = new AbortController();
+      const remote = Boolean(serverFrom(flags.server));
       const onSignal = (signal: NodeJS.Signals) => {
         if (interrupt.signal.aborted) process.exit(130);
-        process.stderr.write(`\n${signal}: stopping the run; what it had not committed is rolled back\n`);
+        process.stderr.write(`\n${signal}: ${remote ? "asking the server to stop the run" : "stopping the run"}; what it had not committed is rolled back\n`);
         interrupt.abort(new RollcallError("sync_failed", `Interrupted (${signal}): the run was stopped before it finished; nothing it had not committed was applied`, { interrupted: signal }));
       };
-      const local = !serverFrom(flags.server);
-      if (local) process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
       try {
         await runOn(flags, async (directory) => {
           try {
@@ -85,7 +86,7 @@ export function syncCommand(): Command {
           }
         }, { human: describeSummary, json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync");
       } finally {
-        if (local) process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
       }
       if (interrupt.signal.aborted) process.exitCode = 130;
     });
