@@ -1,178 +1,22 @@
 import { useState, type FormEvent } from "react";
-import { ApiError, type FieldProblem } from "../api.ts";
-import { syncApi, type EntraConfig, type Source, type SourceInput } from "../sync-api.ts";
+import { ApiError } from "../api.ts";
+import { syncApi, type Source } from "../sync-api.ts";
 import { CheckField, Dialog, ErrorBanner, SelectField, TextArea, TextField } from "./ui.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
 import { GroupPicker } from "./GroupPicker.tsx";
+import { clouds, formProblems, initial, problemsAt, toInput, type FormState } from "./source-form-state.ts";
 
-/**
- * Add or edit an Entra ID source: every setting of the source. The client secret is write-only: an
- * existing source shows only whether one is set and when it expires, and a new value replaces it.
- */
-const clouds = [
-  ["global", "Microsoft Entra ID (global)"],
-  ["usgov", "US Government (GCC High)"],
-  ["usgovdod", "US Government (DoD)"],
-  ["china", "China (21Vianet)"],
-] as const;
-
-/** Where a source signs in and reads Graph: its national cloud, or the custom endpoints that replace it. */
-export function describeEndpoints(config: { cloud: string; loginUrl?: string | null; graphUrl?: string | null }): string {
-  const cloud = clouds.find(([key]) => key === config.cloud)?.[1] ?? config.cloud;
-  const custom = [config.loginUrl && `login ${config.loginUrl}`, config.graphUrl && `Graph ${config.graphUrl}`].filter(Boolean);
-  if (!custom.length) return cloud;
-  return `Custom endpoints: ${custom.join(", ")}${custom.length < 2 ? `; otherwise ${cloud}` : ""}`;
-}
-
-interface FormState {
-  name: string;
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
-  replaceSecret: boolean;
-  secretExpiresOn: string;
-  cloud: string;
-  loginUrl: string;
-  graphUrl: string;
-  users: "all" | "groups";
-  scopeGroups: string;
-  includeGuests: boolean;
-  groupMode: "none" | "selected" | "attribute" | "all";
-  groups: string;
-  groupAttribute: string;
-  ignoreGroups: string;
-  ignoreGroupsContaining: string;
-  mapping: string;
-  country: string;
-  onRemove: "disable" | "delete" | "keep";
-  linkByEmail: boolean;
-  thresholdPercent: string;
-  thresholdCount: string;
-  scheduleKind: "none" | "every" | "cron";
-  everyHours: string;
-  cron: string;
-  fullEveryDays: string;
-  signIn: boolean;
-}
-
-const hour = 3_600_000;
-const day = 24 * hour;
-const lines = (s: string) => s.split("\n").map((x) => x.trim()).filter(Boolean);
-
-function initial(source?: Source): FormState {
-  const c: Partial<EntraConfig> = source?.config ?? {};
-  const schedule = c.schedule ?? null;
-  return {
-    name: source?.name ?? "",
-    tenantId: c.tenantId ?? "",
-    clientId: c.clientId ?? "",
-    clientSecret: "",
-    replaceSecret: !source,
-    secretExpiresOn: c.secretExpiresOn ?? "",
-    cloud: c.cloud ?? "global",
-    loginUrl: c.loginUrl ?? "",
-    graphUrl: c.graphUrl ?? "",
-    users: c.users ?? "all",
-    scopeGroups: (c.scopeGroups ?? []).join("\n"),
-    includeGuests: c.includeGuests ?? false,
-    groupMode: c.groupMode ?? "all",
-    groups: (c.groups ?? []).join("\n"),
-    groupAttribute: c.groupAttribute ?? "",
-    ignoreGroups: (c.ignoreGroups ?? []).join("\n"),
-    ignoreGroupsContaining: (c.ignoreGroupsContaining ?? []).join("\n"),
-    mapping: Object.entries(c.mapping ?? {})
-      .map(([field, property]) => `${field} = ${property}`)
-      .join("\n"),
-    country: c.country ?? "",
-    onRemove: c.onRemove ?? "disable",
-    linkByEmail: c.linkByEmail ?? true,
-    thresholdPercent: String(c.deletionThreshold?.percent ?? 10),
-    thresholdCount: String(c.deletionThreshold?.count ?? 20),
-    scheduleKind: schedule === null ? (source ? "none" : "every") : "cron" in schedule ? "cron" : "every",
-    everyHours: schedule && "everyMs" in schedule ? String(schedule.everyMs / hour) : "1",
-    cron: schedule && "cron" in schedule ? schedule.cron : "0 * * * *",
-    fullEveryDays: String((c.fullEveryMs ?? 7 * day) / day),
-    signIn: c.signIn ?? false,
-  };
-}
-
-function toInput(s: FormState): SourceInput {
-  const mapping: Record<string, string> = {};
-  for (const line of lines(s.mapping)) {
-    const [field, ...rest] = line.split("=");
-    if (field && rest.length) mapping[field.trim()] = rest.join("=").trim();
-  }
-  const input: SourceInput = {
-    tenantId: s.tenantId.trim(),
-    clientId: s.clientId.trim(),
-    secretExpiresOn: s.secretExpiresOn || null,
-    cloud: s.cloud as EntraConfig["cloud"],
-    loginUrl: s.loginUrl.trim() || null,
-    graphUrl: s.graphUrl.trim() || null,
-    users: s.users,
-    scopeGroups: lines(s.scopeGroups),
-    includeGuests: s.includeGuests,
-    groupMode: s.groupMode,
-    groups: lines(s.groups),
-    groupAttribute: s.groupAttribute.trim() || null,
-    ignoreGroups: lines(s.ignoreGroups),
-    ignoreGroupsContaining: lines(s.ignoreGroupsContaining),
-    mapping,
-    country: s.country.trim().toUpperCase() || null,
-    onRemove: s.onRemove,
-    linkByEmail: s.linkByEmail,
-    deletionThreshold: { percent: Number(s.thresholdPercent), count: Number(s.thresholdCount) },
-    schedule: s.scheduleKind === "none" ? null : s.scheduleKind === "cron" ? { cron: s.cron.trim() } : { everyMs: Math.round(Number(s.everyHours) * hour) },
-    fullEveryMs: Math.round(Number(s.fullEveryDays) * day),
-    signIn: s.signIn,
-  };
-  input.name = s.name.trim();
-  if (s.replaceSecret && s.clientSecret) input.clientSecret = s.clientSecret;
-  return input;
-}
-
-/**
- * What the form tells before asking the server, each at its field: a required field left empty, and a number
- * field left empty (which Number() would read as 0: a safety stop at 0 % that stops every removal).
- */
-function formProblems(s: FormState, isNew: boolean): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  const need = (field: keyof FormState, message: string) => {
-    if (!String(s[field]).trim()) problems.push({ field, message });
-  };
-  const number = (field: keyof FormState, message: string) => {
-    const value = String(s[field]).trim();
-    if (!value || !Number.isFinite(Number(value))) problems.push({ field, message });
-  };
-  need("name", "Enter a name for the source, e.g. contoso.");
-  need("tenantId", "Enter the directory (tenant) ID.");
-  need("clientId", "Enter the application (client) ID.");
-  if (isNew) need("clientSecret", "Enter the client secret: create one under Certificates & secrets in the app registration.");
-  number("thresholdPercent", "Enter a percentage from 0 to 100 (10 is the default).");
-  number("thresholdCount", "Enter a number of users, 0 or more (20 is the default).");
-  if (s.scheduleKind === "every") number("everyHours", "Enter the hours between syncs, e.g. 1.");
-  number("fullEveryDays", "Enter the days between full syncs, e.g. 7.");
-  return problems;
-}
-
-/** The API's problems keyed by the form field that shows them: the safety stop's two numbers each at its own. */
-function problemsAt(error: unknown): Record<string, string> {
-  if (!(error instanceof ApiError)) return {};
-  const fields = error.fields.map((f) => ({ ...f, field: formFieldOf[f.field] ?? f.field }));
-  return new ApiError(error.status, error.code, error.message, { fields }).fieldMap();
-}
-const formFieldOf: Record<string, keyof FormState> = {
-  deletionThreshold: "thresholdPercent",
-  "deletionThreshold.percent": "thresholdPercent",
-  "deletionThreshold.count": "thresholdCount",
-  fullEveryMs: "fullEveryDays",
-};
+export { describeEndpoints } from "./source-form-state.ts";
 
 const focusFirstProblem = () => requestAnimationFrame(() => document.querySelector<HTMLElement>(".source-form [aria-invalid='true']")?.focus());
 
 /** `lines` with `line` added at the end, on a line of its own. */
 const withLine = (lines: string, line: string) => (lines.trim() ? `${lines.replace(/\s+$/, "")}\n${line}` : line);
 
+/**
+ * Add or edit an Entra ID source: every setting of the source. The client secret is write-only: an
+ * existing source shows only whether one is set and when it expires, and a new value replaces it.
+ */
 export function SourceFormDialog({
   workspace,
   source,
