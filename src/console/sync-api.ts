@@ -51,6 +51,8 @@ export interface Run {
   graphRequests?: number;
   graphThrottled?: number;
   requestedBy?: string | null;
+  /** Someone asked the running run to stop; it fails as cancelled once its runner sees it. */
+  cancelRequested?: { by: string; at: string } | null;
   changes?: ChangeRecord[];
 }
 
@@ -94,6 +96,7 @@ export const syncApi = {
     api.get<PageOf<ChangeRecord> & { actions: Record<string, number> }>(ws(workspace, `/runs/${enc(id)}/changes`), { limit: 200, ...query }, { signal }),
   approve: (workspace: string, id: string) => api.post<Run | { runId: string }>(ws(workspace, `/runs/${enc(id)}/approve`)),
   reject: (workspace: string, id: string) => api.post<Run>(ws(workspace, `/runs/${enc(id)}/reject`)),
+  cancel: (workspace: string, id: string) => api.post<Run>(ws(workspace, `/runs/${enc(id)}/cancel`)),
 };
 
 export function runSourceName(run: Run): string {

@@ -16,6 +16,13 @@ const loggedAs: Record<string, string> = {
   created: "create", linked: "link", updated: "update", disabled: "disable", deleted: "delete", conflicts: "conflict", warnings: "warning",
 };
 
+/** What each button of a run asks before it acts. */
+const decisions = {
+  approve: { title: "Apply the changes of this run?", confirm: "Apply changes", danger: true },
+  reject: { title: "Reject this run?", confirm: "Reject run", danger: false },
+  stop: { title: "Stop this run?", confirm: "Stop run", danger: true },
+};
+
 /** The change log is read a page at a time: a first sync of 100,000 users logs more than 100,000 entries. */
 const changesPerPage = 200;
 
@@ -38,7 +45,7 @@ export function RunPage({ id }: { id: string }) {
     (signal) => (r && !running ? syncApi.runChanges(workspace, id, { action, offset, limit: changesPerPage }, signal) : Promise.resolve(undefined)),
     [workspace, id, r?.status, running, action, offset],
   );
-  const [deciding, setDeciding] = useState<"approve" | "reject" | null>(null);
+  const [deciding, setDeciding] = useState<keyof typeof decisions | null>(null);
   const page = changes.data;
   const actions = Object.entries(page?.actions ?? {});
   const allChanges = actions.reduce((sum, [, n]) => sum + n, 0);
@@ -74,16 +81,29 @@ export function RunPage({ id }: { id: string }) {
       {running ? (
         <section className="card">
           <ProgressBar {...describeProgress(r)} />
+          {r.cancelRequested ? (
+            <p className="muted" role="status">Stopping: {r.cancelRequested.by} asked this run to stop.</p>
+          ) : (
+            <AdminOnly>
+              <div className="actions">
+                <button type="button" className="btn btn-danger" onClick={() => setDeciding("stop")}>
+                  Stop
+                </button>
+              </div>
+            </AdminOnly>
+          )}
         </section>
       ) : null}
       {r.status === "failed" && r.error ? (
         <div className="banner banner-error" role="alert">
           <div>
-            <strong>The sync failed; nothing was changed.</strong> {r.error.message}
-            <p>
-              Fix the cause (the source's Connect button checks the credentials and permissions), then run it again.{" "}
-              {source ? <Link to={wsPath(workspace, `/sync/${encodeURIComponent(source)}`)}>Go to the source</Link> : null}
-            </p>
+            <strong>{r.error.details?.cancelledBy ? "The sync was stopped; nothing was changed." : "The sync failed; nothing was changed."}</strong> {r.error.message}
+            {r.error.details?.cancelledBy ? null : (
+              <p>
+                Fix the cause (the source's Connect button checks the credentials and permissions), then run it again.{" "}
+                {source ? <Link to={wsPath(workspace, `/sync/${encodeURIComponent(source)}`)}>Go to the source</Link> : null}
+              </p>
+            )}
           </div>
         </div>
       ) : null}
@@ -191,12 +211,16 @@ export function RunPage({ id }: { id: string }) {
       </section>
       <ConfirmDialog
         open={deciding !== null}
-        title={deciding === "approve" ? "Apply the changes of this run?" : "Reject this run?"}
-        confirmLabel={deciding === "approve" ? "Apply changes" : "Reject run"}
-        danger={deciding === "approve"}
+        title={decisions[deciding ?? "reject"].title}
+        confirmLabel={decisions[deciding ?? "reject"].confirm}
+        danger={decisions[deciding ?? "reject"].danger}
         onClose={() => setDeciding(null)}
         onConfirm={async () => {
-          if (deciding === "approve") {
+          if (deciding === "stop") {
+            await syncApi.cancel(workspace, id);
+            toast("Stopping the run");
+            run.reload();
+          } else if (deciding === "approve") {
             const result = await syncApi.approve(workspace, id);
             toast("Applying the changes");
             const next = "runId" in result ? result.runId : result.id;
@@ -209,7 +233,9 @@ export function RunPage({ id }: { id: string }) {
           }
         }}
       >
-        {deciding === "approve" ? (
+        {deciding === "stop" ? (
+          <p>The run stops within seconds and fails as stopped by you. What it had not applied yet is not applied; the next sync picks up from where the last finished one ended.</p>
+        ) : deciding === "approve" ? (
           <p>
             The source syncs again past its safety stop and applies exactly the changes listed, including {removals ?? "the"} removals. If Entra ID changed since this run, nothing is applied and
             the new run stops for your review instead.
