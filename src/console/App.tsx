@@ -19,6 +19,7 @@ import { ProfilePage } from "./pages/Profile.tsx";
 import { NotificationsBanner } from "./components/NotificationsBanner.tsx";
 import { NotificationsPage } from "./components/NotificationsPage.tsx";
 import { ActivityPage } from "./pages/Activity.tsx";
+import { clearDrafts, keepDrafts, setDraftAccount } from "./drafts.tsx";
 
 type Auth = { state: "checking" } | { state: "signed-out"; reason?: string } | { state: "signed-in"; account: Account };
 
@@ -30,6 +31,7 @@ export function App() {
 
   const signedIn = useCallback((account: Account) => {
     setCsrfToken(account.csrfToken ?? null);
+    setDraftAccount(account.id);
     setAuth({ state: "signed-in", account });
   }, []);
 
@@ -42,6 +44,8 @@ export function App() {
       },
     );
     return onUnauthenticated(() => {
+      // Before the sign-in page replaces the open forms: what they hold is kept for after signing in again.
+      keepDrafts();
       setCsrfToken(null);
       setAuth({ state: "signed-out", reason: "Your session has ended. Sign in again to continue." });
     });
@@ -65,6 +69,8 @@ export function App() {
       await api.post("/auth/logout");
     } finally {
       setCsrfToken(null);
+      clearDrafts();
+      setDraftAccount(null);
       setWorkspaces(null);
       setAuth({ state: "signed-out" });
       navigate("/login");

@@ -1,10 +1,11 @@
-import { useState, type FormEvent } from "react";
+import { useMemo, useState, type FormEvent } from "react";
 import { ApiError } from "../api.ts";
 import { syncApi, type Source } from "../sync-api.ts";
 import { CheckField, Dialog, ErrorBanner, SelectField, TextArea, TextField } from "./ui.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
 import { GroupPicker } from "./GroupPicker.tsx";
 import { clouds, formProblems, initial, problemsAt, toInput, type FormState } from "./source-form-state.ts";
+import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 
 export { describeEndpoints } from "./source-form-state.ts";
 
@@ -38,7 +39,10 @@ export function SourceFormDialog({
 }
 
 function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: string; source?: Source | undefined; onCancel: () => void; onSaved: (s: Source) => void }) {
-  const [s, setS] = useState<FormState>(() => initial(source));
+  const start = useMemo(() => initial(source), [source]);
+  // Changes kept while the admin signed in again start the form; the client secret is never kept.
+  const draft = useDraft<{ form: FormState; advanced: boolean }>("source");
+  const [s, setS] = useState<FormState>(() => draft?.value.form ?? start);
   const {
     busy,
     error,
@@ -52,7 +56,11 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
     { onError: focusFirstProblem },
   );
   const fe = problemsAt(error);
-  const [advanced, setAdvanced] = useState(Boolean(source && (source.config.loginUrl || source.config.graphUrl || source.config.cloud !== "global" || Object.keys(source.config.mapping).length)));
+  const [advanced, setAdvanced] = useState(draft?.value.advanced ?? Boolean(source && (source.config.loginUrl || source.config.graphUrl || source.config.cloud !== "global" || Object.keys(source.config.mapping).length)));
+  useKeepDraft("source", () => {
+    const changed = JSON.stringify({ ...s, clientSecret: "" }) !== JSON.stringify(start) || s.clientSecret !== "";
+    return changed ? { value: { form: { ...s, clientSecret: "" }, advanced }, dropped: s.clientSecret ? ["client secret"] : [] } : undefined;
+  });
   const set = <K extends keyof FormState>(key: K) => (value: FormState[K]) => setS((x) => ({ ...x, [key]: value }));
   const text = (key: keyof FormState) => ({
     value: s[key] as string,
@@ -78,6 +86,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
 
   return (
     <form className="source-form" onSubmit={submit} noValidate>
+      <DraftNotice draft={draft} />
       {error && (!(error instanceof ApiError) || error.fields.length === 0 || unplaced.length) ? <ErrorBanner error={error} title="The source was not saved." /> : null}
       <fieldset>
         <legend>Connection</legend>
@@ -107,7 +116,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
               autoComplete="new-password"
               {...text("clientSecret")}
               error={fe.clientSecret ?? fe.credential}
-              hint="The secret's Value (not its ID). Stored encrypted; never shown again."
+              hint={draft?.dropped.includes("client secret") ? "Type the client secret again: it was not kept while you signed in." : "The secret's Value (not its ID). Stored encrypted; never shown again."}
               required={!source}
             />
           )}

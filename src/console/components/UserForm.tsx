@@ -4,6 +4,7 @@ import type { User } from "../types.ts";
 import { systemTags } from "../types.ts";
 import { CheckField, Dialog, ErrorBanner, TextArea, TextField } from "./ui.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
+import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 
 /** Fields an Entra ID source owns: the server refuses edits to them, so the form shows them read-only. */
 const sourceOwned = new Set([
@@ -88,8 +89,15 @@ export function UserFormDialog({
 }
 
 function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; user?: User | undefined; onCancel: () => void; onSaved: (user: User) => void }) {
-  const start = useMemo(() => initial(user), [user]);
-  const [state, setState] = useState<FormState>(start);
+  // Changes kept while the admin signed in again start the form; the PIN is never kept.
+  const draft = useDraft<{ start: FormState; state: FormState }>("user");
+  const initialState = useMemo(() => initial(user), [user]);
+  const start = draft?.value.start ?? initialState;
+  const [state, setState] = useState<FormState>(() => draft?.value.state ?? start);
+  useKeepDraft("user", () => {
+    const changed = JSON.stringify({ ...state, pin: "" }) !== JSON.stringify(start) || state.pin !== "";
+    return changed ? { value: { start, state: { ...state, pin: "" } }, dropped: state.pin ? ["PIN"] : [] } : undefined;
+  });
   const {
     busy,
     error,
@@ -143,6 +151,7 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
 
   return (
     <form className="user-form" onSubmit={submit} noValidate>
+      <DraftNotice draft={draft} />
       {synced ? (
         <p className="banner banner-info">
           This user is synced from Entra ID source <strong>{user!.source.name}</strong>. Profile fields come from Entra ID; you can change the status, cards, aliases, PIN and tags here.
@@ -189,7 +198,7 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
             value={state.pin}
             onChange={(e) => setState((s) => ({ ...s, pin: e.target.value }))}
             error={fieldErrors.pin}
-            hint={user ? "Write-only. Leave empty to keep the current PIN." : "4 to 12 digits. Optional."}
+            hint={draft?.dropped.includes("PIN") ? "Type the PIN again: it was not kept while you signed in." : user ? "Write-only. Leave empty to keep the current PIN." : "4 to 12 digits. Optional."}
           />
           {list("tags", "Tags", "One per line. Source tags (ID synced, Imported, Manual) are kept automatically.")}
         </div>

@@ -11,6 +11,7 @@ import { Prop } from "./UserDetail.tsx";
 import { HistoryCard } from "../components/History.tsx";
 import { bulkSummary } from "../components/BulkActions.tsx";
 import type { BulkResult } from "../../domain/bulk.ts";
+import { hasDraft } from "../drafts.tsx";
 
 /** The members typed or pasted: emails split at commas, semicolons, line breaks, or spaces between emails. */
 function memberKeys(text: string): string[] {
@@ -36,7 +37,7 @@ export function GroupPage({ id }: { id: string }) {
   const path = ws(workspace, `/groups/${encodeURIComponent(id)}`);
   const group = useLoad((signal) => api.get<Group>(path, undefined, { signal }), [path]);
   useTitle(group.data?.name ?? "Group");
-  const [editing, setEditing] = useState(false);
+  const [editing, setEditing] = useState(() => hasDraft("group")); // open again with the changes kept over a sign-in
   const [deleting, setDeleting] = useState(false);
   const [removing, setRemoving] = useState<string | null>(null);
   const [member, setMember] = useState("");

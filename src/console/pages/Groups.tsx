@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { api, ws } from "../api.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
@@ -8,6 +8,7 @@ import { Badge, Dialog, Empty, ErrorBanner, Loading, TextArea, TextField } from 
 import { DataTable, QueryPager, useOffsetInRange } from "../components/DataTable.tsx";
 import { keptFrom } from "../../domain/source.ts";
 import { useSubmit, FormError, FormActions } from "../components/form.tsx";
+import { DraftNotice, hasDraft, useDraft, useKeepDraft } from "../drafts.tsx";
 
 const pageSize = 50;
 
@@ -26,7 +27,7 @@ export function GroupsPage() {
   const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
   const [search, setSearch] = useQuerySearch(q);
   const groups = useLoad((signal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: pageSize, offset, q }, { signal }), [workspace, offset, q]);
-  const [creating, setCreating] = useState(false);
+  const [creating, setCreating] = useState(() => hasDraft("group")); // open again with the changes kept over a sign-in
   const beyond = useOffsetInRange(groups.data, pageSize);
   const data = beyond ? undefined : groups.data;
 
@@ -107,30 +108,34 @@ export function GroupFormDialog({
   onClose: () => void;
   onSaved: (g: Group) => void;
 }) {
-  const [name, setName] = useState(group?.name ?? "");
-  const [description, setDescription] = useState(group?.description ?? "");
-  const { busy, error, setError, fields, submit } = useSubmit(async () => {
+  return (
+    <Dialog open={open} title={group ? `Edit ${group.name}` : "New group"} onClose={onClose}>
+      <GroupForm workspace={workspace} group={group} onClose={onClose} onSaved={onSaved} />
+    </Dialog>
+  );
+}
+
+/** Mounted while its dialog is open: each opening starts from the group (or from changes kept over a sign-in). */
+function GroupForm({ workspace, group, onClose, onSaved }: { workspace: string; group?: Group | undefined; onClose: () => void; onSaved: (g: Group) => void }) {
+  const start = { name: group?.name ?? "", description: group?.description ?? "" };
+  const draft = useDraft<typeof start>("group");
+  const [name, setName] = useState(draft?.value.name ?? start.name);
+  const [description, setDescription] = useState(draft?.value.description ?? start.description);
+  useKeepDraft("group", () => (name !== start.name || description !== start.description ? { value: { name, description }, dropped: [] } : undefined));
+  const { busy, error, fields, submit } = useSubmit(async () => {
     const body = { name: name.trim(), description: description.trim() || null };
     const saved = group
       ? await api.patch<Group>(ws(workspace, `/groups/${encodeURIComponent(group.id)}`), body)
       : await api.post<Group>(ws(workspace, "/groups"), body);
     onSaved(saved);
   });
-  useEffect(() => {
-    if (open) {
-      setName(group?.name ?? "");
-      setDescription(group?.description ?? "");
-      setError(null);
-    }
-  }, [open, group]);
   return (
-    <Dialog open={open} title={group ? `Edit ${group.name}` : "New group"} onClose={onClose}>
-      <form onSubmit={submit} noValidate>
-        <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} required />
-        <TextArea label="Description" value={description} onChange={(e) => setDescription(e.target.value)} error={fields.description} />
-        <FormError error={error} fields={fields} title="The group was not saved." />
-        <FormActions busy={busy} label={group ? "Save" : "Create group"} disabled={!name.trim()} onCancel={onClose} />
-      </form>
-    </Dialog>
+    <form onSubmit={submit} noValidate>
+      <DraftNotice draft={draft} />
+      <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} required />
+      <TextArea label="Description" value={description} onChange={(e) => setDescription(e.target.value)} error={fields.description} />
+      <FormError error={error} fields={fields} title="The group was not saved." />
+      <FormActions busy={busy} label={group ? "Save" : "Create group"} disabled={!name.trim()} onCancel={onClose} />
+    </form>
   );
 }

@@ -16,7 +16,9 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn: (account: Account) 
   useEffect(() => {
     api.get<{ microsoft: boolean }>("/auth/providers", undefined, { quiet401: true }).then((p) => setMicrosoft(p.microsoft), () => setMicrosoft(false));
   }, []);
-  const next = new URLSearchParams(window.location.search).get("next");
+  // Back to the address asked for, or, when the session ended on a page, to that page (where its forms' changes wait).
+  const here = window.location.pathname === "/login" || window.location.pathname === "/" ? null : window.location.pathname + window.location.search;
+  const next = new URLSearchParams(window.location.search).get("next") ?? here;
   const microsoftHref = `/api/v1/auth/microsoft/start${next && next.startsWith("/") && !next.startsWith("//") ? `?returnTo=${encodeURIComponent(next)}` : ""}`;
 
   const submit = async (event: FormEvent) => {

@@ -9,6 +9,7 @@ import { SourceFormDialog, describeEndpoints } from "../components/SourceForm.ts
 import { SourceCard } from "./Sync.tsx";
 import { Prop } from "./UserDetail.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { hasDraft } from "../drafts.tsx";
 
 const pageSize = 20;
 
@@ -20,7 +21,7 @@ export function SourcePage({ name }: { name: string }) {
   const source = useLoad((signal) => syncApi.getSource(workspace, name, signal), [workspace, name]);
   const [offset, setOffset] = useState(0);
   const runs = useLoad((signal) => syncApi.listRuns(workspace, { source: name, limit: pageSize, offset }, signal), [workspace, name, offset]);
-  const [editing, setEditing] = useState(false);
+  const [editing, setEditing] = useState(() => hasDraft("source")); // open again with the changes kept over a sign-in
   const [removing, setRemoving] = useState(false);
   const canChange = useCanChange();
   const s = source.data;

@@ -7,6 +7,7 @@ import { Empty, ErrorBanner, Loading, useToast } from "../components/ui.tsx";
 import { SourceFormDialog } from "../components/SourceForm.tsx";
 import { ConnectButton, RunTracker, SecretState, SourceStats } from "../components/SyncParts.tsx";
 import { ApiError } from "../api.ts";
+import { hasDraft } from "../drafts.tsx";
 
 export type SourceSummary = Pick<Source, "name">;
 
@@ -14,7 +15,7 @@ export function SyncPage() {
   const workspace = useWorkspaceName();
   useTitle("User synchronization");
   const sources = useLoad((signal) => syncApi.listSources(workspace, signal), [workspace]);
-  const [adding, setAdding] = useState(false);
+  const [adding, setAdding] = useState(() => hasDraft("source")); // open again with the changes kept over a sign-in
   const anyRunning = (sources.data ?? []).some((s) => s.status.running);
   useInterval(() => sources.reload(), 3000, anyRunning);
   const missingApi = sources.error instanceof ApiError && sources.error.status === 404 && sources.error.code === "not_found" && /route/i.test(sources.error.message);

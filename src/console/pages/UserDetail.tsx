@@ -9,13 +9,14 @@ import { formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { HistoryCard } from "../components/History.tsx";
 import { sourceLabel } from "./Users.tsx";
+import { hasDraft } from "../drafts.tsx";
 
 export function UserPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
   const toast = useToast();
   const path = ws(workspace, `/users/${encodeURIComponent(id)}`);
   const user = useLoad((signal) => api.get<User>(path, undefined, { signal }), [path]);
-  const [editing, setEditing] = useState(false);
+  const [editing, setEditing] = useState(() => hasDraft("user")); // open again with the changes kept over a sign-in
   const [deleting, setDeleting] = useState(false);
   const [toggling, setToggling] = useState(false);
   useTitle(user.data?.displayName ?? "User");

@@ -15,6 +15,7 @@ import { Menu } from "../components/Menu.tsx";
 import { maxBulkMatching } from "../../domain/bulk.ts";
 import type { SourceSummary } from "./Sync.tsx";
 import { keptFrom } from "../../domain/source.ts";
+import { hasDraft } from "../drafts.tsx";
 
 const pageSize = 50;
 type Sort = "displayName" | "email" | "createdAt" | "updatedAt" | "source";
@@ -51,7 +52,7 @@ export function UsersPage() {
       api.get<{ items: SourceSummary[] } | SourceSummary[]>(ws(workspace, "/sources"), undefined, { signal }).then((r) => (Array.isArray(r) ? r : r.items)).catch(() => []),
     [workspace],
   );
-  const [adding, setAdding] = useState(false);
+  const [adding, setAdding] = useState(() => hasDraft("user")); // open again with the changes kept over a sign-in
   const canChange = useCanChange();
   // The ticked rows of this page; a new page, sort or filter starts a new selection.
   const [selected, setSelected] = useState<ReadonlyMap<string, User>>(new Map());
