@@ -9,7 +9,7 @@ import { manualSource, subjectOf, type SourceRef } from "./users.ts";
 
 type ReadContext = Pick<WorkspaceContext, "db" | "workspace">;
 
-export function listGroups(ctx: ReadContext, filter: { q?: string; source?: string }, page: { limit: number; offset: number }) {
+export function listGroups(ctx: ReadContext, filter: { q?: string; name?: string; source?: string }, page: { limit: number; offset: number }) {
   return selectGroups(ctx.db, ctx.workspace.id, filter, page);
 }
 

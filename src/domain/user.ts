@@ -52,13 +52,20 @@ const listLimits = {
 const customAttributeLimits = { name: 64, value: 4096 };
 
 const text = (field: keyof typeof textLimits) => z.string().trim().max(textLimits[field]);
+/** Missing, null or blank, a display name is said to be required in words (zod's own text names the type it expected). */
+const displayNameRequired = "display name is required";
+const displayName = z
+  .string({ error: (issue) => (issue.input === undefined || issue.input === null ? displayNameRequired : undefined) })
+  .trim()
+  .min(1, displayNameRequired)
+  .max(textLimits.displayName);
 const list = (field: keyof typeof listLimits, entry: z.ZodString) => z.array(entry.max(listLimits[field].length)).max(listLimits[field].entries);
 
 /** The fields an admin (API, CLI, import) may set on a user. */
 export const userFieldsSchema = z.object({
   userPrincipalName: text("userPrincipalName").nullable(),
   email: text("email").nullable(),
-  displayName: z.string().trim().min(1, "is required").max(textLimits.displayName),
+  displayName,
   givenName: text("givenName").nullable(),
   surname: text("surname").nullable(),
   department: text("department").nullable(),
@@ -106,7 +113,8 @@ export function withinFieldLimits(fields: Record<string, unknown>): boolean {
 }
 
 export type UserFields = z.infer<typeof userFieldsSchema>;
-export const createUserSchema = userFieldsSchema.partial().required({ displayName: true }).strict();
+// `required()` would answer a missing display name with zod's "expected nonoptional"; the field's own schema says it in words.
+export const createUserSchema = userFieldsSchema.partial().extend({ displayName }).strict();
 export const updateUserSchema = userFieldsSchema.partial().strict();
 export type CreateUserInput = z.infer<typeof createUserSchema>;
 export type UpdateUserInput = z.infer<typeof updateUserSchema>;

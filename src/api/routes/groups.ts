@@ -22,6 +22,7 @@ export const groupRoutes: RouteModule = {
           limit: limitParam(500, 50),
           offset: offsetParam,
           q: z.string().trim().max(256).optional().describe("name contains"),
+          name: z.string().trim().min(1, "enter a group name").max(256).optional().describe("name equals, in any case: the one group of that name, or none (a filter's look-up)"),
           source: z.string().max(256).optional(),
         })
         .strict(),

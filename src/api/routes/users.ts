@@ -27,7 +27,7 @@ const bulkRequestSchema = z
       .strict()
       .optional()
       .describe(`instead of users: every user these filters (those of GET …/users) match, at most ${maxBulkMatching}; {} is every user of the workspace`),
-    group: z.string().min(1).max(256).optional().describe("for addToGroup and removeFromGroup: the group's name or id"),
+    group: z.string().trim().min(1, "enter a group name").max(256).optional().describe("for addToGroup and removeFromGroup: the group's name or id"),
   })
   .strict();
 

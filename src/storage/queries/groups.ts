@@ -41,7 +41,7 @@ function toGroup(row: GroupRow): Group {
 export async function selectGroups(
   db: Db,
   workspaceId: string,
-  filter: { q?: string | undefined; source?: string | undefined },
+  filter: { q?: string | undefined; name?: string | undefined; source?: string | undefined },
   page: { limit: number; offset: number },
   withMembers = true,
 ): Promise<{ items: Group[]; total: number }> {
@@ -49,6 +49,7 @@ export async function selectGroups(
     eb.and([
       eb("g.workspace_id", "=", workspaceId),
       ...(filter.q ? [eb("g.name", "ilike", containsPattern(filter.q))] : []),
+      ...(filter.name ? [sql<SqlBool>`lower(g.name) = lower(${filter.name})`] : []),
       ...(filter.source ? [sql<SqlBool>`lower(g.source_name) = lower(${filter.source})`] : []),
     ]);
   const { total } = await db.selectFrom("groups as g").where(matches).select(sql<number>`count(*)::int`.as("total")).executeTakeFirstOrThrow();
