@@ -67,14 +67,10 @@ export function BulkActions({
     setGroup("");
     setGroupError(undefined);
   };
-  /** Adds to or removes from the group typed; a missing or unusable group is said at the field. */
+  /** Adds to or removes from the group typed; the server's word on a missing or unusable group is said at the field. */
   const runWithGroup = async (action: BulkAction) => {
-    if (!group.trim()) {
-      setGroupError("Enter a group name");
-      return false;
-    }
     try {
-      await run(action, { group: group.trim() });
+      await run(action, { group });
     } catch (e) {
       const problem = e instanceof ApiError && (e.fieldMap().group ?? (e.details.field === "group" || e.details.resource === "group" ? e.message : undefined));
       if (!problem) throw e;

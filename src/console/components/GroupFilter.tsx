@@ -12,14 +12,11 @@ import { TextField } from "./ui.tsx";
 export function GroupFilter({ workspace }: { workspace: string }) {
   const [text, setText] = useState("");
   const typed = useDebounced(text.trim(), 200);
-  const find = (q: string, signal?: AbortSignal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { q, limit: 20 }, { signal }).then((r) => ({ q, items: r.items }));
-  const found = useLoad((signal) => (typed ? find(typed, signal) : Promise.resolve({ q: "", items: [] })), [workspace, typed]);
-  /** Filters by the group named exactly (in any case): from the names found for this text, or found now if Enter came first. */
+  const found = useLoad((signal) => (typed ? api.get<PageOf<Group>>(ws(workspace, "/groups"), { q: typed, limit: 20 }, { signal }).then((r) => r.items) : Promise.resolve([])), [workspace, typed]);
+  /** Filters by the group named exactly (in any case), as the server finds it. */
   const pick = async (name: string) => {
-    const q = name.trim();
-    if (!q) return;
-    const groups = found.data?.q === q ? found.data.items : (await find(q)).items;
-    const group = groups.find((g) => g.name.toLowerCase() === q.toLowerCase());
+    if (!name.trim()) return;
+    const [group] = (await api.get<PageOf<Group>>(ws(workspace, "/groups"), { name: name.trim(), limit: 1 })).items;
     if (group) setQuery({ group: group.name, offset: null });
   };
   const apply = (name: string) => void pick(name).catch(() => {}); // a failed look-up applies nothing, as a name that matches none
@@ -41,7 +38,7 @@ export function GroupFilter({ workspace }: { workspace: string }) {
         onKeyDown={(e) => e.key === "Enter" && apply(text)}
       />
       <datalist id="filter-group-names">
-        {(found.data?.items ?? []).map((g) => (
+        {(found.data ?? []).map((g) => (
           <option key={g.id} value={g.name} />
         ))}
       </datalist>

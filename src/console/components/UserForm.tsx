@@ -105,8 +105,6 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
     submit,
   } = useSubmit(
     async () => {
-      // Said here in words; the API's own answer names the type it expected ("expected string, received null").
-      if (!state.text.displayName.trim()) throw new ApiError(400, "invalid_input", "Display name is required", { fields: [{ field: "displayName", message: "Display name is required" }] });
       const payload = body(state, user ? start : null);
       const saved = user
         ? Object.keys(payload).length
