@@ -6,7 +6,7 @@ import type { BulkResult } from "../domain/bulk.ts";
 import { exportUsers, type ExportOptions, type ExportResult } from "../core/exports.ts";
 import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
-import { getRun, listRuns, rejectRun, type Run } from "../core/runs.ts";
+import { cancelRun, getRun, listRuns, rejectRun, type Run } from "../core/runs.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
 import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../core/users.ts";
@@ -88,6 +88,8 @@ export interface Directory {
     get(id: string, changes: { action?: string | undefined; limit: number }): Promise<RunWithChanges>;
     approve(id: string, onProgress: (p: SyncProgress) => void): Promise<RunSummary>;
     reject(id: string): Promise<Run>;
+    /** Asks a running run to stop; it fails as cancelled within about a second, in whichever process runs it. */
+    cancel(id: string): Promise<Run>;
   };
   importFile(options: ImportFileOptions): Promise<ImportReport>;
   exportUsers(options: ExportOptions): Promise<ExportResult>;
@@ -175,6 +177,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       },
       approve: (id, onProgress) => approveRun(rt, ctx.workspace, id, ctx.actor, { onProgress }),
       reject: (id) => rejectRun(ctx, id),
+      cancel: (id) => cancelRun(ctx, id),
     },
     importFile: ({ mapping, ...options }) => runImport(ctx, rt.store, { ...options, mapping: mapping === undefined ? undefined : parseMappingFile(mapping) }),
     exportUsers: (options) => exportUsers(ctx, options),

@@ -126,6 +126,7 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       },
       approve: async (id, onProgress) => follow(await send<Run>("POST", at("runs", id, "approve")), onProgress),
       reject: (id) => send("POST", at("runs", id, "reject")),
+      cancel: (id) => send("POST", at("runs", id, "cancel")),
     },
     async importFile(options) {
       const choices = { source: options.sourceName, sheet: options.sheet, partial: options.partial, updateExisting: options.updateExisting };

@@ -5,13 +5,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { fetch as undiciFetch } from "undici";
 import { createApiToken } from "../../src/core/tokens.ts";
-import { killStarted, startCli } from "../support/cli.ts";
+import { killStarted, runCli, startCli } from "../support/cli.ts";
 import { until } from "../notifications/support.ts";
 import { openSignInHarness, type SignInHarness } from "../signin/support.ts";
 
 /**
  * Stopping a sync that runs elsewhere: Ctrl-C of `rollcall sync --server` asks the server to stop the run it started
- * (instead of leaving it going), and on PostgreSQL, POST …/runs/{id}/cancel on the server stops a local
+ * (instead of leaving it going), `rollcall runs cancel ID --server` stops it from another shell, and on PostgreSQL,
+ * POST …/runs/{id}/cancel on the server, or `rollcall runs cancel ID` on the same database, stops a local
  * `rollcall sync` running in another process. Both runs wait on a throttled Graph (Retry-After: 60) when stopped.
  */
 const engine = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
@@ -58,6 +59,24 @@ describe(`stopping a sync that runs in another process (${engine})`, { timeout: 
     await h.sync("contoso"); // the source is free
   });
 
+  it("rollcall runs cancel ID --server, from another shell, stops the run a rollcall sync --server follows", async () => {
+    h.emulator.setKnobs({ throttleRate: 1, retryAfterSeconds: 60 });
+    h.emulator.resetStats();
+    const before = (await runs()).length;
+    const env = { ROLLCALL_SERVER: h.url, ROLLCALL_TOKEN: token, ROLLCALL_DATA_DIR: join(dir, "cli"), DATABASE_URL: undefined };
+    const sync = startCli(["sync", "contoso", "--json"], env);
+    await until(async () => throttled() && (await runs()).length > before, 60_000, "the server's run to wait on Graph");
+    const run = (await runs()).at(-1)!;
+    const cancel = await runCli(["runs", "cancel", run.id, "--json"], env);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(JSON.parse(cancel.stdout)).toMatchObject({ id: run.id, cancelRequested: { by: "token:ops" } });
+    expect(await sync.exited).toBe(1);
+    expect(JSON.parse(sync.stdout())).toMatchObject({ runId: run.id, status: "failed", error: { message: expect.stringMatching(/^Cancelled by token:ops: /) } });
+    const again = await runCli(["runs", "cancel", run.id, "--json"], env);
+    expect(again.code).toBe(4);
+    expect(JSON.parse(again.stderr)).toMatchObject({ error: { code: "conflict", message: expect.stringContaining("not running") } });
+  });
+
   it.skipIf(engine !== "postgres")("POST …/runs/{id}/cancel on the server stops a local rollcall sync in another process", async () => {
     h.emulator.setKnobs({ throttleRate: 1, retryAfterSeconds: 60 });
     h.emulator.resetStats();
@@ -79,5 +98,15 @@ describe(`stopping a sync that runs in another process (${engine})`, { timeout: 
     expect(await sync.exited).not.toBe(0);
     expect(Date.now() - asked).toBeLessThan(30_000);
     expect(JSON.parse(sync.stdout())).toMatchObject({ runId: run.id, status: "failed", error: { message: expect.stringMatching(/^Cancelled by token:ops: /) } });
+
+    // The same from a shell on the database, without the server.
+    const second = startCli(["sync", "contoso", "--json"], env);
+    await until(async () => (await runs()).some((r) => r.status === "running"), 60_000, "the second local run to start");
+    const running = (await runs()).find((r) => r.status === "running")!;
+    const cancel = await runCli(["runs", "cancel", running.id], env);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toContain(`run ${running.id}: asked to stop`);
+    expect(await second.exited).not.toBe(0);
+    expect(JSON.parse(second.stdout())).toMatchObject({ runId: running.id, status: "failed", error: { message: expect.stringMatching(/^Cancelled by cli: /) } });
   });
 });

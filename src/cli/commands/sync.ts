@@ -160,5 +160,12 @@ export function runsCommand(): Command {
       runOn(flags, (directory) => directory.runs.reject(id), { human: (r) => `run ${r.id}: ${r.status}` }),
     ),
   );
+  runs.addCommand(
+    directoryCommand("cancel", "stop a running sync, in whichever process runs it; what it had not committed is not applied").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
+      runOn(flags, (directory) => directory.runs.cancel(id), {
+        human: (r) => (r.status === "running" ? `run ${r.id}: asked to stop; it fails as cancelled within about a second` : `run ${r.id}: ${r.status} (${r.error?.message ?? "stopped"})`),
+      }),
+    ),
+  );
   return runs;
 }
