@@ -50,6 +50,15 @@ export const userSchema = z
   })
   .meta({ id: "User" }) satisfies z.ZodType<User>;
 
+/** A user as adding or changing it left it, and what the given values lost on the way. */
+export const savedUserSchema = userSchema
+  .extend({
+    warnings: z
+      .array(z.string())
+      .describe('what the values lost on the way, each "field: message", e.g. a phone number\'s extension, which E.164 cannot hold; also in the user\'s history. Empty when nothing was lost'),
+  })
+  .meta({ id: "SavedUser" });
+
 export const groupSchema = z
   .object({
     id: z.string(),

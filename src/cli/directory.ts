@@ -9,7 +9,7 @@ import { runImport, type ImportProgress, type ImportReport } from "../core/impor
 import { cancelRun, getRun, listRuns, rejectRun, type Run } from "../core/runs.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
-import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../core/users.ts";
+import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser, type SavedUser } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import type { Group } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
@@ -53,8 +53,9 @@ export interface Directory {
     get(key: string): Promise<User>;
     /** The user's newest `limit` change-log entries, and how many there are. */
     history(key: string, limit: number): Promise<UserHistory>;
-    add(input: Record<string, unknown>): Promise<User>;
-    update(key: string, input: Record<string, unknown>): Promise<User>;
+    /** The user, and what the given values lost on the way (`warnings`, e.g. a phone number's extension). */
+    add(input: Record<string, unknown>): Promise<SavedUser>;
+    update(key: string, input: Record<string, unknown>): Promise<SavedUser>;
     disable(key: string): Promise<User>;
     remove(key: string): Promise<User>;
     /** Several users at once, all or nothing. */

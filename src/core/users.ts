@@ -40,10 +40,25 @@ export interface SourceRef {
 
 export const manualSource: SourceRef = { type: "manual", name: "manual", id: null, externalId: null };
 
-export async function createUser(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<User> {
+/**
+ * A user as a create or an update left it, with what the given values lost on the way ("mobilePhone: … has the
+ * extension 123, …"), worded as a sync words them. Also recorded in the user's history, as a "warning" entry.
+ */
+export type SavedUser = User & { warnings: string[] };
+
+const warningLines = (warnings: FieldProblem[]) => warnings.map((w) => `${w.field}: ${w.message}`);
+
+/** A sync's per-user warnings are "warning" entries on the user, `after: { messages }`; a manual save's are too. */
+async function recordWarnings(trx: WorkspaceContext["db"], ctx: WorkspaceContext, user: User, messages: string[]): Promise<void> {
+  if (messages.length === 0) return;
+  await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: user.id, subject: subjectOf(user), action: "warning", after: { messages } });
+}
+
+export async function createUser(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<SavedUser> {
   const parsed = createUserSchema.safeParse(raw);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
-  const { value, problems } = normaliseUserFields(parsed.data, ctx.workspace.defaultCountry);
+  const { value, problems, warnings: lost } = normaliseUserFields(parsed.data, ctx.workspace.defaultCountry);
+  const warnings = warningLines(lost);
   if (!value.email && !value.userPrincipalName) {
     problems.push({ field: "email", message: "is required (or give a userPrincipalName)" });
   }
@@ -85,13 +100,14 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
       await replaceIdentifiers(trx, ctx.workspace.id, row.id, "card", value.cardNumbers ?? []);
       const created = (await selectUser(trx, ctx.workspace.id, row.id))!;
       await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: row.id, subject: subjectOf(created), action: "create", after: created });
+      await recordWarnings(trx, ctx, created, warnings);
       return row.id;
     })
     .catch(translateDatabaseError);
-  return getUser(ctx, id);
+  return { ...(await getUser(ctx, id)), warnings };
 }
 
-export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknown): Promise<User> {
+export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknown): Promise<SavedUser> {
   const parsed = updateUserSchema.safeParse(raw);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
   const before = await getUser(ctx, key);
@@ -104,7 +120,8 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
       );
     }
   }
-  const { value, problems } = normaliseUserFields(input, ctx.workspace.defaultCountry);
+  const { value, problems, warnings: lost } = normaliseUserFields(input, ctx.workspace.defaultCountry);
+  const warnings = warningLines(lost);
   const email = "email" in value ? value.email : before.email;
   const upn = "userPrincipalName" in value ? value.userPrincipalName : before.userPrincipalName;
   if (!email && !upn) problems.push({ field: "email", message: "cannot be removed while the user has no userPrincipalName" });
@@ -139,13 +156,15 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
       const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
       const action = value.enabled === false && before.enabled ? "disable" : value.enabled === true && !before.enabled ? "enable" : "update";
       await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, before, after });
+      await recordWarnings(trx, ctx, after, warnings);
     })
     .catch(translateDatabaseError);
-  return getUser(ctx, before.id);
+  return { ...(await getUser(ctx, before.id)), warnings };
 }
 
-export function disableUser(ctx: WorkspaceContext, key: string): Promise<User> {
-  return updateUser(ctx, key, { enabled: false });
+export async function disableUser(ctx: WorkspaceContext, key: string): Promise<User> {
+  const { warnings: _none, ...user } = await updateUser(ctx, key, { enabled: false });
+  return user;
 }
 
 export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<User> {

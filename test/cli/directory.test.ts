@@ -133,6 +133,27 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "list", "--workspace", "acme", "--search", "@example.com", "--json")).json()).toEqual([]);
   });
 
+  it("says on standard error that a phone number's extension was dropped, and in --json as warnings; the history keeps it", async () => {
+    const dropped = (raw: string, ext: string, e164: string) => `"${raw}" has the extension ${ext}, which a phone number in E.164 cannot hold: kept ${e164} without it`;
+    const added = await cli("users", "add", "--workspace", "acme", "--email", "ext@example.com", "--display-name", "Ext", "--mobile-phone", "+1 425 555 0100 ext. 123");
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/^added Ext <ext@example\.com>/);
+    expect(added.stdout).toContain("mobile:      +14255550100");
+    expect(added.stderr).toBe(`warning: mobilePhone: ${dropped("+1 425 555 0100 ext. 123", "123", "+14255550100")}\n`);
+
+    const updated = await cli("users", "update", "ext@example.com", "--workspace", "acme", "--business-phone", "+1 425 555 0199 x77", "--json");
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.json()).toMatchObject({ businessPhones: ["+14255550199"], warnings: [`businessPhones[0]: ${dropped("+1 425 555 0199 x77", "77", "+14255550199")}`] });
+    expect(updated.stderr).toBe("");
+    const quiet = await cli("users", "update", "ext@example.com", "--workspace", "acme", "--department", "Ops", "--json");
+    expect([quiet.json<{ warnings: string[] }>().warnings, quiet.stderr]).toEqual([[], ""]);
+
+    const history = await cli("users", "history", "ext@example.com", "--workspace", "acme", "--json");
+    expect(history.json<{ changes: { action: string }[] }>().changes.map((c) => c.action)).toEqual(["update", "warning", "update", "warning", "create"]);
+    expect((await cli("users", "history", "ext@example.com", "--workspace", "acme")).stdout).toContain(dropped("+1 425 555 0100 ext. 123", "123", "+14255550100"));
+    expect((await cli("users", "remove", "ext@example.com", "--workspace", "acme")).code).toBe(0);
+  });
+
   it("creates an API token for a workspace", async () => {
     const created = await cli("tokens", "create", "--workspace", "acme", "--role", "viewer", "--json");
     expect(created.json<{ token: string; role: string }>()).toMatchObject({ token: expect.stringMatching(/^rc_/), role: "viewer" });

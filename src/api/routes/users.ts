@@ -5,7 +5,7 @@ import { historyPage } from "../../core/change-log.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkMatching, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, historyQuery, limitParam, listOf, offsetParam, userFilterQuery, userSchema, workspaceParams } from "../schemas.ts";
+import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userFilterQuery, userSchema, workspaceParams } from "../schemas.ts";
 
 const userParams = workspaceParams.extend({ id: z.string().describe("user id, email or user principal name") });
 
@@ -65,7 +65,7 @@ export const userRoutes: RouteModule = {
       status: 201,
       params: workspaceParams,
       body: createUserSchema,
-      response: userSchema,
+      response: savedUserSchema,
       handler: ({ ctx, body }) => createUser(ctx, body),
     }),
     route({
@@ -84,7 +84,7 @@ export const userRoutes: RouteModule = {
       access: "workspace",
       params: userParams,
       body: updateUserSchema,
-      response: userSchema,
+      response: savedUserSchema,
       handler: ({ ctx, params, body }) => updateUser(ctx, params.id, body),
     }),
     route({

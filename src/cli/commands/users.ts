@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
 import type { User } from "../../domain/user.ts";
+import type { SavedUser } from "../../core/users.ts";
 import type { UserFilter, UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
 import type { Directory, UserHistory } from "../directory.ts";
@@ -114,6 +115,13 @@ function describeUser(user: User): string {
   return lines.join("\n");
 }
 
+/** A saved user as `users add|update` print it; what its values lost goes to standard error, a "warning: …" line each. */
+function describeSaved(done: string, user: SavedUser): string {
+  for (const warning of user.warnings) process.stderr.write(`warning: ${warning}\n`);
+  const { warnings: _shown, ...rest } = user;
+  return `${done} ${describeUser(rest)}`;
+}
+
 const describeHistory = (history: UserHistory) => historyText(userHeading(history.user), history);
 
 /**
@@ -171,7 +179,7 @@ export function usersCommand(): Command {
 
   users.addCommand(
     withUserFields(directoryCommand("add", "add a user by hand").alias("create")).action(async (opts) =>
-      runOn(opts, async (directory) => directory.users.add(userInputFromFlags(opts)), { human: (u) => `added ${describeUser(u)}` }),
+      runOn(opts, async (directory) => directory.users.add(userInputFromFlags(opts)), { human: (u) => describeSaved("added", u) }),
     ),
   );
 
@@ -179,7 +187,7 @@ export function usersCommand(): Command {
     withUserFields(directoryCommand("update", "change fields of a user"))
       .argument("<user>", "id, email or user principal name")
       .action(async (key: string, opts) =>
-        runOn(opts, async (directory) => directory.users.update(key, userInputFromFlags(opts)), { human: (u) => `updated ${describeUser(u)}` }),
+        runOn(opts, async (directory) => directory.users.update(key, userInputFromFlags(opts)), { human: (u) => describeSaved("updated", u) }),
       ),
   );
 
@@ -187,7 +195,10 @@ export function usersCommand(): Command {
     eachUserCommand("disable", "disable users (kept, refused sign-in)", "disable", "disabled", (directory, key) => directory.users.disable(key)),
   );
   users.addCommand(
-    eachUserCommand("enable", "enable disabled users again", "enable", "enabled", (directory, key) => directory.users.update(key, { enabled: true })),
+    eachUserCommand("enable", "enable disabled users again", "enable", "enabled", async (directory, key) => {
+      const { warnings: _none, ...user } = await directory.users.update(key, { enabled: true });
+      return user;
+    }),
   );
   users.addCommand(
     eachUserCommand("remove", "delete users", "delete", "removed", (directory, key) => directory.users.remove(key)).alias("delete"),
