@@ -79,7 +79,8 @@ export function UserFormDialog({
   user?: User | undefined;
   open: boolean;
   onClose: () => void;
-  onSaved: (user: User) => void;
+  /** `warnings`: what the saved values lost on the way (the API's, "field: message"), for the page to show. */
+  onSaved: (user: User, warnings: string[]) => void;
 }) {
   return (
     <Dialog open={open} title={user ? `Edit ${user.displayName}` : "Add user"} onClose={onClose} wide>
@@ -88,7 +89,7 @@ export function UserFormDialog({
   );
 }
 
-function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; user?: User | undefined; onCancel: () => void; onSaved: (user: User) => void }) {
+function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; user?: User | undefined; onCancel: () => void; onSaved: (user: User, warnings: string[]) => void }) {
   // Changes kept while the admin signed in again start the form; the PIN is never kept.
   const draft = useDraft<{ start: FormState; state: FormState }>("user");
   const initialState = useMemo(() => initial(user), [user]);
@@ -106,12 +107,14 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
   } = useSubmit(
     async () => {
       const payload = body(state, user ? start : null);
-      const saved = user
+      type Saved = User & { warnings: string[] };
+      const saved: Saved = user
         ? Object.keys(payload).length
-          ? await api.patch<User>(ws(workspace, `/users/${encodeURIComponent(user.id)}`), payload)
-          : user
-        : await api.post<User>(ws(workspace, "/users"), payload);
-      onSaved(saved);
+          ? await api.patch<Saved>(ws(workspace, `/users/${encodeURIComponent(user.id)}`), payload)
+          : { ...user, warnings: [] }
+        : await api.post<Saved>(ws(workspace, "/users"), payload);
+      const { warnings, ...savedUser } = saved;
+      onSaved(savedUser, warnings ?? []);
     },
     // Move focus to the first field with a problem so keyboard and screen-reader users land on it.
     { onError: () => requestAnimationFrame(() => document.querySelector<HTMLElement>(".user-form [aria-invalid='true']")?.focus()) },

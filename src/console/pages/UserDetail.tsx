@@ -7,6 +7,7 @@ import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, SelectField, tagTone, useToast } from "../components/ui.tsx";
 import { formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
+import { SaveWarnings, takeSaveWarnings } from "../components/SaveWarnings.tsx";
 import { HistoryCard } from "../components/History.tsx";
 import { sourceLabel } from "./Users.tsx";
 import { hasDraft } from "../drafts.tsx";
@@ -19,6 +20,8 @@ export function UserPage({ id }: { id: string }) {
   const [editing, setEditing] = useState(() => hasDraft("user")); // open again with the changes kept over a sign-in
   const [deleting, setDeleting] = useState(false);
   const [toggling, setToggling] = useState(false);
+  // What the last save of this user lost (a phone number's extension), until dismissed or the next save.
+  const [saveWarnings, setSaveWarnings] = useState(() => ({ id, messages: takeSaveWarnings(id) }));
   useTitle(user.data?.displayName ?? "User");
 
   const refresh = () => user.reload();
@@ -58,6 +61,7 @@ export function UserPage({ id }: { id: string }) {
         </AdminOnly>
       </div>
       <ErrorBanner error={user.error} retry={user.reload} />
+      {saveWarnings.id === id ? <SaveWarnings warnings={saveWarnings.messages} onDismiss={() => setSaveWarnings({ id, messages: [] })} /> : null}
 
       <div className="detail-grid">
         <section className="card" aria-labelledby="profile-h">
@@ -157,8 +161,9 @@ export function UserPage({ id }: { id: string }) {
         user={u}
         open={editing}
         onClose={() => setEditing(false)}
-        onSaved={() => {
+        onSaved={(_saved, warnings) => {
           setEditing(false);
+          setSaveWarnings({ id, messages: warnings });
           toast("Changes saved");
           refresh();
         }}

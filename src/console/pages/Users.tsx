@@ -8,6 +8,7 @@ import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
 import { Badge, Empty, ErrorBanner, Loading, tagTone } from "../components/ui.tsx";
 import { countOf, relativeTime, formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
+import { rememberSaveWarnings } from "../components/SaveWarnings.tsx";
 import { DataTable, QueryPager, useOffsetInRange, type Column } from "../components/DataTable.tsx";
 import { BulkActions } from "../components/BulkActions.tsx";
 import { GroupFilter } from "../components/GroupFilter.tsx";
@@ -314,8 +315,9 @@ export function UsersPage() {
         workspace={workspace}
         open={adding}
         onClose={() => setAdding(false)}
-        onSaved={(user) => {
+        onSaved={(user, warnings) => {
           setAdding(false);
+          rememberSaveWarnings(user.id, warnings);
           navigate(wsPath(workspace, `/users/${user.id}`));
         }}
       />
