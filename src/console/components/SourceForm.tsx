@@ -4,6 +4,7 @@ import { syncApi, type Source } from "../sync-api.ts";
 import { CheckField, Dialog, ErrorBanner, SelectField, TextArea, TextField } from "./ui.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
 import { GroupPicker } from "./GroupPicker.tsx";
+import { FieldError } from "./field-error.tsx";
 import { clouds, formProblems, initial, problemsAt, toInput, type FormState } from "./source-form-state.ts";
 import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 
@@ -107,7 +108,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
                   Replace secret
                 </button>
               </div>
-              {fe.clientSecret ? <div className="field-error">{fe.clientSecret}</div> : null}
+              {fe.clientSecret ? <FieldError message={fe.clientSecret} /> : null}
             </div>
           ) : (
             <TextField

@@ -12,6 +12,7 @@ import {
   type TextareaHTMLAttributes,
 } from "react";
 import { ApiError, errorMessage } from "../api.ts";
+import { FieldError } from "./field-error.tsx";
 
 /* ---------- form fields: every input has a label; an error sits under its field and is announced ---------- */
 
@@ -38,11 +39,7 @@ function FieldFrame({ id, label, error, hint, children, required }: FieldShell &
           {hint}
         </div>
       ) : null}
-      {error ? (
-        <div className="field-error" id={`${id}-error`} role="alert">
-          {error}
-        </div>
-      ) : null}
+      {error ? <FieldError id={`${id}-error`} message={error} /> : null}
     </div>
   );
 }

@@ -12,6 +12,7 @@ import { HistoryCard } from "../components/History.tsx";
 import { bulkSummary } from "../components/BulkActions.tsx";
 import type { BulkResult } from "../../domain/bulk.ts";
 import { hasDraft } from "../drafts.tsx";
+import { FieldError } from "../components/field-error.tsx";
 
 /** The members typed or pasted: emails split at commas, semicolons, line breaks, or spaces between emails. */
 function memberKeys(text: string): string[] {
@@ -120,11 +121,7 @@ export function GroupPage({ id }: { id: string }) {
                   aria-invalid={memberError ? true : undefined}
                   aria-describedby={memberError ? "add-member-error" : undefined}
                 />
-                {memberError ? (
-                  <div className="field-error" id="add-member-error" role="alert">
-                    {memberError}
-                  </div>
-                ) : null}
+                {memberError ? <FieldError id="add-member-error" message={memberError} /> : null}
               </div>
               <button type="submit" className="btn btn-primary" disabled={adding || !member.trim()}>
                 {adding ? <Spinner label="Adding" /> : null} Add
