@@ -196,6 +196,26 @@ describe("XLSX reading", () => {
     expect(rows).toEqual([{ row: 1, cells: ["email", "card"] }, { row: 2, cells: ["ada@example.com", "123", "Ada <Lovelace>"] }]);
   });
 
+  // The package's relationships name the parts; Excel's paths are a convention other writers need not follow.
+  it("finds the workbook, its sheets, shared strings and styles where the package's relationships say they are", async () => {
+    const path = join(scratch, "elsewhere.xlsx");
+    const rel = (type: string, target: string, id = type) => `<Relationship Id="${id}" Type="http://purl.oclc.org/ooxml/officeDocument/relationships/${type}" Target="${target}"/>`;
+    const ns = `xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"`;
+    await writeFile(path, zipArchive({
+      "_rels/.rels": `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${rel("officeDocument", "book/main.xml")}</Relationships>`,
+      "book/main.xml": `<x:workbook ${ns} xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><x:sheets><x:sheet name="People" sheetId="1" r:id="rId9"/></x:sheets></x:workbook>`,
+      "book/_rels/main.xml.rels": `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${rel("worksheet", "../data/people.xml", "rId9")}${rel("sharedStrings", "words.xml")}${rel("styles", "/book/looks.xml")}</Relationships>`,
+      "book/words.xml": `<x:sst ${ns}><x:si><x:t>email</x:t></x:si><x:si><x:t>card</x:t></x:si></x:sst>`,
+      "book/looks.xml": `<x:styleSheet ${ns}><x:cellXfs count="2"><x:xf numFmtId="0"/><x:xf numFmtId="14"/></x:cellXfs></x:styleSheet>`,
+      "data/people.xml": `<x:worksheet ${ns}><x:sheetData><x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c><x:c r="B1" t="s"><x:v>1</x:v></x:c></x:row>
+        <x:row r="2"><x:c r="A2" t="inlineStr"><x:is><x:t>ada@example.com</x:t></x:is></x:c><x:c r="B2" s="1"><x:v>45000</x:v></x:c></x:row></x:sheetData></x:worksheet>`,
+    }));
+    const { table, rows } = await readAll(path);
+    expect(table).toMatchObject({ format: "xlsx", sheets: ["People"] });
+    // 45000 in a date format (style 1 of looks.xml) reads as that date, so the styles were found too.
+    expect(rows).toEqual([{ row: 1, cells: ["email", "card"] }, { row: 2, cells: ["ada@example.com", "2023-03-15"] }]);
+  });
+
   // As programs that write formulas without computing them save a sheet: <f> without <v>. Excel saves each result in <v>.
   it("makes a formula cell without a saved result a problem at that cell where the import reads it, never a blank", async () => {
     const path = join(scratch, "formulas.xlsx");

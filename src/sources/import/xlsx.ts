@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { Readable } from "node:stream";
 import { RollcallError, invalidInput } from "../../errors.ts";
@@ -13,11 +14,17 @@ import { defaultZipLimits, openEntry, readZipDirectory, type ZipEntry, type ZipL
  */
 export async function openXlsx(path: string, options: { sheet?: string | undefined; limits?: ZipLimits } = {}): Promise<TableFile> {
   const entries = await readZipDirectory(path, options.limits ?? defaultZipLimits);
-  const workbookEntry = entries.get("xl/workbook.xml");
+  // Excel writes xl/workbook.xml, but the package's relationships say where the workbook and its parts are:
+  // other writers put them elsewhere (ECMA-376 Part 2, §9.3).
+  const rootRels = await readRelationships(path, entries.get("_rels/.rels"), "");
+  const workbookPath = rootRels.byType("officeDocument") ?? "xl/workbook.xml";
+  const workbookEntry = entries.get(workbookPath);
   if (!workbookEntry) {
-    throw new RollcallError("unsupported_file", "This ZIP file is not an Excel workbook (no xl/workbook.xml). Upload an .xlsx or a CSV file.", {});
+    throw new RollcallError("unsupported_file", `This ZIP file is not an Excel workbook (no ${workbookPath}). Upload an .xlsx or a CSV file.`, {});
   }
-  const workbook = await readWorkbook(path, workbookEntry, entries.get("xl/_rels/workbook.xml.rels"));
+  const folder = posix.dirname(workbookPath);
+  const rels = await readRelationships(path, entries.get(posix.join(folder, "_rels", `${posix.basename(workbookPath)}.rels`)), folder);
+  const workbook = await readWorkbook(path, workbookEntry, rels, folder);
   if (workbook.sheets.length === 0) throw new RollcallError("unsupported_file", "The workbook has no worksheets.", {});
   // Without a name, the first sheet the admin sees: a hidden one first is usually a lookup list.
   const wanted = options.sheet
@@ -28,8 +35,8 @@ export async function openXlsx(path: string, options: { sheet?: string | undefin
   }
   const sheetEntry = entries.get(wanted.path);
   if (!sheetEntry) throw new RollcallError("unsupported_file", `The Excel file is damaged or incomplete (sheet "${wanted.name}" is missing).`, {});
-  const sharedStrings = await readSharedStrings(path, entries.get("xl/sharedStrings.xml"));
-  const styles = await readStyles(path, entries.get("xl/styles.xml"));
+  const sharedStrings = await readSharedStrings(path, entries.get(rels.byType("sharedStrings") ?? `${folder}/sharedStrings.xml`));
+  const styles = await readStyles(path, entries.get(rels.byType("styles") ?? `${folder}/styles.xml`));
   let read = 0;
   return {
     format: "xlsx",
@@ -52,17 +59,32 @@ interface SheetRef {
   hidden: boolean;
 }
 
-async function readWorkbook(path: string, entry: ZipEntry, relsEntry: ZipEntry | undefined): Promise<{ sheets: SheetRef[]; date1904: boolean }> {
-  const targets = new Map<string, string>();
-  if (relsEntry) {
-    await parseEntry(path, relsEntry, {
+interface Relationships {
+  /** The part a relationship id points at, as a path in the ZIP. */
+  byId(id: string): string | undefined;
+  /** The part of the first relationship of a type, by the type's last segment ("sharedStrings"): transitional and strict URIs alike. */
+  byType(type: string): string | undefined;
+}
+
+async function readRelationships(path: string, entry: ZipEntry | undefined, folder: string): Promise<Relationships> {
+  const found: { id: string; type: string; target: string }[] = [];
+  if (entry) {
+    await parseEntry(path, entry, {
       open(name, raw) {
         if (name !== "Relationship") return;
-        const [id, target] = attributeValues(raw, ["Id", "Target"]);
-        targets.set(id ?? "", target ?? "");
+        const [id, type, target, mode] = attributeValues(raw, ["Id", "Type", "Target", "TargetMode"]);
+        if (mode === "External" || !target) return;
+        found.push({ id: id ?? "", type: type ?? "", target: target.startsWith("/") ? target.slice(1) : posix.normalize(posix.join(folder, target)) });
       },
     });
   }
+  return {
+    byId: (id) => found.find((r) => r.id === id)?.target,
+    byType: (type) => found.find((r) => r.type.endsWith(`/${type}`))?.target,
+  };
+}
+
+async function readWorkbook(path: string, entry: ZipEntry, rels: Relationships, folder: string): Promise<{ sheets: SheetRef[]; date1904: boolean }> {
   const sheets: SheetRef[] = [];
   let date1904 = false;
   await parseEntry(path, entry, {
@@ -70,8 +92,8 @@ async function readWorkbook(path: string, entry: ZipEntry, relsEntry: ZipEntry |
       if (name === "workbookPr") date1904 = /^(1|true)$/.test(attributeValues(raw, ["date1904"])[0] ?? "");
       if (name !== "sheet") return;
       const [sheetName, sheetId, relationship, state] = attributeValues(raw, ["name", "sheetId", "r:id", "state"]);
-      const target = targets.get(relationship ?? "") ?? `worksheets/sheet${sheetId}.xml`;
-      sheets.push({ name: sheetName ?? "", path: target.startsWith("/") ? target.slice(1) : `xl/${target}`, hidden: state === "hidden" || state === "veryHidden" });
+      const part = rels.byId(relationship ?? "") ?? `${folder}/worksheets/sheet${sheetId}.xml`;
+      sheets.push({ name: sheetName ?? "", path: part, hidden: state === "hidden" || state === "veryHidden" });
     },
   });
   return { sheets, date1904 };
