@@ -1,7 +1,7 @@
 import { sql } from "kysely";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, Page } from "playwright-core";
-import { admin, desktop, hasChromium, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+import { describe, expect, it } from "vitest";
+import { admin, hasChromium, signIn } from "./harness.ts";
+import { signedInConsole } from "./signed-in.ts";
 import { seedDirectory } from "./seed.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createEntraSource, getSource } from "../../src/core/sources.ts";
@@ -13,15 +13,9 @@ import type { WorkspaceContext } from "../../src/core/context.ts";
  * the form as they left it (secrets asked again, never stored) and saves.
  */
 describe.skipIf(!hasChromium)("web console: unsaved changes across a new sign-in", () => {
-  let server: ConsoleServer;
-  let browser: Browser;
-  let page: Page;
-  let errors: string[];
   let ctx: WorkspaceContext;
   const other = { email: "second@rollcall.test", password: "another long enough password" };
-
-  beforeAll(async () => {
-    server = await startConsoleServer();
+  const ui = signedInConsole(async (server) => {
     ctx = await seedDirectory(server.rt);
     await createEntraSource(
       { ...ctx, secrets: server.rt.secrets },
@@ -32,137 +26,125 @@ describe.skipIf(!hasChromium)("web console: unsaved changes across a new sign-in
       },
     );
     await createAccount(server.rt.store.db, { email: other.email, password: other.password, workspace: ctx.workspace, role: "admin" }, "test");
-    browser = await launchBrowser();
-    ({ page, errors } = await openPage(await browser.newContext({ viewport: desktop })));
-    await signIn(page, server.url);
   });
 
-  afterEach(() => {
-    expect(errors.splice(0)).toEqual([]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  const expireSessions = () => sql`update sessions set expires_at = now() - interval '1 minute'`.execute(server.rt.store.db);
-  const revokeSessions = () => sql`delete from sessions`.execute(server.rt.store.db);
-  const storedDrafts = () => page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("rollcall.draft:")).map((k) => `${k} ${sessionStorage.getItem(k)}`).join("\n"));
+  const expireSessions = () => sql`update sessions set expires_at = now() - interval '1 minute'`.execute(ui.server.rt.store.db);
+  const revokeSessions = () => sql`delete from sessions`.execute(ui.server.rt.store.db);
+  const storedDrafts = () => ui.page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("rollcall.draft:")).map((k) => `${k} ${sessionStorage.getItem(k)}`).join("\n"));
 
   /** The sign-in page, shown in place of the console at the same address; signs in there. */
   async function signInAgain(who = admin): Promise<void> {
-    await page.getByText("Your session has ended. Sign in again to continue.").waitFor();
-    await page.getByLabel("Email").fill(who.email);
-    await page.getByLabel("Password").fill(who.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await ui.page.getByText("Your session has ended. Sign in again to continue.").waitFor();
+    await ui.page.getByLabel("Email").fill(who.email);
+    await ui.page.getByLabel("Password").fill(who.password);
+    await ui.page.getByRole("button", { name: "Sign in" }).click();
   }
 
   it("keeps a user's edits, but not the PIN, over an expired session, and saves them after signing in", async () => {
-    await page.goto(`${server.url}/w/default/users?q=alan`);
-    await page.getByRole("link", { name: "Alan Turing" }).click();
-    await page.getByRole("heading", { name: "Alan Turing", level: 1 }).waitFor();
-    const address = page.url();
-    await page.getByRole("button", { name: "Edit" }).click();
-    let dialog = page.getByRole("dialog", { name: "Edit Alan Turing" });
+    await ui.page.goto(`${ui.server.url}/w/default/users?q=alan`);
+    await ui.page.getByRole("link", { name: "Alan Turing" }).click();
+    await ui.page.getByRole("heading", { name: "Alan Turing", level: 1 }).waitFor();
+    const address = ui.page.url();
+    await ui.page.getByRole("button", { name: "Edit" }).click();
+    let dialog = ui.page.getByRole("dialog", { name: "Edit Alan Turing" });
     await dialog.getByLabel("Job title").fill("Codebreaker");
     await dialog.getByLabel("PIN").fill("2468");
     await expireSessions();
     await dialog.getByRole("button", { name: "Save changes" }).click();
 
-    await page.getByRole("heading", { name: "Sign in to the console" }).waitFor();
-    expect(page.url()).toBe(address);
+    await ui.page.getByRole("heading", { name: "Sign in to the console" }).waitFor();
+    expect(ui.page.url()).toBe(address);
     const kept = await storedDrafts();
     expect(kept).toContain("Codebreaker");
     expect(kept).not.toContain("2468");
     await signInAgain();
 
-    dialog = page.getByRole("dialog", { name: "Edit Alan Turing" });
+    dialog = ui.page.getByRole("dialog", { name: "Edit Alan Turing" });
     await dialog.getByText("Your unsaved changes were restored — review and save. The PIN is never kept while you sign in: type it again.").waitFor();
     expect(await dialog.getByLabel("Job title").inputValue()).toBe("Codebreaker");
     expect(await dialog.getByLabel("PIN").inputValue()).toBe("");
     expect(await storedDrafts()).toBe(""); // the open form holds them now
     await dialog.getByLabel("PIN").fill("2468");
     await dialog.getByRole("button", { name: "Save changes" }).click();
-    await page.getByText("Changes saved").waitFor();
+    await ui.page.getByText("Changes saved").waitFor();
     await dialog.waitFor({ state: "hidden" });
-    await page.locator(".prop", { hasText: "Job title" }).getByText("Codebreaker").waitFor();
-    const row = await server.rt.store.db.selectFrom("users").select(["job_title", "pin_hash"]).where("email", "=", "alan@contoso.com").executeTakeFirstOrThrow();
+    await ui.page.locator(".prop", { hasText: "Job title" }).getByText("Codebreaker").waitFor();
+    const row = await ui.server.rt.store.db.selectFrom("users").select(["job_title", "pin_hash"]).where("email", "=", "alan@contoso.com").executeTakeFirstOrThrow();
     expect(row.job_title).toBe("Codebreaker");
     expect(row.pin_hash).not.toBeNull();
   });
 
   it("keeps a source's settings, not its client secret, over a revoked session, and back from the sign-in saves them", async () => {
-    await page.goto(`${server.url}/w/default/sync/contoso`);
-    await page.getByRole("button", { name: "Edit" }).click();
-    let form = page.getByRole("dialog", { name: "Edit source contoso" });
+    await ui.page.goto(`${ui.server.url}/w/default/sync/contoso`);
+    await ui.page.getByRole("button", { name: "Edit" }).click();
+    let form = ui.page.getByRole("dialog", { name: "Edit source contoso" });
     await form.getByLabel("Phone country").fill("GB");
     await form.getByRole("button", { name: "Replace secret" }).click();
     await form.getByLabel("Client secret").fill("very-secret-value");
     await revokeSessions();
     await form.getByRole("button", { name: "Save source" }).click();
 
-    await page.getByRole("heading", { name: "Sign in to the console" }).waitFor();
+    await ui.page.getByRole("heading", { name: "Sign in to the console" }).waitFor();
     expect(await storedDrafts()).not.toContain("very-secret-value");
     // Signing in with Microsoft comes back to this page, where the changes wait.
-    expect(await page.getByRole("link", { name: "Sign in with Microsoft" }).getAttribute("href")).toBe(`/api/v1/auth/microsoft/start?returnTo=${encodeURIComponent("/w/default/sync/contoso")}`);
+    expect(await ui.page.getByRole("link", { name: "Sign in with Microsoft" }).getAttribute("href")).toBe(`/api/v1/auth/microsoft/start?returnTo=${encodeURIComponent("/w/default/sync/contoso")}`);
     await signInAgain();
 
-    form = page.getByRole("dialog", { name: "Edit source contoso" });
+    form = ui.page.getByRole("dialog", { name: "Edit source contoso" });
     await form.getByText("The client secret is never kept while you sign in: type it again.").waitFor();
     expect(await form.getByLabel("Phone country").inputValue()).toBe("GB");
     expect(await form.getByLabel("Client secret").inputValue()).toBe("");
     await form.getByText("Type the client secret again: it was not kept while you signed in.").waitFor();
     await form.getByLabel("Client secret").fill("very-secret-value");
     await form.getByRole("button", { name: "Save source" }).click();
-    await page.getByText("Source saved").waitFor();
+    await ui.page.getByText("Source saved").waitFor();
     const saved = await getSource(ctx, "contoso");
     expect(saved.config.country).toBe("GB");
     expect(saved.secret.set).toBe(true);
   });
 
   it("keeps a new group's name over an expired session and creates it after signing in", async () => {
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Groups" }).click();
-    await page.getByRole("button", { name: "New group" }).click();
-    let dialog = page.getByRole("dialog", { name: "New group" });
+    await ui.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Groups" }).click();
+    await ui.page.getByRole("button", { name: "New group" }).click();
+    let dialog = ui.page.getByRole("dialog", { name: "New group" });
     await dialog.getByLabel("Name").fill("Pilots");
     await dialog.getByLabel("Description").fill("Fly the planes");
     await expireSessions();
     await dialog.getByRole("button", { name: "Create group" }).click();
     await signInAgain();
 
-    dialog = page.getByRole("dialog", { name: "New group" });
+    dialog = ui.page.getByRole("dialog", { name: "New group" });
     await dialog.getByText("Your unsaved changes were restored — review and save.").waitFor();
     expect(await dialog.getByLabel("Name").inputValue()).toBe("Pilots");
     expect(await dialog.getByLabel("Description").inputValue()).toBe("Fly the planes");
     await dialog.getByRole("button", { name: "Create group" }).click();
-    await page.getByRole("heading", { name: "Pilots", level: 1 }).waitFor();
+    await ui.page.getByRole("heading", { name: "Pilots", level: 1 }).waitFor();
   });
 
   it("shows nobody else the changes: another account signing in finds the page as it is", async () => {
-    await page.goto(`${server.url}/w/default/users`);
-    await page.getByRole("button", { name: "Add user" }).first().click();
-    const dialog = page.getByRole("dialog", { name: "Add user" });
+    await ui.page.goto(`${ui.server.url}/w/default/users`);
+    await ui.page.getByRole("button", { name: "Add user" }).first().click();
+    const dialog = ui.page.getByRole("dialog", { name: "Add user" });
     await dialog.getByLabel("Display name").fill("Private Draft");
     await expireSessions();
     await dialog.getByLabel("Email").fill("private@contoso.com");
     await dialog.getByRole("button", { name: "Add user" }).click();
     await signInAgain(other);
-    await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
-    await page.getByRole("link", { name: "Ada Lovelace" }).waitFor();
+    await ui.page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
+    await ui.page.getByRole("link", { name: "Ada Lovelace" }).waitFor();
     expect(await dialog.count()).toBe(0);
     expect(await storedDrafts()).toBe("");
     // Signing out on purpose forgets whatever was kept, for pages not opened again too.
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Groups" }).click();
-    await page.getByRole("button", { name: "New group" }).click();
-    await page.getByRole("dialog", { name: "New group" }).getByLabel("Name").fill("Left behind");
+    await ui.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Groups" }).click();
+    await ui.page.getByRole("button", { name: "New group" }).click();
+    await ui.page.getByRole("dialog", { name: "New group" }).getByLabel("Name").fill("Left behind");
     await expireSessions();
-    await page.getByRole("dialog", { name: "New group" }).getByRole("button", { name: "Create group" }).click();
-    await page.getByRole("heading", { name: "Sign in to the console" }).waitFor();
-    await signIn(page, server.url, other);
+    await ui.page.getByRole("dialog", { name: "New group" }).getByRole("button", { name: "Create group" }).click();
+    await ui.page.getByRole("heading", { name: "Sign in to the console" }).waitFor();
+    await signIn(ui.page, ui.server.url, other);
     expect(await storedDrafts()).toContain("Left behind");
-    await page.getByRole("button", { name: "Sign out" }).click();
-    await page.getByRole("heading", { name: "Sign in to the console" }).waitFor();
+    await ui.page.getByRole("button", { name: "Sign out" }).click();
+    await ui.page.getByRole("heading", { name: "Sign in to the console" }).waitFor();
     expect(await storedDrafts()).toBe("");
   });
 });
