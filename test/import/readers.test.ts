@@ -196,6 +196,19 @@ describe("XLSX reading", () => {
     expect(rows).toEqual([{ row: 1, cells: ["email", "card"] }, { row: 2, cells: ["ada@example.com", "123", "Ada <Lovelace>"] }]);
   });
 
+  it("refuses column headings that are formulas without a saved result, naming their cells, instead of reading the next row as headings", async () => {
+    const path = join(scratch, "heading-formulas.xlsx");
+    const text = (ref: string, t: string) => `<x:c r="${ref}" t="inlineStr"><x:is><x:t>${t}</x:t></x:is></x:c>`;
+    await writeFile(path, zipArchive(prefixed([
+      `<x:row r="1"><x:c r="A1" t="str"><x:f>"email"</x:f></x:c><x:c r="B1" t="str"><x:f>"name"</x:f></x:c></x:row>`,
+      `<x:row r="2">${text("A2", "email")}${text("B2", "name")}</x:row>`,
+      `<x:row r="3">${text("A3", "ada@example.com")}${text("B3", "Ada")}</x:row>`,
+    ].join(""))));
+    const error = await failure(openImportSource(path, { defaultCountry: null }));
+    expect(error).toMatchObject({ code: "import_invalid", details: { reason: "header_formula", cells: ["A1", "B1"] } });
+    expect(error.message).toMatch(/^The column headings in A1, B1 are formulas with no saved result: open the file in Excel and save it/);
+  });
+
   // The package's relationships name the parts; Excel's paths are a convention other writers need not follow.
   it("finds the workbook, its sheets, shared strings and styles where the package's relationships say they are", async () => {
     const path = join(scratch, "elsewhere.xlsx");

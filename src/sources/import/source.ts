@@ -3,6 +3,7 @@ import { mapColumns, type ColumnMapping, type MappingFile } from "./mapping.ts";
 import { openTable } from "./open.ts";
 import { isBlankRow, readRow, type ImportedUser, type ImportProblem, type RowKeys } from "./row.ts";
 import type { TableFile, TableRow } from "./table.ts";
+import { columnName } from "./xlsx.ts";
 
 /**
  * The import source: a file becomes a header mapping plus a stream of checked rows. Nothing here
@@ -22,10 +23,10 @@ export type RowResult = { row: number; user: ImportedUser; problems: []; warning
 export async function openImportSource(path: string, options: { sheet?: string | undefined; mapping?: MappingFile | undefined; defaultCountry: string | null }): Promise<ImportSource> {
   const table = await openTable(path, { sheet: options.sheet });
   const iterator = table.rows[Symbol.asyncIterator]();
-  let header: { row: number; cells: string[] } | undefined;
+  let header: TableRow | undefined;
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-    const { cells } = next.value;
-    if (isBlankRow(cells)) continue;
+    const { cells, formulasWithoutResult } = next.value;
+    if (isBlankRow(cells) && !formulasWithoutResult?.length) continue;
     // Entra ID's bulk-create template starts with a "version:v1.0" line above the headers.
     // Excel's "sep=;" line names the delimiter (read by openCsv), above the headers too.
     if (/^(version:v\d|sep=)/i.test(cells[0]?.trim() ?? "") && cells.slice(1).every((c) => c.trim() === "")) continue;
@@ -34,6 +35,13 @@ export async function openImportSource(path: string, options: { sheet?: string |
   }
   if (!header) throw new RollcallError("import_invalid", table.format === "xlsx" ? `Sheet "${table.sheet}" is empty.` : "The file is empty.", { reason: "empty" });
   // A UTF-8 BOM read as Windows-1252 by another program ends up as "ï»¿" glued to the first header.
+  const computed = header.formulasWithoutResult ?? [];
+  if (computed.length) {
+    const cells = computed.map((index) => `${columnName(index + 1)}${header.row}`).join(", ");
+    withSheetName(table, () => {
+      throw new RollcallError("import_invalid", `The column heading${computed.length > 1 ? "s" : ""} in ${cells} ${computed.length > 1 ? "are formulas" : "is a formula"} with no saved result: open the file in Excel and save it (or type the headings as text), then import again.`, { reason: "header_formula", cells: cells.split(", ") });
+    });
+  }
   const headers = header.cells.map((c, i) => (i === 0 ? c.replace(/^(\uFEFF|ï»¿)/, "") : c).trim());
   const mapping = withSheetName(table, () => mapColumns(headers, options.mapping ?? {}));
   return { table, mapping, headerRow: header.row, rows: checkedRows(iterator, mapping, options.defaultCountry) };
