@@ -115,6 +115,9 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect((await getUser(h.ctx, "ada@example.com")).department).toBe("Engines");
     const history = (await cli(["users", "history", "ada@example.com", "--json"])).json();
     expect(history).toMatchObject({ user: { email: "ada@example.com" }, total: 2, changes: [{ action: "update", after: { department: "Engines" } }, { action: "create" }] });
+    const extension = await cli(["users", "update", "ada@example.com", "--mobile-phone", "+1 425 555 0100 ext. 9"]);
+    expect(extension.code, extension.stderr).toBe(0);
+    expect(extension.stderr).toMatch(/^warning: mobilePhone: "\+1 425 555 0100 ext\. 9" has the extension 9, .* kept \+14255550100 without it\n$/);
     expect((await cli(["users", "disable", "ada@example.com"])).code).toBe(0);
     expect((await getUser(h.ctx, "ada@example.com")).enabled).toBe(false);
     expect((await cli(["users", "enable", "ada@example.com"])).code).toBe(0);
