@@ -49,39 +49,14 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
         {report.file.sheet ? ` · sheet ${report.file.sheet}` : ""} · columns: {report.columns.mapped.map((m) => `${m.column} → ${fieldLabel(m.field)}`).join(", ")}
         {report.columns.unknown.length ? ` · not imported: ${report.columns.unknown.join(", ")}` : ""}
       </p>
-      {report.problems.length ? (
-        <>
-          <h3>Problems</h3>
-          <DataTable columns={["Row", "Column", "Value", "Problem"]}>
-            {report.problems.map((p, i) => (
-              <tr key={i} className="row-error">
-                <td data-label="Row">{p.row}</td>
-                <td data-label="Column">{p.column ?? fieldLabel(p.field)}</td>
-                <td data-label="Value">{p.value ?? ""}</td>
-                <td data-label="Problem">{p.message}</td>
-              </tr>
-            ))}
-          </DataTable>
-          {c.problems > report.problems.length ? <p className="muted small">Showing the first {report.problems.length.toLocaleString()} of {c.problems.toLocaleString()} problems.</p> : null}
-        </>
-      ) : null}
-      {report.warnings.length ? (
-        <>
-          <h3>Warnings</h3>
-          <p className="muted small">Not problems: these rows are imported, but a value in each loses something on the way.</p>
-          <DataTable columns={["Row", "Column", "Value", "Warning"]}>
-            {report.warnings.map((w, i) => (
-              <tr key={i}>
-                <td data-label="Row">{w.row}</td>
-                <td data-label="Column">{w.column ?? fieldLabel(w.field)}</td>
-                <td data-label="Value">{w.value ?? ""}</td>
-                <td data-label="Warning">{w.message}</td>
-              </tr>
-            ))}
-          </DataTable>
-          {c.warnings > report.warnings.length ? <p className="muted small">Showing the first {report.warnings.length.toLocaleString()} of {c.warnings.toLocaleString()} warnings.</p> : null}
-        </>
-      ) : null}
+      <RowNotes title="Problems" kind="Problem" notes={report.problems} total={c.problems} className="row-error" />
+      <RowNotes
+        title="Warnings"
+        intro="Not problems: these rows are imported, but a value in each loses something on the way."
+        kind="Warning"
+        notes={report.warnings}
+        total={c.warnings}
+      />
       {report.updated.length ? (
         <details>
           <summary>
@@ -117,5 +92,27 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
       ) : null}
       {report.truncated ? <p className="muted small">The lists are cut short; the counts are exact.</p> : null}
     </section>
+  );
+}
+
+/** A report's problems or warnings, each at its row and cell, with how many more there are than it lists. */
+function RowNotes({ title, intro, kind, notes, total, className }: { title: string; intro?: string; kind: string; notes: ImportReport["problems"]; total: number; className?: string }) {
+  if (!notes.length) return null;
+  return (
+    <>
+      <h3>{title}</h3>
+      {intro ? <p className="muted small">{intro}</p> : null}
+      <DataTable columns={["Row", "Column", "Value", kind]}>
+        {notes.map((n, i) => (
+          <tr key={i} className={className}>
+            <td data-label="Row">{n.row}</td>
+            <td data-label="Column">{n.column ?? fieldLabel(n.field)}</td>
+            <td data-label="Value">{n.value ?? ""}</td>
+            <td data-label={kind}>{n.message}</td>
+          </tr>
+        ))}
+      </DataTable>
+      {total > notes.length ? <p className="muted small">Showing the first {notes.length.toLocaleString()} of {total.toLocaleString()} {title.toLowerCase()}.</p> : null}
+    </>
   );
 }
