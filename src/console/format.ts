@@ -5,6 +5,13 @@ export function countOf(n: number, word: string): string {
   return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
 }
 
+/** "312 bytes", "4.2 KB", "13 MB": a file's size as people read it. */
+export function fileSize(bytes: number): string {
+  if (bytes < 1024) return countOf(bytes, "byte");
+  const [value, unit] = bytes < 1024 * 1024 ? [bytes / 1024, "KB"] : [bytes / (1024 * 1024), "MB"];
+  return `${value.toLocaleString(undefined, { maximumFractionDigits: value < 10 ? 1 : 0 })} ${unit}`;
+}
+
 export function formatDate(iso: string | null | undefined, withTime = true): string {
   if (!iso) return "—";
   const date = new Date(iso);

@@ -462,6 +462,7 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("link", { name: "Import & export" }).click();
     const csv = ["Email,Display name,Department,Mobile phone", "linus@contoso.com,Linus Torvalds,Kernel,+1 415 555 0150 x12", "not-an-email,Broken Row,Kernel,", "ken@contoso.com,Ken Thompson,Unix,"].join("\n");
     await page.locator("#import-file").setInputFiles({ name: "new-hires.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByText(`new-hires.csv · ${Buffer.byteLength(csv)} bytes`).waitFor(); // not "0 KB"
     await page.getByRole("button", { name: "Check file" }).click();
     const problems = page.locator(".row-error");
     await expect.poll(() => problems.count()).toBeGreaterThan(0);

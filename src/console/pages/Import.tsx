@@ -3,6 +3,7 @@ import { api, ApiError, upload, withQuery, ws } from "../api.ts";
 import { Link } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useTitle } from "../hooks.ts";
+import { fileSize } from "../format.ts";
 import type { ImportReport } from "../../core/import-report.ts";
 import type { ImportProgress } from "../../core/imports.ts";
 import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, useToast } from "../components/ui.tsx";
@@ -202,7 +203,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
         >
           <p>
             <strong>{file ? file.name : "Drop a CSV or Excel (.xlsx) file here"}</strong>
-            {file ? <span className="muted"> · {(file.size / 1024).toLocaleString(undefined, { maximumFractionDigits: 0 })} KB</span> : null}
+            {file ? <span className="muted"> · {fileSize(file.size)}</span> : null}
           </p>
           <input ref={input} id="import-file" type="file" accept={accept} className="visually-hidden" onChange={(e) => choose(e.target.files?.[0])} />
           <label htmlFor="import-file" className="btn">
