@@ -22,7 +22,7 @@ import type { Credential } from "../sources/entra/token.ts";
 import type { Role } from "../storage/schema.ts";
 import type { UserFilter, UserSort } from "../storage/queries/users.ts";
 import { approveRun, syncSource } from "../sync/service.ts";
-import type { RunSummary, SyncProgress } from "../sync/runner.ts";
+import type { RunSummary, SyncProgress } from "../sync/run-record.ts";
 
 /** A user and the newest entries of their change log, with how many there are in all. */
 export interface UserHistory {

@@ -7,7 +7,7 @@ import type { Source } from "../core/sources.ts";
 import type { Group } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
 import type { Credential } from "../sources/entra/token.ts";
-import type { RunSummary, SyncProgress } from "../sync/runner.ts";
+import type { RunSummary, SyncProgress } from "../sync/run-record.ts";
 import type { ApiClient } from "./api-client.ts";
 import { collectPages, type Directory } from "./directory.ts";
 

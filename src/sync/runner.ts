@@ -10,19 +10,13 @@ import { adviceFor } from "../sources/entra/advice.ts";
 import { applyPlan, type Applied } from "./apply.ts";
 import { clearAbandonedStage, clearStage, type FetchProgress } from "./fetch.ts";
 import { NotStreamable, streamFirstSync, streamsFirstSync } from "./first-sync.ts";
-import { claimLease, defaultLeaseMs, releaseLease, renewLease } from "./lease.ts";
-import { watchCancel } from "./cancel.ts";
+import { claimLease, defaultLeaseMs, releaseLease } from "./lease.ts";
+import { RunRecord, type RunSummary, type SyncProgress } from "./run-record.ts";
 import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
 import { exceedsThreshold, type UserCounts } from "./plan.ts";
 import { countHeldUsers } from "./plan-run.ts";
 import { withBoundedHeap } from "./heap.ts";
 
-/**
- * A run's lifecycle: lease → run record → listing into staging, each chain merged into the mirror with its
- * delta link as soon as it ends, and the plan (overlapped: list-and-plan.ts) → threshold → apply in one
- * transaction → run record. Progress and the lease heartbeat are written while it goes; every failure ends
- * in a failed run record with its reason.
- */
 export type Trigger = "manual" | "schedule" | "api";
 
 export interface SyncRequest {
@@ -37,28 +31,6 @@ export interface SyncRequest {
   /** The stopped run this one approves: it applies only when its change set is exactly the reviewed one. */
   approves?: string;
   actor?: string;
-}
-
-export interface SyncProgress {
-  phase: "starting" | "fetching" | "planning" | "applying" | "done";
-  users: number;
-  groups: number;
-  planned: number;
-  toPlan: number;
-  note?: string;
-  /** Milliseconds spent in each finished phase. */
-  timings?: Record<string, number>;
-}
-
-export interface RunSummary {
-  runId: string;
-  mode: "full" | "delta";
-  status: "succeeded" | "failed" | "stopped";
-  dryRun: boolean;
-  counts: Record<string, number>;
-  graphRequests: number;
-  graphThrottled: number;
-  error?: { code: string; message: string; details?: Record<string, unknown> };
 }
 
 export interface RunnerOptions {
@@ -83,6 +55,12 @@ class Rollback extends Error {}
  */
 const rewrittenTables = ["entra_users", "entra_dirty_users", "entra_groups", "entra_members", "entra_departed", "users", "groups", "group_members", "user_identifiers", "source_state", "sync_runs"];
 
+/**
+ * A run's lifecycle: lease → run record → listing into staging, each chain merged into the mirror with its
+ * delta link as soon as it ends, and the plan (overlapped: list-and-plan.ts) → threshold → apply in one
+ * transaction → run record. Progress and the lease heartbeat are written while it goes (run-record.ts); every
+ * failure ends in a failed run record with its reason.
+ */
 export async function runSync(store: Store, request: SyncRequest, options: RunnerOptions): Promise<RunSummary> {
   const work = () => run(store, request, options);
   // Only the embedded database shares the process's memory (see heap.ts).
@@ -102,49 +80,15 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
   };
   const tookOver = await claimLease(db, source.id, runId, leaseMs);
 
-  const state = (await sql<{ users_delta_link: string | null; groups_delta_link: string | null; last_full_at: Date | null }>`
-    select users_delta_link, groups_delta_link, last_full_at from source_state where source_id = ${source.id}`.execute(db)).rows[0];
-  const fullDue = !state?.last_full_at || Date.now() - new Date(state.last_full_at).getTime() > source.config.fullEveryMs;
-  let mode: "full" | "delta" = request.full || !state?.users_delta_link || (needsGroups(source.config) && !state.groups_delta_link) || fullDue ? "full" : "delta";
-  await db
-    .insertInto("sync_runs")
-    .values({ id: runId, workspace_id: request.workspaceId, source_id: source.id, trigger: request.trigger, mode, dry_run: request.dryRun ?? false, status: "running", counts: JSON.stringify({}), progress: JSON.stringify({ phase: "starting" }), forced: request.force ?? false, requested_by: request.actor ?? null } as never)
-    .execute();
+  const { mode, deltaLinks } = await insertRun(db, runId, request);
   options.onStarted?.(runId);
 
-  const progress: SyncProgress = { phase: "starting", users: 0, groups: 0, planned: 0, toPlan: 0, timings: {} };
-  const timed = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
-    const start = performance.now();
-    try {
-      return await step();
-    } finally {
-      progress.timings![name] = Math.round(performance.now() - start);
-    }
-  };
-  let graph: GraphClient | undefined;
+  const record = new RunRecord(db, { id: runId, sourceId: source.id, mode, dryRun: request.dryRun ?? false }, { ms: leaseMs }, cancel, options.onProgress);
+  const { progress } = record;
+  const timed = record.timed.bind(record);
+  const assertLease = () => record.assertLease(signal);
+  const transaction = { store, request, record, signal };
   let merged = false;
-  let lastWrite = 0;
-  let lost = false;
-  // Background writes (progress, heartbeat) are tracked so the run never ends with one still in flight.
-  let inFlight: Promise<unknown> = Promise.resolve();
-  const track = (p: Promise<unknown>) => {
-    inFlight = Promise.all([inFlight, p.catch(() => undefined)]);
-  };
-  const report = (force = false) => {
-    options.onProgress?.({ ...progress });
-    if (!force && Date.now() - lastWrite < 1000) return;
-    lastWrite = Date.now();
-    track(sql`update sync_runs set progress = ${JSON.stringify(progress)}::jsonb, heartbeat_at = now(), graph_requests = ${graph?.stats.requests ?? 0},
-      graph_throttled = ${graph?.stats.throttled ?? 0} where id = ${runId} and status = 'running'`.execute(db));
-  };
-  const heartbeat = setInterval(() => {
-    track(renewLease(db, source.id, runId, leaseMs).then((ok) => (lost ||= !ok)));
-  }, Math.max(1000, Math.floor(leaseMs / 3)));
-  const stopWatching = watchCancel(db, runId, cancel, 1000, track);
-  const assertLease = () => {
-    signal?.throwIfAborted();
-    if (lost) throw new RollcallError("sync_failed", "This run lost its lease (the database was unreachable for too long, and another process took the source over)");
-  };
 
   try {
     // Runs clear their own staging; only a killed one leaves rows behind (a scan of each stage table: 0.2 s).
@@ -152,26 +96,27 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     if (!request.source.credential) throw new RollcallError("source_auth_failed", "No client secret is stored for this source", { aadsts: "AADSTS7000218" });
     const { loginUrl, graphUrl } = endpoints(source.config);
     const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: source.config.tenantId, clientId: source.config.clientId, credential: request.source.credential, fetch, signal });
-    graph = new GraphClient({ graphUrl, tokens, fetch, signal, ...(options.retry && { retry: options.retry }) });
+    const graph = new GraphClient({ graphUrl, tokens, fetch, signal, ...(options.retry && { retry: options.retry }) });
+    record.graph = graph;
     await tokens.token({ refresh: true });
 
     progress.phase = "fetching";
-    report(true);
+    record.report(true);
     const applyInput = { runId, workspaceId: request.workspaceId, source, config: source.config, actor: request.actor ?? `sync:${source.name}` };
     const onListing = (p: FetchProgress) => {
       progress.users = p.users;
       progress.groups = p.groups;
-      report();
+      record.report();
     };
     // Not a dry run: the streamed mirror is committed apart from the directory, without the dirty marks the next run would plan.
     if (options.streamFirstSync !== false && !request.approves && !request.dryRun && (await streamsFirstSync(store, { workspaceId: request.workspaceId, sourceId: source.id, config: source.config, mode }))) {
       try {
-        return await applyInTransaction({ errors: 0 }, undefined, async (trx) => {
+        return await applyInTransaction(transaction, { errors: 0 }, undefined, async (trx) => {
           const onListed = () => {
             progress.phase = "applying";
-            report(true);
+            record.report(true);
           };
-          const streamed = await streamFirstSync(store, trx, graph!, { ...applyInput, plannedRows: 0 }, { onListing, onListed, timed });
+          const streamed = await streamFirstSync(store, trx, graph, { ...applyInput, plannedRows: 0 }, { onListing, onListed, timed });
           assertLease();
           return streamed;
         });
@@ -180,29 +125,27 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
         Object.assign(progress, { phase: "fetching", users: 0, groups: 0, note: `Listing again through staging: ${error.message}` });
       }
     }
-    const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph!, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode, links, dryRun: request.dryRun ?? false }, {
+    const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode: record.mode, links, dryRun: request.dryRun ?? false }, {
       onListing,
       onPlanning: (done, total) => {
         progress.phase = "planning";
         progress.planned = done;
         progress.toPlan = total;
-        report();
+        record.report();
       },
       timed,
       assertLease,
     });
     let planned: Planned;
     try {
-      planned = await stages(mode === "delta" ? { users: state!.users_delta_link, groups: state!.groups_delta_link } : null);
+      planned = await stages(deltaLinks);
       merged = true;
     } catch (error) {
       if (!isStaleDelta(error)) throw error;
       if (mode !== "delta") throw graphFailure(error, "list the directory");
       // Graph rejected a stored delta token (expired or reset): start over with a full listing.
-      mode = "full";
-      progress.note = "The stored delta token was rejected by Graph; running a full sync instead";
       await clearStage(store, runId, { merged: false });
-      await sql`update sync_runs set mode = 'full' where id = ${runId}`.execute(db);
+      await record.becomeFull("The stored delta token was rejected by Graph; running a full sync instead");
       planned = await stages(null).catch((e: unknown) => {
         throw isStaleDelta(e) ? graphFailure(e, "list the directory") : e;
       });
@@ -211,92 +154,100 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     const counts: Record<string, number> = { ...planned.counts, errors: 0 };
     assertLease();
 
-    const threshold = source.config.deletionThreshold;
-    // A stopped run still computes its whole change set (applied, captured, rolled back, like a dry run), so the
-    // review lists exactly what approving it would change.
-    let stop: RunSummary["error"] | undefined;
-    // Counting the source's users scans them (0.1 s at 100k): only a run removing more than the threshold's count needs it.
-    const heldBefore = planned.counts.removals > threshold.count ? await countHeldUsers(db, source.id) : 0;
-    if (!request.force && !request.dryRun && exceedsThreshold(planned.counts.removals, heldBefore, threshold)) {
-      const message = `Stopped before applying anything: this run would disable or delete ${planned.counts.removals} of the ${heldBefore} users the source holds (threshold: more than ${threshold.percent}% and more than ${threshold.count}). Check the source's scope in Entra ID; if the removals are expected, run it once with --force (or approve the run).`;
-      stop = { code: "sync_threshold_exceeded", message, details: { removals: planned.counts.removals, heldBefore, threshold } };
-    }
-    // A dry run applies nothing, so it never stops; its counts say whether the real run would.
-    if (request.dryRun && !request.force && exceedsThreshold(planned.counts.removals, heldBefore, threshold)) Object.assign(counts, { wouldStopAtThreshold: 1, heldBefore });
+    const stop = await thresholdStop(db, request, planned.counts.removals, counts);
 
     progress.phase = "applying";
-    report(true);
-    return await applyInTransaction(counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows })));
+    record.report(true);
+    return await applyInTransaction(transaction, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows })));
   } catch (error) {
     const e = toRollcallError(error);
     const message = adviceFor(e.message, { name: source.name, workspace: request.workspaceName ?? "default" });
-    return await finish("failed", { errors: 1 }, { code: e.code, message, details: e.details });
+    return await record.finish("failed", { errors: 1 }, { code: e.code, message, details: e.details });
   } finally {
-    clearInterval(heartbeat);
-    stopWatching();
-    await inFlight;
+    await record.close();
     await clearStage(store, runId, { merged }).catch(() => undefined);
     await store.reclaim(rewrittenTables).catch(() => undefined);
     await releaseLease(db, source.id, runId).catch(() => undefined);
   }
+}
 
-  /**
-   * Runs `apply` in one transaction. A run is kept and recorded as succeeded in it; a dry run's or a stopped
-   * run's change set is captured, rolled back and kept on the run only (nothing happened to the users).
-   */
-  async function applyInTransaction(counts: Record<string, number>, stopped: RunSummary["error"] | undefined, apply: (trx: Db) => Promise<Applied & { userCounts?: UserCounts }>): Promise<RunSummary> {
-    let stop = stopped;
-    let captured: Record<string, unknown>[] = [];
-    try {
-      await db.transaction().execute(async (trx) => {
-        const applied = await apply(trx);
-        signal?.throwIfAborted();
-        Object.assign(counts, applied.userCounts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
-        counts.warnings = (counts.warnings ?? 0) + applied.warnings;
-        for (const [step, ms] of Object.entries(applied.timings)) progress.timings![`applying.${step}`] = ms;
-        if (!stop && request.approves && !(await sameChanges(trx, runId, request.approves))) {
-          stop = {
-            code: "sync_plan_changed",
-            message: `Nothing was applied: Entra ID changed since run ${request.approves} was reviewed, so its changes are no longer the ones this run would make. Review this run's changes instead, then apply or reject it.`,
-            details: { reviewedRunId: request.approves },
-          };
-        }
-        if (request.dryRun || stop) {
-          captured = (await sql<Record<string, unknown>>`select subject, action, before, after, actor from change_log where run_id = ${runId} order by id`.execute(trx)).rows;
-          throw new Rollback();
-        }
-        // In the same transaction: whoever sees this run succeeded sees the reviewed one applied.
-        if (request.approves) await sql`update sync_runs set status = 'applied' where id = ${request.approves} and status = 'stopped'`.execute(trx);
-        await finishRecord(trx, "succeeded", counts);
-      });
-    } catch (error) {
-      if (!(error instanceof Rollback)) throw error;
-      await store.copyRows("change_log", ["workspace_id", "run_id", "subject", "action", "before", "after", "actor"], captured.map((c) => [
-        request.workspaceId, runId, c.subject as string, c.action as string, JSON.stringify(c.before), JSON.stringify(c.after), c.actor as string,
-      ]));
-      return stop ? await finish("stopped", counts, stop) : await finish("succeeded", counts);
-    }
-    return summary("succeeded", counts);
-  }
+/** Decides the run's mode, and records the run as running. A delta run gets the delta links it starts from. */
+async function insertRun(db: Db, runId: string, request: SyncRequest): Promise<{ mode: RunSummary["mode"]; deltaLinks: ListAndPlanInput["links"] }> {
+  const { source } = request;
+  const state = (await sql<{ users_delta_link: string | null; groups_delta_link: string | null; last_full_at: Date | null }>`
+    select users_delta_link, groups_delta_link, last_full_at from source_state where source_id = ${source.id}`.execute(db)).rows[0];
+  const fullDue = !state?.last_full_at || Date.now() - new Date(state.last_full_at).getTime() > source.config.fullEveryMs;
+  const mode = request.full || !state?.users_delta_link || (needsGroups(source.config) && !state.groups_delta_link) || fullDue ? "full" : "delta";
+  await db
+    .insertInto("sync_runs")
+    .values({ id: runId, workspace_id: request.workspaceId, source_id: source.id, trigger: request.trigger, mode, dry_run: request.dryRun ?? false, status: "running", counts: JSON.stringify({}), progress: JSON.stringify({ phase: "starting" }), forced: request.force ?? false, requested_by: request.actor ?? null } as never)
+    .execute();
+  return { mode, deltaLinks: mode === "delta" ? { users: state!.users_delta_link, groups: state!.groups_delta_link } : null };
+}
 
-  function summary(status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): RunSummary {
-    progress.phase = "done";
-    options.onProgress?.({ ...progress });
-    return { runId, mode, status, dryRun: request.dryRun ?? false, counts, graphRequests: graph?.stats.requests ?? 0, graphThrottled: graph?.stats.throttled ?? 0, ...(error && { error }) };
+/**
+ * The deletion threshold: the reason a run that would remove too many users stops before applying. A stopped run
+ * still computes its whole change set (applied, captured, rolled back, like a dry run), so the review lists exactly
+ * what approving it would change. A dry run applies nothing, so it never stops: its `counts` say whether the real
+ * run would.
+ */
+async function thresholdStop(db: Db, request: SyncRequest, removals: number, counts: Record<string, number>): Promise<RunSummary["error"] | undefined> {
+  const threshold = request.source.config.deletionThreshold;
+  if (request.force) return undefined;
+  // Counting the source's users scans them (0.1 s at 100k): only a run removing more than the threshold's count needs it.
+  const heldBefore = removals > threshold.count ? await countHeldUsers(db, request.source.id) : 0;
+  if (!exceedsThreshold(removals, heldBefore, threshold)) return undefined;
+  if (request.dryRun) {
+    Object.assign(counts, { wouldStopAtThreshold: 1, heldBefore });
+    return undefined;
   }
+  const message = `Stopped before applying anything: this run would disable or delete ${removals} of the ${heldBefore} users the source holds (threshold: more than ${threshold.percent}% and more than ${threshold.count}). Check the source's scope in Entra ID; if the removals are expected, run it once with --force (or approve the run).`;
+  return { code: "sync_threshold_exceeded", message, details: { removals, heldBefore, threshold } };
+}
 
-  async function finishRecord(target: typeof db, status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): Promise<void> {
-    await sql`update sync_runs set status = ${status}, finished_at = now(), mode = ${mode}, counts = ${JSON.stringify(counts)}::jsonb,
-      progress = ${JSON.stringify({ ...progress, phase: "done" })}::jsonb, error = ${error ? JSON.stringify(error) : null}::jsonb,
-      graph_requests = ${graph?.stats.requests ?? 0}, graph_throttled = ${graph?.stats.throttled ?? 0}, heartbeat_at = now()
-      where id = ${runId}`.execute(target);
+/**
+ * Runs `apply` in one transaction. A run is kept and recorded as succeeded in it; a dry run's or a stopped
+ * run's change set is captured, rolled back and kept on the run only (nothing happened to the users).
+ */
+async function applyInTransaction(
+  { store, request, record, signal }: { store: Store; request: SyncRequest; record: RunRecord; signal: AbortSignal },
+  counts: Record<string, number>,
+  stopped: RunSummary["error"] | undefined,
+  apply: (trx: Db) => Promise<Applied & { userCounts?: UserCounts }>,
+): Promise<RunSummary> {
+  const runId = record.run.id;
+  let stop = stopped;
+  let captured: Record<string, unknown>[] = [];
+  try {
+    await store.db.transaction().execute(async (trx) => {
+      const applied = await apply(trx);
+      signal.throwIfAborted();
+      Object.assign(counts, applied.userCounts, applied.groupCounts, { membershipsAdded: applied.memberships.added, membershipsRemoved: applied.memberships.removed });
+      counts.warnings = (counts.warnings ?? 0) + applied.warnings;
+      for (const [step, ms] of Object.entries(applied.timings)) record.progress.timings![`applying.${step}`] = ms;
+      if (!stop && request.approves && !(await sameChanges(trx, runId, request.approves))) {
+        stop = {
+          code: "sync_plan_changed",
+          message: `Nothing was applied: Entra ID changed since run ${request.approves} was reviewed, so its changes are no longer the ones this run would make. Review this run's changes instead, then apply or reject it.`,
+          details: { reviewedRunId: request.approves },
+        };
+      }
+      if (request.dryRun || stop) {
+        captured = (await sql<Record<string, unknown>>`select subject, action, before, after, actor from change_log where run_id = ${runId} order by id`.execute(trx)).rows;
+        throw new Rollback();
+      }
+      // In the same transaction: whoever sees this run succeeded sees the reviewed one applied.
+      if (request.approves) await sql`update sync_runs set status = 'applied' where id = ${request.approves} and status = 'stopped'`.execute(trx);
+      await record.end(trx, "succeeded", counts);
+    });
+  } catch (error) {
+    if (!(error instanceof Rollback)) throw error;
+    await store.copyRows("change_log", ["workspace_id", "run_id", "subject", "action", "before", "after", "actor"], captured.map((c) => [
+      request.workspaceId, runId, c.subject as string, c.action as string, JSON.stringify(c.before), JSON.stringify(c.after), c.actor as string,
+    ]));
+    return stop ? await record.finish("stopped", counts, stop) : await record.finish("succeeded", counts);
   }
-
-  async function finish(status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): Promise<RunSummary> {
-    await inFlight;
-    await finishRecord(db, status, counts, error);
-    return summary(status, counts, error);
-  }
+  return record.summary("succeeded", counts);
 }
 
 /** Does the run's change set (being applied in `trx`) match the reviewed run's stored one, row for row? Actors and ids aside. */

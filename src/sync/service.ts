@@ -5,7 +5,8 @@ import type { Store } from "../storage/database.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import { loadSourceForSync } from "../core/sources.ts";
-import { runSync, type RunnerOptions, type RunSummary, type Trigger } from "./runner.ts";
+import { runSync, type RunnerOptions, type Trigger } from "./runner.ts";
+import type { RunSummary } from "./run-record.ts";
 
 /** What the CLI, the API and the scheduler call: resolve the source, run it, return the summary. */
 export async function syncSource(

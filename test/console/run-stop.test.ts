@@ -9,7 +9,7 @@ import { createEntraSource } from "../../src/core/sources.ts";
 import { getRun } from "../../src/core/runs.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { syncSource } from "../../src/sync/service.ts";
-import type { RunSummary } from "../../src/sync/runner.ts";
+import type { RunSummary } from "../../src/sync/run-record.ts";
 import { until } from "../notifications/support.ts";
 import { desktop, hasChromium, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 

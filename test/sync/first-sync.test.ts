@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { directorySnapshot, openHarness, type Harness } from "./harness.ts";
 import { httpFetch, type HttpFetch } from "../../src/net/http.ts";
-import type { RunSummary } from "../../src/sync/runner.ts";
+import type { RunSummary } from "../../src/sync/run-record.ts";
 import { oneAtATime } from "../../src/sync/first-sync.ts";
 
 describe("writes on one connection of a streamed sync", () => {

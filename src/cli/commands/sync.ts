@@ -3,7 +3,7 @@ import cliProgress from "cli-progress";
 import type { ChangeRecord } from "../../core/change-log.ts";
 import { changeDetails } from "../change-lines.ts";
 import { changeKind } from "../../domain/change.ts";
-import type { RunSummary, SyncProgress } from "../../sync/runner.ts";
+import type { RunSummary, SyncProgress } from "../../sync/run-record.ts";
 import type { RunWithChanges } from "../directory.ts";
 import { RollcallError } from "../../errors.ts";
 import { serverFrom } from "../api-client.ts";
