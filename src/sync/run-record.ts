@@ -55,10 +55,6 @@ export class RunRecord {
     this.stopWatchingCancel = watchCancel(db, run.id, cancel, 1000, (p) => this.track(p));
   }
 
-  get mode(): RunSummary["mode"] {
-    return this.run.mode;
-  }
-
   /** Graph rejected the stored delta token: the run goes on as a full one. */
   async becomeFull(note: string): Promise<void> {
     this.run.mode = "full";

@@ -87,7 +87,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
   const { progress } = record;
   const timed = record.timed.bind(record);
   const assertLease = () => record.assertLease(signal);
-  const transaction = { store, request, record, signal };
+  const applyContext = { store, request, record, signal };
   let merged = false;
 
   try {
@@ -111,7 +111,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     // Not a dry run: the streamed mirror is committed apart from the directory, without the dirty marks the next run would plan.
     if (options.streamFirstSync !== false && !request.approves && !request.dryRun && (await streamsFirstSync(store, { workspaceId: request.workspaceId, sourceId: source.id, config: source.config, mode }))) {
       try {
-        return await applyInTransaction(transaction, { errors: 0 }, undefined, async (trx) => {
+        return await applyInTransaction(applyContext, { errors: 0 }, undefined, async (trx) => {
           const onListed = () => {
             progress.phase = "applying";
             record.report(true);
@@ -125,7 +125,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
         Object.assign(progress, { phase: "fetching", users: 0, groups: 0, note: `Listing again through staging: ${error.message}` });
       }
     }
-    const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode: record.mode, links, dryRun: request.dryRun ?? false }, {
+    const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode: record.run.mode, links, dryRun: request.dryRun ?? false }, {
       onListing,
       onPlanning: (done, total) => {
         progress.phase = "planning";
@@ -158,7 +158,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
 
     progress.phase = "applying";
     record.report(true);
-    return await applyInTransaction(transaction, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows })));
+    return await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows })));
   } catch (error) {
     const e = toRollcallError(error);
     const message = adviceFor(e.message, { name: source.name, workspace: request.workspaceName ?? "default" });
