@@ -189,6 +189,31 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("a streamed first sync 
   });
 });
 
+describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("a streamed first sync that collides while a page of users is being written", () => {
+  it("rolls that page back with the rest, and lists again through staging from an empty directory", async () => {
+    const h = await openHarness("postgres", { users: 60, groups: 10 });
+    try {
+      await h.addSource("corp", { groupMode: "all" });
+      // Slow writes, in the order that lost a page: the groups' colliding COPY is queued on the mirror's connection
+      // first; the users' page then waits behind it there, while its directory rows are still being written.
+      const copyInto = h.store.copyInto.bind(h.store);
+      const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      h.store.copyInto = async (trx, table, columns, chunks) => {
+        await pause(table === "entra_members" ? 300 : ["users", "user_identifiers", "created_users", "change_log"].includes(table) ? 150 : 0);
+        return copyInto(trx, table, columns, chunks);
+      };
+      const fetch = repeatingFirst("/groups/delta", (g) => Boolean((g["members@delta"] as unknown[] | undefined)?.length));
+      const run = await h.sync("corp", { fetch });
+      expect(run.error).toBeUndefined();
+      expect(await pathOf(h, run)).toBe("staged");
+      const members = h.emulator.tenants.get(h.emulator.tenantId).listUsers().filter((u) => u.userType !== "Guest");
+      expect(run.counts).toMatchObject({ created: members.length, unchanged: 0 });
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 /** Which path the run took, by the timings it recorded. */
 async function pathOf(h: Harness, run: RunSummary): Promise<"streamed" | "staged"> {
   const { rows } = await sql<{ timings: Record<string, number> }>`select progress->'timings' as timings from sync_runs where id = ${run.runId}`.execute(h.store.db);
