@@ -135,6 +135,8 @@ async function openPostgres(url: string): Promise<Store> {
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const copyToPostgres = async (table: string, columns: string[], chunks: AsyncIterable<Uint8Array> | Uint8Array[], into?: pg.PoolClient) => {
+    // Past Kysely's guard: a COPY sent after its transaction ended would commit on its own.
+    if (into && into.getTransactionStatus() === "I") throw new Error(`COPY into ${table} after its transaction ended`);
     const client = into ?? (await pool.connect());
     const sent: Uint8Array[] = [];
     const sending = async function* () {
