@@ -9,5 +9,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     setupFiles: ["test/support/no-network.ts"],
+    globalSetup: ["test/support/global-setup.ts"],
   },
 });
