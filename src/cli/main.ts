@@ -5,7 +5,7 @@ import { migrateCommand, tokensCommand, workspacesCommand } from "./commands/wor
 import { sourcesCommand } from "./commands/sources.ts";
 import { runsCommand, syncCommand } from "./commands/sync.ts";
 import { demoCommand } from "./commands/demo.ts";
-import { emulatorCommand } from "../emulator/index.ts";
+import { emulatorCommand } from "../emulator/cli.ts";
 import { adminsCommand, serveCommand } from "./commands/serve.ts";
 import { exportCommand, importCommand, templateCommand } from "./commands/import.ts";
 import { loginCommand, logoutCommand, userRoleCommand, whoamiCommand } from "./commands/login.ts";

@@ -1,6 +1,5 @@
 // `rollcall emulator`: run the emulator until SIGINT/SIGTERM; print one JSON line once listening.
 import { Command, InvalidArgumentError } from "commander";
-import { startServer } from "./server.ts";
 
 function num(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -25,6 +24,7 @@ export function emulatorCommand(): Command {
     .option("--demo", "the demo tenant (2,500 users, 60 groups) instead of --users/--groups")
     .option("--no-control", "disable the /_emulator control API")
     .action(async (o: { port: number; host: string; seed: number; users: number; groups: number; latencyMs: number; throttleRate: number; faultRate: number; dataDir?: string; demo?: boolean; control: boolean }) => {
+      const { startServer } = await import("./server.ts"); // not loaded by every other rollcall command
       const emu = await startServer({
         port: o.port, host: o.host, seed: o.seed, users: o.demo ? 2500 : o.users, groups: o.demo ? 60 : o.groups, demo: o.demo,
         latencyMs: o.latencyMs, throttleRate: o.throttleRate, faultRate: o.faultRate, dataDir: o.dataDir, controlApi: o.control, quiet: true,

@@ -7,7 +7,6 @@ export type {
   GrantInfo, GrantOptions, GraphGroup, GraphUser, GroupInput, KnobSettings, MemberKind, MemberRef, RequestRecord,
   RunningEmulator, ServicePrincipalInfo, TenantHandle, TenantState, UserInput,
 } from "./types.ts";
-export { emulatorCommand } from "./cli.ts";
 
 /** Start the emulator: one HTTPS port for the identity platform and Graph v1.0. */
 export function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { emulatorCommand, startEmulator } from "../../src/emulator/index.ts";
+import { startEmulator } from "../../src/emulator/index.ts";
+import { emulatorCommand } from "../../src/emulator/cli.ts";
 import { startTestEmulator, type TestEmu } from "./helpers.ts";
 
 let t: TestEmu;

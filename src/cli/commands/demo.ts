@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { loadConfig } from "../../config.ts";
 import { toRollcallError } from "../../errors.ts";
 import { openRuntime, type Runtime } from "../../runtime.ts";
-import { startDemoEmulator, type RunningEmulator } from "../../emulator/index.ts";
+import type { RunningEmulator } from "../../emulator/index.ts";
 import { trustExtraCa } from "../../net/http.ts";
 import { createWorkspace, resolveWorkspace, type Workspace } from "../../core/workspaces.ts";
 import { createEntraSource, getSource, updateEntraSource, type SourceContext } from "../../core/sources.ts";
@@ -64,6 +64,7 @@ export function demoCommand(): Command {
         const config = loadConfig();
         rt = await openRuntime(config, { command: "demo" });
         process.stderr.write("Starting the demo Entra ID tenant (Northwind Traders)…\n");
+        const { startDemoEmulator } = await import("../../emulator/index.ts");
         emulator = await startDemoEmulator({ port: 0, dataDir: join(config.dataDir, "emulator"), quiet: true });
         trustExtraCa(emulator.caPem);
         const workspace = await ensureWorkspace(rt);

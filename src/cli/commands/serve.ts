@@ -3,10 +3,6 @@ import { loadConfig } from "../../config.ts";
 import { resolveWorkspace } from "../../core/workspaces.ts";
 import { createAccount, listAccounts, resetPassword } from "../../core/accounts.ts";
 import { openRuntime, type Runtime } from "../../runtime.ts";
-import { startServer } from "../../api/server.ts";
-import { startNotifier } from "../../notifications/worker.ts";
-import { startScheduler } from "../../sync/scheduler.ts";
-import { ensureConsoleBuilt } from "../../console/build.ts";
 import { invalidInput, toRollcallError } from "../../errors.ts";
 import { printError, run, table, withJson } from "../io.ts";
 
@@ -44,6 +40,13 @@ export function serveCommand(): Command {
  * e-mail, webhooks) and the scheduler both claim their work atomically, so several processes can run this.
  */
 export async function serveUntilStopped(rt: Runtime, options: { host?: string | undefined; port?: number | undefined }, announce: (url: string) => void): Promise<void> {
+  // Loaded here, not with the CLI: the API server and its workers are a third of what every command would load.
+  const [{ ensureConsoleBuilt }, { startServer }, { startNotifier }, { startScheduler }] = await Promise.all([
+    import("../../console/build.ts"),
+    import("../../api/server.ts"),
+    import("../../notifications/worker.ts"),
+    import("../../sync/scheduler.ts"),
+  ]);
   // A fresh clone has no console build yet; Vite builds it once (a few seconds) and reuses it after.
   await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
   const server = await startServer(rt, options);
