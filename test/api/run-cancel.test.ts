@@ -1,17 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { until } from "../notifications/support.ts";
 import { expectError, testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { httpFetch, trustExtraCa } from "../../src/net/http.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { httpFetch } from "../../src/net/http.ts";
 import { openStore, type Store } from "../../src/storage/database.ts";
 import { loadSourceForSync } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { runSync } from "../../src/sync/runner.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 /**
  * POST …/runs/{id}/cancel stops a run going on in another runner (on PostgreSQL, over connections of its own, as
@@ -20,7 +18,6 @@ import { runSync } from "../../src/sync/runner.ts";
  */
 describe.each(engines)("stopping a running sync through the API (%s)", (engine) => {
   let api: TestApi;
-  let dir: string;
   let emulator: RunningEmulator;
   let admin: Caller;
   let viewer: Caller;
@@ -28,9 +25,7 @@ describe.each(engines)("stopping a running sync through the API (%s)", (engine) 
   const ws = "workspaces/default";
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "rollcall-run-cancel-"));
-    emulator = await startEmulator({ port: 0, dataDir: dir, users: 30, groups: 3, seed: 4, quiet: true });
-    trustExtraCa(emulator.caPem);
+    emulator = await startTrustedEmulator({ users: 30, groups: 3, seed: 4 });
     api = await testApi(engine);
     admin = await tokenCaller(api, "default", "admin");
     viewer = await tokenCaller(api, "default", "viewer");
@@ -45,7 +40,6 @@ describe.each(engines)("stopping a running sync through the API (%s)", (engine) 
     if (runner && runner !== api.store) await runner.close();
     await api?.close();
     await emulator?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("fails the run as cancelled by the caller within seconds, though Graph asked it to wait a minute, with nothing applied", { timeout: 120_000 }, async () => {

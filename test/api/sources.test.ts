@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { trustExtraCa } from "../../src/net/http.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { until } from "../notifications/support.ts";
 import { testCertificate } from "../emulator/helpers.ts";
 import { expectError, testApi, tokenCaller, type Caller, type Reply, type TestApi } from "./support.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 /**
  * The sources and runs routes over the real HTTP stack (fastify inject) and a real sync against the emulator:
@@ -16,7 +13,6 @@ import { expectError, testApi, tokenCaller, type Caller, type Reply, type TestAp
  */
 describe.each(engines)("sources and runs API (%s)", (engine) => {
   let api: TestApi;
-  let emulatorDir: string;
   let emulator: RunningEmulator;
   let as: Caller;
   const ws = "workspaces/default";
@@ -31,16 +27,13 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
   const enabledSynced = async () => (await as("GET", `${ws}/users?source=corp&enabled=true&limit=1`)).body.total as number;
 
   beforeAll(async () => {
-    emulatorDir = mkdtempSync(join(tmpdir(), "rollcall-api-sources-"));
-    emulator = await startEmulator({ port: 0, dataDir: emulatorDir, users: 60, groups: 5, seed: 21, quiet: true });
-    trustExtraCa(emulator.caPem);
+    emulator = await startTrustedEmulator({ users: 60, groups: 5, seed: 21 });
     api = await testApi(engine);
     as = await tokenCaller(api, "default", "admin");
   });
   afterAll(async () => {
     await api?.close();
     await emulator?.close();
-    if (emulatorDir) rmSync(emulatorDir, { recursive: true, force: true });
   });
 
   const settings = () => ({ tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all" });

@@ -75,6 +75,11 @@ export async function openPage(context: BrowserContext): Promise<{ page: Page; e
   return { page, errors };
 }
 
+/** After a failed test: what its page showed, as a PNG in the temp folder named after the test. */
+export async function screenshotIfFailed(page: Page | undefined, test: { name: string; result?: { state: string } }): Promise<void> {
+  if (test.result?.state === "fail") await page?.screenshot({ path: join(tmpdir(), `rollcall-console-failed-${test.name.slice(0, 40).replace(/\W+/g, "-")}.png`) });
+}
+
 export async function signIn(page: Page, baseUrl: string, who: { email: string; password: string } = admin): Promise<void> {
   await page.goto(`${baseUrl}/login`);
   await page.getByLabel("Email").fill(who.email);

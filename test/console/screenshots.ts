@@ -2,17 +2,15 @@
  * `node bin/run-ts.js test/console/screenshots.ts`: screenshots of every console screen at 1280×800
  * (and the main ones at 390×844) into docs/screenshots/, against a seeded throwaway server.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { desktop, hasChromium, chromiumPath, launchBrowser, openPage, phone, signIn, startConsoleServer } from "./harness.ts";
 import { seedDirectory } from "./seed.ts";
-import { startEmulator } from "../../src/emulator/index.ts";
-import { trustExtraCa } from "../../src/net/http.ts";
 import { createEntraSource, type SourceContext } from "../../src/core/sources.ts";
 import { syncSource } from "../../src/sync/service.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 const out = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
 
@@ -21,9 +19,7 @@ if (!hasChromium) {
   process.exit(2);
 }
 mkdirSync(out, { recursive: true });
-const emulatorDir = mkdtempSync(join(tmpdir(), "rollcall-shots-emulator-"));
-const emulator = await startEmulator({ port: 0, dataDir: emulatorDir, users: 120, groups: 8, seed: 5, quiet: true });
-trustExtraCa(emulator.caPem);
+const emulator = await startTrustedEmulator({ users: 120, groups: 8, seed: 5 });
 const server = await startConsoleServer();
 const browser = await launchBrowser();
 const problems: string[] = [];
@@ -180,7 +176,6 @@ try {
   await browser.close();
   await server.close();
   await emulator.close();
-  rmSync(emulatorDir, { recursive: true, force: true });
 }
 if (problems.length) {
   console.error(`Browser errors:\n  ${problems.join("\n  ")}`);

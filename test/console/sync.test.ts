@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { trustExtraCa } from "../../src/net/http.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { allChanges } from "../../src/core/change-log.ts";
-import { desktop, hasChromium, launchBrowser, openPage, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+import { desktop, hasChromium, launchBrowser, openPage, screenshotIfFailed, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 /**
  * User synchronization through the console, end to end: the real server syncs from the Entra emulator
@@ -18,16 +15,13 @@ import { desktop, hasChromium, launchBrowser, openPage, signIn, startConsoleServ
  */
 describe.skipIf(!hasChromium)("web console: user synchronization", () => {
   let emulator: RunningEmulator;
-  let emulatorDir: string;
   let server: ConsoleServer;
   let browser: Browser;
   let page: Page;
   let errors: string[];
 
   beforeAll(async () => {
-    emulatorDir = mkdtempSync(join(tmpdir(), "rollcall-console-emulator-"));
-    emulator = await startEmulator({ port: 0, dataDir: emulatorDir, users: 40, groups: 5, seed: 11, quiet: true });
-    trustExtraCa(emulator.caPem);
+    emulator = await startTrustedEmulator({ users: 40, groups: 5, seed: 11 });
     server = await startConsoleServer();
     browser = await launchBrowser();
     ({ page, errors } = await openPage(await browser.newContext({ viewport: desktop })));
@@ -35,7 +29,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
   });
 
   afterEach(async (context) => {
-    if (context.task.result?.state === "fail") await page.screenshot({ path: join(tmpdir(), `rollcall-console-failed-${context.task.name.slice(0, 40).replace(/\W+/g, "-")}.png`) });
+    await screenshotIfFailed(page, context.task);
     expect(errors.splice(0)).toEqual([]);
   });
 
@@ -43,7 +37,6 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await browser?.close();
     await server?.close();
     await emulator?.close();
-    if (emulatorDir) rmSync(emulatorDir, { recursive: true, force: true });
   });
 
   it("adds an Entra ID source with the form and connects with every check passing", async () => {

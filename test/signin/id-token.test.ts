@@ -1,28 +1,23 @@
 import "../support/no-network.ts";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeProtectedHeader, generateKeyPair, SignJWT, decodeJwt } from "jose";
 import { fetch as undiciFetch } from "undici";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { dispatcher, httpFetch, trustExtraCa } from "../../src/net/http.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { dispatcher, httpFetch } from "../../src/net/http.ts";
 import { authorizationUrl, discover, randomValue, redeemCode, validateIdToken, type ProviderMetadata } from "../../src/auth/oidc.ts";
 import { RollcallError } from "../../src/errors.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 /** ID-token validation against the emulator's real JWKS: genuine tokens pass, forged, tampered, expired and foreign ones do not. */
 describe("ID token validation", () => {
   let emulator: RunningEmulator;
-  let dataDir: string;
   let meta: ProviderMetadata;
   let idToken: string;
   const nonce = randomValue();
   const redirectUri = "http://127.0.0.1:9/callback";
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "rollcall-idtoken-"));
-    emulator = await startEmulator({ port: 0, dataDir, users: 3, groups: 1, seed: 5, quiet: true });
-    trustExtraCa(emulator.caPem);
+    emulator = await startTrustedEmulator({ users: 3, groups: 1, seed: 5 });
     emulator.tenants.get(emulator.tenantId).updateApp(emulator.clientId, { redirectUris: [redirectUri] });
     meta = await discover(httpFetch, emulator.loginUrl, emulator.tenantId);
     const user = emulator.tenants.get(emulator.tenantId).listUsers().find((u) => u.accountEnabled)!;
@@ -34,10 +29,7 @@ describe("ID token validation", () => {
     idToken = await redeemCode(httpFetch, meta, { clientId: emulator.clientId, credential: { kind: "secret", secret: emulator.clientSecret }, code, redirectUri, codeVerifier });
   }, 60_000);
 
-  afterAll(async () => {
-    await emulator?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(async () => emulator?.close());
 
   const expected = () => ({ clientId: emulator.clientId, nonce, tenants: new Set([emulator.tenantId.toLowerCase()]) });
 

@@ -7,8 +7,8 @@ import pino from "pino";
 import { sql } from "kysely";
 import { fetch as undiciFetch } from "undici";
 import type { FastifyInstance } from "fastify";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { dispatcher, httpFetch, trustExtraCa } from "../../src/net/http.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { dispatcher, httpFetch } from "../../src/net/http.ts";
 import { createEntraSource, loadSourceForSync, type SourceContext } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
@@ -18,6 +18,7 @@ import { buildApp } from "../../src/api/server.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { EntraConfigInput } from "../../src/sources/entra/config.ts";
 import { openTestStore, type EngineName, type TestStore } from "../support/db.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 /**
  * A Rollcall API server (in-process, real HTTP on loopback) over a fresh database, and the Entra ID
@@ -37,8 +38,7 @@ export interface SignInHarness {
 
 export async function openSignInHarness(engine: EngineName, env: Record<string, string> = {}): Promise<SignInHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), "rollcall-signin-"));
-  const emulator = await startEmulator({ port: 0, dataDir, users: 12, groups: 2, seed: 11, quiet: true });
-  trustExtraCa(emulator.caPem);
+  const emulator = await startTrustedEmulator({ users: 12, groups: 2, seed: 11 });
   const store = await openTestStore(engine);
   const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_LOG_LEVEL: "silent", ROLLCALL_COOKIE_SECURE: "false", ...env });
   const secrets = secretBox(Buffer.alloc(32, 9));

@@ -1,24 +1,16 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { httpFetch, trustExtraCa } from "../../src/net/http.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { httpFetch } from "../../src/net/http.ts";
 import { createTokenProvider } from "../../src/sources/entra/token.ts";
 import { RollcallError } from "../../src/errors.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 describe("the token endpoint's transient errors", () => {
   let emulator: RunningEmulator;
-  let dataDir: string;
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "rollcall-token-"));
-    emulator = await startEmulator({ port: 0, dataDir, users: 2, groups: 1, quiet: true });
-    trustExtraCa(emulator.caPem);
+    emulator = await startTrustedEmulator({ users: 2, groups: 1 });
   });
-  afterAll(async () => {
-    await emulator?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(async () => emulator?.close());
   afterEach(() => emulator.setKnobs({ tokenFaultRate: 0 }));
 
   const provider = (secret: string, sleeps: number[] = []) =>

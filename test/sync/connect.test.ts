@@ -1,13 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type RunningEmulator, type TenantHandle } from "../../src/emulator/index.ts";
-import { httpFetch, trustExtraCa } from "../../src/net/http.ts";
+import type { RunningEmulator, TenantHandle } from "../../src/emulator/index.ts";
+import { httpFetch } from "../../src/net/http.ts";
 import { testConnection } from "../../src/sources/entra/connect.ts";
 import { adviceFor } from "../../src/sources/entra/advice.ts";
 import { entraConfigSchema, type EntraConfigInput } from "../../src/sources/entra/config.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 describe("advice naming the source", () => {
   it("puts the source's name, and a workspace other than the default, into the command to run, quoted for the shell", () => {
@@ -21,17 +19,11 @@ describe("advice naming the source", () => {
 describe("connect checks against the emulator", () => {
   let emulator: RunningEmulator;
   let tenant: TenantHandle;
-  let dataDir: string;
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "rollcall-connect-"));
-    emulator = await startEmulator({ port: 0, dataDir, users: 5, groups: 2, quiet: true });
-    trustExtraCa(emulator.caPem);
+    emulator = await startTrustedEmulator({ users: 5, groups: 2 });
     tenant = emulator.tenants.get(emulator.tenantId);
   });
-  afterAll(async () => {
-    await emulator?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(async () => emulator?.close());
 
   const check = (config: Partial<EntraConfigInput>, secret: string | null) =>
     testConnection(

@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { httpFetch, trustExtraCa, type HttpFetch } from "../../src/net/http.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { httpFetch, type HttpFetch } from "../../src/net/http.ts";
 import { createEntraSource, loadSourceForSync, type SourceContext } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
@@ -10,6 +7,7 @@ import { runSync, type SyncRequest } from "../../src/sync/runner.ts";
 import type { EntraConfigInput } from "../../src/sources/entra/config.ts";
 import { sql } from "kysely";
 import { openTestStore, type EngineName, type TestStore } from "../support/db.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 /** A fresh database and a fresh emulator, wired together over real HTTPS (the emulator's CA trusted in-process). */
 export interface Harness {
@@ -22,10 +20,8 @@ export interface Harness {
 }
 
 /** `shared`: another harness's emulator, which this one leaves running when it closes. */
-export async function openHarness(engine: EngineName, emulatorOptions: Parameters<typeof startEmulator>[0] = {}, shared?: RunningEmulator): Promise<Harness> {
-  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-sync-"));
-  const emulator = shared ?? (await startEmulator({ port: 0, dataDir, users: 60, groups: 8, seed: 7, quiet: true, ...emulatorOptions }));
-  trustExtraCa(emulator.caPem);
+export async function openHarness(engine: EngineName, emulatorOptions: Parameters<typeof startTrustedEmulator>[0] = {}, shared?: RunningEmulator): Promise<Harness> {
+  const emulator = shared ?? (await startTrustedEmulator({ users: 60, groups: 8, seed: 7, ...emulatorOptions }));
   const store = await openTestStore(engine);
   const workspace = await resolveWorkspace(store.db, "default");
   const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets: secretBox(Buffer.alloc(32, 7)) };
@@ -47,7 +43,6 @@ export async function openHarness(engine: EngineName, emulatorOptions: Parameter
     async close() {
       await store.dispose();
       if (!shared) await emulator.close();
-      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

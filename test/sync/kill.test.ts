@@ -7,13 +7,14 @@ import { engines, openTestStore, type EngineName, type TestStore } from "../supp
 import { killStarted, runCli, startCli } from "../support/cli.ts";
 import { until } from "../notifications/support.ts";
 import { directorySnapshot } from "./harness.ts";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
-import { httpFetch, trustExtraCa } from "../../src/net/http.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { httpFetch } from "../../src/net/http.ts";
 import { openStore, type Store } from "../../src/storage/database.ts";
 import { createEntraSource, loadSourceForSync, type SourceContext } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 import { runSync } from "../../src/sync/runner.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 /**
  * `kill -9` of a real `rollcall sync` process, once while it lists Graph and once inside the apply transaction:
@@ -65,8 +66,7 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-kill-"));
-    emulator = await startEmulator({ port: 0, dataDir: join(dir, "emulator"), users: 80, groups: 6, seed: 5, quiet: true });
-    trustExtraCa(emulator.caPem);
+    emulator = await startTrustedEmulator({ users: 80, groups: 6, seed: 5 });
     clean = await openTestStore(engine);
     env = { NODE_EXTRA_CA_CERTS: emulator.caFile, ROLLCALL_SECRET_KEY: secretKey, ROLLCALL_DATA_DIR: join(dir, "data") };
     if (engine === "postgres") {

@@ -8,14 +8,14 @@ import pino from "pino";
 import { openTestStore, type TestStore } from "../support/db.ts";
 import { killStarted, runCli, startServe } from "../support/cli.ts";
 import { until } from "../notifications/support.ts";
-import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { openStore } from "../../src/storage/database.ts";
-import { trustExtraCa } from "../../src/net/http.ts";
 import { createEntraSource, updateEntraSource, type SourceContext } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createApiToken } from "../../src/core/tokens.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 import { startScheduler } from "../../src/sync/scheduler.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
 
 /**
  * One run per source across several Rollcall processes sharing one PostgreSQL server: real `rollcall serve`
@@ -37,8 +37,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two Rollcall processes
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-processes-"));
-    emulator = await startEmulator({ port: 0, dataDir: join(dir, "emulator"), users: 60, groups: 4, seed: 9, quiet: true });
-    trustExtraCa(emulator.caPem);
+    emulator = await startTrustedEmulator({ users: 60, groups: 4, seed: 9 });
     store = await openTestStore("postgres");
     const workspace = await resolveWorkspace(store.db, "default");
     ctx = { db: store.db, workspace, actor: "test", secrets };
