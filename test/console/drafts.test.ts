@@ -121,6 +121,31 @@ describe.skipIf(!hasChromium)("web console: unsaved changes across a new sign-in
     await ui.page.getByRole("heading", { name: "Pilots", level: 1 }).waitFor();
   });
 
+  it("keeps the workspace settings and the notification settings over an expired session, and saves both after signing in", async () => {
+    await ui.page.goto(`${ui.server.url}/w/default/settings`);
+    const general = ui.page.locator("section", { has: ui.page.getByRole("heading", { name: "General" }) });
+    const notifications = ui.page.locator("section", { has: ui.page.getByRole("heading", { name: "Notifications" }) });
+    await general.getByLabel("Default country").fill("GB");
+    await notifications.getByLabel("E-mail recipients").fill("it-ops@contoso.com");
+    await expireSessions();
+    await general.getByRole("button", { name: "Save" }).click();
+    await signInAgain();
+
+    await general.getByText("Your unsaved changes were restored — review and save.").waitFor();
+    await notifications.getByText("Your unsaved changes were restored — review and save.").waitFor();
+    expect(await general.getByLabel("Default country").inputValue()).toBe("GB");
+    expect(await notifications.getByLabel("E-mail recipients").inputValue()).toBe("it-ops@contoso.com");
+    await general.getByRole("button", { name: "Save" }).click();
+    await ui.page.getByText("Settings saved").waitFor();
+    await notifications.getByRole("button", { name: "Save notification settings" }).click();
+    await ui.page.getByText("Notification settings saved").waitFor();
+    expect(await ui.page.getByText("Your unsaved changes were restored — review and save.").count()).toBe(0);
+    const workspace = await ui.server.rt.store.db.selectFrom("workspaces").select("default_country").where("name", "=", "default").executeTakeFirstOrThrow();
+    expect(workspace.default_country).toBe("GB");
+    const saved = await ui.page.evaluate(() => fetch("/api/v1/workspaces/default/notification-settings").then((r) => r.json() as Promise<{ emailTo: string[] }>));
+    expect(saved.emailTo).toEqual(["it-ops@contoso.com"]);
+  });
+
   it("shows nobody else the changes: another account signing in finds the page as it is", async () => {
     await ui.page.goto(`${ui.server.url}/w/default/users`);
     await ui.page.getByRole("button", { name: "Add user" }).first().click();

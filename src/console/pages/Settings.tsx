@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, ws } from "../api.ts";
 import { AdminOnly, useCanChange, useSession, useWorkspaceName } from "../session.tsx";
 import type { ApiToken, PageOf, Workspace } from "../types.ts";
@@ -9,6 +9,7 @@ import { Badge, ConfirmDialog, Dialog, ErrorBanner, Loading, SelectField, ShownO
 import { formatDate, relativeTime } from "../format.ts";
 import { DataTable, actionsColumn } from "../components/DataTable.tsx";
 import { useSubmit, FormError, FormActions } from "../components/form.tsx";
+import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 
 export function SettingsPage() {
   useTitle("Settings");
@@ -32,17 +33,31 @@ function GeneralSettings() {
   const workspace = session.workspace!;
   const toast = useToast();
   const canChange = useCanChange();
-  const [country, setCountry] = useState(workspace.defaultCountry ?? "");
+  const saved = workspace.defaultCountry ?? "";
+  const draft = useDraft<{ country: string }>("general");
+  const [restored, setRestored] = useState(draft);
+  const [country, setCountry] = useState(draft?.value.country ?? saved);
+  useKeepDraft("general", () => (country !== saved ? { value: { country }, dropped: [] } : undefined));
   const { busy, error, setError, fields, submit: save } = useSubmit(async () => {
     await api.patch<Workspace>(ws(workspace.name), { defaultCountry: country.trim() || null });
     await session.reloadWorkspaces();
+    setRestored(undefined);
     toast("Settings saved");
   });
-  useEffect(() => setCountry(workspace.defaultCountry ?? ""), [workspace]);
+  // Another workspace, or a new value saved: show what it holds. Not when the same settings are loaded again
+  // (as after a sign-in), which would throw away a restored draft.
+  const shown = useRef(`${workspace.name}\n${saved}`);
+  useEffect(() => {
+    const now = `${workspace.name}\n${saved}`;
+    if (shown.current === now) return;
+    shown.current = now;
+    setCountry(saved);
+  }, [workspace.name, saved]);
   return (
     <section className="card" aria-labelledby="general-h">
       <h2 id="general-h">General</h2>
       <form onSubmit={save} noValidate className="narrow-form">
+        <DraftNotice draft={restored} />
         <TextField label="Workspace name" value={workspace.name} readOnly hint={`Created ${formatDate(workspace.createdAt, false)}.`} />
         <TextField
           label="Default country"
@@ -58,7 +73,7 @@ function GeneralSettings() {
           hint="ISO two-letter code. Phone numbers without a +country prefix (from imports, forms and sources without their own country) are read as this country's."
         />
         <FormError error={error} fields={fields} title="Settings were not saved." />
-        {canChange ? <FormActions busy={busy} label="Save" disabled={country === (workspace.defaultCountry ?? "")} /> : null}
+        {canChange ? <FormActions busy={busy} label="Save" disabled={country === saved} /> : null}
       </form>
     </section>
   );

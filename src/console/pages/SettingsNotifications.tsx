@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, ws } from "../api.ts";
 import { useCanChange, useWorkspaceName } from "../session.tsx";
 import { useLoad } from "../hooks.ts";
@@ -7,6 +7,7 @@ import { Badge, ConfirmDialog, ErrorBanner, Loading, ShownOnceDialog, TextArea, 
 import { formatDate } from "../format.ts";
 import { FormActions, FormError, useSubmit } from "../components/form.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 
 /**
  * Settings → Notifications: who gets the warnings by e-mail, and the signed webhook. The webhook's signing
@@ -29,12 +30,19 @@ export function NotificationSettingsSection() {
   const [newSecret, setNewSecret] = useState<string | null>(null);
   const [rotating, setRotating] = useState(false);
   const s = settings.data;
+  const draft = useDraft<{ emailTo: string; webhookUrl: string }>("notifications");
+  const [restored, setRestored] = useState(draft);
+  const toRestore = useRef(draft);
   useEffect(() => {
     if (!s) return;
-    setEmailTo(s.emailTo.join("\n"));
-    setWebhookUrl(s.webhookUrl ?? "");
+    // The settings as loaded, or once, the changes kept over a new sign-in.
+    const kept = toRestore.current?.value;
+    toRestore.current = undefined;
+    setEmailTo(kept?.emailTo ?? s.emailTo.join("\n"));
+    setWebhookUrl(kept?.webhookUrl ?? s.webhookUrl ?? "");
   }, [s]);
   const unchanged = !s || (recipients(emailTo).join("\n") === s.emailTo.join("\n") && webhookUrl.trim() === (s.webhookUrl ?? ""));
+  useKeepDraft("notifications", () => (unchanged ? undefined : { value: { emailTo, webhookUrl }, dropped: [] }));
 
   const put = async (body: { emailTo?: string[]; webhookUrl?: string | null; rotateWebhookSecret?: boolean }) => {
     const saved = await api.put<Saved>(ws(workspace, "/notification-settings"), body);
@@ -44,6 +52,7 @@ export function NotificationSettingsSection() {
   };
   const { busy, error, fields, submit: save } = useSubmit(async () => {
     await put({ emailTo: recipients(emailTo), webhookUrl: webhookUrl.trim() || null });
+    setRestored(undefined);
     toast("Notification settings saved");
   });
 
@@ -58,6 +67,7 @@ export function NotificationSettingsSection() {
       {!s && settings.loading ? <Loading label="Loading notification settings…" /> : null}
       {s ? (
         <form onSubmit={save} noValidate className="narrow-form">
+          <DraftNotice draft={restored} />
           <TextArea
             label="E-mail recipients"
             value={emailTo}
