@@ -108,7 +108,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
         const mirrored = users.takeMirrored();
         // Both writes finish before the page fails: one still going on `trx` after the run's rollback would
         // run on the released connection, outside any transaction, and commit what the staged path then lists again.
-        await allSettled([
+        await allThenFirstFailure([
           onMirror(async () => {
             // Removed after an earlier page listed it: the round's last word is the removal, which the staged path keeps.
             if (removed.length && (await sql`select 1 from entra_users where source_id = ${s} and id = any(${removed}::text[]) limit 1`.execute(mirror)).rows.length) {
@@ -176,8 +176,8 @@ export function oneAtATime(): (write: () => Promise<void>) => Promise<void> {
   return (write) => (tail = tail.then(write));
 }
 
-/** Like Promise.all, but rejects (with the first failure) only once every promise has settled. */
-async function allSettled(promises: Promise<unknown>[]): Promise<void> {
+/** Like Promise.all, but rejects (with the first failure in the list) only once every promise has settled. */
+async function allThenFirstFailure(promises: Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(promises)).find((r) => r.status === "rejected");
   if (failed) throw failed.reason;
 }
