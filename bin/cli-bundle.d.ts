@@ -1,0 +1,1 @@
+export function bundledCli(root?: string): Promise<string | null>;
