@@ -9,7 +9,7 @@ import { encodeRows, recycleChunks, type CopyValue } from "./copy-format.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
 import { PGliteThread } from "./pglite-thread.ts";
 import { acquireDataDirLock } from "./lock.ts";
-import { migrator } from "./migrations/index.ts";
+import { isMigrated, migrator } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 
 export type Db = Kysely<Database>;
@@ -65,6 +65,7 @@ export async function openStore(target: StoreTarget, options: { command?: string
 }
 
 export async function migrateToLatest(db: Db): Promise<string[]> {
+  if (await isMigrated(db as Kysely<unknown>)) return [];
   const { error, results } = await migrator(db as Kysely<unknown>).migrateToLatest();
   if (error) {
     throw new RollcallError("internal", `Database migration failed: ${(error as Error).message}`, { results }, { cause: error });

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import * as m001 from "./001_directory.ts";
 import * as m002 from "./002_sync.ts";
 import * as m003 from "./003_import.ts";
@@ -49,3 +49,16 @@ export function migrator(db: Kysely<unknown>): Migrator {
 }
 
 export const latestVersion = Object.keys(migrations).at(-1)!;
+
+/**
+ * Whether every migration has run, in one query: the migrator takes its lock and reads the schema first
+ * (about 0.3 s on PGlite), which every CLI command would pay otherwise. Anything else goes to the migrator.
+ */
+export async function isMigrated(db: Kysely<unknown>): Promise<boolean> {
+  try {
+    const { rows } = await sql<{ ran: number; last: string | null }>`select count(*)::int as ran, max(name) as last from rollcall_migrations`.execute(db);
+    return rows[0]!.ran === Object.keys(migrations).length && rows[0]!.last === latestVersion;
+  } catch {
+    return false; // a new database: no table yet
+  }
+}
