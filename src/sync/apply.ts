@@ -19,6 +19,8 @@ export interface ApplyInput {
   actor: string;
   /** Rows the planner wrote to sync_plan_users for this run. */
   plannedRows: number;
+  /** The run's: once aborted (Ctrl-C, a cancel), the apply stops after its current step and its transaction rolls back. */
+  signal?: AbortSignal;
 }
 
 /** What an apply did beyond the planned users' rows: the runner adds it to the run's counts and timings. */
@@ -30,20 +32,24 @@ export interface Applied {
   timings: Record<string, number>;
 }
 
-/** Records in `timings` the milliseconds since the previous lap (or since it was made) under each step's name. */
-export function lapTimer(timings: Record<string, number>): (step: string) => void {
+/**
+ * Records in `timings` the milliseconds since the previous lap (or since it was made) under each step's name,
+ * and throws the abort's reason once `signal` is aborted: a stopped run does not wait for the apply's last step.
+ */
+export function lapTimer(timings: Record<string, number>, signal?: AbortSignal): (step: string) => void {
   let clock = performance.now();
   return (step) => {
     const now = performance.now();
     timings[step] = Math.round(now - clock);
     clock = now;
+    signal?.throwIfAborted();
   };
 }
 
 export async function applyPlan(trx: Db, input: ApplyInput): Promise<Applied> {
   const { runId: r, workspaceId: ws, source, actor } = input;
   const timings: Record<string, number> = {};
-  const lap = lapTimer(timings);
+  const lap = lapTimer(timings, input.signal);
   // Fresh statistics for a big COPY'd plan, or the planner guesses nested loops over thousands of rows (a small
   // one is fine without). Every ANALYZE here names the columns that are joined or filtered on: sampling the
   // JSON columns costs ~1 s a table.
