@@ -56,9 +56,10 @@ export interface StreamHooks {
  * The streamed run. The directory's rows go into `trx` (the run's transaction); the mirror's, which the
  * directory's last steps join, into a transaction of its own on a second connection, so that the server
  * writes both at once, and committed when the listing is complete. If the run then fails, the mirror is
- * left without the delta links (written in `trx`): the next run is a full one, finds the directory empty,
- * and streams again, replacing the mirror. Throws NotStreamable, with neither transaction committed, when
- * the round needs the staged path.
+ * left without the delta links (written in `trx`): the next run is a full one. Finding the directory still
+ * empty, it streams again, replacing the mirror; otherwise (a dry run, users added meanwhile) its merge finds
+ * no link vouching for the mirror and plans every user (merge.ts). Throws NotStreamable, with neither
+ * transaction committed, when the round needs the staged path.
  */
 export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient, input: ApplyInput, hooks: StreamHooks): Promise<Applied & { userCounts: UserCounts }> {
   const { runId, workspaceId, source, config } = input;
@@ -150,7 +151,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
   });
 
   const timings: Record<string, number> = {};
-  const lap = lapTimer(timings);
+  const lap = lapTimer(timings, input.signal);
   await sql`update source_state set users_delta_link = ${links.users}, groups_delta_link = ${links.groups}, last_full_at = now() where source_id = ${s}`.execute(trx);
   // A conflict is planned again by every run until it resolves, so its mirror row stays dirty.
   await sql`insert into entra_dirty_users (source_id, id) select ${s}, unnest(${conflicts}::text[])`.execute(trx);

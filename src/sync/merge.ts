@@ -53,6 +53,7 @@ export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
   const { sourceId: s, runId: r } = input;
   const changed = await db.transaction().execute(async (trx) => {
     const fill = input.mode === "full" && (await sql`select 1 from entra_users where source_id = ${s} limit 1`.execute(trx)).rows.length === 0;
+    if (!fill) await dirtyUnconfirmedMirror(trx, s);
     const written = fill ? await fillMirror(trx, input) : await mergeIntoMirror(trx, input);
     if (!input.dryRun) await sql`update source_state set users_delta_link = ${input.deltaLink} where source_id = ${s}`.execute(trx);
     return written;
@@ -61,6 +62,18 @@ export async function mergeUsers(db: Db, input: MergeInput): Promise<void> {
   // The mirror can change by the whole tenant in one go: fresh statistics keep the planning joins hashed
   // (on the joined columns only: sampling the JSON ones costs about a second a table).
   if (changed >= manyRows) await sql`analyze entra_users (source_id, id), entra_dirty_users, users (id, workspace_id, source_id, external_id)`.execute(db);
+}
+
+/**
+ * A mirror no users delta link vouches for may be ahead of the directory: a streamed first sync commits its mirror
+ * apart from the directory (first-sync.ts), and when the directory's transaction then fails or is killed, only
+ * the link (written with the directory) is missing. Such a mirror's rows all become dirty, so the run plans every
+ * user, as after a change of the source's scope (core/sources.ts), whichever path it takes.
+ */
+async function dirtyUnconfirmedMirror(trx: Db, s: string): Promise<void> {
+  await sql`insert into entra_dirty_users (source_id, id) select source_id, id from entra_users where source_id = ${s}
+    and not exists (select 1 from source_state where source_id = ${s} and users_delta_link is not null)
+    on conflict do nothing`.execute(trx);
 }
 
 /** Each listed user, folded, replaces the mirror's (full) or is upserted into it (delta); returns the rows changed. */
