@@ -64,6 +64,11 @@ export async function openStore(target: StoreTarget, options: { command?: string
   return store;
 }
 
+/** A unique index refused a row (code 23505, on either engine: the PGlite thread keeps the error's fields). */
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === "23505";
+}
+
 export async function migrateToLatest(db: Db): Promise<string[]> {
   if (await isMigrated(db as Kysely<unknown>)) return [];
   const { error, results } = await migrator(db as Kysely<unknown>).migrateToLatest();

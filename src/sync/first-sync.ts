@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { Db, Store } from "../storage/database.ts";
+import { isUniqueViolation, type Db, type Store } from "../storage/database.ts";
 import { CopyEncoder, copyField } from "../storage/copy-format.ts";
 import { FirstSyncUsers, mirroredMembers } from "../storage/queries/first-sync-rows.ts";
 import { timeOrderedId } from "../storage/time-ordered-id.ts";
@@ -140,7 +140,9 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
     });
     // Both chains settle before either transaction goes on (a failure rolls both back).
     const [usersLink, groupsRound] = await hooks.timed("listing", () => Promise.all([settle(listing.users), settle(listing.groups)]));
-    if (failure) throw collided(failure) ? new NotStreamable("a listed user or membership collided with one already written") : failure instanceof NotStreamable ? failure : graphFailure(failure, "list the directory");
+    // A unique violation: the round listed a user or a membership twice, or a user created meanwhile (by hand, by
+    // an import, by another source's run) holds an email the tenant's users claim. The staged path sorts either out.
+    if (failure) throw isUniqueViolation(failure) ? new NotStreamable("a listed user or membership collided with one already written") : failure instanceof NotStreamable ? failure : graphFailure(failure, "list the directory");
     hooks.onListed();
     const encoded = new CopyEncoder();
     for (const [id, data] of groups) encoded.addLine(`${s}\t${copyField(id)}\t${copyField(JSON.stringify(data))}\tf\n`);
@@ -181,12 +183,4 @@ export function oneAtATime(): (write: () => Promise<void>) => Promise<void> {
 async function allThenFirstFailure(promises: Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(promises)).find((r) => r.status === "rejected");
   if (failed) throw failed.reason;
-}
-
-/**
- * A unique violation: the round listed a user or a membership twice, or a user created meanwhile (by hand, by
- * an import) holds an email the tenant's users claim. The staged path sorts either out.
- */
-function collided(error: unknown): boolean {
-  return (error as { code?: string }).code === "23505";
 }

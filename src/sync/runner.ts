@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
-import type { Db, Store } from "../storage/database.ts";
+import { isUniqueViolation, type Db, type Store } from "../storage/database.ts";
 import { RollcallError, toRollcallError } from "../errors.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { endpoints, needsGroups, type EntraConfig } from "../sources/entra/config.ts";
@@ -14,7 +14,7 @@ import { claimLease, defaultLeaseMs, releaseLease } from "./lease.ts";
 import { RunRecord, type RunSummary, type SyncProgress } from "./run-record.ts";
 import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
 import { exceedsThreshold, type UserCounts } from "./plan.ts";
-import { countHeldUsers } from "./plan-run.ts";
+import { countHeldUsers, planRun } from "./plan-run.ts";
 import { withBoundedHeap } from "./heap.ts";
 
 export type Trigger = "manual" | "schedule" | "api";
@@ -125,17 +125,14 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
         Object.assign(progress, { phase: "fetching", users: 0, groups: 0, note: `Listing again through staging: ${error.message}` });
       }
     }
-    const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph, { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, mode: record.run.mode, links, dryRun: request.dryRun ?? false }, {
-      onListing,
-      onPlanning: (done, total) => {
-        progress.phase = "planning";
-        progress.planned = done;
-        progress.toPlan = total;
-        record.report();
-      },
-      timed,
-      assertLease,
-    });
+    const onPlanning = (done: number, total: number) => {
+      progress.phase = "planning";
+      progress.planned = done;
+      progress.toPlan = total;
+      record.report();
+    };
+    const planInput = { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config };
+    const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph, { ...planInput, mode: record.run.mode, links, dryRun: request.dryRun ?? false }, { onListing, onPlanning, timed, assertLease });
     let planned: Planned;
     try {
       planned = await stages(deltaLinks);
@@ -151,14 +148,24 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       });
       merged = true;
     }
-    const counts: Record<string, number> = { ...planned.counts, errors: 0 };
-    assertLease();
-
-    const stop = await thresholdStop(db, request, planned.counts.removals, counts);
-
-    progress.phase = "applying";
-    record.report(true);
-    return await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows })));
+    // Another source's run, an import or an edit can take an email, an UPN or a group name between this run's
+    // plan and its apply: the apply then fails on a unique index and rolls back, and the run plans again against
+    // the directory as it is now (where the plan links the user, or gives a conflict).
+    for (let attempt = 1; ; attempt++) {
+      const counts: Record<string, number> = { ...planned.counts, errors: 0 };
+      assertLease();
+      const stop = await thresholdStop(db, request, planned.counts.removals, counts);
+      progress.phase = "applying";
+      record.report(true);
+      try {
+        return await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows })));
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        if (attempt === applyAttempts) throw takenMeanwhile(error, attempt);
+        await sql`delete from sync_plan_users where run_id = ${runId}`.execute(db);
+        planned = await timed("planning", () => planRun(store, { ...planInput, mode: record.run.mode }, onPlanning));
+      }
+    }
   } catch (error) {
     const e = toRollcallError(error);
     const message = adviceFor(e.message, { name: source.name, workspace: request.workspaceName ?? "default" });
@@ -169,6 +176,14 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     await store.reclaim(rewrittenTables).catch(() => undefined);
     await releaseLease(db, source.id, runId).catch(() => undefined);
   }
+}
+
+/** Plans and applies a run makes at most when values it writes keep being taken meanwhile. */
+const applyAttempts = 3;
+
+function takenMeanwhile(error: unknown, attempts: number): RollcallError {
+  const { constraint, detail } = error as { constraint?: string; detail?: string };
+  return new RollcallError("sync_failed", `Nothing was applied: ${attempts} times over, while this run applied its changes, other changes to the workspace (another source's sync, an import or an edit) took a value it was writing${detail ? ` (${detail})` : ""}. Run it again once they are done.`, { constraint: constraint ?? null });
 }
 
 /** Decides the run's mode, and records the run as running. A delta run gets the delta links it starts from. */
