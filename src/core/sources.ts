@@ -7,6 +7,7 @@ import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { recordChange } from "./change-log.ts";
 import { lockIdleSource } from "../sync/lease.ts";
+import { markDirtyOutsideRun } from "../sync/dirty.ts";
 
 /**
  * Entra ID sources of a workspace. The client secret is sealed with the runtime's SecretBox, write-only:
@@ -112,7 +113,7 @@ export async function updateEntraSource(ctx: SourceContext, key: string, input: 
     // (the stored delta links carry the old $select) and plans every user.
     if (JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false })) {
       await sql`update source_state set users_delta_link = null, groups_delta_link = null where source_id = ${before.id}`.execute(trx);
-      await sql`insert into entra_dirty_users (source_id, id) select source_id, id from entra_users where source_id = ${before.id} on conflict do nothing`.execute(trx);
+      await markDirtyOutsideRun(trx, sql`select source_id, id from entra_users where source_id = ${before.id}`);
     }
     await recordChange(trx, {
       workspaceId: ctx.workspace.id, actor: ctx.actor, subject: rename ?? before.name, action: "update source",

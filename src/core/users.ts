@@ -11,6 +11,7 @@ import {
 import { hashSecret } from "../security/hashing.ts";
 import { findHolders, replaceIdentifiers, selectUser, selectUsers, type Page, type UserFilter } from "../storage/queries/users.ts";
 import { recordChange } from "./change-log.ts";
+import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 
 export type { UserFilter, Page };
@@ -185,8 +186,8 @@ export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<Us
 export async function markForNextSync(trx: WorkspaceContext["db"], users: User[]): Promise<void> {
   const ids = users.filter((u) => u.source.type === "entra").map((u) => u.id);
   if (ids.length === 0) return;
-  await sql`insert into entra_dirty_users (source_id, id) select e.source_id, e.id from entra_users e join users u on e.source_id = u.source_id and e.id = u.external_id
-    where u.id = any(${ids}::uuid[]) on conflict do nothing`.execute(trx);
+  await markDirtyOutsideRun(trx, sql`select e.source_id, e.id from entra_users e join users u on e.source_id = u.source_id and e.id = u.external_id
+    where u.id = any(${ids}::uuid[])`);
 }
 
 export function subjectOf(user: Pick<User, "email" | "userPrincipalName" | "displayName">): string {

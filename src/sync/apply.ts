@@ -5,6 +5,7 @@ import type { GroupPlan } from "./plan-groups.ts";
 import { applyGroups, applyMemberships, logMissingGroups } from "./apply-groups.ts";
 import { manyRows } from "./merge.ts";
 import { systemTags } from "../domain/user.ts";
+import { clearSeenMarks } from "./dirty.ts";
 
 /**
  * The applier: one transaction of set-based SQL over the planned rows (sync_plan_users, COPY'd in by the
@@ -46,7 +47,8 @@ export function lapTimer(timings: Record<string, number>, signal?: AbortSignal):
   };
 }
 
-export async function applyPlan(trx: Db, input: ApplyInput): Promise<Applied> {
+/** `dirtySeen`: the newest dirty mark the plan saw (dirty.ts); newer ones outlive the run. */
+export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number }): Promise<Applied> {
   const { runId: r, workspaceId: ws, source, actor } = input;
   const timings: Record<string, number> = {};
   const lap = lapTimer(timings, input.signal);
@@ -119,13 +121,12 @@ export async function applyPlan(trx: Db, input: ApplyInput): Promise<Applied> {
     from created_users c join sync_plan_users p on p.run_id = ${r} and p.action = 'create' and p.external_id = c.external_id`);
   lap("memberships");
   // A conflict is planned again by every run until it resolves, so its mirror row stays dirty.
-  const cleaned = await sql`delete from entra_dirty_users d where d.source_id = ${s}
-    and not exists (select 1 from sync_plan_users p where p.run_id = ${r} and p.action = 'conflict' and p.external_id = d.id)`.execute(trx);
+  const cleaned = await clearSeenMarks(trx, { sourceId: s, runId: r, seen: input.dirtySeen });
   await sql`update entra_groups set dirty = false where source_id = ${s} and dirty`.execute(trx);
   await sql`delete from entra_departed where source_id = ${s}`.execute(trx);
   // Statistics from when the whole mirror was dirty (after a first listing) would plan the next run's
   // queries for 100k dirty rows (whole-table scans) instead of its few.
-  if (Number(cleaned.numAffectedRows ?? 0) >= manyRows) await sql`analyze entra_dirty_users, entra_groups (source_id, dirty)`.execute(trx);
+  if (cleaned >= manyRows) await sql`analyze entra_dirty_users, entra_groups (source_id, dirty)`.execute(trx);
   lap("mirror");
   return { groupCounts, memberships: { added: memberships.added, removed: memberships.removed }, warnings, timings };
 }

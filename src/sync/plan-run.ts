@@ -3,6 +3,7 @@ import type { Store } from "../storage/database.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { effectiveMapping, type EntraConfig } from "../sources/entra/config.ts";
 import { mapUser, type DesiredUser, type PlannedFields } from "../sources/entra/mapping.ts";
+import { seenMarks } from "./dirty.ts";
 import { addCounts, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange, type UserCounts } from "./plan.ts";
 import { inScopeUsers } from "./scope.ts";
 
@@ -13,6 +14,7 @@ import { inScopeUsers } from "./scope.ts";
  * Full and delta runs alike look at the mirror's dirty rows plus users whose scope membership flipped
  * (removed, out of scope, newly in scope). A full listing marks dirty every mirror row whose data differs
  * from what Entra ID says now, so it needs nothing more; the other users are as the last run left them.
+ * `dirtySeen`: the newest dirty mark when planning started, the ones the apply clears (dirty.ts).
  */
 const chunkSize = 2000;
 
@@ -20,9 +22,10 @@ export async function planRun(
   store: Store,
   input: { runId: string; source: { id: string; name: string; workspaceId: string }; config: EntraConfig; mode: "full" | "delta" },
   onProgress: (planned: number, total: number) => void,
-): Promise<{ counts: UserCounts; rows: number }> {
+): Promise<{ counts: UserCounts; rows: number; dirtySeen: number }> {
   const { db } = store;
   const s = input.source.id;
+  const dirtySeen = await seenMarks(db, s);
   const ws = input.source.workspaceId;
   const scope = inScopeUsers(s, input.config);
   const heldIds = sql`select external_id as id from users where source_id = ${s} and external_id is not null`;
@@ -84,7 +87,7 @@ export async function planRun(
       where not exists (select 1 from (${chosen}) c where c.id = x.id)`.execute(db);
     counts.unchanged += Number(rows[0]!.n);
   }
-  return { counts, rows: planned };
+  return { counts, rows: planned, dirtySeen };
 }
 
 /** The fields the source's mapping makes it own (planUsers' `owned`). */

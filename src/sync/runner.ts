@@ -158,7 +158,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       progress.phase = "applying";
       record.report(true);
       try {
-        return await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows })));
+        return await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows, dirtySeen: planned.dirtySeen })));
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         if (attempt === applyAttempts) throw takenMeanwhile(error, attempt);

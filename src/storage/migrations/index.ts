@@ -18,6 +18,7 @@ import * as m017 from "./017_references_to_own_rows.ts";
 import * as m018 from "./018_removed_source_users_managed.ts";
 import * as m019 from "./019_change_log_by_group.ts";
 import * as m020 from "./020_sync_run_cancel.ts";
+import * as m021 from "./021_sync_dirty_versions.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -40,6 +41,7 @@ export const migrations: Record<string, Migration> = {
   "018_removed_source_users_managed": m018,
   "019_change_log_by_group": m019,
   "020_sync_run_cancel": m020,
+  "021_sync_dirty_versions": m021,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
