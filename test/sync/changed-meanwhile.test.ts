@@ -12,7 +12,9 @@ import { markDirtyOutsideRun, seenMarks } from "../../src/sync/dirty.ts";
 
 /**
  * An edit that lands between a run's plan and its apply. One that takes a value the run writes makes the apply
- * collide with it (a unique index): it rolls back, and the run plans again against the directory as it is.
+ * collide with it (a unique index): it rolls back, and the run plans again against the directory as it is. One
+ * that marks a synced user for the next run (an edit, a delete) keeps its mark: the run clears only those it
+ * planned from (sync/dirty.ts).
  */
 describe.each(engines)("a change made while a run goes from plan to apply (%s)", (engine) => {
   let h: Harness;
