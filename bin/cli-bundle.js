@@ -77,6 +77,8 @@ function pruneOldBundles(cache, current) {
   const dayAgo = Date.now() - 24 * 3600 * 1000;
   for (const name of readdirSync(cache)) {
     const path = join(cache, name);
-    if (path !== current && statSync(path).mtimeMs < dayAgo) rmSync(path, { recursive: true, force: true });
+    // Another CLI may be pruning the same folder: a bundle gone meanwhile is no error.
+    const built = statSync(path, { throwIfNoEntry: false });
+    if (path !== current && built && built.mtimeMs < dayAgo) rmSync(path, { recursive: true, force: true });
   }
 }
