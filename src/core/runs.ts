@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { notFound, RollcallError } from "../errors.ts";
 import { listChanges, type ChangeRecord } from "./change-log.ts";
 import type { WorkspaceContext } from "./context.ts";
+import { stopHere } from "../sync/cancel.ts";
 
 /** Run history: what each sync did, when, how, and (for one run) its per-user change log. */
 export interface Run {
@@ -83,18 +84,26 @@ export async function rejectRun(ctx: Ctx, id: string): Promise<Run> {
  * Asks a running run to stop; its runner, in whichever process shares the database, sees the request within about a
  * second and fails the run "Cancelled by <actor>", rolling back what it had not committed (sync/cancel.ts). A run whose
  * process no longer holds the source's lease (killed, or cut off from the database) would never see it: it is failed
- * at once. Refuses a run that is not running.
+ * at once. A run of this very process is aborted at once and answered once it has stopped. Refuses a run that is not
+ * running.
  */
 export async function cancelRun(ctx: WorkspaceContext, id: string): Promise<Run> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound("run", id);
+  // Its poll, like this request's write, would wait behind the run's transaction on PGlite.
+  const stoppedHere = stopHere(ctx.db, id, ctx.workspace.id, ctx.actor);
+  await stoppedHere;
   await ctx.db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ status: string; alive: boolean }>`select r.status, exists (select 1 from source_state s
         where s.source_id = r.source_id and s.lease_run_id = r.id and s.lease_expires_at > now()) as alive
       from sync_runs r where r.id = ${id} and r.workspace_id = ${ctx.workspace.id} for update of r`.execute(trx);
     const run = rows[0];
     if (!run) throw notFound("run", id);
-    if (run.status !== "running") throw new RollcallError("conflict", `Run ${id} is ${run.status}, not running; there is nothing to stop`, { status: run.status });
     const asked = sql`cancel_requested_at = coalesce(cancel_requested_at, now()), cancel_requested_by = coalesce(cancel_requested_by, ${ctx.actor})`;
+    if (stoppedHere && run.status === "failed") {
+      await sql`update sync_runs set ${asked} where id = ${id}`.execute(trx);
+      return;
+    }
+    if (run.status !== "running") throw new RollcallError("conflict", `Run ${id} is ${run.status}, not running; there is nothing to stop`, { status: run.status });
     if (run.alive) {
       await sql`update sync_runs set ${asked} where id = ${id}`.execute(trx);
       return;

@@ -5,7 +5,9 @@ import { RollcallError } from "../errors.ts";
 /**
  * Stopping a running sync from anywhere: the request is recorded on the run (core/runs.ts cancelRun, migration 020),
  * since its runner may be in another process sharing the database; the runner polls for it (`watchCancel`) and
- * aborts, which fails the run the way a Ctrl-C does: whatever it had not committed is rolled back.
+ * aborts, which fails the run the way a Ctrl-C does: whatever it had not committed is rolled back. A run of the
+ * process that takes the request is aborted at once (`stopHere`), without waiting for its next poll: on PGlite
+ * the poll, like the request's own write, waits behind the run's transaction.
  */
 
 /** The reason a cancelled run fails with. */
@@ -32,4 +34,34 @@ export function watchCancel(db: Db, runId: string, controller: AbortController, 
     track(read);
   }, everyMs);
   return () => clearInterval(timer);
+}
+
+interface RunHere {
+  workspaceId: string;
+  controller: AbortController;
+  ended: Promise<void>;
+}
+
+/** The runs going on in this process, by the database handle they run over, then by run id. */
+const runsHere = new WeakMap<Db, Map<string, RunHere>>();
+
+/** Registers a run going on over `db` in this process; call the function returned once it has ended. */
+export function registerRunHere(db: Db, runId: string, workspaceId: string, controller: AbortController): () => void {
+  let end!: () => void;
+  const ended = new Promise<void>((resolve) => (end = resolve));
+  const runs = runsHere.get(db) ?? new Map<string, RunHere>();
+  runsHere.set(db, runs);
+  runs.set(runId, { workspaceId, controller, ended });
+  return () => {
+    runs.delete(runId);
+    end();
+  };
+}
+
+/** Aborts a run of the workspace going on over `db` in this process, as cancelled by `actor`; resolves once it has ended. Null when it runs elsewhere (or not at all). */
+export function stopHere(db: Db, runId: string, workspaceId: string, actor: string): Promise<void> | null {
+  const run = runsHere.get(db)?.get(runId);
+  if (!run || run.workspaceId !== workspaceId) return null;
+  if (!run.controller.signal.aborted) run.controller.abort(cancelledBy(actor));
+  return run.ended;
 }

@@ -11,6 +11,7 @@ import { applyPlan, type Applied } from "./apply.ts";
 import { clearAbandonedStage, clearStage, type FetchProgress } from "./fetch.ts";
 import { NotStreamable, streamFirstSync, streamsFirstSync } from "./first-sync.ts";
 import { claimLease, defaultLeaseMs, releaseLease } from "./lease.ts";
+import { registerRunHere } from "./cancel.ts";
 import { RunRecord, type RunSummary, type SyncProgress } from "./run-record.ts";
 import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
 import { exceedsThreshold, type UserCounts } from "./plan.ts";
@@ -89,6 +90,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
   const assertLease = () => record.assertLease(signal);
   const applyContext = { store, request, record, signal };
   let merged = false;
+  const leftHere = registerRunHere(db, runId, request.workspaceId, cancel);
 
   try {
     // Runs clear their own staging; only a killed one leaves rows behind (a scan of each stage table: 0.2 s).
@@ -175,6 +177,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     await clearStage(store, runId, { merged }).catch(() => undefined);
     await store.reclaim(rewrittenTables).catch(() => undefined);
     await releaseLease(db, source.id, runId).catch(() => undefined);
+    leftHere();
   }
 }
 

@@ -9,12 +9,14 @@ import { openStore, type Store } from "../../src/storage/database.ts";
 import { loadSourceForSync } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { runSync } from "../../src/sync/runner.ts";
+import { cancelRun } from "../../src/core/runs.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 
 /**
  * POST …/runs/{id}/cancel stops a run going on in another runner (on PostgreSQL, over connections of its own, as
  * another process would): the request is recorded on the run, the runner sees it and fails the run as cancelled by
- * the caller, with nothing applied, even while it waits out a long Retry-After.
+ * the caller, with nothing applied, even while it waits out a long Retry-After. A run of the server's own process
+ * (the only kind on PGlite) is stopped at once, even in the middle of its apply's transaction.
  */
 describe.each(engines)("stopping a running sync through the API (%s)", (engine) => {
   let api: TestApi;
@@ -56,7 +58,9 @@ describe.each(engines)("stopping a running sync through the API (%s)", (engine) 
     const asked = Date.now();
     const cancel = await admin("POST", `${ws}/runs/${run.id}/cancel`);
     expect(cancel.status, JSON.stringify(cancel.body)).toBe(202);
-    expect(cancel.body).toMatchObject({ id: run.id, status: "running", cancelRequested: { by: "token:admin token", at: expect.any(String) } });
+    // Over the API's own connection the run is this process's, stopped before the answer.
+    const here = runner === api.store;
+    expect(cancel.body).toMatchObject({ id: run.id, status: here ? "failed" : "running", cancelRequested: { by: "token:admin token", at: expect.any(String) } });
 
     const summary = await running;
     expect(Date.now() - asked).toBeLessThan(30_000); // not the minute Graph asked for
@@ -72,6 +76,29 @@ describe.each(engines)("stopping a running sync through the API (%s)", (engine) 
     expect(again.status, JSON.stringify(again.body)).toBe(202); // the source is free
     await until(async () => (await admin("GET", `${ws}/runs/${again.body.id}`)).body.status !== "running", 60_000, "the next run");
     expect((await admin("GET", `${ws}/runs/${again.body.id}`)).body).toMatchObject({ status: "succeeded", mode: "full" });
+  });
+
+  it("stops a run of the server's own process in the middle of its apply, at once, with nothing applied", async () => {
+    const workspace = await resolveWorkspace(api.store.db, "default");
+    const source = await loadSourceForSync({ db: api.store.db, workspace, secrets: api.rt.secrets }, "corp");
+    const tenant = emulator.tenants.get(emulator.tenantId);
+    for (const user of tenant.listUsers().slice(0, 5)) tenant.updateUser(user.id, { displayName: "Renamed Meanwhile" });
+    const renamed = async () => (await admin("GET", `${ws}/users?source=corp&q=Renamed%20Meanwhile`)).body.total;
+    let runId = "";
+    let cancelled: ReturnType<typeof cancelRun> | undefined;
+    const summary = await runSync(api.store, { workspaceId: workspace.id, source, trigger: "manual" }, {
+      fetch: httpFetch,
+      onStarted: (id) => (runId = id),
+      // In the apply's transaction: on PGlite the cancel's own statements wait behind it.
+      onProgress: (p) => {
+        if (p.phase === "applying") cancelled ??= cancelRun({ db: api.store.db, workspace, actor: "token:admin token" }, runId);
+      },
+    });
+    expect(summary).toMatchObject({ status: "failed", error: { message: expect.stringMatching(/^Cancelled by token:admin token: /) } });
+    expect(await cancelled).toMatchObject({ id: runId, status: "failed", cancelRequested: { by: "token:admin token" } });
+    expect(await renamed()).toBe(0);
+    expect(await runSync(api.store, { workspaceId: workspace.id, source, trigger: "manual" }, { fetch: httpFetch })).toMatchObject({ status: "succeeded", counts: { updated: 5 } });
+    expect(await renamed()).toBe(5);
   });
 
   it("fails at once a run whose process no longer holds the source (killed), and knows no other run", async () => {

@@ -221,7 +221,7 @@ export const sourceRoutes: RouteModule = {
     }),
     route({
       method: "POST", url: "/workspaces/:workspace/runs/:id/cancel", access: "workspace", status: 202,
-      summary: "Stop a running run: its runner, in whichever process, sees the request within about a second and fails the run as cancelled by you, rolling back what it had not committed. Answers with the run, still running until then (409 conflict when it is not running)",
+      summary: "Stop a running run: its runner, in whichever process, sees the request within about a second and fails the run as cancelled by you, rolling back what it had not committed. Answers with the run, still running until then; a run of the server's own process is stopped at once and answered failed (409 conflict when it is not running)",
       params: runParams, response: runResponse,
       handler: ({ ctx, params }) => cancelRun(ctx, params.id),
     }),
