@@ -121,6 +121,21 @@ describe.skipIf(!hasChromium)("web console: unsaved changes across a new sign-in
     await ui.page.getByRole("heading", { name: "Pilots", level: 1 }).waitFor();
   });
 
+  it("keeps the emails typed to add to a group over an expired session, and adds them after signing in", async () => {
+    await ui.page.getByRole("heading", { name: "Pilots", level: 1 }).waitFor(); // the group the test above created
+    await ui.page.getByLabel("Add a member").fill("ada@contoso.com, alan@contoso.com");
+    await expireSessions();
+    await ui.page.getByRole("button", { name: "Add", exact: true }).click();
+    await signInAgain();
+
+    await ui.page.getByText("Your unsaved changes were restored — review and save.").waitFor();
+    expect(await ui.page.getByLabel("Add a member").inputValue()).toBe("ada@contoso.com, alan@contoso.com");
+    await ui.page.getByRole("button", { name: "Add", exact: true }).click();
+    await ui.page.getByText(/^2 members ·/).waitFor();
+    expect(await ui.page.getByLabel("Add a member").inputValue()).toBe("");
+    expect(await storedDrafts()).toBe("");
+  });
+
   it("keeps the workspace settings and the notification settings over an expired session, and saves both after signing in", async () => {
     await ui.page.goto(`${ui.server.url}/w/default/settings`);
     const general = ui.page.locator("section", { has: ui.page.getByRole("heading", { name: "General" }) });

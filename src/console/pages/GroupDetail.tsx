@@ -11,7 +11,7 @@ import { Prop } from "./UserDetail.tsx";
 import { HistoryCard } from "../components/History.tsx";
 import { bulkSummary } from "../components/BulkActions.tsx";
 import type { BulkResult } from "../../domain/bulk.ts";
-import { hasDraft } from "../drafts.tsx";
+import { DraftNotice, hasDraft, useDraft, useKeepDraft } from "../drafts.tsx";
 import { FieldError } from "../components/field-error.tsx";
 
 /** The members typed or pasted: emails split at commas, semicolons, line breaks, or spaces between emails. */
@@ -41,7 +41,9 @@ export function GroupPage({ id }: { id: string }) {
   const [editing, setEditing] = useState(() => hasDraft("group")); // open again with the changes kept over a sign-in
   const [deleting, setDeleting] = useState(false);
   const [removing, setRemoving] = useState<string | null>(null);
-  const [member, setMember] = useState("");
+  const memberDraft = useDraft<{ member: string }>("add-member");
+  const [member, setMember] = useState(memberDraft?.value.member ?? "");
+  useKeepDraft("add-member", () => (member.trim() ? { value: { member }, dropped: [] } : undefined));
   const [adding, setAdding] = useState(false);
   const [addError, setAddError] = useState<unknown>(null);
   const [filter, setFilter] = useState("");
@@ -109,6 +111,7 @@ export function GroupPage({ id }: { id: string }) {
       <div className="detail-grid">
         <section className="card" aria-labelledby="members-h">
           <h2 id="members-h">Members</h2>
+          {editable && member ? <DraftNotice draft={memberDraft} /> : null}
           {editable ? (
             <form className="inline-form" onSubmit={add} noValidate>
               <div className={`field${memberError ? " field-invalid" : ""}`}>
