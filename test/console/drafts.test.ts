@@ -1,3 +1,5 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { admin, hasChromium, signIn } from "./harness.ts";
@@ -134,6 +136,63 @@ describe.skipIf(!hasChromium)("web console: unsaved changes across a new sign-in
     await ui.page.getByText(/^2 members ·/).waitFor();
     expect(await ui.page.getByLabel("Add a member").inputValue()).toBe("");
     expect(await storedDrafts()).toBe("");
+  });
+
+  it("keeps an import checked but not yet applied over an expired session, the file as the server keeps it, and imports it after signing in", async () => {
+    await ui.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Import & export" }).click();
+    const csv = ["Email,Display name", "linus@contoso.com,Linus Torvalds", "ken@contoso.com,Ken Thompson"].join("\n");
+    await ui.page.locator("#import-file").setInputFiles({ name: "new-hires.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await ui.page.getByLabel("Source name").fill("Badges");
+    await ui.page.getByRole("button", { name: "Check file" }).click();
+    const importButton = ui.page.getByRole("button", { name: /^Import: create/ });
+    await expect.poll(() => importButton.isEnabled()).toBe(true);
+    await expireSessions();
+    await importButton.click();
+    await signInAgain();
+
+    await ui.page.getByText("Your unsaved changes were restored — review and save.").waitFor();
+    await ui.page.getByText("kept on the server").waitFor();
+    expect(await ui.page.getByLabel("Source name").inputValue()).toBe("Badges");
+    await expect.poll(() => importButton.isEnabled()).toBe(true); // checked again, without the file
+    expect(await importButton.textContent()).toBe("Import: create 2, update 0");
+    await importButton.click();
+    await ui.page.getByText("Import finished.").waitFor();
+    const imported = await sql<{ email: string }>`select email from users where source_name = 'Badges' order by email`.execute(ui.server.rt.store.db);
+    expect(imported.rows.map((r) => r.email)).toEqual(["ken@contoso.com", "linus@contoso.com"]);
+    expect(await storedDrafts()).toBe("");
+  });
+
+  it("keeps an import's options, not a file never sent, over an expired session, and asks for the file again", async () => {
+    await ui.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Import & export" }).click();
+    await ui.page.locator("#import-file").setInputFiles({ name: "more.csv", mimeType: "text/csv", buffer: Buffer.from("Email\nnew@contoso.com\n") });
+    await ui.page.getByLabel("Source name").fill("Visitors");
+    await ui.page.getByLabel("Import the valid rows even if some rows have problems").check();
+    await expireSessions();
+    await ui.page.getByRole("button", { name: "Check file" }).click();
+    await signInAgain();
+
+    await ui.page.getByText("Your import options were restored. The file had not been sent yet, and files are not kept while you sign in: choose it again.").waitFor();
+    expect(await ui.page.getByLabel("Source name").inputValue()).toBe("Visitors");
+    expect(await ui.page.getByLabel("Import the valid rows even if some rows have problems").isChecked()).toBe(true);
+    expect(await ui.page.getByRole("button", { name: "Check file" }).isDisabled()).toBe(true);
+    await ui.page.getByText("Drop a CSV or Excel (.xlsx) file here").waitFor();
+  });
+
+  it("asks for the file again when the server no longer keeps the upload the import was checked with", async () => {
+    await ui.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Import & export" }).click();
+    await ui.page.locator("#import-file").setInputFiles({ name: "late.csv", mimeType: "text/csv", buffer: Buffer.from("Email,Display name\nlate@contoso.com,Late Comer\n") });
+    await ui.page.getByRole("button", { name: "Check file" }).click();
+    const importButton = ui.page.getByRole("button", { name: /^Import: create/ });
+    await expect.poll(() => importButton.isEnabled()).toBe(true);
+    await expireSessions();
+    await importButton.click();
+    await ui.page.getByText("Your session has ended. Sign in again to continue.").waitFor();
+    rmSync(join(ui.server.rt.config.dataDir, "uploads", ctx.workspace.id), { recursive: true, force: true }); // as a day later
+    await signInAgain();
+
+    await ui.page.getByText("The server no longer keeps late.csv (an upload is kept for a day): choose the file again.").waitFor();
+    await ui.page.getByText("Drop a CSV or Excel (.xlsx) file here").waitFor();
+    expect(await ui.page.getByLabel("Source name").inputValue()).toBe("Visitors");
   });
 
   it("keeps the workspace settings and the notification settings over an expired session, and saves both after signing in", async () => {

@@ -1,4 +1,4 @@
-import { useRef, useState, type DragEvent } from "react";
+import { useEffect, useRef, useState, type DragEvent } from "react";
 import { api, ApiError, upload, withQuery, ws } from "../api.ts";
 import { Link } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
@@ -9,6 +9,7 @@ import type { ImportProgress } from "../../core/imports.ts";
 import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, useToast } from "../components/ui.tsx";
 import { ColumnsEditor, columnsOfRefusal, columnsOfReport, type ColumnChoices, type FileColumn } from "./ImportColumns.tsx";
 import { ImportReportView } from "./ImportReport.tsx";
+import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 
 /** The import and export calls: one place to adapt if the import routes change shape. */
 interface Upload {
@@ -99,51 +100,89 @@ export function ImportPage() {
   );
 }
 
+/** The file chosen: in the browser, or (`file` null) only as the server keeps it, after a new sign-in. */
+interface ChosenFile {
+  name: string;
+  size: number;
+  file: File | null;
+}
+
+/** What the import keeps over a new sign-in (drafts.tsx): its options, and the upload the server keeps for a day. */
+interface ImportDraft {
+  options: ImportOptions;
+  upload: { id: string; name: string; size: number } | null;
+}
+
+const noOptions: ImportOptions = { partial: false, updateExisting: false, source: "", sheet: "", mapping: {} };
+
 /** Upload, preview with every row problem, then confirm. */
 function ImportUsers({ workspace }: { workspace: string }) {
   const toast = useToast();
-  const [file, setFile] = useState<File | null>(null);
-  const [options, setOptions] = useState<ImportOptions>({ partial: false, updateExisting: false, source: "", sheet: "", mapping: {} });
-  const [stage, setStage] = useState<Stage>({ kind: "idle" });
+  const draft = useDraft<ImportDraft>("import");
+  const restored = draft?.value.upload ?? null;
+  const [file, setFile] = useState<ChosenFile | null>(restored && { name: restored.name, size: restored.size, file: null });
+  const [options, setOptions] = useState<ImportOptions>(draft?.value.options ?? noOptions);
+  const [stage, setStage] = useState<Stage>(restored ? { kind: "checking" } : { kind: "idle" });
   const [error, setError] = useState<unknown>(null);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
+  // The chosen file as the server keeps it, once sent: checked again, and kept over a new sign-in, without sending it again.
+  const kept = useRef<ImportDraft["upload"]>(restored);
+  useKeepDraft("import", () => {
+    if (stage.kind === "done" || (!file && JSON.stringify(options) === JSON.stringify(noOptions))) return undefined;
+    return { value: { options, upload: kept.current }, dropped: file && !kept.current ? ["file"] : [] };
+  });
 
   const discard = () => {
-    if (stage.kind === "preview" || stage.kind === "columns") void importApi.discard(workspace, stage.uploadId).catch(() => undefined);
+    if (kept.current) void importApi.discard(workspace, kept.current.id).catch(() => undefined);
+    kept.current = null;
   };
   const choose = (f: File | null | undefined) => {
     if (!f) return;
     discard();
-    setFile(f);
+    setFile({ name: f.name, size: f.size, file: f });
     setStage({ kind: "idle" });
     setError(null);
     setOptions((o) => ({ ...o, sheet: "", mapping: {} }));
   };
   const check = async () => {
-    if (!file) return;
+    const upload = kept.current;
+    const chosen = file?.file;
+    if (!upload && !chosen) return;
     setError(null);
-    const kept = stage.kind === "preview" || stage.kind === "columns" ? stage.uploadId : null;
     try {
-      if (kept) {
+      if (upload) {
         setStage({ kind: "checking" });
-        const report = await importApi.preview(workspace, kept, options);
-        setStage({ kind: "preview", report, uploadId: kept, stale: false });
+        const report = await importApi.preview(workspace, upload.id, options);
+        setStage({ kind: "preview", report, uploadId: upload.id, stale: false });
         return;
       }
-      setStage({ kind: "uploading", sent: 0, total: file.size });
-      const uploaded = await importApi.upload(workspace, file, options, (sent, total) =>
-        setStage(sent < (total || file.size) ? { kind: "uploading", sent, total: total || file.size } : { kind: "checking" }),
+      setStage({ kind: "uploading", sent: 0, total: chosen!.size });
+      const uploaded = await importApi.upload(workspace, chosen!, options, (sent, total) =>
+        setStage(sent < (total || chosen!.size) ? { kind: "uploading", sent, total: total || chosen!.size } : { kind: "checking" }),
       );
+      kept.current = { id: uploaded.id, name: uploaded.fileName, size: uploaded.size };
       setStage({ kind: "preview", report: uploaded.preview, uploadId: uploaded.id, stale: false });
     } catch (e) {
       // Columns it cannot place: the server kept the file, to check it again with the admin's choices.
       const columns = e instanceof ApiError ? columnsOfRefusal(e.details) : null;
-      const uploadId = kept ?? (e instanceof ApiError ? (e.details.upload as { id?: string } | undefined)?.id : undefined);
+      const refused = e instanceof ApiError ? (e.details.upload as { id?: string } | undefined)?.id : undefined;
+      if (!upload && refused) kept.current = { id: refused, name: chosen!.name, size: chosen!.size };
+      const gone = upload && e instanceof ApiError && e.status === 404;
+      if (gone) {
+        // Past the day the server keeps an upload: only the browser's file can be sent again.
+        kept.current = null;
+        if (!chosen) setFile(null);
+      }
+      const uploadId = kept.current?.id;
       setStage(columns && uploadId ? { kind: "columns", uploadId, columns } : { kind: "idle" });
-      setError(e);
+      setError(gone ? new Error(`The server no longer keeps ${upload.name} (an upload is kept for a day)${chosen ? "; check the file again to send it anew" : ": choose the file again"}.`) : e);
     }
   };
+  // Back from a new sign-in with the upload the server kept: check it again, with the options as they were.
+  useEffect(() => {
+    if (restored) void check();
+  }, []);
   const commit = async () => {
     if (stage.kind !== "preview") return;
     const { uploadId, report: previewReport } = stage;
@@ -158,6 +197,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
     }, 500);
     try {
       const report = await importApi.commit(workspace, uploadId, options);
+      kept.current = null;
       setStage({ kind: "done", report });
       toast(`Imported: ${report.counts.created.toLocaleString()} created, ${report.counts.updated.toLocaleString()} updated`);
     } catch (e) {
@@ -192,6 +232,15 @@ function ImportUsers({ workspace }: { workspace: string }) {
     <>
       <section className="card" aria-labelledby="import-h">
         <h2 id="import-h">Import users</h2>
+        {draft?.dropped.length ? (
+          file ? null : (
+            <p className="banner banner-info" role="status">
+              Your import options were restored. The file had not been sent yet, and files are not kept while you sign in: choose it again.
+            </p>
+          )
+        ) : (
+          <DraftNotice draft={draft} />
+        )}
         <div
           className={`drop-zone${dragging ? " dragging" : ""}`}
           onDragOver={(e) => {
@@ -204,6 +253,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
           <p>
             <strong>{file ? file.name : "Drop a CSV or Excel (.xlsx) file here"}</strong>
             {file ? <span className="muted"> · {fileSize(file.size)}</span> : null}
+            {file && !file.file ? <span className="muted"> · kept on the server</span> : null}
           </p>
           <input ref={input} id="import-file" type="file" accept={accept} className="visually-hidden" onChange={(e) => choose(e.target.files?.[0])} />
           <label htmlFor="import-file" className="btn">
