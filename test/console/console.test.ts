@@ -346,9 +346,25 @@ describe.skipIf(!hasChromium)("web console", () => {
     await expect.poll(() => page.locator(".pager-count").textContent()).toBe("51–100 of 100");
     expect(new URL(page.url()).searchParams.get("offset")).toBe("50");
     expect(await page.getByText("No users match these filters").count()).toBe(0);
+    // While the next page loads, the pager and the check boxes are the shown page's: ticking now would select the
+    // previous page's users, so the boxes wait for the rows.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(
+      "**/api/v1/workspaces/default/users?*",
+      async (route) => {
+        await held;
+        await route.continue();
+      },
+      { times: 1 },
+    );
     await page.getByRole("button", { name: "First page" }).click();
+    const tickPage = page.getByRole("checkbox", { name: "Select every user on this page" });
+    await expect.poll(() => tickPage.isDisabled()).toBe(true);
+    expect(await page.locator(".pager-count").textContent()).toBe("51–100 of 100");
+    release();
     await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–50 of 100");
-    await page.getByRole("checkbox", { name: "Select every user on this page" }).check();
+    await tickPage.check();
     await toolbar.getByRole("button", { name: "Select all 100 matching users" }).click();
     await expect.poll(() => toolbar.locator("strong").textContent()).toBe("All 100 matching users selected");
     await toolbar.getByRole("button", { name: "Delete…" }).click();

@@ -81,7 +81,7 @@ export function GroupsPage() {
           ))}
         </DataTable>
       ) : null}
-      {data ? <QueryPager offset={offset} limit={pageSize} total={data.total} /> : null}
+      {data ? <QueryPager offset={data.offset} limit={pageSize} total={data.total} /> : null}
       <GroupFormDialog
         workspace={workspace}
         open={creating}

@@ -248,7 +248,7 @@ export function UsersPage() {
             caption={`Users, sorted by ${sort} ${order === "asc" ? "ascending" : "descending"}`}
             columns={[
               ...(canChange
-                ? [{ label: <PageCheckbox checked={allTicked} some={selected.size > 0} onChange={() => (allTicked ? clearSelection() : setSelected(new Map(pageItems.map((u) => [u.id, u]))))} />, className: "cell-check" }]
+                ? [{ label: <PageCheckbox checked={allTicked} some={selected.size > 0} disabled={users.loading} onChange={() => (allTicked ? clearSelection() : setSelected(new Map(pageItems.map((u) => [u.id, u]))))} />, className: "cell-check" }]
                 : []),
               sortColumn("displayName", "Name"),
               { ...sortColumn("email", "Email"), className: "hide-tablet" },
@@ -267,7 +267,7 @@ export function UsersPage() {
               >
                 {canChange ? (
                   <td className="cell-check" data-label="Select">
-                    <input type="checkbox" aria-label={`Select ${user.displayName}`} checked={selected.has(user.id)} onChange={() => toggle(user)} />
+                    <input type="checkbox" aria-label={`Select ${user.displayName}`} checked={selected.has(user.id)} disabled={users.loading} onChange={() => toggle(user)} />
                   </td>
                 ) : null}
                 <td data-label="Name" className="cell-name">
@@ -309,7 +309,7 @@ export function UsersPage() {
           </DataTable>
         )
       ) : null}
-      {data ? <QueryPager offset={offset} limit={pageSize} total={data.total} /> : null}
+      {data ? <QueryPager offset={data.offset} limit={pageSize} total={data.total} /> : null}
 
       <UserFormDialog
         workspace={workspace}
@@ -328,12 +328,13 @@ export function UsersPage() {
 const StatusBadge = ({ user }: { user: User }) => (user.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>);
 
 /** Ticks or clears every row of the page; half-ticked while only some are. */
-function PageCheckbox({ checked, some, onChange }: { checked: boolean; some: boolean; onChange: () => void }) {
+/** Ticks every row of the page; disabled while a page loads, whose rows would not be the ones shown. */
+function PageCheckbox({ checked, some, disabled, onChange }: { checked: boolean; some: boolean; disabled: boolean; onChange: () => void }) {
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => {
     if (ref.current) ref.current.indeterminate = some && !checked;
   }, [some, checked]);
-  return <input ref={ref} type="checkbox" aria-label="Select every user on this page" checked={checked} onChange={onChange} />;
+  return <input ref={ref} type="checkbox" aria-label="Select every user on this page" checked={checked} disabled={disabled} onChange={onChange} />;
 }
 
 export function sourceLabel(user: Pick<User, "source">): string {
