@@ -80,13 +80,14 @@ function planPass(desired: SourceGroup[], heldById: Map<string, HeldGroup>, link
     if (held && (keeping.has(g.externalId) || held.name.toLowerCase() === g.name.toLowerCase())) taken.set(held.name.toLowerCase(), g.externalId);
   }
   const refused = new Set(keeping);
+  const conflicts: { g: SourceGroup; held: HeldGroup | undefined }[] = [];
   for (const g of desired) {
     const key = g.name.toLowerCase();
     const owner = taken.get(key);
     const held = heldById.get(g.externalId);
     if (keeping.has(g.externalId) || otherNames.has(key) || (owner !== undefined && owner !== g.externalId)) {
       counts.groupConflicts++;
-      changes.push({ action: "conflict", externalId: g.externalId, name: g.name, message: `a group called "${g.name}" already exists in this workspace; this Entra group was left out` });
+      conflicts.push({ g, held });
       if (held) refused.add(g.externalId);
       continue;
     }
@@ -99,5 +100,19 @@ function planPass(desired: SourceGroup[], heldById: Map<string, HeldGroup>, link
       changes.push({ action: "update", id: held.id, externalId: g.externalId, name: g.name, description: g.description, before: { externalId: held.externalId, name: held.name, description: held.description }, link: linked.has(held.id) });
     } else counts.groupsUnchanged++;
   }
+  // Named once every group has claimed its name: the holder may come later in the listing.
+  for (const { g, held } of conflicts) {
+    const key = g.name.toLowerCase();
+    changes.push({ action: "conflict", externalId: g.externalId, name: g.name, message: conflictMessage(g, held, otherNames.has(key) ? undefined : taken.get(key)) });
+  }
   return { changes, counts, keeping: refused };
+}
+
+/** Says which group holds the name and what keeps this one from it, so the admin knows what to rename. */
+function conflictMessage(g: SourceGroup, held: HeldGroup | undefined, owner: string | undefined): string {
+  const holder = owner === undefined
+    ? "a group of this workspace that does not come from this source (added by hand, imported or synced from another source)"
+    : `another Entra ID group of this source (object ID ${owner})`;
+  if (held) return `renamed in Entra ID to "${g.name}", the name of ${holder}; it keeps its name "${held.name}" until one of them is renamed`;
+  return `"${g.name}" is the name of ${holder}; this Entra ID group (object ID ${g.externalId}) is not synced until one of them is renamed`;
 }

@@ -136,6 +136,20 @@ describe("threshold, retry delay and groups", () => {
     });
     expect(plan.changes.map((c) => c.action)).toEqual(["delete", "update", "create", "conflict"]);
   });
+  it("says which group holds a name a group cannot have, and what becomes of the group", () => {
+    const plan = planGroups({
+      desired: [{ externalId: "g1", name: "Sales", description: null }, { externalId: "g2", name: "sales", description: null }, { externalId: "g3", name: "Manual", description: null }, { externalId: "g4", name: "Sales", description: null }],
+      held: [{ id: "h4", externalId: "g4", name: "Sales EU", description: null }],
+      otherNames: new Set(["manual"]),
+    });
+    const messages = Object.fromEntries(plan.changes.filter((c) => c.action === "conflict").map((c) => [c.externalId, c.action === "conflict" ? c.message : ""]));
+    expect(messages).toEqual({
+      g2: '"sales" is the name of another Entra ID group of this source (object ID g1); this Entra ID group (object ID g2) is not synced until one of them is renamed',
+      g3: '"Manual" is the name of a group of this workspace that does not come from this source (added by hand, imported or synced from another source); this Entra ID group (object ID g3) is not synced until one of them is renamed',
+      g4: 'renamed in Entra ID to "Sales", the name of another Entra ID group of this source (object ID g1); it keeps its name "Sales EU" until one of them is renamed',
+    });
+    expect(plan.counts).toMatchObject({ groupsCreated: 1, groupsUpdated: 0, groupsUnchanged: 0, groupConflicts: 3 });
+  });
   it("takes back a group kept when its source was removed, by object ID, renamed or not", () => {
     const plan = planGroups({
       desired: [{ externalId: "g1", name: "Sales", description: null }, { externalId: "g2", name: "Ops EU", description: null }],
