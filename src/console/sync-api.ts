@@ -156,6 +156,13 @@ export function countsSummary(counts: Record<string, number> | undefined, all = 
   return [...known, ...extra].filter((c) => all || c.value > 0);
 }
 
+/** Who started a run, and how: "ada@example.com (console or API)", "Schedule". */
+export function startedBy(r: Pick<Run, "trigger" | "requestedBy">): string {
+  if (r.trigger === "schedule") return "Schedule";
+  const how = r.trigger === "manual" ? "CLI" : r.trigger === "api" ? "console or API" : r.trigger;
+  return r.requestedBy && r.requestedBy !== "cli" ? `${r.requestedBy} (${how})` : (how ?? "");
+}
+
 export function statusTone(status: string | undefined): "ok" | "bad" | "warn" | "info" | "neutral" {
   switch (status) {
     case "succeeded":

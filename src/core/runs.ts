@@ -20,6 +20,8 @@ export interface Run {
   error: { code: string; message: string; details?: Record<string, unknown> } | null;
   graphRequests: number;
   graphThrottled: number;
+  /** Who started the run: an admin, an API token, the CLI's user or "schedule". */
+  requestedBy: string | null;
   /** Someone asked the run to stop (POST …/cancel): who, and when. */
   cancelRequested: { by: string; at: string } | null;
 }
@@ -37,7 +39,8 @@ function toRun(r: Record<string, unknown>): Run {
     trigger: r.trigger as string,
     mode: r.mode as string,
     dryRun: r.dry_run as boolean,
-    forced: (r.forced as boolean | undefined) ?? false,
+    forced: r.forced as boolean,
+    requestedBy: r.requested_by as string | null,
     status: r.status as string,
     startedAt: new Date(r.started_at as Date).toISOString(),
     finishedAt: r.finished_at ? new Date(r.finished_at as Date).toISOString() : null,

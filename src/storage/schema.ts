@@ -112,6 +112,10 @@ export interface SyncRunsTable {
   error: JSONColumnType<Record<string, unknown> | null>;
   graph_requests: number;
   graph_throttled: number;
+  /** Past the deletion threshold with --force (migration 002). */
+  forced: Generated<boolean>;
+  /** Who started the run: an admin, an API token, the CLI's user or "schedule" (migration 002); null on older runs. */
+  requested_by: string | null;
   /** A request to stop the run (migration 020): its runner aborts when it sees it. */
   cancel_requested_at: Timestamp | null;
   cancel_requested_by: string | null;

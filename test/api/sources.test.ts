@@ -107,7 +107,7 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expectError(await as("POST", `${ws}/sources/corp/sync`, { dryRun: "yes" }), 400, "invalid_input", ["dryRun"]);
     const started = await as("POST", `${ws}/sources/corp/sync`, { dryRun: true });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
-    expect(started.body).toMatchObject({ source: "corp", status: "running", dryRun: true, trigger: "api" });
+    expect(started.body).toMatchObject({ source: "corp", status: "running", dryRun: true, trigger: "api", requestedBy: "token:admin token" });
     const run = await finished(started.body.id);
     expect(run).toMatchObject({ status: "succeeded", dryRun: true, counts: { created: members().length } });
     expect((await as("GET", `${ws}/sources/corp`)).body.status.lastRun).toEqual({

@@ -145,7 +145,9 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(summary).toMatchObject({ mode: "full", status: "succeeded" });
     const { rows } = await sql<{ counts: Record<string, number>; status: string }>`select counts, status from sync_runs where id = ${summary.runId}`.execute(h.store.db);
     expect(rows[0]).toEqual({ counts: summary.counts, status: "succeeded" });
-    expect((await cli(["runs", "show", summary.runId, "--json"])).json()).toMatchObject({ id: summary.runId, status: "succeeded", mode: "full", trigger: "api" });
+    const shown = (await cli(["runs", "show", summary.runId, "--json"])).json<{ requestedBy: string }>();
+    expect(shown).toMatchObject({ id: summary.runId, status: "succeeded", mode: "full", trigger: "api", requestedBy: expect.stringContaining("@") });
+    expect((await cli(["runs", "show", summary.runId])).stdout).toContain(`  full, api by ${shown.requestedBy}, `);
 
     // A source added and changed through the server: the secret travels once, from an environment variable.
     const emu = h.emulator;

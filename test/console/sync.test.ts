@@ -5,7 +5,7 @@ import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { allChanges } from "../../src/core/change-log.ts";
-import { desktop, hasChromium, launchBrowser, openPage, screenshotIfFailed, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+import { admin, desktop, hasChromium, launchBrowser, openPage, screenshotIfFailed, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 
 /**
@@ -101,6 +101,8 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     expect(synced.total).toBeGreaterThan(20);
     await expect.poll(async () => (await page.locator(".stat", { hasText: "Synced users" }).textContent()) ?? "").toContain(String(synced.total));
     await expect.poll(() => page.locator("#runs-h ~ .table-wrap tbody tr").count()).toBe(2);
+    await page.locator("#runs-h ~ .table-wrap tbody tr").first().getByRole("link").first().click();
+    await expect.poll(() => page.locator("dt", { hasText: "Started by" }).locator("+ dd").textContent()).toBe(`${admin.email} (console or API)`);
 
     await page.getByRole("link", { name: "Users", exact: true }).click();
     await page.getByLabel("Tag").selectOption("ID synced");

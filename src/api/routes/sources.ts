@@ -73,6 +73,7 @@ const runResponse = z
     mode: z.string(),
     dryRun: z.boolean(),
     forced: z.boolean(),
+    requestedBy: z.string().nullable().describe("who started the run: the admin or API token (trigger api), the CLI's user (manual) or \"schedule\""),
     status: z.string().describe("running, succeeded, failed, stopped (deletion threshold), applied or rejected (a stopped run, reviewed)"),
     startedAt: iso,
     finishedAt: iso.nullable(),

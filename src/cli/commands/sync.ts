@@ -102,7 +102,7 @@ function describeChange(c: ChangeRecord): string[] {
 function describeRun(r: RunWithChanges, action?: string): string {
   const lines = [
     `Run ${r.id} of ${r.source}: ${r.status}${r.dryRun ? " (dry run)" : ""}${r.forced ? " (forced)" : ""}`,
-    `  ${r.mode}, ${r.trigger}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
+    `  ${r.mode}, ${r.trigger}${r.requestedBy && r.trigger === "api" ? ` by ${r.requestedBy}` : ""}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
     ...countLines(r.counts, r),
     ...wouldStopLine(r),
   ];

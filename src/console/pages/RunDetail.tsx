@@ -3,7 +3,7 @@ import { withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
-import { countsMeaning, countsSummary, describeProgress, runSourceName, statusText, statusTone, syncApi } from "../sync-api.ts";
+import { countsMeaning, countsSummary, describeProgress, runSourceName, statusText, statusTone, startedBy, syncApi } from "../sync-api.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, ProgressBar, useToast } from "../components/ui.tsx";
 import { formatDate } from "../format.ts";
 import { History } from "../components/History.tsx";
@@ -14,6 +14,7 @@ import { Prop } from "./UserDetail.tsx";
 /** A count's entries in the run's change log, for the counts that name one kind of entry. */
 const loggedAs: Record<string, string> = {
   created: "create", linked: "link", updated: "update", disabled: "disable", deleted: "delete", conflicts: "conflict", warnings: "warning",
+  groupsCreated: "create group", groupsUpdated: "update group", groupsDeleted: "delete group", groupConflicts: "conflict",
 };
 
 /** What each button of a run asks before it acts. */
@@ -166,7 +167,7 @@ export function RunPage({ id }: { id: string }) {
               {r.mode ? `, ${r.mode === "delta" ? "changes only (delta)" : "full"}` : ""}
               {r.forced ? ", forced past the safety stop" : ""}
             </Prop>
-            <Prop label="Started by">{r.requestedBy ?? r.trigger}</Prop>
+            <Prop label="Started by">{startedBy(r)}</Prop>
             <Prop label="Started">{formatDate(r.startedAt)}</Prop>
             <Prop label="Finished">{r.finishedAt ? `${formatDate(r.finishedAt)} (${duration(r)})` : null}</Prop>
             <Prop label="Graph requests">{r.graphRequests !== undefined ? `${r.graphRequests.toLocaleString()}${r.graphThrottled ? `, ${r.graphThrottled} throttled (retried)` : ""}` : null}</Prop>

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Link, navigate, useLocation } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
-import { countsMeaning, countsSummary, statusText, statusTone, syncApi, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
+import { countsMeaning, countsSummary, startedBy, statusText, statusTone, syncApi, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
 import { Badge, ConfirmDialog, ErrorBanner, Loading, Pager, useToast } from "../components/ui.tsx";
 import { formatDate, relativeTime } from "../format.ts";
 import { SourceFormDialog, describeEndpoints } from "../components/SourceForm.tsx";
@@ -178,7 +178,7 @@ function RemoveSourceDialog({ open, source, onClose, onRemoved }: { open: boolea
 
 export function RunsTable({ workspace, runs }: { workspace: string; runs: Run[] }) {
   return (
-    <DataTable columns={["Started", "Status", "Kind", "Changes", "Duration"]}>
+    <DataTable columns={["Started", "Status", "Kind", "Started by", "Changes", "Duration"]}>
       {runs.map((run) => {
         const counts = countsSummary(run.counts).filter((c) => c.key !== "unchanged" && c.key !== "groupsUnchanged");
         const meaning = countsMeaning(run);
@@ -195,8 +195,8 @@ export function RunsTable({ workspace, runs }: { workspace: string; runs: Run[] 
             </td>
             <td data-label="Kind">
               {run.dryRun ? "Preview" : "Sync"} · {run.mode ?? "—"}
-              {run.trigger ? ` · ${run.trigger}` : ""}
             </td>
+            <td data-label="Started by">{startedBy(run)}</td>
             <td data-label="Changes">{counts.length ? (meaning === "Changes" ? changes : `${meaning}: ${changes}`) : run.status === "running" ? "…" : "none"}</td>
             <td data-label="Duration">{duration(run)}</td>
           </tr>
