@@ -12,6 +12,7 @@ import type { WorkspaceContext } from "../../src/core/context.ts";
 import { verifySecret } from "../../src/security/hashing.ts";
 import { RollcallError } from "../../src/errors.ts";
 import { listNotifications } from "../../src/core/notifications.ts";
+import ExcelJS from "exceljs";
 
 const fixture = (name: string) => join(import.meta.dirname, "../fixtures/import", name);
 
@@ -146,6 +147,32 @@ describe.each(engines)("importing users on %s", (engine) => {
     const partial = await importFile(ctx, path, { partial: true });
     expect(partial).toMatchObject({ applied: true, counts: { created: 1, invalid: 4 } });
     expect(await userCount(ctx)).toBe(1);
+  });
+
+  it("never drops a value no heading names: in a CSV file (an unquoted comma shifts the cells) a problem, in a workbook a warning", async () => {
+    const ctx = await newWorkspace();
+    const rows = [["x1@example.com", "Smith, John", "Ops", ""], ["x2@example.com", "Smith", " Jane", "Ops"], ["x3@example.com", "Three", "Ops", "", ""]];
+    const csv = await file("shifted.csv", `Email,Display name,Department,\n${rows.map((r) => r.map((c) => (c.includes(",") ? `"${c}"` : c)).join(",")).join("\n")}\n`);
+    const report = await importFile(ctx, csv);
+    expect(report.applied).toBe(false);
+    expect(report.problems).toEqual([
+      { row: 3, column: "D (no heading)", field: "row", value: "Ops", message: expect.stringMatching(/^a value in a column without a heading \(the last is C\): a value holding the delimiter without double quotes moves/) },
+    ]);
+    expect(await userCount(ctx)).toBe(0);
+    expect(await importFile(ctx, csv, { partial: true })).toMatchObject({ applied: true, counts: { created: 2, invalid: 1 } });
+    expect(await getUser(ctx, "x3@example.com")).toMatchObject({ displayName: "Three", department: "Ops" });
+
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet("Staff").addRows([["Email", "Display name", "Department"], ...rows.map((r) => (r[0] === "x2@example.com" ? [...r, "a note"] : r))]);
+    const xlsx = join(dir, "notes.xlsx");
+    await workbook.xlsx.writeFile(xlsx);
+    const other = await newWorkspace();
+    const read = await importFile(other, xlsx);
+    expect(read).toMatchObject({ applied: true, counts: { created: 3, invalid: 0 } });
+    expect(read.warnings).toEqual([
+      { row: 3, column: "D (no heading)", field: "row", value: "Ops", message: "a value in a column without a heading, not imported; give the column a heading to import it" },
+      { row: 3, column: "E (no heading)", field: "row", value: "a note", message: "a value in a column without a heading, not imported; give the column a heading to import it" },
+    ]);
   });
 
   it("imports a phone number given with an extension without it, and warns at that cell", async () => {

@@ -128,9 +128,9 @@ export function describeReport(r: ImportReport): string {
     }
     if (c.created > 50 || c.updated > 50) lines.push(`  … (use --json for the first ${r.created.length + r.updated.length} entries)`);
   }
-  for (const p of r.problems.slice(0, 200)) lines.push(`  ! row ${p.row}${p.column ? `, ${p.column}` : ""}: ${p.field} ${p.message}`);
+  for (const p of r.problems.slice(0, 200)) lines.push(`  ! row ${p.row}${p.column ? `, ${p.column}` : ""}: ${subject(p.field)}${p.message}`);
   if (c.problems > Math.min(200, r.problems.length)) lines.push(`  … ${c.problems - Math.min(200, r.problems.length)} more problem(s)`);
-  for (const w of r.warnings.slice(0, 200)) lines.push(`  warning, row ${w.row}${w.column ? `, ${w.column}` : ""}: ${w.field} ${w.message}`);
+  for (const w of r.warnings.slice(0, 200)) lines.push(`  warning, row ${w.row}${w.column ? `, ${w.column}` : ""}: ${subject(w.field)}${w.message}`);
   if (c.warnings > Math.min(200, r.warnings.length)) lines.push(`  … ${c.warnings - Math.min(200, r.warnings.length)} more warning(s)`);
   const noValidRow = r.partial && c.invalid === c.rows;
   if (r.applied) lines.push(`applied: ${c.created} created, ${c.updated} updated${c.invalid ? `; ${c.invalid} row(s) with problems skipped` : ""}`);
@@ -139,3 +139,6 @@ export function describeReport(r: ImportReport): string {
   else lines.push(`nothing was imported: fix the ${c.problems} problem(s) above and retry, or use --partial to import the valid rows`);
   return lines.join("\n");
 }
+
+/** A problem's message follows the field it is about; "row" problems are about the row, and say so. */
+const subject = (field: string) => (field === "row" ? "" : `${field} `);

@@ -6,7 +6,7 @@ import { columnName } from "./xlsx.ts";
 import type { ColumnMapping } from "./mapping.ts";
 import type { ImportField } from "../../domain/import-fields.ts";
 
-/** One problem with one row, pointing at the cell an admin has to fix (or, as a warning, the cell a value lost something in). */
+/** One problem with one row (`field` "row": with the row as a whole, such as a value no heading names), pointing at the cell an admin has to fix (or, as a warning, the cell a value lost something in). */
 export interface ImportProblem {
   row: number;
   column: string | null;
@@ -56,6 +56,7 @@ export function isBlankRow(cells: string[]): boolean {
  * Reads one data row. Pure: the same cells, mapping and country always give the same answer. `unresolved`: the
  * cells (0-based) holding a formula without its saved result (TableRow.formulasWithoutResult). `warnings`, of a
  * row read without problems: what its values lost on the way in (a phone number's extension), pointing at the cell.
+ * `csv`: the row comes from a CSV file, whose cells a value holding the delimiter without quotes shifts.
  */
 export function readRow(
   row: number,
@@ -63,9 +64,12 @@ export function readRow(
   mapping: ColumnMapping,
   defaultCountry: string | null,
   unresolved?: readonly number[],
+  csv = false,
 ): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[]; warnings?: ImportProblem[] } {
   const problems: ImportProblem[] = [];
-  const { columns, columnOf } = readingOf(mapping);
+  const { columns, columnOf, unnamed } = readingOf(mapping);
+  let unheaded: ImportProblem[] | undefined;
+  if (cells.length > mapping.headers.length || unnamed.length) unheaded = unheadedCells(row, cells, mapping.headers, unnamed, csv, problems);
   const input: Record<string, unknown> = {};
   let custom: Record<string, string> | undefined;
   let groups: string[] | undefined;
@@ -132,7 +136,35 @@ export function readRow(
     preferredLanguage: value.preferredLanguage, enabled: value.enabled, aliases: value.aliases, cardNumbers: value.cardNumbers,
     groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin,
   };
-  return fieldWarnings.length ? { user, keys, problems, warnings: fieldWarnings.map((w) => atCell(row, columnOf, w)) } : { user, keys, problems };
+  const warnings = [...(unheaded ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w))];
+  return warnings.length ? { user, keys, problems, warnings } : { user, keys, problems };
+}
+
+/**
+ * Values no heading names are never dropped unsaid. In a CSV file such a value is a problem: it is what a value
+ * holding the delimiter without quotes leaves, every cell after it one column right (values read into the wrong
+ * fields). In a workbook, whose cells cannot shift, it is a warning: the value is not imported. Returns the
+ * warnings; adds the problems.
+ */
+function unheadedCells(row: number, cells: string[], headers: readonly string[], unnamed: readonly number[], csv: boolean, problems: ImportProblem[]): ImportProblem[] {
+  const warnings: ImportProblem[] = [];
+  const last = headers.findLastIndex((h) => h !== "");
+  for (let index = 0; index < cells.length; index++) {
+    if (index < headers.length && !unnamed.includes(index)) continue;
+    const value = cells[index]!.trim();
+    if (value === "") continue;
+    const column = `${columnName(index + 1)} (no heading)`;
+    if (!csv) {
+      warnings.push({ row, column, field: "row", value: value.slice(0, 80), message: "a value in a column without a heading, not imported; give the column a heading to import it" });
+      continue;
+    }
+    problems.push({
+      row, column, field: "row", value: value.slice(0, 80),
+      message: `a value in a column without a heading${index > last ? ` (the last is ${columnName(last + 1)})` : ""}: a value holding the delimiter without double quotes moves the cells after it one column right; put that value in double quotes, or give the column a heading`,
+    });
+    break;
+  }
+  return warnings;
 }
 
 /** A field's problem (or warning) at the row's cell that holds the field; a list's entry ("businessPhones[1]") at the list's cell. */
@@ -144,6 +176,8 @@ function atCell(row: number, columnOf: Map<string, string>, p: FieldProblem): Im
 /** How a mapping's columns are read, with the column each field is read from (built once per mapping, not per row). */
 interface Reading {
   columns: { index: number; field: string; kind: "text" | "list" | "groups" | "custom" | "enabled" | "blockSignIn"; header: string }[];
+  /** Columns whose heading is blank. */
+  unnamed: number[];
   /** By the field's name in problems. */
   columnOf: Map<string, string>;
 }
@@ -153,8 +187,9 @@ const readings = new WeakMap<ColumnMapping, Reading>();
 function readingOf(mapping: ColumnMapping): Reading {
   let reading = readings.get(mapping);
   if (reading) return reading;
-  reading = { columns: [], columnOf: new Map() };
+  reading = { columns: [], columnOf: new Map(), unnamed: [] };
   mapping.fields.forEach((field, index) => {
+    if (!field && mapping.headers[index]!.trim() === "") reading!.unnamed.push(index);
     if (!field) return;
     const header = mapping.headers[index]!;
     const custom = field.startsWith("customAttributes.");

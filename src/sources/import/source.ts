@@ -44,10 +44,10 @@ export async function openImportSource(path: string, options: { sheet?: string |
   }
   const headers = header.cells.map((c, i) => (i === 0 ? c.replace(/^(\uFEFF|ï»¿)/, "") : c).trim());
   const mapping = withSheetName(table, () => mapColumns(headers, options.mapping ?? {}));
-  return { table, mapping, headerRow: header.row, rows: checkedRows(iterator, mapping, options.defaultCountry) };
+  return { table, mapping, headerRow: header.row, rows: checkedRows(iterator, mapping, options.defaultCountry, table.format === "csv") };
 }
 
-async function* checkedRows(iterator: AsyncIterator<TableRow>, mapping: ColumnMapping, defaultCountry: string | null): AsyncGenerator<RowResult> {
+async function* checkedRows(iterator: AsyncIterator<TableRow>, mapping: ColumnMapping, defaultCountry: string | null, csv: boolean): AsyncGenerator<RowResult> {
   const seen = new Duplicates(mapping);
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
     const { row, cells, formulasWithoutResult } = next.value;
@@ -55,7 +55,7 @@ async function* checkedRows(iterator: AsyncIterator<TableRow>, mapping: ColumnMa
     const unresolved = formulasWithoutResult?.filter((index) => mapping.fields[index]);
     if (isBlankRow(cells) && !unresolved?.length) continue;
     if (mapping.layout === "entra" && /^example\b/i.test(cells[0]?.trim() ?? "")) continue;
-    const { user, keys, problems, warnings } = readRow(row, cells, mapping, defaultCountry, unresolved);
+    const { user, keys, problems, warnings } = readRow(row, cells, mapping, defaultCountry, unresolved, csv);
     // A row with other problems still claims its email and cards: a later row naming them is a duplicate,
     // not a new user (with --partial, it would otherwise be imported in the first row's place).
     const duplicates = seen.check(keys);
