@@ -64,8 +64,7 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
 
 export async function createEntraSource(ctx: SourceContext, input: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
   await assertFreeName(ctx, input.name, null);
-  if (input.credential) checkCredential(input.credential);
-  const config = parseEntraConfig({ ...input.config, ...(input.credential && { credential: input.credential.kind }) });
+  const config = parseEntraConfig({ ...input.config, ...(input.credential && credentialConfig(input.credential, input.config)) });
   await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto("sources")
@@ -80,13 +79,21 @@ export async function createEntraSource(ctx: SourceContext, input: { name: strin
 }
 
 /**
+ * The settings a new secret or certificate brings: its kind, and its expiry date. The date given with it wins;
+ * else a certificate's own; a secret given without one has none, not the date of the secret it replaces.
+ */
+function credentialConfig(credential: Credential, config: Partial<EntraConfigInput> | undefined): Partial<EntraConfigInput> {
+  const { expiresOn } = checkCredential(credential);
+  return { credential: credential.kind, secretExpiresOn: config?.secretExpiresOn !== undefined ? config.secretExpiresOn : expiresOn };
+}
+
+/**
  * Changes a source's settings, secret or name. A new name is written on the source's users and groups too
  * (what "source" shows on them), so it waits for a running sync, which writes the old one on users it creates.
  */
 export async function updateEntraSource(ctx: SourceContext, key: string, input: { name?: string; config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
   const before = await getSource(ctx, key);
-  if (input.credential) checkCredential(input.credential);
-  const config = parseEntraConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && { credential: input.credential.kind }) });
+  const config = parseEntraConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && credentialConfig(input.credential, input.config)) });
   const rename = input.name !== undefined && input.name !== before.name ? input.name : null;
   if (rename !== null) await assertFreeName(ctx, rename, before.id);
   await ctx.db.transaction().execute(async (trx) => {

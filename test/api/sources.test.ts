@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
@@ -240,13 +241,20 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
 
     const created = await as("POST", `${ws}/sources`, { ...settings(), name: "by-cert", ...registered });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ config: { credential: "certificate" }, secret: { set: true, description: "certificate set" } });
+    // A certificate says when it expires: that is the source's expiry date unless one is given.
+    const validTo = new Date(new X509Certificate(registered.certificatePem).validTo).toISOString().slice(0, 10);
+    expect(created.body).toMatchObject({ config: { credential: "certificate", secretExpiresOn: validTo }, secret: { set: true, expiresOn: validTo, description: expect.stringMatching(/^certificate set, expires on /) } });
     expect(JSON.stringify(created.body)).not.toContain("PRIVATE KEY");
     expect((await as("POST", `${ws}/sources/by-cert/test`)).body.ok).toBe(true);
 
-    // Replacing the certificate with a secret switches the credential kind.
+    // Replacing the certificate with a secret switches the credential kind; the certificate's date goes with it.
     const switched = await as("PATCH", `${ws}/sources/by-cert`, { clientSecret: emulator.clientSecret });
-    expect(switched.body).toMatchObject({ config: { credential: "secret" }, secret: { description: "set" } });
+    expect(switched.body).toMatchObject({ config: { credential: "secret", secretExpiresOn: null }, secret: { expiresOn: null, description: "set" } });
+    const dated = await as("PATCH", `${ws}/sources/by-cert`, { clientSecret: emulator.clientSecret, secretExpiresOn: "2099-02-01" });
+    expect(dated.body.secret).toMatchObject({ expiresOn: "2099-02-01" });
+    // A new secret given without a date does not keep the date of the one it replaces; other changes keep it.
+    expect((await as("PATCH", `${ws}/sources/by-cert`, { onRemove: "keep" })).body.secret).toMatchObject({ expiresOn: "2099-02-01" });
+    expect((await as("PATCH", `${ws}/sources/by-cert`, { clientSecret: emulator.clientSecret })).body.secret).toMatchObject({ expiresOn: null });
     expect((await as("POST", `${ws}/sources/by-cert/test`)).body.ok).toBe(true);
     expect((await as("DELETE", `${ws}/sources/by-cert`)).status).toBe(200);
   });

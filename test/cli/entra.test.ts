@@ -54,6 +54,29 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     expect((await cli("sources", "test", "mapped")).code).toBe(0);
   });
 
+  it("--groups changes only the list the command, or else the source, names; --scope-groups keeps the two apart", async () => {
+    const config = async (name: string) => (await cli("sources", "show", name, "--json")).json<{ config: { users: string; scopeGroups: string[]; groupMode: string; groups: string[] } }>().config;
+    expect((await cli("sources", "add", "entra", "--name", "scoped", ...source("--users", "groups", "--groups", "Sales"))).code).toBe(0);
+    expect(await config("scoped")).toMatchObject({ users: "groups", scopeGroups: ["Sales"], groupMode: "none", groups: [] });
+    // Syncing a group as well leaves the user scope alone.
+    expect((await cli("sources", "update", "scoped", "--group-mode", "selected", "--groups", "IT")).code).toBe(0);
+    expect(await config("scoped")).toMatchObject({ users: "groups", scopeGroups: ["Sales"], groupMode: "selected", groups: ["IT"] });
+    // Now the source uses both lists: a bare --groups is refused, naming the flags that say which.
+    const ambiguous = await cli("sources", "update", "scoped", "--groups", "Ops");
+    expect([ambiguous.code, ambiguous.stderr]).toEqual([2, expect.stringContaining("--scope-groups")]);
+    expect((await cli("sources", "update", "scoped", "--users", "groups", "--groups", "Sales,Ops")).code).toBe(0);
+    expect(await config("scoped")).toMatchObject({ scopeGroups: ["Sales", "Ops"], groups: ["IT"] });
+    expect((await cli("sources", "update", "scoped", "--scope-groups", "Finance", "--groups", "IT,HR")).code).toBe(0);
+    expect(await config("scoped")).toMatchObject({ users: "groups", scopeGroups: ["Finance"], groupMode: "selected", groups: ["IT", "HR"] });
+    // One command naming both modes sets both lists, as `sources add` documents.
+    expect((await cli("sources", "add", "entra", "--name", "both", ...source("--users", "groups", "--group-mode", "selected", "--groups", "Staff"))).code).toBe(0);
+    expect(await config("both")).toMatchObject({ scopeGroups: ["Staff"], groups: ["Staff"] });
+    // A source syncing all groups: --groups alone would do nothing, and says so.
+    expect((await cli("sources", "add", "entra", "--name", "every", ...source("--group-mode", "all"))).code).toBe(0);
+    const useless = await cli("sources", "update", "every", "--groups", "IT");
+    expect([useless.code, useless.stderr]).toEqual([2, expect.stringContaining("has no effect: this source syncs all groups")]);
+  });
+
   it("names the missing permission when Graph refuses a sync", async () => {
     for (const [granted, missing] of [["User.Read.All", "Group.Read.All"], ["Group.Read.All", "User.Read.All"]] as const) {
       const app = tenant.registerApp({ displayName: `only ${granted}`, appPermissions: [granted] });

@@ -25,7 +25,8 @@ function withSourceFlags(command: Command): Command {
     .option("--graph-url <url>", "Graph base URL (default: the cloud's)")
     .option("--no-graph-url", "back to the cloud's Graph URL")
     .addOption(new Option("--users <scope>", "which users").choices(["all", "groups"]))
-    .option("--groups <names>", "comma-separated groups: the user scope with --users groups, the synced groups with --group-mode selected")
+    .option("--groups <names>", "comma-separated groups: the user scope with --users groups, the synced groups with --group-mode selected (on an update, whichever of the two the command or, failing that, the source names)")
+    .option("--scope-groups <names>", "comma-separated groups whose members (nested too) are the user scope, with --users groups; --groups then names only the synced groups")
     .addOption(new Option("--group-mode <mode>", "which groups to sync").choices(["none", "selected", "attribute", "all"]))
     .option("--group-attribute <property>", "user property giving one group per distinct value (e.g. department)")
     .option("--ignore-groups <names>", "comma-separated exact group names to leave out")
@@ -62,14 +63,10 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
   set("loginUrl", clearable(flags.loginUrl));
   set("graphUrl", clearable(flags.graphUrl));
   set("users", flags.users as EntraConfigInput["users"]);
+  const scopeGroups = csv(flags.scopeGroups as string | undefined);
+  if (scopeGroups) Object.assign(c, { scopeGroups }, flags.users === undefined && { users: "groups" });
   const groups = csv(flags.groups as string | undefined);
-  if (groups) {
-    const scopeByGroups = (flags.users ?? base.users) === "groups";
-    const mode = (flags.groupMode ?? base.groupMode) as string | undefined;
-    if (scopeByGroups) c.scopeGroups = groups;
-    if (mode === "selected" || !scopeByGroups) c.groups = groups;
-    if (!flags.groupMode && !scopeByGroups && (base.groupMode ?? "none") === "none") c.groupMode = "selected";
-  }
+  if (groups) Object.assign(c, groupsFlag(groups, flags, base, Boolean(scopeGroups)));
   set("groupMode", flags.groupMode as EntraConfigInput["groupMode"]);
   set("groupAttribute", flags.groupAttribute as string | undefined);
   set("ignoreGroups", csv(flags.ignoreGroups as string | undefined));
@@ -109,6 +106,30 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
     };
   }
   return c;
+}
+
+/**
+ * What `--groups` sets. The issue's CLI gives one flag for two lists: the user scope's groups (--users groups) and
+ * the synced groups (--group-mode selected). A command naming both modes sets both (`sources add … --users groups
+ * --group-mode selected --groups "Staff"`); naming one, that one. An update naming neither sets the list the source
+ * uses, and refuses to guess when it uses both: changing one list must never quietly change the other.
+ */
+function groupsFlag(groups: string[], flags: Flags, base: Partial<EntraConfigInput>, scopeGiven: boolean): Partial<EntraConfigInput> {
+  const namesScope = !scopeGiven && flags.users === "groups";
+  const namesSynced = flags.groupMode === "selected";
+  if (scopeGiven || namesScope || namesSynced) {
+    if (scopeGiven && !namesSynced && (base.groupMode ?? "none") !== "selected" && flags.groupMode === undefined) return { groups, groupMode: "selected" };
+    return { ...(namesScope && { scopeGroups: groups }), ...((namesSynced || scopeGiven) && { groups }) };
+  }
+  const scope = (flags.users ?? base.users) === "groups";
+  const mode = flags.groupMode ?? base.groupMode ?? "none";
+  if (scope && mode === "selected") {
+    throw invalidInput([{ field: "groups", message: 'could name this source\'s user scope or its synced groups: give --scope-groups "…" for the groups whose members are synced, or --group-mode selected with --groups for the groups synced', value: groups.join(",") }]);
+  }
+  if (scope) return { scopeGroups: groups };
+  if (mode === "selected") return { groups };
+  if (mode === "none") return { groups, groupMode: "selected" };
+  throw invalidInput([{ field: "groups", message: `has no effect: this source syncs ${mode === "all" ? "all groups" : "one group per value of a user attribute"}; add --group-mode selected to sync only these groups, or --users groups (or --scope-groups) to sync only their members`, value: groups.join(",") }]);
 }
 
 function credentialFromFlags(flags: Flags): Credential | undefined {

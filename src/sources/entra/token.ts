@@ -129,8 +129,9 @@ export function unreachable(url: string, error: unknown): RollcallError {
  * A certificate credential is checked when it is stored, not at the first token request: the certificate and
  * the key must parse, the key must be the certificate's, and RSA in PKCS#8 (what the client assertion signs with).
  */
-export function checkCredential(credential: Credential): void {
-  if (credential.kind !== "certificate") return;
+/** Checks a credential; returns when it expires, as far as it says (a certificate's last valid day; a secret does not say). */
+export function checkCredential(credential: Credential): { expiresOn: string | null } {
+  if (credential.kind !== "certificate") return { expiresOn: null };
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(credential.certificatePem);
@@ -149,6 +150,7 @@ export function checkCredential(credential: Credential): void {
   if (!certificate.checkPrivateKey(key)) {
     throw invalidInput([{ field: "privateKeyPem", message: "is not the certificate's private key: give the key the certificate was made with" }]);
   }
+  return { expiresOn: new Date(certificate.validTo).toISOString().slice(0, 10) };
 }
 
 export async function clientAssertion(audience: string, clientId: string, credential: Extract<Credential, { kind: "certificate" }>): Promise<string> {
