@@ -34,7 +34,7 @@ async function desiredGroups(trx: Db, sourceId: string, config: EntraConfig): Pr
       .map((row) => ({ externalId: row.id, name: renamed.get(row.id) ?? row.data.displayName!.trim(), description: row.data.description ?? null }))
       .filter((g) => config.groupMode === "all" || isSelected(g, config.groups));
   }
-  return groups.filter((g) => !isIgnored(g.name, filter)).sort((a, b) => (a.externalId < b.externalId ? -1 : 1));
+  return groups.filter((g) => !isIgnored(g, filter)).sort((a, b) => (a.externalId < b.externalId ? -1 : 1));
 }
 
 /**

@@ -29,10 +29,10 @@ export interface GroupFilter {
   ignoreContaining: string[];
 }
 
-/** Ignore by exact name, and by a case-insensitive "contains". */
-export function isIgnored(name: string, filter: GroupFilter): boolean {
-  const lower = name.toLowerCase();
-  return filter.ignore.includes(name) || filter.ignoreContaining.some((part) => lower.includes(part.toLowerCase()));
+/** Ignore by whole name (without case, as groups are named everywhere) or object ID, and by a case-insensitive "contains". */
+export function isIgnored(group: Pick<SourceGroup, "name" | "externalId">, filter: GroupFilter): boolean {
+  const lower = group.name.toLowerCase();
+  return filter.ignore.some((i) => i === group.externalId || i.toLowerCase() === lower) || filter.ignoreContaining.some((part) => lower.includes(part.toLowerCase()));
 }
 
 /** Selected groups are named by display name (case-insensitive) or object id. */

@@ -127,8 +127,11 @@ describe("threshold, retry delay and groups", () => {
     expect(backoff).toBe(1500);
   });
   it("plans group creates, renames, deletes and name conflicts; ignores by name and contains", () => {
-    expect(isIgnored("All Staff", { ignore: ["All Staff"], ignoreContaining: [] })).toBe(true);
-    expect(isIgnored("Project TEMP x", { ignore: [], ignoreContaining: ["temp"] })).toBe(true);
+    const group = (name: string) => ({ name, externalId: "0d5e7a2c-1f3b-4c8d-9e6f-7a8b9c0d1e2f" });
+    expect(isIgnored(group("All Staff"), { ignore: ["all staff"], ignoreContaining: [] })).toBe(true);
+    expect(isIgnored(group("All Staff"), { ignore: ["0d5e7a2c-1f3b-4c8d-9e6f-7a8b9c0d1e2f"], ignoreContaining: [] })).toBe(true);
+    expect(isIgnored(group("All Staff 2"), { ignore: ["All Staff"], ignoreContaining: [] })).toBe(false);
+    expect(isIgnored(group("Project TEMP x"), { ignore: [], ignoreContaining: ["temp"] })).toBe(true);
     const plan = planGroups({
       desired: [{ externalId: "g1", name: "Sales", description: null }, { externalId: "g2", name: "Ops 2", description: null }, { externalId: "g3", name: "Manual", description: null }],
       held: [{ id: "h2", externalId: "g2", name: "Ops", description: null }, { id: "h4", externalId: "g4", name: "Old", description: null }],

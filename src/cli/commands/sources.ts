@@ -29,7 +29,7 @@ function withSourceFlags(command: Command): Command {
     .option("--scope-groups <names>", "comma-separated groups whose members (nested too) are the user scope, with --users groups; --groups then names only the synced groups")
     .addOption(new Option("--group-mode <mode>", "which groups to sync").choices(["none", "selected", "attribute", "all"]))
     .option("--group-attribute <property>", "user property giving one group per distinct value (e.g. department)")
-    .option("--ignore-groups <names>", "comma-separated exact group names to leave out")
+    .option("--ignore-groups <names>", "comma-separated group names (whole, without case) or object IDs to leave out")
     .option("--ignore-groups-containing <text>", "leave out groups whose name contains this (case-insensitive; comma-separated for several)")
     .option("--include-guests", "sync guest users too")
     .option("--no-include-guests", "leave guest users out (default)")
