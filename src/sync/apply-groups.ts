@@ -5,6 +5,7 @@ import { isIgnored, isSelected, planGroups, type GroupPlan, type HeldGroup, type
 import { attributePrefix, groupsNotInMirror, inScopeUsers, renamedSelections, wantedMemberships, type Touched } from "./scope.ts";
 import { recordChange } from "../core/change-log.ts";
 import { missingGroupsAdvice } from "../sources/entra/groups.ts";
+import { adviceFor } from "../sources/entra/advice.ts";
 import { manyRows } from "./merge.ts";
 import type { ApplyInput } from "./apply.ts";
 
@@ -47,9 +48,9 @@ export async function logMissingGroups(trx: Db, input: ApplyInput): Promise<numb
   const renamed = new Map((await renamedSelections(trx, input.source.id, input.config.groups)).map((r) => [r.selected, r]));
   for (const name of missing) {
     const r = renamed.get(name);
-    const message = r
-      ? `Entra group "${name}" was renamed there to "${r.entraName}"; it is still synced by its object ID ${r.externalId}, under its old name. Update the source's groups to name it again (rollcall sources update NAME --groups "…", or the source's settings in the console).`
-      : missingGroupsAdvice([name]);
+    const message = adviceFor(r
+      ? `Entra group "${name}" was renamed there to "${r.entraName}"; it is still synced by its object ID ${r.externalId}, under its old name. Update the source's groups to name it again (rollcall sources update NAME --group-mode selected --groups "…", or the source's settings in the console).`
+      : missingGroupsAdvice([name], ["synced"]), { name: input.source.name, workspace: input.workspaceName ?? "default" });
     await recordChange(trx, { workspaceId: input.workspaceId, runId: input.runId, actor: input.actor, subject: name, action: "warning", after: { messages: [message] } });
   }
   return missing.length;

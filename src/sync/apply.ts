@@ -16,6 +16,8 @@ export interface ApplyInput {
   runId: string;
   workspaceId: string;
   source: { id: string; name: string };
+  /** The workspace's name, for advice that names the command to run (advice.ts); "default" when unknown. */
+  workspaceName?: string;
   config: EntraConfig;
   actor: string;
   /** Rows the planner wrote to sync_plan_users for this run. */

@@ -74,7 +74,7 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
   if (config.users === "groups") {
     // A scope group Entra ID lacks (renamed, deleted, misspelt) would put its members out of scope: nothing is planned.
     const missing = await groupsNotInMirror(db, sourceId, config.scopeGroups);
-    if (missing.length) throw new RollcallError("source_scope_invalid", `Nothing was applied: the source's user scope names groups that are not in Entra ID. ${missingGroupsAdvice(missing)}`, { missingGroups: missing });
+    if (missing.length) throw new RollcallError("source_scope_invalid", `Nothing was applied: the source's user scope names groups that are not in Entra ID. ${missingGroupsAdvice(missing, ["scope"])}`, { missingGroups: missing });
   }
   return early ?? (await plan());
 }

@@ -104,7 +104,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
 
     progress.phase = "fetching";
     record.report(true);
-    const applyInput = { runId, workspaceId: request.workspaceId, source, config: source.config, actor: request.actor ?? `sync:${source.name}`, signal };
+    const applyInput = { runId, workspaceId: request.workspaceId, workspaceName: request.workspaceName, source, config: source.config, actor: request.actor ?? `sync:${source.name}`, signal };
     const onListing = (p: FetchProgress) => {
       progress.users = p.users;
       progress.groups = p.groups;

@@ -54,6 +54,8 @@ describe("connect checks against the emulator", () => {
     const missing = await check({ users: "groups", scopeGroups: [one!.displayName, "Nope Group"], groupMode: "selected", groups: [randomUUID()] }, emulator.clientSecret);
     expect(failed(missing)).toEqual([{ name: "scope", code: "group_not_found" }]);
     expect(missing.checks.at(-1)!.message).toMatch(/^Entra ID has no group "Nope Group", "[0-9a-f-]{36}" \(a display name, compared without case, or an object ID\)\. Check the name in Microsoft Entra admin center > Groups/);
+    // Each list naming a missing group gets the flag that corrects it.
+    expect(missing.checks.at(-1)!.message).toContain('--scope-groups "…" for the user scope, or --group-mode selected --groups "…" for the synced groups;');
   });
 
   it("reports an unknown tenant (AADSTS90002) with where to find the tenant ID", async () => {

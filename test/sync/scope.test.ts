@@ -105,6 +105,8 @@ describe.each(engines)("certificates, group scope and attribute groups (%s)", (e
       expect(run).toMatchObject({ status: "succeeded", counts: { groupsCreated: 1, warnings: 1 } });
       const { rows } = await sql<{ subject: string; after: { messages: string[] } }>`select subject, after from change_log where run_id = ${run.runId} and action = 'warning'`.execute(h.store.db);
       expect(rows).toEqual([{ subject: "Pilotes", after: { messages: [expect.stringMatching(/^Entra ID has no group "Pilotes"/)] } }]);
+      // The run's advice names this source's command, ready to copy.
+      expect(rows[0]!.after.messages[0]).toContain('(rollcall sources update selected --group-mode selected --groups "…" for the synced groups;');
     }
     const synced = await sql<{ name: string; external_id: string }>`select g.name, g.external_id from groups g join sources s on s.id = g.source_id where s.name = 'selected'`.execute(h.store.db);
     expect(synced.rows).toEqual([{ name: "Pilots", external_id: pilots.id }]);

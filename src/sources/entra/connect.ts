@@ -58,7 +58,7 @@ export async function testConnection(config: EntraConfig, credential: Credential
   checks.push(await probe(graph, "users", `/users?$top=1&$select=${userSelect(config).join(",")}`, "User.Read.All", config));
   if (needsGroups(config)) checks.push(await probe(graph, "groups", "/groups?$top=1&$select=id", "Group.Read.All"));
   const named = namedGroups(config);
-  if (named.length && checks.every((c) => c.ok)) checks.push(await findGroups(graph, named));
+  if (named.length && checks.every((c) => c.ok)) checks.push(await findGroups(graph, named, config));
   return done();
 }
 
@@ -80,7 +80,7 @@ export async function findDirectoryGroups(config: EntraConfig, credential: Crede
 }
 
 /** Whether each named group exists, as the sync matches them: an object ID, or a display name without case. */
-async function findGroups(graph: GraphClient, names: string[]): Promise<Check> {
+async function findGroups(graph: GraphClient, names: string[], config: EntraConfig): Promise<Check> {
   const missing: string[] = [];
   try {
     for (const name of names) if (!(await groupExists(graph, name))) missing.push(name);
@@ -88,7 +88,10 @@ async function findGroups(graph: GraphClient, names: string[]): Promise<Check> {
     return failedCheck("scope", error);
   }
   if (!missing.length) return { name: "scope", ok: true, code: null, message: `Found the groups the source names: ${names.join(", ")}` };
-  return { name: "scope", ok: false, code: "group_not_found", message: missingGroupsAdvice(missing) };
+  const gone = new Set(missing.map((m) => m.toLowerCase()));
+  const lacks = (list: string[]) => list.some((g) => gone.has(g.toLowerCase()));
+  const lists = [...(config.users === "groups" && lacks(config.scopeGroups) ? (["scope"] as const) : []), ...(config.groupMode === "selected" && lacks(config.groups) ? (["synced"] as const) : [])];
+  return { name: "scope", ok: false, code: "group_not_found", message: missingGroupsAdvice(missing, lists) };
 }
 
 async function probe(graph: GraphClient, name: "users" | "groups", path: string, permission: string, config?: EntraConfig): Promise<Check> {

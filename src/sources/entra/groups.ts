@@ -52,7 +52,11 @@ export async function searchGroups(graph: GraphClient, text: string, limit = 20)
     .sort((a, b) => a.displayName.localeCompare(b.displayName));
 }
 
-/** What to do about named groups Entra ID does not have (the connect check's and a failed run's message). */
-export function missingGroupsAdvice(missing: string[]): string {
-  return `Entra ID has no group ${missing.map((n) => `"${n}"`).join(", ")} (a display name, compared without case, or an object ID). Check the name in Microsoft Entra admin center > Groups: a group renamed there no longer matches its old name here, while its object ID always does. Then correct the source's groups (rollcall sources update NAME --groups "…", or the source's settings in the console).`;
+/**
+ * What to do about named groups Entra ID does not have (the connect check's and a failed run's message), with the
+ * flag that corrects each list naming them: the user scope's groups, the synced groups.
+ */
+export function missingGroupsAdvice(missing: string[], lists: ("scope" | "synced")[]): string {
+  const flags = lists.map((list) => (list === "scope" ? `--scope-groups "…" for the user scope` : `--group-mode selected --groups "…" for the synced groups`));
+  return `Entra ID has no group ${missing.map((n) => `"${n}"`).join(", ")} (a display name, compared without case, or an object ID). Check the name in Microsoft Entra admin center > Groups: a group renamed there no longer matches its old name here, while its object ID always does. Then correct the source's groups (rollcall sources update NAME ${flags.join(", or ")}; or the source's settings in the console).`;
 }
