@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import type { ImportReport } from "../../src/core/imports.ts";
@@ -139,6 +139,8 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     const garbage = await cli("import", write("garbage.csv", ""), "--workspace", "default-gb", "--json");
     expect(garbage.code).toBe(1);
     expect(JSON.parse(garbage.stderr)).toMatchObject({ error: { code: "import_invalid", message: "The file is empty." } });
+    const folder = await cli("import", dirname(path("nope.csv")), "--workspace", "default-gb", "--json");
+    expect([folder.code, folder.stdout, JSON.parse(folder.stderr).error.message]).toEqual([2, "", expect.stringMatching(/ is a folder: give the path of a CSV or Excel \(\.xlsx\) file$/)]);
     const noFile = await cli("import", "--workspace", "default-gb");
     expect(noFile.code).toBe(2);
     expect(noFile.stderr).toContain("give the CSV or .xlsx file");

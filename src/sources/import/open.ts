@@ -12,7 +12,9 @@ export async function openTable(path: string, options: { sheet?: string | undefi
   const head = Buffer.alloc(4);
   let size: number;
   try {
-    size = (await handle.stat()).size;
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new RollcallError("invalid_input", `${path} is ${stats.isDirectory() ? "a folder" : "not a file"}: give the path of a CSV or Excel (.xlsx) file`, { field: "file", value: path });
+    size = stats.size;
     await handle.read(head, 0, 4, 0);
   } finally {
     await handle.close();
