@@ -22,11 +22,14 @@ export function progressBar(enabled: boolean): { update(p: SyncProgress): void; 
       const total = p.phase === "planning" || p.phase === "applying" ? Math.max(1, p.toPlan) : Math.max(1, p.users);
       const value = p.phase === "planning" || p.phase === "applying" ? p.planned : p.users;
       const detail = p.phase === "fetching" ? `users fetched, ${p.groups} groups` : p.phase === "planning" ? `users planned, ${p.groups} groups listed` : "";
+      // The total first: drawn with the old one, a listing's bar read "11/1 users fetched".
       if (!started) {
         bar.start(total, value, { phase: p.phase.padEnd(9), detail });
         started = true;
-      } else bar.update(value, { phase: p.phase.padEnd(9), detail });
-      bar.setTotal(total);
+      } else {
+        bar.setTotal(total);
+        bar.update(value, { phase: p.phase.padEnd(9), detail });
+      }
     },
     stop() {
       if (started) bar.stop();
