@@ -43,6 +43,9 @@ describe("the token endpoint's transient errors", () => {
     const error = await provider(emulator.clientSecret).token().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RollcallError);
     expect((error as RollcallError).message).toContain("HTTP 503, temporarily_unavailable");
+    // An outage, not a refusal of the credentials.
+    expect((error as RollcallError).code).toBe("source_unreachable");
+    expect((error as RollcallError).message).toContain("the credentials were not refused");
     expect(tokenRequests()).toHaveLength(4);
   });
 

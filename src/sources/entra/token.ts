@@ -103,6 +103,11 @@ export function createTokenProvider(options: {
         continue;
       }
       if (!body.error) throw new RollcallError("source_unreachable", `The login endpoint ${tokenUrl} answered HTTP ${response.status} without an identity-platform error: check the source's login URL.`, { check: "token", status: response.status });
+      // Still busy or down after the retries: an outage of the identity platform, not a credentials problem.
+      if (response.status === 429 || response.status >= 500) {
+        const failure = tokenError(response.status, body as never);
+        throw new RollcallError("source_unreachable", `${failure.message}. The identity platform is busy or unavailable (after ${attempt} attempts); the credentials were not refused. Try again later.`, { ...failure.details, check: "network", status: response.status });
+      }
       throw tokenError(response.status, body as never);
     }
   }
