@@ -25,11 +25,20 @@ export async function syncSource(
  * change set is exactly the reviewed run's (otherwise it stops for a new review), and mark the reviewed run applied.
  */
 export async function approveRun(deps: { store: Store; secrets: SecretBox }, workspace: Workspace, runId: string, actor: string, options: Partial<RunnerOptions> = {}): Promise<RunSummary> {
-  const { rows } = await sql<{ name: string; status: string }>`select s.name, r.status from sync_runs r join sources s on s.id = r.source_id
+  const { rows } = await sql<{ name: string; status: string; later_id: string | null; later_status: string | null }>`
+    select s.name, r.status, later.id as later_id, later.status as later_status
+    from sync_runs r join sources s on s.id = r.source_id
+    left join lateral (select l.id, l.status from sync_runs l where l.source_id = r.source_id and not l.dry_run and l.started_at > r.started_at
+      and l.status in ('succeeded', 'stopped', 'applied') order by l.started_at desc limit 1) later on true
     where r.id = ${runId} and r.workspace_id = ${workspace.id}`.execute(deps.store.db);
   const run = rows[0];
   if (!run) throw new RollcallError("not_found", `run "${runId}" was not found`, { resource: "run", key: runId });
-  if (run.status !== "stopped") throw new RollcallError("invalid_input", `Run ${runId} is ${run.status}; only a run stopped at the deletion threshold can be approved`, { field: "status" });
+  if (run.status !== "stopped") throw new RollcallError("conflict", `Run ${runId} is ${run.status}, not waiting for a decision; only a run stopped at the deletion threshold can be approved`, { status: run.status });
+  // A later run planned from a newer directory: this run's change set is out of date, whatever Entra ID did since.
+  if (run.later_id) {
+    const what = run.later_status === "stopped" ? `run ${run.later_id} stopped for review after it, with the changes as they are now: approve or reject that one` : `run ${run.later_id} has synced the source since: sync again to see what is left to change`;
+    throw new RollcallError("conflict", `Run ${runId} is out of date: ${what}.`, { status: run.status, laterRun: run.later_id });
+  }
   // The run that applies the changes marks the reviewed one applied as it commits (runner.ts).
   return syncSource(deps, workspace, run.name, { trigger: "api", force: true, approves: runId, actor }, options);
 }

@@ -173,7 +173,7 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expectError(await as("GET", `${ws}/runs/not-a-run`), 404, "not_found");
     expectError(await as("GET", `${ws}/runs/00000000-0000-4000-8000-000000000000`), 404, "not_found");
     expectError(await as("GET", `${ws}/runs?limit=0`), 400, "invalid_input", ["limit"]);
-    expectError(await as("POST", `${ws}/runs/${runs.body.items[0].id}/approve`), 400, "invalid_input");
+    expectError(await as("POST", `${ws}/runs/${runs.body.items[0].id}/approve`), 409, "conflict");
   });
 
   it("a run stopped at the deletion threshold keeps its planned changes; approving applies exactly those", async () => {
@@ -200,8 +200,8 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect((await as("GET", `${ws}/runs/${stopped.id}`)).body.status).toBe("applied");
     expect(await enabledSynced()).toBe(enabled - 8);
     const again = await as("POST", `${ws}/runs/${stopped.id}/approve`);
-    expectError(again, 400, "invalid_input");
-    expect(again.body.error.message).toMatch(/is applied; only a run stopped at the deletion threshold can be approved/);
+    expectError(again, 409, "conflict");
+    expect(again.body.error.message).toMatch(/is applied, not waiting for a decision; only a run stopped at the deletion threshold can be approved/);
     // Nor can it be rejected any more: it is not waiting for a decision, and stays applied.
     const rejected = await as("POST", `${ws}/runs/${stopped.id}/reject`);
     expectError(rejected, 409, "conflict");
@@ -224,6 +224,10 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect(retried.changes.filter((c: { action: string }) => c.action === "disable")).toHaveLength(8);
     expect(await enabledSynced()).toBe(enabled);
     expect((await as("GET", `${ws}/runs/${stopped.id}`)).body.status).toBe("stopped");
+    // The first review is out of date now: approving it again points at the newer one rather than running again.
+    const stale = await as("POST", `${ws}/runs/${stopped.id}/approve`);
+    expectError(stale, 409, "conflict");
+    expect(stale.body.error).toMatchObject({ message: `Run ${stopped.id} is out of date: run ${retried.id} stopped for review after it, with the changes as they are now: approve or reject that one.`, details: { laterRun: retried.id } });
 
     expect((await as("POST", `${ws}/runs/${stopped.id}/reject`)).body.status).toBe("rejected");
     expectError(await as("POST", `${ws}/runs/${stopped.id}/reject`), 409, "conflict");
