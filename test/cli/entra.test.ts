@@ -156,6 +156,14 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     expect(cleared.code, cleared.stderr).toBe(0);
     expect(cleared.stdout).toContain("endpoints:   login https://login.microsoftonline.com, Graph https://graph.microsoft.com (global cloud)");
     expect(await config()).toMatchObject({ country: null, loginUrl: null, graphUrl: null });
+
+    // A mapping into a property Graph does not have is refused; FIELD= removes a mapping.
+    const bad = await cli("sources", "update", "revert", "--map", "cardNumbers=onPremisesExtensionAttributes.extensionAttribute99", "--map", "jobTitle=department.name");
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining("onPremisesExtensionAttributes has extensionAttribute1 to extensionAttribute15, not extensionAttribute99")]);
+    expect(bad.stderr).toContain('department is a single value: map it without ".name"');
+    expect((await cli("sources", "update", "revert", "--map", "cardNumbers=onPremisesExtensionAttributes.extensionAttribute15", "--map", "jobTitle=companyName")).code).toBe(0);
+    expect((await cli("sources", "update", "revert", "--map", "cardNumbers=")).code).toBe(0);
+    expect((await config()).mapping).toEqual({ jobTitle: "companyName" });
   });
 
   it("checks a certificate and its private key when the source is added or updated", async () => {

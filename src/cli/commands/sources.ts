@@ -36,7 +36,7 @@ function withSourceFlags(command: Command): Command {
     .option("--country <CC>", "default country for reading local phone numbers")
     .option("--no-country", "no default country (local phone numbers are then not read)")
     .addOption(new Option("--on-remove <action>", "what happens to users deleted in Entra or out of scope").choices(["disable", "delete", "keep"]))
-    .option("--map <FIELD=PROPERTY>", "map a Graph user property to a Rollcall field (repeatable), e.g. cardNumbers=onPremisesExtensionAttributes.extensionAttribute10", collect)
+    .option("--map <FIELD=PROPERTY>", "map a Graph user property to a Rollcall field (repeatable), e.g. cardNumbers=onPremisesExtensionAttributes.extensionAttribute10; FIELD= removes the field's mapping", collect)
     .option("--schedule <every>", "automatic sync: an interval (24h, 30m), a cron expression, or off")
     .option("--full-every <interval>", "full reconciliation interval (default 7d)")
     .option("--deletion-threshold-percent <n>", "stop a run removing more than this % of the source's users (default 10)")
@@ -81,7 +81,9 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
     for (const pair of flags.map as string[]) {
       const at = pair.indexOf("=");
       if (at <= 0) throw invalidInput([{ field: "mapping", message: `"${pair}" must be FIELD=GRAPH_PROPERTY`, value: pair }]);
-      mapping[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+      const [field, property] = [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+      if (property === "") delete mapping[field]; // FIELD= goes back to the default (or to no mapping)
+      else mapping[field] = property;
     }
     c.mapping = mapping;
   }

@@ -36,7 +36,22 @@ export const defaultMapping: Record<string, string> = {
   enabled: "accountEnabled",
 };
 
-const graphProperty = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$/, "must be a Graph user property, e.g. employeeId or onPremisesExtensionAttributes.extensionAttribute1");
+/** User properties Graph gives as one value: a dotted path into one reads nothing, so it is refused. */
+const singleValued = new Set([...Object.values(defaultMapping), "officeLocation", "companyName", "city", "country", "state", "streetAddress", "postalCode", "usageLocation", "employeeType", "onPremisesSamAccountName", "onPremisesImmutableId", "mailNickname", "userType", "faxNumber", "otherMails", "proxyAddresses", "employeeHireDate"]);
+
+const graphProperty = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$/, "must be a Graph user property, e.g. employeeId or onPremisesExtensionAttributes.extensionAttribute1")
+  .superRefine((path, ctx) => {
+    const [parent, child] = path.split(".");
+    if (child === undefined) return;
+    // https://learn.microsoft.com/graph/api/resources/onpremisesextensionattributes: extensionAttribute1 to 15.
+    if (parent === "onPremisesExtensionAttributes" && !/^extensionAttribute([1-9]|1[0-5])$/.test(child)) {
+      ctx.addIssue({ code: "custom", message: `onPremisesExtensionAttributes has extensionAttribute1 to extensionAttribute15, not ${child}` });
+    } else if (singleValued.has(parent!)) {
+      ctx.addIssue({ code: "custom", message: `${parent} is a single value: map it without ".${child}"` });
+    }
+  });
 const fieldName = z.string().refine((f) => (mappableFields as readonly string[]).includes(f) || /^custom:[A-Za-z0-9_.-]{1,64}$/.test(f), {
   message: `must be one of ${mappableFields.join(", ")} or custom:NAME`,
 });
