@@ -65,6 +65,9 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     const updated = await as("PATCH", `${ws}/sources/corp`, { onRemove: "keep", deletionThreshold: { percent: 10, count: 5 } });
     expect(updated.body.config).toMatchObject({ onRemove: "keep", deletionThreshold: { percent: 10, count: 5 }, groupMode: "all" });
     expectError(await as("PATCH", `${ws}/sources/corp`, { onRemove: "shred" }), 400, "invalid_input", ["onRemove"]);
+    const threshold = await as("PATCH", `${ws}/sources/corp`, { deletionThreshold: { percent: 150, count: 2.5 } });
+    expectError(threshold, 400, "invalid_input", ["deletionThreshold.percent", "deletionThreshold.count"]);
+    expect(threshold.body.error.details.fields.map((f: { message: string }) => f.message)).toEqual(["must be a number from 0 to 100 (the share of the source's users)", "must be a whole number of users, 0 or more"]);
     expect((await as("GET", `${ws}/sources/corp`)).body.config.onRemove).toBe("keep");
     await as("PATCH", `${ws}/sources/corp`, { onRemove: "disable" });
     // Renamed (by name or id), and back; a bad or reserved name is refused at the field.

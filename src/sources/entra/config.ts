@@ -93,7 +93,13 @@ export const entraConfigObject = z
     country: z.string().refine(isCountryCode, "must be an ISO 3166 two-letter country code").transform((c) => c.toUpperCase()).nullable().default(null),
     onRemove: z.enum(["disable", "delete", "keep"]).default("disable"),
     linkByEmail: z.boolean().default(true),
-    deletionThreshold: z.object({ percent: z.number().min(0).max(100), count: z.number().int().min(0) }).strict().default({ percent: 10, count: 20 }),
+    deletionThreshold: z
+      .object({
+        percent: z.number({ error: "must be a number from 0 to 100 (the share of the source's users)" }).min(0, "must be a number from 0 to 100 (the share of the source's users)").max(100, "must be a number from 0 to 100 (the share of the source's users)"),
+        count: z.number({ error: "must be a whole number of users, 0 or more" }).int("must be a whole number of users, 0 or more").min(0, "must be a whole number of users, 0 or more"),
+      })
+      .strict()
+      .default({ percent: 10, count: 20 }),
     schedule: scheduleSchema.nullable().default(null),
     fullEveryMs: z.number().int().min(3_600_000).default(7 * day),
     /** "Use as authentication server": this source's users sign in with Microsoft (OIDC, see src/auth). */
