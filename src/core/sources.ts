@@ -23,6 +23,8 @@ export interface SourceStatus {
   /** With its counts: a run's conflicts and warnings are what still needs an admin's eye (each run plans them again). */
   lastRun: { id: string; status: string; mode: string; dryRun: boolean; counts: Record<string, number>; startedAt: string; finishedAt: string | null } | null;
   running: string | null;
+  /** The newest real run, when it stopped at the deletion threshold and waits for an admin to approve or reject it (a preview after it does not hide it). */
+  awaitingReview: string | null;
   nextRunAt: string | null;
 }
 
@@ -162,11 +164,13 @@ export async function loadSourceForSync(ctx: Pick<SourceContext, "db" | "workspa
 
 async function present(ctx: Pick<WorkspaceContext, "db">, row: SourceRow): Promise<Source> {
   const config = parseEntraConfig(row.config);
-  const { rows } = await sql<{ users: number; groups: number; next_run_at: Date | null; running: string | null }>`
+  const { rows } = await sql<{ users: number; groups: number; next_run_at: Date | null; running: string | null; awaiting_review: string | null }>`
     select (select count(*)::int from users where source_id = ${row.id}) as users,
            (select count(*)::int from groups where source_id = ${row.id}) as groups,
            (select next_run_at from source_state where source_id = ${row.id}) as next_run_at,
-           (select id::text from sync_runs where source_id = ${row.id} and status = 'running' order by started_at desc limit 1) as running`.execute(ctx.db);
+           (select id::text from sync_runs where source_id = ${row.id} and status = 'running' order by started_at desc limit 1) as running,
+           (select case when status = 'stopped' then id::text end from sync_runs
+             where source_id = ${row.id} and not dry_run and status <> 'running' order by started_at desc limit 1) as awaiting_review`.execute(ctx.db);
   const s = rows[0]!;
   const last = await ctx.db.selectFrom("sync_runs").select(["id", "status", "mode", "dry_run", "counts", "started_at", "finished_at"]).where("source_id", "=", row.id).orderBy("started_at", "desc").limit(1).executeTakeFirst();
   const set = row.secret_ciphertext !== null;
@@ -181,6 +185,7 @@ async function present(ctx: Pick<WorkspaceContext, "db">, row: SourceRow): Promi
       syncedGroups: s.groups,
       lastRun: last ? { id: last.id, status: last.status, mode: last.mode, dryRun: last.dry_run, counts: last.counts ?? {}, startedAt: new Date(last.started_at).toISOString(), finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null } : null,
       running: s.running,
+      awaitingReview: s.awaiting_review,
       nextRunAt: config.schedule && s.next_run_at ? new Date(s.next_run_at).toISOString() : null,
     },
     createdAt: new Date(row.created_at).toISOString(),

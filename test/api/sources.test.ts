@@ -193,6 +193,9 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     const someone = (await as("GET", `${ws}/users/${encodeURIComponent(planned[0].subject)}/changes`)).body.items;
     expect(someone.map((c: { action: string }) => c.action)).toContain("create");
     expect(someone.map((c: { action: string }) => c.action)).not.toContain("disable");
+    // A preview after it does not hide it: the source still says a run waits for review.
+    const preview = await finished((await as("POST", `${ws}/sources/corp/sync`, { dryRun: true })).body.id);
+    expect((await as("GET", `${ws}/sources/corp`)).body.status).toMatchObject({ lastRun: { id: preview.id, dryRun: true }, awaitingReview: stopped.id });
 
     const approved = await as("POST", `${ws}/runs/${stopped.id}/approve`);
     expect(approved.status).toBe(202);
@@ -201,6 +204,7 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     const key = (c: { action: string; subject: string }) => `${c.action} ${c.subject}`;
     expect(applied.changes.map(key).sort()).toEqual(stopped.changes.map(key).sort());
     expect((await as("GET", `${ws}/runs/${stopped.id}`)).body.status).toBe("applied");
+    expect((await as("GET", `${ws}/sources/corp`)).body.status.awaitingReview).toBeNull();
     expect(await enabledSynced()).toBe(enabled - 8);
     const again = await as("POST", `${ws}/runs/${stopped.id}/approve`);
     expectError(again, 409, "conflict");

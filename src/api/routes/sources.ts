@@ -54,6 +54,7 @@ const sourceResponse = z
         .object({ id: z.string(), status: z.string(), mode: z.string(), dryRun: z.boolean(), counts: z.record(z.string(), z.number()), startedAt: iso, finishedAt: iso.nullable() })
         .nullable(),
       running: z.string().nullable(),
+      awaitingReview: z.string().nullable().describe("the newest real run, when it stopped at the deletion threshold and waits for approve or reject"),
       nextRunAt: iso.nullable(),
     }),
     createdAt: iso,

@@ -169,7 +169,8 @@ export function describeSource(s: Source): string {
     `  on removal:  ${c.onRemove}; threshold > ${c.deletionThreshold.percent}% and > ${c.deletionThreshold.count} users`,
     `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${c.schedule.everyMs / 3_600_000}h` : c.schedule.cron) : "off"}${s.status.nextRunAt ? ` (next ${s.status.nextRunAt})` : ""}`,
     `  synced:      ${s.status.syncedUsers} users, ${s.status.syncedGroups} groups`,
-    `  last run:    ${s.status.lastRun ? `${s.status.lastRun.status} (${s.status.lastRun.mode}, ${s.status.lastRun.startedAt}, run ${s.status.lastRun.id})` : "never"}`,
+    `  last run:    ${s.status.lastRun ? `${s.status.lastRun.status}${s.status.lastRun.dryRun ? " (dry run)" : ""} (${s.status.lastRun.mode}, ${s.status.lastRun.startedAt}, run ${s.status.lastRun.id})` : "never"}`,
+    ...(s.status.awaitingReview ? [`  review:      run ${s.status.awaitingReview} stopped at the deletion threshold: \`rollcall runs show ${s.status.awaitingReview}\`, then \`rollcall runs approve\` or \`reject\` it`] : []),
   ].join("\n");
 }
 

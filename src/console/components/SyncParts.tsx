@@ -160,6 +160,11 @@ export function SourceStats({ workspace, source }: { workspace: string; source: 
             <>
               <span title={last.startedAt}>{relativeTime(last.startedAt)}</span> <Badge tone={statusTone(last.status)}>{statusText(last)}</Badge>
               <NeedsAttention workspace={workspace} run={last} />
+              {s.awaitingReview && s.awaitingReview !== last.id ? (
+                <span className="attention">
+                  <Link to={wsPath(workspace, `/runs/${s.awaitingReview}`)}>A stopped run needs review</Link>
+                </span>
+              ) : null}
             </>
           ) : (
             "never"
