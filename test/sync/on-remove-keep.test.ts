@@ -3,6 +3,7 @@ import { engines } from "../support/db.ts";
 import { openHarness, type Harness } from "./harness.ts";
 import { getUser, updateUser } from "../../src/core/users.ts";
 import { listChanges } from "../../src/core/change-log.ts";
+import { describeSummary } from "../../src/cli/commands/sync.ts";
 
 describe.each(engines)("--on-remove keep (%s)", (engine) => {
   let h: Harness;
@@ -23,6 +24,8 @@ describe.each(engines)("--on-remove keep (%s)", (engine) => {
     t.removeMember(it.id, leaves!.id);
     const run = await h.sync("corp");
     expect(run).toMatchObject({ mode: "delta", status: "succeeded", counts: { released: 1, unchanged: 0, disabled: 0 } });
+    // The CLI's summary says so, where the disables and deletes are.
+    expect(describeSummary(run)).toContain("0 deleted, 1 released (left the source, kept: --on-remove keep), 0 unchanged");
     const kept = await getUser(h.ctx, leaves!.userPrincipalName);
     expect(kept).toMatchObject({ enabled: true, source: { type: "manual", name: "corp", externalId: leaves!.id } });
     expect(kept.tags).toContain("Manual");
