@@ -2,14 +2,14 @@ import { randomUUID } from "node:crypto";
 import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
 import { CopyEncoder } from "../storage/copy-format.ts";
-import { analyzeStaging, clashTargets, currentPinHashes, dropRows, findClashes, matchExisting, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
+import { analyzeStaging, clashTargets, currentPinHashes, dropRows, findClashes, holderRows, matchExisting, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
 import { analyzeApplied, applyStaged, classify, countActions, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
 import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/queries/import-new-users.ts";
 import type { ImportSource } from "../sources/import/source.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
 import { hashSecret, verifySecret } from "../security/hashing.ts";
 import type { WorkspaceContext } from "./context.ts";
-import { buildReport, clashProblem, type ImportReport } from "./import-report.ts";
+import { buildReport, clashProblem, releasableHolders, releasedClashes, type ImportReport } from "./import-report.ts";
 import { NewUsersBatches, type NewUsersBatch } from "./import-new-users.ts";
 import type { ImportOptions, ImportProgress } from "./imports.ts";
 
@@ -196,10 +196,7 @@ export class ImportPass {
     const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id) : 0;
     progress("checking", 1, 2, "conflicts");
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
-    const clashes = await findClashes(db, batch.rows, scope, 100_000);
-    this.addProblems(clashes.map((c) => clashProblem(c, this.source.mapping, this.sourceName)));
-    const dropped = [...new Set(clashes.map((c) => c.row_no))];
-    await dropRows(db, this.runId, dropped);
+    const dropped = await this.dropClashing(db, batch, scope);
     if (matched === 0) batch.planned = { create: batch.staged - dropped.length };
     for (const row of this.invalidRows) batch.pins.delete(row);
     progress("checking", 2, 2);
@@ -220,6 +217,23 @@ export class ImportPass {
     progress("planning", 2, 2);
     lap("plan");
     return report;
+  }
+
+  /**
+   * Reports and drops the batch's rows that clash with the directory; returns their row numbers. A card or alias
+   * whose holder's own row gives it up is no clash, unless that row is dropped too: then the rows are checked again.
+   */
+  private async dropClashing(db: Db, batch: StagedBatch, scope: Parameters<typeof findClashes>[2]): Promise<number[]> {
+    const dropped: number[] = [];
+    for (;;) {
+      const clashes = await findClashes(db, batch.rows, scope, 100_000);
+      const { stopping, releasing } = releasedClashes(clashes, await holderRows(db, this.runId, releasableHolders(clashes)));
+      this.addProblems(stopping.map((c) => clashProblem(c, this.source.mapping, this.sourceName)));
+      const rows = [...new Set(stopping.map((c) => c.row_no))];
+      await dropRows(db, this.runId, rows);
+      dropped.push(...rows);
+      if (!rows.some((row) => releasing.has(row))) return dropped;
+    }
   }
 
   /** Writes a planned batch (inside the import's transaction). */

@@ -1,4 +1,4 @@
-import type { Clash } from "../storage/queries/imports.ts";
+import type { Clash, HolderRow } from "../storage/queries/imports.ts";
 import type { ColumnMapping } from "../sources/import/mapping.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
 import type { TableFile } from "../sources/import/table.ts";
@@ -111,6 +111,41 @@ export function diff(before: Record<string, unknown>, after: Record<string, unkn
     if (JSON.stringify(before[key] ?? null) !== JSON.stringify(after[key] ?? null)) changes[key] = { before: before[key] ?? null, after: after[key] ?? null };
   }
   return changes;
+}
+
+/**
+ * Sets apart the clashes on a card or alias that its holder gives up in this same import: the holder's own row
+ * leaves it without that value (a swap, or a move to another user), so once the import is applied the value is
+ * the row's alone. A value is released only if every row describing its holder gives it up. `releasing`: the rows
+ * that release one; should one of them be dropped after all, the value stays where it is. Pure.
+ */
+export function releasedClashes(clashes: Clash[], holders: HolderRow[]): { stopping: Clash[]; releasing: Set<number> } {
+  const rowsOf = new Map<string, HolderRow[]>();
+  for (const row of holders) rowsOf.set(row.user_id, [...(rowsOf.get(row.user_id) ?? []), row]);
+  const stopping: Clash[] = [];
+  const releasing = new Set<number>();
+  for (const clash of clashes) {
+    const rows = releasable(clash) ? rowsOf.get(clash.holder_id!) : undefined;
+    if (rows?.every((row) => !keeps(row, clash))) rows.forEach((row) => releasing.add(row.row_no));
+    else stopping.push(clash);
+  }
+  return { stopping, releasing };
+}
+
+/** The users holding a card or alias that a row claims: those that might give it up. */
+export function releasableHolders(clashes: Clash[]): string[] {
+  return [...new Set(clashes.filter(releasable).map((c) => c.holder_id!))];
+}
+
+function releasable(clash: Clash): boolean {
+  return clash.kind === "holder" && clash.holder_id !== null && (clash.field === "cardNumbers" || clash.field === "aliases");
+}
+
+/** Whether the row leaves its user holding the clash's value (aliases compare without case, as their key does). */
+function keeps(row: HolderRow, clash: Clash): boolean {
+  if (clash.field === "cardNumbers") return (row.card_numbers ?? []).includes(clash.value);
+  const key = clash.value.toLowerCase();
+  return (row.aliases ?? []).some((alias) => alias.toLowerCase() === key);
 }
 
 export function clashProblem(clash: Clash, mapping: ColumnMapping, sourceName: string): ImportProblem {

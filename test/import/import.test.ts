@@ -241,11 +241,61 @@ describe.each(engines)("importing users on %s", (engine) => {
     ]);
     expect(refused.counts.created).toBe(0);
 
+    // Taken over, By Hand keeps only 777: 888 moves to the new user.
     const takeover = await importFile(ctx, path, { updateExisting: true, partial: true });
-    expect(takeover.problems.map((p) => [p.row, p.field])).toEqual([[2, "email"], [4, "cardNumbers"]]);
+    expect(takeover.problems.map((p) => [p.row, p.field])).toEqual([[2, "email"]]);
     const taken = await getUser(ctx, manual.id);
     expect(taken).toMatchObject({ displayName: "Hand Changed", source: { type: "import", name: "staff.csv" }, tags: ["Imported"], cardNumbers: ["777"] });
+    expect((await getUser(ctx, "other@example.com")).cardNumbers).toEqual(["888"]);
     expect((await getUser(ctx, "synced@example.com")).displayName).toBe("Synced");
+  });
+
+  it("swaps or moves cards and aliases between users the import updates, and refuses a value its holder keeps", async () => {
+    const ctx = await newWorkspace();
+    const source = { sourceName: "ri" };
+    const header = "Email,Display name,Department,Card,Aliases\n";
+    const rows = (r1: string, r2: string) => file("ri.csv", `${header}r1@ri.com,R One,Ops,${r1}\nr2@ri.com,R Two,Ops,${r2}\n`);
+    await importFile(ctx, await rows("0001,rone", "0002,rtwo"), source);
+    const held = async () => [await getUser(ctx, "r1@ri.com"), await getUser(ctx, "r2@ri.com")].map((u) => [u.cardNumbers, u.aliases]);
+
+    const swap = await rows("0002,RTWO", "0001,rone2");
+    const preview = await importFile(ctx, swap, { ...source, dryRun: true });
+    expect(preview).toMatchObject({ problems: [], counts: { updated: 2, invalid: 0 } });
+    expect(await importFile(ctx, swap, source)).toMatchObject({ applied: true, problems: [], counts: { updated: 2 } });
+    expect(await held()).toEqual([[["0002"], ["RTWO"]], [["0001"], ["rone2"]]]);
+    const log = await store.db.selectFrom("change_log").select(["subject", "before", "after"]).where("workspace_id", "=", ctx.workspace.id).where("action", "=", "update").orderBy("id").execute();
+    expect(log).toEqual([
+      { subject: "r1@ri.com", before: { aliases: ["rone"], cardNumbers: ["0001"] }, after: { aliases: ["RTWO"], cardNumbers: ["0002"] } },
+      { subject: "r2@ri.com", before: { aliases: ["rtwo"], cardNumbers: ["0002"] }, after: { aliases: ["rone2"], cardNumbers: ["0001"] } },
+    ]);
+
+    // A move: R Two gives 0001 up for a new card, R One takes it. In batches of one row, the giver's row first.
+    expect(await importFile(ctx, await rows("0001,RTWO", "0009,rone2"), source)).toMatchObject({ applied: true, counts: { updated: 2 } });
+    const back = await file("back.csv", `${header}r2@ri.com,R Two,Ops,0003,rone2\nr1@ri.com,R One,Ops,0009,RTWO\n`);
+    expect(await importFile(ctx, back, { ...source, batchRows: 1 })).toMatchObject({ applied: true, counts: { updated: 2 } });
+    expect(await held()).toEqual([[["0009"], ["RTWO"]], [["0003"], ["rone2"]]]);
+
+    // Held by a user the import does not change, or whose own row is refused (synced from Entra ID): still taken.
+    await createUser(ctx, { email: "hand@ri.com", displayName: "By Hand", cardNumbers: ["0777"] });
+    const synced = await store.db.insertInto("users").values({ workspace_id: ctx.workspace.id, email: "synced@ri.com", display_name: "Synced", source_type: "entra", source_name: "Contoso", custom_attributes: "{}" }).returning("id").executeTakeFirstOrThrow();
+    await store.db.insertInto("user_identifiers").values({ workspace_id: ctx.workspace.id, kind: "card", key: "0555", value: "0555", user_id: synced.id, position: 0 }).execute();
+    const taken = await file("taken.csv", `${header}r1@ri.com,R One,Ops,0777,RTWO\nr2@ri.com,R Two,Ops,0555,rone2\nsynced@ri.com,Synced,Ops,,\n`);
+    const refused = await importFile(ctx, taken, { ...source, partial: true });
+    expect(refused.problems.map((p) => [p.row, p.field, p.message.match(/^"\d+" already belongs to (By Hand|Synced)/)?.[1] ?? p.message])).toEqual([
+      [2, "cardNumbers", "By Hand"], [3, "cardNumbers", "Synced"], [4, "email", expect.stringContaining('Entra ID source "Contoso"')],
+    ]);
+    expect(refused.applied).toBe(false);
+    expect(await held()).toEqual([[["0009"], ["RTWO"]], [["0003"], ["rone2"]]]);
+  });
+
+  it("swaps cards between users added by hand when the import takes them over", async () => {
+    const ctx = await newWorkspace();
+    const one = await createUser(ctx, { email: "r1@ri.com", displayName: "R One", cardNumbers: ["0001"], aliases: ["one"] });
+    const two = await createUser(ctx, { email: "r2@ri.com", displayName: "R Two", cardNumbers: ["0002"], aliases: ["two"] });
+    const swap = await file("swap.csv", "Email,Display name,Department,Card,Aliases\nr1@ri.com,R One,Ops,0002,two\nr2@ri.com,R Two,Ops,0001,one\n");
+    expect(await importFile(ctx, swap, { updateExisting: true })).toMatchObject({ applied: true, problems: [], counts: { updated: 2 } });
+    expect((await getUser(ctx, one.id)).cardNumbers).toEqual(["0002"]);
+    expect((await getUser(ctx, two.id)).aliases).toEqual(["one"]);
   });
 
   it("treats users of another import file as a conflict unless --source names that file or --update-existing is given", async () => {

@@ -191,6 +191,26 @@ export async function findClashes(
   return clashes;
 }
 
+/** A staged row of the run that matched a user: what it leaves that user holding (null: none). */
+export interface HolderRow {
+  row_no: number;
+  user_id: string;
+  card_numbers: string[] | null;
+  aliases: string[] | null;
+}
+
+/**
+ * The run's staged rows (of every batch staged so far) that describe the given users. One scan of the run's rows:
+ * no index leads from a user to its staged row (migration 014), and this is asked only when some value is held.
+ */
+export async function holderRows(db: Db, runId: string, userIds: string[]): Promise<HolderRow[]> {
+  if (userIds.length === 0) return [];
+  const { rows } = await sql<HolderRow>`
+    SELECT row_no, user_id, card_numbers, aliases FROM import_rows
+    WHERE run_id = ${runId} AND user_id = ANY(${userIds}::uuid[])`.execute(db);
+  return rows;
+}
+
 export async function dropRows(db: Db, runId: string, rowNumbers: number[]): Promise<void> {
   if (rowNumbers.length) await sql`DELETE FROM import_rows WHERE run_id = ${runId} AND row_no = ANY(${rowNumbers}::int[])`.execute(db);
 }
