@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { RollcallError, invalidInput, notFound, type FieldProblem } from "../errors.ts";
 import {
   createUserSchema,
+  mergeCustomAttributes,
   normaliseUserFields,
   systemTags,
   updateUserSchema,
@@ -58,7 +59,8 @@ async function recordWarnings(trx: WorkspaceContext["db"], ctx: WorkspaceContext
 export async function createUser(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<SavedUser> {
   const parsed = createUserSchema.safeParse(raw);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
-  const { value, problems, warnings: lost } = normaliseUserFields(parsed.data, ctx.workspace.defaultCountry);
+  const { customAttributes, ...fields } = parsed.data;
+  const { value, problems, warnings: lost } = normaliseUserFields(fields, ctx.workspace.defaultCountry);
   const warnings = warningLines(lost);
   if (!value.email && !value.userPrincipalName) {
     problems.push({ field: "email", message: "is required (or give a userPrincipalName)" });
@@ -88,7 +90,7 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
           preferred_language: value.preferredLanguage ?? null,
           enabled: value.enabled ?? true,
           pin_hash: pinHash,
-          custom_attributes: JSON.stringify(value.customAttributes ?? {}),
+          custom_attributes: JSON.stringify(mergeCustomAttributes({}, customAttributes ?? {})),
           source_type: source.type,
           source_name: source.name,
           source_id: source.id,
@@ -112,7 +114,7 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
   const parsed = updateUserSchema.safeParse(raw);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
   const before = await getUser(ctx, key);
-  const input = parsed.data;
+  const { customAttributes, ...input } = parsed.data;
   if (before.source.type === "entra") {
     const owned = sourceOwnedFields.filter((f) => f in input);
     if (owned.length) {
@@ -147,7 +149,7 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
         ...("preferredLanguage" in value && { preferred_language: value.preferredLanguage ?? null }),
         ...(value.enabled !== undefined && { enabled: value.enabled }),
         ...(pinHash !== undefined && { pin_hash: pinHash }),
-        ...(value.customAttributes && { custom_attributes: JSON.stringify(value.customAttributes) }),
+        ...(customAttributes && { custom_attributes: JSON.stringify(mergeCustomAttributes(before.customAttributes, customAttributes)) }),
         ...(value.tags && { tags: unique([systemTags[before.source.type], ...value.tags]) }),
       };
       await trx.updateTable("users").set({ ...set, updated_at: sql`now()` }).where("id", "=", before.id).execute();

@@ -42,8 +42,9 @@ const settingLabels: Record<string, string> = {
   fullEveryMs: "Full sync every (ms)", signIn: "Sign in with Microsoft", secretExpiresOn: "Secret expires on", credential: "Credential",
 };
 
-/** A field's label; a source setting ("config.groupMode") reads "Setting: Group mode". */
+/** A field's label; a source setting ("config.groupMode") reads "Setting: Group mode", a custom attribute "Custom attribute “site”". */
 export function fieldLabel(key: string): string {
+  if (key.startsWith("customAttributes.")) return `Custom attribute “${key.slice(17)}”`;
   if (key.startsWith("config.")) {
     const setting = key.slice(7);
     return `Setting: ${settingLabels[setting] ?? setting.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`).replace(/^./, (c) => c.toUpperCase())}`;
@@ -65,20 +66,29 @@ export function showValue(value: unknown): string {
 
 const asRecord = (value: unknown) => (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
 
-/** A source's settings (`config`) are compared setting by setting, as "config.groupMode". */
-function withSettings(record: Record<string, unknown>): Record<string, unknown> {
-  const { config, ...rest } = record;
-  if (!config || typeof config !== "object") return record;
-  return { ...rest, ...Object.fromEntries(Object.entries(config).map(([k, v]) => [`config.${k}`, v])) };
+/** Fields compared key by key: a source's settings, as "config.groupMode", and a user's custom attributes, as "customAttributes.site". */
+const nestedFields = ["config", "customAttributes"];
+
+function withNested(record: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (nestedFields.includes(key) && value && typeof value === "object" && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) out[`${key}.${k}`] = v;
+    } else out[key] = value;
+  }
+  return out;
 }
+
+/** The field a key of withNested belongs to ("customAttributes.site": customAttributes), as a sync's `changed` names it. */
+const fieldOf = (key: string) => nestedFields.find((field) => key.startsWith(`${field}.`)) ?? key;
 
 /** What changed between two snapshots, field by field. */
 export function diffFields(before: unknown, after: unknown): FieldChange[] {
-  const b = withSettings(asRecord(before));
-  const a = withSettings(asRecord(after));
+  const b = withNested(asRecord(before));
+  const a = withNested(asRecord(after));
   // A sync's log entry names the fields it changed; show those only (the rest is bookkeeping).
   const changed = Array.isArray(a.changed) ? new Set((a.changed as unknown[]).map(String)) : null;
-  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !notFields.has(k) && (!changed || changed.has(k)));
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !notFields.has(k) && (!changed || changed.has(fieldOf(k))));
   return keys.filter((k) => JSON.stringify(b[k] ?? null) !== JSON.stringify(a[k] ?? null)).map((k) => ({ field: k, from: showValue(b[k]), to: showValue(a[k]) }));
 }
 

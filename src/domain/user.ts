@@ -113,9 +113,33 @@ export function withinFieldLimits(fields: Record<string, unknown>): boolean {
 }
 
 export type UserFields = z.infer<typeof userFieldsSchema>;
+
+/** Custom attributes as the API and the CLI change them: a JSON merge patch (RFC 7396) of the user's. */
+const customAttributesPatch = z.record(z.string().max(customAttributeLimits.name), z.string().max(customAttributeLimits.value).nullable());
 // `required()` would answer a missing display name with zod's "expected nonoptional"; the field's own schema says it in words.
-export const createUserSchema = userFieldsSchema.partial().extend({ displayName }).strict();
-export const updateUserSchema = userFieldsSchema.partial().strict();
+export const createUserSchema = userFieldsSchema
+  .partial()
+  .extend({ displayName, customAttributes: customAttributesPatch.describe("a key given as null is not set").optional() })
+  .strict();
+export const updateUserSchema = userFieldsSchema
+  .partial()
+  .extend({
+    customAttributes: customAttributesPatch
+      .describe("merged into the user's key by key (JSON merge patch, RFC 7396): a key given is set, a key given as null is removed, the keys not given stay as they are")
+      .optional(),
+  })
+  .strict();
+
+/** A user's custom attributes once `patch` is merged in: keys set to null are removed, keys not given kept. Pure. */
+export function mergeCustomAttributes(current: Record<string, string>, patch: Record<string, string | null>): Record<string, string> {
+  // A Map, not assignment: a key such as "__proto__" stays an attribute.
+  const merged = new Map(Object.entries(current));
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) merged.delete(key);
+    else merged.set(key, value);
+  }
+  return Object.fromEntries(merged);
+}
 export type CreateUserInput = z.infer<typeof createUserSchema>;
 export type UpdateUserInput = z.infer<typeof updateUserSchema>;
 

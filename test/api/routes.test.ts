@@ -96,15 +96,21 @@ describe.each(engines)("API routes on %s", (engine) => {
     const updated = await as("PATCH", `workspaces/acme/users/${id}`, { department: "Engineering", jobTitle: "Analyst" });
     expect(updated).toMatchObject({ status: 200, body: { department: "Engineering", jobTitle: "Analyst", displayName: "Ada Lovelace" } });
 
+    // customAttributes is a JSON merge patch: the keys sent are set, null removes one, the others stay.
+    expect((await as("PATCH", `workspaces/acme/users/${id}`, { customAttributes: { a: "1" } })).body.customAttributes).toEqual({ a: "1" });
+    expect((await as("PATCH", `workspaces/acme/users/${id}`, { customAttributes: { b: "2" } })).body.customAttributes).toEqual({ a: "1", b: "2" });
+    expect((await as("PATCH", `workspaces/acme/users/${id}`, { customAttributes: { a: null } })).body.customAttributes).toEqual({ b: "2" });
+    await as("PATCH", `workspaces/acme/users/${id}`, { customAttributes: { b: null } });
+
     const disabled = await as("POST", `workspaces/acme/users/${id}/disable`);
     expect(disabled).toMatchObject({ status: 200, body: { enabled: false } });
 
     const history = await as("GET", `workspaces/acme/users/${id}/changes`);
-    expect(history.body).toMatchObject({ total: 3, limit: 100, offset: 0 });
-    expect(history.body.items.map((c: { action: string }) => c.action)).toEqual(["disable", "update", "create"]);
+    expect(history.body).toMatchObject({ total: 7, limit: 100, offset: 0 });
+    expect(history.body.items.map((c: { action: string }) => c.action)).toEqual(["disable", "update", "update", "update", "update", "update", "create"]);
     expect(history.body.items[0].actor).toBe("owner@example.com");
-    const paged = await as("GET", `workspaces/acme/users/${id}/changes?limit=1&offset=1`);
-    expect(paged.body.items.map((c: { action: string }) => c.action)).toEqual(["update"]);
+    const paged = await as("GET", `workspaces/acme/users/${id}/changes?limit=1&offset=6`);
+    expect(paged.body.items.map((c: { action: string }) => c.action)).toEqual(["create"]);
     expect(JSON.stringify(history.body)).not.toMatch(/scrypt/);
 
     const removed = await as("DELETE", `workspaces/acme/users/${id}`);

@@ -154,6 +154,19 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "remove", "ext@example.com", "--workspace", "acme")).code).toBe(0);
   });
 
+  it("sets one custom attribute with --custom-attribute k=v and removes one with k=, keeping the others", async () => {
+    const added = await cli("users", "add", "--workspace", "acme", "--email", "cc@example.com", "--display-name", "Cc", "--custom-attribute", "costCentre=4711", "--custom-attribute", "site=HQ", "--custom-attribute", "none=", "--json");
+    expect(added.json()).toMatchObject({ customAttributes: { costCentre: "4711", site: "HQ" } });
+    const office = await cli("users", "update", "cc@example.com", "--workspace", "acme", "--custom-attribute", "office=London", "--json");
+    expect(office.code, office.stderr).toBe(0);
+    expect(office.json<{ customAttributes: unknown }>().customAttributes).toEqual({ costCentre: "4711", site: "HQ", office: "London" });
+    const removed = await cli("users", "update", "cc@example.com", "--workspace", "acme", "--custom-attribute", "site=", "--json");
+    expect(removed.json<{ customAttributes: unknown }>().customAttributes).toEqual({ costCentre: "4711", office: "London" });
+    const history = await cli("users", "history", "cc@example.com", "--workspace", "acme", "--limit", "2");
+    expect(history.stdout).toMatch(/Updated by cli\n {6}Custom attribute “site”: HQ → \(empty\)\n {2}\S+ {2}Updated by cli\n {6}Custom attribute “office”: \(empty\) → London\n/);
+    expect((await cli("users", "update", "--help")).stdout).toMatch(/key=\s+removes it/);
+  });
+
   it("creates an API token for a workspace", async () => {
     const created = await cli("tokens", "create", "--workspace", "acme", "--role", "viewer", "--json");
     expect(created.json<{ token: string; role: string }>()).toMatchObject({ token: expect.stringMatching(/^rc_/), role: "viewer" });

@@ -5,6 +5,7 @@ import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } f
 import { listChanges } from "../../src/core/change-log.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
 import { rejection } from "../support/assert.ts";
+import { changedFields, fieldLabel } from "../../src/domain/change.ts";
 
 const page = { limit: 50, offset: 0, sort: "displayName" as const, order: "asc" as const };
 
@@ -83,6 +84,19 @@ describe.each(engines)("manual users on %s", (engine) => {
     expect(changes[1]!.after).toMatchObject({ department: "Engineering" });
     await deleteUser(ctx, "ada@example.com");
     expect((await rejection(getUser(ctx, updated.id))).code).toBe("not_found");
+  });
+
+  it("merges custom attributes key by key (null removes one), and logs only the keys that changed", async () => {
+    const user = await createUser(ctx, { email: "cara@example.com", displayName: "Cara", customAttributes: { costCentre: "4711", site: "HQ", gone: null } });
+    expect(user.customAttributes).toEqual({ costCentre: "4711", site: "HQ" });
+    expect((await updateUser(ctx, user.id, { customAttributes: { office: "London" } })).customAttributes).toEqual({ costCentre: "4711", site: "HQ", office: "London" });
+    const updated = await updateUser(ctx, user.id, { customAttributes: { site: null, office: "Paris", missing: null } });
+    expect(updated.customAttributes).toEqual({ costCentre: "4711", office: "Paris" });
+    const [last, first] = await listChanges(store.db, ctx.workspace.id, { userId: user.id, action: "update" });
+    expect(changedFields(first!)).toEqual([{ field: "customAttributes.office", from: "(empty)", to: "London" }]);
+    expect(changedFields(last!).map((f) => [fieldLabel(f.field), f.from, f.to])).toEqual([["Custom attribute “site”", "HQ", "(empty)"], ["Custom attribute “office”", "London", "Paris"]]);
+    const error = await rejection(updateUser(ctx, user.id, { customAttributes: { site: 1 } }));
+    expect(error.details.fields).toEqual([expect.objectContaining({ field: "customAttributes.site" })]);
   });
 
   it("filters, searches and pages server-side", async () => {

@@ -20,6 +20,13 @@ describe("change-log wording", () => {
     expect(changedFields({ action: "add source", before: null, after: { config: { schedule: { everyMs: 3600000 } } } })[0]).toMatchObject({ to: "everyMs=3600000" });
   });
 
+  it("compares custom attributes key by key, whatever their order, also within a sync's changed fields", () => {
+    const change = { action: "update", before: { customAttributes: { a: "1", b: "2", c: "3" } }, after: { customAttributes: { c: "3", b: "2", a: "9", d: "4" } } };
+    expect(changedFields(change).map((f) => [fieldLabel(f.field), f.from, f.to])).toEqual([["Custom attribute “a”", "1", "9"], ["Custom attribute “d”", "(empty)", "4"]]);
+    const synced = { action: "update", before: { department: "Ops", customAttributes: { a: "1" } }, after: { department: "HR", customAttributes: {}, changed: ["customAttributes"] } };
+    expect(changedFields(synced)).toEqual([{ field: "customAttributes.a", from: "1", to: "(empty)" }]);
+  });
+
   it("reads warnings, conflicts and disables as words, not as fields", () => {
     const warning = { action: "warning", before: null, after: { messages: ["mobilePhone: \"12\" is not a valid number for US; dropped"], externalId: "e1" } };
     expect(changeNotes(warning)).toEqual(["mobilePhone: \"12\" is not a valid number for US; dropped"]);

@@ -30,13 +30,13 @@ const listFlags = [
   ["tags", "tag"],
 ] as const;
 
-function withUserFields(command: Command): Command {
+function withUserFields(command: Command, attributeHelp = "repeatable"): Command {
   for (const [, flag] of scalarFlags) command.option(flag);
   for (const [field, singular] of listFlags) {
     command.option(`--${singular} <value>`, `repeat for several ${field}`, collect);
     command.addOption(new Option(`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} <value>`).argParser(collect).hideHelp());
   }
-  command.option("--custom-attribute <key=value>", "repeatable", collect);
+  command.option("--custom-attribute <key=value>", attributeHelp, collect);
   command.option("--enabled <true|false>", "whether the user may sign in and be used");
   return command;
 }
@@ -56,11 +56,12 @@ export function userInputFromFlags(flags: Flags): Record<string, unknown> {
     if (values.length) input[field] = values;
   }
   if (flags.customAttribute) {
-    const attributes: Record<string, string> = {};
+    // Merged into the user's (see updateUser): key= removes the key.
+    const attributes: Record<string, string | null> = {};
     for (const pair of flags.customAttribute as string[]) {
       const at = pair.indexOf("=");
       if (at <= 0) throw invalidInput([{ field: "customAttributes", message: `"${pair}" must be key=value`, value: pair }]);
-      attributes[pair.slice(0, at)] = pair.slice(at + 1);
+      attributes[pair.slice(0, at)] = pair.slice(at + 1) || null;
     }
     input.customAttributes = attributes;
   }
@@ -184,7 +185,7 @@ export function usersCommand(): Command {
   );
 
   users.addCommand(
-    withUserFields(directoryCommand("update", "change fields of a user"))
+    withUserFields(directoryCommand("update", "change fields of a user"), "key=value sets one custom attribute, key= removes it; the others stay (repeatable)")
       .argument("<user>", "id, email or user principal name")
       .action(async (key: string, opts) =>
         runOn(opts, async (directory) => directory.users.update(key, userInputFromFlags(opts)), { human: (u) => describeSaved("updated", u) }),
