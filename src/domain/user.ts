@@ -164,6 +164,24 @@ function emptyToNull(s: string | null | undefined): string | null | undefined {
 }
 
 /**
+ * Fields that identify a user or are matched by a machine (a badge reader, a dialler): what a paste carries along
+ * unseen is stripped from them. Never from names: a zero-width joiner belongs in some.
+ */
+const identifierFields = new Set<string>(["userPrincipalName", "email", "employeeId", "mobilePhone"]);
+const unseen = /[\p{Cf}   ]/u;
+/** Format characters (Unicode category Cf): zero-width spaces and joiners, U+2060, U+FEFF, soft hyphens, direction marks. */
+const formatCharacters = /\p{Cf}/gu;
+const noBreakSpaces = /[   ]/g;
+
+/** An identifier without invisible format characters, its no-break spaces read as spaces, trimmed. Pure. */
+export function visibleIdentifier(value: string): string {
+  return unseen.test(value) ? value.replace(formatCharacters, "").replace(noBreakSpaces, " ").trim() : value.trim();
+}
+
+const visibleOrNull = (value: string | null | undefined) => (typeof value === "string" ? visibleIdentifier(value) : value);
+const visibleList = (list: string[]) => list.map(visibleIdentifier).filter((entry) => entry !== "");
+
+/**
  * Normalised values ready to store, or the list of field problems. `warnings`: what the values lost on the way
  * (a phone number's extension, which E.164 cannot hold), for the caller to tell. Pure.
  */
@@ -177,8 +195,11 @@ export function normaliseUserFields(
   const warnings: FieldProblem[] = [];
   const value: NormalisedUser = { ...input };
   for (const key of textFields) {
-    if (key in input) value[key] = emptyToNull(input[key]);
+    if (key in input) value[key] = emptyToNull(identifierFields.has(key) ? visibleOrNull(input[key]) : input[key]);
   }
+  if (input.businessPhones) value.businessPhones = visibleList(input.businessPhones);
+  if (input.aliases) value.aliases = visibleList(input.aliases);
+  if (input.cardNumbers) value.cardNumbers = visibleList(input.cardNumbers);
   for (const key of emailFields) {
     const v = value[key];
     if (v && !isValidEmail(v)) problems.push({ field: key, message: `"${v}" is not a valid ${key === "email" ? "email address" : "user principal name (name@domain)"}`, value: v });
@@ -191,9 +212,10 @@ export function normaliseUserFields(
       if (phone.extension) warnings.push({ field: "mobilePhone", message: droppedExtension(raw, phone.e164, phone.extension), value: raw });
     } else problems.push({ field: "mobilePhone", message: phone.reason, value: input.mobilePhone });
   }
-  if (input.businessPhones) {
+  if (value.businessPhones) {
+    const given = value.businessPhones;
     value.businessPhones = [];
-    input.businessPhones.forEach((raw, index) => {
+    given.forEach((raw, index) => {
       const phone = normalizePhone(raw, defaultCountry);
       if (phone.ok) {
         value.businessPhones!.push(phone.e164);
@@ -206,7 +228,7 @@ export function normaliseUserFields(
     if (problem) problems.push({ field: "pin", message: problem });
   } else if (input.pin === "") value.pin = null;
   for (const key of ["aliases", "cardNumbers", "tags"] as const) {
-    const list = input[key];
+    const list = value[key];
     if (!list) continue;
     const seen = new Set<string>();
     list.forEach((item, index) => {
@@ -217,8 +239,8 @@ export function normaliseUserFields(
   }
   // Each source sets its own tag ("Imported", "Manual", "ID synced"): a file or a form cannot claim another's.
   if (value.tags) value.tags = value.tags.filter((tag) => !systemTagKeys.has(tag.toLowerCase()));
-  if (input.aliases) {
-    input.aliases.forEach((alias, index) => {
+  if (value.aliases) {
+    value.aliases.forEach((alias, index) => {
       if (/\s/.test(alias)) problems.push({ field: `aliases[${index}]`, message: `"${alias}" must not contain spaces`, value: alias });
     });
   }

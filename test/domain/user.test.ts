@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { userFieldsSchema, withinFieldLimits } from "../../src/domain/user.ts";
+import { normaliseUserFields, userFieldsSchema, withinFieldLimits } from "../../src/domain/user.ts";
 
 const schema = userFieldsSchema.partial();
 const textFields = ["userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId", "mobilePhone", "preferredLanguage"];
@@ -44,5 +44,34 @@ describe("withinFieldLimits", () => {
     const row = { email: "ada@example.com", displayName: "Ada Lovelace", givenName: "Ada", surname: "Lovelace", department: "R&D", mobilePhone: "+447911123456", cardNumbers: ["000123"], enabled: true };
     expect(withinFieldLimits(row)).toBe(true);
     expect(withinFieldLimits({ ...row, displayName: null })).toBe(false);
+  });
+});
+
+describe("normaliseUserFields", () => {
+  it("strips invisible characters pasted into identifiers, reads a no-break space as a space, and trims", () => {
+    const { value, problems } = normaliseUserFields(
+      {
+        email: "zw@x.com\u200B",
+        userPrincipalName: "soft\u00ADhy@x.com",
+        employeeId: "\uFEFFE-7\u2060",
+        mobilePhone: "\u200E07911\u00A0123456\u00A0",
+        businessPhones: ["+1 202\u00A0555 0143\u200C"],
+        aliases: ["\u200Dada", "\u200B"],
+        cardNumbers: ["\u200B0042", "0043\u00A0"],
+      },
+      "GB",
+    );
+    expect(problems).toEqual([]);
+    expect(value).toMatchObject({
+      email: "zw@x.com", userPrincipalName: "softhy@x.com", employeeId: "E-7", mobilePhone: "+447911123456",
+      businessPhones: ["+12025550143"], aliases: ["ada"], cardNumbers: ["0042", "0043"],
+    });
+  });
+
+  it("keeps invisible characters in names (a zero-width joiner belongs in some), and tells twins apart only by what is visible", () => {
+    const name = "Ana\u200Dïs";
+    expect(normaliseUserFields({ displayName: name, givenName: name, surname: name }, null).value).toMatchObject({ displayName: name, givenName: name, surname: name });
+    expect(normaliseUserFields({ cardNumbers: ["0042", "\u200B0042"], aliases: ["ada", "a\u00ADda"] }, null).problems.map((p) => p.field)).toEqual(["aliases[1]", "cardNumbers[1]"]);
+    expect(normaliseUserFields({ email: "\u200B", aliases: ["a\u00A0da"] }, null)).toMatchObject({ value: { email: null }, problems: [{ field: "aliases[0]", message: '"a da" must not contain spaces' }] });
   });
 });

@@ -298,6 +298,16 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect((await getUser(ctx, two.id)).aliases).toEqual(["one"]);
   });
 
+  it("imports identifiers without the invisible characters pasted into them: a re-import with the clean values updates the same user", async () => {
+    const ctx = await newWorkspace();
+    const pasted = await file("badges.csv", "Email,Name,Card,Employee ID\nzw@x.com\u200B,Zoe\u200DW,\u200B0042,\uFEFFE7\nsoft\u00ADhy@x.com,Hy,0043\u00A0,E8\n");
+    expect(await importFile(ctx, pasted, { sourceName: "badges" })).toMatchObject({ applied: true, counts: { created: 2 } });
+    expect(await getUser(ctx, "zw@x.com")).toMatchObject({ email: "zw@x.com", displayName: "Zoe\u200DW", cardNumbers: ["0042"], employeeId: "E7" });
+    const clean = await file("badges.csv", "Email,Name,Card,Employee ID\nzw@x.com,Zoe W,0042,E7\nsofthy@x.com,Hy,0043,E8\n");
+    expect(await importFile(ctx, clean, { sourceName: "badges" })).toMatchObject({ applied: true, problems: [], counts: { created: 0, updated: 1, unchanged: 1 } });
+    expect(await userCount(ctx)).toBe(2);
+  });
+
   it("treats users of another import file as a conflict unless --source names that file or --update-existing is given", async () => {
     const ctx = await newWorkspace();
     await importFile(ctx, fixture("basic.csv"));
