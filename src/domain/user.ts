@@ -168,10 +168,10 @@ function emptyToNull(s: string | null | undefined): string | null | undefined {
  * unseen is stripped from them. Never from names: a zero-width joiner belongs in some.
  */
 const identifierFields = new Set<string>(["userPrincipalName", "email", "employeeId", "mobilePhone"]);
-const unseen = /[\p{Cf}   ]/u;
+const unseen = /[\p{Cf}\u00A0\u2007\u202F]/u;
 /** Format characters (Unicode category Cf): zero-width spaces and joiners, U+2060, U+FEFF, soft hyphens, direction marks. */
 const formatCharacters = /\p{Cf}/gu;
-const noBreakSpaces = /[   ]/g;
+const noBreakSpaces = /[\u00A0\u2007\u202F]/g;
 
 /** An identifier without invisible format characters, its no-break spaces read as spaces, trimmed. Pure. */
 export function visibleIdentifier(value: string): string {
