@@ -56,6 +56,10 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body).toMatchObject({ name: "corp", type: "entra", secret: { set: true, expiresOn: "2099-01-31", description: "set, expires on 2099-01-31" }, status: { syncedUsers: 0, lastRun: null, running: null } });
     expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "CORP", clientSecret: "x" }), 409, "conflict", undefined);
+    // The secret's ID pasted for its value is refused at once, saying which column to copy.
+    const secretId = await as("POST", `${ws}/sources`, { ...settings(), name: "by-id", clientSecret: "3f2b9c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60" });
+    expectError(secretId, 400, "invalid_input", ["clientSecret"]);
+    expect(secretId.body.error.details.fields[0].message).toMatch(/^is a GUID: that is the secret's ID, not the secret\. .* copy the secret's Value/);
 
     const list = await as("GET", `${ws}/sources`);
     expect(list.body.items.map((s: { name: string }) => s.name)).toEqual(["corp"]);

@@ -136,6 +136,10 @@ export function unreachable(url: string, error: unknown): RollcallError {
  */
 /** Checks a credential; returns when it expires, as far as it says (a certificate's last valid day; a secret does not say). */
 export function checkCredential(credential: Credential): { expiresOn: string | null } {
+  // The portal shows a secret's Value once and its Secret ID (a GUID) for ever: the ID is the usual wrong paste.
+  if (credential.kind === "secret" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(credential.secret.trim())) {
+    throw invalidInput([{ field: "clientSecret", message: "is a GUID: that is the secret's ID, not the secret. In App registrations > your app > Certificates & secrets, copy the secret's Value (shown only when it is created; create a new secret if it is gone)" }]);
+  }
   if (credential.kind !== "certificate") return { expiresOn: null };
   let certificate: X509Certificate;
   try {
