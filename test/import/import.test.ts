@@ -175,6 +175,13 @@ describe.each(engines)("importing users on %s", (engine) => {
     ]);
   });
 
+  it("says which row it read as the headings when the columns it needs are missing (a title above them)", async () => {
+    const path = await file("titled.csv", "Staff list 2024,,\n\nEmail,Display name,Dept\na@example.com,A,Ops\n");
+    const error = await importFile(await newWorkspace(), path).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "import_invalid", details: { reason: "columns", headerRow: 1 } });
+    expect((error as Error).message).toMatch(/Not recognised: "Staff list 2024"\..* The headings were read from row 1, the first row that is not blank: if they are further down, delete the rows above them\.$/);
+  });
+
   it("imports a phone number given with an extension without it, and warns at that cell", async () => {
     const ctx = await newWorkspace();
     const path = await file("ext.csv", 'Email,Name,Mobile,Business phones\next@example.com,Ext,"+1 425 555 0100 ext. 123","+44 20 7946 0000 x42; +44 20 7946 0001"\nplain@example.com,Plain,07911 123456,\n');

@@ -43,7 +43,7 @@ export async function openImportSource(path: string, options: { sheet?: string |
     });
   }
   const headers = header.cells.map((c, i) => (i === 0 ? c.replace(/^(\uFEFF|ï»¿)/, "") : c).trim());
-  const mapping = withSheetName(table, () => mapColumns(headers, options.mapping ?? {}));
+  const mapping = withSheetName(table, () => withHeaderRow(header.row, () => mapColumns(headers, options.mapping ?? {})));
   return { table, mapping, headerRow: header.row, rows: checkedRows(iterator, mapping, options.defaultCountry, table.format === "csv") };
 }
 
@@ -104,6 +104,16 @@ class Duplicates {
 }
 
 /** A workbook's column problems name the sheet that was read: with several, the admin may have meant another. */
+/** Missing columns also say which row was read as the headings: a title above them (a report's name) is read instead. */
+function withHeaderRow<T>(row: number, body: () => T): T {
+  try {
+    return body();
+  } catch (error) {
+    if (!(error instanceof RollcallError) || error.details.reason !== "columns") throw error;
+    throw new RollcallError(error.code, `${error.message} The headings were read from row ${row}, the first row that is not blank: if they are further down, delete the rows above them.`, { ...error.details, headerRow: row });
+  }
+}
+
 function withSheetName<T>(table: TableFile, body: () => T): T {
   try {
     return body();
