@@ -555,6 +555,23 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await getUser(ctx, "grace@example.com")).toMatchObject({ cardNumbers: ["000042"], mobilePhone: "+447911123457" });
   });
 
+  it("refuses a number Excel already rounded (more than 15 digits), at its cell; fifteen digits and text are kept whole", async () => {
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet("Staff").addRows([
+      ["Email", "Display name", "Card", "Employee ID"],
+      ["long@example.com", "Long", 123456789012345678, "E1"],
+      ["ok@example.com", "Fifteen", 123456789012345, "123456789012345678"],
+    ]);
+    const path = join(dir, "long-numbers.xlsx");
+    await workbook.xlsx.writeFile(path);
+    const ctx = await newWorkspace();
+    const report = await importFile(ctx, path, { partial: true });
+    expect(report.problems).toEqual([
+      { row: 2, column: "Card", field: "cardNumbers", value: expect.stringMatching(/^12345678901234\d+$/), message: "C2 holds a number longer than the 15 digits Excel keeps, so its last digits are already lost in the file: format the column as Text in Excel, type the number again, and import again" },
+    ]);
+    expect(await getUser(ctx, "ok@example.com")).toMatchObject({ cardNumbers: ["123456789012345"], employeeId: "123456789012345678" });
+  });
+
   it.each(["header-only.csv", "blank-lines-only.csv", "garbage.bin", "zip-bomb.xlsx", "truncated.xlsx", "mixed-encodings.csv"])("imports nothing from %s", async (name) => {
     const ctx = await newWorkspace();
     const error = await importFile(ctx, fixture(name)).then(() => undefined, (e: unknown) => e);

@@ -53,23 +53,24 @@ export function isBlankRow(cells: string[]): boolean {
 }
 
 /**
- * Reads one data row. Pure: the same cells, mapping and country always give the same answer. `unresolved`: the
- * cells (0-based) holding a formula without its saved result (TableRow.formulasWithoutResult). `warnings`, of a
- * row read without problems: what its values lost on the way in (a phone number's extension), pointing at the cell.
- * `csv`: the row comes from a CSV file, whose cells a value holding the delimiter without quotes shifts.
+ * Reads one data row. Pure: the same cells, mapping and country always give the same answer. `notes.unresolved`:
+ * the cells (0-based) holding a formula without its saved result (TableRow.formulasWithoutResult); `notes.inexact`:
+ * those holding a number Excel rounded (TableRow.inexactNumbers). `warnings`, of a row read without problems: what
+ * its values lost on the way in (a phone number's extension), pointing at the cell. `notes.csv`: the row comes from a
+ * CSV file, whose cells a value holding the delimiter without quotes shifts.
  */
 export function readRow(
   row: number,
   cells: string[],
   mapping: ColumnMapping,
   defaultCountry: string | null,
-  unresolved?: readonly number[],
-  csv = false,
+  notes: { unresolved?: readonly number[] | undefined; inexact?: readonly number[] | undefined; csv?: boolean } = {},
 ): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[]; warnings?: ImportProblem[] } {
   const problems: ImportProblem[] = [];
+  const { unresolved, inexact } = notes;
   const { columns, columnOf, unnamed } = readingOf(mapping);
   let unheaded: ImportProblem[] | undefined;
-  if (cells.length > mapping.headers.length || unnamed.length) unheaded = unheadedCells(row, cells, mapping.headers, unnamed, csv, problems);
+  if (cells.length > mapping.headers.length || unnamed.length) unheaded = unheadedCells(row, cells, mapping.headers, unnamed, notes.csv ?? false, problems);
   const input: Record<string, unknown> = {};
   let custom: Record<string, string> | undefined;
   let groups: string[] | undefined;
@@ -80,6 +81,11 @@ export function readRow(
   for (const { index, field, kind, header } of columns) {
     if (unresolved?.includes(index)) {
       problems.push({ row, column: header, field: kind === "custom" ? `customAttributes.${field}` : field, message: `${columnName(index + 1)}${row} holds a formula with no saved result: open the file in Excel and save it (or paste the values over the formulas), then import again` });
+      (unread ??= new Set()).add(field);
+      continue;
+    }
+    if (inexact?.includes(index)) {
+      problems.push({ row, column: header, field: kind === "custom" ? `customAttributes.${field}` : field, value: cells[index], message: `${columnName(index + 1)}${row} holds a number longer than the 15 digits Excel keeps, so its last digits are already lost in the file: format the column as Text in Excel, type the number again, and import again` });
       (unread ??= new Set()).add(field);
       continue;
     }

@@ -9,6 +9,11 @@ export interface TableRow {
    * each is a problem at that cell (a blank would lose the value the formula stands for).
    */
   formulasWithoutResult?: number[];
+  /**
+   * XLSX only: the cells holding a number with more digits than Excel keeps (15): what the file saves is already
+   * rounded (a 16- to 20-digit card number typed as a number). Read, each is a problem at that cell.
+   */
+  inexactNumbers?: number[];
 }
 
 export interface TableFile {

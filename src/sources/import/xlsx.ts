@@ -185,8 +185,9 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
   let cells: string[] = [];
   let column = 0;
   let cell: { type: string; style: number; text: string; collecting: boolean; formula: boolean; value: boolean } | undefined;
-  /** Cells of the row holding a formula without its result (see TableRow). */
+  /** Cells of the row holding a formula without its result, or a number rounded to 15 digits (see TableRow). */
   let unresolved: number[] | undefined;
+  let inexact: number[] | undefined;
 
   const scanner = new XlsxXmlScanner({
     open(name, raw) {
@@ -196,6 +197,7 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
         cells = [];
         column = 0;
         unresolved = undefined;
+        inexact = undefined;
       } else if (name === "c") {
         const [r, t, s] = attributeValues(raw, cellAttributes);
         column = r ? columnIndex(r) : column + 1;
@@ -220,10 +222,11 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
         cells[column - 1] = cellText(cell.type, detached(cell.text), context.styles.formats[cell.style] ?? "General", context);
         // Excel saves each formula's last result beside it (<v>); programs that write formulas without computing them do not.
         if (cell.formula && !cell.value) (unresolved ??= []).push(column - 1);
+        if (cell.type === "n" && Math.abs(Number(cell.text)) >= 1e15) (inexact ??= []).push(column - 1);
         cell = undefined;
       } else if (name === "row") {
         for (let i = 0; i < cells.length; i++) cells[i] ??= "";
-        ready.push(unresolved ? { row: rowNumber, cells, formulasWithoutResult: unresolved } : { row: rowNumber, cells });
+        ready.push(unresolved || inexact ? { row: rowNumber, cells, ...(unresolved && { formulasWithoutResult: unresolved }), ...(inexact && { inexactNumbers: inexact }) } : { row: rowNumber, cells });
       }
     },
   });
