@@ -299,5 +299,11 @@ describe("cell text", () => {
     }
     expect(neutralise("Ada")).toBe("Ada");
     expect(unneutralise("'quoted")).toBe("'quoted");
+    // A value with an apostrophe of its own before a trigger keeps it through the round trip.
+    for (const value of ["'-lead", "''=x", "'@home"]) {
+      expect(neutralise(value)).toBe(`'${value}`);
+      expect(unneutralise(neutralise(value))).toBe(value);
+    }
+    expect(neutralise("'quoted")).toBe("'quoted");
   });
 });

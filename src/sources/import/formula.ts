@@ -5,10 +5,17 @@
  */
 const triggers = new Set(["=", "+", "-", "@", "\t", "\r"]);
 
+/** A value that starts with a trigger, after any apostrophes: one of its own ("'-lead") must survive the round trip too. */
+function triggered(value: string): boolean {
+  let i = 0;
+  while (value[i] === "'") i++;
+  return i < value.length && triggers.has(value[i]!);
+}
+
 export function neutralise(value: string): string {
-  return value.length > 0 && triggers.has(value[0]!) ? `'${value}` : value;
+  return triggered(value) ? `'${value}` : value;
 }
 
 export function unneutralise(value: string): string {
-  return value.length > 1 && value[0] === "'" && triggers.has(value[1]!) ? value.slice(1) : value;
+  return value[0] === "'" && triggered(value) ? value.slice(1) : value;
 }
