@@ -50,6 +50,11 @@ const listLimits = {
   businessPhones: { entries: 10, length: 64 }, aliases: { entries: 50, length: limits.email }, cardNumbers: { entries: 20, length: 128 }, tags: { entries: 50, length: 64 },
 } as const;
 const customAttributeLimits = { name: 64, value: 4096 };
+/** A custom attribute's name, as every way in checks it. */
+export const customAttributeName = z
+  .string()
+  .min(1, "a custom attribute needs a name")
+  .max(customAttributeLimits.name, `a custom attribute's name is at most ${customAttributeLimits.name} characters`);
 
 const text = (field: keyof typeof textLimits) => z.string().trim().max(textLimits[field]);
 /** Missing, null or blank, a display name is said to be required in words (zod's own text names the type it expected). */
@@ -78,7 +83,7 @@ export const userFieldsSchema = z.object({
   aliases: list("aliases", z.string().trim().min(1)),
   cardNumbers: list("cardNumbers", z.string().trim().min(1)),
   pin: z.string().nullable(),
-  customAttributes: z.record(z.string().max(customAttributeLimits.name), z.string().max(customAttributeLimits.value)),
+  customAttributes: z.record(customAttributeName, z.string().max(customAttributeLimits.value)),
   tags: list("tags", z.string().trim().min(1)),
 });
 
@@ -115,7 +120,7 @@ export function withinFieldLimits(fields: Record<string, unknown>): boolean {
 export type UserFields = z.infer<typeof userFieldsSchema>;
 
 /** Custom attributes as the API and the CLI change them: a JSON merge patch (RFC 7396) of the user's. */
-const customAttributesPatch = z.record(z.string().max(customAttributeLimits.name), z.string().max(customAttributeLimits.value).nullable());
+const customAttributesPatch = z.record(customAttributeName, z.string().max(customAttributeLimits.value).nullable());
 // `required()` would answer a missing display name with zod's "expected nonoptional"; the field's own schema says it in words.
 export const createUserSchema = userFieldsSchema
   .partial()

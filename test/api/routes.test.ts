@@ -131,6 +131,9 @@ describe.each(engines)("API routes on %s", (engine) => {
     expectError(await as("POST", "workspaces/acme/users", { email: "p@example.com", displayName: 42 }), 400, "invalid_input", ["displayName"]);
     expectError(await as("POST", "workspaces/acme/users", { email: "GRACE@example.com", displayName: "Copy" }), 409, "conflict", ["email"]);
     expectError(await as("POST", "workspaces/acme/users", [1, 2]), 400, "invalid_input");
+    const longName = await as("POST", "workspaces/acme/users", { email: "p@example.com", displayName: "P", customAttributes: { ["x".repeat(65)]: "1" } });
+    expectError(longName, 400, "invalid_input", [`customAttributes.${"x".repeat(65)}`]);
+    expect(longName.body.error.details.fields[0].message).toBe("a custom attribute's name is at most 64 characters");
 
     expectError(await as("PATCH", `workspaces/acme/users/${base.body.id}`, { mobilePhone: "12", department: "Ops" }), 400, "invalid_input", ["mobilePhone"]);
     expectError(await as("PATCH", `workspaces/acme/users/${base.body.id}`, { email: null }), 400, "invalid_input", ["email"]);

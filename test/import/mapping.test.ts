@@ -84,6 +84,21 @@ describe("column mapping", () => {
     expect(thrown(() => parseMappingFile({ Badge: "badgeNumber" })).code).toBe("invalid_input");
   });
 
+  it("refuses a custom-attribute column without a name or with one over 64 characters, naming the column", () => {
+    const long = `customAttributes.${"x".repeat(65)}`;
+    const error = (() => {
+      try {
+        mapColumns(["Email", "Name", "customAttributes.", long, "customAttributes.costCentre"]);
+      } catch (e) {
+        return e as RollcallError;
+      }
+    })();
+    expect(error?.details.fields).toEqual([
+      { field: "customAttributes", message: 'column "customAttributes.": a custom attribute needs a name' },
+      { field: "customAttributes", message: `column "${long}": a custom attribute's name is at most 64 characters` },
+    ]);
+  });
+
   it("says which required columns are missing, and which columns collide", () => {
     const missing = thrown(() => mapColumns(["Name", "Department"]));
     expect(missing.code).toBe("import_invalid");

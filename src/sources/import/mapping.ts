@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RollcallError, invalidInput } from "../../errors.ts";
 import { importFields, withoutAccents, type ImportField } from "../../domain/import-fields.ts";
+import { customAttributeName } from "../../domain/user.ts";
 
 /**
  * Which Rollcall field each column feeds. Headers are compared without case, spaces or punctuation,
@@ -158,6 +159,11 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
 
   const seen = new Map<string, string>();
   const problems: { field: string; message: string }[] = [];
+  fields.forEach((field, index) => {
+    const name = field?.startsWith("customAttributes.") ? field.slice("customAttributes.".length) : undefined;
+    const checked = name === undefined ? undefined : customAttributeName.safeParse(name);
+    if (checked && !checked.success) problems.push({ field: "customAttributes", message: `column "${headers[index]}": ${checked.error.issues[0]!.message}` });
+  });
   fields.forEach((field, index) => {
     if (!field) return;
     const other = seen.get(field);
