@@ -1,5 +1,6 @@
 import type { ChangeRecord } from "../core/change-log.ts";
 import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups } from "../domain/change.ts";
+import { joinList } from "../domain/list-cell.ts";
 
 /** What a change-log entry says, a line each, under its heading: notes (warnings, reasons), fields before → after, groups joined. */
 export function changeDetails(c: ChangeRecord, indent: string): string[] {
@@ -7,7 +8,7 @@ export function changeDetails(c: ChangeRecord, indent: string): string[] {
   return [
     ...changeNotes(c).map((note) => `${indent}${note}`),
     ...changedFields(c).map((f) => `${indent}${fieldLabel(f.field)}: ${f.from} → ${f.to}`),
-    ...(groups.length ? [`${indent}groups: ${groups.join(", ")}`] : []),
+    ...(groups.length ? [`${indent}groups: ${joinList(groups)}`] : []),
   ];
 }
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { actionLabel, changeKind, changeNotes, changedFields, fieldLabel, joinedGroups } from "../../src/domain/change.ts";
+import { changeDetails } from "../../src/cli/change-lines.ts";
 
 describe("change-log wording", () => {
+  it("writes the groups a created user joined as a list cell: a name with a comma in it stays one group", () => {
+    const change = { id: "1", at: "2026-12-04T00:00:00Z", actor: "cli", action: "create", subject: "ada@example.com", runId: null, before: null, after: { groups: ["Sales, EMEA", "Ops"] } };
+    expect(changeDetails(change, "  ")).toContain('  groups: "Sales, EMEA"; Ops');
+  });
+
   it("lists a sync update's changed fields only, by their labels' keys, with before and after", () => {
     const change = { action: "update", before: { department: "Sales", jobTitle: "Rep", updatedAt: "x" }, after: { department: "Finance", jobTitle: "Rep", changed: ["department"], externalId: "e1" } };
     expect(changedFields(change)).toEqual([{ field: "department", from: "Sales", to: "Finance" }]);
