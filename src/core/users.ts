@@ -12,6 +12,7 @@ import {
 import { hashSecret } from "../security/hashing.ts";
 import { findHolders, replaceIdentifiers, selectUser, selectUsers, type Page, type UserFilter } from "../storage/queries/users.ts";
 import { recordChange } from "./change-log.ts";
+import { diffFields } from "../domain/change.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 
@@ -135,6 +136,7 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
   await ctx.db
     .transaction()
     .execute(async (trx) => {
+      const hadPin = pinHash !== undefined && (await trx.selectFrom("users").select("pin_hash").where("id", "=", before.id).executeTakeFirstOrThrow()).pin_hash !== null;
       const set = {
         ...("userPrincipalName" in value && { user_principal_name: value.userPrincipalName ?? null }),
         ...("email" in value && { email: value.email ?? null }),
@@ -158,7 +160,12 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
       if (value.cardNumbers) await replaceIdentifiers(trx, ctx.workspace.id, before.id, "card", value.cardNumbers);
       const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
       const action = value.enabled === false && before.enabled ? "disable" : value.enabled === true && !before.enabled ? "enable" : "update";
-      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, before, after });
+      // The PIN in words, as an import logs it: "set" → "changed", never the hash. A change that changes nothing is not logged.
+      const pin = pinHash === undefined ? undefined : { before: hadPin ? "set" : null, after: pinHash ? "changed" : null };
+      const logged = { before: { ...before, ...(pin && { pin: pin.before }) }, after: { ...after, ...(pin && { pin: pin.after }) } };
+      if (diffFields(logged.before, logged.after).length) {
+        await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, ...logged });
+      }
       await recordWarnings(trx, ctx, after, warnings);
     })
     .catch(translateDatabaseError);

@@ -78,10 +78,17 @@ describe.each(engines)("manual users on %s", (engine) => {
     expect(updated.cardNumbers).toEqual(["000123", "999"]);
     const disabled = await disableUser(ctx, updated.id);
     expect(disabled.enabled).toBe(false);
+    // A change that changes nothing leaves no entry: disabling again, the same department.
+    await disableUser(ctx, updated.id);
+    await updateUser(ctx, updated.id, { department: "Engineering" });
     const changes = await listChanges(store.db, ctx.workspace.id, { userId: updated.id });
     expect(changes.map((c) => c.action)).toEqual(["disable", "update", "create"]);
     expect(changes[1]!.before).toMatchObject({ department: null });
     expect(changes[1]!.after).toMatchObject({ department: "Engineering" });
+    // A PIN shows in words, never as its hash: removed, (removing none changes nothing), set, changed.
+    for (const pin of ["", "", "2468", "1357"]) await updateUser(ctx, updated.id, { pin });
+    const pins = (await listChanges(store.db, ctx.workspace.id, { userId: updated.id })).slice(0, 3).reverse();
+    expect(pins.map((c) => changedFields(c).map((f) => [f.field, f.from, f.to]))).toEqual([[["pin", "set", "(empty)"]], [["pin", "(empty)", "changed"]], [["pin", "set", "changed"]]]);
     await deleteUser(ctx, "ada@example.com");
     expect((await rejection(getUser(ctx, updated.id))).code).toBe("not_found");
   });
