@@ -57,6 +57,7 @@ const fieldName = z.string().refine((f) => (mappableFields as readonly string[])
 });
 
 const day = 86_400_000;
+const [share, users] = ["must be a number from 0 to 100 (the share of the source's users)", "must be a whole number of users, 0 or more"];
 
 /** "24h", "30m", "7d", "90s" → milliseconds. */
 export function parseInterval(text: string): number | undefined {
@@ -94,10 +95,7 @@ export const entraConfigObject = z
     onRemove: z.enum(["disable", "delete", "keep"]).default("disable"),
     linkByEmail: z.boolean().default(true),
     deletionThreshold: z
-      .object({
-        percent: z.number({ error: "must be a number from 0 to 100 (the share of the source's users)" }).min(0, "must be a number from 0 to 100 (the share of the source's users)").max(100, "must be a number from 0 to 100 (the share of the source's users)"),
-        count: z.number({ error: "must be a whole number of users, 0 or more" }).int("must be a whole number of users, 0 or more").min(0, "must be a whole number of users, 0 or more"),
-      })
+      .object({ percent: z.number({ error: share }).min(0, share).max(100, share), count: z.number({ error: users }).int(users).min(0, users) })
       .strict()
       .default({ percent: 10, count: 20 }),
     schedule: scheduleSchema.nullable().default(null),

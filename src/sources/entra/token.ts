@@ -131,10 +131,10 @@ export function unreachable(url: string, error: unknown): RollcallError {
 }
 
 /**
- * A certificate credential is checked when it is stored, not at the first token request: the certificate and
- * the key must parse, the key must be the certificate's, and RSA in PKCS#8 (what the client assertion signs with).
+ * A credential is checked when it is stored, not at the first token request: a certificate and its key must parse,
+ * the key must be the certificate's, and RSA in PKCS#8 (what the client assertion signs with). Returns when it
+ * expires, as far as it says: a certificate's last valid day; a secret does not say.
  */
-/** Checks a credential; returns when it expires, as far as it says (a certificate's last valid day; a secret does not say). */
 export function checkCredential(credential: Credential): { expiresOn: string | null } {
   // The portal shows a secret's Value once and its Secret ID (a GUID) for ever: the ID is the usual wrong paste.
   if (credential.kind === "secret" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(credential.secret.trim())) {
