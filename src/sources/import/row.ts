@@ -142,8 +142,8 @@ export function readRow(
     preferredLanguage: value.preferredLanguage, enabled: value.enabled, aliases: value.aliases, cardNumbers: value.cardNumbers,
     groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin,
   };
-  const warnings = [...(unheaded ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w))];
-  return warnings.length ? { user, keys, problems, warnings } : { user, keys, problems };
+  if (!fieldWarnings.length && !unheaded?.length) return { user, keys, problems };
+  return { user, keys, problems, warnings: [...(unheaded ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w))] };
 }
 
 /**
