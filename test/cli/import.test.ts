@@ -139,6 +139,8 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     const garbage = await cli("import", write("garbage.csv", ""), "--workspace", "default-gb", "--json");
     expect(garbage.code).toBe(1);
     expect(JSON.parse(garbage.stderr)).toMatchObject({ error: { code: "import_invalid", message: "The file is empty." } });
+    const sheet = await cli("import", write("sheetless.csv", "Email,Name\na@example.com,A\n"), "--sheet", "Staff", "--workspace", "default-gb", "--json");
+    expect([sheet.code, JSON.parse(sheet.stderr).error]).toEqual([2, expect.objectContaining({ code: "invalid_input", message: expect.stringMatching(/^The file is CSV, which has no sheets/) })]);
     const folder = await cli("import", dirname(path("nope.csv")), "--workspace", "default-gb", "--json");
     expect([folder.code, folder.stdout, JSON.parse(folder.stderr).error.message]).toEqual([2, "", expect.stringMatching(/ is a folder: give the path of a CSV or Excel \(\.xlsx\) file$/)]);
     const noFile = await cli("import", "--workspace", "default-gb");

@@ -21,5 +21,6 @@ export async function openTable(path: string, options: { sheet?: string | undefi
   }
   if (size === 0) throw new RollcallError("import_invalid", "The file is empty.", { reason: "empty" });
   if (head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50) return openXlsx(path, options);
+  if (options.sheet) throw new RollcallError("invalid_input", `The file is CSV, which has no sheets: leave out the sheet ("${options.sheet}"), which names a sheet of an Excel (.xlsx) workbook.`, { field: "sheet", value: options.sheet });
   return openCsv(path);
 }
