@@ -555,6 +555,19 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await getUser(ctx, "grace@example.com")).toMatchObject({ cardNumbers: ["000042"], mobilePhone: "+447911123457" });
   });
 
+  it("imports the rows a filter hides in a workbook like the others, with a warning on each", async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet("Staff");
+    sheet.addRows([["Email", "Display name", "Department"], ["shown@example.com", "Shown", "Sales"], ["hidden@example.com", "Hidden", "Ops"]]);
+    sheet.getRow(3).hidden = true;
+    const path = join(dir, "filtered.xlsx");
+    await workbook.xlsx.writeFile(path);
+    const ctx = await newWorkspace();
+    const report = await importFile(ctx, path);
+    expect(report).toMatchObject({ applied: true, counts: { created: 2, warnings: 1 } });
+    expect(report.warnings).toEqual([{ row: 3, column: null, field: "row", message: expect.stringMatching(/^a row hidden in the sheet \(filtered out, or hidden by hand\) is imported like the others/) }]);
+  });
+
   it("refuses a number Excel already rounded (more than 15 digits), at its cell; fifteen digits and text are kept whole", async () => {
     const workbook = new ExcelJS.Workbook();
     workbook.addWorksheet("Staff").addRows([

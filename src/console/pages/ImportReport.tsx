@@ -106,7 +106,7 @@ function RowNotes({ title, intro, kind, notes, total, className }: { title: stri
         {notes.map((n, i) => (
           <tr key={i} className={className}>
             <td data-label="Row">{n.row}</td>
-            <td data-label="Column">{n.column ?? fieldLabel(n.field)}</td>
+            <td data-label="Column">{n.column ?? (n.field === "row" ? "(the whole row)" : fieldLabel(n.field))}</td>
             <td data-label="Value">{n.value ?? ""}</td>
             <td data-label={kind}>{n.message}</td>
           </tr>

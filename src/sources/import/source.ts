@@ -50,7 +50,7 @@ export async function openImportSource(path: string, options: { sheet?: string |
 async function* checkedRows(iterator: AsyncIterator<TableRow>, mapping: ColumnMapping, defaultCountry: string | null, csv: boolean): AsyncGenerator<RowResult> {
   const seen = new Duplicates(mapping);
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-    const { row, cells, formulasWithoutResult, inexactNumbers } = next.value;
+    const { row, cells, formulasWithoutResult, inexactNumbers, hidden } = next.value;
     // A formula without its saved result reads as blank: in a column the import reads, the row is not blank.
     const unresolved = formulasWithoutResult?.filter((index) => mapping.fields[index]);
     if (isBlankRow(cells) && !unresolved?.length) continue;
@@ -60,8 +60,14 @@ async function* checkedRows(iterator: AsyncIterator<TableRow>, mapping: ColumnMa
     // not a new user (with --partial, it would otherwise be imported in the first row's place).
     const duplicates = seen.check(keys);
     if (!user || duplicates.length) yield { row, problems: [...problems, ...duplicates] };
+    else if (hidden) yield { row, user, problems: [], warnings: [hiddenRow(row), ...(warnings ?? [])] };
     else yield warnings ? { row, user, problems: [], warnings } : { row, user, problems: [] };
   }
+}
+
+/** A sheet filtered down to some rows still holds the others, hidden: an import reads every row, and says so. */
+function hiddenRow(row: number): ImportProblem {
+  return { row, column: null, field: "row", message: "a row hidden in the sheet (filtered out, or hidden by hand) is imported like the others; delete the rows not to import, or copy the visible ones to a new sheet" };
 }
 
 /** Remembers each row's keys, first row first (memory: a few short strings per row, never the rows). */

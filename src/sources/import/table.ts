@@ -14,6 +14,8 @@ export interface TableRow {
    * rounded (a 16- to 20-digit card number typed as a number). Read, each is a problem at that cell.
    */
   inexactNumbers?: number[];
+  /** XLSX only: the row is hidden in the sheet (filtered out, or hidden by hand). It is read; the import warns. */
+  hidden?: boolean;
 }
 
 export interface TableFile {

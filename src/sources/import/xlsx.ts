@@ -176,7 +176,7 @@ async function* readXml(stream: Readable, scanner: XlsxXmlScanner): AsyncGenerat
   yield;
 }
 
-const rowAttributes = ["r"];
+const rowAttributes = ["r", "hidden"];
 const cellAttributes = ["r", "t", "s"];
 
 async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; styles: Styles; date1904: boolean }): AsyncGenerator<TableRow> {
@@ -188,11 +188,13 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
   /** Cells of the row holding a formula without its result, or a number rounded to 15 digits (see TableRow). */
   let unresolved: number[] | undefined;
   let inexact: number[] | undefined;
+  let hidden = false;
 
   const scanner = new XlsxXmlScanner({
     open(name, raw) {
       if (name === "row") {
-        const [r] = attributeValues(raw, rowAttributes);
+        const [r, hiddenAttribute] = attributeValues(raw, rowAttributes);
+        hidden = hiddenAttribute === "1" || hiddenAttribute === "true";
         rowNumber = r ? Number(r) : rowNumber + 1;
         cells = [];
         column = 0;
@@ -226,7 +228,7 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
         cell = undefined;
       } else if (name === "row") {
         for (let i = 0; i < cells.length; i++) cells[i] ??= "";
-        ready.push(unresolved || inexact ? { row: rowNumber, cells, ...(unresolved && { formulasWithoutResult: unresolved }), ...(inexact && { inexactNumbers: inexact }) } : { row: rowNumber, cells });
+        ready.push(unresolved || inexact || hidden ? { row: rowNumber, cells, ...(unresolved && { formulasWithoutResult: unresolved }), ...(inexact && { inexactNumbers: inexact }), ...(hidden && { hidden }) } : { row: rowNumber, cells });
       }
     },
   });
