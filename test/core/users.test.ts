@@ -53,6 +53,15 @@ describe.each(engines)("manual users on %s", (engine) => {
     expect(error.code).toBe("conflict");
     expect(error.message).toContain("Ada Lovelace");
     expect(error.details.fields).toEqual([expect.objectContaining({ field: "email" })]);
+    // An address is one user's in either role: Ada's email is nobody else's user principal name, and the reverse.
+    const upn = await rejection(createUser(ctx, { email: "frank@example.com", userPrincipalName: "ADA@example.com", displayName: "Frank" }));
+    expect([upn.code, upn.details.fields]).toEqual(["conflict", [expect.objectContaining({ field: "userPrincipalName", message: expect.stringContaining("Ada Lovelace") })]]);
+    const gina = await createUser(ctx, { userPrincipalName: "gina@corp.example.com", displayName: "Gina" });
+    const email = await rejection(createUser(ctx, { email: "Gina@corp.example.com", displayName: "Other Gina" }));
+    expect([email.code, email.details.fields]).toEqual(["conflict", [expect.objectContaining({ field: "email", message: expect.stringContaining("Gina") })]]);
+    // Her own address in both roles is hers.
+    expect((await updateUser(ctx, gina.id, { email: "gina@corp.example.com" })).email).toBe("gina@corp.example.com");
+    await deleteUser(ctx, gina.id);
   });
 
   it("refuses a card number or alias already taken", async () => {

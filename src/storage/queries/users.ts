@@ -190,15 +190,16 @@ export async function findHolders(
 ): Promise<{ field: string; value: string; holder: Holder }[]> {
   const found: { field: string; value: string; holder: Holder }[] = [];
   const except = exceptUserId ?? "00000000-0000-0000-0000-000000000000";
+  // An address is one user's, whichever role it has: another user's email must not be this one's UPN, nor the reverse
+  // (Entra ID keeps them apart the same way; `users show ADDRESS` would otherwise find one of two users).
   for (const field of ["email", "userPrincipalName"] as const) {
     const value = wanted[field];
     if (!value) continue;
-    const column = field === "email" ? "email" : "user_principal_name";
     const row = await db
       .selectFrom("users")
       .select(["id", "display_name", "email"])
       .where("workspace_id", "=", workspaceId)
-      .where(sql<SqlBool>`lower(${sql.ref(column)}) = lower(${value})`)
+      .where(sql<SqlBool>`(lower(email) = lower(${value}) or lower(user_principal_name) = lower(${value}))`)
       .where("id", "<>", except)
       .executeTakeFirst();
     if (row) found.push({ field, value, holder: { id: row.id, displayName: row.display_name, email: row.email } });
