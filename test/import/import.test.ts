@@ -149,6 +149,25 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await userCount(ctx)).toBe(1);
   });
 
+  it("refuses an address that is one user's email and another's userPrincipalName, in the file or in the directory", async () => {
+    const ctx = await newWorkspace();
+    const inFile = await file("roles.csv", "Email,UPN,Name\na@example.com,a@corp.example,A\nb@example.com,a@example.com,B\na@corp.example,,C\nd@example.com,d@example.com,D\n");
+    const report = await importFile(ctx, inFile);
+    expect(report.problems.map((p) => [p.row, p.column, p.field, p.message])).toEqual([
+      [3, "UPN", "userPrincipalName", '"a@example.com" is also in row 2 (as its email)'],
+      [4, "Email", "email", '"a@corp.example" is also in row 2 (as its userPrincipalName)'],
+    ]);
+    expect(await userCount(ctx)).toBe(0);
+
+    await createUser(ctx, { email: "held@example.com", displayName: "Held" });
+    const against = await importFile(ctx, await file("against.csv", "Email,UPN,Name\nnew@example.com,held@example.com,New\nother@example.com,other@example.com,Other\n"), { partial: true });
+    expect(against.problems.map((p) => [p.row, p.field, p.message.match(/already belongs to Held <held@example.com>/)?.[0]])).toEqual([
+      [2, "userPrincipalName", "already belongs to Held <held@example.com>"],
+    ]);
+    expect(against.counts).toMatchObject({ created: 1, invalid: 1 });
+    expect((await getUser(ctx, "held@example.com")).userPrincipalName).toBeNull();
+  });
+
   it("never drops a value no heading names: in a CSV file (an unquoted comma shifts the cells) a problem, in a workbook a warning", async () => {
     const ctx = await newWorkspace();
     const rows = [["x1@example.com", "Smith, John", "Ops", ""], ["x2@example.com", "Smith", " Jane", "Ops"], ["x3@example.com", "Three", "Ops", "", ""]];

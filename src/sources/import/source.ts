@@ -72,35 +72,32 @@ function hiddenRow(row: number): ImportProblem {
 
 /** Remembers each row's keys, first row first (memory: a few short strings per row, never the rows). */
 class Duplicates {
-  /** Row of the first use of each key, by kind: emails, UPNs and aliases lower-cased, cards as they are. */
-  private readonly seen: Record<"email" | "userPrincipalName" | "aliases" | "cardNumbers", Map<string, number>> = {
-    email: new Map(), userPrincipalName: new Map(), aliases: new Map(), cardNumbers: new Map(),
+  /**
+   * Row of the first use of each key, by kind: addresses, aliases lower-cased, cards as they are. An email and a
+   * userPrincipalName share one kind: an address is one user's, whichever role it has (as for users added by hand).
+   */
+  private readonly seen: Record<"address" | "aliases" | "cardNumbers", Map<string, { row: number; field: string }>> = {
+    address: new Map(), aliases: new Map(), cardNumbers: new Map(),
   };
   constructor(private readonly mapping: ColumnMapping) {}
 
   check(user: RowKeys): ImportProblem[] {
     const { email, userPrincipalName, aliases, cardNumbers } = user;
-    const emailKey = email ? email.toLowerCase() : undefined;
-    const upnKey = userPrincipalName ? userPrincipalName.toLowerCase() : undefined;
-    const aliasKeys: string[] = [];
-    for (const alias of aliases ?? []) aliasKeys.push(alias.toLowerCase());
+    const keys: [keyof Duplicates["seen"], string, string, string][] = [];
+    if (email) keys.push(["address", "email", email.toLowerCase(), email]);
+    if (userPrincipalName && userPrincipalName.toLowerCase() !== email?.toLowerCase()) keys.push(["address", "userPrincipalName", userPrincipalName.toLowerCase(), userPrincipalName]);
+    for (const alias of aliases ?? []) keys.push(["aliases", "aliases", alias.toLowerCase(), alias]);
+    for (const card of cardNumbers ?? []) keys.push(["cardNumbers", "cardNumbers", card, card]);
     const problems: ImportProblem[] = [];
-    if (emailKey) this.find(problems, user.row, "email", emailKey, email!);
-    if (upnKey) this.find(problems, user.row, "userPrincipalName", upnKey, userPrincipalName!);
-    for (let i = 0; i < aliasKeys.length; i++) this.find(problems, user.row, "aliases", aliasKeys[i]!, aliases![i]!);
-    for (const card of cardNumbers ?? []) this.find(problems, user.row, "cardNumbers", card, card);
+    for (const [kind, field, key, value] of keys) {
+      const first = this.seen[kind].get(key);
+      if (!first) continue;
+      const role = first.field === field ? "" : ` (as its ${first.field})`;
+      problems.push({ row: user.row, column: this.column(field), field, value, message: `"${value}" is also in row ${first.row}${role}` });
+    }
     if (problems.length) return problems;
-    if (emailKey) this.seen.email.set(emailKey, user.row);
-    if (upnKey) this.seen.userPrincipalName.set(upnKey, user.row);
-    for (const key of aliasKeys) this.seen.aliases.set(key, user.row);
-    for (const card of cardNumbers ?? []) this.seen.cardNumbers.set(card, user.row);
+    for (const [kind, field, key] of keys) this.seen[kind].set(key, { row: user.row, field });
     return problems;
-  }
-
-  /** Adds to `problems` the row that already has `key`, if one does. */
-  private find(problems: ImportProblem[], row: number, field: keyof Duplicates["seen"], key: string, value: string): void {
-    const first = this.seen[field].get(key);
-    if (first !== undefined) problems.push({ row, column: this.column(field), field, value, message: `"${value}" is also in row ${first}` });
   }
 
   private column(field: string): string | null {

@@ -169,6 +169,12 @@ export async function findClashes(
       SELECT s.row_no, 'userPrincipalName', s.user_principal_name, 'holder', h.id, h.display_name, h.email, h.source_type, h.source_name
       FROM import_rows s JOIN users h ON h.workspace_id = ${workspaceId} AND lower(h.user_principal_name) = lower(s.user_principal_name) AND h.id IS DISTINCT FROM s.user_id
       WHERE ${stagedIn(rows)}`,
+    // An address is one user's in either role: a row's UPN may not be another user's email (a row's email that is
+    // another user's UPN matched that user: see matchExisting).
+    sql`
+      SELECT s.row_no, 'userPrincipalName', s.user_principal_name, 'holder', h.id, h.display_name, h.email, h.source_type, h.source_name
+      FROM import_rows s JOIN users h ON h.workspace_id = ${workspaceId} AND lower(h.email) = lower(s.user_principal_name) AND h.id IS DISTINCT FROM s.user_id
+      WHERE ${stagedIn(rows)} AND lower(h.user_principal_name) IS DISTINCT FROM lower(s.user_principal_name)`,
     sql`
       SELECT s.row_no, CASE x.kind WHEN 'card' THEN 'cardNumbers' ELSE 'aliases' END, x.v, 'holder', h.id, h.display_name, h.email, h.source_type, h.source_name
       FROM import_rows s
