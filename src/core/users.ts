@@ -10,7 +10,7 @@ import {
   type User,
 } from "../domain/user.ts";
 import { hashSecret } from "../security/hashing.ts";
-import { findHolders, replaceIdentifiers, selectUser, selectUsers, type Page, type UserFilter } from "../storage/queries/users.ts";
+import { filterNames, findHolders, replaceIdentifiers, selectUser, selectUsers, type Page, type UserFilter } from "../storage/queries/users.ts";
 import { recordChange } from "./change-log.ts";
 import { diffFields } from "../domain/change.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
@@ -25,7 +25,23 @@ const sourceOwnedFields = [
 ] as const;
 
 export async function listUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">, filter: UserFilter, page: Page) {
-  return selectUsers(ctx.db, ctx.workspace.id, filter, page);
+  const found = await selectUsers(ctx.db, ctx.workspace.id, filter, page);
+  // A misspelt source or group would read as "no users": say so, when nothing matched (no cost otherwise).
+  if (found.total === 0 && (filter.source || filter.group)) await assertFilterNames(ctx, filter);
+  return found;
+}
+
+async function assertFilterNames(ctx: Pick<WorkspaceContext, "db" | "workspace">, filter: UserFilter): Promise<void> {
+  const known = await filterNames(ctx.db, ctx.workspace.id, { source: filter.source ?? "", group: filter.group ?? "" });
+  const problems: FieldProblem[] = [];
+  for (const field of ["source", "group"] as const) {
+    const wanted = filter[field];
+    if (!wanted || known[field].exists) continue;
+    const { names } = known[field];
+    const list = names.length ? `its ${field}s are ${names.map((n) => `"${n}"`).join(", ")}${names.length === 50 ? ", …" : ""}` : `it has no ${field}s`;
+    problems.push({ field, value: wanted, message: `no ${field} is named "${wanted}" in workspace "${ctx.workspace.name}"; ${list}` });
+  }
+  if (problems.length) throw invalidInput(problems);
 }
 
 export async function getUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<User> {

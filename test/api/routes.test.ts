@@ -170,6 +170,11 @@ describe.each(engines)("API routes on %s", (engine) => {
     expectError(await as("GET", "workspaces/acme/users?enabled=maybe"), 400, "invalid_input", ["enabled"]);
     expectError(await as("GET", "workspaces/acme/users?sourceType=ldap"), 400, "invalid_input", ["sourceType"]);
     expectError(await as("GET", "workspaces/acme/users?serch=bea"), 400, "invalid_input", ["serch"]);
+    // A misspelt source or group is no "no users": it says what the workspace has. One that exists may match none.
+    const misspelt = await as("GET", "workspaces/acme/users?source=Manul&group=nobody");
+    expectError(misspelt, 400, "invalid_input", ["source", "group"]);
+    expect(misspelt.body.error.message).toMatch(/^source: no source is named "Manul" in workspace "acme"; its sources are "manual"; group: no group is named "nobody"/);
+    expect((await as("GET", "workspaces/acme/users?source=MANUAL&q=nomatch")).body).toMatchObject({ items: [], total: 0 });
   });
 
   it("groups: create, list, show, update, members, delete, and their bad input", async () => {

@@ -52,6 +52,9 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     expect(shown.json).toMatchObject({ id: sync.json.runId, status: "succeeded", mode: "full" });
     const users = await cli("users", "list", "--source", "corp", "--json");
     expect(users.code).toBe(0);
+    const misspelt = await cli("users", "list", "--source", "crop", "--json");
+    expect(misspelt.code).toBe(2);
+    expect(JSON.parse(misspelt.stderr)).toMatchObject({ error: { code: "invalid_input", message: expect.stringMatching(/no source is named "crop" .*"corp"/) } });
 
     // Membership entries name their group; browsed by kind, every group's count as one "add to group".
     const tenant = emulator.tenants.get(emulator.tenantId);

@@ -104,6 +104,22 @@ export function whereFilter(workspaceId: string, filter: UserFilter) {
   };
 }
 
+/**
+ * Whether a user list's source and group filters name something of the workspace: a source (or "manual", or a name
+ * users keep from a removed source) and a group. With up to 50 of each name, for an error message.
+ */
+export async function filterNames(db: Db, workspaceId: string, wanted: { source: string; group: string }): Promise<Record<"source" | "group", { exists: boolean; names: string[] }>> {
+  const sources = sql`SELECT name FROM sources WHERE workspace_id = ${workspaceId} UNION SELECT DISTINCT source_name FROM users WHERE workspace_id = ${workspaceId}`;
+  const groups = sql`SELECT name FROM groups WHERE workspace_id = ${workspaceId}`;
+  const { rows } = await sql<{ source: boolean; group: boolean; sources: string[]; groups: string[] }>`
+    SELECT EXISTS (SELECT 1 FROM (${sources}) n WHERE lower(name) = lower(${wanted.source})) AS source,
+           EXISTS (SELECT 1 FROM (${groups}) n WHERE lower(name) = lower(${wanted.group})) AS "group",
+           array(SELECT name FROM (${sources}) n ORDER BY lower(name) LIMIT 50) AS sources,
+           array(SELECT name FROM (${groups}) n ORDER BY lower(name) LIMIT 50) AS groups`.execute(db);
+  const row = rows[0]!;
+  return { source: { exists: row.source, names: row.sources }, group: { exists: row.group, names: row.groups } };
+}
+
 export async function selectUsers(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: User[]; total: number }> {
   const order = page.order === "desc" ? sql`desc` : sql`asc`;
   // Page the bare ids first: the identifier and group subqueries then run for one page of users,
