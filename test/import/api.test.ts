@@ -122,7 +122,9 @@ describe.each(engines)("import API on %s", (engine) => {
       details: { report: { partial: true, applied: false, counts: { created: 0, invalid: 2 } } },
     });
     expect((await as("GET", `workspaces/acme/imports/${uploaded.body.id}`)).status).toBe(200);
-    expect((await as("GET", "workspaces/acme/users?source=all-bad.csv")).body.total).toBe(0);
+    // Neither its users nor its source were created.
+    const listed = await as("GET", "workspaces/acme/users?source=all-bad.csv");
+    expect(listed.body.error).toMatchObject({ code: "invalid_input", message: expect.stringContaining('no source is named "all-bad.csv"') });
   });
 
   it("reports a running commit's progress beside it, and refuses a second commit or a discard meanwhile", async () => {
