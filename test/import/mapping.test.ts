@@ -80,6 +80,14 @@ describe("column mapping", () => {
     expect(mapping.ignored).toEqual([{ column: "Full name", reason: "skipped by the mapping file" }]);
   });
 
+  it("refuses a mapping file mapping a column the file does not have, unless it only skips it", () => {
+    const error = thrown(() => mapColumns(["Email", "Name", "Badge #"], parseMappingFile({ "Badge No": "cardNumbers", "Middle name": null })));
+    expect(error.code).toBe("import_invalid");
+    expect(error.details.fields).toEqual([{ field: "cardNumbers", message: 'the mapping maps column "Badge No" to cardNumbers, but the file has no such column' }]);
+    expect(error.message).toMatch(/^The mapping does not fit the file: the mapping maps column "Badge No"/);
+    expect(mapColumns(["Email", "Name"], parseMappingFile({ "Middle name": null, NAME: "displayName" })).fields).toEqual(["email", "displayName"]);
+  });
+
   it("refuses a mapping file naming a field that does not exist", () => {
     expect(thrown(() => parseMappingFile({ Badge: "badgeNumber" })).code).toBe("invalid_input");
   });

@@ -159,6 +159,13 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
 
   const seen = new Map<string, string>();
   const problems: { field: string; message: string }[] = [];
+  // A mapped column the file lacks (misspelt, or renamed in this export) would leave its field out without a word.
+  const headerKeys = new Set(headers.map(headerKey));
+  for (const [column, field] of Object.entries(explicit)) {
+    if (field !== null && !headers.includes(column) && !headerKeys.has(headerKey(column))) {
+      problems.push({ field, message: `the mapping maps column "${column}" to ${field}, but the file has no such column` });
+    }
+  }
   fields.forEach((field, index) => {
     const name = field?.startsWith("customAttributes.") ? field.slice("customAttributes.".length) : undefined;
     const checked = name === undefined ? undefined : customAttributeName.safeParse(name);
@@ -180,7 +187,7 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
     const notRecognised = unknown.length ? ` Not recognised: ${unknown.map((h) => `"${h}"`).join(", ")}.` : "";
     throw new RollcallError(
       "import_invalid",
-      `Required columns are missing or ambiguous: ${problems.map((p) => p.message).join("; ")}.${notRecognised} Rename the columns, or say which field each column holds (a mapping: --mapping FILE, or the console's Columns step).`,
+      `${problems.every((p) => p.message.startsWith("the mapping maps")) ? "The mapping does not fit the file" : "Required columns are missing or ambiguous"}: ${problems.map((p) => p.message).join("; ")}.${notRecognised} Rename the columns, or say which field each column holds (a mapping: --mapping FILE, or the console's Columns step).`,
       { reason: "columns", fields: problems, headers, mapped: headers.flatMap((column, i) => (fields[i] ? [{ column, field: fields[i] }] : [])), unknownColumns: unknown },
     );
   }
