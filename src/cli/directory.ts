@@ -9,7 +9,7 @@ import { runImport, type ImportProgress, type ImportReport } from "../core/impor
 import { cancelRun, getRun, listRuns, rejectRun, type Run } from "../core/runs.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
-import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser, type SavedUser } from "../core/users.ts";
+import { createUser, deleteUser, disableUser, getUser, historyUser, listUsers, updateUser, type SavedUser } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import type { Group } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
@@ -26,7 +26,8 @@ import type { RunSummary, SyncProgress } from "../sync/run-record.ts";
 
 /** A user and the newest entries of their change log, with how many there are in all. */
 export interface UserHistory {
-  user: User;
+  /** Null: the user was deleted (its history is kept). */
+  user: User | null;
   changes: ChangeRecord[];
   total: number;
 }
@@ -129,8 +130,8 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
         collectPages(1000, limit ?? Infinity, async (pageLimit, offset) => (await listUsers(ctx, filter, { limit: pageLimit, offset, sort, order: "asc" })).items),
       get: (key) => getUser(ctx, key),
       async history(key, limit) {
-        const user = await getUser(ctx, key);
-        const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { userId: user.id }, { limit });
+        const { userId, user } = await historyUser(ctx, key);
+        const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { userId }, { limit });
         return { user, changes: items, total };
       },
       add: (input) => createUser(ctx, input),

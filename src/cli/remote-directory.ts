@@ -80,8 +80,12 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
         collectPages(500, limit ?? Infinity, async (pageLimit, offset) => (await get<Page<User>>(at("users"), { ...filter, sort, order: "asc", limit: pageLimit, offset })).items),
       get: (key) => get(at("users", key)),
       async history(key, limit) {
-        const user = await get<User>(at("users", key));
-        const page = await get<Page<ChangeRecord>>(at("users", user.id, "changes"), { limit });
+        // A deleted user's history is kept, and found by the key it had.
+        const user = await get<User>(at("users", key)).catch((error: unknown) => {
+          if (error instanceof RollcallError && error.code === "not_found") return null;
+          throw error;
+        });
+        const page = await get<Page<ChangeRecord>>(at("users", user?.id ?? key, "changes"), { limit });
         return { user, changes: page.items, total: page.total };
       },
       add: (input) => send("POST", at("users"), input),

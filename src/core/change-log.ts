@@ -155,6 +155,24 @@ async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): 
   return { total: n, actions };
 }
 
+/**
+ * The id of a user deleted from the workspace, by its id, email or userPrincipalName (its last delete entry): its
+ * history outlives it. Read only when no user has the key: without an index on subjects, it scans the log.
+ */
+export async function deletedUserId(db: Db, workspaceId: string, key: string): Promise<string | undefined> {
+  const byId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
+  const row = await db
+    .selectFrom("change_log")
+    .select("user_id")
+    .where("workspace_id", "=", workspaceId)
+    .where("action", "=", "delete")
+    .where(byId ? sql<boolean>`user_id = ${key}::uuid` : sql<boolean>`user_id IS NOT NULL AND (lower(subject) = lower(${key}) OR lower(before->>'email') = lower(${key}) OR lower(before->>'userPrincipalName') = lower(${key}))`)
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return row?.user_id ?? undefined;
+}
+
 /** A user's or a group's history as the API pages it. */
 export async function historyPage(db: Db, workspaceId: string, filter: ChangeFilter, page: { limit: number; offset: number }) {
   const { items, total } = await pageOfChanges(db, workspaceId, filter, page);

@@ -11,7 +11,7 @@ import {
 } from "../domain/user.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { filterNames, findHolders, replaceIdentifiers, selectUser, selectUsers, type Page, type UserFilter } from "../storage/queries/users.ts";
-import { recordChange } from "./change-log.ts";
+import { deletedUserId, recordChange } from "./change-log.ts";
 import { diffFields } from "../domain/change.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
@@ -48,6 +48,15 @@ export async function getUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, k
   const user = await selectUser(ctx.db, ctx.workspace.id, key);
   if (!user) throw notFound("user", key);
   return user;
+}
+
+/** Whose history `key` asks for: a user of the workspace, or else one deleted from it (then `user` is null). */
+export async function historyUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<{ userId: string; user: User | null }> {
+  const user = await selectUser(ctx.db, ctx.workspace.id, key);
+  if (user) return { userId: user.id, user };
+  const userId = await deletedUserId(ctx.db, ctx.workspace.id, key);
+  if (!userId) throw new RollcallError("not_found", `user "${key}" was not found, and no user deleted from this workspace had that id, email or userPrincipalName`, { resource: "user", key });
+  return { userId, user: null };
 }
 
 export interface SourceRef {

@@ -117,6 +117,14 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect(removed).toMatchObject({ status: 200, body: { id, email: "ada@example.com" } });
     expectError(await as("GET", `workspaces/acme/users/${id}`), 404, "not_found");
     expectError(await as("DELETE", `workspaces/acme/users/${id}`), 404, "not_found");
+    // Its history outlives it: asked for by the id or an address it had.
+    for (const key of [id, "ADA@example.com"]) {
+      const kept = await as("GET", `workspaces/acme/users/${key}/changes?limit=2`);
+      expect(kept.body).toMatchObject({ total: 8, items: [{ action: "delete", subject: "ada@example.com" }, { action: "disable" }] });
+    }
+    const never = await as("GET", "workspaces/acme/users/nobody@example.com/changes");
+    expectError(never, 404, "not_found");
+    expect(never.body.error.message).toMatch(/no user deleted from this workspace had that id, email or userPrincipalName/);
   });
 
   it("users: bad input is a specific error and changes nothing", async () => {

@@ -71,6 +71,13 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect(history.code, history.stderr).toBe(0);
     expect(history.stdout).toMatch(/^Ada Lovelace <ada@example\.com>: 3 change\(s\), newest first\n {2}\S+ {2}Updated by cli\n {6}Job title: \(empty\) → Analyst\n {2}\S+ {2}Added to group Pilots by cli\n {2}\S+ {2}Created by cli\n/);
     expect((await cli("users", "history", "ada@example.com", "--workspace", "acme", "--limit", "1", "--json")).json()).toMatchObject({ total: 3, changes: [{ action: "update" }] });
+    // A deleted user's history is kept, and found by the address it had.
+    expect((await cli("users", "add", "--email", "brief@example.com", "--display-name", "Brief", "--workspace", "acme")).code).toBe(0);
+    expect((await cli("users", "remove", "brief@example.com", "--workspace", "acme")).code).toBe(0);
+    expect((await cli("users", "history", "brief@example.com", "--workspace", "acme", "--json")).json()).toMatchObject({ user: null, total: 2, changes: [{ action: "delete" }, { action: "create" }] });
+    const never = await cli("users", "history", "never@example.com", "--workspace", "acme");
+    expect(never.code).not.toBe(0);
+    expect(never.stderr).toMatch(/no user deleted from this workspace had that id, email or userPrincipalName/);
   });
 
   it("shows a group's history, newest first: whom each entry is about", async () => {

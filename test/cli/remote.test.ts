@@ -115,6 +115,11 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect((await getUser(h.ctx, "ada@example.com")).department).toBe("Engines");
     const history = (await cli(["users", "history", "ada@example.com", "--json"])).json();
     expect(history).toMatchObject({ user: { email: "ada@example.com" }, total: 2, changes: [{ action: "update", after: { department: "Engines" } }, { action: "create" }] });
+    // A deleted user's history is kept, and found by the address it had.
+    expect((await cli(["users", "add", "--email", "brief@example.com", "--display-name", "Brief"])).code).toBe(0);
+    expect((await cli(["users", "remove", "brief@example.com"])).code).toBe(0);
+    const gone = await cli(["users", "history", "brief@example.com"]);
+    expect(gone.stdout).toMatch(/^brief@example\.com \(deleted\): 2 change\(s\), newest first\n {2}\S+ {2}Deleted by .*\n {2}\S+ {2}Created by /);
     const extension = await cli(["users", "update", "ada@example.com", "--mobile-phone", "+1 425 555 0100 ext. 9"]);
     expect(extension.code, extension.stderr).toBe(0);
     expect(extension.stderr).toMatch(/^warning: mobilePhone: "\+1 425 555 0100 ext\. 9" has the extension 9, .* kept \+14255550100 without it\n$/);

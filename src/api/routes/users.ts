@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
-import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../core/users.ts";
+import { createUser, deleteUser, disableUser, getUser, historyUser, listUsers, updateUser } from "../../core/users.ts";
 import { historyPage } from "../../core/change-log.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkMatching, maxBulkUsers } from "../../domain/bulk.ts";
@@ -122,12 +122,12 @@ export const userRoutes: RouteModule = {
     route({
       method: "GET",
       url: "/workspaces/:workspace/users/:id/changes",
-      summary: "A user's history, newest first: who changed what, before and after",
+      summary: "A user's history, newest first: who changed what, before and after. A deleted user's history is kept: ask for it by id, email or userPrincipalName",
       access: "workspace",
       params: userParams,
       query: historyQuery,
       response: listOf(changeSchema),
-      handler: async ({ ctx, params, query }) => historyPage(ctx.db, ctx.workspace.id, { userId: (await getUser(ctx, params.id)).id }, query),
+      handler: async ({ ctx, params, query }) => historyPage(ctx.db, ctx.workspace.id, { userId: (await historyUser(ctx, params.id)).userId }, query),
     }),
   ],
 };

@@ -123,7 +123,8 @@ function describeSaved(done: string, user: SavedUser): string {
   return `${done} ${describeUser(rest)}`;
 }
 
-const describeHistory = (history: UserHistory) => historyText(userHeading(history.user), history);
+const describeHistory = (history: UserHistory) =>
+  historyText(history.user ? userHeading(history.user) : `${history.changes.find((c) => c.action === "delete")?.subject ?? "A user"} (deleted)`, history);
 
 /**
  * `users disable|enable|remove USER...`: one user answers that user, as it always did; several are changed
