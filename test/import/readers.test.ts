@@ -9,6 +9,7 @@ import { formatNumber, plainNumber } from "../../src/sources/import/cell-format.
 import { neutralise, unneutralise } from "../../src/sources/import/formula.ts";
 import { RollcallError } from "../../src/errors.ts";
 import { zipArchive } from "../support/zip.ts";
+import ExcelJS from "exceljs";
 
 const fixture = (name: string) => join(import.meta.dirname, "../fixtures/import", name);
 const scratch = await mkdtemp(join(tmpdir(), "rollcall-readers-"));
@@ -185,6 +186,25 @@ describe("XLSX reading", () => {
     "xl/sharedStrings.xml": `<x:sst xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:si><x:t>email</x:t></x:si><x:si><x:t>card</x:t></x:si><x:si><x:r><x:rPr><x:b/></x:rPr><x:t xml:space="preserve">Ada </x:t></x:r><x:r><x:t>&lt;Lovelace&gt;</x:t></x:r><x:rPh sb="0" eb="1"><x:t>ignored</x:t></x:rPh></x:si></x:sst>`,
     "xl/styles.xml": `<x:styleSheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:cellXfs count="2"><x:xf numFmtId="0"/><x:xf numFmtId="49"/></x:cellXfs></x:styleSheet>`,
     "xl/worksheets/data.xml": `<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>${sheetData}</x:sheetData></x:worksheet>`,
+  });
+
+  it("reads a cell merged down several rows as each of those rows' value, as Excel shows it; a title merged across one row stays as it is", async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet("Staff");
+    sheet.addRows([
+      ["Staff list"], ["Email", "Name", "Department", "Groups", "Site"],
+      ["a@example.com", "A", "Sales", "Team A", "Leeds"], ["b@example.com", "B", null, null, null], ["c@example.com", "C", null, "Team C", "York"], ["d@example.com", "D", "Ops", null, null],
+    ]);
+    sheet.mergeCells("A1:E1");
+    sheet.mergeCells("C3:C5");
+    sheet.mergeCells("D3:E4");
+    const path = join(scratch, "merged.xlsx");
+    await workbook.xlsx.writeFile(path);
+    const { rows } = await readAll(path);
+    expect(rows.map((r) => r.cells)).toEqual([
+      ["Staff list", "", "", "", ""], ["Email", "Name", "Department", "Groups", "Site"],
+      ["a@example.com", "A", "Sales", "Team A", "Team A"], ["b@example.com", "B", "Sales", "Team A", "Team A"], ["c@example.com", "C", "Sales", "Team C", "York"], ["d@example.com", "D", "Ops"],
+    ]);
   });
 
   it("reads a workbook whose elements all carry a namespace prefix, as the Open XML SDK writes them", async () => {

@@ -37,6 +37,7 @@ export async function openXlsx(path: string, options: { sheet?: string | undefin
   if (!sheetEntry) throw new RollcallError("unsupported_file", `The Excel file is damaged or incomplete (sheet "${wanted.name}" is missing).`, {});
   const sharedStrings = await readSharedStrings(path, entries.get(rels.byType("sharedStrings") ?? `${folder}/sharedStrings.xml`));
   const styles = await readStyles(path, entries.get(rels.byType("styles") ?? `${folder}/styles.xml`));
+  const merges = await readMerges(path, sheetEntry);
   let read = 0;
   return {
     format: "xlsx",
@@ -47,7 +48,7 @@ export async function openXlsx(path: string, options: { sheet?: string | undefin
     rows: {
       [Symbol.asyncIterator]: async function* () {
         const stream = await openEntry(path, sheetEntry, (n) => (read += n));
-        yield* sheetRows(stream, { sharedStrings, styles, date1904: workbook.date1904 });
+        yield* sheetRows(stream, { sharedStrings, styles, date1904: workbook.date1904, merges });
       },
     },
   };
@@ -148,6 +149,67 @@ async function readStyles(path: string, entry: ZipEntry | undefined): Promise<St
   return { formats: ids.map((id) => formatCode(id, custom)) };
 }
 
+/** A range of merged cells spanning rows, 1-based and inclusive. */
+interface Merge {
+  top: number;
+  left: number;
+  bottom: number;
+  right: number;
+}
+
+/**
+ * The sheet's merged ranges that span several rows. Excel keeps a merged range's value in its top-left cell only,
+ * and shows it across the range: a Department or Groups cell merged down a team's rows is meant for each of them.
+ * The ranges are listed after the rows (<mergeCells>), so the sheet is inflated once more first, scanning its text
+ * only (a tenth of the time parsing takes).
+ */
+async function readMerges(path: string, entry: ZipEntry): Promise<Merge[]> {
+  // The bytes are searched for <mergeCells> (a few KB after the rows): decoding the whole sheet to look cost more.
+  const parts: Buffer[] = [];
+  let carry: Buffer = Buffer.alloc(0);
+  const stream = await openEntry(path, entry);
+  try {
+    for await (const chunk of stream) {
+      const bytes = carry.length ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+      if (parts.length) {
+        parts.push(chunk as Buffer);
+        continue;
+      }
+      const at = bytes.indexOf("mergeCells");
+      if (at >= 0) parts.push(bytes.subarray(at));
+      else carry = bytes.subarray(Math.max(0, bytes.length - 16));
+    }
+  } catch (error) {
+    stream.destroy();
+    throw damaged(error);
+  }
+  const merges: Merge[] = [];
+  for (const m of Buffer.concat(parts).toString("utf8").matchAll(/<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"/g)) {
+    const [top, bottom] = [Number(m[2]), Number(m[4])];
+    if (bottom > top) merges.push({ top, left: columnIndex(m[1]!), bottom, right: columnIndex(m[3]!) });
+  }
+  return merges.sort((a, b) => a.top - b.top);
+}
+
+/** Fills each row's cells that lie in a merged range with the range's value, as Excel shows them. */
+class MergedCells {
+  private next = 0;
+  private active: (Merge & { value: string })[] = [];
+  constructor(private readonly merges: Merge[]) {}
+
+  fill(row: number, cells: string[]): void {
+    if (this.merges.length === 0) return;
+    this.active = this.active.filter((m) => m.bottom >= row);
+    for (; this.next < this.merges.length && this.merges[this.next]!.top <= row; this.next++) {
+      const merge = this.merges[this.next]!;
+      if (merge.top === row) this.active.push({ ...merge, value: cells[merge.left - 1] ?? "" });
+    }
+    for (const m of this.active) {
+      for (let column = m.left; column <= m.right; column++) if (!cells[column - 1]) cells[column - 1] = m.value;
+    }
+  }
+}
+
 const ignore = () => {};
 
 async function parseEntry(path: string, entry: ZipEntry, events: Partial<XlsxXmlEvents>): Promise<void> {
@@ -169,18 +231,23 @@ async function* readXml(stream: Readable, scanner: XlsxXmlScanner): AsyncGenerat
     scanner.end();
   } catch (error) {
     stream.destroy();
-    if (error instanceof RollcallError) throw error;
-    const reason = (error as Error).message.split("\n")[0];
-    throw new RollcallError("unsupported_file", `The Excel file is damaged (${reason}). Save it again from Excel, or export it as CSV.`, {}, { cause: error });
+    throw damaged(error);
   }
   yield;
+}
+
+function damaged(error: unknown): RollcallError {
+  if (error instanceof RollcallError) return error;
+  const reason = (error as Error).message.split("\n")[0];
+  return new RollcallError("unsupported_file", `The Excel file is damaged (${reason}). Save it again from Excel, or export it as CSV.`, {}, { cause: error });
 }
 
 const rowAttributes = ["r", "hidden"];
 const cellAttributes = ["r", "t", "s"];
 
-async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; styles: Styles; date1904: boolean }): AsyncGenerator<TableRow> {
+async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; styles: Styles; date1904: boolean; merges: Merge[] }): AsyncGenerator<TableRow> {
   const ready: TableRow[] = [];
+  const merged = new MergedCells(context.merges);
   let rowNumber = 0;
   let cells: string[] = [];
   let column = 0;
@@ -227,6 +294,7 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
         if (cell.type === "n" && Math.abs(Number(cell.text)) >= 1e15) (inexact ??= []).push(column - 1);
         cell = undefined;
       } else if (name === "row") {
+        merged.fill(rowNumber, cells);
         for (let i = 0; i < cells.length; i++) cells[i] ??= "";
         ready.push(unresolved || inexact || hidden ? { row: rowNumber, cells, ...(unresolved && { formulasWithoutResult: unresolved }), ...(inexact && { inexactNumbers: inexact }), ...(hidden && { hidden }) } : { row: rowNumber, cells });
       }
