@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { notFound, RollcallError } from "../errors.ts";
+import { invalidInput, notFound, RollcallError } from "../errors.ts";
 import { listChanges, type ChangeRecord } from "./change-log.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
@@ -56,7 +56,16 @@ function toRun(r: Record<string, unknown>): Run {
 export async function listRuns(ctx: Ctx, filter: { source?: string | undefined; limit?: number | undefined } = {}): Promise<Run[]> {
   const where = filter.source ? sql`and lower(s.name) = lower(${filter.source})` : sql``;
   const { rows } = await sql<Record<string, unknown>>`${runQuery(ctx)} ${where} order by r.started_at desc limit ${filter.limit ?? 50}`.execute(ctx.db);
+  if (rows.length === 0 && filter.source) await assertSourceName(ctx, filter.source);
   return rows.map(toRun);
+}
+
+/** A misspelt source would read as "never synced". */
+async function assertSourceName(ctx: Ctx, name: string): Promise<void> {
+  const { rows } = await sql<{ name: string }>`select name from sources where workspace_id = ${ctx.workspace.id} and type = 'entra' order by lower(name)`.execute(ctx.db);
+  if (rows.some((r) => r.name.toLowerCase() === name.toLowerCase())) return;
+  const names = rows.length ? `its Entra ID sources are ${rows.map((r) => `"${r.name}"`).join(", ")}` : "it has no Entra ID sources";
+  throw invalidInput([{ field: "source", value: name, message: `no Entra ID source is named "${name}" in workspace "${ctx.workspace.name}"; ${names}` }]);
 }
 
 export async function getRun(ctx: Ctx, id: string, options: { changes?: number } = {}): Promise<Run & { changes: ChangeRecord[] }> {

@@ -90,6 +90,10 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     expect(failed.json).toMatchObject({ status: "failed", error: { code: "source_auth_failed", message: expect.stringContaining("`rollcall sources update wrong --client-secret-env VAR`") } });
     // A failed run counted nothing: its row leaves the counts blank rather than claiming 0 removed.
     expect((await cli("runs", "list", "--source", "wrong")).stdout).toMatch(/ failed +full +manual +\S+\n/);
+    // A misspelt source is not a source never synced.
+    const unknownRuns = await cli("runs", "list", "--source", "wrnog", "--json");
+    expect(unknownRuns.code).toBe(2);
+    expect(JSON.parse(unknownRuns.stderr).error.message).toMatch(/^source: no Entra ID source is named "wrnog" in workspace "\S+"; its Entra ID sources are .*"wrong"/);
   }, 400_000);
 
   it("adds a source with a certificate, and `runs show` lists a stopped run's planned changes", async () => {
