@@ -175,7 +175,7 @@ describe("XLSX reading", () => {
     expect((await readAll(path)).table.sheet).toBe("Staff ");
     expect((await readAll(path, "staff")).rows[1]!.cells).toEqual(["ada@example.com", "Ada"]);
     const error = await failure(openImportSource(path, { sheet: "Lookup", defaultCountry: null }));
-    expect(error.message).toMatch(/^Sheet "Lookup" \(of "Lookup", "Staff "; choose another with --sheet\): Required columns are missing/);
+    expect(error.message).toMatch(/^Sheet "Lookup" \(of "Lookup", "Staff "; choose another with --sheet, or the console's Sheet list\): Required columns are missing/);
   });
 
   // As the Open XML SDK writes them: every element with a prefix, shared strings with rich text and phonetic runs.

@@ -59,8 +59,8 @@ type Stage =
   | { kind: "idle" }
   | { kind: "uploading"; sent: number; total: number }
   | { kind: "checking" }
-  /** The file is uploaded, but its required columns could not be placed: the admin says which is which. */
-  | { kind: "columns"; uploadId: string; columns: FileColumn[] }
+  /** The file is uploaded, but its required columns could not be placed: the admin says which is which, or picks another of a workbook's `sheets`. */
+  | { kind: "columns"; uploadId: string; columns: FileColumn[]; sheets: string[]; sheet: string | null }
   | { kind: "preview"; report: ImportReport; uploadId: string; stale: boolean }
   | { kind: "importing"; report: ImportReport; uploadId: string; progress: ImportProgress | null }
   | { kind: "done"; report: ImportReport };
@@ -175,7 +175,9 @@ function ImportUsers({ workspace }: { workspace: string }) {
         if (!chosen) setFile(null);
       }
       const uploadId = kept.current?.id;
-      setStage(columns && uploadId ? { kind: "columns", uploadId, columns } : { kind: "idle" });
+      const sheets = e instanceof ApiError && Array.isArray(e.details.sheets) ? e.details.sheets.map(String) : [];
+      const sheet = e instanceof ApiError && typeof e.details.sheet === "string" ? e.details.sheet : null;
+      setStage(columns && uploadId ? { kind: "columns", uploadId, columns, sheets, sheet } : { kind: "idle" });
       setError(gone ? new Error(`The server no longer keeps ${upload.name} (an upload is kept for a day)${chosen ? "; check the file again to send it anew" : ": choose the file again"}.`) : e);
     }
   };
@@ -227,6 +229,9 @@ function ImportUsers({ workspace }: { workspace: string }) {
   const report = stage.kind === "preview" || stage.kind === "done" || stage.kind === "importing" ? stage.report : null;
   const busy = stage.kind === "uploading" || stage.kind === "checking" || stage.kind === "importing";
   const blocked = report ? report.counts.invalid > 0 && !options.partial : false;
+  // A workbook's sheets, from its preview or from the refusal of a sheet without the users' columns.
+  const sheets = report?.file.sheets ?? (stage.kind === "columns" ? stage.sheets : []);
+  const sheetRead = report?.file.sheet ?? (stage.kind === "columns" ? stage.sheet : null);
 
   return (
     <>
@@ -280,9 +285,9 @@ function ImportUsers({ workspace }: { workspace: string }) {
             hint="Importing again under the same name updates the same users."
             error={error instanceof ApiError ? error.fieldMap().source : undefined}
           />
-          {report?.file.sheets && report.file.sheets.length > 1 ? (
-            <SelectField label="Sheet" value={options.sheet || report.file.sheet || ""} onChange={(e) => changeOption({ sheet: e.target.value })}>
-              {report.file.sheets.map((s) => (
+          {sheets.length > 1 ? (
+            <SelectField label="Sheet" value={options.sheet || sheetRead || ""} onChange={(e) => changeOption({ sheet: e.target.value, mapping: {} })}>
+              {sheets.map((s) => (
                 <option key={s} value={s}>
                   {s}
                 </option>

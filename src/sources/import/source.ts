@@ -106,7 +106,6 @@ class Duplicates {
   }
 }
 
-/** A workbook's column problems name the sheet that was read: with several, the admin may have meant another. */
 /** Missing columns also say which row was read as the headings: a title above them (a report's name) is read instead. */
 function withHeaderRow<T>(row: number, body: () => T): T {
   try {
@@ -117,11 +116,15 @@ function withHeaderRow<T>(row: number, body: () => T): T {
   }
 }
 
+/**
+ * A workbook's column problems name the sheet that was read and list the others (`details.sheets`, for the
+ * console's Sheet list): with several, the admin may have meant another.
+ */
 function withSheetName<T>(table: TableFile, body: () => T): T {
   try {
     return body();
   } catch (error) {
     if (!(error instanceof RollcallError) || table.format !== "xlsx" || (table.sheets?.length ?? 1) < 2) throw error;
-    throw new RollcallError(error.code, `Sheet "${table.sheet}" (of ${table.sheets!.map((s) => `"${s}"`).join(", ")}; choose another with --sheet): ${error.message}`, { ...error.details, sheet: table.sheet });
+    throw new RollcallError(error.code, `Sheet "${table.sheet}" (of ${table.sheets!.map((s) => `"${s}"`).join(", ")}; choose another with --sheet, or the console's Sheet list): ${error.message}`, { ...error.details, sheet: table.sheet, sheets: table.sheets });
   }
 }

@@ -1,0 +1,44 @@
+import ExcelJS from "exceljs";
+import { describe, expect, it } from "vitest";
+import { hasChromium } from "./harness.ts";
+import { signedInConsole } from "./signed-in.ts";
+
+/**
+ * A workbook whose first sheet is not the users' (a cover sheet, notes) is refused for its columns: the console
+ * offers the workbook's sheets there, so the admin can pick the right one instead of editing the file.
+ */
+describe.skipIf(!hasChromium)("web console: importing another sheet of a workbook", () => {
+  const ui = signedInConsole();
+
+  it("offers the sheets when the first one has no users' columns, and imports the sheet chosen", async () => {
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet("Read me").addRow(["Staff list, exported from HR on Monday"]);
+    const staff = workbook.addWorksheet("Staff");
+    staff.addRow(["Email", "Display name"]);
+    staff.addRow(["hedy@contoso.com", "Hedy Lamarr"]);
+    staff.addRow(["claude@contoso.com", "Claude Shannon"]);
+    const buffer = Buffer.from(await workbook.xlsx.writeBuffer());
+    const page = ui.page;
+
+    await page.getByRole("link", { name: "Import & export" }).click();
+    await page.locator("#import-file").setInputFiles({ name: "hr.xlsx", mimeType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buffer });
+    await page.getByRole("button", { name: "Check file" }).click();
+    await page.getByRole("heading", { name: "Columns" }).waitFor();
+    // The refusal names the console's way to another sheet, not only the CLI's.
+    expect(await page.locator(".banner-error").textContent()).toContain('Sheet "Read me" (of "Read me", "Staff"; choose another');
+    expect(await page.locator(".banner-error").textContent()).toContain("the console's Sheet list");
+    const sheet = page.getByLabel("Sheet", { exact: true });
+    expect(await sheet.locator("option").allTextContents()).toEqual(["Read me", "Staff"]);
+    expect(await sheet.inputValue()).toBe("Read me");
+
+    await sheet.selectOption("Staff");
+    await page.getByRole("button", { name: "Check again with these columns" }).click();
+    const importButton = page.getByRole("button", { name: /^Import: create/ });
+    await expect.poll(() => importButton.textContent()).toBe("Import: create 2, update 0");
+    expect(await page.locator("section", { has: page.getByRole("heading", { name: "What this import will do" }) }).textContent()).toContain("sheet Staff");
+    await importButton.click();
+    await page.getByText("Import finished.").waitFor();
+    const users = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?source=hr.xlsx").then((r) => r.json() as Promise<{ total: number }>));
+    expect(users.total).toBe(2);
+  });
+});
