@@ -139,6 +139,8 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByText("Preview ready: nothing was changed.").waitFor({ timeout: 60_000 });
     await page.getByRole("link", { name: "A stopped run needs review" }).click();
     await page.getByRole("heading", { name: "This run needs your review" }).waitFor();
+    // Its message says how to apply it here, not with the CLI's --force.
+    expect(await page.locator(".review").textContent()).toContain("if the removals are expected, apply it with Apply these changes on the run's page.");
     // The review lists the planned changes (none applied yet), the removals among them.
     await page.locator(".history-item").first().waitFor();
     expect(await page.locator("#counts-h").textContent()).toBe("Would change");

@@ -5,6 +5,7 @@ import type { ChangeRecord, PageOf } from "../types.ts";
 import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups } from "../../domain/change.ts";
 import { ErrorBanner, Loading, Pager } from "./ui.tsx";
 import { formatDate } from "../format.ts";
+import { sourceAdvice } from "../advice.ts";
 
 const historyPerPage = 50;
 
@@ -54,7 +55,7 @@ export function History({ changes, showSubject = false }: { changes: ChangeRecor
             {joined.length ? <p className="history-groups muted">Groups: {joined.join(", ")}</p> : null}
             {notes.map((note, index) => (
               <p key={index} className="history-note">
-                {note}
+                {sourceAdvice(note)}
               </p>
             ))}
             {fields.length ? (

@@ -6,6 +6,7 @@ import { useInterval, useLoad } from "../hooks.ts";
 import { countsSummary, describeProgress, statusText, statusTone, syncApi, type Check, type Run, type Source, type TestResult } from "../sync-api.ts";
 import { Badge, ErrorBanner, ProgressBar, Spinner } from "./ui.tsx";
 import { countOf, relativeTime } from "../format.ts";
+import { sourceAdvice } from "../advice.ts";
 
 /** Connect: test the credentials and permissions, one line per check, with what to do for each failure. */
 export function ConnectButton({ workspace, source, onResult }: { workspace: string; source: string; onResult?: (r: TestResult) => void }) {
@@ -53,7 +54,7 @@ export function CheckList({ result }: { result: TestResult }) {
             </span>
             <span>
               <strong>{checkName(c.name)}</strong>
-              <span className="visually-hidden">{c.ok === null ? " skipped" : c.ok ? " passed" : " failed"}</span>: {c.message}
+              <span className="visually-hidden">{c.ok === null ? " skipped" : c.ok ? " passed" : " failed"}</span>: {sourceAdvice(c.message)}
               {c.code && !c.ok ? <code className="check-code">{c.code}</code> : null}
             </span>
           </li>
@@ -111,7 +112,7 @@ export function RunOutcome({ workspace, run }: { workspace: string; run: Run }) 
           {run.dryRun && run.status === "succeeded" ? "Preview ready: nothing was changed." : run.status === "succeeded" ? "Sync finished." : run.status === "stopped" ? "Stopped for review." : `Sync ${statusText(run).toLowerCase()}.`}
         </strong>{" "}
         {counts.length ? counts.map((c) => `${c.value.toLocaleString()} ${c.label}`).join(" · ") : run.status === "succeeded" ? "No changes." : ""}
-        {run.error ? <p>{run.error.message}</p> : null}
+        {run.error ? <p>{sourceAdvice(run.error.message)}</p> : null}
         <p>
           <Link to={wsPath(workspace, `/runs/${run.id}`)}>{run.dryRun ? "See the changes it would make" : run.status === "stopped" ? "Review and apply or reject" : "See the run's change log"}</Link>
         </p>

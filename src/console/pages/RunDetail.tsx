@@ -10,6 +10,7 @@ import { History } from "../components/History.tsx";
 import { actionLabel } from "../../domain/change.ts";
 import { duration } from "./SourceDetail.tsx";
 import { Prop } from "./UserDetail.tsx";
+import { sourceAdvice } from "../advice.ts";
 
 /** A count's entries in the run's change log, for the counts that name one kind of entry. */
 const loggedAs: Record<string, string> = {
@@ -98,7 +99,7 @@ export function RunPage({ id }: { id: string }) {
       {r.status === "failed" && r.error ? (
         <div className="banner banner-error" role="alert">
           <div>
-            <strong>{r.error.details?.cancelledBy ? "The sync was stopped; nothing was changed." : "The sync failed; nothing was changed."}</strong> {r.error.message}
+            <strong>{r.error.details?.cancelledBy ? "The sync was stopped; nothing was changed." : "The sync failed; nothing was changed."}</strong> {sourceAdvice(r.error.message)}
             {r.error.details?.cancelledBy ? null : (
               <p>
                 Fix the cause (the source's Connect button checks the credentials and permissions), then run it again.{" "}
@@ -112,7 +113,7 @@ export function RunPage({ id }: { id: string }) {
         <section className="banner banner-warn review" aria-labelledby="review-h">
           <h2 id="review-h">This run needs your review</h2>
           <p>
-            {r.error?.message ??
+            {(r.error && sourceAdvice(r.error.message)) ??
               `It would remove ${removals ?? "many"} users${heldBefore ? ` of the ${heldBefore} the source holds` : ""}, more than the source's safety threshold allows.`}
           </p>
           <p>The change log below lists every change this run would make; none of them has been applied. If they are expected (for example, people really left), apply them; if not, reject the run and fix the source's scope in Entra ID.</p>

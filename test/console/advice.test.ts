@@ -1,0 +1,68 @@
+import { afterAll, describe, expect, it } from "vitest";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { createEntraSource } from "../../src/core/sources.ts";
+import { resolveWorkspace } from "../../src/core/workspaces.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
+import { hasChromium } from "./harness.ts";
+import { signedInConsole } from "./signed-in.ts";
+import { sourceAdvice } from "../../src/console/advice.ts";
+import { tokenError } from "../../src/sources/entra/token.ts";
+import { missingGroupsAdvice } from "../../src/sources/entra/groups.ts";
+import { adviceFor } from "../../src/sources/entra/advice.ts";
+
+/** The server's advice for a source, as the console words it: its buttons and fields, not the CLI's flags. */
+describe("the console's words for a source's advice", () => {
+  const source = { name: "Contoso EU", workspace: "acme" };
+  const advised = (code: number) => adviceFor(tokenError(401, { error: "invalid_client", error_codes: [code] }).message, source);
+
+  it("says where to replace a wrong, expired or missing client secret", () => {
+    expect(sourceAdvice(advised(7000215))).toBe(
+      "AADSTS7000215: Wrong client secret. In App registrations > your app > Certificates & secrets, copy the secret's Value (not its Secret ID), or create a new secret, then paste its Value in the source's Edit settings > Replace secret.",
+    );
+    expect(sourceAdvice(advised(7000222))).toContain("then paste its Value in the source's Edit settings > Replace secret, with its expiry date.");
+    expect(sourceAdvice(advised(7000218))).toBe("AADSTS7000218: No client secret is stored for this source. Set one in the source's Edit settings > Replace secret.");
+  });
+
+  it("says where to correct missing groups, and how to apply a run the threshold stopped", () => {
+    const missing = sourceAdvice(adviceFor(missingGroupsAdvice(["Pilots"], ["scope", "synced"]), source));
+    expect(missing).toMatch(/Then correct the source's groups \(in the source's Edit settings\)\.$/);
+    const stopped = "Stopped before applying anything: this run would disable or delete 30 of the 40 users the source holds (threshold: more than 10% and more than 20). Check the source's scope in Entra ID; if the removals are expected, run it once with --force (or approve the run).";
+    expect(sourceAdvice(stopped)).toMatch(/if the removals are expected, apply it with Apply these changes on the run's page\.$/);
+  });
+
+  it("leaves the CLI's command out of every message, and other messages as they are", () => {
+    for (const code of [7000215, 7000222, 7000218]) expect(sourceAdvice(advised(code))).not.toMatch(/rollcall|--/);
+    expect(sourceAdvice("AADSTS90002: Unknown directory (tenant) ID.")).toBe("AADSTS90002: Unknown directory (tenant) ID.");
+  });
+});
+
+describe.skipIf(!hasChromium)("web console: what to do about a wrong client secret", () => {
+  let emulator: RunningEmulator;
+  const ui = signedInConsole(async (server) => {
+    emulator = await startTrustedEmulator({ users: 5, groups: 1, seed: 5 });
+    const workspace = await resolveWorkspace(server.rt.store.db, "default");
+    await createEntraSource(
+      { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets },
+      { name: "contoso", config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, schedule: null }, credential: { kind: "secret", secret: "abc8Q~not-the-secret-value-of-this-app" } },
+    );
+  });
+  afterAll(() => emulator?.close());
+
+  it("says at Connect and on the failed run to replace the secret in the source's settings, not with a CLI command", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/sync/contoso`);
+    await page.getByRole("button", { name: "Connect" }).click();
+    const check = page.locator(".check-result .check-bad");
+    await check.first().waitFor({ timeout: 30_000 });
+    expect(await check.first().textContent()).toContain("Wrong client secret.");
+    expect(await check.first().textContent()).toContain("then paste its Value in the source's Edit settings > Replace secret.");
+    expect(await check.first().textContent()).not.toContain("rollcall sources update");
+
+    await page.getByRole("button", { name: "Sync now" }).click();
+    await page.getByRole("link", { name: "See the run's change log" }).click();
+    await page.getByText("The sync failed; nothing was changed.").waitFor({ timeout: 30_000 });
+    const failure = await page.locator(".banner-error").first().textContent();
+    expect(failure).toContain("Edit settings > Replace secret");
+    expect(failure).not.toContain("rollcall sources update");
+  });
+});
