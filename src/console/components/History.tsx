@@ -5,6 +5,8 @@ import type { ChangeRecord, PageOf } from "../types.ts";
 import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups } from "../../domain/change.ts";
 import { ErrorBanner, Loading, Pager } from "./ui.tsx";
 import { formatDate } from "../format.ts";
+import { Link } from "../router.tsx";
+import { useWorkspaceName, wsPath } from "../session.tsx";
 import { sourceAdvice } from "../advice.ts";
 
 const historyPerPage = 50;
@@ -23,7 +25,7 @@ export function HistoryCard({ path, version, showSubject = false, note }: { path
       <ErrorBanner error={changes.error} retry={changes.reload} title="The history could not be loaded." />
       {changes.data ? (
         <>
-          <History changes={changes.data.items} showSubject={showSubject} />
+          <History changes={changes.data.items} showSubject={showSubject} linkRuns />
           {changes.data.total > historyPerPage ? <Pager offset={offset} limit={historyPerPage} total={changes.data.total} onChange={setOffset} /> : null}
         </>
       ) : changes.loading ? (
@@ -33,8 +35,12 @@ export function HistoryCard({ path, version, showSubject = false, note }: { path
   );
 }
 
-/** A change log as a timeline; `showSubject` for logs that span many users (a sync run). */
-export function History({ changes, showSubject = false }: { changes: ChangeRecord[]; showSubject?: boolean }) {
+/**
+ * A change log as a timeline; `showSubject` for logs that span many users (a sync run). With `linkRuns`, an entry a
+ * sync run made links to the run: its actor is the admin who started the run, and the entry is not their edit.
+ */
+export function History({ changes, showSubject = false, linkRuns = false }: { changes: ChangeRecord[]; showSubject?: boolean; linkRuns?: boolean }) {
+  const workspace = useWorkspaceName();
   if (changes.length === 0) return <p className="muted">No changes recorded.</p>;
   return (
     <ol className="history">
@@ -50,6 +56,12 @@ export function History({ changes, showSubject = false }: { changes: ChangeRecor
               <span className="muted">
                 {" "}
                 · {formatDate(change.at)} · by {change.actor}
+                {linkRuns && change.runId ? (
+                  <>
+                    {" · "}
+                    <Link to={wsPath(workspace, `/runs/${encodeURIComponent(change.runId)}`)}>in a sync run</Link>
+                  </>
+                ) : null}
               </span>
             </div>
             {joined.length ? <p className="history-groups muted">Groups: {joined.join(", ")}</p> : null}

@@ -1,0 +1,50 @@
+import { afterAll, describe, expect, it } from "vitest";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { createEntraSource } from "../../src/core/sources.ts";
+import { resolveWorkspace } from "../../src/core/workspaces.ts";
+import { syncSource } from "../../src/sync/service.ts";
+import { hasChromium } from "./harness.ts";
+import { signedInConsole } from "./signed-in.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
+
+/**
+ * A change a sync run made is logged under the admin who started the run: a user's history says it was the run,
+ * and links to it, so that "Enabled by admin@…" after a sync is not read as an admin's edit.
+ */
+describe.skipIf(!hasChromium)("web console: a sync run's changes in a user's history", () => {
+  let emulator: RunningEmulator;
+  let runId = "";
+  const ui = signedInConsole(async (server) => {
+    emulator = await startTrustedEmulator({ users: 3, groups: 1, seed: 7 });
+    const workspace = await resolveWorkspace(server.rt.store.db, "default");
+    await createEntraSource(
+      { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets },
+      { name: "contoso", config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, schedule: null }, credential: { kind: "secret", secret: emulator.clientSecret } },
+    );
+    ({ runId } = await syncSource(server.rt, workspace, "contoso", { trigger: "api", actor: "ops@contoso.com" }));
+  });
+  afterAll(() => emulator?.close());
+
+  it("says which entries a sync run made, with a link to the run, and not an edit by hand", async () => {
+    const page = ui.page;
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
+    await page.locator("tbody tr a").first().click();
+    await page.getByRole("button", { name: "Edit" }).waitFor();
+    await page.getByRole("button", { name: "Edit" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Tags").fill("Badge office");
+    await dialog.getByRole("button", { name: "Save changes" }).click();
+    await dialog.waitFor({ state: "hidden" });
+
+    const entries = page.locator(".history-item");
+    await expect.poll(() => entries.count()).toBe(2);
+    expect(await entries.nth(1).locator(".history-head").textContent()).toMatch(/^Created · .* · by ops@contoso\.com · in a sync run$/);
+    expect(await entries.nth(0).locator(".history-head").textContent()).toMatch(/by admin@rollcall\.test$/);
+    await entries.nth(1).getByRole("link", { name: "in a sync run" }).click();
+    await page.waitForURL(`**/w/default/runs/${runId}`);
+    await page.getByRole("heading", { name: "Sync of contoso", level: 1 }).waitFor();
+    // The run's own change log does not link each entry back to the run it shows.
+    await page.locator(".history-item").first().waitFor();
+    expect(await page.locator(".history-item").getByRole("link", { name: "in a sync run" }).count()).toBe(0);
+  });
+});
