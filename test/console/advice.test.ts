@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { createEntraSource } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
+import { scanNotifications } from "../../src/core/notifications.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { hasChromium } from "./harness.ts";
 import { signedInConsole } from "./signed-in.ts";
@@ -61,8 +62,19 @@ describe.skipIf(!hasChromium)("web console: what to do about a wrong client secr
     await page.getByRole("button", { name: "Sync now" }).click();
     await page.getByRole("link", { name: "See the run's change log" }).click();
     await page.getByText("The sync failed; nothing was changed.").waitFor({ timeout: 30_000 });
-    const failure = await page.locator(".banner-error").first().textContent();
+    const failure = await page.locator(".banner-error", { hasText: "The sync failed; nothing was changed." }).textContent();
     expect(failure).toContain("Edit settings > Replace secret");
     expect(failure).not.toContain("rollcall sources update");
+    // So does the notification of the failed sync, on every page and on the Notifications page.
+    await scanNotifications(ui.server.rt.store.db);
+    await page.reload();
+    const banner = page.getByTestId("notifications-banner").locator(".banner", { hasText: "Wrong client secret" });
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain("Edit settings > Replace secret");
+    expect(await banner.textContent()).not.toContain("rollcall sources update");
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Notifications" }).click();
+    const listed = page.locator("main tbody tr", { hasText: "Wrong client secret" });
+    await listed.waitFor();
+    expect(await listed.textContent()).toContain("Edit settings > Replace secret");
   });
 });

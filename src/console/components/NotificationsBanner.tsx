@@ -3,6 +3,7 @@ import { api, ws } from "../api.ts";
 import { Link } from "../router.tsx";
 import { wsPath } from "../session.tsx";
 import { useInterval } from "../hooks.ts";
+import { sourceAdvice } from "../advice.ts";
 
 /** What GET /workspaces/:ws/notifications answers per item (the fields the console shows). */
 export interface ConsoleNotification {
@@ -48,7 +49,7 @@ export function NotificationsBanner({ workspace, canDismiss }: { workspace: stri
       {shown.map((n) => (
         <div key={n.id} className={`banner ${n.severity === "critical" ? "banner-error" : "banner-warn"}`} role={n.severity === "critical" ? "alert" : "status"} data-kind={n.kind}>
           <div>
-            <strong>{n.title}</strong> <span>{n.body}</span>{" "}
+            <strong>{n.title}</strong> <span>{sourceAdvice(n.body)}</span>{" "}
             {n.link ? <Link to={n.link}>Review</Link> : null}
           </div>
           {canDismiss ? (

@@ -6,6 +6,7 @@ import { Badge, Empty, ErrorBanner, Loading } from "./ui.tsx";
 import { formatDate } from "../format.ts";
 import type { ConsoleNotification } from "./NotificationsBanner.tsx";
 import { DataTable } from "./DataTable.tsx";
+import { sourceAdvice } from "../advice.ts";
 
 /** Every notification of the workspace, newest first, with where each was delivered (the delivery log). */
 export function NotificationsPage() {
@@ -29,7 +30,7 @@ export function NotificationsPage() {
               <td data-label="When">{formatDate(n.createdAt)}</td>
               <td data-label="What">
                 <Badge tone={n.severity === "critical" ? "bad" : "warn"}>{n.severity}</Badge> {n.link ? <Link to={n.link}>{n.title}</Link> : n.title}
-                <div className="hint">{n.body}</div>
+                <div className="hint">{sourceAdvice(n.body)}</div>
               </td>
               <td data-label="State">{n.resolvedAt ? "Resolved" : n.dismissedAt ? `Dismissed by ${n.dismissedBy ?? "?"}` : "Active"}</td>
               <td data-label="Delivered">
