@@ -17,7 +17,16 @@ type Settings = NotificationSettings & { smtpConfigured: boolean };
 type Saved = Settings & { webhookSecret: string | null };
 
 const shownDeliveries = 50;
-const recipients = (text: string) => text.split(/[\s,;]+/).map((e) => e.trim()).filter(Boolean);
+/**
+ * One address per line, or several separated by commas, semicolons or spaces; a line that is not addresses alone
+ * ("Ops <ops@example.com>") stays whole, for the server's error to name it as typed.
+ */
+const recipients = (text: string) =>
+  text
+    .split(/[\n,;]+/)
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .flatMap((e) => (e.split(/\s+/).every((word) => /^[^@<>]+@[^@<>]+$/.test(word)) ? e.split(/\s+/) : [e]));
 
 export function NotificationSettingsSection() {
   const workspace = useWorkspaceName();
