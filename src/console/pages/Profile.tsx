@@ -2,6 +2,7 @@ import { api } from "../api.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { ErrorBanner, Loading } from "../components/ui.tsx";
 import { Prop } from "./UserDetail.tsx";
+import { useSession } from "../session.tsx";
 
 interface Profile {
   account: { id: string; email: string; displayName: string };
@@ -17,6 +18,7 @@ interface Profile {
 /** The signed-in person's own profile: for a synced user, their directory record as Rollcall holds it. */
 export function ProfilePage() {
   useTitle("Your profile");
+  const owner = Boolean(useSession().account.isOwner);
   const profile = useLoad((signal) => api.get<Profile>("/auth/profile", undefined, { signal }), []);
   if (profile.error) return <div className="page"><ErrorBanner error={profile.error} retry={profile.reload} /></div>;
   if (!profile.data) return <Loading />;
@@ -39,7 +41,7 @@ export function ProfilePage() {
       <h1 data-testid="profile-name">{p.user?.displayName ?? p.account.displayName}</h1>
       <p className="hint">
         {p.signInMethod === "microsoft" ? "Signed in with your Microsoft account." : "Signed in with a Rollcall admin password."}{" "}
-        {p.workspaces.map((w) => `${w.role === "admin" ? "Admin" : "Read-only"} in ${w.name}`).join(" · ")}
+        {owner ? "Owner: administers every workspace and its admins." : p.workspaces.map((w) => `${w.role === "admin" ? "Admin" : "Read-only"} in ${w.name}`).join(" · ")}
       </p>
       <section className="card" aria-label="Your directory record">
       <dl className="props">
