@@ -25,6 +25,11 @@ export interface SourceStatus {
   running: string | null;
   /** The newest real run, when it stopped at the deletion threshold and waits for an admin to approve or reject it (a preview after it does not hide it). */
   awaitingReview: string | null;
+  /**
+   * Other Entra ID sources of the workspace reading the same tenant for some of the same users (either one all
+   * users, or a scope group in both): a user both claim is a conflict that neither source changes.
+   */
+  overlapping: string[];
   nextRunAt: string | null;
 }
 
@@ -162,7 +167,15 @@ export async function loadSourceForSync(ctx: Pick<SourceContext, "db" | "workspa
   return { id: row.id, name: row.name, config: parseEntraConfig(row.config), credential: row.secret_ciphertext ? (JSON.parse(ctx.secrets.open(row.secret_ciphertext)) as Credential) : null };
 }
 
-async function present(ctx: Pick<WorkspaceContext, "db">, row: SourceRow): Promise<Source> {
+/** Whether two sources read the same tenant for some of the same users (see SourceStatus.overlapping). */
+function overlaps(a: EntraConfig, b: EntraConfig): boolean {
+  if (a.tenantId.toLowerCase() !== b.tenantId.toLowerCase()) return false;
+  if (a.users === "all" || b.users === "all") return true;
+  const groups = new Set(a.scopeGroups.map((g) => g.toLowerCase()));
+  return b.scopeGroups.some((g) => groups.has(g.toLowerCase()));
+}
+
+async function present(ctx: Pick<WorkspaceContext, "db" | "workspace">, row: SourceRow): Promise<Source> {
   const config = parseEntraConfig(row.config);
   const { rows } = await sql<{ users: number; groups: number; next_run_at: Date | null; running: string | null; awaiting_review: string | null }>`
     select (select count(*)::int from users where source_id = ${row.id}) as users,
@@ -172,6 +185,7 @@ async function present(ctx: Pick<WorkspaceContext, "db">, row: SourceRow): Promi
            (select case when status = 'stopped' then id::text end from sync_runs
              where source_id = ${row.id} and not dry_run and status <> 'running' order by started_at desc limit 1) as awaiting_review`.execute(ctx.db);
   const s = rows[0]!;
+  const others = await ctx.db.selectFrom("sources").select(["name", "config"]).where("workspace_id", "=", ctx.workspace.id).where("type", "=", "entra").where("id", "<>", row.id).orderBy(sql`lower(name)`).execute();
   const last = await ctx.db.selectFrom("sync_runs").select(["id", "status", "mode", "dry_run", "counts", "started_at", "finished_at"]).where("source_id", "=", row.id).orderBy("started_at", "desc").limit(1).executeTakeFirst();
   const set = row.secret_ciphertext !== null;
   return {
@@ -186,6 +200,7 @@ async function present(ctx: Pick<WorkspaceContext, "db">, row: SourceRow): Promi
       lastRun: last ? { id: last.id, status: last.status, mode: last.mode, dryRun: last.dry_run, counts: last.counts ?? {}, startedAt: new Date(last.started_at).toISOString(), finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null } : null,
       running: s.running,
       awaitingReview: s.awaiting_review,
+      overlapping: others.filter((o) => overlaps(config, parseEntraConfig(o.config))).map((o) => o.name),
       nextRunAt: config.schedule && s.next_run_at ? new Date(s.next_run_at).toISOString() : null,
     },
     createdAt: new Date(row.created_at).toISOString(),

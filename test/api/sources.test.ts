@@ -261,6 +261,12 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect(created.body).toMatchObject({ config: { credential: "certificate", secretExpiresOn: validTo }, secret: { set: true, expiresOn: validTo, description: expect.stringMatching(/^certificate set, expires on /) } });
     expect(JSON.stringify(created.body)).not.toContain("PRIVATE KEY");
     expect((await as("POST", `${ws}/sources/by-cert/test`)).body.ok).toBe(true);
+    // Two sources reading the same tenant for the same users would each see the other's users as conflicts: both say so.
+    expect(created.body.status.overlapping).toEqual(["corp"]);
+    expect((await as("GET", `${ws}/sources/corp`)).body.status.overlapping).toEqual(["by-cert"]);
+    const elsewhere = await as("POST", `${ws}/sources`, { ...settings(), tenantId: "5b1c7a2e-0d3f-4e6a-9b8c-7d6e5f4a3b21", name: "elsewhere", clientSecret: "another-tenant-secret" });
+    expect(elsewhere.body.status.overlapping).toEqual([]);
+    expect((await as("DELETE", `${ws}/sources/elsewhere`)).status).toBe(200);
 
     // Replacing the certificate with a secret switches the credential kind; the certificate's date goes with it.
     const switched = await as("PATCH", `${ws}/sources/by-cert`, { clientSecret: emulator.clientSecret });

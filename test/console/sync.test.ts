@@ -5,6 +5,8 @@ import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { allChanges } from "../../src/core/change-log.ts";
+import { createEntraSource } from "../../src/core/sources.ts";
+import { removeSource } from "../../src/core/source-removal.ts";
 import { admin, desktop, hasChromium, launchBrowser, openPage, screenshotIfFailed, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 
@@ -330,7 +332,9 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
   });
 
   it("renames the source from its form; the page follows the new name and its users show it", async () => {
-    const count = (source: string) => page.evaluate((s) => fetch(`/api/v1/workspaces/default/users?limit=1&source=${s}`).then((r) => r.json() as Promise<{ total: number }>).then((r) => r.total), source);
+    // A name no source has any more is refused, not counted as none.
+    const count = (source: string) =>
+      page.evaluate((s) => fetch(`/api/v1/workspaces/default/users?limit=1&source=${s}`).then((r) => r.json() as Promise<{ total?: number; error?: { code: string } }>).then((r) => r.total ?? r.error?.code), source);
     const synced = await count("contoso");
     for (const [from, to] of [["contoso", "contoso-eu"], ["contoso-eu", "contoso"]] as const) {
       await page.getByRole("button", { name: "Edit settings" }).click();
@@ -341,8 +345,25 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
       await page.getByRole("heading", { name: to, level: 1 }).waitFor();
       expect(new URL(page.url()).pathname).toBe(`/w/default/sync/${to}`);
       expect(await count(to)).toBe(synced);
-      expect(await count(from)).toBe(0);
+      expect(await count(from)).toBe("invalid_input");
     }
+  });
+
+  it("says on both sources' cards when another source reads the same tenant for the same users", async () => {
+    const workspace = await resolveWorkspace(server.rt.store.db, "default");
+    const ctx = { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets };
+    const config = { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl };
+    await createEntraSource(ctx, { name: "contoso-again", config, credential: { kind: "secret", secret: emulator.clientSecret } });
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
+    const warnings = page.locator("[data-kind='overlapping']");
+    await expect.poll(() => warnings.allTextContents()).toEqual([
+      expect.stringMatching(/^"contoso-again" reads this tenant for some of the same users: a user both sources claim is a\s+conflict that neither changes\./),
+      expect.stringMatching(/^"contoso" reads this tenant/),
+    ]);
+    await removeSource(ctx, "contoso-again");
+    await page.getByRole("link", { name: "contoso", exact: true }).click();
+    await page.getByRole("heading", { name: "contoso", level: 1 }).waitFor();
+    expect(await warnings.count()).toBe(0);
   });
 
   it("removes the source only after confirmation, keeping its users disabled when asked", async () => {

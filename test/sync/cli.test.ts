@@ -91,6 +91,8 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     // A failed run counted nothing: its row leaves the counts blank rather than claiming 0 removed.
     expect((await cli("runs", "list", "--source", "wrong")).stdout).toMatch(/ failed +full +manual +\S+\n/);
     // A misspelt source is not a source never synced.
+    // Both sources read the emulator's tenant for all its users: each one's settings say so.
+    expect((await cli("sources", "show", "wrong")).stdout).toMatch(/\n {2}overlaps: {4}"corp" reads tenant \S+ for some of the same users: a user both sources claim is a conflict/);
     const unknownRuns = await cli("runs", "list", "--source", "wrnog", "--json");
     expect(unknownRuns.code).toBe(2);
     expect(JSON.parse(unknownRuns.stderr).error.message).toMatch(/^source: no Entra ID source is named "wrnog" in workspace "\S+"; its Entra ID sources are .*"wrong"/);

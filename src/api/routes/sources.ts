@@ -55,6 +55,7 @@ const sourceResponse = z
         .nullable(),
       running: z.string().nullable(),
       awaitingReview: z.string().nullable().describe("the newest real run, when it stopped at the deletion threshold and waits for approve or reject"),
+      overlapping: z.array(z.string()).describe("other Entra ID sources of the workspace reading the same tenant for some of the same users (all users, or a scope group in both): a user both claim is a conflict"),
       nextRunAt: iso.nullable(),
     }),
     createdAt: iso,

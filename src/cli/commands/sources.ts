@@ -170,6 +170,9 @@ export function describeSource(s: Source): string {
     `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${c.schedule.everyMs / 3_600_000}h` : c.schedule.cron) : "off"}${s.status.nextRunAt ? ` (next ${s.status.nextRunAt})` : ""}`,
     `  synced:      ${s.status.syncedUsers} users, ${s.status.syncedGroups} groups`,
     `  last run:    ${s.status.lastRun ? `${s.status.lastRun.status}${s.status.lastRun.dryRun ? " (dry run)" : ""} (${s.status.lastRun.mode}, ${s.status.lastRun.startedAt}, run ${s.status.lastRun.id})` : "never"}`,
+    ...(s.status.overlapping.length
+      ? [`  overlaps:    ${s.status.overlapping.map((n) => `"${n}"`).join(", ")} read${s.status.overlapping.length > 1 ? "" : "s"} tenant ${c.tenantId} for some of the same users: a user both sources claim is a conflict neither changes; scope one to groups (\`--users groups --scope-groups …\`) or remove one`]
+      : []),
     ...(s.status.awaitingReview ? [`  review:      run ${s.status.awaitingReview} stopped at the deletion threshold: \`rollcall runs show ${s.status.awaitingReview}\`, then \`rollcall runs approve\` or \`reject\` it`] : []),
   ].join("\n");
 }

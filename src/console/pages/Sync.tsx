@@ -106,6 +106,7 @@ export function SourceCard({ workspace, source, onChanged, onItsPage = false }: 
         {source.config.groupMode === "none" ? "no groups" : source.config.groupMode === "all" ? "all groups" : source.config.groupMode === "selected" ? `${source.config.groups.length} selected group(s)` : `groups from ${source.config.groupAttribute}`}
       </p>
       <SourceStats workspace={workspace} source={source} />
+      <Overlapping source={source} />
       <div className="actions">
         {canChange ? (
           <>
@@ -138,5 +139,17 @@ export function SourceCard({ workspace, source, onChanged, onItsPage = false }: 
         />
       ) : null}
     </section>
+  );
+}
+
+/** Another source reading the same tenant for some of the same users: each user both claim is a conflict. */
+function Overlapping({ source }: { source: Source }) {
+  const others = source.status.overlapping;
+  if (!others.length) return null;
+  return (
+    <div className="banner banner-warn" role="status" data-kind="overlapping">
+      {others.map((n) => `"${n}"`).join(", ")} {others.length > 1 ? "read" : "reads"} this tenant for some of the same users: a user both sources claim is a
+      conflict that neither changes. Narrow one source's users to members of groups (Edit settings &gt; Users), or remove one.
+    </div>
   );
 }
