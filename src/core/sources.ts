@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput, notFound } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
-import { entraConfigSchema, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
+import { endpoints, entraConfigSchema, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, type Credential } from "../sources/entra/token.ts";
 import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
@@ -95,12 +95,28 @@ function credentialConfig(credential: Credential, config: Partial<EntraConfigInp
 }
 
 /**
+ * The stored credential goes only to the login URL it was entered for, and the tokens it earns only to that
+ * Graph URL: pointing a source elsewhere needs the secret (or certificate) given again, else whoever may edit
+ * the source could have Rollcall send its write-only secret to a host of their choosing.
+ */
+function assertCredentialStaysHome(before: EntraConfig, after: EntraConfig): void {
+  const [was, now] = [endpoints(before), endpoints(after)];
+  const moved = (["loginUrl", "graphUrl"] as const).filter((key) => was[key] !== now[key]);
+  if (moved.length === 0) return;
+  throw invalidInput([{
+    field: before.credential === "certificate" ? "certificatePem" : "clientSecret",
+    message: `must be given again when the ${moved.map((k) => (k === "loginUrl" ? "login URL" : "Graph URL")).join(" and ")} change${moved.length > 1 ? "" : "s"} (${moved.map((k) => `${was[k]} → ${now[k]}`).join(", ")}): the stored credential is only sent where it was entered for`,
+  }]);
+}
+
+/**
  * Changes a source's settings, secret or name. A new name is written on the source's users and groups too
  * (what "source" shows on them), so it waits for a running sync, which writes the old one on users it creates.
  */
 export async function updateEntraSource(ctx: SourceContext, key: string, input: { name?: string; config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
   const before = await getSource(ctx, key);
   const config = parseEntraConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && credentialConfig(input.credential, input.config)) });
+  if (input.credential === undefined && before.secret.set) assertCredentialStaysHome(before.config, config);
   const rename = input.name !== undefined && input.name !== before.name ? input.name : null;
   if (rename !== null) await assertFreeName(ctx, rename, before.id);
   await ctx.db.transaction().execute(async (trx) => {

@@ -104,6 +104,16 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect((await as("POST", `${ws}/sources/corp/find-groups`, {})).body.items).toHaveLength(tenant().listGroups().length);
     expect((await as("POST", `${ws}/sources/corp/find-groups`, { q: "no group starts like this" })).body.items).toEqual([]);
 
+    // The write-only secret cannot be sent elsewhere by pointing the source at another host: the credential is asked for again.
+    for (const moved of [{ loginUrl: "https://login.attacker.example" }, { graphUrl: "https://graph.attacker.example" }, { loginUrl: null, graphUrl: null }]) {
+      const refusedMove = await as("PATCH", `${ws}/sources/corp`, moved);
+      expectError(refusedMove, 400, "invalid_input", ["clientSecret"]);
+      expect(refusedMove.body.error.details.fields[0].message).toMatch(/^must be given again when the (login|Graph) URL/);
+    }
+    expect((await as("GET", `${ws}/sources/corp`)).body.config).toMatchObject({ loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl });
+    expect((await as("PATCH", `${ws}/sources/corp`, { loginUrl: `${emulator.loginUrl}/`, onRemove: "disable" })).status).toBe(200);
+    expect((await as("PATCH", `${ws}/sources/corp`, { graphUrl: emulator.graphUrl, clientSecret: emulator.clientSecret })).status).toBe(200);
+
     const viewer = await tokenCaller(api, "default", "viewer");
     expectError(await viewer("POST", `${ws}/sources/corp/find-groups`, { q: "" }), 403, "forbidden");
     expect((await viewer("GET", `${ws}/sources/corp`)).status).toBe(200);
