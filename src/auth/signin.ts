@@ -97,9 +97,16 @@ export function checkNativeRedirect(uri: string): string {
   return url.toString();
 }
 
+/**
+ * A console path on this origin, or null. Browsers drop tabs and line breaks from a Location and read a
+ * backslash as a slash, so "/\t/evil.example" would leave the site: such characters are refused anywhere.
+ */
 export function safeReturnTo(path: string | undefined): string | null {
-  if (!path) return null;
-  return path.startsWith("/") && !path.startsWith("//") && !path.startsWith("/\\") && !path.startsWith("/api/") ? path : null;
+  if (!path || !path.startsWith("/") || /[\u0000-\u001f\u007f\\]/.test(path)) return null;
+  const base = "https://rollcall.invalid";
+  const url = new URL(path, base);
+  if (url.origin !== base || url.pathname.startsWith("/api/")) return null;
+  return url.pathname + url.search + url.hash;
 }
 
 /**

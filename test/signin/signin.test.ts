@@ -4,7 +4,7 @@ import { sql } from "kysely";
 import { Browser, directoryUser, loginWithCli, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
 import type { GraphUser } from "../../src/emulator/types.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
-import { getUserRole } from "../../src/auth/signin.ts";
+import { getUserRole, safeReturnTo } from "../../src/auth/signin.ts";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -88,6 +88,17 @@ describe(`sign in with Microsoft (${engine})`, () => {
     // Logout ends the session.
     expect((await browser.request(`${h.url}/api/v1/auth/logout`, { method: "POST", headers: { "x-csrf-token": me.csrfToken } })).status).toBe(204);
     expect((await browser.request(`${h.url}/api/v1/auth/profile`)).status).toBe(401);
+  });
+
+  it("returnTo stays on this site: a tab, line break or backslash that a browser would drop or read as a slash sends the person to /", async () => {
+    const landed = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start?returnTo=${encodeURIComponent("/\t/evil.example")}`, { tenantId: tenant1, userId: userOf(tenant1, 6).id });
+    expect(landed.status).toBe(302);
+    expect(landed.location).toBe("/");
+    for (const path of ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/\\evil.example", "/x\\..\\\\evil.example", "//evil.example", "https://evil.example", "/api/v1/auth/me", "/./api/v1/auth/me"]) {
+      expect(safeReturnTo(path), JSON.stringify(path)).toBeNull();
+    }
+    expect(safeReturnTo("/w/demo/users?q=ada#top")).toBe("/w/demo/users?q=ada#top");
+    expect(safeReturnTo("/%09/x")).toBe("/%09/x");
   });
 
   it("a user of a second tenant of the workspace signs in (multi-tenant issuer checked against tid); a consented tenant the workspace does not sync is refused", async () => {
