@@ -26,7 +26,7 @@ export interface AppOptions {
 
 export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: rt.logger as FastifyBaseLogger,
+    loggerInstance: rt.logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     bodyLimit: jsonBodyLimit,
     // X-Forwarded-For/-Proto count only when they come from a proxy on this host or a private network.
     trustProxy: ["loopback", "linklocal", "uniquelocal"],
@@ -58,6 +58,23 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
     return sendError(new RollcallError("not_found", `There is no API route ${request.method} ${path}; see ${apiPrefix}/openapi.json`, { method: request.method, path }), request, reply, limits);
   });
   return app;
+}
+
+/** Query parameters that carry credentials (the authorization code and state Microsoft sends to the sign-in callback). */
+const secretParams = new Set(["code", "state", "client_state", "code_verifier", "id_token", "access_token", "token"]);
+
+/** Fastify's request log entry, with the values of credential-bearing query parameters replaced. */
+function requestForLog(request: FastifyRequest) {
+  return { method: request.method, url: urlForLog(request.url), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort };
+}
+
+function urlForLog(url: string): string {
+  const at = url.indexOf("?");
+  if (at < 0) return url;
+  const query = new URLSearchParams(url.slice(at + 1));
+  const secret = [...new Set(query.keys())].filter((key) => secretParams.has(key.toLowerCase()));
+  for (const key of secret) query.set(key, "redacted");
+  return secret.length ? `${url.slice(0, at)}?${query.toString()}` : url;
 }
 
 function rateLimited(after: string): RollcallError {
