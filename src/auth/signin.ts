@@ -198,10 +198,11 @@ export async function completeSignIn(
   const first = sources[0]!;
   const loginUrl = loginUrlOf(first.config);
   // The tenant GUID of each source: given, or read from its tenant's metadata (a verified domain was configured).
-  const tenantOf = new Map<string, SignInSource>();
+  // Several sources may sync one tenant (different scopes): the person may be in any of them.
+  const tenantOf = new Map<string, SignInSource[]>();
   for (const s of sources) {
     const tid = uuid.test(s.config.tenantId) ? s.config.tenantId.toLowerCase() : issuerTenant((await discover(deps.fetch, loginUrl, s.config.tenantId)).issuer);
-    if (tid) tenantOf.set(tid, s);
+    if (tid) tenantOf.set(tid, [...(tenantOf.get(tid) ?? []), s]);
   }
   const authority = new Set(sources.map((s) => s.config.tenantId.toLowerCase())).size === 1 ? first.config.tenantId : "organizations";
   const meta = await discover(deps.fetch, loginUrl, authority);
@@ -225,12 +226,13 @@ export async function completeSignIn(
   return { kind: "browser", session, returnTo: request.return_to, workspace: first.workspace };
 }
 
-/** The user (tid + oid → source + externalId) and their linked account, created on first sign-in. */
-async function accountFor(db: Db, source: SignInSource, claims: IdentityClaims): Promise<Account> {
+/** The user (tid + oid → one of that tenant's sources + externalId) and their linked account, created on first sign-in. */
+async function accountFor(db: Db, sources: SignInSource[], claims: IdentityClaims): Promise<Account> {
+  const source = sources[0]!;
   const user = await db
     .selectFrom("users")
     .select(["id", "display_name", "email", "user_principal_name", "enabled"])
-    .where("source_id", "=", source.id)
+    .where("source_id", "in", sources.map((s) => s.id))
     .where(sql<boolean>`lower(external_id) = ${claims.objectId}`)
     .executeTakeFirst();
   const who = claims.username ?? claims.email ?? claims.objectId;
