@@ -115,6 +115,9 @@ function registerRoute(app: FastifyInstance, rt: Runtime, r: Route): void {
 
 function parse(schema: Route["params"], value: unknown, where: "path" | "query" | "body"): unknown {
   if (!schema) return undefined;
+  // PostgreSQL text cannot hold U+0000: refused here at its field, rather than failing in the database.
+  const nul = nulFields(value, "").map((field) => ({ field: field || `(${where})`, message: "must not contain the NUL character (U+0000)", ...(where !== "body" && { in: where }) }));
+  if (nul.length) throw invalidInput(nul);
   const result = schema.safeParse(value ?? undefined);
   if (result.success) return result.data;
   // An unknown key is reported against its own name, so a client can show it next to the field.
@@ -124,6 +127,19 @@ function parse(schema: Route["params"], value: unknown, where: "path" | "query" 
   const known = zodProblems(new z.ZodError(result.error.issues.filter((issue) => issue.code !== "unrecognized_keys")));
   const problems = [...known, ...unknown].map((p) => (where === "body" ? p : { ...p, field: p.field === "(body)" ? `(${where})` : p.field, in: where }));
   throw invalidInput(problems);
+}
+
+/** Where a string (or a key) holds U+0000, named as zod names fields: `customAttributes.office`, `aliases[1]`. */
+function nulFields(value: unknown, path: string): string[] {
+  if (typeof value === "string") return value.includes("\u0000") ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nulFields(v, `${path}[${i}]`));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => {
+      const at = path ? `${path}.${k}` : k;
+      return k.includes("\u0000") ? [at] : nulFields(v, at);
+    });
+  }
+  return [];
 }
 
 function documentationModule(all: () => RouteModule[], rt: Runtime): RouteModule {

@@ -64,4 +64,17 @@ describe.each(engines)("field messages and exact look-ups, through the API, on %
     expectError(empty, 400, "invalid_input", ["name"]);
     expect(fieldMessages(empty)).toEqual(["name: enter a group name"]);
   });
+
+  it("refuses the NUL character at the field that holds it, in a body, a query or a path, instead of failing in the database", async () => {
+    const created = await as("POST", "workspaces/acme/users", { email: "nul@example.com", displayName: "A\u0000B", aliases: ["ok", "b\u0000"], customAttributes: { office: "x\u0000" } });
+    expectError(created, 400, "invalid_input", ["displayName", "aliases[1]", "customAttributes.office"]);
+    expect(fieldMessages(created)[0]).toBe("displayName: must not contain the NUL character (U+0000)");
+    expectError(await as("PATCH", `workspaces/acme/users/${userId}`, { jobTitle: "\u0000" }), 400, "invalid_input", ["jobTitle"]);
+    for (const url of ["workspaces/acme/users?q=%00", "workspaces/acme/groups?q=a%00", "workspaces/acme/users/%00", "workspaces/acme/users/a%00/changes"]) {
+      const refused = await as("GET", url);
+      expect(refused.status, `${url}: ${JSON.stringify(refused.body)}`).toBe(400);
+      expect(refused.body.error.code).toBe("invalid_input");
+    }
+    expect((await as("GET", "workspaces/acme/users?q=nul")).body.total).toBe(0);
+  });
 });
