@@ -17,8 +17,6 @@ export function toApiError(error: unknown, limits: { bodyLimit: number }): Rollc
       return new RollcallError("payload_too_large", `The request body is larger than the limit of ${limits.bodyLimit} bytes`, { limit: limits.bodyLimit });
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new RollcallError("unsupported_media_type", "Send the request body as JSON (Content-Type: application/json); a file upload (an import) as multipart/form-data with a part named \"file\"");
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return invalidInput([{ field: "(body)", message: "is empty although Content-Type is application/json; send a JSON object" }]);
     case "FST_ERR_CTP_INVALID_JSON_BODY":
       return invalidInput([{ field: "(body)", message: `is not valid JSON (${fastifyError.message})` }]);
   }

@@ -122,8 +122,8 @@ export function listOf<T extends z.ZodType>(item: T) {
 
 /** Query-string helpers: everything arrives as text. */
 export const limitParam = (max: number, fallback: number) =>
-  z.coerce.number().int("must be a whole number").min(1, "must be at least 1").max(max, `must be at most ${max}`).default(fallback);
-export const offsetParam = z.coerce.number().int("must be a whole number").min(0, "must be 0 or more").default(0);
+  z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").min(1, "must be at least 1").max(max, `must be at most ${max}`).default(fallback);
+export const offsetParam = z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").min(0, "must be 0 or more").default(0);
 /** A user's or a group's history (GET …/changes), a page at a time. */
 export const historyQuery = z.object({ limit: limitParam(500, 100), offset: offsetParam }).strict();
 export const booleanParam = z

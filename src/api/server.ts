@@ -36,6 +36,11 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
   await app.register(fastifyMultipart, { limits: { fileSize: rt.config.uploadLimitBytes, files: 1 } });
   // Only JSON is accepted as a plain body; anything else is a clear 415 rather than a string.
   app.removeContentTypeParser("text/plain");
+  // Many HTTP clients send Content-Type: application/json on every request: an empty body is no body
+  // (a route that needs one says so), rather than a refused POST …/disable or DELETE.
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => (body === "" ? done(null, undefined) : json(request, body as string, done)));
 
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-content-type-options", "nosniff");
@@ -120,6 +125,7 @@ function parse(schema: Route["params"], value: unknown, where: "path" | "query" 
   if (nul.length) throw invalidInput(nul);
   const result = schema.safeParse(value ?? undefined);
   if (result.success) return result.data;
+  if (where === "body" && value === undefined) throw invalidInput([{ field: "(body)", message: "is missing: send a JSON object with Content-Type: application/json" }]);
   // An unknown key is reported against its own name, so a client can show it next to the field.
   const unknown = result.error.issues.flatMap((issue) =>
     issue.code === "unrecognized_keys" ? issue.keys.map((key) => ({ field: [...issue.path, key].join("."), message: "is not a known field" })) : [],

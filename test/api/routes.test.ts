@@ -292,6 +292,20 @@ describe.each(engines)("API routes on %s", (engine) => {
     expectError(await as("GET", "workspaces/acme/groups/big"), 404, "not_found");
   });
 
+  it("takes an empty body sent as JSON as no body: routes without one work, routes that need one say it is missing", async () => {
+    const json = { "content-type": "application/json" };
+    const user = await as("POST", "workspaces/acme/users", { email: "empty-body@example.com", displayName: "Empty Body" });
+    expect((await as("POST", `workspaces/acme/users/${user.body.id}/disable`, undefined, json)).body.enabled).toBe(false);
+    expect((await as("DELETE", `workspaces/acme/users/${user.body.id}`, undefined, json)).status).toBe(200);
+    for (const headers of [json, {}]) {
+      const missing = await as("POST", "workspaces/acme/groups", undefined, headers);
+      expectError(missing, 400, "invalid_input", ["(body)"]);
+      expect(missing.body.error.details.fields[0].message).toBe("is missing: send a JSON object with Content-Type: application/json");
+    }
+    const notANumber = await as("GET", "workspaces/acme/users?limit=ten&offset=x");
+    expect(notANumber.body.error.details.fields.map((f: { field: string; message: string }) => `${f.field}: ${f.message}`)).toEqual(["limit: must be a whole number", "offset: must be a whole number"]);
+  });
+
   it("answers an unexpected failure with 500 and no internals", async () => {
     const reply = await as("GET", "test/explode");
     expectError(reply, 500, "internal");
