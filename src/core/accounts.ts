@@ -177,8 +177,22 @@ export async function findSession(db: Db, id: string): Promise<Session | undefin
     .select(["a.id", "a.email", "a.display_name", "a.is_owner", "a.created_at", "s.csrf_token", "s.expires_at"])
     .where("s.id_hash", "=", hashToken(id))
     .where("s.expires_at", ">", new Date())
-    // A synced user's session lasts only while Rollcall has them enabled (deleting them deletes the account).
-    .where((eb) => eb.or([eb("a.user_id", "is", null), eb.exists(eb.selectFrom("users as u").select("u.id").whereRef("u.id", "=", "a.user_id").where("u.enabled", "=", true))]))
+    // A synced user's session lasts only while Rollcall has them enabled (deleting them deletes the account)
+    // and their source still signs people in: not once sign-in is turned off or the source removed (users kept).
+    .where((eb) =>
+      eb.or([
+        eb("a.user_id", "is", null),
+        eb.exists(
+          eb
+            .selectFrom("users as u")
+            .innerJoin("sources as src", "src.id", "u.source_id")
+            .select("u.id")
+            .whereRef("u.id", "=", "a.user_id")
+            .where("u.enabled", "=", true)
+            .where(sql<boolean>`(src.config->>'signIn')::boolean is true`),
+        ),
+      ]),
+    )
     .executeTakeFirst();
   if (!row) return undefined;
   return { account: toAccount(row), csrfToken: row.csrf_token, expiresAt: new Date(row.expires_at).toISOString() };

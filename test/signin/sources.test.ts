@@ -1,11 +1,16 @@
 import "../support/no-network.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Browser, directoryUser, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
+import { updateEntraSource } from "../../src/core/sources.ts";
+import { removeSource } from "../../src/core/source-removal.ts";
 
-/** Two sources of one workspace sync different parts of the same tenant with the same app registration: people of either sign in. */
+/**
+ * Sign-in and the sources behind it: two sources of one workspace sync different parts of the same tenant
+ * with the same app registration, and people of either sign in; a session lasts only while its source signs people in.
+ */
 const engine = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
 
-describe(`sign in with two sources of one tenant (${engine})`, () => {
+describe(`sign in with Microsoft and the sources behind it (${engine})`, () => {
   let h: SignInHarness;
   let staff: string[];
   let contractors: string[];
@@ -36,5 +41,26 @@ describe(`sign in with two sources of one tenant (${engine})`, () => {
       expect(result.status, /data-reason="[^"]*"[^<]*/.exec(result.text)?.[0]).toBe(302);
       expect(result.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(true);
     }
+  });
+
+  it("ends a person's session when their source stops offering sign-in, or is removed with its users kept", async () => {
+    const me = async (browser: Browser) => (await browser.request(`${h.url}/api/v1/auth/me`)).status;
+    const signedIn = async (id: string) => {
+      const browser = new Browser(h.emulator.caPem);
+      expect((await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: h.emulator.tenantId, userId: id })).status).toBe(302);
+      expect(await me(browser)).toBe(200);
+      return browser;
+    };
+    const contractor = await signedIn(contractors[1]!);
+    const employee = await signedIn(staff[1]!);
+    await updateEntraSource(h.ctx, "contractors", { config: { signIn: false } });
+    expect(await me(contractor)).toBe(401);
+    expect(await me(employee)).toBe(200);
+
+    await removeSource(h.ctx, "staff", "keep");
+    expect((await directoryUser(h.store, staff[1]!)).enabled).toBe(true);
+    expect(await me(employee)).toBe(401);
+    const again = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: h.emulator.tenantId, userId: staff[1]! });
+    expect(again.status).toBe(403);
   });
 });
