@@ -34,12 +34,16 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
         ...(r.description && { description: r.description }),
         tags: [module.tag],
         parameters: [...pathParameters(r, convert), ...parameters(r.query, "query", convert)],
-        ...(r.body && { requestBody: { required: true, content: { "application/json": { schema: convert(r.body, "input") } } } }),
+        ...(r.body && { requestBody: { required: !r.body.safeParse(undefined).success, content: { "application/json": { schema: convert(r.body, "input") } } } }),
         ...(r.upload && { requestBody: { required: true, content: { "multipart/form-data": { schema: uploadSchema(r.upload) } } } }),
         responses: {
-          [String(r.status ?? 200)]: r.response
-            ? { description: "Success", content: { "application/json": { schema: convert(r.response, "output") } } }
-            : { description: "Success, no content" },
+          ...(r.answers
+            ? Object.fromEntries(Object.entries(r.answers).map(([status, a]) => [status, answer(a)]))
+            : {
+                [String(r.status ?? 200)]: r.response
+                  ? { description: "Success", content: { "application/json": { schema: convert(r.response, "output") } } }
+                  : { description: "Success, no content" },
+              }),
           ...errorResponses(r, errorResponse),
         },
         security: r.access === "public" ? [] : [{ cookieSession: [] }, { bearerToken: [] }],
@@ -67,6 +71,11 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
       },
     },
   };
+}
+
+function answer(a: { description: string; content?: string[] }): Json {
+  if (!a.content) return { description: a.description, headers: { Location: { schema: { type: "string" } } } };
+  return { description: a.description, content: Object.fromEntries(a.content.map((type) => [type, { schema: { type: "string", ...(!type.startsWith("text/") && { contentMediaType: type }) } }])) };
 }
 
 function uploadSchema(upload: Upload): Json {

@@ -41,6 +41,8 @@ export interface Upload {
   field: string;
   description?: string;
 }
+/** Status → description and media types (none for a redirect). */
+export type Answers = Record<string, { description: string; content?: string[] }>;
 export type RouteConfig = Record<string, unknown> | ((rt: Runtime) => Record<string, unknown>);
 
 export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType | undefined> {
@@ -57,6 +59,8 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   upload?: Upload;
   /** Absent for 204 No Content. */
   response?: R;
+  /** What a route that answers itself (a download, a redirect, a page) sends instead of JSON, by status, for the OpenAPI document. */
+  answers?: Answers;
   /** Success status; 200 by default (201 for a creation). */
   status?: 200 | 201 | 202 | 204;
   /** Extra fastify route config (e.g. `rateLimit`), possibly from the runtime's configuration. */
@@ -76,6 +80,7 @@ export interface Route {
   body?: z.ZodType | undefined;
   upload?: Upload | undefined;
   response?: z.ZodType | undefined;
+  answers?: Answers | undefined;
   status?: number | undefined;
   config?: RouteConfig | undefined;
   handler(input: BaseInput<unknown, unknown, unknown> & { principal?: Principal | undefined; ctx?: WorkspaceContext; role?: Role }): Promise<unknown>;

@@ -132,6 +132,12 @@ export const booleanParam = z
 
 export const workspaceParams = z.object({ workspace: z.string().describe("workspace name or id") });
 
+/** What the download routes answer, for the OpenAPI document. */
+export const csvDownload = { "200": { description: "A CSV file (UTF-8 with a byte-order mark), as an attachment", content: ["text/csv"] } };
+export const spreadsheetDownload = {
+  "200": { description: "The file as an attachment: CSV or XLSX as format asks", content: ["text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"] },
+};
+
 /** Which users a list, an export or a bulk action is about: the Users page's filters. */
 export const userFilterQuery = z.object({
   q: z.string().trim().max(256).optional().describe("display name, email, UPN or employee id contains (case-insensitive)"),

@@ -13,7 +13,7 @@ import type { Runtime } from "../../runtime.ts";
 import { parseMappingFile } from "../../sources/import/mapping.ts";
 import { deleteUpload, findUpload, rememberUploadOptions, saveUpload, type Upload } from "../../sources/import/uploads.ts";
 import { route, type RouteModule } from "../route.ts";
-import { userFilterQuery, workspaceParams } from "../schemas.ts";
+import { spreadsheetDownload, userFilterQuery, workspaceParams } from "../schemas.ts";
 import { importOptionsSchema, importProgressSchema, importReportSchema, uploadSchema } from "./import-schemas.ts";
 
 const uploadParams = workspaceParams.extend({ id: z.string().describe("upload id from POST …/imports") });
@@ -134,6 +134,7 @@ export const importRoutes: RouteModule = {
       url: "/workspaces/:workspace/imports/template",
       summary: "Download the empty import template (CSV or XLSX)",
       access: "workspace",
+      answers: spreadsheetDownload,
       params: workspaceParams,
       query: formatQuery,
       async handler({ query, reply }) {
@@ -219,6 +220,7 @@ export const importRoutes: RouteModule = {
       summary: "Download the workspace's users as CSV or XLSX (re-importable unchanged), all or those the filters match",
       description: "The Rollcall-Users header gives the number of users exported; Rollcall-Columns the columns, comma-separated, each URI-encoded.",
       access: "workspace",
+      answers: spreadsheetDownload,
       params: workspaceParams,
       query: formatQuery.extend(userFilterQuery.shape).strict(),
       async handler({ ctx, query, reply }) {

@@ -87,6 +87,11 @@ export const signInRoutes: RouteModule = {
       summary: "Start signing in with Microsoft (redirects the browser to Microsoft)",
       description: `Answers 302 to Microsoft's authorization endpoint, or a page asking for the workspace (or organization) when it is not clear. Rate limited per client address.`,
       access: "public",
+      answers: {
+        "302": { description: "To Microsoft's authorization endpoint" },
+        "200": { description: "A page asking for the workspace, or the organization", content: ["text/html"] },
+        "403": { description: "A page saying why sign-in is not offered (no error JSON: this is a browser flow)", content: ["text/html"] },
+      },
       query: startQuery,
       config: perAddress(3),
       async handler({ query, rt, request, reply }) {
@@ -114,6 +119,10 @@ export const signInRoutes: RouteModule = {
         "Checks state and the browser binding, redeems the code with the PKCE verifier, validates the ID token (signature, iss, aud, exp, nonce, tenant), " +
         "matches the user on tenant + object ID, then sets the session cookie and returns to the console (or hands a native client its one-time code). Refusals answer a page saying why.",
       access: "public",
+      answers: {
+        "302": { description: "Signed in: to the console (returnTo), with the session cookie; or, for a native client, to its loopback URI with a one-time code" },
+        "403": { description: "A page saying why the sign-in was refused; its data-reason names the case (expired_request, unknown_user, disabled, …)", content: ["text/html"] },
+      },
       query: z.looseObject({ code: z.string().max(4000).optional(), state: z.string().max(500).optional(), error: z.string().max(200).optional(), error_description: z.string().max(4000).optional() }),
       config: perAddress(3),
       async handler({ query, rt, request, reply }) {

@@ -14,7 +14,7 @@ import type { WorkspaceContext } from "../../core/context.ts";
 import { sendCsv } from "../download.ts";
 import { changesCsv } from "../../core/change-export.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
+import { changeSchema, csvDownload, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
 
 /**
  * Entra ID sources and their runs. The client secret is write-only: it is accepted in bodies and never
@@ -205,6 +205,7 @@ export const sourceRoutes: RouteModule = {
     }),
     route({
       method: "GET", url: "/workspaces/:workspace/runs/:id/changes.csv", summary: "A run's change log as a CSV download (time, by, change, subject, fields before → after, notes, run)", access: "workspace",
+      answers: csvDownload,
       params: runParams,
       query: z.object({ action: changeKindParam }).strict(),
       async handler({ ctx, params, query, reply }) {

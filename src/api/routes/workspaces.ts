@@ -2,7 +2,7 @@ import { z } from "zod";
 import { createWorkspace, updateWorkspace } from "../../core/workspaces.ts";
 import { visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, limitParam, listOf, workspaceParams, workspaceSchema } from "../schemas.ts";
+import { changeSchema, csvDownload, limitParam, listOf, workspaceParams, workspaceSchema } from "../schemas.ts";
 import { activityPage } from "../../core/change-log.ts";
 import { changesCsv } from "../../core/change-export.ts";
 import { sendCsv } from "../download.ts";
@@ -38,6 +38,7 @@ export const workspaceRoutes: RouteModule = {
       url: "/workspaces/:workspace/activity.csv",
       summary: "The workspace's activity (filtered as GET …/activity) as a CSV download, newest first",
       access: "workspace",
+      answers: csvDownload,
       params: workspaceParams,
       query: activityFilter.strict(),
       handler: ({ ctx, query, reply }) =>
