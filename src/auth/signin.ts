@@ -118,9 +118,12 @@ export async function beginSignIn(
   input: { workspace?: string | undefined; source?: string | undefined; redirectUri: string; returnTo?: string | undefined; loginHint?: string | undefined; client?: NativeClient | undefined },
 ): Promise<BeginResult> {
   let workspace: Workspace | undefined;
+  // Anyone may call this: a workspace that does not exist and one without Microsoft sign-in answer alike,
+  // so names (and the name behind an id) cannot be probed.
+  const noSuchWorkspace = () => refused("not_offered", `There is no workspace "${input.workspace}" offering sign-in with Microsoft`);
   if (input.workspace) {
     workspace = await resolveWorkspace(deps.db, input.workspace).catch(() => undefined);
-    if (!workspace) throw refused("not_offered", `There is no workspace "${input.workspace}" offering sign-in with Microsoft`);
+    if (!workspace) throw noSuchWorkspace();
   }
   let sources = await signInSources(deps, workspace?.id);
   if (!workspace) {
@@ -128,7 +131,7 @@ export async function beginSignIn(
     if (ids.length === 0) throw refused("not_offered", "No workspace offers sign-in with Microsoft (an admin turns it on per Entra source: rollcall sources update NAME --sign-in)");
     if (ids.length > 1) return { kind: "choose-workspace" };
   }
-  if (sources.length === 0) throw refused("not_offered", `Workspace "${workspace!.name}" does not offer sign-in with Microsoft`);
+  if (sources.length === 0) throw noSuchWorkspace();
   const workspaceId = sources[0]!.workspaceId;
   if (input.source) {
     const chosen = sources.find((s) => s.name.toLowerCase() === input.source!.toLowerCase() || s.id === input.source);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Browser, directoryUser, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
 import { updateEntraSource } from "../../src/core/sources.ts";
 import { removeSource } from "../../src/core/source-removal.ts";
+import { createWorkspace } from "../../src/core/workspaces.ts";
 
 /**
  * Sign-in and the sources behind it: two sources of one workspace sync different parts of the same tenant
@@ -41,6 +42,17 @@ describe(`sign in with Microsoft and the sources behind it (${engine})`, () => {
       expect(result.status, /data-reason="[^"]*"[^<]*/.exec(result.text)?.[0]).toBe(302);
       expect(result.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(true);
     }
+  });
+
+  it("answers a workspace without Microsoft sign-in as one that does not exist, by name or by id", async () => {
+    const hidden = await createWorkspace(h.store.db, { name: "hidden-ops" });
+    const refusal = async (workspace: string) => {
+      const page = await new Browser(h.emulator.caPem).request(`${h.url}/api/v1/auth/microsoft/start?workspace=${encodeURIComponent(workspace)}`);
+      return `${page.status} ${/<p id="signin-reason"[^>]*>([^<]*)</.exec(page.text)?.[1]}`;
+    };
+    expect(await refusal("no-such-place")).toBe("403 There is no workspace &quot;no-such-place&quot; offering sign-in with Microsoft");
+    expect(await refusal("HIDDEN-OPS")).toBe("403 There is no workspace &quot;HIDDEN-OPS&quot; offering sign-in with Microsoft");
+    expect(await refusal(hidden.id)).toBe(`403 There is no workspace &quot;${hidden.id}&quot; offering sign-in with Microsoft`);
   });
 
   it("ends a person's session when their source stops offering sign-in, or is removed with its users kept", async () => {
