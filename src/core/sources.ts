@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput, notFound } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
-import { endpoints, entraConfigSchema, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
+import { clouds, endpoints, entraConfigSchema, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, type Credential } from "../sources/entra/token.ts";
 import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
@@ -95,13 +95,14 @@ function credentialConfig(credential: Credential, config: Partial<EntraConfigInp
 }
 
 /**
- * The stored credential goes only to the login URL it was entered for, and the tokens it earns only to that
- * Graph URL: pointing a source elsewhere needs the secret (or certificate) given again, else whoever may edit
- * the source could have Rollcall send its write-only secret to a host of their choosing.
+ * The stored credential goes only to the login URL it was entered for (or Microsoft's own), and the tokens it
+ * earns only to that Graph URL: pointing a source at another host needs the secret (or certificate) given again,
+ * else whoever may edit the source could have Rollcall send its write-only secret to a host of their choosing.
  */
 function assertCredentialStaysHome(before: EntraConfig, after: EntraConfig): void {
   const [was, now] = [endpoints(before), endpoints(after)];
-  const moved = (["loginUrl", "graphUrl"] as const).filter((key) => was[key] !== now[key]);
+  const microsoft = (key: "loginUrl" | "graphUrl", url: string) => Object.values(clouds).some((cloud) => cloud[key] === url);
+  const moved = (["loginUrl", "graphUrl"] as const).filter((key) => was[key] !== now[key] && !microsoft(key, now[key]));
   if (moved.length === 0) return;
   throw invalidInput([{
     field: before.credential === "certificate" ? "certificatePem" : "clientSecret",

@@ -105,7 +105,7 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect((await as("POST", `${ws}/sources/corp/find-groups`, { q: "no group starts like this" })).body.items).toEqual([]);
 
     // The write-only secret cannot be sent elsewhere by pointing the source at another host: the credential is asked for again.
-    for (const moved of [{ loginUrl: "https://login.attacker.example" }, { graphUrl: "https://graph.attacker.example" }, { loginUrl: null, graphUrl: null }]) {
+    for (const moved of [{ loginUrl: "https://login.attacker.example" }, { graphUrl: "https://graph.attacker.example" }, { loginUrl: null, graphUrl: "https://graph.attacker.example" }]) {
       const refusedMove = await as("PATCH", `${ws}/sources/corp`, moved);
       expectError(refusedMove, 400, "invalid_input", ["clientSecret"]);
       expect(refusedMove.body.error.details.fields[0].message).toMatch(/^must be given again when the (login|Graph) URL/);
