@@ -165,6 +165,8 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     const updated2 = await cli(["sources", "update", "second", "--deletion-threshold-count", "5", "--json"]);
     expect(updated2.code, updated2.stderr).toBe(0);
     expect(updated2.json()).toMatchObject({ config: { deletionThreshold: { percent: 10, count: 5 }, schedule: { everyMs: 12 * 3_600_000 } } });
+    // Switched on without an interval, a schedule syncs once a day.
+    expect((await cli(["sources", "update", "second", "--schedule", "on", "--json"])).json()).toMatchObject({ config: { schedule: { everyMs: 24 * 3_600_000 } } });
     const renamed2 = await cli(["sources", "update", "second", "--rename", "Second Tenant", "--json"]);
     expect(renamed2.code, renamed2.stderr).toBe(0);
     expect(renamed2.json()).toMatchObject({ name: "Second Tenant", config: { deletionThreshold: { count: 5 } } });

@@ -57,6 +57,9 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await form.getByRole("button", { name: /Show cloud, endpoints/ }).click();
     await form.getByLabel("Login URL").fill(emulator.loginUrl);
     await form.getByLabel("Graph URL").fill(emulator.graphUrl);
+    // A new source syncs on its own once a day unless told otherwise.
+    expect(await form.getByLabel("Sync automatically").inputValue()).toBe("every");
+    expect(await form.getByLabel("Every (hours)").inputValue()).toBe("24");
     await form.getByLabel("Sync automatically").selectOption("none");
     await form.getByLabel("Use for Sign in with Microsoft").check();
     // Without a secret the form says so at the field, before anything is sent.

@@ -37,7 +37,7 @@ function withSourceFlags(command: Command): Command {
     .option("--no-country", "no default country (local phone numbers are then not read)")
     .addOption(new Option("--on-remove <action>", "what happens to users deleted in Entra or out of scope").choices(["disable", "delete", "keep"]))
     .option("--map <FIELD=PROPERTY>", "map a Graph user property to a Rollcall field (repeatable), e.g. cardNumbers=onPremisesExtensionAttributes.extensionAttribute10; FIELD= removes the field's mapping", collect)
-    .option("--schedule <every>", "automatic sync: an interval (24h, 30m), a cron expression, or off")
+    .option("--schedule <every>", "automatic sync: on (every 24 hours), an interval (12h, 30m), a cron expression, or off")
     .option("--full-every <interval>", "full reconciliation interval (default 7d)")
     .option("--deletion-threshold-percent <n>", "stop a run removing more than this % of the source's users (default 10)")
     .option("--deletion-threshold-count <n>", "... and more than this many users (default 20)")
@@ -91,9 +91,10 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
     const text = String(flags.schedule).trim();
     const ms = parseInterval(text);
     if (text === "off" || text === "none") c.schedule = null;
+    else if (text === "on") c.schedule = { everyMs: 24 * 3_600_000 };
     else if (ms !== undefined) c.schedule = { everyMs: ms };
     else if (isValidCron(text)) c.schedule = { cron: text };
-    else throw invalidInput([{ field: "schedule", message: `"${text}" is neither an interval (24h, 30m) nor a cron expression`, value: text }]);
+    else throw invalidInput([{ field: "schedule", message: `"${text}" is neither on, off, an interval (24h, 30m) nor a cron expression`, value: text }]);
   }
   if (flags.fullEvery !== undefined) {
     const ms = parseInterval(String(flags.fullEvery));

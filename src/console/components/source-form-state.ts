@@ -82,8 +82,9 @@ export function initial(source?: Source): FormState {
     thresholdPercent: String(c.deletionThreshold?.percent ?? 10),
     thresholdCount: String(c.deletionThreshold?.count ?? 20),
     scheduleKind: schedule === null ? (source ? "none" : "every") : "cron" in schedule ? "cron" : "every",
-    everyHours: schedule && "everyMs" in schedule ? String(schedule.everyMs / hour) : "1",
-    cron: schedule && "cron" in schedule ? schedule.cron : "0 * * * *",
+    // Switched on, a schedule syncs once a day unless told otherwise (an hourly default kept failing on a bad secret).
+    everyHours: schedule && "everyMs" in schedule ? String(schedule.everyMs / hour) : "24",
+    cron: schedule && "cron" in schedule ? schedule.cron : "0 2 * * *",
     fullEveryDays: String((c.fullEveryMs ?? 7 * day) / day),
     signIn: c.signIn ?? false,
   };
@@ -143,7 +144,7 @@ export function formProblems(s: FormState, isNew: boolean): FieldProblem[] {
   if (isNew) need("clientSecret", "Enter the client secret: create one under Certificates & secrets in the app registration.");
   number("thresholdPercent", "Enter a percentage from 0 to 100 (10 is the default).");
   number("thresholdCount", "Enter a number of users, 0 or more (20 is the default).");
-  if (s.scheduleKind === "every") number("everyHours", "Enter the hours between syncs, e.g. 1.");
+  if (s.scheduleKind === "every") number("everyHours", "Enter the hours between syncs, e.g. 24.");
   number("fullEveryDays", "Enter the days between full syncs, e.g. 7.");
   return problems;
 }
