@@ -13,8 +13,22 @@ export interface WorkspaceContext {
 export function zodProblems(error: z.ZodError): FieldProblem[] {
   return error.issues.map((issue) => ({
     field: issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("") || "(body)",
-    message: issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message,
+    message: issueMessage(issue),
   }));
+}
+
+/** Our own messages as written; zod's defaults ("Invalid option: expected one of …") in the words of ours. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return `unknown field(s): ${issue.keys.join(", ")}`;
+  if (issue.code === "invalid_key") return issue.issues[0]?.message ?? issue.message;
+  if (issue.code === "invalid_value" && /^Invalid (option|input)/.test(issue.message)) {
+    const values = issue.values.map((v) => JSON.stringify(v));
+    return values.length === 1 ? `must be ${values[0]}` : `must be one of ${values.slice(0, -1).join(", ")} or ${values.at(-1)}`;
+  }
+  if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input:")) {
+    return issue.message.endsWith("received undefined") ? "is required" : `must be ${issue.expected === "array" ? "a list" : issue.expected === "object" ? "an object" : `a ${issue.expected}`}`;
+  }
+  return issue.message;
 }
 
 /** The unique indexes a race can hit, by the field the admin knows and what holds it. */

@@ -41,6 +41,13 @@ describe.each(engines)("field messages and exact look-ups, through the API, on %
     expect((await as("GET", `workspaces/acme/users/${userId}`)).body.displayName).toBe("Ada");
   });
 
+  it("words a wrong choice, a missing field and a wrong type as the rest of the API does, not in zod's default words", async () => {
+    expect(fieldMessages(await as("POST", "workspaces/acme/tokens", { role: "owner" }))).toEqual(['role: must be one of "admin" or "viewer"']);
+    expect(fieldMessages(await as("POST", "workspaces/acme/tokens", { name: 7 }))).toEqual(["name: must be a string"]);
+    expect(fieldMessages(await as("POST", "workspaces/acme/groups", {}))).toEqual(["name: is required"]);
+    expect(fieldMessages(await as("POST", "workspaces/acme/users", { email: "c@example.com", displayName: "C", tags: "vip" }))).toEqual(["tags: must be a list"]);
+  });
+
   it("asks for a group name when a bulk add to (or remove from) a group names none", async () => {
     for (const action of ["addToGroup", "removeFromGroup"]) {
       for (const group of ["", "  "]) {
