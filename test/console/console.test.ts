@@ -66,6 +66,12 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("button", { name: /^Name/ }).click(); // displayName descending
     await page.waitForURL(/order=desc/);
     await expect.poll(() => page.locator("tbody tr").first().locator(`td[data-label="Name"]`).textContent()).toContain("Margaret Hamilton");
+    // A date column starts with the newest.
+    await page.getByRole("button", { name: /^Updated/ }).click();
+    const sortedBy = (order: string) => (url: URL) => url.searchParams.get("sort") === "updatedAt" && url.searchParams.get("order") === order;
+    await page.waitForURL(sortedBy("desc"));
+    await page.getByRole("button", { name: /^Updated/ }).click();
+    await page.waitForURL(sortedBy("asc"));
   });
 
   it("filters by tag, by source and by status, and searches", async () => {

@@ -112,6 +112,13 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByRole("link", { name: "Users", exact: true }).click();
     await page.getByLabel("Tag").selectOption("ID synced");
     await expect.poll(async () => page.locator(".pager-count").textContent()).toContain(`of ${synced.total}`);
+
+    // A second run finds nothing new about users: it says so, not only what it found about groups.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
+    await page.getByRole("button", { name: "Sync now" }).click();
+    const outcome = page.locator(".banner", { hasText: "Sync finished." });
+    await outcome.waitFor({ timeout: 60_000 });
+    expect(await outcome.textContent()).toMatch(/^Sync finished\. No user changed · \d+ groups unchanged/);
   });
 
   it("shows a synced group's members read-only, even to an admin: they change in Entra ID", async () => {

@@ -102,8 +102,12 @@ export function RunTracker({ workspace, runId, onDone }: { workspace: string; ru
   );
 }
 
+/** The counts about users: a run whose counts are all about groups says so, else it reads as if users were forgotten. */
+const userCounts = new Set(["created", "linked", "updated", "disabled", "deleted", "unchanged", "skipped", "conflicts"]);
+
 export function RunOutcome({ workspace, run }: { workspace: string; run: Run }) {
   const counts = countsSummary(run.counts);
+  const usersUnchanged = counts.length > 0 && run.status === "succeeded" && !counts.some((c) => userCounts.has(c.key));
   const tone = run.status === "failed" ? "banner-error" : run.status === "stopped" ? "banner-warn" : "banner-ok";
   return (
     <div className={`banner ${tone}`} role="status">
@@ -111,6 +115,7 @@ export function RunOutcome({ workspace, run }: { workspace: string; run: Run }) 
         <strong>
           {run.dryRun && run.status === "succeeded" ? "Preview ready: nothing was changed." : run.status === "succeeded" ? "Sync finished." : run.status === "stopped" ? "Stopped for review." : `Sync ${statusText(run).toLowerCase()}.`}
         </strong>{" "}
+        {usersUnchanged ? `No user ${run.dryRun ? "would change" : "changed"} · ` : ""}
         {counts.length ? counts.map((c) => `${c.value.toLocaleString()} ${c.label}`).join(" · ") : run.status === "succeeded" ? "No changes." : ""}
         {run.error ? <p>{sourceAdvice(run.error.message)}</p> : null}
         <p>

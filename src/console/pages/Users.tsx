@@ -74,7 +74,9 @@ export function UsersPage() {
   };
 
   const sortBy = (column: Sort) => {
-    const nextOrder = sort === column && order === "asc" ? "desc" : "asc";
+    // Dates start newest first (what changed lately), names from A.
+    const first = column === "createdAt" || column === "updatedAt" ? "desc" : "asc";
+    const nextOrder = sort === column ? (order === "asc" ? "desc" : "asc") : first;
     setQuery({ sort: column, order: nextOrder, offset: null });
   };
   const sortColumn = (column: Sort, label: string): Column => ({
