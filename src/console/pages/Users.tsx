@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import { api, withQuery, ws } from "../api.ts";
+import { api, ApiError, withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import type { PageOf, User } from "../types.ts";
@@ -41,11 +41,14 @@ export function UsersPage() {
 
   const users = useLoad(
     (signal) =>
-      api.get<PageOf<User>>(
-        ws(workspace, "/users"),
-        { limit: pageSize, offset, sort, order, q, source, sourceType, tag, enabled, group },
-        { signal },
-      ),
+      api
+        .get<PageOf<User>>(ws(workspace, "/users"), { limit: pageSize, offset, sort, order, q, source, sourceType, tag, enabled, group }, { signal })
+        // The filters offer names the workspace had: one gone since (its last user deleted) matches no users.
+        .catch((e: unknown) => {
+          const stale = e instanceof ApiError && e.code === "invalid_input" && e.fields.length > 0 && e.fields.every((f) => f.field === "source" || f.field === "group");
+          if (stale) return { items: [], total: 0, limit: pageSize, offset: 0 } satisfies PageOf<User>;
+          throw e;
+        }),
     [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group],
   );
   const sources = useLoad(
