@@ -1,11 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
-import { createEntraSource } from "../../src/core/sources.ts";
-import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { scanNotifications } from "../../src/core/notifications.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { hasChromium } from "./harness.ts";
-import { signedInConsole } from "./signed-in.ts";
+import { addEmulatorSource, signedInConsole } from "./signed-in.ts";
 import { sourceAdvice } from "../../src/console/advice.ts";
 import { tokenError } from "../../src/sources/entra/token.ts";
 import { missingGroupsAdvice } from "../../src/sources/entra/groups.ts";
@@ -41,11 +39,7 @@ describe.skipIf(!hasChromium)("web console: what to do about a wrong client secr
   let emulator: RunningEmulator;
   const ui = signedInConsole(async (server) => {
     emulator = await startTrustedEmulator({ users: 5, groups: 1, seed: 5 });
-    const workspace = await resolveWorkspace(server.rt.store.db, "default");
-    await createEntraSource(
-      { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets },
-      { name: "contoso", config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, schedule: null }, credential: { kind: "secret", secret: "abc8Q~not-the-secret-value-of-this-app" } },
-    );
+    await addEmulatorSource(server, emulator, { secret: "abc8Q~not-the-secret-value-of-this-app" });
   });
   afterAll(() => emulator?.close());
 

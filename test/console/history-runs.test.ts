@@ -1,10 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
-import { createEntraSource } from "../../src/core/sources.ts";
-import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { syncSource } from "../../src/sync/service.ts";
 import { hasChromium } from "./harness.ts";
-import { signedInConsole } from "./signed-in.ts";
+import { addEmulatorSource, signedInConsole } from "./signed-in.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 
 /**
@@ -16,11 +14,7 @@ describe.skipIf(!hasChromium)("web console: a sync run's changes in a user's his
   let runId = "";
   const ui = signedInConsole(async (server) => {
     emulator = await startTrustedEmulator({ users: 3, groups: 1, seed: 7 });
-    const workspace = await resolveWorkspace(server.rt.store.db, "default");
-    await createEntraSource(
-      { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets },
-      { name: "contoso", config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, schedule: null }, credential: { kind: "secret", secret: emulator.clientSecret } },
-    );
+    const { workspace } = await addEmulatorSource(server, emulator);
     ({ runId } = await syncSource(server.rt, workspace, "contoso", { trigger: "api", actor: "ops@contoso.com" }));
   });
   afterAll(() => emulator?.close());

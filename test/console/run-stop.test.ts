@@ -1,13 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
-import { createEntraSource } from "../../src/core/sources.ts";
 import { getRun } from "../../src/core/runs.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { syncSource } from "../../src/sync/service.ts";
 import type { RunSummary } from "../../src/sync/run-record.ts";
 import { until } from "../notifications/support.ts";
 import { hasChromium } from "./harness.ts";
-import { signedInConsole } from "./signed-in.ts";
+import { addEmulatorSource, signedInConsole } from "./signed-in.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 
 /** A running run's page has a Stop button: confirmed, the run stops within seconds, failed as stopped by the admin. */
@@ -15,11 +14,7 @@ describe.skipIf(!hasChromium)("web console: stopping a running sync", () => {
   let emulator: RunningEmulator;
   const ui = signedInConsole(async (server) => {
     emulator = await startTrustedEmulator({ users: 20, groups: 2, seed: 3 });
-    const workspace = await resolveWorkspace(server.rt.store.db, "default");
-    await createEntraSource(
-      { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets },
-      { name: "contoso", config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, schedule: null }, credential: { kind: "secret", secret: emulator.clientSecret } },
-    );
+    await addEmulatorSource(server, emulator);
   });
   afterAll(async () => {
     emulator?.setKnobs({ throttleRate: 0, retryAfterSeconds: 1 });

@@ -1,6 +1,9 @@
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { desktop, launchBrowser, openPage, screenshotIfFailed, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { createEntraSource } from "../../src/core/sources.ts";
+import { resolveWorkspace } from "../../src/core/workspaces.ts";
 
 export interface SignedInConsole {
   server: ConsoleServer;
@@ -33,4 +36,16 @@ export function signedInConsole(prepare: (server: ConsoleServer) => Promise<unkn
     await ui.server?.close();
   });
   return ui;
+}
+
+/**
+ * Adds an Entra ID source of the emulator's tenant to the default workspace, unscheduled, with the emulator's secret
+ * unless another is given. Returns the context it was added with (for syncing or removing it).
+ */
+export async function addEmulatorSource(server: ConsoleServer, emulator: RunningEmulator, options: { name?: string; secret?: string } = {}) {
+  const workspace = await resolveWorkspace(server.rt.store.db, "default");
+  const ctx = { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets };
+  const config = { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, schedule: null };
+  await createEntraSource(ctx, { name: options.name ?? "contoso", config, credential: { kind: "secret", secret: options.secret ?? emulator.clientSecret } });
+  return ctx;
 }

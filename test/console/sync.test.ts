@@ -5,10 +5,10 @@ import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { allChanges } from "../../src/core/change-log.ts";
-import { createEntraSource } from "../../src/core/sources.ts";
 import { removeSource } from "../../src/core/source-removal.ts";
 import { admin, desktop, hasChromium, launchBrowser, openPage, screenshotIfFailed, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
+import { addEmulatorSource } from "./signed-in.ts";
 
 /**
  * User synchronization through the console, end to end: the real server syncs from the Entra emulator
@@ -360,10 +360,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
   });
 
   it("says on both sources' cards when another source reads the same tenant for the same users", async () => {
-    const workspace = await resolveWorkspace(server.rt.store.db, "default");
-    const ctx = { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets };
-    const config = { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl };
-    await createEntraSource(ctx, { name: "contoso-again", config, credential: { kind: "secret", secret: emulator.clientSecret } });
+    const ctx = await addEmulatorSource(server, emulator, { name: "contoso-again" });
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
     const warnings = page.locator("[data-kind='overlapping']");
     await expect.poll(() => warnings.allTextContents()).toEqual([
