@@ -22,9 +22,10 @@ export async function getGroup(ctx: ReadContext, key: string): Promise<Group> {
 async function assertNameFree(ctx: ReadContext, name: string, exceptId: string | null): Promise<void> {
   const existing = await selectGroup(ctx.db, ctx.workspace.id, name);
   if (existing && existing.id !== exceptId) {
-    throw new RollcallError("conflict", `name: a group called "${existing.name}" already exists (group ${existing.id})`, {
-      fields: [{ field: "name", message: "already exists", value: name }],
-    });
+    const { type, name: from } = existing.source;
+    const origin = type === "entra" ? `synced from Entra ID source "${from}"` : type === "import" ? `imported from "${from}"` : "added by hand";
+    const message = `is another group's: "${existing.name}", ${origin}; choose another name`;
+    throw new RollcallError("conflict", `name ${message} (group ${existing.id})`, { fields: [{ field: "name", message, value: name }] });
   }
 }
 

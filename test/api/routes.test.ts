@@ -204,7 +204,10 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect(renamed.body).toMatchObject({ name: "Builders", description: "builders" });
 
     expectError(await as("POST", "workspaces/acme/groups", { name: "" }), 400, "invalid_input", ["name"]);
-    expectError(await as("POST", "workspaces/acme/groups", { name: "everyone" }), 409, "conflict", ["name"]);
+    const taken = await as("POST", "workspaces/acme/groups", { name: "everyone" });
+    expectError(taken, 409, "conflict", ["name"]);
+    // Which group holds the name, and where it comes from.
+    expect(taken.body.error.details.fields[0].message).toBe('is another group\'s: "Everyone", added by hand; choose another name');
     expectError(await as("PATCH", "workspaces/acme/groups/Builders", { name: "Everyone" }), 409, "conflict");
     expectError(await as("PATCH", "workspaces/acme/groups/Builders", { owner: "me" }), 400, "invalid_input");
     expectError(await as("POST", "workspaces/acme/groups/Builders/members", { member: "Everyone" }), 400, "invalid_input", ["member"]);
