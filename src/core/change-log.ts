@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
+import { isUuid } from "../storage/queries/users.ts";
 import { isMembershipKind, membershipKinds } from "../domain/change.ts";
 
 export interface ChangeEntry {
@@ -160,7 +161,7 @@ async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): 
  * history outlives it. Read only when no user has the key: without an index on subjects, it scans the log.
  */
 export async function deletedUserId(db: Db, workspaceId: string, key: string): Promise<string | undefined> {
-  const byId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
+  const byId = isUuid(key);
   const row = await db
     .selectFrom("change_log")
     .select("user_id")

@@ -145,7 +145,7 @@ export async function selectUsers(db: Db, workspaceId: string, filter: UserFilte
 }
 
 /** A user by id, email or user principal name (case-insensitive). */
-const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
+export const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
 
 /** A user by id, email or user principal name (in that order of precedence). */
 export async function selectUser(db: Db, workspaceId: string, key: string): Promise<User | undefined> {
