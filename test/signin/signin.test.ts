@@ -117,7 +117,7 @@ describe(`sign in with Microsoft (${engine})`, () => {
     await sql`update sources set config = config || '{"signIn": false}'::jsonb where name = 'fabrikam'`.execute(h.store.db);
   });
 
-  it("a user disabled in Rollcall is refused, and their open session stops working", async () => {
+  it("a user disabled in Rollcall is refused, and their open session ends for good", async () => {
     const person = userOf(tenant1, 1);
     const browser = new Browser(h.emulator.caPem);
     expect((await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id })).status).toBe(302);
@@ -125,6 +125,9 @@ describe(`sign in with Microsoft (${engine})`, () => {
     const row = await directoryUser(h.store, person.id);
     await h.store.db.updateTable("users").set({ enabled: false }).where("id", "=", row.id).execute();
     expect((await browser.request(`${h.url}/api/v1/auth/me`)).status).toBe(401);
+    await h.store.db.updateTable("users").set({ enabled: true }).where("id", "=", row.id).execute();
+    expect((await browser.request(`${h.url}/api/v1/auth/me`)).status, "enabled again, they sign in again; the old session stays ended").toBe(401);
+    await h.store.db.updateTable("users").set({ enabled: false }).where("id", "=", row.id).execute();
 
     const again = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id });
     expect(again.status).toBe(403);

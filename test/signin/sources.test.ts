@@ -68,6 +68,8 @@ describe(`sign in with Microsoft and the sources behind it (${engine})`, () => {
     await updateEntraSource(h.ctx, "contractors", { config: { signIn: false } });
     expect(await me(contractor)).toBe(401);
     expect(await me(employee)).toBe(200);
+    await updateEntraSource(h.ctx, "contractors", { config: { signIn: true } });
+    expect(await me(contractor), "sign-in offered again: the old session stays ended").toBe(401);
 
     await removeSource(h.ctx, "staff", "keep");
     expect((await directoryUser(h.store, staff[1]!)).enabled).toBe(true);
