@@ -14,6 +14,8 @@ export type ErrorCode =
   | "database_locked"
   | "config_invalid"
   | "payload_too_large"
+  | "headers_too_large"
+  | "request_timeout"
   | "unsupported_file"
   | "unsupported_media_type"
   | "import_invalid"
@@ -39,6 +41,8 @@ const httpStatus: Record<ErrorCode, number> = {
   database_locked: 503,
   config_invalid: 500,
   payload_too_large: 413,
+  headers_too_large: 431,
+  request_timeout: 408,
   unsupported_file: 415,
   unsupported_media_type: 415,
   import_invalid: 422,

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ZodError } from "zod";
 import { RollcallError, invalidInput, toRollcallError, type ErrorCode } from "../errors.ts";
@@ -36,4 +38,23 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     apiError = new RollcallError("internal", `Something went wrong on the server; it has been logged (request ${request.id})`, { requestId: request.id });
   }
   return reply.status(apiError.status).type("application/json").send({ error: apiError.toJSON() });
+}
+
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (a URL and headers over Node's 16 KiB, a
+ * request that is not HTTP, one too slow to arrive), answered in the API's own error shape on the socket.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const refusal =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? new RollcallError("headers_too_large", "The request's URL and headers are larger than the server accepts (16 KiB together): shorten the URL (fewer or shorter filters) or clear this site's cookies")
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? new RollcallError("request_timeout", "The request did not arrive in time; send it again")
+        : new RollcallError("invalid_input", "The request is not valid HTTP");
+  const body = JSON.stringify({ error: refusal.toJSON() });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }

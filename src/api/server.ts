@@ -8,7 +8,7 @@ import type { Runtime } from "../runtime.ts";
 import { zodProblems } from "../core/context.ts";
 import { ensureFirstAdmin } from "../core/accounts.ts";
 import { actorOf, authenticate, authorizeWorkspace, requireOwner, requirePrincipal } from "./auth.ts";
-import { sendError } from "./errors.ts";
+import { answerClientError, sendError } from "./errors.ts";
 import { registerConsole } from "./console.ts";
 import { apiPrefix, openApiDocument } from "./openapi.ts";
 import { routeModules } from "./routes/index.ts";
@@ -30,6 +30,7 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
     bodyLimit: jsonBodyLimit,
     // X-Forwarded-For/-Proto count only when they come from a proxy on this host or a private network.
     trustProxy: ["loopback", "linklocal", "uniquelocal"],
+    clientErrorHandler: answerClientError,
   });
   await app.register(fastifyCookie);
   await app.register(fastifyRateLimit, { global: false, errorResponseBuilder: (_request, context) => rateLimited(context.after) });
