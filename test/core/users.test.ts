@@ -3,6 +3,7 @@ import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { createWorkspace, resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createUser, deleteUser, disableUser, getUser, listUsers, updateUser } from "../../src/core/users.ts";
 import { listChanges } from "../../src/core/change-log.ts";
+import { addMember, createGroup, listGroups } from "../../src/core/groups.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
 import { rejection } from "../support/assert.ts";
 import { changedFields, fieldLabel } from "../../src/domain/change.ts";
@@ -127,6 +128,24 @@ describe.each(engines)("manual users on %s", (engine) => {
     expect(search.items.every((u) => u.email!.startsWith("user2"))).toBe(true);
     const tagged = await listUsers(ctx, { tag: "Manual", source: "manual" }, { ...page, sort: "email", order: "desc", limit: 2 });
     expect(tagged.items.map((u) => u.email)).toEqual(["user9@example.com", "user8@example.com"]);
+  });
+
+  it("sorts names alphabetically as people read them: accents and case beside their letter, not after Z", async () => {
+    const abc = await createWorkspace(store.db, { name: "alphabet" });
+    const abcCtx = { db: store.db, workspace: abc, actor: "test" };
+    for (const name of ["Zoe", "Ölaf", "émile", "Eve", "Otto", "Émile Roux"]) {
+      await createUser(abcCtx, { email: `${name.normalize("NFD").replace(/[^a-z]/gi, "").toLowerCase()}@example.com`, displayName: name });
+      await createGroup(abcCtx, { name: `${name} team` });
+    }
+    const names = (await listUsers(abcCtx, {}, page)).items.map((u) => u.displayName);
+    expect(names).toEqual(["émile", "Émile Roux", "Eve", "Ölaf", "Otto", "Zoe"]);
+    expect((await listUsers(abcCtx, {}, { ...page, order: "desc" })).items.map((u) => u.displayName)).toEqual([...names].reverse());
+    const groups = (await listGroups(abcCtx, {}, page)).items.map((g) => g.name);
+    expect(groups).toEqual(["Émile Roux team", "émile team", "Eve team", "Ölaf team", "Otto team", "Zoe team"]);
+    await addMember(abcCtx, "Zoe team", "eve@example.com");
+    await addMember(abcCtx, "Ölaf team", "eve@example.com");
+    await addMember(abcCtx, "Émile Roux team", "eve@example.com");
+    expect((await getUser(abcCtx, "eve@example.com")).groups).toEqual(["Émile Roux team", "Ölaf team", "Zoe team"]);
   });
 
   it("keeps workspaces apart", async () => {

@@ -20,6 +20,7 @@ import * as m019 from "./019_change_log_by_group.ts";
 import * as m020 from "./020_sync_run_cancel.ts";
 import * as m021 from "./021_sync_dirty_versions.ts";
 import * as m022 from "./022_sessions_end_on_disable.ts";
+import * as m023 from "./023_names_sort_alphabetically.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -44,6 +45,7 @@ export const migrations: Record<string, Migration> = {
   "020_sync_run_cancel": m020,
   "021_sync_dirty_versions": m021,
   "022_sessions_end_on_disable": m022,
+  "023_names_sort_alphabetically": m023,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

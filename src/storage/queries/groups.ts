@@ -2,11 +2,11 @@ import { sql, type ExpressionBuilder, type SqlBool } from "kysely";
 import type { Db } from "../database.ts";
 import type { Group } from "../../domain/group.ts";
 import type { Database, GroupsTable } from "../schema.ts";
-import { containsPattern } from "./users.ts";
+import { alphabetical, containsPattern } from "./users.ts";
 
 /** Member labels: a user's email (else UPN, else display name) and a group's name, sorted. */
 const membersExpression = sql<string[]>`coalesce((
-  select array_agg(label order by lower(label)) from (
+  select array_agg(label order by ${sql.raw(alphabetical("label"))}) from (
     select coalesce(u.email, u.user_principal_name, u.display_name) as label
       from group_members m join users u on u.id = m.member_user_id where m.group_id = g.id
     union all
@@ -54,7 +54,7 @@ export async function selectGroups(
     ]);
   const { total } = await db.selectFrom("groups as g").where(matches).select(sql<number>`count(*)::int`.as("total")).executeTakeFirstOrThrow();
   const query = groupSelect(db, withMembers).where(matches);
-  const rows = await query.orderBy(sql`lower(g.name)`).orderBy("g.id").limit(page.limit).offset(page.offset).execute();
+  const rows = await query.orderBy(sql.raw(alphabetical("g.name"))).orderBy("g.id").limit(page.limit).offset(page.offset).execute();
   return { items: rows.map(toGroup), total };
 }
 

@@ -22,8 +22,15 @@ export interface Page {
   order: "asc" | "desc";
 }
 
+/**
+ * A name in alphabetical order as people read it: the databases' default collation here is "C", code-point order,
+ * which put "Émile" and "Ölaf" after "Zoe". ICU's root collation (in PGlite, and in PostgreSQL built with ICU, as
+ * every distribution's is) sorts accents and case as secondary differences.
+ */
+export const alphabetical = (expression: string): string => `${expression} COLLATE "und-x-icu"`;
+
 const sortColumn: Record<UserSort, string> = {
-  displayName: "lower(u.display_name)",
+  displayName: alphabetical("u.display_name"),
   email: "lower(u.email)",
   createdAt: "u.created_at",
   updatedAt: "u.updated_at",
@@ -39,7 +46,7 @@ function userSelect(db: Db) {
       "u.custom_attributes", "u.source_type", "u.source_name", "u.external_id", "u.tags", "u.created_at", "u.updated_at",
       sql<string[]>`coalesce((select array_agg(i.value order by i.position) from user_identifiers i where i.user_id = u.id and i.kind = 'alias'), '{}')`.as("aliases"),
       sql<string[]>`coalesce((select array_agg(i.value order by i.position) from user_identifiers i where i.user_id = u.id and i.kind = 'card'), '{}')`.as("card_numbers"),
-      sql<string[]>`coalesce((select array_agg(g.name order by lower(g.name)) from group_members m join groups g on g.id = m.group_id where m.member_user_id = u.id), '{}')`.as("groups"),
+      sql<string[]>`coalesce((select array_agg(g.name order by ${sql.raw(alphabetical("g.name"))}) from group_members m join groups g on g.id = m.group_id where m.member_user_id = u.id), '{}')`.as("groups"),
     ]);
 }
 
