@@ -109,13 +109,15 @@ describe.skipIf(!hasChromium)("web console", () => {
   });
 
   it("creates a user by hand and opens their page", async () => {
-    // A dialog opens on its first field (not on ×, where a typed space would close it); Escape closes it
-    // and gives the focus back to the button that opened it.
+    // A dialog opens on its first field (not on ×, where a typed space would close it); Escape asks before it
+    // discards what was typed, a second Escape closes it and gives the focus back to the button that opened it.
     const opener = page.getByRole("button", { name: "Add user" }).first();
     await opener.click();
     const dialog = page.getByRole("dialog", { name: "Add user" });
     await page.keyboard.type("Barbara ");
     expect(await dialog.getByLabel("Display name").inputValue()).toBe("Barbara ");
+    await page.keyboard.press("Escape");
+    await dialog.getByRole("alertdialog", { name: "Discard your changes?" }).waitFor();
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "hidden" });
     expect(await opener.evaluate((button) => button === document.activeElement)).toBe(true);

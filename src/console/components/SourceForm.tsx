@@ -1,7 +1,7 @@
 import { useMemo, useState, type FormEvent } from "react";
 import { ApiError } from "../api.ts";
 import { syncApi, type Source } from "../sync-api.ts";
-import { CheckField, Dialog, ErrorBanner, SelectField, TextArea, TextField } from "./ui.tsx";
+import { CheckField, Dialog, ErrorBanner, SelectField, TextArea, TextField, useUnsavedChanges } from "./ui.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
 import { GroupPicker } from "./GroupPicker.tsx";
 import { FieldError } from "./field-error.tsx";
@@ -58,10 +58,9 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
   );
   const fe = problemsAt(error);
   const [advanced, setAdvanced] = useState(draft?.value.advanced ?? Boolean(source && (source.config.loginUrl || source.config.graphUrl || source.config.cloud !== "global" || Object.keys(source.config.mapping).length)));
-  useKeepDraft("source", () => {
-    const changed = JSON.stringify({ ...s, clientSecret: "" }) !== JSON.stringify(start) || s.clientSecret !== "";
-    return changed ? { value: { form: { ...s, clientSecret: "" }, advanced }, dropped: s.clientSecret ? ["client secret"] : [] } : undefined;
-  });
+  const changed = JSON.stringify({ ...s, clientSecret: "" }) !== JSON.stringify(start) || s.clientSecret !== "";
+  useUnsavedChanges(changed);
+  useKeepDraft("source", () => (changed ? { value: { form: { ...s, clientSecret: "" }, advanced }, dropped: s.clientSecret ? ["client secret"] : [] } : undefined));
   const set = <K extends keyof FormState>(key: K) => (value: FormState[K]) => setS((x) => ({ ...x, [key]: value }));
   const text = (key: keyof FormState) => ({
     value: s[key] as string,

@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import type { User } from "../types.ts";
 import { systemTags } from "../types.ts";
-import { CheckField, Dialog, ErrorBanner, TextArea, TextField } from "./ui.tsx";
+import { CheckField, Dialog, ErrorBanner, TextArea, TextField, useUnsavedChanges } from "./ui.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
 import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 
@@ -95,10 +95,9 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
   const initialState = useMemo(() => initial(user), [user]);
   const start = draft?.value.start ?? initialState;
   const [state, setState] = useState<FormState>(() => draft?.value.state ?? start);
-  useKeepDraft("user", () => {
-    const changed = JSON.stringify({ ...state, pin: "" }) !== JSON.stringify(start) || state.pin !== "";
-    return changed ? { value: { start, state: { ...state, pin: "" } }, dropped: state.pin ? ["PIN"] : [] } : undefined;
-  });
+  const changed = JSON.stringify({ ...state, pin: "" }) !== JSON.stringify(start) || state.pin !== "";
+  useUnsavedChanges(changed);
+  useKeepDraft("user", () => (changed ? { value: { start, state: { ...state, pin: "" } }, dropped: state.pin ? ["PIN"] : [] } : undefined));
   const {
     busy,
     error,

@@ -193,6 +193,21 @@ const firstField = [
   "textarea:not([readonly]):not(:disabled)",
 ].join(", ");
 
+/** How a form inside a Dialog tells it whether it holds unsaved changes. */
+const UnsavedChangesContext = createContext<(changed: boolean) => void>(() => {});
+
+/**
+ * For a form inside a Dialog: while `changed`, Escape or × asks before throwing the changes away. Only forms
+ * that lose their values on closing need it (those mounted while their dialog is open).
+ */
+export function useUnsavedChanges(changed: boolean): void {
+  const report = useContext(UnsavedChangesContext);
+  useEffect(() => {
+    report(changed);
+    return () => report(false);
+  }, [report, changed]);
+}
+
 export function Dialog({
   open,
   title,
@@ -210,6 +225,11 @@ export function Dialog({
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
+  const changed = useRef(false);
+  const reportChanged = useCallback((value: boolean) => {
+    changed.current = value;
+  }, []);
+  const [asking, setAsking] = useState(false);
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -221,7 +241,14 @@ export function Dialog({
     }
     // Closing gives the focus back to what had it before the dialog opened (the button that opened it).
     if (!open && dialog.open) dialog.close();
+    if (!open) setAsking(false);
   }, [open]);
+  const discard = () => {
+    setAsking(false);
+    onClose();
+  };
+  // Asked once already, a second Escape or × means "discard".
+  const requestClose = () => (changed.current && !asking ? setAsking(true) : discard());
   return (
     <dialog
       ref={ref}
@@ -229,22 +256,50 @@ export function Dialog({
       aria-labelledby={titleId}
       onCancel={(event) => {
         event.preventDefault();
-        onClose();
+        requestClose();
+      }}
+      // Chromium closes a dialog without asking on an Escape that follows a refused one with no click or key
+      // in between; the page then follows, as for a second Escape.
+      onClose={() => {
+        if (open) discard();
       }}
     >
       {open ? (
-        <>
+        <UnsavedChangesContext.Provider value={reportChanged}>
           <header className="dialog-head">
             <h2 id={titleId}>{title}</h2>
-            <button type="button" className="btn-icon" aria-label="Close" onClick={onClose}>
+            <button type="button" className="btn-icon" aria-label="Close" onClick={requestClose}>
               ×
             </button>
+            {/* In the sticky header: seen however far down the form the admin is. */}
+            {asking ? <DiscardQuestion onKeep={() => setAsking(false)} onDiscard={discard} /> : null}
           </header>
           <div className="dialog-body">{children}</div>
           {footer ? <footer className="dialog-foot">{footer}</footer> : null}
-        </>
+        </UnsavedChangesContext.Provider>
       ) : null}
     </dialog>
+  );
+}
+
+function DiscardQuestion({ onKeep, onDiscard }: { onKeep: () => void; onDiscard: () => void }) {
+  const id = useId();
+  // Keyboard focus on the safe answer: Enter keeps the form.
+  const keep = useCallback((button: HTMLButtonElement | null) => button?.focus(), []);
+  return (
+    <div className="banner banner-warn discard-question" role="alertdialog" aria-labelledby={`${id}-title`} aria-describedby={`${id}-text`}>
+      <div>
+        <strong id={`${id}-title`}>Discard your changes?</strong> <span id={`${id}-text`}>What you typed in this form has not been saved.</span>
+      </div>
+      <div className="actions">
+        <button type="button" className="btn btn-small" ref={keep} onClick={onKeep}>
+          Keep editing
+        </button>
+        <button type="button" className="btn btn-small btn-danger" onClick={onDiscard}>
+          Discard changes
+        </button>
+      </div>
+    </div>
   );
 }
 

@@ -4,7 +4,7 @@ import { Link, navigate, useLocation } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import type { Group, PageOf } from "../types.ts";
 import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
-import { Badge, Dialog, Empty, ErrorBanner, Loading, TextArea, TextField } from "../components/ui.tsx";
+import { Badge, Dialog, Empty, ErrorBanner, Loading, TextArea, TextField, useUnsavedChanges } from "../components/ui.tsx";
 import { DataTable, QueryPager, useOffsetInRange } from "../components/DataTable.tsx";
 import { keptFrom } from "../../domain/source.ts";
 import { useSubmit, FormError, FormActions } from "../components/form.tsx";
@@ -121,7 +121,9 @@ function GroupForm({ workspace, group, onClose, onSaved }: { workspace: string; 
   const draft = useDraft<typeof start>("group");
   const [name, setName] = useState(draft?.value.name ?? start.name);
   const [description, setDescription] = useState(draft?.value.description ?? start.description);
-  useKeepDraft("group", () => (name !== start.name || description !== start.description ? { value: { name, description }, dropped: [] } : undefined));
+  const changed = name !== start.name || description !== start.description;
+  useUnsavedChanges(changed);
+  useKeepDraft("group", () => (changed ? { value: { name, description }, dropped: [] } : undefined));
   const { busy, error, fields, submit } = useSubmit(async () => {
     const body = { name: name.trim(), description: description.trim() || null };
     const saved = group
