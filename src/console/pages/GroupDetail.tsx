@@ -46,6 +46,7 @@ export function GroupPage({ id }: { id: string }) {
   useKeepDraft("add-member", () => (member.trim() ? { value: { member }, dropped: [] } : undefined));
   const [adding, setAdding] = useState(false);
   const [addError, setAddError] = useState<unknown>(null);
+  const [alreadyMember, setAlreadyMember] = useState<string | null>(null);
   const [filter, setFilter] = useState("");
   const canChange = useCanChange();
 
@@ -66,13 +67,19 @@ export function GroupPage({ id }: { id: string }) {
     event.preventDefault();
     setAdding(true);
     setAddError(null);
+    setAlreadyMember(null);
     try {
       const several = memberKeys(member);
       if (several.length > 1) {
         // Pasted emails: one request, all or nothing (an email that names no user adds none).
         toast(bulkSummary(await api.post<BulkResult>(ws(workspace, "/users/bulk"), { action: "addToGroup", group: g.id, users: several })));
       } else {
-        await api.post(`${path}/members`, { member: member.trim() });
+        // Adding a member the group has changes nothing: the API answers the group with the members it had.
+        const answered = await api.post<Group>(`${path}/members`, { member: member.trim() });
+        if (answered.members.join("\n") === g.members.join("\n")) {
+          setAlreadyMember(`${member.trim()} is already a member of ${g.name}`);
+          return;
+        }
         toast(`${member.trim()} added`);
       }
       setMember("");
@@ -84,7 +91,7 @@ export function GroupPage({ id }: { id: string }) {
     }
   };
   const shown = filter ? g.members.filter((m) => m.toLowerCase().includes(filter.toLowerCase())) : g.members;
-  const memberError = addError instanceof ApiError ? (addError.fieldMap().member ?? addError.message) : addError ? String(addError) : undefined;
+  const memberError = addError instanceof ApiError ? (addError.fieldMap().member ?? addError.message) : addError ? String(addError) : (alreadyMember ?? undefined);
 
   return (
     <div className="page">
