@@ -6,13 +6,24 @@ import type { Workspace } from "../types.ts";
 import { Dialog, TextField } from "./ui.tsx";
 import { useSubmit, FormError, FormActions } from "./form.tsx";
 
+/** The sections of a workspace's pages (/w/:ws/<section>), each the same kind of page in every workspace. */
+const sections = ["users", "groups", "sync", "import", "notifications", "activity", "settings", "profile"];
+
+/**
+ * The page of the other workspace to switch to: the same section (a user's page becomes the Users page, a
+ * run's the synchronization page, where its runs are listed).
+ */
+function sameKindOfPage(section: string): string {
+  if (section === "runs") return "sync";
+  return sections.includes(section) ? section : "users";
+}
+
 export function WorkspaceSwitcher() {
   const session = useSession();
   const location = useLocation();
   const [creating, setCreating] = useState(false);
   const current = session.workspace?.name ?? "";
-  const section = location.path.split("/")[3] ?? "users";
-  const keep = ["users", "groups", "sync", "import", "settings"].includes(section) ? section : "users";
+  const keep = sameKindOfPage(location.path.split("/")[3] ?? "users");
 
   return (
     <div className="ws-switcher">
