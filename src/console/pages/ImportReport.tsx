@@ -4,9 +4,13 @@ import type { ImportReport } from "../../core/import-report.ts";
 import { fieldLabel } from "../../domain/change.ts";
 import { DataTable } from "../components/DataTable.tsx";
 
-/** What an import will do or did: counts, the file as read, every problem row, warnings, the users it creates and updates. */
+/**
+ * What an import will do or did: counts, the file as read, every problem row, warnings, the users it creates and
+ * updates. A preview says what it will do ("to create"), an applied import what it did ("created").
+ */
 export function ImportReportView({ workspace, report }: { workspace: string; report: ImportReport }) {
   const c = report.counts;
+  const wording = report.applied ? { created: "created", updated: "updated" } : { created: "to create", updated: "to update" };
   return (
     <section className="card" aria-labelledby="report-h">
       <h2 id="report-h">{report.applied ? "Imported" : report.dryRun ? "What this import will do" : "Nothing was imported"}</h2>
@@ -15,10 +19,10 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
           <strong>{c.rows.toLocaleString()}</strong> rows
         </li>
         <li>
-          <strong>{c.created.toLocaleString()}</strong> to create
+          <strong>{c.created.toLocaleString()}</strong> {wording.created}
         </li>
         <li>
-          <strong>{c.updated.toLocaleString()}</strong> to update
+          <strong>{c.updated.toLocaleString()}</strong> {wording.updated}
         </li>
         <li>
           <strong>{c.unchanged.toLocaleString()}</strong> unchanged
@@ -60,7 +64,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
       {report.updated.length ? (
         <details>
           <summary>
-            {c.updated.toLocaleString()} user{c.updated === 1 ? "" : "s"} to update
+            {c.updated.toLocaleString()} user{c.updated === 1 ? "" : "s"} {wording.updated}
           </summary>
           <ul className="plain-list">
             {report.updated.map((u) => (
@@ -79,7 +83,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
       {report.created.length ? (
         <details>
           <summary>
-            {c.created.toLocaleString()} user{c.created === 1 ? "" : "s"} to create
+            {c.created.toLocaleString()} user{c.created === 1 ? "" : "s"} {wording.created}
           </summary>
           <ul className="plain-list">
             {report.created.map((u) => (

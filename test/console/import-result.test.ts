@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { hasChromium } from "./harness.ts";
+import { seedDirectory } from "./seed.ts";
+import { signedInConsole } from "./signed-in.ts";
+
+/** The preview says what an import will do; once it is applied, the same report says what it did. */
+describe.skipIf(!hasChromium)("web console: an import's result", () => {
+  const ui = signedInConsole((server) => seedDirectory(server.rt));
+
+  it("speaks in the future before the import and in the past after it", async () => {
+    const page = ui.page;
+    await page.getByRole("link", { name: "Import & export" }).click();
+    // Alan Turing was imported from hr-2026.csv: taking him over updates him.
+    const csv = ["Email,Display name,Department", "hedy@contoso.com,Hedy Lamarr,Research", "alan@contoso.com,Alan Turing,Mathematics"].join("\n");
+    await page.locator("#import-file").setInputFiles({ name: "hr-2026.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Check file" }).click();
+    const counts = page.locator("#report-h + ul.counts li");
+    const summaries = page.locator("section[aria-labelledby='report-h'] details summary");
+    await page.getByRole("heading", { name: "What this import will do" }).waitFor();
+    expect(await counts.allTextContents()).toEqual(["2 rows", "1 to create", "1 to update", "0 unchanged", "0 rows with problems"]);
+    expect(await summaries.allTextContents()).toEqual(["1 user to update", "1 user to create"]);
+
+    await page.getByRole("button", { name: "Import: create 1, update 1" }).click();
+    await page.getByText("Import finished.").waitFor();
+    await page.getByRole("heading", { name: "Imported" }).waitFor();
+    expect(await counts.allTextContents()).toEqual(["2 rows", "1 created", "1 updated", "0 unchanged", "0 rows with problems"]);
+    expect(await summaries.allTextContents()).toEqual(["1 user updated", "1 user created"]);
+  });
+});
