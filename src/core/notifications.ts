@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { DeliveryChannel, NotificationKind, NotificationSeverity } from "../storage/schema.ts";
 import type { SecretBox } from "../security/encryption.ts";
-import { invalidInput, notFound } from "../errors.ts";
+import { invalidInput, notFound, type FieldProblem } from "../errors.ts";
 import { isValidEmail } from "../domain/user.ts";
 import { randomToken } from "../security/hashing.ts";
 import { entraConfigSchema } from "../sources/entra/config.ts";
@@ -253,18 +253,17 @@ export async function getNotificationSettings(db: Db, workspace: Workspace): Pro
 
 const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
-function checkWebhookUrl(value: string): string {
+/** What is wrong with a webhook URL, if anything. */
+function webhookUrlProblem(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw invalidInput([{ field: "webhookUrl", message: "must be a URL", value }]);
+    return "must be a URL";
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback.test(url.hostname))) {
-    throw invalidInput([{ field: "webhookUrl", message: "must be https:// (plain http only to this machine)", value }]);
-  }
-  if (url.username || url.password) throw invalidInput([{ field: "webhookUrl", message: "must not carry credentials; the body is signed instead", value }]);
-  return url.toString();
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback.test(url.hostname))) return "must be https:// (plain http only to this machine)";
+  if (url.username || url.password) return "must not carry credentials; the body is signed instead";
+  return undefined;
 }
 
 /**
@@ -280,9 +279,15 @@ export async function updateNotificationSettings(
 ): Promise<NotificationSettings & { webhookSecret: string | null }> {
   const current = await db.selectFrom("notification_settings").selectAll().where("workspace_id", "=", workspace.id).executeTakeFirst();
   const emailTo = input.emailTo?.map((e) => e.trim()).filter(Boolean);
+  const newUrl = input.webhookUrl || null;
+  // Every wrong field at once, so a form marks them all in one go.
+  const problems: FieldProblem[] = [];
   const bad = emailTo?.filter((e) => !isValidEmail(e)) ?? [];
-  if (bad.length) throw invalidInput([{ field: "emailTo", message: `not valid email addresses: ${bad.join(", ")}`, value: bad }]);
-  const webhookUrl = input.webhookUrl === undefined ? (current?.webhook_url ?? null) : input.webhookUrl === null || input.webhookUrl === "" ? null : checkWebhookUrl(input.webhookUrl);
+  if (bad.length) problems.push({ field: "emailTo", message: `not valid email addresses: ${bad.join(", ")}`, value: bad });
+  const urlProblem = newUrl === null ? undefined : webhookUrlProblem(newUrl);
+  if (urlProblem) problems.push({ field: "webhookUrl", message: urlProblem, value: newUrl });
+  if (problems.length) throw invalidInput(problems);
+  const webhookUrl = input.webhookUrl === undefined ? (current?.webhook_url ?? null) : newUrl === null ? null : new URL(newUrl).toString();
   const newSecret = webhookUrl && (input.rotateWebhookSecret || webhookUrl !== current?.webhook_url || !current?.webhook_secret_ciphertext) ? randomToken("whsec_", 32) : null;
   const values = {
     workspace_id: workspace.id,
