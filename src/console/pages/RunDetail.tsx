@@ -138,9 +138,12 @@ export function RunPage({ id }: { id: string }) {
             <ul className="counts">
               {countsSummary(r.counts).map((c) => {
                 const kind = loggedAs[c.key];
+                const entries = c.key === "warnings" ? page?.actions.warning : undefined;
                 const text = (
                   <>
                     <strong>{c.value.toLocaleString()}</strong> {c.label}
+                    {/* Warnings are counted one per message, logged one entry per user or group: say both when they differ. */}
+                    {entries !== undefined && entries !== c.value ? ` in ${entries.toLocaleString()} entr${entries === 1 ? "y" : "ies"}` : null}
                   </>
                 );
                 return (
