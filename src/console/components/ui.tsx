@@ -261,7 +261,7 @@ export function Dialog({
       // Chromium closes a dialog without asking on an Escape that follows a refused one with no click or key
       // in between; the page then follows, as for a second Escape.
       onClose={() => {
-        if (open) discard();
+        if (open && !ref.current?.open) discard();
       }}
     >
       {open ? (
