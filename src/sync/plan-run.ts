@@ -32,10 +32,14 @@ export async function planRun(
   // Chosen in SQL, so only the ids to look at reach JS. With every user in scope, a run looks at what the
   // listings changed (dirty, departed), at users changed or deleted in Rollcall (core/users.ts marks them
   // dirty) and at conflicts (kept dirty); scoped by groups, a membership change moves users in or out of
-  // scope without a dirty row, so the mirror and the directory are compared.
+  // scope without a dirty row, so the mirror and the directory are compared. A user disabled when it left the
+  // scope is still the source's: back in scope, only its being disabled here tells, so the source's disabled
+  // users in scope are looked at too (those Entra ID has disabled as well plan as unchanged).
+  const disabledIds = sql`select external_id as id from users where source_id = ${s} and external_id is not null and not enabled`;
   const chosen = input.config.users === "all"
     ? sql`select id from entra_dirty_users where source_id = ${s} union select id from entra_departed where source_id = ${s}`
     : sql`select x.id from (${scope}) x where x.id in (select id from entra_dirty_users where source_id = ${s}) or not exists (select 1 from (${heldIds}) h where h.id = x.id)
+          or x.id in (${disabledIds})
         union select h.id from (${heldIds}) h where not exists (select 1 from (${scope}) x where x.id = h.id)`;
   const ids = (await sql<{ id: string }>`select id from (${chosen}) c order by id`.execute(db)).rows.map((r) => r.id);
 
