@@ -142,7 +142,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
     const [usersLink, groupsRound] = await hooks.timed("listing", () => Promise.all([settle(listing.users), settle(listing.groups)]));
     // A unique violation: the round listed a user or a membership twice, or a user created meanwhile (by hand, by
     // an import, by another source's run) holds an email the tenant's users claim. The staged path sorts either out.
-    if (failure) throw isUniqueViolation(failure) ? new NotStreamable("a listed user or membership collided with one already written") : failure instanceof NotStreamable ? failure : graphFailure(failure, "list the directory");
+    if (failure) throw isUniqueViolation(failure) ? new NotStreamable("a listed user or membership collided with one already written") : failure instanceof NotStreamable ? failure : graphFailure(failure, "list the directory", config);
     hooks.onListed();
     const encoded = new CopyEncoder();
     for (const [id, data] of groups) encoded.addLine(`${s}\t${copyField(id)}\t${copyField(JSON.stringify(data))}\tf\n`);

@@ -36,9 +36,9 @@ export interface ListAndPlanHooks {
 export type Planned = Awaited<ReturnType<typeof planRun>>;
 
 /** A stale delta token stays a Graph error (the runner falls back to a full listing); any other listing failure says what to do. */
-function listingFailure(error: unknown): never {
-  throw isStaleDelta(error) ? error : graphFailure(error, "list the directory");
-}
+const listingFailure = (config: EntraConfig) => (error: unknown): never => {
+  throw isStaleDelta(error) ? error : graphFailure(error, "list the directory", config);
+};
 
 export async function listMergeAndPlan(store: Store, graph: GraphClient, input: ListAndPlanInput, hooks: ListAndPlanHooks): Promise<Planned> {
   const { db } = store;
@@ -55,14 +55,14 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
     return undefined;
   });
   const usersPath = settle((async () => {
-    const link = await hooks.timed("listing.users", () => listing.users.catch(listingFailure));
+    const link = await hooks.timed("listing.users", () => listing.users.catch(listingFailure(config)));
     hooks.assertLease();
     await hooks.timed("merging.users", () => mergeUsers(db, { sourceId, runId, mode, deltaLink: link, dryRun }));
     // With every user in scope, planning needs nothing from the groups chain, so it overlaps it.
     return config.users === "all" ? await plan() : undefined;
   })());
   const groupsPath = settle((async () => {
-    const round = await hooks.timed("listing.groups", () => listing.groups.catch(listingFailure));
+    const round = await hooks.timed("listing.groups", () => listing.groups.catch(listingFailure(config)));
     if (!round) return;
     hooks.assertLease();
     await hooks.timed("merging.groups", () => mergeGroups(db, { sourceId, runId, mode, dryRun, ...round }));

@@ -141,12 +141,12 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       merged = true;
     } catch (error) {
       if (!isStaleDelta(error)) throw error;
-      if (mode !== "delta") throw graphFailure(error, "list the directory");
+      if (mode !== "delta") throw graphFailure(error, "list the directory", source.config);
       // Graph rejected a stored delta token (expired or reset): start over with a full listing.
       await clearStage(store, runId, { merged: false });
       await record.becomeFull("The stored delta token was rejected by Graph; running a full sync instead");
       planned = await stages(null).catch((e: unknown) => {
-        throw isStaleDelta(e) ? graphFailure(e, "list the directory") : e;
+        throw isStaleDelta(e) ? graphFailure(e, "list the directory", source.config) : e;
       });
       merged = true;
     }

@@ -1,9 +1,10 @@
 import { decodeJwt } from "jose";
 import { RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
-import { effectiveMapping, needsGroups, userSelect, type EntraConfig } from "./config.ts";
+import { needsGroups, userSelect, type EntraConfig } from "./config.ts";
 import { GraphClient, GraphRequestError, graphFailure } from "./graph.ts";
 import { adviceFor, type AdvisedSource } from "./advice.ts";
+import { unknownPropertyAdvice, unknownPropertyIn } from "./property-advice.ts";
 import { groupExists, missingGroupsAdvice, namedGroups, searchGroups, type DirectoryGroup } from "./groups.ts";
 import { createTokenProvider, type Credential, type TokenProvider } from "./token.ts";
 import { endpoints } from "./config.ts";
@@ -108,24 +109,11 @@ async function probe(graph: GraphClient, name: "users" | "groups", path: string,
       };
     }
     if (config && error instanceof GraphRequestError && error.status === 400) {
-      const property = /property named '([^']+)'/i.exec(error.message)?.[1];
+      const property = unknownPropertyIn(error.message);
       if (property) return { name, ok: false, code: error.code, message: unknownPropertyAdvice(config, property) };
     }
     return failedCheck(name, error);
   }
-}
-
-/** Which setting asks Graph for a user property it does not have, and how to change it. */
-function unknownPropertyAdvice(config: EntraConfig, property: string): string {
-  const root = (path: string) => path.split(".")[0]!.toLowerCase();
-  const lower = property.toLowerCase();
-  const fields = Object.entries(effectiveMapping(config)).filter(([, path]) => root(path) === lower).map(([field]) => field);
-  const fixes: string[] = [];
-  if (config.groupMode === "attribute" && config.groupAttribute && root(config.groupAttribute) === lower) {
-    fixes.push(`the group attribute is ${config.groupAttribute}: set an existing user property with \`rollcall sources update NAME --group-attribute PROPERTY\` (e.g. department)`);
-  }
-  for (const field of fields) fixes.push(`the mapping reads ${field} from it: change it with \`rollcall sources update NAME --map ${field}=PROPERTY\``);
-  return `Graph has no user property named '${property}', so every sync would fail. ${fixes.length ? `Fix the source: ${fixes.join("; ")}.` : "Fix the source's mapping or group attribute."} Custom properties are read as onPremisesExtensionAttributes.extensionAttribute1…15.`;
 }
 
 function failedCheck(name: Check["name"], error: unknown): Check {

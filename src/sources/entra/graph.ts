@@ -3,6 +3,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
 import { unreachable, type TokenProvider } from "./token.ts";
+import type { EntraConfig } from "./config.ts";
+import { unknownPropertyAdvice, unknownPropertyIn } from "./property-advice.ts";
 
 /**
  * The one Graph client: one retry policy, one paging generator, one token provider, and a cap on
@@ -176,8 +178,8 @@ export function isStaleDelta(error: unknown): boolean {
   return /^(syncStateNotFound|resyncRequired|syncStateInvalid)$/i.test(error.code);
 }
 
-/** A Graph failure as a Rollcall error, with what to do about it. */
-export function graphFailure(error: unknown, what: string): RollcallError {
+/** A Graph failure as a Rollcall error, with what to do about it (`config`: the source's settings, when one of them may be the cause). */
+export function graphFailure(error: unknown, what: string, config?: EntraConfig): RollcallError {
   if (error instanceof RollcallError) return error;
   if (error instanceof GraphRequestError) {
     if (error.status === 403) {
@@ -187,6 +189,10 @@ export function graphFailure(error: unknown, what: string): RollcallError {
         `Graph refused to ${what} (403 ${error.code}): in App registrations > API permissions, add the Microsoft Graph application permission ${permission} and click "Grant admin consent".`,
         { graphCode: error.code, status: 403, permission },
       );
+    }
+    const property = error.status === 400 ? unknownPropertyIn(error.message) : undefined;
+    if (config && property) {
+      return new RollcallError("sync_failed", `Graph refused to ${what} (400 ${error.code}): ${unknownPropertyAdvice(config, property)}`, { graphCode: error.code, status: 400, property });
     }
     return new RollcallError("sync_failed", `Graph failed to ${what}: ${error.status} ${error.code}: ${error.message}`, { graphCode: error.code, status: error.status });
   }
