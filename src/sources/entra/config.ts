@@ -78,7 +78,7 @@ export const entraConfigObject = z
     tenantId: z.string().trim().min(1, "is required").regex(/^[A-Za-z0-9.-]+$/, "must be a directory (tenant) ID or a verified domain"),
     clientId: z.string().trim().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be the application (client) ID, a GUID"),
     credential: z.enum(["secret", "certificate"]).default("secret"),
-    secretExpiresOn: z.iso.date().nullable().default(null),
+    secretExpiresOn: z.iso.date({ error: "must be a date as YYYY-MM-DD, e.g. 2027-06-30" }).nullable().default(null),
     cloud: z.enum(Object.keys(clouds) as [Cloud, ...Cloud[]]).default("global"),
     loginUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL, e.g. https://login.microsoftonline.com (Microsoft's endpoints take HTTPS only)" }).nullable().default(null),
     graphUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL, e.g. https://graph.microsoft.com (Microsoft's endpoints take HTTPS only)" }).nullable().default(null),
@@ -99,7 +99,7 @@ export const entraConfigObject = z
       .strict()
       .default({ percent: 10, count: 20 }),
     schedule: scheduleSchema.nullable().default(null),
-    fullEveryMs: z.number().int().min(3_600_000).default(7 * day),
+    fullEveryMs: z.number().int().min(3_600_000, "must be at least one hour (1h): a full run lists the whole directory").default(7 * day),
     /** "Use as authentication server": this source's users sign in with Microsoft (OIDC, see src/auth). */
     signIn: z.boolean().default(false),
   })

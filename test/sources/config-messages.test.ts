@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { parseEntraConfig } from "../../src/core/sources.ts";
+import { RollcallError } from "../../src/errors.ts";
+
+/** A refused source setting names its field and says what it takes, in words an admin can act on (not the validator's). */
+const problems = (patch: Record<string, unknown>) => {
+  try {
+    parseEntraConfig({ tenantId: "contoso.onmicrosoft.com", clientId: "00000000-0000-0000-0000-000000000001", ...patch });
+  } catch (error) {
+    if (error instanceof RollcallError) return (error.details as { fields: { field: string; message: string }[] }).fields;
+    throw error;
+  }
+  return [];
+};
+
+describe("Entra source settings: refusal messages", () => {
+  it("asks for a secret's expiry date as YYYY-MM-DD", () => {
+    for (const value of ["tomorrow", "2027-13-40", "30/06/2027"]) {
+      expect(problems({ secretExpiresOn: value })).toEqual([{ field: "secretExpiresOn", message: "must be a date as YYYY-MM-DD, e.g. 2027-06-30" }]);
+    }
+    expect(problems({ secretExpiresOn: "2027-06-30" })).toEqual([]);
+  });
+
+  it("says the full-sync interval's least value as an interval", () => {
+    expect(problems({ fullEveryMs: 30 * 60_000 })).toEqual([{ field: "fullEveryMs", message: "must be at least one hour (1h): a full run lists the whole directory" }]);
+    expect(problems({ fullEveryMs: 3_600_000 })).toEqual([]);
+  });
+});
