@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { RollcallError, invalidInput, notFound } from "../errors.ts";
+import { RollcallError, invalidInput } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import { clouds, endpoints, entraConfigSchema, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, type Credential } from "../sources/entra/token.ts";
@@ -165,8 +165,15 @@ async function findRow(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: str
     .where("type", "=", "entra")
     .where((eb) => eb.or([sql<boolean>`lower(name) = lower(${key})`, sql<boolean>`id::text = ${key}`]))
     .executeTakeFirst();
-  if (!row) throw notFound("source", key);
+  if (!row) throw await unknownSource(ctx, key);
   return row as SourceRow;
+}
+
+/** A misspelt source name (`rollcall sync crop`) says which sources the workspace has. */
+async function unknownSource(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<RollcallError> {
+  const { rows } = await sql<{ name: string }>`select name from sources where workspace_id = ${ctx.workspace.id} and type = 'entra' order by lower(name)`.execute(ctx.db);
+  const names = rows.length ? `its Entra ID sources are ${rows.map((r) => `"${r.name}"`).join(", ")}` : "it has no Entra ID sources (add one with `rollcall sources add entra`)";
+  return new RollcallError("not_found", `no Entra ID source is named "${key}" in workspace "${ctx.workspace.name}"; ${names}`, { resource: "source", key });
 }
 
 export async function getSource(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<Source> {
