@@ -8,6 +8,7 @@ import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./co
 import { recordChange } from "./change-log.ts";
 import { lockIdleSource } from "../sync/lease.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
+import { ignoringRule } from "../sync/plan-groups.ts";
 
 /**
  * Entra ID sources of a workspace. The client secret is sealed with the runtime's SecretBox, write-only:
@@ -72,6 +73,7 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
 export async function createEntraSource(ctx: SourceContext, input: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
   await assertFreeName(ctx, input.name, null);
   const config = parseEntraConfig({ ...input.config, ...(input.credential && credentialConfig(input.credential, input.config)) });
+  assertSelectionNotIgnored(config);
   await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto("sources")
@@ -83,6 +85,17 @@ export async function createEntraSource(ctx: SourceContext, input: { name: strin
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: input.name, action: "add source", after: { name: input.name, type: "entra", config } });
   });
   return getSource(ctx, input.name);
+}
+
+/** A group both selected and ignored would never be synced, and a run would delete it: such settings are refused. */
+function assertSelectionNotIgnored(config: EntraConfig): void {
+  if (config.groupMode !== "selected") return;
+  const filter = { ignore: config.ignoreGroups, ignoreContaining: config.ignoreGroupsContaining };
+  const problems = config.groups.flatMap((group) => {
+    const by = ignoringRule(group, filter);
+    return by ? [{ field: "groups", value: group, message: `"${group}" is also ignored ("${by.rule}" in ${by.list}), so it would not be synced: take it out of one of the two lists` }] : [];
+  });
+  if (problems.length) throw invalidInput(problems);
 }
 
 /**
@@ -118,6 +131,8 @@ export async function updateEntraSource(ctx: SourceContext, key: string, input: 
   const before = await getSource(ctx, key);
   const config = parseEntraConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && credentialConfig(input.credential, input.config)) });
   if (input.credential === undefined && before.secret.set) assertCredentialStaysHome(before.config, config);
+  // Checked when the update touches them: a source saved so before keeps working while other settings change.
+  if (["groupMode", "groups", "ignoreGroups", "ignoreGroupsContaining"].some((key) => input.config && key in input.config)) assertSelectionNotIgnored(config);
   const rename = input.name !== undefined && input.name !== before.name ? input.name : null;
   if (rename !== null) await assertFreeName(ctx, rename, before.id);
   await ctx.db.transaction().execute(async (trx) => {

@@ -35,6 +35,15 @@ export function isIgnored(group: Pick<SourceGroup, "name" | "externalId">, filte
   return filter.ignore.some((i) => i === group.externalId || i.toLowerCase() === lower) || filter.ignoreContaining.some((part) => lower.includes(part.toLowerCase()));
 }
 
+/** The rule that leaves a selected group out (as `isIgnored` reads the name or ID it is selected by), if one does. */
+export function ignoringRule(selected: string, filter: GroupFilter): { list: "ignoreGroups" | "ignoreGroupsContaining"; rule: string } | undefined {
+  const lower = selected.toLowerCase();
+  const whole = filter.ignore.find((i) => i.toLowerCase() === lower);
+  if (whole !== undefined) return { list: "ignoreGroups", rule: whole };
+  const part = filter.ignoreContaining.find((p) => lower.includes(p.toLowerCase()));
+  return part === undefined ? undefined : { list: "ignoreGroupsContaining", rule: part };
+}
+
 /** Selected groups are named by display name (case-insensitive) or object id. */
 export function isSelected(group: SourceGroup, selected: string[]): boolean {
   return selected.some((s) => s === group.externalId || s.toLowerCase() === group.name.toLowerCase());
