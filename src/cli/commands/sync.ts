@@ -52,9 +52,18 @@ function wouldStopLine(r: { dryRun: boolean; counts: Record<string, number> }): 
   return [`  a real run would stop at the deletion threshold: it would disable or delete ${r.counts.removals ?? 0} of the ${r.counts.heldBefore ?? 0} users the source holds (apply past it with --force, or approve the stopped run)`];
 }
 
+/** The summary only counts warnings and conflicts: the commands that list them. */
+function readThemLine(s: RunSummary): string[] {
+  const kinds = (["warning", "conflict"] as const).filter((kind) => (s.counts[`${kind}s`] ?? 0) > 0);
+  if (!kinds.length) return [];
+  const one = kinds.length === 1 && s.counts[`${kinds[0]}s`] === 1;
+  return [`  read ${one ? "it" : "them"} with ${kinds.map((kind) => `\`rollcall runs show ${s.runId} --action ${kind}\``).join(" and ")}`];
+}
+
 export function describeSummary(s: RunSummary): string {
-  const lines = [`${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`, ...countLines(s.counts, s), ...wouldStopLine(s)];
-  if (s.dryRun) lines.push(`  nothing was applied; see the change set with \`rollcall runs show ${s.runId}\``);
+  const lines = [`${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`, ...countLines(s.counts, s), ...readThemLine(s), ...wouldStopLine(s)];
+  // A failed dry run planned nothing: there is no change set to see.
+  if (s.dryRun) lines.push(s.status === "failed" ? "  nothing was applied" : `  nothing was applied; see the change set with \`rollcall runs show ${s.runId}\``);
   if (s.error) lines.push(`  ${s.status === "stopped" ? "stopped" : "error"} [${s.error.code}]: ${s.error.message}`);
   return lines.join("\n");
 }

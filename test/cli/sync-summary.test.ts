@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { describeSummary } from "../../src/cli/commands/sync.ts";
+import type { RunSummary } from "../../src/sync/run-record.ts";
+
+/** `rollcall sync`'s summary says where to read what it only counts: the warnings and conflicts of the run. */
+describe("rollcall sync: the summary", () => {
+  const run = (over: Partial<RunSummary>): RunSummary => ({ runId: "r1", mode: "delta", status: "succeeded", dryRun: false, counts: {}, graphRequests: 2, graphThrottled: 0, ...over });
+
+  it("names the command that lists the run's warnings and conflicts", () => {
+    const text = describeSummary(run({ counts: { updated: 1, warnings: 2, conflicts: 1 } }));
+    expect(text).toContain("\n  2 warnings; 2 Graph requests (0 throttled)\n");
+    expect(text).toContain("\n  read them with `rollcall runs show r1 --action warning` and `rollcall runs show r1 --action conflict`");
+    expect(describeSummary(run({ counts: { warnings: 1 } }))).toContain("\n  read it with `rollcall runs show r1 --action warning`");
+    expect(describeSummary(run({ counts: { updated: 1 } }))).not.toContain("read");
+  });
+
+  it("offers a failed dry run's change set only when it has one", () => {
+    expect(describeSummary(run({ dryRun: true, counts: { created: 3 } }))).toContain("nothing was applied; see the change set with `rollcall runs show r1`");
+    const failed = describeSummary(run({ dryRun: true, status: "failed", counts: { errors: 1 }, error: { code: "sync_failed", message: "Graph failed" } }));
+    expect(failed).toContain("\n  nothing was applied\n");
+    expect(failed).not.toContain("change set");
+  });
+});
