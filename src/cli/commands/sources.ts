@@ -156,6 +156,13 @@ function credentialFromFlags(flags: Flags): Credential | undefined {
   return undefined;
 }
 
+/** The fields the source maps differently from the defaults (config.ts `defaultMapping`), as `sources show` says them. */
+function mappingText(mapping: Record<string, string>): string {
+  const own = Object.entries(mapping);
+  if (!own.length) return "default (each field from the Graph property of its name; email ← mail, else userPrincipalName; enabled ← accountEnabled)";
+  return `${own.map(([field, property]) => `${field} ← ${property}`).join(", ")} (other fields as default)`;
+}
+
 export function describeSource(s: Source): string {
   const c = s.config;
   const scope = c.users === "all" ? "all users" : `transitive members of ${c.scopeGroups.join(", ")}`;
@@ -167,6 +174,8 @@ export function describeSource(s: Source): string {
     `  endpoints:   login ${urls.loginUrl}, Graph ${urls.graphUrl}${c.loginUrl || c.graphUrl ? "" : ` (${c.cloud} cloud)`}`,
     `  users:       ${scope}${c.includeGuests ? " including guests" : ", guests excluded"}`,
     `  groups:      ${groups}${c.ignoreGroups.length || c.ignoreGroupsContaining.length ? ` (ignoring ${[...c.ignoreGroups, ...c.ignoreGroupsContaining.map((t) => `*${t}*`)].join(", ")})` : ""}`,
+    `  mapping:     ${mappingText(c.mapping)}`,
+    `  phones:      local numbers read by each user's usage location${c.country ? `, else as ${c.country}` : " only (no default country)"}`,
     `  on removal:  ${c.onRemove}; threshold > ${c.deletionThreshold.percent}% and > ${c.deletionThreshold.count} users`,
     `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${c.schedule.everyMs / 3_600_000}h` : c.schedule.cron) : "off"}${s.status.nextRunAt ? ` (next ${s.status.nextRunAt})` : ""}`,
     `  synced:      ${s.status.syncedUsers} users, ${s.status.syncedGroups} groups`,

@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { describeSource } from "../../src/cli/commands/sources.ts";
+import { parseEntraConfig, type Source } from "../../src/core/sources.ts";
+
+/** `rollcall sources show`: the settings that decide what a run writes, the mapping among them. */
+describe("rollcall sources show", () => {
+  const source = (config: Record<string, unknown>): Source => ({
+    id: "s1", name: "corp", type: "entra", createdAt: "", updatedAt: "",
+    config: parseEntraConfig({ tenantId: "contoso.onmicrosoft.com", clientId: "00000000-0000-0000-0000-000000000001", ...config }),
+    secret: { set: true, expiresOn: null, description: "set" },
+    status: { syncedUsers: 0, syncedGroups: 0, lastRun: null, nextRunAt: null, overlapping: [], awaitingReview: null } as unknown as Source["status"],
+  });
+
+  it("shows the mapping the source adds to the defaults, and the phones' default country", () => {
+    const shown = describeSource(source({ mapping: { email: "employeeId", cardNumbers: "onPremisesExtensionAttributes.extensionAttribute10" }, country: "GB" }));
+    expect(shown).toContain("\n  mapping:     email ← employeeId, cardNumbers ← onPremisesExtensionAttributes.extensionAttribute10 (other fields as default)\n");
+    expect(shown).toContain("\n  phones:      local numbers read by each user's usage location, else as GB\n");
+    const plain = describeSource(source({}));
+    expect(plain).toContain("\n  mapping:     default (each field from the Graph property of its name; email ← mail, else userPrincipalName; enabled ← accountEnabled)\n");
+    expect(plain).toContain("\n  phones:      local numbers read by each user's usage location only (no default country)\n");
+  });
+});
