@@ -46,6 +46,8 @@ describe("the token endpoint's transient errors", () => {
     // An outage, not a refusal of the credentials.
     expect((error as RollcallError).code).toBe("source_unreachable");
     expect((error as RollcallError).message).toContain("the credentials were not refused");
+    // The platform's own sentence ends with a full stop: one, not two.
+    expect((error as RollcallError).message).toContain("Please try again. The identity platform is busy or unavailable (after 4 attempts)");
     expect(tokenRequests()).toHaveLength(4);
   });
 

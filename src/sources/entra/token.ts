@@ -106,7 +106,7 @@ export function createTokenProvider(options: {
       // Still busy or down after the retries: an outage of the identity platform, not a credentials problem.
       if (response.status === 429 || response.status >= 500) {
         const failure = tokenError(response.status, body as never);
-        throw new RollcallError("source_unreachable", `${failure.message}. The identity platform is busy or unavailable (after ${attempt} attempts); the credentials were not refused. Try again later.`, { ...failure.details, check: "network", status: response.status });
+        throw new RollcallError("source_unreachable", `${failure.message.replace(/\.$/, "")}. The identity platform is busy or unavailable (after ${attempt} attempts); the credentials were not refused. Try again later.`, { ...failure.details, check: "network", status: response.status });
       }
       throw tokenError(response.status, body as never);
     }
