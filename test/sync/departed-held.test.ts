@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { engines } from "../support/db.ts";
+import { openHarness, type Harness } from "./harness.ts";
+import { updateUser } from "../../src/core/users.ts";
+import { updateEntraSource } from "../../src/core/sources.ts";
+
+/**
+ * A user deleted in Entra ID stays the source's user, disabled (the default on-remove), with no mirror row left.
+ * Enabled again by hand here, the next run sets it back (the source owns `enabled`); and when the source's
+ * on-remove becomes delete, the next run deletes it, as it would a user deleted in Entra ID from then on.
+ */
+describe.each(engines)("a user deleted in Entra ID that the source still holds (%s)", (engine) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await openHarness(engine, { users: 0, groups: 0 });
+  });
+  afterAll(async () => h?.close());
+
+  const state = async (externalId: string) =>
+    (await sql<{ enabled: boolean }>`select enabled from users where external_id = ${externalId}`.execute(h.store.db)).rows[0];
+
+  it("is disabled again after an edit here, and deleted once on-remove is delete", async () => {
+    const t = h.emulator.tenants.add({ users: 6, groups: 0 });
+    const gone = t.listUsers().find((u) => u.userType === "Member" && u.accountEnabled)!;
+    await h.addSource("staff", { deletionThreshold: { percent: 100, count: 100 } }, { tenantId: t.id, clientId: t.defaultApp.clientId, clientSecret: t.defaultApp.clientSecret });
+    expect(await h.sync("staff")).toMatchObject({ status: "succeeded" });
+
+    t.deleteUser(gone.id);
+    expect(await h.sync("staff")).toMatchObject({ mode: "delta", status: "succeeded", counts: { disabled: 1 } });
+    expect(await state(gone.id)).toEqual({ enabled: false });
+
+    await updateUser(h.ctx, gone.mail ?? gone.userPrincipalName, { enabled: true });
+    expect(await h.sync("staff")).toMatchObject({ mode: "delta", status: "succeeded", counts: { disabled: 1 } });
+    expect(await state(gone.id)).toEqual({ enabled: false });
+    await updateUser(h.ctx, gone.mail ?? gone.userPrincipalName, { enabled: true });
+    expect(await h.sync("staff", { full: true })).toMatchObject({ mode: "full", status: "succeeded", counts: { disabled: 1 } });
+    expect(await state(gone.id)).toEqual({ enabled: false });
+
+    await updateEntraSource(h.ctx, "staff", { config: { onRemove: "delete" } });
+    expect(await h.sync("staff")).toMatchObject({ status: "succeeded", counts: { deleted: 1 } });
+    expect(await state(gone.id)).toBeUndefined();
+  });
+});
