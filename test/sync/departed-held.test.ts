@@ -36,6 +36,8 @@ describe.each(engines)("a user deleted in Entra ID that the source still holds (
     await updateUser(h.ctx, gone.mail ?? gone.userPrincipalName, { enabled: true });
     expect(await h.sync("staff", { full: true })).toMatchObject({ mode: "full", status: "succeeded", counts: { disabled: 1 } });
     expect(await state(gone.id)).toEqual({ enabled: false });
+    // Left alone, a leaver kept disabled is not looked at again: nothing for a delta run to plan.
+    expect(await h.sync("staff")).toMatchObject({ mode: "delta", status: "succeeded", counts: { disabled: 0, unchanged: 0 } });
 
     await updateEntraSource(h.ctx, "staff", { config: { onRemove: "delete" } });
     expect(await h.sync("staff")).toMatchObject({ status: "succeeded", counts: { deleted: 1 } });
