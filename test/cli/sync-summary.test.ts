@@ -10,7 +10,7 @@ describe("rollcall sync: the summary", () => {
     const text = describeSummary(run({ counts: { updated: 1, warnings: 2, conflicts: 1 } }));
     expect(text).toContain("\n  2 warnings; 2 Graph requests (0 throttled)\n");
     expect(text).toContain("\n  read them with `rollcall runs show r1 --action warning` and `rollcall runs show r1 --action conflict`");
-    expect(describeSummary(run({ counts: { warnings: 1 } }))).toContain("\n  read it with `rollcall runs show r1 --action warning`");
+    expect(describeSummary(run({ counts: { warnings: 1 }, graphRequests: 1 }))).toContain("\n  1 warning; 1 Graph request (0 throttled)\n  read it with `rollcall runs show r1 --action warning`");
     expect(describeSummary(run({ counts: { updated: 1 } }))).not.toContain("read");
   });
 

@@ -42,7 +42,7 @@ function countLines(c: Record<string, number>, graph: { graphRequests: number; g
   return [
     `  users:   ${c.created ?? 0} created, ${c.updated ?? 0} updated, ${c.linked ?? 0} linked, ${c.disabled ?? 0} disabled, ${c.deleted ?? 0} deleted, ${c.released ? `${c.released} released (left the source, kept: --on-remove keep), ` : ""}${c.unchanged ?? 0} unchanged, ${c.skipped ?? 0} skipped (${c.conflicts ?? 0} conflicts)`,
     `  groups:  ${c.groupsCreated ?? 0} created, ${c.groupsUpdated ?? 0} updated, ${c.groupsDeleted ?? 0} deleted, ${c.groupsUnchanged ?? 0} unchanged (${c.groupConflicts ?? 0} conflicts); memberships +${c.membershipsAdded ?? 0} -${c.membershipsRemoved ?? 0}`,
-    `  ${c.warnings ?? 0} warnings; ${graph.graphRequests} Graph requests (${graph.graphThrottled} throttled)`,
+    `  ${c.warnings ?? 0} warning${c.warnings === 1 ? "" : "s"}; ${graph.graphRequests} Graph request${graph.graphRequests === 1 ? "" : "s"} (${graph.graphThrottled} throttled)`,
   ];
 }
 
