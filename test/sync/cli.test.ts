@@ -52,6 +52,11 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     expect(shown.json).toMatchObject({ id: sync.json.runId, status: "succeeded", mode: "full" });
     const users = await cli("users", "list", "--source", "corp", "--json");
     expect(users.code).toBe(0);
+    // Disabling a synced user here lasts until the next run: the command says so.
+    const someone = (users.json as { email: string; enabled: boolean }[]).find((u) => u.enabled && u.email)!.email;
+    const disabled = await cli("users", "disable", someone);
+    expect([disabled.code, disabled.stderr]).toEqual([0, 'warning: synced from Entra ID source "corp": its next sync sets their status back to what Entra ID reports; change it there to make it last\n']);
+    expect((await cli("users", "enable", someone)).code).toBe(0);
     const misspelt = await cli("users", "list", "--source", "crop", "--json");
     expect(misspelt.code).toBe(2);
     expect(JSON.parse(misspelt.stderr)).toMatchObject({ error: { code: "invalid_input", message: expect.stringMatching(/no source is named "crop" .*"corp"/) } });

@@ -126,6 +126,12 @@ function describeSaved(done: string, user: SavedUser): string {
 const describeHistory = (history: UserHistory) =>
   historyText(history.user ? userHeading(history.user) : `${history.changes.find((c) => c.action === "delete")?.subject ?? "A user"} (deleted)`, history);
 
+/** What the next run of a synced user's source makes of a change made here, as the console's confirmation says it. */
+function undoneBySync(action: BulkAction, source: string): string {
+  const next = action === "delete" ? "creates them again unless they are removed or unassigned in Entra ID" : "sets their status back to what Entra ID reports; change it there to make it last";
+  return `synced from Entra ID source "${source}": its next sync ${next}`;
+}
+
 /**
  * `users disable|enable|remove USER...`: one user answers that user, as it always did; several are changed
  * together, all or nothing (a user not found changes none), and the answer counts them.
@@ -147,8 +153,11 @@ function eachUserCommand(name: string, description: string, action: BulkAction, 
           return directory.users.bulk({ action, ...(opts.matching ? { filter } : { users: keys }) });
         },
         {
-          human: (r) =>
-            "action" in r ? `${done} ${r.changed} user(s)${r.unchanged ? `; ${r.unchanged} already ${done}` : ""}` : `${done} ${r.displayName} <${r.email ?? ""}>`,
+          human: (r) => {
+            if ("action" in r) return `${done} ${r.changed} user(s)${r.unchanged ? `; ${r.unchanged} already ${done}` : ""}`;
+            if (r.source.type === "entra") process.stderr.write(`warning: ${undoneBySync(action, r.source.name)}\n`);
+            return `${done} ${r.displayName} <${r.email ?? ""}>`;
+          },
         },
       ),
     );
