@@ -144,6 +144,11 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     const http = await cli("sources", "add", "entra", "--name", "plain", ...source("--login-url", "http://login.example.com"));
     expect(http.code).toBe(2);
     expect(http.stderr).toContain("loginUrl: must be an https:// URL");
+    // Every missing setting in one answer; a field mapped twice is refused rather than the last one winning.
+    const bare = await cli("sources", "add", "entra", "--name", "bare", "--json");
+    expect([bare.code, JSON.parse(bare.stderr).error.details.fields.map((f: { field: string }) => f.field)]).toEqual([2, ["tenantId", "clientId", "clientSecret"]]);
+    const twice = await cli("sources", "add", "entra", "--name", "twice", ...source("--map", "email=mail", "--map", "email=userPrincipalName"));
+    expect([twice.code, twice.stderr]).toEqual([2, expect.stringContaining('mapping: email is mapped twice ("email=mail" and "email=userPrincipalName"); give each field once')]);
 
     expect((await cli("sources", "add", "entra", "--name", "revert", ...source("--country", "GB", "--no-link-by-email"))).code).toBe(0);
     const config = async () => (await cli("sources", "show", "revert", "--json")).json<{ config: Record<string, unknown> }>().config;

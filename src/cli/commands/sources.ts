@@ -78,10 +78,13 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
   set("signIn", flags.signIn as boolean | undefined);
   if (flags.map) {
     const mapping: Record<string, string> = { ...(base.mapping ?? {}) };
+    const given = new Map<string, string>();
     for (const pair of flags.map as string[]) {
       const at = pair.indexOf("=");
       if (at <= 0) throw invalidInput([{ field: "mapping", message: `"${pair}" must be FIELD=GRAPH_PROPERTY`, value: pair }]);
       const [field, property] = [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+      if (given.has(field)) throw invalidInput([{ field: "mapping", message: `${field} is mapped twice ("${given.get(field)}" and "${pair}"); give each field once`, value: pair }]);
+      given.set(field, pair);
       if (property === "") delete mapping[field]; // FIELD= goes back to the default (or to no mapping)
       else mapping[field] = property;
     }
@@ -197,7 +200,13 @@ export function sourcesCommand(): Command {
       .action(async (flags: Flags) =>
         runOn(flags, async (directory) => {
           const credential = credentialFromFlags(flags);
-          if (!credential) throw invalidInput([{ field: "clientSecret", message: "give --client-secret-env VAR (or --certificate-file and --private-key-file)" }]);
+          // Every missing setting at once, not one per attempt.
+          const missing = [
+            ...(flags.tenantId ? [] : [{ field: "tenantId", message: "give --tenant-id: the directory (tenant) ID, on the app registration's Overview in the Azure portal" }]),
+            ...(flags.clientId ? [] : [{ field: "clientId", message: "give --client-id: the application (client) ID, on the same Overview" }]),
+            ...(credential ? [] : [{ field: "clientSecret", message: "give --client-secret-env VAR (or --certificate-file and --private-key-file)" }]),
+          ];
+          if (missing.length || !credential) throw invalidInput(missing);
           return directory.sources.add({ name: String(flags.name), config: configFromFlags(flags), credential });
         }, { human: (s) => `added source ${s.name}\n${describeSource(s)}\nNext: \`rollcall sources test ${s.name}\`, then \`rollcall sync ${s.name}\`` }),
       ),
