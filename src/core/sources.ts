@@ -155,11 +155,13 @@ export async function updateEntraSource(ctx: SourceContext, key: string, input: 
     if (JSON.stringify(config.schedule) !== JSON.stringify(before.config.schedule)) {
       await sql`update source_state set next_run_at = ${nextRunAt(config.schedule, new Date())} where source_id = ${before.id}`.execute(trx);
     }
-    // A different scope or mapping invalidates what the mirror says: the next run lists everything again
-    // (the stored delta links carry the old $select) and plans every user.
+    // A different scope, mapping or on-remove invalidates what the mirror says: the next run lists everything
+    // again (the stored delta links carry the old $select) and plans every user, those that left Entra ID
+    // and the source still holds included (a new on-remove applies to them).
     if (JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false })) {
       await sql`update source_state set users_delta_link = null, groups_delta_link = null where source_id = ${before.id}`.execute(trx);
-      await markDirtyOutsideRun(trx, sql`select source_id, id from entra_users where source_id = ${before.id}`);
+      await markDirtyOutsideRun(trx, sql`select source_id, id from entra_users where source_id = ${before.id}
+        union select source_id, external_id from users where source_id = ${before.id} and external_id is not null`);
     }
     await recordChange(trx, {
       workspaceId: ctx.workspace.id, actor: ctx.actor, subject: rename ?? before.name, action: "update source",

@@ -214,14 +214,14 @@ export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<Us
 
 /**
  * A synced user changed or deleted here is looked at again by the next sync, delta or full (runs plan the
- * mirror's dirty rows): a deleted one comes back, a field the source owns (enabled, mapped aliases, cards or
- * attributes) is set back to what Entra ID says.
+ * dirty marks): a deleted one comes back, a field the source owns (enabled, mapped aliases, cards or
+ * attributes) is set back to what Entra ID says. One that has left Entra ID (no mirror row; disabled, the
+ * default on-remove) and is enabled here by hand is disabled again.
  */
 export async function markForNextSync(trx: WorkspaceContext["db"], users: User[]): Promise<void> {
   const ids = users.filter((u) => u.source.type === "entra").map((u) => u.id);
   if (ids.length === 0) return;
-  await markDirtyOutsideRun(trx, sql`select e.source_id, e.id from entra_users e join users u on e.source_id = u.source_id and e.id = u.external_id
-    where u.id = any(${ids}::uuid[])`);
+  await markDirtyOutsideRun(trx, sql`select source_id, external_id as id from users where id = any(${ids}::uuid[]) and source_id is not null and external_id is not null`);
 }
 
 export function subjectOf(user: Pick<User, "email" | "userPrincipalName" | "displayName">): string {

@@ -36,14 +36,8 @@ export async function planRun(
   // scope is still the source's: back in scope, only its being disabled here tells, so the source's disabled
   // users in scope are looked at too (those Entra ID has disabled as well plan as unchanged).
   const disabledIds = sql`select external_id as id from users where source_id = ${s} and external_id is not null and not enabled`;
-  // Users that left Entra ID but that the source still holds have no mirror row to mark: those the on-remove
-  // would still change (one disabled and then enabled here by hand; every one once on-remove is delete) are
-  // looked at every run. Not the others, so years of leavers kept disabled add nothing to a delta run.
-  const stillToRemove = input.config.onRemove === "delete" ? sql`true` : input.config.onRemove === "disable" ? sql`u.enabled` : sql`false`;
-  const heldGone = sql`select u.external_id as id from users u where u.source_id = ${s} and u.external_id is not null and ${stillToRemove}
-    and not exists (select 1 from entra_users e where e.source_id = ${s} and e.id = u.external_id)`;
   const chosen = input.config.users === "all"
-    ? sql`select id from entra_dirty_users where source_id = ${s} union select id from entra_departed where source_id = ${s} union ${heldGone}`
+    ? sql`select id from entra_dirty_users where source_id = ${s} union select id from entra_departed where source_id = ${s}`
     : sql`select x.id from (${scope}) x where x.id in (select id from entra_dirty_users where source_id = ${s}) or not exists (select 1 from (${heldIds}) h where h.id = x.id)
           or x.id in (${disabledIds})
         union select h.id from (${heldIds}) h where not exists (select 1 from (${scope}) x where x.id = h.id)`;
