@@ -2,7 +2,8 @@ import { z } from "zod";
 import type { FieldProblem } from "../errors.ts";
 import { droppedExtension, normalizePhone } from "./phone.ts";
 
-export type SourceType = "manual" | "import" | "entra";
+export const sourceTypes = ["manual", "import", "entra"] as const;
+export type SourceType = (typeof sourceTypes)[number];
 
 export interface UserSource {
   type: SourceType;

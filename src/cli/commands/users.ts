@@ -1,8 +1,8 @@
 import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
-import type { User } from "../../domain/user.ts";
+import { sourceTypes, type User } from "../../domain/user.ts";
 import type { SavedUser } from "../../core/users.ts";
-import type { UserFilter, UserSort } from "../../storage/queries/users.ts";
+import { userSorts, type UserFilter, type UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
 import type { Directory, UserHistory } from "../directory.ts";
 import { maxBulkMatching, maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
@@ -79,7 +79,7 @@ export function parseBoolean(field: string, value: string): boolean {
 export function withUserFilter(command: Command): Command {
   return command
     .option("--source <name>", "only users from this source (e.g. an Entra source, an import file name, or manual)")
-    .option("--source-type <type>", "manual, import or entra")
+    .addOption(new Option("--source-type <type>", "only users from this kind of source").choices(sourceTypes))
     .option("--tag <tag>", 'only users with this tag, e.g. "ID synced"')
     .option("--enabled <true|false>", "only enabled or disabled users")
     .option("--group <name>", "only direct members of this group")
@@ -168,8 +168,8 @@ export function usersCommand(): Command {
 
   users.addCommand(
     withUserFilter(directoryCommand("list", "list users (all of them, or filtered)"))
-      .option("--sort <field>", "displayName, email, createdAt, updatedAt, source", "displayName")
-      .option("--limit <n>", "at most this many", positiveInteger)
+      .addOption(new Option("--sort <field>", "order by this field").choices(userSorts).default("displayName"))
+      .option("--limit <n>", "at most this many (default: all)", positiveInteger)
       .action(async (opts) =>
         runOn(opts, async (directory) => directory.users.list(userFilterFromFlags(opts), { sort: opts.sort as UserSort, limit: opts.limit }), { human: (list) => table(list.map((u) => ({ ...u, source: sourceCell(u.source) })), ["displayName", "email", "enabled", "source", "tags", "groups"]) }),
       ),

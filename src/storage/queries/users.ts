@@ -14,7 +14,8 @@ export interface UserFilter {
   group?: string | undefined;
 }
 
-export type UserSort = "displayName" | "email" | "createdAt" | "updatedAt" | "source";
+export const userSorts = ["displayName", "email", "createdAt", "updatedAt", "source"] as const;
+export type UserSort = (typeof userSorts)[number];
 export interface Page {
   limit: number;
   offset: number;
