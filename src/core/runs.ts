@@ -68,8 +68,13 @@ async function assertSourceName(ctx: Ctx, name: string): Promise<void> {
   throw invalidInput([{ field: "source", value: name, message: `no Entra ID source is named "${name}" in workspace "${ctx.workspace.name}"; ${names}` }]);
 }
 
-export async function getRun(ctx: Ctx, id: string, options: { changes?: number } = {}): Promise<Run & { changes: ChangeRecord[] }> {
+/** A run id is a UUID: anything else names no run (and would not reach the database's uuid column). */
+export function assertRunId(id: string): void {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound("run", id);
+}
+
+export async function getRun(ctx: Ctx, id: string, options: { changes?: number } = {}): Promise<Run & { changes: ChangeRecord[] }> {
+  assertRunId(id);
   const { rows } = await sql<Record<string, unknown>>`${runQuery(ctx)} and r.id = ${id}`.execute(ctx.db);
   if (!rows[0]) throw notFound("run", id);
   const changes = await listChanges(ctx.db, ctx.workspace.id, { runId: id, limit: options.changes ?? 1000 });
@@ -78,7 +83,7 @@ export async function getRun(ctx: Ctx, id: string, options: { changes?: number }
 
 /** Reject a run stopped at the deletion threshold: nothing is applied, and the record says so. */
 export async function rejectRun(ctx: Ctx, id: string): Promise<Run> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound("run", id);
+  assertRunId(id);
   await ctx.db.transaction().execute(async (trx) => {
     const { rows } = await sql`update sync_runs set status = 'rejected' where id = ${id} and workspace_id = ${ctx.workspace.id} and status = 'stopped' returning id`.execute(trx);
     if (!rows.length) {
@@ -100,7 +105,7 @@ export async function rejectRun(ctx: Ctx, id: string): Promise<Run> {
  * running.
  */
 export async function cancelRun(ctx: WorkspaceContext, id: string): Promise<Run> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound("run", id);
+  assertRunId(id);
   // Its poll, like this request's write, would wait behind the run's transaction on PGlite.
   const stoppedHere = stopHere(ctx.db, id, ctx.workspace.id, ctx.actor);
   await stoppedHere;

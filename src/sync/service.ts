@@ -5,6 +5,7 @@ import type { Store } from "../storage/database.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import { loadSourceForSync } from "../core/sources.ts";
+import { assertRunId } from "../core/runs.ts";
 import { runSync, type RunnerOptions, type Trigger } from "./runner.ts";
 import type { RunSummary } from "./run-record.ts";
 
@@ -25,6 +26,7 @@ export async function syncSource(
  * change set is exactly the reviewed run's (otherwise it stops for a new review), and mark the reviewed run applied.
  */
 export async function approveRun(deps: { store: Store; secrets: SecretBox }, workspace: Workspace, runId: string, actor: string, options: Partial<RunnerOptions> = {}): Promise<RunSummary> {
+  assertRunId(runId);
   const { rows } = await sql<{ name: string; status: string; later_id: string | null; later_status: string | null }>`
     select s.name, r.status, later.id as later_id, later.status as later_status
     from sync_runs r join sources s on s.id = r.source_id
