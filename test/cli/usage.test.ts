@@ -16,6 +16,7 @@ describe("rollcall usage errors", () => {
     [["users", "list", "--frobnicate"], "unknown option '--frobnicate'"],
     [["runs", "list", "--limit", "0"], "option '--limit <n>' argument '0' is invalid"],
     [["--bogus"], "unknown option '--bogus'"],
+    [["activity", "--before", "garbage"], "option '--before <entry>' argument 'garbage' is invalid"],
     [["users", "list", "--sort", "bogus"], "option '--sort <field>' argument 'bogus' is invalid. Allowed choices are displayName, email, createdAt, updatedAt, source."],
     [["users", "list", "--source-type", "entraa"], "option '--source-type <type>' argument 'entraa' is invalid. Allowed choices are manual, import, entra."],
     [["export", "--out", join(dataDir, "x.csv"), "--source-type", "csv"], "option '--source-type <type>' argument 'csv' is invalid. Allowed choices are manual, import, entra."],

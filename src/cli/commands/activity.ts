@@ -1,6 +1,7 @@
 import type { ActivityPage } from "../../core/change-log.ts";
 import { actionLabel } from "../../domain/change.ts";
 import { changeDetails } from "../change-lines.ts";
+import { InvalidArgumentError } from "commander";
 import { directoryCommand, positiveInteger, runOn } from "../io.ts";
 
 /** `rollcall activity`: the workspace's changes not made by a sync run, newest first. */
@@ -9,7 +10,7 @@ export function activityCommand() {
     .option("--actor <who>", "only this actor's changes: an admin's email, token:NAME, cli")
     .option("--action <kind>", "only this kind of change, e.g. update source, revoke token, add to group")
     .option("--limit <n>", "how many changes", positiveInteger, 50)
-    .option("--before <entry>", "the entries before this one (the previous page's next)")
+    .option("--before <entry>", "the entries before this one (the number a previous page printed as next)", activityEntry)
     .action(async (opts) =>
       runOn(opts, (directory) => directory.activity({ actor: opts.actor, action: opts.action }, { limit: opts.limit, before: opts.before }), { human: describeActivity }),
     );
@@ -20,4 +21,10 @@ function describeActivity({ items, next }: ActivityPage): string {
   const lines = items.flatMap((c) => [`${c.at}  ${actionLabel(c.action)}: ${c.subject} by ${c.actor}`, ...changeDetails(c, "    ")]);
   if (next) lines.push(`… older changes: --before ${next}`);
   return lines.join("\n");
+}
+
+/** --before takes the entry number a page printed (`… older changes: --before 1234`). */
+function activityEntry(value: string): string {
+  if (!/^\d{1,19}$/.test(value)) throw new InvalidArgumentError("must be the entry number a previous page printed as `--before N`.");
+  return value;
 }
