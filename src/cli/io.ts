@@ -137,6 +137,11 @@ function exitCodeFor(error: RollcallError): number {
   return 1;
 }
 
+/** An update given no flag to change: refused, rather than answered "updated" with nothing changed. */
+export function nothingToChange(command: string, example: string): RollcallError {
+  return new RollcallError("invalid_input", `Nothing to change: give at least one setting, e.g. ${example} (\`rollcall ${command} --help\` lists them)`, { reason: "nothing_to_change" });
+}
+
 /** Commander collects a repeatable flag into a list. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

@@ -30,6 +30,21 @@ describe("rollcall usage errors", () => {
     expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: "invalid_input", message: expect.stringContaining(message) } });
   });
 
+  it.each([
+    [["users", "update", "ada@example.com"], "rollcall users update --help"],
+    [["workspaces", "update", "default"], "rollcall workspaces update --help"],
+  ])("refuses rollcall %j with nothing to change (exit 2) rather than answering that it updated", async (args, help) => {
+    expect((await cli("users", "add", "--email", "ada@example.com", "--display-name", "Ada")).code).toBeLessThan(5);
+    const text = await cli(...args);
+    expect(text.code).toBe(2);
+    expect(text.stdout).toBe("");
+    expect(text.stderr).toContain(`Nothing to change`);
+    expect(text.stderr).toContain(help);
+    const json = await cli(...args, "--json");
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: "invalid_input", details: { reason: "nothing_to_change" } } });
+  });
+
   it("still exits 0 for --help and --version", async () => {
     expect((await cli("sync", "--help")).code).toBe(0);
     expect((await cli("--version")).stdout.trim()).toBe("0.1.0");

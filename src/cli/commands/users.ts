@@ -6,7 +6,7 @@ import { userSorts, type UserFilter, type UserSort } from "../../storage/queries
 import { historyText } from "../change-lines.ts";
 import type { Directory, UserHistory } from "../directory.ts";
 import { maxBulkMatching, maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
-import { collect, directoryCommand, positiveInteger, runOn, table } from "../io.ts";
+import { collect, directoryCommand, nothingToChange, positiveInteger, runOn, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
@@ -198,7 +198,11 @@ export function usersCommand(): Command {
     withUserFields(directoryCommand("update", "change fields of a user"), "key=value sets one custom attribute, key= removes it; the others stay (repeatable)")
       .argument("<user>", "id, email or user principal name")
       .action(async (key: string, opts) =>
-        runOn(opts, async (directory) => directory.users.update(key, userInputFromFlags(opts)), { human: (u) => describeSaved("updated", u) }),
+        runOn(opts, async (directory) => {
+          const input = userInputFromFlags(opts);
+          if (Object.keys(input).length === 0) throw nothingToChange("users update", "--display-name NAME or --enabled false");
+          return directory.users.update(key, input);
+        }, { human: (u) => describeSaved("updated", u) }),
       ),
   );
 

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { createWorkspace, deleteWorkspace, listWorkspaces, resolveWorkspace, updateWorkspace } from "../../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken } from "../../core/tokens.ts";
 import { migrateToLatest } from "../../storage/database.ts";
-import { run, table, withJson, workspaceCommand, workspaceContext } from "../io.ts";
+import { nothingToChange, run, table, withJson, workspaceCommand, workspaceContext } from "../io.ts";
 
 export function workspacesCommand(): Command {
   const workspaces = new Command("workspaces").description("list and manage workspaces");
@@ -27,9 +27,12 @@ export function workspacesCommand(): Command {
   workspaces.addCommand(
     withJson(new Command("update").description("change a workspace's settings"))
       .argument("<name>")
-      .option("--default-country <CC>")
+      .option("--default-country <CC>", 'ISO country code used to read local phone numbers (e.g. US, GB); "" for none')
       .action(async (name: string, opts) =>
-        run(opts, async (rt) => updateWorkspace(rt.store.db, await resolveWorkspace(rt.store.db, name), { defaultCountry: opts.defaultCountry }, "cli"), { human: (w) => `updated workspace ${w.name}` }),
+        run(opts, async (rt) => {
+          if (opts.defaultCountry === undefined) throw nothingToChange("workspaces update", "--default-country GB");
+          return updateWorkspace(rt.store.db, await resolveWorkspace(rt.store.db, name), { defaultCountry: opts.defaultCountry }, "cli");
+        }, { human: (w) => `updated workspace ${w.name}` }),
       ),
   );
   workspaces.addCommand(
