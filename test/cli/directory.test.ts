@@ -174,6 +174,16 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "update", "--help")).stdout).toMatch(/key=\s+removes it/);
   });
 
+  it('replaces a list field with --alias A --alias B and empties it with --alias ""', async () => {
+    const added = await cli("users", "add", "--email", "lists@example.com", "--display-name", "Lists", "--alias", "a1", "--card-number", "7001", "--json");
+    expect(added.code, added.stderr).toBe(0);
+    const replaced = await cli("users", "update", "lists@example.com", "--alias", "a2", "--alias", "a3", "--json");
+    expect(replaced.json()).toMatchObject({ aliases: ["a2", "a3"], cardNumbers: ["7001"] });
+    const emptied = await cli("users", "update", "lists@example.com", "--alias", "", "--json");
+    expect(emptied.code, emptied.stderr).toBe(0);
+    expect(emptied.json()).toMatchObject({ aliases: [], cardNumbers: ["7001"] });
+  });
+
   it("creates an API token for a workspace", async () => {
     const created = await cli("tokens", "create", "--workspace", "acme", "--role", "viewer", "--json");
     expect(created.json<{ token: string; role: string }>()).toMatchObject({ token: expect.stringMatching(/^rc_/), role: "viewer" });

@@ -11,17 +11,17 @@ import { sourceCell } from "../../domain/source.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
 const scalarFlags = [
-  ["userPrincipalName", "--user-principal-name <upn>"],
-  ["email", "--email <email>"],
-  ["displayName", "--display-name <name>"],
-  ["givenName", "--given-name <name>"],
-  ["surname", "--surname <name>"],
-  ["department", "--department <name>"],
-  ["jobTitle", "--job-title <title>"],
-  ["employeeId", "--employee-id <id>"],
-  ["mobilePhone", "--mobile-phone <phone>"],
-  ["preferredLanguage", "--preferred-language <tag>"],
-  ["pin", "--pin <digits>"],
+  ["userPrincipalName", "--user-principal-name <upn>", "sign-in name, e.g. ada@contoso.com"],
+  ["email", "--email <email>", "email address"],
+  ["displayName", "--display-name <name>", "full name as shown (required)"],
+  ["givenName", "--given-name <name>", "first name"],
+  ["surname", "--surname <name>", "last name"],
+  ["department", "--department <name>", "department"],
+  ["jobTitle", "--job-title <title>", "job title"],
+  ["employeeId", "--employee-id <id>", "employee ID"],
+  ["mobilePhone", "--mobile-phone <phone>", "international (+44 7911 123456), or local with the workspace's default country"],
+  ["preferredLanguage", "--preferred-language <tag>", "language tag, e.g. en-GB"],
+  ["pin", "--pin <digits>", "4 to 12 digits"],
 ] as const;
 const listFlags = [
   ["businessPhones", "business-phone"],
@@ -30,10 +30,10 @@ const listFlags = [
   ["tags", "tag"],
 ] as const;
 
-function withUserFields(command: Command, attributeHelp = "repeatable"): Command {
-  for (const [, flag] of scalarFlags) command.option(flag);
+function withUserFields(command: Command, attributeHelp = "repeatable", listHelp = ""): Command {
+  for (const [, flag, help] of scalarFlags) command.option(flag, help);
   for (const [field, singular] of listFlags) {
-    command.option(`--${singular} <value>`, `repeat for several ${field}`, collect);
+    command.option(`--${singular} <value>`, `repeat for several ${field}${listHelp}`, collect);
     command.addOption(new Option(`--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} <value>`).argParser(collect).hideHelp());
   }
   command.option("--custom-attribute <key=value>", attributeHelp, collect);
@@ -52,8 +52,9 @@ export function userInputFromFlags(flags: Flags): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   for (const [field] of scalarFlags) if (flags[field] !== undefined) input[field] = flags[field];
   for (const [field, singular] of listFlags) {
-    const values = [...((flags[camel(singular)] as string[]) ?? []), ...((flags[field] as string[]) ?? [])];
-    if (values.length) input[field] = values;
+    const given = [...((flags[camel(singular)] as string[]) ?? []), ...((flags[field] as string[]) ?? [])];
+    // An empty value (--alias "") gives none: alone, it empties the list.
+    if (given.length) input[field] = given.filter((value) => value !== "");
   }
   if (flags.customAttribute) {
     // Merged into the user's (see updateUser): key= removes the key.
@@ -195,7 +196,7 @@ export function usersCommand(): Command {
   );
 
   users.addCommand(
-    withUserFields(directoryCommand("update", "change fields of a user"), "key=value sets one custom attribute, key= removes it; the others stay (repeatable)")
+    withUserFields(directoryCommand("update", 'change fields of a user (an empty value, "", clears one); the others stay as they are'), "key=value sets one custom attribute, key= removes it; the others stay (repeatable)", '; replaces the list, "" alone empties it')
       .argument("<user>", "id, email or user principal name")
       .action(async (key: string, opts) =>
         runOn(opts, async (directory) => {
