@@ -45,6 +45,16 @@ describe("rollcall usage errors", () => {
     expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: "invalid_input", details: { reason: "nothing_to_change" } } });
   });
 
+  it.each([
+    [["export", "--out", "-", "--format", "csv"], 'writing to standard output ("-") is not supported'],
+    [["template", "-"], 'writing to standard output ("-") is not supported'],
+    [["template", join(dataDir, "users.doc")], 'cannot tell the format from "' + join(dataDir, "users.doc") + '"; use a .csv or .xlsx name\n'],
+  ])("refuses rollcall %j with a message about the file it was given (exit 2)", async (args, message) => {
+    const result = await cli(...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
   it("still exits 0 for --help and --version", async () => {
     expect((await cli("sync", "--help")).code).toBe(0);
     expect((await cli("--version")).stdout.trim()).toBe("0.1.0");

@@ -56,7 +56,7 @@ export function exportCommand(): Command {
     .requiredOption("--out <file>", "where to write the file")
     .addOption(new Option("--format <format>", "csv or xlsx (default: from the --out extension)").choices(["csv", "xlsx"]))
     .action(async (opts) =>
-      runOn(opts, (directory) => directory.exportUsers({ format: formatOf(opts.format, opts.out), out: opts.out, filter: userFilterFromFlags(opts) }), {
+      runOn(opts, (directory) => directory.exportUsers({ format: formatOf(opts.format, outputFile(opts.out, "out")), out: opts.out, filter: userFilterFromFlags(opts) }), {
         human: (r) => `exported ${r.users} user(s) to ${r.out} (${r.format}, ${r.columns.length} columns)`,
       }, "export"),
     );
@@ -69,15 +69,22 @@ export function templateCommand(): Command {
 }
 
 async function templateAction(file: string, opts: { json?: boolean }): Promise<void> {
-  await output(opts, async () => writeTemplate(formatOf(undefined, file), file), { human: (r) => `wrote the import template to ${r.out} (${r.columns.join(", ")})` });
+  await output(opts, async () => writeTemplate(formatOf(undefined, outputFile(file, "file"), false), file), { human: (r) => `wrote the import template to ${r.out} (${r.columns.join(", ")})` });
 }
 
-function formatOf(format: string | undefined, out: string): ExportFormat {
+/** The format --format names, else the one the file name's extension says (a command without --format says only that). */
+function formatOf(format: string | undefined, out: string, hasFormatFlag = true): ExportFormat {
   if (format === "csv" || format === "xlsx") return format;
   const ext = extname(out).toLowerCase();
   if (ext === ".csv" || ext === ".txt") return "csv";
   if (ext === ".xlsx") return "xlsx";
-  throw invalidInput([{ field: "format", message: `cannot tell the format from "${out}"; use a .csv or .xlsx name or --format`, value: out }]);
+  throw invalidInput([{ field: "format", message: `cannot tell the format from "${out}"; use a .csv or .xlsx name${hasFormatFlag ? " or --format" : ""}`, value: out }]);
+}
+
+/** "-" is standard output to most tools, and would be written as a file named "-" here: refused until it is supported. */
+function outputFile(path: string, field: string): string {
+  if (path === "-") throw invalidInput([{ field, message: 'writing to standard output ("-") is not supported; give a file name, e.g. users.csv', value: path }]);
+  return path;
 }
 
 async function readJson(path: string): Promise<unknown> {
