@@ -166,6 +166,6 @@ function formatCell(value: unknown): string {
 /** Parses a count option (--limit): a whole number of at least 1, or commander reports the option and the value. */
 export function positiveInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1.");
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("It must be a whole number of at least 1.");
   return n;
 }

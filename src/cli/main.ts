@@ -31,7 +31,8 @@ for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tok
 const json = process.argv.includes("--json");
 function usageErrors(command: Command): void {
   command
-    .showHelpAfterError(!json)
+    // A hint, not the whole help: the error stays the last thing on screen, as in gh and kubectl.
+    .showHelpAfterError(json ? false : `(run \`${commandPath(command)} --help\` for usage)`)
     .configureOutput({ writeErr: (text) => (json ? undefined : process.stderr.write(text)), outputError: (text, write) => (json ? undefined : write(text)) })
     .exitOverride((error) => {
       if (error.exitCode === 0) process.exit(0);
@@ -41,5 +42,11 @@ function usageErrors(command: Command): void {
   for (const sub of command.commands) usageErrors(sub);
 }
 usageErrors(program);
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
 
 await program.parseAsync(process.argv);

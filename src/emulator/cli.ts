@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from "commander";
 function num(name: string, min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number between ${min} and ${max}`);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`It must be a number from ${min} to ${max}.`);
     return n;
   };
 }

@@ -20,10 +20,13 @@ describe("rollcall usage errors", () => {
     [["users", "list", "--sort", "bogus"], "option '--sort <field>' argument 'bogus' is invalid. Allowed choices are displayName, email, createdAt, updatedAt, source."],
     [["users", "list", "--source-type", "entraa"], "option '--source-type <type>' argument 'entraa' is invalid. Allowed choices are manual, import, entra."],
     [["export", "--out", join(dataDir, "x.csv"), "--source-type", "csv"], "option '--source-type <type>' argument 'csv' is invalid. Allowed choices are manual, import, entra."],
-  ])("rollcall %j exits 2, in text and as JSON", async (args, message) => {
+  ])("rollcall %j exits 2, in text and as JSON, with a hint to --help", async (args, message) => {
     const text = await cli(...args);
     expect(text.code).toBe(2);
     expect(text.stderr).toContain(`error: ${message}`);
+    // The error stays in view: a one-line hint follows it, not the whole help.
+    expect(text.stderr).not.toContain("Usage:");
+    expect(text.stderr).toMatch(/\n\(run `rollcall[a-z ]* --help` for usage\)\n$/);
     const json = await cli(...args, "--json");
     expect(json.code).toBe(2);
     expect(json.stdout).toBe("");

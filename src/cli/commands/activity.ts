@@ -25,6 +25,6 @@ function describeActivity({ items, next }: ActivityPage): string {
 
 /** --before takes the entry number a page printed (`… older changes: --before 1234`). */
 function activityEntry(value: string): string {
-  if (!/^\d{1,19}$/.test(value)) throw new InvalidArgumentError("must be the entry number a previous page printed as `--before N`.");
+  if (!/^\d{1,19}$/.test(value)) throw new InvalidArgumentError("It must be the entry number a previous page printed as `--before N`.");
   return value;
 }
