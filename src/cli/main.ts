@@ -1,16 +1,5 @@
 import { Command } from "commander";
-import { usersCommand } from "./commands/users.ts";
-import { groupsCommand } from "./commands/groups.ts";
-import { migrateCommand, tokensCommand, workspacesCommand } from "./commands/workspaces.ts";
-import { sourcesCommand } from "./commands/sources.ts";
-import { runsCommand, syncCommand } from "./commands/sync.ts";
-import { demoCommand } from "./commands/demo.ts";
-import { emulatorCommand } from "../emulator/cli.ts";
-import { adminsCommand, serveCommand } from "./commands/serve.ts";
-import { exportCommand, importCommand, templateCommand } from "./commands/import.ts";
-import { loginCommand, logoutCommand, userRoleCommand, whoamiCommand } from "./commands/login.ts";
-import { notificationsCommand } from "./commands/notifications.ts";
-import { activityCommand } from "./commands/activity.ts";
+import { allCommands } from "./all-commands.ts";
 import { printError, refuseLocalOnlyWhenServerSet } from "./io.ts";
 import { RollcallError } from "../errors.ts";
 
@@ -19,9 +8,7 @@ const program = new Command("rollcall")
   .version("0.1.0")
   .hook("preAction", (_program, command) => refuseLocalOnlyWhenServerSet(command));
 
-for (const command of [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand(), activityCommand(), demoCommand(), loginCommand(), logoutCommand(), whoamiCommand(), userRoleCommand(), notificationsCommand()]) {
-  program.addCommand(command);
-}
+for (const command of allCommands()) program.addCommand(command);
 
 /**
  * A usage error (missing argument or option, unknown option, bad value) is invalid_input wherever it happens:

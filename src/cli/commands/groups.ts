@@ -42,8 +42,8 @@ export function groupsCommand(): Command {
   groups.addCommand(
     directoryCommand("add", "create a group")
       .alias("create")
-      .argument("<name>")
-      .option("--description <text>")
+      .argument("<name>", "the group's name (unique in the workspace, without case)")
+      .option("--description <text>", "what the group is for")
       .action(async (name: string, opts) =>
         runOn(opts, (directory) => directory.groups.add({ name, description: opts.description }), { human: (g) => `added group ${g.name}` }),
       ),
@@ -59,21 +59,21 @@ export function groupsCommand(): Command {
   const members = new Command("members").description("list, add or remove direct members of a group");
   members.addCommand(
     directoryCommand("list", "list direct members")
-      .argument("<group>")
+      .argument("<group>", "group name or id")
       .action(async (key: string, opts) => runOn(opts, async (directory) => (await directory.groups.get(key)).members, { human: (m) => m.join("\n") || "(no members)" })),
   );
   members.addCommand(
     directoryCommand("add", "add a user (id or email) or a group (name) as a direct member")
-      .argument("<group>")
-      .argument("<member>")
+      .argument("<group>", "group name or id")
+      .argument("<member>", "a user's id, email or user principal name, or a group's name or id")
       .action(async (key: string, member: string, opts) =>
         runOn(opts, (directory) => directory.groups.addMember(key, member), { human: (g) => `${member} is a member of ${g.name}` }),
       ),
   );
   members.addCommand(
     directoryCommand("remove", "remove a direct member")
-      .argument("<group>")
-      .argument("<member>")
+      .argument("<group>", "group name or id")
+      .argument("<member>", "a user's id, email or user principal name, or a group's name or id")
       .action(async (key: string, member: string, opts) =>
         runOn(opts, (directory) => directory.groups.removeMember(key, member), { human: (g) => `${member} removed from ${g.name}` }),
       ),

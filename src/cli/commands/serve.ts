@@ -75,7 +75,7 @@ export function adminsCommand(): Command {
       .option("-w, --workspace <name>", "give a role in this workspace (required unless --owner)")
       .addOption(new Option("--role <role>", "role in that workspace").choices(["admin", "viewer"]).default("admin"))
       .option("--owner", "an owner: administers every workspace and can create workspaces")
-      .option("--name <display name>")
+      .option("--name <display name>", "the name shown for the account (default: its email)")
       .action(async (opts) =>
         run(opts, async (rt) => {
           const workspace = opts.workspace ? await resolveWorkspace(rt.store.db, opts.workspace) : undefined;
@@ -91,7 +91,7 @@ export function adminsCommand(): Command {
   );
   admins.addCommand(
     withJson(new Command("reset-password").description("give an account a new generated password and end its sessions"))
-      .argument("<email>")
+      .argument("<email>", "the account's email")
       .action(async (email: string, opts) =>
         run(opts, (rt) => resetPassword(rt.store.db, email, "cli"), {
           human: (r) => `new password for ${r.account.email}: ${r.password}\n(shown only once; its sessions were signed out)`,

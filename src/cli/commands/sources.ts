@@ -215,7 +215,7 @@ export function sourcesCommand(): Command {
 
   sources.addCommand(
     withSourceFlags(directoryCommand("update", "change a source's settings or secret, or rename it"))
-      .argument("<name>")
+      .argument("<name>", "source name")
       .option("--rename <new-name>", "a new name for the source, shown on its users and groups")
       .action(async (name: string, flags: Flags) =>
         runOn(flags, async (directory) => directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags), rename: flags.rename as string | undefined }), { human: (s) => `updated source ${s.name}\n${describeSource(s)}` }),
@@ -231,7 +231,7 @@ export function sourcesCommand(): Command {
   );
 
   sources.addCommand(
-    directoryCommand("show", "show a source").argument("<name>").action(async (name: string, flags: Flags) =>
+    directoryCommand("show", "show a source").argument("<name>", "source name").action(async (name: string, flags: Flags) =>
       runOn(flags, (directory) => directory.sources.get(name), { human: describeSource }),
     ),
   );
@@ -239,7 +239,7 @@ export function sourcesCommand(): Command {
   sources.addCommand(
     directoryCommand("remove", "remove a source; its users and groups stay, managed in Rollcall (or --users disable|delete)")
       .alias("delete")
-      .argument("<name>")
+      .argument("<name>", "source name")
       .addOption(new Option("--users <what>", "what happens to its users and groups: keep them, keep them disabled, or delete them").choices(sourceRemovals).default("keep"))
       .action(async (name: string, flags: Flags & { users: SourceRemoval }) =>
         runOn(flags, (directory) => directory.sources.remove(name, flags.users), { human: describeRemoval }),
@@ -247,7 +247,7 @@ export function sourcesCommand(): Command {
   );
 
   sources.addCommand(
-    directoryCommand("test", "check the tenant, the app's credentials and its Graph permissions").argument("<name>").action(async (name: string, flags: Flags) =>
+    directoryCommand("test", "check the tenant, the app's credentials and its Graph permissions").argument("<name>", "source name").action(async (name: string, flags: Flags) =>
       runOn(flags, (directory) => directory.sources.test(name), {
         human: (r) => r.checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.name.padEnd(13)} ${c.code && !c.ok && !c.message.startsWith(c.code) ? `[${c.code}] ` : ""}${c.message}`).join("\n"),
         json: (r) => r,

@@ -148,7 +148,7 @@ export function runsCommand(): Command {
   );
   runs.addCommand(
     directoryCommand("show", "one run with its change log")
-      .argument("<id>")
+      .argument("<id>", "run id (from runs list)")
       .option("--action <action>", "only this kind of change: create, update, link, disable, delete, warning, conflict, add to group, remove from group, …")
       .option("--limit <n>", "how many changes to list", positiveInteger, 200)
       .action(async (id: string, flags: GlobalOptions & { action?: string; limit: number }) =>
@@ -156,7 +156,7 @@ export function runsCommand(): Command {
       ),
   );
   runs.addCommand(
-    directoryCommand("approve", "apply a run stopped at the deletion threshold (runs the source again with --force)").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
+    directoryCommand("approve", "apply a run stopped at the deletion threshold (runs the source again with --force)").argument("<id>", "run id (from runs list)").action(async (id: string, flags: GlobalOptions) =>
       runOn(flags, async (directory) => {
         const bar = progressBar(Boolean(process.stderr.isTTY));
         try {
@@ -168,12 +168,12 @@ export function runsCommand(): Command {
     ),
   );
   runs.addCommand(
-    directoryCommand("reject", "dismiss a run stopped at the deletion threshold").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
+    directoryCommand("reject", "dismiss a run stopped at the deletion threshold").argument("<id>", "run id (from runs list)").action(async (id: string, flags: GlobalOptions) =>
       runOn(flags, (directory) => directory.runs.reject(id), { human: (r) => `run ${r.id}: ${r.status}` }),
     ),
   );
   runs.addCommand(
-    directoryCommand("cancel", "stop a running sync, in whichever process runs it; what it had not committed is not applied").argument("<id>").action(async (id: string, flags: GlobalOptions) =>
+    directoryCommand("cancel", "stop a running sync, in whichever process runs it; what it had not committed is not applied").argument("<id>", "run id (from runs list)").action(async (id: string, flags: GlobalOptions) =>
       runOn(flags, (directory) => directory.runs.cancel(id), {
         human: (r) => (r.status === "running" ? `run ${r.id}: asked to stop; it fails as cancelled within about a second` : `run ${r.id}: ${r.status} (${r.error?.message ?? "stopped"})`),
       }),

@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { createWorkspace, deleteWorkspace, listWorkspaces, resolveWorkspace, updateWorkspace } from "../../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken } from "../../core/tokens.ts";
 import { migrateToLatest } from "../../storage/database.ts";
@@ -13,7 +13,7 @@ export function workspacesCommand(): Command {
   );
   workspaces.addCommand(
     withJson(new Command("add").alias("create").description("create a workspace"))
-      .argument("<name>")
+      .argument("<name>", "1-63 letters, digits, '.', '_' or '-'")
       .option("--default-country <CC>", "ISO country code used to read local phone numbers (e.g. US, GB)")
       .action(async (name: string, opts) =>
         run(opts, (rt) => createWorkspace(rt.store.db, { name, defaultCountry: opts.defaultCountry }), { human: (w) => `added workspace ${w.name}` }),
@@ -21,12 +21,12 @@ export function workspacesCommand(): Command {
   );
   workspaces.addCommand(
     withJson(new Command("show").description("show a workspace"))
-      .argument("<name>")
+      .argument("<name>", "workspace name or id")
       .action(async (name: string, opts) => run(opts, (rt) => resolveWorkspace(rt.store.db, name), { human: (w) => `${w.name} (default country ${w.defaultCountry ?? "none"})` })),
   );
   workspaces.addCommand(
     withJson(new Command("update").description("change a workspace's settings"))
-      .argument("<name>")
+      .argument("<name>", "workspace name or id")
       .option("--default-country <CC>", 'ISO country code used to read local phone numbers (e.g. US, GB); "" for none')
       .action(async (name: string, opts) =>
         run(opts, async (rt) => {
@@ -37,7 +37,7 @@ export function workspacesCommand(): Command {
   );
   workspaces.addCommand(
     withJson(new Command("remove").description("delete a workspace and everything in it"))
-      .argument("<name>")
+      .argument("<name>", "workspace name or id")
       .action(async (name: string, opts) =>
         run(opts, async (rt) => {
           const workspace = await resolveWorkspace(rt.store.db, name);
@@ -54,8 +54,8 @@ export function tokensCommand(): Command {
   tokens.addCommand(
     workspaceCommand("create", "create a token; it is shown once")
       .alias("add")
-      .option("--role <role>", "admin or viewer", "admin")
-      .option("--name <name>", "what the token is for")
+      .addOption(new Option("--role <role>", "what the token may do: admin changes, viewer only reads").choices(["admin", "viewer"]).default("admin"))
+      .option("--name <name>", "what the token is for (default: token and the time it was made)")
       .action(async (opts) =>
         run(opts, async (rt) => createApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, { name: opts.name, role: opts.role }, "cli"), {
           human: (t) => `${t.token}\n(token "${t.name}", role ${t.role}, workspace ${t.workspace}; it is not shown again)`,
@@ -69,7 +69,7 @@ export function tokensCommand(): Command {
   );
   tokens.addCommand(
     workspaceCommand("revoke", "revoke a token")
-      .argument("<id>")
+      .argument("<id>", "the token's id (from tokens list)")
       .action(async (id: string, opts) =>
         run(opts, async (rt) => revokeApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, id, "cli"), { human: (t) => `revoked token ${t.name}` }),
       ),
