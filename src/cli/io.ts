@@ -137,6 +137,14 @@ function exitCodeFor(error: RollcallError): number {
   return 1;
 }
 
+/** A command the output suggests next, ready to paste: in the same workspace, a name with spaces quoted. */
+export function suggest(args: string[], workspace: string | undefined): string {
+  const words = ["rollcall", ...args, ...(workspace && workspace !== "default" ? ["--workspace", workspace] : [])];
+  return `\`${words.map(shellWord).join(" ")}\``;
+}
+
+const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
+
 /** An update given no flag to change: refused, rather than answered "updated" with nothing changed. */
 export function nothingToChange(command: string, example: string): RollcallError {
   return new RollcallError("invalid_input", `Nothing to change: give at least one setting, e.g. ${example} (\`rollcall ${command} --help\` lists them)`, { reason: "nothing_to_change" });

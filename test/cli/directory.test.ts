@@ -21,7 +21,7 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "rollcall-cli-"));
-    env = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined };
+    env = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined, HINTS_SECRET: "not-a-real-secret" };
     if (engine === "postgres") {
       store = await openTestStore("postgres");
       env.DATABASE_URL = store.url;
@@ -182,6 +182,16 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     const emptied = await cli("users", "update", "lists@example.com", "--alias", "", "--json");
     expect(emptied.code, emptied.stderr).toBe(0);
     expect(emptied.json()).toMatchObject({ aliases: [], cardNumbers: ["7001"] });
+  });
+
+  it("suggests next commands ready to paste: in the same workspace, a name with spaces quoted", async () => {
+    expect((await cli("workspaces", "add", "hints")).code).toBe(0);
+    const added = await cli(
+      "sources", "add", "entra", "--workspace", "hints", "--name", "Contoso EU", "--tenant-id", "11111111-1111-1111-1111-111111111111",
+      "--client-id", "22222222-2222-2222-2222-222222222222", "--client-secret-env", "HINTS_SECRET",
+    );
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain("Next: `rollcall sources test 'Contoso EU' --workspace hints`, then `rollcall sync 'Contoso EU' --workspace hints`");
   });
 
   it("creates an API token for a workspace", async () => {

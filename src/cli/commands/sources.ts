@@ -6,7 +6,7 @@ import { sourceRemovals, type RemovedSource, type SourceRemoval } from "../../co
 import { endpoints, parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { isValidCron } from "../../sync/schedule.ts";
-import { collect, directoryCommand, runOn, table, type GlobalOptions } from "../io.ts";
+import { collect, directoryCommand, runOn, suggest, table, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sources …`: Entra ID sources. Secrets come from an environment variable, never a flag value. */
 const csv = (value: string | undefined) => (value === undefined ? undefined : value.split(",").map((s) => s.trim()).filter(Boolean));
@@ -166,7 +166,7 @@ function mappingText(mapping: Record<string, string>): string {
   return `${own.map(([field, property]) => `${field} ← ${property}`).join(", ")} (other fields as default)`;
 }
 
-export function describeSource(s: Source): string {
+export function describeSource(s: Source, workspace?: string): string {
   const c = s.config;
   const scope = c.users === "all" ? "all users" : `transitive members of ${c.scopeGroups.join(", ")}`;
   const groups = c.groupMode === "none" ? "none" : c.groupMode === "attribute" ? `one per ${c.groupAttribute}` : c.groupMode === "selected" ? c.groups.join(", ") : "all";
@@ -186,7 +186,7 @@ export function describeSource(s: Source): string {
     ...(s.status.overlapping.length
       ? [`  overlaps:    ${s.status.overlapping.map((n) => `"${n}"`).join(", ")} read${s.status.overlapping.length > 1 ? "" : "s"} tenant ${c.tenantId} for some of the same users: a user both sources claim is a conflict neither changes; scope one to groups (\`--users groups --scope-groups …\`) or remove one`]
       : []),
-    ...(s.status.awaitingReview ? [`  review:      run ${s.status.awaitingReview} stopped at the deletion threshold: \`rollcall runs show ${s.status.awaitingReview}\`, then \`rollcall runs approve\` or \`reject\` it`] : []),
+    ...(s.status.awaitingReview ? [`  review:      run ${s.status.awaitingReview} stopped at the deletion threshold: ${suggest(["runs", "show", s.status.awaitingReview], workspace)}, then \`rollcall runs approve\` or \`reject\` it`] : []),
   ].join("\n");
 }
 
@@ -208,7 +208,7 @@ export function sourcesCommand(): Command {
           ];
           if (missing.length || !credential) throw invalidInput(missing);
           return directory.sources.add({ name: String(flags.name), config: configFromFlags(flags), credential });
-        }, { human: (s) => `added source ${s.name}\n${describeSource(s)}\nNext: \`rollcall sources test ${s.name}\`, then \`rollcall sync ${s.name}\`` }),
+        }, { human: (s) => `added source ${s.name}\n${describeSource(s, flags.workspace)}\nNext: ${suggest(["sources", "test", s.name], flags.workspace)}, then ${suggest(["sync", s.name], flags.workspace)}` }),
       ),
   );
   sources.addCommand(add);
@@ -218,7 +218,7 @@ export function sourcesCommand(): Command {
       .argument("<name>", "source name")
       .option("--rename <new-name>", "a new name for the source, shown on its users and groups")
       .action(async (name: string, flags: Flags) =>
-        runOn(flags, async (directory) => directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags), rename: flags.rename as string | undefined }), { human: (s) => `updated source ${s.name}\n${describeSource(s)}` }),
+        runOn(flags, async (directory) => directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags), rename: flags.rename as string | undefined }), { human: (s) => `updated source ${s.name}\n${describeSource(s, flags.workspace)}` }),
       ),
   );
 
@@ -232,7 +232,7 @@ export function sourcesCommand(): Command {
 
   sources.addCommand(
     directoryCommand("show", "show a source").argument("<name>", "source name").action(async (name: string, flags: Flags) =>
-      runOn(flags, (directory) => directory.sources.get(name), { human: describeSource }),
+      runOn(flags, (directory) => directory.sources.get(name), { human: (s) => describeSource(s, flags.workspace) }),
     ),
   );
 

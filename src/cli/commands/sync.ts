@@ -7,7 +7,7 @@ import type { RunSummary, SyncProgress } from "../../sync/run-record.ts";
 import type { RunWithChanges } from "../directory.ts";
 import { RollcallError } from "../../errors.ts";
 import { serverFrom } from "../api-client.ts";
-import { directoryCommand, positiveInteger, runOn, table, type GlobalOptions } from "../io.ts";
+import { directoryCommand, positiveInteger, runOn, suggest, table, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sync NAME` and `rollcall runs …`. The progress bar is on standard error; --json output stays clean. */
 export function progressBar(enabled: boolean): { update(p: SyncProgress): void; stop(): void } {
@@ -53,17 +53,17 @@ function wouldStopLine(r: { dryRun: boolean; counts: Record<string, number> }): 
 }
 
 /** The summary only counts warnings and conflicts: the commands that list them. */
-function readThemLine(s: RunSummary): string[] {
+function readThemLine(s: RunSummary, workspace?: string): string[] {
   const kinds = (["warning", "conflict"] as const).filter((kind) => (s.counts[`${kind}s`] ?? 0) > 0);
   if (!kinds.length) return [];
   const one = kinds.length === 1 && s.counts[`${kinds[0]}s`] === 1;
-  return [`  read ${one ? "it" : "them"} with ${kinds.map((kind) => `\`rollcall runs show ${s.runId} --action ${kind}\``).join(" and ")}`];
+  return [`  read ${one ? "it" : "them"} with ${kinds.map((kind) => suggest(["runs", "show", s.runId, "--action", kind], workspace)).join(" and ")}`];
 }
 
-export function describeSummary(s: RunSummary): string {
-  const lines = [`${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`, ...countLines(s.counts, s), ...readThemLine(s), ...wouldStopLine(s)];
+export function describeSummary(s: RunSummary, workspace?: string): string {
+  const lines = [`${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`, ...countLines(s.counts, s), ...readThemLine(s, workspace), ...wouldStopLine(s)];
   // A failed dry run planned nothing: there is no change set to see.
-  if (s.dryRun) lines.push(s.status === "failed" ? "  nothing was applied" : `  nothing was applied; see the change set with \`rollcall runs show ${s.runId}\``);
+  if (s.dryRun) lines.push(s.status === "failed" ? "  nothing was applied" : `  nothing was applied; see the change set with ${suggest(["runs", "show", s.runId], workspace)}`);
   if (s.error) lines.push(`  ${s.status === "stopped" ? "stopped" : "error"} [${s.error.code}]: ${s.error.message}`);
   return lines.join("\n");
 }
@@ -96,7 +96,7 @@ export function syncCommand(): Command {
           } finally {
             bar.stop();
           }
-        }, { human: describeSummary, json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync");
+        }, { human: (s) => describeSummary(s, flags.workspace), json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync");
       } finally {
         process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
       }
@@ -164,7 +164,7 @@ export function runsCommand(): Command {
         } finally {
           bar.stop();
         }
-      }, { human: describeSummary, json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync"),
+      }, { human: (s) => describeSummary(s, flags.workspace), json: summaryJson, ok: (s) => s.status === "succeeded" }, "sync"),
     ),
   );
   runs.addCommand(
