@@ -155,9 +155,9 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** A small aligned table for human output. */
-export function table(rows: object[], columns: string[]): string {
-  if (rows.length === 0) return "(none)";
+/** A small aligned table for human output; `empty` says what an empty list means, and what to do about it. */
+export function table(rows: object[], columns: string[], empty: string): string {
+  if (rows.length === 0) return empty;
   const cells = rows.map((row) => columns.map((c) => formatCell((row as Record<string, unknown>)[c])));
   const widths = columns.map((c, i) => Math.min(48, Math.max(c.length, ...cells.map((r) => r[i]!.length))));
   const line = (values: string[]) => values.map((v, i) => v.slice(0, widths[i]).padEnd(widths[i]!)).join("  ").trimEnd();

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import type { Group } from "../../domain/group.ts";
 import { historyText } from "../change-lines.ts";
-import { directoryCommand, positiveInteger, runOn, table } from "../io.ts";
+import { directoryCommand, positiveInteger, runOn, suggest, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 
 function describeGroup(group: Group): string {
@@ -22,7 +22,7 @@ export function groupsCommand(): Command {
       .option("--source <name>", "only groups from this source")
       .option("-q, --search <text>", "name contains")
       .action(async (opts) =>
-        runOn(opts, (directory) => directory.groups.list({ q: opts.search, source: opts.source }), { human: (list) => table(list.map((g) => ({ ...g, source: sourceCell(g.source) })), ["name", "description", "source", "memberCount"]) }),
+        runOn(opts, (directory) => directory.groups.list({ q: opts.search, source: opts.source }), { human: (list) => table(list.map((g) => ({ ...g, source: sourceCell(g.source) })), ["name", "description", "source", "memberCount"], opts.search || opts.source ? `No groups in workspace ${opts.workspace} match these filters.` : `No groups in workspace ${opts.workspace} yet: add one with ${suggest(["groups", "add", "NAME"], opts.workspace)}.`) }),
       ),
   );
 

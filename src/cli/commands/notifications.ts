@@ -12,9 +12,11 @@ export function notificationsCommand(): Command {
       .action(async (opts) =>
         run(opts, async (rt) => listNotifications(rt.store.db, (await workspaceContext(rt, opts)).workspace, { active: Boolean(opts.active) }), {
           human: (items) =>
-            items.length
-              ? table(items.map((n) => ({ ...n, state: n.resolvedAt ? "resolved" : n.dismissedAt ? "dismissed" : "active", sent: n.deliveries.map((d) => `${d.channel}:${d.status}`).join(" ") })), ["createdAt", "severity", "state", "title", "sent"])
-              : "no notifications",
+            table(
+              items.map((n) => ({ ...n, state: n.resolvedAt ? "resolved" : n.dismissedAt ? "dismissed" : "active", sent: n.deliveries.map((d) => `${d.channel}:${d.status}`).join(" ") })),
+              ["createdAt", "severity", "state", "title", "sent"],
+              `No ${opts.active ? "active " : ""}notifications in workspace ${opts.workspace}.`,
+            ),
         }, "notifications"),
       ),
   );
@@ -45,7 +47,7 @@ export function notificationsCommand(): Command {
     workspaceCommand("deliveries", "the delivery log: each e-mail and webhook attempt")
       .action(async (opts) =>
         run(opts, async (rt) => listDeliveries(rt.store.db, (await workspaceContext(rt, opts)).workspace), {
-          human: (items) => (items.length ? table(items, ["createdAt", "channel", "target", "status", "attempts", "sentAt", "lastError"]) : "no deliveries"),
+          human: (items) => table(items, ["createdAt", "channel", "target", "status", "attempts", "sentAt", "lastError"], `No notification deliveries in workspace ${opts.workspace}.`),
         }, "notifications"),
       ),
   );

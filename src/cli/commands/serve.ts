@@ -106,6 +106,7 @@ export function adminsCommand(): Command {
           table(
             list.map((a) => ({ ...a, roles: a.isOwner ? "owner (all workspaces)" : a.workspaces.map((w) => `${w.role}:${w.workspace}`) })),
             ["email", "displayName", "roles", "createdAt"],
+            "No admin accounts yet: add one with `rollcall admins add --email EMAIL --owner`.",
           ),
       }, "admins"),
     ),

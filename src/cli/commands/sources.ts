@@ -225,7 +225,7 @@ export function sourcesCommand(): Command {
   sources.addCommand(
     directoryCommand("list", "list sources").action(async (flags: Flags) =>
       runOn(flags, (directory) => directory.sources.list(), {
-        human: (list) => table(list.map((s) => ({ name: s.name, tenant: s.config.tenantId, secret: s.secret.description, users: s.status.syncedUsers, groups: s.status.syncedGroups, lastRun: s.status.lastRun?.status ?? "never", nextRun: s.status.nextRunAt ?? "" })), ["name", "tenant", "secret", "users", "groups", "lastRun", "nextRun"]),
+        human: (list) => table(list.map((s) => ({ name: s.name, tenant: s.config.tenantId, secret: s.secret.description, users: s.status.syncedUsers, groups: s.status.syncedGroups, lastRun: s.status.lastRun?.status ?? "never", nextRun: s.status.nextRunAt ?? "" })), ["name", "tenant", "secret", "users", "groups", "lastRun", "nextRun"], `No sources in workspace ${flags.workspace} yet: \`rollcall sources add entra --help\` shows how to add one.`),
       }),
     ),
   );

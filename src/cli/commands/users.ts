@@ -6,7 +6,7 @@ import { userSorts, type UserFilter, type UserSort } from "../../storage/queries
 import { historyText } from "../change-lines.ts";
 import type { Directory, UserHistory } from "../directory.ts";
 import { maxBulkMatching, maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
-import { collect, directoryCommand, nothingToChange, positiveInteger, runOn, table } from "../io.ts";
+import { collect, directoryCommand, nothingToChange, suggest, type GlobalOptions, positiveInteger, runOn, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
@@ -164,6 +164,12 @@ function eachUserCommand(name: string, description: string, action: BulkAction, 
     );
 }
 
+function noUsers(opts: Flags & GlobalOptions): string {
+  const filtered = Object.values(userFilterFromFlags(opts)).some((v) => v !== undefined);
+  if (filtered) return `No users in workspace ${opts.workspace} match these filters.`;
+  return `No users in workspace ${opts.workspace} yet: add one with ${suggest(["users", "add", "--email", "EMAIL", "--display-name", "NAME"], opts.workspace)}, or import a file with ${suggest(["import", "FILE"], opts.workspace)}.`;
+}
+
 export function usersCommand(): Command {
   const users = new Command("users").description("list and manage users");
 
@@ -172,7 +178,7 @@ export function usersCommand(): Command {
       .addOption(new Option("--sort <field>", "order by this field").choices(userSorts).default("displayName"))
       .option("--limit <n>", "at most this many (default: all)", positiveInteger)
       .action(async (opts) =>
-        runOn(opts, async (directory) => directory.users.list(userFilterFromFlags(opts), { sort: opts.sort as UserSort, limit: opts.limit }), { human: (list) => table(list.map((u) => ({ ...u, source: sourceCell(u.source) })), ["displayName", "email", "enabled", "source", "tags", "groups"]) }),
+        runOn(opts, async (directory) => directory.users.list(userFilterFromFlags(opts), { sort: opts.sort as UserSort, limit: opts.limit }), { human: (list) => table(list.map((u) => ({ ...u, source: sourceCell(u.source) })), ["displayName", "email", "enabled", "source", "tags", "groups"], noUsers(opts)) }),
       ),
   );
 

@@ -2,13 +2,13 @@ import { Command, Option } from "commander";
 import { createWorkspace, deleteWorkspace, listWorkspaces, resolveWorkspace, updateWorkspace } from "../../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken } from "../../core/tokens.ts";
 import { migrateToLatest } from "../../storage/database.ts";
-import { nothingToChange, run, table, withJson, workspaceCommand, workspaceContext } from "../io.ts";
+import { nothingToChange, run, suggest, table, withJson, workspaceCommand, workspaceContext } from "../io.ts";
 
 export function workspacesCommand(): Command {
   const workspaces = new Command("workspaces").description("list and manage workspaces");
   workspaces.addCommand(
     withJson(new Command("list").description("list workspaces")).action(async (opts) =>
-      run(opts, (rt) => listWorkspaces(rt.store.db), { human: (list) => table(list, ["name", "defaultCountry", "createdAt"]) }),
+      run(opts, (rt) => listWorkspaces(rt.store.db), { human: (list) => table(list, ["name", "defaultCountry", "createdAt"], "No workspaces yet: add one with `rollcall workspaces add NAME`.") }),
     ),
   );
   workspaces.addCommand(
@@ -64,7 +64,7 @@ export function tokensCommand(): Command {
   );
   tokens.addCommand(
     workspaceCommand("list", "list tokens (never their values)").action(async (opts) =>
-      run(opts, async (rt) => listApiTokens(rt.store.db, (await workspaceContext(rt, opts)).workspace), { human: (list) => table(list, ["id", "name", "role", "createdAt", "lastUsedAt", "revokedAt"]) }),
+      run(opts, async (rt) => listApiTokens(rt.store.db, (await workspaceContext(rt, opts)).workspace), { human: (list) => table(list, ["id", "name", "role", "createdAt", "lastUsedAt", "revokedAt"], `No API tokens in workspace ${opts.workspace} yet: create one with ${suggest(["tokens", "create"], opts.workspace)}.`) }),
     ),
   );
   tokens.addCommand(

@@ -1,0 +1,28 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.ts";
+
+/** An empty list says what is empty and how to fill it, instead of "(none)"; --json stays an empty array. */
+describe("rollcall lists in an empty workspace", { timeout: 120_000 }, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-empty-"));
+  const cli = (...args: string[]) => runCli(args, { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined });
+  beforeAll(async () => expect((await cli("workspaces", "add", "fresh")).code).toBe(0));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it.each([
+    [["users", "list"], "No users in workspace fresh yet: add one with `rollcall users add --email EMAIL --display-name NAME --workspace fresh`, or import a file with `rollcall import FILE --workspace fresh`."],
+    [["users", "list", "--enabled", "false"], "No users in workspace fresh match these filters."],
+    [["groups", "list"], "No groups in workspace fresh yet: add one with `rollcall groups add NAME --workspace fresh`."],
+    [["sources", "list"], "No sources in workspace fresh yet: `rollcall sources add entra --help` shows how to add one."],
+    [["runs", "list"], "No sync runs in workspace fresh yet."],
+    [["tokens", "list"], "No API tokens in workspace fresh yet: create one with `rollcall tokens create --workspace fresh`."],
+  ])("rollcall %j says what is empty", async (args, message) => {
+    const text = await cli(...args, "--workspace", "fresh");
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toBe(`${message}\n`);
+    const json = await cli(...args, "--workspace", "fresh", "--json");
+    expect(json.json()).toEqual([]);
+  });
+});
