@@ -9,6 +9,7 @@ import { neutralise } from "../sources/import/formula.ts";
 import { systemTagList } from "../storage/queries/imports.ts";
 import { whereFilter, type UserFilter } from "../storage/queries/users.ts";
 import type { WorkspaceContext } from "./context.ts";
+import { assertFilterNames } from "./users.ts";
 
 /**
  * Export users as CSV or XLSX with the columns the importer reads back unchanged (the Rollcall
@@ -43,6 +44,8 @@ export interface ExportOptions {
 
 export async function exportUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">, options: ExportOptions): Promise<ExportResult> {
   const filter = options.filter ?? {};
+  // As `users list`: a misspelt source or group is an error, not an empty file.
+  if (filter.source || filter.group) await assertFilterNames(ctx, filter);
   const customKeys = await customAttributeKeys(ctx.db, ctx.workspace.id, filter);
   const columns = [...templateColumns, ...customKeys.map((k) => `customAttributes.${k}`)];
   const sink = await openSink(options.format, options.out, columns);

@@ -31,7 +31,8 @@ export async function listUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">,
   return found;
 }
 
-async function assertFilterNames(ctx: Pick<WorkspaceContext, "db" | "workspace">, filter: UserFilter): Promise<void> {
+/** A source or group filter that names none of the workspace's: refused with the names it has (it would match no one). */
+export async function assertFilterNames(ctx: Pick<WorkspaceContext, "db" | "workspace">, filter: UserFilter): Promise<void> {
   const known = await filterNames(ctx.db, ctx.workspace.id, { source: filter.source ?? "", group: filter.group ?? "" });
   const problems: FieldProblem[] = [];
   for (const field of ["source", "group"] as const) {

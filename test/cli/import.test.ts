@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
@@ -173,6 +173,13 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     const bad = await cli("export", "--out", out, "--enabled", "perhaps", "--workspace", "default-gb");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('"perhaps" must be true or false');
+  });
+
+  it("refuses an export filtered by a group or source the workspace does not have, as users list does, and writes no file", async () => {
+    const result = await cli("export", "--out", path("nobody.csv"), "--group", "No Such Group", "--workspace", "default-gb", "--json");
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: "invalid_input", details: { fields: [{ field: "group", value: "No Such Group" }] } } });
+    expect(existsSync(path("nobody.csv"))).toBe(false);
   });
 
   it("refuses an export whose format it cannot tell, with exit 2", async () => {
