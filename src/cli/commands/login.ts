@@ -140,14 +140,16 @@ export function whoamiCommand(): Command {
 }
 
 export function logoutCommand(): Command {
-  return needsNoDatabase(new Command("logout").description("end the session `rollcall login` started and forget its token")).action(async () => {
-    const stored = readSession();
-    if (stored) {
-      await apiClient(normalizeServer(stored.server), { token: stored.token }).request("POST", "/auth/logout").catch(() => {});
-      forgetSession();
-    }
-    process.stderr.write("Signed out.\n");
-  });
+  return needsNoDatabase(withJson(new Command("logout").description("end the session `rollcall login` started and forget its token"))).action(async (opts: { json?: boolean }) =>
+    output(opts, async () => {
+      const stored = readSession();
+      if (stored) {
+        await apiClient(normalizeServer(stored.server), { token: stored.token }).request("POST", "/auth/logout").catch(() => {});
+        forgetSession();
+      }
+      return { signedOut: Boolean(stored), server: stored ? normalizeServer(stored.server) : null };
+    }, { human: (r) => (r.signedOut ? `Signed out of ${r.server}.` : "Not signed in; nothing to do.") }),
+  );
 }
 
 /** `rollcall user-role`: make a synced user an admin of their workspace (or a viewer again). */
