@@ -4,7 +4,8 @@ import type { Group, PageOf, User } from "../types.ts";
 import type { UserFilter } from "../../storage/queries/users.ts";
 import type { BulkAction, BulkResult } from "../../domain/bulk.ts";
 import { useLoad } from "../hooks.ts";
-import { ConfirmDialog, TextField, useToast } from "./ui.tsx";
+import { TextField, useToast } from "./ui.tsx";
+import { ConfirmDialog } from "./dialog.tsx";
 import { countOf } from "../format.ts";
 
 type Pending = Exclude<BulkAction, "enable"> | null;

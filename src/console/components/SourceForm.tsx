@@ -1,7 +1,8 @@
 import { useMemo, useState, type FormEvent } from "react";
 import { ApiError } from "../api.ts";
 import { syncApi, type Source } from "../sync-api.ts";
-import { CheckField, Dialog, ErrorBanner, SelectField, TextArea, TextField, useUnsavedChanges } from "./ui.tsx";
+import { CheckField, ErrorBanner, SelectField, TextArea, TextField } from "./ui.tsx";
+import { Dialog, useUnsavedChanges } from "./dialog.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
 import { GroupPicker } from "./GroupPicker.tsx";
 import { FieldError } from "./field-error.tsx";

@@ -2,7 +2,8 @@ import { useMemo, useState } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import type { User } from "../types.ts";
 import { systemTags } from "../types.ts";
-import { CheckField, Dialog, ErrorBanner, TextArea, TextField, useUnsavedChanges } from "./ui.tsx";
+import { CheckField, ErrorBanner, TextArea, TextField } from "./ui.tsx";
+import { Dialog, useUnsavedChanges } from "./dialog.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
 import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 

@@ -3,7 +3,8 @@ import { api } from "../api.ts";
 import { navigate, useLocation } from "../router.tsx";
 import { useSession, wsPath } from "../session.tsx";
 import type { Workspace } from "../types.ts";
-import { Dialog, TextField } from "./ui.tsx";
+import { TextField } from "./ui.tsx";
+import { Dialog } from "./dialog.tsx";
 import { useSubmit, FormError, FormActions } from "./form.tsx";
 
 /** The sections of a workspace's pages (/w/:ws/<section>), each the same kind of page in every workspace. */
