@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { invalidInput, notFound, RollcallError } from "../errors.ts";
 import { listChanges, type ChangeRecord } from "./change-log.ts";
+import { entraSourceNames, unknownSourceMessage } from "./sources.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
 
@@ -62,10 +63,9 @@ export async function listRuns(ctx: Ctx, filter: { source?: string | undefined; 
 
 /** A misspelt source would read as "never synced". */
 async function assertSourceName(ctx: Ctx, name: string): Promise<void> {
-  const { rows } = await sql<{ name: string }>`select name from sources where workspace_id = ${ctx.workspace.id} and type = 'entra' order by lower(name)`.execute(ctx.db);
-  if (rows.some((r) => r.name.toLowerCase() === name.toLowerCase())) return;
-  const names = rows.length ? `its Entra ID sources are ${rows.map((r) => `"${r.name}"`).join(", ")}` : "it has no Entra ID sources";
-  throw invalidInput([{ field: "source", value: name, message: `no Entra ID source is named "${name}" in workspace "${ctx.workspace.name}"; ${names}` }]);
+  const names = await entraSourceNames(ctx);
+  if (names.some((n) => n.toLowerCase() === name.toLowerCase())) return;
+  throw invalidInput([{ field: "source", value: name, message: unknownSourceMessage(ctx, name, names) }]);
 }
 
 /** A run id is a UUID: anything else names no run (and would not reach the database's uuid column). */

@@ -186,11 +186,19 @@ async function findRow(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: str
   return row as SourceRow;
 }
 
-/** A misspelt source name (`rollcall sync crop`) says which sources the workspace has. */
-async function unknownSource(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<RollcallError> {
+export async function entraSourceNames(ctx: Pick<WorkspaceContext, "db" | "workspace">): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`select name from sources where workspace_id = ${ctx.workspace.id} and type = 'entra' order by lower(name)`.execute(ctx.db);
-  const names = rows.length ? `its Entra ID sources are ${rows.map((r) => `"${r.name}"`).join(", ")}` : "it has no Entra ID sources (add one with `rollcall sources add entra`)";
-  return new RollcallError("not_found", `no Entra ID source is named "${key}" in workspace "${ctx.workspace.name}"; ${names}`, { resource: "source", key });
+  return rows.map((r) => r.name);
+}
+
+/** A misspelt source name (`rollcall sync crop`, `runs list --source crop`) says which sources the workspace has. */
+export function unknownSourceMessage(ctx: Pick<WorkspaceContext, "workspace">, key: string, names: string[]): string {
+  const has = names.length ? `its Entra ID sources are ${names.map((n) => `"${n}"`).join(", ")}` : "it has no Entra ID sources (add one with `rollcall sources add entra`)";
+  return `no Entra ID source is named "${key}" in workspace "${ctx.workspace.name}"; ${has}`;
+}
+
+async function unknownSource(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<RollcallError> {
+  return new RollcallError("not_found", unknownSourceMessage(ctx, key, await entraSourceNames(ctx)), { resource: "source", key });
 }
 
 export async function getSource(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<Source> {

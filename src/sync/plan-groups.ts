@@ -31,11 +31,10 @@ export interface GroupFilter {
 
 /** Ignore by whole name (without case, as groups are named everywhere) or object ID, and by a case-insensitive "contains". */
 export function isIgnored(group: Pick<SourceGroup, "name" | "externalId">, filter: GroupFilter): boolean {
-  const lower = group.name.toLowerCase();
-  return filter.ignore.some((i) => i === group.externalId || i.toLowerCase() === lower) || filter.ignoreContaining.some((part) => lower.includes(part.toLowerCase()));
+  return filter.ignore.includes(group.externalId) || ignoringRule(group.name, filter) !== undefined;
 }
 
-/** The rule that leaves a selected group out (as `isIgnored` reads the name or ID it is selected by), if one does. */
+/** The rule that leaves a group out by the name or ID it is selected by (its ID only by a whole rule), if one does. */
 export function ignoringRule(selected: string, filter: GroupFilter): { list: "ignoreGroups" | "ignoreGroupsContaining"; rule: string } | undefined {
   const lower = selected.toLowerCase();
   const whole = filter.ignore.find((i) => i.toLowerCase() === lower);
