@@ -20,6 +20,7 @@ import { secretBox } from "../src/security/encryption.ts";
 import { runSync } from "../src/sync/runner.ts";
 import { userSelect, entraConfigSchema } from "../src/sources/entra/config.ts";
 import { cpuClock, cpuSince, pidCpuSeconds } from "./cpu.ts";
+import { createScratchDatabase } from "../test/support/db.ts";
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -36,6 +37,8 @@ const rss = () => Math.round(process.memoryUsage().rss / 1048576);
 
 log(`starting the emulator with ${USERS} users and ${GROUPS} groups (child process)`);
 const child = spawn(process.execPath, ["bin/rollcall.js", "emulator", "--port", "0", "--users", String(USERS), "--groups", String(GROUPS), "--data-dir", join(dir, "emu")], { stdio: ["ignore", "pipe", "inherit"] });
+// A failed run must not leave the emulator running (its stdout would keep a caller's pipe open).
+process.on("exit", () => child.kill());
 const emu = await new Promise<{ loginUrl: string; graphUrl: string; tenantId: string; clientId: string; clientSecret: string; caFile: string }>((resolve, reject) => {
   const lines = createInterface({ input: child.stdout! });
   lines.on("line", (line) => {
@@ -45,7 +48,9 @@ const emu = await new Promise<{ loginUrl: string; graphUrl: string; tenantId: st
 });
 trustExtraCa(readFileSync(emu.caFile, "utf8"));
 
-const target: StoreTarget = PG ? { kind: "postgres", url: PG } : { kind: "pglite", dataDir: join(dir, "data") };
+// On PostgreSQL, a database of the run's own, so that runs can follow each other on one server.
+const scratch = PG ? await createScratchDatabase(PG, "rollcall_bench") : undefined;
+const target: StoreTarget = scratch ? { kind: "postgres", url: scratch.url } : { kind: "pglite", dataDir: join(dir, "data") };
 const configInput = { tenantId: emu.tenantId, clientId: emu.clientId, loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, groupMode: "all" as const, country: "US", deletionThreshold: { percent: 100, count: 1_000_000 } };
 
 // --- Baseline, in a process of its own (bench/sync-baseline.ts), which also creates the data folder.
@@ -144,5 +149,6 @@ const result = {
 };
 process.stdout.write(JSON.stringify(result, null, 2) + "\n");
 await store.close();
+await scratch?.drop();
 child.kill();
 rmSync(dir, { recursive: true, force: true });

@@ -35,19 +35,23 @@ export async function openTestStore(engine: EngineName, options: { migrate?: boo
       },
     };
   }
-  const adminUrl = process.env.ROLLCALL_TEST_DATABASE_URL!;
-  const name = `rollcall_test_${randomBytes(6).toString("hex")}`;
-  await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
-  const url = withDatabase(adminUrl, name);
-  const store = await openStore({ kind: "postgres", url }, options);
+  const database = await createScratchDatabase(process.env.ROLLCALL_TEST_DATABASE_URL!, "rollcall_test");
+  const store = await openStore({ kind: "postgres", url: database.url }, options);
   return {
     ...store,
-    url,
+    url: database.url,
     async dispose() {
       await store.close();
-      await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await database.drop();
     },
   };
+}
+
+/** A new, empty database on the server adminUrl names (a user there may create databases), and a way to drop it. */
+export async function createScratchDatabase(adminUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
+  return { url: withDatabase(adminUrl, name), drop: () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 async function adminQuery(url: string, text: string): Promise<void> {
