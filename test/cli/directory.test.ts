@@ -124,6 +124,8 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     const again = await cli("users", "disable", "kim@example.com", "max@example.com", "--workspace", "acme", "--json");
     expect(again.json()).toMatchObject({ action: "disable", changed: 1, unchanged: 1, users: [{ subject: "kim@example.com", changed: false }, { subject: "max@example.com", changed: true }] });
     expect((await cli("users", "enable", "kim@example.com", "lee@example.com", "max@example.com", "--workspace", "acme")).stdout).toBe("enabled 3 user(s)\n");
+    expect((await cli("users", "enable", "kim@example.com", "--workspace", "acme")).stdout).toBe("kim <kim@example.com> was already enabled; nothing changed\n");
+    expect((await cli("users", "disable", "kim@example.com", "--workspace", "acme")).stdout).toBe("disabled kim <kim@example.com>\n");
 
     const matching = await cli("users", "disable", "--matching", "--search", "LEE@", "--workspace", "acme", "--json");
     expect(matching.json()).toMatchObject({ action: "disable", changed: 1, users: [{ subject: "lee@example.com" }] });

@@ -141,8 +141,10 @@ function eachUserCommand(name: string, description: string, action: BulkAction, 
   return withUserFilter(directoryCommand(name, `${description}; several at once are all or nothing`))
     .argument("[users...]", `ids, emails or user principal names (at most ${maxBulkUsers})`)
     .option("--matching", `instead of naming users: every user the filters match (at most ${maxBulkMatching}; no filter is every user)`)
-    .action(async (keys: string[], opts) =>
-      runOn(
+    .action(async (keys: string[], opts) => {
+      // One user already in the state asked for is answered as such (the bulk answer counts them the same way).
+      let already = false;
+      return runOn(
         opts,
         async (directory): Promise<User | BulkResult> => {
           const filter = userFilterFromFlags(opts);
@@ -150,18 +152,20 @@ function eachUserCommand(name: string, description: string, action: BulkAction, 
           if (opts.matching ? keys.length > 0 : keys.length === 0 || filtered) {
             throw invalidInput([{ field: "users", message: "name the users, or give --matching with the filters that select them (not both)" }]);
           }
-          if (keys.length === 1) return one(directory, keys[0]!);
-          return directory.users.bulk({ action, ...(opts.matching ? { filter } : { users: keys }) });
+          if (keys.length > 1 || opts.matching) return directory.users.bulk({ action, ...(opts.matching ? { filter } : { users: keys }) });
+          if (action !== "delete") already = (await directory.users.get(keys[0]!)).enabled === (action === "enable");
+          return one(directory, keys[0]!);
         },
         {
           human: (r) => {
             if ("action" in r) return `${done} ${r.changed} user(s)${r.unchanged ? `; ${r.unchanged} already ${done}` : ""}`;
+            if (already) return `${r.displayName} <${r.email ?? ""}> was already ${done}; nothing changed`;
             if (r.source.type === "entra") process.stderr.write(`warning: ${undoneBySync(action, r.source.name)}\n`);
             return `${done} ${r.displayName} <${r.email ?? ""}>`;
           },
         },
-      ),
-    );
+      );
+    });
 }
 
 function noUsers(opts: Flags & GlobalOptions): string {
