@@ -129,6 +129,21 @@ export function isMembershipKind(kind: string): boolean {
   return (membershipKinds as readonly string[]).includes(kind);
 }
 
+/** The kinds of change made outside sync runs, as the workspace's activity offers them (a run's are read on its page). */
+export const activityKinds = [
+  "create", "update", "delete", "disable", "enable", "warning", "add to group", "remove from group",
+  "create group", "update group", "delete group", "add source", "update source", "remove source", "unlink", "unlink group",
+  "create token", "revoke token", "grant access", "change access", "revoke access", "reset password",
+  "update workspace", "update notification settings",
+] as const;
+
+/** An activity filter's action: one of activityKinds, or one membership action exactly ("add to group Pilots"). */
+export function isActivityAction(action: string): boolean {
+  return (activityKinds as readonly string[]).includes(action) || membershipKinds.some((kind) => action.startsWith(`${kind} `) && action.length > kind.length + 1);
+}
+
+export const activityActionMessage = `must be a kind of change: ${activityKinds.join(", ")}; or one group's membership changes, e.g. "add to group Pilots"`;
+
 /** The kind of change an action is: the action itself, or a membership verb without its group. */
 export function changeKind(action: string): string {
   return membershipKinds.find((kind) => action.startsWith(`${kind} `)) ?? action;

@@ -269,6 +269,10 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect((await as("GET", "workspaces/acme/activity?actor=OWNER@example.com&limit=500")).body.items).toHaveLength(page.body.items.length + older.body.items.length);
     expect((await as("GET", "workspaces/acme/activity?actor=someone@example.com")).body).toEqual({ items: [], next: null });
     expectError(await as("GET", "workspaces/acme/activity?before=abc"), 400, "invalid_input", ["before"]);
+    const unknownKind = await as("GET", "workspaces/acme/activity?action=frobnicate");
+    expectError(unknownKind, 400, "invalid_input", ["action"]);
+    expect(unknownKind.body.error.message).toContain("must be a kind of change: create, update,");
+    expect((await as("GET", "workspaces/acme/activity?action=add%20to%20group%20Nobody")).body).toEqual({ items: [], next: null });
 
     // The same activity as a CSV download: every entry, in the words the console uses, formulas neutralised.
     const csv = await as("GET", "workspaces/acme/activity.csv?actor=OWNER@example.com");

@@ -97,6 +97,8 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     const older = await cli("activity", "--workspace", "acme", "--before", next!, "--action", "update", "--json");
     expect(older.json()).toMatchObject({ items: [{ action: "update", subject: "ada@example.com", after: { jobTitle: "Analyst" } }], next: null });
     expect((await cli("activity", "--workspace", "acme", "--actor", "someone-else")).stdout).toBe("No changes recorded.\n");
+    const unknownKind = await cli("activity", "--workspace", "acme", "--action", "frobnicate");
+    expect([unknownKind.code, unknownKind.stderr]).toEqual([2, expect.stringContaining("It must be a kind of change: create, update, delete,")]);
   });
 
   it("acts on a user by email, and fails with a non-zero exit and nothing on stdout when it cannot", async () => {

@@ -4,12 +4,13 @@ import { visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, csvDownload, limitParam, listOf, workspaceParams, workspaceSchema } from "../schemas.ts";
 import { activityPage } from "../../core/change-log.ts";
+import { activityActionMessage, activityKinds, isActivityAction } from "../../domain/change.ts";
 import { changesCsv } from "../../core/change-export.ts";
 import { sendCsv } from "../download.ts";
 
 const activityFilter = z.object({
   actor: z.string().max(320).optional().describe("only this actor's changes: an admin's email, token:NAME for an API token, cli"),
-  action: z.string().max(300).optional().describe("only this kind of change, e.g. update source, or add to group (every group's)"),
+  action: z.string().max(300).refine(isActivityAction, activityActionMessage).optional().describe(`only this kind of change (${activityKinds.join(", ")}), or one group's membership changes ("add to group Pilots")`),
 });
 
 const country = z.string().trim().max(2, "must be a two-letter country code").nullable().optional().describe("ISO 3166 code used to read local phone numbers, e.g. GB");

@@ -1,5 +1,5 @@
 import type { ActivityPage } from "../../core/change-log.ts";
-import { actionLabel } from "../../domain/change.ts";
+import { actionLabel, activityActionMessage, activityKinds, isActivityAction } from "../../domain/change.ts";
 import { changeDetails } from "../change-lines.ts";
 import { InvalidArgumentError } from "commander";
 import { directoryCommand, positiveInteger, runOn } from "../io.ts";
@@ -8,7 +8,7 @@ import { directoryCommand, positiveInteger, runOn } from "../io.ts";
 export function activityCommand() {
   return directoryCommand("activity", "the workspace's changes not made by a sync run, newest first: who changed what (edits, imports, sources, tokens, settings)")
     .option("--actor <who>", "only this actor's changes: an admin's email, token:NAME, cli")
-    .option("--action <kind>", "only this kind of change, e.g. update source, revoke token, add to group")
+    .option("--action <kind>", `only this kind of change: ${activityKinds.join(", ")}; or one group's, e.g. "add to group Pilots"`, activityAction)
     .option("--limit <n>", "how many changes", positiveInteger, 50)
     .option("--before <entry>", "the entries before this one (the number a previous page printed as next)", activityEntry)
     .action(async (opts) =>
@@ -26,5 +26,10 @@ function describeActivity({ items, next }: ActivityPage): string {
 /** --before takes the entry number a page printed (`… older changes: --before 1234`). */
 function activityEntry(value: string): string {
   if (!/^\d{1,19}$/.test(value)) throw new InvalidArgumentError("It must be the entry number a previous page printed as `--before N`.");
+  return value;
+}
+
+function activityAction(value: string): string {
+  if (!isActivityAction(value)) throw new InvalidArgumentError(`It ${activityActionMessage}.`);
   return value;
 }

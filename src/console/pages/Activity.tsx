@@ -6,17 +6,9 @@ import type { ActivityPage as Page } from "../../core/change-log.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { ErrorBanner, Loading, SelectField, Spinner, TextField } from "../components/ui.tsx";
 import { History } from "../components/History.tsx";
-import { actionLabel } from "../../domain/change.ts";
+import { actionLabel, activityKinds } from "../../domain/change.ts";
 
 const pageSize = 50;
-
-/** The kinds of change people make (a sync run's are read on the run's page). */
-const kinds = [
-  "create", "update", "delete", "disable", "enable", "add to group", "remove from group",
-  "create group", "update group", "delete group", "add source", "update source", "remove source", "unlink",
-  "create token", "revoke token", "grant access", "change access", "revoke access", "reset password",
-  "update workspace", "update notification settings",
-];
 
 /** Who changed what in the workspace, newest first: everything but sync runs, an older page at a time. */
 export function ActivityPage() {
@@ -65,7 +57,7 @@ export function ActivityPage() {
       <form className="filters" role="search" aria-label="Filter activity" onSubmit={applyActor}>
         <SelectField label="Kind of change" value={filter.action} onChange={(e) => setQuery({ action: e.target.value })}>
           <option value="">Any change</option>
-          {kinds.map((k) => (
+          {activityKinds.map((k) => (
             <option key={k} value={k}>
               {actionLabel(k)}
             </option>
