@@ -5,12 +5,15 @@ import { selectGroup, selectGroups, wouldCreateCycle } from "../storage/queries/
 import { selectUser } from "../storage/queries/users.ts";
 import { recordChange } from "./change-log.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
-import { manualSource, subjectOf, type SourceRef } from "./users.ts";
+import { assertFilterNames, manualSource, subjectOf, type SourceRef } from "./users.ts";
 
 type ReadContext = Pick<WorkspaceContext, "db" | "workspace">;
 
-export function listGroups(ctx: ReadContext, filter: { q?: string; name?: string; source?: string }, page: { limit: number; offset: number }) {
-  return selectGroups(ctx.db, ctx.workspace.id, filter, page);
+export async function listGroups(ctx: ReadContext, filter: { q?: string; name?: string; source?: string }, page: { limit: number; offset: number }) {
+  const found = await selectGroups(ctx.db, ctx.workspace.id, filter, page);
+  // A misspelt source would read as "no groups", as on the users list: say so, when nothing matched.
+  if (found.total === 0 && filter.source) await assertFilterNames(ctx, { source: filter.source });
+  return found;
 }
 
 export async function getGroup(ctx: ReadContext, key: string): Promise<Group> {

@@ -199,6 +199,11 @@ describe.each(engines)("API routes on %s", (engine) => {
 
     const list = await as("GET", "workspaces/acme/groups?q=eng");
     expect(list.body).toMatchObject({ total: 1, limit: 50, offset: 0 });
+    expect((await as("GET", "workspaces/acme/groups?source=MANUAL&q=eng")).body).toMatchObject({ total: 1 });
+    expect((await as("GET", "workspaces/acme/groups?source=manual&q=nomatch")).body).toMatchObject({ items: [], total: 0 });
+    const misspelt = await as("GET", "workspaces/acme/groups?source=Manul");
+    expectError(misspelt, 400, "invalid_input", ["source"]);
+    expect(misspelt.body.error.message).toMatch(/^source: no source is named "Manul" in workspace "acme"; its sources are "manual"/);
     expect((await as("GET", `workspaces/acme/groups/${created.body.id}`)).body.name).toBe("Engineers");
     const renamed = await as("PATCH", "workspaces/acme/groups/Engineers", { name: "Builders" });
     expect(renamed.body).toMatchObject({ name: "Builders", description: "builders" });

@@ -15,6 +15,7 @@ describe("rollcall lists in an empty workspace", { timeout: 120_000 }, () => {
     [["users", "list"], "No users in workspace fresh yet: add one with `rollcall users add --email EMAIL --display-name NAME --workspace fresh`, or import a file with `rollcall import FILE --workspace fresh`."],
     [["users", "list", "--enabled", "false"], "No users in workspace fresh match these filters."],
     [["groups", "list"], "No groups in workspace fresh yet: add one with `rollcall groups add NAME --workspace fresh`."],
+    [["groups", "list", "--source", "manual"], "No groups in workspace fresh match these filters."],
     [["sources", "list"], "No sources in workspace fresh yet: `rollcall sources add entra --help` shows how to add one."],
     [["runs", "list"], "No sync runs in workspace fresh yet."],
     [["tokens", "list"], "No API tokens in workspace fresh yet: create one with `rollcall tokens create --workspace fresh`."],
@@ -24,5 +25,12 @@ describe("rollcall lists in an empty workspace", { timeout: 120_000 }, () => {
     expect(text.stdout).toBe(`${message}\n`);
     const json = await cli(...args, "--workspace", "fresh", "--json");
     expect(json.json()).toEqual([]);
+  });
+
+  it("refuses a source filter that names no source, rather than an empty list", async () => {
+    for (const args of [["users", "list"], ["groups", "list"]]) {
+      const misspelt = await cli(...args, "--source", "Manul", "--workspace", "fresh");
+      expect([misspelt.code, misspelt.stdout, misspelt.stderr]).toEqual([2, "", expect.stringContaining('no source is named "Manul" in workspace "fresh"; its sources are "manual"')]);
+    }
   });
 });

@@ -113,11 +113,12 @@ export function whereFilter(workspaceId: string, filter: UserFilter) {
 }
 
 /**
- * Whether a user list's source and group filters name something of the workspace: a source (or "manual", or a name
- * users keep from a removed source) and a group. With up to 50 of each name, for an error message.
+ * Whether a user or group list's source and group filters name something of the workspace: a source (or "manual", or a
+ * name users or groups keep from a removed source) and a group. With up to 50 of each name, for an error message.
  */
 export async function filterNames(db: Db, workspaceId: string, wanted: { source: string; group: string }): Promise<Record<"source" | "group", { exists: boolean; names: string[] }>> {
-  const sources = sql`SELECT name FROM sources WHERE workspace_id = ${workspaceId} UNION SELECT DISTINCT source_name FROM users WHERE workspace_id = ${workspaceId}`;
+  const sources = sql`SELECT name FROM sources WHERE workspace_id = ${workspaceId} UNION SELECT 'manual'
+    UNION SELECT DISTINCT source_name FROM users WHERE workspace_id = ${workspaceId} UNION SELECT DISTINCT source_name FROM groups WHERE workspace_id = ${workspaceId}`;
   const groups = sql`SELECT name FROM groups WHERE workspace_id = ${workspaceId}`;
   const { rows } = await sql<{ source: boolean; group: boolean; sources: string[]; groups: string[] }>`
     SELECT EXISTS (SELECT 1 FROM (${sources}) n WHERE lower(name) = lower(${wanted.source})) AS source,
