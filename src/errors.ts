@@ -105,3 +105,12 @@ export function toRollcallError(error: unknown): RollcallError {
   const message = error instanceof Error ? error.message : String(error);
   return new RollcallError("internal", `Unexpected error: ${message}`, {}, { cause: error });
 }
+
+/** Why a file could not be read, in words rather than Node's "ENOENT: no such file or directory, open 'x'". */
+export function fileProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "it is a folder, not a file";
+  return error instanceof Error ? error.message : String(error);
+}

@@ -187,7 +187,7 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     await refused(await withCertificate(file("garbage.pem", "not a certificate\n"), file("key.pem", one.privateKeyPem), "--json"), "certificatePem", "is not a PEM certificate");
     await refused(await withCertificate(file("cert.pem", one.certificatePem), file("garbage-key.pem", "nope"), "--json"), "privateKeyPem", "is not an unencrypted PEM private key");
     await refused(await withCertificate(file("cert.pem", one.certificatePem), file("other-key.pem", other.privateKeyPem), "--json"), "privateKeyPem", "is not the certificate's private key");
-    await refused(await withCertificate(join(dir, "missing.pem"), file("key.pem", one.privateKeyPem), "--json"), "certificateFile", "cannot read");
+    await refused(await withCertificate(join(dir, "missing.pem"), file("key.pem", one.privateKeyPem), "--json"), "certificateFile", "(no such file): give the path of a PEM file");
 
     tenant.addCertificate(emulator.clientId, { certificatePem: one.certificatePem });
     expect((await withCertificate(file("cert.pem", one.certificatePem), file("key.pem", one.privateKeyPem))).code).toBe(0);

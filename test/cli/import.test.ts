@@ -135,7 +135,9 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     const missing = await cli("import", path("nope.csv"), "--workspace", "default-gb", "--json");
     expect(missing.code).toBe(3);
     expect(missing.stdout).toBe("");
-    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: "not_found" } });
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: "not_found", message: `Cannot read ${path("nope.csv")}: no such file` } });
+    const noMapping = await cli("import", write("mapped.csv", "Email,Name\na@example.com,A\n"), "--mapping", path("nope.json"), "--workspace", "default-gb");
+    expect([noMapping.code, noMapping.stdout, noMapping.stderr]).toEqual([3, "", expect.stringContaining(`Cannot read mapping file ${path("nope.json")}: no such file\n`)]);
     const garbage = await cli("import", write("garbage.csv", ""), "--workspace", "default-gb", "--json");
     expect(garbage.code).toBe(1);
     expect(JSON.parse(garbage.stderr)).toMatchObject({ error: { code: "import_invalid", message: "The file is empty." } });

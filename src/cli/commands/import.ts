@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
-import { RollcallError, invalidInput } from "../../errors.ts";
+import { RollcallError, fileProblem, invalidInput } from "../../errors.ts";
 import type { ImportProgress, ImportReport } from "../../core/imports.ts";
 import { writeTemplate, type ExportFormat } from "../../core/exports.ts";
 import { joinList } from "../../domain/list-cell.ts";
@@ -88,8 +88,8 @@ function outputFile(path: string, field: string): string {
 }
 
 async function readJson(path: string): Promise<unknown> {
-  const text = await readFile(path, "utf8").catch((error: Error) => {
-    throw new RollcallError("not_found", `Cannot read mapping file ${path}: ${error.message}`, { resource: "file", key: path });
+  const text = await readFile(path, "utf8").catch((error: unknown) => {
+    throw new RollcallError("not_found", `Cannot read mapping file ${path}: ${fileProblem(error)}`, { resource: "file", key: path });
   });
   try {
     return JSON.parse(text.replace(/^\uFEFF/, "")); // Notepad and PowerShell 5 save UTF-8 with a BOM

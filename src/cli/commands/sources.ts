@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { invalidInput } from "../../errors.ts";
+import { fileProblem, invalidInput } from "../../errors.ts";
 import type { Source } from "../../core/sources.ts";
 import { sourceRemovals, type RemovedSource, type SourceRemoval } from "../../core/source-removal.ts";
 import { endpoints, parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
@@ -151,7 +151,7 @@ function credentialFromFlags(flags: Flags): Credential | undefined {
       try {
         return readFileSync(file, "utf8");
       } catch (error) {
-        throw invalidInput([{ field, message: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the path of a PEM file`, value: file }]);
+        throw invalidInput([{ field, message: `cannot read ${file} (${fileProblem(error)}): give the path of a PEM file`, value: file }]);
       }
     };
     return { kind: "certificate", certificatePem: read("certificateFile", String(flags.certificateFile)), privateKeyPem: read("privateKeyFile", String(flags.privateKeyFile)) };

@@ -1,13 +1,13 @@
 import { open } from "node:fs/promises";
-import { RollcallError } from "../../errors.ts";
+import { RollcallError, fileProblem } from "../../errors.ts";
 import { openCsv } from "./csv.ts";
 import type { TableFile } from "./table.ts";
 import { openXlsx } from "./xlsx.ts";
 
 /** Opens a CSV or XLSX file by its content (not its name: "users.csv" saved by Excel may be anything). */
 export async function openTable(path: string, options: { sheet?: string | undefined } = {}): Promise<TableFile> {
-  const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
-    throw new RollcallError("not_found", `Cannot read ${path}: ${error.code === "ENOENT" ? "no such file" : error.message}`, { resource: "file", key: path });
+  const handle = await open(path, "r").catch((error: unknown) => {
+    throw new RollcallError("not_found", `Cannot read ${path}: ${fileProblem(error)}`, { resource: "file", key: path });
   });
   const head = Buffer.alloc(4);
   let size: number;
