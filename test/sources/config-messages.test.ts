@@ -21,6 +21,14 @@ describe("Entra source settings: refusal messages", () => {
     expect(problems({ secretExpiresOn: "2027-06-30" })).toEqual([]);
   });
 
+  it("takes a tenant by its ID or a verified domain, and says where to find the ID otherwise", () => {
+    for (const value of ["72f988bf-86f1-41af-91ab-2d7cd011db47", "contoso.onmicrosoft.com", "Contoso.com", "corp.contoso.co.uk"]) expect(problems({ tenantId: value })).toEqual([]);
+    for (const value of ["xyz", "contoso", "72f988bf-86f1", "https://login.microsoftonline.com/contoso.com", "contoso..com", "-contoso.com"]) {
+      expect(problems({ tenantId: value })).toEqual([{ field: "tenantId", message: expect.stringMatching(/^must be the directory \(tenant\) ID, a GUID .* or a verified domain such as contoso\.onmicrosoft\.com$/) }]);
+    }
+    expect(problems({ tenantId: "organizations" })).toEqual([{ field: "tenantId", message: expect.stringMatching(/^"organizations" names no directory: give the tenant's own directory \(tenant\) ID/) }]);
+  });
+
   it("says the full-sync interval's least value as an interval", () => {
     expect(problems({ fullEveryMs: 30 * 60_000 })).toEqual([{ field: "fullEveryMs", message: "must be at least one hour (1h): a full run lists the whole directory" }]);
     expect(problems({ fullEveryMs: 3_600_000 })).toEqual([]);

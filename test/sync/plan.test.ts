@@ -5,7 +5,7 @@ import { mapUser } from "../../src/sources/entra/mapping.ts";
 import { retryDelay, defaultRetry } from "../../src/sources/entra/graph.ts";
 import { entraConfigSchema, userSelect } from "../../src/sources/entra/config.ts";
 
-const config = entraConfigSchema.parse({ tenantId: "t1", clientId: "11111111-1111-1111-1111-111111111111", country: "US" });
+const config = entraConfigSchema.parse({ tenantId: "contoso.onmicrosoft.com", clientId: "11111111-1111-1111-1111-111111111111", country: "US" });
 const graphUser = (id: string, extra: Record<string, unknown> = {}) => ({
   id, userPrincipalName: `${id}@contoso.test`, mail: `${id}@contoso.com`, displayName: `User ${id}`, accountEnabled: true, userType: "Member",
   businessPhones: [], mobilePhone: null, ...extra,

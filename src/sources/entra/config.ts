@@ -73,10 +73,27 @@ export const scheduleSchema = z.union([
 ]);
 export type Schedule = z.infer<typeof scheduleSchema>;
 
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const domainName = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+/**
+ * A tenant is named by its ID (a GUID) or one of its verified domains; the multi-tenant aliases name no directory,
+ * and an app-only token for them is refused (AADSTS90002/AADSTS700016), so they are refused here, in our words.
+ * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow#first-case-access-token-request-with-a-shared-secret
+ */
+function tenantIdProblem(value: string): string | undefined {
+  if (guid.test(value) || domainName.test(value)) return undefined;
+  if (/^(common|organizations|consumers)$/i.test(value)) return `"${value}" names no directory: give the tenant's own directory (tenant) ID (Azure portal › Microsoft Entra ID › Overview)`;
+  return "must be the directory (tenant) ID, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47 (Azure portal › Microsoft Entra ID › Overview), or a verified domain such as contoso.onmicrosoft.com";
+}
+
 export const entraConfigObject = z
   .object({
-    tenantId: z.string().trim().min(1, "is required").regex(/^[A-Za-z0-9.-]+$/, "must be a directory (tenant) ID or a verified domain"),
-    clientId: z.string().trim().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be the application (client) ID, a GUID"),
+    tenantId: z.string().trim().min(1, "is required").superRefine((value, ctx) => {
+      const problem = tenantIdProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+    clientId: z.string().trim().regex(guid, "must be the application (client) ID, a GUID"),
     credential: z.enum(["secret", "certificate"]).default("secret"),
     secretExpiresOn: z.iso.date({ error: "must be a date as YYYY-MM-DD, e.g. 2027-06-30" }).nullable().default(null),
     cloud: z.enum(Object.keys(clouds) as [Cloud, ...Cloud[]]).default("global"),
