@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
-import { clouds, endpoints, entraConfigSchema, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
+import { clouds, endpoints, entraConfigSchema, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, type Credential } from "../sources/entra/token.ts";
 import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
@@ -54,6 +54,16 @@ export function parseEntraConfig(raw: unknown): EntraConfig {
   return parsed.data;
 }
 
+/** Settings someone gives: parsed, and a tenant ID they give checked more strictly than a stored one (tenantIdProblem). */
+function parseGivenConfig(raw: Record<string, unknown>, given: Record<string, unknown> | undefined): EntraConfig {
+  const parsed = entraConfigSchema.safeParse(raw);
+  const tenantId = given?.tenantId;
+  const tenant = typeof tenantId === "string" && tenantId.trim() ? tenantIdProblem(tenantId.trim()) : undefined;
+  const problems = [...(tenant ? [{ field: "tenantId", message: tenant, value: tenantId }] : []), ...(parsed.success ? [] : zodProblems(parsed.error).filter((p) => !tenant || p.field !== "tenantId"))];
+  if (problems.length || !parsed.success) throw invalidInput(problems);
+  return parsed.data;
+}
+
 function secretText(expiresOn: string | null, set: boolean): string {
   if (!set) return "not set";
   if (!expiresOn) return "set";
@@ -72,7 +82,7 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
 
 export async function createEntraSource(ctx: SourceContext, input: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
   await assertFreeName(ctx, input.name, null);
-  const config = parseEntraConfig({ ...input.config, ...(input.credential && credentialConfig(input.credential, input.config)) });
+  const config = parseGivenConfig({ ...input.config, ...(input.credential && credentialConfig(input.credential, input.config)) }, input.config);
   assertSelectionNotIgnored(config);
   await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
@@ -129,7 +139,7 @@ function assertCredentialStaysHome(before: EntraConfig, after: EntraConfig): voi
  */
 export async function updateEntraSource(ctx: SourceContext, key: string, input: { name?: string; config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
   const before = await getSource(ctx, key);
-  const config = parseEntraConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && credentialConfig(input.credential, input.config)) });
+  const config = parseGivenConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && credentialConfig(input.credential, input.config)) }, input.config);
   if (input.credential === undefined && before.secret.set) assertCredentialStaysHome(before.config, config);
   // Checked when the update touches them: a source saved so before keeps working while other settings change.
   if (["groupMode", "groups", "ignoreGroups", "ignoreGroupsContaining"].some((key) => input.config && key in input.config)) assertSelectionNotIgnored(config);

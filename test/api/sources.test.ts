@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
@@ -43,6 +44,10 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expectError(await as("POST", `${ws}/sources`, { ...settings(), clientSecret: emulator.clientSecret }), 400, "invalid_input", ["name"]);
     expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp" }), 400, "invalid_input", ["clientSecret"]);
     expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", clientId: "not-a-guid" }), 400, "invalid_input", ["clientId"]);
+    const tenantAndClient = await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", tenantId: "https://login.microsoftonline.com/contoso", clientId: "not-a-guid" });
+    expectError(tenantAndClient, 400, "invalid_input", ["tenantId", "clientId"]);
+    expect(tenantAndClient.body.error.details.fields[0].message).toMatch(/^must be the directory \(tenant\) ID, a GUID .*Azure portal › Microsoft Entra ID › Overview/);
+    expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", tenantId: "xyz" }), 400, "invalid_input", ["tenantId"]);
     expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", users: "groups" }), 400, "invalid_input", ["scopeGroups"]);
     expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", groupMode: "attribute" }), 400, "invalid_input", ["groupAttribute"]);
     expectError(await as("POST", `${ws}/sources`, { ...settings(), name: "corp", clientSecret: "x", loginUrl: "http://insecure.example" }), 400, "invalid_input", ["loginUrl"]);
@@ -73,6 +78,11 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expectError(threshold, 400, "invalid_input", ["deletionThreshold.percent", "deletionThreshold.count"]);
     expect(threshold.body.error.details.fields.map((f: { message: string }) => f.message)).toEqual(["must be a number from 0 to 100 (the share of the source's users)", "must be a whole number of users, 0 or more"]);
     expect((await as("GET", `${ws}/sources/corp`)).body.config.onRemove).toBe("keep");
+    // A tenant ID saved before it was checked this strictly keeps the source usable; a new one given is checked.
+    await sql`update sources set config = jsonb_set(config, '{tenantId}', '"legacy"') where id = ${created.body.id}`.execute(api.store.db);
+    expect((await as("PATCH", `${ws}/sources/corp`, { onRemove: "disable" })).body.config).toMatchObject({ tenantId: "legacy", onRemove: "disable" });
+    expectError(await as("PATCH", `${ws}/sources/corp`, { tenantId: "legacy2" }), 400, "invalid_input", ["tenantId"]);
+    expect((await as("PATCH", `${ws}/sources/corp`, { tenantId: emulator.tenantId, onRemove: "keep" })).body.config.tenantId).toBe(emulator.tenantId);
     await as("PATCH", `${ws}/sources/corp`, { onRemove: "disable" });
     // Renamed (by name or id), and back; a bad or reserved name is refused at the field.
     expect((await as("PATCH", `${ws}/sources/corp`, { name: "Corp HQ" })).body).toMatchObject({ id: created.body.id, name: "Corp HQ", config: { onRemove: "disable" } });

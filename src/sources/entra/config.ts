@@ -81,7 +81,7 @@ const domainName = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
  * and an app-only token for them is refused (AADSTS90002/AADSTS700016), so they are refused here, in our words.
  * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow#first-case-access-token-request-with-a-shared-secret
  */
-function tenantIdProblem(value: string): string | undefined {
+export function tenantIdProblem(value: string): string | undefined {
   if (guid.test(value) || domainName.test(value)) return undefined;
   if (/^(common|organizations|consumers)$/i.test(value)) return `"${value}" names no directory: give the tenant's own directory (tenant) ID (Azure portal › Microsoft Entra ID › Overview)`;
   return "must be the directory (tenant) ID, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47 (Azure portal › Microsoft Entra ID › Overview), or a verified domain such as contoso.onmicrosoft.com";
@@ -89,10 +89,8 @@ function tenantIdProblem(value: string): string | undefined {
 
 export const entraConfigObject = z
   .object({
-    tenantId: z.string().trim().min(1, "is required").superRefine((value, ctx) => {
-      const problem = tenantIdProblem(value);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
-    }),
+    // Loose on purpose: a source saved before tenantIdProblem keeps loading; new values are checked by it (core/sources.ts).
+    tenantId: z.string().trim().min(1, "is required").regex(/^[A-Za-z0-9.-]+$/, "must be a directory (tenant) ID or a verified domain"),
     clientId: z.string().trim().regex(guid, "must be the application (client) ID, a GUID"),
     credential: z.enum(["secret", "certificate"]).default("secret"),
     secretExpiresOn: z.iso.date({ error: "must be a date as YYYY-MM-DD, e.g. 2027-06-30" }).nullable().default(null),
@@ -128,9 +126,15 @@ export const entraConfigSchema = entraConfigObject.superRefine((c, ctx) => {
     if (c.groupMode === "attribute" && !c.groupAttribute) ctx.addIssue({ code: "custom", path: ["groupAttribute"], message: "is required when group mode = attribute (e.g. department)" });
   });
 
-/** The settings as a patch (API bodies): every field optional and without defaults, so absent means "unchanged". */
+/** The settings as a patch (API bodies): every field optional and without defaults, so absent means "unchanged"; a tenant ID given is checked strictly. */
 export const entraConfigPatch = z
   .object(Object.fromEntries(Object.entries(entraConfigObject.shape).map(([key, schema]) => [key, (schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : (schema as z.ZodType)).optional()])))
+  .extend({
+    tenantId: z.string().trim().min(1, "is required").superRefine((value, ctx) => {
+      const problem = tenantIdProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }).optional(),
+  })
   .strict();
 
 export type EntraConfig = z.output<typeof entraConfigSchema>;
