@@ -1,7 +1,7 @@
 import { createWriteStream, openAsBlob } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { FormData, fetch as undiciFetch } from "undici";
 import { RollcallError, type ErrorCode } from "../errors.ts";
@@ -16,8 +16,8 @@ import { readSession } from "./session.ts";
 export interface ApiClient {
   server: string;
   request<T>(method: string, path: string, init?: { query?: Query; body?: unknown; form?: UploadForm }): Promise<T>;
-  /** Streams a file answer (an export) to `out`; answers its response headers. */
-  download(path: string, query: Query, out: string): Promise<Headers>;
+  /** Streams a file answer (an export) to `out`, a file or a stream; answers its response headers. */
+  download(path: string, query: Query, out: string | Writable): Promise<Headers>;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -108,7 +108,7 @@ export function apiClient(server: string, options: { anonymous?: boolean; token?
     },
     async download(path, query, out) {
       const response = await send("GET", path, { query });
-      await pipeline(Readable.fromWeb(response.body as never), createWriteStream(out));
+      await pipeline(Readable.fromWeb(response.body as never), typeof out === "string" ? createWriteStream(out) : out);
       return response.headers;
     },
   };

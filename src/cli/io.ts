@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { loadConfig } from "../config.ts";
 import { RollcallError, toRollcallError } from "../errors.ts";
@@ -99,6 +100,7 @@ export async function output<T>(
     }
     if (present.ok && !present.ok(value)) process.exitCode = 1;
   } catch (error) {
+    if (error instanceof ReaderGone) return;
     const rollcallError = toRollcallError(error);
     printError(rollcallError, options.json);
     if (rollcallError.code === "internal" && process.env.ROLLCALL_DEBUG) console.error(error);
@@ -177,3 +179,23 @@ export function positiveInteger(value: string): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("It must be a whole number of at least 1.");
   return n;
 }
+
+/**
+ * Standard output as a stream a file writer may end: writes go through (each waits for its turn), ending leaves
+ * process.stdout open. A reader that goes away (`| head`) stops the writer with ReaderGone.
+ */
+export function standardOutput(): Writable {
+  const ignore = () => {};
+  process.stdout.on("error", ignore); // also delivered to the write's callback below
+  return new Writable({
+    write: (chunk, _encoding, done) =>
+      void process.stdout.write(chunk, (error) => done(error && (error as NodeJS.ErrnoException).code === "EPIPE" ? new ReaderGone() : (error ?? null))),
+    final: (done) => {
+      process.stdout.off("error", ignore);
+      done();
+    },
+  });
+}
+
+/** Standard output's reader went away (`rollcall export --out - | head`): the command stops, quietly and successfully, as `git log | head` does. */
+class ReaderGone extends Error {}

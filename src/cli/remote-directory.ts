@@ -166,8 +166,8 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
         throw error;
       }
     },
-    async exportUsers({ format, out, filter }) {
-      const headers = await api.download(at("exports"), { format, ...filter }, out);
+    async exportUsers({ format, out, stream, filter }) {
+      const headers = await api.download(at("exports"), { format, ...filter }, stream ?? out);
       const columns = (headers.get("rollcall-columns") ?? "").split(",").filter(Boolean).map(decodeURIComponent);
       return { format, out, users: Number(headers.get("rollcall-users") ?? 0), columns };
     },

@@ -37,7 +37,10 @@ interface Sink {
 
 export interface ExportOptions {
   format: ExportFormat;
+  /** The file to write; with `stream`, only the name the result gives it (e.g. "-" for standard output). */
   out: string;
+  /** Write here instead of a file (the CLI's standard output): written to, and ended. */
+  stream?: Writable | undefined;
   /** Only the users the Users page would list with these filters; all of them without. */
   filter?: UserFilter | undefined;
 }
@@ -48,7 +51,7 @@ export async function exportUsers(ctx: Pick<WorkspaceContext, "db" | "workspace"
   if (filter.source || filter.group) await assertFilterNames(ctx, filter);
   const customKeys = await customAttributeKeys(ctx.db, ctx.workspace.id, filter);
   const columns = [...templateColumns, ...customKeys.map((k) => `customAttributes.${k}`)];
-  const sink = await openSink(options.format, options.out, columns);
+  const sink = await openSink(options.format, options.stream ?? options.out, columns);
   let users = 0;
   try {
     for await (const page of userPages(ctx.db, ctx.workspace.id, filter)) {
@@ -125,12 +128,13 @@ function cell(user: ExportRow, column: string): string {
   return String(value);
 }
 
-async function openSink(format: ExportFormat, out: string, columns: string[]): Promise<Sink> {
+async function openSink(format: ExportFormat, out: string | Writable, columns: string[]): Promise<Sink> {
   return format === "csv" ? csvSink(out, columns) : xlsxSink(out, columns);
 }
 
 /** The file to write, opened at once so that a missing folder or a read-only place is an error, not a crash later. */
-async function outputFile(out: string): Promise<{ stream: Writable; failed: () => Error | null }> {
+async function outputFile(out: string | Writable): Promise<{ stream: Writable; failed: () => Error | null }> {
+  if (typeof out !== "string") return watched(out);
   const handle = await open(out, "w").catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT" || error.code === "ENOTDIR") throw new RollcallError("not_found", `Cannot write ${out}: its folder does not exist. Create it, or give another path.`, { path: out });
     if (error.code === "EACCES" || error.code === "EPERM" || error.code === "EROFS" || error.code === "EISDIR") {
@@ -138,14 +142,17 @@ async function outputFile(out: string): Promise<{ stream: Writable; failed: () =
     }
     throw error;
   });
-  const stream = handle.createWriteStream();
+  return watched(handle.createWriteStream());
+}
+
+function watched(stream: Writable): { stream: Writable; failed: () => Error | null } {
   let failure: Error | null = null;
   // A write error (a full disk) surfaces at the next write or at close, never as an unhandled event.
   stream.on("error", (error) => (failure ??= error));
   return { stream, failed: () => failure };
 }
 
-async function csvSink(out: string, columns: string[]): Promise<Sink> {
+async function csvSink(out: string | Writable, columns: string[]): Promise<Sink> {
   const { stream, failed } = await outputFile(out);
   const checked = async (text: string) => {
     await write(stream, text);
@@ -175,7 +182,7 @@ async function write(stream: Writable, text: string): Promise<void> {
   if (!stream.write(text)) await once(stream, "drain");
 }
 
-async function xlsxSink(out: string, columns: string[]): Promise<Sink> {
+async function xlsxSink(out: string | Writable, columns: string[]): Promise<Sink> {
   // Loaded on first use: exceljs and its zip libraries take about 0.25 s to load, on every CLI command otherwise.
   const { default: ExcelJS } = await import("exceljs");
   const { stream, failed } = await outputFile(out);

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
-import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
+import { bin, importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import type { ImportReport } from "../../src/core/imports.ts";
 
 const reportKeys = [
@@ -161,6 +162,30 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     const back = await cli("import", out, "--source", "staff.csv", "--workspace", "default-gb", "--json");
     expect(back.code, back.stderr).toBe(0);
     expect(back.json<ImportReport>().counts).toMatchObject({ rows: 2, created: 0, updated: 0, unchanged: 2 });
+  });
+
+  it("exports to standard output with --out -, the same bytes as the file, the summary on standard error", async () => {
+    const out = path("to-file.csv");
+    expect((await cli("export", "--out", out, "--source", "staff.csv", "--workspace", "default-gb")).code).toBe(0);
+    const piped = await cli("export", "--out", "-", "--source", "staff.csv", "--workspace", "default-gb");
+    expect([piped.code, piped.stdout, piped.stderr]).toEqual([0, readFileSync(out, "utf8"), "exported 2 user(s) to standard output (csv, 16 columns)\n"]);
+    const workbook = await cli("export", "--out", "-", "--format", "xlsx", "--source", "staff.csv", "--workspace", "default-gb");
+    expect([workbook.code, workbook.stdout.slice(0, 2)]).toEqual([0, "PK"]);
+    expect(existsSync("-")).toBe(false); // not a file named "-" in the working folder
+  });
+
+  it("stops quietly and successfully when standard output's reader goes away (export --out - | head)", async () => {
+    expect((await cli("workspaces", "add", "piped")).code).toBe(0);
+    const rows = Array.from({ length: 1500 }, (_, i) => `piped${i}@example.com,Piped user number ${i} with a name long enough to pass a pipe's buffer`);
+    expect((await cli("import", write("piped.csv", ["email,displayName", ...rows].join("\n")), "--workspace", "piped")).code).toBe(0);
+    const shell = `set -o pipefail; "${process.execPath}" "${bin}" export --out - --workspace piped | head -c 100 > /dev/null`;
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn("bash", ["-c", shell], { env: { ...process.env, ...env, ROLLCALL_LOG_LEVEL: "silent" } as NodeJS.ProcessEnv, stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on("close", (code) => resolve({ code, stderr }));
+    });
+    expect(result).toEqual({ code: 0, stderr: "" });
   });
 
   it("exports only the users the filters match, the same ones `users list` gives", async () => {

@@ -207,6 +207,8 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(exported.code, exported.stderr).toBe(0);
     expect(exported.json()).toMatchObject({ format: "csv", out, users: 1, columns: expect.arrayContaining(["email", "displayName"]) });
     expect(readFileSync(out, "utf8")).toContain("grace@example.com");
+    const piped = await cli(["export", "--out", "-", "--source", "staff.csv"]);
+    expect([piped.code, piped.stdout, piped.stderr]).toEqual([0, readFileSync(out, "utf8"), expect.stringContaining("exported 1 user(s) to standard output (csv,")]);
   }, 900_000);
 
   it("draws the import's progress bar on a terminal while the server commits the file", async () => {

@@ -49,8 +49,8 @@ describe("rollcall usage errors", () => {
   });
 
   it.each([
-    [["export", "--out", "-", "--format", "csv"], 'writing to standard output ("-") is not supported'],
-    [["template", "-"], 'writing to standard output ("-") is not supported'],
+    [["export", "--out", "-", "--json"], "--json and --out - would both write to standard output"],
+    [["template", "-"], 'a template is written to a file, not standard output ("-")'],
     [["template", join(dataDir, "users.doc")], 'cannot tell the format from "' + join(dataDir, "users.doc") + '"; use a .csv or .xlsx name\n'],
   ])("refuses rollcall %j with a message about the file it was given (exit 2)", async (args, message) => {
     const result = await cli(...args);

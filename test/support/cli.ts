@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
+export const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
 
 export interface CliResult {
   code: number;

@@ -6,7 +6,7 @@ import { RollcallError, fileProblem, invalidInput } from "../../errors.ts";
 import type { ImportProgress, ImportReport } from "../../core/imports.ts";
 import { writeTemplate, type ExportFormat } from "../../core/exports.ts";
 import { joinList } from "../../domain/list-cell.ts";
-import { directoryCommand, needsNoDatabase, output, runOn, withJson } from "../io.ts";
+import { directoryCommand, needsNoDatabase, output, runOn, standardOutput, withJson } from "../io.ts";
 import { userFilterFromFlags, withUserFilter } from "./users.ts";
 
 /** `rollcall import`, `rollcall export` and `rollcall template`. */
@@ -53,13 +53,29 @@ export function importCommand(): Command {
 
 export function exportCommand(): Command {
   return withUserFilter(directoryCommand("export", "export users (all, or those the filters match) to CSV or .xlsx with the columns import reads back"))
-    .requiredOption("--out <file>", "where to write the file")
+    .requiredOption("--out <file>", 'where to write the file; "-" is standard output (CSV unless --format xlsx)')
     .addOption(new Option("--format <format>", "csv or xlsx (default: from the --out extension)").choices(["csv", "xlsx"]))
-    .action(async (opts) =>
-      runOn(opts, (directory) => directory.exportUsers({ format: formatOf(opts.format, outputFile(opts.out, "out")), out: opts.out, filter: userFilterFromFlags(opts) }), {
-        human: (r) => `exported ${r.users} user(s) to ${r.out} (${r.format}, ${r.columns.length} columns)`,
-      }, "export"),
-    );
+    .action(async (opts) => {
+      const toStdout = opts.out === "-";
+      return runOn(opts, async (directory) => {
+        const format = toStdout ? (opts.format ?? "csv") : formatOf(opts.format, opts.out);
+        if (toStdout) assertStdoutFor(format, opts.json);
+        return directory.exportUsers({ format, out: opts.out, stream: toStdout ? standardOutput() : undefined, filter: userFilterFromFlags(opts) });
+      }, {
+        human: (r) => {
+          const summary = `exported ${r.users} user(s) to ${toStdout ? "standard output" : r.out} (${r.format}, ${r.columns.length} columns)`;
+          if (!toStdout) return summary;
+          process.stderr.write(`${summary}\n`); // standard output holds the file
+          return "";
+        },
+      }, "export");
+    });
+}
+
+/** The file is standard output: nothing else may be written there, and a workbook's bytes are no use on a terminal. */
+function assertStdoutFor(format: ExportFormat, json: boolean | undefined): void {
+  if (json) throw invalidInput([{ field: "json", message: "--json and --out - would both write to standard output; give --out a file name, or leave out --json" }]);
+  if (format === "xlsx" && process.stdout.isTTY) throw invalidInput([{ field: "out", message: "an .xlsx workbook is binary: redirect standard output to a file (> users.xlsx), or give --out users.xlsx", value: "-" }]);
 }
 
 export function templateCommand(): Command {
@@ -81,9 +97,9 @@ function formatOf(format: string | undefined, out: string, hasFormatFlag = true)
   throw invalidInput([{ field: "format", message: `cannot tell the format from "${out}"; use a .csv or .xlsx name${hasFormatFlag ? " or --format" : ""}`, value: out }]);
 }
 
-/** "-" is standard output to most tools, and would be written as a file named "-" here: refused until it is supported. */
+/** "-" is standard output to most tools, and would be written as a file named "-" here: a template is a file. */
 function outputFile(path: string, field: string): string {
-  if (path === "-") throw invalidInput([{ field, message: 'writing to standard output ("-") is not supported; give a file name, e.g. users.csv', value: path }]);
+  if (path === "-") throw invalidInput([{ field, message: 'a template is written to a file, not standard output ("-"); give a file name, e.g. users.csv', value: path }]);
   return path;
 }
 
