@@ -53,8 +53,17 @@ describe("users", () => {
     expect(r.body.value.some((u: any) => u.userType === "Guest")).toBe(true);
     expect(r.body.value.some((u: any) => u.accountEnabled === false)).toBe(true);
     expect(Object.keys(r.body.value[0].onPremisesExtensionAttributes)).toHaveLength(15);
-    const bad = await t.graph("/users?$select=id,nope", token);
-    expectGraphError(bad, 400, "Request_BadRequest");
+  });
+
+  it("an unknown $select property is Graph's OData parse error: 400 BadRequest (not a directory Request_* code)", async () => {
+    for (const path of ["/users?$select=id,nope", "/users/delta?$select=id,nope"]) {
+      const bad = await t.graph(path, token);
+      expectGraphError(bad, 400, "BadRequest");
+      expect(bad.body.error.message).toBe("Parsing OData Select and Expand failed: Could not find a property named 'nope' on type 'microsoft.graph.user'.");
+    }
+    const groups = await t.graph("/groups?$select=id,nope", token);
+    expectGraphError(groups, 400, "BadRequest");
+    expect(groups.body.error.message).toBe("Parsing OData Select and Expand failed: Could not find a property named 'nope' on type 'microsoft.graph.group'.");
   });
 
   it("$top outside 1..999 is a 400", async () => {

@@ -7,7 +7,7 @@ import { httpFetch } from "../../src/net/http.ts";
 
 /**
  * A mapping or group attribute naming a user property Graph does not have makes Graph refuse every listing
- * (400 Request_BadRequest). The failed run says which setting asks for it and the command that changes it,
+ * (400 BadRequest, "Parsing OData Select and Expand failed: …"). The failed run says which setting asks for it and the command that changes it,
  * as `sources test` does, not only Graph's words.
  */
 describe.each(engines)("a mapped property Graph does not have (%s)", (engine) => {
@@ -20,15 +20,15 @@ describe.each(engines)("a mapped property Graph does not have (%s)", (engine) =>
   it("fails the run naming the setting and the fix, as the connection test does", async () => {
     await h.addSource("hr", { mapping: { email: "employeeNumber" } });
     const run = await h.sync("hr");
-    expect(run).toMatchObject({ status: "failed", error: { code: "sync_failed", details: { graphCode: "Request_BadRequest", status: 400, property: "employeeNumber" } } });
+    expect(run).toMatchObject({ status: "failed", error: { code: "sync_failed", details: { graphCode: "BadRequest", status: 400, property: "employeeNumber" } } });
     expect(run.error!.message).toBe(
-      "Graph refused to list the directory (400 Request_BadRequest): Graph has no user property named 'employeeNumber', so every sync would fail. "
+      "Graph refused to list the directory (400 BadRequest): Graph has no user property named 'employeeNumber', so every sync would fail. "
         + "Fix the source: the mapping reads email from it: change it with `rollcall sources update hr --map email=PROPERTY`. "
         + "Custom properties are read as onPremisesExtensionAttributes.extensionAttribute1…15.",
     );
     const source = await loadSourceForSync(h.ctx, "hr");
     const checks = await testConnection(source.config, source.credential, httpFetch, { name: "hr", workspace: "default" });
-    expect(checks.checks.find((c) => c.name === "users")).toMatchObject({ ok: false, code: "Request_BadRequest", message: expect.stringContaining("the mapping reads email from it") });
+    expect(checks.checks.find((c) => c.name === "users")).toMatchObject({ ok: false, code: "BadRequest", message: expect.stringContaining("the mapping reads email from it") });
 
     await updateEntraSource(h.ctx, "hr", { config: { mapping: {}, groupMode: "attribute", groupAttribute: "costCentre" } });
     const byAttribute = await h.sync("hr");

@@ -58,7 +58,7 @@ function membersExpander(req: GraphReq, e: TenantEntry): ((r: GroupRec) => Body[
   const raw = req.query.get("$expand");
   if (!raw) return undefined;
   const m = /^members(?:\(\$select=([A-Za-z0-9,]+)\))?$/.exec(raw.trim());
-  if (!m) throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${raw.split("(")[0]}' on type 'microsoft.graph.group', or only 'members' can be expanded here.`);
+  if (!m) throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${raw.split("(")[0]}' on type 'microsoft.graph.group', or only 'members' can be expanded here.`, "BadRequest");
   const wanted = m[1]?.split(",");
   const pu = projector(wanted ? ["id", ...wanted.filter((p) => USER_PROPS.has(p) && p !== "id")] : parseSelect(new URLSearchParams(), "user").select);
   const pg = projector(wanted ? ["id", ...wanted.filter((p) => GROUP_PROPS.has(p) && p !== "id")] : parseSelect(new URLSearchParams(), "group").select);

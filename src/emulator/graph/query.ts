@@ -27,8 +27,11 @@ export function parseSelect(q: URLSearchParams, entity: Entity): { select: strin
   if (!raw) return { select: defaultsOf(entity), explicit: false };
   const known = propsOf(entity);
   const props = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  // The OData layer in front of the directory refuses it, with its own code (BadRequest, not Request_BadRequest):
+  // "BadRequest: Parsing OData Select and Expand failed: Could not find a property named 'isRead' on type
+  // 'microsoft.graph.mailFolder'." (github.com/mguessan/davmail/issues/488; msgraph-sdk-powershell#2103 for directoryObject).
   for (const p of props) {
-    if (!known.has(p)) throw badRequest(`Could not find a property named '${p}' on type 'microsoft.graph.${entity}'.`);
+    if (!known.has(p)) throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${p}' on type 'microsoft.graph.${entity}'.`, "BadRequest");
   }
   return { select: props, explicit: true };
 }
