@@ -48,8 +48,10 @@ export function parseList(req: GraphReq, entity: Entity, maxTop = 999, defaultTo
     }
     top = n;
   }
-  const count = (q.get("$count") ?? "").toLowerCase() === "true";
   const advanced = (req.headers["consistencylevel"] ?? "").toLowerCase() === "eventual";
+  // Without ConsistencyLevel: eventual, Graph "silently ignores the $count query parameter" (only the /$count
+  // segment is an error). [aad-advanced-queries: Error handling for advanced queries on directory objects]
+  const count = advanced && (q.get("$count") ?? "").toLowerCase() === "true";
   let filter: CompiledFilter | undefined;
   const f = q.get("$filter");
   if (f) {
@@ -58,7 +60,6 @@ export function parseList(req: GraphReq, entity: Entity, maxTop = 999, defaultTo
       throw badRequest(`Unsupported or invalid query filter clause specified for property '${filter.properties[0] ?? ""}' of resource '${entity === "user" ? "User" : "Group"}'.`, "Request_UnsupportedQuery");
     }
   }
-  if (count && !advanced) throw badRequest("$count is not currently supported.", "Request_BadRequest");
   if (q.has("$search") && !advanced) throw badRequest("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'", "Request_UnsupportedQuery");
   const search = q.get("$search");
   if (search) {
