@@ -114,6 +114,27 @@ describe("users", () => {
     expect(p2.body["@odata.count"]).toBeUndefined();
   });
 
+  it("the /$count segment answers a text/plain number with ConsistencyLevel: eventual, else 400 Request_BadRequest", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const eventual = { ConsistencyLevel: "eventual" };
+    const users = await t.graph("/users/$count", token, eventual);
+    expect(users.status).toBe(200);
+    expect(users.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(users.body).toBe(250);
+    const guests = await t.graph(`/users/$count?$filter=${encodeURIComponent("userType eq 'Guest'")}`, token, eventual);
+    expect(guests.body).toBe(tenant.listUsers().filter((u) => u.userType === "Guest").length);
+    expect((await t.graph("/groups/$count", token, eventual)).body).toBe(tenant.listGroups().length);
+    const g = tenant.listGroups()[0]!;
+    expect((await t.graph(`/groups/${g.id}/members/$count`, token, eventual)).body).toBe(tenant.listMembers(g.id).length);
+    expect((await t.graph(`/groups/${g.id}/transitiveMembers/microsoft.graph.user/$count`, token, eventual)).body)
+      .toBe(tenant.listMembers(g.id, { transitive: true }).filter((m) => m.kind === "user").length);
+    const member = tenant.listMembers(g.id).find((m) => m.kind === "user")!;
+    expect((await t.graph(`/users/${member.id}/memberOf/$count`, token, eventual)).body).toBe(tenant.listMemberOf(member.id).length);
+    const refused = await t.graph("/users/$count", token);
+    expectGraphError(refused, 400, "Request_BadRequest");
+    expect(refused.body.error.message).toBe("$count is not currently supported.");
+  });
+
   it("gets by id or UPN; unknown is 404 Request_ResourceNotFound", async () => {
     const u = t.emu.tenants.get(t.emu.tenantId).listUsers()[5]!;
     const byId = await t.graph(`/users/${u.id}`, token);

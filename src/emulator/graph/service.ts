@@ -26,6 +26,21 @@ export function throttleResponse(d: KnobDecision, ids: GraphCtxIds): Res {
   return graphError(504, "gatewayTimeout", "The request timed out before the backend answered.", ids);
 }
 
+/**
+ * `…/$count`: the number of objects the listing would give (its $filter/$search applied), as `text/plain`. Without
+ * `ConsistencyLevel: eventual` the segment is an error: 400 Request_BadRequest "$count is not currently supported."
+ * (the ?$count=true parameter is only ignored). [user-list "Get only a count of users"; aad-advanced-queries]
+ */
+function countOf(req: GraphReq, list: (r: GraphReq) => Body): { body: Body; text: string } {
+  if ((req.headers["consistencylevel"] ?? "").toLowerCase() !== "eventual") throw badRequest("$count is not currently supported.", "Request_BadRequest");
+  const query = new URLSearchParams(req.query);
+  query.set("$count", "true");
+  query.set("$top", "1");
+  query.delete("$skiptoken");
+  const body = list({ ...req, query });
+  return { body, text: String(body["@odata.count"]) };
+}
+
 export class GraphService {
   readonly auth: GraphAuth;
   get membersPerPage(): number { return this.knobs.deltaMembersPerPage; }
@@ -53,6 +68,7 @@ export class GraphService {
         return { ...res, caller };
       }
       const r = this.route(req, caller);
+      if (r.text !== undefined) return { status: 200, headers: graphHeaders(ids, { ...unitHeaders, "content-type": "text/plain" }), body: r.text, caller };
       return { status: 200, headers: graphHeaders(ids, { ...unitHeaders, ...r.headers }), body: JSON.stringify(r.body), caller };
     } catch (e) {
       if (e instanceof GraphHttpError) return graphError(e.status, e.code, e.message, ids, e.headers);
@@ -61,42 +77,46 @@ export class GraphService {
     }
   }
 
-  private route(req: GraphReq, c: Caller): { body: Body; headers?: Record<string, string> } {
-    const seg = req.path.split("/").filter(Boolean);
+  private route(req: GraphReq, c: Caller): { body: Body; headers?: Record<string, string>; text?: string } {
+    const all = req.path.split("/").filter(Boolean);
+    // A trailing /$count segment: the same listing, answered as its count.
+    const counting = all.length > 1 && all[all.length - 1] === "$count";
+    const seg = counting ? all.slice(0, -1) : all;
+    const list = (body: (r: GraphReq) => Body) => (counting ? countOf(req, body) : { body: body(req) });
     const e = c.entry;
     if (req.method !== "GET") throw new GraphHttpError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
     const [a, b, cc, d] = seg;
     if (a === "users") {
-      if (b === undefined) { requirePermission(c, "users"); return { body: listUsers(req, e) }; }
-      if ((b === "delta" || b === "microsoft.graph.delta" || b === "microsoft.graph.delta()") && cc === undefined) {
+      if (b === undefined) { requirePermission(c, "users"); return list((r) => listUsers(r, e)); }
+      if ((b === "delta" || b === "microsoft.graph.delta" || b === "microsoft.graph.delta()") && cc === undefined && !counting) {
         requirePermission(c, "users");
         return delta(req, e, "users", { pageSize: 200, membersPerPage: this.membersPerPage });
       }
-      if (cc === undefined) { requirePermission(c, "users"); return { body: getUser(req, e, b) }; }
-      if (cc === "memberOf" || cc === "transitiveMemberOf") {
+      if (cc === undefined && !counting) { requirePermission(c, "users"); return { body: getUser(req, e, b) }; }
+      if ((cc === "memberOf" || cc === "transitiveMemberOf") && seg.length <= 4) {
         requirePermission(c, "memberOf");
-        return { body: listMemberOf(req, e, b, cc === "transitiveMemberOf", d, `/users/${b}`) };
+        return list((r) => listMemberOf(r, e, b, cc === "transitiveMemberOf", d, `/users/${b}`));
       }
     }
     if (a === "groups") {
-      if (b === undefined) { requirePermission(c, "groups"); return { body: listGroups(req, e) }; }
-      if ((b === "delta" || b === "microsoft.graph.delta" || b === "microsoft.graph.delta()") && cc === undefined) {
+      if (b === undefined) { requirePermission(c, "groups"); return list((r) => listGroups(r, e)); }
+      if ((b === "delta" || b === "microsoft.graph.delta" || b === "microsoft.graph.delta()") && cc === undefined && !counting) {
         requirePermission(c, "groups");
         return delta(req, e, "groups", { pageSize: 100, membersPerPage: this.membersPerPage });
       }
-      if (cc === undefined) { requirePermission(c, "groups"); return { body: getGroup(req, e, b) }; }
+      if (cc === undefined && !counting) { requirePermission(c, "groups"); return { body: getGroup(req, e, b) }; }
       if ((cc === "members" || cc === "transitiveMembers") && seg.length <= 4) {
         requirePermission(c, "members");
-        return { body: listMembers(req, e, b, cc === "transitiveMembers", d) };
+        return list((r) => listMembers(r, e, b, cc === "transitiveMembers", d));
       }
     }
     if (a === "me") {
       if (c.kind !== "user") throw badRequest("/me request is only valid with delegated authentication flow.", "BadRequest");
       requirePermission(c, "me");
-      if (b === undefined) return { body: getUser(req, e, c.userId as string) };
-      if (b === "memberOf" || b === "transitiveMemberOf") return { body: listMemberOf(req, e, c.userId as string, b === "transitiveMemberOf", cc, "/me") };
+      if (b === undefined && !counting) return { body: getUser(req, e, c.userId as string) };
+      if (b === "memberOf" || b === "transitiveMemberOf") return list((r) => listMemberOf(r, e, c.userId as string, b === "transitiveMemberOf", cc, "/me"));
     }
-    if (a === "organization" && b === undefined) return { body: organization(req, e) };
+    if (a === "organization" && b === undefined && !counting) return { body: organization(req, e) };
     if (a === "users" || a === "groups") throw notFound(seg.slice(1).join("/"));
     throw badRequest(`Resource not found for the segment '${a ?? ""}'.`, "BadRequest");
   }
