@@ -4,7 +4,7 @@ import { CopyEncoder, copyField } from "../storage/copy-format.ts";
 import { FirstSyncUsers, mirroredMembers } from "../storage/queries/first-sync-rows.ts";
 import { timeOrderedId } from "../storage/time-ordered-id.ts";
 import { needsGroups, type EntraConfig } from "../sources/entra/config.ts";
-import { graphFailure, type GraphClient } from "../sources/entra/graph.ts";
+import { graphFailure, isStaleDelta, type GraphClient } from "../sources/entra/graph.ts";
 import { isGuest, mapUser } from "../sources/entra/mapping.ts";
 import { lapTimer, logCreatedUsers, type Applied, type ApplyInput } from "./apply.ts";
 import { applyGroups, applyMemberships, logMissingGroups } from "./apply-groups.ts";
@@ -142,7 +142,9 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
     const [usersLink, groupsRound] = await hooks.timed("listing", () => Promise.all([settle(listing.users), settle(listing.groups)]));
     // A unique violation: the round listed a user or a membership twice, or a user created meanwhile (by hand, by
     // an import, by another source's run) holds an email the tenant's users claim. The staged path sorts either out.
-    if (failure) throw isUniqueViolation(failure) ? new NotStreamable("a listed user or membership collided with one already written") : failure instanceof NotStreamable ? failure : graphFailure(failure, "list the directory", config);
+    if (failure) throw isUniqueViolation(failure) ? new NotStreamable("a listed user or membership collided with one already written") : failure instanceof NotStreamable ? failure
+      // A synchronization reset (410 on a nextLink): the staged path lists again from the start.
+      : isStaleDelta(failure) ? new NotStreamable("Graph reset the round's sync state") : graphFailure(failure, "list the directory", config);
     hooks.onListed();
     const encoded = new CopyEncoder();
     for (const [id, data] of groups) encoded.addLine(`${s}\t${copyField(id)}\t${copyField(JSON.stringify(data))}\tf\n`);

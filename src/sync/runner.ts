@@ -141,10 +141,11 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       merged = true;
     } catch (error) {
       if (!isStaleDelta(error)) throw error;
-      if (mode !== "delta") throw graphFailure(error, "list the directory", source.config);
-      // Graph rejected a stored delta token (expired or reset): start over with a full listing.
+      // Graph rejected a stored delta token (expired or reset), or reset the sync state in the middle of the round
+      // (410 on a nextLink: "restart with a full synchronization" [delta-query-overview]): start over with a full listing, once.
       await clearStage(store, runId, { merged: false });
-      await record.becomeFull("The stored delta token was rejected by Graph; running a full sync instead");
+      if (mode === "delta") await record.becomeFull("The stored delta token was rejected by Graph; running a full sync instead");
+      else progress.note = "Graph reset the sync state during the listing; listing again";
       planned = await stages(null).catch((e: unknown) => {
         throw isStaleDelta(e) ? graphFailure(e, "list the directory", source.config) : e;
       });
