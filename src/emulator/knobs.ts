@@ -17,6 +17,7 @@ export class Knobs {
   retryAfterForm: NonNullable<KnobSettings["retryAfterForm"]> = "seconds";
   retryAfterSeconds = 1;
   deltaMembersPerPage = 1000;
+  deltaEmptyPages = false;
   private rng: Rng;
   private formTurn = 0;
   private windows = new Map<string, { start: number; used: number }>();
@@ -35,11 +36,12 @@ export class Knobs {
     if (k.retryAfterSeconds !== undefined) this.retryAfterSeconds = Math.max(0, k.retryAfterSeconds);
     if (k.throttleBudget !== undefined) this.windows.clear();
     if (k.deltaMembersPerPage !== undefined && k.deltaMembersPerPage > 0) this.deltaMembersPerPage = k.deltaMembersPerPage;
+    if (k.deltaEmptyPages !== undefined) this.deltaEmptyPages = k.deltaEmptyPages;
   }
 
   settings(): KnobSettings {
     return {
-      deltaMembersPerPage: this.deltaMembersPerPage,
+      deltaMembersPerPage: this.deltaMembersPerPage, deltaEmptyPages: this.deltaEmptyPages,
       latencyMs: this.latencyMs, throttleRate: this.throttleRate, faultRate: this.faultRate, tokenFaultRate: this.tokenFaultRate,
       throttleBudget: this.budget === null ? null : { unitsPer10s: this.budget },
       retryAfterForm: this.retryAfterForm, retryAfterSeconds: this.retryAfterSeconds,

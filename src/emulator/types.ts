@@ -279,6 +279,8 @@ export interface KnobSettings {
   tokenFaultRate?: number;
   /** members@delta entries per groups/delta page before a group continues on the next page (default 1000). */
   deltaMembersPerPage?: number;
+  /** Delta sends an empty page (value [], a nextLink) before each page, as Graph may within a round (default false). */
+  deltaEmptyPages?: boolean;
 }
 
 export interface RunningEmulator {

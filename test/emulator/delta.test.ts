@@ -220,3 +220,28 @@ describe("an object sent more than once in a round (splitInDelta)", () => {
     }
   });
 });
+
+describe("empty pages (knob deltaEmptyPages)", () => {
+  it("each page comes after an empty one that carries only a nextLink, as Graph may send; the round is unchanged", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const plain = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName`);
+    t.emu.setKnobs({ deltaEmptyPages: true });
+    try {
+      const users = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName`);
+      expect(users.first.value).toEqual([]);
+      expect(users.first["@odata.nextLink"]).toBeDefined();
+      expect(users.pages).toBe(plain.pages * 2);
+      expect(users.items).toEqual(plain.items);
+      const user = tenant.listUsers()[4]!;
+      tenant.updateUser(user.id, { displayName: "Seen After An Empty Page" });
+      const next = await round(users.deltaLink);
+      expect(next.pages).toBe(2);
+      expect(next.items).toEqual([{ id: user.id, displayName: "Seen After An Empty Page" }]);
+      const groups = await round(`${t.emu.graphUrl}/v1.0/groups/delta?$select=displayName,members`);
+      expect(groups.first.value).toEqual([]);
+      expect(new Set(groups.items.map((g) => g.id)).size).toBe(tenant.listGroups().length);
+    } finally {
+      t.emu.setKnobs({ deltaEmptyPages: false });
+    }
+  });
+});

@@ -14,6 +14,8 @@ const TOKEN_LIFETIME_MS = 7 * 86400_000;
 interface DeltaState {
   k: "users" | "groups"; t: string; i: string; e: number; s0: number; s1: number; p: number; m: number;
   sel: string[] | null; ts: number; mem: boolean;
+  /** The empty page before this position was sent (knob deltaEmptyPages). */
+  z?: 1;
   /** Ids from `$filter=id eq '…' or …` (the only filter delta supports). */
   ids?: string[];
 }
@@ -28,7 +30,7 @@ function idFilter(f: string | null): string[] | undefined {
   return parts as string[];
 }
 
-export interface DeltaSettings { pageSize: number; membersPerPage: number }
+export interface DeltaSettings { pageSize: number; membersPerPage: number; emptyPages?: boolean }
 
 /**
  * Microsoft documents two answers: a synchronization reset (maintenance, migration) is 410 Gone with a
@@ -77,6 +79,11 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
     }
   }
   const ps = pageSizeOf(req, kind === "users" ? 200 : 100);
+  // "If an @odata.nextLink URL is returned, there are additional pages of data to be retrieved in the session. This is
+  // true even if the current response may contain an empty result." [delta-query-overview]
+  if (settings.emptyPages && !st.z) {
+    return { body: { "@odata.context": ctx(req, kind, st.sel), "@odata.nextLink": link(req, kind, "$skiptoken", { ...st, z: 1 }), value: [] }, headers: ps.applied ? { "preference-applied": ps.applied } : {} };
+  }
   const sel = st.sel ?? (kind === "users" ? parseSelect(new URLSearchParams(), "user").select : parseSelect(new URLSearchParams(), "group").select);
   const project = projector(sel);
   const value: Body[] = [];
@@ -153,8 +160,8 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
   }
   const headers: Record<string, string> = ps.applied ? { "preference-applied": ps.applied } : {};
   const body: Body = { "@odata.context": ctx(req, kind, st.sel) };
-  if (more) body["@odata.nextLink"] = link(req, kind, "$skiptoken", { ...st, p: pos, m: memberOffset });
-  else body["@odata.deltaLink"] = link(req, kind, "$deltatoken", { ...st, s0: st.s1, p: 0, m: 0 });
+  if (more) body["@odata.nextLink"] = link(req, kind, "$skiptoken", { ...st, p: pos, m: memberOffset, z: undefined });
+  else body["@odata.deltaLink"] = link(req, kind, "$deltatoken", { ...st, s0: st.s1, p: 0, m: 0, z: undefined });
   body.value = value;
   return { body, headers };
 }
