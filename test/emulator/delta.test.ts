@@ -119,6 +119,7 @@ describe("users delta", () => {
     const expired = await t.graph(r1.deltaLink, token);
     expect(expired.status).toBe(400);
     expect(expired.body.error.code).toBe("syncStateNotFound");
+    expect(expired.body.error.message).toBe("The sync state generation is not found. The delta token is expired and data must be synchronized again.");
     expect((await t.graph(skipLink, token)).status).toBe(400);
     const fresh = await round(`${t.emu.graphUrl}/v1.0/users/delta?$select=displayName`);
     tenant.resetDeltaTokens();

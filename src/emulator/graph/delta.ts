@@ -43,7 +43,9 @@ function stale(req: GraphReq, kind: string, reason: string, sel: string[] | null
     const restart = `${req.origin}/v1.0/${kind}/delta?${sel ? `$select=${sel.join(",")}&` : ""}$deltatoken=`;
     return new GraphHttpError(410, "resyncRequired", "Resync required. Replace any local cached state with the full result of a new delta query without a token.", { location: restart });
   }
-  return new GraphHttpError(400, "syncStateNotFound", "The sync state (delta token) was not found or has expired. Restart the synchronization without a token.");
+  // Message as Microsoft gave it when directory delta links went to 7 days (devblogs.microsoft.com/microsoft365dev,
+  // "Duration of change tracking tokens for identity and education resources").
+  return new GraphHttpError(400, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.");
 }
 
 function pageSizeOf(req: GraphReq, dflt: number): { size: number; applied?: string } {
