@@ -21,6 +21,8 @@ export interface Res {
   body?: string | Buffer;
   /** Destroy the connection instead of answering (fault injection). */
   drop?: boolean;
+  /** Send the status, headers and half the body, then destroy the connection (fault injection). */
+  cut?: boolean;
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Res {

@@ -1,12 +1,14 @@
 // Latency, throttling (random rate and a per-(app, tenant) resource-unit budget per 10 s window) and
-// faults (503, 504, dropped connection), all drawn from a seeded stream so runs are reproducible.
+// faults (503, 504, dropped connection, answer cut off mid-body), all drawn from a seeded stream so runs are reproducible.
 import { Rng } from "./rng.ts";
 import type { KnobSettings } from "./types.ts";
 
 export type KnobDecision =
   | { kind: "throttle"; retryAfter: string }
   | { kind: "fault"; status: 503 | 504; retryAfter?: string }
-  | { kind: "drop" };
+  | { kind: "drop" }
+  /** The answer's status line, headers and first half of its body, then the connection closes. */
+  | { kind: "cut" };
 
 export class Knobs {
   latencyMs = 0;
@@ -54,7 +56,7 @@ export class Knobs {
       const x = this.rng.next();
       if (x < 0.4) return { kind: "fault", status: 503, retryAfter: this.retryAfter(this.retryAfterSeconds) };
       if (x < 0.7) return { kind: "fault", status: 504 };
-      return { kind: "drop" };
+      return x < 0.85 ? { kind: "drop" } : { kind: "cut" };
     }
     if (this.throttleRate > 0 && this.rng.next() < this.throttleRate) {
       return { kind: "throttle", retryAfter: this.retryAfter(this.retryAfterSeconds) };

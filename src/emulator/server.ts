@@ -94,7 +94,7 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
         raw.socket.destroy();
         return;
       }
-      if (decision) {
+      if (decision && decision.kind !== "cut") {
         out = throttleResponse(decision, ids);
       } else if (path.startsWith("/beta/")) {
         out = graphError(400, "BadRequest", "The emulator serves Microsoft Graph v1.0 only.", ids);
@@ -106,7 +106,7 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
         const headers: Record<string, string | undefined> = {};
         for (const [k, v] of Object.entries(raw.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
         const r = await graph.handle({ method: req.method, path: path.slice(5) || "/", query: req.query, headers, origin, body: parsed }, ids);
-        out = r;
+        out = decision?.kind === "cut" ? { ...r, cut: true } : r;
         tenantId = r.caller?.entry.id;
         clientId = r.caller?.clientId;
       }
@@ -114,7 +114,8 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
       out = await identityRoute(req);
     }
     if (!path.startsWith("/_emulator")) await delay();
-    if (out.status === 429) outcome = "throttled";
+    if (out.cut) outcome = "dropped";
+    else if (out.status === 429) outcome = "throttled";
     else if (out.status === 503 || out.status === 504) outcome = isGraph ? "fault" : "error";
     else if (out.status >= 400) outcome = "error";
     if (!path.startsWith("/_emulator")) {
@@ -219,6 +220,10 @@ async function send(res: ServerResponse, out: Res): Promise<void> {
   const headers: Record<string, string | number> = { ...out.headers };
   headers["content-length"] = body.length;
   res.writeHead(out.status, headers);
+  if (out.cut) {
+    res.write(body.subarray(0, body.length >> 1), () => res.socket?.destroy());
+    return;
+  }
   let at = 0;
   for (; body.length - at > sliceBytes; at += sliceBytes) {
     res.write(body.subarray(at, at + sliceBytes));

@@ -153,7 +153,7 @@ export class GraphService {
         const sub: GraphReq = { method, path: decodeURIComponent(u.pathname), query: u.searchParams, headers, origin: req.origin, body: it.body };
         const started = Date.now();
         const random = this.knobs.random();
-        if (random && random.kind !== "drop") res = throttleResponse(random, itemIds);
+        if (random && random.kind !== "drop" && random.kind !== "cut") res = throttleResponse(random, itemIds);
         else if (sub.path === "/$batch") res = graphError(400, "BadRequest", "Nested batch requests are not supported.", itemIds);
         else res = await this.handle(sub, itemIds, { caller });
         this.stats.record({
