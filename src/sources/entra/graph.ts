@@ -134,8 +134,18 @@ export class GraphClient {
         await sleep(retryDelay(null, attempt, policy));
         continue;
       }
-      if (response.ok) return (await response.json()) as Record<string, unknown>;
-      const text = await response.text();
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        // The connection closed in the middle of the body: retried like one that closed before the answer.
+        if (this.options.signal?.aborted) throw this.options.signal.reason;
+        if (error instanceof RollcallError) throw error;
+        if (attempt >= policy.maxAttempts) throw unreachable(url, error);
+        await sleep(retryDelay(null, attempt, policy));
+        continue;
+      }
+      if (response.ok) return JSON.parse(text) as Record<string, unknown>;
       let error: { code?: string; message?: string } = {};
       try {
         error = (JSON.parse(text) as { error?: typeof error }).error ?? {};
