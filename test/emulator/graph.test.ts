@@ -135,6 +135,39 @@ describe("users", () => {
     expect(refused.body.error.message).toBe("$count is not currently supported.");
   });
 
+  it("$orderby: displayName and userPrincipalName by default; other properties and $filter with it need an advanced query", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const names = async (path: string, headers: Record<string, string> = {}) => {
+      const out: string[] = [];
+      for (let url: string | undefined = path; url;) {
+        const r = await t.graph(url, token, headers);
+        expect(r.status).toBe(200);
+        out.push(...r.body.value.map((u: any) => u.displayName ?? ""));
+        url = r.body["@odata.nextLink"];
+      }
+      return out;
+    };
+    const byName = (a: string, b: string) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0);
+    const sorted = await names("/users?$orderby=displayName&$select=displayName&$top=60");
+    expect(sorted).toHaveLength(250);
+    expect(sorted).toEqual([...sorted].sort(byName));
+    expect(sorted).not.toEqual(tenant.listUsers().map((u) => u.displayName ?? ""));
+    const groups = await names("/groups?$orderby=displayName&$select=displayName");
+    expect(groups).toEqual(tenant.listGroups().map((g) => g.displayName ?? "").sort(byName));
+    const upns = await t.graph("/users?$orderby=userPrincipalName&$select=userPrincipalName&$top=999", token);
+    const listed = upns.body.value.map((u: any) => u.userPrincipalName.toLowerCase());
+    expect(listed).toEqual([...listed].sort());
+
+    const byDate = await t.graph("/users?$orderby=createdDateTime&$select=id", token);
+    expectGraphError(byDate, 400, "Request_UnsupportedQuery");
+    expect(byDate.body.error.message).toBe("Unsupported sort property 'createdDateTime' for 'User'.");
+    const withFilter = await t.graph("/users?$filter=accountEnabled eq true&$orderby=displayName", token);
+    expectGraphError(withFilter, 400, "Request_UnsupportedQuery");
+    expect(withFilter.body.error.message).toBe("Sorting not supported for current query.");
+    const advanced = await names("/users?$filter=accountEnabled eq true&$orderby=displayName&$count=true&$select=displayName", { ConsistencyLevel: "eventual" });
+    expect(advanced).toEqual(tenant.listUsers().filter((u) => u.accountEnabled).map((u) => u.displayName ?? "").sort(byName));
+  });
+
   it("gets by id or UPN; unknown is 404 Request_ResourceNotFound", async () => {
     const u = t.emu.tenants.get(t.emu.tenantId).listUsers()[5]!;
     const byId = await t.graph(`/users/${u.id}`, token);

@@ -36,11 +36,39 @@ function listOptions(req: GraphReq, entity: Entity): ListOptions {
   return parseList(req, entity);
 }
 
+/** Sortable by default, and with an advanced query only. [aad-advanced-queries: Support for sorting by properties of directory objects] */
+const SORT = {
+  user: { default: ["displayName", "userPrincipalName"], advanced: ["createdDateTime", "deletedDateTime"] },
+  group: { default: ["displayName"], advanced: ["deletedDateTime"] },
+};
+
+/**
+ * `$orderby=property [asc|desc]` (one property): the items in that order, compared without case, unset values last.
+ * Errors as Graph words them: "Unsupported sort property 'createdDateTime' for 'User'." (microsoft-graph-docs#20427),
+ * "An unsupported property was specified." in an advanced query (#20541), and "Sorting not supported for current
+ * query." for $orderby with $filter outside one (microsoft-graph-docs-contrib#3145).
+ */
+function ordered<T>(req: GraphReq, o: ListOptions, entity: Entity, items: readonly T[], value: (x: T, prop: string) => unknown): readonly T[] {
+  const raw = req.query.get("$orderby");
+  if (!raw) return items;
+  const m = /^\s*([A-Za-z]+)(?:\s+(asc|desc))?\s*$/i.exec(raw);
+  const prop = m?.[1] ?? raw;
+  const advanced = o.advanced && (o.count || req.query.has("$search"));
+  if (!m || !(SORT[entity].default.includes(prop) || (advanced && SORT[entity].advanced.includes(prop)))) {
+    throw badRequest(advanced ? "An unsupported property was specified." : `Unsupported sort property '${prop}' for '${entity === "user" ? "User" : "Group"}'.`, "Request_UnsupportedQuery");
+  }
+  if (req.query.has("$filter") && !advanced) throw badRequest("Sorting not supported for current query.", "Request_UnsupportedQuery");
+  const sign = m[2]?.toLowerCase() === "desc" ? -1 : 1;
+  const keyed = items.map((x) => { const v = value(x, prop); return { x, k: v === null || v === undefined ? null : String(v).toLowerCase() }; });
+  keyed.sort((a, b) => (a.k === b.k ? 0 : a.k === null ? 1 : b.k === null ? -1 : a.k < b.k ? -sign : sign));
+  return keyed.map((y) => y.x);
+}
+
 export function listUsers(req: GraphReq, e: TenantEntry): Body {
   const o = listOptions(req, "user");
   const pred = o.filter?.pred;
   const project = projector(o.select);
-  return pageOf<UserRec>(req, e.tenant.users, o, pred ? (r) => r.state === ACTIVE && pred(r.u) : (r) => r.state === ACTIVE,
+  return pageOf<UserRec>(req, ordered(req, o, "user", e.tenant.users, (r, p) => r.u[p]), o, pred ? (r) => r.state === ACTIVE && pred(r.u) : (r) => r.state === ACTIVE,
     (r) => project(r.u), "/users", contextUrl(req, "users", o.explicitSelect ? o.select : null));
 }
 
@@ -49,7 +77,7 @@ export function listGroups(req: GraphReq, e: TenantEntry): Body {
   const pred = o.filter?.pred;
   const project = projector(o.select);
   const expand = membersExpander(req, e);
-  return pageOf<GroupRec>(req, e.tenant.groups, o, pred ? (r) => r.state === ACTIVE && pred(r.g) : (r) => r.state === ACTIVE,
+  return pageOf<GroupRec>(req, ordered(req, o, "group", e.tenant.groups, (r, p) => r.g[p]), o, pred ? (r) => r.state === ACTIVE && pred(r.g) : (r) => r.state === ACTIVE,
     expand ? (r) => ({ ...project(r.g), members: expand(r) }) : (r) => project(r.g), "/groups", contextUrl(req, "groups", o.explicitSelect ? o.select : null));
 }
 
