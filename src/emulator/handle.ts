@@ -3,7 +3,7 @@
 import { AppDirectory, DEFAULT_APP_PERMISSIONS, DEFAULT_DELEGATED_SCOPES, ServicePrincipal, type AppRegistration } from "./apps.ts";
 import { ACTIVE, HARD_DELETED, NotFound, SOFT_DELETED, type Tenant } from "./tenant.ts";
 import type {
-  AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, GraphGroup, GraphUser, GroupInput,
+  AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, GraphDevice, GraphGroup, GraphUser, GroupInput,
   MemberRef, ServicePrincipalInfo, TenantHandle, TenantState, UserInput,
 } from "./types.ts";
 
@@ -34,6 +34,7 @@ export class TenantEntry implements TenantHandle {
   createGroup(input?: GroupInput): GraphGroup { return this.tenant.createGroup(input); }
   updateGroup(id: string, patch: GroupInput): GraphGroup { return this.tenant.updateGroup(id, patch); }
   deleteGroup(id: string, options: { permanent?: boolean } = {}): void { this.tenant.deleteGroup(id, options.permanent ?? false); }
+  createDevice(input?: Partial<GraphDevice>): GraphDevice { return this.tenant.createDevice(input); }
   addMember(groupId: string, memberId: string): void { this.tenant.addMember(groupId, memberId); }
   removeMember(groupId: string, memberId: string): void { this.tenant.removeMember(groupId, memberId); }
   listMembers(groupId: string, options: { transitive?: boolean } = {}): MemberRef[] {

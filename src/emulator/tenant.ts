@@ -2,7 +2,7 @@
 // positions, tombstones kept for delta), id/UPN maps, memberships with a per-group change log, and a
 // monotonically increasing change sequence that delta tokens are cut from.
 import { randomUUID } from "node:crypto";
-import type { GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, UserInput } from "./types.ts";
+import type { GraphDevice, GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, UserInput } from "./types.ts";
 
 export const ACTIVE = 0;
 export const SOFT_DELETED = 1;
@@ -72,6 +72,7 @@ export class Tenant {
   usersById = new Map<string, UserRec>();
   usersByUpn = new Map<string, UserRec>();
   groupsById = new Map<string, GroupRec>();
+  devices = new Map<string, GraphDevice>();
   seq = 0;
   memberships = 0;
   deltaEpoch = 1;
@@ -209,17 +210,25 @@ export class Tenant {
     rec.seq = rec.stateSeq = ++this.seq;
   }
 
+  createDevice(input: Partial<GraphDevice> = {}): GraphDevice {
+    const id = input.id ?? randomUUID();
+    const d: GraphDevice = { accountEnabled: true, deviceId: randomUUID(), displayName: `DESKTOP-${id.slice(0, 7).toUpperCase()}`, operatingSystem: "Windows", operatingSystemVersion: "10.0.22631.4037", ...input, id };
+    this.devices.set(id, d);
+    return d;
+  }
+
   // ---- memberships ----
   memberKind(id: string): MemberKind | undefined {
     if (this.userRec(id)) return "user";
     if (this.groupRec(id)) return "group";
+    if (this.devices.has(id)) return "device";
     return undefined;
   }
 
   addMember(groupId: string, memberId: string): void {
     const g = this.requireGroup(groupId);
     const user = this.userRec(memberId);
-    const kind: MemberKind | undefined = user ? "user" : this.groupRec(memberId) ? "group" : undefined;
+    const kind: MemberKind | undefined = user ? "user" : this.groupRec(memberId) ? "group" : this.devices.has(memberId) ? "device" : undefined;
     if (!kind) throw new NotFound(`member ${memberId} not found in tenant ${this.id}`);
     if (g.members.has(memberId)) return;
     if (kind === "group" && (memberId === groupId || this.transitiveMembers(memberId).some((m) => m.id === groupId))) {
@@ -230,7 +239,7 @@ export class Tenant {
     g.log.push({ id: memberId, kind, add: true, seq });
     g.seq = seq;
     if (user) user.groups.add(groupId);
-    else this.groupsById.get(memberId)?.parents.add(groupId);
+    else if (kind === "group") this.groupsById.get(memberId)?.parents.add(groupId);
     this.memberships++;
   }
 
@@ -244,7 +253,7 @@ export class Tenant {
     g.log.push({ id: memberId, kind, add: false, seq });
     g.seq = seq;
     if (kind === "user") this.usersById.get(memberId)?.groups.delete(groupId);
-    else this.groupsById.get(memberId)?.parents.delete(groupId);
+    else if (kind === "group") this.groupsById.get(memberId)?.parents.delete(groupId);
     this.memberships--;
   }
 

@@ -75,7 +75,17 @@ export type UserInput = Partial<Omit<GraphUserCore, "onPremisesExtensionAttribut
 } & { [key: string]: unknown };
 export type GroupInput = Partial<GraphGroupCore> & { [key: string]: unknown };
 
-export type MemberKind = "user" | "group";
+/** Groups hold users and groups, and other directory objects too: devices here (Rollcall syncs neither). */
+export type MemberKind = "user" | "group" | "device";
+/** A device as group member lists show it (a few of Graph's device properties). */
+export interface GraphDevice {
+  id: string;
+  accountEnabled: boolean;
+  deviceId: string;
+  displayName: string;
+  operatingSystem: string | null;
+  operatingSystemVersion: string | null;
+}
 export interface MemberRef {
   id: string;
   kind: MemberKind;
@@ -181,6 +191,8 @@ export interface TenantHandle {
   createGroup(input?: GroupInput): GraphGroup;
   updateGroup(id: string, patch: GroupInput): GraphGroup;
   deleteGroup(id: string, options?: { permanent?: boolean }): void;
+  /** A device, which can then be made a member of groups (`addMember`). */
+  createDevice(input?: Partial<GraphDevice>): GraphDevice;
   addMember(groupId: string, memberId: string): void;
   removeMember(groupId: string, memberId: string): void;
   listMembers(groupId: string, options?: { transitive?: boolean }): MemberRef[];

@@ -246,3 +246,28 @@ describe("empty pages (knob deltaEmptyPages)", () => {
     }
   });
 });
+
+describe("members that are neither users nor groups (devices)", () => {
+  it("are listed with their own @odata.type in members, transitiveMembers and members@delta; casts leave them out", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const [parent, child] = tenant.listGroups().filter((g) => !tenant.listMembers(g.id).some((m) => m.kind === "group")).slice(0, 2);
+    tenant.addMember(parent!.id, child!.id);
+    const r1 = await round(`${t.emu.graphUrl}/v1.0/groups/delta?$select=displayName,members`);
+    const device = tenant.createDevice({ displayName: "Kiosk 7" });
+    tenant.addMember(child!.id, device.id);
+
+    const members = await t.graph(`/groups/${child!.id}/members?$top=999`, token);
+    expect(members.body.value).toContainEqual(expect.objectContaining({ "@odata.type": "#microsoft.graph.device", id: device.id, displayName: "Kiosk 7" }));
+    const trans = await t.graph(`/groups/${parent!.id}/transitiveMembers?$top=999&$select=id`, token);
+    expect(trans.body.value).toContainEqual({ "@odata.type": "#microsoft.graph.device", id: device.id });
+    const users = await t.graph(`/groups/${child!.id}/members/microsoft.graph.user?$top=999&$select=id`, token);
+    expect(users.body.value.map((m: any) => m.id)).not.toContain(device.id);
+
+    const r2 = await round(r1.deltaLink);
+    expect(r2.items.find((g) => g.id === child!.id)["members@delta"]).toEqual([{ "@odata.type": "#microsoft.graph.device", id: device.id }]);
+    tenant.removeMember(child!.id, device.id);
+    const r3 = await round(r2.deltaLink);
+    expect(r3.items.find((g) => g.id === child!.id)["members@delta"]).toEqual([{ "@odata.type": "#microsoft.graph.device", id: device.id, "@removed": { reason: "deleted" } }]);
+    tenant.removeMember(parent!.id, child!.id);
+  });
+});

@@ -90,12 +90,13 @@ function membersExpander(req: GraphReq, e: TenantEntry): ((r: GroupRec) => Body[
   const wanted = m[1]?.split(",");
   const pu = projector(wanted ? ["id", ...wanted.filter((p) => USER_PROPS.has(p) && p !== "id")] : parseSelect(new URLSearchParams(), "user").select);
   const pg = projector(wanted ? ["id", ...wanted.filter((p) => GROUP_PROPS.has(p) && p !== "id")] : parseSelect(new URLSearchParams(), "group").select);
+  const pd = deviceProjector(wanted);
   return (r) => {
     const out: Body[] = [];
     for (const [id, kind] of r.members) {
       if (out.length === 20) break;
-      const obj = kind === "user" ? e.tenant.userRec(id)?.u : e.tenant.groupRec(id)?.g;
-      if (obj) out.push({ "@odata.type": `#microsoft.graph.${kind}`, ...(kind === "user" ? pu(obj) : pg(obj)) });
+      const obj = (kind === "user" ? e.tenant.userRec(id)?.u : kind === "group" ? e.tenant.groupRec(id)?.g : e.tenant.devices.get(id)) as Body | undefined;
+      if (obj) out.push({ "@odata.type": `#microsoft.graph.${kind}`, ...(kind === "user" ? pu(obj) : kind === "group" ? pg(obj) : pd(obj)) });
     }
     return out;
   };
@@ -127,13 +128,14 @@ function directoryObjects(req: GraphReq, e: TenantEntry, refs: MemberRef[], cast
   const rawSelect = req.query.get("$select");
   const userSel = parseSelect(rawSelect ? filterSelect(req.query, "user") : new URLSearchParams(), "user").select;
   const groupSel = parseSelect(rawSelect ? filterSelect(req.query, "group") : new URLSearchParams(), "group").select;
-  const pu = projector(userSel), pg = projector(groupSel);
+  const pu = projector(userSel), pg = projector(groupSel), pd = deviceProjector(rawSelect ? rawSelect.split(",").map((s) => s.trim()) : undefined);
   const pred = o.filter?.pred;
   const list = cast ? refs.filter((r) => r.kind === cast) : refs;
   const obj = (r: MemberRef): Record<string, unknown> | undefined =>
-    r.kind === "user" ? e.tenant.userRec(r.id)?.u : e.tenant.groupRec(r.id)?.g;
+    r.kind === "user" ? e.tenant.userRec(r.id)?.u : r.kind === "group" ? e.tenant.groupRec(r.id)?.g : (e.tenant.devices.get(r.id) as Body | undefined);
   return pageOf<MemberRef>(req, list, o, (r) => { const x = obj(r); return !!x && (!pred || pred(x)); },
-    (r) => (r.kind === "user" ? { "@odata.type": "#microsoft.graph.user", ...pu(obj(r) as Body) } : { "@odata.type": "#microsoft.graph.group", ...pg(obj(r) as Body) }),
+    (r) => (r.kind === "user" ? { "@odata.type": "#microsoft.graph.user", ...pu(obj(r) as Body) }
+      : r.kind === "group" ? { "@odata.type": "#microsoft.graph.group", ...pg(obj(r) as Body) } : { "@odata.type": "#microsoft.graph.device", ...pd(obj(r) as Body) }),
     path, contextUrl(req, cast ? `${cast}s` : "directoryObjects", null));
 }
 
@@ -145,6 +147,12 @@ function filterSelect(q: URLSearchParams, entity: Entity): URLSearchParams {
   return new URLSearchParams({ $select: [...new Set(sel)].join(",") });
 }
 const isUserProp = (s: string): boolean => USER_PROPS.has(s);
+
+const DEVICE_PROPS = ["id", "accountEnabled", "deviceId", "displayName", "operatingSystem", "operatingSystemVersion"];
+/** A device member: the device properties asked for (id always), all of them without $select. */
+function deviceProjector(select: string[] | undefined): (o: Body) => Body {
+  return projector(select ? ["id", ...DEVICE_PROPS.filter((p) => p !== "id" && select.includes(p))] : DEVICE_PROPS);
+}
 const isGroupProp = (s: string): boolean => GROUP_PROPS.has(s);
 
 export function listMembers(req: GraphReq, e: TenantEntry, groupId: string, transitive: boolean, cast: string | undefined): Body {
