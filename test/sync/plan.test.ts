@@ -122,6 +122,8 @@ describe("threshold, retry delay and groups", () => {
   it("waits what Retry-After says in each of its forms, else backs off", () => {
     expect(retryDelay("2", 1, defaultRetry)).toBe(2000);
     expect(retryDelay("0.5", 1, defaultRetry)).toBe(500);
+    expect(retryDelay("315", 1, defaultRetry)).toBe(315_000); // as Graph has asked; retrying sooner extends the throttling
+    expect(retryDelay("3600", 1, defaultRetry)).toBe(600_000);
     expect(retryDelay(new Date(10_000 + 3000).toUTCString(), 1, defaultRetry, 10_000)).toBeGreaterThan(1000);
     const backoff = retryDelay(null, 3, defaultRetry, 0, () => 0.5);
     expect(backoff).toBe(1500);

@@ -43,7 +43,10 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const defaultRetry: RetryPolicy = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000 };
+// Up to 10 minutes: Graph has been seen to ask for 315 s, and retrying sooner only extends the throttling
+// (https://learn.microsoft.com/graph/throttling#best-practices-to-handle-throttling). The backoff without
+// Retry-After stays near a minute at the last attempt (500 ms × 2^7). A cancelled run stops waiting at once.
+export const defaultRetry: RetryPolicy = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 600_000 };
 
 /** Milliseconds to wait before retry `attempt` (1-based): Retry-After when given, else backoff with jitter. Pure. */
 export function retryDelay(retryAfter: string | null, attempt: number, policy: RetryPolicy, now = Date.now(), random = Math.random): number {
