@@ -71,6 +71,31 @@ export function directoryCommand(name: string, description: string): Command {
   return withServer(workspaceCommand(name, description));
 }
 
+/** A command that destroys a lot: asks first on a terminal, unless --yes; a script (no terminal) is not asked. */
+export function withConfirmation(command: Command): Command {
+  return command.option("-y, --yes", "do not ask for confirmation on a terminal");
+}
+
+/**
+ * Asks `question` on the terminal and goes on only on "y" or "yes". Scripts are never asked (standard input or
+ * error is not a terminal), so `rollcall … remove` in a pipeline or a cron job works as it always did.
+ */
+export async function confirm(options: { yes?: boolean }, question: () => Promise<string> | string): Promise<void> {
+  if (options.yes || !process.stdin.isTTY || !process.stderr.isTTY) return;
+  const text = await question();
+  const { createInterface } = await import("node:readline/promises");
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await terminal.question(`${text} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new Declined();
+  } finally {
+    terminal.close();
+  }
+}
+
+/** The person said no at confirm(): nothing was done, and the command says so. */
+class Declined extends Error {}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
@@ -101,6 +126,11 @@ export async function output<T>(
     if (present.ok && !present.ok(value)) process.exitCode = 1;
   } catch (error) {
     if (error instanceof ReaderGone) return;
+    if (error instanceof Declined) {
+      process.stderr.write("Nothing was changed.\n");
+      process.exitCode = 1;
+      return;
+    }
     const rollcallError = toRollcallError(error);
     printError(rollcallError, options.json);
     if (rollcallError.code === "internal" && process.env.ROLLCALL_DEBUG) console.error(error);

@@ -89,14 +89,16 @@ export async function killStarted(): Promise<void> {
 }
 
 /** Runs the CLI with a pseudo-terminal on its standard streams (util-linux `script`), as an admin's shell would. */
-export function underTerminal(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; output: string }> {
+export function underTerminal(args: string[], env: Record<string, string | undefined>, typed?: string): Promise<{ code: number; output: string }> {
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   const command = [process.execPath, bin, ...args].map(quote).join(" ");
   return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...process.env, ...env, COLUMNS: "120" }, stdio: ["ignore", "pipe", "pipe"] });
+    // `typed` is what a person types at the terminal; standard input stays open until the command ends, as a terminal's does.
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...process.env, ...env, COLUMNS: "120" }, stdio: [typed === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    if (typed !== undefined) child.stdin!.write(typed);
     let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, output }));
   });

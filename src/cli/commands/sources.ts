@@ -6,7 +6,7 @@ import { sourceRemovals, type RemovedSource, type SourceRemoval } from "../../co
 import { endpoints, parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { isValidCron } from "../../sync/schedule.ts";
-import { collect, directoryCommand, runOn, suggest, table, type GlobalOptions } from "../io.ts";
+import { collect, confirm, directoryCommand, runOn, suggest, table, withConfirmation, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sources …`: Entra ID sources. Secrets come from an environment variable, never a flag value. */
 const csv = (value: string | undefined) => (value === undefined ? undefined : value.split(",").map((s) => s.trim()).filter(Boolean));
@@ -237,12 +237,19 @@ export function sourcesCommand(): Command {
   );
 
   sources.addCommand(
-    directoryCommand("remove", "remove a source; its users and groups stay, managed in Rollcall (or --users disable|delete)")
+    withConfirmation(directoryCommand("remove", "remove a source (asks first on a terminal); its users and groups stay, managed in Rollcall (or --users disable|delete)"))
       .alias("delete")
       .argument("<name>", "source name")
       .addOption(new Option("--users <what>", "what happens to its users and groups: keep them, keep them disabled, or delete them").choices(sourceRemovals).default("keep"))
-      .action(async (name: string, flags: Flags & { users: SourceRemoval }) =>
-        runOn(flags, (directory) => directory.sources.remove(name, flags.users), { human: describeRemoval }),
+      .action(async (name: string, flags: Flags & { users: SourceRemoval; yes?: boolean }) =>
+        runOn(flags, async (directory) => {
+          await confirm(flags, async () => {
+            const source = await directory.sources.get(name);
+            const users = { keep: "keep its users and groups, managed in Rollcall from now on", disable: "disable its users and keep its groups", delete: "DELETE its users and groups" }[flags.users];
+            return `Remove source "${source.name}" (${source.status.syncedUsers} synced users) and ${users}?`;
+          });
+          return directory.sources.remove(name, flags.users);
+        }, { human: describeRemoval }),
       ),
   );
 

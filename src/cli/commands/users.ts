@@ -6,7 +6,7 @@ import { userSorts, type UserFilter, type UserSort } from "../../storage/queries
 import { historyText } from "../change-lines.ts";
 import type { Directory, UserHistory } from "../directory.ts";
 import { maxBulkMatching, maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
-import { collect, directoryCommand, nothingToChange, suggest, type GlobalOptions, positiveInteger, runOn, table } from "../io.ts";
+import { collect, confirm, directoryCommand, nothingToChange, suggest, type GlobalOptions, positiveInteger, runOn, table, withConfirmation } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
@@ -138,7 +138,8 @@ function undoneBySync(action: BulkAction, source: string): string {
  * together, all or nothing (a user not found changes none), and the answer counts them.
  */
 function eachUserCommand(name: string, description: string, action: BulkAction, done: string, one: (directory: Directory, key: string) => Promise<User>): Command {
-  return withUserFilter(directoryCommand(name, `${description}; several at once are all or nothing`))
+  const command = withUserFilter(directoryCommand(name, `${description}; several at once are all or nothing`));
+  return (action === "delete" ? withConfirmation(command) : command)
     .argument("[users...]", `ids, emails or user principal names (at most ${maxBulkUsers})`)
     .option("--matching", `instead of naming users: every user the filters match (at most ${maxBulkMatching}; no filter is every user)`)
     .action(async (keys: string[], opts) => {
@@ -151,6 +152,13 @@ function eachUserCommand(name: string, description: string, action: BulkAction, 
           const filtered = Object.values(filter).some((v) => v !== undefined);
           if (opts.matching ? keys.length > 0 : keys.length === 0 || filtered) {
             throw invalidInput([{ field: "users", message: "name the users, or give --matching with the filters that select them (not both)" }]);
+          }
+          if (opts.matching && action === "delete") {
+            await confirm(opts, async () => {
+              const count = (await directory.users.list(filter, { sort: "displayName", limit: maxBulkMatching + 1 })).length;
+              const n = count > maxBulkMatching ? `more than ${maxBulkMatching}` : String(count);
+              return `${filtered ? `Delete the ${n} user(s) these filters match` : `Delete all ${n} user(s) of workspace ${opts.workspace}`}? This cannot be undone.`;
+            });
           }
           if (keys.length > 1 || opts.matching) return directory.users.bulk({ action, ...(opts.matching ? { filter } : { users: keys }) });
           if (action !== "delete") already = (await directory.users.get(keys[0]!)).enabled === (action === "enable");

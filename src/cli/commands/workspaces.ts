@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { createWorkspace, deleteWorkspace, listWorkspaces, resolveWorkspace, updateWorkspace } from "../../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken } from "../../core/tokens.ts";
 import { migrateToLatest } from "../../storage/database.ts";
-import { nothingToChange, run, suggest, table, withJson, workspaceCommand, workspaceContext } from "../io.ts";
+import { confirm, nothingToChange, run, suggest, table, withConfirmation, withJson, workspaceCommand, workspaceContext } from "../io.ts";
 
 export function workspacesCommand(): Command {
   const workspaces = new Command("workspaces").description("list and manage workspaces");
@@ -36,11 +36,12 @@ export function workspacesCommand(): Command {
       ),
   );
   workspaces.addCommand(
-    withJson(new Command("remove").description("delete a workspace and everything in it"))
+    withConfirmation(withJson(new Command("remove").description("delete a workspace and everything in it (asks first on a terminal)")))
       .argument("<name>", "workspace name or id")
       .action(async (name: string, opts) =>
         run(opts, async (rt) => {
           const workspace = await resolveWorkspace(rt.store.db, name);
+          await confirm(opts, () => `Delete workspace "${workspace.name}" and everything in it (its users, groups, sources and history)? This cannot be undone.`);
           await deleteWorkspace(rt.store.db, workspace);
           return workspace;
         }, { human: (w) => `removed workspace ${w.name}` }),
