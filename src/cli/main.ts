@@ -1,12 +1,15 @@
 import { Command } from "commander";
 import { allCommands } from "./all-commands.ts";
-import { printError, refuseLocalOnlyWhenServerSet } from "./io.ts";
+import { noteFlagsOf, printError, refuseLocalOnlyWhenServerSet } from "./io.ts";
 import { RollcallError } from "../errors.ts";
 
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
   .version("0.1.0")
-  .hook("preAction", (_program, command) => refuseLocalOnlyWhenServerSet(command));
+  .hook("preAction", (_program, command) => {
+    noteFlagsOf(command);
+    refuseLocalOnlyWhenServerSet(command);
+  });
 
 for (const command of allCommands()) program.addCommand(command);
 

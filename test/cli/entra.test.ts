@@ -143,7 +143,7 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
   it("reverts settings from the CLI: link by email, country, login and Graph URLs; says a login URL must be https", async () => {
     const http = await cli("sources", "add", "entra", "--name", "plain", ...source("--login-url", "http://login.example.com"));
     expect(http.code).toBe(2);
-    expect(http.stderr).toContain("loginUrl: must be an https:// URL");
+    expect(http.stderr).toContain("--login-url: must be an https:// URL");
     // Every missing setting in one answer; a field mapped twice is refused rather than the last one winning.
     const bare = await cli("sources", "add", "entra", "--name", "bare", "--json");
     expect([bare.code, JSON.parse(bare.stderr).error.details.fields.map((f: { field: string }) => f.field)]).toEqual([2, ["tenantId", "clientId", "clientSecret"]]);

@@ -58,6 +58,16 @@ describe("rollcall usage errors", () => {
     expect(result.stderr).toContain(message);
   });
 
+  it("names a refused value by the flag that gave it, each problem on a line of its own; --json keeps the API's field names", async () => {
+    const one = await cli("users", "add", "--email", "x@example.com");
+    expect([one.code, one.stderr]).toEqual([2, "error [invalid_input]: --display-name: display name is required\n"]);
+    const two = await cli("sources", "add", "entra", "--name", "x", "--tenant-id", "xyz", "--client-id", "1", "--client-secret-env", "HOME");
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/^error \[invalid_input\]: 2 problems:\n {2}- --tenant-id: must be the directory \(tenant\) ID, .*\n {2}- --client-id: must be the application \(client\) ID, a GUID\n$/);
+    const json = await cli("users", "add", "--email", "x@example.com", "--json");
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { message: "displayName: display name is required", details: { fields: [{ field: "displayName" }] } } });
+  });
+
   it("still exits 0 for --help and --version", async () => {
     expect((await cli("sync", "--help")).code).toBe(0);
     expect((await cli("--version")).stdout.trim()).toBe("0.1.0");
