@@ -11,6 +11,7 @@ import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
 import { invalidInput, notFound } from "../errors.ts";
 import { clouds, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import type { Credential } from "../sources/entra/token.ts";
+import { aadstsReference, parseAadsts, signInAdviceFor } from "./aadsts.ts";
 import { authorizationUrl, discover, issuerTenant, pkceChallenge, randomValue, redeemCode, refused, validateIdToken, type IdentityClaims } from "./oidc.ts";
 
 /**
@@ -190,9 +191,17 @@ export async function completeSignIn(
     throw refused("expired_request", "This sign-in was started in another browser (or its cookie was lost); start again from the sign-in page");
   }
   if (input.error) {
+    // Say which AADSTS code, what it means and who fixes it where, with the ids an admin or Microsoft support looks up.
+    const failure = parseAadsts(input.error, input.errorDescription);
     const first = (input.errorDescription ?? "").split(/\r?\n/)[0] ?? "";
-    const text = input.error === "access_denied" ? "The sign-in was cancelled at Microsoft" : `Microsoft did not sign you in (${input.error}${first ? `: ${first}` : ""})`;
-    throw refused("provider_error", text, { error: input.error });
+    const advice = signInAdviceFor(failure.code);
+    const what = advice
+      ? `Microsoft did not sign you in (AADSTS${failure.code}). ${advice}`
+      : input.error === "access_denied" && failure.code === null
+        ? "The sign-in was cancelled at Microsoft."
+        : `Microsoft did not sign you in (${input.error}${first ? `: ${first}` : ""}).`;
+    const reference = failure.code !== null || failure.correlationId ? ` For your admin: ${aadstsReference(failure)}.` : "";
+    throw refused("provider_error", `${what}${reference}`, { error: input.error, aadsts: failure.code, correlationId: failure.correlationId, traceId: failure.traceId });
   }
   if (!input.code) throw refused("provider_error", "Microsoft answered without an authorization code");
 

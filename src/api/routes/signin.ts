@@ -36,7 +36,7 @@ function page(reply: FastifyReply, status: number, html: string): void {
 function refusal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const e = toRollcallError(error);
   if (e.code === "internal") request.log.error({ err: error }, "sign-in failed");
-  else rt.logger.info({ code: e.code, reason: e.details.reason }, "sign-in refused");
+  else rt.logger.info({ code: e.code, reason: e.details.reason, aadsts: e.details.aadsts, correlationId: e.details.correlationId }, "sign-in refused");
   const message = e.code === "internal" ? `Something went wrong on the server; it has been logged (request ${request.id})` : e.message;
   page(reply, e.code === "internal" ? 500 : e.status, refusalPage(message, String(e.details.reason ?? e.code)));
 }

@@ -1,0 +1,64 @@
+import "../support/no-network.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Browser, openSignInHarness, type SignInHarness } from "./support.ts";
+
+/**
+ * When Microsoft ends a sign-in with an AADSTS error, the page Rollcall shows says which code, what it
+ * means and what the person or an admin does about it (and where in the admin center), with the
+ * correlation ID to look the sign-in up by.
+ * Runs on PostgreSQL when ROLLCALL_TEST_DATABASE_URL is set (PGlite otherwise).
+ */
+const engine = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+
+describe(`Microsoft sign-in errors (${engine})`, () => {
+  let h: SignInHarness;
+
+  beforeAll(async () => {
+    h = await openSignInHarness(engine);
+    await h.addSource("contoso");
+    await h.sync("contoso");
+  }, 120_000);
+  afterAll(async () => h?.close());
+
+  const reason = (text: string) => /<p id="signin-reason"[^>]*>([^<]*)</.exec(text)?.[1]?.replace(/&gt;/g, ">").replace(/&#39;/g, "'") ?? "";
+
+  /** Starts a sign-in at Rollcall for real, then answers its callback as Microsoft does when it refuses. */
+  async function refusedByMicrosoft(error: string, code: number, text: string): Promise<{ status: number; text: string }> {
+    const browser = new Browser(h.emulator.caPem);
+    const start = await browser.request(`${h.url}/api/v1/auth/microsoft/start`);
+    expect(start.status).toBe(302);
+    const state = new URL(start.location!).searchParams.get("state")!;
+    const description = `AADSTS${code}: ${text}\r\nTrace ID: 0000aaaa-11bb-cccc-dd33-eeeeee333333\r\nCorrelation ID: aaaa0000-bb11-2222-33cc-444444dddddd\r\nTimestamp: 2026-01-09 02:02:12Z`;
+    const back = new URLSearchParams({ error, error_description: description, error_uri: `https://login.microsoftonline.com/error?code=${code}`, state });
+    return browser.request(`${h.url}/api/v1/auth/microsoft/callback?${back}`);
+  }
+
+  it("consent not granted (AADSTS65001): the page says an admin grants consent, and where", async () => {
+    const page = await refusedByMicrosoft("consent_required", 65001, "The user or administrator has not consented to use the application with ID 'x' named 'Rollcall'.");
+    expect(page.status).toBe(403);
+    expect(page.text).toContain('data-reason="provider_error"');
+    const text = reason(page.text);
+    expect(text).toContain("AADSTS65001");
+    expect(text).toMatch(/admin grants consent/);
+    expect(text).toContain("Enterprise applications > the app > Permissions > Grant admin consent");
+    expect(text).toContain("correlation ID aaaa0000-bb11-2222-33cc-444444dddddd");
+  });
+
+  it("not assigned to the app (AADSTS50105) and blocked by Conditional Access (AADSTS53003) each get their own explanation", async () => {
+    const assignment = reason((await refusedByMicrosoft("access_denied", 50105, "Your administrator has configured the application to block users unless they are specifically granted ('assigned') access.")).text);
+    expect(assignment).toContain("AADSTS50105");
+    expect(assignment).toContain("Users and groups > Add user/group");
+    expect(assignment).not.toMatch(/cancelled/);
+
+    const blocked = reason((await refusedByMicrosoft("access_denied", 53003, "Access has been blocked by Conditional Access policies.")).text);
+    expect(blocked).toContain("AADSTS53003");
+    expect(blocked).toMatch(/Conditional Access policy/);
+    expect(blocked).toContain("Sign-in logs");
+  });
+
+  it("a code Rollcall has no advice for still names it, with Microsoft's own words", async () => {
+    const text = reason((await refusedByMicrosoft("invalid_request", 90014, "The required field 'nonce' is missing.")).text);
+    expect(text).toContain("invalid_request: AADSTS90014: The required field 'nonce' is missing.");
+    expect(text).toContain("correlation ID aaaa0000-bb11-2222-33cc-444444dddddd");
+  });
+});
