@@ -56,6 +56,32 @@ describe(`Microsoft sign-in errors (${engine})`, () => {
     expect(blocked).toContain("Sign-in logs");
   });
 
+  it("cancelling on Microsoft's page comes back as access_denied AADSTS65004 with its error_uri, and the page says so and what to do", async () => {
+    const browser = new Browser(h.emulator.caPem);
+    const start = await browser.request(`${h.url}/api/v1/auth/microsoft/start`);
+    const authorize = await browser.request(start.location!);
+    const txn = /name="txn" value="([^"]+)"/.exec(authorize.text)![1]!;
+    const action = /<form method="post" action="([^"]+)"/.exec(authorize.text)![1]!;
+    const cancelled = await browser.request(new URL(action, start.location!).toString(), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ txn, action: "cancel" }).toString(),
+    });
+    expect(cancelled.status).toBe(302);
+    const back = new URL(cancelled.location!).searchParams;
+    expect(back.get("error")).toBe("access_denied");
+    expect(back.get("error_description")).toMatch(/^AADSTS65004: User declined to consent to access the app\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: /);
+    expect(back.get("error_uri")).toBe(`${h.emulator.loginUrl}/error?code=65004`);
+    expect(back.get("state")).toBe(new URL(start.location!).searchParams.get("state"));
+
+    const page = await browser.request(cancelled.location!);
+    expect(page.status).toBe(403);
+    const text = reason(page.text);
+    expect(text).toContain("AADSTS65004");
+    expect(text).toMatch(/declined \(or cancelled\)/);
+    expect(text).toContain(`correlation ID ${/Correlation ID: ([0-9a-f-]{36})/.exec(back.get("error_description")!)![1]}`);
+  });
+
   it("a code Rollcall has no advice for still names it, with Microsoft's own words", async () => {
     const text = reason((await refusedByMicrosoft("invalid_request", 90014, "The required field 'nonce' is missing.")).text);
     expect(text).toContain("invalid_request: AADSTS90014: The required field 'nonce' is missing.");

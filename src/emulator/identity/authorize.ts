@@ -28,9 +28,10 @@ export function respondToApp(redirectUri: string, mode: string, params: Record<s
   return redirect(`${redirectUri}${redirectUri.includes("?") ? "&" : "?"}${qs}`);
 }
 
-function appError(t: SignInTxn, error: string, code: number, text: string): Res {
+/** An error sent back to the app, as Microsoft does: error, error_description (AADSTS…), error_uri to the code's page, state. */
+function appError(origin: string, t: SignInTxn, error: string, code: number, text: string): Res {
   const p = aadErrorParts(error, code, text);
-  return respondToApp(t.redirectUri, t.responseMode, { error, error_description: p.description, error_uri: undefined, state: t.state });
+  return respondToApp(t.redirectUri, t.responseMode, { error, error_description: p.description, error_uri: `${origin}/error?code=${code}`, state: t.state });
 }
 
 /** Validate what must be valid before anything may go back to the redirect URI. */
@@ -60,13 +61,13 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
     challenge: q.get("code_challenge") ?? undefined, challengeMethod: q.get("code_challenge_method") ?? (q.get("code_challenge") ? "plain" : undefined),
     expiresAt: Date.now() + TXN_MS,
   };
-  if (q.get("response_type") !== "code") return appError(txn, "unsupported_response_type", 700054, "response_type 'id_token' is not enabled for the application.");
-  if (!txn.scopes.length) return appError(txn, "invalid_request", 900144, MSG.missingParam("scope"));
-  if (txn.challengeMethod && !["S256", "plain"].includes(txn.challengeMethod)) return appError(txn, "invalid_request", 501491, "Invalid size of Code_Challenge parameter.");
+  if (q.get("response_type") !== "code") return appError(req.origin, txn, "unsupported_response_type", 700054, "response_type 'id_token' is not enabled for the application.");
+  if (!txn.scopes.length) return appError(req.origin, txn, "invalid_request", 900144, MSG.missingParam("scope"));
+  if (txn.challengeMethod && !["S256", "plain"].includes(txn.challengeMethod)) return appError(req.origin, txn, "invalid_request", 501491, "Invalid size of Code_Challenge parameter.");
   const hint = q.get("login_hint");
   if (q.get("prompt") === "none") {
     const user = hint ? findUser(pre.entries, hint) : undefined;
-    if (!user) return appError(txn, "login_required", 50058, "A silent sign-in request was sent but no user is signed in.");
+    if (!user) return appError(req.origin, txn, "login_required", 50058, "A silent sign-in request was sent but no user is signed in.");
     return complete(ctx, txn, user.entry, user.id);
   }
   const id = ctx.newOpaque(24);
@@ -95,7 +96,7 @@ export function authorizePost(ctx: IdentityContext, req: Req): Res {
   const txn = ctx.txns.get(form.get("txn") ?? "");
   if (!txn || txn.kind !== "signin") return aadErrorPage(400, 90015, "Requested query string is too long or the session has expired. Please sign in again.");
   ctx.txns.delete(form.get("txn") as string);
-  if (form.get("action") === "cancel") return appError(txn, "access_denied", 50126, "The user canceled the authentication.");
+  if (form.get("action") === "cancel") return appError(req.origin, txn, "access_denied", 65004, "User declined to consent to access the app.");
   const pre = preflight(ctx, txn.tenantSegment, txn.clientId, txn.redirectUri);
   if ("status" in pre) return pre;
   const login = form.get("login")?.trim();
@@ -152,7 +153,7 @@ export function adminConsentPost(ctx: IdentityContext, req: Req): Res {
   if (!entry || !app) return aadErrorPage(400, 700016, MSG.appNotFound(txn.clientId, form.get("tenant") ?? ""));
   if (form.get("action") !== "accept") {
     const p = aadErrorParts("access_denied", 65004, "User declined to consent to access the app.");
-    return respondToApp(txn.redirectUri, "query", { admin_consent: "True", error: "access_denied", error_description: p.description, state: txn.state });
+    return respondToApp(txn.redirectUri, "query", { error: "access_denied", error_description: p.description, error_uri: `${req.origin}/error?code=65004`, admin_consent: "True", state: txn.state });
   }
   if (!app.multiTenant && app.homeTenantId !== entry.id) return aadErrorPage(400, 700016, MSG.appNotFound(app.clientId, entry.id));
   entry.consentApp(app.clientId);
