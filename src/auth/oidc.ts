@@ -2,7 +2,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { RollcallError } from "../errors.ts";
 import type { HttpFetch } from "../net/http.ts";
-import { clientAssertion, unreachable, type Credential } from "../sources/entra/token.ts";
+import { clientAssertion, tokenError, unreachable, type Credential } from "../sources/entra/token.ts";
+import { aadstsReference, parseAadsts, signInAdviceFor } from "./aadsts.ts";
 
 /**
  * OpenID Connect against the Microsoft identity platform (or anything speaking it, like the emulator):
@@ -95,7 +96,7 @@ export function authorizationUrl(meta: ProviderMetadata, input: { clientId: stri
 export async function redeemCode(
   fetch: HttpFetch,
   meta: ProviderMetadata,
-  input: { clientId: string; credential: Credential | null; code: string; redirectUri: string; codeVerifier: string },
+  input: { clientId: string; credential: Credential | null; code: string; redirectUri: string; codeVerifier: string; source?: string | undefined },
 ): Promise<string> {
   const form = new URLSearchParams({ grant_type: "authorization_code", client_id: input.clientId, code: input.code, redirect_uri: input.redirectUri, code_verifier: input.codeVerifier, scope: "openid profile email" });
   if (input.credential?.kind === "secret") form.set("client_secret", input.credential.secret);
@@ -110,11 +111,39 @@ export async function redeemCode(
     throw unreachable(meta.token_endpoint, error);
   }
   const body = (await response.json().catch(() => ({}))) as { id_token?: unknown; error?: string; error_description?: string; error_codes?: number[] };
-  if (!response.ok || typeof body.id_token !== "string") {
-    const first = (body.error_description ?? "").split(/\r?\n/)[0];
-    throw refused("provider_error", `Microsoft did not complete the sign-in (${body.error ?? `HTTP ${response.status}`}${first ? `: ${first}` : ""})`, { error: body.error ?? null, aadsts: body.error_codes?.[0] ?? null });
-  }
+  if (!response.ok || typeof body.id_token !== "string") throw redemptionRefused(response.status, body, input.source);
   return body.id_token;
+}
+
+/** Codes that mean this one authorization code could not be used: the person starts again, nothing is misconfigured. */
+const spentCode = new Set([54005, 70008, 9002313, 501481, 500117]);
+
+/**
+ * The token endpoint refused the code. A refused app credential (wrong or expired secret, unknown app or
+ * tenant) is the admin's to fix, so the person is told so and the admin what to do, for which source;
+ * a spent or expired code means starting again.
+ */
+function redemptionRefused(status: number, body: { error?: string; error_description?: string; error_codes?: number[] }, source: string | undefined): RollcallError {
+  const failure = parseAadsts(body.error, body.error_description, body.error_codes);
+  const details = { error: body.error ?? null, aadsts: failure.code, correlationId: failure.correlationId, traceId: failure.traceId };
+  const reference = failure.code !== null || failure.correlationId ? ` For your admin: ${aadstsReference(failure)}.` : "";
+  const credentials = tokenError(status, body);
+  if (body.error && ["client_secret", "client_id", "tenant"].includes(String(credentials.details.check))) {
+    const name = source ?? "NAME";
+    return refused(
+      "provider_error",
+      `Rollcall could not finish signing you in: Microsoft refused the credentials of the app registration of source "${name}". This is not something you can fix: tell your Rollcall admin. ` +
+        `For the admin: ${credentials.message.replace(/\bNAME\b/g, name).replace(/\.$/, "")}${reference ? ` (${aadstsReference(failure)})` : ""}.`,
+      { ...details, check: credentials.details.check, source: source ?? null },
+    );
+  }
+  if (failure.code !== null && spentCode.has(failure.code)) {
+    return refused("expired_request", `This sign-in could not be completed (AADSTS${failure.code}: the authorization code was already used, expired or did not match); start again from the sign-in page.${reference}`, details);
+  }
+  const advice = signInAdviceFor(failure.code);
+  const first = (body.error_description ?? "").split(/\r?\n/)[0];
+  const what = advice ? `Microsoft did not complete the sign-in (AADSTS${failure.code}). ${advice}` : `Microsoft did not complete the sign-in (${body.error ?? `HTTP ${status}`}${first ? `: ${first}` : ""}).`;
+  return refused("provider_error", `${what}${reference}`, details);
 }
 
 export interface IdentityClaims {

@@ -218,8 +218,10 @@ export async function completeSignIn(
   }
   const authority = new Set(sources.map((s) => s.config.tenantId.toLowerCase())).size === 1 ? first.config.tenantId : "organizations";
   const meta = await discover(deps.fetch, loginUrl, authority);
-  const credential = sources.find((s) => s.credential)?.credential ?? null;
-  const idToken = await redeemCode(deps.fetch, meta, { clientId: first.config.clientId, credential, code: input.code, redirectUri: request.redirect_uri, codeVerifier: request.code_verifier });
+  const withCredential = sources.find((s) => s.credential) ?? first;
+  const idToken = await redeemCode(deps.fetch, meta, {
+    clientId: first.config.clientId, credential: withCredential.credential, code: input.code, redirectUri: request.redirect_uri, codeVerifier: request.code_verifier, source: withCredential.name,
+  });
   const claims = await validateIdToken(deps.fetch, meta, idToken, { clientId: first.config.clientId, nonce: request.nonce, tenants: new Set(tenantOf.keys()) });
   const account = await accountFor(deps.db, tenantOf.get(claims.tenantId)!, claims);
 

@@ -1,6 +1,7 @@
 import "../support/no-network.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Browser, openSignInHarness, type SignInHarness } from "./support.ts";
+import { Browser, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
+import { updateEntraSource } from "../../src/core/sources.ts";
 
 /**
  * When Microsoft ends a sign-in with an AADSTS error, the page Rollcall shows says which code, what it
@@ -20,7 +21,7 @@ describe(`Microsoft sign-in errors (${engine})`, () => {
   }, 120_000);
   afterAll(async () => h?.close());
 
-  const reason = (text: string) => /<p id="signin-reason"[^>]*>([^<]*)</.exec(text)?.[1]?.replace(/&gt;/g, ">").replace(/&#39;/g, "'") ?? "";
+  const reason = (text: string) => /<p id="signin-reason"[^>]*>([^<]*)</.exec(text)?.[1]?.replace(/&(gt|lt|quot|#39|amp);/g, (_, e: string) => ({ gt: ">", lt: "<", quot: '"', "#39": "'", amp: "&" })[e]!) ?? "";
 
   /** Starts a sign-in at Rollcall for real, then answers its callback as Microsoft does when it refuses. */
   async function refusedByMicrosoft(error: string, code: number, text: string): Promise<{ status: number; text: string }> {
@@ -86,5 +87,32 @@ describe(`Microsoft sign-in errors (${engine})`, () => {
     const text = reason((await refusedByMicrosoft("invalid_request", 90014, "The required field 'nonce' is missing.")).text);
     expect(text).toContain("invalid_request: AADSTS90014: The required field 'nonce' is missing.");
     expect(text).toContain("correlation ID aaaa0000-bb11-2222-33cc-444444dddddd");
+  });
+
+  it("a source whose client secret is wrong or expired: the person is told it is not theirs to fix, the admin which source, which AADSTS code and what to run", async () => {
+    const person = h.emulator.tenants.get(h.emulator.tenantId).listUsers().find((u) => u.accountEnabled && u.userType !== "Guest")!;
+    const signIn = async () => signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: h.emulator.tenantId, userId: person.id });
+    await updateEntraSource(h.ctx, "contoso", { credential: { kind: "secret", secret: "Wr0ng8Q~notTheSecretValueAtAll0123456789a" } });
+    try {
+      const wrong = await signIn();
+      expect(wrong.stage).toBe("callback");
+      expect(wrong.status).toBe(403);
+      expect(wrong.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(false);
+      const text = reason(wrong.text);
+      expect(text).toContain("AADSTS7000215");
+      expect(text).toMatch(/not something you can fix/);
+      expect(text).toContain('source "contoso"');
+      expect(text).toContain("rollcall sources update contoso --client-secret-env VAR");
+      expect(text).toMatch(/correlation ID [0-9a-f-]{36}/);
+    } finally {
+      await updateEntraSource(h.ctx, "contoso", { credential: { kind: "secret", secret: h.emulator.clientSecret } });
+    }
+    expect((await signIn()).status, "the right secret again: signed in").toBe(302);
+
+    h.emulator.tenants.get(h.emulator.tenantId).expireSecret(h.emulator.clientId);
+    const expired = reason((await signIn()).text);
+    expect(expired).toContain("AADSTS7000222");
+    expect(expired).toMatch(/has expired/);
+    expect(expired).toContain("rollcall sources update contoso");
   });
 });

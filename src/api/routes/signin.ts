@@ -36,7 +36,12 @@ function page(reply: FastifyReply, status: number, html: string): void {
 function refusal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const e = toRollcallError(error);
   if (e.code === "internal") request.log.error({ err: error }, "sign-in failed");
-  else rt.logger.info({ code: e.code, reason: e.details.reason, aadsts: e.details.aadsts, correlationId: e.details.correlationId }, "sign-in refused");
+  else {
+    // A refused app credential stops everyone's sign-in until an admin fixes the source: a warning, not news.
+    const fields = { code: e.code, reason: e.details.reason, aadsts: e.details.aadsts, correlationId: e.details.correlationId, source: e.details.source };
+    if (e.details.check) rt.logger.warn({ ...fields, check: e.details.check }, "sign-in refused: the source's app credentials were refused");
+    else rt.logger.info(fields, "sign-in refused");
+  }
   const message = e.code === "internal" ? `Something went wrong on the server; it has been logged (request ${request.id})` : e.message;
   page(reply, e.code === "internal" ? 500 : e.status, refusalPage(message, String(e.details.reason ?? e.code)));
 }
