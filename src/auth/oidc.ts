@@ -156,6 +156,24 @@ export interface IdentityClaims {
 }
 
 /**
+ * A token refused for its time (not valid yet, or expired) although Microsoft has just issued it: this
+ * server's clock is off. Says which way and by about how much (from the token's `iat`), so an admin fixes
+ * the clock instead of hunting a sign-in bug.
+ */
+function clockSkew(error: unknown, now: Date): { seconds: number; message: string } | null {
+  const early = error instanceof joseErrors.JWTClaimValidationFailed && (error.claim === "nbf" || error.claim === "iat");
+  if (!early && !(error instanceof joseErrors.JWTExpired)) return null;
+  const iat = (error as { payload?: JWTPayload }).payload?.iat;
+  if (typeof iat !== "number") return null;
+  const seconds = Math.round(now.getTime() / 1000 - iat);
+  const minutes = Math.max(1, Math.round(Math.abs(seconds) / 60));
+  const times = `Microsoft issued it at ${new Date(iat * 1000).toISOString()}, and this server's time is ${now.toISOString()}`;
+  const fix = "Set this server's clock right (NTP) and sign in again.";
+  if (seconds < 0) return { seconds, message: `it is not valid yet by this server's clock: ${times}, so this server's clock is about ${minutes} minutes behind. ${fix}` };
+  return { seconds, message: `it has expired by this server's clock: ${times}; as Microsoft has just issued it, this server's clock is about ${minutes} minutes ahead. ${fix}` };
+}
+
+/**
  * Validates an ID token: RS256 signature with a key from the tenant's JWKS (fetched again once when the
  * `kid` is unknown: key rollover), `aud` = client id, `exp`/`nbf` (5 minutes of clock skew), `nonce`,
  * then the issuer: the metadata's issuer with `{tenantid}` replaced by the token's `tid`, required exactly,
@@ -189,6 +207,8 @@ export async function validateIdToken(
       ({ payload, protectedHeader: { kid } } = await verify(jwks));
     }
   } catch (error) {
+    const skew = clockSkew(error, expected.now ?? new Date());
+    if (skew) throw refused("invalid_token", `The ID token from Microsoft was refused: ${skew.message}`, { clockSkewSeconds: skew.seconds }, error);
     if (error instanceof joseErrors.JWTExpired) throw invalid("it has expired", error);
     if (error instanceof joseErrors.JWKSNoMatchingKey) throw invalid("it is not signed with any of the tenant's published keys", error);
     if (error instanceof joseErrors.JWSSignatureVerificationFailed) throw invalid("its signature does not verify", error);

@@ -54,6 +54,24 @@ describe("ID token validation", () => {
     expect(e.message).toMatch(/expired/);
   });
 
+  it("a just-issued token refused for time says this server's clock is off, which way and by how much", async () => {
+    const issued = decodeJwt(idToken).iat! * 1000;
+    const behind = await refusal(idToken, { now: new Date(issued - 12 * 60_000) });
+    expect(behind.details.reason).toBe("invalid_token");
+    expect(behind.message).toMatch(/not valid yet/);
+    expect(behind.message).toMatch(/this server's clock is about 12 minutes behind/);
+    expect(behind.message).toMatch(/NTP/);
+    expect(behind.details.clockSkewSeconds).toBe(-720);
+
+    const ahead = await refusal(idToken, { now: new Date(issued + 70 * 60_000) });
+    expect(ahead.message).toMatch(/expired/);
+    expect(ahead.message).toMatch(/this server's clock is about 70 minutes ahead/);
+    expect(ahead.details.clockSkewSeconds).toBe(4200);
+
+    // Within the five minutes of tolerance: accepted.
+    expect((await validateIdToken(httpFetch, meta, idToken, { ...expected(), now: new Date(issued - 4 * 60_000) })).objectId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it("refuses a token forged with another key under the tenant's kid, a tampered payload, and alg none", async () => {
     const { privateKey } = await generateKeyPair("RS256");
     const claims = decodeJwt(idToken);
