@@ -75,7 +75,14 @@ export function pkceChallenge(verifier: string): string {
   return createHash("sha256").update(verifier).digest("base64url");
 }
 
-export function authorizationUrl(meta: ProviderMetadata, input: { clientId: string; redirectUri: string; state: string; nonce: string; codeVerifier: string; loginHint?: string | undefined }): string {
+/** What the sign-in link tells Microsoft, forwarded as given. [v2-oauth2-auth-code-flow: login_hint, domain_hint, prompt] */
+export interface SignInHints {
+  loginHint?: string | undefined;
+  domainHint?: string | undefined;
+  prompt?: "login" | "select_account" | "consent" | "none" | undefined;
+}
+
+export function authorizationUrl(meta: ProviderMetadata, input: { clientId: string; redirectUri: string; state: string; nonce: string; codeVerifier: string } & SignInHints): string {
   const url = new URL(meta.authorization_endpoint);
   url.search = new URLSearchParams({
     client_id: input.clientId,
@@ -88,6 +95,8 @@ export function authorizationUrl(meta: ProviderMetadata, input: { clientId: stri
     code_challenge: pkceChallenge(input.codeVerifier),
     code_challenge_method: "S256",
     ...(input.loginHint && { login_hint: input.loginHint }),
+    ...(input.domainHint && { domain_hint: input.domainHint }),
+    ...(input.prompt && { prompt: input.prompt }),
   }).toString();
   return url.toString();
 }

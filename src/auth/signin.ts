@@ -12,7 +12,7 @@ import { invalidInput, notFound } from "../errors.ts";
 import { clouds, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import type { Credential } from "../sources/entra/token.ts";
 import { aadstsReference, parseAadsts, signInAdviceFor } from "./aadsts.ts";
-import { authorizationUrl, discover, issuerTenant, pkceChallenge, randomValue, redeemCode, refused, validateIdToken, type IdentityClaims } from "./oidc.ts";
+import { authorizationUrl, discover, issuerTenant, pkceChallenge, randomValue, redeemCode, refused, validateIdToken, type IdentityClaims, type SignInHints } from "./oidc.ts";
 
 /**
  * Sign in with Microsoft for synced users. A workspace's Entra sources with `signIn: true` are its
@@ -116,7 +116,7 @@ export function safeReturnTo(path: string | undefined): string | null {
  */
 export async function beginSignIn(
   deps: SignInDeps,
-  input: { workspace?: string | undefined; source?: string | undefined; redirectUri: string; returnTo?: string | undefined; loginHint?: string | undefined; client?: NativeClient | undefined },
+  input: { workspace?: string | undefined; source?: string | undefined; redirectUri: string; returnTo?: string | undefined; hints?: SignInHints | undefined; client?: NativeClient | undefined },
 ): Promise<BeginResult> {
   let workspace: Workspace | undefined;
   // Anyone may call this: a workspace that does not exist and one without Microsoft sign-in answer alike,
@@ -170,7 +170,7 @@ export async function beginSignIn(
       expires_at: new Date(Date.now() + requestTtlMs),
     })
     .execute();
-  const url = authorizationUrl(meta, { clientId: first.config.clientId, redirectUri: input.redirectUri, state, nonce, codeVerifier, loginHint: input.loginHint });
+  const url = authorizationUrl(meta, { clientId: first.config.clientId, redirectUri: input.redirectUri, state, nonce, codeVerifier, ...input.hints });
   return { kind: "redirect", url, browserBinding };
 }
 

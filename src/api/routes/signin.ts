@@ -48,17 +48,20 @@ function refusal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, erro
 
 const perAddress = (factor: number) => (rt: Runtime) => ({ rateLimit: { max: rt.config.loginAttempts * factor, timeWindow: window, keyGenerator: (request: { ip: string }) => `signin|${request.ip}` } });
 
+// Loose: a sign-in link may carry parameters Rollcall does not know (a campaign's utm_*); they are ignored, not a JSON error in a browser.
 const startQuery = z
-  .object({
+  .looseObject({
     workspace: z.string().trim().min(1).max(200).optional().describe("workspace name or id; asked for when several workspaces offer Microsoft sign-in"),
     source: z.string().trim().min(1).max(200).optional().describe("the Entra source (organization) to sign in with, when the workspace has several app registrations"),
     returnTo: z.string().max(2000).optional().describe("console path to land on afterwards (same origin only)"),
-    login_hint: z.string().max(254).optional(),
+    login_hint: z.string().max(254).optional().describe("the account to sign in (its user principal name), filled in at Microsoft"),
+    domain_hint: z.string().max(253).optional().describe("the organization's domain, so Microsoft skips asking where the account lives (federated domains go straight to their identity provider)"),
+    prompt: z.enum(["login", "select_account", "consent", "none"]).optional().describe("select_account lets the person switch accounts, login asks for credentials again, none signs in silently or fails with login_required"),
     client_redirect_uri: z.string().max(2000).optional().describe("native clients: loopback URI that receives a one-time code (RFC 8252)"),
     client_code_challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a base64url SHA-256 (S256) challenge").optional(),
     client_state: z.string().max(500).optional(),
-  })
-  .strict();
+  });
+const startKeys = ["returnTo", "login_hint", "domain_hint", "prompt", "client_redirect_uri", "client_code_challenge", "client_state"] as const;
 
 const profileResponse = z.object({
   account: accountSchema,
@@ -105,8 +108,11 @@ export const signInRoutes: RouteModule = {
             ? { redirectUri: query.client_redirect_uri, challenge: query.client_code_challenge ?? "", state: query.client_state ?? "" }
             : undefined;
           if (client && !client.challenge) throw new RollcallError("invalid_input", "A native client must send client_code_challenge (S256) with client_redirect_uri");
-          const result = await beginSignIn(deps(rt), { workspace: query.workspace, source: query.source, redirectUri: callbackUrl(rt, request), returnTo: query.returnTo, loginHint: query.login_hint, client });
-          const hidden = Object.fromEntries(Object.entries(query).filter(([k, v]) => k !== "workspace" && k !== "source" && typeof v === "string")) as Record<string, string>;
+          const result = await beginSignIn(deps(rt), {
+            workspace: query.workspace, source: query.source, redirectUri: callbackUrl(rt, request), returnTo: query.returnTo,
+            hints: { loginHint: query.login_hint, domainHint: query.domain_hint, prompt: query.prompt }, client,
+          });
+          const hidden = Object.fromEntries(startKeys.flatMap((k) => (typeof query[k] === "string" ? [[k, query[k]]] : []))) as Record<string, string>;
           if (result.kind === "choose-workspace") return page(reply, 200, chooseWorkspacePage(`${flowPath}/start`, hidden));
           if (result.kind === "choose-source") return page(reply, 200, chooseSourcePage(`${flowPath}/start`, result.workspace, result.sources, hidden));
           reply.setCookie(bindingCookie, result.browserBinding, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request), maxAge: 600 });
