@@ -115,4 +115,19 @@ describe(`Microsoft sign-in errors (${engine})`, () => {
     expect(expired).toMatch(/has expired/);
     expect(expired).toContain("rollcall sources update contoso");
   });
+
+  it("an app disabled in the tenant (Enabled for users to sign in: No) stops the sign-in on Microsoft's page with AADSTS7000112, before any account is picked", async () => {
+    const tenant = h.emulator.tenants.get(h.emulator.tenantId);
+    const person = tenant.listUsers().find((u) => u.accountEnabled && u.userType !== "Guest")!;
+    tenant.updateApp(h.emulator.clientId, { enabled: false });
+    try {
+      const stopped = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: h.emulator.tenantId, userId: person.id });
+      expect(stopped.stage).toBe("authorize");
+      expect(stopped.status).toBe(400);
+      expect(stopped.text).toContain("AADSTS7000112");
+      expect(stopped.text).not.toContain('name="txn"');
+    } finally {
+      tenant.updateApp(h.emulator.clientId, { enabled: true });
+    }
+  });
 });

@@ -44,6 +44,8 @@ function preflight(ctx: IdentityContext, segment: string, clientId: string | nul
   const entries = "entry" in r ? [r.entry] : ctx.registry.list();
   const where = entries.filter((e) => app && (forConsent || e.sps.has(app.clientId)) && (app.multiTenant || app.homeTenantId === e.id));
   if (!app || where.length === 0) return aadErrorPage(400, 700016, MSG.appNotFound(clientId, "entry" in r ? r.entry.id : segment));
+  // Microsoft shows a disabled app ("Enabled for users to sign in?" No) on its own page, before anyone signs in.
+  if (!forConsent && !app.enabled) return aadErrorPage(400, 7000112, MSG.appDisabled(app.clientId, app.displayName));
   const uri = redirectUri ?? app.redirectUris[0] ?? "";
   if (!app.redirectUris.includes(uri)) return aadErrorPage(400, 50011, MSG.redirectMismatch(uri, app.clientId));
   return { app, entries: where, redirectUri: uri };
