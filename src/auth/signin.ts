@@ -80,7 +80,7 @@ export interface NativeClient {
 }
 
 export type BeginResult =
-  | { kind: "redirect"; url: string; browserBinding: string }
+  | { kind: "redirect"; url: string; browserBinding: string; bindingKey: string }
   | { kind: "choose-workspace" }
   | { kind: "choose-source"; workspace: string; sources: { name: string }[] };
 
@@ -171,7 +171,15 @@ export async function beginSignIn(
     })
     .execute();
   const url = authorizationUrl(meta, { clientId: first.config.clientId, redirectUri: input.redirectUri, state, nonce, codeVerifier, ...input.hints });
-  return { kind: "redirect", url, browserBinding };
+  return { kind: "redirect", url, browserBinding, bindingKey: bindingKey(state) };
+}
+
+/**
+ * Names the cookie that binds one sign-in to its browser, from its state: each sign-in under way in a
+ * browser (two tabs, a second click) keeps its own cookie, so finishing one never spoils another.
+ */
+export function bindingKey(state: string): string {
+  return hashToken(`binding:${state}`).slice(0, 16);
 }
 
 export type CallbackResult =

@@ -3,15 +3,15 @@ import { z } from "zod";
 import type { Runtime } from "../../runtime.ts";
 import { RollcallError, toRollcallError } from "../../errors.ts";
 import { httpFetch } from "../../net/http.ts";
-import { beginSignIn, completeSignIn, linkedUser, redeemNativeCode, getUserRole, setUserRole, signInSources, type SignInDeps } from "../../auth/signin.ts";
+import { beginSignIn, bindingKey, completeSignIn, linkedUser, redeemNativeCode, getUserRole, setUserRole, signInSources, type SignInDeps } from "../../auth/signin.ts";
 import { chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage } from "../../auth/pages.ts";
 import { cookieIsSecure, setSessionCookie, visibleWorkspaces } from "../auth.ts";
 import { apiPrefix } from "../openapi.ts";
 import { route, type RouteModule } from "../route.ts";
 import { accountSchema, roleSchema, userSchema, workspaceParams } from "../schemas.ts";
 
-/** Binds a sign-in to the browser that started it (login CSRF); only its hash is stored. */
-const bindingCookie = "rollcall_signin";
+/** Binds a sign-in to the browser that started it (login CSRF); only its hash is stored. One cookie per sign-in under way: rollcall_signin_<key>. */
+const bindingCookie = (key: string) => `rollcall_signin_${key}`;
 const flowPath = `${apiPrefix}/auth/microsoft`;
 const window = "5 minutes";
 
@@ -115,7 +115,7 @@ export const signInRoutes: RouteModule = {
           const hidden = Object.fromEntries(startKeys.flatMap((k) => (typeof query[k] === "string" ? [[k, query[k]]] : []))) as Record<string, string>;
           if (result.kind === "choose-workspace") return page(reply, 200, chooseWorkspacePage(`${flowPath}/start`, hidden));
           if (result.kind === "choose-source") return page(reply, 200, chooseSourcePage(`${flowPath}/start`, result.workspace, result.sources, hidden));
-          reply.setCookie(bindingCookie, result.browserBinding, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request), maxAge: 600 });
+          reply.setCookie(bindingCookie(result.bindingKey), result.browserBinding, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request), maxAge: 600 });
           void reply.header("cache-control", "no-store").redirect(result.url, 302);
         } catch (error) {
           refusal(rt, request, reply, error);
@@ -137,9 +137,10 @@ export const signInRoutes: RouteModule = {
       query: z.looseObject({ code: z.string().max(4000).optional(), state: z.string().max(500).optional(), error: z.string().max(200).optional(), error_description: z.string().max(4000).optional() }),
       config: perAddress(3),
       async handler({ query, rt, request, reply }) {
-        reply.clearCookie(bindingCookie, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request) });
+        const cookie = query.state ? bindingCookie(bindingKey(query.state)) : undefined;
+        if (cookie) reply.clearCookie(cookie, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request) });
         try {
-          const result = await completeSignIn(deps(rt), { state: query.state, code: query.code, error: query.error, errorDescription: query.error_description, browserBinding: request.cookies[bindingCookie] });
+          const result = await completeSignIn(deps(rt), { state: query.state, code: query.code, error: query.error, errorDescription: query.error_description, browserBinding: cookie && request.cookies[cookie] });
           if (result.kind === "native") {
             return void reply.header("cache-control", "no-store").redirect(result.redirect, 302);
           }

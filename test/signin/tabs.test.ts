@@ -1,0 +1,64 @@
+import "../support/no-network.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Browser, openSignInHarness, type SignInHarness } from "./support.ts";
+
+/**
+ * One browser, several sign-ins under way (two tabs whose session ended, or a second click on "Sign in with
+ * Microsoft" before the first finished): each is bound to the browser by a cookie of its own, so finishing
+ * any of them works, while another browser still cannot finish them (login CSRF).
+ * Runs on PostgreSQL when ROLLCALL_TEST_DATABASE_URL is set (PGlite otherwise).
+ */
+const engine = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+
+describe(`Microsoft sign-in in several tabs (${engine})`, () => {
+  let h: SignInHarness;
+
+  beforeAll(async () => {
+    h = await openSignInHarness(engine);
+    await h.addSource("contoso");
+    await h.sync("contoso");
+  }, 120_000);
+  afterAll(async () => h?.close());
+
+  /** The emulator's page for an authorization URL: pick the account; answers where Microsoft sends the browser back. */
+  async function atMicrosoft(browser: Browser, authorizeUrl: string, userId: string): Promise<string> {
+    const page = await browser.request(authorizeUrl);
+    const txn = /name="txn" value="([^"]+)"/.exec(page.text)![1]!;
+    const action = /<form method="post" action="([^"]+)"/.exec(page.text)![1]!;
+    const post = await browser.request(new URL(action, authorizeUrl).toString(), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ txn, account: `${h.emulator.tenantId}:${userId}`, action: "signin" }).toString(),
+    });
+    expect(post.status).toBe(302);
+    return post.location!;
+  }
+
+  it("two sign-ins started in one browser both finish, in either order; each binding cookie is HttpOnly, Lax, on the flow's path, for 10 minutes", async () => {
+    const people = h.emulator.tenants.get(h.emulator.tenantId).listUsers().filter((u) => u.accountEnabled && u.userType !== "Guest");
+    const browser = new Browser(h.emulator.caPem);
+    const tab1 = await browser.request(`${h.url}/api/v1/auth/microsoft/start?returnTo=/one`);
+    const tab2 = await browser.request(`${h.url}/api/v1/auth/microsoft/start?returnTo=/two`);
+    const binding = tab1.setCookies.find((c) => c.startsWith("rollcall_signin"))!;
+    expect(binding).toMatch(/HttpOnly/i);
+    expect(binding).toMatch(/SameSite=Lax/i);
+    expect(binding).toMatch(/Path=\/api\/v1\/auth\/microsoft(;|$)/);
+    expect(binding).toMatch(/Max-Age=600/);
+
+    const back1 = await atMicrosoft(browser, tab1.location!, people[0]!.id);
+    const back2 = await atMicrosoft(browser, tab2.location!, people[1]!.id);
+    const done1 = await browser.request(back1);
+    expect(done1.status, done1.text).toBe(302);
+    expect(done1.location).toBe("/one");
+    const done2 = await browser.request(back2);
+    expect(done2.status, done2.text).toBe(302);
+    expect(done2.location).toBe("/two");
+
+    // Still bound to this browser: another one cannot finish a sign-in started here.
+    const tab3 = await browser.request(`${h.url}/api/v1/auth/microsoft/start`);
+    const back3 = await atMicrosoft(browser, tab3.location!, people[2]!.id);
+    const elsewhere = await new Browser(h.emulator.caPem).request(back3);
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.text).toContain('data-reason="expired_request"');
+  });
+});
