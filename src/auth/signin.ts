@@ -259,6 +259,21 @@ async function accountFor(db: Db, sources: SignInSource[], claims: IdentityClaim
     .executeTakeFirst();
   const who = claims.username ?? claims.email ?? claims.objectId;
   if (!user) {
+    // In the directory after all, through a source of this tenant that does not sign people in: say so, and what turns it on.
+    const elsewhere = await db
+      .selectFrom("users as u")
+      .innerJoin("sources as s", "s.id", "u.source_id")
+      .select("s.name")
+      .where("u.workspace_id", "=", source.workspaceId)
+      .where("s.type", "=", "entra")
+      .where(sql<boolean>`lower(s.config->>'tenantId') in (${sql.join([...new Set(sources.map((s) => s.config.tenantId.toLowerCase()).concat(claims.tenantId))])})`)
+      .where(sql<boolean>`lower(u.external_id) = ${claims.objectId}`)
+      .orderBy("s.name")
+      .executeTakeFirst();
+    if (elsewhere) {
+      throw refused("not_offered", `${who} is in the directory of workspace "${source.workspace}" through source "${elsewhere.name}", which does not offer sign-in with Microsoft. ` +
+        `Ask an admin to turn it on (rollcall sources update ${elsewhere.name} --sign-in, or "Use for Sign in with Microsoft" in the source's settings).`, { tenantId: claims.tenantId, source: elsewhere.name });
+    }
     throw refused("unknown_user", `${who} is not in the directory of workspace "${source.workspace}" (not synchronized, or removed). Ask an admin to include you in the synchronization.`, { tenantId: claims.tenantId });
   }
   if (!user.enabled) throw refused("disabled", `${who} is disabled in workspace "${source.workspace}". Ask an admin to enable you.`);

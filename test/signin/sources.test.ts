@@ -44,6 +44,21 @@ describe(`sign in with Microsoft and the sources behind it (${engine})`, () => {
     }
   });
 
+  it("a person synced only by a source that does not offer sign-in is told so, and what the admin turns on, not that they are missing from the directory", async () => {
+    await updateEntraSource(h.ctx, "contractors", { config: { signIn: false } });
+    try {
+      const page = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: h.emulator.tenantId, userId: contractors[0]! });
+      expect(page.status).toBe(403);
+      expect(page.text).toContain('data-reason="not_offered"');
+      const text = /<p id="signin-reason"[^>]*>([^<]*)</.exec(page.text)![1]!.replace(/&quot;/g, '"');
+      expect(text).toContain('through source "contractors", which does not offer sign-in with Microsoft');
+      expect(text).toContain("rollcall sources update contractors --sign-in");
+      expect(text).not.toMatch(/not in the directory/);
+    } finally {
+      await updateEntraSource(h.ctx, "contractors", { config: { signIn: true } });
+    }
+  });
+
   it("answers a workspace without Microsoft sign-in as one that does not exist, by name or by id", async () => {
     const hidden = await createWorkspace(h.store.db, { name: "hidden-ops" });
     const refusal = async (workspace: string) => {
