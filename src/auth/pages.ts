@@ -20,9 +20,11 @@ input{font-size:1rem;padding:.45rem;border:1px solid #b9c0cc;border-radius:6px;w
 <body><main>${body}</main></body></html>`;
 }
 
-export function refusalPage(message: string, reason: string): string {
+/** `choices`: links to sign in again another way (through one organization), shown above the way back. */
+export function refusalPage(message: string, reason: string, choices: { label: string; href: string }[] = []): string {
+  const links = choices.length ? `<ul>${choices.map((c) => `<li><a class="organization" href="${escapeHtml(c.href)}">${escapeHtml(c.label)}</a></li>`).join("")}</ul>` : "";
   return layout("Sign-in refused", `<h1 id="signin-refused">You could not be signed in</h1><p id="signin-reason" data-reason="${escapeHtml(reason)}">${escapeHtml(message)}</p>
-<p><a class="button" href="/login">Back to the sign-in page</a></p>`);
+${links}<p><a class="button" href="/login">Back to the sign-in page</a></p>`);
 }
 
 export function chooseWorkspacePage(action: string, hidden: Record<string, string>): string {

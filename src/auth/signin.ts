@@ -8,7 +8,7 @@ import { createSession, grantRole, sameSecret, type Account, type Session } from
 import { getUser } from "../core/users.ts";
 import { recordChange } from "../core/change-log.ts";
 import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
-import { invalidInput, notFound } from "../errors.ts";
+import { invalidInput, notFound, RollcallError } from "../errors.ts";
 import { clouds, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import type { Credential } from "../sources/entra/token.ts";
 import { aadstsReference, parseAadsts, signInAdviceFor } from "./aadsts.ts";
@@ -137,7 +137,9 @@ export async function beginSignIn(
   if (input.source) {
     const chosen = sources.find((s) => s.name.toLowerCase() === input.source!.toLowerCase() || s.id === input.source);
     if (!chosen) throw refused("not_offered", `Source "${input.source}" does not offer sign-in with Microsoft`);
-    sources = sources.filter((s) => appKey(s) === appKey(chosen));
+    // The chosen organization's own authority, not /organizations: a guest only signs in as its guest there
+    // (at /organizations Microsoft signs them in at home, with their home tenant's tid).
+    sources = sources.filter((s) => appKey(s) === appKey(chosen) && s.config.tenantId.toLowerCase() === chosen.config.tenantId.toLowerCase());
   } else {
     const apps = new Set(sources.map(appKey));
     if (apps.size > 1) return { kind: "choose-source", workspace: sources[0]!.workspace, sources: sources.map((s) => ({ name: s.name })) };
@@ -230,7 +232,9 @@ export async function completeSignIn(
   const idToken = await redeemCode(deps.fetch, meta, {
     clientId: first.config.clientId, credential: withCredential.credential, code: input.code, redirectUri: request.redirect_uri, codeVerifier: request.code_verifier, source: withCredential.name,
   });
-  const claims = await validateIdToken(deps.fetch, meta, idToken, { clientId: first.config.clientId, nonce: request.nonce, tenants: new Set(tenantOf.keys()) });
+  const claims = await validateIdToken(deps.fetch, meta, idToken, { clientId: first.config.clientId, nonce: request.nonce, tenants: new Set(tenantOf.keys()) }).catch((error: unknown) => {
+    throw tenantsOffered(error, sources);
+  });
   const account = await accountFor(deps.db, tenantOf.get(claims.tenantId)!, claims);
 
   if (request.client_redirect) {
@@ -246,6 +250,23 @@ export async function completeSignIn(
   }
   const session = await createSession(deps.db, account, deps.sessionHours);
   return { kind: "browser", session, returnTo: request.return_to, workspace: first.workspace };
+}
+
+/**
+ * Signed in at /organizations as someone of an organization the workspace does not synchronize: perhaps a
+ * guest of one that it does, whom Microsoft signed in at home. The refusal names each organization, so
+ * the person can sign in through theirs (its own authority).
+ */
+function tenantsOffered(error: unknown, sources: SignInSource[]): unknown {
+  const byTenant = new Map(sources.map((s) => [s.config.tenantId.toLowerCase(), s.name]));
+  if (!(error instanceof RollcallError) || error.details.reason !== "unknown_tenant" || byTenant.size < 2) return error;
+  const organizations = [...byTenant.values()];
+  return refused(
+    "unknown_tenant",
+    `${error.message}. If you are a guest in one of its organizations, sign in through that organization: ${organizations.join(", ")}.`,
+    { ...error.details, workspace: sources[0]!.workspace, organizations },
+    error,
+  );
 }
 
 /** The user (tid + oid → one of that tenant's sources + externalId) and their linked account, created on first sign-in. */

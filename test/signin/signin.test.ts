@@ -114,6 +114,18 @@ describe(`sign in with Microsoft (${engine})`, () => {
     expect(stranger.status).toBe(403);
     expect(stranger.text).toContain('data-reason="unknown_tenant"');
     expect(stranger.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(false);
+    // A guest signs in through their host organization's own authority, never /organizations (where Microsoft signs
+    // them in at home, with their home tid): the refusal offers each organization, and that link uses its tenant.
+    const refusedLinks = [...stranger.text.matchAll(/<a class="organization" href="([^"]+)">([^<]+)</g)].map((m) => [m[1]!.replace(/&amp;/g, "&"), m[2]]);
+    expect(refusedLinks.map(([, name]) => name)).toEqual(["contoso", "fabrikam"]);
+    expect(stranger.text).toMatch(/guest/);
+    const viaFabrikam = await new Browser(h.emulator.caPem).request(`${h.url}${refusedLinks[1]![0]}`);
+    expect(viaFabrikam.status).toBe(302);
+    expect(new URL(viaFabrikam.location!).pathname).toBe(`/${tenant2}/oauth2/v2.0/authorize`);
+    const viaStart = await new Browser(h.emulator.caPem).request(`${h.url}/api/v1/auth/microsoft/start?workspace=default`);
+    expect(new URL(viaStart.location!).pathname, "without a chosen organization: all of the app's tenants").toBe("/organizations/oauth2/v2.0/authorize");
+    const member = await signInAs(new Browser(h.emulator.caPem), `${h.url}${refusedLinks[1]![0]}`, { tenantId: tenant2, userId: userOf(tenant2, 1).id });
+    expect(member.status).toBe(302);
     await sql`update sources set config = config || '{"signIn": false}'::jsonb where name = 'fabrikam'`.execute(h.store.db);
   });
 

@@ -43,7 +43,9 @@ function refusal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, erro
     else rt.logger.info(fields, "sign-in refused");
   }
   const message = e.code === "internal" ? `Something went wrong on the server; it has been logged (request ${request.id})` : e.message;
-  page(reply, e.code === "internal" ? 500 : e.status, refusalPage(message, String(e.details.reason ?? e.code)));
+  const organizations = Array.isArray(e.details.organizations) ? (e.details.organizations as string[]) : [];
+  const choices = organizations.map((name) => ({ label: name, href: `${flowPath}/start?${new URLSearchParams({ workspace: String(e.details.workspace), source: name })}` }));
+  page(reply, e.code === "internal" ? 500 : e.status, refusalPage(message, String(e.details.reason ?? e.code), choices));
 }
 
 const perAddress = (factor: number) => (rt: Runtime) => ({ rateLimit: { max: rt.config.loginAttempts * factor, timeWindow: window, keyGenerator: (request: { ip: string }) => `signin|${request.ip}` } });
@@ -52,7 +54,7 @@ const perAddress = (factor: number) => (rt: Runtime) => ({ rateLimit: { max: rt.
 const startQuery = z
   .looseObject({
     workspace: z.string().trim().min(1).max(200).optional().describe("workspace name or id; asked for when several workspaces offer Microsoft sign-in"),
-    source: z.string().trim().min(1).max(200).optional().describe("the Entra source (organization) to sign in with, when the workspace has several app registrations"),
+    source: z.string().trim().min(1).max(200).optional().describe("the Entra source (organization) to sign in through, at its own tenant: asked when the workspace has several app registrations; guests of an organization sign in through it"),
     returnTo: z.string().max(2000).optional().describe("console path to land on afterwards (same origin only)"),
     login_hint: z.string().max(254).optional().describe("the account to sign in (its user principal name), filled in at Microsoft"),
     domain_hint: z.string().max(253).optional().describe("the organization's domain, so Microsoft skips asking where the account lives (federated domains go straight to their identity provider)"),
