@@ -54,6 +54,7 @@ const signInAdvice: Record<number, string> = {
     `Compare App registrations > the app > Overview with the source's settings.`,
   7000112: `The app Rollcall signs in with is disabled in your organization. An admin enables it: ${admin} > Enterprise applications > the app > Properties > Enabled for users to sign in.`,
   50011: "The redirect URI Rollcall sent is not registered on the app. An admin adds it: App registrations > the app > Authentication > Web > Redirect URIs.",
+  90033: "Microsoft's sign-in service is busy or briefly unavailable. Start again from the sign-in page in a minute.",
   90002: "The tenant the source names does not exist (or is in another cloud). An admin corrects the source's directory (tenant) ID.",
 };
 

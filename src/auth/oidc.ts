@@ -3,6 +3,7 @@ import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet,
 import { RollcallError } from "../errors.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { clientAssertion, tokenError, unreachable, type Credential } from "../sources/entra/token.ts";
+import { pause, retryDelay, type RetryPolicy } from "../sources/entra/graph.ts";
 import { aadstsReference, parseAadsts, signInAdviceFor } from "./aadsts.ts";
 
 /**
@@ -107,22 +108,38 @@ export async function redeemCode(
   meta: ProviderMetadata,
   input: { clientId: string; credential: Credential | null; code: string; redirectUri: string; codeVerifier: string; source?: string | undefined },
 ): Promise<string> {
-  const form = new URLSearchParams({ grant_type: "authorization_code", client_id: input.clientId, code: input.code, redirect_uri: input.redirectUri, code_verifier: input.codeVerifier, scope: "openid profile email" });
-  if (input.credential?.kind === "secret") form.set("client_secret", input.credential.secret);
-  else if (input.credential?.kind === "certificate") {
-    form.set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-    form.set("client_assertion", await clientAssertion(meta.token_endpoint, input.clientId, input.credential));
+  // A person is waiting: a busy or briefly unavailable token endpoint (429, 5xx, Retry-After) is waited out
+  // a little, not reported at once. A refused code is never retried.
+  for (let attempt = 1; ; attempt++) {
+    const form = new URLSearchParams({ grant_type: "authorization_code", client_id: input.clientId, code: input.code, redirect_uri: input.redirectUri, code_verifier: input.codeVerifier, scope: "openid profile email" });
+    if (input.credential?.kind === "secret") form.set("client_secret", input.credential.secret);
+    else if (input.credential?.kind === "certificate") {
+      form.set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+      form.set("client_assertion", await clientAssertion(meta.token_endpoint, input.clientId, input.credential));
+    }
+    let response: Response;
+    try {
+      response = await fetch(meta.token_endpoint, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() });
+    } catch (error) {
+      if (attempt < redeemRetry.maxAttempts) {
+        await pause(retryDelay(null, attempt, redeemRetry));
+        continue;
+      }
+      throw unreachable(meta.token_endpoint, error);
+    }
+    if ((response.status === 429 || response.status >= 500) && attempt < redeemRetry.maxAttempts) {
+      await response.body?.cancel();
+      await pause(retryDelay(response.headers.get("retry-after"), attempt, redeemRetry));
+      continue;
+    }
+    const body = (await response.json().catch(() => ({}))) as { id_token?: unknown; error?: string; error_description?: string; error_codes?: number[] };
+    if (!response.ok || typeof body.id_token !== "string") throw redemptionRefused(response.status, body, input.source);
+    return body.id_token;
   }
-  let response: Response;
-  try {
-    response = await fetch(meta.token_endpoint, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() });
-  } catch (error) {
-    throw unreachable(meta.token_endpoint, error);
-  }
-  const body = (await response.json().catch(() => ({}))) as { id_token?: unknown; error?: string; error_description?: string; error_codes?: number[] };
-  if (!response.ok || typeof body.id_token !== "string") throw redemptionRefused(response.status, body, input.source);
-  return body.id_token;
 }
+
+/** Three attempts within a few seconds: enough for a hiccup, short enough for someone watching a browser tab. */
+const redeemRetry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 3000 };
 
 /** Codes that mean this one authorization code could not be used: the person starts again, nothing is misconfigured. */
 const spentCode = new Set([54005, 70008, 9002313, 501481, 500117]);

@@ -114,6 +114,11 @@ describe(`Microsoft sign-in errors (${engine})`, () => {
     expect(expired).toContain("AADSTS7000222");
     expect(expired).toMatch(/has expired/);
     expect(expired).toContain("rollcall sources update contoso");
+
+    // The admin creates a new secret and stores it: people sign in again.
+    const fresh = h.emulator.tenants.get(h.emulator.tenantId).addSecret(h.emulator.clientId, { secretText: "Fr3sh8Q~aNewSecretValueForTheTests0123456" });
+    await updateEntraSource(h.ctx, "contoso", { credential: { kind: "secret", secret: fresh.secretText } });
+    expect((await signIn()).status).toBe(302);
   });
 
   it("an app disabled in the tenant (Enabled for users to sign in: No) stops the sign-in on Microsoft's page with AADSTS7000112, before any account is picked", async () => {
@@ -128,6 +133,27 @@ describe(`Microsoft sign-in errors (${engine})`, () => {
       expect(stopped.text).not.toContain('name="txn"');
     } finally {
       tenant.updateApp(h.emulator.clientId, { enabled: true });
+    }
+  });
+
+  it("a token endpoint briefly unavailable (503 AADSTS90033, Retry-After) is waited out: the person is signed in, not refused", async () => {
+    const person = h.emulator.tenants.get(h.emulator.tenantId).listUsers().filter((u) => u.accountEnabled && u.userType !== "Guest")[1]!;
+    const browser = new Browser(h.emulator.caPem);
+    const back = await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: h.emulator.tenantId, userId: person.id }, { follow: false });
+    h.emulator.resetStats();
+    h.emulator.setKnobs({ tokenFaultRate: 1, retryAfterSeconds: 1 });
+    try {
+      const callback = browser.request(back.callbackUrl!);
+      // Once Rollcall has met the 503, Microsoft recovers.
+      for (let i = 0; i < 100 && !h.emulator.stats().requests.some((r) => r.status === 503); i++) await new Promise((r) => setTimeout(r, 20));
+      h.emulator.setKnobs({ tokenFaultRate: 0 });
+      const done = await callback;
+      expect(done.status, reason(done.text)).toBe(302);
+      expect(done.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(true);
+      const tokenCalls = h.emulator.stats().requests.filter((r) => r.url.includes("/oauth2/v2.0/token")).map((r) => r.status);
+      expect(tokenCalls).toEqual([503, 200]);
+    } finally {
+      h.emulator.setKnobs({ tokenFaultRate: 0 });
     }
   });
 });
