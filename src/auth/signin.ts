@@ -232,8 +232,8 @@ export async function completeSignIn(
   const idToken = await redeemCode(deps.fetch, meta, {
     clientId: first.config.clientId, credential: withCredential.credential, code: input.code, redirectUri: request.redirect_uri, codeVerifier: request.code_verifier, source: withCredential.name,
   });
-  const claims = await validateIdToken(deps.fetch, meta, idToken, { clientId: first.config.clientId, nonce: request.nonce, tenants: new Set(tenantOf.keys()) }).catch((error: unknown) => {
-    throw tenantsOffered(error, sources);
+  const claims = await validateIdToken(deps.fetch, meta, idToken, { clientId: first.config.clientId, nonce: request.nonce, tenants: new Set(tenantOf.keys()) }).catch(async (error: unknown) => {
+    throw (await tenantWithoutSignIn(deps, error, request.workspace_id, loginUrl)) ?? tenantsOffered(error, sources);
   });
   const account = await accountFor(deps.db, tenantOf.get(claims.tenantId)!, claims);
 
@@ -250,6 +250,33 @@ export async function completeSignIn(
   }
   const session = await createSession(deps.db, account, deps.sessionHours);
   return { kind: "browser", session, returnTo: request.return_to, workspace: first.workspace };
+}
+
+/**
+ * Signed in as someone of an organization the workspace synchronizes after all, through a source that does
+ * not sign people in: says which source, and what turns it on, instead of "not one this workspace synchronizes".
+ */
+async function tenantWithoutSignIn(deps: SignInDeps, error: unknown, workspaceId: string, loginUrl: string): Promise<RollcallError | null> {
+  if (!(error instanceof RollcallError) || error.details.reason !== "unknown_tenant") return null;
+  const rows = await deps.db
+    .selectFrom("sources as s")
+    .innerJoin("workspaces as w", "w.id", "s.workspace_id")
+    .select(["s.name", "s.config", "w.name as workspace"])
+    .where("s.workspace_id", "=", workspaceId)
+    .where("s.type", "=", "entra")
+    .where(sql<boolean>`(s.config->>'signIn')::boolean is not true`)
+    .orderBy(sql`lower(s.name)`)
+    .execute();
+  for (const row of rows) {
+    const config = entraConfigSchema.safeParse(row.config);
+    if (!config.success) continue;
+    const { tenantId } = config.data;
+    const tid = uuid.test(tenantId) ? tenantId.toLowerCase() : await discover(deps.fetch, loginUrl, tenantId).then((m) => issuerTenant(m.issuer), () => undefined);
+    if (tid !== error.details.tenantId) continue;
+    return refused("not_offered", `Your organization is synchronized into workspace "${row.workspace}" by source "${row.name}", which does not offer sign-in with Microsoft. ` +
+      `Ask an admin to turn it on (rollcall sources update ${row.name} --sign-in, or "Use for Sign in with Microsoft" in the source's settings).`, { tenantId: tid, source: row.name }, error);
+  }
+  return null;
 }
 
 /**

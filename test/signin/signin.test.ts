@@ -126,6 +126,14 @@ describe(`sign in with Microsoft (${engine})`, () => {
     expect(new URL(viaStart.location!).pathname, "without a chosen organization: all of the app's tenants").toBe("/organizations/oauth2/v2.0/authorize");
     const member = await signInAs(new Browser(h.emulator.caPem), `${h.url}${refusedLinks[1]![0]}`, { tenantId: tenant2, userId: userOf(tenant2, 1).id });
     expect(member.status).toBe(302);
+
+    // Their organization synchronized into the workspace by a source that does not sign people in: told so, not "not one this workspace synchronizes".
+    await h.addSource("northwind", { signIn: false }, { tenantId: tenant3, clientId: h.emulator.clientId, clientSecret: h.emulator.clientSecret });
+    const notOffered = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start?workspace=default`, { tenantId: tenant3, userId: userOf(tenant3).id });
+    expect(notOffered.status).toBe(403);
+    expect(notOffered.text).toContain('data-reason="not_offered"');
+    expect(notOffered.text).toContain("source &quot;northwind&quot;, which does not offer sign-in with Microsoft");
+    expect(notOffered.text).toContain("rollcall sources update northwind --sign-in");
     await sql`update sources set config = config || '{"signIn": false}'::jsonb where name = 'fabrikam'`.execute(h.store.db);
   });
 
