@@ -190,9 +190,9 @@ describe(`sign in with Microsoft (${engine})`, () => {
 
   it("the sign-in page learns whether Microsoft sign-in is offered; turning it off on every source hides it", async () => {
     const browser = new Browser(h.emulator.caPem);
-    expect(JSON.parse((await browser.request(`${h.url}/api/v1/auth/providers`)).text)).toEqual({ password: true, microsoft: true });
+    expect(JSON.parse((await browser.request(`${h.url}/api/v1/auth/providers`)).text)).toEqual({ password: true, microsoft: true, microsoftRedirectUri: `${h.url}/api/v1/auth/microsoft/callback` });
     await sql`update sources set config = config || '{"signIn": false}'::jsonb`.execute(h.store.db);
-    expect(JSON.parse((await browser.request(`${h.url}/api/v1/auth/providers`)).text)).toEqual({ password: true, microsoft: false });
+    expect(JSON.parse((await browser.request(`${h.url}/api/v1/auth/providers`)).text)).toEqual({ password: true, microsoft: false, microsoftRedirectUri: `${h.url}/api/v1/auth/microsoft/callback` });
     const start = await browser.request(`${h.url}/api/v1/auth/microsoft/start`);
     expect(start.status).toBe(403);
     expect(start.text).toContain('data-reason="not_offered"');

@@ -86,9 +86,13 @@ export const signInRoutes: RouteModule = {
       url: "/auth/providers",
       summary: "Which sign-in methods the sign-in page offers",
       access: "public",
-      response: z.object({ password: z.boolean(), microsoft: z.boolean().describe("true when any Entra source is used as authentication server") }),
-      async handler({ rt }) {
-        return { password: true, microsoft: (await signInSources(deps(rt))).length > 0 };
+      response: z.object({
+        password: z.boolean(),
+        microsoft: z.boolean().describe("true when any Entra source is used as authentication server"),
+        microsoftRedirectUri: z.string().describe("the redirect URI to register on a sign-in source's app registration (Authentication > Web)"),
+      }),
+      async handler({ rt, request }) {
+        return { password: true, microsoft: (await signInSources(deps(rt))).length > 0, microsoftRedirectUri: callbackUrl(rt, request) };
       },
     }),
     route({

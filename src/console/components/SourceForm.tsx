@@ -1,5 +1,5 @@
-import { useMemo, useState, type FormEvent } from "react";
-import { ApiError } from "../api.ts";
+import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { api, ApiError } from "../api.ts";
 import { syncApi, type Source } from "../sync-api.ts";
 import { CheckField, ErrorBanner, SelectField, TextArea, TextField } from "./ui.tsx";
 import { Dialog, useUnsavedChanges } from "./dialog.tsx";
@@ -58,6 +58,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
     { onError: focusFirstProblem },
   );
   const fe = problemsAt(error);
+  const redirectUri = useSignInRedirectUri();
   const [advanced, setAdvanced] = useState(draft?.value.advanced ?? Boolean(source && (source.config.loginUrl || source.config.graphUrl || source.config.cloud !== "global" || Object.keys(source.config.mapping).length)));
   const changed = JSON.stringify({ ...s, clientSecret: "" }) !== JSON.stringify(start) || s.clientSecret !== "";
   useUnsavedChanges(changed);
@@ -126,7 +127,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
             label="Use for Sign in with Microsoft"
             checked={s.signIn}
             onChange={(e) => set("signIn")(e.target.checked)}
-            hint="This directory's users can sign in to Rollcall with their Microsoft account."
+            hint={`This directory's users can sign in to Rollcall with their Microsoft account. ${registerRedirectUri(redirectUri)}`}
           />
         </div>
         <button type="button" className="btn btn-link" aria-expanded={advanced} onClick={() => setAdvanced((a) => !a)}>
@@ -241,4 +242,22 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
       <FormActions busy={busy} label={source ? "Save source" : "Add source"} onCancel={onCancel} />
     </form>
   );
+}
+
+/**
+ * The callback a sign-in source's app registration must list, as this server computes it (ROLLCALL_PUBLIC_URL
+ * or the address it is reached at): without it the first person to sign in meets AADSTS50011 at Microsoft.
+ */
+export function useSignInRedirectUri(): string | null {
+  const [uri, setUri] = useState<string | null>(null);
+  useEffect(() => {
+    const controller = new AbortController();
+    api.get<{ microsoftRedirectUri: string }>("/auth/providers", undefined, { signal: controller.signal }).then((p) => setUri(p.microsoftRedirectUri), () => undefined);
+    return () => controller.abort();
+  }, []);
+  return uri;
+}
+
+export function registerRedirectUri(uri: string | null): string {
+  return `Register ${uri ?? "this server's /api/v1/auth/microsoft/callback"} as a Web redirect URI on the app registration (Authentication).`;
 }

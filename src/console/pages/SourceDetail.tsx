@@ -6,7 +6,7 @@ import { countsMeaning, countsSummary, startedBy, statusText, statusTone, syncAp
 import { Badge, ErrorBanner, Loading, Pager, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate, relativeTime } from "../format.ts";
-import { SourceFormDialog, describeEndpoints } from "../components/SourceForm.tsx";
+import { SourceFormDialog, describeEndpoints, registerRedirectUri, useSignInRedirectUri } from "../components/SourceForm.tsx";
 import { SourceCard } from "./Sync.tsx";
 import { Prop } from "./UserDetail.tsx";
 import { DataTable } from "../components/DataTable.tsx";
@@ -25,6 +25,7 @@ export function SourcePage({ name }: { name: string }) {
   const [editing, setEditing] = useState(() => hasDraft("source")); // open again with the changes kept over a sign-in
   const [removing, setRemoving] = useState(false);
   const canChange = useCanChange();
+  const redirectUri = useSignInRedirectUri();
   const s = source.data;
   const refresh = () => {
     source.reload();
@@ -88,7 +89,9 @@ export function SourcePage({ name }: { name: string }) {
                   {`; full sync every ${Math.round(s.config.fullEveryMs / 86_400_000)} days`}
                 </Prop>
                 <Prop label="Phone country">{s.config.country ?? "Workspace default"}</Prop>
-                <Prop label="Sign in with Microsoft">{s.config.signIn ? "Used for sign-in" : "Off"}</Prop>
+                <Prop label="Sign in with Microsoft">
+                  {s.config.signIn ? `Used for sign-in; ${registerRedirectUri(redirectUri).replace(/^R/, "r")}` : "Off"}
+                </Prop>
                 <Prop label="Mapping">
                   {Object.keys(s.config.mapping).length
                     ? Object.entries(s.config.mapping)
