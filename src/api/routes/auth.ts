@@ -3,6 +3,7 @@ import { RollcallError } from "../../errors.ts";
 import { changePassword, createSession, deleteSession, verifyLogin } from "../../core/accounts.ts";
 import { clearSessionCookie, setSessionCookie, visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
+import { rememberSignOut } from "./signin.ts";
 import { accountSchema, roleSchema } from "../schemas.ts";
 
 const loginBody = z.object({ email: z.string().trim().min(1, "is required").max(254), password: z.string().min(1, "is required").max(1024) }).strict();
@@ -60,6 +61,7 @@ export const authRoutes: RouteModule = {
         if (principal.kind !== "session") throw new RollcallError("invalid_input", "Signing out applies to session cookies; revoke an API token instead");
         await deleteSession(rt.store.db, principal.sessionId);
         clearSessionCookie(reply, request, rt.config);
+        rememberSignOut(reply, request, rt.config);
       },
     }),
     route({

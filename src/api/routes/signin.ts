@@ -15,6 +15,16 @@ const bindingCookie = (key: string) => `rollcall_signin_${key}`;
 const flowPath = `${apiPrefix}/auth/microsoft`;
 const window = "5 minutes";
 
+/**
+ * Set when someone signs out in this browser: the next Microsoft sign-in asks for prompt=select_account, so a
+ * shared computer's Microsoft session does not sign the last person straight back in. Cleared by a sign-in.
+ */
+const signedOutCookie = "rollcall_signed_out";
+
+export function rememberSignOut(reply: FastifyReply, request: FastifyRequest, config: Runtime["config"]): void {
+  reply.setCookie(signedOutCookie, "1", { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(config, request), maxAge: 30 * 86_400 });
+}
+
 function deps(rt: Runtime): SignInDeps {
   return { db: rt.store.db, secrets: rt.secrets, fetch: httpFetch, sessionHours: rt.config.sessionHours };
 }
@@ -116,7 +126,7 @@ export const signInRoutes: RouteModule = {
           if (client && !client.challenge) throw new RollcallError("invalid_input", "A native client must send client_code_challenge (S256) with client_redirect_uri");
           const result = await beginSignIn(deps(rt), {
             workspace: query.workspace, source: query.source, redirectUri: callbackUrl(rt, request), returnTo: query.returnTo,
-            hints: { loginHint: query.login_hint, domainHint: query.domain_hint, prompt: query.prompt }, client,
+            hints: { loginHint: query.login_hint, domainHint: query.domain_hint, prompt: query.prompt ?? (request.cookies[signedOutCookie] ? "select_account" : undefined) }, client,
           });
           const hidden = Object.fromEntries(startKeys.flatMap((k) => (typeof query[k] === "string" ? [[k, query[k]]] : []))) as Record<string, string>;
           if (result.kind === "choose-workspace") return page(reply, 200, chooseWorkspacePage(`${flowPath}/start`, hidden));
@@ -151,6 +161,7 @@ export const signInRoutes: RouteModule = {
             return void reply.header("cache-control", "no-store").redirect(result.redirect, 302);
           }
           setSessionCookie(reply, request, rt.config, result.session.id);
+          reply.clearCookie(signedOutCookie, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request) });
           rt.logger.info({ account: result.session.account.email, workspace: result.workspace }, "signed in with Microsoft");
           void reply.header("cache-control", "no-store").redirect(result.returnTo ?? "/", 302);
         } catch (error) {
