@@ -261,6 +261,16 @@ describe("authorization code + PKCE", () => {
     expectAadError(await tokenRequest({ grant_type: "authorization_code", client_id: t.emu.clientId, code: "not-a-code", redirect_uri: REDIRECT }), 400, "invalid_grant", 9002313);
   });
 
+  it("redeeming a code needs the redirect_uri it was issued for (documented as required): missing is 900144, another is 500117", async () => {
+    const user = someUser();
+    const code = new URL((await signIn(t, params(), user.userPrincipalName)).headers.get("location")!).searchParams.get("code")!;
+    const form = { grant_type: "authorization_code", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, code, code_verifier: verifier };
+    const missing = await tokenRequest(form);
+    expectAadError(missing, 400, "invalid_request", 900144);
+    expect(missing.body.error_description).toMatch(/^AADSTS900144: The request body must contain the following parameter: 'redirect_uri'\./);
+    expectAadError(await tokenRequest({ ...form, redirect_uri: "https://elsewhere.example/cb" }), 400, "invalid_grant", 500117);
+  });
+
   it("prompt=none with a login_hint completes without a page; without one it is login_required", async () => {
     const user = someUser();
     const ok = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams(params({ prompt: "none", login_hint: user.userPrincipalName }))}`, { redirect: "manual" });

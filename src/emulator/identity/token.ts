@@ -115,12 +115,14 @@ async function userGrant(ctx: IdentityContext, segment: string, grant: string, c
   if (grant === "authorization_code") {
     const codeValue = form.get("code");
     if (!codeValue) return aadError(400, "invalid_request", 900144, MSG.missingParam("code"), o, corr);
+    // Documented as required: the redirect_uri the code was issued for.
+    if (form.get("redirect_uri") === null) return aadError(400, "invalid_request", 900144, MSG.missingParam("redirect_uri"), o, corr);
     const code = ctx.codes.get(codeValue);
     if (!code || code.clientId !== clientId) return aadError(400, "invalid_grant", 9002313, MSG.badCode, o, corr);
     if (code.redeemed) return aadError(400, "invalid_grant", 54005, MSG.codeRedeemed, o, corr);
     if (code.expiresAt <= Date.now()) return aadError(400, "invalid_grant", 70008, MSG.codeExpired, o, corr);
     const redirect = form.get("redirect_uri");
-    if (redirect !== null && redirect !== code.redirectUri) return aadError(400, "invalid_grant", 500117, "The reply uri specified in the token request does not match the reply uri specified in the authorization request.", o, corr);
+    if (redirect !== code.redirectUri) return aadError(400, "invalid_grant", 500117, "The reply uri specified in the token request does not match the reply uri specified in the authorization request.", o, corr);
     if (code.challenge) {
       const verifier = form.get("code_verifier") ?? "";
       const computed = code.challengeMethod === "S256" ? createHash("sha256").update(verifier).digest("base64url") : verifier;
