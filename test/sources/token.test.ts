@@ -37,6 +37,27 @@ describe("the token endpoint's transient errors", () => {
     expect(new Set(sleeps)).toEqual(new Set([1000]));
   });
 
+  it("retries an answer cut off mid-body (the connection reset after the headers) like a dropped connection", async () => {
+    let calls = 0;
+    const cutOnce: typeof httpFetch = async (url, init) => {
+      const response = await httpFetch(url, init);
+      if (++calls > 1) return response;
+      const whole = new Uint8Array(await response.arrayBuffer());
+      // What undici gives when the socket closes part-way through the body: the bytes so far, then TypeError("terminated").
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(whole.subarray(0, 20));
+          controller.error(new TypeError("terminated"));
+        },
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const sleeps: number[] = [];
+    const tokens = createTokenProvider({ loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, tenantId: emulator.tenantId, clientId: emulator.clientId, credential: { kind: "secret", secret: emulator.clientSecret }, fetch: cutOnce, sleep: async (ms) => void sleeps.push(ms) });
+    expect(await tokens.token()).toMatch(/^ey/);
+    expect([calls, sleeps.length]).toEqual([2, 1]);
+  });
+
   it("gives up after a few attempts with the identity platform's error", async () => {
     emulator.setKnobs({ tokenFaultRate: 1 });
     emulator.resetStats();

@@ -82,15 +82,16 @@ export function createTokenProvider(options: {
     const clientRequestId = randomUUID();
     for (let attempt = 1; ; attempt++) {
       let response: Response;
+      let text: string;
       try {
         response = await options.fetch(tokenUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "client-request-id": clientRequestId }, body: form.toString() });
+        text = await response.text(); // an answer cut off mid-body is retried like a dropped connection
       } catch (error) {
         if (error instanceof RollcallError) throw error; // the run was interrupted (its AbortSignal's reason): no retry
         if (attempt >= policy.maxAttempts) throw unreachable(options.loginUrl, error);
         await sleep(retryDelay(null, attempt, policy));
         continue;
       }
-      const text = await response.text();
       let body: Record<string, unknown> = {};
       try {
         body = JSON.parse(text) as Record<string, unknown>;
