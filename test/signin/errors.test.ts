@@ -1,6 +1,6 @@
 import "../support/no-network.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Browser, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
+import { Browser, openSyncedHarness, signInEngine, signInAs, type SignInHarness } from "./support.ts";
 import { updateEntraSource } from "../../src/core/sources.ts";
 
 /**
@@ -9,16 +9,10 @@ import { updateEntraSource } from "../../src/core/sources.ts";
  * correlation ID to look the sign-in up by.
  * Runs on PostgreSQL when ROLLCALL_TEST_DATABASE_URL is set (PGlite otherwise).
  */
-const engine = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
-
-describe(`Microsoft sign-in errors (${engine})`, () => {
+describe(`Microsoft sign-in errors (${signInEngine})`, () => {
   let h: SignInHarness;
 
-  beforeAll(async () => {
-    h = await openSignInHarness(engine);
-    await h.addSource("contoso");
-    await h.sync("contoso");
-  }, 120_000);
+  beforeAll(async () => void (h = await openSyncedHarness()), 120_000);
   afterAll(async () => h?.close());
 
   const reason = (text: string) => /<p id="signin-reason"[^>]*>([^<]*)</.exec(text)?.[1]?.replace(/&(gt|lt|quot|#39|amp);/g, (_, e: string) => ({ gt: ">", lt: "<", quot: '"', "#39": "'", amp: "&" })[e]!) ?? "";

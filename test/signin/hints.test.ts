@@ -1,6 +1,6 @@
 import "../support/no-network.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Browser, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
+import { Browser, openSyncedHarness, signInEngine, signInAs, type SignInHarness } from "./support.ts";
 
 /**
  * What a sign-in link may tell Microsoft: login_hint (the account), domain_hint (the organization, skipping
@@ -8,16 +8,10 @@ import { Browser, openSignInHarness, signInAs, type SignInHarness } from "./supp
  * sign-in), forwarded as given; a parameter Rollcall does not know (a mail campaign's utm_*) is ignored.
  * Runs on PostgreSQL when ROLLCALL_TEST_DATABASE_URL is set (PGlite otherwise).
  */
-const engine = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
-
-describe(`Microsoft sign-in hints (${engine})`, () => {
+describe(`Microsoft sign-in hints (${signInEngine})`, () => {
   let h: SignInHarness;
 
-  beforeAll(async () => {
-    h = await openSignInHarness(engine);
-    await h.addSource("contoso");
-    await h.sync("contoso");
-  }, 120_000);
+  beforeAll(async () => void (h = await openSyncedHarness()), 120_000);
   afterAll(async () => h?.close());
 
   const person = () => h.emulator.tenants.get(h.emulator.tenantId).listUsers().find((u) => u.accountEnabled && u.userType !== "Guest")!;

@@ -36,6 +36,17 @@ export interface SignInHarness {
   close(): Promise<void>;
 }
 
+/** The engine the sign-in suites run on: PostgreSQL when ROLLCALL_TEST_DATABASE_URL is set, PGlite otherwise. */
+export const signInEngine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+
+/** A harness whose emulator tenant is synced as the source "contoso", sign-in on: where most sign-in tests start. */
+export async function openSyncedHarness(engine: EngineName = signInEngine): Promise<SignInHarness> {
+  const h = await openSignInHarness(engine);
+  await h.addSource("contoso");
+  await h.sync("contoso");
+  return h;
+}
+
 export async function openSignInHarness(engine: EngineName, env: Record<string, string> = {}): Promise<SignInHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), "rollcall-signin-"));
   const emulator = await startTrustedEmulator({ users: 12, groups: 2, seed: 11 });

@@ -1,6 +1,6 @@
 import "../support/no-network.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Browser, openSignInHarness, type SignInHarness } from "./support.ts";
+import { Browser, openSyncedHarness, signInEngine, type SignInHarness } from "./support.ts";
 
 /**
  * One browser, several sign-ins under way (two tabs whose session ended, or a second click on "Sign in with
@@ -8,16 +8,10 @@ import { Browser, openSignInHarness, type SignInHarness } from "./support.ts";
  * any of them works, while another browser still cannot finish them (login CSRF).
  * Runs on PostgreSQL when ROLLCALL_TEST_DATABASE_URL is set (PGlite otherwise).
  */
-const engine = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
-
-describe(`Microsoft sign-in in several tabs (${engine})`, () => {
+describe(`Microsoft sign-in in several tabs (${signInEngine})`, () => {
   let h: SignInHarness;
 
-  beforeAll(async () => {
-    h = await openSignInHarness(engine);
-    await h.addSource("contoso");
-    await h.sync("contoso");
-  }, 120_000);
+  beforeAll(async () => void (h = await openSyncedHarness()), 120_000);
   afterAll(async () => h?.close());
 
   /** The emulator's page for an authorization URL: pick the account; answers where Microsoft sends the browser back. */
