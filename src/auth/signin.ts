@@ -1,6 +1,6 @@
-import { sql } from "kysely";
+import { sql, type Selectable } from "kysely";
 import type { Db } from "../storage/database.ts";
-import type { Role } from "../storage/schema.ts";
+import type { Role, SigninRequestsTable } from "../storage/schema.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { hashToken } from "../security/hashing.ts";
@@ -186,9 +186,27 @@ export function bindingKey(state: string): string {
 
 export type CallbackResult =
   | { kind: "browser"; session: Session & { id: string }; returnTo: string | null; workspace: string }
-  | { kind: "native"; redirect: string };
+  | { kind: "native"; redirect: string }
+  | { kind: "native-refused"; error: unknown; loopback: NativeLoopback };
 
-/** Completes a sign-in at the redirect URI: checks state and browser, redeems the code, validates the ID token, matches the user. */
+/** Where a native client's sign-in ends: the loopback URI it started with (checked then by checkNativeRedirect), and its state. */
+export interface NativeLoopback {
+  redirectUri: string;
+  state: string | null;
+}
+
+/** The native client's loopback URI with `params` (a one-time code, or an RFC 6749 §4.1.2.1 error) and its state. */
+export function toLoopback(loopback: NativeLoopback, params: Record<string, string>): string {
+  const back = new URL(loopback.redirectUri);
+  for (const [key, value] of Object.entries(params)) back.searchParams.set(key, value);
+  if (loopback.state) back.searchParams.set("state", loopback.state);
+  return back.toString();
+}
+
+/**
+ * Completes a sign-in at the redirect URI: checks state and browser, redeems the code, validates the ID token, matches the user.
+ * A native client's sign-in refused past the state and browser checks answers "native-refused", for its loopback, instead of throwing.
+ */
 export async function completeSignIn(
   deps: SignInDeps,
   input: { state?: string | undefined; code?: string | undefined; error?: string | undefined; errorDescription?: string | undefined; browserBinding?: string | undefined },
@@ -200,6 +218,15 @@ export async function completeSignIn(
   if (!input.browserBinding || !sameSecret(hashToken(input.browserBinding), request.browser_hash)) {
     throw refused("expired_request", "This sign-in was started in another browser (or its cookie was lost); start again from the sign-in page");
   }
+  if (!request.client_redirect) return finishSignIn(deps, request, input);
+  // A native client waits on its loopback listener for a code that will not come now: it is told there why
+  // (only this sign-in's own browser gets here, and only to the loopback URI the sign-in was started with).
+  const loopback = { redirectUri: request.client_redirect, state: request.client_state };
+  return finishSignIn(deps, request, input).catch((error: unknown) => ({ kind: "native-refused" as const, error, loopback }));
+}
+
+/** The rest of a sign-in whose state and browser checked out: Microsoft's answer, the ID token, the person. */
+async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequestsTable>, input: { code?: string | undefined; error?: string | undefined; errorDescription?: string | undefined }): Promise<CallbackResult> {
   if (input.error) {
     // Say which AADSTS code, what it means and who fixes it where, with the ids an admin or Microsoft support looks up.
     const failure = parseAadsts(input.error, input.errorDescription);
@@ -243,10 +270,7 @@ export async function completeSignIn(
       .insertInto("signin_requests")
       .values({ ...request, state_hash: hashToken(`client:${code}`), client_code_hash: hashToken(code), account_id: account.id, expires_at: new Date(Date.now() + clientCodeTtlMs), created_at: new Date() })
       .execute();
-    const back = new URL(request.client_redirect);
-    back.searchParams.set("code", code);
-    if (request.client_state) back.searchParams.set("state", request.client_state);
-    return { kind: "native", redirect: back.toString() };
+    return { kind: "native", redirect: toLoopback({ redirectUri: request.client_redirect, state: request.client_state }, { code }) };
   }
   const session = await createSession(deps.db, account, deps.sessionHours);
   return { kind: "browser", session, returnTo: request.return_to, workspace: first.workspace };

@@ -5,7 +5,7 @@ import { Browser, directoryUser, loginWithCli, openSignInHarness, signInAs, type
 import type { GraphUser } from "../../src/emulator/types.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { getUserRole, safeReturnTo } from "../../src/auth/signin.ts";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
@@ -239,4 +239,38 @@ describe(`sign in with Microsoft (${engine})`, () => {
     }
     // Three spawned CLI processes (login, whoami, logout); each starts TypeScript through tsx, slow on a busy machine.
   }, 300_000);
+
+  it("rollcall login refused at the server (not in the directory) ends at once: the loopback hears why, shows it, and the CLI fails with it", async () => {
+    const stranger = h.emulator.tenants.get(tenant1).createUser({ displayName: "Not Synced" });
+    const dir = mkdtempSync(join(tmpdir(), "rollcall-login-"));
+    const sessionFile = join(dir, "session.json");
+    try {
+      // --timeout 1: without the refusal reaching the loopback, the CLI would only end after a minute, with "No sign-in arrived".
+      const login = await loginWithCli(h, { tenantId: tenant1, userId: stranger.id }, { ROLLCALL_SESSION_FILE: sessionFile }, ["--workspace", "default", "--timeout", "1"], async (url) => {
+        // An error that does not carry this sign-in's state is not this sign-in's: ignored, the CLI keeps waiting.
+        const forged = new URL(new URL(url).searchParams.get("client_redirect_uri")!);
+        forged.search = new URLSearchParams({ error: "access_denied", error_description: "forged", state: "not-the-state" }).toString();
+        expect((await fetch(forged)).status).toBe(400);
+      });
+      // Rollcall's callback sends the browser to the loopback the sign-in was started for, with an RFC 6749 error.
+      expect(login.back.status).toBe(302);
+      const back = new URL(login.back.location!);
+      expect(back.origin + back.pathname).toBe(new URL(login.url).searchParams.get("client_redirect_uri"));
+      expect(back.searchParams.get("error")).toBe("access_denied");
+      expect(back.searchParams.get("error_description")).toMatch(/is not in the directory of workspace "default"/);
+      expect(back.searchParams.get("state")).toBe(new URL(login.url).searchParams.get("client_state"));
+      expect(back.searchParams.has("code")).toBe(false);
+      expect(login.back.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(false);
+      expect(login.landed.text).toContain("Sign-in refused");
+      expect(login.landed.text).toContain("is not in the directory of workspace &quot;default&quot;");
+
+      expect(login.code).toBe(1);
+      const printed = JSON.parse(login.stderr.trim().split("\n").at(-1)!) as { error: { code: string; message: string } };
+      expect(printed.error.code).toBe("signin_refused");
+      expect(printed.error.message).toMatch(/is not in the directory of workspace "default"/);
+      expect(existsSync(sessionFile)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

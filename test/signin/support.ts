@@ -174,8 +174,15 @@ export interface CliLogin {
 /**
  * `rollcall login --no-browser` as a person runs it: the real binary prints the sign-in URL, a
  * "system browser" signs in on the emulator's page and follows the redirect to the CLI's loopback listener.
+ * `beforeSignIn` runs once the URL is printed, before the browser starts.
  */
-export async function loginWithCli(h: SignInHarness, account: { tenantId: string; userId: string }, env: Record<string, string>, args: string[] = ["--workspace", "default"]): Promise<CliLogin> {
+export async function loginWithCli(
+  h: SignInHarness,
+  account: { tenantId: string; userId: string },
+  env: Record<string, string>,
+  args: string[] = ["--workspace", "default"],
+  beforeSignIn?: (url: string) => Promise<void>,
+): Promise<CliLogin> {
   const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
   const child = spawn(process.execPath, [bin, "login", ...args, "--server", h.url, "--no-browser", "--json"], {
     env: { ...process.env, ROLLCALL_LOG_LEVEL: "warn", ...env },
@@ -193,6 +200,7 @@ export async function loginWithCli(h: SignInHarness, account: { tenantId: string
     });
     child.on("exit", () => reject(new Error(`login exited early: ${stderr}`)));
   });
+  await beforeSignIn?.(url);
   const browser = new Browser(h.emulator.caPem);
   const back = await signInAs(browser, url, account);
   const landed = back.location?.startsWith("http://127.0.0.1") ? await browser.request(back.location) : { status: 0, text: "" };

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Runtime } from "../../runtime.ts";
 import { RollcallError, toRollcallError } from "../../errors.ts";
 import { httpFetch } from "../../net/http.ts";
-import { beginSignIn, bindingKey, completeSignIn, linkedUser, redeemNativeCode, getUserRole, setUserRole, signInSources, type SignInDeps } from "../../auth/signin.ts";
+import { beginSignIn, bindingKey, completeSignIn, linkedUser, redeemNativeCode, getUserRole, setUserRole, signInSources, toLoopback, type NativeLoopback, type SignInDeps } from "../../auth/signin.ts";
 import { chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage } from "../../auth/pages.ts";
 import { cookieIsSecure, setSessionCookie, visibleWorkspaces } from "../auth.ts";
 import { apiPrefix } from "../openapi.ts";
@@ -42,8 +42,11 @@ function page(reply: FastifyReply, status: number, html: string): void {
   void reply.status(status).headers(pageSecurityHeaders).type("text/html; charset=utf-8").send(html);
 }
 
-/** Browser flows end on a page, not a JSON error: refusals say why; anything else is logged. */
-function refusal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+/**
+ * Browser flows end on a page, not a JSON error: refusals say why; anything else is logged. A native client's
+ * sign-in ends at its loopback instead, with an RFC 6749 §4.1.2.1 error saying the same, so the CLI stops waiting.
+ */
+function refusal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, error: unknown, loopback?: NativeLoopback): void {
   const e = toRollcallError(error);
   if (e.code === "internal") request.log.error({ err: error }, "sign-in failed");
   else {
@@ -53,6 +56,10 @@ function refusal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, erro
     else rt.logger.info(fields, "sign-in refused");
   }
   const message = e.code === "internal" ? `Something went wrong on the server; it has been logged (request ${request.id})` : e.message;
+  if (loopback) {
+    const back = toLoopback(loopback, { error: e.code === "signin_refused" ? "access_denied" : "server_error", error_description: message });
+    return void reply.header("cache-control", "no-store").redirect(back, 302);
+  }
   const organizations = Array.isArray(e.details.organizations) ? (e.details.organizations as string[]) : [];
   const choices = organizations.map((name) => ({ label: name, href: `${flowPath}/start?${new URLSearchParams({ workspace: String(e.details.workspace), source: name })}` }));
   page(reply, e.code === "internal" ? 500 : e.status, refusalPage(message, String(e.details.reason ?? e.code), choices));
@@ -144,10 +151,10 @@ export const signInRoutes: RouteModule = {
       summary: "Redirect URI: Microsoft sends the browser back here",
       description:
         "Checks state and the browser binding, redeems the code with the PKCE verifier, validates the ID token (signature, iss, aud, exp, nonce, tenant), " +
-        "matches the user on tenant + object ID, then sets the session cookie and returns to the console (or hands a native client its one-time code). Refusals answer a page saying why.",
+        "matches the user on tenant + object ID, then sets the session cookie and returns to the console (or hands a native client its one-time code). Refusals answer a page saying why (a native client's, a redirect to its loopback URI with error and error_description).",
       access: "public",
       answers: {
-        "302": { description: "Signed in: to the console (returnTo), with the session cookie; or, for a native client, to its loopback URI with a one-time code" },
+        "302": { description: "Signed in: to the console (returnTo), with the session cookie; or, for a native client, to its loopback URI with a one-time code, or with error=access_denied and error_description when refused" },
         "403": { description: "A page saying why the sign-in was refused; its data-reason names the case (expired_request, unknown_user, disabled, …)", content: ["text/html"] },
       },
       query: z.looseObject({ code: z.string().max(4000).optional(), state: z.string().max(500).optional(), error: z.string().max(200).optional(), error_description: z.string().max(4000).optional() }),
@@ -160,6 +167,7 @@ export const signInRoutes: RouteModule = {
           if (result.kind === "native") {
             return void reply.header("cache-control", "no-store").redirect(result.redirect, 302);
           }
+          if (result.kind === "native-refused") return refusal(rt, request, reply, result.error, result.loopback);
           setSessionCookie(reply, request, rt.config, result.session.id);
           reply.clearCookie(signedOutCookie, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request) });
           rt.logger.info({ account: result.session.account.email, workspace: result.workspace }, "signed in with Microsoft");

@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import { loadConfig } from "../../config.ts";
 import { RollcallError, toRollcallError } from "../../errors.ts";
 import { pkceChallenge, randomValue } from "../../auth/oidc.ts";
+import { escapeHtml } from "../../auth/pages.ts";
 import { directoryCommand, needsNoDatabase, output, printError, printJson, runOn, withJson, withServer } from "../io.ts";
 import { bearerSessionPrefix } from "../../api/auth.ts";
 import { apiClient, normalizeServer, serverFrom } from "../api-client.ts";
@@ -32,10 +33,10 @@ function openBrowser(url: string): void {
   }
 }
 
-const page = (title: string, text: string) =>
-  `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body style="font-family:system-ui,sans-serif;max-width:32rem;margin:15vh auto"><h1>${title}</h1><p>${text}</p></body></html>`;
+const page = (title: string, ...paragraphs: string[]) =>
+  `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body style="font-family:system-ui,sans-serif;max-width:32rem;margin:15vh auto"><h1>${escapeHtml(title)}</h1>${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join("")}</body></html>`;
 
-/** Listens on 127.0.0.1 (any free port) for the one redirect carrying the code. */
+/** Listens on 127.0.0.1 (any free port) for the one redirect carrying the code, or the server's refusal. */
 function loopback(state: string, timeoutMs: number): Promise<{ server: Server; redirectUri: string; code: Promise<string> }> {
   return new Promise((resolveListening, rejectListening) => {
     let settle: { resolve(code: string): void; reject(error: Error): void };
@@ -47,6 +48,15 @@ function loopback(state: string, timeoutMs: number): Promise<{ server: Server; r
         return;
       }
       const got = url.searchParams.get("code");
+      const error = url.searchParams.get("error");
+      if (url.searchParams.get("state") === state && error) {
+        // The server refused this sign-in (RFC 6749 §4.1.2.1): say why here and in the terminal, and stop waiting.
+        const message = url.searchParams.get("error_description") || `The sign-in ended with ${error}`;
+        const refused = new RollcallError(error === "access_denied" ? "signin_refused" : "internal", message, { error });
+        // Settled once the page is sent: the listener closes right after.
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8", connection: "close" }).end(page("Sign-in refused", message, "You can close this tab and return to your terminal."), () => settle.reject(refused));
+        return;
+      }
       if (url.searchParams.get("state") !== state || !got) {
         res.writeHead(400, { "content-type": "text/html; charset=utf-8" }).end(page("Sign-in failed", "This answer does not belong to the sign-in started in your terminal. Run rollcall login again."));
         return;
