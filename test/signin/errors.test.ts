@@ -1,7 +1,11 @@
 import "../support/no-network.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Browser, openSyncedHarness, signInEngine, signInAs, type SignInHarness } from "./support.ts";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { updateEntraSource } from "../../src/core/sources.ts";
+import { runCli } from "../support/cli.ts";
 
 /**
  * When Microsoft ends a sign-in with an AADSTS error, the page Rollcall shows says which code, what it
@@ -148,6 +152,19 @@ describe(`Microsoft sign-in errors (${signInEngine})`, () => {
       expect(tokenCalls).toEqual([503, 200]);
     } finally {
       h.emulator.setKnobs({ tokenFaultRate: 0 });
+    }
+  });
+
+  it("rollcall login says at once, before any browser, that the server offers no Microsoft sign-in", async () => {
+    await updateEntraSource(h.ctx, "contoso", { config: { signIn: false } });
+    try {
+      const sessionFile = join(tmpdir(), `rollcall-no-signin-${process.pid}.json`);
+      const login = await runCli(["login", "--server", h.url, "--no-browser", "--timeout", "1"], { ROLLCALL_SESSION_FILE: sessionFile, ROLLCALL_LOG_LEVEL: "silent" });
+      expect([login.code, login.stdout]).toEqual([1, ""]); // no sign-in URL was printed
+      expect(login.stderr).toMatch(/^error \[signin_refused\]: \S+ offers no sign-in with Microsoft: none of its Entra ID sources has "Use for Sign in with Microsoft" on\./);
+      expect(existsSync(sessionFile)).toBe(false);
+    } finally {
+      await updateEntraSource(h.ctx, "contoso", { config: { signIn: true } });
     }
   });
 });

@@ -75,6 +75,16 @@ function loopback(state: string, timeoutMs: number): Promise<{ server: Server; r
   });
 }
 
+/**
+ * Before a browser opens: a server that cannot be reached, or offers no Microsoft sign-in at all, is said at once
+ * rather than after the browser shows a refusal (or nothing) and the terminal waits out its timeout.
+ */
+async function assertMicrosoftOffered(server: string): Promise<void> {
+  const providers = await apiClient(server, { anonymous: true }).request<{ microsoft: boolean }>("GET", "/auth/providers");
+  if (providers.microsoft) return;
+  throw new RollcallError("signin_refused", `${server} offers no sign-in with Microsoft: none of its Entra ID sources has "Use for Sign in with Microsoft" on. An admin turns it on in the source's settings (or \`rollcall sources update NAME --sign-in\`); until then, sign in to the console with a password, or use an API token (ROLLCALL_TOKEN).`, { reason: "not_offered" });
+}
+
 export function loginCommand(): Command {
   return needsNoDatabase(withJson(new Command("login").description("sign in with your Microsoft account (system browser); keeps a session token for later commands given --server or ROLLCALL_SERVER")))
     .option("-w, --workspace <name>", "the workspace whose Microsoft sign-in to use (asked in the browser when several offer it)")
@@ -85,6 +95,7 @@ export function loginCommand(): Command {
       let listener: Server | undefined;
       try {
         const server = normalizeServer(opts.server ?? defaultServer());
+        await assertMicrosoftOffered(server);
         const verifier = randomValue(48);
         const state = randomValue(16);
         const wait = await loopback(state, Number(opts.timeout) * 60_000);
