@@ -104,7 +104,10 @@ export function printJson(value: unknown): void {
 const flagOfField = new Map<string, string>();
 
 export function noteFlagsOf(command: Command): void {
-  for (const option of command.options) if (option.long) flagOfField.set(option.attributeName(), option.long);
+  for (const option of command.options) {
+    // --login-url rather than its --no-login-url, whichever commander lists first.
+    if (option.long && !(option.negate && flagOfField.has(option.attributeName()))) flagOfField.set(option.attributeName(), option.long);
+  }
 }
 
 export function printError(error: RollcallError, json: boolean | undefined): void {
