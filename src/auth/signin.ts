@@ -1,14 +1,13 @@
 import { sql, type Selectable } from "kysely";
 import type { Db } from "../storage/database.ts";
-import type { Role, SigninRequestsTable } from "../storage/schema.ts";
+import type { SigninRequestsTable } from "../storage/schema.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { hashToken } from "../security/hashing.ts";
-import { createSession, grantRole, sameSecret, type Account, type Session } from "../core/accounts.ts";
-import { getUser } from "../core/users.ts";
+import { createSession, sameSecret, type Account, type Session } from "../core/accounts.ts";
 import { recordChange } from "../core/change-log.ts";
 import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
-import { invalidInput, notFound, RollcallError } from "../errors.ts";
+import { invalidInput, RollcallError } from "../errors.ts";
 import { clouds, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import type { Credential } from "../sources/entra/token.ts";
 import { aadstsReference, parseAadsts, signInAdviceFor } from "./aadsts.ts";
@@ -384,51 +383,4 @@ export async function redeemNativeCode(deps: SignInDeps, input: { code: string; 
   const account = await deps.db.selectFrom("accounts").selectAll().where("id", "=", row.account_id).executeTakeFirst();
   if (!account) throw bad();
   return createSession(deps.db, { id: account.id, email: account.email, displayName: account.display_name, isOwner: account.is_owner, createdAt: new Date(account.created_at).toISOString() }, deps.sessionHours, "rcs_");
-}
-
-/** The directory user an account speaks for, or null for a local admin account. */
-export async function linkedUser(db: Db, accountId: string) {
-  const row = await db
-    .selectFrom("accounts as a")
-    .innerJoin("users as u", "u.id", "a.user_id")
-    .innerJoin("workspaces as w", "w.id", "u.workspace_id")
-    .select(["u.id", "w.id as workspace_id", "w.name", "w.default_country", "w.created_at"])
-    .where("a.id", "=", accountId)
-    .executeTakeFirst();
-  if (!row) return null;
-  const workspace: Workspace = { id: row.workspace_id, name: row.name, defaultCountry: row.default_country, createdAt: new Date(row.created_at).toISOString() };
-  return { workspace, user: await getUser({ db, workspace }, row.id) };
-}
-
-/** A synced user's role in their workspace; null until they first sign in (they then become a viewer) or are given one. */
-export async function getUserRole(db: Db, workspace: Workspace, userKey: string): Promise<{ userId: string; displayName: string; role: Role | null }> {
-  const user = await getUser({ db, workspace }, userKey);
-  const row = await db
-    .selectFrom("accounts as a")
-    .innerJoin("workspace_roles as r", "r.account_id", "a.id")
-    .select("r.role")
-    .where("a.user_id", "=", user.id)
-    .where("r.workspace_id", "=", workspace.id)
-    .executeTakeFirst();
-  return { userId: user.id, displayName: user.displayName, role: row?.role ?? null };
-}
-
-/**
- * Gives a synced user a role in their workspace: admin, or viewer (the default every synced user gets at
- * first sign-in). Creates their account before their first sign-in if needed.
- */
-export async function setUserRole(db: Db, workspace: Workspace, userKey: string, role: Role, actor: string): Promise<{ userId: string; displayName: string; role: Role }> {
-  const user = await getUser({ db, workspace }, userKey);
-  if (user.source.type !== "entra") throw invalidInput([{ field: "user", message: "only users synced from Entra ID sign in with Microsoft; local admins are managed with `rollcall admins`", value: userKey }]);
-  const row = await db.selectFrom("users").select(["id", "display_name", "email", "user_principal_name"]).where("id", "=", user.id).executeTakeFirst();
-  if (!row) throw notFound("user", userKey);
-  const email = row.email ?? row.user_principal_name ?? row.id;
-  const account = await db
-    .insertInto("accounts")
-    .values({ email, display_name: row.display_name, password_hash: null, is_owner: false, user_id: row.id })
-    .onConflict((oc) => oc.column("user_id").where("user_id", "is not", null).doUpdateSet({ display_name: row.display_name }))
-    .returning("id")
-    .executeTakeFirstOrThrow();
-  await grantRole(db, { accountId: account.id, subject: email, workspace, role, actor, userId: row.id });
-  return { userId: row.id, displayName: row.display_name, role };
 }

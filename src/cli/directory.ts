@@ -1,4 +1,4 @@
-import { setUserRole } from "../auth/signin.ts";
+import { setUserRole } from "../auth/user-roles.ts";
 import { activityPage, pageOfChanges, type ActivityPage, type ChangeRecord } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
 import { bulkUsers, type BulkRequest } from "../core/bulk-users.ts";
