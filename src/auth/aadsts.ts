@@ -1,27 +1,12 @@
+import type { AadstsFailure } from "../sources/entra/token.ts";
+
 /**
  * What an AADSTS code that ends a sign-in means, and who does what about it: the person (sign in again,
  * finish MFA) or an admin (and where in the Microsoft Entra admin center). Microsoft sends these to the
  * redirect URI (`error`, `error_description` = "AADSTS<code>: text\r\nTrace ID: …\r\nCorrelation ID: …\r\nTimestamp: …")
- * or answers them from the token endpoint. The code is read from `error_codes` or the description's first
- * line, never from the text. [reference-error-codes, v2-oauth2-auth-code-flow]
+ * or answers them from the token endpoint; parseAadsts (sources/entra/token.ts) reads the code.
+ * [reference-error-codes, v2-oauth2-auth-code-flow]
  */
-export interface AadstsFailure {
-  error: string | null;
-  code: number | null;
-  traceId: string | null;
-  correlationId: string | null;
-  timestamp: string | null;
-}
-
-/** The parts of an identity-platform error: its code, and the ids Microsoft support asks for. */
-export function parseAadsts(error: string | null | undefined, description: string | null | undefined, codes?: unknown): AadstsFailure {
-  const text = description ?? "";
-  const listed = Array.isArray(codes) && typeof codes[0] === "number" ? codes[0] : null;
-  const code = listed ?? (Number(/AADSTS(\d+)/.exec(text)?.[1] ?? NaN) || null);
-  const line = (name: string) => new RegExp(`${name}:\\s*([^\\r\\n]+)`, "i").exec(text)?.[1]?.trim() ?? null;
-  return { error: error ?? null, code, traceId: line("Trace ID"), correlationId: line("Correlation ID"), timestamp: line("Timestamp") };
-}
-
 const admin = "Microsoft Entra admin center";
 
 /** Codes Microsoft returns to the app during a sign-in, each with what it means and what to do. */

@@ -2,9 +2,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { RollcallError } from "../errors.ts";
 import type { HttpFetch } from "../net/http.ts";
-import { clientAssertion, tokenError, unreachable, type Credential } from "../sources/entra/token.ts";
+import { clientAssertion, parseAadsts, tokenError, unreachable, type Credential } from "../sources/entra/token.ts";
 import { pause, retryDelay, type RetryPolicy } from "../sources/entra/graph.ts";
-import { aadstsReference, parseAadsts, signInAdviceFor } from "./aadsts.ts";
+import { aadstsReference, signInAdviceFor } from "./aadsts.ts";
 
 /**
  * OpenID Connect against the Microsoft identity platform (or anything speaking it, like the emulator):

@@ -9,8 +9,8 @@ import { recordChange } from "../core/change-log.ts";
 import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
 import { invalidInput, RollcallError } from "../errors.ts";
 import { clouds, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
-import type { Credential } from "../sources/entra/token.ts";
-import { aadstsReference, parseAadsts, signInAdviceFor } from "./aadsts.ts";
+import { parseAadsts, type Credential } from "../sources/entra/token.ts";
+import { aadstsReference, signInAdviceFor } from "./aadsts.ts";
 import { authorizationUrl, discover, issuerTenant, pkceChallenge, randomValue, redeemCode, refused, validateIdToken, type IdentityClaims, type SignInHints } from "./oidc.ts";
 
 /**

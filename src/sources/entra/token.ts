@@ -28,14 +28,34 @@ const advice: Record<number, { check: string; message: string }> = {
   700027: { check: "client_secret", message: "The certificate assertion was refused. Upload the certificate (public key) under App registrations > your app > Certificates & secrets." },
 };
 
+export interface AadstsFailure {
+  error: string | null;
+  code: number | null;
+  traceId: string | null;
+  correlationId: string | null;
+  timestamp: string | null;
+}
+
+/**
+ * The parts of an identity-platform error: its AADSTS code (from `error_codes`, else the description's
+ * "AADSTS<code>:"; never from the text), and the ids Microsoft support asks for. [reference-error-codes]
+ */
+export function parseAadsts(error: string | null | undefined, description: string | null | undefined, codes?: unknown): AadstsFailure {
+  const text = description ?? "";
+  const listed = Array.isArray(codes) && typeof codes[0] === "number" ? codes[0] : null;
+  const code = listed ?? (Number(/AADSTS(\d+)/.exec(text)?.[1] ?? NaN) || null);
+  const line = (name: string) => new RegExp(`${name}:\\s*([^\\r\\n]+)`, "i").exec(text)?.[1]?.trim() ?? null;
+  return { error: error ?? null, code, traceId: line("Trace ID"), correlationId: line("Correlation ID"), timestamp: line("Timestamp") };
+}
+
 export function tokenError(status: number, body: { error?: string; error_description?: string; error_codes?: number[] }): RollcallError {
-  const code = body.error_codes?.[0] ?? Number(/AADSTS(\d+)/.exec(body.error_description ?? "")?.[1] ?? NaN);
-  const known = Number.isFinite(code) ? advice[code] : undefined;
+  const { code } = parseAadsts(body.error, body.error_description, body.error_codes);
+  const known = code !== null ? advice[code] : undefined;
   const firstLine = (body.error_description ?? "").split(/\r?\n/)[0] ?? "";
   return new RollcallError(
     "source_auth_failed",
     known ? `AADSTS${code}: ${known.message}` : `The token request failed (HTTP ${status}, ${body.error ?? "unknown error"}): ${firstLine || "no description"}`,
-    { aadsts: Number.isFinite(code) ? `AADSTS${code}` : null, error: body.error ?? null, check: known?.check ?? "token", description: firstLine },
+    { aadsts: code !== null ? `AADSTS${code}` : null, error: body.error ?? null, check: known?.check ?? "token", description: firstLine },
   );
 }
 
