@@ -120,7 +120,7 @@ describe.skipIf(!hasChromium)("web console", () => {
     await dialog.getByRole("alertdialog", { name: "Discard your changes?" }).waitFor();
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "hidden" });
-    expect(await opener.evaluate((button) => button === document.activeElement)).toBe(true);
+    await expect.poll(() => opener.evaluate((button) => button === document.activeElement)).toBe(true);
     await opener.click();
     await dialog.getByLabel("Display name").fill("Barbara Liskov");
     await dialog.getByLabel("Email").fill("barbara@contoso.com");
@@ -319,7 +319,7 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("link", { name: "CSV" }).waitFor();
     await page.keyboard.press("Escape");
     await expect.poll(() => page.getByRole("link", { name: "CSV" }).isVisible()).toBe(false);
-    expect(await exportMenu.evaluate((summary) => summary === document.activeElement)).toBe(true);
+    await expect.poll(() => exportMenu.evaluate((summary) => summary === document.activeElement)).toBe(true);
     await exportMenu.click();
     await page.getByRole("link", { name: "CSV" }).waitFor();
     await page.getByRole("heading", { name: "Users", level: 1 }).click();

@@ -180,7 +180,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await form.getByRole("button", { name: "Save source" }).click();
     await expect.poll(() => count.getAttribute("aria-invalid")).toBe("true");
     expect(await page.locator(`[id="${(await count.getAttribute("aria-describedby"))!.split(" ")[0]}"]`).textContent()).toMatch(/^Enter a number of users/);
-    expect(await count.evaluate((field) => field === document.activeElement)).toBe(true);
+    await expect.poll(() => count.evaluate((field) => field === document.activeElement)).toBe(true);
     expect(await form.getByLabel("Stop if more than this % would be removed").getAttribute("aria-invalid")).toBeNull();
     await count.fill("2");
     await form.getByRole("button", { name: "Save source" }).click();
