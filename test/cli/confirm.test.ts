@@ -1,15 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, underTerminal } from "../support/cli.ts";
+import { freshDataFolder } from "../support/db.ts";
 
 /**
  * Commands that destroy a lot (a workspace, a source, users --matching) ask first on a terminal and go on only on
  * "y"; --yes skips the question, and a script (no terminal) is never asked, so pipelines and cron jobs keep working.
  */
 describe("rollcall asks before destroying a lot", { timeout: 300_000 }, () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-confirm-"));
+  const dataDir = freshDataFolder("rollcall-confirm-");
   const env = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined, ROLLCALL_LOG_LEVEL: "silent", CORP_SECRET: "a-secret-value" };
   const cli = (...args: string[]) => runCli(args, env);
   const workspaces = async () => (await cli("workspaces", "list", "--json")).json<{ name: string }[]>().map((w) => w.name);

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { freshDataFolder, engines, openTestStore, type TestStore } from "../support/db.ts";
 import { runCli } from "../support/cli.ts";
 
 const userFields = [
@@ -20,7 +19,7 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
   const cli = (...args: string[]) => runCli(args, env);
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "rollcall-cli-"));
+    dataDir = freshDataFolder("rollcall-cli-");
     env = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined, HINTS_SECRET: "not-a-real-secret" };
     if (engine === "postgres") {
       store = await openTestStore("postgres");

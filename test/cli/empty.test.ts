@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
+import { freshDataFolder } from "../support/db.ts";
 
 /** An empty list says what is empty and how to fill it, instead of "(none)"; --json stays an empty array. */
 describe("rollcall lists in an empty workspace", { timeout: 120_000 }, () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-empty-"));
+  const dataDir = freshDataFolder("rollcall-empty-");
   const cli = (...args: string[]) => runCli(args, { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined });
   beforeAll(async () => expect((await cli("workspaces", "add", "fresh")).code).toBe(0));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

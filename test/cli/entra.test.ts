@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator, type TenantHandle } from "../../src/emulator/index.ts";
 import { killStarted, runCli, startCli } from "../support/cli.ts";
 import { testCertificate } from "../emulator/helpers.ts";
+import { seedDataFolder } from "../support/db.ts";
 
 async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !done(); await new Promise((r) => setTimeout(r, 50))) {
@@ -28,7 +29,7 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-cli-entra-"));
     emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 30, groups: 3, quiet: true });
     tenant = emulator.tenants.get(emulator.tenantId);
-    env = { ROLLCALL_DATA_DIR: join(dir, "data"), DATABASE_URL: undefined, NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret };
+    env = { ROLLCALL_DATA_DIR: seedDataFolder(join(dir, "data")), DATABASE_URL: undefined, NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret };
   });
   afterAll(async () => {
     await killStarted();

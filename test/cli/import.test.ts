@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { seedDataFolder, engines, openTestStore, type TestStore } from "../support/db.ts";
 import { bin, importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import type { ImportReport } from "../../src/core/imports.ts";
 
@@ -29,7 +29,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-cli-import-"));
-    env = { ROLLCALL_DATA_DIR: join(dir, "data"), DATABASE_URL: undefined };
+    env = { ROLLCALL_DATA_DIR: seedDataFolder(join(dir, "data")), DATABASE_URL: undefined };
     if (engine === "postgres") {
       store = await openTestStore("postgres");
       env.DATABASE_URL = store.url;

@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
+import { freshDataFolder } from "../support/db.ts";
 
 /** An id that names nothing is not_found (exit 3) whatever its shape, never an internal error from the database. */
 describe("rollcall with an id that names nothing", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-unknown-ids-"));
+  const dataDir = freshDataFolder("rollcall-unknown-ids-");
   const cli = (...args: string[]) => runCli(args, { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -1,12 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
+import { freshDataFolder } from "../support/db.ts";
 
 /** Usage errors are invalid_input in every command, not only the root: exit 2, and one JSON error with --json. */
 describe("rollcall usage errors", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-usage-"));
+  const dataDir = freshDataFolder("rollcall-usage-");
   const cli = (...args: string[]) => runCli(args, { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from "playwright-core";
@@ -6,6 +6,7 @@ import { loadConfig } from "../../src/config.ts";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { startServer } from "../../src/api/server.ts";
 import { ensureConsoleBuilt } from "../../src/console/build.ts";
+import { freshDataFolder } from "../support/db.ts";
 
 /**
  * The console's end-to-end harness: the real server (`startServer`) on a temporary PGlite data folder
@@ -23,7 +24,7 @@ export interface ConsoleServer {
 
 export async function startConsoleServer(): Promise<ConsoleServer> {
   await ensureConsoleBuilt();
-  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-console-"));
+  const dataDir = freshDataFolder("rollcall-console-");
   const config = loadConfig({
     ROLLCALL_DATA_DIR: dataDir,
     ROLLCALL_ADMIN_EMAIL: admin.email,

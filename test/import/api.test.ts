@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engines } from "../support/db.ts";
+import { freshDataFolder, engines } from "../support/db.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { openTable } from "../../src/sources/import/open.ts";
@@ -25,7 +24,7 @@ function multipart(fileName: string, content: Buffer, fields: Record<string, str
 describe.each(engines)("import API on %s", (engine) => {
   let api: TestApi;
   let as: Caller & { session: { cookie: string; csrf: string } };
-  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-import-api-"));
+  const dataDir = freshDataFolder("rollcall-import-api-");
   const upload = async (fileName: string, content: Buffer, fields: Record<string, string> = {}, fieldsAfter: Record<string, string> = {}) => {
     const { payload, headers } = multipart(fileName, content, fields, fieldsAfter);
     const response = await api.app.inject({

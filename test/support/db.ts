@@ -22,10 +22,7 @@ export interface TestStore extends Store {
 /** A fresh, migrated, empty database on the named engine. */
 export async function openTestStore(engine: EngineName, options: { migrate?: boolean } = {}): Promise<TestStore> {
   if (engine === "pglite") {
-    // A copy of one of the run's template folders (global-setup.ts): a new database without initdb's 3 s.
-    const template = inject("pgliteTemplates")[options.migrate === false ? "initialised" : "migrated"];
-    const folder = mkdtempSync(join(tmpdir(), "rollcall-test-pglite-"));
-    cpSync(join(template, "pgdata"), join(folder, "pgdata"), { recursive: true });
+    const folder = freshDataFolder("rollcall-test-pglite-", options.migrate === false ? "initialised" : "migrated");
     const store = await openStore({ kind: "pglite", dataDir: folder }, options);
     return {
       ...store,
@@ -45,6 +42,20 @@ export async function openTestStore(engine: EngineName, options: { migrate?: boo
       await database.drop();
     },
   };
+}
+
+/**
+ * A new temporary data folder (ROLLCALL_DATA_DIR) holding an empty embedded database: a copy of one of the
+ * run's template folders (global-setup.ts), so that opening it skips initdb, which takes seconds on a busy machine.
+ */
+export function freshDataFolder(prefix: string, kind: "initialised" | "migrated" = "migrated"): string {
+  return seedDataFolder(mkdtempSync(join(tmpdir(), prefix)), kind);
+}
+
+/** Puts that empty embedded database in `folder` (created if missing), which must not hold one yet. */
+export function seedDataFolder(folder: string, kind: "initialised" | "migrated" = "migrated"): string {
+  cpSync(join(inject("pgliteTemplates")[kind], "pgdata"), join(folder, "pgdata"), { recursive: true });
+  return folder;
 }
 
 /** A new, empty database on the server adminUrl names (a user there may create databases), and a way to drop it. */

@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { testCertificate } from "../emulator/helpers.ts";
+import { seedDataFolder } from "../support/db.ts";
 
 const run = promisify(execFile);
 
@@ -28,6 +29,7 @@ describe("rollcall sources / sync / runs (CLI)", () => {
   };
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-cli-sync-"));
+    seedDataFolder(join(dir, "data"));
     emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 40, groups: 4, quiet: true });
   });
   afterAll(async () => {
