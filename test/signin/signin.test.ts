@@ -1,7 +1,7 @@
 import "../support/no-network.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { Browser, directoryUser, loginWithCli, openSignInHarness, signInAs, type SignInHarness } from "./support.ts";
+import { Browser, directoryUser, loginWithCli, openSignInHarness, signInAs, startCliLogin, type SignInHarness } from "./support.ts";
 import type { GraphUser } from "../../src/emulator/types.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { safeReturnTo } from "../../src/auth/signin.ts";
@@ -205,8 +205,9 @@ describe(`sign in with Microsoft (${engine})`, () => {
     const dir = mkdtempSync(join(tmpdir(), "rollcall-login-"));
     const sessionFile = join(dir, "session.json");
     try {
-      const { url, back, landed, code: exitCode } = await loginWithCli(h, { tenantId: tenant1, userId: person.id }, { ROLLCALL_SESSION_FILE: sessionFile });
+      const { url, back, landed, code: exitCode } = await loginWithCli(h, { tenantId: tenant1, userId: person.id }, { ROLLCALL_SESSION_FILE: sessionFile }, ["--workspace", "default", "--source", "contoso"]);
       expect(new URL(url).searchParams.get("client_redirect_uri")).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+      expect(new URL(url).searchParams.get("source")).toBe("contoso");
 
       // The system browser: Rollcall → Microsoft (emulator) → Rollcall's callback → the CLI's loopback listener.
       expect(back.status).toBe(302);
@@ -272,6 +273,33 @@ describe(`sign in with Microsoft (${engine})`, () => {
       expect(existsSync(sessionFile)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it("rollcall login for a workspace or organization without Microsoft sign-in ends at once, from the start link", async () => {
+    const env = { ROLLCALL_SESSION_FILE: join(tmpdir(), "rollcall-never-written.json") };
+    for (const [args, refusal] of [
+      [["--workspace", "nosuch"], 'There is no workspace "nosuch" offering sign-in with Microsoft'],
+      [["--workspace", "default", "--source", "nosuch"], 'Source "nosuch" does not offer sign-in with Microsoft'],
+    ] as const) {
+      // --timeout 1: without the refusal reaching the loopback, the CLI would only end after a minute.
+      const login = await startCliLogin(h, env, [...args, "--timeout", "1"]);
+      const browser = new Browser(h.emulator.caPem);
+      const start = await browser.request(login.url);
+      expect(start.status).toBe(302);
+      const back = new URL(start.location!);
+      const sent = new URL(login.url).searchParams;
+      expect(back.origin + back.pathname).toBe(sent.get("client_redirect_uri"));
+      expect([back.searchParams.get("error"), back.searchParams.get("error_description"), back.searchParams.get("state")]).toEqual(["access_denied", expect.stringContaining(refusal), sent.get("client_state")]);
+      expect((await browser.request(start.location!)).text).toContain("Sign-in refused");
+      expect(await login.exited).toBe(1);
+      expect(JSON.parse(login.stderr().trim().split("\n").at(-1)!).error).toMatchObject({ code: "signin_refused", message: expect.stringContaining(refusal) });
+    }
+    // Only a loopback URI sent with a PKCE challenge is redirected to: anything else gets the refusal page.
+    const challenge = "A".repeat(43);
+    for (const [client, status] of [[`client_redirect_uri=${encodeURIComponent("https://elsewhere.example/callback")}&client_code_challenge=${challenge}`, 403], ["client_redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback", 400]] as const) {
+      const start = await new Browser(h.emulator.caPem).request(`${h.url}/api/v1/auth/microsoft/start?workspace=nosuch&${client}`);
+      expect([start.status, start.location]).toEqual([status, null]);
     }
   }, 180_000);
 });

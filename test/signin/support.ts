@@ -171,18 +171,14 @@ export interface CliLogin {
   stderr: string;
 }
 
-/**
- * `rollcall login --no-browser` as a person runs it: the real binary prints the sign-in URL, a
- * "system browser" signs in on the emulator's page and follows the redirect to the CLI's loopback listener.
- * `beforeSignIn` runs once the URL is printed, before the browser starts.
- */
-export async function loginWithCli(
-  h: SignInHarness,
-  account: { tenantId: string; userId: string },
-  env: Record<string, string>,
-  args: string[] = ["--workspace", "default"],
-  beforeSignIn?: (url: string) => Promise<void>,
-): Promise<CliLogin> {
+/** `rollcall login --no-browser` running: the sign-in URL it printed, its standard error so far, and its exit code once it ends. */
+export interface StartedCliLogin {
+  url: string;
+  stderr(): string;
+  exited: Promise<number>;
+}
+
+export async function startCliLogin(h: SignInHarness, env: Record<string, string>, args: string[]): Promise<StartedCliLogin> {
   const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
   const child = spawn(process.execPath, [bin, "login", ...args, "--server", h.url, "--no-browser", "--json"], {
     env: { ...process.env, ROLLCALL_LOG_LEVEL: "warn", ...env },
@@ -200,9 +196,25 @@ export async function loginWithCli(
     });
     child.on("exit", () => reject(new Error(`login exited early: ${stderr}`)));
   });
+  return { url, stderr: () => stderr, exited };
+}
+
+/**
+ * `rollcall login --no-browser` as a person runs it: the real binary prints the sign-in URL, a
+ * "system browser" signs in on the emulator's page and follows the redirect to the CLI's loopback listener.
+ * `beforeSignIn` runs once the URL is printed, before the browser starts.
+ */
+export async function loginWithCli(
+  h: SignInHarness,
+  account: { tenantId: string; userId: string },
+  env: Record<string, string>,
+  args: string[] = ["--workspace", "default"],
+  beforeSignIn?: (url: string) => Promise<void>,
+): Promise<CliLogin> {
+  const { url, stderr, exited } = await startCliLogin(h, env, args);
   await beforeSignIn?.(url);
   const browser = new Browser(h.emulator.caPem);
   const back = await signInAs(browser, url, account);
   const landed = back.location?.startsWith("http://127.0.0.1") ? await browser.request(back.location) : { status: 0, text: "" };
-  return { url, back, landed, code: await exited, stderr };
+  return { url, back, landed, code: await exited, stderr: stderr() };
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Runtime } from "../../runtime.ts";
 import { RollcallError, toRollcallError } from "../../errors.ts";
 import { httpFetch } from "../../net/http.ts";
-import { beginSignIn, bindingKey, completeSignIn, redeemNativeCode, signInSources, toLoopback, type NativeLoopback, type SignInDeps } from "../../auth/signin.ts";
+import { beginSignIn, bindingKey, checkNativeRedirect, completeSignIn, redeemNativeCode, signInSources, toLoopback, type NativeLoopback, type SignInDeps } from "../../auth/signin.ts";
 import { getUserRole, linkedUser, setUserRole } from "../../auth/user-roles.ts";
 import { chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage } from "../../auth/pages.ts";
 import { cookieIsSecure, setSessionCookie, visibleWorkspaces } from "../auth.ts";
@@ -83,6 +83,20 @@ const startQuery = z
   });
 const startKeys = ["returnTo", "login_hint", "domain_hint", "prompt", "client_redirect_uri", "client_code_challenge", "client_state"] as const;
 
+/**
+ * A native client refused at the start (a workspace or source without Microsoft sign-in) hears it at its loopback,
+ * as it would at the callback, so `rollcall login` stops waiting. Only a loopback URI (checkNativeRedirect) sent with
+ * a PKCE challenge qualifies: this request is anyone's, and must not be able to send a browser elsewhere.
+ */
+function startLoopback(query: z.infer<typeof startQuery>): NativeLoopback | undefined {
+  if (!query.client_redirect_uri || !query.client_code_challenge) return undefined;
+  try {
+    return { redirectUri: checkNativeRedirect(query.client_redirect_uri), state: query.client_state ?? null };
+  } catch {
+    return undefined;
+  }
+}
+
 const profileResponse = z.object({
   account: accountSchema,
   user: userSchema.nullable().describe("the directory user this account is, for people signed in with Microsoft; null for local admins"),
@@ -120,7 +134,7 @@ export const signInRoutes: RouteModule = {
       description: `Answers 302 to Microsoft's authorization endpoint, or a page asking for the workspace (or organization) when it is not clear. Rate limited per client address.`,
       access: "public",
       answers: {
-        "302": { description: "To Microsoft's authorization endpoint" },
+        "302": { description: "To Microsoft's authorization endpoint; for a native client refused here, to its loopback URI with error=access_denied and error_description" },
         "200": { description: "A page asking for the workspace, or the organization", content: ["text/html"] },
         "403": { description: "A page saying why sign-in is not offered (no error JSON: this is a browser flow)", content: ["text/html"] },
       },
@@ -142,7 +156,7 @@ export const signInRoutes: RouteModule = {
           reply.setCookie(bindingCookie(result.bindingKey), result.browserBinding, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request), maxAge: 600 });
           void reply.header("cache-control", "no-store").redirect(result.url, 302);
         } catch (error) {
-          refusal(rt, request, reply, error);
+          refusal(rt, request, reply, error, startLoopback(query));
         }
       },
     }),

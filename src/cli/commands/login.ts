@@ -88,10 +88,11 @@ async function assertMicrosoftOffered(server: string): Promise<void> {
 export function loginCommand(): Command {
   return needsNoDatabase(withJson(new Command("login").description("sign in with your Microsoft account (system browser); keeps a session token for later commands given --server or ROLLCALL_SERVER")))
     .option("-w, --workspace <name>", "the workspace whose Microsoft sign-in to use (asked in the browser when several offer it)")
+    .option("--source <name>", "the organization (Entra ID source) to sign in through, at its own tenant: asked in the browser when the workspace has several; a guest signs in through the organization that invited them")
     .option("--server <url>", "the Rollcall server (default ROLLCALL_SERVER, ROLLCALL_PUBLIC_URL or http://ROLLCALL_HOST:ROLLCALL_PORT)")
     .option("--no-browser", "print the sign-in URL instead of opening the browser (remote shells)")
     .addOption(new Option("--timeout <minutes>", "how long to wait for the browser").default("5"))
-    .action(async (opts: { workspace?: string; server?: string; browser: boolean; timeout: string; json?: boolean }) => {
+    .action(async (opts: { workspace?: string; source?: string; server?: string; browser: boolean; timeout: string; json?: boolean }) => {
       let listener: Server | undefined;
       try {
         const server = normalizeServer(opts.server ?? defaultServer());
@@ -102,6 +103,7 @@ export function loginCommand(): Command {
         listener = wait.server;
         const start = new URL(`${server}/api/v1/auth/microsoft/start`);
         if (opts.workspace) start.searchParams.set("workspace", opts.workspace);
+        if (opts.source) start.searchParams.set("source", opts.source);
         start.searchParams.set("client_redirect_uri", wait.redirectUri);
         start.searchParams.set("client_code_challenge", pkceChallenge(verifier));
         start.searchParams.set("client_state", state);
