@@ -1,9 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { httpFetch } from "../../src/net/http.ts";
 import { createTokenProvider } from "../../src/sources/entra/token.ts";
 import { RollcallError } from "../../src/errors.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
+import { testCertificate } from "../emulator/helpers.ts";
 
 describe("the token endpoint's transient errors", () => {
   let emulator: RunningEmulator;
@@ -79,6 +80,22 @@ describe("the token endpoint's transient errors", () => {
     expect((error as RollcallError).details.aadsts).toBe("AADSTS7000215");
     expect(tokenRequests()).toHaveLength(1);
     expect(sleeps).toEqual([]);
+  });
+
+  it("says this server's clock is off when Microsoft refuses a certificate assertion for its time (AADSTS700024)", async () => {
+    const registered = testCertificate("rollcall-clock");
+    emulator.tenants.get(emulator.tenantId).addCertificate(emulator.clientId, { certificatePem: registered.certificatePem });
+    const byCertificate = createTokenProvider({
+      loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, tenantId: emulator.tenantId, clientId: emulator.clientId,
+      credential: { kind: "certificate", ...registered }, fetch: httpFetch, sleep: async () => {},
+    });
+    expect(await byCertificate.token()).toMatch(/^ey/);
+    // This server's clock 20 minutes behind while it signs: the assertion has expired by Microsoft's (the emulator reads new Date()).
+    const now = Date.now();
+    vi.spyOn(Date, "now").mockReturnValue(now - 20 * 60_000);
+    const error = await byCertificate.token({ refresh: true }).catch((e: unknown) => e).finally(() => vi.restoreAllMocks());
+    expect(error).toMatchObject({ code: "source_auth_failed", details: { aadsts: "AADSTS700024", check: "client_secret" } });
+    expect((error as RollcallError).message).toMatch(/^AADSTS700024: .*this server's clock is off/);
   });
 
   it("asks for a fresh token on every refresh", async () => {

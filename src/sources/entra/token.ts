@@ -26,6 +26,8 @@ const advice: Record<number, { check: string; message: string }> = {
   9001023: { check: "tenant", message: "Client credentials need a specific tenant: use the directory (tenant) ID, not common or consumers." },
   70011: { check: "token", message: "The token request's scope was refused. Check the Graph URL of the source (it must be the Graph host of the same cloud as the login URL)." },
   700027: { check: "client_secret", message: "The certificate assertion was refused. Upload the certificate (public key) under App registrations > your app > Certificates & secrets." },
+  // Rollcall signs the assertion with this server's time (valid from a minute before to 10 minutes after it).
+  700024: { check: "client_secret", message: "The certificate assertion was refused as outside its valid time range: this server's clock is off by more than a few minutes. Set it right (NTP), then try again." },
 };
 
 export interface AadstsFailure {
