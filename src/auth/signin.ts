@@ -8,10 +8,10 @@ import { createSession, sameSecret, type Account, type Session } from "../core/a
 import { recordChange } from "../core/change-log.ts";
 import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
 import { invalidInput, RollcallError } from "../errors.ts";
-import { clouds, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
-import { parseAadsts, type Credential } from "../sources/entra/token.ts";
+import { endpoints, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
+import { createTokenProvider, parseAadsts, type Credential } from "../sources/entra/token.ts";
 import { aadstsReference, signInAdviceFor } from "./aadsts.ts";
-import { authorizationUrl, discover, issuerTenant, pkceChallenge, randomValue, redeemCode, refused, validateIdToken, type IdentityClaims, type SignInHints } from "./oidc.ts";
+import { authorizationUrl, discover, issuerTenant, pkceChallenge, randomValue, redeemCode, refused, validateIdToken, type IdentityClaims, type ProviderMetadata, type SignInHints } from "./oidc.ts";
 
 /**
  * Sign in with Microsoft for synced users. A workspace's Entra sources with `signIn: true` are its
@@ -42,9 +42,7 @@ export interface SignInSource {
   credential: Credential | null;
 }
 
-function loginUrlOf(config: EntraConfig): string {
-  return (config.loginUrl ?? clouds[config.cloud].loginUrl).replace(/\/$/, "");
-}
+const loginUrlOf = (config: EntraConfig): string => endpoints(config).loginUrl;
 
 /** Every source offering Microsoft sign-in, optionally in one workspace. */
 export async function signInSources(deps: Pick<SignInDeps, "db" | "secrets">, workspaceId?: string): Promise<SignInSource[]> {
@@ -254,10 +252,7 @@ async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequests
   }
   const authority = new Set(sources.map((s) => s.config.tenantId.toLowerCase())).size === 1 ? first.config.tenantId : "organizations";
   const meta = await discover(deps.fetch, loginUrl, authority);
-  const withCredential = sources.find((s) => s.credential) ?? first;
-  const idToken = await redeemCode(deps.fetch, meta, {
-    clientId: first.config.clientId, credential: withCredential.credential, code: input.code, redirectUri: request.redirect_uri, codeVerifier: request.code_verifier, source: withCredential.name,
-  });
+  const idToken = await redeemWithSources(deps, meta, sources, { clientId: first.config.clientId, code: input.code, redirectUri: request.redirect_uri, codeVerifier: request.code_verifier });
   const claims = await validateIdToken(deps.fetch, meta, idToken, { clientId: first.config.clientId, nonce: request.nonce, tenants: new Set(tenantOf.keys()) }).catch(async (error: unknown) => {
     throw (await tenantWithoutSignIn(deps, error, request.workspace_id, loginUrl)) ?? tenantsOffered(error, sources);
   });
@@ -273,6 +268,32 @@ async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequests
   }
   const session = await createSession(deps.db, account, deps.sessionHours);
   return { kind: "browser", session, returnTo: request.return_to, workspace: first.workspace };
+}
+
+/**
+ * The sources of one multi-tenant app each hold a credential of it, not necessarily the same one: a secret rotated on
+ * one source but not yet on the others must not stop everyone's sign-in. When they differ, each is tried first for an
+ * app-only token at its own tenant (an authorization code may be spent by a refused redemption, so it is not the probe),
+ * and the code is redeemed with the first accepted; when none is, with the first, whose refusal names its source.
+ */
+/** A person is waiting: a probe gets one more try after a brief wait, not Graph's patience. */
+const probeRetry = { maxAttempts: 2, baseDelayMs: 300, maxDelayMs: 2000 };
+
+async function redeemWithSources(deps: SignInDeps, meta: ProviderMetadata, sources: SignInSource[], input: { clientId: string; code: string; redirectUri: string; codeVerifier: string }): Promise<string> {
+  const byCredential = new Map<string, SignInSource>();
+  for (const s of sources) if (s.credential && !byCredential.has(JSON.stringify(s.credential))) byCredential.set(JSON.stringify(s.credential), s);
+  const candidates = [...byCredential.values()];
+  let chosen = candidates[0] ?? sources[0]!;
+  if (candidates.length > 1) {
+    for (const source of candidates) {
+      const provider = createTokenProvider({ ...endpoints(source.config), tenantId: source.config.tenantId, clientId: source.config.clientId, credential: source.credential!, fetch: deps.fetch, retry: probeRetry });
+      if (await provider.token().then(() => true, () => false)) {
+        chosen = source;
+        break;
+      }
+    }
+  }
+  return redeemCode(deps.fetch, meta, { ...input, credential: chosen.credential, source: chosen.name });
 }
 
 /**

@@ -6,6 +6,7 @@ import type { GraphUser } from "../../src/emulator/types.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { safeReturnTo } from "../../src/auth/signin.ts";
 import { getUserRole } from "../../src/auth/user-roles.ts";
+import { updateEntraSource } from "../../src/core/sources.ts";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -136,6 +137,26 @@ describe(`sign in with Microsoft (${engine})`, () => {
     expect(notOffered.text).toContain("source &quot;northwind&quot;, which does not offer sign-in with Microsoft");
     expect(notOffered.text).toContain("rollcall sources update northwind --sign-in");
     await sql`update sources set config = config || '{"signIn": false}'::jsonb where name = 'fabrikam'`.execute(h.store.db);
+  });
+
+  it("sources of one multi-tenant app holding different secrets: a stale secret on one does not stop sign-in; when all are refused, the first is named", async () => {
+    const signInFrom = (tenantId: string, index: number) =>
+      signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start?workspace=default`, { tenantId, userId: userOf(tenantId, index).id });
+    await sql`update sources set config = config || '{"signIn": true}'::jsonb where name = 'fabrikam'`.execute(h.store.db);
+    try {
+      // The admin rotated the app's secret and updated fabrikam, not yet contoso (the first source of the app).
+      await updateEntraSource(h.ctx, "contoso", { credential: { kind: "secret", secret: "St4le8Q~theSecretBeforeTheRotation0123456" } });
+      expect((await signInFrom(tenant1, 2)).status).toBe(302);
+      expect((await signInFrom(tenant2, 2)).status).toBe(302);
+      await updateEntraSource(h.ctx, "fabrikam", { credential: { kind: "secret", secret: "St4le8Q~anotherSecretNoLongerValid0123456" } });
+      const refused = await signInFrom(tenant1, 2);
+      expect(refused.status).toBe(403);
+      expect(refused.text).toContain("the app registration of source &quot;contoso&quot;");
+      expect(refused.text).toContain("AADSTS7000215");
+    } finally {
+      for (const name of ["contoso", "fabrikam"]) await updateEntraSource(h.ctx, name, { credential: { kind: "secret", secret: h.emulator.clientSecret } });
+      await sql`update sources set config = config || '{"signIn": false}'::jsonb where name = 'fabrikam'`.execute(h.store.db);
+    }
   });
 
   it("a user disabled in Rollcall is refused, and their open session ends for good", async () => {
