@@ -204,6 +204,22 @@ describe("authorization code + PKCE", () => {
   });
   const someUser = () => t.emu.tenants.get(t.emu.tenantId).listUsers().find((u) => u.accountEnabled && u.userType === "Member" && u.mail)!;
 
+  it("redeems a code only with the app's credential, a secret or a certificate assertion; a refused one leaves the code unspent", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const cert = testCertificate("code-redeemer");
+    tenant.addCertificate(t.emu.clientId, { certificatePem: cert.certificatePem });
+    const loc = new URL((await signIn(t, params(), someUser().userPrincipalName)).headers.get("location")!);
+    const form = { grant_type: "authorization_code", client_id: t.emu.clientId, code: loc.searchParams.get("code")!, redirect_uri: REDIRECT, code_verifier: verifier };
+    expectAadError(await tokenRequest(form), 401, "invalid_client", 7000218);
+    expectAadError(await tokenRequest({ ...form, client_secret: "wrong" }), 401, "invalid_client", 7000215);
+    const tokenUrl = `${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/token`;
+    const assertion = await clientAssertion(tokenUrl, t.emu.clientId, { kind: "certificate", ...cert });
+    const redeemed = await tokenRequest({ ...form, client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: assertion });
+    expect(redeemed.status).toBe(200);
+    expect(typeof redeemed.body.id_token).toBe("string");
+    expectAadError(await tokenRequest({ ...form, client_secret: t.emu.clientSecret }), 400, "invalid_grant", 54005);
+  });
+
   it("signs a user in, redeems the code once, and the ID token validates against the JWKS", async () => {
     const user = someUser();
     const res = await signIn(t, params(), user.userPrincipalName);

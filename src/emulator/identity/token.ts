@@ -82,7 +82,7 @@ export async function tokenEndpoint(ctx: IdentityContext, req: Req, segment: str
     if ("special" in r) return aadError(400, "invalid_request", 9001023, MSG.commonEndpoint, o, corr);
     return clientCredentialsGrant(ctx, r.entry, creds, form, `${o}${req.path}`, o, corr);
   }
-  if (grant === "authorization_code" || grant === "refresh_token") return userGrant(ctx, segment, grant, creds, form, o, corr);
+  if (grant === "authorization_code" || grant === "refresh_token") return userGrant(ctx, segment, grant, creds, form, `${o}${req.path}`, o, corr);
   return aadError(400, "unsupported_grant_type", 70003, MSG.unsupportedGrant(grant), o, corr);
 }
 
@@ -109,9 +109,10 @@ async function clientCredentialsGrant(ctx: IdentityContext, entry: TenantEntry, 
   return json(200, { token_type: "Bearer", expires_in: app.tokenLifetimeSeconds, ext_expires_in: app.tokenLifetimeSeconds, access_token: token }, NO_STORE);
 }
 
-async function userGrant(ctx: IdentityContext, segment: string, grant: string, creds: ClientCreds, form: URLSearchParams, o: string, corr?: string): Promise<Res> {
+async function userGrant(ctx: IdentityContext, segment: string, grant: string, creds: ClientCreds, form: URLSearchParams, tokenUrl: string, o: string, corr?: string): Promise<Res> {
   const clientId = creds.clientId as string;
   let tenantId: string, userId: string, scopes: string[], nonce: string | undefined;
+  let spend = () => {};
   if (grant === "authorization_code") {
     const codeValue = form.get("code");
     if (!codeValue) return aadError(400, "invalid_request", 900144, MSG.missingParam("code"), o, corr);
@@ -128,7 +129,8 @@ async function userGrant(ctx: IdentityContext, segment: string, grant: string, c
       const computed = code.challengeMethod === "S256" ? createHash("sha256").update(verifier).digest("base64url") : verifier;
       if (computed !== code.challenge) return aadError(400, "invalid_grant", 501481, MSG.pkce, o, corr);
     }
-    code.redeemed = true;
+    // Spent only once the client has authenticated (below): a refused client credential leaves the code usable.
+    spend = () => void (code.redeemed = true);
     ({ tenantId, userId, scopes, nonce } = code);
   } else {
     const rt = form.get("refresh_token");
@@ -147,12 +149,11 @@ async function userGrant(ctx: IdentityContext, segment: string, grant: string, c
   if (!found) return aadError(400, "unauthorized_client", 700016, MSG.appNotFound(clientId, tenantId), o, corr);
   const { app } = found;
   if (!app.enabled) return aadError(400, "unauthorized_client", 7000112, MSG.appDisabled(app.clientId, app.displayName), o, corr);
-  // Confidential clients authenticate; a client without a secret is accepted as a public client
-  // (PKCE protects its codes). Microsoft decides this by the redirect URI's platform instead.
-  if (creds.clientSecret !== undefined) {
-    const bad = checkSecret(app, creds.clientSecret, o, corr);
-    if (bad) return bad;
-  }
+  // The emulator's redirect URIs are the Web platform's: a confidential client, which authenticates to redeem a code
+  // or refresh token, with a secret or a certificate assertion (AADSTS7000218 with neither). [v2-oauth2-auth-code-flow]
+  const bad = creds.clientAssertion ? await checkAssertion(app, creds.clientAssertion, tokenUrl, o, corr) : checkSecret(app, creds.clientSecret, o, corr);
+  if (bad) return bad;
+  spend();
   const user = entry.tenant.userRec(userId)?.u;
   if (!user) return aadError(400, "invalid_grant", 50034, "The user account does not exist in the directory.", o, corr);
   if (!user.accountEnabled) return aadError(400, "invalid_grant", 50057, MSG.userDisabled, o, corr);
