@@ -4,6 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ZodError } from "zod";
 import { RollcallError, invalidInput, toRollcallError, type ErrorCode } from "../errors.ts";
 import { zodProblems } from "../core/context.ts";
+import { pageSecurityHeaders, refusalPage } from "../auth/pages.ts";
 
 /**
  * The API's one error edge: whatever was thrown (ours, zod's, fastify's own body and content-type
@@ -31,11 +32,21 @@ export function toApiError(error: unknown, limits: { bodyLimit: number }): Rollc
   return toRollcallError(error);
 }
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The route is opened by a browser (the sign-in redirects): its errors are answered with a page, not JSON. */
+    browserPage?: boolean;
+  }
+}
+
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, limits: { bodyLimit: number }): FastifyReply {
   let apiError = toApiError(error, limits);
   if (apiError.code === "internal") {
     request.log.error({ err: error }, "request failed");
     apiError = new RollcallError("internal", `Something went wrong on the server; it has been logged (request ${request.id})`, { requestId: request.id });
+  }
+  if (request.routeOptions?.config?.browserPage) {
+    return reply.status(apiError.status).headers(pageSecurityHeaders).type("text/html; charset=utf-8").send(refusalPage(apiError.message, apiError.code));
   }
   return reply.status(apiError.status).type("application/json").send({ error: apiError.toJSON() });
 }

@@ -23,6 +23,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
   const errorRef = { $ref: "#/components/schemas/Error" };
   convert(errorSchema, "output"); // hoists the shared Error component
   const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: errorRef } } });
+  const pageResponse = (description: string) => ({ description: `${description} (a page saying so)`, content: { "text/html": { schema: { type: "string" } } } });
 
   const paths: Record<string, Record<string, Json>> = {};
   for (const module of modules) {
@@ -44,7 +45,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
                   ? { description: "Success", content: { "application/json": { schema: convert(r.response, "output") } } }
                   : { description: "Success, no content" },
               }),
-          ...errorResponses(r, errorResponse),
+          ...errorResponses(r, r.browserPage ? pageResponse : errorResponse),
         },
         security: r.access === "public" ? [] : [{ cookieSession: [] }, { bearerToken: [] }],
       };
@@ -58,7 +59,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
       version: "1.0.0",
       description:
         "Keep an application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry. " +
-        "Every error answers { error: { code, message, details } }. Changes made with the session cookie need the X-CSRF-Token header.",
+        "Every error answers { error: { code, message, details } } (the sign-in redirects a browser opens answer a page instead). Changes made with the session cookie need the X-CSRF-Token header.",
     },
     ...(options.serverUrl && { servers: [{ url: options.serverUrl }] }),
     tags: modules.map((m) => ({ name: m.tag, ...(m.description && { description: m.description }) })),

@@ -63,6 +63,8 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   answers?: Answers;
   /** Success status; 200 by default (201 for a creation). */
   status?: 200 | 201 | 202 | 204;
+  /** Opened by a browser (the sign-in redirects): its errors, a rate limit's too, are answered with a page, not JSON. */
+  browserPage?: boolean;
   /** Extra fastify route config (e.g. `rateLimit`), possibly from the runtime's configuration. */
   config?: RouteConfig;
   handler(input: HandlerInput<A, z.output<P>, z.output<Q>, z.output<B>>): Promise<R extends z.ZodType ? z.input<R> : void>;
@@ -82,6 +84,7 @@ export interface Route {
   response?: z.ZodType | undefined;
   answers?: Answers | undefined;
   status?: number | undefined;
+  browserPage?: boolean | undefined;
   config?: RouteConfig | undefined;
   handler(input: BaseInput<unknown, unknown, unknown> & { principal?: Principal | undefined; ctx?: WorkspaceContext; role?: Role }): Promise<unknown>;
 }

@@ -92,7 +92,7 @@ function registerRoute(app: FastifyInstance, rt: Runtime, r: Route): void {
   app.route({
     method: r.method,
     url: apiPrefix + r.url,
-    config: typeof r.config === "function" ? r.config(rt) : (r.config ?? {}),
+    config: { ...(typeof r.config === "function" ? r.config(rt) : r.config), browserPage: r.browserPage ?? false },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const principal = r.access === "public" ? undefined : requirePrincipal(await authenticate(rt.store.db, request));
       if (r.access === "owner") requireOwner(principal!);

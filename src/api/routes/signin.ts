@@ -66,6 +66,12 @@ function refusal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, erro
   page(reply, e.code === "internal" ? 500 : e.status, refusalPage(message, String(e.details.reason ?? e.code), choices));
 }
 
+/**
+ * Per client address, in multiples of ROLLCALL_LOGIN_ATTEMPTS. Nothing here can guess a password (Microsoft checks
+ * those, and codes are random), so the limit is for flooding only and must let an office behind one NAT address sign in
+ * at nine o'clock: 30× (300 sign-ins per 5 minutes by default) for the browser flow, 3× for native clients' code exchange.
+ */
+const browserFlow = 30;
 const perAddress = (factor: number) => (rt: Runtime) => ({ rateLimit: { max: rt.config.loginAttempts * factor, timeWindow: window, keyGenerator: (request: { ip: string }) => `signin|${request.ip}` } });
 
 // Loose: a sign-in link may carry parameters Rollcall does not know (a campaign's utm_*); they are ignored, not a JSON error in a browser.
@@ -139,7 +145,8 @@ export const signInRoutes: RouteModule = {
         "403": { description: "A page saying why sign-in is not offered (no error JSON: this is a browser flow)", content: ["text/html"] },
       },
       query: startQuery,
-      config: perAddress(3),
+      browserPage: true,
+      config: perAddress(browserFlow),
       async handler({ query, rt, request, reply }) {
         try {
           const client = query.client_redirect_uri
@@ -173,7 +180,8 @@ export const signInRoutes: RouteModule = {
         "403": { description: "A page saying why the sign-in was refused; its data-reason names the case (expired_request, unknown_user, disabled, …)", content: ["text/html"] },
       },
       query: z.looseObject({ code: z.string().max(4000).optional(), state: z.string().max(500).optional(), error: z.string().max(200).optional(), error_description: z.string().max(4000).optional() }),
-      config: perAddress(3),
+      browserPage: true,
+      config: perAddress(browserFlow),
       async handler({ query, rt, request, reply }) {
         const cookie = query.state ? bindingCookie(bindingKey(query.state)) : undefined;
         if (cookie) reply.clearCookie(cookie, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request) });
@@ -200,7 +208,7 @@ export const signInRoutes: RouteModule = {
       access: "public",
       body: z.object({ code: z.string().min(1).max(200), codeVerifier: z.string().min(43).max(128) }).strict(),
       response: z.object({ token: z.string(), account: accountSchema, expiresAt: z.string() }),
-      config: perAddress(1),
+      config: perAddress(3),
       async handler({ body, rt }) {
         const session = await redeemNativeCode(deps(rt), body);
         rt.logger.info({ account: session.account.email }, "native client signed in with Microsoft");
