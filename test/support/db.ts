@@ -47,9 +47,11 @@ export async function openTestStore(engine: EngineName, options: { migrate?: boo
 /**
  * A new temporary data folder (ROLLCALL_DATA_DIR) holding an empty embedded database: a copy of one of the
  * run's template folders (global-setup.ts), so that opening it skips initdb, which takes seconds on a busy machine.
+ * Outside vitest (test/console/screenshots.ts) there are no templates: the folder is left empty.
  */
 export function freshDataFolder(prefix: string, kind: "initialised" | "migrated" = "migrated"): string {
-  return seedDataFolder(mkdtempSync(join(tmpdir(), prefix)), kind);
+  const folder = mkdtempSync(join(tmpdir(), prefix));
+  return process.env.VITEST ? seedDataFolder(folder, kind) : folder;
 }
 
 /** Puts that empty embedded database in `folder` (created if missing), which must not hold one yet. */
