@@ -297,6 +297,21 @@ describe(`sign in with Microsoft (${engine})`, () => {
     }
   }, 180_000);
 
+  it("rollcall login as someone of an organization the workspace does not synchronize is told the --source of each one it does", async () => {
+    const elsewhere = h.emulator.tenants.add({ users: 2, groups: 0, seed: 41 });
+    elsewhere.consentApp(h.emulator.clientId);
+    await sql`update sources set config = config || '{"signIn": true}'::jsonb where name = 'fabrikam'`.execute(h.store.db);
+    try {
+      const person = members(elsewhere.listUsers())[0]!;
+      const env = { ROLLCALL_SESSION_FILE: join(tmpdir(), "rollcall-never-written.json") };
+      const login = await loginWithCli(h, { tenantId: elsewhere.id, userId: person.id }, env, ["--workspace", "default", "--timeout", "1"]);
+      expect(login.code).toBe(1);
+      expect(JSON.parse(login.stderr.trim().split("\n").at(-1)!).error.message).toMatch(/guest.*With rollcall login: --source "contoso" or --source "fabrikam"\.$/);
+    } finally {
+      await sql`update sources set config = config || '{"signIn": false}'::jsonb where name = 'fabrikam'`.execute(h.store.db);
+    }
+  }, 180_000);
+
   it("rollcall login for a workspace or organization without Microsoft sign-in ends at once, from the start link", async () => {
     const env = { ROLLCALL_SESSION_FILE: join(tmpdir(), "rollcall-never-written.json") };
     for (const [args, refusal] of [

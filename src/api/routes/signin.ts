@@ -57,11 +57,13 @@ function refusal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, erro
     else rt.logger.info(fields, "sign-in refused");
   }
   const message = e.code === "internal" ? `Something went wrong on the server; it has been logged (request ${request.id})` : e.message;
+  const organizations = Array.isArray(e.details.organizations) ? (e.details.organizations as string[]) : [];
   if (loopback) {
-    const back = toLoopback(loopback, { error: e.code === "signin_refused" ? "access_denied" : "server_error", error_description: message });
+    // The browser page offers each organization as a link; in a terminal, the flag that does the same.
+    const through = organizations.length ? ` With rollcall login: --source ${organizations.map((name) => JSON.stringify(name)).join(" or --source ")}.` : "";
+    const back = toLoopback(loopback, { error: e.code === "signin_refused" ? "access_denied" : "server_error", error_description: message + through });
     return void reply.header("cache-control", "no-store").redirect(back, 302);
   }
-  const organizations = Array.isArray(e.details.organizations) ? (e.details.organizations as string[]) : [];
   const choices = organizations.map((name) => ({ label: name, href: `${flowPath}/start?${new URLSearchParams({ workspace: String(e.details.workspace), source: name })}` }));
   page(reply, e.code === "internal" ? 500 : e.status, refusalPage(message, String(e.details.reason ?? e.code), choices));
 }
