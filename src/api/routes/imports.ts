@@ -210,8 +210,10 @@ export const importRoutes: RouteModule = {
       status: 204,
       params: uploadParams,
       async handler({ rt, ctx, params }) {
-        if (committing.has(params.id)) throw new RollcallError("conflict", "This upload is being imported; it cannot be discarded now", { resource: "import upload", key: params.id });
-        await deleteUpload(rt.config.dataDir, ctx.workspace.id, params.id);
+        // Found in this workspace first: another workspace's upload being committed is not there, not a conflict.
+        const upload = await findUpload(rt.config.dataDir, ctx.workspace.id, params.id);
+        if (committing.has(upload.id)) throw new RollcallError("conflict", "This upload is being imported; it cannot be discarded now", { resource: "import upload", key: upload.id });
+        await deleteUpload(rt.config.dataDir, ctx.workspace.id, upload.id);
       },
     }),
     route({
