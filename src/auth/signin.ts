@@ -270,15 +270,15 @@ async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequests
   return { kind: "browser", session, returnTo: request.return_to, workspace: first.workspace };
 }
 
+/** A person is waiting: a probe gets one more try after a brief wait, not Graph's patience. */
+const probeRetry = { maxAttempts: 2, baseDelayMs: 300, maxDelayMs: 2000 };
+
 /**
  * The sources of one multi-tenant app each hold a credential of it, not necessarily the same one: a secret rotated on
  * one source but not yet on the others must not stop everyone's sign-in. When they differ, each is tried first for an
  * app-only token at its own tenant (an authorization code may be spent by a refused redemption, so it is not the probe),
  * and the code is redeemed with the first accepted; when none is, with the first, whose refusal names its source.
  */
-/** A person is waiting: a probe gets one more try after a brief wait, not Graph's patience. */
-const probeRetry = { maxAttempts: 2, baseDelayMs: 300, maxDelayMs: 2000 };
-
 async function redeemWithSources(deps: SignInDeps, meta: ProviderMetadata, sources: SignInSource[], input: { clientId: string; code: string; redirectUri: string; codeVerifier: string }): Promise<string> {
   const byCredential = new Map<string, SignInSource>();
   for (const s of sources) if (s.credential && !byCredential.has(JSON.stringify(s.credential))) byCredential.set(JSON.stringify(s.credential), s);
