@@ -218,6 +218,11 @@ describe("authorization code + PKCE", () => {
     expect(redeemed.status).toBe(200);
     expect(typeof redeemed.body.id_token).toBe("string");
     expectAadError(await tokenRequest({ ...form, client_secret: t.emu.clientSecret }), 400, "invalid_grant", 54005);
+    // Two redemptions of one code at once, each with a valid credential: one token, one 54005.
+    const next = new URL((await signIn(t, params(), someUser().userPrincipalName)).headers.get("location")!).searchParams.get("code")!;
+    const both = await Promise.all([assertion, await clientAssertion(tokenUrl, t.emu.clientId, { kind: "certificate", ...cert })].map((a) =>
+      tokenRequest({ ...form, code: next, client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: a })));
+    expect(both.map((r) => r.status).sort()).toEqual([200, 400]);
   });
 
   it("signs a user in, redeems the code once, and the ID token validates against the JWKS", async () => {

@@ -112,7 +112,8 @@ async function clientCredentialsGrant(ctx: IdentityContext, entry: TenantEntry, 
 async function userGrant(ctx: IdentityContext, segment: string, grant: string, creds: ClientCreds, form: URLSearchParams, tokenUrl: string, o: string, corr?: string): Promise<Res> {
   const clientId = creds.clientId as string;
   let tenantId: string, userId: string, scopes: string[], nonce: string | undefined;
-  let spend = () => {};
+  /** Marks the code redeemed; false when a concurrent redemption got there first (while this one's credential was checked). */
+  let spend = () => true;
   if (grant === "authorization_code") {
     const codeValue = form.get("code");
     if (!codeValue) return aadError(400, "invalid_request", 900144, MSG.missingParam("code"), o, corr);
@@ -130,7 +131,7 @@ async function userGrant(ctx: IdentityContext, segment: string, grant: string, c
       if (computed !== code.challenge) return aadError(400, "invalid_grant", 501481, MSG.pkce, o, corr);
     }
     // Spent only once the client has authenticated (below): a refused client credential leaves the code usable.
-    spend = () => void (code.redeemed = true);
+    spend = () => !code.redeemed && (code.redeemed = true);
     ({ tenantId, userId, scopes, nonce } = code);
   } else {
     const rt = form.get("refresh_token");
@@ -153,7 +154,7 @@ async function userGrant(ctx: IdentityContext, segment: string, grant: string, c
   // or refresh token, with a secret or a certificate assertion (AADSTS7000218 with neither). [v2-oauth2-auth-code-flow]
   const bad = creds.clientAssertion ? await checkAssertion(app, creds.clientAssertion, tokenUrl, o, corr) : checkSecret(app, creds.clientSecret, o, corr);
   if (bad) return bad;
-  spend();
+  if (!spend()) return aadError(400, "invalid_grant", 54005, MSG.codeRedeemed, o, corr);
   const user = entry.tenant.userRec(userId)?.u;
   if (!user) return aadError(400, "invalid_grant", 50034, "The user account does not exist in the directory.", o, corr);
   if (!user.accountEnabled) return aadError(400, "invalid_grant", 50057, MSG.userDisabled, o, corr);
