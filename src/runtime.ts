@@ -1,4 +1,4 @@
-import pino, { type Logger } from "pino";
+import pino, { type DestinationStream, type Logger } from "pino";
 import type { Config } from "./config.ts";
 import { openStore, storeTarget, type Store } from "./storage/database.ts";
 import { loadSecretKey, secretBox, type SecretBox } from "./security/encryption.ts";
@@ -12,17 +12,20 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, options: { command: string; logger?: Logger }): Promise<Runtime> {
+/** Rollcall's JSON logger, credentials under well-known keys redacted. */
+export function createLogger(level: string, destination: DestinationStream = pino.destination(2)): Logger {
   // Logs go to standard error so that `--json` output on standard output stays a clean document.
-  const logger =
-    options.logger ??
-    pino(
-      {
-        level: config.logLevel,
-        redact: { paths: ["*.clientSecret", "*.client_secret", "*.password", "*.pin", "*.token", "*.authorization", "req.headers.authorization", "req.headers.cookie"], censor: "[redacted]" },
-      },
-      pino.destination(2),
-    );
+  return pino(
+    {
+      level,
+      redact: { paths: ["*.clientSecret", "*.client_secret", "*.password", "*.pin", "*.token", "*.authorization", "req.headers.authorization", "req.headers.cookie"], censor: "[redacted]" },
+    },
+    destination,
+  );
+}
+
+export async function openRuntime(config: Config, options: { command: string; logger?: Logger }): Promise<Runtime> {
+  const logger = options.logger ?? createLogger(config.logLevel);
   const store = await openStore(storeTarget(config), { command: options.command });
   const secrets = secretBox(loadSecretKey(config));
   return { config, store, secrets, logger, close: () => store.close() };

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { sql } from "kysely";
 import { fetch as undiciFetch } from "undici";
 import type { FastifyInstance } from "fastify";
@@ -47,13 +47,13 @@ export async function openSyncedHarness(engine: EngineName = signInEngine): Prom
   return h;
 }
 
-export async function openSignInHarness(engine: EngineName, env: Record<string, string> = {}): Promise<SignInHarness> {
+export async function openSignInHarness(engine: EngineName, env: Record<string, string> = {}, logger: Logger = pino({ level: "silent" })): Promise<SignInHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), "rollcall-signin-"));
   const emulator = await startTrustedEmulator({ users: 12, groups: 2, seed: 11 });
   const store = await openTestStore(engine);
   const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_LOG_LEVEL: "silent", ROLLCALL_COOKIE_SECURE: "false", ...env });
   const secrets = secretBox(Buffer.alloc(32, 9));
-  const rt: Runtime = { config, store, secrets, logger: pino({ level: "silent" }), close: async () => {} };
+  const rt: Runtime = { config, store, secrets, logger, close: async () => {} };
   const app = await buildApp(rt);
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   const url = address.replace("localhost", "127.0.0.1");
