@@ -18,7 +18,7 @@ export function createLogger(level: string, destination: DestinationStream = pin
   return pino(
     {
       level,
-      redact: { paths: ["*.clientSecret", "*.client_secret", "*.password", "*.pin", "*.token", "*.authorization", "req.headers.authorization", "req.headers.cookie"], censor: "[redacted]" },
+      redact: { paths: ["*.clientSecret", "*.client_secret", "*.password", "*.pin", "*.token", "*.authorization", "req.headers.authorization", "req.headers.cookie", "req.headers[\"x-csrf-token\"]"], censor: "[redacted]" },
     },
     destination,
   );
