@@ -8,6 +8,8 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // expect.poll's own default (1 s) is shorter than a console round trip on a busy 2-core CI machine.
+    expect: { poll: { timeout: 15_000 } },
     setupFiles: ["test/support/no-network.ts"],
     globalSetup: ["test/support/global-setup.ts"],
   },
