@@ -7,11 +7,13 @@ import { hashToken } from "../security/hashing.ts";
 import { createSession, sameSecret, type Account, type Session } from "../core/accounts.ts";
 import { recordChange } from "../core/change-log.ts";
 import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
-import { invalidInput, RollcallError } from "../errors.ts";
+import { invalidInput } from "../errors.ts";
 import { endpoints, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import { createTokenProvider, parseAadsts, type Credential } from "../sources/entra/token.ts";
 import { aadstsReference, signInAdviceFor } from "./aadsts.ts";
 import { authorizationUrl, discover, issuerTenant, pkceChallenge, randomValue, redeemCode, refused, validateIdToken, type IdentityClaims, type ProviderMetadata, type SignInHints } from "./oidc.ts";
+import { explainUnknownTenant } from "./unknown-tenant.ts";
+import { isGuid } from "../domain/guid.ts";
 
 /**
  * Sign in with Microsoft for synced users. A workspace's Entra sources with `signIn: true` are its
@@ -31,7 +33,6 @@ export interface SignInDeps {
 
 const requestTtlMs = 10 * 60_000;
 const clientCodeTtlMs = 2 * 60_000;
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface SignInSource {
   id: string;
@@ -247,14 +248,14 @@ async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequests
   // Several sources may sync one tenant (different scopes): the person may be in any of them.
   const tenantOf = new Map<string, SignInSource[]>();
   for (const s of sources) {
-    const tid = uuid.test(s.config.tenantId) ? s.config.tenantId.toLowerCase() : issuerTenant((await discover(deps.fetch, loginUrl, s.config.tenantId)).issuer);
+    const tid = isGuid(s.config.tenantId) ? s.config.tenantId.toLowerCase() : issuerTenant((await discover(deps.fetch, loginUrl, s.config.tenantId)).issuer);
     if (tid) tenantOf.set(tid, [...(tenantOf.get(tid) ?? []), s]);
   }
   const authority = new Set(sources.map((s) => s.config.tenantId.toLowerCase())).size === 1 ? first.config.tenantId : "organizations";
   const meta = await discover(deps.fetch, loginUrl, authority);
   const idToken = await redeemWithSources(deps, meta, sources, { clientId: first.config.clientId, code: input.code, redirectUri: request.redirect_uri, codeVerifier: request.code_verifier });
   const claims = await validateIdToken(deps.fetch, meta, idToken, { clientId: first.config.clientId, nonce: request.nonce, tenants: new Set(tenantOf.keys()) }).catch(async (error: unknown) => {
-    throw (await tenantWithoutSignIn(deps, error, request.workspace_id, loginUrl)) ?? tenantsOffered(error, sources);
+    throw await explainUnknownTenant(deps, error, request.workspace_id, loginUrl, sources);
   });
   const account = await accountFor(deps.db, tenantOf.get(claims.tenantId)!, claims);
 
@@ -294,50 +295,6 @@ async function redeemWithSources(deps: SignInDeps, meta: ProviderMetadata, sourc
     }
   }
   return redeemCode(deps.fetch, meta, { ...input, credential: chosen.credential, source: chosen.name });
-}
-
-/**
- * Signed in as someone of an organization the workspace synchronizes after all, through a source that does
- * not sign people in: says which source, and what turns it on, instead of "not one this workspace synchronizes".
- */
-async function tenantWithoutSignIn(deps: SignInDeps, error: unknown, workspaceId: string, loginUrl: string): Promise<RollcallError | null> {
-  if (!(error instanceof RollcallError) || error.details.reason !== "unknown_tenant") return null;
-  const rows = await deps.db
-    .selectFrom("sources as s")
-    .innerJoin("workspaces as w", "w.id", "s.workspace_id")
-    .select(["s.name", "s.config", "w.name as workspace"])
-    .where("s.workspace_id", "=", workspaceId)
-    .where("s.type", "=", "entra")
-    .where(sql<boolean>`(s.config->>'signIn')::boolean is not true`)
-    .orderBy(sql`lower(s.name)`)
-    .execute();
-  for (const row of rows) {
-    const config = entraConfigSchema.safeParse(row.config);
-    if (!config.success) continue;
-    const { tenantId } = config.data;
-    const tid = uuid.test(tenantId) ? tenantId.toLowerCase() : await discover(deps.fetch, loginUrl, tenantId).then((m) => issuerTenant(m.issuer), () => undefined);
-    if (tid !== error.details.tenantId) continue;
-    return refused("not_offered", `Your organization is synchronized into workspace "${row.workspace}" by source "${row.name}", which does not offer sign-in with Microsoft. ` +
-      `Ask an admin to turn it on (rollcall sources update ${row.name} --sign-in, or "Use for Sign in with Microsoft" in the source's settings).`, { tenantId: tid, source: row.name }, error);
-  }
-  return null;
-}
-
-/**
- * Signed in at /organizations as someone of an organization the workspace does not synchronize: perhaps a
- * guest of one that it does, whom Microsoft signed in at home. The refusal names each organization, so
- * the person can sign in through theirs (its own authority).
- */
-function tenantsOffered(error: unknown, sources: SignInSource[]): unknown {
-  const byTenant = new Map(sources.map((s) => [s.config.tenantId.toLowerCase(), s.name]));
-  if (!(error instanceof RollcallError) || error.details.reason !== "unknown_tenant" || byTenant.size < 2) return error;
-  const organizations = [...byTenant.values()];
-  return refused(
-    "unknown_tenant",
-    `${error.message}. If you are a guest in one of its organizations, sign in through that organization: ${organizations.join(", ")}.`,
-    { ...error.details, workspace: sources[0]!.workspace, organizations },
-    error,
-  );
 }
 
 /** The user (tid + oid → one of that tenant's sources + externalId) and their linked account, created on first sign-in. */

@@ -8,6 +8,7 @@ import { isValidEmail } from "../domain/user.ts";
 import { translateDatabaseError } from "./context.ts";
 import { recordChange } from "./change-log.ts";
 import type { Workspace } from "./workspaces.ts";
+import { isGuid } from "../domain/guid.ts";
 
 /**
  * Admin accounts (people who run Rollcall, not the directory's users) and their browser sessions.
@@ -224,7 +225,6 @@ export async function changePassword(db: Db, account: Account, input: { currentP
   });
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A local (password) account by id or email, with its workspace roles. */
 export async function getAccount(db: Db, key: string): Promise<Account & { workspaces: WorkspaceGrant[] }> {
@@ -232,7 +232,7 @@ export async function getAccount(db: Db, key: string): Promise<Account & { works
     .selectFrom("accounts")
     .selectAll()
     .where("user_id", "is", null)
-    .where((eb) => (uuidPattern.test(key) ? eb("id", "=", key) : sql<boolean>`lower(email) = lower(${key})`))
+    .where((eb) => (isGuid(key) ? eb("id", "=", key) : sql<boolean>`lower(email) = lower(${key})`))
     .executeTakeFirst();
   if (!row) throw notFound("account", key);
   return { ...toAccount(row), workspaces: await accountGrants(db, row.id) };

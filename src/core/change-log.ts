@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
-import { isUuid } from "../storage/queries/users.ts";
+import { isGuid } from "../domain/guid.ts";
 import { isMembershipKind, membershipKinds } from "../domain/change.ts";
 
 export interface ChangeEntry {
@@ -161,7 +161,7 @@ async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): 
  * history outlives it. Read only when no user has the key: without an index on subjects, it scans the log.
  */
 export async function deletedUserId(db: Db, workspaceId: string, key: string): Promise<string | undefined> {
-  const byId = isUuid(key);
+  const byId = isGuid(key);
   const row = await db
     .selectFrom("change_log")
     .select("user_id")

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isCountryCode } from "../../domain/phone.ts";
+import { guidPattern, isGuid } from "../../domain/guid.ts";
 
 /**
  * An Entra ID source's settings (everything but the secret, which is sealed apart and never shown).
@@ -73,7 +74,6 @@ export const scheduleSchema = z.union([
 ]);
 export type Schedule = z.infer<typeof scheduleSchema>;
 
-const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const domainName = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
 /**
@@ -82,7 +82,7 @@ const domainName = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
  * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow#first-case-access-token-request-with-a-shared-secret
  */
 export function tenantIdProblem(value: string): string | undefined {
-  if (guid.test(value) || domainName.test(value)) return undefined;
+  if (isGuid(value) || domainName.test(value)) return undefined;
   if (/^(common|organizations|consumers)$/i.test(value)) return `"${value}" names no directory: give the tenant's own directory (tenant) ID (Azure portal › Microsoft Entra ID › Overview)`;
   return "must be the directory (tenant) ID, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47 (Azure portal › Microsoft Entra ID › Overview), or a verified domain such as contoso.onmicrosoft.com";
 }
@@ -91,7 +91,7 @@ export const entraConfigObject = z
   .object({
     // Loose on purpose: a source saved before tenantIdProblem keeps loading; new values are checked by it (core/sources.ts).
     tenantId: z.string().trim().min(1, "is required").regex(/^[A-Za-z0-9.-]+$/, "must be a directory (tenant) ID or a verified domain"),
-    clientId: z.string().trim().regex(guid, "must be the application (client) ID, a GUID"),
+    clientId: z.string().trim().regex(guidPattern, "must be the application (client) ID, a GUID"),
     credential: z.enum(["secret", "certificate"]).default("secret"),
     secretExpiresOn: z.iso.date({ error: "must be a date as YYYY-MM-DD, e.g. 2027-06-30" }).nullable().default(null),
     cloud: z.enum(Object.keys(clouds) as [Cloud, ...Cloud[]]).default("global"),

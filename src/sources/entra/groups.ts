@@ -1,5 +1,6 @@
 import type { EntraConfig } from "./config.ts";
 import { GraphRequestError, type GraphClient } from "./graph.ts";
+import { isGuid } from "../../domain/guid.ts";
 
 /**
  * The groups of a tenant as a source names them: by object ID, or by display name compared without case,
@@ -12,13 +13,12 @@ export function namedGroups(config: Pick<EntraConfig, "users" | "scopeGroups" | 
   return [...new Map(names.map((n) => [n.toLowerCase(), n])).values()];
 }
 
-const objectId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An OData string literal: quotes doubled. */
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 export async function groupExists(graph: GraphClient, name: string): Promise<boolean> {
-  if (objectId.test(name)) {
+  if (isGuid(name)) {
     try {
       await graph.get(`/groups/${name}?$select=id`);
       return true;

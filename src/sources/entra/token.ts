@@ -3,6 +3,7 @@ import { importPKCS8, SignJWT } from "jose";
 import { invalidInput, RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
 import { pause, retryDelay, type RetryPolicy } from "./graph.ts";
+import { isGuid } from "../../domain/guid.ts";
 
 /**
  * App-only tokens (client credentials) for one source. Every provider starts empty: a connect test or a
@@ -160,7 +161,7 @@ export function unreachable(url: string, error: unknown): RollcallError {
  */
 export function checkCredential(credential: Credential): { expiresOn: string | null } {
   // The portal shows a secret's Value once and its Secret ID (a GUID) for ever: the ID is the usual wrong paste.
-  if (credential.kind === "secret" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(credential.secret.trim())) {
+  if (credential.kind === "secret" && isGuid(credential.secret.trim())) {
     throw invalidInput([{ field: "clientSecret", message: "is a GUID: that is the secret's ID, not the secret. In App registrations > your app > Certificates & secrets, copy the secret's Value (shown only when it is created; create a new secret if it is gone)" }]);
   }
   if (credential.kind !== "certificate") return { expiresOn: null };

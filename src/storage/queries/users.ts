@@ -2,6 +2,7 @@ import { sql, type Expression, type ExpressionBuilder, type SqlBool } from "kyse
 import type { Db } from "../database.ts";
 import type { User } from "../../domain/user.ts";
 import type { Database, IdentifierKind, UsersTable } from "../schema.ts";
+import { isGuid } from "../../domain/guid.ts";
 
 /** SQL for users: reads come back as the public `User` shape, with identifiers and group names joined in. */
 
@@ -154,7 +155,6 @@ export async function selectUsers(db: Db, workspaceId: string, filter: UserFilte
 }
 
 /** A user by id, email or user principal name (case-insensitive). */
-export const isUuid = (key: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
 
 /** A user by id, email or user principal name (in that order of precedence). */
 export async function selectUser(db: Db, workspaceId: string, key: string): Promise<User | undefined> {
@@ -163,7 +163,7 @@ export async function selectUser(db: Db, workspaceId: string, key: string): Prom
 
 /** Users by id, email or UPN, keyed by the key that found them; an id wins over an email, an email over a UPN. */
 export async function selectUsersByKeys(db: Db, workspaceId: string, keys: string[]): Promise<Map<string, User>> {
-  const uuids = keys.filter(isUuid);
+  const uuids = keys.filter(isGuid);
   const lowered = keys.map((k) => k.toLowerCase());
   const rows = await userSelect(db)
     .where("u.workspace_id", "=", workspaceId)
