@@ -58,6 +58,20 @@ describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
     expect((await getGroup(h.ctx, group.displayName)).members).toContain(members[4]!.mail ?? members[4]!.userPrincipalName);
   });
 
+  it("a user and a group deleted for good in Entra (@removed reason \"deleted\", as security groups are) leave as soft-deleted ones do", async () => {
+    const t = tenant();
+    const user = t.listUsers().find((u) => u.userType === "Member" && u.accountEnabled)!;
+    const group = t.listGroups().at(-1)!;
+    t.deleteUser(user.id, { permanent: true });
+    t.deleteGroup(group.id, { permanent: true });
+    const run = await h.sync("corp");
+    expect(run.error).toBeUndefined();
+    expect(run).toMatchObject({ mode: "delta", status: "succeeded", counts: { disabled: 1 } });
+    expect(await differences(h, "corp")).toEqual([]);
+    expect((await getUser(h.ctx, user.userPrincipalName)).enabled).toBe(false);
+    await expect(getGroup(h.ctx, group.displayName)).rejects.toMatchObject({ code: "not_found" });
+  });
+
   it("a stale delta token falls back to a full run", async () => {
     tenant().expireDeltaTokens();
     tenant().updateUser(tenant().listUsers().find((u) => u.userType === "Member" && u.accountEnabled)!.id, { department: "After Expiry" });
