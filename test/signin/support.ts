@@ -1,6 +1,4 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino, { type Logger } from "pino";
@@ -19,6 +17,7 @@ import type { Runtime } from "../../src/runtime.ts";
 import type { EntraConfigInput } from "../../src/sources/entra/config.ts";
 import { openTestStore, type EngineName, type TestStore } from "../support/db.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
+import { startCli } from "../support/cli.ts";
 
 /**
  * A Rollcall API server (in-process, real HTTP on loopback) over a fresh database, and the Entra ID
@@ -179,24 +178,15 @@ export interface StartedCliLogin {
 }
 
 export async function startCliLogin(h: SignInHarness, env: Record<string, string>, args: string[]): Promise<StartedCliLogin> {
-  const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
-  const child = spawn(process.execPath, [bin, "login", ...args, "--server", h.url, "--no-browser", "--json"], {
-    env: { ...process.env, ROLLCALL_LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+  const cli = startCli(["login", ...args, "--server", h.url, "--no-browser", "--json"], env);
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-      const line = stdout.split("\n").find((l) => l.startsWith("http"));
+    cli.child.stdout!.on("data", () => {
+      const line = cli.stdout().split("\n").find((l) => l.startsWith("http"));
       if (line) resolve(line.trim());
     });
-    child.on("exit", () => reject(new Error(`login exited early: ${stderr}`)));
+    cli.child.on("exit", () => reject(new Error(`login exited early: ${cli.stderr()}`)));
   });
-  return { url, stderr: () => stderr, exited };
+  return { url, stderr: cli.stderr, exited: cli.exited.then((code) => code ?? -1) };
 }
 
 /**
