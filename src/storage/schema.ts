@@ -230,6 +230,26 @@ export interface NotificationDeliveriesTable {
   created_at: Timestamp;
 }
 
+export interface ImportUploadsTable {
+  id: string;
+  workspace_id: string;
+  file_name: string;
+  size: number;
+  uploaded_by: string;
+  uploaded_at: Timestamp;
+  expires_at: Timestamp;
+  options: JSONColumnType<Record<string, unknown>> | null;
+  committing_by: string | null;
+  committing_until: Timestamp | null;
+  progress: JSONColumnType<Record<string, unknown>> | null;
+}
+
+export interface ImportUploadChunksTable {
+  upload_id: string;
+  seq: number;
+  data: Uint8Array;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   sources: SourcesTable;
@@ -248,4 +268,6 @@ export interface Database {
   notifications: NotificationsTable;
   notification_settings: NotificationSettingsTable;
   notification_deliveries: NotificationDeliveriesTable;
+  import_uploads: ImportUploadsTable;
+  import_upload_chunks: ImportUploadChunksTable;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
@@ -116,7 +116,7 @@ describe.each(engines)("workspace isolation over the API on %s", (engine) => {
   let asA: [string, Caller][];
   const dataDir = mkdtempSync(join(tmpdir(), "rollcall-isolation-"));
 
-  /** Everything of B: its rows in every table with a workspace_id, and what hangs off them, plus its uploads on disk. */
+  /** Everything of B: its rows in every table with a workspace_id, and what hangs off them, its uploads' files included. */
   async function snapshotB(): Promise<string> {
     const db = api.store.db;
     const id = b.workspace.id;
@@ -128,7 +128,7 @@ describe.each(engines)("workspace isolation over the API on %s", (engine) => {
     dump.workspace = (await sql`select * from workspaces where id = ${id}`.execute(db)).rows;
     dump.sourceState = (await sql`select * from source_state where source_id in (select id from sources where workspace_id = ${id})`.execute(db)).rows;
     dump.accounts = (await sql`select * from accounts where user_id in (select id from users where workspace_id = ${id}) or email like '%@b.example'`.execute(db)).rows;
-    dump.uploads = readdirSync(dataDir, { recursive: true }).map(String).filter((p) => p.includes(id)).sort();
+    dump.uploadChunks = (await sql`select upload_id, seq, md5(data) from import_upload_chunks where upload_id in (select id from import_uploads where workspace_id = ${id}) order by upload_id, seq`.execute(db)).rows;
     return JSON.stringify(dump);
   }
 

@@ -11,7 +11,8 @@ import { exportUsers, writeTemplate, type ExportFormat } from "../../core/export
 import type { WorkspaceContext } from "../../core/context.ts";
 import type { Runtime } from "../../runtime.ts";
 import { parseMappingFile } from "../../sources/import/mapping.ts";
-import { deleteUpload, findUpload, rememberUploadOptions, saveUpload, type Upload } from "../../sources/import/uploads.ts";
+import { deleteUpload, discardUpload, findUpload, rememberUploadOptions, saveUpload, withUploadFile, type Upload } from "../../sources/import/uploads.ts";
+import { beingCommitted, commitState, commitUpload, localCommit } from "../../core/upload-commits.ts";
 import { route, type RouteModule } from "../route.ts";
 import { spreadsheetDownload, userFilterQuery, workspaceParams } from "../schemas.ts";
 import { importOptionsSchema, importProgressSchema, importReportSchema, uploadSchema } from "./import-schemas.ts";
@@ -19,24 +20,20 @@ import { importOptionsSchema, importProgressSchema, importReportSchema, uploadSc
 const uploadParams = workspaceParams.extend({ id: z.string().describe("upload id from POST …/imports") });
 type ImportOptionsInput = z.output<typeof importOptionsSchema>;
 
-/**
- * Commits under way in this process, by upload id, with the latest progress (null before the first
- * report). Uploads live in this process's data folder, so their commits run here and nowhere else.
- */
-const committing = new Map<string, ImportProgress | null>();
-
 function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options: ImportOptionsInput, dryRun: boolean, onProgress?: (p: ImportProgress) => void): Promise<ImportReport> {
-  return runImport(ctx, rt.store, {
-    path: upload.path,
-    fileName: upload.fileName,
-    sourceName: options.source,
-    sheet: options.sheet,
-    mapping: options.mapping ? parseMappingFile(options.mapping) : undefined,
-    dryRun,
-    partial: options.partial,
-    updateExisting: options.updateExisting,
-    onProgress,
-  });
+  return withUploadFile(rt.store.db, upload, (path) =>
+    runImport(ctx, rt.store, {
+      path,
+      fileName: upload.fileName,
+      sourceName: options.source,
+      sheet: options.sheet,
+      mapping: options.mapping ? parseMappingFile(options.mapping) : undefined,
+      dryRun,
+      partial: options.partial,
+      updateExisting: options.updateExisting,
+      onProgress,
+    }),
+  );
 }
 
 /**
@@ -85,15 +82,15 @@ async function receiveUpload(rt: Runtime, ctx: WorkspaceContext, request: Fastif
         continue;
       }
       if (upload) throw invalidInput([{ field: part.fieldname, message: "only one file can be uploaded at a time" }]);
-      upload = await saveUpload(rt.config.dataDir, { workspaceId: ctx.workspace.id, fileName: part.filename, stream: part.file, limitBytes: rt.config.uploadLimitBytes, uploadedBy: ctx.actor });
+      upload = await saveUpload(rt.store.db, { workspaceId: ctx.workspace.id, fileName: part.filename, stream: part.file, limitBytes: rt.config.uploadLimitBytes, uploadedBy: ctx.actor });
     }
     if (!upload) throw invalidInput([{ field: "file", message: "is required: a CSV or .xlsx file" }]);
     const given = { ...(request.query as object), ...fields };
     const options = importOptionsSchema.safeParse(given);
     if (!options.success) throw invalidInput(options.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
-    return { upload: await rememberUploadOptions(rt.config.dataDir, upload, given), options: options.data };
+    return { upload: await rememberUploadOptions(rt.store.db, upload, given), options: options.data };
   } catch (error) {
-    if (upload) await deleteUpload(rt.config.dataDir, ctx.workspace.id, upload.id).catch(() => {});
+    if (upload) await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).catch(() => {});
     throw error;
   }
 }
@@ -124,7 +121,7 @@ export const importRoutes: RouteModule = {
         } catch (error) {
           // Columns the import cannot place: the file is kept, to preview again with a mapping.
           if (error instanceof RollcallError && error.details.reason === "columns") throw new RollcallError(error.code, error.message, { ...error.details, upload: uploaded });
-          await deleteUpload(rt.config.dataDir, ctx.workspace.id, upload.id).catch(() => {});
+          await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).catch(() => {});
           throw error;
         }
       },
@@ -153,7 +150,7 @@ export const importRoutes: RouteModule = {
       query: importOptionsSchema,
       response: importReportSchema,
       async handler({ rt, ctx, params, request }) {
-        const upload = await findUpload(rt.config.dataDir, ctx.workspace.id, params.id);
+        const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
         return importFrom(rt, ctx, upload, withUploadOptions(upload, request.query), true);
       },
     }),
@@ -166,25 +163,16 @@ export const importRoutes: RouteModule = {
       body: importOptionsSchema.default({ partial: false, updateExisting: false }),
       response: importReportSchema,
       async handler({ rt, ctx, params, request }) {
-        const upload = await findUpload(rt.config.dataDir, ctx.workspace.id, params.id);
+        const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
         const body = withUploadOptions(upload, request.body);
-        if (committing.has(upload.id)) {
-          throw new RollcallError("conflict", "This upload is already being imported; follow it with GET …/imports/{id}/progress", { resource: "import upload", key: upload.id });
-        }
-        committing.set(upload.id, null);
-        let report: ImportReport;
-        try {
-          report = await importFrom(rt, ctx, upload, body, false, (p) => committing.set(upload.id, p));
-        } finally {
-          committing.delete(upload.id);
-        }
+        const report = await commitUpload(rt.store.db, upload, (onProgress) => importFrom(rt, ctx, upload, body, false, onProgress));
         if (!report.applied) {
           const problems = `${report.counts.problems} problem(s) in ${report.counts.invalid} row(s)`;
           // With partial, no valid row means nothing to apply: as much a failure as an all-or-nothing import stopped by problems.
           const message = report.partial ? `Nothing was imported: no row was valid (${problems}); fix them and commit again` : `Nothing was imported: ${problems}; fix them or commit with partial=true`;
           throw new RollcallError("import_invalid", message, { report });
         }
-        await deleteUpload(rt.config.dataDir, ctx.workspace.id, upload.id).catch(() => {});
+        await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).catch(() => {});
         return report;
       },
     }),
@@ -197,9 +185,8 @@ export const importRoutes: RouteModule = {
       params: uploadParams,
       response: importProgressSchema,
       async handler({ rt, ctx, params }) {
-        const upload = await findUpload(rt.config.dataDir, ctx.workspace.id, params.id);
-        const progress = committing.get(upload.id);
-        return { committing: progress !== undefined, progress: progress ?? null };
+        // This process's own commit is answered from memory: the embedded database is busy with its transaction.
+        return localCommit(ctx.workspace.id, params.id) ?? commitState(await findUpload(rt.store.db, ctx.workspace.id, params.id));
       },
     }),
     route({
@@ -211,9 +198,8 @@ export const importRoutes: RouteModule = {
       params: uploadParams,
       async handler({ rt, ctx, params }) {
         // Found in this workspace first: another workspace's upload being committed is not there, not a conflict.
-        const upload = await findUpload(rt.config.dataDir, ctx.workspace.id, params.id);
-        if (committing.has(upload.id)) throw new RollcallError("conflict", "This upload is being imported; it cannot be discarded now", { resource: "import upload", key: upload.id });
-        await deleteUpload(rt.config.dataDir, ctx.workspace.id, upload.id);
+        const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
+        if (commitState(upload).committing || !(await discardUpload(rt.store.db, upload))) throw beingCommitted("This upload is being imported; it cannot be discarded now", upload);
       },
     }),
     route({

@@ -1,105 +1,177 @@
 import { randomUUID } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat, writeFile, appendFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { z } from "zod";
+import { sql } from "kysely";
 import { RollcallError, notFound } from "../../errors.ts";
+import type { Db } from "../../storage/database.ts";
 
 /**
- * Uploaded import files wait in the data folder between upload, preview and commit. They are streamed
- * to disk (never held in memory), capped at the upload limit, and deleted after a commit or a day.
+ * Uploaded import files wait in the database between upload, preview and commit (migration 025), so that
+ * every process sharing it can preview and commit them. They are received into a temporary file (never
+ * held in memory, capped at the upload limit), stored in chunks, and deleted after a commit or a day.
  */
 const maxAgeMs = 24 * 60 * 60 * 1000;
+const chunkBytes = 1024 * 1024;
 
-export const uploadMetaSchema = z.object({
-  id: z.string(),
-  workspaceId: z.string(),
-  fileName: z.string(),
-  size: z.number(),
-  uploadedBy: z.string(),
-  uploadedAt: z.string(),
-  expiresAt: z.string(),
+export interface Upload {
+  id: string;
+  workspaceId: string;
+  fileName: string;
+  size: number;
+  uploadedBy: string;
+  uploadedAt: string;
+  expiresAt: string;
   /** The import options sent with the file, as sent: a later preview or commit starts from them. */
-  options: z.record(z.string(), z.unknown()).optional(),
-});
-export type UploadMeta = z.infer<typeof uploadMetaSchema>;
-
-export interface Upload extends UploadMeta {
-  path: string;
+  options?: Record<string, unknown> | undefined;
+  /** A commit under way (in any process), with its latest progress (null before the first report). */
+  commit: { progress: Record<string, unknown> | null } | null;
 }
 
-function folder(dataDir: string, workspaceId: string, id?: string): string {
-  return id ? join(dataDir, "uploads", workspaceId, id) : join(dataDir, "uploads", workspaceId);
+/** Receives a file into a temporary folder, runs `body` on its path, and removes the folder. */
+async function withReceivedFile<T>(stream: Readable & { truncated?: boolean }, limitBytes: number, body: (path: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "rollcall-upload-"));
+  const path = join(dir, "file");
+  try {
+    try {
+      await pipeline(stream, createWriteStream(path));
+    } catch (error) {
+      if ((error as { code?: string }).code === "FST_REQ_FILE_TOO_LARGE") throw tooLarge(limitBytes);
+      throw error;
+    }
+    if (stream.truncated) throw tooLarge(limitBytes);
+    return await body(path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function saveUpload(
-  dataDir: string,
+  db: Db,
   input: { workspaceId: string; fileName: string; stream: Readable & { truncated?: boolean }; limitBytes: number; uploadedBy: string },
 ): Promise<Upload> {
-  await removeExpired(dataDir, input.workspaceId);
-  const id = randomUUID();
-  const dir = folder(dataDir, input.workspaceId, id);
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, "file");
-  try {
-    await pipeline(input.stream, createWriteStream(path));
-    if (input.stream.truncated) throw tooLarge(input.limitBytes);
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    const code = (error as { code?: string }).code;
-    if (code === "FST_REQ_FILE_TOO_LARGE") throw tooLarge(input.limitBytes);
-    throw error;
-  }
-  const now = Date.now();
-  const meta: UploadMeta = {
-    id,
-    workspaceId: input.workspaceId,
-    fileName: input.fileName.replace(/[\\/]/g, "_").slice(0, 256) || "upload",
-    size: (await stat(path)).size,
-    uploadedBy: input.uploadedBy,
-    uploadedAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + maxAgeMs).toISOString(),
-  };
-  await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
-  return { ...meta, path };
+  return withReceivedFile(input.stream, input.limitBytes, async (path) => {
+    const now = Date.now();
+    const upload: Upload = {
+      id: randomUUID(),
+      workspaceId: input.workspaceId,
+      fileName: input.fileName.replace(/[\\/]/g, "_").slice(0, 256) || "upload",
+      size: (await stat(path)).size,
+      uploadedBy: input.uploadedBy,
+      uploadedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + maxAgeMs).toISOString(),
+      commit: null,
+    };
+    await db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("import_uploads").where("expires_at", "<", new Date(now)).execute();
+      await trx
+        .insertInto("import_uploads")
+        .values({ id: upload.id, workspace_id: upload.workspaceId, file_name: upload.fileName, size: upload.size, uploaded_by: upload.uploadedBy, uploaded_at: upload.uploadedAt, expires_at: upload.expiresAt })
+        .execute();
+      let seq = 0;
+      for await (const data of createReadStream(path, { highWaterMark: chunkBytes })) {
+        await trx.insertInto("import_upload_chunks").values({ upload_id: upload.id, seq: seq++, data: data as Buffer }).execute();
+      }
+    });
+    return upload;
+  });
 }
 
-export async function rememberUploadOptions(dataDir: string, upload: Upload, options: Record<string, unknown>): Promise<Upload> {
-  const { path, ...meta } = upload;
-  const withOptions: UploadMeta = { ...meta, options };
-  await writeFile(join(folder(dataDir, upload.workspaceId, upload.id), "meta.json"), JSON.stringify(withOptions));
-  return { ...withOptions, path };
+export async function rememberUploadOptions(db: Db, upload: Upload, options: Record<string, unknown>): Promise<Upload> {
+  await db.updateTable("import_uploads").set({ options: JSON.stringify(options) }).where("id", "=", upload.id).execute();
+  return { ...upload, options };
 }
 
-export async function findUpload(dataDir: string, workspaceId: string, id: string): Promise<Upload> {
+export async function findUpload(db: Db, workspaceId: string, id: string): Promise<Upload> {
   if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound("import upload", id);
-  const dir = folder(dataDir, workspaceId, id);
-  const text = await readFile(join(dir, "meta.json"), "utf8").catch(() => undefined);
-  if (!text) throw notFound("import upload", id);
-  const meta = uploadMetaSchema.parse(JSON.parse(text));
-  if (Date.parse(meta.expiresAt) < Date.now()) {
-    await rm(dir, { recursive: true, force: true });
+  const row = await db
+    .selectFrom("import_uploads")
+    .select(["id", "workspace_id", "file_name", "size", "uploaded_by", "uploaded_at", "expires_at", "options", "progress"])
+    .select(sql<boolean>`coalesce(committing_until > now(), false)`.as("committing"))
+    .select(sql<boolean>`expires_at < now()`.as("expired"))
+    .where("id", "=", id)
+    .where("workspace_id", "=", workspaceId)
+    .executeTakeFirst();
+  if (!row) throw notFound("import upload", id);
+  if (row.expired && !row.committing) {
+    await db.deleteFrom("import_uploads").where("id", "=", id).execute();
     throw notFound("import upload", id);
   }
-  return { ...meta, path: join(dir, "file") };
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    fileName: row.file_name,
+    size: row.size,
+    uploadedBy: row.uploaded_by,
+    uploadedAt: new Date(row.uploaded_at).toISOString(),
+    expiresAt: new Date(row.expires_at).toISOString(),
+    options: row.options ?? undefined,
+    commit: row.committing ? { progress: row.progress } : null,
+  };
 }
 
-export async function deleteUpload(dataDir: string, workspaceId: string, id: string): Promise<void> {
-  await findUpload(dataDir, workspaceId, id);
-  await rm(folder(dataDir, workspaceId, id), { recursive: true, force: true });
+export async function deleteUpload(db: Db, workspaceId: string, id: string): Promise<void> {
+  await db.deleteFrom("import_uploads").where("id", "=", id).where("workspace_id", "=", workspaceId).execute();
 }
 
-async function removeExpired(dataDir: string, workspaceId: string): Promise<void> {
-  const entries = await readdir(folder(dataDir, workspaceId)).catch(() => [] as string[]);
-  for (const id of entries) {
-    const dir = folder(dataDir, workspaceId, id);
-    const meta = await readFile(join(dir, "meta.json"), "utf8").catch(() => undefined);
-    // No meta.json yet is an upload in progress, unless it has been lying there for a day.
-    const expired = meta ? Date.parse((JSON.parse(meta) as UploadMeta).expiresAt) < Date.now() : (await stat(dir)).mtimeMs < Date.now() - maxAgeMs;
-    if (expired) await rm(folder(dataDir, workspaceId, id), { recursive: true, force: true });
+/** Deletes the upload unless a commit holds it (in any process); whether it did. */
+export async function discardUpload(db: Db, upload: Upload): Promise<boolean> {
+  const deleted = await db
+    .deleteFrom("import_uploads")
+    .where("id", "=", upload.id)
+    .where((w) => w.or([w("committing_until", "is", null), w("committing_until", "<=", sql<Date>`now()`)]))
+    .executeTakeFirst();
+  return deleted.numDeletedRows > 0n;
+}
+
+/** Writes the upload's file into a temporary folder, chunk by chunk, runs `body` on its path, and removes it. */
+export async function withUploadFile<T>(db: Db, upload: Upload, body: (path: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "rollcall-upload-"));
+  const path = join(dir, "file");
+  try {
+    await writeFile(path, new Uint8Array());
+    for (let seq = 0; ; seq++) {
+      const chunk = await db.selectFrom("import_upload_chunks").select("data").where("upload_id", "=", upload.id).where("seq", "=", seq).executeTakeFirst();
+      if (!chunk) break;
+      await appendFile(path, chunk.data);
+    }
+    return await body(path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A commit's lease on its upload, held in the database so that every process sees it: taken (unless another
+ * commit holds it), renewed while the commit reports progress, and given back at the end. A commit whose
+ * process died frees the upload when its lease runs out.
+ */
+export const commitLeaseMs = 60_000;
+
+export async function claimCommit(db: Db, upload: Upload, worker: string): Promise<boolean> {
+  const claimed = await db
+    .updateTable("import_uploads")
+    .set({ committing_by: worker, committing_until: sql`now() + ${`${commitLeaseMs} milliseconds`}::interval`, progress: null })
+    .where("id", "=", upload.id)
+    .where((w) => w.or([w("committing_until", "is", null), w("committing_until", "<=", sql<Date>`now()`)]))
+    .executeTakeFirst();
+  return claimed.numUpdatedRows > 0n;
+}
+
+export async function renewCommit(db: Db, upload: Upload, worker: string, progress: Record<string, unknown> | null): Promise<void> {
+  await db
+    .updateTable("import_uploads")
+    .set({ committing_until: sql`now() + ${`${commitLeaseMs} milliseconds`}::interval`, progress: progress && JSON.stringify(progress) })
+    .where("id", "=", upload.id)
+    .where("committing_by", "=", worker)
+    .execute();
+}
+
+export async function releaseCommit(db: Db, upload: Upload, worker: string): Promise<void> {
+  await db.updateTable("import_uploads").set({ committing_by: null, committing_until: null, progress: null }).where("id", "=", upload.id).where("committing_by", "=", worker).execute();
 }
 
 function tooLarge(limit: number): RollcallError {
