@@ -1,7 +1,4 @@
 import { createReadStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -12,6 +9,7 @@ import type { WorkspaceContext } from "../../core/context.ts";
 import type { Runtime } from "../../runtime.ts";
 import { parseMappingFile } from "../../sources/import/mapping.ts";
 import { deleteUpload, discardUpload, findUpload, rememberUploadOptions, saveUpload, withUploadFile, type Upload } from "../../sources/import/uploads.ts";
+import { withTempFile } from "../../sources/import/temp-file.ts";
 import { beingCommitted, commitState, commitUpload, localCommit } from "../../core/upload-commits.ts";
 import { route, type RouteModule } from "../route.ts";
 import { spreadsheetDownload, userFilterQuery, workspaceParams } from "../schemas.ts";
@@ -50,15 +48,6 @@ async function sendFile(reply: FastifyReply, path: string, fileName: string, for
     "x-content-type-options": "nosniff",
   });
   await pipeline(createReadStream(path), reply.raw);
-}
-
-async function withTempFile<T>(body: (path: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), "rollcall-export-"));
-  try {
-    return await body(join(dir, "file"));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 const formatQuery = z.object({ format: z.enum(["csv", "xlsx"]).default("csv") }).strict();
@@ -135,7 +124,7 @@ export const importRoutes: RouteModule = {
       params: workspaceParams,
       query: formatQuery,
       async handler({ query, reply }) {
-        await withTempFile(async (path) => {
+        await withTempFile("rollcall-export-", async (path) => {
           await writeTemplate(query.format, path);
           await sendFile(reply, path, `rollcall-template.${query.format}`, query.format);
         });
@@ -213,7 +202,7 @@ export const importRoutes: RouteModule = {
       query: formatQuery.extend(userFilterQuery.shape).strict(),
       async handler({ ctx, query, reply }) {
         const { format, ...filter } = query;
-        await withTempFile(async (path) => {
+        await withTempFile("rollcall-export-", async (path) => {
           const result = await exportUsers(ctx, { format, out: path, filter });
           // What `rollcall export` reports, without reading the file back (each column name URI-encoded).
           await sendFile(reply, path, `${ctx.workspace.name}-users.${query.format}`, query.format, {

@@ -1,13 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm, stat, writeFile, appendFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { appendFile, stat, writeFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { sql } from "kysely";
 import { RollcallError, notFound } from "../../errors.ts";
 import type { Db } from "../../storage/database.ts";
+import { withTempFile } from "./temp-file.ts";
 
 /**
  * Uploaded import files wait in the database between upload, preview and commit (migration 025), so that
@@ -31,11 +30,9 @@ export interface Upload {
   commit: { progress: Record<string, unknown> | null } | null;
 }
 
-/** Receives a file into a temporary folder, runs `body` on its path, and removes the folder. */
-async function withReceivedFile<T>(stream: Readable & { truncated?: boolean }, limitBytes: number, body: (path: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), "rollcall-upload-"));
-  const path = join(dir, "file");
-  try {
+/** Receives a file into a temporary file and runs `body` on its path. */
+function withReceivedFile<T>(stream: Readable & { truncated?: boolean }, limitBytes: number, body: (path: string) => Promise<T>): Promise<T> {
+  return withTempFile("rollcall-upload-", async (path) => {
     try {
       await pipeline(stream, createWriteStream(path));
     } catch (error) {
@@ -43,10 +40,8 @@ async function withReceivedFile<T>(stream: Readable & { truncated?: boolean }, l
       throw error;
     }
     if (stream.truncated) throw tooLarge(limitBytes);
-    return await body(path);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    return body(path);
+  });
 }
 
 export async function saveUpload(
@@ -128,20 +123,16 @@ export async function discardUpload(db: Db, upload: Upload): Promise<boolean> {
 }
 
 /** Writes the upload's file into a temporary folder, chunk by chunk, runs `body` on its path, and removes it. */
-export async function withUploadFile<T>(db: Db, upload: Upload, body: (path: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), "rollcall-upload-"));
-  const path = join(dir, "file");
-  try {
+export function withUploadFile<T>(db: Db, upload: Upload, body: (path: string) => Promise<T>): Promise<T> {
+  return withTempFile("rollcall-upload-", async (path) => {
     await writeFile(path, new Uint8Array());
     for (let seq = 0; ; seq++) {
       const chunk = await db.selectFrom("import_upload_chunks").select("data").where("upload_id", "=", upload.id).where("seq", "=", seq).executeTakeFirst();
       if (!chunk) break;
       await appendFile(path, chunk.data);
     }
-    return await body(path);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    return body(path);
+  });
 }
 
 /**
