@@ -53,6 +53,17 @@ export function blankGroup(id: string, name: string): GraphGroup {
 
 export class NotFound extends Error {}
 
+/**
+ * Whether Entra moves a deleted group to deleted items (restorable for 30 days) rather than deleting it for good:
+ * Microsoft 365 groups and, since 2026 (MC1183299), cloud-only security groups; distribution groups, mail-enabled
+ * security groups and groups synced from on-premises are still deleted at once.
+ * https://learn.microsoft.com/graph/api/group-delete
+ */
+export function restorableWhenDeleted(g: GraphGroup): boolean {
+  if (g.groupTypes.includes("Unified")) return true;
+  return g.securityEnabled && !g.mailEnabled && g.onPremisesSyncEnabled !== true;
+}
+
 function touch(rec: Tracked, keys: string[], seq: number): void {
   const p = (rec.propSeq ??= {});
   for (const k of keys) if (k !== "id") p[k] = seq;
@@ -201,12 +212,13 @@ export class Tenant {
     return rec.g;
   }
 
+  /** Soft unless `permanent` or a kind Entra deletes for good (restorableWhenDeleted); `permanent` also purges a soft-deleted one. */
   deleteGroup(id: string, permanent = false): void {
     const rec = this.groupsById.get(id);
-    if (!rec || rec.state === HARD_DELETED) throw new NotFound(`group ${id} not found in tenant ${this.id}`);
+    if (!rec || rec.state === HARD_DELETED || (rec.state === SOFT_DELETED && !permanent)) throw new NotFound(`group ${id} not found in tenant ${this.id}`);
     for (const pid of [...rec.parents]) this.removeMember(pid, id);
     for (const mid of [...rec.members.keys()]) this.removeMember(id, mid);
-    rec.state = permanent ? HARD_DELETED : SOFT_DELETED;
+    rec.state = permanent || !restorableWhenDeleted(rec.g) ? HARD_DELETED : SOFT_DELETED;
     rec.seq = rec.stateSeq = ++this.seq;
   }
 

@@ -190,6 +190,7 @@ export interface TenantHandle {
   getGroup(id: string): GraphGroup | undefined;
   createGroup(input?: GroupInput): GraphGroup;
   updateGroup(id: string, patch: GroupInput): GraphGroup;
+  /** Soft (`changed`) for Microsoft 365 and cloud-only security groups, else, or with permanent, hard (`deleted`). */
   deleteGroup(id: string, options?: { permanent?: boolean }): void;
   /** A device, which can then be made a member of groups (`addMember`). */
   createDevice(input?: Partial<GraphDevice>): GraphDevice;

@@ -58,7 +58,7 @@ describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
     expect((await getGroup(h.ctx, group.displayName)).members).toContain(members[4]!.mail ?? members[4]!.userPrincipalName);
   });
 
-  it("a user and a group deleted for good in Entra (@removed reason \"deleted\", as security groups are) leave as soft-deleted ones do", async () => {
+  it("a user and a group deleted for good in Entra (@removed reason \"deleted\", as distribution groups are) leave as soft-deleted ones do", async () => {
     const t = tenant();
     const user = t.listUsers().find((u) => u.userType === "Member" && u.accountEnabled)!;
     const group = t.listGroups().at(-1)!;
