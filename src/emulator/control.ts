@@ -79,6 +79,7 @@ function route(deps: ControlDeps, req: Req): Res {
       if (m === "PATCH") return json(200, t.updateGroup(id, b()));
       if (m === "DELETE") { t.deleteGroup(id, { permanent: req.query.get("permanent") === "true" }); return { status: 204, headers: {} }; }
     }
+    if (id !== undefined && sub === "restore" && m === "POST") return json(200, t.restoreGroup(id));
     if (id !== undefined && sub === "members") {
       if (m === "GET" && subId === undefined) return json(200, t.listMembers(id, { transitive: req.query.get("transitive") === "true" }));
       if (m === "POST" && subId === undefined) { t.addMember(id, String(b().id ?? "")); return { status: 204, headers: {} }; }

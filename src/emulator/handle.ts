@@ -34,6 +34,7 @@ export class TenantEntry implements TenantHandle {
   createGroup(input?: GroupInput): GraphGroup { return this.tenant.createGroup(input); }
   updateGroup(id: string, patch: GroupInput): GraphGroup { return this.tenant.updateGroup(id, patch); }
   deleteGroup(id: string, options: { permanent?: boolean } = {}): void { this.tenant.deleteGroup(id, options.permanent ?? false); }
+  restoreGroup(id: string): GraphGroup { return this.tenant.restoreGroup(id); }
   createDevice(input?: Partial<GraphDevice>): GraphDevice { return this.tenant.createDevice(input); }
   addMember(groupId: string, memberId: string): void { this.tenant.addMember(groupId, memberId); }
   removeMember(groupId: string, memberId: string): void { this.tenant.removeMember(groupId, memberId); }

@@ -18,6 +18,8 @@ export interface MemberEvent { id: string; kind: MemberKind; add: boolean; seq: 
 export interface GroupRec extends Tracked {
   g: GraphGroup; pos: number; state: number;
   members: Map<string, MemberKind>; log: MemberEvent[]; parents: Set<string>;
+  /** While soft-deleted: its members and the groups it was in, which come back with it. */
+  restore?: { members: string[]; parents: string[] };
 }
 
 export function emptyExtensionAttributes(): GraphUser["onPremisesExtensionAttributes"] {
@@ -216,10 +218,29 @@ export class Tenant {
   deleteGroup(id: string, permanent = false): void {
     const rec = this.groupsById.get(id);
     if (!rec || rec.state === HARD_DELETED || (rec.state === SOFT_DELETED && !permanent)) throw new NotFound(`group ${id} not found in tenant ${this.id}`);
+    const soft = !permanent && restorableWhenDeleted(rec.g);
+    rec.restore = soft ? { members: [...rec.members.keys()], parents: [...rec.parents] } : undefined;
     for (const pid of [...rec.parents]) this.removeMember(pid, id);
     for (const mid of [...rec.members.keys()]) this.removeMember(id, mid);
-    rec.state = permanent || !restorableWhenDeleted(rec.g) ? HARD_DELETED : SOFT_DELETED;
+    rec.state = soft ? SOFT_DELETED : HARD_DELETED;
     rec.seq = rec.stateSeq = ++this.seq;
+  }
+
+  /** Like a restore from deleted items: memberships come back, except with objects gone meanwhile (or that now would make a cycle). */
+  restoreGroup(id: string): GraphGroup {
+    const rec = this.groupsById.get(id);
+    if (!rec || rec.state !== SOFT_DELETED) throw new NotFound(`deleted group ${id} not found in tenant ${this.id}`);
+    rec.state = ACTIVE;
+    rec.seq = rec.stateSeq = ++this.seq;
+    const { members, parents } = rec.restore ?? { members: [], parents: [] };
+    rec.restore = undefined;
+    for (const mid of members) if (this.memberKind(mid) && !this.wouldCycle(id, mid)) this.addMember(id, mid);
+    for (const pid of parents) if (this.groupRec(pid) && !this.wouldCycle(pid, id)) this.addMember(pid, id);
+    return rec.g;
+  }
+
+  private wouldCycle(groupId: string, memberId: string): boolean {
+    return this.groupsById.has(memberId) && (memberId === groupId || this.transitiveMembers(memberId).some((m) => m.id === groupId));
   }
 
   createDevice(input: Partial<GraphDevice> = {}): GraphDevice {

@@ -192,6 +192,8 @@ export interface TenantHandle {
   updateGroup(id: string, patch: GroupInput): GraphGroup;
   /** Soft (`changed`) for Microsoft 365 and cloud-only security groups, else, or with permanent, hard (`deleted`). */
   deleteGroup(id: string, options?: { permanent?: boolean }): void;
+  /** A soft-deleted group back, with the memberships (both ways) whose other end still exists. */
+  restoreGroup(id: string): GraphGroup;
   /** A device, which can then be made a member of groups (`addMember`). */
   createDevice(input?: Partial<GraphDevice>): GraphDevice;
   addMember(groupId: string, memberId: string): void;

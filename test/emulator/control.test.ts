@@ -35,6 +35,8 @@ describe("control API", () => {
     expect((await ctl("DELETE", `/tenants/${tid}/users/${id}`)).status).toBe(204);
     expect((await ctl("GET", `/tenants/${tid}/users/${id}`)).status).toBe(404);
     expect((await ctl("POST", `/tenants/${tid}/users/${id}/restore`)).status).toBe(200);
+    expect((await ctl("DELETE", `/tenants/${tid}/groups/${g.id}`)).status).toBe(204);
+    expect((await ctl("POST", `/tenants/${tid}/groups/${g.id}/restore`)).body).toMatchObject({ id: g.id, displayName: "Ctl Group" });
     expect((await ctl("DELETE", `/tenants/${tid}/users/nope`)).status).toBe(404);
     const state = await ctl("GET", `/tenants/${tid}`);
     expect(state.body.users).toHaveLength(21);

@@ -67,3 +67,31 @@ describe("deleting a group", () => {
     expect((await round(first.deltaLink)).items).toEqual([{ id: later.id, "@removed": { reason: "deleted" } }]);
   });
 });
+
+describe("restoring a soft-deleted group", () => {
+  it("brings it back in the next delta round with its members and its own memberships; a group deleted for good cannot be restored", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const parent = tenant.createGroup({ displayName: "Restore parent", ...KINDS.security });
+    const group = tenant.createGroup({ displayName: "Restored", ...KINDS.microsoft365 });
+    const [a, b] = tenant.listUsers();
+    tenant.addMember(group.id, a!.id);
+    tenant.addMember(group.id, b!.id);
+    tenant.addMember(parent.id, group.id);
+    tenant.deleteGroup(group.id);
+    expect(tenant.listMembers(parent.id)).toEqual([]);
+    const link = await latest();
+    tenant.deleteUser(b!.id); // a member deleted meanwhile does not come back with the group
+    expect(tenant.restoreGroup(group.id).displayName).toBe("Restored");
+
+    expect(tenant.listMembers(group.id)).toEqual([{ id: a!.id, kind: "user" }]);
+    expect(tenant.listMemberOf(group.id)).toEqual([parent.id]);
+    const items = (await round(link)).items;
+    expect(items.find((x) => x.id === group.id)).toMatchObject({ displayName: "Restored", "members@delta": [{ "@odata.type": "#microsoft.graph.user", id: a!.id }] });
+    expect(items.find((x) => x.id === parent.id)["members@delta"]).toEqual([{ "@odata.type": "#microsoft.graph.group", id: group.id }]);
+
+    const gone = tenant.createGroup({ displayName: "Not restorable", ...KINDS.distribution });
+    tenant.deleteGroup(gone.id);
+    expect(() => tenant.restoreGroup(gone.id)).toThrow(/not found/);
+    expect(() => tenant.restoreGroup(group.id)).toThrow(/not found/);
+  });
+});
