@@ -70,6 +70,8 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
   if (q.get("prompt") === "none") {
     const user = hint ? findUser(pre.entries, hint) : undefined;
     if (!user) return appError(req.origin, txn, "login_required", 50058, "A silent sign-in request was sent but no user is signed in.");
+    // prompt=none never shows a page: what would stop the sign-in goes back to the app as interaction_required.
+    if (!user.entry.tenant.userRec(user.id)?.u.accountEnabled) return appError(req.origin, txn, "interaction_required", 50057, MSG.userDisabled);
     return complete(ctx, txn, user.entry, user.id);
   }
   const id = ctx.newOpaque(24);
