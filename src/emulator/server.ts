@@ -146,7 +146,7 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
     }
     if (a === "oauth2" && b === "v2.0" && c === "authorize") return m === "POST" ? authorizePost(identity, req) : authorizeGet(identity, req, t as string);
     if (a === "v2.0" && b === "adminconsent") return m === "POST" ? adminConsentPost(identity, req) : adminConsentGet(identity, req, t as string);
-    if (a === "oauth2" && b === "v2.0" && c === "logout") return logout(identity, req);
+    if (a === "oauth2" && b === "v2.0" && c === "logout") return logout(identity, req, t as string);
     if (t === "oidc" && a === "userinfo" && seg.length === 2) return userinfo(req);
     if (t === "error" && seg.length === 1) return html(200, `<h1>Error ${escapeHtml(req.query.get("code") ?? "")}</h1><p>See Microsoft's AADSTS error code reference.</p>`);
     if (seg.length === 0) return json(200, { service: "Rollcall Entra ID emulator", graph: `${req.origin}/v1.0`, tenants: registry.list().map((x) => x.id) });

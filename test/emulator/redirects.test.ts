@@ -41,3 +41,40 @@ describe("prompt=none", () => {
     expect(interactive.headers.get("location")).toBeNull();
   });
 });
+
+describe("sign-out (end_session_endpoint)", () => {
+  // "This URL must match one of the redirect URIs registered for your application" (v2-protocols-oidc, Send a
+  // sign-out request); one that doesn't leaves the person on Microsoft's signed-out page.
+  async function logout(params: Record<string, string>, tenant = t.emu.tenantId) {
+    const res = await t.call(`${t.emu.loginUrl}/${tenant}/oauth2/v2.0/logout?${new URLSearchParams(params)}`, { redirect: "manual" });
+    return { status: res.status, location: res.headers.get("location"), text: await res.text() };
+  }
+  const signedOutPage = { status: 200, location: null, text: expect.stringContaining("You signed out of your account") };
+
+  it("goes back only to exactly a registered redirect URI, with the state; its origin or another URI gets the signed-out page", async () => {
+    expect(await logout({ post_logout_redirect_uri: REDIRECT, state: "bye" })).toMatchObject({ status: 302, location: `${REDIRECT}?state=bye` });
+    expect(await logout({ post_logout_redirect_uri: REDIRECT })).toMatchObject({ status: 302, location: REDIRECT });
+    for (const uri of ["http://localhost:3000", "http://localhost:3000/", `${REDIRECT}/`, `${REDIRECT}?x=1`, "https://evil.example/cb"]) {
+      expect(await logout({ post_logout_redirect_uri: uri, state: "bye" }), uri).toMatchObject(signedOutPage);
+    }
+    expect(await logout({})).toMatchObject(signedOutPage);
+  });
+
+  it("client_id (or an id_token_hint's aud) names the app whose redirect URIs count; another app's URI is refused, an app of another tenant's too", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const other = tenant.registerApp({ displayName: "Other app", redirectUris: ["https://other.example/signed-out"] });
+    const mine = t.emu.clientId;
+    expect(await logout({ post_logout_redirect_uri: "https://other.example/signed-out" })).toMatchObject({ status: 302 });
+    expect(await logout({ post_logout_redirect_uri: "https://other.example/signed-out", client_id: other.clientId })).toMatchObject({ status: 302 });
+    expect(await logout({ post_logout_redirect_uri: "https://other.example/signed-out", client_id: mine })).toMatchObject(signedOutPage);
+    const hint = (aud: string) => `${Buffer.from('{"alg":"RS256"}').toString("base64url")}.${Buffer.from(JSON.stringify({ aud })).toString("base64url")}.sig`;
+    expect(await logout({ post_logout_redirect_uri: "https://other.example/signed-out", id_token_hint: hint(mine) })).toMatchObject(signedOutPage);
+    expect(await logout({ post_logout_redirect_uri: REDIRECT, id_token_hint: hint(mine) })).toMatchObject({ status: 302 });
+
+    const elsewhere = t.emu.tenants.add({ users: 1, groups: 0 });
+    elsewhere.registerApp({ displayName: "Elsewhere", redirectUris: ["https://elsewhere.example/bye"] });
+    expect(await logout({ post_logout_redirect_uri: "https://elsewhere.example/bye" })).toMatchObject(signedOutPage);
+    expect(await logout({ post_logout_redirect_uri: "https://elsewhere.example/bye" }, elsewhere.id)).toMatchObject({ status: 302 });
+    expect(await logout({ post_logout_redirect_uri: "https://elsewhere.example/bye" }, "organizations")).toMatchObject({ status: 302 });
+  });
+});

@@ -1,6 +1,7 @@
 // Interactive endpoints: the sign-in page (GET authorize lists the tenant's users to pick, POST
 // completes it), and admin consent. Errors that cannot be trusted to the redirect URI (unknown
 // tenant/app, unregistered redirect URI) are shown on an error page, like Microsoft does.
+import { decodeJwt } from "jose";
 import type { AppRegistration } from "../apps.ts";
 import type { TenantEntry } from "../handle.ts";
 import { escapeHtml, formBody, html, redirect, type Req, type Res } from "../http.ts";
@@ -164,22 +165,36 @@ export function adminConsentPost(ctx: IdentityContext, req: Req): Res {
   return respondToApp(txn.redirectUri, "query", { admin_consent: "True", tenant: entry.id, scope: txn.scopes[0], state: txn.state });
 }
 
-/** GET /{tenant}/oauth2/v2.0/logout: back to a registered post_logout_redirect_uri (with state), else a page. */
-export function logout(ctx: IdentityContext, req: Req): Res {
-  const uri = req.query.get("post_logout_redirect_uri");
-  const registered = uri !== null && allRedirectUris(ctx).has(uri);
-  if (uri && registered) {
-    const state = req.query.get("state");
+/**
+ * GET /{tenant}/oauth2/v2.0/logout: back to post_logout_redirect_uri (with state) only when it is exactly one of the app's
+ * redirect URIs, else the signed-out page, as Microsoft shows for an unregistered one.
+ * https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#send-a-sign-out-request
+ * Microsoft knows the app from the browser's session; the emulator keeps none, so `client_id` (or the aud of
+ * `id_token_hint`) names it, and without either any app of the tenant (all tenants for common/organizations) counts.
+ */
+export function logout(ctx: IdentityContext, req: Req, segment: string): Res {
+  const q = req.query;
+  const uri = q.get("post_logout_redirect_uri");
+  if (uri && logoutApps(ctx, segment, q.get("client_id") ?? audience(q.get("id_token_hint"))).some((app) => app.redirectUris.includes(uri))) {
+    const state = q.get("state");
     return redirect(state ? `${uri}${uri.includes("?") ? "&" : "?"}state=${encodeURIComponent(state)}` : uri);
   }
   return page("Sign out", "<h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p>");
 }
 
-function allRedirectUris(ctx: IdentityContext): Set<string> {
-  const out = new Set<string>();
-  for (const e of ctx.registry.list()) for (const clientId of e.sps.keys()) for (const u of ctx.registry.apps.get(clientId)?.redirectUris ?? []) {
-    out.add(u);
-    try { out.add(new URL(u).origin); out.add(`${new URL(u).origin}/`); } catch { /* not a URL */ }
+function logoutApps(ctx: IdentityContext, segment: string, clientId: string | undefined): AppRegistration[] {
+  const r = ctx.resolve(segment);
+  const entries = "entry" in r ? [r.entry] : "special" in r ? ctx.registry.list() : [];
+  const ids = new Set(entries.flatMap((e) => [...e.sps.keys()]));
+  return [...ids].filter((id) => !clientId || id.toLowerCase() === clientId.toLowerCase())
+    .flatMap((id) => ctx.registry.apps.get(id) ?? []);
+}
+
+function audience(idToken: string | null): string | undefined {
+  try {
+    const aud = idToken ? decodeJwt(idToken).aud : undefined;
+    return Array.isArray(aud) ? aud[0] : aud;
+  } catch {
+    return undefined;
   }
-  return out;
 }
