@@ -60,6 +60,15 @@ describe("sign-out (end_session_endpoint)", () => {
     expect(await logout({})).toMatchObject(signedOutPage);
   });
 
+  it("takes the same parameters as a form POST (\"supports both HTTP GET and POST requests\")", async () => {
+    const post = (uri: string) => t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/logout`, {
+      method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ post_logout_redirect_uri: uri, state: "bye" }).toString(),
+    });
+    expect((await post(REDIRECT)).headers.get("location")).toBe(`${REDIRECT}?state=bye`);
+    expect((await post("http://localhost:3000")).status).toBe(200);
+  });
+
   it("client_id (or an id_token_hint's aud) names the app whose redirect URIs count; another app's URI is refused, an app of another tenant's too", async () => {
     const tenant = t.emu.tenants.get(t.emu.tenantId);
     const other = tenant.registerApp({ displayName: "Other app", redirectUris: ["https://other.example/signed-out"] });

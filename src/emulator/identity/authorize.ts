@@ -166,14 +166,14 @@ export function adminConsentPost(ctx: IdentityContext, req: Req): Res {
 }
 
 /**
- * GET /{tenant}/oauth2/v2.0/logout: back to post_logout_redirect_uri (with state) only when it is exactly one of the app's
+ * GET|POST /{tenant}/oauth2/v2.0/logout: back to post_logout_redirect_uri (with state) only when it is exactly one of the app's
  * redirect URIs, else the signed-out page, as Microsoft shows for an unregistered one.
  * https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#send-a-sign-out-request
  * Microsoft knows the app from the browser's session; the emulator keeps none, so `client_id` (or the aud of
  * `id_token_hint`) names it, and without either any app of the tenant (all tenants for common/organizations) counts.
  */
 export function logout(ctx: IdentityContext, req: Req, segment: string): Res {
-  const q = req.query;
+  const q = req.method === "POST" ? formBody(req) : req.query;
   const uri = q.get("post_logout_redirect_uri");
   if (uri && logoutApps(ctx, segment, q.get("client_id") ?? audience(q.get("id_token_hint"))).some((app) => app.redirectUris.includes(uri))) {
     const state = q.get("state");
