@@ -72,6 +72,22 @@ describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
     await expect(getGroup(h.ctx, group.displayName)).rejects.toMatchObject({ code: "not_found" });
   });
 
+  it("a security group deleted in Entra (@removed reason \"changed\": restorable) leaves, and comes back with its members when restored", async () => {
+    const t = tenant();
+    const group = t.listGroups().find((g) => !g.groupTypes?.includes("Unified") && t.listMembers(g.id).some((m) => m.kind === "user"))!;
+    const members = (await getGroup(h.ctx, group.displayName)).members;
+    expect(members.length).toBeGreaterThan(0);
+    t.deleteGroup(group.id);
+    const gone = await h.sync("corp");
+    expect(gone).toMatchObject({ mode: "delta", status: "succeeded" });
+    await expect(getGroup(h.ctx, group.displayName)).rejects.toMatchObject({ code: "not_found" });
+    t.restoreGroup(group.id);
+    const back = await h.sync("corp");
+    expect(back).toMatchObject({ mode: "delta", status: "succeeded" });
+    expect((await getGroup(h.ctx, group.displayName)).members.sort()).toEqual([...members].sort());
+    expect(await differences(h, "corp")).toEqual([]);
+  });
+
   it("a stale delta token falls back to a full run", async () => {
     tenant().expireDeltaTokens();
     tenant().updateUser(tenant().listUsers().find((u) => u.userType === "Member" && u.accountEnabled)!.id, { department: "After Expiry" });
