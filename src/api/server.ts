@@ -13,6 +13,7 @@ import { registerConsole } from "./console.ts";
 import { apiPrefix, openApiDocument } from "./openapi.ts";
 import { routeModules } from "./routes/index.ts";
 import type { Route, RouteModule } from "./route.ts";
+import { databaseRateLimitStore } from "./rate-limit-store.ts";
 
 /** JSON bodies are small; file uploads go through multipart, which has its own limit (ROLLCALL_UPLOAD_LIMIT_MB). */
 const jsonBodyLimit = 1024 * 1024;
@@ -33,7 +34,8 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
     clientErrorHandler: answerClientError,
   });
   await app.register(fastifyCookie);
-  await app.register(fastifyRateLimit, { global: false, errorResponseBuilder: (_request, context) => rateLimited(context.after) });
+  // Counters in the database: processes sharing it behind a load balancer share the limits too.
+  await app.register(fastifyRateLimit, { global: false, store: databaseRateLimitStore(rt.store.db), errorResponseBuilder: (_request, context) => rateLimited(context.after) });
   await app.register(fastifyMultipart, { limits: { fileSize: rt.config.uploadLimitBytes, files: 1 } });
   // Only JSON is accepted as a plain body; anything else is a clear 415 rather than a string.
   app.removeContentTypeParser("text/plain");

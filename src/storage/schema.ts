@@ -149,6 +149,13 @@ export interface SessionsTable {
   expires_at: Timestamp;
 }
 
+/** One rate-limit counter (api/rate-limit-store.ts); `key` is a hash of the limit's key. */
+export interface RateLimitsTable {
+  key: string;
+  hits: number;
+  resets_at: Timestamp;
+}
+
 export interface ApiTokensTable {
   id: Generated<string>;
   workspace_id: string;
@@ -263,6 +270,7 @@ export interface Database {
   workspace_roles: WorkspaceRolesTable;
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
+  rate_limits: RateLimitsTable;
   settings: SettingsTable;
   signin_requests: SigninRequestsTable;
   notifications: NotificationsTable;

@@ -9,6 +9,7 @@ import { buildApp, type AppOptions } from "../../src/api/server.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createApiToken } from "../../src/core/tokens.ts";
 import { createWorkspace, resolveWorkspace } from "../../src/core/workspaces.ts";
+import type { Store } from "../../src/storage/database.ts";
 import { openTestStore, type EngineName, type TestStore } from "../support/db.ts";
 
 /** An in-process API over a fresh database on `engine`, plus helpers to act as someone. */
@@ -21,9 +22,14 @@ export interface TestApi {
 
 export async function testRuntime(engine: EngineName, overrides: Partial<Config> = {}, logger?: Logger): Promise<{ rt: Runtime; store: TestStore }> {
   const store = await openTestStore(engine);
+  return { rt: runtimeOver(store, overrides, logger), store };
+}
+
+/** A runtime over an open store (another process's view of the same database, say); closing it closes the store. */
+export function runtimeOver(store: Store | TestStore, overrides: Partial<Config> = {}, logger?: Logger): Runtime {
   const config: Config = { ...loadConfig({}), ...overrides };
-  const rt: Runtime = { config, store, secrets: secretBox(randomBytes(32)), logger: logger ?? pino({ level: "silent" }), close: () => store.dispose() };
-  return { rt, store };
+  const close = "dispose" in store ? () => store.dispose() : () => store.close();
+  return { config, store, secrets: secretBox(randomBytes(32)), logger: logger ?? pino({ level: "silent" }), close };
 }
 
 export async function testApi(engine: EngineName, options: AppOptions & { config?: Partial<Config> } = {}): Promise<TestApi> {

@@ -21,6 +21,7 @@ import * as m020 from "./020_sync_run_cancel.ts";
 import * as m021 from "./021_sync_dirty_versions.ts";
 import * as m022 from "./022_sessions_end_on_disable.ts";
 import * as m023 from "./023_names_sort_alphabetically.ts";
+import * as m024 from "./024_rate_limits.ts";
 import * as m025 from "./025_import_uploads.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
@@ -47,6 +48,7 @@ export const migrations: Record<string, Migration> = {
   "021_sync_dirty_versions": m021,
   "022_sessions_end_on_disable": m022,
   "023_names_sort_alphabetically": m023,
+  "024_rate_limits": m024,
   "025_import_uploads": m025,
 };
 
