@@ -1,7 +1,7 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyContextConfig, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import fastifyCookie from "@fastify/cookie";
 import fastifyMultipart from "@fastify/multipart";
-import fastifyRateLimit from "@fastify/rate-limit";
+import fastifyRateLimit, { type CreateRateLimitOptions } from "@fastify/rate-limit";
 import { z } from "zod";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
@@ -35,7 +35,7 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
   });
   await app.register(fastifyCookie);
   // Counters in the database: processes sharing it behind a load balancer share the limits too.
-  await app.register(fastifyRateLimit, { global: false, store: databaseRateLimitStore(rt.store.db), errorResponseBuilder: (_request, context) => rateLimited(context.after) });
+  await app.register(fastifyRateLimit, { global: false, store: databaseRateLimitStore(rt.store.db), errorResponseBuilder: (_request, context) => rateLimited(context.ttl) });
   await app.register(fastifyMultipart, { limits: { fileSize: rt.config.uploadLimitBytes, files: 1 } });
   // Only JSON is accepted as a plain body; anything else is a clear 415 rather than a string.
   app.removeContentTypeParser("text/plain");
@@ -85,22 +85,47 @@ function urlForLog(url: string): string {
   return secret.length ? `${url.slice(0, at)}?${query.toString()}` : url;
 }
 
-function rateLimited(after: string): RollcallError {
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Counters checked after `rateLimit` (which is one per route), each refusing with the same 429 when exceeded. */
+    moreRateLimits?: CreateRateLimitOptions[];
+  }
+}
+
+function rateLimited(ttlMs: number): RollcallError {
+  const seconds = Math.ceil(ttlMs / 1000);
+  const [count, unit] = seconds < 60 ? [seconds, "second"] : [Math.round(seconds / 60), "minute"];
+  const after = `${count} ${unit}${count === 1 ? "" : "s"}`;
   return new RollcallError("rate_limited", `Too many attempts; try again in ${after}`, { retryAfter: after });
+}
+
+type Limiter = ReturnType<FastifyInstance["createRateLimit"]>;
+
+async function enforce(limiters: Limiter[], request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  for (const limiter of limiters) {
+    const limit = await limiter(request);
+    if (limit.isAllowed || !limit.isExceeded) continue;
+    reply.header("retry-after", limit.ttlInSeconds);
+    throw rateLimited(limit.ttl);
+  }
 }
 
 /** The chain every route runs: authenticate → authorise → validate → handler → validated response. */
 function registerRoute(app: FastifyInstance, rt: Runtime, r: Route): void {
+  const config: FastifyContextConfig = { ...(typeof r.config === "function" ? r.config(rt) : r.config), browserPage: r.browserPage ?? false };
+  const limiters = (config.moreRateLimits ?? []).map((options) => app.createRateLimit(options));
   app.route({
     method: r.method,
     url: apiPrefix + r.url,
-    config: { ...(typeof r.config === "function" ? r.config(rt) : r.config), browserPage: r.browserPage ?? false },
+    config,
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const principal = r.access === "public" ? undefined : requirePrincipal(await authenticate(rt.store.db, request));
       if (r.access === "owner") requireOwner(principal!);
       const params = parse(r.params, request.params, "path");
       const query = parse(r.query, request.query, "query");
       const body = parse(r.body, request.body, "body");
+      // Only well-formed requests count against these: a malformed one cannot guess anything.
+      await enforce(limiters, request, reply);
       let workspaceAccess: Partial<Parameters<Route["handler"]>[0]> = {};
       if (r.access === "workspace") {
         const key = (request.params as { workspace?: string }).workspace ?? "";

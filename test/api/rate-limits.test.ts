@@ -6,11 +6,46 @@ import { databaseRateLimitStore } from "../../src/api/rate-limit-store.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { openStore, type Store } from "../../src/storage/database.ts";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
-import { caller, runtimeOver } from "./support.ts";
+import { caller, runtimeOver, testApi, type TestApi } from "./support.ts";
 
 /** Login attempts from one client address (X-Forwarded-For, trusted from inject's loopback address). */
 const login = (app: FastifyInstance, email: string, password: string, address = "192.0.2.1") =>
   caller(app)("POST", "auth/login", { email, password }, { "x-forwarded-for": address });
+
+describe.each(engines)("password sign-in limit per account on %s", (engine) => {
+  let api: TestApi;
+  beforeAll(async () => {
+    // 2 per address and email, 6 per email from all addresses.
+    api = await testApi(engine, { config: { loginAttempts: 2 } });
+    await createAccount(api.store.db, { email: "target@example.com", owner: true, password: "the real password" }, "test");
+    await createAccount(api.store.db, { email: "other@example.com", owner: true, password: "the other password" }, "test");
+  });
+  afterAll(() => api?.close());
+
+  it("refuses an email guessed from many addresses, each below its own limit, while another email still signs in", async () => {
+    for (let i = 1; i <= 6; i++) expect((await login(api.app, " Target@example.com", `guess ${i}`, `198.51.100.${i}`)).status).toBe(401);
+    const limited = await login(api.app, "target@example.com", "the real password", "198.51.100.99");
+    expect(limited.status).toBe(429);
+    expect(limited.body.error).toMatchObject({ code: "rate_limited", message: "Too many attempts; try again in 5 minutes" });
+    expect(limited.headers["retry-after"]).toMatch(/^\d+$/);
+    expect(limited.headers["set-cookie"]).toBeUndefined();
+    expect((await login(api.app, "other@example.com", "the other password", "198.51.100.99")).status).toBe(200);
+
+    // Counters are stored under a hash: no address or email in the clear.
+    const keys = await api.store.db.selectFrom("rate_limits").select("key").execute();
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.some((k) => /example|198\.51/.test(k.key))).toBe(false);
+
+    // Once the window has passed, the email may be tried again.
+    await sql`update rate_limits set resets_at = now() - interval '1 second'`.execute(api.store.db);
+    expect((await login(api.app, "target@example.com", "the real password", "198.51.100.99")).status).toBe(200);
+  });
+
+  it("does not count a malformed request against the email", async () => {
+    for (let i = 0; i < 8; i++) expect((await caller(api.app)("POST", "auth/login", { email: "other@example.com" }, { "x-forwarded-for": `203.0.113.${i}` })).status).toBe(400);
+    expect((await login(api.app, "other@example.com", "the other password", "203.0.113.50")).status).toBe(200);
+  });
+});
 
 describe.each(engines)("rate-limit store on %s", (engine) => {
   let store: TestStore;
@@ -66,5 +101,11 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two Rollcall processes
     const statuses = (await Promise.all(attempts)).map((reply) => reply.status);
     expect(statuses.filter((status) => status === 401)).toHaveLength(4);
     expect(statuses.filter((status) => status === 429)).toHaveLength(12);
+  });
+
+  it("share the per-account limit across addresses too", async () => {
+    // 4 per address and email, 12 per email from all addresses.
+    for (let i = 0; i < 12; i++) expect((await login(apps[i % 2]!, "spread@example.com", `guess ${i}`, `198.51.100.${i}`)).status).toBe(401);
+    expect((await login(apps[0]!, "spread@example.com", "a guess", "198.51.100.200")).status).toBe(429);
   });
 });

@@ -19,6 +19,21 @@ const meResponse = z.object({
 /** Sign-in attempts per client address and email (ROLLCALL_LOGIN_ATTEMPTS): generous for people, useless for guessing. */
 const loginWindow = "5 minutes";
 
+/**
+ * Attempts per email from all addresses together, in multiples of ROLLCALL_LOGIN_ATTEMPTS: without it, every address
+ * an attacker controls gets its own 10 guesses. 3× lets the account's owner use the whole per-address allowance from
+ * a laptop, a phone and a VPN in the same window, and caps a distributed guesser at 30 guesses per 5 minutes.
+ * The price: guessing can keep the owner out while it lasts (API tokens still work); it is keyed by the typed email,
+ * not the account, so an unknown email is refused the same way and the 429 does not tell which accounts exist.
+ */
+const perAccount = 3;
+
+/** The email as typed, as the account lookup compares it (core/accounts.ts verifyLogin). */
+function typedEmail(request: { body?: unknown }): string {
+  const email = (request.body as { email?: unknown } | undefined)?.email;
+  return typeof email === "string" ? email.trim().toLowerCase() : "";
+}
+
 export const authRoutes: RouteModule = {
   tag: "Authentication",
   description: "Admin sign-in with a session cookie. Scripts use API tokens instead (Authorization: Bearer rc_…).",
@@ -27,7 +42,9 @@ export const authRoutes: RouteModule = {
       method: "POST",
       url: "/auth/login",
       summary: "Sign in; sets the rollcall_session cookie",
-      description: `Rate limited to ROLLCALL_LOGIN_ATTEMPTS (default 10) attempts per ${loginWindow} per client address and email (429 rate_limited).`,
+      description:
+        `Rate limited to ROLLCALL_LOGIN_ATTEMPTS (default 10) attempts per ${loginWindow} per client address and email, ` +
+        `and ${perAccount} times as many per email from all addresses (429 rate_limited, with Retry-After).`,
       access: "public",
       body: loginBody,
       response: z.object({ account: accountSchema, csrfToken: z.string(), expiresAt: z.string() }),
@@ -37,11 +54,9 @@ export const authRoutes: RouteModule = {
           timeWindow: loginWindow,
           // After body parsing, so the key can include the email.
           hook: "preHandler",
-          keyGenerator: (request: { ip: string; body?: unknown }) => {
-            const email = (request.body as { email?: unknown } | undefined)?.email;
-            return `${request.ip}|${typeof email === "string" ? email.trim().toLowerCase() : ""}`;
-          },
+          keyGenerator: (request: { ip: string; body?: unknown }) => `${request.ip}|${typedEmail(request)}`,
         },
+        moreRateLimits: [{ max: rt.config.loginAttempts * perAccount, timeWindow: loginWindow, keyGenerator: (request: { body?: unknown }) => `account|${typedEmail(request)}` }],
       }),
       async handler({ body, rt, request, reply }) {
         const account = await verifyLogin(rt.store.db, body.email, body.password);
