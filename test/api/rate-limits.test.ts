@@ -41,6 +41,16 @@ describe.each(engines)("password sign-in limit per account on %s", (engine) => {
     expect((await login(api.app, "target@example.com", "the real password", "198.51.100.99")).status).toBe(200);
   });
 
+  it("refuses guesses at the current password through one session from many addresses", async () => {
+    const session = (await login(api.app, "other@example.com", "the other password", "192.0.2.200")).headers["set-cookie"] as string;
+    const signedIn = await caller(api.app)("GET", "auth/me", undefined, { cookie: session.split(";")[0]! });
+    const change = (i: number) =>
+      caller(api.app)("POST", "auth/password", { currentPassword: `guess ${i}`, newPassword: "a brand new password" }, { cookie: session.split(";")[0]!, "x-csrf-token": signedIn.body.csrfToken, "x-forwarded-for": `192.0.2.${210 + i}` });
+    for (let i = 0; i < 2; i++) expect((await change(i)).body.error.code).not.toBe("rate_limited");
+    const limited = await change(2);
+    expect([limited.status, limited.body.error.code]).toEqual([429, "rate_limited"]);
+  });
+
   it("does not count a malformed request against the email", async () => {
     for (let i = 0; i < 8; i++) expect((await caller(api.app)("POST", "auth/login", { email: "other@example.com" }, { "x-forwarded-for": `203.0.113.${i}` })).status).toBe(400);
     expect((await login(api.app, "other@example.com", "the other password", "203.0.113.50")).status).toBe(200);

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import { RollcallError } from "../../errors.ts";
 import { changePassword, createSession, deleteSession, verifyLogin } from "../../core/accounts.ts";
@@ -83,10 +84,15 @@ export const authRoutes: RouteModule = {
       method: "POST",
       url: "/auth/password",
       summary: "Change your own password; your other sessions are signed out",
+      description: `Rate limited to ROLLCALL_LOGIN_ATTEMPTS attempts per ${loginWindow} per client address, and as many per session from all addresses (429 rate_limited).`,
       access: "signed-in",
       status: 204,
       body: z.object({ currentPassword: z.string().min(1, "is required").max(1024), newPassword: z.string().min(12, "must be at least 12 characters").max(1024) }).strict(),
-      config: (rt) => ({ rateLimit: { max: rt.config.loginAttempts, timeWindow: loginWindow, hook: "preHandler" } }),
+      // Per address, and per session from all addresses: a stolen session must not guess the current password faster from many.
+      config: (rt) => ({
+        rateLimit: { max: rt.config.loginAttempts, timeWindow: loginWindow, hook: "preHandler" },
+        moreRateLimits: [{ max: rt.config.loginAttempts, timeWindow: loginWindow, keyGenerator: (request: FastifyRequest) => `password|${request.cookies.rollcall_session ?? request.ip}` }],
+      }),
       async handler({ principal, body, rt }) {
         if (principal.kind !== "session") throw new RollcallError("invalid_input", "An API token has no password; sign in as the account to change it");
         await changePassword(rt.store.db, principal.account, body, principal.sessionId);
