@@ -38,6 +38,13 @@ describe("mapUser", () => {
       'mobilePhone: "(425) 555-0100 x123" has the extension 123, which a phone number in E.164 cannot hold: kept +14255550100 without it',
     ]);
   });
+  it("warns when a mapped email is empty instead of leaving the user without one in silence", () => {
+    const c = entraConfigSchema.parse({ ...config, mapping: { email: "onPremisesExtensionAttributes.extensionAttribute3" } });
+    const without = mapUser(graphUser("e"), c);
+    expect([without.email, without.warnings]).toEqual([null, ["email: onPremisesExtensionAttributes.extensionAttribute3 is empty in Entra, so this user has no email"]]);
+    const mapped = mapUser(graphUser("f", { onPremisesExtensionAttributes: { extensionAttribute3: "badge.f@contoso.com" } }), c);
+    expect([mapped.email, mapped.warnings]).toEqual(["badge.f@contoso.com", []]);
+  });
   it("maps extension attributes to card numbers and custom attributes", () => {
     const c = entraConfigSchema.parse({ ...config, mapping: { cardNumbers: "onPremisesExtensionAttributes.extensionAttribute10", "custom:site": "officeLocation" } });
     const u = mapUser(graphUser("b", { officeLocation: "HQ", onPremisesExtensionAttributes: { extensionAttribute10: "4111111111111111" } }), c);

@@ -52,6 +52,8 @@ export function mapUser(graphUser: Record<string, unknown>, config: Pick<EntraCo
 
   const upn = text(get("userPrincipalName"));
   let email = text(get("email")) ?? (config.mapping.email ? null : upn);
+  // A mapped email replaces the default (mail, else userPrincipalName) outright: say so when it leaves someone without one.
+  if (!email && config.mapping.email) warnings.push(`email: ${config.mapping.email} is empty in Entra, so this user has no email`);
   if (email && !isValidEmail(email)) {
     warnings.push(`email "${email}" is not a valid address and was left out`);
     email = null;
