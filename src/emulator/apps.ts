@@ -118,7 +118,7 @@ export class ServicePrincipal {
   info(): ServicePrincipalInfo {
     const list = (m: Map<string, number>): GrantInfo[] =>
       [...m].map(([permission, t]) => ({ permission, effectiveFrom: new Date(t).toISOString() }));
-    return { clientId: this.clientId, tenantId: this.tenantId, appPermissions: list(this.appRoles), delegatedScopes: list(this.scopes) };
+    return { id: this.objectId, clientId: this.clientId, tenantId: this.tenantId, appPermissions: list(this.appRoles), delegatedScopes: list(this.scopes) };
   }
 }
 

@@ -3,7 +3,7 @@
 import { AppDirectory, DEFAULT_APP_PERMISSIONS, DEFAULT_DELEGATED_SCOPES, ServicePrincipal, type AppRegistration } from "./apps.ts";
 import { ACTIVE, HARD_DELETED, NotFound, SOFT_DELETED, type Tenant } from "./tenant.ts";
 import type {
-  AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, GraphDevice, GraphGroup, GraphUser, GroupInput,
+  AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput,
   MemberRef, ServicePrincipalInfo, TenantHandle, TenantState, UserInput,
 } from "./types.ts";
 
@@ -36,6 +36,7 @@ export class TenantEntry implements TenantHandle {
   deleteGroup(id: string, options: { permanent?: boolean } = {}): void { this.tenant.deleteGroup(id, options.permanent ?? false); }
   restoreGroup(id: string): GraphGroup { return this.tenant.restoreGroup(id); }
   createDevice(input?: Partial<GraphDevice>): GraphDevice { return this.tenant.createDevice(input); }
+  createContact(input?: Partial<GraphContact>): GraphContact { return this.tenant.createContact(input); }
   addMember(groupId: string, memberId: string): void { this.tenant.addMember(groupId, memberId); }
   removeMember(groupId: string, memberId: string): void { this.tenant.removeMember(groupId, memberId); }
   listMembers(groupId: string, options: { transitive?: boolean } = {}): MemberRef[] {
@@ -61,7 +62,7 @@ export class TenantEntry implements TenantHandle {
     const sp = new ServicePrincipal(app.clientId, this.id);
     for (const p of input.appPermissions ?? DEFAULT_APP_PERMISSIONS) sp.grantRole(p);
     for (const s of input.delegatedScopes ?? DEFAULT_DELEGATED_SCOPES) sp.grantScope(s);
-    this.sps.set(app.clientId, sp);
+    this.addSp(sp);
     return app.info();
   }
   getApp(clientId: string): AppRegistrationInfo | undefined { return this.apps.get(clientId)?.info(); }
@@ -97,11 +98,24 @@ export class TenantEntry implements TenantHandle {
     const sp = this.sps.get(clientId) ?? new ServicePrincipal(clientId, this.id);
     for (const p of options.appPermissions ?? DEFAULT_APP_PERMISSIONS) if (!sp.appRoles.has(p)) sp.grantRole(p, options);
     for (const s of options.delegatedScopes ?? DEFAULT_DELEGATED_SCOPES) if (!sp.scopes.has(s)) sp.grantScope(s, options);
-    this.sps.set(clientId, sp);
+    if (!this.sps.has(clientId)) this.addSp(sp);
     return sp.info();
   }
   removeApp(clientId: string): void {
-    if (!this.sps.delete(clientId)) throw new NotFound(`app ${clientId} has no service principal in tenant ${this.id}`);
+    const sp = this.sps.get(clientId);
+    if (!sp) throw new NotFound(`app ${clientId} has no service principal in tenant ${this.id}`);
+    this.sps.delete(clientId);
+    this.tenant.deleteOther(sp.objectId);
+  }
+  /** A new service principal, also a directory object of the tenant (groups can hold it). */
+  private addSp(sp: ServicePrincipal): void {
+    const app = this.app(sp.clientId);
+    this.sps.set(sp.clientId, sp);
+    this.tenant.putServicePrincipal({
+      id: sp.objectId, accountEnabled: true, appDisplayName: app.displayName, appId: app.clientId, appOwnerOrganizationId: app.homeTenantId,
+      displayName: app.displayName, servicePrincipalNames: [app.clientId], servicePrincipalType: "Application",
+      signInAudience: app.multiTenant ? "AzureADMultipleOrgs" : "AzureADMyOrg", tags: [],
+    });
   }
   grantPermission(clientId: string, permission: string, options?: GrantOptions): void { this.sp(clientId).grantRole(permission, options); }
   revokePermission(clientId: string, permission: string): void { this.sp(clientId).appRoles.delete(permission); }

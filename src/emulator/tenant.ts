@@ -2,7 +2,7 @@
 // positions, tombstones kept for delta), id/UPN maps, memberships with a per-group change log, and a
 // monotonically increasing change sequence that delta tokens are cut from.
 import { randomUUID } from "node:crypto";
-import type { GraphDevice, GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, UserInput } from "./types.ts";
+import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, OtherMemberKind, UserInput } from "./types.ts";
 
 export const ACTIVE = 0;
 export const SOFT_DELETED = 1;
@@ -85,7 +85,8 @@ export class Tenant {
   usersById = new Map<string, UserRec>();
   usersByUpn = new Map<string, UserRec>();
   groupsById = new Map<string, GroupRec>();
-  devices = new Map<string, GraphDevice>();
+  /** Directory objects groups can hold besides users and groups, by id, as Graph shows them. */
+  others = new Map<string, { kind: OtherMemberKind; obj: Record<string, unknown> }>();
   seq = 0;
   memberships = 0;
   deltaEpoch = 1;
@@ -246,22 +247,53 @@ export class Tenant {
   createDevice(input: Partial<GraphDevice> = {}): GraphDevice {
     const id = input.id ?? randomUUID();
     const d: GraphDevice = { accountEnabled: true, deviceId: randomUUID(), displayName: `DESKTOP-${id.slice(0, 7).toUpperCase()}`, operatingSystem: "Windows", operatingSystemVersion: "10.0.22631.4037", ...input, id };
-    this.devices.set(id, d);
+    this.others.set(id, { kind: "device", obj: d as unknown as Record<string, unknown> });
     return d;
+  }
+
+  createContact(input: Partial<GraphContact> = {}): GraphContact {
+    const id = input.id ?? randomUUID();
+    const displayName = input.displayName ?? `Contact ${id.slice(0, 8)}`;
+    const mail = input.mail === undefined ? `${displayName.replace(/[^A-Za-z0-9]/g, "").toLowerCase() || "contact"}@example.com` : input.mail;
+    const c: GraphContact = {
+      displayName, givenName: null, surname: null, mail, mailNickname: mail?.split("@")[0] ?? null, companyName: null, department: null,
+      jobTitle: null, proxyAddresses: mail ? [`SMTP:${mail}`] : [], imAddresses: [],
+      addresses: [{ city: null, countryOrRegion: null, officeLocation: null, postalCode: null, state: null, street: null }],
+      phones: [{ number: null, type: "businessFax" }, { number: null, type: "mobile" }, { number: null, type: "business" }],
+      onPremisesSyncEnabled: null, onPremisesLastSyncDateTime: null, onPremisesProvisioningErrors: [], deletedDateTime: null,
+      ...input, id,
+    };
+    this.others.set(id, { kind: "orgContact", obj: c as unknown as Record<string, unknown> });
+    return c;
+  }
+
+  /** A service principal's directory object (TenantEntry keeps it in step with the app's consent here). */
+  putServicePrincipal(obj: Record<string, unknown> & { id: string }): void {
+    this.others.set(obj.id, { kind: "servicePrincipal", obj });
+  }
+
+  /** Deleting a directory object takes it out of every group it was in. */
+  deleteOther(id: string): void {
+    for (const g of this.groups) if (g.members.has(id)) this.removeMember(g.g.id, id);
+    this.others.delete(id);
+  }
+
+  /** The object a member is, as Graph shows it; undefined once gone. */
+  memberObject(id: string, kind: MemberKind): Record<string, unknown> | undefined {
+    return kind === "user" ? this.userRec(id)?.u : kind === "group" ? this.groupRec(id)?.g : this.others.get(id)?.obj;
   }
 
   // ---- memberships ----
   memberKind(id: string): MemberKind | undefined {
     if (this.userRec(id)) return "user";
     if (this.groupRec(id)) return "group";
-    if (this.devices.has(id)) return "device";
-    return undefined;
+    return this.others.get(id)?.kind;
   }
 
   addMember(groupId: string, memberId: string): void {
     const g = this.requireGroup(groupId);
     const user = this.userRec(memberId);
-    const kind: MemberKind | undefined = user ? "user" : this.groupRec(memberId) ? "group" : this.devices.has(memberId) ? "device" : undefined;
+    const kind: MemberKind | undefined = user ? "user" : this.groupRec(memberId) ? "group" : this.others.get(memberId)?.kind;
     if (!kind) throw new NotFound(`member ${memberId} not found in tenant ${this.id}`);
     if (g.members.has(memberId)) return;
     if (kind === "group" && (memberId === groupId || this.transitiveMembers(memberId).some((m) => m.id === groupId))) {

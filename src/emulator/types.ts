@@ -75,8 +75,12 @@ export type UserInput = Partial<Omit<GraphUserCore, "onPremisesExtensionAttribut
 } & { [key: string]: unknown };
 export type GroupInput = Partial<GraphGroupCore> & { [key: string]: unknown };
 
-/** Groups hold users and groups, and other directory objects too: devices here (Rollcall syncs neither). */
-export type MemberKind = "user" | "group" | "device";
+/**
+ * Groups hold users and groups, and other directory objects too (Rollcall syncs none of them): devices,
+ * organizational contacts and service principals. Each kind is its OData type's name (`#microsoft.graph.{kind}`).
+ */
+export type MemberKind = "user" | "group" | OtherMemberKind;
+export type OtherMemberKind = "device" | "orgContact" | "servicePrincipal";
 /** A device as group member lists show it (a few of Graph's device properties). */
 export interface GraphDevice {
   id: string;
@@ -85,6 +89,26 @@ export interface GraphDevice {
   displayName: string;
   operatingSystem: string | null;
   operatingSystemVersion: string | null;
+}
+/** An organizational contact (orgContact), with the properties Graph returns for one by default. */
+export interface GraphContact {
+  id: string;
+  displayName: string;
+  givenName: string | null;
+  surname: string | null;
+  mail: string | null;
+  mailNickname: string | null;
+  companyName: string | null;
+  department: string | null;
+  jobTitle: string | null;
+  proxyAddresses: string[];
+  imAddresses: string[];
+  addresses: Record<string, string | null>[];
+  phones: { number: string | null; type: string }[];
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesLastSyncDateTime: string | null;
+  onPremisesProvisioningErrors: unknown[];
+  deletedDateTime: string | null;
 }
 export interface MemberRef {
   id: string;
@@ -147,6 +171,8 @@ export interface GrantInfo {
 }
 
 export interface ServicePrincipalInfo {
+  /** Object id of the service principal in this tenant: what `addMember` takes to make it a group member. */
+  id: string;
   clientId: string;
   tenantId: string;
   appPermissions: GrantInfo[];
@@ -196,6 +222,9 @@ export interface TenantHandle {
   restoreGroup(id: string): GraphGroup;
   /** A device, which can then be made a member of groups (`addMember`). */
   createDevice(input?: Partial<GraphDevice>): GraphDevice;
+  /** An organizational contact, which can then be made a member of groups (`addMember`). */
+  createContact(input?: Partial<GraphContact>): GraphContact;
+  /** `memberId`: a user, group, device or contact id, or a service principal's object id (`servicePrincipal(clientId).id`). */
   addMember(groupId: string, memberId: string): void;
   removeMember(groupId: string, memberId: string): void;
   listMembers(groupId: string, options?: { transitive?: boolean }): MemberRef[];
@@ -213,6 +242,7 @@ export interface TenantHandle {
   expireSecret(clientId: string, keyId?: string): void;
   /** Admin consent of `clientId` in this tenant (creates its service principal; multi-tenant apps need it). */
   consentApp(clientId: string, options?: { appPermissions?: string[]; delegatedScopes?: string[] } & GrantOptions): ServicePrincipalInfo;
+  /** Deletes the app's service principal in this tenant, and with it its group memberships. */
   removeApp(clientId: string): void;
   grantPermission(clientId: string, permission: string, options?: GrantOptions): void;
   revokePermission(clientId: string, permission: string): void;

@@ -196,7 +196,6 @@ function link(req: GraphReq, kind: string, param: string, st: DeltaState): strin
 }
 
 const EMPTY: Body[] = [];
-const ODATA_TYPE = { user: "#microsoft.graph.user", group: "#microsoft.graph.group", device: "#microsoft.graph.device" } as const;
 /** Last window computed per group: a round asks for the same window on every page it touches. */
 const cache = new WeakMap<GroupRec, { key: string; out: Body[] }>();
 
@@ -218,7 +217,7 @@ function membersInWindow(g: GroupRec, s0: number, s1: number): Body[] {
   }
   const out: Body[] = [];
   for (const ev of net.values()) {
-    const type = ODATA_TYPE[ev.kind];
+    const type = `#microsoft.graph.${ev.kind}`;
     if (ev.add) out.push({ "@odata.type": type, id: ev.id });
     else if (s0 !== 0) out.push({ "@odata.type": type, id: ev.id, "@removed": { reason: "deleted" } });
   }

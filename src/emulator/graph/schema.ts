@@ -1,5 +1,5 @@
 // Entity properties, Microsoft's default property sets, and $select projection.
-import type { GraphGroup, GraphUser } from "../types.ts";
+import type { GraphGroup, GraphUser, OtherMemberKind } from "../types.ts";
 
 export const USER_DEFAULT = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
   "preferredLanguage", "surname", "userPrincipalName", "id"];
@@ -35,6 +35,26 @@ export function projector(props: string[]): (o: GraphUser | GraphGroup | Record<
     }
     return out;
   };
+}
+
+/**
+ * The other directory objects a group can hold, with the properties the emulator serves for each (all of them without
+ * $select): a few of Graph's for devices and service principals, and those Graph returns by default for an orgContact
+ * (https://learn.microsoft.com/graph/api/orgcontact-get).
+ */
+const OTHER_PROPS: Record<OtherMemberKind, string[]> = {
+  device: ["id", "accountEnabled", "deviceId", "displayName", "operatingSystem", "operatingSystemVersion"],
+  orgContact: ["id", "deletedDateTime", "companyName", "department", "displayName", "proxyAddresses", "givenName", "imAddresses",
+    "jobTitle", "mail", "mailNickname", "onPremisesLastSyncDateTime", "onPremisesSyncEnabled", "surname", "addresses",
+    "onPremisesProvisioningErrors", "phones"],
+  servicePrincipal: ["id", "accountEnabled", "appDisplayName", "appId", "appOwnerOrganizationId", "displayName",
+    "servicePrincipalNames", "servicePrincipalType", "signInAudience", "tags"],
+};
+
+/** Projectors for the other member kinds: of a `$select`, the properties each kind has (id always); all without one. */
+export function otherProjectors(select: string[] | undefined): Record<OtherMemberKind, (o: Record<string, unknown>) => Record<string, unknown>> {
+  const one = (kind: OtherMemberKind) => projector(select ? ["id", ...OTHER_PROPS[kind].filter((p) => p !== "id" && select.includes(p))] : OTHER_PROPS[kind]);
+  return { device: one("device"), orgContact: one("orgContact"), servicePrincipal: one("servicePrincipal") };
 }
 
 export type Entity = "user" | "group";
