@@ -86,6 +86,8 @@ function route(deps: ControlDeps, req: Req): Res {
       if (m === "DELETE" && subId !== undefined) { t.removeMember(id, subId); return { status: 204, headers: {} }; }
     }
   }
+  if (kind === "devices" && id === undefined && m === "POST") return json(201, t.createDevice(b()));
+  if (kind === "contacts" && id === undefined && m === "POST") return json(201, t.createContact(b()));
   if (kind === "apps") {
     if (id === undefined && m === "POST") return json(201, t.registerApp(b()));
     if (id !== undefined) {

@@ -107,4 +107,24 @@ describe("contacts, service principals and devices as group members", () => {
     ]);
     expect(() => tenant.addMember(group.id, sp.id)).toThrow(/not found/);
   });
+
+  it("the control API makes contacts and devices, and names a service principal's object id to add", async () => {
+    const ctl = async (method: string, path: string, body?: unknown) => {
+      const res = await t.call(`${t.emu.loginUrl}/_emulator/tenants/${t.emu.tenantId}${path}`, {
+        method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    };
+    const group = (await ctl("POST", "/groups", { displayName: "Ctl Members" })).body;
+    const contact = await ctl("POST", "/contacts", { displayName: "Ctl Contact", mail: "ctl@example.org" });
+    expect(contact).toMatchObject({ status: 201, body: { displayName: "Ctl Contact", mail: "ctl@example.org" } });
+    const device = await ctl("POST", "/devices", { displayName: "Ctl Device" });
+    expect(device).toMatchObject({ status: 201, body: { displayName: "Ctl Device", accountEnabled: true } });
+    const sp = (await ctl("GET", `/apps/${t.emu.clientId}`)).body.servicePrincipal;
+    for (const id of [contact.body.id, device.body.id, sp.id]) expect((await ctl("POST", `/groups/${group.id}/members`, { id })).status).toBe(204);
+    expect((await ctl("GET", `/groups/${group.id}/members`)).body).toEqual([
+      { id: contact.body.id, kind: "orgContact" }, { id: device.body.id, kind: "device" }, { id: sp.id, kind: "servicePrincipal" },
+    ]);
+  });
 });
