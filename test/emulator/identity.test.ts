@@ -267,6 +267,21 @@ describe("authorization code + PKCE", () => {
     expect(JSON.parse(Buffer.from(withInfo.body.client_info, "base64url").toString())).toEqual({ uid: user.id, utid: t.emu.tenantId });
   });
 
+  it("the ID token has preferred_username and name only when the profile scope was asked for", async () => {
+    const user = someUser();
+    const idClaims = async (scope: string) => {
+      const loc = new URL((await signIn(t, params({ scope }), user.userPrincipalName)).headers.get("location")!);
+      const r = await tokenRequest({ grant_type: "authorization_code", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, code: loc.searchParams.get("code")!, redirect_uri: REDIRECT, code_verifier: verifier });
+      expect(r.status).toBe(200);
+      return decodeJwt(r.body.id_token);
+    };
+    const without = await idClaims("openid email");
+    expect(without).toMatchObject({ tid: t.emu.tenantId, email: user.mail, ver: "2.0" });
+    expect(without).not.toHaveProperty("preferred_username");
+    expect(without).not.toHaveProperty("name");
+    expect(await idClaims("openid profile")).toMatchObject({ preferred_username: user.userPrincipalName, name: user.displayName });
+  });
+
   it("PKCE mismatch is 501481; an expired code is 70008", async () => {
     const user = someUser();
     const code1 = new URL((await signIn(t, params(), user.userPrincipalName)).headers.get("location")!).searchParams.get("code")!;

@@ -65,6 +65,10 @@ export async function idToken(keys: SigningKeys, i: UserTokenInput & { nonce?: s
   };
   if (i.nonce !== undefined) claims.nonce = i.nonce;
   if (i.scopes.includes("email") && i.user.mail) claims.email = i.user.mail;
-  if (!i.scopes.includes("profile")) delete claims.name;
+  // "The profile scope is required to receive this claim", for both (https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference).
+  if (!i.scopes.includes("profile")) {
+    delete claims.name;
+    delete claims.preferred_username;
+  }
   return sign(keys, claims);
 }
