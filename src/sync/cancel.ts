@@ -65,3 +65,14 @@ export function stopHere(db: Db, runId: string, workspaceId: string, actor: stri
   if (!run.controller.signal.aborted) run.controller.abort(cancelledBy(actor));
   return run.ended;
 }
+
+/**
+ * Aborts every run going on over `db` in this process with `reason`, and resolves once they have ended (each failed,
+ * rolled back, its lease released). For a server that is stopping: a run it left behind would stay "running" and
+ * keep its source from syncing on every other process until its lease expired.
+ */
+export async function stopRunsHere(db: Db, reason: RollcallError): Promise<void> {
+  const runs = [...(runsHere.get(db)?.values() ?? [])];
+  for (const run of runs) if (!run.controller.signal.aborted) run.controller.abort(reason);
+  await Promise.all(runs.map((run) => run.ended));
+}

@@ -20,6 +20,7 @@ export function startScheduler(rt: Pick<Runtime, "store" | "secrets" | "logger">
       where s.type = 'entra' and st.next_run_at is not null and st.next_run_at <= now()`.execute(rt.store.db);
     let started = 0;
     for (const due of rows) {
+      if (stopped) break; // the server is stopping: it would only fail the run (serve.ts)
       const config = parseEntraConfig(due.config);
       const next = nextRunAt(config.schedule, new Date());
       // "Still due" rather than "= the value read": a timestamp with microseconds (set by SQL) never equals its JS Date.

@@ -28,7 +28,7 @@ describe.skipIf(!adminUrl)("two rollcall serve processes behind a round-robin lo
   let browser: Browser;
   let csrf = "";
 
-  /** One request through the proxy (to `to`, when given, else the next process in turn): status, JSON body, and the process that answered. */
+  /** One request through the proxy (to `to`, when given, else the next process in turn): status, JSON body, and the process that answered (`by`: the last one proxied, so for calls not made beside others). */
   async function call(method: string, path: string, body?: unknown, to?: number, extra: Record<string, string> = {}) {
     if (to !== undefined) proxy.nextTo(to);
     const raw = typeof body === "string";
@@ -211,5 +211,22 @@ describe.skipIf(!adminUrl)("two rollcall serve processes behind a round-robin lo
     expect([after.status, after.body.error.code]).toEqual([401, "unauthenticated"]);
     // And nothing of all this was kept in either process's data folder.
     expect(dataDirs.map((dir) => readdirSync(dir))).toEqual([[], []]);
+  });
+
+  it("6. a process stopped mid-sync (a rolling restart) fails its run and frees the source: the other process syncs at once", async () => {
+    const login = await call("POST", "/api/v1/auth/login", admin, 1);
+    csrf = login.body.csrfToken;
+    emu.setKnobs({ latencyMs: 1500 });
+    const started = await call("POST", "sources/contoso/sync", { full: true }, 0);
+    expect([started.status, started.body.status]).toEqual([202, "running"]);
+    servers[0]!.child.kill("SIGTERM");
+    expect(await servers[0]!.exited).toBe(0);
+    emu.setKnobs({ latencyMs: 0 });
+    const run = (await call("GET", `runs/${started.body.id}`, undefined, 1)).body;
+    expect([run.status, run.error?.code], JSON.stringify(run)).toEqual(["failed", "sync_failed"]);
+    expect(run.error.message).toMatch(/server .*stopped/i);
+    const next = await call("POST", "sources/contoso/sync", {}, 1);
+    expect(next.status, JSON.stringify(next.body)).toBe(202);
+    await expect.poll(async () => (await call("GET", `runs/${next.body.id}`, undefined, 1)).body.status).toBe("succeeded");
   });
 });

@@ -3,7 +3,8 @@ import { loadConfig } from "../../config.ts";
 import { resolveWorkspace } from "../../core/workspaces.ts";
 import { createAccount, listAccounts, resetPassword } from "../../core/accounts.ts";
 import { openRuntime, type Runtime } from "../../runtime.ts";
-import { invalidInput, toRollcallError } from "../../errors.ts";
+import { RollcallError, invalidInput, toRollcallError } from "../../errors.ts";
+import { stopRunsHere } from "../../sync/cancel.ts";
 import { printError, run, table, withJson } from "../io.ts";
 
 /** `rollcall serve`: the API and the web console until SIGINT/SIGTERM, then a clean close. */
@@ -53,17 +54,22 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   const notifier = startNotifier(rt);
   const scheduler = startScheduler(rt);
   announce(server.url);
-  await new Promise<void>((resolve) => {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       rt.logger.info({ signal }, "stopping");
-      resolve();
+      resolve(signal);
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
-  await scheduler.stop();
-  await notifier.stop();
-  await server.close();
+  // Syncs going on here end as failed, rolled back, their sources free: left running, each would keep its source
+  // from syncing on every other process sharing the database until its lease expired (a rolling restart behind a
+  // load balancer). Again once requests in flight are done, for a sync one of them started meanwhile.
+  const stopped = new RollcallError("sync_failed", `The Rollcall server running this sync was stopped (${signal}) before it finished; nothing it had not committed was applied. Sync again.`, { interrupted: signal });
+  const closing = Promise.all([scheduler.stop(), notifier.stop(), server.close()]);
+  await stopRunsHere(rt.store.db, stopped);
+  await closing;
+  await stopRunsHere(rt.store.db, stopped);
 }
 
 /** `rollcall admins …`: accounts that sign in to the console and the API. */
