@@ -5,6 +5,7 @@ import { createAccount, listAccounts, resetPassword } from "../../core/accounts.
 import { openRuntime, type Runtime } from "../../runtime.ts";
 import { RollcallError, invalidInput, toRollcallError } from "../../errors.ts";
 import { stopRunsHere } from "../../sync/cancel.ts";
+import { secretKeyWarning, unreadableSecrets } from "../../core/secret-key-check.ts";
 import { printError, run, table, withJson } from "../io.ts";
 
 /** `rollcall serve`: the API and the web console until SIGINT/SIGTERM, then a clean close. */
@@ -54,6 +55,11 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   const notifier = startNotifier(rt);
   const scheduler = startScheduler(rt);
   announce(server.url);
+  const keyWarning = secretKeyWarning(await unreadableSecrets(rt.store.db, rt.secrets), Boolean(rt.config.secretKey));
+  if (keyWarning) {
+    rt.logger.error({ reason: "secret_key_mismatch" }, keyWarning);
+    process.stderr.write(`Warning: ${keyWarning}\n`);
+  }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       rt.logger.info({ signal }, "stopping");

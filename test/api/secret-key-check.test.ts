@@ -1,0 +1,69 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { engines, freshDataFolder, openTestStore } from "../support/db.ts";
+import { bin } from "../support/cli.ts";
+import { openStore } from "../../src/storage/database.ts";
+import { secretBox } from "../../src/security/encryption.ts";
+import { createWorkspace } from "../../src/core/workspaces.ts";
+import { createEntraSource } from "../../src/core/sources.ts";
+import { secretKeyWarning, unreadableSecrets } from "../../src/core/secret-key-check.ts";
+import type { Db } from "../../src/storage/database.ts";
+
+const keyA = randomBytes(32);
+const keyB = randomBytes(32);
+
+async function sourceWithSecret(db: Db, key: Buffer, name: string): Promise<void> {
+  const workspace = await createWorkspace(db, { name: `ws-${name}` });
+  await createEntraSource(
+    { db, workspace, actor: "test", secrets: secretBox(key) },
+    { name, config: { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222" }, credential: { kind: "secret", secret: "a client secret" } },
+  );
+}
+
+describe.each(engines)("the secret key check on %s", (engine) => {
+  it("counts the stored secrets a key cannot open, and says what to do", async () => {
+    const store = await openTestStore(engine);
+    try {
+      expect(await unreadableSecrets(store.db, secretBox(keyB))).toEqual({ checked: 0, unreadable: 0 });
+      await sourceWithSecret(store.db, keyA, "contoso");
+      await sourceWithSecret(store.db, keyB, "fabrikam");
+      expect(await unreadableSecrets(store.db, secretBox(keyA))).toEqual({ checked: 2, unreadable: 1 });
+      const result = await unreadableSecrets(store.db, secretBox(randomBytes(32)));
+      expect(result).toEqual({ checked: 2, unreadable: 2 });
+      expect(secretKeyWarning(result, true)).toContain("cannot open 2 of the 2 secrets");
+      expect(secretKeyWarning(result, false)).toContain("secret.key; ROLLCALL_SECRET_KEY is not set");
+      expect(secretKeyWarning({ checked: 2, unreadable: 0 }, true)).toBeUndefined();
+    } finally {
+      await store.dispose();
+    }
+  });
+});
+
+describe("rollcall serve with another key than the stored secrets'", () => {
+  const dataDir = freshDataFolder("rollcall-serve-key-");
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("warns at start-up that it cannot open them, naming ROLLCALL_SECRET_KEY", { timeout: 120_000 }, async () => {
+    const store = await openStore({ kind: "pglite", dataDir });
+    await sourceWithSecret(store.db, keyA, "contoso");
+    await store.close();
+    const env: Record<string, string | undefined> = { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_PORT: "0", ROLLCALL_HOST: "127.0.0.1", ROLLCALL_LOG_LEVEL: "silent", ROLLCALL_SECRET_KEY: keyB.toString("hex") };
+    delete env.DATABASE_URL;
+    const server = spawn(process.execPath, [bin, "serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    const exited = new Promise<number | null>((resolve) => server.once("exit", resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.stderr!.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes("Warning:") && stderr.includes("\n", stderr.indexOf("Warning:"))) resolve();
+      });
+      void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    server.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stderr).toContain("Warning: This process's secret key cannot open 1 of the 1 secrets it checked in the database");
+    expect(stderr).toContain("this one uses ROLLCALL_SECRET_KEY");
+  });
+});
