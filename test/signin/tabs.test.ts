@@ -56,7 +56,7 @@ describe(`Microsoft sign-in in several tabs (${signInEngine})`, () => {
     expect(elsewhere.text).toContain('data-reason="expired_request"');
   });
 
-  it("after signing out, the next sign-in in that browser asks Microsoft to let the person pick the account (prompt=select_account), so a shared computer does not sign the last person back in", async () => {
+  it("after signing out, the next sign-in in that browser asks Microsoft for credentials again (prompt=login), so on a shared computer nobody signs in as the last person from their Microsoft session", async () => {
     const people = h.emulator.tenants.get(h.emulator.tenantId).listUsers().filter((u) => u.accountEnabled && u.userType !== "Guest");
     const browser = new Browser(h.emulator.caPem);
     const fresh = await browser.request(`${h.url}/api/v1/auth/microsoft/start`);
@@ -67,9 +67,9 @@ describe(`Microsoft sign-in in several tabs (${signInEngine})`, () => {
     const me = JSON.parse((await browser.request(`${h.url}/api/v1/auth/me`)).text);
     expect((await browser.request(`${h.url}/api/v1/auth/logout`, { method: "POST", headers: { "x-csrf-token": me.csrfToken } })).status).toBe(204);
     const next = await browser.request(`${h.url}/api/v1/auth/microsoft/start`);
-    expect(new URL(next.location!).searchParams.get("prompt")).toBe("select_account");
-    const explicit = await browser.request(`${h.url}/api/v1/auth/microsoft/start?prompt=login`);
-    expect(new URL(explicit.location!).searchParams.get("prompt"), "a prompt the link asks for wins").toBe("login");
+    expect(new URL(next.location!).searchParams.get("prompt")).toBe("login");
+    const explicit = await browser.request(`${h.url}/api/v1/auth/microsoft/start?prompt=select_account`);
+    expect(new URL(explicit.location!).searchParams.get("prompt"), "a prompt the link asks for wins").toBe("select_account");
 
     // Once someone has signed in again, back to Microsoft's own choice.
     expect((await browser.request(await atMicrosoft(browser, next.location!, people[4]!.id))).status).toBe(302);

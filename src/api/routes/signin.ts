@@ -17,8 +17,9 @@ const flowPath = `${apiPrefix}/auth/microsoft`;
 const window = "5 minutes";
 
 /**
- * Set when someone signs out in this browser: the next Microsoft sign-in asks for prompt=select_account, so a
- * shared computer's Microsoft session does not sign the last person straight back in. Cleared by a sign-in.
+ * Set when someone signs out in this browser: the next Microsoft sign-in asks for prompt=login, so on a shared
+ * computer the last person's Microsoft session, still alive, signs nobody in (select_account would offer their
+ * account to the next person, one click from signed in). Cleared by a sign-in.
  */
 const signedOutCookie = "rollcall_signed_out";
 
@@ -157,7 +158,7 @@ export const signInRoutes: RouteModule = {
           if (client && !client.challenge) throw new RollcallError("invalid_input", "A native client must send client_code_challenge (S256) with client_redirect_uri");
           const result = await beginSignIn(deps(rt), {
             workspace: query.workspace, source: query.source, redirectUri: callbackUrl(rt, request), returnTo: query.returnTo,
-            hints: { loginHint: query.login_hint, domainHint: query.domain_hint, prompt: query.prompt ?? (request.cookies[signedOutCookie] ? "select_account" : undefined) }, client,
+            hints: { loginHint: query.login_hint, domainHint: query.domain_hint, prompt: query.prompt ?? (request.cookies[signedOutCookie] ? "login" : undefined) }, client,
           });
           const hidden = Object.fromEntries(startKeys.flatMap((k) => (typeof query[k] === "string" ? [[k, query[k]]] : []))) as Record<string, string>;
           if (result.kind === "choose-workspace") return page(reply, 200, chooseWorkspacePage(`${flowPath}/start`, hidden));
