@@ -30,6 +30,7 @@ const schema = z.object({
   ROLLCALL_NOTIFY_INTERVAL_SECONDS: z.coerce.number().min(1).default(60),
   ROLLCALL_NOTIFY_RETRY_SECONDS: z.coerce.number().min(0.1).default(30),
   ROLLCALL_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  ROLLCALL_WEBHOOK_PRIVATE_NETWORK: z.enum(["true", "false"]).default("false"),
 });
 
 export type Config = {
@@ -55,6 +56,8 @@ export type Config = {
   /** First retry delay of a failed delivery; doubles each attempt (with jitter) up to 6 hours. */
   notifyRetryMs: number;
   notifyMaxAttempts: number;
+  /** Whether webhooks may reach loopback, private and link-local addresses (an internal receiver). */
+  webhookPrivateNetwork: boolean;
 };
 
 /** The table of variables in the README is generated from the same names; keep them in step. */
@@ -86,5 +89,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifyIntervalMs: Math.round(e.ROLLCALL_NOTIFY_INTERVAL_SECONDS * 1000),
     notifyRetryMs: Math.round(e.ROLLCALL_NOTIFY_RETRY_SECONDS * 1000),
     notifyMaxAttempts: e.ROLLCALL_NOTIFY_MAX_ATTEMPTS,
+    webhookPrivateNetwork: e.ROLLCALL_WEBHOOK_PRIVATE_NETWORK === "true",
   };
 }

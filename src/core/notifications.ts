@@ -5,6 +5,7 @@ import type { SecretBox } from "../security/encryption.ts";
 import { invalidInput, notFound, type FieldProblem } from "../errors.ts";
 import { isValidEmail } from "../domain/user.ts";
 import { randomToken } from "../security/hashing.ts";
+import { privateAddressOf, privateNetworkRefusal } from "../net/private-network.ts";
 import { entraConfigSchema } from "../sources/entra/config.ts";
 import type { Workspace } from "./workspaces.ts";
 import { recordChange } from "./change-log.ts";
@@ -254,7 +255,7 @@ export async function getNotificationSettings(db: Db, workspace: Workspace): Pro
 const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 /** What is wrong with a webhook URL, if anything. */
-function webhookUrlProblem(value: string): string | undefined {
+async function webhookUrlProblem(value: string, privateNetwork: boolean): Promise<string | undefined> {
   let url: URL;
   try {
     url = new URL(value);
@@ -263,7 +264,8 @@ function webhookUrlProblem(value: string): string | undefined {
   }
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback.test(url.hostname))) return "must be https:// (plain http only to this machine)";
   if (url.username || url.password) return "must not carry credentials; the body is signed instead";
-  return undefined;
+  const address = privateNetwork ? undefined : await privateAddressOf(url.hostname);
+  return address ? privateNetworkRefusal(url.hostname, address) : undefined;
 }
 
 /**
@@ -276,6 +278,7 @@ export async function updateNotificationSettings(
   workspace: Workspace,
   input: { emailTo?: string[] | undefined; webhookUrl?: string | null | undefined; rotateWebhookSecret?: boolean | undefined },
   actor: string,
+  options: { webhookPrivateNetwork: boolean } = { webhookPrivateNetwork: false },
 ): Promise<NotificationSettings & { webhookSecret: string | null }> {
   const current = await db.selectFrom("notification_settings").selectAll().where("workspace_id", "=", workspace.id).executeTakeFirst();
   const emailTo = input.emailTo?.map((e) => e.trim()).filter(Boolean);
@@ -284,7 +287,7 @@ export async function updateNotificationSettings(
   const problems: FieldProblem[] = [];
   const bad = emailTo?.filter((e) => !isValidEmail(e)) ?? [];
   if (bad.length) problems.push({ field: "emailTo", message: `not valid email addresses: ${bad.join(", ")}`, value: bad });
-  const urlProblem = newUrl === null ? undefined : webhookUrlProblem(newUrl);
+  const urlProblem = newUrl === null ? undefined : await webhookUrlProblem(newUrl, options.webhookPrivateNetwork);
   if (urlProblem) problems.push({ field: "webhookUrl", message: urlProblem, value: newUrl });
   if (problems.length) throw invalidInput(problems);
   const webhookUrl = input.webhookUrl === undefined ? (current?.webhook_url ?? null) : newUrl === null ? null : new URL(newUrl).toString();

@@ -75,7 +75,7 @@ describe(`secrets never reach the log (${signInEngine})`, () => {
 
   beforeAll(async () => {
     const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) });
-    h = await openSignInHarness(signInEngine, { ROLLCALL_SMTP_URL: `smtp://rollcall:${smtpPassword}@127.0.0.1:1` }, createLogger("trace", sink));
+    h = await openSignInHarness(signInEngine, { ROLLCALL_SMTP_URL: `smtp://rollcall:${smtpPassword}@127.0.0.1:1`, ROLLCALL_WEBHOOK_PRIVATE_NETWORK: "true" }, createLogger("trace", sink));
     secrets.smtpPassword = smtpPassword;
   }, 120_000);
   afterAll(async () => h?.close());

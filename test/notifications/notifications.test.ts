@@ -115,11 +115,14 @@ describe.each(engines)("notifications (%s)", (engine) => {
     const hook = await startWebhookReceiver([500]);
     try {
       const ctx = await addSource(store, "contoso", inDays(10));
-      const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"], webhookUrl: hook.url }, "test");
+      // The receiver runs on this machine: allowed only as the operator allows it.
+      const refused = updateNotificationSettings(store.db, secrets, ctx.workspace, { webhookUrl: hook.url }, "test");
+      await expect(refused).rejects.toMatchObject({ code: "invalid_input", details: { fields: [{ field: "webhookUrl", message: expect.stringContaining("ROLLCALL_WEBHOOK_PRIVATE_NETWORK=true") }] } });
+      const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"], webhookUrl: hook.url }, "test", { webhookPrivateNetwork: true });
       // The workspace's activity says who changed the settings, and that a secret was issued, never the secret.
       const entry = await sql<{ before: unknown; after: unknown; text: string }>`select before, after, after::text as text from change_log where action = 'update notification settings'`.execute(store.db);
       expect(entry.rows).toEqual([{ before: { emailTo: [], webhookUrl: null }, after: { emailTo: ["ops@example.com"], webhookUrl: hook.url, webhookSecret: "new" }, text: expect.not.stringContaining(settings.webhookSecret!) }]);
-      const config = { ...loadConfig({ ROLLCALL_LOG_LEVEL: "silent" }), smtpUrl: mailbox.url, notifyRetryMs: 200, notifyMaxAttempts: 3 };
+      const config = { ...loadConfig({ ROLLCALL_LOG_LEVEL: "silent" }), smtpUrl: mailbox.url, notifyRetryMs: 200, notifyMaxAttempts: 3, webhookPrivateNetwork: true };
       const notifier = createNotifier({ config, store, secrets, logger: pino({ level: "silent" }) });
       expect(await notifier.tick()).toEqual({ raised: 1, sent: 1, failed: 1 });
       expect(mailbox.messages).toHaveLength(1);
@@ -156,7 +159,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two server processes o
     const hook = await startWebhookReceiver([503]);
     try {
       const ctx = await addSource(store, "contoso", inDays(10));
-      const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com", "it@example.com"], webhookUrl: hook.url }, "test");
+      const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com", "it@example.com"], webhookUrl: hook.url }, "test", { webhookPrivateNetwork: true });
       const started: Promise<void>[] = [];
       for (let i = 0; i < 2; i++) {
         const dataDir = mkdtempSync(join(tmpdir(), "rollcall-notify-"));
@@ -164,7 +167,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two server processes o
         const child = spawn(process.execPath, [bin, "serve", "--port", "0"], {
           env: {
             ...process.env, DATABASE_URL: store.url, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_SECRET_KEY: secretKeyHex, ROLLCALL_SMTP_URL: mailbox.url,
-            ROLLCALL_NOTIFY_INTERVAL_SECONDS: "1", ROLLCALL_NOTIFY_RETRY_SECONDS: "1", ROLLCALL_ADMIN_PASSWORD: "a-long-enough-password", ROLLCALL_LOG_LEVEL: "warn",
+            ROLLCALL_NOTIFY_INTERVAL_SECONDS: "1", ROLLCALL_NOTIFY_RETRY_SECONDS: "1", ROLLCALL_WEBHOOK_PRIVATE_NETWORK: "true", ROLLCALL_ADMIN_PASSWORD: "a-long-enough-password", ROLLCALL_LOG_LEVEL: "warn",
           },
           stdio: ["ignore", "ignore", "pipe"],
         });

@@ -100,13 +100,13 @@ export const notificationRoutes: RouteModule = {
       body: z
         .object({
           emailTo: z.array(z.string().max(254)).max(50).optional(),
-          webhookUrl: z.string().max(2000).nullable().optional().describe("https:// (http only to loopback); null removes it"),
+          webhookUrl: z.string().max(2000).nullable().optional().describe("https:// (http only to loopback), a public address unless ROLLCALL_WEBHOOK_PRIVATE_NETWORK=true; null removes it"),
           rotateWebhookSecret: z.boolean().optional(),
         })
         .strict(),
       response: settingsSchema.extend({ webhookSecret: z.string().nullable().describe("the new signing secret, only when one was made") }),
       async handler({ ctx, rt, body }) {
-        return { ...(await updateNotificationSettings(ctx.db, rt.secrets, ctx.workspace, body, ctx.actor)), smtpConfigured: Boolean(rt.config.smtpUrl) };
+        return { ...(await updateNotificationSettings(ctx.db, rt.secrets, ctx.workspace, body, ctx.actor, { webhookPrivateNetwork: rt.config.webhookPrivateNetwork })), smtpConfigured: Boolean(rt.config.smtpUrl) };
       },
     }),
   ],

@@ -32,7 +32,7 @@ export function notificationsCommand(): Command {
           if (!change) return { ...(await getNotificationSettings(rt.store.db, workspace)), webhookSecret: null, smtpConfigured: Boolean(rt.config.smtpUrl) };
           const emailTo = opts.email === undefined ? undefined : String(opts.email).split(",").map((s) => s.trim()).filter(Boolean);
           const webhookUrl = opts.webhookUrl === undefined ? undefined : opts.webhookUrl === "none" ? null : String(opts.webhookUrl);
-          return { ...(await updateNotificationSettings(rt.store.db, rt.secrets, workspace, { emailTo, webhookUrl, rotateWebhookSecret: Boolean(opts.rotateWebhookSecret) }, "cli")), smtpConfigured: Boolean(rt.config.smtpUrl) };
+          return { ...(await updateNotificationSettings(rt.store.db, rt.secrets, workspace, { emailTo, webhookUrl, rotateWebhookSecret: Boolean(opts.rotateWebhookSecret) }, "cli", { webhookPrivateNetwork: rt.config.webhookPrivateNetwork })), smtpConfigured: Boolean(rt.config.smtpUrl) };
         }, {
           human: (s) =>
             [

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import pino from "pino";
+import { randomBytes } from "node:crypto";
+import { isPrivateAddress, privateAddressOf } from "../../src/net/private-network.ts";
+import { loadConfig } from "../../src/config.ts";
+import { secretBox } from "../../src/security/encryption.ts";
+import { createWorkspace } from "../../src/core/workspaces.ts";
+import { updateNotificationSettings } from "../../src/core/notifications.ts";
+import { createNotifier } from "../../src/notifications/worker.ts";
+import { openTestStore } from "../support/db.ts";
+import { sql } from "kysely";
+
+describe("webhooks and the private network", () => {
+  it("knows loopback, private, shared, link-local and reserved addresses from public ones, IPv4-mapped included", () => {
+    for (const address of ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "::", "fd00::1", "fe80::1", "::ffff:10.0.0.1", "::ffff:127.0.0.1"]) {
+      expect(isPrivateAddress(address), address).toBe(true);
+    }
+    for (const address of ["8.8.8.8", "20.190.128.1", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8"]) expect(isPrivateAddress(address), address).toBe(false);
+  });
+
+  it("resolves names: localhost is private, an IP literal is itself, a name that does not resolve is not refused for it", async () => {
+    expect(await privateAddressOf("localhost")).toMatch(/^(127\.0\.0\.1|::1)$/);
+    expect(await privateAddressOf("[::1]")).toBe("::1");
+    expect(await privateAddressOf("8.8.8.8")).toBeUndefined();
+    expect(await privateAddressOf("no-such-host.invalid")).toBeUndefined();
+  });
+
+  it("refuses a webhook into the private network when saved, and at delivery one saved while it was allowed", async () => {
+    const store = await openTestStore("pglite");
+    try {
+      const secrets = secretBox(randomBytes(32));
+      const workspace = await createWorkspace(store.db, { name: "acme" });
+      await expect(updateNotificationSettings(store.db, secrets, workspace, { webhookUrl: "https://169.254.169.254/latest" }, "test")).rejects.toMatchObject({
+        code: "invalid_input",
+        details: { fields: [{ field: "webhookUrl", message: "169.254.169.254 is in a private network: webhooks reach only public addresses unless the server's operator sets ROLLCALL_WEBHOOK_PRIVATE_NETWORK=true" }] },
+      });
+      await updateNotificationSettings(store.db, secrets, workspace, { webhookUrl: "https://localhost:9/hook" }, "test", { webhookPrivateNetwork: true });
+      const notification = await sql<{ id: string }>`insert into notifications (workspace_id, kind, severity, subject, title, body) values (${workspace.id}, 'sync_failed', 'critical', 'corp', 'A test', 'A test') returning id`.execute(store.db);
+      await sql`insert into notification_deliveries (notification_id, workspace_id, channel, target) values (${notification.rows[0]!.id}, ${workspace.id}, 'webhook', 'https://localhost:9/hook')`.execute(store.db);
+      const notifier = createNotifier({ config: { ...loadConfig({}), webhookPrivateNetwork: false }, store, secrets, logger: pino({ level: "silent" }) });
+      expect(await notifier.tick()).toMatchObject({ sent: 0, failed: 1 });
+      const delivery = await store.db.selectFrom("notification_deliveries").select("last_error").executeTakeFirstOrThrow();
+      expect(delivery.last_error).toMatch(/^localhost \((127\.0\.0\.1|::1)\) is in a private network: webhooks reach only public addresses/);
+    } finally {
+      await store.dispose();
+    }
+  });
+});
