@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { createSecureContext, rootCertificates } from "node:tls";
 import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from "undici";
+import { publicOnlyLookup } from "./private-network.ts";
 
 /**
  * The one place outbound HTTPS is configured. Honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY (undici's
@@ -26,14 +27,16 @@ export function trustedCas(extraCa?: string): string[] {
   return cas;
 }
 
-export function dispatcher(extraCa?: string): Dispatcher {
-  const key = extraCa ?? "";
+/** `publicOnly`: connections made directly (not through a proxy) refuse private addresses as the name is resolved. */
+export function dispatcher(extraCa?: string, options: { publicOnly?: boolean } = {}): Dispatcher {
+  const key = `${options.publicOnly ? "public|" : ""}${extraCa ?? ""}`;
   let found = dispatchers.get(key);
   if (!found) {
     // One secure context for every connection: given `ca` instead, each TLS connect parses the ~150 roots
     // again (about 25 ms of CPU per new connection).
     const secureContext = createSecureContext({ ca: trustedCas(extraCa) });
-    found = new EnvHttpProxyAgent({ connect: { secureContext }, requestTls: { secureContext }, proxyTls: { secureContext } } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
+    const connect = { secureContext, ...(options.publicOnly && { lookup: publicOnlyLookup }) };
+    found = new EnvHttpProxyAgent({ connect, requestTls: { secureContext }, proxyTls: { secureContext } } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
     dispatchers.set(key, found);
   }
   return found;
@@ -53,3 +56,10 @@ export type HttpFetch = (url: string, init?: { method?: string; headers?: Record
 
 export const httpFetch: HttpFetch = async (url, init = {}) =>
   (await undiciFetch(url, { ...init, dispatcher: dispatcher(processExtraCa) })) as unknown as Response;
+
+/**
+ * httpFetch that connects to public addresses only (webhooks): the address is checked as the connection resolves the
+ * name, so a name that resolved to a public address when checked cannot resolve to a private one when connecting.
+ */
+export const publicHttpFetch: HttpFetch = async (url, init = {}) =>
+  (await undiciFetch(url, { ...init, dispatcher: dispatcher(processExtraCa, { publicOnly: true }) })) as unknown as Response;

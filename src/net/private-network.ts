@@ -1,3 +1,4 @@
+import { lookup as lookupCallback, type LookupAddress, type LookupOptions } from "node:dns";
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 
@@ -35,4 +36,19 @@ export async function privateAddressOf(hostname: string): Promise<string | undef
 export function privateNetworkRefusal(hostname: string, address: string): string {
   const where = hostname.replace(/^\[|\]$/g, "") === address ? hostname : `${hostname} (${address})`;
   return `${where} is in a private network: webhooks reach only public addresses unless the server's operator sets ROLLCALL_WEBHOOK_PRIVATE_NETWORK=true`;
+}
+
+/** dns.lookup for a connection that may reach public addresses only: a name that resolves to a private one fails. */
+export function publicOnlyLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+): void {
+  lookupCallback(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error, []);
+    const refused = addresses.find((a) => isPrivateAddress(a.address));
+    if (refused) return callback(Object.assign(new Error(privateNetworkRefusal(hostname, refused.address)), { code: "EPRIVATENETWORK" }), []);
+    if (options.all) return callback(null, addresses);
+    callback(null, addresses[0]!.address, addresses[0]!.family);
+  });
 }

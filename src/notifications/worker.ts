@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Runtime } from "../runtime.ts";
-import { httpFetch, type HttpFetch } from "../net/http.ts";
+import { httpFetch, publicHttpFetch, type HttpFetch } from "../net/http.ts";
 import { claimDeliveries, markDelivered, markFailed, scanNotifications, webhookSecret, type ClaimedDelivery } from "../core/notifications.ts";
 import { renderEmail, sendEmail } from "./email.ts";
 import { postWebhook } from "./webhook.ts";
@@ -21,7 +21,7 @@ export interface Notifier {
 
 export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" | "logger">, options: { fetch?: HttpFetch } = {}): Notifier {
   const worker = `${process.pid}-${randomUUID().slice(0, 8)}`;
-  const fetch = options.fetch ?? httpFetch;
+  const fetch = options.fetch ?? (rt.config.webhookPrivateNetwork ? httpFetch : publicHttpFetch);
   const db = rt.store.db;
 
   async function deliver(d: ClaimedDelivery): Promise<void> {
@@ -54,7 +54,7 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
           sent++;
         } catch (error) {
           failed++;
-          const message = error instanceof Error ? error.message : String(error);
+          const message = deliveryError(error);
           const outcome = await markFailed(db, worker, d, message, { baseMs: rt.config.notifyRetryMs, maxAttempts: rt.config.notifyMaxAttempts });
           rt.logger.warn({ delivery: d.id, channel: d.channel, attempt: d.attempts, outcome, error: message }, "notification delivery failed");
         }
@@ -93,4 +93,10 @@ export function startNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" |
   const notifier = createNotifier(rt);
   notifier.start();
   return notifier;
+}
+
+/** Why a delivery failed, in words: fetch's own "fetch failed" says nothing, its cause says what (refused, private…). */
+function deliveryError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.message === "fetch failed" && error.cause instanceof Error ? error.cause.message : error.message;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import pino from "pino";
 import { randomBytes } from "node:crypto";
 import { isPrivateAddress, privateAddressOf } from "../../src/net/private-network.ts";
+import { httpFetch, publicHttpFetch } from "../../src/net/http.ts";
 import { loadConfig } from "../../src/config.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
@@ -23,6 +24,13 @@ describe("webhooks and the private network", () => {
     expect(await privateAddressOf("[::1]")).toBe("::1");
     expect(await privateAddressOf("8.8.8.8")).toBeUndefined();
     expect(await privateAddressOf("no-such-host.invalid")).toBeUndefined();
+  });
+
+  it("refuses, as the connection resolves the name, a private address (a name may resolve elsewhere than when it was checked)", async () => {
+    const refused = await publicHttpFetch("http://localhost:45913/hook", { method: "POST" }).catch((error: Error) => error);
+    expect((refused as Error & { cause: Error }).cause.message).toMatch(/^localhost \((127\.0\.0\.1|::1)\) is in a private network/);
+    const allowed = await httpFetch("http://localhost:45913/hook", { method: "POST" }).catch((error: Error) => error);
+    expect((allowed as Error & { cause: Error }).cause.message).not.toContain("private network");
   });
 
   it("refuses a webhook into the private network when saved, and at delivery one saved while it was allowed", async () => {
