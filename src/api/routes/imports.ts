@@ -188,7 +188,8 @@ export const importRoutes: RouteModule = {
       async handler({ rt, ctx, params }) {
         // Found in this workspace first: another workspace's upload being committed is not there, not a conflict.
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
-        if (commitState(upload).committing || !(await discardUpload(rt.store.db, upload))) throw beingCommitted("This upload is being imported; it cannot be discarded now", upload);
+        // A commit in any process, this one's included, holds the upload's lease in the database.
+        if (!(await discardUpload(rt.store.db, upload))) throw beingCommitted("This upload is being imported; it cannot be discarded now", upload);
       },
     }),
     route({

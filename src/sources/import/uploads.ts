@@ -3,9 +3,10 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { appendFile, stat, writeFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { sql } from "kysely";
+import { sql, type ExpressionBuilder } from "kysely";
 import { RollcallError, notFound } from "../../errors.ts";
 import type { Db } from "../../storage/database.ts";
+import type { Database } from "../../storage/schema.ts";
 import { withTempFile } from "./temp-file.ts";
 
 /**
@@ -117,7 +118,7 @@ export async function discardUpload(db: Db, upload: Upload): Promise<boolean> {
   const deleted = await db
     .deleteFrom("import_uploads")
     .where("id", "=", upload.id)
-    .where((w) => w.or([w("committing_until", "is", null), w("committing_until", "<=", sql<Date>`now()`)]))
+    .where(leaseFree)
     .executeTakeFirst();
   return deleted.numDeletedRows > 0n;
 }
@@ -142,12 +143,15 @@ export function withUploadFile<T>(db: Db, upload: Upload, body: (path: string) =
  */
 export const commitLeaseMs = 60_000;
 
+/** No commit holds the upload: none was taken, or its lease has run out. */
+const leaseFree = (w: ExpressionBuilder<Database, "import_uploads">) => w.or([w("committing_until", "is", null), w("committing_until", "<=", sql<Date>`now()`)]);
+
 export async function claimCommit(db: Db, upload: Upload, worker: string): Promise<boolean> {
   const claimed = await db
     .updateTable("import_uploads")
     .set({ committing_by: worker, committing_until: sql`now() + ${`${commitLeaseMs} milliseconds`}::interval`, progress: null })
     .where("id", "=", upload.id)
-    .where((w) => w.or([w("committing_until", "is", null), w("committing_until", "<=", sql<Date>`now()`)]))
+    .where(leaseFree)
     .executeTakeFirst();
   return claimed.numUpdatedRows > 0n;
 }
