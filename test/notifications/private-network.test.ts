@@ -42,9 +42,9 @@ describe("webhooks and the private network", () => {
         code: "invalid_input",
         details: { fields: [{ field: "webhookUrl", message: "169.254.169.254 is in a private network: webhooks reach only public addresses unless the server's operator sets ROLLCALL_WEBHOOK_PRIVATE_NETWORK=true" }] },
       });
-      await updateNotificationSettings(store.db, secrets, workspace, { webhookUrl: "https://localhost:9/hook" }, "test", { webhookPrivateNetwork: true });
+      await updateNotificationSettings(store.db, secrets, workspace, { webhookUrl: "https://localhost:45913/hook" }, "test", { webhookPrivateNetwork: true });
       const notification = await sql<{ id: string }>`insert into notifications (workspace_id, kind, severity, subject, title, body) values (${workspace.id}, 'sync_failed', 'critical', 'corp', 'A test', 'A test') returning id`.execute(store.db);
-      await sql`insert into notification_deliveries (notification_id, workspace_id, channel, target) values (${notification.rows[0]!.id}, ${workspace.id}, 'webhook', 'https://localhost:9/hook')`.execute(store.db);
+      await sql`insert into notification_deliveries (notification_id, workspace_id, channel, target) values (${notification.rows[0]!.id}, ${workspace.id}, 'webhook', 'https://localhost:45913/hook')`.execute(store.db);
       const notifier = createNotifier({ config: { ...loadConfig({}), webhookPrivateNetwork: false }, store, secrets, logger: pino({ level: "silent" }) });
       expect(await notifier.tick()).toMatchObject({ sent: 0, failed: 1 });
       const delivery = await store.db.selectFrom("notification_deliveries").select("last_error").executeTakeFirstOrThrow();
