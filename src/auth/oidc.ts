@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { RollcallError } from "../errors.ts";
+import { pkceChallenge } from "./pkce.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { clientAssertion, parseAadsts, tokenError, unreachable, type Credential } from "../sources/entra/token.ts";
 import { pause, retryDelay, type RetryPolicy } from "../sources/entra/graph.ts";
@@ -66,14 +66,6 @@ export function discover(fetch: HttpFetch, loginUrl: string, tenant: string): Pr
 export function issuerTenant(issuer: string): string | undefined {
   const m = /\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/v2\.0\/?$/i.exec(issuer);
   return m?.[1]?.toLowerCase();
-}
-
-export function randomValue(bytes = 32): string {
-  return randomBytes(bytes).toString("base64url");
-}
-
-export function pkceChallenge(verifier: string): string {
-  return createHash("sha256").update(verifier).digest("base64url");
 }
 
 /** What the sign-in link tells Microsoft, forwarded as given. [v2-oauth2-auth-code-flow: login_hint, domain_hint, prompt] */

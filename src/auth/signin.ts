@@ -11,7 +11,8 @@ import { invalidInput } from "../errors.ts";
 import { endpoints, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import { createTokenProvider, parseAadsts, type Credential } from "../sources/entra/token.ts";
 import { aadstsReference, signInAdviceFor } from "./aadsts.ts";
-import { authorizationUrl, discover, issuerTenant, pkceChallenge, randomValue, redeemCode, refused, validateIdToken, type IdentityClaims, type ProviderMetadata, type SignInHints } from "./oidc.ts";
+import { authorizationUrl, discover, issuerTenant, redeemCode, refused, validateIdToken, type IdentityClaims, type ProviderMetadata, type SignInHints } from "./oidc.ts";
+import { pkceChallenge, randomValue } from "./pkce.ts";
 import { explainUnknownTenant } from "./unknown-tenant.ts";
 import { isGuid } from "../domain/guid.ts";
 

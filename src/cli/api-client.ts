@@ -3,9 +3,9 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { FormData, fetch as undiciFetch } from "undici";
+import type { FormData } from "undici";
 import { RollcallError, type ErrorCode } from "../errors.ts";
-import { dispatcher } from "../net/http.ts";
+import { dispatcher, loadUndici } from "../net/http.ts";
 import { readSession } from "./session.ts";
 
 /**
@@ -53,8 +53,9 @@ export function apiClient(server: string, options: { anonymous?: boolean; token?
     for (const [key, value] of Object.entries(init.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     let body: string | FormData | undefined;
     let contentType: Record<string, string> = {};
+    const undici = await loadUndici();
     if (init.form) {
-      body = new FormData();
+      body = new undici.FormData();
       for (const [key, value] of Object.entries(init.form.fields)) if (value !== undefined) body.append(key, value);
       // The file part goes last: the server reads the fields that come before it.
       // openAsBlob opens the file only when the request reads it: a missing file is caught here, as it is locally.
@@ -73,7 +74,7 @@ export function apiClient(server: string, options: { anonymous?: boolean; token?
     }
     let response: Response;
     try {
-      response = (await undiciFetch(url, { method, headers: headers(contentType), body, dispatcher: dispatcher() })) as unknown as Response;
+      response = (await undici.fetch(url, { method, headers: headers(contentType), body, dispatcher: await dispatcher() })) as unknown as Response;
     } catch (error) {
       const reason = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
       throw new RollcallError("source_unreachable", `Could not reach the Rollcall server at ${server} (${reason}); check --server or ROLLCALL_SERVER`, { server });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { createSecureContext, rootCertificates } from "node:tls";
-import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { publicOnlyLookup } from "./private-network.ts";
 
 /**
@@ -12,6 +12,10 @@ import { publicOnlyLookup } from "./private-network.ts";
  * three are combined here.
  */
 const dispatchers = new Map<string, Dispatcher>();
+
+/** undici, loaded on the first request: most CLI commands make none and start faster without it. */
+let undici: Promise<typeof import("undici")> | undefined;
+export const loadUndici = () => (undici ??= import("undici"));
 
 export function trustedCas(extraCa?: string): string[] {
   const cas = [...rootCertificates];
@@ -28,7 +32,8 @@ export function trustedCas(extraCa?: string): string[] {
 }
 
 /** `publicOnly`: connections made directly (not through a proxy) refuse private addresses as the name is resolved. */
-export function dispatcher(extraCa?: string, options: { publicOnly?: boolean } = {}): Dispatcher {
+export async function dispatcher(extraCa?: string, options: { publicOnly?: boolean } = {}): Promise<Dispatcher> {
+  const { EnvHttpProxyAgent } = await loadUndici();
   const key = `${options.publicOnly ? "public|" : ""}${extraCa ?? ""}`;
   let found = dispatchers.get(key);
   if (!found) {
@@ -55,11 +60,11 @@ export function trustExtraCa(pem: string): void {
 export type HttpFetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<Response>;
 
 export const httpFetch: HttpFetch = async (url, init = {}) =>
-  (await undiciFetch(url, { ...init, dispatcher: dispatcher(processExtraCa) })) as unknown as Response;
+  (await (await loadUndici()).fetch(url, { ...init, dispatcher: await dispatcher(processExtraCa) })) as unknown as Response;
 
 /**
  * httpFetch that connects to public addresses only (webhooks): the address is checked as the connection resolves the
  * name, so a name that resolved to a public address when checked cannot resolve to a private one when connecting.
  */
 export const publicHttpFetch: HttpFetch = async (url, init = {}) =>
-  (await undiciFetch(url, { ...init, dispatcher: dispatcher(processExtraCa, { publicOnly: true }) })) as unknown as Response;
+  (await (await loadUndici()).fetch(url, { ...init, dispatcher: await dispatcher(processExtraCa, { publicOnly: true }) })) as unknown as Response;

@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Notification } from "../core/notifications.ts";
 import { trustedCas } from "../net/http.ts";
 
@@ -8,8 +8,10 @@ import { trustedCas } from "../net/http.ts";
  */
 let cached: { url: string; transport: Transporter } | undefined;
 
-function transport(url: string): Transporter {
+async function transport(url: string): Promise<Transporter> {
   if (cached?.url !== url) {
+    // Loaded on the first e-mail: most processes never send one.
+    const { default: nodemailer } = await import("nodemailer");
     cached = { url, transport: nodemailer.createTransport(url, { tls: { ca: trustedCas() } } as never) };
   }
   return cached.transport;
@@ -24,7 +26,7 @@ export function renderEmail(notification: Notification, workspace: string, conso
 }
 
 export async function sendEmail(input: { smtpUrl: string; from: string; to: string; deliveryId: string; subject: string; text: string }): Promise<void> {
-  await transport(input.smtpUrl).sendMail({
+  await (await transport(input.smtpUrl)).sendMail({
     from: input.from,
     to: input.to,
     subject: input.subject,

@@ -4,7 +4,8 @@ import { decodeProtectedHeader, generateKeyPair, SignJWT, decodeJwt } from "jose
 import { fetch as undiciFetch } from "undici";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { dispatcher, httpFetch } from "../../src/net/http.ts";
-import { authorizationUrl, discover, randomValue, redeemCode, validateIdToken, type ProviderMetadata } from "../../src/auth/oidc.ts";
+import { authorizationUrl, discover, redeemCode, validateIdToken, type ProviderMetadata } from "../../src/auth/oidc.ts";
+import { randomValue } from "../../src/auth/pkce.ts";
 import { RollcallError } from "../../src/errors.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 
@@ -24,7 +25,7 @@ describe("ID token validation", () => {
     const codeVerifier = randomValue(48);
     const url = new URL(authorizationUrl(meta, { clientId: emulator.clientId, redirectUri, state: "s", nonce, codeVerifier, loginHint: user.userPrincipalName }));
     url.searchParams.set("prompt", "none");
-    const answer = await undiciFetch(url, { redirect: "manual", dispatcher: dispatcher(emulator.caPem) });
+    const answer = await undiciFetch(url, { redirect: "manual", dispatcher: await dispatcher(emulator.caPem) });
     const code = new URL(answer.headers.get("location")!).searchParams.get("code")!;
     idToken = await redeemCode(httpFetch, meta, { clientId: emulator.clientId, credential: { kind: "secret", secret: emulator.clientSecret }, code, redirectUri, codeVerifier });
   }, 60_000);

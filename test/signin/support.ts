@@ -104,7 +104,7 @@ export class Browser {
       redirect: "manual",
       headers: { ...(isRollcall && this.cookies.size ? { cookie: this.header() } : {}), ...init.headers },
       ...(init.body !== undefined && { body: init.body }),
-      ...(!isRollcall && { dispatcher: dispatcher(this.caPem) }),
+      ...(!isRollcall && { dispatcher: await dispatcher(this.caPem) }),
     });
     const setCookies = response.headers.getSetCookie();
     if (isRollcall) {

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import { Command, Option } from "commander";
 import { loadConfig } from "../../config.ts";
 import { RollcallError, toRollcallError } from "../../errors.ts";
-import { pkceChallenge, randomValue } from "../../auth/oidc.ts";
+import { pkceChallenge, randomValue } from "../../auth/pkce.ts";
 import { escapeHtml } from "../../auth/pages.ts";
 import { directoryCommand, needsNoDatabase, output, printError, printJson, runOn, withJson, withServer } from "../io.ts";
 import { bearerSessionPrefix } from "../../api/auth.ts";

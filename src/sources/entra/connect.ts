@@ -1,4 +1,3 @@
-import { decodeJwt } from "jose";
 import { RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
 import { needsGroups, userSelect, type EntraConfig } from "./config.ts";
@@ -45,7 +44,7 @@ export async function testConnection(config: EntraConfig, credential: Credential
     return done();
   }
 
-  const roles = rolesOf(token);
+  const roles = await rolesOf(token);
   if (roles !== undefined && roles.length === 0) {
     checks.push({
       name: "admin_consent",
@@ -123,7 +122,8 @@ function failedCheck(name: Check["name"], error: unknown): Check {
 }
 
 /** The token's app roles when it is a readable JWT; undefined when it is opaque (then the probes decide). */
-function rolesOf(token: string): string[] | undefined {
+async function rolesOf(token: string): Promise<string[] | undefined> {
+  const { decodeJwt } = await import("jose");
   try {
     const claims = decodeJwt(token);
     return Array.isArray(claims.roles) ? (claims.roles as string[]) : [];

@@ -1,5 +1,4 @@
 import { createHash, createPrivateKey, randomUUID, X509Certificate, type KeyObject } from "node:crypto";
-import { importPKCS8, SignJWT } from "jose";
 import { invalidInput, RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
 import { pause, retryDelay, type RetryPolicy } from "./graph.ts";
@@ -189,6 +188,8 @@ export function checkCredential(credential: Credential): { expiresOn: string | n
 export async function clientAssertion(audience: string, clientId: string, credential: Extract<Credential, { kind: "certificate" }>): Promise<string> {
   const der = new X509Certificate(credential.certificatePem).raw;
   const x5t = createHash("sha1").update(der).digest("base64url");
+  // jose loaded only here: a secret, the usual credential, needs no signing.
+  const { importPKCS8, SignJWT } = await import("jose");
   const key = await importPKCS8(credential.privateKeyPem, "RS256");
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ jti: randomUUID() })

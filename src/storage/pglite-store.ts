@@ -1,0 +1,50 @@
+import { Kysely, sql } from "kysely";
+import { join, resolve } from "node:path";
+import { RollcallError } from "../errors.ts";
+import { encodeRows, recycleChunks } from "./copy-format.ts";
+import { PGliteDialect } from "./pglite-dialect.ts";
+import { PGliteThread } from "./pglite-thread.ts";
+import { acquireDataDirLock } from "./lock.ts";
+import { sessionSettings, type Db, type Store } from "./database.ts";
+import type { Database } from "./schema.ts";
+
+/** The embedded database (PGlite in a thread of its own) in `dataDir`, or in memory when null. */
+export async function openPGlite(dataDir: string | null, command: string): Promise<Store> {
+  const lock = dataDir === null ? undefined : acquireDataDirLock(resolve(dataDir), command);
+  let pglite: PGliteThread;
+  try {
+    pglite = await PGliteThread.open(dataDir === null ? null : join(resolve(dataDir), "pgdata"), sessionSettings);
+  } catch (error) {
+    lock?.release();
+    throw new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const copyEncoded: Store["copyEncoded"] = async (table, columns, chunks, reader) => {
+    const copy = () => pglite.copy(`COPY ${table} (${columns.join(", ")}) FROM '/dev/blob'`, chunks);
+    // The reader's transaction holds the only connection; anyone else goes through Kysely's queue, so a
+    // COPY never lands inside someone else's transaction.
+    if (reader?.isTransaction) await copy();
+    else await db.connection().execute(copy);
+    recycleChunks(chunks);
+  };
+  return {
+    db,
+    kind: "pglite",
+    async copyRows(table, columns, rows, reader) {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of encodeRows(rows)) chunks.push(chunk);
+      await copyEncoded(table, columns, chunks, reader);
+    },
+    copyEncoded,
+    copyInto: (transaction, table, columns, chunks) => copyEncoded(table, columns, chunks, transaction),
+    async reclaim(tables) {
+      await sql`vacuum (skip_locked) ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);
+    },
+    announce: (url) => lock?.update({ url }),
+    async close() {
+      await db.destroy();
+      await pglite.close();
+      lock?.release();
+    },
+  };
+}
