@@ -66,7 +66,7 @@ const { baselineMs, pageChains, cpu: baselineCpu } = await new Promise<{ baselin
 const store = await openStore(target, { command: "bench" });
 const workspace = await resolveWorkspace(store.db, "default");
 const secrets = secretBox(Buffer.alloc(32, 1));
-const ctx = { db: store.db, workspace, actor: "bench", secrets };
+const ctx = { db: store.db, workspace, actor: "bench", secrets, entraCustomUrls: true };
 const rssBeforeSync = rss();
 log(`baseline (page + COPY): ${(baselineMs / 1000).toFixed(1)} s, pages per chain ${JSON.stringify(pageChains)}; syncing process: rss ${rssBeforeSync} MB with the store open`);
 

@@ -31,6 +31,7 @@ const schema = z.object({
   ROLLCALL_NOTIFY_RETRY_SECONDS: z.coerce.number().min(0.1).default(30),
   ROLLCALL_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   ROLLCALL_WEBHOOK_PRIVATE_NETWORK: z.enum(["true", "false"]).default("false"),
+  ROLLCALL_ENTRA_CUSTOM_URLS: z.enum(["true", "false"]).default("false"),
 });
 
 export type Config = {
@@ -58,6 +59,8 @@ export type Config = {
   notifyMaxAttempts: number;
   /** Whether webhooks may reach loopback, private and link-local addresses (an internal receiver). */
   webhookPrivateNetwork: boolean;
+  /** Whether Entra ID sources may use login and Graph URLs other than Microsoft's clouds' (the emulator). */
+  entraCustomUrls: boolean;
 };
 
 /** The table of variables in the README is generated from the same names; keep them in step. */
@@ -90,5 +93,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifyRetryMs: Math.round(e.ROLLCALL_NOTIFY_RETRY_SECONDS * 1000),
     notifyMaxAttempts: e.ROLLCALL_NOTIFY_MAX_ATTEMPTS,
     webhookPrivateNetwork: e.ROLLCALL_WEBHOOK_PRIVATE_NETWORK === "true",
+    entraCustomUrls: e.ROLLCALL_ENTRA_CUSTOM_URLS === "true",
   };
 }

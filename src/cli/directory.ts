@@ -13,7 +13,7 @@ import { createUser, deleteUser, disableUser, getUser, historyUser, listUsers, u
 import type { Workspace } from "../core/workspaces.ts";
 import type { Group } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
-import { httpFetch } from "../net/http.ts";
+import { entraFetch } from "../sources/entra/custom-urls.ts";
 import type { Runtime } from "../runtime.ts";
 import { testConnection, type ConnectResult } from "../sources/entra/connect.ts";
 import type { EntraConfig, EntraConfigInput } from "../sources/entra/config.ts";
@@ -123,7 +123,7 @@ export async function collectPages<T>(pageSize: number, wanted: number, page: (l
 }
 
 export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace: Workspace }): Directory {
-  const sourceCtx = { ...ctx, secrets: rt.secrets };
+  const sourceCtx = { ...ctx, secrets: rt.secrets, entraCustomUrls: rt.config.entraCustomUrls };
   return {
     users: {
       list: (filter, { sort, limit }) =>
@@ -165,7 +165,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       remove: (name, users) => removeSource(sourceCtx, name, users),
       async test(name) {
         const source = await loadSourceForSync(sourceCtx, name);
-        return testConnection(source.config, source.credential, httpFetch, { name: source.name, workspace: ctx.workspace.name });
+        return testConnection(source.config, source.credential, entraFetch(rt.config), { name: source.name, workspace: ctx.workspace.name });
       },
     },
     activity: (filter, page) => activityPage(ctx.db, ctx.workspace.id, filter, page),

@@ -1,8 +1,9 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
-import { clouds, endpoints, entraConfigSchema, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
+import { endpoints, entraConfigSchema, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, type Credential } from "../sources/entra/token.ts";
+import { customUrlProblems, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
 import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { recordChange } from "./change-log.ts";
@@ -16,6 +17,8 @@ import { ignoringRule } from "../sync/plan-groups.ts";
  */
 export interface SourceContext extends WorkspaceContext {
   secrets: SecretBox;
+  /** Whether login and Graph URLs other than Microsoft's clouds' may be saved (ROLLCALL_ENTRA_CUSTOM_URLS). */
+  entraCustomUrls: boolean;
 }
 
 export interface SourceStatus {
@@ -84,6 +87,7 @@ export async function createEntraSource(ctx: SourceContext, input: { name: strin
   await assertFreeName(ctx, input.name, null);
   const config = parseGivenConfig({ ...input.config, ...(input.credential && credentialConfig(input.credential, input.config)) }, input.config);
   assertSelectionNotIgnored(config);
+  assertUrlsAllowed(ctx, config);
   await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto("sources")
@@ -108,6 +112,11 @@ function assertSelectionNotIgnored(config: EntraConfig): void {
   if (problems.length) throw invalidInput(problems);
 }
 
+function assertUrlsAllowed(ctx: SourceContext, config: EntraConfig): void {
+  const problems = customUrlProblems(config, ctx.entraCustomUrls);
+  if (problems.length) throw invalidInput(problems);
+}
+
 /**
  * The settings a new secret or certificate brings: its kind, and its expiry date. The date given with it wins;
  * else a certificate's own; a secret given without one has none, not the date of the secret it replaces.
@@ -124,8 +133,7 @@ function credentialConfig(credential: Credential, config: Partial<EntraConfigInp
  */
 function assertCredentialStaysHome(before: EntraConfig, after: EntraConfig): void {
   const [was, now] = [endpoints(before), endpoints(after)];
-  const microsoft = (key: "loginUrl" | "graphUrl", url: string) => Object.values(clouds).some((cloud) => cloud[key] === url);
-  const moved = (["loginUrl", "graphUrl"] as const).filter((key) => was[key] !== now[key] && !microsoft(key, now[key]));
+  const moved = (["loginUrl", "graphUrl"] as const).filter((key) => was[key] !== now[key] && !isMicrosoftUrl(now[key]));
   if (moved.length === 0) return;
   throw invalidInput([{
     field: before.credential === "certificate" ? "certificatePem" : "clientSecret",
@@ -141,6 +149,8 @@ export async function updateEntraSource(ctx: SourceContext, key: string, input: 
   const before = await getSource(ctx, key);
   const config = parseGivenConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && credentialConfig(input.credential, input.config)) }, input.config);
   if (input.credential === undefined && before.secret.set) assertCredentialStaysHome(before.config, config);
+  // Checked when the update touches them: a source saved while they were allowed can still be renamed or rescheduled.
+  if (["cloud", "loginUrl", "graphUrl"].some((key) => input.config && key in input.config)) assertUrlsAllowed(ctx, config);
   // Checked when the update touches them: a source saved so before keeps working while other settings change.
   if (["groupMode", "groups", "ignoreGroups", "ignoreGroupsContaining"].some((key) => input.config && key in input.config)) assertSelectionNotIgnored(config);
   const rename = input.name !== undefined && input.name !== before.name ? input.name : null;

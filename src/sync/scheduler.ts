@@ -3,14 +3,14 @@ import type { Runtime } from "../runtime.ts";
 import { resolveWorkspace } from "../core/workspaces.ts";
 import { parseEntraConfig } from "../core/sources.ts";
 import { nextRunAt } from "./schedule.ts";
-import { syncSource } from "./service.ts";
+import { syncSource, type SyncDeps } from "./service.ts";
 
 /**
  * Scheduled runs. Every process serving the API ticks; a due source is claimed by moving its next_run_at
  * forward with an atomic UPDATE … WHERE it is still due, so exactly one process wins (the others' UPDATE
  * re-reads the moved row and matches nothing) and the schedule fires once, however many processes share the database.
  */
-export function startScheduler(rt: Pick<Runtime, "store" | "secrets" | "logger">, options: { tickMs?: number } = {}): { stop(): Promise<void>; tick(): Promise<number> } {
+export function startScheduler(rt: SyncDeps & Pick<Runtime, "logger">, options: { tickMs?: number } = {}): { stop(): Promise<void>; tick(): Promise<number> } {
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
 

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { RollcallError } from "../errors.ts";
-import { httpFetch } from "../net/http.ts";
+import type { Config } from "../config.ts";
+import { entraFetch } from "../sources/entra/custom-urls.ts";
 import type { Store } from "../storage/database.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { Workspace } from "../core/workspaces.ts";
@@ -9,23 +10,25 @@ import { assertRunId } from "../core/runs.ts";
 import { runSync, type RunnerOptions, type Trigger } from "./runner.ts";
 import type { RunSummary } from "./run-record.ts";
 
+export type SyncDeps = { store: Store; secrets: SecretBox; config: Pick<Config, "entraCustomUrls"> };
+
 /** What the CLI, the API and the scheduler call: resolve the source, run it, return the summary. */
 export async function syncSource(
-  deps: { store: Store; secrets: SecretBox },
+  deps: SyncDeps,
   workspace: Workspace,
   sourceKey: string,
   request: { trigger: Trigger; full?: boolean; dryRun?: boolean; force?: boolean; approves?: string; actor?: string },
   options: Partial<RunnerOptions> = {},
 ): Promise<RunSummary> {
   const source = await loadSourceForSync({ db: deps.store.db, workspace, secrets: deps.secrets }, sourceKey);
-  return runSync(deps.store, { workspaceId: workspace.id, workspaceName: workspace.name, source, ...request }, { fetch: httpFetch, ...options });
+  return runSync(deps.store, { workspaceId: workspace.id, workspaceName: workspace.name, source, ...request }, { fetch: entraFetch(deps.config), ...options });
 }
 
 /**
  * Approve a run stopped at the deletion threshold: run the source again once with force, applying only when its
  * change set is exactly the reviewed run's (otherwise it stops for a new review), and mark the reviewed run applied.
  */
-export async function approveRun(deps: { store: Store; secrets: SecretBox }, workspace: Workspace, runId: string, actor: string, options: Partial<RunnerOptions> = {}): Promise<RunSummary> {
+export async function approveRun(deps: SyncDeps, workspace: Workspace, runId: string, actor: string, options: Partial<RunnerOptions> = {}): Promise<RunSummary> {
   assertRunId(runId);
   const { rows } = await sql<{ name: string; status: string; later_id: string | null; later_status: string | null }>`
     select s.name, r.status, later.id as later_id, later.status as later_status

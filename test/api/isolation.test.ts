@@ -31,7 +31,7 @@ async function uploadTo(api: TestApi, workspace: string, as: Session, fileName: 
 async function populate(api: TestApi, name: "a" | "b", owner: Session) {
   const db = api.store.db;
   const workspace = await createWorkspace(db, { name });
-  const ctx = { db, workspace, actor: "test", secrets: api.rt.secrets };
+  const ctx = { db, workspace, actor: "test", secrets: api.rt.secrets, entraCustomUrls: true };
   const source = await createEntraSource(ctx, {
     name: `corp-${name}`,
     config: { tenantId: name === "a" ? "aaaaaaaa-1111-1111-1111-111111111111" : "bbbbbbbb-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222" },

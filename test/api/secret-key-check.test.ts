@@ -17,7 +17,7 @@ const keyB = randomBytes(32);
 async function sourceWithSecret(db: Db, key: Buffer, name: string): Promise<void> {
   const workspace = await createWorkspace(db, { name: `ws-${name}` });
   await createEntraSource(
-    { db, workspace, actor: "test", secrets: secretBox(key) },
+    { db, workspace, actor: "test", secrets: secretBox(key), entraCustomUrls: true },
     { name, config: { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222" }, credential: { kind: "secret", secret: "a client secret" } },
   );
 }

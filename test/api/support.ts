@@ -27,7 +27,7 @@ export async function testRuntime(engine: EngineName, overrides: Partial<Config>
 
 /** A runtime over an open store (another process's view of the same database, say); closing it closes the store. */
 export function runtimeOver(store: Store | TestStore, overrides: Partial<Config> = {}, logger?: Logger): Runtime {
-  const config: Config = { ...loadConfig({}), ...overrides };
+  const config: Config = { ...loadConfig({ ROLLCALL_ENTRA_CUSTOM_URLS: "true" }), ...overrides };
   const close = "dispose" in store ? () => store.dispose() : () => store.close();
   return { config, store, secrets: secretBox(randomBytes(32)), logger: logger ?? pino({ level: "silent" }), close };
 }

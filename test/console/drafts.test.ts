@@ -18,7 +18,7 @@ describe.skipIf(!hasChromium)("web console: unsaved changes across a new sign-in
   const ui = signedInConsole(async (server) => {
     ctx = await seedDirectory(server.rt);
     await createEntraSource(
-      { ...ctx, secrets: server.rt.secrets },
+      { ...ctx, secrets: server.rt.secrets, entraCustomUrls: true },
       {
         name: "contoso",
         config: { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222", schedule: null, signIn: true },

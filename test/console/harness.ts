@@ -31,6 +31,7 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
     ROLLCALL_ADMIN_PASSWORD: admin.password,
     ROLLCALL_LOG_LEVEL: "silent",
     ROLLCALL_COOKIE_SECURE: "false",
+    ROLLCALL_ENTRA_CUSTOM_URLS: "true",
   });
   const rt = await openRuntime(config, { command: "console-test" });
   const server = await startServer(rt, { host: "127.0.0.1", port: 0, print: () => {} });

@@ -66,7 +66,7 @@ describe.skipIf(!hasChromium)("web console: read-only for viewers", () => {
     server = await startConsoleServer();
     const ctx = await seedDirectory(server.rt);
     await createEntraSource(
-      { ...ctx, secrets: server.rt.secrets },
+      { ...ctx, secrets: server.rt.secrets, entraCustomUrls: true },
       { name: "contoso", config: { tenantId: "contoso.onmicrosoft.com", clientId: "11111111-2222-4333-8444-555555555555", schedule: null }, credential: { kind: "secret", secret: "not used here" } },
     );
     await createApiToken(server.rt.store.db, ctx.workspace, { name: "HR export job" }, "test");

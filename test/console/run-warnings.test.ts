@@ -12,7 +12,7 @@ import { resolveWorkspace } from "../../src/core/workspaces.ts";
 async function runWithWarnings(server: ConsoleServer): Promise<string> {
   const db = server.rt.store.db;
   const workspace = await resolveWorkspace(db, "default");
-  const ctx = { db, workspace, actor: "test", secrets: server.rt.secrets };
+  const ctx = { db, workspace, actor: "test", secrets: server.rt.secrets, entraCustomUrls: true };
   const config = { tenantId: "00000000-0000-4000-8000-000000000001", clientId: "00000000-0000-4000-8000-000000000002", schedule: null };
   const source = await createEntraSource(ctx, { name: "contoso", config, credential: { kind: "secret", secret: "not used" } });
   const { rows } = await sql<{ id: string }>`

@@ -27,13 +27,13 @@ const runs: { synced?: string; stopped?: string; preview?: string } = {};
 try {
   const ctx = await seedDirectory(server.rt);
   // An Entra ID source synced from the emulator, a preview, and a run stopped at the deletion threshold.
-  const sourceCtx: SourceContext = { ...ctx, secrets: server.rt.secrets };
+  const sourceCtx: SourceContext = { ...ctx, secrets: server.rt.secrets, entraCustomUrls: true };
   await createEntraSource(sourceCtx, {
     name: "contoso",
     config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all", secretExpiresOn: "2027-06-30", schedule: { everyMs: 3_600_000 } },
     credential: { kind: "secret", secret: emulator.clientSecret },
   });
-  const deps = { store: server.rt.store, secrets: server.rt.secrets };
+  const deps = { store: server.rt.store, secrets: server.rt.secrets, config: server.rt.config };
   runs.synced = (await syncSource(deps, ctx.workspace, "contoso", { trigger: "manual", actor: "admin@rollcall.test" })).runId;
   const tenant = emulator.tenants.get(emulator.tenantId);
   const people = tenant.listUsers().filter((u) => u.userType !== "Guest");

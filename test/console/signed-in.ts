@@ -44,7 +44,7 @@ export function signedInConsole(prepare: (server: ConsoleServer) => Promise<unkn
  */
 export async function addEmulatorSource(server: ConsoleServer, emulator: RunningEmulator, options: { name?: string; secret?: string } = {}) {
   const workspace = await resolveWorkspace(server.rt.store.db, "default");
-  const ctx = { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets };
+  const ctx = { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets, entraCustomUrls: true };
   const config = { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, schedule: null };
   await createEntraSource(ctx, { name: options.name ?? "contoso", config, credential: { kind: "secret", secret: options.secret ?? emulator.clientSecret } });
   return ctx;

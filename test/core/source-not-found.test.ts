@@ -10,7 +10,7 @@ describe.each(engines)("an unknown source name (%s)", (engine) => {
   let ctx: SourceContext;
   beforeAll(async () => {
     store = await openTestStore(engine);
-    ctx = { db: store.db, workspace: await resolveWorkspace(store.db, "default"), actor: "test", secrets: secretBox(Buffer.alloc(32, 7)) };
+    ctx = { db: store.db, workspace: await resolveWorkspace(store.db, "default"), actor: "test", secrets: secretBox(Buffer.alloc(32, 7)), entraCustomUrls: true };
   });
   afterAll(async () => store?.dispose());
 

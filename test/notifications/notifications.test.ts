@@ -25,7 +25,7 @@ const inDays = (n: number, from = new Date()) => new Date(from.getTime() + n * d
 
 async function addSource(store: TestStore, name: string, secretExpiresOn: string | null): Promise<SourceContext> {
   const workspace = await resolveWorkspace(store.db, "default");
-  const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets };
+  const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets, entraCustomUrls: true };
   await createEntraSource(ctx, {
     name,
     config: { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222", secretExpiresOn },

@@ -50,7 +50,7 @@ export async function openSignInHarness(engine: EngineName, env: Record<string, 
   const dataDir = mkdtempSync(join(tmpdir(), "rollcall-signin-"));
   const emulator = await startTrustedEmulator({ users: 12, groups: 2, seed: 11 });
   const store = await openTestStore(engine);
-  const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_LOG_LEVEL: "silent", ROLLCALL_COOKIE_SECURE: "false", ...env });
+  const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir, ROLLCALL_LOG_LEVEL: "silent", ROLLCALL_COOKIE_SECURE: "false", ROLLCALL_ENTRA_CUSTOM_URLS: "true", ...env });
   const secrets = secretBox(Buffer.alloc(32, 9));
   const rt: Runtime = { config, store, secrets, logger, close: async () => {} };
   const app = await buildApp(rt);
@@ -58,7 +58,7 @@ export async function openSignInHarness(engine: EngineName, env: Record<string, 
   const url = address.replace("localhost", "127.0.0.1");
   emulator.tenants.get(emulator.tenantId).updateApp(emulator.clientId, { redirectUris: [`${url}/api/v1/auth/microsoft/callback`] });
   const workspace = await resolveWorkspace(store.db, "default");
-  const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets };
+  const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets, entraCustomUrls: true };
   return {
     store,
     emulator,

@@ -24,7 +24,7 @@ export async function openHarness(engine: EngineName, emulatorOptions: Parameter
   const emulator = shared ?? (await startTrustedEmulator({ users: 60, groups: 8, seed: 7, ...emulatorOptions }));
   const store = await openTestStore(engine);
   const workspace = await resolveWorkspace(store.db, "default");
-  const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets: secretBox(Buffer.alloc(32, 7)) };
+  const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets: secretBox(Buffer.alloc(32, 7)), entraCustomUrls: true };
   return {
     store,
     emulator,

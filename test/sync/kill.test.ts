@@ -49,7 +49,7 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
 
   async function addSource(store: Store): Promise<SourceContext> {
     const workspace = await resolveWorkspace(store.db, "default");
-    const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets };
+    const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets, entraCustomUrls: true };
     await createEntraSource(ctx, {
       name: "corp",
       config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all", country: "US" },

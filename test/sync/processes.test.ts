@@ -40,7 +40,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two Rollcall processes
     emulator = await startTrustedEmulator({ users: 60, groups: 4, seed: 9 });
     store = await openTestStore("postgres");
     const workspace = await resolveWorkspace(store.db, "default");
-    ctx = { db: store.db, workspace, actor: "test", secrets };
+    ctx = { db: store.db, workspace, actor: "test", secrets, entraCustomUrls: true };
     await createEntraSource(ctx, {
       name: "corp",
       config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all", schedule: { cron: "0 0 1 1 *" } },
@@ -59,8 +59,8 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two Rollcall processes
   it("two schedulers on two connections ticking at the same moment start the due run once", async () => {
     const other = await openStore({ kind: "postgres", url: store.url! });
     const logger = pino({ level: "silent" });
-    const one = startScheduler({ store, secrets, logger }, { tickMs: 3_600_000 });
-    const two = startScheduler({ store: other, secrets, logger }, { tickMs: 3_600_000 });
+    const one = startScheduler({ store, secrets, logger, config: { entraCustomUrls: true } }, { tickMs: 3_600_000 });
+    const two = startScheduler({ store: other, secrets, logger, config: { entraCustomUrls: true } }, { tickMs: 3_600_000 });
     try {
       await dueNow();
       const started = await Promise.all([one.tick(), two.tick()]);

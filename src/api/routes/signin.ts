@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Runtime } from "../../runtime.ts";
 import { RollcallError, toRollcallError } from "../../errors.ts";
-import { httpFetch } from "../../net/http.ts";
+import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { beginSignIn, bindingKey, checkNativeRedirect, completeSignIn, redeemNativeCode, signInSources, toLoopback, type NativeLoopback, type SignInDeps } from "../../auth/signin.ts";
 import { getUserRole, linkedUser, setUserRole } from "../../auth/user-roles.ts";
 import { chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage } from "../../auth/pages.ts";
@@ -28,7 +28,7 @@ export function rememberSignOut(reply: FastifyReply, request: FastifyRequest, co
 }
 
 function deps(rt: Runtime): SignInDeps {
-  return { db: rt.store.db, secrets: rt.secrets, fetch: httpFetch, sessionHours: rt.config.sessionHours };
+  return { db: rt.store.db, secrets: rt.secrets, fetch: entraFetch(rt.config), sessionHours: rt.config.sessionHours };
 }
 
 function origin(rt: Runtime, request: FastifyRequest): string {

@@ -4,7 +4,7 @@ import { createEntraSource, getSource, listSources, loadSourceForSync, updateEnt
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
 import { cancelRun, getRun, listRuns, rejectRun } from "../../core/runs.ts";
 import { pageOfChanges } from "../../core/change-log.ts";
-import { httpFetch } from "../../net/http.ts";
+import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { findDirectoryGroups, testConnection } from "../../sources/entra/connect.ts";
 import { entraConfigPatch } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
@@ -94,7 +94,7 @@ const checkResponse = z.object({
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), code: z.string().nullable(), message: z.string() })),
 });
 
-const sourceCtx = (ctx: WorkspaceContext, rt: Runtime): SourceContext => ({ ...ctx, secrets: rt.secrets });
+const sourceCtx = (ctx: WorkspaceContext, rt: Runtime): SourceContext => ({ ...ctx, secrets: rt.secrets, entraCustomUrls: rt.config.entraCustomUrls });
 const present = <S extends Source>(s: S) => ({ ...s, config: s.config as unknown as Record<string, unknown> });
 
 /** Start a run in the background and answer with its record as soon as it exists. */
@@ -155,7 +155,7 @@ export const sourceRoutes: RouteModule = {
       params: sourceParams, response: checkResponse,
       async handler({ ctx, rt, params }) {
         const source = await loadSourceForSync(sourceCtx(ctx, rt), params.name);
-        return testConnection(source.config, source.credential, httpFetch, { name: source.name, workspace: ctx.workspace.name });
+        return testConnection(source.config, source.credential, entraFetch(rt.config), { name: source.name, workspace: ctx.workspace.name });
       },
     }),
     route({
@@ -166,7 +166,7 @@ export const sourceRoutes: RouteModule = {
       response: z.object({ items: z.array(z.object({ id: z.string(), displayName: z.string(), description: z.string().nullable() })) }),
       async handler({ ctx, rt, params, body }) {
         const source = await loadSourceForSync(sourceCtx(ctx, rt), params.name);
-        return { items: await findDirectoryGroups(source.config, source.credential, httpFetch, body.q) };
+        return { items: await findDirectoryGroups(source.config, source.credential, entraFetch(rt.config), body.q) };
       },
     }),
     route({

@@ -61,14 +61,15 @@ export function demoCommand(): Command {
       let rt: Runtime | undefined;
       let emulator: RunningEmulator | undefined;
       try {
-        const config = loadConfig();
+        // The demo tenant is the emulator, on this machine: its URLs are the demo source's, whatever the environment says.
+        const config = { ...loadConfig(), entraCustomUrls: true };
         rt = await openRuntime(config, { command: "demo" });
         process.stderr.write("Starting the demo Entra ID tenant (Northwind Traders)…\n");
         const { startDemoEmulator } = await import("../../emulator/index.ts");
         emulator = await startDemoEmulator({ port: 0, dataDir: join(config.dataDir, "emulator"), quiet: true });
         trustExtraCa(emulator.caPem);
         const workspace = await ensureWorkspace(rt);
-        const ctx: SourceContext = { db: rt.store.db, workspace, actor: "demo", secrets: rt.secrets };
+        const ctx: SourceContext = { db: rt.store.db, workspace, actor: "demo", secrets: rt.secrets, entraCustomUrls: true };
         await ensureSource(ctx, emulator);
 
         const bar = progressBar(Boolean(process.stderr.isTTY));
