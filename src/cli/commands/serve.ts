@@ -5,7 +5,7 @@ import { createAccount, listAccounts, resetPassword } from "../../core/accounts.
 import { openRuntime, type Runtime } from "../../runtime.ts";
 import { RollcallError, invalidInput, toRollcallError } from "../../errors.ts";
 import { stopRunsHere } from "../../sync/cancel.ts";
-import { secretKeyWarning, unreadableSecrets } from "../../core/secret-key-check.ts";
+import { customUrlsWarning, secretKeyWarning, sourcesWithCustomUrls, unreadableSecrets } from "../../core/start-up-checks.ts";
 import { printError, run, table, withJson } from "../io.ts";
 
 /** `rollcall serve`: the API and the web console until SIGINT/SIGTERM, then a clean close. */
@@ -55,10 +55,14 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   const notifier = startNotifier(rt);
   const scheduler = startScheduler(rt);
   announce(server.url);
-  const keyWarning = secretKeyWarning(await unreadableSecrets(rt.store.db, rt.secrets), Boolean(rt.config.secretKey));
-  if (keyWarning) {
-    rt.logger.error({ reason: "secret_key_mismatch" }, keyWarning);
-    process.stderr.write(`Warning: ${keyWarning}\n`);
+  const warnings = {
+    secret_key_mismatch: secretKeyWarning(await unreadableSecrets(rt.store.db, rt.secrets), Boolean(rt.config.secretKey)),
+    entra_custom_urls: rt.config.entraCustomUrls ? undefined : customUrlsWarning(await sourcesWithCustomUrls(rt.store.db)),
+  };
+  for (const [reason, warning] of Object.entries(warnings)) {
+    if (!warning) continue;
+    rt.logger.error({ reason }, warning);
+    process.stderr.write(`Warning: ${warning}\n`);
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -143,7 +143,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
               ))}
             </SelectField>
             <span />
-            <TextField label="Login URL" type="url" placeholder="https://login.microsoftonline.com" {...text("loginUrl")} error={fe.loginUrl} hint="Leave empty to use the cloud's." />
+            <TextField label="Login URL" type="url" placeholder="https://login.microsoftonline.com" {...text("loginUrl")} error={fe.loginUrl} hint="Leave empty to use the cloud's. Another host (the Entra emulator's) needs ROLLCALL_ENTRA_CUSTOM_URLS=true on the server." />
             <TextField label="Graph URL" type="url" placeholder="https://graph.microsoft.com" {...text("graphUrl")} error={fe.graphUrl} hint="Leave empty to use the cloud's." />
             <TextArea
               label="Attribute mapping"

@@ -8,17 +8,17 @@ import { openStore } from "../../src/storage/database.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { createEntraSource } from "../../src/core/sources.ts";
-import { secretKeyWarning, unreadableSecrets } from "../../src/core/secret-key-check.ts";
+import { customUrlsWarning, secretKeyWarning, sourcesWithCustomUrls, unreadableSecrets } from "../../src/core/start-up-checks.ts";
 import type { Db } from "../../src/storage/database.ts";
 
 const keyA = randomBytes(32);
 const keyB = randomBytes(32);
 
-async function sourceWithSecret(db: Db, key: Buffer, name: string): Promise<void> {
+async function sourceWithSecret(db: Db, key: Buffer, name: string, urls: { loginUrl?: string; graphUrl?: string } = {}): Promise<void> {
   const workspace = await createWorkspace(db, { name: `ws-${name}` });
   await createEntraSource(
     { db, workspace, actor: "test", secrets: secretBox(key), entraCustomUrls: true },
-    { name, config: { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222" }, credential: { kind: "secret", secret: "a client secret" } },
+    { name, config: { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222", ...urls }, credential: { kind: "secret", secret: "a client secret" } },
   );
 }
 
@@ -41,15 +41,31 @@ describe.each(engines)("the secret key check on %s", (engine) => {
   });
 });
 
-describe("rollcall serve with another key than the stored secrets'", () => {
+describe.each(engines)("the custom URL check on %s", (engine) => {
+  it("names the sources whose login or Graph URL is not Microsoft's, and says what to do", async () => {
+    const store = await openTestStore(engine);
+    try {
+      await sourceWithSecret(store.db, keyA, "microsoft", { loginUrl: "https://login.microsoftonline.com/", graphUrl: "https://graph.microsoft.com/v1.0" });
+      expect(await sourcesWithCustomUrls(store.db)).toEqual([]);
+      await sourceWithSecret(store.db, keyA, "emulated", { graphUrl: "https://127.0.0.1:4010" });
+      expect(await sourcesWithCustomUrls(store.db)).toEqual(["ws-emulated/emulated"]);
+      expect(customUrlsWarning([])).toBeUndefined();
+      expect(customUrlsWarning(["a/1", "a/2", "b/1", "b/2", "c/1", "c/2", "c/3"])).toMatch(/^7 Entra ID source\(s\) use login or Graph URLs other than Microsoft's \(a\/1, a\/2, b\/1, b\/2, c\/1 and 2 more\)/);
+    } finally {
+      await store.dispose();
+    }
+  });
+});
+
+describe("rollcall serve with another key than the stored secrets' and custom URLs not allowed", () => {
   const dataDir = freshDataFolder("rollcall-serve-key-");
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it("warns at start-up that it cannot open them, naming ROLLCALL_SECRET_KEY", { timeout: 120_000 }, async () => {
+  it("warns at start-up that it cannot open them, naming ROLLCALL_SECRET_KEY, and which sources' URLs it will not reach", { timeout: 120_000 }, async () => {
     const store = await openStore({ kind: "pglite", dataDir });
-    await sourceWithSecret(store.db, keyA, "contoso");
+    await sourceWithSecret(store.db, keyA, "contoso", { loginUrl: "https://127.0.0.1:4010" });
     await store.close();
-    const env: Record<string, string | undefined> = { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_PORT: "0", ROLLCALL_HOST: "127.0.0.1", ROLLCALL_LOG_LEVEL: "silent", ROLLCALL_SECRET_KEY: keyB.toString("hex") };
+    const env: Record<string, string | undefined> = { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_PORT: "0", ROLLCALL_HOST: "127.0.0.1", ROLLCALL_LOG_LEVEL: "silent", ROLLCALL_SECRET_KEY: keyB.toString("hex"), ROLLCALL_ENTRA_CUSTOM_URLS: "false" };
     delete env.DATABASE_URL;
     const server = spawn(process.execPath, [bin, "serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -57,7 +73,7 @@ describe("rollcall serve with another key than the stored secrets'", () => {
     await new Promise<void>((resolve, reject) => {
       server.stderr!.on("data", (chunk: Buffer) => {
         stderr += chunk.toString();
-        if (stderr.includes("Warning:") && stderr.includes("\n", stderr.indexOf("Warning:"))) resolve();
+        if (stderr.split("Warning:").length === 3 && stderr.endsWith("\n")) resolve(); // both warnings, whole
       });
       void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
     });
@@ -65,5 +81,6 @@ describe("rollcall serve with another key than the stored secrets'", () => {
     expect(await exited).toBe(0);
     expect(stderr).toContain("Warning: This process's secret key cannot open 1 of the 1 secrets it checked in the database");
     expect(stderr).toContain("this one uses ROLLCALL_SECRET_KEY");
+    expect(stderr).toContain("Warning: 1 Entra ID source(s) use login or Graph URLs other than Microsoft's (ws-contoso/contoso), and ROLLCALL_ENTRA_CUSTOM_URLS is not true");
   });
 });
