@@ -24,9 +24,9 @@ export function createLogger(level: string, destination: DestinationStream = pin
   );
 }
 
-export async function openRuntime(config: Config, options: { command: string; logger?: Logger }): Promise<Runtime> {
+export async function openRuntime(config: Config, options: { command: string; logger?: Logger; brief?: boolean }): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store = await openStore(storeTarget(config), { command: options.command });
+  const store = await openStore(storeTarget(config), { command: options.command, brief: options.brief });
   const secrets = secretBox(loadSecretKey(config));
   return { config, store, secrets, logger, close: () => store.close() };
 }

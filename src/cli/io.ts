@@ -154,11 +154,14 @@ export async function output<T>(
 
 type Present<T> = Parameters<typeof output<T>>[2];
 
+/** Commands that may write a whole directory; the others open the embedded database with a smaller buffer pool, faster. */
+const bulkCommands = new Set(["sync", "import"]);
+
 /** Run a command body with an open runtime (the local database); closes it and maps errors to output and exit codes. */
 export async function run<T>(options: GlobalOptions, body: (rt: Runtime) => Promise<T>, present: Present<T>, command = "cli"): Promise<void> {
   let runtime: Runtime | undefined;
   try {
-    await output(options, async () => body((runtime = await openRuntime(loadConfig(), { command }))), present);
+    await output(options, async () => body((runtime = await openRuntime(loadConfig(), { command, brief: !bulkCommands.has(command) }))), present);
   } finally {
     await runtime?.close();
   }

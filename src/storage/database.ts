@@ -50,12 +50,13 @@ export function storeTarget(config: { databaseUrl: string | undefined; dataDir: 
  */
 export const sessionSettings = "SET jit = off; SET random_page_cost = 1.1";
 
-export async function openStore(target: StoreTarget, options: { command?: string; migrate?: boolean } = {}): Promise<Store> {
+/** `brief`: the process reads or writes little (a CLI list or edit, not a sync, an import or a server). */
+export async function openStore(target: StoreTarget, options: { command?: string; migrate?: boolean; brief?: boolean } = {}): Promise<Store> {
   // Each engine's driver is loaded only when it is used: a CLI command on one never pays for loading the other.
   const store =
     target.kind === "postgres"
       ? await (await import("./postgres-store.ts")).openPostgres(target.url)
-      : await (await import("./pglite-store.ts")).openPGlite(target.dataDir, options.command ?? "cli");
+      : await (await import("./pglite-store.ts")).openPGlite(target.dataDir, options.command ?? "cli", options.brief);
   if (options.migrate !== false) await migrateToLatest(store.db);
   return store;
 }

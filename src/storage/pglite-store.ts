@@ -9,11 +9,11 @@ import { sessionSettings, type Db, type Store } from "./database.ts";
 import type { Database } from "./schema.ts";
 
 /** The embedded database (PGlite in a thread of its own) in `dataDir`, or in memory when null. */
-export async function openPGlite(dataDir: string | null, command: string): Promise<Store> {
+export async function openPGlite(dataDir: string | null, command: string, brief = false): Promise<Store> {
   const lock = dataDir === null ? undefined : acquireDataDirLock(resolve(dataDir), command);
   let pglite: PGliteThread;
   try {
-    pglite = await PGliteThread.open(dataDir === null ? null : join(resolve(dataDir), "pgdata"), sessionSettings);
+    pglite = await PGliteThread.open(dataDir === null ? null : join(resolve(dataDir), "pgdata"), sessionSettings, brief);
   } catch (error) {
     lock?.release();
     throw new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });

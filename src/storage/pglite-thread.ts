@@ -24,8 +24,10 @@ type Reply = { id: number; result?: unknown; error?: Record<string, unknown> };
  * instead of 528 MB; the first import of 100,000 rows takes the same time (BENCHMARKS.md, session 7).
  * A new 16 MB WAL segment is not first filled with zeros: a 100,000-row import fills 17 of them, 272 MB of
  * writes that bought nothing, since PGlite runs without fsync anyway (session 17).
+ * Postgres zeroes its shared buffers as it starts: 64 MB cost a CLI command about 0.2 s of its 1.7 s, so a brief
+ * one (a list, an edit) opens with 16 MB, as fast as any smaller size.
  */
-const startParams = ["-c", "shared_buffers=64MB", "-c", "wal_init_zero=off"];
+const startParams = (brief: boolean) => ["-c", `shared_buffers=${brief ? 16 : 64}MB`, "-c", "wal_init_zero=off"];
 
 export class PGliteThread {
   private nextId = 1;
@@ -47,23 +49,24 @@ export class PGliteThread {
 
   /**
    * Starts the thread and opens the database (`dataDir` null: in memory) with `startParams`, then runs `settings`.
+   * `brief`: for a command that reads or writes little (a smaller buffer pool, which opens faster).
    * A new data folder is created by a thread of its own first: PGlite runs initdb as a second Postgres
    * beside the first, and a thread keeps the memory its WebAssembly instances grew to until it ends. Opened
    * in one go, a new folder left the process at 800 MB of RSS where reopening it takes 300 MB, and a
    * long-lived server started on a new folder kept the difference.
    */
-  static async open(dataDir: string | null, settings: string): Promise<PGliteThread> {
-    if (dataDir !== null && !existsSync(join(dataDir, "PG_VERSION"))) await (await PGliteThread.start(dataDir, "")).close();
-    return PGliteThread.start(dataDir, settings);
+  static async open(dataDir: string | null, settings: string, brief = false): Promise<PGliteThread> {
+    if (dataDir !== null && !existsSync(join(dataDir, "PG_VERSION"))) await (await PGliteThread.start(dataDir, "", brief)).close();
+    return PGliteThread.start(dataDir, settings, brief);
   }
 
-  private static async start(dataDir: string | null, settings: string): Promise<PGliteThread> {
+  private static async start(dataDir: string | null, settings: string, brief: boolean): Promise<PGliteThread> {
     // A small young generation: the thread's garbage is query results on their way out, short-lived, and
     // the default lets it pile up (peak RSS of a 100k-user sync: 786 MB with the default, 731 MB with 8 MB).
     // No inherited execArgv: the thread is plain JavaScript and needs none of the parent's flags, some of
     // which (--input-type from `node -e`) would stop it from starting at all.
     const worker = new Worker(new URL("./pglite-worker.js", import.meta.url), {
-      workerData: { dataDir, settings, startParams },
+      workerData: { dataDir, settings, startParams: startParams(brief) },
       execArgv: [],
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
