@@ -192,7 +192,8 @@ export function suggest(args: string[], workspace: string | undefined): string {
   return `\`${words.map(shellWord).join(" ")}\``;
 }
 
-const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
+/** `word` as one shell word: quoted unless it is plain. */
+export const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
 
 /** An update given no flag to change: refused, rather than answered "updated" with nothing changed. */
 export function nothingToChange(command: string, example: string): RollcallError {

@@ -1,5 +1,6 @@
 // `rollcall emulator`: run the emulator until SIGINT/SIGTERM; print one JSON line once listening.
 import { Command, InvalidArgumentError } from "commander";
+import { shellWord } from "../cli/io.ts";
 
 function num(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -30,6 +31,15 @@ export function emulatorCommand(): Command {
         latencyMs: o.latencyMs, throttleRate: o.throttleRate, faultRate: o.faultRate, dataDir: o.dataDir, controlApi: o.control, quiet: true,
       });
       process.stdout.write(`${JSON.stringify({ loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, tenantId: emu.tenantId, clientId: emu.clientId, clientSecret: emu.clientSecret, caFile: emu.caFile })}\n`);
+      // Standard output stays the one JSON line scripts read; a person gets the commands to use it.
+      const sourceAdd = ["rollcall", "sources", "add", "entra", "--name", "emulator", "--tenant-id", emu.tenantId, "--client-id", emu.clientId, "--client-secret-env", "EMULATOR_SECRET", "--login-url", emu.loginUrl, "--graph-url", emu.graphUrl];
+      process.stderr.write([
+        `The Entra ID emulator is listening (Ctrl+C stops it). To sync it, in another shell:`,
+        `  export ROLLCALL_ENTRA_CUSTOM_URLS=true NODE_EXTRA_CA_CERTS=${shellWord(emu.caFile)} EMULATOR_SECRET=${shellWord(emu.clientSecret)}`,
+        `  ${sourceAdd.map(shellWord).join(" ")}`,
+        "  rollcall sync emulator",
+        "",
+      ].join("\n"));
       await new Promise<void>((resolve) => {
         const stop = (): void => { process.off("SIGINT", stop); process.off("SIGTERM", stop); resolve(); };
         process.on("SIGINT", stop);
