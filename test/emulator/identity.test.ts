@@ -267,7 +267,7 @@ describe("authorization code + PKCE", () => {
     expect(JSON.parse(Buffer.from(withInfo.body.client_info, "base64url").toString())).toEqual({ uid: user.id, utid: t.emu.tenantId });
   });
 
-  it("the ID token has preferred_username and name only when the profile scope was asked for", async () => {
+  it("the ID token has preferred_username, name and oid only when the profile scope was asked for", async () => {
     const user = someUser();
     const idClaims = async (scope: string) => {
       const loc = new URL((await signIn(t, params({ scope }), user.userPrincipalName)).headers.get("location")!);
@@ -279,7 +279,8 @@ describe("authorization code + PKCE", () => {
     expect(without).toMatchObject({ tid: t.emu.tenantId, email: user.mail, ver: "2.0" });
     expect(without).not.toHaveProperty("preferred_username");
     expect(without).not.toHaveProperty("name");
-    expect(await idClaims("openid profile")).toMatchObject({ preferred_username: user.userPrincipalName, name: user.displayName });
+    expect(without).not.toHaveProperty("oid");
+    expect(await idClaims("openid profile")).toMatchObject({ preferred_username: user.userPrincipalName, name: user.displayName, oid: user.id });
   });
 
   it("PKCE mismatch is 501481; an expired code is 70008", async () => {

@@ -65,10 +65,12 @@ export async function idToken(keys: SigningKeys, i: UserTokenInput & { nonce?: s
   };
   if (i.nonce !== undefined) claims.nonce = i.nonce;
   if (i.scopes.includes("email") && i.user.mail) claims.email = i.user.mail;
-  // "The profile scope is required to receive this claim", for both (https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference).
+  // "The profile scope is required to receive this claim", for all three; for oid "because the oid allows multiple apps
+  // to correlate principals" (https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference).
   if (!i.scopes.includes("profile")) {
     delete claims.name;
     delete claims.preferred_username;
+    delete claims.oid;
   }
   return sign(keys, claims);
 }
