@@ -1,9 +1,9 @@
 import type { Db } from "../storage/database.ts";
 import type { SecretBox } from "../security/encryption.ts";
-import { entraConfigSchema, endpoints } from "../sources/entra/config.ts";
-import { isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
+import { entraConfigSchema } from "../sources/entra/config.ts";
+import { customUrlProblems } from "../sources/entra/custom-urls.ts";
 
-/** What `rollcall serve` checks once at start-up and warns about: settings that make work fail later, silently until then. */
+// What `rollcall serve` checks once at start-up and warns about: settings that make work fail later, silently until then.
 
 /**
  * How many of the secrets stored in the database (sources' client secrets and certificates, webhook signing
@@ -52,9 +52,7 @@ export async function sourcesWithCustomUrls(db: Db): Promise<string[]> {
     .execute();
   return rows.flatMap((row) => {
     const config = entraConfigSchema.safeParse(row.config);
-    if (!config.success) return [];
-    const urls = endpoints(config.data);
-    return isMicrosoftUrl(urls.loginUrl) && isMicrosoftUrl(urls.graphUrl) ? [] : [`${row.workspace}/${row.source}`];
+    return config.success && customUrlProblems(config.data, false).length > 0 ? [`${row.workspace}/${row.source}`] : [];
   });
 }
 

@@ -59,12 +59,15 @@ export function trustExtraCa(pem: string): void {
 
 export type HttpFetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<Response>;
 
-export const httpFetch: HttpFetch = async (url, init = {}) =>
-  (await (await loadUndici()).fetch(url, { ...init, dispatcher: await dispatcher(processExtraCa) })) as unknown as Response;
+const fetchThrough = (options: { publicOnly?: boolean }): HttpFetch => async (url, init = {}) => {
+  const { fetch } = await loadUndici();
+  return (await fetch(url, { ...init, dispatcher: await dispatcher(processExtraCa, options) })) as unknown as Response;
+};
+
+export const httpFetch = fetchThrough({});
 
 /**
  * httpFetch that connects to public addresses only (webhooks): the address is checked as the connection resolves the
  * name, so a name that resolved to a public address when checked cannot resolve to a private one when connecting.
  */
-export const publicHttpFetch: HttpFetch = async (url, init = {}) =>
-  (await (await loadUndici()).fetch(url, { ...init, dispatcher: await dispatcher(processExtraCa, { publicOnly: true }) })) as unknown as Response;
+export const publicHttpFetch = fetchThrough({ publicOnly: true });
