@@ -20,7 +20,7 @@ import { secretBox } from "../src/security/encryption.ts";
 import { runSync } from "../src/sync/runner.ts";
 import { userSelect, entraConfigSchema } from "../src/sources/entra/config.ts";
 import { cpuClock, cpuSince, pidCpuSeconds } from "./cpu.ts";
-import { createScratchDatabase } from "../test/support/db.ts";
+import { createScratchDatabase } from "../test/support/scratch-database.ts";
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);

@@ -1,10 +1,11 @@
-import pg from "pg";
-import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { openStore, type Store } from "../../src/storage/database.ts";
+import { createScratchDatabase } from "./scratch-database.ts";
+
+export { createScratchDatabase };
 
 /**
  * The database engines a suite runs on: PGlite always; a real PostgreSQL server too when
@@ -58,27 +59,4 @@ export function freshDataFolder(prefix: string, kind: "initialised" | "migrated"
 export function seedDataFolder(folder: string, kind: "initialised" | "migrated" = "migrated"): string {
   cpSync(join(inject("pgliteTemplates")[kind], "pgdata"), join(folder, "pgdata"), { recursive: true });
   return folder;
-}
-
-/** A new, empty database on the server adminUrl names (a user there may create databases), and a way to drop it. */
-export async function createScratchDatabase(adminUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
-  await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
-  return { url: withDatabase(adminUrl, name), drop: () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
-async function adminQuery(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
