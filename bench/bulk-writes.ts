@@ -11,14 +11,13 @@ import { parseArgs } from "node:util";
 import { sql, type Kysely } from "kysely";
 import { openStore, type Store } from "../src/storage/database.ts";
 import { migrator } from "../src/storage/migrations/index.ts";
-import { openTestStore } from "../test/support/db.ts";
+import { openScratchStore } from "../test/support/scratch-database.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "2" } } });
 const users = Number(values.users);
 const groups = Math.max(3, Math.round(users / 20));
 const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
 if (values.engine === "postgres" && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
-if (pgUrl) process.env.ROLLCALL_TEST_DATABASE_URL = pgUrl;
 const schemas: Record<string, string> = {
   "foreign keys": "008_sync_departed_users",
   "statement triggers": "009_statement_references",
@@ -28,7 +27,7 @@ const names = Object.keys(schemas);
 
 async function open(): Promise<{ store: Store; dispose: () => Promise<void> }> {
   if (values.engine === "postgres") {
-    const store = await openTestStore("postgres", { migrate: false });
+    const store = await openScratchStore(pgUrl!, "rollcall_bench", { migrate: false });
     return { store, dispose: () => store.dispose() };
   }
   const dir = mkdtempSync(join(tmpdir(), "rollcall-bulk-writes-bench-"));

@@ -23,8 +23,8 @@ import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import ExcelJS from "exceljs";
-import { openTestStore, type EngineName, type TestStore } from "../test/support/db.ts";
-import { openStore, sql } from "../src/storage/database.ts";
+import { openScratchStore } from "../test/support/scratch-database.ts";
+import { openStore, sql, type Store } from "../src/storage/database.ts";
 import { createWorkspace } from "../src/core/workspaces.ts";
 import { runImport } from "../src/core/imports.ts";
 import { csvLine } from "../src/core/exports.ts";
@@ -35,7 +35,9 @@ const rows = Number(values.rows);
 const pinRows = Number(values.pins);
 const rounds = Number(values.rounds);
 const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
-if (pgUrl) process.env.ROLLCALL_TEST_DATABASE_URL = pgUrl;
+type EngineName = "pglite" | "postgres";
+type BenchStore = Store & { dispose(): Promise<void> };
+if ((values.engine === "postgres" || values.engine === "both") && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
 const engineNames: EngineName[] = values.engine === "both" || (!values.engine && pgUrl) ? ["pglite", "postgres"] : [(values.engine as EngineName) ?? "pglite"];
 
 const header = ["email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId", "mobilePhone", "cardNumbers", "groups"];
@@ -103,17 +105,17 @@ async function timed<T>(clock: CpuClock, body: () => Promise<T>) {
  * cards and change log: the server's CPU for the same import ranged from 4.9 to 7.9 s when only `users` was
  * vacuumed here), and the pages an import dirtied would be written out during the next COPY.
  */
-async function settle(engine: EngineName, store: TestStore): Promise<void> {
+async function settle(engine: EngineName, store: BenchStore): Promise<void> {
   if (engine === "postgres") await sql`vacuum analyze users, user_identifiers, group_members, groups, change_log, sources`.execute(store.db);
   await sql`checkpoint`.execute(store.db);
 }
 
-async function dataFolderStore(dataDir: string): Promise<TestStore> {
+async function dataFolderStore(dataDir: string): Promise<BenchStore> {
   const store = await openStore({ kind: "pglite", dataDir }, { command: "bench" });
   return { ...store, dispose: () => store.close() };
 }
 
-async function copyBaseline(store: TestStore, clock: CpuClock, n: number) {
+async function copyBaseline(store: BenchStore, clock: CpuClock, n: number) {
   const workspace = await createWorkspace(store.db, { name: `copy-baseline-${Date.now()}` });
   const columns = ["workspace_id", "email", "display_name", "given_name", "surname", "department", "job_title", "employee_id", "mobile_phone", "source_type", "source_name", "tags"];
   const data = Array.from({ length: n }, (_, i) => {
@@ -141,7 +143,7 @@ try {
   for (const engine of engineNames) {
     // PGlite as `rollcall import` runs it by default: on a data folder. (An in-memory PGlite copies each
     // table file whenever it grows, which neither the default nor a server pays.)
-    const store: TestStore = engine === "pglite" ? await dataFolderStore(join(dir, "data")) : await openTestStore(engine);
+    const store: BenchStore = engine === "pglite" ? await dataFolderStore(join(dir, "data")) : await openScratchStore(pgUrl!, "rollcall_bench");
     try {
       const clock = await cpuClock(store);
       const warmUp = await createWorkspace(store.db, { name: "warm-up", defaultCountry: "GB" });

@@ -50,8 +50,15 @@ export function storeTarget(config: { databaseUrl: string | undefined; dataDir: 
  */
 export const sessionSettings = "SET jit = off; SET random_page_cost = 1.1";
 
-/** `brief`: the process reads or writes little (a CLI list or edit, not a sync, an import or a server). */
-export async function openStore(target: StoreTarget, options: { command?: string; migrate?: boolean; brief?: boolean } = {}): Promise<Store> {
+export interface OpenOptions {
+  /** Who holds an embedded database's lock (shown to a CLI started beside it). */
+  command?: string;
+  migrate?: boolean;
+  /** The process reads or writes little (a CLI list or edit, not a sync, an import or a server). */
+  brief?: boolean;
+}
+
+export async function openStore(target: StoreTarget, options: OpenOptions = {}): Promise<Store> {
   // Each engine's driver is loaded only when it is used: a CLI command on one never pays for loading the other.
   const store =
     target.kind === "postgres"

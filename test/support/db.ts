@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { openStore, type Store } from "../../src/storage/database.ts";
-import { createScratchDatabase } from "./scratch-database.ts";
+import { createScratchDatabase, openScratchStore } from "./scratch-database.ts";
 
 export { createScratchDatabase };
 
@@ -33,16 +33,7 @@ export async function openTestStore(engine: EngineName, options: { migrate?: boo
       },
     };
   }
-  const database = await createScratchDatabase(process.env.ROLLCALL_TEST_DATABASE_URL!, "rollcall_test");
-  const store = await openStore({ kind: "postgres", url: database.url }, options);
-  return {
-    ...store,
-    url: database.url,
-    async dispose() {
-      await store.close();
-      await database.drop();
-    },
-  };
+  return openScratchStore(process.env.ROLLCALL_TEST_DATABASE_URL!, "rollcall_test", options);
 }
 
 /**

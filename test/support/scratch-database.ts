@@ -1,7 +1,8 @@
 import pg from "pg";
 import { randomBytes } from "node:crypto";
+import { openStore, type OpenOptions, type Store } from "../../src/storage/database.ts";
 
-// Apart from db.ts, which imports vitest: bench/sync.ts uses this too, and vitest loaded in the syncing process
+// Apart from db.ts, which imports vitest: the benches use this too, and vitest loaded in the syncing process
 // added 20-90 MB to the peak RSS it measures (sessions 38-40's runs).
 
 /** A new, empty database on the server adminUrl names (a user there may create databases), and a way to drop it. */
@@ -9,6 +10,20 @@ export async function createScratchDatabase(adminUrl: string, prefix: string): P
   const name = `${prefix}_${randomBytes(6).toString("hex")}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
   return { url: withDatabase(adminUrl, name), drop: () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** A store on a new scratch database of that server (migrated unless told otherwise); dispose drops the database. */
+export async function openScratchStore(adminUrl: string, prefix: string, options: OpenOptions = {}): Promise<Store & { url: string; dispose(): Promise<void> }> {
+  const database = await createScratchDatabase(adminUrl, prefix);
+  const store = await openStore({ kind: "postgres", url: database.url }, options);
+  return {
+    ...store,
+    url: database.url,
+    async dispose() {
+      await store.close();
+      await database.drop();
+    },
+  };
 }
 
 async function adminQuery(url: string, text: string): Promise<void> {
