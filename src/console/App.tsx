@@ -21,7 +21,7 @@ import { NotificationsPage } from "./components/NotificationsPage.tsx";
 import { ActivityPage } from "./pages/Activity.tsx";
 import { clearDrafts, keepDrafts, setDraftAccount } from "./drafts.tsx";
 
-type Auth = { state: "checking" } | { state: "signed-out"; reason?: string } | { state: "signed-in"; account: Account };
+type Auth = { state: "checking" } | { state: "signed-out"; reason?: string; microsoftSignOutUrl?: string } | { state: "signed-in"; account: Account };
 
 export function App() {
   const [auth, setAuth] = useState<Auth>({ state: "checking" });
@@ -65,14 +65,15 @@ export function App() {
   }, [auth.state, reloadWorkspaces]);
 
   const signOut = useCallback(async () => {
+    let microsoftSignOutUrl: string | undefined;
     try {
-      await api.post("/auth/logout");
+      microsoftSignOutUrl = (await api.post<{ microsoftSignOutUrl: string | null }>("/auth/logout")).microsoftSignOutUrl ?? undefined;
     } finally {
       setCsrfToken(null);
       clearDrafts();
       setDraftAccount(null);
       setWorkspaces(null);
-      setAuth({ state: "signed-out" });
+      setAuth({ state: "signed-out", ...(microsoftSignOutUrl && { microsoftSignOutUrl }) });
       navigate("/login");
     }
   }, []);
@@ -98,6 +99,7 @@ export function App() {
       <ToastProvider>
         <SignIn
           reason={auth.reason}
+          microsoftSignOutUrl={auth.microsoftSignOutUrl}
           onSignedIn={(account) => {
             signedIn(account);
             if (location.path === "/login" || location.path === "/") navigate(location.query.get("next") ?? "/", { replace: true });

@@ -171,7 +171,7 @@ describe.skipIf(!adminUrl)("two rollcall serve processes behind a round-robin lo
       }
       const me = await call("GET", "/api/v1/auth/me", undefined, 0);
       csrf = me.body.csrfToken;
-      expect((await call("POST", "/api/v1/auth/logout", undefined, 1)).status).toBe(204);
+      expect((await call("POST", "/api/v1/auth/logout", undefined, 1)).status).toBe(200);
       expect((await call("GET", "/api/v1/auth/profile", undefined, 0)).status).toBe(401);
     } finally {
       browser = saved;
@@ -203,7 +203,7 @@ describe.skipIf(!adminUrl)("two rollcall serve processes behind a round-robin lo
     csrf = me.body.csrfToken;
     const cookie = browser.cookies.get("rollcall_session")!;
     const out = await call("POST", "/api/v1/auth/logout", undefined, 1);
-    expect(out.status).toBe(204);
+    expect(out.status).toBe(200);
     expect(out.setCookies.some((c) => c.startsWith("rollcall_session=;") || /rollcall_session=.*Max-Age=0/i.test(c))).toBe(true);
     // The cookie replayed as it was (a second tab, or a copy someone kept) is refused by the process that did not sign it out.
     browser.cookies.set("rollcall_session", cookie);

@@ -17,10 +17,10 @@ describe("rollcall logout", () => {
     writeFileSync(sessionFile, JSON.stringify(session), { mode: 0o600 });
     const first = await cli("logout", "--json");
     expect(first.code, first.stderr).toBe(0);
-    expect(first.json()).toEqual({ signedOut: true, server: "http://127.0.0.1:9" });
+    expect(first.json()).toEqual({ signedOut: true, server: "http://127.0.0.1:9", microsoftSignOutUrl: null });
     expect(existsSync(sessionFile)).toBe(false);
     const again = await cli("logout", "--json");
-    expect(again.json()).toEqual({ signedOut: false, server: null });
+    expect(again.json()).toEqual({ signedOut: false, server: null, microsoftSignOutUrl: null });
     expect((await cli("logout")).stdout).toBe("Not signed in; nothing to do.\n");
   });
 });

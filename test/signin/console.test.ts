@@ -8,7 +8,7 @@ import { openSignInHarness, type SignInHarness } from "./support.ts";
 
 /**
  * The console end to end in Chromium: "Sign in with Microsoft" on the sign-in page, the emulator's own
- * sign-in page, back in the console signed in with the person's name, their profile; and the banner
+ * sign-in page, back in the console signed in with the person's name, their profile, signing out of both; and the banner
  * warning about a client secret that expires in 10 days.
  * (Chromium ignores certificate errors for the emulator's private CA; Rollcall itself verifies it.)
  */
@@ -49,6 +49,15 @@ describe.skipIf(!hasChromium)("console: sign in with Microsoft and the notificat
       await expect.poll(() => page.getByTestId("profile-name").textContent()).toBe(person.displayName);
       expect(await page.getByText("Signed in with your Microsoft account.").isVisible()).toBe(true);
       expect(await page.getByText(person.userPrincipalName).first().isVisible()).toBe(true);
+
+      // Signing out of Rollcall offers, without forcing it, to sign the browser out of Microsoft too; that comes back to the sign-in page.
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.waitForURL(`${h.url}/login`);
+      await page.getByText("You signed out of Rollcall. Your Microsoft account is still signed in on this browser").waitFor();
+      await page.getByRole("link", { name: "Sign out of Microsoft too" }).click();
+      await page.waitForURL(`${h.url}/login?signedOut=microsoft`);
+      await page.getByText("You signed out of Rollcall and of your Microsoft account on this browser.").waitFor();
+      expect(await page.getByRole("link", { name: "Sign in with Microsoft" }).isVisible()).toBe(true);
       // The emulator's pages have no favicon; only the console's own errors count.
       expect(errors.filter((e) => !e.includes(new URL(h.emulator.loginUrl).origin))).toEqual([]);
     } finally {

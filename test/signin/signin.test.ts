@@ -87,9 +87,32 @@ describe(`sign in with Microsoft (${engine})`, () => {
     const login = await browser.request(`${h.url}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: body.account.email, password: "anything-at-all" }) });
     expect(login.status).toBe(401);
 
-    // Logout ends the session.
-    expect((await browser.request(`${h.url}/api/v1/auth/logout`, { method: "POST", headers: { "x-csrf-token": me.csrfToken } })).status).toBe(204);
+    // Logout ends the session, and says where the browser can end its Microsoft session too: the organization's
+    // sign-out page, which comes back to the callback (registered already), which leads to the console's sign-in page.
+    const logout = await browser.request(`${h.url}/api/v1/auth/logout`, { method: "POST", headers: { "x-csrf-token": me.csrfToken } });
+    expect(logout.status).toBe(200);
+    const callback = `${h.url}/api/v1/auth/microsoft/callback`;
+    const signOutUrl = JSON.parse(logout.text).microsoftSignOutUrl;
+    expect(signOutUrl).toBe(`${h.emulator.loginUrl}/${tenant1}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent(callback)}`);
     expect((await browser.request(`${h.url}/api/v1/auth/profile`)).status).toBe(401);
+    const atMicrosoft = await browser.request(signOutUrl);
+    expect(atMicrosoft).toMatchObject({ status: 302, location: callback });
+    expect(await browser.request(callback)).toMatchObject({ status: 302, location: "/login?signedOut=microsoft" });
+  });
+
+  it("offers no Microsoft sign-out once its source's login host may no longer be reached (ROLLCALL_ENTRA_CUSTOM_URLS off)", async () => {
+    const browser = new Browser(h.emulator.caPem);
+    await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: userOf(tenant1, 2).id });
+    const me = JSON.parse((await browser.request(`${h.url}/api/v1/auth/me`)).text);
+    const config = h.rt.config as { entraCustomUrls: boolean };
+    config.entraCustomUrls = false;
+    try {
+      const logout = await browser.request(`${h.url}/api/v1/auth/logout`, { method: "POST", headers: { "x-csrf-token": me.csrfToken } });
+      expect(logout.status).toBe(200);
+      expect(JSON.parse(logout.text)).toEqual({ microsoftSignOutUrl: null });
+    } finally {
+      config.entraCustomUrls = true;
+    }
   });
 
   it("returnTo stays on this site: a tab, line break or backslash that a browser would drop or read as a slash sends the person to /", async () => {
@@ -256,6 +279,8 @@ describe(`sign in with Microsoft (${engine})`, () => {
       expect(whoami.json<{ account: { displayName: string } }>().account.displayName).toBe(person.displayName);
       const logout = await runCli(["logout"], { ROLLCALL_SESSION_FILE: sessionFile });
       expect(logout.code).toBe(0);
+      // The browser that signed in keeps its Microsoft session: the person is told how to end it too.
+      expect(logout.stdout).toContain(`Your browser is still signed in to Microsoft; to sign out of Microsoft too, open:\n  ${h.emulator.loginUrl}/${tenant1}/oauth2/v2.0/logout?`);
       expect((await fetch(`${h.url}/api/v1/auth/profile`, { headers: { authorization: `Bearer ${saved.token}` } })).status).toBe(401);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,8 @@ import { RollcallError } from "../../errors.ts";
 import { changePassword, createSession, deleteSession, verifyLogin } from "../../core/accounts.ts";
 import { clearSessionCookie, setSessionCookie, visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
-import { rememberSignOut } from "./signin.ts";
+import { callbackUrl, rememberSignOut } from "./signin.ts";
+import { microsoftSignOutUrl } from "../../auth/signout.ts";
 import { accountSchema, roleSchema } from "../schemas.ts";
 
 const loginBody = z.object({ email: z.string().trim().min(1, "is required").max(254), password: z.string().min(1, "is required").max(1024) }).strict();
@@ -71,13 +72,20 @@ export const authRoutes: RouteModule = {
       method: "POST",
       url: "/auth/logout",
       summary: "Sign out: ends the session and clears the cookie",
+      description:
+        "For someone signed in with Microsoft, the answer also says where to send the browser to sign out of Microsoft as well " +
+        "(their organization's sign-out page, which comes back to the sign-in page); Rollcall does not send it there itself, since that also signs the browser out of the person's other Microsoft apps.",
       access: "signed-in",
-      status: 204,
+      response: z.object({
+        microsoftSignOutUrl: z.string().nullable().describe("Microsoft's sign-out page for the session's organization, for a session signed in with Microsoft; null otherwise"),
+      }),
       async handler({ principal, rt, request, reply }) {
         if (principal.kind !== "session") throw new RollcallError("invalid_input", "Signing out applies to session cookies; revoke an API token instead");
+        const signOutUrl = await microsoftSignOutUrl(rt.store.db, principal.account.id, { postLogoutRedirectUri: callbackUrl(rt, request), customUrlsAllowed: rt.config.entraCustomUrls });
         await deleteSession(rt.store.db, principal.sessionId);
         clearSessionCookie(reply, request, rt.config);
         rememberSignOut(reply, request, rt.config);
+        return { microsoftSignOutUrl: signOutUrl };
       },
     }),
     route({

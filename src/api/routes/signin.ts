@@ -179,13 +179,17 @@ export const signInRoutes: RouteModule = {
         "matches the user on tenant + object ID, then sets the session cookie and returns to the console (or hands a native client its one-time code). Refusals answer a page saying why (a native client's, a redirect to its loopback URI with error and error_description).",
       access: "public",
       answers: {
-        "302": { description: "Signed in: to the console (returnTo), with the session cookie; or, for a native client, to its loopback URI with a one-time code, or with error=access_denied and error_description when refused" },
+        "302": { description: "Signed in: to the console (returnTo), with the session cookie; or, for a native client, to its loopback URI with a one-time code, or with error=access_denied and error_description when refused; back from Microsoft's sign-out page (no code, state or error), to the console's sign-in page" },
         "403": { description: "A page saying why the sign-in was refused; its data-reason names the case (expired_request, unknown_user, disabled, …)", content: ["text/html"] },
       },
       query: z.looseObject({ code: z.string().max(4000).optional(), state: z.string().max(500).optional(), error: z.string().max(200).optional(), error_description: z.string().max(4000).optional() }),
       browserPage: true,
       config: perAddress(browserFlow),
       async handler({ query, rt, request, reply }) {
+        // Back from Microsoft's sign-out page (see auth/signout.ts), which sends nothing along.
+        if (query.code === undefined && query.state === undefined && query.error === undefined) {
+          return void reply.header("cache-control", "no-store").redirect("/login?signedOut=microsoft", 302);
+        }
         const cookie = query.state ? bindingCookie(bindingKey(query.state)) : undefined;
         if (cookie) reply.clearCookie(cookie, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request) });
         try {

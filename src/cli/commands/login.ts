@@ -166,12 +166,21 @@ export function logoutCommand(): Command {
   return needsNoDatabase(withJson(new Command("logout").description("end the session `rollcall login` started and forget its token"))).action(async (opts: { json?: boolean }) =>
     output(opts, async () => {
       const stored = readSession();
+      let microsoftSignOutUrl: string | null = null;
       if (stored) {
-        await apiClient(normalizeServer(stored.server), { token: stored.token }).request("POST", "/auth/logout").catch(() => {});
+        const answer = await apiClient(normalizeServer(stored.server), { token: stored.token }).request<{ microsoftSignOutUrl?: string | null } | undefined>("POST", "/auth/logout").catch(() => undefined);
+        microsoftSignOutUrl = answer?.microsoftSignOutUrl ?? null;
         forgetSession();
       }
-      return { signedOut: Boolean(stored), server: stored ? normalizeServer(stored.server) : null };
-    }, { human: (r) => (r.signedOut ? `Signed out of ${r.server}.` : "Not signed in; nothing to do.") }),
+      return { signedOut: Boolean(stored), server: stored ? normalizeServer(stored.server) : null, microsoftSignOutUrl };
+    }, {
+      human: (r) => {
+        if (!r.signedOut) return "Not signed in; nothing to do.";
+        // The browser `rollcall login` used keeps its Microsoft session; ending it is the person's choice.
+        const microsoft = r.microsoftSignOutUrl ? `\nYour browser is still signed in to Microsoft; to sign out of Microsoft too, open:\n  ${r.microsoftSignOutUrl}` : "";
+        return `Signed out of ${r.server}.${microsoft}`;
+      },
+    }),
   );
 }
 

@@ -4,7 +4,11 @@ import type { Account } from "../types.ts";
 import { Spinner, TextField } from "../components/ui.tsx";
 import { useTitle } from "../hooks.ts";
 
-export function SignIn({ onSignedIn, reason }: { onSignedIn: (account: Account) => void; reason?: string | undefined }) {
+/**
+ * microsoftSignOutUrl: just signed out of a session that came through Microsoft, whose own session in this browser
+ * lives on (other apps use it): offered, not forced.
+ */
+export function SignIn({ onSignedIn, reason, microsoftSignOutUrl }: { onSignedIn: (account: Account) => void; reason?: string | undefined; microsoftSignOutUrl?: string | undefined }) {
   useTitle("Sign in");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
@@ -18,7 +22,9 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn: (account: Account) 
   }, []);
   // Back to the address asked for, or, when the session ended on a page, to that page (where its forms' changes wait).
   const here = window.location.pathname === "/login" || window.location.pathname === "/" ? null : window.location.pathname + window.location.search;
-  const next = new URLSearchParams(window.location.search).get("next") ?? here;
+  const query = new URLSearchParams(window.location.search);
+  const next = query.get("next") ?? here;
+  const backFromMicrosoft = query.get("signedOut") === "microsoft";
   const microsoftHref = `/api/v1/auth/microsoft/start${next && next.startsWith("/") && !next.startsWith("//") ? `?returnTo=${encodeURIComponent(next)}` : ""}`;
 
   const submit = async (event: FormEvent) => {
@@ -47,6 +53,17 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn: (account: Account) 
         </div>
         <h1 id="signin-title">Sign in to the console</h1>
         {reason && !error ? <p className="banner banner-info">{reason}</p> : null}
+        {microsoftSignOutUrl && !error ? (
+          <p className="banner banner-info" role="status">
+            You signed out of Rollcall. Your Microsoft account is still signed in on this browser, for its other apps.{" "}
+            <a href={microsoftSignOutUrl}>Sign out of Microsoft too</a>
+          </p>
+        ) : null}
+        {backFromMicrosoft && !microsoftSignOutUrl && !error ? (
+          <p className="banner banner-info" role="status">
+            You signed out of Rollcall and of your Microsoft account on this browser.
+          </p>
+        ) : null}
         {error ? (
           <p className="banner banner-error" role="alert">
             {error}
