@@ -42,7 +42,7 @@ describe.each(engines)("password sign-in limit per account on %s", (engine) => {
   });
 
   it("refuses guesses at the current password through one session from many addresses", async () => {
-    const session = (await login(api.app, "other@example.com", "the other password", "192.0.2.200")).headers["set-cookie"] as string;
+    const session = ([] as string[]).concat((await login(api.app, "other@example.com", "the other password", "192.0.2.200")).headers["set-cookie"] as string[]).find((c) => c.startsWith("rollcall_session="))!;
     const signedIn = await caller(api.app)("GET", "auth/me", undefined, { cookie: session.split(";")[0]! });
     const change = (i: number) =>
       caller(api.app)("POST", "auth/password", { currentPassword: `guess ${i}`, newPassword: "a brand new password" }, { cookie: session.split(";")[0]!, "x-csrf-token": signedIn.body.csrfToken, "x-forwarded-for": `192.0.2.${210 + i}` });
@@ -54,6 +54,35 @@ describe.each(engines)("password sign-in limit per account on %s", (engine) => {
   it("does not count a malformed request against the email", async () => {
     for (let i = 0; i < 8; i++) expect((await caller(api.app)("POST", "auth/login", { email: "other@example.com" }, { "x-forwarded-for": `203.0.113.${i}` })).status).toBe(400);
     expect((await login(api.app, "other@example.com", "the other password", "203.0.113.50")).status).toBe(200);
+  });
+
+  it("lets a browser where the account signed in before (its device cookie) in while guesses from elsewhere hold the email's limit", async () => {
+    await sql`delete from rate_limits`.execute(api.store.db);
+    const signedIn = await login(api.app, "target@example.com", "the real password", "192.0.2.60");
+    const device = ([] as string[]).concat((signedIn.headers["set-cookie"] as string | string[] | undefined) ?? []).find((c) => c.startsWith("rollcall_device="))!;
+    expect(device).toMatch(/HttpOnly/i);
+    expect(device).toMatch(/SameSite=Strict/i);
+    expect(device).toMatch(/Path=\/api\/v1\/auth\/login/);
+    const withCookie = (value: string, email: string, password: string, address: string) =>
+      caller(api.app)("POST", "auth/login", { email, password }, { "x-forwarded-for": address, cookie: value });
+    const cookie = device.split(";")[0]!;
+    await sql`delete from rate_limits`.execute(api.store.db);
+
+    // Someone guesses from many addresses until the email is refused everywhere else...
+    for (let i = 1; i <= 6; i++) expect((await login(api.app, "target@example.com", `guess ${i}`, `198.51.100.${20 + i}`)).status).toBe(401);
+    expect((await login(api.app, "target@example.com", "the real password", "198.51.100.40")).status).toBe(429);
+    // ...but not on the owner's browser, from any address (a laptop that moved to another network).
+    expect((await withCookie(cookie, " Target@example.com", "the real password", "203.0.113.70")).status).toBe(200);
+    // A cookie made up, or issued for another account, exempts nothing.
+    expect((await withCookie("rollcall_device=v1:made:up:value", "target@example.com", "the real password", "203.0.113.71")).status).toBe(429);
+    for (let i = 1; i <= 6; i++) expect((await login(api.app, "other@example.com", `guess ${i}`, `198.51.100.${50 + i}`)).status).toBe(401);
+    expect((await withCookie(cookie, "other@example.com", "the other password", "203.0.113.72")).status).toBe(429);
+
+    // The device has a limit of its own (2 here): a stolen cookie does not buy unlimited guesses.
+    await sql`delete from rate_limits`.execute(api.store.db);
+    for (let i = 1; i <= 2; i++) expect((await withCookie(cookie, "target@example.com", `guess ${i}`, `203.0.113.${80 + i}`)).status).toBe(401);
+    const limited = await withCookie(cookie, "target@example.com", "the real password", "203.0.113.90");
+    expect([limited.status, limited.body.error.code]).toEqual([429, "rate_limited"]);
   });
 });
 

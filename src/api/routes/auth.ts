@@ -3,6 +3,7 @@ import { z } from "zod";
 import { RollcallError } from "../../errors.ts";
 import { changePassword, createSession, deleteSession, verifyLogin } from "../../core/accounts.ts";
 import { clearSessionCookie, setSessionCookie, visibleWorkspaces } from "../auth.ts";
+import { issueDeviceCookie, knownDevice } from "../device-cookie.ts";
 import { route, type RouteModule } from "../route.ts";
 import { callbackUrl, rememberSignOut } from "./signin.ts";
 import { microsoftSignOutUrl } from "../../auth/signout.ts";
@@ -25,8 +26,9 @@ const loginWindow = "5 minutes";
  * Attempts per email from all addresses together, in multiples of ROLLCALL_LOGIN_ATTEMPTS: without it, every address
  * an attacker controls gets its own 10 guesses. 3× lets the account's owner use the whole per-address allowance from
  * a laptop, a phone and a VPN in the same window, and caps a distributed guesser at 30 guesses per 5 minutes.
- * The price: guessing can keep the owner out while it lasts (API tokens still work); it is keyed by the typed email,
- * not the account, so an unknown email is refused the same way and the 429 does not tell which accounts exist.
+ * It is keyed by the typed email, not the account, so an unknown email is refused the same way and the 429 does not
+ * tell which accounts exist. A browser where the account signed in before (its device cookie) is exempt, with a limit
+ * of its own: the guessing cannot keep the owner out.
  */
 const perAccount = 3;
 
@@ -46,7 +48,8 @@ export const authRoutes: RouteModule = {
       summary: "Sign in; sets the rollcall_session cookie",
       description:
         `Rate limited to ROLLCALL_LOGIN_ATTEMPTS (default 10) attempts per ${loginWindow} per client address and email, ` +
-        `and ${perAccount} times as many per email from all addresses (429 rate_limited, with Retry-After).`,
+        `and ${perAccount} times as many per email from all addresses (429 rate_limited, with Retry-After). ` +
+        "A browser where that account signed in before (the rollcall_device cookie a sign-in sets) is not held to the limit from all addresses, only to ROLLCALL_LOGIN_ATTEMPTS of its own.",
       access: "public",
       body: loginBody,
       response: z.object({ account: accountSchema, csrfToken: z.string(), expiresAt: z.string() }),
@@ -58,12 +61,26 @@ export const authRoutes: RouteModule = {
           hook: "preHandler",
           keyGenerator: (request: { ip: string; body?: unknown }) => `${request.ip}|${typedEmail(request)}`,
         },
-        moreRateLimits: [{ max: rt.config.loginAttempts * perAccount, timeWindow: loginWindow, keyGenerator: (request: { body?: unknown }) => `account|${typedEmail(request)}` }],
+        moreRateLimits: [
+          {
+            max: rt.config.loginAttempts * perAccount,
+            timeWindow: loginWindow,
+            keyGenerator: (request: FastifyRequest) => `account|${typedEmail(request)}`,
+            allowList: (request: FastifyRequest) => knownDevice(rt, request, typedEmail(request)) !== undefined,
+          },
+          {
+            max: rt.config.loginAttempts,
+            timeWindow: loginWindow,
+            keyGenerator: (request: FastifyRequest) => `device|${knownDevice(rt, request, typedEmail(request))}`,
+            allowList: (request: FastifyRequest) => knownDevice(rt, request, typedEmail(request)) === undefined,
+          },
+        ],
       }),
       async handler({ body, rt, request, reply }) {
         const account = await verifyLogin(rt.store.db, body.email, body.password);
         const session = await createSession(rt.store.db, account, rt.config.sessionHours);
         setSessionCookie(reply, request, rt.config, session.id);
+        issueDeviceCookie(rt, request, reply, typedEmail(request));
         rt.logger.info({ account: account.email }, "admin signed in");
         return { account, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
       },
