@@ -363,6 +363,25 @@ describe("authorization code + PKCE", () => {
     expect(payload.tid).toBe(other.id);
     expect(payload.iss).toBe(`${t.emu.loginUrl}/${other.id}/v2.0`);
   });
+
+  it("a guest signs in as the host's guest only at the host's own authority: /organizations neither offers nor finds them", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const guest = tenant.createUser({ displayName: "Gita Guest", userPrincipalName: `gita_partner.example#EXT#@${tenant.domain}`, mail: "gita@partner.example", userType: "Guest" });
+    const authorize = async (segment: string) => (await t.call(`${t.emu.loginUrl}/${segment}/oauth2/v2.0/authorize?${new URLSearchParams(params())}`)).text();
+    expect(await authorize(t.emu.tenantId)).toContain(guest.userPrincipalName);
+    expect(await authorize("organizations")).not.toContain(guest.userPrincipalName);
+    const atOrganizations = await signIn(t, params(), guest.userPrincipalName, "organizations");
+    expect(atOrganizations.status).toBe(400);
+    expect(await atOrganizations.text()).toContain("AADSTS50034");
+
+    const atHost = await signIn(t, params(), guest.userPrincipalName);
+    const code = new URL(atHost.headers.get("location")!).searchParams.get("code")!;
+    const r = await tokenRequest({ grant_type: "authorization_code", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, code, redirect_uri: REDIRECT, code_verifier: verifier });
+    expect(r.status).toBe(200);
+    const jwks = createLocalJWKSet((await (await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/discovery/v2.0/keys`)).json()) as any);
+    const { payload } = await jwtVerify(r.body.id_token, jwks, { audience: t.emu.clientId });
+    expect([payload.tid, payload.oid]).toEqual([t.emu.tenantId, guest.id]);
+  });
 });
 
 describe("admin consent", () => {

@@ -162,6 +162,23 @@ describe(`sign in with Microsoft (${engine})`, () => {
     await sql`update sources set config = config || '{"signIn": false}'::jsonb where name = 'fabrikam'`.execute(h.store.db);
   });
 
+  it("a synced guest signs in through their host organization (its source's own authority), matched as the host's guest", async () => {
+    const host = h.emulator.tenants.get(tenant1);
+    const guest = host.createUser({ displayName: "Gita Guest", userPrincipalName: `gita_partner.example#EXT#@${host.domain}`, mail: "gita@partner.example", userType: "Guest" });
+    await updateEntraSource(h.ctx, "contoso", { config: { includeGuests: true } });
+    try {
+      await h.sync("contoso");
+      const browser = new Browser(h.emulator.caPem);
+      const result = await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start?workspace=default&source=contoso`, { tenantId: tenant1, userId: guest.id });
+      expect([result.stage, result.status, result.location]).toEqual(["callback", 302, "/"]);
+      const profile = JSON.parse((await browser.request(`${h.url}/api/v1/auth/profile`)).text);
+      expect(profile.user.source).toMatchObject({ name: "contoso", externalId: guest.id });
+      expect(profile.user.email).toBe("gita@partner.example");
+    } finally {
+      await updateEntraSource(h.ctx, "contoso", { config: { includeGuests: false } });
+    }
+  });
+
   it("sources of one multi-tenant app holding different secrets: a stale secret on one does not stop sign-in; when all are refused, the first is named", async () => {
     const signInFrom = (tenantId: string, index: number) =>
       signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start?workspace=default`, { tenantId, userId: userOf(tenantId, index).id });

@@ -5,7 +5,7 @@ import { decodeJwt } from "jose";
 import type { AppRegistration } from "../apps.ts";
 import type { TenantEntry } from "../handle.ts";
 import { escapeHtml, formBody, html, redirect, type Req, type Res } from "../http.ts";
-import { ACTIVE } from "../tenant.ts";
+import { ACTIVE, type UserRec } from "../tenant.ts";
 import type { IdentityContext, SignInTxn } from "./context.ts";
 import { aadErrorPage, aadErrorParts, MSG } from "./errors.ts";
 
@@ -37,7 +37,7 @@ function appError(origin: string, t: SignInTxn, error: string, code: number, tex
 
 /** Validate what must be valid before anything may go back to the redirect URI. */
 function preflight(ctx: IdentityContext, segment: string, clientId: string | null, redirectUri: string | null, forConsent = false):
-  { app: AppRegistration; entries: TenantEntry[]; redirectUri: string } | Res {
+  { app: AppRegistration; entries: TenantEntry[]; redirectUri: string; oneTenant: boolean } | Res {
   const r = ctx.resolve(segment);
   if ("unknown" in r) return aadErrorPage(400, 90002, MSG.tenantNotFound(r.unknown));
   if (!clientId) return aadErrorPage(400, 900144, MSG.missingParam("client_id"));
@@ -49,7 +49,19 @@ function preflight(ctx: IdentityContext, segment: string, clientId: string | nul
   if (!forConsent && !app.enabled) return aadErrorPage(400, 7000112, MSG.appDisabled(app.clientId, app.displayName));
   const uri = redirectUri ?? app.redirectUris[0] ?? "";
   if (!app.redirectUris.includes(uri)) return aadErrorPage(400, 50011, MSG.redirectMismatch(uri, app.clientId));
-  return { app, entries: where, redirectUri: uri };
+  return { app, entries: where, redirectUri: uri, oneTenant: "entry" in r };
+}
+
+/**
+ * Who can sign in at this authority as one of its tenants' users. A guest (B2B) account is the host's record of
+ * someone whose account lives elsewhere: at /organizations or /common Microsoft signs them in at home, with their
+ * home tenant's tid and oid, never as the host's guest. The emulator models no home for its guests, so there it
+ * finds them nowhere; at the host's own authority they sign in as the guest.
+ * ("For guest scenarios … you must provide the tenant identifier to sign them into the resource tenant":
+ * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#request-an-authorization-code)
+ */
+function signsInHere(rec: UserRec, oneTenant: boolean): boolean {
+  return oneTenant || rec.u.userType !== "Guest";
 }
 
 export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): Res {
@@ -69,7 +81,7 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
   if (txn.challengeMethod && !["S256", "plain"].includes(txn.challengeMethod)) return appError(req.origin, txn, "invalid_request", 501491, "Invalid size of Code_Challenge parameter.");
   const hint = q.get("login_hint");
   if (q.get("prompt") === "none") {
-    const user = hint ? findUser(pre.entries, hint) : undefined;
+    const user = hint ? findUser(pre, hint) : undefined;
     if (!user) return appError(req.origin, txn, "login_required", 50058, "A silent sign-in request was sent but no user is signed in.");
     // prompt=none never shows a page: what would stop the sign-in goes back to the app as interaction_required.
     if (!user.entry.tenant.userRec(user.id)?.u.accountEnabled) return appError(req.origin, txn, "interaction_required", 50057, MSG.userDisabled);
@@ -77,7 +89,7 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
   }
   const id = ctx.newOpaque(24);
   ctx.txns.set(id, txn);
-  const options = pre.entries.flatMap((e) => e.tenant.users.filter((u) => u.state === ACTIVE).map((u) =>
+  const options = pre.entries.flatMap((e) => e.tenant.users.filter((u) => u.state === ACTIVE && signsInHere(u, pre.oneTenant)).map((u) =>
     `<option value="${e.id}:${u.u.id}"${hint && hint.toLowerCase() === u.u.userPrincipalName.toLowerCase() ? " selected" : ""}>${escapeHtml(`${u.u.displayName ?? ""} <${u.u.userPrincipalName}>${u.u.accountEnabled ? "" : " (disabled)"}`)}</option>`)).join("");
   return page("Sign in to your account", `<h1>Sign in</h1><p>to continue to ${escapeHtml(pre.app.displayName)}</p>
 <form method="post" action="${escapeHtml(`/${segment}/oauth2/v2.0/authorize`)}">
@@ -88,10 +100,10 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
 </form><p><small>Rollcall Entra ID emulator: no password is checked.</small></p>`);
 }
 
-function findUser(entries: TenantEntry[], key: string): { entry: TenantEntry; id: string } | undefined {
-  for (const e of entries) {
+function findUser(at: { entries: TenantEntry[]; oneTenant: boolean }, key: string): { entry: TenantEntry; id: string } | undefined {
+  for (const e of at.entries) {
     const rec = e.tenant.userRec(key);
-    if (rec) return { entry: e, id: rec.u.id };
+    if (rec && signsInHere(rec, at.oneTenant)) return { entry: e, id: rec.u.id };
   }
   return undefined;
 }
@@ -106,11 +118,12 @@ export function authorizePost(ctx: IdentityContext, req: Req): Res {
   if ("status" in pre) return pre;
   const login = form.get("login")?.trim();
   let user: { entry: TenantEntry; id: string } | undefined;
-  if (login) user = findUser(pre.entries, login);
+  if (login) user = findUser(pre, login);
   else {
     const [tid, uid] = (form.get("account") ?? "").split(":");
     const e = pre.entries.find((x) => x.id === tid);
-    if (e && uid && e.tenant.userRec(uid)) user = { entry: e, id: uid };
+    const rec = uid ? e?.tenant.userRec(uid) : undefined;
+    if (e && rec && signsInHere(rec, pre.oneTenant)) user = { entry: e, id: rec.u.id };
   }
   if (!user) return aadErrorPage(400, 50034, "The user account does not exist in the directory. To sign into this application, the account must be added to the directory.");
   return complete(ctx, txn, user.entry, user.id);
