@@ -5,7 +5,7 @@
 // install), the CLI runs through tsx as before.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { extname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The URL to import the CLI (`root`/src/cli/main.ts) from: a fresh bundle's entry, or null to run the sources through tsx. */
@@ -48,7 +48,7 @@ async function build(entryPoint, cache, dir) {
   mkdirSync(cache, { recursive: true });
   try {
     await build({
-      entryPoints: [entryPoint], outdir: temporary, bundle: true, splitting: true, format: "esm", platform: "node",
+      entryPoints: [entryPoint, ...[join(dirname(entryPoint), "head-start.ts")].filter((path) => existsSync(path))], outdir: temporary, bundle: true, splitting: true, format: "esm", platform: "node",
       target: `node${process.versions.node}`, logLevel: "silent", plugins: [externalPackages, keepImportMetaUrl],
     });
     renameSync(temporary, dir);

@@ -4,8 +4,12 @@
 import { bundledCli } from "./cli-bundle.js";
 
 const bundle = await bundledCli();
-if (bundle) await import(bundle);
-else {
+if (bundle) {
+  // The embedded database starts opening while the CLI's code loads (src/cli/head-start.ts).
+  const { startDatabaseEarly } = await import(new URL("head-start.js", bundle).href);
+  startDatabaseEarly(process.argv.slice(2), process.env);
+  await import(bundle);
+} else {
   const { register } = await import("tsx/esm/api");
   register();
   await import("../src/cli/main.ts");

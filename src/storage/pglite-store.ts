@@ -5,6 +5,7 @@ import { encodeRows, recycleChunks } from "./copy-format.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
 import { PGliteThread } from "./pglite-thread.ts";
 import { acquireDataDirLock } from "./lock.ts";
+import { takeWarmPGlite } from "./pglite-head-start.ts";
 import { sessionSettings, type Db, type Store } from "./database.ts";
 import type { Database } from "./schema.ts";
 
@@ -13,7 +14,7 @@ export async function openPGlite(dataDir: string | null, command: string, brief 
   const lock = dataDir === null ? undefined : acquireDataDirLock(resolve(dataDir), command);
   let pglite: PGliteThread;
   try {
-    pglite = await PGliteThread.open(dataDir === null ? null : join(resolve(dataDir), "pgdata"), sessionSettings, brief);
+    pglite = await PGliteThread.open(dataDir === null ? null : join(resolve(dataDir), "pgdata"), sessionSettings, brief, takeWarmPGlite());
   } catch (error) {
     lock?.release();
     throw new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });

@@ -55,21 +55,31 @@ export class PGliteThread {
    * in one go, a new folder left the process at 800 MB of RSS where reopening it takes 300 MB, and a
    * long-lived server started on a new folder kept the difference.
    */
-  static async open(dataDir: string | null, settings: string, brief = false): Promise<PGliteThread> {
+  static async open(dataDir: string | null, settings: string, brief = false, warm?: WarmThread): Promise<PGliteThread> {
     if (dataDir !== null && !existsSync(join(dataDir, "PG_VERSION"))) await (await PGliteThread.start(dataDir, "", brief)).close();
-    return PGliteThread.start(dataDir, settings, brief);
+    return PGliteThread.start(dataDir, settings, brief, warm);
   }
 
-  private static async start(dataDir: string | null, settings: string, brief: boolean): Promise<PGliteThread> {
-    // A small young generation: the thread's garbage is query results on their way out, short-lived, and
-    // the default lets it pile up (peak RSS of a 100k-user sync: 786 MB with the default, 731 MB with 8 MB).
-    // No inherited execArgv: the thread is plain JavaScript and needs none of the parent's flags, some of
-    // which (--input-type from `node -e`) would stop it from starting at all.
-    const worker = new Worker(new URL("./pglite-worker.js", import.meta.url), {
-      workerData: { dataDir, settings, startParams: startParams(brief) },
-      execArgv: [],
-      resourceLimits: { maxYoungGenerationSizeMb: 8 },
-    });
+  /**
+   * A thread that loads PGlite and compiles its WebAssembly without opening any database, until `open` is given it.
+   * Nothing of a data folder is touched, so it does not keep the process alive and may end with it, unused.
+   */
+  static warmUp(): WarmThread {
+    const worker = spawn(undefined);
+    let alive = true;
+    worker.once("error", () => (alive = false)).once("exit", () => (alive = false));
+    worker.unref();
+    return { worker, alive: () => alive };
+  }
+
+  private static async start(dataDir: string | null, settings: string, brief: boolean, warm?: WarmThread): Promise<PGliteThread> {
+    const open = { dataDir, settings, startParams: startParams(brief) };
+    let worker: Worker;
+    if (warm?.alive()) {
+      worker = warm.worker;
+      worker.ref();
+      worker.postMessage(open);
+    } else worker = spawn(open);
     const ready = await new Promise<{ ready: boolean; error?: Record<string, unknown> }>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
@@ -78,8 +88,10 @@ export class PGliteThread {
       await worker.terminate();
       throw databaseError(ready.error ?? {});
     }
+    const thread = new PGliteThread(worker);
+    // After the constructor's message listener: attaching one refs the worker's port again.
     worker.unref();
-    return new PGliteThread(worker);
+    return thread;
   }
 
   exec(sql: string): Promise<PGliteResult[]> {
@@ -113,6 +125,24 @@ export class PGliteThread {
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
   }
+}
+
+/** A thread that has loaded PGlite and waits to be told which database to open (PGliteThread.warmUp). */
+export interface WarmThread {
+  worker: Worker;
+  alive(): boolean;
+}
+
+function spawn(open: { dataDir: string | null; settings: string; startParams: string[] } | undefined): Worker {
+  // A small young generation: the thread's garbage is query results on their way out, short-lived, and
+  // the default lets it pile up (peak RSS of a 100k-user sync: 786 MB with the default, 731 MB with 8 MB).
+  // No inherited execArgv: the thread is plain JavaScript and needs none of the parent's flags, some of
+  // which (--input-type from `node -e`) would stop it from starting at all.
+  return new Worker(new URL("./pglite-worker.js", import.meta.url), {
+    workerData: { open },
+    execArgv: [],
+    resourceLimits: { maxYoungGenerationSizeMb: 8 },
+  });
 }
 
 /** The thread's error as an Error again, with the database's fields (code, constraint, detail…). */

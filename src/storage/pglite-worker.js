@@ -2,13 +2,22 @@
 // without a TypeScript loader. Requests arrive one at a time (the dialect queues them) as
 // { id, op: "exec" | "query" | "copy" | "close", sql, params, chunks } and are answered as { id, result } or
 // { id, error } with the database error's fields (code, constraint, detail…) kept.
+import { readFile } from "node:fs/promises";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 
-const { dataDir, settings, startParams } = workerData;
-const options = { startParams: [...PGlite.defaultStartParams, ...startParams] };
+// What does not depend on the data folder first: Postgres's WebAssembly compiled and its bundle of files read.
+// A CLI starts the thread this far before it knows which folder (pglite-head-start.ts), then sends
+// { dataDir, settings, startParams }; otherwise they come in workerData.
+const dist = new URL(".", import.meta.resolve("@electric-sql/pglite"));
+const [pgliteWasmModule, fsBundle] = await Promise.all([
+  readFile(new URL("pglite.wasm", dist)).then((bytes) => WebAssembly.compile(bytes)),
+  readFile(new URL("pglite.data", dist)).then((bytes) => new Blob([bytes])),
+]);
+const { dataDir, settings, startParams } = workerData.open ?? (await new Promise((resolve) => parentPort.once("message", resolve)));
+const options = { startParams: [...PGlite.defaultStartParams, ...startParams], pgliteWasmModule, fsBundle };
 const pglite = dataDir === null ? new PGlite(options) : new PGlite(dataDir, options);
 
 // Each COPY leaves about four times its data in ArrayBuffers (the blob, PGlite's copy of it, its file), and a
