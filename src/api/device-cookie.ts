@@ -8,11 +8,13 @@ import { apiPrefix } from "./openapi.ts";
  * Device cookies (OWASP, "Slow down online guessing attacks with device cookies"): a browser where an account
  * signed in with its password gets a cookie naming that account, sealed with the server's secret key. On that
  * browser the account's limit across all addresses does not apply (a device of its own does instead), so someone
- * guessing the password from many addresses cannot keep the account's owner out.
+ * guessing the password from many addresses cannot keep the account's owner out. One cookie holds the accounts
+ * that signed in on the browser last (a shared admin laptop), each with its own device id.
  */
 const cookie = "rollcall_device";
 const path = `${apiPrefix}/auth/login`;
 const lifetimeMs = 180 * 86_400_000;
+const accountsPerBrowser = 5;
 
 interface DeviceClaim {
   email: string;
@@ -21,19 +23,26 @@ interface DeviceClaim {
 }
 
 export function issueDeviceCookie(rt: Runtime, request: FastifyRequest, reply: FastifyReply, email: string): void {
-  const claim: DeviceClaim = { email: email.toLowerCase(), device: randomToken("", 16), issuedAt: Date.now() };
-  reply.setCookie(cookie, rt.secrets.seal(JSON.stringify(claim)), { path, httpOnly: true, sameSite: "strict", secure: cookieIsSecure(rt.config, request), maxAge: lifetimeMs / 1000 });
+  const others = claimsOf(rt, request).filter((c) => c.email !== email);
+  const claims = [{ email, device: randomToken("", 16), issuedAt: Date.now() }, ...others].slice(0, accountsPerBrowser);
+  reply.setCookie(cookie, rt.secrets.seal(JSON.stringify(claims)), { path, httpOnly: true, sameSite: "strict", secure: cookieIsSecure(rt.config, request), maxAge: lifetimeMs / 1000 });
 }
 
 /** The device this browser is for `email` (as typed, lower-cased), if its cookie is one this server issued for that account and still valid. */
 export function knownDevice(rt: Runtime, request: FastifyRequest, email: string): string | undefined {
+  return email ? claimsOf(rt, request).find((c) => c.email === email)?.device : undefined;
+}
+
+/** The cookie's valid claims; none when it was not sealed with this server's key (another server's, or made up). */
+function claimsOf(rt: Runtime, request: FastifyRequest): DeviceClaim[] {
   const value = request.cookies[cookie];
-  if (!value || !email) return undefined;
+  if (!value) return [];
   try {
-    const claim = JSON.parse(rt.secrets.open(value)) as Partial<DeviceClaim>;
-    const fresh = typeof claim.issuedAt === "number" && Date.now() - claim.issuedAt < lifetimeMs;
-    return fresh && claim.email === email && typeof claim.device === "string" ? claim.device : undefined;
+    const claims = JSON.parse(rt.secrets.open(value)) as unknown;
+    return (Array.isArray(claims) ? (claims as Partial<DeviceClaim>[]) : []).filter(
+      (c): c is DeviceClaim => typeof c.email === "string" && typeof c.device === "string" && typeof c.issuedAt === "number" && Date.now() - c.issuedAt < lifetimeMs,
+    );
   } catch {
-    return undefined; // not sealed with this key (another server's, or made up)
+    return [];
   }
 }

@@ -58,14 +58,16 @@ describe.each(engines)("password sign-in limit per account on %s", (engine) => {
 
   it("lets a browser where the account signed in before (its device cookie) in while guesses from elsewhere hold the email's limit", async () => {
     await sql`delete from rate_limits`.execute(api.store.db);
-    const signedIn = await login(api.app, "target@example.com", "the real password", "192.0.2.60");
-    const device = ([] as string[]).concat((signedIn.headers["set-cookie"] as string | string[] | undefined) ?? []).find((c) => c.startsWith("rollcall_device="))!;
+    const deviceCookie = (response: { headers: Record<string, unknown> }) => ([] as string[]).concat((response.headers["set-cookie"] as string | string[] | undefined) ?? []).find((c) => c.startsWith("rollcall_device="))!;
+    const withCookie = (value: string, email: string, password: string, address: string) =>
+      caller(api.app)("POST", "auth/login", { email, password }, { "x-forwarded-for": address, cookie: value });
+    const device = deviceCookie(await login(api.app, "target@example.com", "the real password", "192.0.2.60"));
     expect(device).toMatch(/HttpOnly/i);
     expect(device).toMatch(/SameSite=Strict/i);
     expect(device).toMatch(/Path=\/api\/v1\/auth\/login/);
-    const withCookie = (value: string, email: string, password: string, address: string) =>
-      caller(api.app)("POST", "auth/login", { email, password }, { "x-forwarded-for": address, cookie: value });
     const cookie = device.split(";")[0]!;
+    // A second admin signs in on the same browser: its cookie now names both accounts.
+    const both = deviceCookie(await withCookie(cookie, "other@example.com", "the other password", "192.0.2.61")).split(";")[0]!;
     await sql`delete from rate_limits`.execute(api.store.db);
 
     // Someone guesses from many addresses until the email is refused everywhere else...
@@ -77,6 +79,8 @@ describe.each(engines)("password sign-in limit per account on %s", (engine) => {
     expect((await withCookie("rollcall_device=v1:made:up:value", "target@example.com", "the real password", "203.0.113.71")).status).toBe(429);
     for (let i = 1; i <= 6; i++) expect((await login(api.app, "other@example.com", `guess ${i}`, `198.51.100.${50 + i}`)).status).toBe(401);
     expect((await withCookie(cookie, "other@example.com", "the other password", "203.0.113.72")).status).toBe(429);
+    expect((await withCookie(both, "other@example.com", "the other password", "203.0.113.73")).status).toBe(200);
+    expect((await withCookie(both, "target@example.com", "the real password", "203.0.113.74")).status).toBe(200);
 
     // The device has a limit of its own (2 here): a stolen cookie does not buy unlimited guesses.
     await sql`delete from rate_limits`.execute(api.store.db);
