@@ -117,6 +117,7 @@ describe.each(engines)("API authentication on %s", (engine) => {
       ["POST", "workspaces/a/groups", { name: "viewers" }],
       ["POST", "workspaces/a/tokens", { role: "admin" }],
       ["PATCH", "workspaces/a", { defaultCountry: "GB" }],
+      ["GET", "workspaces/a/tokens", undefined], // not even their names
     ] as const) {
       const response = await viewer(method, url, body);
       expect(response.status, `${method} ${url}`).toBe(403);
@@ -127,6 +128,7 @@ describe.each(engines)("API authentication on %s", (engine) => {
     const viewerToken = await tokenCaller(api, "a", "viewer");
     expect((await viewerToken("GET", "workspaces/a/users")).status).toBe(200);
     expect((await viewerToken("POST", "workspaces/a/users", { email: "vt@example.com", displayName: "VT" })).body.error.code).toBe("forbidden");
+    expect((await viewerToken("GET", "workspaces/a/tokens")).body.error.code).toBe("forbidden");
   });
 
   it("keeps a workspace-A token and a workspace-A account out of workspace B", async () => {

@@ -53,7 +53,7 @@ const screens: Screen[] = [
   {
     name: "Settings",
     path: "/settings",
-    ready: (p) => [p.getByLabel("Webhook URL"), p.getByRole("cell", { name: "HR export job", exact: true })],
+    ready: (p) => [p.getByLabel("Webhook URL")],
     controls: (p) => [button(p, "Save"), button(p, "Create token"), button(p, /^Revoke token/), button(p, "Save notification settings")],
   },
 ];
@@ -103,6 +103,7 @@ describe.skipIf(!hasChromium)("web console: read-only for viewers", () => {
 
   it("shows an admin every control that changes something", async () => {
     await visit(admin, async (page, screen) => {
+      if (screen.name === "Settings") await page.getByRole("cell", { name: "HR export job", exact: true }).waitFor();
       for (const control of screen.controls(page)) expect(await control.count(), `${screen.name}: ${control.toString()}`).toBeGreaterThan(0);
       expect(await page.locator("#ws-select option[value='__new']").count()).toBe(1);
     });
@@ -117,6 +118,8 @@ describe.skipIf(!hasChromium)("web console: read-only for viewers", () => {
       // What is left to type in only searches or filters; every form field is read-only.
       expect(await main.locator("input:not([type=search]):not([readonly]), textarea:not([readonly])").count(), screen.name).toBe(0);
       expect(await page.locator("#ws-select option[value='__new']").count()).toBe(0);
+      // Nor the API tokens: which systems hold one is the admins' business (the server refuses the list too).
+      if (screen.name === "Settings") expect(await page.getByRole("heading", { name: "API tokens" }).count()).toBe(0);
     });
   });
 

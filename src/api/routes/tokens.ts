@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RollcallError } from "../../errors.ts";
 import { createApiToken, listApiTokens, revokeApiToken } from "../../core/tokens.ts";
 import { route, type RouteModule } from "../route.ts";
 import { createdTokenSchema, listOf, roleSchema, tokenSchema, workspaceParams } from "../schemas.ts";
@@ -10,11 +11,13 @@ export const tokenRoutes: RouteModule = {
     route({
       method: "GET",
       url: "/workspaces/:workspace/tokens",
-      summary: "List tokens (never their values)",
+      summary: "List tokens (never their values); admins only",
+      description: "Viewers are refused (403 forbidden): which systems hold tokens, with which role, and when they last called are the admins' business.",
       access: "workspace",
       params: workspaceParams,
       response: listOf(tokenSchema),
-      async handler({ ctx }) {
+      async handler({ ctx, role }) {
+        if (role !== "admin") throw new RollcallError("forbidden", `Only the admins of workspace "${ctx.workspace.name}" see its API tokens`, { role });
         const items = await listApiTokens(ctx.db, ctx.workspace);
         return { items, total: items.length, limit: items.length, offset: 0 };
       },

@@ -22,7 +22,9 @@ export function SettingsPage() {
         </div>
       </div>
       <GeneralSettings />
-      <Tokens />
+      <AdminOnly>
+        <Tokens />
+      </AdminOnly>
       <NotificationSettingsSection />
       <Admins />
     </div>
