@@ -5,7 +5,7 @@ import { bundledCli } from "./cli-bundle.js";
 
 const bundle = await bundledCli();
 if (bundle) {
-  // The embedded database starts opening while the CLI's code loads (src/cli/head-start.ts).
+  // The embedded database's thread loads PGlite while the CLI's code loads (src/cli/head-start.ts).
   const { startDatabaseEarly } = await import(new URL("head-start.js", bundle).href);
   startDatabaseEarly(process.argv.slice(2), process.env);
   await import(bundle);
