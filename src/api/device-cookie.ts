@@ -33,9 +33,17 @@ export function knownDevice(rt: Runtime, request: FastifyRequest, email: string)
   return email ? claimsOf(rt, request).find((c) => c.email === email)?.device : undefined;
 }
 
+/** Opened once per request: each of the sign-in's limits asks. */
+const opened = new WeakMap<FastifyRequest, DeviceClaim[]>();
+
 /** The cookie's valid claims; none when it was not sealed with this server's key (another server's, or made up). */
 function claimsOf(rt: Runtime, request: FastifyRequest): DeviceClaim[] {
-  const value = request.cookies[cookie];
+  let claims = opened.get(request);
+  if (!claims) opened.set(request, (claims = openClaims(rt, request.cookies[cookie])));
+  return claims;
+}
+
+function openClaims(rt: Runtime, value: string | undefined): DeviceClaim[] {
   if (!value) return [];
   try {
     const claims = JSON.parse(rt.secrets.open(value)) as unknown;
