@@ -1,7 +1,7 @@
 // App registrations (global, like Microsoft's application objects, keyed by client id) and their
 // service principals per tenant (admin consent with granted app permissions and delegated scopes).
 import { createHash, randomBytes, randomUUID, X509Certificate } from "node:crypto";
-import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantInfo, GrantOptions, ServicePrincipalInfo } from "./types.ts";
+import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantInfo, GrantOptions, OptionalClaims, ServicePrincipalInfo } from "./types.ts";
 
 /** Application permissions the emulator knows (Graph app roles). */
 export const GRAPH_APP_PERMISSIONS = [
@@ -36,6 +36,7 @@ export class AppRegistration {
   secrets: AppSecret[] = [];
   certificates: AppCertificate[] = [];
   tokenLifetimeSeconds: number;
+  optionalClaims: OptionalClaims;
 
   constructor(homeTenantId: string, input: AppRegistrationInput) {
     this.clientId = input.clientId ?? randomUUID();
@@ -45,6 +46,12 @@ export class AppRegistration {
     this.enabled = input.enabled ?? true;
     this.redirectUris = input.redirectUris ?? ["http://localhost:3000/auth/callback", "https://localhost:3000/auth/callback"];
     this.tokenLifetimeSeconds = input.tokenLifetimeSeconds ?? 3599;
+    this.optionalClaims = { idToken: (input.optionalClaims?.idToken ?? []).map((c) => ({ name: c.name })) };
+  }
+
+  /** Whether the app's ID tokens carry this optional claim (Token configuration in the portal). */
+  hasIdTokenClaim(name: string): boolean {
+    return this.optionalClaims.idToken.some((c) => c.name === name);
   }
 
   addSecret(options: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number; secretText?: string; keyId?: string } = {}): AppSecret {
@@ -90,6 +97,7 @@ export class AppRegistration {
       secrets: this.secrets.map((s) => ({ ...s })),
       certificates: this.certificates.map((c) => ({ ...c })),
       tokenLifetimeSeconds: this.tokenLifetimeSeconds,
+      optionalClaims: { idToken: this.optionalClaims.idToken.map((c) => ({ ...c })) },
     };
   }
 }

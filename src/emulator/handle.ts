@@ -66,13 +66,14 @@ export class TenantEntry implements TenantHandle {
     return app.info();
   }
   getApp(clientId: string): AppRegistrationInfo | undefined { return this.apps.get(clientId)?.info(); }
-  updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds">>): AppRegistrationInfo {
+  updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds" | "optionalClaims">>): AppRegistrationInfo {
     const app = this.app(clientId);
     if (patch.displayName !== undefined) app.displayName = patch.displayName;
     if (patch.multiTenant !== undefined) app.multiTenant = patch.multiTenant;
     if (patch.enabled !== undefined) app.enabled = patch.enabled;
     if (patch.redirectUris !== undefined) app.redirectUris = [...patch.redirectUris];
     if (patch.tokenLifetimeSeconds !== undefined) app.tokenLifetimeSeconds = patch.tokenLifetimeSeconds;
+    if (patch.optionalClaims !== undefined) app.optionalClaims = { idToken: (patch.optionalClaims.idToken ?? []).map((c) => ({ name: c.name })) };
     return app.info();
   }
   addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number; secretText?: string }): AppSecret {

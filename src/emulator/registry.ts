@@ -40,7 +40,9 @@ export class TenantRegistry implements EmulatorTenants {
     const entry = new TenantEntry(tenant, this.apps);
     // The default app and its secret come from the seed too, so a restarted emulator (same seed)
     // accepts credentials stored by an earlier run.
-    const app = entry.registerApp({ clientId: r.guid(), displayName: "Rollcall", withSecret: false });
+    // The demo's app is set up as Rollcall's README advises: with the login_hint claim, for sign-out without a picker.
+    const optionalClaims = options.demo ? { idToken: [{ name: "login_hint" }] } : undefined;
+    const app = entry.registerApp({ clientId: r.guid(), displayName: "Rollcall", withSecret: false, ...(optionalClaims && { optionalClaims }) });
     const bytes = Uint8Array.from({ length: 40 }, () => r.int(256));
     const secret = this.apps.get(app.clientId)!.addSecret({ secretText: newSecretValue(bytes), keyId: r.guid(), displayName: "rollcall", expiresInDays: 730 });
     entry.defaultApp = { clientId: app.clientId, clientSecret: secret.secretText, secretId: secret.keyId };

@@ -150,6 +150,12 @@ export interface AppRegistrationInput {
   withSecret?: boolean;
   /** Access-token lifetime in seconds (default 3599). */
   tokenLifetimeSeconds?: number;
+  /** Token configuration's optional claims, as Graph's application resource has them; of the ID token's, only `login_hint` is modelled. */
+  optionalClaims?: OptionalClaims;
+}
+
+export interface OptionalClaims {
+  idToken: { name: string }[];
 }
 
 export interface AppRegistrationInfo {
@@ -162,6 +168,7 @@ export interface AppRegistrationInfo {
   secrets: AppSecret[];
   certificates: AppCertificate[];
   tokenLifetimeSeconds: number;
+  optionalClaims: OptionalClaims;
 }
 
 export interface GrantInfo {
@@ -232,7 +239,7 @@ export interface TenantHandle {
 
   registerApp(input?: AppRegistrationInput): AppRegistrationInfo;
   getApp(clientId: string): AppRegistrationInfo | undefined;
-  updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds">>): AppRegistrationInfo;
+  updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds" | "optionalClaims">>): AppRegistrationInfo;
   /** A new secret (value generated unless `secretText` is given). */
   addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number; secretText?: string }): AppSecret;
   removeSecret(clientId: string, keyId: string): void;

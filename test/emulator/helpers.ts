@@ -56,15 +56,17 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Drive the sign-in page like a browser: GET authorize, pick the user, POST the form. */
-export async function signIn(t: TestEmu, params: Record<string, string>, user: string, tenant = t.emu.tenantId): Promise<Response> {
-  const page = await t.call(`${t.emu.loginUrl}/${tenant}/oauth2/v2.0/authorize?${new URLSearchParams(params)}`);
+/** Signs `user` in on the emulator's page; `cookie` is the browser's session there, if it has one. */
+export async function signIn(t: TestEmu, params: Record<string, string>, user: string, tenant = t.emu.tenantId, cookie?: string): Promise<Response> {
+  const headers: Record<string, string> = cookie ? { cookie } : {};
+  const page = await t.call(`${t.emu.loginUrl}/${tenant}/oauth2/v2.0/authorize?${new URLSearchParams(params)}`, { headers });
   const html = await page.text();
   const txn = /name="txn" value="([^"]+)"/.exec(html)?.[1];
   const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
   if (!txn || !action) throw new Error(`no sign-in form (${page.status}): ${html.slice(0, 300)}`);
   return t.call(`${t.emu.loginUrl}${action.replace(/&amp;/g, "&")}`, {
     method: "POST", redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
+    headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ txn, login: user, action: "signin" }).toString(),
   });
 }

@@ -316,6 +316,56 @@ describe("authorization code + PKCE", () => {
     expect(new URL(no.headers.get("location")!).searchParams.get("error")).toBe("login_required");
   });
 
+  it("the browser's session: prompt=none signs in its one account; sign-out asks which account unless logout_hint names it", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const [ann, bob] = tenant.listUsers().filter((u) => u.accountEnabled && u.userType === "Member");
+    const authorizeUrl = (extra: Record<string, string>) => `${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams(params(extra))}`;
+    const silently = async (cookie: string, extra: Record<string, string> = {}) => new URL((await t.call(authorizeUrl({ prompt: "none", ...extra }), { redirect: "manual", headers: { cookie } })).headers.get("location")!).searchParams;
+    const idClaims = async (answer: URLSearchParams) => {
+      const r = await tokenRequest({ grant_type: "authorization_code", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, code: answer.get("code")!, redirect_uri: REDIRECT, code_verifier: verifier });
+      return decodeJwt(r.body.id_token);
+    };
+    const first = await signIn(t, params(), ann!.userPrincipalName);
+    const cookie = first.headers.get("set-cookie")!.split(";")[0]!;
+    expect(cookie).toMatch(/^ESTSAUTH=.+/);
+    expect(first.headers.get("set-cookie")).toMatch(/secure; HttpOnly; SameSite=None/);
+    const asAnn = await idClaims(await silently(cookie));
+    expect(asAnn.oid).toBe(ann!.id);
+    expect(asAnn).not.toHaveProperty("login_hint"); // not in the app's token configuration
+
+    tenant.updateApp(t.emu.clientId, { optionalClaims: { idToken: [{ name: "login_hint" }] } });
+    try {
+      await signIn(t, params(), bob!.userPrincipalName, t.emu.tenantId, cookie);
+      const two = await silently(cookie);
+      expect(two.get("error")).toBe("interaction_required");
+      expect(two.get("error_description")).toMatch(/^AADSTS16000: /);
+      const bobHint = (await idClaims(await silently(cookie, { login_hint: bob!.userPrincipalName }))).login_hint as string;
+      expect(bobHint).toMatch(/^O\./);
+      // The claim is the login_hint that picks that account, and the logout_hint that signs it out.
+      expect((await idClaims(await silently(cookie, { login_hint: bobHint }))).oid).toBe(bob!.id);
+
+      const meta = (await (await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/v2.0/.well-known/openid-configuration`)).json()) as any;
+      const signOut = (extra: Record<string, string> = {}) => t.call(`${meta.end_session_endpoint}?${new URLSearchParams({ post_logout_redirect_uri: REDIRECT, state: "bye", ...extra })}`, { redirect: "manual", headers: { cookie } });
+      const picker = await signOut({ logout_hint: bob!.userPrincipalName }); // a user name is no logout_hint
+      const html = await picker.text();
+      expect(html).toContain("Which account do you want to sign out of?");
+      expect(html).toContain(ann!.userPrincipalName);
+      expect(html).toContain(bob!.userPrincipalName);
+      expect((await signOut({ logout_hint: bobHint })).headers.get("location")).toBe(`${REDIRECT}?state=bye`);
+      expect((await idClaims(await silently(cookie))).oid).toBe(ann!.id); // Bob signed out, Ann still in
+
+      const annButton = /name="signout_account" value="([^"]+)">/.exec((await (await signOut()).text()))![1]!;
+      const picked = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/logout`, {
+        method: "POST", redirect: "manual", headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ post_logout_redirect_uri: REDIRECT, state: "bye", signout_account: annButton }).toString(), // base64: nothing to unescape
+      });
+      expect(picked.headers.get("location")).toBe(`${REDIRECT}?state=bye`);
+      expect((await silently(cookie)).get("error")).toBe("login_required");
+    } finally {
+      tenant.updateApp(t.emu.clientId, { optionalClaims: { idToken: [] } });
+    }
+  });
+
   it("form_post returns an auto-submitting form carrying code and state", async () => {
     const res = await signIn(t, params({ response_mode: "form_post" }), someUser().userPrincipalName);
     expect(res.status).toBe(200);

@@ -6,6 +6,7 @@ import type { AppRegistration } from "../apps.ts";
 import type { TenantEntry } from "../handle.ts";
 import { escapeHtml, formBody, html, redirect, type Req, type Res } from "../http.ts";
 import { ACTIVE, type UserRec } from "../tenant.ts";
+import { loginHintClaim, parseLoginHint, type SignedInAccount } from "./browser-session.ts";
 import type { IdentityContext, SignInTxn } from "./context.ts";
 import { aadErrorPage, aadErrorParts, MSG } from "./errors.ts";
 
@@ -81,16 +82,20 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
   if (txn.challengeMethod && !["S256", "plain"].includes(txn.challengeMethod)) return appError(req.origin, txn, "invalid_request", 501491, "Invalid size of Code_Challenge parameter.");
   const hint = q.get("login_hint");
   if (q.get("prompt") === "none") {
-    const user = hint ? findUser(pre, hint) : undefined;
+    // The hint's account, else the one account this browser is signed in with here (several: Microsoft would ask which).
+    const signedIn = ctx.browser.accounts(req).flatMap((a) => usableHere(pre, a) ?? []);
+    if (!hint && signedIn.length > 1) return appError(req.origin, txn, "interaction_required", 16000, "Either multiple user identities are available for the current request or selected account is not supported for the scenario.");
+    const user = hint ? findUser(pre, hint) : signedIn[0];
     if (!user) return appError(req.origin, txn, "login_required", 50058, "A silent sign-in request was sent but no user is signed in.");
     // prompt=none never shows a page: what would stop the sign-in goes back to the app as interaction_required.
     if (!user.entry.tenant.userRec(user.id)?.u.accountEnabled) return appError(req.origin, txn, "interaction_required", 50057, MSG.userDisabled);
-    return complete(ctx, txn, user.entry, user.id);
+    return complete(ctx, req, txn, user.entry, user.id);
   }
+  const hinted = hint ? findUser(pre, hint)?.id : undefined;
   const id = ctx.newOpaque(24);
   ctx.txns.set(id, txn);
   const options = pre.entries.flatMap((e) => e.tenant.users.filter((u) => u.state === ACTIVE && signsInHere(u, pre.oneTenant)).map((u) =>
-    `<option value="${e.id}:${u.u.id}"${hint && hint.toLowerCase() === u.u.userPrincipalName.toLowerCase() ? " selected" : ""}>${escapeHtml(`${u.u.displayName ?? ""} <${u.u.userPrincipalName}>${u.u.accountEnabled ? "" : " (disabled)"}`)}</option>`)).join("");
+    `<option value="${e.id}:${u.u.id}"${hinted === u.u.id ? " selected" : ""}>${escapeHtml(`${u.u.displayName ?? ""} <${u.u.userPrincipalName}>${u.u.accountEnabled ? "" : " (disabled)"}`)}</option>`)).join("");
   return page("Sign in to your account", `<h1>Sign in</h1><p>to continue to ${escapeHtml(pre.app.displayName)}</p>
 <form method="post" action="${escapeHtml(`/${segment}/oauth2/v2.0/authorize`)}">
 <input type="hidden" name="txn" value="${id}" />
@@ -100,12 +105,21 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
 </form><p><small>Rollcall Entra ID emulator: no password is checked.</small></p>`);
 }
 
+/** The user a login_hint names: a user name or object id, or the login_hint claim of an earlier ID token. */
 function findUser(at: { entries: TenantEntry[]; oneTenant: boolean }, key: string): { entry: TenantEntry; id: string } | undefined {
+  const claim = parseLoginHint(key);
+  if (claim) return usableHere(at, claim);
   for (const e of at.entries) {
     const rec = e.tenant.userRec(key);
     if (rec && signsInHere(rec, at.oneTenant)) return { entry: e, id: rec.u.id };
   }
   return undefined;
+}
+
+function usableHere(at: { entries: TenantEntry[]; oneTenant: boolean }, account: SignedInAccount): { entry: TenantEntry; id: string } | undefined {
+  const entry = at.entries.find((e) => e.id === account.tenantId);
+  const rec = entry?.tenant.userRec(account.userId);
+  return entry && rec && rec.state === ACTIVE && signsInHere(rec, at.oneTenant) ? { entry, id: rec.u.id } : undefined;
 }
 
 export function authorizePost(ctx: IdentityContext, req: Req): Res {
@@ -126,10 +140,11 @@ export function authorizePost(ctx: IdentityContext, req: Req): Res {
     if (e && rec && signsInHere(rec, pre.oneTenant)) user = { entry: e, id: rec.u.id };
   }
   if (!user) return aadErrorPage(400, 50034, "The user account does not exist in the directory. To sign into this application, the account must be added to the directory.");
-  return complete(ctx, txn, user.entry, user.id);
+  return complete(ctx, req, txn, user.entry, user.id);
 }
 
-function complete(ctx: IdentityContext, txn: SignInTxn, entry: TenantEntry, userId: string): Res {
+/** A signed-in account: the code for the app, and the account added to the browser's session. */
+function complete(ctx: IdentityContext, req: Req, txn: SignInTxn, entry: TenantEntry, userId: string): Res {
   const user = entry.tenant.userRec(userId)?.u;
   if (!user) return aadErrorPage(400, 50034, "The user account does not exist in the directory.");
   if (!user.accountEnabled) return aadErrorPage(400, 50057, MSG.userDisabled);
@@ -138,7 +153,9 @@ function complete(ctx: IdentityContext, txn: SignInTxn, entry: TenantEntry, user
     clientId: txn.clientId, tenantId: entry.id, userId, redirectUri: txn.redirectUri, scopes: txn.scopes, nonce: txn.nonce,
     challenge: txn.challenge, challengeMethod: txn.challengeMethod, expiresAt: Date.now() + ctx.codeLifetimeMs, redeemed: false,
   });
-  return respondToApp(txn.redirectUri, txn.responseMode, { code, state: txn.state, session_state: ctx.newOpaque(16) });
+  const answer = respondToApp(txn.redirectUri, txn.responseMode, { code, state: txn.state, session_state: ctx.newOpaque(16) });
+  Object.assign(answer.headers, ctx.browser.signIn(req, { tenantId: entry.id, userId }));
+  return answer;
 }
 
 export function adminConsentGet(ctx: IdentityContext, req: Req, segment: string): Res {
@@ -179,20 +196,46 @@ export function adminConsentPost(ctx: IdentityContext, req: Req): Res {
 }
 
 /**
- * GET|POST /{tenant}/oauth2/v2.0/logout: back to post_logout_redirect_uri (with state) only when it is exactly one of the app's
- * redirect URIs, else the signed-out page, as Microsoft shows for an unregistered one.
- * https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#send-a-sign-out-request
- * Microsoft knows the app from the browser's session; the emulator keeps none, so `client_id` (or the aud of
+ * GET|POST /{tenant}/oauth2/v2.0/logout. The browser's session at the login host holds accounts: without a logout_hint
+ * Microsoft asks which one to sign out, "even if there is only one user account to select"; a logout_hint (the
+ * login_hint claim of the account's ID token) signs that account out without asking. Then back to
+ * post_logout_redirect_uri (with state) only when it is exactly one of the app's redirect URIs, else the signed-out page,
+ * as Microsoft shows for an unregistered one. https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#send-a-sign-out-request
+ * Microsoft knows the app from the browser's session; the emulator's keeps accounts only, so `client_id` (or the aud of
  * `id_token_hint`) names it, and without either any app of the tenant (all tenants for common/organizations) counts.
  */
 export function logout(ctx: IdentityContext, req: Req, segment: string): Res {
   const q = req.method === "POST" ? formBody(req) : req.query;
+  const signedIn = ctx.browser.accounts(req);
+  // A logout_hint that is no login_hint claim (a user name, say: "don't use UPNs") is no hint.
+  const named = q.get(PICKED) ?? q.get("logout_hint");
+  const account = named === null ? undefined : parseLoginHint(named);
+  if (!account && signedIn.length > 0) return signOutPicker(ctx, segment, q, signedIn);
+  if (account) ctx.browser.signOut(req, account);
   const uri = q.get("post_logout_redirect_uri");
   if (uri && logoutApps(ctx, segment, q.get("client_id") ?? audience(q.get("id_token_hint"))).some((app) => app.redirectUris.includes(uri))) {
     const state = q.get("state");
     return redirect(state ? `${uri}${uri.includes("?") ? "&" : "?"}state=${encodeURIComponent(state)}` : uri);
   }
   return page("Sign out", "<h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p>");
+}
+
+/** The picker's answer: the chosen account, as a login_hint claim (the emulator's own field; Microsoft's page is its own). */
+const PICKED = "signout_account";
+
+function signOutPicker(ctx: IdentityContext, segment: string, q: URLSearchParams, accounts: SignedInAccount[]): Res {
+  const carried = ["post_logout_redirect_uri", "state", "client_id", "id_token_hint"].flatMap((name) => {
+    const value = q.get(name);
+    return value === null ? [] : [`<input type="hidden" name="${name}" value="${escapeHtml(value)}" />`];
+  });
+  const buttons = accounts.flatMap((a) => {
+    const user = ctx.registry.find(a.tenantId)?.tenant.userRec(a.userId)?.u;
+    if (!user) return [];
+    const hint = loginHintClaim({ ...a, userPrincipalName: user.userPrincipalName });
+    return [`<p><button type="submit" name="${PICKED}" value="${escapeHtml(hint)}">${escapeHtml(`${user.displayName ?? ""} <${user.userPrincipalName}>`)}</button></p>`];
+  });
+  return page("Sign out", `<h1>Pick an account</h1><p>Which account do you want to sign out of?</p>
+<form method="post" action="${escapeHtml(`/${segment}/oauth2/v2.0/logout`)}">${carried.join("")}${buttons.join("")}</form>`);
 }
 
 function logoutApps(ctx: IdentityContext, segment: string, clientId: string | undefined): AppRegistration[] {

@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { TenantEntry } from "../handle.ts";
 import type { TenantRegistry } from "../registry.ts";
+import { BrowserSessions } from "./browser-session.ts";
 import type { SigningKeys } from "./keys.ts";
 
 export const SPECIAL_TENANTS = new Set(["common", "organizations", "consumers"]);
@@ -22,6 +23,7 @@ export class IdentityContext {
   codes = new Map<string, AuthCode>();
   refreshTokens = new Map<string, RefreshGrant>();
   txns = new Map<string, SignInTxn>();
+  browser = new BrowserSessions();
   /** Authorization codes live this long (Microsoft: about 10 minutes). */
   codeLifetimeMs = 10 * 60_000;
 

@@ -55,7 +55,8 @@ export function pairwiseSub(clientId: string, oid: string): string {
   return createHash("sha256").update(`${clientId}:${oid}`).digest("base64url").slice(0, 43);
 }
 
-export async function idToken(keys: SigningKeys, i: UserTokenInput & { nonce?: string; scopes: string[] }): Promise<string> {
+/** `loginHint`: the login_hint optional claim's value, for an app whose token configuration adds it. */
+export async function idToken(keys: SigningKeys, i: UserTokenInput & { nonce?: string; scopes: string[]; loginHint?: string | undefined }): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const claims: Record<string, unknown> = {
     aud: i.clientId, iss: `${i.issuerBase}/${i.tenantId}/v2.0`, iat: now, nbf: now, exp: now + 3600,
@@ -65,12 +66,14 @@ export async function idToken(keys: SigningKeys, i: UserTokenInput & { nonce?: s
   };
   if (i.nonce !== undefined) claims.nonce = i.nonce;
   if (i.scopes.includes("email") && i.user.mail) claims.email = i.user.mail;
+  if (i.loginHint !== undefined) claims.login_hint = i.loginHint;
   // "The profile scope is required to receive this claim", for all three; for oid "because the oid allows multiple apps
   // to correlate principals" (https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference).
   if (!i.scopes.includes("profile")) {
     delete claims.name;
     delete claims.preferred_username;
     delete claims.oid;
+    delete claims.login_hint;
   }
   return sign(keys, claims);
 }

@@ -6,6 +6,7 @@ import type { TenantEntry } from "../handle.ts";
 import { formBody, header, json, type Req, type Res } from "../http.ts";
 import { graphResources, splitScopes, type IdentityContext } from "./context.ts";
 import { aadError, MSG } from "./errors.ts";
+import { loginHintClaim } from "./browser-session.ts";
 import { appAccessToken, idToken, userAccessToken } from "./jwt.ts";
 
 const NO_STORE = { "cache-control": "no-store, no-cache", pragma: "no-cache" };
@@ -176,7 +177,10 @@ async function userGrant(ctx: IdentityContext, segment: string, grant: string, c
     ctx.refreshTokens.set(rt, { clientId: app.clientId, tenantId, userId, scopes, expiresAt: Date.now() + 90 * 86400_000 });
     body.refresh_token = rt;
   }
-  if (scopes.includes("openid")) body.id_token = await idToken(ctx.keys, { ...base, nonce, scopes });
+  if (scopes.includes("openid")) {
+    const loginHint = app.hasIdTokenClaim("login_hint") ? loginHintClaim({ tenantId, userId: user.id, userPrincipalName: user.userPrincipalName }) : undefined;
+    body.id_token = await idToken(ctx.keys, { ...base, nonce, scopes, loginHint });
+  }
   // MSAL asks for client_info=1: the account's home ids, base64url JSON.
   if (form.get("client_info") === "1") body.client_info = Buffer.from(JSON.stringify({ uid: user.id, utid: tenantId })).toString("base64url");
   return json(200, body, NO_STORE);
