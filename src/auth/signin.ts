@@ -259,16 +259,18 @@ async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequests
     throw await explainUnknownTenant(deps, error, request.workspace_id, loginUrl, sources);
   });
   const account = await accountFor(deps.db, tenantOf.get(claims.tenantId)!, claims);
+  // Present when the app registration adds the login_hint optional claim: signing out of Microsoft then names the account.
+  const microsoftLoginHint = typeof claims.claims.login_hint === "string" ? claims.claims.login_hint : null;
 
   if (request.client_redirect) {
     const code = randomValue();
     await deps.db
       .insertInto("signin_requests")
-      .values({ ...request, state_hash: hashToken(`client:${code}`), client_code_hash: hashToken(code), account_id: account.id, expires_at: new Date(Date.now() + clientCodeTtlMs), created_at: new Date() })
+      .values({ ...request, state_hash: hashToken(`client:${code}`), client_code_hash: hashToken(code), account_id: account.id, expires_at: new Date(Date.now() + clientCodeTtlMs), created_at: new Date(), microsoft_login_hint: microsoftLoginHint })
       .execute();
     return { kind: "native", redirect: toLoopback({ redirectUri: request.client_redirect, state: request.client_state }, { code }) };
   }
-  const session = await createSession(deps.db, account, deps.sessionHours);
+  const session = await createSession(deps.db, account, deps.sessionHours, { microsoftLoginHint });
   return { kind: "browser", session, returnTo: request.return_to, workspace: first.workspace };
 }
 
@@ -361,5 +363,5 @@ export async function redeemNativeCode(deps: SignInDeps, input: { code: string; 
   if (!row.client_challenge || !sameSecret(pkceChallenge(input.codeVerifier), row.client_challenge)) throw bad();
   const account = await deps.db.selectFrom("accounts").selectAll().where("id", "=", row.account_id).executeTakeFirst();
   if (!account) throw bad();
-  return createSession(deps.db, { id: account.id, email: account.email, displayName: account.display_name, isOwner: account.is_owner, createdAt: new Date(account.created_at).toISOString() }, deps.sessionHours, "rcs_");
+  return createSession(deps.db, { id: account.id, email: account.email, displayName: account.display_name, isOwner: account.is_owner, createdAt: new Date(account.created_at).toISOString() }, deps.sessionHours, { prefix: "rcs_", microsoftLoginHint: row.microsoft_login_hint });
 }

@@ -11,7 +11,7 @@ import { isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
  * The account's directory user tells the source, and so the tenant and login host; a source that has gone, or
  * whose login host Rollcall may no longer reach (ROLLCALL_ENTRA_CUSTOM_URLS), gives null: no browser is sent there.
  */
-export async function microsoftSignOutUrl(db: Db, accountId: string, options: { postLogoutRedirectUri: string; customUrlsAllowed: boolean }): Promise<string | null> {
+export async function microsoftSignOutUrl(db: Db, accountId: string, options: { postLogoutRedirectUri: string; customUrlsAllowed: boolean; logoutHint: string | null }): Promise<string | null> {
   const row = await db
     .selectFrom("accounts as a")
     .innerJoin("users as u", "u.id", "a.user_id")
@@ -26,5 +26,8 @@ export async function microsoftSignOutUrl(db: Db, accountId: string, options: { 
   if (!options.customUrlsAllowed && !isMicrosoftUrl(loginUrl)) return null;
   const url = new URL(`${loginUrl}/${encodeURIComponent(config.data.tenantId)}/oauth2/v2.0/logout`);
   url.searchParams.set("post_logout_redirect_uri", options.postLogoutRedirectUri);
+  // The session's login_hint claim: Microsoft signs that account out without asking which; without it, it always
+  // asks, "even if there is only one user account to select" (the claim is an app registration's optional claim).
+  if (options.logoutHint) url.searchParams.set("logout_hint", options.logoutHint);
   return url.toString();
 }

@@ -162,12 +162,13 @@ export interface Session {
 }
 
 /** A new session; only the hash of its id is stored, so a database leak does not hand out sessions. */
-export async function createSession(db: Db, account: Account, hours: number, prefix = ""): Promise<Session & { id: string }> {
-  const id = randomToken(prefix, 32);
+/** `microsoftLoginHint`: the login_hint claim of the ID token a Microsoft sign-in came with, if the app adds it. */
+export async function createSession(db: Db, account: Account, hours: number, options: { prefix?: string; microsoftLoginHint?: string | null } = {}): Promise<Session & { id: string }> {
+  const id = randomToken(options.prefix ?? "", 32);
   const csrfToken = randomToken("", 24);
   const expiresAt = new Date(Date.now() + hours * 3600_000);
   await db.deleteFrom("sessions").where("expires_at", "<", new Date()).execute();
-  await db.insertInto("sessions").values({ id_hash: hashToken(id), account_id: account.id, csrf_token: csrfToken, expires_at: expiresAt }).execute();
+  await db.insertInto("sessions").values({ id_hash: hashToken(id), account_id: account.id, csrf_token: csrfToken, expires_at: expiresAt, microsoft_login_hint: options.microsoftLoginHint ?? null }).execute();
   return { id, account, csrfToken, expiresAt: expiresAt.toISOString() };
 }
 
@@ -199,8 +200,10 @@ export async function findSession(db: Db, id: string): Promise<Session | undefin
   return { account: toAccount(row), csrfToken: row.csrf_token, expiresAt: new Date(row.expires_at).toISOString() };
 }
 
-export async function deleteSession(db: Db, id: string): Promise<void> {
-  await db.deleteFrom("sessions").where("id_hash", "=", hashToken(id)).execute();
+/** Ends the session; what is left of it: the login_hint of a Microsoft sign-in, for signing out there too. */
+export async function deleteSession(db: Db, id: string): Promise<{ microsoftLoginHint: string | null }> {
+  const row = await db.deleteFrom("sessions").where("id_hash", "=", hashToken(id)).returning("microsoft_login_hint").executeTakeFirst();
+  return { microsoftLoginHint: row?.microsoft_login_hint ?? null };
 }
 
 export function sameSecret(a: string, b: string): boolean {

@@ -147,6 +147,8 @@ export interface SessionsTable {
   csrf_token: string;
   created_at: Timestamp;
   expires_at: Timestamp;
+  /** The login_hint claim of the ID token a Microsoft sign-in came with: the logout_hint of its sign-out. */
+  microsoft_login_hint: string | null;
 }
 
 /** One rate-limit counter (api/rate-limit-store.ts); `key` is a hash of the limit's key. */
@@ -188,6 +190,7 @@ export interface SigninRequestsTable {
   account_id: string | null;
   created_at: Timestamp;
   expires_at: Timestamp;
+  microsoft_login_hint: string | null;
 }
 
 export type NotificationKind = "secret_expiry" | "sync_failed" | "sync_stopped" | "import_failed";

@@ -55,6 +55,9 @@ describe.skipIf(!hasChromium)("console: sign in with Microsoft and the notificat
       await page.waitForURL(`${h.url}/login`);
       await page.getByText("You signed out of Rollcall. Your Microsoft account is still signed in on this browser").waitFor();
       await page.getByRole("link", { name: "Sign out of Microsoft too" }).click();
+      // This app's tokens carry no login_hint claim, so Microsoft asks which account to sign out.
+      await page.getByText("Which account do you want to sign out of?").waitFor();
+      await page.getByRole("button", { name: person.userPrincipalName }).click();
       await page.waitForURL(`${h.url}/login?signedOut=microsoft`);
       await page.getByText("You signed out of Rollcall and of your Microsoft account on this browser.").waitFor();
       await page.getByRole("link", { name: "Sign in with Microsoft" }).waitFor(); // shown once /auth/providers has answered

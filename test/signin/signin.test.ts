@@ -95,9 +95,41 @@ describe(`sign in with Microsoft (${engine})`, () => {
     const signOutUrl = JSON.parse(logout.text).microsoftSignOutUrl;
     expect(signOutUrl).toBe(`${h.emulator.loginUrl}/${tenant1}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent(callback)}`);
     expect((await browser.request(`${h.url}/api/v1/auth/profile`)).status).toBe(401);
-    const atMicrosoft = await browser.request(signOutUrl);
+    // The app has no login_hint claim, so Microsoft asks which account to sign out; once picked, back to the sign-in page.
+    const picker = await browser.request(signOutUrl);
+    expect(picker.text).toContain("Which account do you want to sign out of?");
+    const account = /name="signout_account" value="([^"]+)">/.exec(picker.text)![1]!;
+    const atMicrosoft = await browser.request(`${h.emulator.loginUrl}/${tenant1}/oauth2/v2.0/logout`, {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ post_logout_redirect_uri: callback, signout_account: account }).toString(),
+    });
     expect(atMicrosoft).toMatchObject({ status: 302, location: callback });
     expect(await browser.request(callback)).toMatchObject({ status: 302, location: "/login?signedOut=microsoft" });
+  });
+
+  it("with the login_hint optional claim on the app, signing out of Microsoft names the account (logout_hint): no account picker", async () => {
+    const home = h.emulator.tenants.get(tenant1);
+    home.updateApp(h.emulator.clientId, { optionalClaims: { idToken: [{ name: "login_hint" }] } });
+    try {
+      const browser = new Browser(h.emulator.caPem);
+      const [ann, bob] = [userOf(tenant1, 3), userOf(tenant1, 4)];
+      // Two people signed in with Microsoft on one browser; Bob is the one signed in to Rollcall now.
+      await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: ann.id });
+      await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: bob.id });
+      const me = JSON.parse((await browser.request(`${h.url}/api/v1/auth/me`)).text);
+      expect(me.account.displayName).toBe(bob.displayName);
+      const logout = await browser.request(`${h.url}/api/v1/auth/logout`, { method: "POST", headers: { "x-csrf-token": me.csrfToken } });
+      const signOutUrl = new URL(JSON.parse(logout.text).microsoftSignOutUrl);
+      expect(signOutUrl.searchParams.get("logout_hint")).toMatch(/^O\./);
+      const callback = `${h.url}/api/v1/auth/microsoft/callback`;
+      expect(await browser.request(signOutUrl.toString())).toMatchObject({ status: 302, location: callback });
+      // Bob's Microsoft session ended, Ann's did not: Microsoft still offers only her on this browser.
+      const left = await browser.request(`${h.emulator.loginUrl}/${tenant1}/oauth2/v2.0/logout?${new URLSearchParams({ post_logout_redirect_uri: callback })}`);
+      expect(left.text).toContain(ann.userPrincipalName);
+      expect(left.text).not.toContain(bob.userPrincipalName);
+    } finally {
+      home.updateApp(h.emulator.clientId, { optionalClaims: { idToken: [] } });
+    }
   });
 
   it("offers no Microsoft sign-out once its source's login host may no longer be reached (ROLLCALL_ENTRA_CUSTOM_URLS off)", async () => {
@@ -265,6 +297,7 @@ describe(`sign in with Microsoft (${engine})`, () => {
     const person = userOf(tenant1, 5);
     const dir = mkdtempSync(join(tmpdir(), "rollcall-login-"));
     const sessionFile = join(dir, "session.json");
+    h.emulator.tenants.get(tenant1).updateApp(h.emulator.clientId, { optionalClaims: { idToken: [{ name: "login_hint" }] } });
     try {
       const { url, back, landed, code: exitCode } = await loginWithCli(h, { tenantId: tenant1, userId: person.id }, { ROLLCALL_SESSION_FILE: sessionFile }, ["--workspace", "default", "--source", "contoso"]);
       expect(new URL(url).searchParams.get("client_redirect_uri")).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
@@ -298,8 +331,11 @@ describe(`sign in with Microsoft (${engine})`, () => {
       expect(logout.code).toBe(0);
       // The browser that signed in keeps its Microsoft session: the person is told how to end it too.
       expect(logout.stdout).toContain(`Your browser is still signed in to Microsoft; to sign out of Microsoft too, open:\n  ${h.emulator.loginUrl}/${tenant1}/oauth2/v2.0/logout?`);
+      // The login_hint claim came through the one-time code to the CLI's session: that link names the account.
+      expect(logout.stdout).toMatch(/logout\?post_logout_redirect_uri=[^&\s]+&logout_hint=O\./);
       expect((await fetch(`${h.url}/api/v1/auth/profile`, { headers: { authorization: `Bearer ${saved.token}` } })).status).toBe(401);
     } finally {
+      h.emulator.tenants.get(tenant1).updateApp(h.emulator.clientId, { optionalClaims: { idToken: [] } });
       rmSync(dir, { recursive: true, force: true });
     }
     // Three spawned CLI processes (login, whoami, logout); each starts TypeScript through tsx, slow on a busy machine.

@@ -89,33 +89,34 @@ export async function openSignInHarness(engine: EngineName, env: Record<string, 
 
 /** A tiny cookie jar per origin-less name (tests talk to one Rollcall server). */
 export class Browser {
+  /** Rollcall's cookies (http://), and the emulator's login host's (https://: its browser session, ESTSAUTH). */
   cookies = new Map<string, string>();
+  microsoftCookies = new Map<string, string>();
   constructor(readonly caPem: string) {}
 
-  header(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  header(jar = this.cookies): string {
+    return [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
   }
 
-  /** One request, no redirect following; remembers Set-Cookie from Rollcall. */
+  /** One request, no redirect following; remembers Set-Cookie. */
   async request(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; location: string | null; text: string; setCookies: string[] }> {
     const isRollcall = url.startsWith("http://");
+    const jar = isRollcall ? this.cookies : this.microsoftCookies;
     const response = await undiciFetch(url, {
       method: init.method ?? "GET",
       redirect: "manual",
-      headers: { ...(isRollcall && this.cookies.size ? { cookie: this.header() } : {}), ...init.headers },
+      headers: { ...(jar.size ? { cookie: this.header(jar) } : {}), ...init.headers },
       ...(init.body !== undefined && { body: init.body }),
       ...(!isRollcall && { dispatcher: await dispatcher(this.caPem) }),
     });
     const setCookies = response.headers.getSetCookie();
-    if (isRollcall) {
-      for (const line of setCookies) {
-        const [pair] = line.split(";");
-        const at = pair!.indexOf("=");
-        const name = pair!.slice(0, at);
-        const value = pair!.slice(at + 1);
-        if (value === "" || /Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
-        else this.cookies.set(name, value);
-      }
+    for (const line of setCookies) {
+      const [pair] = line.split(";");
+      const at = pair!.indexOf("=");
+      const name = pair!.slice(0, at);
+      const value = pair!.slice(at + 1);
+      if (value === "" || /Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(name);
+      else jar.set(name, value);
     }
     return { status: response.status, location: response.headers.get("location"), text: await response.text(), setCookies };
   }

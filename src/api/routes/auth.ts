@@ -98,8 +98,8 @@ export const authRoutes: RouteModule = {
       }),
       async handler({ principal, rt, request, reply }) {
         if (principal.kind !== "session") throw new RollcallError("invalid_input", "Signing out applies to session cookies; revoke an API token instead");
-        const signOutUrl = await microsoftSignOutUrl(rt.store.db, principal.account.id, { postLogoutRedirectUri: callbackUrl(rt, request), customUrlsAllowed: rt.config.entraCustomUrls });
-        await deleteSession(rt.store.db, principal.sessionId);
+        const { microsoftLoginHint } = await deleteSession(rt.store.db, principal.sessionId);
+        const signOutUrl = await microsoftSignOutUrl(rt.store.db, principal.account.id, { postLogoutRedirectUri: callbackUrl(rt, request), customUrlsAllowed: rt.config.entraCustomUrls, logoutHint: microsoftLoginHint });
         clearSessionCookie(reply, request, rt.config);
         rememberSignOut(reply, request, rt.config);
         return { microsoftSignOutUrl: signOutUrl };

@@ -259,5 +259,6 @@ export function useSignInRedirectUri(): string | null {
 }
 
 export function registerRedirectUri(uri: string | null): string {
-  return `Register ${uri ?? "this server's /api/v1/auth/microsoft/callback"} as a Web redirect URI on the app registration (Authentication).`;
+  return `Register ${uri ?? "this server's /api/v1/auth/microsoft/callback"} as a Web redirect URI on the app registration (Authentication), ` +
+    "and add the ID token's optional claim login_hint (Token configuration) so that signing out of Microsoft does not ask which account.";
 }

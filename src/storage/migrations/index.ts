@@ -23,6 +23,7 @@ import * as m022 from "./022_sessions_end_on_disable.ts";
 import * as m023 from "./023_names_sort_alphabetically.ts";
 import * as m024 from "./024_rate_limits.ts";
 import * as m025 from "./025_import_uploads.ts";
+import * as m026 from "./026_microsoft_logout_hint.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -50,6 +51,7 @@ export const migrations: Record<string, Migration> = {
   "023_names_sort_alphabetically": m023,
   "024_rate_limits": m024,
   "025_import_uploads": m025,
+  "026_microsoft_logout_hint": m026,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
