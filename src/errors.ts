@@ -28,6 +28,7 @@ export type ErrorCode =
   | "sync_failed"
   | "signin_refused"
   | "delivery_failed"
+  | "server_stopping"
   | "internal";
 
 const httpStatus: Record<ErrorCode, number> = {
@@ -55,6 +56,7 @@ const httpStatus: Record<ErrorCode, number> = {
   sync_failed: 502,
   signin_refused: 403,
   delivery_failed: 502,
+  server_stopping: 503,
   internal: 500,
 };
 

@@ -149,7 +149,10 @@ export class ImportPass {
       if (this.rows % 1000 === 0) reading();
       // Parsed rows come out of a buffer without a turn of the event loop: the database's answers for the batch
       // being applied would wait for a whole buffer (about 2,000 rows), and the database with them.
-      if (this.rows % 250 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.rows % 250 === 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.options.signal?.throwIfAborted();
+      }
     }
     reading();
     if (this.rows === 0) throw new RollcallError("import_invalid", "The file has a header row but no users.", { reason: "no_rows", headers: this.source.mapping.headers });
@@ -167,7 +170,9 @@ export class ImportPass {
       const next = batch.last ? undefined : rest.next();
       next?.catch(() => {}); // awaited below, after this batch's work; a read error surfaces there
       try {
+        this.options.signal?.throwIfAborted();
         const report = await this.plan(db, batch);
+        this.options.signal?.throwIfAborted();
         if (sourceId && (report ? report.applied : this.applies)) await this.apply(db, batch, sourceId);
         if (report) return report;
       } catch (error) {
@@ -293,7 +298,9 @@ export class ImportPass {
     for (const w of list) if (this.warnings.length < this.limit) this.warnings.push(w);
   }
 
+  /** Reports where the import is; also where an aborted import stops (its caller rolls the transaction back). */
   private progress(phase: ImportProgress["phase"], done: number, total: number, step?: string): void {
+    this.options.signal?.throwIfAborted();
     this.options.onProgress?.({ phase, step, rows: this.rows, done, total });
   }
 

@@ -31,6 +31,8 @@ export interface ImportOptions {
   /** Rows per batch (tests make it small to import a short file in several batches). */
   batchRows?: number;
   onProgress?: (progress: ImportProgress) => void;
+  /** Aborted (with a RollcallError as its reason): the import stops at its next step and rolls back. */
+  signal?: AbortSignal | undefined;
 }
 
 /**

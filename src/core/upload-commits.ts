@@ -10,7 +10,7 @@ import type { ImportProgress } from "./imports.ts";
  * answers their progress without the database: the embedded one is busy with the commit's transaction.
  */
 const worker = `${process.pid}-${randomUUID().slice(0, 8)}`;
-const running = new Map<string, { workspaceId: string; progress: ImportProgress | null }>();
+const running = new Map<string, { workspaceId: string; progress: ImportProgress | null; stop: AbortController }>();
 const renewEveryMs = 1000;
 
 export interface CommitState {
@@ -32,12 +32,15 @@ export function beingCommitted(message: string, upload: Upload): RollcallError {
   return new RollcallError("conflict", message, { resource: "import upload", key: upload.id });
 }
 
-/** Runs `commit` holding the upload's lease, renewed as it reports progress; refuses while another commit holds it. */
-export async function commitUpload<T>(db: Db, upload: Upload, commit: (onProgress: (p: ImportProgress) => void) => Promise<T>): Promise<T> {
+/**
+ * Runs `commit` holding the upload's lease, renewed as it reports progress; refuses while another commit holds it.
+ * `signal` aborts when this process stops (stopCommitsHere): the commit rolls back and frees the upload at once.
+ */
+export async function commitUpload<T>(db: Db, upload: Upload, commit: (onProgress: (p: ImportProgress) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
   if (running.has(upload.id) || !(await claimCommit(db, upload, worker))) {
     throw beingCommitted("This upload is already being imported; follow it with GET …/imports/{id}/progress", upload);
   }
-  const state = { workspaceId: upload.workspaceId, progress: null as ImportProgress | null };
+  const state = { workspaceId: upload.workspaceId, progress: null as ImportProgress | null, stop: new AbortController() };
   running.set(upload.id, state);
   let renewed = Date.now();
   let renewing: Promise<void> = Promise.resolve();
@@ -52,11 +55,19 @@ export async function commitUpload<T>(db: Db, upload: Upload, commit: (onProgres
     return await commit((progress) => {
       state.progress = progress;
       if (Date.now() - renewed >= renewEveryMs) renew();
-    });
+    }, state.stop.signal);
   } finally {
     clearInterval(keepAlive);
     running.delete(upload.id);
     await renewing;
     await releaseCommit(db, upload, worker);
   }
+}
+
+/**
+ * Stops this process's commits, for a server that is stopping: each rolls back at its next step and answers with
+ * `reason`, and its upload is free for a commit on another process (or after a restart) without waiting for the lease.
+ */
+export function stopCommitsHere(reason: Error): void {
+  for (const { stop } of running.values()) stop.abort(reason);
 }

@@ -8,6 +8,8 @@ import { engines, freshDataFolder } from "../support/db.ts";
 import { bin } from "../support/cli.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
+import { stopCommitsHere } from "../../src/core/upload-commits.ts";
+import { RollcallError } from "../../src/errors.ts";
 import { signIn, testApi, type Caller, type TestApi } from "../api/support.ts";
 
 /** A multipart body with one CSV file part. */
@@ -22,7 +24,7 @@ function csvUpload(fileName: string, csv: string | Buffer): { payload: Buffer; h
 }
 
 /** 300 PINs take a second or more to hash (scrypt): long enough to watch a commit from elsewhere. */
-const slowCsv = () => `Email,Name,PIN\n${Array.from({ length: 300 }, (_, i) => `watched${i}@example.com,Watched ${i},${String(100_000 + ((i * 7919) % 900_000))}`).join("\n")}\n`;
+const slowCsv = (who = "watched") => `Email,Name,PIN\n${Array.from({ length: 300 }, (_, i) => `${who}${i}@example.com,Watched ${i},${String(100_000 + ((i * 7919) % 900_000))}`).join("\n")}\n`;
 
 describe.each(engines)("import uploads in the database on %s", (engine) => {
   let api: TestApi;
@@ -92,11 +94,26 @@ describe.each(engines)("import uploads in the database on %s", (engine) => {
     expect((await as("GET", `workspaces/acme/imports/${id}/progress`)).body).toEqual({ committing: false, progress: null });
     expect(await as("POST", `workspaces/acme/imports/${id}/commit`, {})).toMatchObject({ status: 200, body: { applied: true, counts: { created: 1 } } });
   });
+
+  it("a commit stopped with its server rolls back, says so, and can be committed again at once", async () => {
+    const id = (await upload("stopped.csv", slowCsv())).body.id as string;
+    let finished = false;
+    const commit = as("POST", `workspaces/acme/imports/${id}/commit`, {}).finally(() => (finished = true));
+    // What a stopping `rollcall serve` does, once the commit is hashing its PINs.
+    while (!finished && (await as("GET", `workspaces/acme/imports/${id}/progress`)).body.progress?.phase !== "hashing") await new Promise((r) => setTimeout(r, 10));
+    stopCommitsHere(new RollcallError("server_stopping", "stopped by the test"));
+    expect(await commit).toMatchObject({ status: 503, body: { error: { code: "server_stopping", message: "stopped by the test" } } });
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from users where email like 'watched%'`.execute(api.store.db);
+    expect(rows[0]!.n).toBe(0);
+    expect((await as("GET", `workspaces/acme/imports/${id}/progress`)).body).toEqual({ committing: false, progress: null });
+    expect(await as("POST", `workspaces/acme/imports/${id}/commit`, {})).toMatchObject({ status: 200, body: { applied: true, counts: { created: 300 } } });
+  });
 });
 
 describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("import uploads across two server processes on one PostgreSQL", () => {
   let api: TestApi;
   let server: ChildProcess | undefined;
+  let serving: Promise<string>;
   const dataDirs = [freshDataFolder("rollcall-uploads-a-"), mkdtempSync(join(tmpdir(), "rollcall-uploads-b-"))];
   afterAll(async () => {
     if (server && server.exitCode === null) {
@@ -115,19 +132,21 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("import uploads across 
       env: { ...process.env, DATABASE_URL: api.store.url, ROLLCALL_DATA_DIR: dataDirs[1], ROLLCALL_HOST: "127.0.0.1", ROLLCALL_LOG_LEVEL: "warn" },
       stdio: ["ignore", "ignore", "pipe"],
     });
-  }, 60_000);
-
-  it("previews, commits and follows on one process an upload sent to the other", async () => {
-    const url = await new Promise<string>((resolve, reject) => {
+    serving = new Promise<string>((resolve, reject) => {
       let stderr = "";
       server!.stderr!.on("data", (chunk: Buffer) => {
         stderr += chunk.toString();
-        const serving = /Rollcall is serving (\S+)/.exec(stderr);
-        if (serving) resolve(serving[1]!);
+        const url = /Rollcall is serving (\S+)/.exec(stderr);
+        if (url) resolve(url[1]!);
       });
       server!.once("exit", (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
     });
-    // Process A: in this test. Process B: the child, reached over HTTP with the same session.
+    serving.catch(() => {}); // awaited by each test
+  }, 60_000);
+
+  /** Process A: in this test. Process B: the child, reached over HTTP with the same session. */
+  const processes = async () => {
+    const url = await serving;
     const a = await signIn(api.app, "owner@example.com", "owner password 1");
     const b: Caller = async (method, path, body) => {
       const response = await fetch(`${url}/api/v1/${path}`, {
@@ -136,13 +155,20 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("import uploads across 
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
       const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: {} };
+      return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: { connection: response.headers.get("connection") } };
     };
+    const upload = async (fileName: string, who?: string) => {
+      const { payload, headers } = csvUpload(fileName, slowCsv(who));
+      const sent = await api.app.inject({ method: "POST", url: "/api/v1/workspaces/acme/imports", payload, headers: { ...headers, cookie: `rollcall_session=${a.session.cookie}`, "x-csrf-token": a.session.csrf } });
+      expect(sent.statusCode, sent.body).toBe(201);
+      return JSON.parse(sent.body).id as string;
+    };
+    return { a, b, upload };
+  };
 
-    const { payload, headers } = csvUpload("watched.csv", slowCsv());
-    const sent = await api.app.inject({ method: "POST", url: "/api/v1/workspaces/acme/imports", payload, headers: { ...headers, cookie: `rollcall_session=${a.session.cookie}`, "x-csrf-token": a.session.csrf } });
-    expect(sent.statusCode, sent.body).toBe(201);
-    const id = JSON.parse(sent.body).id as string;
+  it("previews, commits and follows on one process an upload sent to the other", async () => {
+    const { a, b, upload } = await processes();
+    const id = await upload("watched.csv");
     expect(await b("GET", `workspaces/acme/imports/${id}`)).toMatchObject({ status: 200, body: { counts: { created: 300 } } });
 
     let finished = false;
@@ -164,5 +190,22 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("import uploads across 
     expect(seen.some((p) => p.phase === "hashing" && p.total === 300 && p.done < 300)).toBe(true);
     expect((await a("GET", `workspaces/acme/imports/${id}/progress`)).status).toBe(404);
     expect((await a("GET", "workspaces/acme/users?source=watched.csv")).body.total).toBe(300);
+  }, 120_000);
+
+  it("a server stopped (SIGTERM) while it commits an upload rolls it back and frees it: the other process commits it at once", async () => {
+    const { a, b, upload } = await processes();
+    const id = await upload("interrupted.csv", "interrupted");
+    let finished = false;
+    const commit = b("POST", `workspaces/acme/imports/${id}/commit`, {}).finally(() => (finished = true));
+    while (!finished && (await a("GET", `workspaces/acme/imports/${id}/progress`)).body.progress?.phase !== "hashing") await new Promise((r) => setTimeout(r, 10));
+    const exited = new Promise<number | null>((resolve) => server!.once("exit", resolve));
+    server!.kill("SIGTERM");
+    const answer = await commit;
+    expect(answer).toMatchObject({ status: 503, body: { error: { code: "server_stopping" } } });
+    // Its keep-alive connection ends with it: left open, it would hold the stop for Fastify's keepAliveTimeout (72 s).
+    expect(answer.headers.connection).toBe("close");
+    expect(answer.body.error.message).toMatch(/^The Rollcall server was stopped \(SIGTERM\) while it imported this file; nothing was imported/);
+    expect(await exited).toBe(0);
+    expect(await a("POST", `workspaces/acme/imports/${id}/commit`, {})).toMatchObject({ status: 200, body: { applied: true, counts: { created: 300 } } });
   }, 120_000);
 });

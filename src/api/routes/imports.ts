@@ -18,7 +18,7 @@ import { importOptionsSchema, importProgressSchema, importReportSchema, uploadSc
 const uploadParams = workspaceParams.extend({ id: z.string().describe("upload id from POST …/imports") });
 type ImportOptionsInput = z.output<typeof importOptionsSchema>;
 
-function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options: ImportOptionsInput, dryRun: boolean, onProgress?: (p: ImportProgress) => void): Promise<ImportReport> {
+function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options: ImportOptionsInput, dryRun: boolean, onProgress?: (p: ImportProgress) => void, signal?: AbortSignal): Promise<ImportReport> {
   return withUploadFile(rt.store.db, upload, (path) =>
     runImport(ctx, rt.store, {
       path,
@@ -30,6 +30,7 @@ function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options:
       partial: options.partial,
       updateExisting: options.updateExisting,
       onProgress,
+      signal,
     }),
   );
 }
@@ -154,7 +155,7 @@ export const importRoutes: RouteModule = {
       async handler({ rt, ctx, params, request }) {
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
         const body = withUploadOptions(upload, request.body);
-        const report = await commitUpload(rt.store.db, upload, (onProgress) => importFrom(rt, ctx, upload, body, false, onProgress));
+        const report = await commitUpload(rt.store.db, upload, (onProgress, signal) => importFrom(rt, ctx, upload, body, false, onProgress, signal));
         if (!report.applied) {
           const problems = `${report.counts.problems} problem(s) in ${report.counts.invalid} row(s)`;
           // With partial, no valid row means nothing to apply: as much a failure as an all-or-nothing import stopped by problems.

@@ -43,11 +43,12 @@ export function serveCommand(): Command {
  */
 export async function serveUntilStopped(rt: Runtime, options: { host?: string | undefined; port?: number | undefined }, announce: (url: string) => void): Promise<void> {
   // Loaded here, not with the CLI: the API server and its workers are a third of what every command would load.
-  const [{ ensureConsoleBuilt }, { startServer }, { startNotifier }, { startScheduler }] = await Promise.all([
+  const [{ ensureConsoleBuilt }, { startServer }, { startNotifier }, { startScheduler }, { stopCommitsHere }] = await Promise.all([
     import("../../console/build.ts"),
     import("../../api/server.ts"),
     import("../../notifications/worker.ts"),
     import("../../sync/scheduler.ts"),
+    import("../../core/upload-commits.ts"),
   ]);
   // A fresh clone has no console build yet; Vite builds it once (a few seconds) and reuses it after.
   await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
@@ -76,6 +77,8 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   // from syncing on every other process sharing the database until its lease expired (a rolling restart behind a
   // load balancer). Again once requests in flight are done, for a sync one of them started meanwhile.
   const stopped = new RollcallError("sync_failed", `The Rollcall server running this sync was stopped (${signal}) before it finished; nothing it had not committed was applied. Sync again.`, { interrupted: signal });
+  // An import being committed would hold the stop until it ended: it rolls back instead, and can be committed again.
+  stopCommitsHere(new RollcallError("server_stopping", `The Rollcall server was stopped (${signal}) while it imported this file; nothing was imported. Commit it again.`, { interrupted: signal }));
   const closing = Promise.all([scheduler.stop(), notifier.stop(), server.close()]);
   await stopRunsHere(rt.store.db, stopped);
   await closing;
