@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
-import { endpoints, entraConfigSchema, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
+import { endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, type Credential } from "../sources/entra/token.ts";
 import { customUrlProblems, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
 import { nextRunAt } from "../sync/schedule.ts";
@@ -57,12 +57,27 @@ export function parseEntraConfig(raw: unknown): EntraConfig {
   return parsed.data;
 }
 
-/** Settings someone gives: parsed, and a tenant ID they give checked more strictly than a stored one (tenantIdProblem). */
+/**
+ * Settings someone gives: parsed, and what they give checked more strictly than what is stored: a tenant ID
+ * (tenantIdProblem), and the user properties the mapping and group attribute read (graphPropertyProblem).
+ */
 function parseGivenConfig(raw: Record<string, unknown>, given: Record<string, unknown> | undefined): EntraConfig {
   const parsed = entraConfigSchema.safeParse(raw);
   const tenantId = given?.tenantId;
   const tenant = typeof tenantId === "string" && tenantId.trim() ? tenantIdProblem(tenantId.trim()) : undefined;
-  const problems = [...(tenant ? [{ field: "tenantId", message: tenant, value: tenantId }] : []), ...(parsed.success ? [] : zodProblems(parsed.error).filter((p) => !tenant || p.field !== "tenantId"))];
+  const read: [string, unknown][] = [
+    ...Object.entries((given?.mapping ?? {}) as Record<string, unknown>).map(([to, path]): [string, unknown] => [`mapping.${to}`, path]),
+    ["groupAttribute", given?.groupAttribute],
+  ];
+  const properties = read.flatMap(([field, path]) => {
+    const message = typeof path === "string" ? graphPropertyProblem(path) : undefined;
+    return message ? [{ field, message, value: path }] : [];
+  });
+  const problems = [
+    ...(tenant ? [{ field: "tenantId", message: tenant, value: tenantId }] : []),
+    ...properties,
+    ...(parsed.success ? [] : zodProblems(parsed.error).filter((p) => !tenant || p.field !== "tenantId")),
+  ];
   if (problems.length || !parsed.success) throw invalidInput(problems);
   return parsed.data;
 }

@@ -66,6 +66,18 @@ describe("users", () => {
     expect(groups.body.error.message).toBe("Parsing OData Select and Expand failed: Could not find a property named 'nope' on type 'microsoft.graph.group'.");
   });
 
+  it("profile properties served only for one user: a listing is 501 NotImplemented, a delta query 400; GET /users/{id} gives them", async () => {
+    const list = await t.graph("/users?$select=id,birthday", token);
+    expectGraphError(list, 501, "NotImplemented");
+    expect(list.body.error.message).toBe("This operation target is not yet supported.");
+    const delta = await t.graph("/users/delta?$select=id,hireDate,skills", token);
+    expectGraphError(delta, 400, "BadRequest");
+    expect(delta.body.error.message).toBe("Invalid request for delta query: for this entity set, $expand/$select is not supported for the following properties: hireDate, skills");
+    const one = await t.graph(`/users/${t.emu.tenants.get(t.emu.tenantId).listUsers()[0]!.id}?$select=id,hireDate,skills`, token);
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ hireDate: null, skills: [] });
+  });
+
   it("$top outside 1..999 is a 400", async () => {
     expectGraphError(await t.graph("/users?$top=1000", token), 400, "Request_UnsupportedQuery");
     expectGraphError(await t.graph("/users?$top=0", token), 400, "Request_UnsupportedQuery");

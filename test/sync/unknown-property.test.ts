@@ -4,6 +4,7 @@ import { openHarness, type Harness } from "./harness.ts";
 import { loadSourceForSync, updateEntraSource } from "../../src/core/sources.ts";
 import { testConnection } from "../../src/sources/entra/connect.ts";
 import { httpFetch } from "../../src/net/http.ts";
+import { RollcallError } from "../../src/errors.ts";
 
 /**
  * A mapping or group attribute naming a user property Graph does not have makes Graph refuse every listing
@@ -33,5 +34,16 @@ describe.each(engines)("a mapped property Graph does not have (%s)", (engine) =>
     await updateEntraSource(h.ctx, "hr", { config: { mapping: {}, groupMode: "attribute", groupAttribute: "costCentre" } });
     const byAttribute = await h.sync("hr");
     expect(byAttribute.error!.message).toContain("the group attribute is costCentre: set an existing user property with `rollcall sources update hr --group-attribute PROPERTY`");
+  });
+
+  it("refuses, when given, a property Graph gives only for one user (a listing answers 501, a delta query 400), and says what to map", async () => {
+    const refused = await updateEntraSource(h.ctx, "hr", { config: { mapping: { "custom:hired": "hireDate" }, groupMode: "attribute", groupAttribute: "Skills" } }).then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(RollcallError);
+    expect((refused as RollcallError).details.fields).toEqual([
+      { field: "mapping.custom:hired", value: "hireDate", message: "hireDate is given by Microsoft Graph only when reading one user, never in the listings a sync reads (every run would fail): map employeeHireDate, the directory's own hire date" },
+      { field: "groupAttribute", value: "Skills", message: expect.stringMatching(/^Skills is given by Microsoft Graph only when reading one user, .*: map a directory property instead, e\.g\. employeeId/) },
+    ]);
+    await updateEntraSource(h.ctx, "hr", { config: { mapping: { "custom:hired": "employeeHireDate" }, groupMode: "none", groupAttribute: null } });
+    expect((await h.sync("hr")).status).toBe("succeeded");
   });
 });

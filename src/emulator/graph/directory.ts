@@ -105,7 +105,7 @@ function membersExpander(req: GraphReq, e: TenantEntry): ((r: GroupRec) => Body[
 export function getUser(req: GraphReq, e: TenantEntry, key: string): Body {
   const rec = e.tenant.userRec(decodeURIComponent(key));
   if (!rec) throw notFound(key);
-  const { select, explicit } = parseSelect(req.query, "user");
+  const { select, explicit } = parseSelect(req.query, "user", "one");
   return { "@odata.context": contextUrl(req, "users", explicit ? select : null, "/$entity"), ...projector(select)(rec.u) };
 }
 

@@ -1,7 +1,7 @@
 // Query options: $select, $top, $count (+ ConsistencyLevel), $filter, opaque $skiptoken.
 import { compileFilter, type CompiledFilter } from "./filter.ts";
-import { badRequest } from "./errors.ts";
-import { defaultsOf, propsOf, type Entity } from "./schema.ts";
+import { badRequest, GraphHttpError } from "./errors.ts";
+import { defaultsOf, propsOf, USER_ONE_ONLY, type Entity } from "./schema.ts";
 
 export interface GraphReq {
   method: string;
@@ -22,17 +22,22 @@ export interface ListOptions {
   filter?: CompiledFilter;
 }
 
-export function parseSelect(q: URLSearchParams, entity: Entity): { select: string[]; explicit: boolean } {
+/** `target`: one object (GET /users/{id}), a listing, or a delta query; some user properties are served for one object only. */
+export function parseSelect(q: URLSearchParams, entity: Entity, target: "one" | "list" | "delta" = "list"): { select: string[]; explicit: boolean } {
   const raw = q.get("$select");
   if (!raw) return { select: defaultsOf(entity), explicit: false };
   const known = propsOf(entity);
   const props = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const oneOnly = entity === "user" ? props.filter((p) => USER_ONE_ONLY.has(p)) : [];
   // The OData layer in front of the directory refuses it, with its own code (BadRequest, not Request_BadRequest):
   // "BadRequest: Parsing OData Select and Expand failed: Could not find a property named 'isRead' on type
   // 'microsoft.graph.mailFolder'." (github.com/mguessan/davmail/issues/488; msgraph-sdk-powershell#2103 for directoryObject).
   for (const p of props) {
-    if (!known.has(p)) throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${p}' on type 'microsoft.graph.${entity}'.`, "BadRequest");
+    if (!known.has(p) && !oneOnly.includes(p)) throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${p}' on type 'microsoft.graph.${entity}'.`, "BadRequest");
   }
+  // As Graph answers them (microsoft-graph-docs issues 5637 and 14141).
+  if (oneOnly.length && target === "delta") throw badRequest(`Invalid request for delta query: for this entity set, $expand/$select is not supported for the following properties: ${oneOnly.join(", ")}`, "BadRequest");
+  if (oneOnly.length && target === "list") throw new GraphHttpError(501, "NotImplemented", "This operation target is not yet supported.");
   return { select: props, explicit: true };
 }
 

@@ -12,6 +12,13 @@ export const USER_PROPS = new Set([...USER_DEFAULT, "accountEnabled", "departmen
   "externalUserStateChangeDateTime", "legalAgeGroupClassification", "consentProvidedForMinor", "preferredDataLocation",
   "securityIdentifier", "manager"]);
 
+/**
+ * User properties Graph serves only when reading one user (most of them SharePoint profile data): a listing that
+ * selects one answers 501 NotImplemented, a delta query 400. https://learn.microsoft.com/graph/api/user-list#optional-query-parameters
+ */
+export const USER_ONE_ONLY = new Set(["aboutMe", "birthday", "hireDate", "interests", "mySite", "pastProjects", "preferredName",
+  "responsibilities", "schools", "skills", "mailboxSettings"]);
+
 export const GROUP_DEFAULT = ["id", "deletedDateTime", "classification", "createdDateTime", "creationOptions", "description",
   "displayName", "expirationDateTime", "groupTypes", "isAssignableToRole", "mail", "mailEnabled", "mailNickname",
   "membershipRule", "membershipRuleProcessingState", "onPremisesDomainName", "onPremisesLastSyncDateTime",
@@ -21,7 +28,7 @@ export const GROUP_DEFAULT = ["id", "deletedDateTime", "classification", "create
   "serviceProvisioningErrors"];
 export const GROUP_PROPS = new Set([...GROUP_DEFAULT, "members"]);
 
-const ARRAY_PROPS = new Set(["businessPhones", "otherMails", "proxyAddresses", "identities", "imAddresses", "groupTypes",
+const ARRAY_PROPS = new Set(["interests", "pastProjects", "responsibilities", "schools", "skills", "businessPhones", "otherMails", "proxyAddresses", "identities", "imAddresses", "groupTypes",
   "creationOptions", "resourceBehaviorOptions", "resourceProvisioningOptions", "onPremisesProvisioningErrors", "serviceProvisioningErrors"]);
 
 /** Build a projector: object → plain object with exactly the selected properties (null when unset). */

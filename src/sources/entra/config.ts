@@ -40,6 +40,21 @@ export const defaultMapping: Record<string, string> = {
 /** User properties Graph gives as one value: a dotted path into one reads nothing, so it is refused. */
 const singleValued = new Set([...Object.values(defaultMapping), "officeLocation", "companyName", "city", "country", "state", "streetAddress", "postalCode", "usageLocation", "employeeType", "onPremisesSamAccountName", "onPremisesImmutableId", "mailNickname", "userType", "faxNumber", "otherMails", "proxyAddresses", "employeeHireDate"]);
 
+/**
+ * User properties Graph serves only when reading one user (SharePoint profile data and mailbox settings): a listing
+ * that selects one answers 501, a delta query 400, so a sync reading one would fail every run.
+ * https://learn.microsoft.com/graph/api/user-list#optional-query-parameters
+ */
+const oneUserOnly = new Set(["aboutme", "birthday", "hiredate", "interests", "mysite", "pastprojects", "preferredname", "responsibilities", "schools", "skills", "mailboxsettings"]);
+
+/** Why a sync cannot read this user property, for a property someone gives (a stored one keeps loading, to be fixed). */
+export function graphPropertyProblem(path: string): string | undefined {
+  const root = path.split(".")[0]!;
+  if (!oneUserOnly.has(root.toLowerCase())) return undefined;
+  const instead = root.toLowerCase() === "hiredate" ? "employeeHireDate, the directory's own hire date" : "a directory property instead, e.g. employeeId or onPremisesExtensionAttributes.extensionAttribute1";
+  return `${root} is given by Microsoft Graph only when reading one user, never in the listings a sync reads (every run would fail): map ${instead}`;
+}
+
 const graphProperty = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$/, "must be a Graph user property, e.g. employeeId or onPremisesExtensionAttributes.extensionAttribute1")
