@@ -335,7 +335,9 @@ describe("authorization code + PKCE", () => {
 
     tenant.updateApp(t.emu.clientId, { optionalClaims: { idToken: [{ name: "login_hint" }] } });
     try {
-      await signIn(t, params(), bob!.userPrincipalName, t.emu.tenantId, cookie);
+      // With Ann signed in, a sign-in without a prompt is Ann's at once (single sign-on); Bob uses "another account".
+      expect(new URL((await t.call(authorizeUrl({}), { redirect: "manual", headers: { cookie } })).headers.get("location")!).searchParams.get("code")).toBeTruthy();
+      await signIn(t, params({ prompt: "select_account" }), bob!.userPrincipalName, t.emu.tenantId, cookie);
       const two = await silently(cookie);
       expect(two.get("error")).toBe("interaction_required");
       expect(two.get("error_description")).toMatch(/^AADSTS16000: /);

@@ -115,7 +115,7 @@ describe(`sign in with Microsoft (${engine})`, () => {
       const [ann, bob] = [userOf(tenant1, 3), userOf(tenant1, 4)];
       // Two people signed in with Microsoft on one browser; Bob is the one signed in to Rollcall now.
       await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: ann.id });
-      await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: bob.id });
+      await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start?prompt=select_account`, { tenantId: tenant1, userId: bob.id }); // else Ann's single sign-on
       const me = JSON.parse((await browser.request(`${h.url}/api/v1/auth/me`)).text);
       expect(me.account.displayName).toBe(bob.displayName);
       const logout = await browser.request(`${h.url}/api/v1/auth/logout`, { method: "POST", headers: { "x-csrf-token": me.csrfToken } });

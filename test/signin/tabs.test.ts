@@ -14,12 +14,19 @@ describe(`Microsoft sign-in in several tabs (${signInEngine})`, () => {
   beforeAll(async () => void (h = await openSyncedHarness()), 120_000);
   afterAll(async () => h?.close());
 
-  /** The emulator's page for an authorization URL: pick the account; answers where Microsoft sends the browser back. */
-  async function atMicrosoft(browser: Browser, authorizeUrl: string, userId: string): Promise<string> {
+  /** The emulator's sign-in page for an authorization URL, as a tab shows it. */
+  async function microsoftPage(browser: Browser, authorizeUrl: string): Promise<{ authorizeUrl: string; txn: string; action: string }> {
     const page = await browser.request(authorizeUrl);
     const txn = /name="txn" value="([^"]+)"/.exec(page.text)![1]!;
     const action = /<form method="post" action="([^"]+)"/.exec(page.text)![1]!;
-    const post = await browser.request(new URL(action, authorizeUrl).toString(), {
+    return { authorizeUrl, txn, action };
+  }
+
+  /** The emulator's page for an authorization URL: pick the account; answers where Microsoft sends the browser back. */
+  async function atMicrosoft(browser: Browser, authorizeUrl: string | Awaited<ReturnType<typeof microsoftPage>>, userId: string): Promise<string> {
+    const { txn, action } = typeof authorizeUrl === "string" ? await microsoftPage(browser, authorizeUrl) : authorizeUrl;
+    const url = typeof authorizeUrl === "string" ? authorizeUrl : authorizeUrl.authorizeUrl;
+    const post = await browser.request(new URL(action, url).toString(), {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ txn, account: `${h.emulator.tenantId}:${userId}`, action: "signin" }).toString(),
@@ -39,8 +46,10 @@ describe(`Microsoft sign-in in several tabs (${signInEngine})`, () => {
     expect(binding).toMatch(/Path=\/api\/v1\/auth\/microsoft(;|$)/);
     expect(binding).toMatch(/Max-Age=600/);
 
-    const back1 = await atMicrosoft(browser, tab1.location!, people[0]!.id);
-    const back2 = await atMicrosoft(browser, tab2.location!, people[1]!.id);
+    // Both tabs show Microsoft's page before either signs in (after the first, Microsoft would sign the second in on its own).
+    const [page1, page2] = [await microsoftPage(browser, tab1.location!), await microsoftPage(browser, tab2.location!)];
+    const back1 = await atMicrosoft(browser, page1, people[0]!.id);
+    const back2 = await atMicrosoft(browser, page2, people[1]!.id);
     const done1 = await browser.request(back1);
     expect(done1.status, done1.text).toBe(302);
     expect(done1.location).toBe("/one");
@@ -68,6 +77,13 @@ describe(`Microsoft sign-in in several tabs (${signInEngine})`, () => {
     expect((await browser.request(`${h.url}/api/v1/auth/logout`, { method: "POST", headers: { "x-csrf-token": me.csrfToken } })).status).toBe(200);
     const next = await browser.request(`${h.url}/api/v1/auth/microsoft/start`);
     expect(new URL(next.location!).searchParams.get("prompt")).toBe("login");
+    // Why: without it, Microsoft's single sign-on would send the last person straight back to Rollcall, no page shown.
+    const withoutPrompt = new URL(next.location!);
+    withoutPrompt.searchParams.delete("prompt");
+    const sso = await browser.request(withoutPrompt.toString());
+    expect(sso.status).toBe(302);
+    expect(new URL(sso.location!).searchParams.get("code")).toBeTruthy();
+    expect((await browser.request(next.location!)).text).toContain('name="txn"'); // with it, the sign-in page
     const explicit = await browser.request(`${h.url}/api/v1/auth/microsoft/start?prompt=select_account`);
     expect(new URL(explicit.location!).searchParams.get("prompt"), "a prompt the link asks for wins").toBe("select_account");
 

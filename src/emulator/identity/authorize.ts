@@ -92,6 +92,13 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
     return complete(ctx, req, txn, user.entry, user.id);
   }
   const hinted = hint ? findUser(pre, hint)?.id : undefined;
+  // Single sign-on: without a prompt, a browser signed in here with one account (or with the hinted one) is signed in
+  // again without a page; prompt=login asks for credentials, select_account and several accounts show the picker.
+  if (q.get("prompt") === null) {
+    const signedIn = ctx.browser.accounts(req).flatMap((a) => usableHere(pre, a) ?? []);
+    const sso = hint ? signedIn.find((a) => a.id === hinted) : signedIn.length === 1 ? signedIn[0] : undefined;
+    if (sso && sso.entry.tenant.userRec(sso.id)?.u.accountEnabled) return complete(ctx, req, txn, sso.entry, sso.id);
+  }
   const id = ctx.newOpaque(24);
   ctx.txns.set(id, txn);
   const options = pre.entries.flatMap((e) => e.tenant.users.filter((u) => u.state === ACTIVE && signsInHere(u, pre.oneTenant)).map((u) =>
