@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
 import { CopyEncoder } from "../storage/copy-format.ts";
-import { analyzeStaging, clashTargets, currentPinHashes, dropRows, findClashes, holderRows, matchExisting, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
+import { analyzeStaging, clashTargets, currentPinHashes, dropRows, findClashes, holderRows, matchExisting, restoreLeadingZeros, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
 import { analyzeApplied, applyStaged, classify, countActions, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
 import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/queries/import-new-users.ts";
 import type { ImportSource } from "../sources/import/source.ts";
@@ -81,7 +81,12 @@ export class ImportPass {
   ) {
     this.limit = options.reportLimit ?? 1000;
     this.target = { workspaceId: ctx.workspace.id, sourceName, present: presentFields(source.mapping.fields) };
+    const cards = source.mapping.fields.indexOf("cardNumbers");
+    this.cardColumn = cards < 0 ? undefined : source.mapping.headers[cards];
   }
+
+  /** The file's card-number column, if it has one. */
+  private readonly cardColumn: string | undefined;
 
   /**
    * Looks at the workspace before the first row is read. Into one that holds no users, and from a file without
@@ -199,6 +204,10 @@ export class ImportPass {
     this.analyzed = true;
     const targets = await clashTargets(db, ctx.workspace.id);
     const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id) : 0;
+    if (matched > 0 && this.cardColumn !== undefined) this.addWarnings((await restoreLeadingZeros(db, batch.rows)).map((r) => ({
+      row: r.row_no, column: this.cardColumn!, field: "cardNumbers", value: r.given,
+      message: `is card ${r.kept} without its leading zeros (a spreadsheet drops them when it opens a CSV): the user keeps ${r.kept}`,
+    })));
     progress("checking", 1, 2, "conflicts");
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
     const dropped = await this.dropClashing(db, batch, scope);

@@ -112,6 +112,37 @@ export async function matchExisting(db: Db, rows: StagedRows, workspaceId: strin
   return matched;
 }
 
+/** A card number a row gives as the one its user holds without that one's leading zeros. */
+export interface RestoredCard {
+  row_no: number;
+  given: string;
+  kept: string;
+}
+
+/**
+ * A spreadsheet that opens an exported CSV reads card numbers as numbers: 0042 comes back as 42. A row matched to a
+ * user who holds 0042 and giving 42 means that card, not a new one: the row keeps 0042 (the caller warns), and the
+ * person keeps the card they badge with. Only digits, and only a card the row does not also give as it is held.
+ */
+export async function restoreLeadingZeros(db: Db, rows: StagedRows): Promise<RestoredCard[]> {
+  const { rows: restored } = await sql<RestoredCard>`
+    WITH found AS (
+      SELECT DISTINCT ON (s.row_no, c.ord) s.row_no, c.ord, c.v AS given, i.value AS kept
+      FROM import_rows s
+      CROSS JOIN LATERAL unnest(s.card_numbers) WITH ORDINALITY AS c(v, ord)
+      JOIN user_identifiers i ON i.user_id = s.user_id AND i.kind = 'card' AND i.value LIKE '0%' AND ltrim(i.value, '0') = c.v
+      WHERE ${stagedIn(rows)} AND s.user_id IS NOT NULL AND c.v ~ '^[1-9][0-9]*$' AND NOT (i.value = ANY(s.card_numbers))
+      ORDER BY s.row_no, c.ord, i.position
+    ), changed AS (
+      UPDATE import_rows s SET card_numbers = (
+        SELECT array_agg(coalesce(f.kept, c.v) ORDER BY c.ord) FROM unnest(s.card_numbers) WITH ORDINALITY AS c(v, ord)
+        LEFT JOIN found f ON f.row_no = s.row_no AND f.ord = c.ord)
+      WHERE ${stagedIn(rows)} AND s.row_no IN (SELECT row_no FROM found)
+    )
+    SELECT row_no, given, kept FROM found ORDER BY row_no, ord`.execute(db);
+  return restored;
+}
+
 /**
  * Fresh statistics, or the planner guesses a handful of staged rows and picks nested loops over 100k.
  * Only the columns the plans filter and join on: the others (arrays, JSON) are costly to analyse and never help.
