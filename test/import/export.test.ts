@@ -159,5 +159,21 @@ describe.each(engines)("exporting users on %s", (engine) => {
     const report = await importFile(ctx, join(loDir, "out", "input.xlsx"), { sourceName: "people.csv" });
     expect(report.counts).toMatchObject({ unchanged: 2, updated: 0, invalid: 0 });
   });
+  it.skipIf(!sofficeAvailable)("re-imports unchanged a CSV export that LibreOffice opened and saved again: a card it stripped of its leading zeros is kept", async () => {
+    const ctx = await newWorkspace();
+    await seed(ctx);
+    const carol = join(dir, `carol-${seq}.csv`);
+    await writeFile(carol, "email,displayName,cardNumbers\ncarol@example.com,Carol,0042\n");
+    await importFile(ctx, carol);
+    const loDir = await mkdtemp(join(dir, "lo-"));
+    const input = join(loDir, "people.csv");
+    await exportUsers(ctx, { format: "csv", out: input });
+    execFileSync("soffice", ["--headless", "--calc", "--convert-to", "csv", "--outdir", join(loDir, "out"), input], { stdio: "ignore", timeout: 120_000 });
+    const resaved = join(loDir, "out", "people.csv");
+    expect(await readFile(resaved, "utf8")).toContain("carol@example.com,,Carol,,,,,,,,,true,,42,"); // 0042 exported
+    const report = await importFile(ctx, resaved);
+    expect(report.counts).toMatchObject({ unchanged: 3, updated: 0, invalid: 0, warnings: 1 });
+    expect(report.warnings).toEqual([expect.objectContaining({ field: "cardNumbers", value: "42", message: expect.stringContaining("the user keeps 0042") })]);
+  });
   if (!sofficeAvailable) it.skip("LibreOffice round trip skipped: `soffice` is not installed (apt-get install -y libreoffice-calc-nogui)", () => {});
 });
