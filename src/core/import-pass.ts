@@ -7,6 +7,7 @@ import { analyzeApplied, applyStaged, classify, countActions, plannedGroups, pre
 import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/queries/import-new-users.ts";
 import type { ImportSource } from "../sources/import/source.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
+import type { ImportField } from "../domain/import-fields.ts";
 import { hashSecret, verifySecret } from "../security/hashing.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { buildReport, clashProblem, releasableHolders, releasedClashes, type ImportReport } from "./import-report.ts";
@@ -81,12 +82,12 @@ export class ImportPass {
   ) {
     this.limit = options.reportLimit ?? 1000;
     this.target = { workspaceId: ctx.workspace.id, sourceName, present: presentFields(source.mapping.fields) };
-    const cards = source.mapping.fields.indexOf("cardNumbers");
-    this.cardColumn = cards < 0 ? undefined : source.mapping.headers[cards];
   }
 
-  /** The file's card-number column, if it has one. */
-  private readonly cardColumn: string | undefined;
+  /** The file's column that holds a field. */
+  private columnOf(field: ImportField): string | null {
+    return this.source.mapping.headers[this.source.mapping.fields.indexOf(field)] ?? null;
+  }
 
   /**
    * Looks at the workspace before the first row is read. Into one that holds no users, and from a file without
@@ -204,10 +205,12 @@ export class ImportPass {
     this.analyzed = true;
     const targets = await clashTargets(db, ctx.workspace.id);
     const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id) : 0;
-    if (matched > 0 && this.cardColumn !== undefined) this.addWarnings((await restoreLeadingZeros(db, batch.rows)).map((r) => ({
-      row: r.row_no, column: this.cardColumn!, field: "cardNumbers", value: r.given,
-      message: `is card ${r.kept} without its leading zeros (a spreadsheet drops them when it opens a CSV): the user keeps ${r.kept}`,
-    })));
+    if (matched > 0 && (this.target.present.has("cardNumbers") || this.target.present.has("employeeId"))) {
+      this.addWarnings((await restoreLeadingZeros(db, batch.rows)).map((r) => ({
+        row: r.row_no, column: this.columnOf(r.field), field: r.field, value: r.given,
+        message: `is ${r.field === "cardNumbers" ? "card" : "employee ID"} ${r.kept} without its leading zeros (a spreadsheet drops them when it opens a CSV): the user keeps ${r.kept}`,
+      })));
+    }
     progress("checking", 1, 2, "conflicts");
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
     const dropped = await this.dropClashing(db, batch, scope);

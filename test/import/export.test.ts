@@ -70,22 +70,25 @@ describe.each(engines)("exporting users on %s", (engine) => {
     if (format === "csv") expect(await readFile(back, "utf8")).toBe(await readFile(out, "utf8"));
   });
 
-  it("a card number a spreadsheet stripped of its leading zeros is the card the user holds: kept, with a warning", async () => {
+  it("a card number or employee ID a spreadsheet stripped of its leading zeros is the user's: kept, with a warning", async () => {
     const ctx = await newWorkspace();
     const path = (name: string) => join(dir, `${name}-${seq}.csv`);
-    await writeFile(path("cards"), "email,displayName,cardNumbers\ncarol@example.com,Carol,0042\ndave@example.com,Dave,000123;7\nfrank@example.com,Frank,0099\n");
+    await writeFile(path("cards"), "email,displayName,cardNumbers,Employee number\ncarol@example.com,Carol,0042,00981\ndave@example.com,Dave,000123;7,\nfrank@example.com,Frank,0099,0100\n");
     expect((await importFile(ctx, path("cards"), { sourceName: "cards" })).counts.created).toBe(3);
-    // As Excel saves the export again: each card alone in its cell read as a number.
-    await writeFile(path("resaved"), "email,displayName,cardNumbers\ncarol@example.com,Carol,42\ndave@example.com,Dave,123;7\nfrank@example.com,Frank,100\n");
+    // As Excel saves the export again: each card alone in its cell read as a number, and each employee number.
+    await writeFile(path("resaved"), "email,displayName,cardNumbers,Employee number\ncarol@example.com,Carol,42,981\ndave@example.com,Dave,123;7,\nfrank@example.com,Frank,100,100\n");
     const report = await importFile(ctx, path("resaved"), { sourceName: "cards" });
-    expect(report.counts).toMatchObject({ unchanged: 2, updated: 1, warnings: 2 });
+    expect(report.counts).toMatchObject({ unchanged: 2, updated: 1, warnings: 4 });
+    const why = (what: string) => `is ${what} without its leading zeros (a spreadsheet drops them when it opens a CSV): the user keeps ${what.split(" ").at(-1)}`;
     expect(report.warnings).toEqual([
-      { row: 2, column: "cardNumbers", field: "cardNumbers", value: "42", message: "is card 0042 without its leading zeros (a spreadsheet drops them when it opens a CSV): the user keeps 0042" },
-      { row: 3, column: "cardNumbers", field: "cardNumbers", value: "123", message: "is card 000123 without its leading zeros (a spreadsheet drops them when it opens a CSV): the user keeps 000123" },
+      { row: 2, column: "Employee number", field: "employeeId", value: "981", message: why("employee ID 00981") },
+      { row: 2, column: "cardNumbers", field: "cardNumbers", value: "42", message: why("card 0042") },
+      { row: 3, column: "cardNumbers", field: "cardNumbers", value: "123", message: why("card 000123") },
+      { row: 4, column: "Employee number", field: "employeeId", value: "100", message: why("employee ID 0100") },
     ]);
-    expect((await getUser(ctx, "carol@example.com")).cardNumbers).toEqual(["0042"]);
+    expect(await getUser(ctx, "carol@example.com")).toMatchObject({ cardNumbers: ["0042"], employeeId: "00981" });
     expect((await getUser(ctx, "dave@example.com")).cardNumbers).toEqual(["000123", "7"]);
-    expect((await getUser(ctx, "frank@example.com")).cardNumbers).toEqual(["100"]); // another number: a new card
+    expect(await getUser(ctx, "frank@example.com")).toMatchObject({ cardNumbers: ["100"], employeeId: "0100" }); // card 100 is another card
   });
 
   it.each(["csv", "xlsx"] as const)("refuses a %s path in a folder that does not exist, or that is a folder, with a clear error", async (format) => {

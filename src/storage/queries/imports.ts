@@ -112,20 +112,26 @@ export async function matchExisting(db: Db, rows: StagedRows, workspaceId: strin
   return matched;
 }
 
-/** A card number a row gives as the one its user holds without that one's leading zeros. */
-export interface RestoredCard {
+/** A card number or employee ID a row gives as its user's without that one's leading zeros. */
+export interface RestoredValue {
   row_no: number;
+  field: "cardNumbers" | "employeeId";
   given: string;
   kept: string;
 }
 
 /**
- * A spreadsheet that opens an exported CSV reads card numbers as numbers: 0042 comes back as 42. A row matched to a
- * user who holds 0042 and giving 42 means that card, not a new one: the row keeps 0042 (the caller warns), and the
- * person keeps the card they badge with. Only digits, and only a card the row does not also give as it is held.
+ * A spreadsheet that opens an exported CSV reads codes as numbers: card 0042 comes back as 42, employee ID 00123 as
+ * 123. A row matched to a user who holds 0042 and giving 42 means that card, not a new one: the row keeps 0042 (the
+ * caller warns), and the person keeps the card they badge with. Only digits, and only a card the row does not also
+ * give as it is held.
  */
-export async function restoreLeadingZeros(db: Db, rows: StagedRows): Promise<RestoredCard[]> {
-  const { rows: restored } = await sql<RestoredCard>`
+export async function restoreLeadingZeros(db: Db, rows: StagedRows): Promise<RestoredValue[]> {
+  const { rows: ids } = await sql<RestoredValue>`
+    UPDATE import_rows s SET employee_id = u.employee_id FROM users u
+    WHERE ${stagedIn(rows)} AND u.id = s.user_id AND s.employee_id ~ '^[1-9][0-9]*$' AND u.employee_id LIKE '0%' AND ltrim(u.employee_id, '0') = s.employee_id
+    RETURNING s.row_no, 'employeeId' AS field, ltrim(u.employee_id, '0') AS given, u.employee_id AS kept`.execute(db);
+  const { rows: cards } = await sql<RestoredValue>`
     WITH found AS (
       SELECT DISTINCT ON (s.row_no, c.ord) s.row_no, c.ord, c.v AS given, i.value AS kept
       FROM import_rows s
@@ -139,8 +145,8 @@ export async function restoreLeadingZeros(db: Db, rows: StagedRows): Promise<Res
         LEFT JOIN found f ON f.row_no = s.row_no AND f.ord = c.ord)
       WHERE ${stagedIn(rows)} AND s.row_no IN (SELECT row_no FROM found)
     )
-    SELECT row_no, given, kept FROM found ORDER BY row_no, ord`.execute(db);
-  return restored;
+    SELECT row_no, 'cardNumbers' AS field, given, kept FROM found ORDER BY row_no, ord`.execute(db);
+  return [...ids, ...cards].sort((a, b) => a.row_no - b.row_no);
 }
 
 /**
