@@ -13,12 +13,26 @@ export interface SignedInAccount {
 
 const sameAccount = (a: SignedInAccount, b: SignedInAccount) => a.tenantId === b.tenantId && a.userId === b.userId;
 
+/** A browser session unused this long is forgotten (Microsoft's last about a day without "stay signed in"). */
+const SESSION_IDLE_MS = 24 * 3600_000;
+
 export class BrowserSessions {
   private sessions = new Map<string, SignedInAccount[]>();
+  private lastUsed = new Map<string, number>();
 
   /** The accounts signed in on the browser that sent `req`, oldest first. */
   accounts(req: Req): SignedInAccount[] {
-    return [...(this.sessions.get(sessionId(req) ?? "") ?? [])];
+    const id = sessionId(req) ?? "";
+    if (this.sessions.has(id)) this.lastUsed.set(id, Date.now());
+    return [...(this.sessions.get(id) ?? [])];
+  }
+
+  sweep(now = Date.now()): void {
+    for (const [id, at] of this.lastUsed) {
+      if (at + SESSION_IDLE_MS > now) continue;
+      this.sessions.delete(id);
+      this.lastUsed.delete(id);
+    }
   }
 
   /** Adds the account to the browser's session (a new session if it has none); the Set-Cookie header to answer with. */
@@ -27,6 +41,7 @@ export class BrowserSessions {
     const id = known && this.sessions.has(known) ? known : randomBytes(24).toString("base64url");
     const accounts = (this.sessions.get(id) ?? []).filter((a) => !sameAccount(a, account));
     this.sessions.set(id, [...accounts, account]);
+    this.lastUsed.set(id, Date.now());
     return { "set-cookie": `${SESSION_COOKIE}=${id}; path=/; secure; HttpOnly; SameSite=None` };
   }
 

@@ -45,6 +45,7 @@ export class IdentityContext {
   sweep(now = Date.now()): void {
     for (const [k, v] of this.codes) if (v.expiresAt + 3600_000 < now) this.codes.delete(k);
     for (const [k, v] of this.txns) if (v.expiresAt < now) this.txns.delete(k);
+    this.browser.sweep(now);
   }
 }
 
