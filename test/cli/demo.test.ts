@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { Browser, signInAs } from "../signin/support.ts";
 
 /**
  * `rollcall demo`, the README's first quick-start command, as a real process on a new embedded database:
@@ -47,6 +48,16 @@ describe("rollcall demo", () => {
       const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
       const users = await fetch(`${base}/api/v1/workspaces/demo/users?limit=1&source=northwind`, { headers: { cookie } });
       expect(((await users.json()) as { total: number }).total).toBe(created);
+
+      // Anyone of the demo tenant signs in with Microsoft: the source signs people in, the demo app lists this callback.
+      expect(stdout).toContain("or Sign in with Microsoft as anyone of Northwind Traders");
+      const browser = new Browser(readFileSync(join(dataDir, "emulator", "ca.pem"), "utf8"));
+      const atMicrosoft = await browser.request((await browser.request(`${base}/api/v1/auth/microsoft/start?workspace=demo`)).location!);
+      const [tenantId, userId] = [...atMicrosoft.text.matchAll(/<option value="([^"]+)">([^<]*)</g)].find(([, , label]) => !/#EXT#|\(disabled\)/.test(label!))![1]!.split(":");
+      const signedIn = await signInAs(browser, `${base}/api/v1/auth/microsoft/start?workspace=demo`, { tenantId: tenantId!, userId: userId! });
+      expect(signedIn).toMatchObject({ stage: "callback", status: 302 });
+      const me = JSON.parse((await browser.request(`${base}/api/v1/auth/me`)).text);
+      expect(me.workspaces).toEqual([expect.objectContaining({ name: "demo", role: "viewer" })]);
 
       demo.kill("SIGINT");
       expect(await exited).toBe(0);

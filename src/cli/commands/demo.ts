@@ -16,7 +16,8 @@ import { describeSummary, progressBar } from "./sync.ts";
 /**
  * `rollcall demo`: the whole product in one command. Starts the demo Entra ID emulator (its CA kept in the
  * data folder, so it is the same on every start), creates (or reuses) the `demo` workspace and its Entra ID
- * source, syncs with a progress bar, then serves the API and console with an admin's credentials.
+ * source, syncs with a progress bar, then serves the API and console with an admin's credentials; the demo
+ * tenant's people sign in with Microsoft too (the source signs people in, the emulator's app lists the callback).
  */
 export const demoSourceName = "northwind";
 
@@ -33,7 +34,7 @@ async function ensureSource(ctx: SourceContext, emulator: RunningEmulator): Prom
   const credential = { kind: "secret" as const, secret: emulator.clientSecret };
   const existing = await getSource(ctx, demoSourceName).catch(() => undefined);
   if (!existing) {
-    await createEntraSource(ctx, { name: demoSourceName, config: { ...config, groupMode: "all", country: "US" }, credential });
+    await createEntraSource(ctx, { name: demoSourceName, config: { ...config, groupMode: "all", country: "US", signIn: true }, credential });
     return;
   }
   const moved = existing.config.loginUrl !== config.loginUrl || existing.config.graphUrl !== config.graphUrl || existing.config.tenantId !== config.tenantId || existing.config.clientId !== config.clientId;
@@ -49,6 +50,14 @@ async function ensureAdmin(rt: Runtime, workspace: Workspace): Promise<{ email: 
   }
   const reset = await resetPassword(rt.store.db, email, "demo", rt.config.adminPassword);
   return { email, password: reset.password };
+}
+
+/** The demo tenant's app lists this server's sign-in callback (as an admin registers it), by either loopback name. */
+function registerCallback(emulator: RunningEmulator, url: string): void {
+  const tenant = emulator.tenants.get(emulator.tenantId);
+  const callbacks = [url, url.replace("://127.0.0.1:", "://localhost:")].map((base) => `${base}/api/v1/auth/microsoft/callback`);
+  const registered = tenant.getApp(emulator.clientId)?.redirectUris ?? [];
+  tenant.updateApp(emulator.clientId, { redirectUris: [...new Set([...registered, ...callbacks])] });
 }
 
 export function demoCommand(): Command {
@@ -82,11 +91,13 @@ export function demoCommand(): Command {
         const admin = await ensureAdmin(rt, workspace);
         const listen = { ...(opts.host && { host: opts.host }), ...(opts.port && { port: Number(opts.port) }) };
         await serveUntilStopped(rt, listen, (url) => {
+          registerCallback(emulator!, url);
           const lines = [
             `Rollcall is serving ${url} (API at ${url}/api/v1)`,
             `  console:    ${url}/w/${encodeURIComponent(workspace.name)}/users`,
             `  sign in as: ${admin.email}`,
             `  password:   ${admin.password}`,
+            "  or Sign in with Microsoft as anyone of Northwind Traders (the demo tenant's page asks no password)",
             "Press Ctrl+C to stop.",
           ];
           process.stdout.write(`\n${lines.join("\n")}\n`);
