@@ -29,16 +29,18 @@ async function ensureWorkspace(rt: Runtime): Promise<Workspace> {
   }
 }
 
-async function ensureSource(ctx: SourceContext, emulator: RunningEmulator): Promise<void> {
+/** Creates the demo source, or points the existing one at this emulator; whether it signs people in. */
+async function ensureSource(ctx: SourceContext, emulator: RunningEmulator): Promise<{ signIn: boolean }> {
   const config = { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl };
   const credential = { kind: "secret" as const, secret: emulator.clientSecret };
   const existing = await getSource(ctx, demoSourceName).catch(() => undefined);
   if (!existing) {
     await createEntraSource(ctx, { name: demoSourceName, config: { ...config, groupMode: "all", country: "US", signIn: true }, credential });
-    return;
+    return { signIn: true };
   }
   const moved = existing.config.loginUrl !== config.loginUrl || existing.config.graphUrl !== config.graphUrl || existing.config.tenantId !== config.tenantId || existing.config.clientId !== config.clientId;
   if (moved) await updateEntraSource(ctx, demoSourceName, { config, credential });
+  return { signIn: existing.config.signIn };
 }
 
 async function ensureAdmin(rt: Runtime, workspace: Workspace): Promise<{ email: string; password: string }> {
@@ -79,7 +81,7 @@ export function demoCommand(): Command {
         trustExtraCa(emulator.caPem);
         const workspace = await ensureWorkspace(rt);
         const ctx: SourceContext = { db: rt.store.db, workspace, actor: "demo", secrets: rt.secrets, entraCustomUrls: true };
-        await ensureSource(ctx, emulator);
+        const source = await ensureSource(ctx, emulator);
 
         const bar = progressBar(Boolean(process.stderr.isTTY));
         const summary = await syncSource(rt, workspace, demoSourceName, { trigger: "manual", actor: "demo" }, { onProgress: (p) => bar.update(p) }).finally(() => bar.stop());
@@ -97,7 +99,7 @@ export function demoCommand(): Command {
             `  console:    ${url}/w/${encodeURIComponent(workspace.name)}/users`,
             `  sign in as: ${admin.email}`,
             `  password:   ${admin.password}`,
-            "  or Sign in with Microsoft as anyone of Northwind Traders (the demo tenant's page asks no password)",
+            ...(source.signIn ? ["  or Sign in with Microsoft as anyone of Northwind Traders (the demo tenant's page asks no password)"] : []),
             "Press Ctrl+C to stop.",
           ];
           process.stdout.write(`\n${lines.join("\n")}\n`);
