@@ -28,7 +28,7 @@ async function deltaRound(url: string): Promise<{ items: any[]; deltaLink: strin
 }
 
 describe("contacts, service principals and devices as group members", () => {
-  it("come in members, transitiveMembers and $expand=members with their type and default properties; casts leave them out", async () => {
+  it("come in members, transitiveMembers and $expand=members with their type and default properties; a cast lists one type", async () => {
     const tenant = t.emu.tenants.get(t.emu.tenantId);
     const user = tenant.listUsers()[0]!;
     const parent = tenant.createGroup({ displayName: "Distribution List" });
@@ -81,6 +81,13 @@ describe("contacts, service principals and devices as group members", () => {
       expect(ids((await t.graph(`${path}?$select=id`, token)).body)).toEqual([user.id]);
     }
     expect(ids((await t.graph(`/groups/${parent.id}/transitiveMembers/microsoft.graph.group?$select=id`, token)).body)).toEqual([child.id]);
+    // Casts to the other types list those alone, with their own properties, as their own entity set.
+    const contacts = await t.graph(`/groups/${parent.id}/members/microsoft.graph.orgContact?$select=id,mail`, token);
+    expect(contacts.body["@odata.context"]).toBe(`${t.emu.graphUrl}/v1.0/$metadata#contacts`);
+    expect(contacts.body.value).toEqual([{ "@odata.type": "#microsoft.graph.orgContact", id: contact.id, mail: "adele@adatum.com" }]);
+    expect(ids((await t.graph(`/groups/${child.id}/members/microsoft.graph.device`, token)).body)).toEqual([device.id]);
+    expect(ids((await t.graph(`/groups/${parent.id}/transitiveMembers/microsoft.graph.servicePrincipal`, token)).body)).toEqual([sp.id]);
+    expect((await t.graph(`/groups/${parent.id}/members/microsoft.graph.application`, token)).status).toBe(400);
   });
 
   it("come in members@delta as @odata.type and id, added and removed; removing the app takes its service principal out", async () => {

@@ -2,7 +2,7 @@
 // absolute nextLinks.
 import type { TenantEntry } from "../handle.ts";
 import { ACTIVE, type GroupRec, type UserRec } from "../tenant.ts";
-import type { MemberRef } from "../types.ts";
+import type { MemberKind, MemberRef } from "../types.ts";
 import { badRequest, notFound } from "./errors.ts";
 import { contextUrl, decodeToken, encodeToken, linkWith, parseList, parseSelect, type GraphReq, type ListOptions } from "./query.ts";
 import { GROUP_PROPS, otherProjectors, projector, USER_PROPS, type Entity } from "./schema.ts";
@@ -120,8 +120,8 @@ export function getGroup(req: GraphReq, e: TenantEntry, id: string): Body {
 }
 
 /** Directory objects of mixed type: each item gets its @odata.type and its own type's selection. */
-function directoryObjects(req: GraphReq, e: TenantEntry, refs: MemberRef[], cast: "user" | "group" | null, path: string): Body {
-  const entity: Entity = cast ?? "user";
+function directoryObjects(req: GraphReq, e: TenantEntry, refs: MemberRef[], cast: MemberKind | null, path: string): Body {
+  const entity: Entity = cast === "group" ? "group" : "user";
   const q2 = new URLSearchParams(req.query);
   q2.delete("$select");
   const o = parseList({ ...req, query: q2 }, entity);
@@ -134,8 +134,11 @@ function directoryObjects(req: GraphReq, e: TenantEntry, refs: MemberRef[], cast
   const obj = (r: MemberRef): Body | undefined => e.tenant.memberObject(r.id, r.kind);
   return pageOf<MemberRef>(req, list, o, (r) => { const x = obj(r); return !!x && (!pred || pred(x)); },
     (r) => ({ "@odata.type": `#microsoft.graph.${r.kind}`, ...(r.kind === "user" ? pu(obj(r) as Body) : r.kind === "group" ? pg(obj(r) as Body) : po[r.kind](obj(r) as Body)) }),
-    path, contextUrl(req, cast ? `${cast}s` : "directoryObjects", null));
+    path, contextUrl(req, cast ? castSets[cast] : "directoryObjects", null));
 }
+
+/** The entity set a cast's @odata.context names. */
+const castSets: Record<MemberKind, string> = { user: "users", group: "groups", device: "devices", orgContact: "contacts", servicePrincipal: "servicePrincipals" };
 
 /** $select across types: keep what the type knows, ignore the rest (like Graph does for directoryObjects). */
 function filterSelect(q: URLSearchParams, entity: Entity): URLSearchParams {
@@ -165,10 +168,11 @@ export function listMemberOf(req: GraphReq, e: TenantEntry, userKey: string, tra
   return directoryObjects(req, e, refs, c, `${pathBase}/${transitive ? "transitiveMemberOf" : "memberOf"}${cast ? `/${cast}` : ""}`);
 }
 
-function castOf(cast: string | undefined): "user" | "group" | null {
+/** An OData cast segment on a member list: the directory object types a group can hold. */
+function castOf(cast: string | undefined): MemberKind | null {
   if (!cast) return null;
-  if (cast === "microsoft.graph.user") return "user";
-  if (cast === "microsoft.graph.group") return "group";
+  const kind = cast.replace(/^microsoft\.graph\./, "");
+  if (cast.startsWith("microsoft.graph.") && kind in castSets) return kind as MemberKind;
   throw badRequest(`Resource not found for the segment '${cast}'.`, "BadRequest");
 }
 
