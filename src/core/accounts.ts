@@ -161,8 +161,10 @@ export interface Session {
   expiresAt: string;
 }
 
-/** A new session; only the hash of its id is stored, so a database leak does not hand out sessions. */
-/** `microsoftLoginHint`: the login_hint claim of the ID token a Microsoft sign-in came with, if the app adds it. */
+/**
+ * A new session; only the hash of its id is stored, so a database leak does not hand out sessions.
+ * `microsoftLoginHint`: the login_hint claim of the ID token a Microsoft sign-in came with, if the app adds it.
+ */
 export async function createSession(db: Db, account: Account, hours: number, options: { prefix?: string; microsoftLoginHint?: string | null } = {}): Promise<Session & { id: string }> {
   const id = randomToken(options.prefix ?? "", 32);
   const csrfToken = randomToken("", 24);
