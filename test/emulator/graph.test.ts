@@ -103,6 +103,35 @@ describe("users", () => {
     expectGraphError(await t.graph("/users?$filter=nosuch eq 'x'", token), 400, "Request_BadRequest");
   });
 
+  it("$filter: each property takes the operators Graph's table gives it, some only in an advanced query", async () => {
+    const eventual = { ConsistencyLevel: "eventual" };
+    const q = (filter: string, entity = "users", advanced = false) =>
+      t.graph(`/${entity}?$filter=${encodeURIComponent(filter)}&$top=999&$select=id${advanced ? "&$count=true" : ""}`, token, advanced ? eventual : {});
+    const all = t.emu.tenants.get(t.emu.tenantId).listUsers();
+    const someone = all.find((u) => u.officeLocation && u.mobilePhone)!;
+    // Served only as advanced queries: officeLocation and mobilePhone even for eq, createdDateTime for in.
+    for (const filter of [`officeLocation eq '${someone.officeLocation}'`, `startswith(mobilePhone,'+')`, `createdDateTime in ('2020-01-01T00:00:00Z')`]) {
+      expectGraphError(await q(filter), 400, "Request_UnsupportedQuery");
+      expect((await q(filter, "users", true)).status).toBe(200);
+    }
+    expect((await q(`officeLocation eq '${someone.officeLocation}'`, "users", true)).body.value.map((u: any) => u.id)).toContain(someone.id);
+    // Not served at all: gt, startsWith on an extension attribute, a property without $filter.
+    for (const filter of ["displayName gt 'M'", "startswith(onPremisesExtensionAttributes/extensionAttribute1,'x')", "faxNumber eq '1'"]) {
+      expectGraphError(await q(filter, "users", true), 400, "Request_UnsupportedQuery");
+    }
+    expect((await q("createdDateTime ge 2020-01-01T00:00:00Z")).status).toBe(200);
+    expectGraphError(await q("description eq 'x'", "groups"), 400, "Request_UnsupportedQuery");
+    expect((await q("description eq 'x'", "groups", true)).status).toBe(200);
+    // A collection is filtered through any; compared as one value it is an OData error.
+    const withAddress = all.find((u) => (u.proxyAddresses ?? []).length > 0)!;
+    const address = withAddress.proxyAddresses![0]!;
+    expectGraphError(await q(`proxyAddresses eq '${address}'`), 400, "Request_BadRequest");
+    expect((await q(`proxyAddresses/any(p:p eq '${address.toUpperCase()}')`)).body.value.map((u: any) => u.id)).toContain(withAddress.id);
+    const smtp = await q(`proxyAddresses/any(p:startswith(p,'smtp:'))`);
+    expect(smtp.body.value.length).toBe(all.filter((u) => u.proxyAddresses?.some((a) => a.toLowerCase().startsWith("smtp:"))).length);
+    expectGraphError(await q(`proxyAddresses/any(p:endswith(p,'.com'))`), 400, "Request_UnsupportedQuery");
+  });
+
   it("$search with ConsistencyLevel: eventual matches word prefixes", async () => {
     const u = t.emu.tenants.get(t.emu.tenantId).listUsers()[7]!;
     const word = u.surname!;

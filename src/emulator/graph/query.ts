@@ -1,7 +1,8 @@
 // Query options: $select, $top, $count (+ ConsistencyLevel), $filter, opaque $skiptoken.
 import { compileFilter, type CompiledFilter } from "./filter.ts";
 import { badRequest, GraphHttpError } from "./errors.ts";
-import { defaultsOf, propsOf, USER_ONE_ONLY, type Entity } from "./schema.ts";
+import { checkFilter } from "./filterable.ts";
+import { COLLECTIONS, defaultsOf, propsOf, USER_ONE_ONLY, type Entity } from "./schema.ts";
 
 export interface GraphReq {
   method: string;
@@ -60,17 +61,15 @@ export function parseList(req: GraphReq, entity: Entity, maxTop = 999, defaultTo
   let filter: CompiledFilter | undefined;
   const f = q.get("$filter");
   if (f) {
-    filter = compileFilter(f, propsOf(entity), entity);
-    if (filter.advanced && !(advanced && count)) {
-      throw badRequest(`Unsupported or invalid query filter clause specified for property '${filter.properties[0] ?? ""}' of resource '${entity === "user" ? "User" : "Group"}'.`, "Request_UnsupportedQuery");
-    }
+    filter = compileFilter(f, propsOf(entity), entity, COLLECTIONS);
+    checkFilter(entity, filter.uses, advanced && count);
   }
   if (q.has("$search") && !advanced) throw badRequest("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'", "Request_UnsupportedQuery");
   const search = q.get("$search");
   if (search) {
     const s = compileSearch(search, propsOf(entity), entity);
     const f = filter?.pred;
-    filter = { pred: f ? (o) => f(o) && s(o) : s, advanced: true, properties: filter?.properties ?? [] };
+    filter = { pred: f ? (o) => f(o) && s(o) : s, uses: filter?.uses ?? [] };
   }
   if (q.has("$skip")) throw badRequest("'$skip' is not supported by the service.", "Request_UnsupportedQuery");
   return { select, explicitSelect: explicit, top, count, advanced, filter };

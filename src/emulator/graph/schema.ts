@@ -28,7 +28,8 @@ export const GROUP_DEFAULT = ["id", "deletedDateTime", "classification", "create
   "serviceProvisioningErrors"];
 export const GROUP_PROPS = new Set([...GROUP_DEFAULT, "members"]);
 
-const ARRAY_PROPS = new Set(["interests", "pastProjects", "responsibilities", "schools", "skills", "businessPhones", "otherMails", "proxyAddresses", "identities", "imAddresses", "groupTypes",
+/** Multi-valued properties: [] when unset, and filtered only through `any`. */
+export const COLLECTIONS = new Set(["interests", "pastProjects", "responsibilities", "schools", "skills", "businessPhones", "otherMails", "proxyAddresses", "identities", "imAddresses", "groupTypes",
   "creationOptions", "resourceBehaviorOptions", "resourceProvisioningOptions", "onPremisesProvisioningErrors", "serviceProvisioningErrors"]);
 
 /** Build a projector: object → plain object with exactly the selected properties (null when unset). */
@@ -38,7 +39,7 @@ export function projector(props: string[]): (o: GraphUser | GraphGroup | Record<
     const out: Record<string, unknown> = {};
     for (const p of list) {
       const v = (o as Record<string, unknown>)[p];
-      out[p] = v === undefined ? (ARRAY_PROPS.has(p) ? [] : null) : v;
+      out[p] = v === undefined ? (COLLECTIONS.has(p) ? [] : null) : v;
     }
     return out;
   };
