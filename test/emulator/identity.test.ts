@@ -123,8 +123,10 @@ describe("client credentials", () => {
     expectAadError(await tokenRequest(noSecret), 401, "invalid_client", 7000218);
     expectAadError(await tokenRequest(cc(), "common"), 400, "invalid_request", 9001023);
     expectAadError(await tokenRequest(cc(), "consumers"), 400, "invalid_request", 9001023);
-    expectAadError(await tokenRequest(cc({ scope: "User.Read.All" })), 400, "invalid_scope", 70011);
-    expectAadError(await tokenRequest(cc({ scope: "https://management.azure.com/.default" })), 400, "invalid_scope", 70011);
+    expectAadError(await tokenRequest(cc({ scope: "User.Read.All" })), 400, "invalid_scope", 1002012);
+    expectAadError(await tokenRequest(cc({ scope: "https://graph.microsoft.com/User.Read.All" })), 400, "invalid_scope", 1002012);
+    expectAadError(await tokenRequest(cc({ scope: "https://graph.microsoft.us/.default" })), 400, "invalid_resource", 500011);
+    expectAadError(await tokenRequest(cc({ scope: "https://graph.microsoft.com/.default openid" })), 400, "invalid_scope", 70011);
     expectAadError(await tokenRequest(cc({ scope: "" })), 400, "invalid_scope", 70011);
     // expired secret
     const app = tenant.registerApp({ displayName: "Expiring" });

@@ -71,6 +71,12 @@ describe("connect checks against the emulator", () => {
     expect(result.checks[0]!.message).toMatch(/Application \(client\) ID/);
   });
 
+  it("reports a Graph URL of another cloud than the login URL's (AADSTS500011)", async () => {
+    const result = await check({ graphUrl: "https://graph.microsoft.us" }, emulator.clientSecret);
+    expect(failed(result)).toEqual([{ name: "token", code: "AADSTS500011" }]);
+    expect(result.checks[0]!.message).toMatch(/login URL and the Graph URL must be of the same cloud/);
+  });
+
   it("reports a wrong secret (AADSTS7000215), pointing at the Value versus the Secret ID", async () => {
     const result = await check({}, "not-the-secret");
     expect(failed(result)).toEqual([{ name: "token", code: "AADSTS7000215" }]);

@@ -81,6 +81,8 @@ export const MSG = {
   commonEndpoint: "The grant type is not supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.",
   missingScope: "The provided request must include a 'scope' input parameter.",
   badScope: (s: string) => `The provided value for the input parameter 'scope' is not valid. The scope ${s} is not valid.`,
+  notDefaultScope: (s: string) => `The provided value for scope ${s} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+  resourceNotFound: (resource: string, tenant: string) => `The resource principal named ${resource} was not found in the tenant named ${tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
   appDisabled: (id: string, name: string) => `Application '${id}'(${name}) is disabled.`,
   redirectMismatch: (uri: string, id: string) =>
     `The redirect URI '${uri}' specified in the request does not match the redirect URIs configured for the application '${id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.`,

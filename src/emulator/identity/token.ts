@@ -97,10 +97,13 @@ async function clientCredentialsGrant(ctx: IdentityContext, entry: TenantEntry, 
   if (bad) return bad;
   const scope = (form.get("scope") ?? "").trim();
   if (!scope) return aadError(400, "invalid_scope", 70011, MSG.missingScope, o, corr);
-  const resources = graphResources(o);
-  const parts = scope.split(/\s+/);
-  const resource = parts.length === 1 ? resources.find((res) => scope === `${res}/.default` || scope === `${res}//.default`) : undefined;
-  if (!resource) return aadError(400, "invalid_scope", 70011, MSG.badScope(scope), o, corr);
+  // One scope, the resource's /.default ("Client credential flows must have a scope value with /.default"); a resource
+  // the tenant has no service principal for is AADSTS500011, invalid_resource.
+  if (/\s/.test(scope)) return aadError(400, "invalid_scope", 70011, MSG.badScope(scope), o, corr);
+  if (!scope.endsWith("/.default")) return aadError(400, "invalid_scope", 1002012, MSG.notDefaultScope(scope), o, corr);
+  const named = scope.slice(0, -"/.default".length).replace(/\/$/, "");
+  const resource = graphResources(o).find((res) => res === named);
+  if (!resource) return aadError(400, "invalid_resource", 500011, MSG.resourceNotFound(named, entry.displayName), o, corr);
   const sp = entry.sps.get(app.clientId);
   const token = await appAccessToken(ctx.keys, {
     issuerBase: o, tenantId: entry.id, clientId: app.clientId, appName: app.displayName, spObjectId: sp?.objectId ?? app.clientId,

@@ -25,6 +25,7 @@ const advice: Record<number, { check: string; message: string }> = {
   7000112: { check: "client_id", message: "The application is disabled in this tenant. Enable it in Enterprise applications > your app > Properties (Enabled for users to sign in)." },
   9001023: { check: "tenant", message: "Client credentials need a specific tenant: use the directory (tenant) ID, not common or consumers." },
   70011: { check: "token", message: "The token request's scope was refused. Check the Graph URL of the source (it must be the Graph host of the same cloud as the login URL)." },
+  500011: { check: "token", message: "This tenant's login service does not know the source's Graph URL. The login URL and the Graph URL must be of the same cloud (login.microsoftonline.com with graph.microsoft.com; login.microsoftonline.us with graph.microsoft.us or dod-graph.microsoft.us; login.chinacloudapi.cn with microsoftgraph.chinacloudapi.cn): correct the Graph URL, or choose the cloud instead of URLs." },
   700027: { check: "client_secret", message: "The certificate assertion was refused. Upload the certificate (public key) under App registrations > your app > Certificates & secrets." },
   // Rollcall signs the assertion with this server's time (valid from a minute before to 10 minutes after it).
   700024: { check: "client_secret", message: "The certificate assertion was refused as outside its valid time range: this server's clock is off by more than a few minutes. Set it right (NTP), then try again." },
