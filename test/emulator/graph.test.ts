@@ -324,6 +324,17 @@ describe("$batch", () => {
     expect(byId["3"].status).toBe(404);
     expect(byId["3"].body.error.code).toBe("Request_ResourceNotFound");
     expect(byId["4"].status).toBe(424);
+    // Answered out of order, as Graph may: pairing by position would give request 1 the answer of another.
+    expect(body.responses.map((r: any) => r.id)).not.toEqual(["1", "2", "3", "4"]);
+  });
+
+  it("refuses an item without a method or url", async () => {
+    const res = await t.call(`${t.emu.graphUrl}/v1.0/$batch`, {
+      method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ requests: [{ id: "1", method: "GET", url: "/users?$top=1" }, { id: "2", url: "/users?$top=1" }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error).toMatchObject({ code: "BadRequest", message: "Invalid batch payload format." });
   });
 
   it("refuses more than 20 requests", async () => {

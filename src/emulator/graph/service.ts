@@ -130,13 +130,15 @@ export class GraphService {
     for (const it of items) {
       const id = String(it.id ?? "");
       if (!id || seen.has(id)) throw badRequest("Batch request ids must be present and unique.", "BadRequest");
+      // id, method and url are required of every item (https://learn.microsoft.com/graph/json-batching).
+      if (typeof it.method !== "string" || typeof it.url !== "string") throw badRequest("Invalid batch payload format.", "BadRequest");
       seen.add(id);
     }
     const results = new Map<string, { status: number }>();
     const responses: Body[] = [];
     for (const it of items) {
       const id = String(it.id);
-      const method = String(it.method ?? "GET").toUpperCase();
+      const method = String(it.method).toUpperCase();
       const rawUrl = String(it.url ?? "");
       const itemIds = newIds(ids.clientRequestId);
       const deps = Array.isArray(it.dependsOn) ? (it.dependsOn as string[]) : [];
@@ -169,6 +171,20 @@ export class GraphService {
       if (res.headers["location"]) h["Location"] = res.headers["location"];
       responses.push({ id, status: res.status, headers: h, body: res.body ? JSON.parse(String(res.body)) : {} });
     }
-    return { status: 200, headers: graphHeaders(ids), body: JSON.stringify({ responses }) };
+    return { status: 200, headers: graphHeaders(ids), body: JSON.stringify({ responses: outOfOrder(responses) }) };
   }
+}
+
+/**
+ * "Responses to the batched requests might appear in a different order. The id property can be used to correlate
+ * individual requests and responses." (https://learn.microsoft.com/graph/json-batching): never in the order asked, so
+ * a client that pairs them by position fails here, not in production.
+ */
+function outOfOrder<T>(responses: T[]): T[] {
+  const out = [...responses];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out.length > 1 && out.every((r, i) => r === responses[i]) ? [...out.slice(1), out[0] as T] : out;
 }
