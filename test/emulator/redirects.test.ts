@@ -42,6 +42,21 @@ describe("prompt=none", () => {
   });
 });
 
+describe("response_type", () => {
+  it("takes code; a token or ID token from the authorization endpoint (implicit grant, not enabled) goes back to the app refused", async () => {
+    const refused = async (extra: Record<string, string>) => {
+      const res = await authorize(extra);
+      const loc = new URL(res.headers.get("location")!);
+      expect(loc.searchParams.get("state")).toBe("st-9");
+      return [loc.searchParams.get("error"), loc.searchParams.get("error_description")?.split(":")[0]];
+    };
+    expect(await refused({ response_type: "token" })).toEqual(["unsupported_response_type", "AADSTS700051"]);
+    expect(await refused({ response_type: "id_token" })).toEqual(["unsupported_response_type", "AADSTS700054"]);
+    expect(await refused({ response_type: "code id_token" })).toEqual(["unsupported_response_type", "AADSTS700054"]);
+    expect((await authorize({})).status).toBe(200);
+  });
+});
+
 describe("sign-out (end_session_endpoint)", () => {
   // "This URL must match one of the redirect URIs registered for your application" (v2-protocols-oidc, Send a
   // sign-out request); one that doesn't leaves the person on Microsoft's signed-out page.

@@ -77,7 +77,8 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
     challenge: q.get("code_challenge") ?? undefined, challengeMethod: q.get("code_challenge_method") ?? (q.get("code_challenge") ? "plain" : undefined),
     expiresAt: Date.now() + TXN_MS,
   };
-  if (q.get("response_type") !== "code") return appError(req.origin, txn, "unsupported_response_type", 700054, "response_type 'id_token' is not enabled for the application.");
+  const refused = refusedResponseType(q.get("response_type"));
+  if (refused) return appError(req.origin, txn, refused.error, refused.code, refused.text);
   if (!txn.scopes.length) return appError(req.origin, txn, "invalid_request", 900144, MSG.missingParam("scope"));
   if (txn.challengeMethod && !["S256", "plain"].includes(txn.challengeMethod)) return appError(req.origin, txn, "invalid_request", 501491, "Invalid size of Code_Challenge parameter.");
   const hint = q.get("login_hint");
@@ -110,6 +111,19 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
 <p><label>…or type a user name <input name="login" type="email" autocomplete="username" /></label></p>
 <button type="submit" name="action" value="signin">Sign in</button> <button type="submit" name="action" value="cancel">Cancel</button>
 </form><p><small>Rollcall Entra ID emulator: no password is checked.</small></p>`);
+}
+
+/**
+ * The emulator's apps have no implicit grant (the app registration's "Access tokens" and "ID tokens" boxes unticked, as
+ * Microsoft advises): a response type asking for a token from the authorization endpoint is refused as Microsoft refuses it.
+ */
+function refusedResponseType(type: string | null): { error: string; code: number; text: string } | undefined {
+  if (type === null) return { error: "invalid_request", code: 900144, text: MSG.missingParam("response_type") };
+  const parts = type.split(/\s+/);
+  if (parts.length === 1 && parts[0] === "code") return undefined;
+  if (parts.includes("token")) return { error: "unsupported_response_type", code: 700051, text: "response_type 'token' is not enabled for the application." };
+  if (parts.includes("id_token")) return { error: "unsupported_response_type", code: 700054, text: "response_type 'id_token' is not enabled for the application." };
+  return { error: "unsupported_response_type", code: 900144, text: `The provided value for the input parameter 'response_type' is not valid: '${type}'.` };
 }
 
 /** The user a login_hint names: a user name or object id, or the login_hint claim of an earlier ID token. */
