@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import { endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
-import { checkCredential, type Credential } from "../sources/entra/token.ts";
+import { checkCredential, cleanCredential, type Credential } from "../sources/entra/token.ts";
 import { customUrlProblems, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
 import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
@@ -98,7 +98,8 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
   if (existing && existing.id !== ownId) throw new RollcallError("conflict", `A source called "${name}" already exists in workspace ${ctx.workspace.name}`, { field: "name" });
 }
 
-export async function createEntraSource(ctx: SourceContext, input: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
+export async function createEntraSource(ctx: SourceContext, given: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
+  const input = { ...given, credential: given.credential && cleanCredential(given.credential) };
   await assertFreeName(ctx, input.name, null);
   const config = parseGivenConfig({ ...input.config, ...(input.credential && credentialConfig(input.credential, input.config)) }, input.config);
   assertSelectionNotIgnored(config);
@@ -160,7 +161,8 @@ function assertCredentialStaysHome(before: EntraConfig, after: EntraConfig): voi
  * Changes a source's settings, secret or name. A new name is written on the source's users and groups too
  * (what "source" shows on them), so it waits for a running sync, which writes the old one on users it creates.
  */
-export async function updateEntraSource(ctx: SourceContext, key: string, input: { name?: string; config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
+export async function updateEntraSource(ctx: SourceContext, key: string, given: { name?: string; config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
+  const input = { ...given, credential: given.credential && cleanCredential(given.credential) };
   const before = await getSource(ctx, key);
   const config = parseGivenConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && credentialConfig(input.credential, input.config)) }, input.config);
   if (input.credential === undefined && before.secret.set) assertCredentialStaysHome(before.config, config);

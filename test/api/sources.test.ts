@@ -95,7 +95,11 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     await as("PATCH", `${ws}/sources/corp`, { clientSecret: "wrong-secret-value" });
     const refused = await as("POST", `${ws}/sources/corp/test`);
     expect(refused.body).toMatchObject({ ok: false, checks: [{ name: "token", ok: false, code: "AADSTS7000215" }] });
-    await as("PATCH", `${ws}/sources/corp`, { clientSecret: emulator.clientSecret });
+    // A secret pasted with a line end or spaces around it is the secret; a blank one keeps the stored secret.
+    expect((await as("PATCH", `${ws}/sources/corp`, { clientSecret: ` ${emulator.clientSecret}\n` })).status).toBe(200);
+    const blank = await as("PATCH", `${ws}/sources/corp`, { clientSecret: "   " });
+    expectError(blank, 400, "invalid_input", ["clientSecret"]);
+    expect(blank.body.error.details.fields[0].message).toMatch(/^is blank: paste the secret's Value/);
     const connected = await as("POST", `${ws}/sources/corp/test`);
     expect(connected.body.ok, JSON.stringify(connected.body)).toBe(true);
     expect(connected.body.checks.map((c: { name: string }) => c.name)).toEqual(["token", "users", "groups"]);

@@ -159,9 +159,20 @@ export function unreachable(url: string, error: unknown): RollcallError {
  * the key must be the certificate's, and RSA in PKCS#8 (what the client assertion signs with). Returns when it
  * expires, as far as it says: a certificate's last valid day; a secret does not say.
  */
+/**
+ * A secret as pasted, without the spaces and line ends around it (Microsoft's secret values have none): a padded
+ * secret would be refused at every run (AADSTS7000215), a blank one would replace a working secret with nothing.
+ */
+export function cleanCredential(credential: Credential): Credential {
+  if (credential.kind !== "secret") return credential;
+  const secret = credential.secret.trim();
+  if (!secret) throw invalidInput([{ field: "clientSecret", message: "is blank: paste the secret's Value from App registrations > your app > Certificates & secrets" }]);
+  return { kind: "secret", secret };
+}
+
 export function checkCredential(credential: Credential): { expiresOn: string | null } {
   // The portal shows a secret's Value once and its Secret ID (a GUID) for ever: the ID is the usual wrong paste.
-  if (credential.kind === "secret" && isGuid(credential.secret.trim())) {
+  if (credential.kind === "secret" && isGuid(credential.secret)) {
     throw invalidInput([{ field: "clientSecret", message: "is a GUID: that is the secret's ID, not the secret. In App registrations > your app > Certificates & secrets, copy the secret's Value (shown only when it is created; create a new secret if it is gone)" }]);
   }
   if (credential.kind !== "certificate") return { expiresOn: null };
