@@ -129,6 +129,19 @@ export function isMembershipKind(kind: string): boolean {
   return (membershipKinds as readonly string[]).includes(kind);
 }
 
+/** The kinds of change a sync run records, as its change log offers them. */
+export const runKinds = [
+  "create", "update", "link", "disable", "enable", "delete", "release", "warning", "conflict",
+  "create group", "update group", "link group", "delete group", "add to group", "remove from group",
+] as const;
+
+/** A run's change filter: one of runKinds, or one membership action exactly ("add to group Pilots"). */
+export function isRunAction(action: string): boolean {
+  return (runKinds as readonly string[]).includes(action) || membershipKinds.some((kind) => action.startsWith(`${kind} `) && action.length > kind.length + 1);
+}
+
+export const runActionMessage = `must be a kind of change: ${runKinds.join(", ")}; or one group's membership changes, e.g. "add to group Pilots"`;
+
 /** The kinds of change made outside sync runs, as the workspace's activity offers them (a run's are read on its page). */
 export const activityKinds = [
   "create", "update", "delete", "disable", "enable", "warning", "add to group", "remove from group",

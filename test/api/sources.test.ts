@@ -7,6 +7,7 @@ import { until } from "../notifications/support.ts";
 import { testCertificate } from "../emulator/helpers.ts";
 import { expectError, testApi, tokenCaller, type Caller, type Reply, type TestApi } from "./support.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
+import { isRunAction } from "../../src/domain/change.ts";
 
 /**
  * The sources and runs routes over the real HTTP stack (fastify inject) and a real sync against the emulator:
@@ -200,6 +201,11 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     const groupsOnly = await as("GET", `${ws}/runs/${runs.body.items[0].id}/changes?action=${encodeURIComponent("create group")}&limit=1&offset=1`);
     expect(groupsOnly.body).toMatchObject({ total: paged.body.actions["create group"], actions: paged.body.actions });
     expect(groupsOnly.body.items.map((c: { id: string }) => c.id)).toEqual(shown.body.changes.filter((c: { action: string }) => c.action === "create group").slice(1, 2).map((c: { id: string }) => c.id));
+    // A kind the log does not have is refused, naming those it has; a run's kinds are all accepted.
+    const typo = await as("GET", `${ws}/runs/${runs.body.items[0].id}/changes?action=disabled`);
+    expectError(typo, 400, "invalid_input", ["action"]);
+    expect(typo.body.error.details.fields[0].message).toMatch(/^must be a kind of change: create, update, link, disable/);
+    for (const kind of Object.keys(paged.body.actions)) expect(isRunAction(kind), kind).toBe(true);
     expect((await as("GET", `${ws}/runs?limit=1`)).body.items).toHaveLength(1);
     expectError(await as("GET", `${ws}/runs/not-a-run`), 404, "not_found");
     expectError(await as("GET", `${ws}/runs/00000000-0000-4000-8000-000000000000`), 404, "not_found");

@@ -15,6 +15,7 @@ import { sendCsv } from "../download.ts";
 import { changesCsv } from "../../core/change-export.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, csvDownload, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
+import { isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
 
 /**
  * Entra ID sources and their runs. The client secret is write-only: it is accepted in bodies and never
@@ -105,7 +106,7 @@ async function startRun(rt: Runtime, ctx: WorkspaceContext, start: (onStarted: (
   return getRun(ctx, id, { changes: 0 });
 }
 
-const changeKindParam = z.string().max(300).optional().describe("only this kind's entries, e.g. disable, or add to group (every group's); or one action exactly, e.g. add to group Pilots");
+const changeKindParam = z.string().max(300).refine(isRunAction, runActionMessage).optional().describe(`only this kind's entries (${runKinds.join(", ")}; add to group and remove from group: every group's), or one action exactly, e.g. add to group Pilots`);
 
 export const sourceRoutes: RouteModule = {
   tag: "Sources",

@@ -1,8 +1,8 @@
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import cliProgress from "cli-progress";
 import type { ChangeRecord } from "../../core/change-log.ts";
 import { changeDetails } from "../change-lines.ts";
-import { changeKind } from "../../domain/change.ts";
+import { changeKind, isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
 import type { RunSummary, SyncProgress } from "../../sync/run-record.ts";
 import type { RunWithChanges } from "../directory.ts";
 import { RollcallError } from "../../errors.ts";
@@ -149,7 +149,7 @@ export function runsCommand(): Command {
   runs.addCommand(
     directoryCommand("show", "one run with its change log")
       .argument("<id>", "run id (from runs list)")
-      .option("--action <action>", "only this kind of change: create, update, link, disable, delete, warning, conflict, add to group, remove from group, …")
+      .option("--action <action>", `only this kind of change: ${runKinds.join(", ")}; or one group's, e.g. "add to group Pilots"`, runAction)
       .option("--limit <n>", "how many changes to list", positiveInteger, 200)
       .action(async (id: string, flags: GlobalOptions & { action?: string; limit: number }) =>
         runOn(flags, (directory) => directory.runs.get(id, { action: flags.action, limit: flags.limit }), { human: (r) => describeRun(r, flags.action) }),
@@ -180,4 +180,9 @@ export function runsCommand(): Command {
     ),
   );
   return runs;
+}
+
+function runAction(value: string): string {
+  if (!isRunAction(value)) throw new InvalidArgumentError(`It ${runActionMessage}.`);
+  return value;
 }
