@@ -29,6 +29,7 @@ export type ErrorCode =
   | "signin_refused"
   | "delivery_failed"
   | "server_stopping"
+  | "server_unreachable"
   | "internal";
 
 const httpStatus: Record<ErrorCode, number> = {
@@ -57,6 +58,7 @@ const httpStatus: Record<ErrorCode, number> = {
   signin_refused: 403,
   delivery_failed: 502,
   server_stopping: 503,
+  server_unreachable: 502,
   internal: 500,
 };
 

@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { FormData } from "undici";
-import { RollcallError, type ErrorCode } from "../errors.ts";
+import { invalidInput, RollcallError, type ErrorCode } from "../errors.ts";
 import { dispatcher, loadUndici } from "../net/http.ts";
 import { readSession } from "./session.ts";
 
@@ -31,7 +31,12 @@ export const normalizeServer = (server: string) => server.trim().replace(/\/+$/,
 /** The server the CLI talks to instead of the database, if one is set (--server, else ROLLCALL_SERVER). */
 export function serverFrom(flag: string | undefined): string | undefined {
   const server = flag ?? process.env.ROLLCALL_SERVER;
-  return server?.trim() ? normalizeServer(server) : undefined;
+  if (!server?.trim()) return undefined;
+  if (!/^https?:\/\/[^/\s]/i.test(server.trim()) || !URL.canParse(server.trim())) {
+    const field = flag !== undefined ? "server" : "ROLLCALL_SERVER";
+    throw invalidInput([{ field, message: "must be the address of a Rollcall server, e.g. https://rollcall.example.com", value: server }]);
+  }
+  return normalizeServer(server);
 }
 
 /** ROLLCALL_TOKEN (an API token or a session token) wins; else the session `rollcall login` saved for this server. */
@@ -77,7 +82,7 @@ export function apiClient(server: string, options: { anonymous?: boolean; token?
       response = (await undici.fetch(url, { method, headers: headers(contentType), body, dispatcher: await dispatcher() })) as unknown as Response;
     } catch (error) {
       const reason = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
-      throw new RollcallError("source_unreachable", `Could not reach the Rollcall server at ${server} (${reason}); check --server or ROLLCALL_SERVER`, { server });
+      throw new RollcallError("server_unreachable", `Could not reach the Rollcall server at ${server} (${reason}); check --server or ROLLCALL_SERVER`, { server });
     }
     if (!response.ok) throw await errorOf(response);
     return response;

@@ -38,7 +38,14 @@ export function needsNoDatabase(command: Command): Command {
 /** Before any command runs: one that only works on the local database refuses clearly when a server is set. */
 export function refuseLocalOnlyWhenServerSet(command: Command): void {
   const options = command.opts() as GlobalOptions;
-  const server = serverFrom(options.server);
+  let server: string | undefined;
+  try {
+    server = serverFrom(options.server);
+  } catch (error) {
+    const rollcallError = toRollcallError(error);
+    printError(rollcallError, options.json);
+    process.exit(exitCodeFor(rollcallError));
+  }
   if (!server || worksThroughServer.has(command)) return;
   const path: string[] = [];
   for (let c: Command | null = command; c?.parent; c = c.parent) path.unshift(c.name());

@@ -236,6 +236,20 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(JSON.parse(workspace.stderr).error.message).toContain("`rollcall workspaces add` works on this machine's database only");
   }, 300_000);
 
+  it("refuses a server address that is no http(s) URL, and names an unreachable server as such", async () => {
+    const [flag, variable, unreachable] = await Promise.all([
+      cli(["users", "list", "--server", "not-a-url", "--json"], { ROLLCALL_TOKEN: adminToken }),
+      cli(["users", "list"], { ROLLCALL_SERVER: "rollcall.example.com", ROLLCALL_TOKEN: adminToken }),
+      cli(["users", "list", "--json"], { ROLLCALL_SERVER: "http://127.0.0.1:9", ROLLCALL_TOKEN: adminToken }),
+    ]);
+    expect(flag.code).toBe(2);
+    expect(JSON.parse(flag.stderr).error).toMatchObject({ code: "invalid_input", details: { fields: [{ field: "server", value: "not-a-url" }] } });
+    expect(variable.code).toBe(2);
+    expect(variable.stderr).toBe("error [invalid_input]: ROLLCALL_SERVER: must be the address of a Rollcall server, e.g. https://rollcall.example.com\n");
+    expect(unreachable.code).toBe(1);
+    expect(JSON.parse(unreachable.stderr).error).toMatchObject({ code: "server_unreachable", message: expect.stringContaining("Could not reach the Rollcall server at http://127.0.0.1:9") });
+  }, 300_000);
+
   it("an expired or revoked session, or a server it was not saved for, gets the rollcall login hint", async () => {
     const other = await cli(["users", "list"], { ROLLCALL_SERVER: "http://127.0.0.1:9" });
     expect(other.code).toBe(1);
