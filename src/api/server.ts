@@ -3,7 +3,7 @@ import fastifyCookie from "@fastify/cookie";
 import fastifyMultipart from "@fastify/multipart";
 import fastifyRateLimit, { type CreateRateLimitOptions } from "@fastify/rate-limit";
 import { z } from "zod";
-import { RollcallError, invalidInput } from "../errors.ts";
+import { RollcallError, invalidInput, listenProblem } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { zodProblems } from "../core/context.ts";
 import { ensureFirstAdmin } from "../core/accounts.ts";
@@ -216,7 +216,11 @@ export async function startServer(
   const print = options.print ?? ((text: string) => void process.stderr.write(text));
   const first = await ensureFirstAdmin(rt.store.db, { email: rt.config.adminEmail, password: rt.config.adminPassword });
   const app = await buildApp(rt);
-  const address = await app.listen({ host: options.host ?? rt.config.host, port: options.port ?? rt.config.port });
+  const host = options.host ?? rt.config.host, port = options.port ?? rt.config.port;
+  const address = await app.listen({ host, port }).catch(async (error: unknown) => {
+    await app.close();
+    throw listenProblem(error, { host, port, setting: "ROLLCALL_PORT" });
+  });
   const url = rt.config.publicUrl?.replace(/\/$/, "") ?? address.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:");
   rt.store.announce(url);
   if (first) {

@@ -186,7 +186,7 @@ export async function workspaceContext(rt: Runtime, options: GlobalOptions, acto
   return { db: rt.store.db, workspace, actor };
 }
 
-function exitCodeFor(error: RollcallError): number {
+export function exitCodeFor(error: RollcallError): number {
   if (error.code === "invalid_input" || error.code === "config_invalid") return 2;
   if (error.code === "not_found") return 3;
   if (error.code === "conflict") return 4;

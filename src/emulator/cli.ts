@@ -1,6 +1,7 @@
 // `rollcall emulator`: run the emulator until SIGINT/SIGTERM; print one JSON line once listening.
 import { Command, InvalidArgumentError } from "commander";
-import { shellWord } from "../cli/io.ts";
+import { exitCodeFor, printError, shellWord } from "../cli/io.ts";
+import { listenProblem, toRollcallError } from "../errors.ts";
 
 function num(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -29,6 +30,10 @@ export function emulatorCommand(): Command {
       const emu = await startServer({
         port: o.port, host: o.host, seed: o.seed, users: o.demo ? 2500 : o.users, groups: o.demo ? 60 : o.groups, demo: o.demo,
         latencyMs: o.latencyMs, throttleRate: o.throttleRate, faultRate: o.faultRate, dataDir: o.dataDir, controlApi: o.control, quiet: true,
+      }).catch((error: unknown) => {
+        const problem = toRollcallError(listenProblem(error, { host: o.host, port: o.port, setting: "--port" }));
+        printError(problem, false);
+        process.exit(exitCodeFor(problem));
       });
       process.stdout.write(`${JSON.stringify({ loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, tenantId: emu.tenantId, clientId: emu.clientId, clientSecret: emu.clientSecret, caFile: emu.caFile })}\n`);
       // Standard output stays the one JSON line scripts read; a person gets the commands to use it.

@@ -44,6 +44,15 @@ describe("rollcall emulator, then a source pointed at it", { timeout: 120_000 },
     expect(synced.json()).toMatchObject({ status: "succeeded", mode: "full", counts: { created: expect.any(Number) } });
     expect((synced.json() as { counts: { created: number } }).counts.created).toBeGreaterThan(0);
 
+    // Its port taken, a second emulator and a server say so, with the setting that moves them; no stack trace.
+    const port = new URL(started.loginUrl).port;
+    const [second, server] = await Promise.all([
+      runCli(["emulator", "--port", port], {}),
+      runCli(["serve"], { ...shell, ROLLCALL_PORT: port }),
+    ]);
+    expect([second.code, second.stderr]).toEqual([2, `error [config_invalid]: Cannot listen on 127.0.0.1:${port}: the port is in use (another Rollcall server, or another program). Stop it, or give --port a free port (0 picks one).\n`]);
+    expect([server.code, server.stderr]).toEqual([2, `error [config_invalid]: Cannot listen on 127.0.0.1:${port}: the port is in use (another Rollcall server, or another program). Stop it, or set ROLLCALL_PORT to a free port (0 picks one).\n`]);
+
     emulator.child.kill("SIGINT");
     expect(await emulator.exited).toBe(0);
   });
