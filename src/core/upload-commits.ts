@@ -16,6 +16,7 @@ const renewEveryMs = 1000;
 export interface CommitState {
   committing: boolean;
   progress: ImportProgress | null;
+  imported?: NonNullable<Upload["committed"]>;
 }
 
 /** This process's commit of the upload, if it runs one. */
@@ -25,7 +26,11 @@ export function localCommit(workspaceId: string, uploadId: string): CommitState 
 }
 
 export function commitState(upload: Upload): CommitState {
-  return localCommit(upload.workspaceId, upload.id) ?? { committing: upload.commit !== null, progress: (upload.commit?.progress ?? null) as ImportProgress | null };
+  return localCommit(upload.workspaceId, upload.id) ?? {
+    committing: upload.commit !== null,
+    progress: (upload.commit?.progress ?? null) as ImportProgress | null,
+    ...(upload.committed && { imported: upload.committed }),
+  };
 }
 
 export function beingCommitted(message: string, upload: Upload): RollcallError {

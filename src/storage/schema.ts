@@ -252,6 +252,14 @@ export interface ImportUploadsTable {
   committing_by: string | null;
   committing_until: Timestamp | null;
   progress: JSONColumnType<Record<string, unknown>> | null;
+  committed: JSONColumnType<UploadImported> | null;
+}
+
+/** What an imported upload keeps of its commit (migration 027). */
+export interface UploadImported {
+  at: string;
+  by: string;
+  counts: Record<string, number>;
 }
 
 export interface ImportUploadChunksTable {

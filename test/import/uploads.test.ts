@@ -95,6 +95,22 @@ describe.each(engines)("import uploads in the database on %s", (engine) => {
     expect(await as("POST", `workspaces/acme/imports/${id}/commit`, {})).toMatchObject({ status: 200, body: { applied: true, counts: { created: 1 } } });
   });
 
+  it("a commit sent again is told the file was imported, when and by whom, and imports nothing twice", async () => {
+    const id = (await upload("once.csv", "Email,Name\nonce@example.com,Once\n")).body.id as string;
+    expect(await as("POST", `workspaces/acme/imports/${id}/commit`, {})).toMatchObject({ status: 200, body: { applied: true, counts: { created: 1 } } });
+    const again = await as("POST", `workspaces/acme/imports/${id}/commit`, {});
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({ code: "conflict", details: { key: id, committed: { by: "owner@example.com", counts: { created: 1 } } } });
+    expect(again.body.error.message).toMatch(/^once\.csv was already imported, at \d{4}-.* by owner@example\.com \(1 created\); upload the file again to import it again$/);
+    expect((await as("GET", `workspaces/acme/imports/${id}`)).status).toBe(409);
+    expect((await as("GET", `workspaces/acme/imports/${id}/progress`)).body).toMatchObject({ committing: false, imported: { by: "owner@example.com" } });
+    // Its file is gone at once; the note, when the upload expires.
+    const { rows } = await sql<{ chunks: number }>`select count(*)::int as chunks from import_upload_chunks where upload_id = ${id}`.execute(api.store.db);
+    expect(rows[0]!.chunks).toBe(0);
+    expect(await as("DELETE", `workspaces/acme/imports/${id}`)).toMatchObject({ status: 204 });
+    expect((await as("GET", `workspaces/acme/imports/${id}/progress`)).status).toBe(404);
+  });
+
   it("a commit stopped with its server rolls back, says so, and can be committed again at once", async () => {
     const id = (await upload("stopped.csv", slowCsv())).body.id as string;
     let finished = false;
@@ -188,7 +204,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("import uploads across 
     expect((await commit).body).toMatchObject({ applied: true, counts: { created: 300 } });
     expect(refusals).toEqual(["conflict", "conflict"]);
     expect(seen.some((p) => p.phase === "hashing" && p.total === 300 && p.done < 300)).toBe(true);
-    expect((await a("GET", `workspaces/acme/imports/${id}/progress`)).status).toBe(404);
+    expect((await a("GET", `workspaces/acme/imports/${id}/progress`)).body).toMatchObject({ committing: false, progress: null, imported: { counts: { created: 300 } } });
     expect((await a("GET", "workspaces/acme/users?source=watched.csv")).body.total).toBe(300);
   }, 120_000);
 

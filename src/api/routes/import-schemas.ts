@@ -115,5 +115,9 @@ export const importProgressSchema = z
       })
       .nullable()
       .describe("null before the commit's first report, or when none is running") satisfies z.ZodType<ImportProgress | null>,
+    imported: z
+      .object({ at: z.string(), by: z.string(), counts: z.record(z.string(), z.number()) })
+      .optional()
+      .describe("the commit that imported this file: a commit sent again answers 409 conflict, until the upload expires"),
   })
   .meta({ id: "ImportProgress" });

@@ -8,7 +8,7 @@ import { exportUsers, writeTemplate, type ExportFormat } from "../../core/export
 import type { WorkspaceContext } from "../../core/context.ts";
 import type { Runtime } from "../../runtime.ts";
 import { parseMappingFile } from "../../sources/import/mapping.ts";
-import { deleteUpload, discardUpload, findUpload, rememberUploadOptions, saveUpload, withUploadFile, type Upload } from "../../sources/import/uploads.ts";
+import { assertNotImported, deleteUpload, discardUpload, findUpload, markImported, rememberUploadOptions, saveUpload, withUploadFile, type Upload } from "../../sources/import/uploads.ts";
 import { withTempFile } from "../../sources/import/temp-file.ts";
 import { beingCommitted, commitState, commitUpload, localCommit } from "../../core/upload-commits.ts";
 import { route, type RouteModule } from "../route.ts";
@@ -141,19 +141,21 @@ export const importRoutes: RouteModule = {
       response: importReportSchema,
       async handler({ rt, ctx, params, request }) {
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
+        assertNotImported(upload);
         return importFrom(rt, ctx, upload, withUploadOptions(upload, request.query), true);
       },
     }),
     route({
       method: "POST",
       url: "/workspaces/:workspace/imports/:id/commit",
-      summary: "Apply an uploaded file; 422 import_invalid (with the report) when problems stop an all-or-nothing import, or a partial one finds no valid row",
+      summary: "Apply an uploaded file; 422 import_invalid (with the report) when problems stop an all-or-nothing import, or a partial one finds no valid row; 409 conflict once it was imported (details.committed says when, by whom, the counts)",
       access: "workspace",
       params: uploadParams,
       body: importOptionsSchema.default({ partial: false, updateExisting: false }),
       response: importReportSchema,
       async handler({ rt, ctx, params, request }) {
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
+        assertNotImported(upload);
         const body = withUploadOptions(upload, request.body);
         const report = await commitUpload(rt.store.db, upload, (onProgress, signal) => importFrom(rt, ctx, upload, body, false, onProgress, signal));
         if (!report.applied) {
@@ -162,7 +164,7 @@ export const importRoutes: RouteModule = {
           const message = report.partial ? `Nothing was imported: no row was valid (${problems}); fix them and commit again` : `Nothing was imported: ${problems}; fix them or commit with partial=true`;
           throw new RollcallError("import_invalid", message, { report });
         }
-        await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).catch(() => {});
+        await markImported(rt.store.db, upload, { at: new Date().toISOString(), by: ctx.actor, counts: report.counts }).catch(() => {});
         return report;
       },
     }),
@@ -170,7 +172,7 @@ export const importRoutes: RouteModule = {
       method: "GET",
       url: "/workspaces/:workspace/imports/:id/progress",
       summary: "Where a commit of this upload is while it runs (poll it beside the commit request)",
-      description: "404 once a successful commit has removed the upload.",
+      description: "Once a commit imported the file, `imported` says when, by whom and its counts, until the upload expires (a day after it was sent).",
       access: "workspace",
       params: uploadParams,
       response: importProgressSchema,

@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { sql, type ExpressionBuilder } from "kysely";
 import { RollcallError, notFound } from "../../errors.ts";
 import type { Db } from "../../storage/database.ts";
-import type { Database } from "../../storage/schema.ts";
+import type { Database, UploadImported } from "../../storage/schema.ts";
 import { withTempFile } from "./temp-file.ts";
 
 /**
@@ -29,6 +29,8 @@ export interface Upload {
   options?: Record<string, unknown> | undefined;
   /** A commit under way (in any process), with its latest progress (null before the first report). */
   commit: { progress: Record<string, unknown> | null } | null;
+  /** The commit that imported the file (which is gone since). */
+  committed: UploadImported | null;
 }
 
 /** Receives a file into a temporary file and runs `body` on its path. */
@@ -60,6 +62,7 @@ export async function saveUpload(
       uploadedAt: new Date(now).toISOString(),
       expiresAt: new Date(now + maxAgeMs).toISOString(),
       commit: null,
+      committed: null,
     };
     await db.transaction().execute(async (trx) => {
       await trx.deleteFrom("import_uploads").where("expires_at", "<", new Date(now)).execute();
@@ -85,7 +88,7 @@ export async function findUpload(db: Db, workspaceId: string, id: string): Promi
   if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound("import upload", id);
   const row = await db
     .selectFrom("import_uploads")
-    .select(["id", "workspace_id", "file_name", "size", "uploaded_by", "uploaded_at", "expires_at", "options", "progress"])
+    .select(["id", "workspace_id", "file_name", "size", "uploaded_by", "uploaded_at", "expires_at", "options", "progress", "committed"])
     .select(sql<boolean>`coalesce(committing_until > now(), false)`.as("committing"))
     .select(sql<boolean>`expires_at < now()`.as("expired"))
     .where("id", "=", id)
@@ -106,7 +109,24 @@ export async function findUpload(db: Db, workspaceId: string, id: string): Promi
     expiresAt: new Date(row.expires_at).toISOString(),
     options: row.options ?? undefined,
     commit: row.committing ? { progress: row.progress } : null,
+    committed: row.committed,
   };
+}
+
+/** Notes the upload as imported and drops its file: a commit sent again is told so until the upload expires. */
+export async function markImported(db: Db, upload: Upload, imported: UploadImported): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable("import_uploads").set({ committed: JSON.stringify(imported), options: null }).where("id", "=", upload.id).execute();
+    await trx.deleteFrom("import_upload_chunks").where("upload_id", "=", upload.id).execute();
+  });
+}
+
+/** An imported upload has no file left to preview or import again. */
+export function assertNotImported(upload: Upload): void {
+  const done = upload.committed;
+  if (!done) return;
+  const counts = Object.entries(done.counts).filter(([key, n]) => n > 0 && ["created", "updated", "unchanged", "invalid"].includes(key)).map(([key, n]) => `${n} ${key}`).join(", ");
+  throw new RollcallError("conflict", `${upload.fileName} was already imported, at ${done.at} by ${done.by}${counts ? ` (${counts})` : ""}; upload the file again to import it again`, { resource: "import upload", key: upload.id, committed: done });
 }
 
 export async function deleteUpload(db: Db, workspaceId: string, id: string): Promise<void> {

@@ -24,6 +24,7 @@ import * as m023 from "./023_names_sort_alphabetically.ts";
 import * as m024 from "./024_rate_limits.ts";
 import * as m025 from "./025_import_uploads.ts";
 import * as m026 from "./026_microsoft_logout_hint.ts";
+import * as m027 from "./027_import_upload_committed.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -52,6 +53,7 @@ export const migrations: Record<string, Migration> = {
   "024_rate_limits": m024,
   "025_import_uploads": m025,
   "026_microsoft_logout_hint": m026,
+  "027_import_upload_committed": m027,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
