@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
-import { endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
+import { cronProblem, endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, cleanCredential, type Credential } from "../sources/entra/token.ts";
 import { customUrlProblems, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
 import { nextRunAt } from "../sync/schedule.ts";
@@ -73,8 +73,11 @@ function parseGivenConfig(raw: Record<string, unknown>, given: Record<string, un
     const message = typeof path === "string" ? graphPropertyProblem(path) : undefined;
     return message ? [{ field, message, value: path }] : [];
   });
+  const cron = (given?.schedule as { cron?: unknown } | null | undefined)?.cron;
+  const cronMessage = typeof cron === "string" && cron.trim() ? cronProblem(cron) : undefined;
   const problems = [
     ...(tenant ? [{ field: "tenantId", message: tenant, value: tenantId }] : []),
+    ...(cronMessage ? [{ field: "schedule.cron", message: cronMessage, value: cron }] : []),
     ...properties,
     ...(parsed.success ? [] : zodProblems(parsed.error).filter((p) => !tenant || p.field !== "tenantId")),
   ];

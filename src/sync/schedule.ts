@@ -5,14 +5,9 @@ import type { Schedule } from "../sources/entra/config.ts";
 export function nextRunAt(schedule: Schedule | null, from: Date): Date | null {
   if (!schedule) return null;
   if ("everyMs" in schedule) return new Date(from.getTime() + schedule.everyMs);
-  return new Cron(schedule.cron, { paused: true }).nextRun(from) ?? null;
-}
-
-export function isValidCron(expression: string): boolean {
   try {
-    new Cron(expression, { paused: true });
-    return true;
+    return new Cron(schedule.cron, { paused: true }).nextRun(from) ?? null;
   } catch {
-    return false;
+    return null; // saved before cron expressions were checked: never due (changing the schedule checks it)
   }
 }

@@ -75,6 +75,14 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     const updated = await as("PATCH", `${ws}/sources/corp`, { onRemove: "keep", deletionThreshold: { percent: 10, count: 5 } });
     expect(updated.body.config).toMatchObject({ onRemove: "keep", deletionThreshold: { percent: 10, count: 5 }, groupMode: "all" });
     expectError(await as("PATCH", `${ws}/sources/corp`, { onRemove: "shred" }), 400, "invalid_input", ["onRemove"]);
+    // A cron expression is checked when saved, at its field: not five fields, out of range, or a date that never comes.
+    for (const [cron, message] of [["every tuesday", /^must be a cron expression of five fields/], ["61 * * * *", /^is not a cron expression \(Invalid value for minute: 61\)/], ["* * * * * *", /five fields/], ["0 0 30 2 *", /^never runs/]] as const) {
+      const refused = await as("PATCH", `${ws}/sources/corp`, { schedule: { cron } });
+      expectError(refused, 400, "invalid_input", ["schedule.cron"]);
+      expect(refused.body.error.details.fields[0].message, cron).toMatch(message);
+    }
+    expect((await as("PATCH", `${ws}/sources/corp`, { schedule: { cron: "0 6 * * 1-5" } })).body.status.nextRunAt).toMatch(/T06:00:00/);
+    await as("PATCH", `${ws}/sources/corp`, { schedule: null });
     const threshold = await as("PATCH", `${ws}/sources/corp`, { deletionThreshold: { percent: 150, count: 2.5 } });
     expectError(threshold, 400, "invalid_input", ["deletionThreshold.percent", "deletionThreshold.count"]);
     expect(threshold.body.error.details.fields.map((f: { message: string }) => f.message)).toEqual(["must be a number from 0 to 100 (the share of the source's users)", "must be a whole number of users, 0 or more"]);

@@ -60,12 +60,18 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     // A new source syncs on its own once a day unless told otherwise.
     expect(await form.getByLabel("Sync automatically").inputValue()).toBe("every");
     expect(await form.getByLabel("Every (hours)").inputValue()).toBe("24");
-    await form.getByLabel("Sync automatically").selectOption("none");
     await form.getByLabel("Use for Sign in with Microsoft").check();
     // Without a secret the form says so at the field, before anything is sent.
     await form.getByRole("button", { name: "Add source" }).click();
     await expect.poll(() => form.getByLabel("Client secret").getAttribute("aria-invalid")).toBe("true");
     await form.getByLabel("Client secret").fill(emulator.clientSecret);
+    // A cron expression the server cannot schedule is refused at its field, saying why.
+    await form.getByLabel("Sync automatically").selectOption("cron");
+    await form.getByLabel("Cron expression").fill("every tuesday");
+    await form.getByRole("button", { name: "Add source" }).click();
+    await expect.poll(() => form.getByLabel("Cron expression").getAttribute("aria-invalid")).toBe("true");
+    await form.getByText(/must be a cron expression of five fields/).waitFor();
+    await form.getByLabel("Sync automatically").selectOption("none");
     await form.getByRole("button", { name: "Add source" }).click();
     await page.getByRole("heading", { name: "contoso", level: 1 }).waitFor();
     await expect.poll(() => page.getByText("Secret set").count()).toBeGreaterThan(0);

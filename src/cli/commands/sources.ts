@@ -3,9 +3,8 @@ import { Command, Option } from "commander";
 import { fileProblem, invalidInput } from "../../errors.ts";
 import type { Source } from "../../core/sources.ts";
 import { sourceRemovals, type RemovedSource, type SourceRemoval } from "../../core/source-removal.ts";
-import { endpoints, parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
+import { cronProblem, endpoints, parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
-import { isValidCron } from "../../sync/schedule.ts";
 import { collect, confirm, directoryCommand, runOn, suggest, table, withConfirmation, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sources …`: Entra ID sources. Secrets come from an environment variable, never a flag value. */
@@ -96,8 +95,11 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
     if (text === "off" || text === "none") c.schedule = null;
     else if (text === "on") c.schedule = { everyMs: 24 * 3_600_000 };
     else if (ms !== undefined) c.schedule = { everyMs: ms };
-    else if (isValidCron(text)) c.schedule = { cron: text };
-    else throw invalidInput([{ field: "schedule", message: `"${text}" is neither on, off, an interval (24h, 30m) nor a cron expression`, value: text }]);
+    else if (/\s/.test(text)) {
+      const problem = cronProblem(text);
+      if (problem) throw invalidInput([{ field: "schedule", message: `"${text}" ${problem}`, value: text }]);
+      c.schedule = { cron: text };
+    } else throw invalidInput([{ field: "schedule", message: `"${text}" is neither on, off, an interval (24h, 30m) nor a cron expression`, value: text }]);
   }
   if (flags.fullEvery !== undefined) {
     const ms = parseInterval(String(flags.fullEvery));

@@ -235,7 +235,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
             <option value="none">Only when I click Sync now</option>
           </SelectField>
           {s.scheduleKind === "every" ? <TextField label="Every (hours)" type="number" min={0.0167} step="any" {...text("everyHours")} error={fe.everyHours} hint="Changes only (delta) after the first sync." /> : null}
-          {s.scheduleKind === "cron" ? <TextField label="Cron expression" {...text("cron")} hint="UTC, five fields: 0 */2 * * * = every two hours." /> : null}
+          {s.scheduleKind === "cron" ? <TextField label="Cron expression" {...text("cron")} error={fe.cron} hint="UTC, five fields: 0 */2 * * * = every two hours." /> : null}
           <TextField label="Full sync every (days)" type="number" min={1} {...text("fullEveryDays")} error={fe.fullEveryDays} hint="A full listing that re-checks everything; runs between are delta." />
         </div>
       </fieldset>

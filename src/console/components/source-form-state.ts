@@ -145,6 +145,7 @@ export function formProblems(s: FormState, isNew: boolean): FieldProblem[] {
   number("thresholdPercent", "Enter a percentage from 0 to 100 (10 is the default).");
   number("thresholdCount", "Enter a number of users, 0 or more (20 is the default).");
   if (s.scheduleKind === "every") number("everyHours", "Enter the hours between syncs, e.g. 24.");
+  if (s.scheduleKind === "cron") need("cron", "Enter a cron expression of five fields, e.g. 0 6 * * 1-5 for 06:00 on weekdays.");
   number("fullEveryDays", "Enter the days between full syncs, e.g. 7.");
   return problems;
 }
@@ -160,4 +161,6 @@ const formFieldOf: Record<string, keyof FormState> = {
   "deletionThreshold.percent": "thresholdPercent",
   "deletionThreshold.count": "thresholdCount",
   fullEveryMs: "fullEveryDays",
+  "schedule.cron": "cron",
+  "schedule.everyMs": "everyHours",
 };

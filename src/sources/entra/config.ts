@@ -1,3 +1,4 @@
+import { Cron } from "croner";
 import { z } from "zod";
 import { isCountryCode } from "../../domain/phone.ts";
 import { guidPattern, isGuid } from "../../domain/guid.ts";
@@ -83,9 +84,24 @@ export function parseInterval(text: string): number | undefined {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** Why a cron expression cannot schedule a source; undefined when it can. Five fields, as cron has them (no seconds). */
+export function cronProblem(expression: string): string | undefined {
+  const fields = expression.trim().split(/\s+/).filter(Boolean);
+  const example = 'minute hour day-of-month month day-of-week, e.g. "0 6 * * 1-5" for 06:00 on weekdays';
+  if (fields.length !== 5) return `must be a cron expression of five fields (${example})`;
+  let cron: Cron;
+  try {
+    cron = new Cron(expression, { paused: true });
+  } catch (error) {
+    return `is not a cron expression (${(error as Error).message.replace(/^CronPattern: /, "")}); give five fields: ${example}`;
+  }
+  return cron.nextRun() ? undefined : "never runs (no such date): check its day of month and month";
+}
+
 export const scheduleSchema = z.union([
   z.object({ everyMs: z.number().int().min(60_000, "must be at least one minute") }).strict(),
-  z.object({ cron: z.string().min(1) }).strict(),
+  // Checked when given (cronProblem, core/sources.ts): a schedule saved before it was checked so strictly keeps loading.
+  z.object({ cron: z.string().min(1, "must be a cron expression") }).strict(),
 ]);
 export type Schedule = z.infer<typeof scheduleSchema>;
 
