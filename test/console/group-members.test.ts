@@ -25,4 +25,19 @@ describe.skipIf(!hasChromium)("web console: adding a group's member again", () =
     await expect.poll(() => page.locator(".member-list li").count()).toBe(4);
     expect(await page.locator("#add-member-error").count()).toBe(0);
   });
+
+  it("opens a member group's page afresh: nothing typed on the group before carries over", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/groups/Engineering`);
+    await page.getByRole("heading", { name: "Engineering", level: 1 }).waitFor();
+    await page.getByLabel("Add a member").fill("Research");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.locator(".member-list").getByRole("link", { name: "Research" }).waitFor();
+    // Half-typed, then the member group followed: one click on Add must not put this into Research.
+    await page.getByLabel("Add a member").fill("someone@example.com");
+    await page.locator(".member-list").getByRole("link", { name: "Research" }).click();
+    await page.getByRole("heading", { name: "Research", level: 1 }).waitFor();
+    expect(await page.getByLabel("Add a member").inputValue()).toBe("");
+    expect(await page.locator(".member-list li").count()).toBe(3);
+  });
 });
