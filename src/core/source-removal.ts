@@ -27,6 +27,8 @@ export async function removeSource(ctx: SourceContext, key: string, users: Sourc
     const scope = { workspaceId: ctx.workspace.id, sourceId: source.id, sourceName: source.name, actor: ctx.actor };
     const affected = users === "delete" ? await deleteDirectory(trx, scope) : await unlinkDirectory(trx, scope, users === "disable");
     await trx.deleteFrom("sources").where("id", "=", source.id).execute();
+    // Its warnings (failed or stopped runs, an expiring secret) are about something that no longer exists.
+    await trx.updateTable("notifications").set({ resolved_at: sql`now()` }).where("workspace_id", "=", ctx.workspace.id).where("resolved_at", "is", null).where(sql<boolean>`data->>'sourceId' = ${source.id}`).execute();
     const result = { users, usersAffected: affected.users, groupsAffected: affected.groups };
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: source.name, action: "remove source", before: { name: source.name, config: source.config }, after: result });
     return result;

@@ -9,6 +9,7 @@ import { sql } from "kysely";
 import pino from "pino";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { createEntraSource, type SourceContext } from "../../src/core/sources.ts";
+import { removeSource } from "../../src/core/source-removal.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 import { claimDeliveries, listNotifications, scanNotifications, secretMilestone, updateNotificationSettings } from "../../src/core/notifications.ts";
@@ -97,6 +98,22 @@ describe.each(engines)("notifications (%s)", (engine) => {
     await insertRun("succeeded", null, 5);
     await scanNotifications(store.db);
     expect(await listNotifications(store.db, ctx.workspace, { active: true })).toEqual([]);
+  });
+
+  it("removing a source resolves its warnings: its runs and secret are gone with it", async () => {
+    const ctx = await addSource(store, "leaving", inDays(3));
+    const other = await addSource(store, "staying", inDays(3));
+    const source = await store.db.selectFrom("sources").select("id").where("name", "=", "leaving").executeTakeFirstOrThrow();
+    await sql`insert into sync_runs (workspace_id, source_id, trigger, mode, status, started_at, finished_at, error)
+        values (${ctx.workspace.id}, ${source.id}, 'api', 'full', 'failed', now(), now(), ${JSON.stringify({ code: "source_auth_failed", message: "AADSTS7000215" })}::jsonb)`.execute(store.db);
+    await scanNotifications(store.db);
+    const active = async () => (await listNotifications(store.db, ctx.workspace, { active: true })).map((n) => `${n.kind} ${String(n.data.source)}`).sort();
+    expect(await active()).toEqual(["secret_expiry leaving", "secret_expiry staying", "sync_failed leaving"]);
+    await removeSource(ctx, "leaving");
+    expect(await active()).toEqual(["secret_expiry staying"]);
+    await scanNotifications(store.db);
+    expect(await active()).toEqual(["secret_expiry staying"]);
+    expect(other.workspace.id).toBe(ctx.workspace.id);
   });
 
   it("concurrent claimers take disjoint deliveries", async () => {
