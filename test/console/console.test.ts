@@ -653,6 +653,18 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("heading", { name: "Research", level: 1 }).waitFor();
   });
 
+  it("says a user or run that does not exist was not found, with a way back and no Try again", async () => {
+    const missing = "00000000-0000-4000-8000-00000000dead";
+    await page.goto(`${server.url}/w/default/users/${missing}`);
+    await page.getByRole("alert").filter({ hasText: "The user could not be loaded." }).waitFor();
+    expect(await page.getByRole("button", { name: "Try again" }).count()).toBe(0);
+    await page.goto(`${server.url}/w/default/runs/${missing}`);
+    await page.getByRole("alert").filter({ hasText: "The run could not be loaded." }).waitFor();
+    expect(await page.getByRole("button", { name: "Try again" }).count()).toBe(0);
+    await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "User synchronization" }).click();
+    await page.getByRole("heading", { name: "User synchronization", level: 1 }).waitFor();
+  });
+
   it("fits a phone's width with long emails in histories, and a tablet's with every Users column in view", async () => {
     const long = "maximilian.oberhausenwinterfeldt@northwindtraders.onmicrosoft.com"; // the member above
     const user = await page.evaluate((email) => fetch(`/api/v1/workspaces/default/users/${email}`).then((r) => r.json() as Promise<{ id: string }>), long);

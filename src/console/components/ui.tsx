@@ -95,6 +95,8 @@ export function CheckField({ label, hint, ...input }: { label: string; hint?: Re
 export function ErrorBanner({ error, retry, title }: { error: unknown; retry?: () => void; title?: string }) {
   if (!error) return null;
   const fields = error instanceof ApiError ? error.fields : [];
+  // Asking again does not make a missing thing appear.
+  const again = error instanceof ApiError && error.status === 404 ? undefined : retry;
   return (
     <div className="banner banner-error" role="alert">
       <div>
@@ -109,8 +111,8 @@ export function ErrorBanner({ error, retry, title }: { error: unknown; retry?: (
           </ul>
         ) : null}
       </div>
-      {retry ? (
-        <button type="button" className="btn btn-small" onClick={retry}>
+      {again ? (
+        <button type="button" className="btn btn-small" onClick={again}>
           Try again
         </button>
       ) : null}

@@ -57,6 +57,9 @@ export function RunPage({ id }: { id: string }) {
   if (!r) {
     return (
       <div className="page">
+        <nav className="breadcrumb" aria-label="Breadcrumb">
+          <Link to={wsPath(workspace, "/sync")}>User synchronization</Link>
+        </nav>
         <ErrorBanner error={run.error} retry={run.reload} title="The run could not be loaded." />
         {run.loading ? <Loading label="Loading run…" /> : null}
       </div>
