@@ -126,34 +126,47 @@ export function describeProgress(run: Pick<Run, "progress" | "status">): { value
   return { value: null, max: null, label };
 }
 
-const countLabels: [string, string][] = [
-  ["created", "created"],
-  ["linked", "linked"],
-  ["updated", "updated"],
-  ["disabled", "disabled"],
-  ["deleted", "deleted"],
-  ["unchanged", "unchanged"],
-  ["skipped", "skipped"],
-  ["conflicts", "conflicts"],
-  ["warnings", "warnings"],
-  ["groupsCreated", "groups created"],
-  ["groupsUpdated", "groups updated"],
-  ["groupsDeleted", "groups deleted"],
-  ["groupsUnchanged", "groups unchanged"],
-  ["groupConflicts", "group conflicts"],
-  ["membershipsAdded", "memberships added"],
-  ["membershipsRemoved", "memberships removed"],
-  ["errors", "errors"],
+/** Each count's words, plural then singular ("1 error", "2 errors"). */
+const countLabels: [string, string, string][] = [
+  ["created", "created", "created"],
+  ["linked", "linked", "linked"],
+  ["updated", "updated", "updated"],
+  ["disabled", "disabled", "disabled"],
+  ["deleted", "deleted", "deleted"],
+  ["unchanged", "unchanged", "unchanged"],
+  ["skipped", "skipped", "skipped"],
+  ["released", "released", "released"],
+  ["conflicts", "conflicts", "conflict"],
+  ["warnings", "warnings", "warning"],
+  ["groupsCreated", "groups created", "group created"],
+  ["groupsUpdated", "groups updated", "group updated"],
+  ["groupsDeleted", "groups deleted", "group deleted"],
+  ["groupsUnchanged", "groups unchanged", "group unchanged"],
+  ["groupConflicts", "group conflicts", "group conflict"],
+  ["membershipsAdded", "memberships added", "membership added"],
+  ["membershipsRemoved", "memberships removed", "membership removed"],
+  ["errors", "errors", "error"],
 ];
+
+/** Counts that describe the run rather than count its changes (a preview's threshold check). */
+const notChanges = new Set(["removals", "wouldStopAtThreshold", "heldBefore"]);
 
 /** "12 created · 3 updated · 1 disabled": only the counts that are non-zero, in a fixed order. */
 export function countsSummary(counts: Record<string, number> | undefined, all = false): { key: string; label: string; value: number }[] {
   if (!counts) return [];
-  const known = countLabels.filter(([k]) => k in counts).map(([key, label]) => ({ key, label, value: counts[key]! }));
+  const known = countLabels.filter(([k]) => k in counts).map(([key, plural, one]) => ({ key, label: counts[key] === 1 ? one : plural, value: counts[key]! }));
   const extra = Object.entries(counts)
-    .filter(([k]) => !countLabels.some(([c]) => c === k) && k !== "removals")
+    .filter(([k]) => !countLabels.some(([c]) => c === k) && !notChanges.has(k))
     .map(([key, value]) => ({ key, label: key.replace(/([A-Z])/g, " $1").toLowerCase(), value }));
   return [...known, ...extra].filter((c) => all || c.value > 0);
+}
+
+/** A preview whose real run would stop at the deletion threshold: what it would remove, and what Sync now will do. */
+export function wouldStopWarning(run: Pick<Run, "dryRun" | "counts">): string | null {
+  const counts = run.counts ?? {};
+  if (!run.dryRun || !counts.wouldStopAtThreshold) return null;
+  const of = counts.heldBefore ? ` of the ${counts.heldBefore.toLocaleString()} users the source holds` : "";
+  return `A real sync would stop at the deletion threshold: it would disable or delete ${(counts.removals ?? 0).toLocaleString()} users${of}. Sync now will stop for your review; these changes apply only once you approve them.`;
 }
 
 /** Who started a run, and how: "ada@example.com (console or API)", "Schedule". */

@@ -391,7 +391,7 @@ describe.skipIf(!hasChromium)("web console", () => {
     await expect.poll(() => page.locator("#add-member-error").textContent()).toContain('No user "nobody@contoso.com"');
     await field.fill("grace@contoso.com; katherine@contoso.com ada@contoso.com");
     await page.getByRole("button", { name: "Add", exact: true }).click();
-    await toast("Added to Front office: 2 users; 1 already members");
+    await toast("Added to Front office: 2 users; 1 already a member");
     await page.locator(".member-list li", { hasText: "katherine@contoso.com" }).waitFor();
   });
 

@@ -155,6 +155,10 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     // A preview after it does not hide it: the source's card still points at the run waiting for review.
     await page.getByRole("button", { name: "Preview changes" }).click();
     await page.getByText("Preview ready: nothing was changed.").waitFor({ timeout: 60_000 });
+    // The preview says, in words, that Sync now would stop for review; its counts are only changes.
+    const preview = (await page.getByRole("status").filter({ hasText: "Preview ready" }).textContent()) ?? "";
+    expect(preview).toMatch(/A real sync would stop at the deletion threshold: it would disable or delete \d+ users of the \d+ users the source holds\. Sync now will stop for your review/);
+    expect(preview).not.toMatch(/held before|would stop at threshold/);
     await page.getByRole("link", { name: "A stopped run needs review" }).click();
     await page.getByRole("heading", { name: "This run needs your review" }).waitFor();
     // Its message says how to apply it here, not with the CLI's --force.

@@ -16,8 +16,8 @@ export function bulkSummary(result: BulkResult): string {
     disable: ["Disabled", "already disabled"],
     enable: ["Enabled", "already enabled"],
     delete: ["Deleted", ""],
-    addToGroup: [`Added to ${result.group}:`, "already members"],
-    removeFromGroup: [`Removed from ${result.group}:`, "not members"],
+    addToGroup: [`Added to ${result.group}:`, result.unchanged === 1 ? "already a member" : "already members"],
+    removeFromGroup: [`Removed from ${result.group}:`, result.unchanged === 1 ? "not a member" : "not members"],
   }[result.action];
   return `${done[0]} ${countOf(result.changed, "user")}${result.unchanged ? `; ${result.unchanged.toLocaleString()} ${done[1]}` : ""}`;
 }

@@ -3,7 +3,7 @@ import { ApiError } from "../api.ts";
 import { Link } from "../router.tsx";
 import { wsPath } from "../session.tsx";
 import { useInterval, useLoad } from "../hooks.ts";
-import { countsSummary, describeProgress, statusText, statusTone, syncApi, type Check, type Run, type Source, type TestResult } from "../sync-api.ts";
+import { countsSummary, describeProgress, statusText, statusTone, syncApi, wouldStopWarning, type Check, type Run, type Source, type TestResult } from "../sync-api.ts";
 import { Badge, ErrorBanner, ProgressBar, Spinner } from "./ui.tsx";
 import { countOf, relativeTime } from "../format.ts";
 import { sourceAdvice } from "../advice.ts";
@@ -108,7 +108,8 @@ const userCounts = new Set(["created", "linked", "updated", "disabled", "deleted
 export function RunOutcome({ workspace, run }: { workspace: string; run: Run }) {
   const counts = countsSummary(run.counts);
   const usersUnchanged = counts.length > 0 && run.status === "succeeded" && !counts.some((c) => userCounts.has(c.key));
-  const tone = run.status === "failed" ? "banner-error" : run.status === "stopped" ? "banner-warn" : "banner-ok";
+  const wouldStop = wouldStopWarning(run);
+  const tone = run.status === "failed" ? "banner-error" : run.status === "stopped" || wouldStop ? "banner-warn" : "banner-ok";
   return (
     <div className={`banner ${tone}`} role="status">
       <div>
@@ -118,6 +119,7 @@ export function RunOutcome({ workspace, run }: { workspace: string; run: Run }) 
         {usersUnchanged ? `No user ${run.dryRun ? "would change" : "changed"} · ` : ""}
         {counts.length ? counts.map((c) => `${c.value.toLocaleString()} ${c.label}`).join(" · ") : run.status === "succeeded" ? "No changes." : ""}
         {run.error ? <p>{sourceAdvice(run.error.message)}</p> : null}
+        {wouldStop ? <p>{wouldStop}</p> : null}
         <p>
           <Link to={wsPath(workspace, `/runs/${run.id}`)}>{run.dryRun ? "See the changes it would make" : run.status === "stopped" ? "Review and apply or reject" : "See the run's change log"}</Link>
         </p>

@@ -3,7 +3,7 @@ import { withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
-import { countsMeaning, countsSummary, describeProgress, runSourceName, statusText, statusTone, startedBy, syncApi } from "../sync-api.ts";
+import { countsMeaning, countsSummary, describeProgress, runSourceName, statusText, statusTone, startedBy, syncApi, wouldStopWarning } from "../sync-api.ts";
 import { Badge, ErrorBanner, Loading, Pager, ProgressBar, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate } from "../format.ts";
@@ -133,7 +133,13 @@ export function RunPage({ id }: { id: string }) {
           </AdminOnly>
         </section>
       ) : null}
-      {r.dryRun && r.status === "succeeded" ? <p className="banner banner-info">This was a preview: the changes below were computed but not applied. Use Sync now to apply them.</p> : null}
+      {r.dryRun && r.status === "succeeded" ? (
+        wouldStopWarning(r) ? (
+          <p className="banner banner-warn" role="status">This was a preview: the changes below were computed but not applied. {wouldStopWarning(r)}</p>
+        ) : (
+          <p className="banner banner-info">This was a preview: the changes below were computed but not applied. Use Sync now to apply them.</p>
+        )
+      ) : null}
       {r.status === "rejected" ? <p className="banner banner-info">This run was rejected: none of the changes below were applied.</p> : null}
       <div className="detail-grid">
         <section className="card" aria-labelledby="counts-h">

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Link, navigate, useLocation } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
-import { countsMeaning, countsSummary, startedBy, statusText, statusTone, syncApi, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
+import { countsMeaning, countsSummary, startedBy, statusText, statusTone, syncApi, wouldStopWarning, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
 import { Badge, ErrorBanner, Loading, Pager, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate, relativeTime } from "../format.ts";
@@ -196,6 +196,7 @@ export function RunsTable({ workspace, runs }: { workspace: string; runs: Run[] 
             </td>
             <td data-label="Status">
               <Badge tone={statusTone(run.status)}>{statusText(run)}</Badge>
+              {wouldStopWarning(run) ? <> <Badge tone="warn">Would stop for review</Badge></> : null}
             </td>
             <td data-label="Kind">
               {run.dryRun ? "Preview" : "Sync"} · {run.mode ?? "—"}
