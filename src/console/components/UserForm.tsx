@@ -23,7 +23,8 @@ interface FormState {
   pin: string;
 }
 
-const lines = (s: string) => s.split(/[\n,]/).map((x) => x.trim()).filter(Boolean);
+/** One value per line, as the fields say: a comma belongs to its value ("Sales, EMEA", "+1 425 555 0100, ext. 5"). */
+const lines = (s: string) => s.split("\n").map((x) => x.trim()).filter(Boolean);
 
 function initial(user: User | undefined): FormState {
   const t = (v: string | null | undefined) => v ?? "";
