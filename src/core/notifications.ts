@@ -262,7 +262,7 @@ async function webhookUrlProblem(value: string, privateNetwork: boolean): Promis
   } catch {
     return "must be a URL";
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback.test(url.hostname))) return "must be https:// (plain http only to this machine)";
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback.test(url.hostname))) return privateNetwork ? "must be https:// (plain http:// only to a receiver on this machine)" : "must be https://";
   if (url.username || url.password) return "must not carry credentials; the body is signed instead";
   const address = privateNetwork ? undefined : await privateAddressOf(url.hostname);
   return address ? privateNetworkRefusal(url.hostname, address) : undefined;

@@ -135,6 +135,10 @@ describe.each(engines)("notifications (%s)", (engine) => {
       // The receiver runs on this machine: allowed only as the operator allows it.
       const refused = updateNotificationSettings(store.db, secrets, ctx.workspace, { webhookUrl: hook.url }, "test");
       await expect(refused).rejects.toMatchObject({ code: "invalid_input", details: { fields: [{ field: "webhookUrl", message: expect.stringContaining("ROLLCALL_WEBHOOK_PRIVATE_NETWORK=true") }] } });
+      // Plain http goes nowhere else, and is not offered where the machine's own receivers are not allowed.
+      const plain = (privateNetwork: boolean) => updateNotificationSettings(store.db, secrets, ctx.workspace, { webhookUrl: "http://hooks.example.com/rollcall" }, "test", { webhookPrivateNetwork: privateNetwork });
+      await expect(plain(false)).rejects.toMatchObject({ details: { fields: [{ field: "webhookUrl", message: "must be https://" }] } });
+      await expect(plain(true)).rejects.toMatchObject({ details: { fields: [{ field: "webhookUrl", message: "must be https:// (plain http:// only to a receiver on this machine)" }] } });
       const settings = await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"], webhookUrl: hook.url }, "test", { webhookPrivateNetwork: true });
       // The workspace's activity says who changed the settings, and that a secret was issued, never the secret.
       const entry = await sql<{ before: unknown; after: unknown; text: string }>`select before, after, after::text as text from change_log where action = 'update notification settings'`.execute(store.db);

@@ -95,7 +95,7 @@ export function NotificationSettingsSection() {
             readOnly={!canChange}
             error={fields.webhookUrl}
             placeholder="https://hooks.example.com/rollcall"
-            hint="https:// (plain http only to this machine). Empty removes the webhook. A new URL gets a new signing secret, shown once."
+            hint="An https:// URL the server can reach (one inside its own network needs ROLLCALL_WEBHOOK_PRIVATE_NETWORK=true on the server). Empty removes the webhook. A new URL gets a new signing secret, shown once."
           />
           <div className="field">
             <span className="label">Webhook signing secret</span>
