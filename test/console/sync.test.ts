@@ -74,6 +74,9 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await form.getByLabel("Sync automatically").selectOption("none");
     await form.getByRole("button", { name: "Add source" }).click();
     await page.getByRole("heading", { name: "contoso", level: 1 }).waitFor();
+    // "Source saved" stands until the source is connected; the address does not keep it for a reload.
+    await page.getByText("Source saved. Click Connect").waitFor();
+    await expect.poll(() => page.url()).not.toContain("connect=");
     await expect.poll(() => page.getByText("Secret set").count()).toBeGreaterThan(0);
     await page.getByText("Used for sign-in").waitFor();
     // The emulator's endpoints replace the cloud's, and say so; the page does not link to itself.
@@ -82,6 +85,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
 
     await page.getByRole("button", { name: "Connect" }).click();
     await page.getByText("Connected. Everything the source needs is in place.").waitFor({ timeout: 30_000 });
+    expect(await page.getByText("Source saved. Click Connect").count()).toBe(0);
     const checks = page.locator(".check-result .check");
     expect(await checks.count()).toBeGreaterThan(1);
     expect(await page.locator(".check-result .check-bad").count()).toBe(0);

@@ -1,5 +1,5 @@
-import { useState } from "react";
-import { Link, navigate, useLocation } from "../router.tsx";
+import { useEffect, useState } from "react";
+import { Link, navigate, setQuery, useLocation } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
 import { countsMeaning, countsSummary, startedBy, statusText, statusTone, syncApi, wouldStopWarning, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
@@ -27,7 +27,13 @@ export function SourcePage({ name }: { name: string }) {
   const canChange = useCanChange();
   const redirectUri = useSignInRedirectUri();
   const s = source.data;
+  // "Source saved" stands until the admin connects or runs it; the address forgets it at once, so a reload does not bring it back.
+  const [justSaved, setJustSaved] = useState(() => query.get("connect") !== null);
+  useEffect(() => {
+    if (query.get("connect") !== null) setQuery({ connect: null });
+  }, [query]);
   const refresh = () => {
+    setJustSaved(false);
     source.reload();
     runs.reload();
   };
@@ -57,9 +63,9 @@ export function SourcePage({ name }: { name: string }) {
       {!s && source.loading ? <Loading label="Loading source…" /> : null}
       {s ? (
         <>
-          {query.get("connect") ? <p className="banner banner-info">Source saved. Click Connect to check the credentials and permissions, then Preview changes or Sync now.</p> : null}
+          {justSaved ? <p className="banner banner-info">Source saved. Click Connect to check the credentials and permissions, then Preview changes or Sync now.</p> : null}
           <div className="detail-grid">
-            <SourceCard key={s.updatedAt} workspace={workspace} source={s} onChanged={refresh} onItsPage />
+            <SourceCard key={s.updatedAt} workspace={workspace} source={s} onChanged={refresh} onConnected={() => setJustSaved(false)} onItsPage />
             <section className="card" aria-labelledby="settings-h">
               <h2 id="settings-h">Settings</h2>
               <dl className="props">

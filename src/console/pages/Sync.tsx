@@ -70,7 +70,7 @@ export function SyncPage() {
 }
 
 /** A source's status and actions; on the source's own page (`onItsPage`) without the links to that page. */
-export function SourceCard({ workspace, source, onChanged, onItsPage = false }: { workspace: string; source: Source; onChanged: () => void; onItsPage?: boolean }) {
+export function SourceCard({ workspace, source, onChanged, onConnected, onItsPage = false }: { workspace: string; source: Source; onChanged: () => void; onConnected?: () => void; onItsPage?: boolean }) {
   const toast = useToast();
   const canChange = useCanChange();
   const [runId, setRunId] = useState<string | null>(source.status.running);
@@ -124,7 +124,7 @@ export function SourceCard({ workspace, source, onChanged, onItsPage = false }: 
           </Link>
         )}
       </div>
-      {canChange ? <ConnectButton workspace={workspace} source={source.name} /> : null}
+      {canChange ? <ConnectButton workspace={workspace} source={source.name} onResult={onConnected} /> : null}
       <ErrorBanner error={error} title="The sync could not start." />
       {runId ? (
         <RunTracker
