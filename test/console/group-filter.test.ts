@@ -19,9 +19,12 @@ describe.skipIf(!hasChromium)("web console: the Users page's group filter among 
     const groupField = ui.page.getByLabel("Group", { exact: true });
     await groupField.fill("applied research");
     await groupField.press("Enter");
-    await ui.page.waitForTimeout(300);
+    // A part of a name filters by nothing, and says that no group has that name.
+    await ui.page.getByText('No group is named "applied research": pick one from the list as you type.').waitFor();
+    expect(await groupField.getAttribute("aria-invalid")).toBe("true");
     expect(new URL(ui.page.url()).searchParams.get("group")).toBeNull();
     await groupField.fill("RESEARCH");
+    expect(await groupField.getAttribute("aria-invalid")).not.toBe("true");
     await groupField.press("Enter");
     await ui.page.waitForURL(/group=Research/);
     await expect.poll(() => ui.page.locator("tbody tr").count()).toBe(3);

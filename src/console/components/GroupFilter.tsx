@@ -11,6 +11,7 @@ import { TextField } from "./ui.tsx";
  */
 export function GroupFilter({ workspace }: { workspace: string }) {
   const [text, setText] = useState("");
+  const [missing, setMissing] = useState<string | null>(null);
   const typed = useDebounced(text.trim(), 200);
   const found = useLoad((signal) => (typed ? api.get<PageOf<Group>>(ws(workspace, "/groups"), { q: typed, limit: 20 }, { signal }).then((r) => r.items) : Promise.resolve([])), [workspace, typed]);
   /** Filters by the group named exactly (in any case), as the server finds it. */
@@ -18,6 +19,8 @@ export function GroupFilter({ workspace }: { workspace: string }) {
     if (!name.trim()) return;
     const [group] = (await api.get<PageOf<Group>>(ws(workspace, "/groups"), { name: name.trim(), limit: 1 })).items;
     if (group) setQuery({ group: group.name, offset: null });
+    // Entered, a name no group has says so: the list unchanged would look like a filter that matched everyone.
+    else setMissing(`No group is named "${name.trim()}": pick one from the list as you type.`);
   };
   const apply = (name: string) => void pick(name).catch(() => {}); // a failed look-up applies nothing, as a name that matches none
   return (
@@ -29,8 +32,10 @@ export function GroupFilter({ workspace }: { workspace: string }) {
         value={text}
         placeholder="Any group"
         autoComplete="off"
+        error={missing ?? undefined}
         onChange={(e) => {
           setText(e.target.value);
+          setMissing(null);
           // A name picked from the list applies at once; typed text waits for Enter (it may be the start of a longer name).
           const inputType = (e.nativeEvent as InputEvent).inputType;
           if (!inputType || inputType === "insertReplacementText") apply(e.target.value);
