@@ -48,8 +48,10 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByLabel("Password").fill("not the password");
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/email or password is wrong/i);
-    await page.getByLabel("Password").fill(admin.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    // The focus is back on the password, selected: typing replaces it.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("name"))).toBe("password");
+    await page.keyboard.type(admin.password);
+    await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
     expect(new URL(page.url()).pathname).toBe("/w/default/users");
   });

@@ -15,6 +15,10 @@ export function SignIn({ onSignedIn, reason, microsoftSignOutUrl }: { onSignedIn
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [fields, setFields] = useState<Record<string, string>>({});
+  // A refused sign-in leaves the focus on the password, selected to type again (the button it was on was disabled meanwhile).
+  useEffect(() => {
+    if (error) document.querySelector<HTMLInputElement>(".signin-card input[name='password']")?.select();
+  }, [error]);
   // "Sign in with Microsoft" shows when any Entra source is used as authentication server.
   const [microsoft, setMicrosoft] = useState(false);
   useEffect(() => {
