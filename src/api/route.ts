@@ -57,6 +57,8 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   body?: B;
   /** A multipart/form-data file upload (read with `request.file()`); documents the part's name. */
   upload?: Upload;
+  /** The handler gets the body unchecked and checks it itself against `body`, to say every field's problem at once. */
+  bodyCheckedByHandler?: boolean;
   /** Absent for 204 No Content. */
   response?: R;
   /** What a route that answers itself (a download, a redirect, a page) sends instead of JSON, by status, for the OpenAPI document. */
@@ -81,6 +83,7 @@ export interface Route {
   query?: z.ZodType | undefined;
   body?: z.ZodType | undefined;
   upload?: Upload | undefined;
+  bodyCheckedByHandler?: boolean | undefined;
   response?: z.ZodType | undefined;
   answers?: Answers | undefined;
   status?: number | undefined;

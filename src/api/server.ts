@@ -5,7 +5,7 @@ import fastifyRateLimit, { type CreateRateLimitOptions } from "@fastify/rate-lim
 import { z } from "zod";
 import { RollcallError, invalidInput, listenProblem } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { zodProblems } from "../core/context.ts";
+import { bodyProblems } from "../core/context.ts";
 import { ensureFirstAdmin } from "../core/accounts.ts";
 import { actorOf, authenticate, authorizeWorkspace, requireOwner, requirePrincipal } from "./auth.ts";
 import { answerClientError, sendError } from "./errors.ts";
@@ -126,7 +126,8 @@ function registerRoute(app: FastifyInstance, rt: Runtime, r: Route): void {
       if (r.access === "owner") requireOwner(principal!);
       const params = parse(r.params, request.params, "path");
       const query = parse(r.query, request.query, "query");
-      const body = parse(r.body, request.body, "body");
+      // A handler that checks its body itself answers every field's problem at once (the schema documents it).
+      const body = r.bodyCheckedByHandler ? parse(z.record(z.string(), z.unknown()), request.body, "body") : parse(r.body, request.body, "body");
       // Only well-formed requests count against these: a malformed one cannot guess anything.
       await enforce(limiters, request, reply);
       let workspaceAccess: Partial<Parameters<Route["handler"]>[0]> = {};
@@ -157,12 +158,7 @@ function parse(schema: Route["params"], value: unknown, where: "path" | "query" 
   const result = schema.safeParse(value ?? undefined);
   if (result.success) return result.data;
   if (where === "body" && value === undefined) throw invalidInput([{ field: "(body)", message: "is missing: send a JSON object with Content-Type: application/json" }]);
-  // An unknown key is reported against its own name, so a client can show it next to the field.
-  const unknown = result.error.issues.flatMap((issue) =>
-    issue.code === "unrecognized_keys" ? issue.keys.map((key) => ({ field: [...issue.path, key].join("."), message: "is not a known field" })) : [],
-  );
-  const known = zodProblems(new z.ZodError(result.error.issues.filter((issue) => issue.code !== "unrecognized_keys")));
-  const problems = [...known, ...unknown].map((p) => (where === "body" ? p : { ...p, field: p.field === "(body)" ? `(${where})` : p.field, in: where }));
+  const problems = bodyProblems(result.error).map((p) => (where === "body" ? p : { ...p, field: p.field === "(body)" ? `(${where})` : p.field, in: where }));
   throw invalidInput(problems);
 }
 

@@ -1,7 +1,7 @@
 import type { Db } from "../storage/database.ts";
 import type { Workspace } from "./workspaces.ts";
 import { RollcallError, type FieldProblem } from "../errors.ts";
-import type { z } from "zod";
+import { z } from "zod";
 
 /** What every workspace operation needs: the database, the workspace, and who is acting (for the change log). */
 export interface WorkspaceContext {
@@ -15,6 +15,14 @@ export function zodProblems(error: z.ZodError): FieldProblem[] {
     field: issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("") || "(body)",
     message: issueMessage(issue),
   }));
+}
+
+/** A body's problems: each unknown key against its own name ("is not a known field"), so a client shows it at the field. */
+export function bodyProblems(error: z.ZodError): FieldProblem[] {
+  const unknown = error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys" ? issue.keys.map((key) => ({ field: [...issue.path, key].join("."), message: "is not a known field" })) : [],
+  );
+  return [...zodProblems(new z.ZodError(error.issues.filter((issue) => issue.code !== "unrecognized_keys"))), ...unknown];
 }
 
 /** Our own messages as written; zod's defaults ("Invalid option: expected one of …") in the words of ours. */

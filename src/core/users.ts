@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import type { z } from "zod";
 import { RollcallError, invalidInput, notFound, type FieldProblem } from "../errors.ts";
 import {
   createUserSchema,
@@ -14,7 +15,7 @@ import { filterNames, findHolders, replaceIdentifiers, selectUser, selectUsers, 
 import { deletedUserId, recordChange } from "./change-log.ts";
 import { diffFields } from "../domain/change.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
-import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
+import { bodyProblems, translateDatabaseError, type WorkspaceContext } from "./context.ts";
 
 export type { UserFilter, Page };
 
@@ -83,9 +84,29 @@ async function recordWarnings(trx: WorkspaceContext["db"], ctx: WorkspaceContext
   await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: user.id, subject: subjectOf(user), action: "warning", after: { messages } });
 }
 
+/**
+ * A body the schema refuses is refused with every field's problem at once: those of the fields the schema
+ * refused, and what the other fields' own checks (email, phone numbers…) would say of them.
+ */
+function refuseWhole(error: z.ZodError, raw: unknown, defaultCountry: string | null, required: FieldProblem[] = []): never {
+  const problems = bodyProblems(error);
+  const refused = new Set(error.issues.map((issue) => String(issue.path[0] ?? "")));
+  const rest = raw && typeof raw === "object" ? Object.fromEntries(Object.entries(raw).filter(([key]) => !refused.has(key))) : {};
+  const others = updateUserSchema.safeParse(rest);
+  if (others.success) {
+    const { customAttributes: _, ...fields } = others.data;
+    problems.push(...normaliseUserFields(fields, defaultCountry).problems, ...required.filter((p) => !refused.has(p.field) && !(p.field in rest)));
+  }
+  throw invalidInput(problems);
+}
+
 export async function createUser(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<SavedUser> {
   const parsed = createUserSchema.safeParse(raw);
-  if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
+  if (!parsed.success) {
+    const given = raw && typeof raw === "object" ? (raw as Record<string, unknown>) : {};
+    const identified = Boolean(given.email || given.userPrincipalName);
+    refuseWhole(parsed.error, raw, ctx.workspace.defaultCountry, identified ? [] : [{ field: "email", message: "is required (or give a userPrincipalName)" }]);
+  }
   const { customAttributes, ...fields } = parsed.data;
   const { value, problems, warnings: lost } = normaliseUserFields(fields, ctx.workspace.defaultCountry);
   const warnings = warningLines(lost);
@@ -139,7 +160,7 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
 
 export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknown): Promise<SavedUser> {
   const parsed = updateUserSchema.safeParse(raw);
-  if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
+  if (!parsed.success) refuseWhole(parsed.error, raw, ctx.workspace.defaultCountry);
   const before = await getUser(ctx, key);
   const { customAttributes, ...input } = parsed.data;
   if (before.source.type === "entra") {

@@ -35,6 +35,10 @@ describe.each(engines)("field messages and exact look-ups, through the API, on %
       const refused = await as("PATCH", `workspaces/acme/users/${userId}`, { displayName });
       expect(fieldMessages(refused)).toEqual(["displayName: display name is required"]);
     }
+    // A missing display name does not hide the other fields' problems: each is said at once.
+    const several = await as("POST", "workspaces/acme/users", { email: "notanemail", mobilePhone: "abc" });
+    expect(fieldMessages(several).map((m) => m.split(":")[0])).toEqual(["displayName", "email", "mobilePhone"]);
+    expect(fieldMessages(await as("POST", "workspaces/acme/users", {}))).toEqual(["displayName: display name is required", "email: is required (or give a userPrincipalName)"]);
     // Other problems with it keep their own words.
     const tooLong = await as("PATCH", `workspaces/acme/users/${userId}`, { displayName: "x".repeat(300) });
     expect(fieldMessages(tooLong)).not.toContain("displayName: display name is required");
