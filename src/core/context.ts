@@ -33,8 +33,23 @@ function issueMessage(issue: z.core.$ZodIssue): string {
     const values = issue.values.map((v) => JSON.stringify(v));
     return values.length === 1 ? `must be ${values[0]}` : `must be one of ${values.slice(0, -1).join(", ")} or ${values.at(-1)}`;
   }
+  // zod's own words for a limit ("Too big: expected string to have <=256 characters"); a message of ours is kept.
+  if ((issue.code === "too_big" || issue.code === "too_small") && /^Too (big|small):/.test(issue.message)) {
+    const big = issue.code === "too_big";
+    const limit = Number(big ? issue.maximum : issue.minimum);
+    const bound = big ? "at most" : "at least";
+    if (issue.origin === "string") return limit === 1 && !big ? "must not be empty" : `must be ${bound} ${limit} character${limit === 1 ? "" : "s"} long`;
+    if (issue.origin === "array" || issue.origin === "set") return `must have ${bound} ${limit} entr${limit === 1 ? "y" : "ies"}`;
+    return `must be ${bound} ${limit}`;
+  }
+  // A union of a type and its spelling in a form field (true, or "true"): the first branch says what is wanted.
+  if (issue.code === "invalid_union" && issue.message === "Invalid input") {
+    const first = issue.errors[0]?.[0];
+    if (first) return issueMessage(first);
+  }
   if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input:")) {
-    return issue.message.endsWith("received undefined") ? "is required" : `must be ${issue.expected === "array" ? "a list" : issue.expected === "object" ? "an object" : `a ${issue.expected}`}`;
+    if (issue.message.endsWith("received undefined")) return "is required";
+    return `must be ${issue.expected === "array" ? "a list" : issue.expected === "object" ? "an object" : issue.expected === "boolean" ? "true or false" : `a ${issue.expected}`}`;
   }
   return issue.message;
 }

@@ -92,6 +92,12 @@ describe("column mapping", () => {
     expect(thrown(() => parseMappingFile({ Badge: "badgeNumber" })).code).toBe("invalid_input");
   });
 
+  it("refuses a mapping that is not an object of headings, saying what it must be", () => {
+    for (const json of [["x"], "x", null, 7]) {
+      expect(thrown(() => parseMappingFile(json)).details.fields).toEqual([{ field: "mapping", message: 'must be a JSON object of column heading → field, e.g. {"Badge": "cardNumbers", "Notes": null}' }]);
+    }
+  });
+
   it("refuses a custom-attribute column without a name or with one over 64 characters, naming the column", () => {
     const long = `customAttributes.${"x".repeat(65)}`;
     const error = (() => {

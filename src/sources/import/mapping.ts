@@ -99,6 +99,9 @@ export const mappingFileSchema = z.record(z.string(), fieldSchema);
 export type MappingFile = Record<string, ImportField | null>;
 
 export function parseMappingFile(json: unknown): MappingFile {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw invalidInput([{ field: "mapping", message: 'must be a JSON object of column heading → field, e.g. {"Badge": "cardNumbers", "Notes": null}' }]);
+  }
   const parsed = mappingFileSchema.safeParse(json);
   if (!parsed.success) {
     throw invalidInput(
