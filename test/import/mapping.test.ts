@@ -121,7 +121,9 @@ describe("column mapping", () => {
     expect(unplaced.message).toMatch(/ Not recognised: "Mél pro", "Kostenstelle"\. Rename the columns, or say which field each column holds \(a mapping: --mapping FILE/);
     expect(unplaced.details).toMatchObject({ reason: "columns", headers: ["Mél pro", "Nom affiché", "Kostenstelle"], unknownColumns: ["Mél pro", "Kostenstelle"] });
     const twice = thrown(() => mapColumns(["Email", "Mail", "Name"]));
-    expect(twice.message).toContain('"Email" and "Mail" both map to email');
+    expect(twice.message).toContain('columns A "Email" and B "Mail" both map to email');
+    // The same heading twice: only the letters tell which to rename.
+    expect(thrown(() => mapColumns(["Email", "Name", "Email"])).message).toContain('columns A "Email" and C "Email" both map to email');
   });
 });
 

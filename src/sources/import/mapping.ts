@@ -2,6 +2,7 @@ import { z } from "zod";
 import { RollcallError, invalidInput } from "../../errors.ts";
 import { importFields, withoutAccents, type ImportField } from "../../domain/import-fields.ts";
 import { customAttributeName } from "../../domain/user.ts";
+import { columnName } from "./xlsx.ts";
 
 /**
  * Which Rollcall field each column feeds. Headers are compared without case, spaces or punctuation,
@@ -174,11 +175,16 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
     const checked = name === undefined ? undefined : customAttributeName.safeParse(name);
     if (checked && !checked.success) problems.push({ field: "customAttributes", message: `column "${headers[index]}": ${checked.error.issues[0]!.message}` });
   });
+  const at = new Map<string, number>();
   fields.forEach((field, index) => {
     if (!field) return;
-    const other = seen.get(field);
-    if (other !== undefined) problems.push({ field, message: `columns "${other}" and "${headers[index]}" both map to ${field}; rename one or use a mapping file` });
-    else seen.set(field, headers[index]!);
+    const other = at.get(field);
+    // Named by letter too: two columns may have the same heading, and then only the letters tell them apart.
+    if (other !== undefined) problems.push({ field, message: `columns ${columnName(other + 1)} "${headers[other]}" and ${columnName(index + 1)} "${headers[index]}" both map to ${field}; rename one or use a mapping file` });
+    else {
+      seen.set(field, headers[index]!);
+      at.set(field, index);
+    }
   });
   if (!seen.has("email") && !seen.has("userPrincipalName")) {
     problems.push({ field: "email", message: "no column holds the email or userPrincipalName (the matching key); expected a header such as Email, Mail or User name" });
