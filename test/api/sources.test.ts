@@ -104,6 +104,10 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     await as("PATCH", `${ws}/sources/corp`, { clientSecret: "wrong-secret-value" });
     const refused = await as("POST", `${ws}/sources/corp/test`);
     expect(refused.body).toMatchObject({ ok: false, checks: [{ name: "token", ok: false, code: "AADSTS7000215" }] });
+    // Searching its groups fails the same way, with the command to run for this source, as the connection test says it.
+    const search = await as("POST", `${ws}/sources/corp/find-groups`, { q: "" });
+    expectError(search, 502, "source_auth_failed");
+    expect(search.body.error.message).toContain("rollcall sources update corp --client-secret-env VAR");
     // A secret pasted with a line end or spaces around it is the secret; a blank one keeps the stored secret.
     expect((await as("PATCH", `${ws}/sources/corp`, { clientSecret: ` ${emulator.clientSecret}\n` })).status).toBe(200);
     const blank = await as("PATCH", `${ws}/sources/corp`, { clientSecret: "   " });

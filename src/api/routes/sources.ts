@@ -167,7 +167,7 @@ export const sourceRoutes: RouteModule = {
       response: z.object({ items: z.array(z.object({ id: z.string(), displayName: z.string(), description: z.string().nullable() })) }),
       async handler({ ctx, rt, params, body }) {
         const source = await loadSourceForSync(sourceCtx(ctx, rt), params.name);
-        return { items: await findDirectoryGroups(source.config, source.credential, entraFetch(rt.config), body.q) };
+        return { items: await findDirectoryGroups(source.config, source.credential, entraFetch(rt.config), body.q, { name: source.name, workspace: ctx.workspace.name }) };
       },
     }),
     route({

@@ -70,12 +70,13 @@ function graphOf(config: EntraConfig, credential: Credential, fetch: HttpFetch):
 }
 
 /** The tenant's groups whose name starts with `text`, for an admin choosing which to name (the console's group picker). */
-export async function findDirectoryGroups(config: EntraConfig, credential: Credential | null, fetch: HttpFetch, text: string): Promise<DirectoryGroup[]> {
+export async function findDirectoryGroups(config: EntraConfig, credential: Credential | null, fetch: HttpFetch, text: string, source?: AdvisedSource): Promise<DirectoryGroup[]> {
   if (!credential) throw new RollcallError("source_auth_failed", "No client secret is stored for this source: set one before searching its groups.", { aadsts: "AADSTS7000218" });
   try {
     return await searchGroups(graphOf(config, credential, fetch).graph, text);
   } catch (error) {
-    throw graphFailure(error, "list groups");
+    const failure = graphFailure(error, "list groups");
+    throw new RollcallError(failure.code, adviceFor(failure.message, source), failure.details, { cause: error });
   }
 }
 
