@@ -123,6 +123,7 @@ function errorResponses(r: Route, make: (description: string) => Json): Record<s
   }
   if (typeof r.config === "function" || r.config?.rateLimit) out["429"] = make("rate_limited: too many attempts; see Retry-After");
   out["500"] = make("internal: logged on the server, never detailed here");
+  for (const [status, description] of Object.entries(r.errors ?? {})) if (description) out[status] = make(description);
   return out;
 }
 

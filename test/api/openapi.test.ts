@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testApi, tokenCaller, type TestApi } from "./support.ts";
+import { multipartFile, testApi, tokenCaller, type TestApi } from "./support.ts";
 import { routeModules } from "../../src/api/routes/index.ts";
 
 describe("OpenAPI document", () => {
@@ -111,6 +111,24 @@ describe("OpenAPI document", () => {
     expect(doc.paths["/api/v1/workspaces/{workspace}/tokens"].post.requestBody.required).toBe(false);
     expect(doc.paths["/api/v1/workspaces/{workspace}/sources/{name}/sync"].post.requestBody.required).toBe(false);
     expect(doc.paths["/api/v1/workspaces/{workspace}/users"].post.requestBody.required).toBe(true);
+  });
+
+  it("documents the errors the upload, the commit and the sign-in answer", async () => {
+    const as = await tokenCaller(api, "default", "admin");
+    const imports = "/api/v1/workspaces/{workspace}/imports";
+    expect(doc.paths[imports].post.requestBody.content["multipart/form-data"].schema.required).toEqual(["file"]);
+    const upload = async (fileName: string, content: string, part?: string) => {
+      const { payload, headers } = multipartFile(fileName, content, part);
+      const reply = await api.app.inject({ method: "POST", url: "/api/v1/workspaces/default/imports", payload, headers: { ...headers, authorization: `Bearer ${as.token}` } });
+      return { status: reply.statusCode, code: reply.json().error?.code as string | undefined };
+    };
+    const answers = [await upload("empty.csv", ""), await upload("users.csv", "Email,Name\n", "attachment"), await upload("users.csv", "Email,Name\na@example.com,A\n")];
+    expect(answers.map((a) => a.code)).toEqual(["import_invalid", "invalid_input", undefined]);
+    for (const { status } of answers) expect(doc.paths[imports].post.responses[String(status)], String(status)).toBeDefined();
+    expect(Object.keys(doc.paths[`${imports}/{id}/commit`].post.responses)).toEqual(expect.arrayContaining(["200", "409", "422", "503"]));
+    expect(doc.paths["/api/v1/workspaces/{workspace}/sources/{name}/find-groups"].post.responses["502"]).toBeDefined();
+    const refused = await api.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { email: "nobody@example.com", password: "not a password" } });
+    expect(doc.paths["/api/v1/auth/login"].post.responses[String(refused.statusCode)]).toBeDefined();
   });
 });
 

@@ -101,3 +101,14 @@ export function expectError(reply: Reply, status: number, code: string, fields?:
   expect(reply.body.error).toMatchObject({ code, message: expect.any(String), details: expect.any(Object) });
   if (fields) expect(reply.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(fields);
 }
+
+/** A multipart body with one file part (named `part`, "file" where the API wants it). */
+export function multipartFile(fileName: string, content: string | Buffer, part = "file"): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = "----rollcall-test-boundary";
+  const payload = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part}"; filename="${fileName}"\r\nContent-Type: text/csv\r\n\r\n`),
+    typeof content === "string" ? Buffer.from(content) : content,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  return { payload, headers: { "content-type": `multipart/form-data; boundary=${boundary}` } };
+}

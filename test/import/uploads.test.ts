@@ -10,18 +10,7 @@ import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { stopCommitsHere } from "../../src/core/upload-commits.ts";
 import { RollcallError } from "../../src/errors.ts";
-import { signIn, testApi, type Caller, type TestApi } from "../api/support.ts";
-
-/** A multipart body with one CSV file part. */
-function csvUpload(fileName: string, csv: string | Buffer): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = "----rollcall-uploads-boundary";
-  const payload = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: text/csv\r\n\r\n`),
-    typeof csv === "string" ? Buffer.from(csv) : csv,
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
-  return { payload, headers: { "content-type": `multipart/form-data; boundary=${boundary}` } };
-}
+import { multipartFile, signIn, testApi, type Caller, type TestApi } from "../api/support.ts";
 
 /** 300 PINs take a second or more to hash (scrypt): long enough to watch a commit from elsewhere. */
 const slowCsv = (who = "watched") => `Email,Name,PIN\n${Array.from({ length: 300 }, (_, i) => `${who}${i}@example.com,Watched ${i},${String(100_000 + ((i * 7919) % 900_000))}`).join("\n")}\n`;
@@ -32,7 +21,7 @@ describe.each(engines)("import uploads in the database on %s", (engine) => {
   const dataDir = freshDataFolder("rollcall-uploads-");
 
   const upload = async (fileName: string, csv: string | Buffer) => {
-    const { payload, headers } = csvUpload(fileName, csv);
+    const { payload, headers } = multipartFile(fileName, csv);
     const response = await api.app.inject({ method: "POST", url: "/api/v1/workspaces/acme/imports", payload, headers: { ...headers, cookie: `rollcall_session=${as.session.cookie}`, "x-csrf-token": as.session.csrf } });
     return { status: response.statusCode, body: JSON.parse(response.body) };
   };
@@ -174,7 +163,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("import uploads across 
       return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: { connection: response.headers.get("connection") } };
     };
     const upload = async (fileName: string, who?: string) => {
-      const { payload, headers } = csvUpload(fileName, slowCsv(who));
+      const { payload, headers } = multipartFile(fileName, slowCsv(who));
       const sent = await api.app.inject({ method: "POST", url: "/api/v1/workspaces/acme/imports", payload, headers: { ...headers, cookie: `rollcall_session=${a.session.cookie}`, "x-csrf-token": a.session.csrf } });
       expect(sent.statusCode, sent.body).toBe(201);
       return JSON.parse(sent.body).id as string;

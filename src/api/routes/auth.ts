@@ -52,6 +52,7 @@ export const authRoutes: RouteModule = {
         "A browser where that account signed in before (the rollcall_device cookie a sign-in sets) is not held to the limit from all addresses, only to ROLLCALL_LOGIN_ATTEMPTS of its own.",
       access: "public",
       body: loginBody,
+      errors: { 401: "unauthenticated: the email or password is wrong (which one is not said)" },
       response: z.object({ account: accountSchema, csrfToken: z.string(), expiresAt: z.string() }),
       config: (rt) => ({
         rateLimit: {

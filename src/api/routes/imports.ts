@@ -5,7 +5,7 @@ import { z } from "zod";
 import { RollcallError, invalidInput } from "../../errors.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../../core/imports.ts";
 import { exportUsers, writeTemplate, type ExportFormat } from "../../core/exports.ts";
-import type { WorkspaceContext } from "../../core/context.ts";
+import { bodyProblems, type WorkspaceContext } from "../../core/context.ts";
 import type { Runtime } from "../../runtime.ts";
 import { parseMappingFile } from "../../sources/import/mapping.ts";
 import { assertNotImported, deleteUpload, discardUpload, findUpload, markImported, rememberUploadOptions, saveUpload, withUploadFile, type Upload } from "../../sources/import/uploads.ts";
@@ -72,12 +72,13 @@ async function receiveUpload(rt: Runtime, ctx: WorkspaceContext, request: Fastif
         continue;
       }
       if (upload) throw invalidInput([{ field: part.fieldname, message: "only one file can be uploaded at a time" }]);
+      if (part.fieldname !== "file") throw invalidInput([{ field: part.fieldname, message: 'is not where the file goes: send it in the multipart part named "file"' }]);
       upload = await saveUpload(rt.store.db, { workspaceId: ctx.workspace.id, fileName: part.filename, stream: part.file, limitBytes: rt.config.uploadLimitBytes, uploadedBy: ctx.actor });
     }
     if (!upload) throw invalidInput([{ field: "file", message: "is required: a CSV or .xlsx file" }]);
     const given = { ...(request.query as object), ...fields };
     const options = importOptionsSchema.safeParse(given);
-    if (!options.success) throw invalidInput(options.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
+    if (!options.success) throw invalidInput(bodyProblems(options.error));
     return { upload: await rememberUploadOptions(rt.store.db, upload, given), options: options.data };
   } catch (error) {
     if (upload) await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).catch(() => {});
@@ -101,6 +102,8 @@ export const importRoutes: RouteModule = {
       access: "workspace",
       status: 201,
       params: workspaceParams,
+      upload: { field: "file", description: "the CSV or .xlsx file; the options may come as form fields beside it" },
+      errors: { 422: "import_invalid: the file cannot be read as a table of users (empty, no heading row, required columns not placed: details.reason)" },
       response: uploadSchema,
       config: (rt) => ({ bodyLimit: rt.config.uploadLimitBytes + 1024 * 1024 }),
       async handler({ rt, ctx, request }) {
@@ -152,6 +155,10 @@ export const importRoutes: RouteModule = {
       access: "workspace",
       params: uploadParams,
       body: importOptionsSchema.default({ partial: false, updateExisting: false }),
+      errors: {
+        422: "import_invalid (details.report): problems stopped an all-or-nothing import, or a partial one found no valid row",
+        503: "server_stopping: the server stopped while importing; nothing was imported, commit again",
+      },
       response: importReportSchema,
       async handler({ rt, ctx, params, request }) {
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);

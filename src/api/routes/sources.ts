@@ -161,6 +161,7 @@ export const sourceRoutes: RouteModule = {
     }),
     route({
       method: "POST", url: "/workspaces/:workspace/sources/:name/find-groups", access: "workspace",
+      errors: { 502: "source_auth_failed, source_permission_missing or source_unreachable: Entra ID refused the source's credential or permission, or could not be reached (the message says what to do)" },
       summary: "Search the source's Entra ID tenant (with its stored credential) for groups to name in its settings: display names starting with q",
       params: sourceParams,
       body: z.object({ q: z.string().max(256).default("").describe("the start of a group's display name; empty: the first groups") }).strict().default({ q: "" }),
