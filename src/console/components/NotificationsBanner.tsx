@@ -45,7 +45,7 @@ export function NotificationsBanner({ workspace, canDismiss }: { workspace: stri
     load();
   };
   return (
-    <section className="notifications-banner" aria-label="Notifications" data-testid="notifications-banner" style={{ display: "grid", gap: "0.5rem", padding: "1rem 2rem 0" }}>
+    <section className="notifications-banner" aria-label="Notifications" data-testid="notifications-banner">
       {shown.map((n) => (
         <div key={n.id} className={`banner ${n.severity === "critical" ? "banner-error" : "banner-warn"}`} role={n.severity === "critical" ? "alert" : "status"} data-kind={n.kind}>
           <div>
