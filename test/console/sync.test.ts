@@ -269,6 +269,13 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByRole("button", { name: "Next" }).click();
     await expect.poll(() => page.locator(".pager-count").textContent()).toBe("201–400 of 450");
     await expect.poll(() => page.locator(".history-item").first().textContent()).toContain("person200@contoso.com");
+    // The page is in the address: a reload keeps it, Back returns to the first.
+    await page.reload();
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("201–400 of 450");
+    await page.goBack();
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–200 of 450");
+    await page.goForward();
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("201–400 of 450");
     await page.getByLabel("Show").selectOption("warning");
     await expect.poll(() => page.locator(".history-item").count()).toBe(50);
     await expect.poll(() => page.locator(".pager-count").count()).toBe(0);

@@ -38,12 +38,12 @@ export function RunPage({ id }: { id: string }) {
   const running = r?.status === "running";
   useInterval(() => run.reload(), 1000, running && !run.error);
   // The kind shown is in the address, so a source's page links straight to a run's conflicts.
-  const action = useLocation().query.get("action") ?? "";
-  const [offset, setOffset] = useState(0);
-  const showAction = (next: string) => {
-    setQuery({ action: next || null });
-    setOffset(0);
-  };
+  const { query } = useLocation();
+  const action = query.get("action") ?? "";
+  // The page of the log too: a reload, or Back from a user's page, returns to the same entries.
+  const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
+  const setOffset = (next: number) => setQuery({ offset: next || null }, { push: true });
+  const showAction = (next: string) => setQuery({ action: next || null, offset: null });
   const changes = useLoad(
     (signal) => (r && !running ? syncApi.runChanges(workspace, id, { action, offset, limit: changesPerPage }, signal) : Promise.resolve(undefined)),
     [workspace, id, r?.status, running, action, offset],

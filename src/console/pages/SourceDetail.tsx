@@ -20,7 +20,9 @@ export function SourcePage({ name }: { name: string }) {
   const { query } = useLocation();
   useTitle(`Source ${name}`);
   const source = useLoad((signal) => syncApi.getSource(workspace, name, signal), [workspace, name]);
-  const [offset, setOffset] = useState(0);
+  // The history's page is in the address: a reload, or Back from a run, returns to it.
+  const offset = Math.max(0, Number(query.get("runs") ?? 0) || 0);
+  const setOffset = (next: number) => setQuery({ runs: next || null }, { push: true });
   const runs = useLoad((signal) => syncApi.listRuns(workspace, { source: name, limit: pageSize, offset }, signal), [workspace, name, offset]);
   const [editing, setEditing] = useState(() => hasDraft("source")); // open again with the changes kept over a sign-in
   const [removing, setRemoving] = useState(false);
