@@ -217,6 +217,13 @@ describe("users", () => {
     const byUpn = await t.graph(`/users/${encodeURIComponent(u.userPrincipalName)}?$select=id,department`, token);
     expect(byUpn.body).toMatchObject({ id: u.id, department: u.department });
     expectGraphError(await t.graph("/users/00000000-0000-0000-0000-000000000000", token), 404, "Request_ResourceNotFound");
+    expectGraphError(await t.graph("/users/nobody@example.com", token), 404, "Request_ResourceNotFound");
+    // A group has no other key than its object id: a name is no identifier, not a missing group.
+    expectGraphError(await t.graph("/groups/00000000-0000-0000-0000-000000000000", token), 404, "Request_ResourceNotFound");
+    const byName = await t.graph("/groups/Sales", token);
+    expectGraphError(byName, 400, "Request_BadRequest");
+    expect(byName.body.error.message).toBe("Invalid object identifier 'Sales'.");
+    expectGraphError(await t.graph("/groups/Sales/members", token), 400, "Request_BadRequest");
   });
 });
 

@@ -3,7 +3,7 @@
 import type { TenantEntry } from "../handle.ts";
 import { ACTIVE, type GroupRec, type UserRec } from "../tenant.ts";
 import type { MemberKind, MemberRef } from "../types.ts";
-import { badRequest, notFound } from "./errors.ts";
+import { badRequest, groupNotFound, notFound } from "./errors.ts";
 import { contextUrl, decodeToken, encodeToken, linkWith, parseList, parseSelect, type GraphReq, type ListOptions } from "./query.ts";
 import { GROUP_PROPS, otherProjectors, projector, USER_PROPS, type Entity } from "./schema.ts";
 
@@ -111,7 +111,7 @@ export function getUser(req: GraphReq, e: TenantEntry, key: string): Body {
 
 export function getGroup(req: GraphReq, e: TenantEntry, id: string): Body {
   const rec = e.tenant.groupRec(id);
-  if (!rec) throw notFound(id);
+  if (!rec) throw groupNotFound(id);
   const { select, explicit } = parseSelect(req.query, "group");
   const expand = membersExpander(req, e);
   const body: Body = { "@odata.context": contextUrl(req, "groups", explicit ? select : null, "/$entity"), ...projector(select)(rec.g) };
@@ -152,7 +152,7 @@ const isUserProp = (s: string): boolean => USER_PROPS.has(s);
 const isGroupProp = (s: string): boolean => GROUP_PROPS.has(s);
 
 export function listMembers(req: GraphReq, e: TenantEntry, groupId: string, transitive: boolean, cast: string | undefined): Body {
-  if (!e.tenant.groupRec(groupId)) throw notFound(groupId);
+  if (!e.tenant.groupRec(groupId)) throw groupNotFound(groupId);
   const c = castOf(cast);
   // v1.0 lists no service principal as a direct member, a known issue Microsoft documents (beta, $expand=members and
   // transitiveMembers do): https://learn.microsoft.com/graph/known-issues#get-groupsidmembers-doesnt-return-service-principals-in-v10

@@ -44,6 +44,9 @@ export class GraphHttpError extends Error {
 
 export const notFound = (id: string): GraphHttpError =>
   new GraphHttpError(404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+/** A group is found by its object id only (a user by its user name too): anything else is no id at all. */
+export const groupNotFound = (id: string): GraphHttpError =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? notFound(id) : badRequest(`Invalid object identifier '${id}'.`);
 export const denied = (): GraphHttpError =>
   new GraphHttpError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
 export const badRequest = (message: string, code = "Request_BadRequest"): GraphHttpError => new GraphHttpError(400, code, message);
