@@ -21,6 +21,14 @@ import { hasDraft } from "../drafts.tsx";
 const pageSize = 50;
 type Sort = "displayName" | "email" | "createdAt" | "updatedAt" | "source";
 const sortable: Sort[] = ["displayName", "email", "createdAt", "updatedAt", "source"];
+const phoneSorts: [string, string][] = [
+  ["displayName:asc", "Name, A to Z"],
+  ["displayName:desc", "Name, Z to A"],
+  ["email:asc", "Email"],
+  ["source:asc", "Source"],
+  ["updatedAt:desc", "Recently updated"],
+  ["createdAt:desc", "Newest first"],
+];
 
 export function UsersPage() {
   const workspace = useWorkspaceName();
@@ -185,6 +193,19 @@ export function UsersPage() {
             <option value="">Enabled and disabled</option>
             <option value="true">Enabled</option>
             <option value="false">Disabled</option>
+          </select>
+        </div>
+        {/* The table's headings sort it; a phone shows no headings, so the order is chosen here. */}
+        <div className="field phone-only">
+          <label htmlFor="sort-users">Sort by</label>
+          <select id="sort-users" value={`${sort}:${order}`} onChange={(e) => {
+            const [column, direction] = e.target.value.split(":");
+            setQuery({ sort: column, order: direction, offset: null });
+          }}>
+            {phoneSorts.map(([value, label]) => (
+              <option key={value} value={value}>{label}</option>
+            ))}
+            {phoneSorts.some(([value]) => value === `${sort}:${order}`) ? null : <option value={`${sort}:${order}`}>{`${sort} ${order === "asc" ? "ascending" : "descending"}`}</option>}
           </select>
         </div>
         {group ? null : <GroupFilter workspace={workspace} />}
