@@ -60,7 +60,7 @@ describe.each(engines)("import API on %s", (engine) => {
     expect(committed).toMatchObject({ status: 200, body: { applied: true, counts: { created: 2 } } });
     const users = await as("GET", "workspaces/acme/users?source=Staff%20list");
     expect(users.body.total).toBe(2);
-    expect((await as("GET", `workspaces/acme/imports/${id}`)).body.error).toMatchObject({ code: "conflict", details: { committed: { counts: { created: 2 } } } });
+    expect((await as("GET", `workspaces/acme/imports/${id}`)).body.error).toMatchObject({ code: "conflict", details: { imported: { counts: { created: 2 } } } });
   });
 
   it("keeps a file whose columns it cannot place, and previews and commits it with a mapping", async () => {

@@ -89,7 +89,7 @@ describe.each(engines)("import uploads in the database on %s", (engine) => {
     expect(await as("POST", `workspaces/acme/imports/${id}/commit`, {})).toMatchObject({ status: 200, body: { applied: true, counts: { created: 1 } } });
     const again = await as("POST", `workspaces/acme/imports/${id}/commit`, {});
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatchObject({ code: "conflict", details: { key: id, committed: { by: "owner@example.com", counts: { created: 1 } } } });
+    expect(again.body.error).toMatchObject({ code: "conflict", details: { key: id, imported: { by: "owner@example.com", counts: { created: 1 } } } });
     expect(again.body.error.message).toMatch(/^once\.csv was already imported, at \d{4}-.* by owner@example\.com \(1 created\); upload the file again to import it again$/);
     expect((await as("GET", `workspaces/acme/imports/${id}`)).status).toBe(409);
     expect((await as("GET", `workspaces/acme/imports/${id}/progress`)).body).toMatchObject({ committing: false, imported: { by: "owner@example.com" } });

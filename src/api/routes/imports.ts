@@ -151,7 +151,7 @@ export const importRoutes: RouteModule = {
     route({
       method: "POST",
       url: "/workspaces/:workspace/imports/:id/commit",
-      summary: "Apply an uploaded file; 422 import_invalid (with the report) when problems stop an all-or-nothing import, or a partial one finds no valid row; 409 conflict once it was imported (details.committed says when, by whom, the counts)",
+      summary: "Apply an uploaded file; 422 import_invalid (with the report) when problems stop an all-or-nothing import, or a partial one finds no valid row; 409 conflict once it was imported (details.imported says when, by whom, the counts)",
       access: "workspace",
       params: uploadParams,
       body: importOptionsSchema.default({ partial: false, updateExisting: false }),

@@ -126,7 +126,7 @@ export function assertNotImported(upload: Upload): void {
   const done = upload.committed;
   if (!done) return;
   const counts = Object.entries(done.counts).filter(([key, n]) => n > 0 && ["created", "updated", "unchanged", "invalid"].includes(key)).map(([key, n]) => `${n} ${key}`).join(", ");
-  throw new RollcallError("conflict", `${upload.fileName} was already imported, at ${done.at} by ${done.by}${counts ? ` (${counts})` : ""}; upload the file again to import it again`, { resource: "import upload", key: upload.id, committed: done });
+  throw new RollcallError("conflict", `${upload.fileName} was already imported, at ${done.at} by ${done.by}${counts ? ` (${counts})` : ""}; upload the file again to import it again`, { resource: "import upload", key: upload.id, imported: done });
 }
 
 export async function deleteUpload(db: Db, workspaceId: string, id: string): Promise<void> {
