@@ -220,7 +220,7 @@ async function thresholdStop(db: Db, request: SyncRequest, removals: number, cou
     Object.assign(counts, { wouldStopAtThreshold: 1, heldBefore });
     return undefined;
   }
-  const message = `Stopped before applying anything: this run would disable or delete ${removals} of the ${heldBefore} users the source holds (threshold: more than ${threshold.percent}% and more than ${threshold.count}). Check the source's scope in Entra ID; if the removals are expected, run it once with --force (or approve the run).`;
+  const message = `Stopped before applying anything: this run would disable or delete ${removals.toLocaleString("en-US")} of the ${heldBefore.toLocaleString("en-US")} users the source holds (threshold: more than ${threshold.percent}% and more than ${threshold.count}). Check the source's scope in Entra ID; if the removals are expected, run it once with --force (or approve the run).`;
   return { code: "sync_threshold_exceeded", message, details: { removals, heldBefore, threshold } };
 }
 

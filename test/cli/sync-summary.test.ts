@@ -14,6 +14,11 @@ describe("rollcall sync: the summary", () => {
     expect(describeSummary(run({ counts: { updated: 1 } }))).not.toContain("read");
   });
 
+  it("says a dry run would stop at the deletion threshold, its numbers grouped by thousands", () => {
+    const text = describeSummary(run({ dryRun: true, counts: { disabled: 2196, removals: 2196, heldBefore: 2402, wouldStopAtThreshold: 1 } }));
+    expect(text).toContain("a real run would stop at the deletion threshold: it would disable or delete 2,196 of the 2,402 users the source holds");
+  });
+
   it("offers a failed dry run's change set only when it has one", () => {
     expect(describeSummary(run({ dryRun: true, counts: { created: 3 } }))).toContain("nothing was applied; see the change set with `rollcall runs show r1`");
     const failed = describeSummary(run({ dryRun: true, status: "failed", counts: { errors: 1 }, error: { code: "sync_failed", message: "Graph failed" } }));

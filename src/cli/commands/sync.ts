@@ -49,7 +49,7 @@ function countLines(c: Record<string, number>, graph: { graphRequests: number; g
 /** A dry run never stops, but its counts say when the real run would (runner.ts). */
 function wouldStopLine(r: { dryRun: boolean; counts: Record<string, number> }): string[] {
   if (!r.dryRun || !r.counts.wouldStopAtThreshold) return [];
-  return [`  a real run would stop at the deletion threshold: it would disable or delete ${r.counts.removals ?? 0} of the ${r.counts.heldBefore ?? 0} users the source holds (apply past it with --force, or approve the stopped run)`];
+  return [`  a real run would stop at the deletion threshold: it would disable or delete ${(r.counts.removals ?? 0).toLocaleString("en-US")} of the ${(r.counts.heldBefore ?? 0).toLocaleString("en-US")} users the source holds (apply past it with --force, or approve the stopped run)`];
 }
 
 /** The summary only counts warnings and conflicts: the commands that list them. */
