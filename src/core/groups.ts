@@ -82,6 +82,10 @@ export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unkno
 
 export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<Group> {
   const before = await getGroup(ctx, key);
+  // The next sync would create it again under a new id (the console offers no Delete for it either).
+  if (before.source.type === "entra") {
+    throw new RollcallError("invalid_input", `Group "${before.name}" is synced from Entra ID source "${before.source.name}"; delete it in Entra ID, or leave it out of the source's groups (the next sync would create it again)`, { field: "group" });
+  }
   await ctx.db.transaction().execute(async (trx) => {
     await trx.deleteFrom("groups").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: before.name, action: "delete group", before });

@@ -48,4 +48,12 @@ describe.each(engines)("groups on %s", (engine) => {
     expect((await listGroups(ctx, {}, { limit: 10, offset: 0 })).items.map((g) => g.name)).toEqual(["Everyone"]);
     expect((await getUser(ctx, "bob@corp.example")).groups).toEqual([]);
   });
+
+  it("refuses to delete a group synced from Entra ID, which the next sync would create again", async () => {
+    await createGroup(ctx, { name: "Synced" }, { type: "entra", name: "contoso", id: null, externalId: "00000000-0000-4000-8000-000000000001" });
+    const refused = await rejection(deleteGroup(ctx, "Synced"));
+    expect(refused.code).toBe("invalid_input");
+    expect(refused.message).toBe('Group "Synced" is synced from Entra ID source "contoso"; delete it in Entra ID, or leave it out of the source\'s groups (the next sync would create it again)');
+    expect((await getGroup(ctx, "Synced")).source.type).toBe("entra");
+  });
 });
