@@ -252,6 +252,10 @@ describe("authorization code + PKCE", () => {
     const rr = await tokenRequest({ grant_type: "refresh_token", client_id: t.emu.clientId, client_secret: t.emu.clientSecret, refresh_token: r.body.refresh_token, scope: "openid User.Read offline_access" });
     expect(rr.status).toBe(200);
     expect(decodeJwt(rr.body.access_token).oid).toBe(user.id);
+    // One browser session, one sid: in the ID and access tokens of the sign-in, and in those refreshed from it.
+    const sid = payload.sid as string;
+    expect(sid).toMatch(/^[0-9a-f-]{36}$/);
+    expect([decodeJwt(r.body.access_token).sid, decodeJwt(rr.body.id_token).sid, decodeJwt(rr.body.access_token).sid]).toEqual([sid, sid, sid]);
     // /me with the delegated token
     const me = await t.graph("/me", r.body.access_token);
     expect(me.status).toBe(200);
@@ -333,6 +337,10 @@ describe("authorization code + PKCE", () => {
     expect(first.headers.get("set-cookie")).toMatch(/secure; HttpOnly; SameSite=None/);
     const asAnn = await idClaims(await silently(cookie));
     expect(asAnn.oid).toBe(ann!.id);
+    // The browser's session keeps its sid across sign-ins; another browser has its own.
+    const firstSid = (await idClaims(new URL(first.headers.get("location")!).searchParams)).sid;
+    expect(asAnn.sid).toBe(firstSid);
+    expect((await idClaims(new URL((await signIn(t, params(), ann!.userPrincipalName)).headers.get("location")!).searchParams)).sid).not.toBe(firstSid);
     expect(asAnn).not.toHaveProperty("login_hint"); // not in the app's token configuration
 
     tenant.updateApp(t.emu.clientId, { optionalClaims: { idToken: [{ name: "login_hint" }] } });

@@ -169,13 +169,14 @@ function complete(ctx: IdentityContext, req: Req, txn: SignInTxn, entry: TenantE
   const user = entry.tenant.userRec(userId)?.u;
   if (!user) return aadErrorPage(400, 50034, "The user account does not exist in the directory.");
   if (!user.accountEnabled) return aadErrorPage(400, 50057, MSG.userDisabled);
+  const session = ctx.browser.signIn(req, { tenantId: entry.id, userId });
   const code = ctx.newOpaque(96);
   ctx.codes.set(code, {
     clientId: txn.clientId, tenantId: entry.id, userId, redirectUri: txn.redirectUri, scopes: txn.scopes, nonce: txn.nonce,
-    challenge: txn.challenge, challengeMethod: txn.challengeMethod, expiresAt: Date.now() + ctx.codeLifetimeMs, redeemed: false,
+    challenge: txn.challenge, challengeMethod: txn.challengeMethod, expiresAt: Date.now() + ctx.codeLifetimeMs, redeemed: false, sid: session.sid,
   });
   const answer = respondToApp(txn.redirectUri, txn.responseMode, { code, state: txn.state, session_state: ctx.newOpaque(16) });
-  Object.assign(answer.headers, ctx.browser.signIn(req, { tenantId: entry.id, userId }));
+  Object.assign(answer.headers, session.headers);
   return answer;
 }
 

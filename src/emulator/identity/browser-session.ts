@@ -1,7 +1,7 @@
 // The browser's session at the login host (Microsoft's ESTSAUTH cookie): the accounts this browser has signed in
 // with. It is what lets prompt=none sign someone in without a page, and what the sign-out page ends, one account
 // at a time. The login_hint optional claim names one of those accounts, opaquely, for login_hint and logout_hint.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { header, type Req } from "../http.ts";
 
 export const SESSION_COOKIE = "ESTSAUTH";
@@ -19,6 +19,8 @@ const SESSION_IDLE_MS = 24 * 3600_000;
 export class BrowserSessions {
   private sessions = new Map<string, SignedInAccount[]>();
   private lastUsed = new Map<string, number>();
+  /** The session's id as tokens carry it (the `sid` claim): the same for every sign-in of this browser session. */
+  private sids = new Map<string, string>();
 
   /** The accounts signed in on the browser that sent `req`, oldest first. */
   accounts(req: Req): SignedInAccount[] {
@@ -32,17 +34,20 @@ export class BrowserSessions {
       if (at + SESSION_IDLE_MS > now) continue;
       this.sessions.delete(id);
       this.lastUsed.delete(id);
+      this.sids.delete(id);
     }
   }
 
-  /** Adds the account to the browser's session (a new session if it has none); the Set-Cookie header to answer with. */
-  signIn(req: Req, account: SignedInAccount): Record<string, string> {
+  /** Adds the account to the browser's session (a new session if it has none): the Set-Cookie header to answer with, and its sid. */
+  signIn(req: Req, account: SignedInAccount): { headers: Record<string, string>; sid: string } {
     const known = sessionId(req);
     const id = known && this.sessions.has(known) ? known : randomBytes(24).toString("base64url");
     const accounts = (this.sessions.get(id) ?? []).filter((a) => !sameAccount(a, account));
     this.sessions.set(id, [...accounts, account]);
     this.lastUsed.set(id, Date.now());
-    return { "set-cookie": `${SESSION_COOKIE}=${id}; path=/; secure; HttpOnly; SameSite=None` };
+    const sid = this.sids.get(id) ?? randomUUID();
+    this.sids.set(id, sid);
+    return { headers: { "set-cookie": `${SESSION_COOKIE}=${id}; path=/; secure; HttpOnly; SameSite=None` }, sid };
   }
 
   signOut(req: Req, account: SignedInAccount): void {

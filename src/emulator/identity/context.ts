@@ -12,8 +12,10 @@ export const CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad";
 export interface AuthCode {
   clientId: string; tenantId: string; userId: string; redirectUri: string; scopes: string[];
   nonce?: string; challenge?: string; challengeMethod?: string; expiresAt: number; redeemed: boolean;
+  /** The browser session's id: the `sid` of every token this sign-in leads to. */
+  sid: string;
 }
-export interface RefreshGrant { clientId: string; tenantId: string; userId: string; scopes: string[]; expiresAt: number }
+export interface RefreshGrant { clientId: string; tenantId: string; userId: string; scopes: string[]; expiresAt: number; sid: string }
 export interface SignInTxn {
   tenantSegment: string; clientId: string; redirectUri: string; responseMode: string; scopes: string[];
   state?: string; nonce?: string; challenge?: string; challengeMethod?: string; expiresAt: number; kind: "signin" | "adminconsent";

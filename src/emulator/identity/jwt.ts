@@ -1,7 +1,7 @@
 // Minting tokens with Microsoft's claims. App-only and delegated Graph access tokens (v1.0 shape:
 // appid, roles/scp, idtyp) and v2.0 ID tokens. Graph tokens are opaque to clients; the emulator's
 // Graph validates them (signature, audience, expiry).
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
 import type { SigningKeys } from "./keys.ts";
 
@@ -37,6 +37,8 @@ export interface UserTokenInput {
   issuerBase: string; tenantId: string; clientId: string; appName: string;
   user: { id: string; userPrincipalName: string; displayName: string | null; givenName: string | null; surname: string | null; mail: string | null };
   lifetime: number;
+  /** The sign-in's browser session id: the same in the ID and access tokens of one session ("sid"). */
+  sid: string;
 }
 
 export async function userAccessToken(keys: SigningKeys, i: UserTokenInput & { audience: string; scopes: string[] }): Promise<string> {
@@ -46,7 +48,7 @@ export async function userAccessToken(keys: SigningKeys, i: UserTokenInput & { a
     acct: 0, acr: "1", aio: randomBytes(24).toString("base64"), amr: ["pwd"], app_displayname: i.appName,
     appid: i.clientId, azp: i.clientId, appidacr: "1", family_name: i.user.surname ?? undefined, given_name: i.user.givenName ?? undefined,
     idtyp: "user", name: i.user.displayName ?? undefined, oid: i.user.id, platf: "3", rh: "0.AAAA.",
-    scp: i.scopes.join(" "), sid: randomUUID(), sub: pairwiseSub(i.clientId, i.user.id), tid: i.tenantId,
+    scp: i.scopes.join(" "), sid: i.sid, sub: pairwiseSub(i.clientId, i.user.id), tid: i.tenantId,
     unique_name: i.user.userPrincipalName, upn: i.user.userPrincipalName, uti: uti(), ver: "1.0",
   });
 }
@@ -61,7 +63,7 @@ export async function idToken(keys: SigningKeys, i: UserTokenInput & { nonce?: s
   const claims: Record<string, unknown> = {
     aud: i.clientId, iss: `${i.issuerBase}/${i.tenantId}/v2.0`, iat: now, nbf: now, exp: now + 3600,
     aio: randomBytes(24).toString("base64"), name: i.user.displayName ?? undefined, oid: i.user.id,
-    preferred_username: i.user.userPrincipalName, rh: "0.AAAA.", sid: randomUUID(), sub: pairwiseSub(i.clientId, i.user.id),
+    preferred_username: i.user.userPrincipalName, rh: "0.AAAA.", sid: i.sid, sub: pairwiseSub(i.clientId, i.user.id),
     tid: i.tenantId, uti: uti(), ver: "2.0",
   };
   if (i.nonce !== undefined) claims.nonce = i.nonce;

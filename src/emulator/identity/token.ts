@@ -115,7 +115,7 @@ async function clientCredentialsGrant(ctx: IdentityContext, entry: TenantEntry, 
 
 async function userGrant(ctx: IdentityContext, segment: string, grant: string, creds: ClientCreds, form: URLSearchParams, tokenUrl: string, o: string, corr?: string): Promise<Res> {
   const clientId = creds.clientId as string;
-  let tenantId: string, userId: string, scopes: string[], nonce: string | undefined;
+  let tenantId: string, userId: string, scopes: string[], nonce: string | undefined, sid: string;
   /** Marks the code redeemed; false when a concurrent redemption got there first (while this one's credential was checked). */
   let spend = () => true;
   if (grant === "authorization_code") {
@@ -136,14 +136,14 @@ async function userGrant(ctx: IdentityContext, segment: string, grant: string, c
     }
     // Spent only once the client has authenticated (below): a refused client credential leaves the code usable.
     spend = () => !code.redeemed && (code.redeemed = true);
-    ({ tenantId, userId, scopes, nonce } = code);
+    ({ tenantId, userId, scopes, nonce, sid } = code);
   } else {
     const rt = form.get("refresh_token");
     if (!rt) return aadError(400, "invalid_request", 900144, MSG.missingParam("refresh_token"), o, corr);
     const g = ctx.refreshTokens.get(rt);
     if (!g || g.clientId !== clientId) return aadError(400, "invalid_grant", 9002313, MSG.badCode, o, corr);
     if (g.expiresAt <= Date.now()) return aadError(400, "invalid_grant", 70008, MSG.codeExpired, o, corr);
-    ({ tenantId, userId, scopes } = g);
+    ({ tenantId, userId, scopes, sid } = g);
     const requested = form.get("scope");
     if (requested) scopes = scopes.filter((s) => requested.includes(s) || ["openid", "profile", "email", "offline_access"].includes(s));
   }
@@ -167,7 +167,7 @@ async function userGrant(ctx: IdentityContext, segment: string, grant: string, c
   const split = splitScopes(scopes.join(" "), graphResources(o));
   const graphScopes = (split.graph.length ? split.graph : ["User.Read"]).filter((s) => granted.has(s));
   const oidc = split.oidc.filter((s) => s !== "offline_access");
-  const base = { issuerBase: o, tenantId, clientId: app.clientId, appName: app.displayName, user, lifetime: app.tokenLifetimeSeconds };
+  const base = { issuerBase: o, tenantId, clientId: app.clientId, appName: app.displayName, user, lifetime: app.tokenLifetimeSeconds, sid };
   const body: Record<string, unknown> = {
     token_type: "Bearer",
     scope: [...graphScopes, ...oidc].join(" "),
@@ -177,7 +177,7 @@ async function userGrant(ctx: IdentityContext, segment: string, grant: string, c
   };
   if (scopes.includes("offline_access")) {
     const rt = ctx.newOpaque(64);
-    ctx.refreshTokens.set(rt, { clientId: app.clientId, tenantId, userId, scopes, expiresAt: Date.now() + 90 * 86400_000 });
+    ctx.refreshTokens.set(rt, { clientId: app.clientId, tenantId, userId, scopes, expiresAt: Date.now() + 90 * 86400_000, sid });
     body.refresh_token = rt;
   }
   if (scopes.includes("openid")) {
