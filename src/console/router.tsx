@@ -49,6 +49,11 @@ export function match(pattern: string, path: string): Record<string, string> | n
   return params;
 }
 
+/** A page's first item as the address gives it (`?offset=200`): 0 when absent or not a number. */
+export function offsetIn(query: URLSearchParams, name = "offset"): number {
+  return Math.max(0, Number(query.get(name) ?? 0) || 0);
+}
+
 /** Replace some query parameters of the current URL (empty values removed) without a new history entry by default. */
 export function setQuery(changes: Record<string, string | number | null | undefined>, options: { push?: boolean } = {}): void {
   const url = new URL(window.location.href);

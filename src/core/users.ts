@@ -88,30 +88,32 @@ async function recordWarnings(trx: WorkspaceContext["db"], ctx: WorkspaceContext
  * A body the schema refuses is refused with every field's problem at once: those of the fields the schema
  * refused, and what the other fields' own checks (email, phone numbers…) would say of them.
  */
-function refuseWhole(error: z.ZodError, raw: unknown, defaultCountry: string | null, required: FieldProblem[] = []): never {
+function refuseWhole(error: z.ZodError, raw: unknown, defaultCountry: string | null, more: FieldProblem[] = []): never {
   const problems = bodyProblems(error);
   const refused = new Set(error.issues.map((issue) => String(issue.path[0] ?? "")));
   const rest = raw && typeof raw === "object" ? Object.fromEntries(Object.entries(raw).filter(([key]) => !refused.has(key))) : {};
   const others = updateUserSchema.safeParse(rest);
   if (others.success) {
     const { customAttributes: _, ...fields } = others.data;
-    problems.push(...normaliseUserFields(fields, defaultCountry).problems, ...required.filter((p) => !refused.has(p.field) && !(p.field in rest)));
+    problems.push(...normaliseUserFields(fields, defaultCountry).problems, ...more);
   }
   throw invalidInput(problems);
 }
+
+/** A new user needs a key to be matched by: an email, or a userPrincipalName. */
+const keyRequired: FieldProblem = { field: "email", message: "is required (or give a userPrincipalName)" };
 
 export async function createUser(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<SavedUser> {
   const parsed = createUserSchema.safeParse(raw);
   if (!parsed.success) {
     const given = raw && typeof raw === "object" ? (raw as Record<string, unknown>) : {};
-    const identified = Boolean(given.email || given.userPrincipalName);
-    refuseWhole(parsed.error, raw, ctx.workspace.defaultCountry, identified ? [] : [{ field: "email", message: "is required (or give a userPrincipalName)" }]);
+    refuseWhole(parsed.error, raw, ctx.workspace.defaultCountry, given.email || given.userPrincipalName ? [] : [keyRequired]);
   }
   const { customAttributes, ...fields } = parsed.data;
   const { value, problems, warnings: lost } = normaliseUserFields(fields, ctx.workspace.defaultCountry);
   const warnings = warningLines(lost);
   if (!value.email && !value.userPrincipalName) {
-    problems.push({ field: "email", message: "is required (or give a userPrincipalName)" });
+    problems.push(keyRequired);
   }
   if (problems.length) throw invalidInput(problems);
   await assertNoHolders(ctx, value, null);

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { api, ws } from "../api.ts";
-import { Link, navigate, useLocation } from "../router.tsx";
+import { Link, navigate, useLocation, offsetIn } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import type { Group, PageOf } from "../types.ts";
 import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
@@ -25,7 +25,7 @@ export function GroupsPage() {
   useTitle("Groups");
   const { query } = useLocation();
   const q = query.get("q") ?? "";
-  const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
+  const offset = offsetIn(query);
   const [search, setSearch] = useQuerySearch(q);
   const groups = useLoad((signal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: pageSize, offset, q }, { signal }), [workspace, offset, q]);
   const [creating, setCreating] = useState(() => hasDraft("group")); // open again with the changes kept over a sign-in

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { withQuery, ws } from "../api.ts";
-import { Link, navigate, setQuery, useLocation } from "../router.tsx";
+import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
 import { countsMeaning, countsSummary, describeProgress, runSourceName, statusText, statusTone, startedBy, syncApi, wouldStopWarning } from "../sync-api.ts";
@@ -41,7 +41,7 @@ export function RunPage({ id }: { id: string }) {
   const { query } = useLocation();
   const action = query.get("action") ?? "";
   // The page of the log too: a reload, or Back from a user's page, returns to the same entries.
-  const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
+  const offset = offsetIn(query);
   const setOffset = (next: number) => setQuery({ offset: next || null }, { push: true });
   const showAction = (next: string) => setQuery({ action: next || null, offset: null });
   const changes = useLoad(
@@ -68,6 +68,7 @@ export function RunPage({ id }: { id: string }) {
   const stopped = r.status === "stopped";
   const removals = (r.error?.details?.removals as number | undefined) ?? r.counts?.removals;
   const heldBefore = r.error?.details?.heldBefore as number | undefined;
+  const wouldStop = wouldStopWarning(r);
 
   return (
     <div className="page">
@@ -134,8 +135,8 @@ export function RunPage({ id }: { id: string }) {
         </section>
       ) : null}
       {r.dryRun && r.status === "succeeded" ? (
-        wouldStopWarning(r) ? (
-          <p className="banner banner-warn" role="status">This was a preview: the changes below were computed but not applied. {wouldStopWarning(r)}</p>
+        wouldStop ? (
+          <p className="banner banner-warn" role="status">This was a preview: the changes below were computed but not applied. {wouldStop}</p>
         ) : (
           <p className="banner banner-info">This was a preview: the changes below were computed but not applied. Use Sync now to apply them.</p>
         )

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { Link, navigate, setQuery, useLocation } from "../router.tsx";
+import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
 import { countsMeaning, countsSummary, startedBy, statusText, statusTone, syncApi, wouldStopWarning, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
@@ -21,7 +21,7 @@ export function SourcePage({ name }: { name: string }) {
   useTitle(`Source ${name}`);
   const source = useLoad((signal) => syncApi.getSource(workspace, name, signal), [workspace, name]);
   // The history's page is in the address: a reload, or Back from a run, returns to it.
-  const offset = Math.max(0, Number(query.get("runs") ?? 0) || 0);
+  const offset = offsetIn(query, "runs");
   const setOffset = (next: number) => setQuery({ runs: next || null }, { push: true });
   const runs = useLoad((signal) => syncApi.listRuns(workspace, { source: name, limit: pageSize, offset }, signal), [workspace, name, offset]);
   const [editing, setEditing] = useState(() => hasDraft("source")); // open again with the changes kept over a sign-in

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { api, ApiError, withQuery, ws } from "../api.ts";
-import { Link, navigate, setQuery, useLocation } from "../router.tsx";
+import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import type { PageOf, User } from "../types.ts";
 import { systemTags } from "../types.ts";
@@ -43,7 +43,7 @@ export function UsersPage() {
   const sortParam = query.get("sort") as Sort | null;
   const sort: Sort = sortParam && sortable.includes(sortParam) ? sortParam : "displayName";
   const order = query.get("order") === "desc" ? "desc" : "asc";
-  const offset = Math.max(0, Number(query.get("offset") ?? 0) || 0);
+  const offset = offsetIn(query);
 
   const [search, setSearch] = useQuerySearch(q);
 
