@@ -75,3 +75,19 @@ describe("normaliseUserFields", () => {
     expect(normaliseUserFields({ email: "\u200B", aliases: ["a\u00A0da"] }, null)).toMatchObject({ value: { email: null }, problems: [{ field: "aliases[0]", message: '"a da" must not contain spaces' }] });
   });
 });
+
+describe("preferred language", () => {
+  it("takes a language tag in any case and keeps its canonical form, as Microsoft 365 writes it", () => {
+    for (const [given, kept] of [["en-us", "en-US"], ["ES-es", "es-ES"], ["fr", "fr"], ["zh-hant-tw", "zh-Hant-TW"], [" de-CH ", "de-CH"]]) {
+      expect(normaliseUserFields({ preferredLanguage: given }, null)).toMatchObject({ value: { preferredLanguage: kept }, problems: [] });
+    }
+  });
+
+  it("refuses what is no language tag, saying how to write one", () => {
+    const problem = (value: string) => normaliseUserFields({ preferredLanguage: value }, null).problems;
+    expect(problem("en_US")).toEqual([{ field: "preferredLanguage", message: '"en_US" is not a language tag: write it as en-US', value: "en_US" }]);
+    for (const value of ["English", "e", "en-", "en US", "12"]) {
+      expect(problem(value), value).toEqual([{ field: "preferredLanguage", message: `"${value}" is not a language tag: write a language code, then a country or region, as en-US or es-ES`, value }]);
+    }
+  });
+});

@@ -149,6 +149,18 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await userCount(ctx)).toBe(1);
   });
 
+  it("keeps a preferred language in its canonical case and names the cell of one that is no language tag", async () => {
+    const ctx = await newWorkspace();
+    const path = await file("languages.csv", "Email,Name,Preferred language\na@example.com,A,en-gb\nb@example.com,B,en_US\nc@example.com,C,\n");
+    expect((await importFile(ctx, path)).problems).toEqual([
+      { row: 3, column: "Preferred language", field: "preferredLanguage", value: "en_US", message: '"en_US" is not a language tag: write it as en-US' },
+    ]);
+    expect(await userCount(ctx)).toBe(0);
+    await importFile(ctx, path, { partial: true });
+    const users = await store.db.selectFrom("users").select(["email", "preferred_language"]).where("workspace_id", "=", ctx.workspace.id).orderBy("email").execute();
+    expect(users).toEqual([{ email: "a@example.com", preferred_language: "en-GB" }, { email: "c@example.com", preferred_language: null }]);
+  });
+
   it("refuses an address that is one user's email and another's userPrincipalName, in the file or in the directory", async () => {
     const ctx = await newWorkspace();
     const inFile = await file("roles.csv", "Email,UPN,Name\na@example.com,a@corp.example,A\nb@example.com,a@example.com,B\na@corp.example,,C\nd@example.com,d@example.com,D\n");
