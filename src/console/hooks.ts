@@ -83,3 +83,16 @@ export function useQuerySearch(q: string): [string, (value: string) => void] {
   }, [q]);
   return [search, setSearch];
 }
+
+/** Whether the window matches a CSS media query, such as the phone width the stylesheet lays out for; follows resizes. */
+export function useMediaQuery(query: string): boolean {
+  const [matches, setMatches] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const list = window.matchMedia(query);
+    const follow = () => setMatches(list.matches);
+    follow();
+    list.addEventListener("change", follow);
+    return () => list.removeEventListener("change", follow);
+  }, [query]);
+  return matches;
+}

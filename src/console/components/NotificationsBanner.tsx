@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api, ws } from "../api.ts";
 import { Link } from "../router.tsx";
 import { wsPath } from "../session.tsx";
-import { useInterval } from "../hooks.ts";
+import { useInterval, useMediaQuery } from "../hooks.ts";
 import { sourceAdvice } from "../advice.ts";
 
 /** What GET /workspaces/:ws/notifications answers per item (the fields the console shows). */
@@ -37,9 +37,11 @@ export function NotificationsBanner({ workspace, canDismiss }: { workspace: stri
   }, [workspace]);
   useEffect(load, [load]);
   useInterval(load, 60_000, true);
+  // At phone width (the stylesheet's breakpoint) three notices would fill the screen above the page.
+  const phone = useMediaQuery("(max-width: 760px)");
 
   if (items.length === 0) return null;
-  const shown = items.slice(0, 3);
+  const shown = items.slice(0, phone ? 1 : 3);
   const dismiss = async (id: string) => {
     await api.post(ws(workspace, `/notifications/${encodeURIComponent(id)}/dismiss`));
     load();
