@@ -105,7 +105,9 @@ export function safeReturnTo(path: string | undefined): string | null {
   if (!path || !path.startsWith("/") || /[\u0000-\u001f\u007f\\]/.test(path)) return null;
   const base = "https://rollcall.invalid";
   const url = new URL(path, base);
-  if (url.origin !== base || url.pathname.startsWith("/api/")) return null;
+  // Checked after parsing too: dot segments resolve "/.//evil.example" to the path "//evil.example", which a
+  // browser reads as another host.
+  if (url.origin !== base || url.pathname.startsWith("//") || url.pathname.startsWith("/api/")) return null;
   return url.pathname + url.search + url.hash;
 }
 
