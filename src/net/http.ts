@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { createSecureContext, rootCertificates } from "node:tls";
 import type { Dispatcher } from "undici";
-import { publicOnlyLookup } from "./private-network.ts";
+import { isIP } from "node:net";
+import { isPrivateAddress, privateNetworkRefusal, publicOnlyLookup } from "./private-network.ts";
 
 /**
  * The one place outbound HTTPS is configured. Honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY (undici's
@@ -57,9 +58,15 @@ export function trustExtraCa(pem: string): void {
   processExtraCa = [...processExtraCas.values()].join("\n");
 }
 
-export type HttpFetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<Response>;
+export type HttpFetch = (
+  url: string,
+  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal; redirect?: "follow" | "manual" | "error" },
+) => Promise<Response>;
 
 const fetchThrough = (options: { publicOnly?: boolean }): HttpFetch => async (url, init = {}) => {
+  // An IP literal is connected to without a name lookup, so publicOnlyLookup never sees it.
+  const host = options.publicOnly ? new URL(url).hostname.replace(/^\[|\]$/g, "") : "";
+  if (host && isIP(host) && isPrivateAddress(host)) throw new TypeError("fetch failed", { cause: Object.assign(new Error(privateNetworkRefusal(host, host)), { code: "EPRIVATENETWORK" }) });
   const { fetch } = await loadUndici();
   return (await fetch(url, { ...init, dispatcher: await dispatcher(processExtraCa, options) })) as unknown as Response;
 };

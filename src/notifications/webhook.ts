@@ -35,8 +35,13 @@ export async function postWebhook(fetch: HttpFetch, input: { url: string; secret
       "rollcall-signature": signWebhook(input.secret, body, timestamp),
     },
     body,
+    // A redirect is not followed: it could lead the signed request anywhere, into the private network included.
+    redirect: "manual",
     signal: AbortSignal.timeout(10_000),
   });
   await response.body?.cancel().catch(() => {});
+  if (response.status >= 300 && response.status < 400) {
+    throw new Error(`the webhook answered HTTP ${response.status}, a redirect, which Rollcall does not follow: set the webhook URL to the address it redirects to`);
+  }
   if (!response.ok) throw new Error(`the webhook answered HTTP ${response.status}`);
 }

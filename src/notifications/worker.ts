@@ -4,7 +4,6 @@ import { httpFetch, publicHttpFetch, type HttpFetch } from "../net/http.ts";
 import { claimDeliveries, markDelivered, markFailed, scanNotifications, webhookSecret, type ClaimedDelivery } from "../core/notifications.ts";
 import { renderEmail, sendEmail } from "./email.ts";
 import { postWebhook } from "./webhook.ts";
-import { isPrivateAddress, privateNetworkRefusal } from "../net/private-network.ts";
 
 /**
  * The notifier every `rollcall serve` process runs: every ROLLCALL_NOTIFY_INTERVAL_SECONDS it raises what
@@ -30,9 +29,6 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
       const mail = renderEmail(d.notification, d.workspace, rt.config.publicUrl);
       await sendEmail({ smtpUrl: rt.config.smtpUrl, from: rt.config.smtpFrom, to: d.target, deliveryId: d.id, ...mail });
     } else {
-      // A name is checked as the connection resolves it (publicHttpFetch); an address given as such is never resolved.
-      const host = new URL(d.target).hostname.replace(/^\[|\]$/g, "");
-      if (!rt.config.webhookPrivateNetwork && isPrivateAddress(host)) throw new Error(privateNetworkRefusal(host, host));
       const secret = await webhookSecret(db, rt.secrets, d.workspaceId);
       if (!secret) throw new Error("the workspace's webhook has no signing secret");
       await postWebhook(fetch, { url: d.target, secret, deliveryId: d.id, event: `notification.${d.notification.kind}`, payload: { type: `notification.${d.notification.kind}`, deliveryId: d.id, workspace: d.workspace, notification: d.notification } });

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import pino from "pino";
 import { randomBytes } from "node:crypto";
+import { networkInterfaces } from "node:os";
 import { isPrivateAddress, privateAddressOf } from "../../src/net/private-network.ts";
 import { httpFetch, publicHttpFetch } from "../../src/net/http.ts";
 import { loadConfig } from "../../src/config.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
-import { updateNotificationSettings } from "../../src/core/notifications.ts";
+import { raiseImportFailed, updateNotificationSettings } from "../../src/core/notifications.ts";
+import { startWebhookReceiver } from "./support.ts";
 import { createNotifier } from "../../src/notifications/worker.ts";
 import { openTestStore } from "../support/db.ts";
 import { sql } from "kysely";
@@ -17,6 +19,14 @@ describe("webhooks and the private network", () => {
       expect(isPrivateAddress(address), address).toBe(true);
     }
     for (const address of ["8.8.8.8", "20.190.128.1", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8"]) expect(isPrivateAddress(address), address).toBe(false);
+  });
+
+  it("reads the IPv4 address an IPv6 one carries (mapped, compatible, NAT64, 6to4), and refuses Teredo, documentation ranges and the host's own addresses", () => {
+    for (const address of ["::ffff:7f00:1", "::127.0.0.1", "::a00:1", "64:ff9b::7f00:1", "64:ff9b::10.0.0.1", "2002:7f00:1::", "2002:a9fe:a9fe::1", "2001:0:4136:e378::1", "2001:db8::1", "192.0.2.2", "198.51.100.7", "203.0.113.9", "fe80::1%eth0"]) {
+      expect(isPrivateAddress(address), address).toBe(true);
+    }
+    for (const address of ["64:ff9b::808:808", "2002:808:808::1", "::808:808", "::ffff:808:808"]) expect(isPrivateAddress(address), address).toBe(false);
+    for (const own of Object.values(networkInterfaces()).flat()) expect(isPrivateAddress(own!.address), own!.address).toBe(true);
   });
 
   it("resolves names: localhost is private, an IP literal is itself, a name that does not resolve is not refused for it", async () => {
@@ -31,6 +41,32 @@ describe("webhooks and the private network", () => {
     expect((refused as Error & { cause: Error }).cause.message).toMatch(/^localhost \((127\.0\.0\.1|::1)\) is in a private network/);
     const allowed = await httpFetch("http://localhost:45913/hook", { method: "POST" }).catch((error: Error) => error);
     expect((allowed as Error & { cause: Error }).cause.message).not.toContain("private network");
+    // An address given as such is connected to without a lookup: it is checked before.
+    for (const literal of ["http://127.0.0.1:45913/hook", "http://[::ffff:7f00:1]:45913/hook", "http://[64:ff9b::a9fe:a9fe]/latest"]) {
+      const refusedLiteral = await publicHttpFetch(literal, { method: "POST" }).catch((error: Error) => error);
+      expect((refusedLiteral as Error & { cause: Error }).cause.message, literal).toMatch(/ is in a private network: webhooks reach only public addresses/);
+    }
+  });
+
+  it("does not follow a webhook's redirect (it could lead anywhere), and says so in the delivery log", async () => {
+    const store = await openTestStore("pglite");
+    const inside = await startWebhookReceiver();
+    const outside = await startWebhookReceiver([307], { location: `${inside.url}/internal-admin` });
+    try {
+      const secrets = secretBox(randomBytes(32));
+      const workspace = await createWorkspace(store.db, { name: "acme" });
+      await updateNotificationSettings(store.db, secrets, workspace, { webhookUrl: outside.url }, "test", { webhookPrivateNetwork: true });
+      await raiseImportFailed(store.db, { workspace, importId: "import-1", fileName: "staff.csv", message: "Row 2 has no email." });
+      const notifier = createNotifier({ config: { ...loadConfig({}), webhookPrivateNetwork: true }, store, secrets, logger: pino({ level: "silent" }) });
+      expect(await notifier.tick()).toMatchObject({ sent: 0, failed: 1 });
+      expect(outside.requests).toHaveLength(1);
+      expect(inside.requests).toEqual([]);
+      const delivery = await store.db.selectFrom("notification_deliveries").select("last_error").executeTakeFirstOrThrow();
+      expect(delivery.last_error).toBe("the webhook answered HTTP 307, a redirect, which Rollcall does not follow: set the webhook URL to the address it redirects to");
+    } finally {
+      await Promise.all([inside.close(), outside.close()]);
+      await store.dispose();
+    }
   });
 
   it("refuses a webhook into the private network when saved, and at delivery one saved while it was allowed", async () => {

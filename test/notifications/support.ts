@@ -37,7 +37,8 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-export async function startWebhookReceiver(statuses: number[] = []): Promise<WebhookReceiver> {
+/** Answers each request with the next of `statuses` (then 200), with `headers` (a redirect's location, say). */
+export async function startWebhookReceiver(statuses: number[] = [], headers: Record<string, string> = {}): Promise<WebhookReceiver> {
   const requests: WebhookReceiver["requests"] = [];
   const queue = [...statuses];
   const server: Server = createServer((req, res) => {
@@ -46,7 +47,7 @@ export async function startWebhookReceiver(statuses: number[] = []): Promise<Web
     req.on("end", () => {
       const status = queue.shift() ?? 200;
       requests.push({ status, body, headers: req.headers });
-      res.writeHead(status, { connection: "close" }).end();
+      res.writeHead(status, { ...headers, connection: "close" }).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
