@@ -162,14 +162,18 @@ function parse(schema: Route["params"], value: unknown, where: "path" | "query" 
   throw invalidInput(problems);
 }
 
+/** No request of this API nests deeper; a body that does is refused before anything walks it. */
+const maxDepth = 32;
+
 /** Where a string (or a key) holds U+0000, named as zod names fields: `customAttributes.office`, `aliases[1]`. */
-function nulFields(value: unknown, path: string): string[] {
+function nulFields(value: unknown, path: string, depth = 0): string[] {
   if (typeof value === "string") return value.includes("\u0000") ? [path] : [];
-  if (Array.isArray(value)) return value.flatMap((v, i) => nulFields(v, `${path}[${i}]`));
+  if (depth > maxDepth) throw invalidInput([{ field: path || "(body)", message: `nests deeper than ${maxDepth} levels, which no request of this API does` }]);
+  if (Array.isArray(value)) return value.flatMap((v, i) => nulFields(v, `${path}[${i}]`, depth + 1));
   if (value && typeof value === "object") {
     return Object.entries(value).flatMap(([k, v]) => {
       const at = path ? `${path}.${k}` : k;
-      return k.includes("\u0000") ? [at] : nulFields(v, at);
+      return k.includes("\u0000") ? [at] : nulFields(v, at, depth + 1);
     });
   }
   return [];

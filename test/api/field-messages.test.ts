@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
-import { expectError, signIn, testApi, type Caller, type TestApi } from "./support.ts";
+import { caller, expectError, signIn, testApi, type Caller, type TestApi } from "./support.ts";
 
 /**
  * What the API says at a field is what the console shows there: words an admin reads, not zod's type names.
@@ -87,5 +87,14 @@ describe.each(engines)("field messages and exact look-ups, through the API, on %
       expect(refused.body.error.code).toBe("invalid_input");
     }
     expect((await as("GET", "workspaces/acme/users?q=nul")).body.total).toBe(0);
+  });
+
+  it("refuses a body nested deeper than any request, before signing in too, rather than failing on it", async () => {
+    const deep = `${"[".repeat(9000)}${"]".repeat(9000)}`;
+    for (const [call, url, body] of [[caller(api.app), "auth/login", `{"email":${deep}}`], [as, "workspaces/acme/users", deep]] as const) {
+      const refused = await call("POST", url, body, { "content-type": "application/json" });
+      expectError(refused, 400, "invalid_input");
+      expect(fieldMessages(refused)[0]).toMatch(/: nests deeper than 32 levels, which no request of this API does$/);
+    }
   });
 });
