@@ -59,8 +59,11 @@ export type Config = {
   notifyMaxAttempts: number;
   /** Whether webhooks may reach loopback, private and link-local addresses (an internal receiver). */
   webhookPrivateNetwork: boolean;
-  /** Whether Entra ID sources may use login and Graph URLs other than Microsoft's clouds' (the emulator). */
-  entraCustomUrls: boolean;
+  /**
+   * Whether Entra ID sources may use login and Graph URLs other than Microsoft's clouds': any (true), none (false),
+   * or these origins only (`rollcall demo`: its own emulator's).
+   */
+  entraCustomUrls: boolean | readonly string[];
 };
 
 /** The table of variables in the README is generated from the same names; keep them in step. */

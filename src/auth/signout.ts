@@ -1,6 +1,7 @@
 import type { Db } from "../storage/database.ts";
 import { endpoints, entraConfigSchema } from "../sources/entra/config.ts";
-import { isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
+import type { Config } from "../config.ts";
+import { isAllowedEntraUrl } from "../sources/entra/custom-urls.ts";
 
 /**
  * Signing out of Rollcall leaves the browser's Microsoft session alive (Outlook, Teams and other apps use it).
@@ -11,7 +12,7 @@ import { isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
  * The account's directory user tells the source, and so the tenant and login host; a source that has gone, or
  * whose login host Rollcall may no longer reach (ROLLCALL_ENTRA_CUSTOM_URLS), gives null: no browser is sent there.
  */
-export async function microsoftSignOutUrl(db: Db, accountId: string, options: { postLogoutRedirectUri: string; customUrlsAllowed: boolean; logoutHint: string | null }): Promise<string | null> {
+export async function microsoftSignOutUrl(db: Db, accountId: string, options: { postLogoutRedirectUri: string; customUrlsAllowed: Config["entraCustomUrls"]; logoutHint: string | null }): Promise<string | null> {
   const row = await db
     .selectFrom("accounts as a")
     .innerJoin("users as u", "u.id", "a.user_id")
@@ -23,7 +24,7 @@ export async function microsoftSignOutUrl(db: Db, accountId: string, options: { 
   const config = row && entraConfigSchema.safeParse(row.config);
   if (!config?.success) return null;
   const { loginUrl } = endpoints(config.data);
-  if (!options.customUrlsAllowed && !isMicrosoftUrl(loginUrl)) return null;
+  if (!isAllowedEntraUrl(loginUrl, options.customUrlsAllowed)) return null;
   const url = new URL(`${loginUrl}/${encodeURIComponent(config.data.tenantId)}/oauth2/v2.0/logout`);
   url.searchParams.set("post_logout_redirect_uri", options.postLogoutRedirectUri);
   // The session's login_hint claim: Microsoft signs that account out without asking which; without it, it always

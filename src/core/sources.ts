@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
+import type { Config } from "../config.ts";
 import { cronProblem, endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, cleanCredential, type Credential } from "../sources/entra/token.ts";
 import { customUrlProblems, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
@@ -18,7 +19,7 @@ import { ignoringRule } from "../sync/plan-groups.ts";
 export interface SourceContext extends WorkspaceContext {
   secrets: SecretBox;
   /** Whether login and Graph URLs other than Microsoft's clouds' may be saved (ROLLCALL_ENTRA_CUSTOM_URLS). */
-  entraCustomUrls: boolean;
+  entraCustomUrls: Config["entraCustomUrls"];
 }
 
 export interface SourceStatus {

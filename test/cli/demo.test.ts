@@ -13,7 +13,8 @@ import { Browser, signInAs } from "../signin/support.ts";
 describe("rollcall demo", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "rollcall-demo-"));
   const env = { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_LOG_LEVEL: "warn" };
-  delete (env as Record<string, string | undefined>).DATABASE_URL; // the embedded default is the point here
+  // The embedded default is the point here, and the operator's defaults (the tests' own config allows any Entra host).
+  for (const name of ["DATABASE_URL", "ROLLCALL_ENTRA_CUSTOM_URLS"]) delete (env as Record<string, string | undefined>)[name];
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it("syncs the demo tenant, serves the console with the admin's credentials, and stops on Ctrl+C", { timeout: 300_000 }, async () => {
@@ -48,6 +49,14 @@ describe("rollcall demo", () => {
       const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
       const users = await fetch(`${base}/api/v1/workspaces/demo/users?limit=1&source=northwind`, { headers: { cookie } });
       expect(((await users.json()) as { total: number }).total).toBe(created);
+      // The demo's own emulator is allowed as an Entra host, and no other: a source another admin adds cannot reach into the network.
+      const elsewhere = await fetch(`${base}/api/v1/workspaces/demo/sources`, {
+        method: "POST",
+        headers: { cookie, "content-type": "application/json", "x-csrf-token": ((await login.clone().json()) as { csrfToken: string }).csrfToken },
+        body: JSON.stringify({ name: "elsewhere", tenantId: "4f2d9a1e-58c1-4d55-9a1b-2a0c3b9e7d10", clientId: "0d5b8f3e-0a53-4a86-9bb5-b6f1b47e0a1f", loginUrl: "https://localhost:39481", graphUrl: "https://localhost:39481", clientSecret: "s3cret-value" }),
+      });
+      expect(elsewhere.status).toBe(400);
+      expect(JSON.stringify(await elsewhere.json())).toContain("https://localhost:39481 is not a login or Graph host of Microsoft's clouds");
 
       // Anyone of the demo tenant signs in with Microsoft: the source signs people in, the demo app lists this callback.
       expect(stdout).toContain("or Sign in with Microsoft as anyone of Northwind Traders");

@@ -72,15 +72,18 @@ export function demoCommand(): Command {
       let rt: Runtime | undefined;
       let emulator: RunningEmulator | undefined;
       try {
-        // The demo tenant is the emulator, on this machine: its URLs are the demo source's, whatever the environment says.
-        const config = { ...loadConfig(), entraCustomUrls: true };
-        rt = await openRuntime(config, { command: "demo" });
+        const loaded = loadConfig();
         process.stderr.write("Starting the demo Entra ID tenant (Northwind Traders)…\n");
         const { startDemoEmulator } = await import("../../emulator/index.ts");
-        emulator = await startDemoEmulator({ port: 0, dataDir: join(config.dataDir, "emulator"), quiet: true });
+        emulator = await startDemoEmulator({ port: 0, dataDir: join(loaded.dataDir, "emulator"), quiet: true });
         trustExtraCa(emulator.caPem);
+        // The demo tenant is the emulator, on this machine: its URLs are allowed, and no other host's, unless the
+        // operator allows every host (a source another workspace's admin adds must not reach into the network).
+        const emulatorOrigins = [new URL(emulator.loginUrl).origin, new URL(emulator.graphUrl).origin];
+        const config = { ...loaded, entraCustomUrls: loaded.entraCustomUrls === true || emulatorOrigins };
+        rt = await openRuntime(config, { command: "demo" });
         const workspace = await ensureWorkspace(rt);
-        const ctx: SourceContext = { db: rt.store.db, workspace, actor: "demo", secrets: rt.secrets, entraCustomUrls: true };
+        const ctx: SourceContext = { db: rt.store.db, workspace, actor: "demo", secrets: rt.secrets, entraCustomUrls: config.entraCustomUrls };
         const source = await ensureSource(ctx, emulator);
 
         const bar = progressBar(Boolean(process.stderr.isTTY));

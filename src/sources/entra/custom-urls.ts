@@ -1,3 +1,4 @@
+import type { Config } from "../../config.ts";
 import { RollcallError } from "../../errors.ts";
 import { httpFetch, type HttpFetch } from "../../net/http.ts";
 import { clouds, endpoints, type EntraConfig } from "./config.ts";
@@ -14,15 +15,20 @@ export function isMicrosoftUrl(url: string): boolean {
   return URL.canParse(url) && microsoftOrigins.has(new URL(url).origin);
 }
 
+/** Whether an Entra ID request may go to `url`, given what the operator allows beyond Microsoft's clouds (Config.entraCustomUrls). */
+export function isAllowedEntraUrl(url: string, custom: Config["entraCustomUrls"]): boolean {
+  if (custom === true) return true;
+  return isMicrosoftUrl(url) || (Array.isArray(custom) && URL.canParse(url) && custom.includes(new URL(url).origin));
+}
+
 function refusal(url: string): string {
   return `${URL.canParse(url) ? new URL(url).origin : url} is not a login or Graph host of Microsoft's clouds; other hosts (such as the Entra emulator's) are allowed only when whoever runs Rollcall sets ROLLCALL_ENTRA_CUSTOM_URLS=true`;
 }
 
 /** The login and Graph URLs a source's settings would send requests to that are not allowed here, as field problems. */
-export function customUrlProblems(config: Pick<EntraConfig, "cloud" | "loginUrl" | "graphUrl">, allowed: boolean): { field: string; message: string; value: string }[] {
-  if (allowed) return [];
+export function customUrlProblems(config: Pick<EntraConfig, "cloud" | "loginUrl" | "graphUrl">, allowed: Config["entraCustomUrls"]): { field: string; message: string; value: string }[] {
   const urls = endpoints(config);
-  return (["loginUrl", "graphUrl"] as const).filter((key) => !isMicrosoftUrl(urls[key])).map((key) => ({ field: key, message: refusal(urls[key]), value: urls[key] }));
+  return (["loginUrl", "graphUrl"] as const).filter((key) => !isAllowedEntraUrl(urls[key], allowed)).map((key) => ({ field: key, message: refusal(urls[key]), value: urls[key] }));
 }
 
 /**
@@ -30,10 +36,10 @@ export function customUrlProblems(config: Pick<EntraConfig, "cloud" | "loginUrl"
  * saved) keeps a source saved while custom URLs were allowed from reaching its host once they no longer are,
  * and covers the URLs Microsoft's answers lead to (OpenID metadata, next pages).
  */
-export function entraFetch(config: { entraCustomUrls: boolean }): HttpFetch {
-  if (config.entraCustomUrls) return httpFetch;
+export function entraFetch(config: Pick<Config, "entraCustomUrls">): HttpFetch {
+  if (config.entraCustomUrls === true) return httpFetch;
   return async (url, init) => {
-    if (!isMicrosoftUrl(url)) throw new RollcallError("config_invalid", refusal(url), { url });
+    if (!isAllowedEntraUrl(url, config.entraCustomUrls)) throw new RollcallError("config_invalid", refusal(url), { url });
     return httpFetch(url, init);
   };
 }
