@@ -1,5 +1,14 @@
 import { z } from "zod";
+import { isIP } from "node:net";
 import { RollcallError } from "./errors.ts";
+
+function isProxyEntry(entry: string): boolean {
+  if (["loopback", "linklocal", "uniquelocal"].includes(entry)) return true;
+  const [address = "", bits, ...rest] = entry.split("/");
+  const family = isIP(address);
+  const max = family === 4 ? 32 : 128;
+  return family !== 0 && rest.length === 0 && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max));
+}
 
 /**
  * All configuration comes from the environment, is parsed once at start-up, and every problem is
@@ -14,6 +23,11 @@ const schema = z.object({
   ROLLCALL_HOST: z.string().min(1).default("127.0.0.1"),
   ROLLCALL_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   ROLLCALL_PUBLIC_URL: z.url().optional(),
+  ROLLCALL_TRUST_PROXY: z
+    .string()
+    .default("loopback,linklocal,uniquelocal")
+    .transform((value) => value.split(",").map((entry) => entry.trim()).filter(Boolean))
+    .refine((entries) => entries.every(isProxyEntry), "must list addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal, separated by commas"),
   ROLLCALL_SECRET_KEY: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`")
@@ -40,6 +54,8 @@ export type Config = {
   host: string;
   port: number;
   publicUrl: string | undefined;
+  /** Whose X-Forwarded-For/-Proto count: addresses, CIDR ranges and proxy-addr's names (loopback, linklocal, uniquelocal). */
+  trustProxy: string[];
   secretKey: string | undefined;
   cookieSecure: "auto" | "true" | "false";
   sessionHours: number;
@@ -82,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.ROLLCALL_HOST,
     port: e.ROLLCALL_PORT,
     publicUrl: e.ROLLCALL_PUBLIC_URL,
+    trustProxy: e.ROLLCALL_TRUST_PROXY,
     secretKey: e.ROLLCALL_SECRET_KEY,
     cookieSecure: e.ROLLCALL_COOKIE_SECURE,
     sessionHours: e.ROLLCALL_SESSION_HOURS,

@@ -29,8 +29,8 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
   const app = Fastify({
     loggerInstance: rt.logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     bodyLimit: jsonBodyLimit,
-    // X-Forwarded-For/-Proto count only when they come from a proxy on this host or a private network.
-    trustProxy: ["loopback", "linklocal", "uniquelocal"],
+    // X-Forwarded-For/-Proto count only when they come from a trusted proxy (by default on this host or a private network).
+    trustProxy: rt.config.trustProxy,
     clientErrorHandler: answerClientError,
   });
   await app.register(fastifyCookie);

@@ -7,6 +7,7 @@ import { createAccount } from "../../src/core/accounts.ts";
 import { openStore, type Store } from "../../src/storage/database.ts";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { caller, runtimeOver, testApi, type TestApi } from "./support.ts";
+import { loadConfig } from "../../src/config.ts";
 
 /** Login attempts from one client address (X-Forwarded-For, trusted from inject's loopback address). */
 const login = (app: FastifyInstance, email: string, password: string, address = "192.0.2.1") =>
@@ -150,5 +151,28 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two Rollcall processes
     // 4 per address and email, 12 per email from all addresses.
     for (let i = 0; i < 12; i++) expect((await login(apps[i % 2]!, "spread@example.com", `guess ${i}`, `198.51.100.${i}`)).status).toBe(401);
     expect((await login(apps[0]!, "spread@example.com", "a guess", "198.51.100.200")).status).toBe(429);
+  });
+});
+
+describe("whose X-Forwarded-For counts (ROLLCALL_TRUST_PROXY)", () => {
+  it("takes addresses, CIDR ranges and proxy-addr's names, and refuses anything else at start-up", () => {
+    expect(loadConfig({}).trustProxy).toEqual(["loopback", "linklocal", "uniquelocal"]);
+    expect(loadConfig({ ROLLCALL_TRUST_PROXY: " 10.0.0.5, 172.16.0.0/12,fd00::/8 " }).trustProxy).toEqual(["10.0.0.5", "172.16.0.0/12", "fd00::/8"]);
+    for (const value of ["proxy.internal", "10.0.0.0/33", "10.0.0.0/8/1", "::1/129"]) {
+      expect(() => loadConfig({ ROLLCALL_TRUST_PROXY: value }), value).toThrow(/ROLLCALL_TRUST_PROXY: must list addresses, CIDR ranges/);
+    }
+  });
+
+  it("ignores the header from an address it does not name: a client cannot claim a new address for each guess", async () => {
+    // inject's requests come from 127.0.0.1, which this server does not trust as a proxy.
+    const api = await testApi("pglite", { config: { loginAttempts: 2, trustProxy: ["192.0.2.50"] } });
+    try {
+      await createAccount(api.store.db, { email: "target@example.com", owner: true, password: "the real password" }, "test");
+      expect((await login(api.app, "target@example.com", "guess 1", "198.51.100.1")).status).toBe(401);
+      expect((await login(api.app, "target@example.com", "guess 2", "198.51.100.2")).status).toBe(401);
+      expect((await login(api.app, "target@example.com", "guess 3", "198.51.100.3")).status).toBe(429);
+    } finally {
+      await api.close();
+    }
   });
 });
