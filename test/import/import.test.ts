@@ -149,6 +149,15 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await userCount(ctx)).toBe(1);
   });
 
+  it("reads identifiers an HR export wrote as Excel text formulas (=\"00123\") without the formula", async () => {
+    const ctx = await newWorkspace();
+    const path = await file("payroll.csv", 'Email,Name,Employee ID,Card number\neq@example.com,EQ One,="00123","=""0042"""\n');
+    expect(await importFile(ctx, path)).toMatchObject({ applied: true, problems: [] });
+    const user = await store.db.selectFrom("users").select(["id", "employee_id"]).where("workspace_id", "=", ctx.workspace.id).executeTakeFirstOrThrow();
+    expect(user.employee_id).toBe("00123");
+    expect(await store.db.selectFrom("user_identifiers").select(["kind", "value"]).where("user_id", "=", user.id).execute()).toEqual([{ kind: "card", value: "0042" }]);
+  });
+
   it("keeps a preferred language in its canonical case and names the cell of one that is no language tag", async () => {
     const ctx = await newWorkspace();
     const path = await file("languages.csv", "Email,Name,Preferred language\na@example.com,A,en-gb\nb@example.com,B,en_US\nc@example.com,C,\n");

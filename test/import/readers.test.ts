@@ -6,7 +6,7 @@ import { openTable } from "../../src/sources/import/open.ts";
 import { openImportSource } from "../../src/sources/import/source.ts";
 import { detectDelimiter } from "../../src/sources/import/csv.ts";
 import { formatNumber, plainNumber } from "../../src/sources/import/cell-format.ts";
-import { neutralise, unneutralise } from "../../src/sources/import/formula.ts";
+import { neutralise, textFormulaValue, unneutralise } from "../../src/sources/import/formula.ts";
 import { RollcallError } from "../../src/errors.ts";
 import { zipArchive } from "../support/zip.ts";
 import ExcelJS from "exceljs";
@@ -310,6 +310,28 @@ describe("cell text", () => {
     expect(plainNumber(447911123456)).toBe("447911123456");
     expect(formatNumber(45352, "yyyy-mm-dd")).toBe("2024-03-01");
     expect(formatNumber(1.5, "General")).toBe("1.5");
+  });
+
+  it("keeps the literals and zeros of a digit pattern, as Excel shows the cell", () => {
+    expect(formatNumber(123, '"EMP"00000')).toBe("EMP00123");
+    expect(formatNumber(42, "00-0000")).toBe("00-0042");
+    expect(formatNumber(123456, "00-0000")).toBe("12-3456");
+    expect(formatNumber(1234567, "00-0000")).toBe("123-4567");
+    expect(formatNumber(42, "000 000")).toBe("000 042");
+    expect(formatNumber(42, "\\C#####")).toBe("C42");
+    expect(formatNumber(7, '[Blue]"ID-"000;[Red]"-"000')).toBe("ID-007");
+    expect(formatNumber(0, "#")).toBe("");
+    // Not a digit pattern: read as before.
+    expect(formatNumber(1234, "#,##0")).toBe("1234");
+    expect(formatNumber(0.12, "0%")).toBe("0.12");
+    expect(formatNumber(12.5, "00-0000")).toBe("12.5");
+  });
+
+  it("reads Excel's text formula =\"00123\" as the text it keeps", () => {
+    expect(textFormulaValue('="00123"')).toBe("00123");
+    expect(textFormulaValue('="say ""hi"""')).toBe('say "hi"');
+    expect(textFormulaValue('=""')).toBe("");
+    for (const value of ["=SUM(A1)", '="a"&"b"', '="open', "00123"]) expect(textFormulaValue(value)).toBe(value);
   });
 
   it("neutralises formula-like cells and strips exactly that prefix again", () => {

@@ -15,11 +15,52 @@ export function formatCode(numFmtId: number, custom: Map<number, string>): strin
 }
 
 export function formatNumber(value: number, code: string, date1904 = false): string {
-  const section = stripLiterals(code.split(";")[0] ?? "General");
-  const zeros = /^0+$/.exec(section);
-  if (zeros && Number.isInteger(value) && value >= 0) return String(value).padStart(zeros[0].length, "0");
+  const first = code.split(";")[0] ?? "General";
+  const digits = Number.isInteger(value) && value >= 0 ? digitPattern(first, value) : undefined;
+  if (digits !== undefined) return digits;
+  const section = stripLiterals(first);
   if (/[dmyhs]/i.test(section) && !/general/i.test(section)) return formatDate(value, /[hs]/i.test(section), date1904);
   return plainNumber(value);
+}
+
+/**
+ * A whole number in a format of digit placeholders and literals, as Excel shows it: 000000 keeps "000123",
+ * "EMP"00000 gives "EMP00123", 00-0000 gives "00-0042", 000 000 "000 042". Undefined for any other format
+ * (decimals, grouping, percentages, exponents, dates), which the caller reads its own way.
+ */
+function digitPattern(section: string, value: number): string | undefined {
+  const parts: (string | { fill: string })[] = [];
+  for (let i = 0; i < section.length; i++) {
+    const c = section[i]!;
+    if (c === '"') {
+      const end = section.indexOf('"', i + 1);
+      if (end < 0) return undefined;
+      parts.push(section.slice(i + 1, end));
+      i = end;
+    } else if (c === "\\") parts.push(section[++i] ?? "");
+    else if (c === "[") {
+      const end = section.indexOf("]", i);
+      if (end < 0) return undefined;
+      i = end; // a colour or a condition
+    } else if (c === "_" || c === "*") i++; // the width of a character, a fill: spacing only
+    else if (c === "0" || c === "#" || c === "?") parts.push({ fill: c === "0" ? "0" : c === "?" ? " " : "" });
+    else if (" -()+$".includes(c) || c.charCodeAt(0) > 127) parts.push(c);
+    else return undefined;
+  }
+  const slots = parts.filter((part) => typeof part !== "string").length;
+  if (slots === 0) return undefined;
+  // Digits fill the placeholders from the right; the leftmost takes any digits beyond them.
+  const number = value === 0 ? "" : plainNumber(value); // zero has no significant digit: "#" shows nothing, "0" a zero
+  const spare = Math.max(0, number.length - slots);
+  let slot = 0;
+  return parts
+    .map((part) => {
+      if (typeof part === "string") return part;
+      const at = number.length - slots + slot++;
+      if (slot === 1 && spare) return number.slice(0, spare + 1);
+      return at >= 0 ? number[at]! : part.fill;
+    })
+    .join("");
 }
 
 /** Every digit, never an exponent: 12345678901 stays "12345678901". */

@@ -19,3 +19,13 @@ export function neutralise(value: string): string {
 export function unneutralise(value: string): string {
   return value[0] === "'" && triggered(value) ? value.slice(1) : value;
 }
+
+/**
+ * Excel's way of keeping a value as text in a CSV file, ="00123" (HR and payroll exports write identifiers so, that
+ * Excel keeps their leading zeros): the text it stands for, its doubled quotes single. Any other value as it is.
+ */
+export function textFormulaValue(value: string): string {
+  if (value[0] !== "=") return value;
+  const literal = /^="((?:[^"]|"")*)"$/.exec(value);
+  return literal ? literal[1]!.replaceAll('""', '"') : value;
+}

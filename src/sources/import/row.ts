@@ -1,7 +1,7 @@
 import { splitList } from "../../domain/list-cell.ts";
 import { userFieldsSchema, normaliseUserFields, withinFieldLimits, type UserFields } from "../../domain/user.ts";
 import type { FieldProblem } from "../../errors.ts";
-import { unneutralise } from "./formula.ts";
+import { textFormulaValue, unneutralise } from "./formula.ts";
 import { columnName } from "./xlsx.ts";
 import type { ColumnMapping } from "./mapping.ts";
 import type { ImportField } from "../../domain/import-fields.ts";
@@ -89,7 +89,7 @@ export function readRow(
       (unread ??= new Set()).add(field);
       continue;
     }
-    const text = unneutralise(cells[index] ?? "").trim();
+    const text = textFormulaValue(unneutralise(cells[index] ?? "").trim()).trim();
     if (text.startsWith("#") && spreadsheetErrors.has(text.toUpperCase())) {
       problems.push({ row, column: header, field: kind === "custom" ? `customAttributes.${field}` : field, value: text, message: `is the spreadsheet error ${text}, not a value: fix the formula in the file (or paste its values) and import again` });
       (unread ??= new Set()).add(field);
