@@ -233,6 +233,11 @@ export function normaliseUserFields(
   for (const key of textFields) {
     if (key in input) value[key] = emptyToNull(identifierFields.has(key) ? visibleOrNull(input[key]) : input[key]);
   }
+  // A quoted CSV cell may hold a line break no one meant; a name in two lines breaks every list and badge it is printed on.
+  for (const key of ["displayName", ...textFields] as const) {
+    const v = value[key];
+    if (typeof v === "string" && /[\r\n]/.test(v.trim())) problems.push({ field: key, message: "must be on one line (it holds a line break)", value: v });
+  }
   if (input.businessPhones) value.businessPhones = visibleList(input.businessPhones);
   if (input.aliases) value.aliases = visibleList(input.aliases);
   if (input.cardNumbers) value.cardNumbers = visibleList(input.cardNumbers);

@@ -91,3 +91,14 @@ describe("preferred language", () => {
     }
   });
 });
+
+describe("one-line fields", () => {
+  it("refuses a line break in a name or another text field, wherever it is", () => {
+    const { problems } = normaliseUserFields({ displayName: "Multi\nLine Name", department: "Sales\r\nEMEA", jobTitle: "Lead\n" }, null);
+    expect(normaliseUserFields({ displayName: "Ada\r\n" }, null).problems).toEqual([]);
+    expect(problems).toEqual([
+      { field: "displayName", message: "must be on one line (it holds a line break)", value: "Multi\nLine Name" },
+      { field: "department", message: "must be on one line (it holds a line break)", value: "Sales\r\nEMEA" },
+    ]);
+  });
+});
