@@ -45,6 +45,11 @@ describe("column mapping", () => {
     expect(withEmail.ignored).toEqual([{ column: "Username", reason: expect.stringContaining("short login") }]);
     expect(mapColumns(["Login", "Name"]).fields).toEqual(["userPrincipalName", "displayName"]);
     expect(mapColumns(["Email", "UPN", "Name"]).fields).toEqual(["email", "userPrincipalName", "displayName"]);
+    // "Name" beside a first name is the family name (German exports: "Vorname; Name"); beside both, the full name.
+    expect(mapColumns(["Personalnummer", "Vorname", "Name", "E-Mail"]).fields).toEqual(["employeeId", "givenName", "surname", "email"]);
+    expect(mapColumns(["Email", "First name", "Name"]).fields).toEqual(["email", "givenName", "surname"]);
+    expect(mapColumns(["Email", "First name", "Last name", "Name"]).fields).toEqual(["email", "givenName", "surname", "displayName"]);
+    expect(mapColumns(["Email", "Vorname", "Name"], parseMappingFile({ Name: "displayName" })).fields).toEqual(["email", "givenName", "displayName"]);
   });
 
   it("reads Google Workspace's headings, whose brackets only annotate them", () => {

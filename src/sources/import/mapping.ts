@@ -122,6 +122,7 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
   const unknown: string[] = [];
   const ignored: { column: string; reason: string }[] = [];
   const weakColumns: { index: number; otherwise: ImportField | { ignore: string } }[] = [];
+  let nameColumn: number | undefined;
   headers.forEach((header, index) => {
     let field: ImportField | null | undefined = Object.hasOwn(explicit, header) ? explicit[header] : explicitByKey.get(headerKey(header));
     if (field === undefined) {
@@ -137,6 +138,7 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
         weakColumns.push({ index, otherwise: weak.otherwise });
         field = weak.field;
       } else {
+        if (key === "name" && !entra) nameColumn = index;
         field = entra ?? synonyms.get(key) ?? (key.startsWith("customattributes") && header.includes(".") ? (`customAttributes.${header.split(".").slice(1).join(".").trim()}` as ImportField) : undefined);
       }
     }
@@ -159,6 +161,10 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
       fields[index] = null;
       ignored.push({ column: headers[index]!, reason: `other columns hold ${field} and ${otherwise}` });
     } else fields[index] = otherwise;
+  }
+  // "Name" beside a first name and no last name is the family name: "Vorname; Name" in German exports, "First name, Name".
+  if (nameColumn !== undefined && fields.includes("givenName") && !fields.includes("surname") && fields.filter((f) => f === "displayName").length === 1) {
+    fields[nameColumn] = "surname";
   }
 
   const seen = new Map<string, string>();
