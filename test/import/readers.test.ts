@@ -10,6 +10,7 @@ import { neutralise, textFormulaValue, unneutralise } from "../../src/sources/im
 import { RollcallError } from "../../src/errors.ts";
 import { zipArchive } from "../support/zip.ts";
 import ExcelJS from "exceljs";
+import iconv from "iconv-lite";
 
 const fixture = (name: string) => join(import.meta.dirname, "../fixtures/import", name);
 const scratch = await mkdtemp(join(tmpdir(), "rollcall-readers-"));
@@ -48,6 +49,23 @@ describe("CSV reading", () => {
     const { table, rows } = await readAll(fixture("windows-1252.csv"));
     expect(table.encoding).toBe("windows-1252");
     expect(rows[2]!.cells).toEqual(["francois@example.fr", "François Œuvre", "Café – “Bar”"]);
+  });
+
+  it("reads the Windows code page of a Central European or Cyrillic PC, and keeps Western European text as it is", async () => {
+    const saved = async (name: string, codePage: string, lines: string[]) => {
+      const path = join(scratch, name);
+      await writeFile(path, iconv.encode(`${lines.join("\r\n")}\r\n`, codePage));
+      return readAll(path);
+    };
+    const polish = await saved("cp1250.csv", "windows-1250", ["email;displayName;department", "lukasz@example.pl;Łukasz Wołek;Sprzedaż", "zofia@example.pl;Zofia Woźniak;Księgowość"]);
+    expect(polish.table.encoding).toBe("windows-1250");
+    expect(polish.rows[1]!.cells).toEqual(["lukasz@example.pl", "Łukasz Wołek", "Sprzedaż"]);
+    const russian = await saved("cp1251.csv", "windows-1251", ["email;displayName;department", "ivan@example.ru;Иван Петров;Продажи", "olga@example.ru;Ольга Smith;IT"]);
+    expect(russian.table.encoding).toBe("windows-1251");
+    expect(russian.rows[1]!.cells).toEqual(["ivan@example.ru", "Иван Петров", "Продажи"]);
+    const western = await saved("cp1252.csv", "windows-1252", ["email;displayName;note", "jurgen@example.de;Jürgen Müller-Lüdenscheidt;£100 Prämie", "anais@example.fr;Anaïs Lefèvre;Œuvre à côté", "zoe@example.es;Zoë Núñez;¿Sí?"]);
+    expect(western.table.encoding).toBe("windows-1252");
+    expect(western.rows[1]!.cells[1]).toBe("Jürgen Müller-Lüdenscheidt");
   });
 
   it("refuses a file mixing UTF-8 and Windows-1252 and says where", async () => {

@@ -1,14 +1,17 @@
 import { isAscii, isUtf8 } from "node:buffer";
 import { createReadStream } from "node:fs";
+import iconv from "iconv-lite";
 import { RollcallError } from "../../errors.ts";
 
 /**
  * Which encoding a CSV file is in. BOMs decide first (UTF-8, and Excel's "Unicode text", which is
  * UTF-16LE with a BOM); then the whole file is checked as UTF-8; a file with no valid UTF-8
- * multi-byte sequence at all is read as Windows-1252 (what Excel on Windows writes as "CSV"). A file
- * with both valid UTF-8 and invalid bytes is mixed and refused: guessing would corrupt names.
+ * multi-byte sequence at all is in the Windows code page of the PC that saved it (what Excel on Windows writes as
+ * "CSV"): Western European (1252) unless its text reads as Cyrillic (1251) or Central European (1250) instead.
+ * A file with both valid UTF-8 and invalid bytes is mixed and refused: guessing would corrupt names.
  */
-export type TextEncoding = "utf8" | "utf16le" | "utf16be" | "windows-1252";
+export type TextEncoding = "utf8" | "utf16le" | "utf16be" | CodePage;
+type CodePage = "windows-1252" | "windows-1250" | "windows-1251";
 
 export interface Detected {
   encoding: TextEncoding;
@@ -74,7 +77,26 @@ export async function detectEncoding(path: string): Promise<Detected> {
       { reason: "mixed_encodings", line: invalidLine, byte: invalidAt },
     );
   }
-  return { encoding: "windows-1252", bomLength: 0 };
+  return { encoding: guessCodePage(await readStart(path, 1024 * 1024)), bomLength: 0 };
+}
+
+/** A letter, a character no word holds (£ ³ ¹ ¿ ¥ ¯: what Polish ł ą ż Ą Ż read as Western European), a letter. */
+const oddInWord = /\p{L}[\p{S}\p{No}\u00A1\u00BF]\p{L}/gu;
+
+/**
+ * Which Windows code page single-byte text is in, from its first megabyte. Cyrillic read as Western European is
+ * words of accented letters only ("Èâàí Ïåòðîâ"), which no Western language writes; Central European text read as
+ * Western European has symbols inside words ("Wo³ek" for Wołek), which its own code page reads as letters. Anything
+ * else stays Western European: a wrong guess would corrupt names that were right. Pure.
+ */
+export function guessCodePage(bytes: Buffer): CodePage {
+  const western = iconv.decode(bytes, "windows-1252");
+  const accented = western.match(/[\p{L}]*[\u00C0-\u00FF][\p{L}]*/gu) ?? [];
+  const allAccented = accented.filter((word) => word.length >= 3 && /^[\u00C0-\u00FF]+$/.test(word)).length;
+  if (allAccented > 0 && allAccented * 2 >= accented.length) return "windows-1251";
+  const odd = (text: string) => text.match(oddInWord)?.length ?? 0;
+  if (odd(western) > 0 && odd(iconv.decode(bytes, "windows-1250")) === 0) return "windows-1250";
+  return "windows-1252";
 }
 
 function refuseKnownBinary(sample: Buffer): void {
