@@ -176,4 +176,13 @@ describe("row validation", () => {
     expect(readRow(3, ["Al", "al@contoso.com", "Yes"], entra, null).user?.enabled).toBe(false);
     expect(readRow(3, ["Al", "al@contoso.com", "No"], entra, null).user?.enabled).toBe(true);
   });
+
+  it("reads ticks, crosses and the yes and no of German, French, Spanish, Italian and Dutch exports as enabled or not", () => {
+    const german = mapColumns(["E-Mail", "Name", "Aktiv"]);
+    expect(german.fields).toEqual(["email", "displayName", "enabled"]);
+    const enabled = (value: string) => readRow(2, ["a@b.co", "A", value], german, null).user?.enabled;
+    for (const value of ["x", "X", "\u2713", "ja", "Oui", "sí", "Vero", "actief"]) expect(enabled(value), value).toBe(true);
+    for (const value of ["nein", "non", "No", "falso", "nee", "inaktiv"]) expect(enabled(value), value).toBe(false);
+    expect(readRow(2, ["a@b.co", "A", "vielleicht"], german, null).problems).toEqual([expect.objectContaining({ column: "Aktiv", field: "enabled", value: "vielleicht" })]);
+  });
 });

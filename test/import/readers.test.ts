@@ -247,6 +247,14 @@ describe("XLSX reading", () => {
     expect(error.message).toMatch(/^The column headings in A1, B1 are formulas with no saved result: open the file in Excel and save it/);
   });
 
+  it("names an OpenDocument spreadsheet (.ods) and says how to save it as .xlsx", async () => {
+    const path = join(scratch, "staff.xlsx");
+    await writeFile(path, zipArchive({ mimetype: "application/vnd.oasis.opendocument.spreadsheet", "content.xml": "<office:document-content/>", "META-INF/manifest.xml": "<manifest/>" }));
+    const error = await failure(readAll(path));
+    expect(error).toMatchObject({ code: "unsupported_file", details: { reason: "ods" } });
+    expect(error.message).toContain("File > Save As > Excel 2007-365 (.xlsx)");
+  });
+
   // The package's relationships name the parts; Excel's paths are a convention other writers need not follow.
   it("finds the workbook, its sheets, shared strings and styles where the package's relationships say they are", async () => {
     const path = join(scratch, "elsewhere.xlsx");
@@ -341,7 +349,11 @@ describe("cell text", () => {
     expect(formatNumber(0, "#")).toBe("");
     // Not a digit pattern: read as before.
     expect(formatNumber(1234, "#,##0")).toBe("1234");
-    expect(formatNumber(0.12, "0%")).toBe("0.12");
+    expect(formatNumber(0.12, "0%")).toBe("12%");
+    expect(formatNumber(0.07, "0.0%")).toBe("7%");
+    expect(formatNumber(0.35, "h:mm")).toBe("08:24");
+    expect(formatNumber(0.35, "hh:mm:ss")).toBe("08:24:00");
+    expect(formatNumber(45352.35, "yyyy-mm-dd h:mm")).toBe("2024-03-01 08:24:00");
     expect(formatNumber(12.5, "00-0000")).toBe("12.5");
   });
 

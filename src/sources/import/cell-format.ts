@@ -19,7 +19,11 @@ export function formatNumber(value: number, code: string, date1904 = false): str
   const digits = Number.isInteger(value) && value >= 0 ? digitPattern(first, value) : undefined;
   if (digits !== undefined) return digits;
   const section = stripLiterals(first);
-  if (/[dmyhs]/i.test(section) && !/general/i.test(section)) return formatDate(value, /[hs]/i.test(section), date1904);
+  if (/general/i.test(section)) return plainNumber(value);
+  // A time of day alone ("h:mm" shows 08:24), not the day it counts from (1899-12-30).
+  if (/[hs]/i.test(section) && !/[dy]/i.test(section)) return formatDate(value, true, date1904).slice(11, /s/i.test(section) ? 19 : 16);
+  if (/[dmyhs]/i.test(section)) return formatDate(value, /[hs]/i.test(section), date1904);
+  if (section.includes("%")) return `${plainNumber(Number((value * 100).toPrecision(15)))}%`;
   return plainNumber(value);
 }
 

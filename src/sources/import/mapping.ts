@@ -54,6 +54,7 @@ add("employeeId", "personalnummer", "mitarbeiternummer", "matricule", "numerodem
 add("mobilePhone", "mobiltelefon", "handy", "handynummer", "telefon", "telephoneportable", "portable", "movil", "telefonomovil", "cellulare", "telefono", "mobiel", "telefoonnummer");
 add("cardNumbers", "ausweis", "ausweisnummer", "karte", "kartennummer", "carte", "numerodecarte", "tarjeta", "numerodetarjeta", "tessera", "pas", "pasnummer");
 add("groups", "gruppen", "gruppe", "groupes", "grupos", "gruppi", "groepen");
+add("enabled", "aktiv", "actif", "activo", "attivo", "actief");
 
 /**
  * Headings that mean a field only when no column names it more exactly: "Phone" beside "Mobile" is the office

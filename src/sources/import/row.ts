@@ -4,7 +4,7 @@ import type { FieldProblem } from "../../errors.ts";
 import { textFormulaValue, unneutralise } from "./formula.ts";
 import { columnName } from "./xlsx.ts";
 import type { ColumnMapping } from "./mapping.ts";
-import type { ImportField } from "../../domain/import-fields.ts";
+import { withoutAccents, type ImportField } from "../../domain/import-fields.ts";
 
 /** One problem with one row (`field` "row": with the row as a whole, such as a value no heading names), pointing at the cell an admin has to fix (or, as a warning, the cell a value lost something in). */
 export interface ImportProblem {
@@ -213,8 +213,10 @@ function dedupeCaseless(values: string[]): string[] {
 }
 
 export function parseFlag(text: string): boolean | undefined {
-  if (/^(true|yes|y|1|enabled|active|on)$/i.test(text)) return true;
-  if (/^(false|no|n|0|disabled|inactive|off)$/i.test(text)) return false;
+  // A tick or a cross marks the enabled; German, French, Spanish, Italian and Dutch words too (accents folded).
+  const word = withoutAccents(text).toLowerCase();
+  if (/^(true|yes|y|1|enabled|active|on|x|\u2713|\u2714|\u2611|ja|wahr|aktiv|oui|vrai|actif|si|activo|vero|attivo|actief)$/.test(word)) return true;
+  if (/^(false|no|n|0|disabled|inactive|off|nein|falsch|inaktiv|non|faux|inactif|inactivo|falso|inattivo|nee|inactief)$/.test(word)) return false;
   return undefined;
 }
 

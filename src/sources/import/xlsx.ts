@@ -20,6 +20,10 @@ export async function openXlsx(path: string, options: { sheet?: string | undefin
   const workbookPath = rootRels.byType("officeDocument") ?? "xl/workbook.xml";
   const workbookEntry = entries.get(workbookPath);
   if (!workbookEntry) {
+    // OpenDocument (LibreOffice, Google Sheets' .ods download) names itself in a "mimetype" entry and keeps its cells in content.xml.
+    if (entries.has("content.xml") && entries.has("mimetype")) {
+      throw new RollcallError("unsupported_file", "This is an OpenDocument spreadsheet (.ods). In LibreOffice use File > Save As > Excel 2007-365 (.xlsx), or save it as CSV, and import that.", { reason: "ods" });
+    }
     throw new RollcallError("unsupported_file", `This ZIP file is not an Excel workbook (no ${workbookPath}). Upload an .xlsx or a CSV file.`, {});
   }
   const folder = posix.dirname(workbookPath);
