@@ -17,3 +17,17 @@ const inConsoleWords: [RegExp, string][] = [
 export function sourceAdvice(message: string): string {
   return inConsoleWords.reduce((text, [pattern, words]) => text.replace(pattern, words), message);
 }
+
+/** An import's problems and errors name the CLI's options; on the Import page they are its fields and steps. */
+const importWords: [RegExp, string][] = [
+  [/import with --source ("[^"]*"), or --update-existing to take the user over/g, "set Source name to $1, or tick Take over existing users with the same email"],
+  [/import with --update-existing to take the user over/g, "tick Take over existing users with the same email to take the user over"],
+  [/give the import another --source name/g, "give the import another Source name"],
+  [/import with --source to choose another name/g, "choose another Source name"],
+  [/ \(a mapping: --mapping FILE, or the console's Columns step\)/g, " (in the Columns step)"],
+  [/choose another with --sheet, or the console's Sheet list/g, "choose another in the Sheet list"],
+];
+
+export function importAdvice(message: string): string {
+  return importWords.reduce((text, [pattern, words]) => text.replace(pattern, words), message);
+}

@@ -4,7 +4,8 @@ import { scanNotifications } from "../../src/core/notifications.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { hasChromium } from "./harness.ts";
 import { addEmulatorSource, signedInConsole } from "./signed-in.ts";
-import { sourceAdvice } from "../../src/console/advice.ts";
+import { importAdvice, sourceAdvice } from "../../src/console/advice.ts";
+import { mapColumns } from "../../src/sources/import/mapping.ts";
 import { tokenError } from "../../src/sources/entra/token.ts";
 import { missingGroupsAdvice } from "../../src/sources/entra/groups.ts";
 import { adviceFor } from "../../src/sources/entra/advice.ts";
@@ -32,6 +33,22 @@ describe("the console's words for a source's advice", () => {
   it("leaves the CLI's command out of every message, and other messages as they are", () => {
     for (const code of [7000215, 7000222, 7000218]) expect(sourceAdvice(advised(code))).not.toMatch(/rollcall|--/);
     expect(sourceAdvice("AADSTS90002: Unknown directory (tenant) ID.")).toBe("AADSTS90002: Unknown directory (tenant) ID.");
+  });
+});
+
+describe("the console's words for an import's advice", () => {
+  it("names the Import page's fields and steps where the server names the CLI's options", () => {
+    let refusal = "";
+    try {
+      mapColumns(["Email", "Name", "Name"]);
+    } catch (error) {
+      refusal = (error as Error).message;
+    }
+    expect(refusal).toContain("--mapping FILE");
+    expect(importAdvice(refusal)).toMatch(/Rename the columns, or say which field each column holds \(in the Columns step\)\.$/);
+    const manual = "\"ada@example.com\" belongs to Ada <ada@example.com>, who was added by hand; import with --update-existing to take the user over";
+    expect(importAdvice(manual)).toMatch(/who was added by hand; tick Take over existing users with the same email to take the user over$/);
+    expect(importAdvice('Sheet "Notes" (of "Notes", "Staff"; choose another with --sheet, or the console\'s Sheet list): no column holds the email')).toBe('Sheet "Notes" (of "Notes", "Staff"; choose another in the Sheet list): no column holds the email');
   });
 });
 

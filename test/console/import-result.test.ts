@@ -26,4 +26,17 @@ describe.skipIf(!hasChromium)("web console: an import's result", () => {
     expect(await counts.allTextContents()).toEqual(["2 rows", "1 created", "1 updated", "0 unchanged", "0 rows with problems"]);
     expect(await summaries.allTextContents()).toEqual(["1 user updated", "1 user created"]);
   });
+
+  it("says how to take over another source's user with the page's own fields, not the CLI's options", async () => {
+    const page = ui.page;
+    await page.reload();
+    const csv = ["Email,Display name", "alan@contoso.com,Alan M. Turing"].join("\n");
+    await page.locator("#import-file").setInputFiles({ name: "other.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Check file" }).click();
+    const problem = page.locator("section[aria-labelledby='report-h'] tbody tr", { hasText: "alan@contoso.com" });
+    await problem.waitFor();
+    const text = await problem.textContent();
+    expect(text).toContain('imported from "hr-2026.csv" (not "other.csv"); set Source name to "hr-2026.csv", or tick Take over existing users with the same email');
+    expect(text).not.toContain("--");
+  });
 });

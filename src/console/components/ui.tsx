@@ -92,7 +92,8 @@ export function CheckField({ label, hint, ...input }: { label: string; hint?: Re
 
 /* ---------- messages ---------- */
 
-export function ErrorBanner({ error, retry, title }: { error: unknown; retry?: () => void; title?: string }) {
+/** `words`: the page's own words for the server's message (the CLI options it names, say). */
+export function ErrorBanner({ error, retry, title, words = (text) => text }: { error: unknown; retry?: () => void; title?: string; words?: (message: string) => string }) {
   if (!error) return null;
   const fields = error instanceof ApiError ? error.fields : [];
   // Asking again does not make a missing thing appear.
@@ -100,12 +101,12 @@ export function ErrorBanner({ error, retry, title }: { error: unknown; retry?: (
   return (
     <div className="banner banner-error" role="alert">
       <div>
-        <strong>{title ?? "Something went wrong."}</strong> {errorMessage(error)}
+        <strong>{title ?? "Something went wrong."}</strong> {words(errorMessage(error))}
         {fields.length > 1 ? (
           <ul>
             {fields.map((f, i) => (
               <li key={i}>
-                <code>{f.field}</code>: {f.message}
+                <code>{f.field}</code>: {words(f.message)}
               </li>
             ))}
           </ul>

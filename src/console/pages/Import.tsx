@@ -10,6 +10,7 @@ import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, 
 import { ColumnsEditor, columnsOfRefusal, columnsOfReport, type ColumnChoices, type FileColumn } from "./ImportColumns.tsx";
 import { ImportReportView } from "./ImportReport.tsx";
 import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
+import { importAdvice } from "../advice.ts";
 
 /** The import and export calls: one place to adapt if the import routes change shape. */
 interface Upload {
@@ -312,7 +313,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
         {stage.kind === "columns" ? (
           <section aria-labelledby="columns-h">
             <h3 id="columns-h">Columns</h3>
-            <ErrorBanner error={error} title="Say which column is which." />
+            <ErrorBanner error={error} title="Say which column is which." words={importAdvice} />
             <p className="muted small">Choose the field each column of the file holds, then check the file again. Columns left “Not imported” are ignored.</p>
             <ColumnsEditor columns={stage.columns} choices={options.mapping} onChange={(mapping) => setOptions((o) => ({ ...o, mapping }))} />
           </section>
@@ -338,7 +339,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
         {stage.kind === "checking" ? <ProgressBar value={null} max={null} label="Checking every row against the directory" /> : null}
         {stage.kind === "importing" ? <ProgressBar value={stage.progress?.done ?? null} max={stage.progress?.total ?? null} label={importingLabel(stage.progress)} /> : null}
         {stage.kind === "preview" && stage.stale ? <p className="banner banner-info">The options changed: check the file again to see what they do.</p> : null}
-        {stage.kind === "columns" ? null : <ErrorBanner error={error} title={stage.kind === "preview" ? "Nothing was imported." : "The file could not be checked."} />}
+        {stage.kind === "columns" ? null : <ErrorBanner error={error} title={stage.kind === "preview" ? "Nothing was imported." : "The file could not be checked."} words={importAdvice} />}
       </section>
 
       {report ? <ImportReportView workspace={workspace} report={report} /> : null}

@@ -3,6 +3,7 @@ import { wsPath } from "../session.tsx";
 import type { ImportReport } from "../../core/import-report.ts";
 import { fieldLabel } from "../../domain/change.ts";
 import { DataTable } from "../components/DataTable.tsx";
+import { importAdvice } from "../advice.ts";
 
 /**
  * What an import will do or did: counts, the file as read, every problem row, warnings, the users it creates and
@@ -112,7 +113,7 @@ function RowNotes({ title, intro, kind, notes, total, className }: { title: stri
             <td data-label="Row">{n.row}</td>
             <td data-label="Column">{n.column ?? (n.field === "row" ? "(the whole row)" : fieldLabel(n.field))}</td>
             <td data-label="Value">{n.value ?? ""}</td>
-            <td data-label={kind}>{n.message}</td>
+            <td data-label={kind}>{importAdvice(n.message)}</td>
           </tr>
         ))}
       </DataTable>
