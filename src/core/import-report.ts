@@ -1,5 +1,5 @@
 import type { Clash, HolderRow } from "../storage/queries/imports.ts";
-import type { ColumnMapping } from "../sources/import/mapping.ts";
+import { columnsInFile, type ColumnMapping } from "../sources/import/mapping.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
 import type { TableFile } from "../sources/import/table.ts";
 
@@ -15,7 +15,13 @@ export interface ImportReport {
    * when a partial import found no valid row (nothing was imported).
    */
   applied: boolean;
-  columns: { mapped: { column: string; field: string }[]; unknown: string[]; ignored: { column: string; reason: string }[] };
+  columns: {
+    mapped: { column: string; field: string }[];
+    unknown: string[];
+    ignored: { column: string; reason: string }[];
+    /** Every headed column in file order: two of one heading told apart by letter. */
+    inFile: { column: string; letter: string; field: string | null }[];
+  };
   counts: { rows: number; invalid: number; problems: number; warnings: number; created: number; updated: number; unchanged: number; skipped: number; groupsCreated: number };
   created: { row: number; email: string | null; userPrincipalName: string | null; displayName: string }[];
   updated: { row: number; id: string; email: string | null; displayName: string; changes: Record<string, { before: unknown; after: unknown }> }[];
@@ -81,6 +87,7 @@ export function buildReport(input: {
       mapped: mapping.fields.flatMap((field, i) => (field ? [{ column: mapping.headers[i]!, field }] : [])),
       unknown: mapping.unknown,
       ignored: mapping.ignored,
+      inFile: columnsInFile(mapping.headers, mapping.fields),
     },
     counts: {
       rows: input.rows,

@@ -39,4 +39,23 @@ describe.skipIf(!hasChromium)("web console: an import's result", () => {
     expect(text).toContain('imported from "hr-2026.csv" (not "other.csv"); set Source name to "hr-2026.csv", or tick Take over existing users with the same email');
     expect(text).not.toContain("--");
   });
+
+  it("tells two columns of one heading apart by letter, so each can be given its own field", async () => {
+    const page = ui.page;
+    await page.reload();
+    const csv = ["Email,Name,Name", "barbara@contoso.com,Barbara,Liskov"].join("\n");
+    await page.locator("#import-file").setInputFiles({ name: "twins.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Check file" }).click();
+    await page.getByRole("heading", { name: "Columns" }).waitFor();
+    expect(await page.locator(".banner-error").textContent()).toContain('columns B "Name" and C "Name" both map to displayName');
+    expect(await page.getByLabel("Imported as, column Name (column B)").inputValue()).toBe("displayName");
+    await page.getByLabel("Imported as, column Name (column C)").selectOption({ value: "surname" });
+    await page.getByRole("button", { name: "Check again with these columns" }).click();
+    const importButton = page.getByRole("button", { name: /^Import: create/ });
+    await expect.poll(() => importButton.textContent()).toBe("Import: create 1, update 0");
+    await importButton.click();
+    await page.getByText("Import finished.").waitFor();
+    const users = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?source=twins.csv").then((r) => r.json() as Promise<{ items: { displayName: string; surname: string }[] }>));
+    expect(users.items.map((u) => [u.displayName, u.surname])).toEqual([["Barbara", "Liskov"]]);
+  });
 });

@@ -128,7 +128,11 @@ describe("column mapping", () => {
     const twice = thrown(() => mapColumns(["Email", "Mail", "Name"]));
     expect(twice.message).toContain('columns A "Email" and B "Mail" both map to email');
     // The same heading twice: only the letters tell which to rename.
-    expect(thrown(() => mapColumns(["Email", "Name", "Email"])).message).toContain('columns A "Email" and C "Email" both map to email');
+    expect(thrown(() => mapColumns(["Email", "Name", "Email"])).message).toContain('columns A "Email" and C "Email" both map to email; rename one, or map one of them to another field by its letter ("column C")');
+    // Two columns of one heading are told apart by letter.
+    const byLetter = mapColumns(["Email", "Name", "Name"], parseMappingFile({ "Column C": "surname" }));
+    expect(byLetter.fields).toEqual(["email", "displayName", "surname"]);
+    expect(thrown(() => mapColumns(["Email", "Name"], parseMappingFile({ "column D": "surname" }))).message).toContain('the mapping maps column "column D" to surname, but the file has no such column');
   });
 });
 

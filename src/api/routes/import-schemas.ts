@@ -30,6 +30,9 @@ export const importReportSchema = z
       mapped: z.array(z.object({ column: z.string(), field: z.string() })),
       unknown: z.array(z.string()),
       ignored: z.array(z.object({ column: z.string(), reason: z.string() })),
+      inFile: z
+        .array(z.object({ column: z.string(), letter: z.string(), field: z.string().nullable() }))
+        .describe('every headed column in file order; a mapping names one of two columns with the same heading by its letter ("column C")'),
     }),
     counts: z.object({
       rows: z.number().int(),

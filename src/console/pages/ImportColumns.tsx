@@ -3,29 +3,35 @@ import { fieldLabel } from "../../domain/change.ts";
 import { customAttributeField, importFields } from "../../domain/import-fields.ts";
 import { DataTable } from "../components/DataTable.tsx";
 
-/** Column header → the field it fills, or null: not imported. What the import API takes as `mapping`. */
+/** Column header (or "column C", for one of two columns with the same heading) → the field it fills, or null: not imported. What the import API takes as `mapping`. */
 export type ColumnChoices = Record<string, string | null>;
 
 export interface FileColumn {
+  /** What `ColumnChoices` names it by: its heading, or its letter when another column has the same heading. */
+  key: string;
   header: string;
+  letter: string;
   /** What the import makes of the column now (null: not imported). */
   field: string | null;
 }
 
-/** The file's columns as a report read them: matched ones first, then those left out. */
+type InFile = { column: string; letter: string; field: string | null };
+
+function keyed(columns: InFile[]): FileColumn[] {
+  const count = new Map<string, number>();
+  for (const { column } of columns) count.set(column, (count.get(column) ?? 0) + 1);
+  return columns.map(({ column, letter, field }) => ({ key: count.get(column)! > 1 ? `column ${letter}` : column, header: column, letter, field }));
+}
+
+/** The file's columns as a report read them, in file order. */
 export function columnsOfReport(report: ImportReport): FileColumn[] {
-  return [
-    ...report.columns.mapped.map((m) => ({ header: m.column, field: m.field })),
-    ...report.columns.unknown.map((header) => ({ header, field: null })),
-    ...report.columns.ignored.map((i) => ({ header: i.column, field: null })),
-  ];
+  return keyed(report.columns.inFile);
 }
 
 /** The columns of a file the import refused for its columns (details of a 422 with reason "columns"), in file order. */
 export function columnsOfRefusal(details: Record<string, unknown>): FileColumn[] | null {
-  if (details.reason !== "columns" || !Array.isArray(details.headers)) return null;
-  const mapped = new Map((Array.isArray(details.mapped) ? (details.mapped as { column: string; field: string }[]) : []).map((m) => [m.column, m.field]));
-  return details.headers.map(String).filter((h) => h.trim() !== "").map((header) => ({ header, field: mapped.get(header) ?? null }));
+  if (details.reason !== "columns" || !Array.isArray(details.inFile)) return null;
+  return keyed(details.inFile as InFile[]);
 }
 
 /**
@@ -33,17 +39,18 @@ export function columnsOfRefusal(details: Record<string, unknown>): FileColumn[]
  * (another language, an HR system's own names) can still be imported without editing the file.
  */
 export function ColumnsEditor({ columns, choices, onChange }: { columns: FileColumn[]; choices: ColumnChoices; onChange: (choices: ColumnChoices) => void }) {
-  const choose = (header: string, value: string) => onChange({ ...choices, [header]: value === "none" ? null : value });
+  const choose = (key: string, value: string) => onChange({ ...choices, [key]: value === "none" ? null : value });
   return (
     <DataTable columns={["Column in the file", "Imported as"]}>
-      {columns.map(({ header, field }) => {
-        const chosen = header in choices ? (choices[header] ?? "none") : (field ?? "none");
+      {columns.map(({ key, header, letter, field }) => {
+        const chosen = key in choices ? (choices[key] ?? "none") : (field ?? "none");
         const custom = customAttributeField(header);
+        const name = key === header ? header : `${header} (column ${letter})`;
         return (
-          <tr key={header}>
-            <td data-label="Column in the file">{header}</td>
+          <tr key={key}>
+            <td data-label="Column in the file">{name}</td>
             <td data-label="Imported as">
-              <select aria-label={`Imported as, column ${header}`} value={chosen} onChange={(e) => choose(header, e.target.value)}>
+              <select aria-label={`Imported as, column ${name}`} value={chosen} onChange={(e) => choose(key, e.target.value)}>
                 <option value="none">Not imported</option>
                 {importFields.map((f) => (
                   <option key={f} value={f}>

@@ -2,13 +2,24 @@ import { z } from "zod";
 import { RollcallError, invalidInput } from "../../errors.ts";
 import { importFields, withoutAccents, type ImportField } from "../../domain/import-fields.ts";
 import { customAttributeName } from "../../domain/user.ts";
-import { columnName } from "./xlsx.ts";
+import { columnIndex, columnName } from "./xlsx.ts";
 
 /**
  * Which Rollcall field each column feeds. Headers are compared without case, spaces or punctuation,
  * through the usual synonyms; Entra ID's bulk-create template is recognised by its "[property]" part.
  * An explicit mapping file wins over all of that. Pure.
  */
+
+/** How a mapping names one column of several with the same heading: by its letter, "column C". */
+export function columnByLetter(index: number): string {
+  return `column ${columnName(index + 1)}`;
+}
+const byLetter = /^column ([a-z]{1,3})$/i;
+
+/** Each headed column in file order, with its letter and field: the one list that tells columns of the same heading apart. */
+export function columnsInFile(headers: string[], fields: (ImportField | null)[]): { column: string; letter: string; field: ImportField | null }[] {
+  return headers.flatMap((column, i) => (column.trim() === "" ? [] : [{ column, letter: columnName(i + 1), field: fields[i] ?? null }]));
+}
 
 export interface ColumnMapping {
   /** For each column in file order: its field, or null when the column is not imported. */
@@ -118,6 +129,7 @@ export function parseMappingFile(json: unknown): MappingFile {
 
 export function mapColumns(headers: string[], explicit: MappingFile = {}): ColumnMapping {
   const explicitByKey = new Map(Object.entries(explicit).map(([k, v]) => [headerKey(k), v]));
+  const explicitByLetter = new Map(Object.entries(explicit).flatMap(([k, v]) => (byLetter.test(k) ? [[k.toLowerCase(), v] as const] : [])));
   const isEntra = headers.some((h) => /\[\s*userPrincipalName\s*\]/i.test(h));
   const fields: (ImportField | null)[] = [];
   const unknown: string[] = [];
@@ -125,7 +137,10 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
   const weakColumns: { index: number; otherwise: ImportField | { ignore: string } }[] = [];
   let nameColumn: number | undefined;
   headers.forEach((header, index) => {
-    let field: ImportField | null | undefined = Object.hasOwn(explicit, header) ? explicit[header] : explicitByKey.get(headerKey(header));
+    const letterKey = columnByLetter(index).toLowerCase();
+    let field: ImportField | null | undefined = explicitByLetter.has(letterKey)
+      ? explicitByLetter.get(letterKey)
+      : Object.hasOwn(explicit, header) ? explicit[header] : explicitByKey.get(headerKey(header));
     if (field === undefined) {
       // "Name [displayName]" is Entra's template; "Email Address [Required]" (Google's) only annotates the name.
       const property = /\[\s*([A-Za-z]+)\s*\]/.exec(header)?.[1]?.toLowerCase();
@@ -173,7 +188,9 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
   // A mapped column the file lacks (misspelt, or renamed in this export) would leave its field out without a word.
   const headerKeys = new Set(headers.map(headerKey));
   for (const [column, field] of Object.entries(explicit)) {
-    if (field !== null && !headers.includes(column) && !headerKeys.has(headerKey(column))) {
+    const letter = byLetter.exec(column)?.[1];
+    const lettered = letter !== undefined && columnIndex(letter.toUpperCase()) <= headers.length;
+    if (field !== null && !lettered && !headers.includes(column) && !headerKeys.has(headerKey(column))) {
       problems.push({ field, message: `the mapping maps column "${column}" to ${field}, but the file has no such column` });
     }
   }
@@ -187,7 +204,7 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
     if (!field) return;
     const other = at.get(field);
     // Named by letter too: two columns may have the same heading, and then only the letters tell them apart.
-    if (other !== undefined) problems.push({ field, message: `columns ${columnName(other + 1)} "${headers[other]}" and ${columnName(index + 1)} "${headers[index]}" both map to ${field}; rename one or use a mapping file` });
+    if (other !== undefined) problems.push({ field, message: `columns ${columnName(other + 1)} "${headers[other]}" and ${columnName(index + 1)} "${headers[index]}" both map to ${field}; rename one, or map one of them to another field by its letter ("${columnByLetter(index)}")` });
     else {
       seen.set(field, headers[index]!);
       at.set(field, index);
@@ -204,7 +221,7 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
     throw new RollcallError(
       "import_invalid",
       `${problems.every((p) => p.message.startsWith("the mapping maps")) ? "The mapping does not fit the file" : "Required columns are missing or ambiguous"}: ${problems.map((p) => p.message).join("; ")}.${notRecognised} Rename the columns, or say which field each column holds (a mapping: --mapping FILE, or the console's Columns step).`,
-      { reason: "columns", fields: problems, headers, mapped: headers.flatMap((column, i) => (fields[i] ? [{ column, field: fields[i] }] : [])), unknownColumns: unknown },
+      { reason: "columns", fields: problems, headers, mapped: headers.flatMap((column, i) => (fields[i] ? [{ column, field: fields[i] }] : [])), unknownColumns: unknown, inFile: columnsInFile(headers, fields) },
     );
   }
   const isRollcall = headers.every((h, i) => fields[i] !== null && (h === fields[i] || h.startsWith("customAttributes.")));

@@ -339,7 +339,8 @@ function cellText(type: string, raw: string, format: string, context: { sharedSt
   }
 }
 
-function columnIndex(reference: string): number {
+/** The number of the column a cell reference ("C7") or letter names (A is 1). */
+export function columnIndex(reference: string): number {
   let index = 0;
   for (const char of reference) {
     const code = char.charCodeAt(0);
