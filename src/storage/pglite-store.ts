@@ -11,12 +11,12 @@ import type { Database } from "./schema.ts";
 
 /** The embedded database (PGlite in a thread of its own) in `dataDir`, or in memory when null. */
 export async function openPGlite(dataDir: string | null, command: string, brief = false): Promise<Store> {
-  const lock = dataDir === null ? undefined : acquireDataDirLock(resolve(dataDir), command);
+  const lock = dataDir === null ? undefined : await acquireDataDirLock(resolve(dataDir), command, lockLost(resolve(dataDir)));
   let pglite: PGliteThread;
   try {
     pglite = await PGliteThread.open(dataDir === null ? null : join(resolve(dataDir), "pgdata"), sessionSettings, brief, takeWarmPGlite());
   } catch (error) {
-    lock?.release();
+    await lock?.release();
     throw new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
@@ -45,7 +45,18 @@ export async function openPGlite(dataDir: string | null, command: string, brief 
     async close() {
       await db.destroy();
       await pglite.close();
-      lock?.release();
+      await lock?.release();
     },
+  };
+}
+
+/**
+ * This process stopped touching the folder's lock long enough for another to take it (a frozen or suspended process):
+ * both now write the same files. Going on would lose data, so the process stops.
+ */
+function lockLost(dataDir: string) {
+  return (error: Error) => {
+    process.stderr.write(`Stopping: the lock of the embedded database in ${dataDir} was lost (${error.message}); another process may have opened it.\n`);
+    process.exit(1);
   };
 }

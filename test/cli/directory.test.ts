@@ -1,3 +1,4 @@
+import { pretendHeld } from "../support/data-dir-lock.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -204,11 +205,11 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
 
   it.runIf(engine === "pglite")("says clearly when another process holds the embedded database", async () => {
     // The test runner itself is a live process: pretend it is a server holding the folder.
-    writeFileSync(join(dataDir, "rollcall.lock"), JSON.stringify({ pid: process.ppid, command: "serve", url: "http://127.0.0.1:3999", startedAt: new Date().toISOString() }));
+    const free = pretendHeld(dataDir, { pid: process.ppid, command: "serve", url: "http://127.0.0.1:3999", startedAt: new Date().toISOString() });
     const locked = await cli("users", "list");
+    free();
     expect(locked.code).not.toBe(0);
     expect(locked.stderr).toContain("in use by `rollcall serve`");
     expect(locked.stderr).toContain("http://127.0.0.1:3999/api/v1");
-    rmSync(join(dataDir, "rollcall.lock"));
   });
 });

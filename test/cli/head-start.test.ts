@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pretendHeld } from "../support/data-dir-lock.ts";
 import { afterAll, describe, expect, it } from "vitest";
 import { opensEmbeddedDatabase } from "../../src/cli/head-start.ts";
 import { runCli } from "../support/cli.ts";
@@ -52,13 +53,13 @@ describe("the CLI's head start on the embedded database", { timeout: 120_000 }, 
 
   it("never opens a folder another process holds: the command reports the holder, whose lock stays", async () => {
     const holder = { pid: process.pid, command: "serve", url: "http://127.0.0.1:3000", startedAt: new Date().toISOString() };
-    writeFileSync(lockFile, JSON.stringify(holder));
+    const free = pretendHeld(dataDir, holder);
     try {
       const refused = await cli("users", "list");
       expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining(`is in use by \`rollcall serve\` (pid ${process.pid} at http://127.0.0.1:3000)`)]);
       expect(JSON.parse(readFileSync(lockFile, "utf8"))).toEqual(holder);
     } finally {
-      rmSync(lockFile, { force: true });
+      free();
     }
   });
 });
