@@ -71,6 +71,8 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   browserPage?: boolean;
   /** Extra fastify route config (e.g. `rateLimit`), possibly from the runtime's configuration. */
   config?: RouteConfig;
+  /** Polled by machines (a load balancer's health probe): its requests are logged only when they fail. */
+  quiet?: boolean;
   handler(input: HandlerInput<A, z.output<P>, z.output<Q>, z.output<B>>): Promise<R extends z.ZodType ? z.input<R> : void>;
 }
 
@@ -92,6 +94,7 @@ export interface Route {
   status?: number | undefined;
   browserPage?: boolean | undefined;
   config?: RouteConfig | undefined;
+  quiet?: boolean | undefined;
   handler(input: BaseInput<unknown, unknown, unknown> & { principal?: Principal | undefined; ctx?: WorkspaceContext; role?: Role }): Promise<unknown>;
 }
 

@@ -121,6 +121,7 @@ function registerRoute(app: FastifyInstance, rt: Runtime, r: Route): void {
     method: r.method,
     url: apiPrefix + r.url,
     config,
+    ...(r.quiet && { logLevel: "warn" }),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const principal = r.access === "public" ? undefined : requirePrincipal(await authenticate(rt.store.db, request));
       if (r.access === "owner") requireOwner(principal!);

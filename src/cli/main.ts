@@ -2,10 +2,11 @@ import { Command } from "commander";
 import { allCommands } from "./all-commands.ts";
 import { noteFlagsOf, printError, refuseLocalOnlyWhenServerSet } from "./io.ts";
 import { RollcallError } from "../errors.ts";
+import { version } from "../version.ts";
 
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
-  .version("0.1.0")
+  .version(version)
   .hook("preAction", (_program, command) => {
     noteFlagsOf(command);
     refuseLocalOnlyWhenServerSet(command);

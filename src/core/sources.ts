@@ -271,7 +271,8 @@ async function present(ctx: Pick<WorkspaceContext, "db" | "workspace">, row: Sou
     select (select count(*)::int from users where source_id = ${row.id}) as users,
            (select count(*)::int from groups where source_id = ${row.id}) as groups,
            (select next_run_at from source_state where source_id = ${row.id}) as next_run_at,
-           (select id::text from sync_runs where source_id = ${row.id} and status = 'running' order by started_at desc limit 1) as running,
+           (select r.id::text from sync_runs r join source_state st on st.lease_run_id = r.id and st.lease_expires_at > now()
+             where r.source_id = ${row.id} and r.status = 'running') as running,
            (select case when status = 'stopped' then id::text end from sync_runs
              where source_id = ${row.id} and not dry_run and status <> 'running' order by started_at desc limit 1) as awaiting_review`.execute(ctx.db);
   const s = rows[0]!;

@@ -26,13 +26,18 @@ export async function unreadableSecrets(db: Db, secrets: SecretBox, limit = 20):
   return { checked: sealed.length, unreadable };
 }
 
-export function secretKeyWarning(result: { checked: number; unreadable: number }, keyFromEnv: boolean): string | undefined {
-  if (result.unreadable === 0) return undefined;
+export function secretKeyWarning(result: { checked: number; unreadable: number }, keyFromEnv: boolean, sharedDatabase: boolean): string | undefined {
   const key = keyFromEnv ? "ROLLCALL_SECRET_KEY" : "the key in the data folder (secret.key; ROLLCALL_SECRET_KEY is not set)";
+  if (result.unreadable === 0) {
+    // Each host would make a key of its own, and a secret saved through one could not be opened by the others.
+    return sharedDatabase && !keyFromEnv
+      ? "DATABASE_URL is set but ROLLCALL_SECRET_KEY is not: this process encrypts secrets with the key in its own data folder (secret.key). Set the same ROLLCALL_SECRET_KEY on every process sharing the database (copy that key), and keep a copy of it: the stored secrets cannot be read without it."
+      : undefined;
+  }
   return (
     `This process's secret key cannot open ${result.unreadable} of the ${result.checked} secrets it checked in the database: they were saved with another key. ` +
-    `Every process sharing a database needs the same ROLLCALL_SECRET_KEY; this one uses ${key}. ` +
-    "Until then, syncs, connection tests and webhooks that need those secrets fail. If the key was changed on purpose, enter each source's client secret again."
+    (sharedDatabase ? `Every process sharing a database needs the same ROLLCALL_SECRET_KEY; this one uses ${key}. ` : `This process uses ${key}. `) +
+    "Until then, syncs, connection tests and webhooks that need those secrets fail (scheduled syncs are left to processes that can open them). If the key was changed on purpose, enter each source's client secret again."
   );
 }
 

@@ -21,7 +21,11 @@ export function loadSecretKey(config: { secretKey: string | undefined; dataDir: 
     writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
   }
   chmodSync(file, 0o600);
-  return Buffer.from(readFileSync(file, "utf8").trim(), "hex");
+  const text = readFileSync(file, "utf8").trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new RollcallError("config_invalid", `${file} does not hold a secret key (64 hex characters): restore it from your backup, or set ROLLCALL_SECRET_KEY to the key the stored secrets were saved with.`, { file });
+  }
+  return Buffer.from(text, "hex");
 }
 
 export function secretBox(key: Buffer): SecretBox {

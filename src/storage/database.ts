@@ -64,7 +64,10 @@ export async function openStore(target: StoreTarget, options: OpenOptions = {}):
     target.kind === "postgres"
       ? await (await import("./postgres-store.ts")).openPostgres(target.url)
       : await (await import("./pglite-store.ts")).openPGlite(target.dataDir, options.command ?? "cli", options.brief);
-  if (options.migrate !== false) await migrateToLatest(store.db);
+  if (options.migrate !== false) {
+    await migrateToLatest(store.db);
+    if (store.kind === "pglite") await (await import("../sync/lease.ts")).failRunsOfEarlierProcesses(store.db);
+  }
   return store;
 }
 

@@ -31,12 +31,33 @@ export async function claimLease(db: Db, sourceId: string, runId: string, leaseM
     );
   }
   const previous = rows[0]!.previous;
-  if (previous) {
-    await sql`update sync_runs set status = 'failed', finished_at = now(),
-      error = jsonb_build_object('code', 'sync_failed', 'message', 'The run stopped responding (its process was killed or lost the database); nothing it had not committed was applied')
-      where id = ${previous} and status = 'running'`.execute(db);
-  }
+  if (previous) await sql`update sync_runs set ${failedUnresponsive} where id = ${previous} and status = 'running'`.execute(db);
   return previous !== null;
+}
+
+const failedUnresponsive = sql`status = 'failed', finished_at = now(),
+  error = jsonb_build_object('code', 'sync_failed', 'message', 'The run stopped responding (its process was killed or lost the database); nothing it had not committed was applied')`;
+
+/**
+ * Runs whose process is gone (killed, or cut off from the database while it finished) hold no live lease, yet stay
+ * "running" in history and status until someone syncs their source. Every server sweeps them as it ticks. A run
+ * younger than a minute may still be claiming its lease. Returns how many were failed.
+ */
+export async function failAbandonedRuns(db: Db): Promise<number> {
+  const result = await sql`update sync_runs r set ${failedUnresponsive}
+    where r.status = 'running' and r.started_at < now() - interval '1 minute'
+      and not exists (select 1 from source_state s where s.lease_run_id = r.id and s.lease_expires_at > now())`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * The embedded database belongs to the one process that opened it (storage/lock.ts): a run still "running" there
+ * died with an earlier process, and its lease would keep its source from syncing until it expired. The lease is
+ * expired, not cleared: the next run takes it over and clears what the dead run left staged.
+ */
+export async function failRunsOfEarlierProcesses(db: Db): Promise<void> {
+  await sql`update sync_runs set ${failedUnresponsive} where status = 'running'`.execute(db);
+  await sql`update source_state set lease_expires_at = now() - interval '1 second' where lease_run_id is not null and lease_expires_at > now()`.execute(db);
 }
 
 /** Renew the lease; false when it was lost (another process took over an expired lease). */

@@ -1,7 +1,8 @@
 import { sql } from "kysely";
 import type { Runtime } from "../runtime.ts";
 import { resolveWorkspace } from "../core/workspaces.ts";
-import { parseEntraConfig } from "../core/sources.ts";
+import { loadSourceForSync, parseEntraConfig } from "../core/sources.ts";
+import { failAbandonedRuns } from "./lease.ts";
 import { nextRunAt } from "./schedule.ts";
 import { syncSource, type SyncDeps } from "./service.ts";
 
@@ -15,22 +16,32 @@ export function startScheduler(rt: SyncDeps & Pick<Runtime, "logger">, options: 
   let stopped = false;
 
   async function tick(): Promise<number> {
-    const { rows } = await sql<{ source_id: string; workspace_id: string; name: string; config: unknown; next_run_at: Date }>`
-      select st.source_id, s.workspace_id, s.name, s.config, st.next_run_at from source_state st join sources s on s.id = st.source_id
+    const abandoned = await failAbandonedRuns(rt.store.db);
+    if (abandoned) rt.logger.warn({ runs: abandoned }, "failed runs that stopped responding (their process was killed or lost the database)");
+    const { rows } = await sql<{ source_id: string; workspace_id: string; name: string; config: unknown; now: Date }>`
+      select st.source_id, s.workspace_id, s.name, s.config, now() as now from source_state st join sources s on s.id = st.source_id
       where s.type = 'entra' and st.next_run_at is not null and st.next_run_at <= now()`.execute(rt.store.db);
     let started = 0;
     for (const due of rows) {
       if (stopped) break; // the server is stopping: it would only fail the run (serve.ts)
-      const config = parseEntraConfig(due.config);
-      const next = nextRunAt(config.schedule, new Date());
+      const workspace = await resolveWorkspace(rt.store.db, due.workspace_id);
+      // A process that cannot open the source's secret (another ROLLCALL_SECRET_KEY) leaves the run to one that can:
+      // claimed here, it would only be dropped.
+      const unreadable = await loadSourceForSync({ db: rt.store.db, workspace, secrets: rt.secrets }, due.source_id).then(() => null, (error: Error) => error);
+      if (unreadable) {
+        rt.logger.warn({ source: due.name, workspace: workspace.name, err: unreadable }, "not taking a scheduled sync this process cannot run");
+        continue;
+      }
+      // From the database's clock, as "due" is: a process whose clock runs behind would otherwise fire again at once.
+      const next = nextRunAt(parseEntraConfig(due.config).schedule, new Date(due.now));
       // "Still due" rather than "= the value read": a timestamp with microseconds (set by SQL) never equals its JS Date.
       const claimed = await sql`update source_state set next_run_at = ${next} where source_id = ${due.source_id} and next_run_at <= now()`.execute(rt.store.db);
       if (Number(claimed.numAffectedRows ?? 0) === 0) continue; // another process took it
       started++;
-      const workspace = await resolveWorkspace(rt.store.db, due.workspace_id);
-      running = syncSource(rt, workspace, due.name, { trigger: "schedule", actor: "schedule" })
-        .then((s) => rt.logger.info({ source: due.name, runId: s.runId, status: s.status, counts: s.counts }, "scheduled sync finished"))
-        .catch((error: unknown) => rt.logger.warn({ source: due.name, err: error }, "scheduled sync did not run"));
+      running = syncSource(rt, workspace, due.name, { trigger: "schedule", actor: "schedule" }).catch((error: unknown) => {
+        const busy = (error as { code?: string }).code === "sync_running";
+        rt.logger[busy ? "info" : "error"]({ source: due.name, workspace: workspace.name, err: error }, busy ? "scheduled sync skipped: the source is syncing" : "scheduled sync did not run");
+      });
       await running;
     }
     return started;

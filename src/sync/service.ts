@@ -9,10 +9,14 @@ import { loadSourceForSync } from "../core/sources.ts";
 import { assertRunId } from "../core/runs.ts";
 import { runSync, type RunnerOptions, type Trigger } from "./runner.ts";
 import type { RunSummary } from "./run-record.ts";
+import type { Logger } from "pino";
 
-export type SyncDeps = { store: Store; secrets: SecretBox; config: Pick<Config, "entraCustomUrls"> };
+export type SyncDeps = { store: Store; secrets: SecretBox; config: Pick<Config, "entraCustomUrls">; logger?: Logger };
 
-/** What the CLI, the API and the scheduler call: resolve the source, run it, return the summary. */
+/**
+ * What the CLI, the API and the scheduler call: resolve the source, run it, return the summary. Each run's end is
+ * logged (a failed or stopped one as a warning, with why), whoever started it: the operator's view of syncs.
+ */
 export async function syncSource(
   deps: SyncDeps,
   workspace: Workspace,
@@ -21,7 +25,11 @@ export async function syncSource(
   options: Partial<RunnerOptions> = {},
 ): Promise<RunSummary> {
   const source = await loadSourceForSync({ db: deps.store.db, workspace, secrets: deps.secrets }, sourceKey);
-  return runSync(deps.store, { workspaceId: workspace.id, workspaceName: workspace.name, source, ...request }, { fetch: entraFetch(deps.config), ...options });
+  const summary = await runSync(deps.store, { workspaceId: workspace.id, workspaceName: workspace.name, source, ...request }, { fetch: entraFetch(deps.config), ...options });
+  const entry = { workspace: workspace.name, source: source.name, runId: summary.runId, trigger: request.trigger, mode: summary.mode, dryRun: request.dryRun ?? false, status: summary.status, counts: summary.counts };
+  if (summary.status === "succeeded") deps.logger?.info(entry, "sync finished");
+  else deps.logger?.warn({ ...entry, error: summary.error }, `sync ${summary.status}`);
+  return summary;
 }
 
 /**

@@ -40,7 +40,7 @@ describe("OpenAPI document", () => {
     }
     // The routes the product promises, spelled out so a dropped one fails here.
     for (const expected of [
-      "GET /api/v1/health", "POST /api/v1/auth/login", "POST /api/v1/auth/logout", "GET /api/v1/auth/me",
+      "GET /api/v1/health", "GET /api/v1/health/live", "POST /api/v1/auth/login", "POST /api/v1/auth/logout", "GET /api/v1/auth/me",
       "GET /api/v1/workspaces", "POST /api/v1/workspaces", "GET /api/v1/workspaces/{workspace}", "PATCH /api/v1/workspaces/{workspace}",
       "GET /api/v1/workspaces/{workspace}/users", "POST /api/v1/workspaces/{workspace}/users",
       "GET /api/v1/workspaces/{workspace}/users/{id}", "PATCH /api/v1/workspaces/{workspace}/users/{id}", "DELETE /api/v1/workspaces/{workspace}/users/{id}",

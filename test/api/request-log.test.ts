@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,6 +33,16 @@ describe("request log", () => {
     expect(text).toContain("/api/v1/auth/microsoft/callback?code=redacted&state=redacted&session_state=abc");
     expect(text).not.toContain(code);
     expect(text).not.toContain(state);
+  });
+
+  it("leaves health probes out of the info log, and answers them with the package's version", async () => {
+    const packageVersion = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    lines.length = 0;
+    for (const url of ["/api/v1/health", "/api/v1/health/live"]) {
+      const reply = await app.inject({ method: "GET", url });
+      expect(reply.json(), url).toMatchObject({ status: "ok", version: packageVersion });
+    }
+    expect(lines).toEqual([]);
   });
 
   it("logs other URLs as they came", async () => {

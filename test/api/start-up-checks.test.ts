@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { engines, freshDataFolder, openTestStore } from "../support/db.ts";
 import { bin } from "../support/cli.ts";
 import { openStore } from "../../src/storage/database.ts";
-import { secretBox } from "../../src/security/encryption.ts";
+import { loadSecretKey, secretBox } from "../../src/security/encryption.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { createEntraSource } from "../../src/core/sources.ts";
 import { customUrlsWarning, secretKeyWarning, sourcesWithCustomUrls, unreadableSecrets } from "../../src/core/start-up-checks.ts";
@@ -32,9 +33,13 @@ describe.each(engines)("the secret key check on %s", (engine) => {
       expect(await unreadableSecrets(store.db, secretBox(keyA))).toEqual({ checked: 2, unreadable: 1 });
       const result = await unreadableSecrets(store.db, secretBox(randomBytes(32)));
       expect(result).toEqual({ checked: 2, unreadable: 2 });
-      expect(secretKeyWarning(result, true)).toContain("cannot open 2 of the 2 secrets");
-      expect(secretKeyWarning(result, false)).toContain("secret.key; ROLLCALL_SECRET_KEY is not set");
-      expect(secretKeyWarning({ checked: 2, unreadable: 0 }, true)).toBeUndefined();
+      expect(secretKeyWarning(result, true, true)).toContain("cannot open 2 of the 2 secrets");
+      expect(secretKeyWarning(result, true, true)).toContain("Every process sharing a database needs the same ROLLCALL_SECRET_KEY");
+      expect(secretKeyWarning(result, false, false)).toContain("This process uses the key in the data folder (secret.key; ROLLCALL_SECRET_KEY is not set)");
+      expect(secretKeyWarning({ checked: 2, unreadable: 0 }, true, true)).toBeUndefined();
+      expect(secretKeyWarning({ checked: 2, unreadable: 0 }, false, false)).toBeUndefined();
+      // On a shared database, a key of the process's own would be one key per host.
+      expect(secretKeyWarning({ checked: 0, unreadable: 0 }, false, true)).toMatch(/^DATABASE_URL is set but ROLLCALL_SECRET_KEY is not/);
     } finally {
       await store.dispose();
     }
@@ -80,7 +85,19 @@ describe("rollcall serve with another key than the stored secrets' and custom UR
     server.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(stderr).toContain("Warning: This process's secret key cannot open 1 of the 1 secrets it checked in the database");
-    expect(stderr).toContain("this one uses ROLLCALL_SECRET_KEY");
+    expect(stderr).toContain("This process uses ROLLCALL_SECRET_KEY.");
     expect(stderr).toContain("Warning: 1 Entra ID source(s) use login or Graph URLs other than Microsoft's (ws-contoso/contoso), and ROLLCALL_ENTRA_CUSTOM_URLS is not true");
+  });
+});
+
+describe("the secret key file", () => {
+  it("names the file when it holds no key, and what to do", () => {
+    const dataDir = freshDataFolder("rollcall-bad-key-");
+    try {
+      writeFileSync(join(dataDir, "secret.key"), "not a key\n");
+      expect(() => loadSecretKey({ secretKey: undefined, dataDir })).toThrow(`${join(dataDir, "secret.key")} does not hold a secret key (64 hex characters): restore it from your backup`);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

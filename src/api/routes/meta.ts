@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { sql } from "kysely";
 import { route, type RouteModule } from "../route.ts";
+import { version } from "../../version.ts";
 
 export const metaRoutes: RouteModule = {
   tag: "Service",
@@ -8,12 +9,27 @@ export const metaRoutes: RouteModule = {
     route({
       method: "GET",
       url: "/health",
-      summary: "Liveness and database reachability (no credentials needed)",
+      summary: "Readiness: the server answers and reaches its database (no credentials needed)",
+      description:
+        "For a load balancer's readiness check. On the embedded database the check waits while a sync or an import writes (one statement at a time): give it a timeout of 30 seconds or more there, or use /health/live.",
       access: "public",
+      quiet: true,
       response: z.object({ status: z.literal("ok"), database: z.enum(["pglite", "postgres"]), version: z.string() }),
       async handler({ rt }) {
         await sql`select 1`.execute(rt.store.db);
-        return { status: "ok" as const, database: rt.store.kind, version: "0.1.0" };
+        return { status: "ok" as const, database: rt.store.kind, version };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/health/live",
+      summary: "Liveness: the process answers, whatever its database is doing (no credentials needed)",
+      description: "For a liveness probe: it never waits for the database, so a long sync on the embedded database does not get the process restarted.",
+      access: "public",
+      quiet: true,
+      response: z.object({ status: z.literal("ok"), version: z.string() }),
+      async handler() {
+        return { status: "ok" as const, version };
       },
     }),
   ],

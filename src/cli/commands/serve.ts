@@ -57,7 +57,7 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   const scheduler = startScheduler(rt);
   announce(server.url);
   const warnings = {
-    secret_key_mismatch: secretKeyWarning(await unreadableSecrets(rt.store.db, rt.secrets), Boolean(rt.config.secretKey)),
+    secret_key_mismatch: secretKeyWarning(await unreadableSecrets(rt.store.db, rt.secrets), Boolean(rt.config.secretKey), rt.store.kind === "postgres"),
     entra_custom_urls: rt.config.entraCustomUrls ? undefined : customUrlsWarning(await sourcesWithCustomUrls(rt.store.db)),
   };
   for (const [reason, warning] of Object.entries(warnings)) {

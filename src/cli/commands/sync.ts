@@ -175,7 +175,7 @@ export function runsCommand(): Command {
   runs.addCommand(
     directoryCommand("cancel", "stop a running sync, in whichever process runs it; what it had not committed is not applied").argument("<id>", "run id (from runs list)").action(async (id: string, flags: GlobalOptions) =>
       runOn(flags, (directory) => directory.runs.cancel(id), {
-        human: (r) => (r.status === "running" ? `run ${r.id}: asked to stop; it fails as cancelled within about a second` : `run ${r.id}: ${r.status} (${r.error?.message ?? "stopped"})`),
+        human: (r) => (r.status === "running" ? `run ${r.id}: asked to stop; it fails as cancelled within about a second (if its process was killed, when its lease expires: within 90 seconds)` : `run ${r.id}: ${r.status} (${r.error?.message ?? "stopped"})`),
       }),
     ),
   );
