@@ -14,8 +14,8 @@ import type { Logger } from "pino";
 export type SyncDeps = { store: Store; secrets: SecretBox; config: Pick<Config, "entraCustomUrls">; logger?: Logger };
 
 /**
- * What the CLI, the API and the scheduler call: resolve the source, run it, return the summary. Each run's end is
- * logged (a failed or stopped one as a warning, with why), whoever started it: the operator's view of syncs.
+ * What the CLI, the API and the scheduler call: resolve the source, run it, return the summary. The end of each run
+ * a server makes (API, console, schedule) is logged, a failed or stopped one as a warning with why: the operator's view of syncs.
  */
 export async function syncSource(
   deps: SyncDeps,
@@ -27,8 +27,10 @@ export async function syncSource(
   const source = await loadSourceForSync({ db: deps.store.db, workspace, secrets: deps.secrets }, sourceKey);
   const summary = await runSync(deps.store, { workspaceId: workspace.id, workspaceName: workspace.name, source, ...request }, { fetch: entraFetch(deps.config), ...options });
   const entry = { workspace: workspace.name, source: source.name, runId: summary.runId, trigger: request.trigger, mode: summary.mode, dryRun: request.dryRun ?? false, status: summary.status, counts: summary.counts };
-  if (summary.status === "succeeded") deps.logger?.info(entry, "sync finished");
-  else deps.logger?.warn({ ...entry, error: summary.error }, `sync ${summary.status}`);
+  // A run from the CLI ("manual") prints its own summary, on the terminal that started it.
+  const logger = request.trigger === "manual" ? undefined : deps.logger;
+  if (summary.status === "succeeded") logger?.info(entry, "sync finished");
+  else logger?.warn({ ...entry, error: summary.error }, `sync ${summary.status}`);
   return summary;
 }
 
