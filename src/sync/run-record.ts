@@ -91,7 +91,8 @@ export class RunRecord {
   /** Writes the run's end to its row, through `target` (the apply's transaction, for a run that succeeded). */
   async end(target: Db, status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): Promise<void> {
     const { requests, throttled } = this.graphStats();
-    await sql`update sync_runs set status = ${status}, finished_at = now(), mode = ${this.run.mode}, counts = ${JSON.stringify(counts)}::jsonb,
+    // clock_timestamp(): inside the apply's transaction now() is when that transaction began, long before the run ends.
+    await sql`update sync_runs set status = ${status}, finished_at = clock_timestamp(), mode = ${this.run.mode}, counts = ${JSON.stringify(counts)}::jsonb,
       progress = ${JSON.stringify({ ...this.progress, phase: "done" })}::jsonb, error = ${error ? JSON.stringify(error) : null}::jsonb,
       graph_requests = ${requests}, graph_throttled = ${throttled}, heartbeat_at = now()
       where id = ${this.run.id}`.execute(target);
