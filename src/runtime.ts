@@ -27,6 +27,8 @@ export function createLogger(level: string, destination: DestinationStream = pin
 export async function openRuntime(config: Config, options: { command: string; logger?: Logger; brief?: boolean }): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const store = await openStore(storeTarget(config), { command: options.command, brief: options.brief });
+  // An upgrade's migrations, not a new database's (which starts with the first).
+  if (store.migrated?.length && !store.migrated[0]!.startsWith("001_")) logger.info({ migrations: store.migrated }, "database schema upgraded");
   const secrets = secretBox(loadSecretKey(config));
   return { config, store, secrets, logger, close: () => store.close() };
 }

@@ -31,6 +31,8 @@ export interface Store {
   reclaim(tables: string[]): Promise<void>;
   /** Tell the lock file how to reach this process (so a CLI started beside it can say so). */
   announce(url: string): void;
+  /** The migrations opening the store applied (an upgrade's), in order; empty when the schema was up to date. */
+  migrated?: string[];
   close(): Promise<void>;
 }
 
@@ -65,7 +67,7 @@ export async function openStore(target: StoreTarget, options: OpenOptions = {}):
       ? await (await import("./postgres-store.ts")).openPostgres(target.url)
       : await (await import("./pglite-store.ts")).openPGlite(target.dataDir, options.command ?? "cli", options.brief);
   if (options.migrate !== false) {
-    await migrateToLatest(store.db);
+    store.migrated = await migrateToLatest(store.db);
     if (store.kind === "pglite") await (await import("../sync/lease.ts")).failRunsOfEarlierProcesses(store.db);
   }
   return store;
@@ -79,6 +81,15 @@ export function isUniqueViolation(error: unknown): boolean {
 export async function migrateToLatest(db: Db): Promise<string[]> {
   if (await isMigrated(db as Kysely<unknown>)) return [];
   const { error, results } = await migrator(db as Kysely<unknown>).migrateToLatest();
+  const unknown = /previously executed migration (\S+) is missing/.exec(String((error as Error | undefined)?.message));
+  if (unknown) {
+    throw new RollcallError(
+      "config_invalid",
+      `The database was brought up to date by a newer version of Rollcall: it has migration ${unknown[1]}, which this version does not know. Run that version (or a later one), or restore the database from a backup taken before the upgrade.`,
+      { migration: unknown[1] },
+      { cause: error },
+    );
+  }
   if (error) {
     throw new RollcallError("internal", `Database migration failed: ${(error as Error).message}`, { results }, { cause: error });
   }

@@ -34,6 +34,15 @@ describe.each(engines)("schema migrations on %s", (engine) => {
     await expect(migrateToLatest(store.db)).rejects.toThrow(/Database migration failed/);
   });
 
+  it("says a newer Rollcall migrated the database when it holds a migration this version does not know", async () => {
+    store = await openTestStore(engine);
+    await sql`insert into rollcall_migrations (name, timestamp) values ('999_from_the_future', ${new Date().toISOString()})`.execute(store.db);
+    await expect(migrateToLatest(store.db)).rejects.toMatchObject({
+      code: "config_invalid",
+      message: "The database was brought up to date by a newer version of Rollcall: it has migration 999_from_the_future, which this version does not know. Run that version (or a later one), or restore the database from a backup taken before the upgrade.",
+    });
+  });
+
   let latest: ReturnType<typeof schemaOf> | undefined;
   const latestSchema = () =>
     (latest ??= openTestStore(engine).then(async (fresh) => {

@@ -80,9 +80,9 @@ export function tokensCommand(): Command {
 
 export function migrateCommand(): Command {
   return withJson(new Command("migrate").description("bring the database schema up to date (also done at every start)")).action(async (opts) =>
-    // openRuntime already migrates; run it again to report what (if anything) was left to do.
-    run(opts, async (rt) => ({ applied: await migrateToLatest(rt.store.db), database: rt.store.kind }), {
-      human: (r) => `database (${r.database}) schema is up to date`,
+    // Opening the runtime migrates already: what it applied is what this command did.
+    run(opts, async (rt) => ({ applied: [...(rt.store.migrated ?? []), ...(await migrateToLatest(rt.store.db))], database: rt.store.kind }), {
+      human: (r) => `database (${r.database}) schema is up to date${r.applied.length ? `: applied ${r.applied.join(", ")}` : " (nothing to apply)"}`,
     }),
   );
 }
