@@ -22,7 +22,7 @@ const schema = z.object({
     .optional(),
   ROLLCALL_HOST: z.string().min(1).default("127.0.0.1"),
   ROLLCALL_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  ROLLCALL_PUBLIC_URL: z.url().optional(),
+  ROLLCALL_PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL (the address users reach Rollcall at)" }).optional(),
   ROLLCALL_TRUST_PROXY: z
     .string()
     .default("loopback,linklocal,uniquelocal")

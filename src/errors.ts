@@ -126,6 +126,7 @@ export function listenProblem(error: unknown, where: { host: string; port: numbe
   const setTo = where.setting.startsWith("--") ? `give ${where.setting}` : `set ${where.setting} to`;
   if (code === "EADDRINUSE") return new RollcallError("config_invalid", `Cannot listen on ${at}: the port is in use (another Rollcall server, or another program). Stop it, or ${setTo} a free port (0 picks one).`, { host: where.host, port: where.port });
   if (code === "EACCES") return new RollcallError("config_invalid", `Cannot listen on ${at}: not allowed (ports below 1024 need privileges). ${setTo.replace(/^./, (c) => c.toUpperCase())} a port from 1024 up.`, { host: where.host, port: where.port });
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new RollcallError("config_invalid", `Cannot listen on ${at}: the name ${where.host} does not resolve to an address of this machine. Set ${where.setting === "--port" ? "--host" : "ROLLCALL_HOST"} to one of its addresses (127.0.0.1, or 0.0.0.0 for all).`, { host: where.host, port: where.port });
   if (code === "EADDRNOTAVAIL") return new RollcallError("config_invalid", `Cannot listen on ${at}: this machine has no such address. Set ${where.setting === "--port" ? "--host" : "ROLLCALL_HOST"} to one of its addresses (127.0.0.1, or 0.0.0.0 for all).`, { host: where.host, port: where.port });
   return error;
 }

@@ -28,7 +28,7 @@ export async function openPostgres(url: string): Promise<Store> {
     client.release();
   } catch (error) {
     await pool.end();
-    throw new RollcallError("internal", `Could not connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}`, {}, { cause: error });
+    throw new RollcallError("internal", `Could not connect to PostgreSQL at ${redact(url)} (DATABASE_URL): ${(error as Error).message}`, {}, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const copyToPostgres = async (table: string, columns: string[], chunks: AsyncIterable<Uint8Array> | Uint8Array[], into?: pg.PoolClient) => {

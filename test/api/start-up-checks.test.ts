@@ -7,6 +7,8 @@ import { engines, freshDataFolder, openTestStore } from "../support/db.ts";
 import { bin } from "../support/cli.ts";
 import { openStore } from "../../src/storage/database.ts";
 import { loadSecretKey, secretBox } from "../../src/security/encryption.ts";
+import { loadConfig } from "../../src/config.ts";
+import { listenProblem } from "../../src/errors.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { createEntraSource } from "../../src/core/sources.ts";
 import { customUrlsWarning, secretKeyWarning, sourcesWithCustomUrls, unreadableSecrets } from "../../src/core/start-up-checks.ts";
@@ -99,5 +101,14 @@ describe("the secret key file", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("start-up settings named in their errors", () => {
+  it("refuses a public URL that is not http(s), and a host name that resolves to none of the machine's addresses", () => {
+    expect(() => loadConfig({ ROLLCALL_PUBLIC_URL: "ftp://rollcall" })).toThrow("ROLLCALL_PUBLIC_URL: must be an http:// or https:// URL");
+    expect(loadConfig({ ROLLCALL_PUBLIC_URL: "https://rollcall.example.com" }).publicUrl).toBe("https://rollcall.example.com");
+    const unresolved = listenProblem(Object.assign(new Error("getaddrinfo ENOTFOUND rollcall.invalid"), { code: "ENOTFOUND" }), { host: "rollcall.invalid", port: 3000, setting: "ROLLCALL_PORT" });
+    expect(unresolved).toMatchObject({ code: "config_invalid", message: "Cannot listen on rollcall.invalid:3000: the name rollcall.invalid does not resolve to an address of this machine. Set ROLLCALL_HOST to one of its addresses (127.0.0.1, or 0.0.0.0 for all)." });
   });
 });
