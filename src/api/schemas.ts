@@ -93,6 +93,7 @@ export const tokenSchema = z
     createdAt: iso,
     lastUsedAt: iso.nullable(),
     revokedAt: iso.nullable(),
+    expiresAt: iso.nullable().describe("after this the token is refused; null: never"),
   })
   .meta({ id: "ApiToken" }) satisfies z.ZodType<ApiToken>;
 

@@ -15,23 +15,29 @@ export interface ApiToken {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** After this the token is refused; null: it never expires. */
+  expiresAt: string | null;
 }
 
 const roles: Role[] = ["admin", "viewer"];
 
-export async function createApiToken(db: Db, workspace: Workspace, input: { name?: string; role?: string }, actor: string): Promise<ApiToken & { token: string }> {
+export async function createApiToken(db: Db, workspace: Workspace, input: { name?: string; role?: string; expiresInDays?: number | undefined }, actor: string): Promise<ApiToken & { token: string }> {
   const role = (input.role ?? "admin") as Role;
   if (!roles.includes(role)) throw invalidInput([{ field: "role", message: `must be one of ${roles.join(", ")}`, value: input.role }]);
+  const days = input.expiresInDays;
+  if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) {
+    throw invalidInput([{ field: "expiresInDays", message: "must be a whole number of days from 1 to 3650 (leave it out for a token that never expires)", value: String(days) }]);
+  }
   const name = input.name?.trim() || `token ${new Date().toISOString().slice(0, 16)}`;
   if (name.length > 100) throw invalidInput([{ field: "name", message: "must be at most 100 characters" }]);
   const token = randomToken("rc_");
   const row = await db.transaction().execute(async (trx) => {
     const created = await trx
       .insertInto("api_tokens")
-      .values({ workspace_id: workspace.id, name, role, token_hash: hashToken(token) })
+      .values({ workspace_id: workspace.id, name, role, token_hash: hashToken(token), expires_at: days === undefined ? null : sql<Date>`now() + ${`${days} days`}::interval` })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await recordChange(trx, { workspaceId: workspace.id, actor, subject: name, action: "create token", after: { name, role } });
+    await recordChange(trx, { workspaceId: workspace.id, actor, subject: name, action: "create token", after: { name, role, ...(created.expires_at && { expiresAt: new Date(created.expires_at).toISOString() }) } });
     return created;
   });
   return { ...present(row, workspace.name), token };
@@ -42,9 +48,11 @@ export async function listApiTokens(db: Db, workspace: Workspace): Promise<ApiTo
   return rows.map((r) => present(r, workspace.name));
 }
 
-export async function revokeApiToken(db: Db, workspace: Workspace, id: string, actor: string): Promise<ApiToken> {
+/** `refuse`: called once the token is found (an id of another workspace is not found first, whoever asks). */
+export async function revokeApiToken(db: Db, workspace: Workspace, id: string, actor: string, refuse?: () => void): Promise<ApiToken> {
   const token = await db.selectFrom("api_tokens").selectAll().where("workspace_id", "=", workspace.id).where(sql<boolean>`id::text = ${id}`).executeTakeFirst();
   if (!token) throw notFound("token", id);
+  refuse?.();
   if (token.revoked_at) return present(token, workspace.name); // revoked already: nothing to do, nothing to log
   const row = await db.transaction().execute(async (trx) => {
     const revoked = await trx.updateTable("api_tokens").set({ revoked_at: sql`coalesce(revoked_at, now())` }).where("id", "=", token.id).returningAll().executeTakeFirstOrThrow();
@@ -58,18 +66,19 @@ export async function revokeApiToken(db: Db, workspace: Workspace, id: string, a
 export async function authenticateApiToken(db: Db, token: string): Promise<{ workspaceId: string; role: Role; tokenId: string; name: string }> {
   const row = await db
     .selectFrom("api_tokens")
-    .select(["id", "workspace_id", "role", "revoked_at", "name"])
+    .select(["id", "workspace_id", "role", "revoked_at", "name", sql<boolean>`expires_at <= now()`.as("expired"), "expires_at"])
     .where("token_hash", "=", hashToken(token))
     .executeTakeFirst();
   if (!row || row.revoked_at) throw new RollcallError("unauthenticated", "The API token is unknown or has been revoked; create a new one with `rollcall tokens create`");
+  if (row.expired) throw new RollcallError("unauthenticated", `The API token "${row.name}" expired on ${new Date(row.expires_at!).toISOString()}; create a new one with \`rollcall tokens create\``);
   await db.updateTable("api_tokens").set({ last_used_at: sql`now()` }).where("id", "=", row.id).execute();
   return { workspaceId: row.workspace_id, role: row.role, tokenId: row.id, name: row.name };
 }
 
 function present(
-  row: { id: string; name: string; role: Role; created_at: Date; last_used_at: Date | null; revoked_at: Date | null },
+  row: { id: string; name: string; role: Role; created_at: Date; last_used_at: Date | null; revoked_at: Date | null; expires_at: Date | null },
   workspace: string,
 ): ApiToken {
   const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
-  return { id: row.id, name: row.name, role: row.role, workspace, createdAt: iso(row.created_at)!, lastUsedAt: iso(row.last_used_at), revokedAt: iso(row.revoked_at) };
+  return { id: row.id, name: row.name, role: row.role, workspace, createdAt: iso(row.created_at)!, lastUsedAt: iso(row.last_used_at), revokedAt: iso(row.revoked_at), expiresAt: iso(row.expires_at) };
 }

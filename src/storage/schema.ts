@@ -167,6 +167,7 @@ export interface ApiTokensTable {
   created_at: Timestamp;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  expires_at: Timestamp | null;
 }
 
 export interface SettingsTable {

@@ -190,6 +190,33 @@ describe.each(engines)("API authentication on %s", (engine) => {
     expect(refused.body.error.message).toContain("revoked");
   });
 
+  it("refuses an expired token, saying when it expired; one without an expiry keeps working", async () => {
+    const lasting = await owner("POST", "workspaces/a/tokens", { name: "lasting", role: "viewer" });
+    expect(lasting.body.expiresAt).toBeNull();
+    const created = await owner("POST", "workspaces/a/tokens", { name: "for a month", role: "viewer", expiresInDays: 30 });
+    expect(created.status).toBe(201);
+    expect(Date.parse(created.body.expiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    const token = caller(api.app, { token: created.body.token });
+    expect((await token("GET", "workspaces/a/users")).status).toBe(200);
+    await api.store.db.updateTable("api_tokens").set({ expires_at: new Date(Date.now() - 1000) }).where("id", "=", created.body.id).execute();
+    const refused = await token("GET", "workspaces/a/users");
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.message).toMatch(/^The API token "for a month" expired on \d{4}-\d\d-\d\dT/);
+    expect((await caller(api.app, { token: lasting.body.token })("GET", "workspaces/a/users")).status).toBe(200);
+    expect((await owner("POST", "workspaces/a/tokens", { expiresInDays: 0 })).status).toBe(400);
+  });
+
+  it("lets no API token create or revoke tokens: one could otherwise outlive its own revocation in the tokens it made", async () => {
+    const token = await tokenCaller(api, "a", "admin");
+    const other = await owner("POST", "workspaces/a/tokens", { name: "other", role: "viewer" });
+    for (const [method, url] of [["POST", "workspaces/a/tokens"], ["DELETE", `workspaces/a/tokens/${other.body.id}`]] as const) {
+      const refused = await token(method, url, method === "POST" ? { role: "admin" } : undefined);
+      expect(refused.status, `${method} ${url}`).toBe(403);
+      expect(refused.body.error.message).toMatch(/^An API token cannot (create|revoke) API tokens: sign in as an admin/);
+    }
+    expect((await token("GET", "workspaces/a/tokens")).status).toBe(200);
+  });
+
   it("ends every session of an account whose password is reset", async () => {
     const { resetPassword } = await import("../../src/core/accounts.ts");
     await createAccount(api.store.db, { email: "reset@example.com", owner: true, password: "first password here" }, "test");

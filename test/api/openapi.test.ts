@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { multipartFile, testApi, tokenCaller, type TestApi } from "./support.ts";
+import { accountCaller, multipartFile, testApi, tokenCaller, type TestApi } from "./support.ts";
 import { routeModules } from "../../src/api/routes/index.ts";
 
 describe("OpenAPI document", () => {
@@ -106,7 +106,8 @@ describe("OpenAPI document", () => {
     expect(doc.paths["/api/v1/auth/microsoft/callback"].get.responses["302"].headers.Location).toBeDefined();
     expect(doc.paths["/api/v1/auth/microsoft/callback"].get.responses["200"]).toBeUndefined();
 
-    const created = await as("POST", "workspaces/default/tokens");
+    const admin = await accountCaller(api, "openapi-admin@example.com", { workspace: "default", role: "admin" });
+    const created = await admin("POST", "workspaces/default/tokens");
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(doc.paths["/api/v1/workspaces/{workspace}/tokens"].post.requestBody.required).toBe(false);
     expect(doc.paths["/api/v1/workspaces/{workspace}/sources/{name}/sync"].post.requestBody.required).toBe(false);

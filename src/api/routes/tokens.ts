@@ -2,6 +2,7 @@ import { z } from "zod";
 import { RollcallError } from "../../errors.ts";
 import { createApiToken, listApiTokens, revokeApiToken } from "../../core/tokens.ts";
 import { route, type RouteModule } from "../route.ts";
+import type { Principal } from "../auth.ts";
 import { createdTokenSchema, listOf, roleSchema, tokenSchema, workspaceParams } from "../schemas.ts";
 
 export const tokenRoutes: RouteModule = {
@@ -29,9 +30,20 @@ export const tokenRoutes: RouteModule = {
       access: "workspace",
       status: 201,
       params: workspaceParams,
-      body: z.object({ name: z.string().trim().max(100).optional(), role: roleSchema.default("admin") }).strict().prefault({}),
+      description: "Only a person signed in (the console, `rollcall login`) may: a token that could make tokens would outlive its own revocation in the ones it made.",
+      body: z
+        .object({
+          name: z.string().trim().max(100).optional(),
+          role: roleSchema.default("admin"),
+          expiresInDays: z.number().int().min(1).max(3650).optional().describe("the token is refused after this many days; left out, it never expires"),
+        })
+        .strict()
+        .prefault({}),
       response: createdTokenSchema,
-      handler: ({ ctx, body }) => createApiToken(ctx.db, ctx.workspace, body, ctx.actor),
+      handler: ({ ctx, body, principal }) => {
+        refuseTokens(principal, "create");
+        return createApiToken(ctx.db, ctx.workspace, body, ctx.actor);
+      },
     }),
     route({
       method: "DELETE",
@@ -40,7 +52,13 @@ export const tokenRoutes: RouteModule = {
       access: "workspace",
       params: workspaceParams.extend({ id: z.string() }),
       response: tokenSchema,
-      handler: ({ ctx, params }) => revokeApiToken(ctx.db, ctx.workspace, params.id, ctx.actor),
+      handler: ({ ctx, params, principal }) => revokeApiToken(ctx.db, ctx.workspace, params.id, ctx.actor, () => refuseTokens(principal, "revoke")),
     }),
   ],
 };
+
+function refuseTokens(principal: Principal | undefined, what: "create" | "revoke"): void {
+  if (principal?.kind === "token") {
+    throw new RollcallError("forbidden", `An API token cannot ${what} API tokens: sign in as an admin (the console, or \`rollcall login\`) to ${what} one`, { principal: "token" });
+  }
+}

@@ -57,15 +57,16 @@ export function tokensCommand(): Command {
       .alias("add")
       .addOption(new Option("--role <role>", "what the token may do: admin changes, viewer only reads").choices(["admin", "viewer"]).default("admin"))
       .option("--name <name>", "what the token is for (default: token and the time it was made)")
+      .option("--expires-in-days <days>", "refuse the token after this many days (default: it never expires)")
       .action(async (opts) =>
-        run(opts, async (rt) => createApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, { name: opts.name, role: opts.role }, "cli"), {
-          human: (t) => `${t.token}\n(token "${t.name}", role ${t.role}, workspace ${t.workspace}; it is not shown again)`,
+        run(opts, async (rt) => createApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, { name: opts.name, role: opts.role, expiresInDays: opts.expiresInDays === undefined ? undefined : Number(opts.expiresInDays) }, "cli"), {
+          human: (t) => `${t.token}\n(token "${t.name}", role ${t.role}, workspace ${t.workspace}${t.expiresAt ? `, expires ${t.expiresAt}` : ""}; it is not shown again)`,
         }),
       ),
   );
   tokens.addCommand(
     workspaceCommand("list", "list tokens (never their values)").action(async (opts) =>
-      run(opts, async (rt) => listApiTokens(rt.store.db, (await workspaceContext(rt, opts)).workspace), { human: (list) => table(list, ["id", "name", "role", "createdAt", "lastUsedAt", "revokedAt"], `No API tokens in workspace ${opts.workspace} yet: create one with ${suggest(["tokens", "create"], opts.workspace)}.`) }),
+      run(opts, async (rt) => listApiTokens(rt.store.db, (await workspaceContext(rt, opts)).workspace), { human: (list) => table(list, ["id", "name", "role", "createdAt", "lastUsedAt", "expiresAt", "revokedAt"], `No API tokens in workspace ${opts.workspace} yet: create one with ${suggest(["tokens", "create"], opts.workspace)}.`) }),
     ),
   );
   tokens.addCommand(

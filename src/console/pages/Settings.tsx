@@ -107,13 +107,14 @@ function Tokens() {
       {tokens.loading && !tokens.data ? <Loading label="Loading tokens…" /> : null}
       {tokens.data && items.length === 0 ? <p className="muted">No tokens yet.</p> : null}
       {items.length ? (
-        <DataTable columns={["Name", "Role", "Created", "Last used", actionsColumn]}>
+        <DataTable columns={["Name", "Role", "Created", "Last used", "Expires", actionsColumn]}>
           {items.map((t) => (
             <tr key={t.id} className={t.revokedAt ? "row-muted" : undefined}>
               <td data-label="Name">{t.name}</td>
               <td data-label="Role">{t.role === "admin" ? "Admin" : "Read only"}</td>
               <td data-label="Created">{formatDate(t.createdAt, false)}</td>
               <td data-label="Last used">{t.lastUsedAt ? relativeTime(t.lastUsedAt) : "never"}</td>
+              <td data-label="Expires">{t.expiresAt ? (Date.parse(t.expiresAt) <= Date.now() ? <Badge tone="bad">Expired {formatDate(t.expiresAt, false)}</Badge> : formatDate(t.expiresAt, false)) : "never"}</td>
               <td className="cell-actions">
                 {t.revokedAt ? (
                   <Badge tone="bad">Revoked {formatDate(t.revokedAt, false)}</Badge>
@@ -169,8 +170,9 @@ function Tokens() {
 function CreateTokenDialog({ workspace, open, onClose, onCreated }: { workspace: string; open: boolean; onClose: () => void; onCreated: (t: ApiToken & { token: string }) => void }) {
   const [name, setName] = useState("");
   const [role, setRole] = useState("admin");
+  const [expires, setExpires] = useState("90");
   const { busy, error, fields, submit } = useSubmit(async () => {
-    const t = await api.post<ApiToken & { token: string }>(ws(workspace, "/tokens"), { name: name.trim() || undefined, role });
+    const t = await api.post<ApiToken & { token: string }>(ws(workspace, "/tokens"), { name: name.trim() || undefined, role, ...(expires !== "never" && { expiresInDays: Number(expires) }) });
     setName("");
     onCreated(t);
   });
@@ -181,6 +183,12 @@ function CreateTokenDialog({ workspace, open, onClose, onCreated }: { workspace:
         <SelectField label="Role" value={role} onChange={(e) => setRole(e.target.value)} error={fields.role}>
           <option value="admin">Admin: read and change everything in this workspace</option>
           <option value="viewer">Read only</option>
+        </SelectField>
+        <SelectField label="Expires" value={expires} onChange={(e) => setExpires(e.target.value)} error={fields.expiresInDays}>
+          <option value="30">In 30 days</option>
+          <option value="90">In 90 days</option>
+          <option value="365">In a year</option>
+          <option value="never">Never</option>
         </SelectField>
         <FormError error={error} fields={fields} title="The token was not created." />
         <FormActions busy={busy} label="Create token" busyLabel="Creating" onCancel={onClose} />

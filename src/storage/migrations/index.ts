@@ -25,6 +25,7 @@ import * as m024 from "./024_rate_limits.ts";
 import * as m025 from "./025_import_uploads.ts";
 import * as m026 from "./026_microsoft_logout_hint.ts";
 import * as m027 from "./027_import_upload_committed.ts";
+import * as m028 from "./028_api_token_expiry.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -54,6 +55,7 @@ export const migrations: Record<string, Migration> = {
   "025_import_uploads": m025,
   "026_microsoft_logout_hint": m026,
   "027_import_upload_committed": m027,
+  "028_api_token_expiry": m028,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
