@@ -411,10 +411,17 @@ describe.skipIf(!hasChromium)("web console", () => {
     const dialog = page.getByRole("dialog", { name: "Create API token" });
     await page.keyboard.type("HR export job");
     expect(await dialog.getByLabel("Name").inputValue()).toBe("HR export job");
+    expect(await dialog.getByLabel("Expires").inputValue()).toBe("90");
+    await dialog.getByLabel("Expires").selectOption({ label: "In 30 days" });
     await dialog.getByRole("button", { name: "Create token" }).click();
     const token = await page.getByLabel("New API token").inputValue();
     expect(token).toMatch(/^rc_/);
     await page.getByRole("button", { name: "Done" }).click();
+    const row = page.locator("tbody tr", { hasText: "HR export job" });
+    const in30Days = new Date(Date.now() + 30 * 86_400_000);
+    expect(await row.locator("td[data-label='Expires']").textContent()).not.toBe("never");
+    const tokens = await page.evaluate(() => fetch("/api/v1/workspaces/default/tokens").then((r) => r.json() as Promise<{ items: { name: string; expiresAt: string | null }[] }>));
+    expect(Math.abs(Date.parse(tokens.items.find((t) => t.name === "HR export job")!.expiresAt!) - in30Days.getTime())).toBeLessThan(3_600_000);
     await page.getByRole("button", { name: "Revoke token HR export job" }).click();
     await page.getByRole("dialog", { name: /Revoke/ }).getByRole("button", { name: "Revoke token" }).click();
     await page.getByText(/^Revoked/).waitFor();
