@@ -222,6 +222,15 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect((error as Error).message).toMatch(/Not recognised: "Staff list 2024"\..* The headings were read from row 1, the first row that is not blank: if they are further down, delete the rows above them\.$/);
   });
 
+  it("says which delimiter split the headings when they hold another (as many commas as semicolons)", async () => {
+    const path = await file("tied.csv", "Name, full;E-Mail\nAda Lovelace;ada@example.com\n");
+    const error = await importFile(await newWorkspace(), path).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "import_invalid", details: { reason: "columns", delimiter: "," } });
+    expect((error as Error).message).toContain('The headings were split on the comma (","), and some hold a semicolon (";"): if the file is semicolon-separated, put the line sep=; above the headings, or save it again with one delimiter.');
+    const declared = await file("declared.csv", "sep=;\nName, full;E-Mail\nAda Lovelace;ada@example.com\n");
+    expect(await importFile(await newWorkspace(), declared, { mapping: { "Name, full": "displayName" }, dryRun: true })).toMatchObject({ counts: { created: 1 } });
+  });
+
   it("imports a phone number given with an extension without it, and warns at that cell", async () => {
     const ctx = await newWorkspace();
     const path = await file("ext.csv", 'Email,Name,Mobile,Business phones\next@example.com,Ext,"+1 425 555 0100 ext. 123","+44 20 7946 0000 x42; +44 20 7946 0001"\nplain@example.com,Plain,07911 123456,\n');

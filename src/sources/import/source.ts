@@ -43,7 +43,7 @@ export async function openImportSource(path: string, options: { sheet?: string |
     });
   }
   const headers = header.cells.map((c, i) => (i === 0 ? c.replace(/^(\uFEFF|ï»¿)/, "") : c).trim());
-  const mapping = withSheetName(table, () => withHeaderRow(header.row, () => mapColumns(headers, options.mapping ?? {})));
+  const mapping = withSheetName(table, () => withDelimiter(table, headers, () => withHeaderRow(header.row, () => mapColumns(headers, options.mapping ?? {}))));
   return { table, mapping, headerRow: header.row, rows: checkedRows(iterator, mapping, options.defaultCountry, table.format === "csv") };
 }
 
@@ -113,6 +113,24 @@ function withHeaderRow<T>(row: number, body: () => T): T {
   } catch (error) {
     if (!(error instanceof RollcallError) || error.details.reason !== "columns") throw error;
     throw new RollcallError(error.code, `${error.message} The headings were read from row ${row}, the first row that is not blank: if they are further down, delete the rows above them.`, { ...error.details, headerRow: row });
+  }
+}
+
+const delimiterNames: Record<string, string> = { ",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar" };
+
+/**
+ * A CSV file's column problems say which delimiter the headings were split on when they hold another: a heading
+ * line with as many of each ("Name, full;E-Mail") is read with the comma, and its columns come out wrong.
+ */
+function withDelimiter<T>(table: TableFile, headers: string[], body: () => T): T {
+  try {
+    return body();
+  } catch (error) {
+    const used = table.delimiter;
+    const other = Object.keys(delimiterNames).find((d) => d !== used && headers.some((h) => h.includes(d)));
+    if (!(error instanceof RollcallError) || error.details.reason !== "columns" || table.format !== "csv" || !used || !other) throw error;
+    const hint = ` The headings were split on the ${delimiterNames[used] ?? used} (${JSON.stringify(used)}), and some hold a ${delimiterNames[other]} (${JSON.stringify(other)}): if the file is ${delimiterNames[other]}-separated, ${other === "\t" ? "" : `put the line sep=${other} above the headings, or `}save it again with one delimiter.`;
+    throw new RollcallError(error.code, `${error.message}${hint}`, { ...error.details, delimiter: used });
   }
 }
 
