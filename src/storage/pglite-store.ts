@@ -1,4 +1,5 @@
 import { Kysely, sql } from "kysely";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RollcallError } from "../errors.ts";
 import { encodeRows, recycleChunks } from "./copy-format.ts";
@@ -56,6 +57,8 @@ export async function openPGlite(dataDir: string | null, command: string, brief 
  */
 function lockLost(dataDir: string) {
   return (error: Error) => {
+    // A folder removed altogether has nothing left to protect (and every write to it fails on its own).
+    if (!existsSync(dataDir)) return;
     process.stderr.write(`Stopping: the lock of the embedded database in ${dataDir} was lost (${error.message}); another process may have opened it.\n`);
     process.exit(1);
   };
