@@ -24,7 +24,7 @@ describe.skipIf(!hasChromium)("web console: the notifications banner", () => {
     expect(await banner.locator(".banner").allTextContents()).toEqual([expect.stringContaining("Import of staff-4.csv failed")]);
     await banner.getByRole("link", { name: "3 more notifications" }).click();
     await page.getByRole("heading", { name: "Notifications" }).waitFor();
-    expect(await page.locator("main tbody tr", { hasText: "failed" }).count()).toBe(4);
+    await expect.poll(() => page.locator("main tbody tr", { hasText: "failed" }).count()).toBe(4);
     await page.setViewportSize(desktop);
   });
 });
