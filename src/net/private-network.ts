@@ -45,19 +45,22 @@ function embeddedIpv4(groups: number[]): string | undefined {
   return undefined;
 }
 
-/** The addresses of this host's own interfaces (a public one included: it is the server itself). */
-function ownAddresses(): Set<string> {
-  return new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.replace(/%.*$/, "").toLowerCase())));
+/** Whether `address` (IPv4, or IPv6 as its groups) is one of this host's own interfaces' (a public one included: it is the server itself). */
+function isOwnAddress(address: string | number[]): boolean {
+  const key = (a: string | number[]) => (typeof a === "string" ? a : a.join(":"));
+  return Object.values(networkInterfaces()).some((list) =>
+    (list ?? []).some((i) => key(i.family === "IPv6" ? ipv6Groups(i.address) : i.address) === key(address)),
+  );
 }
 
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
-  if (family === 4) return privateRanges.check(address, "ipv4") || ownAddresses().has(address);
+  if (family === 4) return privateRanges.check(address, "ipv4") || isOwnAddress(address);
   if (family !== 6) return false;
   const groups = ipv6Groups(address);
   const ipv4 = embeddedIpv4(groups);
   if (ipv4 !== undefined) return isPrivateAddress(ipv4);
-  return privateRanges.check(address, "ipv6") || ownAddresses().has(groups.map((g) => g.toString(16)).join(":")) || ownAddresses().has(address.toLowerCase());
+  return privateRanges.check(address, "ipv6") || isOwnAddress(groups);
 }
 
 /**
