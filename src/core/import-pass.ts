@@ -82,6 +82,7 @@ export class ImportPass {
   ) {
     this.limit = options.reportLimit ?? 1000;
     this.target = { workspaceId: ctx.workspace.id, sourceName, present: presentFields(source.mapping.fields) };
+    this.addWarnings(source.warnings);
   }
 
   /** The file's column that holds a field. */

@@ -215,11 +215,17 @@ describe.each(engines)("importing users on %s", (engine) => {
     ]);
   });
 
-  it("says which row it read as the headings when the columns it needs are missing (a title above them)", async () => {
-    const path = await file("titled.csv", "Staff list 2024,,\n\nEmail,Display name,Dept\na@example.com,A,Ops\n");
-    const error = await importFile(await newWorkspace(), path).catch((e: unknown) => e);
+  it("reads the headings below a report's title, and says which row it read when none maps", async () => {
+    const path = await file("titled.csv", "Staff list 2024,,\nExported 1 March,,\n\nEmail,Display name,Dept\na@example.com,A,Ops\n");
+    const report = await importFile(await newWorkspace(), path);
+    expect(report).toMatchObject({ applied: true, counts: { created: 1, invalid: 0, warnings: 1 }, created: [{ row: 5, email: "a@example.com" }] });
+    expect(report.warnings).toEqual([{ row: 1, column: null, field: "row", value: "Staff list 2024", message: "rows 1-2 above the headings (row 4) read as a title, not imported" }]);
+
+    // A first row of several cells is the headings, however wrong: nothing below it is tried.
+    const wide = await file("wide.csv", "Staff list,2024,March\nEmail,Display name,Dept\na@example.com,A,Ops\n");
+    const error = await importFile(await newWorkspace(), wide).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "import_invalid", details: { reason: "columns", headerRow: 1 } });
-    expect((error as Error).message).toMatch(/Not recognised: "Staff list 2024"\..* The headings were read from row 1, the first row that is not blank: if they are further down, delete the rows above them\.$/);
+    expect((error as Error).message).toMatch(/Not recognised: "Staff list", "2024", "March"\..* The headings were read from row 1, the first row that is not blank: if they are further down, delete the rows above them\.$/);
   });
 
   it("says which delimiter split the headings when they hold another (as many commas as semicolons)", async () => {

@@ -14,6 +14,8 @@ export interface ImportSource {
   table: TableFile;
   mapping: ColumnMapping;
   headerRow: number;
+  /** About the file rather than one row: a title skipped above the headings. */
+  warnings: ImportProblem[];
   rows: AsyncIterable<RowResult>;
 }
 
@@ -42,9 +44,53 @@ export async function openImportSource(path: string, options: { sheet?: string |
       throw new RollcallError("import_invalid", `The column heading${computed.length > 1 ? "s" : ""} in ${cells} ${computed.length > 1 ? "are formulas" : "is a formula"} with no saved result: open the file in Excel and save it (or type the headings as text), then import again.`, { reason: "header_formula", cells: cells.split(", ") });
     });
   }
-  const headers = header.cells.map((c, i) => (i === 0 ? c.replace(/^(\uFEFF|ï»¿)/, "") : c).trim());
-  const mapping = withSheetName(table, () => withDelimiter(table, headers, () => withHeaderRow(header.row, () => mapColumns(headers, options.mapping ?? {}))));
-  return { table, mapping, headerRow: header.row, rows: checkedRows(iterator, mapping, options.defaultCountry, table.format === "csv") };
+  const { mapping, titleRows } = await findHeadings(table, header, iterator, options.mapping ?? {});
+  const warnings = titleRows.length ? [skippedTitle(titleRows, mapping.headerRow)] : [];
+  return { table, mapping: mapping.columns, headerRow: mapping.headerRow, warnings, rows: checkedRows(iterator, mapping.columns, options.defaultCountry, table.format === "csv") };
+}
+
+/** How many rows below a title the headings are looked for (a report's name, its date, a blank line, a note). */
+const titleRowsAtMost = 5;
+
+/**
+ * The headings: the first row that is not blank, or, when that row is a title (one or two cells, none a heading
+ * this import knows) and a row a little further down maps, that row. HR and badge-system reports put their name
+ * and date above the table; without this, the admin had to delete those rows by hand.
+ */
+async function findHeadings(table: TableFile, first: TableRow, iterator: AsyncIterator<TableRow>, mappingFile: MappingFile) {
+  const map = (row: TableRow) => {
+    const headers = row.cells.map((c, i) => (i === 0 ? c.replace(/^(\uFEFF|ï»¿)/, "") : c).trim());
+    return { columns: withSheetName(table, () => withDelimiter(table, headers, () => withHeaderRow(row.row, () => mapColumns(headers, mappingFile)))), headerRow: row.row };
+  };
+  try {
+    const mapping = map(first);
+    return { mapping, titleRows: [] };
+  } catch (error) {
+    if (!isTitle(first, error)) throw error;
+    const titleRows = [first];
+    for (let next = await iterator.next(); !next.done && titleRows.length <= titleRowsAtMost; next = await iterator.next()) {
+      if (isBlankRow(next.value.cells)) continue;
+      try {
+        const mapping = map(next.value);
+        return { mapping, titleRows };
+      } catch {
+        titleRows.push(next.value);
+      }
+    }
+    throw error;
+  }
+}
+
+function isTitle(row: TableRow, error: unknown): boolean {
+  if (!(error instanceof RollcallError) || error.details.reason !== "columns") return false;
+  const mapped = error.details.mapped as unknown[] | undefined;
+  return row.cells.filter((c) => c.trim() !== "").length <= 2 && !mapped?.length;
+}
+
+function skippedTitle(titleRows: TableRow[], headerRow: number): ImportProblem {
+  const text = titleRows[0]!.cells.find((c) => c.trim() !== "")!.trim();
+  const rows = titleRows.length === 1 ? `row ${titleRows[0]!.row}` : `rows ${titleRows[0]!.row}-${titleRows.at(-1)!.row}`;
+  return { row: titleRows[0]!.row, column: null, field: "row", value: text.slice(0, 80), message: `${rows} above the headings (row ${headerRow}) read as a title, not imported` };
 }
 
 async function* checkedRows(iterator: AsyncIterator<TableRow>, mapping: ColumnMapping, defaultCountry: string | null, csv: boolean): AsyncGenerator<RowResult> {
