@@ -116,12 +116,18 @@ describe("CSV reading", () => {
     expect(crlf.rows.map((r) => [r.row, r.cells.length])).toEqual([[1, 2], [4, 2], [5, 2], [6, 2]]);
   });
 
-  it("refuses a cell longer than Excel allows, naming its row and column", async () => {
+  it("reads a CSV cell longer than Excel allows as a value too long where imported, and refuses a row past four such cells", async () => {
     const path = join(scratch, "long-cell.csv");
-    await writeFile(path, `email,name\n\na@b.co,"${"x".repeat(40_000)}"\n`);
-    const error = await failure(readAll(path));
-    expect(error.message).toMatch(/^Row 3, column 2: a cell holds more than 32767 characters/);
-    expect(error.details).toMatchObject({ row: 3 });
+    const long = "x".repeat(40_000);
+    await writeFile(path, `email,name,notes\n\na@b.co,A,"${long}"\nc@d.co,"${long}",short\n`);
+    const results = [];
+    for await (const result of (await openImportSource(path, { defaultCountry: null })).rows) results.push(result);
+    expect(results.map((r) => [r.row, r.user?.email ?? null, r.problems.map((p) => `${p.column}: ${p.message}`)])).toEqual([
+      [3, "a@b.co", []],
+      [4, null, ["name: is too long (at most 256 characters)"]],
+    ]);
+    await writeFile(path, `email,name\na@b.co,"${"x".repeat(140_000)}"\n`);
+    expect((await failure(readAll(path))).message).toMatch(/^A row is larger than 131068 characters \(near line 2\); the file is damaged or not a user list\.$/);
   });
 
   it("detects the delimiter from the header line, ignoring quoted ones and Entra's version line", () => {

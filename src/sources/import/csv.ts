@@ -50,10 +50,6 @@ async function* csvRows(path: string, encoding: TextEncoding, bomLength: number,
     for await (const cells of parser as AsyncIterable<string[]>) {
       row++;
       if (cells.length === 1 && cells[0] === "") continue;
-      const long = cells.findIndex((cell) => cell.length > maxCellLength);
-      if (long >= 0) {
-        throw new RollcallError("import_invalid", `Row ${row}, column ${long + 1}: a cell holds more than ${maxCellLength} characters; the file is damaged or not a user list.`, { row });
-      }
       yield { row, cells };
     }
   } catch (error) {

@@ -33,5 +33,5 @@ export interface TableFile {
   rows: AsyncIterable<TableRow>;
 }
 
-/** Excel's own limit for one cell; a longer "cell" is a broken or hostile file. */
+/** Excel's own limit for one cell: longer in an .xlsx file is a broken or hostile file; a CSV row may hold four such cells. */
 export const maxCellLength = 32_767;
