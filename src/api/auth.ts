@@ -4,7 +4,7 @@ import type { Db } from "../storage/database.ts";
 import type { Role } from "../storage/schema.ts";
 import { RollcallError } from "../errors.ts";
 import { authenticateApiToken } from "../core/tokens.ts";
-import { findSession, sameSecret, type Account } from "../core/accounts.ts";
+import { deleteSession, findSession, sameSecret, type Account } from "../core/accounts.ts";
 import { listWorkspaces, resolveWorkspace, type Workspace } from "../core/workspaces.ts";
 
 /** Who is calling: an admin's browser session or a script's workspace-scoped API token. */
@@ -112,7 +112,17 @@ export function cookieIsSecure(config: Pick<Config, "cookieSecure" | "publicUrl"
   return !loopbackHost.test(request.hostname);
 }
 
-export function setSessionCookie(reply: FastifyReply, request: FastifyRequest, config: Config, sessionId: string): void {
+/**
+ * Signs the browser in to a new session and ends the one its cookie held, if any: a session left behind by the
+ * person before (a shared computer) must not stay usable for the rest of its hours (OWASP: renew on sign-in).
+ */
+export async function startBrowserSession(db: Db, reply: FastifyReply, request: FastifyRequest, config: Config, sessionId: string): Promise<void> {
+  const previous = request.cookies[sessionCookie];
+  if (previous && previous !== sessionId) await deleteSession(db, previous);
+  setSessionCookie(reply, request, config, sessionId);
+}
+
+function setSessionCookie(reply: FastifyReply, request: FastifyRequest, config: Config, sessionId: string): void {
   reply.setCookie(sessionCookie, sessionId, {
     path: "/",
     httpOnly: true,

@@ -43,8 +43,15 @@ const signInAdvice: Record<number, string> = {
   90002: "The tenant the source names does not exist (or is in another cloud). An admin corrects the source's directory (tenant) ID.",
 };
 
-/** The explanation for a code, or null when Rollcall has none (the description's first line then says it). */
-export function signInAdviceFor(code: number | null): string | null {
+/**
+ * The explanation for a code, or null when Rollcall has none (the description's first line then says it). AADSTS16000
+ * means two things: an account outside the directory, or, sent back as interaction_required to a silent sign-in
+ * (prompt=none), a browser signed in with several accounts, where Microsoft needs the person to pick one.
+ */
+export function signInAdviceFor(code: number | null, error?: string): string | null {
+  if (code === 16000 && error === "interaction_required") {
+    return "This browser is signed in to Microsoft with more than one account, and the sign-in link asked Microsoft not to show a page (prompt=none). Sign in again from the sign-in page and pick your account.";
+  }
   return code === null ? null : (signInAdvice[code] ?? null);
 }
 

@@ -232,7 +232,7 @@ async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequests
     // Say which AADSTS code, what it means and who fixes it where, with the ids an admin or Microsoft support looks up.
     const failure = parseAadsts(input.error, input.errorDescription);
     const first = (input.errorDescription ?? "").split(/\r?\n/)[0] ?? "";
-    const advice = signInAdviceFor(failure.code);
+    const advice = signInAdviceFor(failure.code, input.error);
     const what = advice
       ? `Microsoft did not sign you in (AADSTS${failure.code}). ${advice}`
       : input.error === "access_denied" && failure.code === null

@@ -1,6 +1,6 @@
 // What the identity endpoints send back to the app's redirect URI, and when they must not.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestEmulator, type TestEmu } from "./helpers.ts";
+import { signIn, startTestEmulator, type TestEmu } from "./helpers.ts";
 
 let t: TestEmu;
 beforeAll(async () => { t = await startTestEmulator({ users: 10, groups: 2 }); });
@@ -8,9 +8,11 @@ afterAll(async () => { await t.stop(); });
 
 const REDIRECT = "http://localhost:3000/auth/callback";
 
-function authorize(extra: Record<string, string>): Promise<Awaited<ReturnType<TestEmu["call"]>>> {
-  const q = new URLSearchParams({ client_id: t.emu.clientId, response_type: "code", redirect_uri: REDIRECT, scope: "openid profile", state: "st-9", ...extra });
-  return t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize?${q}`, { redirect: "manual" });
+const authorizeParams = (extra: Record<string, string>) => ({ client_id: t.emu.clientId, response_type: "code", redirect_uri: REDIRECT, scope: "openid profile", state: "st-9", ...extra });
+
+/** `cookie`: the browser's session at the login host (ESTSAUTH), if it has one. */
+function authorize(extra: Record<string, string>, cookie?: string): Promise<Awaited<ReturnType<TestEmu["call"]>>> {
+  return t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams(authorizeParams(extra))}`, { redirect: "manual", ...(cookie && { headers: { cookie } }) });
 }
 
 describe("prompt=none", () => {
@@ -19,9 +21,11 @@ describe("prompt=none", () => {
   it("for a disabled user goes back to the app with interaction_required, AADSTS50057 and the state; the same request without prompt shows the page", async () => {
     const tenant = t.emu.tenants.get(t.emu.tenantId);
     const user = tenant.createUser({ displayName: "Silently Disabled", userPrincipalName: `silently.disabled@${tenant.domain}` });
+    // Signed in at Microsoft in this browser, then disabled.
+    const session = (await signIn(t, authorizeParams({}), user.userPrincipalName)).headers.get("set-cookie")!.split(";")[0]!;
     tenant.setSignInEnabled(user.id, false);
 
-    const res = await authorize({ prompt: "none", login_hint: user.userPrincipalName });
+    const res = await authorize({ prompt: "none", login_hint: user.userPrincipalName }, session);
     expect(res.status).toBe(302);
     const loc = new URL(res.headers.get("location")!);
     expect(`${loc.origin}${loc.pathname}`).toBe(REDIRECT);
@@ -31,7 +35,7 @@ describe("prompt=none", () => {
     expect(loc.searchParams.get("error_uri")).toBe(`${t.emu.loginUrl}/error?code=50057`);
     expect(loc.searchParams.get("state")).toBe("st-9");
 
-    const posted = await authorize({ prompt: "none", login_hint: user.userPrincipalName, response_mode: "form_post" });
+    const posted = await authorize({ prompt: "none", login_hint: user.userPrincipalName, response_mode: "form_post" }, session);
     const html = await posted.text();
     expect(html).toContain(`action="${REDIRECT}"`);
     expect(html).toContain('name="error" value="interaction_required"');

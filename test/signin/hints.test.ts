@@ -32,24 +32,36 @@ describe(`Microsoft sign-in hints (${signInEngine})`, () => {
     expect(done.location).toBe("/users");
   });
 
-  it("prompt=none signs a known person in without a page, and otherwise comes back with login_required explained", async () => {
-    const who = person();
-    const browser = new Browser(h.emulator.caPem);
-    const start = await browser.request(`${h.url}/api/v1/auth/microsoft/start?${new URLSearchParams({ prompt: "none", login_hint: who.userPrincipalName })}`);
-    expect(start.status).toBe(302);
-    const silent = await browser.request(start.location!);
-    expect(silent.status).toBe(302);
-    const landed = await browser.request(silent.location!);
-    expect(landed.status).toBe(302);
-    expect(landed.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(true);
+  it("prompt=none signs in the person Microsoft's session knows, without a page; a hint alone or several accounts come back explained", async () => {
+    const [who, other] = h.emulator.tenants.get(h.emulator.tenantId).listUsers().filter((u) => u.accountEnabled && u.userType !== "Guest");
+    const silently = (browser: Browser, hint?: string) =>
+      browser.request(`${h.url}/api/v1/auth/microsoft/start?${new URLSearchParams({ prompt: "none", ...(hint && { login_hint: hint }) })}`);
+    const refusal = async (browser: Browser, start: { location: string | null }) => {
+      const back = await browser.request(start.location!);
+      const page = await browser.request(back.location!);
+      expect(page.status).toBe(403);
+      return { error: new URL(back.location!).searchParams.get("error"), text: page.text };
+    };
 
-    const nobody = new Browser(h.emulator.caPem);
-    const again = await nobody.request(`${h.url}/api/v1/auth/microsoft/start?prompt=none`);
-    const back = await nobody.request(again.location!);
-    expect(new URL(back.location!).searchParams.get("error")).toBe("login_required");
-    const page = await nobody.request(back.location!);
-    expect(page.status).toBe(403);
-    expect(page.text).toContain("AADSTS50058");
+    // A hint names an account; it does not sign it in: only a Microsoft session in this browser does.
+    const fresh = new Browser(h.emulator.caPem);
+    const hinted = await refusal(fresh, await silently(fresh, who!.userPrincipalName));
+    expect(hinted.error).toBe("login_required");
+    expect(hinted.text).toContain("AADSTS50058");
+
+    const browser = new Browser(h.emulator.caPem);
+    expect((await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: h.emulator.tenantId, userId: who!.id })).status).toBe(302);
+    const silent = await browser.request((await browser.request((await silently(browser, who!.userPrincipalName)).location!)).location!);
+    expect(silent.status).toBe(302);
+    expect(silent.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(true);
+
+    // With a second account at Microsoft, a silent sign-in without a hint cannot choose: pick your account.
+    const second = await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start?prompt=select_account`, { tenantId: h.emulator.tenantId, userId: other!.id });
+    expect(second.status).toBe(302);
+    const several = await refusal(browser, await silently(browser));
+    expect(several.error).toBe("interaction_required");
+    expect(several.text).toContain("AADSTS16000");
+    expect(several.text).toContain("pick your account");
   });
 
   it("ignores a parameter it does not know instead of answering a browser with JSON", async () => {

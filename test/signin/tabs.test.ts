@@ -53,9 +53,13 @@ describe(`Microsoft sign-in in several tabs (${signInEngine})`, () => {
     const done1 = await browser.request(back1);
     expect(done1.status, done1.text).toBe(302);
     expect(done1.location).toBe("/one");
+    const first = browser.cookies.get("rollcall_session")!;
     const done2 = await browser.request(back2);
     expect(done2.status, done2.text).toBe(302);
     expect(done2.location).toBe("/two");
+    // The second sign-in ended the first one's session on the server, not only in this browser's cookie.
+    expect(browser.cookies.get("rollcall_session")).not.toBe(first);
+    expect((await fetch(`${h.url}/api/v1/auth/me`, { headers: { cookie: `rollcall_session=${first}` } })).status).toBe(401);
 
     // Still bound to this browser: another one cannot finish a sign-in started here.
     const tab3 = await browser.request(`${h.url}/api/v1/auth/microsoft/start`);
@@ -84,8 +88,11 @@ describe(`Microsoft sign-in in several tabs (${signInEngine})`, () => {
     expect(sso.status).toBe(302);
     expect(new URL(sso.location!).searchParams.get("code")).toBeTruthy();
     expect((await browser.request(next.location!)).text).toContain('name="txn"'); // with it, the sign-in page
-    const explicit = await browser.request(`${h.url}/api/v1/auth/microsoft/start?prompt=select_account`);
-    expect(new URL(explicit.location!).searchParams.get("prompt"), "a prompt the link asks for wins").toBe("select_account");
+    // Nor may a link's own prompt let them back in: none would sign them in silently, select_account one click away.
+    for (const prompt of ["none", "select_account"]) {
+      const explicit = await browser.request(`${h.url}/api/v1/auth/microsoft/start?prompt=${prompt}`);
+      expect(new URL(explicit.location!).searchParams.get("prompt"), prompt).toBe("login");
+    }
 
     // Once someone has signed in again, back to Microsoft's own choice.
     expect((await browser.request(await atMicrosoft(browser, next.location!, people[4]!.id))).status).toBe(302);

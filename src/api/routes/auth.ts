@@ -2,7 +2,7 @@ import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import { RollcallError } from "../../errors.ts";
 import { changePassword, createSession, deleteSession, verifyLogin } from "../../core/accounts.ts";
-import { clearSessionCookie, setSessionCookie, visibleWorkspaces } from "../auth.ts";
+import { clearSessionCookie, startBrowserSession, visibleWorkspaces } from "../auth.ts";
 import { issueDeviceCookie, knownDevice } from "../device-cookie.ts";
 import { route, type RouteModule } from "../route.ts";
 import { callbackUrl, rememberSignOut } from "./signin.ts";
@@ -80,7 +80,7 @@ export const authRoutes: RouteModule = {
       async handler({ body, rt, request, reply }) {
         const account = await verifyLogin(rt.store.db, body.email, body.password);
         const session = await createSession(rt.store.db, account, rt.config.sessionHours);
-        setSessionCookie(reply, request, rt.config, session.id);
+        await startBrowserSession(rt.store.db, reply, request, rt.config, session.id);
         issueDeviceCookie(rt, request, reply, typedEmail(request));
         rt.logger.info({ account: account.email }, "admin signed in");
         return { account, csrfToken: session.csrfToken, expiresAt: session.expiresAt };

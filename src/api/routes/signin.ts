@@ -6,7 +6,7 @@ import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { beginSignIn, bindingKey, checkNativeRedirect, completeSignIn, redeemNativeCode, signInSources, toLoopback, type NativeLoopback, type SignInDeps } from "../../auth/signin.ts";
 import { getUserRole, linkedUser, setUserRole } from "../../auth/user-roles.ts";
 import { chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage } from "../../auth/pages.ts";
-import { cookieIsSecure, setSessionCookie, visibleWorkspaces } from "../auth.ts";
+import { cookieIsSecure, startBrowserSession, visibleWorkspaces } from "../auth.ts";
 import { apiPrefix } from "../openapi.ts";
 import { route, type RouteModule } from "../route.ts";
 import { accountSchema, roleSchema, userSchema, workspaceParams } from "../schemas.ts";
@@ -17,9 +17,10 @@ const flowPath = `${apiPrefix}/auth/microsoft`;
 const window = "5 minutes";
 
 /**
- * Set when someone signs out in this browser: the next Microsoft sign-in asks for prompt=login, so on a shared
- * computer the last person's Microsoft session, still alive, signs nobody in (select_account would offer their
- * account to the next person, one click from signed in). Cleared by a sign-in.
+ * Set when someone signs out in this browser: the next Microsoft sign-in asks for prompt=login, whatever prompt its
+ * link asks for, so on a shared computer the last person's Microsoft session, still alive, signs nobody in
+ * (select_account would offer their account to the next person, one click from signed in; none would sign them in).
+ * Cleared by a sign-in.
  */
 const signedOutCookie = "rollcall_signed_out";
 
@@ -158,7 +159,7 @@ export const signInRoutes: RouteModule = {
           if (client && !client.challenge) throw new RollcallError("invalid_input", "A native client must send client_code_challenge (S256) with client_redirect_uri");
           const result = await beginSignIn(deps(rt), {
             workspace: query.workspace, source: query.source, redirectUri: callbackUrl(rt, request), returnTo: query.returnTo,
-            hints: { loginHint: query.login_hint, domainHint: query.domain_hint, prompt: query.prompt ?? (request.cookies[signedOutCookie] ? "login" : undefined) }, client,
+            hints: { loginHint: query.login_hint, domainHint: query.domain_hint, prompt: request.cookies[signedOutCookie] ? "login" : query.prompt }, client,
           });
           const hidden = Object.fromEntries(startKeys.flatMap((k) => (typeof query[k] === "string" ? [[k, query[k]]] : []))) as Record<string, string>;
           if (result.kind === "choose-workspace") return page(reply, 200, chooseWorkspacePage(`${flowPath}/start`, hidden));
@@ -198,7 +199,7 @@ export const signInRoutes: RouteModule = {
             return void reply.header("cache-control", "no-store").redirect(result.redirect, 302);
           }
           if (result.kind === "native-refused") return refusal(rt, request, reply, result.error, result.loopback);
-          setSessionCookie(reply, request, rt.config, result.session.id);
+          await startBrowserSession(rt.store.db, reply, request, rt.config, result.session.id);
           reply.clearCookie(signedOutCookie, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request) });
           rt.logger.info({ account: result.session.account.email, workspace: result.workspace }, "signed in with Microsoft");
           void reply.header("cache-control", "no-store").redirect(result.returnTo ?? "/", 302);

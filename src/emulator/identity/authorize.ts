@@ -84,9 +84,11 @@ export function authorizeGet(ctx: IdentityContext, req: Req, segment: string): R
   const hint = q.get("login_hint");
   if (q.get("prompt") === "none") {
     // The hint's account, else the one account this browser is signed in with here (several: Microsoft would ask which).
+    // Only from the browser's session: a hint alone signs nobody in silently.
     const signedIn = ctx.browser.accounts(req).flatMap((a) => usableHere(pre, a) ?? []);
     if (!hint && signedIn.length > 1) return appError(req.origin, txn, "interaction_required", 16000, "Either multiple user identities are available for the current request or selected account is not supported for the scenario.");
-    const user = hint ? findUser(pre, hint) : signedIn[0];
+    const hinted = hint ? findUser(pre, hint) : undefined;
+    const user = hint ? signedIn.find((a) => a.id === hinted?.id) : signedIn[0];
     if (!user) return appError(req.origin, txn, "login_required", 50058, "A silent sign-in request was sent but no user is signed in.");
     // prompt=none never shows a page: what would stop the sign-in goes back to the app as interaction_required.
     if (!user.entry.tenant.userRec(user.id)?.u.accountEnabled) return appError(req.origin, txn, "interaction_required", 50057, MSG.userDisabled);
