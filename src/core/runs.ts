@@ -55,10 +55,24 @@ function toRun(r: Record<string, unknown>): Run {
 }
 
 export async function listRuns(ctx: Ctx, filter: { source?: string | undefined; limit?: number | undefined } = {}): Promise<Run[]> {
+  return (await pageOfRuns(ctx, { ...filter, offset: 0 })).items;
+}
+
+/** Newest first; `total`: every run the filter matches, for paging through them. */
+export async function pageOfRuns(ctx: Ctx, filter: { source?: string | undefined; limit?: number | undefined; offset: number }): Promise<{ items: Run[]; total: number }> {
   const where = filter.source ? sql`and lower(s.name) = lower(${filter.source})` : sql``;
-  const { rows } = await sql<Record<string, unknown>>`${runQuery(ctx)} ${where} order by r.started_at desc limit ${filter.limit ?? 50}`.execute(ctx.db);
+  const { rows } = await sql<Record<string, unknown>>`
+    select page.*, count(*) over () as total from (${runQuery(ctx)} ${where}) page
+    order by page.started_at desc, page.id desc limit ${filter.limit ?? 50} offset ${filter.offset}`.execute(ctx.db);
   if (rows.length === 0 && filter.source) await assertSourceName(ctx, filter.source);
-  return rows.map(toRun);
+  const total = rows.length ? Number(rows[0]!.total) : filter.offset === 0 ? 0 : await countRuns(ctx, where);
+  return { items: rows.map(toRun), total };
+}
+
+/** A page past the last run holds no row to count with: counted on its own. */
+async function countRuns(ctx: Ctx, where: ReturnType<typeof sql>): Promise<number> {
+  const { rows } = await sql<{ total: number }>`select count(*)::int as total from (${runQuery(ctx)} ${where}) page`.execute(ctx.db);
+  return rows[0]!.total;
 }
 
 /** A misspelt source would read as "never synced". */

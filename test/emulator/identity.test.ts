@@ -316,7 +316,7 @@ describe("authorization code + PKCE", () => {
 
   it("prompt=none without a session at Microsoft is login_required, a login_hint or not (a hint names an account, it signs nobody in)", async () => {
     const user = someUser();
-    for (const extra of [{ prompt: "none", login_hint: user.userPrincipalName }, { prompt: "none" }]) {
+    for (const extra of [{ prompt: "none", login_hint: user.userPrincipalName }, { prompt: "none" }] as Record<string, string>[]) {
       const answer = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams(params(extra))}`, { redirect: "manual" });
       const back = new URL(answer.headers.get("location")!).searchParams;
       expect([back.get("code"), back.get("error")], JSON.stringify(extra)).toEqual([null, "login_required"]);

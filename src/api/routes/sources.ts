@@ -2,7 +2,7 @@ import { z } from "zod";
 import { invalidInput } from "../../errors.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
-import { cancelRun, getRun, listRuns, rejectRun } from "../../core/runs.ts";
+import { cancelRun, getRun, pageOfRuns, rejectRun } from "../../core/runs.ts";
 import { pageOfChanges } from "../../core/change-log.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { findDirectoryGroups, testConnection } from "../../sources/entra/connect.ts";
@@ -185,8 +185,8 @@ export const sourceRoutes: RouteModule = {
       query: z.object({ source: z.string().max(256).optional(), limit: limitParam(500, 50), offset: offsetParam }).strict(),
       response: listOf(runResponse),
       async handler({ ctx, query }) {
-        const all = await listRuns(ctx, { source: query.source, limit: query.offset + query.limit });
-        return { items: all.slice(query.offset), total: all.length, limit: query.limit, offset: query.offset };
+        const page = await pageOfRuns(ctx, query);
+        return { ...page, limit: query.limit, offset: query.offset };
       },
     }),
     route({
