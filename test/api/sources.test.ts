@@ -218,7 +218,10 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expectError(typo, 400, "invalid_input", ["action"]);
     expect(typo.body.error.details.fields[0].message).toMatch(/^must be a kind of change: create, update, link, disable/);
     for (const kind of Object.keys(paged.body.actions)) expect(isRunAction(kind), kind).toBe(true);
-    expect((await as("GET", `${ws}/runs?limit=1`)).body.items).toHaveLength(1);
+    // Paged: every page counts every run, as a client paging while offset < total needs.
+    expect((await as("GET", `${ws}/runs?limit=1`)).body).toMatchObject({ items: [{ id: runs.body.items[0].id }], total: 2 });
+    expect((await as("GET", `${ws}/runs?limit=1&offset=1`)).body).toMatchObject({ items: [{ id: runs.body.items[1].id }], total: 2 });
+    expect((await as("GET", `${ws}/runs?limit=1&offset=5`)).body).toMatchObject({ items: [], total: 2 });
     expectError(await as("GET", `${ws}/runs/not-a-run`), 404, "not_found");
     expectError(await as("GET", `${ws}/runs/00000000-0000-4000-8000-000000000000`), 404, "not_found");
     expectError(await as("GET", `${ws}/runs?limit=0`), 400, "invalid_input", ["limit"]);
