@@ -19,6 +19,8 @@ export interface ImportOptions {
   path: string;
   /** The name the admin knows the file by; the default source name. */
   fileName: string;
+  /** The upload's id when the file was uploaded (POST …/imports): a failed import's notification names it. */
+  uploadId?: string | undefined;
   /** Source name for the users (default: the file name). Re-importing under the same name updates them. */
   sourceName?: string | undefined;
   sheet?: string | undefined;
@@ -73,7 +75,7 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
 
 /** Admins hear about a failed import (banner, e-mail, webhook); a failure to notify never hides the import's own error. */
 async function notifyFailure(ctx: WorkspaceContext, options: ImportOptions, message: string): Promise<void> {
-  await raiseImportFailed(ctx.db, { workspace: ctx.workspace, importId: randomUUID(), fileName: options.fileName, message }).catch(() => null);
+  await raiseImportFailed(ctx.db, { workspace: ctx.workspace, importId: options.uploadId ?? randomUUID(), fileName: options.fileName, message }).catch(() => null);
 }
 
 /** Carries the report of an import that applies nothing out of its transaction, rolling back what its earlier batches wrote. */

@@ -106,6 +106,9 @@ describe.each(engines)("import API on %s", (engine) => {
     const refused = await as("POST", `workspaces/acme/imports/${uploaded.body.id}/commit`, {});
     expect(refused.status).toBe(422);
     expect(refused.body.error).toMatchObject({ code: "import_invalid", details: { report: { applied: false, counts: { invalid: 1 } } } });
+    // The admins' notice (and its webhook) names the upload, which the API knows by that id.
+    const notices = (await as("GET", "workspaces/acme/notifications")).body.items as { kind: string; subject: string; data: { importId: string } }[];
+    expect(notices.find((n) => n.kind === "import_failed" && n.data.importId === uploaded.body.id)).toMatchObject({ subject: uploaded.body.id });
     const partial = await as("POST", `workspaces/acme/imports/${uploaded.body.id}/commit`, { partial: true });
     expect(partial.body).toMatchObject({ applied: true, counts: { created: 1, invalid: 1 } });
   });

@@ -23,6 +23,7 @@ function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options:
     runImport(ctx, rt.store, {
       path,
       fileName: upload.fileName,
+      uploadId: upload.id,
       sourceName: options.source,
       sheet: options.sheet,
       mapping: options.mapping ? parseMappingFile(options.mapping) : undefined,
