@@ -42,7 +42,8 @@ export interface Delivery {
   target: string;
   status: "pending" | "sending" | "sent" | "failed";
   attempts: number;
-  nextAttemptAt: string;
+  /** When it is tried (again); null once sent or given up. */
+  nextAttemptAt: string | null;
   lastError: string | null;
   sentAt: string | null;
   createdAt: string;
@@ -220,7 +221,7 @@ async function deliveryRows(db: Db, workspaceId: string, notificationIds?: strin
   if (notificationIds) query = query.where("notification_id", "in", notificationIds);
   return (await query.execute()).map((d) => ({
     id: d.id, notificationId: d.notification_id, channel: d.channel, target: d.target, status: d.status, attempts: d.attempts,
-    nextAttemptAt: iso(d.next_attempt_at)!, lastError: d.last_error, sentAt: iso(d.sent_at), createdAt: iso(d.created_at)!,
+    nextAttemptAt: d.status === "pending" || d.status === "sending" ? iso(d.next_attempt_at)! : null, lastError: d.last_error, sentAt: iso(d.sent_at), createdAt: iso(d.created_at)!,
   }));
 }
 
@@ -305,6 +306,7 @@ export async function updateNotificationSettings(
       .values(values)
       .onConflict((oc) => oc.column("workspace_id").doUpdateSet({ email_to: values.email_to, webhook_url: values.webhook_url, webhook_secret_ciphertext: values.webhook_secret_ciphertext, updated_at: values.updated_at }))
       .execute();
+    await retargetPendingDeliveries(trx, workspace.id, { webhookUrl: values.webhook_url, emailTo: values.email_to });
     // Never the secret itself: only that a new one was issued.
     await recordChange(trx, {
       workspaceId: workspace.id, actor, subject: workspace.name, action: "update notification settings",
@@ -315,10 +317,41 @@ export async function updateNotificationSettings(
   return { ...(await getNotificationSettings(db, workspace)), webhookSecret: newSecret };
 }
 
-/** The sealed webhook secret, for the sender. */
-export async function webhookSecret(db: Db, secrets: SecretBox, workspaceId: string): Promise<string | null> {
-  const row = await db.selectFrom("notification_settings").select("webhook_secret_ciphertext").where("workspace_id", "=", workspaceId).executeTakeFirst();
-  return row?.webhook_secret_ciphertext ? secrets.open(row.webhook_secret_ciphertext) : null;
+/**
+ * Deliveries still waiting for a retry follow the settings: a webhook's go to the new URL (signed with its secret,
+ * the only one its receiver knows), and those to a webhook removed or an address taken off the list are given up.
+ * The old URL's owner no longer receives the workspace's events.
+ */
+async function retargetPendingDeliveries(db: Db, workspaceId: string, now: { webhookUrl: string | null; emailTo: string[] }): Promise<void> {
+  if (now.webhookUrl) {
+    await sql`
+      update notification_deliveries d set target = ${now.webhookUrl}, next_attempt_at = now()
+       where d.workspace_id = ${workspaceId} and d.channel = 'webhook' and d.status = 'pending' and d.target <> ${now.webhookUrl}
+         and not exists (select 1 from notification_deliveries o where o.notification_id = d.notification_id and o.channel = 'webhook' and o.target = ${now.webhookUrl})`.execute(db);
+  }
+  await sql`
+    update notification_deliveries set status = 'failed', last_error = ${notATarget.webhook}
+     where workspace_id = ${workspaceId} and channel = 'webhook' and status = 'pending' and target is distinct from ${now.webhookUrl}`.execute(db);
+  await sql`
+    update notification_deliveries set status = 'failed', last_error = ${notATarget.email}
+     where workspace_id = ${workspaceId} and channel = 'email' and status = 'pending' and not (target = any(${now.emailTo}::text[]))`.execute(db);
+}
+
+/** Why a delivery was given up when the settings moved away from its target. */
+export const notATarget = {
+  webhook: "not sent: the workspace's webhook URL was changed or removed before this delivery went through",
+  email: "not sent: the address was taken off the workspace's notification e-mail list before this delivery went through",
+};
+
+/**
+ * Where a claimed delivery may still go, and the webhook's secret: null when the settings no longer name its target
+ * (changed while it waited), so a new secret never signs a post to the old URL.
+ */
+export async function deliveryTarget(db: Db, secrets: SecretBox, delivery: Pick<ClaimedDelivery, "workspaceId" | "channel" | "target">): Promise<{ secret: string | null } | null> {
+  const row = await db.selectFrom("notification_settings").select(["webhook_url", "webhook_secret_ciphertext", "email_to"]).where("workspace_id", "=", delivery.workspaceId).executeTakeFirst();
+  if (delivery.channel === "email") return row?.email_to.includes(delivery.target) ? { secret: null } : null;
+  if (!row?.webhook_url || row.webhook_url !== delivery.target || !row.webhook_secret_ciphertext) return null;
+  return { secret: secrets.open(row.webhook_secret_ciphertext) };
 }
 
 export interface ClaimedDelivery {

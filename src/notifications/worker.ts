@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Runtime } from "../runtime.ts";
 import { httpFetch, publicHttpFetch, type HttpFetch } from "../net/http.ts";
-import { claimDeliveries, markDelivered, markFailed, scanNotifications, webhookSecret, type ClaimedDelivery } from "../core/notifications.ts";
+import { claimDeliveries, deliveryTarget, markDelivered, markFailed, notATarget, scanNotifications, type ClaimedDelivery } from "../core/notifications.ts";
 import { renderEmail, sendEmail } from "./email.ts";
 import { postWebhook } from "./webhook.ts";
 
@@ -24,14 +24,15 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
   const db = rt.store.db;
 
   async function deliver(d: ClaimedDelivery): Promise<void> {
+    const target = await deliveryTarget(db, rt.secrets, d);
+    if (!target) throw new Undeliverable(notATarget[d.channel]);
     if (d.channel === "email") {
-      if (!rt.config.smtpUrl) throw new Error("no SMTP server is configured (ROLLCALL_SMTP_URL)");
+      // Retrying would not configure one: given up at once, and the delivery log says what to set.
+      if (!rt.config.smtpUrl) throw new Undeliverable("not sent: no SMTP server is configured (set ROLLCALL_SMTP_URL)");
       const mail = renderEmail(d.notification, d.workspace, rt.config.publicUrl);
       await sendEmail({ smtpUrl: rt.config.smtpUrl, from: rt.config.smtpFrom, to: d.target, deliveryId: d.id, ...mail });
     } else {
-      const secret = await webhookSecret(db, rt.secrets, d.workspaceId);
-      if (!secret) throw new Error("the workspace's webhook has no signing secret");
-      await postWebhook(fetch, { url: d.target, secret, deliveryId: d.id, event: `notification.${d.notification.kind}`, payload: { type: `notification.${d.notification.kind}`, deliveryId: d.id, workspace: d.workspace, notification: d.notification } });
+      await postWebhook(fetch, { url: d.target, secret: target.secret!, deliveryId: d.id, event: `notification.${d.notification.kind}`, payload: { type: `notification.${d.notification.kind}`, deliveryId: d.id, workspace: d.workspace, notification: d.notification } });
     }
   }
 
@@ -50,7 +51,7 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
         } catch (error) {
           failed++;
           const message = deliveryError(error);
-          const outcome = await markFailed(db, worker, d, message, { baseMs: rt.config.notifyRetryMs, maxAttempts: rt.config.notifyMaxAttempts });
+          const outcome = await markFailed(db, worker, d, message, { baseMs: rt.config.notifyRetryMs, maxAttempts: error instanceof Undeliverable ? 0 : rt.config.notifyMaxAttempts });
           rt.logger.warn({ delivery: d.id, channel: d.channel, attempt: d.attempts, outcome, error: message }, "notification delivery failed");
         }
       }
@@ -89,6 +90,9 @@ export function startNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" |
   notifier.start();
   return notifier;
 }
+
+/** A delivery no retry would send: given up at once. */
+class Undeliverable extends Error {}
 
 /** Why a delivery failed, in words: fetch's own "fetch failed" says nothing, its cause says what (refused, private…). */
 function deliveryError(error: unknown): string {

@@ -12,7 +12,7 @@ import { createEntraSource, type SourceContext } from "../../src/core/sources.ts
 import { removeSource } from "../../src/core/source-removal.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
-import { claimDeliveries, listNotifications, scanNotifications, secretMilestone, updateNotificationSettings } from "../../src/core/notifications.ts";
+import { claimDeliveries, listDeliveries, listNotifications, scanNotifications, secretMilestone, updateNotificationSettings } from "../../src/core/notifications.ts";
 import { rejectRun } from "../../src/core/runs.ts";
 import { createNotifier } from "../../src/notifications/worker.ts";
 import { verifyWebhookSignature } from "../../src/notifications/webhook.ts";
@@ -163,7 +163,46 @@ describe.each(engines)("notifications (%s)", (engine) => {
       await hook.close();
     }
   });
+
+  it("a retry follows the settings: to a new webhook URL signed with its secret, never to the old one; given up when the webhook or the address goes", async () => {
+    const old = await startWebhookReceiver([500]);
+    const replacement = await startWebhookReceiver([]);
+    try {
+      const ctx = await addSource(store, "contoso", inDays(10));
+      await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"], webhookUrl: old.url }, "test", { webhookPrivateNetwork: true });
+      // No SMTP server: the e-mail is given up at once, saying what to set, not retried to the last attempt.
+      const config = { ...loadConfig({ ROLLCALL_LOG_LEVEL: "silent" }), smtpUrl: undefined, notifyRetryMs: 1, notifyMaxAttempts: 3, webhookPrivateNetwork: true };
+      const notifier = createNotifier({ config, store, secrets, logger: pino({ level: "silent" }) });
+      expect(await notifier.tick()).toEqual({ raised: 1, sent: 0, failed: 2 });
+      const rows = () => store.db.selectFrom("notification_deliveries").select(["channel", "target", "status", "attempts", "last_error"]).orderBy("channel").execute();
+      expect((await rows())[0]).toMatchObject({ channel: "email", status: "failed", attempts: 1, last_error: "not sent: no SMTP server is configured (set ROLLCALL_SMTP_URL)" });
+
+      const moved = await updateNotificationSettings(store.db, secrets, ctx.workspace, { webhookUrl: replacement.url }, "test", { webhookPrivateNetwork: true });
+      expect(await notifier.tick()).toEqual({ raised: 0, sent: 1, failed: 0 });
+      expect(old.requests).toHaveLength(1);
+      const retried = replacement.requests[0]!;
+      expect(retried.headers["rollcall-delivery"]).toBe(old.requests[0]!.headers["rollcall-delivery"]);
+      expect(verifyWebhookSignature(moved.webhookSecret!, retried.body, String(retried.headers["rollcall-signature"]))).toBe(true);
+      const [, webhook] = await listDeliveriesOf(store);
+      expect(webhook).toMatchObject({ target: replacement.url, status: "sent", nextAttemptAt: null });
+
+      // A delivery waiting when the webhook is removed is given up, saying why.
+      await store.db.updateTable("notification_deliveries").set({ status: "pending", next_attempt_at: new Date() }).where("channel", "=", "webhook").execute();
+      await updateNotificationSettings(store.db, secrets, ctx.workspace, { webhookUrl: null }, "test");
+      expect(await notifier.tick()).toEqual({ raised: 0, sent: 0, failed: 0 });
+      expect((await rows())[1]).toMatchObject({ status: "failed", last_error: "not sent: the workspace's webhook URL was changed or removed before this delivery went through" });
+      expect(replacement.requests).toHaveLength(1);
+    } finally {
+      await old.close();
+      await replacement.close();
+    }
+  });
 });
+
+async function listDeliveriesOf(store: TestStore) {
+  const workspace = await resolveWorkspace(store.db, "default");
+  return (await listDeliveries(store.db, workspace)).sort((a, b) => a.channel.localeCompare(b.channel));
+}
 
 const bin = fileURLToPath(new URL("../../bin/rollcall.js", import.meta.url));
 

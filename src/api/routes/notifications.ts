@@ -10,7 +10,7 @@ const deliverySchema = z.object({
   target: z.string(),
   status: z.enum(["pending", "sending", "sent", "failed"]),
   attempts: z.number(),
-  nextAttemptAt: z.string(),
+  nextAttemptAt: z.string().nullable().describe("when it is tried (again); null once sent or given up"),
   lastError: z.string().nullable(),
   sentAt: z.string().nullable(),
   createdAt: z.string(),
