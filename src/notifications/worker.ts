@@ -43,7 +43,9 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
     const batchSize = 20;
     for (;;) {
       const batch = await claimDeliveries(db, worker, batchSize);
-      for (const d of batch) {
+      // Side by side: a receiver that never answers holds its own deliveries for the timeout, not every workspace's,
+      // and the batch ends well within its claim.
+      await Promise.all(batch.map(async (d) => {
         try {
           await deliver(d);
           await markDelivered(db, worker, d.id);
@@ -54,7 +56,7 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
           const outcome = await markFailed(db, worker, d, message, { baseMs: rt.config.notifyRetryMs, maxAttempts: error instanceof Undeliverable ? 0 : rt.config.notifyMaxAttempts });
           rt.logger.warn({ delivery: d.id, channel: d.channel, attempt: d.attempts, outcome, error: message }, "notification delivery failed");
         }
-      }
+      }));
       // A short batch means nothing else was due; a retry scheduled just now waits for a later round.
       if (batch.length < batchSize) break;
     }

@@ -197,6 +197,21 @@ describe.each(engines)("notifications (%s)", (engine) => {
       await replacement.close();
     }
   });
+
+  it("posts a round's deliveries side by side: a receiver that answers late holds up only its own", async () => {
+    // The receiver answers once both posts are in: one at a time, the first would wait for its 10 s timeout and fail.
+    const hook = await startWebhookReceiver([], {}, { holdUntil: 2 });
+    try {
+      const ctx = await addSource(store, "contoso", inDays(10));
+      await addSource(store, "fabrikam", inDays(3));
+      await updateNotificationSettings(store.db, secrets, ctx.workspace, { webhookUrl: hook.url }, "test", { webhookPrivateNetwork: true });
+      const config = { ...loadConfig({ ROLLCALL_LOG_LEVEL: "silent" }), webhookPrivateNetwork: true };
+      const notifier = createNotifier({ config, store, secrets, logger: pino({ level: "silent" }) });
+      expect(await notifier.tick()).toEqual({ raised: 2, sent: 2, failed: 0 });
+    } finally {
+      await hook.close();
+    }
+  });
 });
 
 async function listDeliveriesOf(store: TestStore) {

@@ -38,16 +38,19 @@ export interface WebhookReceiver {
 }
 
 /** Answers each request with the next of `statuses` (then 200), with `headers` (a redirect's location, say). */
-export async function startWebhookReceiver(statuses: number[] = [], headers: Record<string, string> = {}): Promise<WebhookReceiver> {
+/** `holdUntil`: answer nobody until that many requests have arrived (a sender posting one at a time never gets there). */
+export async function startWebhookReceiver(statuses: number[] = [], headers: Record<string, string> = {}, options: { holdUntil?: number } = {}): Promise<WebhookReceiver> {
   const requests: WebhookReceiver["requests"] = [];
   const queue = [...statuses];
+  const held: (() => void)[] = [];
   const server: Server = createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
       const status = queue.shift() ?? 200;
       requests.push({ status, body, headers: req.headers });
-      res.writeHead(status, { ...headers, connection: "close" }).end();
+      held.push(() => res.writeHead(status, { ...headers, connection: "close" }).end());
+      if (held.length >= (options.holdUntil ?? 1)) for (const answer of held.splice(0)) answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
