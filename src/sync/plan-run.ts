@@ -59,17 +59,17 @@ export async function planRun(
     const keys = [...new Set(desired.flatMap((d) => [d.email, d.userPrincipalName]).filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase()))];
     const own = new Set(held.map((h) => h.externalId));
     const holders = await holdersOf(store, ws, keys, held, desired.map((d) => d.externalId).filter((id) => !own.has(id)));
-    const futureKeys = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders });
-    return { desired, held, holders, futureKeys };
+    const { future: futureKeys, departed } = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders });
+    return { desired, held, holders, futureKeys, departed };
   };
   const read = (at: number) => (at < ids.length ? handled(inputsOf(ids.slice(at, at + chunkSize))) : undefined);
   let next = read(0);
   let copying: Promise<unknown> = Promise.resolve();
   try {
     for (let at = 0; at < ids.length; at += chunkSize) {
-      const { desired, held, holders, futureKeys } = await next!;
+      const { desired, held, holders, futureKeys, departed } = await next!;
       next = read(at + chunkSize);
-      const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
+      const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
       for (const k of plan.claims) claimed.add(k);
       for (const id of plan.taken) taken.add(id);
       addCounts(counts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
@@ -136,15 +136,19 @@ async function holdersOf(store: Store, workspaceId: string, keys: string[], held
   return [...own, ...others.filter((o) => !ownIds.has(o.id))];
 }
 
-/** The emails/UPNs this source's holders will have after the run (see UserPlanInput.futureKeys). */
+/**
+ * The emails/UPNs this source's holders will have after the run (see UserPlanInput.futureKeys), and which of them
+ * Entra ID no longer lists in the source's scope (UserPlanInput.departed).
+ */
 async function keysAfterRun(
   store: Store,
   input: { sourceId: string; config: EntraConfig; desired: DesiredUser[]; holders: HeldUser[] },
-): Promise<Map<string, string[]>> {
+): Promise<{ future: Map<string, string[]>; departed: Set<string> }> {
   const keysOf = (u: { email: string | null; userPrincipalName: string | null }) => [u.email, u.userPrincipalName].filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase());
   const ours = input.holders.filter((h) => h.sourceId === input.sourceId && h.externalId);
   const desiredById = new Map(input.desired.map((d) => [d.externalId, d]));
   const future = new Map<string, string[]>();
+  const departed = new Set<string>();
   const elsewhere: HeldUser[] = [];
   for (const h of ours) {
     const desired = desiredById.get(h.externalId!);
@@ -159,10 +163,13 @@ async function keysAfterRun(
       const desired = byExternal.get(h.externalId!);
       // Out of scope: it keeps its values unless this run deletes it.
       if (desired) future.set(h.id, keysOf(desired));
-      else if (input.config.onRemove === "delete") future.set(h.id, []);
+      else {
+        departed.add(h.id);
+        if (input.config.onRemove === "delete") future.set(h.id, []);
+      }
     }
   }
-  return future;
+  return { future, departed };
 }
 
 /** A promise awaited later: until then, its failure must not count as unhandled (it is thrown where it is awaited). */

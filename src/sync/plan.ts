@@ -51,6 +51,12 @@ export interface UserPlanInput {
    * A value such a holder gives up is free (two users swapping emails); the applier clears before it sets.
    */
   futureKeys?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Holders of this source that Entra ID no longer lists in its scope (deleted, or out of scope). One already
+   * disabled for it gives its address to the new object that has it (a re-hire, an account re-created): linked
+   * to it, like a manual user, instead of keeping the live account out of the directory.
+   */
+  departed?: ReadonlySet<string>;
   onRemove: RemovalPolicy;
   linkByEmail: boolean;
   owned: Ownership;
@@ -168,9 +174,14 @@ export function planUsers(input: UserPlanInput): UserPlan {
     else if (holders.length === 1) {
       const holder = holders[0]!;
       if (own) conflict = `"${subjectOf(desired)}" already belongs to user ${holder.id} (${holder.sourceType} "${holder.sourceName}")`;
-      else if (holder.sourceType === "entra") {
+      else if (holder.sourceType === "entra" && holder.sourceId === input.source.id && input.departed?.has(holder.id)) {
+        const kept = `"${subject}" still belongs to user ${holder.id}, kept from Entra object ${holder.externalId}, which left this source's scope`;
+        if (!input.linkByEmail) conflict = `${kept}, and linking by email is off for this source: delete that user to sync this account`;
+        else if (holder.enabled || taken(holder.id)) conflict = `${kept} in this run: the next run links that user to this account`;
+        else linkTo = holder;
+      } else if (holder.sourceType === "entra") {
         conflict = holder.sourceId === input.source.id
-          ? `"${subject}" already belongs to Entra object ${holder.externalId} of this source`
+          ? `"${subject}" already belongs to Entra object ${holder.externalId} of this source: two users in Entra ID have this address; give one of them another`
           : `"${subject}" is already claimed by Entra ID source "${holder.sourceName}" (user ${holder.id}); two tenants claim the same person`;
       } else if (taken(holder.id) || formerById.has(holder.externalId ?? "")) {
         conflict = `"${subject}" belongs to user ${holder.id}, which this run links to another Entra user`;

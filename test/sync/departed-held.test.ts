@@ -39,8 +39,20 @@ describe.each(engines)("a user deleted in Entra ID that the source still holds (
     // Left alone, a leaver kept disabled is not looked at again: nothing for a delta run to plan.
     expect(await h.sync("staff")).toMatchObject({ mode: "delta", status: "succeeded", counts: { disabled: 0, unchanged: 0 } });
 
+    // Re-hired: a new account with the same address (after the old one is purged, as Entra ID requires). The user kept
+    // disabled for the old account is linked to it, not a conflict on every run that kept the person out.
+    const stillHeld = (await sql<{ id: string }>`select id from users where external_id = ${gone.id}`.execute(h.store.db)).rows[0]!;
+    t.deleteUser(gone.id, { permanent: true });
+    const rehired = t.createUser({ displayName: gone.displayName ?? "Rehired", userPrincipalName: gone.userPrincipalName, mail: gone.mail ?? null });
+    expect(await h.sync("staff")).toMatchObject({ mode: "delta", status: "succeeded", counts: { linked: 1, conflicts: 0 } });
+    expect((await sql`select id, enabled, external_id from users where lower(user_principal_name) = lower(${gone.userPrincipalName})`.execute(h.store.db)).rows)
+      .toEqual([{ id: stillHeld.id, enabled: true, external_id: rehired.id }]);
+    expect(await h.sync("staff", { full: true })).toMatchObject({ status: "succeeded", counts: { created: 0, linked: 0, conflicts: 0, disabled: 0 } });
+    t.deleteUser(rehired.id);
+    expect(await h.sync("staff")).toMatchObject({ status: "succeeded", counts: { disabled: 1 } });
+
     await updateEntraSource(h.ctx, "staff", { config: { onRemove: "delete" } });
     expect(await h.sync("staff")).toMatchObject({ status: "succeeded", counts: { deleted: 1 } });
-    expect(await state(gone.id)).toBeUndefined();
+    expect(await state(rehired.id)).toBeUndefined();
   });
 });
