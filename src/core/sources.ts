@@ -254,7 +254,10 @@ export async function listSources(ctx: Pick<WorkspaceContext, "db" | "workspace"
 /** What a run needs: the parsed config and the opened credential. Never leaves the server. */
 export async function loadSourceForSync(ctx: Pick<SourceContext, "db" | "workspace" | "secrets">, key: string): Promise<{ id: string; name: string; config: EntraConfig; credential: Credential | null }> {
   const row = await findRow(ctx, key);
-  return { id: row.id, name: row.name, config: parseEntraConfig(row.config), credential: row.secret_ciphertext ? (JSON.parse(ctx.secrets.open(row.secret_ciphertext)) as Credential) : null };
+  const config = parseEntraConfig(row.config);
+  // Local phone numbers are read in the user's usage location, else the source's country, else the workspace's.
+  if (config.country === null && ctx.workspace.defaultCountry) config.country = ctx.workspace.defaultCountry;
+  return { id: row.id, name: row.name, config, credential: row.secret_ciphertext ? (JSON.parse(ctx.secrets.open(row.secret_ciphertext)) as Credential) : null };
 }
 
 /** Whether two sources read the same tenant for some of the same users (see SourceStatus.overlapping). */

@@ -3,6 +3,7 @@ import type { Db } from "../storage/database.ts";
 import { RollcallError, invalidInput } from "../errors.ts";
 import { isCountryCode } from "../domain/phone.ts";
 import { recordChange } from "./change-log.ts";
+import { markDirtyOutsideRun } from "../sync/dirty.ts";
 
 export interface Workspace {
   id: string;
@@ -67,6 +68,9 @@ export async function updateWorkspace(db: Db, workspace: Workspace, input: { def
     const row = await trx.updateTable("workspaces").set({ default_country: defaultCountry }).where("id", "=", workspace.id).returningAll().executeTakeFirstOrThrow();
     const updated = toWorkspace(row);
     if (updated.defaultCountry !== workspace.defaultCountry) {
+      // Entra sources without a country of their own read local numbers with the workspace's: their users are planned again.
+      await markDirtyOutsideRun(trx, sql`select e.source_id, e.id from entra_users e join sources s on s.id = e.source_id
+        where s.workspace_id = ${workspace.id} and s.type = 'entra' and s.config->>'country' is null`);
       await recordChange(trx, { workspaceId: workspace.id, actor, subject: workspace.name, action: "update workspace", before: { defaultCountry: workspace.defaultCountry }, after: { defaultCountry: updated.defaultCountry } });
     }
     return updated;

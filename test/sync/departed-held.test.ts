@@ -4,6 +4,7 @@ import { engines } from "../support/db.ts";
 import { openHarness, type Harness } from "./harness.ts";
 import { updateUser } from "../../src/core/users.ts";
 import { updateEntraSource } from "../../src/core/sources.ts";
+import { updateWorkspace } from "../../src/core/workspaces.ts";
 
 /**
  * A user deleted in Entra ID stays the source's user, disabled (the default on-remove), with no mirror row left.
@@ -54,5 +55,18 @@ describe.each(engines)("a user deleted in Entra ID that the source still holds (
     await updateEntraSource(h.ctx, "staff", { config: { onRemove: "delete" } });
     expect(await h.sync("staff")).toMatchObject({ status: "succeeded", counts: { deleted: 1 } });
     expect(await state(rehired.id)).toBeUndefined();
+  });
+
+  it("reads local phone numbers in the workspace's default country when neither the user nor the source has one, and again once it changes", async () => {
+    const t = h.emulator.tenants.add({ users: 3, groups: 0 });
+    const local = t.listUsers().find((u) => u.userType === "Member")!;
+    t.updateUser(local.id, { usageLocation: null, mobilePhone: "07550 410929", businessPhones: [] });
+    await h.addSource("local", {}, { tenantId: t.id, clientId: t.defaultApp.clientId, clientSecret: t.defaultApp.clientSecret });
+    const phone = async () => (await sql<{ mobile_phone: string | null }>`select mobile_phone from users where external_id = ${local.id}`.execute(h.store.db)).rows[0]?.mobile_phone;
+    expect(await h.sync("local")).toMatchObject({ status: "succeeded", counts: { warnings: 1 } });
+    expect(await phone()).toBeNull();
+    h.ctx.workspace = await updateWorkspace(h.store.db, h.ctx.workspace, { defaultCountry: "GB" }, "test");
+    expect(await h.sync("local")).toMatchObject({ mode: "delta", status: "succeeded", counts: { updated: 1, warnings: 0 } });
+    expect(await phone()).toBe("+447550410929");
   });
 });

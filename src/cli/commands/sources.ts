@@ -32,7 +32,7 @@ function withSourceFlags(command: Command): Command {
     .option("--ignore-groups-containing <text>", "leave out groups whose name contains this (case-insensitive; comma-separated for several)")
     .option("--include-guests", "sync guest users too")
     .option("--no-include-guests", "leave guest users out (default)")
-    .option("--country <CC>", "default country for reading local phone numbers")
+    .option("--country <CC>", "country for reading local phone numbers of users without a usage location (default: the workspace's)")
     .option("--no-country", "no default country (local phone numbers are then not read)")
     .addOption(new Option("--on-remove <action>", "what happens to users deleted in Entra or out of scope").choices(["disable", "delete", "keep"]))
     .option("--map <FIELD=PROPERTY>", "map a Graph user property to a Rollcall field (repeatable), e.g. cardNumbers=onPremisesExtensionAttributes.extensionAttribute10; FIELD= removes the field's mapping", collect)
