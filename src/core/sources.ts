@@ -176,7 +176,14 @@ export async function updateEntraSource(ctx: SourceContext, key: string, given: 
   if (["groupMode", "groups", "ignoreGroups", "ignoreGroupsContaining"].some((key) => input.config && key in input.config)) assertSelectionNotIgnored(config);
   const rename = input.name !== undefined && input.name !== before.name ? input.name : null;
   if (rename !== null) await assertFreeName(ctx, rename, before.id);
+  // A different scope, mapping or on-remove invalidates what the mirror says: the next run lists everything
+  // again (the stored delta links carry the old $select) and plans every user, those that left Entra ID
+  // and the source still holds included (a new on-remove applies to them).
+  const replan = JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false });
   await ctx.db.transaction().execute(async (trx) => {
+    // A run goes on with the settings it started with, and would store its delta links and clear the marks
+    // over this change: refused until it ends (a schedule, secret or sign-in change does not touch a run).
+    if (replan && rename === null) await lockIdleSource(trx, before, "a run uses the settings it started with, so change them once it ends (or stop it)");
     if (rename !== null) {
       await lockIdleSource(trx, before);
       await sql`update users set source_name = ${rename} where source_id = ${before.id}`.execute(trx);
@@ -196,10 +203,7 @@ export async function updateEntraSource(ctx: SourceContext, key: string, given: 
     if (JSON.stringify(config.schedule) !== JSON.stringify(before.config.schedule)) {
       await sql`update source_state set next_run_at = ${nextRunAt(config.schedule, new Date())} where source_id = ${before.id}`.execute(trx);
     }
-    // A different scope, mapping or on-remove invalidates what the mirror says: the next run lists everything
-    // again (the stored delta links carry the old $select) and plans every user, those that left Entra ID
-    // and the source still holds included (a new on-remove applies to them).
-    if (JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false })) {
+    if (replan) {
       await sql`update source_state set users_delta_link = null, groups_delta_link = null where source_id = ${before.id}`.execute(trx);
       await markDirtyOutsideRun(trx, sql`select source_id, id from entra_users where source_id = ${before.id}
         union select source_id, external_id from users where source_id = ${before.id} and external_id is not null`);

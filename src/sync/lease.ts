@@ -72,13 +72,13 @@ export async function releaseLease(db: Db, sourceId: string, runId: string): Pro
 }
 
 /**
- * Within a transaction that changes what a run relies on (removing or renaming the source): waits for a
+ * Within a transaction that changes what a run relies on (removing or renaming the source, its scope or mapping): waits for a
  * claim in progress, then refuses while a run holds the lease. Holding the row, no run starts until the
  * transaction ends.
  */
-export async function lockIdleSource(trx: Db, source: { id: string; name: string }): Promise<void> {
+export async function lockIdleSource(trx: Db, source: { id: string; name: string }, why = "wait for it to finish"): Promise<void> {
   const { rows } = await sql<{ lease_run_id: string | null; running: boolean }>`
     select lease_run_id, lease_run_id is not null and lease_expires_at > now() as running from source_state where source_id = ${source.id} for update`.execute(trx);
   const runId = rows[0]?.running ? rows[0].lease_run_id : null;
-  if (runId) throw new RollcallError("sync_running", `Source "${source.name}" is syncing (run ${runId}); wait for it to finish`, { runId });
+  if (runId) throw new RollcallError("sync_running", `Source "${source.name}" is syncing (run ${runId}); ${why}`, { runId });
 }

@@ -189,6 +189,11 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
       expect(second.body.error.details.runId).toBe(first.body.id);
       expect(second.body.error.message).toContain(first.body.id);
       expectError(await as("DELETE", `${ws}/sources/corp`), 409, "sync_running");
+      // The run goes on with the settings it started with: a new mapping waits for its end; a secret's expiry date does not.
+      const remap = await as("PATCH", `${ws}/sources/corp`, { mapping: { "custom:city": "city" } });
+      expectError(remap, 409, "sync_running");
+      expect(remap.body.error.message).toBe(`Source "corp" is syncing (run ${first.body.id}); a run uses the settings it started with, so change them once it ends (or stop it)`);
+      expect((await as("PATCH", `${ws}/sources/corp`, { secretExpiresOn: "2030-06-30" })).status).toBe(200);
 
       const run = await finished(first.body.id);
       // A dry run keeps no delta link: the first real run is full, on either engine.
