@@ -81,11 +81,12 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
   };
   const tookOver = await claimLease(db, source.id, runId, leaseMs);
 
-  const { mode, deltaLinks } = await insertRun(db, runId, request);
+  const { mode, deltaLinks, whyFull } = await insertRun(db, runId, request);
   options.onStarted?.(runId);
 
   const record = new RunRecord(db, { id: runId, sourceId: source.id, mode, dryRun: request.dryRun ?? false }, { ms: leaseMs }, cancel, options.onProgress);
   const { progress } = record;
+  if (whyFull) progress.note = whyFull;
   const timed = record.timed.bind(record);
   const assertLease = () => record.assertLease(signal);
   const applyContext = { store, request, record, signal };
@@ -190,18 +191,30 @@ function takenMeanwhile(error: unknown, attempts: number): RollcallError {
   return new RollcallError("sync_failed", `Nothing was applied: ${attempts} times over, while this run applied its changes, other changes to the workspace (another source's sync, an import or an edit) took a value it was writing${detail ? ` (${detail})` : ""}. Run it again once they are done.`, { constraint: constraint ?? null });
 }
 
-/** Decides the run's mode, and records the run as running. A delta run gets the delta links it starts from. */
-async function insertRun(db: Db, runId: string, request: SyncRequest): Promise<{ mode: RunSummary["mode"]; deltaLinks: ListAndPlanInput["links"] }> {
+function hoursOrDays(ms: number): string {
+  const hours = Math.round(ms / 3_600_000);
+  return hours % 24 === 0 ? `${hours / 24} day${hours === 24 ? "" : "s"}` : `${hours} hour${hours === 1 ? "" : "s"}`;
+}
+
+/**
+ * Decides the run's mode, and records the run as running. A delta run gets the delta links it starts from; a full
+ * one that was not asked for says why (`whyFull`), as an admin used to delta runs would ask.
+ */
+async function insertRun(db: Db, runId: string, request: SyncRequest): Promise<{ mode: RunSummary["mode"]; deltaLinks: ListAndPlanInput["links"]; whyFull?: string }> {
   const { source } = request;
   const state = (await sql<{ users_delta_link: string | null; groups_delta_link: string | null; last_full_at: Date | null }>`
     select users_delta_link, groups_delta_link, last_full_at from source_state where source_id = ${source.id}`.execute(db)).rows[0];
   const fullDue = !state?.last_full_at || Date.now() - new Date(state.last_full_at).getTime() > source.config.fullEveryMs;
-  const mode = request.full || !state?.users_delta_link || (needsGroups(source.config) && !state.groups_delta_link) || fullDue ? "full" : "delta";
+  const noLinks = !state?.users_delta_link || (needsGroups(source.config) && !state.groups_delta_link);
+  const mode = request.full || noLinks || fullDue ? "full" : "delta";
+  const whyFull = request.full || !state?.last_full_at ? undefined
+    : noLinks ? "Full sync: no delta token is stored (the source's scope, mapping or removal settings changed since the last run, or it did not finish)"
+    : fullDue ? `Full sync: the periodic full reconciliation is due (every ${hoursOrDays(source.config.fullEveryMs)})` : undefined;
   await db
     .insertInto("sync_runs")
     .values({ id: runId, workspace_id: request.workspaceId, source_id: source.id, trigger: request.trigger, mode, dry_run: request.dryRun ?? false, status: "running", counts: JSON.stringify({}), progress: JSON.stringify({ phase: "starting" }), forced: request.force ?? false, requested_by: request.actor ?? null } as never)
     .execute();
-  return { mode, deltaLinks: mode === "delta" ? { users: state!.users_delta_link, groups: state!.groups_delta_link } : null };
+  return { mode, deltaLinks: mode === "delta" ? { users: state!.users_delta_link, groups: state!.groups_delta_link } : null, ...(whyFull && { whyFull }) };
 }
 
 /**

@@ -53,7 +53,11 @@ describe.each(engines)("a user deleted in Entra ID that the source still holds (
     expect(await h.sync("staff")).toMatchObject({ status: "succeeded", counts: { disabled: 1 } });
 
     await updateEntraSource(h.ctx, "staff", { config: { onRemove: "delete" } });
-    expect(await h.sync("staff")).toMatchObject({ status: "succeeded", counts: { deleted: 1 } });
+    const deleting = await h.sync("staff");
+    expect(deleting).toMatchObject({ mode: "full", status: "succeeded", counts: { deleted: 1 } });
+    // A full run nobody asked for says why.
+    expect((await sql<{ note: string }>`select progress->>'note' as note from sync_runs where id = ${deleting.runId}`.execute(h.store.db)).rows[0]!.note)
+      .toBe("Full sync: no delta token is stored (the source's scope, mapping or removal settings changed since the last run, or it did not finish)");
     expect(await state(rehired.id)).toBeUndefined();
   });
 

@@ -115,6 +115,7 @@ function describeRun(r: RunWithChanges, action?: string): string {
   const lines = [
     `Run ${r.id} of ${r.source}: ${r.status}${r.dryRun ? " (dry run)" : ""}${r.forced ? " (forced)" : ""}`,
     `  ${r.mode}, ${r.trigger}${r.requestedBy && r.trigger === "api" ? ` by ${r.requestedBy}` : ""}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
+    ...(typeof r.progress.note === "string" ? [`  ${r.progress.note}`] : []),
     ...countLines(r.counts, r),
     ...wouldStopLine(r),
   ];

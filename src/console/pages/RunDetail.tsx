@@ -181,6 +181,7 @@ export function RunPage({ id }: { id: string }) {
               {r.dryRun ? "Preview (dry run)" : "Sync"}
               {r.mode ? `, ${r.mode === "delta" ? "changes only (delta)" : "full"}` : ""}
               {r.forced ? ", forced past the safety stop" : ""}
+              {r.progress?.note ? (<><br /><span className="muted small">{r.progress.note}</span></>) : null}
             </Prop>
             <Prop label="Started by">{startedBy(r)}</Prop>
             <Prop label="Started">{formatDate(r.startedAt)}</Prop>
