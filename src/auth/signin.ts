@@ -340,6 +340,9 @@ async function accountFor(db: Db, sources: SignInSource[], claims: IdentityClaim
       .onConflict((oc) => oc.column("user_id").where("user_id", "is not", null).doUpdateSet({ email, display_name: user.display_name }))
       .returningAll()
       .executeTakeFirstOrThrow();
+    if (account.sign_in_blocked_at) {
+      throw refused("blocked", `${who} no longer has access to workspace "${source.workspace}": an admin took it away. Ask an admin of the workspace to give it back.`);
+    }
     const firstVisit = await trx
       .insertInto("workspace_roles")
       .values({ account_id: account.id, workspace_id: source.workspaceId, role: "viewer" })

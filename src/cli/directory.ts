@@ -1,4 +1,4 @@
-import { setUserRole } from "../auth/user-roles.ts";
+import { setUserRole, type ConsoleAccess } from "../auth/user-roles.ts";
 import { activityPage, pageOfChanges, type ActivityPage, type ChangeRecord } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
 import { bulkUsers, type BulkRequest } from "../core/bulk-users.ts";
@@ -61,7 +61,7 @@ export interface Directory {
     remove(key: string): Promise<User>;
     /** Several users at once, all or nothing. */
     bulk(request: BulkRequest): Promise<BulkResult>;
-    setRole(key: string, role: Role): Promise<{ userId: string; displayName: string; role: Role }>;
+    setRole(key: string, role: ConsoleAccess): Promise<{ userId: string; displayName: string; role: ConsoleAccess }>;
   };
   groups: {
     list(filter: { q?: string | undefined; source?: string | undefined }): Promise<Group[]>;

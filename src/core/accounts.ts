@@ -47,7 +47,8 @@ export async function findAccount(db: Db, email: string): Promise<Account | unde
 }
 
 export async function listAccounts(db: Db): Promise<(Account & { workspaces: WorkspaceGrant[] })[]> {
-  const rows = await db.selectFrom("accounts").selectAll().orderBy(sql`lower(email)`).execute();
+  // Password accounts only: a synced user's account (user_id set) is managed on their user page (role), never here.
+  const rows = await db.selectFrom("accounts").selectAll().where("user_id", "is", null).orderBy(sql`lower(email)`).execute();
   return Promise.all(rows.map(async (row) => ({ ...toAccount(row), workspaces: await accountGrants(db, row.id) })));
 }
 
@@ -268,6 +269,18 @@ export async function grantRole(db: Db, grant: { accountId: string; subject: str
       before: before ? { role: before.role } : null,
       after: { role: grant.role, signIn: grant.userId ? "microsoft" : "password" },
     });
+  });
+}
+
+/** Takes a synced person's access away: no role, no session, refused at sign-in until given a role again. */
+export async function blockSignIn(db: Db, block: { accountId: string; subject: string; workspace: Workspace; actor: string; userId: string }): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom("accounts").select("sign_in_blocked_at").where("id", "=", block.accountId).forUpdate().executeTakeFirstOrThrow();
+    await trx.updateTable("accounts").set({ sign_in_blocked_at: sql`now()` }).where("id", "=", block.accountId).where("sign_in_blocked_at", "is", null).execute();
+    const removed = await trx.deleteFrom("workspace_roles").where("account_id", "=", block.accountId).where("workspace_id", "=", block.workspace.id).returning("role").executeTakeFirst();
+    await trx.deleteFrom("sessions").where("account_id", "=", block.accountId).execute();
+    if (before.sign_in_blocked_at && !removed) return; // blocked already: nothing to log
+    await recordAccess(trx, block.workspace.id, block.actor, { subject: block.subject, userId: block.userId, action: "revoke access", before: removed ? { role: removed.role } : null, after: { role: "none", signIn: "microsoft" } });
   });
 }
 

@@ -21,7 +21,8 @@ export interface ApiToken {
 
 const roles: Role[] = ["admin", "viewer"];
 
-export async function createApiToken(db: Db, workspace: Workspace, input: { name?: string; role?: string; expiresInDays?: number | undefined }, actor: string): Promise<ApiToken & { token: string }> {
+/** `createdBy`: the signed-in account creating it (none for the CLI on the server): the token works while they hold its role. */
+export async function createApiToken(db: Db, workspace: Workspace, input: { name?: string; role?: string; expiresInDays?: number | undefined }, actor: string, createdBy: string | null = null): Promise<ApiToken & { token: string }> {
   const role = (input.role ?? "admin") as Role;
   if (!roles.includes(role)) throw invalidInput([{ field: "role", message: `must be one of ${roles.join(", ")}`, value: input.role }]);
   const days = input.expiresInDays;
@@ -34,7 +35,7 @@ export async function createApiToken(db: Db, workspace: Workspace, input: { name
   const row = await db.transaction().execute(async (trx) => {
     const created = await trx
       .insertInto("api_tokens")
-      .values({ workspace_id: workspace.id, name, role, token_hash: hashToken(token), expires_at: days === undefined ? null : sql<Date>`now() + ${`${days} days`}::interval` })
+      .values({ workspace_id: workspace.id, name, role, token_hash: hashToken(token), created_by_account_id: createdBy, expires_at: days === undefined ? null : sql<Date>`now() + ${`${days} days`}::interval` })
       .returningAll()
       .executeTakeFirstOrThrow();
     await recordChange(trx, { workspaceId: workspace.id, actor, subject: name, action: "create token", after: { name, role, ...(created.expires_at && { expiresAt: new Date(created.expires_at).toISOString() }) } });
@@ -62,15 +63,31 @@ export async function revokeApiToken(db: Db, workspace: Workspace, id: string, a
   return present(row, workspace.name);
 }
 
-/** The workspace and role a bearer token grants, or an unauthenticated error. */
+/**
+ * The workspace and role a bearer token grants, or an unauthenticated error. A token created by a signed-in person
+ * works only while that person holds its role there (an owner, an admin for an admin token, any role for a viewer
+ * token) and, synced from Entra ID, is enabled: their tokens stop when they leave, are disabled or demoted.
+ */
 export async function authenticateApiToken(db: Db, token: string): Promise<{ workspaceId: string; role: Role; tokenId: string; name: string }> {
   const row = await db
-    .selectFrom("api_tokens")
-    .select(["id", "workspace_id", "role", "revoked_at", "name", sql<boolean>`expires_at <= now()`.as("expired"), "expires_at"])
-    .where("token_hash", "=", hashToken(token))
+    .selectFrom("api_tokens as t")
+    .leftJoin("accounts as a", "a.id", "t.created_by_account_id")
+    .leftJoin("users as u", "u.id", "a.user_id")
+    .leftJoin("workspace_roles as r", (join) => join.onRef("r.account_id", "=", "a.id").onRef("r.workspace_id", "=", "t.workspace_id"))
+    .select(["t.id", "t.workspace_id", "t.role", "t.revoked_at", "t.name", sql<boolean>`t.expires_at <= now()`.as("expired"), "t.expires_at", "t.created_by_account_id"])
+    .select(["a.id as creator", "a.email as creator_email", "a.is_owner", "a.user_id", "a.sign_in_blocked_at", "u.enabled as creator_enabled", "r.role as creator_role"])
+    .where("t.token_hash", "=", hashToken(token))
     .executeTakeFirst();
   if (!row || row.revoked_at) throw new RollcallError("unauthenticated", "The API token is unknown or has been revoked; create a new one with `rollcall tokens create`");
   if (row.expired) throw new RollcallError("unauthenticated", `The API token "${row.name}" expired on ${new Date(row.expires_at!).toISOString()}; create a new one with \`rollcall tokens create\``);
+  if (row.created_by_account_id) {
+    const holds = row.creator !== null && !row.sign_in_blocked_at && (row.user_id === null || row.creator_enabled === true)
+      && (row.is_owner === true || row.creator_role === "admin" || (row.role === "viewer" && row.creator_role === "viewer"));
+    if (!holds) {
+      const who = row.creator_email ?? "an account since deleted";
+      throw new RollcallError("unauthenticated", `The API token "${row.name}" was created by ${who}, who no longer holds its ${row.role} role in this workspace; an admin creates a new one`);
+    }
+  }
   await db.updateTable("api_tokens").set({ last_used_at: sql`now()` }).where("id", "=", row.id).execute();
   return { workspaceId: row.workspace_id, role: row.role, tokenId: row.id, name: row.name };
 }

@@ -130,6 +130,8 @@ export interface AccountsTable {
   is_owner: boolean;
   /** Set for a synced user who signs in with Microsoft: the directory row this account speaks for. */
   user_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A synced person whose console access an admin removed: their sign-in is refused until given a role again. */
+  sign_in_blocked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: Timestamp;
 }
 
@@ -168,6 +170,8 @@ export interface ApiTokensTable {
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
   expires_at: Timestamp | null;
+  /** The account that created it (null: the CLI on the server itself): the token lasts while they hold its role. */
+  created_by_account_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SettingsTable {

@@ -24,8 +24,16 @@ describe("ID token validation", () => {
     const user = emulator.tenants.get(emulator.tenantId).listUsers().find((u) => u.accountEnabled)!;
     const codeVerifier = randomValue(48);
     const url = new URL(authorizationUrl(meta, { clientId: emulator.clientId, redirectUri, state: "s", nonce, codeVerifier, loginHint: user.userPrincipalName }));
-    url.searchParams.set("prompt", "none");
-    const answer = await undiciFetch(url, { redirect: "manual", dispatcher: await dispatcher(emulator.caPem) });
+    // The person picks their account on the emulator's sign-in page (a hint signs nobody in by itself).
+    const tls = await dispatcher(emulator.caPem);
+    const page = await (await undiciFetch(url, { dispatcher: tls })).text();
+    const txn = /name="txn" value="([^"]+)"/.exec(page)![1]!;
+    const action = /<form method="post" action="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, "&");
+    const answer = await undiciFetch(new URL(action, url), {
+      method: "POST", redirect: "manual", dispatcher: tls,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ txn, login: user.userPrincipalName, action: "signin" }).toString(),
+    });
     const code = new URL(answer.headers.get("location")!).searchParams.get("code")!;
     idToken = await redeemCode(httpFetch, meta, { clientId: emulator.clientId, credential: { kind: "secret", secret: emulator.clientSecret }, code, redirectUri, codeVerifier });
   }, 60_000);

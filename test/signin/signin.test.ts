@@ -5,7 +5,8 @@ import { Browser, directoryUser, loginWithCli, openSignInHarness, signInAs, star
 import type { GraphUser } from "../../src/emulator/types.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { safeReturnTo } from "../../src/auth/signin.ts";
-import { getUserRole } from "../../src/auth/user-roles.ts";
+import { getUserRole, setUserRole } from "../../src/auth/user-roles.ts";
+import { listAccounts } from "../../src/core/accounts.ts";
 import { updateEntraSource } from "../../src/core/sources.ts";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -250,6 +251,50 @@ describe(`sign in with Microsoft (${engine})`, () => {
     const again = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id });
     expect(again.status).toBe(403);
     expect(again.text).toContain('data-reason="disabled"');
+  });
+
+  it("an admin takes a synced person's access away: sessions and their API tokens end, sign-in is refused, and a sync does not undo it", async () => {
+    const person = userOf(tenant1, 3);
+    const row = await directoryUser(h.store, person.id);
+    await setUserRole(h.store.db, h.ctx.workspace, row.id, "admin", "test");
+    const browser = new Browser(h.emulator.caPem);
+    expect((await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id })).status).toBe(302);
+    const me = JSON.parse((await browser.request(`${h.url}/api/v1/auth/me`)).text) as { csrfToken: string };
+    const created = await browser.request(`${h.url}/api/v1/workspaces/default/tokens`, { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": me.csrfToken }, body: JSON.stringify({ name: "their script", role: "admin" }) });
+    expect(created.status, created.text).toBe(201);
+    const bearer = { authorization: `Bearer ${JSON.parse(created.text).token}` };
+    const tokenWorks = async () => (await fetch(`${h.url}/api/v1/workspaces/default/users?limit=1`, { headers: bearer })).status;
+    expect(await tokenWorks()).toBe(200);
+    // The owner's admin accounts are the password ones: a synced person's access is set on their user page.
+    expect((await listAccounts(h.store.db)).map((a) => a.email)).not.toContain(person.mail ?? person.userPrincipalName);
+
+    // Made a viewer, their admin token stops; admin again, it works again.
+    await setUserRole(h.store.db, h.ctx.workspace, row.id, "viewer", "test");
+    expect(await tokenWorks()).toBe(401);
+    await setUserRole(h.store.db, h.ctx.workspace, row.id, "admin", "test");
+    expect(await tokenWorks()).toBe(200);
+
+    expect(await setUserRole(h.store.db, h.ctx.workspace, row.id, "none", "test")).toMatchObject({ role: "none" });
+    expect((await browser.request(`${h.url}/api/v1/auth/me`)).status).toBe(401);
+    const refused = await fetch(`${h.url}/api/v1/workspaces/default/users?limit=1`, { headers: bearer });
+    expect(refused.status).toBe(401);
+    expect((await refused.json()).error.message).toBe(`The API token "their script" was created by ${person.mail ?? person.userPrincipalName}, who no longer holds its admin role in this workspace; an admin creates a new one`);
+    await h.sync("contoso");
+    const again = await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id });
+    expect(again.status).toBe(403);
+    expect(again.text).toContain('data-reason="blocked"');
+    expect(await getUserRole(h.store.db, h.ctx.workspace, row.id)).toMatchObject({ role: "none" });
+
+    await setUserRole(h.store.db, h.ctx.workspace, row.id, "viewer", "test");
+    expect((await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: person.id })).status).toBe(302);
+    // Disabled in Entra ID and synced, their tokens stop too.
+    await setUserRole(h.store.db, h.ctx.workspace, row.id, "admin", "test");
+    expect(await tokenWorks()).toBe(200);
+    h.emulator.tenants.get(tenant1).setSignInEnabled(person.id, false);
+    await h.sync("contoso");
+    expect(await tokenWorks()).toBe(401);
+    h.emulator.tenants.get(tenant1).setSignInEnabled(person.id, true);
+    await h.sync("contoso");
   });
 
   it("a user deleted from Rollcall is refused, and one disabled at Microsoft never gets back to Rollcall (AADSTS50057)", async () => {

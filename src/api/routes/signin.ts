@@ -15,6 +15,7 @@ import { accountSchema, roleSchema, userSchema, workspaceParams } from "../schem
 const bindingCookie = (key: string) => `rollcall_signin_${key}`;
 const flowPath = `${apiPrefix}/auth/microsoft`;
 const window = "5 minutes";
+const consoleAccessSchema = z.enum(["admin", "viewer", "none"]);
 
 /**
  * Set when someone signs out in this browser: the next Microsoft sign-in asks for prompt=login, whatever prompt its
@@ -245,21 +246,21 @@ export const signInRoutes: RouteModule = {
     route({
       method: "GET",
       url: "/workspaces/:workspace/users/:user/role",
-      summary: "A synced user's role in the console: admin, viewer, or null before their first sign-in (they then become a viewer)",
+      summary: "A synced user's access to the console: admin, viewer, none (taken away by an admin), or null before their first sign-in (they then become a viewer)",
       access: "workspace",
       params: userRoleParams,
-      response: z.object({ userId: z.string(), displayName: z.string(), role: roleSchema.nullable() }),
+      response: z.object({ userId: z.string(), displayName: z.string(), role: consoleAccessSchema.nullable() }),
       handler: ({ ctx, params }) => getUserRole(ctx.db, ctx.workspace, params.user),
     }),
     route({
       method: "PUT",
       url: "/workspaces/:workspace/users/:user/role",
-      summary: "Give a synced user the admin or viewer role (they sign in with Microsoft)",
-      description: "Every synced user who signs in is a viewer (read-only console) unless given admin here.",
+      summary: "Give a synced user the admin or viewer role (they sign in with Microsoft), or take their access away (none)",
+      description: "Every synced user who signs in is a viewer (read-only console) unless given admin here. With none, their sessions end, the API tokens they created stop working, and signing in with Microsoft is refused until they are given a role again; unlike disabling the user, the next sync does not undo it.",
       access: "workspace",
       params: userRoleParams,
-      body: z.object({ role: roleSchema }).strict(),
-      response: z.object({ userId: z.string(), displayName: z.string(), role: roleSchema }),
+      body: z.object({ role: consoleAccessSchema }).strict(),
+      response: z.object({ userId: z.string(), displayName: z.string(), role: consoleAccessSchema }),
       async handler({ ctx, params, body }) {
         return setUserRole(ctx.db, ctx.workspace, params.user, body.role, ctx.actor);
       },

@@ -42,7 +42,7 @@ export const tokenRoutes: RouteModule = {
       response: createdTokenSchema,
       handler: ({ ctx, body, principal }) => {
         refuseTokens(principal, "create");
-        return createApiToken(ctx.db, ctx.workspace, body, ctx.actor);
+        return createApiToken(ctx.db, ctx.workspace, body, ctx.actor, principal.kind === "session" ? principal.account.id : null);
       },
     }),
     route({

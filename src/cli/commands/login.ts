@@ -184,14 +184,14 @@ export function logoutCommand(): Command {
   );
 }
 
-/** `rollcall user-role`: make a synced user an admin of their workspace (or a viewer again). */
+/** `rollcall user-role`: make a synced user an admin of their workspace (or a viewer again), or take their access away. */
 export function userRoleCommand(): Command {
-  return directoryCommand("user-role", "give a user synced from Entra ID the admin or viewer role (they sign in with Microsoft)")
+  return directoryCommand("user-role", "give a user synced from Entra ID the admin or viewer role (they sign in with Microsoft), or none to take their access away")
     .argument("<user>", "user id, email or user principal name")
-    .addOption(new Option("--role <role>", "role").choices(["admin", "viewer"]).makeOptionMandatory())
-    .action(async (user: string, opts: { workspace: string; role: "admin" | "viewer"; json?: boolean; server?: string }) =>
+    .addOption(new Option("--role <role>", "role; none ends their sessions and API tokens and refuses their sign-in (the sync does not undo it)").choices(["admin", "viewer", "none"]).makeOptionMandatory())
+    .action(async (user: string, opts: { workspace: string; role: "admin" | "viewer" | "none"; json?: boolean; server?: string }) =>
       runOn(opts, (directory) => directory.users.setRole(user, opts.role), {
-        human: (r) => `${r.displayName} is now ${r.role === "admin" ? "an admin" : "a viewer"} of ${opts.workspace}`,
+        human: (r) => (r.role === "none" ? `${r.displayName} no longer has access to ${opts.workspace}` : `${r.displayName} is now ${r.role === "admin" ? "an admin" : "a viewer"} of ${opts.workspace}`),
       }, "user-role"),
     );
 }

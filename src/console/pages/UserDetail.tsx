@@ -208,7 +208,7 @@ export function UserPage({ id }: { id: string }) {
   );
 }
 
-type ConsoleRole = "admin" | "viewer";
+type ConsoleRole = "admin" | "viewer" | "none";
 
 /**
  * A synced user signs in with Microsoft: read only at first, admin when an admin says so. Choosing in the
@@ -220,7 +220,7 @@ function ConsoleAccess({ path, user, onChanged }: { path: string; user: User; on
   const access = useLoad((signal) => api.get<{ role: ConsoleRole | null }>(`${path}/role`, undefined, { signal }), [path]);
   const [asked, setAsked] = useState<ConsoleRole | null>(null);
   const role = access.data?.role;
-  const said = role === undefined ? "…" : role === "admin" ? "Admin" : role === "viewer" ? "Read only" : "Read only, from their first sign-in";
+  const said = role === undefined ? "…" : role === "admin" ? "Admin" : role === "viewer" ? "Read only" : role === "none" ? "No access" : "Read only, from their first sign-in";
   return (
     <>
       <h3 className="sub">Console access</h3>
@@ -229,6 +229,7 @@ function ConsoleAccess({ path, user, onChanged }: { path: string; user: User; on
         <SelectField label="Access" value={role ?? "viewer"} onChange={(e) => setAsked(e.target.value as ConsoleRole)} hint={role === null ? "Has not signed in yet." : undefined}>
           <option value="viewer">Read only</option>
           <option value="admin">Admin</option>
+          <option value="none">No access</option>
         </SelectField>
       ) : (
         <p>{said}</p>
@@ -236,12 +237,12 @@ function ConsoleAccess({ path, user, onChanged }: { path: string; user: User; on
       <ErrorBanner error={access.error} title="Console access could not be read." />
       <ConfirmDialog
         open={asked !== null}
-        title={asked === "admin" ? `Make ${user.displayName} an admin of this workspace?` : `Make ${user.displayName} read only?`}
-        confirmLabel={asked === "admin" ? "Make admin" : "Make read only"}
+        title={asked === "admin" ? `Make ${user.displayName} an admin of this workspace?` : asked === "none" ? `Take ${user.displayName}'s access away?` : `Make ${user.displayName} read only?`}
+        confirmLabel={asked === "admin" ? "Make admin" : asked === "none" ? "Take access away" : "Make read only"}
         onClose={() => setAsked(null)}
         onConfirm={async () => {
           await api.put(`${path}/role`, { role: asked });
-          toast(asked === "admin" ? `${user.displayName} is now an admin of this workspace` : `${user.displayName} now has read-only access`);
+          toast(asked === "admin" ? `${user.displayName} is now an admin of this workspace` : asked === "none" ? `${user.displayName} no longer has access` : `${user.displayName} now has read-only access`);
           access.reload();
           onChanged(); // the grant is in their history
         }}
@@ -249,7 +250,9 @@ function ConsoleAccess({ path, user, onChanged }: { path: string; user: User; on
         <p>
           {asked === "admin"
             ? "Signed in with Microsoft, they can change everything in this workspace: users, groups, sources, tokens and settings."
-            : "They can still sign in with Microsoft, and only read this workspace."}
+            : asked === "none"
+              ? "They are signed out now, the API tokens they created stop working, and signing in with Microsoft is refused until you give them a role again. Unlike disabling the user, the next sync does not undo this."
+              : "They can still sign in with Microsoft, and only read this workspace."}
         </p>
       </ConfirmDialog>
     </>
