@@ -6,6 +6,7 @@
 export type ErrorCode =
   | "invalid_input"
   | "not_found"
+  | "method_not_allowed"
   | "conflict"
   | "unauthenticated"
   | "forbidden"
@@ -35,6 +36,7 @@ export type ErrorCode =
 const httpStatus: Record<ErrorCode, number> = {
   invalid_input: 400,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   unauthenticated: 401,
   forbidden: 403,

@@ -63,12 +63,27 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
   for (const module of modules) for (const r of module.routes) registerRoute(app, rt, r);
 
   const consoleFallback = await registerConsole(app, options.consoleDist);
+  const methodsOf = routeMethods(modules);
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split("?")[0] ?? "/";
     if ((request.method === "GET" || request.method === "HEAD") && !path.startsWith("/api/")) return consoleFallback(request, reply);
+    // A route that exists with other methods: say which (RFC 9110 15.5.6), and answer OPTIONS with them.
+    const allowed = methodsOf(path);
+    if (allowed.length) {
+      const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+      if (request.method === "OPTIONS") return void reply.header("allow", allow).code(204).send();
+      void reply.header("allow", allow);
+      return sendError(new RollcallError("method_not_allowed", `${request.method} is not a method of ${path}; it takes ${allowed.join(", ")}`, { method: request.method, path, allowed }), request, reply, limits);
+    }
     return sendError(new RollcallError("not_found", `There is no API route ${request.method} ${path}; see ${apiPrefix}/openapi.json`, { method: request.method, path }), request, reply, limits);
   });
   return app;
+}
+
+/** The methods each API route answers, looked up by a request's path (its parameters matching any one segment). */
+function routeMethods(modules: RouteModule[]): (path: string) => string[] {
+  const routes = modules.flatMap((m) => m.routes).map((r) => ({ method: r.method, pattern: new RegExp(`^${(apiPrefix + r.url).replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z]+/g, "[^/]+")}/?$`) }));
+  return (path) => [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
 }
 
 /** Query parameters that carry credentials (the authorization code and state Microsoft sends to the sign-in callback). */

@@ -52,6 +52,16 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect(health.headers).toMatchObject({ "cache-control": "no-store", "x-content-type-options": "nosniff", "x-frame-options": "DENY" });
   });
 
+  it("a method a route does not take answers 405 with the ones it does; OPTIONS lists them; an unknown path stays 404", async () => {
+    const wrong = await as("PUT", "workspaces/acme/users");
+    expectError(wrong, 405, "method_not_allowed");
+    expect(wrong.headers.allow).toBe("GET, POST, HEAD, OPTIONS");
+    expect(wrong.body.error.message).toBe("PUT is not a method of /api/v1/workspaces/acme/users; it takes GET, POST");
+    const options = await api.app.inject({ method: "OPTIONS", url: "/api/v1/workspaces/acme/users/u1/disable" });
+    expect([options.statusCode, options.headers.allow]).toEqual([204, "POST, OPTIONS"]);
+    expectError(await as("GET", "workspaces/acme/nothing-here"), 404, "not_found");
+  });
+
   it("workspaces: list, show by name or id, create, update, and their bad input", async () => {
     const list = await as("GET", "workspaces");
     expect(list.body).toMatchObject({ total: 2, offset: 0 });
