@@ -36,7 +36,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
         tags: [module.tag],
         parameters: [...pathParameters(r, convert), ...parameters(r.query, "query", convert)],
         ...(r.body && { requestBody: { required: !r.body.safeParse(undefined).success, content: { "application/json": { schema: convert(r.body, "input") } } } }),
-        ...(r.upload && { requestBody: { required: true, content: { "multipart/form-data": { schema: uploadSchema(r.upload) } } } }),
+        ...(r.upload && { requestBody: { required: true, content: { "multipart/form-data": { schema: uploadSchema(r.upload, convert) } } } }),
         responses: {
           ...(r.answers
             ? Object.fromEntries(Object.entries(r.answers).map(([status, a]) => [status, answer(a)]))
@@ -79,10 +79,12 @@ function answer(a: { description: string; content?: string[] }): Json {
   return { description: a.description, content: Object.fromEntries(a.content.map((type) => [type, { schema: { type: "string", ...(!type.startsWith("text/") && { contentMediaType: type }) } }])) };
 }
 
-function uploadSchema(upload: Upload): Json {
+function uploadSchema(upload: Upload, convert: (s: z.ZodType, io: "input") => Json): Json {
+  const fields = upload.fields ? ((convert(upload.fields, "input").properties ?? {}) as Record<string, Json>) : {};
+  const asText = Object.fromEntries(Object.entries(fields).map(([name, field]) => [name, { type: "string", ...(field.description !== undefined && { description: field.description }) }]));
   return {
     type: "object",
-    properties: { [upload.field]: { type: "string", contentMediaType: "application/octet-stream", ...(upload.description && { description: upload.description }) } },
+    properties: { [upload.field]: { type: "string", contentMediaType: "application/octet-stream", ...(upload.description && { description: upload.description }) }, ...asText },
     required: [upload.field],
   };
 }
@@ -104,7 +106,10 @@ function parameters(schema: z.ZodType | undefined, where: "path" | "query", conv
   const required = new Set((json.required ?? []) as string[]);
   return Object.entries(properties).map(([name, property]) => {
     const { description, ...rest } = property;
-    return { name, in: where, required: where === "path" || required.has(name), ...(description !== undefined && { description }), schema: rest };
+    // An object given in a query parameter is sent as JSON text (generators would explode it into key=value pairs).
+    const object = (rest.anyOf as Json[] | undefined)?.find((s) => s.type === "object");
+    const shape = object ? { content: { "application/json": { schema: object } } } : { schema: rest };
+    return { name, in: where, required: where === "path" || required.has(name), ...(description !== undefined && { description }), ...shape };
   });
 }
 
@@ -116,12 +121,14 @@ function errorResponses(r: Route, make: (description: string) => Json): Record<s
     out["403"] = make("forbidden (viewer role, not an owner) or csrf_failed (missing X-CSRF-Token with a session cookie)");
   }
   if (r.access === "workspace") out["404"] = make("not_found: the workspace (or the record) does not exist or is not visible to you");
+  else if (r.access !== "public" && (r.params || r.body)) out["404"] = make("not_found: a record the path or the body names does not exist");
   if (r.method !== "GET" && r.access !== "public") out["409"] = make("conflict: e.g. an email already used by another user");
   if (r.body || r.upload) {
     out["413"] = make("payload_too_large");
     out["415"] = make(r.upload ? "unsupported_file or unsupported_media_type: send multipart/form-data with a supported file" : "unsupported_media_type: send application/json");
   }
   if (typeof r.config === "function" || r.config?.rateLimit) out["429"] = make("rate_limited: too many attempts; see Retry-After");
+  out["431"] = make("headers_too_large: the request's headers (cookies, a token) are larger than the server takes");
   out["500"] = make("internal: logged on the server, never detailed here");
   for (const [status, description] of Object.entries(r.errors ?? {})) if (description) out[status] = make(description);
   return out;

@@ -94,6 +94,7 @@ export const authRoutes: RouteModule = {
         "For someone signed in with Microsoft, the answer also says where to send the browser to sign out of Microsoft as well " +
         "(their organization's sign-out page, which comes back to the sign-in page); Rollcall does not send it there itself, since that also signs the browser out of the person's other Microsoft apps.",
       access: "signed-in",
+      errors: { 400: "invalid_input: signing out ends a session; an API token is revoked instead" },
       response: z.object({
         microsoftSignOutUrl: z.string().nullable().describe("Microsoft's sign-out page for the session's organization, for a session signed in with Microsoft; null otherwise"),
       }),

@@ -103,7 +103,7 @@ export const importRoutes: RouteModule = {
       access: "workspace",
       status: 201,
       params: workspaceParams,
-      upload: { field: "file", description: "the CSV or .xlsx file; the options may come as form fields beside it" },
+      upload: { field: "file", description: "the CSV or .xlsx file; the options may come as form fields beside it", fields: importOptionsSchema },
       errors: { 422: "import_invalid: the file cannot be read as a table of users (empty, no heading row, required columns not placed: details.reason)" },
       response: uploadSchema,
       config: (rt) => ({ bodyLimit: rt.config.uploadLimitBytes + 1024 * 1024 }),
@@ -142,6 +142,7 @@ export const importRoutes: RouteModule = {
       access: "workspace",
       params: uploadParams,
       query: importOptionsSchema,
+      errors: { 409: "conflict: the upload was imported already (when, by whom, with what counts)", 422: "import_invalid: the file cannot be read with these options (details.reason; columns not placed: add a mapping)" },
       response: importReportSchema,
       async handler({ rt, ctx, params, request }) {
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);

@@ -229,6 +229,7 @@ export const signInRoutes: RouteModule = {
       url: "/auth/profile",
       summary: "The signed-in person's own profile",
       access: "signed-in",
+      errors: { 400: "invalid_input: an API token has no profile; sign in as a person" },
       response: profileResponse,
       async handler({ principal, rt }) {
         if (principal.kind !== "session") throw new RollcallError("invalid_input", "An API token has no profile; sign in as a person");
