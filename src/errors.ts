@@ -24,6 +24,7 @@ export type ErrorCode =
   | "source_permission_missing"
   | "source_unreachable"
   | "source_scope_invalid"
+  | "precondition_failed"
   | "sync_running"
   | "sync_threshold_exceeded"
   | "sync_failed"
@@ -54,6 +55,7 @@ const httpStatus: Record<ErrorCode, number> = {
   source_permission_missing: 502,
   source_unreachable: 502,
   source_scope_invalid: 422,
+  precondition_failed: 412,
   sync_running: 409,
   sync_threshold_exceeded: 409,
   sync_failed: 502,

@@ -62,7 +62,7 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   /** The handler gets the body unchecked and checks it itself against `body`, to say every field's problem at once. */
   bodyCheckedByHandler?: boolean;
   /** Error answers of this route beyond those every route of its kind has (400, 401, 403, 404, 409…), for the OpenAPI document. */
-  errors?: Partial<Record<400 | 401 | 409 | 413 | 415 | 422 | 502 | 503, string>>;
+  errors?: Partial<Record<400 | 401 | 409 | 412 | 413 | 415 | 422 | 502 | 503, string>>;
   /** Absent for 204 No Content. */
   response?: R;
   /** What a route that answers itself (a download, a redirect, a page) sends instead of JSON, by status, for the OpenAPI document. */

@@ -53,7 +53,15 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Don't announce a 401 (the sign-in page's own probe). */
   quiet401?: boolean;
+  /**
+   * Send the version this tab last read of the path (its ETag) as If-Match: a change someone made meanwhile is then
+   * refused (412) instead of overwritten by a form filled in on the old values.
+   */
+  ifMatch?: boolean;
 }
+
+/** The ETag each path answered last (GET, or the change that followed). */
+const versions = new Map<string, string>();
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
@@ -76,6 +84,9 @@ export async function request<T>(method: string, path: string, body?: unknown, o
     payload = JSON.stringify(body);
   }
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  const resource = path.split("?")[0]!;
+  const version = options.ifMatch ? versions.get(resource) : undefined;
+  if (version) headers["If-Match"] = version;
   let response: Response;
   try {
     response = await fetch(`/api/v1${path}`, { method, headers, body: payload, credentials: "same-origin", signal: options.signal });
@@ -84,6 +95,8 @@ export async function request<T>(method: string, path: string, body?: unknown, o
     throw new ApiError(0, "network", "The Rollcall server could not be reached. Check that it is running and your network connection, then try again.");
   }
   if (response.status === 204) return undefined as T;
+  const etag = response.headers.get("etag");
+  if (etag) versions.set(resource, etag);
   const text = await response.text();
   let data: unknown = undefined;
   try {

@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
 import type { z } from "zod";
 import { RollcallError, invalidInput, notFound, type FieldProblem } from "../errors.ts";
 import {
@@ -160,7 +162,17 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
   return { ...(await getUser(ctx, id)), warnings };
 }
 
-export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknown): Promise<SavedUser> {
+/**
+ * A user's version, for optimistic concurrency (ETag / If-Match): any change to what the API shows of them, by an
+ * admin, an import or a sync, gives another.
+ */
+export function userVersion(user: User): string {
+  const { warnings: _w, ...shown } = user as SavedUser;
+  return `"${createHash("sha256").update(JSON.stringify(shown)).digest("base64url").slice(0, 22)}"`;
+}
+
+/** `ifMatch`: the version the change was made on (If-Match); another one now is a 412, nothing changed. */
+export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknown, options: { ifMatch?: string | undefined } = {}): Promise<SavedUser> {
   const parsed = updateUserSchema.safeParse(raw);
   if (!parsed.success) refuseWhole(parsed.error, raw, ctx.workspace.defaultCountry);
   const before = await getUser(ctx, key);
@@ -185,6 +197,7 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
   await ctx.db
     .transaction()
     .execute(async (trx) => {
+      if (options.ifMatch !== undefined) await assertVersion(trx, ctx, before.id, options.ifMatch);
       const hadPin = pinHash !== undefined && (await trx.selectFrom("users").select("pin_hash").where("id", "=", before.id).executeTakeFirstOrThrow()).pin_hash !== null;
       const set = {
         ...("userPrincipalName" in value && { user_principal_name: value.userPrincipalName ?? null }),
@@ -219,6 +232,14 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
     })
     .catch(translateDatabaseError);
   return { ...(await getUser(ctx, before.id)), warnings };
+}
+
+async function assertVersion(trx: Db, ctx: WorkspaceContext, id: string, ifMatch: string): Promise<void> {
+  await trx.selectFrom("users").select("id").where("id", "=", id).forUpdate().execute();
+  const now = await selectUser(trx, ctx.workspace.id, id);
+  const versions = ifMatch.split(",").map((v) => v.trim().replace(/^W\//, ""));
+  if (now && (versions.includes("*") || versions.includes(userVersion(now)))) return;
+  throw new RollcallError("precondition_failed", "The user was changed since you read them (If-Match names an older version): read them again, and make your change on what they are now", { current: now ? userVersion(now) : null });
 }
 
 export async function disableUser(ctx: WorkspaceContext, key: string): Promise<User> {

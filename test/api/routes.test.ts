@@ -62,6 +62,22 @@ describe.each(engines)("API routes on %s", (engine) => {
     expectError(await as("GET", "workspaces/acme/nothing-here"), 404, "not_found");
   });
 
+  it("a PATCH with If-Match applies only to the version read (ETag): a change made meanwhile is a 412, not lost", async () => {
+    const created = await as("POST", "workspaces/acme/users", { email: "etag@example.com", displayName: "E Tag", aliases: ["a1"] });
+    const read = await as("GET", `workspaces/acme/users/${created.body.id}`);
+    const version = read.headers.etag as string;
+    expect(version).toMatch(/^"[\w-]{22}"$/);
+    // Another admin adds an alias first; ours was made on the old list and would drop theirs.
+    const theirs = await as("PATCH", `workspaces/acme/users/${created.body.id}`, { aliases: ["a1", "a2"] }, { "if-match": version });
+    expect(theirs.status).toBe(200);
+    expect(theirs.headers.etag).not.toBe(version);
+    const ours = await as("PATCH", `workspaces/acme/users/${created.body.id}`, { aliases: ["a1", "b2"] }, { "if-match": version });
+    expectError(ours, 412, "precondition_failed");
+    expect((await as("GET", `workspaces/acme/users/${created.body.id}`)).body.aliases).toEqual(["a1", "a2"]);
+    expect((await as("PATCH", `workspaces/acme/users/${created.body.id}`, { aliases: ["a1", "a2", "b2"] }, { "if-match": theirs.headers.etag as string })).status).toBe(200);
+    expect((await as("PATCH", `workspaces/acme/users/${created.body.id}`, { department: "Ops" }, { "if-match": "*" })).status).toBe(200);
+  });
+
   it("workspaces: list, show by name or id, create, update, and their bad input", async () => {
     const list = await as("GET", "workspaces");
     expect(list.body).toMatchObject({ total: 2, offset: 0 });

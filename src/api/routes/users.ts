@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
-import { createUser, deleteUser, disableUser, getUser, historyUser, listUsers, updateUser } from "../../core/users.ts";
+import { createUser, deleteUser, disableUser, getUser, historyUser, listUsers, updateUser, userVersion } from "../../core/users.ts";
 import { historyPage } from "../../core/change-log.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkMatching, maxBulkUsers } from "../../domain/bulk.ts";
@@ -73,21 +73,32 @@ export const userRoutes: RouteModule = {
       method: "GET",
       url: "/workspaces/:workspace/users/:id",
       summary: "Show a user",
+      description: "The ETag header is the user's version: send it back as If-Match with a PATCH, so that a change made meanwhile (another admin, an import, a sync) is a 412 instead of being overwritten.",
       access: "workspace",
       params: userParams,
       response: userSchema,
-      handler: ({ ctx, params }) => getUser(ctx, params.id),
+      async handler({ ctx, params, reply }) {
+        const user = await getUser(ctx, params.id);
+        void reply.header("etag", userVersion(user));
+        return user;
+      },
     }),
     route({
       method: "PATCH",
       url: "/workspaces/:workspace/users/:id",
       summary: "Change fields of a user (only the fields sent)",
+      description: "With If-Match (the ETag of GET), applied only if the user is still that version; otherwise 412 precondition_failed and nothing changes. The answer's ETag is the new version.",
       access: "workspace",
       params: userParams,
       body: updateUserSchema,
       bodyCheckedByHandler: true,
+      errors: { 412: "precondition_failed: If-Match names a version the user no longer is (changed meanwhile); read it again" },
       response: savedUserSchema,
-      handler: ({ ctx, params, body }) => updateUser(ctx, params.id, body),
+      async handler({ ctx, params, body, request, reply }) {
+        const saved = await updateUser(ctx, params.id, body, { ifMatch: request.headers["if-match"] });
+        void reply.header("etag", userVersion(saved));
+        return saved;
+      },
     }),
     route({
       method: "DELETE",

@@ -111,7 +111,7 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
       type Saved = User & { warnings: string[] };
       const saved: Saved = user
         ? Object.keys(payload).length
-          ? await api.patch<Saved>(ws(workspace, `/users/${encodeURIComponent(user.id)}`), payload)
+          ? await api.patch<Saved>(ws(workspace, `/users/${encodeURIComponent(user.id)}`), payload, { ifMatch: true })
           : { ...user, warnings: [] }
         : await api.post<Saved>(ws(workspace, "/users"), payload);
       const { warnings, ...savedUser } = saved;
