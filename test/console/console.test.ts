@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { admin, desktop, hasChromium, chromiumPath, launchBrowser, openPage, phone, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 import { seedDirectory } from "./seed.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
-import { createUser } from "../../src/core/users.ts";
+import { createUser, getUser, updateUser } from "../../src/core/users.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { addMember, createGroup } from "../../src/core/groups.ts";
 
@@ -186,6 +186,23 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.getByRole("button", { name: "Last page" }).click();
     await expect.poll(() => page.locator(".pager-count").textContent()).toBe("51–62 of 62");
     await expect.poll(() => page.locator(".history-item").last().textContent()).toContain("Created");
+  });
+
+  it("refuses to save an edit made on values another admin changed meanwhile, and says so", async () => {
+    const userId = new URL(page.url()).pathname.split("/").at(-1)!;
+    await page.getByRole("button", { name: "Edit" }).click();
+    const dialog = page.getByRole("dialog", { name: /Edit Barbara Liskov/ });
+    await dialog.getByLabel("Department").fill("Theory");
+    // Meanwhile another admin changes her, in another tab or with the API.
+    const ctx = { db: server.rt.store.db, workspace: await resolveWorkspace(server.rt.store.db, "default"), actor: "another admin" };
+    await updateUser(ctx, userId, { jobTitle: "Professor" });
+    await dialog.getByRole("button", { name: "Save changes" }).click();
+    await expect.poll(() => dialog.textContent()).toContain("The user was changed since you read them");
+    expect(await getUser(ctx, userId)).toMatchObject({ department: "Research", jobTitle: "Professor" });
+    await page.keyboard.press("Escape");
+    await dialog.getByRole("alertdialog", { name: "Discard your changes?" }).waitFor();
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
   });
 
   it("opens a synced user with source, groups and cards, and keeps Entra-owned fields read-only", async () => {
