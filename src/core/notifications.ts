@@ -209,15 +209,21 @@ export async function scanNotifications(db: Db, now = new Date()): Promise<{ rai
 }
 
 export async function listNotifications(db: Db, workspace: Workspace, options: { active?: boolean; limit?: number } = {}): Promise<(Notification & { deliveries: Delivery[] })[]> {
-  let query = db.selectFrom("notifications").selectAll().where("workspace_id", "=", workspace.id).orderBy("created_at", "desc").limit(options.limit ?? 100);
-  if (options.active) query = query.where("resolved_at", "is", null).where("dismissed_at", "is", null);
-  const rows = (await query.execute()) as NotificationRow[];
-  const deliveries = rows.length ? await deliveryRows(db, workspace.id, rows.map((r) => r.id)) : [];
-  return rows.map((r) => ({ ...present(r), deliveries: deliveries.filter((d) => d.notificationId === r.id) }));
+  return (await pageOfNotifications(db, workspace, { ...options, offset: 0 })).items;
 }
 
-async function deliveryRows(db: Db, workspaceId: string, notificationIds?: string[], limit = 500): Promise<Delivery[]> {
-  let query = db.selectFrom("notification_deliveries").selectAll().where("workspace_id", "=", workspaceId).orderBy("created_at", "desc").limit(limit);
+/** Newest first (ties by id, so pages neither repeat nor skip one); `total`: all that the filter matches. */
+export async function pageOfNotifications(db: Db, workspace: Workspace, options: { active?: boolean; limit?: number; offset: number }): Promise<{ items: (Notification & { deliveries: Delivery[] })[]; total: number }> {
+  let query = db.selectFrom("notifications").where("workspace_id", "=", workspace.id);
+  if (options.active) query = query.where("resolved_at", "is", null).where("dismissed_at", "is", null);
+  const rows = (await query.selectAll().orderBy("created_at", "desc").orderBy("id", "desc").limit(options.limit ?? 100).offset(options.offset).execute()) as NotificationRow[];
+  const { total } = await query.select(sql<number>`count(*)::int`.as("total")).executeTakeFirstOrThrow();
+  const deliveries = rows.length ? await deliveryRows(db, workspace.id, rows.map((r) => r.id)) : [];
+  return { items: rows.map((r) => ({ ...present(r), deliveries: deliveries.filter((d) => d.notificationId === r.id) })), total };
+}
+
+async function deliveryRows(db: Db, workspaceId: string, notificationIds?: string[], limit = 500, offset = 0): Promise<Delivery[]> {
+  let query = db.selectFrom("notification_deliveries").selectAll().where("workspace_id", "=", workspaceId).orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).offset(offset);
   if (notificationIds) query = query.where("notification_id", "in", notificationIds);
   return (await query.execute()).map((d) => ({
     id: d.id, notificationId: d.notification_id, channel: d.channel, target: d.target, status: d.status, attempts: d.attempts,
@@ -228,6 +234,11 @@ async function deliveryRows(db: Db, workspaceId: string, notificationIds?: strin
 /** The delivery log of a workspace, newest first. */
 export function listDeliveries(db: Db, workspace: Workspace, limit = 200): Promise<Delivery[]> {
   return deliveryRows(db, workspace.id, undefined, limit);
+}
+
+export async function pageOfDeliveries(db: Db, workspace: Workspace, page: { limit: number; offset: number }): Promise<{ items: Delivery[]; total: number }> {
+  const { total } = await db.selectFrom("notification_deliveries").select(sql<number>`count(*)::int`.as("total")).where("workspace_id", "=", workspace.id).executeTakeFirstOrThrow();
+  return { items: await deliveryRows(db, workspace.id, undefined, page.limit, page.offset), total };
 }
 
 export async function dismissNotification(db: Db, workspace: Workspace, id: string, actor: string): Promise<Notification> {

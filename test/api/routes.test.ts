@@ -6,6 +6,7 @@ import { z } from "zod";
 import { engines } from "../support/db.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
+import { raiseImportFailed, updateNotificationSettings } from "../../src/core/notifications.ts";
 import { route } from "../../src/api/route.ts";
 import { caller, expectError, signIn, testApi, type Caller, type TestApi } from "./support.ts";
 
@@ -50,32 +51,6 @@ describe.each(engines)("API routes on %s", (engine) => {
     const health = await as("GET", "health");
     expect(health).toMatchObject({ status: 200, body: { status: "ok", database: engine } });
     expect(health.headers).toMatchObject({ "cache-control": "no-store", "x-content-type-options": "nosniff", "x-frame-options": "DENY" });
-  });
-
-  it("a method a route does not take answers 405 with the ones it does; OPTIONS lists them; an unknown path stays 404", async () => {
-    const wrong = await as("PUT", "workspaces/acme/users");
-    expectError(wrong, 405, "method_not_allowed");
-    expect(wrong.headers.allow).toBe("GET, POST, HEAD, OPTIONS");
-    expect(wrong.body.error.message).toBe("PUT is not a method of /api/v1/workspaces/acme/users; it takes GET, POST");
-    const options = await api.app.inject({ method: "OPTIONS", url: "/api/v1/workspaces/acme/users/u1/disable" });
-    expect([options.statusCode, options.headers.allow]).toEqual([204, "POST, OPTIONS"]);
-    expectError(await as("GET", "workspaces/acme/nothing-here"), 404, "not_found");
-  });
-
-  it("a PATCH with If-Match applies only to the version read (ETag): a change made meanwhile is a 412, not lost", async () => {
-    const created = await as("POST", "workspaces/acme/users", { email: "etag@example.com", displayName: "E Tag", aliases: ["a1"] });
-    const read = await as("GET", `workspaces/acme/users/${created.body.id}`);
-    const version = read.headers.etag as string;
-    expect(version).toMatch(/^"[\w-]{22}"$/);
-    // Another admin adds an alias first; ours was made on the old list and would drop theirs.
-    const theirs = await as("PATCH", `workspaces/acme/users/${created.body.id}`, { aliases: ["a1", "a2"] }, { "if-match": version });
-    expect(theirs.status).toBe(200);
-    expect(theirs.headers.etag).not.toBe(version);
-    const ours = await as("PATCH", `workspaces/acme/users/${created.body.id}`, { aliases: ["a1", "b2"] }, { "if-match": version });
-    expectError(ours, 412, "precondition_failed");
-    expect((await as("GET", `workspaces/acme/users/${created.body.id}`)).body.aliases).toEqual(["a1", "a2"]);
-    expect((await as("PATCH", `workspaces/acme/users/${created.body.id}`, { aliases: ["a1", "a2", "b2"] }, { "if-match": theirs.headers.etag as string })).status).toBe(200);
-    expect((await as("PATCH", `workspaces/acme/users/${created.body.id}`, { department: "Ops" }, { "if-match": "*" })).status).toBe(200);
   });
 
   it("workspaces: list, show by name or id, create, update, and their bad input", async () => {
@@ -320,7 +295,7 @@ describe.each(engines)("API routes on %s", (engine) => {
 
   it("answers unknown API routes, wrong media types, bad JSON and oversized bodies in the error shape", async () => {
     expectError(await as("GET", "nope"), 404, "not_found");
-    expectError(await as("DELETE", "workspaces"), 404, "not_found");
+    expectError(await as("DELETE", "workspaces"), 405, "method_not_allowed");
     expectError(await as("POST", "/not-api"), 404, "not_found");
     expectError(await as("POST", "workspaces/acme/groups", "name=x", { "content-type": "application/x-www-form-urlencoded" }), 415, "unsupported_media_type");
     expectError(await as("POST", "workspaces/acme/groups", "plain", { "content-type": "text/plain" }), 415, "unsupported_media_type");
@@ -366,6 +341,43 @@ describe.each(engines)("API routes on %s", (engine) => {
     const api404 = await api.app.inject({ method: "GET", url: "/api/v1/users" });
     expect(api404.statusCode).toBe(404);
     expect(api404.json().error.code).toBe("not_found");
+  });
+
+  it("a method a route does not take answers 405 with the ones it does; OPTIONS lists them; an unknown path stays 404", async () => {
+    const wrong = await as("PUT", "workspaces/acme/users");
+    expectError(wrong, 405, "method_not_allowed");
+    expect(wrong.headers.allow).toBe("GET, POST, HEAD, OPTIONS");
+    expect(wrong.body.error.message).toBe("PUT is not a method of /api/v1/workspaces/acme/users; it takes GET, POST");
+    const options = await api.app.inject({ method: "OPTIONS", url: "/api/v1/workspaces/acme/users/u1/disable" });
+    expect([options.statusCode, options.headers.allow]).toEqual([204, "POST, OPTIONS"]);
+    expectError(await as("GET", "workspaces/acme/nothing-here"), 404, "not_found");
+  });
+
+  it("a PATCH with If-Match applies only to the version read (ETag): a change made meanwhile is a 412, not lost", async () => {
+    const created = await as("POST", "workspaces/acme/users", { email: "etag@example.com", displayName: "E Tag", aliases: ["a1"] });
+    const read = await as("GET", `workspaces/acme/users/${created.body.id}`);
+    const version = read.headers.etag as string;
+    expect(version).toMatch(/^"[\w-]{22}"$/);
+    // Another admin adds an alias first; ours was made on the old list and would drop theirs.
+    const theirs = await as("PATCH", `workspaces/acme/users/${created.body.id}`, { aliases: ["a1", "a2"] }, { "if-match": version });
+    expect(theirs.status).toBe(200);
+    expect(theirs.headers.etag).not.toBe(version);
+    const ours = await as("PATCH", `workspaces/acme/users/${created.body.id}`, { aliases: ["a1", "b2"] }, { "if-match": version });
+    expectError(ours, 412, "precondition_failed");
+    expect((await as("GET", `workspaces/acme/users/${created.body.id}`)).body.aliases).toEqual(["a1", "a2"]);
+    expect((await as("PATCH", `workspaces/acme/users/${created.body.id}`, { aliases: ["a1", "a2", "b2"] }, { "if-match": theirs.headers.etag as string })).status).toBe(200);
+    expect((await as("PATCH", `workspaces/acme/users/${created.body.id}`, { department: "Ops" }, { "if-match": "*" })).status).toBe(200);
+  });
+
+  it("pages notifications and the delivery log like every list: limit, offset, total, no row twice", async () => {
+    const notes = await createWorkspace(api.store.db, { name: "notes" });
+    await updateNotificationSettings(api.store.db, api.rt.secrets, notes, { emailTo: ["ops@example.com"] }, "test");
+    for (const n of [1, 2, 3]) await raiseImportFailed(api.store.db, { workspace: notes, importId: `import-${n}`, fileName: `staff-${n}.csv`, message: "Row 2 has no email." });
+    const first = (await as("GET", "workspaces/notes/notifications?limit=2")).body;
+    const second = (await as("GET", "workspaces/notes/notifications?limit=2&offset=2")).body;
+    expect([first.total, first.items.length, second.items.length]).toEqual([3, 2, 1]);
+    expect(new Set([...first.items, ...second.items].map((n: { subject: string }) => n.subject))).toEqual(new Set(["import-1", "import-2", "import-3"]));
+    expect((await as("GET", "workspaces/notes/notification-deliveries?limit=1&offset=1")).body).toMatchObject({ total: 3, limit: 1, offset: 1, items: [{ channel: "email" }] });
   });
 });
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { dismissNotification, getNotificationSettings, listDeliveries, listNotifications, updateNotificationSettings } from "../../core/notifications.ts";
+import { dismissNotification, getNotificationSettings, pageOfDeliveries, pageOfNotifications, updateNotificationSettings } from "../../core/notifications.ts";
 import { route, type RouteModule } from "../route.ts";
-import { booleanParam, workspaceParams } from "../schemas.ts";
+import { booleanParam, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
 
 const deliverySchema = z.object({
   id: z.string(),
@@ -52,10 +52,11 @@ export const notificationRoutes: RouteModule = {
       summary: "Notifications, newest first, each with its deliveries",
       access: "workspace",
       params: workspaceParams,
-      query: z.object({ active: booleanParam.optional().describe("only those neither resolved nor dismissed (the banner)") }).strict(),
-      response: z.object({ items: z.array(notificationSchema) }),
+      query: z.object({ active: booleanParam.optional().describe("only those neither resolved nor dismissed (the banner)"), limit: limitParam(500, 100), offset: offsetParam }).strict(),
+      response: listOf(notificationSchema),
       async handler({ ctx, query }) {
-        return { items: await listNotifications(ctx.db, ctx.workspace, { active: query.active ?? false }) };
+        const page = await pageOfNotifications(ctx.db, ctx.workspace, { active: query.active ?? false, limit: query.limit, offset: query.offset });
+        return { ...page, limit: query.limit, offset: query.offset };
       },
     }),
     route({
@@ -75,9 +76,10 @@ export const notificationRoutes: RouteModule = {
       summary: "The delivery log: every e-mail and webhook attempt's outcome",
       access: "workspace",
       params: workspaceParams,
-      response: z.object({ items: z.array(deliverySchema) }),
-      async handler({ ctx }) {
-        return { items: await listDeliveries(ctx.db, ctx.workspace) };
+      query: z.object({ limit: limitParam(500, 200), offset: offsetParam }).strict(),
+      response: listOf(deliverySchema),
+      async handler({ ctx, query }) {
+        return { ...(await pageOfDeliveries(ctx.db, ctx.workspace, query)), limit: query.limit, offset: query.offset };
       },
     }),
     route({
