@@ -126,7 +126,13 @@ export const limitParam = (max: number, fallback: number) =>
   z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").min(1, "must be at least 1").max(max, `must be at most ${max}`).default(fallback);
 export const offsetParam = z.coerce.number({ error: "must be a whole number" }).int("must be a whole number").min(0, "must be 0 or more").default(0);
 /** A user's or a group's history (GET …/changes), a page at a time. */
-export const historyQuery = z.object({ limit: limitParam(500, 100), offset: offsetParam }).strict();
+export const historyQuery = z
+  .object({
+    limit: limitParam(500, 100),
+    offset: offsetParam,
+    before: z.string().regex(/^\d{1,19}$/, "must be the id of an entry").optional().describe("only entries older than this one (the last id of the page before): pages that entries logged meanwhile do not shift"),
+  })
+  .strict();
 export const booleanParam = z
   .enum(["true", "false"], { error: "must be true or false" })
   .transform((v) => v === "true");

@@ -95,8 +95,11 @@ export async function* allChanges(db: Db, workspaceId: string, filter: ChangeFil
 }
 
 /** A page of entries: a run's in the order it made them, a user's or a group's newest first. */
-export async function listChanges(db: Db, workspaceId: string, filter: ChangeFilter & { limit?: number; offset?: number }): Promise<ChangeRecord[]> {
-  const rows = await matching(db, workspaceId, filter)
+export async function listChanges(db: Db, workspaceId: string, filter: ChangeFilter & { limit?: number; offset?: number; before?: string | undefined }): Promise<ChangeRecord[]> {
+  let query = matching(db, workspaceId, filter);
+  // Older than an entry already seen: a page that new entries logged meanwhile do not shift.
+  if (filter.before) query = query.where("id", "<", filter.before as never);
+  const rows = await query
     .selectAll()
     .orderBy("id", filter.runId ? "asc" : "desc")
     .limit(filter.limit ?? 200)
@@ -175,9 +178,9 @@ export async function deletedUserId(db: Db, workspaceId: string, key: string): P
 }
 
 /** A user's or a group's history as the API pages it. */
-export async function historyPage(db: Db, workspaceId: string, filter: ChangeFilter, page: { limit: number; offset: number }) {
+export async function historyPage(db: Db, workspaceId: string, filter: ChangeFilter, page: { limit: number; offset: number; before?: string | undefined }) {
   const { items, total } = await pageOfChanges(db, workspaceId, filter, page);
-  return { items, total, ...page };
+  return { items, total, limit: page.limit, offset: page.offset };
 }
 
 /** One page of the entries matching the filter, with the counts a pager and a "by kind" filter need. */
@@ -185,7 +188,7 @@ export async function pageOfChanges(
   db: Db,
   workspaceId: string,
   filter: ChangeFilter,
-  page: { limit: number; offset?: number },
+  page: { limit: number; offset?: number; before?: string | undefined },
 ): Promise<{ items: ChangeRecord[]; total: number; actions: Record<string, number> }> {
   const items = await listChanges(db, workspaceId, { ...filter, ...page });
   return { items, ...(await countChanges(db, workspaceId, filter)) };

@@ -367,6 +367,16 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect((await as("GET", `workspaces/acme/users/${created.body.id}`)).body.aliases).toEqual(["a1", "a2"]);
     expect((await as("PATCH", `workspaces/acme/users/${created.body.id}`, { aliases: ["a1", "a2", "b2"] }, { "if-match": theirs.headers.etag as string })).status).toBe(200);
     expect((await as("PATCH", `workspaces/acme/users/${created.body.id}`, { department: "Ops" }, { "if-match": "*" })).status).toBe(200);
+
+    // Paging a history while it grows: `before` the last entry seen neither repeats nor skips one.
+    const history = `workspaces/acme/users/${created.body.id}/changes`;
+    const newest = (await as("GET", `${history}?limit=2`)).body.items as { id: string }[];
+    await as("PATCH", `workspaces/acme/users/${created.body.id}`, { department: "Research" });
+    const shifted = (await as("GET", `${history}?limit=2&offset=2`)).body.items as { id: string }[];
+    expect(shifted[0]!.id, "an offset shifts by the entry logged meanwhile").toBe(newest[1]!.id);
+    const next = (await as("GET", `${history}?limit=2&before=${newest[1]!.id}`)).body;
+    const all = ((await as("GET", `${history}?limit=500`)).body.items as { id: string }[]).map((c) => c.id);
+    expect(next.items.map((c: { id: string }) => c.id)).toEqual(all.slice(all.indexOf(newest[1]!.id) + 1, all.indexOf(newest[1]!.id) + 3));
   });
 
   it("pages notifications and the delivery log like every list: limit, offset, total, no row twice", async () => {
