@@ -272,7 +272,9 @@ async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequests
       .execute();
     return { kind: "native", redirect: toLoopback({ redirectUri: request.client_redirect, state: request.client_state }, { code }) };
   }
-  const session = await createSession(deps.db, account, deps.sessionHours, { microsoftLoginHint });
+  // Microsoft's browser session: signing out of Microsoft from another app ends this one too (front-channel logout).
+  const microsoftSid = typeof claims.claims.sid === "string" ? claims.claims.sid : null;
+  const session = await createSession(deps.db, account, deps.sessionHours, { microsoftLoginHint, microsoftSid });
   return { kind: "browser", session, returnTo: request.return_to, workspace: first.workspace };
 }
 

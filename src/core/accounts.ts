@@ -166,12 +166,12 @@ export interface Session {
  * A new session; only the hash of its id is stored, so a database leak does not hand out sessions.
  * `microsoftLoginHint`: the login_hint claim of the ID token a Microsoft sign-in came with, if the app adds it.
  */
-export async function createSession(db: Db, account: Account, hours: number, options: { prefix?: string; microsoftLoginHint?: string | null } = {}): Promise<Session & { id: string }> {
+export async function createSession(db: Db, account: Account, hours: number, options: { prefix?: string; microsoftLoginHint?: string | null; microsoftSid?: string | null } = {}): Promise<Session & { id: string }> {
   const id = randomToken(options.prefix ?? "", 32);
   const csrfToken = randomToken("", 24);
   const expiresAt = new Date(Date.now() + hours * 3600_000);
   await db.deleteFrom("sessions").where("expires_at", "<", new Date()).execute();
-  await db.insertInto("sessions").values({ id_hash: hashToken(id), account_id: account.id, csrf_token: csrfToken, expires_at: expiresAt, microsoft_login_hint: options.microsoftLoginHint ?? null }).execute();
+  await db.insertInto("sessions").values({ id_hash: hashToken(id), account_id: account.id, csrf_token: csrfToken, expires_at: expiresAt, microsoft_login_hint: options.microsoftLoginHint ?? null, microsoft_sid: options.microsoftSid ?? null }).execute();
   return { id, account, csrfToken, expiresAt: expiresAt.toISOString() };
 }
 
@@ -201,6 +201,15 @@ export async function findSession(db: Db, id: string): Promise<Session | undefin
     .executeTakeFirst();
   if (!row) return undefined;
   return { account: toAccount(row), csrfToken: row.csrf_token, expiresAt: new Date(row.expires_at).toISOString() };
+}
+
+/**
+ * Front-channel logout: Microsoft's sign-out page loads the app's front-channel logout URL with the `sid` of the
+ * browser session that signed out (in a hidden iframe, without the app's cookies), and every session it opened ends.
+ */
+export async function endMicrosoftSessions(db: Db, sid: string): Promise<number> {
+  const ended = await db.deleteFrom("sessions").where("microsoft_sid", "=", sid).returning("id_hash").execute();
+  return ended.length;
 }
 
 /** Ends the session; what is left of it: the login_hint of a Microsoft sign-in, for signing out there too. */

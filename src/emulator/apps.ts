@@ -37,6 +37,7 @@ export class AppRegistration {
   certificates: AppCertificate[] = [];
   tokenLifetimeSeconds: number;
   optionalClaims: OptionalClaims;
+  logoutUrl: string | null;
 
   constructor(homeTenantId: string, input: AppRegistrationInput) {
     this.clientId = input.clientId ?? randomUUID();
@@ -47,6 +48,7 @@ export class AppRegistration {
     this.redirectUris = input.redirectUris ?? ["http://localhost:3000/auth/callback", "https://localhost:3000/auth/callback"];
     this.tokenLifetimeSeconds = input.tokenLifetimeSeconds ?? 3599;
     this.optionalClaims = { idToken: (input.optionalClaims?.idToken ?? []).map((c) => ({ name: c.name })) };
+    this.logoutUrl = input.logoutUrl ?? null;
   }
 
   /** Whether the app's ID tokens carry this optional claim (Token configuration in the portal). */
@@ -98,6 +100,7 @@ export class AppRegistration {
       certificates: this.certificates.map((c) => ({ ...c })),
       tokenLifetimeSeconds: this.tokenLifetimeSeconds,
       optionalClaims: { idToken: this.optionalClaims.idToken.map((c) => ({ ...c })) },
+      logoutUrl: this.logoutUrl,
     };
   }
 }

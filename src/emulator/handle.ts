@@ -66,7 +66,7 @@ export class TenantEntry implements TenantHandle {
     return app.info();
   }
   getApp(clientId: string): AppRegistrationInfo | undefined { return this.apps.get(clientId)?.info(); }
-  updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds" | "optionalClaims">>): AppRegistrationInfo {
+  updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds" | "optionalClaims" | "logoutUrl">>): AppRegistrationInfo {
     const app = this.app(clientId);
     if (patch.displayName !== undefined) app.displayName = patch.displayName;
     if (patch.multiTenant !== undefined) app.multiTenant = patch.multiTenant;
@@ -74,6 +74,7 @@ export class TenantEntry implements TenantHandle {
     if (patch.redirectUris !== undefined) app.redirectUris = [...patch.redirectUris];
     if (patch.tokenLifetimeSeconds !== undefined) app.tokenLifetimeSeconds = patch.tokenLifetimeSeconds;
     if (patch.optionalClaims !== undefined) app.optionalClaims = { idToken: (patch.optionalClaims.idToken ?? []).map((c) => ({ name: c.name })) };
+    if (patch.logoutUrl !== undefined) app.logoutUrl = patch.logoutUrl;
     return app.info();
   }
   addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number; secretText?: string }): AppSecret {

@@ -152,6 +152,8 @@ export interface AppRegistrationInput {
   tokenLifetimeSeconds?: number;
   /** Token configuration's optional claims, as Graph's application resource has them; of the ID token's, only `login_hint` is modelled. */
   optionalClaims?: OptionalClaims;
+  /** Authentication's Front-channel logout URL (Graph: web.logoutUrl): loaded with ?sid= when the browser signs out. */
+  logoutUrl?: string | null;
 }
 
 export interface OptionalClaims {
@@ -169,6 +171,7 @@ export interface AppRegistrationInfo {
   certificates: AppCertificate[];
   tokenLifetimeSeconds: number;
   optionalClaims: OptionalClaims;
+  logoutUrl: string | null;
 }
 
 export interface GrantInfo {
@@ -239,7 +242,7 @@ export interface TenantHandle {
 
   registerApp(input?: AppRegistrationInput): AppRegistrationInfo;
   getApp(clientId: string): AppRegistrationInfo | undefined;
-  updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds" | "optionalClaims">>): AppRegistrationInfo;
+  updateApp(clientId: string, patch: Partial<Pick<AppRegistrationInfo, "displayName" | "multiTenant" | "enabled" | "redirectUris" | "tokenLifetimeSeconds" | "optionalClaims" | "logoutUrl">>): AppRegistrationInfo;
   /** A new secret (value generated unless `secretText` is given). */
   addSecret(clientId: string, options?: { displayName?: string; expiresAt?: Date | string; expiresInDays?: number; secretText?: string }): AppSecret;
   removeSecret(clientId: string, keyId: string): void;

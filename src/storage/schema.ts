@@ -151,6 +151,8 @@ export interface SessionsTable {
   expires_at: Timestamp;
   /** The login_hint claim of the ID token a Microsoft sign-in came with: the logout_hint of its sign-out. */
   microsoft_login_hint: string | null;
+  /** The ID token's sid (Microsoft's browser session): front-channel logout ends the sessions that name it. */
+  microsoft_sid: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** One rate-limit counter (api/rate-limit-store.ts); `key` is a hash of the limit's key. */

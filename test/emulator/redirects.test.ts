@@ -79,6 +79,24 @@ describe("sign-out (end_session_endpoint)", () => {
     expect(await logout({})).toMatchObject(signedOutPage);
   });
 
+  it("loads the front-channel logout URL of each app the browser's session signed in to, with its sid, before going back", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const user = tenant.listUsers().find((u) => u.accountEnabled && u.userType === "Member")!;
+    tenant.updateApp(t.emu.clientId, { logoutUrl: "https://app.example/frontchannel", optionalClaims: { idToken: [{ name: "login_hint" }] } });
+    try {
+      const session = (await signIn(t, authorizeParams({}), user.userPrincipalName)).headers.get("set-cookie")!.split(";")[0]!;
+      const picker = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/logout`, { headers: { cookie: session } });
+      const account = /name="signout_account" value="([^"]+)">/.exec(await picker.text())![1]!.replace(/&amp;/g, "&");
+      const res = await t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/logout?${new URLSearchParams({ logout_hint: account, post_logout_redirect_uri: REDIRECT, state: "bye" })}`, { redirect: "manual", headers: { cookie: session } });
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      expect(html).toMatch(/<iframe hidden src="https:\/\/app\.example\/frontchannel\?sid=[0-9a-f-]{36}"><\/iframe>/);
+      expect(html).toContain(`href="${REDIRECT}?state=bye"`);
+    } finally {
+      tenant.updateApp(t.emu.clientId, { logoutUrl: null, optionalClaims: { idToken: [] } });
+    }
+  });
+
   it("takes the same parameters as a form POST (\"supports both HTTP GET and POST requests\")", async () => {
     const post = (uri: string) => t.call(`${t.emu.loginUrl}/${t.emu.tenantId}/oauth2/v2.0/logout`, {
       method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" },

@@ -133,6 +133,30 @@ describe(`sign in with Microsoft (${engine})`, () => {
     }
   });
 
+  it("signing out of Microsoft from another app ends the Rollcall session: front-channel logout names the browser session's sid", async () => {
+    const home = h.emulator.tenants.get(tenant1);
+    home.updateApp(h.emulator.clientId, { logoutUrl: `${h.url}/api/v1/auth/microsoft/frontchannel-logout` });
+    try {
+      const browser = new Browser(h.emulator.caPem);
+      expect((await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: userOf(tenant1, 5).id })).status).toBe(302);
+      expect((await browser.request(`${h.url}/api/v1/auth/me`)).status).toBe(200);
+      // Microsoft's sign-out page, reached from another app: the person picks their account.
+      const picker = await browser.request(`${h.emulator.loginUrl}/${tenant1}/oauth2/v2.0/logout`);
+      const account = /name="signout_account" value="([^"]+)">/.exec(picker.text)![1]!;
+      const signedOut = await browser.request(`${h.emulator.loginUrl}/${tenant1}/oauth2/v2.0/logout`, {
+        method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ signout_account: account }).toString(),
+      });
+      const frame = /<iframe hidden src="([^"]+)"/.exec(signedOut.text)![1]!.replace(/&amp;/g, "&");
+      expect(new URL(frame).pathname).toBe("/api/v1/auth/microsoft/frontchannel-logout");
+      // A hidden third-party frame carries no Rollcall cookie: the sid alone names the sessions to end.
+      expect((await fetch(frame)).status).toBe(200);
+      expect((await browser.request(`${h.url}/api/v1/auth/me`)).status).toBe(401);
+      expect((await fetch(`${h.url}/api/v1/auth/microsoft/frontchannel-logout?sid=unknown`)).status).toBe(200);
+    } finally {
+      home.updateApp(h.emulator.clientId, { logoutUrl: null });
+    }
+  });
+
   it("offers no Microsoft sign-out once its source's login host may no longer be reached (ROLLCALL_ENTRA_CUSTOM_URLS off)", async () => {
     const browser = new Browser(h.emulator.caPem);
     await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: userOf(tenant1, 2).id });

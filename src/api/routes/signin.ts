@@ -5,6 +5,7 @@ import { RollcallError, toRollcallError } from "../../errors.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { beginSignIn, bindingKey, checkNativeRedirect, completeSignIn, redeemNativeCode, signInSources, toLoopback, type NativeLoopback, type SignInDeps } from "../../auth/signin.ts";
 import { getUserRole, linkedUser, setUserRole } from "../../auth/user-roles.ts";
+import { endMicrosoftSessions } from "../../core/accounts.ts";
 import { chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage } from "../../auth/pages.ts";
 import { cookieIsSecure, startBrowserSession, visibleWorkspaces } from "../auth.ts";
 import { apiPrefix } from "../openapi.ts";
@@ -207,6 +208,26 @@ export const signInRoutes: RouteModule = {
         } catch (error) {
           refusal(rt, request, reply, error);
         }
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/auth/microsoft/frontchannel-logout",
+      summary: "Front-channel logout URL: Microsoft ends here the sessions of a browser that signed out of Microsoft",
+      description:
+        "Register it as the app registration's Front-channel logout URL (Authentication). When someone signs out of Microsoft, in any app, Microsoft's sign-out page loads it " +
+        "(in a hidden iframe) with the sid of their browser session, and every Rollcall session that sign-in opened ends. Answers an empty page, whatever the sid.",
+      access: "public",
+      answers: { "200": { description: "An empty page", content: ["text/html"] } },
+      // Microsoft sends sid only (not iss, unlike the OpenID spec); anything else it may add is ignored.
+      query: z.looseObject({ sid: z.string().max(200).optional() }),
+      browserPage: true,
+      config: perAddress(browserFlow),
+      async handler({ query, rt, reply }) {
+        const ended = query.sid ? await endMicrosoftSessions(rt.store.db, query.sid) : 0;
+        if (ended) rt.logger.info({ sessions: ended }, "signed out at Microsoft: sessions ended");
+        void reply.header("cache-control", "no-store");
+        page(reply, 200, "<!doctype html><title>Signed out</title>");
       },
     }),
     route({

@@ -182,7 +182,7 @@ export function describeSource(s: Source, workspace?: string): string {
     `  mapping:     ${mappingText(c.mapping)}`,
     `  phones:      local numbers read by each user's usage location${c.country ? `, else as ${c.country}` : " only (no default country)"}`,
     `  on removal:  ${c.onRemove}; threshold > ${c.deletionThreshold.percent}% and > ${c.deletionThreshold.count} users`,
-    `  sign-in:     ${c.signIn ? "on: its users Sign in with Microsoft (the app registration lists the server's /api/v1/auth/microsoft/callback as a Web redirect URI; with the login_hint ID-token claim, signing out of Microsoft needs no account picker)" : "off (`--sign-in` lets its users Sign in with Microsoft)"}`,
+    `  sign-in:     ${c.signIn ? "on: its users Sign in with Microsoft (the app registration lists the server's /api/v1/auth/microsoft/callback as a Web redirect URI and its /api/v1/auth/microsoft/frontchannel-logout as the Front-channel logout URL; with the login_hint ID-token claim, signing out of Microsoft needs no account picker)" : "off (`--sign-in` lets its users Sign in with Microsoft)"}`,
     `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${c.schedule.everyMs / 3_600_000}h` : c.schedule.cron) : "off"}${s.status.nextRunAt ? ` (next ${s.status.nextRunAt})` : ""}`,
     `  synced:      ${s.status.syncedUsers} users, ${s.status.syncedGroups} groups`,
     `  last run:    ${s.status.lastRun ? `${s.status.lastRun.status}${s.status.lastRun.dryRun ? " (dry run)" : ""} (${s.status.lastRun.mode}, ${s.status.lastRun.startedAt}, run ${s.status.lastRun.id})` : "never"}`,

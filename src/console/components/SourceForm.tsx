@@ -259,6 +259,8 @@ export function useSignInRedirectUri(): string | null {
 }
 
 export function registerRedirectUri(uri: string | null): string {
+  const logout = uri ? uri.replace(/\/callback$/, "/frontchannel-logout") : "this server's /api/v1/auth/microsoft/frontchannel-logout";
   return `Register ${uri ?? "this server's /api/v1/auth/microsoft/callback"} as a Web redirect URI on the app registration (Authentication), ` +
-    "and add the ID token's optional claim login_hint (Token configuration) so that signing out of Microsoft does not ask which account.";
+    `and ${logout} as its Front-channel logout URL (signing out of Microsoft anywhere then signs out of Rollcall too); ` +
+    "add the ID token's optional claim login_hint (Token configuration) so that signing out of Microsoft does not ask which account.";
 }

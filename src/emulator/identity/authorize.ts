@@ -171,7 +171,7 @@ function complete(ctx: IdentityContext, req: Req, txn: SignInTxn, entry: TenantE
   const user = entry.tenant.userRec(userId)?.u;
   if (!user) return aadErrorPage(400, 50034, "The user account does not exist in the directory.");
   if (!user.accountEnabled) return aadErrorPage(400, 50057, MSG.userDisabled);
-  const session = ctx.browser.signIn(req, { tenantId: entry.id, userId });
+  const session = ctx.browser.signIn(req, { tenantId: entry.id, userId }, txn.clientId);
   const code = ctx.newOpaque(96);
   ctx.codes.set(code, {
     clientId: txn.clientId, tenantId: entry.id, userId, redirectUri: txn.redirectUri, scopes: txn.scopes, nonce: txn.nonce,
@@ -235,13 +235,20 @@ export function logout(ctx: IdentityContext, req: Req, segment: string): Res {
   const named = q.get(PICKED) ?? q.get("logout_hint");
   const account = named === null ? undefined : parseLoginHint(named);
   if (!account && signedIn.length > 0) return signOutPicker(ctx, segment, q, signedIn);
-  if (account) ctx.browser.signOut(req, account);
+  const signedOut = account ? ctx.browser.signOut(req, account) : undefined;
+  // Front-channel logout: each app the session signed in to that has a logout URL is loaded with the session's sid,
+  // in a hidden iframe of the sign-out page (Entra sends sid only, not iss).
+  const frontChannel = (signedOut?.apps ?? []).flatMap((id) => ctx.registry.apps.get(id)?.logoutUrl ?? [])
+    .map((url) => `<iframe hidden src="${escapeHtml(`${url}${url.includes("?") ? "&" : "?"}sid=${encodeURIComponent(signedOut!.sid)}`)}"></iframe>`).join("");
   const uri = q.get("post_logout_redirect_uri");
   if (uri && logoutApps(ctx, segment, q.get("client_id") ?? audience(q.get("id_token_hint"))).some((app) => app.redirectUris.includes(uri))) {
     const state = q.get("state");
-    return redirect(state ? `${uri}${uri.includes("?") ? "&" : "?"}state=${encodeURIComponent(state)}` : uri);
+    const back = state ? `${uri}${uri.includes("?") ? "&" : "?"}state=${encodeURIComponent(state)}` : uri;
+    if (!frontChannel) return redirect(back);
+    return page("Sign out", `<h1>Signing you out…</h1>${frontChannel}<p><a id="continue" href="${escapeHtml(back)}">Continue</a></p>
+<script>addEventListener("load", () => location.replace(document.getElementById("continue").href));</script>`);
   }
-  return page("Sign out", "<h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p>");
+  return page("Sign out", `<h1>You signed out of your account</h1><p>It's a good idea to close all browser windows.</p>${frontChannel}`);
 }
 
 /** The picker's answer: the chosen account, as a login_hint claim (the emulator's own field; Microsoft's page is its own). */

@@ -21,6 +21,8 @@ export class BrowserSessions {
   private lastUsed = new Map<string, number>();
   /** The session's id as tokens carry it (the `sid` claim): the same for every sign-in of this browser session. */
   private sids = new Map<string, string>();
+  /** The apps (client ids) the session signed in to: those a sign-out tells, through their front-channel logout URL. */
+  private apps = new Map<string, Set<string>>();
 
   /** The accounts signed in on the browser that sent `req`, oldest first. */
   accounts(req: Req): SignedInAccount[] {
@@ -35,11 +37,12 @@ export class BrowserSessions {
       this.sessions.delete(id);
       this.lastUsed.delete(id);
       this.sids.delete(id);
+      this.apps.delete(id);
     }
   }
 
   /** Adds the account to the browser's session (a new session if it has none): the Set-Cookie header to answer with, and its sid. */
-  signIn(req: Req, account: SignedInAccount): { headers: Record<string, string>; sid: string } {
+  signIn(req: Req, account: SignedInAccount, clientId: string): { headers: Record<string, string>; sid: string } {
     const known = sessionId(req);
     const id = known && this.sessions.has(known) ? known : randomBytes(24).toString("base64url");
     const accounts = (this.sessions.get(id) ?? []).filter((a) => !sameAccount(a, account));
@@ -47,13 +50,17 @@ export class BrowserSessions {
     this.lastUsed.set(id, Date.now());
     const sid = this.sids.get(id) ?? randomUUID();
     this.sids.set(id, sid);
+    this.apps.set(id, (this.apps.get(id) ?? new Set()).add(clientId));
     return { headers: { "set-cookie": `${SESSION_COOKIE}=${id}; path=/; secure; HttpOnly; SameSite=None` }, sid };
   }
 
-  signOut(req: Req, account: SignedInAccount): void {
+  /** Signs the account out of the browser's session: the session's sid and the apps it signed in to, for front-channel logout. */
+  signOut(req: Req, account: SignedInAccount): { sid: string; apps: string[] } | undefined {
     const id = sessionId(req);
     const accounts = id ? this.sessions.get(id) : undefined;
-    if (id && accounts) this.sessions.set(id, accounts.filter((a) => !sameAccount(a, account)));
+    if (!id || !accounts) return undefined;
+    this.sessions.set(id, accounts.filter((a) => !sameAccount(a, account)));
+    return { sid: this.sids.get(id)!, apps: [...(this.apps.get(id) ?? [])] };
   }
 }
 
