@@ -13,7 +13,7 @@ describe("rollcall sources show", () => {
 
   it("says whether the source's users sign in with Microsoft, and what the app registration needs for it", () => {
     expect(describeSource(source({}))).toContain("\n  sign-in:     off (`--sign-in` lets its users Sign in with Microsoft)\n");
-    expect(describeSource(source({ signIn: true }))).toMatch(/\n {2}sign-in: {5}on: its users Sign in with Microsoft \(the app registration lists the server's \/api\/v1\/auth\/microsoft\/callback as a Web redirect URI; with the login_hint ID-token claim, .*\)\n/);
+    expect(describeSource(source({ signIn: true }))).toMatch(/\n {2}sign-in: {5}on: its users Sign in with Microsoft \(the app registration lists the server's \/api\/v1\/auth\/microsoft\/callback as a Web redirect URI and its \/api\/v1\/auth\/microsoft\/frontchannel-logout as the Front-channel logout URL; with the login_hint ID-token claim, .*\)\n/);
   });
 
   it("shows the mapping the source adds to the defaults, and the phones' default country", () => {

@@ -21,7 +21,8 @@ describe.skipIf(!hasChromium)("web console: the redirect URI a sign-in source ne
     const uri = `${ui.server.url}/api/v1/auth/microsoft/callback`;
     await ui.page.goto(`${ui.server.url}/w/default/sync/contoso`);
     const prop = ui.page.locator(".prop", { has: ui.page.locator("dt", { hasText: "Sign in with Microsoft" }) });
-    await expect.poll(() => prop.textContent()).toContain(`Used for sign-in; register ${uri} as a Web redirect URI on the app registration (Authentication), and add the ID token's optional claim login_hint`);
+    await expect.poll(() => prop.textContent()).toContain(`Used for sign-in; register ${uri} as a Web redirect URI on the app registration (Authentication), ` +
+      `and ${uri.replace(/callback$/, "frontchannel-logout")} as its Front-channel logout URL (signing out of Microsoft anywhere then signs out of Rollcall too); add the ID token's optional claim login_hint`);
 
     await ui.page.getByRole("button", { name: "Edit" }).click();
     await expect.poll(() => ui.page.getByText("Use for Sign in with Microsoft").locator("..").textContent()).toContain(uri);
