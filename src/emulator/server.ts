@@ -200,6 +200,7 @@ export async function startServer(options: EmulatorOptions & { demo?: boolean } 
     tenants: registry,
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
+    rotateSigningKeys: (options) => keys.rotate(options),
     setKnobs: (k) => setKnobs(k as KnobSettings),
     close: async () => {
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => {

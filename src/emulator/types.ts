@@ -349,6 +349,8 @@ export interface RunningEmulator {
   tenants: EmulatorTenants;
   stats(): EmulatorStats;
   resetStats(): void;
+  /** Signing-key rollover: the published key signs from now on; `emergency`, a key not published before signs at once. */
+  rotateSigningKeys(options?: { emergency?: boolean }): Promise<void>;
   setKnobs(k: Partial<Pick<EmulatorOptions, "latencyMs" | "throttleRate" | "faultRate">> & { throttleBudget?: { unitsPer10s: number } } & Omit<KnobSettings, "throttleBudget">): void;
   close(): Promise<void>;
 }

@@ -157,6 +157,15 @@ describe(`sign in with Microsoft (${engine})`, () => {
     }
   });
 
+  it("signs people in across Microsoft's signing-key rollovers, planned and emergency (a key not fetched before is fetched at once)", async () => {
+    const signIn = async (index: number) => (await signInAs(new Browser(h.emulator.caPem), `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: userOf(tenant1, index).id })).status;
+    expect(await signIn(6)).toBe(302); // the signing keys are cached now
+    await h.emulator.rotateSigningKeys();
+    expect(await signIn(7)).toBe(302);
+    await h.emulator.rotateSigningKeys({ emergency: true });
+    expect(await signIn(6)).toBe(302);
+  });
+
   it("offers no Microsoft sign-out once its source's login host may no longer be reached (ROLLCALL_ENTRA_CUSTOM_URLS off)", async () => {
     const browser = new Browser(h.emulator.caPem);
     await signInAs(browser, `${h.url}/api/v1/auth/microsoft/start`, { tenantId: tenant1, userId: userOf(tenant1, 2).id });

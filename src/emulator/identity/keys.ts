@@ -23,10 +23,22 @@ function makeKey(pem: string): SigningKey {
 }
 
 export class SigningKeys {
-  private constructor(readonly keys: SigningKey[]) {}
+  private constructor(public keys: SigningKey[]) {}
   static async create(): Promise<SigningKeys> {
     const pems = await Promise.all([rsaPrivatePem(), rsaPrivatePem()]);
     return new SigningKeys(pems.map(makeKey));
+  }
+
+  /**
+   * Key rollover (https://learn.microsoft.com/entra/identity-platform/signing-key-rollover): the published key signs
+   * from now on, a new one is published, and the old one stays listed a while for tokens it signed. An emergency
+   * rollover signs at once with a key no one has fetched yet and drops the old one: "checks for updates every hour
+   * and ... immediately if it encounters a token signed with an unknown key".
+   */
+  async rotate(options: { emergency?: boolean } = {}): Promise<void> {
+    const fresh = makeKey(await rsaPrivatePem());
+    const [active, published] = this.keys as [SigningKey, SigningKey];
+    this.keys = options.emergency ? [fresh, published] : [published, fresh, active];
   }
   get active(): SigningKey {
     return this.keys[0] as SigningKey;
