@@ -26,7 +26,7 @@ import * as m025 from "./025_import_uploads.ts";
 import * as m026 from "./026_microsoft_logout_hint.ts";
 import * as m027 from "./027_import_upload_committed.ts";
 import * as m028 from "./028_api_token_expiry.ts";
-import * as m029 from "./029_access_removed.ts";
+import * as m029 from "./029_access_and_sign_out.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -57,7 +57,7 @@ export const migrations: Record<string, Migration> = {
   "026_microsoft_logout_hint": m026,
   "027_import_upload_committed": m027,
   "028_api_token_expiry": m028,
-  "029_access_removed": m029,
+  "029_access_and_sign_out": m029,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
