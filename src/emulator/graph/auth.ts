@@ -20,11 +20,23 @@ const unauth = (message: string): GraphHttpError =>
   new GraphHttpError(401, "InvalidAuthenticationToken", message, { "www-authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"' });
 
 export class GraphAuth {
-  private cache = new Map<string, JWTPayload>();
+  /** Tokens verified already, with the key that signed them: one no longer published is refused (an emergency rollover). */
+  private cache = new Map<string, { claims: JWTPayload; kid: string | undefined }>();
   private jwks: ReturnType<typeof createLocalJWKSet>;
+  private jwksOf: SigningKeys["keys"];
 
-  constructor(private registry: TenantRegistry, keys: SigningKeys) {
+  constructor(private registry: TenantRegistry, private keys: SigningKeys) {
+    this.jwksOf = keys.keys;
     this.jwks = createLocalJWKSet(keys.jwks("x") as Parameters<typeof createLocalJWKSet>[0]);
+  }
+
+  /** The published keys as they are now (rolled over by SigningKeys.rotate). */
+  private currentJwks(): ReturnType<typeof createLocalJWKSet> {
+    if (this.jwksOf !== this.keys.keys) {
+      this.jwksOf = this.keys.keys;
+      this.jwks = createLocalJWKSet(this.keys.jwks("x") as Parameters<typeof createLocalJWKSet>[0]);
+    }
+    return this.jwks;
   }
 
   async authenticate(authorization: string | undefined, origin: string): Promise<Caller> {
@@ -32,22 +44,28 @@ export class GraphAuth {
     const m = /^Bearer\s+(.+)$/i.exec(authorization.trim());
     if (!m) throw unauth("Access token is empty.");
     const token = m[1] as string;
-    let claims = this.cache.get(token);
+    const known = this.cache.get(token);
+    if (known && known.kid !== undefined && !this.keys.byKid(known.kid)) {
+      this.cache.delete(token);
+      throw unauth("Access token validation failure. Invalid signature.");
+    }
+    let claims = known?.claims;
     if (!claims) {
+      let kid: string | undefined;
       try {
-        decodeProtectedHeader(token);
+        kid = decodeProtectedHeader(token).kid;
       } catch {
         throw unauth("IDX14100: JWT is not well formed, there are no dots (.).\nThe token needs to be in JWS or JWE Compact Serialization Format.");
       }
       try {
-        ({ payload: claims } = await jwtVerify(token, this.jwks, { algorithms: ["RS256"], clockTolerance: 0 }));
+        ({ payload: claims } = await jwtVerify(token, this.currentJwks(), { algorithms: ["RS256"], clockTolerance: 0 }));
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === "ERR_JWT_EXPIRED") throw unauth("Lifetime validation failed, the token is expired.");
         throw unauth("Access token validation failure. Invalid signature.");
       }
       if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(token, claims);
+      this.cache.set(token, { claims, kid });
     }
     if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
       this.cache.delete(token);
