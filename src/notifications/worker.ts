@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Runtime } from "../runtime.ts";
 import { httpFetch, publicHttpFetch, type HttpFetch } from "../net/http.ts";
-import { claimDeliveries, deliveryTarget, markDelivered, markFailed, notATarget, scanNotifications, type ClaimedDelivery } from "../core/notifications.ts";
+import { notATarget, scanNotifications } from "../core/notifications.ts";
+import { claimDeliveries, deliveryTarget, markDelivered, markFailed, type ClaimedDelivery } from "../core/notification-deliveries.ts";
 import { renderEmail, sendEmail } from "./email.ts";
 import { postWebhook } from "./webhook.ts";
 

@@ -12,7 +12,8 @@ import { createEntraSource, type SourceContext } from "../../src/core/sources.ts
 import { removeSource } from "../../src/core/source-removal.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
-import { claimDeliveries, listDeliveries, listNotifications, scanNotifications, secretMilestone, updateNotificationSettings } from "../../src/core/notifications.ts";
+import { listDeliveries, listNotifications, scanNotifications, secretMilestone, updateNotificationSettings } from "../../src/core/notifications.ts";
+import { claimDeliveries } from "../../src/core/notification-deliveries.ts";
 import { rejectRun } from "../../src/core/runs.ts";
 import { createNotifier } from "../../src/notifications/worker.ts";
 import { verifyWebhookSignature } from "../../src/notifications/webhook.ts";
