@@ -34,7 +34,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
         summary: r.summary,
         ...(r.description && { description: r.description }),
         tags: [module.tag],
-        parameters: [...pathParameters(r, convert), ...parameters(r.query, "query", convert)],
+        parameters: [...pathParameters(r, convert), ...parameters(r.query, "query", convert), ...(r.etag === "write" ? [ifMatchParameter] : [])],
         ...(r.body && { requestBody: { required: !r.body.safeParse(undefined).success, content: { "application/json": { schema: convert(r.body, "input") } } } }),
         ...(r.upload && { requestBody: { required: true, content: { "multipart/form-data": { schema: uploadSchema(r.upload, convert) } } } }),
         responses: {
@@ -42,7 +42,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
             ? Object.fromEntries(Object.entries(r.answers).map(([status, a]) => [status, answer(a)]))
             : {
                 [String(r.status ?? 200)]: r.response
-                  ? { description: "Success", content: { "application/json": { schema: convert(r.response, "output") } } }
+                  ? { description: "Success", ...(r.etag && { headers: etagHeader }), content: { "application/json": { schema: convert(r.response, "output") } } }
                   : { description: "Success, no content" },
               }),
           ...errorResponses(r, r.browserPage ? pageResponse : errorResponse),
@@ -73,6 +73,12 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
     },
   };
 }
+
+const etagHeader = { ETag: { description: "The record's version: send it back as If-Match with a change", schema: { type: "string" } } };
+const ifMatchParameter = {
+  name: "If-Match", in: "header", required: false, schema: { type: "string" },
+  description: "The ETag the change was made on: applied only if the record is still that version, otherwise 412 precondition_failed and nothing changes",
+};
 
 function answer(a: { description: string; content?: string[] }): Json {
   if (!a.content) return { description: a.description, headers: { Location: { schema: { type: "string" } } } };
@@ -128,6 +134,7 @@ function errorResponses(r: Route, make: (description: string) => Json): Record<s
     out["415"] = make(r.upload ? "unsupported_file or unsupported_media_type: send multipart/form-data with a supported file" : "unsupported_media_type: send application/json");
   }
   if (typeof r.config === "function" || r.config?.rateLimit) out["429"] = make("rate_limited: too many attempts; see Retry-After");
+  if (r.etag === "write") out["412"] = make("precondition_failed: If-Match names a version the record no longer is (changed meanwhile); read it again");
   out["431"] = make("headers_too_large: the request's headers (cookies, a token) are larger than the server takes");
   out["500"] = make("internal: logged on the server, never detailed here");
   for (const [status, description] of Object.entries(r.errors ?? {})) if (description) out[status] = make(description);

@@ -61,6 +61,11 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   upload?: Upload;
   /** The handler gets the body unchecked and checks it itself against `body`, to say every field's problem at once. */
   bodyCheckedByHandler?: boolean;
+  /**
+   * Optimistic concurrency, for the OpenAPI document (the handler sets and checks the headers): "read" answers the
+   * record's version as ETag; "write" also takes it back as If-Match and answers 412 precondition_failed for another.
+   */
+  etag?: "read" | "write";
   /** Error answers of this route beyond those every route of its kind has (400, 401, 403, 404, 409…), for the OpenAPI document. */
   errors?: Partial<Record<400 | 401 | 409 | 412 | 413 | 415 | 422 | 502 | 503, string>>;
   /** Absent for 204 No Content. */
@@ -90,6 +95,7 @@ export interface Route {
   body?: z.ZodType | undefined;
   upload?: Upload | undefined;
   bodyCheckedByHandler?: boolean | undefined;
+  etag?: "read" | "write" | undefined;
   errors?: Partial<Record<number, string>> | undefined;
   response?: z.ZodType | undefined;
   answers?: Answers | undefined;

@@ -104,6 +104,9 @@ export async function request<T>(method: string, path: string, body?: unknown, o
   } catch {
     data = undefined;
   }
+  // A record read by another key (a group by its name, a user by email) is changed at its id: keep its version there too.
+  const id = (data as { id?: unknown } | undefined)?.id;
+  if (etag && method === "GET" && typeof id === "string") versions.set(`${resource.slice(0, resource.lastIndexOf("/"))}/${encodeURIComponent(id)}`, etag);
   if (!response.ok) {
     const error = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
     const apiError = new ApiError(

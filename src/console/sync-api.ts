@@ -76,7 +76,7 @@ export const syncApi = {
     api.get<PageOf<Source> | Source[]>(ws(workspace, "/sources"), undefined, { signal }).then(items),
   getSource: (workspace: string, name: string, signal?: AbortSignal) => api.get<Source>(ws(workspace, `/sources/${enc(name)}`), undefined, { signal }),
   createSource: (workspace: string, input: SourceInput) => api.post<Source>(ws(workspace, "/sources"), input),
-  updateSource: (workspace: string, name: string, input: SourceInput) => api.patch<Source>(ws(workspace, `/sources/${enc(name)}`), input),
+  updateSource: (workspace: string, name: string, input: SourceInput) => api.patch<Source>(ws(workspace, `/sources/${enc(name)}`), input, { ifMatch: true }),
   removeSource: (workspace: string, name: string, users: SourceRemoval) => api.del<RemovedSource>(withQuery(ws(workspace, `/sources/${enc(name)}`), { users })),
   test: (workspace: string, name: string) => api.post<TestResult>(ws(workspace, `/sources/${enc(name)}/test`)),
   /** Groups of the source's tenant whose display name starts with `q`. */

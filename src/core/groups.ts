@@ -5,6 +5,7 @@ import { selectGroup, selectGroups, wouldCreateCycle } from "../storage/queries/
 import { selectUser } from "../storage/queries/users.ts";
 import { recordChange } from "./change-log.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
+import { assertIfMatch, versionOf } from "./versions.ts";
 import { assertFilterNames, manualSource, subjectOf, type SourceRef } from "./users.ts";
 
 type ReadContext = Pick<WorkspaceContext, "db" | "workspace">;
@@ -59,13 +60,24 @@ export async function createGroup(ctx: WorkspaceContext, raw: unknown, source: S
   return getGroup(ctx, id);
 }
 
-export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unknown): Promise<Group> {
+/** A group's version (ETag): what a change to it could overwrite (its members change through routes of their own). */
+export function groupVersion(group: Group): string {
+  return versionOf({ id: group.id, name: group.name, description: group.description, source: group.source });
+}
+
+/** `ifMatch`: the version the change was made on (If-Match); another one now is a 412, nothing changed. */
+export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unknown, options: { ifMatch?: string | undefined } = {}): Promise<Group> {
   const parsed = updateGroupSchema.safeParse(raw);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
   const before = await getGroup(ctx, key);
   assertManual(before);
   if (parsed.data.name) await assertNameFree(ctx, parsed.data.name, before.id);
   await ctx.db.transaction().execute(async (trx) => {
+    if (options.ifMatch !== undefined) {
+      await trx.selectFrom("groups").select("id").where("id", "=", before.id).forUpdate().execute();
+      const now = await selectGroup(trx, ctx.workspace.id, before.id);
+      assertIfMatch(options.ifMatch, now ? groupVersion(now) : null, "group");
+    }
     await trx
       .updateTable("groups")
       .set({

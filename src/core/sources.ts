@@ -10,6 +10,7 @@ import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./co
 import { recordChange } from "./change-log.ts";
 import { lockIdleSource } from "../sync/lease.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
+import { assertIfMatch, versionOf } from "./versions.ts";
 import { ignoringRule } from "../sync/plan-groups.ts";
 
 /**
@@ -165,7 +166,12 @@ function assertCredentialStaysHome(before: EntraConfig, after: EntraConfig): voi
  * Changes a source's settings, secret or name. A new name is written on the source's users and groups too
  * (what "source" shows on them), so it waits for a running sync, which writes the old one on users it creates.
  */
-export async function updateEntraSource(ctx: SourceContext, key: string, given: { name?: string; config?: Partial<EntraConfigInput>; credential?: Credential | null }): Promise<Source> {
+export async function updateEntraSource(
+  ctx: SourceContext,
+  key: string,
+  given: { name?: string; config?: Partial<EntraConfigInput>; credential?: Credential | null },
+  options: { ifMatch?: string | undefined } = {},
+): Promise<Source> {
   const input = { ...given, credential: given.credential && cleanCredential(given.credential) };
   const before = await getSource(ctx, key);
   const config = parseGivenConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && credentialConfig(input.credential, input.config)) }, input.config);
@@ -181,6 +187,11 @@ export async function updateEntraSource(ctx: SourceContext, key: string, given: 
   // and the source still holds included (a new on-remove applies to them).
   const replan = JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false });
   await ctx.db.transaction().execute(async (trx) => {
+    if (options.ifMatch !== undefined) {
+      await trx.selectFrom("sources").select("id").where("id", "=", before.id).forUpdate().execute();
+      const now = await getSource({ db: trx, workspace: ctx.workspace }, before.id).catch(() => null);
+      assertIfMatch(options.ifMatch, now && sourceVersion(now), "source");
+    }
     // A run goes on with the settings it started with, and would store its delta links and clear the marks
     // over this change: refused until it ends (a schedule, secret or sign-in change does not touch a run).
     if (replan && rename === null) await lockIdleSource(trx, before, "a run uses the settings it started with, so change them once it ends (or stop it)");
@@ -215,6 +226,11 @@ export async function updateEntraSource(ctx: SourceContext, key: string, given: 
     });
   });
   return getSource(ctx, before.id);
+}
+
+/** A source's version (ETag): its settings, name and secret; not its sync status, which every run changes. */
+export function sourceVersion(source: Source): string {
+  return versionOf({ id: source.id, name: source.name, config: source.config, secret: source.secret.set, updatedAt: source.updatedAt });
 }
 
 type SourceRow = { id: string; name: string; type: string; config: unknown; secret_ciphertext: string | null; created_at: Date; updated_at: Date };

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { z } from "zod";
@@ -18,6 +17,7 @@ import { deletedUserId, recordChange } from "./change-log.ts";
 import { diffFields } from "../domain/change.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { bodyProblems, translateDatabaseError, type WorkspaceContext } from "./context.ts";
+import { assertIfMatch, versionOf } from "./versions.ts";
 
 export type { UserFilter, Page };
 
@@ -168,7 +168,7 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
  */
 export function userVersion(user: User): string {
   const { warnings: _w, ...shown } = user as SavedUser;
-  return `"${createHash("sha256").update(JSON.stringify(shown)).digest("base64url").slice(0, 22)}"`;
+  return versionOf(shown);
 }
 
 /** `ifMatch`: the version the change was made on (If-Match); another one now is a 412, nothing changed. */
@@ -237,9 +237,7 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
 async function assertVersion(trx: Db, ctx: WorkspaceContext, id: string, ifMatch: string): Promise<void> {
   await trx.selectFrom("users").select("id").where("id", "=", id).forUpdate().execute();
   const now = await selectUser(trx, ctx.workspace.id, id);
-  const versions = ifMatch.split(",").map((v) => v.trim().replace(/^W\//, ""));
-  if (now && (versions.includes("*") || versions.includes(userVersion(now)))) return;
-  throw new RollcallError("precondition_failed", "The user was changed since you read them (If-Match names an older version): read them again, and make your change on what they are now", { current: now ? userVersion(now) : null });
+  assertIfMatch(ifMatch, now ? userVersion(now) : null, "user");
 }
 
 export async function disableUser(ctx: WorkspaceContext, key: string): Promise<User> {

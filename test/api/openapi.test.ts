@@ -141,6 +141,13 @@ describe("OpenAPI document", () => {
     expect(doc.paths["/api/v1/workspaces/{workspace}/sources/{name}/find-groups"].post.responses["502"]).toBeDefined();
     const refused = await api.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { email: "nobody@example.com", password: "not a password" } });
     expect(doc.paths["/api/v1/auth/login"].post.responses[String(refused.statusCode)]).toBeDefined();
+    // Optimistic concurrency: the ETag a GET answers, the If-Match a PATCH takes and its 412, where a client generator sees them.
+    for (const record of ["users/{id}", "groups/{id}", "sources/{name}"]) {
+      const path = doc.paths[`/api/v1/workspaces/{workspace}/${record}`];
+      expect(path.get.responses["200"].headers.ETag, record).toBeDefined();
+      expect(path.patch.parameters.find((p: { name: string }) => p.name === "If-Match"), record).toMatchObject({ in: "header", required: false });
+      expect(Object.keys(path.patch.responses), record).toEqual(expect.arrayContaining(["200", "412"]));
+    }
   });
 });
 

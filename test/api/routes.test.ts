@@ -379,6 +379,21 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect(next.items.map((c: { id: string }) => c.id)).toEqual(all.slice(all.indexOf(newest[1]!.id) + 1, all.indexOf(newest[1]!.id) + 3));
   });
 
+  it("a group's PATCH with If-Match applies only to the version read; its members changing is not a new version", async () => {
+    const group = (await as("POST", "workspaces/acme/groups", { name: "Versioned", description: "first" })).body;
+    const version = (await as("GET", "workspaces/acme/groups/Versioned")).headers.etag as string;
+    expect(version).toMatch(/^"[\w-]{22}"$/);
+    const member = (await as("POST", "workspaces/acme/users", { email: "versioned@example.com", displayName: "V" })).body;
+    await as("POST", `workspaces/acme/groups/${group.id}/members`, { member: member.id });
+    expect((await as("GET", `workspaces/acme/groups/${group.id}`)).headers.etag).toBe(version);
+    const theirs = await as("PATCH", `workspaces/acme/groups/${group.id}`, { description: "theirs" }, { "if-match": version });
+    expect(theirs.status).toBe(200);
+    const ours = await as("PATCH", `workspaces/acme/groups/${group.id}`, { name: "Renamed" }, { "if-match": version });
+    expectError(ours, 412, "precondition_failed");
+    expect((await as("GET", `workspaces/acme/groups/${group.id}`)).body).toMatchObject({ name: "Versioned", description: "theirs" });
+    expect((await as("PATCH", `workspaces/acme/groups/${group.id}`, { name: "Renamed" }, { "if-match": theirs.headers.etag as string })).body.name).toBe("Renamed");
+  });
+
   it("pages notifications and the delivery log like every list: limit, offset, total, no row twice", async () => {
     const notes = await createWorkspace(api.store.db, { name: "notes" });
     await updateNotificationSettings(api.store.db, api.rt.secrets, notes, { emailTo: ["ops@example.com"] }, "test");

@@ -99,6 +99,15 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expectError(await as("PATCH", `${ws}/sources/${created.body.id}`, { name: "import" }), 400, "invalid_input", ["name"]);
     expectError(await as("PATCH", `${ws}/sources/${created.body.id}`, { name: "-bad" }), 400, "invalid_input", ["name"]);
     expect((await as("PATCH", `${ws}/sources/${created.body.id}`, { name: "corp" })).body.name).toBe("corp");
+    // If-Match: a change made on the version read applies; one made on an older version is a 412, nothing changed.
+    const read = await as("GET", `${ws}/sources/corp`);
+    const version = read.headers.etag as string;
+    expect((await as("GET", `${ws}/sources/${created.body.id}`)).headers.etag, "the same version by id").toBe(version);
+    const theirs = await as("PATCH", `${ws}/sources/corp`, { onRemove: "keep" }, { "if-match": version });
+    expect([theirs.status, theirs.headers.etag === version]).toEqual([200, false]);
+    expectError(await as("PATCH", `${ws}/sources/corp`, { onRemove: "delete" }, { "if-match": version }), 412, "precondition_failed");
+    expect((await as("GET", `${ws}/sources/corp`)).body.config.onRemove).toBe("keep");
+    expect((await as("PATCH", `${ws}/sources/corp`, { onRemove: "disable" }, { "if-match": theirs.headers.etag as string })).status).toBe(200);
 
     // A wrong secret written through the API is used (the connection test fails) but never shown.
     await as("PATCH", `${ws}/sources/corp`, { clientSecret: "wrong-secret-value" });

@@ -197,7 +197,7 @@ describe.skipIf(!hasChromium)("web console", () => {
     const ctx = { db: server.rt.store.db, workspace: await resolveWorkspace(server.rt.store.db, "default"), actor: "another admin" };
     await updateUser(ctx, userId, { jobTitle: "Professor" });
     await dialog.getByRole("button", { name: "Save changes" }).click();
-    await expect.poll(() => dialog.textContent()).toContain("The user was changed since you read them");
+    await expect.poll(() => dialog.textContent()).toContain("The user was changed since you read it");
     expect(await getUser(ctx, userId)).toMatchObject({ department: "Research", jobTitle: "Professor" });
     await page.keyboard.press("Escape");
     await dialog.getByRole("alertdialog", { name: "Discard your changes?" }).waitFor();

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { getGroup, updateGroup } from "../../src/core/groups.ts";
+import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { hasChromium } from "./harness.ts";
 import { seedDirectory } from "./seed.ts";
 import { signedInConsole } from "./signed-in.ts";
@@ -39,5 +41,19 @@ describe.skipIf(!hasChromium)("web console: adding a group's member again", () =
     await page.getByRole("heading", { name: "Research", level: 1 }).waitFor();
     expect(await page.getByLabel("Add a member").inputValue()).toBe("");
     expect(await page.locator(".member-list li").count()).toBe(3);
+  });
+
+  it("refuses to save a group's edit made on a version another admin changed meanwhile, opened by its name", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/groups/Research`);
+    await page.getByRole("heading", { name: "Research", level: 1 }).waitFor();
+    await page.getByRole("button", { name: "Edit", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: "Edit Research" });
+    await dialog.getByLabel("Description").fill("Labs");
+    const ctx = { db: ui.server.rt.store.db, workspace: await resolveWorkspace(ui.server.rt.store.db, "default"), actor: "another admin" };
+    await updateGroup(ctx, "Research", { description: "Labs, theory and field work" });
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => dialog.textContent()).toContain("The group was changed since you read it");
+    expect((await getGroup(ctx, "Research")).description).toBe("Labs, theory and field work");
   });
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { createGroupSchema, updateGroupSchema } from "../../domain/group.ts";
-import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember, updateGroup } from "../../core/groups.ts";
+import { addMember, createGroup, deleteGroup, getGroup, groupVersion, listGroups, removeMember, updateGroup } from "../../core/groups.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, groupSchema, historyQuery, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
 import { historyPage } from "../../core/change-log.ts";
@@ -48,10 +48,16 @@ export const groupRoutes: RouteModule = {
       method: "GET",
       url: "/workspaces/:workspace/groups/:id",
       summary: "Show a group and its direct members",
+      description: "The ETag header is the group's version (name, description): send it back as If-Match with a PATCH.",
       access: "workspace",
+      etag: "read",
       params: groupParams,
       response: groupSchema,
-      handler: ({ ctx, params }) => getGroup(ctx, params.id),
+      async handler({ ctx, params, reply }) {
+        const group = await getGroup(ctx, params.id);
+        void reply.header("etag", groupVersion(group));
+        return group;
+      },
     }),
     route({
       method: "GET",
@@ -67,11 +73,17 @@ export const groupRoutes: RouteModule = {
       method: "PATCH",
       url: "/workspaces/:workspace/groups/:id",
       summary: "Rename a group or change its description",
+      description: "With If-Match (the ETag of GET), applied only if the group is still that version; otherwise 412 precondition_failed and nothing changes.",
       access: "workspace",
+      etag: "write",
       params: groupParams,
       body: updateGroupSchema,
       response: groupSchema,
-      handler: ({ ctx, params, body }) => updateGroup(ctx, params.id, body),
+      async handler({ ctx, params, body, request, reply }) {
+        const saved = await updateGroup(ctx, params.id, body, { ifMatch: request.headers["if-match"] });
+        void reply.header("etag", groupVersion(saved));
+        return saved;
+      },
     }),
     route({
       method: "DELETE",

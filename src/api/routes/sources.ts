@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { invalidInput } from "../../errors.ts";
-import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
+import { createEntraSource, getSource, listSources, loadSourceForSync, sourceVersion, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
 import { cancelRun, getRun, pageOfRuns, rejectRun } from "../../core/runs.ts";
 import { pageOfChanges } from "../../core/change-log.ts";
@@ -132,16 +132,26 @@ export const sourceRoutes: RouteModule = {
       },
     }),
     route({
-      method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret)", access: "workspace",
+      method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret)", access: "workspace", etag: "read",
+      description: "The ETag header is the source's version (name, settings, secret; not its sync status): send it back as If-Match with a PATCH.",
       params: sourceParams, response: sourceResponse,
-      handler: async ({ ctx, params }) => present(await getSource(ctx, params.name)),
+      async handler({ ctx, params, reply }) {
+        const source = await getSource(ctx, params.name);
+        void reply.header("etag", sourceVersion(source));
+        return present(source);
+      },
     }),
     route({
       method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name)", access: "workspace",
+      description: "With If-Match (the ETag of GET), applied only if the source is still that version; otherwise 412 precondition_failed and nothing changes.",
+      etag: "write",
       params: sourceParams, body: sourceBody, response: sourceResponse,
-      async handler({ ctx, rt, params, body }) {
+      async handler({ ctx, rt, params, body, request, reply }) {
         const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
-        return present(await updateEntraSource(sourceCtx(ctx, rt), params.name, { name, config: config as never, credential: credentialOf(body as SourceBody) }));
+        const credential = credentialOf(body as SourceBody);
+        const saved = await updateEntraSource(sourceCtx(ctx, rt), params.name, { name, config: config as never, credential }, { ifMatch: request.headers["if-match"] });
+        void reply.header("etag", sourceVersion(saved));
+        return present(saved);
       },
     }),
     route({

@@ -75,6 +75,7 @@ export const userRoutes: RouteModule = {
       summary: "Show a user",
       description: "The ETag header is the user's version: send it back as If-Match with a PATCH, so that a change made meanwhile (another admin, an import, a sync) is a 412 instead of being overwritten.",
       access: "workspace",
+      etag: "read",
       params: userParams,
       response: userSchema,
       async handler({ ctx, params, reply }) {
@@ -89,10 +90,10 @@ export const userRoutes: RouteModule = {
       summary: "Change fields of a user (only the fields sent)",
       description: "With If-Match (the ETag of GET), applied only if the user is still that version; otherwise 412 precondition_failed and nothing changes. The answer's ETag is the new version.",
       access: "workspace",
+      etag: "write",
       params: userParams,
       body: updateUserSchema,
       bodyCheckedByHandler: true,
-      errors: { 412: "precondition_failed: If-Match names a version the user no longer is (changed meanwhile); read it again" },
       response: savedUserSchema,
       async handler({ ctx, params, body, request, reply }) {
         const saved = await updateUser(ctx, params.id, body, { ifMatch: request.headers["if-match"] });

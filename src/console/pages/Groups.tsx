@@ -128,7 +128,7 @@ function GroupForm({ workspace, group, onClose, onSaved }: { workspace: string; 
   const { busy, error, fields, submit } = useSubmit(async () => {
     const body = { name: name.trim(), description: description.trim() || null };
     const saved = group
-      ? await api.patch<Group>(ws(workspace, `/groups/${encodeURIComponent(group.id)}`), body)
+      ? await api.patch<Group>(ws(workspace, `/groups/${encodeURIComponent(group.id)}`), body, { ifMatch: true })
       : await api.post<Group>(ws(workspace, "/groups"), body);
     onSaved(saved);
   });
