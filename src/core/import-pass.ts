@@ -10,7 +10,7 @@ import type { ImportProblem } from "../sources/import/row.ts";
 import type { ImportField } from "../domain/import-fields.ts";
 import { hashSecret, verifySecret } from "../security/hashing.ts";
 import type { WorkspaceContext } from "./context.ts";
-import { buildReport, clashProblem, releasableHolders, releasedClashes, type ImportReport } from "./import-report.ts";
+import { buildReport, clashProblem, isSyncedOwner, releasableHolders, releasedClashes, syncedRowWarning, type ImportReport } from "./import-report.ts";
 import { NewUsersBatches, type NewUsersBatch } from "./import-new-users.ts";
 import type { ImportOptions, ImportProgress } from "./imports.ts";
 
@@ -49,6 +49,8 @@ export class ImportPass {
   private readonly warnings: ImportProblem[] = [];
   private warningCount = 0;
   private readonly invalidRows = new Set<number>();
+  /** Rows of users synced from Entra ID: skipped, each with a warning. */
+  private syncedRows = 0;
   private rows = 0;
   /** Groups the file names that do not exist yet, by lower-case name (first spelling wins). */
   private readonly newGroups = new Map<string, string>();
@@ -246,7 +248,12 @@ export class ImportPass {
     for (;;) {
       const clashes = await findClashes(db, batch.rows, scope, 100_000);
       const { stopping, releasing } = releasedClashes(clashes, await holderRows(db, this.runId, releasableHolders(clashes)));
-      this.addProblems(stopping.map((c) => clashProblem(c, this.source.mapping, this.sourceName)));
+      // A row of a user synced from Entra ID (linked by a sync, or in an export imported back) is left alone, not
+      // a problem that stops the import: the source owns that user.
+      const synced = new Map(stopping.filter(isSyncedOwner).map((c) => [c.row_no, c]));
+      this.addWarnings([...synced.values()].map((c) => syncedRowWarning(c, this.source.mapping)));
+      this.syncedRows += synced.size;
+      this.addProblems(stopping.filter((c) => !synced.has(c.row_no)).map((c) => clashProblem(c, this.source.mapping, this.sourceName)));
       const rows = [...new Set(stopping.map((c) => c.row_no))];
       await dropRows(db, this.runId, rows);
       dropped.push(...rows);
@@ -286,7 +293,7 @@ export class ImportPass {
       options, sourceName: this.sourceName, table: source.table, mapping: source.mapping, rows: this.rows, limit, applied: this.applies && this.anyValidRow, timings: this.timings,
       counts: newUsers ? { create: newUsers.created } : await countActions(db, { runId: this.runId }),
       newGroups: [...this.newGroups.values()],
-      problems: this.problems, problemCount: this.problemCount, invalidRows: this.invalidRows.size, warnings: this.warnings, warningCount: this.warningCount,
+      problems: this.problems, problemCount: this.problemCount, invalidRows: this.invalidRows.size, syncedRows: this.syncedRows, warnings: this.warnings, warningCount: this.warningCount,
       created: newUsers ? newUsers.preview : await previewCreated(db, this.runId, limit),
       updated: this.updated,
       unchanged: newUsers ? [] : await previewUnchanged(db, this.runId, limit),

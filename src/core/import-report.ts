@@ -22,7 +22,7 @@ export interface ImportReport {
     /** Every headed column in file order: two of one heading told apart by letter. */
     inFile: { column: string; letter: string; field: string | null }[];
   };
-  counts: { rows: number; invalid: number; problems: number; warnings: number; created: number; updated: number; unchanged: number; skipped: number; groupsCreated: number };
+  counts: { rows: number; invalid: number; problems: number; warnings: number; created: number; updated: number; unchanged: number; skipped: number; synced: number; groupsCreated: number };
   created: { row: number; email: string | null; userPrincipalName: string | null; displayName: string }[];
   updated: { row: number; id: string; email: string | null; displayName: string; changes: Record<string, { before: unknown; after: unknown }> }[];
   unchanged: { row: number; id: string; email: string | null; displayName: string }[];
@@ -56,6 +56,8 @@ export function buildReport(input: {
   problems: ImportProblem[];
   problemCount: number;
   invalidRows: number;
+  /** Rows of users synced from Entra ID, skipped with a warning. */
+  syncedRows: number;
   warnings: ImportProblem[];
   warningCount: number;
   limit: number;
@@ -97,7 +99,8 @@ export function buildReport(input: {
       created,
       updated,
       unchanged,
-      skipped: input.invalidRows + unchanged,
+      skipped: input.invalidRows + input.syncedRows + unchanged,
+      synced: input.syncedRows,
       groupsCreated: input.newGroups.length,
     },
     created: input.created,
@@ -155,6 +158,20 @@ function keeps(row: HolderRow, clash: Clash): boolean {
   return (row.aliases ?? []).some((alias) => alias.toLowerCase() === key);
 }
 
+/** The row describes a user synced from Entra ID (the import matched it by address). */
+export function isSyncedOwner(clash: Clash): boolean {
+  return clash.kind === "owner" && clash.holder_source_type === "entra";
+}
+
+export function syncedRowWarning(clash: Clash, mapping: ColumnMapping): ImportProblem {
+  const index = mapping.fields.findIndex((f) => f === clash.field);
+  const who = `${clash.holder_name ?? "a user"}${clash.holder_email ? ` <${clash.holder_email}>` : ""}`;
+  return {
+    row: clash.row_no, column: index < 0 ? null : mapping.headers[index]!, field: clash.field, value: clash.value,
+    message: `skipped: ${who} is synced from Entra ID source "${clash.holder_source_name}", which owns the user (an import never changes a synced user; set a card or PIN with users update)`,
+  };
+}
+
 export function clashProblem(clash: Clash, mapping: ColumnMapping, sourceName: string): ImportProblem {
   const index = mapping.fields.findIndex((f) => f === clash.field);
   const column = index < 0 ? null : mapping.headers[index]!;
@@ -164,8 +181,6 @@ export function clashProblem(clash: Clash, mapping: ColumnMapping, sourceName: s
     message = `group "${clash.value}" is synced from Entra ID source "${clash.holder_source_name}"; an import cannot add members to it`;
   } else if (clash.kind === "holder") {
     message = `"${clash.value}" already belongs to ${who} (user ${clash.holder_id})`;
-  } else if (clash.holder_source_type === "entra") {
-    message = `"${clash.value}" belongs to ${who}, synced from Entra ID source "${clash.holder_source_name}"; imports never overwrite synced users`;
   } else if (clash.holder_source_type === "manual") {
     // A source's name is never "manual": any other name is the removed source a manual user was kept from.
     const origin = clash.holder_source_name === "manual" ? "who was added by hand" : `kept from removed Entra ID source "${clash.holder_source_name}"`;

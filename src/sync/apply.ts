@@ -107,10 +107,15 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
 
   lap("users");
   const identifierWarnings = await applyIdentifiers(trx, input);
-  // Conflicts and per-user warnings go to the run's change log, on the user concerned.
+  // Conflicts and per-user warnings go to the run's change log, on the user concerned. A conflict is planned by
+  // every run until it resolves: one that the user's history already ends with is logged for the run alone.
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
-    select ${ws}, ${r}, coalesce(u.id, p.user_id), p.subject, p.action, null, p.fields || jsonb_build_object('externalId', p.external_id), ${actor}
+    select ${ws}, ${r}, case when last.repeated then null else coalesce(u.id, p.user_id) end, p.subject, p.action, null,
+      p.fields || jsonb_build_object('externalId', p.external_id), ${actor}
     from sync_plan_users p left join users u on u.source_id = ${s} and u.external_id = p.external_id
+    left join lateral (
+      select c.action = 'conflict' and c.after->>'message' = p.fields->>'message' and c.after->>'externalId' = p.external_id as repeated
+      from change_log c where c.user_id = coalesce(u.id, p.user_id) order by c.id desc limit 1) last on p.action = 'conflict'
     where p.run_id = ${r} and p.action in ('conflict', 'warning')`.execute(trx);
 
   lap("identifiers");

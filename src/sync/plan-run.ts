@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import type { Store } from "../storage/database.ts";
 import { hashSecret } from "../security/hashing.ts";
-import { effectiveMapping, type EntraConfig } from "../sources/entra/config.ts";
+import { effectiveMapping, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import { mapUser, type DesiredUser, type PlannedFields } from "../sources/entra/mapping.ts";
 import { seenMarks } from "./dirty.ts";
 import { addCounts, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange, type UserCounts } from "./plan.ts";
@@ -169,7 +169,28 @@ async function keysAfterRun(
       }
     }
   }
+  for (const id of await departedElsewhere(store, input.sourceId, input.holders)) departed.add(id);
   return { future, departed };
+}
+
+/**
+ * Disabled holders of the workspace's other Entra sources that their source no longer lists in its scope (a
+ * person who left the company's old tenant, the default on-remove keeping them disabled): their address is free
+ * for this source to link, as for its own leavers. One still in its source's scope, disabled there, is not.
+ */
+async function departedElsewhere(store: Store, sourceId: string, holders: HeldUser[]): Promise<string[]> {
+  const candidates = holders.filter((h) => h.sourceType === "entra" && h.sourceId !== null && h.sourceId !== sourceId && !h.enabled && h.externalId);
+  const departed: string[] = [];
+  for (const other of new Set(candidates.map((h) => h.sourceId!))) {
+    const row = await store.db.selectFrom("sources").select("config").where("id", "=", other).executeTakeFirst();
+    const parsed = row && entraConfigSchema.safeParse(row.config);
+    if (!parsed?.success) continue;
+    const theirs = candidates.filter((h) => h.sourceId === other);
+    const { rows } = await sql<{ id: string }>`select id from (${inScopeUsers(other, parsed.data)}) x where id = any(${theirs.map((h) => h.externalId!)}::text[])`.execute(store.db);
+    const listed = new Set(rows.map((r) => r.id));
+    departed.push(...theirs.filter((h) => !listed.has(h.externalId!)).map((h) => h.id));
+  }
+  return departed;
 }
 
 /** A promise awaited later: until then, its failure must not count as unhandled (it is thrown where it is awaited). */

@@ -52,9 +52,10 @@ export interface UserPlanInput {
    */
   futureKeys?: ReadonlyMap<string, readonly string[]>;
   /**
-   * Holders of this source that Entra ID no longer lists in its scope (deleted, or out of scope). One already
-   * disabled for it gives its address to the new object that has it (a re-hire, an account re-created): linked
-   * to it, like a manual user, instead of keeping the live account out of the directory.
+   * Holders that their Entra source no longer lists in its scope (deleted, or out of scope): this source's, and
+   * disabled ones of other sources. One already disabled for it gives its address to the new object that has it
+   * (a re-hire, an account re-created, a person moved to another tenant): linked to it, like a manual user,
+   * instead of keeping the live account out of the directory.
    */
   departed?: ReadonlySet<string>;
   onRemove: RemovalPolicy;
@@ -174,8 +175,9 @@ export function planUsers(input: UserPlanInput): UserPlan {
     else if (holders.length === 1) {
       const holder = holders[0]!;
       if (own) conflict = `"${subjectOf(desired)}" already belongs to user ${holder.id} (${holder.sourceType} "${holder.sourceName}")`;
-      else if (holder.sourceType === "entra" && holder.sourceId === input.source.id && input.departed?.has(holder.id)) {
-        const kept = `"${subject}" still belongs to user ${holder.id}, kept from Entra object ${holder.externalId}, which left this source's scope`;
+      else if (holder.sourceType === "entra" && input.departed?.has(holder.id)) {
+        const scope = holder.sourceId === input.source.id ? "this source's scope" : `the scope of Entra ID source "${holder.sourceName}"`;
+        const kept = `"${subject}" still belongs to user ${holder.id}, kept from Entra object ${holder.externalId}, which left ${scope}`;
         if (!input.linkByEmail) conflict = `${kept}, and linking by email is off for this source: delete that user to sync this account`;
         else if (holder.enabled || taken(holder.id)) conflict = `${kept} in this run: the next run links that user to this account`;
         else linkTo = holder;
@@ -189,14 +191,20 @@ export function planUsers(input: UserPlanInput): UserPlan {
       else linkTo = holder;
     }
     if (conflict) {
-      counts.skipped++;
       counts.conflicts++;
-      changes.push({ action: "conflict", externalId: desired.externalId, subject, message: conflict, holderId: holders[0]?.id ?? former?.id ?? "" });
-      continue;
+      if (!held) {
+        counts.skipped++;
+        changes.push({ action: "conflict", externalId: desired.externalId, subject, message: conflict, holderId: holders[0]?.id ?? former?.id ?? "" });
+        continue;
+      }
+      // Only the address waits: everything else follows Entra ID, above all an account disabled there.
+      const kept = [held.email, held.userPrincipalName].filter(Boolean).map((k) => `"${k}"`).join(" and ");
+      changes.push({ action: "conflict", externalId: desired.externalId, subject, message: `${conflict}; the user keeps ${kept} until then, and the rest of it is synced`, holderId: holders[0]?.id ?? held.id });
+    } else {
+      for (const k of keys) claimedHere.add(k);
+      linkTo ??= former;
+      if (linkTo) takenHere.add(linkTo.id);
     }
-    for (const k of keys) claimedHere.add(k);
-    linkTo ??= former;
-    if (linkTo) takenHere.add(linkTo.id);
 
     const base = held ?? linkTo;
     if (!base) {
@@ -204,7 +212,8 @@ export function planUsers(input: UserPlanInput): UserPlan {
       changes.push({ action: "create", externalId: desired.externalId, subject, after: mergeOwned(desired, undefined, input.owned) });
       continue;
     }
-    const after = mergeOwned(desired, base, input.owned);
+    const wanted = conflict ? { ...desired, email: base.email, userPrincipalName: base.userPrincipalName } : desired;
+    const after = mergeOwned(wanted, base, input.owned);
     const changed = changedFields(base, after);
     if (linkTo) {
       counts.linked++;

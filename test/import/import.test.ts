@@ -289,7 +289,7 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(raised.find((n) => n.title.includes("broken"))!.body).toContain("1 problem(s) in 1 row(s)");
   });
 
-  it("never overwrites Entra-synced users, takes over manual users only with --update-existing, and refuses taken cards", async () => {
+  it("skips Entra-synced users' rows with a warning, takes over manual users only with --update-existing, and refuses taken cards", async () => {
     const ctx = await newWorkspace();
     await store.db.insertInto("users").values({ workspace_id: ctx.workspace.id, email: "synced@example.com", display_name: "Synced", source_type: "entra", source_name: "Contoso", custom_attributes: "{}" }).execute();
     const manual = await createUser(ctx, { email: "hand@example.com", displayName: "By Hand", cardNumbers: ["777", "888"] });
@@ -298,14 +298,16 @@ describe.each(engines)("importing users on %s", (engine) => {
     const path = await file("staff.csv", "Email,Name,Card\nsynced@example.com,Synced Changed,\nhand@example.com,Hand Changed,777\nother@example.com,Other,888\nkept@example.com,Kept Changed,\n");
 
     const refused = await importFile(ctx, path, { partial: true });
-    expect(refused.problems.map((p) => [p.row, p.field, p.message.match(/Entra ID source "Contoso"|by hand|already belongs|removed Entra ID source "Fabrikam"/)?.[0]])).toEqual([
-      [2, "email", 'Entra ID source "Contoso"'], [3, "email", "by hand"], [4, "cardNumbers", "already belongs"], [5, "email", 'removed Entra ID source "Fabrikam"'],
+    expect(refused.problems.map((p) => [p.row, p.field, p.message.match(/by hand|already belongs|removed Entra ID source "Fabrikam"/)?.[0]])).toEqual([
+      [3, "email", "by hand"], [4, "cardNumbers", "already belongs"], [5, "email", 'removed Entra ID source "Fabrikam"'],
     ]);
-    expect(refused.counts.created).toBe(0);
+    // The synced user's row is no problem: the sync owns that user, so the import leaves it alone and says so.
+    expect(refused.warnings).toEqual([expect.objectContaining({ row: 2, field: "email", message: expect.stringMatching(/^skipped: Synced <synced@example.com> is synced from Entra ID source "Contoso"/) })]);
+    expect(refused.counts).toMatchObject({ created: 0, invalid: 3, synced: 1, skipped: 4 });
 
     // Taken over, By Hand keeps only 777: 888 moves to the new user.
-    const takeover = await importFile(ctx, path, { updateExisting: true, partial: true });
-    expect(takeover.problems.map((p) => [p.row, p.field])).toEqual([[2, "email"]]);
+    const takeover = await importFile(ctx, path, { updateExisting: true });
+    expect(takeover).toMatchObject({ applied: true, problems: [], counts: { synced: 1, updated: 2, created: 1 } });
     const taken = await getUser(ctx, manual.id);
     expect(taken).toMatchObject({ displayName: "Hand Changed", source: { type: "import", name: "staff.csv" }, tags: ["Imported"], cardNumbers: ["777"] });
     expect((await getUser(ctx, "other@example.com")).cardNumbers).toEqual(["888"]);
@@ -344,9 +346,10 @@ describe.each(engines)("importing users on %s", (engine) => {
     const taken = await file("taken.csv", `${header}r1@ri.com,R One,Ops,0777,RTWO\nr2@ri.com,R Two,Ops,0555,rone2\nsynced@ri.com,Synced,Ops,,\n`);
     const refused = await importFile(ctx, taken, { ...source, partial: true });
     expect(refused.problems.map((p) => [p.row, p.field, p.message.match(/^"\d+" already belongs to (By Hand|Synced)/)?.[1] ?? p.message])).toEqual([
-      [2, "cardNumbers", "By Hand"], [3, "cardNumbers", "Synced"], [4, "email", expect.stringContaining('Entra ID source "Contoso"')],
+      [2, "cardNumbers", "By Hand"], [3, "cardNumbers", "Synced"],
     ]);
-    expect(refused.applied).toBe(false);
+    expect(refused.warnings.map((w) => [w.row, w.message.slice(0, 8)])).toEqual([[4, "skipped:"]]);
+    expect(refused.counts).toMatchObject({ updated: 0, created: 0, invalid: 2, synced: 1 });
     expect(await held()).toEqual([[["0009"], ["RTWO"]], [["0003"], ["rone2"]]]);
   });
 

@@ -113,6 +113,22 @@ describe("planUsers", () => {
     expect((plan.changes[0] as { message: string }).message).toMatch(/fabrikam/);
     expect(plan.counts).toMatchObject({ conflicts: 1, skipped: 1, created: 0 });
   });
+  it("a held user whose new address is another's keeps the old one until then, and the rest follows Entra ID: disabled there, disabled here", () => {
+    const ada = held("ada", { email: "ada.old@contoso.com" });
+    const other = held("z", { id: "other-1", sourceId: "s2", sourceName: "fabrikam", email: "ada@contoso.com" });
+    const desired = mapUser(graphUser("ada", { mail: "ada@contoso.com", accountEnabled: false, department: "Research" }), config);
+    const plan = planUsers(input({ desired: [desired], held: [ada], holders: [other] }));
+    expect(plan.changes).toEqual([
+      expect.objectContaining({ action: "conflict", holderId: "other-1", message: expect.stringMatching(/fabrikam.*; the user keeps "ada.old@contoso.com" and "ada@contoso.test" until then, and the rest of it is synced$/) }),
+      expect.objectContaining({ action: "update", logAction: "disable", userId: "u-ada", changed: ["department", "enabled"], after: expect.objectContaining({ email: "ada.old@contoso.com", enabled: false, department: "Research" }) }),
+    ]);
+    expect(plan.counts).toMatchObject({ conflicts: 1, skipped: 0, disabled: 1, removals: 1 });
+    expect(plan.claims, "the address it could not take stays free for its holder").toEqual([]);
+    // Nothing else changed: the conflict alone, as before.
+    const same = planUsers(input({ desired: [mapUser(graphUser("ada", { mail: "ada@contoso.com" }), config)], held: [ada], holders: [other] }));
+    expect(same.changes.map((c) => c.action)).toEqual(["conflict"]);
+    expect(same.counts).toMatchObject({ conflicts: 1, unchanged: 1, skipped: 0 });
+  });
   it("does not let two users of one run claim the same email", () => {
     const plan = planUsers(input({ desired: [mapUser(graphUser("a", { mail: "x@contoso.com" }), config), mapUser(graphUser("b", { mail: "x@contoso.com" }), config)] }));
     expect(plan.changes.map((c) => c.action)).toEqual(["create", "conflict"]);

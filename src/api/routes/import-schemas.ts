@@ -43,6 +43,7 @@ export const importReportSchema = z
       updated: z.number().int(),
       unchanged: z.number().int(),
       skipped: z.number().int(),
+      synced: z.number().int().describe("rows of users synced from Entra ID: skipped, each with a warning (a sync owns them)"),
       groupsCreated: z.number().int(),
     }),
     created: z.array(z.object({ row: z.number().int(), email: z.string().nullable(), userPrincipalName: z.string().nullable(), displayName: z.string() })),

@@ -143,7 +143,7 @@ export function describeReport(r: ImportReport): string {
   ];
   if (r.columns.unknown.length) lines.push(`not imported (unknown columns): ${r.columns.unknown.join(", ")}`);
   for (const i of r.columns.ignored) lines.push(`not imported: ${i.column} (${i.reason})`);
-  lines.push(`${c.rows} row(s): ${c.created} to create, ${c.updated} to update, ${c.unchanged} unchanged, ${c.invalid} with problems${c.warnings ? `, ${c.warnings} warning(s)` : ""}${c.groupsCreated ? `; ${c.groupsCreated} new group(s): ${joinList(r.groupsCreated)}` : ""}`);
+  lines.push(`${c.rows} row(s): ${c.created} to create, ${c.updated} to update, ${c.unchanged} unchanged, ${c.synced ? `${c.synced} synced from Entra ID (skipped), ` : ""}${c.invalid} with problems${c.warnings ? `, ${c.warnings} warning(s)` : ""}${c.groupsCreated ? `; ${c.groupsCreated} new group(s): ${joinList(r.groupsCreated)}` : ""}`);
   if (r.dryRun) {
     for (const u of r.created.slice(0, 50)) lines.push(`  + row ${u.row}: ${u.displayName} <${u.email ?? u.userPrincipalName}>`);
     for (const u of r.updated.slice(0, 50)) {

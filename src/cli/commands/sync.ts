@@ -40,7 +40,7 @@ export function progressBar(enabled: boolean): { update(p: SyncProgress): void; 
 /** A run's counts and Graph traffic, as `rollcall sync` and `rollcall runs show` print them. */
 function countLines(c: Record<string, number>, graph: { graphRequests: number; graphThrottled: number }): string[] {
   return [
-    `  users:   ${c.created ?? 0} created, ${c.updated ?? 0} updated, ${c.linked ?? 0} linked, ${c.disabled ?? 0} disabled, ${c.deleted ?? 0} deleted, ${c.released ? `${c.released} released (left the source, kept: --on-remove keep), ` : ""}${c.unchanged ?? 0} unchanged, ${c.skipped ?? 0} skipped (${c.conflicts ?? 0} conflicts)`,
+    `  users:   ${c.created ?? 0} created, ${c.updated ?? 0} updated, ${c.linked ?? 0} linked, ${c.disabled ?? 0} disabled, ${c.deleted ?? 0} deleted, ${c.released ? `${c.released} released (left the source, kept: --on-remove keep), ` : ""}${c.unchanged ?? 0} unchanged, ${c.skipped ?? 0} skipped, ${c.conflicts ?? 0} conflicts`,
     `  groups:  ${c.groupsCreated ?? 0} created, ${c.groupsUpdated ?? 0} updated, ${c.groupsDeleted ?? 0} deleted, ${c.groupsUnchanged ?? 0} unchanged (${c.groupConflicts ?? 0} conflicts); memberships +${c.membershipsAdded ?? 0} -${c.membershipsRemoved ?? 0}`,
     `  ${c.warnings ?? 0} warning${c.warnings === 1 ? "" : "s"}; ${graph.graphRequests} Graph request${graph.graphRequests === 1 ? "" : "s"} (${graph.graphThrottled} throttled)`,
   ];
