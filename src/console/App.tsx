@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, onUnauthenticated, setCsrfToken, ApiError } from "./api.ts";
 import { Link, match, navigate, useLocation } from "./router.tsx";
 import { SessionContext, landingWorkspace, rememberWorkspace, wsPath, type Session } from "./session.tsx";
@@ -209,6 +209,20 @@ const nav = [
 function Shell({ children }: { children: ReactNode }) {
   const location = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  // The phone-width menu covers the page: focus goes into it, Escape closes it and returns focus to its button, and
+  // the page behind is inert meanwhile (Tab walked on into controls hidden under the menu).
+  useEffect(() => {
+    if (!menuOpen) return;
+    document.querySelector<HTMLElement>("#sidebar a, #sidebar button")?.focus();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== "Escape" || document.querySelector("dialog[open]")) return;
+      setMenuOpen(false);
+      menuButton.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [menuOpen]);
   // On a move to another page, put keyboard and screen-reader focus at the top of the new content.
   const [lastPath, setLastPath] = useState(location.path);
   useEffect(() => {
@@ -227,7 +241,7 @@ function Shell({ children }: { children: ReactNode }) {
               Skip to content
             </a>
             <header className="topbar">
-              <button type="button" className="btn-icon menu-button" aria-expanded={menuOpen} aria-controls="sidebar" onClick={() => setMenuOpen((o) => !o)}>
+              <button type="button" ref={menuButton} className="btn-icon menu-button" aria-expanded={menuOpen} aria-controls="sidebar" onClick={() => setMenuOpen((o) => !o)}>
                 <span aria-hidden="true">☰</span>
                 <span className="visually-hidden">Menu</span>
               </button>
@@ -267,7 +281,7 @@ function Shell({ children }: { children: ReactNode }) {
                 </button>
               </div>
             </aside>
-            <main id="main" tabIndex={-1}>
+            <main id="main" tabIndex={-1} inert={menuOpen || undefined}>
               {w ? <NotificationsBanner workspace={w} canDismiss={role === "admin"} /> : null}
               {children}
             </main>

@@ -5,6 +5,14 @@ export function countOf(n: number, word: string): string {
   return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
 }
 
+/**
+ * A name set inside a sentence, isolated (U+2068 … U+2069, Unicode's first-strong isolate) so a right-to-left one
+ * does not carry the punctuation and numbers after it into its own direction ("Added to المبيعات: 2 users").
+ */
+export function isolate(text: string): string {
+  return `\u2068${text}\u2069`;
+}
+
 /** "312 bytes", "4.2 KB", "13 MB": a file's size as people read it. */
 export function fileSize(bytes: number): string {
   if (bytes < 1024) return countOf(bytes, "byte");

@@ -56,7 +56,7 @@ try {
       ready: (p) => p.getByRole("link", { name: "Ada Lovelace" }).waitFor(),
       act: async (p) => {
         for (const name of ["Ada Lovelace", "Alan Turing", "Grace Hopper"]) await p.getByRole("checkbox", { name: `Select ${name}` }).check();
-        await p.getByRole("toolbar", { name: "Selected users" }).getByRole("button", { name: "Disable" }).click();
+        await p.getByRole("group", { name: "Selected users" }).getByRole("button", { name: "Disable" }).click();
         await p.getByRole("dialog", { name: "Disable 3 users?" }).waitFor();
       },
     },

@@ -6,7 +6,7 @@ import type { BulkAction, BulkResult } from "../../domain/bulk.ts";
 import { useLoad } from "../hooks.ts";
 import { TextField, useToast } from "./ui.tsx";
 import { ConfirmDialog } from "./dialog.tsx";
-import { countOf } from "../format.ts";
+import { countOf, isolate } from "../format.ts";
 
 type Pending = Exclude<BulkAction, "enable"> | null;
 
@@ -16,8 +16,8 @@ export function bulkSummary(result: BulkResult): string {
     disable: ["Disabled", "already disabled"],
     enable: ["Enabled", "already enabled"],
     delete: ["Deleted", ""],
-    addToGroup: [`Added to ${result.group}:`, result.unchanged === 1 ? "already a member" : "already members"],
-    removeFromGroup: [`Removed from ${result.group}:`, result.unchanged === 1 ? "not a member" : "not members"],
+    addToGroup: [`Added to ${isolate(result.group ?? "")}:`, result.unchanged === 1 ? "already a member" : "already members"],
+    removeFromGroup: [`Removed from ${isolate(result.group ?? "")}:`, result.unchanged === 1 ? "not a member" : "not members"],
   }[result.action];
   return `${done[0]} ${countOf(result.changed, "user")}${result.unchanged ? `; ${result.unchanged.toLocaleString()} ${done[1]}` : ""}`;
 }
@@ -92,8 +92,8 @@ export function BulkActions({
   const toGroup = pending === "addToGroup" || pending === "removeFromGroup";
 
   return (
-    <div className="bulk-bar" role="toolbar" aria-label="Selected users">
-      <strong>{matching ? `All ${countOf(matching.total, "matching user")} selected` : `${counted} selected`}</strong>
+    <div className="bulk-bar" role="group" aria-label="Selected users">
+      <strong role="status">{matching ? `All ${countOf(matching.total, "matching user")} selected` : `${counted} selected`}</strong>
       {offerMatching ? (
         <button type="button" className="btn btn-link" onClick={offerMatching.select}>
           Select all {countOf(offerMatching.total, "matching user")}

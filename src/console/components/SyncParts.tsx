@@ -93,11 +93,12 @@ export function RunTracker({ workspace, runId, onDone }: { workspace: string; ru
   }, [run.data, running, onDone]);
   const r = run.data;
   return (
-    <div className="run-tracker" aria-live="polite">
+    <div className="run-tracker">
       <ErrorBanner error={run.error} retry={run.reload} title="The run's progress could not be read." />
       {r && running ? <ProgressBar {...describeProgress(r)} /> : null}
       {!r && !run.error ? <ProgressBar value={null} max={null} label="Starting…" /> : null}
-      {r && !running ? <RunOutcome workspace={workspace} run={r} /> : null}
+      {/* The outcome is announced once, when it comes; the progress bar's label, changing every second, is not. */}
+      <div aria-live="polite">{r && !running ? <RunOutcome workspace={workspace} run={r} announced={false} /> : null}</div>
     </div>
   );
 }
@@ -105,13 +106,14 @@ export function RunTracker({ workspace, runId, onDone }: { workspace: string; ru
 /** The counts about users: a run whose counts are all about groups says so, else it reads as if users were forgotten. */
 const userCounts = new Set(["created", "linked", "updated", "disabled", "deleted", "unchanged", "skipped", "conflicts"]);
 
-export function RunOutcome({ workspace, run }: { workspace: string; run: Run }) {
+/** `announced: false` inside a live region of its own (RunTracker), which announces it instead. */
+export function RunOutcome({ workspace, run, announced = true }: { workspace: string; run: Run; announced?: boolean }) {
   const counts = countsSummary(run.counts);
   const usersUnchanged = counts.length > 0 && run.status === "succeeded" && !counts.some((c) => userCounts.has(c.key));
   const wouldStop = wouldStopWarning(run);
   const tone = run.status === "failed" ? "banner-error" : run.status === "stopped" || wouldStop ? "banner-warn" : "banner-ok";
   return (
-    <div className={`banner ${tone}`} role="status">
+    <div className={`banner ${tone}`} role={announced ? "status" : undefined}>
       <div>
         <strong>
           {run.dryRun && run.status === "succeeded" ? "Preview ready: nothing was changed." : run.status === "succeeded" ? "Sync finished." : run.status === "stopped" ? "Stopped for review." : `Sync ${statusText(run).toLowerCase()}.`}

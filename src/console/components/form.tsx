@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { ApiError } from "../api.ts";
 import { ErrorBanner, Spinner } from "./ui.tsx";
 
@@ -8,22 +8,48 @@ import { ErrorBanner, Spinner } from "./ui.tsx";
  */
 export function useSubmit(action: () => Promise<unknown>, options: { onError?: (error: unknown) => void } = {}) {
   const [busy, setBusy] = useState(false);
+  const running = useRef(false);
   const [error, setError] = useState<unknown>(null);
   const submit = async (event?: FormEvent) => {
     event?.preventDefault();
+    if (running.current) return; // the submit button stays focusable while busy (aria-disabled): a second Enter waits
+    running.current = true;
+    const form = event?.currentTarget instanceof HTMLFormElement ? event.currentTarget : null;
+    const from = document.activeElement;
     setBusy(true);
     setError(null);
+    let failed = false;
     try {
       await action();
     } catch (e) {
+      failed = true;
       setError(e);
       options.onError?.(e);
     } finally {
+      running.current = false;
       setBusy(false);
+      if (form) requestAnimationFrame(() => keepFocus(form, from, failed));
     }
   };
   const fields = error instanceof ApiError ? error.fieldMap() : {};
   return { busy, error, setError, submit, fields };
+}
+
+/**
+ * Where keyboard focus goes once a form's request ends: to its first field in error after a failure, else back to
+ * where it was, else (that control gone or disabled, so focus fell to the page) the form's first field. Never
+ * away from anything the admin moved to meanwhile.
+ */
+function keepFocus(form: HTMLFormElement, from: Element | null, failed: boolean): void {
+  if (!form.isConnected) return;
+  const active = document.activeElement;
+  const lost = active === null || active === document.body;
+  if (!lost && active !== from) return; // moved on, or placed by the form itself (UserForm focuses its first invalid field)
+  const invalid = failed ? form.querySelector<HTMLElement>("[aria-invalid='true']") : null;
+  if (invalid) return void invalid.focus();
+  if (!lost) return;
+  if (from instanceof HTMLElement && from.isConnected && !(from as HTMLButtonElement).disabled) return void from.focus();
+  form.querySelector<HTMLElement>("input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])")?.focus();
 }
 
 /** The banner for a failure no field shows: nothing when the API put every problem at a field. */
@@ -40,7 +66,7 @@ export function FormActions({ busy, label, busyLabel = "Saving", disabled, onCan
           Cancel
         </button>
       ) : null}
-      <button type="submit" className="btn btn-primary" disabled={busy || disabled}>
+      <button type="submit" className="btn btn-primary" disabled={disabled && !busy} aria-disabled={busy || undefined}>
         {busy ? <Spinner label={busyLabel} /> : null} {label}
       </button>
     </div>

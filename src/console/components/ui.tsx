@@ -178,7 +178,7 @@ export function tagTone(tag: string): "info" | "ok" | "neutral" | "warn" {
 export function Empty({ title, children }: { title: string; children?: ReactNode }) {
   return (
     <div className="empty">
-      <h3>{title}</h3>
+      <h2>{title}</h2>
       {children}
     </div>
   );

@@ -4,6 +4,7 @@ import type { ImportReport } from "../../core/import-report.ts";
 import { fieldLabel } from "../../domain/change.ts";
 import { DataTable } from "../components/DataTable.tsx";
 import { importAdvice } from "../advice.ts";
+import { isolate } from "../format.ts";
 
 /**
  * What an import will do or did: counts, the file as read, every problem row, warnings, the users it creates and
@@ -57,7 +58,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
       <RowNotes title="Problems" kind="Problem" notes={report.problems} total={c.problems} className="row-error" />
       <RowNotes
         title="Warnings"
-        intro="Not problems: these rows are imported, but a value in each loses something on the way."
+        intro="Not problems: the import goes on, but a value in each of these rows loses something on the way, or the row is left alone (a user synced from Entra ID)."
         kind="Warning"
         notes={report.warnings}
         total={c.warnings}
@@ -73,7 +74,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
                 <Link to={wsPath(workspace, `/users/${u.id}`)}>{u.displayName}</Link>{" "}
                 <span className="muted small">
                   {Object.entries(u.changes)
-                    .map(([field, ch]) => `${fieldLabel(field)}: ${String(ch.before ?? "∅")} → ${String(ch.after ?? "∅")}`)
+                    .map(([field, ch]) => `${fieldLabel(field)}: ${isolate(String(ch.before ?? "∅"))} → ${isolate(String(ch.after ?? "∅"))}`)
                     .join("; ")}
                 </span>
               </li>

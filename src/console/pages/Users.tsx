@@ -30,6 +30,9 @@ const phoneSorts: [string, string][] = [
   ["createdAt:desc", "Newest first"],
 ];
 
+/** The sortable columns' headings, which the table's caption names too (a screen reader heard "displayName"). */
+const sortLabels = { displayName: "Name", email: "Email", source: "Source", updatedAt: "Updated" } as const;
+
 export function UsersPage() {
   const workspace = useWorkspaceName();
   useTitle("Users");
@@ -271,18 +274,18 @@ export function UsersPage() {
           <DataTable
             className="users-table"
             loading={users.loading}
-            caption={`Users, sorted by ${sort} ${order === "asc" ? "ascending" : "descending"}`}
+            caption={`Users, sorted by ${(sortLabels as Record<string, string>)[sort] ?? sort} ${order === "asc" ? "ascending" : "descending"}`}
             columns={[
               ...(canChange
                 ? [{ label: <PageCheckbox checked={allTicked} some={selected.size > 0} disabled={users.loading} onChange={() => (allTicked ? clearSelection() : setSelected(new Map(pageItems.map((u) => [u.id, u]))))} />, className: "cell-check" }]
                 : []),
-              sortColumn("displayName", "Name"),
-              { ...sortColumn("email", "Email"), className: "hide-tablet" },
+              sortColumn("displayName", sortLabels.displayName),
+              { ...sortColumn("email", sortLabels.email), className: "hide-tablet" },
               { label: "Department", className: "hide-narrow" },
-              sortColumn("source", "Source"),
+              sortColumn("source", sortLabels.source),
               "Tags",
               { label: "Status", className: "hide-tablet" },
-              sortColumn("updatedAt", "Updated"),
+              sortColumn("updatedAt", sortLabels.updatedAt),
             ]}
           >
             {data.items.map((user) => (
