@@ -160,7 +160,7 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByRole("button", { name: "Preview changes" }).click();
     await page.getByText("Preview ready: nothing was changed.").waitFor({ timeout: 60_000 });
     // The preview says, in words, that Sync now would stop for review; its counts are only changes.
-    const preview = (await page.getByRole("status").filter({ hasText: "Preview ready" }).textContent()) ?? "";
+    const preview = (await page.locator(".run-tracker .banner").filter({ hasText: "Preview ready" }).textContent()) ?? "";
     expect(preview).toMatch(/A real sync would stop at the deletion threshold: it would disable or delete \d+ users of the \d+ users the source holds\. Sync now will stop for your review/);
     expect(preview).not.toMatch(/held before|would stop at threshold/);
     await page.getByRole("link", { name: "A stopped run needs review" }).click();

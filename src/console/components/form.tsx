@@ -49,7 +49,7 @@ function keepFocus(form: HTMLFormElement, from: Element | null, failed: boolean)
   if (invalid) return void invalid.focus();
   if (!lost) return;
   if (from instanceof HTMLElement && from.isConnected && !(from as HTMLButtonElement).disabled) return void from.focus();
-  form.querySelector<HTMLElement>("input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])")?.focus();
+  form.querySelector<HTMLElement>("input:not([type=hidden]):not([disabled]):not([readonly]), select:not([disabled]), textarea:not([disabled]):not([readonly])")?.focus();
 }
 
 /** The banner for a failure no field shows: nothing when the API put every problem at a field. */
