@@ -30,6 +30,7 @@ const schema = z.object({
     .refine((entries) => entries.every(isProxyEntry), "must list addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal, separated by commas"),
   ROLLCALL_SECRET_KEY: z
     .string()
+    .trim() // a key mounted from a secret file ends with a newline
     .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`")
     .optional(),
   ROLLCALL_COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),

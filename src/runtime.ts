@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import pino, { type DestinationStream, type Logger } from "pino";
 import type { Config } from "./config.ts";
 import { openStore, storeTarget, type Store } from "./storage/database.ts";
@@ -26,9 +28,9 @@ export function createLogger(level: string, destination: DestinationStream = pin
 
 export async function openRuntime(config: Config, options: { command: string; logger?: Logger; brief?: boolean }): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const secrets = secretBox(loadSecretKey(config, !config.databaseUrl && existsSync(join(config.dataDir, "pgdata"))));
   const store = await openStore(storeTarget(config), { command: options.command, brief: options.brief });
   // An upgrade's migrations, not a new database's (which starts with the first).
   if (store.migrated?.length && !store.migrated[0]!.startsWith("001_")) logger.info({ migrations: store.migrated }, "database schema upgraded");
-  const secrets = secretBox(loadSecretKey(config));
   return { config, store, secrets, logger, close: () => store.close() };
 }

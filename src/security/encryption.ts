@@ -13,10 +13,22 @@ export interface SecretBox {
   open(sealed: string): string;
 }
 
-export function loadSecretKey(config: { secretKey: string | undefined; dataDir: string }): Buffer {
+/**
+ * `existingDatabase`: the data folder already held an embedded database when the process started. Its key is then
+ * never made up: a new one would open none of the secrets stored with the lost one (a folder restored or copied
+ * without `secret.key`), and the secrets entered again under it would leave the database under two keys.
+ */
+export function loadSecretKey(config: { secretKey: string | undefined; dataDir: string }, existingDatabase = false): Buffer {
   if (config.secretKey) return Buffer.from(config.secretKey, "hex");
   const file = join(config.dataDir, "secret.key");
   if (!existsSync(file)) {
+    if (existingDatabase) {
+      throw new RollcallError(
+        "config_invalid",
+        `${file} is missing, but ${config.dataDir} holds a database whose client secrets were encrypted with it: restore the file from your backup, or set ROLLCALL_SECRET_KEY to that key. To go on without them (each source's secret entered again), create a new key first: openssl rand -hex 32 > ${file}`,
+        { file },
+      );
+    }
     mkdirSync(config.dataDir, { recursive: true });
     writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600, flag: "wx" });
   }

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { engines, freshDataFolder, openTestStore } from "../support/db.ts";
@@ -8,6 +9,7 @@ import { bin } from "../support/cli.ts";
 import { openStore } from "../../src/storage/database.ts";
 import { loadSecretKey, secretBox } from "../../src/security/encryption.ts";
 import { loadConfig } from "../../src/config.ts";
+import { openRuntime } from "../../src/runtime.ts";
 import { listenProblem } from "../../src/errors.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { createEntraSource } from "../../src/core/sources.ts";
@@ -98,6 +100,24 @@ describe("the secret key file", () => {
     try {
       writeFileSync(join(dataDir, "secret.key"), "not a key\n");
       expect(() => loadSecretKey({ secretKey: undefined, dataDir })).toThrow(`${join(dataDir, "secret.key")} does not hold a secret key (64 hex characters): restore it from your backup`);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a data folder whose database outlived its key", () => {
+  it("is refused, naming the missing file and what to do, instead of given a new key that opens none of its secrets", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "rollcall-lost-key-"));
+    try {
+      const config = loadConfig({ ROLLCALL_DATA_DIR: dataDir });
+      await (await openRuntime(config, { command: "test" })).close();
+      const key = readFileSync(join(dataDir, "secret.key"), "utf8");
+      rmSync(join(dataDir, "secret.key"));
+      await expect(openRuntime(config, { command: "test" })).rejects.toThrow(`${join(dataDir, "secret.key")} is missing, but ${dataDir} holds a database whose client secrets were encrypted with it`);
+      expect(existsSync(join(dataDir, "secret.key"))).toBe(false);
+      writeFileSync(join(dataDir, "secret.key"), key);
+      await (await openRuntime(config, { command: "test" })).close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -1,4 +1,5 @@
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
@@ -49,5 +50,7 @@ export function freshDataFolder(prefix: string, kind: "initialised" | "migrated"
 /** Puts that empty embedded database in `folder` (created if missing), which must not hold one yet. */
 export function seedDataFolder(folder: string, kind: "initialised" | "migrated" = "migrated"): string {
   cpSync(join(inject("pgliteTemplates")[kind], "pgdata"), join(folder, "pgdata"), { recursive: true });
+  // A data folder holding a database holds its secret key too (Rollcall refuses to make one up beside a database).
+  if (!existsSync(join(folder, "secret.key"))) writeFileSync(join(folder, "secret.key"), randomBytes(32).toString("hex"), { mode: 0o600 });
   return folder;
 }

@@ -82,9 +82,17 @@ async function receiveUpload(rt: Runtime, ctx: WorkspaceContext, request: Fastif
     if (!options.success) throw invalidInput(bodyProblems(options.error));
     return { upload: await rememberUploadOptions(rt.store.db, upload, given), options: options.data };
   } catch (error) {
-    if (upload) await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).catch(() => {});
+    if (upload) await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).then(() => reclaimUploads(rt), () => {});
     throw error;
   }
+}
+
+/**
+ * The embedded database has no autovacuum: without this, every file uploaded (up to ROLLCALL_UPLOAD_LIMIT_MB)
+ * stayed in the data folder for good once deleted, committed or discarded.
+ */
+function reclaimUploads(rt: Runtime): Promise<void> {
+  return rt.store.reclaim(["import_upload_chunks", "import_uploads"]).catch(() => undefined);
 }
 
 export const importRoutes: RouteModule = {
@@ -115,7 +123,7 @@ export const importRoutes: RouteModule = {
         } catch (error) {
           // Columns the import cannot place: the file is kept, to preview again with a mapping.
           if (error instanceof RollcallError && error.details.reason === "columns") throw new RollcallError(error.code, error.message, { ...error.details, upload: uploaded });
-          await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).catch(() => {});
+          await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).then(() => reclaimUploads(rt), () => {});
           throw error;
         }
       },
@@ -173,7 +181,7 @@ export const importRoutes: RouteModule = {
           const message = report.partial ? `Nothing was imported: no row was valid (${problems}); fix them and commit again` : `Nothing was imported: ${problems}; fix them or commit with partial=true`;
           throw new RollcallError("import_invalid", message, { report });
         }
-        await markImported(rt.store.db, upload, { at: new Date().toISOString(), by: ctx.actor, counts: report.counts }).catch(() => {});
+        await markImported(rt.store.db, upload, { at: new Date().toISOString(), by: ctx.actor, counts: report.counts }).then(() => reclaimUploads(rt), () => {});
         return report;
       },
     }),
@@ -202,6 +210,7 @@ export const importRoutes: RouteModule = {
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
         // A commit in any process, this one's included, holds the upload's lease in the database.
         if (!(await discardUpload(rt.store.db, upload))) throw beingCommitted("This upload is being imported; it cannot be discarded now", upload);
+        await reclaimUploads(rt);
       },
     }),
     route({
