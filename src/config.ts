@@ -33,6 +33,11 @@ const schema = z.object({
     .trim() // a key mounted from a secret file ends with a newline
     .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32`")
     .optional(),
+  ROLLCALL_SECRET_KEY_PREVIOUS: z
+    .string()
+    .default("")
+    .transform((value) => value.split(",").map((key) => key.trim()).filter(Boolean))
+    .refine((keys) => keys.every((key) => /^[0-9a-fA-F]{64}$/.test(key)), "must be keys of 64 hex characters, separated by commas (the keys before ROLLCALL_SECRET_KEY)"),
   ROLLCALL_COOKIE_SECURE: z.enum(["auto", "true", "false"]).default("auto"),
   ROLLCALL_SESSION_HOURS: z.coerce.number().positive().default(12),
   ROLLCALL_UPLOAD_LIMIT_MB: z.coerce.number().positive().default(50),
@@ -58,6 +63,8 @@ export type Config = {
   /** Whose X-Forwarded-For/-Proto count: addresses, CIDR ranges and proxy-addr's names (loopback, linklocal, uniquelocal). */
   trustProxy: string[];
   secretKey: string | undefined;
+  /** Keys that still open secrets saved before a rotation (ROLLCALL_SECRET_KEY_PREVIOUS). */
+  previousSecretKeys: string[];
   cookieSecure: "auto" | "true" | "false";
   sessionHours: number;
   uploadLimitBytes: number;
@@ -101,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.ROLLCALL_PUBLIC_URL,
     trustProxy: e.ROLLCALL_TRUST_PROXY,
     secretKey: e.ROLLCALL_SECRET_KEY,
+    previousSecretKeys: e.ROLLCALL_SECRET_KEY_PREVIOUS,
     cookieSecure: e.ROLLCALL_COOKIE_SECURE,
     sessionHours: e.ROLLCALL_SESSION_HOURS,
     uploadLimitBytes: Math.round(e.ROLLCALL_UPLOAD_LIMIT_MB * 1024 * 1024),

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { usersCommand } from "./commands/users.ts";
 import { groupsCommand } from "./commands/groups.ts";
 import { migrateCommand, tokensCommand, workspacesCommand } from "./commands/workspaces.ts";
+import { secretKeyCommand } from "./commands/secret-key.ts";
 import { sourcesCommand } from "./commands/sources.ts";
 import { runsCommand, syncCommand } from "./commands/sync.ts";
 import { demoCommand } from "./commands/demo.ts";
@@ -14,5 +15,5 @@ import { activityCommand } from "./commands/activity.ts";
 
 /** Every top-level `rollcall` command, in the order `rollcall --help` lists them. */
 export function allCommands(): Command[] {
-  return [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand(), activityCommand(), demoCommand(), loginCommand(), logoutCommand(), whoamiCommand(), userRoleCommand(), notificationsCommand()];
+  return [usersCommand(), groupsCommand(), workspacesCommand(), tokensCommand(), migrateCommand(), secretKeyCommand(), emulatorCommand(), serveCommand(), adminsCommand(), importCommand(), exportCommand(), templateCommand(), sourcesCommand(), syncCommand(), runsCommand(), activityCommand(), demoCommand(), loginCommand(), logoutCommand(), whoamiCommand(), userRoleCommand(), notificationsCommand()];
 }

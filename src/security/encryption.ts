@@ -40,8 +40,12 @@ export function loadSecretKey(config: { secretKey: string | undefined; dataDir: 
   return Buffer.from(text, "hex");
 }
 
-export function secretBox(key: Buffer): SecretBox {
-  if (key.length !== 32) throw new RollcallError("config_invalid", "The secret key must be 32 bytes (64 hex characters)");
+/**
+ * Seals with `key`; opens with it, else with one of `previous` (during a key rotation: see core/secret-key.ts), so a
+ * secret saved before the rotation still opens until it is sealed again.
+ */
+export function secretBox(key: Buffer, previous: Buffer[] = []): SecretBox {
+  for (const k of [key, ...previous]) if (k.length !== 32) throw new RollcallError("config_invalid", "The secret key must be 32 bytes (64 hex characters)");
   return {
     seal(plaintext) {
       const iv = randomBytes(12);
@@ -52,18 +56,32 @@ export function secretBox(key: Buffer): SecretBox {
     open(sealed) {
       const [version, iv, tag, data] = sealed.split(":");
       if (version !== "v1" || !iv || !tag || data === undefined) throw new RollcallError("internal", "A stored secret is not in a format this version can read");
-      try {
-        const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
-        decipher.setAuthTag(Buffer.from(tag, "base64url"));
-        return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
-      } catch (error) {
-        throw new RollcallError(
-          "config_invalid",
-          "A stored secret cannot be decrypted with this secret key: ROLLCALL_SECRET_KEY (or data/secret.key) differs from the one it was saved with. Restore the original key, or enter the secret again.",
-          {},
-          { cause: error },
-        );
+      let failure: unknown;
+      for (const k of [key, ...previous]) {
+        try {
+          const decipher = createDecipheriv("aes-256-gcm", k, Buffer.from(iv, "base64url"));
+          decipher.setAuthTag(Buffer.from(tag, "base64url"));
+          return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
+        } catch (error) {
+          failure ??= error;
+        }
       }
+      throw new RollcallError(
+        "config_invalid",
+        "A stored secret cannot be decrypted with this secret key: ROLLCALL_SECRET_KEY (or data/secret.key) differs from the one it was saved with. Restore the original key, or enter the secret again.",
+        {},
+        { cause: failure },
+      );
     },
   };
+}
+
+/** The key file a rotation of the data folder's key keeps the old key in until every secret is sealed again. */
+export const previousKeyFile = (dataDir: string) => join(dataDir, "secret.key.previous");
+
+/** Keys that still open secrets saved before a rotation: ROLLCALL_SECRET_KEY_PREVIOUS, or the data folder's previous key. */
+export function previousSecretKeys(config: { secretKey: string | undefined; previousSecretKeys: string[]; dataDir: string }): Buffer[] {
+  if (config.secretKey) return config.previousSecretKeys.map((hex) => Buffer.from(hex, "hex"));
+  const file = previousKeyFile(config.dataDir);
+  return existsSync(file) ? [Buffer.from(readFileSync(file, "utf8").trim(), "hex")] : [];
 }
