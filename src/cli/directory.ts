@@ -4,7 +4,7 @@ import type { WorkspaceContext } from "../core/context.ts";
 import { bulkUsers, type BulkRequest } from "../core/bulk-users.ts";
 import type { BulkResult } from "../domain/bulk.ts";
 import { exportUsers, type ExportOptions, type ExportResult } from "../core/exports.ts";
-import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember } from "../core/groups.ts";
+import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember, updateGroup } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
 import { cancelRun, getRun, listRuns, rejectRun, type Run } from "../core/runs.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source } from "../core/sources.ts";
@@ -68,6 +68,7 @@ export interface Directory {
     get(key: string): Promise<Group>;
     history(key: string, limit: number): Promise<GroupHistory>;
     add(input: { name: string; description?: string | undefined }): Promise<Group>;
+    update(key: string, input: { name?: string | undefined; description?: string | null | undefined }): Promise<Group>;
     remove(key: string): Promise<Group>;
     addMember(group: string, member: string): Promise<Group>;
     removeMember(group: string, member: string): Promise<Group>;
@@ -150,6 +151,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
         return { group, changes: items, total };
       },
       add: (input) => createGroup(ctx, input),
+      update: (key, input) => updateGroup(ctx, key, input),
       remove: (key) => deleteGroup(ctx, key),
       addMember: (group, member) => addMember(ctx, group, member),
       removeMember: (group, member) => removeMember(ctx, group, member),

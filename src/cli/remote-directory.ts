@@ -104,6 +104,7 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
         return { group, changes: page.items, total: page.total };
       },
       add: (input) => send("POST", at("groups"), input),
+      update: (key, input) => send("PATCH", at("groups", key), input),
       remove: (key) => send("DELETE", at("groups", key)),
       addMember: (group, member) => send("POST", at("groups", group, "members"), { member }),
       removeMember: (group, member) => send("DELETE", at("groups", group, "members", member)),

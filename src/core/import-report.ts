@@ -182,8 +182,9 @@ export function clashProblem(clash: Clash, mapping: ColumnMapping, sourceName: s
   } else if (clash.kind === "holder") {
     message = `"${clash.value}" already belongs to ${who} (user ${clash.holder_id})`;
   } else if (clash.holder_source_type === "manual") {
-    // A source's name is never "manual": any other name is the removed source a manual user was kept from.
-    const origin = clash.holder_source_name === "manual" ? "who was added by hand" : `kept from removed Entra ID source "${clash.holder_source_name}"`;
+    // A source's name is never "manual": any other name is the Entra ID source a manual user was kept from (removed,
+    // or the person left its scope under on-remove keep).
+    const origin = clash.holder_source_name === "manual" ? "who was added by hand" : `kept from Entra ID source "${clash.holder_source_name}"`;
     message = `"${clash.value}" belongs to ${who}, ${origin}; import with --update-existing to take the user over`;
   } else {
     message = `"${clash.value}" belongs to ${who}, imported from "${clash.holder_source_name}" (not "${sourceName}"); import with --source "${clash.holder_source_name}", or --update-existing to take the user over`;

@@ -8,8 +8,8 @@ export interface SourceOfRecord {
   externalId: string | null;
 }
 
-/** The removed Entra ID source a manual user or group was kept from, or null. */
+/** The Entra ID source a manual user or group was kept from (removed, or it left that source's scope under on-remove keep), or null. */
 export const keptFrom = (source: SourceOfRecord): string | null => (source.type === "manual" && source.externalId !== null ? source.name : null);
 
-/** A source in a table cell: its name, or "NAME (removed)" for one a user or group was kept from. */
-export const sourceCell = (source: SourceOfRecord): string => (keptFrom(source) ? `${source.name} (removed)` : source.name);
+/** A source in a table cell: its name, or "kept from NAME" for one a user or group was kept from. */
+export const sourceCell = (source: SourceOfRecord): string => (keptFrom(source) ? `kept from ${source.name}` : source.name);

@@ -86,9 +86,16 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
       pin_hash = coalesce(p.fields->>'pinHash', u.pin_hash), tags = ${list("tags")},
       source_type = 'entra', source_name = ${source.name}, source_id = ${s}, external_id = p.external_id, updated_at = now()
     from sync_plan_users p where p.run_id = ${r} and p.action = 'update' and u.id = p.user_id`.execute(trx);
+  // A link says where the user came from (added by hand, an import, another Entra source) and the tags it traded.
+  const linked = (side: "before" | "after") => side === "before"
+    ? sql`jsonb_build_object('source', jsonb_build_object('type', p.before->>'sourceType', 'name', p.before->>'sourceName'), 'tags', p.before->'tags')`
+    : sql`jsonb_build_object('source', jsonb_build_object('type', 'entra', 'name', ${source.name}::text), 'tags', p.fields->'tags',
+        'changed', (p.fields->'changed') || '["source", "tags"]'::jsonb)`;
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
-    select ${ws}, ${r}, p.user_id, p.subject, p.fields->>'logAction', p.before, p.fields - 'logAction' - 'pinHash' - 'tags', ${actor}
-    from sync_plan_users p where p.run_id = ${r} and p.action = 'update' and jsonb_array_length(p.fields->'changed') > 0`.execute(trx);
+    select ${ws}, ${r}, p.user_id, p.subject, p.fields->>'logAction',
+      case when p.fields->>'logAction' = 'link' then p.before || ${linked("before")} else p.before end,
+      case when p.fields->>'logAction' = 'link' then (p.fields - 'logAction' - 'pinHash') || ${linked("after")} else p.fields - 'logAction' - 'pinHash' - 'tags' end, ${actor}
+    from sync_plan_users p where p.run_id = ${r} and p.action = 'update' and (jsonb_array_length(p.fields->'changed') > 0 or p.fields->>'logAction' = 'link')`.execute(trx);
 
   // Logged once their groups are known (logCreatedUsers): a user created by the run carries its groups in its
   // "create" entry, as an import's do, instead of one "add to group" entry per membership (290,000 rows at 100k users).

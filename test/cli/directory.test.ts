@@ -198,6 +198,16 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect(added.stdout).toContain("Next: `rollcall sources test 'Contoso EU' --workspace hints`, then `rollcall sync 'Contoso EU' --workspace hints`");
   });
 
+  it("renames a group and changes its description; with neither, says what to give", async () => {
+    expect((await cli("groups", "add", "Night Shift", "--workspace", "acme")).code).toBe(0);
+    const renamed = await cli("groups", "update", "night shift", "--name", "Night Crew", "--description", "After 22:00", "--workspace", "acme", "--json");
+    expect(renamed.json()).toMatchObject({ name: "Night Crew", description: "After 22:00", source: { type: "manual" } });
+    expect((await cli("groups", "update", "Night Crew", "--description", "", "--workspace", "acme", "--json")).json()).toMatchObject({ description: null });
+    const nothing = await cli("groups", "update", "Night Crew", "--workspace", "acme");
+    expect([nothing.code, nothing.stderr]).toEqual([2, expect.stringContaining('Nothing to change: give at least one setting, e.g. --name "New name" or --description TEXT')]);
+    expect((await cli("groups", "remove", "Night Crew", "--workspace", "acme")).code).toBe(0);
+  });
+
   it("creates an API token for a workspace", async () => {
     const created = await cli("tokens", "create", "--workspace", "acme", "--role", "viewer", "--json");
     expect(created.json<{ token: string; role: string }>()).toMatchObject({ token: expect.stringMatching(/^rc_/), role: "viewer" });

@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { openHarness, type Harness } from "./harness.ts";
 import { updateUser } from "../../src/core/users.ts";
+import { diffFields } from "../../src/domain/change.ts";
 
 /**
  * One workspace fed by two Entra tenants (a company and the one it acquired) that name some of the same people:
@@ -74,6 +75,12 @@ describe.each(engines)("two tenants naming the same people (%s)", (engine) => {
     expect(await h.sync("next")).toMatchObject({ status: "succeeded", counts: { linked: 1, conflicts: 0 } });
     expect(await user(after.id)).toMatchObject({ id: pat.id, enabled: true, source_name: "next", external_id: after.id });
     expect((await sql<{ value: string }>`select value from user_identifiers where user_id = ${pat.id} and kind = 'card'`.execute(h.store.db)).rows).toEqual([{ value: "7001" }]);
+    // Its history says where the person came from.
+    const link = (await sql<{ before: Record<string, unknown>; after: Record<string, unknown> }>`select before, after from change_log where user_id = ${pat.id} and action = 'link'`.execute(h.store.db)).rows;
+    expect(link).toHaveLength(1);
+    expect(diffFields(link[0]!.before, link[0]!.after).map((f) => `${f.field}: ${f.from} → ${f.to}`)).toEqual([
+      "source: entra: old → entra: next", "enabled: no → yes", "userPrincipalName: pat@old.test → pat@next.test",
+    ]);
     // Settled: neither source plans anything for Pat again.
     expect(await h.sync("old", { full: true })).toMatchObject({ status: "succeeded", counts: { disabled: 0, created: 0, conflicts: 0 } });
     expect(await h.sync("next", { full: true })).toMatchObject({ status: "succeeded", counts: { linked: 0, created: 0, conflicts: 0 } });

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import type { Group } from "../../domain/group.ts";
 import { historyText } from "../change-lines.ts";
-import { directoryCommand, positiveInteger, runOn, suggest, table } from "../io.ts";
+import { directoryCommand, nothingToChange, positiveInteger, runOn, suggest, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 
 function describeGroup(group: Group): string {
@@ -46,6 +46,20 @@ export function groupsCommand(): Command {
       .option("--description <text>", "what the group is for")
       .action(async (name: string, opts) =>
         runOn(opts, (directory) => directory.groups.add({ name, description: opts.description }), { human: (g) => `added group ${g.name}` }),
+      ),
+  );
+
+  groups.addCommand(
+    directoryCommand("update", "rename a group or change its description (a group added here or imported; a synced group's name comes from Entra ID)")
+      .argument("<group>", "group name or id")
+      .option("--name <name>", "its new name (unique in the workspace, without case)")
+      .option("--description <text>", 'what the group is for; "" for none')
+      .action(async (key: string, opts) =>
+        runOn(opts, async (directory) => {
+          const input = { ...(opts.name !== undefined && { name: opts.name }), ...(opts.description !== undefined && { description: opts.description || null }) };
+          if (Object.keys(input).length === 0) throw nothingToChange("groups update", '--name "New name" or --description TEXT');
+          return directory.groups.update(key, input);
+        }, { human: (g) => `updated group ${g.name}` }),
       ),
   );
 
