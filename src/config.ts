@@ -50,6 +50,7 @@ const schema = z.object({
   ROLLCALL_NOTIFY_INTERVAL_SECONDS: z.coerce.number().min(1).default(60),
   ROLLCALL_NOTIFY_RETRY_SECONDS: z.coerce.number().min(0.1).default(30),
   ROLLCALL_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  ROLLCALL_HISTORY_DAYS: z.coerce.number().int("must be a whole number of days").min(0, "must be 0 (keep everything) or a number of days").default(0),
   ROLLCALL_WEBHOOK_PRIVATE_NETWORK: z.enum(["true", "false"]).default("false"),
   ROLLCALL_ENTRA_CUSTOM_URLS: z.enum(["true", "false"]).default("false"),
 });
@@ -81,6 +82,8 @@ export type Config = {
   /** First retry delay of a failed delivery; doubles each attempt (with jitter) up to 6 hours. */
   notifyRetryMs: number;
   notifyMaxAttempts: number;
+  /** How long change logs, runs, resolved notifications and dead API tokens are kept; 0 keeps them for ever. */
+  historyDays: number;
   /** Whether webhooks may reach loopback, private and link-local addresses (an internal receiver). */
   webhookPrivateNetwork: boolean;
   /**
@@ -121,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifyIntervalMs: Math.round(e.ROLLCALL_NOTIFY_INTERVAL_SECONDS * 1000),
     notifyRetryMs: Math.round(e.ROLLCALL_NOTIFY_RETRY_SECONDS * 1000),
     notifyMaxAttempts: e.ROLLCALL_NOTIFY_MAX_ATTEMPTS,
+    historyDays: e.ROLLCALL_HISTORY_DAYS,
     webhookPrivateNetwork: e.ROLLCALL_WEBHOOK_PRIVATE_NETWORK === "true",
     entraCustomUrls: e.ROLLCALL_ENTRA_CUSTOM_URLS === "true",
   };

@@ -3,6 +3,7 @@ import type { Runtime } from "../runtime.ts";
 import { httpFetch, publicHttpFetch, type HttpFetch } from "../net/http.ts";
 import { notATarget, scanNotifications } from "../core/notifications.ts";
 import { claimDeliveries, deliveryTarget, markDelivered, markFailed, type ClaimedDelivery } from "../core/notification-deliveries.ts";
+import { pruneExpired } from "../core/housekeeping.ts";
 import { renderEmail, sendEmail } from "./email.ts";
 import { postWebhook } from "./webhook.ts";
 
@@ -65,6 +66,15 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
     return { raised: raised.length, sent, failed };
   }
 
+  // The same loop clears out what expired, hourly (core/housekeeping.ts).
+  let prunedAt = 0;
+  const prune = async () => {
+    if (Date.now() - prunedAt < pruneEveryMs) return;
+    prunedAt = Date.now();
+    const pruned = await pruneExpired(rt.store, { historyDays: rt.config.historyDays });
+    if (Object.values(pruned).some((n) => n > 0)) rt.logger.info({ pruned }, "expired rows deleted");
+  };
+
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let stopped = false;
@@ -72,6 +82,8 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
     if (stopped) return;
     running = tick()
       .catch((error: unknown) => rt.logger.error({ err: error }, "notifier round failed"))
+      .then(() => prune())
+      .catch((error: unknown) => rt.logger.error({ err: error }, "housekeeping failed"))
       .finally(() => {
         if (!stopped) timer = setTimeout(loop, rt.config.notifyIntervalMs).unref();
       });
@@ -86,6 +98,8 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
     },
   };
 }
+
+const pruneEveryMs = 3_600_000;
 
 /** Starts the periodic notifier (first round at once). */
 export function startNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" | "logger">): Notifier {
