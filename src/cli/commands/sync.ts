@@ -143,7 +143,7 @@ export function runsCommand(): Command {
       .option("--limit <n>", "how many", positiveInteger, 50)
       .action(async (flags: GlobalOptions & { source?: string; limit: number }) =>
         runOn(flags, (directory) => directory.runs.list({ source: flags.source, limit: flags.limit }), {
-          human: (list) => table(list.map((r) => ({ id: r.id, source: r.source, status: `${r.status}${r.dryRun ? " (dry run)" : ""}`, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: r.counts.created ?? "", updated: r.counts.updated ?? "", removed: r.counts.disabled === undefined && r.counts.deleted === undefined ? "" : (r.counts.disabled ?? 0) + (r.counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "removed"], `No sync runs in workspace ${flags.workspace}${flags.source ? ` for source ${flags.source}` : ""} yet.`),
+          human: (list) => table(list.map((r) => ({ id: r.id, source: r.source, status: `${r.status}${r.dryRun ? " (dry run)" : ""}`, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: r.counts.created ?? "", updated: r.counts.updated ?? "", linked: r.counts.linked || "", conflicts: r.counts.conflicts || "", removed: r.counts.disabled === undefined && r.counts.deleted === undefined ? "" : (r.counts.disabled ?? 0) + (r.counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "linked", "removed", "conflicts"], `No sync runs in workspace ${flags.workspace}${flags.source ? ` for source ${flags.source}` : ""} yet.`),
         }),
       ),
   );
