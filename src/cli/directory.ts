@@ -9,7 +9,7 @@ import { runImport, type ImportProgress, type ImportReport } from "../core/impor
 import { cancelRun, getRun, listRuns, rejectRun, type Run } from "../core/runs.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
-import { createUser, deleteUser, disableUser, getUser, historyUser, listUsers, updateUser, type SavedUser } from "../core/users.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, historyUser, listUsers, updateUser, type SavedUser } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import type { Group } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
@@ -59,6 +59,8 @@ export interface Directory {
     update(key: string, input: Record<string, unknown>): Promise<SavedUser>;
     disable(key: string): Promise<User>;
     remove(key: string): Promise<User>;
+    /** Erases a deleted user's history. */
+    forget(key: string): Promise<{ userId: string; entries: number }>;
     /** Several users at once, all or nothing. */
     bulk(request: BulkRequest): Promise<BulkResult>;
     setRole(key: string, role: ConsoleAccess): Promise<{ userId: string; displayName: string; role: ConsoleAccess }>;
@@ -139,6 +141,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       update: (key, input) => updateUser(ctx, key, input),
       disable: (key) => disableUser(ctx, key),
       remove: (key) => deleteUser(ctx, key),
+      forget: (key) => forgetDeletedUser(ctx, key),
       bulk: (request) => bulkUsers(ctx, request),
       setRole: (key, role) => setUserRole(ctx.db, ctx.workspace, key, role, ctx.actor),
     },

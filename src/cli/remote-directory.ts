@@ -92,6 +92,7 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       update: (key, input) => send("PATCH", at("users", key), input),
       disable: (key) => send("POST", at("users", key, "disable")),
       remove: (key) => send("DELETE", at("users", key)),
+      forget: (key) => send("DELETE", at("users", key, "changes")),
       bulk: (request) => send("POST", at("users", "bulk"), request),
       setRole: (key, role) => send("PUT", at("users", key, "role"), { role }),
     },

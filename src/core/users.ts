@@ -63,6 +63,21 @@ export async function historyUser(ctx: Pick<WorkspaceContext, "db" | "workspace"
   return { userId, user: null };
 }
 
+/**
+ * Erases a deleted user's history (a request to forget a person): every change log entry about them goes, and the
+ * workspace's activity keeps only that someone's history was erased, by whom, without who it was.
+ */
+export async function forgetDeletedUser(ctx: WorkspaceContext, key: string): Promise<{ userId: string; entries: number }> {
+  const { userId, user } = await historyUser(ctx, key);
+  if (user) throw new RollcallError("conflict", `${subjectOf(user)} is still a user of this workspace: delete them first, then erase their history`, { resource: "user", key });
+  return ctx.db.transaction().execute(async (trx) => {
+    const { numDeletedRows } = await trx.deleteFrom("change_log").where("workspace_id", "=", ctx.workspace.id).where("user_id", "=", userId).executeTakeFirst();
+    const entries = Number(numDeletedRows);
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: userId, action: "forget user", after: { entries } });
+    return { userId, entries };
+  });
+}
+
 export interface SourceRef {
   type: SourceType;
   name: string;

@@ -147,7 +147,7 @@ export const activityKinds = [
   "create", "update", "delete", "disable", "enable", "warning", "add to group", "remove from group",
   "create group", "update group", "delete group", "add source", "update source", "remove source", "unlink", "unlink group",
   "create token", "revoke token", "grant access", "change access", "revoke access", "reset password",
-  "update workspace", "update notification settings",
+  "update workspace", "update notification settings", "forget user",
 ] as const;
 
 /** An activity filter's action: one of activityKinds, or one membership action exactly ("add to group Pilots"). */
@@ -174,6 +174,7 @@ const actionText: Record<string, string> = {
   conflict: "Conflict",
   "add to group": "Added to group",
   "remove from group": "Removed from group",
+  "forget user": "Erased the history of deleted user",
 };
 
 /** An action or a kind in words: "Added to group Pilots", "Added to group". */

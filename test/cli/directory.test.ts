@@ -208,6 +208,20 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("groups", "remove", "Night Crew", "--workspace", "acme")).code).toBe(0);
   });
 
+  it("erases a deleted user's history on request, and refuses while the user exists", async () => {
+    expect((await cli("users", "add", "--email", "forget.me@example.com", "--display-name", "Forget Me", "--workspace", "acme")).code).toBe(0);
+    expect((await cli("users", "update", "forget.me@example.com", "--job-title", "Temp", "--workspace", "acme")).code).toBe(0);
+    const exists = await cli("users", "forget", "forget.me@example.com", "--workspace", "acme");
+    expect([exists.code, exists.stderr]).toEqual([4, expect.stringContaining("forget.me@example.com is still a user of this workspace: delete them first")]);
+    expect((await cli("users", "remove", "forget.me@example.com", "--workspace", "acme")).code).toBe(0);
+    const forgotten = await cli("users", "forget", "forget.me@example.com", "--workspace", "acme", "--json");
+    expect(forgotten.json()).toMatchObject({ entries: 3 });
+    expect((await cli("users", "history", "forget.me@example.com", "--workspace", "acme")).code).toBe(3);
+    const activity = (await cli("activity", "--workspace", "acme", "--json")).json<{ items: { action: string; subject: string; after: unknown }[] }>();
+    expect(activity.items[0]).toMatchObject({ action: "forget user", after: { entries: 3 } });
+    expect(JSON.stringify(activity.items)).not.toContain("forget.me@example.com");
+  });
+
   it("creates an API token for a workspace", async () => {
     const created = await cli("tokens", "create", "--workspace", "acme", "--role", "viewer", "--json");
     expect(created.json<{ token: string; role: string }>()).toMatchObject({ token: expect.stringMatching(/^rc_/), role: "viewer" });

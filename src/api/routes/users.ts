@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
-import { createUser, deleteUser, disableUser, getUser, historyUser, listUsers, updateUser, userVersion } from "../../core/users.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, historyUser, listUsers, updateUser, userVersion } from "../../core/users.ts";
 import { historyPage } from "../../core/change-log.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkMatching, maxBulkUsers } from "../../domain/bulk.ts";
@@ -142,6 +142,16 @@ export const userRoutes: RouteModule = {
       query: historyQuery,
       response: listOf(changeSchema),
       handler: async ({ ctx, params, query }) => historyPage(ctx.db, ctx.workspace.id, { userId: (await historyUser(ctx, params.id)).userId }, query),
+    }),
+    route({
+      method: "DELETE",
+      url: "/workspaces/:workspace/users/:id/changes",
+      summary: "Erase a deleted user's history (a request to forget a person): every entry about them; the activity keeps that it was done, not who it was about",
+      access: "workspace",
+      params: userParams,
+      errors: { 409: "conflict: the user still exists; delete them first" },
+      response: z.object({ userId: z.string(), entries: z.number().int().describe("the entries erased") }),
+      handler: ({ ctx, params }) => forgetDeletedUser(ctx, params.id),
     }),
   ],
 };

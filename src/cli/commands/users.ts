@@ -176,6 +176,17 @@ function eachUserCommand(name: string, description: string, action: BulkAction, 
     });
 }
 
+function forgetCommand(): Command {
+  return withConfirmation(directoryCommand("forget", "erase a deleted user's history, every entry about them (a request to forget a person); the activity keeps that it was done"))
+    .argument("<user>", "the deleted user's id, email or user principal name")
+    .action(async (key: string, opts) =>
+      runOn(opts, async (directory) => {
+        await confirm(opts, () => `Erase every history entry about deleted user ${key}? This cannot be undone.`);
+        return directory.users.forget(key);
+      }, { human: (r) => `erased ${r.entries} history entr${r.entries === 1 ? "y" : "ies"} of deleted user ${r.userId}` }),
+    );
+}
+
 function noUsers(opts: Flags & GlobalOptions): string {
   const filtered = Object.values(userFilterFromFlags(opts)).some((v) => v !== undefined);
   if (filtered) return `No users in workspace ${opts.workspace} match these filters.`;
@@ -237,6 +248,7 @@ export function usersCommand(): Command {
   users.addCommand(
     eachUserCommand("remove", "delete users", "delete", "removed", (directory, key) => directory.users.remove(key)).alias("delete"),
   );
+  users.addCommand(forgetCommand());
 
   return users;
 }
