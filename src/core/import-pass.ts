@@ -3,7 +3,7 @@ import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
 import { CopyEncoder } from "../storage/copy-format.ts";
 import { analyzeStaging, clashTargets, currentPinHashes, dropRows, findClashes, holderRows, matchExisting, restoreLeadingZeros, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
-import { analyzeApplied, applyStaged, classify, countActions, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
+import { analyzeApplied, applyStaged, classify, countActions, markUnchangedElsewhere, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
 import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/queries/import-new-users.ts";
 import type { ImportSource } from "../sources/import/source.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
@@ -214,6 +214,7 @@ export class ImportPass {
         message: `is ${r.field === "cardNumbers" ? "card" : "employee ID"} ${r.kept} without its leading zeros (a spreadsheet drops them when it opens a CSV): the user keeps ${r.kept}`,
       })));
     }
+    if (matched > 0 && !options.updateExisting) await markUnchangedElsewhere(db, { ...this.target, ...batch.rows }, [...batch.pins.keys()]);
     progress("checking", 1, 2, "conflicts");
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
     const dropped = await this.dropClashing(db, batch, scope);

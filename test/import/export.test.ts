@@ -178,5 +178,24 @@ describe.each(engines)("exporting users on %s", (engine) => {
     expect(report.counts).toMatchObject({ unchanged: 3, updated: 0, invalid: 0, warnings: 1 });
     expect(report.warnings).toEqual([expect.objectContaining({ field: "cardNumbers", value: "42", message: expect.stringContaining("the user keeps 0042") })]);
   });
+  it("a workspace of several sources exported and imported back changes nothing and moves no one; a changed row of another source's user is still refused", async () => {
+    const ctx = await newWorkspace();
+    await seed(ctx); // imported from people.csv
+    const hand = await createUser(ctx, { email: "hand@example.com", displayName: "By Hand", cardNumbers: ["0777"], tags: ["night"] });
+    await store.db.insertInto("users").values({ workspace_id: ctx.workspace.id, email: "synced@example.com", display_name: "Synced", source_type: "entra", source_name: "Contoso", tags: ["ID synced"], custom_attributes: "{}" }).execute();
+    const out = join(dir, `all-${seq}.csv`);
+    expect((await exportUsers(ctx, { format: "csv", out })).users).toBe(4);
+
+    const report = await importFile(ctx, out, { sourceName: "all.csv" });
+    expect(report).toMatchObject({ applied: true, problems: [], counts: { created: 0, updated: 0, unchanged: 3, synced: 1, invalid: 0 } });
+    expect((await getUser(ctx, hand.id)).source).toMatchObject({ type: "manual" });
+    expect((await getUser(ctx, "ada@example.com")).source).toMatchObject({ type: "import", name: "people.csv" });
+
+    // Changed, the same row is a user to take over: refused without --update-existing, as before.
+    await writeFile(out, (await readFile(out, "utf8")).replace("By Hand", "By Hand, changed"));
+    const changed = await importFile(ctx, out, { sourceName: "all.csv" });
+    expect(changed.problems.map((p) => p.message)).toEqual([expect.stringContaining("who was added by hand; import with --update-existing to take the user over")]);
+  });
+
   if (!sofficeAvailable) it.skip("LibreOffice round trip skipped: `soffice` is not installed (apt-get install -y libreoffice-calc-nogui)", () => {});
 });

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../database.ts";
-import { identifierArray, stagedColumns, stagedIn, targetExpressions, type StagedRows } from "./imports.ts";
+import { identifierArray, stagedColumns, stagedIn, systemTagList, targetExpressions, type StagedRows } from "./imports.ts";
 import { insertImportGroups } from "./import-new-users.ts";
 
 /**
@@ -21,19 +21,49 @@ export interface ApplyTarget extends StagedRows {
  */
 export async function classify(db: Db, t: ApplyTarget, matched: number): Promise<void> {
   if (matched === 0) return;
-  const diffs: RawBuilder<unknown>[] = Object.entries(targetExpressions(t.present, t.sourceName)).map(
-    ([column, target]) => sql`u.${sql.raw(column)} IS DISTINCT FROM ${target}`,
-  );
+  const diffs = [...changeTests(t, "all"), sql`s.pin_hash IS NOT NULL`];
+  await sql`
+    UPDATE import_rows s SET action = CASE WHEN ${sql.join(diffs, sql` OR `)} THEN 'update' ELSE 'unchanged' END
+    FROM users u ${heldLaterals(t)}
+    WHERE ${stagedIn(t)} AND s.action IS NULL AND u.id = s.user_id`.execute(db);
+}
+
+/**
+ * Rows of users added by hand or imported from another file that would change nothing of them but their source
+ * (an export of the workspace imported back) are unchanged, not users to take over: marked so before the
+ * clashes are looked for, they are no problem, and the users stay where they are (`--update-existing` takes them
+ * over, as before). `pinRows`: rows giving a PIN, not hashed yet, which may change it.
+ */
+export async function markUnchangedElsewhere(db: Db, t: ApplyTarget, pinRows: number[]): Promise<void> {
+  const tags = t.present.has("tags")
+    ? [sql`array(SELECT x FROM unnest(u.tags) x WHERE x <> ALL(${systemTagList}::text[])) IS DISTINCT FROM array(SELECT x FROM unnest(coalesce(s.tags, '{}')) x WHERE x <> ALL(${systemTagList}::text[]))`]
+    : [];
+  const diffs = [...changeTests(t, "fields"), ...tags];
+  await sql`
+    UPDATE import_rows s SET action = 'unchanged'
+    FROM users u ${heldLaterals(t)}
+    WHERE ${stagedIn(t)} AND s.action IS NULL AND u.id = s.user_id AND u.source_type <> 'entra'
+      AND NOT (u.source_type = 'import' AND lower(u.source_name) = lower(${t.sourceName}))
+      AND s.row_no <> ALL(${pinRows}::int[])
+      ${diffs.length ? sql`AND NOT (${sql.join(diffs, sql` OR `)})` : sql``}`.execute(db);
+}
+
+/** Whether a row changes its matched user: every field in the file, and (`all`) its source and tags too. */
+function changeTests(t: ApplyTarget, scope: "all" | "fields"): RawBuilder<unknown>[] {
+  const targets = Object.entries(targetExpressions(t.present, t.sourceName)).filter(([column]) => scope === "all" || !["source_type", "source_name", "tags"].includes(column));
+  const diffs: RawBuilder<unknown>[] = targets.map(([column, target]) => sql`u.${sql.raw(column)} IS DISTINCT FROM ${target}`);
   if (t.present.has("aliases")) diffs.push(sql`coalesce(ids.aliases, '{}') IS DISTINCT FROM coalesce(s.aliases, '{}')`);
   if (t.present.has("cardNumbers")) diffs.push(sql`coalesce(ids.cards, '{}') IS DISTINCT FROM coalesce(s.card_numbers, '{}')`);
   if (t.present.has("groups")) {
     const wanted = sql`array(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)`;
     diffs.push(sql`NOT (${wanted} <@ coalesce(grp.names, '{}'))`, sql`NOT (coalesce(grp.own, '{}') <@ ${wanted})`);
   }
-  diffs.push(sql`s.pin_hash IS NOT NULL`);
-  await sql`
-    UPDATE import_rows s SET action = CASE WHEN ${sql.join(diffs, sql` OR `)} THEN 'update' ELSE 'unchanged' END
-    FROM users u
+  return diffs;
+}
+
+/** The matched user's identifiers and group names, for changeTests. */
+function heldLaterals(t: ApplyTarget): RawBuilder<unknown> {
+  return sql`
     CROSS JOIN LATERAL (
       SELECT array_agg(i.value ORDER BY i.position) FILTER (WHERE i.kind = 'alias') AS aliases,
              array_agg(i.value ORDER BY i.position) FILTER (WHERE i.kind = 'card') AS cards
@@ -41,8 +71,7 @@ export async function classify(db: Db, t: ApplyTarget, matched: number): Promise
     CROSS JOIN LATERAL (
       SELECT array_agg(lower(g.name)) AS names,
              array_agg(lower(g.name)) FILTER (WHERE g.source_type = 'import' AND lower(g.source_name) = lower(${t.sourceName})) AS own
-      FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id) grp
-    WHERE ${stagedIn(t)} AND s.action IS NULL AND u.id = s.user_id`.execute(db);
+      FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id) grp`;
 }
 
 function groupsOf(user: string): RawBuilder<string[]> {
