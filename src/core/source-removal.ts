@@ -10,7 +10,8 @@ export const sourceRemovals = ["keep", "disable", "delete"] as const;
 export type SourceRemoval = (typeof sourceRemovals)[number];
 
 export interface RemovedSource extends Source {
-  removal: { users: SourceRemoval; usersAffected: number; groupsAffected: number };
+  /** `usersKept`: with delete, users the source had linked (added by hand or imported before it), kept as manual ones. */
+  removal: { users: SourceRemoval; usersAffected: number; groupsAffected: number; usersKept?: number };
 }
 
 /**
@@ -25,11 +26,14 @@ export async function removeSource(ctx: SourceContext, key: string, users: Sourc
   const removal = await ctx.db.transaction().execute(async (trx) => {
     await lockIdleSource(trx, source);
     const scope = { workspaceId: ctx.workspace.id, sourceId: source.id, sourceName: source.name, actor: ctx.actor };
+    // People the source took over from a user added by hand or imported stay, as such users would have without it.
+    const linkedIn = users === "delete" ? await linkedInUsers(trx, scope) : [];
+    const kept = linkedIn.length ? await unlinkDirectory(trx, scope, false, linkedIn) : { users: 0 };
     const affected = users === "delete" ? await deleteDirectory(trx, scope) : await unlinkDirectory(trx, scope, users === "disable");
     await trx.deleteFrom("sources").where("id", "=", source.id).execute();
     // Its warnings (failed or stopped runs, an expiring secret) are about something that no longer exists.
     await trx.updateTable("notifications").set({ resolved_at: sql`now()` }).where("workspace_id", "=", ctx.workspace.id).where("resolved_at", "is", null).where(sql<boolean>`data->>'sourceId' = ${source.id}`).execute();
-    const result = { users, usersAffected: affected.users, groupsAffected: affected.groups };
+    const result = { users, usersAffected: affected.users, groupsAffected: affected.groups, ...(users === "delete" && { usersKept: kept.users }) };
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: source.name, action: "remove source", before: { name: source.name, config: source.config }, after: result });
     return result;
   });
@@ -43,13 +47,29 @@ interface Scope {
   actor: string;
 }
 
-/** The source's users and groups become manual ones that keep the source's name and their Entra object ID. */
-async function unlinkDirectory(trx: Db, s: Scope, disable: boolean): Promise<{ users: number; groups: number }> {
-  const message = `Entra ID source "${s.sourceName}" was removed; kept${disable ? " and disabled" : ""}, managed in Rollcall from now on`;
+/**
+ * The source's users that it linked when it found them added by hand or imported (its history's link entries say
+ * so, as long as history is kept), not those kept from an Entra ID source before.
+ */
+async function linkedInUsers(trx: Db, s: Scope): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`select u.id from users u where u.source_id = ${s.sourceId} and exists (
+      select 1 from change_log c where c.user_id = u.id and c.action = 'link' and c.before->>'sourceType' in ('manual', 'import')
+        and c.before->>'externalId' is null)`.execute(trx); // one kept from an Entra ID source (it has an object ID) was an Entra user
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The source's users (or only `only`) and groups become manual ones that keep the source's name and their Entra
+ * object ID.
+ */
+async function unlinkDirectory(trx: Db, s: Scope, disable: boolean, only?: string[]): Promise<{ users: number; groups: number }> {
+  const message = only
+    ? `Entra ID source "${s.sourceName}" was removed with its users; kept, as one that was here before the source linked it, managed in Rollcall from now on`
+    : `Entra ID source "${s.sourceName}" was removed; kept${disable ? " and disabled" : ""}, managed in Rollcall from now on`;
   const was = sql`json_build_object('type', 'entra', 'name', ${s.sourceName}::text)`;
   const now = sql`json_build_object('type', 'manual', 'name', ${s.sourceName}::text)`;
   const users = await sql`
-    with old as (select id, enabled, tags from users where source_id = ${s.sourceId} for update),
+    with old as (select id, enabled, tags from users where source_id = ${s.sourceId} ${only ? sql`and id = any(${only}::uuid[])` : sql``} for update),
     unlinked as (
       update users u set source_type = 'manual', source_id = null, updated_at = now(),
         tags = array_prepend(${systemTags.manual}::text, array_remove(array_remove(u.tags, ${systemTags.entra}::text), ${systemTags.manual}::text)),
@@ -61,6 +81,7 @@ async function unlinkDirectory(trx: Db, s: Scope, disable: boolean): Promise<{ u
       json_build_object('source', ${was}, 'enabled', was_enabled, 'tags', old_tags),
       json_build_object('source', ${now}, 'enabled', enabled, 'tags', tags, 'message', ${message}::text), ${s.actor}
     from unlinked`.execute(trx);
+  if (only) return { users: Number(users.numAffectedRows ?? 0), groups: 0 };
   const groups = await sql`
     with unlinked as (update groups set source_type = 'manual', source_id = null, updated_at = now() where source_id = ${s.sourceId} returning id, name)
     insert into change_log (workspace_id, group_id, subject, action, before, after, actor)

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { openHarness, type Harness } from "./harness.ts";
-import { updateUser } from "../../src/core/users.ts";
+import { createUser, getUser, updateUser } from "../../src/core/users.ts";
+import { removeSource } from "../../src/core/source-removal.ts";
 import { diffFields } from "../../src/domain/change.ts";
 
 /**
@@ -84,5 +85,19 @@ describe.each(engines)("two tenants naming the same people (%s)", (engine) => {
     // Settled: neither source plans anything for Pat again.
     expect(await h.sync("old", { full: true })).toMatchObject({ status: "succeeded", counts: { disabled: 0, created: 0, conflicts: 0 } });
     expect(await h.sync("next", { full: true })).toMatchObject({ status: "succeeded", counts: { linked: 0, created: 0, conflicts: 0 } });
+  });
+
+  it("removing a source with its users keeps those it had linked from users added by hand", async () => {
+    const acquired = h.emulator.tenants.add({ users: 0, groups: 0 });
+    const mia = await createUser(h.ctx, { email: "mia@acquired.test", displayName: "Mia", cardNumbers: ["9001"] });
+    acquired.createUser({ displayName: "Mia", userPrincipalName: "mia@acq.test", mail: "mia@acquired.test" });
+    const noel = acquired.createUser({ displayName: "Noel", userPrincipalName: "noel@acq.test", mail: "noel@acquired.test" });
+    await h.addSource("acq", {}, { tenantId: acquired.id, clientId: acquired.defaultApp.clientId, clientSecret: acquired.defaultApp.clientSecret });
+    expect(await h.sync("acq")).toMatchObject({ status: "succeeded", counts: { linked: 1, created: 1 } });
+
+    const removed = await removeSource(h.ctx, "acq", "delete");
+    expect(removed.removal).toEqual({ users: "delete", usersAffected: 1, groupsAffected: 0, usersKept: 1 });
+    expect(await getUser(h.ctx, mia.id)).toMatchObject({ enabled: true, cardNumbers: ["9001"], source: { type: "manual" } });
+    expect(await user(noel.id)).toBeUndefined();
   });
 });

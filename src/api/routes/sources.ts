@@ -65,7 +65,7 @@ const sourceResponse = z
   .meta({ id: "Source" });
 
 const removedSourceResponse = sourceResponse
-  .extend({ removal: z.object({ users: z.enum(sourceRemovals), usersAffected: z.number().int(), groupsAffected: z.number().int() }) })
+  .extend({ removal: z.object({ users: z.enum(sourceRemovals), usersAffected: z.number().int(), groupsAffected: z.number().int(), usersKept: z.number().int().optional().describe("with users=delete: users the source had linked (added by hand or imported before it), kept as manual ones") }) })
   .meta({ id: "RemovedSource" });
 
 const runResponse = z

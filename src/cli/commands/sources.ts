@@ -271,7 +271,8 @@ export function sourcesCommand(): Command {
 function describeRemoval(s: RemovedSource): string {
   const { users, usersAffected, groupsAffected } = s.removal;
   const what = `${usersAffected} user${usersAffected === 1 ? "" : "s"} and ${groupsAffected} group${groupsAffected === 1 ? "" : "s"}`;
-  if (users === "delete") return `removed source ${s.name} and deleted its ${what}`;
+  const kept = s.removal.usersKept ? `; kept ${s.removal.usersKept} user${s.removal.usersKept === 1 ? "" : "s"} it had linked (added by hand or imported before it), managed in Rollcall from now on` : "";
+  if (users === "delete") return `removed source ${s.name} and deleted its ${what}${kept}`;
   return `removed source ${s.name}; its ${what} stay${users === "disable" ? " (users disabled)" : ""}, managed in Rollcall from now on.\n` +
     `A source added later for the same tenant takes them back by their Entra object ID.`;
 }

@@ -139,7 +139,8 @@ export function SourcePage({ name }: { name: string }) {
             onClose={() => setRemoving(false)}
             onRemoved={(removed) => {
               const { users, usersAffected } = removed.removal;
-              toast(`Source ${s.name} removed; ${usersAffected.toLocaleString()} users ${users === "delete" ? "deleted" : users === "disable" ? "kept, disabled" : "kept"}`);
+              const kept = removed.removal.usersKept ? ` (${removed.removal.usersKept.toLocaleString()} it had linked kept)` : "";
+              toast(`Source ${s.name} removed; ${usersAffected.toLocaleString()} users ${users === "delete" ? `deleted${kept}` : users === "disable" ? "kept, disabled" : "kept"}`);
               navigate(wsPath(workspace, "/sync"));
             }}
           />
