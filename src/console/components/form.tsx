@@ -43,7 +43,8 @@ export function useSubmit(action: () => Promise<unknown>, options: { onError?: (
 function keepFocus(form: HTMLFormElement, from: Element | null, failed: boolean): void {
   if (!form.isConnected) return;
   const active = document.activeElement;
-  const lost = active === null || active === document.body;
+  // A button disabled just now (Save, nothing left to save) can hold the focus until the browser next drops it on the page.
+  const lost = active === null || active === document.body || (active as HTMLButtonElement).disabled === true;
   if (!lost && active !== from) return; // moved on, or placed by the form itself (UserForm focuses its first invalid field)
   const invalid = failed ? form.querySelector<HTMLElement>("[aria-invalid='true']") : null;
   if (invalid) return void invalid.focus();
