@@ -133,6 +133,40 @@ describe.skipIf(!hasChromium)("web console: keyboard focus", () => {
     await page.locator("tbody tr", { hasText: "Badge printer" }).getByText(/^Revoked/).waitFor();
     await expect.poll(() => isFocused(page.getByRole("heading", { name: "API tokens" }))).toBe(true);
   });
+
+  it("checking and importing a file are each said in one line, with focus on the report once it is there", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/import`);
+    const csv = ["Email,Display name", "linus@contoso.com,Linus Torvalds", "not-an-email,Broken Row"].join("\n");
+    await page.locator("#import-file").setInputFiles({ name: "keyboard.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    const said = page.locator("section[aria-labelledby='import-h'] [aria-live='polite']");
+    expect(await said.count()).toBe(1);
+
+    const release = await hold(page, "**/api/v1/workspaces/default/imports");
+    const check = page.getByRole("button", { name: "Check file" });
+    await check.focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => check.getAttribute("aria-disabled")).toBe("true");
+    expect(await isFocused(check)).toBe(true);
+    await expect.poll(() => said.textContent()).toBe("Checking the file…");
+    // The progress (bytes sent, rows read) is shown, not announced.
+    expect(await page.locator("[role=progressbar]").count()).toBe(1);
+    expect(await page.locator(":is([aria-live], [role=status], [role=alert]) [role=progressbar]").count()).toBe(0);
+    release();
+    const preview = page.getByRole("heading", { name: "What this import will do" });
+    await expect.poll(() => isFocused(preview)).toBe(true);
+    expect(await said.textContent()).toBe("Checked: 1 to create, 1 row with problems");
+
+    await page.getByLabel("Import the valid rows even if some rows have problems").check();
+    await page.getByRole("button", { name: "Check again with these options" }).focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => isFocused(preview)).toBe(true);
+    await page.getByRole("button", { name: "Import: create 1, update 0" }).focus();
+    await page.keyboard.press("Enter");
+    const imported = page.getByRole("heading", { name: "Imported" });
+    await expect.poll(() => isFocused(imported)).toBe(true);
+    expect(await said.textContent()).toMatch(/^Imported: 1 created\b/);
+  });
 });
 
 describe.skipIf(!hasChromium)("web console: keyboard focus on a sync source's buttons", () => {
