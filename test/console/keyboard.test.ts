@@ -134,6 +134,22 @@ describe.skipIf(!hasChromium)("web console: keyboard focus", () => {
     await expect.poll(() => isFocused(page.getByRole("heading", { name: "API tokens" }))).toBe(true);
   });
 
+  it("a user saved without an email has focus at Email, whose error says the form's words, not the API's field name", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/users`);
+    await page.getByRole("button", { name: "Add user" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add user" });
+    await dialog.getByLabel("Display name").fill("Nobody Yet");
+    await dialog.getByRole("button", { name: "Add user" }).click();
+    const email = dialog.getByLabel("Email", { exact: true });
+    await expect.poll(() => email.getAttribute("aria-invalid")).toBe("true");
+    await expect.poll(() => isFocused(email)).toBe(true);
+    const describedBy = (await email.getAttribute("aria-describedby"))!.split(" ");
+    const said = await Promise.all(describedBy.map((id) => page.locator(`[id="${id}"]`).textContent()));
+    expect(said).toContain("Is required (or give a user principal name)");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+  });
+
   it("checking and importing a file are each said in one line, with focus on the report once it is there", async () => {
     const page = ui.page;
     await page.goto(`${ui.server.url}/w/default/import`);
