@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { ApiError } from "../api.ts";
 import { ErrorBanner, Spinner } from "./ui.tsx";
 
@@ -10,6 +10,11 @@ export function useSubmit(action: () => Promise<unknown>, options: { onError?: (
   const [busy, setBusy] = useState(false);
   const running = useRef(false);
   const [error, setError] = useState<unknown>(null);
+  // Focus moves once the outcome is rendered (the fields in error marked): the next frame may come before that.
+  const [settled, setSettled] = useState<{ form: HTMLFormElement; from: Element | null; failed: boolean } | null>(null);
+  useEffect(() => {
+    if (settled) keepFocus(settled.form, settled.from, settled.failed);
+  }, [settled]);
   const submit = async (event?: FormEvent) => {
     event?.preventDefault();
     if (running.current) return; // the submit button stays focusable while busy (aria-disabled): a second Enter waits
@@ -28,7 +33,7 @@ export function useSubmit(action: () => Promise<unknown>, options: { onError?: (
     } finally {
       running.current = false;
       setBusy(false);
-      if (form) requestAnimationFrame(() => keepFocus(form, from, failed));
+      if (form) setSettled({ form, from, failed });
     }
   };
   const fields = error instanceof ApiError ? error.fieldMap() : {};
