@@ -14,6 +14,7 @@ export function ConnectButton({ workspace, source, onResult }: { workspace: stri
   const [result, setResult] = useState<TestResult | null>(null);
   const [error, setError] = useState<unknown>(null);
   const run = async () => {
+    if (busy) return; // the button stays focusable while busy (aria-disabled)
     setBusy(true);
     setError(null);
     setResult(null);
@@ -32,7 +33,7 @@ export function ConnectButton({ workspace, source, onResult }: { workspace: stri
   };
   return (
     <div className="connect">
-      <button type="button" className="btn" onClick={run} disabled={busy}>
+      <button type="button" className="btn" onClick={run} aria-disabled={busy || undefined}>
         {busy ? <Spinner label="Connecting" /> : null} {busy ? "Connecting…" : "Connect"}
       </button>
       {busy ? <span className="muted small"> Signing in to Entra ID and checking permissions…</span> : null}

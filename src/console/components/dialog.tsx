@@ -33,6 +33,7 @@ export function Dialog({
   children,
   footer,
   wide,
+  describedBy,
 }: {
   open: boolean;
   title: string;
@@ -40,6 +41,8 @@ export function Dialog({
   children: ReactNode;
   footer?: ReactNode;
   wide?: boolean;
+  /** The id of the text a screen reader reads with the title as the dialog opens. */
+  describedBy?: string;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
@@ -53,9 +56,10 @@ export function Dialog({
     if (!dialog) return;
     if (open && !dialog.open) {
       // showModal() focuses the first focusable element, the × button: a space typed there would close the
-      // dialog. The first field takes the focus instead (React's autoFocus cannot: it runs while the dialog is closed).
+      // dialog. The first field takes the focus instead, else the control marked data-autofocus (React's autoFocus
+      // cannot: it runs while the dialog is closed).
       dialog.showModal();
-      dialog.querySelector<HTMLElement>(`.dialog-body :is(${firstField})`)?.focus();
+      (dialog.querySelector<HTMLElement>(`.dialog-body :is(${firstField})`) ?? dialog.querySelector<HTMLElement>("[data-autofocus]"))?.focus();
     }
     // Closing gives the focus back to what had it before the dialog opened (the button that opened it).
     if (!open && dialog.open) dialog.close();
@@ -72,6 +76,7 @@ export function Dialog({
       ref={ref}
       className={`dialog${wide ? " dialog-wide" : ""}`}
       aria-labelledby={titleId}
+      aria-describedby={open ? describedBy : undefined}
       onCancel={(event) => {
         event.preventDefault();
         requestClose();
@@ -144,14 +149,23 @@ export function ConfirmDialog({
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const textId = useId();
+  const text = useRef<HTMLDivElement>(null);
+  // Refused at a field of the dialog: keyboard focus goes to that field, as in a form.
+  const [refused, setRefused] = useState(0);
+  useEffect(() => {
+    if (refused) text.current?.querySelector<HTMLElement>("[aria-invalid='true']")?.focus();
+  }, [refused]);
   useEffect(() => {
     if (open) setError(null);
   }, [open]);
   const confirm = async () => {
+    if (busy) return; // the button stays focusable while busy (aria-disabled)
     setBusy(true);
     setError(null);
     try {
-      if ((await onConfirm()) !== false) onClose();
+      if ((await onConfirm()) === false) setRefused((n) => n + 1);
+      else onClose();
     } catch (e) {
       setError(e);
     } finally {
@@ -163,18 +177,22 @@ export function ConfirmDialog({
       open={open}
       title={title}
       onClose={onClose}
+      describedBy={textId}
       footer={
         <>
-          <button type="button" className="btn" onClick={onClose} disabled={busy}>
+          {/* Where focus starts when the dialog holds no field: Enter or Space there changes nothing. */}
+          <button type="button" className="btn" onClick={onClose} disabled={busy} data-autofocus>
             Cancel
           </button>
-          <button type="button" className={`btn ${danger ? "btn-danger" : "btn-primary"}`} onClick={confirm} disabled={busy}>
+          <button type="button" className={`btn ${danger ? "btn-danger" : "btn-primary"}`} onClick={() => void confirm()} aria-disabled={busy || undefined}>
             {busy ? <Spinner label="Working" /> : null} {confirmLabel}
           </button>
         </>
       }
     >
-      {children}
+      <div id={textId} ref={text} className="dialog-text">
+        {children}
+      </div>
       <ErrorBanner error={error} />
     </Dialog>
   );
@@ -183,6 +201,7 @@ export function ConfirmDialog({
 /** A secret (token, generated password) shown once, with a Copy button and a warning that it will not be shown again. */
 export function ShownOnceDialog({ open, title, label, what, value, warning, onClose }: { open: boolean; title: string; label: string; what: string; value: string; warning: ReactNode; onClose: () => void }) {
   const toast = useToast();
+  const warningId = useId();
   const copy = () => {
     void navigator.clipboard?.writeText(value).then(
       () => toast(`${what} copied`),
@@ -190,10 +209,12 @@ export function ShownOnceDialog({ open, title, label, what, value, warning, onCl
     );
   };
   return (
-    <Dialog open={open} title={title} onClose={onClose} footer={<button type="button" className="btn btn-primary" onClick={onClose}>Done</button>}>
-      <p className="banner banner-warn">{warning}</p>
+    <Dialog open={open} title={title} onClose={onClose} describedBy={warningId} footer={<button type="button" className="btn btn-primary" onClick={onClose}>Done</button>}>
+      <p className="banner banner-warn" id={warningId}>
+        {warning}
+      </p>
       <div className="copy-row">
-        <input aria-label={label} readOnly value={value} onFocus={(e) => e.target.select()} className="mono" />
+        <input aria-label={label} readOnly value={value} onFocus={(e) => e.target.select()} className="mono" data-autofocus />
         <button type="button" className="btn" onClick={copy}>
           Copy
         </button>

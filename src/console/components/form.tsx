@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { ApiError } from "../api.ts";
 import { ErrorBanner, Spinner } from "./ui.tsx";
 
@@ -10,6 +10,11 @@ export function useSubmit(action: () => Promise<unknown>, options: { onError?: (
   const [busy, setBusy] = useState(false);
   const running = useRef(false);
   const [error, setError] = useState<unknown>(null);
+  // Focus moves once the outcome is rendered (the fields in error marked): the next frame may come before that.
+  const [settled, setSettled] = useState<{ form: HTMLFormElement; from: Element | null; failed: boolean } | null>(null);
+  useEffect(() => {
+    if (settled) keepFocus(settled.form, settled.from, settled.failed);
+  }, [settled]);
   const submit = async (event?: FormEvent) => {
     event?.preventDefault();
     if (running.current) return; // the submit button stays focusable while busy (aria-disabled): a second Enter waits
@@ -28,7 +33,7 @@ export function useSubmit(action: () => Promise<unknown>, options: { onError?: (
     } finally {
       running.current = false;
       setBusy(false);
-      if (form) requestAnimationFrame(() => keepFocus(form, from, failed));
+      if (form) setSettled({ form, from, failed });
     }
   };
   const fields = error instanceof ApiError ? error.fieldMap() : {};
@@ -43,7 +48,8 @@ export function useSubmit(action: () => Promise<unknown>, options: { onError?: (
 function keepFocus(form: HTMLFormElement, from: Element | null, failed: boolean): void {
   if (!form.isConnected) return;
   const active = document.activeElement;
-  const lost = active === null || active === document.body;
+  // A button disabled just now (Save, nothing left to save) can hold the focus until the browser next drops it on the page.
+  const lost = active === null || active === document.body || (active as HTMLButtonElement).disabled === true;
   if (!lost && active !== from) return; // moved on, or placed by the form itself (UserForm focuses its first invalid field)
   const invalid = failed ? form.querySelector<HTMLElement>("[aria-invalid='true']") : null;
   if (invalid) return void invalid.focus();

@@ -3,7 +3,7 @@ import { api, ApiError, upload, withQuery, ws } from "../api.ts";
 import { Link } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useTitle } from "../hooks.ts";
-import { fileSize } from "../format.ts";
+import { countOf, fileSize } from "../format.ts";
 import type { ImportReport } from "../../core/import-report.ts";
 import type { ImportProgress } from "../../core/imports.ts";
 import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, useToast } from "../components/ui.tsx";
@@ -127,6 +127,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
   const [error, setError] = useState<unknown>(null);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
+  const checkButton = useRef<HTMLButtonElement>(null);
   // The chosen file as the server keeps it, once sent: checked again, and kept over a new sign-in, without sending it again.
   const kept = useRef<ImportDraft["upload"]>(restored);
   useKeepDraft("import", () => {
@@ -233,6 +234,14 @@ function ImportUsers({ workspace }: { workspace: string }) {
   // A workbook's sheets, from its preview or from the refusal of a sheet without the users' columns.
   const sheets = report?.file.sheets ?? (stage.kind === "columns" ? stage.sheets : []);
   const sheetRead = report?.file.sheet ?? (stage.kind === "columns" ? stage.sheet : null);
+  // A check or an import that ends with a report takes keyboard focus to it: the button pressed is disabled or gone
+  // by then. Not when the admin moved elsewhere meanwhile.
+  const wasBusy = useRef(false);
+  useEffect(() => {
+    const active = document.activeElement;
+    if (wasBusy.current && !busy && report && (!active || active === document.body || active === checkButton.current)) document.getElementById("report-h")?.focus();
+    wasBusy.current = busy;
+  }, [stage]);
 
   return (
     <>
@@ -326,10 +335,12 @@ function ImportUsers({ workspace }: { workspace: string }) {
         ) : null}
         <div className="actions">
           <button
+            ref={checkButton}
             type="button"
             className={`btn${stage.kind === "preview" && !stage.stale ? "" : " btn-primary"}`}
-            disabled={!file || busy || (stage.kind === "preview" && !stage.stale)}
-            onClick={() => void check()}
+            disabled={!file || (stage.kind === "preview" && !stage.stale)}
+            aria-disabled={busy || undefined}
+            onClick={() => busy || void check()}
           >
             {stage.kind === "uploading" || stage.kind === "checking" ? <Spinner label="Checking" /> : null}{" "}
             {stage.kind === "preview" ? "Check again with these options" : stage.kind === "columns" ? "Check again with these columns" : "Check file"}
@@ -338,6 +349,10 @@ function ImportUsers({ workspace }: { workspace: string }) {
         {stage.kind === "uploading" ? <ProgressBar value={stage.sent} max={stage.total} label={`Uploading ${file?.name ?? ""}`} /> : null}
         {stage.kind === "checking" ? <ProgressBar value={null} max={null} label="Checking every row against the directory" /> : null}
         {stage.kind === "importing" ? <ProgressBar value={stage.progress?.done ?? null} max={stage.progress?.total ?? null} label={importingLabel(stage.progress)} /> : null}
+        {/* What a screen reader hears of the check and the import: one line as each starts and ends, not the progress. */}
+        <p className="visually-hidden" role="status" aria-live="polite">
+          {stage.kind === "uploading" || stage.kind === "checking" ? "Checking the file…" : stage.kind === "importing" ? "Importing…" : stage.kind === "preview" || stage.kind === "done" ? reportSummary(stage.report) : ""}
+        </p>
         {stage.kind === "preview" && stage.stale ? <p className="banner banner-info">The options changed: check the file again to see what they do.</p> : null}
         {stage.kind === "columns" ? null : <ErrorBanner error={error} title={stage.kind === "preview" ? "Nothing was imported." : "The file could not be checked."} words={importAdvice} />}
       </section>
@@ -373,6 +388,20 @@ function ImportUsers({ workspace }: { workspace: string }) {
       ) : null}
     </>
   );
+}
+
+/** "Checked: 4 to create, 1 row with problems", "Imported: 4 created". */
+function reportSummary(report: ImportReport): string {
+  const c = report.counts;
+  const [outcome, created, updated] = report.applied ? ["Imported", "created", "updated"] : report.dryRun ? ["Checked", "to create", "to update"] : ["Nothing was imported", "to create", "to update"];
+  const parts = [
+    ...(c.created ? [`${c.created.toLocaleString()} ${created}`] : []),
+    ...(c.updated ? [`${c.updated.toLocaleString()} ${updated}`] : []),
+    ...(c.created || c.updated ? [] : [report.applied ? "nothing changed" : "nothing to change"]),
+    ...(c.invalid ? [`${countOf(c.invalid, "row")} with problems`] : []),
+    ...(c.warnings ? [countOf(c.warnings, "warning")] : []),
+  ];
+  return `${outcome}: ${parts.join(", ")}`;
 }
 
 const phaseLabels: Record<ImportProgress["phase"], string> = {

@@ -15,7 +15,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
   const wording = report.applied ? { created: "created", updated: "updated" } : { created: "to create", updated: "to update" };
   return (
     <section className="card" aria-labelledby="report-h">
-      <h2 id="report-h">{report.applied ? "Imported" : report.dryRun ? "What this import will do" : "Nothing was imported"}</h2>
+      <h2 id="report-h" tabIndex={-1}>{report.applied ? "Imported" : report.dryRun ? "What this import will do" : "Nothing was imported"}</h2>
       <ul className="counts">
         <li>
           <strong>{c.rows.toLocaleString()}</strong> rows

@@ -90,10 +90,20 @@ function Tokens() {
   const [created, setCreated] = useState<(ApiToken & { token: string }) | null>(null);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
   const items = tokens.data?.items ?? [];
+  // A token revoked, its row loses the Revoke button the focus went back to: focus goes to the section's heading.
+  const heading = useRef<HTMLHeadingElement>(null);
+  const revoked = useRef(false);
+  useEffect(() => {
+    if (!revoked.current || tokens.loading) return;
+    revoked.current = false;
+    if (!document.activeElement || document.activeElement === document.body) heading.current?.focus();
+  }, [tokens.data, tokens.loading]);
   return (
     <section className="card" aria-labelledby="tokens-h">
       <div className="section-head">
-        <h2 id="tokens-h">API tokens</h2>
+        <h2 id="tokens-h" ref={heading} tabIndex={-1}>
+          API tokens
+        </h2>
         <AdminOnly>
           <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
             Create token
@@ -158,6 +168,7 @@ function Tokens() {
         onConfirm={async () => {
           await api.del(ws(workspace, `/tokens/${encodeURIComponent(revoking!.id)}`));
           toast("Token revoked");
+          revoked.current = true;
           tokens.reload();
         }}
       >

@@ -77,7 +77,9 @@ export function SourceCard({ workspace, source, onChanged, onConnected, onItsPag
   const [starting, setStarting] = useState<"sync" | "preview" | null>(null);
   const [active, setActive] = useState(Boolean(source.status.running));
   const [error, setError] = useState<unknown>(null);
+  const busy = Boolean(starting) || active;
   const start = async (dryRun: boolean) => {
+    if (busy) return; // the buttons stay focusable while busy (aria-disabled): focus is not dropped on the page
     setStarting(dryRun ? "preview" : "sync");
     setError(null);
     try {
@@ -92,7 +94,6 @@ export function SourceCard({ workspace, source, onChanged, onConnected, onItsPag
       setStarting(null);
     }
   };
-  const busy = Boolean(starting) || active;
   return (
     <section className="card source-card" aria-labelledby={`source-${source.id}`}>
       <div className="section-head">
@@ -110,10 +111,10 @@ export function SourceCard({ workspace, source, onChanged, onConnected, onItsPag
       <div className="actions">
         {canChange ? (
           <>
-            <button type="button" className="btn btn-primary" onClick={() => void start(false)} disabled={busy}>
+            <button type="button" className="btn btn-primary" onClick={() => void start(false)} aria-disabled={busy || undefined}>
               {starting === "sync" ? "Starting…" : "Sync now"}
             </button>
-            <button type="button" className="btn" onClick={() => void start(true)} disabled={busy}>
+            <button type="button" className="btn" onClick={() => void start(true)} aria-disabled={busy || undefined}>
               {starting === "preview" ? "Starting…" : "Preview changes"}
             </button>
           </>

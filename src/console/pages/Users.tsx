@@ -77,6 +77,12 @@ export function UsersPage() {
     setAllMatching(false);
   };
   useEffect(clearSelection, [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group]);
+  // A bulk action done, its bar (and the dialog or button the focus was on) is gone: focus goes to the page's heading.
+  const heading = useRef<HTMLHeadingElement>(null);
+  const [bulkDone, setBulkDone] = useState(0);
+  useEffect(() => {
+    if (bulkDone && (!document.activeElement || document.activeElement === document.body)) heading.current?.focus();
+  }, [bulkDone]);
   const toggle = (user: User) => {
     setAllMatching(false);
     setSelected((current) => {
@@ -117,7 +123,9 @@ export function UsersPage() {
     <div className="page">
       <div className="page-head">
         <div>
-          <h1>Users</h1>
+          <h1 ref={heading} tabIndex={-1}>
+            Users
+          </h1>
           <p className="muted">
             {data ? `${data.total.toLocaleString()} ${filtered ? "matching" : "in this workspace"}` : "\u00a0"}
           </p>
@@ -243,6 +251,7 @@ export function UsersPage() {
           onClear={clearSelection}
           onDone={() => {
             clearSelection();
+            setBulkDone((n) => n + 1);
             users.reload();
           }}
         />
