@@ -151,7 +151,7 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     const after = (await cli("users", "list", "--source", "by-cert", "--json")).json as { enabled: boolean; source: { type: string } }[];
     expect(after).toHaveLength(kept.length);
     expect(after.every((u) => !u.enabled && u.source.type === "manual")).toBe(true);
-    expect((await cli("users", "list", "--source", "by-cert")).stdout).toMatch(/false +by-cert \(removed\) +Manual/);
+    expect((await cli("users", "list", "--source", "by-cert")).stdout).toMatch(/false +kept from by-cert +Manual/);
     const refused = await cli("sources", "remove", "by-cert", "--users", "archive");
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/Allowed choices are keep, disable, delete/);
