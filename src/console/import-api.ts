@@ -1,0 +1,48 @@
+import { api, upload, withQuery, ws } from "./api.ts";
+import type { ImportReport } from "../core/import-report.ts";
+import type { ImportProgress } from "../core/imports.ts";
+import type { ColumnChoices } from "./pages/ImportColumns.tsx";
+
+/** The import and export calls: one place to adapt if the import routes change shape. */
+export interface Upload {
+  id: string;
+  fileName: string;
+  size: number;
+  uploadedAt: string;
+  expiresAt: string;
+  preview: ImportReport;
+}
+
+const optionFields = (options: ImportOptions) => ({
+  partial: options.partial,
+  updateExisting: options.updateExisting,
+  ...(options.source.trim() && { source: options.source.trim() }),
+  ...(options.sheet && { sheet: options.sheet }),
+  ...(Object.keys(options.mapping).length && { mapping: JSON.stringify(options.mapping) }),
+});
+
+export const importApi = {
+  /** Upload the file; the server keeps it for a day and answers a dry-run preview. */
+  upload(workspace: string, file: File, options: ImportOptions, onProgress: (sent: number, total: number) => void): Promise<Upload> {
+    const form = new FormData();
+    // The server keeps these with the file: a later preview or commit starts from them.
+    for (const [key, value] of Object.entries(optionFields(options))) form.append(key, String(value));
+    form.append("file", file, file.name);
+    return upload(ws(workspace, "/imports"), form, onProgress);
+  },
+  preview: (workspace: string, id: string, options: ImportOptions) => api.get<ImportReport>(ws(workspace, `/imports/${encodeURIComponent(id)}`), optionFields(options)),
+  commit: (workspace: string, id: string, options: ImportOptions) => api.post<ImportReport>(ws(workspace, `/imports/${encodeURIComponent(id)}/commit`), optionFields(options)),
+  progress: (workspace: string, id: string) => api.get<{ committing: boolean; progress: ImportProgress | null }>(ws(workspace, `/imports/${encodeURIComponent(id)}/progress`)),
+  discard: (workspace: string, id: string) => api.del(ws(workspace, `/imports/${encodeURIComponent(id)}`)),
+  exportUrl: (workspace: string, format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/exports"), { format })}`,
+  templateUrl: (workspace: string, format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/imports/template"), { format })}`,
+};
+
+export interface ImportOptions {
+  partial: boolean;
+  updateExisting: boolean;
+  source: string;
+  sheet: string;
+  /** The admin's choices of field for the file's columns, over what the import recognises. */
+  mapping: ColumnChoices;
+}
