@@ -73,8 +73,8 @@ async function tablesInOrder(db: Db): Promise<string[]> {
 async function assertEmpty(db: Db, tables: string[]): Promise<void> {
   const held: string[] = [];
   for (const table of tables) {
-    const { rows } = await sql<{ any: boolean }>`select exists (select 1 from ${sql.table(table)}) as any`.execute(db);
-    if (rows[0]!.any) held.push(table);
+    const { rows } = await sql<{ held: boolean }>`select exists (select 1 from ${sql.table(table)}) as held`.execute(db);
+    if (rows[0]!.held) held.push(table);
   }
   const seeded = held.filter((t) => t !== "workspaces" && t !== "settings");
   const { rows } = await sql<{ n: string }>`select count(*) as n from workspaces where name <> 'default'`.execute(db);
