@@ -27,6 +27,12 @@ export class TenantEntry implements TenantHandle {
   deleteUser(idOrUpn: string, options: { permanent?: boolean } = {}): void { this.tenant.deleteUser(idOrUpn, options.permanent ?? false); }
   restoreUser(id: string): GraphUser { return this.tenant.restoreUser(id); }
   setSignInEnabled(idOrUpn: string, enabled: boolean): GraphUser { return this.tenant.updateUser(idOrUpn, { accountEnabled: enabled }); }
+  defineUserExtension(name: string, options: { appId?: string } = {}): string {
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new Error(`directory extension name ${JSON.stringify(name)}: letters, digits and _ only`);
+    const full = `extension_${(options.appId ?? this.defaultApp.clientId).replace(/-/g, "").toLowerCase()}_${name}`;
+    this.tenant.userExtensions.add(full);
+    return full;
+  }
 
   // ---- groups ----
   listGroups(): GraphGroup[] { return this.tenant.groups.filter((r) => r.state === ACTIVE).map((r) => r.g); }

@@ -94,6 +94,12 @@ export class Tenant {
   epochEndReasons = new Map<number, "syncStateNotFound" | "resyncRequired">();
   /** Objects delta sends as several occurrences in a round, by id: the properties of each (TenantHandle.splitInDelta). */
   deltaSplits = new Map<string, string[][]>();
+  /**
+   * Directory extensions registered for users, by full name (`extension_{app ID without dashes}_{name}`): a user
+   * carries a value as a property of that name, served only when `$select` names it, and only when set.
+   * https://learn.microsoft.com/graph/extensibility-overview#directory-microsoft-entra-id-extensions
+   */
+  readonly userExtensions = new Set<string>();
 
   /** Differs per process: tokens minted by an earlier emulator process answer like a tenant migration. */
   readonly instance = randomUUID().slice(0, 8);

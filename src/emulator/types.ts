@@ -221,6 +221,11 @@ export interface TenantHandle {
   deleteUser(idOrUpn: string, options?: { permanent?: boolean }): void;
   restoreUser(id: string): GraphUser;
   setSignInEnabled(idOrUpn: string, enabled: boolean): GraphUser;
+  /**
+   * Registers a directory extension for users on an app (the tenant's default app unless `appId` is given) and returns
+   * its full name, `extension_{appId without dashes}_{name}`: set values with `updateUser(id, { [fullName]: value })`.
+   */
+  defineUserExtension(name: string, options?: { appId?: string }): string;
 
   listGroups(): GraphGroup[];
   getGroup(id: string): GraphGroup | undefined;

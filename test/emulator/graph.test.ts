@@ -78,6 +78,26 @@ describe("users", () => {
     expect(one.body).toMatchObject({ hireDate: null, skills: [] });
   });
 
+  it("a directory extension registered in the tenant: selectable in listings, one user and delta, given only when set; delta sends a cleared one as null", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const badge = tenant.defineUserExtension("badge");
+    expect(badge).toBe(`extension_${tenant.defaultApp.clientId.replace(/-/g, "")}_badge`);
+    const [holder, other] = tenant.listUsers();
+    tenant.updateUser(holder!.id, { [badge]: "B-17" });
+    const list = await t.graph(`/users?$select=id,${badge}&$top=999`, token);
+    expect(list.body.value.find((u: any) => u.id === holder!.id)).toEqual({ id: holder!.id, [badge]: "B-17" });
+    expect(list.body.value.find((u: any) => u.id === other!.id)).toEqual({ id: other!.id });
+    expect((await t.graph(`/users/${holder!.id}`, token)).body[badge]).toBeUndefined(); // never without $select
+    expect((await t.graph(`/users/${holder!.id}?$select=${badge}`, token)).body[badge]).toBe("B-17");
+    expectGraphError(await t.graph(`/users?$select=id,${badge.replace("_badge", "_badges")}`, token), 400, "BadRequest");
+
+    let page = await t.graph(`/users/delta?$select=id,${badge}`, token);
+    while (page.body["@odata.nextLink"]) page = await t.graph(page.body["@odata.nextLink"], token);
+    tenant.updateUser(holder!.id, { [badge]: null });
+    const changes = await t.graph(page.body["@odata.deltaLink"], token);
+    expect(changes.body.value).toEqual([{ id: holder!.id, [badge]: null }]);
+  });
+
   it("$top outside 1..999 is a 400", async () => {
     expectGraphError(await t.graph("/users?$top=1000", token), 400, "Request_UnsupportedQuery");
     expectGraphError(await t.graph("/users?$top=0", token), 400, "Request_UnsupportedQuery");

@@ -35,7 +35,7 @@ function withSourceFlags(command: Command): Command {
     .option("--country <CC>", "country for reading local phone numbers of users without a usage location (default: the workspace's)")
     .option("--no-country", "no default country (local phone numbers are then not read)")
     .addOption(new Option("--on-remove <action>", "what happens to users deleted in Entra or out of scope").choices(["disable", "delete", "keep"]))
-    .option("--map <FIELD=PROPERTY>", "map a Graph user property to a Rollcall field (repeatable), e.g. cardNumbers=onPremisesExtensionAttributes.extensionAttribute10; FIELD= removes the field's mapping", collect)
+    .option("--map <FIELD=PROPERTY>", "map a Graph user property to a Rollcall field (repeatable), e.g. cardNumbers=onPremisesExtensionAttributes.extensionAttribute10 or a directory extension, cardNumbers=extension_APPID_badgeNumber; FIELD= removes the field's mapping", collect)
     .option("--schedule <every>", "automatic sync: on (every 24 hours), an interval (12h, 30m), a cron expression, or off")
     .option("--full-every <interval>", "full reconciliation interval (default 7d)")
     .option("--deletion-threshold-percent <n>", "stop a run removing more than this % of the source's users (default 10)")

@@ -72,7 +72,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
     if (Date.now() - st.ts > TOKEN_LIFETIME_MS) throw stale(req, kind, "syncStateNotFound", st.sel);
     if (!skip) st = { ...st, s1: t.seq, p: 0, m: 0, ts: Date.now() }; // a deltaLink opens a new round from its s0
   } else {
-    const { select, explicit } = parseSelect(q, entity, "delta");
+    const { select, explicit } = parseSelect(q, entity, "delta", t.userExtensions);
     const sel = explicit ? (select.includes("id") ? select : [...select, "id"]) : null;
     const mem = kind === "groups" && (!sel || sel.includes("members"));
     st = { k: kind, t: t.id, i: t.instance, e: t.deltaEpoch, s0: 0, s1: t.seq, p: 0, m: 0, sel, ts: Date.now(), mem, ids: idFilter(q.get("$filter")) };
@@ -87,7 +87,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
     return { body: { "@odata.context": ctx(req, kind, st.sel), "@odata.nextLink": link(req, kind, "$skiptoken", { ...st, z: 1 }), value: [] }, headers: ps.applied ? { "preference-applied": ps.applied } : {} };
   }
   const sel = st.sel ?? (kind === "users" ? parseSelect(new URLSearchParams(), "user").select : parseSelect(new URLSearchParams(), "group").select);
-  const project = projector(sel);
+  const project = projector(sel, "null");
   const value: Body[] = [];
   let pos = st.p;
   let memberOffset = st.m;

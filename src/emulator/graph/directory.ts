@@ -32,8 +32,8 @@ function pageOf<T>(req: GraphReq, items: readonly T[], opts: ListOptions, keep: 
   return body;
 }
 
-function listOptions(req: GraphReq, entity: Entity): ListOptions {
-  return parseList(req, entity);
+function listOptions(req: GraphReq, entity: Entity, e: TenantEntry): ListOptions {
+  return parseList(req, entity, e.tenant.userExtensions);
 }
 
 /** Sortable by default, and with an advanced query only. [aad-advanced-queries: Support for sorting by properties of directory objects] */
@@ -65,7 +65,7 @@ function ordered<T>(req: GraphReq, o: ListOptions, entity: Entity, items: readon
 }
 
 export function listUsers(req: GraphReq, e: TenantEntry): Body {
-  const o = listOptions(req, "user");
+  const o = listOptions(req, "user", e);
   const pred = o.filter?.pred;
   const project = projector(o.select);
   return pageOf<UserRec>(req, ordered(req, o, "user", e.tenant.users, (r, p) => r.u[p]), o, pred ? (r) => r.state === ACTIVE && pred(r.u) : (r) => r.state === ACTIVE,
@@ -73,7 +73,7 @@ export function listUsers(req: GraphReq, e: TenantEntry): Body {
 }
 
 export function listGroups(req: GraphReq, e: TenantEntry): Body {
-  const o = listOptions(req, "group");
+  const o = listOptions(req, "group", e);
   const pred = o.filter?.pred;
   const project = projector(o.select);
   const expand = membersExpander(req, e);
@@ -105,7 +105,7 @@ function membersExpander(req: GraphReq, e: TenantEntry): ((r: GroupRec) => Body[
 export function getUser(req: GraphReq, e: TenantEntry, key: string): Body {
   const rec = e.tenant.userRec(decodeURIComponent(key));
   if (!rec) throw notFound(key);
-  const { select, explicit } = parseSelect(req.query, "user", "one");
+  const { select, explicit } = parseSelect(req.query, "user", "one", e.tenant.userExtensions);
   return { "@odata.context": contextUrl(req, "users", explicit ? select : null, "/$entity"), ...projector(select)(rec.u) };
 }
 
@@ -126,8 +126,9 @@ function directoryObjects(req: GraphReq, e: TenantEntry, refs: MemberRef[], cast
   q2.delete("$select");
   const o = parseList({ ...req, query: q2 }, entity);
   const rawSelect = req.query.get("$select");
-  const userSel = parseSelect(rawSelect ? filterSelect(req.query, "user") : new URLSearchParams(), "user").select;
-  const groupSel = parseSelect(rawSelect ? filterSelect(req.query, "group") : new URLSearchParams(), "group").select;
+  const extensions = e.tenant.userExtensions;
+  const userSel = parseSelect(rawSelect ? filterSelect(req.query, (p) => USER_PROPS.has(p) || extensions.has(p)) : new URLSearchParams(), "user", "list", extensions).select;
+  const groupSel = parseSelect(rawSelect ? filterSelect(req.query, (p) => GROUP_PROPS.has(p)) : new URLSearchParams(), "group").select;
   const pu = projector(userSel), pg = projector(groupSel), po = otherProjectors(rawSelect ? rawSelect.split(",").map((s) => s.trim()) : undefined);
   const pred = o.filter?.pred;
   const list = cast ? refs.filter((r) => r.kind === cast) : refs;
@@ -141,15 +142,11 @@ function directoryObjects(req: GraphReq, e: TenantEntry, refs: MemberRef[], cast
 const castSets: Record<MemberKind, string> = { user: "users", group: "groups", device: "devices", orgContact: "contacts", servicePrincipal: "servicePrincipals" };
 
 /** $select across types: keep what the type knows, ignore the rest (like Graph does for directoryObjects). */
-function filterSelect(q: URLSearchParams, entity: Entity): URLSearchParams {
+function filterSelect(q: URLSearchParams, known: (property: string) => boolean): URLSearchParams {
   const raw = q.get("$select") ?? "";
-  const known = ["id", ...raw.split(",")];
-  const sel = known.map((s) => s.trim()).filter((s) => s && (entity === "user" ? isUserProp(s) : isGroupProp(s)));
+  const sel = ["id", ...raw.split(",")].map((s) => s.trim()).filter((s) => s && known(s));
   return new URLSearchParams({ $select: [...new Set(sel)].join(",") });
 }
-const isUserProp = (s: string): boolean => USER_PROPS.has(s);
-
-const isGroupProp = (s: string): boolean => GROUP_PROPS.has(s);
 
 export function listMembers(req: GraphReq, e: TenantEntry, groupId: string, transitive: boolean, cast: string | undefined): Body {
   if (!e.tenant.groupRec(groupId)) throw groupNotFound(groupId);

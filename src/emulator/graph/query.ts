@@ -23,8 +23,13 @@ export interface ListOptions {
   filter?: CompiledFilter;
 }
 
-/** `target`: one object (GET /users/{id}), a listing, or a delta query; some user properties are served for one object only. */
-export function parseSelect(q: URLSearchParams, entity: Entity, target: "one" | "list" | "delta" = "list"): { select: string[]; explicit: boolean } {
+const NO_EXTENSIONS: ReadonlySet<string> = new Set();
+
+/**
+ * `target`: one object (GET /users/{id}), a listing, or a delta query; some user properties are served for one object only.
+ * `extensions`: the tenant's registered directory extensions (users), selectable like properties.
+ */
+export function parseSelect(q: URLSearchParams, entity: Entity, target: "one" | "list" | "delta" = "list", extensions = NO_EXTENSIONS): { select: string[]; explicit: boolean } {
   const raw = q.get("$select");
   if (!raw) return { select: defaultsOf(entity), explicit: false };
   const known = propsOf(entity);
@@ -34,7 +39,7 @@ export function parseSelect(q: URLSearchParams, entity: Entity, target: "one" | 
   // "BadRequest: Parsing OData Select and Expand failed: Could not find a property named 'isRead' on type
   // 'microsoft.graph.mailFolder'." (github.com/mguessan/davmail/issues/488; msgraph-sdk-powershell#2103 for directoryObject).
   for (const p of props) {
-    if (!known.has(p) && !oneOnly.includes(p)) throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${p}' on type 'microsoft.graph.${entity}'.`, "BadRequest");
+    if (!known.has(p) && !oneOnly.includes(p) && !(entity === "user" && extensions.has(p))) throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${p}' on type 'microsoft.graph.${entity}'.`, "BadRequest");
   }
   // As Graph answers them (microsoft-graph-docs issues 5637 and 14141).
   if (oneOnly.length && target === "delta") throw badRequest(`Invalid request for delta query: for this entity set, $expand/$select is not supported for the following properties: ${oneOnly.join(", ")}`, "BadRequest");
@@ -42,9 +47,9 @@ export function parseSelect(q: URLSearchParams, entity: Entity, target: "one" | 
   return { select: props, explicit: true };
 }
 
-export function parseList(req: GraphReq, entity: Entity, maxTop = 999, defaultTop = 100): ListOptions {
+export function parseList(req: GraphReq, entity: Entity, extensions = NO_EXTENSIONS, maxTop = 999, defaultTop = 100): ListOptions {
   const q = req.query;
-  const { select, explicit } = parseSelect(q, entity);
+  const { select, explicit } = parseSelect(q, entity, "list", extensions);
   let top = defaultTop;
   const topRaw = q.get("$top");
   if (topRaw !== null) {

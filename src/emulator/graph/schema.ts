@@ -32,18 +32,29 @@ export const GROUP_PROPS = new Set([...GROUP_DEFAULT, "members"]);
 export const COLLECTIONS = new Set(["interests", "pastProjects", "responsibilities", "schools", "skills", "businessPhones", "otherMails", "proxyAddresses", "identities", "imAddresses", "groupTypes",
   "creationOptions", "resourceBehaviorOptions", "resourceProvisioningOptions", "onPremisesProvisioningErrors", "serviceProvisioningErrors"]);
 
-/** Build a projector: object → plain object with exactly the selected properties (null when unset). */
-export function projector(props: string[]): (o: GraphUser | GraphGroup | Record<string, unknown>) => Record<string, unknown> {
-  const list = props.filter((p) => p !== "members");
+/**
+ * Build a projector: object → plain object with exactly the selected properties (null when unset). A directory
+ * extension is a dynamic property of an open type: left out while it holds no value, unless `unsetExtensions` is
+ * "null" (delta, which then drops the ones never set, as it does every property).
+ */
+export function projector(props: string[], unsetExtensions: "omit" | "null" = "omit"): (o: GraphUser | GraphGroup | Record<string, unknown>) => Record<string, unknown> {
+  const list = props.filter((p) => p !== "members" && !isExtension(p));
+  const extensions = props.filter(isExtension);
   return (o) => {
     const out: Record<string, unknown> = {};
     for (const p of list) {
       const v = (o as Record<string, unknown>)[p];
       out[p] = v === undefined ? (COLLECTIONS.has(p) ? [] : null) : v;
     }
+    for (const p of extensions) {
+      const v = (o as Record<string, unknown>)[p] ?? null;
+      if (v !== null || unsetExtensions === "null") out[p] = v;
+    }
     return out;
   };
 }
+
+const isExtension = (p: string): boolean => p.startsWith("extension_");
 
 /**
  * The other directory objects a group can hold, with the properties the emulator serves for each (all of them without

@@ -21,5 +21,12 @@ export function unknownPropertyAdvice(config: EntraConfig, property: string): st
     fixes.push(`the group attribute is ${config.groupAttribute}: set an existing user property with \`rollcall sources update NAME --group-attribute PROPERTY\` (e.g. department)`);
   }
   for (const field of fields) fixes.push(`the mapping reads ${field} from it: change it with \`rollcall sources update NAME --map ${field}=PROPERTY\``);
-  return `Graph has no user property named '${property}', so every sync would fail. ${fixes.length ? `Fix the source: ${fixes.join("; ")}.` : "Fix the source's mapping or group attribute."} Custom properties are read as onPremisesExtensionAttributes.extensionAttribute1…15.`;
+  const fix = fixes.length ? `Fix the source: ${fixes.join("; ")}.` : "Fix the source's mapping or group attribute.";
+  if (lower.startsWith("extension_")) {
+    // A directory extension exists only once an app registers it in that tenant, under exactly this name.
+    return `Graph has no user property named '${property}': no directory extension of that name is registered in this tenant, so every sync would fail. `
+      + `Its full name is extension_, the ID of the app that registered it without dashes, _ and its name (those synced by Entra Connect are on its "Tenant Schema Extension App"); `
+      + `an admin finds it with GET https://graph.microsoft.com/v1.0/applications(appId='APP ID')/extensionProperties. ${fix}`;
+  }
+  return `Graph has no user property named '${property}', so every sync would fail. ${fix} Custom properties are read as onPremisesExtensionAttributes.extensionAttribute1…15 or as a directory extension, extension_APPID_NAME.`;
 }
