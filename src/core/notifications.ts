@@ -9,6 +9,7 @@ import { privateAddressOf, privateNetworkRefusal } from "../net/private-network.
 import { entraConfigSchema } from "../sources/entra/config.ts";
 import type { Workspace } from "./workspaces.ts";
 import { recordChange } from "./change-log.ts";
+import { secretDaysLeft } from "../domain/source.ts";
 
 /**
  * Notifications warn admins before things break: a client secret expiring (30, 14, 7 and 1 days before,
@@ -55,7 +56,7 @@ export const secretMilestones = [30, 14, 7, 1] as const;
 
 /** The milestone reached `daysLeft` days before expiry: the nearest threshold not yet passed, or "expired". */
 export function secretMilestone(expiresOn: string, now: Date): { milestone: string; daysLeft: number } | null {
-  const daysLeft = Math.ceil((Date.parse(`${expiresOn}T00:00:00Z`) - now.getTime()) / day);
+  const daysLeft = secretDaysLeft(expiresOn, now);
   if (daysLeft <= 0) return { milestone: "expired", daysLeft };
   const reached = [...secretMilestones].reverse().find((m) => daysLeft <= m);
   return reached === undefined ? null : { milestone: `${reached}d`, daysLeft };

@@ -12,6 +12,7 @@ import { lockIdleSource } from "../sync/lease.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
 import { ignoringRule } from "../sync/plan-groups.ts";
+import { secretDaysLeft } from "../domain/source.ts";
 
 /**
  * Entra ID sources of a workspace. The client secret is sealed with the runtime's SecretBox, write-only:
@@ -44,7 +45,8 @@ export interface Source {
   name: string;
   type: "entra";
   config: EntraConfig;
-  secret: { set: boolean; expiresOn: string | null; description: string };
+  /** daysLeft: secretDaysLeft of expiresOn when the answer was made (0 or less: expired). */
+  secret: { set: boolean; expiresOn: string | null; daysLeft: number | null; description: string };
   status: SourceStatus;
   createdAt: string;
   updatedAt: string;
@@ -87,11 +89,11 @@ function parseGivenConfig(raw: Record<string, unknown>, given: Record<string, un
   return parsed.data;
 }
 
-function secretText(expiresOn: string | null, set: boolean): string {
+function secretText(expiresOn: string | null, daysLeft: number | null, set: boolean): string {
   if (!set) return "not set";
-  if (!expiresOn) return "set";
-  const days = Math.floor((Date.parse(expiresOn) - Date.now()) / 86_400_000);
-  return days < 0 ? `set, EXPIRED on ${expiresOn}` : `set, expires on ${expiresOn}${days <= 30 ? ` (in ${days} days)` : ""}`;
+  if (!expiresOn || daysLeft === null) return "set";
+  if (daysLeft <= 0) return `set, EXPIRED on ${expiresOn}`;
+  return `set, expires on ${expiresOn}${daysLeft <= 30 ? ` (in ${daysLeft} day${daysLeft === 1 ? "" : "s"})` : ""}`;
 }
 
 /** A name a source of the workspace may take: well-formed, not reserved, not another source's. */
@@ -302,12 +304,13 @@ async function present(ctx: Pick<WorkspaceContext, "db" | "workspace">, row: Sou
   const others = await ctx.db.selectFrom("sources").select(["name", "config"]).where("workspace_id", "=", ctx.workspace.id).where("type", "=", "entra").where("id", "<>", row.id).orderBy(sql`lower(name)`).execute();
   const last = await ctx.db.selectFrom("sync_runs").select(["id", "status", "mode", "dry_run", "counts", "started_at", "finished_at"]).where("source_id", "=", row.id).orderBy("started_at", "desc").limit(1).executeTakeFirst();
   const set = row.secret_ciphertext !== null;
+  const daysLeft = config.secretExpiresOn ? secretDaysLeft(config.secretExpiresOn, new Date()) : null;
   return {
     id: row.id,
     name: row.name,
     type: "entra",
     config,
-    secret: { set, expiresOn: config.secretExpiresOn, description: `${config.credential === "certificate" ? "certificate " : ""}${secretText(config.secretExpiresOn, set)}` },
+    secret: { set, expiresOn: config.secretExpiresOn, daysLeft, description: `${config.credential === "certificate" ? "certificate " : ""}${secretText(config.secretExpiresOn, daysLeft, set)}` },
     status: {
       syncedUsers: s.users,
       syncedGroups: s.groups,

@@ -13,3 +13,11 @@ export const keptFrom = (source: SourceOfRecord): string | null => (source.type 
 
 /** A source in a table cell: its name, or "kept from NAME" for one a user or group was kept from. */
 export const sourceCell = (source: SourceOfRecord): string => (keptFrom(source) ? `kept from ${source.name}` : source.name);
+
+/**
+ * Whole days until a secret expiring on `expiresOn` (YYYY-MM-DD, UTC) stops working, counted up: 1 all the day
+ * before, 0 or less from that day on (expired). The one count the source, its notifications and the console show.
+ */
+export function secretDaysLeft(expiresOn: string, now: Date): number {
+  return Math.ceil((Date.parse(`${expiresOn}T00:00:00Z`) - now.getTime()) / 86_400_000);
+}

@@ -7,7 +7,7 @@ describe("rollcall sources show", () => {
   const source = (config: Record<string, unknown>): Source => ({
     id: "s1", name: "corp", type: "entra", createdAt: "", updatedAt: "",
     config: parseEntraConfig({ tenantId: "contoso.onmicrosoft.com", clientId: "00000000-0000-0000-0000-000000000001", ...config }),
-    secret: { set: true, expiresOn: null, description: "set" },
+    secret: { set: true, expiresOn: null, daysLeft: null, description: "set" },
     status: { syncedUsers: 0, syncedGroups: 0, lastRun: null, nextRunAt: null, overlapping: [], awaitingReview: null } as unknown as Source["status"],
   });
 

@@ -8,10 +8,11 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import pino from "pino";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
-import { createEntraSource, type SourceContext } from "../../src/core/sources.ts";
+import { createEntraSource, getSource, type SourceContext } from "../../src/core/sources.ts";
 import { removeSource } from "../../src/core/source-removal.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
+import { secretDaysLeft } from "../../src/domain/source.ts";
 import { listDeliveries, listNotifications, scanNotifications, secretMilestone, updateNotificationSettings } from "../../src/core/notifications.ts";
 import { claimDeliveries } from "../../src/core/notification-deliveries.ts";
 import { rejectRun } from "../../src/core/runs.ts";
@@ -45,6 +46,9 @@ describe("secret expiry milestones", () => {
     expect(secretMilestone("2026-03-07", now)?.milestone).toBe("7d");
     expect(secretMilestone("2026-03-02", now)?.milestone).toBe("1d");
     expect(secretMilestone("2026-03-01", now)?.milestone).toBe("expired");
+    // Counted up, in UTC: all the day before is 1 day left; the day itself is expired.
+    expect([secretDaysLeft("2026-03-02", new Date("2026-03-01T00:00:01Z")), secretDaysLeft("2026-03-02", new Date("2026-03-01T23:59:59Z"))]).toEqual([1, 1]);
+    expect(secretDaysLeft("2026-03-02", new Date("2026-03-02T00:00:00Z"))).toBe(0);
   });
 });
 
@@ -60,6 +64,9 @@ describe.each(engines)("notifications (%s)", (engine) => {
     await updateNotificationSettings(store.db, secrets, ctx.workspace, { emailTo: ["ops@example.com"] }, "test");
     const first = await scanNotifications(store.db);
     expect(first.raised.map((n) => [n.kind, n.milestone, n.severity])).toEqual([["secret_expiry", "14d", "warning"]]);
+    // The source counts the days as its notification does (it counted down from the date, one day fewer).
+    expect((await getSource(ctx, "contoso")).secret.daysLeft).toBe(10);
+    expect(first.raised[0]!.title).toContain("(in 10 days)");
     expect((await scanNotifications(store.db)).raised).toEqual([]);
 
     // Four days later the 7-day milestone comes: raised once, the 14-day one is superseded.

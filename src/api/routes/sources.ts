@@ -47,7 +47,7 @@ const sourceResponse = z
     name: z.string(),
     type: z.literal("entra"),
     config: z.record(z.string(), z.unknown()),
-    secret: z.object({ set: z.boolean(), expiresOn: z.string().nullable(), description: z.string() }),
+    secret: z.object({ set: z.boolean(), expiresOn: z.string().nullable(), daysLeft: z.number().int().nullable().describe("Whole days until expiresOn (UTC), counted up: 0 or less is expired"), description: z.string() }),
     status: z.object({
       syncedUsers: z.number().int(),
       syncedGroups: z.number().int(),

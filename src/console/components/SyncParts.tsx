@@ -192,8 +192,7 @@ export function SourceStats({ workspace, source }: { workspace: string; source: 
 
 /** The secret's state, loud when it is missing, expired or about to expire. */
 export function SecretState({ source }: { source: Source }) {
-  const expires = source.secret.expiresOn ? Date.parse(source.secret.expiresOn) : null;
-  const days = expires ? Math.floor((expires - Date.now()) / 86_400_000) : null;
-  const tone = !source.secret.set || (days !== null && days < 0) ? "bad" : days !== null && days <= 30 ? "warn" : "neutral";
+  const days = source.secret.daysLeft;
+  const tone = !source.secret.set || (days !== null && days <= 0) ? "bad" : days !== null && days <= 30 ? "warn" : "neutral";
   return <Badge tone={tone}>Secret {source.secret.description}</Badge>;
 }
