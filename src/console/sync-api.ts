@@ -1,60 +1,17 @@
 import { api, withQuery, ws } from "./api.ts";
 import type { ChangeRecord, PageOf } from "./types.ts";
 import type { Source } from "../core/sources.ts";
+import type { Run as StoredRun } from "../core/runs.ts";
 import type { RemovedSource, SourceRemoval } from "../core/source-removal.ts";
+import type { Check, ConnectResult as TestResult } from "../sources/entra/connect.ts";
 import type { EntraConfig } from "../sources/entra/config.ts";
+import type { SyncProgress } from "../sync/run-record.ts";
 
-/**
- * Every call the synchronization screens make, in one place: the sources and runs routes are the
- * newest part of the API, and any change to their shape is absorbed here rather than in the screens.
- */
-export type { Source, EntraConfig, RemovedSource, SourceRemoval };
+/** Every call the synchronization screens make, in one place, typed with the server's own shapes. */
+export type { Source, EntraConfig, RemovedSource, SourceRemoval, Check, TestResult };
 
-export interface Check {
-  name: string;
-  ok: boolean | null;
-  code?: string | null;
-  message: string;
-}
-
-export interface TestResult {
-  ok: boolean;
-  checks: Check[];
-}
-
-/** `applied` and `rejected` are stopped runs after review. */
-export type RunStatus = "running" | "succeeded" | "failed" | "stopped" | "applied" | "rejected" | string;
-
-export interface RunProgress {
-  phase?: "starting" | "fetching" | "planning" | "applying" | "done" | string;
-  users?: number;
-  groups?: number;
-  planned?: number;
-  toPlan?: number;
-  note?: string;
-}
-
-export interface Run {
-  id: string;
-  source?: string | { id?: string; name: string };
-  sourceName?: string;
-  trigger?: string;
-  mode?: "full" | "delta" | string;
-  dryRun?: boolean;
-  forced?: boolean;
-  status: RunStatus;
-  counts?: Record<string, number>;
-  progress?: RunProgress | null;
-  error?: { code: string; message: string; details?: Record<string, unknown> } | null;
-  startedAt: string;
-  finishedAt?: string | null;
-  graphRequests?: number;
-  graphThrottled?: number;
-  requestedBy?: string | null;
-  /** Someone asked the running run to stop; it fails as cancelled once its runner sees it. */
-  cancelRequested?: { by: string; at: string } | null;
-  changes?: ChangeRecord[];
-}
+/** A run as the API gives it: its progress (empty before the first report), and its first changes from GET /runs/ID. */
+export type Run = Omit<StoredRun, "progress"> & { progress: Partial<SyncProgress>; changes?: ChangeRecord[] };
 
 /** The write-side shape of a source: its settings, plus the secret only when it is being set. */
 export interface SourceInput extends Partial<EntraConfig> {
@@ -68,12 +25,11 @@ export interface DirectoryGroup {
   description: string | null;
 }
 
-const items = <T>(r: PageOf<T> | { items: T[] } | T[]): T[] => (Array.isArray(r) ? r : r.items);
 const enc = encodeURIComponent;
 
 export const syncApi = {
   listSources: (workspace: string, signal?: AbortSignal) =>
-    api.get<PageOf<Source> | Source[]>(ws(workspace, "/sources"), undefined, { signal }).then(items),
+    api.get<PageOf<Source>>(ws(workspace, "/sources"), undefined, { signal }).then((page) => page.items),
   getSource: (workspace: string, name: string, signal?: AbortSignal) => api.get<Source>(ws(workspace, `/sources/${enc(name)}`), undefined, { signal }),
   createSource: (workspace: string, input: SourceInput) => api.post<Source>(ws(workspace, "/sources"), input),
   updateSource: (workspace: string, name: string, input: SourceInput) => api.patch<Source>(ws(workspace, `/sources/${enc(name)}`), input, { ifMatch: true }),
@@ -81,29 +37,19 @@ export const syncApi = {
   test: (workspace: string, name: string) => api.post<TestResult>(ws(workspace, `/sources/${enc(name)}/test`)),
   /** Groups of the source's tenant whose display name starts with `q`. */
   findGroups: (workspace: string, name: string, q: string) => api.post<{ items: DirectoryGroup[] }>(ws(workspace, `/sources/${enc(name)}/find-groups`), { q }),
-  sync: async (workspace: string, name: string, options: { dryRun?: boolean; full?: boolean; force?: boolean }) => {
-    const r = await api.post<Run | { run: Run } | { runId: string }>(ws(workspace, `/sources/${enc(name)}/sync`), options);
-    if ("run" in r) return r.run.id;
-    if ("runId" in r) return r.runId;
-    return r.id;
-  },
+  sync: async (workspace: string, name: string, options: { dryRun?: boolean; full?: boolean; force?: boolean }) =>
+    (await api.post<Run>(ws(workspace, `/sources/${enc(name)}/sync`), options)).id,
   listRuns: (workspace: string, query: { source?: string; limit?: number; offset?: number }, signal?: AbortSignal) =>
-    api.get<PageOf<Run> | Run[]>(ws(workspace, "/runs"), query, { signal }).then((r) => (Array.isArray(r) ? { items: r, total: r.length, limit: r.length, offset: 0 } : r)),
+    api.get<PageOf<Run>>(ws(workspace, "/runs"), query, { signal }),
   getRun: (workspace: string, id: string, signal?: AbortSignal) =>
-    api.get<Run | { run: Run; changes?: ChangeRecord[] }>(ws(workspace, `/runs/${enc(id)}`), undefined, { signal }).then((r) => ("run" in r ? { ...r.run, changes: r.changes ?? r.run.changes } : r)),
+    api.get<Run>(ws(workspace, `/runs/${enc(id)}`), undefined, { signal }),
   /** A page of a run's change log, optionally one action's entries; `actions` counts the whole run's. */
   runChanges: (workspace: string, id: string, query: { action?: string; offset?: number; limit?: number }, signal?: AbortSignal) =>
     api.get<PageOf<ChangeRecord> & { actions: Record<string, number> }>(ws(workspace, `/runs/${enc(id)}/changes`), { limit: 200, ...query }, { signal }),
-  approve: (workspace: string, id: string) => api.post<Run | { runId: string }>(ws(workspace, `/runs/${enc(id)}/approve`)),
+  approve: (workspace: string, id: string) => api.post<Run>(ws(workspace, `/runs/${enc(id)}/approve`)),
   reject: (workspace: string, id: string) => api.post<Run>(ws(workspace, `/runs/${enc(id)}/reject`)),
   cancel: (workspace: string, id: string) => api.post<Run>(ws(workspace, `/runs/${enc(id)}/cancel`)),
 };
-
-export function runSourceName(run: Run): string {
-  if (run.sourceName) return run.sourceName;
-  if (typeof run.source === "string") return run.source;
-  return run.source?.name ?? "";
-}
 
 const phaseText: Record<string, string> = {
   starting: "Signing in to Microsoft Entra ID",

@@ -3,7 +3,7 @@ import { withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
-import { countsMeaning, countsSummary, describeProgress, runSourceName, statusText, statusTone, startedBy, syncApi, wouldStopWarning } from "../sync-api.ts";
+import { countsMeaning, countsSummary, describeProgress, statusText, statusTone, startedBy, syncApi, wouldStopWarning } from "../sync-api.ts";
 import { Badge, ErrorBanner, Loading, Pager, ProgressBar, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate } from "../format.ts";
@@ -52,7 +52,7 @@ export function RunPage({ id }: { id: string }) {
   const page = changes.data;
   const actions = Object.entries(page?.actions ?? {});
   const allChanges = actions.reduce((sum, [, n]) => sum + n, 0);
-  const source = r ? runSourceName(r) : "";
+  const source = r?.source ?? "";
 
   if (!r) {
     return (
@@ -240,7 +240,7 @@ export function RunPage({ id }: { id: string }) {
           } else if (deciding === "approve") {
             const result = await syncApi.approve(workspace, id);
             toast("Applying the changes");
-            const next = "runId" in result ? result.runId : result.id;
+            const next = result.id;
             if (next && next !== id) navigate(wsPath(workspace, `/runs/${next}`));
             else run.reload();
           } else {

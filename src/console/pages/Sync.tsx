@@ -9,8 +9,6 @@ import { ConnectButton, RunTracker, SecretState, SourceStats } from "../componen
 import { ApiError } from "../api.ts";
 import { hasDraft } from "../drafts.tsx";
 
-export type SourceSummary = Pick<Source, "name">;
-
 export function SyncPage() {
   const workspace = useWorkspaceName();
   useTitle("User synchronization");

@@ -14,7 +14,7 @@ import { BulkActions } from "../components/BulkActions.tsx";
 import { GroupFilter } from "../components/GroupFilter.tsx";
 import { Menu } from "../components/Menu.tsx";
 import { maxBulkMatching } from "../../domain/bulk.ts";
-import type { SourceSummary } from "./Sync.tsx";
+import { syncApi, type Source } from "../sync-api.ts";
 import { keptFrom } from "../../domain/source.ts";
 import { hasDraft } from "../drafts.tsx";
 
@@ -64,7 +64,7 @@ export function UsersPage() {
   );
   const sources = useLoad(
     (signal) =>
-      api.get<{ items: SourceSummary[] } | SourceSummary[]>(ws(workspace, "/sources"), undefined, { signal }).then((r) => (Array.isArray(r) ? r : r.items)).catch(() => []),
+      syncApi.listSources(workspace, signal).catch((): Source[] => []),
     [workspace],
   );
   const [adding, setAdding] = useState(() => hasDraft("user")); // open again with the changes kept over a sign-in
