@@ -24,4 +24,10 @@ describe("rollcall sources show", () => {
     expect(plain).toContain("\n  mapping:     default (each field from the Graph property of its name; email ← mail, else userPrincipalName; enabled ← accountEnabled)\n");
     expect(plain).toContain("\n  phones:      local numbers read by each user's usage location only (no default country)\n");
   });
+
+  it("gives the schedule and the full-sync interval in the units they were set in", () => {
+    expect(describeSource(source({ schedule: { everyMs: 5 * 60_000 }, fullEveryMs: 12 * 3_600_000 }))).toContain("\n  schedule:    every 5m; a full listing at least every 12h\n");
+    expect(describeSource(source({ schedule: { cron: "0 6 * * 1-5" } }))).toContain("\n  schedule:    0 6 * * 1-5; a full listing at least every 7d\n");
+    expect(describeSource(source({ schedule: { everyMs: 90_000 } }))).toContain("every 90s;");
+  });
 });

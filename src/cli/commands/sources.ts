@@ -3,7 +3,8 @@ import { Command, Option } from "commander";
 import { fileProblem, invalidInput } from "../../errors.ts";
 import type { Source } from "../../core/sources.ts";
 import { sourceRemovals, type RemovedSource, type SourceRemoval } from "../../core/source-removal.ts";
-import { cronProblem, endpoints, parseInterval, type EntraConfigInput } from "../../sources/entra/config.ts";
+import { cronProblem, endpoints, type EntraConfigInput } from "../../sources/entra/config.ts";
+import { formatInterval, parseInterval } from "../../domain/interval.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { collect, confirm, directoryCommand, runOn, suggest, table, withConfirmation, type GlobalOptions } from "../io.ts";
 
@@ -183,7 +184,7 @@ export function describeSource(s: Source, workspace?: string): string {
     `  phones:      local numbers read by each user's usage location${c.country ? `, else as ${c.country}` : " only (no default country)"}`,
     `  on removal:  ${c.onRemove}; threshold > ${c.deletionThreshold.percent}% and > ${c.deletionThreshold.count} users`,
     `  sign-in:     ${c.signIn ? "on: its users Sign in with Microsoft (the app registration lists the server's /api/v1/auth/microsoft/callback as a Web redirect URI and its /api/v1/auth/microsoft/frontchannel-logout as the Front-channel logout URL; with the login_hint ID-token claim, signing out of Microsoft needs no account picker)" : "off (`--sign-in` lets its users Sign in with Microsoft)"}`,
-    `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${c.schedule.everyMs / 3_600_000}h` : c.schedule.cron) : "off"}${s.status.nextRunAt ? ` (next ${s.status.nextRunAt})` : ""}`,
+    `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${formatInterval(c.schedule.everyMs)}` : c.schedule.cron) : "off"}${s.status.nextRunAt ? ` (next ${s.status.nextRunAt})` : ""}; a full listing at least every ${formatInterval(c.fullEveryMs)}`,
     `  synced:      ${s.status.syncedUsers} users, ${s.status.syncedGroups} groups`,
     `  last run:    ${s.status.lastRun ? `${s.status.lastRun.status}${s.status.lastRun.dryRun ? " (dry run)" : ""} (${s.status.lastRun.mode}, ${s.status.lastRun.startedAt}, run ${s.status.lastRun.id})` : "never"}`,
     ...(s.status.overlapping.length

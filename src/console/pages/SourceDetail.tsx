@@ -11,6 +11,7 @@ import { SourceCard } from "./Sync.tsx";
 import { Prop } from "./UserDetail.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { hasDraft } from "../drafts.tsx";
+import { formatInterval } from "../../domain/interval.ts";
 
 const pageSize = 20;
 
@@ -93,8 +94,8 @@ export function SourcePage({ name }: { name: string }) {
                   More than {s.config.deletionThreshold.percent}% and more than {s.config.deletionThreshold.count} users removed
                 </Prop>
                 <Prop label="Schedule">
-                  {s.config.schedule === null ? "Manual only" : "cron" in s.config.schedule ? `cron ${s.config.schedule.cron} (UTC)` : `every ${s.config.schedule.everyMs / 3_600_000} h`}
-                  {`; full sync every ${Math.round(s.config.fullEveryMs / 86_400_000)} days`}
+                  {s.config.schedule === null ? "Manual only" : "cron" in s.config.schedule ? `cron ${s.config.schedule.cron} (UTC)` : `every ${formatInterval(s.config.schedule.everyMs)}`}
+                  {`; full sync every ${formatInterval(s.config.fullEveryMs)}`}
                 </Prop>
                 <Prop label="Phone country">{s.config.country ?? "Workspace default"}</Prop>
                 <Prop label="Sign in with Microsoft">

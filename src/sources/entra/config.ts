@@ -76,14 +76,6 @@ const fieldName = z.string().refine((f) => (mappableFields as readonly string[])
 const day = 86_400_000;
 const [share, users] = ["must be a number from 0 to 100 (the share of the source's users)", "must be a whole number of users, 0 or more"];
 
-/** "24h", "30m", "7d", "90s" → milliseconds. */
-export function parseInterval(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
-  if (!m) return undefined;
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: day }[m[2]!.toLowerCase() as "s"]!;
-  return Math.round(Number(m[1]) * unit);
-}
-
 /** Why a cron expression cannot schedule a source; undefined when it can. Five fields, as cron has them (no seconds). */
 export function cronProblem(expression: string): string | undefined {
   const fields = expression.trim().split(/\s+/).filter(Boolean);
