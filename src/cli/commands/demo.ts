@@ -88,7 +88,7 @@ export function demoCommand(): Command {
 
         const bar = progressBar(Boolean(process.stderr.isTTY));
         const summary = await syncSource(rt, workspace, demoSourceName, { trigger: "manual", actor: "demo" }, { onProgress: (p) => bar.update(p) }).finally(() => bar.stop());
-        process.stdout.write(`${describeSummary(summary)}\n`);
+        process.stdout.write(`${describeSummary(summary, workspace.name)}\n`);
         process.stdout.write(`Workspace "demo": \`rollcall users list -w demo --source ${demoSourceName}\`, \`rollcall groups list -w demo\`, \`rollcall runs show ${summary.runId} -w demo\`.\n`);
         if (summary.status !== "succeeded") process.exitCode = 1;
         if (!opts.serve) return;
