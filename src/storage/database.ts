@@ -38,7 +38,8 @@ export interface Store {
 
 export type StoreTarget =
   | { kind: "pglite"; dataDir: string | null } // null = in memory (tests)
-  | { kind: "postgres"; url: string };
+  /** `setting`: where the URL came from, for the error when it cannot be reached (default DATABASE_URL). */
+  | { kind: "postgres"; url: string; setting?: string };
 
 export function storeTarget(config: { databaseUrl: string | undefined; dataDir: string }): StoreTarget {
   return config.databaseUrl ? { kind: "postgres", url: config.databaseUrl } : { kind: "pglite", dataDir: config.dataDir };
@@ -64,7 +65,7 @@ export async function openStore(target: StoreTarget, options: OpenOptions = {}):
   // Each engine's driver is loaded only when it is used: a CLI command on one never pays for loading the other.
   const store =
     target.kind === "postgres"
-      ? await (await import("./postgres-store.ts")).openPostgres(target.url)
+      ? await (await import("./postgres-store.ts")).openPostgres(target.url, target.setting)
       : await (await import("./pglite-store.ts")).openPGlite(target.dataDir, options.command ?? "cli", options.brief);
   if (options.migrate !== false) {
     store.migrated = await migrateToLatest(store.db);

@@ -9,7 +9,7 @@ import { sessionSettings, type Db, type Store } from "./database.ts";
 import type { Database } from "./schema.ts";
 
 /** A PostgreSQL server through a pool of up to 10 connections. */
-export async function openPostgres(url: string): Promise<Store> {
+export async function openPostgres(url: string, setting = "DATABASE_URL"): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // An idle pooled connection can be cut by the server (restart, DROP DATABASE … FORCE). pg drops that
   // client from the pool and reports the error here; without a listener it would crash the process.
@@ -28,7 +28,10 @@ export async function openPostgres(url: string): Promise<Store> {
     client.release();
   } catch (error) {
     await pool.end();
-    throw new RollcallError("internal", `Could not connect to PostgreSQL at ${redact(url)} (DATABASE_URL): ${(error as Error).message}`, {}, { cause: error });
+    const message = (error as Error).message;
+    // 3D000 invalid_catalog_name: the server is there, the database is not (Rollcall creates tables, not databases).
+    const create = (error as { code?: string }).code === "3D000" ? ": create it first (createdb NAME, or CREATE DATABASE NAME in psql); Rollcall creates its tables in it" : "";
+    throw new RollcallError("internal", `Could not connect to PostgreSQL at ${redact(url)} (${setting}): ${message}${create}`, {}, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const copyToPostgres = async (table: string, columns: string[], chunks: AsyncIterable<Uint8Array> | Uint8Array[], into?: pg.PoolClient) => {

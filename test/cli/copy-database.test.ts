@@ -55,5 +55,11 @@ describe.skipIf(!server)("copying the embedded database into PostgreSQL", { time
 
     const again = await cli(local, "copy-database", "--to", target.url);
     expect([again.code, again.stderr]).toEqual([4, expect.stringContaining("The target database is not empty (it holds")]);
+    // A database not created yet: the error names the flag the URL came from and what to do.
+    const missing = new URL(target.url);
+    missing.pathname = "/rollcall_not_created";
+    const absent = await cli(local, "copy-database", "--to", missing.toString());
+    expect(absent.code).toBe(1);
+    expect(absent.stderr).toMatch(/\(--to\): database "rollcall_not_created" does not exist: create it first \(createdb NAME/);
   });
 });

@@ -18,14 +18,14 @@ export function copyDatabaseCommand(): Command {
       "copy the embedded database (ROLLCALL_DATA_DIR) into a new, empty PostgreSQL database, to run on it from then on (DATABASE_URL); stop `rollcall serve` first",
     ),
   )
-    .requiredOption("--to <url>", "the PostgreSQL database to fill: postgres://user:password@host:5432/name (its schema is created)")
+    .requiredOption("--to <url>", "the PostgreSQL database to fill: postgres://user:password@host:5432/name (an existing, empty database; its tables are created)")
     .action(async (opts) =>
       run(
         opts,
         async (rt) => {
           if (!/^postgres(ql)?:\/\//.test(opts.to)) throw new RollcallError("invalid_input", "--to must be a postgres:// or postgresql:// URL", { fields: [{ field: "to", message: "must be a postgres:// or postgresql:// URL" }] });
           if (rt.store.kind !== "pglite") throw new RollcallError("config_invalid", "DATABASE_URL is set, so there is no embedded database to copy: unset it to copy the data folder's (use pg_dump to copy one PostgreSQL database into another)");
-          const target = await openStore({ kind: "postgres", url: opts.to }, { command: "copy-database" });
+          const target = await openStore({ kind: "postgres", url: opts.to, setting: "--to" }, { command: "copy-database" });
           try {
             const tables = await copyDatabase(rt.store, target, ({ table, rows }) => rt.logger.debug({ table, rows }, "table copied"));
             return {
