@@ -4,6 +4,12 @@ import { noteFlagsOf, printError, refuseLocalOnlyWhenServerSet } from "./io.ts";
 import { RollcallError } from "../errors.ts";
 import { version } from "../version.ts";
 
+// Output piped into a reader that stops early (`rollcall users list --json | head`) is not an error of ours: stop quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
+
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
   .version(version)

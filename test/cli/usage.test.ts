@@ -1,7 +1,8 @@
-import { rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.ts";
+import { bin, runCli } from "../support/cli.ts";
 import { freshDataFolder } from "../support/db.ts";
 
 /** Usage errors are invalid_input in every command, not only the root: exit 2, and one JSON error with --json. */
@@ -66,6 +67,18 @@ describe("rollcall usage errors", () => {
     expect(two.stderr).toMatch(/^error \[invalid_input\]: 2 problems:\n {2}- --tenant-id: must be the directory \(tenant\) ID, .*\n {2}- --client-id: must be the application \(client\) ID, a GUID\n$/);
     const json = await cli("users", "add", "--email", "x@example.com", "--json");
     expect(JSON.parse(json.stderr)).toMatchObject({ error: { message: "displayName: display name is required", details: { fields: [{ field: "displayName" }] } } });
+  });
+
+  it("stops quietly, exit 0, when what reads its output stops early (| head)", async () => {
+    const rows = Array.from({ length: 400 }, (_, i) => `reader${i}@example.com,Reader ${i}`);
+    writeFileSync(join(dataDir, "many.csv"), ["email,displayName", ...rows].join("\n"));
+    expect((await cli("import", join(dataDir, "many.csv"))).code).toBe(0);
+    const child = spawn(process.execPath, [bin, "users", "list", "--json", "--limit", "500"], { env: { ...process.env, ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.once("data", () => child.stdout.destroy()); // as `head -c 10` does after its first read
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    expect([code, stderr]).toEqual([0, ""]);
   });
 
   it("still exits 0 for --help and --version", async () => {
