@@ -2,6 +2,19 @@
 import { Command, InvalidArgumentError } from "commander";
 import { exitCodeFor, printError, shellWord } from "../cli/io.ts";
 import { listenProblem, toRollcallError } from "../errors.ts";
+import type { RunningEmulator } from "./types.ts";
+
+/**
+ * The default tenant's app lists a Rollcall server's sign-in callback (as an admin registers it in the portal),
+ * by either loopback name, so its people can Sign in with Microsoft there.
+ */
+export function registerRollcallCallback(emulator: RunningEmulator, rollcallUrl: string): void {
+  const tenant = emulator.tenants.get(emulator.tenantId);
+  const base = rollcallUrl.replace(/\/+$/, "");
+  const callbacks = [base, base.replace("://127.0.0.1:", "://localhost:")].map((b) => `${b}/api/v1/auth/microsoft/callback`);
+  const registered = tenant.getApp(emulator.clientId)?.redirectUris ?? [];
+  tenant.updateApp(emulator.clientId, { redirectUris: [...new Set([...registered, ...callbacks])] });
+}
 
 function num(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -25,7 +38,8 @@ export function emulatorCommand(): Command {
     .option("--data-dir <dir>", "where the CA is kept (default $ROLLCALL_DATA_DIR/emulator or ./data/emulator)")
     .option("--demo", "the demo tenant (2,500 users, 60 groups) instead of --users/--groups")
     .option("--no-control", "disable the /_emulator control API")
-    .action(async (o: { port: number; host: string; seed: number; users: number; groups: number; latencyMs: number; throttleRate: number; faultRate: number; dataDir?: string; demo?: boolean; control: boolean }) => {
+    .option("--rollcall-url <url>", "the Rollcall server whose Sign in with Microsoft its app accepts (registered as a redirect URI)", "http://127.0.0.1:3000")
+    .action(async (o: { port: number; host: string; seed: number; users: number; groups: number; latencyMs: number; throttleRate: number; faultRate: number; dataDir?: string; demo?: boolean; control: boolean; rollcallUrl: string }) => {
       const { startServer } = await import("./server.ts"); // not loaded by every other rollcall command
       const emu = await startServer({
         port: o.port, host: o.host, seed: o.seed, users: o.demo ? 2500 : o.users, groups: o.demo ? 60 : o.groups, demo: o.demo,
@@ -35,6 +49,7 @@ export function emulatorCommand(): Command {
         printError(problem, false);
         process.exit(exitCodeFor(problem));
       });
+      registerRollcallCallback(emu, o.rollcallUrl);
       process.stdout.write(`${JSON.stringify({ loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, tenantId: emu.tenantId, clientId: emu.clientId, clientSecret: emu.clientSecret, caFile: emu.caFile })}\n`);
       // Standard output stays the one JSON line scripts read; a person gets the commands to use it.
       const sourceAdd = ["rollcall", "sources", "add", "entra", "--name", "emulator", "--tenant-id", emu.tenantId, "--client-id", emu.clientId, "--client-secret-env", "EMULATOR_SECRET", "--login-url", emu.loginUrl, "--graph-url", emu.graphUrl];
@@ -43,6 +58,7 @@ export function emulatorCommand(): Command {
         `  export ROLLCALL_ENTRA_CUSTOM_URLS=true NODE_EXTRA_CA_CERTS=${shellWord(emu.caFile)} EMULATOR_SECRET=${shellWord(emu.clientSecret)}`,
         `  ${sourceAdd.map(shellWord).join(" ")}`,
         "  rollcall sync emulator",
+        `Its people can Sign in with Microsoft to the Rollcall server at ${o.rollcallUrl} (\`rollcall sources update emulator --sign-in\`; another server: --rollcall-url).`,
         "",
       ].join("\n"));
       await new Promise<void>((resolve) => {

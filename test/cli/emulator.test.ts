@@ -1,4 +1,5 @@
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { Agent, fetch } from "undici";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freshDataFolder } from "../support/db.ts";
@@ -26,6 +27,11 @@ describe("rollcall emulator, then a source pointed at it", { timeout: 120_000 },
     const [, exportLine, addLine, syncLine] = emulator.stderr().trimEnd().split("\n").map((line) => line.trim());
     expect(exportLine).toBe(`export ROLLCALL_ENTRA_CUSTOM_URLS=true NODE_EXTRA_CA_CERTS=${started.caFile} EMULATOR_SECRET='${started.clientSecret}'`);
     expect(syncLine).toBe("rollcall sync emulator");
+    // Its app accepts Sign in with Microsoft to a Rollcall server on the default port, as the next line says.
+    expect(emulator.stderr()).toContain("Its people can Sign in with Microsoft to the Rollcall server at http://127.0.0.1:3000");
+    const dispatcher = new Agent({ connect: { ca: readFileSync(started.caFile, "utf8") } });
+    const app = (await (await fetch(`${new URL(started.loginUrl).origin}/_emulator/tenants/${started.tenantId}/apps/${started.clientId}`, { dispatcher })).json()) as { redirectUris: string[] };
+    expect(app.redirectUris).toEqual(expect.arrayContaining(["http://127.0.0.1:3000/api/v1/auth/microsoft/callback", "http://localhost:3000/api/v1/auth/microsoft/callback"]));
 
     // The shell's words of the printed command (its values are plain words: no quoting to undo).
     const addArgs = addLine!.split(" ").slice(1);

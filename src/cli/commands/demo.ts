@@ -4,6 +4,7 @@ import { loadConfig } from "../../config.ts";
 import { toRollcallError } from "../../errors.ts";
 import { openRuntime, type Runtime } from "../../runtime.ts";
 import type { RunningEmulator } from "../../emulator/index.ts";
+import { registerRollcallCallback } from "../../emulator/cli.ts";
 import { trustExtraCa } from "../../net/http.ts";
 import { createWorkspace, resolveWorkspace, type Workspace } from "../../core/workspaces.ts";
 import { createEntraSource, getSource, updateEntraSource, type SourceContext } from "../../core/sources.ts";
@@ -54,14 +55,6 @@ async function ensureAdmin(rt: Runtime, workspace: Workspace): Promise<{ email: 
   return { email, password: reset.password };
 }
 
-/** The demo tenant's app lists this server's sign-in callback (as an admin registers it), by either loopback name. */
-function registerCallback(emulator: RunningEmulator, url: string): void {
-  const tenant = emulator.tenants.get(emulator.tenantId);
-  const callbacks = [url, url.replace("://127.0.0.1:", "://localhost:")].map((base) => `${base}/api/v1/auth/microsoft/callback`);
-  const registered = tenant.getApp(emulator.clientId)?.redirectUris ?? [];
-  tenant.updateApp(emulator.clientId, { redirectUris: [...new Set([...registered, ...callbacks])] });
-}
-
 export function demoCommand(): Command {
   return new Command("demo")
     .description("start a demo Entra ID tenant, sync it into the `demo` workspace, and serve the console")
@@ -96,7 +89,7 @@ export function demoCommand(): Command {
         const admin = await ensureAdmin(rt, workspace);
         const listen = { ...(opts.host && { host: opts.host }), ...(opts.port && { port: Number(opts.port) }) };
         await serveUntilStopped(rt, listen, (url) => {
-          registerCallback(emulator!, url);
+          registerRollcallCallback(emulator!, url);
           const lines = [
             `Rollcall is serving ${url} (API at ${url}/api/v1)`,
             `  console:    ${url}/w/${encodeURIComponent(workspace.name)}/users`,
