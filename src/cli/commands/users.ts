@@ -100,8 +100,8 @@ export function userFilterFromFlags(flags: Flags): UserFilter {
 
 const userHeading = (user: User) => `${user.displayName} <${user.email ?? user.userPrincipalName ?? ""}>`;
 
-function describeUser(user: User): string {
-  const row = (label: string, value: unknown) => `  ${`${label}:`.padEnd(13)}${String(value)}`;
+export function describeUser(user: User): string {
+  const row = (label: string, value: unknown) => `  ${`${label}:`.padEnd(12)} ${String(value)}`;
   const lines = [
     `${userHeading(user)}  ${user.enabled ? "enabled" : "DISABLED"}`,
     row("id", user.id),
@@ -109,9 +109,11 @@ function describeUser(user: User): string {
     row("tags", user.tags.join(", ")),
   ];
   const optional: [string, unknown][] = [
-    ["upn", user.userPrincipalName], ["department", user.department], ["job title", user.jobTitle], ["employee id", user.employeeId],
+    ["upn", user.userPrincipalName], ["given name", user.givenName], ["surname", user.surname], ["department", user.department],
+    ["job title", user.jobTitle], ["employee id", user.employeeId], ["language", user.preferredLanguage],
     ["mobile", user.mobilePhone], ["phones", user.businessPhones.join(", ")], ["aliases", user.aliases.join(", ")],
     ["cards", user.cardNumbers.join(", ")], ["groups", user.groups.join(", ")],
+    ...Object.entries(user.customAttributes).map(([name, value]): [string, unknown] => [`custom:${name}`, value]),
   ];
   for (const [label, value] of optional) if (value) lines.push(row(label, value));
   return lines.join("\n");
