@@ -71,8 +71,13 @@ export async function forgetDeletedUser(ctx: WorkspaceContext, key: string): Pro
   const { userId, user } = await historyUser(ctx, key);
   if (user) throw new RollcallError("conflict", `${subjectOf(user)} is still a user of this workspace: delete them first, then erase their history`, { resource: "user", key });
   return ctx.db.transaction().execute(async (trx) => {
+    // A conflict lasting over runs is in the user's history once and then on each run alone (user_id null,
+    // sync/apply.ts), known by the person's Entra object ID: those go with the history.
+    const repeats = await trx.deleteFrom("change_log").where("workspace_id", "=", ctx.workspace.id).where("user_id", "is", null).where("action", "=", "conflict")
+      .where(sql<string>`after->>'externalId'`, "in", trx.selectFrom("change_log").select(sql<string>`after->>'externalId'`.as("id")).where("user_id", "=", userId).where("action", "=", "conflict"))
+      .executeTakeFirst();
     const { numDeletedRows } = await trx.deleteFrom("change_log").where("workspace_id", "=", ctx.workspace.id).where("user_id", "=", userId).executeTakeFirst();
-    const entries = Number(numDeletedRows);
+    const entries = Number(numDeletedRows) + Number(repeats.numDeletedRows);
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: userId, action: "forget user", after: { entries } });
     return { userId, entries };
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { openHarness, type Harness } from "./harness.ts";
-import { createUser, getUser, updateUser } from "../../src/core/users.ts";
+import { createUser, deleteUser, forgetDeletedUser, getUser, updateUser } from "../../src/core/users.ts";
 import { removeSource } from "../../src/core/source-removal.ts";
 import { diffFields } from "../../src/domain/change.ts";
 
@@ -49,6 +49,12 @@ describe.each(engines)("two tenants naming the same people (%s)", (engine) => {
     expect(again).toMatchObject({ mode: "delta", status: "succeeded", counts: { conflicts: 1, disabled: 0 } });
     expect(await conflictsInRun(again.runId)).toBe(1);
     expect(await conflictsInHistory(quinnId)).toBe(1);
+
+    // Quinn asks to be forgotten: the runs' repeats of the conflict, naming the address, go with the history.
+    await deleteUser(h.ctx, quinnId);
+    expect(await forgetDeletedUser(h.ctx, quinnId)).toEqual({ userId: quinnId, entries: expect.any(Number) });
+    const left = await sql<{ n: string }>`select count(*) as n from change_log where user_id = ${quinnId} or after->>'externalId' = ${quinn.id}`.execute(h.store.db);
+    expect(Number(left.rows[0]!.n)).toBe(0);
   });
 
   it("a person who left one tenant, disabled there by the default on-remove, is linked to their account in the other, cards kept", async () => {
