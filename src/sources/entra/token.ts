@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, randomUUID, X509Certificate, type KeyObject } from "node:crypto";
 import { invalidInput, RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
+import type { SecretBox } from "../../security/encryption.ts";
 import { pause, retryDelay, type RetryPolicy } from "./graph.ts";
 import { isGuid } from "../../domain/guid.ts";
 
@@ -195,6 +196,15 @@ export function checkCredential(credential: Credential): { expiresOn: string | n
     throw invalidInput([{ field: "privateKeyPem", message: "is not the certificate's private key: give the key the certificate was made with" }]);
   }
   return { expiresOn: new Date(certificate.validTo).toISOString().slice(0, 10) };
+}
+
+/** A credential as stored (sources.secret_ciphertext): sealed with the secret key; null for none. */
+export function sealCredential(secrets: SecretBox, credential: Credential | null): string | null {
+  return credential ? secrets.seal(JSON.stringify(credential)) : null;
+}
+
+export function openCredential(secrets: SecretBox, sealed: string | null): Credential | null {
+  return sealed ? (JSON.parse(secrets.open(sealed)) as Credential) : null;
 }
 
 export async function clientAssertion(audience: string, clientId: string, credential: Extract<Credential, { kind: "certificate" }>): Promise<string> {
