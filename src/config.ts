@@ -95,9 +95,6 @@ export type Config = {
   entraCustomUrls: boolean | readonly string[];
 };
 
-/** The table of variables in the README is generated from the same names; keep them in step. */
-export const configVariables = Object.keys(schema.shape);
-
 /** `env` read with `variables`; every problem is reported together. */
 function parseEnv<T extends z.ZodType>(variables: T, env: NodeJS.ProcessEnv): z.infer<T> {
   const parsed = variables.safeParse(env);

@@ -156,11 +156,6 @@ export function unreachable(url: string, error: unknown): RollcallError {
 }
 
 /**
- * A credential is checked when it is stored, not at the first token request: a certificate and its key must parse,
- * the key must be the certificate's, and RSA in PKCS#8 (what the client assertion signs with). Returns when it
- * expires, as far as it says: a certificate's last valid day; a secret does not say.
- */
-/**
  * A secret as pasted, without the spaces and line ends around it (Microsoft's secret values have none): a padded
  * secret would be refused at every run (AADSTS7000215), a blank one would replace a working secret with nothing.
  */
@@ -171,6 +166,11 @@ export function cleanCredential(credential: Credential): Credential {
   return { kind: "secret", secret };
 }
 
+/**
+ * A credential is checked when it is stored, not at the first token request: a certificate and its key must parse,
+ * the key must be the certificate's, and RSA in PKCS#8 (what the client assertion signs with). Returns when it
+ * expires, as far as it says: a certificate's last valid day; a secret does not say.
+ */
 export function checkCredential(credential: Credential): { expiresOn: string | null } {
   // The portal shows a secret's Value once and its Secret ID (a GUID) for ever: the ID is the usual wrong paste.
   if (credential.kind === "secret" && isGuid(credential.secret)) {
