@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { isIP } from "node:net";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { RollcallError } from "./errors.ts";
 
 function isProxyEntry(entry: string): boolean {
@@ -93,16 +95,18 @@ export type Config = {
   entraCustomUrls: boolean | readonly string[];
 };
 
-/** The table of variables in the README is generated from the same names; keep them in step. */
-export const configVariables = Object.keys(schema.shape);
-
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+/** `env` read with `variables`; every problem is reported together. */
+function parseEnv<T extends z.ZodType>(variables: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const parsed = variables.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new RollcallError("config_invalid", `Invalid configuration:\n  ${problems.join("\n  ")}`, { problems });
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = parseEnv(schema, env);
   return {
     dataDir: e.ROLLCALL_DATA_DIR,
     databaseUrl: e.DATABASE_URL,
@@ -128,4 +132,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookPrivateNetwork: e.ROLLCALL_WEBHOOK_PRIVATE_NETWORK === "true",
     entraCustomUrls: e.ROLLCALL_ENTRA_CUSTOM_URLS === "true",
   };
+}
+
+/** An unset variable and an empty one mean the same: the default. */
+const unlessEmpty = z.string().trim().optional().transform((value) => value || undefined);
+
+/**
+ * The CLI's own variables, on the client side of remote mode: the server it talks to instead of a database,
+ * the credential it sends, where `rollcall login` keeps its session, and whether an unexpected error prints its
+ * stack. ROLLCALL_SERVER is checked where it is used, with --server (cli/api-client.ts serverFrom).
+ */
+const cliSchema = z.object({
+  ROLLCALL_SERVER: unlessEmpty,
+  ROLLCALL_TOKEN: unlessEmpty,
+  ROLLCALL_SESSION_FILE: unlessEmpty,
+  XDG_CONFIG_HOME: unlessEmpty,
+  ROLLCALL_DEBUG: unlessEmpty,
+});
+
+export interface CliEnv {
+  server: string | undefined;
+  /** An API token or a session token; it wins over the saved session. */
+  token: string | undefined;
+  sessionFile: string;
+  debug: boolean;
+}
+
+export function loadCliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
+  const e = parseEnv(cliSchema, env);
+  return {
+    server: e.ROLLCALL_SERVER,
+    token: e.ROLLCALL_TOKEN,
+    sessionFile: e.ROLLCALL_SESSION_FILE ?? join(e.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "rollcall", "session.json"),
+    debug: e.ROLLCALL_DEBUG !== undefined,
+  };
+}
+
+let cliEnvironment: CliEnv | undefined;
+
+/** The CLI's environment, parsed the first time a command needs it and kept for the rest of the process. */
+export function cliEnv(): CliEnv {
+  return (cliEnvironment ??= loadCliEnv());
 }

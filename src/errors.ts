@@ -104,10 +104,6 @@ export function notFound(what: string, key: string): RollcallError {
   return new RollcallError("not_found", `${what} "${key}" was not found`, { resource: what, key });
 }
 
-export function assertThat(condition: unknown, error: () => RollcallError): asserts condition {
-  if (!condition) throw error();
-}
-
 export function toRollcallError(error: unknown): RollcallError {
   if (error instanceof RollcallError) return error;
   const message = error instanceof Error ? error.message : String(error);

@@ -4,12 +4,12 @@ import type { SigninRequestsTable } from "../storage/schema.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { hashToken } from "../security/hashing.ts";
-import { createSession, sameSecret, type Account, type Session } from "../core/accounts.ts";
+import { createSession, sameSecret, toAccount, type Account, type Session } from "../core/accounts.ts";
 import { recordChange } from "../core/change-log.ts";
 import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
 import { invalidInput } from "../errors.ts";
 import { endpoints, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
-import { createTokenProvider, parseAadsts, type Credential } from "../sources/entra/token.ts";
+import { createTokenProvider, openCredential, parseAadsts, type Credential } from "../sources/entra/token.ts";
 import { aadstsReference, signInAdviceFor } from "./aadsts.ts";
 import { authorizationUrl, discover, issuerTenant, redeemCode, refused, validateIdToken, type IdentityClaims, type ProviderMetadata, type SignInHints } from "./oidc.ts";
 import { pkceChallenge, randomValue } from "./pkce.ts";
@@ -61,7 +61,7 @@ export async function signInSources(deps: Pick<SignInDeps, "db" | "secrets">, wo
   return rows.flatMap((r) => {
     const parsed = entraConfigSchema.safeParse(r.config);
     if (!parsed.success) return [];
-    return [{ id: r.id, name: r.name, workspaceId: r.workspace_id, workspace: r.workspace, config: parsed.data, credential: r.secret_ciphertext ? (JSON.parse(deps.secrets.open(r.secret_ciphertext)) as Credential) : null }];
+    return [{ id: r.id, name: r.name, workspaceId: r.workspace_id, workspace: r.workspace, config: parsed.data, credential: openCredential(deps.secrets, r.secret_ciphertext) }];
   });
 }
 
@@ -359,7 +359,7 @@ async function accountFor(db: Db, sources: SignInSource[], claims: IdentityClaim
     }
     return account;
   });
-  return { id: row.id, email: row.email, displayName: row.display_name, isOwner: row.is_owner, createdAt: new Date(row.created_at).toISOString() };
+  return toAccount(row);
 }
 
 /** A native client trades its one-time code (and the verifier of the challenge it sent) for a bearer session. */
@@ -370,5 +370,5 @@ export async function redeemNativeCode(deps: SignInDeps, input: { code: string; 
   if (!row.client_challenge || !sameSecret(pkceChallenge(input.codeVerifier), row.client_challenge)) throw bad();
   const account = await deps.db.selectFrom("accounts").selectAll().where("id", "=", row.account_id).executeTakeFirst();
   if (!account) throw bad();
-  return createSession(deps.db, { id: account.id, email: account.email, displayName: account.display_name, isOwner: account.is_owner, createdAt: new Date(account.created_at).toISOString() }, deps.sessionHours, { prefix: "rcs_", microsoftLoginHint: row.microsoft_login_hint });
+  return createSession(deps.db, toAccount(account), deps.sessionHours, { prefix: "rcs_", microsoftLoginHint: row.microsoft_login_hint });
 }

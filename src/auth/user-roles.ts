@@ -2,7 +2,7 @@ import type { Db } from "../storage/database.ts";
 import type { Role } from "../storage/schema.ts";
 import { blockSignIn, grantRole } from "../core/accounts.ts";
 import { getUser } from "../core/users.ts";
-import type { Workspace } from "../core/workspaces.ts";
+import { toWorkspace, type Workspace } from "../core/workspaces.ts";
 import { invalidInput, notFound } from "../errors.ts";
 
 /** Synced users as people who sign in: the account a user has, and the role it holds in the user's workspace. */
@@ -13,12 +13,12 @@ export async function linkedUser(db: Db, accountId: string) {
     .selectFrom("accounts as a")
     .innerJoin("users as u", "u.id", "a.user_id")
     .innerJoin("workspaces as w", "w.id", "u.workspace_id")
-    .select(["u.id", "w.id as workspace_id", "w.name", "w.default_country", "w.created_at"])
+    .select(["u.id as user_id", "w.id", "w.name", "w.default_country", "w.created_at"])
     .where("a.id", "=", accountId)
     .executeTakeFirst();
   if (!row) return null;
-  const workspace: Workspace = { id: row.workspace_id, name: row.name, defaultCountry: row.default_country, createdAt: new Date(row.created_at).toISOString() };
-  return { workspace, user: await getUser({ db, workspace }, row.id) };
+  const workspace = toWorkspace(row);
+  return { workspace, user: await getUser({ db, workspace }, row.user_id) };
 }
 
 /** What a synced user may do in the console: a role, or "none" once an admin removed their access (the sync never undoes it). */

@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { FormData } from "undici";
+import { cliEnv } from "../config.ts";
 import { invalidInput, RollcallError, type ErrorCode } from "../errors.ts";
 import { dispatcher, loadUndici } from "../net/http.ts";
 import { readSession } from "./session.ts";
@@ -30,7 +31,7 @@ export const normalizeServer = (server: string) => server.trim().replace(/\/+$/,
 
 /** The server the CLI talks to instead of the database, if one is set (--server, else ROLLCALL_SERVER). */
 export function serverFrom(flag: string | undefined): string | undefined {
-  const server = flag ?? process.env.ROLLCALL_SERVER;
+  const server = flag ?? cliEnv().server;
   if (!server?.trim()) return undefined;
   if (!/^https?:\/\/[^/\s]/i.test(server.trim()) || !URL.canParse(server.trim())) {
     const field = flag !== undefined ? "server" : "ROLLCALL_SERVER";
@@ -41,7 +42,7 @@ export function serverFrom(flag: string | undefined): string | undefined {
 
 /** ROLLCALL_TOKEN (an API token or a session token) wins; else the session `rollcall login` saved for this server. */
 function credentialFor(server: string): { token: string; from: "env" | "session" } {
-  const fromEnv = process.env.ROLLCALL_TOKEN?.trim();
+  const fromEnv = cliEnv().token;
   if (fromEnv) return { token: fromEnv, from: "env" };
   const session = readSession();
   if (session && normalizeServer(session.server) === server) return { token: session.token, from: "session" };

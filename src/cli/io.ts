@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { loadConfig } from "../config.ts";
+import { cliEnv, loadConfig } from "../config.ts";
 import { RollcallError, toRollcallError } from "../errors.ts";
 import { openRuntime, type Runtime } from "../runtime.ts";
 import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
@@ -154,7 +154,7 @@ export async function output<T>(
     }
     const rollcallError = toRollcallError(error);
     printError(rollcallError, options.json);
-    if (rollcallError.code === "internal" && process.env.ROLLCALL_DEBUG) console.error(error);
+    if (rollcallError.code === "internal" && cliEnv().debug) console.error(error);
     process.exitCode = exitCodeFor(rollcallError);
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { sql } from "kysely";
-import type { Db } from "../storage/database.ts";
+import { isUniqueViolation, type Db } from "../storage/database.ts";
 import type { Role } from "../storage/schema.ts";
 import { RollcallError, invalidInput, notFound } from "../errors.ts";
 import { hashSecret, hashToken, randomToken, verifySecret } from "../security/hashing.ts";
@@ -30,7 +30,7 @@ export interface WorkspaceGrant {
 
 type AccountRow = { id: string; email: string; display_name: string; is_owner: boolean; created_at: Date };
 
-function toAccount(row: AccountRow): Account {
+export function toAccount(row: AccountRow): Account {
   return { id: row.id, email: row.email, displayName: row.display_name, isOwner: row.is_owner, createdAt: new Date(row.created_at).toISOString() };
 }
 
@@ -69,7 +69,7 @@ export async function ensureFirstAdmin(db: Db, input: { email: string; password?
     return { account: toAccount(row), password: input.password ? null : password };
   } catch (error) {
     // Another process sharing the PostgreSQL server created it between our check and insert.
-    if ((error as { code?: string }).code === "23505") return null;
+    if (isUniqueViolation(error)) return null;
     throw error;
   }
 }

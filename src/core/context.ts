@@ -1,4 +1,4 @@
-import type { Db } from "../storage/database.ts";
+import { isUniqueViolation, type Db } from "../storage/database.ts";
 import type { Workspace } from "./workspaces.ts";
 import { RollcallError, type FieldProblem } from "../errors.ts";
 import { z } from "zod";
@@ -66,8 +66,7 @@ const uniqueKeys: Record<string, { field: string; label: string; holder: string 
 
 /** Translate a unique-index violation that slipped past our own checks (a race) into a clear conflict. */
 export function translateDatabaseError(error: unknown): never {
-  const code = (error as { code?: string }).code;
-  if (code === "23505") {
+  if (isUniqueViolation(error)) {
     const constraint = (error as { constraint?: string }).constraint ?? String((error as Error).message);
     const key = uniqueKeys[constraint];
     const field = key?.field ?? (/email/.test(constraint) ? "email" : /upn/.test(constraint) ? "userPrincipalName" : /name/.test(constraint) ? "name" : "value");

@@ -3,7 +3,7 @@ import { RollcallError, invalidInput } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { Config } from "../config.ts";
 import { cronProblem, endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
-import { checkCredential, cleanCredential, type Credential } from "../sources/entra/token.ts";
+import { checkCredential, cleanCredential, openCredential, sealCredential, type Credential } from "../sources/entra/token.ts";
 import { customUrlProblems, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
 import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
@@ -114,7 +114,7 @@ export async function createEntraSource(ctx: SourceContext, given: { name: strin
   await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto("sources")
-      .values({ workspace_id: ctx.workspace.id, type: "entra", name: input.name, config: JSON.stringify(config), secret_ciphertext: input.credential ? ctx.secrets.seal(JSON.stringify(input.credential)) : null })
+      .values({ workspace_id: ctx.workspace.id, type: "entra", name: input.name, config: JSON.stringify(config), secret_ciphertext: sealCredential(ctx.secrets, input.credential) })
       .returning("id")
       .executeTakeFirstOrThrow()
       .catch(translateDatabaseError);
@@ -207,7 +207,7 @@ export async function updateEntraSource(
       .set({
         config: JSON.stringify(config),
         ...(rename !== null && { name: rename }),
-        ...(input.credential !== undefined && { secret_ciphertext: input.credential ? ctx.secrets.seal(JSON.stringify(input.credential)) : null }),
+        ...(input.credential !== undefined && { secret_ciphertext: sealCredential(ctx.secrets, input.credential) }),
         updated_at: sql`now()`,
       })
       .where("id", "=", before.id)
@@ -279,7 +279,7 @@ export async function loadSourceForSync(ctx: Pick<SourceContext, "db" | "workspa
   const config = parseEntraConfig(row.config);
   // Local phone numbers are read in the user's usage location, else the source's country, else the workspace's.
   if (config.country === null && ctx.workspace.defaultCountry) config.country = ctx.workspace.defaultCountry;
-  return { id: row.id, name: row.name, config, credential: row.secret_ciphertext ? (JSON.parse(ctx.secrets.open(row.secret_ciphertext)) as Credential) : null };
+  return { id: row.id, name: row.name, config, credential: openCredential(ctx.secrets, row.secret_ciphertext) };
 }
 
 /** Whether two sources read the same tenant for some of the same users (see SourceStatus.overlapping). */

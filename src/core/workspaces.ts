@@ -14,7 +14,7 @@ export interface Workspace {
 
 const namePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 
-function toWorkspace(row: { id: string; name: string; default_country: string | null; created_at: Date }): Workspace {
+export function toWorkspace(row: { id: string; name: string; default_country: string | null; created_at: Date }): Workspace {
   return { id: row.id, name: row.name, defaultCountry: row.default_country, createdAt: new Date(row.created_at).toISOString() };
 }
 

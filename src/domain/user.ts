@@ -146,8 +146,6 @@ export function mergeCustomAttributes(current: Record<string, string>, patch: Re
   }
   return Object.fromEntries(merged);
 }
-export type CreateUserInput = z.infer<typeof createUserSchema>;
-export type UpdateUserInput = z.infer<typeof updateUserSchema>;
 
 // Deliberately simple: one @, a dot in the domain, no spaces. Real deliverability is not ours to judge.
 const emailPattern = /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>[\\\]]{2,}$/;

@@ -3,17 +3,6 @@
 import { createHash, randomBytes, randomUUID, X509Certificate } from "node:crypto";
 import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantInfo, GrantOptions, OptionalClaims, ServicePrincipalInfo } from "./types.ts";
 
-/** Application permissions the emulator knows (Graph app roles). */
-export const GRAPH_APP_PERMISSIONS = [
-  "User.Read.All",
-  "User.ReadWrite.All",
-  "Group.Read.All",
-  "Group.ReadWrite.All",
-  "GroupMember.Read.All",
-  "GroupMember.ReadWrite.All",
-  "Directory.Read.All",
-  "Directory.ReadWrite.All",
-] as const;
 export const DEFAULT_DELEGATED_SCOPES = ["openid", "profile", "email", "offline_access", "User.Read"];
 export const DEFAULT_APP_PERMISSIONS = ["User.Read.All", "Group.Read.All", "GroupMember.Read.All", "Directory.Read.All"];
 

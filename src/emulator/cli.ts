@@ -1,7 +1,9 @@
 // `rollcall emulator`: run the emulator until SIGINT/SIGTERM; print one JSON line once listening.
+import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
+import { loadConfig } from "../config.ts";
 import { exitCodeFor, printError, shellWord } from "../cli/io.ts";
-import { listenProblem, toRollcallError } from "../errors.ts";
+import { listenProblem, toRollcallError, type RollcallError } from "../errors.ts";
 import type { RunningEmulator } from "./types.ts";
 
 /**
@@ -41,14 +43,21 @@ export function emulatorCommand(): Command {
     .option("--rollcall-url <url>", "the Rollcall server whose Sign in with Microsoft its app accepts (registered as a redirect URI)", "http://127.0.0.1:3000")
     .action(async (o: { port: number; host: string; seed: number; users: number; groups: number; latencyMs: number; throttleRate: number; faultRate: number; dataDir?: string; demo?: boolean; control: boolean; rollcallUrl: string }) => {
       const { startServer } = await import("./server.ts"); // not loaded by every other rollcall command
-      const emu = await startServer({
-        port: o.port, host: o.host, seed: o.seed, users: o.demo ? 2500 : o.users, groups: o.demo ? 60 : o.groups, demo: o.demo,
-        latencyMs: o.latencyMs, throttleRate: o.throttleRate, faultRate: o.faultRate, dataDir: o.dataDir, controlApi: o.control, quiet: true,
-      }).catch((error: unknown) => {
-        const problem = toRollcallError(listenProblem(error, { host: o.host, port: o.port, setting: "--port" }));
+      function fail(problem: RollcallError): never {
         printError(problem, false);
         process.exit(exitCodeFor(problem));
-      });
+      }
+      let dataDir: string;
+      try {
+        // The configuration's data folder, parsed as every command does (ROLLCALL_DATA_DIR, default ./data).
+        dataDir = o.dataDir ?? join(loadConfig().dataDir, "emulator");
+      } catch (error) {
+        fail(toRollcallError(error));
+      }
+      const emu = await startServer({
+        port: o.port, host: o.host, seed: o.seed, users: o.demo ? 2500 : o.users, groups: o.demo ? 60 : o.groups, demo: o.demo,
+        latencyMs: o.latencyMs, throttleRate: o.throttleRate, faultRate: o.faultRate, dataDir, controlApi: o.control, quiet: true,
+      }).catch((error: unknown) => fail(toRollcallError(listenProblem(error, { host: o.host, port: o.port, setting: "--port" }))));
       registerRollcallCallback(emu, o.rollcallUrl);
       process.stdout.write(`${JSON.stringify({ loginUrl: emu.loginUrl, graphUrl: emu.graphUrl, tenantId: emu.tenantId, clientId: emu.clientId, clientSecret: emu.clientSecret, caFile: emu.caFile })}\n`);
       // Standard output stays the one JSON line scripts read; a person gets the commands to use it.

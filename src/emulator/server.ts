@@ -2,7 +2,6 @@
 // control API (/_emulator/…), with knobs applied to Graph and every request recorded.
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { join } from "node:path";
 import { control } from "./control.ts";
 import { escapeHtml, html, isLoopback, json, type Req, type Res } from "./http.ts";
 import { IdentityContext } from "./identity/context.ts";
@@ -23,12 +22,11 @@ import type { EmulatorOptions, KnobSettings, RunningEmulator } from "./types.ts"
 const MAX_BODY = 4 * 1024 * 1024;
 const sliceBytes = 64 * 1024;
 
-export async function startServer(options: EmulatorOptions & { demo?: boolean } = {}): Promise<RunningEmulator> {
+export async function startServer(options: EmulatorOptions & { dataDir: string; demo?: boolean }): Promise<RunningEmulator> {
   const host = options.host ?? "127.0.0.1";
   const seed = options.seed ?? 42;
-  const dataDir = options.dataDir ?? join(process.env.ROLLCALL_DATA_DIR ?? "./data", "emulator");
   // Key generation runs on the thread pool while the directory is generated on this thread.
-  const pending = Promise.all([loadTls(dataDir, [host]), SigningKeys.create()]);
+  const pending = Promise.all([loadTls(options.dataDir, [host]), SigningKeys.create()]);
   pending.catch(() => undefined);
   const registry = new TenantRegistry(seed);
   const first = registry.add({ users: options.users ?? 200, groups: options.groups ?? 20, demo: options.demo });

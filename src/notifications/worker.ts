@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { RollcallError, toRollcallError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { httpFetch, publicHttpFetch, type HttpFetch } from "../net/http.ts";
 import { notATarget, scanNotifications } from "../core/notifications.ts";
@@ -27,10 +28,10 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
 
   async function deliver(d: ClaimedDelivery): Promise<void> {
     const target = await deliveryTarget(db, rt.secrets, d);
-    if (!target) throw new Undeliverable(notATarget[d.channel]);
+    if (!target) throw undeliverable(notATarget[d.channel], d.channel);
     if (d.channel === "email") {
       // Retrying would not configure one: given up at once, and the delivery log says what to set.
-      if (!rt.config.smtpUrl) throw new Undeliverable("not sent: no SMTP server is configured (set ROLLCALL_SMTP_URL)");
+      if (!rt.config.smtpUrl) throw undeliverable("not sent: no SMTP server is configured (set ROLLCALL_SMTP_URL)", d.channel);
       const mail = renderEmail(d.notification, d.workspace, rt.config.publicUrl);
       await sendEmail({ smtpUrl: rt.config.smtpUrl, from: rt.config.smtpFrom, to: d.target, deliveryId: d.id, ...mail });
     } else {
@@ -54,9 +55,10 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
           sent++;
         } catch (error) {
           failed++;
-          const message = deliveryError(error);
-          const outcome = await markFailed(db, worker, d, message, { baseMs: rt.config.notifyRetryMs, maxAttempts: error instanceof Undeliverable ? 0 : rt.config.notifyMaxAttempts });
-          rt.logger.warn({ delivery: d.id, channel: d.channel, attempt: d.attempts, outcome, error: message }, "notification delivery failed");
+          // The senders raise delivery_failed saying why and what to check; anything else is unexpected, and says so.
+          const failure = toRollcallError(error);
+          const outcome = await markFailed(db, worker, d, failure.message, { baseMs: rt.config.notifyRetryMs, maxAttempts: failure.details.retry === false ? 0 : rt.config.notifyMaxAttempts });
+          rt.logger.warn({ delivery: d.id, channel: d.channel, attempt: d.attempts, outcome, code: failure.code, error: failure.message }, "notification delivery failed");
         }
       }));
       // A short batch means nothing else was due; a retry scheduled just now waits for a later round.
@@ -109,10 +111,6 @@ export function startNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" |
 }
 
 /** A delivery no retry would send: given up at once. */
-class Undeliverable extends Error {}
-
-/** Why a delivery failed, in words: fetch's own "fetch failed" says nothing, its cause says what (refused, private…). */
-function deliveryError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  return error.message === "fetch failed" && error.cause instanceof Error ? error.cause.message : error.message;
+function undeliverable(message: string, channel: string): RollcallError {
+  return new RollcallError("delivery_failed", message, { channel, retry: false });
 }

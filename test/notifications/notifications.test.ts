@@ -17,7 +17,9 @@ import { listDeliveries, listNotifications, scanNotifications, secretMilestone, 
 import { claimDeliveries } from "../../src/core/notification-deliveries.ts";
 import { rejectRun } from "../../src/core/runs.ts";
 import { createNotifier } from "../../src/notifications/worker.ts";
-import { verifyWebhookSignature } from "../../src/notifications/webhook.ts";
+import { postWebhook, verifyWebhookSignature } from "../../src/notifications/webhook.ts";
+import { sendEmail } from "../../src/notifications/email.ts";
+import { httpFetch } from "../../src/net/http.ts";
 import { loadConfig } from "../../src/config.ts";
 import { startMailbox, startWebhookReceiver, until } from "./support.ts";
 
@@ -49,6 +51,36 @@ describe("secret expiry milestones", () => {
     // Counted up, in UTC: all the day before is 1 day left; the day itself is expired.
     expect([secretDaysLeft("2026-03-02", new Date("2026-03-01T00:00:01Z")), secretDaysLeft("2026-03-02", new Date("2026-03-01T23:59:59Z"))]).toEqual([1, 1]);
     expect(secretDaysLeft("2026-03-02", new Date("2026-03-02T00:00:00Z"))).toBe(0);
+  });
+});
+
+describe("a delivery that does not go through", () => {
+  it("is a delivery_failed error saying what happened and what to check", async () => {
+    const hook = await startWebhookReceiver([503]);
+    try {
+      const post = (url: string) => postWebhook(httpFetch, { url, secret: "s", deliveryId: "d-1", event: "notification.test", payload: {} });
+      await expect(post(hook.url)).rejects.toMatchObject({
+        code: "delivery_failed",
+        message: "the webhook answered HTTP 503: its receiver refused the post (the receiver's log says why)",
+        details: { channel: "webhook", status: 503 },
+      });
+      // A receiver that went away: the connection is refused.
+      const gone = await startWebhookReceiver();
+      await gone.close();
+      await expect(post(gone.url)).rejects.toMatchObject({
+        code: "delivery_failed",
+        message: expect.stringMatching(/^could not reach the webhook \(connect ECONNREFUSED 127\.0\.0\.1:\d+\): check the webhook URL, and that its receiver is up$/),
+        details: { channel: "webhook", status: null },
+      });
+      const closedPort = new URL(gone.url).port;
+      await expect(sendEmail({ smtpUrl: `smtp://127.0.0.1:${closedPort}`, from: "rollcall@example.com", to: "ops@example.com", deliveryId: "d-2", subject: "s", text: "t" })).rejects.toMatchObject({
+        code: "delivery_failed",
+        message: expect.stringMatching(/^could not reach the SMTP server 127\.0\.0\.1:\d+ \(connect ECONNREFUSED .*\): check the host and port in ROLLCALL_SMTP_URL, and that the server is up$/),
+        details: { channel: "email", smtpCode: expect.stringMatching(/^(ECONNECTION|ESOCKET)$/) },
+      });
+    } finally {
+      await hook.close();
+    }
   });
 });
 
@@ -157,7 +189,7 @@ describe.each(engines)("notifications (%s)", (engine) => {
       expect(mailbox.messages).toHaveLength(1);
       expect(mailbox.messages[0]!.subject).toMatch(/client secret of source contoso expires on .* \(in 10 days\)/);
       const log = await store.db.selectFrom("notification_deliveries").selectAll().where("channel", "=", "webhook").executeTakeFirstOrThrow();
-      expect(log).toMatchObject({ status: "pending", attempts: 1, last_error: "the webhook answered HTTP 500" });
+      expect(log).toMatchObject({ status: "pending", attempts: 1, last_error: "the webhook answered HTTP 500: its receiver refused the post (the receiver's log says why)" });
       await new Promise((r) => setTimeout(r, 400));
       expect(await notifier.tick()).toEqual({ raised: 0, sent: 1, failed: 0 });
       expect(hook.requests.map((r) => r.status)).toEqual([500, 200]);

@@ -1,14 +1,14 @@
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { Command, Option } from "commander";
-import { loadConfig } from "../../config.ts";
+import { cliEnv, loadConfig } from "../../config.ts";
 import { RollcallError, toRollcallError } from "../../errors.ts";
 import { pkceChallenge, randomValue } from "../../auth/pkce.ts";
 import { escapeHtml } from "../../auth/pages.ts";
 import { directoryCommand, needsNoDatabase, output, printError, printJson, runOn, withJson, withServer } from "../io.ts";
 import { bearerSessionPrefix } from "../../api/auth.ts";
 import { apiClient, normalizeServer, serverFrom } from "../api-client.ts";
-import { forgetSession, readSession, saveSession, type StoredSession } from "../session.ts";
+import { forgetSession, readSession, saveSession, sessionFile, type StoredSession } from "../session.ts";
 
 /**
  * `rollcall login`: sign in with Microsoft from a terminal, the way desktop apps do (RFC 8252): the
@@ -148,7 +148,7 @@ export function whoamiCommand(): Command {
         const server = serverFrom(opts.server) ?? readSession()?.server;
         if (!server) throw new RollcallError("unauthenticated", "You are not signed in; run `rollcall login`");
         const client = apiClient(normalizeServer(server));
-        const token = process.env.ROLLCALL_TOKEN?.trim();
+        const token = cliEnv().token;
         // An API token is no person: it has no profile, only a name, a role and its workspace.
         if (token && !token.startsWith(bearerSessionPrefix)) return { server: client.server, me: await client.request<Me>("GET", "/auth/me") };
         return { server: client.server, profile: await client.request<Profile>("GET", "/auth/profile") };
@@ -165,7 +165,15 @@ export function whoamiCommand(): Command {
 export function logoutCommand(): Command {
   return needsNoDatabase(withJson(new Command("logout").description("end the session `rollcall login` started and forget its token"))).action(async (opts: { json?: boolean }) =>
     output(opts, async () => {
-      const stored = readSession();
+      let stored: StoredSession | null;
+      try {
+        stored = readSession();
+      } catch (error) {
+        // A file that holds no session has no token to end on a server: logging out removes it.
+        if (!(error instanceof RollcallError && error.details.reason === "session_corrupt")) throw error;
+        forgetSession();
+        return { signedOut: false, server: null, microsoftSignOutUrl: null, removedCorruptSession: sessionFile() };
+      }
       let microsoftSignOutUrl: string | null = null;
       if (stored) {
         const answer = await apiClient(normalizeServer(stored.server), { token: stored.token }).request<{ microsoftSignOutUrl?: string | null } | undefined>("POST", "/auth/logout").catch(() => undefined);
@@ -175,6 +183,7 @@ export function logoutCommand(): Command {
       return { signedOut: Boolean(stored), server: stored ? normalizeServer(stored.server) : null, microsoftSignOutUrl };
     }, {
       human: (r) => {
+        if (r.removedCorruptSession) return `Removed ${r.removedCorruptSession}, which held no session \`rollcall login\` saved.`;
         if (!r.signedOut) return "Not signed in; nothing to do.";
         // The browser `rollcall login` used keeps its Microsoft session; ending it is the person's choice.
         const microsoft = r.microsoftSignOutUrl ? `\nYour browser is still signed in to Microsoft; to sign out of Microsoft too, open:\n  ${r.microsoftSignOutUrl}` : "";

@@ -121,10 +121,6 @@ export function ErrorBanner({ error, retry, title, words = (text) => text }: { e
   );
 }
 
-export function Notice({ kind = "info", children }: { kind?: "info" | "warn" | "ok"; children: ReactNode }) {
-  return <div className={`banner banner-${kind}`}>{children}</div>;
-}
-
 export function Spinner({ label = "Loading" }: { label?: string }) {
   return (
     <span className="spinner" role="status">

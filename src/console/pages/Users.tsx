@@ -365,8 +365,10 @@ export function UsersPage() {
 
 const StatusBadge = ({ user }: { user: User }) => (user.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>);
 
-/** Ticks or clears every row of the page; half-ticked while only some are. */
-/** Ticks every row of the page; disabled while a page loads, whose rows would not be the ones shown. */
+/**
+ * Ticks every row of the page, or clears the selection once they all are; half-ticked while only some are. Disabled
+ * while a page loads, whose rows would not be the ones shown.
+ */
 function PageCheckbox({ checked, some, disabled, onChange }: { checked: boolean; some: boolean; disabled: boolean; onChange: () => void }) {
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => {

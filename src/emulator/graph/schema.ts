@@ -78,9 +78,6 @@ export function otherProjectors(select: string[] | undefined): Record<OtherMembe
 
 export type Entity = "user" | "group";
 
-export function entityOf(kind: "users" | "groups"): Entity {
-  return kind === "users" ? "user" : "group";
-}
 export function propsOf(entity: Entity): Set<string> {
   return entity === "user" ? USER_PROPS : GROUP_PROPS;
 }

@@ -20,7 +20,6 @@ export const mappableFields = [
   "email", "userPrincipalName", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
   "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "aliases", "cardNumbers", "pin",
 ] as const;
-export type MappableField = (typeof mappableFields)[number] | `custom:${string}`;
 
 /** Defaults: email = mail, else userPrincipalName (see mapping.ts); enabled = accountEnabled. */
 export const defaultMapping: Record<string, string> = {

@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, randomUUID, X509Certificate, type KeyObject } from "node:crypto";
 import { invalidInput, RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
+import type { SecretBox } from "../../security/encryption.ts";
 import { pause, retryDelay, type RetryPolicy } from "./graph.ts";
 import { isGuid } from "../../domain/guid.ts";
 
@@ -155,11 +156,6 @@ export function unreachable(url: string, error: unknown): RollcallError {
 }
 
 /**
- * A credential is checked when it is stored, not at the first token request: a certificate and its key must parse,
- * the key must be the certificate's, and RSA in PKCS#8 (what the client assertion signs with). Returns when it
- * expires, as far as it says: a certificate's last valid day; a secret does not say.
- */
-/**
  * A secret as pasted, without the spaces and line ends around it (Microsoft's secret values have none): a padded
  * secret would be refused at every run (AADSTS7000215), a blank one would replace a working secret with nothing.
  */
@@ -170,6 +166,11 @@ export function cleanCredential(credential: Credential): Credential {
   return { kind: "secret", secret };
 }
 
+/**
+ * A credential is checked when it is stored, not at the first token request: a certificate and its key must parse,
+ * the key must be the certificate's, and RSA in PKCS#8 (what the client assertion signs with). Returns when it
+ * expires, as far as it says: a certificate's last valid day; a secret does not say.
+ */
 export function checkCredential(credential: Credential): { expiresOn: string | null } {
   // The portal shows a secret's Value once and its Secret ID (a GUID) for ever: the ID is the usual wrong paste.
   if (credential.kind === "secret" && isGuid(credential.secret)) {
@@ -195,6 +196,15 @@ export function checkCredential(credential: Credential): { expiresOn: string | n
     throw invalidInput([{ field: "privateKeyPem", message: "is not the certificate's private key: give the key the certificate was made with" }]);
   }
   return { expiresOn: new Date(certificate.validTo).toISOString().slice(0, 10) };
+}
+
+/** A credential as stored (sources.secret_ciphertext): sealed with the secret key; null for none. */
+export function sealCredential(secrets: SecretBox, credential: Credential | null): string | null {
+  return credential ? secrets.seal(JSON.stringify(credential)) : null;
+}
+
+export function openCredential(secrets: SecretBox, sealed: string | null): Credential | null {
+  return sealed ? (JSON.parse(secrets.open(sealed)) as Credential) : null;
 }
 
 export async function clientAssertion(audience: string, clientId: string, credential: Extract<Credential, { kind: "certificate" }>): Promise<string> {
