@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator, type TenantHandle } from "../../src/emulator/index.ts";
 import { killStarted, runCli, startCli } from "../support/cli.ts";
 import { testCertificate } from "../emulator/helpers.ts";
-import { seedDataFolder } from "../support/db.ts";
+import { openTestStore, seedDataFolder, type EngineName, type TestStore } from "../support/db.ts";
 
 async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !done(); await new Promise((r) => setTimeout(r, 50))) {
@@ -13,12 +13,23 @@ async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   }
 }
 
-/** `rollcall sources` / `sync` / `runs` against the emulator, on the embedded database, as an admin runs them. */
-describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
+/**
+ * The engine these cases run on: PostgreSQL when the run has one, PGlite otherwise. They check what the CLI and the
+ * source's settings and checks do, over storage and syncs tested on both engines in test/core, test/api and test/sync;
+ * a CLI process opens PostgreSQL in a fraction of the seconds PGlite's start takes. Ctrl-C mid-sync runs on the embedded
+ * database whatever the engine: stopping the process is where PGlite, the process's own, differs.
+ */
+const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+
+/** `rollcall sources` / `sync` / `runs` against the emulator, as an admin runs them. */
+describe(`rollcall with an Entra ID source (${engine})`, { timeout: 180_000 }, () => {
   let emulator: RunningEmulator;
   let tenant: TenantHandle;
   let dir: string;
+  let store: TestStore | undefined;
+  /** The engine's database; `embedded`: the data folder's own, whatever the engine. */
   let env: Record<string, string | undefined>;
+  let embedded: Record<string, string | undefined>;
   const cli = (...args: string[]) => runCli(args, env);
   const source = (...extra: string[]) => [
     "--tenant-id", emulator.tenantId, "--client-id", emulator.clientId, "--client-secret-env", "EMU_SECRET",
@@ -29,10 +40,17 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-cli-entra-"));
     emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 30, groups: 3, quiet: true });
     tenant = emulator.tenants.get(emulator.tenantId);
-    env = { ROLLCALL_DATA_DIR: seedDataFolder(join(dir, "data")), DATABASE_URL: undefined, NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret };
+    embedded = { ROLLCALL_DATA_DIR: seedDataFolder(join(dir, "data")), DATABASE_URL: undefined, NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret };
+    env = embedded;
+    if (engine === "postgres") {
+      store = await openTestStore("postgres");
+      env = { ...embedded, DATABASE_URL: store.url }; // the data folder keeps the secret key
+      await store.close(); // the CLI opens its own connection; dispose() drops the database at the end
+    }
   });
   afterAll(async () => {
     await killStarted();
+    await store?.dispose();
     await emulator?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -114,12 +132,13 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     expect(JSON.parse(reject.stderr)).toMatchObject({ error: { code: "conflict", message: expect.stringContaining("not waiting for a decision") } });
   });
 
-  it("Ctrl-C during a sync ends the run as failed, rolled back, with the source free for the next run", async () => {
-    expect((await cli("sources", "add", "entra", "--name", "ctrlc", ...source())).code).toBe(0);
+  it("Ctrl-C during a sync on the embedded database ends the run as failed, rolled back, with the source free for the next run", async () => {
+    const embeddedCli = (...args: string[]) => runCli(args, embedded);
+    expect((await embeddedCli("sources", "add", "entra", "--name", "ctrlc", ...source())).code).toBe(0);
     emulator.resetStats();
     emulator.setKnobs({ latencyMs: 4000 });
     try {
-      const sync = startCli(["sync", "ctrlc", "--json"], env);
+      const sync = startCli(["sync", "ctrlc", "--json"], embedded);
       // Interrupted while Graph is slowly answering its first listing, after the token.
       await until(() => emulator.stats().requests.some((r) => r.method === "POST" && r.status === 200), 60_000);
       await new Promise((r) => setTimeout(r, 500));
@@ -133,10 +152,10 @@ describe("rollcall with an Entra ID source", { timeout: 180_000 }, () => {
     } finally {
       emulator.setKnobs({ latencyMs: 0 });
     }
-    const runs = (await cli("runs", "list", "--source", "ctrlc", "--json")).json<{ status: string; error: { message: string } | null }[]>();
+    const runs = (await embeddedCli("runs", "list", "--source", "ctrlc", "--json")).json<{ status: string; error: { message: string } | null }[]>();
     expect(runs).toMatchObject([{ status: "failed", error: { message: expect.stringContaining("Interrupted") } }]);
-    expect((await cli("users", "list", "--source", "ctrlc", "--json")).json()).toEqual([]);
-    const again = await cli("sync", "ctrlc", "--json");
+    expect((await embeddedCli("users", "list", "--source", "ctrlc", "--json")).json()).toEqual([]);
+    const again = await embeddedCli("sync", "ctrlc", "--json");
     expect(again.code, again.stderr).toBe(0);
     expect(again.json()).toMatchObject({ status: "succeeded", mode: "full" });
   });

@@ -12,10 +12,19 @@ const reportKeys = [
 ];
 
 /**
+ * The engine the cases of the CLI's own behaviour (its flags, reports, messages and exit codes) run on: PostgreSQL when
+ * the run has one, PGlite otherwise. The import and export beneath them are tested on both engines in test/import, and
+ * a CLI process opens PostgreSQL in a fraction of the seconds PGlite's start takes. A first import, its report and its
+ * users, and the progress bars, drawn while the database works (on a thread of its own for PGlite), run on every engine.
+ */
+const cliEngine = engines.at(-1)!;
+
+/**
  * `rollcall import` and `rollcall export` as a script or an admin runs them: a real process, exit codes, one JSON document.
  * Each test starts several processes (each opens the database), hence the generous timeout on a busy machine.
  */
 describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_000 }, (engine) => {
+  const cliCase = it.runIf(engine === cliEngine);
   let dir: string;
   let store: TestStore | undefined;
   let env: Record<string, string | undefined>;
@@ -62,7 +71,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(again.json<ImportReport>().counts).toMatchObject({ created: 0, updated: 0, unchanged: 2 });
   });
 
-  it("--dry-run shows each update with before and after and changes nothing", async () => {
+  cliCase("--dry-run shows each update with before and after and changes nothing", async () => {
     const file = write("changed.csv", "Email,Full name\nada@example.com,Ada King\nnew@example.com,New Person\n");
     const result = await cli("import", file, "--source", "staff.csv", "--dry-run", "--workspace", "default-gb", "--json");
     expect(result.code, result.stderr).toBe(0);
@@ -78,7 +87,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(users.map((u) => [u.email, u.displayName]).sort()).toEqual([["ada@example.com", "Ada Lovelace"], ["grace@example.com", "Grace Hopper"]]);
   });
 
-  it("imports a phone number given with an extension without it, exits 0 and warns at the row", async () => {
+  cliCase("imports a phone number given with an extension without it, exits 0 and warns at the row", async () => {
     const file = write("ext.csv", 'Email,Full name,Mobile\next@example.com,Ext User,"07911 123456 ext. 77"\n');
     const human = await cli("import", file, "--workspace", "default-gb");
     expect(human.code, human.stderr).toBe(0);
@@ -86,7 +95,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(human.stdout).toContain('  warning, row 2, Mobile: mobilePhone "07911 123456 ext. 77" has the extension 77, which a phone number in E.164 cannot hold: kept +447911123456 without it');
   });
 
-  it("--dry-run shows a change of PIN alone in words, never the PIN", async () => {
+  cliCase("--dry-run shows a change of PIN alone in words, never the PIN", async () => {
     const file = write("pins.csv", "Email,Full name,PIN\npin@example.com,Pin Holder,1357\n");
     expect((await cli("import", file, "--workspace", "default-gb")).code).toBe(0);
     write("pins.csv", "Email,Full name,PIN\npin@example.com,Pin Holder,2468\n");
@@ -96,7 +105,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(human.stdout).not.toContain("2468");
   });
 
-  it("without --partial a file with bad rows imports nothing and exits 1, naming each row, column and value", async () => {
+  cliCase("without --partial a file with bad rows imports nothing and exits 1, naming each row, column and value", async () => {
     const file = write("bad.csv", "Email,Name,Mobile\ngood@example.com,Good,\nbad-email,Bad,\nphone@example.com,Phone,123\n");
     const result = await cli("import", file, "--workspace", "default-gb", "--json");
     expect(result.code).toBe(1);
@@ -114,14 +123,14 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(await emailsIn("default-gb")).not.toContain("good@example.com");
   });
 
-  it("--partial imports the valid rows, reports the others and exits 0", async () => {
+  cliCase("--partial imports the valid rows, reports the others and exits 0", async () => {
     const result = await cli("import", path("bad.csv"), "--partial", "--workspace", "default-gb", "--json");
     expect(result.code, result.stderr).toBe(0);
     expect(result.json()).toMatchObject({ applied: true, partial: true, counts: { created: 1, invalid: 2 }, problems: [{ row: 3 }, { row: 4 }] });
     expect(await emailsIn("default-gb")).toContain("good@example.com");
   });
 
-  it("--partial with no valid row imports nothing and exits 1, saying no row was valid", async () => {
+  cliCase("--partial with no valid row imports nothing and exits 1, saying no row was valid", async () => {
     const file = write("all-bad.csv", "Email,Name\nbad-email,Bad\nworse,Worse\n");
     const result = await cli("import", file, "--partial", "--workspace", "default-gb", "--json");
     expect(result.code, result.stderr).toBe(1);
@@ -132,7 +141,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(human.stdout).not.toContain("applied:");
   });
 
-  it("fails with a clear error on stderr and nothing on stdout for a missing or unreadable file", async () => {
+  cliCase("fails with a clear error on stderr and nothing on stdout for a missing or unreadable file", async () => {
     const missing = await cli("import", path("nope.csv"), "--workspace", "default-gb", "--json");
     expect(missing.code).toBe(3);
     expect(missing.stdout).toBe("");
@@ -151,7 +160,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(noFile.stderr).toContain("give the CSV or .xlsx file");
   });
 
-  it.each(["csv", "xlsx"])("exports %s that imports back unchanged", async (format) => {
+  cliCase.each(["csv", "xlsx"])("exports %s that imports back unchanged", async (format) => {
     const out = path(`export.${format}`);
     const result = await cli("export", "--format", format, "--out", out, "--source", "staff.csv", "--workspace", "default-gb", "--json");
     expect(result.code, result.stderr).toBe(0);
@@ -164,7 +173,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(back.json<ImportReport>().counts).toMatchObject({ rows: 2, created: 0, updated: 0, unchanged: 2 });
   });
 
-  it("exports to standard output with --out -, the same bytes as the file, the summary on standard error", async () => {
+  cliCase("exports to standard output with --out -, the same bytes as the file, the summary on standard error", async () => {
     const out = path("to-file.csv");
     expect((await cli("export", "--out", out, "--source", "staff.csv", "--workspace", "default-gb")).code).toBe(0);
     const piped = await cli("export", "--out", "-", "--source", "staff.csv", "--workspace", "default-gb");
@@ -174,7 +183,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(existsSync("-")).toBe(false); // not a file named "-" in the working folder
   });
 
-  it("stops quietly and successfully when standard output's reader goes away (export --out - | head)", async () => {
+  cliCase("stops quietly and successfully when standard output's reader goes away (export --out - | head)", async () => {
     expect((await cli("workspaces", "add", "piped")).code).toBe(0);
     const rows = Array.from({ length: 1500 }, (_, i) => `piped${i}@example.com,Piped user number ${i} with a name long enough to pass a pipe's buffer`);
     expect((await cli("import", write("piped.csv", ["email,displayName", ...rows].join("\n")), "--workspace", "piped")).code).toBe(0);
@@ -188,7 +197,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(result).toEqual({ code: 0, stderr: "" });
   });
 
-  it("exports only the users the filters match, the same ones `users list` gives", async () => {
+  cliCase("exports only the users the filters match, the same ones `users list` gives", async () => {
     const filter = ["--source", "staff.csv", "--search", "ADA", "--enabled", "true", "--workspace", "default-gb"];
     const listed = await cli("users", "list", ...filter, "--json");
     expect(listed.json<{ email: string }[]>().map((u) => u.email)).toEqual(["ada@example.com"]);
@@ -202,14 +211,14 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(bad.stderr).toContain('"perhaps" must be true or false');
   });
 
-  it("refuses an export filtered by a group or source the workspace does not have, as users list does, and writes no file", async () => {
+  cliCase("refuses an export filtered by a group or source the workspace does not have, as users list does, and writes no file", async () => {
     const result = await cli("export", "--out", path("nobody.csv"), "--group", "No Such Group", "--workspace", "default-gb", "--json");
     expect(result.code).toBe(2);
     expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: "invalid_input", details: { fields: [{ field: "group", value: "No Such Group" }] } } });
     expect(existsSync(path("nobody.csv"))).toBe(false);
   });
 
-  it("refuses an export whose format it cannot tell, with exit 2", async () => {
+  cliCase("refuses an export whose format it cannot tell, with exit 2", async () => {
     const result = await cli("export", "--out", path("users.pdf"), "--workspace", "default-gb", "--json");
     expect(result.code).toBe(2);
     expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: "invalid_input" } });

@@ -6,17 +6,28 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { testCertificate } from "../emulator/helpers.ts";
-import { seedDataFolder } from "../support/db.ts";
+import { openTestStore, seedDataFolder, type EngineName, type TestStore } from "../support/db.ts";
 
 const run = promisify(execFile);
 
+/**
+ * The engine the first case runs on: PostgreSQL when the run has one, PGlite otherwise. It checks the CLI's commands and
+ * JSON contracts over storage and syncs tested on both engines in test/core, test/api and test/sync, and a CLI process
+ * opens PostgreSQL in a fraction of the seconds PGlite's start takes. The second case (a sync stopped at the deletion
+ * threshold, then approved by another process) runs on the embedded database whatever the engine.
+ */
+const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+
 /** The CLI's JSON contracts, driven as scripts drive them: a real process, the emulator's CA via NODE_EXTRA_CA_CERTS. */
-describe("rollcall sources / sync / runs (CLI)", () => {
+describe(`rollcall sources / sync / runs (CLI, ${engine})`, () => {
   let emulator: RunningEmulator;
   let dir: string;
-  const cli = async (...args: string[]) => {
+  let store: TestStore | undefined;
+  /** Runs rollcall on the PostgreSQL database at `databaseUrl`, or without one on the data folder's PGlite; the data folder keeps the secret key either way. */
+  const rollcall = async (databaseUrl: string | undefined, args: string[]) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ROLLCALL_DATA_DIR: join(dir, "data"), NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret, BAD_SECRET: "nope", ROLLCALL_LOG_LEVEL: "silent" };
-    delete env.DATABASE_URL;
+    if (databaseUrl) env.DATABASE_URL = databaseUrl;
+    else delete env.DATABASE_URL;
     try {
       const { stdout, stderr } = await run(process.execPath, ["bin/rollcall.js", ...args], { env, timeout: 200_000, maxBuffer: 64 * 1024 * 1024 });
       return { code: 0, json: /^[[{]/.test(stdout.trim()) ? JSON.parse(stdout) : undefined, stdout, stderr };
@@ -27,12 +38,19 @@ describe("rollcall sources / sync / runs (CLI)", () => {
       return { code: e.code, json: out.trim().startsWith("{") ? JSON.parse(out) : undefined, stdout: out, stderr: e.stderr ?? "" };
     }
   };
+  const cli = (...args: string[]) => rollcall(store?.url, args);
+  const embeddedCli = (...args: string[]) => rollcall(undefined, args);
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-cli-sync-"));
     seedDataFolder(join(dir, "data"));
     emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 40, groups: 4, quiet: true });
+    if (engine === "postgres") {
+      store = await openTestStore("postgres");
+      await store.close(); // the CLI opens its own connection; dispose() drops the database at the end
+    }
   });
   afterAll(async () => {
+    await store?.dispose();
     await emulator?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -105,54 +123,54 @@ describe("rollcall sources / sync / runs (CLI)", () => {
     expect(JSON.parse(unknownRuns.stderr).error.message).toMatch(/^source: no Entra ID source is named "wrnog" in workspace "\S+"; its Entra ID sources are .*"wrong"/);
   }, 400_000);
 
-  it("adds a source with a certificate, and `runs show` lists a stopped run's planned changes", async () => {
+  it("on the embedded database, adds a source with a certificate, and `runs show` lists a stopped run's planned changes", async () => {
     const other = emulator.tenants.add({ users: 12, groups: 0 });
     const cert = testCertificate("rollcall-cli");
     other.addCertificate(other.defaultApp.clientId, { certificatePem: cert.certificatePem });
     writeFileSync(join(dir, "cert.pem"), cert.certificatePem);
     writeFileSync(join(dir, "key.pem"), cert.privateKeyPem, { mode: 0o600 });
-    const added = await cli("sources", "add", "entra", "--name", "by-cert", "--tenant-id", other.id, "--client-id", other.defaultApp.clientId,
+    const added = await embeddedCli("sources", "add", "entra", "--name", "by-cert", "--tenant-id", other.id, "--client-id", other.defaultApp.clientId,
       "--certificate-file", join(dir, "cert.pem"), "--private-key-file", join(dir, "key.pem"), "--login-url", emulator.loginUrl, "--graph-url", emulator.graphUrl,
       "--deletion-threshold-percent", "0", "--deletion-threshold-count", "1", "--json");
     expect(added.code).toBe(0);
     expect(JSON.stringify(added.json)).not.toContain("PRIVATE KEY");
-    expect((await cli("sources", "test", "by-cert", "--json")).json).toMatchObject({ ok: true });
-    expect((await cli("sync", "by-cert", "--json")).json).toMatchObject({ status: "succeeded" });
+    expect((await embeddedCli("sources", "test", "by-cert", "--json")).json).toMatchObject({ ok: true });
+    expect((await embeddedCli("sync", "by-cert", "--json")).json).toMatchObject({ status: "succeeded" });
 
     const members = other.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled);
     const leaving = members.slice(0, 2);
     for (const u of leaving) other.deleteUser(u.id);
     const moved = { ...members[2]! };
     other.updateUser(moved.id, { department: "Moved Department" });
-    const stopped = await cli("sync", "by-cert", "--json");
+    const stopped = await embeddedCli("sync", "by-cert", "--json");
     expect(stopped.code).not.toBe(0);
     expect(stopped.json).toMatchObject({ status: "stopped", error: { code: "sync_threshold_exceeded" } });
-    const shown = await cli("runs", "show", stopped.json.runId);
+    const shown = await embeddedCli("runs", "show", stopped.json.runId);
     expect(shown.stdout).toMatch(/changes \(\d+, planned, not applied\):/);
     const escape = (text: string) => text.replace(/[.+()]/g, "\\$&");
     // Each planned change says what it would do: the reason for a disable, the fields of an update.
     for (const u of leaving) expect(shown.stdout).toMatch(new RegExp(`disable\\s+${escape(u.mail ?? u.userPrincipalName)}\\n\\s+removed from Entra ID`));
     expect(shown.stdout).toMatch(new RegExp(`update\\s+${escape(moved.mail ?? moved.userPrincipalName)}\\n\\s+Department: ${escape(moved.department ?? "(empty)")} → Moved Department`));
     expect(shown.stdout).toMatch(/^  users: +0 created, 1 updated, 0 linked, 2 disabled/m);
-    const disables = await cli("runs", "show", stopped.json.runId, "--action", "disable", "--json");
+    const disables = await embeddedCli("runs", "show", stopped.json.runId, "--action", "disable", "--json");
     expect(disables.json).toMatchObject({ changesTotal: 2, changesByAction: { disable: 2, update: 1 } });
     expect(disables.json.changes.map((c: { action: string }) => c.action)).toEqual(["disable", "disable"]);
-    const first = await cli("runs", "show", stopped.json.runId, "--limit", "1");
+    const first = await embeddedCli("runs", "show", stopped.json.runId, "--limit", "1");
     expect(first.stdout).toMatch(/… 2 more: --limit 3 lists them all\n {4}by kind \(--action KIND\): disable 2, update 1/);
-    expect((await cli("runs", "show", stopped.json.runId, "--limit", "0")).code).not.toBe(0);
-    const approved = await cli("runs", "approve", stopped.json.runId, "--json");
+    expect((await embeddedCli("runs", "show", stopped.json.runId, "--limit", "0")).code).not.toBe(0);
+    const approved = await embeddedCli("runs", "approve", stopped.json.runId, "--json");
     expect(approved.json).toMatchObject({ status: "succeeded", counts: { disabled: 2 } });
 
-    const kept = (await cli("users", "list", "--source", "by-cert", "--json")).json as { enabled: boolean }[];
-    const removed = await cli("sources", "remove", "by-cert", "--users", "disable");
+    const kept = (await embeddedCli("users", "list", "--source", "by-cert", "--json")).json as { enabled: boolean }[];
+    const removed = await embeddedCli("sources", "remove", "by-cert", "--users", "disable");
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toBe(`removed source by-cert; its ${kept.length} users and 0 groups stay (users disabled), managed in Rollcall from now on.\n` +
       "A source added later for the same tenant takes them back by their Entra object ID.\n");
-    const after = (await cli("users", "list", "--source", "by-cert", "--json")).json as { enabled: boolean; source: { type: string } }[];
+    const after = (await embeddedCli("users", "list", "--source", "by-cert", "--json")).json as { enabled: boolean; source: { type: string } }[];
     expect(after).toHaveLength(kept.length);
     expect(after.every((u) => !u.enabled && u.source.type === "manual")).toBe(true);
-    expect((await cli("users", "list", "--source", "by-cert")).stdout).toMatch(/false +kept from by-cert +Manual/);
-    const refused = await cli("sources", "remove", "by-cert", "--users", "archive");
+    expect((await embeddedCli("users", "list", "--source", "by-cert")).stdout).toMatch(/false +kept from by-cert +Manual/);
+    const refused = await embeddedCli("sources", "remove", "by-cert", "--users", "archive");
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/Allowed choices are keep, disable, delete/);
   }, 400_000);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { engines, openTestStore, type EngineName, type TestStore } from "../support/db.ts";
+import { engines, openTestStore, seedDataFolder, type EngineName, type TestStore } from "../support/db.ts";
 import { killStarted, runCli, startCli } from "../support/cli.ts";
 import { until } from "../notifications/support.ts";
 import { directorySnapshot } from "./harness.ts";
@@ -33,7 +33,10 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
   let killedDb: TestStore | undefined; // PostgreSQL: the killed process's database, kept open by the test
   let env: Record<string, string | undefined>;
 
-  /** The killed process's database, opened by the test between CLI runs (PGlite: the data dir on disk, one process at a time). */
+  /**
+   * The killed process's database, opened by the test between CLI runs (PGlite: the data dir on disk, one process at a time;
+   * each opening starts PGlite, hence one opening for all a step reads and changes).
+   */
   async function withKilledDb<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (killedDb) return fn(killedDb);
     const store = await openStore({ kind: "pglite", dataDir: join(dir, "data") });
@@ -43,8 +46,10 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
       await store.close();
     }
   }
-  const runs = () => withKilledDb(async (s) => (await sql<RunRow>`select id, status, error, progress->>'phase' as phase from sync_runs order by started_at`.execute(s.db)).rows);
-  const expireLease = () => withKilledDb((s) => sql`update source_state set lease_expires_at = now() - interval '1 second'`.execute(s.db));
+  const runsIn = async (s: Store) => (await sql<RunRow>`select id, status, error, progress->>'phase' as phase from sync_runs order by started_at`.execute(s.db)).rows;
+  /** The directory as the killed process's database holds it, and its runs, oldest first. */
+  const stateIn = async (s: Store) => ({ directory: await directorySnapshot(s.db, "corp"), runs: await runsIn(s) });
+  const expireLeaseIn = (s: Store) => sql`update source_state set lease_expires_at = now() - interval '1 second'`.execute(s.db);
   const graphRequests = () => emulator.stats().requests.filter((r) => r.url.includes("/v1.0/")).length;
 
   async function addSource(store: Store): Promise<SourceContext> {
@@ -74,7 +79,7 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
       env.DATABASE_URL = killedDb.url;
     } else {
       env.DATABASE_URL = undefined; // the embedded database, whatever the environment says
-      await withKilledDb(async () => undefined); // create and migrate the data dir
+      seedDataFolder(join(dir, "data")); // created and migrated
     }
   });
   afterAll(async () => {
@@ -120,15 +125,16 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
     listing.child.kill("SIGKILL");
     await listing.exited;
     emulator.setKnobs({ latencyMs: 0 });
-    expect(await withKilledDb((s) => directorySnapshot(s.db, "corp"))).toEqual(before);
-    const deadListing = (await runs()).at(-1)!;
+    const afterListingKill = await withKilledDb(stateIn);
+    expect(afterListingKill.directory).toEqual(before);
+    const deadListing = afterListingKill.runs.at(-1)!;
     if (killedDb) {
       expect(deadListing.status).toBe("running");
       // Until its lease expires, the dead run still holds the source: a new run says which one.
       const refused = await runCli(["sync", "corp", "--json"], env);
       expect(refused.code).not.toBe(0);
       expect(JSON.parse(refused.stderr.trim().split("\n").at(-1)!).error).toMatchObject({ code: "sync_running", details: { runId: deadListing.id } });
-      await expireLease(); // as if the lease's 90 seconds had passed
+      await withKilledDb(expireLeaseIn); // as if the lease's 90 seconds had passed
     } else {
       // The embedded database is one process's at a time: opened again, it fails at once what the killed one left running.
       expect(deadListing).toMatchObject({ status: "failed", error: { code: "sync_failed", message: expect.stringMatching(/stopped responding/) } });
@@ -157,24 +163,28 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
     expect(applying.child.exitCode, applying.stderr()).toBeNull();
     applying.child.kill("SIGKILL");
     await applying.exited;
-    await withKilledDb((s) => sql`drop trigger slow_apply on group_members; drop function slow_apply()`.execute(s.db));
-    expect(await withKilledDb((s) => directorySnapshot(s.db, "corp"))).toEqual(before);
-    const afterApplyKill = await runs();
-    const deadApply = afterApplyKill.at(-1)!;
+    const afterApplyKill = await withKilledDb(async (s) => {
+      await sql`drop trigger slow_apply on group_members; drop function slow_apply()`.execute(s.db);
+      const state = await stateIn(s);
+      await expireLeaseIn(s); // for step 3: as if the lease's 90 seconds had passed
+      return state;
+    });
+    expect(afterApplyKill.directory).toEqual(before);
+    const deadApply = afterApplyKill.runs.at(-1)!;
     expect(deadApply).toMatchObject({ status: killedDb ? "running" : "failed", phase: "applying" }); // it was killed inside the apply transaction
     // Taking the source over marked the first dead run failed, with the reason.
-    expect(afterApplyKill.find((r) => r.id === deadListing.id)).toMatchObject({ status: "failed", error: { code: "sync_failed", message: expect.stringMatching(/stopped responding/) } });
+    expect(afterApplyKill.runs.find((r) => r.id === deadListing.id)).toMatchObject({ status: "failed", error: { code: "sync_failed", message: expect.stringMatching(/stopped responding/) } });
 
     // 3. The next run (once the lease expired) converges to exactly the undisturbed state.
-    await expireLease();
     const recovered = await runCli(["sync", "corp", "--json"], env);
     expect(recovered.code, recovered.stderr).toBe(0);
     expect(recovered.json()).toMatchObject({ status: "succeeded" });
-    expect(await withKilledDb((s) => directorySnapshot(s.db, "corp"))).toEqual(undisturbed);
-    expect((await runs()).find((r) => r.id === deadApply.id)).toMatchObject({ status: "failed", error: { message: expect.stringMatching(/killed/) } });
-    const leftovers = await withKilledDb(async (s) =>
-      (await sql<{ n: number }>`select (select count(*) from sync_stage_users) + (select count(*) from sync_stage_groups) + (select count(*) from sync_stage_members) + (select count(*) from sync_plan_users) as n`.execute(s.db)).rows[0]!.n,
-    );
+    const { directory, runs, leftovers } = await withKilledDb(async (s) => ({
+      ...(await stateIn(s)),
+      leftovers: (await sql<{ n: number }>`select (select count(*) from sync_stage_users) + (select count(*) from sync_stage_groups) + (select count(*) from sync_stage_members) + (select count(*) from sync_plan_users) as n`.execute(s.db)).rows[0]!.n,
+    }));
+    expect(directory).toEqual(undisturbed);
+    expect(runs.find((r) => r.id === deadApply.id)).toMatchObject({ status: "failed", error: { message: expect.stringMatching(/killed/) } });
     expect(Number(leftovers)).toBe(0);
     const again = await runCli(["sync", "corp", "--json"], env);
     expect(again.json()).toMatchObject({ status: "succeeded", counts: { created: 0, updated: 0, disabled: 0 } });
