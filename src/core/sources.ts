@@ -4,7 +4,9 @@ import type { SecretBox } from "../security/encryption.ts";
 import type { Config } from "../config.ts";
 import { cronProblem, endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, cleanCredential, type Credential } from "../sources/entra/token.ts";
-import { customUrlProblems, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
+import { customUrlProblems, entraFetch, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
+import { testConnection, type ConnectResult } from "../sources/entra/connect.ts";
+import type { Runtime } from "../runtime.ts";
 import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { recordChange } from "./change-log.ts";
@@ -22,6 +24,11 @@ export interface SourceContext extends WorkspaceContext {
   secrets: SecretBox;
   /** Whether login and Graph URLs other than Microsoft's clouds' may be saved (ROLLCALL_ENTRA_CUSTOM_URLS). */
   entraCustomUrls: Config["entraCustomUrls"];
+}
+
+/** A workspace operation's context with what sources need from the runtime: its secrets, and which URLs it allows. */
+export function sourceContext(rt: Pick<Runtime, "secrets" | "config">, ctx: WorkspaceContext): SourceContext {
+  return { ...ctx, secrets: rt.secrets, entraCustomUrls: rt.config.entraCustomUrls };
 }
 
 export interface SourceStatus {
@@ -280,6 +287,12 @@ export async function loadSourceForSync(ctx: Pick<SourceContext, "db" | "workspa
   // Local phone numbers are read in the user's usage location, else the source's country, else the workspace's.
   if (config.country === null && ctx.workspace.defaultCountry) config.country = ctx.workspace.defaultCountry;
   return { id: row.id, name: row.name, config, credential: row.secret_ciphertext ? (JSON.parse(ctx.secrets.open(row.secret_ciphertext)) as Credential) : null };
+}
+
+/** Connects as the source: a fresh token with its stored credential, then each Graph permission it needs, proved. */
+export async function testSource(ctx: SourceContext, key: string): Promise<ConnectResult> {
+  const source = await loadSourceForSync(ctx, key);
+  return testConnection(source.config, source.credential, entraFetch(ctx), { name: source.name, workspace: ctx.workspace.name });
 }
 
 /** Whether two sources read the same tenant for some of the same users (see SourceStatus.overlapping). */

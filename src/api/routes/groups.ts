@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { createGroupSchema, updateGroupSchema } from "../../domain/group.ts";
-import { addMember, createGroup, deleteGroup, getGroup, groupVersion, listGroups, removeMember, updateGroup } from "../../core/groups.ts";
+import { addMember, createGroup, deleteGroup, getGroup, groupHistory, groupVersion, listGroups, removeMember, updateGroup } from "../../core/groups.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, groupSchema, historyQuery, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
-import { historyPage } from "../../core/change-log.ts";
 
 const groupParams = workspaceParams.extend({ id: z.string().describe("group id or name") });
 
@@ -67,7 +66,10 @@ export const groupRoutes: RouteModule = {
       params: groupParams,
       query: historyQuery,
       response: listOf(changeSchema),
-      handler: async ({ ctx, params, query }) => historyPage(ctx.db, ctx.workspace.id, { groupId: (await getGroup(ctx, params.id)).id }, query),
+      async handler({ ctx, params, query }) {
+        const { changes, total } = await groupHistory(ctx, params.id, query);
+        return { items: changes, total, limit: query.limit, offset: query.offset };
+      },
     }),
     route({
       method: "PATCH",

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, historyUser, listUsers, updateUser, userVersion } from "../../core/users.ts";
-import { historyPage } from "../../core/change-log.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkMatching, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
@@ -141,7 +140,10 @@ export const userRoutes: RouteModule = {
       params: userParams,
       query: historyQuery,
       response: listOf(changeSchema),
-      handler: async ({ ctx, params, query }) => historyPage(ctx.db, ctx.workspace.id, { userId: (await historyUser(ctx, params.id)).userId }, query),
+      async handler({ ctx, params, query }) {
+        const { changes, total } = await userHistory(ctx, params.id, query);
+        return { items: changes, total, limit: query.limit, offset: query.offset };
+      },
     }),
     route({
       method: "DELETE",
