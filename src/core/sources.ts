@@ -112,16 +112,18 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
   if (existing && existing.id !== ownId) throw new RollcallError("conflict", `A source called "${name}" already exists in workspace ${ctx.workspace.name}`, { field: "name" });
 }
 
-export async function createEntraSource(ctx: SourceContext, given: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
-  const input = { ...given, credential: given.credential && cleanCredential(given.credential) };
+/** A new source connects with a client secret or a certificate: without one (`undefined`, none given) it is refused. */
+export async function createEntraSource(ctx: SourceContext, given: { name: string; config: EntraConfigInput; credential: Credential | undefined }): Promise<Source> {
+  if (!given.credential) throw invalidInput([{ field: "clientSecret", message: "is required (or certificatePem and privateKeyPem)" }]);
+  const input = { ...given, credential: cleanCredential(given.credential) };
   await assertFreeName(ctx, input.name, null);
-  const config = parseGivenConfig({ ...input.config, ...(input.credential && credentialConfig(input.credential, input.config)) }, input.config);
+  const config = parseGivenConfig({ ...input.config, ...credentialConfig(input.credential, input.config) }, input.config);
   assertSelectionNotIgnored(config);
   assertUrlsAllowed(ctx, config);
   await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto("sources")
-      .values({ workspace_id: ctx.workspace.id, type: "entra", name: input.name, config: JSON.stringify(config), secret_ciphertext: input.credential ? ctx.secrets.seal(JSON.stringify(input.credential)) : null })
+      .values({ workspace_id: ctx.workspace.id, type: "entra", name: input.name, config: JSON.stringify(config), secret_ciphertext: ctx.secrets.seal(JSON.stringify(input.credential)) })
       .returning("id")
       .executeTakeFirstOrThrow()
       .catch(translateDatabaseError);

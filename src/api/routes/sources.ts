@@ -124,9 +124,7 @@ export const sourceRoutes: RouteModule = {
       async handler({ ctx, rt, body }) {
         const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
         if (!name) throw invalidInput([{ field: "name", message: "is required" }]);
-        const credential = credentialOf(body as SourceBody);
-        if (!credential) throw invalidInput([{ field: "clientSecret", message: "is required (or certificatePem and privateKeyPem)" }]);
-        return present(await createEntraSource(sourceContext(rt, ctx), { name, config: config as never, credential }));
+        return present(await createEntraSource(sourceContext(rt, ctx), { name, config: config as never, credential: credentialOf(body as SourceBody) }));
       },
     }),
     route({
