@@ -49,14 +49,10 @@ export const groupRoutes: RouteModule = {
       summary: "Show a group and its direct members",
       description: "The ETag header is the group's version (name, description): send it back as If-Match with a PATCH.",
       access: "workspace",
-      etag: "read",
+      etag: { version: groupVersion },
       params: groupParams,
       response: groupSchema,
-      async handler({ ctx, params, reply }) {
-        const group = await getGroup(ctx, params.id);
-        void reply.header("etag", groupVersion(group));
-        return group;
-      },
+      handler: ({ ctx, params }) => getGroup(ctx, params.id),
     }),
     route({
       method: "GET",
@@ -77,15 +73,11 @@ export const groupRoutes: RouteModule = {
       summary: "Rename a group or change its description",
       description: "With If-Match (the ETag of GET), applied only if the group is still that version; otherwise 412 precondition_failed and nothing changes.",
       access: "workspace",
-      etag: "write",
+      etag: { version: groupVersion },
       params: groupParams,
       body: updateGroupSchema,
       response: groupSchema,
-      async handler({ ctx, params, body, request, reply }) {
-        const saved = await updateGroup(ctx, params.id, body, { ifMatch: request.headers["if-match"] });
-        void reply.header("etag", groupVersion(saved));
-        return saved;
-      },
+      handler: ({ ctx, params, body, ifMatch }) => updateGroup(ctx, params.id, body, { ifMatch }),
     }),
     route({
       method: "DELETE",

@@ -128,26 +128,20 @@ export const sourceRoutes: RouteModule = {
       },
     }),
     route({
-      method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret)", access: "workspace", etag: "read",
+      method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret)", access: "workspace", etag: { version: sourceVersion },
       description: "The ETag header is the source's version (name, settings, secret; not its sync status): send it back as If-Match with a PATCH.",
       params: sourceParams, response: sourceResponse,
-      async handler({ ctx, params, reply }) {
-        const source = await getSource(ctx, params.name);
-        void reply.header("etag", sourceVersion(source));
-        return present(source);
-      },
+      handler: async ({ ctx, params }) => present(await getSource(ctx, params.name)),
     }),
     route({
       method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name)", access: "workspace",
       description: "With If-Match (the ETag of GET), applied only if the source is still that version; otherwise 412 precondition_failed and nothing changes.",
-      etag: "write",
+      etag: { version: sourceVersion },
       params: sourceParams, body: sourceBody, response: sourceResponse,
-      async handler({ ctx, rt, params, body, request, reply }) {
+      async handler({ ctx, rt, params, body, ifMatch }) {
         const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
         const credential = credentialOf(body as SourceBody);
-        const saved = await updateEntraSource(sourceContext(rt, ctx), params.name, { name, config: config as never, credential }, { ifMatch: request.headers["if-match"] });
-        void reply.header("etag", sourceVersion(saved));
-        return present(saved);
+        return present(await updateEntraSource(sourceContext(rt, ctx), params.name, { name, config: config as never, credential }, { ifMatch }));
       },
     }),
     route({

@@ -74,14 +74,10 @@ export const userRoutes: RouteModule = {
       summary: "Show a user",
       description: "The ETag header is the user's version: send it back as If-Match with a PATCH, so that a change made meanwhile (another admin, an import, a sync) is a 412 instead of being overwritten.",
       access: "workspace",
-      etag: "read",
+      etag: { version: userVersion },
       params: userParams,
       response: userSchema,
-      async handler({ ctx, params, reply }) {
-        const user = await getUser(ctx, params.id);
-        void reply.header("etag", userVersion(user));
-        return user;
-      },
+      handler: ({ ctx, params }) => getUser(ctx, params.id),
     }),
     route({
       method: "PATCH",
@@ -89,16 +85,12 @@ export const userRoutes: RouteModule = {
       summary: "Change fields of a user (only the fields sent)",
       description: "With If-Match (the ETag of GET), applied only if the user is still that version; otherwise 412 precondition_failed and nothing changes. The answer's ETag is the new version.",
       access: "workspace",
-      etag: "write",
+      etag: { version: userVersion },
       params: userParams,
       body: updateUserSchema,
       bodyCheckedByHandler: true,
       response: savedUserSchema,
-      async handler({ ctx, params, body, request, reply }) {
-        const saved = await updateUser(ctx, params.id, body, { ifMatch: request.headers["if-match"] });
-        void reply.header("etag", userVersion(saved));
-        return saved;
-      },
+      handler: ({ ctx, params, body, ifMatch }) => updateUser(ctx, params.id, body, { ifMatch }),
     }),
     route({
       method: "DELETE",
