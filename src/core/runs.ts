@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { invalidInput, notFound, RollcallError } from "../errors.ts";
+import { invalidInput, notFound, RollcallError, type ErrorCode } from "../errors.ts";
 import { listChanges, pageOfChanges, type ChangeRecord } from "./change-log.ts";
 import { entraSourceNames, unknownSourceMessage } from "./sources.ts";
 import type { WorkspaceContext } from "./context.ts";
@@ -18,7 +18,7 @@ export interface Run {
   finishedAt: string | null;
   counts: Record<string, number>;
   progress: Record<string, unknown>;
-  error: { code: string; message: string; details?: Record<string, unknown> } | null;
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> } | null;
   graphRequests: number;
   graphThrottled: number;
   /** Who started the run: an admin, an API token, the CLI's user or "schedule". */
