@@ -27,6 +27,7 @@ export type ErrorCode =
   | "precondition_failed"
   | "sync_running"
   | "sync_threshold_exceeded"
+  | "sync_plan_changed"
   | "sync_failed"
   | "signin_refused"
   | "delivery_failed"
@@ -58,6 +59,7 @@ const httpStatus: Record<ErrorCode, number> = {
   precondition_failed: 412,
   sync_running: 409,
   sync_threshold_exceeded: 409,
+  sync_plan_changed: 409,
   sync_failed: 502,
   signin_refused: 403,
   delivery_failed: 502,

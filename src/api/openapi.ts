@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Route, RouteModule, Upload } from "./route.ts";
+import { takesIfMatch, type Route, type RouteModule, type Upload } from "./route.ts";
 import { errorSchema } from "./schemas.ts";
 
 /**
@@ -34,7 +34,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
         summary: r.summary,
         ...(r.description && { description: r.description }),
         tags: [module.tag],
-        parameters: [...pathParameters(r, convert), ...parameters(r.query, "query", convert), ...(r.etag === "write" ? [ifMatchParameter] : [])],
+        parameters: [...pathParameters(r, convert), ...parameters(r.query, "query", convert), ...(takesIfMatch(r) ? [ifMatchParameter] : [])],
         ...(r.body && { requestBody: { required: !r.body.safeParse(undefined).success, content: { "application/json": { schema: convert(r.body, "input") } } } }),
         ...(r.upload && { requestBody: { required: true, content: { "multipart/form-data": { schema: uploadSchema(r.upload, convert) } } } }),
         responses: {
@@ -134,7 +134,7 @@ function errorResponses(r: Route, make: (description: string) => Json): Record<s
     out["415"] = make(r.upload ? "unsupported_file or unsupported_media_type: send multipart/form-data with a supported file" : "unsupported_media_type: send application/json");
   }
   if (typeof r.config === "function" || r.config?.rateLimit) out["429"] = make("rate_limited: too many attempts; see Retry-After");
-  if (r.etag === "write") out["412"] = make("precondition_failed: If-Match names a version the record no longer is (changed meanwhile); read it again");
+  if (takesIfMatch(r)) out["412"] = make("precondition_failed: If-Match names a version the record no longer is (changed meanwhile); read it again");
   out["431"] = make("headers_too_large: the request's headers (cookies, a token) are larger than the server takes");
   out["500"] = make("internal: logged on the server, never detailed here");
   for (const [status, description] of Object.entries(r.errors ?? {})) if (description) out[status] = make(description);

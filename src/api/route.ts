@@ -24,6 +24,8 @@ interface BaseInput<P, Q, B> {
   params: P;
   query: Q;
   body: B;
+  /** The If-Match header, for a route with `etag` that changes the record (takesIfMatch); undefined for any other. */
+  ifMatch: string | undefined;
   rt: Runtime;
   request: FastifyRequest;
   reply: FastifyReply;
@@ -62,10 +64,11 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   /** The handler gets the body unchecked and checks it itself against `body`, to say every field's problem at once. */
   bodyCheckedByHandler?: boolean;
   /**
-   * Optimistic concurrency, for the OpenAPI document (the handler sets and checks the headers): "read" answers the
-   * record's version as ETag; "write" also takes it back as If-Match and answers 412 precondition_failed for another.
+   * Optimistic concurrency: the answer's ETag header is the `version` of the record the handler answers. A route that
+   * changes it (any method but GET) also takes it back: its handler gets the If-Match header as `ifMatch`, for the
+   * core to refuse a change made on another version (412 precondition_failed). The OpenAPI document says both.
    */
-  etag?: "read" | "write";
+  etag?: { version(answer: R extends z.ZodType ? z.input<R> : never): string };
   /** Error answers of this route beyond those every route of its kind has (400, 401, 403, 404, 409…), for the OpenAPI document. */
   errors?: Partial<Record<400 | 401 | 409 | 412 | 413 | 415 | 422 | 502 | 503, string>>;
   /** Absent for 204 No Content. */
@@ -95,7 +98,7 @@ export interface Route {
   body?: z.ZodType | undefined;
   upload?: Upload | undefined;
   bodyCheckedByHandler?: boolean | undefined;
-  etag?: "read" | "write" | undefined;
+  etag?: { version(answer: unknown): string } | undefined;
   errors?: Partial<Record<number, string>> | undefined;
   response?: z.ZodType | undefined;
   answers?: Answers | undefined;
@@ -105,6 +108,9 @@ export interface Route {
   quiet?: boolean | undefined;
   handler(input: BaseInput<unknown, unknown, unknown> & { principal?: Principal | undefined; ctx?: WorkspaceContext; role?: Role }): Promise<unknown>;
 }
+
+/** Whether the route takes If-Match: it has `etag` and changes the record. */
+export const takesIfMatch = (r: Route): boolean => r.etag !== undefined && r.method !== "GET";
 
 /** A group of routes shown under one heading in the OpenAPI document. */
 export interface RouteModule {

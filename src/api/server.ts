@@ -12,7 +12,7 @@ import { answerClientError, sendError } from "./errors.ts";
 import { registerConsole } from "./console.ts";
 import { apiPrefix, openApiDocument } from "./openapi.ts";
 import { routeModules } from "./routes/index.ts";
-import type { Route, RouteModule } from "./route.ts";
+import { takesIfMatch, type Route, type RouteModule } from "./route.ts";
 import { databaseRateLimitStore } from "./rate-limit-store.ts";
 
 /** JSON bodies are small; file uploads go through multipart, which has its own limit (ROLLCALL_UPLOAD_LIMIT_MB). */
@@ -152,9 +152,11 @@ function registerRoute(app: FastifyInstance, rt: Runtime, r: Route): void {
         const { workspace, role } = await authorizeWorkspace(rt.store.db, principal!, key, r.method !== "GET");
         workspaceAccess = { ctx: { db: rt.store.db, workspace, actor: actorOf(principal!) }, role };
       }
-      const result = await r.handler({ params, query, body, rt, request, reply, principal, ...workspaceAccess });
+      const ifMatch = takesIfMatch(r) ? request.headers["if-match"] : undefined;
+      const result = await r.handler({ params, query, body, ifMatch, rt, request, reply, principal, ...workspaceAccess });
       // Browser flows (sign in with Microsoft) answer themselves with a redirect or a page.
       if (reply.sent) return reply;
+      if (r.etag) reply.header("etag", r.etag.version(result));
       reply.status(r.status ?? 200);
       if (!r.response) return reply.send();
       const checked = r.response.safeParse(result);

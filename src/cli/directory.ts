@@ -1,21 +1,20 @@
 import { setUserRole, type ConsoleAccess } from "../auth/user-roles.ts";
-import { activityPage, pageOfChanges, type ActivityPage, type ChangeRecord } from "../core/change-log.ts";
+import { activityPage, type ActivityPage } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
 import { bulkUsers, type BulkRequest } from "../core/bulk-users.ts";
 import type { BulkResult } from "../domain/bulk.ts";
 import { exportUsers, type ExportOptions, type ExportResult } from "../core/exports.ts";
-import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember, updateGroup } from "../core/groups.ts";
+import { addMember, createGroup, deleteGroup, getGroup, groupHistory, listGroups, removeMember, updateGroup, type GroupHistory } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
-import { cancelRun, getRun, listRuns, rejectRun, type Run } from "../core/runs.ts";
-import { createEntraSource, getSource, listSources, loadSourceForSync, updateEntraSource, type Source } from "../core/sources.ts";
+import { cancelRun, listRuns, rejectRun, runWithChanges, type Run, type RunWithChanges } from "../core/runs.ts";
+import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, historyUser, listUsers, updateUser, type SavedUser } from "../core/users.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import type { Group } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
-import { entraFetch } from "../sources/entra/custom-urls.ts";
 import type { Runtime } from "../runtime.ts";
-import { testConnection, type ConnectResult } from "../sources/entra/connect.ts";
+import type { ConnectResult } from "../sources/entra/connect.ts";
 import type { EntraConfig, EntraConfigInput } from "../sources/entra/config.ts";
 import { parseMappingFile } from "../sources/import/mapping.ts";
 import type { Credential } from "../sources/entra/token.ts";
@@ -24,23 +23,7 @@ import type { UserFilter, UserSort } from "../storage/queries/users.ts";
 import { approveRun, syncSource } from "../sync/service.ts";
 import type { RunSummary, SyncProgress } from "../sync/run-record.ts";
 
-/** A user and the newest entries of their change log, with how many there are in all. */
-export interface UserHistory {
-  /** Null: the user was deleted (its history is kept). */
-  user: User | null;
-  changes: ChangeRecord[];
-  total: number;
-}
-
-/** A group and the newest entries of its change log (its own changes and its members'), with how many there are. */
-export interface GroupHistory {
-  group: Group;
-  changes: ChangeRecord[];
-  total: number;
-}
-
-/** A run, the first entries of its change log (of one action, if asked), how many match, and how many each action has. */
-export type RunWithChanges = Run & { changes: ChangeRecord[]; changesTotal: number; changesByAction: Record<string, number> };
+export type { GroupHistory, RunWithChanges, UserHistory };
 
 /**
  * What the workspace commands of the CLI act on: one workspace's directory. Locally it is the core
@@ -126,17 +109,13 @@ export async function collectPages<T>(pageSize: number, wanted: number, page: (l
 }
 
 export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace: Workspace }): Directory {
-  const sourceCtx = { ...ctx, secrets: rt.secrets, entraCustomUrls: rt.config.entraCustomUrls };
+  const sourceCtx = sourceContext(rt, ctx);
   return {
     users: {
       list: (filter, { sort, limit }) =>
         collectPages(1000, limit ?? Infinity, async (pageLimit, offset) => (await listUsers(ctx, filter, { limit: pageLimit, offset, sort, order: "asc" })).items),
       get: (key) => getUser(ctx, key),
-      async history(key, limit) {
-        const { userId, user } = await historyUser(ctx, key);
-        const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { userId }, { limit });
-        return { user, changes: items, total };
-      },
+      history: (key, limit) => userHistory(ctx, key, { limit }),
       add: (input) => createUser(ctx, input),
       update: (key, input) => updateUser(ctx, key, input),
       disable: (key) => disableUser(ctx, key),
@@ -148,11 +127,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
     groups: {
       list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await listGroups(ctx, filter, { limit, offset })).items),
       get: (key) => getGroup(ctx, key),
-      async history(key, limit) {
-        const group = await getGroup(ctx, key);
-        const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { groupId: group.id }, { limit });
-        return { group, changes: items, total };
-      },
+      history: (key, limit) => groupHistory(ctx, key, { limit }),
       add: (input) => createGroup(ctx, input),
       update: (key, input) => updateGroup(ctx, key, input),
       remove: (key) => deleteGroup(ctx, key),
@@ -168,20 +143,13 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
         return updateEntraSource(sourceCtx, name, { name: rename, config: config(current.config), ...(credential && { credential }) });
       },
       remove: (name, users) => removeSource(sourceCtx, name, users),
-      async test(name) {
-        const source = await loadSourceForSync(sourceCtx, name);
-        return testConnection(source.config, source.credential, entraFetch(rt.config), { name: source.name, workspace: ctx.workspace.name });
-      },
+      test: (name) => testSource(sourceCtx, name),
     },
     activity: (filter, page) => activityPage(ctx.db, ctx.workspace.id, filter, page),
     sync: (source, options, onProgress, signal) => syncSource(rt, ctx.workspace, source, { trigger: "manual", ...options, actor: ctx.actor }, { onProgress, ...(signal && { signal }) }),
     runs: {
       list: (filter) => listRuns(ctx, filter),
-      async get(id, { action, limit }) {
-        const run = await getRun(ctx, id, { changes: 0 });
-        const { items, total, actions } = await pageOfChanges(ctx.db, ctx.workspace.id, { runId: id, action }, { limit });
-        return { ...run, changes: items, changesTotal: total, changesByAction: actions };
-      },
+      get: (id, changes) => runWithChanges(ctx, id, changes),
       approve: (id, onProgress) => approveRun(rt, ctx.workspace, id, ctx.actor, { onProgress }),
       reject: (id) => rejectRun(ctx, id),
       cancel: (id) => cancelRun(ctx, id),

@@ -160,7 +160,8 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
         if (options.onProgress) await followCommit(upload.id, committed, options.onProgress);
         return await committed;
       } catch (error) {
-        // Problems stopped an all-or-nothing import: the report says which, exactly as a local import's does.
+        // The server answers a commit that imported nothing (core commitImport) with its report: the report is the
+        // answer here, as a local import's is, and the command judges both with importFailed.
         if (error instanceof RollcallError && error.code === "import_invalid" && error.details.report) {
           await discard();
           return error.details.report as ImportReport;

@@ -177,12 +177,6 @@ export async function deletedUserId(db: Db, workspaceId: string, key: string): P
   return row?.user_id ?? undefined;
 }
 
-/** A user's or a group's history as the API pages it. */
-export async function historyPage(db: Db, workspaceId: string, filter: ChangeFilter, page: { limit: number; offset: number; before?: string | undefined }) {
-  const { items, total } = await pageOfChanges(db, workspaceId, filter, page);
-  return { items, total, limit: page.limit, offset: page.offset };
-}
-
 /** One page of the entries matching the filter, with the counts a pager and a "by kind" filter need. */
 export async function pageOfChanges(
   db: Db,

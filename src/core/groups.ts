@@ -3,7 +3,7 @@ import { RollcallError, invalidInput, notFound } from "../errors.ts";
 import { createGroupSchema, updateGroupSchema, type Group } from "../domain/group.ts";
 import { selectGroup, selectGroups, wouldCreateCycle } from "../storage/queries/groups.ts";
 import { selectUser } from "../storage/queries/users.ts";
-import { recordChange } from "./change-log.ts";
+import { pageOfChanges, recordChange, type ChangeRecord } from "./change-log.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
 import { assertFilterNames, manualSource, subjectOf, type SourceRef } from "./users.ts";
@@ -21,6 +21,19 @@ export async function getGroup(ctx: ReadContext, key: string): Promise<Group> {
   const group = await selectGroup(ctx.db, ctx.workspace.id, key);
   if (!group) throw notFound("group", key);
   return group;
+}
+
+/** A group and a page of its change log, newest first (its own changes and its members'), with how many entries there are. */
+export interface GroupHistory {
+  group: Group;
+  changes: ChangeRecord[];
+  total: number;
+}
+
+export async function groupHistory(ctx: ReadContext, key: string, page: { limit: number; offset?: number; before?: string | undefined }): Promise<GroupHistory> {
+  const group = await getGroup(ctx, key);
+  const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { groupId: group.id }, page);
+  return { group, changes: items, total };
 }
 
 async function assertNameFree(ctx: ReadContext, name: string, exceptId: string | null): Promise<void> {

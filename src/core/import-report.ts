@@ -1,3 +1,4 @@
+import { RollcallError } from "../errors.ts";
 import type { Clash, HolderRow } from "../storage/queries/imports.ts";
 import { columnsInFile, type ColumnMapping } from "../sources/import/mapping.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
@@ -34,6 +35,22 @@ export interface ImportReport {
   truncated: boolean;
   /** Milliseconds: read (until the last row is read), check, pins, plan, apply (summed over the batches), total. */
   timings: Record<string, number>;
+}
+
+/**
+ * Whether the import failed to do what was asked: problems stopped an all-or-nothing import, or a partial one found
+ * no valid row, and nothing was imported. A dry run fails when it finds a problem (what a script checks before it commits).
+ */
+export function importFailed(report: ImportReport): boolean {
+  return report.dryRun ? report.counts.problems > 0 : !report.applied;
+}
+
+/** The error of a commit that imported nothing (importFailed), with its report. */
+export function nothingImported(report: ImportReport): RollcallError {
+  const problems = `${report.counts.problems} problem(s) in ${report.counts.invalid} row(s)`;
+  // With partial, no valid row means nothing to apply: as much a failure as an all-or-nothing import stopped by problems.
+  const message = report.partial ? `Nothing was imported: no row was valid (${problems}); fix them and commit again` : `Nothing was imported: ${problems}; fix them or commit with partial=true`;
+  return new RollcallError("import_invalid", message, { report });
 }
 
 interface Matched {

@@ -8,7 +8,7 @@ import { openImportSource } from "../sources/import/source.ts";
 import type { MappingFile } from "../sources/import/mapping.ts";
 import { translateDatabaseError, type WorkspaceContext } from "./context.ts";
 import { ImportPass, type StagedBatch } from "./import-pass.ts";
-import type { ImportReport } from "./import-report.ts";
+import { importFailed, type ImportReport } from "./import-report.ts";
 import { raiseImportFailed } from "./notifications.ts";
 import { manualSource } from "./users.ts";
 
@@ -62,7 +62,7 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
   if (options.dryRun) return importFile(ctx, store, options);
   try {
     const report = await importFile(ctx, store, options);
-    if (!report.applied) {
+    if (importFailed(report)) {
       const problems = `${report.counts.problems} problem(s) in ${report.counts.invalid} row(s)`;
       await notifyFailure(ctx, options, options.partial ? `No row was valid (${problems}): nothing was imported.` : `${problems} stopped the import.`);
     }

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
-import { invalidInput, notFound, RollcallError } from "../errors.ts";
-import { listChanges, type ChangeRecord } from "./change-log.ts";
+import { invalidInput, notFound, RollcallError, type ErrorCode } from "../errors.ts";
+import { listChanges, pageOfChanges, type ChangeRecord } from "./change-log.ts";
 import { entraSourceNames, unknownSourceMessage } from "./sources.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
@@ -18,7 +18,7 @@ export interface Run {
   finishedAt: string | null;
   counts: Record<string, number>;
   progress: Record<string, unknown>;
-  error: { code: string; message: string; details?: Record<string, unknown> } | null;
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> } | null;
   graphRequests: number;
   graphThrottled: number;
   /** Who started the run: an admin, an API token, the CLI's user or "schedule". */
@@ -93,6 +93,16 @@ export async function getRun(ctx: Ctx, id: string, options: { changes?: number }
   if (!rows[0]) throw notFound("run", id);
   const changes = await listChanges(ctx.db, ctx.workspace.id, { runId: id, limit: options.changes ?? 1000 });
   return { ...toRun(rows[0]), changes };
+}
+
+/** A run, a page of its change log (of one action, if asked), how many entries match, and how many each action has. */
+export type RunWithChanges = Run & { changes: ChangeRecord[]; changesTotal: number; changesByAction: Record<string, number> };
+
+export async function runWithChanges(ctx: Ctx, id: string, page: { action?: string | undefined; limit: number; offset?: number }): Promise<RunWithChanges> {
+  const run = await getRun(ctx, id, { changes: 0 });
+  const { action, ...at } = page;
+  const { items, total, actions } = await pageOfChanges(ctx.db, ctx.workspace.id, { runId: id, action }, at);
+  return { ...run, changes: items, changesTotal: total, changesByAction: actions };
 }
 
 /** Reject a run stopped at the deletion threshold: nothing is applied, and the record says so. */

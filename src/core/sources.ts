@@ -4,7 +4,9 @@ import type { SecretBox } from "../security/encryption.ts";
 import type { Config } from "../config.ts";
 import { cronProblem, endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, cleanCredential, openCredential, sealCredential, type Credential } from "../sources/entra/token.ts";
-import { customUrlProblems, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
+import { customUrlProblems, entraFetch, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
+import { testConnection, type ConnectResult } from "../sources/entra/connect.ts";
+import type { Runtime } from "../runtime.ts";
 import { nextRunAt } from "../sync/schedule.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { recordChange } from "./change-log.ts";
@@ -22,6 +24,11 @@ export interface SourceContext extends WorkspaceContext {
   secrets: SecretBox;
   /** Whether login and Graph URLs other than Microsoft's clouds' may be saved (ROLLCALL_ENTRA_CUSTOM_URLS). */
   entraCustomUrls: Config["entraCustomUrls"];
+}
+
+/** A workspace operation's context with what sources need from the runtime: its secrets, and which URLs it allows. */
+export function sourceContext(rt: Pick<Runtime, "secrets" | "config">, ctx: WorkspaceContext): SourceContext {
+  return { ...ctx, secrets: rt.secrets, entraCustomUrls: rt.config.entraCustomUrls };
 }
 
 export interface SourceStatus {
@@ -105,10 +112,12 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
   if (existing && existing.id !== ownId) throw new RollcallError("conflict", `A source called "${name}" already exists in workspace ${ctx.workspace.name}`, { field: "name" });
 }
 
-export async function createEntraSource(ctx: SourceContext, given: { name: string; config: EntraConfigInput; credential: Credential | null }): Promise<Source> {
-  const input = { ...given, credential: given.credential && cleanCredential(given.credential) };
+/** A new source connects with a client secret or a certificate: without one (`undefined`, none given) it is refused. */
+export async function createEntraSource(ctx: SourceContext, given: { name: string; config: EntraConfigInput; credential: Credential | undefined }): Promise<Source> {
+  if (!given.credential) throw invalidInput([{ field: "clientSecret", message: "is required (or certificatePem and privateKeyPem)" }]);
+  const input = { ...given, credential: cleanCredential(given.credential) };
   await assertFreeName(ctx, input.name, null);
-  const config = parseGivenConfig({ ...input.config, ...(input.credential && credentialConfig(input.credential, input.config)) }, input.config);
+  const config = parseGivenConfig({ ...input.config, ...credentialConfig(input.credential, input.config) }, input.config);
   assertSelectionNotIgnored(config);
   assertUrlsAllowed(ctx, config);
   await ctx.db.transaction().execute(async (trx) => {
@@ -280,6 +289,12 @@ export async function loadSourceForSync(ctx: Pick<SourceContext, "db" | "workspa
   // Local phone numbers are read in the user's usage location, else the source's country, else the workspace's.
   if (config.country === null && ctx.workspace.defaultCountry) config.country = ctx.workspace.defaultCountry;
   return { id: row.id, name: row.name, config, credential: openCredential(ctx.secrets, row.secret_ciphertext) };
+}
+
+/** Connects as the source: a fresh token with its stored credential, then each Graph permission it needs, proved. */
+export async function testSource(ctx: SourceContext, key: string): Promise<ConnectResult> {
+  const source = await loadSourceForSync(ctx, key);
+  return testConnection(source.config, source.credential, entraFetch(ctx), { name: source.name, workspace: ctx.workspace.name });
 }
 
 /** Whether two sources read the same tenant for some of the same users (see SourceStatus.overlapping). */

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { RollcallError } from "../errors.ts";
-import type { Db } from "../storage/database.ts";
-import { claimCommit, commitLeaseMs, releaseCommit, renewCommit, type Upload } from "../sources/import/uploads.ts";
+import type { Db, Store } from "../storage/database.ts";
+import { claimCommit, commitLeaseMs, deleteUpload, markImported, releaseCommit, renewCommit, type Upload } from "../sources/import/uploads.ts";
 import type { ImportProgress } from "./imports.ts";
+import { importFailed, nothingImported, type ImportReport } from "./import-report.ts";
 
 /**
  * One commit of an upload at a time, across every process sharing the database (the lease in uploads.ts),
@@ -67,6 +68,42 @@ export async function commitUpload<T>(db: Db, upload: Upload, commit: (onProgres
     await renewing;
     await releaseCommit(db, upload, worker);
   }
+}
+
+/**
+ * Imports the upload (`run`, holding its lease: commitUpload). An import that imported nothing (importFailed) is
+ * refused as import_invalid with its report, and the upload stays, to be fixed and committed again; one that did
+ * is marked imported by `actor`, and its file let go.
+ */
+export async function commitImport(db: Db, upload: Upload, actor: string, run: (onProgress: (p: ImportProgress) => void, signal: AbortSignal) => Promise<ImportReport>): Promise<ImportReport> {
+  const report = await commitUpload(db, upload, run);
+  if (importFailed(report)) throw nothingImported(report);
+  await markImported(db, upload, { at: new Date().toISOString(), by: actor, counts: report.counts }).catch(() => {});
+  return report;
+}
+
+/**
+ * A new upload, as its uploader is shown it, with its first preview. A file whose required columns could not be
+ * placed is kept, to preview again with a mapping (the error names it in details.upload); after any other failure
+ * it is deleted.
+ */
+export async function previewNewUpload(store: Store, upload: Upload, preview: () => Promise<ImportReport>) {
+  const shown = { id: upload.id, fileName: upload.fileName, size: upload.size, uploadedAt: upload.uploadedAt, expiresAt: upload.expiresAt };
+  try {
+    return { ...shown, preview: await preview() };
+  } catch (error) {
+    if (error instanceof RollcallError && error.details.reason === "columns") throw new RollcallError(error.code, error.message, { ...error.details, upload: shown });
+    await deleteUpload(store.db, upload.workspaceId, upload.id).then(() => reclaimUploads(store), () => {});
+    throw error;
+  }
+}
+
+/**
+ * The embedded database has no autovacuum: without this, every file uploaded (up to ROLLCALL_UPLOAD_LIMIT_MB)
+ * stayed in the data folder for good once deleted, committed or discarded.
+ */
+export function reclaimUploads(store: Store): Promise<void> {
+  return store.reclaim(["import_upload_chunks", "import_uploads"]).catch(() => undefined);
 }
 
 /**

@@ -13,7 +13,7 @@ import {
 } from "../domain/user.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { filterNames, findHolders, replaceIdentifiers, selectUser, selectUsers, type Page, type UserFilter } from "../storage/queries/users.ts";
-import { deletedUserId, recordChange } from "./change-log.ts";
+import { deletedUserId, pageOfChanges, recordChange, type ChangeRecord } from "./change-log.ts";
 import { diffFields } from "../domain/change.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { bodyProblems, translateDatabaseError, type WorkspaceContext } from "./context.ts";
@@ -61,6 +61,21 @@ export async function historyUser(ctx: Pick<WorkspaceContext, "db" | "workspace"
   const userId = await deletedUserId(ctx.db, ctx.workspace.id, key);
   if (!userId) throw new RollcallError("not_found", `user "${key}" was not found, and no user deleted from this workspace had that id, email or userPrincipalName`, { resource: "user", key });
   return { userId, user: null };
+}
+
+/** A user and a page of their change log, newest first, with how many entries there are in all. */
+export interface UserHistory {
+  /** Null: the user was deleted (its history is kept). */
+  user: User | null;
+  changes: ChangeRecord[];
+  total: number;
+}
+
+/** A user's history, by the key of a user of the workspace or of one deleted from it (see historyUser). */
+export async function userHistory(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string, page: { limit: number; offset?: number; before?: string | undefined }): Promise<UserHistory> {
+  const { userId, user } = await historyUser(ctx, key);
+  const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { userId }, page);
+  return { user, changes: items, total };
 }
 
 /**

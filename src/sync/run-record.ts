@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
-import { RollcallError } from "../errors.ts";
+import { RollcallError, type ErrorCode } from "../errors.ts";
 import type { GraphClient } from "../sources/entra/graph.ts";
 import { renewLease } from "./lease.ts";
 import { watchCancel } from "./cancel.ts";
@@ -24,7 +24,7 @@ export interface RunSummary {
   counts: Record<string, number>;
   graphRequests: number;
   graphThrottled: number;
-  error?: { code: string; message: string; details?: Record<string, unknown> };
+  error?: { code: ErrorCode; message: string; details?: Record<string, unknown> };
 }
 
 /**

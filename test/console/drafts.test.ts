@@ -22,7 +22,7 @@ describe.skipIf(!hasChromium)("web console: unsaved changes across a new sign-in
       {
         name: "contoso",
         config: { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222", schedule: null, signIn: true },
-        credential: null,
+        credential: { kind: "secret", secret: "test-secret" },
       },
     );
     await createAccount(server.rt.store.db, { email: other.email, password: other.password, workspace: ctx.workspace, role: "admin" }, "test");

@@ -13,8 +13,8 @@ describe.skipIf(!hasChromium)("web console: the redirect URI a sign-in source ne
     const workspace = await resolveWorkspace(server.rt.store.db, "default");
     const config = { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222", schedule: null };
     const ctx = { db: server.rt.store.db, workspace, actor: "test", secrets: server.rt.secrets, entraCustomUrls: true };
-    await createEntraSource(ctx, { name: "contoso", config: { ...config, signIn: true }, credential: null });
-    await createEntraSource(ctx, { name: "fabrikam", config, credential: null });
+    await createEntraSource(ctx, { name: "contoso", config: { ...config, signIn: true }, credential: { kind: "secret", secret: "test-secret" } });
+    await createEntraSource(ctx, { name: "fabrikam", config, credential: { kind: "secret", secret: "test-secret" } });
   });
 
   it("shows the redirect URI to register on a source used for sign-in, in its settings and its form", async () => {

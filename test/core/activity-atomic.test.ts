@@ -42,7 +42,7 @@ describe.each(engines)("changes and their activity entries on %s", (engine) => {
   it("adds no source, half-made or whole", async () => {
     const ctx = { db: store.db, workspace, actor: "test", secrets, entraCustomUrls: true };
     const config = { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222" };
-    await expect(createEntraSource(ctx, { name: "contoso", config, credential: null })).rejects.toThrow("activity log refused");
+    await expect(createEntraSource(ctx, { name: "contoso", config, credential: { kind: "secret", secret: "test-secret" } })).rejects.toThrow("activity log refused");
     expect(await listSources(ctx)).toEqual([]);
     const states = await sql<{ n: number }>`select count(*)::int as n from source_state`.execute(store.db);
     expect(states.rows[0]!.n).toBe(0);

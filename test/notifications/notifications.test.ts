@@ -34,7 +34,7 @@ async function addSource(store: TestStore, name: string, secretExpiresOn: string
   await createEntraSource(ctx, {
     name,
     config: { tenantId: "11111111-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222", secretExpiresOn },
-    credential: null,
+    credential: { kind: "secret", secret: "test-secret" },
   });
   return ctx;
 }

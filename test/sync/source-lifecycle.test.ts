@@ -34,7 +34,7 @@ describe.each(engines)("renaming and removing a source, and adding it again (%s)
   });
 
   it("renames a source: its users and groups show the new name, and the next run changes nothing", async () => {
-    await createEntraSource(h.ctx, { name: "other", config: { tenantId: "other.onmicrosoft.com", clientId: "11111111-1111-1111-1111-111111111111" }, credential: null });
+    await createEntraSource(h.ctx, { name: "other", config: { tenantId: "other.onmicrosoft.com", clientId: "11111111-1111-1111-1111-111111111111" }, credential: { kind: "secret", secret: "test-secret" } });
     await expect(updateEntraSource(h.ctx, "corp", { name: "OTHER" })).rejects.toMatchObject({ code: "conflict", details: { field: "name" } });
     await expect(updateEntraSource(h.ctx, "corp", { name: "manual" })).rejects.toMatchObject({ code: "invalid_input" });
     const synced = await countOf(sql`source_name = 'corp'`);

@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { createGroupSchema, updateGroupSchema } from "../../domain/group.ts";
-import { addMember, createGroup, deleteGroup, getGroup, groupVersion, listGroups, removeMember, updateGroup } from "../../core/groups.ts";
+import { addMember, createGroup, deleteGroup, getGroup, groupHistory, groupVersion, listGroups, removeMember, updateGroup } from "../../core/groups.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, groupSchema, historyQuery, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
-import { historyPage } from "../../core/change-log.ts";
 
 const groupParams = workspaceParams.extend({ id: z.string().describe("group id or name") });
 
@@ -50,14 +49,10 @@ export const groupRoutes: RouteModule = {
       summary: "Show a group and its direct members",
       description: "The ETag header is the group's version (name, description): send it back as If-Match with a PATCH.",
       access: "workspace",
-      etag: "read",
+      etag: { version: groupVersion },
       params: groupParams,
       response: groupSchema,
-      async handler({ ctx, params, reply }) {
-        const group = await getGroup(ctx, params.id);
-        void reply.header("etag", groupVersion(group));
-        return group;
-      },
+      handler: ({ ctx, params }) => getGroup(ctx, params.id),
     }),
     route({
       method: "GET",
@@ -67,7 +62,10 @@ export const groupRoutes: RouteModule = {
       params: groupParams,
       query: historyQuery,
       response: listOf(changeSchema),
-      handler: async ({ ctx, params, query }) => historyPage(ctx.db, ctx.workspace.id, { groupId: (await getGroup(ctx, params.id)).id }, query),
+      async handler({ ctx, params, query }) {
+        const { changes, total } = await groupHistory(ctx, params.id, query);
+        return { items: changes, total, limit: query.limit, offset: query.offset };
+      },
     }),
     route({
       method: "PATCH",
@@ -75,15 +73,11 @@ export const groupRoutes: RouteModule = {
       summary: "Rename a group or change its description",
       description: "With If-Match (the ETag of GET), applied only if the group is still that version; otherwise 412 precondition_failed and nothing changes.",
       access: "workspace",
-      etag: "write",
+      etag: { version: groupVersion },
       params: groupParams,
       body: updateGroupSchema,
       response: groupSchema,
-      async handler({ ctx, params, body, request, reply }) {
-        const saved = await updateGroup(ctx, params.id, body, { ifMatch: request.headers["if-match"] });
-        void reply.header("etag", groupVersion(saved));
-        return saved;
-      },
+      handler: ({ ctx, params, body, ifMatch }) => updateGroup(ctx, params.id, body, { ifMatch }),
     }),
     route({
       method: "DELETE",

@@ -8,9 +8,9 @@ import { exportUsers, writeTemplate, type ExportFormat } from "../../core/export
 import { bodyProblems, type WorkspaceContext } from "../../core/context.ts";
 import type { Runtime } from "../../runtime.ts";
 import { parseMappingFile } from "../../sources/import/mapping.ts";
-import { assertNotImported, deleteUpload, discardUpload, findUpload, markImported, rememberUploadOptions, saveUpload, withUploadFile, type Upload } from "../../sources/import/uploads.ts";
+import { assertNotImported, deleteUpload, discardUpload, findUpload, rememberUploadOptions, saveUpload, withUploadFile, type Upload } from "../../sources/import/uploads.ts";
 import { withTempFile } from "../../sources/import/temp-file.ts";
-import { beingCommitted, commitState, commitUpload, localCommit } from "../../core/upload-commits.ts";
+import { beingCommitted, commitImport, commitState, localCommit, previewNewUpload, reclaimUploads } from "../../core/upload-commits.ts";
 import { route, type RouteModule } from "../route.ts";
 import { spreadsheetDownload, userFilterQuery, workspaceParams } from "../schemas.ts";
 import { importOptionsSchema, importProgressSchema, importReportSchema, uploadSchema } from "./import-schemas.ts";
@@ -82,17 +82,9 @@ async function receiveUpload(rt: Runtime, ctx: WorkspaceContext, request: Fastif
     if (!options.success) throw invalidInput(bodyProblems(options.error));
     return { upload: await rememberUploadOptions(rt.store.db, upload, given), options: options.data };
   } catch (error) {
-    if (upload) await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).then(() => reclaimUploads(rt), () => {});
+    if (upload) await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).then(() => reclaimUploads(rt.store), () => {});
     throw error;
   }
-}
-
-/**
- * The embedded database has no autovacuum: without this, every file uploaded (up to ROLLCALL_UPLOAD_LIMIT_MB)
- * stayed in the data folder for good once deleted, committed or discarded.
- */
-function reclaimUploads(rt: Runtime): Promise<void> {
-  return rt.store.reclaim(["import_upload_chunks", "import_uploads"]).catch(() => undefined);
 }
 
 export const importRoutes: RouteModule = {
@@ -117,15 +109,7 @@ export const importRoutes: RouteModule = {
       config: (rt) => ({ bodyLimit: rt.config.uploadLimitBytes + 1024 * 1024 }),
       async handler({ rt, ctx, request }) {
         const { upload, options } = await receiveUpload(rt, ctx, request);
-        const uploaded = { id: upload.id, fileName: upload.fileName, size: upload.size, uploadedAt: upload.uploadedAt, expiresAt: upload.expiresAt };
-        try {
-          return { ...uploaded, preview: await importFrom(rt, ctx, upload, options, true) };
-        } catch (error) {
-          // Columns the import cannot place: the file is kept, to preview again with a mapping.
-          if (error instanceof RollcallError && error.details.reason === "columns") throw new RollcallError(error.code, error.message, { ...error.details, upload: uploaded });
-          await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).then(() => reclaimUploads(rt), () => {});
-          throw error;
-        }
+        return previewNewUpload(rt.store, upload, () => importFrom(rt, ctx, upload, options, true));
       },
     }),
     route({
@@ -174,14 +158,8 @@ export const importRoutes: RouteModule = {
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
         assertNotImported(upload);
         const body = withUploadOptions(upload, request.body);
-        const report = await commitUpload(rt.store.db, upload, (onProgress, signal) => importFrom(rt, ctx, upload, body, false, onProgress, signal));
-        if (!report.applied) {
-          const problems = `${report.counts.problems} problem(s) in ${report.counts.invalid} row(s)`;
-          // With partial, no valid row means nothing to apply: as much a failure as an all-or-nothing import stopped by problems.
-          const message = report.partial ? `Nothing was imported: no row was valid (${problems}); fix them and commit again` : `Nothing was imported: ${problems}; fix them or commit with partial=true`;
-          throw new RollcallError("import_invalid", message, { report });
-        }
-        await markImported(rt.store.db, upload, { at: new Date().toISOString(), by: ctx.actor, counts: report.counts }).then(() => reclaimUploads(rt), () => {});
+        const report = await commitImport(rt.store.db, upload, ctx.actor, (onProgress, signal) => importFrom(rt, ctx, upload, body, false, onProgress, signal));
+        await reclaimUploads(rt.store);
         return report;
       },
     }),
@@ -210,7 +188,7 @@ export const importRoutes: RouteModule = {
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
         // A commit in any process, this one's included, holds the upload's lease in the database.
         if (!(await discardUpload(rt.store.db, upload))) throw beingCommitted("This upload is being imported; it cannot be discarded now", upload);
-        await reclaimUploads(rt);
+        await reclaimUploads(rt.store);
       },
     }),
     route({

@@ -1,11 +1,10 @@
 import { z } from "zod";
 import { invalidInput } from "../../errors.ts";
-import { createEntraSource, getSource, listSources, loadSourceForSync, sourceVersion, updateEntraSource, type Source, type SourceContext } from "../../core/sources.ts";
+import { createEntraSource, getSource, listSources, loadSourceForSync, sourceContext, sourceVersion, testSource, updateEntraSource, type Source } from "../../core/sources.ts";
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
-import { cancelRun, getRun, pageOfRuns, rejectRun } from "../../core/runs.ts";
-import { pageOfChanges } from "../../core/change-log.ts";
+import { cancelRun, getRun, pageOfRuns, rejectRun, runWithChanges } from "../../core/runs.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
-import { findDirectoryGroups, testConnection } from "../../sources/entra/connect.ts";
+import { findDirectoryGroups } from "../../sources/entra/connect.ts";
 import { entraConfigPatch } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { approveRun, syncSource } from "../../sync/service.ts";
@@ -95,7 +94,6 @@ const checkResponse = z.object({
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), code: z.string().nullable(), message: z.string() })),
 });
 
-const sourceCtx = (ctx: WorkspaceContext, rt: Runtime): SourceContext => ({ ...ctx, secrets: rt.secrets, entraCustomUrls: rt.config.entraCustomUrls });
 const present = <S extends Source>(s: S) => ({ ...s, config: s.config as unknown as Record<string, unknown> });
 
 /** Start a run in the background and answer with its record as soon as it exists. */
@@ -126,32 +124,24 @@ export const sourceRoutes: RouteModule = {
       async handler({ ctx, rt, body }) {
         const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
         if (!name) throw invalidInput([{ field: "name", message: "is required" }]);
-        const credential = credentialOf(body as SourceBody);
-        if (!credential) throw invalidInput([{ field: "clientSecret", message: "is required (or certificatePem and privateKeyPem)" }]);
-        return present(await createEntraSource(sourceCtx(ctx, rt), { name, config: config as never, credential }));
+        return present(await createEntraSource(sourceContext(rt, ctx), { name, config: config as never, credential: credentialOf(body as SourceBody) }));
       },
     }),
     route({
-      method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret)", access: "workspace", etag: "read",
+      method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret)", access: "workspace", etag: { version: sourceVersion },
       description: "The ETag header is the source's version (name, settings, secret; not its sync status): send it back as If-Match with a PATCH.",
       params: sourceParams, response: sourceResponse,
-      async handler({ ctx, params, reply }) {
-        const source = await getSource(ctx, params.name);
-        void reply.header("etag", sourceVersion(source));
-        return present(source);
-      },
+      handler: async ({ ctx, params }) => present(await getSource(ctx, params.name)),
     }),
     route({
       method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name)", access: "workspace",
       description: "With If-Match (the ETag of GET), applied only if the source is still that version; otherwise 412 precondition_failed and nothing changes.",
-      etag: "write",
+      etag: { version: sourceVersion },
       params: sourceParams, body: sourceBody, response: sourceResponse,
-      async handler({ ctx, rt, params, body, request, reply }) {
+      async handler({ ctx, rt, params, body, ifMatch }) {
         const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
         const credential = credentialOf(body as SourceBody);
-        const saved = await updateEntraSource(sourceCtx(ctx, rt), params.name, { name, config: config as never, credential }, { ifMatch: request.headers["if-match"] });
-        void reply.header("etag", sourceVersion(saved));
-        return present(saved);
+        return present(await updateEntraSource(sourceContext(rt, ctx), params.name, { name, config: config as never, credential }, { ifMatch }));
       },
     }),
     route({
@@ -159,15 +149,12 @@ export const sourceRoutes: RouteModule = {
       summary: "Remove a source. Its users and groups stay, managed in Rollcall from then on (users=keep, the default; users=disable also disables the users), or are deleted with it (users=delete)",
       params: sourceParams, response: removedSourceResponse,
       query: z.object({ users: z.enum(sourceRemovals).default("keep").describe("what happens to the source's users and groups") }).strict(),
-      handler: async ({ ctx, rt, params, query }) => present(await removeSource(sourceCtx(ctx, rt), params.name, query.users)),
+      handler: async ({ ctx, rt, params, query }) => present(await removeSource(sourceContext(rt, ctx), params.name, query.users)),
     }),
     route({
       method: "POST", url: "/workspaces/:workspace/sources/:name/test", summary: "Connect: a fresh token, then prove each Graph permission the source needs", access: "workspace",
       params: sourceParams, response: checkResponse,
-      async handler({ ctx, rt, params }) {
-        const source = await loadSourceForSync(sourceCtx(ctx, rt), params.name);
-        return testConnection(source.config, source.credential, entraFetch(rt.config), { name: source.name, workspace: ctx.workspace.name });
-      },
+      handler: ({ ctx, rt, params }) => testSource(sourceContext(rt, ctx), params.name),
     }),
     route({
       method: "POST", url: "/workspaces/:workspace/sources/:name/find-groups", access: "workspace",
@@ -177,7 +164,7 @@ export const sourceRoutes: RouteModule = {
       body: z.object({ q: z.string().max(256).default("").describe("the start of a group's display name; empty: the first groups") }).strict().default({ q: "" }),
       response: z.object({ items: z.array(z.object({ id: z.string(), displayName: z.string(), description: z.string().nullable() })) }),
       async handler({ ctx, rt, params, body }) {
-        const source = await loadSourceForSync(sourceCtx(ctx, rt), params.name);
+        const source = await loadSourceForSync(sourceContext(rt, ctx), params.name);
         return { items: await findDirectoryGroups(source.config, source.credential, entraFetch(rt.config), body.q, { name: source.name, workspace: ctx.workspace.name }) };
       },
     }),
@@ -210,9 +197,8 @@ export const sourceRoutes: RouteModule = {
       query: z.object({ limit: limitParam(5000, 1000), offset: offsetParam, action: changeKindParam }).strict(),
       response: listOf(changeSchema).extend({ actions: z.record(z.string(), z.number().int()).describe("the whole run's entries per kind (add to group and remove from group: every group's together)") }),
       async handler({ ctx, params, query }) {
-        await getRun(ctx, params.id, { changes: 0 });
-        const page = await pageOfChanges(ctx.db, ctx.workspace.id, { runId: params.id, action: query.action }, { limit: query.limit, offset: query.offset });
-        return { ...page, limit: query.limit, offset: query.offset };
+        const run = await runWithChanges(ctx, params.id, query);
+        return { items: run.changes, total: run.changesTotal, actions: run.changesByAction, limit: query.limit, offset: query.offset };
       },
     }),
     route({

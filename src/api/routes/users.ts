@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, historyUser, listUsers, updateUser, userVersion } from "../../core/users.ts";
-import { historyPage } from "../../core/change-log.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkMatching, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
@@ -75,14 +74,10 @@ export const userRoutes: RouteModule = {
       summary: "Show a user",
       description: "The ETag header is the user's version: send it back as If-Match with a PATCH, so that a change made meanwhile (another admin, an import, a sync) is a 412 instead of being overwritten.",
       access: "workspace",
-      etag: "read",
+      etag: { version: userVersion },
       params: userParams,
       response: userSchema,
-      async handler({ ctx, params, reply }) {
-        const user = await getUser(ctx, params.id);
-        void reply.header("etag", userVersion(user));
-        return user;
-      },
+      handler: ({ ctx, params }) => getUser(ctx, params.id),
     }),
     route({
       method: "PATCH",
@@ -90,16 +85,12 @@ export const userRoutes: RouteModule = {
       summary: "Change fields of a user (only the fields sent)",
       description: "With If-Match (the ETag of GET), applied only if the user is still that version; otherwise 412 precondition_failed and nothing changes. The answer's ETag is the new version.",
       access: "workspace",
-      etag: "write",
+      etag: { version: userVersion },
       params: userParams,
       body: updateUserSchema,
       bodyCheckedByHandler: true,
       response: savedUserSchema,
-      async handler({ ctx, params, body, request, reply }) {
-        const saved = await updateUser(ctx, params.id, body, { ifMatch: request.headers["if-match"] });
-        void reply.header("etag", userVersion(saved));
-        return saved;
-      },
+      handler: ({ ctx, params, body, ifMatch }) => updateUser(ctx, params.id, body, { ifMatch }),
     }),
     route({
       method: "DELETE",
@@ -141,7 +132,10 @@ export const userRoutes: RouteModule = {
       params: userParams,
       query: historyQuery,
       response: listOf(changeSchema),
-      handler: async ({ ctx, params, query }) => historyPage(ctx.db, ctx.workspace.id, { userId: (await historyUser(ctx, params.id)).userId }, query),
+      async handler({ ctx, params, query }) {
+        const { changes, total } = await userHistory(ctx, params.id, query);
+        return { items: changes, total, limit: query.limit, offset: query.offset };
+      },
     }),
     route({
       method: "DELETE",

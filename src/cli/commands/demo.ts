@@ -7,7 +7,7 @@ import type { RunningEmulator } from "../../emulator/index.ts";
 import { registerRollcallCallback } from "../../emulator/cli.ts";
 import { trustExtraCa } from "../../net/http.ts";
 import { createWorkspace, resolveWorkspace, type Workspace } from "../../core/workspaces.ts";
-import { createEntraSource, getSource, updateEntraSource, type SourceContext } from "../../core/sources.ts";
+import { createEntraSource, getSource, sourceContext, updateEntraSource, type SourceContext } from "../../core/sources.ts";
 import { createAccount, findAccount, resetPassword } from "../../core/accounts.ts";
 import { syncSource } from "../../sync/service.ts";
 import { serveUntilStopped } from "./serve.ts";
@@ -76,7 +76,7 @@ export function demoCommand(): Command {
         const config = { ...loaded, entraCustomUrls: loaded.entraCustomUrls === true || emulatorOrigins };
         rt = await openRuntime(config, { command: "demo" });
         const workspace = await ensureWorkspace(rt);
-        const ctx: SourceContext = { db: rt.store.db, workspace, actor: "demo", secrets: rt.secrets, entraCustomUrls: config.entraCustomUrls };
+        const ctx = sourceContext(rt, { db: rt.store.db, workspace, actor: "demo" });
         const source = await ensureSource(ctx, emulator);
 
         const bar = progressBar(Boolean(process.stderr.isTTY));

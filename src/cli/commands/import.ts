@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
 import { RollcallError, fileProblem, invalidInput } from "../../errors.ts";
 import type { ImportProgress, ImportReport } from "../../core/imports.ts";
+import { importFailed } from "../../core/import-report.ts";
 import { writeTemplate, type ExportFormat } from "../../core/exports.ts";
 import { joinList } from "../../domain/list-cell.ts";
 import { directoryCommand, needsNoDatabase, output, runOn, standardOutput, withJson } from "../io.ts";
@@ -44,8 +45,7 @@ export function importCommand(): Command {
             bar?.stop();
           }
         },
-        // A partial import that found no valid row imported nothing: it failed like an all-or-nothing one (applied is false).
-        { human: describeReport, ok: (r) => r.problems.length === 0 || (r.partial && r.applied) },
+        { human: describeReport, ok: (r) => !importFailed(r) },
         "import",
       );
     });

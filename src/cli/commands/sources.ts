@@ -204,7 +204,7 @@ export function sourcesCommand(): Command {
       .action(async (flags: Flags) =>
         runOn(flags, async (directory) => {
           const credential = credentialFromFlags(flags);
-          // Every missing setting at once, not one per attempt.
+          // Every missing flag at once, not one per attempt (the core refuses a source without a credential too, in the API's words).
           const missing = [
             ...(flags.tenantId ? [] : [{ field: "tenantId", message: "give --tenant-id: the directory (tenant) ID, on the app registration's Overview in the Azure portal" }]),
             ...(flags.clientId ? [] : [{ field: "clientId", message: "give --client-id: the application (client) ID, on the same Overview" }]),
