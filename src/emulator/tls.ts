@@ -29,9 +29,14 @@ function rsaKeyPair(privatePem: string): { publicKey: forge.pki.rsa.PublicKey; p
   return { publicKey: pub, privateKey: priv, privatePem };
 }
 
-function serial(): string {
-  const b = randomBytes(16);
-  b[0] = (b[0] ?? 0) & 0x7f; // positive
+/**
+ * A certificate serial number as hex. DER wants a minimal INTEGER: a leading 0x00 byte followed by
+ * one below 0x80 is "illegal padding" to OpenSSL 3, which then refuses the certificate. Forcing the
+ * top byte into 0x40-0x7f keeps it positive, non-zero and minimal whatever the random bytes are.
+ */
+export function certificateSerial(random: Buffer = randomBytes(16)): string {
+  const b = Buffer.from(random);
+  b[0] = 0x40 | ((b[0] ?? 0) & 0x3f);
   return b.toString("hex");
 }
 
@@ -39,7 +44,7 @@ function createCa(keyPem: string): { certPem: string; keyPem: string } {
   const keys = rsaKeyPair(keyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
-  cert.serialNumber = serial();
+  cert.serialNumber = certificateSerial();
   cert.validity.notBefore = new Date(Date.now() - 24 * 3600_000);
   cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 24 * 3600_000);
   const attrs = [
@@ -63,7 +68,7 @@ function issueServerCert(caCertPem: string, caKeyPem: string, serverKeyPem: stri
   const keys = rsaKeyPair(serverKeyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
-  cert.serialNumber = serial();
+  cert.serialNumber = certificateSerial();
   cert.validity.notBefore = new Date(Date.now() - 3600_000);
   cert.validity.notAfter = new Date(Date.now() + 365 * 24 * 3600_000);
   cert.setSubject([{ name: "commonName", value: "localhost" }]);
@@ -115,7 +120,7 @@ export function selfSignedForKey(privatePem: string, cn: string): { der: Buffer 
   const priv = forge.pki.privateKeyFromPem(privatePem) as forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(priv.n, priv.e);
-  cert.serialNumber = serial();
+  cert.serialNumber = certificateSerial();
   cert.validity.notBefore = new Date(Date.now() - 24 * 3600_000);
   cert.validity.notAfter = new Date(Date.now() + 5 * 365 * 24 * 3600_000);
   cert.setSubject([{ name: "commonName", value: cn }]);
