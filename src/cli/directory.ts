@@ -11,6 +11,8 @@ import { createEntraSource, getSource, listSources, sourceContext, testSource, u
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
 import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
+import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../core/tokens.ts";
+import { dismissNotification, getNotificationSettings, listDeliveries, listNotifications, updateNotificationSettings, type Delivery, type Notification, type NotificationSettings } from "../core/notifications.ts";
 import type { Group } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
 import type { Runtime } from "../runtime.ts";
@@ -81,6 +83,28 @@ export interface Directory {
   };
   importFile(options: ImportFileOptions): Promise<ImportReport>;
   exportUsers(options: ExportOptions): Promise<ExportResult>;
+  tokens: {
+    list(): Promise<ApiToken[]>;
+    /** The answer is the only time the token's value is shown. */
+    create(input: { name?: string | undefined; role: Role; expiresInDays?: number | undefined }): Promise<ApiToken & { token: string }>;
+    revoke(id: string): Promise<ApiToken>;
+  };
+  notifications: {
+    /** The newest 100, each with its deliveries. */
+    list(filter: { active: boolean }): Promise<(Notification & { deliveries: Delivery[] })[]>;
+    dismiss(id: string): Promise<Notification>;
+    settings(): Promise<NotificationSettings & { smtpConfigured: boolean }>;
+    /** `webhookSecret`: the new signing secret, only when one was made. */
+    updateSettings(change: NotificationSettingsChange): Promise<NotificationSettings & { webhookSecret: string | null; smtpConfigured: boolean }>;
+    /** The newest 200 e-mail and webhook attempts. */
+    deliveries(): Promise<Delivery[]>;
+  };
+}
+
+export interface NotificationSettingsChange {
+  emailTo?: string[] | undefined;
+  webhookUrl?: string | null | undefined;
+  rotateWebhookSecret?: boolean | undefined;
 }
 
 export interface ImportFileOptions {
@@ -156,5 +180,20 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
     },
     importFile: ({ mapping, ...options }) => runImport(ctx, rt.store, { ...options, mapping: mapping === undefined ? undefined : parseMappingFile(mapping) }),
     exportUsers: (options) => exportUsers(ctx, options),
+    tokens: {
+      list: () => listApiTokens(ctx.db, ctx.workspace),
+      create: (input) => createApiToken(ctx.db, ctx.workspace, input, ctx.actor),
+      revoke: (id) => revokeApiToken(ctx.db, ctx.workspace, id, ctx.actor),
+    },
+    notifications: {
+      list: ({ active }) => listNotifications(ctx.db, ctx.workspace, { active, limit: 100 }),
+      dismiss: (id) => dismissNotification(ctx.db, ctx.workspace, id, ctx.actor),
+      settings: async () => ({ ...(await getNotificationSettings(ctx.db, ctx.workspace)), smtpConfigured: Boolean(rt.config.smtpUrl) }),
+      updateSettings: async (change) => ({
+        ...(await updateNotificationSettings(ctx.db, rt.secrets, ctx.workspace, change, ctx.actor, { webhookPrivateNetwork: rt.config.webhookPrivateNetwork })),
+        smtpConfigured: Boolean(rt.config.smtpUrl),
+      }),
+      deliveries: () => listDeliveries(ctx.db, ctx.workspace, 200),
+    },
   };
 }

@@ -8,6 +8,7 @@ import type { WorkspaceContext } from "../core/context.ts";
 import { apiClient, serverFrom } from "./api-client.ts";
 import { localDirectory, type Directory } from "./directory.ts";
 import { remoteDirectory } from "./remote-directory.ts";
+import { localWorkspaces, remoteWorkspaces, type Workspaces } from "./workspaces.ts";
 
 /**
  * The thin CLI layer: every command parses flags, calls the core (or, for directory commands given a
@@ -179,6 +180,13 @@ export async function runOn<T>(options: GlobalOptions, body: (directory: Directo
   const server = serverFrom(options.server);
   if (server) return output(options, async () => body(remoteDirectory(apiClient(server), options.workspace ?? "default")), present);
   return run(options, async (rt) => body(localDirectory(rt, await workspaceContext(rt, options))), present, command);
+}
+
+/** Run a command body on the workspaces: the server's (those the caller may use) when one is set, else the local database's. */
+export async function runOnWorkspaces<T>(options: GlobalOptions, body: (workspaces: Workspaces) => Promise<T>, present: Present<T>): Promise<void> {
+  const server = serverFrom(options.server);
+  if (server) return output(options, async () => body(remoteWorkspaces(apiClient(server))), present);
+  return run(options, async (rt) => body(localWorkspaces(rt)), present);
 }
 
 export async function workspaceContext(rt: Runtime, options: GlobalOptions, actor = "cli"): Promise<WorkspaceContext & { workspace: Workspace }> {

@@ -3,6 +3,8 @@ import { RollcallError } from "../errors.ts";
 import type { ImportProgress, ImportReport } from "../core/imports.ts";
 import type { ChangeRecord } from "../core/change-log.ts";
 import type { Run } from "../core/runs.ts";
+import type { ApiToken } from "../core/tokens.ts";
+import type { Delivery, Notification } from "../core/notifications.ts";
 import type { Source } from "../core/sources.ts";
 import type { Group } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
@@ -173,6 +175,18 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       const headers = await api.download(at("exports"), { format, ...filter }, stream ?? out);
       const columns = (headers.get("rollcall-columns") ?? "").split(",").filter(Boolean).map(decodeURIComponent);
       return { format, out, users: Number(headers.get("rollcall-users") ?? 0), columns };
+    },
+    tokens: {
+      list: async () => (await get<Page<ApiToken>>(at("tokens"))).items,
+      create: (input) => send("POST", at("tokens"), input),
+      revoke: (id) => send("DELETE", at("tokens", id)),
+    },
+    notifications: {
+      list: async ({ active }) => (await get<Page<Notification & { deliveries: Delivery[] }>>(at("notifications"), { active, limit: 100 })).items,
+      dismiss: (id) => send("POST", at("notifications", id, "dismiss")),
+      settings: () => get(at("notification-settings")),
+      updateSettings: (change) => send("PUT", at("notification-settings"), change),
+      deliveries: async () => (await get<Page<Delivery>>(at("notification-deliveries"), { limit: 200 })).items,
     },
   };
 }

@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { createApiToken } from "../../src/core/tokens.ts";
+import { createApiToken, listApiTokens } from "../../src/core/tokens.ts";
+import { createAccount, createSession } from "../../src/core/accounts.ts";
+import { getNotificationSettings, raiseImportFailed } from "../../src/core/notifications.ts";
+import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { listGroups } from "../../src/core/groups.ts";
 import { getUser, listUsers } from "../../src/core/users.ts";
@@ -226,14 +229,89 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect((await getUser(h.ctx, "watch999@example.com")).groups).toEqual(["Watchers"]);
   }, 300_000);
 
+  it("makes, lists and revokes API tokens through the server as the signed-in admin; a token may not make one", async () => {
+    const created = await cli(["tokens", "create", "--name", "ci", "--role", "viewer", "--expires-in-days", "30", "--json"]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.json<{ id: string; token: string }>();
+    expect(token).toMatchObject({ name: "ci", role: "viewer", workspace: "default", expiresAt: expect.any(String), token: expect.stringMatching(/^rc_/) });
+    const [works, listed, byToken, badDays] = await Promise.all([
+      cli(["users", "list", "--limit", "1", "--json"], { ROLLCALL_TOKEN: token.token }),
+      cli(["tokens", "list", "--json"]),
+      cli(["tokens", "create", "--json"], { ROLLCALL_TOKEN: adminToken }),
+      cli(["tokens", "create", "--expires-in-days", "soon"]),
+    ]);
+    expect(works.code, works.stderr).toBe(0);
+    expect(listed.json()).toEqual(json(await listApiTokens(h.store.db, h.ctx.workspace)));
+    expect([byToken.code, JSON.parse(byToken.stderr).error.code]).toEqual([1, "forbidden"]);
+    expect([badDays.code, badDays.stderr]).toEqual([2, expect.stringContaining("--expires-in-days")]);
+
+    const revoked = await cli(["tokens", "revoke", token.id]);
+    expect([revoked.code, revoked.stdout]).toEqual([0, "revoked token ci\n"]);
+    const refused = await cli(["users", "list", "--json"], { ROLLCALL_TOKEN: token.token });
+    expect([refused.code, JSON.parse(refused.stderr).error.code]).toEqual([1, "unauthenticated"]);
+  }, 300_000);
+
+  it("reads and changes notifications through the server", async () => {
+    const set = await cli(["notifications", "settings", "--email", "ops@example.com", "--json"]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.json()).toEqual({ emailTo: ["ops@example.com"], webhookUrl: null, webhookSecretSet: false, webhookSecret: null, smtpConfigured: false });
+    expect(await getNotificationSettings(h.store.db, h.ctx.workspace)).toMatchObject({ emailTo: ["ops@example.com"] });
+
+    const raised = (await raiseImportFailed(h.store.db, { workspace: h.ctx.workspace, importId: "remote-import", fileName: "staff.csv", message: "Row 2: email is missing." }))!;
+    const [shown, active, deliveries] = await Promise.all([
+      cli(["notifications", "settings"]),
+      cli(["notifications", "list", "--active", "--json"]),
+      cli(["notifications", "deliveries", "--json"]),
+    ]);
+    expect(shown.stdout).toBe("e-mail:  ops@example.com (ROLLCALL_SMTP_URL is not set: nothing can be sent)\nwebhook: none\n");
+    // Earlier tests' runs may have raised others: this one is the newest.
+    expect(active.json<{ id: string }[]>()[0]).toMatchObject({ id: raised.id, title: "Import of staff.csv failed", deliveries: [expect.objectContaining({ channel: "email", target: "ops@example.com" })] });
+    expect(deliveries.json<{ notificationId: string }[]>().filter((d) => d.notificationId === raised.id)).toEqual([expect.objectContaining({ channel: "email", target: "ops@example.com" })]);
+
+    const dismissed = await cli(["notifications", "dismiss", raised.id]);
+    expect([dismissed.code, dismissed.stdout]).toEqual([0, "dismissed: Import of staff.csv failed\n"]);
+    const ids = async (args: string[]) => (await cli(["notifications", "list", ...args, "--json"])).json<{ id: string; dismissedBy: string }[]>();
+    const [stillActive, all, missing] = await Promise.all([ids(["--active"]), ids([]), cli(["notifications", "dismiss", "00000000-0000-0000-0000-000000000000"]), cli(["notifications", "settings", "--email", ""])]);
+    expect(stillActive.map((n) => n.id)).not.toContain(raised.id);
+    expect(all.find((n) => n.id === raised.id)).toMatchObject({ dismissedBy: expect.stringContaining("@") });
+    expect(missing.code).toBe(3);
+  }, 300_000);
+
+  it("lists, shows and changes workspaces through the server; only an owner adds or removes one", async () => {
+    const [listed, updated, notOwner] = await Promise.all([
+      cli(["workspaces", "list", "--json"]),
+      cli(["workspaces", "update", "default", "--default-country", "GB", "--json"]),
+      cli(["workspaces", "add", "branch", "--json"]),
+    ]);
+    expect(listed.json()).toEqual([expect.objectContaining({ name: "default", role: "admin" })]);
+    expect(updated.json()).toMatchObject({ name: "default", defaultCountry: "GB" });
+    expect((await resolveWorkspace(h.store.db, "default")).defaultCountry).toBe("GB");
+    expect([notOwner.code, JSON.parse(notOwner.stderr).error.code]).toEqual([1, "forbidden"]);
+
+    const { account } = await createAccount(h.store.db, { email: "owner@example.com", owner: true }, "test");
+    const owner = { ROLLCALL_TOKEN: (await createSession(h.store.db, account, 1, { prefix: "rcs_" })).id };
+    const [added] = await Promise.all([cli(["workspaces", "add", "branch", "--default-country", "FR"], owner), cli(["workspaces", "update", "default", "--default-country", ""])]);
+    expect([added.code, added.stdout]).toEqual([0, "added workspace branch\n"]);
+    const [all, shown, byAdmin] = await Promise.all([cli(["workspaces", "list", "--json"], owner), cli(["workspaces", "show", "branch"], owner), cli(["workspaces", "remove", "branch"])]);
+    expect(all.json<{ name: string }[]>().map((w) => w.name)).toEqual(expect.arrayContaining(["default", "branch"]));
+    expect(shown.stdout).toBe("branch (default country FR)\n");
+    // The signed-in admin holds no role in the new workspace: not found for them, as for anyone outside it.
+    expect(byAdmin.code).not.toBe(0);
+    const removed = await cli(["workspaces", "remove", "branch", "--yes"], owner);
+    expect([removed.code, removed.stdout]).toEqual([0, "removed workspace branch\n"]);
+    await expect(resolveWorkspace(h.store.db, "branch")).rejects.toMatchObject({ code: "not_found" });
+    const defaultStays = await cli(["workspaces", "remove", "default", "--yes", "--json"], owner);
+    expect([defaultStays.code, JSON.parse(defaultStays.stderr).error.message]).toEqual([2, 'The "default" workspace cannot be removed']);
+  }, 300_000);
+
   it("says which commands only work locally when a server is set", async () => {
-    const [migrate, workspace] = await Promise.all([cli(["migrate"]), cli(["workspaces", "add", "elsewhere", "--json"])]);
+    const [migrate, admins] = await Promise.all([cli(["migrate"]), cli(["admins", "list", "--json"])]);
     expect(migrate.code).toBe(2);
     expect(migrate.stderr).toContain("`rollcall migrate` works on this machine's database only");
     expect(migrate.stderr).toContain(h.url);
-    expect(workspace.code).toBe(2);
-    expect(workspace.stdout).toBe("");
-    expect(JSON.parse(workspace.stderr).error.message).toContain("`rollcall workspaces add` works on this machine's database only");
+    expect(admins.code).toBe(2);
+    expect(admins.stdout).toBe("");
+    expect(JSON.parse(admins.stderr).error.message).toContain("`rollcall admins list` works on this machine's database only");
   }, 300_000);
 
   it("refuses a server address that is no http(s) URL, and names an unreachable server as such", async () => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createWorkspace, updateWorkspace } from "../../core/workspaces.ts";
+import { createWorkspace, deleteWorkspace, resolveWorkspace, updateWorkspace } from "../../core/workspaces.ts";
 import { visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, csvDownload, limitParam, listOf, workspaceParams, workspaceSchema } from "../schemas.ts";
@@ -89,6 +89,17 @@ export const workspaceRoutes: RouteModule = {
       response: workspaceSchema,
       async handler({ ctx, role, body }) {
         return { ...(await updateWorkspace(ctx.db, ctx.workspace, body, ctx.actor)), role };
+      },
+    }),
+    route({
+      method: "DELETE",
+      url: "/workspaces/:workspace",
+      summary: "Delete a workspace and everything in it: its users, groups, sources, runs and history (owners only; the default workspace stays)",
+      access: "owner",
+      status: 204,
+      params: workspaceParams,
+      async handler({ rt, params }) {
+        await deleteWorkspace(rt.store.db, await resolveWorkspace(rt.store.db, params.workspace));
       },
     }),
   ],

@@ -1,38 +1,41 @@
 import { Command } from "commander";
-import { getNotificationSettings, listDeliveries, listNotifications, updateNotificationSettings } from "../../core/notifications.ts";
 import { createNotifier } from "../../notifications/worker.ts";
-import { run, table, workspaceCommand, workspaceContext, withJson } from "../io.ts";
+import { directoryCommand, run, runOn, table, withJson } from "../io.ts";
 
 /** `rollcall notifications …`: the warnings, who gets them, and the delivery log. */
 export function notificationsCommand(): Command {
   const root = new Command("notifications").description("warnings before things break (expiring client secrets, failed syncs and imports), by e-mail and webhook");
   root.addCommand(
-    workspaceCommand("list", "notifications of a workspace, newest first")
+    directoryCommand("list", "notifications of a workspace, newest first (the newest 100)")
       .option("--active", "only those neither resolved nor dismissed")
       .action(async (opts) =>
-        run(opts, async (rt) => listNotifications(rt.store.db, (await workspaceContext(rt, opts)).workspace, { active: Boolean(opts.active) }), {
+        runOn(opts, (directory) => directory.notifications.list({ active: Boolean(opts.active) }), {
           human: (items) =>
             table(
               items.map((n) => ({ ...n, state: n.resolvedAt ? "resolved" : n.dismissedAt ? "dismissed" : "active", sent: n.deliveries.map((d) => `${d.channel}:${d.status}`).join(" ") })),
-              ["createdAt", "severity", "state", "title", "sent"],
+              ["id", "createdAt", "severity", "state", "title", "sent"],
               `No ${opts.active ? "active " : ""}notifications in workspace ${opts.workspace}.`,
             ),
         }, "notifications"),
       ),
   );
   root.addCommand(
-    workspaceCommand("settings", "show or change who gets notifications by e-mail, and the signed webhook")
+    directoryCommand("dismiss", "hide a notification from the console's banner (e-mail and webhook are unaffected)")
+      .argument("<id>", "the notification's id (from notifications list)")
+      .action(async (id: string, opts) => runOn(opts, (directory) => directory.notifications.dismiss(id), { human: (n) => `dismissed: ${n.title}` }, "notifications")),
+  );
+  root.addCommand(
+    directoryCommand("settings", "show or change who gets notifications by e-mail, and the signed webhook")
       .option("--email <addresses>", "comma-separated recipients (\"\" for none)")
       .option("--webhook-url <url>", "https:// URL receiving signed JSON POSTs (\"none\" removes it)")
       .option("--rotate-webhook-secret", "make a new signing secret (printed once)")
       .action(async (opts) =>
-        run(opts, async (rt) => {
-          const { workspace } = await workspaceContext(rt, opts);
+        runOn(opts, async (directory) => {
           const change = opts.email !== undefined || opts.webhookUrl !== undefined || opts.rotateWebhookSecret;
-          if (!change) return { ...(await getNotificationSettings(rt.store.db, workspace)), webhookSecret: null, smtpConfigured: Boolean(rt.config.smtpUrl) };
+          if (!change) return { ...(await directory.notifications.settings()), webhookSecret: null };
           const emailTo = opts.email === undefined ? undefined : String(opts.email).split(",").map((s) => s.trim()).filter(Boolean);
           const webhookUrl = opts.webhookUrl === undefined ? undefined : opts.webhookUrl === "none" ? null : String(opts.webhookUrl);
-          return { ...(await updateNotificationSettings(rt.store.db, rt.secrets, workspace, { emailTo, webhookUrl, rotateWebhookSecret: Boolean(opts.rotateWebhookSecret) }, "cli", { webhookPrivateNetwork: rt.config.webhookPrivateNetwork })), smtpConfigured: Boolean(rt.config.smtpUrl) };
+          return directory.notifications.updateSettings({ emailTo, webhookUrl, rotateWebhookSecret: Boolean(opts.rotateWebhookSecret) });
         }, {
           human: (s) =>
             [
@@ -44,9 +47,9 @@ export function notificationsCommand(): Command {
       ),
   );
   root.addCommand(
-    workspaceCommand("deliveries", "the delivery log: each e-mail and webhook attempt")
+    directoryCommand("deliveries", "the delivery log: each e-mail and webhook attempt (the newest 200)")
       .action(async (opts) =>
-        run(opts, async (rt) => listDeliveries(rt.store.db, (await workspaceContext(rt, opts)).workspace), {
+        runOn(opts, (directory) => directory.notifications.deliveries(), {
           human: (items) => table(items, ["createdAt", "channel", "target", "status", "attempts", "sentAt", "lastError"], `No notification deliveries in workspace ${opts.workspace}.`),
         }, "notifications"),
       ),

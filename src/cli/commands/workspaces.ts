@@ -1,48 +1,46 @@
 import { Command, Option } from "commander";
-import { createWorkspace, deleteWorkspace, listWorkspaces, resolveWorkspace, updateWorkspace } from "../../core/workspaces.ts";
-import { createApiToken, listApiTokens, revokeApiToken } from "../../core/tokens.ts";
 import { migrateToLatest } from "../../storage/database.ts";
-import { confirm, nothingToChange, run, suggest, table, withConfirmation, withJson, workspaceCommand, workspaceContext } from "../io.ts";
+import { confirm, directoryCommand, nothingToChange, positiveInteger, run, runOn, runOnWorkspaces, suggest, table, withConfirmation, withJson, withServer } from "../io.ts";
 
 export function workspacesCommand(): Command {
   const workspaces = new Command("workspaces").description("list and manage workspaces");
+  const command = (name: string, description: string) => withServer(withJson(new Command(name).description(description)));
   workspaces.addCommand(
-    withJson(new Command("list").description("list workspaces")).action(async (opts) =>
-      run(opts, (rt) => listWorkspaces(rt.store.db), { human: (list) => table(list, ["name", "defaultCountry", "createdAt"], "No workspaces yet: add one with `rollcall workspaces add NAME`.") }),
+    command("list", "list workspaces (through a server: those you may use)").action(async (opts) =>
+      runOnWorkspaces(opts, (all) => all.list(), { human: (list) => table(list, ["name", "defaultCountry", "createdAt"], "No workspaces yet: add one with `rollcall workspaces add NAME`.") }),
     ),
   );
   workspaces.addCommand(
-    withJson(new Command("add").alias("create").description("create a workspace"))
+    command("add", "create a workspace (through a server: owners only)")
+      .alias("create")
       .argument("<name>", "1-63 letters, digits, '.', '_' or '-'")
       .option("--default-country <CC>", "ISO country code used to read local phone numbers (e.g. US, GB)")
-      .action(async (name: string, opts) =>
-        run(opts, (rt) => createWorkspace(rt.store.db, { name, defaultCountry: opts.defaultCountry }), { human: (w) => `added workspace ${w.name}` }),
-      ),
+      .action(async (name: string, opts) => runOnWorkspaces(opts, (all) => all.add({ name, defaultCountry: opts.defaultCountry }), { human: (w) => `added workspace ${w.name}` })),
   );
   workspaces.addCommand(
-    withJson(new Command("show").description("show a workspace"))
+    command("show", "show a workspace")
       .argument("<name>", "workspace name or id")
-      .action(async (name: string, opts) => run(opts, (rt) => resolveWorkspace(rt.store.db, name), { human: (w) => `${w.name} (default country ${w.defaultCountry ?? "none"})` })),
+      .action(async (name: string, opts) => runOnWorkspaces(opts, (all) => all.get(name), { human: (w) => `${w.name} (default country ${w.defaultCountry ?? "none"})` })),
   );
   workspaces.addCommand(
-    withJson(new Command("update").description("change a workspace's settings"))
+    command("update", "change a workspace's settings")
       .argument("<name>", "workspace name or id")
       .option("--default-country <CC>", 'ISO country code used to read local phone numbers (e.g. US, GB); "" for none')
       .action(async (name: string, opts) =>
-        run(opts, async (rt) => {
+        runOnWorkspaces(opts, async (all) => {
           if (opts.defaultCountry === undefined) throw nothingToChange("workspaces update", "--default-country GB");
-          return updateWorkspace(rt.store.db, await resolveWorkspace(rt.store.db, name), { defaultCountry: opts.defaultCountry }, "cli");
+          return all.update(name, { defaultCountry: opts.defaultCountry });
         }, { human: (w) => `updated workspace ${w.name}` }),
       ),
   );
   workspaces.addCommand(
-    withConfirmation(withJson(new Command("remove").description("delete a workspace and everything in it (asks first on a terminal)")))
+    withConfirmation(command("remove", "delete a workspace and everything in it (asks first on a terminal; through a server: owners only)"))
       .argument("<name>", "workspace name or id")
       .action(async (name: string, opts) =>
-        run(opts, async (rt) => {
-          const workspace = await resolveWorkspace(rt.store.db, name);
+        runOnWorkspaces(opts, async (all) => {
+          const workspace = await all.get(name);
           await confirm(opts, () => `Delete workspace "${workspace.name}" and everything in it (its users, groups, sources and history)? This cannot be undone.`);
-          await deleteWorkspace(rt.store.db, workspace);
+          await all.remove(workspace);
           return workspace;
         }, { human: (w) => `removed workspace ${w.name}` }),
       ),
@@ -53,28 +51,26 @@ export function workspacesCommand(): Command {
 export function tokensCommand(): Command {
   const tokens = new Command("tokens").description("API tokens for scripts (Authorization: Bearer …)");
   tokens.addCommand(
-    workspaceCommand("create", "create a token; it is shown once")
+    directoryCommand("create", "create a token; it is shown once")
       .alias("add")
       .addOption(new Option("--role <role>", "what the token may do: admin changes, viewer only reads").choices(["admin", "viewer"]).default("admin"))
       .option("--name <name>", "what the token is for (default: token and the time it was made)")
-      .option("--expires-in-days <days>", "refuse the token after this many days (default: it never expires)")
+      .option("--expires-in-days <days>", "refuse the token after this many days, 1 to 3650 (default: it never expires)", positiveInteger)
       .action(async (opts) =>
-        run(opts, async (rt) => createApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, { name: opts.name, role: opts.role, expiresInDays: opts.expiresInDays === undefined ? undefined : Number(opts.expiresInDays) }, "cli"), {
+        runOn(opts, (directory) => directory.tokens.create({ name: opts.name, role: opts.role, expiresInDays: opts.expiresInDays }), {
           human: (t) => `${t.token}\n(token "${t.name}", role ${t.role}, workspace ${t.workspace}${t.expiresAt ? `, expires ${t.expiresAt}` : ""}; it is not shown again)`,
         }),
       ),
   );
   tokens.addCommand(
-    workspaceCommand("list", "list tokens (never their values)").action(async (opts) =>
-      run(opts, async (rt) => listApiTokens(rt.store.db, (await workspaceContext(rt, opts)).workspace), { human: (list) => table(list, ["id", "name", "role", "createdAt", "lastUsedAt", "expiresAt", "revokedAt"], `No API tokens in workspace ${opts.workspace} yet: create one with ${suggest(["tokens", "create"], opts.workspace)}.`) }),
+    directoryCommand("list", "list tokens (never their values)").action(async (opts) =>
+      runOn(opts, (directory) => directory.tokens.list(), { human: (list) => table(list, ["id", "name", "role", "createdAt", "lastUsedAt", "expiresAt", "revokedAt"], `No API tokens in workspace ${opts.workspace} yet: create one with ${suggest(["tokens", "create"], opts.workspace)}.`) }),
     ),
   );
   tokens.addCommand(
-    workspaceCommand("revoke", "revoke a token")
+    directoryCommand("revoke", "revoke a token")
       .argument("<id>", "the token's id (from tokens list)")
-      .action(async (id: string, opts) =>
-        run(opts, async (rt) => revokeApiToken(rt.store.db, (await workspaceContext(rt, opts)).workspace, id, "cli"), { human: (t) => `revoked token ${t.name}` }),
-      ),
+      .action(async (id: string, opts) => runOn(opts, (directory) => directory.tokens.revoke(id), { human: (t) => `revoked token ${t.name}` })),
   );
   return tokens;
 }
