@@ -36,6 +36,7 @@ export interface Directory {
   users: {
     /** All matching users, or the first `limit`. */
     list(filter: UserFilter, options: { sort: UserSort; limit?: number | undefined }): Promise<User[]>;
+    count(filter: UserFilter): Promise<number>;
     get(key: string): Promise<User>;
     /** The user's newest `limit` change-log entries, and how many there are. */
     history(key: string, limit: number): Promise<UserHistory>;
@@ -138,6 +139,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
     users: {
       list: (filter, { sort, limit }) =>
         collectPages(1000, limit ?? Infinity, async (pageLimit, offset) => (await listUsers(ctx, filter, { limit: pageLimit, offset, sort, order: "asc" })).items),
+      count: async (filter) => (await listUsers(ctx, filter, { limit: 1, offset: 0, sort: "displayName", order: "asc" })).total,
       get: (key) => getUser(ctx, key),
       history: (key, limit) => userHistory(ctx, key, { limit }),
       add: (input) => createUser(ctx, input),

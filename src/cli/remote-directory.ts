@@ -80,6 +80,7 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
     users: {
       list: (filter, { sort, limit }) =>
         collectPages(500, limit ?? Infinity, async (pageLimit, offset) => (await get<Page<User>>(at("users"), { ...filter, sort, order: "asc", limit: pageLimit, offset })).items),
+      count: async (filter) => (await get<Page<User>>(at("users"), { ...filter, limit: 1 })).total,
       get: (key) => get(at("users", key)),
       async history(key, limit) {
         // A deleted user's history is kept, and found by the key it had.

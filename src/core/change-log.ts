@@ -161,7 +161,7 @@ async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): 
 
 /**
  * The id of a user deleted from the workspace, by its id, email or userPrincipalName (its last delete entry): its
- * history outlives it. Read only when no user has the key: without an index on subjects, it scans the log.
+ * history outlives it. Read only when no user has the key; the delete entries have an index of their own (migration 030).
  */
 export async function deletedUserId(db: Db, workspaceId: string, key: string): Promise<string | undefined> {
   const byId = isGuid(key);

@@ -85,7 +85,7 @@ async function* userPages(db: Db, workspaceId: string, filter: UserFilter): Asyn
   const row = await db
     .selectFrom("users as u")
     .select(sql<string[] | null>`array_agg(u.id ORDER BY ${sortKey}, u.id)`.as("ids"))
-    .where(whereFilter(workspaceId, filter))
+    .where(await whereFilter(db, workspaceId, filter))
     .executeTakeFirst();
   const ids = row?.ids ?? [];
   const page = async (at: number) => (await sql<ExportRow>`
@@ -112,7 +112,7 @@ async function customAttributeKeys(db: Db, workspaceId: string, filter: UserFilt
   const rows = await db
     .selectFrom("users as u")
     .select(sql<string>`jsonb_object_keys(u.custom_attributes)`.as("key"))
-    .where(whereFilter(workspaceId, filter))
+    .where(await whereFilter(db, workspaceId, filter))
     .distinct()
     .orderBy("key")
     .execute();

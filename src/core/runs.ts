@@ -87,11 +87,12 @@ export function assertRunId(id: string): void {
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound("run", id);
 }
 
+/** A run, with the first `changes` entries of its change log (none by default). */
 export async function getRun(ctx: Ctx, id: string, options: { changes?: number } = {}): Promise<Run & { changes: ChangeRecord[] }> {
   assertRunId(id);
   const { rows } = await sql<Record<string, unknown>>`${runQuery(ctx)} and r.id = ${id}`.execute(ctx.db);
   if (!rows[0]) throw notFound("run", id);
-  const changes = await listChanges(ctx.db, ctx.workspace.id, { runId: id, limit: options.changes ?? 1000 });
+  const changes = options.changes ? await listChanges(ctx.db, ctx.workspace.id, { runId: id, limit: options.changes }) : [];
   return { ...toRun(rows[0]), changes };
 }
 
@@ -99,7 +100,7 @@ export async function getRun(ctx: Ctx, id: string, options: { changes?: number }
 export type RunWithChanges = Run & { changes: ChangeRecord[]; changesTotal: number; changesByAction: Record<string, number> };
 
 export async function runWithChanges(ctx: Ctx, id: string, page: { action?: string | undefined; limit: number; offset?: number }): Promise<RunWithChanges> {
-  const run = await getRun(ctx, id, { changes: 0 });
+  const run = await getRun(ctx, id);
   const { action, ...at } = page;
   const { items, total, actions } = await pageOfChanges(ctx.db, ctx.workspace.id, { runId: id, action }, at);
   return { ...run, changes: items, changesTotal: total, changesByAction: actions };
@@ -118,7 +119,7 @@ export async function rejectRun(ctx: Ctx, id: string): Promise<Run> {
     // Its "stopped at the deletion threshold" notice asked for this decision: it is settled now.
     await sql`update notifications set resolved_at = now() where kind = 'sync_stopped' and subject = ${id} and resolved_at is null`.execute(trx);
   });
-  return getRun(ctx, id, { changes: 0 });
+  return getRun(ctx, id);
 }
 
 /**
@@ -153,5 +154,5 @@ export async function cancelRun(ctx: WorkspaceContext, id: string): Promise<Run>
     await sql`update sync_runs set ${asked}, status = 'failed', finished_at = now(),
       error = ${JSON.stringify({ code: "sync_failed", message, details: { cancelledBy: ctx.actor } })}::jsonb where id = ${id}`.execute(trx);
   });
-  return getRun(ctx, id, { changes: 0 });
+  return getRun(ctx, id);
 }

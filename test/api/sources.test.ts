@@ -24,7 +24,7 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
   const enabledMembers = () => members().filter((u) => u.accountEnabled);
   const finished = async (id: string) => {
     let run: Reply["body"];
-    await until(async () => (run = (await as("GET", `${ws}/runs/${id}`)).body).status !== "running", 60_000, `run ${id} to finish`);
+    await until(async () => (run = (await as("GET", `${ws}/runs/${id}?changes=1000`)).body).status !== "running", 60_000, `run ${id} to finish`);
     return run;
   };
   const enabledSynced = async () => (await as("GET", `${ws}/users?source=corp&enabled=true&limit=1`)).body.total as number;
@@ -184,7 +184,8 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
   });
 
   it("shows progress while a run goes, answers 409 to a second sync and to removing the source, then lists the runs", async () => {
-    emulator.setKnobs({ latencyMs: 250 });
+    // Slow enough that the run is still going through the five calls below, even on a loaded machine.
+    emulator.setKnobs({ latencyMs: 400 });
     try {
       const first = await as("POST", `${ws}/sources/corp/sync`, {});
       expect(first.status).toBe(202);
@@ -216,7 +217,11 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
 
     const runs = await as("GET", `${ws}/runs?source=corp`);
     expect(runs.body.items.map((r: { dryRun: boolean; status: string }) => [r.dryRun, r.status])).toEqual([[false, "succeeded"], [true, "succeeded"]]);
-    const shown = await as("GET", `${ws}/runs/${runs.body.items[0].id}`);
+    const shown = await as("GET", `${ws}/runs/${runs.body.items[0].id}?changes=1000`);
+    // Without asking, a run comes without its change log (it is polled while it goes); with ?changes=N, its first N.
+    expect((await as("GET", `${ws}/runs/${runs.body.items[0].id}`)).body.changes).toEqual([]);
+    expect((await as("GET", `${ws}/runs/${runs.body.items[0].id}?changes=2`)).body.changes).toEqual(shown.body.changes.slice(0, 2));
+    expectError(await as("GET", `${ws}/runs/${runs.body.items[0].id}?changes=5000`), 400, "invalid_input", ["changes"]);
     expect(shown.body.changes.filter((c: { action: string }) => c.action === "create")).toHaveLength(members().length);
     const paged = await as("GET", `${ws}/runs/${runs.body.items[0].id}/changes?limit=2&offset=1`);
     expect(paged.body.items.map((c: { id: string }) => c.id)).toEqual(shown.body.changes.slice(1, 3).map((c: { id: string }) => c.id));

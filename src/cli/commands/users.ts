@@ -157,8 +157,7 @@ function eachUserCommand(name: string, description: string, action: BulkAction, 
           }
           if (opts.matching && action === "delete") {
             await confirm(opts, async () => {
-              const count = (await directory.users.list(filter, { sort: "displayName", limit: maxBulkMatching + 1 })).length;
-              const n = count > maxBulkMatching ? `more than ${maxBulkMatching}` : String(count);
+              const n = (await directory.users.count(filter)).toLocaleString("en-US");
               return `${filtered ? `Delete the ${n} user(s) these filters match` : `Delete all ${n} user(s) of workspace ${opts.workspace}`}? This cannot be undone.`;
             });
           }

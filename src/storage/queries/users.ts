@@ -85,8 +85,18 @@ export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** The workspace's users that `filter` matches, as a where clause on `users as u`. */
-export function whereFilter(workspaceId: string, filter: UserFilter) {
+/**
+ * The workspace's users that `filter` matches, as a where clause on `users as u`. Its group is found first and matched
+ * by id, so the planner knows from its statistics how big the group is: matched by name inside the query, it guessed a
+ * few dozen members for a group of 96,000 and sorted them all for each page of the users list (1.9 s); by id it walks
+ * the sorted index and stops after a page (3 ms).
+ */
+export async function whereFilter(db: Db, workspaceId: string, { group, ...rest }: UserFilter) {
+  const groupId = group ? ((await db.selectFrom("groups").select("id").where("workspace_id", "=", workspaceId).where(sql<SqlBool>`lower(name) = lower(${group})`).executeTakeFirst())?.id ?? null) : undefined;
+  return whereResolved(workspaceId, { ...rest, groupId });
+}
+
+function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & { groupId: string | null | undefined }) {
   return (eb: ExpressionBuilder<Database & { u: UsersTable }, "u">) => {
     const conditions: Expression<SqlBool>[] = [eb("u.workspace_id", "=", workspaceId)];
     if (filter.q) {
@@ -104,11 +114,8 @@ export function whereFilter(workspaceId: string, filter: UserFilter) {
     if (filter.sourceType) conditions.push(eb("u.source_type", "=", filter.sourceType as "manual"));
     if (filter.tag) conditions.push(sql<SqlBool>`u.tags @> array[${filter.tag}]::text[]`);
     if (filter.enabled !== undefined) conditions.push(eb("u.enabled", "=", filter.enabled));
-    if (filter.group) {
-      conditions.push(
-        sql<SqlBool>`exists (select 1 from group_members m join groups g on g.id = m.group_id where m.member_user_id = u.id and lower(g.name) = lower(${filter.group}))`,
-      );
-    }
+    if (filter.groupId === null) conditions.push(sql<SqlBool>`false`); // no such group
+    if (filter.groupId) conditions.push(sql<SqlBool>`exists (select 1 from group_members m where m.member_user_id = u.id and m.group_id = ${filter.groupId})`);
     return eb.and(conditions);
   };
 }
@@ -132,12 +139,13 @@ export async function filterNames(db: Db, workspaceId: string, wanted: { source:
 
 export async function selectUsers(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: User[]; total: number }> {
   const order = page.order === "desc" ? sql`desc` : sql`asc`;
+  const where = await whereFilter(db, workspaceId, filter);
   // Page the bare ids first: the identifier and group subqueries then run for one page of users,
   // not for every row an OFFSET skips (a deep page of 100,000 users went from seconds to milliseconds).
   const pageIds = await db
     .selectFrom("users as u")
     .select("u.id")
-    .where(whereFilter(workspaceId, filter))
+    .where(where)
     .orderBy(sql`${sql.raw(sortColumn[page.sort])} ${order} nulls last, u.id`)
     .limit(page.limit)
     .offset(page.offset)
@@ -146,15 +154,18 @@ export async function selectUsers(db: Db, workspaceId: string, filter: UserFilte
   const rows = ids.length === 0 ? [] : await userSelect(db).where("u.id", "in", ids).execute();
   const position = new Map(ids.map((id, index) => [id, index]));
   rows.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
+  return { items: rows.map(toUser), total: await countUsers(db, workspaceId, filter) };
+}
+
+/** How many of the workspace's users `filter` matches. */
+export async function countUsers(db: Db, workspaceId: string, filter: UserFilter): Promise<number> {
   const { total } = await db
     .selectFrom("users as u")
     .select(sql<number>`count(*)::int`.as("total"))
-    .where(whereFilter(workspaceId, filter))
+    .where(await whereFilter(db, workspaceId, filter))
     .executeTakeFirstOrThrow();
-  return { items: rows.map(toUser), total };
+  return total;
 }
-
-/** A user by id, email or user principal name (case-insensitive). */
 
 /** A user by id, email or user principal name (in that order of precedence). */
 export async function selectUser(db: Db, workspaceId: string, key: string): Promise<User | undefined> {
