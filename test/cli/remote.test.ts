@@ -8,7 +8,7 @@ import { createApiToken } from "../../src/core/tokens.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { listGroups } from "../../src/core/groups.ts";
 import { getUser, listUsers } from "../../src/core/users.ts";
-import type { GraphUser } from "../../src/emulator/types.ts";
+import type { GraphUser } from "../../src/emulator/directory-types.ts";
 import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import { loginWithCli, openSignInHarness, type SignInHarness } from "../signin/support.ts";
 
