@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { getNotificationSettings, listDeliveries, listNotifications, updateNotificationSettings } from "../../core/notifications.ts";
+import { listDeliveries, listNotifications } from "../../core/notifications.ts";
+import { getNotificationSettings, updateNotificationSettings } from "../../core/notification-settings.ts";
 import { createNotifier } from "../../notifications/worker.ts";
 import { run, table, workspaceCommand, workspaceContext, withJson } from "../io.ts";
 
