@@ -14,6 +14,7 @@ export interface NativeClient {
   state: string;
 }
 
+/** The native client's redirect URI, normalised, when it is a loopback http URL; refused otherwise. */
 export function checkNativeRedirect(uri: string): string {
   let url: URL;
   try {

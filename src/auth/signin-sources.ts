@@ -14,6 +14,7 @@ export interface SignInSource {
   credential: Credential | null;
 }
 
+/** The login host a source signs in at (Microsoft's, or a custom one). */
 export const loginUrlOf = (config: EntraConfig): string => endpoints(config).loginUrl;
 
 /** Every source offering Microsoft sign-in, optionally in one workspace. */
@@ -38,6 +39,15 @@ export async function signInSources(deps: Pick<SignInDeps, "db" | "secrets">, wo
 /** Sources of one app registration (same login host and client id) sign in together, one authorization request for all their tenants. */
 export function appKey(s: SignInSource): string {
   return `${loginUrlOf(s.config)}|${s.config.clientId.toLowerCase()}`;
+}
+
+/**
+ * The authority one sign-in goes to for `sources` (of one app registration): one tenant, its own; several tenants of
+ * one multi-tenant app, "organizations", and the callback accepts only the tenants of these sources.
+ */
+export function authorityOf(sources: SignInSource[]): string {
+  const tenants = new Set(sources.map((s) => s.config.tenantId.toLowerCase()));
+  return tenants.size === 1 ? sources[0]!.config.tenantId : "organizations";
 }
 
 /** A person is waiting: a probe gets one more try after a brief wait, not Graph's patience. */

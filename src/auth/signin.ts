@@ -12,7 +12,7 @@ import { checkNativeRedirect, toLoopback, type NativeClient, type NativeLoopback
 import { authorizationUrl, discover, issuerTenant, refused, validateIdToken, type SignInHints } from "./oidc.ts";
 import { randomValue } from "./pkce.ts";
 import { accountFor } from "./signin-account.ts";
-import { appKey, loginUrlOf, redeemWithSources, signInSources, type SignInSource } from "./signin-sources.ts";
+import { appKey, authorityOf, loginUrlOf, redeemWithSources, signInSources, type SignInSource } from "./signin-sources.ts";
 import { explainUnknownTenant } from "./unknown-tenant.ts";
 import { isGuid } from "../domain/guid.ts";
 
@@ -89,11 +89,7 @@ export async function beginSignIn(
     if (apps.size > 1) return { kind: "choose-source", workspace: sources[0]!.workspace, sources: sources.map((s) => ({ name: s.name })) };
   }
   const first = sources[0]!;
-  // One tenant: its own authority. Several tenants of one multi-tenant app: "organizations", and the
-  // callback accepts only the tenants of these sources.
-  const tenants = new Set(sources.map((s) => s.config.tenantId.toLowerCase()));
-  const authority = tenants.size === 1 ? first.config.tenantId : "organizations";
-  const meta = await discover(deps.fetch, loginUrlOf(first.config), authority);
+  const meta = await discover(deps.fetch, loginUrlOf(first.config), authorityOf(sources));
   const state = randomValue();
   const nonce = randomValue();
   const codeVerifier = randomValue(48);
@@ -183,8 +179,7 @@ async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequests
     const tid = isGuid(s.config.tenantId) ? s.config.tenantId.toLowerCase() : issuerTenant((await discover(deps.fetch, loginUrl, s.config.tenantId)).issuer);
     if (tid) tenantOf.set(tid, [...(tenantOf.get(tid) ?? []), s]);
   }
-  const authority = new Set(sources.map((s) => s.config.tenantId.toLowerCase())).size === 1 ? first.config.tenantId : "organizations";
-  const meta = await discover(deps.fetch, loginUrl, authority);
+  const meta = await discover(deps.fetch, loginUrl, authorityOf(sources));
   const idToken = await redeemWithSources(deps, meta, sources, { clientId: first.config.clientId, code: input.code, redirectUri: request.redirect_uri, codeVerifier: request.code_verifier });
   const claims = await validateIdToken(deps.fetch, meta, idToken, { clientId: first.config.clientId, nonce: request.nonce, tenants: new Set(tenantOf.keys()) }).catch(async (error: unknown) => {
     throw await explainUnknownTenant(deps, error, request.workspace_id, loginUrl, sources);
