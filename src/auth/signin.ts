@@ -1,18 +1,18 @@
-import { sql, type Selectable } from "kysely";
+import type { Selectable } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { SigninRequestsTable } from "../storage/schema.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { hashToken } from "../security/hashing.ts";
-import { createSession, sameSecret, toAccount, type Account, type Session } from "../core/accounts.ts";
-import { recordChange } from "../core/change-log.ts";
+import { createSession, sameSecret, type Session } from "../core/accounts.ts";
 import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
-import { invalidInput } from "../errors.ts";
-import { endpoints, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
-import { createTokenProvider, openCredential, parseAadsts, type Credential } from "../sources/entra/token.ts";
+import { parseAadsts } from "../sources/entra/token.ts";
 import { aadstsReference, signInAdviceFor } from "./aadsts.ts";
-import { authorizationUrl, discover, issuerTenant, redeemCode, refused, validateIdToken, type IdentityClaims, type ProviderMetadata, type SignInHints } from "./oidc.ts";
-import { pkceChallenge, randomValue } from "./pkce.ts";
+import { checkNativeRedirect, toLoopback, type NativeClient, type NativeLoopback } from "./native-signin.ts";
+import { authorizationUrl, discover, issuerTenant, refused, validateIdToken, type SignInHints } from "./oidc.ts";
+import { randomValue } from "./pkce.ts";
+import { accountFor } from "./signin-account.ts";
+import { appKey, authorityOf, loginUrlOf, redeemWithSources, signInSources, type SignInSource } from "./signin-sources.ts";
 import { explainUnknownTenant } from "./unknown-tenant.ts";
 import { isGuid } from "../domain/guid.ts";
 
@@ -35,67 +35,10 @@ export interface SignInDeps {
 const requestTtlMs = 10 * 60_000;
 const clientCodeTtlMs = 2 * 60_000;
 
-export interface SignInSource {
-  id: string;
-  name: string;
-  workspaceId: string;
-  workspace: string;
-  config: EntraConfig;
-  credential: Credential | null;
-}
-
-const loginUrlOf = (config: EntraConfig): string => endpoints(config).loginUrl;
-
-/** Every source offering Microsoft sign-in, optionally in one workspace. */
-export async function signInSources(deps: Pick<SignInDeps, "db" | "secrets">, workspaceId?: string): Promise<SignInSource[]> {
-  let query = deps.db
-    .selectFrom("sources as s")
-    .innerJoin("workspaces as w", "w.id", "s.workspace_id")
-    .select(["s.id", "s.name", "s.workspace_id", "w.name as workspace", "s.config", "s.secret_ciphertext"])
-    .where("s.type", "=", "entra")
-    .where(sql<boolean>`(s.config->>'signIn')::boolean is true`)
-    .orderBy(sql`lower(w.name)`)
-    .orderBy(sql`lower(s.name)`);
-  if (workspaceId) query = query.where("s.workspace_id", "=", workspaceId);
-  const rows = await query.execute();
-  return rows.flatMap((r) => {
-    const parsed = entraConfigSchema.safeParse(r.config);
-    if (!parsed.success) return [];
-    return [{ id: r.id, name: r.name, workspaceId: r.workspace_id, workspace: r.workspace, config: parsed.data, credential: openCredential(deps.secrets, r.secret_ciphertext) }];
-  });
-}
-
-/** Sources of one app registration (same login host and client id) sign in together, one authorization request for all their tenants. */
-function appKey(s: SignInSource): string {
-  return `${loginUrlOf(s.config)}|${s.config.clientId.toLowerCase()}`;
-}
-
-export interface NativeClient {
-  /** The loopback URI the native client listens on (http://127.0.0.1:PORT/…, http://[::1]:PORT/… or http://localhost:PORT/…). */
-  redirectUri: string;
-  /** S256 challenge of the client's own verifier, checked when it redeems its one-time code. */
-  challenge: string;
-  state: string;
-}
-
 export type BeginResult =
   | { kind: "redirect"; url: string; browserBinding: string; bindingKey: string }
   | { kind: "choose-workspace" }
   | { kind: "choose-source"; workspace: string; sources: { name: string }[] };
-
-export function checkNativeRedirect(uri: string): string {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw invalidInput([{ field: "redirect_uri", message: "must be a URL", value: uri }]);
-  }
-  // RFC 8252 §7.3: loopback interface redirection, plain http, any port.
-  if (url.protocol !== "http:" || !["127.0.0.1", "[::1]", "localhost"].includes(url.hostname) || url.username || url.password || url.hash) {
-    throw invalidInput([{ field: "redirect_uri", message: "must be a loopback http URL (http://127.0.0.1:PORT/...)", value: uri }]);
-  }
-  return url.toString();
-}
 
 /**
  * A console path on this origin, or null. Browsers drop tabs and line breaks from a Location and read a
@@ -146,11 +89,7 @@ export async function beginSignIn(
     if (apps.size > 1) return { kind: "choose-source", workspace: sources[0]!.workspace, sources: sources.map((s) => ({ name: s.name })) };
   }
   const first = sources[0]!;
-  // One tenant: its own authority. Several tenants of one multi-tenant app: "organizations", and the
-  // callback accepts only the tenants of these sources.
-  const tenants = new Set(sources.map((s) => s.config.tenantId.toLowerCase()));
-  const authority = tenants.size === 1 ? first.config.tenantId : "organizations";
-  const meta = await discover(deps.fetch, loginUrlOf(first.config), authority);
+  const meta = await discover(deps.fetch, loginUrlOf(first.config), authorityOf(sources));
   const state = randomValue();
   const nonce = randomValue();
   const codeVerifier = randomValue(48);
@@ -189,20 +128,6 @@ export type CallbackResult =
   | { kind: "browser"; session: Session & { id: string }; returnTo: string | null; workspace: string }
   | { kind: "native"; redirect: string }
   | { kind: "native-refused"; error: unknown; loopback: NativeLoopback };
-
-/** Where a native client's sign-in ends: the loopback URI it started with (checked then by checkNativeRedirect), and its state. */
-export interface NativeLoopback {
-  redirectUri: string;
-  state: string | null;
-}
-
-/** The native client's loopback URI with `params` (a one-time code, or an RFC 6749 §4.1.2.1 error) and its state. */
-export function toLoopback(loopback: NativeLoopback, params: Record<string, string>): string {
-  const back = new URL(loopback.redirectUri);
-  for (const [key, value] of Object.entries(params)) back.searchParams.set(key, value);
-  if (loopback.state) back.searchParams.set("state", loopback.state);
-  return back.toString();
-}
 
 /**
  * Completes a sign-in at the redirect URI: checks state and browser, redeems the code, validates the ID token, matches the user.
@@ -254,8 +179,7 @@ async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequests
     const tid = isGuid(s.config.tenantId) ? s.config.tenantId.toLowerCase() : issuerTenant((await discover(deps.fetch, loginUrl, s.config.tenantId)).issuer);
     if (tid) tenantOf.set(tid, [...(tenantOf.get(tid) ?? []), s]);
   }
-  const authority = new Set(sources.map((s) => s.config.tenantId.toLowerCase())).size === 1 ? first.config.tenantId : "organizations";
-  const meta = await discover(deps.fetch, loginUrl, authority);
+  const meta = await discover(deps.fetch, loginUrl, authorityOf(sources));
   const idToken = await redeemWithSources(deps, meta, sources, { clientId: first.config.clientId, code: input.code, redirectUri: request.redirect_uri, codeVerifier: request.code_verifier });
   const claims = await validateIdToken(deps.fetch, meta, idToken, { clientId: first.config.clientId, nonce: request.nonce, tenants: new Set(tenantOf.keys()) }).catch(async (error: unknown) => {
     throw await explainUnknownTenant(deps, error, request.workspace_id, loginUrl, sources);
@@ -276,99 +200,4 @@ async function finishSignIn(deps: SignInDeps, request: Selectable<SigninRequests
   const microsoftSid = typeof claims.claims.sid === "string" ? claims.claims.sid : null;
   const session = await createSession(deps.db, account, deps.sessionHours, { microsoftLoginHint, microsoftSid });
   return { kind: "browser", session, returnTo: request.return_to, workspace: first.workspace };
-}
-
-/** A person is waiting: a probe gets one more try after a brief wait, not Graph's patience. */
-const probeRetry = { maxAttempts: 2, baseDelayMs: 300, maxDelayMs: 2000 };
-
-/**
- * The sources of one multi-tenant app each hold a credential of it, not necessarily the same one: a secret rotated on
- * one source but not yet on the others must not stop everyone's sign-in. When they differ, each is tried first for an
- * app-only token at its own tenant (an authorization code may be spent by a refused redemption, so it is not the probe),
- * and the code is redeemed with the first accepted; when none is, with the first, whose refusal names its source.
- */
-async function redeemWithSources(deps: SignInDeps, meta: ProviderMetadata, sources: SignInSource[], input: { clientId: string; code: string; redirectUri: string; codeVerifier: string }): Promise<string> {
-  const byCredential = new Map<string, SignInSource>();
-  for (const s of sources) if (s.credential && !byCredential.has(JSON.stringify(s.credential))) byCredential.set(JSON.stringify(s.credential), s);
-  const candidates = [...byCredential.values()];
-  let chosen = candidates[0] ?? sources[0]!;
-  if (candidates.length > 1) {
-    for (const source of candidates) {
-      const provider = createTokenProvider({ ...endpoints(source.config), tenantId: source.config.tenantId, clientId: source.config.clientId, credential: source.credential!, fetch: deps.fetch, retry: probeRetry });
-      if (await provider.token().then(() => true, () => false)) {
-        chosen = source;
-        break;
-      }
-    }
-  }
-  return redeemCode(deps.fetch, meta, { ...input, credential: chosen.credential, source: chosen.name });
-}
-
-/** The user (tid + oid → one of that tenant's sources + externalId) and their linked account, created on first sign-in. */
-async function accountFor(db: Db, sources: SignInSource[], claims: IdentityClaims): Promise<Account> {
-  const source = sources[0]!;
-  const user = await db
-    .selectFrom("users")
-    .select(["id", "display_name", "email", "user_principal_name", "enabled"])
-    .where("source_id", "in", sources.map((s) => s.id))
-    .where(sql<boolean>`lower(external_id) = ${claims.objectId}`)
-    .executeTakeFirst();
-  const who = claims.username ?? claims.email ?? claims.objectId;
-  if (!user) {
-    // In the directory after all, through a source of this tenant that does not sign people in: say so, and what turns it on.
-    const elsewhere = await db
-      .selectFrom("users as u")
-      .innerJoin("sources as s", "s.id", "u.source_id")
-      .select("s.name")
-      .where("u.workspace_id", "=", source.workspaceId)
-      .where("s.type", "=", "entra")
-      .where(sql<boolean>`lower(s.config->>'tenantId') in (${sql.join([...new Set(sources.map((s) => s.config.tenantId.toLowerCase()).concat(claims.tenantId))])})`)
-      .where(sql<boolean>`lower(u.external_id) = ${claims.objectId}`)
-      .orderBy("s.name")
-      .executeTakeFirst();
-    if (elsewhere) {
-      throw refused("not_offered", `${who} is in the directory of workspace "${source.workspace}" through source "${elsewhere.name}", which does not offer sign-in with Microsoft. ` +
-        `Ask an admin to turn it on (rollcall sources update ${elsewhere.name} --sign-in, or "Use for Sign in with Microsoft" in the source's settings).`, { tenantId: claims.tenantId, source: elsewhere.name });
-    }
-    throw refused("unknown_user", `${who} is not in the directory of workspace "${source.workspace}" (not synchronized, or removed). Ask an admin to include you in the synchronization.`, { tenantId: claims.tenantId });
-  }
-  if (!user.enabled) throw refused("disabled", `${who} is disabled in workspace "${source.workspace}". Ask an admin to enable you.`);
-  const email = user.email ?? user.user_principal_name ?? who;
-  // The account, its first role and that role's activity entry are written together or not at all.
-  const row = await db.transaction().execute(async (trx) => {
-    const account = await trx
-      .insertInto("accounts")
-      .values({ email, display_name: user.display_name, password_hash: null, is_owner: false, user_id: user.id })
-      .onConflict((oc) => oc.column("user_id").where("user_id", "is not", null).doUpdateSet({ email, display_name: user.display_name }))
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    if (account.sign_in_blocked_at) {
-      throw refused("blocked", `${who} no longer has access to workspace "${source.workspace}": an admin took it away. Ask an admin of the workspace to give it back.`);
-    }
-    const firstVisit = await trx
-      .insertInto("workspace_roles")
-      .values({ account_id: account.id, workspace_id: source.workspaceId, role: "viewer" })
-      .onConflict((oc) => oc.doNothing())
-      .returning("role")
-      .executeTakeFirst();
-    if (firstVisit) {
-      await recordChange(trx, {
-        workspaceId: source.workspaceId, actor: email, userId: user.id, subject: email, action: "grant access",
-        after: { role: "viewer", signIn: "microsoft", message: "signed in with Microsoft for the first time; every synced user who signs in is a viewer until an admin gives more" },
-      });
-    }
-    return account;
-  });
-  return toAccount(row);
-}
-
-/** A native client trades its one-time code (and the verifier of the challenge it sent) for a bearer session. */
-export async function redeemNativeCode(deps: SignInDeps, input: { code: string; codeVerifier: string }): Promise<Session & { id: string }> {
-  const bad = () => refused("expired_request", "This sign-in code is invalid, expired or was already used; run `rollcall login` again");
-  const row = await deps.db.deleteFrom("signin_requests").where("client_code_hash", "=", hashToken(input.code)).returningAll().executeTakeFirst();
-  if (!row || !row.account_id || new Date(row.expires_at).getTime() < Date.now()) throw bad();
-  if (!row.client_challenge || !sameSecret(pkceChallenge(input.codeVerifier), row.client_challenge)) throw bad();
-  const account = await deps.db.selectFrom("accounts").selectAll().where("id", "=", row.account_id).executeTakeFirst();
-  if (!account) throw bad();
-  return createSession(deps.db, toAccount(account), deps.sessionHours, { prefix: "rcs_", microsoftLoginHint: row.microsoft_login_hint });
 }

@@ -3,7 +3,8 @@ import { isGuid } from "../domain/guid.ts";
 import { RollcallError } from "../errors.ts";
 import { entraConfigSchema } from "../sources/entra/config.ts";
 import { discover, issuerTenant, refused } from "./oidc.ts";
-import type { SignInDeps, SignInSource } from "./signin.ts";
+import type { SignInDeps } from "./signin.ts";
+import type { SignInSource } from "./signin-sources.ts";
 
 /**
  * An ID token from a tenant this sign-in does not accept (reason unknown_tenant), said as precisely as the

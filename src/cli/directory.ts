@@ -12,7 +12,8 @@ import { removeSource, type RemovedSource, type SourceRemoval } from "../core/so
 import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../core/tokens.ts";
-import { dismissNotification, getNotificationSettings, listDeliveries, listNotifications, updateNotificationSettings, type Delivery, type Notification, type NotificationSettings } from "../core/notifications.ts";
+import { dismissNotification, listDeliveries, listNotifications, type Delivery, type Notification } from "../core/notifications.ts";
+import { getNotificationSettings, updateNotificationSettings, type NotificationSettings } from "../core/notification-settings.ts";
 import type { Group } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
 import type { Runtime } from "../runtime.ts";

@@ -2,21 +2,19 @@ import { randomUUID } from "node:crypto";
 import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
 import { CopyEncoder } from "../storage/copy-format.ts";
-import { analyzeStaging, clashTargets, currentPinHashes, dropRows, findClashes, holderRows, matchExisting, restoreLeadingZeros, setPinHashes, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
+import { analyzeStaging, clashTargets, matchExisting, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
 import { analyzeApplied, applyStaged, classify, countActions, markUnchangedElsewhere, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
 import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/queries/import-new-users.ts";
 import type { ImportSource } from "../sources/import/source.ts";
-import type { ImportProblem } from "../sources/import/row.ts";
-import type { ImportField } from "../domain/import-fields.ts";
-import { hashSecret, verifySecret } from "../security/hashing.ts";
 import type { WorkspaceContext } from "./context.ts";
-import { buildReport, clashProblem, isSyncedOwner, releasableHolders, releasedClashes, syncedRowWarning, type ImportReport } from "./import-report.ts";
+import { dropClashing, leadingZeroWarnings, preparePins } from "./import-checks.ts";
+import { ImportFindings, ImportTimings } from "./import-tally.ts";
+import { buildReport, type ImportReport } from "./import-report.ts";
 import { NewUsersBatches, type NewUsersBatch } from "./import-new-users.ts";
 import type { ImportOptions, ImportProgress } from "./imports.ts";
 
 /** Rows per batch: each is staged, checked, planned and applied while the next one is read. */
 const defaultBatchRows = 10_000;
-const pinConcurrency = 4;
 
 /** Staged rows of the file, with their PINs in clear (kept in memory until hashed, never staged). */
 export interface StagedBatch {
@@ -43,20 +41,12 @@ export class ImportPass {
   /** The transaction the rows are applied in, once open: PGlite stages inside it (Store.copyRows). */
   reader: Db | undefined;
   private readonly limit: number;
-  private readonly problems: ImportProblem[] = [];
-  private problemCount = 0;
-  /** Warnings on rows read without problems (a phone's dropped extension), listed up to the limit, all counted. */
-  private readonly warnings: ImportProblem[] = [];
-  private warningCount = 0;
-  private readonly invalidRows = new Set<number>();
-  /** Rows of users synced from Entra ID: skipped, each with a warning. */
-  private syncedRows = 0;
+  private readonly findings: ImportFindings;
   private rows = 0;
   /** Groups the file names that do not exist yet, by lower-case name (first spelling wins). */
   private readonly newGroups = new Map<string, string>();
   private readonly updated: Awaited<ReturnType<typeof previewUpdated>> = [];
-  private readonly timings: Record<string, number> = {};
-  private readonly started = performance.now();
+  private readonly timings = new ImportTimings();
   /**
    * Statistics are taken on the staged rows of the first batch, and on the directory once a batch has created
    * users: without them the planner joined a batch to the users for minutes; taken again for each batch,
@@ -83,13 +73,9 @@ export class ImportPass {
     private readonly sourceName: string,
   ) {
     this.limit = options.reportLimit ?? 1000;
+    this.findings = new ImportFindings(this.limit);
     this.target = { workspaceId: ctx.workspace.id, sourceName, present: presentFields(source.mapping.fields) };
-    this.addWarnings(source.warnings);
-  }
-
-  /** The file's column that holds a field. */
-  private columnOf(field: ImportField): string | null {
-    return this.source.mapping.headers[this.source.mapping.fields.indexOf(field)] ?? null;
+    this.findings.addWarnings(source.warnings);
   }
 
   /**
@@ -114,7 +100,7 @@ export class ImportPass {
 
   /** Whether the import still applies: a dry run never does; without `partial`, one problem stops it. */
   get applies(): boolean {
-    return !this.options.dryRun && (this.options.partial || this.problemCount === 0);
+    return !this.options.dryRun && (this.options.partial || this.findings.problemCount === 0);
   }
 
   /**
@@ -122,7 +108,7 @@ export class ImportPass {
    * imports anything at all (one that does not has not done what was asked, and applies nothing).
    */
   private get anyValidRow(): boolean {
-    return this.invalidRows.size < this.rows;
+    return this.findings.invalidRows.size < this.rows;
   }
 
   /** Reads and checks the file's rows and stages them, a batch at a time. */
@@ -150,11 +136,11 @@ export class ImportPass {
       to = result.row;
       const problems = result.user && this.newUsers ? this.newUsers.add(result.user) : result.problems;
       if (result.user && problems.length === 0) {
-        if (result.warnings) this.addWarnings(result.warnings);
+        if (result.warnings) this.findings.addWarnings(result.warnings);
         if (result.user.pin) pins.set(result.row, result.user.pin);
         if (!this.newUsers) encoder.add(stagingRow(this.runId, result.user));
         if (++staged >= batchRows) yield await stage(false);
-      } else this.addProblems(problems);
+      } else this.findings.addProblems(problems);
       if (this.rows % 1000 === 0) reading();
       // Parsed rows come out of a buffer without a turn of the event loop: the database's answers for the batch
       // being applied would wait for a whole buffer (about 2,000 rows), and the database with them.
@@ -165,7 +151,7 @@ export class ImportPass {
     }
     reading();
     if (this.rows === 0) throw new RollcallError("import_invalid", "The file has a header row but no users.", { reason: "no_rows", headers: this.source.mapping.headers });
-    this.timings.read = Math.round(performance.now() - this.started);
+    this.timings.sinceStart("read");
     yield await stage(true);
   }
 
@@ -202,24 +188,21 @@ export class ImportPass {
     }
     const progress = this.progressOf(batch);
     const { ctx, options } = this;
-    const lap = this.stopwatch();
+    const lap = this.timings.stopwatch();
     progress("checking", 0, 2, "existing users");
     if (!this.analyzed) await analyzeStaging(db);
     this.analyzed = true;
     const targets = await clashTargets(db, ctx.workspace.id);
     const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id) : 0;
     if (matched > 0 && (this.target.present.has("cardNumbers") || this.target.present.has("employeeId"))) {
-      this.addWarnings((await restoreLeadingZeros(db, batch.rows)).map((r) => ({
-        row: r.row_no, column: this.columnOf(r.field), field: r.field, value: r.given,
-        message: `is ${r.field === "cardNumbers" ? "card" : "employee ID"} ${r.kept} without its leading zeros (a spreadsheet drops them when it opens a CSV): the user keeps ${r.kept}`,
-      })));
+      this.findings.addWarnings(await leadingZeroWarnings(db, batch.rows, this.source.mapping));
     }
     if (matched > 0 && !options.updateExisting) await markUnchangedElsewhere(db, { ...this.target, ...batch.rows }, [...batch.pins.keys()]);
     progress("checking", 1, 2, "conflicts");
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
-    const dropped = await this.dropClashing(db, batch, scope);
+    const dropped = await dropClashing(db, batch.rows, scope, { mapping: this.source.mapping, sourceName: this.sourceName, findings: this.findings });
     if (matched === 0) batch.planned = { create: batch.staged - dropped.length };
-    for (const row of this.invalidRows) batch.pins.delete(row);
+    for (const row of this.findings.invalidRows) batch.pins.delete(row);
     progress("checking", 2, 2);
     lap("check");
     await preparePins(db, this.runId, batch.pins, options.dryRun, (done) => progress("hashing", done, batch.pins.size));
@@ -240,33 +223,11 @@ export class ImportPass {
     return report;
   }
 
-  /**
-   * Reports and drops the batch's rows that clash with the directory; returns their row numbers. A card or alias
-   * whose holder's own row gives it up is no clash, unless that row is dropped too: then the rows are checked again.
-   */
-  private async dropClashing(db: Db, batch: StagedBatch, scope: Parameters<typeof findClashes>[2]): Promise<number[]> {
-    const dropped: number[] = [];
-    for (;;) {
-      const clashes = await findClashes(db, batch.rows, scope, 100_000);
-      const { stopping, releasing } = releasedClashes(clashes, await holderRows(db, this.runId, releasableHolders(clashes)));
-      // A row of a user synced from Entra ID (linked by a sync, or in an export imported back) is left alone, not
-      // a problem that stops the import: the source owns that user.
-      const synced = new Map(stopping.filter(isSyncedOwner).map((c) => [c.row_no, c]));
-      this.addWarnings([...synced.values()].map((c) => syncedRowWarning(c, this.source.mapping)));
-      this.syncedRows += synced.size;
-      this.addProblems(stopping.filter((c) => !synced.has(c.row_no)).map((c) => clashProblem(c, this.source.mapping, this.sourceName)));
-      const rows = [...new Set(stopping.map((c) => c.row_no))];
-      await dropRows(db, this.runId, rows);
-      dropped.push(...rows);
-      if (!rows.some((row) => releasing.has(row))) return dropped;
-    }
-  }
-
   /** Writes a planned batch (inside the import's transaction). */
   async apply(db: Db, batch: StagedBatch, sourceId: string): Promise<void> {
     const progress = this.progressOf(batch);
     const onStep = (done: number, total: number, step?: string) => progress("applying", done, total, step);
-    const lap = this.stopwatch();
+    const lap = this.timings.stopwatch();
     const { actor } = this;
     let planned: Record<string, number>;
     if (batch.newUsers) {
@@ -284,17 +245,17 @@ export class ImportPass {
       this.analyzedApplied = true;
     }
     lap("apply");
-    if (batch.last) this.timings.total = Math.round(performance.now() - this.started);
+    if (batch.last) this.timings.sinceStart("total");
   }
 
   private async report(db: Db): Promise<ImportReport> {
-    const { options, source, limit, newUsers } = this;
-    this.timings.total = Math.round(performance.now() - this.started);
+    const { options, source, limit, newUsers, findings } = this;
+    this.timings.sinceStart("total");
     return buildReport({
-      options, sourceName: this.sourceName, table: source.table, mapping: source.mapping, rows: this.rows, limit, applied: this.applies && this.anyValidRow, timings: this.timings,
+      options, sourceName: this.sourceName, table: source.table, mapping: source.mapping, rows: this.rows, limit, applied: this.applies && this.anyValidRow, timings: this.timings.steps,
       counts: newUsers ? { create: newUsers.created } : await countActions(db, { runId: this.runId }),
       newGroups: [...this.newGroups.values()],
-      problems: this.problems, problemCount: this.problemCount, invalidRows: this.invalidRows.size, syncedRows: this.syncedRows, warnings: this.warnings, warningCount: this.warningCount,
+      problems: findings.problems, problemCount: findings.problemCount, invalidRows: findings.invalidRows.size, syncedRows: findings.syncedRows, warnings: findings.warnings, warningCount: findings.warningCount,
       created: newUsers ? newUsers.preview : await previewCreated(db, this.runId, limit),
       updated: this.updated,
       unchanged: newUsers ? [] : await previewUnchanged(db, this.runId, limit),
@@ -304,19 +265,6 @@ export class ImportPass {
   /** Who the change log names for this import's changes. */
   private get actor(): string {
     return `${this.ctx.actor} (import ${this.sourceName})`;
-  }
-
-  private addProblems(list: ImportProblem[]): void {
-    this.problemCount += list.length;
-    for (const p of list) {
-      this.invalidRows.add(p.row);
-      if (this.problems.length < this.limit) this.problems.push(p);
-    }
-  }
-
-  private addWarnings(list: ImportProblem[]): void {
-    this.warningCount += list.length;
-    for (const w of list) if (this.warnings.length < this.limit) this.warnings.push(w);
   }
 
   /** Reports where the import is; also where an aborted import stops (its caller rolls the transaction back). */
@@ -329,17 +277,6 @@ export class ImportPass {
   private progressOf(batch: StagedBatch): ImportPass["progress"] {
     return batch.last ? (...args) => this.progress(...args) : () => {};
   }
-
-  /** Adds the time since the last lap to the named step (the steps of several batches add up). */
-  private stopwatch(): (step: string) => undefined {
-    let clock = performance.now();
-    return (step) => {
-      const now = performance.now();
-      this.timings[step] = (this.timings[step] ?? 0) + Math.round(now - clock);
-      clock = now;
-      return undefined;
-    };
-  }
 }
 
 function presentFields(fields: (string | null)[]): Set<string> {
@@ -349,26 +286,4 @@ function presentFields(fields: (string | null)[]): Set<string> {
     present.add(field.startsWith("customAttributes.") ? "customAttributes" : field === "blockSignIn" ? "enabled" : field);
   }
   return present;
-}
-
-/** A PIN is hashed only when it differs from the one stored (checking costs one scrypt, like hashing). */
-async function preparePins(db: Db, runId: string, pins: Map<number, string>, dryRun: boolean, onProgress: (done: number) => void): Promise<void> {
-  if (pins.size === 0) return;
-  onProgress(0);
-  const current = await currentPinHashes(db, runId, [...pins.keys()]);
-  const hashes = new Map<number, string>();
-  const queue = [...pins];
-  let done = 0;
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [row, pin] = next;
-      const existing = current.get(row);
-      const same = existing ? await verifySecret(pin, existing) : false;
-      if (!same) hashes.set(row, dryRun ? "pending" : await hashSecret(pin));
-      if (++done % 100 === 0 && done < pins.size) onProgress(done);
-    }
-  };
-  await Promise.all(Array.from({ length: pinConcurrency }, worker));
-  onProgress(done);
-  await setPinHashes(db, runId, hashes);
 }

@@ -1,7 +1,7 @@
 // App registrations (global, like Microsoft's application objects, keyed by client id) and their
 // service principals per tenant (admin consent with granted app permissions and delegated scopes).
 import { createHash, randomBytes, randomUUID, X509Certificate } from "node:crypto";
-import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantInfo, GrantOptions, OptionalClaims, ServicePrincipalInfo } from "./types.ts";
+import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantInfo, GrantOptions, OptionalClaims, ServicePrincipalInfo } from "./app-types.ts";
 
 export const DEFAULT_DELEGATED_SCOPES = ["openid", "profile", "email", "offline_access", "User.Read"];
 export const DEFAULT_APP_PERMISSIONS = ["User.Read.All", "Group.Read.All", "GroupMember.Read.All", "Directory.Read.All"];

@@ -3,8 +3,9 @@
 // attributes (some extension attributes hold card numbers, as real directories sometimes do), and
 // groups of every kind nested two levels deep with about three memberships per user.
 import { Rng } from "./rng.ts";
-import { blankGroup, blankUser, type Tenant } from "./tenant.ts";
-import type { GraphUser } from "./types.ts";
+import { blankGroup, blankUser } from "./blank-objects.ts";
+import type { Tenant } from "./tenant.ts";
+import type { GraphUser } from "./directory-types.ts";
 
 interface Country { code: string; lang: string; cities: string[]; first: string[]; last: string[]; phone: (r: Rng) => string; mobile: (r: Rng) => string }
 

@@ -1,11 +1,11 @@
 // TenantHandle implementation: the directory (Tenant), plus this tenant's service principals
 // (consented apps with their grants) on top of the cloud-wide app directory.
 import { AppDirectory, DEFAULT_APP_PERMISSIONS, DEFAULT_DELEGATED_SCOPES, ServicePrincipal, type AppRegistration } from "./apps.ts";
-import { ACTIVE, HARD_DELETED, NotFound, SOFT_DELETED, type Tenant } from "./tenant.ts";
-import type {
-  AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput,
-  MemberRef, ServicePrincipalInfo, TenantHandle, TenantState, UserInput,
-} from "./types.ts";
+import { NotFound, type Tenant } from "./tenant.ts";
+import { ACTIVE, HARD_DELETED, SOFT_DELETED } from "./tenant-records.ts";
+import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, ServicePrincipalInfo } from "./app-types.ts";
+import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberRef, UserInput } from "./directory-types.ts";
+import type { TenantHandle, TenantState } from "./types.ts";
 
 export class TenantEntry implements TenantHandle {
   readonly sps = new Map<string, ServicePrincipal>();
@@ -132,11 +132,11 @@ export class TenantEntry implements TenantHandle {
   servicePrincipal(clientId: string): ServicePrincipalInfo | undefined { return this.sps.get(clientId)?.info(); }
 
   // ---- delta ----
-  expireDeltaTokens(): void { this.tenant.invalidateDelta("syncStateNotFound"); }
-  resetDeltaTokens(): void { this.tenant.invalidateDelta("resyncRequired"); }
+  expireDeltaTokens(): void { this.tenant.delta.invalidate("syncStateNotFound"); }
+  resetDeltaTokens(): void { this.tenant.delta.invalidate("resyncRequired"); }
   splitInDelta(id: string, parts: string[][] | null): void {
-    if (parts && parts.length > 1) this.tenant.deltaSplits.set(id, parts.map((p) => [...p]));
-    else this.tenant.deltaSplits.delete(id);
+    if (parts && parts.length > 1) this.tenant.delta.splits.set(id, parts.map((p) => [...p]));
+    else this.tenant.delta.splits.delete(id);
   }
 
   // ---- state ----

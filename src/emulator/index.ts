@@ -2,10 +2,10 @@
 import { startServer } from "./server.ts";
 import type { EmulatorOptions, RunningEmulator } from "./types.ts";
 
+export type { AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantInfo, GrantOptions, ServicePrincipalInfo } from "./app-types.ts";
+export type { GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, UserInput } from "./directory-types.ts";
 export type {
-  AddTenantOptions, AppRegistrationInfo, AppRegistrationInput, AppSecret, EmulatorOptions, EmulatorStats, EmulatorTenants,
-  GrantInfo, GrantOptions, GraphGroup, GraphUser, GroupInput, KnobSettings, MemberKind, MemberRef, RequestRecord,
-  RunningEmulator, ServicePrincipalInfo, TenantHandle, TenantState, UserInput,
+  AddTenantOptions, EmulatorOptions, EmulatorStats, EmulatorTenants, KnobSettings, RequestRecord, RunningEmulator, TenantHandle, TenantState,
 } from "./types.ts";
 
 /** Start the emulator: one HTTPS port for the identity platform and Graph v1.0. */

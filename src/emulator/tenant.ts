@@ -1,57 +1,12 @@
 // The in-memory directory of one tenant: users and groups in creation-ordered arrays (stable paging
 // positions, tombstones kept for delta), id/UPN maps, memberships with a per-group change log, and a
-// monotonically increasing change sequence that delta tokens are cut from.
+// monotonically increasing change sequence that delta tokens are cut from. The per-object records are in
+// tenant-records.ts, the change tracking delta reads and its token lifecycle in delta-tracking.ts.
 import { randomUUID } from "node:crypto";
-import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, OtherMemberKind, UserInput } from "./types.ts";
-
-export const ACTIVE = 0;
-export const SOFT_DELETED = 1;
-export const HARD_DELETED = 2;
-
-/**
- * Change tracking per object: `seq` = last change of any kind, `born` = creation, `stateSeq` = last
- * delete/restore, `propSeq` = last change per property (delta tracks only the selected properties).
- */
-interface Tracked { seq: number; born: number; stateSeq: number; propSeq?: Record<string, number> }
-export interface UserRec extends Tracked { u: GraphUser; pos: number; state: number; groups: Set<string>; restoreGroups?: string[] }
-export interface MemberEvent { id: string; kind: MemberKind; add: boolean; seq: number }
-export interface GroupRec extends Tracked {
-  g: GraphGroup; pos: number; state: number;
-  members: Map<string, MemberKind>; log: MemberEvent[]; parents: Set<string>;
-  /** While soft-deleted: its members and the groups it was in, which come back with it. */
-  restore?: { members: string[]; parents: string[] };
-}
-
-export function emptyExtensionAttributes(): GraphUser["onPremisesExtensionAttributes"] {
-  // A literal (not a loop) so every instance shares one hidden class: cheap to build and to serialise.
-  return {
-    extensionAttribute1: null, extensionAttribute2: null, extensionAttribute3: null, extensionAttribute4: null,
-    extensionAttribute5: null, extensionAttribute6: null, extensionAttribute7: null, extensionAttribute8: null,
-    extensionAttribute9: null, extensionAttribute10: null, extensionAttribute11: null, extensionAttribute12: null,
-    extensionAttribute13: null, extensionAttribute14: null, extensionAttribute15: null,
-  };
-}
-
-export function blankUser(id: string, upn: string, createdDateTime = new Date().toISOString().replace(/\.\d+Z$/, "Z")): GraphUser {
-  return {
-    id, userPrincipalName: upn, displayName: null, givenName: null, surname: null, mail: null, mailNickname: null,
-    otherMails: [], proxyAddresses: [], mobilePhone: null, businessPhones: [], jobTitle: null, officeLocation: null,
-    preferredLanguage: null, accountEnabled: true, department: null, companyName: null, employeeId: null,
-    employeeType: null, userType: "Member", externalUserState: null, creationType: null, usageLocation: null,
-    city: null, country: null, streetAddress: null, postalCode: null, state: null,
-    createdDateTime, onPremisesSamAccountName: null,
-    onPremisesImmutableId: null, onPremisesSyncEnabled: null, onPremisesExtensionAttributes: emptyExtensionAttributes(),
-  };
-}
-
-export function blankGroup(id: string, name: string): GraphGroup {
-  return {
-    id, displayName: name, description: null, mail: null, mailEnabled: false,
-    mailNickname: name.replace(/[^A-Za-z0-9]/g, "").slice(0, 60) || "group", securityEnabled: true, groupTypes: [],
-    membershipRule: null, membershipRuleProcessingState: null, visibility: null,
-    createdDateTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"), onPremisesSamAccountName: null, onPremisesSyncEnabled: null,
-  };
-}
+import { blankContact, blankDevice, blankGroup, blankUser } from "./blank-objects.ts";
+import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, OtherMemberKind, UserInput } from "./directory-types.ts";
+import { DeltaTokens, touch } from "./delta-tracking.ts";
+import { ACTIVE, enclosingGroups, HARD_DELETED, nestedMembers, SOFT_DELETED, type GroupRec, type UserRec } from "./tenant-records.ts";
 
 export class NotFound extends Error {}
 
@@ -66,19 +21,6 @@ export function restorableWhenDeleted(g: GraphGroup): boolean {
   return g.securityEnabled && !g.mailEnabled && g.onPremisesSyncEnabled !== true;
 }
 
-function touch(rec: Tracked, keys: string[], seq: number): void {
-  const p = (rec.propSeq ??= {});
-  for (const k of keys) if (k !== "id") p[k] = seq;
-}
-
-/** Properties of `sel` changed after s0, or "all" when the object is new or came back since. */
-export function changedSince(rec: Tracked, s0: number, sel: readonly string[]): string[] | "all" {
-  if (rec.born > s0 || rec.stateSeq > s0) return "all";
-  const p = rec.propSeq;
-  if (!p) return [];
-  return sel.filter((k) => (p[k] ?? 0) > s0);
-}
-
 export class Tenant {
   users: UserRec[] = [];
   groups: GroupRec[] = [];
@@ -89,20 +31,13 @@ export class Tenant {
   others = new Map<string, { kind: OtherMemberKind; obj: Record<string, unknown> }>();
   seq = 0;
   memberships = 0;
-  deltaEpoch = 1;
-  /** Why each past epoch ended (used to answer stale tokens). */
-  epochEndReasons = new Map<number, "syncStateNotFound" | "resyncRequired">();
-  /** Objects delta sends as several occurrences in a round, by id: the properties of each (TenantHandle.splitInDelta). */
-  deltaSplits = new Map<string, string[][]>();
+  readonly delta = new DeltaTokens();
   /**
    * Directory extensions registered for users, by full name (`extension_{app ID without dashes}_{name}`): a user
    * carries a value as a property of that name, served only when `$select` names it, and only when set.
    * https://learn.microsoft.com/graph/extensibility-overview#directory-microsoft-entra-id-extensions
    */
   readonly userExtensions = new Set<string>();
-
-  /** Differs per process: tokens minted by an earlier emulator process answer like a tenant migration. */
-  readonly instance = randomUUID().slice(0, 8);
 
   constructor(readonly id: string, readonly domain: string, readonly displayName: string) {}
 
@@ -251,25 +186,14 @@ export class Tenant {
   }
 
   createDevice(input: Partial<GraphDevice> = {}): GraphDevice {
-    const id = input.id ?? randomUUID();
-    const d: GraphDevice = { accountEnabled: true, deviceId: randomUUID(), displayName: `DESKTOP-${id.slice(0, 7).toUpperCase()}`, operatingSystem: "Windows", operatingSystemVersion: "10.0.22631.4037", ...input, id };
-    this.others.set(id, { kind: "device", obj: d as unknown as Record<string, unknown> });
+    const d = blankDevice(input);
+    this.others.set(d.id, { kind: "device", obj: d as unknown as Record<string, unknown> });
     return d;
   }
 
   createContact(input: Partial<GraphContact> = {}): GraphContact {
-    const id = input.id ?? randomUUID();
-    const displayName = input.displayName ?? `Contact ${id.slice(0, 8)}`;
-    const mail = input.mail === undefined ? `${displayName.replace(/[^A-Za-z0-9]/g, "").toLowerCase() || "contact"}@example.com` : input.mail;
-    const c: GraphContact = {
-      displayName, givenName: null, surname: null, mail, mailNickname: mail?.split("@")[0] ?? null, companyName: null, department: null,
-      jobTitle: null, proxyAddresses: mail ? [`SMTP:${mail}`] : [], imAddresses: [],
-      addresses: [{ city: null, countryOrRegion: null, officeLocation: null, postalCode: null, state: null, street: null }],
-      phones: [{ number: null, type: "businessFax" }, { number: null, type: "mobile" }, { number: null, type: "business" }],
-      onPremisesSyncEnabled: null, onPremisesLastSyncDateTime: null, onPremisesProvisioningErrors: [], deletedDateTime: null,
-      ...input, id,
-    };
-    this.others.set(id, { kind: "orgContact", obj: c as unknown as Record<string, unknown> });
+    const c = blankContact(input);
+    this.others.set(c.id, { kind: "orgContact", obj: c as unknown as Record<string, unknown> });
     return c;
   }
 
@@ -302,7 +226,7 @@ export class Tenant {
     const kind: MemberKind | undefined = user ? "user" : this.groupRec(memberId) ? "group" : this.others.get(memberId)?.kind;
     if (!kind) throw new NotFound(`member ${memberId} not found in tenant ${this.id}`);
     if (g.members.has(memberId)) return;
-    if (kind === "group" && (memberId === groupId || this.transitiveMembers(memberId).some((m) => m.id === groupId))) {
+    if (kind === "group" && this.wouldCycle(groupId, memberId)) {
       throw new Error("adding this group would create a membership cycle");
     }
     g.members.set(memberId, kind);
@@ -333,38 +257,12 @@ export class Tenant {
   }
 
   transitiveMembers(groupId: string): MemberRef[] {
-    const seen = new Map<string, MemberKind>();
-    const stack = [groupId];
-    while (stack.length) {
-      const g = this.groupsById.get(stack.pop() as string);
-      if (!g) continue;
-      for (const [id, kind] of g.members) {
-        if (seen.has(id)) continue;
-        seen.set(id, kind);
-        if (kind === "group") stack.push(id);
-      }
-    }
-    return [...seen].map(([id, kind]) => ({ id, kind }));
+    return nestedMembers(this.groupsById, groupId);
   }
 
   memberOf(memberId: string, transitive: boolean): string[] {
     const direct = this.usersById.get(memberId)?.groups ?? this.groupsById.get(memberId)?.parents;
     if (!direct) throw new NotFound(`object ${memberId} not found in tenant ${this.id}`);
-    if (!transitive) return [...direct];
-    const seen = new Set<string>();
-    const stack = [...direct];
-    while (stack.length) {
-      const id = stack.pop() as string;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      for (const p of this.groupsById.get(id)?.parents ?? []) stack.push(p);
-    }
-    return [...seen];
-  }
-
-  // ---- delta token lifecycle ----
-  invalidateDelta(reason: "syncStateNotFound" | "resyncRequired"): void {
-    this.epochEndReasons.set(this.deltaEpoch, reason);
-    this.deltaEpoch++;
+    return transitive ? enclosingGroups(this.groupsById, direct) : [...direct];
   }
 }

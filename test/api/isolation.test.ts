@@ -12,7 +12,8 @@ import { createUser } from "../../src/core/users.ts";
 import { addMember, createGroup } from "../../src/core/groups.ts";
 import { createEntraSource } from "../../src/core/sources.ts";
 import { createApiToken } from "../../src/core/tokens.ts";
-import { raiseNotification, updateNotificationSettings } from "../../src/core/notifications.ts";
+import { raiseNotification } from "../../src/core/notifications.ts";
+import { updateNotificationSettings } from "../../src/core/notification-settings.ts";
 import { accountCaller, tokenCaller, testApi, type Caller, type Reply, type TestApi } from "./support.ts";
 
 async function uploadTo(api: TestApi, workspace: string, as: Session, fileName: string, csv: string): Promise<string> {

@@ -6,7 +6,8 @@ import { z } from "zod";
 import { engines } from "../support/db.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
-import { raiseImportFailed, updateNotificationSettings } from "../../src/core/notifications.ts";
+import { raiseImportFailed } from "../../src/core/notifications.ts";
+import { updateNotificationSettings } from "../../src/core/notification-settings.ts";
 import { route } from "../../src/api/route.ts";
 import { caller, expectError, signIn, testApi, type Caller, type TestApi } from "./support.ts";
 

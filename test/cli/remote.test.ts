@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { createApiToken, listApiTokens } from "../../src/core/tokens.ts";
 import { createAccount, createSession } from "../../src/core/accounts.ts";
-import { getNotificationSettings, raiseImportFailed } from "../../src/core/notifications.ts";
+import { raiseImportFailed } from "../../src/core/notifications.ts";
+import { getNotificationSettings } from "../../src/core/notification-settings.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { listGroups } from "../../src/core/groups.ts";
 import { getUser, listUsers } from "../../src/core/users.ts";
-import type { GraphUser } from "../../src/emulator/types.ts";
+import type { GraphUser } from "../../src/emulator/directory-types.ts";
 import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import { loginWithCli, openSignInHarness, type SignInHarness } from "../signin/support.ts";
 

@@ -9,7 +9,7 @@ import { loadConfig } from "../../src/config.ts";
 import { openRuntime } from "../../src/runtime.ts";
 import { createWorkspace, resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createEntraSource, loadSourceForSync } from "../../src/core/sources.ts";
-import { updateNotificationSettings } from "../../src/core/notifications.ts";
+import { updateNotificationSettings } from "../../src/core/notification-settings.ts";
 import { deliveryTarget } from "../../src/core/notification-deliveries.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
-import { scanNotifications } from "../../src/core/notifications.ts";
+import { scanNotifications } from "../../src/core/notification-scan.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { hasChromium } from "./harness.ts";
 import { addEmulatorSource, signedInConsole } from "./signed-in.ts";

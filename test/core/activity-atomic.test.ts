@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { resolveWorkspace, updateWorkspace, type Workspace } from "../../src/core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken } from "../../src/core/tokens.ts";
-import { getNotificationSettings, updateNotificationSettings } from "../../src/core/notifications.ts";
+import { getNotificationSettings, updateNotificationSettings } from "../../src/core/notification-settings.ts";
 import { createEntraSource, listSources } from "../../src/core/sources.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 

@@ -3,7 +3,7 @@
 // https://learn.microsoft.com/graph/api/group-delete, https://learn.microsoft.com/graph/delta-query-overview
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEmulator, type TestEmu } from "./helpers.ts";
-import type { GroupInput } from "../../src/emulator/types.ts";
+import type { GroupInput } from "../../src/emulator/directory-types.ts";
 
 let t: TestEmu;
 let token: string;

@@ -2,7 +2,7 @@ import "../support/no-network.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser as Chromium } from "playwright-core";
 import { ensureConsoleBuilt } from "../../src/console/build.ts";
-import { scanNotifications } from "../../src/core/notifications.ts";
+import { scanNotifications } from "../../src/core/notification-scan.ts";
 import { hasChromium, launchBrowser, openPage, desktop } from "../console/harness.ts";
 import { openSignInHarness, type SignInHarness } from "./support.ts";
 

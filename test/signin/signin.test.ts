@@ -2,7 +2,7 @@ import "../support/no-network.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { Browser, directoryUser, loginWithCli, openSignInHarness, signInAs, startCliLogin, type SignInHarness } from "./support.ts";
-import type { GraphUser } from "../../src/emulator/types.ts";
+import type { GraphUser } from "../../src/emulator/directory-types.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { safeReturnTo } from "../../src/auth/signin.ts";
 import { getUserRole, setUserRole } from "../../src/auth/user-roles.ts";

@@ -3,7 +3,8 @@ import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { differences, openHarness, type Harness } from "./harness.ts";
 import { getGroup } from "../../src/core/groups.ts";
-import type { GraphUser, TenantHandle } from "../../src/emulator/types.ts";
+import type { GraphUser } from "../../src/emulator/directory-types.ts";
+import type { TenantHandle } from "../../src/emulator/types.ts";
 
 /**
  * Real groups hold organizational contacts (distribution and mail-enabled groups), service principals (security

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { dismissNotification, getNotificationSettings, pageOfDeliveries, pageOfNotifications, updateNotificationSettings } from "../../core/notifications.ts";
+import { dismissNotification, pageOfDeliveries, pageOfNotifications } from "../../core/notifications.ts";
+import { getNotificationSettings, updateNotificationSettings } from "../../core/notification-settings.ts";
 import { route, type RouteModule } from "../route.ts";
 import { booleanParam, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
 

@@ -1,17 +1,19 @@
-import { useEffect, useRef, useState, type DragEvent } from "react";
+import { useEffect, useRef, useState } from "react";
 import { ApiError } from "../api.ts";
 import { importApi, type ImportOptions } from "../import-api.ts";
 import { Link } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useTitle } from "../hooks.ts";
-import { countOf, fileSize } from "../format.ts";
 import type { ImportReport } from "../../core/import-report.ts";
 import type { ImportProgress } from "../../core/imports.ts";
-import { CheckField, ErrorBanner, ProgressBar, SelectField, Spinner, TextField, useToast } from "../components/ui.tsx";
+import { ErrorBanner, ProgressBar, Spinner, useToast } from "../components/ui.tsx";
 import { ColumnsEditor, columnsOfRefusal, columnsOfReport, type ColumnChoices, type FileColumn } from "./ImportColumns.tsx";
 import { ImportReportView } from "./ImportReport.tsx";
 import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 import { importAdvice } from "../advice.ts";
+import { ImportFileDrop, type ChosenFile } from "./ImportFileDrop.tsx";
+import { ImportOptionsFields } from "./ImportOptionsFields.tsx";
+import { importingLabel, reportSummary } from "./import-status.ts";
 
 type Stage =
   | { kind: "idle" }
@@ -22,8 +24,6 @@ type Stage =
   | { kind: "preview"; report: ImportReport; uploadId: string; stale: boolean }
   | { kind: "importing"; report: ImportReport; uploadId: string; progress: ImportProgress | null }
   | { kind: "done"; report: ImportReport };
-
-const accept = ".csv,.txt,.tsv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 export function ImportPage() {
   const workspace = useWorkspaceName();
@@ -58,13 +58,6 @@ export function ImportPage() {
   );
 }
 
-/** The file chosen: in the browser, or (`file` null) only as the server keeps it, after a new sign-in. */
-interface ChosenFile {
-  name: string;
-  size: number;
-  file: File | null;
-}
-
 /** What the import keeps over a new sign-in (drafts.tsx): its options, and the upload the server keeps for a day. */
 interface ImportDraft {
   options: ImportOptions;
@@ -82,7 +75,6 @@ function ImportUsers({ workspace }: { workspace: string }) {
   const [options, setOptions] = useState<ImportOptions>(draft?.value.options ?? noOptions);
   const [stage, setStage] = useState<Stage>(restored ? { kind: "checking" } : { kind: "idle" });
   const [error, setError] = useState<unknown>(null);
-  const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
   const checkButton = useRef<HTMLButtonElement>(null);
   // The chosen file as the server keeps it, once sent: checked again, and kept over a new sign-in, without sending it again.
@@ -180,11 +172,6 @@ function ImportUsers({ workspace }: { workspace: string }) {
     setFile(null);
     if (input.current) input.current.value = "";
   };
-  const onDrop = (event: DragEvent) => {
-    event.preventDefault();
-    setDragging(false);
-    choose(event.dataTransfer.files[0]);
-  };
   const report = stage.kind === "preview" || stage.kind === "done" || stage.kind === "importing" ? stage.report : null;
   const busy = stage.kind === "uploading" || stage.kind === "checking" || stage.kind === "importing";
   const blocked = report ? report.counts.invalid > 0 && !options.partial : false;
@@ -213,69 +200,8 @@ function ImportUsers({ workspace }: { workspace: string }) {
         ) : (
           <DraftNotice draft={draft} />
         )}
-        <div
-          className={`drop-zone${dragging ? " dragging" : ""}`}
-          onDragOver={(e) => {
-            e.preventDefault();
-            setDragging(true);
-          }}
-          onDragLeave={() => setDragging(false)}
-          onDrop={onDrop}
-        >
-          <p>
-            <strong>{file ? file.name : "Drop a CSV or Excel (.xlsx) file here"}</strong>
-            {file ? <span className="muted"> · {fileSize(file.size)}</span> : null}
-            {file && !file.file ? <span className="muted"> · kept on the server</span> : null}
-          </p>
-          <input ref={input} id="import-file" type="file" accept={accept} className="visually-hidden" onChange={(e) => choose(e.target.files?.[0])} />
-          <label htmlFor="import-file" className="btn">
-            {file ? "Choose another file" : "Choose a file"}
-          </label>
-          <p className="hint small">
-            Columns are matched by their headings (Email, Display name, First name, Mobile phone, Card number, Groups…). Get a{" "}
-            <a href={importApi.templateUrl(workspace, "csv")} download>
-              CSV template
-            </a>{" "}
-            or an{" "}
-            <a href={importApi.templateUrl(workspace, "xlsx")} download>
-              Excel template
-            </a>
-            .
-          </p>
-        </div>
-        <div className="grid-2 import-options">
-          <TextField
-            label="Source name"
-            value={options.source}
-            placeholder={file?.name ?? "the file name"}
-            onChange={(e) => changeOption({ source: e.target.value })}
-            hint="Importing again under the same name updates the same users."
-            error={error instanceof ApiError ? error.fieldMap().source : undefined}
-          />
-          {sheets.length > 1 ? (
-            <SelectField label="Sheet" value={options.sheet || sheetRead || ""} onChange={(e) => changeOption({ sheet: e.target.value, mapping: {} })}>
-              {sheets.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </SelectField>
-          ) : (
-            <span />
-          )}
-          <CheckField
-            label="Take over existing users with the same email"
-            checked={options.updateExisting}
-            onChange={(e) => changeOption({ updateExisting: e.target.checked })}
-            hint="Users added by hand or by another import become this import's. Otherwise they are left alone and reported. Users synced from Entra ID are never changed."
-          />
-          <CheckField
-            label="Import the valid rows even if some rows have problems"
-            checked={options.partial}
-            onChange={(e) => changeOption({ partial: e.target.checked })}
-            hint="Otherwise one bad row stops the whole import, so you can fix the file and try again."
-          />
-        </div>
+        <ImportFileDrop workspace={workspace} file={file} input={input} onChoose={choose} />
+        <ImportOptionsFields options={options} fileName={file?.name} sheets={sheets} sheetRead={sheetRead} error={error} onChange={changeOption} />
         {stage.kind === "columns" ? (
           <section aria-labelledby="columns-h">
             <h3 id="columns-h">Columns</h3>
@@ -345,32 +271,4 @@ function ImportUsers({ workspace }: { workspace: string }) {
       ) : null}
     </>
   );
-}
-
-/** "Checked: 4 to create, 1 row with problems", "Imported: 4 created". */
-function reportSummary(report: ImportReport): string {
-  const c = report.counts;
-  const [outcome, created, updated] = report.applied ? ["Imported", "created", "updated"] : report.dryRun ? ["Checked", "to create", "to update"] : ["Nothing was imported", "to create", "to update"];
-  const parts = [
-    ...(c.created ? [`${c.created.toLocaleString()} ${created}`] : []),
-    ...(c.updated ? [`${c.updated.toLocaleString()} ${updated}`] : []),
-    ...(c.created || c.updated ? [] : [report.applied ? "nothing changed" : "nothing to change"]),
-    ...(c.invalid ? [`${countOf(c.invalid, "row")} with problems`] : []),
-    ...(c.warnings ? [countOf(c.warnings, "warning")] : []),
-  ];
-  return `${outcome}: ${parts.join(", ")}`;
-}
-
-const phaseLabels: Record<ImportProgress["phase"], string> = {
-  reading: "reading the file",
-  checking: "checking rows against the directory",
-  hashing: "hashing PINs",
-  planning: "planning the changes",
-  applying: "writing",
-};
-
-function importingLabel(progress: ImportProgress | null): string {
-  if (!progress) return "Importing";
-  const step = progress.step && progress.phase !== "checking" ? ` ${progress.step}` : "";
-  return `Importing: ${phaseLabels[progress.phase]}${step} (${progress.rows.toLocaleString()} rows)`;
 }

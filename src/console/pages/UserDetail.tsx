@@ -10,7 +10,7 @@ import { formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { SaveWarnings, takeSaveWarnings } from "../components/SaveWarnings.tsx";
 import { HistoryCard } from "../components/History.tsx";
-import { sourceLabel } from "./Users.tsx";
+import { sourceLabel, StatusBadge } from "../components/user-labels.tsx";
 import { hasDraft } from "../drafts.tsx";
 
 export function UserPage({ id }: { id: string }) {
@@ -44,7 +44,7 @@ export function UserPage({ id }: { id: string }) {
         <div>
           <h1>{u.displayName}</h1>
           <p className="muted">
-            {u.email ?? u.userPrincipalName} · {u.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}
+            {u.email ?? u.userPrincipalName} · <StatusBadge user={u} />
           </p>
         </div>
         <AdminOnly>

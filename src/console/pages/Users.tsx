@@ -3,32 +3,22 @@ import { api, ApiError, withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import type { PageOf, User } from "../types.ts";
-import { systemTags } from "../types.ts";
-import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
+import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, Empty, ErrorBanner, Loading, tagTone } from "../components/ui.tsx";
 import { countOf, relativeTime, formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
 import { rememberSaveWarnings } from "../components/SaveWarnings.tsx";
 import { DataTable, QueryPager, useOffsetInRange, type Column } from "../components/DataTable.tsx";
 import { BulkActions } from "../components/BulkActions.tsx";
-import { GroupFilter } from "../components/GroupFilter.tsx";
 import { Menu } from "../components/Menu.tsx";
 import { maxBulkMatching } from "../../domain/bulk.ts";
-import { syncApi, type Source } from "../sync-api.ts";
-import { keptFrom } from "../../domain/source.ts";
 import { hasDraft } from "../drafts.tsx";
+import { sourceLabel, StatusBadge } from "../components/user-labels.tsx";
+import { isFiltered, UserFilters, type UserQuery } from "./UserFilters.tsx";
 
 const pageSize = 50;
 type Sort = "displayName" | "email" | "createdAt" | "updatedAt" | "source";
 const sortable: Sort[] = ["displayName", "email", "createdAt", "updatedAt", "source"];
-const phoneSorts: [string, string][] = [
-  ["displayName:asc", "Name, A to Z"],
-  ["displayName:desc", "Name, Z to A"],
-  ["email:asc", "Email"],
-  ["source:asc", "Source"],
-  ["updatedAt:desc", "Recently updated"],
-  ["createdAt:desc", "Newest first"],
-];
 
 /** The sortable columns' headings, which the table's caption names too (a screen reader heard "displayName"). */
 const sortLabels = { displayName: "Name", email: "Email", source: "Source", updatedAt: "Updated" } as const;
@@ -37,18 +27,19 @@ export function UsersPage() {
   const workspace = useWorkspaceName();
   useTitle("Users");
   const { query } = useLocation();
-  const q = query.get("q") ?? "";
-  const source = query.get("source") ?? "";
-  const sourceType = query.get("sourceType") ?? "";
-  const tag = query.get("tag") ?? "";
-  const enabled = query.get("enabled") ?? "";
-  const group = query.get("group") ?? "";
+  const filters: UserQuery = {
+    q: query.get("q") ?? "",
+    source: query.get("source") ?? "",
+    sourceType: query.get("sourceType") ?? "",
+    tag: query.get("tag") ?? "",
+    enabled: query.get("enabled") ?? "",
+    group: query.get("group") ?? "",
+  };
+  const { q, source, sourceType, tag, enabled, group } = filters;
   const sortParam = query.get("sort") as Sort | null;
   const sort: Sort = sortParam && sortable.includes(sortParam) ? sortParam : "displayName";
   const order = query.get("order") === "desc" ? "desc" : "asc";
   const offset = offsetIn(query);
-
-  const [search, setSearch] = useQuerySearch(q);
 
   const users = useLoad(
     (signal) =>
@@ -61,11 +52,6 @@ export function UsersPage() {
           throw e;
         }),
     [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group],
-  );
-  const sources = useLoad(
-    (signal) =>
-      syncApi.listSources(workspace, signal).catch((): Source[] => []),
-    [workspace],
   );
   const [adding, setAdding] = useState(() => hasDraft("user")); // open again with the changes kept over a sign-in
   const canChange = useCanChange();
@@ -110,8 +96,7 @@ export function UsersPage() {
       </button>
     ),
   });
-  const filtered = Boolean(q || source || sourceType || tag || enabled || group);
-  const sourceValue = source ? `name:${source}` : sourceType ? `type:${sourceType}` : "";
+  const filtered = isFiltered(filters);
   const beyond = useOffsetInRange(users.data, pageSize);
   const data = beyond ? undefined : users.data;
   const pageItems = data?.items ?? [];
@@ -151,96 +136,7 @@ export function UsersPage() {
         </div>
       </div>
 
-      <div className="filters" role="search" aria-label="Filter users">
-        <div className="field field-search">
-          <label htmlFor="user-search">Search</label>
-          <input
-            id="user-search"
-            type="search"
-            placeholder="Name, email, employee ID, card…"
-            value={search}
-            onChange={(e) => setSearch(e.target.value)}
-            autoComplete="off"
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="filter-source">Source</label>
-          <select
-            id="filter-source"
-            value={sourceValue}
-            onChange={(e) => {
-              const [kind, ...rest] = e.target.value.split(":");
-              const value = rest.join(":");
-              setQuery({ source: kind === "name" ? value : null, sourceType: kind === "type" ? value : null, offset: null });
-            }}
-          >
-            <option value="">All sources</option>
-            <option value="type:manual">Managed here (added by hand, or kept from a removed source)</option>
-            <option value="type:import">Imported</option>
-            <option value="type:entra">Any Entra ID source</option>
-            {(sources.data ?? []).map((s) => (
-              <option key={s.name} value={`name:${s.name}`}>
-                Entra ID: {s.name}
-              </option>
-            ))}
-            {source && !(sources.data ?? []).some((s) => s.name === source) ? <option value={`name:${source}`}>{source}</option> : null}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="filter-tag">Tag</label>
-          <select id="filter-tag" value={tag} onChange={(e) => setQuery({ tag: e.target.value, offset: null })}>
-            <option value="">Any tag</option>
-            {systemTags.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-            {tag && !(systemTags as readonly string[]).includes(tag) ? <option value={tag}>{tag}</option> : null}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="filter-enabled">Status</label>
-          <select id="filter-enabled" value={enabled} onChange={(e) => setQuery({ enabled: e.target.value, offset: null })}>
-            <option value="">Enabled and disabled</option>
-            <option value="true">Enabled</option>
-            <option value="false">Disabled</option>
-          </select>
-        </div>
-        {/* The table's headings sort it; a phone shows no headings, so the order is chosen here. */}
-        <div className="field phone-only">
-          <label htmlFor="sort-users">Sort by</label>
-          <select id="sort-users" value={`${sort}:${order}`} onChange={(e) => {
-            const [column, direction] = e.target.value.split(":");
-            setQuery({ sort: column, order: direction, offset: null });
-          }}>
-            {phoneSorts.map(([value, label]) => (
-              <option key={value} value={value}>{label}</option>
-            ))}
-            {phoneSorts.some(([value]) => value === `${sort}:${order}`) ? null : <option value={`${sort}:${order}`}>{`${sort} ${order === "asc" ? "ascending" : "descending"}`}</option>}
-          </select>
-        </div>
-        {group ? null : <GroupFilter workspace={workspace} />}
-        {group ? (
-          <div className="chip">
-            Group: <strong>{group}</strong>
-            <button type="button" className="btn-icon" aria-label={`Remove group filter ${group}`} onClick={() => setQuery({ group: null, offset: null })}>
-              ×
-            </button>
-          </div>
-        ) : null}
-        {filtered ? (
-          <button
-            type="button"
-            className="btn btn-link"
-            onClick={() => {
-              setSearch("");
-              setQuery({ q: null, source: null, sourceType: null, tag: null, enabled: null, group: null, offset: null });
-            }}
-          >
-            Clear filters
-          </button>
-        ) : null}
-      </div>
+      <UserFilters workspace={workspace} query={filters} sort={sort} order={order} />
 
       {selected.size && data ? (
         <BulkActions
@@ -363,8 +259,6 @@ export function UsersPage() {
   );
 }
 
-const StatusBadge = ({ user }: { user: User }) => (user.enabled ? <Badge tone="ok">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>);
-
 /**
  * Ticks every row of the page, or clears the selection once they all are; half-ticked while only some are. Disabled
  * while a page loads, whose rows would not be the ones shown.
@@ -375,19 +269,4 @@ function PageCheckbox({ checked, some, disabled, onChange }: { checked: boolean;
     if (ref.current) ref.current.indeterminate = some && !checked;
   }, [some, checked]);
   return <input ref={ref} type="checkbox" aria-label="Select every user on this page" checked={checked} disabled={disabled} onChange={onChange} />;
-}
-
-export function sourceLabel(user: Pick<User, "source">): string {
-  switch (user.source.type) {
-    case "manual": {
-      const removed = keptFrom(user.source);
-      return removed ? `Kept from Entra ID: ${removed}` : "Added by hand";
-    }
-    case "import":
-      return user.source.name && user.source.name !== "import" ? `Import: ${user.source.name}` : "Imported";
-    case "entra":
-      return `Entra ID: ${user.source.name}`;
-    default:
-      return user.source.name;
-  }
 }

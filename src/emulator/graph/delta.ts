@@ -3,7 +3,8 @@
 // replaying a deltaLink gives the same changes again. Groups carry members@delta from the per-group
 // membership log; large member lists continue on the next page (the same group appears again).
 import type { TenantEntry } from "../handle.ts";
-import { ACTIVE, changedSince, HARD_DELETED, SOFT_DELETED, type GroupRec, type MemberEvent } from "../tenant.ts";
+import { changedSince } from "../delta-tracking.ts";
+import { ACTIVE, HARD_DELETED, SOFT_DELETED, type GroupRec, type MemberEvent } from "../tenant-records.ts";
 import { badRequest, GraphHttpError } from "./errors.ts";
 import { contextUrl, decodeToken, encodeToken, parseSelect, type GraphReq } from "./query.ts";
 import { projector } from "./schema.ts";
@@ -67,15 +68,15 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
   if (skip || (dtok && dtok !== "latest")) {
     st = decodeToken<DeltaState>((skip ?? dtok) as string);
     if (st.k !== kind || st.t !== t.id) throw badRequest("The provided skip or delta token is invalid.", "Request_BadRequest");
-    if (st.i !== t.instance) throw stale(req, kind, "resyncRequired", st.sel);
-    if (st.e !== t.deltaEpoch) throw stale(req, kind, t.epochEndReasons.get(st.e) ?? "syncStateNotFound", st.sel);
+    if (st.i !== t.delta.instance) throw stale(req, kind, "resyncRequired", st.sel);
+    if (st.e !== t.delta.epoch) throw stale(req, kind, t.delta.endReasons.get(st.e) ?? "syncStateNotFound", st.sel);
     if (Date.now() - st.ts > TOKEN_LIFETIME_MS) throw stale(req, kind, "syncStateNotFound", st.sel);
     if (!skip) st = { ...st, s1: t.seq, p: 0, m: 0, ts: Date.now() }; // a deltaLink opens a new round from its s0
   } else {
     const { select, explicit } = parseSelect(q, entity, "delta", t.userExtensions);
     const sel = explicit ? (select.includes("id") ? select : [...select, "id"]) : null;
     const mem = kind === "groups" && (!sel || sel.includes("members"));
-    st = { k: kind, t: t.id, i: t.instance, e: t.deltaEpoch, s0: 0, s1: t.seq, p: 0, m: 0, sel, ts: Date.now(), mem, ids: idFilter(q.get("$filter")) };
+    st = { k: kind, t: t.id, i: t.delta.instance, e: t.delta.epoch, s0: 0, s1: t.seq, p: 0, m: 0, sel, ts: Date.now(), mem, ids: idFilter(q.get("$filter")) };
     if (dtok === "latest") {
       return { body: { "@odata.context": ctx(req, kind, sel), "@odata.deltaLink": link(req, kind, "$deltatoken", { ...st, s0: t.seq }), value: [] }, headers: {} };
     }
@@ -121,7 +122,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
       if (only && !only.has(r.u.id)) continue;
       const item = r.state === ACTIVE ? shape(r, r.u) : { id: r.u.id, "@removed": { reason: r.state === SOFT_DELETED ? "changed" : "deleted" } };
       if (!item) continue;
-      const occurrences = splitUp(item, t.deltaSplits.get(r.u.id));
+      const occurrences = splitUp(item, t.delta.splits.get(r.u.id));
       if (value.length > 0 && value.length + occurrences.length > ps.size) { more = true; break; }
       value.push(...occurrences);
     }
@@ -136,7 +137,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
       const propChanged = g.state === ACTIVE ? shaped !== null : g.seq > st.s0 && g.seq <= st.s1;
       if (!propChanged && members.length === 0) continue;
       if (st.s0 === 0 && g.state === HARD_DELETED) continue;
-      const parts = g.state === ACTIVE ? t.deltaSplits.get(g.g.id)?.length ?? 1 : 1;
+      const parts = g.state === ACTIVE ? t.delta.splits.get(g.g.id)?.length ?? 1 : 1;
       if ((value.length > 0 && value.length + parts > ps.size) || (memberBudget <= 0 && members.length > 0)) { more = true; break; }
       if (g.state !== ACTIVE) {
         value.push({ id: g.g.id, "@removed": { reason: g.state === SOFT_DELETED ? "changed" : "deleted" } });
@@ -148,14 +149,14 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
         const chunk = members.slice(memberOffset, memberOffset + memberBudget);
         item["members@delta"] = chunk;
         memberBudget -= chunk.length;
-        value.push(...splitUp(item, t.deltaSplits.get(g.g.id)));
+        value.push(...splitUp(item, t.delta.splits.get(g.g.id)));
         if (memberOffset + chunk.length < members.length) {
           memberOffset += chunk.length;
           more = true;
           break; // the same group continues on the next page
         }
       } else {
-        value.push(...splitUp(item, t.deltaSplits.get(g.g.id)));
+        value.push(...splitUp(item, t.delta.splits.get(g.g.id)));
       }
       memberOffset = 0;
     }

@@ -1,8 +1,8 @@
 // Users, groups, members, memberOf, /me: list and get, with $select/$filter/$top/$count and opaque
 // absolute nextLinks.
 import type { TenantEntry } from "../handle.ts";
-import { ACTIVE, type GroupRec, type UserRec } from "../tenant.ts";
-import type { MemberKind, MemberRef } from "../types.ts";
+import { ACTIVE, type GroupRec, type UserRec } from "../tenant-records.ts";
+import type { MemberKind, MemberRef } from "../directory-types.ts";
 import { badRequest, groupNotFound, notFound } from "./errors.ts";
 import { contextUrl, decodeToken, encodeToken, linkWith, parseList, parseSelect, type GraphReq, type ListOptions } from "./query.ts";
 import { GROUP_PROPS, otherProjectors, projector, USER_PROPS, type Entity } from "./schema.ts";

@@ -1,5 +1,5 @@
 // Entity properties, Microsoft's default property sets, and $select projection.
-import type { GraphGroup, GraphUser, OtherMemberKind } from "../types.ts";
+import type { GraphGroup, GraphUser, OtherMemberKind } from "../directory-types.ts";
 
 export const USER_DEFAULT = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
   "preferredLanguage", "surname", "userPrincipalName", "id"];

@@ -5,7 +5,7 @@ import { decodeJwt } from "jose";
 import type { AppRegistration } from "../apps.ts";
 import type { TenantEntry } from "../handle.ts";
 import { escapeHtml, formBody, html, redirect, type Req, type Res } from "../http.ts";
-import { ACTIVE, type UserRec } from "../tenant.ts";
+import { ACTIVE, type UserRec } from "../tenant-records.ts";
 import { loginHintClaim, parseLoginHint, type SignedInAccount } from "./browser-session.ts";
 import type { IdentityContext, SignInTxn } from "./context.ts";
 import { aadErrorPage, aadErrorParts, MSG } from "./errors.ts";

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { RollcallError, invalidInput } from "../../errors.ts";
 import { importFields, withoutAccents, type ImportField } from "../../domain/import-fields.ts";
 import { customAttributeName } from "../../domain/user.ts";
-import { columnIndex, columnName } from "./xlsx.ts";
+import { columnIndex, columnName } from "./columns.ts";
 
 /**
  * Which Rollcall field each column feeds. Headers are compared without case, spaces or punctuation,

@@ -2,7 +2,7 @@ import { splitList } from "../../domain/list-cell.ts";
 import { userFieldsSchema, normaliseUserFields, withinFieldLimits, type UserFields } from "../../domain/user.ts";
 import type { FieldProblem } from "../../errors.ts";
 import { textFormulaValue, unneutralise } from "./formula.ts";
-import { columnName } from "./xlsx.ts";
+import { columnName } from "./columns.ts";
 import type { ColumnMapping } from "./mapping.ts";
 import { withoutAccents, type ImportField } from "../../domain/import-fields.ts";
 

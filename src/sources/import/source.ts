@@ -3,7 +3,7 @@ import { mapColumns, type ColumnMapping, type MappingFile } from "./mapping.ts";
 import { openTable } from "./open.ts";
 import { isBlankRow, readRow, type ImportedUser, type ImportProblem, type RowKeys } from "./row.ts";
 import type { TableFile, TableRow } from "./table.ts";
-import { columnName } from "./xlsx.ts";
+import { columnName } from "./columns.ts";
 
 /**
  * The import source: a file becomes a header mapping plus a stream of checked rows. Nothing here

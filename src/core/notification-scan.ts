@@ -1,0 +1,100 @@
+// What deserves a warning, found by looking at every workspace's sources and recent runs (notifications/worker.ts scans).
+import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
+import { entraConfigSchema } from "../sources/entra/config.ts";
+import { secretDaysLeft } from "../domain/source.ts";
+import { raiseNotification, type Notification } from "./notifications.ts";
+
+const day = 86_400_000;
+/** Milestones of a secret's expiry, most distant first; each is raised once, when its day comes. */
+export const secretMilestones = [30, 14, 7, 1] as const;
+
+/** The milestone reached `daysLeft` days before expiry: the nearest threshold not yet passed, or "expired". */
+export function secretMilestone(expiresOn: string, now: Date): { milestone: string; daysLeft: number } | null {
+  const daysLeft = secretDaysLeft(expiresOn, now);
+  if (daysLeft <= 0) return { milestone: "expired", daysLeft };
+  const reached = [...secretMilestones].reverse().find((m) => daysLeft <= m);
+  return reached === undefined ? null : { milestone: `${reached}d`, daysLeft };
+}
+
+/** Finished runs older than this are history, not news: a first scan on an old database does not flood anyone. */
+const runLookbackMs = 3 * day;
+
+/**
+ * Looks at every workspace for what deserves a warning and raises it (once). Also resolves what no
+ * longer holds: warnings about a secret that was replaced, earlier milestones of the same secret, and
+ * failures of a source whose later run succeeded. Safe to run from several processes at once.
+ */
+export async function scanNotifications(db: Db, now = new Date()): Promise<{ raised: Notification[] }> {
+  const raised: Notification[] = [];
+  const sources = await db
+    .selectFrom("sources as s")
+    .innerJoin("workspaces as w", "w.id", "s.workspace_id")
+    .select(["s.id", "s.name", "s.config", "s.workspace_id", "w.name as workspace"])
+    .where("s.type", "=", "entra")
+    .execute();
+  for (const s of sources) {
+    const parsed = entraConfigSchema.safeParse(s.config);
+    const expiresOn = parsed.success ? parsed.data.secretExpiresOn : null;
+    const subject = `${s.id}:${expiresOn ?? "none"}`;
+    // A replaced secret (new expiry date, or none recorded) ends the warnings about the old one.
+    await db
+      .updateTable("notifications")
+      .set({ resolved_at: now })
+      .where("kind", "=", "secret_expiry")
+      .where("resolved_at", "is", null)
+      .where(sql<boolean>`split_part(subject, ':', 1) = ${s.id}`)
+      .where("subject", "!=", subject)
+      .execute();
+    if (!expiresOn) continue;
+    const reached = secretMilestone(expiresOn, now);
+    if (!reached) continue;
+    const link = `/w/${encodeURIComponent(s.workspace)}/sync/${encodeURIComponent(s.name)}`;
+    const expired = reached.milestone === "expired";
+    const when = expired ? `expired on ${expiresOn}` : `expires on ${expiresOn} (in ${reached.daysLeft} day${reached.daysLeft === 1 ? "" : "s"})`;
+    const created = await raiseNotification(db, {
+      workspaceId: s.workspace_id, kind: "secret_expiry", subject, milestone: reached.milestone,
+      severity: expired || reached.daysLeft <= 7 ? "critical" : "warning",
+      title: `The client secret of source ${s.name} ${when}`,
+      body: expired
+        ? `Synchronization from ${s.name} fails until it has a new secret. Create one in the Microsoft Entra admin center (App registrations > your app > Certificates & secrets), then enter it in Rollcall.`
+        : `Create a new secret in the Microsoft Entra admin center (App registrations > your app > Certificates & secrets) and enter it in Rollcall with its expiry date before this one expires, or synchronization from ${s.name} stops.`,
+      link, data: { sourceId: s.id, source: s.name, expiresOn, daysLeft: reached.daysLeft },
+    });
+    if (created) {
+      raised.push(created);
+      // The newest milestone supersedes the earlier ones of the same secret.
+      await db.updateTable("notifications").set({ resolved_at: now }).where("kind", "=", "secret_expiry").where("subject", "=", subject).where("id", "!=", created.id).where("resolved_at", "is", null).execute();
+    }
+  }
+
+  const runs = await db
+    .selectFrom("sync_runs as r")
+    .innerJoin("sources as s", "s.id", "r.source_id")
+    .innerJoin("workspaces as w", "w.id", "r.workspace_id")
+    .select(["r.id", "r.status", "r.error", "r.finished_at", "r.workspace_id", "r.source_id", "s.name as source", "w.name as workspace"])
+    .where("r.status", "in", ["failed", "stopped"])
+    .where("r.dry_run", "=", false)
+    .where("r.finished_at", ">", new Date(now.getTime() - runLookbackMs))
+    .execute();
+  for (const r of runs) {
+    const error = (typeof r.error === "string" ? JSON.parse(r.error) : r.error) as { code?: string; message?: string } | null;
+    const stopped = r.status === "stopped";
+    const created = await raiseNotification(db, {
+      workspaceId: r.workspace_id, kind: stopped ? "sync_stopped" : "sync_failed", subject: r.id, severity: stopped ? "warning" : "critical",
+      title: stopped ? `Sync of ${r.source} stopped at the deletion threshold` : `Sync of ${r.source} failed`,
+      body: stopped
+        ? `${error?.message ?? "The run would remove more users than the threshold allows."} Review the run and approve or reject it.`
+        : `${error?.message ?? "The run failed."} The directory was left as it was before the run.`,
+      link: `/w/${encodeURIComponent(r.workspace)}/runs/${r.id}`, data: { runId: r.id, sourceId: r.source_id, source: r.source, code: error?.code ?? null },
+    });
+    if (created) raised.push(created);
+  }
+  // A later successful run of the same source settles its earlier failures; so does a stopped run's approval or rejection.
+  await sql`
+    update notifications n set resolved_at = ${now}
+    from sync_runs failed
+    where n.kind in ('sync_failed', 'sync_stopped') and n.resolved_at is null and failed.id::text = n.subject
+      and (failed.status not in ('failed', 'stopped') or exists (select 1 from sync_runs ok where ok.source_id = failed.source_id and ok.status in ('succeeded', 'applied', 'rejected') and ok.dry_run = false and ok.started_at > failed.started_at))`.execute(db);
+  return { raised };
+}
