@@ -4,7 +4,8 @@ import { hashSecret } from "../security/hashing.ts";
 import { effectiveMapping, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import { mapUser, type DesiredUser, type PlannedFields } from "../sources/entra/mapping.ts";
 import { seenMarks } from "./dirty.ts";
-import { addCounts, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange, type UserCounts } from "./plan.ts";
+import { addCounts, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange } from "./plan.ts";
+import type { UserCounts } from "../domain/run-counts.ts";
 import { inScopeUsers } from "./scope.ts";
 import { identifierList, storedFieldsOf, userColumnList, type StoredRow } from "../storage/user-row.ts";
 
@@ -73,7 +74,7 @@ export async function planRun(
       const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
       for (const k of plan.claims) claimed.add(k);
       for (const id of plan.taken) taken.add(id);
-      addCounts(counts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
+      addCounts(counts, plan.counts);
       const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
       for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
       await copying;
