@@ -8,6 +8,7 @@ import type { Db } from "../storage/database.ts";
 import { neutralise } from "../sources/import/formula.ts";
 import { systemTagList } from "../storage/queries/imports.ts";
 import { whereFilter, type UserFilter } from "../storage/queries/users.ts";
+import { identifierList, userFields } from "../storage/user-row.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { assertFilterNames } from "./users.ts";
 
@@ -76,6 +77,9 @@ export async function writeTemplate(format: ExportFormat, out: string): Promise<
 
 type ExportRow = Record<string, unknown> & { id: string };
 
+/** Each stored field of a user, named as its column in the file. */
+const exportedFields = sql.raw(userFields.map((f) => `u.${f.column} AS "${f.field}"`).join(", "));
+
 const pageSize = 2000;
 
 async function* userPages(db: Db, workspaceId: string, filter: UserFilter): AsyncGenerator<ExportRow[]> {
@@ -89,12 +93,9 @@ async function* userPages(db: Db, workspaceId: string, filter: UserFilter): Asyn
     .executeTakeFirst();
   const ids = row?.ids ?? [];
   const page = async (at: number) => (await sql<ExportRow>`
-      SELECT u.id, u.email, u.user_principal_name AS "userPrincipalName", u.display_name AS "displayName", u.given_name AS "givenName",
-             u.surname, u.department, u.job_title AS "jobTitle", u.employee_id AS "employeeId", u.mobile_phone AS "mobilePhone",
-             u.business_phones AS "businessPhones", u.preferred_language AS "preferredLanguage", u.enabled, u.custom_attributes AS "customAttributes",
+      SELECT u.id, ${exportedFields},
              array(SELECT t FROM unnest(u.tags) t WHERE t <> ALL(${systemTagList}::text[])) AS tags,
-             array(SELECT i.value FROM user_identifiers i WHERE i.user_id = u.id AND i.kind = 'alias' ORDER BY i.position) AS aliases,
-             array(SELECT i.value FROM user_identifiers i WHERE i.user_id = u.id AND i.kind = 'card' ORDER BY i.position) AS "cardNumbers",
+             ${identifierList("alias")} AS aliases, ${identifierList("card")} AS "cardNumbers",
              array(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id ORDER BY lower(g.name)) AS groups
       FROM unnest(${ids.slice(at, at + pageSize)}::uuid[]) WITH ORDINALITY page(id, n) JOIN users u ON u.id = page.id AND u.workspace_id = ${workspaceId}
       ORDER BY page.n`.execute(db)).rows;

@@ -1,3 +1,4 @@
+import type { ImportCounts } from "../domain/run-counts.ts";
 import { RollcallError } from "../errors.ts";
 import type { Clash, HolderRow } from "../storage/queries/imports.ts";
 import { columnsInFile, type ColumnMapping } from "../sources/import/mapping.ts";
@@ -23,7 +24,7 @@ export interface ImportReport {
     /** Every headed column in file order: two of one heading told apart by letter. */
     inFile: { column: string; letter: string; field: string | null }[];
   };
-  counts: { rows: number; invalid: number; problems: number; warnings: number; created: number; updated: number; unchanged: number; skipped: number; synced: number; groupsCreated: number };
+  counts: ImportCounts;
   created: { row: number; email: string | null; userPrincipalName: string | null; displayName: string }[];
   updated: { row: number; id: string; email: string | null; displayName: string; changes: Record<string, { before: unknown; after: unknown }> }[];
   unchanged: { row: number; id: string; email: string | null; displayName: string }[];

@@ -4,6 +4,7 @@ import { listChanges, pageOfChanges, type ChangeRecord } from "./change-log.ts";
 import { entraSourceNames, unknownSourceMessage } from "./sources.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
+import type { RunCounts } from "../domain/run-counts.ts";
 
 /** Run history: what each sync did, when, how, and (for one run) its per-user change log. */
 export interface Run {
@@ -16,7 +17,7 @@ export interface Run {
   status: string;
   startedAt: string;
   finishedAt: string | null;
-  counts: Record<string, number>;
+  counts: RunCounts;
   progress: Record<string, unknown>;
   error: { code: ErrorCode; message: string; details?: Record<string, unknown> } | null;
   graphRequests: number;
@@ -45,7 +46,7 @@ function toRun(r: Record<string, unknown>): Run {
     status: r.status as string,
     startedAt: new Date(r.started_at as Date).toISOString(),
     finishedAt: r.finished_at ? new Date(r.finished_at as Date).toISOString() : null,
-    counts: r.counts as Record<string, number>,
+    counts: r.counts as RunCounts,
     progress: r.progress as Record<string, unknown>,
     error: r.error as Run["error"],
     graphRequests: r.graph_requests as number,

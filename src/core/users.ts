@@ -12,6 +12,7 @@ import {
   type User,
 } from "../domain/user.ts";
 import { hashSecret } from "../security/hashing.ts";
+import { changedUserRow, newUserRow } from "../storage/user-row.ts";
 import { filterNames, findHolders, replaceIdentifiers, selectUser, selectUsers, type Page, type UserFilter } from "../storage/queries/users.ts";
 import { deletedUserId, pageOfChanges, recordChange, type ChangeRecord } from "./change-log.ts";
 import { diffFields } from "../domain/change.ts";
@@ -164,20 +165,8 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
         .insertInto("users")
         .values({
           workspace_id: ctx.workspace.id,
-          user_principal_name: value.userPrincipalName ?? null,
-          email: value.email ?? null,
-          display_name: value.displayName!,
-          given_name: value.givenName ?? null,
-          surname: value.surname ?? null,
-          department: value.department ?? null,
-          job_title: value.jobTitle ?? null,
-          employee_id: value.employeeId ?? null,
-          mobile_phone: value.mobilePhone ?? null,
-          business_phones: value.businessPhones ?? [],
-          preferred_language: value.preferredLanguage ?? null,
-          enabled: value.enabled ?? true,
+          ...newUserRow({ ...value, displayName: value.displayName!, customAttributes: mergeCustomAttributes({}, customAttributes ?? {}) }),
           pin_hash: pinHash,
-          custom_attributes: JSON.stringify(mergeCustomAttributes({}, customAttributes ?? {})),
           source_type: source.type,
           source_name: source.name,
           source_id: source.id,
@@ -235,20 +224,8 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
       if (options.ifMatch !== undefined) await assertVersion(trx, ctx, before.id, options.ifMatch);
       const hadPin = pinHash !== undefined && (await trx.selectFrom("users").select("pin_hash").where("id", "=", before.id).executeTakeFirstOrThrow()).pin_hash !== null;
       const set = {
-        ...("userPrincipalName" in value && { user_principal_name: value.userPrincipalName ?? null }),
-        ...("email" in value && { email: value.email ?? null }),
-        ...(value.displayName !== undefined && { display_name: value.displayName }),
-        ...("givenName" in value && { given_name: value.givenName ?? null }),
-        ...("surname" in value && { surname: value.surname ?? null }),
-        ...("department" in value && { department: value.department ?? null }),
-        ...("jobTitle" in value && { job_title: value.jobTitle ?? null }),
-        ...("employeeId" in value && { employee_id: value.employeeId ?? null }),
-        ...("mobilePhone" in value && { mobile_phone: value.mobilePhone ?? null }),
-        ...(value.businessPhones && { business_phones: value.businessPhones }),
-        ...("preferredLanguage" in value && { preferred_language: value.preferredLanguage ?? null }),
-        ...(value.enabled !== undefined && { enabled: value.enabled }),
+        ...changedUserRow({ ...value, ...(customAttributes && { customAttributes: mergeCustomAttributes(before.customAttributes, customAttributes) }) }),
         ...(pinHash !== undefined && { pin_hash: pinHash }),
-        ...(customAttributes && { custom_attributes: JSON.stringify(mergeCustomAttributes(before.customAttributes, customAttributes)) }),
         ...(value.tags && { tags: unique([systemTags[before.source.type], ...value.tags]) }),
       };
       await trx.updateTable("users").set({ ...set, updated_at: sql`now()` }).where("id", "=", before.id).execute();

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from "kysely";
+import type { ImportCounts, RunCounts } from "../domain/run-counts.ts";
 
 /** Kysely's view of the tables created by `migrations/`. Column names are snake_case in SQL. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -107,7 +108,7 @@ export interface SyncRunsTable {
   started_at: Timestamp;
   finished_at: Timestamp | null;
   heartbeat_at: Timestamp;
-  counts: JSONColumnType<Record<string, number>>;
+  counts: JSONColumnType<RunCounts>;
   progress: JSONColumnType<Record<string, unknown>>;
   error: JSONColumnType<Record<string, unknown> | null>;
   graph_requests: number;
@@ -266,7 +267,7 @@ export interface ImportUploadsTable {
 export interface UploadImported {
   at: string;
   by: string;
-  counts: Record<string, number>;
+  counts: ImportCounts;
 }
 
 export interface ImportUploadChunksTable {

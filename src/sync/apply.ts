@@ -6,6 +6,7 @@ import { applyGroups, applyMemberships, logMissingGroups } from "./apply-groups.
 import { manyRows } from "./merge.ts";
 import { systemTags } from "../domain/user.ts";
 import { clearSeenMarks } from "./dirty.ts";
+import { userColumnList, userValuesFromJson } from "../storage/user-row.ts";
 
 /**
  * The applier: one transaction of set-based SQL over the planned rows (sync_plan_users, COPY'd in by the
@@ -61,6 +62,8 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
   const s = source.id;
   const f = (path: string) => sql.raw(`p.fields->>'${path}'`);
   const list = (path: string) => sql.raw(`coalesce(array(select jsonb_array_elements_text(p.fields->'${path}')), '{}')`);
+  // The planned user's stored columns, from its fields (as plannedFields wrote them).
+  const planned = userValuesFromJson("p.fields");
 
   // Removals first, so that emails they free can be reused by the creates below.
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
@@ -79,10 +82,7 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
     where p.run_id = ${r} and p.action = 'update' and u.id = p.user_id
       and (lower(u.email) is distinct from lower(${f("email")}) or lower(u.user_principal_name) is distinct from lower(${f("userPrincipalName")}))`.execute(trx);
   await sql`update users u set
-      user_principal_name = ${f("userPrincipalName")}, email = ${f("email")}, display_name = ${f("displayName")}, given_name = ${f("givenName")},
-      surname = ${f("surname")}, department = ${f("department")}, job_title = ${f("jobTitle")}, employee_id = ${f("employeeId")},
-      mobile_phone = ${f("mobilePhone")}, business_phones = ${list("businessPhones")}, preferred_language = ${f("preferredLanguage")},
-      enabled = (p.fields->>'enabled')::boolean, custom_attributes = coalesce(p.fields->'customAttributes', '{}'),
+      ${sql.join(planned.map(([column, value]) => sql`${sql.raw(column)} = ${value}`))},
       pin_hash = coalesce(p.fields->>'pinHash', u.pin_hash), tags = ${list("tags")},
       source_type = 'entra', source_name = ${source.name}, source_id = ${s}, external_id = p.external_id, updated_at = now()
     from sync_plan_users p where p.run_id = ${r} and p.action = 'update' and u.id = p.user_id`.execute(trx);
@@ -101,11 +101,8 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
   // "create" entry, as an import's do, instead of one "add to group" entry per membership (290,000 rows at 100k users).
   await sql`create temp table created_users on commit drop as select id, external_id from users where false`.execute(trx);
   const created = await sql`with created as (
-      insert into users (workspace_id, user_principal_name, email, display_name, given_name, surname, department, job_title, employee_id,
-        mobile_phone, business_phones, preferred_language, enabled, pin_hash, custom_attributes, source_type, source_name, source_id, external_id, tags)
-      select ${ws}, ${f("userPrincipalName")}, ${f("email")}, ${f("displayName")}, ${f("givenName")}, ${f("surname")}, ${f("department")}, ${f("jobTitle")},
-        ${f("employeeId")}, ${f("mobilePhone")}, ${list("businessPhones")}, ${f("preferredLanguage")}, (p.fields->>'enabled')::boolean, ${f("pinHash")},
-        coalesce(p.fields->'customAttributes', '{}'), 'entra', ${source.name}, ${s}, p.external_id, array['ID synced']
+      insert into users (workspace_id, ${userColumnList()}, pin_hash, source_type, source_name, source_id, external_id, tags)
+      select ${ws}, ${sql.join(planned.map(([, value]) => value))}, ${f("pinHash")}, 'entra', ${source.name}, ${s}, p.external_id, array['ID synced']
       from sync_plan_users p where p.run_id = ${r} and p.action = 'create'
       order by lower(${f("email")})
       returning id, external_id)

@@ -9,7 +9,8 @@ import { isGuest, mapUser } from "../sources/entra/mapping.ts";
 import { lapTimer, logCreatedUsers, type Applied, type ApplyInput } from "./apply.ts";
 import { applyGroups, applyMemberships, logMissingGroups } from "./apply-groups.ts";
 import { startListing, type FetchProgress, type ListingSinks } from "./fetch.ts";
-import { addCounts, emptyCounts, planUsers, type UserCounts } from "./plan.ts";
+import { addCounts, emptyCounts, planUsers } from "./plan.ts";
+import type { UserCounts } from "../domain/run-counts.ts";
 import { ownership, plannedFields } from "./plan-run.ts";
 
 /**
@@ -92,7 +93,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
         }
         const plan = planUsers({ source, desired, held: [], holders: [], claimed, onRemove: config.onRemove, linkByEmail: config.linkByEmail, owned });
         for (const k of plan.claims) claimed.add(k);
-        addCounts(userCounts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
+        addCounts(userCounts, plan.counts);
         const ids = new Map<string, string>();
         for (const [n, c] of plan.changes.entries()) {
           if (n % slice === 0) await nextTurn();

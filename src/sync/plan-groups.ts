@@ -1,3 +1,5 @@
+import type { GroupCounts } from "../domain/run-counts.ts";
+
 /**
  * The group planner: which groups the source should have (after the mode's selection and the ignore
  * rules) against the groups it holds. Pure. Memberships are diffed set-based in SQL (apply.ts) once the
@@ -21,7 +23,7 @@ export type GroupChange =
 
 export interface GroupPlan {
   changes: GroupChange[];
-  counts: { groupsCreated: number; groupsUpdated: number; groupsDeleted: number; groupsUnchanged: number; groupConflicts: number };
+  counts: GroupCounts;
 }
 
 export interface GroupFilter {

@@ -4,8 +4,10 @@ import { hashSecret } from "../security/hashing.ts";
 import { effectiveMapping, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import { mapUser, type DesiredUser, type PlannedFields } from "../sources/entra/mapping.ts";
 import { seenMarks } from "./dirty.ts";
-import { addCounts, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange, type UserCounts } from "./plan.ts";
+import { addCounts, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange } from "./plan.ts";
+import type { UserCounts } from "../domain/run-counts.ts";
 import { inScopeUsers } from "./scope.ts";
+import { identifierList, storedFieldsOf, userColumnList, type StoredRow } from "../storage/user-row.ts";
 
 /**
  * The planning phase around the pure planner: choose the users this run must look at, walk them in chunks
@@ -72,7 +74,7 @@ export async function planRun(
       const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
       for (const k of plan.claims) claimed.add(k);
       for (const id of plan.taken) taken.add(id);
-      addCounts(counts as unknown as Record<string, number>, plan.counts as unknown as Record<string, number>);
+      addCounts(counts, plan.counts);
       const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
       for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
       await copying;
@@ -217,34 +219,19 @@ async function planRow(runId: string, c: UserChange): Promise<(string | null)[]>
 }
 
 async function heldUsers(store: Store, where: ReturnType<typeof sql>): Promise<HeldUser[]> {
-  const { rows } = await sql<Record<string, unknown>>`
-    select u.id, u.source_id, u.source_type, u.source_name, u.external_id, u.tags, u.user_principal_name, u.email, u.display_name,
-      u.given_name, u.surname, u.department, u.job_title, u.employee_id, u.mobile_phone, u.business_phones, u.preferred_language,
-      u.enabled, u.custom_attributes,
-      coalesce((select array_agg(i.value order by i.position) from user_identifiers i where i.user_id = u.id and i.kind = 'alias'), '{}') as aliases,
-      coalesce((select array_agg(i.value order by i.position) from user_identifiers i where i.user_id = u.id and i.kind = 'card'), '{}') as card_numbers
+  const { rows } = await sql<StoredRow & { id: string; source_id: string | null; source_type: HeldUser["sourceType"]; source_name: string; external_id: string | null; tags: string[]; aliases: string[]; card_numbers: string[] }>`
+    select u.id, u.source_id, u.source_type, u.source_name, u.external_id, u.tags, ${userColumnList("u")},
+      ${identifierList("alias")} as aliases, ${identifierList("card")} as card_numbers
     from users u where ${where}`.execute(store.db);
   return rows.map((r) => ({
-    id: r.id as string,
-    sourceId: r.source_id as string | null,
-    sourceType: r.source_type as HeldUser["sourceType"],
-    sourceName: r.source_name as string,
-    externalId: r.external_id as string | null,
-    tags: r.tags as string[],
-    userPrincipalName: r.user_principal_name as string | null,
-    email: r.email as string | null,
-    displayName: r.display_name as string,
-    givenName: r.given_name as string | null,
-    surname: r.surname as string | null,
-    department: r.department as string | null,
-    jobTitle: r.job_title as string | null,
-    employeeId: r.employee_id as string | null,
-    mobilePhone: r.mobile_phone as string | null,
-    businessPhones: r.business_phones as string[],
-    preferredLanguage: r.preferred_language as string | null,
-    enabled: r.enabled as boolean,
-    customAttributes: r.custom_attributes as Record<string, string>,
-    aliases: r.aliases as string[],
-    cardNumbers: r.card_numbers as string[],
+    id: r.id,
+    sourceId: r.source_id,
+    sourceType: r.source_type,
+    sourceName: r.source_name,
+    externalId: r.external_id,
+    tags: r.tags,
+    ...storedFieldsOf(r),
+    aliases: r.aliases,
+    cardNumbers: r.card_numbers,
   }));
 }

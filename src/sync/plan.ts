@@ -1,5 +1,6 @@
 import type { DesiredUser } from "../sources/entra/mapping.ts";
 import type { SourceType } from "../domain/user.ts";
+import type { UserCounts } from "../domain/run-counts.ts";
 
 /**
  * The user planner: what the source says (the in-scope users of the ids under consideration) and what we
@@ -69,22 +70,6 @@ export type UserChange =
   | { action: "disable" | "delete" | "release"; userId: string; externalId: string; subject: string; before: HeldUser }
   | { action: "conflict"; externalId: string; subject: string; message: string; holderId: string };
 
-export interface UserCounts {
-  created: number;
-  updated: number;
-  linked: number;
-  disabled: number;
-  deleted: number;
-  unchanged: number;
-  skipped: number;
-  conflicts: number;
-  warnings: number;
-  /** Users that left the scope under `--on-remove keep`: released to be managed in Rollcall. */
-  released: number;
-  /** Users this plan would take away: disabled or deleted (removed from Entra, out of scope, or newly disabled there). */
-  removals: number;
-}
-
 export interface UserPlan {
   changes: UserChange[];
   counts: UserCounts;
@@ -98,8 +83,8 @@ export interface UserPlan {
 
 export const emptyCounts = (): UserCounts => ({ created: 0, updated: 0, linked: 0, disabled: 0, deleted: 0, unchanged: 0, skipped: 0, conflicts: 0, warnings: 0, released: 0, removals: 0 });
 
-export function addCounts(into: Record<string, number>, more: Record<string, number>): void {
-  for (const [k, v] of Object.entries(more)) into[k] = (into[k] ?? 0) + v;
+export function addCounts(into: UserCounts, more: UserCounts): void {
+  for (const key of Object.keys(more) as (keyof UserCounts)[]) into[key] += more[key];
 }
 
 const subjectOf = (u: { email: string | null; userPrincipalName: string | null; displayName: string }) => u.email ?? u.userPrincipalName ?? u.displayName;

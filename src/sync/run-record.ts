@@ -4,6 +4,7 @@ import { RollcallError, type ErrorCode } from "../errors.ts";
 import type { GraphClient } from "../sources/entra/graph.ts";
 import { renewLease } from "./lease.ts";
 import { watchCancel } from "./cancel.ts";
+import type { RunCounts } from "../domain/run-counts.ts";
 
 export interface SyncProgress {
   phase: "starting" | "fetching" | "planning" | "applying" | "done";
@@ -21,7 +22,7 @@ export interface RunSummary {
   mode: "full" | "delta";
   status: "succeeded" | "failed" | "stopped";
   dryRun: boolean;
-  counts: Record<string, number>;
+  counts: RunCounts;
   graphRequests: number;
   graphThrottled: number;
   error?: { code: ErrorCode; message: string; details?: Record<string, unknown> };
@@ -89,7 +90,7 @@ export class RunRecord {
   }
 
   /** Writes the run's end to its row, through `target` (the apply's transaction, for a run that succeeded). */
-  async end(target: Db, status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): Promise<void> {
+  async end(target: Db, status: RunSummary["status"], counts: RunCounts, error?: RunSummary["error"]): Promise<void> {
     const { requests, throttled } = this.graphStats();
     // clock_timestamp(): inside the apply's transaction now() is when that transaction began, long before the run ends.
     await sql`update sync_runs set status = ${status}, finished_at = clock_timestamp(), mode = ${this.run.mode}, counts = ${JSON.stringify(counts)}::jsonb,
@@ -99,13 +100,13 @@ export class RunRecord {
   }
 
   /** Ends the row outside any transaction, once the background writes are done, and sums the run up. */
-  async finish(status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): Promise<RunSummary> {
+  async finish(status: RunSummary["status"], counts: RunCounts, error?: RunSummary["error"]): Promise<RunSummary> {
     await this.inFlight;
     await this.end(this.db, status, counts, error);
     return this.summary(status, counts, error);
   }
 
-  summary(status: RunSummary["status"], counts: Record<string, number>, error?: RunSummary["error"]): RunSummary {
+  summary(status: RunSummary["status"], counts: RunCounts, error?: RunSummary["error"]): RunSummary {
     this.progress.phase = "done";
     this.onProgress?.({ ...this.progress });
     const { requests, throttled } = this.graphStats();

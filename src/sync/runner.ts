@@ -14,7 +14,8 @@ import { claimLease, defaultLeaseMs, releaseLease } from "./lease.ts";
 import { registerRunHere } from "./cancel.ts";
 import { RunRecord, type RunSummary, type SyncProgress } from "./run-record.ts";
 import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
-import { exceedsThreshold, type UserCounts } from "./plan.ts";
+import { exceedsThreshold } from "./plan.ts";
+import type { RunCounts, UserCounts } from "../domain/run-counts.ts";
 import { countHeldUsers, planRun } from "./plan-run.ts";
 import { withBoundedHeap } from "./heap.ts";
 
@@ -156,7 +157,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     // plan and its apply: the apply then fails on a unique index and rolls back, and the run plans again against
     // the directory as it is now (where the plan links the user, or gives a conflict).
     for (let attempt = 1; ; attempt++) {
-      const counts: Record<string, number> = { ...planned.counts, errors: 0 };
+      const counts: RunCounts = { ...planned.counts, errors: 0 };
       assertLease();
       const stop = await thresholdStop(db, request, planned.counts.removals, counts);
       progress.phase = "applying";
@@ -223,7 +224,7 @@ async function insertRun(db: Db, runId: string, request: SyncRequest): Promise<{
  * what approving it would change. A dry run applies nothing, so it never stops: its `counts` say whether the real
  * run would.
  */
-async function thresholdStop(db: Db, request: SyncRequest, removals: number, counts: Record<string, number>): Promise<RunSummary["error"] | undefined> {
+async function thresholdStop(db: Db, request: SyncRequest, removals: number, counts: RunCounts): Promise<RunSummary["error"] | undefined> {
   const threshold = request.source.config.deletionThreshold;
   if (request.force) return undefined;
   // Counting the source's users scans them (0.1 s at 100k): only a run removing more than the threshold's count needs it.
@@ -243,7 +244,7 @@ async function thresholdStop(db: Db, request: SyncRequest, removals: number, cou
  */
 async function applyInTransaction(
   { store, request, record, signal }: { store: Store; request: SyncRequest; record: RunRecord; signal: AbortSignal },
-  counts: Record<string, number>,
+  counts: RunCounts,
   stopped: RunSummary["error"] | undefined,
   apply: (trx: Db) => Promise<Applied & { userCounts?: UserCounts }>,
 ): Promise<RunSummary> {

@@ -4,6 +4,7 @@ import type { ChangeRecord } from "../../core/change-log.ts";
 import { changeDetails } from "../change-lines.ts";
 import { changeKind, isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
 import type { RunSummary, SyncProgress } from "../../sync/run-record.ts";
+import type { RunCounts } from "../../domain/run-counts.ts";
 import type { RunWithChanges } from "../directory.ts";
 import { RollcallError } from "../../errors.ts";
 import { serverFrom } from "../api-client.ts";
@@ -38,7 +39,7 @@ export function progressBar(enabled: boolean): { update(p: SyncProgress): void; 
 }
 
 /** A run's counts and Graph traffic, as `rollcall sync` and `rollcall runs show` print them. */
-function countLines(c: Record<string, number>, graph: { graphRequests: number; graphThrottled: number }): string[] {
+function countLines(c: RunCounts, graph: { graphRequests: number; graphThrottled: number }): string[] {
   return [
     `  users:   ${c.created ?? 0} created, ${c.updated ?? 0} updated, ${c.linked ?? 0} linked, ${c.disabled ?? 0} disabled, ${c.deleted ?? 0} deleted, ${c.released ? `${c.released} released (left the source, kept: --on-remove keep), ` : ""}${c.unchanged ?? 0} unchanged, ${c.skipped ?? 0} skipped, ${c.conflicts ?? 0} conflicts`,
     `  groups:  ${c.groupsCreated ?? 0} created, ${c.groupsUpdated ?? 0} updated, ${c.groupsDeleted ?? 0} deleted, ${c.groupsUnchanged ?? 0} unchanged (${c.groupConflicts ?? 0} conflicts); memberships +${c.membershipsAdded ?? 0} -${c.membershipsRemoved ?? 0}`,
@@ -47,7 +48,7 @@ function countLines(c: Record<string, number>, graph: { graphRequests: number; g
 }
 
 /** A dry run never stops, but its counts say when the real run would (runner.ts). */
-function wouldStopLine(r: { dryRun: boolean; counts: Record<string, number> }): string[] {
+function wouldStopLine(r: { dryRun: boolean; counts: RunCounts }): string[] {
   if (!r.dryRun || !r.counts.wouldStopAtThreshold) return [];
   return [`  a real run would stop at the deletion threshold: it would disable or delete ${(r.counts.removals ?? 0).toLocaleString("en-US")} of the ${(r.counts.heldBefore ?? 0).toLocaleString("en-US")} users the source holds (apply past it with --force, or approve the stopped run)`];
 }
@@ -56,7 +57,7 @@ function wouldStopLine(r: { dryRun: boolean; counts: Record<string, number> }): 
 function readThemLine(s: RunSummary, workspace?: string): string[] {
   const kinds = (["warning", "conflict"] as const).filter((kind) => (s.counts[`${kind}s`] ?? 0) > 0);
   if (!kinds.length) return [];
-  const one = kinds.length === 1 && s.counts[`${kinds[0]}s`] === 1;
+  const one = kinds.length === 1 && s.counts[`${kinds[0]!}s`] === 1;
   return [`  read ${one ? "it" : "them"} with ${kinds.map((kind) => suggest(["runs", "show", s.runId, "--action", kind], workspace)).join(" and ")}`];
 }
 

@@ -1,6 +1,7 @@
 import type { Db, Store } from "../database.ts";
 import { arrayLiteral, copyField, CopyEncoder } from "../copy-format.ts";
 import type { PlannedFields } from "../../sources/entra/mapping.ts";
+import { copyUserFields, userColumns } from "../user-row.ts";
 
 /** Where a streamed first sync's rows go (sync/first-sync.ts), and who the change log names. */
 export interface FirstSyncTarget {
@@ -19,11 +20,8 @@ export interface CreatedUser {
   fields: PlannedFields;
 }
 
-const userColumns = [
-  "id", "external_id", "user_principal_name", "email", "display_name", "given_name", "surname", "department", "job_title", "employee_id",
-  "mobile_phone", "business_phones", "preferred_language", "enabled", "pin_hash", "custom_attributes", "workspace_id", "source_type",
-  "source_name", "source_id", "tags",
-];
+/** In the order addCreated writes them: the columns every user of the run shares come last, written once. */
+const copiedColumns = ["id", "external_id", ...userColumns, "pin_hash", "workspace_id", "source_type", "source_name", "source_id", "tags"];
 const syncedTag = arrayLiteral(["ID synced"]);
 
 /** A groups page's memberships, as the mirror keeps them. */
@@ -66,12 +64,7 @@ export class FirstSyncUsers {
 
   addCreated(user: CreatedUser): void {
     const { id, fields: f } = user;
-    const phones = f.businessPhones.length ? arrayLiteral(f.businessPhones) : "{}";
-    this.users.addLine(
-      `${id}\t${copyField(user.externalId)}\t${copyField(f.userPrincipalName)}\t${copyField(f.email)}\t${copyField(f.displayName)}\t${copyField(f.givenName)}\t` +
-        `${copyField(f.surname)}\t${copyField(f.department)}\t${copyField(f.jobTitle)}\t${copyField(f.employeeId)}\t${copyField(f.mobilePhone)}\t` +
-        `${copyField(phones)}\t${copyField(f.preferredLanguage)}\t${f.enabled}\t${copyField(f.pinHash)}\t${copyField(JSON.stringify(f.customAttributes))}${this.userEnd}`,
-    );
+    this.users.addLine(`${id}\t${copyField(user.externalId)}\t${copyUserFields(f, JSON.stringify(f.customAttributes))}\t${copyField(f.pinHash)}${this.userEnd}`);
     const { pinHash: _hash, ...logged } = f;
     this.created.addLine(`${id}\t${copyField(user.externalId)}\t${copyField(user.subject)}\t${copyField(JSON.stringify(logged))}\n`);
     const messages = [...this.claim(user, "alias", f.aliases), ...this.claim(user, "card", f.cardNumbers)];
@@ -115,7 +108,7 @@ export class FirstSyncUsers {
    */
   async write(store: Store, trx: Db): Promise<void> {
     const steps: [string, string[], CopyEncoder][] = [
-      ["users", userColumns, this.users],
+      ["users", copiedColumns, this.users],
       ["user_identifiers", ["workspace_id", "kind", "key", "value", "user_id", "position"], this.identifiers],
       ["created_users", ["id", "external_id", "subject", "after"], this.created],
       ["change_log", ["workspace_id", "run_id", "user_id", "subject", "action", "after", "actor"], this.entries],

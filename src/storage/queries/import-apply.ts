@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../database.ts";
-import { identifierArray, stagedColumns, stagedIn, systemTagList, targetExpressions, type StagedRows } from "./imports.ts";
+import { identifierList, userColumnList, userFields } from "../user-row.ts";
+import { stagedColumns, stagedIn, systemTagList, targetExpressions, type StagedRows } from "./imports.ts";
 import { insertImportGroups } from "./import-new-users.ts";
 
 /**
@@ -87,7 +88,7 @@ function beforeAfter(t: ApplyTarget): { before: RawBuilder<unknown>; after: RawB
     if (!t.present.has(c.field) || c.field === "tags") continue;
     const key = sql.lit(c.field);
     if (c.field === "aliases" || c.field === "cardNumbers") {
-      before.push(key, identifierArray(c.field === "aliases" ? "alias" : "card"));
+      before.push(key, identifierList(c.field === "aliases" ? "alias" : "card"));
       after.push(key, sql`coalesce(s.${sql.raw(c.column)}, '{}')`);
     } else if (c.field === "groups") {
       before.push(key, groupsOf("u"));
@@ -112,6 +113,25 @@ function beforeAfter(t: ApplyTarget): { before: RawBuilder<unknown>; after: RawB
   after.push(sql.lit("tags"), targets.tags!, sql.lit("source"), sql`'import:' || ${t.sourceName}::text`);
   return { before: sql`jsonb_build_object(${sql.join(before)})`, after: sql`jsonb_build_object(${sql.join(after)})` };
 }
+
+/**
+ * A created user's stored columns from its staged row (s): a list not given is empty, enabled not given true, and
+ * the custom attributes given blank are left out.
+ */
+const newUserValues: RawBuilder<unknown>[] = userFields.map(({ column, kind }) => {
+  const staged = sql.raw(`s.${column}`);
+  switch (kind) {
+    case "text":
+      return staged;
+    case "list":
+      return sql`coalesce(${staged}, '{}')`;
+    case "bool":
+      return sql`coalesce(${staged}, true)`;
+    case "json":
+      return sql`CASE WHEN ${staged} IS NULL THEN '{}'::jsonb
+                ELSE (SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(${staged}) e(k, v) WHERE v <> '""'::jsonb) END`;
+  }
+});
 
 function createdJson(t: ApplyTarget): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = [];
@@ -221,13 +241,8 @@ export async function applyStaged(
       FROM import_rows s WHERE ${staged} AND s.action = 'update' AND u.id = s.user_id`.execute(trx);
   }]);
   steps.push(["new users", () => sql`
-    INSERT INTO users (id, workspace_id, email, user_principal_name, display_name, given_name, surname, department, job_title, employee_id,
-                       mobile_phone, business_phones, preferred_language, enabled, pin_hash, custom_attributes, source_type, source_name, source_id, tags)
-    SELECT s.user_id, ${workspaceId}, s.email, s.user_principal_name, s.display_name, s.given_name, s.surname, s.department, s.job_title, s.employee_id,
-           s.mobile_phone, coalesce(s.business_phones, '{}'), s.preferred_language, coalesce(s.enabled, true), s.pin_hash,
-           CASE WHEN s.custom_attributes IS NULL THEN '{}'::jsonb
-                ELSE (SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(s.custom_attributes) e(k, v) WHERE v <> '""'::jsonb) END,
-           'import', ${sourceName}, ${sourceId},
+    INSERT INTO users (id, workspace_id, ${userColumnList()}, pin_hash, source_type, source_name, source_id, tags)
+    SELECT s.user_id, ${workspaceId}, ${sql.join(newUserValues)}, s.pin_hash, 'import', ${sourceName}, ${sourceId},
            CASE WHEN s.tags IS NULL THEN ARRAY['Imported']::text[] ELSE ARRAY['Imported']::text[] || array(SELECT t FROM unnest(s.tags) t WHERE t <> 'Imported') END
     FROM import_rows s WHERE ${staged} AND s.action = 'create'`.execute(trx)]);
   steps.push(["change log", () => sql`

@@ -3,6 +3,7 @@ import type { Db, Store } from "../database.ts";
 import { arrayLiteral, copyField, CopyEncoder } from "../copy-format.ts";
 import type { ImportedUser } from "../../sources/import/row.ts";
 import { stagedColumns } from "./imports.ts";
+import { copyUserFields, userColumns } from "../user-row.ts";
 import { withOwnUsers } from "../references.ts";
 import type { ApplyStepReport } from "./import-apply.ts";
 
@@ -25,10 +26,7 @@ export interface EncodedNewUsers {
 }
 
 /** In the order NewUserRows writes them: the columns every row of an import shares come last, written once. */
-const userColumns = [
-  "id", "email", "user_principal_name", "display_name", "given_name", "surname", "department", "job_title", "employee_id", "mobile_phone",
-  "business_phones", "preferred_language", "enabled", "custom_attributes", "tags", "workspace_id", "source_type", "source_name", "source_id",
-];
+const copiedColumns = ["id", ...userColumns, "tags", "workspace_id", "source_type", "source_name", "source_id"];
 const changeColumns = ["user_id", "subject", "after", "workspace_id", "action", "actor"];
 
 const importedTag = arrayLiteral(["Imported"]);
@@ -72,15 +70,10 @@ export class NewUserRows {
    */
   add(id: string, user: ImportedUser, groupIds: string[]): void {
     const { workspaceId } = this.target;
-    // Most rows have no custom attributes, tags or second phones: their constant forms save building each.
+    // Most rows have no custom attributes or tags: their constant forms save building each (copyUserFields does so for phones).
     const custom = user.customAttributes ? JSON.stringify(Object.fromEntries(Object.entries(user.customAttributes).filter(([, value]) => value !== ""))) : "{}";
     const tags = user.tags?.length ? arrayLiteral(["Imported", ...user.tags.filter((t) => t !== "Imported")]) : importedTag;
-    const phones = user.businessPhones?.length ? arrayLiteral(user.businessPhones) : "{}";
-    this.users.addLine(
-      `${id}\t${copyField(user.email)}\t${copyField(user.userPrincipalName)}\t${copyField(user.displayName)}\t${copyField(user.givenName)}\t${copyField(user.surname)}\t` +
-        `${copyField(user.department)}\t${copyField(user.jobTitle)}\t${copyField(user.employeeId)}\t${copyField(user.mobilePhone)}\t${copyField(phones)}\t` +
-        `${copyField(user.preferredLanguage)}\t${user.enabled ?? true}\t${copyField(custom)}\t${copyField(tags)}${this.userEnd}`,
-    );
+    this.users.addLine(`${id}\t${copyUserFields(user, custom)}\t${copyField(tags)}${this.userEnd}`);
     const aliases = user.aliases ?? [];
     const cards = user.cardNumbers ?? [];
     for (let i = 0; i < aliases.length; i++) this.identifiers.addLine(`${workspaceId}\talias\t${copyField(aliases[i]!.toLowerCase())}\t${copyField(aliases[i]!)}\t${id}\t${i}\n`);
@@ -109,7 +102,7 @@ export class NewUserRows {
  */
 export async function writeNewUsers(store: Store, trx: Db, rows: EncodedNewUsers, onStep: ApplyStepReport = () => {}): Promise<void> {
   const steps: [string, string, string[], Uint8Array[]][] = [
-    ["new users", "users", userColumns, rows.users],
+    ["new users", "users", copiedColumns, rows.users],
     ["cards and aliases", "user_identifiers", ["workspace_id", "kind", "key", "value", "user_id", "position"], rows.identifiers],
     ["memberships", "group_members", ["workspace_id", "group_id", "member_user_id"], rows.memberships],
     ["change log", "change_log", changeColumns, rows.changes],

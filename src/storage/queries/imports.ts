@@ -296,7 +296,3 @@ export function targetExpressions(present: Set<string>, sourceName: string): Rec
   out.source_name = sql`${sourceName}::text`;
   return out;
 }
-
-export function identifierArray(kind: "alias" | "card"): RawBuilder<string[]> {
-  return sql<string[]>`coalesce((SELECT array_agg(i.value ORDER BY i.position) FROM user_identifiers i WHERE i.user_id = u.id AND i.kind = ${kind}), '{}')`;
-}

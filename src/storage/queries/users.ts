@@ -2,6 +2,7 @@ import { sql, type Expression, type ExpressionBuilder, type SqlBool } from "kyse
 import type { Db } from "../database.ts";
 import type { User } from "../../domain/user.ts";
 import type { Database, IdentifierKind, UsersTable } from "../schema.ts";
+import { identifierList, toUser, userColumns } from "../user-row.ts";
 import { isGuid } from "../../domain/guid.ts";
 
 /** SQL for users: reads come back as the public `User` shape, with identifiers and group names joined in. */
@@ -42,42 +43,13 @@ const sortColumn: Record<UserSort, string> = {
 function userSelect(db: Db) {
   return db
     .selectFrom("users as u")
+    .select(userColumns.map((column) => `u.${column}` as const))
     .select([
-      "u.id", "u.user_principal_name", "u.email", "u.display_name", "u.given_name", "u.surname", "u.department",
-      "u.job_title", "u.employee_id", "u.mobile_phone", "u.business_phones", "u.preferred_language", "u.enabled",
-      "u.custom_attributes", "u.source_type", "u.source_name", "u.external_id", "u.tags", "u.created_at", "u.updated_at",
-      sql<string[]>`coalesce((select array_agg(i.value order by i.position) from user_identifiers i where i.user_id = u.id and i.kind = 'alias'), '{}')`.as("aliases"),
-      sql<string[]>`coalesce((select array_agg(i.value order by i.position) from user_identifiers i where i.user_id = u.id and i.kind = 'card'), '{}')`.as("card_numbers"),
+      "u.id", "u.source_type", "u.source_name", "u.external_id", "u.tags", "u.created_at", "u.updated_at",
+      identifierList("alias").as("aliases"),
+      identifierList("card").as("card_numbers"),
       sql<string[]>`coalesce((select array_agg(g.name order by ${sql.raw(alphabetical("g.name"))}) from group_members m join groups g on g.id = m.group_id where m.member_user_id = u.id), '{}')`.as("groups"),
     ]);
-}
-
-type UserRow = Awaited<ReturnType<ReturnType<typeof userSelect>["executeTakeFirstOrThrow"]>>;
-
-export function toUser(row: UserRow): User {
-  return {
-    id: row.id,
-    userPrincipalName: row.user_principal_name,
-    email: row.email,
-    displayName: row.display_name,
-    givenName: row.given_name,
-    surname: row.surname,
-    department: row.department,
-    jobTitle: row.job_title,
-    employeeId: row.employee_id,
-    mobilePhone: row.mobile_phone,
-    businessPhones: row.business_phones,
-    preferredLanguage: row.preferred_language,
-    enabled: row.enabled,
-    aliases: row.aliases,
-    cardNumbers: row.card_numbers,
-    customAttributes: row.custom_attributes,
-    source: { type: row.source_type, name: row.source_name, externalId: row.external_id },
-    tags: row.tags,
-    groups: row.groups,
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
-  };
 }
 
 /** An ILIKE pattern matching `text` anywhere, with LIKE's own wildcards in it taken literally. */

@@ -1,0 +1,59 @@
+/**
+ * What sync runs and imports count: the keys sync_runs.counts and an imported upload's note store, and the API returns.
+ * Type aliases rather than interfaces: the API's response schemas take counts as a record of numbers, which an
+ * interface (having no index signature) is not assignable to.
+ */
+
+/** The users a sync run planned, by what it does to them (sync/plan.ts). */
+export type UserCounts = {
+  created: number;
+  updated: number;
+  linked: number;
+  disabled: number;
+  deleted: number;
+  unchanged: number;
+  skipped: number;
+  conflicts: number;
+  warnings: number;
+  /** Users that left the scope under `--on-remove keep`: released to be managed in Rollcall. */
+  released: number;
+  /** Users this plan would take away: disabled or deleted (removed from Entra, out of scope, or newly disabled there). */
+  removals: number;
+};
+
+/** The groups a sync run planned (sync/plan-groups.ts). */
+export type GroupCounts = {
+  groupsCreated: number;
+  groupsUpdated: number;
+  groupsDeleted: number;
+  groupsUnchanged: number;
+  groupConflicts: number;
+};
+
+/**
+ * A sync run's counts (sync/runner.ts). A finished run has its users', groups' and memberships' counts and `errors`
+ * (0); a failed one only `errors` (1), and a running one none yet, hence every key optional. `warnings` adds the
+ * apply's warnings (taken cards or aliases, missing groups) to the plan's.
+ */
+export type RunCounts = Partial<UserCounts> & Partial<GroupCounts> & {
+  errors?: number;
+  membershipsAdded?: number;
+  membershipsRemoved?: number;
+  /** 1 on a dry run that a real run would stop at the deletion threshold, with `heldBefore`: the users the source held. */
+  wouldStopAtThreshold?: number;
+  heldBefore?: number;
+};
+
+/** What an import did (or, in a dry run, would do) to the file's rows (core/import-report.ts). */
+export type ImportCounts = {
+  rows: number;
+  invalid: number;
+  problems: number;
+  warnings: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  skipped: number;
+  synced: number;
+  groupsCreated: number;
+};
