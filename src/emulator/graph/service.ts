@@ -90,7 +90,7 @@ export class GraphService {
       if (b === undefined) { requirePermission(c, "users"); return list((r) => listUsers(r, e)); }
       if ((b === "delta" || b === "microsoft.graph.delta" || b === "microsoft.graph.delta()") && cc === undefined && !counting) {
         requirePermission(c, "users");
-        return delta(req, e, "users", { pageSize: 200, membersPerPage: this.membersPerPage, emptyPages: this.knobs.deltaEmptyPages });
+        return delta(req, e, "users", { pageSize: 200, membersPerPage: this.membersPerPage, emptyPages: this.knobs.deltaEmptyPages, linkError: this.knobs.deltaLinkError });
       }
       if (cc === undefined && !counting) { requirePermission(c, "users"); return { body: getUser(req, e, b) }; }
       if ((cc === "memberOf" || cc === "transitiveMemberOf") && seg.length <= 4) {
@@ -102,7 +102,7 @@ export class GraphService {
       if (b === undefined) { requirePermission(c, "groups"); return list((r) => listGroups(r, e)); }
       if ((b === "delta" || b === "microsoft.graph.delta" || b === "microsoft.graph.delta()") && cc === undefined && !counting) {
         requirePermission(c, "groups");
-        return delta(req, e, "groups", { pageSize: 100, membersPerPage: this.membersPerPage, emptyPages: this.knobs.deltaEmptyPages });
+        return delta(req, e, "groups", { pageSize: 100, membersPerPage: this.membersPerPage, emptyPages: this.knobs.deltaEmptyPages, linkError: this.knobs.deltaLinkError });
       }
       if (cc === undefined && !counting) { requirePermission(c, "groups"); return { body: getGroup(req, e, b) }; }
       if ((cc === "members" || cc === "transitiveMembers") && seg.length <= 4) {

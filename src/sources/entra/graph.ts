@@ -184,11 +184,25 @@ export class GraphClient {
   }
 }
 
-/** Graph's ways of saying "this delta token is no longer good: start over" [delta-query-overview]. */
-export function isStaleDelta(error: unknown): boolean {
+/**
+ * Graph's ways of saying "this delta token is no longer good: start over". The delta-query overview documents
+ * 410 Gone for a reset and, for an expired token, "a 40X-series error with error codes such as syncStateNotFound":
+ * an open list (https://learn.microsoft.com/graph/delta-query-overview#token-duration). Expired page tokens have
+ * also been seen as 400 Directory_ExpiredPageToken. So besides the codes we know, a 400 or 404 answering the first
+ * request of a stored deltaLink (`storedLinks`: the links the round started from) counts as stale too: that
+ * request is the token and nothing else, and a full listing (tried once) either heals it or fails on its own.
+ */
+export function isStaleDelta(error: unknown, storedLinks?: { users: string | null; groups: string | null } | null): boolean {
   if (!(error instanceof GraphRequestError)) return false;
   if (error.status === 410) return true;
-  return /^(syncStateNotFound|resyncRequired|syncStateInvalid)$/i.test(error.code);
+  if (/^(syncStateNotFound|resyncRequired|syncStateInvalid|Directory_ExpiredPageToken)$/i.test(error.code)) return true;
+  return (error.status === 400 || error.status === 404) && error.url !== undefined && storedLinks != null
+    && (error.url === storedLinks.users || error.url === storedLinks.groups);
+}
+
+/** How a stale delta token was answered, for the run's note: "400 Directory_ExpiredPageToken". */
+export function staleDeltaAnswer(error: unknown): string {
+  return error instanceof GraphRequestError ? `${error.status} ${error.code}` : "unrecognised answer";
 }
 
 /** A Graph failure as a Rollcall error, with what to do about it (`config`: the source's settings, when one of them may be the cause). */
