@@ -72,6 +72,18 @@ describe("planUsers", () => {
       expect(plan.counts.released).toBe(action === "release" ? 1 : 0);
     }
   });
+  it("a user soft-deleted in Entra (restorable) is only disabled, even under on-remove delete, saying so; keep still releases", () => {
+    for (const [onRemove, action] of [["disable", "disable"], ["delete", "disable"], ["keep", "release"]] as const) {
+      const plan = planUsers(input({ held: [held("oops")], onRemove, restorable: new Set(["oops"]) }));
+      expect(plan.changes).toHaveLength(1);
+      expect(plan.changes[0]?.action).toBe(action);
+      if (action === "disable") expect(plan.changes[0]).toMatchObject({ reason: expect.stringMatching(/^deleted in Entra ID, restorable/) });
+      expect(plan.counts).toMatchObject({ removals: action === "release" ? 0 : 1, disabled: action === "disable" ? 1 : 0, deleted: 0 });
+    }
+    // Already disabled: nothing to do, nothing to count against the threshold.
+    const again = planUsers(input({ held: [held("oops", { enabled: false })], onRemove: "delete", restorable: new Set(["oops"]) }));
+    expect([again.changes, again.counts.removals, again.counts.unchanged]).toEqual([[], 0, 1]);
+  });
   it("counts users newly disabled in Entra as removals", () => {
     const plan = planUsers(input({ desired: [mapUser(graphUser("x", { accountEnabled: false }), config)], held: [held("x")] }));
     expect(plan.changes[0]).toMatchObject({ action: "update", logAction: "disable" });
