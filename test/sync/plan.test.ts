@@ -29,6 +29,16 @@ describe("mapUser", () => {
     expect(u.warnings).toHaveLength(1);
     expect(u.warnings[0]).toMatch(/businessPhones/);
   });
+  it("never takes a guest's #EXT# userPrincipalName as its email: otherMails, else none, without a warning", () => {
+    const upn = "ada_example.com#EXT#@contoso.onmicrosoft.com";
+    const guest = (extra: Record<string, unknown>) => mapUser(graphUser("g", { userType: "Guest", userPrincipalName: upn, mail: null, ...extra }), config);
+    expect(guest({ otherMails: ["ada@example.com"] })).toMatchObject({ email: "ada@example.com", userPrincipalName: upn, warnings: [] });
+    expect(guest({ otherMails: ["not an address", "ada@example.org"] }).email).toBe("ada@example.org");
+    expect(guest({})).toMatchObject({ email: null, userPrincipalName: upn, warnings: [] });
+    expect(guest({ mail: "ada@example.com" }).email).toBe("ada@example.com");
+    expect(userSelect(config)).not.toContain("otherMails");
+    expect(userSelect({ ...config, includeGuests: true })).toContain("otherMails");
+  });
   it("keeps a phone number given with an extension, with a warning naming the extension it dropped", () => {
     const u = mapUser(graphUser("x", { mobilePhone: "(425) 555-0100 x123", businessPhones: ["+1 425 555 0199 ext. 42", "+44 20 7946 0000"] }), config);
     expect(u.mobilePhone).toBe("+14255550100");

@@ -21,7 +21,7 @@ export const mappableFields = [
   "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "aliases", "cardNumbers", "pin",
 ] as const;
 
-/** Defaults: email = mail, else userPrincipalName (see mapping.ts); enabled = accountEnabled. */
+/** Defaults: email = mail, else userPrincipalName but a guest's (#EXT#), else otherMails (see mapping.ts); enabled = accountEnabled. */
 export const defaultMapping: Record<string, string> = {
   email: "mail",
   userPrincipalName: "userPrincipalName",
@@ -179,9 +179,13 @@ export function effectiveMapping(config: Pick<EntraConfig, "mapping">): Record<s
   return { ...defaultMapping, ...config.mapping };
 }
 
-/** The `$select` for users: only the properties the mapping, scope and group attribute read. */
-export function userSelect(config: Pick<EntraConfig, "mapping" | "groupAttribute" | "groupMode">): string[] {
+/**
+ * The `$select` for users: only the properties the mapping, scope and group attribute read, and, when guests are
+ * synced, `otherMails`: a guest without `mail` gets its invited address from there (mapping.ts fallbackEmail).
+ */
+export function userSelect(config: Pick<EntraConfig, "mapping" | "groupAttribute" | "groupMode"> & { includeGuests?: boolean }): string[] {
   const props = new Set(["id", "userType", "userPrincipalName", "mail", "displayName", "accountEnabled", "usageLocation"]);
+  if (config.includeGuests && !config.mapping.email) props.add("otherMails");
   for (const path of Object.values(effectiveMapping(config))) props.add(path.split(".")[0]!);
   if (config.groupMode === "attribute" && config.groupAttribute) props.add(config.groupAttribute.split(".")[0]!);
   return [...props];
