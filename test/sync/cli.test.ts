@@ -62,7 +62,7 @@ describe(`rollcall sources / sync / runs (CLI, ${engine})`, () => {
     expect((await cli("sources", "show", "corp")).stdout).toContain(`endpoints:   login ${emulator.loginUrl}, Graph ${emulator.graphUrl}\n`);
     const ok = await cli("sources", "test", "corp", "--json");
     expect(ok.code).toBe(0);
-    expect(ok.json).toMatchObject({ ok: true, checks: [{ name: "token", ok: true }, { name: "users", ok: true }, { name: "groups", ok: true }] });
+    expect(ok.json).toMatchObject({ ok: true, checks: [{ name: "token", ok: true }, { name: "users", ok: true }, { name: "delta", ok: true }, { name: "groups", ok: true }] });
 
     const sync = await cli("sync", "corp", "--json");
     expect(sync.code).toBe(0);

@@ -47,9 +47,18 @@ const singleValued = new Set([...Object.values(defaultMapping), "officeLocation"
  */
 const oneUserOnly = new Set(["aboutme", "birthday", "hiredate", "interests", "mysite", "pastprojects", "preferredname", "responsibilities", "schools", "skills", "mailboxsettings"]);
 
+/**
+ * User properties a listing serves but the users delta query refuses (400 "Invalid request for delta query: … not
+ * supported for the following properties: signInActivity", microsoftgraph/microsoft-graph-explorer-v4#3189): a
+ * connection test that lists users passes, and every sync then fails. signInActivity also needs AuditLog.Read.All.
+ */
+const notInDelta = new Map([["signinactivity", "signInActivity (the last sign-in) is refused by the users delta query a sync reads (Graph answers 400 \"not supported for the following properties\"), so every run would fail; it also needs the AuditLog.Read.All permission and a Microsoft Entra ID P1 licence. Map a directory property instead, e.g. employeeId or onPremisesExtensionAttributes.extensionAttribute1"]]);
+
 /** Why a sync cannot read this user property, for a property someone gives (a stored one keeps loading, to be fixed). */
 export function graphPropertyProblem(path: string): string | undefined {
   const root = path.split(".")[0]!;
+  const refused = notInDelta.get(root.toLowerCase());
+  if (refused) return refused;
   if (!oneUserOnly.has(root.toLowerCase())) return undefined;
   const instead = root.toLowerCase() === "hiredate" ? "employeeHireDate, the directory's own hire date" : "a directory property instead, e.g. employeeId or onPremisesExtensionAttributes.extensionAttribute1";
   return `${root} is given by Microsoft Graph only when reading one user, never in the listings a sync reads (every run would fail): map ${instead}`;
