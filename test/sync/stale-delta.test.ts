@@ -72,5 +72,11 @@ describe.each(engines)("delta tokens Graph no longer honours, beyond the documen
     const run = await h.sync("corp", { full: true });
     expect(run.status).toBe("failed");
     expect(run.error!.message).toContain("400 Request_BadRequest");
+    // With the ids Microsoft support asks for (Graph's innerError), in the details and, briefly, in the message.
+    const { requestId, date, clientRequestId } = run.error!.details as Record<string, string>;
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(clientRequestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(date).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+    expect(run.error!.message).toContain(`(request-id ${requestId}, date ${date})`);
   });
 });

@@ -1,7 +1,7 @@
 import { RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
 import { needsGroups, userSelect, type EntraConfig } from "./config.ts";
-import { GraphClient, GraphRequestError, graphFailure } from "./graph.ts";
+import { GraphClient, GraphRequestError, graphFailure, supportReference } from "./graph.ts";
 import { adviceFor, type AdvisedSource } from "./advice.ts";
 import { unknownPropertyAdvice, unknownPropertyIn } from "./property-advice.ts";
 import { groupExists, missingGroupsAdvice, namedGroups, searchGroups, type DirectoryGroup } from "./groups.ts";
@@ -155,7 +155,10 @@ async function deltaProbe(graph: GraphClient, select: string, config: EntraConfi
 }
 
 function failedCheck(name: Check["name"], error: unknown): Check {
-  if (error instanceof GraphRequestError) return { name, ok: false, code: error.code, message: `Graph answered ${error.status} ${error.code}: ${error.message}` };
+  if (error instanceof GraphRequestError) {
+    const reference = supportReference(error.ids);
+    return { name, ok: false, code: error.code, message: `Graph answered ${error.status} ${error.code}: ${error.message}${reference ? ` (${reference})` : ""}` };
+  }
   const e = error instanceof RollcallError ? error : new RollcallError("source_unreachable", (error as Error).message);
   return { name, ok: false, code: e.code, message: e.message };
 }
