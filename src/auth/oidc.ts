@@ -2,7 +2,7 @@ import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet,
 import { RollcallError } from "../errors.ts";
 import { pkceChallenge } from "./pkce.ts";
 import type { HttpFetch } from "../net/http.ts";
-import { clientAssertion, parseAadsts, tokenError, unreachable, type Credential } from "../sources/entra/token.ts";
+import { clientAssertion, parseAadsts, tokenError, unreachable, type AadstsIds, type Credential } from "../sources/entra/token.ts";
 import { pause, retryDelay, type RetryPolicy } from "../sources/entra/graph.ts";
 import { aadstsReference, signInAdviceFor } from "./aadsts.ts";
 
@@ -141,8 +141,8 @@ const spentCode = new Set([54005, 70008, 9002313, 501481, 500117]);
  * tenant) is the admin's to fix, so the person is told so and the admin what to do, for which source;
  * a spent or expired code means starting again.
  */
-function redemptionRefused(status: number, body: { error?: string; error_description?: string; error_codes?: number[] }, source: string | undefined): RollcallError {
-  const failure = parseAadsts(body.error, body.error_description, body.error_codes);
+function redemptionRefused(status: number, body: { error?: string; error_description?: string; error_codes?: number[] } & AadstsIds, source: string | undefined): RollcallError {
+  const failure = parseAadsts(body.error, body.error_description, body.error_codes, body);
   const details = { error: body.error ?? null, aadsts: failure.code, correlationId: failure.correlationId, traceId: failure.traceId };
   const reference = failure.code !== null || failure.correlationId ? ` For your admin: ${aadstsReference(failure)}.` : "";
   const credentials = tokenError(status, body);

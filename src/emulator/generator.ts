@@ -146,6 +146,9 @@ export function generateUsers(tenant: Tenant, count: number, seed: number): void
       u.creationType = "Invitation";
       u.externalUserState = r.chance(0.8) ? "Accepted" : "PendingAcceptance";
       u.otherMails = [ext];
+      // Real guests often have no `mail`, only otherMails (the invited address). Chosen from the id, not the seeded
+      // stream, so that every other generated value stays as it was.
+      if (parseInt(id[0]!, 16) < 8) mail = null;
     } else {
       upn = `${base}@${tenant.domain}`;
       mail = r.chance(0.06) ? null : upn;

@@ -1,7 +1,7 @@
 // Latency, throttling (random rate and a per-(app, tenant) resource-unit budget per 10 s window) and
 // faults (503, 504, dropped connection, answer cut off mid-body), all drawn from a seeded stream so runs are reproducible.
 import { Rng } from "./rng.ts";
-import type { KnobSettings } from "./types.ts";
+import type { DeltaLinkError, KnobSettings } from "./types.ts";
 
 export type KnobDecision =
   | { kind: "throttle"; retryAfter: string }
@@ -20,6 +20,7 @@ export class Knobs {
   retryAfterSeconds = 1;
   deltaMembersPerPage = 1000;
   deltaEmptyPages = false;
+  deltaLinkError: DeltaLinkError | null = null;
   private rng: Rng;
   private formTurn = 0;
   private windows = new Map<string, { start: number; used: number }>();
@@ -39,11 +40,12 @@ export class Knobs {
     if (k.throttleBudget !== undefined) this.windows.clear();
     if (k.deltaMembersPerPage !== undefined && k.deltaMembersPerPage > 0) this.deltaMembersPerPage = k.deltaMembersPerPage;
     if (k.deltaEmptyPages !== undefined) this.deltaEmptyPages = k.deltaEmptyPages;
+    if (k.deltaLinkError !== undefined) this.deltaLinkError = k.deltaLinkError && { ...k.deltaLinkError };
   }
 
   settings(): KnobSettings {
     return {
-      deltaMembersPerPage: this.deltaMembersPerPage, deltaEmptyPages: this.deltaEmptyPages,
+      deltaMembersPerPage: this.deltaMembersPerPage, deltaEmptyPages: this.deltaEmptyPages, deltaLinkError: this.deltaLinkError,
       latencyMs: this.latencyMs, throttleRate: this.throttleRate, faultRate: this.faultRate, tokenFaultRate: this.tokenFaultRate,
       throttleBudget: this.budget === null ? null : { unitsPer10s: this.budget },
       retryAfterForm: this.retryAfterForm, retryAfterSeconds: this.retryAfterSeconds,

@@ -164,7 +164,15 @@ export interface KnobSettings {
   deltaMembersPerPage?: number;
   /** Delta sends an empty page (value [], a nextLink) before each page, as Graph may within a round (default false). */
   deltaEmptyPages?: boolean;
+  /**
+   * Answers every delta link (`on: "deltaLink"`, the default: a request with a `$deltatoken`) or every delta page
+   * link (`"nextLink"`: a `$skiptoken`) of `kind` (default both) with this error, as Graph answers a token it no
+   * longer honours with codes beyond the documented ones (400 `Directory_ExpiredPageToken`, say); null stops it.
+   */
+  deltaLinkError?: DeltaLinkError | null;
 }
+
+export interface DeltaLinkError { status: number; code: string; message?: string; on?: "deltaLink" | "nextLink"; kind?: "users" | "groups" }
 
 export interface RunningEmulator {
   loginUrl: string;

@@ -71,7 +71,7 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
   await sql`delete from users u using sync_plan_users p where p.run_id = ${r} and p.action = 'delete' and u.id = p.user_id`.execute(trx);
   await sql`update users u set enabled = false, updated_at = now() from sync_plan_users p where p.run_id = ${r} and p.action = 'disable' and u.id = p.user_id`.execute(trx);
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
-    select ${ws}, ${r}, p.user_id, p.subject, 'disable', p.before, jsonb_build_object('enabled', false, 'reason', 'removed from Entra ID or out of the source''s scope'), ${actor}
+    select ${ws}, ${r}, p.user_id, p.subject, 'disable', p.before, jsonb_build_object('enabled', false, 'reason', coalesce(p.fields->>'reason', 'removed from Entra ID or out of the source''s scope')), ${actor}
     from sync_plan_users p where p.run_id = ${r} and p.action = 'disable'`.execute(trx);
 
   await releaseUsers(trx, input);

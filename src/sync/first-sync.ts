@@ -75,7 +75,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
   const [onDirectory, onMirror] = [oneAtATime(), oneAtATime()];
 
   const links = await store.db.transaction().execute(async (mirror) => {
-    for (const table of ["entra_users", "entra_groups", "entra_members", "entra_dirty_users", "entra_departed"]) {
+    for (const table of ["entra_users", "entra_groups", "entra_members", "entra_dirty_users", "entra_departed", "entra_restorable"]) {
       await sql`delete from ${sql.table(table)} where source_id = ${s}`.execute(mirror);
     }
     const sinks: ListingSinks = {

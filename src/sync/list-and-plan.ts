@@ -36,8 +36,8 @@ export interface ListAndPlanHooks {
 export type Planned = Awaited<ReturnType<typeof planRun>>;
 
 /** A stale delta token stays a Graph error (the runner falls back to a full listing); any other listing failure says what to do. */
-const listingFailure = (config: EntraConfig) => (error: unknown): never => {
-  throw isStaleDelta(error) ? error : graphFailure(error, "list the directory", config);
+const listingFailure = (config: EntraConfig, links: ListAndPlanInput["links"]) => (error: unknown): never => {
+  throw isStaleDelta(error, links) ? error : graphFailure(error, "list the directory", config);
 };
 
 export async function listMergeAndPlan(store: Store, graph: GraphClient, input: ListAndPlanInput, hooks: ListAndPlanHooks): Promise<Planned> {
@@ -55,14 +55,14 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
     return undefined;
   });
   const usersPath = settle((async () => {
-    const link = await hooks.timed("listing.users", () => listing.users.catch(listingFailure(config)));
+    const link = await hooks.timed("listing.users", () => listing.users.catch(listingFailure(config, input.links)));
     hooks.assertLease();
     await hooks.timed("merging.users", () => mergeUsers(db, { sourceId, runId, mode, deltaLink: link, dryRun }));
     // With every user in scope, planning needs nothing from the groups chain, so it overlaps it.
     return config.users === "all" ? await plan() : undefined;
   })());
   const groupsPath = settle((async () => {
-    const round = await hooks.timed("listing.groups", () => listing.groups.catch(listingFailure(config)));
+    const round = await hooks.timed("listing.groups", () => listing.groups.catch(listingFailure(config, input.links)));
     if (!round) return;
     hooks.assertLease();
     await hooks.timed("merging.groups", () => mergeGroups(db, { sourceId, runId, mode, dryRun, ...round }));

@@ -84,10 +84,37 @@ async function mergeIntoMirror(trx: Db, input: MergeInput): Promise<number> {
     ? sql`delete from entra_users e where e.source_id = ${s} and not exists (select 1 from latest_users l where l.id = e.id and l.removed is null) returning e.id`
     : sql`delete from entra_users e using latest_users l where e.source_id = ${s} and e.id = l.id and l.removed is not null returning e.id`;
   const gone = await sql`with departed as (${departed}) insert into entra_departed (source_id, id) select ${s}, id from departed on conflict do nothing`.execute(trx);
+  await trackRestorable(trx, input);
   return rowsOf(gone) + await dirtied(trx, s, sql`insert into entra_users (source_id, id, data)
     select ${s}, l.id, ${merged(input.mode)} from latest_users l left join entra_users e on e.source_id = ${s} and e.id = l.id
     where l.removed is null and (e.id is null or e.data <> ${merged(input.mode)})
     on conflict (source_id, id) do update set data = excluded.data returning id`);
+}
+
+/**
+ * Which users Entra ID holds soft-deleted (entra_restorable): `@removed` reason "changed" means "deleted and can be
+ * restored", "deleted" means "deleted and cannot be restored" (https://learn.microsoft.com/graph/delta-query-overview,
+ * resource representation in the delta query response). A user stops being restorable when a listing lists it again
+ * (restored), when a delta round reports it deleted for good, and when a full listing does not report it soft-deleted
+ * (it is gone, whatever happened meanwhile). One that stops being restorable without being listed is departed again,
+ * so that the run plans its removal under the source's on-remove rule (plan.ts).
+ */
+async function trackRestorable(trx: Db, input: MergeInput): Promise<void> {
+  const s = input.sourceId;
+  const ends = input.mode === "full"
+    ? sql`not exists (select 1 from latest_users l where l.id = r.id and l.removed = 'changed')`
+    : sql`exists (select 1 from latest_users l where l.id = r.id and l.removed is distinct from 'changed')`;
+  await sql`with ended as (delete from entra_restorable r where r.source_id = ${s} and ${ends} returning r.id)
+    insert into entra_departed (source_id, id) select ${s}, e.id from ended e
+    where not exists (select 1 from latest_users l where l.id = e.id and l.removed is null) on conflict do nothing`.execute(trx);
+  await sql`insert into entra_restorable (source_id, id) select ${s}, id from latest_users where removed = 'changed' on conflict do nothing`.execute(trx);
+}
+
+/** Of `ids` (Entra object ids), those Entra ID holds soft-deleted for the source: restorable (trackRestorable). */
+export async function restorableOf(db: Db, sourceId: string, ids: string[]): Promise<Set<string>> {
+  if (!ids.length) return new Set();
+  const { rows } = await sql<{ id: string }>`select id from entra_restorable where source_id = ${sourceId} and id = any(${ids}::text[])`.execute(db);
+  return new Set(rows.map((r) => r.id));
 }
 
 /**

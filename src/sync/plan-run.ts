@@ -4,6 +4,7 @@ import { hashSecret } from "../security/hashing.ts";
 import { effectiveMapping, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import { mapUser, type DesiredUser, type PlannedFields } from "../sources/entra/mapping.ts";
 import { seenMarks } from "./dirty.ts";
+import { restorableOf } from "./merge.ts";
 import { addCounts, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange } from "./plan.ts";
 import type { UserCounts } from "../domain/run-counts.ts";
 import { inScopeUsers } from "./scope.ts";
@@ -61,17 +62,18 @@ export async function planRun(
     const keys = [...new Set(desired.flatMap((d) => [d.email, d.userPrincipalName]).filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase()))];
     const own = new Set(held.map((h) => h.externalId));
     const holders = await holdersOf(store, ws, keys, held, desired.map((d) => d.externalId).filter((id) => !own.has(id)));
-    const { future: futureKeys, departed } = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders });
-    return { desired, held, holders, futureKeys, departed };
+    const restorable = await restorableOf(db, s, [...held, ...holders].flatMap((h) => (h.sourceId === s && h.externalId ? [h.externalId] : [])));
+    const { future: futureKeys, departed } = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders, restorable });
+    return { desired, held, holders, futureKeys, departed, restorable };
   };
   const read = (at: number) => (at < ids.length ? handled(inputsOf(ids.slice(at, at + chunkSize))) : undefined);
   let next = read(0);
   let copying: Promise<unknown> = Promise.resolve();
   try {
     for (let at = 0; at < ids.length; at += chunkSize) {
-      const { desired, held, holders, futureKeys, departed } = await next!;
+      const { desired, held, holders, futureKeys, departed, restorable } = await next!;
       next = read(at + chunkSize);
-      const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
+      const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, restorable, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
       for (const k of plan.claims) claimed.add(k);
       for (const id of plan.taken) taken.add(id);
       addCounts(counts, plan.counts);
@@ -144,7 +146,7 @@ async function holdersOf(store: Store, workspaceId: string, keys: string[], held
  */
 async function keysAfterRun(
   store: Store,
-  input: { sourceId: string; config: EntraConfig; desired: DesiredUser[]; holders: HeldUser[] },
+  input: { sourceId: string; config: EntraConfig; desired: DesiredUser[]; holders: HeldUser[]; restorable: ReadonlySet<string> },
 ): Promise<{ future: Map<string, string[]>; departed: Set<string> }> {
   const keysOf = (u: { email: string | null; userPrincipalName: string | null }) => [u.email, u.userPrincipalName].filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase());
   const ours = input.holders.filter((h) => h.sourceId === input.sourceId && h.externalId);
@@ -167,7 +169,7 @@ async function keysAfterRun(
       if (desired) future.set(h.id, keysOf(desired));
       else {
         departed.add(h.id);
-        if (input.config.onRemove === "delete") future.set(h.id, []);
+        if (input.config.onRemove === "delete" && !input.restorable.has(h.externalId!)) future.set(h.id, []); // a soft-deleted one is only disabled
       }
     }
   }
@@ -210,6 +212,7 @@ async function planRow(runId: string, c: UserChange): Promise<(string | null)[]>
       return [runId, c.action, c.action === "update" ? c.userId : null, c.externalId, JSON.stringify(fields), c.action === "update" ? JSON.stringify(c.before) : null, c.subject];
     }
     case "disable":
+      return [runId, c.action, c.userId, c.externalId, c.reason ? JSON.stringify({ reason: c.reason }) : null, JSON.stringify(c.before), c.subject];
     case "delete":
     case "release":
       return [runId, c.action, c.userId, c.externalId, null, JSON.stringify(c.before), c.subject];

@@ -59,6 +59,13 @@ export interface UserPlanInput {
    * instead of keeping the live account out of the directory.
    */
   departed?: ReadonlySet<string>;
+  /**
+   * Entra object ids of held users that Entra ID holds soft-deleted (`@removed` reason "changed", restorable for 30
+   * days: merge.ts). Such a user leaving is only disabled, also under on-remove delete: a mistaken deletion, restored
+   * in Entra ID, comes back with its PIN, cards and role. Once Entra ID deletes it for good (or a full listing no
+   * longer reports it soft-deleted), on-remove applies as to any other.
+   */
+  restorable?: ReadonlySet<string>;
   onRemove: RemovalPolicy;
   linkByEmail: boolean;
   owned: Ownership;
@@ -67,7 +74,8 @@ export interface UserPlanInput {
 export type UserChange =
   | { action: "create"; externalId: string; subject: string; after: DesiredUser }
   | { action: "update"; logAction: "update" | "disable" | "enable" | "link"; userId: string; externalId: string; subject: string; before: HeldUser; after: DesiredUser; changed: ComparedField[]; tags: string[] }
-  | { action: "disable" | "delete" | "release"; userId: string; externalId: string; subject: string; before: HeldUser }
+  | { action: "disable"; userId: string; externalId: string; subject: string; before: HeldUser; reason?: string }
+  | { action: "delete" | "release"; userId: string; externalId: string; subject: string; before: HeldUser }
   | { action: "conflict"; externalId: string; subject: string; message: string; holderId: string };
 
 export interface UserPlan {
@@ -227,15 +235,17 @@ export function planUsers(input: UserPlanInput): UserPlan {
   for (const held of input.held) {
     if (inScope.has(held.externalId ?? "")) continue;
     const subject = subjectOf(held);
-    if (input.onRemove === "delete") {
+    const restorable = input.restorable?.has(held.externalId ?? "") ?? false;
+    const policy = restorable && input.onRemove === "delete" ? "disable" : input.onRemove;
+    if (policy === "delete") {
       counts.deleted++;
       counts.removals++;
       changes.push({ action: "delete", userId: held.id, externalId: held.externalId ?? "", subject, before: held });
-    } else if (input.onRemove === "disable" && held.enabled) {
+    } else if (policy === "disable" && held.enabled) {
       counts.disabled++;
       counts.removals++;
-      changes.push({ action: "disable", userId: held.id, externalId: held.externalId ?? "", subject, before: held });
-    } else if (input.onRemove === "keep") {
+      changes.push({ action: "disable", userId: held.id, externalId: held.externalId ?? "", subject, before: held, ...(restorable && { reason: restorableReason(input.onRemove) }) });
+    } else if (policy === "keep") {
       // Kept as a source removal keeps its users (core/source-removal.ts): managed in Rollcall from now on, and
       // taken back by its Entra object ID if it comes back into scope.
       counts.released++;
@@ -244,6 +254,13 @@ export function planUsers(input: UserPlanInput): UserPlan {
   }
   claims.push(...claimedHere);
   return { changes, counts, claims, taken: [...takenHere], warnings };
+}
+
+/** Why a soft-deleted user is disabled, in the run's change entry ("disabled: deleted in Entra ID, restorable"). */
+export function restorableReason(onRemove: RemovalPolicy): string {
+  return onRemove === "delete"
+    ? "deleted in Entra ID, restorable (for 30 days): deleted here once Entra ID deletes it for good"
+    : "deleted in Entra ID, restorable (for 30 days)";
 }
 
 /** A linked user trades its old system tag ("Manual", "Imported") for "ID synced" and keeps the rest. */

@@ -4,7 +4,7 @@ import { isUniqueViolation, type Db, type Store } from "../storage/database.ts";
 import { RollcallError, toRollcallError } from "../errors.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { endpoints, needsGroups, type EntraConfig } from "../sources/entra/config.ts";
-import { GraphClient, graphFailure, isStaleDelta, type RetryPolicy } from "../sources/entra/graph.ts";
+import { GraphClient, graphFailure, isStaleDelta, staleDeltaAnswer, type RetryPolicy } from "../sources/entra/graph.ts";
 import { createTokenProvider, type Credential } from "../sources/entra/token.ts";
 import { adviceFor } from "../sources/entra/advice.ts";
 import { applyPlan, type Applied } from "./apply.ts";
@@ -142,12 +142,12 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       planned = await stages(deltaLinks);
       merged = true;
     } catch (error) {
-      if (!isStaleDelta(error)) throw error;
+      if (!isStaleDelta(error, deltaLinks)) throw error;
       // Graph rejected a stored delta token (expired or reset), or reset the sync state in the middle of the round
       // (410 on a nextLink: "restart with a full synchronization" [delta-query-overview]): start over with a full listing, once.
       await clearStage(store, runId, { merged: false });
-      if (mode === "delta") await record.becomeFull("The stored delta token was rejected by Graph; running a full sync instead");
-      else progress.note = "Graph reset the sync state during the listing; listing again";
+      if (mode === "delta") await record.becomeFull(`The stored delta token was rejected by Graph (${staleDeltaAnswer(error)}); running a full sync instead`);
+      else progress.note = `Graph reset the sync state during the listing (${staleDeltaAnswer(error)}); listing again`;
       planned = await stages(null).catch((e: unknown) => {
         throw isStaleDelta(e) ? graphFailure(e, "list the directory", source.config) : e;
       });

@@ -124,7 +124,7 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
     expect(blank.body.error.details.fields[0].message).toMatch(/^is blank: paste the secret's Value/);
     const connected = await as("POST", `${ws}/sources/corp/test`);
     expect(connected.body.ok, JSON.stringify(connected.body)).toBe(true);
-    expect(connected.body.checks.map((c: { name: string }) => c.name)).toEqual(["token", "users", "groups"]);
+    expect(connected.body.checks.map((c: { name: string }) => c.name)).toEqual(["token", "users", "delta", "groups"]);
 
     const log = await api.store.db.selectFrom("change_log").select(["action", "before", "after"]).execute();
     expect(log.map((c) => c.action)).toContain("update source");

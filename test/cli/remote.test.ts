@@ -146,7 +146,7 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     await expect(getUser(h.ctx, "ada@example.com")).rejects.toMatchObject({ code: "not_found" });
 
     const [tested, sync] = await Promise.all([cli(["sources", "test", "contoso", "--json"]), cli(["sync", "contoso", "--full", "--json"])]);
-    expect(tested.json()).toMatchObject({ ok: true, checks: [{ name: "token", ok: true }, { name: "users", ok: true }, { name: "groups", ok: true }] });
+    expect(tested.json()).toMatchObject({ ok: true, checks: [{ name: "token", ok: true }, { name: "users", ok: true }, { name: "delta", ok: true }, { name: "groups", ok: true }] });
     expect(sync.code, sync.stderr).toBe(0);
     const summary = sync.json<{ runId: string; mode: string; status: string; counts: Record<string, number> }>();
     // The same document a local `rollcall sync --json` prints.

@@ -173,7 +173,8 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     await page.getByLabel("Show").selectOption("disable");
     await expect.poll(() => page.locator(".history-item").count()).toBe(leaving.filter((u) => u.accountEnabled).length);
     // Each says why, in words, rather than as a field called "reason".
-    expect(await page.locator(".history-item .history-note").first().textContent()).toMatch(/^removed from Entra ID/);
+    // (soft-deleted in Entra ID: restorable, and the note says so)
+    expect(await page.locator(".history-item .history-note").first().textContent()).toMatch(/^deleted in Entra ID, restorable/);
     expect(await page.locator(".history-item").first().textContent()).not.toMatch(/Reason/);
     await page.getByLabel("Show").selectOption("");
     await page.getByRole("button", { name: "Apply these changes" }).click();

@@ -78,6 +78,26 @@ describe("users", () => {
     expect(one.body).toMatchObject({ hireDate: null, skills: [] });
   });
 
+  it("signInActivity: a listing serves it with AuditLog.Read.All (403 without), delta refuses it (400); $deltatoken=latest checks $select too", async () => {
+    expectGraphError(await t.graph("/users?$select=id,signInActivity", token), 403, "Authorization_RequestDenied");
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const auditor = tenant.registerApp({ displayName: "auditor", appPermissions: ["User.Read.All", "AuditLog.Read.All"] });
+    const audit = await t.appToken({ clientId: auditor.clientId, clientSecret: auditor.secrets[0]!.secretText });
+    const list = await t.graph("/users?$top=1&$select=id,signInActivity", audit);
+    expect(list.status).toBe(200);
+    expect(list.body.value[0]).toEqual({ id: expect.any(String), signInActivity: null });
+    for (const path of ["/users/delta?$select=id,signInActivity", "/users/delta?$select=id,signInActivity&$deltatoken=latest"]) {
+      const delta = await t.graph(path, audit);
+      expectGraphError(delta, 400, "BadRequest");
+      expect(delta.body.error.message).toBe("Invalid request for delta query: for this entity set, $expand/$select is not supported for the following properties: signInActivity");
+    }
+    expectGraphError(await t.graph("/users/delta?$select=id,nope&$deltatoken=latest", audit), 400, "BadRequest");
+    const latest = await t.graph("/users/delta?$select=id,displayName&$deltatoken=latest", token);
+    expect(latest.status).toBe(200);
+    expect(latest.body.value).toEqual([]);
+    expect(latest.body["@odata.deltaLink"]).toMatch(/\$deltatoken=/);
+  });
+
   it("a directory extension registered in the tenant: selectable in listings, one user and delta, given only when set; delta sends a cleared one as null", async () => {
     const tenant = t.emu.tenants.get(t.emu.tenantId);
     const badge = tenant.defineUserExtension("badge");
@@ -326,6 +346,15 @@ describe("authentication and authorization", () => {
     expectGraphError(await t.graph("/groups?$top=1&$select=id", tok), 403, "Authorization_RequestDenied");
     // /me is for delegated tokens
     expectGraphError(await t.graph("/me", token), 400, "BadRequest");
+  });
+
+  it("an app-only User.ReadBasic.All is not enough to list or read users (403), as Microsoft answers", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const app = tenant.registerApp({ appPermissions: ["User.ReadBasic.All"] });
+    const tok = await t.appToken({ clientId: app.clientId, clientSecret: app.secrets[0]!.secretText });
+    expectGraphError(await t.graph("/users?$top=1&$select=id", tok), 403, "Authorization_RequestDenied");
+    expectGraphError(await t.graph(`/users/${tenant.listUsers()[0]!.id}?$select=id,displayName`, tok), 403, "Authorization_RequestDenied");
+    expectGraphError(await t.graph("/users/delta?$select=id", tok), 403, "Authorization_RequestDenied");
   });
 });
 

@@ -134,3 +134,30 @@ describe("faults, latency and stats", () => {
     expect(s.byStatus["429"]).toBe(1);
   });
 });
+
+describe("delta link errors", () => {
+  it("deltaLinkError answers a delta link (or a page link) with the chosen status and code, through the control API too", async () => {
+    const first = await t.graph("/users/delta?$select=displayName", token, { Prefer: "odata.maxpagesize=10" });
+    const nextLink = first.body["@odata.nextLink"] as string;
+    let page = first;
+    while (page.body["@odata.nextLink"]) page = await t.graph(page.body["@odata.nextLink"], token);
+    const deltaLink = page.body["@odata.deltaLink"] as string;
+    const put = await t.call(`${t.emu.loginUrl}/_emulator/knobs`, {
+      method: "PUT", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ deltaLinkError: { status: 400, code: "Directory_ExpiredPageToken", message: "The specified page token value has expired." } }),
+    });
+    expect(((await put.json()) as any).deltaLinkError).toMatchObject({ status: 400, code: "Directory_ExpiredPageToken" });
+    const refused = await t.graph(deltaLink, token);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: "Directory_ExpiredPageToken", message: "The specified page token value has expired." });
+    expect(refused.body.error.innerError["request-id"]).toBeTruthy();
+    expect((await t.graph(nextLink, token)).status).toBe(200); // page links are not touched
+    expect((await t.graph("/users/delta?$select=displayName", token)).status).toBe(200); // nor a new round
+    expect((await t.graph("/groups/delta?$select=displayName", token)).status).toBe(200);
+    t.emu.setKnobs({ deltaLinkError: { status: 404, code: "Request_ResourceNotFound", on: "nextLink", kind: "users" } });
+    expect((await t.graph(nextLink, token)).status).toBe(404);
+    expect((await t.graph(deltaLink, token)).status).toBe(200);
+    t.emu.setKnobs({ deltaLinkError: null });
+    expect((await t.graph(nextLink, token)).status).toBe(200);
+  });
+});

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { httpFetch } from "../../src/net/http.ts";
-import { createTokenProvider } from "../../src/sources/entra/token.ts";
+import { createTokenProvider, parseAadsts } from "../../src/sources/entra/token.ts";
 import { RollcallError } from "../../src/errors.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { testCertificate } from "../emulator/helpers.ts";
@@ -80,6 +80,8 @@ describe("the token endpoint's transient errors", () => {
     expect((error as RollcallError).details.aadsts).toBe("AADSTS7000215");
     expect(tokenRequests()).toHaveLength(1);
     expect(sleeps).toEqual([]);
+    // The ids Microsoft support asks for, from the error's JSON fields.
+    expect((error as RollcallError).details).toMatchObject({ traceId: expect.stringMatching(/^[0-9a-f-]{36}$/), correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/), timestamp: expect.any(String) });
   });
 
   it("says this server's clock is off when Microsoft refuses a certificate assertion for its time (AADSTS700024)", async () => {
@@ -105,5 +107,21 @@ describe("the token endpoint's transient errors", () => {
     await tokens.token({ refresh: true });
     await tokens.token();
     expect(tokenRequests()).toHaveLength(2);
+  });
+});
+
+describe("parseAadsts", () => {
+  const description = "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: from-text-trace\r\nCorrelation ID: from-text-correlation\r\nTimestamp: 2026-01-02 03:04:05Z";
+  it("prefers the token error's JSON fields trace_id, correlation_id and timestamp to the description's lines", () => {
+    const ids = { trace_id: "0f1e2d3c-0000-4000-8000-000000000001", correlation_id: "0f1e2d3c-0000-4000-8000-000000000002", timestamp: "2026-01-02 03:04:06Z" };
+    expect(parseAadsts("invalid_client", description, [7000215], ids)).toEqual({
+      error: "invalid_client", code: 7000215, traceId: ids.trace_id, correlationId: ids.correlation_id, timestamp: ids.timestamp,
+    });
+  });
+  it("reads the description's lines when the fields are absent (an error sent back to a redirect URI)", () => {
+    expect(parseAadsts("invalid_client", description)).toEqual({
+      error: "invalid_client", code: 7000215, traceId: "from-text-trace", correlationId: "from-text-correlation", timestamp: "2026-01-02 03:04:05Z",
+    });
+    expect(parseAadsts("invalid_client", description, undefined, { trace_id: "", correlation_id: null })).toMatchObject({ traceId: "from-text-trace", correlationId: "from-text-correlation" });
   });
 });

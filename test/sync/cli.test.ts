@@ -62,7 +62,7 @@ describe(`rollcall sources / sync / runs (CLI, ${engine})`, () => {
     expect((await cli("sources", "show", "corp")).stdout).toContain(`endpoints:   login ${emulator.loginUrl}, Graph ${emulator.graphUrl}\n`);
     const ok = await cli("sources", "test", "corp", "--json");
     expect(ok.code).toBe(0);
-    expect(ok.json).toMatchObject({ ok: true, checks: [{ name: "token", ok: true }, { name: "users", ok: true }, { name: "groups", ok: true }] });
+    expect(ok.json).toMatchObject({ ok: true, checks: [{ name: "token", ok: true }, { name: "users", ok: true }, { name: "delta", ok: true }, { name: "groups", ok: true }] });
 
     const sync = await cli("sync", "corp", "--json");
     expect(sync.code).toBe(0);
@@ -149,7 +149,8 @@ describe(`rollcall sources / sync / runs (CLI, ${engine})`, () => {
     expect(shown.stdout).toMatch(/changes \(\d+, planned, not applied\):/);
     const escape = (text: string) => text.replace(/[.+()]/g, "\\$&");
     // Each planned change says what it would do: the reason for a disable, the fields of an update.
-    for (const u of leaving) expect(shown.stdout).toMatch(new RegExp(`disable\\s+${escape(u.mail ?? u.userPrincipalName)}\\n\\s+removed from Entra ID`));
+    // (soft-deleted in Entra ID, so restorable: the reason says so)
+    for (const u of leaving) expect(shown.stdout).toMatch(new RegExp(`disable\\s+${escape(u.mail ?? u.userPrincipalName)}\\n\\s+deleted in Entra ID, restorable \\(for 30 days\\)`));
     expect(shown.stdout).toMatch(new RegExp(`update\\s+${escape(moved.mail ?? moved.userPrincipalName)}\\n\\s+Department: ${escape(moved.department ?? "(empty)")} → Moved Department`));
     expect(shown.stdout).toMatch(/^  users: +0 created, 1 updated, 0 linked, 2 disabled/m);
     const disables = await embeddedCli("runs", "show", stopped.json.runId, "--action", "disable", "--json");

@@ -40,13 +40,13 @@ describe("connect checks against the emulator", () => {
   it("passes every check with a consented app", async () => {
     const result = await check({}, emulator.clientSecret);
     expect(result.ok).toBe(true);
-    expect(result.checks.map((c) => c.name)).toEqual(["token", "users", "groups"]);
+    expect(result.checks.map((c) => c.name)).toEqual(["token", "users", "delta", "groups"]);
   });
 
   it("finds the groups a source names, by display name without case or by object ID, and names those Entra ID lacks", async () => {
     const [one, two] = tenant.listGroups();
     const found = await check({ users: "groups", scopeGroups: [one!.displayName.toUpperCase()], groupMode: "selected", groups: [two!.id] }, emulator.clientSecret);
-    expect(found.checks.map((c) => [c.name, c.ok])).toEqual([["token", true], ["users", true], ["groups", true], ["scope", true]]);
+    expect(found.checks.map((c) => [c.name, c.ok])).toEqual([["token", true], ["users", true], ["delta", true], ["groups", true], ["scope", true]]);
     tenant.createGroup({ displayName: "O'Brien's team" });
     const quoted = await check({ groupMode: "selected", groups: ["o'brien's TEAM"] }, emulator.clientSecret);
     expect(quoted.ok).toBe(true);
@@ -115,6 +115,21 @@ describe("connect checks against the emulator", () => {
     expect(failed(result)).toEqual([{ name: "groups", code: "Authorization_RequestDenied" }]);
     expect(result.checks.find((c) => c.name === "groups")!.message).toMatch(/Group\.Read\.All is missing/);
     expect((await check({ clientId, groupMode: "attribute", groupAttribute: "department" }, secret)).ok).toBe(true);
+  });
+
+  it("a mapped property the listing serves but delta refuses (signInActivity) fails the delta check, not the first sync", async () => {
+    const { clientId, secret } = app(["User.Read.All", "AuditLog.Read.All"]);
+    const result = await check({ clientId, groupMode: "none", mapping: { "custom:lastSignIn": "signInActivity" } }, secret);
+    expect(failed(result)).toEqual([{ name: "delta", code: "BadRequest" }]);
+    expect(result.checks.find((c) => c.name === "delta")!.message).toMatch(/^Graph lists users with the source's properties but its delta query, which every sync reads, refuses signInActivity \(400 BadRequest\), so every sync would fail\. Fix the source: the mapping reads custom:lastSignIn from it/);
+  });
+
+  it("a 403 on the source's $select but not on $select=id: a selected property needs a permission of its own, not User.Read.All", async () => {
+    const result = await check({ groupMode: "none", mapping: { "custom:lastSignIn": "signInActivity" } }, emulator.clientSecret);
+    expect(failed(result)).toEqual([{ name: "users", code: "Authorization_RequestDenied" }]);
+    const message = result.checks.find((c) => c.name === "users")!.message;
+    expect(message).toMatch(/^Graph lets the application read users but refused the properties the source selects \(403 Authorization_RequestDenied\): a property the mapping or group attribute reads needs a permission of its own \(.*signInActivity.*\)/);
+    expect(message).not.toMatch(/User\.Read\.All is missing/);
   });
 
   it("reports an unreachable login endpoint as such, not as a credential problem", async () => {

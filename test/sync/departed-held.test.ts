@@ -9,7 +9,7 @@ import { updateWorkspace } from "../../src/core/workspaces.ts";
 /**
  * A user deleted in Entra ID stays the source's user, disabled (the default on-remove), with no mirror row left.
  * Enabled again by hand here, the next run sets it back (the source owns `enabled`); and when the source's
- * on-remove becomes delete, the next run deletes it, as it would a user deleted in Entra ID from then on.
+ * on-remove becomes delete, it is deleted once Entra ID deletes it for good (until then it is restorable there).
  */
 describe.each(engines)("a user deleted in Entra ID that the source still holds (%s)", (engine) => {
   let h: Harness;
@@ -54,10 +54,15 @@ describe.each(engines)("a user deleted in Entra ID that the source still holds (
 
     await updateEntraSource(h.ctx, "staff", { config: { onRemove: "delete" } });
     const deleting = await h.sync("staff");
-    expect(deleting).toMatchObject({ mode: "full", status: "succeeded", counts: { deleted: 1 } });
+    // Still restorable in Entra ID (soft-deleted, @removed "changed"): kept disabled, even under on-remove delete.
+    expect(deleting).toMatchObject({ mode: "full", status: "succeeded", counts: { deleted: 0 } });
     // A full run nobody asked for says why.
     expect((await sql<{ note: string }>`select progress->>'note' as note from sync_runs where id = ${deleting.runId}`.execute(h.store.db)).rows[0]!.note)
       .toBe("Full sync: no delta token is stored (the source's scope, mapping or removal settings changed since the last run, or it did not finish)");
+    expect(await state(rehired.id)).toEqual({ enabled: false });
+    // Deleted for good in Entra ID: deleted here.
+    t.deleteUser(rehired.id, { permanent: true });
+    expect(await h.sync("staff")).toMatchObject({ mode: "delta", status: "succeeded", counts: { deleted: 1 } });
     expect(await state(rehired.id)).toBeUndefined();
   });
 

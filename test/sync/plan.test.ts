@@ -29,6 +29,16 @@ describe("mapUser", () => {
     expect(u.warnings).toHaveLength(1);
     expect(u.warnings[0]).toMatch(/businessPhones/);
   });
+  it("never takes a guest's #EXT# userPrincipalName as its email: otherMails, else none, without a warning", () => {
+    const upn = "ada_example.com#EXT#@contoso.onmicrosoft.com";
+    const guest = (extra: Record<string, unknown>) => mapUser(graphUser("g", { userType: "Guest", userPrincipalName: upn, mail: null, ...extra }), config);
+    expect(guest({ otherMails: ["ada@example.com"] })).toMatchObject({ email: "ada@example.com", userPrincipalName: upn, warnings: [] });
+    expect(guest({ otherMails: ["not an address", "ada@example.org"] }).email).toBe("ada@example.org");
+    expect(guest({})).toMatchObject({ email: null, userPrincipalName: upn, warnings: [] });
+    expect(guest({ mail: "ada@example.com" }).email).toBe("ada@example.com");
+    expect(userSelect(config)).not.toContain("otherMails");
+    expect(userSelect({ ...config, includeGuests: true })).toContain("otherMails");
+  });
   it("keeps a phone number given with an extension, with a warning naming the extension it dropped", () => {
     const u = mapUser(graphUser("x", { mobilePhone: "(425) 555-0100 x123", businessPhones: ["+1 425 555 0199 ext. 42", "+44 20 7946 0000"] }), config);
     expect(u.mobilePhone).toBe("+14255550100");
@@ -71,6 +81,18 @@ describe("planUsers", () => {
       expect(plan.counts.removals).toBe(action === "release" ? 0 : 1);
       expect(plan.counts.released).toBe(action === "release" ? 1 : 0);
     }
+  });
+  it("a user soft-deleted in Entra (restorable) is only disabled, even under on-remove delete, saying so; keep still releases", () => {
+    for (const [onRemove, action] of [["disable", "disable"], ["delete", "disable"], ["keep", "release"]] as const) {
+      const plan = planUsers(input({ held: [held("oops")], onRemove, restorable: new Set(["oops"]) }));
+      expect(plan.changes).toHaveLength(1);
+      expect(plan.changes[0]?.action).toBe(action);
+      if (action === "disable") expect(plan.changes[0]).toMatchObject({ reason: expect.stringMatching(/^deleted in Entra ID, restorable/) });
+      expect(plan.counts).toMatchObject({ removals: action === "release" ? 0 : 1, disabled: action === "disable" ? 1 : 0, deleted: 0 });
+    }
+    // Already disabled: nothing to do, nothing to count against the threshold.
+    const again = planUsers(input({ held: [held("oops", { enabled: false })], onRemove: "delete", restorable: new Set(["oops"]) }));
+    expect([again.changes, again.counts.removals, again.counts.unchanged]).toEqual([[], 0, 1]);
   });
   it("counts users newly disabled in Entra as removals", () => {
     const plan = planUsers(input({ desired: [mapUser(graphUser("x", { accountEnabled: false }), config)], held: [held("x")] }));

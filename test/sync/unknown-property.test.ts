@@ -44,6 +44,10 @@ describe.each(engines)("a mapped property Graph does not have (%s)", (engine) =>
       { field: "mapping.custom:hired", value: "hireDate", message: "hireDate is given by Microsoft Graph only when reading one user, never in the listings a sync reads (every run would fail): map employeeHireDate, the directory's own hire date" },
       { field: "groupAttribute", value: "Skills", message: expect.stringMatching(/^Skills is given by Microsoft Graph only when reading one user, .*: map a directory property instead, e\.g\. employeeId/) },
     ]);
+    const delta = await updateEntraSource(h.ctx, "hr", { config: { mapping: { "custom:lastSignIn": "signInActivity" } } }).then(() => undefined, (error: unknown) => error);
+    expect((delta as RollcallError).details.fields).toEqual([
+      { field: "mapping.custom:lastSignIn", value: "signInActivity", message: expect.stringMatching(/^signInActivity \(the last sign-in\) is refused by the users delta query a sync reads .*so every run would fail; it also needs the AuditLog\.Read\.All permission/) },
+    ]);
     await updateEntraSource(h.ctx, "hr", { config: { mapping: { "custom:hired": "employeeHireDate" }, groupMode: "none", groupAttribute: null } });
     expect((await h.sync("hr")).status).toBe("succeeded");
   });

@@ -73,6 +73,7 @@ const checkNames: Record<string, string> = {
   token: "Sign-in with the client secret",
   admin_consent: "Admin consent",
   users: "Read users (User.Read.All)",
+  delta: "Track changes to users (delta query)",
   groups: "Read groups (Group.Read.All)",
   members: "Read group members",
   scope: "Groups the source names",

@@ -6,6 +6,7 @@ import type { TenantRegistry } from "../registry.ts";
 import type { SigningKeys } from "../identity/keys.ts";
 import { GRAPH_APP_ID } from "../identity/jwt.ts";
 import { GraphHttpError, denied } from "./errors.ts";
+import { USER_PROP_PERMISSIONS } from "./schema.ts";
 
 export interface Caller {
   entry: TenantEntry;
@@ -92,7 +93,9 @@ export class GraphAuth {
   }
 }
 
-const READ_USERS = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All", "User.ReadBasic.All"];
+// Not User.ReadBasic.All: Microsoft answers an app-only token holding only that 403 Authorization_RequestDenied on GET
+// /users (the permission reference lists User.ReadBasic.All as delegated: https://learn.microsoft.com/graph/permissions-reference).
+const READ_USERS = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
 const READ_GROUPS = ["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
 const READ_MEMBERS = [...READ_GROUPS, "GroupMember.Read.All", "GroupMember.ReadWrite.All"];
 
@@ -109,4 +112,12 @@ export function requirePermission(c: Caller, need: Need): void {
     case "me": ok = c.kind === "user" && (c.permissions.has("User.Read") || has(READ_USERS)); break;
   }
   if (!ok) throw denied();
+}
+
+/** A user property in `$select` that needs a permission of its own (signInActivity: AuditLog.Read.All) answers 403 without it. */
+export function requireSelectedProperties(c: Caller, select: string | null): void {
+  for (const p of (select ?? "").split(",")) {
+    const needed = USER_PROP_PERMISSIONS[p.trim()];
+    if (needed && !c.permissions.has(needed)) throw denied();
+  }
 }

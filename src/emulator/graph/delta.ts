@@ -8,6 +8,7 @@ import { ACTIVE, HARD_DELETED, SOFT_DELETED, type GroupRec, type MemberEvent } f
 import { badRequest, GraphHttpError } from "./errors.ts";
 import { contextUrl, decodeToken, encodeToken, parseSelect, type GraphReq } from "./query.ts";
 import { projector } from "./schema.ts";
+import type { DeltaLinkError } from "../types.ts";
 
 type Body = Record<string, unknown>;
 const TOKEN_LIFETIME_MS = 7 * 86400_000;
@@ -31,7 +32,7 @@ function idFilter(f: string | null): string[] | undefined {
   return parts as string[];
 }
 
-export interface DeltaSettings { pageSize: number; membersPerPage: number; emptyPages?: boolean }
+export interface DeltaSettings { pageSize: number; membersPerPage: number; emptyPages?: boolean; linkError?: DeltaLinkError | null }
 
 /**
  * Microsoft documents two answers: a synchronization reset (maintenance, migration) is 410 Gone with a
@@ -71,6 +72,10 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
     if (st.i !== t.delta.instance) throw stale(req, kind, "resyncRequired", st.sel);
     if (st.e !== t.delta.epoch) throw stale(req, kind, t.delta.endReasons.get(st.e) ?? "syncStateNotFound", st.sel);
     if (Date.now() - st.ts > TOKEN_LIFETIME_MS) throw stale(req, kind, "syncStateNotFound", st.sel);
+    const forced = settings.linkError;
+    if (forced && (forced.kind ?? kind) === kind && ((forced.on ?? "deltaLink") === "deltaLink") === !skip) {
+      throw new GraphHttpError(forced.status, forced.code, forced.message ?? `The ${skip ? "page" : "delta"} token is no longer valid.`);
+    }
     if (!skip) st = { ...st, s1: t.seq, p: 0, m: 0, ts: Date.now() }; // a deltaLink opens a new round from its s0
   } else {
     const { select, explicit } = parseSelect(q, entity, "delta", t.userExtensions);

@@ -2,7 +2,7 @@
 import { compileFilter, type CompiledFilter } from "./filter.ts";
 import { badRequest, GraphHttpError } from "./errors.ts";
 import { checkFilter } from "./filterable.ts";
-import { COLLECTIONS, defaultsOf, propsOf, USER_ONE_ONLY, type Entity } from "./schema.ts";
+import { COLLECTIONS, defaultsOf, propsOf, USER_NOT_IN_DELTA, USER_ONE_ONLY, type Entity } from "./schema.ts";
 
 export interface GraphReq {
   method: string;
@@ -34,7 +34,7 @@ export function parseSelect(q: URLSearchParams, entity: Entity, target: "one" | 
   if (!raw) return { select: defaultsOf(entity), explicit: false };
   const known = propsOf(entity);
   const props = raw.split(",").map((s) => s.trim()).filter(Boolean);
-  const oneOnly = entity === "user" ? props.filter((p) => USER_ONE_ONLY.has(p)) : [];
+  const oneOnly = entity === "user" ? props.filter((p) => USER_ONE_ONLY.has(p) || (target === "delta" && USER_NOT_IN_DELTA.has(p))) : [];
   // The OData layer in front of the directory refuses it, with its own code (BadRequest, not Request_BadRequest):
   // "BadRequest: Parsing OData Select and Expand failed: Could not find a property named 'isRead' on type
   // 'microsoft.graph.mailFolder'." (github.com/mguessan/davmail/issues/488; msgraph-sdk-powershell#2103 for directoryObject).

@@ -10,7 +10,15 @@ export const USER_PROPS = new Set([...USER_DEFAULT, "accountEnabled", "departmen
   "lastPasswordChangeDateTime", "onPremisesDistinguishedName", "onPremisesDomainName", "onPremisesLastSyncDateTime",
   "onPremisesUserPrincipalName", "passwordPolicies", "showInAddressList", "signInSessionsValidFromDateTime", "imAddresses",
   "externalUserStateChangeDateTime", "legalAgeGroupClassification", "consentProvidedForMinor", "preferredDataLocation",
-  "securityIdentifier", "manager"]);
+  "securityIdentifier", "manager", "signInActivity"]);
+
+/**
+ * User properties a listing serves (with a permission of their own: USER_PROP_PERMISSIONS) that the users delta query
+ * refuses: 400 "… not supported for the following properties: signInActivity" (microsoft-graph-explorer-v4#3189).
+ */
+export const USER_NOT_IN_DELTA = new Set(["signInActivity"]);
+/** Selecting these on a listing needs this application permission besides a user one, else 403 Authorization_RequestDenied. */
+export const USER_PROP_PERMISSIONS: Record<string, string> = { signInActivity: "AuditLog.Read.All" };
 
 /**
  * User properties Graph serves only when reading one user (most of them SharePoint profile data): a listing that

@@ -7,7 +7,7 @@ import type { TenantRegistry } from "../registry.ts";
 import type { Stats } from "../stats.ts";
 import { endpointKey } from "../stats.ts";
 import { NotFound } from "../tenant.ts";
-import { GraphAuth, requirePermission, type Caller } from "./auth.ts";
+import { GraphAuth, requirePermission, requireSelectedProperties, type Caller } from "./auth.ts";
 import { delta } from "./delta.ts";
 import { getGroup, getUser, listGroups, listMemberOf, listMembers, listUsers, organization } from "./directory.ts";
 import { badRequest, graphError, graphHeaders, GraphHttpError, newIds, notFound, type GraphCtxIds } from "./errors.ts";
@@ -87,12 +87,12 @@ export class GraphService {
     if (req.method !== "GET") throw new GraphHttpError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
     const [a, b, cc, d] = seg;
     if (a === "users") {
-      if (b === undefined) { requirePermission(c, "users"); return list((r) => listUsers(r, e)); }
+      if (b === undefined) { requirePermission(c, "users"); requireSelectedProperties(c, req.query.get("$select")); return list((r) => listUsers(r, e)); }
       if ((b === "delta" || b === "microsoft.graph.delta" || b === "microsoft.graph.delta()") && cc === undefined && !counting) {
         requirePermission(c, "users");
-        return delta(req, e, "users", { pageSize: 200, membersPerPage: this.membersPerPage, emptyPages: this.knobs.deltaEmptyPages });
+        return delta(req, e, "users", { pageSize: 200, membersPerPage: this.membersPerPage, emptyPages: this.knobs.deltaEmptyPages, linkError: this.knobs.deltaLinkError });
       }
-      if (cc === undefined && !counting) { requirePermission(c, "users"); return { body: getUser(req, e, b) }; }
+      if (cc === undefined && !counting) { requirePermission(c, "users"); requireSelectedProperties(c, req.query.get("$select")); return { body: getUser(req, e, b) }; }
       if ((cc === "memberOf" || cc === "transitiveMemberOf") && seg.length <= 4) {
         requirePermission(c, "memberOf");
         return list((r) => listMemberOf(r, e, b, cc === "transitiveMemberOf", d, `/users/${b}`));
@@ -102,7 +102,7 @@ export class GraphService {
       if (b === undefined) { requirePermission(c, "groups"); return list((r) => listGroups(r, e)); }
       if ((b === "delta" || b === "microsoft.graph.delta" || b === "microsoft.graph.delta()") && cc === undefined && !counting) {
         requirePermission(c, "groups");
-        return delta(req, e, "groups", { pageSize: 100, membersPerPage: this.membersPerPage, emptyPages: this.knobs.deltaEmptyPages });
+        return delta(req, e, "groups", { pageSize: 100, membersPerPage: this.membersPerPage, emptyPages: this.knobs.deltaEmptyPages, linkError: this.knobs.deltaLinkError });
       }
       if (cc === undefined && !counting) { requirePermission(c, "groups"); return { body: getGroup(req, e, b) }; }
       if ((cc === "members" || cc === "transitiveMembers") && seg.length <= 4) {

@@ -21,7 +21,7 @@ export const mappableFields = [
   "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "aliases", "cardNumbers", "pin",
 ] as const;
 
-/** Defaults: email = mail, else userPrincipalName (see mapping.ts); enabled = accountEnabled. */
+/** Defaults: email = mail, else userPrincipalName but a guest's (#EXT#), else otherMails (see mapping.ts); enabled = accountEnabled. */
 export const defaultMapping: Record<string, string> = {
   email: "mail",
   userPrincipalName: "userPrincipalName",
@@ -47,9 +47,18 @@ const singleValued = new Set([...Object.values(defaultMapping), "officeLocation"
  */
 const oneUserOnly = new Set(["aboutme", "birthday", "hiredate", "interests", "mysite", "pastprojects", "preferredname", "responsibilities", "schools", "skills", "mailboxsettings"]);
 
+/**
+ * User properties a listing serves but the users delta query refuses (400 "Invalid request for delta query: … not
+ * supported for the following properties: signInActivity", microsoftgraph/microsoft-graph-explorer-v4#3189): a
+ * connection test that lists users passes, and every sync then fails. signInActivity also needs AuditLog.Read.All.
+ */
+const notInDelta = new Map([["signinactivity", "signInActivity (the last sign-in) is refused by the users delta query a sync reads (Graph answers 400 \"not supported for the following properties\"), so every run would fail; it also needs the AuditLog.Read.All permission and a Microsoft Entra ID P1 licence. Map a directory property instead, e.g. employeeId or onPremisesExtensionAttributes.extensionAttribute1"]]);
+
 /** Why a sync cannot read this user property, for a property someone gives (a stored one keeps loading, to be fixed). */
 export function graphPropertyProblem(path: string): string | undefined {
   const root = path.split(".")[0]!;
+  const refused = notInDelta.get(root.toLowerCase());
+  if (refused) return refused;
   if (!oneUserOnly.has(root.toLowerCase())) return undefined;
   const instead = root.toLowerCase() === "hiredate" ? "employeeHireDate, the directory's own hire date" : "a directory property instead, e.g. employeeId or onPremisesExtensionAttributes.extensionAttribute1";
   return `${root} is given by Microsoft Graph only when reading one user, never in the listings a sync reads (every run would fail): map ${instead}`;
@@ -179,9 +188,13 @@ export function effectiveMapping(config: Pick<EntraConfig, "mapping">): Record<s
   return { ...defaultMapping, ...config.mapping };
 }
 
-/** The `$select` for users: only the properties the mapping, scope and group attribute read. */
-export function userSelect(config: Pick<EntraConfig, "mapping" | "groupAttribute" | "groupMode">): string[] {
+/**
+ * The `$select` for users: only the properties the mapping, scope and group attribute read, and, when guests are
+ * synced, `otherMails`: a guest without `mail` gets its invited address from there (mapping.ts fallbackEmail).
+ */
+export function userSelect(config: Pick<EntraConfig, "mapping" | "groupAttribute" | "groupMode"> & { includeGuests?: boolean }): string[] {
   const props = new Set(["id", "userType", "userPrincipalName", "mail", "displayName", "accountEnabled", "usageLocation"]);
+  if (config.includeGuests && !config.mapping.email) props.add("otherMails");
   for (const path of Object.values(effectiveMapping(config))) props.add(path.split(".")[0]!);
   if (config.groupMode === "attribute" && config.groupAttribute) props.add(config.groupAttribute.split(".")[0]!);
   return [...props];

@@ -1,7 +1,7 @@
 import { RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
 import { needsGroups, userSelect, type EntraConfig } from "./config.ts";
-import { GraphClient, GraphRequestError, graphFailure } from "./graph.ts";
+import { GraphClient, GraphRequestError, graphFailure, supportReference } from "./graph.ts";
 import { adviceFor, type AdvisedSource } from "./advice.ts";
 import { unknownPropertyAdvice, unknownPropertyIn } from "./property-advice.ts";
 import { groupExists, missingGroupsAdvice, namedGroups, searchGroups, type DirectoryGroup } from "./groups.ts";
@@ -14,7 +14,7 @@ import { endpoints } from "./config.ts";
  * from Graph; the token's roles are read only to tell "no admin consent at all" apart. [graph-notes]
  */
 export interface Check {
-  name: "token" | "admin_consent" | "users" | "groups" | "scope";
+  name: "token" | "admin_consent" | "users" | "delta" | "groups" | "scope";
   ok: boolean;
   code: string | null;
   message: string;
@@ -55,7 +55,13 @@ export async function testConnection(config: EntraConfig, credential: Credential
   }
 
   // The sync's own $select: a property Graph does not have fails here, not on the first run.
-  checks.push(await probe(graph, "users", `/users?$top=1&$select=${userSelect(config).join(",")}`, "User.Read.All", config));
+  const select = userSelect(config).join(",");
+  const users = await probe(graph, "users", `/users?$top=1&$select=${select}`, "User.Read.All", config);
+  checks.push(users);
+  // A sync reads users through delta, which refuses some properties a listing serves (signInActivity). `$deltatoken=latest`
+  // validates the $select and answers a deltaLink without data ("Return the latest delta link" in
+  // https://learn.microsoft.com/graph/delta-query-overview#optional-query-parameters): cheap whatever the tenant's size.
+  if (users.ok) checks.push(await deltaProbe(graph, select, config));
   if (needsGroups(config)) checks.push(await probe(graph, "groups", "/groups?$top=1&$select=id", "Group.Read.All"));
   const named = namedGroups(config);
   if (named.length && checks.every((c) => c.ok)) checks.push(await findGroups(graph, named, config));
@@ -100,6 +106,17 @@ async function probe(graph: GraphClient, name: "users" | "groups", path: string,
     await graph.get(path);
     return { name, ok: true, code: null, message: `Can read ${name} (${permission})` };
   } catch (error) {
+    if (error instanceof GraphRequestError && error.status === 403 && config && name === "users" && !/\$select=id$/.test(path)) {
+      // The same listing with $select=id tells "no permission to read users" from "a selected property needs another one".
+      const bare = await probe(graph, name, "/users?$top=1&$select=id", permission);
+      if (bare.ok) {
+        return {
+          name, ok: false, code: error.code,
+          message: `Graph lets the application read users but refused the properties the source selects (403 ${error.code}): a property the mapping or group attribute reads needs a permission of its own (${userSelect(config).join(", ")}). Map directory properties that User.Read.All covers, or grant the permission that property's Graph documentation names, and click "Grant admin consent".`,
+        };
+      }
+      return bare;
+    }
     if (error instanceof GraphRequestError && error.status === 403) {
       return {
         name,
@@ -116,8 +133,32 @@ async function probe(graph: GraphClient, name: "users" | "groups", path: string,
   }
 }
 
+/** The delta query a sync reads users through, with the sync's $select, asking for no data. */
+async function deltaProbe(graph: GraphClient, select: string, config: EntraConfig): Promise<Check> {
+  try {
+    await graph.get(`/users/delta?$select=${select}&$deltatoken=latest`);
+    return { name: "delta", ok: true, code: null, message: "Can track changes to users (delta query) with the properties the source reads" };
+  } catch (error) {
+    if (error instanceof GraphRequestError && error.status === 400) {
+      const refused = /not supported for the following properties:\s*(.+)$/i.exec(error.message)?.[1]?.split(/\s*,\s*/).filter(Boolean);
+      if (refused?.length) {
+        return {
+          name: "delta", ok: false, code: error.code,
+          message: `Graph lists users with the source's properties but its delta query, which every sync reads, refuses ${refused.join(", ")} (400 ${error.code}), so every sync would fail. ${refused.map((p) => unknownPropertyAdvice(config, p, "refused")).join(" ")}`,
+        };
+      }
+      const property = unknownPropertyIn(error.message);
+      if (property) return { name: "delta", ok: false, code: error.code, message: unknownPropertyAdvice(config, property) };
+    }
+    return failedCheck("delta", error);
+  }
+}
+
 function failedCheck(name: Check["name"], error: unknown): Check {
-  if (error instanceof GraphRequestError) return { name, ok: false, code: error.code, message: `Graph answered ${error.status} ${error.code}: ${error.message}` };
+  if (error instanceof GraphRequestError) {
+    const reference = supportReference(error.ids);
+    return { name, ok: false, code: error.code, message: `Graph answered ${error.status} ${error.code}: ${error.message}${reference ? ` (${reference})` : ""}` };
+  }
   const e = error instanceof RollcallError ? error : new RollcallError("source_unreachable", (error as Error).message);
   return { name, ok: false, code: e.code, message: e.message };
 }

@@ -23,10 +23,43 @@ export interface GraphStats {
   throttled: number;
 }
 
+/**
+ * The ids Microsoft support asks for about a failed Graph request: the answer's `request-id` (its `innerError`, else
+ * its header) and `date`, and the `client-request-id` we sent. https://learn.microsoft.com/graph/errors#error-resource-type
+ */
+export interface GraphSupportIds {
+  requestId: string | null;
+  clientRequestId: string | null;
+  date: string | null;
+}
+
 export class GraphRequestError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly location?: string, readonly url?: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly location?: string,
+    readonly url?: string,
+    readonly ids: GraphSupportIds = { requestId: null, clientRequestId: null, date: null },
+  ) {
     super(message);
   }
+}
+
+/** The support ids of an error answer: innerError's fields (Graph spells it innerError or innererror), else the headers. */
+function supportIds(error: { innerError?: unknown; innererror?: unknown }, headers: Headers, sent: string): GraphSupportIds {
+  const inner = (error.innerError ?? error.innererror ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === "string" && value ? value : null);
+  return {
+    requestId: text(inner["request-id"]) ?? headers.get("request-id"),
+    clientRequestId: text(inner["client-request-id"]) ?? headers.get("client-request-id") ?? sent,
+    date: text(inner.date) ?? headers.get("date"),
+  };
+}
+
+/** The ids an admin gives Microsoft support, briefly, for a failure message: "request-id …, date …". */
+export function supportReference(ids: GraphSupportIds): string {
+  return [ids.requestId && `request-id ${ids.requestId}`, ids.date && `date ${ids.date}`].filter(Boolean).join(", ");
 }
 
 /** The application permission a Graph request needs, by its endpoint (memberOf needs both: the group one is the one likely missing). */
@@ -149,7 +182,7 @@ export class GraphClient {
         continue;
       }
       if (response.ok) return JSON.parse(text) as Record<string, unknown>;
-      let error: { code?: string; message?: string } = {};
+      let error: { code?: string; message?: string; innerError?: unknown; innererror?: unknown } = {};
       try {
         error = (JSON.parse(text) as { error?: typeof error }).error ?? {};
       } catch {
@@ -165,7 +198,7 @@ export class GraphClient {
         await this.options.tokens.token({ refresh: true });
         continue;
       }
-      throw new GraphRequestError(response.status, error.code ?? `HTTP${response.status}`, error.message ?? text.slice(0, 200), response.headers.get("location") ?? undefined, url);
+      throw new GraphRequestError(response.status, error.code ?? `HTTP${response.status}`, error.message ?? text.slice(0, 200), response.headers.get("location") ?? undefined, url, supportIds(error, response.headers, clientRequestId));
     }
   }
 
@@ -184,30 +217,47 @@ export class GraphClient {
   }
 }
 
-/** Graph's ways of saying "this delta token is no longer good: start over" [delta-query-overview]. */
-export function isStaleDelta(error: unknown): boolean {
+/**
+ * Graph's ways of saying "this delta token is no longer good: start over". The delta-query overview documents
+ * 410 Gone for a reset and, for an expired token, "a 40X-series error with error codes such as syncStateNotFound":
+ * an open list (https://learn.microsoft.com/graph/delta-query-overview#token-duration). Expired page tokens have
+ * also been seen as 400 Directory_ExpiredPageToken. So besides the codes we know, a 400 or 404 answering the first
+ * request of a stored deltaLink (`storedLinks`: the links the round started from) counts as stale too: that
+ * request is the token and nothing else, and a full listing (tried once) either heals it or fails on its own.
+ */
+export function isStaleDelta(error: unknown, storedLinks?: { users: string | null; groups: string | null } | null): boolean {
   if (!(error instanceof GraphRequestError)) return false;
   if (error.status === 410) return true;
-  return /^(syncStateNotFound|resyncRequired|syncStateInvalid)$/i.test(error.code);
+  if (/^(syncStateNotFound|resyncRequired|syncStateInvalid|Directory_ExpiredPageToken)$/i.test(error.code)) return true;
+  return (error.status === 400 || error.status === 404) && error.url !== undefined && storedLinks != null
+    && (error.url === storedLinks.users || error.url === storedLinks.groups);
+}
+
+/** How a stale delta token was answered, for the run's note: "400 Directory_ExpiredPageToken". */
+export function staleDeltaAnswer(error: unknown): string {
+  return error instanceof GraphRequestError ? `${error.status} ${error.code}` : "unrecognised answer";
 }
 
 /** A Graph failure as a Rollcall error, with what to do about it (`config`: the source's settings, when one of them may be the cause). */
 export function graphFailure(error: unknown, what: string, config?: EntraConfig): RollcallError {
   if (error instanceof RollcallError) return error;
   if (error instanceof GraphRequestError) {
+    const ids = { requestId: error.ids.requestId, clientRequestId: error.ids.clientRequestId, date: error.ids.date };
     if (error.status === 403) {
       const permission = permissionFor(error.url);
       return new RollcallError(
         "source_permission_missing",
         `Graph refused to ${what} (403 ${error.code}): in App registrations > API permissions, add the Microsoft Graph application permission ${permission} and click "Grant admin consent".`,
-        { graphCode: error.code, status: 403, permission },
+        { graphCode: error.code, status: 403, permission, ...ids },
       );
     }
     const property = error.status === 400 ? unknownPropertyIn(error.message) : undefined;
     if (config && property) {
-      return new RollcallError("sync_failed", `Graph refused to ${what} (400 ${error.code}): ${unknownPropertyAdvice(config, property)}`, { graphCode: error.code, status: 400, property });
+      return new RollcallError("sync_failed", `Graph refused to ${what} (400 ${error.code}): ${unknownPropertyAdvice(config, property)}`, { graphCode: error.code, status: 400, property, ...ids });
     }
-    return new RollcallError("sync_failed", `Graph failed to ${what}: ${error.status} ${error.code}: ${error.message}`, { graphCode: error.code, status: error.status });
+    // Nothing for the admin to fix here: the ids Microsoft support asks for go into the message they will copy.
+    const reference = supportReference(error.ids);
+    return new RollcallError("sync_failed", `Graph failed to ${what}: ${error.status} ${error.code}: ${error.message}${reference ? ` (${reference})` : ""}`, { graphCode: error.code, status: error.status, ...ids });
   }
   return new RollcallError("sync_failed", `Could not ${what}: ${(error as Error).message}`, {}, { cause: error });
 }

@@ -44,6 +44,17 @@ export function isGuest(graphUser: Record<string, unknown>): boolean {
   return graphUser.userType === "Guest";
 }
 
+/**
+ * The email of a user without `mail`, by default: the userPrincipalName, unless it is a guest's
+ * (`ada_example.com#EXT#@contoso.onmicrosoft.com`: no mailbox answers it, and linking by email would never match it).
+ * A guest's invited address is then `otherMails` (read when guests are synced: config.ts userSelect), else none.
+ * https://learn.microsoft.com/entra/external-id/user-properties (the UPN of a guest, and its Email / otherMails)
+ */
+function fallbackEmail(graphUser: Record<string, unknown>, upn: string | null): string | null {
+  if (upn && !/#EXT#/i.test(upn)) return upn;
+  return list(graphUser.otherMails).find((m) => isValidEmail(m)) ?? null;
+}
+
 export function mapUser(graphUser: Record<string, unknown>, config: Pick<EntraConfig, "mapping" | "country">): DesiredUser {
   const mapping = effectiveMapping(config);
   const warnings: string[] = [];
@@ -51,7 +62,7 @@ export function mapUser(graphUser: Record<string, unknown>, config: Pick<EntraCo
   const id = String(graphUser.id);
 
   const upn = text(get("userPrincipalName"));
-  let email = text(get("email")) ?? (config.mapping.email ? null : upn);
+  let email = text(get("email")) ?? (config.mapping.email ? null : fallbackEmail(graphUser, upn));
   // A mapped email replaces the default (mail, else userPrincipalName) outright: say so when it leaves someone without one.
   if (!email && config.mapping.email) warnings.push(`email: ${config.mapping.email} is empty in Entra, so this user has no email`);
   if (email && !isValidEmail(email)) {

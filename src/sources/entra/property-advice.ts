@@ -11,8 +11,11 @@ export function unknownPropertyIn(graphMessage: string): string | undefined {
   return /property named '([^']+)'/i.exec(graphMessage)?.[1];
 }
 
-/** Which setting asks Graph for a user property it does not have, and how to change it. */
-export function unknownPropertyAdvice(config: EntraConfig, property: string): string {
+/**
+ * Which setting asks Graph for a user property it does not have (or, `refused`, one the delta query refuses), and how
+ * to change it. With `refused` only the fix is given: the caller says what Graph refused.
+ */
+export function unknownPropertyAdvice(config: EntraConfig, property: string, refused?: "refused"): string {
   const root = (path: string) => path.split(".")[0]!.toLowerCase();
   const lower = property.toLowerCase();
   const fields = Object.entries(effectiveMapping(config)).filter(([, path]) => root(path) === lower).map(([field]) => field);
@@ -22,6 +25,7 @@ export function unknownPropertyAdvice(config: EntraConfig, property: string): st
   }
   for (const field of fields) fixes.push(`the mapping reads ${field} from it: change it with \`rollcall sources update NAME --map ${field}=PROPERTY\``);
   const fix = fixes.length ? `Fix the source: ${fixes.join("; ")}.` : "Fix the source's mapping or group attribute.";
+  if (refused) return fix;
   if (lower.startsWith("extension_")) {
     // A directory extension exists only once an app registers it in that tenant, under exactly this name.
     return `Graph has no user property named '${property}': no directory extension of that name is registered in this tenant, so every sync would fail. `

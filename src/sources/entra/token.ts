@@ -40,26 +40,42 @@ export interface AadstsFailure {
   timestamp: string | null;
 }
 
+/** The token endpoint's JSON error fields that carry the ids Microsoft support asks for. */
+export interface AadstsIds {
+  trace_id?: unknown;
+  correlation_id?: unknown;
+  timestamp?: unknown;
+}
+
 /**
  * The parts of an identity-platform error: its AADSTS code (from `error_codes`, else the description's
- * "AADSTS<code>:"; never from the text), and the ids Microsoft support asks for. [reference-error-codes]
+ * "AADSTS<code>:"; never from the text), and the ids Microsoft support asks for: the token error's own JSON fields
+ * `trace_id`, `correlation_id`, `timestamp` when given (`ids`), else the description's "Trace ID:" lines (an error
+ * sent back to a redirect URI has only the description). [reference-error-codes]
  */
-export function parseAadsts(error: string | null | undefined, description: string | null | undefined, codes?: unknown): AadstsFailure {
+export function parseAadsts(error: string | null | undefined, description: string | null | undefined, codes?: unknown, ids: AadstsIds = {}): AadstsFailure {
   const text = description ?? "";
   const listed = Array.isArray(codes) && typeof codes[0] === "number" ? codes[0] : null;
   const code = listed ?? (Number(/AADSTS(\d+)/.exec(text)?.[1] ?? NaN) || null);
   const line = (name: string) => new RegExp(`${name}:\\s*([^\\r\\n]+)`, "i").exec(text)?.[1]?.trim() ?? null;
-  return { error: error ?? null, code, traceId: line("Trace ID"), correlationId: line("Correlation ID"), timestamp: line("Timestamp") };
+  const field = (value: unknown) => (typeof value === "string" && value.trim() ? value.trim() : null);
+  return {
+    error: error ?? null,
+    code,
+    traceId: field(ids.trace_id) ?? line("Trace ID"),
+    correlationId: field(ids.correlation_id) ?? line("Correlation ID"),
+    timestamp: field(ids.timestamp) ?? line("Timestamp"),
+  };
 }
 
-export function tokenError(status: number, body: { error?: string; error_description?: string; error_codes?: number[] }): RollcallError {
-  const { code } = parseAadsts(body.error, body.error_description, body.error_codes);
+export function tokenError(status: number, body: { error?: string; error_description?: string; error_codes?: number[] } & AadstsIds): RollcallError {
+  const { code, traceId, correlationId, timestamp } = parseAadsts(body.error, body.error_description, body.error_codes, body);
   const known = code !== null ? advice[code] : undefined;
   const firstLine = (body.error_description ?? "").split(/\r?\n/)[0] ?? "";
   return new RollcallError(
     "source_auth_failed",
     known ? `AADSTS${code}: ${known.message}` : `The token request failed (HTTP ${status}, ${body.error ?? "unknown error"}): ${firstLine || "no description"}`,
-    { aadsts: code !== null ? `AADSTS${code}` : null, error: body.error ?? null, check: known?.check ?? "token", description: firstLine },
+    { aadsts: code !== null ? `AADSTS${code}` : null, error: body.error ?? null, check: known?.check ?? "token", description: firstLine, traceId, correlationId, timestamp },
   );
 }
 
