@@ -130,8 +130,11 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       list: async ({ source, limit }) => (await get<Page<Run>>(at("runs"), { source, limit })).items,
       async get(id, { action, limit }) {
         const run = await get<Run>(at("runs", id));
-        const page = await get<Page<ChangeRecord> & { actions: Record<string, number> }>(at("runs", id, "changes"), { action, limit });
-        return { ...run, changes: page.items, changesTotal: page.total, changesByAction: page.actions };
+        // The API gives at most 5,000 entries a page; a longer --limit reads on (runs show suggests one for the whole log).
+        const changePage = (size: number, offset: number) => get<Page<ChangeRecord> & { actions: Record<string, number> }>(at("runs", id, "changes"), { action, limit: size, offset });
+        const first = await changePage(Math.min(limit, 5000), 0);
+        const rest = await collectPages(5000, Math.min(limit, first.total) - first.items.length, async (size, offset) => (await changePage(size, first.items.length + offset)).items);
+        return { ...run, changes: [...first.items, ...rest], changesTotal: first.total, changesByAction: first.actions };
       },
       approve: async (id, onProgress) => follow(await send<Run>("POST", at("runs", id, "approve")), onProgress),
       reject: (id) => send("POST", at("runs", id, "reject")),
