@@ -9,7 +9,7 @@ import { createAccount, createSession } from "../../src/core/accounts.ts";
 import { getNotificationSettings, raiseImportFailed } from "../../src/core/notifications.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
-import { listGroups } from "../../src/core/groups.ts";
+import { getGroup, listGroupsWithMembers } from "../../src/core/groups.ts";
 import { getUser, listUsers } from "../../src/core/users.ts";
 import type { GraphUser } from "../../src/emulator/types.ts";
 import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
@@ -71,7 +71,12 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     const held = await listUsers(h.ctx, {}, { limit: 1000, offset: 0, sort: "displayName", order: "asc" });
     expect(held.items.length).toBeGreaterThan(5);
     expect(users.json()).toEqual(json(held.items));
-    expect(groups.json()).toEqual(json((await listGroups(h.ctx, {}, { limit: 500, offset: 0 })).items));
+    // Issue #4: each group with its direct members, as the local CLI prints them (the API lists them only when asked).
+    const heldGroups = (await listGroupsWithMembers(h.ctx, {}, { limit: null, offset: 0 })).items;
+    expect(heldGroups.some((g) => g.members.length > 0)).toBe(true);
+    expect(groups.json()).toEqual(json(heldGroups));
+    const biggest = [...heldGroups].sort((a, b) => b.memberCount - a.memberCount)[0]!;
+    expect((await cli(["groups", "show", biggest.name, "--json"])).json()).toEqual(json(await getGroup(h.ctx, biggest.name)));
     expect(sources.json<{ name: string; status: { syncedUsers: number } }[]>().map((s) => [s.name, s.status.syncedUsers])).toEqual([["contoso", held.items.length]]);
     expect(runs.json<{ source: string; status: string }[]>()).toEqual([expect.objectContaining({ source: "contoso", status: "succeeded" })]);
     expect(whoami.json()).toMatchObject({ account: { displayName: person.displayName }, signInMethod: "microsoft", workspaces: [{ name: "default", role: "viewer" }] });
