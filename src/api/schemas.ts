@@ -59,32 +59,28 @@ export const savedUserSchema = userSchema
   })
   .meta({ id: "SavedUser" });
 
-const groupFields = {
-  id: z.string(),
-  name: z.string(),
-  description: z.string().nullable(),
-  source: sourceSchema,
-  memberCount: z.number().int().describe("how many direct members it has"),
-  createdAt: iso,
-  updatedAt: iso,
-};
+/** The fields around `members`, in the order the CLI's --json has always printed a group (its answers are parsed in this order). */
+const groupHead = { id: z.string(), name: z.string(), description: z.string().nullable(), source: sourceSchema };
+const groupTail = { memberCount: z.number().int().describe("how many direct members it has"), createdAt: iso, updatedAt: iso };
 const memberLabels = z.array(z.string());
 
 /** A group in a list: its member count; its members only when the list is asked for them (include=members). */
 export const groupSchema = z
   .object({
-    ...groupFields,
+    ...groupHead,
     members: memberLabels.optional().describe("only with include=members: every direct member, user emails (else UPN or display name) and group names, sorted"),
+    ...groupTail,
   })
   .meta({ id: "Group" }) satisfies z.ZodType<Group & { members?: string[] }>;
 
 /** A group on its own: its first members (all of most groups), all of them with include=members. */
 export const groupWithMembersSchema = z
   .object({
-    ...groupFields,
+    ...groupHead,
     members: memberLabels.describe(
       `user emails (else UPN or display name) and group names, sorted: every direct member of a group of up to ${membersShownCap}; of a bigger one (memberCount), ${membersShownCap} of them, the first of …/members' order (page the rest there), or every one with include=members`,
     ),
+    ...groupTail,
   })
   .meta({ id: "GroupWithMembers" }) satisfies z.ZodType<GroupWithMembers>;
 
