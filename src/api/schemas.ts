@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { User } from "../domain/user.ts";
-import type { Group } from "../domain/group.ts";
+import { membersShownCap, type Group, type GroupMember, type GroupWithMembers } from "../domain/group.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import type { ApiToken } from "../core/tokens.ts";
 import type { Account } from "../core/accounts.ts";
@@ -59,18 +59,45 @@ export const savedUserSchema = userSchema
   })
   .meta({ id: "SavedUser" });
 
+/** The fields around `members`, in the order the CLI's --json has always printed a group (its answers are parsed in this order). */
+const groupHead = { id: z.string(), name: z.string(), description: z.string().nullable(), source: sourceSchema };
+const groupTail = { memberCount: z.number().int().describe("how many direct members it has"), createdAt: iso, updatedAt: iso };
+const memberLabels = z.array(z.string());
+
+/** A group in a list: its member count; its members only when the list is asked for them (include=members). */
 export const groupSchema = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
-    source: sourceSchema,
-    members: z.array(z.string()).describe("user emails (else UPN or display name) and group names"),
-    memberCount: z.number().int(),
-    createdAt: iso,
-    updatedAt: iso,
+    ...groupHead,
+    members: memberLabels.optional().describe("only with include=members: every direct member, user emails (else UPN or display name) and group names, sorted"),
+    ...groupTail,
   })
-  .meta({ id: "Group" }) satisfies z.ZodType<Group>;
+  .meta({ id: "Group" }) satisfies z.ZodType<Group & { members?: string[] }>;
+
+/** A group on its own: its first members (all of most groups), all of them with include=members. */
+export const groupWithMembersSchema = z
+  .object({
+    ...groupHead,
+    members: memberLabels.describe(
+      `user emails (else UPN or display name) and group names, sorted: every direct member of a group of up to ${membersShownCap}; of a bigger one (memberCount), ${membersShownCap} of them, the first of …/members' order (page the rest there), or every one with include=members`,
+    ),
+    ...groupTail,
+  })
+  .meta({ id: "GroupWithMembers" }) satisfies z.ZodType<GroupWithMembers>;
+
+export const groupMemberSchema = z
+  .object({
+    id: z.string().describe("the user's or the group's id"),
+    kind: z.enum(["user", "group"]),
+    displayName: z.string().describe("a user's display name, a group's name"),
+    email: z.string().nullable().describe("a user's email; null for a group and a user without one"),
+  })
+  .meta({ id: "GroupMember" }) satisfies z.ZodType<GroupMember>;
+
+/** `include=members`: a group's members are listed only when asked for (a group may hold the whole tenant). */
+export const includeMembersParam = z
+  .enum(["members"], { error: "must be members" })
+  .optional()
+  .describe("members: every direct member of each group answered (a group of 96,000 users lists 96,000 labels)");
 
 export const roleSchema = z.enum(["admin", "viewer"]);
 

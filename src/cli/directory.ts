@@ -4,7 +4,7 @@ import type { WorkspaceContext } from "../core/context.ts";
 import { bulkUsers, type BulkRequest } from "../core/bulk-users.ts";
 import type { BulkResult } from "../domain/bulk.ts";
 import { exportUsers, type ExportOptions, type ExportResult } from "../core/exports.ts";
-import { addMember, createGroup, deleteGroup, getGroup, groupHistory, listGroups, removeMember, updateGroup, type GroupHistory } from "../core/groups.ts";
+import { addMember, createGroup, deleteGroup, getGroup, groupHistory, listGroupsWithMembers, removeMember, updateGroup, type GroupHistory } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
 import { cancelRun, listRuns, rejectRun, runWithChanges, type Run, type RunWithChanges } from "../core/runs.ts";
 import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
@@ -14,7 +14,7 @@ import type { Workspace } from "../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../core/tokens.ts";
 import { dismissNotification, listDeliveries, listNotifications, type Delivery, type Notification } from "../core/notifications.ts";
 import { getNotificationSettings, updateNotificationSettings, type NotificationSettings } from "../core/notification-settings.ts";
-import type { Group } from "../domain/group.ts";
+import type { GroupWithMembers } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ConnectResult } from "../sources/entra/connect.ts";
@@ -53,14 +53,17 @@ export interface Directory {
     setRole(key: string, role: ConsoleAccess): Promise<{ userId: string; displayName: string; role: ConsoleAccess }>;
   };
   groups: {
-    list(filter: { q?: string | undefined; source?: string | undefined }): Promise<Group[]>;
-    get(key: string): Promise<Group>;
+    /** Every matching group with all its direct members (issue #4: `groups list --json` prints them). */
+    list(filter: { q?: string | undefined; source?: string | undefined }): Promise<GroupWithMembers[]>;
+    /** The group with every direct member. */
+    get(key: string): Promise<GroupWithMembers>;
     history(key: string, limit: number): Promise<GroupHistory>;
-    add(input: { name: string; description?: string | undefined }): Promise<Group>;
-    update(key: string, input: { name?: string | undefined; description?: string | null | undefined }): Promise<Group>;
-    remove(key: string): Promise<Group>;
-    addMember(group: string, member: string): Promise<Group>;
-    removeMember(group: string, member: string): Promise<Group>;
+    /** What changes a group answer: the group with its first members (GET …/groups/{id}). */
+    add(input: { name: string; description?: string | undefined }): Promise<GroupWithMembers>;
+    update(key: string, input: { name?: string | undefined; description?: string | null | undefined }): Promise<GroupWithMembers>;
+    remove(key: string): Promise<GroupWithMembers>;
+    addMember(group: string, member: string): Promise<GroupWithMembers & { added: boolean }>;
+    removeMember(group: string, member: string): Promise<GroupWithMembers>;
   };
   sources: {
     list(): Promise<Source[]>;
@@ -152,7 +155,8 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       setRole: (key, role) => setUserRole(ctx.db, ctx.workspace, key, role, ctx.actor),
     },
     groups: {
-      list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await listGroups(ctx, filter, { limit, offset })).items),
+      // Every group and every member in two statements: paging 5,000 groups by OFFSET, each page building its members, never finished.
+      list: async (filter) => (await listGroupsWithMembers(ctx, filter, { limit: null, offset: 0 })).items,
       get: (key) => getGroup(ctx, key),
       history: (key, limit) => groupHistory(ctx, key, { limit }),
       add: (input) => createGroup(ctx, input),

@@ -6,7 +6,7 @@ import type { Run } from "../core/runs.ts";
 import type { ApiToken } from "../core/tokens.ts";
 import type { Delivery, Notification } from "../core/notifications.ts";
 import type { Source } from "../core/sources.ts";
-import type { Group } from "../domain/group.ts";
+import type { GroupWithMembers } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
 import type { Credential } from "../sources/entra/token.ts";
 import type { RunSummary, SyncProgress } from "../sync/run-record.ts";
@@ -100,10 +100,12 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       setRole: (key, role) => send("PUT", at("users", key, "role"), { role }),
     },
     groups: {
-      list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await get<Page<Group>>(at("groups"), { ...filter, limit, offset })).items),
-      get: (key) => get(at("groups", key)),
+      // Pages of lean group ids are cheap at any offset; include=members reads each page's members in one statement.
+      list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await get<Page<GroupWithMembers>>(at("groups"), { ...filter, include: "members", limit, offset })).items),
+      get: (key) => get(at("groups", key), { include: "members" }),
       async history(key, limit) {
-        const group = await get<Group>(at("groups", key));
+        // The heading's group, as the local history gives it: its count, not its members.
+        const { members: _, ...group } = await get<GroupWithMembers>(at("groups", key));
         const page = await get<Page<ChangeRecord>>(at("groups", group.id, "changes"), { limit });
         return { group, changes: page.items, total: page.total };
       },

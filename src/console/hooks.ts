@@ -7,6 +7,8 @@ export interface Loaded<T> {
   error: ApiError | Error | undefined;
   loading: boolean;
   reload: () => void;
+  /** Puts what a change answered on screen without loading it again. */
+  set: (data: T) => void;
 }
 
 /**
@@ -36,7 +38,8 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, reload };
+  const set = useCallback((data: T) => setState({ data, error: undefined, loading: false }), []);
+  return { ...state, reload, set };
 }
 
 export function useDebounced<T>(value: T, ms: number): T {

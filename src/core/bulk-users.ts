@@ -4,7 +4,7 @@ import type { User } from "../domain/user.ts";
 import { countUsers, selectUsers, selectUsersByKeys, type UserFilter } from "../storage/queries/users.ts";
 import { recordChanges, type ChangeEntry } from "./change-log.ts";
 import type { WorkspaceContext } from "./context.ts";
-import { getGroup, assertManual } from "./groups.ts";
+import { getGroupRecord, assertManual } from "./groups.ts";
 import { markForNextSync, subjectOf } from "./users.ts";
 import { maxBulkMatching, maxBulkUsers, type BulkAction, type BulkResult } from "../domain/bulk.ts";
 
@@ -29,7 +29,7 @@ export async function bulkUsers(ctx: WorkspaceContext, request: BulkRequest): Pr
   const users = request.users ? await resolveUsers(ctx, request.users) : await matchingUsers(ctx, request.filter!);
   const needsGroup = request.action === "addToGroup" || request.action === "removeFromGroup";
   if (needsGroup && !request.group) throw invalidInput([{ field: "group", message: `name the group to ${request.action === "addToGroup" ? "add the users to" : "remove the users from"}` }]);
-  const group = needsGroup ? await getGroup(ctx, request.group!) : null;
+  const group = needsGroup ? await getGroupRecord(ctx, request.group!) : null;
   if (group) assertManual(group);
 
   const changedIds = await ctx.db.transaction().execute(async (trx) => {

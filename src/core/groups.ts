@@ -1,26 +1,110 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput, notFound } from "../errors.ts";
-import { createGroupSchema, updateGroupSchema, type Group } from "../domain/group.ts";
-import { selectGroup, selectGroups, wouldCreateCycle } from "../storage/queries/groups.ts";
+import { createGroupSchema, membersShownCap, updateGroupSchema, type Group, type GroupMember, type GroupRecord, type GroupWithMembers } from "../domain/group.ts";
+import {
+  selectFirstMemberLabels,
+  selectGroup,
+  selectGroupMembers,
+  selectGroupRecord,
+  selectGroups,
+  selectMemberLabels,
+  wouldCreateCycle,
+  type GroupFilter,
+  type MemberCursor,
+} from "../storage/queries/groups.ts";
 import { selectUser } from "../storage/queries/users.ts";
 import { pageOfChanges, recordChange, type ChangeRecord } from "./change-log.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
+import { isGuid } from "../domain/guid.ts";
 import { assertFilterNames, manualSource, subjectOf, type SourceRef } from "./users.ts";
 
 type ReadContext = Pick<WorkspaceContext, "db" | "workspace">;
 
-export async function listGroups(ctx: ReadContext, filter: { q?: string; name?: string; source?: string }, page: { limit: number; offset: number }) {
+/** A page of groups, each with its member count, not its members. */
+export async function listGroups(ctx: ReadContext, filter: GroupFilter, page: { limit: number; offset: number }): Promise<{ items: Group[]; total: number }> {
   const found = await selectGroups(ctx.db, ctx.workspace.id, filter, page);
   // A misspelt source would read as "no groups", as on the users list: say so, when nothing matched.
   if (found.total === 0 && filter.source) await assertFilterNames(ctx, { source: filter.source });
   return found;
 }
 
-export async function getGroup(ctx: ReadContext, key: string): Promise<Group> {
+/**
+ * Groups with all their direct members' labels: a page of them (`limit`), or every matching group (`limit: null`,
+ * `groups list --json`). The members of the whole page are read in one statement, whatever the page's size.
+ */
+export async function listGroupsWithMembers(ctx: ReadContext, filter: GroupFilter, page: { limit: number | null; offset: number }): Promise<{ items: GroupWithMembers[]; total: number }> {
+  const found = await selectGroups(ctx.db, ctx.workspace.id, filter, page);
+  if (found.total === 0 && filter.source) await assertFilterNames(ctx, { source: filter.source });
+  const labels = await selectMemberLabels(ctx.db, ctx.workspace.id, found.items.map((g) => g.id));
+  return { items: found.items.map((g) => withMembers(g, labels.get(g.id) ?? [])), total: found.total };
+}
+
+/** The CLI's --json and the API answer `members` after memberCount, as they always did. */
+function withMembers(group: Group, members: string[]): GroupWithMembers {
+  const { memberCount, createdAt, updatedAt, ...rest } = group;
+  return { ...rest, members, memberCount, createdAt, updatedAt };
+}
+
+/** A group with its member count, not its members (a heading). */
+export async function groupSummary(ctx: ReadContext, key: string): Promise<Group> {
   const group = await selectGroup(ctx.db, ctx.workspace.id, key);
   if (!group) throw notFound("group", key);
   return group;
+}
+
+/** A group's own row (rules, names, versions): nothing counted or listed. */
+export async function getGroupRecord(ctx: ReadContext, key: string): Promise<GroupRecord> {
+  const group = await selectGroupRecord(ctx.db, ctx.workspace.id, key);
+  if (!group) throw notFound("group", key);
+  return group;
+}
+
+/** A group with every direct member (the CLI's `groups show`, `include=members`): a group of 96,000 lists 96,000. */
+export async function getGroup(ctx: ReadContext, key: string): Promise<GroupWithMembers> {
+  return showGroup(ctx, key, { allMembers: true });
+}
+
+/**
+ * A group as GET …/groups/{id} shows it: its first `membersShownCap` members (every member of most groups), or all of
+ * them when asked; `memberCount` says whether there are more, and …/members pages them.
+ */
+export async function showGroup(ctx: ReadContext, key: string, options: { allMembers?: boolean } = {}): Promise<GroupWithMembers> {
+  const group = await groupSummary(ctx, key);
+  const members =
+    options.allMembers || group.memberCount <= membersShownCap
+      ? ((await selectMemberLabels(ctx.db, ctx.workspace.id, [group.id])).get(group.id) ?? [])
+      : await selectFirstMemberLabels(ctx.db, ctx.workspace.id, group.id, membersShownCap);
+  return withMembers(group, members);
+}
+
+/** A page of a group's direct members (GET …/groups/{id}/members): `next` is where the following page starts, null at the end. */
+export interface MemberPage {
+  items: GroupMember[];
+  total: number;
+  limit: number;
+  next: string | null;
+}
+
+export async function groupMembers(ctx: ReadContext, key: string, page: { limit: number; after?: string | undefined; q?: string | undefined }): Promise<MemberPage> {
+  const group = await getGroupRecord(ctx, key);
+  const found = await selectGroupMembers(ctx.db, ctx.workspace.id, group.id, { limit: page.limit, after: page.after === undefined ? undefined : parseCursor(page.after), q: page.q });
+  return { items: found.items, total: found.total, limit: page.limit, next: found.next && formatCursor(found.next) };
+}
+
+/** A members cursor is opaque to callers: the last member's sort key, as base64url JSON. */
+function formatCursor(cursor: MemberCursor): string {
+  return Buffer.from(JSON.stringify([cursor.kind, cursor.name, cursor.id])).toString("base64url");
+}
+
+function parseCursor(text: string): MemberCursor {
+  try {
+    const [kind, name, id] = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as unknown[];
+    if ((kind === "user" || kind === "group") && typeof name === "string" && typeof id === "string" && isGuid(id)) return { kind, name, id };
+  } catch {
+    // reported below
+  }
+  throw invalidInput([{ field: "after", message: "is not a cursor this list gave (use the `next` of the previous page)", value: text }]);
 }
 
 /** A group and a page of its change log, newest first (its own changes and its members'), with how many entries there are. */
@@ -31,13 +115,14 @@ export interface GroupHistory {
 }
 
 export async function groupHistory(ctx: ReadContext, key: string, page: { limit: number; offset?: number; before?: string | undefined }): Promise<GroupHistory> {
-  const group = await getGroup(ctx, key);
+  // The group with its count (a heading), not its members: a group of 96,000 reads its history as fast as one of 3.
+  const group = await groupSummary(ctx, key);
   const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { groupId: group.id }, page);
   return { group, changes: items, total };
 }
 
 async function assertNameFree(ctx: ReadContext, name: string, exceptId: string | null): Promise<void> {
-  const existing = await selectGroup(ctx.db, ctx.workspace.id, name);
+  const existing = await selectGroupRecord(ctx.db, ctx.workspace.id, name);
   if (existing && existing.id !== exceptId) {
     const { type, name: from } = existing.source;
     const origin = type === "entra" ? `synced from Entra ID source "${from}"` : type === "import" ? `imported from "${from}"` : "added by hand";
@@ -46,7 +131,7 @@ async function assertNameFree(ctx: ReadContext, name: string, exceptId: string |
   }
 }
 
-export async function createGroup(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<Group> {
+export async function createGroup(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<GroupWithMembers> {
   const parsed = createGroupSchema.safeParse(raw);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
   await assertNameFree(ctx, parsed.data.name, null);
@@ -70,25 +155,25 @@ export async function createGroup(ctx: WorkspaceContext, raw: unknown, source: S
       return row.id;
     })
     .catch(translateDatabaseError);
-  return getGroup(ctx, id);
+  return showGroup(ctx, id);
 }
 
 /** A group's version (ETag): what a change to it could overwrite (its members change through routes of their own). */
-export function groupVersion(group: Group): string {
+export function groupVersion(group: GroupRecord): string {
   return versionOf({ id: group.id, name: group.name, description: group.description, source: group.source });
 }
 
 /** `ifMatch`: the version the change was made on (If-Match); another one now is a 412, nothing changed. */
-export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unknown, options: { ifMatch?: string | undefined } = {}): Promise<Group> {
+export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unknown, options: { ifMatch?: string | undefined } = {}): Promise<GroupWithMembers> {
   const parsed = updateGroupSchema.safeParse(raw);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
-  const before = await getGroup(ctx, key);
+  const before = await getGroupRecord(ctx, key);
   assertManual(before);
   if (parsed.data.name) await assertNameFree(ctx, parsed.data.name, before.id);
   await ctx.db.transaction().execute(async (trx) => {
     if (options.ifMatch !== undefined) {
       await trx.selectFrom("groups").select("id").where("id", "=", before.id).forUpdate().execute();
-      const now = await selectGroup(trx, ctx.workspace.id, before.id);
+      const now = await selectGroupRecord(trx, ctx.workspace.id, before.id);
       assertIfMatch(options.ifMatch, now ? groupVersion(now) : null, "group");
     }
     await trx
@@ -102,11 +187,12 @@ export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unkno
       .execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: before.name, action: "update group", before: { name: before.name, description: before.description }, after: parsed.data });
   });
-  return getGroup(ctx, before.id);
+  return showGroup(ctx, before.id);
 }
 
-export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<Group> {
-  const before = await getGroup(ctx, key);
+/** Answers the group as it was, as GET showed it (its history entry too: a group of 96,000 keeps its first members and its count). */
+export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<GroupWithMembers> {
+  const before = await showGroup(ctx, key);
   // The next sync would create it again under a new id (the console offers no Delete for it either).
   if (before.source.type === "entra") {
     throw new RollcallError("invalid_input", `Group "${before.name}" is synced from Entra ID source "${before.source.name}"; delete it in Entra ID, or leave it out of the source's groups (the next sync would create it again)`, { field: "group" });
@@ -122,33 +208,38 @@ export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<G
 async function resolveMember(ctx: ReadContext, key: string): Promise<{ kind: "user" | "group"; id: string; label: string }> {
   const user = await selectUser(ctx.db, ctx.workspace.id, key);
   if (user) return { kind: "user", id: user.id, label: subjectOf(user) };
-  const group = await selectGroup(ctx.db, ctx.workspace.id, key);
+  const group = await selectGroupRecord(ctx.db, ctx.workspace.id, key);
   if (group) return { kind: "group", id: group.id, label: group.name };
   throw new RollcallError("not_found", `No user or group "${key}" in workspace ${ctx.workspace.name}`, { resource: "member", key });
 }
 
-export async function addMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<Group> {
-  const group = await getGroup(ctx, groupKey);
+/**
+ * Adds a direct member; the answer is the group as GET shows it (its first members: cheap however big the group is),
+ * and `added`: false when it was a member already (nothing changed).
+ */
+export async function addMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<GroupWithMembers & { added: boolean }> {
+  const group = await getGroupRecord(ctx, groupKey);
   assertManual(group);
   const member = await resolveMember(ctx, memberKey);
   if (member.kind === "group" && (await wouldCreateCycle(ctx.db, group.id, member.id))) {
     throw invalidInput([{ field: "member", message: `adding group "${member.label}" to "${group.name}" would make a group contain itself`, value: memberKey }]);
   }
-  await ctx.db.transaction().execute(async (trx) => {
+  const added = await ctx.db.transaction().execute(async (trx) => {
     const column = member.kind === "user" ? "member_user_id" : "member_group_id";
     const exists = await trx.selectFrom("group_members").select("group_id").where("group_id", "=", group.id).where(column, "=", member.id).executeTakeFirst();
-    if (exists) return;
+    if (exists) return false;
     await trx
       .insertInto("group_members")
       .values({ workspace_id: ctx.workspace.id, group_id: group.id, member_user_id: member.kind === "user" ? member.id : null, member_group_id: member.kind === "group" ? member.id : null })
       .execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group.id, userId: member.kind === "user" ? member.id : null, subject: member.label, action: `add to group ${group.name}` });
+    return true;
   });
-  return getGroup(ctx, group.id);
+  return { ...(await showGroup(ctx, group.id)), added };
 }
 
-export async function removeMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<Group> {
-  const group = await getGroup(ctx, groupKey);
+export async function removeMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<GroupWithMembers> {
+  const group = await getGroupRecord(ctx, groupKey);
   assertManual(group);
   const member = await resolveMember(ctx, memberKey);
   const column = member.kind === "user" ? "member_user_id" : "member_group_id";
@@ -159,10 +250,10 @@ export async function removeMember(ctx: WorkspaceContext, groupKey: string, memb
     return true;
   });
   if (!removed) throw new RollcallError("not_found", `${member.label} is not a direct member of group "${group.name}"`, { resource: "membership" });
-  return getGroup(ctx, group.id);
+  return showGroup(ctx, group.id);
 }
 
-export function assertManual(group: Group): void {
+export function assertManual(group: GroupRecord): void {
   if (group.source.type === "entra") {
     throw new RollcallError("invalid_input", `Group "${group.name}" is synced from Entra ID source "${group.source.name}"; change it in Entra ID`, { field: "group" });
   }

@@ -405,6 +405,40 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect(new Set([...first.items, ...second.items].map((n: { subject: string }) => n.subject))).toEqual(new Set(["import-1", "import-2", "import-3"]));
     expect((await as("GET", "workspaces/notes/notification-deliveries?limit=1&offset=1")).body).toMatchObject({ total: 3, limit: 1, offset: 1, items: [{ channel: "email" }] });
   });
+
+  it("groups at scale: the list answers counts and members only with include=members; a group's members page by cursor; a change answers cheaply", async () => {
+    await as("POST", "workspaces/acme/groups", { name: "Scale-crew" });
+    for (const n of [3, 1, 2]) {
+      await as("POST", "workspaces/acme/users", { email: `scale${n}@groups.test`, displayName: `Scale ${n}` });
+      expect((await as("POST", "workspaces/acme/groups/Scale-crew/members", { member: `scale${n}@groups.test` })).body).toMatchObject({ added: true, memberCount: expect.any(Number) });
+    }
+    const again = await as("POST", "workspaces/acme/groups/Scale-crew/members", { member: "scale1@groups.test" });
+    expect(again.body).toMatchObject({ added: false, memberCount: 3, members: ["scale1@groups.test", "scale2@groups.test", "scale3@groups.test"] });
+
+    const lean = await as("GET", "workspaces/acme/groups?q=scale");
+    expect(lean.body.items).toEqual([expect.objectContaining({ name: "Scale-crew", memberCount: 3 })]);
+    expect(lean.body.items[0]).not.toHaveProperty("members");
+    const full = await as("GET", "workspaces/acme/groups?q=scale&include=members");
+    expect(full.body.items[0]).toMatchObject({ name: "Scale-crew", memberCount: 3, members: ["scale1@groups.test", "scale2@groups.test", "scale3@groups.test"] });
+    expectError(await as("GET", "workspaces/acme/groups?include=everything"), 400, "invalid_input", ["include"]);
+
+    const first = await as("GET", "workspaces/acme/groups/Scale-crew/members?limit=2");
+    expect(first.body).toMatchObject({ total: 3, limit: 2, next: expect.any(String) });
+    expect(first.body.items).toEqual([
+      { id: expect.any(String), kind: "user", displayName: "Scale 1", email: "scale1@groups.test" },
+      { id: expect.any(String), kind: "user", displayName: "Scale 2", email: "scale2@groups.test" },
+    ]);
+    const second = await as("GET", `workspaces/acme/groups/Scale-crew/members?limit=2&after=${encodeURIComponent(first.body.next)}`);
+    expect(second.body).toMatchObject({ total: 3, next: null, items: [{ displayName: "Scale 3" }] });
+    expect((await as("GET", "workspaces/acme/groups/Scale-crew/members?q=SCALE2")).body).toMatchObject({ total: 1, items: [{ email: "scale2@groups.test" }], next: null });
+    expectError(await as("GET", "workspaces/acme/groups/Scale-crew/members?after=nope"), 400, "invalid_input", ["after"]);
+    expectError(await as("GET", "workspaces/acme/groups/nope/members"), 404, "not_found");
+
+    // A member removed by the id the page gave, answered with the new count.
+    const removed = await as("DELETE", `workspaces/acme/groups/Scale-crew/members/${first.body.items[0].id}`);
+    expect(removed.body).toMatchObject({ memberCount: 2, members: ["scale2@groups.test", "scale3@groups.test"] });
+    expect((await as("GET", "workspaces/acme/groups/Scale-crew?include=members")).body.members).toEqual(["scale2@groups.test", "scale3@groups.test"]);
+  });
 });
 
 describe("console not built", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { sql } from "kysely";
 import { getGroup, updateGroup } from "../../src/core/groups.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { hasChromium } from "./harness.ts";
@@ -55,5 +56,41 @@ describe.skipIf(!hasChromium)("web console: adding a group's member again", () =
     await dialog.getByRole("button", { name: "Save" }).click();
     await expect.poll(() => dialog.textContent()).toContain("The group was changed since you read it");
     expect((await getGroup(ctx, "Research")).description).toBe("Labs, theory and field work");
+  });
+
+  it("shows a big group's first page of members with the count, more on request, filters on the server, and removes without reloading", async () => {
+    const page = ui.page;
+    const ctx = { db: ui.server.rt.store.db, workspace: await resolveWorkspace(ui.server.rt.store.db, "default"), actor: "test" };
+    await sql`insert into users (workspace_id, email, display_name, source_type, source_name)
+      select ${ctx.workspace.id}, 'crew' || lpad(i::text, 2, '0') || '@contoso.com', 'Crew ' || lpad(i::text, 2, '0'), 'manual', 'manual' from generate_series(1, 60) i`.execute(ctx.db);
+    await sql`insert into groups (workspace_id, name, source_type, source_name) values (${ctx.workspace.id}, 'Crew', 'manual', 'manual')`.execute(ctx.db);
+    await sql`insert into group_members (workspace_id, group_id, member_user_id)
+      select ${ctx.workspace.id}, (select id from groups where name = 'Crew'), id from users where email like 'crew%'`.execute(ctx.db);
+    const asked: string[] = [];
+    page.on("request", (request) => asked.push(new URL(request.url()).pathname + new URL(request.url()).search));
+
+    await page.goto(`${ui.server.url}/w/default/groups/Crew`);
+    await page.getByRole("heading", { name: "Crew", level: 1 }).waitFor();
+    const items = page.locator(".member-list li");
+    await expect.poll(() => items.count()).toBe(50);
+    expect(await page.locator("#member-count").textContent()).toBe("Showing 50 of 60");
+    await page.getByRole("button", { name: "Show 10 more" }).click();
+    await expect.poll(() => items.count()).toBe(60);
+    expect(await items.last().textContent()).toContain("crew60@contoso.com");
+    expect(await page.getByRole("button", { name: /^Show \d+ more$/ }).count()).toBe(0);
+
+    // Removing one: the count and the list follow from the answer, the group is not loaded again.
+    const before = asked.length;
+    await page.getByRole("button", { name: "Remove crew07@contoso.com from Crew" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Remove member" }).click();
+    await expect.poll(() => items.count()).toBe(59);
+    await page.getByText(/^59 members ·/).waitFor();
+    expect(asked.slice(before).filter((url) => url.startsWith("/api/v1/workspaces/default/groups/") && !url.includes("/changes") && !url.includes("/members/"))).toEqual([]);
+
+    // The filter asks the server, which finds members on pages not shown.
+    await page.getByLabel("Filter members").fill("crew5");
+    await expect.poll(() => items.count()).toBe(10);
+    expect(asked.some((url) => url.includes("/members?") && url.includes("q=crew5"))).toBe(true);
+    expect(await page.locator("#member-count").textContent()).toBe("10 matching");
   });
 });

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createUser, getUser } from "../../src/core/users.ts";
-import { addMember, createGroup, deleteGroup, getGroup, listGroups, removeMember, updateGroup } from "../../src/core/groups.ts";
+import { sql } from "kysely";
+import { addMember, createGroup, deleteGroup, getGroup, groupHistory, groupMembers, listGroups, listGroupsWithMembers, removeMember, showGroup, updateGroup } from "../../src/core/groups.ts";
+import { membersShownCap, type GroupMember } from "../../src/domain/group.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
 import { rejection } from "../support/assert.ts";
 
@@ -55,5 +57,58 @@ describe.each(engines)("groups on %s", (engine) => {
     expect(refused.code).toBe("invalid_input");
     expect(refused.message).toBe('Group "Synced" is synced from Entra ID source "contoso"; delete it in Entra ID, or leave it out of the source\'s groups (the next sync would create it again)');
     expect((await getGroup(ctx, "Synced")).source.type).toBe("entra");
+  });
+
+  it("a big group: lists count its members without listing them, pages them by cursor, and GET shows the first few", async () => {
+    // More members than GET shows: users in one statement (a test of paging, not of adding users).
+    const size = membersShownCap + 7;
+    await sql`insert into users (workspace_id, email, display_name, source_type, source_name)
+      select ${ctx.workspace.id}, 'crowd' || lpad(i::text, 3, '0') || '@example.com', 'Crowd ' || lpad(i::text, 3, '0'), 'manual', 'manual' from generate_series(1, ${size}) i`.execute(store.db);
+    await createGroup(ctx, { name: "Crowd" });
+    await sql`insert into group_members (workspace_id, group_id, member_user_id)
+      select ${ctx.workspace.id}, (select id from groups where name = 'Crowd'), id from users where email like 'crowd%'`.execute(store.db);
+    await createGroup(ctx, { name: "Crowd leads" });
+    await addMember(ctx, "Crowd", "Crowd leads");
+
+    // The lean list: counts, no member list (a 96,000-member group made every list page megabytes).
+    const { items } = await listGroups(ctx, { q: "crowd" }, { limit: 10, offset: 0 });
+    expect(items.map((g) => [g.name, g.memberCount])).toEqual([["Crowd", size + 1], ["Crowd leads", 0]]);
+    expect(items[0]).not.toHaveProperty("members");
+    // With members, every group's, as getGroup gives each (the CLI's groups list --json).
+    const full = await listGroupsWithMembers(ctx, {}, { limit: null, offset: 0 });
+    for (const group of full.items) expect(group).toEqual(await getGroup(ctx, group.id));
+    expect(full.items.find((g) => g.name === "Crowd")!.members).toHaveLength(size + 1);
+
+    // GET shows the first members only, in the order `members` always had; the count says there are more.
+    const shown = await showGroup(ctx, "Crowd");
+    expect(shown.memberCount).toBe(size + 1);
+    expect(shown.members).toEqual(["Crowd leads", ...Array.from({ length: membersShownCap - 1 }, (_, i) => `crowd${String(i + 1).padStart(3, "0")}@example.com`)]);
+    expect((await showGroup(ctx, "Crowd", { allMembers: true })).members).toHaveLength(size + 1);
+
+    // Paged by cursor: member groups first, then users by display name; each member once, the last page says so.
+    const seen: GroupMember[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await groupMembers(ctx, "crowd", { limit: 40, after });
+      expect(page.total).toBe(size + 1);
+      seen.push(...page.items);
+      if (!page.next) break;
+      after = page.next;
+    }
+    expect(seen).toHaveLength(size + 1);
+    expect(seen[0]).toMatchObject({ kind: "group", displayName: "Crowd leads", email: null });
+    expect(seen.slice(1).map((m) => m.displayName)).toEqual(Array.from({ length: size }, (_, i) => `Crowd ${String(i + 1).padStart(3, "0")}`));
+    expect(seen[1]).toMatchObject({ kind: "user", email: "crowd001@example.com" });
+    // A filter on the server, and a cursor it did not give refused.
+    const matching = await groupMembers(ctx, "Crowd", { limit: 5, q: "crowd10" });
+    expect([matching.total, matching.items.map((m) => m.email), matching.next]).toEqual([size - 99, ["crowd100@example.com", "crowd101@example.com", "crowd102@example.com", "crowd103@example.com", "crowd104@example.com"], expect.any(String)]);
+    expect((await rejection(groupMembers(ctx, "Crowd", { limit: 5, after: "not-a-cursor" }))).code).toBe("invalid_input");
+
+    // A change answers the group as GET shows it, and whether anything changed.
+    const again = await addMember(ctx, "Crowd", "crowd001@example.com");
+    expect([again.added, again.memberCount, again.members.length]).toEqual([false, size + 1, membersShownCap]);
+    expect((await addMember(ctx, "Crowd", "ada@example.com")).added).toBe(true);
+    expect((await removeMember(ctx, "Crowd", "ada@example.com")).memberCount).toBe(size + 1);
+    expect((await groupHistory(ctx, "Crowd", { limit: 5 })).group).toMatchObject({ name: "Crowd", memberCount: size + 1 });
   });
 });

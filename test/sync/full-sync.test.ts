@@ -4,7 +4,7 @@ import { engines } from "../support/db.ts";
 import { sql } from "kysely";
 import { differences, openHarness, type Harness } from "./harness.ts";
 import { getUser, listUsers, updateUser } from "../../src/core/users.ts";
-import { listGroups } from "../../src/core/groups.ts";
+import { listGroupsWithMembers } from "../../src/core/groups.ts";
 
 const page = { limit: 1000, offset: 0, sort: "displayName" as const, order: "asc" as const };
 
@@ -32,7 +32,7 @@ describe.each(engines)("first full sync (%s)", (engine) => {
     const byId = new Map(items.map((u) => [u.source.externalId, u]));
     for (const g of members) expect(byId.get(g.id)?.userPrincipalName).toBe(g.userPrincipalName);
 
-    const groups = (await listGroups(h.ctx, {}, { limit: 500, offset: 0 })).items;
+    const groups = (await listGroupsWithMembers(h.ctx, {}, { limit: 500, offset: 0 })).items;
     expect(groups.length).toBe(tenant.listGroups().length);
     const nested = tenant.state().memberships.find((m) => m.kind === "group");
     if (nested) {

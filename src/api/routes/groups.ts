@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { createGroupSchema, updateGroupSchema } from "../../domain/group.ts";
-import { addMember, createGroup, deleteGroup, getGroup, groupHistory, groupVersion, listGroups, removeMember, updateGroup } from "../../core/groups.ts";
+import { membersShownCap } from "../../domain/group.ts";
+import { addMember, createGroup, deleteGroup, groupHistory, groupMembers, groupVersion, listGroups, listGroupsWithMembers, removeMember, showGroup, updateGroup } from "../../core/groups.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, groupSchema, historyQuery, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
+import { changeSchema, groupMemberSchema, groupSchema, groupWithMembersSchema, historyQuery, includeMembersParam, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
 
 const groupParams = workspaceParams.extend({ id: z.string().describe("group id or name") });
 
@@ -14,10 +15,12 @@ export const groupRoutes: RouteModule = {
       method: "GET",
       url: "/workspaces/:workspace/groups",
       summary: "List groups",
+      description: "Each group with its memberCount; its members only with include=members (they can be many: page one group's with …/groups/{id}/members).",
       access: "workspace",
       params: workspaceParams,
       query: z
         .object({
+          include: includeMembersParam,
           limit: limitParam(500, 50),
           offset: offsetParam,
           q: z.string().trim().max(256).optional().describe("name contains"),
@@ -27,8 +30,8 @@ export const groupRoutes: RouteModule = {
         .strict(),
       response: listOf(groupSchema),
       async handler({ ctx, query }) {
-        const { limit, offset, ...filter } = query;
-        const { items, total } = await listGroups(ctx, filter, { limit, offset });
+        const { limit, offset, include, ...filter } = query;
+        const { items, total } = include === "members" ? await listGroupsWithMembers(ctx, filter, { limit, offset }) : await listGroups(ctx, filter, { limit, offset });
         return { items, total, limit, offset };
       },
     }),
@@ -40,19 +43,42 @@ export const groupRoutes: RouteModule = {
       status: 201,
       params: workspaceParams,
       body: createGroupSchema,
-      response: groupSchema,
+      response: groupWithMembersSchema,
       handler: ({ ctx, body }) => createGroup(ctx, body),
     }),
     route({
       method: "GET",
       url: "/workspaces/:workspace/groups/:id",
-      summary: "Show a group and its direct members",
-      description: "The ETag header is the group's version (name, description): send it back as If-Match with a PATCH.",
+      summary: "Show a group and its first direct members",
+      description: `members: every direct member of a group of up to ${membersShownCap}; of a bigger one (memberCount says how many it has), ${membersShownCap} of them, or every one with include=members; …/members pages them. The ETag header is the group's version (name, description): send it back as If-Match with a PATCH.`,
       access: "workspace",
       etag: { version: groupVersion },
       params: groupParams,
-      response: groupSchema,
-      handler: ({ ctx, params }) => getGroup(ctx, params.id),
+      query: z.object({ include: includeMembersParam }).strict(),
+      response: groupWithMembersSchema,
+      handler: ({ ctx, params, query }) => showGroup(ctx, params.id, { allMembers: query.include === "members" }),
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/groups/:id/members",
+      summary: "A page of a group's direct members: its member groups by name, then its users by display name",
+      description: "Keyset paging: pass the answer's next as after for the following page (null: the last page); a deep page costs what the first does.",
+      access: "workspace",
+      params: groupParams,
+      query: z
+        .object({
+          limit: limitParam(500, 50),
+          after: z.string().max(2048).optional().describe("the next of the page before"),
+          q: z.string().trim().max(256).optional().describe("a user's display name, email or UPN, or a group's name, contains"),
+        })
+        .strict(),
+      response: z.object({
+        items: z.array(groupMemberSchema),
+        total: z.number().int().describe("how many members match (all of them without q)"),
+        limit: z.number().int(),
+        next: z.string().nullable().describe("after for the next page; null when this is the last"),
+      }),
+      handler: ({ ctx, params, query }) => groupMembers(ctx, params.id, query),
     }),
     route({
       method: "GET",
@@ -76,35 +102,36 @@ export const groupRoutes: RouteModule = {
       etag: { version: groupVersion },
       params: groupParams,
       body: updateGroupSchema,
-      response: groupSchema,
+      response: groupWithMembersSchema,
       handler: ({ ctx, params, body, ifMatch }) => updateGroup(ctx, params.id, body, { ifMatch }),
     }),
     route({
       method: "DELETE",
       url: "/workspaces/:workspace/groups/:id",
-      summary: "Delete a group (its members stay); answers the group as it was",
+      summary: "Delete a group (its members stay); answers the group as it was, as GET shows it",
       access: "workspace",
       params: groupParams,
-      response: groupSchema,
+      response: groupWithMembersSchema,
       handler: ({ ctx, params }) => deleteGroup(ctx, params.id),
     }),
     route({
       method: "POST",
       url: "/workspaces/:workspace/groups/:id/members",
       summary: "Add a user (id, email, UPN) or a group (id, name) as a direct member",
+      description: "Answers the group as GET shows it, and added: false when it was a member already (nothing changed).",
       access: "workspace",
       params: groupParams,
       body: z.object({ member: z.string().trim().min(1, "is required").max(256) }).strict(),
-      response: groupSchema,
+      response: groupWithMembersSchema.extend({ added: z.boolean().describe("false: it was a member already, nothing changed") }),
       handler: ({ ctx, params, body }) => addMember(ctx, params.id, body.member),
     }),
     route({
       method: "DELETE",
       url: "/workspaces/:workspace/groups/:id/members/:member",
-      summary: "Remove a direct member",
+      summary: "Remove a direct member; answers the group as GET shows it",
       access: "workspace",
       params: groupParams.extend({ member: z.string().describe("user id, email or UPN, or group id or name") }),
-      response: groupSchema,
+      response: groupWithMembersSchema,
       handler: ({ ctx, params }) => removeMember(ctx, params.id, params.member),
     }),
   ],

@@ -1,10 +1,10 @@
 import { Command } from "commander";
-import type { Group } from "../../domain/group.ts";
+import type { GroupWithMembers } from "../../domain/group.ts";
 import { historyText } from "../change-lines.ts";
 import { directoryCommand, nothingToChange, positiveInteger, runOn, suggest, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 
-function describeGroup(group: Group): string {
+function describeGroup(group: GroupWithMembers): string {
   return [
     `${group.name}${group.description ? ` — ${group.description}` : ""}`,
     `  id:      ${group.id}`,
@@ -81,7 +81,7 @@ export function groupsCommand(): Command {
       .argument("<group>", "group name or id")
       .argument("<member>", "a user's id, email or user principal name, or a group's name or id")
       .action(async (key: string, member: string, opts) =>
-        runOn(opts, (directory) => directory.groups.addMember(key, member), { human: (g) => `${member} is a member of ${g.name}` }),
+        runOn(opts, (directory) => directory.groups.addMember(key, member), { human: (g) => `${member} ${g.added ? "is" : "was already"} a member of ${g.name}` }),
       ),
   );
   members.addCommand(

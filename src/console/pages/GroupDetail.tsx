@@ -2,8 +2,8 @@ import { useState, type FormEvent } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import type { Group } from "../types.ts";
-import { useLoad, useTitle } from "../hooks.ts";
+import type { GroupMember, GroupWithMembers, MemberPage } from "../types.ts";
+import { useDebounced, useLoad, useTitle } from "../hooks.ts";
 import { Badge, ErrorBanner, Loading, Spinner, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate } from "../format.ts";
@@ -27,21 +27,63 @@ function memberKeys(text: string): string[] {
     });
 }
 
+/** Members are read a page at a time: a group may hold the whole tenant (96,000 on one page took 38 s to render). */
+const memberPageSize = 50;
+
+/** How a member is named on the page: a user by email (else display name), a group by name. */
+const memberLabel = (m: GroupMember) => m.email ?? m.displayName;
+
 /**
- * Whether a member (as the API lists them: a user's email, else UPN, else display name; a group's name) is a
- * group. Every user has an email or a UPN, both name@domain, so a label without "@" names a group.
+ * The group's members as the server pages them (its filter too), the pages "Show more" added, and the members removed
+ * here since: a change updates this list instead of loading the group again.
  */
-const isGroupLabel = (member: string) => !member.includes("@");
+function useMembers(path: string, filter: string) {
+  const q = useDebounced(filter.trim(), 300);
+  const first = useLoad((signal) => api.get<MemberPage>(`${path}/members`, { limit: memberPageSize, q: q || undefined }, { signal }), [path, q]);
+  // What was added to or taken from the first page, for that page only: a new first page starts afresh.
+  const [more, setMore] = useState<{ base: MemberPage; items: GroupMember[]; next: string | null; removed: string[] } | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<unknown>(null);
+  const base = first.data;
+  const extra = more && more.base === base ? more : { base, items: [], next: base?.next ?? null, removed: [] };
+  const removed = new Set(extra.removed);
+  const items = base ? [...base.items, ...extra.items].filter((m) => !removed.has(m.id)) : [];
+  return {
+    ...first,
+    q,
+    items,
+    total: base ? base.total - extra.removed.length : 0,
+    next: extra.next,
+    loadingMore,
+    moreError,
+    async showMore() {
+      if (!base || !extra.next) return;
+      setLoadingMore(true);
+      setMoreError(null);
+      try {
+        const page = await api.get<MemberPage>(`${path}/members`, { limit: memberPageSize, after: extra.next, q: q || undefined });
+        setMore({ base, items: [...extra.items, ...page.items], next: page.next, removed: extra.removed });
+      } catch (e) {
+        setMoreError(e);
+      } finally {
+        setLoadingMore(false);
+      }
+    },
+    forget(id: string) {
+      if (base) setMore({ base, items: extra.items, next: extra.next, removed: [...extra.removed, id] });
+    },
+  };
+}
 
 export function GroupPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
   const toast = useToast();
   const path = ws(workspace, `/groups/${encodeURIComponent(id)}`);
-  const group = useLoad((signal) => api.get<Group>(path, undefined, { signal }), [path]);
+  const group = useLoad((signal) => api.get<GroupWithMembers>(path, undefined, { signal }), [path]);
   useTitle(group.data?.name ?? "Group");
   const [editing, setEditing] = useState(() => hasDraft("group")); // open again with the changes kept over a sign-in
   const [deleting, setDeleting] = useState(false);
-  const [removing, setRemoving] = useState<string | null>(null);
+  const [removing, setRemoving] = useState<GroupMember | null>(null);
   const memberDraft = useDraft<{ member: string }>("add-member");
   const [member, setMember] = useState(memberDraft?.value.member ?? "");
   useKeepDraft("add-member", () => (member.trim() ? { value: { member }, dropped: [] } : undefined));
@@ -49,6 +91,7 @@ export function GroupPage({ id }: { id: string }) {
   const [addError, setAddError] = useState<unknown>(null);
   const [alreadyMember, setAlreadyMember] = useState<string | null>(null);
   const [filter, setFilter] = useState("");
+  const members = useMembers(path, filter);
   const canChange = useCanChange();
 
   const g = group.data;
@@ -74,24 +117,25 @@ export function GroupPage({ id }: { id: string }) {
       if (several.length > 1) {
         // Pasted emails: one request, all or nothing (an email that names no user adds none).
         toast(bulkSummary(await api.post<BulkResult>(ws(workspace, "/users/bulk"), { action: "addToGroup", group: g.id, users: several })));
+        group.reload();
       } else {
-        // Adding a member the group has changes nothing: the API answers the group with the members it had.
-        const answered = await api.post<Group>(`${path}/members`, { member: member.trim() });
-        if (answered.members.join("\n") === g.members.join("\n")) {
+        // Adding a member the group has changes nothing: the API says so (added: false).
+        const { added, ...answered } = await api.post<GroupWithMembers & { added: boolean }>(`${path}/members`, { member: member.trim() });
+        if (!added) {
           setAlreadyMember(`${member.trim()} is already a member of ${g.name}`);
           return;
         }
+        group.set(answered); // its count, from the answer
         toast(`${member.trim()} added`);
       }
       setMember("");
-      group.reload();
+      members.reload(); // one page: the new member in its place
     } catch (e) {
       setAddError(e);
     } finally {
       setAdding(false);
     }
   };
-  const shown = filter ? g.members.filter((m) => m.toLowerCase().includes(filter.toLowerCase())) : g.members;
   const memberError = addError instanceof ApiError ? (addError.fieldMap().member ?? addError.message) : addError ? String(addError) : (alreadyMember ?? undefined);
 
   return (
@@ -139,34 +183,57 @@ export function GroupPage({ id }: { id: string }) {
               </button>
             </form>
           ) : null}
-          {g.members.length > 10 ? (
+          {g.memberCount > 10 ? (
             <div className="field">
               <label htmlFor="member-filter">Filter members</label>
-              <input id="member-filter" type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
+              <input id="member-filter" type="search" value={filter} onChange={(e) => setFilter(e.target.value)} aria-describedby="member-count" />
             </div>
           ) : null}
-          {g.members.length === 0 ? (
-            <p className="muted">No members yet.</p>
-          ) : (
+          <ErrorBanner error={members.error} retry={members.reload} title="The members could not be loaded." />
+          {!members.data && members.loading ? <Loading label="Loading members…" /> : null}
+          {members.data && members.items.length === 0 ? (
+            <p className="muted">{members.q ? "No members match." : "No members yet."}</p>
+          ) : null}
+          {members.items.length ? (
             <ul className="member-list">
-              {shown.map((m) => (
-                <li key={m}>
-                  {isGroupLabel(m) ? (
+              {members.items.map((m) => (
+                <li key={m.id}>
+                  {m.kind === "group" ? (
                     <span>
-                      <Link to={wsPath(workspace, `/groups/${encodeURIComponent(m)}`)}>{m}</Link> <Badge>Group</Badge>
+                      <Link to={wsPath(workspace, `/groups/${m.id}`)}>{m.displayName}</Link> <Badge>Group</Badge>
                     </span>
                   ) : (
-                    <Link to={wsPath(workspace, `/users?q=${encodeURIComponent(m)}`)}>{m}</Link>
+                    <span>
+                      <Link to={wsPath(workspace, `/users/${m.id}`)}>{m.displayName}</Link>
+                      {m.email ? <span className="muted"> {m.email}</span> : null}
+                    </span>
                   )}
                   {editable ? (
-                    <button type="button" className="btn btn-small btn-link" onClick={() => setRemoving(m)} aria-label={`Remove ${m} from ${g.name}`}>
+                    <button type="button" className="btn btn-small btn-link" onClick={() => setRemoving(m)} aria-label={`Remove ${memberLabel(m)} from ${g.name}`}>
                       Remove
                     </button>
                   ) : null}
                 </li>
               ))}
             </ul>
-          )}
+          ) : null}
+          {members.data ? (
+            <p id="member-count" className="muted" aria-live="polite">
+              {members.items.length < members.total
+                ? `Showing ${members.items.length.toLocaleString()} of ${members.total.toLocaleString()}${members.q ? " matching" : ""}`
+                : members.q && members.total
+                  ? `${members.total.toLocaleString()} matching`
+                  : null}
+            </p>
+          ) : null}
+          <ErrorBanner error={members.moreError} retry={members.showMore} title="More members could not be loaded." />
+          {members.next ? (
+            <p>
+              <button type="button" className="btn" onClick={members.showMore} disabled={members.loadingMore}>
+                {members.loadingMore ? <Spinner label="Loading" /> : null} Show {Math.min(memberPageSize, members.total - members.items.length).toLocaleString()} more
+              </button>
+            </p>
+          ) : null}
           <p>
             <Link to={wsPath(workspace, `/users?group=${encodeURIComponent(g.name)}`)}>Show members in the users table</Link>
           </p>
@@ -211,14 +278,15 @@ export function GroupPage({ id }: { id: string }) {
       </ConfirmDialog>
       <ConfirmDialog
         open={removing !== null}
-        title={`Remove ${removing ?? ""} from ${g.name}?`}
+        title={`Remove ${removing ? memberLabel(removing) : ""} from ${g.name}?`}
         confirmLabel="Remove member"
         danger
         onClose={() => setRemoving(null)}
         onConfirm={async () => {
-          await api.del(`${path}/members/${encodeURIComponent(removing!)}`);
-          toast(`${removing} removed`);
-          group.reload();
+          const gone = removing!;
+          group.set(await api.del<GroupWithMembers>(`${path}/members/${encodeURIComponent(gone.id)}`)); // its count, from the answer
+          members.forget(gone.id);
+          toast(`${memberLabel(gone)} removed`);
         }}
       >
         <p>The member stays in the directory; only the membership ends.</p>
