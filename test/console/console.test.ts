@@ -313,6 +313,13 @@ describe.skipIf(!hasChromium)("web console", () => {
     await expect.poll(() => toolbar.locator("strong").textContent()).toBe("2 users selected");
     await toolbar.getByRole("button", { name: "Add to group…" }).click();
     const groupDialog = page.getByRole("dialog", { name: "Add 2 users to a group" });
+    // Suggestions are the server's, for the text typed (a workspace may hold thousands of groups).
+    const suggestions = () => groupDialog.locator("datalist option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    await groupDialog.getByLabel("Group").fill("e");
+    await expect.poll(suggestions).toEqual(["Engineering", "Front office", "Research"]);
+    await groupDialog.getByLabel("Group").fill("fro");
+    await expect.poll(suggestions).toEqual(["Front office"]);
+    await groupDialog.getByLabel("Group").fill("");
     await groupDialog.getByRole("button", { name: "Add to group" }).click();
     await expect.poll(() => groupDialog.getByLabel("Group").getAttribute("aria-invalid")).toBe("true");
     expect(await groupDialog.locator(".field-error").textContent()).toBe("Enter a group name");

@@ -1,9 +1,21 @@
 import { z } from "zod";
 import { createGroupSchema, updateGroupSchema } from "../../domain/group.ts";
 import { membersShownCap } from "../../domain/group.ts";
+import { sourceTypes, type SourceType } from "../../domain/user.ts";
 import { addMember, createGroup, deleteGroup, groupHistory, groupMembers, groupVersion, listGroups, listGroupsWithMembers, removeMember, showGroup, updateGroup } from "../../core/groups.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, groupMemberSchema, groupSchema, groupWithMembersSchema, historyQuery, includeMembersParam, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
+
+const sourceTypesParam = z
+  .string()
+  .transform((text, ctx) => {
+    const types = text.split(",").map((type) => type.trim());
+    const unknown = types.find((type) => !(sourceTypes as readonly string[]).includes(type));
+    if (unknown !== undefined) ctx.addIssue({ code: "custom", message: `"${unknown}" is not a source type; use ${sourceTypes.join(", ")}, or several comma-separated` });
+    return types as SourceType[];
+  })
+  .optional()
+  .describe(`the groups of any of these source types, comma-separated (${sourceTypes.join(", ")}); e.g. manual,import for the groups whose members can be changed here`);
 
 const groupParams = workspaceParams.extend({ id: z.string().describe("group id or name") });
 
@@ -26,6 +38,7 @@ export const groupRoutes: RouteModule = {
           q: z.string().trim().max(256).optional().describe("name contains"),
           name: z.string().trim().min(1, "enter a group name").max(256).optional().describe("name equals, in any case: the one group of that name, or none (a filter's look-up)"),
           source: z.string().max(256).optional(),
+          sourceType: sourceTypesParam,
         })
         .strict(),
       response: listOf(groupSchema),

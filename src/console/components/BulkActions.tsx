@@ -3,7 +3,7 @@ import { api, ApiError, ws } from "../api.ts";
 import type { Group, PageOf, User } from "../types.ts";
 import type { UserFilter } from "../../storage/queries/users.ts";
 import type { BulkAction, BulkResult } from "../../domain/bulk.ts";
-import { useLoad } from "../hooks.ts";
+import { useDebounced, useLoad } from "../hooks.ts";
 import { TextField, useToast } from "./ui.tsx";
 import { ConfirmDialog } from "./dialog.tsx";
 import { countOf, isolate } from "../format.ts";
@@ -48,11 +48,16 @@ export function BulkActions({
   const [group, setGroup] = useState("");
   const [groupError, setGroupError] = useState<string | undefined>();
   const groupList = useId();
+  // Suggestions come from the server as the admin types: a workspace may hold thousands of groups.
+  const typed = useDebounced(group.trim(), 200);
   const groups = useLoad(
-    (signal) => (pending === "addToGroup" || pending === "removeFromGroup" ? api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: 500 }, { signal }) : Promise.resolve(null)),
-    [workspace, pending],
+    (signal) =>
+      pending === "addToGroup" || pending === "removeFromGroup"
+        ? api.get<PageOf<Group>>(ws(workspace, "/groups"), { q: typed || undefined, sourceType: "manual,import", limit: 20 }, { signal })
+        : Promise.resolve(null),
+    [workspace, pending, typed],
   );
-  const manualGroups = (groups.data?.items ?? []).filter((g) => g.source.type !== "entra");
+  const editableGroups = groups.data?.items ?? [];
   const count = matching ? matching.total : selected.length;
   const counted = countOf(count, "user");
   const synced = matching ? null : selected.filter((u) => u.source.type === "entra").length;
@@ -155,7 +160,7 @@ export function BulkActions({
           hint="Groups synced from Entra ID take their members from Entra ID and are not offered."
         />
         <datalist id={groupList}>
-          {manualGroups.map((g) => (
+          {editableGroups.map((g) => (
             <option key={g.id} value={g.name} />
           ))}
         </datalist>

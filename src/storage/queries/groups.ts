@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder, type SqlBool } from "kysely";
 import type { Db } from "../database.ts";
 import type { Group, GroupMember, GroupRecord } from "../../domain/group.ts";
+import type { SourceType } from "../../domain/user.ts";
 import { isGuid } from "../../domain/guid.ts";
 import type { Database, GroupsTable } from "../schema.ts";
 import { alphabetical, containsPattern } from "./users.ts";
@@ -50,6 +51,8 @@ export interface GroupFilter {
   q?: string | undefined;
   name?: string | undefined;
   source?: string | undefined;
+  /** Any of these source types. */
+  sourceType?: SourceType[] | undefined;
 }
 
 function whereGroups(workspaceId: string, filter: GroupFilter) {
@@ -59,6 +62,7 @@ function whereGroups(workspaceId: string, filter: GroupFilter) {
       ...(filter.q ? [eb("g.name", "ilike", containsPattern(filter.q))] : []),
       ...(filter.name ? [sql<SqlBool>`lower(g.name) = lower(${filter.name})`] : []),
       ...(filter.source ? [sql<SqlBool>`lower(g.source_name) = lower(${filter.source})`] : []),
+      ...(filter.sourceType ? [eb("g.source_type", "in", filter.sourceType)] : []),
     ]);
 }
 
