@@ -14,6 +14,7 @@ export type UserCounts = {
   unchanged: number;
   skipped: number;
   conflicts: number;
+  /** Users with warnings: one change-log entry each, however many messages it holds. */
   warnings: number;
   /** Users that left the scope under `--on-remove keep`: released to be managed in Rollcall. */
   released: number;

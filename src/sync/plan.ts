@@ -148,7 +148,7 @@ export function planUsers(input: UserPlanInput): UserPlan {
     inScope.add(desired.externalId);
     const subject = subjectOf(desired);
     if (desired.warnings.length) {
-      counts.warnings += desired.warnings.length;
+      counts.warnings += 1; // one change-log entry per user, however many messages: what `runs show --action warning` lists
       warnings.push({ externalId: desired.externalId, subject, messages: desired.warnings });
     }
     const held = heldById.get(desired.externalId);

@@ -74,6 +74,13 @@ describe("planUsers", () => {
     const update = plan.changes.find((c) => c.action === "update");
     expect(update).toMatchObject({ changed: ["displayName"], before: { displayName: "User moved" }, after: { displayName: "Renamed" } });
   });
+  it("counts a user's warnings as one, the one change-log entry that holds its messages", () => {
+    const twice = mapUser(graphUser("w", { mobilePhone: "n/a", businessPhones: ["none"] }), config);
+    expect(twice.warnings).toHaveLength(2);
+    const plan = planUsers(input({ desired: [twice, mapUser(graphUser("v", { mobilePhone: "n/a" }), config), mapUser(graphUser("ok"), config)] }));
+    expect(plan.counts.warnings).toBe(2);
+    expect(plan.warnings.map((w) => [w.externalId, w.messages.length])).toEqual([["w", 2], ["v", 1]]);
+  });
   it("disables or deletes users that left the scope and counts them as removals; keep releases them", () => {
     for (const [onRemove, action] of [["disable", "disable"], ["delete", "delete"], ["keep", "release"]] as const) {
       const plan = planUsers(input({ held: [held("gone")], onRemove }));
