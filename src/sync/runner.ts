@@ -18,6 +18,7 @@ import { exceedsThreshold } from "./plan.ts";
 import type { RunCounts, UserCounts } from "../domain/run-counts.ts";
 import { countHeldUsers, planRun } from "./plan-run.ts";
 import { withBoundedHeap } from "./heap.ts";
+import { discardSpool, restoreChanges, spoolChanges, type SpooledChanges } from "./change-spool.ts";
 
 export type Trigger = "manual" | "schedule" | "api";
 
@@ -250,7 +251,7 @@ async function applyInTransaction(
 ): Promise<RunSummary> {
   const runId = record.run.id;
   let stop = stopped;
-  let captured: Record<string, unknown>[] = [];
+  let captured: SpooledChanges | undefined;
   try {
     await store.db.transaction().execute(async (trx) => {
       const applied = await apply(trx);
@@ -266,7 +267,7 @@ async function applyInTransaction(
         };
       }
       if (request.dryRun || stop) {
-        captured = (await sql<Record<string, unknown>>`select subject, action, before, after, actor from change_log where run_id = ${runId} order by id`.execute(trx)).rows;
+        captured = await spoolChanges(trx, runId);
         throw new Rollback();
       }
       // In the same transaction: whoever sees this run succeeded sees the reviewed one applied.
@@ -274,10 +275,11 @@ async function applyInTransaction(
       await record.end(trx, "succeeded", counts);
     });
   } catch (error) {
-    if (!(error instanceof Rollback)) throw error;
-    await store.copyRows("change_log", ["workspace_id", "run_id", "subject", "action", "before", "after", "actor"], captured.map((c) => [
-      request.workspaceId, runId, c.subject as string, c.action as string, JSON.stringify(c.before), JSON.stringify(c.after), c.actor as string,
-    ]));
+    if (!(error instanceof Rollback)) {
+      if (captured) await discardSpool(captured);
+      throw error;
+    }
+    await restoreChanges(store, captured!, { id: runId, workspaceId: request.workspaceId });
     return stop ? await record.finish("stopped", counts, stop) : await record.finish("succeeded", counts);
   }
   return record.summary("succeeded", counts);
@@ -285,7 +287,7 @@ async function applyInTransaction(
 
 /** Does the run's change set (being applied in `trx`) match the reviewed run's stored one, row for row? Actors and ids aside. */
 async function sameChanges(trx: Store["db"], runId: string, reviewedRunId: string): Promise<boolean> {
-  // A stored change set keeps JSON null where the applier wrote SQL NULL.
+  // Change sets kept by earlier versions hold JSON null where the applier wrote SQL NULL.
   const entry = sql.raw(`action, subject, coalesce(before::jsonb, 'null') as before, coalesce(after::jsonb, 'null') as after`);
   const { rows } = await sql<{ differing: number }>`select count(*)::int as differing from (
       (select ${entry} from change_log where run_id = ${runId} except all select ${entry} from change_log where run_id = ${reviewedRunId})
