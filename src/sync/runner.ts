@@ -18,6 +18,7 @@ import { exceedsThreshold } from "./plan.ts";
 import type { RunCounts, UserCounts } from "../domain/run-counts.ts";
 import { countHeldUsers, planRun } from "./plan-run.ts";
 import { withBoundedHeap } from "./heap.ts";
+import { forgetOlderDryRuns } from "./dry-run-history.ts";
 import { discardSpool, restoreChanges, spoolChanges, type SpooledChanges } from "./change-spool.ts";
 
 export type Trigger = "manual" | "schedule" | "api";
@@ -280,7 +281,11 @@ async function applyInTransaction(
       throw error;
     }
     await restoreChanges(store, captured!, { id: runId, workspaceId: request.workspaceId });
-    return stop ? await record.finish("stopped", counts, stop) : await record.finish("succeeded", counts);
+    const summary = stop ? await record.finish("stopped", counts, stop) : await record.finish("succeeded", counts);
+    if (request.dryRun) await forgetOlderDryRuns(store, request.source.id);
+    // The rolled-back apply left its entries dead in change_log, which the embedded database does not vacuum by itself.
+    await store.reclaim(["change_log"]).catch(() => undefined);
+    return summary;
   }
   return record.summary("succeeded", counts);
 }

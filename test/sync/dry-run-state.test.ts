@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { differences, directorySnapshot, openHarness, type Harness } from "./harness.ts";
 import { createUser } from "../../src/core/users.ts";
+import { keptDryRuns } from "../../src/sync/dry-run-history.ts";
 
 const sourceState = async (h: Harness) =>
   (await sql`select users_delta_link, groups_delta_link, last_full_at from source_state`.execute(h.store.db)).rows;
@@ -47,5 +48,36 @@ describe.each(engines)("a dry run leaves the source's sync state as it was (%s)"
     for (const h of [dry, plain]) expect(await h.sync("corp")).toMatchObject({ mode: "delta", status: "succeeded" });
     expect(await differences(dry, "corp")).toEqual([]);
     expect(await directorySnapshot(dry.store.db, "corp")).toEqual(await directorySnapshot(plain.store.db, "corp"));
+  });
+});
+
+describe("a source keeps its newest dry runs only", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await openHarness("pglite", { users: 12, groups: 2 });
+    await h.addSource("corp");
+  });
+  afterAll(async () => h?.close());
+
+  it(`deletes dry runs older than its ${keptDryRuns} newest with their change sets, and leaves its other runs and the activity alone`, async () => {
+    const count = async (where: ReturnType<typeof sql>) => Number((await sql<{ n: string }>`select count(*) as n from change_log where ${where}`.execute(h.store.db)).rows[0]!.n);
+    await createUser(h.ctx, { displayName: "Hand made", email: "hand.made@example.com" });
+    const real = await h.sync("corp");
+    const activity = await count(sql`run_id is null`);
+    const logged = await count(sql`run_id = ${real.runId}`);
+    expect(logged).toBeGreaterThan(0);
+    const dry: string[] = [];
+    const tenant = h.emulator.tenants.get(h.emulator.tenantId);
+    const renamed = tenant.listUsers().find((u) => u.userType === "Member" && u.accountEnabled)!;
+    for (let i = 0; i <= keptDryRuns; i++) {
+      tenant.updateUser(renamed.id, { displayName: `Renamed ${i}` });
+      dry.push((await h.sync("corp", { dryRun: true })).runId);
+      expect(await count(sql`run_id = ${dry[i]}`)).toBe(1);
+    }
+    const runs = (await sql<{ id: string }>`select id from sync_runs order by started_at`.execute(h.store.db)).rows.map((r) => r.id);
+    expect(runs).toEqual([real.runId, ...dry.slice(1)]);
+    expect(await count(sql`run_id = ${dry[0]}`)).toBe(0);
+    expect(await count(sql`run_id is null`)).toBe(activity); // the forgotten run's entries are gone, not left without their run
+    expect(await count(sql`run_id = ${real.runId}`)).toBe(logged);
   });
 });
