@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { Config } from "../config.ts";
-import { cronProblem, endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
+import { cronProblem, timeZoneProblem, endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
 import { checkCredential, cleanCredential, openCredential, sealCredential, type Credential } from "../sources/entra/token.ts";
 import { customUrlProblems, entraFetch, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
 import { testConnection, type ConnectResult } from "../sources/entra/connect.ts";
@@ -85,8 +85,9 @@ function parseGivenConfig(raw: Record<string, unknown>, given: Record<string, un
     const message = typeof path === "string" ? graphPropertyProblem(path) : undefined;
     return message ? [{ field, message, value: path }] : [];
   });
-  const cron = (given?.schedule as { cron?: unknown } | null | undefined)?.cron;
-  const cronMessage = typeof cron === "string" && cron.trim() ? cronProblem(cron) : undefined;
+  const { cron, timeZone } = (given?.schedule ?? {}) as { cron?: unknown; timeZone?: unknown };
+  const zone = typeof timeZone === "string" && !timeZoneProblem(timeZone) ? timeZone : undefined;
+  const cronMessage = typeof cron === "string" && cron.trim() ? cronProblem(cron, zone) : undefined;
   const problems = [
     ...(tenant ? [{ field: "tenantId", message: tenant, value: tenantId }] : []),
     ...(cronMessage ? [{ field: "schedule.cron", message: cronMessage, value: cron }] : []),

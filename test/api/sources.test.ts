@@ -82,6 +82,12 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
       expect(refused.body.error.details.fields[0].message, cron).toMatch(message);
     }
     expect((await as("PATCH", `${ws}/sources/corp`, { schedule: { cron: "0 6 * * 1-5" } })).body.status.nextRunAt).toMatch(/T06:00:00/);
+    // Its hours are in the zone it names (UTC when it names none): 06:00 in India is 00:30 UTC.
+    const kolkata = await as("PATCH", `${ws}/sources/corp`, { schedule: { cron: "0 6 * * 1-5", timeZone: "Asia/Kolkata" } });
+    expect([kolkata.body.config.schedule, kolkata.body.status.nextRunAt]).toEqual([{ cron: "0 6 * * 1-5", timeZone: "Asia/Kolkata" }, expect.stringMatching(/T00:30:00/)]);
+    const unknownZone = await as("PATCH", `${ws}/sources/corp`, { schedule: { cron: "0 6 * * 1-5", timeZone: "Mars/Olympus" } });
+    expectError(unknownZone, 400, "invalid_input", ["schedule.timeZone"]);
+    expect(unknownZone.body.error.details.fields[0].message).toBe('"Mars/Olympus" is not a time zone: give an IANA name such as Europe/Berlin, America/New_York or UTC');
     await as("PATCH", `${ws}/sources/corp`, { schedule: null });
     const threshold = await as("PATCH", `${ws}/sources/corp`, { deletionThreshold: { percent: 150, count: 2.5 } });
     expectError(threshold, 400, "invalid_input", ["deletionThreshold.percent", "deletionThreshold.count"]);

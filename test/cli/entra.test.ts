@@ -216,4 +216,21 @@ describe(`rollcall with an Entra ID source (${engine})`, { timeout: 180_000 }, (
     expect(update.code).toBe(2);
     expect(update.stderr).toContain("privateKeyPem: is not the certificate's private key");
   });
+  it("schedules by cron in a time zone, kept when only the expression changes; a zone without a cron schedule is refused", async () => {
+    const added = await cli("sources", "add", "entra", "--name", "nightly", ...source("--schedule", "0 6 * * 1-5", "--time-zone", "Europe/Berlin", "--json"));
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.json()).toMatchObject({ config: { schedule: { cron: "0 6 * * 1-5", timeZone: "Europe/Berlin" } } });
+    const moved = await cli("sources", "update", "nightly", "--schedule", "30 5 * * *");
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toContain("  schedule:    30 5 * * * (Europe/Berlin) (next ");
+    const unknown = await cli("sources", "update", "nightly", "--time-zone", "Berlin");
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('--time-zone: "Berlin" is not a time zone: give an IANA name such as Europe/Berlin')]);
+    expect((await cli("sources", "update", "nightly", "--time-zone", "America/New_York")).code).toBe(0);
+    expect((await cli("sources", "show", "nightly", "--json")).json()).toMatchObject({ config: { schedule: { cron: "30 5 * * *", timeZone: "America/New_York" } } });
+    const interval = await cli("sources", "update", "nightly", "--schedule", "12h", "--time-zone", "UTC");
+    expect([interval.code, interval.stderr]).toEqual([2, expect.stringContaining('--time-zone: a time zone applies to a cron schedule, not to "12h"')]);
+    expect((await cli("sources", "update", "nightly", "--schedule", "off")).code).toBe(0);
+    const alone = await cli("sources", "update", "nightly", "--time-zone", "UTC");
+    expect([alone.code, alone.stderr]).toEqual([2, expect.stringContaining("--time-zone: a time zone applies to a cron schedule: give one with it")]);
+  });
 });

@@ -27,7 +27,8 @@ describe("rollcall sources show", () => {
 
   it("gives the schedule and the full-sync interval in the units they were set in", () => {
     expect(describeSource(source({ schedule: { everyMs: 5 * 60_000 }, fullEveryMs: 12 * 3_600_000 }))).toContain("\n  schedule:    every 5m; a full listing at least every 12h\n");
-    expect(describeSource(source({ schedule: { cron: "0 6 * * 1-5" } }))).toContain("\n  schedule:    0 6 * * 1-5; a full listing at least every 7d\n");
+    expect(describeSource(source({ schedule: { cron: "0 6 * * 1-5" } }))).toContain("\n  schedule:    0 6 * * 1-5 (UTC); a full listing at least every 7d\n");
+    expect(describeSource(source({ schedule: { cron: "0 6 * * 1-5", timeZone: "Europe/Berlin" } }))).toContain("\n  schedule:    0 6 * * 1-5 (Europe/Berlin);");
     expect(describeSource(source({ schedule: { everyMs: 90_000 } }))).toContain("every 90s;");
   });
 });

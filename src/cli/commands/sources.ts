@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { fileProblem, invalidInput } from "../../errors.ts";
 import type { Source } from "../../core/sources.ts";
 import { sourceRemovals, type RemovedSource, type SourceRemoval } from "../../core/source-removal.ts";
-import { cronProblem, endpoints, type EntraConfigInput } from "../../sources/entra/config.ts";
+import { cronProblem, defaultScheduleZone, endpoints, timeZoneProblem, type EntraConfigInput } from "../../sources/entra/config.ts";
 import { formatInterval, parseInterval } from "../../domain/interval.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { collect, confirm, directoryCommand, runOn, suggest, table, withConfirmation, type GlobalOptions } from "../io.ts";
@@ -38,6 +38,7 @@ function withSourceFlags(command: Command): Command {
     .addOption(new Option("--on-remove <action>", "what happens to users deleted in Entra or out of scope").choices(["disable", "delete", "keep"]))
     .option("--map <FIELD=PROPERTY>", "map a Graph user property to a Rollcall field (repeatable), e.g. cardNumbers=onPremisesExtensionAttributes.extensionAttribute10 or a directory extension, cardNumbers=extension_APPID_badgeNumber; FIELD= removes the field's mapping", collect)
     .option("--schedule <every>", "automatic sync: on (every 24 hours), an interval (12h, 30m), a cron expression, or off")
+    .option("--time-zone <zone>", "the IANA time zone of a cron schedule's hours, e.g. Europe/Berlin (default UTC; daylight saving time is followed)")
     .option("--full-every <interval>", "full reconciliation interval (default 7d)")
     .option("--deletion-threshold-percent <n>", "stop a run removing more than this % of the source's users (default 10)")
     .option("--deletion-threshold-count <n>", "... and more than this many users (default 20)")
@@ -90,18 +91,7 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
     }
     c.mapping = mapping;
   }
-  if (flags.schedule !== undefined) {
-    const text = String(flags.schedule).trim();
-    const ms = parseInterval(text);
-    if (text === "off" || text === "none") c.schedule = null;
-    else if (text === "on") c.schedule = { everyMs: 24 * 3_600_000 };
-    else if (ms !== undefined) c.schedule = { everyMs: ms };
-    else if (/\s/.test(text)) {
-      const problem = cronProblem(text);
-      if (problem) throw invalidInput([{ field: "schedule", message: `"${text}" ${problem}`, value: text }]);
-      c.schedule = { cron: text };
-    } else throw invalidInput([{ field: "schedule", message: `"${text}" is neither on, off, an interval (24h, 30m) nor a cron expression`, value: text }]);
-  }
+  Object.assign(c, scheduleFromFlags(flags, base));
   if (flags.fullEvery !== undefined) {
     const ms = parseInterval(String(flags.fullEvery));
     if (ms === undefined) throw invalidInput([{ field: "fullEvery", message: "must be an interval such as 7d or 12h", value: flags.fullEvery }]);
@@ -115,6 +105,32 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
     };
   }
   return c;
+}
+
+/** --schedule and --time-zone as the source's `schedule` ({} when neither is given). A cron schedule keeps its zone when only its expression changes. */
+function scheduleFromFlags(flags: Flags, base: Partial<EntraConfigInput>): Partial<EntraConfigInput> {
+  const zone = flags.timeZone === undefined ? undefined : String(flags.timeZone).trim();
+  const zoneProblem = zone === undefined ? undefined : timeZoneProblem(zone);
+  if (zoneProblem) throw invalidInput([{ field: "timeZone", message: zoneProblem, value: zone }]);
+  const current = base.schedule && "cron" in base.schedule ? base.schedule : undefined;
+  if (flags.schedule === undefined) {
+    if (zone === undefined) return {};
+    if (!current) throw invalidInput([{ field: "timeZone", message: 'a time zone applies to a cron schedule: give one with it, e.g. --schedule "0 2 * * *"', value: zone }]);
+    return { schedule: { ...current, timeZone: zone } };
+  }
+  const text = String(flags.schedule).trim();
+  const ms = parseInterval(text);
+  if (/\s/.test(text)) {
+    const timeZone = zone ?? current?.timeZone;
+    const problem = cronProblem(text, timeZone);
+    if (problem) throw invalidInput([{ field: "schedule", message: `"${text}" ${problem}`, value: text }]);
+    return { schedule: { cron: text, ...(timeZone && { timeZone }) } };
+  }
+  if (zone !== undefined) throw invalidInput([{ field: "timeZone", message: `a time zone applies to a cron schedule, not to "${text}"`, value: zone }]);
+  if (text === "off" || text === "none") return { schedule: null };
+  if (text === "on") return { schedule: { everyMs: 24 * 3_600_000 } };
+  if (ms !== undefined) return { schedule: { everyMs: ms } };
+  throw invalidInput([{ field: "schedule", message: `"${text}" is neither on, off, an interval (24h, 30m) nor a cron expression`, value: text }]);
 }
 
 /**
@@ -184,7 +200,7 @@ export function describeSource(s: Source, workspace?: string): string {
     `  phones:      local numbers read by each user's usage location${c.country ? `, else as ${c.country}` : " only (no default country)"}`,
     `  on removal:  ${c.onRemove}; threshold > ${c.deletionThreshold.percent}% and > ${c.deletionThreshold.count} users`,
     `  sign-in:     ${c.signIn ? "on: its users Sign in with Microsoft (the app registration lists the server's /api/v1/auth/microsoft/callback as a Web redirect URI and its /api/v1/auth/microsoft/frontchannel-logout as the Front-channel logout URL; with the login_hint ID-token claim, signing out of Microsoft needs no account picker)" : "off (`--sign-in` lets its users Sign in with Microsoft)"}`,
-    `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${formatInterval(c.schedule.everyMs)}` : c.schedule.cron) : "off"}${s.status.nextRunAt ? ` (next ${s.status.nextRunAt})` : ""}; a full listing at least every ${formatInterval(c.fullEveryMs)}`,
+    `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${formatInterval(c.schedule.everyMs)}` : `${c.schedule.cron} (${c.schedule.timeZone ?? defaultScheduleZone})`) : "off"}${s.status.nextRunAt ? ` (next ${s.status.nextRunAt})` : ""}; a full listing at least every ${formatInterval(c.fullEveryMs)}`,
     `  synced:      ${s.status.syncedUsers} users, ${s.status.syncedGroups} groups`,
     `  last run:    ${s.status.lastRun ? `${s.status.lastRun.status}${s.status.lastRun.dryRun ? " (dry run)" : ""} (${s.status.lastRun.mode}, ${s.status.lastRun.startedAt}, run ${s.status.lastRun.id})` : "never"}`,
     ...(s.status.overlapping.length

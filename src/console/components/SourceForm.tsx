@@ -6,10 +6,16 @@ import { Dialog, useUnsavedChanges } from "./dialog.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
 import { GroupPicker } from "./GroupPicker.tsx";
 import { FieldError } from "./field-error.tsx";
-import { clouds, formProblems, initial, problemsAt, toInput, type FormState } from "./source-form-state.ts";
+import { clouds, formProblems, initial, problemsAt, timeZones, toInput, type FormState } from "./source-form-state.ts";
 import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 
 export { describeEndpoints } from "./source-form-state.ts";
+
+/** The time zones to pick from, with the one saved even when this browser does not list it (an alias such as Asia/Calcutta). */
+function zoneOptions(saved: string): string[] {
+  const zones = timeZones();
+  return zones.includes(saved) ? zones : [saved, ...zones];
+}
 
 const focusFirstProblem = () => requestAnimationFrame(() => document.querySelector<HTMLElement>(".source-form [aria-invalid='true']")?.focus());
 
@@ -235,7 +241,16 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
             <option value="none">Only when I click Sync now</option>
           </SelectField>
           {s.scheduleKind === "every" ? <TextField label="Every (hours)" type="number" min={0.0167} step="any" {...text("everyHours")} error={fe.everyHours} hint="Changes only (delta) after the first sync." /> : null}
-          {s.scheduleKind === "cron" ? <TextField label="Cron expression" {...text("cron")} error={fe.cron} hint="UTC, five fields: 0 */2 * * * = every two hours." /> : null}
+          {s.scheduleKind === "cron" ? <TextField label="Cron expression" {...text("cron")} error={fe.cron} hint="Five fields: 0 6 * * 1-5 = 06:00 on weekdays; 0 */2 * * * = every two hours." /> : null}
+          {s.scheduleKind === "cron" ? (
+            <SelectField label="Time zone" {...text("timeZone")} error={fe.timeZone} hint="The cron expression's hours are in this zone, daylight saving time included.">
+              {zoneOptions(s.timeZone).map((zone) => (
+                <option key={zone} value={zone}>
+                  {zone.replaceAll("_", " ")}
+                </option>
+              ))}
+            </SelectField>
+          ) : null}
           <TextField label="Full sync every (days)" type="number" min={1} {...text("fullEveryDays")} error={fe.fullEveryDays} hint="A full listing that re-checks everything; runs between are delta." />
         </div>
       </fieldset>

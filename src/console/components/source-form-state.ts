@@ -44,6 +44,7 @@ export interface FormState {
   scheduleKind: "none" | "every" | "cron";
   everyHours: string;
   cron: string;
+  timeZone: string;
   fullEveryDays: string;
   signIn: boolean;
 }
@@ -51,6 +52,25 @@ export interface FormState {
 const hour = 3_600_000;
 const day = 24 * hour;
 const lines = (s: string) => s.split("\n").map((x) => x.trim()).filter(Boolean);
+
+/**
+ * Browsers list time zones by CLDR's names, some of which IANA has since renamed (Asia/Calcutta is Asia/Kolkata):
+ * the console offers the names admins know. Both kinds are valid IANA names; the server accepts either.
+ */
+const renamedZones: Record<string, string> = {
+  "Asia/Calcutta": "Asia/Kolkata", "Asia/Katmandu": "Asia/Kathmandu", "Asia/Rangoon": "Asia/Yangon", "Asia/Saigon": "Asia/Ho_Chi_Minh",
+  "Europe/Kiev": "Europe/Kyiv", "America/Godthab": "America/Nuuk", "Atlantic/Faeroe": "Atlantic/Faroe", "Pacific/Truk": "Pacific/Chuuk",
+  "Pacific/Ponape": "Pacific/Pohnpei", "Pacific/Enderbury": "Pacific/Kanton", "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+};
+const modernZone = (zone: string): string => renamedZones[zone] ?? zone;
+
+export const browserTimeZone = (): string => modernZone(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
+
+/** The time zones a cron schedule may name, UTC first. */
+export function timeZones(): string[] {
+  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone").map(modernZone) : [browserTimeZone()];
+  return ["UTC", ...zones.filter((zone) => zone !== "UTC").sort()];
+}
 
 export function initial(source?: Source): FormState {
   const c: Partial<EntraConfig> = source?.config ?? {};
@@ -85,6 +105,8 @@ export function initial(source?: Source): FormState {
     // Switched on, a schedule syncs once a day unless told otherwise (an hourly default kept failing on a bad secret).
     everyHours: schedule && "everyMs" in schedule ? String(schedule.everyMs / hour) : "24",
     cron: schedule && "cron" in schedule ? schedule.cron : "0 2 * * *",
+    // A cron schedule saved without a zone runs in UTC; a new one is in the admin's own zone unless they pick another.
+    timeZone: schedule && "cron" in schedule ? (schedule.timeZone ?? "UTC") : browserTimeZone(),
     fullEveryDays: String((c.fullEveryMs ?? 7 * day) / day),
     signIn: c.signIn ?? false,
   };
@@ -116,7 +138,7 @@ export function toInput(s: FormState): SourceInput {
     onRemove: s.onRemove,
     linkByEmail: s.linkByEmail,
     deletionThreshold: { percent: Number(s.thresholdPercent), count: Number(s.thresholdCount) },
-    schedule: s.scheduleKind === "none" ? null : s.scheduleKind === "cron" ? { cron: s.cron.trim() } : { everyMs: Math.round(Number(s.everyHours) * hour) },
+    schedule: s.scheduleKind === "none" ? null : s.scheduleKind === "cron" ? { cron: s.cron.trim(), timeZone: s.timeZone } : { everyMs: Math.round(Number(s.everyHours) * hour) },
     fullEveryMs: Math.round(Number(s.fullEveryDays) * day),
     signIn: s.signIn,
   };
@@ -162,5 +184,6 @@ const formFieldOf: Record<string, keyof FormState> = {
   "deletionThreshold.count": "thresholdCount",
   fullEveryMs: "fullEveryDays",
   "schedule.cron": "cron",
+  "schedule.timeZone": "timeZone",
   "schedule.everyMs": "everyHours",
 };

@@ -94,7 +94,7 @@ export function SourcePage({ name }: { name: string }) {
                   More than {s.config.deletionThreshold.percent}% and more than {s.config.deletionThreshold.count} users removed
                 </Prop>
                 <Prop label="Schedule">
-                  {s.config.schedule === null ? "Manual only" : "cron" in s.config.schedule ? `cron ${s.config.schedule.cron} (UTC)` : `every ${formatInterval(s.config.schedule.everyMs)}`}
+                  {s.config.schedule === null ? "Manual only" : "cron" in s.config.schedule ? `cron ${s.config.schedule.cron} (${s.config.schedule.timeZone ?? "UTC"})` : `every ${formatInterval(s.config.schedule.everyMs)}`}
                   {`; full sync every ${formatInterval(s.config.fullEveryMs)}`}
                 </Prop>
                 <Prop label="Phone country">{s.config.country ?? "Workspace default"}</Prop>

@@ -84,14 +84,27 @@ const fieldName = z.string().refine((f) => (mappableFields as readonly string[])
 const day = 86_400_000;
 const [share, users] = ["must be a number from 0 to 100 (the share of the source's users)", "must be a whole number of users, 0 or more"];
 
+/** The zone a cron schedule without one runs in: what the console has always said it did. */
+export const defaultScheduleZone = "UTC";
+
+/** Why `zone` is not an IANA time zone name (Europe/Berlin, America/New_York, UTC); undefined when it is. */
+export function timeZoneProblem(zone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return undefined;
+  } catch {
+    return `"${zone}" is not a time zone: give an IANA name such as Europe/Berlin, America/New_York or UTC`;
+  }
+}
+
 /** Why a cron expression cannot schedule a source; undefined when it can. Five fields, as cron has them (no seconds). */
-export function cronProblem(expression: string): string | undefined {
+export function cronProblem(expression: string, timeZone = defaultScheduleZone): string | undefined {
   const fields = expression.trim().split(/\s+/).filter(Boolean);
   const example = 'minute hour day-of-month month day-of-week, e.g. "0 6 * * 1-5" for 06:00 on weekdays';
   if (fields.length !== 5) return `must be a cron expression of five fields (${example})`;
   let cron: Cron;
   try {
-    cron = new Cron(expression, { paused: true });
+    cron = new Cron(expression, { paused: true, timezone: timeZone });
   } catch (error) {
     return `is not a cron expression (${(error as Error).message.replace(/^CronPattern: /, "")}); give five fields: ${example}`;
   }
@@ -101,7 +114,19 @@ export function cronProblem(expression: string): string | undefined {
 export const scheduleSchema = z.union([
   z.object({ everyMs: z.number().int().min(60_000, "must be at least one minute") }).strict(),
   // Checked when given (cronProblem, core/sources.ts): a schedule saved before it was checked so strictly keeps loading.
-  z.object({ cron: z.string().min(1, "must be a cron expression") }).strict(),
+  z
+    .object({
+      cron: z.string().min(1, "must be a cron expression"),
+      timeZone: z
+        .string()
+        .superRefine((zone, ctx) => {
+          const problem = timeZoneProblem(zone);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        })
+        .optional()
+        .describe(`the IANA time zone the cron expression's hours are in (${defaultScheduleZone} when not given); daylight saving time is followed`),
+    })
+    .strict(),
 ]);
 export type Schedule = z.infer<typeof scheduleSchema>;
 
