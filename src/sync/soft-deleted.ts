@@ -28,7 +28,7 @@ const deletedUsers = "/directory/deletedItems/microsoft.graph.user?$select=id&$t
 export async function stageSoftDeleted(store: Store, graph: GraphClient, input: { sourceId: string; runId: string }): Promise<SoftDeletedCheck> {
   const missing = await heldButNotListed(store.db, input);
   if (!missing.size) return { missing: 0, restorable: 0 };
-  // One listing of the deleted users, 999 a page, rather than a request per missing user: a leavers' wave is one or two pages.
+  // The tenant's deleted users, 999 a request (30 days of deletions), rather than a request per missing user (a wave of leavers).
   const restorable: string[] = [];
   try {
     for await (const page of graph.pages(deletedUsers)) {
