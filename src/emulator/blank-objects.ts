@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { GraphContact, GraphDevice, GraphGroup, GraphUser } from "./directory-types.ts";
 
 /** Now, to the second, as Graph writes times ("2024-05-01T09:30:00Z"). */
-const graphNow = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
+export const graphNow = (): string => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 export function emptyExtensionAttributes(): GraphUser["onPremisesExtensionAttributes"] {
   // A literal (not a loop) so every instance shares one hidden class: cheap to build and to serialise.

@@ -45,6 +45,7 @@ export class Stats {
 export function endpointKey(method: string, path: string): string {
   const p = path
     .replace(/\/v1\.0\/(users|groups)\/(?!delta\b|microsoft\.graph\.delta\b)[^/]+/g, "/v1.0/$1/{id}")
+    .replace(/\/v1\.0\/directory\/deletedItems\/(?!microsoft\.graph\.)[^/]+/i, "/v1.0/directory/deletedItems/{id}")
     .replace(/^\/(?!_emulator)[^/]+\/(oauth2|v2\.0|discovery)/, "/{tenant}/$1");
   return `${method} ${p}`;
 }

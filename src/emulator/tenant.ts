@@ -3,7 +3,7 @@
 // monotonically increasing change sequence that delta tokens are cut from. The per-object records are in
 // tenant-records.ts, the change tracking delta reads and its token lifecycle in delta-tracking.ts.
 import { randomUUID } from "node:crypto";
-import { blankContact, blankDevice, blankGroup, blankUser } from "./blank-objects.ts";
+import { blankContact, blankDevice, blankGroup, blankUser, graphNow } from "./blank-objects.ts";
 import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, OtherMemberKind, UserInput } from "./directory-types.ts";
 import { DeltaTokens, touch } from "./delta-tracking.ts";
 import { ACTIVE, enclosingGroups, HARD_DELETED, nestedMembers, SOFT_DELETED, type GroupRec, type UserRec } from "./tenant-records.ts";
@@ -107,6 +107,7 @@ export class Tenant {
     }
     rec.state = permanent ? HARD_DELETED : SOFT_DELETED;
     if (permanent) this.usersByUpn.delete(rec.u.userPrincipalName.toLowerCase());
+    rec.u.deletedDateTime = graphNow();
     rec.seq = rec.stateSeq = ++this.seq;
   }
 
@@ -114,6 +115,7 @@ export class Tenant {
     const rec = this.usersById.get(id);
     if (!rec || rec.state !== SOFT_DELETED) throw new NotFound(`deleted user ${id} not found in tenant ${this.id}`);
     rec.state = ACTIVE;
+    rec.u.deletedDateTime = null;
     rec.seq = rec.stateSeq = ++this.seq;
     for (const gid of rec.restoreGroups ?? []) if (this.groupsById.get(gid)?.state === ACTIVE) this.addMember(gid, id);
     rec.restoreGroups = undefined;
@@ -165,6 +167,7 @@ export class Tenant {
     for (const pid of [...rec.parents]) this.removeMember(pid, id);
     for (const mid of [...rec.members.keys()]) this.removeMember(id, mid);
     rec.state = soft ? SOFT_DELETED : HARD_DELETED;
+    rec.g.deletedDateTime = graphNow();
     rec.seq = rec.stateSeq = ++this.seq;
   }
 
@@ -173,6 +176,7 @@ export class Tenant {
     const rec = this.groupsById.get(id);
     if (!rec || rec.state !== SOFT_DELETED) throw new NotFound(`deleted group ${id} not found in tenant ${this.id}`);
     rec.state = ACTIVE;
+    rec.g.deletedDateTime = null;
     rec.seq = rec.stateSeq = ++this.seq;
     const { members, parents } = rec.restore ?? { members: [], parents: [] };
     rec.restore = undefined;

@@ -7,6 +7,7 @@ import { manyRows } from "./merge.ts";
 import { systemTags } from "../domain/user.ts";
 import { clearSeenMarks } from "./dirty.ts";
 import { userColumnList, userValuesFromJson } from "../storage/user-row.ts";
+import { recordChange } from "../core/change-log.ts";
 
 /**
  * The applier: one transaction of set-based SQL over the planned rows (sync_plan_users, COPY'd in by the
@@ -25,6 +26,14 @@ export interface ApplyInput {
   plannedRows: number;
   /** The run's: once aborted (Ctrl-C, a cancel), the apply stops after its current step and its transaction rolls back. */
   signal?: AbortSignal;
+  /** Warnings about the run as a whole (list-and-plan.ts), each logged on the run. */
+  runWarnings?: RunWarning[];
+}
+
+/** A warning about the run rather than about one user or group: `subject` is what the log entry names. */
+export interface RunWarning {
+  subject: string;
+  message: string;
 }
 
 /** What an apply did beyond the planned users' rows: the runner adds it to the run's counts and timings. */
@@ -124,7 +133,7 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
 
   lap("identifiers");
   const groupCounts = await applyGroups(trx, input);
-  const warnings = identifierWarnings + (await logMissingGroups(trx, input));
+  const warnings = identifierWarnings + (await logMissingGroups(trx, input)) + (await logRunWarnings(trx, input));
   lap("groups");
   const written = Number(created.numAffectedRows ?? 0) + groupCounts.groupsCreated;
   const memberships = await applyMemberships(trx, input, written);
@@ -140,6 +149,15 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
   if (cleaned >= manyRows) await sql`analyze entra_dirty_users, entra_groups (source_id, dirty)`.execute(trx);
   lap("mirror");
   return { groupCounts, memberships: { added: memberships.added, removed: memberships.removed }, warnings, timings };
+}
+
+/** The run's warnings about itself, an entry of its log each. Returns how many. */
+async function logRunWarnings(trx: Db, input: ApplyInput): Promise<number> {
+  const warnings = input.runWarnings ?? [];
+  for (const { subject, message } of warnings) {
+    await recordChange(trx, { workspaceId: input.workspaceId, runId: input.runId, actor: input.actor, subject, action: "warning", after: { messages: [message] } });
+  }
+  return warnings.length;
 }
 
 /**

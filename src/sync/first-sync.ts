@@ -84,7 +84,7 @@ export async function streamFirstSync(store: Store, trx: Db, graph: GraphClient,
         const removed: string[] = [];
         for (const [n, u] of value.entries()) {
           if (n % slice === 0) await nextTurn();
-          // A full round lists recently deleted users too (removed, "changed"): they are simply not synced.
+          // A removal in a full round (Graph documents that one may come) is simply not synced.
           if (u["@removed"]) removed.push(String(u.id));
           else {
             users.addMirrored(u);

@@ -7,6 +7,8 @@ import { stagingSinks, startListing, type FetchProgress } from "./fetch.ts";
 import { markListed, mergeGroups, mergeUsers } from "./merge.ts";
 import { planRun } from "./plan-run.ts";
 import { groupsNotInMirror } from "./scope.ts";
+import { stageSoftDeleted } from "./soft-deleted.ts";
+import type { RunWarning } from "./apply.ts";
 
 /**
  * Listing, mirror merge and planning, overlapped. Users and groups are listed concurrently; each chain is
@@ -33,7 +35,8 @@ export interface ListAndPlanHooks {
   assertLease(): void;
 }
 
-export type Planned = Awaited<ReturnType<typeof planRun>>;
+/** The plan, and warnings about the run as a whole for its log (the users' own are planned rows). */
+export type Planned = Awaited<ReturnType<typeof planRun>> & { runWarnings: RunWarning[] };
 
 /** A stale delta token stays a Graph error (the runner falls back to a full listing); any other listing failure says what to do. */
 const listingFailure = (config: EntraConfig, links: ListAndPlanInput["links"]) => (error: unknown): never => {
@@ -47,6 +50,7 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
   const groups = needsGroups(config);
   const listing = startListing(graph, { config, links: input.links }, stagingSinks(store, runId), hooks.onListing);
   const plan = () => hooks.timed("planning", () => planRun(store, { runId, source: input.source, config, mode }, hooks.onPlanning));
+  const runWarnings: RunWarning[] = [];
   let failure: unknown;
   // The first failure stops the other chain (its pages would be thrown away) and is the one reported.
   const settle = <T>(path: Promise<T>) => path.catch((error: unknown) => {
@@ -57,6 +61,11 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
   const usersPath = settle((async () => {
     const link = await hooks.timed("listing.users", () => listing.users.catch(listingFailure(config, input.links)));
     hooks.assertLease();
+    if (mode === "full") {
+      // A full listing leaves out soft-deleted users: those the source holds are looked up before the merge counts them gone.
+      const check = await hooks.timed("listing.deletedUsers", () => stageSoftDeleted(store, graph, { sourceId, runId }));
+      if (check.warning) runWarnings.push(check.warning);
+    }
     await hooks.timed("merging.users", () => mergeUsers(db, { sourceId, runId, mode, deltaLink: link, dryRun }));
     // With every user in scope, planning needs nothing from the groups chain, so it overlaps it.
     return config.users === "all" ? await plan() : undefined;
@@ -76,5 +85,5 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
     const missing = await groupsNotInMirror(db, sourceId, config.scopeGroups);
     if (missing.length) throw new RollcallError("source_scope_invalid", `Nothing was applied: the source's user scope names groups that are not in Entra ID. ${missingGroupsAdvice(missing, ["scope"])}`, { missingGroups: missing });
   }
-  return early ?? (await plan());
+  return { ...(early ?? (await plan())), runWarnings };
 }

@@ -95,8 +95,9 @@ async function mergeIntoMirror(trx: Db, input: MergeInput): Promise<number> {
  * Which users Entra ID holds soft-deleted (entra_restorable): `@removed` reason "changed" means "deleted and can be
  * restored", "deleted" means "deleted and cannot be restored" (https://learn.microsoft.com/graph/delta-query-overview,
  * resource representation in the delta query response). A user stops being restorable when a listing lists it again
- * (restored), when a delta round reports it deleted for good, and when a full listing does not report it soft-deleted
- * (it is gone, whatever happened meanwhile). One that stops being restorable without being listed is departed again,
+ * (restored), when a delta round reports it deleted for good, and when a full run does not find it soft-deleted (it is
+ * gone, whatever happened meanwhile). A full listing names no soft-deleted user: the run stages as such those of its
+ * held users that deletedItems lists (soft-deleted.ts). One that stops being restorable without being listed is departed again,
  * so that the run plans its removal under the source's on-remove rule (plan.ts).
  */
 async function trackRestorable(trx: Db, input: MergeInput): Promise<void> {

@@ -62,8 +62,8 @@ export interface UserPlanInput {
   /**
    * Entra object ids of held users that Entra ID holds soft-deleted (`@removed` reason "changed", restorable for 30
    * days: merge.ts). Such a user leaving is only disabled, also under on-remove delete: a mistaken deletion, restored
-   * in Entra ID, comes back with its PIN, cards and role. Once Entra ID deletes it for good (or a full listing no
-   * longer reports it soft-deleted), on-remove applies as to any other.
+   * in Entra ID, comes back with its PIN, cards and role. Once Entra ID deletes it for good (or a full run no longer
+   * finds it among the deleted users: soft-deleted.ts), on-remove applies as to any other.
    */
   restorable?: ReadonlySet<string>;
   onRemove: RemovalPolicy;

@@ -165,12 +165,12 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       progress.phase = "applying";
       record.report(true);
       try {
-        return await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows, dirtySeen: planned.dirtySeen })));
+        return await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows, dirtySeen: planned.dirtySeen, runWarnings: planned.runWarnings })));
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         if (attempt === applyAttempts) throw takenMeanwhile(error, attempt);
         await sql`delete from sync_plan_users where run_id = ${runId}`.execute(db);
-        planned = await timed("planning", () => planRun(store, { ...planInput, mode: record.run.mode }, onPlanning));
+        planned = { ...(await timed("planning", () => planRun(store, { ...planInput, mode: record.run.mode }, onPlanning))), runWarnings: planned.runWarnings };
       }
     }
   } catch (error) {

@@ -99,7 +99,7 @@ const READ_USERS = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All",
 const READ_GROUPS = ["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
 const READ_MEMBERS = [...READ_GROUPS, "GroupMember.Read.All", "GroupMember.ReadWrite.All"];
 
-export type Need = "users" | "groups" | "members" | "memberOf" | "me";
+export type Need = "users" | "groups" | "members" | "memberOf" | "me" | "deletedUsers" | "deletedGroups";
 
 export function requirePermission(c: Caller, need: Need): void {
   const has = (list: string[]): boolean => list.some((p) => c.permissions.has(p));
@@ -110,6 +110,10 @@ export function requirePermission(c: Caller, need: Need): void {
     case "members": ok = has(READ_MEMBERS); break;
     case "memberOf": ok = has(READ_USERS) && has(READ_MEMBERS) || c.permissions.has("Directory.Read.All"); break;
     case "me": ok = c.kind === "user" && (c.permissions.has("User.Read") || has(READ_USERS)); break;
+    // Deleted items: a user permission for users, a group one for groups, GroupMember.* not among them
+    // (https://learn.microsoft.com/graph/api/directory-deleteditems-list#permissions).
+    case "deletedUsers": ok = has(READ_USERS); break;
+    case "deletedGroups": ok = has(READ_GROUPS); break;
   }
   if (!ok) throw denied();
 }

@@ -4,7 +4,7 @@
 // membership log; large member lists continue on the next page (the same group appears again).
 import type { TenantEntry } from "../handle.ts";
 import { changedSince } from "../delta-tracking.ts";
-import { ACTIVE, HARD_DELETED, SOFT_DELETED, type GroupRec, type MemberEvent } from "../tenant-records.ts";
+import { ACTIVE, SOFT_DELETED, type GroupRec, type MemberEvent } from "../tenant-records.ts";
 import { badRequest, GraphHttpError } from "./errors.ts";
 import { contextUrl, decodeToken, encodeToken, parseSelect, type GraphReq } from "./query.ts";
 import { projector } from "./schema.ts";
@@ -87,6 +87,9 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
     }
   }
   const ps = pageSizeOf(req, kind === "users" ? 200 : 100);
+  // A round without a token (s0 = 0) lists what exists now: "Resources that have been created and deleted prior to the
+  // initial delta query won't be returned" (https://learn.microsoft.com/graph/delta-query-overview), soft-deleted ones
+  // included (they are in /directory/deletedItems, deleted-items.ts). A later round reports a deletion as @removed.
   // "If an @odata.nextLink URL is returned, there are additional pages of data to be retrieved in the session. This is
   // true even if the current response may contain an empty result." [delta-query-overview]
   if (settings.emptyPages && !st.z) {
@@ -123,7 +126,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
     const arr = t.users;
     for (; pos < arr.length; pos++) {
       const r = arr[pos]!;
-      if (r.seq <= st.s0 || r.seq > st.s1 || (st.s0 === 0 && r.state === HARD_DELETED)) continue;
+      if (r.seq <= st.s0 || r.seq > st.s1 || (st.s0 === 0 && r.state !== ACTIVE)) continue;
       if (only && !only.has(r.u.id)) continue;
       const item = r.state === ACTIVE ? shape(r, r.u) : { id: r.u.id, "@removed": { reason: r.state === SOFT_DELETED ? "changed" : "deleted" } };
       if (!item) continue;
@@ -141,7 +144,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
       const shaped = g.state === ACTIVE && g.seq > st.s0 && g.seq <= st.s1 ? shape(g, g.g) : null;
       const propChanged = g.state === ACTIVE ? shaped !== null : g.seq > st.s0 && g.seq <= st.s1;
       if (!propChanged && members.length === 0) continue;
-      if (st.s0 === 0 && g.state === HARD_DELETED) continue;
+      if (st.s0 === 0 && g.state !== ACTIVE) continue;
       const parts = g.state === ACTIVE ? t.delta.splits.get(g.g.id)?.length ?? 1 : 1;
       if ((value.length > 0 && value.length + parts > ps.size) || (memberBudget <= 0 && members.length > 0)) { more = true; break; }
       if (g.state !== ACTIVE) {

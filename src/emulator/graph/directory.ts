@@ -9,7 +9,7 @@ import { GROUP_PROPS, otherProjectors, projector, USER_PROPS, type Entity } from
 
 type Body = Record<string, unknown>;
 
-function pageOf<T>(req: GraphReq, items: readonly T[], opts: ListOptions, keep: (x: T) => boolean, out: (x: T) => Body,
+export function pageOf<T>(req: GraphReq, items: readonly T[], opts: ListOptions, keep: (x: T) => boolean, out: (x: T) => Body,
   linkPath: string, context: string): Body {
   const tok = req.query.get("$skiptoken");
   const start = tok ? decodeToken<{ p: number }>(tok).p : 0;
@@ -48,7 +48,7 @@ const SORT = {
  * "An unsupported property was specified." in an advanced query (#20541), and "Sorting not supported for current
  * query." for $orderby with $filter outside one (microsoft-graph-docs-contrib#3145).
  */
-function ordered<T>(req: GraphReq, o: ListOptions, entity: Entity, items: readonly T[], value: (x: T, prop: string) => unknown): readonly T[] {
+export function ordered<T>(req: GraphReq, o: ListOptions, entity: Entity, items: readonly T[], value: (x: T, prop: string) => unknown): readonly T[] {
   const raw = req.query.get("$orderby");
   if (!raw) return items;
   const m = /^\s*([A-Za-z]+)(?:\s+(asc|desc))?\s*$/i.exec(raw);

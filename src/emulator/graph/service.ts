@@ -9,6 +9,7 @@ import { endpointKey } from "../stats.ts";
 import { NotFound } from "../tenant.ts";
 import { GraphAuth, requirePermission, requireSelectedProperties, type Caller } from "./auth.ts";
 import { delta } from "./delta.ts";
+import { getDeletedItem, listDeletedItems, untypedDeletedItems } from "./deleted-items.ts";
 import { getGroup, getUser, listGroups, listMemberOf, listMembers, listUsers, organization } from "./directory.ts";
 import { badRequest, graphError, graphHeaders, GraphHttpError, newIds, notFound, type GraphCtxIds } from "./errors.ts";
 import type { GraphReq } from "./query.ts";
@@ -115,6 +116,11 @@ export class GraphService {
       requirePermission(c, "me");
       if (b === undefined && !counting) return { body: getUser(req, e, c.userId as string) };
       if (b === "memberOf" || b === "transitiveMemberOf") return list((r) => listMemberOf(r, e, c.userId as string, b === "transitiveMemberOf", cc, "/me"));
+    }
+    if (a === "directory" && b?.toLowerCase() === "deleteditems" && d === undefined) {
+      if (cc === undefined) throw untypedDeletedItems();
+      if (cc.toLowerCase().startsWith("microsoft.graph.")) return list((r) => listDeletedItems(r, e, c, cc));
+      if (!counting) return { body: getDeletedItem(req, e, c, cc) };
     }
     if (a === "organization" && b === undefined && !counting) return { body: organization(req, e) };
     if (a === "users" || a === "groups") throw notFound(seg.slice(1).join("/"));

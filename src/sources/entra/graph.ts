@@ -65,6 +65,7 @@ export function supportReference(ids: GraphSupportIds): string {
 /** The application permission a Graph request needs, by its endpoint (memberOf needs both: the group one is the one likely missing). */
 export function permissionFor(url: string | undefined): string {
   const path = url ? new URL(url, "https://graph.invalid").pathname : "";
+  if (/\/deletedItems\/microsoft\.graph\.user$/i.test(path)) return "User.Read.All";
   if (/\/groups(\/|$)|\/(transitive)?memberOf/i.test(path)) return "Group.Read.All";
   if (/\/users(\/|$)/i.test(path)) return "User.Read.All";
   return "User.Read.All and Group.Read.All";

@@ -1,0 +1,65 @@
+import { sql } from "kysely";
+import type { Db, Store } from "../storage/database.ts";
+import { GraphRequestError, graphFailure, permissionFor, type GraphClient } from "../sources/entra/graph.ts";
+import type { RunWarning } from "./apply.ts";
+
+/**
+ * Graph's full listing of users leaves out the users deleted but still restorable (soft-deleted: in deletedItems for
+ * 30 days). A full run reads users through a delta query's first round, which "will return the resources that
+ * currently exist in the collection" (https://learn.microsoft.com/graph/delta-query-overview); only a round from a
+ * stored token reports a soft delete, as `@removed: changed`. So a user the source holds that a full listing lacks
+ * may be gone for good or only soft-deleted, and deletedItems tells which
+ * (https://learn.microsoft.com/graph/api/directory-deleteditems-list). The soft-deleted ones are staged as the delta
+ * would have reported them (removed, reason "changed"): the merge keeps them restorable and the plan only disables
+ * them, whatever on-remove says (merge.ts, plan.ts).
+ */
+export interface SoftDeletedCheck {
+  /** Users the source holds that the listing lacked. */
+  missing: number;
+  /** Of them, those soft-deleted in Entra ID. */
+  restorable: number;
+  /** Set when Graph refused to list deleted users: the run goes on without telling them apart, and logs this. */
+  warning?: RunWarning;
+}
+
+const deletedUsers = "/directory/deletedItems/microsoft.graph.user?$select=id&$top=999";
+
+/** Run between a full users listing (in staging) and its merge. Asks Graph nothing when no held user is missing. */
+export async function stageSoftDeleted(store: Store, graph: GraphClient, input: { sourceId: string; runId: string }): Promise<SoftDeletedCheck> {
+  const missing = await heldButNotListed(store.db, input);
+  if (!missing.size) return { missing: 0, restorable: 0 };
+  // The tenant's deleted users, 999 a request (30 days of deletions), rather than a request per missing user (a wave of leavers).
+  const restorable: string[] = [];
+  try {
+    for await (const page of graph.pages(deletedUsers)) {
+      for (const user of page.value) if (missing.has(String(user.id))) restorable.push(String(user.id));
+    }
+  } catch (error) {
+    if (!(error instanceof GraphRequestError && error.status === 403)) throw graphFailure(error, "list the users deleted in Entra ID");
+    return { missing: missing.size, restorable: 0, warning: refusedWarning(missing.size, error) };
+  }
+  if (restorable.length) {
+    await store.copyRows("sync_stage_users", ["run_id", "id", "data", "removed"], restorable.map((id) => [input.runId, id, null, "changed"]));
+  }
+  return { missing: missing.size, restorable: restorable.length };
+}
+
+/** The Entra object ids of the source's users that the run's staged listing does not name at all. */
+async function heldButNotListed(db: Db, input: { sourceId: string; runId: string }): Promise<Set<string>> {
+  const { rows } = await sql<{ id: string }>`select u.external_id as id from users u
+    where u.source_id = ${input.sourceId} and u.external_id is not null
+      and not exists (select 1 from sync_stage_users s where s.run_id = ${input.runId} and s.id = u.external_id)`.execute(db);
+  return new Set(rows.map((r) => r.id));
+}
+
+function refusedWarning(missing: number, error: GraphRequestError): RunWarning {
+  const permission = permissionFor(error.url);
+  const users = missing === 1 ? "1 user" : `${missing.toLocaleString("en-US")} users`;
+  // The same words every run (no request id): approving a stopped run compares its log with the reviewed one's.
+  const message = `Graph refused to list the users deleted in Entra ID (403 ${error.code}), so this run could not tell whether the ${users} `
+    + `the source holds that Entra ID no longer lists are deleted for good or only deleted there and still restorable for 30 days: `
+    + `the source's on-remove setting applied to them as to users deleted for good (with on-remove delete, they lose their PIN, cards and role here). `
+    + `To keep restorable users, in App registrations > API permissions add the Microsoft Graph application permission ${permission} `
+    + `(it reads deleted users) and click "Grant admin consent".`;
+  return { subject: "Users deleted in Entra ID", message };
+}
