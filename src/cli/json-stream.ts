@@ -18,11 +18,11 @@ export async function allOf<T>(pages: Pages<T>): Promise<T[]> {
  * `JSON.stringify(value, null, 2) + "\n"`, byte for byte, in pieces: where `value` is Pages, or an object with Pages
  * among its own properties, each page is written as it is read, so a list of 96,000 users is never held at once.
  * Every list's first page is read before the first piece: a list that cannot be read (an unknown source) leaves
- * nothing written.
+ * nothing written. The page after the one being written is read meanwhile, and no further.
  */
 export async function* jsonPieces(value: unknown): AsyncGenerator<string> {
   if (isPages(value)) {
-    const list = await primed(value);
+    const list = await readingAhead(value);
     yield* arrayPieces(list, 0);
     yield "\n";
     return;
@@ -33,7 +33,7 @@ export async function* jsonPieces(value: unknown): AsyncGenerator<string> {
     return;
   }
   const marker = `rollcall-pages-${randomUUID()}`;
-  const lists = await Promise.all(streamed.map(([, pages]) => primed(pages as Pages<unknown>)));
+  const lists = await Promise.all(streamed.map(([, pages]) => readingAhead(pages as Pages<unknown>)));
   const names = new Set(streamed.map(([name]) => name));
   const text = JSON.stringify(Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, names.has(k) ? marker : v])), null, 2) + "\n";
   const around = text.split(JSON.stringify(marker));
@@ -46,28 +46,36 @@ export async function* jsonPieces(value: unknown): AsyncGenerator<string> {
 
 /** A JSON array of `pages`' items as JSON.stringify indents it `depth` levels down: one piece a page. */
 async function* arrayPieces(pages: Pages<unknown>, depth: number): AsyncGenerator<string> {
-  const indent = " ".repeat(2 * (depth + 1));
+  const levels = Array.from({ length: depth + 1 }, (_, level) => " ".repeat(2 * level));
+  // A page as deep as the list is, stringified whole (one call a page costs a third of one an item), then taken out of
+  // the arrays that put it there.
+  const opening = levels.map((indent) => `${indent}[\n`).join("").length;
+  const closing = levels.map((indent) => `\n${indent}]`).join("").length;
   let empty = true;
   for await (const page of pages) {
     if (page.length === 0) continue;
-    // JSON escapes a line break inside a string, so each of its own line breaks starts a line to indent.
-    const items = page.map((item) => indent + JSON.stringify(item, null, 2).replaceAll("\n", `\n${indent}`));
-    yield (empty ? "[\n" : ",\n") + items.join(",\n");
+    let nested: unknown = page;
+    for (let level = 0; level < depth; level++) nested = [nested];
+    const text = JSON.stringify(nested, null, 2);
+    yield (empty ? "[\n" : ",\n") + text.slice(opening, text.length - closing);
     empty = false;
   }
-  yield empty ? "[]" : `\n${" ".repeat(2 * depth)}]`;
+  yield empty ? "[]" : `\n${levels[depth]}]`;
 }
 
-/** `pages` with its first page already read. */
-async function primed<T>(pages: Pages<T>): Promise<Pages<T>> {
+/** `pages` with its first page already read, and each next page read while the one before it is written. */
+async function readingAhead<T>(pages: Pages<T>): Promise<Pages<T>> {
   const iterator = pages[Symbol.asyncIterator]();
-  const first = await iterator.next();
+  let next = iterator.next();
+  const first = await next;
   return {
     async *[Symbol.asyncIterator]() {
       try {
-        if (first.done) return;
-        yield first.value;
-        for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+        for (let result = first; !result.done; result = await next) {
+          next = iterator.next();
+          next.catch(() => {}); // awaited on the next turn; a failure surfaces there
+          yield result.value;
+        }
       } finally {
         await iterator.return?.();
       }
