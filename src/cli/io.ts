@@ -111,7 +111,7 @@ export function printJson(value: unknown): void {
 
 /**
  * Prints `value` as printJson does, with any list of Pages in it written page by page as it is read (json-stream.ts):
- * each page is handed to standard output before the next is read, so a whole directory is never held at once.
+ * each page waits for standard output to take the one before, so a whole directory is never held at once.
  */
 async function printJsonDocument(value: unknown): Promise<void> {
   for await (const piece of jsonPieces(value)) {
