@@ -6,7 +6,7 @@ import type { BulkResult } from "../domain/bulk.ts";
 import { exportUsers, type ExportOptions, type ExportResult } from "../core/exports.ts";
 import { addMember, createGroup, deleteGroup, getGroup, groupHistory, listGroupsWithMembers, removeMember, updateGroup, type GroupHistory } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
-import { cancelRun, listRuns, rejectRun, runWithChanges, type Run, type RunWithChanges } from "../core/runs.ts";
+import { cancelRun, listRuns, rejectRun, runWithChangePages, type Run, type RunWithChangePages } from "../core/runs.ts";
 import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
 import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
@@ -17,6 +17,8 @@ import { getNotificationSettings, updateNotificationSettings, type NotificationS
 import type { GroupWithMembers } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
 import type { Runtime } from "../runtime.ts";
+import { userPages } from "../core/user-list.ts";
+import type { Pages } from "./json-stream.ts";
 import type { ConnectResult } from "../sources/entra/connect.ts";
 import type { EntraConfig, EntraConfigInput } from "../sources/entra/config.ts";
 import { parseMappingFile } from "../sources/import/mapping.ts";
@@ -26,7 +28,7 @@ import type { UserFilter, UserSort } from "../storage/queries/users.ts";
 import { approveRun, syncSource } from "../sync/service.ts";
 import type { RunSummary, SyncProgress } from "../sync/run-record.ts";
 
-export type { GroupHistory, RunWithChanges, UserHistory };
+export type { GroupHistory, RunWithChangePages, UserHistory };
 
 /**
  * What the workspace commands of the CLI act on: one workspace's directory. Locally it is the core
@@ -35,8 +37,8 @@ export type { GroupHistory, RunWithChanges, UserHistory };
  */
 export interface Directory {
   users: {
-    /** All matching users, or the first `limit`. */
-    list(filter: UserFilter, options: { sort: UserSort; limit?: number | undefined }): Promise<User[]>;
+    /** All matching users, or the first `limit`, a page at a time as they are read. */
+    list(filter: UserFilter, options: { sort: UserSort; limit?: number | undefined }): Pages<User>;
     count(filter: UserFilter): Promise<number>;
     get(key: string): Promise<User>;
     /** The user's newest `limit` change-log entries, and how many there are. */
@@ -79,8 +81,8 @@ export interface Directory {
   activity(filter: { actor?: string | undefined; action?: string | undefined }, page: { limit: number; before?: string | undefined }): Promise<ActivityPage>;
   runs: {
     list(filter: { source?: string | undefined; limit: number }): Promise<Run[]>;
-    /** A run with the first `limit` entries of its change log (of one action, if given) and how many there are. */
-    get(id: string, changes: { action?: string | undefined; limit: number }): Promise<RunWithChanges>;
+    /** A run with the first `limit` entries of its change log (of one action, if given), read as they are consumed, and how many there are. */
+    get(id: string, changes: { action?: string | undefined; limit: number }): Promise<RunWithChangePages>;
     approve(id: string, onProgress: (p: SyncProgress) => void): Promise<RunSummary>;
     reject(id: string): Promise<Run>;
     /** Asks a running run to stop; it fails as cancelled within about a second, in whichever process runs it. */
@@ -125,6 +127,27 @@ export interface ImportFileOptions {
   onProgress?: ((p: ImportProgress) => void) | undefined;
 }
 
+/** How many users or change-log entries the CLI reads at a time: locally, and through a server (at most what its API gives a page). */
+export interface PageSizes {
+  users: number;
+  changes: number;
+}
+
+/**
+ * The pages of a list read by cursor until it has given `wanted` items or ends: `page` answers at most `limit` items
+ * after `cursor` (undefined: from the start) and the cursor of the following page (null: there is none).
+ */
+export async function* cursorPages<T, C>(pageSize: number, wanted: number, page: (limit: number, cursor: C | undefined) => Promise<{ items: T[]; next: C | null }>): AsyncGenerator<T[]> {
+  let cursor: C | undefined;
+  for (let left = wanted; left > 0; ) {
+    const { items, next } = await page(Math.min(pageSize, left), cursor);
+    if (items.length) yield items;
+    if (next === null || items.length === 0) return;
+    left -= items.length;
+    cursor = next;
+  }
+}
+
 /** Reads a list page by page until it has `wanted` items or the list ends. */
 export async function collectPages<T>(pageSize: number, wanted: number, page: (limit: number, offset: number) => Promise<T[]>): Promise<T[]> {
   const all: T[] = [];
@@ -137,12 +160,11 @@ export async function collectPages<T>(pageSize: number, wanted: number, page: (l
   return all;
 }
 
-export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace: Workspace }): Directory {
+export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace: Workspace }, pageSizes: PageSizes = { users: 1000, changes: 2000 }): Directory {
   const sourceCtx = sourceContext(rt, ctx);
   return {
     users: {
-      list: (filter, { sort, limit }) =>
-        collectPages(1000, limit ?? Infinity, async (pageLimit, offset) => (await listUsers(ctx, filter, { limit: pageLimit, offset, sort, order: "asc" })).items),
+      list: (filter, { sort, limit }) => userPages(ctx, filter, { sort, order: "asc", limit, pageSize: pageSizes.users }),
       count: async (filter) => (await listUsers(ctx, filter, { limit: 1, offset: 0, sort: "displayName", order: "asc" })).total,
       get: (key) => getUser(ctx, key),
       history: (key, limit) => userHistory(ctx, key, { limit }),
@@ -180,7 +202,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
     sync: (source, options, onProgress, signal) => syncSource(rt, ctx.workspace, source, { trigger: "manual", ...options, actor: ctx.actor }, { onProgress, ...(signal && { signal }) }),
     runs: {
       list: (filter) => listRuns(ctx, filter),
-      get: (id, changes) => runWithChanges(ctx, id, changes),
+      get: (id, changes) => runWithChangePages(ctx, id, { ...changes, pageSize: pageSizes.changes }),
       approve: (id, onProgress) => approveRun(rt, ctx.workspace, id, ctx.actor, { onProgress }),
       reject: (id) => rejectRun(ctx, id),
       cancel: (id) => cancelRun(ctx, id),

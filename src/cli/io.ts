@@ -9,6 +9,7 @@ import { apiClient, serverFrom } from "./api-client.ts";
 import { localDirectory, type Directory } from "./directory.ts";
 import { remoteDirectory } from "./remote-directory.ts";
 import { localWorkspaces, remoteWorkspaces, type Workspaces } from "./workspaces.ts";
+import { jsonPieces } from "./json-stream.ts";
 
 /**
  * The thin CLI layer: every command parses flags, calls the core (or, for directory commands given a
@@ -108,6 +109,18 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
 
+/**
+ * Prints `value` as printJson does, with any list of Pages in it written page by page as it is read (json-stream.ts):
+ * each page waits for standard output to take the one before, so a whole directory is never held at once.
+ */
+async function printJsonDocument(value: unknown): Promise<void> {
+  for await (const piece of jsonPieces(value)) {
+    await new Promise<void>((resolve, reject) =>
+      process.stdout.write(piece, (error) => (error ? reject((error as NodeJS.ErrnoException).code === "EPIPE" ? new ReaderGone() : error) : resolve())),
+    );
+  }
+}
+
 /** The running command's flags by the field each sets ("displayName" → "--display-name"), so an error names what was typed. */
 const flagOfField = new Map<string, string>();
 
@@ -136,13 +149,13 @@ export function printError(error: RollcallError, json: boolean | undefined): voi
 export async function output<T>(
   options: GlobalOptions,
   body: () => Promise<T>,
-  present: { human: (value: T) => string; json?: (value: T) => unknown; ok?: (value: T) => boolean },
+  present: { human: (value: T) => string | Promise<string>; json?: (value: T) => unknown; ok?: (value: T) => boolean },
 ): Promise<void> {
   try {
     const value = await body();
-    if (options.json) printJson(present.json ? present.json(value) : value);
+    if (options.json) await printJsonDocument(present.json ? present.json(value) : value);
     else {
-      const text = present.human(value);
+      const text = await present.human(value);
       if (text) process.stdout.write(text.endsWith("\n") ? text : text + "\n");
     }
     if (present.ok && !present.ok(value)) process.exitCode = 1;

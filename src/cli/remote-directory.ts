@@ -11,7 +11,7 @@ import type { User } from "../domain/user.ts";
 import type { Credential } from "../sources/entra/token.ts";
 import type { RunSummary, SyncProgress } from "../sync/run-record.ts";
 import type { ApiClient } from "./api-client.ts";
-import { collectPages, type Directory } from "./directory.ts";
+import { collectPages, cursorPages, type Directory, type PageSizes } from "./directory.ts";
 
 /** How often a running sync's progress is read from GET …/runs/{id}. */
 const pollMs = 400;
@@ -21,8 +21,13 @@ interface Page<T> {
   total: number;
 }
 
+/** A page of a list paged by cursor: `next` is the `after` of the following page, null on the last. */
+interface CursorPage<T> extends Page<T> {
+  next: string | null;
+}
+
 /** The Directory of one workspace on a Rollcall server, through its REST API (see /api/v1/openapi.json). */
-export function remoteDirectory(api: ApiClient, workspace: string): Directory {
+export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: PageSizes = { users: 500, changes: 5000 }): Directory {
   const at = (...parts: string[]) => `/workspaces/${[workspace, ...parts].map(encodeURIComponent).join("/")}`;
   const get = <T>(path: string, query?: Record<string, string | number | boolean | undefined>) => api.request<T>("GET", path, query && { query });
   const send = <T>(method: string, path: string, body?: unknown) => api.request<T>(method, path, body === undefined ? {} : { body });
@@ -79,7 +84,7 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
   return {
     users: {
       list: (filter, { sort, limit }) =>
-        collectPages(500, limit ?? Infinity, async (pageLimit, offset) => (await get<Page<User>>(at("users"), { ...filter, sort, order: "asc", limit: pageLimit, offset })).items),
+        cursorPages(pageSizes.users, limit ?? Infinity, (pageLimit, after: string | undefined) => get<CursorPage<User>>(at("users"), { ...filter, sort, order: "asc", limit: pageLimit, after })),
       count: async (filter) => (await get<Page<User>>(at("users"), { ...filter, limit: 1 })).total,
       get: (key) => get(at("users", key)),
       async history(key, limit) {
@@ -132,11 +137,19 @@ export function remoteDirectory(api: ApiClient, workspace: string): Directory {
       list: async ({ source, limit }) => (await get<Page<Run>>(at("runs"), { source, limit })).items,
       async get(id, { action, limit }) {
         const run = await get<Run>(at("runs", id));
-        // The API gives at most 5,000 entries a page; a longer --limit reads on (runs show suggests one for the whole log).
-        const changePage = (size: number, offset: number) => get<Page<ChangeRecord> & { actions: Record<string, number> }>(at("runs", id, "changes"), { action, limit: size, offset });
-        const first = await changePage(Math.min(limit, 5000), 0);
-        const rest = await collectPages(5000, Math.min(limit, first.total) - first.items.length, async (size, offset) => (await changePage(size, first.items.length + offset)).items);
-        return { ...run, changes: [...first.items, ...rest], changesTotal: first.total, changesByAction: first.actions };
+        // The API gives at most 5,000 entries a page; a longer --limit reads on by entry (runs show suggests one for the whole log).
+        const changePage = async (size: number, after: string | undefined) => {
+          const page = await get<Page<ChangeRecord> & { actions: Record<string, number> }>(at("runs", id, "changes"), { action, limit: size, after });
+          return { ...page, next: page.items.length < size ? null : page.items.at(-1)!.id };
+        };
+        const first = await changePage(Math.min(limit, pageSizes.changes), undefined);
+        const wanted = Math.min(limit, first.total);
+        async function* changes(): AsyncGenerator<ChangeRecord[]> {
+          if (first.items.length) yield first.items;
+          if (first.next === null) return;
+          yield* cursorPages(pageSizes.changes, wanted - first.items.length, (size, after: string | undefined) => changePage(size, after ?? first.next!));
+        }
+        return { ...run, changes: changes(), changesTotal: first.total, changesByAction: first.actions };
       },
       approve: async (id, onProgress) => follow(await send<Run>("POST", at("runs", id, "approve")), onProgress),
       reject: (id) => send("POST", at("runs", id, "reject")),

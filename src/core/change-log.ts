@@ -94,14 +94,23 @@ export async function* allChanges(db: Db, workspaceId: string, filter: ChangeFil
   }
 }
 
-/** A page of entries: a run's in the order it made them, a user's or a group's newest first. */
-export async function listChanges(db: Db, workspaceId: string, filter: ChangeFilter & { limit?: number; offset?: number; before?: string | undefined }): Promise<ChangeRecord[]> {
+/**
+ * A page of entries: a run's in the order it made them, a user's or a group's newest first. `before`: older than an
+ * entry already seen, a page that new entries logged meanwhile do not shift; `after`: past an entry in the list's own
+ * order, a deep page costing what the first does.
+ */
+export async function listChanges(
+  db: Db,
+  workspaceId: string,
+  filter: ChangeFilter & { limit?: number; offset?: number; before?: string | undefined; after?: string | undefined },
+): Promise<ChangeRecord[]> {
+  const order = filter.runId ? "asc" : "desc";
   let query = matching(db, workspaceId, filter);
-  // Older than an entry already seen: a page that new entries logged meanwhile do not shift.
   if (filter.before) query = query.where("id", "<", filter.before as never);
+  if (filter.after) query = query.where("id", order === "asc" ? ">" : "<", filter.after as never);
   const rows = await query
     .selectAll()
-    .orderBy("id", filter.runId ? "asc" : "desc")
+    .orderBy("id", order)
     .limit(filter.limit ?? 200)
     .offset(filter.offset ?? 0)
     .execute();
@@ -144,7 +153,7 @@ export async function activityPage(
 }
 
 /** How many entries match the filter, and how many of them each kind has (a run's log is browsed by kind). */
-async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): Promise<{ total: number; actions: Record<string, number> }> {
+export async function countChanges(db: Db, workspaceId: string, filter: ChangeFilter): Promise<{ total: number; actions: Record<string, number> }> {
   const rows = await matching(db, workspaceId, { ...filter, action: undefined })
     .select([kindOfAction.as("kind"), sql<number>`count(*)::int`.as("n")])
     .groupBy(kindOfAction)
@@ -182,7 +191,7 @@ export async function pageOfChanges(
   db: Db,
   workspaceId: string,
   filter: ChangeFilter,
-  page: { limit: number; offset?: number; before?: string | undefined },
+  page: { limit: number; offset?: number; before?: string | undefined; after?: string | undefined },
 ): Promise<{ items: ChangeRecord[]; total: number; actions: Record<string, number> }> {
   const items = await listChanges(db, workspaceId, { ...filter, ...page });
   return { items, ...(await countChanges(db, workspaceId, filter)) };

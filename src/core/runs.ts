@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { invalidInput, notFound, RollcallError, type ErrorCode } from "../errors.ts";
-import { listChanges, pageOfChanges, type ChangeRecord } from "./change-log.ts";
+import { countChanges, listChanges, pageOfChanges, type ChangeRecord } from "./change-log.ts";
 import { entraSourceNames, unknownSourceMessage } from "./sources.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
@@ -100,11 +100,32 @@ export async function getRun(ctx: Ctx, id: string, options: { changes?: number }
 /** A run, a page of its change log (of one action, if asked), how many entries match, and how many each action has. */
 export type RunWithChanges = Run & { changes: ChangeRecord[]; changesTotal: number; changesByAction: Record<string, number> };
 
-export async function runWithChanges(ctx: Ctx, id: string, page: { action?: string | undefined; limit: number; offset?: number }): Promise<RunWithChanges> {
+export async function runWithChanges(ctx: Ctx, id: string, page: { action?: string | undefined; limit: number; offset?: number; after?: string | undefined }): Promise<RunWithChanges> {
   const run = await getRun(ctx, id);
   const { action, ...at } = page;
   const { items, total, actions } = await pageOfChanges(ctx.db, ctx.workspace.id, { runId: id, action }, at);
   return { ...run, changes: items, changesTotal: total, changesByAction: actions };
+}
+
+/** A run as runWithChanges gives it, its change log read a page at a time as it is consumed. */
+export type RunWithChangePages = Omit<RunWithChanges, "changes"> & { changes: AsyncIterable<ChangeRecord[]> };
+
+/** The run and the first `limit` entries of its change log (of one action, if given), `pageSize` at a time, by entry id. */
+export async function runWithChangePages(ctx: Ctx, id: string, page: { action?: string | undefined; limit: number; pageSize: number }): Promise<RunWithChangePages> {
+  const run = await getRun(ctx, id);
+  const filter = { runId: id, action: page.action };
+  const { total, actions } = await countChanges(ctx.db, ctx.workspace.id, filter);
+  async function* changes(): AsyncGenerator<ChangeRecord[]> {
+    let after: string | undefined;
+    for (let left = Math.min(page.limit, total); left > 0; ) {
+      const items = await listChanges(ctx.db, ctx.workspace.id, { ...filter, limit: Math.min(page.pageSize, left), after });
+      if (items.length === 0) return;
+      yield items;
+      left -= items.length;
+      after = items.at(-1)!.id;
+    }
+  }
+  return { ...run, changes: changes(), changesTotal: total, changesByAction: actions };
 }
 
 /** Reject a run stopped at the deletion threshold: nothing is applied, and the record says so. */

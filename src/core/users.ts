@@ -13,7 +13,7 @@ import {
 } from "../domain/user.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { changedUserRow, newUserRow } from "../storage/user-row.ts";
-import { filterNames, findHolders, replaceIdentifiers, selectUser, selectUsers, type Page, type UserFilter } from "../storage/queries/users.ts";
+import { findHolders, replaceIdentifiers, selectUser, type Page, type UserFilter } from "../storage/queries/users.ts";
 import { deletedUserId, pageOfChanges, recordChange, type ChangeRecord } from "./change-log.ts";
 import { diffFields } from "../domain/change.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
@@ -21,33 +21,13 @@ import { bodyProblems, translateDatabaseError, type WorkspaceContext } from "./c
 import { assertIfMatch, versionOf } from "./versions.ts";
 
 export type { UserFilter, Page };
+export { assertFilterNames, listUsers } from "./user-list.ts";
 
 /** Fields a synced source owns: editing them by hand would be undone by the next sync, so it is refused. */
 const sourceOwnedFields = [
   "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
   "mobilePhone", "businessPhones", "preferredLanguage",
 ] as const;
-
-export async function listUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">, filter: UserFilter, page: Page) {
-  const found = await selectUsers(ctx.db, ctx.workspace.id, filter, page);
-  // A misspelt source or group would read as "no users": say so, when nothing matched (no cost otherwise).
-  if (found.total === 0 && (filter.source || filter.group)) await assertFilterNames(ctx, filter);
-  return found;
-}
-
-/** A source or group filter that names none of the workspace's: refused with the names it has (it would match no one). */
-export async function assertFilterNames(ctx: Pick<WorkspaceContext, "db" | "workspace">, filter: UserFilter): Promise<void> {
-  const known = await filterNames(ctx.db, ctx.workspace.id, { source: filter.source ?? "", group: filter.group ?? "" });
-  const problems: FieldProblem[] = [];
-  for (const field of ["source", "group"] as const) {
-    const wanted = filter[field];
-    if (!wanted || known[field].exists) continue;
-    const { names } = known[field];
-    const list = names.length ? `its ${field}s are ${names.map((n) => `"${n}"`).join(", ")}${names.length === 50 ? ", …" : ""}` : `it has no ${field}s`;
-    problems.push({ field, value: wanted, message: `no ${field} is named "${wanted}" in workspace "${ctx.workspace.name}"; ${list}` });
-  }
-  if (problems.length) throw invalidInput(problems);
-}
 
 export async function getUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<User> {
   const user = await selectUser(ctx.db, ctx.workspace.id, key);

@@ -91,6 +91,13 @@ describe.each(engines)("listing 100,000 users on %s", (engine) => {
     expect(last.total).toBe(count);
     expect(last.items).toHaveLength(100);
     expect(last.items.at(-1).displayName).toBe("Person 099999");
+    expect(last.next).toBeNull();
+
+    // The same page by cursor: where the page before it ended.
+    const before = await timed("workspaces/default/users?limit=1&offset=99899");
+    const byCursor = await timed(`workspaces/default/users?limit=500&after=${before.next}`);
+    expect(byCursor.items.map((u: { id: string }) => u.id)).toEqual(last.items.map((u: { id: string }) => u.id));
+    expect(byCursor.next).toBeNull();
   });
 
   it("acts on the 10,000 users of a filter in one request, and refuses a filter that matches more", async () => {

@@ -66,6 +66,7 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     const list = await cli("users", "list", "--workspace", "acme", "--json");
     const users = list.json<Record<string, unknown>[]>();
     expect(users).toHaveLength(1);
+    expect(list.stdout).toBe(JSON.stringify(users, null, 2) + "\n"); // printed as it is read, as JSON.stringify printed it
     expect(Object.keys(users[0]!).sort()).toEqual(userFields);
     expect(users[0]).toMatchObject({ source: { type: "manual", name: "manual", externalId: null }, groups: ["Pilots"], tags: ["Manual"] });
     const groups = (await cli("groups", "list", "--workspace", "acme", "--json")).json<Record<string, unknown>[]>();

@@ -196,8 +196,16 @@ export const sourceRoutes: RouteModule = {
     }),
     route({
       method: "GET", url: "/workspaces/:workspace/runs/:id/changes", summary: "A run's change log (for a dry run or a run stopped at the deletion threshold: what it would do, not applied)", access: "workspace",
+      description: "Paged by entry, in the order the run made them: pass the last id of a page as after for the following one (a deep page costs what the first does); offset pages too.",
       params: runParams,
-      query: z.object({ limit: limitParam(5000, 1000), offset: offsetParam, action: changeKindParam }).strict(),
+      query: z
+        .object({
+          limit: limitParam(5000, 1000),
+          offset: offsetParam,
+          after: z.string().regex(/^\d{1,19}$/, "must be the id of an entry").optional().describe("only entries after this one (the last id of the page before)"),
+          action: changeKindParam,
+        })
+        .strict(),
       response: listOf(changeSchema).extend({ actions: z.record(z.string(), z.number().int()).describe("the whole run's entries per kind (add to group and remove from group: every group's together)") }),
       async handler({ ctx, params, query }) {
         const run = await runWithChanges(ctx, params.id, query);

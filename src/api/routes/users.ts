@@ -4,6 +4,7 @@ import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUs
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkMatching, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
+import { userSorts } from "../../storage/queries/users.ts";
 import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userFilterQuery, userSchema, workspaceParams } from "../schemas.ts";
 
 const userParams = workspaceParams.extend({ id: z.string().describe("user id, email or user principal name") });
@@ -12,7 +13,8 @@ const listQuery = userFilterQuery
   .extend({
     limit: limitParam(500, 50),
     offset: offsetParam,
-    sort: z.enum(["displayName", "email", "createdAt", "updatedAt", "source"]).default("displayName"),
+    after: z.string().max(2048).optional().describe("the next of the page before (with the same sort and order)"),
+    sort: z.enum(userSorts).default("displayName"),
     order: z.enum(["asc", "desc"]).default("asc"),
   })
   .strict();
@@ -46,14 +48,18 @@ export const userRoutes: RouteModule = {
       method: "GET",
       url: "/workspaces/:workspace/users",
       summary: "List users: filtered, searched, sorted and paged on the server",
+      description:
+        "Keyset paging: pass the answer's next as after for the following page (null: the last page); a deep page costs what the first does, " +
+        "and users added or removed meanwhile do not shift the pages. offset pages too (numbered pages), reading every user it skips. " +
+        "Ties of the sort go by id, in the same order.",
       access: "workspace",
       params: workspaceParams,
       query: listQuery,
-      response: listOf(userSchema),
+      response: listOf(userSchema).extend({ next: z.string().nullable().describe("after for the next page; null when this is the last") }),
       async handler({ ctx, query }) {
-        const { limit, offset, sort, order, ...filter } = query;
-        const { items, total } = await listUsers(ctx, filter, { limit, offset, sort, order });
-        return { items, total, limit, offset };
+        const { limit, offset, after, sort, order, ...filter } = query;
+        const { items, total, next } = await listUsers(ctx, filter, { limit, offset, after, sort, order });
+        return { items, total, limit, offset, next };
       },
     }),
     route({

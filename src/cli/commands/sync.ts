@@ -5,7 +5,8 @@ import { changeDetails } from "../change-lines.ts";
 import { changeKind, isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
 import type { RunSummary, SyncProgress } from "../../sync/run-record.ts";
 import type { RunCounts } from "../../domain/run-counts.ts";
-import type { RunWithChanges } from "../directory.ts";
+import type { RunWithChanges } from "../../core/runs.ts";
+import { allOf } from "../json-stream.ts";
 import { RollcallError } from "../../errors.ts";
 import { serverFrom } from "../api-client.ts";
 import { directoryCommand, positiveInteger, runOn, suggest, table, type GlobalOptions } from "../io.ts";
@@ -154,7 +155,7 @@ export function runsCommand(): Command {
       .option("--action <action>", `only this kind of change: ${runKinds.join(", ")}; or one group's, e.g. "add to group Pilots"`, runAction)
       .option("--limit <n>", "how many changes to list", positiveInteger, 200)
       .action(async (id: string, flags: GlobalOptions & { action?: string; limit: number }) =>
-        runOn(flags, (directory) => directory.runs.get(id, { action: flags.action, limit: flags.limit }), { human: (r) => describeRun(r, flags.action) }),
+        runOn(flags, (directory) => directory.runs.get(id, { action: flags.action, limit: flags.limit }), { human: async (r) => describeRun({ ...r, changes: await allOf(r.changes) }, flags.action) }),
       ),
   );
   runs.addCommand(

@@ -8,6 +8,7 @@ import type { Directory, UserHistory } from "../directory.ts";
 import { maxBulkMatching, maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
 import { collect, confirm, directoryCommand, nothingToChange, suggest, type GlobalOptions, positiveInteger, runOn, table, withConfirmation } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
+import { allOf } from "../json-stream.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
 const scalarFlags = [
@@ -202,7 +203,7 @@ export function usersCommand(): Command {
       .addOption(new Option("--sort <field>", "order by this field").choices(userSorts).default("displayName"))
       .option("--limit <n>", "at most this many (default: all)", positiveInteger)
       .action(async (opts) =>
-        runOn(opts, async (directory) => directory.users.list(userFilterFromFlags(opts), { sort: opts.sort as UserSort, limit: opts.limit }), { human: (list) => table(list.map((u) => ({ ...u, source: sourceCell(u.source) })), ["displayName", "email", "enabled", "source", "tags", "groups"], noUsers(opts)) }),
+        runOn(opts, async (directory) => directory.users.list(userFilterFromFlags(opts), { sort: opts.sort as UserSort, limit: opts.limit }), { human: async (pages) => table((await allOf(pages)).map((u) => ({ ...u, source: sourceCell(u.source) })), ["displayName", "email", "enabled", "source", "tags", "groups"], noUsers(opts)) }),
       ),
   );
 

@@ -1,4 +1,4 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from "kysely";
+import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from "kysely";
 import type { Db } from "../database.ts";
 import type { User } from "../../domain/user.ts";
 import type { Database, IdentifierKind, UsersTable } from "../schema.ts";
@@ -20,9 +20,18 @@ export const userSorts = ["displayName", "email", "createdAt", "updatedAt", "sou
 export type UserSort = (typeof userSorts)[number];
 export interface Page {
   limit: number;
-  offset: number;
+  /** Skips this many (the console's numbered pages): a deep page reads every user it skips. Not with `after`. */
+  offset?: number | undefined;
+  /** Starts after this user, in this sort and order (keyset: a deep page costs what the first does). */
+  after?: UserCursor | undefined;
   sort: UserSort;
   order: "asc" | "desc";
+}
+
+/** Where a page of users ended: the last user's sort key, as text (null: a user without one, listed last), and id. */
+export interface UserCursor {
+  key: string | null;
+  id: string;
 }
 
 /**
@@ -32,12 +41,29 @@ export interface Page {
  */
 export const alphabetical = (expression: string): string => `${expression} COLLATE "und-x-icu"`;
 
-const sortColumn: Record<UserSort, string> = {
-  displayName: alphabetical("u.display_name"),
-  email: "lower(u.email)",
-  createdAt: "u.created_at",
-  updatedAt: "u.updated_at",
-  source: "lower(u.source_name)",
+/**
+ * Each sort's key: the expression ordered by, the key as a cursor keeps it (a time to the microsecond, which a
+ * JavaScript Date would round), that text back as a value to compare with, and whether a user may have none.
+ */
+interface SortKey {
+  expression: string;
+  text: string;
+  value: (key: string) => RawBuilder<unknown>;
+  nullable: boolean;
+}
+
+const asText = (expression: string): Pick<SortKey, "text" | "value"> => ({ text: expression, value: (key) => sql`${key}::text` });
+const asTime = (column: string): Pick<SortKey, "text" | "value"> => ({
+  text: `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  value: (key) => sql`${key}::timestamptz`,
+});
+
+const sortKeys: Record<UserSort, SortKey> = {
+  displayName: { expression: alphabetical("u.display_name"), text: "u.display_name", value: (key) => sql`${key} collate "und-x-icu"`, nullable: false },
+  email: { expression: "lower(u.email)", ...asText("lower(u.email)"), nullable: true },
+  createdAt: { expression: "u.created_at", ...asTime("u.created_at"), nullable: false },
+  updatedAt: { expression: "u.updated_at", ...asTime("u.updated_at"), nullable: false },
+  source: { expression: "lower(u.source_name)", ...asText("lower(u.source_name)"), nullable: false },
 };
 
 function userSelect(db: Db) {
@@ -109,24 +135,55 @@ export async function filterNames(db: Db, workspaceId: string, wanted: { source:
   return { source: { exists: row.source, names: row.sources }, group: { exists: row.group, names: row.groups } };
 }
 
-export async function selectUsers(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: User[]; total: number }> {
-  const order = page.order === "desc" ? sql`desc` : sql`asc`;
+export async function selectUsers(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: User[]; total: number; next: UserCursor | null }> {
+  return { ...(await selectUserPage(db, workspaceId, filter, page)), total: await countUsers(db, workspaceId, filter) };
+}
+
+/** A page of the users `filter` matches, without counting them, and where the next page starts (null: this is the last). */
+export async function selectUserPage(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: User[]; next: UserCursor | null }> {
   const where = await whereFilter(db, workspaceId, filter);
-  // Page the bare ids first: the identifier and group subqueries then run for one page of users,
-  // not for every row an OFFSET skips (a deep page of 100,000 users went from seconds to milliseconds).
-  const pageIds = await db
-    .selectFrom("users as u")
-    .select("u.id")
-    .where(where)
-    .orderBy(sql`${sql.raw(sortColumn[page.sort])} ${order} nulls last, u.id`)
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute();
-  const ids = pageIds.map((r) => r.id);
-  const rows = ids.length === 0 ? [] : await userSelect(db).where("u.id", "in", ids).execute();
-  const position = new Map(ids.map((id, index) => [id, index]));
+  const wanted = page.limit + 1;
+  const ids = async (part: ListPart, limit: number) => (limit > 0 ? pageIds(db, where, page, part, limit) : []);
+  // Page the bare ids first: the identifier and group subqueries then run for one page of users, not for every row
+  // an OFFSET skips. By cursor, users with a key and users without are read apart, so that each part walks an index.
+  let found: { id: string; key: string | null }[];
+  if (page.offset) found = await ids("all", wanted);
+  else {
+    const keyed = page.after?.key === null ? [] : await ids("keyed", wanted);
+    found = sortKeys[page.sort].nullable ? [...keyed, ...(await ids("unkeyed", wanted - keyed.length))] : keyed;
+  }
+  const shown = found.slice(0, page.limit);
+  const rows = shown.length === 0 ? [] : await userSelect(db).where("u.id", "in", shown.map((r) => r.id)).execute();
+  const position = new Map(shown.map((r, index) => [r.id, index]));
   rows.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
-  return { items: rows.map(toUser), total: await countUsers(db, workspaceId, filter) };
+  const last = shown.at(-1);
+  return { items: rows.map(toUser), next: found.length > page.limit && last ? { key: last.key, id: last.id } : null };
+}
+
+/** The whole list by offset; or, after the page's cursor, its users with a sort key, or those without (listed last, by id). */
+type ListPart = "all" | "keyed" | "unkeyed";
+
+/** Ties go by id in the list's direction, so that a descending list walks its index backwards. */
+function pageIds(db: Db, where: Awaited<ReturnType<typeof whereFilter>>, page: Page, part: ListPart, limit: number) {
+  const { expression, text, value, nullable } = sortKeys[page.sort];
+  const key = sql.raw(expression);
+  const order = sql.raw(page.order);
+  const past = sql.raw(page.order === "asc" ? ">" : "<");
+  const { after } = page;
+  let query = db
+    .selectFrom("users as u")
+    .select(["u.id", sql<string | null>`${sql.raw(text)}`.as("key")])
+    .where(where)
+    .limit(limit);
+  if (part === "all") return query.orderBy(sql`${key} ${order} nulls last, u.id ${order}`).offset(page.offset ?? 0).execute();
+  if (part === "unkeyed") {
+    query = query.where(sql<SqlBool>`${key} is null`);
+    if (after?.key === null) query = query.where(sql<SqlBool>`u.id ${past} ${after.id}::uuid`);
+    return query.orderBy(sql`u.id ${order}`).execute();
+  }
+  if (nullable) query = query.where(sql<SqlBool>`${key} is not null`);
+  if (after?.key != null) query = query.where(sql<SqlBool>`(${key}, u.id) ${past} (${value(after.key)}, ${after.id}::uuid)`);
+  return query.orderBy(sql`${key} ${order}, u.id ${order}`).execute();
 }
 
 /** How many of the workspace's users `filter` matches. */

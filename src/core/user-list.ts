@@ -1,0 +1,80 @@
+import { invalidInput, type FieldProblem } from "../errors.ts";
+import type { User } from "../domain/user.ts";
+import { isGuid } from "../domain/guid.ts";
+import { filterNames, selectUserPage, selectUsers, userSorts, type Page, type UserCursor, type UserFilter, type UserSort } from "../storage/queries/users.ts";
+import type { WorkspaceContext } from "./context.ts";
+
+type ReadContext = Pick<WorkspaceContext, "db" | "workspace">;
+type Order = Page["order"];
+
+/** A page of users as GET …/users answers it; `next` is the `after` of the following page, null on the last. */
+export interface UserPage {
+  items: User[];
+  total: number;
+  next: string | null;
+}
+
+/** A page of the users `filter` matches, by offset (the console's numbered pages) or after a cursor, with how many match. */
+export async function listUsers(ctx: ReadContext, filter: UserFilter, page: Omit<Page, "after"> & { after?: string | undefined }): Promise<UserPage> {
+  if (page.after !== undefined && page.offset) throw invalidInput([{ field: "offset", message: "give offset or after, not both (after is where the last page ended)", value: page.offset }]);
+  const after = page.after === undefined ? undefined : parseUserCursor(page.after, page.sort, page.order);
+  const found = await selectUsers(ctx.db, ctx.workspace.id, filter, { ...page, after });
+  // A misspelt source or group would read as "no users": say so, when nothing matched (no cost otherwise).
+  if (found.total === 0 && (filter.source || filter.group)) await assertFilterNames(ctx, filter);
+  return { items: found.items, total: found.total, next: found.next && formatUserCursor(page.sort, page.order, found.next) };
+}
+
+/**
+ * Every user `filter` matches (or the first `limit`), a page at a time by cursor and never counted: what
+ * `rollcall users list` prints as it reads, whatever the size of the directory.
+ */
+export async function* userPages(
+  ctx: ReadContext,
+  filter: UserFilter,
+  options: { sort: UserSort; order: Order; limit?: number | undefined; pageSize: number },
+): AsyncGenerator<User[]> {
+  let after: UserCursor | undefined;
+  for (let left = options.limit ?? Infinity; left > 0; ) {
+    const page = await selectUserPage(ctx.db, ctx.workspace.id, filter, { sort: options.sort, order: options.order, limit: Math.min(options.pageSize, left), after });
+    if (after === undefined && page.items.length === 0 && (filter.source || filter.group)) await assertFilterNames(ctx, filter);
+    if (page.items.length) yield page.items;
+    if (!page.next) return;
+    left -= page.items.length;
+    after = page.next;
+  }
+}
+
+/** A source or group filter that names none of the workspace's: refused with the names it has (it would match no one). */
+export async function assertFilterNames(ctx: ReadContext, filter: UserFilter): Promise<void> {
+  const known = await filterNames(ctx.db, ctx.workspace.id, { source: filter.source ?? "", group: filter.group ?? "" });
+  const problems: FieldProblem[] = [];
+  for (const field of ["source", "group"] as const) {
+    const wanted = filter[field];
+    if (!wanted || known[field].exists) continue;
+    const { names } = known[field];
+    const list = names.length ? `its ${field}s are ${names.map((n) => `"${n}"`).join(", ")}${names.length === 50 ? ", …" : ""}` : `it has no ${field}s`;
+    problems.push({ field, value: wanted, message: `no ${field} is named "${wanted}" in workspace "${ctx.workspace.name}"; ${list}` });
+  }
+  if (problems.length) throw invalidInput(problems);
+}
+
+/** A users cursor is opaque to callers: the sort and order it belongs to, and the last user's key and id, as base64url JSON. */
+export function formatUserCursor(sort: UserSort, order: Order, cursor: UserCursor): string {
+  return Buffer.from(JSON.stringify([sort, order, cursor.key, cursor.id])).toString("base64url");
+}
+
+export function parseUserCursor(text: string, sort: UserSort, order: Order): UserCursor {
+  let parsed: unknown[] = [];
+  try {
+    parsed = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as unknown[];
+  } catch {
+    // reported below
+  }
+  const [cursorSort, cursorOrder, key, id] = Array.isArray(parsed) ? parsed : [];
+  const wellFormed = userSorts.includes(cursorSort as UserSort) && (cursorOrder === "asc" || cursorOrder === "desc") && (typeof key === "string" || key === null) && typeof id === "string" && isGuid(id);
+  if (!wellFormed) throw invalidInput([{ field: "after", message: "is not a cursor this list gave (use the `next` of the previous page)", value: text }]);
+  if (cursorSort !== sort || cursorOrder !== order) {
+    throw invalidInput([{ field: "after", message: `continues a list sorted by ${String(cursorSort)} ${String(cursorOrder)}; ask with that sort and order, or start again without after`, value: text }]);
+  }
+  return { key: key as string | null, id: id as string };
+}
