@@ -86,7 +86,8 @@ describe.each(engines)("try a source's mapping on one user (%s)", (engine) => {
   });
 
   it("says who is out of scope: a guest the source leaves out, a member of none of its groups", async () => {
-    const bo = await tryUser(guest.id);
+    const bo = await tryUser(guest.userPrincipalName);
+    expect(bo.status, JSON.stringify(bo.body)).toBe(200);
     expect(bo.body.scope).toEqual({ inScope: false, reason: expect.stringMatching(/^a guest \(userType Guest\), and this source leaves guests out/) });
     const cy = await tryUser(outsider.userPrincipalName);
     expect(cy.body.scope).toEqual({ inScope: false, reason: "not a member, directly or through nested groups, of any of the source's groups (staff)" });

@@ -122,7 +122,26 @@ export function describeMapping(graphUser: Record<string, unknown>, config: Pick
     else origins[field] = path;
   }
   origins.email = emailOrigin(graphUser, config, user.email);
+  if (mapping.pin) hidePinElsewhere(user, origins, warnings, mapping.pin, readPath(graphUser, mapping.pin));
   return { graph: withoutPin(graphUser, mapping.pin), user, origins, warnings };
+}
+
+/**
+ * A field reading the PIN's property shows the PIN: hidden here too, with a warning, since a sync would store it in
+ * plain text there; and a warning quoting a value (a bad email or phone read from it) does not quote the PIN.
+ */
+function hidePinElsewhere(user: TriedFields, origins: Record<string, string | null>, warnings: string[], pinPath: string, raw: unknown): void {
+  const secret = raw === null || raw === undefined ? "" : String(Array.isArray(raw) ? raw[0] ?? "" : raw).trim();
+  if (secret) warnings.forEach((w, i) => (warnings[i] = w.replaceAll(secret, hiddenPin)));
+  const fields = user as unknown as Record<string, unknown>;
+  for (const [field, path] of Object.entries(origins)) {
+    if (field === "pin" || path !== pinPath) continue;
+    const custom = field.startsWith("customAttributes.") ? field.slice("customAttributes.".length) : undefined;
+    if (custom !== undefined && custom in user.customAttributes) user.customAttributes[custom] = hiddenPin;
+    else if (Array.isArray(fields[field]) && (fields[field] as unknown[]).length) fields[field] = [hiddenPin];
+    else if (typeof fields[field] === "string") fields[field] = hiddenPin;
+    warnings.push(`${field}: reads ${pinPath}, which the PIN is mapped from too, so a sync would store the PIN in plain text in ${field}: map the PIN from a property no other field reads`);
+  }
 }
 
 /** The property a default email came from: mail, else the userPrincipalName, else (a guest's) otherMails. */
