@@ -3,6 +3,7 @@ import { errorMessage } from "../api.ts";
 import { syncApi, type TriedUser } from "../sync-api.ts";
 import { Badge, Spinner } from "./ui.tsx";
 import { FieldError } from "./field-error.tsx";
+import { sourceAdvice } from "../advice.ts";
 
 /**
  * "Try the mapping": one Entra user as the source's mapping makes it, before any sync (GET …/try-user). Nothing is
@@ -26,7 +27,7 @@ export function TryMapping({ workspace, source }: { workspace: string; source: s
     try {
       setResult(await syncApi.tryUser(workspace, source, user.trim()));
     } catch (e) {
-      setError(errorMessage(e));
+      setError(sourceAdvice(errorMessage(e))); // a refused secret says to replace it in the settings, not with the CLI
     } finally {
       setBusy(false);
     }
