@@ -1,11 +1,12 @@
 import { RollcallError } from "../../errors.ts";
 import type { HttpFetch } from "../../net/http.ts";
 import { isGuid } from "../../domain/guid.ts";
-import { effectiveMapping, endpoints, userSelect, type EntraConfig } from "./config.ts";
-import { GraphClient, GraphRequestError, graphFailure } from "./graph.ts";
+import { effectiveMapping, userSelect, type EntraConfig } from "./config.ts";
+import { graphOf } from "./connect.ts";
+import { GraphRequestError, graphFailure, type GraphClient } from "./graph.ts";
 import { isGuest, mapUser, readPath, type DesiredUser } from "./mapping.ts";
 import { adviceFor, type AdvisedSource } from "./advice.ts";
-import { createTokenProvider, type Credential } from "./token.ts";
+import type { Credential } from "./token.ts";
 
 /**
  * "Try the mapping on one user": one Entra user read the way a sync reads it (the sync's `$select`), mapped by the
@@ -37,13 +38,6 @@ export interface EntraTry {
 /** Shown instead of the Graph property a PIN is mapped from. */
 export const hiddenPin = "(hidden: mapped to the PIN)";
 
-/** A Graph client for an admin's request: a fresh token, few retries (as the connect test). */
-function graphOf(config: EntraConfig, credential: Credential, fetch: HttpFetch): GraphClient {
-  const { loginUrl, graphUrl } = endpoints(config);
-  const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: config.tenantId, clientId: config.clientId, credential, fetch });
-  return new GraphClient({ graphUrl, tokens, fetch, retry: { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 5000 } });
-}
-
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /**
@@ -67,8 +61,9 @@ async function findUser(graph: GraphClient, key: string, select: string): Promis
 /**
  * Whether the source's scope takes the user: guests only when it includes them; with users = groups, a transitive
  * member of a scope group (by object ID or display name without case, as a sync matches them), read from
- * GET /users/{id}/transitiveMemberOf/microsoft.graph.group (User.Read.All suffices for application permissions:
- * https://learn.microsoft.com/graph/api/user-list-transitivememberof).
+ * GET /users/{id}/transitiveMemberOf/microsoft.graph.group: one or two requests for nearly anyone (999 groups a page).
+ * The groups' names need a group permission, which a source scoped by groups has (it reads their members).
+ * https://learn.microsoft.com/graph/api/user-list-transitivememberof
  */
 async function scopeOf(graph: GraphClient, config: EntraConfig, graphUser: Record<string, unknown>): Promise<TriedScope> {
   if (isGuest(graphUser) && !config.includeGuests) {
@@ -96,7 +91,7 @@ async function scopeOf(graph: GraphClient, config: EntraConfig, graphUser: Recor
 /** What a sync of `config` would make of the Entra user `key` (object ID, userPrincipalName, or mail). */
 export async function tryEntraUser(config: EntraConfig, credential: Credential | null, fetch: HttpFetch, key: string, source?: AdvisedSource): Promise<EntraTry> {
   if (!credential) throw new RollcallError("source_auth_failed", "No client secret is stored for this source: set one before trying its mapping.", { aadsts: "AADSTS7000218" });
-  const graph = graphOf(config, credential, fetch);
+  const { graph } = graphOf(config, credential, fetch);
   try {
     const graphUser = await findUser(graph, key, userSelect(config).join(","));
     if (!graphUser) {
