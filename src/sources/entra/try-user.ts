@@ -90,7 +90,9 @@ async function scopeOf(graph: GraphClient, config: EntraConfig, graphUser: Recor
 
 /** What a sync of `config` would make of the Entra user `key` (object ID, userPrincipalName, or mail). */
 export async function tryEntraUser(config: EntraConfig, credential: Credential | null, fetch: HttpFetch, key: string, source?: AdvisedSource): Promise<EntraTry> {
-  if (!credential) throw new RollcallError("source_auth_failed", "No client secret is stored for this source: set one before trying its mapping.", { aadsts: "AADSTS7000218" });
+  if (!credential) {
+    throw new RollcallError("source_auth_failed", adviceFor("No client secret is stored for this source. Set one with `rollcall sources update NAME --client-secret-env VAR`.", source), { aadsts: "AADSTS7000218" });
+  }
   const { graph } = graphOf(config, credential, fetch);
   try {
     const graphUser = await findUser(graph, key, userSelect(config).join(","));
