@@ -9,6 +9,7 @@ import { runImport, type ImportProgress, type ImportReport } from "../core/impor
 import { cancelRun, listRuns, rejectRun, runWithChangePages, type Run, type RunWithChangePages } from "../core/runs.ts";
 import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
+import { tryUserMapping, type TriedUser } from "../core/source-try.ts";
 import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../core/tokens.ts";
@@ -75,6 +76,8 @@ export interface Directory {
     update(name: string, change: { config: (current: EntraConfig) => Partial<EntraConfigInput>; credential?: Credential | undefined; rename?: string | undefined }): Promise<Source>;
     remove(name: string, users: SourceRemoval): Promise<RemovedSource>;
     test(name: string): Promise<ConnectResult>;
+    /** What the source's mapping makes of one Entra user (UPN, mail or object ID), nothing stored. */
+    tryUser(name: string, user: string): Promise<TriedUser>;
   };
   /** `signal` ends the run as failed, as a Ctrl-C asks: locally with its reason, through a server as cancelled by the caller. */
   sync(source: string, options: { full: boolean; dryRun: boolean; force: boolean }, onProgress: (p: SyncProgress) => void, signal?: AbortSignal): Promise<RunSummary>;
@@ -197,6 +200,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       },
       remove: (name, users) => removeSource(sourceCtx, name, users),
       test: (name) => testSource(sourceCtx, name),
+      tryUser: (name, user) => tryUserMapping(sourceCtx, name, user),
     },
     activity: (filter, page) => activityPage(ctx.db, ctx.workspace.id, filter, page),
     sync: (source, options, onProgress, signal) => syncSource(rt, ctx.workspace, source, { trigger: "manual", ...options, actor: ctx.actor }, { onProgress, ...(signal && { signal }) }),

@@ -130,6 +130,7 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
       },
       remove: (name, users) => api.request("DELETE", at("sources", name), { query: { users } }),
       test: (name) => send("POST", at("sources", name, "test")),
+      tryUser: (name, user) => get(at("sources", name, "try-user"), { user }),
     },
     activity: (filter, page) => get(at("activity"), { ...filter, ...page }),
     sync: async (source, options, onProgress, signal) => follow(await send<Run>("POST", at("sources", source, "sync"), options), onProgress, signal),

@@ -6,9 +6,10 @@ import type { RemovedSource, SourceRemoval } from "../core/source-removal.ts";
 import type { Check, ConnectResult as TestResult } from "../sources/entra/connect.ts";
 import type { EntraConfig } from "../sources/entra/config.ts";
 import type { SyncProgress } from "../sync/run-record.ts";
+import type { TriedUser } from "../core/source-try.ts";
 
 /** Every call the synchronization screens make, in one place, typed with the server's own shapes. */
-export type { Source, EntraConfig, RemovedSource, SourceRemoval, Check, TestResult };
+export type { Source, EntraConfig, RemovedSource, SourceRemoval, Check, TestResult, TriedUser };
 
 /** A run as the API gives it: its progress (empty before the first report), and its first changes from GET /runs/ID. */
 export type Run = Omit<StoredRun, "progress"> & { progress: Partial<SyncProgress>; changes?: ChangeRecord[] };
@@ -37,6 +38,8 @@ export const syncApi = {
   test: (workspace: string, name: string) => api.post<TestResult>(ws(workspace, `/sources/${enc(name)}/test`)),
   /** Groups of the source's tenant whose display name starts with `q`. */
   findGroups: (workspace: string, name: string, q: string) => api.post<{ items: DirectoryGroup[] }>(ws(workspace, `/sources/${enc(name)}/find-groups`), { q }),
+  /** One Entra user as the source's mapping makes it (user: UPN, email or object ID); nothing is stored. */
+  tryUser: (workspace: string, name: string, user: string) => api.get<TriedUser>(ws(workspace, `/sources/${enc(name)}/try-user`), { user }),
   sync: async (workspace: string, name: string, options: { dryRun?: boolean; full?: boolean; force?: boolean }) =>
     (await api.post<Run>(ws(workspace, `/sources/${enc(name)}/sync`), options)).id,
   listRuns: (workspace: string, query: { source?: string; limit?: number; offset?: number }, signal?: AbortSignal) =>

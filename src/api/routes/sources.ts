@@ -15,6 +15,7 @@ import { changesCsv } from "../../core/change-export.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, csvDownload, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
 import { isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
+import { tryUserRoute } from "./source-try.ts";
 
 /**
  * Entra ID sources and their runs. The client secret is write-only: it is accepted in bodies and never
@@ -168,6 +169,7 @@ export const sourceRoutes: RouteModule = {
         return { items: await findDirectoryGroups(source.config, source.credential, entraFetch(rt.config), body.q, { name: source.name, workspace: ctx.workspace.name }) };
       },
     }),
+    tryUserRoute,
     route({
       method: "POST", url: "/workspaces/:workspace/sources/:name/sync", summary: "Start a sync; answers with the running run (409 sync_running when one is going)", access: "workspace", status: 202,
       params: sourceParams,

@@ -6,6 +6,7 @@ import { sourceRemovals, type RemovedSource, type SourceRemoval } from "../../co
 import { cronProblem, defaultScheduleZone, endpoints, timeZoneProblem, type EntraConfigInput } from "../../sources/entra/config.ts";
 import { formatInterval, parseInterval } from "../../domain/interval.ts";
 import type { Credential } from "../../sources/entra/token.ts";
+import { sourceTryCommand } from "./source-try.ts";
 import { collect, confirm, directoryCommand, runOn, suggest, table, withConfirmation, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sources …`: Entra ID sources. Secrets come from an environment variable, never a flag value. */
@@ -211,7 +212,7 @@ export function describeSource(s: Source, workspace?: string): string {
 }
 
 export function sourcesCommand(): Command {
-  const sources = new Command("sources").description("Entra ID sources: add, test, change, remove");
+  const sources = new Command("sources").description("Entra ID sources: add, test, try a mapping on one user, change, remove");
 
   const add = new Command("add").alias("create").description("add a source");
   add.addCommand(
@@ -282,6 +283,7 @@ export function sourcesCommand(): Command {
       }),
     ),
   );
+  sources.addCommand(sourceTryCommand());
   return sources;
 }
 

@@ -12,6 +12,7 @@ import { Prop } from "./UserDetail.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { hasDraft } from "../drafts.tsx";
 import { formatInterval } from "../../domain/interval.ts";
+import { TryMapping } from "../components/TryMapping.tsx";
 
 const pageSize = 20;
 
@@ -111,6 +112,7 @@ export function SourcePage({ name }: { name: string }) {
               </dl>
             </section>
           </div>
+          {canChange ? <TryMapping workspace={workspace} source={s.name} /> : null}
         </>
       ) : null}
       <section className="card" aria-labelledby="runs-h">

@@ -68,8 +68,8 @@ export async function testConnection(config: EntraConfig, credential: Credential
   return done();
 }
 
-/** A Graph client for an admin's request (a connect test, a group search): a fresh token, few retries. */
-function graphOf(config: EntraConfig, credential: Credential, fetch: HttpFetch): { tokens: TokenProvider; graph: GraphClient } {
+/** A Graph client for an admin's request (a connect test, a group search, a mapping tried): a fresh token, few retries. */
+export function graphOf(config: EntraConfig, credential: Credential, fetch: HttpFetch): { tokens: TokenProvider; graph: GraphClient } {
   const { loginUrl, graphUrl } = endpoints(config);
   const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: config.tenantId, clientId: config.clientId, credential, fetch });
   return { tokens, graph: new GraphClient({ graphUrl, tokens, fetch, retry: { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 5000 } }) };
