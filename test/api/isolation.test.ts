@@ -88,6 +88,13 @@ const bodies: Record<string, (b: Fixture) => unknown> = {
   "PUT /accounts/:id/workspaces/:workspace": () => ({ role: "admin" }),
 };
 
+/** Queries a route requires, so that it gets past validation to the record look-up too. */
+const queries: Record<string, string> = {
+  "GET /workspaces/:workspace/sources/:name/try-user": "?user=someone@example.com",
+};
+/** Reads that ask Entra ID: A's own source, made up for this test, has no tenant to answer them. */
+const asksEntra = new Set(["GET /workspaces/:workspace/sources/:name/try-user"]);
+
 const routeKey = (r: Route) => `${r.method} ${r.url}`;
 const tenantRoutes = routeModules.flatMap((m) => m.routes).filter((r) => r.url.includes("/:workspace"));
 const otherParams = (r: Route) => [...r.url.matchAll(/([\w-]+)\/:(\w+)/g)].map((m) => `${m[1]}/:${m[2]}`).filter((p) => p !== "workspaces/:workspace");
@@ -106,7 +113,7 @@ function fill(r: Route, workspace: string, values: Record<string, string>): stri
     const value = values[`${segment}/:${param}`];
     if (value === undefined) throw new Error(`${routeKey(r)}: no value for ${segment}/:${param}; teach the isolation table what it takes`);
     return `${segment}/${encodeURIComponent(value)}`;
-  }).slice(1);
+  }).slice(1) + (queries[routeKey(r)] ?? "");
 }
 
 describe.each(engines)("workspace isolation over the API on %s", (engine) => {
@@ -152,7 +159,7 @@ describe.each(engines)("workspace isolation over the API on %s", (engine) => {
 
   it("fills every tenant route's parameters: A's own records answer every read", async () => {
     expect(tenantRoutes.length).toBeGreaterThan(40);
-    for (const r of tenantRoutes.filter((r) => r.method === "GET" && r.access === "workspace")) {
+    for (const r of tenantRoutes.filter((r) => r.method === "GET" && r.access === "workspace" && !asksEntra.has(routeKey(r)))) {
       const url = fill(r, "a", Object.fromEntries(Object.entries(a.keys).map(([k, v]) => [k, v[0]!])));
       const reply = await asA[0]![1]("GET", url);
       expect(reply.status, `GET ${url}: ${JSON.stringify(reply.body)}`).toBe(200);
