@@ -25,6 +25,7 @@ export async function copyDatabase(from: Store, to: Store, onTable: (copied: Cop
   await to.db.transaction().execute(async (trx) => {
     for (const table of tables) {
       await sql`alter table ${sql.table(table)} disable trigger user`.execute(trx);
+      const columns = sql.join((await writableColumns(trx, table)).map((column) => sql.ref(column)));
       let rows = 0;
       // Paged by physical position (a TID range scan): the source is not written meanwhile, and no table needs a key.
       for (let after = "(0,0)"; ; ) {
@@ -32,7 +33,7 @@ export async function copyDatabase(from: Store, to: Store, onTable: (copied: Cop
           where t.ctid > ${after}::tid order by t.ctid limit ${batchRows}`.execute(from.db);
         if (page.length === 0) break;
         const batch = JSON.stringify(page.map((p) => p.row));
-        await sql`insert into ${sql.table(table)} select * from jsonb_populate_recordset(null::${sql.table(table)}, ${batch}::jsonb)`.execute(trx);
+        await sql`insert into ${sql.table(table)} (${columns}) select ${columns} from jsonb_populate_recordset(null::${sql.table(table)}, ${batch}::jsonb)`.execute(trx);
         rows += page.length;
         after = page.at(-1)!.at;
         if (page.length < batchRows) break;
@@ -67,6 +68,13 @@ async function tablesInOrder(db: Db): Promise<string[]> {
   };
   for (const name of names) visit(name, []);
   return ordered;
+}
+
+/** The table's columns but those PostgreSQL generates (users.search_text), which the target computes itself. */
+async function writableColumns(db: Db, table: string): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select attname as name from pg_attribute
+    where attrelid = ${table}::regclass and attnum > 0 and not attisdropped and attgenerated = '' order by attnum`.execute(db);
+  return rows.map((r) => r.name);
 }
 
 /** A target that holds anything but what a new database starts with (the default workspace) is refused. */

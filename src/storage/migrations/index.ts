@@ -29,6 +29,7 @@ import * as m028 from "./028_api_token_expiry.ts";
 import * as m029 from "./029_access_and_sign_out.ts";
 import * as m030 from "./030_change_log_activity.ts";
 import * as m031 from "./031_sync_restorable_users.ts";
+import * as m032 from "./032_user_search_text.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -62,6 +63,7 @@ export const migrations: Record<string, Migration> = {
   "029_access_and_sign_out": m029,
   "030_change_log_activity": m030,
   "031_sync_restorable_users": m031,
+  "032_user_search_text": m032,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

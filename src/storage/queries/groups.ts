@@ -4,7 +4,8 @@ import type { Group, GroupMember, GroupRecord } from "../../domain/group.ts";
 import type { SourceType } from "../../domain/user.ts";
 import { isGuid } from "../../domain/guid.ts";
 import type { Database, GroupsTable } from "../schema.ts";
-import { alphabetical, containsPattern } from "./users.ts";
+import { alphabetical } from "./users.ts";
+import { containsPattern, memberContains } from "./user-search.ts";
 
 /*
  * A group may hold the whole tenant (an "All Employees" of 96,000 users): nothing here builds a group's member list
@@ -109,7 +110,7 @@ function memberRows(workspaceId: string, groupIds: string[], q?: string) {
     select m.group_id, u.id, 'user' as kind, coalesce(u.email, u.user_principal_name, u.display_name) as label, u.display_name, u.email
       from group_members m join users u on u.id = m.member_user_id
      where m.group_id = any(${groupIds}::uuid[]) and m.member_user_id is not null and m.workspace_id = ${workspaceId}
-       ${pattern ? sql`and (u.display_name ilike ${pattern} or u.email ilike ${pattern} or u.user_principal_name ilike ${pattern})` : sql``}
+       ${q ? sql`and ${memberContains("u", q)}` : sql``}
     union all
     select m.group_id, c.id, 'group', c.name, c.name, null
       from group_members m join groups c on c.id = m.member_group_id
@@ -152,7 +153,7 @@ function memberPage(workspaceId: string, groupId: string, page: { limit: number;
   const usersPart = sql`select u.id, 'user', u.display_name, u.email, u.user_principal_name
       from users u join group_members m on m.member_user_id = u.id and m.group_id = ${groupId} and m.member_user_id is not null
      where u.workspace_id = ${workspaceId}
-       ${pattern ? sql`and (u.display_name ilike ${pattern} or u.email ilike ${pattern} or u.user_principal_name ilike ${pattern})` : sql``}
+       ${page.q ? sql`and ${memberContains("u", page.q)}` : sql``}
        ${after?.kind === "user" ? sql`and (${icu("u.display_name")}, u.id) > (${after.name} collate "und-x-icu", ${after.id}::uuid)` : sql``}
      order by ${icu("u.display_name")}, u.id limit ${page.limit}`;
   return sql<{ id: string; kind: "user" | "group"; display_name: string; email: string | null; user_principal_name: string | null }>`
@@ -191,14 +192,19 @@ export async function selectGroupMembers(
   const more = rows.length > page.limit;
   const shown = more ? rows.slice(0, page.limit) : rows;
   const last = shown.at(-1);
-  const counted = page.q
-    ? await sql<{ total: number }>`select count(*)::int as total from (${memberRows(workspaceId, [groupId], page.q)}) members`.execute(db)
-    : await sql<{ total: number }>`select ${memberCount} as total from groups g where g.id = ${groupId}`.execute(db);
   return {
     items: shown.map((r) => ({ id: r.id, kind: r.kind, displayName: r.display_name, email: r.email })),
-    total: counted.rows[0]?.total ?? 0,
+    // A first page that holds them all is the count: a search for a rare name reads the members once.
+    total: !more && !page.after ? rows.length : await countMembers(db, workspaceId, groupId, page.q),
     next: more && last ? { kind: last.kind, name: last.display_name, id: last.id } : null,
   };
+}
+
+async function countMembers(db: Db, workspaceId: string, groupId: string, q: string | undefined): Promise<number> {
+  const { rows } = q
+    ? await sql<{ total: number }>`select count(*)::int as total from (${memberRows(workspaceId, [groupId], q)}) members`.execute(db)
+    : await sql<{ total: number }>`select ${memberCount} as total from groups g where g.id = ${groupId}`.execute(db);
+  return rows[0]?.total ?? 0;
 }
 
 /** Would making `memberGroupId` a member of `groupId` close a loop (groupId already inside memberGroupId)? */

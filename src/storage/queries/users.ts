@@ -4,6 +4,7 @@ import type { User } from "../../domain/user.ts";
 import type { Database, IdentifierKind, UsersTable } from "../schema.ts";
 import { identifierList, toUser, userColumns } from "../user-row.ts";
 import { isGuid } from "../../domain/guid.ts";
+import { userContains } from "./user-search.ts";
 
 /** SQL for users: reads come back as the public `User` shape, with identifiers and group names joined in. */
 
@@ -78,11 +79,6 @@ function userSelect(db: Db) {
     ]);
 }
 
-/** An ILIKE pattern matching `text` anywhere, with LIKE's own wildcards in it taken literally. */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 /**
  * The workspace's users that `filter` matches, as a where clause on `users as u`. Its group is found first and matched
  * by id, so the planner knows from its statistics how big the group is: matched by name inside the query, it guessed a
@@ -97,17 +93,7 @@ export async function whereFilter(db: Db, workspaceId: string, { group, ...rest 
 function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & { groupId: string | null | undefined }) {
   return (eb: ExpressionBuilder<Database & { u: UsersTable }, "u">) => {
     const conditions: Expression<SqlBool>[] = [eb("u.workspace_id", "=", workspaceId)];
-    if (filter.q) {
-      const pattern = containsPattern(filter.q);
-      conditions.push(
-        eb.or([
-          eb("u.display_name", "ilike", pattern),
-          eb("u.email", "ilike", pattern),
-          eb("u.user_principal_name", "ilike", pattern),
-          eb("u.employee_id", "ilike", pattern),
-        ]),
-      );
-    }
+    if (filter.q) conditions.push(userContains("u", filter.q));
     if (filter.source) conditions.push(sql<SqlBool>`lower(u.source_name) = lower(${filter.source})`);
     if (filter.sourceType) conditions.push(eb("u.source_type", "=", filter.sourceType as "manual"));
     if (filter.tag) conditions.push(sql<SqlBool>`u.tags @> array[${filter.tag}]::text[]`);
@@ -136,7 +122,11 @@ export async function filterNames(db: Db, workspaceId: string, wanted: { source:
 }
 
 export async function selectUsers(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: User[]; total: number; next: UserCursor | null }> {
-  return { ...(await selectUserPage(db, workspaceId, filter, page)), total: await countUsers(db, workspaceId, filter) };
+  const found = await selectUserPage(db, workspaceId, filter, page);
+  // A last page read by offset tells how many match: a search for a rare term then reads the users once, not twice.
+  const offset = page.offset ?? 0;
+  const ended = !page.after && found.next === null && (found.items.length > 0 || offset === 0);
+  return { ...found, total: ended ? offset + found.items.length : await countUsers(db, workspaceId, filter) };
 }
 
 /** A page of the users `filter` matches, without counting them, and where the next page starts (null: this is the last). */

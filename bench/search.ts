@@ -1,0 +1,107 @@
+// User search benchmark: the Users page's search (`q`: display name, email, UPN or employee ID contains) and a
+// group's member search, at N users generated as the emulator generates them (names of many countries), on one
+// engine, with the statistics a first sync leaves. For each term, the median of R rounds of the page (50 users by
+// display name, as the console asks) and of the count, each on its own; of the users list (what GET …/users?q= runs:
+// the page, then the count unless the page ends the list); and of the first page of a group of everyone's members.
+// The plans with --explain.
+// Run: node bin/run-ts.js bench/search.ts [--engine pglite|postgres] [--users N] [--rounds R] [--explain]
+// PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { sql } from "kysely";
+import { openStore, type Store } from "../src/storage/database.ts";
+import { resolveWorkspace } from "../src/core/workspaces.ts";
+import { countUsers, selectUsers, whereFilter } from "../src/storage/queries/users.ts";
+import { selectGroupMembers } from "../src/storage/queries/groups.ts";
+import { generateUsers } from "../src/emulator/generator.ts";
+import { Tenant } from "../src/emulator/tenant.ts";
+import { openScratchStore } from "../test/support/scratch-database.ts";
+
+const { values } = parseArgs({
+  options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" }, explain: { type: "boolean", default: false } },
+});
+const USERS = Number(values.users);
+const ROUNDS = Number(values.rounds);
+const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
+if (values.engine === "postgres" && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
+const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+
+async function open(): Promise<{ store: Store; dispose: () => Promise<void> }> {
+  if (values.engine === "postgres") {
+    const store = await openScratchStore(pgUrl!, "rollcall_bench");
+    return { store, dispose: () => store.dispose() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "rollcall-search-bench-"));
+  const store = await openStore({ kind: "pglite", dataDir: dir });
+  return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+const { store, dispose } = await open();
+const db = store.db;
+const workspace = await resolveWorkspace(db, "default");
+const tenant = new Tenant("00000000-0000-0000-0000-000000000001", "contoso.example", "Contoso");
+generateUsers(tenant, USERS, 1);
+let started = performance.now();
+await store.copyRows(
+  "users",
+  ["workspace_id", "user_principal_name", "email", "display_name", "given_name", "surname", "employee_id", "source_type", "source_name"],
+  tenant.users.map(({ u }) => [workspace.id, u.userPrincipalName, u.mail, u.displayName, u.givenName, u.surname, u.employeeId, "import", "bench.csv"]),
+);
+const group = await db.insertInto("groups").values({ workspace_id: workspace.id, name: "All Employees", source_type: "import", source_name: "bench.csv" }).returning("id").executeTakeFirstOrThrow();
+await sql`insert into group_members (workspace_id, group_id, member_user_id) select workspace_id, ${group.id}, id from users`.execute(db);
+// The statistics a first sync of that many users leaves (sync/apply-groups.ts), not a full ANALYZE's.
+await sql`vacuum users, groups, group_members`.execute(db);
+await sql`analyze users (id, workspace_id, source_id, external_id, search_text), groups (id, workspace_id, source_id, external_id), group_members`.execute(db);
+log(`${store.kind}: seeded ${USERS} users and a group of all of them in ${Math.round(performance.now() - started)} ms`);
+
+const sample = tenant.users[Math.floor(USERS / 2)]!.u;
+const terms = { "an": "an", "zq": "zq", "e": "e", "ann": "ann", "contoso": "contoso", "surname": sample.surname!, "full email": sample.mail ?? sample.userPrincipalName, "no match": "nobody-here" };
+
+async function median(run: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return Math.round(times.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]! * 10) / 10;
+}
+
+const page = { limit: 50, offset: 0, sort: "displayName" as const, order: "asc" as const };
+const rows: Record<string, unknown>[] = [];
+for (const [name, q] of Object.entries(terms)) {
+  const total = await countUsers(db, workspace.id, { q });
+  const pageOnly = async () => {
+    const where = await whereFilter(db, workspace.id, { q });
+    return db.selectFrom("users as u").select("u.id").where(where).orderBy(sql`u.display_name collate "und-x-icu", u.id`).limit(50).execute();
+  };
+  rows.push({
+    term: name,
+    q,
+    matches: total,
+    pageMs: await median(pageOnly),
+    countMs: await median(() => countUsers(db, workspace.id, { q })),
+    listUsersMs: await median(() => selectUsers(db, workspace.id, { q }, page)),
+    groupMembersMs: await median(() => selectGroupMembers(db, workspace.id, group.id, { limit: 50, q })),
+  });
+  if (values.explain) {
+    const where = await whereFilter(db, workspace.id, { q });
+    for (const query of [
+      db.selectFrom("users as u").select("u.id").where(where).orderBy(sql`u.display_name collate "und-x-icu", u.id`).limit(50),
+      db.selectFrom("users as u").select(sql`count(*)`.as("n")).where(where),
+    ]) {
+      const compiled = query.compile();
+      const plan = await sql.raw(`explain (analyze, costs off, timing off, summary on) ${compiled.sql.replace(/\$(\d+)/g, (_, i) => literal(compiled.parameters[Number(i) - 1]))}`).execute(db);
+      log(`plan for ${JSON.stringify(q)}:\n${(plan.rows as Record<string, string>[]).map((r) => Object.values(r)[0]).join("\n")}`);
+    }
+  }
+}
+console.table(rows);
+process.stdout.write(JSON.stringify({ engine: store.kind, users: USERS, rounds: ROUNDS, results: rows }) + "\n");
+await dispose();
+
+function literal(value: unknown): string {
+  return typeof value === "number" ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
+}

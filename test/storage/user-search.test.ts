@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { engines, openTestStore, type TestStore } from "../support/db.ts";
+import { createWorkspace } from "../../src/core/workspaces.ts";
+import { listUsers, updateUser } from "../../src/core/users.ts";
+import { groupMembers } from "../../src/core/groups.ts";
+import type { WorkspaceContext } from "../../src/core/context.ts";
+
+const page = { limit: 50, offset: 0, sort: "displayName" as const, order: "asc" as const };
+
+/** Display name, email, UPN, employee ID. */
+const people: [string, string | null, string | null, string | null][] = [
+  ["Ada Lovelace", "ada@example.com", "ada.l@corp.example", "E-100"],
+  ["100% Sure", "sure@example.com", null, null],
+  ["1000 Sure", "thousand@example.com", null, null],
+  ["Under_Score", "under@example.com", null, null],
+  ["UnderXScore", "underx@example.com", null, null],
+  ["Back\\Slash", "back@example.com", null, null],
+  ["BackSlash", "backs@example.com", null, null],
+  ["ÉMILE Zoë Øvergaard", "emile@example.com", null, null],
+  ["Ölaf Straße", "olaf@example.com", null, null],
+  ["Pat Doe", "pat@example.com", null, "XQ-77"],
+  ["Joe Bloggs", "smith@example.com", null, null],
+  ["Upn Only", null, "only.upn@corp.example", null],
+];
+
+/** What the search answered before it read users.search_text: each field ILIKE the escaped term. */
+async function before(store: TestStore, workspaceId: string, q: string, fields = ["display_name", "email", "user_principal_name", "employee_id"]): Promise<string[]> {
+  const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const { rows } = await sql<{ display_name: string }>`
+    select display_name from users where workspace_id = ${workspaceId}
+       and (${sql.join(fields.map((f) => sql`${sql.ref(f)} ilike ${pattern}`), sql` or `)})
+     order by display_name collate "und-x-icu", id`.execute(store.db);
+  return rows.map((r) => r.display_name);
+}
+
+describe.each(engines)("user search on %s", (engine) => {
+  let store: TestStore;
+  let ctx: WorkspaceContext;
+
+  beforeAll(async () => {
+    store = await openTestStore(engine);
+    const workspace = await createWorkspace(store.db, { name: "search" });
+    ctx = { db: store.db, workspace, actor: "test" };
+    const ids = await store.db
+      .insertInto("users")
+      .values(people.map(([display_name, email, user_principal_name, employee_id]) => ({ workspace_id: workspace.id, display_name, email, user_principal_name, employee_id, custom_attributes: "{}", source_type: "manual", source_name: "manual" })))
+      .returning("id")
+      .execute();
+    const group = await store.db.insertInto("groups").values({ workspace_id: workspace.id, name: "Everyone", source_type: "manual", source_name: "manual" }).returning("id").executeTakeFirstOrThrow();
+    await store.db.insertInto("group_members").values(ids.map((u) => ({ workspace_id: workspace.id, group_id: group.id, member_user_id: u.id }))).execute();
+  });
+  afterAll(() => store?.dispose());
+
+  const names = async (q: string) => (await listUsers(ctx, { q }, page)).items.map((u) => u.displayName);
+  const memberNames = async (q: string) => (await groupMembers(ctx, "Everyone", { limit: 50, q })).items.map((m) => m.displayName);
+
+  it("takes LIKE's wildcards and its escape character literally", async () => {
+    expect(await names("%")).toEqual(["100% Sure"]);
+    expect(await names("0% s")).toEqual(["100% Sure"]);
+    expect(await names("under_score")).toEqual(["Under_Score"]);
+    expect(await names("_")).toEqual(["Under_Score"]);
+    expect(await names("k\\s")).toEqual(["Back\\Slash"]);
+    expect(await names("\\")).toEqual(["Back\\Slash"]);
+    expect(await names("%\\_")).toEqual([]);
+  });
+
+  it("ignores case, in non-ASCII letters too", async () => {
+    expect(await names("LOVELACE")).toEqual(["Ada Lovelace"]);
+    expect(await names("émile")).toEqual(["ÉMILE Zoë Øvergaard"]);
+    expect(await names("ZOË ø")).toEqual(["ÉMILE Zoë Øvergaard"]);
+    expect(await names("ölaf STRASSE")).toEqual([]); // lower('SS') is not 'ß': as ILIKE always had it
+    expect(await names("ÖLAF STRAßE")).toEqual(["Ölaf Straße"]);
+  });
+
+  it("searches display name, email, UPN and employee ID, each on its own", async () => {
+    expect(await names("corp.example")).toEqual(["Ada Lovelace", "Upn Only"]);
+    expect(await names("xq-7")).toEqual(["Pat Doe"]);
+    // The fields are one text to search, but a term never matches across two of them.
+    expect(await names("bloggssmith")).toEqual([]);
+    expect(await names("bloggs\x1fsmith")).toEqual([]);
+    expect(await names("Bloggs")).toEqual(["Joe Bloggs"]);
+  });
+
+  it("answers what the search answered before, users and group members alike", async () => {
+    const terms = ["a", "ex", "SURE", "1000", "%", "_", "\\", "ÉMILE", "zoë", "straße", "e-1", "xq", "@corp", "upn", "ack\\", "no one", "\x1f"];
+    for (const q of terms) {
+      expect(await names(q), q).toEqual(await before(store, ctx.workspace.id, q));
+      // A group's member search leaves the employee ID out.
+      expect(await memberNames(q), q).toEqual(await before(store, ctx.workspace.id, q, ["display_name", "email", "user_principal_name"]));
+    }
+    expect(await memberNames("xq-7")).toEqual([]);
+  });
+
+  it("counts the matches on every page, whether the page ends the list or not", async () => {
+    const all = (await before(store, ctx.workspace.id, "example")).length;
+    expect(all).toBe(people.length);
+    for (const [limit, offset] of [[5, 0], [5, 10], [5, 12], [5, 40], [50, 3], [50, 0]] as const) {
+      const found = await listUsers(ctx, { q: "example" }, { ...page, limit, offset });
+      expect([found.total, found.items.length], `limit ${limit} offset ${offset}`).toEqual([all, Math.max(0, Math.min(limit, all - offset))]);
+    }
+    const members = await groupMembers(ctx, "Everyone", { limit: 5, q: "example" });
+    expect([members.total, members.items.length]).toEqual([all, 5]);
+    const next = await groupMembers(ctx, "Everyone", { limit: 50, q: "example", after: members.next! });
+    expect([next.total, next.items.length]).toEqual([all, all - 5]);
+  });
+
+  it("finds users by what they are called now, as names and addresses change", async () => {
+    const [pat] = await store.db.selectFrom("users").select("id").where("display_name", "=", "Pat Doe").execute();
+    await updateUser(ctx, pat!.id, { displayName: "Pat Quinn", email: "quinn@example.com", employeeId: null });
+    expect(await names("doe")).toEqual([]);
+    expect(await names("xq-77")).toEqual([]);
+    expect(await names("QUINN")).toEqual(["Pat Quinn"]);
+    await updateUser(ctx, pat!.id, { displayName: "Pat Doe", email: "pat@example.com", employeeId: "XQ-77" });
+    expect(await names("xq-77")).toEqual(["Pat Doe"]);
+  });
+});
