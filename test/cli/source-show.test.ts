@@ -4,11 +4,11 @@ import { parseEntraConfig, type Source } from "../../src/core/sources.ts";
 
 /** `rollcall sources show`: the settings that decide what a run writes, the mapping among them. */
 describe("rollcall sources show", () => {
-  const source = (config: Record<string, unknown>): Source => ({
+  const source = (config: Record<string, unknown>, nextRunAt: string | null = null): Source => ({
     id: "s1", name: "corp", type: "entra", createdAt: "", updatedAt: "",
     config: parseEntraConfig({ tenantId: "contoso.onmicrosoft.com", clientId: "00000000-0000-0000-0000-000000000001", ...config }),
     secret: { set: true, expiresOn: null, daysLeft: null, description: "set" },
-    status: { syncedUsers: 0, syncedGroups: 0, lastRun: null, nextRunAt: null, overlapping: [], awaitingReview: null } as unknown as Source["status"],
+    status: { syncedUsers: 0, syncedGroups: 0, lastRun: null, nextRunAt, overlapping: [], awaitingReview: null } as unknown as Source["status"],
   });
 
   it("says whether the source's users sign in with Microsoft, and what the app registration needs for it", () => {
@@ -30,5 +30,13 @@ describe("rollcall sources show", () => {
     expect(describeSource(source({ schedule: { cron: "0 6 * * 1-5" } }))).toContain("\n  schedule:    0 6 * * 1-5 (UTC); a full listing at least every 7d\n");
     expect(describeSource(source({ schedule: { cron: "0 6 * * 1-5", timeZone: "Europe/Berlin" } }))).toContain("\n  schedule:    0 6 * * 1-5 (Europe/Berlin);");
     expect(describeSource(source({ schedule: { everyMs: 90_000 } }))).toContain("every 90s;");
+  });
+
+  it("gives the next run as a clock in the cron expression's zone shows it, daylight saving included", () => {
+    const berlin = { schedule: { cron: "0 6 * * *", timeZone: "Europe/Berlin" } };
+    expect(describeSource(source(berlin, "2026-12-07T05:00:00.000Z"))).toContain("0 6 * * * (Europe/Berlin) (next 2026-12-07 06:00 Europe/Berlin, 2026-12-07T05:00Z);");
+    expect(describeSource(source(berlin, "2026-07-07T04:00:00.000Z"))).toContain("(next 2026-07-07 06:00 Europe/Berlin, 2026-07-07T04:00Z);");
+    expect(describeSource(source({ schedule: { cron: "30 23 * * *", timeZone: "America/New_York" } }, "2026-12-08T04:30:00.000Z"))).toContain("(next 2026-12-07 23:30 America/New_York, 2026-12-08T04:30Z);");
+    expect(describeSource(source({ schedule: { everyMs: 86_400_000 } }, "2026-12-07T05:00:00.000Z"))).toContain("every 1d (next 2026-12-07 05:00 UTC);");
   });
 });

@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { fileProblem, invalidInput } from "../../errors.ts";
 import type { Source } from "../../core/sources.ts";
 import { sourceRemovals, type RemovedSource, type SourceRemoval } from "../../core/source-removal.ts";
+import { wallClock } from "../../domain/wall-clock.ts";
 import { cronProblem, defaultScheduleZone, endpoints, timeZoneProblem, type EntraConfigInput } from "../../sources/entra/config.ts";
 import { formatInterval, parseInterval } from "../../domain/interval.ts";
 import type { Credential } from "../../sources/entra/token.ts";
@@ -201,7 +202,7 @@ export function describeSource(s: Source, workspace?: string): string {
     `  phones:      local numbers read by each user's usage location${c.country ? `, else as ${c.country}` : " only (no default country)"}`,
     `  on removal:  ${c.onRemove}; threshold > ${c.deletionThreshold.percent}% and > ${c.deletionThreshold.count} users`,
     `  sign-in:     ${c.signIn ? "on: its users Sign in with Microsoft (the app registration lists the server's /api/v1/auth/microsoft/callback as a Web redirect URI and its /api/v1/auth/microsoft/frontchannel-logout as the Front-channel logout URL; with the login_hint ID-token claim, signing out of Microsoft needs no account picker)" : "off (`--sign-in` lets its users Sign in with Microsoft)"}`,
-    `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${formatInterval(c.schedule.everyMs)}` : `${c.schedule.cron} (${c.schedule.timeZone ?? defaultScheduleZone})`) : "off"}${s.status.nextRunAt ? ` (next ${s.status.nextRunAt})` : ""}; a full listing at least every ${formatInterval(c.fullEveryMs)}`,
+    `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${formatInterval(c.schedule.everyMs)}` : `${c.schedule.cron} (${c.schedule.timeZone ?? defaultScheduleZone})`) : "off"}${s.status.nextRunAt ? ` (next ${wallClock(s.status.nextRunAt, scheduleZone(c))})` : ""}; a full listing at least every ${formatInterval(c.fullEveryMs)}`,
     `  synced:      ${s.status.syncedUsers} users, ${s.status.syncedGroups} groups`,
     `  last run:    ${s.status.lastRun ? `${s.status.lastRun.status}${s.status.lastRun.dryRun ? " (dry run)" : ""} (${s.status.lastRun.mode}, ${s.status.lastRun.startedAt}, run ${s.status.lastRun.id})` : "never"}`,
     ...(s.status.overlapping.length
@@ -209,6 +210,11 @@ export function describeSource(s: Source, workspace?: string): string {
       : []),
     ...(s.status.awaitingReview ? [`  review:      run ${s.status.awaitingReview} stopped at the deletion threshold: ${suggest(["runs", "show", s.status.awaitingReview], workspace)}, then \`rollcall runs approve\` or \`reject\` it`] : []),
   ].join("\n");
+}
+
+/** The zone a source's next run is shown in: its cron expression's; an interval's runs have none, so UTC. */
+function scheduleZone(c: Source["config"]): string {
+  return c.schedule && "cron" in c.schedule ? (c.schedule.timeZone ?? defaultScheduleZone) : defaultScheduleZone;
 }
 
 export function sourcesCommand(): Command {
@@ -246,7 +252,7 @@ export function sourcesCommand(): Command {
   sources.addCommand(
     directoryCommand("list", "list sources").action(async (flags: Flags) =>
       runOn(flags, (directory) => directory.sources.list(), {
-        human: (list) => table(list.map((s) => ({ name: s.name, tenant: s.config.tenantId, secret: s.secret.description, users: s.status.syncedUsers, groups: s.status.syncedGroups, lastRun: s.status.lastRun?.status ?? "never", nextRun: s.status.nextRunAt ?? "" })), ["name", "tenant", "secret", "users", "groups", "lastRun", "nextRun"], `No sources in workspace ${flags.workspace} yet: \`rollcall sources add entra --help\` shows how to add one.`),
+        human: (list) => table(list.map((s) => ({ name: s.name, tenant: s.config.tenantId, secret: s.secret.description, users: s.status.syncedUsers, groups: s.status.syncedGroups, lastRun: s.status.lastRun?.status ?? "never", nextRun: s.status.nextRunAt ? wallClock(s.status.nextRunAt, scheduleZone(s.config)) : "" })), ["name", "tenant", "secret", "users", "groups", "lastRun", "nextRun"], `No sources in workspace ${flags.workspace} yet: \`rollcall sources add entra --help\` shows how to add one.`),
       }),
     ),
   );
