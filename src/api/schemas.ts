@@ -164,6 +164,9 @@ export const booleanParam = z
   .enum(["true", "false"], { error: "must be true or false" })
   .transform((v) => v === "true");
 
+/** What a client paging by `after` through a whole list sends after its first page: each page otherwise counts the list again. */
+export const countParam = booleanParam.optional().describe("false: total (and a run log's actions) null, not counted; default true");
+
 export const workspaceParams = z.object({ workspace: z.string().describe("workspace name or id") });
 
 /** What the download routes answer, for the OpenAPI document. */

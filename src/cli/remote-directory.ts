@@ -84,7 +84,7 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
   return {
     users: {
       list: (filter, { sort, limit }) =>
-        cursorPages(pageSizes.users, limit ?? Infinity, (pageLimit, after: string | undefined) => get<CursorPage<User>>(at("users"), { ...filter, sort, order: "asc", limit: pageLimit, after })),
+        cursorPages(pageSizes.users, limit ?? Infinity, (pageLimit, after: string | undefined) => get<CursorPage<User>>(at("users"), { ...filter, sort, order: "asc", limit: pageLimit, after, count: false })),
       count: async (filter) => (await get<Page<User>>(at("users"), { ...filter, limit: 1 })).total,
       get: (key) => get(at("users", key)),
       async history(key, limit) {
@@ -140,7 +140,8 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
         const run = await get<Run>(at("runs", id));
         // The API gives at most 5,000 entries a page; a longer --limit reads on by entry (runs show suggests one for the whole log).
         const changePage = async (size: number, after: string | undefined) => {
-          const page = await get<Page<ChangeRecord> & { actions: Record<string, number> }>(at("runs", id, "changes"), { action, limit: size, after });
+          // Only the first page's counts are used: the pages after it are not counted again.
+          const page = await get<Page<ChangeRecord> & { actions: Record<string, number> }>(at("runs", id, "changes"), { action, limit: size, after, count: after === undefined ? undefined : false });
           return { ...page, next: page.items.length < size ? null : page.items.at(-1)!.id };
         };
         const first = await changePage(Math.min(limit, pageSizes.changes), undefined);

@@ -107,6 +107,13 @@ export async function runWithChanges(ctx: Ctx, id: string, page: { action?: stri
   return { ...run, changes: items, changesTotal: total, changesByAction: actions };
 }
 
+/** A page of a run's change log (of one action, if asked), not counted: what a client paging through the whole log asks after its first page. */
+export async function runChangePage(ctx: Ctx, id: string, page: { action?: string | undefined; limit: number; offset?: number; after?: string | undefined }): Promise<ChangeRecord[]> {
+  await getRun(ctx, id);
+  const { action, ...at } = page;
+  return listChanges(ctx.db, ctx.workspace.id, { runId: id, action, ...at });
+}
+
 /** A run as runWithChanges gives it, its change log read a page at a time as it is consumed. */
 export type RunWithChangePages = Omit<RunWithChanges, "changes"> & { changes: AsyncIterable<ChangeRecord[]> };
 

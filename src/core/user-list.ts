@@ -7,20 +7,27 @@ import type { WorkspaceContext } from "./context.ts";
 type ReadContext = Pick<WorkspaceContext, "db" | "workspace">;
 type Order = Page["order"];
 
+type ListPage = Omit<Page, "after"> & { after?: string | undefined };
+
 /** A page of users as GET …/users answers it; `next` is the `after` of the following page, null on the last. */
 export interface UserPage {
   items: User[];
-  total: number;
+  /** Null when not counted. */
+  total: number | null;
   next: string | null;
 }
 
 /** A page of the users `filter` matches, by offset (the console's numbered pages) or after a cursor, with how many match. */
-export async function listUsers(ctx: ReadContext, filter: UserFilter, page: Omit<Page, "after"> & { after?: string | undefined }): Promise<UserPage> {
+export async function listUsers(ctx: ReadContext, filter: UserFilter, page: ListPage): Promise<UserPage & { total: number }>;
+export async function listUsers(ctx: ReadContext, filter: UserFilter, page: ListPage, options: { count: boolean }): Promise<UserPage>;
+export async function listUsers(ctx: ReadContext, filter: UserFilter, page: ListPage, options = { count: true }): Promise<UserPage> {
   if (page.after !== undefined && page.offset) throw invalidInput([{ field: "offset", message: "give offset or after, not both (after is where the last page ended)", value: page.offset }]);
   const after = page.after === undefined ? undefined : parseUserCursor(page.after, page.sort, page.order);
-  const found = await selectUsers(ctx.db, ctx.workspace.id, filter, { ...page, after });
+  const at = { ...page, after };
+  const found = options.count ? await selectUsers(ctx.db, ctx.workspace.id, filter, at) : { ...(await selectUserPage(ctx.db, ctx.workspace.id, filter, at)), total: null };
   // A misspelt source or group would read as "no users": say so, when nothing matched (no cost otherwise).
-  if (found.total === 0 && (filter.source || filter.group)) await assertFilterNames(ctx, filter);
+  const none = found.total === 0 || (found.total === null && found.items.length === 0 && !after && !page.offset);
+  if (none && (filter.source || filter.group)) await assertFilterNames(ctx, filter);
   return { items: found.items, total: found.total, next: found.next && formatUserCursor(page.sort, page.order, found.next) };
 }
 

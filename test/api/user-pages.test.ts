@@ -78,6 +78,26 @@ describe.each(engines)("the API's cursor paging of users and of a run's changes 
     expectError(await as("GET", `workspaces/default/runs/${runId}/changes?after=last`), 400, "invalid_input", ["after"]);
   });
 
+  it("leaves total (and a run log's actions) null with count=false, the items the same; a misspelt source is still refused", async () => {
+    const counted = (await as("GET", "workspaces/default/users?limit=4&sort=email")).body;
+    const uncounted = (await as("GET", "workspaces/default/users?limit=4&sort=email&count=false")).body;
+    expect(uncounted).toEqual({ ...counted, total: null });
+    expect((await as("GET", `workspaces/default/users?limit=4&sort=email&count=false&after=${counted.next}`)).body).toMatchObject({ total: null, next: expect.any(String) });
+    expect((await as("GET", "workspaces/default/users?count=true&limit=1")).body.total).toBe(9);
+    expectError(await as("GET", "workspaces/default/users?count=false&source=nowhere"), 400, "invalid_input", ["source"]);
+    expectError(await as("GET", "workspaces/default/users?count=no"), 400, "invalid_input", ["count"]);
+    const changes = (await as("GET", `workspaces/default/runs/${runId}/changes?limit=4&after=${counted.items.length}&count=false`)).body;
+    expect(changes).toMatchObject({ total: null, actions: null });
+    expect(changes.items).toHaveLength(4);
+  });
+
+  it("gives the total of a last page by offset from the page itself, and counts any other page", async () => {
+    expect((await as("GET", "workspaces/default/users?q=sam&limit=2&offset=2")).body).toMatchObject({ total: 3, next: null });
+    expect((await as("GET", "workspaces/default/users?q=sam&limit=2")).body.total).toBe(3);
+    expect((await as("GET", "workspaces/default/users?limit=5&offset=20")).body).toMatchObject({ items: [], total: 9 });
+    expect((await as("GET", "workspaces/default/users?q=nobody&limit=5")).body).toMatchObject({ items: [], total: 0 });
+  });
+
   it("documents after and next in the OpenAPI description", async () => {
     const doc = (await as("GET", "/api/v1/openapi.json")).body;
     const users = doc.paths["/api/v1/workspaces/{workspace}/users"].get;

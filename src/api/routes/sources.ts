@@ -2,7 +2,7 @@ import { z } from "zod";
 import { invalidInput } from "../../errors.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, sourceContext, sourceVersion, testSource, updateEntraSource, type Source } from "../../core/sources.ts";
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
-import { cancelRun, getRun, pageOfRuns, rejectRun, runWithChanges } from "../../core/runs.ts";
+import { cancelRun, getRun, pageOfRuns, rejectRun, runChangePage, runWithChanges } from "../../core/runs.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { findDirectoryGroups } from "../../sources/entra/connect.ts";
 import { entraConfigPatch } from "../../sources/entra/config.ts";
@@ -13,7 +13,7 @@ import type { WorkspaceContext } from "../../core/context.ts";
 import { sendCsv } from "../download.ts";
 import { changesCsv } from "../../core/change-export.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, csvDownload, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
+import { changeSchema, csvDownload, limitParam, listOf, offsetParam, workspaceParams, countParam } from "../schemas.ts";
 import { isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
 import { tryUserRoute } from "./source-try.ts";
 
@@ -206,11 +206,17 @@ export const sourceRoutes: RouteModule = {
           offset: offsetParam,
           after: z.string().regex(/^\d{1,19}$/, "must be the id of an entry").optional().describe("only entries after this one (the last id of the page before)"),
           action: changeKindParam,
+          count: countParam,
         })
         .strict(),
-      response: listOf(changeSchema).extend({ actions: z.record(z.string(), z.number().int()).describe("the whole run's entries per kind (add to group and remove from group: every group's together)") }),
+      response: listOf(changeSchema).extend({
+        total: z.number().int().nullable().describe("how many entries match; null with count=false"),
+        actions: z.record(z.string(), z.number().int()).nullable().describe("the whole run's entries per kind (add to group and remove from group: every group's together); null with count=false"),
+      }),
       async handler({ ctx, params, query }) {
-        const run = await runWithChanges(ctx, params.id, query);
+        const { count, ...page } = query;
+        if (count === false) return { items: await runChangePage(ctx, params.id, page), total: null, actions: null, limit: query.limit, offset: query.offset };
+        const run = await runWithChanges(ctx, params.id, page);
         return { items: run.changes, total: run.changesTotal, actions: run.changesByAction, limit: query.limit, offset: query.offset };
       },
     }),

@@ -5,7 +5,7 @@ import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkMatching, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
 import { userSorts } from "../../storage/queries/users.ts";
-import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userFilterQuery, userSchema, workspaceParams } from "../schemas.ts";
+import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userFilterQuery, userSchema, workspaceParams, countParam } from "../schemas.ts";
 
 const userParams = workspaceParams.extend({ id: z.string().describe("user id, email or user principal name") });
 
@@ -16,6 +16,7 @@ const listQuery = userFilterQuery
     after: z.string().max(2048).optional().describe("the next of the page before (with the same sort and order)"),
     sort: z.enum(userSorts).default("displayName"),
     order: z.enum(["asc", "desc"]).default("asc"),
+    count: countParam,
   })
   .strict();
 
@@ -55,10 +56,13 @@ export const userRoutes: RouteModule = {
       access: "workspace",
       params: workspaceParams,
       query: listQuery,
-      response: listOf(userSchema).extend({ next: z.string().nullable().describe("after for the next page; null when this is the last") }),
+      response: listOf(userSchema).extend({
+        total: z.number().int().nullable().describe("how many users match; null with count=false"),
+        next: z.string().nullable().describe("after for the next page; null when this is the last"),
+      }),
       async handler({ ctx, query }) {
-        const { limit, offset, after, sort, order, ...filter } = query;
-        const { items, total, next } = await listUsers(ctx, filter, { limit, offset, after, sort, order });
+        const { limit, offset, after, sort, order, count, ...filter } = query;
+        const { items, total, next } = await listUsers(ctx, filter, { limit, offset, after, sort, order }, { count: count !== false });
         return { items, total, limit, offset, next };
       },
     }),
