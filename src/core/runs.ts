@@ -26,6 +26,8 @@ export interface Run {
   requestedBy: string | null;
   /** Someone asked the run to stop (POST …/cancel): who, and when. */
   cancelRequested: { by: string; at: string } | null;
+  /** A dry run's change set deleted when newer dry runs of its source came (its counts stay). */
+  changesDiscardedAt: string | null;
 }
 
 type Ctx = Pick<WorkspaceContext, "db" | "workspace">;
@@ -52,6 +54,7 @@ function toRun(r: Record<string, unknown>): Run {
     graphRequests: r.graph_requests as number,
     graphThrottled: r.graph_throttled as number,
     cancelRequested: r.cancel_requested_at ? { by: r.cancel_requested_by as string, at: new Date(r.cancel_requested_at as Date).toISOString() } : null,
+    changesDiscardedAt: r.changes_discarded_at ? new Date(r.changes_discarded_at as Date).toISOString() : null,
   };
 }
 

@@ -122,6 +122,8 @@ export interface SyncRunsTable {
   /** A request to stop the run (migration 020): its runner aborts when it sees it. */
   cancel_requested_at: Timestamp | null;
   cancel_requested_by: string | null;
+  /** A dry run whose change set was discarded, kept the newest few (migration 035). */
+  changes_discarded_at: Timestamp | null;
 }
 
 export interface AccountsTable {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { describeSummary } from "../../src/cli/commands/sync.ts";
+import { describeRun, describeSummary } from "../../src/cli/commands/sync.ts";
+import type { RunWithChanges } from "../../src/core/runs.ts";
 import type { RunSummary } from "../../src/sync/run-record.ts";
 
 /** `rollcall sync`'s summary says where to read what it only counts: the warnings and conflicts of the run. */
@@ -24,5 +25,17 @@ describe("rollcall sync: the summary", () => {
     const failed = describeSummary(run({ dryRun: true, status: "failed", counts: { errors: 1 }, error: { code: "sync_failed", message: "Graph failed" } }));
     expect(failed).toContain("\n  nothing was applied\n");
     expect(failed).not.toContain("change set");
+  });
+
+  it("says a dry run's change set was deleted, when, and how to plan again", () => {
+    const dry: RunWithChanges = {
+      id: "r0", source: "corp", trigger: "manual", mode: "delta", dryRun: true, forced: false, status: "succeeded", startedAt: "2026-12-01T08:00:00.000Z", finishedAt: "2026-12-01T08:01:00.000Z",
+      counts: { updated: 4 }, progress: {}, error: null, graphRequests: 2, graphThrottled: 0, requestedBy: null, cancelRequested: null,
+      changesDiscardedAt: "2026-12-03T09:00:00.000Z", changes: [], changesTotal: 0, changesByAction: {},
+    };
+    const text = describeRun(dry);
+    expect(text).toContain(", 4 updated,");
+    expect(text).toContain("\n  its change set was deleted 2026-12-03T09:00:00.000Z, when newer dry runs of corp came (a source keeps those of its 5 newest); `rollcall sync corp --dry-run` plans again");
+    expect(describeRun({ ...dry, changesDiscardedAt: null })).not.toContain("change set");
   });
 });

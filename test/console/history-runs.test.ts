@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { syncSource } from "../../src/sync/service.ts";
+import { keptDryRuns } from "../../src/sync/dry-run-history.ts";
 import { hasChromium } from "./harness.ts";
 import { addEmulatorSource, signedInConsole } from "./signed-in.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
@@ -12,10 +13,19 @@ import { startTrustedEmulator } from "../support/emulator.ts";
 describe.skipIf(!hasChromium)("web console: a sync run's changes in a user's history", () => {
   let emulator: RunningEmulator;
   let runId = "";
+  let oldPreview = "";
   const ui = signedInConsole(async (server) => {
     emulator = await startTrustedEmulator({ users: 3, groups: 1, seed: 7 });
     const { workspace } = await addEmulatorSource(server, emulator);
     ({ runId } = await syncSource(server.rt, workspace, "contoso", { trigger: "api", actor: "ops@contoso.com" }));
+    // One dry run more than a source keeps the changes of: the oldest keeps its record, without them.
+    const tenant = emulator.tenants.get(emulator.tenantId);
+    const renamed = tenant.listUsers()[0]!;
+    for (let i = 0; i <= keptDryRuns; i++) {
+      tenant.updateUser(renamed.id, { displayName: `Renamed ${i}` });
+      const { runId: dry } = await syncSource(server.rt, workspace, "contoso", { trigger: "api", dryRun: true });
+      oldPreview ||= dry;
+    }
   });
   afterAll(() => emulator?.close());
 
@@ -40,5 +50,14 @@ describe.skipIf(!hasChromium)("web console: a sync run's changes in a user's his
     // The run's own change log does not link each entry back to the run it shows.
     await page.locator(".history-item").first().waitFor();
     expect(await page.locator(".history-item").getByRole("link", { name: "in a sync run" }).count()).toBe(0);
+  });
+
+  it("says a preview's changes were deleted when newer previews came, and still shows its counts", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/runs/${oldPreview}`);
+    await page.getByRole("heading", { name: "Preview of contoso", level: 1 }).waitFor();
+    expect(await page.getByRole("status").filter({ hasText: "list of changes was deleted" }).textContent()).toMatch(/^This preview's list of changes was deleted on .+, when newer previews of contoso came: a source keeps the changes of its newest previews only\./);
+    expect(await page.locator("#counts-h + .counts").textContent()).toContain("1 updated");
+    expect(await page.locator(".banner", { hasText: "Use Sync now to apply them" }).count()).toBe(0);
   });
 });

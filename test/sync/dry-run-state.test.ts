@@ -4,6 +4,7 @@ import { engines } from "../support/db.ts";
 import { differences, directorySnapshot, openHarness, type Harness } from "./harness.ts";
 import { createUser } from "../../src/core/users.ts";
 import { keptDryRuns } from "../../src/sync/dry-run-history.ts";
+import { getRun } from "../../src/core/runs.ts";
 
 const sourceState = async (h: Harness) =>
   (await sql`select users_delta_link, groups_delta_link, last_full_at from source_state`.execute(h.store.db)).rows;
@@ -59,7 +60,7 @@ describe("a source keeps its newest dry runs only", () => {
   });
   afterAll(async () => h?.close());
 
-  it(`deletes dry runs older than its ${keptDryRuns} newest with their change sets, and leaves its other runs and the activity alone`, async () => {
+  it(`deletes the change sets of dry runs older than its ${keptDryRuns} newest, keeps those runs marked with their counts, and leaves its other runs and the activity alone`, async () => {
     const count = async (where: ReturnType<typeof sql>) => Number((await sql<{ n: string }>`select count(*) as n from change_log where ${where}`.execute(h.store.db)).rows[0]!.n);
     await createUser(h.ctx, { displayName: "Hand made", email: "hand.made@example.com" });
     const real = await h.sync("corp");
@@ -74,9 +75,19 @@ describe("a source keeps its newest dry runs only", () => {
       dry.push((await h.sync("corp", { dryRun: true })).runId);
       expect(await count(sql`run_id = ${dry[i]}`)).toBe(1);
     }
-    const runs = (await sql<{ id: string }>`select id from sync_runs order by started_at`.execute(h.store.db)).rows.map((r) => r.id);
-    expect(runs).toEqual([real.runId, ...dry.slice(1)]);
+    const runs = (await sql<{ id: string; discarded: Date | null }>`select id, changes_discarded_at as discarded from sync_runs order by started_at`.execute(h.store.db)).rows;
+    expect(runs.map((r) => r.id)).toEqual([real.runId, ...dry]);
+    expect(runs.map((r) => r.discarded !== null)).toEqual([false, true, ...dry.slice(1).map(() => false)]);
     expect(await count(sql`run_id = ${dry[0]}`)).toBe(0);
+    // The run stays, with its counts, and says its change set is gone.
+    const kept = await getRun(h.ctx, dry[0]!);
+    expect(kept).toMatchObject({ dryRun: true, status: "succeeded", counts: expect.objectContaining({ updated: 1 }), changesDiscardedAt: runs[1]!.discarded!.toISOString() });
+    expect((await getRun(h.ctx, dry[1]!)).changesDiscardedAt).toBeNull();
+    tenant.updateUser(renamed.id, { displayName: "Renamed again" });
+    const newest = (await h.sync("corp", { dryRun: true })).runId;
+    expect((await getRun(h.ctx, dry[0]!)).changesDiscardedAt).toBe(kept.changesDiscardedAt); // discarded once, not again
+    expect((await getRun(h.ctx, dry[1]!)).changesDiscardedAt).not.toBeNull();
+    expect(await count(sql`run_id = ${newest}`)).toBe(1);
     expect(await count(sql`run_id is null`)).toBe(activity); // the forgotten run's entries are gone, not left without their run
     expect(await count(sql`run_id = ${real.runId}`)).toBe(logged);
   });

@@ -12,6 +12,7 @@ import type { Runtime } from "../../runtime.ts";
 import type { WorkspaceContext } from "../../core/context.ts";
 import { sendCsv } from "../download.ts";
 import { changesCsv } from "../../core/change-export.ts";
+import { keptDryRuns } from "../../sync/dry-run-history.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, csvDownload, limitParam, listOf, offsetParam, workspaceParams, countParam } from "../schemas.ts";
 import { isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
@@ -86,6 +87,7 @@ const runResponse = z
     graphRequests: z.number().int(),
     graphThrottled: z.number().int(),
     cancelRequested: z.object({ by: z.string(), at: iso }).nullable().describe("someone asked the running run to stop (POST …/cancel); it fails as cancelled once its runner sees it"),
+    changesDiscardedAt: iso.nullable().describe(`a dry run's change set is deleted once its source has ${keptDryRuns} newer dry runs; the run and its counts stay`),
     changes: z.array(changeSchema).optional(),
   })
   .meta({ id: "SyncRun" });

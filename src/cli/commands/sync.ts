@@ -9,6 +9,7 @@ import type { RunWithChanges } from "../../core/runs.ts";
 import { allOf } from "../json-stream.ts";
 import { RollcallError } from "../../errors.ts";
 import { serverFrom } from "../api-client.ts";
+import { keptDryRuns } from "../../sync/dry-run-history.ts";
 import { directoryCommand, positiveInteger, runOn, suggest, table, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sync NAME` and `rollcall runs …`. The progress bar is on standard error; --json output stays clean. */
@@ -113,7 +114,7 @@ function describeChange(c: ChangeRecord): string[] {
   return [`    ${heading}`, ...changeDetails(c, " ".repeat(15))];
 }
 
-function describeRun(r: RunWithChanges, action?: string): string {
+export function describeRun(r: RunWithChanges, action?: string): string {
   const lines = [
     `Run ${r.id} of ${r.source}: ${r.status}${r.dryRun ? " (dry run)" : ""}${r.forced ? " (forced)" : ""}`,
     `  ${r.mode}, ${r.trigger}${r.requestedBy && r.trigger === "api" ? ` by ${r.requestedBy}` : ""}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
@@ -123,6 +124,7 @@ function describeRun(r: RunWithChanges, action?: string): string {
   ];
   if (r.status === "running") lines.push(`  progress: ${JSON.stringify(r.progress)}`);
   if (r.error) lines.push(`  error [${r.error.code}]: ${r.error.message}`);
+  if (r.changesDiscardedAt) lines.push(`  its change set was deleted ${r.changesDiscardedAt}, when newer dry runs of ${r.source} came (a source keeps those of its ${keptDryRuns} newest); \`rollcall sync ${r.source} --dry-run\` plans again`);
   const kinds = Object.entries(r.changesByAction).map(([kind, n]) => `${kind} ${n}`).join(", ");
   if (r.changesTotal) {
     const planned = r.dryRun || r.status === "stopped" || r.status === "rejected" ? ", planned, not applied" : "";

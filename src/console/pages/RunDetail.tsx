@@ -134,7 +134,11 @@ export function RunPage({ id }: { id: string }) {
           </AdminOnly>
         </section>
       ) : null}
-      {r.dryRun && r.status === "succeeded" ? (
+      {r.changesDiscardedAt ? (
+        <p className="banner banner-info" role="status">
+          This preview's list of changes was deleted on {formatDate(r.changesDiscardedAt)}, when newer previews of {source || "its source"} came: a source keeps the changes of its newest previews only. Its counts below are as it found them then; preview again to see what a sync would do now.
+        </p>
+      ) : r.dryRun && r.status === "succeeded" ? (
         wouldStop ? (
           <p className="banner banner-warn" role="status">This was a preview: the changes below were computed but not applied. {wouldStop}</p>
         ) : (

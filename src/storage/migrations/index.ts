@@ -30,6 +30,7 @@ import * as m029 from "./029_access_and_sign_out.ts";
 import * as m030 from "./030_change_log_activity.ts";
 import * as m031 from "./031_sync_restorable_users.ts";
 import * as m032 from "./032_user_search_text.ts";
+import * as m035 from "./035_dry_run_changes_discarded.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -64,6 +65,7 @@ export const migrations: Record<string, Migration> = {
   "030_change_log_activity": m030,
   "031_sync_restorable_users": m031,
   "032_user_search_text": m032,
+  "035_dry_run_changes_discarded": m035,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
