@@ -87,6 +87,17 @@ describe.each(engines)("try a source's mapping on one user (%s)", (engine) => {
     expect(byMail.body.match).toMatchObject({ action: "link", user: { id: manual.id, displayName: "Ada by hand", source: { type: "manual" } } });
   });
 
+  it("finds a user whose UPN begins with $ (Graph takes it only as /users('$…')) and one whose UPN has a quote", async () => {
+    const t = tenant();
+    const service = t.createUser({ userPrincipalName: `$svc-print@${t.domain}`, mail: null, displayName: "Print service", accountEnabled: true, userType: "Member" });
+    const quoted = t.createUser({ userPrincipalName: `$o'neil@${t.domain}`, mail: null, displayName: "Dan O'Neil", accountEnabled: true, userType: "Member" });
+    for (const user of [service, quoted]) {
+      const tried = await tryUser(user.userPrincipalName);
+      expect(tried.status, JSON.stringify(tried.body)).toBe(200);
+      expect(tried.body.user).toMatchObject({ externalId: user.id, email: user.userPrincipalName });
+    }
+  });
+
   it("says who is out of scope: a guest the source leaves out, a member of none of its groups", async () => {
     const bo = await tryUser(guest.userPrincipalName);
     expect(bo.status, JSON.stringify(bo.body)).toBe(200);

@@ -1,5 +1,5 @@
 import { SignJWT, generateKeyPair, decodeJwt } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { GUID, startTestEmulator, type TestEmu } from "./helpers.ts";
 
 let t: TestEmu;
@@ -64,6 +64,19 @@ describe("users", () => {
     const groups = await t.graph("/groups?$select=id,nope", token);
     expectGraphError(groups, 400, "BadRequest");
     expect(groups.body.error.message).toBe("Parsing OData Select and Expand failed: Could not find a property named 'nope' on type 'microsoft.graph.group'.");
+  });
+
+  it("a UPN that begins with $ is a 400 after a slash, and found as /users('$…') (quotes doubled), with its transitive groups", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const user = tenant.createUser({ userPrincipalName: `$it'admin@${tenant.domain}`, displayName: "IT admin", accountEnabled: true });
+    onTestFinished(() => tenant.deleteUser(user.id, { permanent: true }));
+    expectGraphError(await t.graph(`/users/${encodeURIComponent(user.userPrincipalName)}`, token), 400, "BadRequest");
+    expectGraphError(await t.graph(`/users/$it'admin@${tenant.domain}`, token), 400, "BadRequest");
+    const found = await t.graph(`/users('$it''admin@${tenant.domain}')?$select=id,userPrincipalName`, token);
+    expect(found.status, JSON.stringify(found.body)).toBe(200);
+    expect(found.body).toMatchObject({ id: user.id, userPrincipalName: user.userPrincipalName });
+    expect((await t.graph(`/users('$it''admin@${tenant.domain}')/transitiveMemberOf/microsoft.graph.group`, token)).status).toBe(200);
+    expect((await t.graph(`/users('$nobody@${tenant.domain}')`, token)).status).toBe(404);
   });
 
   it("profile properties served only for one user: a listing is 501 NotImplemented, a delta query 400; GET /users/{id} gives them", async () => {

@@ -79,7 +79,11 @@ export class GraphService {
   }
 
   private route(req: GraphReq, c: Caller): { body: Body; headers?: Record<string, string>; text?: string } {
-    const all = req.path.split("/").filter(Boolean);
+    const [first, second] = req.path.split("/").filter(Boolean);
+    if (first === "users" && second && decodeURIComponent(second).startsWith("$") && second !== "$count") {
+      throw new GraphHttpError(400, "BadRequest", `Resource not found for the segment '${decodeURIComponent(second)}'.`);
+    }
+    const all = keyInParentheses(req.path).split("/").filter(Boolean);
     // A trailing /$count segment: the same listing, answered as its count.
     const counting = all.length > 1 && all[all.length - 1] === "$count";
     const seg = counting ? all.slice(0, -1) : all;
@@ -193,4 +197,12 @@ function outOfOrder<T>(responses: T[]): T[] {
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
   return out.length > 1 && out.every((r, i) => r === responses[i]) ? [...out.slice(1), out[0] as T] : out;
+}
+
+/**
+ * /users('$x@y.com')/… as /users/%24x%40y.com/…: the key-in-parentheses form Graph takes for a UPN that begins
+ * with `$` (after a slash, OData reads `$` as a system segment). https://learn.microsoft.com/graph/api/user-get
+ */
+function keyInParentheses(path: string): string {
+  return path.replace(/\/users\('((?:[^']|'')*)'\)/, (_, key: string) => `/users/${encodeURIComponent(decodeURIComponent(key).replace(/''/g, "'"))}`);
 }

@@ -41,13 +41,22 @@ export const hiddenPin = "(hidden: mapped to the PIN)";
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /**
- * The user by object ID or userPrincipalName (GET /users/{id | userPrincipalName}); an address that is no one's
- * UPN is looked up as a `mail` too, which admins often type. Undefined when Graph has no such user.
+ * GET /users/{id | userPrincipalName}, but a UPN beginning with `$` goes in as /users('$x@y.com'): after a slash, OData
+ * reads `$` as a system segment and Graph answers 400. A guest's `#EXT#` goes in as %23EXT%23.
  * https://learn.microsoft.com/graph/api/user-get
+ */
+export function userPath(key: string): string {
+  const encoded = encodeURIComponent(key);
+  return key.startsWith("$") ? `/users(${literal(`$${encoded.slice("%24".length)}`)})` : `/users/${encoded}`;
+}
+
+/**
+ * The user by object ID or userPrincipalName; an address that is no one's UPN is looked up as a `mail` too, which
+ * admins often type. Undefined when Graph has no such user.
  */
 async function findUser(graph: GraphClient, key: string, select: string): Promise<Record<string, unknown> | undefined> {
   try {
-    const { "@odata.context": _context, ...user } = await graph.get(`/users/${encodeURIComponent(key)}?$select=${select}`);
+    const { "@odata.context": _context, ...user } = await graph.get(`${userPath(key)}?$select=${select}`);
     return user;
   } catch (error) {
     if (!(error instanceof GraphRequestError && error.status === 404)) throw error;
