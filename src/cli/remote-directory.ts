@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { RollcallError } from "../errors.ts";
+import { RollcallError, type FieldProblem } from "../errors.ts";
 import type { ImportProgress, ImportReport } from "../core/imports.ts";
 import type { ChangeRecord } from "../core/change-log.ts";
 import type { Run } from "../core/runs.ts";
@@ -83,8 +83,23 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
 
   return {
     users: {
-      list: (filter, { sort, limit }) =>
-        cursorPages(pageSizes.users, limit ?? Infinity, (pageLimit, after: string | undefined) => get<CursorPage<User>>(at("users"), { ...filter, sort, order: "asc", limit: pageLimit, after, count: false })),
+      list(filter, { sort, limit }) {
+        let offset: number | undefined; // once the server turns out to be older than cursor paging
+        return cursorPages(pageSizes.users, limit ?? Infinity, async (pageLimit, after: string | undefined) => {
+          const query = { ...filter, sort, order: "asc", limit: pageLimit };
+          if (offset === undefined) {
+            try {
+              return await get<CursorPage<User>>(at("users"), { ...query, after, count: false });
+            } catch (error) {
+              if (after !== undefined || !refusesCursor(error)) throw error;
+              offset = 0;
+            }
+          }
+          const page = await get<Page<User>>(at("users"), { ...query, offset });
+          offset += page.items.length;
+          return { items: page.items, next: offset < page.total ? String(offset) : null };
+        });
+      },
       count: async (filter) => (await get<Page<User>>(at("users"), { ...filter, limit: 1 })).total,
       get: (key) => get(at("users", key)),
       async history(key, limit) {
@@ -139,9 +154,21 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
       async get(id, { action, limit }) {
         const run = await get<Run>(at("runs", id));
         // The API gives at most 5,000 entries a page; a longer --limit reads on by entry (runs show suggests one for the whole log).
+        let read = 0;
+        let byOffset = false; // a server older than cursor paging
         const changePage = async (size: number, after: string | undefined) => {
-          // Only the first page's counts are used: the pages after it are not counted again.
-          const page = await get<Page<ChangeRecord> & { actions: Record<string, number> }>(at("runs", id, "changes"), { action, limit: size, after, count: after === undefined ? undefined : false });
+          type ChangePage = Page<ChangeRecord> & { actions: Record<string, number> };
+          let page: ChangePage | undefined;
+          if (!byOffset) {
+            // Only the first page's counts are used: the pages after it are not counted again.
+            page = await get<ChangePage>(at("runs", id, "changes"), { action, limit: size, after, count: after === undefined ? undefined : false }).catch((error: unknown) => {
+              if (!refusesCursor(error)) throw error;
+              byOffset = true;
+              return undefined;
+            });
+          }
+          page ??= await get<ChangePage>(at("runs", id, "changes"), { action, limit: size, offset: read });
+          read += page.items.length;
           return { ...page, next: page.items.length < size ? null : page.items.at(-1)!.id };
         };
         const first = await changePage(Math.min(limit, pageSizes.changes), undefined);
@@ -215,4 +242,14 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
 /** The API's write-only credential fields. */
 function credentialBody(credential: Credential): Record<string, string> {
   return credential.kind === "secret" ? { clientSecret: credential.secret } : { certificatePem: credential.certificatePem, privateKeyPem: credential.privateKeyPem };
+}
+
+/**
+ * A server older than cursor paging refuses `after` and `count` as unknown fields: the lists are then read on by
+ * offset, as they were then, so that a new CLI still reads an older server.
+ */
+function refusesCursor(error: unknown): boolean {
+  if (!(error instanceof RollcallError) || error.code !== "invalid_input") return false;
+  const fields = (error.details.fields ?? []) as FieldProblem[];
+  return fields.some((f) => (f.field === "after" || f.field === "count") && f.message === "is not a known field");
 }

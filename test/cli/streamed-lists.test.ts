@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../../src/api/server.ts";
-import { apiClient } from "../../src/cli/api-client.ts";
+import { apiClient, type ApiClient } from "../../src/cli/api-client.ts";
+import { invalidInput } from "../../src/errors.ts";
 import { localDirectory, type Directory, type PageSizes } from "../../src/cli/directory.ts";
 import { jsonPieces, type Pages } from "../../src/cli/json-stream.ts";
 import { remoteDirectory } from "../../src/cli/remote-directory.ts";
@@ -69,7 +70,20 @@ describe.each(engines)("users and a run's changes printed a page at a time, loca
   const directories = (sizes: PageSizes): [string, Directory][] => [
     ["locally", localDirectory(rt, ctx, sizes)],
     ["through the server", remoteDirectory(apiClient(server, { token }), "default", sizes)],
+    ["through a server older than cursor paging", remoteDirectory(olderServer(apiClient(server, { token })), "default", sizes)],
   ];
+
+  /** A server from before `after` and `count`: it refused them, as any unknown query field, and paged by offset only. */
+  function olderServer(api: ApiClient): ApiClient {
+    return {
+      ...api,
+      async request(method, path, init) {
+        const unknown = ["after", "count"].filter((field) => init?.query?.[field] !== undefined);
+        if (unknown.length) throw invalidInput(unknown.map((field) => ({ field, message: "is not a known field" })));
+        return api.request(method, path, init);
+      },
+    };
+  }
 
   async function printed(value: unknown): Promise<string> {
     let text = "";
