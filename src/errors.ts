@@ -68,6 +68,9 @@ const httpStatus: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+/** Every code, for the OpenAPI document's Error schema. */
+export const errorCodes = Object.keys(httpStatus) as [ErrorCode, ...ErrorCode[]];
+
 export type ErrorDetails = Record<string, unknown>;
 
 export class RollcallError extends Error {

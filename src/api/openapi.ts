@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { takesIfMatch, type Route, type RouteModule, type Upload } from "./route.ts";
+import { takesIfMatch, type Answers, type Route, type RouteModule, type Upload } from "./route.ts";
 import { errorSchema } from "./schemas.ts";
 
 /**
@@ -74,15 +74,21 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
   };
 }
 
+const retryAfterHeader = { "Retry-After": { description: "Seconds until an attempt is taken again", schema: { type: "string" } } };
 const etagHeader = { ETag: { description: "The record's version: send it back as If-Match with a change", schema: { type: "string" } } };
 const ifMatchParameter = {
   name: "If-Match", in: "header", required: false, schema: { type: "string" },
   description: "The ETag the change was made on: applied only if the record is still that version, otherwise 412 precondition_failed and nothing changes",
 };
 
-function answer(a: { description: string; content?: string[] }): Json {
-  if (!a.content) return { description: a.description, headers: { Location: { schema: { type: "string" } } } };
-  return { description: a.description, content: Object.fromEntries(a.content.map((type) => [type, { schema: { type: "string", ...(!type.startsWith("text/") && { contentMediaType: type }) } }])) };
+function answer(a: Answers[string]): Json {
+  const named = Object.entries(a.headers ?? {}).map(([name, description]) => [name, { description, schema: { type: "string" } }]);
+  if (!a.content) return { description: a.description, headers: { Location: { schema: { type: "string" } }, ...Object.fromEntries(named) } };
+  return {
+    description: a.description,
+    ...(named.length && { headers: Object.fromEntries(named) }),
+    content: Object.fromEntries(a.content.map((type) => [type, { schema: { type: "string", ...(!type.startsWith("text/") && { contentMediaType: type }) } }])),
+  };
 }
 
 function uploadSchema(upload: Upload, convert: (s: z.ZodType, io: "input") => Json): Json {
@@ -133,7 +139,7 @@ function errorResponses(r: Route, make: (description: string) => Json): Record<s
     out["413"] = make("payload_too_large");
     out["415"] = make(r.upload ? "unsupported_file or unsupported_media_type: send multipart/form-data with a supported file" : "unsupported_media_type: send application/json");
   }
-  if (typeof r.config === "function" || r.config?.rateLimit) out["429"] = make("rate_limited: too many attempts; see Retry-After");
+  if (typeof r.config === "function" || r.config?.rateLimit) out["429"] = { ...make("rate_limited: too many attempts; see Retry-After"), headers: retryAfterHeader };
   if (takesIfMatch(r)) out["412"] = make("precondition_failed: If-Match names a version the record no longer is (changed meanwhile); read it again");
   out["431"] = make("headers_too_large: the request's headers (cookies, a token) are larger than the server takes");
   out["500"] = make("internal: logged on the server, never detailed here");

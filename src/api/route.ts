@@ -45,8 +45,8 @@ export interface Upload {
   /** Form fields that may come beside the file (documented as strings: a form field is text; an object as JSON). */
   fields?: z.ZodType;
 }
-/** Status → description and media types (none for a redirect). */
-export type Answers = Record<string, { description: string; content?: string[] }>;
+/** Status → description, media types (none for a redirect) and the headers it sends (name → description). */
+export type Answers = Record<string, { description: string; content?: string[]; headers?: Record<string, string> }>;
 export type RouteConfig = Record<string, unknown> | ((rt: Runtime) => Record<string, unknown>);
 
 export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType | undefined> {
@@ -70,7 +70,7 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
    */
   etag?: { version(answer: R extends z.ZodType ? z.input<R> : never): string };
   /** Error answers of this route beyond those every route of its kind has (400, 401, 403, 404, 409…), for the OpenAPI document. */
-  errors?: Partial<Record<400 | 401 | 409 | 412 | 413 | 415 | 422 | 502 | 503, string>>;
+  errors?: Partial<Record<400 | 401 | 403 | 409 | 412 | 413 | 415 | 422 | 502 | 503, string>>;
   /** Absent for 204 No Content. */
   response?: R;
   /** What a route that answers itself (a download, a redirect, a page) sends instead of JSON, by status, for the OpenAPI document. */

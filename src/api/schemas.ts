@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { errorCodes } from "../errors.ts";
 import type { User } from "../domain/user.ts";
 import { membersShownCap, type Group, type GroupMember, type GroupWithMembers } from "../domain/group.ts";
 import type { Workspace } from "../core/workspaces.ts";
@@ -10,12 +11,16 @@ import type { Account } from "../core/accounts.ts";
  * drop keys they do not name, so a field that is not listed here (a hash, a secret) cannot leak.
  * `satisfies` keeps them in step with the domain types the CLI prints.
  */
-const iso = z.string().describe("ISO 8601 timestamp");
+/** Documented as date-time (RFC 3339, as toISOString writes it, in UTC) without a check of its own: test/api/openapi-conformance.test.ts holds every answer to it. */
+export const timestamp = z.string().meta({ format: "date-time" });
+const iso = timestamp.describe("ISO 8601 timestamp, UTC");
+/** A day, YYYY-MM-DD. */
+export const day = z.string().meta({ format: "date" });
 
 export const errorSchema = z
   .object({
     error: z.object({
-      code: z.string().describe("stable machine-readable code, e.g. invalid_input, not_found, conflict"),
+      code: z.enum(errorCodes).describe("stable machine-readable code, e.g. invalid_input, not_found, conflict"),
       message: z.string(),
       details: z.record(z.string(), z.unknown()).describe("for invalid_input: { fields: [{ field, message }] }"),
     }),
@@ -170,9 +175,10 @@ export const countParam = booleanParam.optional().describe("false: total (and a 
 export const workspaceParams = z.object({ workspace: z.string().describe("workspace name or id") });
 
 /** What the download routes answer, for the OpenAPI document. */
-export const csvDownload = { "200": { description: "A CSV file (UTF-8 with a byte-order mark), as an attachment", content: ["text/csv"] } };
+const attachment = { "Content-Disposition": 'attachment; filename="…": the name to save it under' };
+export const csvDownload = { "200": { description: "A CSV file (UTF-8 with a byte-order mark), as an attachment", content: ["text/csv"], headers: attachment } };
 export const spreadsheetDownload = {
-  "200": { description: "The file as an attachment: CSV or XLSX as format asks", content: ["text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"] },
+  "200": { description: "The file as an attachment: CSV or XLSX as format asks", content: ["text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"], headers: attachment },
 };
 
 /** Which users a list, an export or a bulk action is about: the Users page's filters. */

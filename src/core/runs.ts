@@ -5,16 +5,17 @@ import { entraSourceNames, unknownSourceMessage } from "./sources.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
 import type { RunCounts } from "../domain/run-counts.ts";
+import type { RunMode, RunStatus, RunTrigger } from "../storage/schema.ts";
 
 /** Run history: what each sync did, when, how, and (for one run) its per-user change log. */
 export interface Run {
   id: string;
   source: string;
-  trigger: string;
-  mode: string;
+  trigger: RunTrigger;
+  mode: RunMode;
   dryRun: boolean;
   forced: boolean;
-  status: string;
+  status: RunStatus;
   startedAt: string;
   finishedAt: string | null;
   counts: RunCounts;
@@ -40,12 +41,12 @@ function toRun(r: Record<string, unknown>): Run {
   return {
     id: r.id as string,
     source: r.source_name as string,
-    trigger: r.trigger as string,
-    mode: r.mode as string,
+    trigger: r.trigger as RunTrigger,
+    mode: r.mode as RunMode,
     dryRun: r.dry_run as boolean,
     forced: r.forced as boolean,
     requestedBy: r.requested_by as string | null,
-    status: r.status as string,
+    status: r.status as RunStatus,
     startedAt: new Date(r.started_at as Date).toISOString(),
     finishedAt: r.finished_at ? new Date(r.finished_at as Date).toISOString() : null,
     counts: r.counts as RunCounts,

@@ -16,6 +16,7 @@ import { assertIfMatch, versionOf } from "./versions.ts";
 import { ignoringRule } from "../sync/plan-groups.ts";
 import { secretDaysLeft } from "../domain/source.ts";
 import type { RunCounts } from "../domain/run-counts.ts";
+import type { RunMode, RunStatus } from "../storage/schema.ts";
 
 /**
  * Entra ID sources of a workspace. The client secret is sealed with the runtime's SecretBox, write-only:
@@ -36,7 +37,7 @@ export interface SourceStatus {
   syncedUsers: number;
   syncedGroups: number;
   /** With its counts: a run's conflicts and warnings are what still needs an admin's eye (each run plans them again). */
-  lastRun: { id: string; status: string; mode: string; dryRun: boolean; counts: RunCounts; startedAt: string; finishedAt: string | null } | null;
+  lastRun: { id: string; status: RunStatus; mode: RunMode; dryRun: boolean; counts: RunCounts; startedAt: string; finishedAt: string | null } | null;
   running: string | null;
   /** The newest real run, when it stopped at the deletion threshold and waits for an admin to approve or reject it (a preview after it does not hide it). */
   awaitingReview: string | null;

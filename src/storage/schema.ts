@@ -99,14 +99,21 @@ export interface ChangeLogTable {
   at: Timestamp;
 }
 
+export const runTriggers = ["manual", "schedule", "api"] as const;
+export const runModes = ["full", "delta"] as const;
+export const runStatuses = ["running", "succeeded", "failed", "stopped", "applied", "rejected"] as const;
+export type RunTrigger = (typeof runTriggers)[number];
+export type RunMode = (typeof runModes)[number];
+export type RunStatus = (typeof runStatuses)[number];
+
 export interface SyncRunsTable {
   id: Generated<string>;
   workspace_id: string;
   source_id: string;
-  trigger: "manual" | "schedule" | "api";
-  mode: "full" | "delta";
+  trigger: RunTrigger;
+  mode: RunMode;
   dry_run: boolean;
-  status: "running" | "succeeded" | "failed" | "stopped" | "applied" | "rejected";
+  status: RunStatus;
   started_at: Timestamp;
   finished_at: Timestamp | null;
   heartbeat_at: Timestamp;

@@ -7,7 +7,7 @@ import { issueDeviceCookie, knownDevice } from "../device-cookie.ts";
 import { route, type RouteModule } from "../route.ts";
 import { callbackUrl, rememberSignOut } from "./signin.ts";
 import { microsoftSignOutUrl } from "../../auth/signout.ts";
-import { accountSchema, roleSchema } from "../schemas.ts";
+import { accountSchema, roleSchema, timestamp } from "../schemas.ts";
 
 const loginBody = z.object({ email: z.string().trim().min(1, "is required").max(254), password: z.string().min(1, "is required").max(1024) }).strict();
 
@@ -15,7 +15,7 @@ const meResponse = z.object({
   account: accountSchema.nullable().describe("null when called with an API token"),
   token: z.object({ id: z.string(), name: z.string(), role: roleSchema }).nullable().describe("the API token in use, if any"),
   csrfToken: z.string().nullable().describe("send as X-CSRF-Token on every change made with the session cookie"),
-  expiresAt: z.string().nullable(),
+  expiresAt: timestamp.nullable(),
   workspaces: z.array(z.object({ id: z.string(), name: z.string(), role: roleSchema })),
 });
 
@@ -53,7 +53,7 @@ export const authRoutes: RouteModule = {
       access: "public",
       body: loginBody,
       errors: { 401: "unauthenticated: the email or password is wrong (which one is not said)" },
-      response: z.object({ account: accountSchema, csrfToken: z.string(), expiresAt: z.string() }),
+      response: z.object({ account: accountSchema, csrfToken: z.string(), expiresAt: timestamp }),
       config: (rt) => ({
         rateLimit: {
           max: rt.config.loginAttempts,

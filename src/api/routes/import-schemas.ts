@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ImportProgress, ImportReport } from "../../core/imports.ts";
+import { timestamp } from "../schemas.ts";
 
 /** The import report as the API answers it (the same object `rollcall import --json` prints). */
 const problemSchema = z.object({
@@ -70,8 +71,8 @@ export const uploadSchema = z
     id: z.string(),
     fileName: z.string(),
     size: z.number().int(),
-    uploadedAt: z.string(),
-    expiresAt: z.string(),
+    uploadedAt: timestamp,
+    expiresAt: timestamp,
     preview: importReportSchema,
   })
   .meta({ id: "ImportUpload" });
@@ -120,7 +121,7 @@ export const importProgressSchema = z
       .nullable()
       .describe("null before the commit's first report, or when none is running") satisfies z.ZodType<ImportProgress | null>,
     imported: z
-      .object({ at: z.string(), by: z.string(), counts: z.record(z.string(), z.number()) })
+      .object({ at: timestamp, by: z.string(), counts: z.record(z.string(), z.number()) })
       .optional()
       .describe("the commit that imported this file: a commit sent again answers 409 conflict, until the upload expires"),
   })

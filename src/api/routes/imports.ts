@@ -197,7 +197,12 @@ export const importRoutes: RouteModule = {
       summary: "Download the workspace's users as CSV or XLSX (re-importable unchanged), all or those the filters match",
       description: "The Rollcall-Users header gives the number of users exported; Rollcall-Columns the columns, comma-separated, each URI-encoded.",
       access: "workspace",
-      answers: spreadsheetDownload,
+      answers: {
+        "200": {
+          ...spreadsheetDownload["200"],
+          headers: { ...spreadsheetDownload["200"].headers, "Rollcall-Users": "how many users the file holds", "Rollcall-Columns": "the file's columns, comma-separated, each URI-encoded" },
+        },
+      },
       params: workspaceParams,
       query: formatQuery.extend(userFilterQuery.shape).strict(),
       async handler({ ctx, query, reply }) {

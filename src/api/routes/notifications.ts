@@ -2,7 +2,7 @@ import { z } from "zod";
 import { dismissNotification, pageOfDeliveries, pageOfNotifications } from "../../core/notifications.ts";
 import { getNotificationSettings, updateNotificationSettings } from "../../core/notification-settings.ts";
 import { route, type RouteModule } from "../route.ts";
-import { booleanParam, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
+import { booleanParam, limitParam, listOf, offsetParam, timestamp, workspaceParams } from "../schemas.ts";
 
 const deliverySchema = z.object({
   id: z.string(),
@@ -10,11 +10,11 @@ const deliverySchema = z.object({
   channel: z.enum(["email", "webhook"]),
   target: z.string(),
   status: z.enum(["pending", "sending", "sent", "failed"]),
-  attempts: z.number(),
-  nextAttemptAt: z.string().nullable().describe("when it is tried (again); null once sent or given up"),
+  attempts: z.number().int(),
+  nextAttemptAt: timestamp.nullable().describe("when it is tried (again); null once sent or given up"),
   lastError: z.string().nullable(),
-  sentAt: z.string().nullable(),
-  createdAt: z.string(),
+  sentAt: timestamp.nullable(),
+  createdAt: timestamp,
 });
 
 const notificationSchema = z.object({
@@ -27,9 +27,9 @@ const notificationSchema = z.object({
   body: z.string(),
   link: z.string().nullable().describe("console path of what it is about"),
   data: z.record(z.string(), z.unknown()),
-  createdAt: z.string(),
-  resolvedAt: z.string().nullable().describe("set when it no longer holds (secret replaced, a later run succeeded, a newer milestone)"),
-  dismissedAt: z.string().nullable(),
+  createdAt: timestamp,
+  resolvedAt: timestamp.nullable().describe("set when it no longer holds (secret replaced, a later run succeeded, a newer milestone)"),
+  dismissedAt: timestamp.nullable(),
   dismissedBy: z.string().nullable(),
   deliveries: z.array(deliverySchema),
 });

@@ -12,7 +12,7 @@ import { chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage
 import { cookieIsSecure, startBrowserSession, visibleWorkspaces } from "../auth.ts";
 import { apiPrefix } from "../openapi.ts";
 import { route, type RouteModule } from "../route.ts";
-import { accountSchema, roleSchema, userSchema, workspaceParams } from "../schemas.ts";
+import { accountSchema, roleSchema, timestamp, userSchema, workspaceParams } from "../schemas.ts";
 
 /** Binds a sign-in to the browser that started it (login CSRF); only its hash is stored. One cookie per sign-in under way: rollcall_signin_<key>. */
 const bindingCookie = (key: string) => `rollcall_signin_${key}`;
@@ -153,6 +153,7 @@ export const signInRoutes: RouteModule = {
         "403": { description: "A page saying why sign-in is not offered (no error JSON: this is a browser flow)", content: ["text/html"] },
       },
       query: startQuery,
+      errors: { 502: "source_unreachable: the organization's sign-in endpoints (its OpenID configuration) could not be reached" },
       browserPage: true,
       config: perAddress(browserFlow),
       async handler({ query, rt, request, reply }) {
@@ -188,6 +189,7 @@ export const signInRoutes: RouteModule = {
         "403": { description: "A page saying why the sign-in was refused; its data-reason names the case (expired_request, unknown_user, disabled, …)", content: ["text/html"] },
       },
       query: z.looseObject({ code: z.string().max(4000).optional(), state: z.string().max(500).optional(), error: z.string().max(200).optional(), error_description: z.string().max(4000).optional() }),
+      errors: { 502: "source_unreachable: Microsoft could not be reached to redeem the code or check the ID token" },
       browserPage: true,
       config: perAddress(browserFlow),
       async handler({ query, rt, request, reply }) {
@@ -239,7 +241,8 @@ export const signInRoutes: RouteModule = {
       description: "The code arrives on the client's loopback redirect; code_verifier must match the client_code_challenge sent to /auth/microsoft/start. Send the token as Authorization: Bearer rcs_….",
       access: "public",
       body: z.object({ code: z.string().min(1).max(200), codeVerifier: z.string().min(43).max(128) }).strict(),
-      response: z.object({ token: z.string(), account: accountSchema, expiresAt: z.string() }),
+      errors: { 403: "signin_refused (details.reason expired_request): the code is invalid, expired or already used, or codeVerifier does not match its challenge" },
+      response: z.object({ token: z.string(), account: accountSchema, expiresAt: timestamp }),
       config: perAddress(3),
       async handler({ body, rt }) {
         const session = await redeemNativeCode(deps(rt), body);

@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { invalidInput } from "../../errors.ts";
-import { createEntraSource, getSource, listSources, loadSourceForSync, sourceContext, sourceVersion, testSource, updateEntraSource, type Source } from "../../core/sources.ts";
+import { errorCodes, invalidInput } from "../../errors.ts";
+import { createEntraSource, getSource, listSources, loadSourceForSync, sourceContext, sourceVersion, testSource, updateEntraSource } from "../../core/sources.ts";
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
 import { cancelRun, getRun, pageOfRuns, rejectRun, runChangePage, runWithChanges } from "../../core/runs.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { findDirectoryGroups } from "../../sources/entra/connect.ts";
-import { entraConfigPatch } from "../../sources/entra/config.ts";
+import { entraConfigObject, entraConfigPatch } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { approveRun, syncSource } from "../../sync/service.ts";
 import type { Runtime } from "../../runtime.ts";
@@ -14,7 +14,8 @@ import { sendCsv } from "../download.ts";
 import { changesCsv } from "../../core/change-export.ts";
 import { keptDryRuns } from "../../sync/dry-run-history.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, csvDownload, limitParam, listOf, offsetParam, workspaceParams, countParam } from "../schemas.ts";
+import { changeSchema, csvDownload, day, limitParam, listOf, offsetParam, timestamp, workspaceParams, countParam } from "../schemas.ts";
+import { runModes, runStatuses, runTriggers } from "../../storage/schema.ts";
 import { isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
 import { tryUserRoute } from "./source-try.ts";
 
@@ -23,7 +24,8 @@ import { tryUserRoute } from "./source-try.ts";
  * returned (a source shows "set, expires on …"). A sync answers at once with the running run; its
  * progress and change log are read from /runs/{id} while it goes.
  */
-const iso = z.string();
+const iso = timestamp;
+const runStatusSchema = z.enum(runStatuses);
 const sourceParams = workspaceParams.extend({ name: z.string().describe("source name or id") });
 const runParams = workspaceParams.extend({ id: z.string().describe("run id") });
 
@@ -47,13 +49,13 @@ const sourceResponse = z
     id: z.string(),
     name: z.string(),
     type: z.literal("entra"),
-    config: z.record(z.string(), z.unknown()),
-    secret: z.object({ set: z.boolean(), expiresOn: z.string().nullable(), daysLeft: z.number().int().nullable().describe("Whole days until expiresOn (UTC), counted up: 0 or less is expired"), description: z.string() }),
+    config: entraConfigObject.meta({ id: "EntraSourceConfig" }),
+    secret: z.object({ set: z.boolean(), expiresOn: day.nullable(), daysLeft: z.number().int().nullable().describe("Whole days until expiresOn (UTC), counted up: 0 or less is expired"), description: z.string() }),
     status: z.object({
       syncedUsers: z.number().int(),
       syncedGroups: z.number().int(),
       lastRun: z
-        .object({ id: z.string(), status: z.string(), mode: z.string(), dryRun: z.boolean(), counts: z.record(z.string(), z.number()), startedAt: iso, finishedAt: iso.nullable() })
+        .object({ id: z.string(), status: runStatusSchema, mode: z.enum(runModes), dryRun: z.boolean(), counts: z.record(z.string(), z.number()), startedAt: iso, finishedAt: iso.nullable() })
         .nullable(),
       running: z.string().nullable(),
       awaitingReview: z.string().nullable().describe("the newest real run, when it stopped at the deletion threshold and waits for approve or reject"),
@@ -73,17 +75,17 @@ const runResponse = z
   .object({
     id: z.string(),
     source: z.string(),
-    trigger: z.string(),
-    mode: z.string(),
+    trigger: z.enum(runTriggers),
+    mode: z.enum(runModes),
     dryRun: z.boolean(),
     forced: z.boolean(),
     requestedBy: z.string().nullable().describe("who started the run: the admin or API token (trigger api), the CLI's user (manual) or \"schedule\""),
-    status: z.string().describe("running, succeeded, failed, stopped (deletion threshold), applied or rejected (a stopped run, reviewed)"),
+    status: runStatusSchema.describe("running, succeeded, failed, stopped (deletion threshold), applied or rejected (a stopped run, reviewed)"),
     startedAt: iso,
     finishedAt: iso.nullable(),
     counts: z.record(z.string(), z.number()),
     progress: z.record(z.string(), z.unknown()),
-    error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).nullable(),
+    error: z.object({ code: z.enum(errorCodes), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).nullable(),
     graphRequests: z.number().int(),
     graphThrottled: z.number().int(),
     cancelRequested: z.object({ by: z.string(), at: iso }).nullable().describe("someone asked the running run to stop (POST …/cancel); it fails as cancelled once its runner sees it"),
@@ -96,8 +98,6 @@ const checkResponse = z.object({
   ok: z.boolean(),
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), code: z.string().nullable(), message: z.string() })),
 });
-
-const present = <S extends Source>(s: S) => ({ ...s, config: s.config as unknown as Record<string, unknown> });
 
 /** Start a run in the background and answer with its record as soon as it exists. */
 async function startRun(rt: Runtime, ctx: WorkspaceContext, start: (onStarted: (id: string) => void) => Promise<{ runId: string }>) {
@@ -117,7 +117,7 @@ export const sourceRoutes: RouteModule = {
       method: "GET", url: "/workspaces/:workspace/sources", summary: "List sources with their sync status", access: "workspace",
       params: workspaceParams, response: listOf(sourceResponse),
       async handler({ ctx }) {
-        const items = (await listSources(ctx)).map(present);
+        const items = await listSources(ctx);
         return { items, total: items.length, limit: items.length, offset: 0 };
       },
     }),
@@ -127,14 +127,14 @@ export const sourceRoutes: RouteModule = {
       async handler({ ctx, rt, body }) {
         const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
         if (!name) throw invalidInput([{ field: "name", message: "is required" }]);
-        return present(await createEntraSource(sourceContext(rt, ctx), { name, config: config as never, credential: credentialOf(body as SourceBody) }));
+        return createEntraSource(sourceContext(rt, ctx), { name, config: config as never, credential: credentialOf(body as SourceBody) });
       },
     }),
     route({
       method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret)", access: "workspace", etag: { version: sourceVersion },
       description: "The ETag header is the source's version (name, settings, secret; not its sync status): send it back as If-Match with a PATCH.",
       params: sourceParams, response: sourceResponse,
-      handler: async ({ ctx, params }) => present(await getSource(ctx, params.name)),
+      handler: async ({ ctx, params }) => getSource(ctx, params.name),
     }),
     route({
       method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name)", access: "workspace",
@@ -144,7 +144,7 @@ export const sourceRoutes: RouteModule = {
       async handler({ ctx, rt, params, body, ifMatch }) {
         const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
         const credential = credentialOf(body as SourceBody);
-        return present(await updateEntraSource(sourceContext(rt, ctx), params.name, { name, config: config as never, credential }, { ifMatch }));
+        return updateEntraSource(sourceContext(rt, ctx), params.name, { name, config: config as never, credential }, { ifMatch });
       },
     }),
     route({
@@ -152,7 +152,7 @@ export const sourceRoutes: RouteModule = {
       summary: "Remove a source. Its users and groups stay, managed in Rollcall from then on (users=keep, the default; users=disable also disables the users), or are deleted with it (users=delete)",
       params: sourceParams, response: removedSourceResponse,
       query: z.object({ users: z.enum(sourceRemovals).default("keep").describe("what happens to the source's users and groups") }).strict(),
-      handler: async ({ ctx, rt, params, query }) => present(await removeSource(sourceContext(rt, ctx), params.name, query.users)),
+      handler: async ({ ctx, rt, params, query }) => removeSource(sourceContext(rt, ctx), params.name, query.users),
     }),
     route({
       method: "POST", url: "/workspaces/:workspace/sources/:name/test", summary: "Connect: a fresh token, then prove each Graph permission the source needs", access: "workspace",

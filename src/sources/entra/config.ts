@@ -162,7 +162,7 @@ export const entraConfigObject = z
     ignoreGroups: z.array(z.string().trim().min(1)).default([]),
     ignoreGroupsContaining: z.array(z.string().trim().min(1)).default([]),
     mapping: z.record(fieldName, graphProperty).default({}),
-    country: z.string().refine(isCountryCode, "must be an ISO 3166 two-letter country code").transform((c) => c.toUpperCase()).nullable().default(null),
+    country: z.string().refine(isCountryCode, "must be an ISO 3166 two-letter country code").toUpperCase().nullable().default(null),
     onRemove: z.enum(["disable", "delete", "keep"]).default("disable"),
     linkByEmail: z.boolean().default(true),
     deletionThreshold: z
