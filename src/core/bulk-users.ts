@@ -1,12 +1,14 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
 import type { User } from "../domain/user.ts";
-import { countUsers, selectUsers, selectUsersByKeys, type UserFilter } from "../storage/queries/users.ts";
-import { recordChanges, type ChangeEntry } from "./change-log.ts";
+import { selectUsersByKeys, type UserFilter } from "../storage/queries/users.ts";
+import * as selection from "../storage/queries/bulk-selection.ts";
+import type { Db } from "../storage/database.ts";
 import type { WorkspaceContext } from "./context.ts";
-import { getGroupRecord, assertManual } from "./groups.ts";
-import { markForNextSync, subjectOf } from "./users.ts";
-import { maxBulkMatching, maxBulkUsers, type BulkAction, type BulkResult } from "../domain/bulk.ts";
+import { assertManual, getGroupRecord } from "./groups.ts";
+import { subjectOf } from "./users.ts";
+import { maxBulkListed, maxBulkUsers, type BulkAction, type BulkResult } from "../domain/bulk.ts";
+import type { GroupRecord } from "../domain/group.ts";
 
 export interface BulkRequest {
   action: BulkAction;
@@ -18,80 +20,81 @@ export interface BulkRequest {
   group?: string | undefined;
 }
 
+/** What each action locks its users against: a delete against everything, a status change against other updates, a membership against deletes. */
+const locks: Record<BulkAction, selection.SelectionLock> = {
+  delete: "for update",
+  disable: "for no key update",
+  enable: "for no key update",
+  addToGroup: "for key share",
+  removeFromGroup: "for key share",
+};
+
 /**
- * One transaction for the whole selection: a key that names no user stops it before anything is written,
- * so a selection is never half-applied. Every changed user gets a history entry with the actor.
+ * One transaction for the whole selection, so that it is never half-applied: the users are selected (by the
+ * filter, evaluated in the transaction, or by the keys given) and locked, then changed, logged with the actor
+ * and counted by set-based statements; a key that names no user stops it before anything is written.
  */
 export async function bulkUsers(ctx: WorkspaceContext, request: BulkRequest): Promise<BulkResult> {
   if ((request.users === undefined) === (request.filter === undefined)) {
     throw invalidInput([{ field: "users", message: "give either the users (ids, emails or UPNs) or a filter that selects them, not both" }]);
   }
-  const users = request.users ? await resolveUsers(ctx, request.users) : await matchingUsers(ctx, request.filter!);
   const needsGroup = request.action === "addToGroup" || request.action === "removeFromGroup";
   if (needsGroup && !request.group) throw invalidInput([{ field: "group", message: `name the group to ${request.action === "addToGroup" ? "add the users to" : "remove the users from"}` }]);
-  const group = needsGroup ? await getGroupRecord(ctx, request.group!) : null;
-  if (group) assertManual(group);
+  const listed = request.users ? await resolveUsers(ctx, request.users) : null;
 
-  const changedIds = await ctx.db.transaction().execute(async (trx) => {
-    // One array parameter, not one per user: 10,000 users stay one small statement.
-    const ids = sql<string>`any(${users.map((u) => u.id)}::uuid[])`;
-    const entry = (user: User, action: string, before: object | null = null, after: object | null = null): ChangeEntry =>
-      ({ workspaceId: ctx.workspace.id, actor: ctx.actor, userId: user.id, groupId: group?.id ?? null, subject: subjectOf(user), action, before, after });
-    let changed: Set<string>;
-    switch (request.action) {
-      case "disable":
-      case "enable": {
-        const enabled = request.action === "enable";
-        const rows = await trx
-          .updateTable("users")
-          .set({ enabled, updated_at: sql`now()` })
-          .where("id", "=", ids)
-          .where("enabled", "=", !enabled)
-          .returning("id")
-          .execute();
-        changed = new Set(rows.map((r) => r.id));
-        const touched = users.filter((u) => changed.has(u.id));
-        await markForNextSync(trx, touched);
-        await recordChanges(trx, touched.map((u) => entry(u, request.action, { enabled: !enabled }, { enabled })));
-        break;
-      }
-      case "delete": {
-        await markForNextSync(trx, users);
-        const rows = await trx.deleteFrom("users").where("id", "=", ids).returning("id").execute();
-        changed = new Set(rows.map((r) => r.id));
-        await recordChanges(trx, users.filter((u) => changed.has(u.id)).map((u) => entry(u, "delete", u)));
-        break;
-      }
-      case "addToGroup": {
-        const { rows } = await sql<{ id: string }>`
-          insert into group_members (workspace_id, group_id, member_user_id)
-          select ${ctx.workspace.id}, ${group!.id}, u.id from users u where u.id = ${ids}
-          on conflict (group_id, member_user_id) where member_user_id is not null do nothing
-          returning member_user_id as id`.execute(trx);
-        changed = new Set(rows.map((r) => r.id));
-        await recordChanges(trx, users.filter((u) => changed.has(u.id)).map((u) => entry(u, `add to group ${group!.name}`)));
-        break;
-      }
-      case "removeFromGroup": {
-        const rows = await trx.deleteFrom("group_members").where("group_id", "=", group!.id).where("member_user_id", "=", ids).returning("member_user_id").execute();
-        changed = new Set(rows.map((r) => r.member_user_id!));
-        await recordChanges(trx, users.filter((u) => changed.has(u.id)).map((u) => entry(u, `remove from group ${group!.name}`)));
-        break;
-      }
-    }
-    return changed;
+  return ctx.db.transaction().execute(async (trx) => {
+    const group = needsGroup ? await lockedGroup({ ...ctx, db: trx }, request.group!) : null;
+    const lock = locks[request.action];
+    const selected = listed ? await selection.selectListed(trx, ctx.workspace.id, listed.map((u) => u.id), lock) : await selection.selectMatching(trx, ctx.workspace.id, request.filter!, lock);
+    if (!listed && selected === 0) throw invalidInput([{ field: "filter", message: "matches no user; nothing was changed" }]);
+    const changed = await apply(trx, ctx, request.action, group);
+
+    const rows = await selection.selectedUsers(trx, listed ? maxBulkUsers : maxBulkListed);
+    const base = { action: request.action, group: group?.name ?? null, changed };
+    if (!listed) return { ...base, unchanged: selected - changed, users: rows, more: selected - rows.length };
+    // Named users are answered each, even one deleted meanwhile (not selected: unchanged).
+    const changedIds = new Set(rows.filter((r) => r.changed).map((r) => r.id));
+    const users = listed.map((u) => ({ id: u.id, subject: subjectOf(u), changed: changedIds.has(u.id) }));
+    return { ...base, unchanged: listed.length - changed, users, more: 0 };
   });
-
-  const listed = users.map((u) => ({ id: u.id, subject: subjectOf(u), changed: changedIds.has(u.id) }));
-  return { action: request.action, group: group?.name ?? null, changed: changedIds.size, unchanged: users.length - changedIds.size, users: listed };
 }
 
-/** Counted before any user is read: a filter matching 96,000 users is refused in milliseconds, not after reading 10,000. */
-async function matchingUsers(ctx: WorkspaceContext, filter: UserFilter): Promise<User[]> {
-  const total = await countUsers(ctx.db, ctx.workspace.id, filter);
-  if (total === 0) throw invalidInput([{ field: "filter", message: "matches no user; nothing was changed" }]);
-  if (total > maxBulkMatching) throw invalidInput([{ field: "filter", message: `matches ${total.toLocaleString("en-US")} users; at most ${maxBulkMatching.toLocaleString("en-US")} at once: narrow it` }]);
-  return (await selectUsers(ctx.db, ctx.workspace.id, filter, { limit: maxBulkMatching, offset: 0, sort: "displayName", order: "asc" })).items;
+/** Changes the selected users, logs each one changed, marks synced ones for the next sync; returns how many changed. */
+async function apply(trx: Db, ctx: WorkspaceContext, action: BulkAction, group: GroupRecord | null): Promise<number> {
+  const entry = { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group?.id ?? null };
+  switch (action) {
+    case "disable":
+    case "enable": {
+      const enabled = action === "enable";
+      const changed = await selection.setEnabled(trx, enabled);
+      await selection.markSelectedForNextSync(trx, { changedOnly: true });
+      const state = (value: boolean) => sql`${JSON.stringify({ enabled: value })}::json`;
+      await selection.logChanged(trx, { ...entry, action, before: state(!enabled), after: state(enabled) });
+      return changed;
+    }
+    case "delete":
+      await selection.markSelectedForNextSync(trx, { changedOnly: false });
+      return selection.deleteSelected(trx, { ...entry, action: "delete" });
+    case "addToGroup":
+    case "removeFromGroup": {
+      const changed = action === "addToGroup" ? await selection.addToGroup(trx, ctx.workspace.id, group!.id) : await selection.removeFromGroup(trx, group!.id);
+      const none = sql`'null'::json`;
+      await selection.logChanged(trx, { ...entry, action: `${action === "addToGroup" ? "add to" : "remove from"} group ${group!.name}`, before: none, after: none });
+      return changed;
+    }
+  }
+}
+
+/**
+ * The group, held until the transaction ends so that it cannot be deleted under the action: one deleted while the
+ * action waited for it is not found, and nothing is changed.
+ */
+async function lockedGroup(ctx: WorkspaceContext, key: string): Promise<GroupRecord> {
+  const group = await getGroupRecord(ctx, key);
+  assertManual(group);
+  const held = await ctx.db.selectFrom("groups").select("id").where("id", "=", group.id).forKeyShare().executeTakeFirst();
+  if (!held) throw new RollcallError("not_found", `No group "${key}" in workspace ${ctx.workspace.name} (it was deleted meanwhile); nothing was changed`, { resource: "group", key });
+  return group;
 }
 
 /** Every key's user, each once, in the order given; all the keys that name none in one error. */

@@ -2,9 +2,10 @@
 export const bulkActions = ["disable", "enable", "delete", "addToGroup", "removeFromGroup"] as const;
 export type BulkAction = (typeof bulkActions)[number];
 
-/** Users named one by one in a request; and users a filter may select (the Users page's "all matching"). */
+/** Users named one by one in a request. A filter selects any number (the Users page's "all matching"). */
 export const maxBulkUsers = 1000;
-export const maxBulkMatching = 10_000;
+/** The users a filter's answer lists, of however many it changed: the answer for 100,000 stays a few kilobytes. */
+export const maxBulkListed = 100;
 
 export interface BulkResult {
   action: BulkAction;
@@ -12,5 +13,8 @@ export interface BulkResult {
   /** Users the action changed, and those it found already so (already disabled, already a member…). */
   changed: number;
   unchanged: number;
+  /** Named users: each of them, in the order given. A filter's: the first maxBulkListed by display name. */
   users: { id: string; subject: string; changed: boolean }[];
+  /** How many selected users `users` leaves out (0 when users were named). */
+  more: number;
 }

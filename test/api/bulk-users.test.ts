@@ -1,7 +1,10 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
+import { maxBulkListed } from "../../src/domain/bulk.ts";
 import { accountCaller, expectError, signIn, testApi, type Caller, type TestApi } from "./support.ts";
 
 describe.each(engines)("bulk actions on users, through the API, on %s", (engine) => {
@@ -30,6 +33,7 @@ describe.each(engines)("bulk actions on users, through the API, on %s", (engine)
     const disabled = await bulk({ action: "disable", users: [ids.ada, "BOB@example.com", ids.cy, ids.ada] });
     expect(disabled.status, JSON.stringify(disabled.body)).toBe(200);
     expect(disabled.body).toMatchObject({ action: "disable", group: null, changed: 2, unchanged: 1 });
+    expect(disabled.body.more).toBe(0);
     expect(disabled.body.users).toEqual([
       { id: ids.ada, subject: "ada@example.com", changed: true },
       { id: ids.bob, subject: "bob@example.com", changed: true },
@@ -72,7 +76,7 @@ describe.each(engines)("bulk actions on users, through the API, on %s", (engine)
     const listed = (await as("GET", "workspaces/acme/users?group=night%20shift&enabled=true")).body;
     const disabled = await bulk({ action: "disable", filter: { group: "night shift", enabled: true } });
     expect(disabled.status, JSON.stringify(disabled.body)).toBe(200);
-    expect(disabled.body).toMatchObject({ changed: listed.total, unchanged: 0 });
+    expect(disabled.body).toMatchObject({ changed: listed.total, unchanged: 0, more: 0 });
     expect(disabled.body.users.map((u: { id: string }) => u.id).sort()).toEqual(listed.items.map((u: { id: string }) => u.id).sort());
     expect((await user(ids.ada!)).enabled).toBe(true);
     expectError(await bulk({ action: "disable", filter: { group: "night shift", enabled: true } }), 400, "invalid_input", ["filter"]);
@@ -103,4 +107,173 @@ describe.each(engines)("bulk actions on users, through the API, on %s", (engine)
     const activity = (await as("GET", "workspaces/acme/activity?action=delete")).body.items.map((c: { subject: string }) => c.subject);
     expect(activity.sort()).toEqual(["cy@example.com", "dee@example.com"]);
   });
+
+  it("keeps a deleted user whole in its history: the delete entry is the user as GET …/users/ID showed it", async () => {
+    const created = await as("POST", "workspaces/acme/users", {
+      email: "whole@example.com", userPrincipalName: "whole@corp.example", displayName: "Whole Person", department: "Ops", mobilePhone: "+44 7911 123456",
+      businessPhones: ["+44 20 7946 0000", "+44 20 7946 0001"], aliases: ["whole-b", "whole-a"], cardNumbers: ["0042", "0007"], customAttributes: { office: "London" }, tags: ["keep"],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await as("POST", "workspaces/acme/groups", { name: "Zulu" });
+    await bulk({ action: "addToGroup", group: "Zulu", users: [created.body.id] });
+    await bulk({ action: "addToGroup", group: "Pilots", users: [created.body.id] });
+    const shown = await user(created.body.id);
+    expect(shown.groups).toEqual(["Pilots", "Zulu"]);
+    const deleted = await bulk({ action: "delete", filter: { q: "whole person" } });
+    expect(deleted.body).toMatchObject({ changed: 1, unchanged: 0, users: [{ id: created.body.id, subject: "whole@example.com", changed: true }], more: 0 });
+    const history = (await as("GET", `workspaces/acme/users/${created.body.id}/changes`)).body.items;
+    expect(history[0]).toMatchObject({ action: "delete", actor: "owner@example.com", after: null });
+    expect(history[0].before).toEqual(shown);
+  });
 });
+
+/** `count` users of a workspace written at once, as an import writes them; every third tagged night, every fifth disabled. */
+async function seedUsers(api: TestApi, workspaceId: string, count: number): Promise<{ id: string; email: string; displayName: string; night: boolean; enabled: boolean }[]> {
+  const users = Array.from({ length: count }, (_, i) => {
+    const n = String(i).padStart(5, "0");
+    return { id: randomUUID(), email: `person-${n}@big.example`, displayName: `Person ${n}`, night: i % 3 === 0, enabled: i % 5 !== 0 };
+  });
+  await api.store.copyRows(
+    "users",
+    ["id", "workspace_id", "email", "display_name", "enabled", "source_type", "source_name", "tags"],
+    users.map((u) => [u.id, workspaceId, u.email, u.displayName, u.enabled, "import", "hr.csv", u.night ? "{Imported,night}" : "{Imported}"]),
+  );
+  await sql`analyze users`.execute(api.store.db);
+  return users;
+}
+
+describe.each(engines)("bulk actions on every user a filter matches, past 10,000, on %s", (engine) => {
+  let api: TestApi;
+  let as: Caller;
+  let users: Awaited<ReturnType<typeof seedUsers>>;
+  let workspaceId: string;
+  const bulk = (body: unknown) => as("POST", "workspaces/big/users/bulk", body);
+  const entries = async (action: string) =>
+    (await sql<{ n: number }>`select count(*)::int as n from change_log where workspace_id = ${workspaceId} and action = ${action}`.execute(api.store.db)).rows[0]!.n;
+  const count = async (query: string) => (await as("GET", `workspaces/big/users?limit=1&${query}`)).body.total as number;
+
+  beforeAll(async () => {
+    api = await testApi(engine);
+    workspaceId = (await createWorkspace(api.store.db, { name: "big" })).id;
+    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" }, "test");
+    as = await signIn(api.app, "owner@example.com", "owner password 1");
+    users = await seedUsers(api, workspaceId, 12_000);
+  }, 120_000);
+  afterAll(() => api?.close());
+
+  it("disables the 12,000 users of a filter in one request, counting those already disabled, each changed one in its history", async () => {
+    const disabled = await bulk({ action: "disable", filter: { source: "hr.csv" } });
+    expect(disabled.status, JSON.stringify(disabled.body).slice(0, 300)).toBe(200);
+    const already = users.filter((u) => !u.enabled).length;
+    expect(disabled.body).toMatchObject({ action: "disable", group: null, changed: 12_000 - already, unchanged: already, more: 12_000 - maxBulkListed });
+    // A filter's answer lists the first users by display name, not all 12,000.
+    expect(disabled.body.users).toHaveLength(maxBulkListed);
+    expect(disabled.body.users.slice(0, 2)).toEqual([
+      { id: users[0]!.id, subject: "person-00000@big.example", changed: false },
+      { id: users[1]!.id, subject: "person-00001@big.example", changed: true },
+    ]);
+    expect(await count("enabled=true")).toBe(0);
+    expect(await entries("disable")).toBe(12_000 - already);
+    const history = (await as("GET", `workspaces/big/users/${users[1]!.id}/changes`)).body.items;
+    expect(history).toEqual([expect.objectContaining({ action: "disable", actor: "owner@example.com", subject: "person-00001@big.example", before: { enabled: true }, after: { enabled: false } })]);
+    expect((await as("GET", `workspaces/big/users/${users[0]!.id}/changes`)).body.items).toEqual([]);
+
+    const again = await bulk({ action: "disable", filter: { tag: "night" } });
+    expect(again.body).toMatchObject({ changed: 0, unchanged: users.filter((u) => u.night).length });
+    const enabled = await bulk({ action: "enable", filter: { tag: "night" } });
+    expect(enabled.body).toMatchObject({ changed: users.filter((u) => u.night).length, unchanged: 0 });
+    expect(await count("enabled=true")).toBe(users.filter((u) => u.night).length);
+  }, 30_000);
+
+  it("adds the users of a filter to a group and takes them out, counting members already in as unchanged", async () => {
+    await as("POST", "workspaces/big/groups", { name: "Night crew" });
+    const first = users.find((u) => u.night)!;
+    await as("POST", "workspaces/big/groups/Night crew/members", { member: first.id });
+    const added = await bulk({ action: "addToGroup", group: "night crew", filter: { tag: "night", enabled: true } });
+    const night = users.filter((u) => u.night).length;
+    expect(added.body).toMatchObject({ action: "addToGroup", group: "Night crew", changed: night - 1, unchanged: 1 });
+    expect((await as("GET", "workspaces/big/groups/Night crew")).body.memberCount).toBe(night);
+    expect(await entries("add to group Night crew")).toBe(night - 1 + 1); // the one added alone logged its own
+    const removed = await bulk({ action: "removeFromGroup", group: "Night crew", filter: { source: "hr.csv" } });
+    expect(removed.body).toMatchObject({ changed: night, unchanged: 12_000 - night });
+    expect((await as("GET", "workspaces/big/groups/Night crew")).body.memberCount).toBe(0);
+    expect(await entries("remove from group Night crew")).toBe(night);
+  }, 30_000);
+
+  it("changes nothing when a statement of the action fails after the users were changed", async () => {
+    // A fault in the history's insert, after the users' update: the update must not outlive it.
+    const victim = users.find((u) => u.night && u.enabled)!.email;
+    await sql`create function fail_bulk_disable() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`.execute(api.store.db);
+    await sql.raw(`create trigger fail_bulk_disable before insert on change_log for each row when (new.action = 'disable' and new.subject = '${victim}') execute function fail_bulk_disable()`).execute(api.store.db);
+    try {
+      const before = await count("enabled=true");
+      const logged = await entries("disable");
+      const failed = await bulk({ action: "disable", filter: { tag: "night" } });
+      expect(failed.status).toBe(500);
+      expect(await count("enabled=true")).toBe(before);
+      expect(await entries("disable")).toBe(logged);
+    } finally {
+      await sql`drop function fail_bulk_disable() cascade`.execute(api.store.db);
+    }
+  }, 30_000);
+
+  it("refuses a group it may not change, or none, before changing anyone", async () => {
+    await api.store.db.insertInto("groups").values({ workspace_id: workspaceId, name: "Synced staff", source_type: "entra", source_name: "contoso" }).execute();
+    const synced = await bulk({ action: "addToGroup", group: "Synced staff", filter: { tag: "night" } });
+    expectError(synced, 400, "invalid_input");
+    expect(synced.body.error.message).toContain("is synced from Entra ID");
+    expectError(await bulk({ action: "addToGroup", group: "Nobody", filter: { tag: "night" } }), 404, "not_found");
+    expect((await as("GET", "workspaces/big/groups/Synced staff")).body.memberCount).toBe(0);
+    expectError(await bulk({ action: "enable", filter: { tag: "no such tag" } }), 400, "invalid_input", ["filter"]);
+  });
+
+  it.skipIf(engine !== "postgres")("changes nothing when the group is deleted while the action waits for it", async () => {
+    await as("POST", "workspaces/big/groups", { name: "Doomed" });
+    const group = (await as("GET", "workspaces/big/groups/Doomed")).body;
+    const action = await whileHeld(api, sql`delete from groups where id = ${group.id}`, () => bulk({ action: "addToGroup", group: "Doomed", filter: { tag: "night" } }));
+    expectError(action, 404, "not_found");
+    expect(action.body.error.message).toContain("(it was deleted meanwhile); nothing was changed");
+    expect(await entries("add to group Doomed")).toBe(0);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from group_members where group_id = ${group.id}`.execute(api.store.db);
+    expect(rows[0]!.n).toBe(0);
+  }, 30_000);
+
+  it.skipIf(engine !== "postgres")("selects by the filter as it holds once a change made meanwhile commits: a user disabled meanwhile is neither matched nor counted", async () => {
+    await bulk({ action: "enable", filter: {} });
+    const meanwhile = users[7]!;
+    const disables = async () => (await as("GET", `workspaces/big/users/${meanwhile.id}/changes`)).body.items.filter((c: { action: string }) => c.action === "disable").length;
+    const disabledBefore = await disables();
+    const action = await whileHeld(api, sql`update users set enabled = false where id = ${meanwhile.id}`, () => bulk({ action: "disable", filter: { enabled: true } }));
+    expect(action.status, JSON.stringify(action.body).slice(0, 300)).toBe(200);
+    expect(action.body).toMatchObject({ changed: 12_000 - 1, unchanged: 0 });
+    expect(await disables()).toBe(disabledBefore);
+  }, 30_000);
+});
+
+/**
+ * Runs `change` in a transaction of its own and holds it open while `act` starts, until `act` waits for one of its
+ * locks; then commits it and answers what `act` answered.
+ */
+async function whileHeld<T>(api: TestApi, change: ReturnType<typeof sql>, act: () => Promise<T>): Promise<T> {
+  let commit!: () => void;
+  const committing = new Promise<void>((resolve) => (commit = resolve));
+  let changed!: () => void;
+  const madeChange = new Promise<void>((resolve) => (changed = resolve));
+  const holder = api.store.db.transaction().execute(async (trx) => {
+    await change.execute(trx);
+    changed();
+    await committing;
+  });
+  await madeChange;
+  const acting = act();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(api.store.db);
+    if (rows[0]!.n > 0) break;
+    if (Date.now() > deadline) throw new Error("the action never waited for the held change");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  commit();
+  await holder;
+  return acting;
+}

@@ -421,6 +421,46 @@ describe.skipIf(!hasChromium)("web console", () => {
     await page.locator(".member-list li", { hasText: "katherine@contoso.com" }).waitFor();
   });
 
+  it("disables, enables and deletes every user a filter matches past 10,000, confirming with the count the server has then", async () => {
+    const workspace = await resolveWorkspace(server.rt.store.db, "default");
+    const row = (i: number) => [workspace.id, `night${i}@contoso.com`, `Night ${String(i).padStart(5, "0")}`, "import", "night.csv"];
+    await server.rt.store.copyRows("users", ["workspace_id", "email", "display_name", "source_type", "source_name"], Array.from({ length: 10_050 }, (_, i) => row(i)));
+    await page.goto(`${server.url}/w/default/users?source=night.csv`);
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–50 of 10,050");
+    const toolbar = page.getByRole("group", { name: "Selected users" });
+    const toast = (text: string) => page.locator(".toast", { hasText: text }).waitFor();
+    await page.getByRole("checkbox", { name: "Select every user on this page" }).check();
+    await toolbar.getByRole("button", { name: "Select all 10,050 matching users" }).click();
+    await expect.poll(() => toolbar.locator("strong").textContent()).toBe("All 10,050 matching users selected");
+
+    // One more user matches by the time the admin is asked: the dialog counts what the server will change.
+    await server.rt.store.copyRows("users", ["workspace_id", "email", "display_name", "source_type", "source_name"], [row(10_050)]);
+    await toolbar.getByRole("button", { name: "Disable" }).click();
+    const disable = page.getByRole("dialog", { name: "Disable 10,051 users?" });
+    await disable.getByRole("button", { name: "Disable 10,051 users" }).click();
+    await toast("Disabled 10,051 users");
+    await page.getByLabel("Status").selectOption("false");
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–50 of 10,051");
+
+    // Enabling every matching user is asked first too (ticked users are enabled at once).
+    await page.getByRole("checkbox", { name: "Select every user on this page" }).check();
+    await toolbar.getByRole("button", { name: "Select all 10,051 matching users" }).click();
+    await toolbar.getByRole("button", { name: "Enable" }).click();
+    await page.getByRole("dialog", { name: "Enable 10,051 users?" }).getByRole("button", { name: "Enable 10,051 users" }).click();
+    await toast("Enabled 10,051 users");
+    await page.getByText("No users match these filters").waitFor();
+
+    await page.getByLabel("Status").selectOption("");
+    await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–50 of 10,051");
+    await page.getByRole("checkbox", { name: "Select every user on this page" }).check();
+    await toolbar.getByRole("button", { name: "Select all 10,051 matching users" }).click();
+    await toolbar.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog", { name: "Delete 10,051 users?" }).getByRole("button", { name: "Delete 10,051 users" }).click();
+    await toast("Deleted 10,051 users");
+    await page.getByText("No users match these filters").waitFor();
+    await page.getByRole("button", { name: "Clear filters" }).click();
+  }, 60_000);
+
   it("creates an API token that is shown once, then revokes it", async () => {
     await page.getByRole("link", { name: "Settings" }).click();
     // A refused default country's message goes once the value is changed.

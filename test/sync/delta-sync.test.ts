@@ -159,6 +159,25 @@ describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
     expect(await differences(h, "corp")).toEqual([]);
   });
 
+  it("users of a source disabled or deleted by a filter are set back by the next delta run too", async () => {
+    const mails = tenant().listUsers().filter((u) => u.mail).map((u) => u.mail!.toLowerCase());
+    // Each a search matching that user alone: an email no other email contains.
+    const synced = tenant()
+      .listUsers()
+      .filter((u) => u.userType === "Member" && u.accountEnabled && u.mail && mails.filter((m) => m.includes(u.mail!.toLowerCase())).length === 1)
+      .slice(20, 22)
+      .map((u) => u.mail!);
+    const disabled = await bulkUsers(h.ctx, { action: "disable", filter: { q: synced[0]!, sourceType: "entra" } });
+    expect(disabled).toMatchObject({ changed: 1, unchanged: 0, more: 0 });
+    const deleted = await bulkUsers(h.ctx, { action: "delete", filter: { q: synced[1]!, sourceType: "entra" } });
+    expect(deleted).toMatchObject({ changed: 1, unchanged: 0 });
+    const run = await h.sync("corp");
+    expect(run).toMatchObject({ mode: "delta", status: "succeeded" });
+    expect(run.counts).toMatchObject({ created: 1, updated: 1 });
+    for (const email of synced) expect((await getUser(h.ctx, email)).enabled).toBe(true);
+    expect(await differences(h, "corp")).toEqual([]);
+  });
+
   it("delta runs retry what they left undone: a synced user deleted by hand comes back, a conflict resolves once its holder is gone", async () => {
     const t = tenant();
     const someone = t.listUsers().find((u) => u.userType === "Member" && u.accountEnabled && u.mail)!;

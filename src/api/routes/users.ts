@@ -2,7 +2,7 @@ import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
 import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
-import { bulkActions, maxBulkMatching, maxBulkUsers } from "../../domain/bulk.ts";
+import { bulkActions, maxBulkListed, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
 import { userSorts } from "../../storage/queries/users.ts";
 import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userFilterQuery, userSchema, workspaceParams, countParam } from "../schemas.ts";
@@ -28,7 +28,7 @@ const bulkRequestSchema = z
       .extend({ enabled: z.boolean().optional() })
       .strict()
       .optional()
-      .describe(`instead of users: every user these filters (those of GET …/users) match, at most ${maxBulkMatching}; {} is every user of the workspace`),
+      .describe("instead of users: every user these filters (those of GET …/users) match, however many; {} is every user of the workspace"),
     group: z.string().trim().min(1, "enter a group name").max(256).optional().describe("for addToGroup and removeFromGroup: the group's name or id"),
   })
   .strict();
@@ -38,7 +38,10 @@ const bulkResultSchema = z.object({
   group: z.string().nullable(),
   changed: z.number().int(),
   unchanged: z.number().int().describe("already in the asked state: disabled, enabled, a member, not a member"),
-  users: z.array(z.object({ id: z.string(), subject: z.string(), changed: z.boolean() })),
+  users: z
+    .array(z.object({ id: z.string(), subject: z.string(), changed: z.boolean() }))
+    .describe(`named users: each of them, in the order given; a filter's: the first ${maxBulkListed} it selected, by display name (more counts the rest)`),
+  more: z.number().int().describe("how many selected users the users list leaves out: 0 for named users"),
 });
 
 export const userRoutes: RouteModule = {
@@ -126,7 +129,8 @@ export const userRoutes: RouteModule = {
       summary: "Disable, enable, delete, add to a group or remove from a group many users at once",
       description:
         "All or nothing, in one transaction: a key that names no user answers 404 and changes nothing. " +
-        "Name the users, or give the Users page's filters to act on every user they match. " +
+        `Name the users (at most ${maxBulkUsers}), or give the Users page's filters to act on every user they match, however many: ` +
+        "the filter is evaluated in the transaction, and the answer counts them and lists the first " + maxBulkListed + ". " +
         "Users already in the asked state count as unchanged. Each changed user's history records the change.",
       access: "workspace",
       params: workspaceParams,

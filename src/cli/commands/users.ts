@@ -5,7 +5,7 @@ import type { SavedUser } from "../../core/users.ts";
 import { userSorts, type UserFilter, type UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
 import type { Directory, UserHistory } from "../directory.ts";
-import { maxBulkMatching, maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
+import { maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
 import { collect, confirm, directoryCommand, nothingToChange, suggest, type GlobalOptions, positiveInteger, runOn, table, withConfirmation } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 import { allOf } from "../json-stream.ts";
@@ -144,7 +144,7 @@ function eachUserCommand(name: string, description: string, action: BulkAction, 
   const command = withUserFilter(directoryCommand(name, `${description}; several at once are all or nothing`));
   return (action === "delete" ? withConfirmation(command) : command)
     .argument("[users...]", `ids, emails or user principal names (at most ${maxBulkUsers})`)
-    .option("--matching", `instead of naming users: every user the filters match (at most ${maxBulkMatching}; no filter is every user)`)
+    .option("--matching", "instead of naming users: every user the filters match, however many (no filter is every user)")
     .action(async (keys: string[], opts) => {
       // One user already in the state asked for is answered as such (the bulk answer counts them the same way).
       let already = false;

@@ -8,7 +8,7 @@ import { TextField, useToast } from "./ui.tsx";
 import { ConfirmDialog } from "./dialog.tsx";
 import { countOf, isolate } from "../format.ts";
 
-type Pending = Exclude<BulkAction, "enable"> | null;
+type Pending = BulkAction | null;
 
 /** What a bulk action did, in a toast: "Disabled 3 users; 1 was already disabled". */
 export function bulkSummary(result: BulkResult): string {
@@ -21,6 +21,8 @@ export function bulkSummary(result: BulkResult): string {
   }[result.action];
   return `${done[0]} ${countOf(result.changed, "user")}${result.unchanged ? `; ${result.unchanged.toLocaleString()} ${done[1]}` : ""}`;
 }
+
+const verbs = { disable: "Disable", enable: "Enable", delete: "Delete" } as const;
 
 /**
  * The Users page's toolbar for the rows an admin ticked: one request for the whole selection, which the
@@ -58,7 +60,18 @@ export function BulkActions({
     [workspace, pending, typed],
   );
   const editableGroups = groups.data?.items ?? [];
-  const count = matching ? matching.total : selected.length;
+  // Every matching user is counted again as the admin is asked: the page's count may be older than what the server will change.
+  const filterKey = matching ? JSON.stringify(matching.filter) : null;
+  const recounted = useLoad(
+    (signal) =>
+      pending && matching
+        ? api
+            .get<PageOf<User>>(ws(workspace, "/users"), { ...matching.filter, limit: 1 }, { signal })
+            .then((page) => page.total)
+        : Promise.resolve(null),
+    [workspace, pending, filterKey],
+  );
+  const count = matching ? (recounted.data ?? matching.total) : selected.length;
   const counted = countOf(count, "user");
   const synced = matching ? null : selected.filter((u) => u.source.type === "entra").length;
 
@@ -107,7 +120,12 @@ export function BulkActions({
       <button type="button" className="btn btn-small" onClick={() => setPending("disable")}>
         Disable
       </button>
-      <button type="button" className="btn btn-small" onClick={() => void run("enable").catch((e: unknown) => toast(e instanceof Error ? e.message : String(e), "bad"))}>
+      <button
+        type="button"
+        className="btn btn-small"
+        // Ticked users are enabled at once; every user a filter matches (maybe tens of thousands) only once confirmed.
+        onClick={() => (matching ? setPending("enable") : void run("enable").catch((e: unknown) => toast(e instanceof Error ? e.message : String(e), "bad")))}
+      >
         Enable
       </button>
       <button type="button" className="btn btn-small" onClick={() => setPending("addToGroup")}>
@@ -124,9 +142,9 @@ export function BulkActions({
       </button>
 
       <ConfirmDialog
-        open={pending === "disable" || pending === "delete"}
-        title={pending === "delete" ? `Delete ${counted}?` : `Disable ${counted}?`}
-        confirmLabel={pending === "delete" ? `Delete ${counted}` : `Disable ${counted}`}
+        open={pending === "disable" || pending === "enable" || pending === "delete"}
+        title={`${verbs[pending === "enable" || pending === "delete" ? pending : "disable"]} ${counted}?`}
+        confirmLabel={`${verbs[pending === "enable" || pending === "delete" ? pending : "disable"]} ${counted}`}
         danger={pending === "delete"}
         onConfirm={() => run(pending!)}
         onClose={close}
@@ -134,7 +152,9 @@ export function BulkActions({
         <p>
           {pending === "delete"
             ? "They are removed from the directory with their cards, PINs and memberships. Their history stays in the workspace's activity."
-            : "Disabled users keep their record, groups and history but can no longer sign in."}
+            : pending === "enable"
+              ? "Enabled users can sign in again. Those already enabled are left as they are."
+              : "Disabled users keep their record, groups and history but can no longer sign in."}
         </p>
         {syncedNote}
       </ConfirmDialog>

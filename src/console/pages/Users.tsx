@@ -11,7 +11,6 @@ import { rememberSaveWarnings } from "../components/SaveWarnings.tsx";
 import { DataTable, QueryPager, useOffsetInRange, type Column } from "../components/DataTable.tsx";
 import { BulkActions } from "../components/BulkActions.tsx";
 import { Menu } from "../components/Menu.tsx";
-import { maxBulkMatching } from "../../domain/bulk.ts";
 import { hasDraft } from "../drafts.tsx";
 import { sourceLabel, StatusBadge } from "../components/user-labels.tsx";
 import { isFiltered, UserFilters, type UserQuery } from "./UserFilters.tsx";
@@ -143,7 +142,7 @@ export function UsersPage() {
           workspace={workspace}
           selected={[...selected.values()]}
           matching={allMatching ? { filter: userFilter, total: data.total } : null}
-          offerMatching={allTicked && !allMatching && data.total > pageItems.length && data.total <= maxBulkMatching ? { total: data.total, select: () => setAllMatching(true) } : null}
+          offerMatching={allTicked && !allMatching && data.total > pageItems.length ? { total: data.total, select: () => setAllMatching(true) } : null}
           onClear={clearSelection}
           onDone={() => {
             clearSelection();

@@ -2,7 +2,7 @@ import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type Sql
 import type { Db } from "../database.ts";
 import type { User } from "../../domain/user.ts";
 import type { Database, IdentifierKind, UsersTable } from "../schema.ts";
-import { identifierList, toUser, userColumns } from "../user-row.ts";
+import { identifierList, toUser, userColumns, userFields } from "../user-row.ts";
 import { isGuid } from "../../domain/guid.ts";
 import { userContains } from "./user-search.ts";
 
@@ -75,8 +75,35 @@ function userSelect(db: Db) {
       "u.id", "u.source_type", "u.source_name", "u.external_id", "u.tags", "u.created_at", "u.updated_at",
       identifierList("alias").as("aliases"),
       identifierList("card").as("card_numbers"),
-      sql<string[]>`coalesce((select array_agg(g.name order by ${sql.raw(alphabetical("g.name"))}) from group_members m join groups g on g.id = m.group_id where m.member_user_id = u.id), '{}')`.as("groups"),
+      groupNames("u").as("groups"),
     ]);
+}
+
+/** A user's groups' names, alphabetically ('{}' for none); `user`: the users row's alias. */
+function groupNames(user: string): RawBuilder<string[]> {
+  return sql<string[]>`coalesce((select array_agg(g.name order by ${sql.raw(alphabetical("g.name"))}) from group_members m join groups g on g.id = m.group_id where m.member_user_id = ${sql.ref(`${user}.id`)}), '{}')`;
+}
+
+/**
+ * A user as JSON, the very `User` that toUser makes of userSelect's row, built in SQL for set-based writes (a deleted
+ * user's history entry keeps the whole user); `user`: the users row's alias. `lists`: its aliases, cards and groups as
+ * already read (by a join, for many users at once), instead of a subquery each.
+ */
+export function userJson(user: string, lists: Partial<Record<"aliases" | "cardNumbers" | "groups", RawBuilder<string[]>>> = {}): RawBuilder<unknown> {
+  const column = (name: string) => sql.ref(`${user}.${name}`);
+  const time = (name: string) => sql`to_char(${column(name)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  const pairs = [
+    sql`'id', ${column("id")}`,
+    ...userFields.map(({ field, column: name }) => sql`${sql.lit(field)}, ${column(name)}`),
+    sql`'aliases', ${lists.aliases ?? identifierList("alias", user)}`,
+    sql`'cardNumbers', ${lists.cardNumbers ?? identifierList("card", user)}`,
+    sql`'source', json_build_object('type', ${column("source_type")}, 'name', ${column("source_name")}, 'externalId', ${column("external_id")})`,
+    sql`'tags', ${column("tags")}`,
+    sql`'groups', ${lists.groups ?? groupNames(user)}`,
+    sql`'createdAt', ${time("created_at")}`,
+    sql`'updatedAt', ${time("updated_at")}`,
+  ];
+  return sql`json_build_object(${sql.join(pairs)})`;
 }
 
 /**

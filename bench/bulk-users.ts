@@ -1,0 +1,78 @@
+// Bulk actions on every user a filter matches (the Users page's "all matching", `users disable --matching`), at N
+// users on one engine: each action over a filter selecting 40% of them and over one selecting all of them, in the
+// order an admin might run them (disable, disable again: all unchanged, enable, add to a group, again, remove, delete),
+// with the process's peak RSS. Every action is what POST …/users/bulk runs (core bulkUsers), one transaction each.
+// Run: node bin/run-ts.js bench/bulk-users.ts [--engine pglite|postgres] [--users N]
+// PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { sql } from "kysely";
+import { openStore, type Store } from "../src/storage/database.ts";
+import { resolveWorkspace } from "../src/core/workspaces.ts";
+import { bulkUsers, type BulkRequest } from "../src/core/bulk-users.ts";
+import { openScratchStore } from "../test/support/scratch-database.ts";
+
+const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" } } });
+const USERS = Number(values.users);
+const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
+if (values.engine === "postgres" && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
+const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+
+async function open(): Promise<{ store: Store; dispose: () => Promise<void> }> {
+  if (values.engine === "postgres") {
+    const store = await openScratchStore(pgUrl!, "rollcall_bench");
+    return { store, dispose: () => store.dispose() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "rollcall-bulk-users-bench-"));
+  const store = await openStore({ kind: "pglite", dataDir: dir });
+  return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
+const { store, dispose } = await open();
+const db = store.db;
+const workspace = await resolveWorkspace(db, "default");
+let started = performance.now();
+await store.copyRows(
+  "users",
+  ["workspace_id", "email", "display_name", "department", "source_type", "source_name", "tags"],
+  Array.from({ length: USERS }, (_, i) => {
+    const n = String(i).padStart(6, "0");
+    return [workspace.id, `user-${n}@corp.example`, `Person ${n}`, i % 5 < 2 ? "Operations" : "Sales", "import", "hr.csv", i % 5 < 2 ? "{Imported,north}" : "{Imported}"];
+  }),
+);
+await db.insertInto("groups").values({ workspace_id: workspace.id, name: "Everyone", source_type: "manual", source_name: "manual" }).execute();
+await sql`vacuum analyze users`.execute(db);
+log(`${store.kind}: seeded ${USERS} users in ${Math.round(performance.now() - started)} ms`);
+
+const ctx = { db, workspace, actor: "bench@example.com" };
+const rows: Record<string, unknown>[] = [];
+const filters = { "40% (tag north)": { tag: "north" }, "all (source hr.csv)": { source: "hr.csv" } };
+const actions: [string, Omit<BulkRequest, "filter">][] = [
+  ["disable", { action: "disable" }],
+  ["disable again (all unchanged)", { action: "disable" }],
+  ["enable", { action: "enable" }],
+  ["add to a group", { action: "addToGroup", group: "Everyone" }],
+  ["add again (all unchanged)", { action: "addToGroup", group: "Everyone" }],
+  ["remove from the group", { action: "removeFromGroup", group: "Everyone" }],
+  ["delete", { action: "delete" }],
+];
+for (const [selection, filter] of Object.entries(filters)) {
+  for (const [name, request] of actions) {
+    if (request.action === "delete" && selection.startsWith("40%")) continue; // the "all" pass needs them
+    const heapBefore = process.memoryUsage().heapUsed;
+    started = performance.now();
+    const result = await bulkUsers(ctx, { ...request, filter });
+    const ms = Math.round(performance.now() - started);
+    rows.push({ selection, action: name, changed: result.changed, unchanged: result.unchanged, ms, "heap Δ MB": Math.round((process.memoryUsage().heapUsed - heapBefore) / 1e5) / 10 });
+    log(`${selection}, ${name}: ${ms} ms (${result.changed} changed, ${result.unchanged} unchanged)`);
+  }
+}
+const { rows: logged } = await sql<{ n: number }>`select count(*)::int as n from change_log where actor = 'bench@example.com'`.execute(db);
+clearInterval(sampler);
+console.table(rows);
+console.log(`${store.kind}, ${USERS} users: ${logged[0]!.n} history entries written; peak RSS ${Math.round(peakRss / 1e6)} MB`);
+await dispose();
