@@ -4,31 +4,17 @@
 // with the process's peak RSS. Every action is what POST …/users/bulk runs (core bulkUsers), one transaction each.
 // Run: node bin/run-ts.js bench/bulk-users.ts [--engine pglite|postgres] [--users N]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
-import { openStore, type Store } from "../src/storage/database.ts";
 import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { bulkUsers, type BulkRequest } from "../src/core/bulk-users.ts";
-import { openScratchStore } from "../test/support/scratch-database.ts";
+import { openBenchStore } from "./bench-store.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" } } });
 const USERS = Number(values.users);
-const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
-if (values.engine === "postgres" && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
 const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
-async function open(): Promise<{ store: Store; dispose: () => Promise<void> }> {
-  if (values.engine === "postgres") {
-    const store = await openScratchStore(pgUrl!, "rollcall_bench");
-    return { store, dispose: () => store.dispose() };
-  }
-  const dir = mkdtempSync(join(tmpdir(), "rollcall-bulk-users-bench-"));
-  const store = await openStore({ kind: "pglite", dataDir: dir });
-  return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
-}
+const open = () => openBenchStore(values.engine!, "bulk-users");
 
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);

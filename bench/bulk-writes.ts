@@ -4,20 +4,15 @@
 // triggers (009), and time-ordered ids on top (010).
 // Run: node bin/run-ts.js bench/bulk-writes.ts [--engine pglite|postgres] [--users N] [--rounds R]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql, type Kysely } from "kysely";
-import { openStore, type Store } from "../src/storage/database.ts";
 import { migrator } from "../src/storage/migrations/index.ts";
-import { openScratchStore } from "../test/support/scratch-database.ts";
+import { openBenchStore } from "./bench-store.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "2" } } });
 const users = Number(values.users);
 const groups = Math.max(3, Math.round(users / 20));
-const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
-if (values.engine === "postgres" && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
 const schemas: Record<string, string> = {
   "foreign keys": "008_sync_departed_users",
   "statement triggers": "009_statement_references",
@@ -25,15 +20,7 @@ const schemas: Record<string, string> = {
 };
 const names = Object.keys(schemas);
 
-async function open(): Promise<{ store: Store; dispose: () => Promise<void> }> {
-  if (values.engine === "postgres") {
-    const store = await openScratchStore(pgUrl!, "rollcall_bench", { migrate: false });
-    return { store, dispose: () => store.dispose() };
-  }
-  const dir = mkdtempSync(join(tmpdir(), "rollcall-bulk-writes-bench-"));
-  const store = await openStore({ kind: "pglite", dataDir: dir }, { migrate: false });
-  return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
-}
+const open = () => openBenchStore(values.engine!, "bulk-writes", { migrate: false });
 
 /** Milliseconds per statement: users, groups, three memberships a user, one log row a membership, one card a user. */
 async function round(version: string): Promise<Record<string, number>> {

@@ -6,21 +6,17 @@
 // embedded database does not load it).
 // Run: node bin/run-ts.js bench/search-writes.ts [--engine pglite|postgres] [--users N] [--rounds R] [--variants "neither|…"]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { sql, type Kysely } from "kysely";
-import { openStore, type Store } from "../src/storage/database.ts";
+import { type Store } from "../src/storage/database.ts";
 import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { generateUsers } from "../src/emulator/generator.ts";
 import { Tenant } from "../src/emulator/tenant.ts";
-import { openScratchStore } from "../test/support/scratch-database.ts";
+import { openBenchStore } from "./bench-store.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "3" }, variants: { type: "string" } } });
 const USERS = Number(values.users);
-const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
-if (values.engine === "postgres" && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
 const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
 const searchText = `lower(display_name || E'\\x1f' || coalesce(email, '') || E'\\x1f' || coalesce(user_principal_name, '') || E'\\x1f' || coalesce(employee_id, ''))`;
@@ -46,16 +42,7 @@ const variants: Record<string, Variant> = {
 };
 const only = values.variants?.split("|");
 
-let store: Store;
-let dispose: () => Promise<void>;
-if (values.engine === "postgres") {
-  const scratch = await openScratchStore(pgUrl!, "rollcall_bench");
-  [store, dispose] = [scratch, () => scratch.dispose()];
-} else {
-  const dir = mkdtempSync(join(tmpdir(), "rollcall-search-writes-bench-"));
-  store = await openStore({ kind: "pglite", dataDir: dir });
-  dispose = async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); };
-}
+const { store, dispose } = await openBenchStore(values.engine!, "search-writes");
 const workspace = await resolveWorkspace(store.db, "default");
 const tenant = new Tenant("00000000-0000-0000-0000-000000000001", "contoso.example", "Contoso");
 generateUsers(tenant, USERS, 1);

@@ -1,0 +1,23 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openStore, type Store } from "../src/storage/database.ts";
+import { openScratchStore } from "../test/support/scratch-database.ts";
+
+/** The PostgreSQL server benchmarks create their scratch databases on. */
+export const benchPgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
+
+/**
+ * A throw-away store for one benchmark: a scratch database on the PostgreSQL server, or a PGlite data folder in a
+ * temporary directory; `dispose` drops it. `migrate: false` leaves the schema to the benchmark.
+ */
+export async function openBenchStore(engine: string, label: string, options: { migrate?: boolean } = {}): Promise<{ store: Store; dispose: () => Promise<void> }> {
+  if (engine === "postgres") {
+    if (!benchPgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
+    const store = await openScratchStore(benchPgUrl, "rollcall_bench", options);
+    return { store, dispose: () => store.dispose() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), `rollcall-${label}-bench-`));
+  const store = await openStore({ kind: "pglite", dataDir: dir }, options);
+  return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
