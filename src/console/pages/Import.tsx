@@ -156,7 +156,9 @@ function ImportUsers({ workspace }: { workspace: string }) {
     } catch (e) {
       // An all-or-nothing import stopped by problems answers with the report: show it, keep the upload.
       const report = e instanceof ApiError ? (e.details.report as ImportReport | undefined) : undefined;
-      setStage({ kind: "preview", report: report ?? previewReport, uploadId, stale: false });
+      // Checked since with other options (another tab, another admin): what is shown is no longer what would be imported.
+      const previewChanged = e instanceof ApiError && e.code === "import_preview_changed";
+      setStage({ kind: "preview", report: report ?? previewReport, uploadId, stale: previewChanged });
       setError(e);
     } finally {
       window.clearInterval(poll);
