@@ -23,6 +23,8 @@ const optionFields = (options: ImportOptions) => ({
   updateExisting: options.updateExisting,
   source: options.source.trim(),
   sheet: options.sheet,
+  // A draft kept before the console had the field has none.
+  encoding: options.encoding?.trim() ?? "",
   mapping: JSON.stringify(options.mapping),
 });
 
@@ -50,6 +52,8 @@ export interface ImportOptions {
   updateExisting: boolean;
   source: string;
   sheet: string;
+  /** A CSV file's text encoding, blank to detect it. */
+  encoding: string;
   /** The admin's choices of field for the file's columns, over what the import recognises. */
   mapping: ColumnChoices;
 }

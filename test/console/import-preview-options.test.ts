@@ -6,7 +6,7 @@ import { signedInConsole } from "./signed-in.ts";
  * The console imports what it showed: its commit sends the options of the preview on screen, and the server refuses
  * them when the upload was previewed since with others (another tab, another admin), instead of importing either.
  */
-describe.skipIf(!hasChromium)("web console: an import commits what its preview showed", () => {
+describe.skipIf(!hasChromium)("web console: an import commits what its preview showed, in the encoding chosen", () => {
   const ui = signedInConsole();
 
   it("is refused when the upload was checked elsewhere with other options, and imports once checked again", async () => {
@@ -52,5 +52,32 @@ describe.skipIf(!hasChromium)("web console: an import commits what its preview s
     await page.getByText("Import finished.").waitFor();
     const users = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?source=lobby.csv").then((r) => r.json() as Promise<{ total: number }>));
     expect(users.total).toBe(1);
+  });
+
+  it("reads a CSV file in the text encoding the admin names when the detected one shows wrong letters", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/import`);
+    // "Jonas Žemaitė" in Windows' Baltic code page (1257): read as Western European, "Jonas Þemaitë".
+    const baltic = Buffer.concat([Buffer.from("Email,Name\njonas@contoso.com,Jonas "), Buffer.from([0xde]), Buffer.from("emait"), Buffer.from([0xeb]), Buffer.from("\n")]);
+    await page.locator("#import-file").setInputFiles({ name: "baltic.csv", mimeType: "text/csv", buffer: baltic });
+    await page.getByRole("button", { name: "Check file" }).click();
+    const importButton = page.getByRole("button", { name: /^Import: create/ });
+    await expect.poll(() => importButton.textContent()).toBe("Import: create 1, update 0");
+    const encoding = page.getByLabel("Text encoding");
+    expect(await encoding.getAttribute("placeholder")).toBe("windows-1252 (detected)");
+    await page.getByText("Jonas Þemaitë").waitFor({ state: "attached" }); // in the report's list of users to create, folded
+
+    await encoding.fill("baltic");
+    await page.getByRole("button", { name: "Check again with these options" }).click();
+    await expect.poll(() => page.locator(".banner-error").textContent()).toContain('"baltic" is not a text encoding Rollcall knows; give one such as utf-8');
+    await encoding.fill("windows-1257");
+    // A check refused shows no report: the file is checked anew (the server still keeps it).
+    await page.getByRole("button", { name: "Check file" }).click();
+    await page.getByText("Jonas Žemaitė").waitFor({ state: "attached" });
+    await expect.poll(() => importButton.isDisabled()).toBe(false);
+    await importButton.click();
+    await page.getByText("Import finished.").waitFor();
+    const users = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?source=baltic.csv").then((r) => r.json() as Promise<{ items: { displayName: string }[] }>));
+    expect(users.items.map((u) => u.displayName)).toEqual(["Jonas Žemaitė"]);
   });
 });

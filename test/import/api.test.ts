@@ -147,6 +147,25 @@ describe.each(engines)("import API on %s", (engine) => {
     expect((await as("GET", "workspaces/acme/users?source=defaults.csv")).body.items).toEqual([expect.objectContaining({ email: "rita@example.com", customAttributes: {} })]);
   });
 
+  it("reads a CSV file in the encoding named (upload field or preview), commits in it, and refuses an encoding it does not know", async () => {
+    // "Jonas Žemaitė" as Windows' Baltic code page (1257) writes it: Ž is 0xDE and ė 0xEB, which 1252 reads as Þ and ë.
+    const baltic = Buffer.concat([Buffer.from("Email,Name\njonas@example.lt,Jonas "), Buffer.from([0xde]), Buffer.from("emait"), Buffer.from([0xeb]), Buffer.from("\n")]);
+    const uploaded = await upload("baltic.csv", baltic);
+    expect(uploaded.body.preview.file).toMatchObject({ encoding: "windows-1252" });
+    const id = uploaded.body.id as string;
+    expectError(await as("GET", `workspaces/acme/imports/${id}?encoding=baltic`), 400, "invalid_input", ["encoding"]);
+    expect((await as("GET", `workspaces/acme/imports/${id}?encoding=baltic`)).body.error.message).toContain('"baltic" is not a text encoding Rollcall knows; give one such as utf-8, utf-16le, windows-1250');
+    const previewed = await as("GET", `workspaces/acme/imports/${id}?encoding=Windows-1257`);
+    expect(previewed.body).toMatchObject({ file: { encoding: "windows-1257" }, created: [{ displayName: "Jonas Žemaitė" }] });
+    // The same encoding however it is spelt is no change of options.
+    expect((await as("POST", `workspaces/acme/imports/${id}/commit`, { encoding: "WINDOWS-1257" })).body).toMatchObject({ applied: true, file: { encoding: "windows-1257" } });
+    expect((await as("GET", "workspaces/acme/users?q=jonas%40example.lt")).body.items).toEqual([expect.objectContaining({ displayName: "Jonas Žemaitė" })]);
+
+    const sentWith = await upload("koi8.csv", Buffer.concat([Buffer.from("Email,Name\nivan@example.ru,"), Buffer.from("e9d7c1ce20f0c5d4d2cfd7", "hex"), Buffer.from("\n")]), { encoding: "koi8-r" });
+    expect(sentWith.body.preview).toMatchObject({ file: { encoding: "koi8-r" }, created: [{ displayName: "Иван Петров" }] });
+    expect((await as("POST", `workspaces/acme/imports/${sentWith.body.id}/commit`)).body).toMatchObject({ applied: true, created: [{ displayName: "Иван Петров" }] });
+  });
+
   it("answers 422 import_invalid with the report when problems stop an all-or-nothing commit, and applies with partial", async () => {
     const uploaded = await upload("bad.csv", Buffer.from("Email,Name\nok@example.com,Ok\nnot-an-email,Bad\n"));
     expect(uploaded.body.preview.problems).toEqual([expect.objectContaining({ row: 3, column: "Email", value: "not-an-email" })]);

@@ -27,6 +27,7 @@ function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options:
       uploadId: upload.id,
       sourceName: options.source,
       sheet: options.sheet,
+      encoding: options.encoding,
       mapping: options.mapping ? parseMappingFile(options.mapping) : undefined,
       dryRun,
       partial: options.partial,
@@ -111,7 +112,7 @@ export const importRoutes: RouteModule = {
       url: "/workspaces/:workspace/imports",
       summary: "Upload a CSV or .xlsx file (multipart part \"file\"); answers a dry-run preview and the upload id",
       description:
-        "Optional form fields (before or after the file) or query parameters: sheet, source, partial, updateExisting, mapping (JSON); they are the options of the upload's first preview, which a later preview starts from and a commit without options applies. The upload is kept for 24 hours. Size limit: ROLLCALL_UPLOAD_LIMIT_MB. " +
+        "Optional form fields (before or after the file) or query parameters: sheet, encoding, source, partial, updateExisting, mapping (JSON); they are the options of the upload's first preview, which a later preview starts from and a commit without options applies. The upload is kept for 24 hours. Size limit: ROLLCALL_UPLOAD_LIMIT_MB. " +
         "When required columns cannot be placed, the answer is 422 import_invalid with details.reason = columns, the file's headers, and details.upload: the file is kept, to preview again with a mapping.",
       access: "workspace",
       status: 201,
@@ -143,7 +144,7 @@ export const importRoutes: RouteModule = {
     route({
       method: "GET",
       url: "/workspaces/:workspace/imports/:id",
-      summary: "Preview an uploaded file again (dry run), e.g. with another sheet, source, mapping or updateExisting",
+      summary: "Preview an uploaded file again (dry run), e.g. with another sheet, encoding, source, mapping or updateExisting",
       description: "Options not given are the latest preview's. The upload remembers this preview's options: a commit without options applies them.",
       access: "workspace",
       params: uploadParams,

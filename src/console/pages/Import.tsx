@@ -64,7 +64,7 @@ interface ImportDraft {
   upload: { id: string; name: string; size: number } | null;
 }
 
-const noOptions: ImportOptions = { partial: false, updateExisting: false, source: "", sheet: "", mapping: {} };
+const noOptions: ImportOptions = { partial: false, updateExisting: false, source: "", sheet: "", encoding: "", mapping: {} };
 
 /** Upload, preview with every row problem, then confirm. */
 function ImportUsers({ workspace }: { workspace: string }) {
@@ -203,7 +203,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
           <DraftNotice draft={draft} />
         )}
         <ImportFileDrop workspace={workspace} file={file} input={input} onChoose={choose} />
-        <ImportOptionsFields options={options} fileName={file?.name} sheets={sheets} sheetRead={sheetRead} error={error} onChange={changeOption} />
+        <ImportOptionsFields options={options} fileName={file?.name} sheets={sheets} sheetRead={sheetRead} encodingRead={report?.file.encoding ?? null} error={error} onChange={changeOption} />
         {stage.kind === "columns" ? (
           <section aria-labelledby="columns-h">
             <h3 id="columns-h">Columns</h3>

@@ -22,8 +22,8 @@ export interface ImportSource {
 /** `warnings`: what a valid row's values lost on the way in (see readRow); the row is imported. */
 export type RowResult = { row: number; user: ImportedUser; problems: []; warnings?: ImportProblem[] } | { row: number; user?: undefined; problems: ImportProblem[] };
 
-export async function openImportSource(path: string, options: { sheet?: string | undefined; mapping?: MappingFile | undefined; defaultCountry: string | null }): Promise<ImportSource> {
-  const table = await openTable(path, { sheet: options.sheet });
+export async function openImportSource(path: string, options: { sheet?: string | undefined; encoding?: string | undefined; mapping?: MappingFile | undefined; defaultCountry: string | null }): Promise<ImportSource> {
+  const table = await openTable(path, { sheet: options.sheet, encoding: options.encoding });
   const iterator = table.rows[Symbol.asyncIterator]();
   let header: TableRow | undefined;
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
