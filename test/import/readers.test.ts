@@ -282,7 +282,7 @@ describe("XLSX reading", () => {
       <x:row r="2"><x:c r="A2" t="inlineStr"><x:is><x:t>ada@example.com</x:t></x:is></x:c><x:c r="B2" s="1"><x:v>123</x:v></x:c><x:c r="C2" t="s"><x:v>2</x:v></x:c></x:row>`)));
     const { table, rows } = await readAll(path);
     expect(table).toMatchObject({ format: "xlsx", sheets: ["People & Cards"] });
-    expect(rows).toEqual([{ row: 1, cells: ["email", "card"] }, { row: 2, cells: ["ada@example.com", "123", "Ada <Lovelace>"] }]);
+    expect(rows).toEqual([{ row: 1, cells: ["email", "card"] }, { row: 2, cells: ["ada@example.com", "123", "Ada <Lovelace>"], numbers: [1] }]);
   });
 
   it("refuses column headings that are formulas without a saved result, naming their cells, instead of reading the next row as headings", async () => {
