@@ -94,7 +94,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
     setFile({ name: f.name, size: f.size, file: f });
     setStage({ kind: "idle" });
     setError(null);
-    setOptions((o) => ({ ...o, sheet: "", mapping: {} }));
+    setOptions((o) => ({ ...o, sheet: "", encoding: "", mapping: {} })); // choices made for the file before
   };
   const check = async () => {
     const upload = kept.current;
