@@ -96,6 +96,12 @@ describe("CSV reading", () => {
     const cells: string[][] = [];
     for await (const row of utf8.rows) cells.push(row.cells);
     expect(cells).toEqual([["email", "displayName"], ["rene@example.com", "René"]]);
+    // UTF-8 named is checked as detected UTF-8 is: a Windows-1252 é (0xE9) would read as "�".
+    const latin = join(scratch, "named-utf8-latin.csv");
+    await writeFile(latin, Buffer.concat([Buffer.from("email,displayName\nrene@example.com,Ren"), hex("e9"), Buffer.from("\n")]));
+    const notUtf8 = await failure(openTable(latin, { encoding: "UTF-8" }));
+    expect(notUtf8).toMatchObject({ code: "import_invalid", details: { reason: "not_utf8", detected: "windows-1252" } });
+    expect(notUtf8.message).toBe("The file is not utf-8: it holds bytes UTF-8 does not have (it reads as windows-1252). Leave out the encoding to have it detected, or name the one the file was saved in.");
   });
 
   it("refuses an encoding it does not know with examples, one given for a workbook, and a binary file read as a code page", async () => {

@@ -36,6 +36,7 @@ export function chosenEncoding(name: string): ChosenEncoding {
  * byte-order mark of that encoding is skipped.
  */
 export async function namedEncoding(path: string, encoding: ChosenEncoding): Promise<Detected> {
+  if (/^(utf-?8|unicode-1-1-utf-8)$/.test(encoding)) return checkedUtf8(path, encoding);
   const sample = await readStart(path, 4096);
   if (sample.length === 0) throw new RollcallError("import_invalid", "The file is empty.", { reason: "empty" });
   refuseKnownBinary(sample);
@@ -111,6 +112,17 @@ export async function detectEncoding(path: string): Promise<Detected> {
     );
   }
   return { encoding: guessCodePage(await readStart(path, 1024 * 1024)), bomLength: 0 };
+}
+
+/** UTF-8 named is checked as detection checks it: bytes that are not UTF-8 would otherwise become "�" in names. */
+async function checkedUtf8(path: string, name: string): Promise<Detected> {
+  const detected = await detectEncoding(path);
+  if (detected.encoding === "utf8") return detected;
+  throw new RollcallError(
+    "import_invalid",
+    `The file is not ${name}: it holds bytes UTF-8 does not have (it reads as ${detected.encoding}). Leave out the encoding to have it detected, or name the one the file was saved in.`,
+    { reason: "not_utf8", detected: detected.encoding },
+  );
 }
 
 /** A letter, a character no word holds (£ ³ ¹ ¿ ¥ ¯: what Polish ł ą ż Ą Ż read as Western European), a letter. */
