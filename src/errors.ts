@@ -20,6 +20,7 @@ export type ErrorCode =
   | "unsupported_file"
   | "unsupported_media_type"
   | "import_invalid"
+  | "import_preview_changed"
   | "source_auth_failed"
   | "source_permission_missing"
   | "source_unreachable"
@@ -52,6 +53,7 @@ const httpStatus: Record<ErrorCode, number> = {
   unsupported_file: 415,
   unsupported_media_type: 415,
   import_invalid: 422,
+  import_preview_changed: 409,
   source_auth_failed: 502,
   source_permission_missing: 502,
   source_unreachable: 502,

@@ -122,6 +122,8 @@ export interface ImportFileOptions {
   fileName: string;
   sourceName?: string | undefined;
   sheet?: string | undefined;
+  /** A CSV file's text encoding (default: detected). */
+  encoding?: string | undefined;
   /** The mapping file's JSON, as read (checked by whoever runs the import). */
   mapping?: unknown;
   dryRun: boolean;

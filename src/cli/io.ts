@@ -210,7 +210,7 @@ export async function workspaceContext(rt: Runtime, options: GlobalOptions, acto
 export function exitCodeFor(error: RollcallError): number {
   if (error.code === "invalid_input" || error.code === "config_invalid") return 2;
   if (error.code === "not_found") return 3;
-  if (error.code === "conflict") return 4;
+  if (error.code === "conflict" || error.code === "import_preview_changed") return 4;
   return 1;
 }
 

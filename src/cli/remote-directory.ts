@@ -185,7 +185,7 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
       cancel: (id) => send("POST", at("runs", id, "cancel")),
     },
     async importFile(options) {
-      const choices = { source: options.sourceName, sheet: options.sheet, partial: options.partial, updateExisting: options.updateExisting };
+      const choices = { source: options.sourceName, sheet: options.sheet, encoding: options.encoding, partial: options.partial, updateExisting: options.updateExisting };
       const discardUpload = (id: string) => api.request("DELETE", at("imports", id)).catch(() => {});
       const upload = await api
         .request<{ id: string; preview: ImportReport }>("POST", at("imports"), {

@@ -26,6 +26,10 @@ const importWords: [RegExp, string][] = [
   [/import with --source to choose another name/g, "choose another Source name"],
   [/ \(a mapping: --mapping FILE, or the console's Columns step\)/g, " (in the Columns step)"],
   [/choose another with --sheet, or the console's Sheet list/g, "choose another in the Sheet list"],
+  [
+    /^This commit's .* from the latest preview of the upload \(.*\): preview it again with these options .*$/s,
+    "The file was checked again since, with other options (in another tab, or by another admin): check it again with the options shown here to see what they do, then import.",
+  ],
 ];
 
 export function importAdvice(message: string): string {

@@ -24,6 +24,8 @@ export interface ImportOptions {
   /** Source name for the users (default: the file name). Re-importing under the same name updates them. */
   sourceName?: string | undefined;
   sheet?: string | undefined;
+  /** A CSV file's text encoding, any iconv-lite knows (default: detected). */
+  encoding?: string | undefined;
   mapping?: MappingFile | undefined;
   dryRun: boolean;
   partial: boolean;
@@ -89,7 +91,7 @@ async function importFile(ctx: WorkspaceContext, store: Store, options: ImportOp
   const sourceName = (options.sourceName ?? basename(options.fileName)).trim();
   if (!sourceName || sourceName.length > 256) throw invalidInput([{ field: "source", message: "must be 1 to 256 characters", value: sourceName }]);
   const sourceId = await importSourceId(ctx, sourceName);
-  const source = await openImportSource(options.path, { sheet: options.sheet, mapping: options.mapping, defaultCountry: ctx.workspace.defaultCountry });
+  const source = await openImportSource(options.path, { sheet: options.sheet, encoding: options.encoding, mapping: options.mapping, defaultCountry: ctx.workspace.defaultCountry });
   const pass = new ImportPass(ctx, store, options, source, sourceName);
   await pass.start(ctx.db, sourceId);
   const batches = pass.stagedBatches();

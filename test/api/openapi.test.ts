@@ -94,11 +94,13 @@ describe("OpenAPI document", () => {
 
     // An upload's options are form fields beside the file (text; the mapping as JSON), and a mapping in a query is JSON.
     const upload = doc.paths["/api/v1/workspaces/{workspace}/imports"].post.requestBody.content["multipart/form-data"].schema;
-    expect(Object.keys(upload.properties)).toEqual(["file", "sheet", "source", "partial", "updateExisting", "mapping"]);
+    expect(Object.keys(upload.properties)).toEqual(["file", "sheet", "source", "encoding", "partial", "updateExisting", "mapping"]);
     expect(upload.properties.partial.type).toBe("string");
     const preview = doc.paths["/api/v1/workspaces/{workspace}/imports/{id}"].get;
     expect(preview.parameters.find((p: any) => p.name === "mapping")).toMatchObject({ in: "query", content: { "application/json": { schema: { type: "object" } } } });
     expect(Object.keys(preview.responses)).toEqual(expect.arrayContaining(["409", "422"]));
+    // A commit's options that differ from the latest preview's are refused, and documented.
+    expect(doc.paths["/api/v1/workspaces/{workspace}/imports/{id}/commit"].post.responses["409"].description).toContain("import_preview_changed");
     // Owner routes naming an account answer 404; every operation may meet 431.
     expect(doc.paths["/api/v1/accounts/{id}"].delete.responses["404"]).toBeDefined();
     for (const { path, method, operation } of operations()) expect(operation.responses["431"], `${method} ${path}`).toBeDefined();

@@ -71,6 +71,20 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(again.json<ImportReport>().counts).toMatchObject({ created: 0, updated: 0, unchanged: 2 });
   });
 
+  cliCase("--encoding reads an old HR system's DOS export (cp850) and names it in the report; an unknown encoding exits 2 with examples", async () => {
+    const file = path("hr-dos.csv");
+    // "Søren Müller" as a DOS program writes it: ø is 0x9B and ü 0x81 in code page 850.
+    writeFileSync(file, Buffer.concat([Buffer.from("Email;Name\r\nsoren@example.dk;S"), Buffer.from([0x9b]), Buffer.from("ren M"), Buffer.from([0x81]), Buffer.from("ller\r\n")]));
+    const human = await cli("import", file, "--encoding", "cp850", "--dry-run", "--workspace", "default-gb");
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain("hr-dos.csv (csv, cp850, \";\"-separated)");
+    expect(human.stdout).toContain("+ row 2: Søren Müller <soren@example.dk>");
+    const unknown = await cli("import", file, "--encoding", "dos-nordic", "--dry-run", "--workspace", "default-gb");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe("");
+    expect(unknown.stderr).toContain('error [invalid_input]: --encoding: "dos-nordic" is not a text encoding Rollcall knows; give one such as utf-8');
+  });
+
   cliCase("--dry-run shows each update with before and after and changes nothing", async () => {
     const file = write("changed.csv", "Email,Full name\nada@example.com,Ada King\nnew@example.com,New Person\n");
     const result = await cli("import", file, "--source", "staff.csv", "--dry-run", "--workspace", "default-gb", "--json");

@@ -100,6 +100,72 @@ describe.each(engines)("import API on %s", (engine) => {
     expect((await as("GET", "workspaces/acme/users?source=Badges&q=p599")).body.items[0]).toMatchObject({ cardNumbers: ["1599"] });
   });
 
+  it("a commit without options applies what the latest preview showed, not the options sent with the file (preview-only options were lost)", async () => {
+    const csv = Buffer.from("Email,Name,Badge\nlena@example.com,Lena Meyer,0815\nnot-an-email,Bad,0816\n");
+    const uploaded = await upload("badges-2.csv", csv);
+    expect(uploaded.body.preview).toMatchObject({ source: "badges-2.csv", partial: false, counts: { created: 1, invalid: 1 } });
+    const id = uploaded.body.id as string;
+    const mapping = JSON.stringify({ Badge: null });
+    const previewed = await as("GET", `workspaces/acme/imports/${id}?source=Front%20desk&partial=true&mapping=${encodeURIComponent(mapping)}`);
+    expect(previewed.body).toMatchObject({ source: "Front desk", partial: true, columns: { ignored: [{ column: "Badge" }] }, counts: { created: 1, invalid: 1 } });
+    // A preview that gives one option keeps the others of the latest preview.
+    expect((await as("GET", `workspaces/acme/imports/${id}?updateExisting=true`)).body).toMatchObject({ source: "Front desk", partial: true, updateExisting: true });
+
+    const committed = await as("POST", `workspaces/acme/imports/${id}/commit`);
+    expect(committed.status, JSON.stringify(committed.body)).toBe(200);
+    expect(committed.body).toMatchObject({ applied: true, source: "Front desk", partial: true, updateExisting: true, counts: { created: 1, invalid: 1 } });
+    const users = await as("GET", "workspaces/acme/users?source=Front%20desk");
+    expect(users.body.items).toEqual([expect.objectContaining({ email: "lena@example.com", cardNumbers: [] })]);
+  });
+
+  it("refuses a commit whose options differ from the latest preview's, naming them, and imports nothing", async () => {
+    const uploaded = await upload("desk.csv", Buffer.from("Email,Name\nmax@example.com,Max Weber\n"), { source: "Desk" });
+    const id = uploaded.body.id as string;
+    expect((await as("GET", `workspaces/acme/imports/${id}?updateExisting=true`)).body).toMatchObject({ source: "Desk", updateExisting: true });
+
+    const refused = await as("POST", `workspaces/acme/imports/${id}/commit`, { source: "Reception", updateExisting: false, partial: false });
+    expectError(refused, 409, "import_preview_changed");
+    expect(refused.body.error.details).toEqual({ differing: ["source", "updateExisting"], previewed: { source: "Desk", updateExisting: true }, given: { source: "Reception", updateExisting: false } });
+    expect(refused.body.error.message).toContain("preview it again with these options");
+    expect((await as("GET", "workspaces/acme/users?q=max%40example.com")).body.total).toBe(0);
+    expect((await as("GET", `workspaces/acme/imports/${id}/progress`)).body).toEqual({ committing: false, progress: null });
+
+    // Repeating the preview's options, all or some, commits them.
+    expect(await as("POST", `workspaces/acme/imports/${id}/commit`, { source: "Desk", updateExisting: true })).toMatchObject({ status: 200, body: { applied: true, source: "Desk", counts: { created: 1 } } });
+  });
+
+  it("a preview goes back to a default with a blank source or sheet and an empty mapping, and the commit follows it", async () => {
+    const csv = Buffer.from("Email,Name,Kostenstelle\nrita@example.com,Rita Levi,4711\n");
+    const uploaded = await upload("defaults.csv", csv, { source: "Old name", mapping: JSON.stringify({ Kostenstelle: "customAttributes.costCentre" }) });
+    expect(uploaded.body.preview).toMatchObject({ source: "Old name", columns: { unknown: [] } });
+    const id = uploaded.body.id as string;
+    const cleared = await as("GET", `workspaces/acme/imports/${id}?source=&sheet=&mapping=%7B%7D`);
+    expect(cleared.body).toMatchObject({ source: "defaults.csv", columns: { unknown: ["Kostenstelle"] }, counts: { created: 1 } });
+    // A preview refused shows nothing to commit: the commit keeps to the one before it.
+    expectError(await as("GET", `workspaces/acme/imports/${id}?mapping=${encodeURIComponent(JSON.stringify({ Kostenstelle: "costCentre" }))}`), 400, "invalid_input", ["mapping.Kostenstelle"]);
+    expect((await as("POST", `workspaces/acme/imports/${id}/commit`)).body).toMatchObject({ applied: true, source: "defaults.csv" });
+    expect((await as("GET", "workspaces/acme/users?source=defaults.csv")).body.items).toEqual([expect.objectContaining({ email: "rita@example.com", customAttributes: {} })]);
+  });
+
+  it("reads a CSV file in the encoding named (upload field or preview), commits in it, and refuses an encoding it does not know", async () => {
+    // "Jonas Žemaitė" as Windows' Baltic code page (1257) writes it: Ž is 0xDE and ė 0xEB, which 1252 reads as Þ and ë.
+    const baltic = Buffer.concat([Buffer.from("Email,Name\njonas@example.lt,Jonas "), Buffer.from([0xde]), Buffer.from("emait"), Buffer.from([0xeb]), Buffer.from("\n")]);
+    const uploaded = await upload("baltic.csv", baltic);
+    expect(uploaded.body.preview.file).toMatchObject({ encoding: "windows-1252" });
+    const id = uploaded.body.id as string;
+    expectError(await as("GET", `workspaces/acme/imports/${id}?encoding=baltic`), 400, "invalid_input", ["encoding"]);
+    expect((await as("GET", `workspaces/acme/imports/${id}?encoding=baltic`)).body.error.message).toContain('"baltic" is not a text encoding Rollcall knows; give one such as utf-8, utf-16le, windows-1250');
+    const previewed = await as("GET", `workspaces/acme/imports/${id}?encoding=Windows-1257`);
+    expect(previewed.body).toMatchObject({ file: { encoding: "windows-1257" }, created: [{ displayName: "Jonas Žemaitė" }] });
+    // The same encoding however it is spelt is no change of options.
+    expect((await as("POST", `workspaces/acme/imports/${id}/commit`, { encoding: "WINDOWS-1257" })).body).toMatchObject({ applied: true, file: { encoding: "windows-1257" } });
+    expect((await as("GET", "workspaces/acme/users?q=jonas%40example.lt")).body.items).toEqual([expect.objectContaining({ displayName: "Jonas Žemaitė" })]);
+
+    const sentWith = await upload("koi8.csv", Buffer.concat([Buffer.from("Email,Name\nivan@example.ru,"), Buffer.from("e9d7c1ce20f0c5d4d2cfd7", "hex"), Buffer.from("\n")]), { encoding: "koi8-r" });
+    expect(sentWith.body.preview).toMatchObject({ file: { encoding: "koi8-r" }, created: [{ displayName: "Иван Петров" }] });
+    expect((await as("POST", `workspaces/acme/imports/${sentWith.body.id}/commit`)).body).toMatchObject({ applied: true, created: [{ displayName: "Иван Петров" }] });
+  });
+
   it("answers 422 import_invalid with the report when problems stop an all-or-nothing commit, and applies with partial", async () => {
     const uploaded = await upload("bad.csv", Buffer.from("Email,Name\nok@example.com,Ok\nnot-an-email,Bad\n"));
     expect(uploaded.body.preview.problems).toEqual([expect.objectContaining({ row: 3, column: "Email", value: "not-an-email" })]);
@@ -109,6 +175,9 @@ describe.each(engines)("import API on %s", (engine) => {
     // The admins' notice (and its webhook) names the upload, which the API knows by that id.
     const notices = (await as("GET", "workspaces/acme/notifications")).body.items as { kind: string; subject: string; data: { importId: string } }[];
     expect(notices.find((n) => n.kind === "import_failed" && n.data.importId === uploaded.body.id)).toMatchObject({ subject: uploaded.body.id });
+    // Partial was not what the admin was shown: previewed with it first, it is.
+    expectError(await as("POST", `workspaces/acme/imports/${uploaded.body.id}/commit`, { partial: true }), 409, "import_preview_changed");
+    expect((await as("GET", `workspaces/acme/imports/${uploaded.body.id}?partial=true`)).body).toMatchObject({ partial: true, counts: { created: 1, invalid: 1 } });
     const partial = await as("POST", `workspaces/acme/imports/${uploaded.body.id}/commit`, { partial: true });
     expect(partial.body).toMatchObject({ applied: true, counts: { created: 1, invalid: 1 } });
   });

@@ -158,6 +158,51 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await store.db.selectFrom("user_identifiers").select(["kind", "value"]).where("user_id", "=", user.id).execute()).toEqual([{ kind: "card", value: "0042" }]);
   });
 
+  it("warns at a PIN, card number or employee ID cell that Excel saved as a number, whose leading zeros are lost (they were imported silently)", async () => {
+    const ctx = await newWorkspace();
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet("Staff");
+    sheet.addRow(["Email", "Name", "PIN", "Card number", "Employee ID"]);
+    // Typed as 012345, 0042 and 00123 into cells of the General format: Excel saves the numbers 12345, 42 and 123.
+    sheet.addRow(["num@example.com", "Typed as numbers", 12345, 42, 123]);
+    // Saved as text, or as a number shown through a zero-padding format: nothing is lost, nothing to say.
+    sheet.addRow(["text@example.com", "Typed as text", "012345", "0042", "00123"]);
+    sheet.addRow(["padded@example.com", "Zero-padded", "", 43, ""]);
+    sheet.getCell("D4").numFmt = "0000";
+    // A PIN of 0042 read as 42 is too short: the problem says why.
+    sheet.addRow(["short@example.com", "Short PIN", 42, "", ""]);
+    const path = join(dir, "numbers.xlsx");
+    await workbook.xlsx.writeFile(path);
+
+    const report = await importFile(ctx, path, { partial: true });
+    const zeros = "holds a number, not text: Excel drops the leading zeros of";
+    const advice = "(0042 is saved as 42), so any it had are lost. Format the column as Text in Excel, type the values again, and import again";
+    expect(report.warnings).toEqual([
+      { row: 2, column: "PIN", field: "pin", message: `C2 ${zeros} a PIN typed as a number ${advice}` },
+      { row: 2, column: "Card number", field: "cardNumbers", value: "42", message: `D2 ${zeros} a card number typed as a number ${advice}` },
+      { row: 2, column: "Employee ID", field: "employeeId", value: "123", message: `E2 ${zeros} an employee ID typed as a number ${advice}` },
+    ]);
+    expect(report.problems).toEqual([{ row: 5, column: "PIN", field: "pin", message: `must be 4 to 12 digits long (C5 ${zeros} a PIN typed as a number ${advice})` }]);
+    expect(JSON.stringify(report.warnings)).not.toContain("12345");
+    expect(report.counts).toMatchObject({ created: 3, invalid: 1, warnings: 3 });
+    expect(await getUser(ctx, "padded@example.com")).toMatchObject({ cardNumbers: ["0043"] });
+  });
+
+  it("refuses a card number, employee ID or PIN a spreadsheet saved in scientific notation (1.23457E+15), whose digits are gone (imported as it read)", async () => {
+    const ctx = await newWorkspace();
+    const path = await file("sci.csv", "Email,Name,Card number,Employee ID,PIN\na@example.com,A,1.23457E+15,,\nb@example.com,B,0042; 4.5E+11,,\nc@example.com,C,,\"1,2E+11\",\nd@example.com,D,,,1.2E+5\ne@example.com,E,1234567890123,E1.5E+3,\n");
+    const report = await importFile(ctx, path, { partial: true });
+    const lost = "in the scientific notation a spreadsheet shows a long number in, and its last digits are lost: format the column as Text in Excel, type";
+    expect(report.problems).toEqual([
+      { row: 2, column: "Card number", field: "cardNumbers", value: "1.23457E+15", message: `C2 holds 1.23457E+15 ${lost} the card number again, and import again (or save the file as .xlsx)` },
+      { row: 3, column: "Card number", field: "cardNumbers", value: "4.5E+11", message: `C3 holds 4.5E+11 ${lost} the card number again, and import again (or save the file as .xlsx)` },
+      { row: 4, column: "Employee ID", field: "employeeId", value: "1,2E+11", message: `D4 holds 1,2E+11 ${lost} the employee ID again, and import again (or save the file as .xlsx)` },
+      { row: 5, column: "PIN", field: "pin", message: `E5 holds a number ${lost} the PIN again, and import again (or save the file as .xlsx)` },
+    ]);
+    expect(report.counts).toMatchObject({ created: 1, invalid: 4 });
+    expect(await getUser(ctx, "e@example.com")).toMatchObject({ cardNumbers: ["1234567890123"], employeeId: "E1.5E+3" });
+  });
+
   it("keeps a preferred language in its canonical case and names the cell of one that is no language tag", async () => {
     const ctx = await newWorkspace();
     const path = await file("languages.csv", "Email,Name,Preferred language\na@example.com,A,en-gb\nb@example.com,B,en_US\nc@example.com,C,\n");

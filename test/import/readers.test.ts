@@ -68,6 +68,57 @@ describe("CSV reading", () => {
     expect(western.rows[1]!.cells[1]).toBe("Jürgen Müller-Lüdenscheidt");
   });
 
+  it("reads a file in the encoding the admin names, any iconv-lite knows, from the bytes those programs write", async () => {
+    // Bytes as each encoding writes the names (not made with iconv-lite, which reads them): a name in a column of ASCII.
+    const named = async (file: string, encoding: string, name: Buffer) => {
+      const path = join(scratch, file);
+      await writeFile(path, Buffer.concat([Buffer.from("email,displayName\r\nperson@example.com,"), name, Buffer.from("\r\n")]));
+      const table = await openTable(path, { encoding });
+      const rows: string[][] = [];
+      for await (const row of table.rows) rows.push(row.cells);
+      return { encoding: table.encoding, name: rows[1]![1] };
+    };
+    const hex = (text: string) => Buffer.from(text.replace(/ /g, ""), "hex");
+    expect(await named("baltic.csv", "windows-1257", hex("4a6f6e617320 de656d616974eb"))).toEqual({ encoding: "windows-1257", name: "Jonas Žemaitė" });
+    expect(await named("dos.csv", "CP850", hex("539b72656e 204d816c6c6572"))).toEqual({ encoding: "cp850", name: "Søren Müller" });
+    expect(await named("dos-us.csv", "cp437", hex("4d816c6c6572"))).toEqual({ encoding: "cp437", name: "Müller" });
+    expect(await named("latin2.csv", "ISO-8859-2", hex("a3756b61737a 20576fb3656b"))).toEqual({ encoding: "iso-8859-2", name: "Łukasz Wołek" });
+    expect(await named("koi8.csv", "koi8-r", hex("e9d7c1ce 20f0c5d4d2cfd7"))).toEqual({ encoding: "koi8-r", name: "Иван Петров" });
+    expect(await named("sjis.csv", "Shift_JIS", hex("8e5293 6391be9859"))).toEqual({ encoding: "shift_jis", name: "山田太郎" });
+    expect(await named("gbk.csv", "gb18030", hex("d5c5ceb0"))).toEqual({ encoding: "gb18030", name: "张伟" });
+    // Detected, the Baltic file reads as Western European: the reason to name it.
+    expect((await readAll(join(scratch, "baltic.csv"))).rows[1]!.cells[1]).toBe("Jonas Þemaitë");
+
+    // A byte-order mark of the encoding named is skipped, not read into the first heading.
+    const bom = join(scratch, "named-bom.csv");
+    await writeFile(bom, Buffer.concat([hex("efbbbf"), Buffer.from("email,displayName\nrene@example.com,Ren\u00e9\n")]));
+    const utf8 = await openTable(bom, { encoding: "utf8" });
+    const cells: string[][] = [];
+    for await (const row of utf8.rows) cells.push(row.cells);
+    expect(cells).toEqual([["email", "displayName"], ["rene@example.com", "René"]]);
+    // UTF-8 named is checked as detected UTF-8 is: a Windows-1252 é (0xE9) would read as "�".
+    const latin = join(scratch, "named-utf8-latin.csv");
+    await writeFile(latin, Buffer.concat([Buffer.from("email,displayName\nrene@example.com,Ren"), hex("e9"), Buffer.from("\n")]));
+    const notUtf8 = await failure(openTable(latin, { encoding: "UTF-8" }));
+    expect(notUtf8).toMatchObject({ code: "import_invalid", details: { reason: "not_utf8", detected: "windows-1252" } });
+    expect(notUtf8.message).toBe("The file is not utf-8: it holds bytes UTF-8 does not have (it reads as windows-1252). Leave out the encoding to have it detected, or name the one the file was saved in.");
+  });
+
+  it("refuses an encoding it does not know with examples, one given for a workbook, and a binary file read as a code page", async () => {
+    const path = join(scratch, "plain.csv");
+    await writeFile(path, "email,displayName\nada@example.com,Ada\n");
+    const unknown = await failure(openTable(path, { encoding: "latin-9000" }));
+    expect(unknown.code).toBe("invalid_input");
+    expect(unknown.message).toContain('"latin-9000" is not a text encoding Rollcall knows; give one such as utf-8, utf-16le, windows-1250, windows-1252, windows-1257, iso-8859-2, cp437, cp850, koi8-r, shift_jis, gb18030');
+    expect(unknown.details).toMatchObject({ fields: [{ field: "encoding", value: "latin-9000" }] });
+    const workbook = await failure(openTable(fixture("libreoffice.xlsx"), { encoding: "cp850" }));
+    expect(workbook).toMatchObject({ code: "invalid_input", details: { field: "encoding", value: "cp850" } });
+    expect(workbook.message).toContain("Excel (.xlsx) workbook, whose text is Unicode: leave out the encoding");
+    const binary = join(scratch, "binary.csv");
+    await writeFile(binary, Buffer.from([0x65, 0x6d, 0x00, 0x01, 0x02, 0x00, 0x41]));
+    expect((await failure(openTable(binary, { encoding: "windows-1257" }))).code).toBe("unsupported_file");
+  });
+
   it("refuses a file mixing UTF-8 and Windows-1252 and says where", async () => {
     const error = await failure(readAll(fixture("mixed-encodings.csv")));
     expect(error.code).toBe("import_invalid");
@@ -237,7 +288,7 @@ describe("XLSX reading", () => {
       <x:row r="2"><x:c r="A2" t="inlineStr"><x:is><x:t>ada@example.com</x:t></x:is></x:c><x:c r="B2" s="1"><x:v>123</x:v></x:c><x:c r="C2" t="s"><x:v>2</x:v></x:c></x:row>`)));
     const { table, rows } = await readAll(path);
     expect(table).toMatchObject({ format: "xlsx", sheets: ["People & Cards"] });
-    expect(rows).toEqual([{ row: 1, cells: ["email", "card"] }, { row: 2, cells: ["ada@example.com", "123", "Ada <Lovelace>"] }]);
+    expect(rows).toEqual([{ row: 1, cells: ["email", "card"] }, { row: 2, cells: ["ada@example.com", "123", "Ada <Lovelace>"], numbers: [1] }]);
   });
 
   it("refuses column headings that are formulas without a saved result, naming their cells, instead of reading the next row as headings", async () => {

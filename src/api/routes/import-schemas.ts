@@ -1,6 +1,8 @@
 import { z } from "zod";
 import type { ImportProgress, ImportReport } from "../../core/imports.ts";
 import { timestamp } from "../schemas.ts";
+import type { UploadOptions } from "../../core/upload-options.ts";
+import { encodingProblem } from "../../sources/import/encoding.ts";
 
 /** The import report as the API answers it (the same object `rollcall import --json` prints). */
 const problemSchema = z.object({
@@ -96,16 +98,33 @@ const mappingOption = z.union([
     .pipe(mappingObject),
 ]);
 
+/** A blank value stands for the default: a client can go back to it over a value an earlier preview gave. */
+const blankIsDefault = (text: string) => (text.trim() ? text : undefined);
+
 /** Options that change what an import does; the same for preview (query) and commit (body). */
 export const importOptionsSchema = z
   .object({
-    sheet: z.string().max(256).optional().describe("worksheet name (default: the first)"),
-    source: z.string().max(256).optional().describe("source name (default: the file name)"),
+    sheet: z.string().max(256).transform(blankIsDefault).optional().describe("worksheet name (default, or blank: the first visible sheet)"),
+    source: z.string().max(256).transform(blankIsDefault).optional().describe("source name (default, or blank: the file name)"),
+    encoding: z
+      .string()
+      .max(64)
+      .transform((text, ctx) => {
+        const name = blankIsDefault(text);
+        const problem = name === undefined ? undefined : encodingProblem(name);
+        if (problem) {
+          ctx.addIssue({ code: "custom", message: problem });
+          return z.NEVER;
+        }
+        return name?.trim().toLowerCase();
+      })
+      .optional()
+      .describe("a CSV file's text encoding, any iconv-lite knows: windows-1257, iso-8859-2, cp850, shift_jis, gb18030… (default, or blank: detected; not for .xlsx)"),
     partial: flag.default(false).describe("apply the valid rows and report the others"),
     updateExisting: flag.default(false).describe("take over users added by hand or by another import with the same email"),
-    mapping: mappingOption.optional().describe('column header → field, e.g. {"Badge": "cardNumbers"}; null skips the column. In a query or a form field: that object as JSON'),
+    mapping: mappingOption.optional().describe('column header → field, e.g. {"Badge": "cardNumbers"}; null skips the column; {} for none. In a query or a form field: that object as JSON'),
   })
-  .strict();
+  .strict() satisfies z.ZodType<UploadOptions, unknown>;
 
 export const importProgressSchema = z
   .object({

@@ -11,6 +11,7 @@ import { parseMappingFile } from "../../sources/import/mapping.ts";
 import { assertNotImported, deleteUpload, discardUpload, findUpload, rememberUploadOptions, saveUpload, withUploadFile, type Upload } from "../../sources/import/uploads.ts";
 import { withTempFile } from "../../sources/import/temp-file.ts";
 import { beingCommitted, commitImport, commitState, localCommit, previewNewUpload, reclaimUploads } from "../../core/upload-commits.ts";
+import { commitOptions } from "../../core/upload-options.ts";
 import { route, type RouteModule } from "../route.ts";
 import { spreadsheetDownload, userFilterQuery, workspaceParams } from "../schemas.ts";
 import { importOptionsSchema, importProgressSchema, importReportSchema, uploadSchema } from "./import-schemas.ts";
@@ -26,6 +27,7 @@ function importFrom(rt: Runtime, ctx: WorkspaceContext, upload: Upload, options:
       uploadId: upload.id,
       sourceName: options.source,
       sheet: options.sheet,
+      encoding: options.encoding,
       mapping: options.mapping ? parseMappingFile(options.mapping) : undefined,
       dryRun,
       partial: options.partial,
@@ -54,9 +56,21 @@ async function sendFile(reply: FastifyReply, path: string, fileName: string, for
 
 const formatQuery = z.object({ format: z.enum(["csv", "xlsx"]).default("csv") }).strict();
 
-/** The options a preview or commit gives, over those sent with the file (a mapping sent once keeps applying). */
+/** The options a preview or commit gives, over those of the upload's latest preview (a mapping sent once keeps applying). */
 function withUploadOptions(upload: Upload, given: unknown): ImportOptionsInput {
   return importOptionsSchema.parse({ ...upload.options, ...(given && typeof given === "object" ? given : {}) });
+}
+
+/**
+ * A preview of the upload, whose options it remembers once it answered a report: a commit without options applies
+ * what the admin was last shown. A preview refused (a mapping naming a field that does not exist, a column not placed)
+ * showed nothing to commit.
+ */
+async function previewUpload(rt: Runtime, ctx: WorkspaceContext, upload: Upload, given: unknown): Promise<ImportReport> {
+  const options = withUploadOptions(upload, given);
+  const report = await importFrom(rt, ctx, upload, options, true);
+  await rememberUploadOptions(rt.store.db, upload, options);
+  return report;
 }
 
 /** The file part and the form fields, in whatever order they come (the fields after the file count too). */
@@ -77,10 +91,10 @@ async function receiveUpload(rt: Runtime, ctx: WorkspaceContext, request: Fastif
       upload = await saveUpload(rt.store.db, { workspaceId: ctx.workspace.id, fileName: part.filename, stream: part.file, limitBytes: rt.config.uploadLimitBytes, uploadedBy: ctx.actor });
     }
     if (!upload) throw invalidInput([{ field: "file", message: "is required: a CSV or .xlsx file" }]);
-    const given = { ...(request.query as object), ...fields };
-    const options = importOptionsSchema.safeParse(given);
+    const options = importOptionsSchema.safeParse({ ...(request.query as object), ...fields });
     if (!options.success) throw invalidInput(bodyProblems(options.error));
-    return { upload: await rememberUploadOptions(rt.store.db, upload, given), options: options.data };
+    // The upload's answer is its first preview: a commit without options applies these.
+    return { upload: await rememberUploadOptions(rt.store.db, upload, options.data), options: options.data };
   } catch (error) {
     if (upload) await deleteUpload(rt.store.db, ctx.workspace.id, upload.id).then(() => reclaimUploads(rt.store), () => {});
     throw error;
@@ -98,7 +112,7 @@ export const importRoutes: RouteModule = {
       url: "/workspaces/:workspace/imports",
       summary: "Upload a CSV or .xlsx file (multipart part \"file\"); answers a dry-run preview and the upload id",
       description:
-        "Optional form fields (before or after the file) or query parameters: sheet, source, partial, updateExisting, mapping (JSON); a later preview or commit of the upload starts from them. The upload is kept for 24 hours. Size limit: ROLLCALL_UPLOAD_LIMIT_MB. " +
+        "Optional form fields (before or after the file) or query parameters: sheet, encoding, source, partial, updateExisting, mapping (JSON); they are the options of the upload's first preview, which a later preview starts from and a commit without options applies. The upload is kept for 24 hours. Size limit: ROLLCALL_UPLOAD_LIMIT_MB. " +
         "When required columns cannot be placed, the answer is 422 import_invalid with details.reason = columns, the file's headers, and details.upload: the file is kept, to preview again with a mapping.",
       access: "workspace",
       status: 201,
@@ -130,7 +144,8 @@ export const importRoutes: RouteModule = {
     route({
       method: "GET",
       url: "/workspaces/:workspace/imports/:id",
-      summary: "Preview an uploaded file again (dry run), e.g. with another sheet, source, mapping or updateExisting",
+      summary: "Preview an uploaded file again (dry run), e.g. with another sheet, encoding, source, mapping or updateExisting",
+      description: "Options not given are the latest preview's. The upload remembers this preview's options: a commit without options applies them.",
       access: "workspace",
       params: uploadParams,
       query: importOptionsSchema,
@@ -139,17 +154,21 @@ export const importRoutes: RouteModule = {
       async handler({ rt, ctx, params, request }) {
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
         assertNotImported(upload);
-        return importFrom(rt, ctx, upload, withUploadOptions(upload, request.query), true);
+        return previewUpload(rt, ctx, upload, request.query);
       },
     }),
     route({
       method: "POST",
       url: "/workspaces/:workspace/imports/:id/commit",
       summary: "Apply an uploaded file; 422 import_invalid (with the report) when problems stop an all-or-nothing import, or a partial one finds no valid row; 409 conflict once it was imported (details.imported says when, by whom, the counts)",
+      description:
+        "Applies the options of the upload's latest preview (the upload's answer, or GET …/imports/{id}): what the admin was last shown. " +
+        "Options given here must be those (repeating them is fine); any that differ answer 409 import_preview_changed naming them (details.differing, previewed, given), and nothing is imported: preview with them first.",
       access: "workspace",
       params: uploadParams,
       body: importOptionsSchema.default({ partial: false, updateExisting: false }),
       errors: {
+        409: "import_preview_changed: options differ from the latest preview's (preview again); conflict: imported already, or being imported",
         422: "import_invalid (details.report): problems stopped an all-or-nothing import, or a partial one found no valid row",
         503: "server_stopping: the server stopped while importing; nothing was imported, commit again",
       },
@@ -157,7 +176,7 @@ export const importRoutes: RouteModule = {
       async handler({ rt, ctx, params, request }) {
         const upload = await findUpload(rt.store.db, ctx.workspace.id, params.id);
         assertNotImported(upload);
-        const body = withUploadOptions(upload, request.body);
+        const body = commitOptions(withUploadOptions(upload, {}), withUploadOptions(upload, request.body));
         const report = await commitImport(rt.store.db, upload, ctx.actor, (onProgress, signal) => importFrom(rt, ctx, upload, body, false, onProgress, signal));
         await reclaimUploads(rt.store);
         return report;

@@ -15,6 +15,7 @@ export function importCommand(): Command {
   return directoryCommand("import", "import users from a CSV or Excel (.xlsx) file; all or nothing unless --partial")
     .argument("[file]", "the CSV or .xlsx file")
     .option("--sheet <name>", "the worksheet to read (default: the first)")
+    .option("--encoding <name>", "a CSV file's text encoding, e.g. windows-1257, iso-8859-2, cp850, shift_jis (default: detected: UTF-8, UTF-16, Windows 1250/1251/1252)")
     .option("--mapping <file>", 'JSON file mapping column headers to fields, e.g. {"Badge": "cardNumbers", "Notes": null}')
     .option("--source <name>", "source name for the imported users (default: the file name); re-import under the same name to update them")
     .option("--dry-run", "check the file and show who would be created, updated or skipped; change nothing")
@@ -35,6 +36,7 @@ export function importCommand(): Command {
               fileName: basename(file),
               sourceName: opts.source,
               sheet: opts.sheet,
+              encoding: opts.encoding,
               mapping,
               dryRun: Boolean(opts.dryRun),
               partial: Boolean(opts.partial),

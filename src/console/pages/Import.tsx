@@ -64,7 +64,7 @@ interface ImportDraft {
   upload: { id: string; name: string; size: number } | null;
 }
 
-const noOptions: ImportOptions = { partial: false, updateExisting: false, source: "", sheet: "", mapping: {} };
+const noOptions: ImportOptions = { partial: false, updateExisting: false, source: "", sheet: "", encoding: "", mapping: {} };
 
 /** Upload, preview with every row problem, then confirm. */
 function ImportUsers({ workspace }: { workspace: string }) {
@@ -94,7 +94,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
     setFile({ name: f.name, size: f.size, file: f });
     setStage({ kind: "idle" });
     setError(null);
-    setOptions((o) => ({ ...o, sheet: "", mapping: {} }));
+    setOptions((o) => ({ ...o, sheet: "", encoding: "", mapping: {} })); // choices made for the file before
   };
   const check = async () => {
     const upload = kept.current;
@@ -156,7 +156,9 @@ function ImportUsers({ workspace }: { workspace: string }) {
     } catch (e) {
       // An all-or-nothing import stopped by problems answers with the report: show it, keep the upload.
       const report = e instanceof ApiError ? (e.details.report as ImportReport | undefined) : undefined;
-      setStage({ kind: "preview", report: report ?? previewReport, uploadId, stale: false });
+      // Checked since with other options (another tab, another admin): what is shown is no longer what would be imported.
+      const previewChanged = e instanceof ApiError && e.code === "import_preview_changed";
+      setStage({ kind: "preview", report: report ?? previewReport, uploadId, stale: previewChanged });
       setError(e);
     } finally {
       window.clearInterval(poll);
@@ -201,7 +203,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
           <DraftNotice draft={draft} />
         )}
         <ImportFileDrop workspace={workspace} file={file} input={input} onChoose={choose} />
-        <ImportOptionsFields options={options} fileName={file?.name} sheets={sheets} sheetRead={sheetRead} error={error} onChange={changeOption} />
+        <ImportOptionsFields options={options} fileName={file?.name} sheets={sheets} sheetRead={sheetRead} encodingRead={report?.file.encoding ?? null} error={error} onChange={changeOption} />
         {stage.kind === "columns" ? (
           <section aria-labelledby="columns-h">
             <h3 id="columns-h">Columns</h3>

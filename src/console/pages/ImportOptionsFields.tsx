@@ -2,16 +2,21 @@ import type { ImportOptions } from "../import-api.ts";
 import { ApiError } from "../api.ts";
 import { CheckField, SelectField, TextField } from "../components/ui.tsx";
 
+/** Offered as the admin types; any encoding the server knows is accepted. */
+const commonEncodings = ["utf-8", "utf-16le", "windows-1250", "windows-1251", "windows-1252", "windows-1253", "windows-1254", "windows-1257", "iso-8859-1", "iso-8859-2", "iso-8859-15", "cp437", "cp850", "cp852", "koi8-r", "shift_jis", "euc-jp", "gb18030", "big5", "euc-kr"];
+
 /**
- * The import's options: the source name, a workbook's sheet (when it has several), whether to take over users with
+ * The import's options: the source name, a workbook's sheet (when it has several) or a CSV file's text encoding, whether to take over users with
  * the same email, and whether to import the valid rows of a file with problems.
  */
-export function ImportOptionsFields({ options, fileName, sheets, sheetRead, error, onChange }: {
+export function ImportOptionsFields({ options, fileName, sheets, sheetRead, encodingRead, error, onChange }: {
   options: ImportOptions;
   fileName: string | undefined;
   /** A workbook's sheets, and the one read (none for a CSV file). */
   sheets: string[];
   sheetRead: string | null;
+  /** The encoding a CSV file was read in, detected or chosen (none before it is checked, or for a workbook). */
+  encodingRead: string | null;
   error: unknown;
   onChange: (change: Partial<ImportOptions>) => void;
 }) {
@@ -33,6 +38,25 @@ export function ImportOptionsFields({ options, fileName, sheets, sheetRead, erro
             </option>
           ))}
         </SelectField>
+      ) : fileName && !/\.xlsx$/i.test(fileName) ? (
+        <>
+          <TextField
+            label="Text encoding"
+            value={options.encoding}
+            placeholder={encodingRead && !options.encoding ? `${encodingRead} (detected)` : "detected from the file"}
+            list="import-encodings"
+            autoComplete="off"
+            spellCheck={false}
+            onChange={(e) => onChange({ encoding: e.target.value })}
+            hint="When names show wrong letters: the code page the file was saved in, e.g. windows-1257 (Baltic), iso-8859-2, cp850 (DOS)."
+            error={error instanceof ApiError ? error.fieldMap().encoding : undefined}
+          />
+          <datalist id="import-encodings">
+            {commonEncodings.map((name) => (
+              <option key={name} value={name} />
+            ))}
+          </datalist>
+        </>
       ) : (
         <span />
       )}

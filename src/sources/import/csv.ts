@@ -4,18 +4,18 @@ import { pipeline } from "node:stream";
 import { parse, CsvError } from "csv-parse";
 import iconv from "iconv-lite";
 import { RollcallError } from "../../errors.ts";
-import { detectEncoding, type TextEncoding } from "./encoding.ts";
+import { chosenEncoding, detectEncoding, namedEncoding, type TextEncoding } from "./encoding.ts";
 import { maxCellLength, type TableFile, type TableRow } from "./table.ts";
 
 const delimiters = [",", ";", "\t"] as const;
 
 /**
- * A streaming CSV reader: encoding and delimiter are detected, then rows are parsed as the file is read.
+ * A streaming CSV reader: encoding (unless the admin names it) and delimiter are detected, then rows are parsed as the file is read.
  * Quoted fields may hold delimiters, doubled quotes and line breaks; CRLF and LF both work.
  */
-export async function openCsv(path: string): Promise<TableFile> {
+export async function openCsv(path: string, options: { encoding?: string | undefined } = {}): Promise<TableFile> {
   const { size } = await stat(path);
-  const { encoding, bomLength } = await detectEncoding(path);
+  const { encoding, bomLength } = options.encoding ? await namedEncoding(path, chosenEncoding(options.encoding)) : await detectEncoding(path);
   const sample = await decodeStart(path, encoding, bomLength);
   const delimiter = detectDelimiter(sample);
   let read = bomLength; // the byte-order mark is skipped, not unread: a fully read file reads as its size

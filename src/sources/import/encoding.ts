@@ -1,7 +1,7 @@
 import { isAscii, isUtf8 } from "node:buffer";
 import { createReadStream } from "node:fs";
 import iconv from "iconv-lite";
-import { RollcallError } from "../../errors.ts";
+import { RollcallError, invalidInput } from "../../errors.ts";
 
 /**
  * Which encoding a CSV file is in. BOMs decide first (UTF-8, and Excel's "Unicode text", which is
@@ -10,8 +10,42 @@ import { RollcallError } from "../../errors.ts";
  * "CSV"): Western European (1252) unless its text reads as Cyrillic (1251) or Central European (1250) instead.
  * A file with both valid UTF-8 and invalid bytes is mixed and refused: guessing would corrupt names.
  */
-export type TextEncoding = "utf8" | "utf16le" | "utf16be" | CodePage;
+export type TextEncoding = "utf8" | "utf16le" | "utf16be" | CodePage | ChosenEncoding;
 type CodePage = "windows-1252" | "windows-1250" | "windows-1251";
+/** An encoding the admin named (any that iconv-lite knows), lower-cased: see chosenEncoding. */
+type ChosenEncoding = string & { readonly chosen?: never };
+
+const encodingExamples = "utf-8, utf-16le, windows-1250, windows-1252, windows-1257, iso-8859-2, cp437, cp850, koi8-r, shift_jis, gb18030";
+
+/** Why `name` is not an encoding a file can be read in (undefined when it is one). Pure. */
+export function encodingProblem(name: string): string | undefined {
+  if (iconv.encodingExists(name.trim())) return undefined;
+  return `"${name}" is not a text encoding Rollcall knows; give one such as ${encodingExamples} (any name iconv-lite knows), or leave it out to detect the file's`;
+}
+
+/** The encoding the admin named, checked and lower-cased (so "Windows-1257" and "windows-1257" are one choice). */
+export function chosenEncoding(name: string): ChosenEncoding {
+  const problem = encodingProblem(name);
+  if (problem) throw invalidInput([{ field: "encoding", message: problem, value: name }]);
+  return name.trim().toLowerCase();
+}
+
+/**
+ * A file read in the encoding the admin named instead of a detected one (a DOS export in cp850, a Baltic
+ * windows-1257 file that would read as Western European): only what cannot be text in it is refused, and a
+ * byte-order mark of that encoding is skipped.
+ */
+export async function namedEncoding(path: string, encoding: ChosenEncoding): Promise<Detected> {
+  if (/^(utf-?8|unicode-1-1-utf-8)$/.test(encoding)) return checkedUtf8(path, encoding);
+  const sample = await readStart(path, 4096);
+  if (sample.length === 0) throw new RollcallError("import_invalid", "The file is empty.", { reason: "empty" });
+  refuseKnownBinary(sample);
+  const bom = iconv.encode("\uFEFF", encoding);
+  // A single-byte code page has no BOM (it encodes U+FEFF as "?"); UTF-16 and UTF-32 text holds zero bytes.
+  const bomLength = bom.length > 1 && sample.subarray(0, bom.length).equals(bom) ? bom.length : 0;
+  if (iconv.encode("A", encoding).length === 1 && sample.includes(0)) throw notText();
+  return { encoding, bomLength };
+}
 
 export interface Detected {
   encoding: TextEncoding;
@@ -78,6 +112,17 @@ export async function detectEncoding(path: string): Promise<Detected> {
     );
   }
   return { encoding: guessCodePage(await readStart(path, 1024 * 1024)), bomLength: 0 };
+}
+
+/** UTF-8 named is checked as detection checks it: bytes that are not UTF-8 would otherwise become "�" in names. */
+async function checkedUtf8(path: string, name: string): Promise<Detected> {
+  const detected = await detectEncoding(path);
+  if (detected.encoding === "utf8") return detected;
+  throw new RollcallError(
+    "import_invalid",
+    `The file is not ${name}: it holds bytes UTF-8 does not have (it reads as ${detected.encoding}). Leave out the encoding to have it detected, or name the one the file was saved in.`,
+    { reason: "not_utf8", detected: detected.encoding },
+  );
 }
 
 /** A letter, a character no word holds (£ ³ ¹ ¿ ¥ ¯: what Polish ł ą ż Ą Ż read as Western European), a letter. */

@@ -5,7 +5,7 @@ import type { TableFile } from "./table.ts";
 import { openXlsx } from "./xlsx.ts";
 
 /** Opens a CSV or XLSX file by its content (not its name: "users.csv" saved by Excel may be anything). */
-export async function openTable(path: string, options: { sheet?: string | undefined } = {}): Promise<TableFile> {
+export async function openTable(path: string, options: { sheet?: string | undefined; encoding?: string | undefined } = {}): Promise<TableFile> {
   const handle = await open(path, "r").catch((error: unknown) => {
     throw new RollcallError("not_found", `Cannot read ${path}: ${fileProblem(error)}`, { resource: "file", key: path });
   });
@@ -20,7 +20,10 @@ export async function openTable(path: string, options: { sheet?: string | undefi
     await handle.close();
   }
   if (size === 0) throw new RollcallError("import_invalid", "The file is empty.", { reason: "empty" });
-  if (head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50) return openXlsx(path, options);
+  if (head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50) {
+    if (options.encoding) throw new RollcallError("invalid_input", `The file is an Excel (.xlsx) workbook, whose text is Unicode: leave out the encoding ("${options.encoding}"), which says how a CSV file's text is written.`, { field: "encoding", value: options.encoding });
+    return openXlsx(path, { sheet: options.sheet });
+  }
   if (options.sheet) throw new RollcallError("invalid_input", `The file is CSV, which has no sheets: leave out the sheet ("${options.sheet}"), which names a sheet of an Excel (.xlsx) workbook.`, { field: "sheet", value: options.sheet });
-  return openCsv(path);
+  return openCsv(path, { encoding: options.encoding });
 }

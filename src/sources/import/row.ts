@@ -64,10 +64,12 @@ export function readRow(
   cells: string[],
   mapping: ColumnMapping,
   defaultCountry: string | null,
-  notes: { unresolved?: readonly number[] | undefined; inexact?: readonly number[] | undefined; csv?: boolean } = {},
+  notes: { unresolved?: readonly number[] | undefined; inexact?: readonly number[] | undefined; numbers?: readonly number[] | undefined; csv?: boolean } = {},
 ): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[]; warnings?: ImportProblem[] } {
   const problems: ImportProblem[] = [];
   const { unresolved, inexact } = notes;
+  /** Identifiers read from a cell holding a number: their leading zeros, if they had any, are lost (see numberCell). */
+  let fromNumbers: ImportProblem[] | undefined;
   const { columns, columnOf, unnamed } = readingOf(mapping);
   let unheaded: ImportProblem[] | undefined;
   if (cells.length > mapping.headers.length || unnamed.length) unheaded = unheadedCells(row, cells, mapping.headers, unnamed, notes.csv ?? false, problems);
@@ -94,6 +96,15 @@ export function readRow(
       problems.push({ row, column: header, field: kind === "custom" ? `customAttributes.${field}` : field, value: text, message: `is the spreadsheet error ${text}, not a value: fix the formula in the file (or paste its values) and import again` });
       (unread ??= new Set()).add(field);
       continue;
+    }
+    if (digitIdentifiers.has(field)) {
+      const shortened = (kind === "list" ? splitList(text) : [text]).find((v) => scientificNotation.test(v));
+      if (shortened) {
+        problems.push(scientificCell(row, index, header, field, shortened));
+        (unread ??= new Set()).add(field);
+        continue;
+      }
+      if (notes.numbers?.includes(index)) (fromNumbers ??= []).push(numberCell(row, index, header, field, text));
     }
     if (kind === "text") input[field] = text === "" ? null : text;
     else if (kind === "list") input[field] = splitList(text);
@@ -133,7 +144,7 @@ export function readRow(
     problems.push({ row, column: columnOf.get("email") ?? columnOf.get("userPrincipalName") ?? null, field: "email", message: "is required (the email, or else the userPrincipalName, identifies the user)" });
   }
   const keys: RowKeys = { row, email, userPrincipalName, aliases: value.aliases, cardNumbers: value.cardNumbers };
-  if (problems.length) return { keys, problems };
+  if (problems.length) return { keys, problems: fromNumbers ? problems.map((p) => withNumberCause(p, fromNumbers!)) : problems };
   // One literal of one shape for every row: adding properties to normaliseUserFields' copy of the fields cost
   // more than all the rest of readRow (V8 gives each such copy its own layout to grow).
   const user: ImportedUser = {
@@ -142,8 +153,48 @@ export function readRow(
     preferredLanguage: value.preferredLanguage, enabled: value.enabled, aliases: value.aliases, cardNumbers: value.cardNumbers,
     groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin,
   };
-  if (!fieldWarnings.length && !unheaded?.length) return { user, keys, problems };
-  return { user, keys, problems, warnings: [...(unheaded ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w))] };
+  if (!fieldWarnings.length && !unheaded?.length && !fromNumbers) return { user, keys, problems };
+  return { user, keys, problems, warnings: [...(unheaded ?? []), ...(fromNumbers ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w))] };
+}
+
+/** Fields of digits where a leading zero is part of the value, which Excel drops from a number. */
+const digitIdentifiers = new Set(["pin", "cardNumbers", "employeeId"]);
+const identifierWords: Record<string, string> = { pin: "a PIN", cardNumbers: "a card number", employeeId: "an employee ID" };
+
+/**
+ * An identifier read from a cell that holds a number: typed into a cell of Excel's General format, "0042" is saved as 42
+ * and the zeros cannot be read back. Rollcall cannot tell whether there were any, so it says so at the cell. A PIN's
+ * digits are never shown.
+ */
+function numberCell(row: number, index: number, header: string, field: string, text: string): ImportProblem {
+  const what = identifierWords[field]!;
+  return {
+    row,
+    column: header,
+    field,
+    ...(field !== "pin" && { value: text }),
+    message: `${columnName(index + 1)}${row} holds a number, not text: Excel drops the leading zeros of ${what} typed as a number (0042 is saved as 42), so any it had are lost. Format the column as Text in Excel, type the values again, and import again`,
+  };
+}
+
+/** How a spreadsheet shows a long number in a General cell, and saves it so in a CSV file: 1.23457E+15. */
+const scientificNotation = /^\d(?:[.,]\d+)?E\+\d+$/i;
+
+/** An identifier a spreadsheet wrote in scientific notation: its digits are gone, so it is not imported as it reads. */
+function scientificCell(row: number, index: number, header: string, field: string, value: string): ImportProblem {
+  return {
+    row,
+    column: header,
+    field,
+    ...(field !== "pin" && { value }),
+    message: `${columnName(index + 1)}${row} holds ${field === "pin" ? "a number" : value} in the scientific notation a spreadsheet shows a long number in, and its last digits are lost: format the column as Text in Excel, type ${identifierWords[field]!.replace(/^an? /, "the ")} again, and import again (or save the file as .xlsx)`,
+  };
+}
+
+/** A row's problem at an identifier read from a number (a PIN "0042" read as 42 is too short) says why. */
+function withNumberCause(problem: ImportProblem, fromNumbers: ImportProblem[]): ImportProblem {
+  const cause = fromNumbers.find((n) => n.field === problem.field && n.column === problem.column);
+  return cause ? { ...problem, message: `${problem.message} (${cause.message})` } : problem;
 }
 
 /**

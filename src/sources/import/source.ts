@@ -22,8 +22,8 @@ export interface ImportSource {
 /** `warnings`: what a valid row's values lost on the way in (see readRow); the row is imported. */
 export type RowResult = { row: number; user: ImportedUser; problems: []; warnings?: ImportProblem[] } | { row: number; user?: undefined; problems: ImportProblem[] };
 
-export async function openImportSource(path: string, options: { sheet?: string | undefined; mapping?: MappingFile | undefined; defaultCountry: string | null }): Promise<ImportSource> {
-  const table = await openTable(path, { sheet: options.sheet });
+export async function openImportSource(path: string, options: { sheet?: string | undefined; encoding?: string | undefined; mapping?: MappingFile | undefined; defaultCountry: string | null }): Promise<ImportSource> {
+  const table = await openTable(path, { sheet: options.sheet, encoding: options.encoding });
   const iterator = table.rows[Symbol.asyncIterator]();
   let header: TableRow | undefined;
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
@@ -96,12 +96,12 @@ function skippedTitle(titleRows: TableRow[], headerRow: number): ImportProblem {
 async function* checkedRows(iterator: AsyncIterator<TableRow>, mapping: ColumnMapping, defaultCountry: string | null, csv: boolean): AsyncGenerator<RowResult> {
   const seen = new Duplicates(mapping);
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-    const { row, cells, formulasWithoutResult, inexactNumbers, hidden } = next.value;
+    const { row, cells, formulasWithoutResult, inexactNumbers, numbers, hidden } = next.value;
     // A formula without its saved result reads as blank: in a column the import reads, the row is not blank.
     const unresolved = formulasWithoutResult?.filter((index) => mapping.fields[index]);
     if (isBlankRow(cells) && !unresolved?.length) continue;
     if (mapping.layout === "entra" && /^example\b/i.test(cells[0]?.trim() ?? "")) continue;
-    const { user, keys, problems, warnings } = readRow(row, cells, mapping, defaultCountry, { unresolved, inexact: inexactNumbers, csv });
+    const { user, keys, problems, warnings } = readRow(row, cells, mapping, defaultCountry, { unresolved, inexact: inexactNumbers, numbers, csv });
     // A row with other problems still claims its email and cards: a later row naming them is a duplicate,
     // not a new user (with --partial, it would otherwise be imported in the first row's place).
     const duplicates = seen.check(keys);

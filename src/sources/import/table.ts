@@ -14,6 +14,11 @@ export interface TableRow {
    * rounded (a 16- to 20-digit card number typed as a number). Read, each is a problem at that cell.
    */
   inexactNumbers?: number[];
+  /**
+   * XLSX only: the cells holding a whole number (not text) shown without a leading zero. A PIN, card number or employee ID
+   * typed into such a cell lost its leading zeros ("0042" is saved as 42): read, each is a warning at that cell.
+   */
+  numbers?: number[];
   /** XLSX only: the row is hidden in the sheet (filtered out, or hidden by hand). It is read; the import warns. */
   hidden?: boolean;
 }

@@ -25,7 +25,7 @@ export interface Upload {
   uploadedBy: string;
   uploadedAt: string;
   expiresAt: string;
-  /** The import options sent with the file, as sent: a later preview or commit starts from them. */
+  /** The import options of the upload's latest preview (its own answer is the first): a later preview starts from them, and a commit applies them. */
   options?: Record<string, unknown> | undefined;
   /** A commit under way (in any process), with its latest progress (null before the first report). */
   commit: { progress: Record<string, unknown> | null } | null;

@@ -14,6 +14,9 @@ import { defaultZipLimits, openEntry, readZipDirectory, type ZipLimits } from ".
  * never sits in memory. Cells come back as the text Excel shows (shared strings, inline strings,
  * numbers through their number format), which keeps "000123" and 12-digit numbers intact.
  */
+/** A number's text as an identifier typed as a number shows it: digits, no leading zero (a date or a zero-padded format is not one). */
+const wholeNumber = /^[1-9]\d*$/;
+
 export async function openXlsx(path: string, options: { sheet?: string | undefined; limits?: ZipLimits } = {}): Promise<TableFile> {
   const entries = await readZipDirectory(path, options.limits ?? defaultZipLimits);
   // Excel writes xl/workbook.xml, but the package's relationships say where the workbook and its parts are:
@@ -73,6 +76,8 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
   /** Cells of the row holding a formula without its result, or a number rounded to 15 digits (see TableRow). */
   let unresolved: number[] | undefined;
   let inexact: number[] | undefined;
+  /** Cells of the row holding a whole number shown without a leading zero (see TableRow.numbers). */
+  let numbers: number[] | undefined;
   let hidden = false;
 
   const scanner = new XlsxXmlScanner({
@@ -85,6 +90,7 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
         column = 0;
         unresolved = undefined;
         inexact = undefined;
+        numbers = undefined;
       } else if (name === "c") {
         const [r, t, s] = attributeValues(raw, cellAttributes);
         column = r ? columnIndex(r) : column + 1;
@@ -106,7 +112,9 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
     close(name) {
       if ((name === "v" || name === "t") && cell) cell.collecting = false;
       else if (name === "c" && cell) {
-        cells[column - 1] = cellText(cell.type, detached(cell.text), context.styles.formats[cell.style] ?? "General", context);
+        const text = cellText(cell.type, detached(cell.text), context.styles.formats[cell.style] ?? "General", context);
+        cells[column - 1] = text;
+        if (cell.type === "n" && wholeNumber.test(text)) (numbers ??= []).push(column - 1);
         // Excel saves each formula's last result beside it (<v>); programs that write formulas without computing them do not.
         if (cell.formula && !cell.value) (unresolved ??= []).push(column - 1);
         if (cell.type === "n" && Math.abs(Number(cell.text)) >= 1e15) (inexact ??= []).push(column - 1);
@@ -114,7 +122,11 @@ async function* sheetRows(stream: Readable, context: { sharedStrings: string[]; 
       } else if (name === "row") {
         merged.fill(rowNumber, cells);
         for (let i = 0; i < cells.length; i++) cells[i] ??= "";
-        ready.push(unresolved || inexact || hidden ? { row: rowNumber, cells, ...(unresolved && { formulasWithoutResult: unresolved }), ...(inexact && { inexactNumbers: inexact }), ...(hidden && { hidden }) } : { row: rowNumber, cells });
+        ready.push(
+          unresolved || inexact || numbers || hidden
+            ? { row: rowNumber, cells, ...(unresolved && { formulasWithoutResult: unresolved }), ...(inexact && { inexactNumbers: inexact }), ...(numbers && { numbers }), ...(hidden && { hidden }) }
+            : { row: rowNumber, cells },
+        );
       }
     },
   });
