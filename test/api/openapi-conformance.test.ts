@@ -239,10 +239,13 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await upload(422, "empty.csv", "");
     await upload(422, "headings.csv", "Colour,Size\r\nred,big\r\n");
     await send(adminToken, "POST", `${W}/imports`, 415, { body: { file: "not multipart" } });
+    const mapping = encodeURIComponent('{"Department": null}');
     await send(adminToken, "GET", `${W}/imports/${uploaded.body.id}?partial=true&updateExisting=true`, 200);
-    await send(adminToken, "GET", `${W}/imports/${uploaded.body.id}?mapping=${encodeURIComponent('{"Department": null}')}`, 200);
+    await send(adminToken, "GET", `${W}/imports/${uploaded.body.id}?partial=false&mapping=${mapping}`, 200);
     await send(adminToken, "GET", `${W}/imports/${uploaded.body.id}/progress`, 200);
     await send(adminToken, "POST", `${W}/imports/${uploaded.body.id}/commit`, 422, { body: {} });
+    await send(adminToken, "POST", `${W}/imports/${uploaded.body.id}/commit`, 409, { body: { partial: true } }); // not what was previewed
+    await send(adminToken, "GET", `${W}/imports/${uploaded.body.id}?partial=true&updateExisting=true&mapping=${mapping}`, 200);
     await send(adminToken, "POST", `${W}/imports/${uploaded.body.id}/commit`, 200, { body: { partial: true, updateExisting: true } });
     await send(adminToken, "POST", `${W}/imports/${uploaded.body.id}/commit`, 409, { body: { partial: true } });
     await send(adminToken, "GET", `${W}/imports/${uploaded.body.id}`, 409);
