@@ -150,7 +150,7 @@ describe.skipIf(!adminUrl)("two rollcall serve processes behind a round-robin lo
       expect((await call("GET", `imports/${id}/progress`, undefined, to)).body).toMatchObject({ committing: false, imported: { counts: { created: 300 } } });
       expect((await call("GET", "users?source=badges.csv&limit=1", undefined, to)).body.total).toBe(300);
     }
-  });
+  }, 180_000);
 
   it("4. signs a synced user in with Microsoft: the start on one process, the callback on the other", async () => {
     const person = emu.tenants.get(emu.tenantId).listUsers().find((u) => u.accountEnabled && u.userType !== "Guest")!;

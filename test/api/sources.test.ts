@@ -190,8 +190,9 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
   });
 
   it("shows progress while a run goes, answers 409 to a second sync and to removing the source, then lists the runs", async () => {
-    // Slow enough that the run is still going through the five calls below, even on a loaded machine.
-    emulator.setKnobs({ latencyMs: 400 });
+    // Slow enough that the run is still going through the five calls below, even on a machine loaded enough that
+    // they take seconds; back to full speed once they are made.
+    emulator.setKnobs({ latencyMs: 3000 });
     try {
       const first = await as("POST", `${ws}/sources/corp/sync`, {});
       expect(first.status).toBe(202);
@@ -210,6 +211,7 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
       expectError(remap, 409, "sync_running");
       expect(remap.body.error.message).toBe(`Source "corp" is syncing (run ${first.body.id}); a run uses the settings it started with, so change them once it ends (or stop it)`);
       expect((await as("PATCH", `${ws}/sources/corp`, { secretExpiresOn: "2030-06-30" })).status).toBe(200);
+      emulator.setKnobs({ latencyMs: 0 });
 
       const run = await finished(first.body.id);
       // A dry run keeps no delta link: the first real run is full, on either engine.

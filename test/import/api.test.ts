@@ -225,7 +225,7 @@ describe.each(engines)("import API on %s", (engine) => {
     expect(refusals).toEqual([409, 409]);
     expect(seen.some((p) => p.phase === "hashing" && p.total === 300 && p.done < 300)).toBe(true);
     expect((await progressOf()).body).toMatchObject({ committing: false, progress: null, imported: { counts: { created: 300 } } });
-  }, 60_000);
+  }, 180_000);
 
   it("refuses a file over ROLLCALL_UPLOAD_LIMIT_MB with 413 and keeps nothing", async () => {
     const big = Buffer.from("Email,Name\n" + "x@example.com,X\n".repeat(8000));

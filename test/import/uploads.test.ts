@@ -147,7 +147,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("import uploads across 
       server!.once("exit", (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
     });
     serving.catch(() => {}); // awaited by each test
-  }, 60_000);
+  }, 180_000);
 
   /** Process A: in this test. Process B: the child, reached over HTTP with the same session. */
   const processes = async () => {
