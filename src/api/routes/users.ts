@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkListed, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
@@ -68,6 +68,19 @@ export const userRoutes: RouteModule = {
         const { items, total, next } = await listUsers(ctx, filter, { limit, offset, after, sort, order }, { count: count !== false });
         return { items, total, limit, offset, next };
       },
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/users/departments",
+      summary: "The departments of the workspace's users, alphabetically, with how many users each: what the department filter takes",
+      description: "Names differing only in case are one department (the filter matches them all), shown as one of them. Users without a department are counted apart.",
+      access: "workspace",
+      params: workspaceParams,
+      response: z.object({
+        items: z.array(z.object({ department: z.string(), users: z.number().int() })),
+        withoutDepartment: z.number().int().describe("users with no department (no department filter matches them)"),
+      }),
+      handler: ({ ctx }) => listDepartments(ctx),
     }),
     route({
       method: "POST",
