@@ -149,7 +149,7 @@ export async function filterNames(
   const groups = sql`SELECT name FROM groups WHERE workspace_id = ${workspaceId}`;
   // Only read when a department was asked for: listing them reads every user of the workspace.
   const departments = wanted.department
-    ? sql<string[]>`array(SELECT min(department) FROM users WHERE workspace_id = ${workspaceId} AND department <> '' GROUP BY lower(department) ORDER BY lower(department) LIMIT 50)`
+    ? sql<string[]>`array(SELECT min(department) FROM users WHERE workspace_id = ${workspaceId} AND department <> '' GROUP BY lower(department) ORDER BY ${sql.raw(alphabetical("min(department)"))} LIMIT 50)`
     : sql<string[]>`'{}'::text[]`;
   const { rows } = await sql<{ source: boolean; group: boolean; department: boolean; sources: string[]; groups: string[]; departments: string[] }>`
     SELECT EXISTS (SELECT 1 FROM (${sources}) n WHERE lower(name) = lower(${wanted.source})) AS source,
