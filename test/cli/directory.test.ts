@@ -156,12 +156,12 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
 
   cliCase("lists, exports and acts on the users of one department (--department, any case); an unknown one is refused with the names", async () => {
     await cli("workspaces", "add", "depts");
-    for (const [name, department] of [["fin1", "Finance"], ["fin2", "finance"], ["eng1", "Engineering"]]) {
-      const added = await cli("users", "add", "--workspace", "depts", "--email", `${name}@example.com`, "--display-name", name, "--department", department!);
+    for (const [name, department] of [["fin1", "Finance"], ["fin2", "finance"], ["eng1", "Engineering"]] as const) {
+      const added = await cli("users", "add", "--workspace", "depts", "--email", `${name}@example.com`, "--display-name", name, "--department", department);
       expect(added.code, added.stderr).toBe(0);
     }
     const listed = await cli("users", "list", "--department", "FINANCE", "--workspace", "depts", "--json");
-    expect(listed.json().map((u: { email: string }) => u.email)).toEqual(["fin1@example.com", "fin2@example.com"]);
+    expect(listed.json<{ email: string }[]>().map((u) => u.email)).toEqual(["fin1@example.com", "fin2@example.com"]);
     const unknown = await cli("users", "list", "--department", "Accounts", "--workspace", "depts");
     expect([unknown.code, unknown.stdout, unknown.stderr]).toEqual([2, "", expect.stringContaining('no department is named "Accounts" in workspace "depts"; its departments are "Engineering", "Finance"')]);
     const exported = await cli("export", "--out", "-", "--department", "engineering", "--workspace", "depts");
@@ -170,7 +170,7 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect(exported.stdout).not.toContain("fin1@example.com");
     const disabled = await cli("users", "disable", "--matching", "--department", "finance", "--workspace", "depts", "--json");
     expect(disabled.json()).toMatchObject({ action: "disable", changed: 2 });
-    expect((await cli("users", "list", "--enabled", "false", "--workspace", "depts", "--json")).json().map((u: { email: string }) => u.email)).toEqual(["fin1@example.com", "fin2@example.com"]);
+    expect((await cli("users", "list", "--enabled", "false", "--workspace", "depts", "--json")).json<{ email: string }[]>().map((u) => u.email)).toEqual(["fin1@example.com", "fin2@example.com"]);
   });
 
   cliCase("says on standard error that a phone number's extension was dropped, and in --json as warnings; the history keeps it", async () => {
