@@ -147,14 +147,17 @@ export async function filterNames(
   const sources = sql`SELECT name FROM sources WHERE workspace_id = ${workspaceId} UNION SELECT 'manual'
     UNION SELECT DISTINCT source_name FROM users WHERE workspace_id = ${workspaceId} UNION SELECT DISTINCT source_name FROM groups WHERE workspace_id = ${workspaceId}`;
   const groups = sql`SELECT name FROM groups WHERE workspace_id = ${workspaceId}`;
-  // Only read when a department was asked for: listing them reads every user of the workspace.
+  // Only looked for when a department was asked for: a department matching no one, and listing them, read every user of the workspace.
+  const department = wanted.department
+    ? sql<boolean>`EXISTS (SELECT 1 FROM users WHERE workspace_id = ${workspaceId} AND lower(department) = lower(${wanted.department}))`
+    : sql<boolean>`false`;
   const departments = wanted.department
     ? sql<string[]>`array(SELECT min(department) FROM users WHERE workspace_id = ${workspaceId} AND department <> '' GROUP BY lower(department) ORDER BY ${sql.raw(alphabetical("min(department)"))} LIMIT 50)`
     : sql<string[]>`'{}'::text[]`;
   const { rows } = await sql<{ source: boolean; group: boolean; department: boolean; sources: string[]; groups: string[]; departments: string[] }>`
     SELECT EXISTS (SELECT 1 FROM (${sources}) n WHERE lower(name) = lower(${wanted.source})) AS source,
            EXISTS (SELECT 1 FROM (${groups}) n WHERE lower(name) = lower(${wanted.group})) AS "group",
-           EXISTS (SELECT 1 FROM users WHERE workspace_id = ${workspaceId} AND lower(department) = lower(${wanted.department})) AS department,
+           ${department} AS department,
            array(SELECT name FROM (${sources}) n ORDER BY lower(name) LIMIT 50) AS sources,
            array(SELECT name FROM (${groups}) n ORDER BY lower(name) LIMIT 50) AS groups,
            ${departments} AS departments`.execute(db);
