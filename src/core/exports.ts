@@ -49,7 +49,7 @@ export interface ExportOptions {
 
 export async function exportUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">, options: ExportOptions): Promise<ExportResult> {
   const filter = options.filter ?? {};
-  // As `users list`: a misspelt source or group is an error, not an empty file.
+  // As `users list`: a misspelt source, group or department is an error, not an empty file.
   if (namesSomething(filter)) await assertFilterNames(ctx, filter);
   const customKeys = await customAttributeKeys(ctx.db, ctx.workspace.id, filter);
   const columns = [...templateColumns, ...customKeys.map((k) => `customAttributes.${k}`)];

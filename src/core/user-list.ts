@@ -25,7 +25,7 @@ export async function listUsers(ctx: ReadContext, filter: UserFilter, page: List
   const after = page.after === undefined ? undefined : parseUserCursor(page.after, page.sort, page.order);
   const at = { ...page, after };
   const found = options.count ? await selectUsers(ctx.db, ctx.workspace.id, filter, at) : { ...(await selectUserPage(ctx.db, ctx.workspace.id, filter, at)), total: null };
-  // A misspelt source or group would read as "no users": say so, when nothing matched (no cost otherwise).
+  // A misspelt source, group or department would read as "no users": say so, when nothing matched (no cost otherwise).
   const none = found.total === 0 || (found.total === null && found.items.length === 0 && !after && !page.offset);
   if (none && namesSomething(filter)) await assertFilterNames(ctx, filter);
   return { items: found.items, total: found.total, next: found.next && formatUserCursor(page.sort, page.order, found.next) };
