@@ -50,6 +50,15 @@ describe.each(engines)("the users list's department filter, through the API, on 
     expect((await as("GET", "workspaces/other/users/departments")).body).toEqual({ items: [{ department: "Legal", users: 1 }], withoutDepartment: 0 });
   });
 
+  it("lists the users without a department (hasDepartment=false), none or empty alike, and those with one", async () => {
+    expect(emails(await as("GET", "workspaces/acme/users?hasDepartment=false"))).toEqual(["eve@example.com", "fay@example.com"]);
+    expect((await as("GET", "workspaces/acme/users?hasDepartment=true")).body.total).toBe(4);
+    expect((await as("GET", "workspaces/acme/users?hasDepartment=false&department=Finance")).body.total).toBe(0);
+    const exported = await as("GET", "workspaces/acme/exports?format=csv&hasDepartment=false");
+    expect(exported.headers["rollcall-users"]).toBe("2");
+    expectError(await as("GET", "workspaces/acme/users?hasDepartment=maybe"), 400, "invalid_input", ["hasDepartment"]);
+  });
+
   it("exports the users of one department, and refuses an unknown one rather than writing an empty file", async () => {
     const exported = await as("GET", "workspaces/acme/exports?format=csv&department=finance");
     expect(exported.status).toBe(200);
@@ -73,5 +82,8 @@ describe.each(engines)("the users list's department filter, through the API, on 
     const none = await as("POST", "workspaces/acme/users/bulk", { action: "enable", filter: { department: "Engineering", enabled: false } });
     expectError(none, 400, "invalid_input", ["filter"]);
     await as("POST", "workspaces/acme/users/bulk", { action: "enable", filter: { department: "finance" } });
+    const withoutOne = await as("POST", "workspaces/acme/users/bulk", { action: "disable", filter: { hasDepartment: false } });
+    expect(withoutOne.body).toMatchObject({ changed: 2 });
+    expect(emails(await as("GET", "workspaces/acme/users?enabled=false"))).toEqual(["eve@example.com", "fay@example.com"]);
   });
 });

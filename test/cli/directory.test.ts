@@ -160,6 +160,9 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
       const added = await cli("users", "add", "--workspace", "depts", "--email", `${name}@example.com`, "--display-name", name, "--department", department);
       expect(added.code, added.stderr).toBe(0);
     }
+    expect((await cli("users", "add", "--workspace", "depts", "--email", "nodept@example.com", "--display-name", "nodept")).code).toBe(0);
+    const without = await cli("users", "list", "--has-department", "false", "--workspace", "depts", "--json");
+    expect(without.json<{ email: string }[]>().map((u) => u.email)).toEqual(["nodept@example.com"]);
     const listed = await cli("users", "list", "--department", "FINANCE", "--workspace", "depts", "--json");
     expect(listed.json<{ email: string }[]>().map((u) => u.email)).toEqual(["fin1@example.com", "fin2@example.com"]);
     const unknown = await cli("users", "list", "--department", "Accounts", "--workspace", "depts");

@@ -86,6 +86,7 @@ export function withUserFilter(command: Command): Command {
     .option("--enabled <true|false>", "only enabled or disabled users")
     .option("--group <name>", "only direct members of this group")
     .option("--department <name>", "only users of this department (exact, any case; users without one never match)")
+    .option("--has-department <true|false>", "only users with a department (true) or without one (false)")
     .option("-q, --search <text>", "name, email, UPN or employee id contains");
 }
 
@@ -98,6 +99,7 @@ export function userFilterFromFlags(flags: Flags): UserFilter {
     department: flags.department as string | undefined,
     q: flags.search as string | undefined,
     enabled: flags.enabled === undefined ? undefined : parseBoolean("enabled", flags.enabled as string),
+    hasDepartment: flags.hasDepartment === undefined ? undefined : parseBoolean("hasDepartment", flags.hasDepartment as string),
   };
 }
 

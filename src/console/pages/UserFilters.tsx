@@ -16,7 +16,7 @@ const phoneSorts: [string, string][] = [
 
 /** The Users page's filters, each kept in the address's query: search, source, tag, status, department, group, and on a phone the order. */
 export function UserFilters({ workspace, query, sort, order }: { workspace: string; query: UserQuery; sort: string; order: "asc" | "desc" }) {
-  const { q, source, sourceType, tag, enabled, group, department } = query;
+  const { q, source, sourceType, tag, enabled, group, department, hasDepartment } = query;
   const [search, setSearch] = useQuerySearch(q);
   const sources = useLoad(
     (signal) =>
@@ -81,7 +81,7 @@ export function UserFilters({ workspace, query, sort, order }: { workspace: stri
           <option value="false">Disabled</option>
         </select>
       </div>
-      <DepartmentFilter workspace={workspace} value={department} />
+      <DepartmentFilter workspace={workspace} department={department} hasDepartment={hasDepartment} />
       {/* The table's headings sort it; a phone shows no headings, so the order is chosen here. */}
       <div className="field phone-only">
         <label htmlFor="sort-users">Sort by</label>
@@ -110,7 +110,7 @@ export function UserFilters({ workspace, query, sort, order }: { workspace: stri
           className="btn btn-link"
           onClick={() => {
             setSearch("");
-            setQuery({ q: null, source: null, sourceType: null, tag: null, enabled: null, group: null, department: null, offset: null });
+            setQuery({ q: null, source: null, sourceType: null, tag: null, enabled: null, group: null, department: null, hasDepartment: null, offset: null });
           }}
         >
           Clear filters
@@ -129,8 +129,10 @@ export interface UserQuery {
   enabled: string;
   group: string;
   department: string;
+  /** "false": users without a department (the Department filter's "No department"). */
+  hasDepartment: string;
 }
 
-export function isFiltered({ q, source, sourceType, tag, enabled, group, department }: UserQuery): boolean {
-  return Boolean(q || source || sourceType || tag || enabled || group || department);
+export function isFiltered({ q, source, sourceType, tag, enabled, group, department, hasDepartment }: UserQuery): boolean {
+  return Boolean(q || source || sourceType || tag || enabled || group || department || hasDepartment);
 }

@@ -17,6 +17,8 @@ export interface UserFilter {
   group?: string | undefined;
   /** Exact, case-insensitive; users without a department are not matched by any. */
   department?: string | undefined;
+  /** True: users with a department (any); false: users without one. */
+  hasDepartment?: boolean | undefined;
 }
 
 export const userSorts = ["displayName", "email", "createdAt", "updatedAt", "source"] as const;
@@ -128,6 +130,7 @@ function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & 
     if (filter.tag) conditions.push(sql<SqlBool>`u.tags @> array[${filter.tag}]::text[]`);
     if (filter.enabled !== undefined) conditions.push(eb("u.enabled", "=", filter.enabled));
     if (filter.department) conditions.push(sql<SqlBool>`lower(u.department) = lower(${filter.department})`);
+    if (filter.hasDepartment !== undefined) conditions.push(sql<SqlBool>`(coalesce(u.department, '') <> '') = ${filter.hasDepartment}`);
     if (filter.groupId === null) conditions.push(sql<SqlBool>`false`); // no such group
     if (filter.groupId) conditions.push(sql<SqlBool>`exists (select 1 from group_members m where m.member_user_id = u.id and m.group_id = ${filter.groupId})`);
     return eb.and(conditions);
