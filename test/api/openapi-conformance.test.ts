@@ -174,7 +174,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
 
     const page = await send(viewerToken, "GET", `${W}/users?limit=2&sort=email&order=desc`, 200);
     await send(viewerToken, "GET", `${W}/users?limit=2&sort=email&order=desc&after=${encodeURIComponent(page.body.next)}`, 200);
-    await send(viewerToken, "GET", `${W}/users?q=ada&sourceType=manual&enabled=true&tag=pilot&department=engines`, 200);
+    await send(viewerToken, "GET", `${W}/users?q=ada&sourceType=manual&enabled=true&tag=pilot&department=engines&hasDepartment=true`, 200);
     await send(viewerToken, "GET", `${W}/users?department=Accounts`, 400);
     await send(viewerToken, "GET", `${W}/users/departments`, 200);
     await send(viewerToken, "GET", `${W}/users?limit=0`, 400);
