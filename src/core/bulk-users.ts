@@ -7,6 +7,7 @@ import type { Db } from "../storage/database.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { assertManual, getGroupRecord } from "./groups.ts";
 import { subjectOf } from "./users.ts";
+import { assertFilterNames, namesSomething } from "./user-list.ts";
 import { maxBulkListed, maxBulkUsers, type BulkAction, type BulkResult } from "../domain/bulk.ts";
 import type { GroupRecord } from "../domain/group.ts";
 
@@ -46,7 +47,11 @@ export async function bulkUsers(ctx: WorkspaceContext, request: BulkRequest): Pr
     const group = needsGroup ? await lockedGroup({ ...ctx, db: trx }, request.group!) : null;
     const lock = locks[request.action];
     const selected = listed ? await selection.selectListed(trx, ctx.workspace.id, listed.map((u) => u.id), lock) : await selection.selectMatching(trx, ctx.workspace.id, request.filter!, lock);
-    if (!listed && selected === 0) throw invalidInput([{ field: "filter", message: "matches no user; nothing was changed" }]);
+    if (!listed && selected === 0) {
+      // A misspelt source, group or department says so, with the workspace's names, rather than "matches no user".
+      if (namesSomething(request.filter!)) await assertFilterNames({ ...ctx, db: trx }, request.filter!);
+      throw invalidInput([{ field: "filter", message: "matches no user; nothing was changed" }]);
+    }
     const changed = await apply(trx, ctx, request.action, group);
 
     const rows = await selection.selectedUsers(trx, listed ? maxBulkUsers : maxBulkListed);

@@ -11,6 +11,7 @@ import { whereFilter, type UserFilter } from "../storage/queries/users.ts";
 import { identifierList, userFields } from "../storage/user-row.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { assertFilterNames } from "./users.ts";
+import { namesSomething } from "./user-list.ts";
 
 /**
  * Export users as CSV or XLSX with the columns the importer reads back unchanged (the Rollcall
@@ -48,8 +49,8 @@ export interface ExportOptions {
 
 export async function exportUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">, options: ExportOptions): Promise<ExportResult> {
   const filter = options.filter ?? {};
-  // As `users list`: a misspelt source or group is an error, not an empty file.
-  if (filter.source || filter.group) await assertFilterNames(ctx, filter);
+  // As `users list`: a misspelt source, group or department is an error, not an empty file.
+  if (namesSomething(filter)) await assertFilterNames(ctx, filter);
   const customKeys = await customAttributeKeys(ctx.db, ctx.workspace.id, filter);
   const columns = [...templateColumns, ...customKeys.map((k) => `customAttributes.${k}`)];
   const sink = await openSink(options.format, options.stream ?? options.out, columns);

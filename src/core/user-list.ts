@@ -1,7 +1,7 @@
 import { invalidInput, type FieldProblem } from "../errors.ts";
 import type { User } from "../domain/user.ts";
 import { isGuid } from "../domain/guid.ts";
-import { filterNames, selectUserPage, selectUsers, userSorts, type Page, type UserCursor, type UserFilter, type UserSort } from "../storage/queries/users.ts";
+import { filterNames, selectDepartments, selectUserPage, selectUsers, userSorts, type Page, type UserCursor, type UserFilter, type UserSort, type DepartmentCount } from "../storage/queries/users.ts";
 import type { WorkspaceContext } from "./context.ts";
 
 type ReadContext = Pick<WorkspaceContext, "db" | "workspace">;
@@ -25,9 +25,9 @@ export async function listUsers(ctx: ReadContext, filter: UserFilter, page: List
   const after = page.after === undefined ? undefined : parseUserCursor(page.after, page.sort, page.order);
   const at = { ...page, after };
   const found = options.count ? await selectUsers(ctx.db, ctx.workspace.id, filter, at) : { ...(await selectUserPage(ctx.db, ctx.workspace.id, filter, at)), total: null };
-  // A misspelt source or group would read as "no users": say so, when nothing matched (no cost otherwise).
+  // A misspelt source, group or department would read as "no users": say so, when nothing matched (no cost otherwise).
   const none = found.total === 0 || (found.total === null && found.items.length === 0 && !after && !page.offset);
-  if (none && (filter.source || filter.group)) await assertFilterNames(ctx, filter);
+  if (none && namesSomething(filter)) await assertFilterNames(ctx, filter);
   return { items: found.items, total: found.total, next: found.next && formatUserCursor(page.sort, page.order, found.next) };
 }
 
@@ -43,7 +43,7 @@ export async function* userPages(
   let after: UserCursor | undefined;
   for (let left = options.limit ?? Infinity; left > 0; ) {
     const page = await selectUserPage(ctx.db, ctx.workspace.id, filter, { sort: options.sort, order: options.order, limit: Math.min(options.pageSize, left), after });
-    if (after === undefined && page.items.length === 0 && (filter.source || filter.group)) await assertFilterNames(ctx, filter);
+    if (after === undefined && page.items.length === 0 && namesSomething(filter)) await assertFilterNames(ctx, filter);
     if (page.items.length) yield page.items;
     if (!page.next) return;
     left -= page.items.length;
@@ -51,11 +51,16 @@ export async function* userPages(
   }
 }
 
-/** A source or group filter that names none of the workspace's: refused with the names it has (it would match no one). */
+/** Whether `filter` names a source, group or department, which assertFilterNames checks. */
+export function namesSomething(filter: UserFilter): boolean {
+  return Boolean(filter.source || filter.group || filter.department);
+}
+
+/** A source, group or department filter that names none of the workspace's: refused with the names it has (it would match no one). */
 export async function assertFilterNames(ctx: ReadContext, filter: UserFilter): Promise<void> {
-  const known = await filterNames(ctx.db, ctx.workspace.id, { source: filter.source ?? "", group: filter.group ?? "" });
+  const known = await filterNames(ctx.db, ctx.workspace.id, { source: filter.source ?? "", group: filter.group ?? "", department: filter.department ?? "" });
   const problems: FieldProblem[] = [];
-  for (const field of ["source", "group"] as const) {
+  for (const field of ["source", "group", "department"] as const) {
     const wanted = filter[field];
     if (!wanted || known[field].exists) continue;
     const { names } = known[field];
@@ -84,4 +89,9 @@ export function parseUserCursor(text: string, sort: UserSort, order: Order): Use
     throw invalidInput([{ field: "after", message: `continues a list sorted by ${String(cursorSort)} ${String(cursorOrder)}; ask with that sort and order, or start again without after`, value: text }]);
   }
   return { key: key as string | null, id: id as string };
+}
+
+/** The workspace's departments with how many users each, for the Users page's picker. */
+export function listDepartments(ctx: ReadContext): Promise<{ items: DepartmentCount[]; withoutDepartment: number }> {
+  return selectDepartments(ctx.db, ctx.workspace.id);
 }

@@ -38,7 +38,7 @@ async function populate(api: TestApi, name: "a" | "b", owner: Session) {
     config: { tenantId: name === "a" ? "aaaaaaaa-1111-1111-1111-111111111111" : "bbbbbbbb-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222" },
     credential: { kind: "secret", secret: `secret-${name}-value` },
   });
-  const user = await createUser(ctx, { email: `pat@${name}.example`, displayName: `Pat of ${name}-team` });
+  const user = await createUser(ctx, { email: `pat@${name}.example`, displayName: `Pat of ${name}-team`, department: `dept-${name}` });
   const synced = await createUser(ctx, { email: `sam@${name}.example`, userPrincipalName: `sam.upn@${name}.example`, displayName: `Sam of ${name}-team` }, { type: "entra", name: source.name, id: source.id, externalId: `ext-${name}` });
   const group = await createGroup(ctx, { name: `team-${name}`, description: `people of ${name}` });
   await addMember(ctx, group.id, user.id);
@@ -64,7 +64,7 @@ async function populate(api: TestApi, name: "a" | "b", owner: Session) {
     "notifications/:id": [notification!.id],
     "accounts/:id": [account.id],
   };
-  const markers = [...Object.values(keys).flat(), user.displayName, synced.displayName, `ext-${name}`, `people of ${name}`, `robot-${name}`, `corp-${name} failed`, `ops@${name}.example`, `staff-${name}.csv`, `secret-${name}-value`, `${name.repeat(8)}-1111`];
+  const markers = [...Object.values(keys).flat(), user.displayName, synced.displayName, `ext-${name}`, `people of ${name}`, `robot-${name}`, `corp-${name} failed`, `ops@${name}.example`, `staff-${name}.csv`, `secret-${name}-value`, `${name.repeat(8)}-1111`, `dept-${name}`];
   return { workspace, keys, markers };
 }
 type Fixture = Awaited<ReturnType<typeof populate>>;
@@ -219,13 +219,22 @@ describe.each(engines)("workspace isolation over the API on %s", (engine) => {
       [400, "GET", "workspaces/a/users?source=corp-b", undefined],
       [400, "GET", "workspaces/a/runs?source=corp-b", undefined],
       [400, "GET", "workspaces/a/exports?source=corp-b", undefined],
+      [400, "GET", "workspaces/a/users?department=dept-b", undefined],
+      [400, "GET", "workspaces/a/exports?department=dept-b", undefined],
+      [400, "POST", "workspaces/a/users/bulk", { action: "disable", filter: { department: "dept-b" } }],
     ] as const) {
       const reply = await asA[0]![1](method, url, body);
       expect(reply.status, `${method} ${url} ${JSON.stringify(body)}: ${JSON.stringify(reply.body)}`).toBe(status);
       expect(reply.body.error.code).toBe(status === 404 ? "not_found" : "invalid_input");
-      expectNothingOfB(reply, [...b.keys["users/:id"]!, ...b.keys["groups/:id"]!, "corp-b"], `${method} ${url}`);
+      expectNothingOfB(reply, [...b.keys["users/:id"]!, ...b.keys["groups/:id"]!, "corp-b", "dept-b"], `${method} ${url}`);
     }
     expect(await snapshotB()).toBe(before);
+  });
+
+  it("lists A's departments only, counting A's users", async () => {
+    const reply = await asA[0]![1]("GET", "workspaces/a/users/departments");
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    expect(reply.body).toEqual({ items: [{ department: "dept-a", users: 1 }], withoutDepartment: 1 });
   });
 
   it("does not tell A that B's upload is being committed", async () => {

@@ -174,7 +174,9 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
 
     const page = await send(viewerToken, "GET", `${W}/users?limit=2&sort=email&order=desc`, 200);
     await send(viewerToken, "GET", `${W}/users?limit=2&sort=email&order=desc&after=${encodeURIComponent(page.body.next)}`, 200);
-    await send(viewerToken, "GET", `${W}/users?q=ada&sourceType=manual&enabled=true&tag=pilot`, 200);
+    await send(viewerToken, "GET", `${W}/users?q=ada&sourceType=manual&enabled=true&tag=pilot&department=engines&hasDepartment=true`, 200);
+    await send(viewerToken, "GET", `${W}/users?department=Accounts`, 400);
+    await send(viewerToken, "GET", `${W}/users/departments`, 200);
     await send(viewerToken, "GET", `${W}/users?limit=0`, 400);
     const shown = await send(viewerToken, "GET", `${W}/users/ada@example.com`, 200);
     await send(viewerToken, "GET", `${W}/users/nobody@example.com`, 404);

@@ -154,6 +154,28 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "list", "--workspace", "acme", "--search", "@example.com", "--json")).json()).toEqual([]);
   });
 
+  cliCase("lists, exports and acts on the users of one department (--department, any case); an unknown one is refused with the names", async () => {
+    await cli("workspaces", "add", "depts");
+    for (const [name, department] of [["fin1", "Finance"], ["fin2", "finance"], ["eng1", "Engineering"]] as const) {
+      const added = await cli("users", "add", "--workspace", "depts", "--email", `${name}@example.com`, "--display-name", name, "--department", department);
+      expect(added.code, added.stderr).toBe(0);
+    }
+    expect((await cli("users", "add", "--workspace", "depts", "--email", "nodept@example.com", "--display-name", "nodept")).code).toBe(0);
+    const without = await cli("users", "list", "--has-department", "false", "--workspace", "depts", "--json");
+    expect(without.json<{ email: string }[]>().map((u) => u.email)).toEqual(["nodept@example.com"]);
+    const listed = await cli("users", "list", "--department", "FINANCE", "--workspace", "depts", "--json");
+    expect(listed.json<{ email: string }[]>().map((u) => u.email)).toEqual(["fin1@example.com", "fin2@example.com"]);
+    const unknown = await cli("users", "list", "--department", "Accounts", "--workspace", "depts");
+    expect([unknown.code, unknown.stdout, unknown.stderr]).toEqual([2, "", expect.stringContaining('no department is named "Accounts" in workspace "depts"; its departments are "Engineering", "Finance"')]);
+    const exported = await cli("export", "--out", "-", "--department", "engineering", "--workspace", "depts");
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toContain("eng1@example.com");
+    expect(exported.stdout).not.toContain("fin1@example.com");
+    const disabled = await cli("users", "disable", "--matching", "--department", "finance", "--workspace", "depts", "--json");
+    expect(disabled.json()).toMatchObject({ action: "disable", changed: 2 });
+    expect((await cli("users", "list", "--enabled", "false", "--workspace", "depts", "--json")).json<{ email: string }[]>().map((u) => u.email)).toEqual(["fin1@example.com", "fin2@example.com"]);
+  });
+
   cliCase("says on standard error that a phone number's extension was dropped, and in --json as warnings; the history keeps it", async () => {
     const dropped = (raw: string, ext: string, e164: string) => `"${raw}" has the extension ${ext}, which a phone number in E.164 cannot hold: kept ${e164} without it`;
     const added = await cli("users", "add", "--workspace", "acme", "--email", "ext@example.com", "--display-name", "Ext", "--mobile-phone", "+1 425 555 0100 ext. 123");

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkListed, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
@@ -25,7 +25,7 @@ const bulkRequestSchema = z
     action: z.enum(bulkActions),
     users: z.array(z.string().min(1).max(320)).min(1, "select at least one user").max(maxBulkUsers, `at most ${maxBulkUsers} at once`).optional().describe("ids, emails or user principal names"),
     filter: userFilterQuery
-      .extend({ enabled: z.boolean().optional() })
+      .extend({ enabled: z.boolean().optional(), hasDepartment: z.boolean().optional() })
       .strict()
       .optional()
       .describe("instead of users: every user these filters (those of GET …/users) match, however many; {} is every user of the workspace"),
@@ -68,6 +68,19 @@ export const userRoutes: RouteModule = {
         const { items, total, next } = await listUsers(ctx, filter, { limit, offset, after, sort, order }, { count: count !== false });
         return { items, total, limit, offset, next };
       },
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/users/departments",
+      summary: "The departments of the workspace's users, alphabetically, with how many users each: what the department filter takes",
+      description: "Names differing only in case are one department (the filter matches them all), shown as one of them. Users without a department are counted apart.",
+      access: "workspace",
+      params: workspaceParams,
+      response: z.object({
+        items: z.array(z.object({ department: z.string(), users: z.number().int() })),
+        withoutDepartment: z.number().int().describe("users with no department: hasDepartment=false lists them"),
+      }),
+      handler: ({ ctx }) => listDepartments(ctx),
     }),
     route({
       method: "POST",

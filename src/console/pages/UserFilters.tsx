@@ -3,6 +3,7 @@ import { setQuery } from "../router.tsx";
 import { syncApi, type Source } from "../sync-api.ts";
 import { systemTags } from "../types.ts";
 import { GroupFilter } from "../components/GroupFilter.tsx";
+import { DepartmentFilter } from "../components/DepartmentFilter.tsx";
 
 const phoneSorts: [string, string][] = [
   ["displayName:asc", "Name, A to Z"],
@@ -13,9 +14,9 @@ const phoneSorts: [string, string][] = [
   ["createdAt:desc", "Newest first"],
 ];
 
-/** The Users page's filters, each kept in the address's query: search, source, tag, status, group, and on a phone the order. */
+/** The Users page's filters, each kept in the address's query: search, source, tag, status, department, group, and on a phone the order. */
 export function UserFilters({ workspace, query, sort, order }: { workspace: string; query: UserQuery; sort: string; order: "asc" | "desc" }) {
-  const { q, source, sourceType, tag, enabled, group } = query;
+  const { q, source, sourceType, tag, enabled, group, department, hasDepartment } = query;
   const [search, setSearch] = useQuerySearch(q);
   const sources = useLoad(
     (signal) =>
@@ -80,6 +81,7 @@ export function UserFilters({ workspace, query, sort, order }: { workspace: stri
           <option value="false">Disabled</option>
         </select>
       </div>
+      <DepartmentFilter workspace={workspace} department={department} hasDepartment={hasDepartment} />
       {/* The table's headings sort it; a phone shows no headings, so the order is chosen here. */}
       <div className="field phone-only">
         <label htmlFor="sort-users">Sort by</label>
@@ -108,7 +110,7 @@ export function UserFilters({ workspace, query, sort, order }: { workspace: stri
           className="btn btn-link"
           onClick={() => {
             setSearch("");
-            setQuery({ q: null, source: null, sourceType: null, tag: null, enabled: null, group: null, offset: null });
+            setQuery({ q: null, source: null, sourceType: null, tag: null, enabled: null, group: null, department: null, hasDepartment: null, offset: null });
           }}
         >
           Clear filters
@@ -126,8 +128,11 @@ export interface UserQuery {
   tag: string;
   enabled: string;
   group: string;
+  department: string;
+  /** "false": users without a department (the Department filter's "No department"). */
+  hasDepartment: string;
 }
 
-export function isFiltered({ q, source, sourceType, tag, enabled, group }: UserQuery): boolean {
-  return Boolean(q || source || sourceType || tag || enabled || group);
+export function isFiltered({ q, source, sourceType, tag, enabled, group, department, hasDepartment }: UserQuery): boolean {
+  return Boolean(q || source || sourceType || tag || enabled || group || department || hasDepartment);
 }

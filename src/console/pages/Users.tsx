@@ -33,8 +33,10 @@ export function UsersPage() {
     tag: query.get("tag") ?? "",
     enabled: query.get("enabled") ?? "",
     group: query.get("group") ?? "",
+    department: query.get("department") ?? "",
+    hasDepartment: query.get("hasDepartment") ?? "",
   };
-  const { q, source, sourceType, tag, enabled, group } = filters;
+  const { q, source, sourceType, tag, enabled, group, department, hasDepartment } = filters;
   const sortParam = query.get("sort") as Sort | null;
   const sort: Sort = sortParam && sortable.includes(sortParam) ? sortParam : "displayName";
   const order = query.get("order") === "desc" ? "desc" : "asc";
@@ -43,14 +45,14 @@ export function UsersPage() {
   const users = useLoad(
     (signal) =>
       api
-        .get<PageOf<User>>(ws(workspace, "/users"), { limit: pageSize, offset, sort, order, q, source, sourceType, tag, enabled, group }, { signal })
+        .get<PageOf<User>>(ws(workspace, "/users"), { limit: pageSize, offset, sort, order, q, source, sourceType, tag, enabled, group, department, hasDepartment }, { signal })
         // The filters offer names the workspace had: one gone since (its last user deleted) matches no users.
         .catch((e: unknown) => {
-          const stale = e instanceof ApiError && e.code === "invalid_input" && e.fields.length > 0 && e.fields.every((f) => f.field === "source" || f.field === "group");
+          const stale = e instanceof ApiError && e.code === "invalid_input" && e.fields.length > 0 && e.fields.every((f) => f.field === "source" || f.field === "group" || f.field === "department");
           if (stale) return { items: [], total: 0, limit: pageSize, offset: 0 } satisfies PageOf<User>;
           throw e;
         }),
-    [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group],
+    [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group, department, hasDepartment],
   );
   const [adding, setAdding] = useState(() => hasDraft("user")); // open again with the changes kept over a sign-in
   const canChange = useCanChange();
@@ -61,7 +63,7 @@ export function UsersPage() {
     setSelected(new Map());
     setAllMatching(false);
   };
-  useEffect(clearSelection, [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group]);
+  useEffect(clearSelection, [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group, department, hasDepartment]);
   // A bulk action done, its bar (and the dialog or button the focus was on) is gone: focus goes to the page's heading.
   const heading = useRef<HTMLHeadingElement>(null);
   const [bulkDone, setBulkDone] = useState(0);
@@ -100,7 +102,7 @@ export function UsersPage() {
   const data = beyond ? undefined : users.data;
   const pageItems = data?.items ?? [];
   const allTicked = pageItems.length > 0 && pageItems.every((u) => selected.has(u.id));
-  const userFilter = { q: q || undefined, source: source || undefined, sourceType: sourceType || undefined, tag: tag || undefined, group: group || undefined, enabled: enabled ? enabled === "true" : undefined };
+  const userFilter = { q: q || undefined, source: source || undefined, sourceType: sourceType || undefined, tag: tag || undefined, group: group || undefined, department: department || undefined, hasDepartment: hasDepartment ? hasDepartment === "true" : undefined, enabled: enabled ? enabled === "true" : undefined };
   const exportUrl = (format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/exports"), { format, ...userFilter })}`;
 
   return (

@@ -15,6 +15,10 @@ export interface UserFilter {
   tag?: string | undefined;
   enabled?: boolean | undefined;
   group?: string | undefined;
+  /** Exact, case-insensitive; users without a department are not matched by any. */
+  department?: string | undefined;
+  /** True: users with a department (any); false: users without one. */
+  hasDepartment?: boolean | undefined;
 }
 
 export const userSorts = ["displayName", "email", "createdAt", "updatedAt", "source"] as const;
@@ -125,6 +129,8 @@ function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & 
     if (filter.sourceType) conditions.push(eb("u.source_type", "=", filter.sourceType as "manual"));
     if (filter.tag) conditions.push(sql<SqlBool>`u.tags @> array[${filter.tag}]::text[]`);
     if (filter.enabled !== undefined) conditions.push(eb("u.enabled", "=", filter.enabled));
+    if (filter.department) conditions.push(sql<SqlBool>`lower(u.department) = lower(${filter.department})`);
+    if (filter.hasDepartment !== undefined) conditions.push(sql<SqlBool>`(coalesce(u.department, '') <> '') = ${filter.hasDepartment}`);
     if (filter.groupId === null) conditions.push(sql<SqlBool>`false`); // no such group
     if (filter.groupId) conditions.push(sql<SqlBool>`exists (select 1 from group_members m where m.member_user_id = u.id and m.group_id = ${filter.groupId})`);
     return eb.and(conditions);
@@ -132,21 +138,56 @@ function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & 
 }
 
 /**
- * Whether a user or group list's source and group filters name something of the workspace: a source (or "manual", or a
- * name users or groups keep from a removed source) and a group. With up to 50 of each name, for an error message.
+ * Whether a user or group list's source, group and department filters name something of the workspace: a source (or
+ * "manual", or a name users or groups keep from a removed source), a group and a department of one of its users. With
+ * up to 50 of each name, for an error message.
  */
-export async function filterNames(db: Db, workspaceId: string, wanted: { source: string; group: string }): Promise<Record<"source" | "group", { exists: boolean; names: string[] }>> {
+export async function filterNames(
+  db: Db,
+  workspaceId: string,
+  wanted: { source: string; group: string; department: string },
+): Promise<Record<"source" | "group" | "department", { exists: boolean; names: string[] }>> {
   const sources = sql`SELECT name FROM sources WHERE workspace_id = ${workspaceId} UNION SELECT 'manual'
     UNION SELECT DISTINCT source_name FROM users WHERE workspace_id = ${workspaceId} UNION SELECT DISTINCT source_name FROM groups WHERE workspace_id = ${workspaceId}`;
   const groups = sql`SELECT name FROM groups WHERE workspace_id = ${workspaceId}`;
-  const { rows } = await sql<{ source: boolean; group: boolean; sources: string[]; groups: string[] }>`
+  // Only looked for when a department was asked for: a department matching no one, and listing them, read every user of the workspace.
+  const department = wanted.department
+    ? sql<boolean>`EXISTS (SELECT 1 FROM users WHERE workspace_id = ${workspaceId} AND lower(department) = lower(${wanted.department}))`
+    : sql<boolean>`false`;
+  const departments = wanted.department
+    ? sql<string[]>`array(SELECT min(department) FROM users WHERE workspace_id = ${workspaceId} AND department <> '' GROUP BY lower(department) ORDER BY ${sql.raw(alphabetical("min(department)"))} LIMIT 50)`
+    : sql<string[]>`'{}'::text[]`;
+  const { rows } = await sql<{ source: boolean; group: boolean; department: boolean; sources: string[]; groups: string[]; departments: string[] }>`
     SELECT EXISTS (SELECT 1 FROM (${sources}) n WHERE lower(name) = lower(${wanted.source})) AS source,
            EXISTS (SELECT 1 FROM (${groups}) n WHERE lower(name) = lower(${wanted.group})) AS "group",
+           ${department} AS department,
            array(SELECT name FROM (${sources}) n ORDER BY lower(name) LIMIT 50) AS sources,
-           array(SELECT name FROM (${groups}) n ORDER BY lower(name) LIMIT 50) AS groups`.execute(db);
+           array(SELECT name FROM (${groups}) n ORDER BY lower(name) LIMIT 50) AS groups,
+           ${departments} AS departments`.execute(db);
   const row = rows[0]!;
-  return { source: { exists: row.source, names: row.sources }, group: { exists: row.group, names: row.groups } };
+  return { source: { exists: row.source, names: row.sources }, group: { exists: row.group, names: row.groups }, department: { exists: row.department, names: row.departments } };
 }
+
+/** A department of the workspace's users and how many have it; names differing only in case are one, shown as one of them. */
+export interface DepartmentCount {
+  department: string;
+  users: number;
+}
+
+/** The workspace's departments, alphabetically, with how many users each; and how many users have none. */
+export async function selectDepartments(db: Db, workspaceId: string): Promise<{ items: DepartmentCount[]; withoutDepartment: number }> {
+  const rows = await db
+    .selectFrom("users")
+    .select([sql<string | null>`min(department)`.as("department"), sql<number>`count(*)::int`.as("users")])
+    .where("workspace_id", "=", workspaceId)
+    .groupBy(sql`lower(nullif(department, ''))`)
+    .execute();
+  const items = rows.flatMap((r) => (r.department ? [{ department: r.department, users: r.users }] : []));
+  items.sort((a, b) => alphabeticalOrder.compare(a.department, b.department));
+  return { items, withoutDepartment: rows.find((r) => !r.department)?.users ?? 0 };
+}
+
+const alphabeticalOrder = new Intl.Collator("und", { sensitivity: "base" });
 
 export async function selectUsers(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: User[]; total: number; next: UserCursor | null }> {
   const found = await selectUserPage(db, workspaceId, filter, page);

@@ -1,0 +1,70 @@
+// Departments benchmark: the Users page's department picker (GET …/users/departments: every department of the
+// workspace with how many users each), a department filter's first page and count, and a misspelt department's
+// refusal (which lists the departments), at N users generated as the emulator generates them, on one engine, with
+// the statistics a first sync leaves. Medians of R rounds. No index on department: this says whether one is needed.
+// Run: node bin/run-ts.js bench/departments.ts [--engine pglite|postgres] [--users N] [--rounds R]
+// PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { sql } from "kysely";
+import { openStore, type Store } from "../src/storage/database.ts";
+import { resolveWorkspace } from "../src/core/workspaces.ts";
+import { filterNames, selectDepartments, selectUsers } from "../src/storage/queries/users.ts";
+import { generateUsers } from "../src/emulator/generator.ts";
+import { Tenant } from "../src/emulator/tenant.ts";
+import { openScratchStore } from "../test/support/scratch-database.ts";
+
+const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" } } });
+const USERS = Number(values.users);
+const ROUNDS = Number(values.rounds);
+const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
+if (values.engine === "postgres" && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
+const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+
+async function open(): Promise<{ store: Store; dispose: () => Promise<void> }> {
+  if (values.engine === "postgres") {
+    const store = await openScratchStore(pgUrl!, "rollcall_bench");
+    return { store, dispose: () => store.dispose() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "rollcall-departments-bench-"));
+  const store = await openStore({ kind: "pglite", dataDir: dir });
+  return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+const { store, dispose } = await open();
+const db = store.db;
+const workspace = await resolveWorkspace(db, "default");
+const tenant = new Tenant("00000000-0000-0000-0000-000000000001", "contoso.example", "Contoso");
+generateUsers(tenant, USERS, 1);
+let started = performance.now();
+await store.copyRows(
+  "users",
+  ["workspace_id", "user_principal_name", "email", "display_name", "department", "source_type", "source_name"],
+  tenant.users.map(({ u }) => [workspace.id, u.userPrincipalName, u.mail, u.displayName, u.department ?? null, "import", "bench.csv"]),
+);
+await sql`vacuum users`.execute(db);
+await sql`analyze users (id, workspace_id, source_id, external_id, search_text)`.execute(db);
+log(`${store.kind}: seeded ${USERS} users in ${Math.round(performance.now() - started)} ms`);
+
+async function median(run: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return Math.round(times.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]! * 10) / 10;
+}
+
+const departments = await selectDepartments(db, workspace.id);
+const biggest = [...departments.items].sort((a, b) => b.users - a.users)[0]!;
+const page = { limit: 50, offset: 0, sort: "displayName" as const, order: "asc" as const };
+const rows = {
+  "departments list": await median(() => selectDepartments(db, workspace.id)),
+  [`users list, department ${biggest.department} (${biggest.users})`]: await median(() => selectUsers(db, workspace.id, { department: biggest.department.toUpperCase() }, page)),
+  "misspelt department's names": await median(() => filterNames(db, workspace.id, { source: "", group: "", department: "Fnance" })),
+};
+console.log(JSON.stringify({ engine: store.kind, users: USERS, departments: departments.items.length, withoutDepartment: departments.withoutDepartment, ms: rows }, null, 2));
+await dispose();
