@@ -4,34 +4,20 @@
 // the statistics a first sync leaves. Medians of R rounds. No index on department: this says whether one is needed.
 // Run: node bin/run-ts.js bench/departments.ts [--engine pglite|postgres] [--users N] [--rounds R]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
-import { openStore, type Store } from "../src/storage/database.ts";
 import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { filterNames, selectDepartments, selectUsers } from "../src/storage/queries/users.ts";
 import { generateUsers } from "../src/emulator/generator.ts";
 import { Tenant } from "../src/emulator/tenant.ts";
-import { openScratchStore } from "../test/support/scratch-database.ts";
+import { openBenchStore } from "./bench-store.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" } } });
 const USERS = Number(values.users);
 const ROUNDS = Number(values.rounds);
-const pgUrl = process.env.ROLLCALL_BENCH_DATABASE_URL ?? process.env.ROLLCALL_TEST_DATABASE_URL;
-if (values.engine === "postgres" && !pgUrl) throw new Error("set ROLLCALL_BENCH_DATABASE_URL to a PostgreSQL server where databases may be created");
 const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
-async function open(): Promise<{ store: Store; dispose: () => Promise<void> }> {
-  if (values.engine === "postgres") {
-    const store = await openScratchStore(pgUrl!, "rollcall_bench");
-    return { store, dispose: () => store.dispose() };
-  }
-  const dir = mkdtempSync(join(tmpdir(), "rollcall-departments-bench-"));
-  const store = await openStore({ kind: "pglite", dataDir: dir });
-  return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
-}
+const open = () => openBenchStore(values.engine!, "departments");
 
 const { store, dispose } = await open();
 const db = store.db;
