@@ -10,7 +10,7 @@ import { cancelRun, listRuns, rejectRun, runWithChangePages, type Run, type RunW
 import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
 import { tryUserMapping, type TriedUser } from "../core/source-try.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../core/tokens.ts";
 import { dismissNotification, listDeliveries, listNotifications, type Delivery, type Notification } from "../core/notifications.ts";
@@ -19,6 +19,13 @@ import type { GroupWithMembers } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
 import type { Runtime } from "../runtime.ts";
 import { userPages } from "../core/user-list.ts";
+import type { DepartmentCount } from "../storage/queries/users.ts";
+
+/** The workspace's departments with how many users each (GET …/users/departments). */
+export interface Departments {
+  items: DepartmentCount[];
+  withoutDepartment: number;
+}
 import type { Pages } from "./json-stream.ts";
 import type { ConnectResult } from "../sources/entra/connect.ts";
 import type { EntraConfig, EntraConfigInput } from "../sources/entra/config.ts";
@@ -41,6 +48,8 @@ export interface Directory {
     /** All matching users, or the first `limit`, a page at a time as they are read. */
     list(filter: UserFilter, options: { sort: UserSort; limit?: number | undefined }): Pages<User>;
     count(filter: UserFilter): Promise<number>;
+    /** The workspace's departments with how many users each, and how many users have none. */
+    departments(): Promise<Departments>;
     get(key: string): Promise<User>;
     /** The user's newest `limit` change-log entries, and how many there are. */
     history(key: string, limit: number): Promise<UserHistory>;
@@ -171,6 +180,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
     users: {
       list: (filter, { sort, limit }) => userPages(ctx, filter, { sort, order: "asc", limit, pageSize: pageSizes.users }),
       count: async (filter) => (await listUsers(ctx, filter, { limit: 1, offset: 0, sort: "displayName", order: "asc" })).total,
+      departments: () => listDepartments(ctx),
       get: (key) => getUser(ctx, key),
       history: (key, limit) => userHistory(ctx, key, { limit }),
       add: (input) => createUser(ctx, input),

@@ -101,6 +101,7 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
         });
       },
       count: async (filter) => (await get<Page<User>>(at("users"), { ...filter, limit: 1 })).total,
+      departments: () => get(at("users", "departments")),
       get: (key) => get(at("users", key)),
       async history(key, limit) {
         // A deleted user's history is kept, and found by the key it had.

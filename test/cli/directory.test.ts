@@ -161,6 +161,10 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
       expect(added.code, added.stderr).toBe(0);
     }
     expect((await cli("users", "add", "--workspace", "depts", "--email", "nodept@example.com", "--display-name", "nodept")).code).toBe(0);
+    const departments = await cli("users", "departments", "--workspace", "depts", "--json");
+    expect(departments.json()).toEqual({ items: [{ department: "Engineering", users: 1 }, { department: "Finance", users: 2 }], withoutDepartment: 1 });
+    const shown = await cli("users", "departments", "--workspace", "depts");
+    expect(shown.stdout.split("\n").slice(2).map((line) => line.replace(/\s+/g, " ").trim())).toEqual(["Engineering 1", "Finance 2", "(none: --has-department false) 1", ""]);
     const without = await cli("users", "list", "--has-department", "false", "--workspace", "depts", "--json");
     expect(without.json<{ email: string }[]>().map((u) => u.email)).toEqual(["nodept@example.com"]);
     const listed = await cli("users", "list", "--department", "FINANCE", "--workspace", "depts", "--json");

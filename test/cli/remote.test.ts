@@ -12,7 +12,7 @@ import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { runWithChanges } from "../../src/core/runs.ts";
 import { getGroup, listGroupsWithMembers } from "../../src/core/groups.ts";
-import { getUser, listUsers } from "../../src/core/users.ts";
+import { getUser, listDepartments, listUsers } from "../../src/core/users.ts";
 import type { GraphUser } from "../../src/emulator/directory-types.ts";
 import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import { loginWithCli, openSignInHarness, type SignInHarness } from "../signin/support.ts";
@@ -87,6 +87,10 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(shownRun.json<{ changes: unknown[] }>().changes.length).toBeGreaterThan(5);
     expect(shownRun.stdout).toBe(JSON.stringify(await runWithChanges(h.ctx, firstRun!.id, { limit: 5000 }), null, 2) + "\n");
     expect(whoami.json()).toMatchObject({ account: { displayName: person.displayName }, signInMethod: "microsoft", workspaces: [{ name: "default", role: "viewer" }] });
+
+    const departments = await cli(["users", "departments", "--json"]);
+    expect(departments.json()).toEqual(await listDepartments(h.ctx));
+    expect(departments.json<{ items: unknown[] }>().items.length).toBeGreaterThan(0);
 
     const shown = await cli(["users", "show", person.userPrincipalName, "--json"]);
     expect(shown.json()).toEqual(json(await getUser(h.ctx, person.userPrincipalName)));

@@ -4,7 +4,7 @@ import { sourceTypes, type User } from "../../domain/user.ts";
 import type { SavedUser } from "../../core/users.ts";
 import { userSorts, type UserFilter, type UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
-import type { Directory, UserHistory } from "../directory.ts";
+import type { Departments, Directory, UserHistory } from "../directory.ts";
 import { maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
 import { collect, confirm, directoryCommand, nothingToChange, suggest, type GlobalOptions, positiveInteger, runOn, table, withConfirmation } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
@@ -193,6 +193,11 @@ function forgetCommand(): Command {
     );
 }
 
+function describeDepartments({ items, withoutDepartment }: Departments): string {
+  const rows = [...items.map((d) => ({ department: d.department, users: d.users })), ...(withoutDepartment ? [{ department: "(none: --has-department false)", users: withoutDepartment }] : [])];
+  return table(rows, ["department", "users"], "No users yet, so no departments.");
+}
+
 function noUsers(opts: Flags & GlobalOptions): string {
   const filtered = Object.values(userFilterFromFlags(opts)).some((v) => v !== undefined);
   if (filtered) return `No users in workspace ${opts.workspace} match these filters.`;
@@ -209,6 +214,12 @@ export function usersCommand(): Command {
       .action(async (opts) =>
         runOn(opts, async (directory) => directory.users.list(userFilterFromFlags(opts), { sort: opts.sort as UserSort, limit: opts.limit }), { human: async (pages) => table((await allOf(pages)).map((u) => ({ ...u, source: sourceCell(u.source) })), ["displayName", "email", "enabled", "source", "tags", "groups"], noUsers(opts)) }),
       ),
+  );
+
+  users.addCommand(
+    directoryCommand("departments", "the departments of the workspace's users, with how many users each (what --department takes)").action(async (opts) =>
+      runOn(opts, (directory) => directory.users.departments(), { human: describeDepartments }),
+    ),
   );
 
   users.addCommand(
