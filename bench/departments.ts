@@ -6,11 +6,8 @@
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
-import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { filterNames, selectDepartments, selectUsers } from "../src/storage/queries/users.ts";
-import { generateUsers } from "../src/emulator/generator.ts";
-import { Tenant } from "../src/emulator/tenant.ts";
-import { openBenchStore } from "./bench-store.ts";
+import { openBenchStore, seedGeneratedUsers } from "./bench-store.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" } } });
 const USERS = Number(values.users);
@@ -21,15 +18,8 @@ const open = () => openBenchStore(values.engine!, "departments");
 
 const { store, dispose } = await open();
 const db = store.db;
-const workspace = await resolveWorkspace(db, "default");
-const tenant = new Tenant("00000000-0000-0000-0000-000000000001", "contoso.example", "Contoso");
-generateUsers(tenant, USERS, 1);
 let started = performance.now();
-await store.copyRows(
-  "users",
-  ["workspace_id", "user_principal_name", "email", "display_name", "department", "source_type", "source_name"],
-  tenant.users.map(({ u }) => [workspace.id, u.userPrincipalName, u.mail, u.displayName, u.department ?? null, "import", "bench.csv"]),
-);
+const { workspace } = await seedGeneratedUsers(store, USERS);
 await sql`vacuum users`.execute(db);
 await sql`analyze users (id, workspace_id, source_id, external_id, search_text)`.execute(db);
 log(`${store.kind}: seeded ${USERS} users in ${Math.round(performance.now() - started)} ms`);

@@ -9,12 +9,9 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
-import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { countUsers, selectUsers, whereFilter } from "../src/storage/queries/users.ts";
 import { selectGroupMembers } from "../src/storage/queries/groups.ts";
-import { generateUsers } from "../src/emulator/generator.ts";
-import { Tenant } from "../src/emulator/tenant.ts";
-import { openBenchStore } from "./bench-store.ts";
+import { openBenchStore, seedGeneratedUsers } from "./bench-store.ts";
 
 const { values } = parseArgs({
   options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" }, explain: { type: "boolean", default: false } },
@@ -27,15 +24,8 @@ const open = () => openBenchStore(values.engine!, "search");
 
 const { store, dispose } = await open();
 const db = store.db;
-const workspace = await resolveWorkspace(db, "default");
-const tenant = new Tenant("00000000-0000-0000-0000-000000000001", "contoso.example", "Contoso");
-generateUsers(tenant, USERS, 1);
 let started = performance.now();
-await store.copyRows(
-  "users",
-  ["workspace_id", "user_principal_name", "email", "display_name", "given_name", "surname", "employee_id", "source_type", "source_name"],
-  tenant.users.map(({ u }) => [workspace.id, u.userPrincipalName, u.mail, u.displayName, u.givenName, u.surname, u.employeeId, "import", "bench.csv"]),
-);
+const { workspace, tenant } = await seedGeneratedUsers(store, USERS);
 const group = await db.insertInto("groups").values({ workspace_id: workspace.id, name: "All Employees", source_type: "import", source_name: "bench.csv" }).returning("id").executeTakeFirstOrThrow();
 await sql`insert into group_members (workspace_id, group_id, member_user_id) select workspace_id, ${group.id}, id from users`.execute(db);
 // The statistics a first sync of that many users leaves (sync/apply-groups.ts), not a full ANALYZE's.
