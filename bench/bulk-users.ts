@@ -14,11 +14,9 @@ const { values } = parseArgs({ options: { engine: { type: "string", default: "pg
 const USERS = Number(values.users);
 const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
-const open = () => openBenchStore(values.engine!, "bulk-users");
-
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
-const { store, dispose } = await open();
+const { store, dispose } = await openBenchStore(values.engine!, "bulk-users");
 const db = store.db;
 const workspace = await resolveWorkspace(db, "default");
 let started = performance.now();

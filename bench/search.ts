@@ -20,9 +20,7 @@ const USERS = Number(values.users);
 const ROUNDS = Number(values.rounds);
 const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
-const open = () => openBenchStore(values.engine!, "search");
-
-const { store, dispose } = await open();
+const { store, dispose } = await openBenchStore(values.engine!, "search");
 const db = store.db;
 let started = performance.now();
 const { workspace, tenant } = await seedGeneratedUsers(store, USERS);
