@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
-import type { User } from "../domain/user.ts";
+import { isSystemTag, maxUserTags, systemTags, userTag, type User } from "../domain/user.ts";
 import { selectUsersByKeys, type UserFilter } from "../storage/queries/users.ts";
 import * as selection from "../storage/queries/bulk-selection.ts";
 import type { Db } from "../storage/database.ts";
@@ -8,6 +8,7 @@ import type { WorkspaceContext } from "./context.ts";
 import { assertManual, getGroupRecord } from "./groups.ts";
 import { subjectOf } from "./users.ts";
 import { assertFilterNames, namesSomething } from "./user-list.ts";
+import { zodProblems } from "./context.ts";
 import { maxBulkListed, maxBulkUsers, type BulkAction, type BulkResult } from "../domain/bulk.ts";
 import type { GroupRecord } from "../domain/group.ts";
 
@@ -19,6 +20,8 @@ export interface BulkRequest {
   filter?: UserFilter | undefined;
   /** The group, for addToGroup and removeFromGroup. */
   group?: string | undefined;
+  /** The tag, for addTag and removeTag. */
+  tag?: string | undefined;
 }
 
 /** What each action locks its users against: a delete against everything, a status change against other updates, a membership against deletes. */
@@ -28,6 +31,8 @@ const locks: Record<BulkAction, selection.SelectionLock> = {
   enable: "for no key update",
   addToGroup: "for key share",
   removeFromGroup: "for key share",
+  addTag: "for no key update",
+  removeTag: "for no key update",
 };
 
 /**
@@ -41,6 +46,8 @@ export async function bulkUsers(ctx: WorkspaceContext, request: BulkRequest): Pr
   }
   const needsGroup = request.action === "addToGroup" || request.action === "removeFromGroup";
   if (needsGroup && !request.group) throw invalidInput([{ field: "group", message: `name the group to ${request.action === "addToGroup" ? "add the users to" : "remove the users from"}` }]);
+  const needsTag = request.action === "addTag" || request.action === "removeTag";
+  const tag = needsTag ? checkedTag(request.tag, request.action === "addTag") : null;
   const listed = request.users ? await resolveUsers(ctx, request.users) : null;
 
   return ctx.db.transaction().execute(async (trx) => {
@@ -52,10 +59,11 @@ export async function bulkUsers(ctx: WorkspaceContext, request: BulkRequest): Pr
       if (namesSomething(request.filter!)) await assertFilterNames({ ...ctx, db: trx }, request.filter!);
       throw invalidInput([{ field: "filter", message: "matches no user; nothing was changed" }]);
     }
-    const changed = await apply(trx, ctx, request.action, group);
+    if (request.action === "addTag") await assertRoomForTag(trx, tag!);
+    const changed = await apply(trx, ctx, request.action, group, tag);
 
     const rows = await selection.selectedUsers(trx, listed ? maxBulkUsers : maxBulkListed);
-    const base = { action: request.action, group: group?.name ?? null, changed };
+    const base = { action: request.action, group: group?.name ?? null, tag, changed };
     if (!listed) return { ...base, unchanged: selected - changed, users: rows, more: selected - rows.length };
     // Named users are answered each, even one deleted meanwhile (not selected: unchanged).
     const changedIds = new Set(rows.filter((r) => r.changed).map((r) => r.id));
@@ -65,7 +73,7 @@ export async function bulkUsers(ctx: WorkspaceContext, request: BulkRequest): Pr
 }
 
 /** Changes the selected users, logs each one changed, marks synced ones for the next sync; returns how many changed. */
-async function apply(trx: Db, ctx: WorkspaceContext, action: BulkAction, group: GroupRecord | null): Promise<number> {
+async function apply(trx: Db, ctx: WorkspaceContext, action: BulkAction, group: GroupRecord | null, tag: string | null): Promise<number> {
   const entry = { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group?.id ?? null };
   switch (action) {
     case "disable":
@@ -87,7 +95,36 @@ async function apply(trx: Db, ctx: WorkspaceContext, action: BulkAction, group: 
       await selection.logChanged(trx, { ...entry, action: `${action === "addToGroup" ? "add to" : "remove from"} group ${group!.name}`, before: none, after: none });
       return changed;
     }
+    case "addTag":
+    case "removeTag":
+      // Tags are Rollcall's own, on synced users too: nothing for the next sync to set back.
+      return selection.changeTag(trx, { tag: tag!, add: action === "addTag", workspaceId: ctx.workspace.id, actor: ctx.actor });
   }
+}
+
+/**
+ * The tag to add or remove, by the rules a user's tags are edited by (trimmed, 1 to 64 characters). A source's
+ * own tag is refused: editing a user keeps their source's and drops any other given, so adding or removing one
+ * here would either do nothing or claim a source the user is not from.
+ */
+function checkedTag(given: string | undefined, adding: boolean): string {
+  if (given === undefined) throw invalidInput([{ field: "tag", message: `enter the tag to ${adding ? "add" : "remove"}` }]);
+  const parsed = userTag.safeParse(given);
+  if (!parsed.success) throw invalidInput(zodProblems(parsed.error).map((p) => ({ ...p, field: "tag", value: given })));
+  const tag = parsed.data;
+  if (isSystemTag(tag)) {
+    const sources = `${systemTags.entra} (synced from Entra ID), ${systemTags.import} (imported) and ${systemTags.manual} (added by hand)`;
+    throw invalidInput([{ field: "tag", message: `"${tag}" is a source's tag, which Rollcall sets and keeps from where each user comes (${sources}); it cannot be ${adding ? "added" : "removed"} by hand`, value: given }]);
+  }
+  return tag;
+}
+
+/** Adding the tag must not take any selected user past the most tags a user holds, as editing them would refuse. */
+async function assertRoomForTag(trx: Db, tag: string): Promise<void> {
+  const full = await selection.tagsFull(trx, tag, maxUserTags, Object.values(systemTags));
+  if (full.count === 0) return;
+  const named = full.subjects.join(", ") + (full.count > full.subjects.length ? ` and ${full.count - full.subjects.length} more` : "");
+  throw invalidInput([{ field: "tag", message: `${full.count === 1 ? "1 selected user holds" : `${full.count} selected users hold`} ${maxUserTags} tags already, the most a user may have (${named}); remove one of theirs first. Nothing was changed`, value: tag }]);
 }
 
 /**

@@ -38,6 +38,8 @@ export interface User {
 
 export const systemTags = { entra: "ID synced", import: "Imported", manual: "Manual" } as const satisfies Record<SourceType, string>;
 const systemTagKeys = new Set(Object.values(systemTags).map((tag) => tag.toLowerCase()));
+/** Whether `tag` is a source's own ("ID synced", "Imported", "Manual"), in any case: Rollcall sets and keeps those, never an admin. */
+export const isSystemTag = (tag: string) => systemTagKeys.has(tag.toLowerCase());
 
 const limits = { name: 256, email: 254, text: 256, pin: { min: 4, max: 12 } };
 
@@ -66,6 +68,10 @@ const displayName = z
   .min(1, displayNameRequired)
   .max(textLimits.displayName);
 const list = (field: keyof typeof listLimits, entry: z.ZodString) => z.array(entry.max(listLimits[field].length)).max(listLimits[field].entries);
+/** One tag, as a user's tags take each: trimmed, not empty, at most 64 characters. */
+export const userTag = z.string().trim().min(1).max(listLimits.tags.length);
+/** The most tags an admin may give a user (besides the source's own). */
+export const maxUserTags = listLimits.tags.entries;
 
 /** The fields an admin (API, CLI, import) may set on a user. */
 export const userFieldsSchema = z.object({
@@ -85,7 +91,7 @@ export const userFieldsSchema = z.object({
   cardNumbers: list("cardNumbers", z.string().trim().min(1)),
   pin: z.string().nullable(),
   customAttributes: z.record(customAttributeName, z.string().max(customAttributeLimits.value)),
-  tags: list("tags", z.string().trim().min(1)),
+  tags: z.array(userTag).max(maxUserTags),
 });
 
 /**
@@ -282,7 +288,7 @@ export function normaliseUserFields(
     });
   }
   // Each source sets its own tag ("Imported", "Manual", "ID synced"): a file or a form cannot claim another's.
-  if (value.tags) value.tags = value.tags.filter((tag) => !systemTagKeys.has(tag.toLowerCase()));
+  if (value.tags) value.tags = value.tags.filter((tag) => !isSystemTag(tag));
   if (value.aliases) {
     value.aliases.forEach((alias, index) => {
       if (/\s/.test(alias)) problems.push({ field: `aliases[${index}]`, message: `"${alias}" must not contain spaces`, value: alias });

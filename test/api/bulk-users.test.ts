@@ -11,12 +11,13 @@ describe.each(engines)("bulk actions on users, through the API, on %s", (engine)
   let api: TestApi;
   let as: Caller;
   const ids: Record<string, string> = {};
+  let acmeId: string;
   const bulk = (body: unknown) => as("POST", "workspaces/acme/users/bulk", body);
   const user = async (key: string) => (await as("GET", `workspaces/acme/users/${key}`)).body;
 
   beforeAll(async () => {
     api = await testApi(engine);
-    await createWorkspace(api.store.db, { name: "acme", defaultCountry: "GB" });
+    acmeId = (await createWorkspace(api.store.db, { name: "acme", defaultCountry: "GB" })).id;
     await createWorkspace(api.store.db, { name: "other" });
     await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" }, "test");
     as = await signIn(api.app, "owner@example.com", "owner password 1");
@@ -59,6 +60,69 @@ describe.each(engines)("bulk actions on users, through the API, on %s", (engine)
     const removed = await bulk({ action: "removeFromGroup", group: "Pilots", users: [ids.bob, ids.dee] });
     expect(removed.body).toMatchObject({ changed: 1, unchanged: 1 });
     expect((await user(ids.bob!)).groups).toEqual([]);
+  });
+
+  it("adds and removes a tag, counting users who have it already (in any case) or lack it, each change an update of the user's tags in its history", async () => {
+    await as("PATCH", `workspaces/acme/users/${ids.bob}`, { tags: ["vip"] });
+    const history = async (id: string) => (await as("GET", `workspaces/acme/users/${id}/changes`)).body.items;
+    const bobEntries = (await history(ids.bob!)).length;
+    const added = await bulk({ action: "addTag", tag: " VIP ", users: [ids.ada, "bob@example.com", ids.cy] });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    expect(added.body).toMatchObject({ action: "addTag", group: null, tag: "VIP", changed: 2, unchanged: 1, more: 0 });
+    expect(added.body.users.map((u: { changed: boolean }) => u.changed)).toEqual([true, false, true]);
+    expect((await user(ids.ada!)).tags).toEqual(["Manual", "VIP"]);
+    expect((await user(ids.bob!)).tags).toEqual(["Manual", "vip"]);
+    expect((await history(ids.ada!))[0]).toMatchObject({ action: "update", actor: "owner@example.com", subject: "ada@example.com", before: { tags: ["Manual"] }, after: { tags: ["Manual", "VIP"] } });
+    expect(await history(ids.bob!)).toHaveLength(bobEntries);
+    expect((await as("GET", "workspaces/acme/users?tag=VIP")).body.total).toBe(2);
+
+    const removed = await bulk({ action: "removeTag", tag: "vip", filter: {} });
+    expect(removed.body).toMatchObject({ action: "removeTag", tag: "vip", changed: 3, unchanged: 1, more: 0 });
+    expect(removed.body.users.filter((u: { changed: boolean }) => !u.changed).map((u: { subject: string }) => u.subject)).toEqual(["dee@example.com"]);
+    for (const name of ["ada", "bob", "cy", "dee"]) expect((await user(ids[name]!)).tags).toEqual(["Manual"]);
+    expect((await history(ids.bob!))[0]).toMatchObject({ action: "update", before: { tags: ["Manual", "vip"] }, after: { tags: ["Manual"] } });
+    expectError(await bulk({ action: "removeTag", tag: "vip", filter: { tag: "vip" } }), 400, "invalid_input", ["filter"]);
+  });
+
+  it("refuses a bad tag at the field, by the rules editing a user's tags follows, before changing anyone", async () => {
+    const refusal = async (body: object) => {
+      const reply = await bulk({ users: [ids.ada], ...body });
+      expectError(reply, 400, "invalid_input", ["tag"]);
+      return reply.body.error.details.fields[0].message as string;
+    };
+    expect(await refusal({ action: "addTag" })).toBe("enter the tag to add");
+    expect(await refusal({ action: "removeTag" })).toBe("enter the tag to remove");
+    expect(await refusal({ action: "addTag", tag: "  " })).toBe("must not be empty");
+    expect(await refusal({ action: "addTag", tag: "x".repeat(65) })).toBe("must be at most 64 characters long");
+    expect(await refusal({ action: "addTag", tag: "imported" })).toContain('"imported" is a source\'s tag, which Rollcall sets and keeps');
+    expect(await refusal({ action: "removeTag", tag: "ID synced" })).toMatch(/ID synced \(synced from Entra ID\).*; it cannot be removed by hand$/);
+    expect((await user(ids.ada!)).tags).toEqual(["Manual"]);
+  });
+
+  it("keeps a synced user's ID synced tag through a tag added and removed, and refuses to take it away", async () => {
+    const synced = await api.store.db
+      .insertInto("users")
+      .values({ workspace_id: acmeId, email: "synced@example.com", display_name: "Synced", source_type: "entra", source_name: "contoso", external_id: randomUUID(), tags: ["ID synced", "night"], custom_attributes: "{}" })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    expectError(await bulk({ action: "removeTag", tag: "id synced", users: [synced.id] }), 400, "invalid_input", ["tag"]);
+    expect((await bulk({ action: "addTag", tag: "Contractor", users: [synced.id] })).body).toMatchObject({ changed: 1 });
+    expect((await bulk({ action: "removeTag", tag: "night", users: [synced.id] })).body).toMatchObject({ changed: 1 });
+    expect((await user(synced.id)).tags).toEqual(["ID synced", "Contractor"]);
+    await api.store.db.deleteFrom("users").where("id", "=", synced.id).execute(); // the tests below count the workspace's deletes
+  });
+
+  it("refuses to give a user more tags than editing them allows, naming them, and changes no one", async () => {
+    const fifty = Array.from({ length: 50 }, (_, i) => `t${i}`);
+    expect((await as("PATCH", `workspaces/acme/users/${ids.dee}`, { tags: fifty })).status).toBe(200);
+    const refused = await bulk({ action: "addTag", tag: "one more", users: [ids.ada, ids.dee] });
+    expectError(refused, 400, "invalid_input", ["tag"]);
+    expect(refused.body.error.details.fields[0].message).toBe("1 selected user holds 50 tags already, the most a user may have (dee@example.com); remove one of theirs first. Nothing was changed");
+    expect((await user(ids.ada!)).tags).toEqual(["Manual"]);
+    // One the full user has already takes them past nothing.
+    expect((await bulk({ action: "addTag", tag: "T7", users: [ids.ada, ids.dee] })).body).toMatchObject({ changed: 1, unchanged: 1 });
+    expect((await bulk({ action: "removeTag", tag: "t7", filter: {} })).body).toMatchObject({ changed: 2 });
+    await as("PATCH", `workspaces/acme/users/${ids.dee}`, { tags: [] });
   });
 
   it("changes nothing when one key names no user of this workspace, and says which", async () => {
@@ -198,6 +262,26 @@ describe.each(engines)("bulk actions on every user a filter matches, past 10,000
     expect(removed.body).toMatchObject({ changed: night, unchanged: 12_000 - night });
     expect((await as("GET", "workspaces/big/groups/Night crew")).body.memberCount).toBe(0);
     expect(await entries("remove from group Night crew")).toBe(night);
+  }, 30_000);
+
+  it("tags the users of a filter and takes the tag from them, set-based, each changed one in its history", async () => {
+    const night = users.filter((u) => u.night).length;
+    const updates = await entries("update");
+    const added = await bulk({ action: "addTag", tag: "Late", filter: { tag: "night" } });
+    expect(added.status, JSON.stringify(added.body).slice(0, 300)).toBe(200);
+    expect(added.body).toMatchObject({ action: "addTag", tag: "Late", changed: night, unchanged: 0, more: night - maxBulkListed });
+    expect(added.body.users).toHaveLength(maxBulkListed);
+    expect(await count("tag=Late")).toBe(night);
+    expect((await as("GET", `workspaces/big/users/${users[0]!.id}`)).body.tags).toEqual(["Imported", "night", "Late"]);
+    const removed = await bulk({ action: "removeTag", tag: "late", filter: { source: "hr.csv" } });
+    expect(removed.body).toMatchObject({ changed: night, unchanged: 12_000 - night });
+    expect(await count("tag=Late")).toBe(0);
+    expect(await entries("update")).toBe(updates + 2 * night);
+    const history = (await as("GET", `workspaces/big/users/${users[0]!.id}/changes`)).body.items;
+    expect(history.slice(0, 2)).toEqual([
+      expect.objectContaining({ action: "update", actor: "owner@example.com", before: { tags: ["Imported", "night", "Late"] }, after: { tags: ["Imported", "night"] } }),
+      expect.objectContaining({ action: "update", before: { tags: ["Imported", "night"] }, after: { tags: ["Imported", "night", "Late"] } }),
+    ]);
   }, 30_000);
 
   it("changes nothing when a statement of the action fails after the users were changed", async () => {

@@ -19,7 +19,7 @@ describe("the console's words for a run's counts", () => {
   });
 
   it("says one user was already a member, two were not members", () => {
-    expect(bulkSummary({ action: "addToGroup", group: "Day Shift", changed: 1, unchanged: 1, users: [], more: 0 })).toBe("Added to \u2068Day Shift\u2069: 1 user; 1 already a member");
-    expect(bulkSummary({ action: "removeFromGroup", group: "Day Shift", changed: 3, unchanged: 2, users: [], more: 0 })).toBe("Removed from \u2068Day Shift\u2069: 3 users; 2 not members");
+    expect(bulkSummary({ action: "addToGroup", group: "Day Shift", tag: null, changed: 1, unchanged: 1, users: [], more: 0 })).toBe("Added to \u2068Day Shift\u2069: 1 user; 1 already a member");
+    expect(bulkSummary({ action: "removeFromGroup", group: "Day Shift", tag: null, changed: 3, unchanged: 2, users: [], more: 0 })).toBe("Removed from \u2068Day Shift\u2069: 3 users; 2 not members");
   });
 });

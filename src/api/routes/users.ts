@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createUserSchema, updateUserSchema } from "../../domain/user.ts";
+import { createUserSchema, updateUserSchema, userTag } from "../../domain/user.ts";
 import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkListed, maxBulkUsers } from "../../domain/bulk.ts";
@@ -30,14 +30,18 @@ const bulkRequestSchema = z
       .optional()
       .describe("instead of users: every user these filters (those of GET …/users) match, however many; {} is every user of the workspace"),
     group: z.string().trim().min(1, "enter a group name").max(256).optional().describe("for addToGroup and removeFromGroup: the group's name or id"),
+    tag: userTag
+      .optional()
+      .describe("for addTag and removeTag: the tag, as a user's tags take it (1 to 64 characters once trimmed); a user's tags differ by more than case, so one holding it in any case counts as having it. A source's tag (ID synced, Imported, Manual) is refused: Rollcall keeps each user's"),
   })
   .strict();
 
 const bulkResultSchema = z.object({
   action: z.enum(bulkActions),
   group: z.string().nullable(),
+  tag: z.string().nullable(),
   changed: z.number().int(),
-  unchanged: z.number().int().describe("already in the asked state: disabled, enabled, a member, not a member"),
+  unchanged: z.number().int().describe("already in the asked state: disabled, enabled, a member, not a member, tagged, not tagged"),
   users: z
     .array(z.object({ id: z.string(), subject: z.string(), changed: z.boolean() }))
     .describe(`named users: each of them, in the order given; a filter's: the first ${maxBulkListed} it selected, by display name (more counts the rest)`),
@@ -139,12 +143,13 @@ export const userRoutes: RouteModule = {
     route({
       method: "POST",
       url: "/workspaces/:workspace/users/bulk",
-      summary: "Disable, enable, delete, add to a group or remove from a group many users at once",
+      summary: "Disable, enable, delete, add to or remove from a group, or add or remove a tag, many users at once",
       description:
         "All or nothing, in one transaction: a key that names no user answers 404 and changes nothing. " +
         `Name the users (at most ${maxBulkUsers}), or give the Users page's filters to act on every user they match, however many: ` +
         "the filter is evaluated in the transaction, and the answer counts them and lists the first " + maxBulkListed + ". " +
-        "Users already in the asked state count as unchanged. Each changed user's history records the change.",
+        "Users already in the asked state count as unchanged. Each changed user's history records the change " +
+        "(a tag's as an update of the user's tags, before and after). addTag refuses, changing nothing, when it would give a user more than 50 tags of their own.",
       access: "workspace",
       params: workspaceParams,
       body: bulkRequestSchema,

@@ -1,6 +1,6 @@
 import { useId, useState } from "react";
 import { api, ApiError, ws } from "../api.ts";
-import type { Group, PageOf, User } from "../types.ts";
+import { systemTags, type Group, type PageOf, type User } from "../types.ts";
 import type { UserFilter } from "../../storage/queries/users.ts";
 import type { BulkAction, BulkResult } from "../../domain/bulk.ts";
 import { useDebounced, useLoad } from "../hooks.ts";
@@ -18,6 +18,8 @@ export function bulkSummary(result: BulkResult): string {
     delete: ["Deleted", ""],
     addToGroup: [`Added to ${isolate(result.group ?? "")}:`, result.unchanged === 1 ? "already a member" : "already members"],
     removeFromGroup: [`Removed from ${isolate(result.group ?? "")}:`, result.unchanged === 1 ? "not a member" : "not members"],
+    addTag: [`Tagged ${isolate(result.tag ?? "")}:`, "already tagged"],
+    removeTag: [`Removed tag ${isolate(result.tag ?? "")} from`, "did not have it"],
   }[result.action];
   return `${done[0]} ${countOf(result.changed, "user")}${result.unchanged ? `; ${result.unchanged.toLocaleString()} ${done[1]}` : ""}`;
 }
@@ -50,6 +52,9 @@ export function BulkActions({
   const [group, setGroup] = useState("");
   const [groupError, setGroupError] = useState<string | undefined>();
   const groupList = useId();
+  const [tag, setTag] = useState("");
+  const [tagError, setTagError] = useState<string | undefined>();
+  const tagList = useId();
   // Suggestions come from the server as the admin types: a workspace may hold thousands of groups.
   const typed = useDebounced(group.trim(), 200);
   const groups = useLoad(
@@ -75,7 +80,7 @@ export function BulkActions({
   const counted = countOf(count, "user");
   const synced = matching ? null : selected.filter((u) => u.source.type === "entra").length;
 
-  const run = async (action: BulkAction, extra: { group?: string } = {}) => {
+  const run = async (action: BulkAction, extra: { group?: string; tag?: string } = {}) => {
     const target = matching ? { filter: matching.filter } : { users: selected.map((u) => u.id) };
     const result = await api.post<BulkResult>(ws(workspace, "/users/bulk"), { action, ...target, ...extra });
     toast(bulkSummary(result));
@@ -85,6 +90,8 @@ export function BulkActions({
     setPending(null);
     setGroup("");
     setGroupError(undefined);
+    setTag("");
+    setTagError(undefined);
   };
   /** Adds to or removes from the group typed; the server's word on a missing or unusable group is said at the field. */
   const runWithGroup = async (action: BulkAction) => {
@@ -94,6 +101,17 @@ export function BulkActions({
       const problem = e instanceof ApiError && (e.fieldMap().group ?? (e.details.field === "group" || e.details.resource === "group" ? e.message : undefined));
       if (!problem) throw e;
       setGroupError(problem);
+      return false;
+    }
+  };
+  /** Adds or removes the tag typed; the server's word on it (too long, a source's tag, a user with too many) is said at the field. */
+  const runWithTag = async (action: BulkAction) => {
+    try {
+      await run(action, { tag });
+    } catch (e) {
+      const problem = e instanceof ApiError && e.fieldMap().tag;
+      if (!problem) throw e;
+      setTagError(problem);
       return false;
     }
   };
@@ -108,6 +126,9 @@ export function BulkActions({
       </p>
     ) : null;
   const toGroup = pending === "addToGroup" || pending === "removeFromGroup";
+  const tagging = pending === "addTag" || pending === "removeTag";
+  // No list of the workspace's tags to offer: the ticked users' own, for a removal or to add one some of them have.
+  const ownTags = [...new Set(selected.flatMap((u) => u.tags))].filter((t) => !(systemTags as readonly string[]).includes(t)).sort((a, b) => a.localeCompare(b));
 
   return (
     <div className="bulk-bar" role="group" aria-label="Selected users">
@@ -133,6 +154,12 @@ export function BulkActions({
       </button>
       <button type="button" className="btn btn-small" onClick={() => setPending("removeFromGroup")}>
         Remove from group…
+      </button>
+      <button type="button" className="btn btn-small" onClick={() => setPending("addTag")}>
+        Add tag…
+      </button>
+      <button type="button" className="btn btn-small" onClick={() => setPending("removeTag")}>
+        Remove tag…
       </button>
       <button type="button" className="btn btn-small btn-danger" onClick={() => setPending("delete")}>
         Delete…
@@ -182,6 +209,38 @@ export function BulkActions({
         <datalist id={groupList}>
           {editableGroups.map((g) => (
             <option key={g.id} value={g.name} />
+          ))}
+        </datalist>
+      </ConfirmDialog>
+
+      <ConfirmDialog
+        open={tagging}
+        title={pending === "addTag" ? `Tag ${counted}` : `Remove a tag from ${counted}`}
+        confirmLabel={pending === "addTag" ? `Add tag to ${counted}` : `Remove tag from ${counted}`}
+        onConfirm={() => runWithTag(pending!)}
+        onClose={close}
+      >
+        <TextField
+          label="Tag"
+          list={tagList}
+          value={tag}
+          error={tagError}
+          onChange={(e) => {
+            setTag(e.target.value);
+            setTagError(undefined);
+          }}
+          autoComplete="off"
+          maxLength={64}
+          placeholder="A tag, e.g. Night shift"
+          hint={
+            pending === "addTag"
+              ? "Users who have it already are left as they are. Source tags (ID synced, Imported, Manual) are set by Rollcall and cannot be added."
+              : "Users without it are left as they are. Source tags (ID synced, Imported, Manual) are set by Rollcall and cannot be removed."
+          }
+        />
+        <datalist id={tagList}>
+          {ownTags.map((t) => (
+            <option key={t} value={t} />
           ))}
         </datalist>
       </ConfirmDialog>
