@@ -215,6 +215,7 @@ describe.each(engines)("workspace isolation over the API on %s", (engine) => {
       [404, "POST", "workspaces/a/users/bulk", { action: "disable", users: [b.keys["users/:id"]![0]] }],
       [404, "POST", "workspaces/a/users/bulk", { action: "addToGroup", users: [aUser], group: "team-b" }],
       [404, "POST", "workspaces/a/users/bulk", { action: "removeFromGroup", users: [aUser], group: b.keys["groups/:id"]![0] }],
+      [404, "POST", "workspaces/a/users/bulk", { action: "addTag", users: [b.keys["users/:id"]![0]], tag: "stolen" }],
       [400, "GET", "workspaces/a/users?group=team-b", undefined],
       [400, "GET", "workspaces/a/users?source=corp-b", undefined],
       [400, "GET", "workspaces/a/runs?source=corp-b", undefined],

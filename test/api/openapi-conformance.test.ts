@@ -196,6 +196,9 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(adminToken, "POST", `${W}/groups/Pilots/members`, 200, { body: { member: "Crew" } });
     await send(adminToken, "POST", `${W}/groups/Pilots/members`, 404, { body: { member: "nobody@example.com" } });
     await send(adminToken, "POST", `${W}/users/bulk`, 200, { body: { action: "addToGroup", filter: { q: "grace" }, group: "Crew" } });
+    await send(adminToken, "POST", `${W}/users/bulk`, 200, { body: { action: "addTag", tag: "Night shift", filter: { q: "grace" } } });
+    await send(adminToken, "POST", `${W}/users/bulk`, 200, { body: { action: "removeTag", tag: "Night shift", users: ["grace@example.com"] } });
+    await send(adminToken, "POST", `${W}/users/bulk`, 400, { body: { action: "removeTag", tag: "ID synced", users: ["grace@example.com"] } });
     await send(viewerToken, "GET", `${W}/groups`, 200);
     await send(viewerToken, "GET", `${W}/groups?include=members&sourceType=manual,entra&limit=5`, 200);
     const group = await send(viewerToken, "GET", `${W}/groups/${pilots.body.id}`, 200);
