@@ -113,8 +113,8 @@ function checkedTag(given: string | undefined, adding: boolean): string {
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error).map((p) => ({ ...p, field: "tag", value: given })));
   const tag = parsed.data;
   if (isSystemTag(tag)) {
-    const sources = `${systemTags.entra} (synced from Entra ID), ${systemTags.import} (imported) and ${systemTags.manual} (added by hand)`;
-    throw invalidInput([{ field: "tag", message: `"${tag}" is a source's tag, which Rollcall sets and keeps from where each user comes (${sources}); it cannot be ${adding ? "added" : "removed"} by hand`, value: given }]);
+    const sources = `${systemTags.entra} for users synced from Entra ID, ${systemTags.import} for imported ones, ${systemTags.manual} for those added by hand`;
+    throw invalidInput([{ field: "tag", message: `"${tag}" is a source's tag: Rollcall gives each user their source's (${sources}) and keeps it; it cannot be ${adding ? "added" : "removed"} by hand`, value: given }]);
   }
   return tag;
 }

@@ -94,8 +94,8 @@ describe.each(engines)("bulk actions on users, through the API, on %s", (engine)
     expect(await refusal({ action: "removeTag" })).toBe("enter the tag to remove");
     expect(await refusal({ action: "addTag", tag: "  " })).toBe("must not be empty");
     expect(await refusal({ action: "addTag", tag: "x".repeat(65) })).toBe("must be at most 64 characters long");
-    expect(await refusal({ action: "addTag", tag: "imported" })).toContain('"imported" is a source\'s tag, which Rollcall sets and keeps');
-    expect(await refusal({ action: "removeTag", tag: "ID synced" })).toMatch(/ID synced \(synced from Entra ID\).*; it cannot be removed by hand$/);
+    expect(await refusal({ action: "addTag", tag: "imported" })).toMatch(/^"imported" is a source's tag: .*; it cannot be added by hand$/);
+    expect(await refusal({ action: "removeTag", tag: "ID synced" })).toBe('"ID synced" is a source\'s tag: Rollcall gives each user their source\'s (ID synced for users synced from Entra ID, Imported for imported ones, Manual for those added by hand) and keeps it; it cannot be removed by hand');
     expect((await user(ids.ada!)).tags).toEqual(["Manual"]);
   });
 

@@ -154,6 +154,40 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "list", "--workspace", "acme", "--search", "@example.com", "--json")).json()).toEqual([]);
   });
 
+  cliCase("adds a tag to users and removes it (named, or --matching the filters), all or nothing; a source's tag or no tag is refused", async () => {
+    await cli("workspaces", "add", "tags");
+    for (const name of ["ann", "ben", "cat"]) expect((await cli("users", "add", "--workspace", "tags", "--email", `${name}@example.com`, "--display-name", name)).code).toBe(0);
+    expect((await cli("users", "update", "cat@example.com", "--tag", "night", "--workspace", "tags")).code).toBe(0);
+    const added = await cli("users", "tag", "ann@example.com", "cat@example.com", "--add", "Night", "--workspace", "tags");
+    expect([added.code, added.stdout], added.stderr).toEqual([0, 'added tag "Night" to 1 user(s); 1 had it already\n']);
+    const listed = (await cli("users", "list", "--tag", "Night", "--workspace", "tags", "--json")).json<{ email: string; tags: string[] }[]>();
+    expect(listed.map((u) => [u.email, u.tags])).toEqual([["ann@example.com", ["Manual", "Night"]]]);
+    const history = (await cli("users", "history", "ann@example.com", "--workspace", "tags", "--json")).json<{ changes: object[] }>();
+    expect(history.changes[0]).toMatchObject({ action: "update", before: { tags: ["Manual"] }, after: { tags: ["Manual", "Night"] } });
+
+    const removed = await cli("users", "tag", "--matching", "--search", "@example.com", "--remove", "NIGHT", "--workspace", "tags", "--json");
+    expect(removed.json()).toMatchObject({ action: "removeTag", tag: "NIGHT", changed: 2, unchanged: 1, more: 0 });
+    expect((await cli("users", "tag", "--matching", "--remove", "night", "--workspace", "tags")).stdout).toBe('removed tag "night" from 0 user(s); 3 did not have it\n');
+    expect((await cli("users", "list", "--search", "@example.com", "--workspace", "tags", "--json")).json<{ tags: string[] }[]>().map((u) => u.tags)).toEqual([["Manual"], ["Manual"], ["Manual"]]);
+
+    for (const [args, message] of [
+      [["ann@example.com"], "give the tag to add (--add TAG) or to remove (--remove TAG)"],
+      [["ann@example.com", "--add", "a", "--remove", "b"], "give the tag to add (--add TAG) or to remove (--remove TAG)"],
+      [["--add", "a"], "name the users, or give --matching"],
+      [["ann@example.com", "--remove", "manual"], '"manual" is a source\'s tag'],
+      [["ann@example.com", "--add", "x".repeat(65)], "tag: must be at most 64 characters long"],
+    ] as const) {
+      const refused = await cli("users", "tag", ...args, "--workspace", "tags");
+      expect([refused.code, refused.stdout, refused.stderr]).toEqual([2, "", expect.stringContaining(message)]);
+    }
+    const json = await cli("users", "tag", "ann@example.com", "--add", "ID synced", "--workspace", "tags", "--json");
+    expect([json.code, json.stdout]).toEqual([2, ""]);
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: "invalid_input", details: { fields: [{ field: "tag" }] } } });
+    const missing = await cli("users", "tag", "ann@example.com", "nobody@example.com", "--add", "vip", "--workspace", "tags");
+    expect([missing.code, missing.stderr]).toEqual([3, expect.stringContaining('No user "nobody@example.com" in workspace tags; nothing was changed')]);
+    expect((await cli("users", "list", "--tag", "vip", "--workspace", "tags", "--json")).json()).toEqual([]);
+  });
+
   cliCase("lists, exports and acts on the users of one department (--department, any case); an unknown one is refused with the names", async () => {
     await cli("workspaces", "add", "depts");
     for (const [name, department] of [["fin1", "Finance"], ["fin2", "finance"], ["eng1", "Engineering"]] as const) {

@@ -155,6 +155,14 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     const both = await cli(["users", "disable", "ada@example.com", "bob@example.com", "--json"]);
     expect(both.json()).toMatchObject({ action: "disable", changed: 2, unchanged: 0 });
     expect((await getUser(h.ctx, "bob@example.com")).enabled).toBe(false);
+    const tagged = await cli(["users", "tag", "ada@example.com", "bob@example.com", "--add", "Remote"]);
+    expect([tagged.code, tagged.stdout], tagged.stderr).toEqual([0, 'added tag "Remote" to 2 user(s)\n']);
+    expect((await getUser(h.ctx, "bob@example.com")).tags).toEqual(["Manual", "Remote"]);
+    const untagged = await cli(["users", "tag", "--matching", "--tag", "Remote", "--remove", "remote", "--json"]);
+    expect(untagged.json()).toMatchObject({ action: "removeTag", tag: "remote", changed: 2, unchanged: 0 });
+    expect((await getUser(h.ctx, "ada@example.com")).tags).toEqual(["Manual", "pilot"]);
+    const systemTag = await cli(["users", "tag", "ada@example.com", "--remove", "ID synced"]);
+    expect([systemTag.code, systemTag.stderr]).toEqual([2, expect.stringContaining('tag: "ID synced" is a source\'s tag')]);
     const notBoth = await cli(["users", "remove", "ada@example.com", "bob@example.com", "nobody@example.com"]);
     expect([notBoth.code, notBoth.stderr]).toEqual([3, expect.stringContaining('No user "nobody@example.com"')]);
     expect((await cli(["users", "remove", "ada@example.com", "bob@example.com"])).code).toBe(0);

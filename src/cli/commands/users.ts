@@ -182,6 +182,39 @@ function eachUserCommand(name: string, description: string, action: BulkAction, 
     });
 }
 
+/**
+ * `users tag USER... --add TAG | --remove TAG`, or `--matching` with the filters of `users list`: one bulk action,
+ * all or nothing, counting the users who already had (or lacked) the tag. `--tag` stays the filter it is everywhere.
+ */
+function tagCommand(): Command {
+  return withUserFilter(directoryCommand("tag", "add a tag to users, or remove one from them, all or nothing (source tags such as ID synced are Rollcall's own and refused)"))
+    .argument("[users...]", `ids, emails or user principal names (at most ${maxBulkUsers})`)
+    .option("--add <tag>", "the tag to add (users who have it, in any case, are left as they are)")
+    .option("--remove <tag>", "the tag to remove (users without it are left as they are)")
+    .option("--matching", "instead of naming users: every user the filters match, however many (no filter is every user)")
+    .action(async (keys: string[], opts) =>
+      runOn(
+        opts,
+        async (directory) => {
+          if ((opts.add === undefined) === (opts.remove === undefined)) throw invalidInput([{ field: "tag", message: "give the tag to add (--add TAG) or to remove (--remove TAG), one of them" }]);
+          const filter = userFilterFromFlags(opts);
+          const filtered = Object.values(filter).some((v) => v !== undefined);
+          if (opts.matching ? keys.length > 0 : keys.length === 0 || filtered) {
+            throw invalidInput([{ field: "users", message: "name the users, or give --matching with the filters that select them (not both)" }]);
+          }
+          const tag = { action: opts.add !== undefined ? ("addTag" as const) : ("removeTag" as const), tag: (opts.add ?? opts.remove) as string };
+          return directory.users.bulk({ ...tag, ...(opts.matching ? { filter } : { users: keys }) });
+        },
+        {
+          human: (r) =>
+            r.action === "addTag"
+              ? `added tag "${r.tag}" to ${r.changed} user(s)${r.unchanged ? `; ${r.unchanged} had it already` : ""}`
+              : `removed tag "${r.tag}" from ${r.changed} user(s)${r.unchanged ? `; ${r.unchanged} did not have it` : ""}`,
+        },
+      ),
+    );
+}
+
 function forgetCommand(): Command {
   return withConfirmation(directoryCommand("forget", "erase a deleted user's history, every entry about them (a request to forget a person); the activity keeps that it was done"))
     .argument("<user>", "the deleted user's id, email or user principal name")
@@ -265,6 +298,7 @@ export function usersCommand(): Command {
   users.addCommand(
     eachUserCommand("remove", "delete users", "delete", "removed", (directory, key) => directory.users.remove(key)).alias("delete"),
   );
+  users.addCommand(tagCommand());
   users.addCommand(forgetCommand());
 
   return users;
