@@ -1,6 +1,7 @@
 // Bulk actions on every user a filter matches (the Users page's "all matching", `users disable --matching`), at N
 // users on one engine: each action over a filter selecting 40% of them and over one selecting all of them, in the
-// order an admin might run them (disable, disable again: all unchanged, enable, add to a group, again, remove, delete),
+// order an admin might run them (disable, disable again: all unchanged, enable, add to a group, again, remove, add a tag,
+// again, remove it, delete),
 // with the process's peak RSS. Every action is what POST …/users/bulk runs (core bulkUsers), one transaction each.
 // Run: node bin/run-ts.js bench/bulk-users.ts [--engine pglite|postgres] [--users N]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
@@ -42,6 +43,9 @@ const actions: [string, Omit<BulkRequest, "filter">][] = [
   ["add to a group", { action: "addToGroup", group: "Everyone" }],
   ["add again (all unchanged)", { action: "addToGroup", group: "Everyone" }],
   ["remove from the group", { action: "removeFromGroup", group: "Everyone" }],
+  ["add a tag", { action: "addTag", tag: "Reviewed" }],
+  ["add the tag again (all unchanged)", { action: "addTag", tag: "Reviewed" }],
+  ["remove the tag", { action: "removeTag", tag: "Reviewed" }],
   ["delete", { action: "delete" }],
 ];
 for (const [selection, filter] of Object.entries(filters)) {
