@@ -61,6 +61,19 @@ try {
       },
     },
     {
+      name: "users-bulk-tag",
+      path: "/w/default/users",
+      ready: (p) => p.getByRole("link", { name: "Ada Lovelace" }).waitFor(),
+      act: async (p) => {
+        for (const name of ["Ada Lovelace", "Alan Turing", "Grace Hopper"]) await p.getByRole("checkbox", { name: `Select ${name}` }).check();
+        await p.getByRole("group", { name: "Selected users" }).getByRole("button", { name: "Add tag…" }).click();
+        const dialog = p.getByRole("dialog", { name: "Tag 3 users" });
+        await dialog.getByLabel("Tag").fill("ID synced");
+        await dialog.getByRole("button", { name: "Add tag to 3 users" }).click();
+        await dialog.locator(".field-error").waitFor();
+      },
+    },
+    {
       name: "user-form-error",
       path: "/w/default/users",
       ready: (p) => p.getByRole("link", { name: "Ada Lovelace" }).waitFor(),
