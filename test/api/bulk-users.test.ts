@@ -322,6 +322,19 @@ describe.each(engines)("bulk actions on every user a filter matches, past 10,000
     expect(rows[0]!.n).toBe(0);
   }, 30_000);
 
+  it.skipIf(engine !== "postgres")("loses no tag given meanwhile: a user tagged while the action waits keeps that tag and counts as already tagged", async () => {
+    const meanwhile = users.find((u) => u.night)!;
+    const action = await whileHeld(api, sql`update users set tags = array_append(tags, 'Audit') || array['Extra'] where id = ${meanwhile.id}`, () =>
+      bulk({ action: "addTag", tag: "audit", filter: { tag: "night" } }),
+    );
+    expect(action.status, JSON.stringify(action.body).slice(0, 300)).toBe(200);
+    const night = users.filter((u) => u.night).length;
+    expect(action.body).toMatchObject({ changed: night - 1, unchanged: 1 });
+    expect((await as("GET", `workspaces/big/users/${meanwhile.id}`)).body.tags).toEqual(["Imported", "night", "Audit", "Extra"]);
+    expect((await bulk({ action: "removeTag", tag: "AUDIT", filter: { tag: "night" } })).body).toMatchObject({ changed: night, unchanged: 0 });
+    expect((await as("GET", `workspaces/big/users/${meanwhile.id}`)).body.tags).toEqual(["Imported", "night", "Extra"]);
+  }, 30_000);
+
   it.skipIf(engine !== "postgres")("selects by the filter as it holds once a change made meanwhile commits: a user disabled meanwhile is neither matched nor counted", async () => {
     await bulk({ action: "enable", filter: {} });
     const meanwhile = users[7]!;
