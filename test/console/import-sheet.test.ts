@@ -42,7 +42,7 @@ describe.skipIf(!hasChromium)("web console: importing another sheet of a workboo
     expect(users.total).toBe(2);
   });
 
-  it("shows a column of card numbers or phones saved as numbers once, with its rows, apart from the warnings by row", async () => {
+  it("shows a column of card numbers saved as numbers once, with its rows, apart from the warnings by row (a phone's extension)", async () => {
     const workbook = new ExcelJS.Workbook();
     const staff = workbook.addWorksheet("Staff");
     staff.addRow(["Email", "Display name", "Card", "Mobile"]);
