@@ -11,11 +11,15 @@ import { clashProblem, isSyncedOwner, releasableHolders, releasedClashes, synced
 
 const pinConcurrency = 4;
 
-/** Warnings for the rows whose card number or employee ID is a user's without its leading zeros: the user keeps them. */
-export async function leadingZeroWarnings(db: Db, rows: StagedRows, mapping: ColumnMapping): Promise<ImportProblem[]> {
+/**
+ * Warnings for the rows whose card number or employee ID is a user's without its leading zeros: the user keeps them.
+ * In an .xlsx file the cell held a number (or text typed without them): the row's warning is the one it gets.
+ */
+export async function leadingZeroWarnings(db: Db, rows: StagedRows, mapping: ColumnMapping, format: "csv" | "xlsx"): Promise<ImportProblem[]> {
+  const why = format === "csv" ? "a spreadsheet drops them when it opens a CSV" : "Excel drops them from a number typed into a cell";
   return (await restoreLeadingZeros(db, rows)).map((r) => ({
     row: r.row_no, column: mapping.headers[mapping.fields.indexOf(r.field)] ?? null, field: r.field, value: r.given,
-    message: `is ${r.field === "cardNumbers" ? "card" : "employee ID"} ${r.kept} without its leading zeros (a spreadsheet drops them when it opens a CSV): the user keeps ${r.kept}`,
+    message: `is ${r.field === "cardNumbers" ? "card" : "employee ID"} ${r.kept} without its leading zeros (${why}): the user keeps ${r.kept}`,
   }));
 }
 

@@ -137,6 +137,7 @@ export class ImportPass {
       const problems = result.user && this.newUsers ? this.newUsers.add(result.user) : result.problems;
       if (result.user && problems.length === 0) {
         if (result.warnings) this.findings.addWarnings(result.warnings);
+        if (result.numbers) this.findings.addNumberCells(result.row, result.numbers);
         if (result.user.pin) pins.set(result.row, result.user.pin);
         if (!this.newUsers) encoder.add(stagingRow(this.runId, result.user));
         if (++staged >= batchRows) yield await stage(false);
@@ -195,7 +196,7 @@ export class ImportPass {
     const targets = await clashTargets(db, ctx.workspace.id);
     const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id) : 0;
     if (matched > 0 && (this.target.present.has("cardNumbers") || this.target.present.has("employeeId"))) {
-      this.findings.addWarnings(await leadingZeroWarnings(db, batch.rows, this.source.mapping));
+      this.findings.addRestored(await leadingZeroWarnings(db, batch.rows, this.source.mapping, this.source.table.format));
     }
     if (matched > 0 && !options.updateExisting) await markUnchangedElsewhere(db, { ...this.target, ...batch.rows }, [...batch.pins.keys()]);
     progress("checking", 1, 2, "conflicts");
@@ -256,6 +257,7 @@ export class ImportPass {
       counts: newUsers ? { create: newUsers.created } : await countActions(db, { runId: this.runId }),
       newGroups: [...this.newGroups.values()],
       problems: findings.problems, problemCount: findings.problemCount, invalidRows: findings.invalidRows.size, syncedRows: findings.syncedRows, warnings: findings.warnings, warningCount: findings.warningCount,
+      columnWarnings: findings.columnWarnings(this.ctx.workspace.defaultCountry),
       created: newUsers ? newUsers.preview : await previewCreated(db, this.runId, limit),
       updated: this.updated,
       unchanged: newUsers ? [] : await previewUnchanged(db, this.runId, limit),

@@ -3,6 +3,7 @@ import { RollcallError } from "../errors.ts";
 import type { Clash, HolderRow } from "../storage/queries/imports.ts";
 import { columnsInFile, type ColumnMapping } from "../sources/import/mapping.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
+import type { ColumnWarning } from "../sources/import/number-cells.ts";
 import type { TableFile } from "../sources/import/table.ts";
 
 /** What an import did (or, in a dry run, would do). Counts are exact; lists stop at `limit` entries each. */
@@ -32,6 +33,11 @@ export interface ImportReport {
   problems: ImportProblem[];
   /** Rows imported with a value that lost something on the way (a phone number's extension, which E.164 cannot hold), at the cell. */
   warnings: ImportProblem[];
+  /**
+   * Warnings about a whole column, each summing up its rows (never cut short): an .xlsx column of card numbers,
+   * employee IDs, PINs or phone numbers holding numbers, whose leading zeros (or 0, or +) Excel drops.
+   */
+  columnWarnings: ColumnWarning[];
   /** True when some list above was cut at the limit. */
   truncated: boolean;
   /** Milliseconds: read (until the last row is read), check, pins, plan, apply (summed over the batches), total. */
@@ -77,7 +83,9 @@ export function buildReport(input: {
   /** Rows of users synced from Entra ID, skipped with a warning. */
   syncedRows: number;
   warnings: ImportProblem[];
+  /** Row warnings, listed or not (columnWarnings count one each). */
   warningCount: number;
+  columnWarnings: ColumnWarning[];
   limit: number;
   created: ImportReport["created"];
   updated: Matched[];
@@ -113,7 +121,7 @@ export function buildReport(input: {
       rows: input.rows,
       invalid: input.invalidRows,
       problems: input.problemCount,
-      warnings: input.warningCount,
+      warnings: input.warningCount + input.columnWarnings.length,
       created,
       updated,
       unchanged,
@@ -127,6 +135,7 @@ export function buildReport(input: {
     groupsCreated: input.newGroups,
     problems: [...input.problems].sort((a, b) => a.row - b.row),
     warnings: input.warnings,
+    columnWarnings: input.columnWarnings,
     timings: input.timings,
     truncated: created > limit || updated > limit || unchanged > limit || input.problemCount > input.problems.length || input.warningCount > input.warnings.length,
   };

@@ -50,6 +50,7 @@ export type ImportCounts = {
   rows: number;
   invalid: number;
   problems: number;
+  /** Row warnings (the report lists them up to its limit), plus one for each column warning. */
   warnings: number;
   created: number;
   updated: number;

@@ -6,9 +6,10 @@ import { dirname, join } from "node:path";
 import { seedDataFolder, engines, openTestStore, type TestStore } from "../support/db.ts";
 import { bin, importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import type { ImportReport } from "../../src/core/imports.ts";
+import ExcelJS from "exceljs";
 
 const reportKeys = [
-  "applied", "columns", "counts", "created", "dryRun", "file", "groupsCreated", "partial", "problems", "source", "timings", "truncated", "unchanged", "updateExisting", "updated", "warnings",
+  "applied", "columnWarnings", "columns", "counts", "created", "dryRun", "file", "groupsCreated", "partial", "problems", "source", "timings", "truncated", "unchanged", "updateExisting", "updated", "warnings",
 ];
 
 /**
@@ -107,6 +108,26 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain("1 row(s): 1 to create, 0 to update, 0 unchanged, 0 with problems, 1 warning(s)");
     expect(human.stdout).toContain('  warning, row 2, Mobile: mobilePhone "07911 123456 ext. 77" has the extension 77, which a phone number in E.164 cannot hold: kept +447911123456 without it');
+  });
+
+  cliCase("sums up an .xlsx column of card numbers or phone numbers saved as numbers in one warning each, not one per row", async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet("Staff");
+    sheet.addRow(["Email", "Full name", "Card", "Mobile"]);
+    for (let i = 0; i < 12; i++) sheet.addRow([`card${i}@example.com`, `Card Holder ${i}`, 4200 + i, 7911123400 + i]);
+    const file = path("numbers.xlsx");
+    await workbook.xlsx.writeFile(file);
+    const human = await cli("import", file, "--dry-run", "--workspace", "default-gb");
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain("12 row(s): 12 to create, 0 to update, 0 unchanged, 0 with problems, 2 warning(s)");
+    expect(human.stdout).toContain(
+      "  warning, column Card (C): holds numbers, not text, in 12 rows (rows 2, 3, 4, 5, 6, …): Excel drops the leading zeros of a card number typed as a number (0042 is saved as 42), so any they had are lost. Format the column as Text in Excel, type the values again (or export them again as text), and import again",
+    );
+    expect(human.stdout).toContain("  warning, column Mobile (D): holds numbers, not text, in 12 rows (rows 2, 3, 4, 5, 6, …): Excel drops the leading 0 and the + of a phone number typed as a number, so they were read as numbers of GB (row 2: 7911123400 as +447911123400): check that they are right.");
+    expect(human.stdout).not.toContain("warning, row");
+    const report = (await cli("import", file, "--dry-run", "--workspace", "default-gb", "--json")).json<ImportReport>();
+    expect(report.columnWarnings.map((w) => [w.column, w.letter, w.field, w.rows, w.firstRows.length])).toEqual([["Card", "C", "cardNumbers", 12, 10], ["Mobile", "D", "mobilePhone", 12, 10]]);
+    expect(report).toMatchObject({ warnings: [], counts: { warnings: 2 } });
   });
 
   cliCase("--dry-run shows a change of PIN alone in words, never the PIN", async () => {

@@ -1,4 +1,5 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import ExcelJS from "exceljs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshDataFolder, engines } from "../support/db.ts";
@@ -164,6 +165,26 @@ describe.each(engines)("import API on %s", (engine) => {
     const sentWith = await upload("koi8.csv", Buffer.concat([Buffer.from("Email,Name\nivan@example.ru,"), Buffer.from("e9d7c1ce20f0c5d4d2cfd7", "hex"), Buffer.from("\n")]), { encoding: "koi8-r" });
     expect(sentWith.body.preview).toMatchObject({ file: { encoding: "koi8-r" }, created: [{ displayName: "Иван Петров" }] });
     expect((await as("POST", `workspaces/acme/imports/${sentWith.body.id}/commit`)).body).toMatchObject({ applied: true, created: [{ displayName: "Иван Петров" }] });
+  });
+
+  it("sums up an .xlsx column of PINs, card numbers and phones saved as numbers once per column, in the preview and the commit's report", async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet("Staff");
+    sheet.addRow(["Email", "Name", "PIN", "Card", "Mobile"]);
+    for (let i = 0; i < 8; i++) sheet.addRow([`n${i}@example.com`, `Numbers ${i}`, 987650 + i, 4200 + i, 7911123400 + i]);
+    // 4930123456 is no British number: its + was dropped, which the row's problem says.
+    sheet.addRow(["berlin@example.com", "Berlin", "", "", 4930123456]);
+    const uploaded = await upload("numbers.xlsx", Buffer.from(await workbook.xlsx.writeBuffer()), { partial: "true" });
+    expect(uploaded.status).toBe(201);
+    const summary = (column: string, letter: string, field: string) => ({ column, letter, field, rows: 8, firstRows: [2, 3, 4, 5, 6, 7, 8, 9], message: expect.stringMatching(/^holds numbers, not text, in 8 rows \(rows 2, 3, 4, 5, 6, …\): Excel drops the leading/) });
+    const columnWarnings = [summary("PIN", "C", "pin"), summary("Card", "D", "cardNumbers"), summary("Mobile", "E", "mobilePhone")];
+    expect(uploaded.body.preview).toMatchObject({ columnWarnings, warnings: [], counts: { created: 8, invalid: 1, warnings: 3 } });
+    expect(uploaded.body.preview.problems).toEqual([
+      expect.objectContaining({ row: 10, column: "Mobile", message: expect.stringContaining("E10 holds the number 4930123456, not text: Excel drops the leading 0 and the + of a phone number typed as a number, and this one is not valid without its +: it was +4930123456.") }),
+    ]);
+    expect(JSON.stringify(uploaded.body)).not.toContain("98765"); // a PIN is never shown
+    const committed = await as("POST", `workspaces/acme/imports/${uploaded.body.id}/commit`, {});
+    expect(committed).toMatchObject({ status: 200, body: { applied: true, columnWarnings, warnings: [], counts: { created: 8, warnings: 3 } } });
   });
 
   it("answers 422 import_invalid with the report when problems stop an all-or-nothing commit, and applies with partial", async () => {

@@ -158,34 +158,104 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await store.db.selectFrom("user_identifiers").select(["kind", "value"]).where("user_id", "=", user.id).execute()).toEqual([{ kind: "card", value: "0042" }]);
   });
 
-  it("warns at a PIN, card number or employee ID cell that Excel saved as a number, whose leading zeros are lost (they were imported silently)", async () => {
+  it("sums up a column of PINs, card numbers or employee IDs that Excel saved as numbers in one warning, not one per row (a numeric card file drowned the report)", async () => {
     const ctx = await newWorkspace();
     const workbook = new ExcelJS.Workbook();
     const sheet = workbook.addWorksheet("Staff");
     sheet.addRow(["Email", "Name", "PIN", "Card number", "Employee ID"]);
     // Typed as 012345, 0042 and 00123 into cells of the General format: Excel saves the numbers 12345, 42 and 123.
-    sheet.addRow(["num@example.com", "Typed as numbers", 12345, 42, 123]);
+    for (let i = 0; i < 30; i++) sheet.addRow([`num${i}@example.com`, `Typed as numbers ${i}`, 12345 + i, 42 + i, 123 + i]);
     // Saved as text, or as a number shown through a zero-padding format: nothing is lost, nothing to say.
     sheet.addRow(["text@example.com", "Typed as text", "012345", "0042", "00123"]);
-    sheet.addRow(["padded@example.com", "Zero-padded", "", 43, ""]);
-    sheet.getCell("D4").numFmt = "0000";
-    // A PIN of 0042 read as 42 is too short: the problem says why.
+    sheet.addRow(["padded@example.com", "Zero-padded", "", 143, ""]);
+    sheet.getCell("D33").numFmt = "0000";
+    // A PIN of 0042 read as 42 is too short: the problem at that row says why.
     sheet.addRow(["short@example.com", "Short PIN", 42, "", ""]);
     const path = join(dir, "numbers.xlsx");
     await workbook.xlsx.writeFile(path);
 
     const report = await importFile(ctx, path, { partial: true });
-    const zeros = "holds a number, not text: Excel drops the leading zeros of";
-    const advice = "(0042 is saved as 42), so any it had are lost. Format the column as Text in Excel, type the values again, and import again";
-    expect(report.warnings).toEqual([
-      { row: 2, column: "PIN", field: "pin", message: `C2 ${zeros} a PIN typed as a number ${advice}` },
-      { row: 2, column: "Card number", field: "cardNumbers", value: "42", message: `D2 ${zeros} a card number typed as a number ${advice}` },
-      { row: 2, column: "Employee ID", field: "employeeId", value: "123", message: `E2 ${zeros} an employee ID typed as a number ${advice}` },
+    const advice = "Format the column as Text in Excel, type the values again (or export them again as text), and import again";
+    const lost = (what: string) => `holds numbers, not text, in 30 rows (rows 2, 3, 4, 5, 6, …): Excel drops the leading zeros of ${what} typed as a number (0042 is saved as 42), so any they had are lost. ${advice}`;
+    const firstRows = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+    expect(report.columnWarnings).toEqual([
+      { column: "PIN", letter: "C", field: "pin", rows: 30, firstRows, message: lost("a PIN") },
+      { column: "Card number", letter: "D", field: "cardNumbers", rows: 30, firstRows, message: lost("a card number") },
+      { column: "Employee ID", letter: "E", field: "employeeId", rows: 30, firstRows, message: lost("an employee ID") },
     ]);
-    expect(report.problems).toEqual([{ row: 5, column: "PIN", field: "pin", message: `must be 4 to 12 digits long (C5 ${zeros} a PIN typed as a number ${advice})` }]);
-    expect(JSON.stringify(report.warnings)).not.toContain("12345");
-    expect(report.counts).toMatchObject({ created: 3, invalid: 1, warnings: 3 });
-    expect(await getUser(ctx, "padded@example.com")).toMatchObject({ cardNumbers: ["0043"] });
+    expect(report.warnings).toEqual([]);
+    expect(report.problems).toEqual([
+      { row: 34, column: "PIN", field: "pin", message: "must be 4 to 12 digits long (C34 holds a number, not text: Excel drops the leading zeros of a PIN typed as a number (0042 is saved as 42), so any it had are lost. Format the column as Text in Excel, type the values again, and import again)" },
+    ]);
+    expect(JSON.stringify(report)).not.toContain("12345");
+    expect(report.counts).toMatchObject({ created: 32, invalid: 1, warnings: 3 });
+    expect(report.truncated).toBe(false);
+    expect(await getUser(ctx, "padded@example.com")).toMatchObject({ cardNumbers: ["0143"] });
+
+    // One row of numbers says so in the singular.
+    const single = new ExcelJS.Workbook();
+    single.addWorksheet("Staff").addRows([["Email", "Name", "Card number"], ["one@example.com", "One", 42], ["two@example.com", "Two", "0043"]]);
+    await single.xlsx.writeFile(join(dir, "one-number.xlsx"));
+    expect((await importFile(ctx, join(dir, "one-number.xlsx"), { dryRun: true })).columnWarnings).toEqual([
+      expect.objectContaining({ column: "Card number", rows: 1, firstRows: [2], message: expect.stringMatching(/^holds numbers, not text, in 1 row \(row 2\): /) }),
+    ]);
+  });
+
+  it("gives a user's card number typed as a number one warning, that the user keeps its leading zeros, not also the column's (both fired)", async () => {
+    const ctx = await newWorkspace();
+    await createUser(ctx, { email: "held@example.com", displayName: "Held", cardNumbers: ["0042"], employeeId: "00123" });
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet("Staff").addRows([
+      ["Email", "Name", "Card", "Employee ID"],
+      ["held@example.com", "Held", 42, 123],
+      ["new@example.com", "New", 77, 124],
+    ]);
+    const path = join(dir, "held.xlsx");
+    await workbook.xlsx.writeFile(path);
+
+    const report = await importFile(ctx, path);
+    const why = "without its leading zeros (Excel drops them from a number typed into a cell)";
+    expect(report.warnings).toEqual([
+      { row: 2, column: "Employee ID", field: "employeeId", value: "123", message: `is employee ID 00123 ${why}: the user keeps 00123` },
+      { row: 2, column: "Card", field: "cardNumbers", value: "42", message: `is card 0042 ${why}: the user keeps 0042` },
+    ]);
+    expect(report.columnWarnings.map((w) => [w.column, w.rows, w.firstRows])).toEqual([["Card", 1, [3]], ["Employee ID", 1, [3]]]);
+    expect(report.counts).toMatchObject({ created: 1, unchanged: 1, warnings: 4 });
+    expect(await getUser(ctx, "held@example.com")).toMatchObject({ cardNumbers: ["0042"], employeeId: "00123" });
+  });
+
+  it("warns once per column of phone numbers Excel saved as numbers, and says at a row which number lost a 0 or a + it needs (they were stored wrong or refused unexplained)", async () => {
+    const ctx: WorkspaceContext = { db: store.db, workspace: await createWorkspace(store.db, { name: `ws${++seq}`, defaultCountry: "IT" }), actor: "test" };
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet("Staff").addRows([
+      ["Email", "Name", "Mobile", "Office phone"],
+      // 312 345 6789, an Italian mobile number, needs no 0: read as +393123456789, right, but worth a look.
+      ["mobile@example.com", "Mobile", 3123456789, "+39 06 1234 5678"],
+      ["mobile2@example.com", "Mobile 2", 3123456780, 3123456781],
+      // 06 1234 5678, a Rome number typed as a number: 612345678, which is no Italian number without its 0.
+      ["rome@example.com", "Rome", "", 612345678],
+      // +49 30 123456, a German number typed as a number: 4930123456.
+      ["berlin@example.com", "Berlin", 4930123456, ""],
+      ["text@example.com", "Text", "0612345678", "+39 312 345 6782"],
+    ]);
+    const path = join(dir, "phones.xlsx");
+    await workbook.xlsx.writeFile(path);
+
+    const report = await importFile(ctx, path, { partial: true });
+    const advice = "Format the column as Text in Excel, type the values again, and import again";
+    const dropped = "Excel drops the leading 0 and the + of a phone number typed as a number";
+    expect(report.problems).toEqual([
+      { row: 4, column: "Office phone", field: "businessPhones", value: "612345678", message: `"612345678" is not a valid number for IT (D4 holds the number 612345678, not text: ${dropped}, and this one is not valid without its leading 0: it was 0612345678 (+390612345678). ${advice})` },
+      { row: 5, column: "Mobile", field: "mobilePhone", value: "4930123456", message: `"4930123456" is not a valid number for IT (C5 holds the number 4930123456, not text: ${dropped}, and this one is not valid without its leading 0 or its +: it was 04930123456 (+3904930123456) or +4930123456. ${advice})` },
+    ]);
+    const check = "Format the column as Text in Excel, type the values again (or export them again as text), and import again";
+    expect(report.columnWarnings).toEqual([
+      { column: "Mobile", letter: "C", field: "mobilePhone", rows: 2, firstRows: [2, 3], message: `holds numbers, not text, in 2 rows (rows 2, 3): Excel drops the leading 0 and the + of a phone number typed as a number, so they were read as numbers of IT (row 2: 3123456789 as +393123456789): check that they are right. ${check}` },
+      { column: "Office phone", letter: "D", field: "businessPhones", rows: 1, firstRows: [3], message: `holds numbers, not text, in 1 row (row 3): Excel drops the leading 0 and the + of a phone number typed as a number, so they were read as numbers of IT (row 3: 3123456781 as +393123456781): check that they are right. ${check}` },
+    ]);
+    expect(report.warnings).toEqual([]);
+    expect(report.counts).toMatchObject({ created: 3, invalid: 2, warnings: 2 });
+    expect(await getUser(ctx, "mobile2@example.com")).toMatchObject({ mobilePhone: "+393123456780", businessPhones: ["+393123456781"] });
   });
 
   it("refuses a card number, employee ID or PIN a spreadsheet saved in scientific notation (1.23457E+15), whose digits are gone (imported as it read)", async () => {

@@ -13,6 +13,15 @@ const problemSchema = z.object({
   message: z.string(),
 });
 
+const columnWarningSchema = z.object({
+  column: z.string().describe("the column header"),
+  letter: z.string().describe("the column's letter (two columns may share a heading)"),
+  field: z.string(),
+  rows: z.number().int().describe("how many rows it is true of"),
+  firstRows: z.array(z.number().int()).describe("the first of those rows (up to 10)"),
+  message: z.string(),
+});
+
 export const importReportSchema = z
   .object({
     file: z.object({
@@ -41,7 +50,7 @@ export const importReportSchema = z
       rows: z.number().int(),
       invalid: z.number().int(),
       problems: z.number().int(),
-      warnings: z.number().int(),
+      warnings: z.number().int().describe("row warnings (listed in warnings up to the limit) plus one per columnWarnings entry"),
       created: z.number().int(),
       updated: z.number().int(),
       unchanged: z.number().int(),
@@ -62,7 +71,10 @@ export const importReportSchema = z
     unchanged: z.array(z.object({ row: z.number().int(), id: z.string(), email: z.string().nullable(), displayName: z.string() })),
     groupsCreated: z.array(z.string()),
     problems: z.array(problemSchema),
-    warnings: z.array(problemSchema).describe("rows imported with a value that lost something, at the cell: a phone number's extension, which E.164 cannot hold"),
+    warnings: z.array(problemSchema).describe("rows imported with a value that lost something, at the cell: a phone number's extension, which E.164 cannot hold; a card number or employee ID a user keeps with its leading zeros; a user synced from Entra ID, skipped"),
+    columnWarnings: z
+      .array(columnWarningSchema)
+      .describe("warnings about a whole column, one each instead of one per row, never cut short: an .xlsx column of PINs, card numbers, employee IDs or phone numbers holding numbers, whose leading zeros (a phone's 0 or +) Excel drops"),
     truncated: z.boolean().describe("lists stop at 1000 entries each; counts are always exact"),
     timings: z.record(z.string(), z.number()).describe("milliseconds: read (until the last row is read), check, pins, plan and apply (each summed over the batches, which overlap the reading), total"),
   })

@@ -156,6 +156,7 @@ export function describeReport(r: ImportReport): string {
   }
   for (const p of r.problems.slice(0, 200)) lines.push(`  ! row ${p.row}${p.column ? `, ${p.column}` : ""}: ${subject(p.field)}${p.message}`);
   if (c.problems > Math.min(200, r.problems.length)) lines.push(`  … ${c.problems - Math.min(200, r.problems.length)} more problem(s)`);
+  for (const w of r.columnWarnings) lines.push(`  warning, column ${w.column} (${w.letter}): ${w.message}`);
   for (const w of r.warnings.slice(0, 200)) lines.push(`  warning, row ${w.row}${w.column ? `, ${w.column}` : ""}: ${subject(w.field)}${w.message}`);
   if (c.warnings > Math.min(200, r.warnings.length)) lines.push(`  … ${c.warnings - Math.min(200, r.warnings.length)} more warning(s)`);
   const noValidRow = r.partial && c.invalid === c.rows;

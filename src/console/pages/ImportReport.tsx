@@ -56,8 +56,9 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
         {report.columns.unknown.length ? ` · not imported: ${report.columns.unknown.join(", ")}` : ""}
       </p>
       <RowNotes title="Problems" kind="Problem" notes={report.problems} total={c.problems} className="row-error" />
+      <ColumnNotes notes={report.columnWarnings} />
       <RowNotes
-        title="Warnings"
+        title={report.columnWarnings.length ? "Warnings by row" : "Warnings"}
         intro="Not problems: the import goes on, but a value in each of these rows loses something on the way, or the row is left alone (a user synced from Entra ID)."
         kind="Warning"
         notes={report.warnings}
@@ -98,6 +99,27 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
       ) : null}
       {report.truncated ? <p className="muted small">The lists are cut short; the counts are exact.</p> : null}
     </section>
+  );
+}
+
+/** Warnings about whole columns (a column of card numbers Excel saved as numbers), each once with the rows it is true of. */
+function ColumnNotes({ notes }: { notes: ImportReport["columnWarnings"] }) {
+  if (!notes.length) return null;
+  return (
+    <>
+      <h3>Warnings by column</h3>
+      <DataTable columns={["Column", "Rows", "Warning"]}>
+        {notes.map((n) => (
+          <tr key={n.letter}>
+            <td data-label="Column">
+              {n.column} <span className="muted small">({n.letter})</span>
+            </td>
+            <td data-label="Rows">{n.rows.toLocaleString()}</td>
+            <td data-label="Warning">{importAdvice(n.message)}</td>
+          </tr>
+        ))}
+      </DataTable>
+    </>
   );
 }
 

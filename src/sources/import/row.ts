@@ -5,6 +5,7 @@ import { textFormulaValue, unneutralise } from "./formula.ts";
 import { columnName } from "./columns.ts";
 import type { ColumnMapping } from "./mapping.ts";
 import { withoutAccents, type ImportField } from "../../domain/import-fields.ts";
+import { isNumberField, withNumberCause, type NumberCell } from "./number-cells.ts";
 
 /** One problem with one row (`field` "row": with the row as a whole, such as a value no heading names), pointing at the cell an admin has to fix (or, as a warning, the cell a value lost something in). */
 export interface ImportProblem {
@@ -56,8 +57,10 @@ export function isBlankRow(cells: string[]): boolean {
  * Reads one data row. Pure: the same cells, mapping and country always give the same answer. `notes.unresolved`:
  * the cells (0-based) holding a formula without its saved result (TableRow.formulasWithoutResult); `notes.inexact`:
  * those holding a number Excel rounded (TableRow.inexactNumbers). `warnings`, of a row read without problems: what
- * its values lost on the way in (a phone number's extension), pointing at the cell. `notes.csv`: the row comes from a
- * CSV file, whose cells a value holding the delimiter without quotes shifts.
+ * its values lost on the way in (a phone number's extension), pointing at the cell. `numbers`, of a row read without
+ * problems: its PIN, card, employee ID and phone cells holding a number (TableRow.numbers), which the report sums up
+ * per column; a problem at such a cell says instead what the number lost. `notes.csv`: the row comes from a CSV file,
+ * whose cells a value holding the delimiter without quotes shifts.
  */
 export function readRow(
   row: number,
@@ -65,11 +68,11 @@ export function readRow(
   mapping: ColumnMapping,
   defaultCountry: string | null,
   notes: { unresolved?: readonly number[] | undefined; inexact?: readonly number[] | undefined; numbers?: readonly number[] | undefined; csv?: boolean } = {},
-): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[]; warnings?: ImportProblem[] } {
+): { user?: ImportedUser; keys: RowKeys; problems: ImportProblem[]; warnings?: ImportProblem[]; numbers?: NumberCell[] } {
   const problems: ImportProblem[] = [];
   const { unresolved, inexact } = notes;
-  /** Identifiers read from a cell holding a number: their leading zeros, if they had any, are lost (see numberCell). */
-  let fromNumbers: ImportProblem[] | undefined;
+  /** Identifiers and phone numbers read from a cell holding a number: a leading 0 (or +), if they had one, is lost. */
+  let fromNumbers: NumberCell[] | undefined;
   const { columns, columnOf, unnamed } = readingOf(mapping);
   let unheaded: ImportProblem[] | undefined;
   if (cells.length > mapping.headers.length || unnamed.length) unheaded = unheadedCells(row, cells, mapping.headers, unnamed, notes.csv ?? false, problems);
@@ -104,8 +107,8 @@ export function readRow(
         (unread ??= new Set()).add(field);
         continue;
       }
-      if (notes.numbers?.includes(index)) (fromNumbers ??= []).push(numberCell(row, index, header, field, text));
     }
+    if (notes.numbers?.includes(index) && kind !== "custom" && isNumberField(field)) (fromNumbers ??= []).push({ index, column: header, field, ...(field !== "pin" && { value: text }) });
     if (kind === "text") input[field] = text === "" ? null : text;
     else if (kind === "list") input[field] = splitList(text);
     else if (kind === "groups") groups = splitList(text);
@@ -144,7 +147,7 @@ export function readRow(
     problems.push({ row, column: columnOf.get("email") ?? columnOf.get("userPrincipalName") ?? null, field: "email", message: "is required (the email, or else the userPrincipalName, identifies the user)" });
   }
   const keys: RowKeys = { row, email, userPrincipalName, aliases: value.aliases, cardNumbers: value.cardNumbers };
-  if (problems.length) return { keys, problems: fromNumbers ? problems.map((p) => withNumberCause(p, fromNumbers!)) : problems };
+  if (problems.length) return { keys, problems: fromNumbers ? problems.map((p) => withNumberCause(p, fromNumbers!, row, defaultCountry)) : problems };
   // One literal of one shape for every row: adding properties to normaliseUserFields' copy of the fields cost
   // more than all the rest of readRow (V8 gives each such copy its own layout to grow).
   const user: ImportedUser = {
@@ -153,29 +156,15 @@ export function readRow(
     preferredLanguage: value.preferredLanguage, enabled: value.enabled, aliases: value.aliases, cardNumbers: value.cardNumbers,
     groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin,
   };
-  if (!fieldWarnings.length && !unheaded?.length && !fromNumbers) return { user, keys, problems };
-  return { user, keys, problems, warnings: [...(unheaded ?? []), ...(fromNumbers ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w))] };
+  const numbers = fromNumbers?.map((cell) => (cell.field === "mobilePhone" ? { ...cell, read: user.mobilePhone ?? undefined } : cell.field === "businessPhones" ? { ...cell, read: user.businessPhones?.[0] } : cell));
+  if (!fieldWarnings.length && !unheaded?.length) return numbers ? { user, keys, problems, numbers } : { user, keys, problems };
+  const warnings = [...(unheaded ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w))];
+  return numbers ? { user, keys, problems, warnings, numbers } : { user, keys, problems, warnings };
 }
 
 /** Fields of digits where a leading zero is part of the value, which Excel drops from a number. */
 const digitIdentifiers = new Set(["pin", "cardNumbers", "employeeId"]);
 const identifierWords: Record<string, string> = { pin: "a PIN", cardNumbers: "a card number", employeeId: "an employee ID" };
-
-/**
- * An identifier read from a cell that holds a number: typed into a cell of Excel's General format, "0042" is saved as 42
- * and the zeros cannot be read back. Rollcall cannot tell whether there were any, so it says so at the cell. A PIN's
- * digits are never shown.
- */
-function numberCell(row: number, index: number, header: string, field: string, text: string): ImportProblem {
-  const what = identifierWords[field]!;
-  return {
-    row,
-    column: header,
-    field,
-    ...(field !== "pin" && { value: text }),
-    message: `${columnName(index + 1)}${row} holds a number, not text: Excel drops the leading zeros of ${what} typed as a number (0042 is saved as 42), so any it had are lost. Format the column as Text in Excel, type the values again, and import again`,
-  };
-}
 
 /** How a spreadsheet shows a long number in a General cell, and saves it so in a CSV file: 1.23457E+15. */
 const scientificNotation = /^\d(?:[.,]\d+)?E\+\d+$/i;
@@ -189,12 +178,6 @@ function scientificCell(row: number, index: number, header: string, field: strin
     ...(field !== "pin" && { value }),
     message: `${columnName(index + 1)}${row} holds ${field === "pin" ? "a number" : value} in the scientific notation a spreadsheet shows a long number in, and its last digits are lost: format the column as Text in Excel, type ${identifierWords[field]!.replace(/^an? /, "the ")} again, and import again (or save the file as .xlsx)`,
   };
-}
-
-/** A row's problem at an identifier read from a number (a PIN "0042" read as 42 is too short) says why. */
-function withNumberCause(problem: ImportProblem, fromNumbers: ImportProblem[]): ImportProblem {
-  const cause = fromNumbers.find((n) => n.field === problem.field && n.column === problem.column);
-  return cause ? { ...problem, message: `${problem.message} (${cause.message})` } : problem;
 }
 
 /**

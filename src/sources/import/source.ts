@@ -4,6 +4,7 @@ import { openTable } from "./open.ts";
 import { isBlankRow, readRow, type ImportedUser, type ImportProblem, type RowKeys } from "./row.ts";
 import type { TableFile, TableRow } from "./table.ts";
 import { columnName } from "./columns.ts";
+import type { NumberCell } from "./number-cells.ts";
 
 /**
  * The import source: a file becomes a header mapping plus a stream of checked rows. Nothing here
@@ -19,8 +20,8 @@ export interface ImportSource {
   rows: AsyncIterable<RowResult>;
 }
 
-/** `warnings`: what a valid row's values lost on the way in (see readRow); the row is imported. */
-export type RowResult = { row: number; user: ImportedUser; problems: []; warnings?: ImportProblem[] } | { row: number; user?: undefined; problems: ImportProblem[] };
+/** `warnings`: what a valid row's values lost on the way in (see readRow); `numbers`: its cells that hold a number where text was due (summed up per column); the row is imported. */
+export type RowResult = { row: number; user: ImportedUser; problems: []; warnings?: ImportProblem[]; numbers?: NumberCell[] } | { row: number; user?: undefined; problems: ImportProblem[] };
 
 export async function openImportSource(path: string, options: { sheet?: string | undefined; encoding?: string | undefined; mapping?: MappingFile | undefined; defaultCountry: string | null }): Promise<ImportSource> {
   const table = await openTable(path, { sheet: options.sheet, encoding: options.encoding });
@@ -101,12 +102,13 @@ async function* checkedRows(iterator: AsyncIterator<TableRow>, mapping: ColumnMa
     const unresolved = formulasWithoutResult?.filter((index) => mapping.fields[index]);
     if (isBlankRow(cells) && !unresolved?.length) continue;
     if (mapping.layout === "entra" && /^example\b/i.test(cells[0]?.trim() ?? "")) continue;
-    const { user, keys, problems, warnings } = readRow(row, cells, mapping, defaultCountry, { unresolved, inexact: inexactNumbers, numbers, csv });
+    const { user, keys, problems, warnings, numbers: numberCells } = readRow(row, cells, mapping, defaultCountry, { unresolved, inexact: inexactNumbers, numbers, csv });
     // A row with other problems still claims its email and cards: a later row naming them is a duplicate,
     // not a new user (with --partial, it would otherwise be imported in the first row's place).
     const duplicates = seen.check(keys);
     if (!user || duplicates.length) yield { row, problems: [...problems, ...duplicates] };
-    else if (hidden) yield { row, user, problems: [], warnings: [hiddenRow(row), ...(warnings ?? [])] };
+    else if (hidden) yield { row, user, problems: [], warnings: [hiddenRow(row), ...(warnings ?? [])], ...(numberCells && { numbers: numberCells }) };
+    else if (numberCells) yield { row, user, problems: [], ...(warnings && { warnings }), numbers: numberCells };
     else yield warnings ? { row, user, problems: [], warnings } : { row, user, problems: [] };
   }
 }
