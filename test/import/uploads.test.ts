@@ -112,7 +112,7 @@ describe.each(engines)("import uploads in the database on %s", (engine) => {
     expect(rows[0]!.n).toBe(0);
     expect((await as("GET", `workspaces/acme/imports/${id}/progress`)).body).toEqual({ committing: false, progress: null });
     expect(await as("POST", `workspaces/acme/imports/${id}/commit`, {})).toMatchObject({ status: 200, body: { applied: true, counts: { created: 300 } } });
-  });
+  }, 180_000);
 });
 
 describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("import uploads across two server processes on one PostgreSQL", () => {
