@@ -2,7 +2,12 @@
 
 /** "1 user", "2,402 users". */
 export function countOf(n: number, word: string): string {
-  return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+  return `${n.toLocaleString()} ${plural(n, word)}`;
+}
+
+/** "row", "rows": a word for n of them, where the number is set apart (bold) from it. */
+export function plural(n: number, word: string): string {
+  return n === 1 ? word : `${word}s`;
 }
 
 /**

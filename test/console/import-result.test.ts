@@ -38,6 +38,9 @@ describe.skipIf(!hasChromium)("web console: an import's result", () => {
     const text = await problem.textContent();
     expect(text).toContain('imported from "hr-2026.csv" (not "other.csv"); set Source name to "hr-2026.csv", or tick Take over existing users with the same email');
     expect(text).not.toContain("--");
+    const counts = await page.locator("#report-h + ul.counts li").allTextContents();
+    expect(counts[0]).toBe("1 row");
+    expect(counts).toContain("1 row with problems");
   });
 
   it("tells two columns of one heading apart by letter, so each can be given its own field", async () => {

@@ -4,7 +4,7 @@ import type { ImportReport } from "../../core/import-report.ts";
 import { fieldLabel } from "../../domain/change.ts";
 import { DataTable } from "../components/DataTable.tsx";
 import { importAdvice } from "../advice.ts";
-import { isolate } from "../format.ts";
+import { isolate, plural } from "../format.ts";
 
 /**
  * What an import will do or did: counts, the file as read, every problem row, warnings, the users it creates and
@@ -18,7 +18,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
       <h2 id="report-h" tabIndex={-1}>{report.applied ? "Imported" : report.dryRun ? "What this import will do" : "Nothing was imported"}</h2>
       <ul className="counts">
         <li>
-          <strong>{c.rows.toLocaleString()}</strong> rows
+          <strong>{c.rows.toLocaleString()}</strong> {plural(c.rows, "row")}
         </li>
         <li>
           <strong>{c.created.toLocaleString()}</strong> {wording.created}
@@ -35,16 +35,16 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
           </li>
         ) : null}
         <li className={c.invalid ? "text-bad" : undefined}>
-          <strong>{c.invalid.toLocaleString()}</strong> rows with problems
+          <strong>{c.invalid.toLocaleString()}</strong> {plural(c.invalid, "row")} with problems
         </li>
         {c.warnings ? (
           <li>
-            <strong>{c.warnings.toLocaleString()}</strong> warnings
+            <strong>{c.warnings.toLocaleString()}</strong> {plural(c.warnings, "warning")}
           </li>
         ) : null}
         {c.groupsCreated ? (
           <li>
-            <strong>{c.groupsCreated.toLocaleString()}</strong> new groups
+            <strong>{c.groupsCreated.toLocaleString()}</strong> new {plural(c.groupsCreated, "group")}
           </li>
         ) : null}
       </ul>
@@ -67,7 +67,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
       {report.updated.length ? (
         <details>
           <summary>
-            {c.updated.toLocaleString()} user{c.updated === 1 ? "" : "s"} {wording.updated}
+            {c.updated.toLocaleString()} {plural(c.updated, "user")} {wording.updated}
           </summary>
           <ul className="plain-list">
             {report.updated.map((u) => (
@@ -86,7 +86,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
       {report.created.length ? (
         <details>
           <summary>
-            {c.created.toLocaleString()} user{c.created === 1 ? "" : "s"} {wording.created}
+            {c.created.toLocaleString()} {plural(c.created, "user")} {wording.created}
           </summary>
           <ul className="plain-list">
             {report.created.map((u) => (
