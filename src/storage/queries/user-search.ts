@@ -5,8 +5,8 @@ import { sql, type RawBuilder, type SqlBool } from "kysely";
  *
  * It reads `users.search_text` (migrations 032 and 037): display name, email, UPN and employee ID joined by a
  * separator and folded once, as they are written, by `rollcall_search_fold` (lower-cased, accents dropped), instead of
- * the four fields of every user folded for every search. The term is folded by the same function, and looked for with
- * strpos rather than LIKE: folding may turn a character into one of LIKE's wildcards (a full-width "％" into "%").
+ * the four fields of every user folded for every search. The term is folded by the same function, then its LIKE
+ * wildcards escaped: folding may turn a character into one (a full-width "％" into "%").
  * Folding the joined fields folds each, so a term without the separator matches the joined text exactly when it
  * matches one of the fields.
  */
@@ -15,7 +15,11 @@ const separator = "\x1f";
 type UserField = "display_name" | "email" | "user_principal_name" | "employee_id";
 
 const folded = (text: RawBuilder<unknown> | string) => sql<string>`rollcall_search_fold(${text})`;
-const contains = (text: RawBuilder<unknown>, q: string) => sql<SqlBool>`strpos(${text}, ${folded(q)}) > 0`;
+/** A LIKE pattern matching the folded `q` anywhere, its wildcards and escape (after folding) taken literally. */
+const foldedPattern = (q: string) => sql<string>`'%' || replace(replace(replace(${folded(q)}, ${"\\"}, ${"\\\\"}), ${"%"}, ${"\\%"}), ${"_"}, ${"\\_"}) || '%'`;
+// LIKE rather than strpos: the planner estimates how many users a LIKE pattern matches (from search_text's
+// statistics), and walks users_list_idx for a page of a common term but reads and sorts the few of a rare one.
+const contains = (text: RawBuilder<unknown>, q: string) => sql<SqlBool>`${text} like ${foldedPattern(q)}`;
 const field = (alias: string, name: UserField) => folded(sql`coalesce(${sql.ref(`${alias}.${name}`)}, '')`);
 
 function anyFieldContains(alias: string, fields: UserField[], q: string): RawBuilder<SqlBool> {
