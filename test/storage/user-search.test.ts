@@ -98,6 +98,18 @@ describe.each(engines)("user search on %s", (engine) => {
     expect(await memberNames("muller")).toEqual(["Ju\u0308rgen Mu\u0308ller"]);
   });
 
+  it("takes a filter's department or group given decomposed (NFD) as the composed one stored", async () => {
+    const [jose] = await store.db.selectFrom("users").select("id").where("display_name", "=", "José Núñez").execute();
+    await updateUser(ctx, jose!.id, { department: "Qualitätssicherung" });
+    try {
+      const found = async (filter: { department?: string; group?: string }) => (await listUsers(ctx, { q: "jose", ...filter }, page)).items.map((u) => u.displayName);
+      expect(await found({ department: "Qualitätssicherung".normalize("NFD") })).toEqual(["José Núñez"]);
+      expect(await found({ group: "Everyone", department: "qualitätssicherung" })).toEqual(["José Núñez"]);
+    } finally {
+      await updateUser(ctx, jose!.id, { department: null });
+    }
+  });
+
   it("finds groups and member groups by name without accents", async () => {
     const group = await store.db.insertInto("groups").values({ workspace_id: ctx.workspace.id, name: "Zespół Łódź", source_type: "manual", source_name: "manual" }).returning("id").executeTakeFirstOrThrow();
     const everyone = await store.db.selectFrom("groups").select("id").where("name", "=", "Everyone").executeTakeFirstOrThrow();
