@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { RollcallError, invalidInput } from "../errors.ts";
-import { isSystemTag, maxUserTags, systemTags, userTag, type User } from "../domain/user.ts";
+import { composed, isSystemTag, maxUserTags, systemTags, userTag, type User } from "../domain/user.ts";
 import { selectUsersByKeys, type UserFilter } from "../storage/queries/users.ts";
 import * as selection from "../storage/queries/bulk-selection.ts";
 import type { Db } from "../storage/database.ts";
@@ -111,7 +111,7 @@ function checkedTag(given: string | undefined, adding: boolean): string {
   if (given === undefined) throw invalidInput([{ field: "tag", message: `enter the tag to ${adding ? "add" : "remove"}` }]);
   const parsed = userTag.safeParse(given);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error).map((p) => ({ ...p, field: "tag", value: given })));
-  const tag = parsed.data;
+  const tag = composed(parsed.data);
   if (isSystemTag(tag)) {
     const sources = `${systemTags.entra} for users synced from Entra ID, ${systemTags.import} for imported ones, ${systemTags.manual} for those added by hand`;
     throw invalidInput([{ field: "tag", message: `"${tag}" is a source's tag: Rollcall gives each user their source's (${sources}) and keeps it; it cannot be ${adding ? "added" : "removed"} by hand`, value: given }]);

@@ -199,8 +199,15 @@ export function pinProblem(pin: string): string | undefined {
 const textFields = ["userPrincipalName", "email", "givenName", "surname", "department", "jobTitle", "employeeId", "preferredLanguage", "mobilePhone"] as const;
 const emailFields = ["email", "userPrincipalName"] as const;
 
+/**
+ * A text in one spelling: composed (NFC), as Entra ID and most systems write it. A Mac's CSV export and some HR
+ * systems write "ü" as "u" and a combining diaeresis (NFD), which looks the same and would compare, match and
+ * deduplicate as another name or address. Pure.
+ */
+export const composed = (text: string): string => text.normalize("NFC");
+
 function emptyToNull(s: string | null | undefined): string | null | undefined {
-  return s === undefined ? undefined : s === null || s.trim() === "" ? null : s.trim();
+  return s === undefined ? undefined : s === null || s.trim() === "" ? null : composed(s.trim());
 }
 
 /**
@@ -219,7 +226,7 @@ export function visibleIdentifier(value: string): string {
 }
 
 const visibleOrNull = (value: string | null | undefined) => (typeof value === "string" ? visibleIdentifier(value) : value);
-const visibleList = (list: string[]) => list.map(visibleIdentifier).filter((entry) => entry !== "");
+const visibleList = (list: string[]) => list.map((entry) => composed(visibleIdentifier(entry))).filter((entry) => entry !== "");
 
 /**
  * Normalised values ready to store, or the list of field problems. `warnings`: what the values lost on the way
@@ -234,6 +241,7 @@ export function normaliseUserFields(
   const problems: FieldProblem[] = [];
   const warnings: FieldProblem[] = [];
   const value: NormalisedUser = { ...input };
+  if (typeof input.displayName === "string") value.displayName = composed(input.displayName);
   for (const key of textFields) {
     if (key in input) value[key] = emptyToNull(identifierFields.has(key) ? visibleOrNull(input[key]) : input[key]);
   }
@@ -288,7 +296,7 @@ export function normaliseUserFields(
     });
   }
   // Each source sets its own tag ("Imported", "Manual", "ID synced"): a file or a form cannot claim another's.
-  if (value.tags) value.tags = value.tags.filter((tag) => !isSystemTag(tag));
+  if (value.tags) value.tags = value.tags.map(composed).filter((tag) => !isSystemTag(tag));
   if (value.aliases) {
     value.aliases.forEach((alias, index) => {
       if (/\s/.test(alias)) problems.push({ field: `aliases[${index}]`, message: `"${alias}" must not contain spaces`, value: alias });

@@ -48,6 +48,24 @@ describe("withinFieldLimits", () => {
 });
 
 describe("normaliseUserFields", () => {
+  it("composes (NFC) names, addresses, aliases and tags given decomposed (NFD), as a Mac's export writes them", () => {
+    const nfd = (text: string) => text.normalize("NFD");
+    const { value, problems } = normaliseUserFields(
+      { displayName: nfd("Jürgen Müller"), givenName: nfd("Jürgen"), surname: nfd("Müller"), email: nfd("jürgen@bücher.de"), department: nfd("Qualitätssicherung"), aliases: [nfd("jü")], tags: [nfd("Zespół")] },
+      "DE",
+    );
+    expect(problems).toEqual([]);
+    expect(value).toMatchObject({ displayName: "Jürgen Müller", givenName: "Jürgen", surname: "Müller", email: "jürgen@bücher.de", department: "Qualitätssicherung", aliases: ["jü"], tags: ["Zespół"] });
+  });
+
+  it("takes internationalised addresses as written, Unicode or Punycode, and says why one is refused", () => {
+    for (const email of ["user@bücher.de", "user@xn--bcher-kva.de", "jürgen.müller@example.de", "山田@例え.jp", "דוד@example.co.il"]) {
+      expect(normaliseUserFields({ displayName: "A", email }, null).problems, email).toEqual([]);
+    }
+    expect(normaliseUserFields({ displayName: "A", email: "user@bücher" }, null).problems).toEqual([{ field: "email", message: '"user@bücher" is not a valid email address', value: "user@bücher" }]);
+    expect(normaliseUserFields({ displayName: "A", userPrincipalName: "jürgen müller@contoso.de" }, null).problems[0]!.message).toBe('"jürgen müller@contoso.de" is not a valid user principal name (name@domain)');
+  });
+
   it("strips invisible characters pasted into identifiers, reads a no-break space as a space, and trims", () => {
     const { value, problems } = normaliseUserFields(
       {

@@ -343,6 +343,20 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect((error as Error).message).toMatch(/Not recognised: "Staff list", "2024", "March"\..* The headings were read from row 1, the first row that is not blank: if they are further down, delete the rows above them\.$/);
   });
 
+  it("reads a Polish Excel export (BOM, semicolons, Polish headings, a decimal comma) and a Japanese one", async () => {
+    const polish = await file("pracownicy.csv", "\uFEFFImię;Nazwisko;Adres e-mail;Dział;Stanowisko;Etat\r\nŁucja;Wiśniewska;lucja@example.pl;Księgowość;Główna księgowa;0,5\r\n");
+    const ctx = await newWorkspace();
+    const imported = await importFile(ctx, polish, { mapping: { Etat: "customAttributes.etat" } });
+    expect(imported.counts).toMatchObject({ created: 1, invalid: 0 });
+    expect(imported.file).toMatchObject({ encoding: "utf8", delimiter: ";" });
+    expect(await getUser(ctx, "lucja@example.pl")).toMatchObject({
+      displayName: "Łucja Wiśniewska", givenName: "Łucja", surname: "Wiśniewska", department: "Księgowość", jobTitle: "Główna księgowa", customAttributes: { etat: "0,5" },
+    });
+    const japanese = await file("shain.csv", "\uFEFF姓,名,メールアドレス,部署,社員番号\r\n山田,花子,hanako@example.jp,営業部,00123\r\n");
+    expect((await importFile(ctx, japanese)).counts).toMatchObject({ created: 1, invalid: 0 });
+    expect(await getUser(ctx, "hanako@example.jp")).toMatchObject({ displayName: "花子 山田", surname: "山田", givenName: "花子", department: "営業部", employeeId: "00123" });
+  });
+
   it("says which delimiter split the headings when they hold another (as many commas as semicolons)", async () => {
     const path = await file("tied.csv", "Name, full;E-Mail\nAda Lovelace;ada@example.com\n");
     const error = await importFile(await newWorkspace(), path).catch((e: unknown) => e);

@@ -55,6 +55,11 @@ describe("mapUser", () => {
     const mapped = mapUser(graphUser("f", { onPremisesExtensionAttributes: { extensionAttribute3: "badge.f@contoso.com" } }), c);
     expect([mapped.email, mapped.warnings]).toEqual(["badge.f@contoso.com", []]);
   });
+  it("composes (NFC) what Graph gives decomposed, so an address matches the one an import or a form stored", () => {
+    const nfd = (text: string) => text.normalize("NFD");
+    const u = mapUser(graphUser("m", { mail: nfd("jürgen.müller@contoso.com"), displayName: nfd("Jürgen Müller"), surname: nfd("Müller"), businessPhones: [] }), config);
+    expect([u.email, u.displayName, u.surname]).toEqual(["jürgen.müller@contoso.com", "Jürgen Müller", "Müller"]);
+  });
   it("maps extension attributes to card numbers and custom attributes", () => {
     const c = entraConfigSchema.parse({ ...config, mapping: { cardNumbers: "onPremisesExtensionAttributes.extensionAttribute10", "custom:site": "officeLocation" } });
     const u = mapUser(graphUser("b", { officeLocation: "HQ", onPremisesExtensionAttributes: { extensionAttribute10: "4111111111111111" } }), c);

@@ -143,7 +143,9 @@ export function GroupPage({ id }: { id: string }) {
       <Crumb workspace={workspace} />
       <div className="page-head">
         <div>
-          <h1>{g.name}</h1>
+          <h1>
+            <bdi>{g.name}</bdi>
+          </h1>
           <p className="muted">
             {g.memberCount.toLocaleString()} member{g.memberCount === 1 ? "" : "s"} · <Badge tone={synced ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
           </p>
@@ -200,11 +202,11 @@ export function GroupPage({ id }: { id: string }) {
                 <li key={m.id}>
                   {m.kind === "group" ? (
                     <span>
-                      <Link to={wsPath(workspace, `/groups/${m.id}`)}>{m.displayName}</Link> <Badge>Group</Badge>
+                      <Link to={wsPath(workspace, `/groups/${m.id}`)} dir="auto">{m.displayName}</Link> <Badge>Group</Badge>
                     </span>
                   ) : (
                     <span>
-                      <Link to={wsPath(workspace, `/users/${m.id}`)}>{m.displayName}</Link>
+                      <Link to={wsPath(workspace, `/users/${m.id}`)} dir="auto">{m.displayName}</Link>
                       {m.email ? <span className="muted"> {m.email}</span> : null}
                     </span>
                   )}

@@ -65,7 +65,7 @@ export function GroupsPage() {
           {data.items.map((g) => (
             <tr key={g.id} onClick={(e) => !(e.target as HTMLElement).closest("a,button") && navigate(wsPath(workspace, `/groups/${g.id}`))}>
               <td data-label="Name">
-                <Link className="strong" to={wsPath(workspace, `/groups/${g.id}`)}>
+                <Link className="strong" to={wsPath(workspace, `/groups/${g.id}`)} dir="auto">
                   {g.name}
                 </Link>
               </td>

@@ -72,7 +72,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
           <ul className="plain-list">
             {report.updated.map((u) => (
               <li key={u.id}>
-                <Link to={wsPath(workspace, `/users/${u.id}`)}>{u.displayName}</Link>{" "}
+                <Link to={wsPath(workspace, `/users/${u.id}`)} dir="auto">{u.displayName}</Link>{" "}
                 <span className="muted small">
                   {Object.entries(u.changes)
                     .map(([field, ch]) => `${fieldLabel(field)}: ${isolate(String(ch.before ?? "∅"))} → ${isolate(String(ch.after ?? "∅"))}`)
@@ -91,7 +91,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
           <ul className="plain-list">
             {report.created.map((u) => (
               <li key={u.row}>
-                Row {u.row}: {u.displayName} <span className="muted">{u.email ?? u.userPrincipalName}</span>
+                Row {u.row}: <bdi>{u.displayName}</bdi> <span className="muted">{u.email ?? u.userPrincipalName}</span>
               </li>
             ))}
           </ul>

@@ -42,7 +42,9 @@ export function UserPage({ id }: { id: string }) {
       <Breadcrumb workspace={workspace} />
       <div className="page-head">
         <div>
-          <h1>{u.displayName}</h1>
+          <h1>
+            <bdi>{u.displayName}</bdi>
+          </h1>
           <p className="muted">
             {u.email ?? u.userPrincipalName} · <StatusBadge user={u} />
           </p>

@@ -207,10 +207,10 @@ export function UsersPage() {
                 ) : null}
                 <td data-label="Name" className="cell-name">
                   <div>
-                    <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong">
+                    <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong" dir="auto">
                       {user.displayName}
                     </Link>
-                    {user.jobTitle ? <div className="muted small">{user.jobTitle}</div> : null}
+                    {user.jobTitle ? <div className="muted small"><bdi>{user.jobTitle}</bdi></div> : null}
                     <div className="muted small only-tablet">{user.email ?? user.userPrincipalName}</div>
                   </div>
                 </td>

@@ -1,4 +1,4 @@
-import { isValidEmail, type User } from "../../domain/user.ts";
+import { composed, isValidEmail, type User } from "../../domain/user.ts";
 import { droppedExtension, normalizePhone } from "../../domain/phone.ts";
 import { effectiveMapping, type EntraConfig } from "./config.ts";
 
@@ -32,12 +32,12 @@ export function readPath(source: Record<string, unknown>, path: string): unknown
 function text(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   const s = (Array.isArray(value) ? value[0] : value)?.toString().trim() ?? "";
-  return s === "" ? null : s;
+  return s === "" ? null : composed(s);
 }
 
 function list(value: unknown): string[] {
   const items = Array.isArray(value) ? value : value === null || value === undefined ? [] : String(value).split(/[;,]/);
-  return [...new Set(items.map((v) => String(v ?? "").trim()).filter(Boolean))];
+  return [...new Set(items.map((v) => composed(String(v ?? "").trim())).filter(Boolean))];
 }
 
 export function isGuest(graphUser: Record<string, unknown>): boolean {

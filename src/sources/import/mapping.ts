@@ -34,7 +34,8 @@ export interface ColumnMapping {
 }
 
 const synonyms = new Map<string, ImportField>();
-const add = (field: ImportField, ...names: string[]) => names.forEach((n) => synonyms.set(n, field));
+// Keyed as a heading is (headerKey): "メールアドレス" loses its voicing marks as "Straße" loses nothing.
+const add = (field: ImportField, ...names: string[]) => names.forEach((n) => synonyms.set(headerKey(n), field));
 add("email", "email", "mail", "emailaddress", "workemail", "primaryemail", "businessemail", "emailid");
 add("userPrincipalName", "userprincipalname", "upn", "username", "loginname", "login", "signinname");
 add("displayName", "displayname", "fullname", "name", "employeename");
@@ -66,6 +67,17 @@ add("mobilePhone", "mobiltelefon", "handy", "handynummer", "telefon", "telephone
 add("cardNumbers", "ausweis", "ausweisnummer", "karte", "kartennummer", "carte", "numerodecarte", "tarjeta", "numerodetarjeta", "tessera", "pas", "pasnummer");
 add("groups", "gruppen", "gruppe", "groupes", "grupos", "gruppi", "groepen");
 add("enabled", "aktiv", "actif", "activo", "attivo", "actief");
+// Polish, Brazilian Portuguese and Japanese exports' headings.
+add("email", "adresemail", "emailcorporativo", "メールアドレス", "メール", "電子メール");
+add("displayName", "imieinazwisko", "氏名", "名前", "表示名");
+add("givenName", "imie", "prenome", "primeironome", "名");
+add("surname", "nazwisko", "sobrenome", "ultimonome", "姓");
+add("department", "dział", "部署", "所属");
+add("jobTitle", "stanowisko", "役職");
+add("employeeId", "numerpracownika", "matricula", "社員番号", "従業員番号");
+add("mobilePhone", "telefonkomorkowy", "celular", "携帯電話", "携帯");
+add("groups", "grupy", "グループ");
+add("enabled", "aktywny", "ativo", "有効");
 
 /**
  * Headings that mean a field only when no column names it more exactly: "Phone" beside "Mobile" is the office

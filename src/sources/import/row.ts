@@ -1,5 +1,5 @@
 import { splitList } from "../../domain/list-cell.ts";
-import { userFieldsSchema, normaliseUserFields, withinFieldLimits, type UserFields } from "../../domain/user.ts";
+import { composed, userFieldsSchema, normaliseUserFields, withinFieldLimits, type UserFields } from "../../domain/user.ts";
 import type { FieldProblem } from "../../errors.ts";
 import { textFormulaValue, unneutralise } from "./formula.ts";
 import { columnName } from "./columns.ts";
@@ -111,7 +111,7 @@ export function readRow(
     if (notes.numbers?.includes(index) && kind !== "custom" && isNumberField(field)) (fromNumbers ??= []).push({ index, column: header, field, ...(field !== "pin" && { value: text }) });
     if (kind === "text") input[field] = text === "" ? null : text;
     else if (kind === "list") input[field] = splitList(text);
-    else if (kind === "groups") groups = splitList(text);
+    else if (kind === "groups") groups = splitList(text).map(composed);
     else if (kind === "custom") (custom ??= Object.create(null) as Record<string, string>)[field] = text; // a column may be named "__proto__"
     else enabledText = { value: text, inverted: kind === "blockSignIn", column: header };
   }

@@ -5,7 +5,7 @@ import type { SourceType } from "../../domain/user.ts";
 import { isGuid } from "../../domain/guid.ts";
 import type { Database, GroupsTable } from "../schema.ts";
 import { alphabetical } from "./users.ts";
-import { containsPattern, memberContains } from "./user-search.ts";
+import { memberContains, textContains } from "./user-search.ts";
 
 /*
  * A group may hold the whole tenant (an "All Employees" of 96,000 users): nothing here builds a group's member list
@@ -60,7 +60,7 @@ function whereGroups(workspaceId: string, filter: GroupFilter) {
   return (eb: ExpressionBuilder<Database & { g: GroupsTable }, "g">) =>
     eb.and([
       eb("g.workspace_id", "=", workspaceId),
-      ...(filter.q ? [eb("g.name", "ilike", containsPattern(filter.q))] : []),
+      ...(filter.q ? [textContains("g.name", filter.q)] : []),
       ...(filter.name ? [sql<SqlBool>`lower(g.name) = lower(${filter.name})`] : []),
       ...(filter.source ? [sql<SqlBool>`lower(g.source_name) = lower(${filter.source})`] : []),
       ...(filter.sourceType ? [eb("g.source_type", "in", filter.sourceType)] : []),
@@ -105,7 +105,6 @@ export async function selectGroupRecord(db: Db, workspaceId: string, key: string
  * partial indexes. `label` is what `members` lists: a user's email, else UPN, else display name; a group's name.
  */
 function memberRows(workspaceId: string, groupIds: string[], q?: string) {
-  const pattern = q ? containsPattern(q) : undefined;
   return sql`
     select m.group_id, u.id, 'user' as kind, coalesce(u.email, u.user_principal_name, u.display_name) as label, u.display_name, u.email
       from group_members m join users u on u.id = m.member_user_id
@@ -115,7 +114,7 @@ function memberRows(workspaceId: string, groupIds: string[], q?: string) {
     select m.group_id, c.id, 'group', c.name, c.name, null
       from group_members m join groups c on c.id = m.member_group_id
      where m.group_id = any(${groupIds}::uuid[]) and m.member_group_id is not null and m.workspace_id = ${workspaceId}
-       ${pattern ? sql`and c.name ilike ${pattern}` : sql``}`;
+       ${q ? sql`and ${textContains("c.name", q)}` : sql``}`;
 }
 
 const byLabel = sql.raw(`${alphabetical("label")}, id`);
@@ -139,7 +138,6 @@ const icu = (expression: string) => sql.raw(alphabetical(expression));
  * milliseconds at any depth (sorting its members' labels took half a second a page).
  */
 function memberPage(workspaceId: string, groupId: string, page: { limit: number; after?: MemberCursor | undefined; q?: string | undefined }) {
-  const pattern = page.q ? containsPattern(page.q) : undefined;
   const { after } = page;
   const groupsPart =
     after?.kind === "user"
@@ -147,7 +145,7 @@ function memberPage(workspaceId: string, groupId: string, page: { limit: number;
       : sql`select c.id, 'group' as kind, c.name as display_name, null::text as email, null::text as user_principal_name
               from group_members m join groups c on c.id = m.member_group_id
              where m.group_id = ${groupId} and m.member_group_id is not null
-               ${pattern ? sql`and c.name ilike ${pattern}` : sql``}
+               ${page.q ? sql`and ${textContains("c.name", page.q)}` : sql``}
                ${after ? sql`and (${icu("c.name")}, c.id) > (${after.name} collate "und-x-icu", ${after.id}::uuid)` : sql``}
              order by ${icu("c.name")}, c.id limit ${page.limit}`;
   const usersPart = sql`select u.id, 'user', u.display_name, u.email, u.user_principal_name

@@ -1,32 +1,41 @@
 import { sql, type RawBuilder, type SqlBool } from "kysely";
 
 /**
- * User search: "contains", case-insensitive, with LIKE's wildcards in the term taken literally.
+ * User search: "contains", ignoring case and accents ("jose" finds "José", "strasse" "Straße"), the term taken literally.
  *
- * It reads `users.search_text` (migration 032): display name, email, UPN and employee ID joined by a separator and
- * lower-cased once, as they are written, instead of the four fields of every user lower-cased for every search.
- * `lower(text) LIKE lower(pattern)` is what ILIKE does, and lower-casing the joined fields lower-cases each, so a term
- * without the separator matches the joined text exactly when it matches one of the fields.
+ * It reads `users.search_text` (migrations 032 and 037): display name, email, UPN and employee ID joined by a
+ * separator and folded once, as they are written, by `rollcall_search_fold` (lower-cased, accents dropped), instead of
+ * the four fields of every user folded for every search. The term is folded by the same function, then its LIKE
+ * wildcards escaped: folding may turn a character into one (a full-width "％" into "%").
+ * Folding the joined fields folds each, so a term without the separator matches the joined text exactly when it
+ * matches one of the fields.
  */
 const separator = "\x1f";
 
 type UserField = "display_name" | "email" | "user_principal_name" | "employee_id";
 
-/** A LIKE pattern matching `text` anywhere, with LIKE's own wildcards in it (and its escape) taken literally. */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+const folded = (text: RawBuilder<unknown> | string) => sql<string>`rollcall_search_fold(${text})`;
+/** A LIKE pattern matching the folded `q` anywhere, its wildcards and escape (after folding) taken literally. */
+const foldedPattern = (q: string) => sql<string>`'%' || replace(replace(replace(${folded(q)}, ${"\\"}, ${"\\\\"}), ${"%"}, ${"\\%"}), ${"_"}, ${"\\_"}) || '%'`;
+// LIKE rather than strpos: the planner estimates how many users a LIKE pattern matches (from search_text's
+// statistics), and walks users_list_idx for a page of a common term but reads and sorts the few of a rare one.
+const contains = (text: RawBuilder<unknown>, q: string) => sql<SqlBool>`${text} like ${foldedPattern(q)}`;
+const field = (alias: string, name: UserField) => folded(sql`coalesce(${sql.ref(`${alias}.${name}`)}, '')`);
+
+function anyFieldContains(alias: string, fields: UserField[], q: string): RawBuilder<SqlBool> {
+  return sql<SqlBool>`(${sql.join(fields.map((name) => contains(field(alias, name), q)), sql` or `)})`;
 }
 
-function anyFieldContains(alias: string, fields: UserField[], pattern: string): RawBuilder<SqlBool> {
-  return sql<SqlBool>`(${sql.join(fields.map((field) => sql`${sql.ref(`${alias}.${field}`)} ilike ${pattern}`), sql` or `)})`;
+/** `column` (a group's name, say) contains `q`, folded as user search folds: for the few rows of a small table. */
+export function textContains(column: string, q: string): RawBuilder<SqlBool> {
+  return contains(folded(sql.ref(column)), q);
 }
 
 /** The user row `alias`'s display name, email, UPN or employee ID contains `q` (the Users page's search). */
 export function userContains(alias: string, q: string): RawBuilder<SqlBool> {
-  const pattern = containsPattern(q);
   // A term holding the separator could match across two fields of the joined text.
-  if (q.includes(separator)) return anyFieldContains(alias, ["display_name", "email", "user_principal_name", "employee_id"], pattern);
-  return sql<SqlBool>`${sql.ref(`${alias}.search_text`)} like lower(${pattern})`;
+  if (q.includes(separator)) return anyFieldContains(alias, ["display_name", "email", "user_principal_name", "employee_id"], q);
+  return contains(sql.ref(`${alias}.search_text`), q);
 }
 
 /**
@@ -35,9 +44,7 @@ export function userContains(alias: string, q: string): RawBuilder<SqlBool> {
  * users whose employee ID matches.
  */
 export function memberContains(alias: string, q: string): RawBuilder<SqlBool> {
-  const pattern = containsPattern(q);
   const fields: UserField[] = ["display_name", "email", "user_principal_name"];
-  if (q.includes(separator)) return anyFieldContains(alias, fields, pattern);
-  const employeeId = sql`coalesce(${sql.ref(`${alias}.employee_id`)}, '') ilike ${pattern}`;
-  return sql<SqlBool>`(${userContains(alias, q)} and not (${employeeId} and not ${anyFieldContains(alias, fields, pattern)}))`;
+  if (q.includes(separator)) return anyFieldContains(alias, fields, q);
+  return sql<SqlBool>`(${userContains(alias, q)} and not (${contains(field(alias, "employee_id"), q)} and not ${anyFieldContains(alias, fields, q)}))`;
 }

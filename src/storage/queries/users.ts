@@ -1,6 +1,6 @@
 import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from "kysely";
 import type { Db } from "../database.ts";
-import type { User } from "../../domain/user.ts";
+import { composed, type User } from "../../domain/user.ts";
 import type { Database, IdentifierKind, UsersTable } from "../schema.ts";
 import { identifierList, toUser, userColumns, userFields } from "../user-row.ts";
 import { isGuid } from "../../domain/guid.ts";
@@ -116,7 +116,14 @@ export function userJson(user: string, lists: Partial<Record<"aliases" | "cardNu
  * few dozen members for a group of 96,000 and sorted them all for each page of the users list (1.9 s); by id it walks
  * the sorted index and stops after a page (3 ms).
  */
-export async function whereFilter(db: Db, workspaceId: string, { group, ...rest }: UserFilter) {
+/** A filter's names composed (NFC), as names are stored: one typed or pasted decomposed (NFD) names the same group. */
+function composedNames(filter: UserFilter): UserFilter {
+  const { source, tag, group, department } = filter;
+  return { ...filter, source: source && composed(source), tag: tag && composed(tag), group: group && composed(group), department: department && composed(department) };
+}
+
+export async function whereFilter(db: Db, workspaceId: string, filter: UserFilter) {
+  const { group, ...rest } = composedNames(filter);
   const groupId = group ? ((await db.selectFrom("groups").select("id").where("workspace_id", "=", workspaceId).where(sql<SqlBool>`lower(name) = lower(${group})`).executeTakeFirst())?.id ?? null) : undefined;
   return whereResolved(workspaceId, { ...rest, groupId });
 }
@@ -145,8 +152,9 @@ function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & 
 export async function filterNames(
   db: Db,
   workspaceId: string,
-  wanted: { source: string; group: string; department: string },
+  asked: { source: string; group: string; department: string },
 ): Promise<Record<"source" | "group" | "department", { exists: boolean; names: string[] }>> {
+  const wanted = { source: composed(asked.source), group: composed(asked.group), department: composed(asked.department) };
   const sources = sql`SELECT name FROM sources WHERE workspace_id = ${workspaceId} UNION SELECT 'manual'
     UNION SELECT DISTINCT source_name FROM users WHERE workspace_id = ${workspaceId} UNION SELECT DISTINCT source_name FROM groups WHERE workspace_id = ${workspaceId}`;
   const groups = sql`SELECT name FROM groups WHERE workspace_id = ${workspaceId}`;
