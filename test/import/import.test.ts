@@ -101,7 +101,7 @@ describe.each(engines)("importing users on %s", (engine) => {
     );
     const report = await importFile(ctx, path);
     expect(report.counts).toMatchObject({ updated: 2, unchanged: 0 });
-    const updates = await store.db.selectFrom("change_log").select(["subject", "before", "after"]).where("workspace_id", "=", ctx.workspace.id).where("action", "=", "update").orderBy("id").execute();
+    const updates = await store.db.selectFrom("change_log").select(["subject", "before", "after"]).where("workspace_id", "=", ctx.workspace.id).where("action", "=", "update").orderBy("subject").execute();
     expect(updates).toEqual([
       { subject: "ada@example.com", before: { displayName: "Ada Lovelace", cardNumbers: ["000123"] }, after: { displayName: "Ada King", cardNumbers: ["000999"] } },
       // A PIN is logged in words, never its value or hash: Grace had none.
@@ -122,7 +122,7 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(JSON.stringify(preview)).not.toMatch(/9876|5678|scrypt|pending/);
 
     await importFile(ctx, pins);
-    const logged = await store.db.selectFrom("change_log").select(["subject", "before", "after"]).where("workspace_id", "=", ctx.workspace.id).where("action", "=", "update").orderBy("id").execute();
+    const logged = await store.db.selectFrom("change_log").select(["subject", "before", "after"]).where("workspace_id", "=", ctx.workspace.id).where("action", "=", "update").orderBy("subject").execute();
     expect(logged).toEqual([
       { subject: "ada@example.com", before: { pin: "set" }, after: { pin: "changed" } },
       { subject: "grace@example.com", before: { pin: null }, after: { pin: "changed" } },
@@ -456,7 +456,7 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(preview).toMatchObject({ problems: [], counts: { updated: 2, invalid: 0 } });
     expect(await importFile(ctx, swap, source)).toMatchObject({ applied: true, problems: [], counts: { updated: 2 } });
     expect(await held()).toEqual([[["0002"], ["RTWO"]], [["0001"], ["rone2"]]]);
-    const log = await store.db.selectFrom("change_log").select(["subject", "before", "after"]).where("workspace_id", "=", ctx.workspace.id).where("action", "=", "update").orderBy("id").execute();
+    const log = await store.db.selectFrom("change_log").select(["subject", "before", "after"]).where("workspace_id", "=", ctx.workspace.id).where("action", "=", "update").orderBy("subject").execute();
     expect(log).toEqual([
       { subject: "r1@ri.com", before: { aliases: ["rone"], cardNumbers: ["0001"] }, after: { aliases: ["RTWO"], cardNumbers: ["0002"] } },
       { subject: "r2@ri.com", before: { aliases: ["rtwo"], cardNumbers: ["0002"] }, after: { aliases: ["rone2"], cardNumbers: ["0001"] } },
