@@ -5,6 +5,7 @@ import type { Database, IdentifierKind, UsersTable } from "../schema.ts";
 import { identifierList, toUser, userColumns, userFields } from "../user-row.ts";
 import { isGuid } from "../../domain/guid.ts";
 import { userContains } from "./user-search.ts";
+import { selectTagVariants } from "./user-tags.ts";
 
 /** SQL for users: reads come back as the public `User` shape, with identifiers and group names joined in. */
 
@@ -116,18 +117,20 @@ export function userJson(user: string, lists: Partial<Record<"aliases" | "cardNu
  * few dozen members for a group of 96,000 and sorted them all for each page of the users list (1.9 s); by id it walks
  * the sorted index and stops after a page (3 ms).
  */
-export async function whereFilter(db: Db, workspaceId: string, { group, ...rest }: UserFilter) {
+export async function whereFilter(db: Db, workspaceId: string, { group, tag, ...rest }: UserFilter) {
   const groupId = group ? ((await db.selectFrom("groups").select("id").where("workspace_id", "=", workspaceId).where(sql<SqlBool>`lower(name) = lower(${group})`).executeTakeFirst())?.id ?? null) : undefined;
-  return whereResolved(workspaceId, { ...rest, groupId });
+  // A tag is one whatever its case (as on a user, and as GET …/users/tags counts it): its spellings, matched with the tags index.
+  const tagVariants = tag ? await selectTagVariants(db, workspaceId, tag) : undefined;
+  return whereResolved(workspaceId, { ...rest, groupId, tagVariants });
 }
 
-function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & { groupId: string | null | undefined }) {
+function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group" | "tag"> & { groupId: string | null | undefined; tagVariants: string[] | undefined }) {
   return (eb: ExpressionBuilder<Database & { u: UsersTable }, "u">) => {
     const conditions: Expression<SqlBool>[] = [eb("u.workspace_id", "=", workspaceId)];
     if (filter.q) conditions.push(userContains("u", filter.q));
     if (filter.source) conditions.push(sql<SqlBool>`lower(u.source_name) = lower(${filter.source})`);
     if (filter.sourceType) conditions.push(eb("u.source_type", "=", filter.sourceType as "manual"));
-    if (filter.tag) conditions.push(sql<SqlBool>`u.tags @> array[${filter.tag}]::text[]`);
+    if (filter.tagVariants) conditions.push(sql<SqlBool>`u.tags && ${filter.tagVariants}::text[]`);
     if (filter.enabled !== undefined) conditions.push(eb("u.enabled", "=", filter.enabled));
     if (filter.department) conditions.push(sql<SqlBool>`lower(u.department) = lower(${filter.department})`);
     if (filter.hasDepartment !== undefined) conditions.push(sql<SqlBool>`(coalesce(u.department, '') <> '') = ${filter.hasDepartment}`);
