@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../database.ts";
-import { isSystemTag, systemTags } from "../../domain/user.ts";
+import { sourceTagNamed } from "../../domain/user.ts";
 
 /** A tag of the workspace's users and how many hold it; `source`: a source's own tag (ID synced, Imported, Manual), which Rollcall sets. */
 export interface TagCount {
@@ -26,20 +26,6 @@ export async function selectTagSpellings(db: Db, workspaceId: string): Promise<T
 }
 
 /**
- * The spellings the workspace's users hold `tag` in, whatever its case ("vip", "VIP"), so that the filter can match
- * them with the tags index; a source's tag is only ever stored as the source writes it.
- */
-export async function selectTagVariants(db: Db, workspaceId: string, tag: string): Promise<string[]> {
-  const canonical = Object.values(systemTags).find((t) => t.toLowerCase() === tag.toLowerCase());
-  if (canonical) return [canonical];
-  const { rows } = await sql<{ tag: string }>`
-    SELECT DISTINCT t AS tag
-    FROM users u CROSS JOIN LATERAL unnest(u.tags) AS t
-    WHERE u.workspace_id = ${workspaceId} AND lower(t) = lower(${tag})`.execute(db);
-  return rows.length ? rows.map((r) => r.tag) : [tag];
-}
-
-/**
  * Spellings grouped into one tag whatever their case (a user holds one tag in one spelling only, so their counts add
  * up), shown in the spelling most users hold it in (a tie: the first alphabetically); a source's tag as the source
  * writes it. Source tags first, then the others alphabetically.
@@ -56,9 +42,8 @@ export function groupTagSpellings(spellings: TagSpelling[]): TagCount[] {
     }
   }
   const tags = [...groups.values()].map(({ users, shown }) => {
-    const source = isSystemTag(shown.tag);
-    const tag = source ? Object.values(systemTags).find((t) => t.toLowerCase() === shown.tag.toLowerCase())! : shown.tag;
-    return { tag, users, source };
+    const sourceTag = sourceTagNamed(shown.tag);
+    return { tag: sourceTag ?? shown.tag, users, source: sourceTag !== undefined };
   });
   return tags.sort((a, b) => Number(b.source) - Number(a.source) || alphabeticalOrder.compare(a.tag, b.tag));
 }
