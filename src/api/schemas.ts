@@ -186,7 +186,7 @@ export const userFilterQuery = z.object({
   q: z.string().trim().max(256).optional().describe("display name, email, UPN or employee id contains (case-insensitive)"),
   source: z.string().max(256).optional().describe("source name, e.g. manual"),
   sourceType: z.enum(["manual", "import", "entra"]).optional(),
-  tag: z.string().max(64).optional(),
+  tag: z.string().max(64).optional().describe("users holding this tag, in any case (GET …/users/tags lists them)"),
   enabled: booleanParam.optional(),
   group: z.string().max(256).optional().describe("direct members of this group (name)"),
   department: z.string().max(256).optional().describe("users of this department: exact, case-insensitive (GET …/users/departments lists them); users without one match none"),

@@ -10,7 +10,7 @@ import { cancelRun, listRuns, rejectRun, runWithChangePages, type Run, type RunW
 import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
 import { tryUserMapping, type TriedUser } from "../core/source-try.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listTags, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../core/tokens.ts";
 import { dismissNotification, listDeliveries, listNotifications, type Delivery, type Notification } from "../core/notifications.ts";
@@ -20,11 +20,17 @@ import type { User } from "../domain/user.ts";
 import type { Runtime } from "../runtime.ts";
 import { userPages } from "../core/user-list.ts";
 import type { DepartmentCount } from "../storage/queries/users.ts";
+import type { TagCount } from "../storage/queries/user-tags.ts";
 
 /** The workspace's departments with how many users each (GET …/users/departments). */
 export interface Departments {
   items: DepartmentCount[];
   withoutDepartment: number;
+}
+
+/** The workspace's tags with how many users hold each, source tags marked (GET …/users/tags). */
+export interface Tags {
+  items: TagCount[];
 }
 import type { Pages } from "./json-stream.ts";
 import type { ConnectResult } from "../sources/entra/connect.ts";
@@ -50,6 +56,8 @@ export interface Directory {
     count(filter: UserFilter): Promise<number>;
     /** The workspace's departments with how many users each, and how many users have none. */
     departments(): Promise<Departments>;
+    /** The tags the workspace's users hold, with how many users each. */
+    tags(): Promise<Tags>;
     get(key: string): Promise<User>;
     /** The user's newest `limit` change-log entries, and how many there are. */
     history(key: string, limit: number): Promise<UserHistory>;
@@ -181,6 +189,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       list: (filter, { sort, limit }) => userPages(ctx, filter, { sort, order: "asc", limit, pageSize: pageSizes.users }),
       count: async (filter) => (await listUsers(ctx, filter, { limit: 1, offset: 0, sort: "displayName", order: "asc" })).total,
       departments: () => listDepartments(ctx),
+      tags: () => listTags(ctx),
       get: (key) => getUser(ctx, key),
       history: (key, limit) => userHistory(ctx, key, { limit }),
       add: (input) => createUser(ctx, input),

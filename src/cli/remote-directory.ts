@@ -102,6 +102,7 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
       },
       count: async (filter) => (await get<Page<User>>(at("users"), { ...filter, limit: 1 })).total,
       departments: () => get(at("users", "departments")),
+      tags: () => get(at("users", "tags")),
       get: (key) => get(at("users", key)),
       async history(key, limit) {
         // A deleted user's history is kept, and found by the key it had.

@@ -2,6 +2,7 @@ import { invalidInput, type FieldProblem } from "../errors.ts";
 import type { User } from "../domain/user.ts";
 import { isGuid } from "../domain/guid.ts";
 import { filterNames, selectDepartments, selectUserPage, selectUsers, userSorts, type Page, type UserCursor, type UserFilter, type UserSort, type DepartmentCount } from "../storage/queries/users.ts";
+import { groupTagSpellings, selectTagSpellings, type TagCount } from "../storage/queries/user-tags.ts";
 import type { WorkspaceContext } from "./context.ts";
 
 type ReadContext = Pick<WorkspaceContext, "db" | "workspace">;
@@ -94,4 +95,9 @@ export function parseUserCursor(text: string, sort: UserSort, order: Order): Use
 /** The workspace's departments with how many users each, for the Users page's picker. */
 export function listDepartments(ctx: ReadContext): Promise<{ items: DepartmentCount[]; withoutDepartment: number }> {
   return selectDepartments(ctx.db, ctx.workspace.id);
+}
+
+/** The workspace's tags with how many users hold each, source tags marked: the Users page's Tag picker. */
+export async function listTags(ctx: ReadContext): Promise<{ items: TagCount[] }> {
+  return { items: groupTagSpellings(await selectTagSpellings(ctx.db, ctx.workspace.id)) };
 }

@@ -21,7 +21,7 @@ import { bodyProblems, translateDatabaseError, type WorkspaceContext } from "./c
 import { assertIfMatch, versionOf } from "./versions.ts";
 
 export type { UserFilter, Page };
-export { assertFilterNames, listDepartments, listUsers } from "./user-list.ts";
+export { assertFilterNames, listDepartments, listTags, listUsers } from "./user-list.ts";
 
 /** Fields a synced source owns: editing them by hand would be undone by the next sync, so it is refused. */
 const sourceOwnedFields = [

@@ -40,6 +40,8 @@ export const systemTags = { entra: "ID synced", import: "Imported", manual: "Man
 const systemTagKeys = new Set(Object.values(systemTags).map((tag) => tag.toLowerCase()));
 /** Whether `tag` is a source's own ("ID synced", "Imported", "Manual"), in any case: Rollcall sets and keeps those, never an admin. */
 export const isSystemTag = (tag: string) => systemTagKeys.has(tag.toLowerCase());
+/** A source's own tag as the source writes it (the only way it is stored), for `tag` in any case; undefined for any other tag. */
+export const sourceTagNamed = (tag: string): string | undefined => Object.values(systemTags).find((t) => t.toLowerCase() === tag.toLowerCase());
 
 const limits = { name: 256, email: 254, text: 256, pin: { min: 4, max: 12 } };
 

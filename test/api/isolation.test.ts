@@ -38,7 +38,7 @@ async function populate(api: TestApi, name: "a" | "b", owner: Session) {
     config: { tenantId: name === "a" ? "aaaaaaaa-1111-1111-1111-111111111111" : "bbbbbbbb-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222" },
     credential: { kind: "secret", secret: `secret-${name}-value` },
   });
-  const user = await createUser(ctx, { email: `pat@${name}.example`, displayName: `Pat of ${name}-team`, department: `dept-${name}` });
+  const user = await createUser(ctx, { email: `pat@${name}.example`, displayName: `Pat of ${name}-team`, department: `dept-${name}`, tags: [`tag-${name}`] });
   const synced = await createUser(ctx, { email: `sam@${name}.example`, userPrincipalName: `sam.upn@${name}.example`, displayName: `Sam of ${name}-team` }, { type: "entra", name: source.name, id: source.id, externalId: `ext-${name}` });
   const group = await createGroup(ctx, { name: `team-${name}`, description: `people of ${name}` });
   await addMember(ctx, group.id, user.id);
@@ -64,7 +64,7 @@ async function populate(api: TestApi, name: "a" | "b", owner: Session) {
     "notifications/:id": [notification!.id],
     "accounts/:id": [account.id],
   };
-  const markers = [...Object.values(keys).flat(), user.displayName, synced.displayName, `ext-${name}`, `people of ${name}`, `robot-${name}`, `corp-${name} failed`, `ops@${name}.example`, `staff-${name}.csv`, `secret-${name}-value`, `${name.repeat(8)}-1111`, `dept-${name}`];
+  const markers = [...Object.values(keys).flat(), user.displayName, synced.displayName, `ext-${name}`, `people of ${name}`, `robot-${name}`, `corp-${name} failed`, `ops@${name}.example`, `staff-${name}.csv`, `secret-${name}-value`, `${name.repeat(8)}-1111`, `dept-${name}`, `tag-${name}`];
   return { workspace, keys, markers };
 }
 type Fixture = Awaited<ReturnType<typeof populate>>;
@@ -236,6 +236,15 @@ describe.each(engines)("workspace isolation over the API on %s", (engine) => {
     const reply = await asA[0]![1]("GET", "workspaces/a/users/departments");
     expect(reply.status, JSON.stringify(reply.body)).toBe(200);
     expect(reply.body).toEqual({ items: [{ department: "dept-a", users: 1 }], withoutDepartment: 1 });
+  });
+
+  it("lists A's tags only, counting A's users; B's tag filters A's users to none", async () => {
+    const reply = await asA[0]![1]("GET", "workspaces/a/users/tags");
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    expect(reply.body).toEqual({ items: [{ tag: "ID synced", users: 1, source: true }, { tag: "Manual", users: 1, source: true }, { tag: "tag-a", users: 1, source: false }] });
+    const filtered = await asA[0]![1]("GET", "workspaces/a/users?tag=TAG-B");
+    expect([filtered.status, filtered.body.total]).toEqual([200, 0]);
+    expect((await asA[0]![1]("GET", "workspaces/a/users?tag=TAG-A")).body.total).toBe(1);
   });
 
   it("does not tell A that B's upload is being committed", async () => {

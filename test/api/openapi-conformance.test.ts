@@ -177,6 +177,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(viewerToken, "GET", `${W}/users?q=ada&sourceType=manual&enabled=true&tag=pilot&department=engines&hasDepartment=true`, 200);
     await send(viewerToken, "GET", `${W}/users?department=Accounts`, 400);
     await send(viewerToken, "GET", `${W}/users/departments`, 200);
+    await send(viewerToken, "GET", `${W}/users/tags`, 200);
     await send(viewerToken, "GET", `${W}/users?limit=0`, 400);
     const shown = await send(viewerToken, "GET", `${W}/users/ada@example.com`, 200);
     await send(viewerToken, "GET", `${W}/users/nobody@example.com`, 404);

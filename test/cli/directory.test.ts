@@ -160,8 +160,9 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "update", "cat@example.com", "--tag", "night", "--workspace", "tags")).code).toBe(0);
     const added = await cli("users", "tag", "ann@example.com", "cat@example.com", "--add", "Night", "--workspace", "tags");
     expect([added.code, added.stdout], added.stderr).toEqual([0, 'added tag "Night" to 1 user(s); 1 had it already\n']);
+    // One tag whatever its case: the filter finds cat's "night" too.
     const listed = (await cli("users", "list", "--tag", "Night", "--workspace", "tags", "--json")).json<{ email: string; tags: string[] }[]>();
-    expect(listed.map((u) => [u.email, u.tags])).toEqual([["ann@example.com", ["Manual", "Night"]]]);
+    expect(listed.map((u) => [u.email, u.tags])).toEqual([["ann@example.com", ["Manual", "Night"]], ["cat@example.com", ["Manual", "night"]]]);
     const history = (await cli("users", "history", "ann@example.com", "--workspace", "tags", "--json")).json<{ changes: object[] }>();
     expect(history.changes[0]).toMatchObject({ action: "update", before: { tags: ["Manual"] }, after: { tags: ["Manual", "Night"] } });
 
@@ -186,6 +187,25 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     const missing = await cli("users", "tag", "ann@example.com", "nobody@example.com", "--add", "vip", "--workspace", "tags");
     expect([missing.code, missing.stderr]).toEqual([3, expect.stringContaining('No user "nobody@example.com" in workspace tags; nothing was changed')]);
     expect((await cli("users", "list", "--tag", "vip", "--workspace", "tags", "--json")).json()).toEqual([]);
+  });
+
+  cliCase("lists the workspace's tags with how many users hold each (users tags), one whatever its case, sources' own marked", async () => {
+    await cli("workspaces", "add", "tagged");
+    expect((await cli("users", "tags", "--workspace", "tagged")).stdout).toBe("No users yet, so no tags.\n");
+    for (const [name, tags] of [["ann", "VIP;Night"], ["ben", "vip"], ["cat", "vip"], ["dan", ""]] as const) {
+      const added = await cli("users", "add", "--workspace", "tagged", "--email", `${name}@example.com`, "--display-name", name, ...(tags ? tags.split(";").flatMap((tag) => ["--tag", tag]) : []));
+      expect(added.code, added.stderr).toBe(0);
+    }
+    const tags = await cli("users", "tags", "--workspace", "tagged", "--json");
+    expect(tags.json()).toEqual({ items: [
+      { tag: "Manual", users: 4, source: true },
+      { tag: "Night", users: 1, source: false },
+      { tag: "vip", users: 3, source: false },
+    ] });
+    const shown = await cli("users", "tags", "--workspace", "tagged");
+    expect(shown.stdout.split("\n").slice(2).map((line) => line.replace(/\s+/g, " ").trim())).toEqual(["Manual 4 source's", "Night 1", "vip 3", ""]);
+    const listed = await cli("users", "list", "--tag", "VIP", "--workspace", "tagged", "--json");
+    expect(listed.json<{ email: string }[]>().map((u) => u.email)).toEqual(["ann@example.com", "ben@example.com", "cat@example.com"]);
   });
 
   cliCase("lists, exports and acts on the users of one department (--department, any case); an unknown one is refused with the names", async () => {

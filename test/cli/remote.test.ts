@@ -12,7 +12,7 @@ import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { runWithChanges } from "../../src/core/runs.ts";
 import { getGroup, listGroupsWithMembers } from "../../src/core/groups.ts";
-import { getUser, listDepartments, listUsers } from "../../src/core/users.ts";
+import { getUser, listDepartments, listTags, listUsers } from "../../src/core/users.ts";
 import type { GraphUser } from "../../src/emulator/directory-types.ts";
 import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import { loginWithCli, openSignInHarness, type SignInHarness } from "../signin/support.ts";
@@ -91,6 +91,10 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     const departments = await cli(["users", "departments", "--json"]);
     expect(departments.json()).toEqual(await listDepartments(h.ctx));
     expect(departments.json<{ items: unknown[] }>().items.length).toBeGreaterThan(0);
+    const tags = await cli(["users", "tags", "--json"]);
+    expect(tags.json()).toEqual(await listTags(h.ctx));
+    expect(tags.json()).toEqual({ items: [{ tag: "ID synced", users: held.items.length, source: true }] });
+    expect((await cli(["users", "tags"])).stdout.split("\n")[2]!.replace(/\s+/g, " ").trim()).toBe(`ID synced ${held.items.length} source's`);
 
     const shown = await cli(["users", "show", person.userPrincipalName, "--json"]);
     expect(shown.json()).toEqual(json(await getUser(h.ctx, person.userPrincipalName)));

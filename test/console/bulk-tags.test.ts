@@ -4,7 +4,7 @@ import { signedInConsole } from "./signed-in.ts";
 import { seedDirectory } from "./seed.ts";
 
 /**
- * The Users page's "Add tag…" and "Remove tag…": a tag typed (the ticked users' own offered), refused at the field
+ * The Users page's "Add tag…" and "Remove tag…": a tag typed (the workspace's offered), refused at the field
  * when the server refuses it, confirmed with the count, for ticked users and for every user the filters match.
  */
 describe.skipIf(!hasChromium)("web console: tagging selected users", () => {
@@ -41,7 +41,7 @@ describe.skipIf(!hasChromium)("web console: tagging selected users", () => {
     await expect.poll(() => toolbar.count()).toBe(0);
     await expect.poll(() => page.locator("tbody tr", { hasText: "Shift 01" }).locator(".tags").textContent()).toContain("Night shift");
 
-    // Every matching user: the ticked page's own tags are offered, and those who have it already are counted apart.
+    // Every matching user: the workspace's tags are offered, and those who have it already are counted apart.
     await page.getByRole("checkbox", { name: "Select every user on this page" }).check();
     await toolbar.getByRole("button", { name: "Select all 60 matching users" }).click();
     await toolbar.getByRole("button", { name: "Add tag…" }).click();

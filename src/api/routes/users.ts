@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema, userTag } from "../../domain/user.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listTags, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkListed, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
@@ -85,6 +85,24 @@ export const userRoutes: RouteModule = {
         withoutDepartment: z.number().int().describe("users with no department: hasDepartment=false lists them"),
       }),
       handler: ({ ctx }) => listDepartments(ctx),
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/users/tags",
+      summary: "The tags the workspace's users hold, with how many users each: what the tag filter takes",
+      description:
+        "A tag is one whatever its case (the filter matches every spelling), shown in the spelling most of its users hold. " +
+        "Sources' own tags (ID synced, Imported, Manual: Rollcall gives each user their source's) come first, marked source; then the others, alphabetically.",
+      access: "workspace",
+      params: workspaceParams,
+      response: z.object({
+        items: z.array(z.object({
+          tag: z.string(),
+          users: z.number().int(),
+          source: z.boolean().describe("a source's own tag, which Rollcall sets and keeps: it cannot be added or removed by hand"),
+        })),
+      }),
+      handler: ({ ctx }) => listTags(ctx),
     }),
     route({
       method: "POST",

@@ -4,7 +4,7 @@ import { sourceTypes, type User } from "../../domain/user.ts";
 import type { SavedUser } from "../../core/users.ts";
 import { userSorts, type UserFilter, type UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
-import type { Departments, Directory, UserHistory } from "../directory.ts";
+import type { Departments, Directory, Tags, UserHistory } from "../directory.ts";
 import { maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
 import { collect, confirm, directoryCommand, nothingToChange, suggest, type GlobalOptions, positiveInteger, runOn, table, withConfirmation } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
@@ -82,7 +82,7 @@ export function withUserFilter(command: Command): Command {
   return command
     .option("--source <name>", "only users from this source (e.g. an Entra source, an import file name, or manual)")
     .addOption(new Option("--source-type <type>", "only users from this kind of source").choices(sourceTypes))
-    .option("--tag <tag>", 'only users with this tag, e.g. "ID synced"')
+    .option("--tag <tag>", 'only users with this tag, in any case, e.g. "ID synced" (users tags lists them)')
     .option("--enabled <true|false>", "only enabled or disabled users")
     .option("--group <name>", "only direct members of this group")
     .option("--department <name>", "only users of this department (exact, any case; users without one never match)")
@@ -231,6 +231,10 @@ function describeDepartments({ items, withoutDepartment }: Departments): string 
   return table(rows, ["department", "users"], "No users yet, so no departments.");
 }
 
+function describeTags({ items }: Tags): string {
+  return table(items.map((t) => ({ tag: t.tag, users: t.users, kind: t.source ? "source's" : "" })), ["tag", "users", "kind"], "No users yet, so no tags.");
+}
+
 function noUsers(opts: Flags & GlobalOptions): string {
   const filtered = Object.values(userFilterFromFlags(opts)).some((v) => v !== undefined);
   if (filtered) return `No users in workspace ${opts.workspace} match these filters.`;
@@ -252,6 +256,12 @@ export function usersCommand(): Command {
   users.addCommand(
     directoryCommand("departments", "the departments of the workspace's users, with how many users each (what --department takes)").action(async (opts) =>
       runOn(opts, (directory) => directory.users.departments(), { human: describeDepartments }),
+    ),
+  );
+
+  users.addCommand(
+    directoryCommand("tags", "the tags the workspace's users hold, with how many users each, sources' own marked (what --tag takes)").action(async (opts) =>
+      runOn(opts, (directory) => directory.users.tags(), { human: describeTags }),
     ),
   );
 

@@ -1,6 +1,7 @@
 import { useId, useState } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import { systemTags, type Group, type PageOf, type User } from "../types.ts";
+import { useWorkspaceTags, type TagCount } from "./TagFilter.tsx";
 import type { UserFilter } from "../../storage/queries/users.ts";
 import type { BulkAction, BulkResult } from "../../domain/bulk.ts";
 import { useDebounced, useLoad } from "../hooks.ts";
@@ -55,6 +56,8 @@ export function BulkActions({
   const [tag, setTag] = useState("");
   const [tagError, setTagError] = useState<string | undefined>();
   const tagList = useId();
+  // Read each time the tag dialog opens, so that it offers the tags a previous action just gave.
+  const workspaceTags = useWorkspaceTags(workspace, pending, pending === "addTag" || pending === "removeTag");
   // Suggestions come from the server as the admin types: a workspace may hold thousands of groups.
   const typed = useDebounced(group.trim(), 200);
   const groups = useLoad(
@@ -127,8 +130,7 @@ export function BulkActions({
     ) : null;
   const toGroup = pending === "addToGroup" || pending === "removeFromGroup";
   const tagging = pending === "addTag" || pending === "removeTag";
-  // No list of the workspace's tags to offer: the ticked users' own, for a removal or to add one some of them have.
-  const ownTags = [...new Set(selected.flatMap((u) => u.tags))].filter((t) => !(systemTags as readonly string[]).includes(t)).sort((a, b) => a.localeCompare(b));
+  const suggestedTags = tagSuggestions(pending, selected, matching !== null, workspaceTags.data ?? []);
 
   return (
     <div className="bulk-bar" role="group" aria-label="Selected users">
@@ -239,11 +241,26 @@ export function BulkActions({
           }
         />
         <datalist id={tagList}>
-          {ownTags.map((t) => (
-            <option key={t} value={t} />
+          {suggestedTags.map((t) => (
+            <option key={t.tag} value={t.tag} label={t.users === null ? undefined : countOf(t.users, "user")} />
           ))}
         </datalist>
       </ConfirmDialog>
     </div>
   );
 }
+
+/**
+ * The tags the tag dialog offers (never a source's, which it refuses): to add, the workspace's, with how many users
+ * hold each; to remove, the ticked users' own, or the workspace's when every matching user is selected.
+ */
+export function tagSuggestions(pending: Pending, selected: User[], allMatching: boolean, workspaceTags: TagCount[]): { tag: string; users: number | null }[] {
+  const given = workspaceTags.filter((t) => !t.source).map((t) => ({ tag: t.tag, users: t.users as number | null }));
+  const own = [...new Set(selected.flatMap((u) => u.tags))].filter((t) => !isSourceTag(t)).sort((a, b) => a.localeCompare(b));
+  if (pending === "removeTag" && !allMatching) return own.map((tag) => ({ tag, users: null }));
+  // And the ticked users' own that the list lacks (not loaded yet, or read before they were given).
+  const known = new Set(given.map((t) => t.tag.toLowerCase()));
+  return [...given, ...own.filter((t) => !known.has(t.toLowerCase())).map((tag) => ({ tag, users: null }))];
+}
+
+const isSourceTag = (tag: string) => (systemTags as readonly string[]).some((t) => t.toLowerCase() === tag.toLowerCase());

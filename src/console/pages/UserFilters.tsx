@@ -1,9 +1,9 @@
 import { useQuerySearch, useLoad } from "../hooks.ts";
 import { setQuery } from "../router.tsx";
 import { syncApi, type Source } from "../sync-api.ts";
-import { systemTags } from "../types.ts";
 import { GroupFilter } from "../components/GroupFilter.tsx";
 import { DepartmentFilter } from "../components/DepartmentFilter.tsx";
+import { TagFilter } from "../components/TagFilter.tsx";
 
 const phoneSorts: [string, string][] = [
   ["displayName:asc", "Name, A to Z"],
@@ -14,8 +14,11 @@ const phoneSorts: [string, string][] = [
   ["createdAt:desc", "Newest first"],
 ];
 
-/** The Users page's filters, each kept in the address's query: search, source, tag, status, department, group, and on a phone the order. */
-export function UserFilters({ workspace, query, sort, order }: { workspace: string; query: UserQuery; sort: string; order: "asc" | "desc" }) {
+/**
+ * The Users page's filters, each kept in the address's query: search, source, tag, status, department, group, and on a phone the order.
+ * `refresh` changes when a bulk action may have changed the tags' and departments' counts.
+ */
+export function UserFilters({ workspace, query, sort, order, refresh }: { workspace: string; query: UserQuery; sort: string; order: "asc" | "desc"; refresh: number }) {
   const { q, source, sourceType, tag, enabled, group, department, hasDepartment } = query;
   const [search, setSearch] = useQuerySearch(q);
   const sources = useLoad(
@@ -61,18 +64,7 @@ export function UserFilters({ workspace, query, sort, order }: { workspace: stri
           {source && !(sources.data ?? []).some((s) => s.name === source) ? <option value={`name:${source}`}>{source}</option> : null}
         </select>
       </div>
-      <div className="field">
-        <label htmlFor="filter-tag">Tag</label>
-        <select id="filter-tag" value={tag} onChange={(e) => setQuery({ tag: e.target.value, offset: null })}>
-          <option value="">Any tag</option>
-          {systemTags.map((t) => (
-            <option key={t} value={t}>
-              {t}
-            </option>
-          ))}
-          {tag && !(systemTags as readonly string[]).includes(tag) ? <option value={tag}>{tag}</option> : null}
-        </select>
-      </div>
+      <TagFilter workspace={workspace} tag={tag} refresh={refresh} />
       <div className="field">
         <label htmlFor="filter-enabled">Status</label>
         <select id="filter-enabled" value={enabled} onChange={(e) => setQuery({ enabled: e.target.value, offset: null })}>
@@ -81,7 +73,7 @@ export function UserFilters({ workspace, query, sort, order }: { workspace: stri
           <option value="false">Disabled</option>
         </select>
       </div>
-      <DepartmentFilter workspace={workspace} department={department} hasDepartment={hasDepartment} />
+      <DepartmentFilter workspace={workspace} department={department} hasDepartment={hasDepartment} refresh={refresh} />
       {/* The table's headings sort it; a phone shows no headings, so the order is chosen here. */}
       <div className="field phone-only">
         <label htmlFor="sort-users">Sort by</label>

@@ -32,6 +32,7 @@ import * as m031 from "./031_sync_restorable_users.ts";
 import * as m032 from "./032_user_search_text.ts";
 import * as m035 from "./035_dry_run_changes_discarded.ts";
 import * as m037 from "./037_user_search_folded.ts";
+import * as m039 from "./039_users_tags_any_case.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -68,6 +69,7 @@ export const migrations: Record<string, Migration> = {
   "032_user_search_text": m032,
   "035_dry_run_changes_discarded": m035,
   "037_user_search_folded": m037,
+  "039_users_tags_any_case": m039,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
