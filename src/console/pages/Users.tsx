@@ -218,7 +218,7 @@ export function UsersPage() {
                   {user.email ?? user.userPrincipalName ?? "—"}
                 </td>
                 <td data-label="Department" className="hide-narrow">
-                  {user.department ?? "—"}
+                  {user.department?.trim() || "—"}
                 </td>
                 <td data-label="Source">{sourceLabel(user)}</td>
                 <td data-label="Tags">

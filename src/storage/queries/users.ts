@@ -15,9 +15,9 @@ export interface UserFilter {
   tag?: string | undefined;
   enabled?: boolean | undefined;
   group?: string | undefined;
-  /** Exact, case-insensitive; users without a department are not matched by any. */
+  /** Exact, case-insensitive, spaces around ignored; users without a department (or a blank one) are not matched by any. */
   department?: string | undefined;
-  /** True: users with a department (any); false: users without one. */
+  /** True: users with a department (any); false: users without one, or with a blank one. */
   hasDepartment?: boolean | undefined;
 }
 
@@ -111,6 +111,12 @@ export function userJson(user: string, lists: Partial<Record<"aliases" | "cardNu
 }
 
 /**
+ * A department as the filter, the departments list and its picker compare it: trimmed, in lower case, and null for
+ * none or blank (spaces only), which is no department. An import or a sync keeps the value as its source spelt it.
+ */
+const departmentKey = (column: string) => `lower(nullif(btrim(${column}), ''))`;
+
+/**
  * The workspace's users that `filter` matches, as a where clause on `users as u`. Its group is found first and matched
  * by id, so the planner knows from its statistics how big the group is: matched by name inside the query, it guessed a
  * few dozen members for a group of 96,000 and sorted them all for each page of the users list (1.9 s); by id it walks
@@ -129,8 +135,8 @@ function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & 
     if (filter.sourceType) conditions.push(eb("u.source_type", "=", filter.sourceType as "manual"));
     if (filter.tag) conditions.push(sql<SqlBool>`u.tags @> array[${filter.tag}]::text[]`);
     if (filter.enabled !== undefined) conditions.push(eb("u.enabled", "=", filter.enabled));
-    if (filter.department) conditions.push(sql<SqlBool>`lower(u.department) = lower(${filter.department})`);
-    if (filter.hasDepartment !== undefined) conditions.push(sql<SqlBool>`(coalesce(u.department, '') <> '') = ${filter.hasDepartment}`);
+    if (filter.department) conditions.push(sql<SqlBool>`${sql.raw(departmentKey("u.department"))} = lower(btrim(${filter.department}))`);
+    if (filter.hasDepartment !== undefined) conditions.push(sql<SqlBool>`(${sql.raw(departmentKey("u.department"))} is not null) = ${filter.hasDepartment}`);
     if (filter.groupId === null) conditions.push(sql<SqlBool>`false`); // no such group
     if (filter.groupId) conditions.push(sql<SqlBool>`exists (select 1 from group_members m where m.member_user_id = u.id and m.group_id = ${filter.groupId})`);
     return eb.and(conditions);
@@ -152,10 +158,10 @@ export async function filterNames(
   const groups = sql`SELECT name FROM groups WHERE workspace_id = ${workspaceId}`;
   // Only looked for when a department was asked for: a department matching no one, and listing them, read every user of the workspace.
   const department = wanted.department
-    ? sql<boolean>`EXISTS (SELECT 1 FROM users WHERE workspace_id = ${workspaceId} AND lower(department) = lower(${wanted.department}))`
+    ? sql<boolean>`EXISTS (SELECT 1 FROM users WHERE workspace_id = ${workspaceId} AND ${sql.raw(departmentKey("department"))} = lower(btrim(${wanted.department})))`
     : sql<boolean>`false`;
   const departments = wanted.department
-    ? sql<string[]>`array(SELECT min(department) FROM users WHERE workspace_id = ${workspaceId} AND department <> '' GROUP BY lower(department) ORDER BY ${sql.raw(alphabetical("min(department)"))} LIMIT 50)`
+    ? sql<string[]>`array(SELECT min(btrim(department)) FROM users WHERE workspace_id = ${workspaceId} AND btrim(department) <> '' GROUP BY ${sql.raw(departmentKey("department"))} ORDER BY ${sql.raw(alphabetical("min(btrim(department))"))} LIMIT 50)`
     : sql<string[]>`'{}'::text[]`;
   const { rows } = await sql<{ source: boolean; group: boolean; department: boolean; sources: string[]; groups: string[]; departments: string[] }>`
     SELECT EXISTS (SELECT 1 FROM (${sources}) n WHERE lower(name) = lower(${wanted.source})) AS source,
@@ -168,7 +174,7 @@ export async function filterNames(
   return { source: { exists: row.source, names: row.sources }, group: { exists: row.group, names: row.groups }, department: { exists: row.department, names: row.departments } };
 }
 
-/** A department of the workspace's users and how many have it; names differing only in case are one, shown as one of them. */
+/** A department of the workspace's users and how many have it; names differing only in case or surrounding spaces are one, shown as one of them, trimmed. */
 export interface DepartmentCount {
   department: string;
   users: number;
@@ -178,9 +184,9 @@ export interface DepartmentCount {
 export async function selectDepartments(db: Db, workspaceId: string): Promise<{ items: DepartmentCount[]; withoutDepartment: number }> {
   const rows = await db
     .selectFrom("users")
-    .select([sql<string | null>`min(department)`.as("department"), sql<number>`count(*)::int`.as("users")])
+    .select([sql<string | null>`min(nullif(btrim(department), ''))`.as("department"), sql<number>`count(*)::int`.as("users")])
     .where("workspace_id", "=", workspaceId)
-    .groupBy(sql`lower(nullif(department, ''))`)
+    .groupBy(sql.raw(departmentKey("department")))
     .execute();
   const items = rows.flatMap((r) => (r.department ? [{ department: r.department, users: r.users }] : []));
   items.sort((a, b) => alphabeticalOrder.compare(a.department, b.department));
