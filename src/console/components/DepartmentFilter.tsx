@@ -12,11 +12,12 @@ const without = "without";
 /**
  * The Users page's Department filter: the workspace's departments as its users have them, with how many users each,
  * and the users without one (`hasDepartment=false`). Values are `name:…` so that no department's name is taken for "without".
+ * The counts load again when `usersChanged` does (after a bulk action on the page, which may delete or move users).
  */
-export function DepartmentFilter({ workspace, department, hasDepartment }: { workspace: string; department: string; hasDepartment: string }) {
+export function DepartmentFilter({ workspace, department, hasDepartment, usersChanged }: { workspace: string; department: string; hasDepartment: string; usersChanged: number }) {
   const departments = useLoad(
     (signal) => api.get<{ items: DepartmentCount[]; withoutDepartment: number }>(ws(workspace, "/users/departments"), undefined, { signal }).catch(() => ({ items: [], withoutDepartment: 0 })),
-    [workspace],
+    [workspace, usersChanged],
   );
   const items = departments.data?.items ?? [];
   // One from the address that the list (not loaded yet, or since changed) does not have is still shown as chosen.

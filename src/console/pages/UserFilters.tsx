@@ -14,8 +14,11 @@ const phoneSorts: [string, string][] = [
   ["createdAt:desc", "Newest first"],
 ];
 
-/** The Users page's filters, each kept in the address's query: search, source, tag, status, department, group, and on a phone the order. */
-export function UserFilters({ workspace, query, sort, order }: { workspace: string; query: UserQuery; sort: string; order: "asc" | "desc" }) {
+/**
+ * The Users page's filters, each kept in the address's query: search, source, tag, status, department, group, and on a
+ * phone the order. `usersChanged` counts the page's changes to many users at once (bulk actions): the counts shown reload with it.
+ */
+export function UserFilters({ workspace, query, sort, order, usersChanged }: { workspace: string; query: UserQuery; sort: string; order: "asc" | "desc"; usersChanged: number }) {
   const { q, source, sourceType, tag, enabled, group, department, hasDepartment } = query;
   const [search, setSearch] = useQuerySearch(q);
   const sources = useLoad(
@@ -81,7 +84,7 @@ export function UserFilters({ workspace, query, sort, order }: { workspace: stri
           <option value="false">Disabled</option>
         </select>
       </div>
-      <DepartmentFilter workspace={workspace} department={department} hasDepartment={hasDepartment} />
+      <DepartmentFilter workspace={workspace} department={department} hasDepartment={hasDepartment} usersChanged={usersChanged} />
       {/* The table's headings sort it; a phone shows no headings, so the order is chosen here. */}
       <div className="field phone-only">
         <label htmlFor="sort-users">Sort by</label>

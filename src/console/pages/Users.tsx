@@ -137,7 +137,7 @@ export function UsersPage() {
         </div>
       </div>
 
-      <UserFilters workspace={workspace} query={filters} sort={sort} order={order} />
+      <UserFilters workspace={workspace} query={filters} sort={sort} order={order} usersChanged={bulkDone} />
 
       {selected.size && data ? (
         <BulkActions
