@@ -7,7 +7,7 @@
 // --writes: what the indexes cost the writes instead: N users inserted in one statement into an empty workspace (as
 // a first sync or import writes them), then every one of them updated (as a bulk action or a full re-import), with
 // none, all, and all but the updatedAt index (which takes every update of a user off the heap-only path), alternated,
-// in CPU seconds of the database (PGlite's process, or the PostgreSQL backend's).
+// in CPU seconds of the database (PGlite's process, or the PostgreSQL backend's) and wall seconds.
 // Run: node bin/run-ts.js bench/sorts.ts [--engine pglite|postgres] [--users N] [--rounds R] [--explain] [--writes]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
 import { readFileSync } from "node:fs";
@@ -158,13 +158,14 @@ async function measureWrites() {
     tenant.users.map(({ u }) => [u.userPrincipalName, u.mail, u.displayName, u.employeeId, u.department ?? null]),
   );
   const names = Object.keys(variants) as Variant[];
-  const results = Object.fromEntries(names.map((name) => [name, { insert: [] as number[], update: [] as number[] }])) as Record<Variant, { insert: number[]; update: number[] }>;
+  type Timed = { cpu: number; wall: number };
+  const results = Object.fromEntries(names.map((name) => [name, { insert: [] as Timed[], update: [] as Timed[] }])) as Record<Variant, { insert: Timed[]; update: Timed[] }>;
   await db.connection().execute(async (conn) => {
     const cpu = await cpuOf(conn);
     const timed = async (statement: () => Promise<unknown>) => {
-      const start = cpu();
+      const [start, wall] = [cpu(), performance.now()];
       await statement();
-      return cpu() - start;
+      return { cpu: cpu() - start, wall: (performance.now() - wall) / 1000 };
     };
     for (let round = 0; round < ROUNDS; round++) {
       for (const variant of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
@@ -177,14 +178,17 @@ async function measureWrites() {
         const update = await timed(() => sql`update users set enabled = false, updated_at = now()`.execute(conn));
         results[variant].insert.push(insert);
         results[variant].update.push(update);
-        log(`round ${round + 1} ${variant}: insert ${insert.toFixed(2)} CPU s, update ${update.toFixed(2)} CPU s`);
+        log(`round ${round + 1} ${variant}: insert ${insert.cpu.toFixed(2)} CPU s (${insert.wall.toFixed(2)} s), update ${update.cpu.toFixed(2)} CPU s (${update.wall.toFixed(2)} s)`);
         await sql`delete from users`.execute(conn);
         await sql`vacuum users`.execute(conn);
       }
     }
   });
   const median = (xs: number[]) => +[...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(2);
-  const rows = names.map((variant) => ({ variant, insertCpuS: median(results[variant].insert), updateAllCpuS: median(results[variant].update) }));
+  const rows = names.map((variant) => {
+    const [insert, update] = [results[variant].insert, results[variant].update];
+    return { variant, insertCpuS: median(insert.map((t) => t.cpu)), insertS: median(insert.map((t) => t.wall)), updateAllCpuS: median(update.map((t) => t.cpu)), updateAllS: median(update.map((t) => t.wall)) };
+  });
   console.table(rows);
   process.stdout.write(JSON.stringify({ engine: store.kind, users: USERS, rounds: ROUNDS, writes: rows }) + "\n");
 }
