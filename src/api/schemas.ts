@@ -189,6 +189,6 @@ export const userFilterQuery = z.object({
   tag: z.string().max(64).optional().describe("users holding this tag, in any case (GET …/users/tags lists them)"),
   enabled: booleanParam.optional(),
   group: z.string().max(256).optional().describe("direct members of this group (name)"),
-  department: z.string().max(256).optional().describe("users of this department: exact, case-insensitive (GET …/users/departments lists them); users without one match none"),
-  hasDepartment: booleanParam.optional().describe("true: users with a department; false: users without one (withoutDepartment of GET …/users/departments counts them)"),
+  department: z.string().max(256).optional().describe("users of this department: exact, case-insensitive, spaces around ignored (GET …/users/departments lists them); users without one match none"),
+  hasDepartment: booleanParam.optional().describe("true: users with a department; false: users without one, or with one of spaces only (withoutDepartment of GET …/users/departments counts them)"),
 });

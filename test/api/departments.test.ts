@@ -86,4 +86,20 @@ describe.each(engines)("the users list's department filter, through the API, on 
     expect(withoutOne.body).toMatchObject({ changed: 2 });
     expect(emails(await as("GET", "workspaces/acme/users?enabled=false"))).toEqual(["eve@example.com", "fay@example.com"]);
   });
+
+  it("takes a department of spaces only for none, and one with spaces around it for the same department, in the filter and the list", async () => {
+    // The API trims what it is given; an import or a sync keeps what its source spelt.
+    const spaced = await createWorkspace(api.store.db, { name: "spaced" });
+    const people: [string, string | null][] = [["ann", "Sales"], ["ben", " sales  "], ["cat", "   "], ["dan", null], ["eli", "Legal"]];
+    await api.store.copyRows("users", ["workspace_id", "email", "display_name", "department", "source_type", "source_name"], people.map(([name, department]) => [spaced.id, `${name}@example.com`, name, department, "import", "staff.csv"]));
+    expect((await as("GET", "workspaces/spaced/users/departments")).body).toEqual({ items: [{ department: "Legal", users: 1 }, { department: "Sales", users: 2 }], withoutDepartment: 2 });
+    expect(emails(await as("GET", "workspaces/spaced/users?department=SALES"))).toEqual(["ann@example.com", "ben@example.com"]);
+    expect(emails(await as("GET", `workspaces/spaced/users?department=${encodeURIComponent(" sales ")}`))).toEqual(["ann@example.com", "ben@example.com"]);
+    expect(emails(await as("GET", "workspaces/spaced/users?hasDepartment=false"))).toEqual(["cat@example.com", "dan@example.com"]);
+    expect((await as("GET", "workspaces/spaced/users?hasDepartment=true")).body.total).toBe(3);
+    // Blank is no department's name: refused, naming the departments (trimmed), as a misspelt one is.
+    const blank = await as("GET", `workspaces/spaced/users?department=${encodeURIComponent("   ")}`);
+    expectError(blank, 400, "invalid_input", ["department"]);
+    expect(blank.body.error.details.fields[0].message).toContain(`its departments are "Legal", "Sales"`);
+  });
 });

@@ -104,6 +104,27 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: "not_found" } });
   }, 600_000);
 
+  it("lists the users of one department through the server (--department, any case; --has-department), as the local CLI does, and refuses an unknown one with the names", async () => {
+    const { items: departments, withoutDepartment } = await listDepartments(h.ctx);
+    const biggest = [...departments].sort((a, b) => b.users - a.users)[0]!;
+    const listed = await cli(["users", "list", "--department", biggest.department.toUpperCase(), "--json"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const held = await listUsers(h.ctx, { department: biggest.department }, { limit: 1000, offset: 0, sort: "displayName", order: "asc" });
+    expect(held.items.length).toBe(biggest.users);
+    expect(listed.stdout).toBe(JSON.stringify(held.items, null, 2) + "\n");
+
+    const without = await cli(["users", "list", "--has-department", "false", "--json"]);
+    expect(without.code, without.stderr).toBe(0);
+    expect(without.json<unknown[]>().length).toBe(withoutDepartment);
+
+    const unknown = await cli(["users", "list", "--department", "Nowhere Dept", "--json"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe("");
+    const { error } = JSON.parse(unknown.stderr) as { error: { code: string; details: { fields: { field: string; message: string }[] } } };
+    expect(error.code).toBe("invalid_input");
+    expect(error.details.fields[0]).toMatchObject({ field: "department", message: expect.stringContaining(`"${departments[0]!.department}"`) });
+  });
+
   it("refuses a viewer's changes with a clear message, and changes nothing", async () => {
     const [add, sync] = await Promise.all([
       cli(["users", "add", "--email", "nope@example.com", "--display-name", "Nope"]),

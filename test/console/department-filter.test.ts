@@ -65,4 +65,18 @@ describe.skipIf(!hasChromium)("web console: the Users page's department filter",
     expect(await department.inputValue()).toBe("");
     await expect.poll(() => page.locator(".pager-count").textContent()).toBe("1–50 of 69");
   });
+
+  it("counts the departments again after a bulk action on the page, without leaving it", async () => {
+    const { page, server } = ui;
+    await page.goto(`${server.url}/w/default/users?department=Research`);
+    const department = page.getByLabel("Department");
+    await expect.poll(() => department.locator("option").allTextContents()).toContain("Research (3)");
+    await page.getByRole("checkbox", { name: "Select Alan Turing" }).check();
+    await page.getByRole("checkbox", { name: "Select Edsger Dijkstra" }).check();
+    await page.getByRole("group", { name: "Selected users" }).getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("dialog", { name: "Delete 2 users?" }).getByRole("button", { name: "Delete 2 users" }).click();
+    await page.locator(".toast", { hasText: "Deleted 2 users" }).waitFor();
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(1);
+    await expect.poll(() => department.locator("option").allTextContents()).toEqual(["Any department", "Engineering (3)", "Facilities (1)", "Finance (60)", "Research (1)", "No department (2)"]);
+  });
 });

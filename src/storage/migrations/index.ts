@@ -31,6 +31,7 @@ import * as m030 from "./030_change_log_activity.ts";
 import * as m031 from "./031_sync_restorable_users.ts";
 import * as m032 from "./032_user_search_text.ts";
 import * as m035 from "./035_dry_run_changes_discarded.ts";
+import * as m036 from "./036_list_sorts_indexed.ts";
 import * as m037 from "./037_user_search_folded.ts";
 import * as m039 from "./039_users_tags_any_case.ts";
 
@@ -68,6 +69,7 @@ export const migrations: Record<string, Migration> = {
   "031_sync_restorable_users": m031,
   "032_user_search_text": m032,
   "035_dry_run_changes_discarded": m035,
+  "036_list_sorts_indexed": m036,
   "037_user_search_folded": m037,
   "039_users_tags_any_case": m039,
 };
