@@ -10,10 +10,10 @@ import { sql } from "kysely";
 import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { bulkUsers, type BulkRequest } from "../src/core/bulk-users.ts";
 import { openBenchStore } from "./bench-store.ts";
+import { log } from "./measure.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" } } });
 const USERS = Number(values.users);
-const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);

@@ -8,29 +8,21 @@ import { parseArgs } from "node:util";
 import { sql } from "kysely";
 import { filterNames, selectDepartments, selectUsers } from "../src/storage/queries/users.ts";
 import { openBenchStore, seedGeneratedUsers } from "./bench-store.ts";
+import { log, medianMs } from "./measure.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" } } });
 const USERS = Number(values.users);
 const ROUNDS = Number(values.rounds);
-const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
 const { store, dispose } = await openBenchStore(values.engine!, "departments");
 const db = store.db;
-let started = performance.now();
+const started = performance.now();
 const { workspace } = await seedGeneratedUsers(store, USERS);
 await sql`vacuum users`.execute(db);
 await sql`analyze users (id, workspace_id, source_id, external_id, search_text)`.execute(db);
 log(`${store.kind}: seeded ${USERS} users in ${Math.round(performance.now() - started)} ms`);
 
-async function median(run: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    started = performance.now();
-    await run();
-    times.push(performance.now() - started);
-  }
-  return Math.round(times.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]! * 10) / 10;
-}
+const median = (run: () => Promise<unknown>) => medianMs(ROUNDS, run);
 
 const departments = await selectDepartments(db, workspace.id);
 const biggest = [...departments.items].sort((a, b) => b.users - a.users)[0]!;

@@ -14,10 +14,10 @@ import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { generateUsers } from "../src/emulator/generator.ts";
 import { Tenant } from "../src/emulator/tenant.ts";
 import { openBenchStore } from "./bench-store.ts";
+import { log } from "./measure.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "3" }, variants: { type: "string" } } });
 const USERS = Number(values.users);
-const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
 const searchText = `lower(display_name || E'\\x1f' || coalesce(email, '') || E'\\x1f' || coalesce(user_principal_name, '') || E'\\x1f' || coalesce(employee_id, ''))`;
 const searchColumn = `alter table users add column search_text text generated always as (${searchText}) stored`;

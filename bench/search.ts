@@ -12,17 +12,17 @@ import { sql } from "kysely";
 import { countUsers, selectUsers, whereFilter } from "../src/storage/queries/users.ts";
 import { selectGroupMembers } from "../src/storage/queries/groups.ts";
 import { openBenchStore, seedGeneratedUsers } from "./bench-store.ts";
+import { log, medianMs } from "./measure.ts";
 
 const { values } = parseArgs({
   options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" }, explain: { type: "boolean", default: false } },
 });
 const USERS = Number(values.users);
 const ROUNDS = Number(values.rounds);
-const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
 const { store, dispose } = await openBenchStore(values.engine!, "search");
 const db = store.db;
-let started = performance.now();
+const started = performance.now();
 const { workspace, tenant } = await seedGeneratedUsers(store, USERS);
 const group = await db.insertInto("groups").values({ workspace_id: workspace.id, name: "All Employees", source_type: "import", source_name: "bench.csv" }).returning("id").executeTakeFirstOrThrow();
 await sql`insert into group_members (workspace_id, group_id, member_user_id) select workspace_id, ${group.id}, id from users`.execute(db);
@@ -34,15 +34,7 @@ log(`${store.kind}: seeded ${USERS} users and a group of all of them in ${Math.r
 const sample = tenant.users[Math.floor(USERS / 2)]!.u;
 const terms = { "an": "an", "zq": "zq", "e": "e", "ann": "ann", "contoso": "contoso", "surname": sample.surname!, "full email": sample.mail ?? sample.userPrincipalName, "no match": "nobody-here" };
 
-async function median(run: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    started = performance.now();
-    await run();
-    times.push(performance.now() - started);
-  }
-  return Math.round(times.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]! * 10) / 10;
-}
+const median = (run: () => Promise<unknown>) => medianMs(ROUNDS, run);
 
 const page = { limit: 50, offset: 0, sort: "displayName" as const, order: "asc" as const };
 const rows: Record<string, unknown>[] = [];

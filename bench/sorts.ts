@@ -19,6 +19,7 @@ import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { generateUsers } from "../src/emulator/generator.ts";
 import { Tenant } from "../src/emulator/tenant.ts";
 import { openBenchStore, seedGeneratedUsers } from "./bench-store.ts";
+import { log } from "./measure.ts";
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +32,6 @@ const { values } = parseArgs({
 });
 const USERS = Number(values.users);
 const ROUNDS = Number(values.rounds);
-const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
 /** Migration 036's indexes, and what it replaced. */
 const withIndexes = [

@@ -21,6 +21,7 @@ import { runSync } from "../src/sync/runner.ts";
 import { userSelect, entraConfigSchema } from "../src/sources/entra/config.ts";
 import { cpuClock, cpuSince, pidCpuSeconds } from "./cpu.ts";
 import { createScratchDatabase } from "../test/support/scratch-database.ts";
+import { log } from "./measure.ts";
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -32,7 +33,6 @@ const PG = process.argv.includes("--postgres") ? arg("postgres", "") : "";
 const LATENCY_MS = process.argv.includes("--no-latency") ? 0 : Number(arg("latency-ms", "100"));
 const dir = mkdtempSync(join(tmpdir(), "rollcall-sync-bench-"));
 
-const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 const rss = () => Math.round(process.memoryUsage().rss / 1048576);
 
 log(`starting the emulator with ${USERS} users and ${GROUPS} groups (child process)`);

@@ -8,15 +8,15 @@ import { sql } from "kysely";
 import { selectUsers } from "../src/storage/queries/users.ts";
 import { groupTagSpellings, selectTagSpellings } from "../src/storage/queries/user-tags.ts";
 import { openBenchStore, seedGeneratedUsers } from "./bench-store.ts";
+import { log, medianMs } from "./measure.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" } } });
 const USERS = Number(values.users);
 const ROUNDS = Number(values.rounds);
-const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 
 const { store, dispose } = await openBenchStore(values.engine!, "tags");
 const db = store.db;
-let started = performance.now();
+const started = performance.now();
 const { workspace } = await seedGeneratedUsers(store, USERS);
 // Tag k of 40 goes to about one user in (k + 2): a few big tags, many small; one user in 7 writes "night shift" in lower case.
 await sql`
@@ -30,15 +30,7 @@ await sql`vacuum users`.execute(db);
 await sql`analyze users`.execute(db);
 log(`${store.kind}: seeded and tagged ${USERS} users in ${Math.round(performance.now() - started)} ms`);
 
-async function median(run: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    started = performance.now();
-    await run();
-    times.push(performance.now() - started);
-  }
-  return Math.round(times.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)]! * 10) / 10;
-}
+const median = (run: () => Promise<unknown>) => medianMs(ROUNDS, run);
 
 const tags = groupTagSpellings(await selectTagSpellings(db, workspace.id));
 const own = tags.filter((t) => !t.source);
