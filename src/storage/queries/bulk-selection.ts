@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../database.ts";
-import { alphabetical, userJson, whereFilter, type UserFilter } from "./users.ts";
+import { alphabetical, holdsTag, userJson, whereFilter, type UserFilter } from "./users.ts";
 import { markDirtyOutsideRun } from "../../sync/dirty.ts";
 
 /**
@@ -67,9 +67,6 @@ export function addToGroup(trx: Db, workspaceId: string, groupId: string): Promi
 export function removeFromGroup(trx: Db, groupId: string): Promise<number> {
   return markChanged(trx, sql`delete from group_members m using bulk_selection s where m.group_id = ${groupId} and m.member_user_id = s.id returning m.member_user_id as id`);
 }
-
-/** Whether user `u`'s tags hold `tag`: in any case, as a user's own tags may not differ by case alone. */
-const holdsTag = (tag: string) => sql<boolean>`exists (select 1 from unnest(u.tags) t where lower(t) = lower(${tag}))`;
 
 /** The selected users who hold `limit` tags of their own (the source's aside) and not `tag`, the one that would take them past it. */
 export async function tagsFull(trx: Db, tag: string, limit: number, systemTags: string[]): Promise<{ count: number; subjects: string[] }> {

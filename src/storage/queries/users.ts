@@ -155,7 +155,7 @@ function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & 
  * (migration 039). A source's tag is only ever stored as the source writes it, and often held by most users: matched
  * as written, it costs a tenth of lowering every user's tags (1 s at 100,000 users on PGlite).
  */
-function holdsTag(tag: string) {
+export function holdsTag(tag: string) {
   const sourceTag = sourceTagNamed(tag);
   return sourceTag ? sql<SqlBool>`u.tags @> array[${sourceTag}]::text[]` : sql<SqlBool>`rollcall_lower_tags(u.tags) @> array[lower(${tag})]`;
 }
