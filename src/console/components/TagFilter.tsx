@@ -1,13 +1,9 @@
 import { api, ws } from "../api.ts";
 import { setQuery } from "../router.tsx";
 import { useLoad } from "../hooks.ts";
+import type { TagCount } from "../../storage/queries/user-tags.ts";
 
-/** A tag of the workspace's users and how many hold it (GET …/users/tags); `source`: a source's own, set by Rollcall. */
-export interface TagCount {
-  tag: string;
-  users: number;
-  source: boolean;
-}
+export type { TagCount };
 
 /**
  * The workspace's tags with their counts, read when `wanted`; `refresh` reads them again (after a bulk action changed
