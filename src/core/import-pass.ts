@@ -7,7 +7,7 @@ import { analyzeApplied, applyStaged, classify, countActions, markUnchangedElsew
 import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/queries/import-new-users.ts";
 import type { ImportSource } from "../sources/import/source.ts";
 import type { WorkspaceContext } from "./context.ts";
-import { dropClashing, leadingZeroWarnings, preparePins } from "./import-checks.ts";
+import { dropClashing, leadingZeroWarnings, preparePins, syncedFieldWarnings } from "./import-checks.ts";
 import { ImportFindings, ImportTimings } from "./import-tally.ts";
 import { buildReport, type ImportReport } from "./import-report.ts";
 import { NewUsersBatches, type NewUsersBatch } from "./import-new-users.ts";
@@ -198,6 +198,7 @@ export class ImportPass {
     if (matched > 0 && (this.target.present.has("cardNumbers") || this.target.present.has("employeeId"))) {
       this.findings.addRestored(await leadingZeroWarnings(db, batch.rows, this.source.mapping, this.source.table.format));
     }
+    if (matched > 0 && this.target.present.has("rollcallId")) this.findings.addWarnings(await syncedFieldWarnings(db, batch.rows, this.source.mapping, this.target.present));
     if (matched > 0 && !options.updateExisting) await markUnchangedElsewhere(db, { ...this.target, ...batch.rows }, [...batch.pins.keys()]);
     progress("checking", 1, 2, "conflicts");
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };

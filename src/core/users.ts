@@ -24,7 +24,8 @@ export type { UserFilter, Page };
 export { assertFilterNames, listDepartments, listTags, listUsers } from "./user-list.ts";
 
 /** Fields a synced source owns: editing them by hand would be undone by the next sync, so it is refused. */
-const sourceOwnedFields = [
+/** The fields a user synced from Entra ID takes from it: changed there, never by hand or by an import. */
+export const sourceOwnedFields = [
   "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
   "mobilePhone", "businessPhones", "preferredLanguage",
 ] as const;
