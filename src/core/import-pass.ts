@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
 import { CopyEncoder } from "../storage/copy-format.ts";
-import { analyzeStaging, clashTargets, matchExisting, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
+import { analyzeStaging, clashTargets, matchExisting, stageRows, stagingRow, updatedSyncedUsers, type StagedRows } from "../storage/queries/imports.ts";
+import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { analyzeApplied, applyStaged, classify, countActions, markUnchangedElsewhere, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
 import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/queries/import-new-users.ts";
 import type { ImportSource } from "../sources/import/source.ts";
@@ -241,6 +242,8 @@ export class ImportPass {
     } else {
       planned = batch.planned ?? (await countActions(db, batch.rows));
       await applyStaged(db, { ...this.target, ...batch.rows }, { sourceId, actor, newGroups: batch.newGroups ?? [], planned }, onStep);
+      // As a change by hand: the next sync sets back what Entra ID owns of a synced user (enabled, mapped cards…).
+      if ((planned.update ?? 0) > 0 && this.target.present.has("rollcallId")) await markDirtyOutsideRun(db, updatedSyncedUsers(batch.rows));
     }
     if (!batch.last && !this.analyzedApplied && (planned.create ?? 0) > 0) {
       await analyzeApplied(db);

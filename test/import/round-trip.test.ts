@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ExcelJS from "exceljs";
+import { sql } from "kysely";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { createUser, getUser } from "../../src/core/users.ts";
@@ -52,6 +53,9 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
   const importFile = (ctx: WorkspaceContext, path: string, options: { fileName?: string; dryRun?: boolean } = {}) =>
     runImport(ctx, store, { path, fileName: "users.csv", dryRun: false, partial: false, updateExisting: false, ...options });
 
+  const markedForSync = async (ctx: WorkspaceContext) =>
+    (await sql<{ id: string }>`SELECT id FROM entra_dirty_users WHERE source_id IN (SELECT id FROM sources WHERE workspace_id = ${ctx.workspace.id})`.execute(store.db)).rows.map((r) => r.id);
+
   /** Users of three sources: imported from hr.csv, added by hand, synced from Entra ID. */
   async function seededWorkspace(): Promise<WorkspaceContext & { ids: Record<string, string> }> {
     const ctx: WorkspaceContext = { db: store.db, workspace: await createWorkspace(store.db, { name: `rt${++seq}`, defaultCountry: "GB" }), actor: "test" };
@@ -64,7 +68,11 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
     );
     expect((await importFile(ctx, hr, { fileName: "hr.csv" })).counts.created).toBe(2);
     await createUser(ctx, { email: "hand@example.com", displayName: "By Hand", cardNumbers: ["0777"], tags: ["night"] });
-    await store.db.insertInto("users").values({ workspace_id: ctx.workspace.id, email: "synced@example.com", display_name: "Synced", department: "IT", source_type: "entra", source_name: "Contoso", tags: ["ID synced"], custom_attributes: "{}" }).execute();
+    const contoso = await store.db.insertInto("sources").values({ workspace_id: ctx.workspace.id, type: "entra", name: "Contoso", config: "{}", secret_ciphertext: null }).returning("id").executeTakeFirstOrThrow();
+    await store.db
+      .insertInto("users")
+      .values({ workspace_id: ctx.workspace.id, email: "synced@example.com", display_name: "Synced", department: "IT", source_type: "entra", source_name: "Contoso", source_id: contoso.id, external_id: "entra-synced", tags: ["ID synced"], custom_attributes: "{}" })
+      .execute();
     const ids: Record<string, string> = {};
     for (const email of ["ada", "bob", "hand", "synced"]) ids[email] = (await getUser(ctx, `${email}@example.com`)).id;
     return { ...ctx, ids };
@@ -87,6 +95,7 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
     const report = await importFile(ctx, out, { fileName: `users.${format}` });
     expect(report).toMatchObject({ applied: true, problems: [], warnings: [], counts: { rows: 4, unchanged: 4, created: 0, updated: 0, invalid: 0, synced: 0 } });
     expect(report.source).toBe(`users.${format}`);
+    expect(await markedForSync(ctx)).toEqual([]);
     expect((await getUser(ctx, ctx.ids.hand!)).source).toMatchObject({ type: "manual" });
     expect((await getUser(ctx, ctx.ids.ada!)).source).toMatchObject({ type: "import", name: "hr.csv" });
   });
@@ -133,6 +142,8 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
     const { rows: [pin] } = await store.db.selectFrom("users").select("pin_hash").where("id", "=", hand.id).execute().then((rows) => ({ rows }));
     expect(await verifySecret("4821", pin!.pin_hash!)).toBe(true);
     expect(await getUser(ctx, ctx.ids.synced!)).toMatchObject({ department: "IT", cardNumbers: ["0999"], tags: ["ID synced"], source: { type: "entra", name: "Contoso" } });
+    // As a change by hand, the next sync looks at the synced user again (and sets back what Entra ID owns of it).
+    expect(await markedForSync(ctx)).toEqual(["entra-synced"]);
     expect(await getUser(ctx, "new@example.com")).toMatchObject({ cardNumbers: ["0042"], source: { type: "import", name: `users.${format}` } });
 
     // The same file again: nothing left to change.

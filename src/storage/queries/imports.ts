@@ -320,6 +320,13 @@ export function leavesGroup(sourceName: string): RawBuilder<boolean> {
   return sql<boolean>`(g.source_type <> 'entra' AND (coalesce(${matchedById}, false) OR (g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName}))))`;
 }
 
+/** The synced users the staged updates change (their source and Entra object id), for the next sync to look at again. */
+export function updatedSyncedUsers(rows: StagedRows): RawBuilder<unknown> {
+  return sql`
+    SELECT u.source_id, u.external_id AS id FROM import_rows s JOIN users u ON u.id = s.user_id
+    WHERE ${stagedIn(rows)} AND s.action = 'update' AND u.source_type = 'entra' AND u.source_id IS NOT NULL AND u.external_id IS NOT NULL`;
+}
+
 /** A row matched by id to a user synced from Entra ID, and the fields it gives that the sync owns but differ. */
 export interface KeptSyncedRow {
   row_no: number;
