@@ -1,6 +1,7 @@
 import type { Db } from "../storage/database.ts";
 import { currentPinHashes, dropRows, findClashes, holderRows, keepSyncedFields, restoreLeadingZeros, setPinHashes, type StagedRows } from "../storage/queries/imports.ts";
 import type { ColumnMapping } from "../sources/import/mapping.ts";
+import type { ImportField } from "../domain/import-fields.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
 import { hashSecret, verifySecret } from "../security/hashing.ts";
 import type { ImportFindings } from "./import-tally.ts";
@@ -19,8 +20,8 @@ const pinConcurrency = 4;
 export async function leadingZeroWarnings(db: Db, rows: StagedRows, mapping: ColumnMapping, format: "csv" | "xlsx"): Promise<ImportProblem[]> {
   const why = format === "csv" ? "a spreadsheet drops them when it opens a CSV" : "Excel drops them from a number typed into a cell";
   return (await restoreLeadingZeros(db, rows)).map((r) => ({
-    row: r.row_no, column: mapping.headers[mapping.fields.indexOf(r.field)] ?? null, field: r.field, value: r.given,
-    message: `is ${r.field === "cardNumbers" ? "card" : "employee ID"} ${r.kept} without its leading zeros (${why}): the user keeps ${r.kept}`,
+    row: r.row_no, column: mapping.headers[mapping.fields.indexOf(r.field as ImportField)] ?? null, field: r.field, value: r.given,
+    message: `is ${restoredWhat(r.field)} ${r.kept} without its leading zeros (${why}): the user keeps ${r.kept}`,
   }));
 }
 
@@ -30,6 +31,12 @@ export async function leadingZeroWarnings(db: Db, rows: StagedRows, mapping: Col
  */
 export async function syncedFieldWarnings(db: Db, rows: StagedRows, mapping: ColumnMapping, present: Set<string>): Promise<ImportProblem[]> {
   return (await keepSyncedFields(db, rows, present, sourceOwnedFields)).map((kept) => keptSyncedWarning(kept, mapping));
+}
+
+function restoredWhat(field: string): string {
+  if (field === "cardNumbers") return "card";
+  if (field === "employeeId") return "employee ID";
+  return `custom attribute “${field.slice("customAttributes.".length)}”`;
 }
 
 /**

@@ -196,7 +196,7 @@ export class ImportPass {
     this.analyzed = true;
     const targets = await clashTargets(db, ctx.workspace.id);
     const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id) : 0;
-    if (matched > 0 && (this.target.present.has("cardNumbers") || this.target.present.has("employeeId"))) {
+    if (matched > 0 && ["cardNumbers", "employeeId", "customAttributes"].some((field) => this.target.present.has(field))) {
       this.findings.addRestored(await leadingZeroWarnings(db, batch.rows, this.source.mapping, this.source.table.format));
     }
     if (matched > 0 && this.target.present.has("rollcallId")) this.findings.addWarnings(await syncedFieldWarnings(db, batch.rows, this.source.mapping, this.target.present));

@@ -122,13 +122,14 @@ export async function matchExisting(db: Db, rows: StagedRows, workspaceId: strin
 /** A card number or employee ID a row gives as its user's without that one's leading zeros. */
 export interface RestoredValue {
   row_no: number;
-  field: "cardNumbers" | "employeeId";
+  /** cardNumbers, employeeId, or a custom attribute's field (customAttributes.site). */
+  field: string;
   given: string;
   kept: string;
 }
 
 /**
- * A spreadsheet that opens an exported CSV reads codes as numbers: card 0042 comes back as 42, employee ID 00123 as
+ * A spreadsheet that opens an exported CSV reads codes as numbers: card 0042 comes back as 42, employee ID (or custom attribute) 00123 as
  * 123. A row matched to a user who holds 0042 and giving 42 means that card, not a new one: the row keeps 0042 (the
  * caller warns), and the person keeps the card they badge with. Only digits, and only a card the row does not also
  * give as it is held.
@@ -153,7 +154,19 @@ export async function restoreLeadingZeros(db: Db, rows: StagedRows): Promise<Res
       WHERE ${stagedIn(rows)} AND s.row_no IN (SELECT row_no FROM found)
     )
     SELECT row_no, 'cardNumbers' AS field, given, kept FROM found ORDER BY row_no, ord`.execute(db);
-  return [...ids, ...cards].sort((a, b) => a.row_no - b.row_no);
+  // A custom attribute such as a cost centre or a site code loses its zeros the same way.
+  const { rows: attributes } = await sql<RestoredValue>`
+    WITH found AS (
+      SELECT s.row_no, e.k, e.v AS given, u.custom_attributes ->> e.k AS kept
+      FROM import_rows s JOIN users u ON u.id = s.user_id CROSS JOIN LATERAL jsonb_each_text(s.custom_attributes) e(k, v)
+      WHERE ${stagedIn(rows)} AND s.custom_attributes IS NOT NULL AND e.v ~ '^[1-9][0-9]*$'
+        AND (u.custom_attributes ->> e.k) LIKE '0%' AND ltrim(u.custom_attributes ->> e.k, '0') = e.v
+    ), changed AS (
+      UPDATE import_rows s SET custom_attributes = s.custom_attributes || (SELECT jsonb_object_agg(f.k, f.kept) FROM found f WHERE f.row_no = s.row_no)
+      WHERE ${stagedIn(rows)} AND s.row_no IN (SELECT row_no FROM found)
+    )
+    SELECT row_no, 'customAttributes.' || k AS field, given, kept FROM found ORDER BY row_no, k`.execute(db);
+  return [...ids, ...cards, ...attributes].sort((a, b) => a.row_no - b.row_no);
 }
 
 /**
