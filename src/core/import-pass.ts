@@ -195,7 +195,7 @@ export class ImportPass {
     if (!this.analyzed) await analyzeStaging(db);
     this.analyzed = true;
     const targets = await clashTargets(db, ctx.workspace.id);
-    const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id) : 0;
+    const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id, this.target.present.has("rollcallId")) : 0;
     if (matched > 0 && ["cardNumbers", "employeeId", "customAttributes"].some((field) => this.target.present.has(field))) {
       this.findings.addRestored(await leadingZeroWarnings(db, batch.rows, this.source.mapping, this.source.table.format));
     }

@@ -99,11 +99,11 @@ export async function clearStaging(store: Store, runId: string): Promise<void> {
  * too: created again, the same person would be in the directory twice. Email and UPN are each unique, so each
  * step finds at most one user per row.
  */
-export async function matchExisting(db: Db, rows: StagedRows, workspaceId: string): Promise<number> {
+export async function matchExisting(db: Db, rows: StagedRows, workspaceId: string, byId: boolean): Promise<number> {
   // A Rollcall id the workspace does not hold (another workspace's export, a user deleted since) matches nothing:
-  // the row is matched by its addresses as any other.
+  // the row is matched by its addresses as any other. `byId`: the file has a rollcallId column.
   const steps = [
-    sql`u.id = s.given_id`,
+    ...(byId ? [sql`u.id = s.given_id`] : []),
     sql`s.email IS NOT NULL AND lower(u.email) = lower(s.email) AND s.user_id IS DISTINCT FROM s.given_id`,
     sql`s.email IS NULL AND lower(u.user_principal_name) = lower(s.user_principal_name) AND s.user_id IS DISTINCT FROM s.given_id`,
     sql`s.action = 'create' AND s.email IS NOT NULL AND lower(u.user_principal_name) = lower(s.email)`,
@@ -223,11 +223,12 @@ export async function findClashes(
       WHERE ${stagedIn(rows)} AND s.action IS NULL
         AND (u.source_type = 'entra' OR (NOT ${updateExisting} AND NOT (u.source_type = 'import' AND lower(u.source_name) = lower(${sourceName}))))
         AND NOT coalesce(${matchedById}, false)`,
-    // A row matched by its id may give its user a new email: not one another user has, in either role.
-    sql`
+    // A row matched by its id may give its user a new email: not one another user has, in either role (a branch
+    // each, so that each looks the address up by its index).
+    ...(["email", "user_principal_name"] as const).map((role) => sql`
       SELECT s.row_no, 'email', s.email, 'holder', h.id, h.display_name, h.email, h.source_type, h.source_name
-      FROM import_rows s JOIN users h ON h.workspace_id = ${workspaceId} AND (lower(h.email) = lower(s.email) OR lower(h.user_principal_name) = lower(s.email)) AND h.id <> s.user_id
-      WHERE ${stagedIn(rows)} AND ${matchedById}`,
+      FROM import_rows s JOIN users h ON h.workspace_id = ${workspaceId} AND lower(h.${sql.raw(role)}) = lower(s.email) AND h.id <> s.user_id
+      WHERE ${stagedIn(rows)} AND ${matchedById} ${role === "user_principal_name" ? sql`AND lower(h.email) IS DISTINCT FROM lower(s.email)` : sql``}`),
     sql`
       SELECT s.row_no, 'userPrincipalName', s.user_principal_name, 'holder', h.id, h.display_name, h.email, h.source_type, h.source_name
       FROM import_rows s JOIN users h ON h.workspace_id = ${workspaceId} AND lower(h.user_principal_name) = lower(s.user_principal_name) AND h.id IS DISTINCT FROM s.user_id
