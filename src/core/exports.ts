@@ -52,7 +52,8 @@ export async function exportUsers(ctx: Pick<WorkspaceContext, "db" | "workspace"
   // As `users list`: a misspelt source, group or department is an error, not an empty file.
   if (namesSomething(filter)) await assertFilterNames(ctx, filter);
   const customKeys = await customAttributeKeys(ctx.db, ctx.workspace.id, filter);
-  const columns = [...templateColumns, ...customKeys.map((k) => `customAttributes.${k}`)];
+  // The id last: a row that keeps it updates that user, wherever the user came from (see matchExisting).
+  const columns = [...templateColumns, ...customKeys.map((k) => `customAttributes.${k}`), "rollcallId"];
   const sink = await openSink(options.format, options.stream ?? options.out, columns);
   let users = 0;
   try {
@@ -122,6 +123,7 @@ async function customAttributeKeys(db: Db, workspaceId: string, filter: UserFilt
 }
 
 function cell(user: ExportRow, column: string): string {
+  if (column === "rollcallId") return user.id;
   const value = column.startsWith("customAttributes.")
     ? (user.customAttributes as Record<string, string>)[column.slice("customAttributes.".length)]
     : user[column];

@@ -1,10 +1,12 @@
 import type { Db } from "../storage/database.ts";
-import { currentPinHashes, dropRows, findClashes, holderRows, restoreLeadingZeros, setPinHashes, type StagedRows } from "../storage/queries/imports.ts";
+import { currentPinHashes, dropRows, findClashes, holderRows, keepSyncedFields, restoreLeadingZeros, setPinHashes, type StagedRows } from "../storage/queries/imports.ts";
 import type { ColumnMapping } from "../sources/import/mapping.ts";
+import type { ImportField } from "../domain/import-fields.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
 import { hashSecret, verifySecret } from "../security/hashing.ts";
 import type { ImportFindings } from "./import-tally.ts";
-import { clashProblem, isSyncedOwner, releasableHolders, releasedClashes, syncedRowWarning } from "./import-report.ts";
+import { clashProblem, isSyncedOwner, keptSyncedWarning, releasableHolders, releasedClashes, syncedRowWarning } from "./import-report.ts";
+import { sourceOwnedFields } from "./users.ts";
 
 // Steps of planning a staged batch (ImportPass.plan) that work on its rows in the database: card numbers and employee
 // IDs that lost their leading zeros, the rows that clash with the directory, and the PINs, hashed only where they changed.
@@ -18,9 +20,23 @@ const pinConcurrency = 4;
 export async function leadingZeroWarnings(db: Db, rows: StagedRows, mapping: ColumnMapping, format: "csv" | "xlsx"): Promise<ImportProblem[]> {
   const why = format === "csv" ? "a spreadsheet drops them when it opens a CSV" : "Excel drops them from a number typed into a cell";
   return (await restoreLeadingZeros(db, rows)).map((r) => ({
-    row: r.row_no, column: mapping.headers[mapping.fields.indexOf(r.field)] ?? null, field: r.field, value: r.given,
-    message: `is ${r.field === "cardNumbers" ? "card" : "employee ID"} ${r.kept} without its leading zeros (${why}): the user keeps ${r.kept}`,
+    row: r.row_no, column: mapping.headers[mapping.fields.indexOf(r.field as ImportField)] ?? null, field: r.field, value: r.given,
+    message: `is ${restoredWhat(r.field)} ${r.kept} without its leading zeros (${why}): the user keeps ${r.kept}`,
   }));
+}
+
+/**
+ * Rows matched by their Rollcall id to a user synced from Entra ID keep what the sync owns (the user's name, addresses,
+ * department…) and import the rest (cards, PIN, tags…): a warning names the fields such a row gave otherwise.
+ */
+export async function syncedFieldWarnings(db: Db, rows: StagedRows, mapping: ColumnMapping, present: Set<string>): Promise<ImportProblem[]> {
+  return (await keepSyncedFields(db, rows, present, sourceOwnedFields)).map((kept) => keptSyncedWarning(kept, mapping));
+}
+
+function restoredWhat(field: string): string {
+  if (field === "cardNumbers") return "card";
+  if (field === "employeeId") return "employee ID";
+  return `custom attribute “${field.slice("customAttributes.".length)}”`;
 }
 
 /**

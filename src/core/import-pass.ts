@@ -2,12 +2,13 @@ import { randomUUID } from "node:crypto";
 import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
 import { CopyEncoder } from "../storage/copy-format.ts";
-import { analyzeStaging, clashTargets, matchExisting, stageRows, stagingRow, type StagedRows } from "../storage/queries/imports.ts";
+import { analyzeStaging, clashTargets, matchExisting, stageRows, stagingRow, updatedSyncedUsers, type StagedRows } from "../storage/queries/imports.ts";
+import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { analyzeApplied, applyStaged, classify, countActions, markUnchangedElsewhere, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
 import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/queries/import-new-users.ts";
 import type { ImportSource } from "../sources/import/source.ts";
 import type { WorkspaceContext } from "./context.ts";
-import { dropClashing, leadingZeroWarnings, preparePins } from "./import-checks.ts";
+import { dropClashing, leadingZeroWarnings, preparePins, syncedFieldWarnings } from "./import-checks.ts";
 import { ImportFindings, ImportTimings } from "./import-tally.ts";
 import { buildReport, type ImportReport } from "./import-report.ts";
 import { NewUsersBatches, type NewUsersBatch } from "./import-new-users.ts";
@@ -194,10 +195,11 @@ export class ImportPass {
     if (!this.analyzed) await analyzeStaging(db);
     this.analyzed = true;
     const targets = await clashTargets(db, ctx.workspace.id);
-    const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id) : 0;
-    if (matched > 0 && (this.target.present.has("cardNumbers") || this.target.present.has("employeeId"))) {
+    const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id, this.target.present.has("rollcallId")) : 0;
+    if (matched > 0 && ["cardNumbers", "employeeId", "customAttributes"].some((field) => this.target.present.has(field))) {
       this.findings.addRestored(await leadingZeroWarnings(db, batch.rows, this.source.mapping, this.source.table.format));
     }
+    if (matched > 0 && this.target.present.has("rollcallId")) this.findings.addWarnings(await syncedFieldWarnings(db, batch.rows, this.source.mapping, this.target.present));
     if (matched > 0 && !options.updateExisting) await markUnchangedElsewhere(db, { ...this.target, ...batch.rows }, [...batch.pins.keys()]);
     progress("checking", 1, 2, "conflicts");
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
@@ -240,6 +242,8 @@ export class ImportPass {
     } else {
       planned = batch.planned ?? (await countActions(db, batch.rows));
       await applyStaged(db, { ...this.target, ...batch.rows }, { sourceId, actor, newGroups: batch.newGroups ?? [], planned }, onStep);
+      // As a change by hand: the next sync sets back what Entra ID owns of a synced user (enabled, mapped cards…).
+      if ((planned.update ?? 0) > 0 && this.target.present.has("rollcallId")) await markDirtyOutsideRun(db, updatedSyncedUsers(batch.rows));
     }
     if (!batch.last && !this.analyzedApplied && (planned.create ?? 0) > 0) {
       await analyzeApplied(db);

@@ -1,6 +1,6 @@
 import type { ImportCounts } from "../domain/run-counts.ts";
 import { RollcallError } from "../errors.ts";
-import type { Clash, HolderRow } from "../storage/queries/imports.ts";
+import type { Clash, HolderRow, KeptSyncedRow } from "../storage/queries/imports.ts";
 import { columnsInFile, type ColumnMapping } from "../sources/import/mapping.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
 import type { ColumnWarning } from "../sources/import/number-cells.ts";
@@ -196,6 +196,17 @@ export function syncedRowWarning(clash: Clash, mapping: ColumnMapping): ImportPr
   return {
     row: clash.row_no, column: index < 0 ? null : mapping.headers[index]!, field: clash.field, value: clash.value,
     message: `skipped: ${who} is synced from Entra ID source "${clash.holder_source_name}", which owns the user (an import never changes a synced user; set a card or PIN with users update)`,
+  };
+}
+
+/** A row matched by id to a synced user that gave other values for fields the sync owns: kept, the rest imported. */
+export function keptSyncedWarning(kept: KeptSyncedRow, mapping: ColumnMapping): ImportProblem {
+  const index = mapping.fields.findIndex((f) => f === kept.fields[0]);
+  const who = `${kept.holder_name}${kept.holder_email ? ` <${kept.holder_email}>` : ""}`;
+  const fields = kept.fields.map((field) => mapping.headers[mapping.fields.indexOf(field as never)] ?? field);
+  return {
+    row: kept.row_no, column: index < 0 ? null : mapping.headers[index]!, field: kept.fields[0]!,
+    message: `${fields.join(", ")} not changed: ${who} is synced from Entra ID source "${kept.source_name}", which owns ${fields.length > 1 ? "them" : "it"} (change ${fields.length > 1 ? "them" : "it"} in Entra ID); the row's other columns are imported`,
   };
 }
 

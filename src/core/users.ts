@@ -23,8 +23,8 @@ import { assertIfMatch, versionOf } from "./versions.ts";
 export type { UserFilter, Page };
 export { assertFilterNames, listDepartments, listTags, listUsers } from "./user-list.ts";
 
-/** Fields a synced source owns: editing them by hand would be undone by the next sync, so it is refused. */
-const sourceOwnedFields = [
+/** Fields a synced source owns: editing them by hand would be undone by the next sync, so it is refused (an import keeps them). */
+export const sourceOwnedFields = [
   "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
   "mobilePhone", "businessPhones", "preferredLanguage",
 ] as const;

@@ -32,6 +32,7 @@ const labels: Record<string, string> = {
   customAttributes: "Custom attributes",
   blockSignIn: "Block sign-in (yes/no)",
   pin: "PIN",
+  rollcallId: "Rollcall ID (matches the user)",
   signIn: "Signs in with",
   defaultCountry: "Default country",
 };

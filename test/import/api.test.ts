@@ -281,6 +281,27 @@ describe.each(engines)("import API on %s", (engine) => {
     expect(reimport.body.preview.counts).toMatchObject({ rows: 2, unchanged: 2, created: 0, updated: 0, invalid: 0 });
   });
 
+  it("an export edited and uploaded back updates the user by its id where it is: one added by hand stays so", async () => {
+    const created = await as("POST", "workspaces/acme/users", { email: "desk@example.com", displayName: "Front Desk", department: "Reception" });
+    expect(created.status).toBe(201);
+    const exported = await api.app.inject({ method: "GET", url: "/api/v1/workspaces/acme/exports?format=csv&source=manual", cookies: { rollcall_session: as.session.cookie } });
+    expect(exported.headers["rollcall-columns"]).toMatch(/,rollcallId$/);
+    expect(exported.body).toContain(`,${created.body.id}\r\n`);
+    // Renamed and moved in the file: the id still says who it is.
+    const edited = exported.body.replace("desk@example.com,", "frontdesk@example.com,").replace(",Reception,", ",Lobby,");
+    const uploaded = await upload("users.csv", Buffer.from(edited));
+    expect(uploaded.body.preview).toMatchObject({ problems: [], counts: { rows: 1, updated: 1, created: 0 } });
+    // Only what the admin changed: neither the source nor the tags.
+    expect(uploaded.body.preview.updated[0]).toEqual({
+      row: 2, id: created.body.id, email: "desk@example.com", displayName: "Front Desk",
+      changes: { email: { before: "desk@example.com", after: "frontdesk@example.com" }, department: { before: "Reception", after: "Lobby" } },
+    });
+    const committed = await as("POST", `workspaces/acme/imports/${uploaded.body.id}/commit`, {});
+    expect(committed).toMatchObject({ status: 200, body: { applied: true, counts: { updated: 1 } } });
+    const user = await as("GET", `workspaces/acme/users/${created.body.id}`);
+    expect(user.body).toMatchObject({ email: "frontdesk@example.com", department: "Lobby", source: { type: "manual" } });
+  });
+
   it("exports only the users the Users page's filters match, and refuses a filter it cannot read", async () => {
     const get = (query: string) => api.app.inject({ method: "GET", url: `/api/v1/workspaces/acme/exports?format=csv&${query}`, cookies: { rollcall_session: as.session.cookie } });
     const listed = await as("GET", "workspaces/acme/users?q=in%C3%A8s&limit=500");

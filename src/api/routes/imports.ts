@@ -105,7 +105,8 @@ export const importRoutes: RouteModule = {
   tag: "Imports",
   description:
     "Import users from CSV or Excel in three steps: upload (answers a dry-run preview), preview again with other options, commit. " +
-    "A commit is all or nothing unless `partial` is set. Exports and the template have the columns an import reads back unchanged.",
+    "A commit is all or nothing unless `partial` is set. Exports and the template have the columns an import reads back unchanged. " +
+    "An export's last column, rollcallId, matches each row to its user: edited and imported back, the row updates that user where it is (its source kept; of a user synced from Entra ID, all but the fields the sync owns, with a warning per row that changed one of those).",
   routes: [
     route({
       method: "POST",
@@ -214,7 +215,7 @@ export const importRoutes: RouteModule = {
       method: "GET",
       url: "/workspaces/:workspace/exports",
       summary: "Download the workspace's users as CSV or XLSX (re-importable unchanged), all or those the filters match",
-      description: "The Rollcall-Users header gives the number of users exported; Rollcall-Columns the columns, comma-separated, each URI-encoded.",
+      description: "The columns are the import's, the custom attributes the users hold, and last rollcallId (the user's id, which an import matches the row by). The Rollcall-Users header gives the number of users exported; Rollcall-Columns the columns, comma-separated, each URI-encoded.",
       access: "workspace",
       answers: {
         "200": {

@@ -54,6 +54,7 @@ add("cardNumbers", "card", "cards", "cardnumber", "cardnumbers", "badge", "badge
 add("pin", "pin", "pincode");
 add("groups", "groups", "group", "groupnames", "memberof");
 add("tags", "tags", "tag", "labels");
+add("rollcallId", "rollcallid", "rollcalluserid");
 // The headings of HR and badge-system exports in German, French, Spanish, Italian and Dutch (accents folded).
 add("email", "emailadresse", "courriel", "adresseemail", "adressemail", "correo", "correoelectronico", "posta", "postaelettronica", "emailadres");
 add("userPrincipalName", "benutzername", "anmeldename", "identifiant", "nomdutilisateur", "usuario", "nombredeusuario", "nomeutente", "gebruikersnaam");

@@ -38,10 +38,12 @@ export interface ImportedUser {
   customAttributes?: Record<string, string>;
   /** The PIN in clear: kept in memory only until it is hashed, never staged in the database. */
   pin?: string | null;
+  /** The user's Rollcall id, as an export gives it: the row updates that user where it is (see matchExisting). */
+  rollcallId?: string | null;
 }
 
 /** What identifies a row's user, read even from a row with problems: two rows must not name the same person. */
-export type RowKeys = Pick<ImportedUser, "row" | "email" | "userPrincipalName" | "aliases" | "cardNumbers">;
+export type RowKeys = Pick<ImportedUser, "row" | "email" | "userPrincipalName" | "aliases" | "cardNumbers" | "rollcallId">;
 
 /** What Excel and LibreOffice show (and save, in a CSV) for a formula that failed. */
 const spreadsheetErrors = new Set(["#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#SPILL!", "#CALC!", "#GETTING_DATA"]);
@@ -80,6 +82,7 @@ export function readRow(
   let custom: Record<string, string> | undefined;
   let groups: string[] | undefined;
   let enabledText: { value: string; inverted: boolean; column: string } | undefined;
+  let rollcallId: string | null | undefined;
   /** Fields whose cell holds no value to read (an error or a formula's missing result): already a problem, never also "required". */
   let unread: Set<string> | undefined;
 
@@ -113,7 +116,10 @@ export function readRow(
     else if (kind === "list") input[field] = splitList(text);
     else if (kind === "groups") groups = splitList(text).map(composed);
     else if (kind === "custom") (custom ??= Object.create(null) as Record<string, string>)[field] = text; // a column may be named "__proto__"
-    else enabledText = { value: text, inverted: kind === "blockSignIn", column: header };
+    else if (kind === "id") {
+      rollcallId = text === "" ? null : text.toLowerCase();
+      if (rollcallId && !uuid.test(rollcallId)) problems.push({ row, column: header, field, value: text.slice(0, 80), message: "is not a Rollcall user id (the export's rollcallId column): leave the export's id as it is, or clear the cell to add the row as a new user" });
+    } else enabledText = { value: text, inverted: kind === "blockSignIn", column: header };
   }
   if (custom) input.customAttributes = custom;
   if (enabledText && enabledText.value !== "") {
@@ -146,7 +152,7 @@ export function readRow(
   if (!email && !userPrincipalName && !unread?.has("email") && !unread?.has("userPrincipalName")) {
     problems.push({ row, column: columnOf.get("email") ?? columnOf.get("userPrincipalName") ?? null, field: "email", message: "is required (the email, or else the userPrincipalName, identifies the user)" });
   }
-  const keys: RowKeys = { row, email, userPrincipalName, aliases: value.aliases, cardNumbers: value.cardNumbers };
+  const keys: RowKeys = { row, email, userPrincipalName, aliases: value.aliases, cardNumbers: value.cardNumbers, rollcallId };
   if (problems.length) return { keys, problems: fromNumbers ? problems.map((p) => withNumberCause(p, fromNumbers!, row, defaultCountry)) : problems };
   // One literal of one shape for every row: adding properties to normaliseUserFields' copy of the fields cost
   // more than all the rest of readRow (V8 gives each such copy its own layout to grow).
@@ -154,13 +160,15 @@ export function readRow(
     row, email, userPrincipalName, displayName: value.displayName!, givenName: value.givenName, surname: value.surname, department: value.department,
     jobTitle: value.jobTitle, employeeId: value.employeeId, mobilePhone: value.mobilePhone, businessPhones: value.businessPhones,
     preferredLanguage: value.preferredLanguage, enabled: value.enabled, aliases: value.aliases, cardNumbers: value.cardNumbers,
-    groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin,
+    groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin, rollcallId,
   };
   const numbers = fromNumbers?.map((cell) => (cell.field === "mobilePhone" ? { ...cell, read: user.mobilePhone ?? undefined } : cell.field === "businessPhones" ? { ...cell, read: user.businessPhones?.[0] } : cell));
   if (!fieldWarnings.length && !unheaded?.length) return numbers ? { user, keys, problems, numbers } : { user, keys, problems };
   const warnings = [...(unheaded ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w))];
   return numbers ? { user, keys, problems, warnings, numbers } : { user, keys, problems, warnings };
 }
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Fields of digits where a leading zero is part of the value, which Excel drops from a number. */
 const digitIdentifiers = new Set(["pin", "cardNumbers", "employeeId"]);
@@ -215,7 +223,7 @@ function atCell(row: number, columnOf: Map<string, string>, p: FieldProblem): Im
 
 /** How a mapping's columns are read, with the column each field is read from (built once per mapping, not per row). */
 interface Reading {
-  columns: { index: number; field: string; kind: "text" | "list" | "groups" | "custom" | "enabled" | "blockSignIn"; header: string }[];
+  columns: { index: number; field: string; kind: "text" | "list" | "groups" | "custom" | "enabled" | "blockSignIn" | "id"; header: string }[];
   /** Columns whose heading is blank. */
   unnamed: number[];
   /** By the field's name in problems. */
@@ -233,7 +241,7 @@ function readingOf(mapping: ColumnMapping): Reading {
     if (!field) return;
     const header = mapping.headers[index]!;
     const custom = field.startsWith("customAttributes.");
-    const kind = custom ? "custom" : field === "enabled" || field === "blockSignIn" ? field : field === "groups" ? "groups" : listFields.has(field) ? "list" : "text";
+    const kind = custom ? "custom" : field === "rollcallId" ? "id" : field === "enabled" || field === "blockSignIn" ? field : field === "groups" ? "groups" : listFields.has(field) ? "list" : "text";
     reading!.columns.push({ index, field: custom ? field.slice("customAttributes.".length) : field, kind, header });
     reading!.columnOf.set(custom ? "customAttributes" : field === "blockSignIn" ? "enabled" : field, header);
   });

@@ -124,18 +124,19 @@ class Duplicates {
    * Row of the first use of each key, by kind: addresses, aliases lower-cased, cards as they are. An email and a
    * userPrincipalName share one kind: an address is one user's, whichever role it has (as for users added by hand).
    */
-  private readonly seen: Record<"address" | "aliases" | "cardNumbers", Map<string, { row: number; field: string }>> = {
-    address: new Map(), aliases: new Map(), cardNumbers: new Map(),
+  private readonly seen: Record<"address" | "aliases" | "cardNumbers" | "rollcallId", Map<string, { row: number; field: string }>> = {
+    address: new Map(), aliases: new Map(), cardNumbers: new Map(), rollcallId: new Map(),
   };
   constructor(private readonly mapping: ColumnMapping) {}
 
   check(user: RowKeys): ImportProblem[] {
-    const { email, userPrincipalName, aliases, cardNumbers } = user;
+    const { email, userPrincipalName, aliases, cardNumbers, rollcallId } = user;
     const keys: [keyof Duplicates["seen"], string, string, string][] = [];
     if (email) keys.push(["address", "email", email.toLowerCase(), email]);
     if (userPrincipalName && userPrincipalName.toLowerCase() !== email?.toLowerCase()) keys.push(["address", "userPrincipalName", userPrincipalName.toLowerCase(), userPrincipalName]);
     for (const alias of aliases ?? []) keys.push(["aliases", "aliases", alias.toLowerCase(), alias]);
     for (const card of cardNumbers ?? []) keys.push(["cardNumbers", "cardNumbers", card, card]);
+    if (rollcallId) keys.push(["rollcallId", "rollcallId", rollcallId, rollcallId]);
     const problems: ImportProblem[] = [];
     for (const [kind, field, key, value] of keys) {
       const first = this.seen[kind].get(key);

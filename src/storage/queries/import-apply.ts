@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../database.ts";
 import { identifierList, userColumnList, userFields } from "../user-row.ts";
-import { stagedColumns, stagedIn, systemTagList, targetExpressions, type StagedRows } from "./imports.ts";
+import { leavesGroup, matchedById, stagedColumns, stagedIn, systemTagList, targetExpressions, type StagedRows } from "./imports.ts";
 import { insertImportGroups } from "./import-new-users.ts";
 
 /**
@@ -57,7 +57,8 @@ function changeTests(t: ApplyTarget, scope: "all" | "fields"): RawBuilder<unknow
   if (t.present.has("cardNumbers")) diffs.push(sql`coalesce(ids.cards, '{}') IS DISTINCT FROM coalesce(s.card_numbers, '{}')`);
   if (t.present.has("groups")) {
     const wanted = sql`array(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)`;
-    diffs.push(sql`NOT (${wanted} <@ coalesce(grp.names, '{}'))`, sql`NOT (coalesce(grp.own, '{}') <@ ${wanted})`);
+    const leaving = sql`CASE WHEN ${matchedById} THEN grp.local ELSE grp.own END`;
+    diffs.push(sql`NOT (${wanted} <@ coalesce(grp.names, '{}'))`, sql`NOT (coalesce(${leaving}, '{}') <@ ${wanted})`);
   }
   return diffs;
 }
@@ -71,7 +72,8 @@ function heldLaterals(t: ApplyTarget): RawBuilder<unknown> {
       FROM user_identifiers i WHERE i.user_id = u.id) ids
     CROSS JOIN LATERAL (
       SELECT array_agg(lower(g.name)) AS names,
-             array_agg(lower(g.name)) FILTER (WHERE g.source_type = 'import' AND lower(g.source_name) = lower(${t.sourceName})) AS own
+             array_agg(lower(g.name)) FILTER (WHERE g.source_type = 'import' AND lower(g.source_name) = lower(${t.sourceName})) AS own,
+             array_agg(lower(g.name)) FILTER (WHERE g.source_type <> 'entra') AS local
       FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id) grp`;
 }
 
@@ -94,7 +96,7 @@ function beforeAfter(t: ApplyTarget): { before: RawBuilder<unknown>; after: RawB
       before.push(key, groupsOf("u"));
       after.push(key, sql`array(SELECT x FROM (
         SELECT g.name AS x FROM group_members m JOIN groups g ON g.id = m.group_id
-        WHERE m.member_user_id = u.id AND NOT (g.source_type = 'import' AND lower(g.source_name) = lower(${t.sourceName}))
+        WHERE m.member_user_id = u.id AND NOT ${leavesGroup(t.sourceName)}
           AND lower(g.name) <> ALL(SELECT lower(y) FROM unnest(coalesce(s.groups, '{}')) y)
         UNION ALL SELECT coalesce((SELECT g.name FROM groups g WHERE g.workspace_id = u.workspace_id AND lower(g.name) = lower(n)), n)
         FROM unnest(coalesce(s.groups, '{}')) n) z ORDER BY lower(x))`);
@@ -110,7 +112,7 @@ function beforeAfter(t: ApplyTarget): { before: RawBuilder<unknown>; after: RawB
     after.push(sql.lit("pin"), sql`CASE WHEN s.pin_hash IS NOT NULL THEN 'changed' END`);
   }
   before.push(sql.lit("tags"), sql`u.tags`, sql.lit("source"), sql`u.source_type || ':' || u.source_name`);
-  after.push(sql.lit("tags"), targets.tags!, sql.lit("source"), sql`'import:' || ${t.sourceName}::text`);
+  after.push(sql.lit("tags"), targets.tags!, sql.lit("source"), sql`${targets.source_type!} || ':' || ${targets.source_name!}`);
   return { before: sql`jsonb_build_object(${sql.join(before)})`, after: sql`jsonb_build_object(${sql.join(after)})` };
 }
 
@@ -238,7 +240,8 @@ export async function applyStaged(
             FROM import_rows s JOIN users u ON u.id = s.user_id WHERE ${staged} AND s.action = 'update') d
       ORDER BY d.row_no`.execute(trx);
     await sql`
-      UPDATE users u SET ${sql.join(set)}, pin_hash = coalesce(s.pin_hash, u.pin_hash), source_id = ${sourceId}, updated_at = now()
+      UPDATE users u SET ${sql.join(set)}, pin_hash = coalesce(s.pin_hash, u.pin_hash),
+          source_id = CASE WHEN ${matchedById} THEN u.source_id ELSE ${sourceId}::uuid END, updated_at = now()
       FROM import_rows s WHERE ${staged} AND s.action = 'update' AND u.id = s.user_id`.execute(trx);
   }]);
   steps.push(["new users", () => sql`
@@ -269,7 +272,7 @@ export async function applyStaged(
       if (updates) await sql`
         DELETE FROM group_members m USING import_rows s, groups g
         WHERE ${staged} AND s.action = 'update' AND m.member_user_id = s.user_id AND g.id = m.group_id
-          AND g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName})
+          AND ${leavesGroup(sourceName)}
           AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)`.execute(trx);
       // New users cannot hold a membership yet (and names are de-duplicated per row), so only updates need ON CONFLICT.
       // The workspace's group names are lower-cased once (MATERIALIZED), and the rows' names unnested in the select

@@ -65,10 +65,14 @@ export function stagingRow(runId: string, user: ImportedUser): CopyValue[] {
     else if (kind === "json") values.push(JSON.stringify(value));
     else values.push(value as string | boolean);
   }
+  values.push(user.rollcallId ?? null);
   return values;
 }
 
-export const stagingColumnNames = ["run_id", "row_no", "user_id", "action", ...stagedColumns.map((c) => c.column)];
+export const stagingColumnNames = ["run_id", "row_no", "user_id", "action", ...stagedColumns.map((c) => c.column), "given_id"];
+
+/** SQL: the staged row `s` was matched by the Rollcall id it gives (an export's row), so it updates its user where it is. */
+export const matchedById = sql<boolean>`s.user_id = s.given_id`;
 
 /**
  * `chunks`: stagingRow's rows, encoded (CopyEncoder). `transaction`: the one an import applies in, where the
@@ -88,17 +92,20 @@ export async function clearStaging(store: Store, runId: string): Promise<void> {
 }
 
 /**
- * Link each staged row to the existing user it describes (by email, else by userPrincipalName); those
+ * Link each staged row to the existing user it describes (by the Rollcall id it gives, else by email, else by userPrincipalName); those
  * rows become undecided (action NULL) until classify. Returns how many rows matched.
  * A row left unmatched whose address is another user's in the other role (the row's email is a user's UPN, or
  * a UPN-only row's UPN is a user's email: an HR file beside Entra's bulk-create template) describes that user
  * too: created again, the same person would be in the directory twice. Email and UPN are each unique, so each
  * step finds at most one user per row.
  */
-export async function matchExisting(db: Db, rows: StagedRows, workspaceId: string): Promise<number> {
+export async function matchExisting(db: Db, rows: StagedRows, workspaceId: string, byId: boolean): Promise<number> {
+  // A Rollcall id the workspace does not hold (another workspace's export, a user deleted since) matches nothing:
+  // the row is matched by its addresses as any other. `byId`: the file has a rollcallId column.
   const steps = [
-    sql`s.email IS NOT NULL AND lower(u.email) = lower(s.email)`,
-    sql`s.email IS NULL AND lower(u.user_principal_name) = lower(s.user_principal_name)`,
+    ...(byId ? [sql`u.id = s.given_id`] : []),
+    sql`s.email IS NOT NULL AND lower(u.email) = lower(s.email) AND s.user_id IS DISTINCT FROM s.given_id`,
+    sql`s.email IS NULL AND lower(u.user_principal_name) = lower(s.user_principal_name) AND s.user_id IS DISTINCT FROM s.given_id`,
     sql`s.action = 'create' AND s.email IS NOT NULL AND lower(u.user_principal_name) = lower(s.email)`,
     sql`s.action = 'create' AND s.email IS NULL AND lower(u.email) = lower(s.user_principal_name)`,
   ];
@@ -115,13 +122,14 @@ export async function matchExisting(db: Db, rows: StagedRows, workspaceId: strin
 /** A card number or employee ID a row gives as its user's without that one's leading zeros. */
 export interface RestoredValue {
   row_no: number;
-  field: "cardNumbers" | "employeeId";
+  /** cardNumbers, employeeId, or a custom attribute's field (customAttributes.site). */
+  field: string;
   given: string;
   kept: string;
 }
 
 /**
- * A spreadsheet that opens an exported CSV reads codes as numbers: card 0042 comes back as 42, employee ID 00123 as
+ * A spreadsheet that opens an exported CSV reads codes as numbers: card 0042 comes back as 42, employee ID (or custom attribute) 00123 as
  * 123. A row matched to a user who holds 0042 and giving 42 means that card, not a new one: the row keeps 0042 (the
  * caller warns), and the person keeps the card they badge with. Only digits, and only a card the row does not also
  * give as it is held.
@@ -146,7 +154,19 @@ export async function restoreLeadingZeros(db: Db, rows: StagedRows): Promise<Res
       WHERE ${stagedIn(rows)} AND s.row_no IN (SELECT row_no FROM found)
     )
     SELECT row_no, 'cardNumbers' AS field, given, kept FROM found ORDER BY row_no, ord`.execute(db);
-  return [...ids, ...cards].sort((a, b) => a.row_no - b.row_no);
+  // A custom attribute such as a cost centre or a site code loses its zeros the same way.
+  const { rows: attributes } = await sql<RestoredValue>`
+    WITH found AS (
+      SELECT s.row_no, e.k, e.v AS given, u.custom_attributes ->> e.k AS kept
+      FROM import_rows s JOIN users u ON u.id = s.user_id CROSS JOIN LATERAL jsonb_each_text(s.custom_attributes) e(k, v)
+      WHERE ${stagedIn(rows)} AND s.custom_attributes IS NOT NULL AND e.v ~ '^[1-9][0-9]*$'
+        AND (u.custom_attributes ->> e.k) LIKE '0%' AND ltrim(u.custom_attributes ->> e.k, '0') = e.v
+    ), changed AS (
+      UPDATE import_rows s SET custom_attributes = s.custom_attributes || (SELECT jsonb_object_agg(f.k, f.kept) FROM found f WHERE f.row_no = s.row_no)
+      WHERE ${stagedIn(rows)} AND s.row_no IN (SELECT row_no FROM found)
+    )
+    SELECT row_no, 'customAttributes.' || k AS field, given, kept FROM found ORDER BY row_no, k`.execute(db);
+  return [...ids, ...cards, ...attributes].sort((a, b) => a.row_no - b.row_no);
 }
 
 /**
@@ -201,7 +221,14 @@ export async function findClashes(
              'owner' AS kind, u.id AS holder_id, u.display_name AS holder_name, u.email AS holder_email, u.source_type AS holder_source_type, u.source_name AS holder_source_name
       FROM import_rows s JOIN users u ON u.id = s.user_id
       WHERE ${stagedIn(rows)} AND s.action IS NULL
-        AND (u.source_type = 'entra' OR (NOT ${updateExisting} AND NOT (u.source_type = 'import' AND lower(u.source_name) = lower(${sourceName}))))`,
+        AND (u.source_type = 'entra' OR (NOT ${updateExisting} AND NOT (u.source_type = 'import' AND lower(u.source_name) = lower(${sourceName}))))
+        AND NOT coalesce(${matchedById}, false)`,
+    // A row matched by its id may give its user a new email: not one another user has, in either role (a branch
+    // each, so that each looks the address up by its index).
+    ...(["email", "user_principal_name"] as const).map((role) => sql`
+      SELECT s.row_no, 'email', s.email, 'holder', h.id, h.display_name, h.email, h.source_type, h.source_name
+      FROM import_rows s JOIN users h ON h.workspace_id = ${workspaceId} AND lower(h.${sql.raw(role)}) = lower(s.email) AND h.id <> s.user_id
+      WHERE ${stagedIn(rows)} AND ${matchedById} ${role === "user_principal_name" ? sql`AND lower(h.email) IS DISTINCT FROM lower(s.email)` : sql``}`),
     sql`
       SELECT s.row_no, 'userPrincipalName', s.user_principal_name, 'holder', h.id, h.display_name, h.email, h.source_type, h.source_name
       FROM import_rows s JOIN users h ON h.workspace_id = ${workspaceId} AND lower(h.user_principal_name) = lower(s.user_principal_name) AND h.id IS DISTINCT FROM s.user_id
@@ -289,10 +316,59 @@ export function targetExpressions(present: Set<string>, sourceName: string): Rec
   if (present.has("customAttributes")) {
     out.custom_attributes = sql`(SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(u.custom_attributes || coalesce(s.custom_attributes, '{}'::jsonb)) e(k, v) WHERE v <> '""'::jsonb)`;
   }
+  // A row matched by its Rollcall id updates its user where it is: the user keeps its source, and its source's tag.
+  const sourceTags = sql`CASE WHEN ${matchedById} THEN array(SELECT t FROM unnest(u.tags) t WHERE t = ANY(${systemTagList}::text[])) ELSE ARRAY['Imported']::text[] END`;
   out.tags = present.has("tags")
-    ? sql`ARRAY['Imported']::text[] || array(SELECT t FROM unnest(coalesce(s.tags, '{}')) t WHERE t <> ALL(${systemTagList}::text[]))`
-    : sql`ARRAY['Imported']::text[] || array(SELECT t FROM unnest(u.tags) t WHERE t <> ALL(${systemTagList}::text[]))`;
-  out.source_type = sql`'import'`;
-  out.source_name = sql`${sourceName}::text`;
+    ? sql`${sourceTags} || array(SELECT t FROM unnest(coalesce(s.tags, '{}')) t WHERE t <> ALL(${systemTagList}::text[]))`
+    : sql`${sourceTags} || array(SELECT t FROM unnest(u.tags) t WHERE t <> ALL(${systemTagList}::text[]))`;
+  out.source_type = sql`CASE WHEN ${matchedById} THEN u.source_type ELSE 'import' END`;
+  out.source_name = sql`CASE WHEN ${matchedById} THEN u.source_name ELSE ${sourceName}::text END`;
   return out;
+}
+
+/**
+ * SQL: whether a row's update takes its user out of group `g` when the row does not name it: a group of this
+ * import's source, or (a row matched by its id: an export edited) any group but one synced from Entra ID.
+ */
+export function leavesGroup(sourceName: string): RawBuilder<boolean> {
+  return sql<boolean>`(g.source_type <> 'entra' AND (coalesce(${matchedById}, false) OR (g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName}))))`;
+}
+
+/** The synced users the staged updates change (their source and Entra object id), for the next sync to look at again. */
+export function updatedSyncedUsers(rows: StagedRows): RawBuilder<unknown> {
+  return sql`
+    SELECT u.source_id, u.external_id AS id FROM import_rows s JOIN users u ON u.id = s.user_id
+    WHERE ${stagedIn(rows)} AND s.action = 'update' AND u.source_type = 'entra' AND u.source_id IS NOT NULL AND u.external_id IS NOT NULL`;
+}
+
+/** A row matched by id to a user synced from Entra ID, and the fields it gives that the sync owns but differ. */
+export interface KeptSyncedRow {
+  row_no: number;
+  fields: string[];
+  holder_name: string;
+  holder_email: string | null;
+  source_name: string;
+}
+
+/**
+ * Rows matched by their id to a user synced from Entra ID take the fields the sync owns (`owned`, of those in the
+ * file) from the user as it is: the rest of the row (cards, PIN, tags…) is imported. Returns the rows that gave
+ * another value for one of them, with those fields.
+ */
+export async function keepSyncedFields(db: Db, rows: StagedRows, present: Set<string>, owned: readonly string[]): Promise<KeptSyncedRow[]> {
+  const columns = stagedColumns.filter((c) => owned.includes(c.field) && present.has(c.field));
+  if (columns.length === 0) return [];
+  const given = (c: StagedColumn) => (c.kind === "array" ? sql`coalesce(s.${sql.raw(c.column)}, '{}')` : sql`s.${sql.raw(c.column)}`);
+  const differs = columns.map((c) => sql`CASE WHEN u.${sql.raw(c.column)} IS DISTINCT FROM ${given(c)} THEN ${c.field} END`);
+  const { rows: kept } = await sql<KeptSyncedRow>`
+    WITH kept AS (
+      SELECT s.row_no, array_remove(ARRAY[${sql.join(differs)}]::text[], NULL) AS fields, u.display_name AS holder_name, u.email AS holder_email, u.source_name
+      FROM import_rows s JOIN users u ON u.id = s.user_id
+      WHERE ${stagedIn(rows)} AND ${matchedById} AND u.source_type = 'entra'
+    ), reset AS (
+      UPDATE import_rows s SET ${sql.join(columns.map((c) => sql`${sql.raw(c.column)} = u.${sql.raw(c.column)}`))}
+      FROM users u WHERE ${stagedIn(rows)} AND ${matchedById} AND u.id = s.user_id AND u.source_type = 'entra'
+    )
+    SELECT * FROM kept WHERE cardinality(fields) > 0 ORDER BY row_no`.execute(db);
+  return kept;
 }
