@@ -5,7 +5,7 @@ import { textFormulaValue, unneutralise } from "./formula.ts";
 import { columnName } from "./columns.ts";
 import type { ColumnMapping } from "./mapping.ts";
 import { withoutAccents, type ImportField } from "../../domain/import-fields.ts";
-import { isNumberField, withNumberCause, type NumberCell } from "./number-cells.ts";
+import { isNumberField, phoneReadingWarning, withNumberCause, type NumberCell } from "./number-cells.ts";
 
 /** One problem with one row (`field` "row": with the row as a whole, such as a value no heading names), pointing at the cell an admin has to fix (or, as a warning, the cell a value lost something in). */
 export interface ImportProblem {
@@ -157,8 +157,9 @@ export function readRow(
     groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin,
   };
   const numbers = fromNumbers?.map((cell) => (cell.field === "mobilePhone" ? { ...cell, read: user.mobilePhone ?? undefined } : cell.field === "businessPhones" ? { ...cell, read: user.businessPhones?.[0] } : cell));
-  if (!fieldWarnings.length && !unheaded?.length) return numbers ? { user, keys, problems, numbers } : { user, keys, problems };
-  const warnings = [...(unheaded ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w))];
+  const readings = numbers?.flatMap((cell) => phoneReadingWarning(row, cell, defaultCountry) ?? []);
+  if (!fieldWarnings.length && !unheaded?.length && !readings?.length) return numbers ? { user, keys, problems, numbers } : { user, keys, problems };
+  const warnings = [...(unheaded ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w)), ...(readings ?? [])];
   return numbers ? { user, keys, problems, warnings, numbers } : { user, keys, problems, warnings };
 }
 
