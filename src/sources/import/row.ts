@@ -112,7 +112,7 @@ export function readRow(
     if (kind === "text") input[field] = text === "" ? null : text;
     else if (kind === "list") input[field] = splitList(text);
     else if (kind === "groups") groups = splitList(text).map(composed);
-    else if (kind === "custom") (custom ??= Object.create(null) as Record<string, string>)[field] = text; // a column may be named "__proto__"
+    else if (kind === "custom") (custom ??= Object.create(null) as Record<string, string>)[field] = composed(text); // a column may be named "__proto__"
     else enabledText = { value: text, inverted: kind === "blockSignIn", column: header };
   }
   if (custom) input.customAttributes = custom;
