@@ -9,6 +9,7 @@ import { migrateToLatest } from "../../src/storage/database.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { listUsers } from "../../src/core/users.ts";
 import { runImport } from "../../src/core/imports.ts";
+import { activityPage } from "../../src/core/change-log.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
 
 const composing = "041_stored_names_composed";
@@ -115,13 +116,38 @@ describe.each(engines)("composing the names stored before 037 (migration 041) on
     const created = await store.db.selectFrom("change_log").select("after").where("action", "=", "create").executeTakeFirstOrThrow();
     expect(created.after).toEqual({ displayName: nfd("Jürgen Müller") });
 
-    // What 041 is for: a composed import finds Jürgen by his address, and a department filter finds his department.
+    // An admin finds them in the workspace's activity (`rollcall activity --action warning`), as the README says.
     const ctx: WorkspaceContext = { db: store.db, workspace: await resolveWorkspace(store.db, "default"), actor: "test" };
+    const activity = await activityPage(store.db, ctx.workspace.id, { action: "warning" }, { limit: 10 });
+    expect(activity.items.map((c) => c.subject)).toEqual([nfd("Café"), nfd("zoë@example.de"), nfd("zoë@example.de")]);
+
+    // What 041 is for: a composed import finds Jürgen by his address, and a department filter finds his department.
     dir = await mkdtemp(join(tmpdir(), "rollcall-composed-"));
     await writeFile(join(dir, "hr.csv"), "email,displayName,department\njürgen.müller@example.de,Jürgen Müller,Logística\n");
     const imported = await runImport(ctx, store, { path: join(dir, "hr.csv"), fileName: "hr.csv", dryRun: false, partial: false, updateExisting: false });
     expect(imported.counts).toMatchObject({ created: 0 });
     expect((await listUsers(ctx, { department: "logística" }, page)).items.map((u) => u.id)).toEqual([jurgen.id]);
     expect(await store.db.selectFrom("users").select(sql<number>`count(*)::int`.as("n")).executeTakeFirstOrThrow()).toEqual({ n: 4 });
+  });
+
+  it("leaves both of two addresses decomposed two ways (neither composed) as stored, each naming the other, and composes the rest of their rows", async () => {
+    store = await openTestStore(engine, { migrate: false });
+    const db = store.db as unknown as Kysely<unknown>;
+    expect((await migrator(db).migrateTo(before)).error).toBeUndefined();
+    // "ḗ" as e + macron + acute, and as ē + acute: neither is composed, and both compose to U+1E17.
+    const spellings = ["e\u0304\u0301", "\u0113\u0301"].map((e) => `r${e}na@example.lv`);
+    expect(new Set(spellings.map((e) => e.normalize("NFC"))).size).toBe(1);
+    for (const [i, email] of spellings.entries()) {
+      await sql`insert into users (workspace_id, email, display_name, source_type, source_name)
+                select id, ${email}, ${nfd(`Rḗna Kalniņa ${i}`)}, 'import', ${`file${i}.csv`} from workspaces where name = 'default'`.execute(db);
+    }
+    await migrateToLatest(store.db);
+    const users = await store.db.selectFrom("users").select(["id", "email", "display_name"]).orderBy("source_name").execute();
+    expect(users.map((u) => [u.email, u.display_name])).toEqual([[spellings[0], "Rḗna Kalniņa 0"], [spellings[1], "Rḗna Kalniņa 1"]]);
+    const warnings = await store.db.selectFrom("change_log").select(["user_id", "after"]).where("action", "=", "warning").execute();
+    const named = (userId: string) => warnings.filter((w) => w.user_id === userId).map((w) => /it is the email of (.*)\. An import/.exec((w.after as { messages: string[] }).messages[0]!)?.[1]);
+    expect(warnings).toHaveLength(2);
+    expect(named(users[0]!.id)).toEqual([`Rḗna Kalniņa 1 (${spellings[1]}, from file1.csv)`]);
+    expect(named(users[1]!.id)).toEqual([`Rḗna Kalniņa 0 (${spellings[0]}, from file0.csv)`]);
   });
 });
