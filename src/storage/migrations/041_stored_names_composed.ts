@@ -18,21 +18,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await composeGroups(db);
 }
 
-/** A text's decomposed, in a row filter: an ASCII one (most) is answered by its length, without the Unicode check. */
-const decomposed = (text: string) => `(octet_length(${text}) <> char_length(${text}) AND NOT (${text} IS NFC NORMALIZED))`;
+/** Whether a text is not composed; false for NULL. */
+const decomposed = (text: string) => `(${text} IS NFC NORMALIZED) IS FALSE`;
 
 const userTexts = ["display_name", "given_name", "surname", "email", "user_principal_name", "department", "job_title", "employee_id"];
 
 async function composeUsers(db: Kysely<unknown>): Promise<void> {
-  // One text per row for the filter: U+001F is a starter that composes with nothing, so it is composed iff each part is.
-  const texts = `concat_ws(E'\\x1f', ${userTexts.map((c) => `u.${c}`).join(", ")}, array_to_string(u.tags, E'\\x1f'), u.custom_attributes::text)`;
+  // Tags joined by U+001F, a character that composes with nothing: the text is composed iff each tag is.
+  const tags = `array_to_string(u.tags, E'\\x1f')`;
+  const anyDecomposed = [...userTexts.map((c) => decomposed(`u.${c}`)), decomposed(tags), `(u.custom_attributes <> '{}' AND ${decomposed("u.custom_attributes::text")})`].join(" OR ");
   await sql.raw(`
     CREATE TEMP TABLE composing_users AS
       SELECT u.id, u.workspace_id,
         CASE WHEN NOT (u.email IS NFC NORMALIZED) THEN lower(normalize(u.email, NFC)) END AS email_key,
         CASE WHEN NOT (u.user_principal_name IS NFC NORMALIZED) THEN lower(normalize(u.user_principal_name, NFC)) END AS upn_key
-      FROM users u, LATERAL (SELECT ${texts} AS all_text) t
-      WHERE ${decomposed("t.all_text")};
+      FROM users u WHERE ${anyDecomposed};
     CREATE TEMP TABLE composing_users_kept AS
       SELECT c.id, 'email' AS field, o.id AS other_id FROM composing_users c JOIN users o ON o.workspace_id = c.workspace_id AND lower(o.email) = c.email_key AND o.id <> c.id
       UNION SELECT c.id, 'email', d.id FROM composing_users c JOIN composing_users d ON d.workspace_id = c.workspace_id AND d.email_key = c.email_key AND d.id <> c.id
@@ -46,7 +46,7 @@ async function composeUsers(db: Kysely<unknown>): Promise<void> {
       display_name = normalize(u.display_name, NFC), given_name = normalize(u.given_name, NFC), surname = normalize(u.surname, NFC),
       department = normalize(u.department, NFC), job_title = normalize(u.job_title, NFC), employee_id = normalize(u.employee_id, NFC),
       email = ${keptOr("email", "email")}, user_principal_name = ${keptOr("userPrincipalName", "user_principal_name")},
-      tags = CASE WHEN array_to_string(u.tags, E'\\x1f') IS NFC NORMALIZED THEN u.tags ELSE ARRAY(
+      tags = CASE WHEN ${tags} IS NFC NORMALIZED THEN u.tags ELSE ARRAY(
         -- A tag given both ways is one tag once composed (tags count in any case): the first one stays.
         SELECT tag FROM (SELECT DISTINCT ON (lower(tag)) tag, n FROM (SELECT normalize(raw, NFC) AS tag, n FROM unnest(u.tags) WITH ORDINALITY AS x(raw, n)) spelt
           ORDER BY lower(tag), n) once ORDER BY n) END,
@@ -73,7 +73,7 @@ async function composeIdentifiers(db: Kysely<unknown>): Promise<void> {
   await sql`
     CREATE TEMP TABLE composing_identifiers AS
       SELECT workspace_id, kind, key, user_id, normalize(key, NFC) AS composed_key FROM user_identifiers
-      WHERE octet_length(value) <> char_length(value) AND NOT (value IS NFC NORMALIZED);
+      WHERE NOT (value IS NFC NORMALIZED);
     CREATE TEMP TABLE composing_identifiers_kept AS
       SELECT c.workspace_id, c.kind, c.key, o.user_id AS other_id FROM composing_identifiers c
         JOIN user_identifiers o ON o.workspace_id = c.workspace_id AND o.kind = c.kind AND o.key = c.composed_key
@@ -105,8 +105,7 @@ async function composeGroups(db: Kysely<unknown>): Promise<void> {
   await sql`
     CREATE TEMP TABLE composing_groups AS
       SELECT id, workspace_id, CASE WHEN NOT (name IS NFC NORMALIZED) THEN lower(normalize(name, NFC)) END AS name_key FROM groups
-      WHERE octet_length(name || coalesce(description, '')) <> char_length(name || coalesce(description, ''))
-        AND NOT (name || E'\x1f' || coalesce(description, '') IS NFC NORMALIZED);
+      WHERE NOT (name IS NFC NORMALIZED) OR (description IS NFC NORMALIZED) IS FALSE;
     CREATE TEMP TABLE composing_groups_kept AS
       SELECT c.id, o.id AS other_id FROM composing_groups c JOIN groups o ON o.workspace_id = c.workspace_id AND lower(o.name) = c.name_key AND o.id <> c.id
       UNION SELECT c.id, d.id FROM composing_groups c JOIN composing_groups d ON d.workspace_id = c.workspace_id AND d.name_key = c.name_key AND d.id <> c.id;
