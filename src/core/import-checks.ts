@@ -13,15 +13,25 @@ import { sourceOwnedFields } from "./users.ts";
 
 const pinConcurrency = 4;
 
+/** A row's card number or employee ID that is a user's without its leading zeros: `warning` says the user keeps `kept`. */
+export interface KeptZeros {
+  warning: ImportProblem;
+  given: string;
+  kept: string;
+}
+
 /**
- * Warnings for the rows whose card number or employee ID is a user's without its leading zeros: the user keeps them.
- * In an .xlsx file the cell held a number (or text typed without them): the row's warning is the one it gets.
+ * The rows whose card number or employee ID is a user's without its leading zeros: the user keeps them. In an .xlsx
+ * file the cell held a number (summed up in its column's warning, ImportFindings) or text typed without them.
  */
-export async function leadingZeroWarnings(db: Db, rows: StagedRows, mapping: ColumnMapping, format: "csv" | "xlsx"): Promise<ImportProblem[]> {
+export async function leadingZeroWarnings(db: Db, rows: StagedRows, mapping: ColumnMapping, format: "csv" | "xlsx"): Promise<KeptZeros[]> {
   const why = format === "csv" ? "a spreadsheet drops them when it opens a CSV" : "Excel drops them from a number typed into a cell";
   return (await restoreLeadingZeros(db, rows)).map((r) => ({
-    row: r.row_no, column: mapping.headers[mapping.fields.indexOf(r.field as ImportField)] ?? null, field: r.field, value: r.given,
-    message: `is ${restoredWhat(r.field)} ${r.kept} without its leading zeros (${why}): the user keeps ${r.kept}`,
+    given: r.given, kept: r.kept,
+    warning: {
+      row: r.row_no, column: mapping.headers[mapping.fields.indexOf(r.field as ImportField)] ?? null, field: r.field, value: r.given,
+      message: `is ${restoredWhat(r.field)} ${r.kept} without its leading zeros (${why}): the user keeps ${r.kept}`,
+    },
   }));
 }
 

@@ -1,6 +1,7 @@
 // What an import pass keeps count of for its report: what it found in the file's rows, and how long each step took.
 import type { ImportProblem } from "../sources/import/row.ts";
-import { numberColumnWarning, type ColumnWarning, type NumberCell } from "../sources/import/number-cells.ts";
+import { firstRowsListed, numberColumnWarning, type ColumnWarning, type KeptInColumn, type NumberCell } from "../sources/import/number-cells.ts";
+import type { KeptZeros } from "./import-checks.ts";
 
 /**
  * What an import found in the file's rows so far: problems and warnings, each listed up to the report's limit and
@@ -16,10 +17,10 @@ export class ImportFindings {
   /** Rows of users synced from Entra ID: skipped, each with a warning. */
   syncedRows = 0;
 
-  /** Per column (by index): the rows whose cell holds a number where text was due, and the first such cell. */
-  private readonly numberColumns = new Map<number, { first: NumberCell; firstRow: number; rows: number[] }>();
-  /** "field:row" of the card numbers and employee IDs a matched user keeps with their leading zeros: their own warning says it. */
-  private readonly restored = new Set<string>();
+  /** Per column (by index): the rows whose cell holds a number where text was due, the first such cell, and the rows of those a user keeps with its zeros. */
+  private readonly numberColumns = new Map<number, { first: NumberCell; rows: number[]; kept?: KeptInColumn }>();
+  /** "field:row" of the card numbers and employee IDs held as numbers: a matched user's kept with its zeros is said in the column's warning. */
+  private readonly numberCells = new Set<string>();
 
   constructor(private readonly limit: number) {}
 
@@ -41,28 +42,32 @@ export class ImportFindings {
     for (const cell of cells) {
       const column = this.numberColumns.get(cell.index);
       if (column) column.rows.push(row);
-      else this.numberColumns.set(cell.index, { first: cell, firstRow: row, rows: [row] });
+      else this.numberColumns.set(cell.index, { first: cell, rows: [row] });
+      if (cell.field === "cardNumbers" || cell.field === "employeeId") this.numberCells.add(`${cell.field}:${row}`);
     }
-  }
-
-  /** Warnings of rows whose card number or employee ID a matched user keeps with its leading zeros: no column warning counts them again. */
-  addRestored(list: ImportProblem[]): void {
-    for (const w of list) this.restored.add(`${w.field}:${w.row}`);
-    this.addWarnings(list);
   }
 
   /**
-   * One warning per column of numbers, for the rows imported from it: rows with problems since (a clash) stay
-   * counted, as the number is still the file's; rows whose user keeps the value with its zeros are left out.
+   * Rows whose card number or employee ID a matched user keeps with its leading zeros: a cell that held a number is
+   * one more row of its column's warning (a re-imported column of numbers is one warning, not one per row); a CSV's
+   * or a text cell's is the row's own warning.
    */
-  columnWarnings(defaultCountry: string | null): ColumnWarning[] {
-    const warnings: ColumnWarning[] = [];
-    for (const { first, firstRow, rows } of [...this.numberColumns.values()].sort((a, b) => a.first.index - b.first.index)) {
-      const left = this.restored.size ? rows.filter((row) => !this.restored.has(`${first.field}:${row}`)) : rows;
-      if (!left.length) continue;
-      warnings.push(numberColumnWarning(first, left.length, left.slice(0, 10), left[0] === firstRow ? first : undefined, defaultCountry));
+  addRestored(list: KeptZeros[]): void {
+    const own: ImportProblem[] = [];
+    for (const { warning, given, kept } of list) {
+      const column = this.numberCells.has(`${warning.field}:${warning.row}`) ? [...this.numberColumns.values()].find((c) => c.first.field === warning.field) : undefined;
+      if (!column) own.push(warning);
+      else if (!column.kept) column.kept = { rows: 1, firstRows: [warning.row], example: { row: warning.row, given, kept } };
+      else if (++column.kept.rows <= firstRowsListed) column.kept.firstRows.push(warning.row); // a cell holds one number: a row once
     }
-    return warnings;
+    this.addWarnings(own);
+  }
+
+  /** One warning per column of numbers, for the rows imported from it: rows with problems since (a clash) stay counted, as the number is still the file's. */
+  columnWarnings(defaultCountry: string | null): ColumnWarning[] {
+    return [...this.numberColumns.values()]
+      .sort((a, b) => a.first.index - b.first.index)
+      .map(({ first, rows, kept }) => numberColumnWarning(first, rows.length, rows.slice(0, firstRowsListed), first, defaultCountry, kept));
   }
 }
 

@@ -144,13 +144,13 @@ export const updateUserSchema = userFieldsSchema
   })
   .strict();
 
-/** A user's custom attributes once `patch` is merged in: keys set to null are removed, keys not given kept. Pure. */
+/** A user's custom attributes once `patch` is merged in: keys set to null are removed, keys not given kept, values composed (NFC). Pure. */
 export function mergeCustomAttributes(current: Record<string, string>, patch: Record<string, string | null>): Record<string, string> {
   // A Map, not assignment: a key such as "__proto__" stays an attribute.
   const merged = new Map(Object.entries(current));
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) merged.delete(key);
-    else merged.set(key, value);
+    else merged.set(key, composed(value));
   }
   return Object.fromEntries(merged);
 }

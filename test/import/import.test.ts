@@ -201,30 +201,40 @@ describe.each(engines)("importing users on %s", (engine) => {
     ]);
   });
 
-  it("gives a user's card number typed as a number one warning, that the user keeps its leading zeros, not also the column's (both fired)", async () => {
+  it("sums up the card numbers and employee IDs Excel saved as numbers that users keep with their leading zeros in the column's warning, not one warning per row (a re-imported card file drowned the report)", async () => {
     const ctx = await newWorkspace();
     await createUser(ctx, { email: "held@example.com", displayName: "Held", cardNumbers: ["0042"], employeeId: "00123" });
+    await createUser(ctx, { email: "held2@example.com", displayName: "Held 2", cardNumbers: ["0043"], employeeId: "00124" });
     const workbook = new ExcelJS.Workbook();
     workbook.addWorksheet("Staff").addRows([
       ["Email", "Name", "Card", "Employee ID"],
       ["held@example.com", "Held", 42, 123],
-      ["new@example.com", "New", 77, 124],
+      ["held2@example.com", "Held 2", 43, 124],
+      ["new@example.com", "New", 77, "E-9"],
     ]);
     const path = join(dir, "held.xlsx");
     await workbook.xlsx.writeFile(path);
 
     const report = await importFile(ctx, path);
-    const why = "without its leading zeros (Excel drops them from a number typed into a cell)";
-    expect(report.warnings).toEqual([
-      { row: 2, column: "Employee ID", field: "employeeId", value: "123", message: `is employee ID 00123 ${why}: the user keeps 00123` },
-      { row: 2, column: "Card", field: "cardNumbers", value: "42", message: `is card 0042 ${why}: the user keeps 0042` },
+    expect(report.warnings).toEqual([]);
+    const advice = "Format the column as Text in Excel, type the values again (or export them again as text), and import again";
+    expect(report.columnWarnings).toEqual([
+      {
+        column: "Card", letter: "C", field: "cardNumbers", rows: 3, firstRows: [2, 3, 4],
+        message: `holds numbers, not text, in 3 rows (rows 2, 3, 4): Excel drops the leading zeros of a card number typed as a number (0042 is saved as 42). In 2 rows (rows 2, 3) it is one its user holds with them, and the user keeps it (row 2: 42 is card 0042); any the other rows had are lost. ${advice}`,
+      },
+      {
+        column: "Employee ID", letter: "D", field: "employeeId", rows: 2, firstRows: [2, 3],
+        message: "holds numbers, not text, in 2 rows (rows 2, 3): Excel drops the leading zeros of an employee ID typed as a number (0042 is saved as 42), but each is one its user holds with them, and the user keeps it (row 2: 123 is employee ID 00123). To keep the zeros in the file too, format the column as Text in Excel",
+      },
     ]);
-    expect(report.columnWarnings.map((w) => [w.column, w.rows, w.firstRows])).toEqual([["Card", 1, [3]], ["Employee ID", 1, [3]]]);
-    expect(report.counts).toMatchObject({ created: 1, unchanged: 1, warnings: 4 });
+    expect(report.counts).toMatchObject({ created: 1, unchanged: 2, warnings: 2 });
     expect(await getUser(ctx, "held@example.com")).toMatchObject({ cardNumbers: ["0042"], employeeId: "00123" });
+    expect(await getUser(ctx, "held2@example.com")).toMatchObject({ cardNumbers: ["0043"], employeeId: "00124" });
+    expect(await getUser(ctx, "new@example.com")).toMatchObject({ cardNumbers: ["77"], employeeId: "E-9" });
   });
 
-  it("warns once per column of phone numbers Excel saved as numbers, and says at a row which number lost a 0 or a + it needs (they were stored wrong or refused unexplained)", async () => {
+  it("warns once per column of phone numbers Excel saved as numbers, says at a row which number lost a 0 or a + it needs (they were stored wrong or refused unexplained), and which reading it took of one valid both with and without its 0", async () => {
     const ctx: WorkspaceContext = { db: store.db, workspace: await createWorkspace(store.db, { name: `ws${++seq}`, defaultCountry: "IT" }), actor: "test" };
     const workbook = new ExcelJS.Workbook();
     workbook.addWorksheet("Staff").addRows([
@@ -253,9 +263,24 @@ describe.each(engines)("importing users on %s", (engine) => {
       { column: "Mobile", letter: "C", field: "mobilePhone", rows: 2, firstRows: [2, 3], message: `holds numbers, not text, in 2 rows (rows 2, 3): Excel drops the leading 0 and the + of a phone number typed as a number, so they were read as numbers of IT (row 2: 3123456789 as +393123456789): check that they are right. ${check}` },
       { column: "Office phone", letter: "D", field: "businessPhones", rows: 1, firstRows: [3], message: `holds numbers, not text, in 1 row (row 3): Excel drops the leading 0 and the + of a phone number typed as a number, so they were read as numbers of IT (row 3: 3123456781 as +393123456781): check that they are right. ${check}` },
     ]);
-    expect(report.warnings).toEqual([]);
-    expect(report.counts).toMatchObject({ created: 3, invalid: 2, warnings: 2 });
+    // In Italy the 0 is part of the number: 312 345 6789 (a mobile) and 0312 345 6789 (a landline) are two numbers.
+    const read = (cell: string, number: string) =>
+      `${cell} holds the number ${number}, not text, valid both as it reads (+39${number}) and with the leading 0 Excel drops (0${number}, +390${number}): it was read as +39${number}. If it was 0${number}, format the column as Text in Excel, type it again, and import again`;
+    expect(report.warnings).toEqual([
+      { row: 2, column: "Mobile", field: "mobilePhone", value: "3123456789", message: read("C2", "3123456789") },
+      { row: 3, column: "Mobile", field: "mobilePhone", value: "3123456780", message: read("C3", "3123456780") },
+      { row: 3, column: "Office phone", field: "businessPhones", value: "3123456781", message: read("D3", "3123456781") },
+    ]);
+    expect(report.counts).toMatchObject({ created: 3, invalid: 2, warnings: 5 });
     expect(await getUser(ctx, "mobile2@example.com")).toMatchObject({ mobilePhone: "+393123456780", businessPhones: ["+393123456781"] });
+
+    // Where the 0 is only a trunk prefix (France: 06 12 34 56 78 is +33 6 12 34 56 78) both readings are one number: nothing to say at the row.
+    const paris: WorkspaceContext = { db: store.db, workspace: await createWorkspace(store.db, { name: `ws${++seq}`, defaultCountry: "FR" }), actor: "test" };
+    const french = new ExcelJS.Workbook();
+    french.addWorksheet("Staff").addRows([["Email", "Name", "Mobile"], ["paris@example.com", "Paris", 612345678]]);
+    await french.xlsx.writeFile(join(dir, "paris.xlsx"));
+    const frReport = await importFile(paris, join(dir, "paris.xlsx"), { dryRun: true });
+    expect([frReport.warnings, frReport.columnWarnings.map((w) => w.column)]).toEqual([[], ["Mobile"]]);
   });
 
   it("refuses a card number, employee ID or PIN a spreadsheet saved in scientific notation (1.23457E+15), whose digits are gone (imported as it read)", async () => {

@@ -50,19 +50,19 @@ describe.each(engines)("an import's rows and the users already held, on %s", (en
 
   it("reads a Mac's decomposed (NFD) export as the same people, names and addresses as the composed (NFC) file", async () => {
     const ctx = await newWorkspace();
-    const nfc = "email,displayName,surname,groups\njürgen.müller@example.de,Jürgen Müller,Müller,Zespół Łódź\n";
+    const nfc = "email,displayName,surname,groups,customAttributes.site\njürgen.müller@example.de,Jürgen Müller,Müller,Zespół Łódź,Malmö\n";
     const nfd = nfc.normalize("NFD");
     expect(nfd).not.toBe(nfc);
     expect((await importText(ctx, "hr.csv", nfc)).counts).toMatchObject({ created: 1 });
     // The same user, unchanged: not a second Jürgen, nor a conflict over an address that only looks the same.
     expect((await importText(ctx, "hr.csv", nfd)).counts).toMatchObject({ created: 0, updated: 0, unchanged: 1 });
-    const held = await store.db.selectFrom("users").select(["email", "display_name", "surname"]).where("workspace_id", "=", ctx.workspace.id).execute();
-    expect(held).toEqual([{ email: "jürgen.müller@example.de", display_name: "Jürgen Müller", surname: "Müller" }]);
+    const held = await store.db.selectFrom("users").select(["email", "display_name", "surname", "custom_attributes"]).where("workspace_id", "=", ctx.workspace.id).execute();
+    expect(held).toEqual([{ email: "jürgen.müller@example.de", display_name: "Jürgen Müller", surname: "Müller", custom_attributes: { site: "Malmö" } }]);
     const groups = await store.db.selectFrom("groups").select("name").where("workspace_id", "=", ctx.workspace.id).execute();
     expect(groups).toEqual([{ name: "Zespół Łódź" }]);
     // A user added by hand in NFD (an API client on a Mac) is stored composed, and found by the composed address.
-    await createUser(ctx, { email: "zoë@example.de".normalize("NFD"), displayName: "Zoë Ölçer".normalize("NFD") });
-    expect((await getUser(ctx, "zoë@example.de")).displayName).toBe("Zoë Ölçer");
+    await createUser(ctx, { email: "zoë@example.de".normalize("NFD"), displayName: "Zoë Ölçer".normalize("NFD"), customAttributes: { site: "Malmö".normalize("NFD") } });
+    expect(await getUser(ctx, "zoë@example.de")).toMatchObject({ displayName: "Zoë Ölçer", customAttributes: { site: "Malmö" } });
   });
 
   it("finds one address given twice in a file, once composed (NFC) and once decomposed (NFD)", async () => {

@@ -71,10 +71,10 @@ export const importReportSchema = z
     unchanged: z.array(z.object({ row: z.number().int(), id: z.string(), email: z.string().nullable(), displayName: z.string() })),
     groupsCreated: z.array(z.string()),
     problems: z.array(problemSchema),
-    warnings: z.array(problemSchema).describe("rows imported with a value that lost something, at the cell: a phone number's extension, which E.164 cannot hold; a card number or employee ID a user keeps with its leading zeros; a user synced from Entra ID, skipped"),
+    warnings: z.array(problemSchema).describe("rows imported with a value that lost something, at the cell: a phone number's extension, which E.164 cannot hold; a card number or employee ID a user keeps with its leading zeros (from a CSV or a text cell; an .xlsx number cell's is in its column's warning); a phone number an .xlsx cell held as a number, valid with and without a leading 0, saying which reading was taken; a user synced from Entra ID, skipped"),
     columnWarnings: z
       .array(columnWarningSchema)
-      .describe("warnings about a whole column, one each instead of one per row, never cut short: an .xlsx column of PINs, card numbers, employee IDs or phone numbers holding numbers, whose leading zeros (a phone's 0 or +) Excel drops"),
+      .describe("warnings about a whole column, one each instead of one per row, never cut short: an .xlsx column of PINs, card numbers, employee IDs or phone numbers holding numbers, whose leading zeros (a phone's 0 or +) Excel drops; it counts the rows whose user keeps the value with its zeros"),
     truncated: z.boolean().describe("lists stop at 1000 entries each; counts are always exact"),
     timings: z.record(z.string(), z.number()).describe("milliseconds: read (until the last row is read), check, pins, plan and apply (each summed over the batches, which overlap the reading), total"),
   })

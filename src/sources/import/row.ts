@@ -5,7 +5,7 @@ import { textFormulaValue, unneutralise } from "./formula.ts";
 import { columnName } from "./columns.ts";
 import type { ColumnMapping } from "./mapping.ts";
 import { withoutAccents, type ImportField } from "../../domain/import-fields.ts";
-import { isNumberField, withNumberCause, type NumberCell } from "./number-cells.ts";
+import { isNumberField, phoneReadingWarning, withNumberCause, type NumberCell } from "./number-cells.ts";
 
 /** One problem with one row (`field` "row": with the row as a whole, such as a value no heading names), pointing at the cell an admin has to fix (or, as a warning, the cell a value lost something in). */
 export interface ImportProblem {
@@ -115,7 +115,7 @@ export function readRow(
     if (kind === "text") input[field] = text === "" ? null : text;
     else if (kind === "list") input[field] = splitList(text);
     else if (kind === "groups") groups = splitList(text).map(composed);
-    else if (kind === "custom") (custom ??= Object.create(null) as Record<string, string>)[field] = text; // a column may be named "__proto__"
+    else if (kind === "custom") (custom ??= Object.create(null) as Record<string, string>)[field] = composed(text); // a column may be named "__proto__"
     else if (kind === "id") {
       rollcallId = text === "" ? null : text.toLowerCase();
       if (rollcallId && !uuid.test(rollcallId)) problems.push({ row, column: header, field, value: text.slice(0, 80), message: "is not a Rollcall user id (the export's rollcallId column): leave the export's id as it is, or clear the cell to add the row as a new user" });
@@ -163,8 +163,9 @@ export function readRow(
     groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin, rollcallId,
   };
   const numbers = fromNumbers?.map((cell) => (cell.field === "mobilePhone" ? { ...cell, read: user.mobilePhone ?? undefined } : cell.field === "businessPhones" ? { ...cell, read: user.businessPhones?.[0] } : cell));
-  if (!fieldWarnings.length && !unheaded?.length) return numbers ? { user, keys, problems, numbers } : { user, keys, problems };
-  const warnings = [...(unheaded ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w))];
+  const readings = numbers?.flatMap((cell) => phoneReadingWarning(row, cell, defaultCountry) ?? []);
+  if (!fieldWarnings.length && !unheaded?.length && !readings?.length) return numbers ? { user, keys, problems, numbers } : { user, keys, problems };
+  const warnings = [...(unheaded ?? []), ...fieldWarnings.map((w) => atCell(row, columnOf, w)), ...(readings ?? [])];
   return numbers ? { user, keys, problems, warnings, numbers } : { user, keys, problems, warnings };
 }
 

@@ -34,6 +34,7 @@ import * as m035 from "./035_dry_run_changes_discarded.ts";
 import * as m036 from "./036_list_sorts_indexed.ts";
 import * as m037 from "./037_user_search_folded.ts";
 import * as m039 from "./039_users_tags_any_case.ts";
+import * as m041 from "./041_stored_names_composed.ts";
 import * as m042 from "./042_import_rows_given_id.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
@@ -73,6 +74,7 @@ export const migrations: Record<string, Migration> = {
   "036_list_sorts_indexed": m036,
   "037_user_search_folded": m037,
   "039_users_tags_any_case": m039,
+  "041_stored_names_composed": m041,
   "042_import_rows_given_id": m042,
 };
 
