@@ -63,7 +63,7 @@ describe.each(engines)("composing the names stored before 037 (migration 041) on
     const stamp = async () => (await sql<{ email: string; xmin: string; updated_at: Date }>`select email, xmin::text, updated_at from users`.execute(db)).rows;
     const stamped = await stamp();
 
-    expect(await migrateToLatest(store.db)).toEqual([composing]);
+    expect(await migrateToLatest(store.db)).toContain(composing); // and any migration after it
 
     const users = await store.db.selectFrom("users").selectAll().orderBy("display_name").orderBy("source_name").execute();
     const jurgen = users.find((u) => u.display_name === "Jürgen Müller")!;
