@@ -1,26 +1,41 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, underTerminal } from "../support/cli.ts";
-import { freshDataFolder } from "../support/db.ts";
+import { freshDataFolder, openTestStore, type EngineName, type TestStore } from "../support/db.ts";
+
+/**
+ * PostgreSQL when the run has one, PGlite otherwise: when the CLI asks does not depend on the engine, and a CLI
+ * process opens PostgreSQL in a fraction of the time PGlite's start takes.
+ */
+const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
 
 /**
  * Commands that destroy a lot (a workspace, a source, users --matching) ask first on a terminal and go on only on
  * "y"; --yes skips the question, and a script (no terminal) is never asked, so pipelines and cron jobs keep working.
  */
-describe("rollcall asks before destroying a lot", { timeout: 300_000 }, () => {
+describe(`rollcall asks before destroying a lot (${engine})`, { timeout: 300_000 }, () => {
   const dataDir = freshDataFolder("rollcall-confirm-");
-  const env = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined, ROLLCALL_LOG_LEVEL: "silent", CORP_SECRET: "a-secret-value" };
+  let store: TestStore | undefined;
+  const env: Record<string, string | undefined> = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined, ROLLCALL_LOG_LEVEL: "silent", CORP_SECRET: "a-secret-value" };
   const cli = (...args: string[]) => runCli(args, env);
   const workspaces = async () => (await cli("workspaces", "list", "--json")).json<{ name: string }[]>().map((w) => w.name);
   const emails = async () => (await cli("users", "list", "--workspace", "doomed", "--json")).json<{ email: string }[]>().map((u) => u.email);
 
   beforeAll(async () => {
+    if (engine === "postgres") {
+      store = await openTestStore("postgres");
+      env.DATABASE_URL = store.url;
+      await store.close(); // the CLI opens its own connections; dispose() drops the database at the end
+    }
     expect((await cli("workspaces", "add", "doomed")).code).toBe(0);
     for (const name of ["ada", "bob"]) expect((await cli("users", "add", "--workspace", "doomed", "--email", `${name}@example.com`, "--display-name", name)).code).toBe(0);
     const source = await cli("sources", "add", "entra", "--name", "corp", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id", "11111111-1111-1111-1111-111111111111", "--client-secret-env", "CORP_SECRET", "--workspace", "doomed");
     expect(source.code, source.stderr).toBe(0);
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await store?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it("changes nothing when the answer is not yes", async () => {
     const workspace = await underTerminal(["workspaces", "remove", "doomed"], env, "n\r");

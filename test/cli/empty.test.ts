@@ -1,14 +1,33 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
-import { freshDataFolder } from "../support/db.ts";
+import { freshDataFolder, openTestStore, type EngineName, type TestStore } from "../support/db.ts";
+
+/**
+ * PostgreSQL when the run has one, PGlite otherwise: what the CLI prints over an empty list does not depend on the
+ * engine (its lists are tested on both in test/core and test/api), and a CLI process opens PostgreSQL in a fraction
+ * of the time PGlite's start takes.
+ */
+const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
 
 /** An empty list says what is empty and how to fill it, instead of "(none)"; --json stays an empty array. */
-describe("rollcall lists in an empty workspace", { timeout: 120_000 }, () => {
+describe(`rollcall lists in an empty workspace (${engine})`, { timeout: 120_000 }, () => {
   const dataDir = freshDataFolder("rollcall-empty-");
-  const cli = (...args: string[]) => runCli(args, { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined });
-  beforeAll(async () => expect((await cli("workspaces", "add", "fresh")).code).toBe(0));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  let store: TestStore | undefined;
+  const env: Record<string, string | undefined> = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined };
+  const cli = (...args: string[]) => runCli(args, env);
+  beforeAll(async () => {
+    if (engine === "postgres") {
+      store = await openTestStore("postgres");
+      env.DATABASE_URL = store.url;
+      await store.close(); // the CLI opens its own connections; dispose() drops the database at the end
+    }
+    expect((await cli("workspaces", "add", "fresh")).code).toBe(0);
+  });
+  afterAll(async () => {
+    await store?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it.each([
     [["users", "list"], "No users in workspace fresh yet: add one with `rollcall users add --email EMAIL --display-name NAME --workspace fresh`, or import a file with `rollcall import FILE --workspace fresh`."],

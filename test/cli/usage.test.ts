@@ -1,15 +1,34 @@
 import { spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bin, runCli } from "../support/cli.ts";
-import { freshDataFolder } from "../support/db.ts";
+import { freshDataFolder, openTestStore, type EngineName, type TestStore } from "../support/db.ts";
+
+/**
+ * PostgreSQL when the run has one, PGlite otherwise: how a command refuses its arguments does not depend on the
+ * engine, and a CLI process opens PostgreSQL (or, refusing them, starts no embedded database) in a fraction of the
+ * time PGlite's start takes.
+ */
+const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
 
 /** Usage errors are invalid_input in every command, not only the root: exit 2, and one JSON error with --json. */
-describe("rollcall usage errors", () => {
+describe(`rollcall usage errors (${engine})`, () => {
   const dataDir = freshDataFolder("rollcall-usage-");
-  const cli = (...args: string[]) => runCli(args, { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  let store: TestStore | undefined;
+  const env: Record<string, string | undefined> = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined };
+  const cli = (...args: string[]) => runCli(args, env);
+  beforeAll(async () => {
+    if (engine === "postgres") {
+      store = await openTestStore("postgres");
+      env.DATABASE_URL = store.url;
+      await store.close(); // the CLI opens its own connections; dispose() drops the database at the end
+    }
+  });
+  afterAll(async () => {
+    await store?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it.each([
     [["sync"], "missing required argument 'source'"],
@@ -70,10 +89,12 @@ describe("rollcall usage errors", () => {
   });
 
   it("stops quietly, exit 0, when what reads its output stops early (| head)", async () => {
+    // On the embedded database whatever the engine: the process must still end with its database's thread.
+    const embedded = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined };
     const rows = Array.from({ length: 400 }, (_, i) => `reader${i}@example.com,Reader ${i}`);
     writeFileSync(join(dataDir, "many.csv"), ["email,displayName", ...rows].join("\n"));
-    expect((await cli("import", join(dataDir, "many.csv"))).code).toBe(0);
-    const child = spawn(process.execPath, [bin, "users", "list", "--json", "--limit", "500"], { env: { ...process.env, ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined }, stdio: ["ignore", "pipe", "pipe"] });
+    expect((await runCli(["import", join(dataDir, "many.csv")], embedded)).code).toBe(0);
+    const child = spawn(process.execPath, [bin, "users", "list", "--json", "--limit", "500"], { env: { ...process.env, ...embedded }, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout.once("data", () => child.stdout.destroy()); // as `head -c 10` does after its first read

@@ -102,7 +102,8 @@ describe.each(engines)("the created, updated and source sorts over their indexes
   const indexOf: Record<SortedBy, string> = { createdAt: "users_created_idx", updatedAt: "users_updated_idx", source: "users_source_idx" };
   for (const sort of ["createdAt", "updatedAt", "source"] as const) {
     it.each([["asc"], ["desc"]] as const)(`reads a page by ${sort} %s from its index, first, after a cursor and at an offset, without sorting the users`, async (order) => {
-      const middle = rows.find((r) => r.id === expected(sort, order)[USERS / 2])!;
+      const middleId = expected(sort, order)[USERS / 2];
+      const middle = rows.find((r) => r.id === middleId)!;
       const after = { key: sort === "source" ? middle.source.toLowerCase() : `${sort === "createdAt" ? middle.created : middle.updated}Z`, id: middle.id };
       for (const [label, page, part] of [
         ["first page", { limit: 50, sort, order }, "keyed"],
