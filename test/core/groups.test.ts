@@ -59,6 +59,25 @@ describe.each(engines)("groups on %s", (engine) => {
     expect((await getGroup(ctx, "Synced")).source.type).toBe("entra");
   });
 
+  it("keeps a group's name in one spelling, on one line, and never an id, saying which rule a name breaks", async () => {
+    // "Café" typed on a Mac (e + combining accent) is the "Café" typed elsewhere: one group, found by either spelling.
+    const decomposed = "Cafe\u0301";
+    const created = await createGroup(ctx, { name: decomposed });
+    expect(created.name).toBe("Caf\u00e9");
+    expect((await rejection(createGroup(ctx, { name: "Caf\u00e9" }))).code).toBe("conflict");
+    expect((await getGroup(ctx, decomposed)).id).toBe(created.id);
+    const problems = async (name: string) => (await rejection(createGroup(ctx, { name }))).details?.fields;
+    expect(await problems("Night\nshift")).toEqual([expect.objectContaining({ field: "name", message: "must be on one line, without tabs or other control characters" })]);
+    expect(await problems("Night\tshift")).toEqual([expect.objectContaining({ field: "name", message: "must be on one line, without tabs or other control characters" })]);
+    expect(await problems("\u200b")).toEqual([expect.objectContaining({ field: "name", message: "must hold a visible character" })]);
+    expect(await problems(created.id)).toEqual([expect.objectContaining({ field: "name", message: "cannot be an id: groups are looked up by id or name, and this would read as an id; add a word to it" })]);
+    expect(await problems("   ")).toEqual([expect.objectContaining({ field: "name", message: "is required" })]);
+    // A rename follows the same rules; commas and other punctuation are fine (a file quotes them).
+    expect((await rejection(updateGroup(ctx, decomposed, { name: "Two\nlines" }))).code).toBe("invalid_input");
+    expect((await updateGroup(ctx, decomposed, { name: "Printer room 3, 2nd floor" })).name).toBe("Printer room 3, 2nd floor");
+    await deleteGroup(ctx, "Printer room 3, 2nd floor");
+  });
+
   it("a big group: lists count its members without listing them, pages them by cursor, and GET shows the first few", async () => {
     // More members than GET shows: users in one statement (a test of paging, not of adding users).
     const size = membersShownCap + 7;

@@ -1,7 +1,7 @@
 import { sql, type ExpressionBuilder, type SqlBool } from "kysely";
 import type { Db } from "../database.ts";
 import type { Group, GroupMember, GroupRecord } from "../../domain/group.ts";
-import type { SourceType } from "../../domain/user.ts";
+import { composed, type SourceType } from "../../domain/user.ts";
 import { isGuid } from "../../domain/guid.ts";
 import type { Database, GroupsTable } from "../schema.ts";
 import { alphabetical } from "./users.ts";
@@ -86,7 +86,7 @@ export async function selectGroups(db: Db, workspaceId: string, filter: GroupFil
 }
 
 const byKey = (key: string) => (eb: ExpressionBuilder<Database & { g: GroupsTable }, "g">) =>
-  eb.or([...(isGuid(key) ? [eb("g.id", "=", key)] : []), sql<SqlBool>`lower(g.name) = lower(${key})`]);
+  eb.or([...(isGuid(key) ? [eb("g.id", "=", key)] : []), sql<SqlBool>`lower(g.name) = lower(${composed(key)})`]);
 
 /** A group by id or name (case-insensitive), with its member count, without its members. */
 export async function selectGroup(db: Db, workspaceId: string, key: string): Promise<Group | undefined> {
