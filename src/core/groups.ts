@@ -171,23 +171,30 @@ export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unkno
   assertManual(before);
   if (parsed.data.name) await assertNameFree(ctx, parsed.data.name, before.id);
   await ctx.db.transaction().execute(async (trx) => {
-    if (options.ifMatch !== undefined) {
-      await trx.selectFrom("groups").select("id").where("id", "=", before.id).forUpdate().execute();
-      const now = await selectGroupRecord(trx, ctx.workspace.id, before.id);
-      assertIfMatch(options.ifMatch, now ? groupVersion(now) : null, "group");
-    }
+    await trx.selectFrom("groups").select("id").where("id", "=", before.id).forUpdate().execute();
+    const now = await selectGroupRecord(trx, ctx.workspace.id, before.id);
+    if (options.ifMatch !== undefined) assertIfMatch(options.ifMatch, now ? groupVersion(now) : null, "group");
+    if (!now) throw notFound("group", key);
+    // A save that changes nothing (the console's Save on an untouched form) writes nothing and leaves no history entry.
+    const changed = changedFields(now, parsed.data);
+    if (Object.keys(changed.after).length === 0) return;
     await trx
       .updateTable("groups")
-      .set({
-        ...(parsed.data.name !== undefined && { name: parsed.data.name }),
-        ...(parsed.data.description !== undefined && { description: parsed.data.description }),
-        updated_at: sql`now()`,
-      })
+      .set({ ...changed.after, updated_at: sql`now()` })
       .where("id", "=", before.id)
       .execute();
-    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: before.name, action: "update group", before: { name: before.name, description: before.description }, after: parsed.data });
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: now.name, action: "update group", before: changed.before, after: changed.after });
   });
   return showGroup(ctx, before.id);
+}
+
+/** The fields `input` changes on `group`: their values before and after (none when the input holds what the group has). */
+function changedFields(group: Pick<GroupRecord, "name" | "description">, input: { name?: string | undefined; description?: string | null | undefined }) {
+  const before: { name?: string; description?: string | null } = {};
+  const after: { name?: string; description?: string | null } = {};
+  if (input.name !== undefined && input.name !== group.name) [before.name, after.name] = [group.name, input.name];
+  if (input.description !== undefined && (input.description || null) !== group.description) [before.description, after.description] = [group.description, input.description || null];
+  return { before, after };
 }
 
 /** Answers the group as it was, as GET showed it (its history entry too: a group of 96,000 keeps its first members and its count). */

@@ -78,6 +78,16 @@ describe.each(engines)("groups on %s", (engine) => {
     await deleteGroup(ctx, "Printer room 3, 2nd floor");
   });
 
+  it("records a rename or a description change as what changed, and a save that changes nothing not at all", async () => {
+    await createGroup(ctx, { name: "Night shift", description: "22:00 to 06:00" });
+    const entries = async () => (await groupHistory(ctx, "Night shift", { limit: 10 })).changes.map((c) => [c.action, c.before, c.after]);
+    await updateGroup(ctx, "night shift", { name: "Night shift", description: "22:00 to 06:00" });
+    await updateGroup(ctx, "Night shift", { description: "22:00 to 06:00" });
+    expect(await entries()).toEqual([["create group", null, { name: "Night shift", description: "22:00 to 06:00" }]]);
+    await updateGroup(ctx, "Night shift", { name: "Night shift", description: "22:00 to 07:00" });
+    expect((await entries())[0]).toEqual(["update group", { description: "22:00 to 06:00" }, { description: "22:00 to 07:00" }]);
+  });
+
   it("a big group: lists count its members without listing them, pages them by cursor, and GET shows the first few", async () => {
     // More members than GET shows: users in one statement (a test of paging, not of adding users).
     const size = membersShownCap + 7;
