@@ -262,6 +262,10 @@ export async function removeMember(ctx: WorkspaceContext, groupKey: string, memb
 
 export function assertManual(group: GroupRecord): void {
   if (group.source.type === "entra") {
-    throw new RollcallError("invalid_input", `Group "${group.name}" is synced from Entra ID source "${group.source.name}"; change it in Entra ID`, { field: "group" });
+    throw new RollcallError(
+      "invalid_input",
+      `Group "${group.name}" is synced from Entra ID source "${group.source.name}": its name, description and members are Entra ID's, and the next sync would undo a change made here. Change it in Entra ID, or create a group of your own (it may hold this one as a member)`,
+      { field: "group" },
+    );
   }
 }

@@ -88,6 +88,17 @@ describe.each(engines)("groups on %s", (engine) => {
     expect((await entries())[0]).toEqual(["update group", { description: "22:00 to 06:00" }, { description: "22:00 to 07:00" }]);
   });
 
+  it("says why a synced group cannot be changed here, and what the next sync would do", async () => {
+    const refused = await rejection(addMember(ctx, "Synced", "ada@example.com"));
+    expect([refused.code, refused.message]).toEqual([
+      "invalid_input",
+      'Group "Synced" is synced from Entra ID source "contoso": its name, description and members are Entra ID\'s, and the next sync would undo a change made here. Change it in Entra ID, or create a group of your own (it may hold this one as a member)',
+    ]);
+    expect((await rejection(updateGroup(ctx, "Synced", { description: "x" }))).message).toBe(refused.message);
+    // A group of one's own may hold it.
+    expect((await addMember(ctx, "Night shift", "Synced")).members).toEqual(["Synced"]);
+  });
+
   it("a big group: lists count its members without listing them, pages them by cursor, and GET shows the first few", async () => {
     // More members than GET shows: users in one statement (a test of paging, not of adding users).
     const size = membersShownCap + 7;
