@@ -127,7 +127,7 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
       get: (key) => get(at("groups", key), { include: "members" }),
       async history(key, limit) {
         // The heading's group, as the local history gives it: its count, not its members.
-        const { members: _, ...group } = await get<GroupWithMembers>(at("groups", key));
+        const { members: _, memberOf: __, ...group } = await get<GroupWithMembers>(at("groups", key));
         const page = await get<Page<ChangeRecord>>(at("groups", group.id, "changes"), { limit });
         return { group, changes: page.items, total: page.total };
       },

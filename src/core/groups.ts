@@ -8,12 +8,14 @@ import {
   selectGroupRecord,
   selectGroups,
   selectMemberLabels,
+  selectParentNames,
+  selectParents,
   wouldCreateCycle,
   type GroupFilter,
   type MemberCursor,
 } from "../storage/queries/groups.ts";
 import { selectUser } from "../storage/queries/users.ts";
-import { pageOfChanges, recordChange, type ChangeRecord } from "./change-log.ts";
+import { pageOfChanges, recordChange, recordChanges, type ChangeRecord } from "./change-log.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
 import { isGuid } from "../domain/guid.ts";
@@ -36,14 +38,15 @@ export async function listGroups(ctx: ReadContext, filter: GroupFilter, page: { 
 export async function listGroupsWithMembers(ctx: ReadContext, filter: GroupFilter, page: { limit: number | null; offset: number }): Promise<{ items: GroupWithMembers[]; total: number }> {
   const found = await selectGroups(ctx.db, ctx.workspace.id, filter, page);
   if (found.total === 0 && filter.source) await assertFilterNames(ctx, { source: filter.source });
-  const labels = await selectMemberLabels(ctx.db, ctx.workspace.id, found.items.map((g) => g.id));
-  return { items: found.items.map((g) => withMembers(g, labels.get(g.id) ?? [])), total: found.total };
+  const ids = found.items.map((g) => g.id);
+  const [labels, parents] = await Promise.all([selectMemberLabels(ctx.db, ctx.workspace.id, ids), selectParentNames(ctx.db, ctx.workspace.id, ids)]);
+  return { items: found.items.map((g) => withMembers(g, labels.get(g.id) ?? [], parents.get(g.id) ?? [])), total: found.total };
 }
 
 /** The CLI's --json and the API answer `members` after memberCount, as they always did. */
-function withMembers(group: Group, members: string[]): GroupWithMembers {
+function withMembers(group: Group, members: string[], memberOf: string[]): GroupWithMembers {
   const { memberCount, createdAt, updatedAt, ...rest } = group;
-  return { ...rest, members, memberCount, createdAt, updatedAt };
+  return { ...rest, members, memberOf, memberCount, createdAt, updatedAt };
 }
 
 /** A group with its member count, not its members (a heading). */
@@ -75,7 +78,8 @@ export async function showGroup(ctx: ReadContext, key: string, options: { allMem
     options.allMembers || group.memberCount <= membersShownCap
       ? ((await selectMemberLabels(ctx.db, ctx.workspace.id, [group.id])).get(group.id) ?? [])
       : await selectFirstMemberLabels(ctx.db, ctx.workspace.id, group.id, membersShownCap);
-  return withMembers(group, members);
+  const memberOf = (await selectParentNames(ctx.db, ctx.workspace.id, [group.id])).get(group.id) ?? [];
+  return withMembers(group, members, memberOf);
 }
 
 /** A page of a group's direct members (GET …/groups/{id}/members): `next` is where the following page starts, null at the end. */
@@ -205,8 +209,14 @@ export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<G
     throw new RollcallError("invalid_input", `Group "${before.name}" is synced from Entra ID source "${before.source.name}"; delete it in Entra ID, or leave it out of the source's groups (the next sync would create it again)`, { field: "group" });
   }
   await ctx.db.transaction().execute(async (trx) => {
+    const parents = await selectParents(trx, before.id);
     await trx.deleteFrom("groups").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: before.name, action: "delete group", before });
+    // Each group it was in says so in its own history, as when a member is removed from it.
+    await recordChanges(
+      trx,
+      parents.map((parent) => ({ workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: parent.id, subject: before.name, action: `remove from group ${parent.name}`, after: { reason: `group "${before.name}" was deleted` } })),
+    );
   });
   return before;
 }

@@ -23,6 +23,8 @@ export interface Group extends GroupRecord {
 /** A group with its direct members' labels: user emails (else UPN, else display name) and group names, sorted. */
 export interface GroupWithMembers extends Group {
   members: string[];
+  /** The names of the groups this one is a direct member of, sorted: it leaves them when it is deleted. */
+  memberOf: string[];
 }
 
 /** One direct member of a group, as GET …/groups/{id}/members pages them. */

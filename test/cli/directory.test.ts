@@ -298,6 +298,18 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("groups", "remove", "Night Crew", "--workspace", "acme")).code).toBe(0);
   });
 
+  cliCase("shows the groups a group is in, and which it left when it is removed", async () => {
+    for (const name of ["Contractors", "Printer room 3", "Visitors"]) expect((await cli("groups", "add", name, "--workspace", "acme")).code).toBe(0);
+    for (const parent of ["Visitors", "Printer room 3"]) expect((await cli("groups", "members", "add", parent, "Contractors", "--workspace", "acme")).code).toBe(0);
+    expect((await cli("groups", "show", "Contractors", "--workspace", "acme")).stdout).toContain("\n  member of: Printer room 3, Visitors\n");
+    expect((await cli("groups", "show", "Visitors", "--workspace", "acme")).stdout).not.toContain("member of");
+    const removed = await cli("groups", "remove", "Contractors", "--workspace", "acme");
+    expect([removed.code, removed.stdout.trim()]).toEqual([0, "removed group Contractors; it left Printer room 3, Visitors"]);
+    const history = (await cli("groups", "history", "Visitors", "--workspace", "acme", "--limit", "1", "--json")).json<{ changes: { action: string; subject: string }[] }>();
+    expect(history.changes.map((c) => [c.action, c.subject])).toEqual([["remove from group Visitors", "Contractors"]]);
+    for (const name of ["Printer room 3", "Visitors"]) expect((await cli("groups", "remove", name, "--workspace", "acme")).code).toBe(0);
+  });
+
   it("erases a deleted user's history on request, and refuses while the user exists", async () => {
     expect((await cli("users", "add", "--email", "forget.me@example.com", "--display-name", "Forget Me", "--workspace", "acme")).code).toBe(0);
     expect((await cli("users", "update", "forget.me@example.com", "--job-title", "Temp", "--workspace", "acme")).code).toBe(0);

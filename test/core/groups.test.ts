@@ -88,6 +88,24 @@ describe.each(engines)("groups on %s", (engine) => {
     expect((await entries())[0]).toEqual(["update group", { description: "22:00 to 06:00" }, { description: "22:00 to 07:00" }]);
   });
 
+  it("shows the groups a group is in, and a deleted group leaves each of them with an entry in its history", async () => {
+    await createGroup(ctx, { name: "Contractors" });
+    await createGroup(ctx, { name: "Printer room 3" });
+    await addMember(ctx, "Printer room 3", "Contractors");
+    await addMember(ctx, "Night shift", "Contractors");
+    expect((await showGroup(ctx, "Contractors")).memberOf).toEqual(["Night shift", "Printer room 3"]);
+    expect((await listGroupsWithMembers(ctx, { q: "Contractors" }, { limit: null, offset: 0 })).items[0]!.memberOf).toEqual(["Night shift", "Printer room 3"]);
+    expect((await showGroup(ctx, "Night shift")).memberOf).toEqual([]);
+
+    const deleted = await deleteGroup(ctx, "Contractors");
+    expect(deleted.memberOf).toEqual(["Night shift", "Printer room 3"]);
+    for (const parent of ["Night shift", "Printer room 3"]) {
+      const [latest] = (await groupHistory(ctx, parent, { limit: 1 })).changes;
+      expect([latest!.action, latest!.subject, latest!.after, latest!.actor]).toEqual([`remove from group ${parent}`, "Contractors", { reason: 'group "Contractors" was deleted' }, "test"]);
+      expect((await showGroup(ctx, parent)).memberCount).toBe(0);
+    }
+  });
+
   it("says why a synced group cannot be changed here, and what the next sync would do", async () => {
     const refused = await rejection(addMember(ctx, "Synced", "ada@example.com"));
     expect([refused.code, refused.message]).toEqual([

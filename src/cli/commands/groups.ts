@@ -9,6 +9,7 @@ function describeGroup(group: GroupWithMembers): string {
     `${group.name}${group.description ? ` — ${group.description}` : ""}`,
     `  id:      ${group.id}`,
     `  source:  ${group.source.type} "${group.source.name}"`,
+    ...(group.memberOf.length ? [`  member of: ${group.memberOf.join(", ")}`] : []),
     `  members (${group.memberCount}):${group.members.length ? "" : " (none)"}`,
     ...group.members.map((member) => `    ${member}`),
   ].join("\n");
@@ -67,7 +68,7 @@ export function groupsCommand(): Command {
     directoryCommand("remove", "delete a group (its members stay)")
       .alias("delete")
       .argument("<group>", "group name or id")
-      .action(async (key: string, opts) => runOn(opts, (directory) => directory.groups.remove(key), { human: (g) => `removed group ${g.name}` })),
+      .action(async (key: string, opts) => runOn(opts, (directory) => directory.groups.remove(key), { human: (g) => `removed group ${g.name}${g.memberOf.length ? `; it left ${g.memberOf.join(", ")}` : ""}` })),
   );
 
   const members = new Command("members").description("list, add or remove direct members of a group");

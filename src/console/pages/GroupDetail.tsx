@@ -244,6 +244,16 @@ export function GroupPage({ id }: { id: string }) {
           <h2 id="about-h">About</h2>
           <dl className="props">
             <Prop label="Description">{g.description}</Prop>
+            <Prop label="Member of">
+              {g.memberOf.length
+                ? g.memberOf.map((name, i) => (
+                    <span key={name}>
+                      {i ? ", " : null}
+                      <Link to={wsPath(workspace, `/groups/${encodeURIComponent(name)}`)} dir="auto">{name}</Link>
+                    </span>
+                  ))
+                : null}
+            </Prop>
             <Prop label="Source">{groupSourceLabel(g)}</Prop>
             <Prop label="External ID">{g.source.externalId ? <code>{g.source.externalId}</code> : null}</Prop>
             <Prop label="Created">{formatDate(g.createdAt)}</Prop>
@@ -277,6 +287,7 @@ export function GroupPage({ id }: { id: string }) {
         }}
       >
         <p>The group is removed; its members stay in the directory.</p>
+        {g.memberOf.length ? <p>It leaves the group{g.memberOf.length === 1 ? "" : "s"} it is in: {g.memberOf.join(", ")}.</p> : null}
       </ConfirmDialog>
       <ConfirmDialog
         open={removing !== null}

@@ -129,6 +129,24 @@ export async function selectMemberLabels(db: Db, workspaceId: string, groupIds: 
   return result;
 }
 
+/** The names of the groups each of the given groups is a direct member of, each list sorted, in one statement. */
+export async function selectParentNames(db: Db, workspaceId: string, groupIds: string[]): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return result;
+  const { rows } = await sql<{ member_group_id: string; names: string[] }>`
+    select m.member_group_id, array_agg(p.name order by ${sql.raw(alphabetical("p.name"))}, p.id) as names
+      from group_members m join groups p on p.id = m.group_id
+     where m.member_group_id = any(${groupIds}::uuid[]) and m.workspace_id = ${workspaceId}
+     group by m.member_group_id`.execute(db);
+  for (const row of rows) result.set(row.member_group_id, row.names);
+  return result;
+}
+
+/** The groups `groupId` is a direct member of: what deleting it takes it out of. */
+export async function selectParents(db: Db, groupId: string): Promise<{ id: string; name: string }[]> {
+  return db.selectFrom("group_members as m").innerJoin("groups as p", "p.id", "m.group_id").select(["p.id", "p.name"]).where("m.member_group_id", "=", groupId).orderBy("p.id").execute();
+}
+
 const icu = (expression: string) => sql.raw(alphabetical(expression));
 
 /**
