@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
 import { RollcallError, invalidInput, notFound } from "../errors.ts";
 import { createGroupSchema, membersShownCap, updateGroupSchema, type Group, type GroupMember, type GroupRecord, type GroupWithMembers } from "../domain/group.ts";
 import {
@@ -238,21 +239,38 @@ export async function addMember(ctx: WorkspaceContext, groupKey: string, memberK
   const group = await getGroupRecord(ctx, groupKey);
   assertManual(group);
   const member = await resolveMember(ctx, memberKey);
-  if (member.kind === "group" && (await wouldCreateCycle(ctx.db, group.id, member.id))) {
-    throw invalidInput([{ field: "member", message: `adding group "${member.label}" to "${group.name}" would make a group contain itself`, value: memberKey }]);
-  }
   const added = await ctx.db.transaction().execute(async (trx) => {
-    const column = member.kind === "user" ? "member_user_id" : "member_group_id";
-    const exists = await trx.selectFrom("group_members").select("group_id").where("group_id", "=", group.id).where(column, "=", member.id).executeTakeFirst();
-    if (exists) return false;
-    await trx
+    await holdForMembership(trx, ctx, group, member);
+    if (member.kind === "group") {
+      // One nesting at a time in a workspace: two made at once ("A" into "B", "B" into "A") each passed the check alone.
+      await sql`select pg_advisory_xact_lock(7302, hashtext(${ctx.workspace.id}::text))`.execute(trx);
+      if (await wouldCreateCycle(trx, group.id, member.id)) {
+        throw invalidInput([{ field: "member", message: `adding group "${member.label}" to "${group.name}" would make a group contain itself: "${member.label}" already holds "${group.name}", directly or through other groups`, value: memberKey }]);
+      }
+    }
+    // Two admins adding the same member at once: the second finds it there (added: false) rather than failing.
+    const inserted = await trx
       .insertInto("group_members")
       .values({ workspace_id: ctx.workspace.id, group_id: group.id, member_user_id: member.kind === "user" ? member.id : null, member_group_id: member.kind === "group" ? member.id : null })
-      .execute();
+      .onConflict((oc) => oc.doNothing())
+      .returning("group_id")
+      .executeTakeFirst();
+    if (!inserted) return false;
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group.id, userId: member.kind === "user" ? member.id : null, subject: member.label, action: `add to group ${group.name}` });
     return true;
   });
   return { ...(await showGroup(ctx, group.id)), added };
+}
+
+/**
+ * The group and the member, held until the transaction ends so that neither can be deleted under the new membership
+ * (its insert failed as an internal error): one deleted since it was looked up is not found, and nothing changes.
+ */
+async function holdForMembership(trx: Db, ctx: ReadContext, group: GroupRecord, member: { kind: "user" | "group"; id: string; label: string }): Promise<void> {
+  const heldGroup = await trx.selectFrom("groups").select("id").where("id", "=", group.id).forKeyShare().executeTakeFirst();
+  if (!heldGroup) throw new RollcallError("not_found", `No group "${group.name}" in workspace ${ctx.workspace.name} (it was deleted meanwhile); nothing was changed`, { resource: "group", key: group.name });
+  const heldMember = await trx.selectFrom(member.kind === "user" ? "users" : "groups").select("id").where("id", "=", member.id).forKeyShare().executeTakeFirst();
+  if (!heldMember) throw new RollcallError("not_found", `No ${member.kind} "${member.label}" in workspace ${ctx.workspace.name} (it was deleted meanwhile); nothing was changed`, { resource: "member", key: member.label });
 }
 
 export async function removeMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<GroupWithMembers> {

@@ -117,6 +117,25 @@ describe.each(engines)("groups on %s", (engine) => {
     expect((await addMember(ctx, "Night shift", "Synced")).members).toEqual(["Synced"]);
   });
 
+  it("two nestings made at once cannot close a loop, and the same member added twice at once is added once", async () => {
+    await createGroup(ctx, { name: "Day shift" });
+    await createGroup(ctx, { name: "Weekend shift" });
+    const both = await Promise.allSettled([addMember(ctx, "Day shift", "Weekend shift"), addMember(ctx, "Weekend shift", "Day shift")]);
+    expect(both.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const refused = both.find((r): r is PromiseRejectedResult => r.status === "rejected")!.reason as { code: string; message: string };
+    expect(refused.code).toBe("invalid_input");
+    expect(refused.message).toMatch(/would make a group contain itself: "(Day|Weekend) shift" already holds "(Day|Weekend) shift", directly or through other groups$/);
+    const memberships = [(await getGroup(ctx, "Day shift")).members, (await getGroup(ctx, "Weekend shift")).members];
+    expect(memberships.flat()).toHaveLength(1);
+
+    const twice = await Promise.all([addMember(ctx, "Day shift", "ada@example.com"), addMember(ctx, "Day shift", "ADA@example.com")]);
+    expect(twice.map((g) => g.added).sort()).toEqual([false, true]);
+    const entries = (await groupHistory(ctx, "Day shift", { limit: 10 })).changes.filter((c) => c.action === "add to group Day shift" && c.subject === "ada@example.com");
+    expect(entries).toHaveLength(1);
+    await deleteGroup(ctx, "Day shift");
+    await deleteGroup(ctx, "Weekend shift");
+  });
+
   it("a big group: lists count its members without listing them, pages them by cursor, and GET shows the first few", async () => {
     // More members than GET shows: users in one statement (a test of paging, not of adding users).
     const size = membersShownCap + 7;
