@@ -298,6 +298,29 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("groups", "remove", "Night Crew", "--workspace", "acme")).code).toBe(0);
   });
 
+  cliCase("adds several users to a group at once, or every user the filters match, all or nothing", async () => {
+    for (const [email, department] of [["crew1@example.com", "Crew"], ["crew2@example.com", "crew"], ["office@example.com", "Office"]]) {
+      expect((await cli("users", "add", "--email", email!, "--display-name", email!, "--department", department!, "--workspace", "acme")).code).toBe(0);
+    }
+    expect((await cli("groups", "add", "Night shift", "--workspace", "acme")).code).toBe(0);
+    const members = async () => (await cli("groups", "show", "Night shift", "--workspace", "acme", "--json")).json<{ members: string[] }>().members;
+    // One unknown user adds none.
+    const refused = await cli("groups", "members", "add", "Night shift", "crew1@example.com", "nobody@example.com", "--workspace", "acme");
+    expect([refused.code, refused.stderr]).toEqual([3, expect.stringContaining('No user "nobody@example.com" in workspace acme; nothing was changed')]);
+    expect(await members()).toEqual([]);
+    const named = await cli("groups", "members", "add", "Night shift", "crew1@example.com", "office@example.com", "--workspace", "acme");
+    expect([named.code, named.stdout.trim()]).toEqual([0, "added 2 user(s) to Night shift"]);
+    const matching = await cli("groups", "members", "add", "Night shift", "--matching", "--department", "crew", "--workspace", "acme");
+    expect([matching.code, matching.stdout.trim()]).toEqual([0, "added 1 user(s) to Night shift; 1 were members already"]);
+    expect(await members()).toEqual(["crew1@example.com", "crew2@example.com", "office@example.com"]);
+    const removed = await cli("groups", "members", "remove", "Night shift", "--matching", "--department", "Crew", "--workspace", "acme", "--json");
+    expect(removed.json()).toMatchObject({ action: "removeFromGroup", group: "Night shift", changed: 2, unchanged: 0 });
+    expect(await members()).toEqual(["office@example.com"]);
+    const neither = await cli("groups", "members", "add", "Night shift", "--workspace", "acme");
+    expect([neither.code, neither.stderr]).toEqual([2, expect.stringContaining("name the members, or give --matching with the filters that select the users (not both)")]);
+    expect((await cli("groups", "remove", "Night shift", "--workspace", "acme")).code).toBe(0);
+  });
+
   cliCase("shows the groups a group is in, and which it left when it is removed", async () => {
     for (const name of ["Contractors", "Printer room 3", "Visitors"]) expect((await cli("groups", "add", name, "--workspace", "acme")).code).toBe(0);
     for (const parent of ["Visitors", "Printer room 3"]) expect((await cli("groups", "members", "add", parent, "Contractors", "--workspace", "acme")).code).toBe(0);

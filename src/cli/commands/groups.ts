@@ -3,6 +3,9 @@ import type { GroupWithMembers } from "../../domain/group.ts";
 import { historyText } from "../change-lines.ts";
 import { directoryCommand, nothingToChange, positiveInteger, runOn, suggest, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
+import { maxBulkUsers, type BulkResult } from "../../domain/bulk.ts";
+import { invalidInput } from "../../errors.ts";
+import { userFilterFromFlags, withUserFilter } from "./users.ts";
 
 function describeGroup(group: GroupWithMembers): string {
   return [
@@ -77,22 +80,47 @@ export function groupsCommand(): Command {
       .argument("<group>", "group name or id")
       .action(async (key: string, opts) => runOn(opts, async (directory) => (await directory.groups.get(key)).members, { human: (m) => m.join("\n") || "(no members)" })),
   );
-  members.addCommand(
-    directoryCommand("add", "add a user (id or email) or a group (name) as a direct member")
-      .argument("<group>", "group name or id")
-      .argument("<member>", "a user's id, email or user principal name, or a group's name or id")
-      .action(async (key: string, member: string, opts) =>
-        runOn(opts, (directory) => directory.groups.addMember(key, member), { human: (g) => `${member} ${g.added ? "is" : "was already"} a member of ${g.name}` }),
-      ),
-  );
-  members.addCommand(
-    directoryCommand("remove", "remove a direct member")
-      .argument("<group>", "group name or id")
-      .argument("<member>", "a user's id, email or user principal name, or a group's name or id")
-      .action(async (key: string, member: string, opts) =>
-        runOn(opts, (directory) => directory.groups.removeMember(key, member), { human: (g) => `${member} removed from ${g.name}` }),
-      ),
-  );
+  members.addCommand(memberChangeCommand("add"));
+  members.addCommand(memberChangeCommand("remove"));
   groups.addCommand(members);
   return groups;
+}
+
+/**
+ * `groups members add|remove GROUP MEMBER...`: one member (a user or a group) as ever; several users, or with
+ * --matching every user the filters of `users list` match, in one bulk action, all or nothing, as the Users page's
+ * "Add to group" does.
+ */
+function memberChangeCommand(verb: "add" | "remove"): Command {
+  const adding = verb === "add";
+  return withUserFilter(
+    directoryCommand(verb, adding ? "add direct members: a user or a group, several users at once, or every user the filters match (--matching)" : "remove direct members: a user or a group, several users at once, or every user the filters match (--matching)"),
+  )
+    .argument("<group>", "group name or id")
+    .argument("[members...]", `a user's id, email or user principal name, or a group's name or id; several: users only (at most ${maxBulkUsers}), all or nothing`)
+    .option("--matching", `instead of naming members: every user the filters match, however many (no filter is every user)`)
+    .action(async (key: string, keys: string[], opts) =>
+      runOn(
+        opts,
+        async (directory): Promise<(GroupWithMembers & { added?: boolean }) | BulkResult> => {
+          const filter = userFilterFromFlags(opts);
+          const filtered = Object.values(filter).some((v) => v !== undefined);
+          if (opts.matching ? keys.length > 0 : keys.length === 0 || filtered) {
+            throw invalidInput([{ field: "members", message: "name the members, or give --matching with the filters that select the users (not both)" }]);
+          }
+          if (keys.length === 1) return adding ? directory.groups.addMember(key, keys[0]!) : directory.groups.removeMember(key, keys[0]!);
+          return directory.users.bulk({ action: adding ? "addToGroup" : "removeFromGroup", group: key, ...(opts.matching ? { filter } : { users: keys }) });
+        },
+        {
+          human: (r) => {
+            if ("action" in r) {
+              const unchanged = r.unchanged ? `; ${r.unchanged} ${adding ? "were members already" : "were not members"}` : "";
+              return `${adding ? "added" : "removed"} ${r.changed} user(s) ${adding ? "to" : "from"} ${r.group}${unchanged}`;
+            }
+            if (!adding) return `${keys[0]} removed from ${r.name}`;
+            return `${keys[0]} ${r.added ? "is" : "was already"} a member of ${r.name}`;
+          },
+        },
+      ),
+    );
 }
