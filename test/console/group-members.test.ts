@@ -122,4 +122,21 @@ describe.skipIf(!hasChromium)("web console: adding a group's member again", () =
     await page.getByRole("button", { name: "Add", exact: true }).click();
     await expect.poll(async () => (await getGroup(ctx, "Research")).members).toContain("ada@contoso.com");
   });
+  it("lists only the groups of one kind of source, kept in the address", async () => {
+    const page = ui.page;
+    const ctx = { db: ui.server.rt.store.db, workspace: await resolveWorkspace(ui.server.rt.store.db, "default"), actor: "test" };
+    await createGroup(ctx, { name: "All Staff" }, { type: "entra", name: "Contoso", id: null, externalId: "00000000-0000-4000-8000-0000000000a1" });
+    await page.goto(`${ui.server.url}/w/default/groups`);
+    const names = page.locator("table tbody tr td:first-child");
+    await expect.poll(() => names.allTextContents()).toContain("All Staff");
+    await page.getByLabel("Source").selectOption({ label: "Synced from Entra ID" });
+    await expect.poll(() => names.allTextContents()).toEqual(["All Staff"]);
+    expect(new URL(page.url()).searchParams.get("sourceType")).toBe("entra");
+    expect(await page.locator(".page-head .muted").textContent()).toBe("1 matching");
+    await page.getByLabel("Source").selectOption({ label: "Yours to change (created here or imported)" });
+    await expect.poll(() => names.allTextContents()).not.toContain("All Staff");
+    expect(await names.allTextContents()).toEqual(expect.arrayContaining(["Engineering", "Research"]));
+    await page.reload();
+    await expect.poll(() => page.getByLabel("Source").inputValue()).toBe("manual,import");
+  });
 });

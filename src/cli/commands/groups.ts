@@ -1,4 +1,5 @@
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
+import { sourceTypes, type SourceType } from "../../domain/user.ts";
 import type { GroupWithMembers } from "../../domain/group.ts";
 import { historyText } from "../change-lines.ts";
 import { directoryCommand, nothingToChange, positiveInteger, runOn, suggest, table } from "../io.ts";
@@ -6,6 +7,14 @@ import { sourceCell } from "../../domain/source.ts";
 import { maxBulkUsers, type BulkResult } from "../../domain/bulk.ts";
 import { invalidInput } from "../../errors.ts";
 import { userFilterFromFlags, withUserFilter } from "./users.ts";
+
+/** --source-type manual,import: each one a kind of source, or a usage error naming them. */
+function sourceTypeList(text: string): SourceType[] {
+  const types = text.split(",").map((type) => type.trim());
+  const unknown = types.find((type) => !(sourceTypes as readonly string[]).includes(type));
+  if (unknown !== undefined) throw new InvalidArgumentError(`"${unknown}" is not a source type; use ${sourceTypes.join(", ")}, or several comma-separated`);
+  return types as SourceType[];
+}
 
 function describeGroup(group: GroupWithMembers): string {
   return [
@@ -24,9 +33,10 @@ export function groupsCommand(): Command {
   groups.addCommand(
     directoryCommand("list", "list groups with their direct members")
       .option("--source <name>", "only groups from this source")
+      .option("--source-type <types>", `only groups of these kinds of source, comma-separated (${sourceTypes.join(", ")}); manual,import: the groups that can be changed here`, sourceTypeList)
       .option("-q, --search <text>", "name contains")
       .action(async (opts) =>
-        runOn(opts, (directory) => directory.groups.list({ q: opts.search, source: opts.source }), { human: (list) => table(list.map((g) => ({ ...g, source: sourceCell(g.source) })), ["name", "description", "source", "memberCount"], opts.search || opts.source ? `No groups in workspace ${opts.workspace} match these filters.` : `No groups in workspace ${opts.workspace} yet: add one with ${suggest(["groups", "add", "NAME"], opts.workspace)}.`) }),
+        runOn(opts, (directory) => directory.groups.list({ q: opts.search, source: opts.source, sourceType: opts.sourceType }), { human: (list) => table(list.map((g) => ({ ...g, source: sourceCell(g.source) })), ["name", "description", "source", "memberCount"], opts.search || opts.source || opts.sourceType ? `No groups in workspace ${opts.workspace} match these filters.` : `No groups in workspace ${opts.workspace} yet: add one with ${suggest(["groups", "add", "NAME"], opts.workspace)}.`) }),
       ),
   );
 
