@@ -74,9 +74,10 @@ export const groupSchema = z
   .object({
     ...groupHead,
     members: memberLabels.optional().describe("only with include=members: every direct member, user emails (else UPN or display name) and group names, sorted"),
+    memberOf: z.array(z.string()).optional().describe("only with include=members: the names of the groups this one is a direct member of, sorted"),
     ...groupTail,
   })
-  .meta({ id: "Group" }) satisfies z.ZodType<Group & { members?: string[] }>;
+  .meta({ id: "Group" }) satisfies z.ZodType<Group & { members?: string[]; memberOf?: string[] }>;
 
 /** A group on its own: its first members (all of most groups), all of them with include=members. */
 export const groupWithMembersSchema = z
@@ -85,6 +86,7 @@ export const groupWithMembersSchema = z
     members: memberLabels.describe(
       `user emails (else UPN or display name) and group names, sorted: every direct member of a group of up to ${membersShownCap}; of a bigger one (memberCount), ${membersShownCap} of them, the first of …/members' order (page the rest there), or every one with include=members`,
     ),
+    memberOf: z.array(z.string()).describe("the names of the groups this one is a direct member of, sorted (deleting it takes it out of them)"),
     ...groupTail,
   })
   .meta({ id: "GroupWithMembers" }) satisfies z.ZodType<GroupWithMembers>;

@@ -16,7 +16,7 @@ import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "..
 import { dismissNotification, listDeliveries, listNotifications, type Delivery, type Notification } from "../core/notifications.ts";
 import { getNotificationSettings, updateNotificationSettings, type NotificationSettings } from "../core/notification-settings.ts";
 import type { GroupWithMembers } from "../domain/group.ts";
-import type { User } from "../domain/user.ts";
+import type { SourceType, User } from "../domain/user.ts";
 import type { Runtime } from "../runtime.ts";
 import { userPages } from "../core/user-list.ts";
 import type { DepartmentCount } from "../storage/queries/users.ts";
@@ -74,7 +74,7 @@ export interface Directory {
   };
   groups: {
     /** Every matching group with all its direct members (issue #4: `groups list --json` prints them). */
-    list(filter: { q?: string | undefined; source?: string | undefined }): Promise<GroupWithMembers[]>;
+    list(filter: { q?: string | undefined; source?: string | undefined; sourceType?: SourceType[] | undefined }): Promise<GroupWithMembers[]>;
     /** The group with every direct member. */
     get(key: string): Promise<GroupWithMembers>;
     history(key: string, limit: number): Promise<GroupHistory>;

@@ -123,11 +123,11 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
     },
     groups: {
       // Pages of lean group ids are cheap at any offset; include=members reads each page's members in one statement.
-      list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await get<Page<GroupWithMembers>>(at("groups"), { ...filter, include: "members", limit, offset })).items),
+      list: (filter) => collectPages(500, Infinity, async (limit, offset) => (await get<Page<GroupWithMembers>>(at("groups"), { ...filter, sourceType: filter.sourceType?.join(","), include: "members", limit, offset })).items),
       get: (key) => get(at("groups", key), { include: "members" }),
       async history(key, limit) {
         // The heading's group, as the local history gives it: its count, not its members.
-        const { members: _, ...group } = await get<GroupWithMembers>(at("groups", key));
+        const { members: _, memberOf: __, ...group } = await get<GroupWithMembers>(at("groups", key));
         const page = await get<Page<ChangeRecord>>(at("groups", group.id, "changes"), { limit });
         return { group, changes: page.items, total: page.total };
       },

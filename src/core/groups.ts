@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
 import { RollcallError, invalidInput, notFound } from "../errors.ts";
 import { createGroupSchema, membersShownCap, updateGroupSchema, type Group, type GroupMember, type GroupRecord, type GroupWithMembers } from "../domain/group.ts";
 import {
@@ -8,12 +9,14 @@ import {
   selectGroupRecord,
   selectGroups,
   selectMemberLabels,
+  selectParentNames,
+  selectParents,
   wouldCreateCycle,
   type GroupFilter,
   type MemberCursor,
 } from "../storage/queries/groups.ts";
 import { selectUser } from "../storage/queries/users.ts";
-import { pageOfChanges, recordChange, type ChangeRecord } from "./change-log.ts";
+import { pageOfChanges, recordChange, recordChanges, type ChangeRecord } from "./change-log.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
 import { isGuid } from "../domain/guid.ts";
@@ -36,14 +39,15 @@ export async function listGroups(ctx: ReadContext, filter: GroupFilter, page: { 
 export async function listGroupsWithMembers(ctx: ReadContext, filter: GroupFilter, page: { limit: number | null; offset: number }): Promise<{ items: GroupWithMembers[]; total: number }> {
   const found = await selectGroups(ctx.db, ctx.workspace.id, filter, page);
   if (found.total === 0 && filter.source) await assertFilterNames(ctx, { source: filter.source });
-  const labels = await selectMemberLabels(ctx.db, ctx.workspace.id, found.items.map((g) => g.id));
-  return { items: found.items.map((g) => withMembers(g, labels.get(g.id) ?? [])), total: found.total };
+  const ids = found.items.map((g) => g.id);
+  const [labels, parents] = await Promise.all([selectMemberLabels(ctx.db, ctx.workspace.id, ids), selectParentNames(ctx.db, ctx.workspace.id, ids)]);
+  return { items: found.items.map((g) => withMembers(g, labels.get(g.id) ?? [], parents.get(g.id) ?? [])), total: found.total };
 }
 
 /** The CLI's --json and the API answer `members` after memberCount, as they always did. */
-function withMembers(group: Group, members: string[]): GroupWithMembers {
+function withMembers(group: Group, members: string[], memberOf: string[]): GroupWithMembers {
   const { memberCount, createdAt, updatedAt, ...rest } = group;
-  return { ...rest, members, memberCount, createdAt, updatedAt };
+  return { ...rest, members, memberOf, memberCount, createdAt, updatedAt };
 }
 
 /** A group with its member count, not its members (a heading). */
@@ -75,7 +79,8 @@ export async function showGroup(ctx: ReadContext, key: string, options: { allMem
     options.allMembers || group.memberCount <= membersShownCap
       ? ((await selectMemberLabels(ctx.db, ctx.workspace.id, [group.id])).get(group.id) ?? [])
       : await selectFirstMemberLabels(ctx.db, ctx.workspace.id, group.id, membersShownCap);
-  return withMembers(group, members);
+  const memberOf = (await selectParentNames(ctx.db, ctx.workspace.id, [group.id])).get(group.id) ?? [];
+  return withMembers(group, members, memberOf);
 }
 
 /** A page of a group's direct members (GET …/groups/{id}/members): `next` is where the following page starts, null at the end. */
@@ -171,23 +176,30 @@ export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unkno
   assertManual(before);
   if (parsed.data.name) await assertNameFree(ctx, parsed.data.name, before.id);
   await ctx.db.transaction().execute(async (trx) => {
-    if (options.ifMatch !== undefined) {
-      await trx.selectFrom("groups").select("id").where("id", "=", before.id).forUpdate().execute();
-      const now = await selectGroupRecord(trx, ctx.workspace.id, before.id);
-      assertIfMatch(options.ifMatch, now ? groupVersion(now) : null, "group");
-    }
+    await trx.selectFrom("groups").select("id").where("id", "=", before.id).forUpdate().execute();
+    const now = await selectGroupRecord(trx, ctx.workspace.id, before.id);
+    if (options.ifMatch !== undefined) assertIfMatch(options.ifMatch, now ? groupVersion(now) : null, "group");
+    if (!now) throw notFound("group", key);
+    // A save that changes nothing (the console's Save on an untouched form) writes nothing and leaves no history entry.
+    const changed = changedFields(now, parsed.data);
+    if (Object.keys(changed.after).length === 0) return;
     await trx
       .updateTable("groups")
-      .set({
-        ...(parsed.data.name !== undefined && { name: parsed.data.name }),
-        ...(parsed.data.description !== undefined && { description: parsed.data.description }),
-        updated_at: sql`now()`,
-      })
+      .set({ ...changed.after, updated_at: sql`now()` })
       .where("id", "=", before.id)
       .execute();
-    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: before.name, action: "update group", before: { name: before.name, description: before.description }, after: parsed.data });
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: now.name, action: "update group", before: changed.before, after: changed.after });
   });
   return showGroup(ctx, before.id);
+}
+
+/** The fields `input` changes on `group`: their values before and after (none when the input holds what the group has). */
+function changedFields(group: Pick<GroupRecord, "name" | "description">, input: { name?: string | undefined; description?: string | null | undefined }) {
+  const before: { name?: string; description?: string | null } = {};
+  const after: { name?: string; description?: string | null } = {};
+  if (input.name !== undefined && input.name !== group.name) [before.name, after.name] = [group.name, input.name];
+  if (input.description !== undefined && (input.description || null) !== group.description) [before.description, after.description] = [group.description, input.description || null];
+  return { before, after };
 }
 
 /** Answers the group as it was, as GET showed it (its history entry too: a group of 96,000 keeps its first members and its count). */
@@ -198,8 +210,14 @@ export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<G
     throw new RollcallError("invalid_input", `Group "${before.name}" is synced from Entra ID source "${before.source.name}"; delete it in Entra ID, or leave it out of the source's groups (the next sync would create it again)`, { field: "group" });
   }
   await ctx.db.transaction().execute(async (trx) => {
+    const parents = await selectParents(trx, before.id);
     await trx.deleteFrom("groups").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: before.name, action: "delete group", before });
+    // Each group it was in says so in its own history, as when a member is removed from it.
+    await recordChanges(
+      trx,
+      parents.map((parent) => ({ workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: parent.id, subject: before.name, action: `remove from group ${parent.name}`, after: { reason: `group "${before.name}" was deleted` } })),
+    );
   });
   return before;
 }
@@ -221,21 +239,38 @@ export async function addMember(ctx: WorkspaceContext, groupKey: string, memberK
   const group = await getGroupRecord(ctx, groupKey);
   assertManual(group);
   const member = await resolveMember(ctx, memberKey);
-  if (member.kind === "group" && (await wouldCreateCycle(ctx.db, group.id, member.id))) {
-    throw invalidInput([{ field: "member", message: `adding group "${member.label}" to "${group.name}" would make a group contain itself`, value: memberKey }]);
-  }
   const added = await ctx.db.transaction().execute(async (trx) => {
-    const column = member.kind === "user" ? "member_user_id" : "member_group_id";
-    const exists = await trx.selectFrom("group_members").select("group_id").where("group_id", "=", group.id).where(column, "=", member.id).executeTakeFirst();
-    if (exists) return false;
-    await trx
+    await holdForMembership(trx, ctx, group, member);
+    if (member.kind === "group") {
+      // One nesting at a time in a workspace: two made at once ("A" into "B", "B" into "A") each passed the check alone.
+      await sql`select pg_advisory_xact_lock(7302, hashtext(${ctx.workspace.id}::text))`.execute(trx);
+      if (await wouldCreateCycle(trx, group.id, member.id)) {
+        throw invalidInput([{ field: "member", message: `adding group "${member.label}" to "${group.name}" would make a group contain itself: "${member.label}" already holds "${group.name}", directly or through other groups`, value: memberKey }]);
+      }
+    }
+    // Two admins adding the same member at once: the second finds it there (added: false) rather than failing.
+    const inserted = await trx
       .insertInto("group_members")
       .values({ workspace_id: ctx.workspace.id, group_id: group.id, member_user_id: member.kind === "user" ? member.id : null, member_group_id: member.kind === "group" ? member.id : null })
-      .execute();
+      .onConflict((oc) => oc.doNothing())
+      .returning("group_id")
+      .executeTakeFirst();
+    if (!inserted) return false;
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group.id, userId: member.kind === "user" ? member.id : null, subject: member.label, action: `add to group ${group.name}` });
     return true;
   });
   return { ...(await showGroup(ctx, group.id)), added };
+}
+
+/**
+ * The group and the member, held until the transaction ends so that neither can be deleted under the new membership
+ * (its insert failed as an internal error): one deleted since it was looked up is not found, and nothing changes.
+ */
+async function holdForMembership(trx: Db, ctx: ReadContext, group: GroupRecord, member: { kind: "user" | "group"; id: string; label: string }): Promise<void> {
+  const heldGroup = await trx.selectFrom("groups").select("id").where("id", "=", group.id).forKeyShare().executeTakeFirst();
+  if (!heldGroup) throw new RollcallError("not_found", `No group "${group.name}" in workspace ${ctx.workspace.name} (it was deleted meanwhile); nothing was changed`, { resource: "group", key: group.name });
+  const heldMember = await trx.selectFrom(member.kind === "user" ? "users" : "groups").select("id").where("id", "=", member.id).forKeyShare().executeTakeFirst();
+  if (!heldMember) throw new RollcallError("not_found", `No ${member.kind} "${member.label}" in workspace ${ctx.workspace.name} (it was deleted meanwhile); nothing was changed`, { resource: "member", key: member.label });
 }
 
 export async function removeMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<GroupWithMembers> {
@@ -255,6 +290,10 @@ export async function removeMember(ctx: WorkspaceContext, groupKey: string, memb
 
 export function assertManual(group: GroupRecord): void {
   if (group.source.type === "entra") {
-    throw new RollcallError("invalid_input", `Group "${group.name}" is synced from Entra ID source "${group.source.name}"; change it in Entra ID`, { field: "group" });
+    throw new RollcallError(
+      "invalid_input",
+      `Group "${group.name}" is synced from Entra ID source "${group.source.name}": its name, description and members are Entra ID's, and the next sync would undo a change made here. Change it in Entra ID, or create a group of your own (it may hold this one as a member)`,
+      { field: "group" },
+    );
   }
 }

@@ -298,6 +298,46 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("groups", "remove", "Night Crew", "--workspace", "acme")).code).toBe(0);
   });
 
+  cliCase("adds several users to a group at once, or every user the filters match, all or nothing", async () => {
+    for (const [email, department] of [["crew1@example.com", "Crew"], ["crew2@example.com", "crew"], ["office@example.com", "Office"]]) {
+      expect((await cli("users", "add", "--email", email!, "--display-name", email!, "--department", department!, "--workspace", "acme")).code).toBe(0);
+    }
+    expect((await cli("groups", "add", "Night shift", "--workspace", "acme")).code).toBe(0);
+    const members = async () => (await cli("groups", "show", "Night shift", "--workspace", "acme", "--json")).json<{ members: string[] }>().members;
+    // One unknown user adds none.
+    const refused = await cli("groups", "members", "add", "Night shift", "crew1@example.com", "nobody@example.com", "--workspace", "acme");
+    expect([refused.code, refused.stderr]).toEqual([3, expect.stringContaining('No user "nobody@example.com" in workspace acme; nothing was changed')]);
+    expect(await members()).toEqual([]);
+    const named = await cli("groups", "members", "add", "Night shift", "crew1@example.com", "office@example.com", "--workspace", "acme");
+    expect([named.code, named.stdout.trim()]).toEqual([0, "added 2 user(s) to Night shift"]);
+    const matching = await cli("groups", "members", "add", "Night shift", "--matching", "--department", "crew", "--workspace", "acme");
+    expect([matching.code, matching.stdout.trim()]).toEqual([0, "added 1 user(s) to Night shift; 1 were members already"]);
+    expect(await members()).toEqual(["crew1@example.com", "crew2@example.com", "office@example.com"]);
+    const removed = await cli("groups", "members", "remove", "Night shift", "--matching", "--department", "Crew", "--workspace", "acme", "--json");
+    expect(removed.json()).toMatchObject({ action: "removeFromGroup", group: "Night shift", changed: 2, unchanged: 0 });
+    expect(await members()).toEqual(["office@example.com"]);
+    // The groups one can change here, by kind of source.
+    expect((await cli("groups", "list", "--source-type", "manual,import", "--workspace", "acme", "--json")).json<{ name: string }[]>().map((g) => g.name)).toContain("Night shift");
+    expect((await cli("groups", "list", "--source-type", "entra", "--workspace", "acme")).stdout.trim()).toBe("No groups in workspace acme match these filters.");
+    const unknownType = await cli("groups", "list", "--source-type", "manual,synced", "--workspace", "acme");
+    expect([unknownType.code, unknownType.stderr]).toEqual([2, expect.stringContaining('"synced" is not a source type; use manual, import, entra, or several comma-separated')]);
+    const neither = await cli("groups", "members", "add", "Night shift", "--workspace", "acme");
+    expect([neither.code, neither.stderr]).toEqual([2, expect.stringContaining("name the members, or give --matching with the filters that select the users (not both)")]);
+    expect((await cli("groups", "remove", "Night shift", "--workspace", "acme")).code).toBe(0);
+  });
+
+  cliCase("shows the groups a group is in, and which it left when it is removed", async () => {
+    for (const name of ["Contractors", "Printer room 3", "Visitors"]) expect((await cli("groups", "add", name, "--workspace", "acme")).code).toBe(0);
+    for (const parent of ["Visitors", "Printer room 3"]) expect((await cli("groups", "members", "add", parent, "Contractors", "--workspace", "acme")).code).toBe(0);
+    expect((await cli("groups", "show", "Contractors", "--workspace", "acme")).stdout).toContain("\n  member of: Printer room 3, Visitors\n");
+    expect((await cli("groups", "show", "Visitors", "--workspace", "acme")).stdout).not.toContain("member of");
+    const removed = await cli("groups", "remove", "Contractors", "--workspace", "acme");
+    expect([removed.code, removed.stdout.trim()]).toEqual([0, "removed group Contractors; it left Printer room 3, Visitors"]);
+    const history = (await cli("groups", "history", "Visitors", "--workspace", "acme", "--limit", "1", "--json")).json<{ changes: { action: string; subject: string }[] }>();
+    expect(history.changes.map((c) => [c.action, c.subject])).toEqual([["remove from group Visitors", "Contractors"]]);
+    for (const name of ["Printer room 3", "Visitors"]) expect((await cli("groups", "remove", name, "--workspace", "acme")).code).toBe(0);
+  });
+
   it("erases a deleted user's history on request, and refuses while the user exists", async () => {
     expect((await cli("users", "add", "--email", "forget.me@example.com", "--display-name", "Forget Me", "--workspace", "acme")).code).toBe(0);
     expect((await cli("users", "update", "forget.me@example.com", "--job-title", "Temp", "--workspace", "acme")).code).toBe(0);

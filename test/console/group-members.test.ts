@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { getGroup, updateGroup } from "../../src/core/groups.ts";
+import { createGroup, getGroup, updateGroup } from "../../src/core/groups.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { hasChromium } from "./harness.ts";
 import { seedDirectory } from "./seed.ts";
@@ -92,5 +92,51 @@ describe.skipIf(!hasChromium)("web console: adding a group's member again", () =
     await expect.poll(() => items.count()).toBe(10);
     expect(asked.some((url) => url.includes("/members?") && url.includes("q=crew5"))).toBe(true);
     expect(await page.locator("#member-count").textContent()).toBe("10 matching");
+  });
+  it("adds a group whose name holds a comma as one member, shows the groups a group is in, and says which it leaves on delete", async () => {
+    const page = ui.page;
+    const ctx = { db: ui.server.rt.store.db, workspace: await resolveWorkspace(ui.server.rt.store.db, "default"), actor: "test" };
+    await createGroup(ctx, { name: "Printer room 3, 2nd floor" });
+    await page.goto(`${ui.server.url}/w/default/groups/Research`);
+    await page.getByRole("heading", { name: "Research", level: 1 }).waitFor();
+    // Not split at its comma into two "users" (it was, and neither was found).
+    await page.getByLabel("Add a member").fill("Printer room 3, 2nd floor");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.locator(".member-list").getByRole("link", { name: "Printer room 3, 2nd floor" }).click();
+
+    await page.getByRole("heading", { name: "Printer room 3, 2nd floor", level: 1 }).waitFor();
+    const memberOf = page.locator(".prop", { has: page.locator("dt", { hasText: "Member of" }) }).locator("dd");
+    await expect.poll(() => memberOf.textContent()).toBe("Research");
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: "Delete Printer room 3, 2nd floor?" });
+    expect(await dialog.textContent()).toContain("It leaves the group it is in: Research.");
+    await dialog.getByRole("button", { name: "Delete group" }).click();
+    await page.getByRole("heading", { name: "Groups", level: 1 }).waitFor();
+
+    // Research's history says the group left it, and why.
+    await page.goto(`${ui.server.url}/w/default/groups/Research`);
+    const history = page.locator("section", { has: page.getByRole("heading", { name: "History" }) }).locator(".history-item");
+    await expect.poll(() => history.first().textContent()).toMatch(/^Removed from group Research Printer room 3, 2nd floor · .*group "Printer room 3, 2nd floor" was deleted/);
+    // Several emails pasted are still added at once.
+    await page.getByLabel("Add a member").fill("katherine@contoso.com, alan@contoso.com ada@contoso.com");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await expect.poll(async () => (await getGroup(ctx, "Research")).members).toContain("ada@contoso.com");
+  });
+  it("lists only the groups of one kind of source, kept in the address", async () => {
+    const page = ui.page;
+    const ctx = { db: ui.server.rt.store.db, workspace: await resolveWorkspace(ui.server.rt.store.db, "default"), actor: "test" };
+    await createGroup(ctx, { name: "All Staff" }, { type: "entra", name: "Contoso", id: null, externalId: "00000000-0000-4000-8000-0000000000a1" });
+    await page.goto(`${ui.server.url}/w/default/groups`);
+    const names = page.locator("table tbody tr td:first-child");
+    await expect.poll(() => names.allTextContents()).toContain("All Staff");
+    await page.getByLabel("Source").selectOption({ label: "Synced from Entra ID" });
+    await expect.poll(() => names.allTextContents()).toEqual(["All Staff"]);
+    expect(new URL(page.url()).searchParams.get("sourceType")).toBe("entra");
+    expect(await page.locator(".page-head .muted").textContent()).toBe("1 matching");
+    await page.getByLabel("Source").selectOption({ label: "Yours to change (created here or imported)" });
+    await expect.poll(() => names.allTextContents()).not.toContain("All Staff");
+    expect(await names.allTextContents()).toEqual(expect.arrayContaining(["Engineering", "Research"]));
+    await page.reload();
+    await expect.poll(() => page.getByLabel("Source").inputValue()).toBe("manual,import");
   });
 });

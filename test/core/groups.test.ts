@@ -59,6 +59,83 @@ describe.each(engines)("groups on %s", (engine) => {
     expect((await getGroup(ctx, "Synced")).source.type).toBe("entra");
   });
 
+  it("keeps a group's name in one spelling, on one line, and never an id, saying which rule a name breaks", async () => {
+    // "Café" typed on a Mac (e + combining accent) is the "Café" typed elsewhere: one group, found by either spelling.
+    const decomposed = "Cafe\u0301";
+    const created = await createGroup(ctx, { name: decomposed });
+    expect(created.name).toBe("Caf\u00e9");
+    expect((await rejection(createGroup(ctx, { name: "Caf\u00e9" }))).code).toBe("conflict");
+    expect((await getGroup(ctx, decomposed)).id).toBe(created.id);
+    const problems = async (name: string) => (await rejection(createGroup(ctx, { name }))).details?.fields;
+    expect(await problems("Night\nshift")).toEqual([expect.objectContaining({ field: "name", message: "must be on one line, without tabs or other control characters" })]);
+    expect(await problems("Night\tshift")).toEqual([expect.objectContaining({ field: "name", message: "must be on one line, without tabs or other control characters" })]);
+    expect(await problems("\u200b")).toEqual([expect.objectContaining({ field: "name", message: "must hold a visible character" })]);
+    expect(await problems(created.id)).toEqual([expect.objectContaining({ field: "name", message: "cannot be an id: groups are looked up by id or name, and this would read as an id; add a word to it" })]);
+    expect(await problems("   ")).toEqual([expect.objectContaining({ field: "name", message: "is required" })]);
+    // A rename follows the same rules; commas and other punctuation are fine (a file quotes them).
+    expect((await rejection(updateGroup(ctx, decomposed, { name: "Two\nlines" }))).code).toBe("invalid_input");
+    expect((await updateGroup(ctx, decomposed, { name: "Printer room 3, 2nd floor" })).name).toBe("Printer room 3, 2nd floor");
+    await deleteGroup(ctx, "Printer room 3, 2nd floor");
+  });
+
+  it("records a rename or a description change as what changed, and a save that changes nothing not at all", async () => {
+    await createGroup(ctx, { name: "Night shift", description: "22:00 to 06:00" });
+    const entries = async () => (await groupHistory(ctx, "Night shift", { limit: 10 })).changes.map((c) => [c.action, c.before, c.after]);
+    await updateGroup(ctx, "night shift", { name: "Night shift", description: "22:00 to 06:00" });
+    await updateGroup(ctx, "Night shift", { description: "22:00 to 06:00" });
+    expect(await entries()).toEqual([["create group", null, { name: "Night shift", description: "22:00 to 06:00" }]]);
+    await updateGroup(ctx, "Night shift", { name: "Night shift", description: "22:00 to 07:00" });
+    expect((await entries())[0]).toEqual(["update group", { description: "22:00 to 06:00" }, { description: "22:00 to 07:00" }]);
+  });
+
+  it("shows the groups a group is in, and a deleted group leaves each of them with an entry in its history", async () => {
+    await createGroup(ctx, { name: "Contractors" });
+    await createGroup(ctx, { name: "Printer room 3" });
+    await addMember(ctx, "Printer room 3", "Contractors");
+    await addMember(ctx, "Night shift", "Contractors");
+    expect((await showGroup(ctx, "Contractors")).memberOf).toEqual(["Night shift", "Printer room 3"]);
+    expect((await listGroupsWithMembers(ctx, { q: "Contractors" }, { limit: null, offset: 0 })).items[0]!.memberOf).toEqual(["Night shift", "Printer room 3"]);
+    expect((await showGroup(ctx, "Night shift")).memberOf).toEqual([]);
+
+    const deleted = await deleteGroup(ctx, "Contractors");
+    expect(deleted.memberOf).toEqual(["Night shift", "Printer room 3"]);
+    for (const parent of ["Night shift", "Printer room 3"]) {
+      const [latest] = (await groupHistory(ctx, parent, { limit: 1 })).changes;
+      expect([latest!.action, latest!.subject, latest!.after, latest!.actor]).toEqual([`remove from group ${parent}`, "Contractors", { reason: 'group "Contractors" was deleted' }, "test"]);
+      expect((await showGroup(ctx, parent)).memberCount).toBe(0);
+    }
+  });
+
+  it("says why a synced group cannot be changed here, and what the next sync would do", async () => {
+    const refused = await rejection(addMember(ctx, "Synced", "ada@example.com"));
+    expect([refused.code, refused.message]).toEqual([
+      "invalid_input",
+      'Group "Synced" is synced from Entra ID source "contoso": its name, description and members are Entra ID\'s, and the next sync would undo a change made here. Change it in Entra ID, or create a group of your own (it may hold this one as a member)',
+    ]);
+    expect((await rejection(updateGroup(ctx, "Synced", { description: "x" }))).message).toBe(refused.message);
+    // A group of one's own may hold it.
+    expect((await addMember(ctx, "Night shift", "Synced")).members).toEqual(["Synced"]);
+  });
+
+  it("two nestings made at once cannot close a loop, and the same member added twice at once is added once", async () => {
+    await createGroup(ctx, { name: "Day shift" });
+    await createGroup(ctx, { name: "Weekend shift" });
+    const both = await Promise.allSettled([addMember(ctx, "Day shift", "Weekend shift"), addMember(ctx, "Weekend shift", "Day shift")]);
+    expect(both.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const refused = both.find((r): r is PromiseRejectedResult => r.status === "rejected")!.reason as { code: string; message: string };
+    expect(refused.code).toBe("invalid_input");
+    expect(refused.message).toMatch(/would make a group contain itself: "(Day|Weekend) shift" already holds "(Day|Weekend) shift", directly or through other groups$/);
+    const memberships = [(await getGroup(ctx, "Day shift")).members, (await getGroup(ctx, "Weekend shift")).members];
+    expect(memberships.flat()).toHaveLength(1);
+
+    const twice = await Promise.all([addMember(ctx, "Day shift", "ada@example.com"), addMember(ctx, "Day shift", "ADA@example.com")]);
+    expect(twice.map((g) => g.added).sort()).toEqual([false, true]);
+    const entries = (await groupHistory(ctx, "Day shift", { limit: 10 })).changes.filter((c) => c.action === "add to group Day shift" && c.subject === "ada@example.com");
+    expect(entries).toHaveLength(1);
+    await deleteGroup(ctx, "Day shift");
+    await deleteGroup(ctx, "Weekend shift");
+  });
+
   it("a big group: lists count its members without listing them, pages them by cursor, and GET shows the first few", async () => {
     // More members than GET shows: users in one statement (a test of paging, not of adding users).
     const size = membersShownCap + 7;

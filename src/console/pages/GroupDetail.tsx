@@ -14,17 +14,15 @@ import { bulkSummary } from "../components/BulkActions.tsx";
 import type { BulkResult } from "../../domain/bulk.ts";
 import { DraftNotice, hasDraft, useDraft, useKeepDraft } from "../drafts.tsx";
 import { FieldError } from "../components/field-error.tsx";
+import { isGuid } from "../../domain/guid.ts";
 
-/** The members typed or pasted: emails split at commas, semicolons, line breaks, or spaces between emails. */
+/**
+ * The members typed or pasted: emails (or user ids) split at commas, semicolons, line breaks or spaces; anything else
+ * is one member, a group's name, which may hold commas and spaces ("Printer room 3, 2nd floor").
+ */
 function memberKeys(text: string): string[] {
-  return text
-    .split(/[,;\n]+/)
-    .map((part) => part.trim())
-    .filter(Boolean)
-    .flatMap((part) => {
-      const words = part.split(/\s+/);
-      return words.every((w) => w.includes("@")) ? words : [part]; // a group's name may hold spaces
-    });
+  const words = text.split(/[,;\s]+/).filter(Boolean);
+  return words.length > 1 && words.every((w) => w.includes("@") || isGuid(w)) ? words : [text.trim()];
 }
 
 /** Members are read a page at a time: a group may hold the whole tenant (96,000 on one page took 38 s to render). */
@@ -244,6 +242,16 @@ export function GroupPage({ id }: { id: string }) {
           <h2 id="about-h">About</h2>
           <dl className="props">
             <Prop label="Description">{g.description}</Prop>
+            <Prop label="Member of">
+              {g.memberOf.length
+                ? g.memberOf.map((name, i) => (
+                    <span key={name}>
+                      {i ? ", " : null}
+                      <Link to={wsPath(workspace, `/groups/${encodeURIComponent(name)}`)} dir="auto">{name}</Link>
+                    </span>
+                  ))
+                : null}
+            </Prop>
             <Prop label="Source">{groupSourceLabel(g)}</Prop>
             <Prop label="External ID">{g.source.externalId ? <code>{g.source.externalId}</code> : null}</Prop>
             <Prop label="Created">{formatDate(g.createdAt)}</Prop>
@@ -277,6 +285,7 @@ export function GroupPage({ id }: { id: string }) {
         }}
       >
         <p>The group is removed; its members stay in the directory.</p>
+        {g.memberOf.length ? <p>It leaves the group{g.memberOf.length === 1 ? "" : "s"} it is in: {g.memberOf.join(", ")}.</p> : null}
       </ConfirmDialog>
       <ConfirmDialog
         open={removing !== null}

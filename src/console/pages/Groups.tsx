@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { api, ws } from "../api.ts";
-import { Link, navigate, useLocation, offsetIn } from "../router.tsx";
+import { Link, navigate, useLocation, offsetIn, setQuery } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import type { Group, PageOf } from "../types.ts";
 import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
@@ -25,9 +25,11 @@ export function GroupsPage() {
   useTitle("Groups");
   const { query } = useLocation();
   const q = query.get("q") ?? "";
+  const sourceType = query.get("sourceType") ?? "";
   const offset = offsetIn(query);
   const [search, setSearch] = useQuerySearch(q);
-  const groups = useLoad((signal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: pageSize, offset, q }, { signal }), [workspace, offset, q]);
+  const groups = useLoad((signal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: pageSize, offset, q, sourceType: sourceType || undefined }, { signal }), [workspace, offset, q, sourceType]);
+  const filtered = Boolean(q || sourceType);
   const [creating, setCreating] = useState(() => hasDraft("group")); // open again with the changes kept over a sign-in
   const beyond = useOffsetInRange(groups.data, pageSize);
   const data = beyond ? undefined : groups.data;
@@ -37,7 +39,7 @@ export function GroupsPage() {
       <div className="page-head">
         <div>
           <h1>Groups</h1>
-          <p className="muted">{data ? `${data.total.toLocaleString()} ${q ? "matching" : "in this workspace"}` : "\u00a0"}</p>
+          <p className="muted">{data ? `${data.total.toLocaleString()} ${filtered ? "matching" : "in this workspace"}` : "\u00a0"}</p>
         </div>
         <AdminOnly>
           <div className="actions">
@@ -52,12 +54,22 @@ export function GroupsPage() {
           <label htmlFor="group-search">Search</label>
           <input id="group-search" type="search" placeholder="Group name…" value={search} onChange={(e) => setSearch(e.target.value)} autoComplete="off" />
         </div>
+        <div className="field">
+          <label htmlFor="group-source">Source</label>
+          <select id="group-source" value={sourceType} onChange={(e) => setQuery({ sourceType: e.target.value || null, offset: null })}>
+            <option value="">All sources</option>
+            <option value="manual,import">Yours to change (created here or imported)</option>
+            <option value="manual">Created here (or kept from a removed source)</option>
+            <option value="import">Imported</option>
+            <option value="entra">Synced from Entra ID</option>
+          </select>
+        </div>
       </div>
       <ErrorBanner error={groups.error} retry={groups.reload} title="Groups could not be loaded." />
       {!data && (groups.loading || beyond) ? <Loading label="Loading groups…" /> : null}
       {data && data.items.length === 0 ? (
-        <Empty title={q ? "No groups match" : "No groups yet"}>
-          <p>{q ? "Try another name." : "Groups come from Entra ID when a source syncs groups, or you can create one here."}</p>
+        <Empty title={filtered ? "No groups match" : "No groups yet"}>
+          <p>{filtered ? "Try another name or source." : "Groups come from Entra ID when a source syncs groups, or you can create one here."}</p>
         </Empty>
       ) : null}
       {data && data.items.length ? (

@@ -1,7 +1,7 @@
 import { sql, type ExpressionBuilder, type SqlBool } from "kysely";
 import type { Db } from "../database.ts";
 import type { Group, GroupMember, GroupRecord } from "../../domain/group.ts";
-import type { SourceType } from "../../domain/user.ts";
+import { composed, type SourceType } from "../../domain/user.ts";
 import { isGuid } from "../../domain/guid.ts";
 import type { Database, GroupsTable } from "../schema.ts";
 import { alphabetical } from "./users.ts";
@@ -86,7 +86,7 @@ export async function selectGroups(db: Db, workspaceId: string, filter: GroupFil
 }
 
 const byKey = (key: string) => (eb: ExpressionBuilder<Database & { g: GroupsTable }, "g">) =>
-  eb.or([...(isGuid(key) ? [eb("g.id", "=", key)] : []), sql<SqlBool>`lower(g.name) = lower(${key})`]);
+  eb.or([...(isGuid(key) ? [eb("g.id", "=", key)] : []), sql<SqlBool>`lower(g.name) = lower(${composed(key)})`]);
 
 /** A group by id or name (case-insensitive), with its member count, without its members. */
 export async function selectGroup(db: Db, workspaceId: string, key: string): Promise<Group | undefined> {
@@ -127,6 +127,24 @@ export async function selectMemberLabels(db: Db, workspaceId: string, groupIds: 
     select group_id, array_agg(label order by ${byLabel}) as labels from (${memberRows(workspaceId, groupIds)}) members group by group_id`.execute(db);
   for (const row of rows) result.set(row.group_id, row.labels);
   return result;
+}
+
+/** The names of the groups each of the given groups is a direct member of, each list sorted, in one statement. */
+export async function selectParentNames(db: Db, workspaceId: string, groupIds: string[]): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return result;
+  const { rows } = await sql<{ member_group_id: string; names: string[] }>`
+    select m.member_group_id, array_agg(p.name order by ${sql.raw(alphabetical("p.name"))}, p.id) as names
+      from group_members m join groups p on p.id = m.group_id
+     where m.member_group_id = any(${groupIds}::uuid[]) and m.workspace_id = ${workspaceId}
+     group by m.member_group_id`.execute(db);
+  for (const row of rows) result.set(row.member_group_id, row.names);
+  return result;
+}
+
+/** The groups `groupId` is a direct member of: what deleting it takes it out of. */
+export async function selectParents(db: Db, groupId: string): Promise<{ id: string; name: string }[]> {
+  return db.selectFrom("group_members as m").innerJoin("groups as p", "p.id", "m.group_id").select(["p.id", "p.name"]).where("m.member_group_id", "=", groupId).orderBy("p.id").execute();
 }
 
 const icu = (expression: string) => sql.raw(alphabetical(expression));
