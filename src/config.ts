@@ -50,6 +50,7 @@ const schema = z.object({
   ROLLCALL_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   ROLLCALL_SMTP_FROM: z.string().min(3).default("Rollcall <rollcall@localhost>"),
   ROLLCALL_NOTIFY_INTERVAL_SECONDS: z.coerce.number().min(1).default(60),
+  ROLLCALL_SCHEDULE_CHECK_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   ROLLCALL_NOTIFY_RETRY_SECONDS: z.coerce.number().min(0.1).default(30),
   ROLLCALL_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   ROLLCALL_HISTORY_DAYS: z.coerce.number().int("must be a whole number of days").min(0, "must be 0 (keep everything) or a number of days").default(0),
@@ -81,6 +82,8 @@ export type Config = {
   smtpFrom: string;
   /** How often each process looks for things to warn about and deliveries that are due. */
   notifyIntervalMs: number;
+  /** How often `rollcall serve` looks for sources whose scheduled sync is due. */
+  scheduleCheckMs: number;
   /** First retry delay of a failed delivery; doubles each attempt (with jitter) up to 6 hours. */
   notifyRetryMs: number;
   notifyMaxAttempts: number;
@@ -126,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.ROLLCALL_SMTP_URL,
     smtpFrom: e.ROLLCALL_SMTP_FROM,
     notifyIntervalMs: Math.round(e.ROLLCALL_NOTIFY_INTERVAL_SECONDS * 1000),
+    scheduleCheckMs: Math.round(e.ROLLCALL_SCHEDULE_CHECK_SECONDS * 1000),
     notifyRetryMs: Math.round(e.ROLLCALL_NOTIFY_RETRY_SECONDS * 1000),
     notifyMaxAttempts: e.ROLLCALL_NOTIFY_MAX_ATTEMPTS,
     historyDays: e.ROLLCALL_HISTORY_DAYS,

@@ -128,6 +128,9 @@ describe("start-up settings named in their errors", () => {
   it("refuses a public URL that is not http(s), and a host name that resolves to none of the machine's addresses", () => {
     expect(() => loadConfig({ ROLLCALL_PUBLIC_URL: "ftp://rollcall" })).toThrow("ROLLCALL_PUBLIC_URL: must be an http:// or https:// URL");
     expect(loadConfig({ ROLLCALL_PUBLIC_URL: "https://rollcall.example.com" }).publicUrl).toBe("https://rollcall.example.com");
+    expect(loadConfig({}).scheduleCheckMs).toBe(30_000);
+    expect(loadConfig({ ROLLCALL_SCHEDULE_CHECK_SECONDS: "2.5" }).scheduleCheckMs).toBe(2_500);
+    expect(() => loadConfig({ ROLLCALL_SCHEDULE_CHECK_SECONDS: "0" })).toThrow("ROLLCALL_SCHEDULE_CHECK_SECONDS: Too small: expected number to be >=1");
     const unresolved = listenProblem(Object.assign(new Error("getaddrinfo ENOTFOUND rollcall.invalid"), { code: "ENOTFOUND" }), { host: "rollcall.invalid", port: 3000, setting: "ROLLCALL_PORT" });
     expect(unresolved).toMatchObject({ code: "config_invalid", message: "Cannot listen on rollcall.invalid:3000: the name rollcall.invalid does not resolve to an address of this machine. Set ROLLCALL_HOST to one of its addresses (127.0.0.1, or 0.0.0.0 for all)." });
   });

@@ -47,7 +47,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two Rollcall processes
       credential: { kind: "secret", secret: emulator.clientSecret },
     });
     token = (await createApiToken(store.db, workspace, { role: "admin", name: "processes test" }, "test")).token;
-    env = { DATABASE_URL: store.url, ROLLCALL_SECRET_KEY: secretKey, NODE_EXTRA_CA_CERTS: emulator.caFile, ROLLCALL_DATA_DIR: join(dir, "data") };
+    env = { DATABASE_URL: store.url, ROLLCALL_SECRET_KEY: secretKey, NODE_EXTRA_CA_CERTS: emulator.caFile, ROLLCALL_DATA_DIR: join(dir, "data"), ROLLCALL_SCHEDULE_CHECK_SECONDS: "3" };
   });
   afterAll(async () => {
     await killStarted();
@@ -113,12 +113,12 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("two Rollcall processes
     await until(async () => (finished = (await (await api(b, "GET", `runs/${run.id}`)).json()) as typeof finished).status !== "running", 120_000, "the run to finish");
     expect(finished.status).toBe("succeeded");
 
-    // The schedule: due now; one process claims it at its next tick (every 30 s), and we count once every process
-    // has ticked again after that.
+    // The schedule: due now; one process claims it at its next check (every 3 s here), and we count once every process
+    // has checked again after that.
     const before = (await scheduledRuns()).length;
     await dueNow();
     await until(async () => (await scheduledRuns()).length > before && (await scheduledRuns()).every((r) => r.status !== "running"), 90_000, "the scheduled run to finish");
-    await new Promise((r) => setTimeout(r, 31_000));
+    await new Promise((r) => setTimeout(r, 4_000));
     const scheduled = await scheduledRuns();
     expect(scheduled).toHaveLength(before + 1);
     expect(scheduled.at(-1)!.status).toBe("succeeded");

@@ -54,7 +54,7 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
   const server = await startServer(rt, options);
   const notifier = startNotifier(rt);
-  const scheduler = startScheduler(rt);
+  const scheduler = startScheduler(rt, { tickMs: rt.config.scheduleCheckMs });
   announce(server.url);
   const warnings = {
     secret_key_mismatch: secretKeyWarning(await unreadableSecrets(rt.store.db, rt.secrets), Boolean(rt.config.secretKey), rt.store.kind === "postgres"),
