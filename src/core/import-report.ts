@@ -235,11 +235,11 @@ export function keptEntraGroupWarnings(kept: KeptEntraGroup[], mapping: ColumnMa
  */
 export function unnamedNewUserProblem(row: number, mapping: ColumnMapping): ImportProblem {
   const keys = mapping.fields.includes("rollcallId") ? "its rollcallId, email or userPrincipalName" : "its email or userPrincipalName";
-  const part = mapping.fields.findIndex((f) => f === "givenName" || f === "surname");
-  const none = part < 0 ? "the file has no name column (Display name, or First name and Last name)" : "the file has no Display name column and the row's first and last name are blank";
+  const parts = mapping.fields.some((f) => f === "givenName" || f === "surname");
+  const none = parts ? "the file has no Display name column and the row's first and last name are blank" : "the file has no name column (Display name, or First name and Last name)";
   return {
-    row, column: part < 0 ? null : mapping.headers[part]!, field: "displayName",
-    message: `would add a new user without a name: ${none}, and the row matches no user by ${keys}. Give this user's name (in a Display name column, or as a first and last name), or delete the row; rows that match a user keep that user's name`,
+    row, column: null, field: "displayName",
+    message: `is missing, and this row would add a new user: ${none}, and the row matches no user by ${keys}. Give this user's name (in a Display name column, or as a first and last name), or delete the row; rows that match a user keep that user's name`,
   };
 }
 

@@ -211,8 +211,8 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
     const refused = await importFile(ctx, added);
     expect(refused.applied).toBe(false);
     expect(refused.problems).toEqual([{
-      row: 6, column: "givenName", field: "displayName",
-      message: "would add a new user without a name: the file has no Display name column and the row's first and last name are blank, and the row matches no user by its rollcallId, email or userPrincipalName. Give this user's name (in a Display name column, or as a first and last name), or delete the row; rows that match a user keep that user's name",
+      row: 6, column: null, field: "displayName",
+      message: "is missing, and this row would add a new user: the file has no Display name column and the row's first and last name are blank, and the row matches no user by its rollcallId, email or userPrincipalName. Give this user's name (in a Display name column, or as a first and last name), or delete the row; rows that match a user keep that user's name",
     }]);
     expect(refused.counts).toMatchObject({ invalid: 1, updated: 1 });
     expect((await getUser(ctx, ctx.ids.ada!)).department).toBe("Research");
@@ -231,7 +231,7 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
     const empty: WorkspaceContext = { db: store.db, workspace: await createWorkspace(store.db, { name: `rt-empty${++seq}`, defaultCountry: "GB" }), actor: "test" };
     const first = await importFile(empty, departments, { fileName: "hr.csv" });
     expect(first).toMatchObject({ applied: false, counts: { rows: 2, invalid: 2, created: 0 } });
-    expect(first.problems.map((p) => [p.row, p.field, p.message.replace(/:.*/, "")])).toEqual([[2, "displayName", "would add a new user without a name"], [3, "displayName", "would add a new user without a name"]]);
+    expect(first.problems.map((p) => [p.row, p.field, p.message.replace(/:.*/, "")])).toEqual([[2, "displayName", "is missing, and this row would add a new user"], [3, "displayName", "is missing, and this row would add a new user"]]);
     expect(first.problems[0]!.message).toContain("the file has no name column (Display name, or First name and Last name), and the row matches no user by its email or userPrincipalName");
   });
 
