@@ -55,7 +55,7 @@ describe.skipIf(!hasChromium)("web console: an import's result", () => {
       "3", "Display name", "",
       "is missing, and this row would add a new user: the file has no name column (Display name, or First name and Last name), and the row matches no user by its email or userPrincipalName. Give this user's name (in a Display name column, or as a first and last name), or delete the row; rows that match a user keep that user's name",
     ]);
-    expect(await page.locator("#report-h + ul.counts li").allTextContents()).toEqual(["2 rows", "0 to create", "1 to update", "0 unchanged", "1 row with problems"]);
+    expect(await page.locator("#report-h + ul.counts li").allTextContents()).toEqual(["2 rows", "0 to create", "1 to update", "0 unchanged", "1 skipped", "1 row with problems"]);
   });
 
   it("tells two columns of one heading apart by letter, so each can be given its own field", async () => {
