@@ -2,7 +2,7 @@ import { timeOrderedId } from "../storage/time-ordered-id.ts";
 import { NewUserRows, type EncodedNewUsers, type NewUsersTarget, type WorkspaceGroup } from "../storage/queries/import-new-users.ts";
 import type { ColumnMapping } from "../sources/import/mapping.ts";
 import type { ImportedUser, ImportProblem } from "../sources/import/row.ts";
-import { clashProblem, type ImportReport } from "./import-report.ts";
+import { clashProblem, unnamedNewUserProblem, type ImportReport } from "./import-report.ts";
 
 /** One batch of a first import: its users encoded, and the groups they name that do not exist yet. */
 export interface NewUsersBatch {
@@ -43,6 +43,7 @@ export class NewUsersBatches {
 
   /** Adds a checked row's user, or returns the problems that stop it. */
   add(user: ImportedUser): ImportProblem[] {
+    if (user.displayName === "") return [unnamedNewUserProblem(user.row, this.mapping)];
     const groupIds: string[] = [];
     const spellings: string[] = [];
     let problems: ImportProblem[] | undefined;

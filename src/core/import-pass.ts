@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { RollcallError } from "../errors.ts";
 import type { Db, Store } from "../storage/database.ts";
 import { CopyEncoder } from "../storage/copy-format.ts";
-import { analyzeStaging, clashTargets, matchExisting, stageRows, stagingRow, updatedSyncedUsers, type StagedRows } from "../storage/queries/imports.ts";
+import { analyzeStaging, clashTargets, keepNamesOrDropUnnamed, keptEntraGroups, matchExisting, stageRows, stagingRow, updatedSyncedUsers, type StagedRows } from "../storage/queries/imports.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { analyzeApplied, applyStaged, classify, countActions, markUnchangedElsewhere, plannedGroups, previewCreated, previewUnchanged, previewUpdated, type ApplyTarget } from "../storage/queries/import-apply.ts";
 import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/queries/import-new-users.ts";
@@ -10,7 +10,7 @@ import type { ImportSource } from "../sources/import/source.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { dropClashing, leadingZeroWarnings, preparePins, syncedFieldWarnings } from "./import-checks.ts";
 import { ImportFindings, ImportTimings } from "./import-tally.ts";
-import { buildReport, type ImportReport } from "./import-report.ts";
+import { buildReport, keptEntraGroupWarnings, unnamedNewUserProblem, type ImportReport } from "./import-report.ts";
 import { NewUsersBatches, type NewUsersBatch } from "./import-new-users.ts";
 import type { ImportOptions, ImportProgress } from "./imports.ts";
 
@@ -195,7 +195,11 @@ export class ImportPass {
     if (!this.analyzed) await analyzeStaging(db);
     this.analyzed = true;
     const targets = await clashTargets(db, ctx.workspace.id);
-    const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id, this.target.present.has("rollcallId")) : 0;
+    const byId = this.target.present.has("rollcallId");
+    const matched = this.hadUsers ? await matchExisting(db, batch.rows, ctx.workspace.id, byId) : 0;
+    // Without a Display name column a row may give no name: its user keeps theirs, and a row that would add a user is a problem.
+    const unnamed = this.source.mapping.fields.includes("displayName") ? [] : await keepNamesOrDropUnnamed(db, batch.rows);
+    this.findings.addProblems(unnamed.map((row) => unnamedNewUserProblem(row, this.source.mapping)));
     if (matched > 0 && ["cardNumbers", "employeeId", "customAttributes"].some((field) => this.target.present.has(field))) {
       this.findings.addRestored(await leadingZeroWarnings(db, batch.rows, this.source.mapping, this.source.table.format));
     }
@@ -204,7 +208,8 @@ export class ImportPass {
     progress("checking", 1, 2, "conflicts");
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
     const dropped = await dropClashing(db, batch.rows, scope, { mapping: this.source.mapping, sourceName: this.sourceName, findings: this.findings });
-    if (matched === 0) batch.planned = { create: batch.staged - dropped.length };
+    if (matched > 0 && byId && targets.entraGroups && this.target.present.has("groups")) this.findings.addWarnings(keptEntraGroupWarnings(await keptEntraGroups(db, batch.rows), this.source.mapping));
+    if (matched === 0) batch.planned = { create: batch.staged - unnamed.length - dropped.length };
     for (const row of this.findings.invalidRows) batch.pins.delete(row);
     progress("checking", 2, 2);
     lap("check");

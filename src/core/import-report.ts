@@ -1,6 +1,6 @@
 import type { ImportCounts } from "../domain/run-counts.ts";
 import { RollcallError } from "../errors.ts";
-import type { Clash, HolderRow, KeptSyncedRow } from "../storage/queries/imports.ts";
+import type { Clash, HolderRow, KeptEntraGroup, KeptSyncedRow } from "../storage/queries/imports.ts";
 import { columnsInFile, type ColumnMapping } from "../sources/import/mapping.ts";
 import type { ImportProblem } from "../sources/import/row.ts";
 import type { ColumnWarning } from "../sources/import/number-cells.ts";
@@ -207,6 +207,39 @@ export function keptSyncedWarning(kept: KeptSyncedRow, mapping: ColumnMapping): 
   return {
     row: kept.row_no, column: index < 0 ? null : mapping.headers[index]!, field: kept.fields[0]!,
     message: `${fields.join(", ")} not changed: ${who} is synced from Entra ID source "${kept.source_name}", which owns ${fields.length > 1 ? "them" : "it"} (change ${fields.length > 1 ? "them" : "it"} in Entra ID); the row's other columns are imported`,
+  };
+}
+
+/**
+ * Warnings for rows matched by their id whose `groups` cell leaves out groups synced from Entra ID that their user is
+ * a member of: the sync owns those memberships, so the user stays in them. One warning per row. Pure.
+ */
+export function keptEntraGroupWarnings(kept: KeptEntraGroup[], mapping: ColumnMapping): ImportProblem[] {
+  const byRow = new Map<number, KeptEntraGroup[]>();
+  for (const group of kept) byRow.set(group.row_no, [...(byRow.get(group.row_no) ?? []), group]);
+  const column = mapping.headers[mapping.fields.indexOf("groups")] ?? null;
+  return [...byRow].map(([row, groups]) => {
+    const sources = [...new Set(groups.map((g) => g.source_name))];
+    const names = groups.map((g) => (sources.length > 1 ? `"${g.group_name}" (Entra ID source "${g.source_name}")` : `"${g.group_name}"`));
+    const from = sources.length > 1 ? "Entra ID" : `Entra ID source "${sources[0]}"`;
+    return {
+      row, column, field: "groups", value: groups.map((g) => g.group_name).join("; "),
+      message: `membership of ${names.join(", ")} kept: it comes from ${from}, not from this file (change it there); the row's other groups are imported`,
+    };
+  });
+}
+
+/**
+ * A row that gives no name and matches no user, so would add one without a name (an export whose Display name column
+ * was deleted): rows that match a user keep that user's name. Pure.
+ */
+export function unnamedNewUserProblem(row: number, mapping: ColumnMapping): ImportProblem {
+  const keys = mapping.fields.includes("rollcallId") ? "its rollcallId, email or userPrincipalName" : "its email or userPrincipalName";
+  const parts = mapping.fields.some((f) => f === "givenName" || f === "surname");
+  const none = parts ? "the file has no Display name column and the row's first and last name are blank" : "the file has no name column (Display name, or First name and Last name)";
+  return {
+    row, column: null, field: "displayName",
+    message: `is missing, and this row would add a new user: ${none}, and the row matches no user by ${keys}. Give this user's name (in a Display name column, or as a first and last name), or delete the row; rows that match a user keep that user's name`,
   };
 }
 

@@ -130,6 +130,20 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     expect(report).toMatchObject({ warnings: [], counts: { warnings: 2 } });
   });
 
+  cliCase("a file without a name column updates the users it matches and names each row that would add one without a name", async () => {
+    const file = write("departments.csv", "Email,Department\nada@example.com,Research\nnobody@example.com,Ops\n");
+    const human = await cli("import", file, "--source", "staff.csv", "--workspace", "default-gb");
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain("2 row(s): 0 to create, 1 to update, 0 unchanged, 1 with problems");
+    expect(human.stdout).toContain(
+      "  ! row 3: displayName is missing, and this row would add a new user: the file has no name column (Display name, or First name and Last name), and the row matches no user by its email or userPrincipalName. Give this user's name (in a Display name column, or as a first and last name), or delete the row; rows that match a user keep that user's name",
+    );
+    const partial = await cli("import", file, "--source", "staff.csv", "--partial", "--workspace", "default-gb", "--json");
+    expect(partial.json<ImportReport>()).toMatchObject({ applied: true, counts: { updated: 1, invalid: 1 } });
+    const users = (await cli("users", "list", "--workspace", "default-gb", "--json")).json<{ email: string; displayName: string; department: string | null }[]>();
+    expect(users.find((u) => u.email === "ada@example.com")).toMatchObject({ displayName: "Ada Lovelace", department: "Research" });
+  });
+
   cliCase("--dry-run shows a change of PIN alone in words, never the PIN", async () => {
     const file = write("pins.csv", "Email,Full name,PIN\npin@example.com,Pin Holder,1357\n");
     expect((await cli("import", file, "--workspace", "default-gb")).code).toBe(0);

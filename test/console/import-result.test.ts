@@ -43,6 +43,21 @@ describe.skipIf(!hasChromium)("web console: an import's result", () => {
     expect(counts).toContain("1 row with problems");
   });
 
+  it("previews a file without a name column as updates of the users it matches, and names the row that would add one without a name", async () => {
+    const page = ui.page;
+    await page.reload();
+    const csv = ["Email,Department", "alan@contoso.com,Logic", "nobody@contoso.com,Ops"].join("\n");
+    await page.locator("#import-file").setInputFiles({ name: "hr-2026.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Check file" }).click();
+    const problem = page.locator("section[aria-labelledby='report-h'] tbody tr", { hasText: "would add a new user" });
+    await problem.waitFor();
+    expect(await problem.locator("td").allTextContents()).toEqual([
+      "3", "Display name", "",
+      "is missing, and this row would add a new user: the file has no name column (Display name, or First name and Last name), and the row matches no user by its email or userPrincipalName. Give this user's name (in a Display name column, or as a first and last name), or delete the row; rows that match a user keep that user's name",
+    ]);
+    expect(await page.locator("#report-h + ul.counts li").allTextContents()).toEqual(["2 rows", "0 to create", "1 to update", "0 unchanged", "1 skipped", "1 row with problems"]);
+  });
+
   it("tells two columns of one heading apart by letter, so each can be given its own field", async () => {
     const page = ui.page;
     await page.reload();

@@ -154,12 +154,21 @@ describe("row validation", () => {
     expect(user).toBeUndefined();
     const byField = Object.fromEntries(problems.map((p) => [p.field, p]));
     expect(byField.email).toMatchObject({ row: 7, column: "Email", value: "not-an-email" });
-    expect(byField.displayName).toMatchObject({ column: null, message: expect.stringMatching(/required/) });
+    expect(byField.displayName).toBeUndefined(); // no Display name column: a row without a name only updates (see round-trip.test.ts)
     expect(byField.mobilePhone).toMatchObject({ column: "Mobile", value: "12" });
     expect(byField.cardNumbers).toMatchObject({ column: "Card", message: expect.stringMatching(/twice/) });
     expect(byField.pin).toMatchObject({ column: "PIN", message: "must contain digits only" });
     expect(byField.enabled).toMatchObject({ column: "Enabled", value: "maybe" });
     expect(byField.department).toMatchObject({ column: "Department", message: expect.stringMatching(/too long/) });
+  });
+
+  it("reads a row without a name as giving none when no column is the Display name, and refuses a blank Display name", () => {
+    expect(row(["ada@example.com", "", "", "", "", "", "", "", ""])).toMatchObject({ problems: [], user: { displayName: "" } });
+    const departments = mapColumns(["Email", "Department"]); // an export whose name columns were deleted
+    expect(readRow(2, ["ada@example.com", "Ops"], departments, "GB")).toMatchObject({ problems: [], user: { displayName: "", department: "Ops" } });
+    const named = mapColumns(["Email", "Display name", "First name"]);
+    expect(readRow(3, ["ada@example.com", "", ""], named, "GB").problems).toEqual([{ row: 3, column: "Display name", field: "displayName", message: "is required (or give a first and last name)" }]);
+    expect(readRow(3, ["ada@example.com", "", "Ada"], named, "GB").user?.displayName).toBe("Ada");
   });
 
   it("refuses a spreadsheet's error values (#N/A, #REF!) as a problem at the cell, not as data", () => {

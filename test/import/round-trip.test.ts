@@ -187,6 +187,87 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
     expect(report.problems).toEqual([expect.objectContaining({ row: 3, field: "email", value: "hand@example.com", message: expect.stringContaining('"hand@example.com" already belongs to By Hand') })]);
   });
 
+  it("an export whose name column was deleted updates the users it matches, who keep their names; a row that would add a user is a problem at its row", async () => {
+    const ctx = await seededWorkspace();
+    const out = join(dir, `users-${seq}.csv`);
+    await exportUsers(ctx, { format: "csv", out });
+    const sheet = await readSheet(out, "csv");
+    sheet.headings = sheet.headings.filter((h) => h !== "displayName"); // the admin only wanted to change departments
+    sheet.rows.find((r) => r.email === "ada@example.com")!.department = "Research";
+    sheet.rows.find((r) => r.email === "bob@example.com")!.email = "robert@example.com"; // matched by its id
+    const edited = join(dir, `no-name-${seq}.csv`);
+    await writeSheet(edited, "csv", sheet);
+    const report = await importFile(ctx, edited);
+    expect(report).toMatchObject({ applied: true, problems: [], counts: { rows: 4, created: 0, updated: 2, unchanged: 2 } });
+    expect(report.updated.map((u) => Object.keys(u.changes))).toEqual([["department"], ["email"]]);
+    expect(await getUser(ctx, ctx.ids.ada!)).toMatchObject({ displayName: "Ada", department: "Research" });
+    expect(await getUser(ctx, ctx.ids.bob!)).toMatchObject({ displayName: "Bob", email: "robert@example.com" });
+
+    // A row without an id whose email is no user's would add a user without a name: nothing is applied.
+    sheet.rows.find((r) => r.email === "ada@example.com")!.department = "Finance";
+    sheet.rows.push({ email: "new@example.com", department: "Ops" });
+    const added = join(dir, `no-name-added-${seq}.csv`);
+    await writeSheet(added, "csv", sheet);
+    const refused = await importFile(ctx, added);
+    expect(refused.applied).toBe(false);
+    expect(refused.problems).toEqual([{
+      row: 6, column: null, field: "displayName",
+      message: "is missing, and this row would add a new user: the file has no Display name column and the row's first and last name are blank, and the row matches no user by its rollcallId, email or userPrincipalName. Give this user's name (in a Display name column, or as a first and last name), or delete the row; rows that match a user keep that user's name",
+    }]);
+    expect(refused.counts).toMatchObject({ invalid: 1, updated: 1 });
+    expect((await getUser(ctx, ctx.ids.ada!)).department).toBe("Research");
+    const partial = await runImport(ctx, store, { path: added, fileName: "users.csv", dryRun: false, partial: true, updateExisting: false });
+    expect(partial).toMatchObject({ applied: true, counts: { created: 0, updated: 1, invalid: 1 } });
+    expect(await getUser(ctx, ctx.ids.ada!)).toMatchObject({ displayName: "Ada", department: "Finance" });
+  });
+
+  it("a file without a name column or ids updates the users its emails match, and adds none into an empty workspace", async () => {
+    const ctx = await seededWorkspace();
+    const departments = join(dir, `departments-${seq}.csv`);
+    await writeFile(departments, "email,department\nada@example.com,Legal\nBOB@example.com,Legal\n");
+    expect(await importFile(ctx, departments, { fileName: "hr.csv" })).toMatchObject({ applied: true, problems: [], counts: { updated: 2 } });
+    expect(await getUser(ctx, ctx.ids.bob!)).toMatchObject({ displayName: "Bob", department: "Legal" });
+
+    const empty: WorkspaceContext = { db: store.db, workspace: await createWorkspace(store.db, { name: `rt-empty${++seq}`, defaultCountry: "GB" }), actor: "test" };
+    const first = await importFile(empty, departments, { fileName: "hr.csv" });
+    expect(first).toMatchObject({ applied: false, counts: { rows: 2, invalid: 2, created: 0 } });
+    expect(first.problems.map((p) => [p.row, p.field, p.message.replace(/:.*/, "")])).toEqual([[2, "displayName", "is missing, and this row would add a new user"], [3, "displayName", "is missing, and this row would add a new user"]]);
+    expect(first.problems[0]!.message).toContain("the file has no name column (Display name, or First name and Last name), and the row matches no user by its email or userPrincipalName");
+  });
+
+  it("a row that leaves out a group synced from Entra ID keeps its user in it, with a warning naming the group and its source", async () => {
+    const ctx = await seededWorkspace();
+    const contoso = await store.db.selectFrom("sources").select("id").where("workspace_id", "=", ctx.workspace.id).where("name", "=", "Contoso").executeTakeFirstOrThrow();
+    const group = async (name: string, members: string[]) => {
+      const { id } = await store.db.insertInto("groups").values({ workspace_id: ctx.workspace.id, name, source_type: "entra", source_name: "Contoso", source_id: contoso.id, external_id: `entra-${name}` }).returning("id").executeTakeFirstOrThrow();
+      for (const member of members) await store.db.insertInto("group_members").values({ workspace_id: ctx.workspace.id, group_id: id, member_user_id: member }).execute();
+    };
+    await group("Finance", [ctx.ids.ada!, ctx.ids.hand!, ctx.ids.synced!]);
+    await group("Pilots", [ctx.ids.ada!]);
+    const out = join(dir, `users-${seq}.csv`);
+    await exportUsers(ctx, { format: "csv", out });
+    // Untouched, the export names the synced groups its users are in: no change, no warning.
+    expect(await importFile(ctx, out)).toMatchObject({ applied: true, problems: [], warnings: [], counts: { unchanged: 4 } });
+
+    const sheet = await readSheet(out, "csv");
+    const row = (email: string) => sheet.rows.find((r) => r.email === email)!;
+    expect(row("ada@example.com").groups).toBe("Engineers; Finance; Night shift; Pilots");
+    row("ada@example.com").groups = "Engineers"; // out of Finance, Pilots and Night shift
+    row("hand@example.com").groups = ""; // out of Finance
+    row("bob@example.com").department = "Ops"; // a row that drops no group gets no warning
+    const edited = join(dir, `groups-${seq}.csv`);
+    await writeSheet(edited, "csv", sheet);
+    const report = await importFile(ctx, edited);
+    expect(report.problems).toEqual([]);
+    expect(report.warnings).toEqual([
+      { row: 2, column: "groups", field: "groups", value: "Finance; Pilots", message: 'membership of "Finance", "Pilots" kept: it comes from Entra ID source "Contoso", not from this file (change it there); the row\'s other groups are imported' },
+      { row: 4, column: "groups", field: "groups", value: "Finance", message: 'membership of "Finance" kept: it comes from Entra ID source "Contoso", not from this file (change it there); the row\'s other groups are imported' },
+    ]);
+    expect(report.counts).toMatchObject({ updated: 2, unchanged: 2 });
+    expect((await getUser(ctx, ctx.ids.ada!)).groups).toEqual(["Engineers", "Finance", "Pilots"]);
+    expect((await getUser(ctx, ctx.ids.hand!)).groups).toEqual(["Finance"]);
+  });
+
   it.skipIf(!sofficeAvailable).each(["csv", "xlsx"] as const)("a %s export that LibreOffice opened and saved again imports back with no change", async (format) => {
     const ctx = await seededWorkspace();
     const loDir = await mkdtemp(join(dir, "lo-"));

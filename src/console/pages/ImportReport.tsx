@@ -59,7 +59,7 @@ export function ImportReportView({ workspace, report }: { workspace: string; rep
       <ColumnNotes notes={report.columnWarnings} />
       <RowNotes
         title={report.columnWarnings.length ? "Warnings by row" : "Warnings"}
-        intro="Not problems: the import goes on, but a value in each of these rows loses something on the way, or the row is left alone (a user synced from Entra ID)."
+        intro="Not problems: the import goes on, but a value in each of these rows loses something on the way, or Entra ID keeps what it owns (a synced user's row left alone, or its fields, or a membership of a synced group)."
         kind="Warning"
         notes={report.warnings}
         total={c.warnings}

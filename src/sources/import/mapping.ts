@@ -226,9 +226,8 @@ export function mapColumns(headers: string[], explicit: MappingFile = {}): Colum
   if (!seen.has("email") && !seen.has("userPrincipalName")) {
     problems.push({ field: "email", message: "no column holds the email or userPrincipalName (the matching key); expected a header such as Email, Mail or User name" });
   }
-  if (!seen.has("displayName") && !seen.has("givenName") && !seen.has("surname")) {
-    problems.push({ field: "displayName", message: "no column holds the name; expected Display name, Full name or First name / Last name" });
-  }
+  // No name column is no problem here: an edited export whose name columns were deleted only updates the users
+  // it matches, which keep their names; a row that would add a user is a problem at that row (see import-pass.ts).
   if (problems.length) {
     const notRecognised = unknown.length ? ` Not recognised: ${unknown.map((h) => `"${h}"`).join(", ")}.` : "";
     throw new RollcallError(

@@ -21,6 +21,7 @@ export interface ImportedUser {
   row: number;
   email: string | null;
   userPrincipalName: string | null;
+  /** "" when the row gives none (no Display name column, and no first or last name): it may only update a user it matches, who keeps their name. */
   displayName: string;
   givenName?: string | null;
   surname?: string | null;
@@ -75,7 +76,7 @@ export function readRow(
   const { unresolved, inexact } = notes;
   /** Identifiers and phone numbers read from a cell holding a number: a leading 0 (or +), if they had one, is lost. */
   let fromNumbers: NumberCell[] | undefined;
-  const { columns, columnOf, unnamed } = readingOf(mapping);
+  const { columns, columnOf, unnamed, displayNameColumn } = readingOf(mapping);
   let unheaded: ImportProblem[] | undefined;
   if (cells.length > mapping.headers.length || unnamed.length) unheaded = unheadedCells(row, cells, mapping.headers, unnamed, notes.csv ?? false, problems);
   const input: Record<string, unknown> = {};
@@ -130,10 +131,10 @@ export function readRow(
   if (!input.displayName) {
     const derived = [input.givenName, input.surname].filter((v) => typeof v === "string" && v).join(" ");
     if (derived) input.displayName = derived;
-    else if (!unread?.has("displayName")) problems.push({ row, column: columnOf.get("displayName") ?? null, field: "displayName", message: "is required (or give a first and last name)" });
+    else if (displayNameColumn && !unread?.has("displayName")) problems.push({ row, column: columnOf.get("displayName") ?? null, field: "displayName", message: "is required (or give a first and last name)" });
   }
 
-  const shape = input.displayName && withinFieldLimits(input) ? undefined : partialFields.safeParse({ ...input, displayName: input.displayName ?? "?" });
+  const shape = (input.displayName || !displayNameColumn) && withinFieldLimits(input) ? undefined : partialFields.safeParse({ ...input, displayName: input.displayName ?? "?" });
   if (shape && !shape.success) {
     for (const issue of shape.error.issues) {
       const key = String(issue.path[0]);
@@ -157,7 +158,7 @@ export function readRow(
   // One literal of one shape for every row: adding properties to normaliseUserFields' copy of the fields cost
   // more than all the rest of readRow (V8 gives each such copy its own layout to grow).
   const user: ImportedUser = {
-    row, email, userPrincipalName, displayName: value.displayName!, givenName: value.givenName, surname: value.surname, department: value.department,
+    row, email, userPrincipalName, displayName: value.displayName ?? "", givenName: value.givenName, surname: value.surname, department: value.department,
     jobTitle: value.jobTitle, employeeId: value.employeeId, mobilePhone: value.mobilePhone, businessPhones: value.businessPhones,
     preferredLanguage: value.preferredLanguage, enabled: value.enabled, aliases: value.aliases, cardNumbers: value.cardNumbers,
     groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin, rollcallId,
@@ -229,6 +230,8 @@ interface Reading {
   unnamed: number[];
   /** By the field's name in problems. */
   columnOf: Map<string, string>;
+  /** Whether a column holds the display name (else it is made of the first and last name, when the row gives them). */
+  displayNameColumn: boolean;
 }
 
 const readings = new WeakMap<ColumnMapping, Reading>();
@@ -236,7 +239,7 @@ const readings = new WeakMap<ColumnMapping, Reading>();
 function readingOf(mapping: ColumnMapping): Reading {
   let reading = readings.get(mapping);
   if (reading) return reading;
-  reading = { columns: [], columnOf: new Map(), unnamed: [] };
+  reading = { columns: [], columnOf: new Map(), unnamed: [], displayNameColumn: mapping.fields.includes("displayName") };
   mapping.fields.forEach((field, index) => {
     if (!field && mapping.headers[index]!.trim() === "") reading!.unnamed.push(index);
     if (!field) return;

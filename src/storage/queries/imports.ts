@@ -206,7 +206,8 @@ export async function clashTargets(db: Db, workspaceId: string): Promise<{ users
  * walked the workspace's groups by another index, for every name (13 s per 100,000 rows for 115 groups).
  * `users: false` (the workspace held no user when the import started) skips the users: those an import's
  * earlier batches created cannot clash with its later rows, whose duplicates within the file the source has
- * already reported (sources/import/source.ts). `entraGroups: false` skips the group names.
+ * already reported (sources/import/source.ts). `entraGroups: false` skips the group names. A row naming a group synced
+ * from Entra ID that its user is a member of (an export imported back) changes nothing of it: no clash.
  */
 export async function findClashes(
   db: Db,
@@ -252,7 +253,7 @@ export async function findClashes(
       SELECT s.row_no AS row_no, 'groups' AS field, n AS value, 'group' AS kind, g.id AS holder_id, g.name AS holder_name, NULL AS holder_email, g.source_type AS holder_source_type, g.source_name AS holder_source_name
       FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
       JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n) AND g.source_type = 'entra'
-      WHERE ${stagedIn(rows)}`;
+      WHERE ${stagedIn(rows)} AND NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.member_user_id = s.user_id)`;
   const branches = [...(scope.users ? withUsers : []), ...(scope.entraGroups ? [entraGroups] : [])];
   if (branches.length === 0) return [];
   const { rows: clashes } = await sql<Clash>`
@@ -370,5 +371,35 @@ export async function keepSyncedFields(db: Db, rows: StagedRows, present: Set<st
       FROM users u WHERE ${stagedIn(rows)} AND ${matchedById} AND u.id = s.user_id AND u.source_type = 'entra'
     )
     SELECT * FROM kept WHERE cardinality(fields) > 0 ORDER BY row_no`.execute(db);
+  return kept;
+}
+
+/**
+ * Rows that give no name (staged as ''; see ImportedUser.displayName) take their matched user's, which is kept; those
+ * that match no user would add one without a name: they are dropped, and their row numbers returned.
+ */
+export async function keepNamesOrDropUnnamed(db: Db, rows: StagedRows): Promise<number[]> {
+  await sql`
+    UPDATE import_rows s SET display_name = u.display_name FROM users u
+    WHERE ${stagedIn(rows)} AND s.display_name = '' AND u.id = s.user_id`.execute(db);
+  const { rows: dropped } = await sql<{ row_no: number }>`
+    DELETE FROM import_rows s WHERE ${stagedIn(rows)} AND s.display_name = '' RETURNING s.row_no`.execute(db);
+  return dropped.map((r) => r.row_no).sort((a, b) => a - b);
+}
+
+/** A group synced from Entra ID that a row matched by its id leaves out of its `groups` cell, though its user is a member. */
+export interface KeptEntraGroup {
+  row_no: number;
+  group_name: string;
+  source_name: string;
+}
+
+/** The memberships of groups synced from Entra ID that rows matched by their id no longer name: the update keeps them (leavesGroup). */
+export async function keptEntraGroups(db: Db, rows: StagedRows): Promise<KeptEntraGroup[]> {
+  const { rows: kept } = await sql<KeptEntraGroup>`
+    SELECT s.row_no, g.name AS group_name, g.source_name
+    FROM import_rows s JOIN group_members m ON m.member_user_id = s.user_id JOIN groups g ON g.id = m.group_id AND g.source_type = 'entra'
+    WHERE ${stagedIn(rows)} AND ${matchedById} AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)
+    ORDER BY s.row_no, lower(g.name)`.execute(db);
   return kept;
 }
