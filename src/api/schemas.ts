@@ -190,7 +190,8 @@ export const userFilterQuery = z.object({
   sourceType: z.enum(["manual", "import", "entra"]).optional(),
   tag: z.string().max(64).optional().describe("users holding this tag, in any case (GET …/users/tags lists them)"),
   enabled: booleanParam.optional(),
-  group: z.string().max(256).optional().describe("direct members of this group (name)"),
+  group: z.string().max(256).optional().describe("direct members of this group (name); with nested=true, members of the groups nested in it too"),
+  nested: booleanParam.optional().describe("with group: true also matches the members of its member groups, at any depth (a user in several counts once); default false, direct members only"),
   department: z.string().max(256).optional().describe("users of this department: exact, case-insensitive, spaces around ignored (GET …/users/departments lists them); users without one match none"),
   hasDepartment: booleanParam.optional().describe("true: users with a department; false: users without one, or with one of spaces only (withoutDepartment of GET …/users/departments counts them)"),
 });

@@ -7,7 +7,7 @@ import type { Db } from "../storage/database.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { assertManual, getGroupRecord } from "./groups.ts";
 import { subjectOf } from "./users.ts";
-import { assertFilterNames, namesSomething } from "./user-list.ts";
+import { assertFilterNames, assertNestedHasGroup, namesSomething } from "./user-list.ts";
 import { zodProblems } from "./context.ts";
 import { maxBulkListed, maxBulkUsers, type BulkAction, type BulkResult } from "../domain/bulk.ts";
 import type { GroupRecord } from "../domain/group.ts";
@@ -44,6 +44,7 @@ export async function bulkUsers(ctx: WorkspaceContext, request: BulkRequest): Pr
   if ((request.users === undefined) === (request.filter === undefined)) {
     throw invalidInput([{ field: "users", message: "give either the users (ids, emails or UPNs) or a filter that selects them, not both" }]);
   }
+  if (request.filter) assertNestedHasGroup(request.filter);
   const needsGroup = request.action === "addToGroup" || request.action === "removeFromGroup";
   if (needsGroup && !request.group) throw invalidInput([{ field: "group", message: `name the group to ${request.action === "addToGroup" ? "add the users to" : "remove the users from"}` }]);
   const needsTag = request.action === "addTag" || request.action === "removeTag";

@@ -11,7 +11,7 @@ import { whereFilter, type UserFilter } from "../storage/queries/users.ts";
 import { identifierList, userFields } from "../storage/user-row.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { assertFilterNames } from "./users.ts";
-import { namesSomething } from "./user-list.ts";
+import { assertNestedHasGroup, namesSomething } from "./user-list.ts";
 
 /**
  * Export users as CSV or XLSX with the columns the importer reads back unchanged (the Rollcall
@@ -49,6 +49,7 @@ export interface ExportOptions {
 
 export async function exportUsers(ctx: Pick<WorkspaceContext, "db" | "workspace">, options: ExportOptions): Promise<ExportResult> {
   const filter = options.filter ?? {};
+  assertNestedHasGroup(filter);
   // As `users list`: a misspelt source, group or department is an error, not an empty file.
   if (namesSomething(filter)) await assertFilterNames(ctx, filter);
   const customKeys = await customAttributeKeys(ctx.db, ctx.workspace.id, filter);

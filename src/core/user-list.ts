@@ -22,6 +22,7 @@ export interface UserPage {
 export async function listUsers(ctx: ReadContext, filter: UserFilter, page: ListPage): Promise<UserPage & { total: number }>;
 export async function listUsers(ctx: ReadContext, filter: UserFilter, page: ListPage, options: { count: boolean }): Promise<UserPage>;
 export async function listUsers(ctx: ReadContext, filter: UserFilter, page: ListPage, options = { count: true }): Promise<UserPage> {
+  assertNestedHasGroup(filter);
   if (page.after !== undefined && page.offset) throw invalidInput([{ field: "offset", message: "give offset or after, not both (after is where the last page ended)", value: page.offset }]);
   const after = page.after === undefined ? undefined : parseUserCursor(page.after, page.sort, page.order);
   const at = { ...page, after };
@@ -41,6 +42,7 @@ export async function* userPages(
   filter: UserFilter,
   options: { sort: UserSort; order: Order; limit?: number | undefined; pageSize: number },
 ): AsyncGenerator<User[]> {
+  assertNestedHasGroup(filter);
   let after: UserCursor | undefined;
   for (let left = options.limit ?? Infinity; left > 0; ) {
     const page = await selectUserPage(ctx.db, ctx.workspace.id, filter, { sort: options.sort, order: options.order, limit: Math.min(options.pageSize, left), after });
@@ -50,6 +52,11 @@ export async function* userPages(
     left -= page.items.length;
     after = page.next;
   }
+}
+
+/** `nested` widens a group filter: without a group it would quietly match everyone, so it is refused. */
+export function assertNestedHasGroup(filter: UserFilter): void {
+  if (filter.nested && !filter.group) throw invalidInput([{ field: "nested", message: "nested needs a group: it adds the members of that group's member groups", value: filter.nested }]);
 }
 
 /** Whether `filter` names a source, group or department, which assertFilterNames checks. */

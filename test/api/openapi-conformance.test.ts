@@ -197,6 +197,8 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(adminToken, "POST", `${W}/groups/Pilots/members`, 200, { body: { member: "Crew" } });
     await send(adminToken, "POST", `${W}/groups/Pilots/members`, 404, { body: { member: "nobody@example.com" } });
     await send(adminToken, "POST", `${W}/users/bulk`, 200, { body: { action: "addToGroup", filter: { q: "grace" }, group: "Crew" } });
+    await send(viewerToken, "GET", `${W}/users?group=Pilots&nested=true`, 200);
+    await send(viewerToken, "GET", `${W}/users?nested=true`, 400);
     await send(adminToken, "POST", `${W}/users/bulk`, 200, { body: { action: "addTag", tag: "Night shift", filter: { q: "grace" } } });
     await send(adminToken, "POST", `${W}/users/bulk`, 200, { body: { action: "removeTag", tag: "Night shift", users: ["grace@example.com"] } });
     await send(adminToken, "POST", `${W}/users/bulk`, 400, { body: { action: "removeTag", tag: "ID synced", users: ["grace@example.com"] } });

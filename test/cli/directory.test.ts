@@ -234,6 +234,28 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "list", "--enabled", "false", "--workspace", "depts", "--json")).json<{ email: string }[]>().map((u) => u.email)).toEqual(["fin1@example.com", "fin2@example.com"]);
   });
 
+  it("lists, exports and acts on the members of a group's nested groups with --nested; direct members without it; --nested alone is refused", async () => {
+    await cli("workspaces", "add", "nest");
+    const inNest = (...args: string[]) => cli(...args, "--workspace", "nest");
+    for (const name of ["ada", "bob", "cy", "eve"]) expect((await inNest("users", "add", "--email", `${name}@example.com`, "--display-name", name)).code).toBe(0);
+    for (const group of ["All staff", "Night shift", "Night leads"]) expect((await inNest("groups", "add", group)).code).toBe(0);
+    for (const [group, member] of [["Night leads", "cy@example.com"], ["Night shift", "ada@example.com"], ["Night shift", "Night leads"], ["All staff", "Night shift"], ["All staff", "eve@example.com"]]) {
+      const added = await inNest("groups", "members", "add", group!, member!);
+      expect(added.code, added.stderr).toBe(0);
+    }
+    const emails = (result: { json<T>(): T }) => result.json<{ email: string }[]>().map((u) => u.email);
+    expect(emails(await inNest("users", "list", "--group", "All staff", "--json"))).toEqual(["eve@example.com"]);
+    expect(emails(await inNest("users", "list", "--group", "all staff", "--nested", "--json"))).toEqual(["ada@example.com", "cy@example.com", "eve@example.com"]);
+    const exported = await inNest("export", "--out", "-", "--group", "All staff", "--nested");
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(["ada", "bob", "cy", "eve"].filter((name) => exported.stdout.includes(`${name}@example.com`))).toEqual(["ada", "cy", "eve"]);
+    const disabled = await inNest("users", "disable", "--matching", "--group", "All staff", "--nested", "--json");
+    expect(disabled.json()).toMatchObject({ action: "disable", changed: 3 });
+    expect(emails(await inNest("users", "list", "--enabled", "true", "--json"))).toEqual(["bob@example.com"]);
+    const alone = await inNest("users", "list", "--nested");
+    expect([alone.code, alone.stdout, alone.stderr]).toEqual([2, "", expect.stringContaining("nested needs a group: it adds the members of that group's member groups")]);
+  });
+
   cliCase("says on standard error that a phone number's extension was dropped, and in --json as warnings; the history keeps it", async () => {
     const dropped = (raw: string, ext: string, e164: string) => `"${raw}" has the extension ${ext}, which a phone number in E.164 cannot hold: kept ${e164} without it`;
     const added = await cli("users", "add", "--workspace", "acme", "--email", "ext@example.com", "--display-name", "Ext", "--mobile-phone", "+1 425 555 0100 ext. 123");

@@ -25,7 +25,7 @@ const bulkRequestSchema = z
     action: z.enum(bulkActions),
     users: z.array(z.string().min(1).max(320)).min(1, "select at least one user").max(maxBulkUsers, `at most ${maxBulkUsers} at once`).optional().describe("ids, emails or user principal names"),
     filter: userFilterQuery
-      .extend({ enabled: z.boolean().optional(), hasDepartment: z.boolean().optional() })
+      .extend({ enabled: z.boolean().optional(), hasDepartment: z.boolean().optional(), nested: z.boolean().optional() })
       .strict()
       .optional()
       .describe("instead of users: every user these filters (those of GET …/users) match, however many; {} is every user of the workspace"),

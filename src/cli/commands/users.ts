@@ -85,6 +85,7 @@ export function withUserFilter(command: Command): Command {
     .option("--tag <tag>", 'only users with this tag, in any case, e.g. "ID synced" (users tags lists them)')
     .option("--enabled <true|false>", "only enabled or disabled users")
     .option("--group <name>", "only direct members of this group")
+    .option("--nested", "with --group: also members of the groups nested in it, at any depth")
     .option("--department <name>", "only users of this department (exact, any case; users without one never match)")
     .option("--has-department <true|false>", "only users with a department (true) or without one (false)")
     .option("-q, --search <text>", "name, email, UPN or employee id contains");
@@ -96,6 +97,7 @@ export function userFilterFromFlags(flags: Flags): UserFilter {
     sourceType: flags.sourceType as string | undefined,
     tag: flags.tag as string | undefined,
     group: flags.group as string | undefined,
+    nested: flags.nested === true ? true : undefined,
     department: flags.department as string | undefined,
     q: flags.search as string | undefined,
     enabled: flags.enabled === undefined ? undefined : parseBoolean("enabled", flags.enabled as string),

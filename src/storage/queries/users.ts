@@ -14,7 +14,10 @@ export interface UserFilter {
   sourceType?: string | undefined;
   tag?: string | undefined;
   enabled?: boolean | undefined;
+  /** Direct members of the group of this name (any case); with `nested`, the members of the groups nested in it too. */
   group?: string | undefined;
+  /** With `group`: also the members of its member groups, theirs, and so on (a user in several counts once). */
+  nested?: boolean | undefined;
   /** Exact, case-insensitive, spaces around ignored; users without a department (or a blank one) are not matched by any. */
   department?: string | undefined;
   /** True: users with a department (any); false: users without one, or with a blank one. */
@@ -126,15 +129,31 @@ const departmentKey = (column: string) => `lower(nullif(btrim(${column}), ''))`;
  * The workspace's users that `filter` matches, as a where clause on `users as u`. Its group is found first and matched
  * by id, so the planner knows from its statistics how big the group is: matched by name inside the query, it guessed a
  * few dozen members for a group of 96,000 and sorted them all for each page of the users list (1.9 s); by id it walks
- * the sorted index and stops after a page (3 ms).
+ * the sorted index and stops after a page (3 ms). Nested groups are found first too, as ids.
  */
 export async function whereFilter(db: Db, workspaceId: string, filter: UserFilter) {
-  const { group, tag, ...rest } = composedNames(filter);
-  const groupId = group ? ((await db.selectFrom("groups").select("id").where("workspace_id", "=", workspaceId).where(sql<SqlBool>`lower(name) = lower(${group})`).executeTakeFirst())?.id ?? null) : undefined;
-  return whereResolved(workspaceId, { ...rest, tag, groupId });
+  const { group, nested, tag, ...rest } = composedNames(filter);
+  const groupIds = group ? await groupIdsNamed(db, workspaceId, group, nested === true) : undefined;
+  return whereResolved(workspaceId, { ...rest, tag, groupIds });
 }
 
-function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & { groupId: string | null | undefined }) {
+/**
+ * The id of the group of this name (any case), and with `nested` the ids of the groups nested in it at any depth; null
+ * for no such group. UNION (not UNION ALL) keeps each group once, so the recursion ends even if groups held each other.
+ */
+async function groupIdsNamed(db: Db, workspaceId: string, name: string, nested: boolean): Promise<string[] | null> {
+  const named = sql`select id from groups where workspace_id = ${workspaceId} and lower(name) = lower(${name})`;
+  const { rows } = nested
+    ? await sql<{ id: string }>`with recursive within_group(id) as (
+        ${named}
+        union
+        select m.member_group_id from group_members m join within_group w on m.group_id = w.id where m.member_group_id is not null
+      ) select id from within_group`.execute(db)
+    : await sql<{ id: string }>`${named}`.execute(db);
+  return rows.length ? rows.map((r) => r.id) : null;
+}
+
+function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group" | "nested"> & { groupIds: string[] | null | undefined }) {
   return (eb: ExpressionBuilder<Database & { u: UsersTable }, "u">) => {
     const conditions: Expression<SqlBool>[] = [eb("u.workspace_id", "=", workspaceId)];
     if (filter.q) conditions.push(userContains("u", filter.q));
@@ -144,10 +163,16 @@ function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group"> & 
     if (filter.enabled !== undefined) conditions.push(eb("u.enabled", "=", filter.enabled));
     if (filter.department) conditions.push(sql<SqlBool>`${sql.raw(departmentKey("u.department"))} = lower(btrim(${filter.department}))`);
     if (filter.hasDepartment !== undefined) conditions.push(sql<SqlBool>`(${sql.raw(departmentKey("u.department"))} is not null) = ${filter.hasDepartment}`);
-    if (filter.groupId === null) conditions.push(sql<SqlBool>`false`); // no such group
-    if (filter.groupId) conditions.push(sql<SqlBool>`exists (select 1 from group_members m where m.member_user_id = u.id and m.group_id = ${filter.groupId})`);
+    if (filter.groupIds === null) conditions.push(sql<SqlBool>`false`); // no such group
+    if (filter.groupIds) conditions.push(memberOfAny(filter.groupIds));
     return eb.and(conditions);
   };
+}
+
+/** Users who are direct members of one of these groups (one id: compared as one, for the planner's estimate). */
+function memberOfAny(groupIds: string[]) {
+  const inGroups = groupIds.length === 1 ? sql`m.group_id = ${groupIds[0]}` : sql`m.group_id = any(${groupIds}::uuid[])`;
+  return sql<SqlBool>`exists (select 1 from group_members m where m.member_user_id = u.id and ${inGroups})`;
 }
 
 /**
