@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
@@ -90,6 +90,12 @@ export function GroupPage({ id }: { id: string }) {
   const [alreadyMember, setAlreadyMember] = useState<string | null>(null);
   const [filter, setFilter] = useState("");
   const members = useMembers(path, filter);
+  // Member groups come first in the members order, so the unfiltered list says whether the group holds any (kept while filtered).
+  const listedGroups = members.data && !members.q ? members.items.some((m) => m.kind === "group") : undefined;
+  const [holdsGroups, setHoldsGroups] = useState(false);
+  useEffect(() => {
+    if (listedGroups !== undefined) setHoldsGroups(listedGroups);
+  }, [listedGroups]);
   const canChange = useCanChange();
 
   const g = group.data;
@@ -235,7 +241,7 @@ export function GroupPage({ id }: { id: string }) {
             </p>
           ) : null}
           <p>
-            <Link to={wsPath(workspace, `/users?group=${encodeURIComponent(g.name)}`)}>Show members in the users table</Link>
+            <Link to={wsPath(workspace, `/users?group=${encodeURIComponent(g.name)}${holdsGroups ? "&nested=true" : ""}`)}>Show members in the users table</Link>
           </p>
         </section>
         <section className="card" aria-labelledby="about-h">

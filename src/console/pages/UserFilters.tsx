@@ -4,6 +4,7 @@ import { syncApi, type Source } from "../sync-api.ts";
 import { GroupFilter } from "../components/GroupFilter.tsx";
 import { DepartmentFilter } from "../components/DepartmentFilter.tsx";
 import { TagFilter } from "../components/TagFilter.tsx";
+import { CheckField } from "../components/ui.tsx";
 
 const phoneSorts: [string, string][] = [
   ["displayName:asc", "Name, A to Z"],
@@ -15,11 +16,12 @@ const phoneSorts: [string, string][] = [
 ];
 
 /**
- * The Users page's filters, each kept in the address's query: search, source, tag, status, department, group, and on a phone the order.
+ * The Users page's filters, each kept in the address's query: search, source, tag, status, department, group (and whether its nested groups'
+ * members count), and on a phone the order.
  * `refresh` changes when a bulk action may have changed the tags' and departments' counts.
  */
 export function UserFilters({ workspace, query, sort, order, refresh }: { workspace: string; query: UserQuery; sort: string; order: "asc" | "desc"; refresh: number }) {
-  const { q, source, sourceType, tag, enabled, group, department, hasDepartment } = query;
+  const { q, source, sourceType, tag, enabled, group, nested, department, hasDepartment } = query;
   const [search, setSearch] = useQuerySearch(q);
   const sources = useLoad(
     (signal) =>
@@ -91,10 +93,13 @@ export function UserFilters({ workspace, query, sort, order, refresh }: { worksp
       {group ? (
         <div className="chip">
           Group: <strong>{group}</strong>
-          <button type="button" className="btn-icon" aria-label={`Remove group filter ${group}`} onClick={() => setQuery({ group: null, offset: null })}>
+          <button type="button" className="btn-icon" aria-label={`Remove group filter ${group}`} onClick={() => setQuery({ group: null, nested: null, offset: null })}>
             ×
           </button>
         </div>
+      ) : null}
+      {group ? (
+        <CheckField label="Include nested groups" checked={nested === "true"} onChange={(e) => setQuery({ nested: e.target.checked ? "true" : null, offset: null })} />
       ) : null}
       {filtered ? (
         <button
@@ -102,7 +107,7 @@ export function UserFilters({ workspace, query, sort, order, refresh }: { worksp
           className="btn btn-link"
           onClick={() => {
             setSearch("");
-            setQuery({ q: null, source: null, sourceType: null, tag: null, enabled: null, group: null, department: null, hasDepartment: null, offset: null });
+            setQuery({ q: null, source: null, sourceType: null, tag: null, enabled: null, group: null, nested: null, department: null, hasDepartment: null, offset: null });
           }}
         >
           Clear filters
@@ -120,6 +125,8 @@ export interface UserQuery {
   tag: string;
   enabled: string;
   group: string;
+  /** "true": the group's members include those of the groups nested in it (it counts only with a group). */
+  nested: string;
   department: string;
   /** "false": users without a department (the Department filter's "No department"). */
   hasDepartment: string;

@@ -33,10 +33,12 @@ export function UsersPage() {
     tag: query.get("tag") ?? "",
     enabled: query.get("enabled") ?? "",
     group: query.get("group") ?? "",
+    nested: query.get("nested") ?? "",
     department: query.get("department") ?? "",
     hasDepartment: query.get("hasDepartment") ?? "",
   };
   const { q, source, sourceType, tag, enabled, group, department, hasDepartment } = filters;
+  const nested = group && filters.nested === "true" ? "true" : ""; // alone it filters nothing (and the API refuses it)
   const sortParam = query.get("sort") as Sort | null;
   const sort: Sort = sortParam && sortable.includes(sortParam) ? sortParam : "displayName";
   const order = query.get("order") === "desc" ? "desc" : "asc";
@@ -45,14 +47,14 @@ export function UsersPage() {
   const users = useLoad(
     (signal) =>
       api
-        .get<PageOf<User>>(ws(workspace, "/users"), { limit: pageSize, offset, sort, order, q, source, sourceType, tag, enabled, group, department, hasDepartment }, { signal })
+        .get<PageOf<User>>(ws(workspace, "/users"), { limit: pageSize, offset, sort, order, q, source, sourceType, tag, enabled, group, nested, department, hasDepartment }, { signal })
         // The filters offer names the workspace had: one gone since (its last user deleted) matches no users.
         .catch((e: unknown) => {
           const stale = e instanceof ApiError && e.code === "invalid_input" && e.fields.length > 0 && e.fields.every((f) => f.field === "source" || f.field === "group" || f.field === "department");
           if (stale) return { items: [], total: 0, limit: pageSize, offset: 0 } satisfies PageOf<User>;
           throw e;
         }),
-    [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group, department, hasDepartment],
+    [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group, nested, department, hasDepartment],
   );
   const [adding, setAdding] = useState(() => hasDraft("user")); // open again with the changes kept over a sign-in
   const canChange = useCanChange();
@@ -63,7 +65,7 @@ export function UsersPage() {
     setSelected(new Map());
     setAllMatching(false);
   };
-  useEffect(clearSelection, [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group, department, hasDepartment]);
+  useEffect(clearSelection, [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group, nested, department, hasDepartment]);
   // A bulk action done, its bar (and the dialog or button the focus was on) is gone: focus goes to the page's heading.
   const heading = useRef<HTMLHeadingElement>(null);
   const [bulkDone, setBulkDone] = useState(0);
@@ -102,7 +104,7 @@ export function UsersPage() {
   const data = beyond ? undefined : users.data;
   const pageItems = data?.items ?? [];
   const allTicked = pageItems.length > 0 && pageItems.every((u) => selected.has(u.id));
-  const userFilter = { q: q || undefined, source: source || undefined, sourceType: sourceType || undefined, tag: tag || undefined, group: group || undefined, department: department || undefined, hasDepartment: hasDepartment ? hasDepartment === "true" : undefined, enabled: enabled ? enabled === "true" : undefined };
+  const userFilter = { q: q || undefined, source: source || undefined, sourceType: sourceType || undefined, tag: tag || undefined, group: group || undefined, nested: nested ? true : undefined, department: department || undefined, hasDepartment: hasDepartment ? hasDepartment === "true" : undefined, enabled: enabled ? enabled === "true" : undefined };
   const exportUrl = (format: "csv" | "xlsx") => `/api/v1${withQuery(ws(workspace, "/exports"), { format, ...userFilter })}`;
 
   return (
