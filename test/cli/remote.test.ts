@@ -11,7 +11,7 @@ import { getNotificationSettings } from "../../src/core/notification-settings.ts
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { runWithChanges } from "../../src/core/runs.ts";
-import { getGroup, listGroupsWithMembers } from "../../src/core/groups.ts";
+import { addMember, createGroup, getGroup, listGroupsWithMembers } from "../../src/core/groups.ts";
 import { getUser, listDepartments, listTags, listUsers } from "../../src/core/users.ts";
 import type { GraphUser } from "../../src/emulator/directory-types.ts";
 import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
@@ -123,6 +123,21 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     const { error } = JSON.parse(unknown.stderr) as { error: { code: string; details: { fields: { field: string; message: string }[] } } };
     expect(error.code).toBe("invalid_input");
     expect(error.details.fields[0]).toMatchObject({ field: "department", message: expect.stringContaining(`"${departments[0]!.department}"`) });
+  });
+
+  it("lists a group's nested groups' members through the server with --nested (sent as nested=true), as the local CLI does", async () => {
+    const synced = (await listGroupsWithMembers(h.ctx, {}, { limit: null, offset: 0 })).items.filter((g) => g.memberCount > 0).slice(0, 2);
+    expect(synced).toHaveLength(2);
+    await createGroup(h.ctx, { name: "Both teams" });
+    for (const group of synced) await addMember(h.ctx, "Both teams", group.id);
+    const held = await listUsers(h.ctx, { group: "Both teams", nested: true }, { limit: 1000, offset: 0, sort: "displayName", order: "asc" });
+    expect(held.items.length).toBeGreaterThan(0);
+    const nested = await cli(["users", "list", "--group", "Both teams", "--nested", "--json"]);
+    expect(nested.code, nested.stderr).toBe(0);
+    expect(nested.stdout).toBe(JSON.stringify(held.items, null, 2) + "\n");
+    expect((await cli(["users", "list", "--group", "Both teams", "--json"])).json()).toEqual([]);
+    const alone = await cli(["users", "list", "--nested", "--json"]);
+    expect([alone.code, JSON.parse(alone.stderr).error.details.fields[0].field]).toEqual([2, "nested"]);
   });
 
   it("refuses a viewer's changes with a clear message, and changes nothing", async () => {
