@@ -1,13 +1,13 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, underTerminal } from "../support/cli.ts";
-import { freshDataFolder, openTestStore, type EngineName, type TestStore } from "../support/db.ts";
+import { cliEngine, databaseForCli, freshDataFolder, type TestStore } from "../support/db.ts";
 
 /**
  * PostgreSQL when the run has one, PGlite otherwise: when the CLI asks does not depend on the engine, and a CLI
  * process opens PostgreSQL in a fraction of the time PGlite's start takes.
  */
-const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+const engine = cliEngine;
 
 /**
  * Commands that destroy a lot (a workspace, a source, users --matching) ask first on a terminal and go on only on
@@ -22,11 +22,8 @@ describe(`rollcall asks before destroying a lot (${engine})`, { timeout: 300_000
   const emails = async () => (await cli("users", "list", "--workspace", "doomed", "--json")).json<{ email: string }[]>().map((u) => u.email);
 
   beforeAll(async () => {
-    if (engine === "postgres") {
-      store = await openTestStore("postgres");
-      env.DATABASE_URL = store.url;
-      await store.close(); // the CLI opens its own connections; dispose() drops the database at the end
-    }
+    store = await databaseForCli(engine);
+    if (store) env.DATABASE_URL = store.url;
     expect((await cli("workspaces", "add", "doomed")).code).toBe(0);
     for (const name of ["ada", "bob"]) expect((await cli("users", "add", "--workspace", "doomed", "--email", `${name}@example.com`, "--display-name", name)).code).toBe(0);
     const source = await cli("sources", "add", "entra", "--name", "corp", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id", "11111111-1111-1111-1111-111111111111", "--client-secret-env", "CORP_SECRET", "--workspace", "doomed");

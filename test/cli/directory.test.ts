@@ -2,7 +2,7 @@ import { pretendHeld } from "../support/data-dir-lock.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freshDataFolder, engines, openTestStore, type TestStore } from "../support/db.ts";
+import { cliEngine, databaseForCli, freshDataFolder, engines, type TestStore } from "../support/db.ts";
 import { runCli } from "../support/cli.ts";
 
 const userFields = [
@@ -12,12 +12,11 @@ const userFields = [
 ].sort();
 
 /**
- * The engine the cases of the CLI's own behaviour (its flags, output and exit codes) run on: PostgreSQL when the run
+ * The cases of the CLI's own behaviour (its flags, output and exit codes) run on cliEngine: PostgreSQL when the run
  * has one, PGlite otherwise. What they store is tested on both engines in test/core and test/api, and a CLI process
  * opens PostgreSQL in a fraction of the seconds PGlite's start takes. Adding and listing users, erasing a deleted
  * user's history (tested nowhere else) and the embedded database's lock run on every engine.
  */
-const cliEngine = engines.at(-1)!;
 
 // Each case starts several CLI processes, each opening the database: under a full test run's load that
 // can pass the default minute without anything being stuck.
@@ -31,11 +30,8 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
   beforeAll(async () => {
     dataDir = freshDataFolder("rollcall-cli-");
     env = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined, HINTS_SECRET: "not-a-real-secret" };
-    if (engine === "postgres") {
-      store = await openTestStore("postgres");
-      env.DATABASE_URL = store.url;
-      await store.close(); // the CLI opens its own connection; dispose() drops the database at the end
-    }
+    store = await databaseForCli(engine);
+    if (store) env.DATABASE_URL = store.url;
   });
   afterAll(async () => {
     await store?.dispose();

@@ -1,14 +1,14 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
-import { freshDataFolder, openTestStore, type EngineName, type TestStore } from "../support/db.ts";
+import { cliEngine, databaseForCli, freshDataFolder, type TestStore } from "../support/db.ts";
 
 /**
  * PostgreSQL when the run has one, PGlite otherwise: what the CLI prints over an empty list does not depend on the
  * engine (its lists are tested on both in test/core and test/api), and a CLI process opens PostgreSQL in a fraction
  * of the time PGlite's start takes.
  */
-const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+const engine = cliEngine;
 
 /** An empty list says what is empty and how to fill it, instead of "(none)"; --json stays an empty array. */
 describe(`rollcall lists in an empty workspace (${engine})`, { timeout: 120_000 }, () => {
@@ -17,11 +17,8 @@ describe(`rollcall lists in an empty workspace (${engine})`, { timeout: 120_000 
   const env: Record<string, string | undefined> = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined };
   const cli = (...args: string[]) => runCli(args, env);
   beforeAll(async () => {
-    if (engine === "postgres") {
-      store = await openTestStore("postgres");
-      env.DATABASE_URL = store.url;
-      await store.close(); // the CLI opens its own connections; dispose() drops the database at the end
-    }
+    store = await databaseForCli(engine);
+    if (store) env.DATABASE_URL = store.url;
     expect((await cli("workspaces", "add", "fresh")).code).toBe(0);
   });
   afterAll(async () => {

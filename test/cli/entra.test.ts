@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator, type TenantHandle } from "../../src/emulator/index.ts";
 import { killStarted, runCli, startCli } from "../support/cli.ts";
 import { testCertificate } from "../emulator/helpers.ts";
-import { openTestStore, seedDataFolder, type EngineName, type TestStore } from "../support/db.ts";
+import { cliEngine, databaseForCli, seedDataFolder, type TestStore } from "../support/db.ts";
 
 async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !done(); await new Promise((r) => setTimeout(r, 50))) {
@@ -19,7 +19,7 @@ async function until(done: () => boolean, timeoutMs: number): Promise<void> {
  * a CLI process opens PostgreSQL in a fraction of the seconds PGlite's start takes. Ctrl-C mid-sync runs on the embedded
  * database whatever the engine: stopping the process is where PGlite, the process's own, differs.
  */
-const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+const engine = cliEngine;
 
 /** `rollcall sources` / `sync` / `runs` against the emulator, as an admin runs them. */
 describe(`rollcall with an Entra ID source (${engine})`, { timeout: 180_000 }, () => {
@@ -41,12 +41,8 @@ describe(`rollcall with an Entra ID source (${engine})`, { timeout: 180_000 }, (
     emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 30, groups: 3, quiet: true });
     tenant = emulator.tenants.get(emulator.tenantId);
     embedded = { ROLLCALL_DATA_DIR: seedDataFolder(join(dir, "data")), DATABASE_URL: undefined, NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret };
-    env = embedded;
-    if (engine === "postgres") {
-      store = await openTestStore("postgres");
-      env = { ...embedded, DATABASE_URL: store.url }; // the data folder keeps the secret key
-      await store.close(); // the CLI opens its own connection; dispose() drops the database at the end
-    }
+    store = await databaseForCli(engine);
+    env = store ? { ...embedded, DATABASE_URL: store.url } : embedded; // the data folder keeps the secret key
   });
   afterAll(async () => {
     await killStarted();

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { seedDataFolder, engines, openTestStore, type TestStore } from "../support/db.ts";
+import { cliEngine, databaseForCli, seedDataFolder, engines, type TestStore } from "../support/db.ts";
 import { bin, importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import type { ImportReport } from "../../src/core/imports.ts";
 import ExcelJS from "exceljs";
@@ -13,12 +13,11 @@ const reportKeys = [
 ];
 
 /**
- * The engine the cases of the CLI's own behaviour (its flags, reports, messages and exit codes) run on: PostgreSQL when
+ * The cases of the CLI's own behaviour (its flags, reports, messages and exit codes) run on cliEngine: PostgreSQL when
  * the run has one, PGlite otherwise. The import and export beneath them are tested on both engines in test/import, and
  * a CLI process opens PostgreSQL in a fraction of the seconds PGlite's start takes. A first import, its report and its
  * users, and the progress bars, drawn while the database works (on a thread of its own for PGlite), run on every engine.
  */
-const cliEngine = engines.at(-1)!;
 
 /**
  * `rollcall import` and `rollcall export` as a script or an admin runs them: a real process, exit codes, one JSON document.
@@ -40,11 +39,8 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-cli-import-"));
     env = { ROLLCALL_DATA_DIR: seedDataFolder(join(dir, "data")), DATABASE_URL: undefined };
-    if (engine === "postgres") {
-      store = await openTestStore("postgres");
-      env.DATABASE_URL = store.url;
-      await store.close(); // the CLI opens its own connection; dispose() drops the database at the end
-    }
+    store = await databaseForCli(engine);
+    if (store) env.DATABASE_URL = store.url;
     expect((await cli("workspaces", "add", "default-gb", "--default-country", "GB")).code).toBe(0);
   }, 300_000);
   afterAll(async () => {

@@ -3,14 +3,14 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bin, runCli } from "../support/cli.ts";
-import { freshDataFolder, openTestStore, type EngineName, type TestStore } from "../support/db.ts";
+import { cliEngine, databaseForCli, freshDataFolder, type TestStore } from "../support/db.ts";
 
 /**
  * PostgreSQL when the run has one, PGlite otherwise: how a command refuses its arguments does not depend on the
  * engine, and a CLI process opens PostgreSQL (or, refusing them, starts no embedded database) in a fraction of the
  * time PGlite's start takes.
  */
-const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+const engine = cliEngine;
 
 /** Usage errors are invalid_input in every command, not only the root: exit 2, and one JSON error with --json. */
 describe(`rollcall usage errors (${engine})`, () => {
@@ -19,11 +19,8 @@ describe(`rollcall usage errors (${engine})`, () => {
   const env: Record<string, string | undefined> = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined };
   const cli = (...args: string[]) => runCli(args, env);
   beforeAll(async () => {
-    if (engine === "postgres") {
-      store = await openTestStore("postgres");
-      env.DATABASE_URL = store.url;
-      await store.close(); // the CLI opens its own connections; dispose() drops the database at the end
-    }
+    store = await databaseForCli(engine);
+    if (store) env.DATABASE_URL = store.url;
   });
   afterAll(async () => {
     await store?.dispose();

@@ -15,6 +15,12 @@ export { createScratchDatabase };
 export type EngineName = "pglite" | "postgres";
 export const engines: EngineName[] = process.env.ROLLCALL_TEST_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 
+/**
+ * The engine tests of the CLI's own behaviour (flags, output, exit codes) run their processes on: PostgreSQL when the
+ * run has one, since a CLI process opens it in a fraction of the second of CPU PGlite's start takes.
+ */
+export const cliEngine: EngineName = engines.at(-1)!;
+
 export interface TestStore extends Store {
   /** Drop everything this test store created (the whole database on PostgreSQL). */
   dispose(): Promise<void>;
@@ -22,6 +28,17 @@ export interface TestStore extends Store {
 }
 
 /** A fresh, migrated, empty database on the named engine. */
+/**
+ * A database of its own on PostgreSQL for CLI processes (they open their own connections: the test's is closed, and
+ * dispose() drops it at the end); undefined on PGlite, where the CLI opens its data folder.
+ */
+export async function databaseForCli(engine: EngineName): Promise<TestStore | undefined> {
+  if (engine !== "postgres") return undefined;
+  const store = await openTestStore("postgres");
+  await store.close();
+  return store;
+}
+
 export async function openTestStore(engine: EngineName, options: { migrate?: boolean } = {}): Promise<TestStore> {
   if (engine === "pglite") {
     const folder = freshDataFolder("rollcall-test-pglite-", options.migrate === false ? "initialised" : "migrated");

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { testCertificate } from "../emulator/helpers.ts";
-import { openTestStore, seedDataFolder, type EngineName, type TestStore } from "../support/db.ts";
+import { cliEngine, databaseForCli, seedDataFolder, type TestStore } from "../support/db.ts";
 
 const run = promisify(execFile);
 
@@ -16,7 +16,7 @@ const run = promisify(execFile);
  * opens PostgreSQL in a fraction of the seconds PGlite's start takes. The second case (a sync stopped at the deletion
  * threshold, then approved by another process) runs on the embedded database whatever the engine.
  */
-const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
+const engine = cliEngine;
 
 /** The CLI's JSON contracts, driven as scripts drive them: a real process, the emulator's CA via NODE_EXTRA_CA_CERTS. */
 describe(`rollcall sources / sync / runs (CLI, ${engine})`, () => {
@@ -44,10 +44,7 @@ describe(`rollcall sources / sync / runs (CLI, ${engine})`, () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-cli-sync-"));
     seedDataFolder(join(dir, "data"));
     emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 40, groups: 4, quiet: true });
-    if (engine === "postgres") {
-      store = await openTestStore("postgres");
-      await store.close(); // the CLI opens its own connection; dispose() drops the database at the end
-    }
+    store = await databaseForCli(engine);
   });
   afterAll(async () => {
     await store?.dispose();
