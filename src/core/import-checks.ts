@@ -77,8 +77,11 @@ export async function dropClashing(
   }
 }
 
-/** A PIN is hashed only when it differs from the one stored (checking costs one scrypt, like hashing). */
-export async function preparePins(db: Db, runId: string, pins: Map<number, string>, dryRun: boolean, onProgress: (done: number) => void): Promise<void> {
+/**
+ * Hashes the rows' PINs, a few at a time; a PIN only when it differs from the one stored (checking costs one scrypt,
+ * like hashing). `signal` stops it between two PINs: a server stopping mid-commit does not hash the rest first.
+ */
+export async function preparePins(db: Db, runId: string, pins: Map<number, string>, dryRun: boolean, onProgress: (done: number) => void, signal?: AbortSignal): Promise<void> {
   if (pins.size === 0) return;
   onProgress(0);
   const current = await currentPinHashes(db, runId, [...pins.keys()]);
@@ -87,6 +90,7 @@ export async function preparePins(db: Db, runId: string, pins: Map<number, strin
   let done = 0;
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
+      signal?.throwIfAborted();
       const [row, pin] = next;
       const existing = current.get(row);
       const same = existing ? await verifySecret(pin, existing) : false;

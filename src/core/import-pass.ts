@@ -213,7 +213,7 @@ export class ImportPass {
     for (const row of this.findings.invalidRows) batch.pins.delete(row);
     progress("checking", 2, 2);
     lap("check");
-    await preparePins(db, this.runId, batch.pins, options.dryRun, (done) => progress("hashing", done, batch.pins.size));
+    await preparePins(db, this.runId, batch.pins, options.dryRun, (done) => progress("hashing", done, batch.pins.size), this.options.signal);
     lap("pins");
     const target: ApplyTarget = { ...this.target, ...batch.rows };
     progress("planning", 0, 2, "changes");

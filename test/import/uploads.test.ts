@@ -14,7 +14,7 @@ import { multipartFile, signIn, testApi, type Caller, type TestApi } from "../ap
 
 /**
  * A file whose commit spends a second or more hashing its PINs (scrypt, tens of ms each, four at a time), long enough
- * to watch the commit and stop it mid-way; a stopped commit still hashes them all before it rolls back. This process
+ * to watch the commit and stop it mid-way (a stopped commit hashes no PIN more, and rolls back). This process
  * sees its own commit's progress at once; another process sees it in the database, written at most once a second as
  * the hashing reports each hundred PINs done (upload-commits.ts), hence more PINs there. Each PIN more costs every
  * full commit of the file.
