@@ -206,7 +206,8 @@ export function keptSyncedWarning(kept: KeptSyncedRow, mapping: ColumnMapping): 
   const fields = kept.fields.map((field) => mapping.headers[mapping.fields.indexOf(field as never)] ?? field);
   return {
     row: kept.row_no, column: index < 0 ? null : mapping.headers[index]!, field: kept.fields[0]!,
-    message: `${fields.join(", ")} not changed: ${who} is synced from Entra ID source "${kept.source_name}", which owns ${fields.length > 1 ? "them" : "it"} (change ${fields.length > 1 ? "them" : "it"} in Entra ID); the row's other columns are imported`,
+    // The warning is shown after its first field ("row 3, department: not changed …"): the others are named in it.
+    message: `not changed${fields.length > 1 ? ` (nor ${fields.slice(1).join(", ")})` : ""}: ${who} is synced from Entra ID source "${kept.source_name}", which owns ${fields.length > 1 ? "them" : "it"} (change ${fields.length > 1 ? "them" : "it"} in Entra ID); the row's other columns are imported`,
   };
 }
 

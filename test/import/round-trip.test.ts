@@ -127,7 +127,7 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
     expect(report.warnings).toEqual([
       {
         row: 5, column: "department", field: "department",
-        message: 'department not changed: Synced <synced@example.com> is synced from Entra ID source "Contoso", which owns it (change it in Entra ID); the row\'s other columns are imported',
+        message: 'not changed: Synced <synced@example.com> is synced from Entra ID source "Contoso", which owns it (change it in Entra ID); the row\'s other columns are imported',
       },
     ]);
     expect(report.counts).toMatchObject({ rows: 5, created: 1, updated: 4, unchanged: 0, invalid: 0 });
