@@ -225,7 +225,7 @@ export function keptEntraGroupWarnings(kept: KeptEntraGroup[], mapping: ColumnMa
     const from = sources.length > 1 ? "Entra ID" : `Entra ID source "${sources[0]}"`;
     return {
       row, column, field: "groups", value: groups.map((g) => g.group_name).join("; "),
-      message: `membership of ${names.join(", ")} kept: it comes from ${from}, not from this file (change it there); the row's other groups are imported`,
+      message: `not changed for ${names.join(", ")}: ${groups.length > 1 ? "those memberships come" : "that membership comes"} from ${from}, not from this file (change ${groups.length > 1 ? "them" : "it"} there); the row's other groups are imported`,
     };
   });
 }

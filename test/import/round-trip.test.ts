@@ -195,13 +195,15 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
     sheet.headings = sheet.headings.filter((h) => h !== "displayName"); // the admin only wanted to change departments
     sheet.rows.find((r) => r.email === "ada@example.com")!.department = "Research";
     sheet.rows.find((r) => r.email === "bob@example.com")!.email = "robert@example.com"; // matched by its id
+    Object.assign(sheet.rows.find((r) => r.email === "hand@example.com")!, { givenName: "Henry", surname: "Hand" }); // not "Henry Hand"
     const edited = join(dir, `no-name-${seq}.csv`);
     await writeSheet(edited, "csv", sheet);
     const report = await importFile(ctx, edited);
-    expect(report).toMatchObject({ applied: true, problems: [], counts: { rows: 4, created: 0, updated: 2, unchanged: 2 } });
-    expect(report.updated.map((u) => Object.keys(u.changes))).toEqual([["department"], ["email"]]);
+    expect(report).toMatchObject({ applied: true, problems: [], counts: { rows: 4, created: 0, updated: 3, unchanged: 1 } });
+    expect(report.updated.map((u) => Object.keys(u.changes).sort())).toEqual([["department"], ["email"], ["givenName", "surname"]]);
     expect(await getUser(ctx, ctx.ids.ada!)).toMatchObject({ displayName: "Ada", department: "Research" });
     expect(await getUser(ctx, ctx.ids.bob!)).toMatchObject({ displayName: "Bob", email: "robert@example.com" });
+    expect(await getUser(ctx, ctx.ids.hand!)).toMatchObject({ displayName: "By Hand", givenName: "Henry", surname: "Hand" });
 
     // A row without an id whose email is no user's would add a user without a name: nothing is applied.
     sheet.rows.find((r) => r.email === "ada@example.com")!.department = "Finance";
@@ -260,8 +262,8 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
     const report = await importFile(ctx, edited);
     expect(report.problems).toEqual([]);
     expect(report.warnings).toEqual([
-      { row: 2, column: "groups", field: "groups", value: "Finance; Pilots", message: 'membership of "Finance", "Pilots" kept: it comes from Entra ID source "Contoso", not from this file (change it there); the row\'s other groups are imported' },
-      { row: 4, column: "groups", field: "groups", value: "Finance", message: 'membership of "Finance" kept: it comes from Entra ID source "Contoso", not from this file (change it there); the row\'s other groups are imported' },
+      { row: 2, column: "groups", field: "groups", value: "Finance; Pilots", message: 'not changed for "Finance", "Pilots": those memberships come from Entra ID source "Contoso", not from this file (change them there); the row\'s other groups are imported' },
+      { row: 4, column: "groups", field: "groups", value: "Finance", message: 'not changed for "Finance": that membership comes from Entra ID source "Contoso", not from this file (change it there); the row\'s other groups are imported' },
     ]);
     expect(report.counts).toMatchObject({ updated: 2, unchanged: 2 });
     expect((await getUser(ctx, ctx.ids.ada!)).groups).toEqual(["Engineers", "Finance", "Pilots"]);

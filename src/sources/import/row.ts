@@ -128,7 +128,9 @@ export function readRow(
     if (flag === undefined) problems.push({ row, column: enabledText.column, field: "enabled", value: enabledText.value, message: `"${enabledText.value}" must be Yes or No (or true/false)` });
     else input.enabled = enabledText.inverted ? !flag : flag;
   }
-  if (!input.displayName) {
+  // An export's row (it gives its user's id) from which the name column was deleted keeps its user's name: "first
+  // last" would rename every user whose display name is spelt otherwise ("Yoshida Yui", "Dr. Ada Lovelace").
+  if (!input.displayName && !(rollcallId && !displayNameColumn)) {
     const derived = [input.givenName, input.surname].filter((v) => typeof v === "string" && v).join(" ");
     if (derived) input.displayName = derived;
     else if (displayNameColumn && !unread?.has("displayName")) problems.push({ row, column: columnOf.get("displayName") ?? null, field: "displayName", message: "is required (or give a first and last name)" });
