@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
-import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
-import { expectError, signIn, testApi, type Caller, type TestApi } from "./support.ts";
+import { accountCaller, expectError, testApi, type Caller, type TestApi } from "./support.ts";
 
 describe.each(engines)("the users list's department filter, through the API, on %s", (engine) => {
   let api: TestApi;
@@ -13,8 +12,7 @@ describe.each(engines)("the users list's department filter, through the API, on 
     api = await testApi(engine);
     await createWorkspace(api.store.db, { name: "acme" });
     await createWorkspace(api.store.db, { name: "other" });
-    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" }, "test");
-    as = await signIn(api.app, "owner@example.com", "owner password 1");
+    as = await accountCaller(api, "owner@example.com", { owner: true });
     const people: [string, string | null][] = [["ada", "Finance"], ["bob", "finance"], ["cy", "Engineering"], ["dee", "Études"], ["eve", null], ["fay", ""]];
     for (const [name, department] of people) {
       const reply = await as("POST", "workspaces/acme/users", { email: `${name}@example.com`, displayName: name, ...(department !== null && { department }) });

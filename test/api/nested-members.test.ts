@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
-import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
-import { expectError, signIn, testApi, type Caller, type TestApi } from "./support.ts";
+import { accountCaller, expectError, testApi, type Caller, type TestApi } from "./support.ts";
 
 /**
  * "All staff" = {group Night shift, group Day shift, eve}: filtered by it, an admin saw eve alone. nested=true
@@ -18,8 +17,7 @@ describe.each(engines)("the users filter group with nested=true (members of nest
     api = await testApi(engine);
     await createWorkspace(api.store.db, { name: "acme" });
     await createWorkspace(api.store.db, { name: "other" });
-    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" }, "test");
-    as = await signIn(api.app, "owner@example.com", "owner password 1");
+    as = await accountCaller(api, "owner@example.com", { owner: true });
     for (const name of [...everyone, "fay"]) await as("POST", "workspaces/acme/users", { email: `${name}@example.com`, displayName: name });
     const members: Record<string, string[]> = {
       "Night leads": ["cy@example.com"],

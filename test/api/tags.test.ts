@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
-import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
-import { signIn, testApi, type Caller, type TestApi } from "./support.ts";
+import { accountCaller, testApi, type Caller, type TestApi } from "./support.ts";
 
 describe.each(engines)("the workspace's tags (GET …/users/tags) and the tag filter, through the API, on %s", (engine) => {
   let api: TestApi;
@@ -14,8 +13,7 @@ describe.each(engines)("the workspace's tags (GET …/users/tags) and the tag fi
     api = await testApi(engine);
     await createWorkspace(api.store.db, { name: "acme" });
     await createWorkspace(api.store.db, { name: "other" });
-    await createAccount(api.store.db, { email: "owner@example.com", owner: true, password: "owner password 1" }, "test");
-    as = await signIn(api.app, "owner@example.com", "owner password 1");
+    as = await accountCaller(api, "owner@example.com", { owner: true });
     const people: [string, string[]][] = [["ada", ["VIP", "Night shift"]], ["bob", ["vip"]], ["cy", ["vip", quoted]], ["dee", ["Études"]], ["eve", []]];
     for (const [name, tags] of people) {
       const reply = await as("POST", "workspaces/acme/users", { email: `${name}@example.com`, displayName: name, tags });
