@@ -1,8 +1,16 @@
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../database.ts";
 import { identifierList, userColumnList, userFields } from "../user-row.ts";
-import { leavesGroup, matchedById, stagedColumns, stagedIn, systemTagList, targetExpressions, type StagedRows } from "./imports.ts";
+import { matchedById, stagedColumns, stagedIn, systemTagList, targetExpressions, type StagedRows } from "./imports.ts";
 import { insertImportGroups } from "./import-new-users.ts";
+
+/**
+ * SQL: whether a row's update takes its user out of group `g` when the row does not name it: a group of this
+ * import's source, or (a row matched by its id: an export edited) any group but one synced from Entra ID.
+ */
+function leavesGroup(sourceName: string): RawBuilder<boolean> {
+  return sql<boolean>`(g.source_type <> 'entra' AND (coalesce(${matchedById}, false) OR (g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName}))))`;
+}
 
 /**
  * Classification, preview and the set-based apply of a staged import, or of one batch of it (the rows

@@ -327,14 +327,6 @@ export function targetExpressions(present: Set<string>, sourceName: string): Rec
   return out;
 }
 
-/**
- * SQL: whether a row's update takes its user out of group `g` when the row does not name it: a group of this
- * import's source, or (a row matched by its id: an export edited) any group but one synced from Entra ID.
- */
-export function leavesGroup(sourceName: string): RawBuilder<boolean> {
-  return sql<boolean>`(g.source_type <> 'entra' AND (coalesce(${matchedById}, false) OR (g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName}))))`;
-}
-
 /** The synced users the staged updates change (their source and Entra object id), for the next sync to look at again. */
 export function updatedSyncedUsers(rows: StagedRows): RawBuilder<unknown> {
   return sql`
