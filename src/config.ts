@@ -22,6 +22,7 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
     .optional(),
+  ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(300).default(5),
   ROLLCALL_HOST: z.string().min(1).default("127.0.0.1"),
   ROLLCALL_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   ROLLCALL_PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL (the address users reach Rollcall at)" }).optional(),
@@ -61,6 +62,8 @@ const schema = z.object({
 export type Config = {
   dataDir: string;
   databaseUrl: string | undefined;
+  /** How long a new connection to the PostgreSQL server may take before the request needing it fails (database_unreachable). */
+  databaseConnectTimeoutMs: number;
   host: string;
   port: number;
   publicUrl: string | undefined;
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     dataDir: e.ROLLCALL_DATA_DIR,
     databaseUrl: e.DATABASE_URL,
+    databaseConnectTimeoutMs: Math.round(e.ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS * 1000),
     host: e.ROLLCALL_HOST,
     port: e.ROLLCALL_PORT,
     publicUrl: e.ROLLCALL_PUBLIC_URL,

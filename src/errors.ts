@@ -13,6 +13,7 @@ export type ErrorCode =
   | "csrf_failed"
   | "rate_limited"
   | "database_locked"
+  | "database_unreachable"
   | "config_invalid"
   | "payload_too_large"
   | "headers_too_large"
@@ -46,6 +47,7 @@ const httpStatus: Record<ErrorCode, number> = {
   csrf_failed: 403,
   rate_limited: 429,
   database_locked: 503,
+  database_unreachable: 503,
   config_invalid: 500,
   payload_too_large: 413,
   headers_too_large: 431,
@@ -113,6 +115,8 @@ export function notFound(what: string, key: string): RollcallError {
 
 export function toRollcallError(error: unknown): RollcallError {
   if (error instanceof RollcallError) return error;
+  const lost = connectionLossReason(error);
+  if (lost) return databaseUnreachable(lost, error);
   const message = error instanceof Error ? error.message : String(error);
   return new RollcallError("internal", `Unexpected error: ${message}`, {}, { cause: error });
 }
@@ -123,6 +127,9 @@ export function fileProblem(error: unknown): string {
   if (code === "ENOENT") return "no such file";
   if (code === "EACCES" || code === "EPERM") return "permission denied";
   if (code === "EISDIR") return "it is a folder, not a file";
+  if (code === "EROFS") return "the file system is read-only";
+  if (code === "ENOSPC") return "the disk is full";
+  if (code === "EDQUOT") return "the disk quota is used up";
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -136,4 +143,30 @@ export function listenProblem(error: unknown, where: { host: string; port: numbe
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new RollcallError("config_invalid", `Cannot listen on ${at}: the name ${where.host} does not resolve to an address of this machine. Set ${where.setting === "--port" ? "--host" : "ROLLCALL_HOST"} to one of its addresses (127.0.0.1, or 0.0.0.0 for all).`, { host: where.host, port: where.port });
   if (code === "EADDRNOTAVAIL") return new RollcallError("config_invalid", `Cannot listen on ${at}: this machine has no such address. Set ${where.setting === "--port" ? "--host" : "ROLLCALL_HOST"} to one of its addresses (127.0.0.1, or 0.0.0.0 for all).`, { host: where.host, port: where.port });
   return error;
+}
+
+/** Socket errors of a connection that could not be made or was cut. */
+const socketFailures = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"]);
+
+/**
+ * Why the PostgreSQL server cannot be reached or cut the connection, when `error` says so: SQLSTATE class 08
+ * (connection exception) or 57P01-57P03 (shutting down, crashed, starting up), or node-postgres's words for a lost
+ * connection. Socket errors count only with `socket` (an error that surely came from the database connection: a
+ * webhook's or Graph's ECONNREFUSED is not the database's).
+ */
+export function connectionLossReason(error: unknown, options: { socket?: boolean } = {}): string | undefined {
+  if (!error || typeof error !== "object") return undefined;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === "string" ? message : "";
+  if (typeof code === "string" && (code.startsWith("08") || ["57P01", "57P02", "57P03"].includes(code) || (options.socket && socketFailures.has(code)))) return text || code;
+  if (/^Connection terminated|is not queryable$|^timeout exceeded when trying to connect$/.test(text)) return "the connection to the database was lost";
+  return undefined;
+}
+
+/**
+ * The database cannot be reached (503), rather than an internal error. Each request and each round of the background
+ * work connects again, so what failed works again once the database is back, without a restart.
+ */
+export function databaseUnreachable(reason: string, cause?: unknown): RollcallError {
+  return new RollcallError("database_unreachable", `Database unreachable: ${reason}; retrying: Rollcall connects again for each request, so try again once the database is back.`, { reason }, { cause });
 }

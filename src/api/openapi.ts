@@ -143,7 +143,9 @@ function errorResponses(r: Route, make: (description: string) => Json): Record<s
   if (takesIfMatch(r)) out["412"] = make("precondition_failed: If-Match names a version the record no longer is (changed meanwhile); read it again");
   out["431"] = make("headers_too_large: the request's headers (cookies, a token) are larger than the server takes");
   out["500"] = make("internal: logged on the server, never detailed here");
-  for (const [status, description] of Object.entries(r.errors ?? {})) if (description) out[status] = make(description);
+  const unreachable = "database_unreachable: the database cannot be reached (restarting, failing over, cut off); try again once it is back";
+  if (!r.withoutDatabase) out["503"] = make(unreachable);
+  for (const [status, description] of Object.entries(r.errors ?? {})) if (description) out[status] = make(status === "503" && !r.withoutDatabase ? `${description}; or ${unreachable}` : description);
   return out;
 }
 

@@ -83,6 +83,8 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   config?: RouteConfig;
   /** Polled by machines (a load balancer's health probe): its requests are logged only when they fail. */
   quiet?: boolean;
+  /** Answers without the database (so never 503 database_unreachable): liveness, the OpenAPI document. */
+  withoutDatabase?: boolean;
   handler(input: HandlerInput<A, z.output<P>, z.output<Q>, z.output<B>>): Promise<R extends z.ZodType ? z.input<R> : void>;
 }
 
@@ -106,6 +108,7 @@ export interface Route {
   browserPage?: boolean | undefined;
   config?: RouteConfig | undefined;
   quiet?: boolean | undefined;
+  withoutDatabase?: boolean | undefined;
   handler(input: BaseInput<unknown, unknown, unknown> & { principal?: Principal | undefined; ctx?: WorkspaceContext; role?: Role }): Promise<unknown>;
 }
 

@@ -207,6 +207,7 @@ function documentationModule(all: () => RouteModule[], rt: Runtime): RouteModule
         url: "/openapi.json",
         summary: "This OpenAPI 3.1 document",
         access: "public",
+        withoutDatabase: true,
         async handler() {
           cached ??= openApiDocument(all(), { serverUrl: rt.config.publicUrl });
           return cached;

@@ -6,6 +6,7 @@ import { scanNotifications } from "../core/notification-scan.ts";
 import { notATarget } from "../core/notification-settings.ts";
 import { claimDeliveries, deliveryTarget, markDelivered, markFailed, type ClaimedDelivery } from "../core/notification-deliveries.ts";
 import { pruneExpired } from "../core/housekeeping.ts";
+import { outageLog } from "../storage/outage-log.ts";
 import { renderEmail, sendEmail } from "./email.ts";
 import { postWebhook } from "./webhook.ts";
 
@@ -81,12 +82,13 @@ export function createNotifier(rt: Pick<Runtime, "config" | "store" | "secrets" 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let stopped = false;
+  const outage = outageLog(rt.logger, "notifier");
   const loop = () => {
     if (stopped) return;
     running = tick()
-      .catch((error: unknown) => rt.logger.error({ err: error }, "notifier round failed"))
+      .then(() => outage.succeeded(), (error: unknown) => outage.failed(error) || rt.logger.error({ err: error }, "notifier round failed"))
       .then(() => prune())
-      .catch((error: unknown) => rt.logger.error({ err: error }, "housekeeping failed"))
+      .catch((error: unknown) => outage.failed(error) || rt.logger.error({ err: error }, "housekeeping failed"))
       .finally(() => {
         if (!stopped) timer = setTimeout(loop, rt.config.notifyIntervalMs).unref();
       });

@@ -38,11 +38,14 @@ export interface Store {
 
 export type StoreTarget =
   | { kind: "pglite"; dataDir: string | null } // null = in memory (tests)
-  /** `setting`: where the URL came from, for the error when it cannot be reached (default DATABASE_URL). */
-  | { kind: "postgres"; url: string; setting?: string };
+  /**
+   * `setting`: where the URL came from, for the error when it cannot be reached (default DATABASE_URL).
+   * `connectTimeoutMs`: how long a new connection may take (ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS; default 5 s).
+   */
+  | { kind: "postgres"; url: string; setting?: string; connectTimeoutMs?: number };
 
-export function storeTarget(config: { databaseUrl: string | undefined; dataDir: string }): StoreTarget {
-  return config.databaseUrl ? { kind: "postgres", url: config.databaseUrl } : { kind: "pglite", dataDir: config.dataDir };
+export function storeTarget(config: { databaseUrl: string | undefined; dataDir: string; databaseConnectTimeoutMs?: number }): StoreTarget {
+  return config.databaseUrl ? { kind: "postgres", url: config.databaseUrl, connectTimeoutMs: config.databaseConnectTimeoutMs } : { kind: "pglite", dataDir: config.dataDir };
 }
 
 /**
@@ -65,7 +68,7 @@ export async function openStore(target: StoreTarget, options: OpenOptions = {}):
   // Each engine's driver is loaded only when it is used: a CLI command on one never pays for loading the other.
   const store =
     target.kind === "postgres"
-      ? await (await import("./postgres-store.ts")).openPostgres(target.url, target.setting)
+      ? await (await import("./postgres-store.ts")).openPostgres(target.url, target.setting, target.connectTimeoutMs)
       : await (await import("./pglite-store.ts")).openPGlite(target.dataDir, options.command ?? "cli", options.brief);
   if (options.migrate !== false) {
     store.migrated = await migrateToLatest(store.db);

@@ -3,14 +3,21 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { RollcallError } from "../errors.ts";
+import { RollcallError, connectionLossReason, databaseUnreachable } from "../errors.ts";
 import { encodeRows, recycleChunks } from "./copy-format.ts";
 import { sessionSettings, type Db, type Store } from "./database.ts";
 import type { Database } from "./schema.ts";
 
-/** A PostgreSQL server through a pool of up to 10 connections. */
-export async function openPostgres(url: string, setting = "DATABASE_URL"): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+/** ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS's default. */
+export const defaultConnectTimeoutMs = 5_000;
+
+/**
+ * A PostgreSQL server through a pool of up to 10 connections. While the server is unreachable (restarting, failing
+ * over, cut off) every query fails within `connectTimeoutMs` with database_unreachable; the pool connects again for
+ * each one, so everything works again once it is back.
+ */
+export async function openPostgres(url: string, setting = "DATABASE_URL", connectTimeoutMs = defaultConnectTimeoutMs): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, max: 10, Client: connectionClass(connectTimeoutMs) });
   // An idle pooled connection can be cut by the server (restart, DROP DATABASE … FORCE). pg drops that
   // client from the pool and reports the error here; without a listener it would crash the process.
   pool.on("error", () => {});
@@ -19,6 +26,10 @@ export async function openPostgres(url: string, setting = "DATABASE_URL"): Promi
   const clients = new Map<number, pg.PoolClient>();
   const processOf = (client: pg.PoolClient) => (client as unknown as { processID: number }).processID;
   pool.on("connect", (client) => {
+    // A connection cut while checked out and between queries (a transaction awaiting Graph) is reported as an 'error'
+    // event, which would crash the process unheard: its next query fails instead (database_unreachable), and
+    // releasing it drops it from the pool.
+    client.on("error", () => {});
     clients.set(processOf(client), client);
     client.query(sessionSettings).catch(() => undefined);
   });
@@ -28,6 +39,10 @@ export async function openPostgres(url: string, setting = "DATABASE_URL"): Promi
     client.release();
   } catch (error) {
     await pool.end();
+    if (error instanceof RollcallError && error.code === "database_unreachable") {
+      const reason = String(error.details.reason);
+      throw new RollcallError("database_unreachable", `Database unreachable: could not connect to PostgreSQL at ${redact(url)} (${setting}): ${reason}. Check that the server is running and reachable from here.`, { reason }, { cause: error });
+    }
     const message = (error as Error).message;
     // 3D000 invalid_catalog_name: the server is there, the database is not (Rollcall creates tables, not databases).
     const create = (error as { code?: string }).code === "3D000" ? ": create it first (createdb NAME, or CREATE DATABASE NAME in psql); Rollcall creates its tables in it" : "";
@@ -75,6 +90,38 @@ export async function openPostgres(url: string, setting = "DATABASE_URL"): Promi
     announce: () => {},
     close: () => db.destroy(),
   };
+}
+
+type Connection = { connect(callback?: (error?: Error) => void): Promise<void> | void; query(...args: unknown[]): unknown };
+
+/**
+ * pg's client, with a time limit on connecting only (the pool's own would also fail a request waiting for a busy
+ * pool's free connection), and the errors of a server that cannot be reached or cut the connection translated into
+ * database_unreachable: socket errors here surely come from the database.
+ */
+function connectionClass(connectTimeoutMs: number): typeof pg.Client {
+  const unreachable = (error: unknown, reason = connectionLossReason(error, { socket: true })) => (reason ? databaseUnreachable(reason, error) : error);
+  const Base = pg.Client as unknown as new (config: pg.ClientConfig) => Connection;
+  class TimedConnection extends Base {
+    constructor(config: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis: connectTimeoutMs });
+    }
+
+    override connect(callback?: (error?: Error) => void): Promise<void> | void {
+      const started = performance.now();
+      // pg says only "Connection terminated" when the time is up.
+      const translate = (error: unknown) => unreachable(error, performance.now() - started >= connectTimeoutMs ? `no answer within ${connectTimeoutMs / 1000} s (ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS)` : undefined);
+      if (!callback) return (super.connect() as Promise<void>).catch((error: unknown) => Promise.reject(translate(error)));
+      return super.connect((error) => callback(error && (translate(error) as Error)));
+    }
+
+    override query(...args: unknown[]): unknown {
+      const result = super.query(...args);
+      // A promise for a statement's rows; a COPY stream or a callback query reports its error its own way.
+      return result instanceof Promise ? result.catch((error: unknown) => Promise.reject(unreachable(error))) : result;
+    }
+  }
+  return TimedConnection as unknown as typeof pg.Client;
 }
 
 function redact(url: string): string {

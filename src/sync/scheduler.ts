@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { Runtime } from "../runtime.ts";
 import { resolveWorkspace } from "../core/workspaces.ts";
 import { loadSourceForSync, parseEntraConfig } from "../core/sources.ts";
+import { outageLog } from "../storage/outage-log.ts";
 import { failAbandonedRuns } from "./lease.ts";
 import { nextRunAt } from "./schedule.ts";
 import { syncSource, type SyncDeps } from "./service.ts";
@@ -47,8 +48,14 @@ export function startScheduler(rt: SyncDeps & Pick<Runtime, "logger">, options: 
     return started;
   }
 
+  // It keeps ticking while the database is unreachable, logging that once, and goes on by itself when it is back.
+  const outage = outageLog(rt.logger, "scheduler");
   const timer = setInterval(() => {
-    if (!stopped) void tick().catch((error: unknown) => rt.logger.warn({ err: error }, "scheduler tick failed"));
+    if (stopped) return;
+    void tick().then(
+      () => outage.succeeded(),
+      (error: unknown) => outage.failed(error) || rt.logger.warn({ err: error }, "scheduler tick failed"),
+    );
   }, options.tickMs ?? 30_000);
   timer.unref();
   return {
