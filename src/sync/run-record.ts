@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
-import { RollcallError, type ErrorCode } from "../errors.ts";
+import { RollcallError, toRollcallError, type ErrorCode } from "../errors.ts";
 import type { GraphClient } from "../sources/entra/graph.ts";
 import { renewLease } from "./lease.ts";
 import { watchCancel } from "./cancel.ts";
@@ -104,6 +104,22 @@ export class RunRecord {
     await this.inFlight;
     await this.end(this.db, status, counts, error);
     return this.summary(status, counts, error);
+  }
+
+  /**
+   * The run failed because the database went away, so its end cannot be written now: it is written, then `cleanUp`
+   * runs (its staging, its lease), as soon as the database answers again, tried every `retryMs` while this process
+   * lives. A process that stops first leaves the run to the stale-run sweep (lease.ts failAbandonedRuns).
+   */
+  finishWhenBack(counts: RunCounts, error: NonNullable<RunSummary["error"]>, cleanUp: () => Promise<void>, retryMs = 2_000): void {
+    const attempt = () => {
+      this.end(this.db, "failed", counts, error)
+        .then(cleanUp)
+        .catch((failure: unknown) => {
+          if (toRollcallError(failure).code === "database_unreachable") setTimeout(attempt, retryMs).unref();
+        });
+    };
+    setTimeout(attempt, retryMs).unref();
   }
 
   summary(status: RunSummary["status"], counts: RunCounts, error?: RunSummary["error"]): RunSummary {

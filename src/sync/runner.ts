@@ -175,8 +175,20 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     }
   } catch (error) {
     const e = toRollcallError(error);
-    const message = adviceFor(e.message, { name: source.name, workspace: request.workspaceName ?? "default" });
-    return await record.finish("failed", { errors: 1 }, { code: e.code, message, details: e.details });
+    const message = e.code === "database_unreachable" ? databaseLost(e) : adviceFor(e.message, { name: source.name, workspace: request.workspaceName ?? "default" });
+    const failure = { code: e.code, message, details: e.details };
+    try {
+      return await record.finish("failed", { errors: 1 }, failure);
+    } catch (finishing) {
+      const lost = toRollcallError(finishing);
+      if (lost.code !== "database_unreachable") throw finishing;
+      // Written once the database is back, staging and lease with it (the cleaning below fails meanwhile).
+      record.finishWhenBack({ errors: 1 }, failure, async () => {
+        await clearStage(store, runId, { merged });
+        await releaseLease(db, source.id, runId);
+      });
+      throw lost;
+    }
   } finally {
     await record.close();
     await clearStage(store, runId, { merged }).catch(() => undefined);
@@ -184,6 +196,10 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     await releaseLease(db, source.id, runId).catch(() => undefined);
     leftHere();
   }
+}
+
+function databaseLost(error: RollcallError): string {
+  return `The database became unreachable during the run (${String(error.details.reason)}); nothing the run had not committed was applied. Sync again once the database is back (a scheduled run does at its next time).`;
 }
 
 /** Plans and applies a run makes at most when values it writes keep being taken meanwhile. */

@@ -22,7 +22,11 @@ export interface Harness {
 /** `shared`: another harness's emulator, which this one leaves running when it closes. */
 export async function openHarness(engine: EngineName, emulatorOptions: Parameters<typeof startTrustedEmulator>[0] = {}, shared?: RunningEmulator): Promise<Harness> {
   const emulator = shared ?? (await startTrustedEmulator({ users: 60, groups: 8, seed: 7, ...emulatorOptions }));
-  const store = await openTestStore(engine);
+  return harnessOver(await openTestStore(engine), emulator, !shared);
+}
+
+/** A harness over a store opened elsewhere (a PostgreSQL server of the test's own); `ownsEmulator`: close() closes it too. */
+export async function harnessOver(store: TestStore, emulator: RunningEmulator, ownsEmulator: boolean): Promise<Harness> {
   const workspace = await resolveWorkspace(store.db, "default");
   const ctx: SourceContext = { db: store.db, workspace, actor: "test", secrets: secretBox(Buffer.alloc(32, 7)), entraCustomUrls: true };
   return {
@@ -42,7 +46,7 @@ export async function openHarness(engine: EngineName, emulatorOptions: Parameter
     },
     async close() {
       await store.dispose();
-      if (!shared) await emulator.close();
+      if (ownsEmulator) await emulator.close();
     },
   };
 }
