@@ -3,6 +3,7 @@ import { join } from "node:path";
 import pino, { type DestinationStream, type Logger } from "pino";
 import type { Config } from "./config.ts";
 import { openStore, storeTarget, type Store } from "./storage/database.ts";
+import { assertWritableDataDir } from "./storage/data-dir.ts";
 import { loadSecretKey, previousSecretKeys, secretBox, type SecretBox } from "./security/encryption.ts";
 
 /** Everything a command or the server needs, opened once from the validated config. */
@@ -28,6 +29,7 @@ export function createLogger(level: string, destination: DestinationStream = pin
 
 export async function openRuntime(config: Config, options: { command: string; logger?: Logger; brief?: boolean }): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  if (!config.databaseUrl) assertWritableDataDir(config.dataDir);
   const secrets = secretBox(loadSecretKey(config, !config.databaseUrl && existsSync(join(config.dataDir, "pgdata"))), previousSecretKeys(config));
   const store = await openStore(storeTarget(config), { command: options.command, brief: options.brief });
   // An upgrade's migrations, not a new database's (which starts with the first).

@@ -6,6 +6,7 @@ import { encodeRows, recycleChunks } from "./copy-format.ts";
 import { PGliteDialect } from "./pglite-dialect.ts";
 import { PGliteThread } from "./pglite-thread.ts";
 import { acquireDataDirLock } from "./lock.ts";
+import { dataDirProblem } from "./data-dir.ts";
 import { takeWarmPGlite } from "./pglite-head-start.ts";
 import { sessionSettings, type Db, type Store } from "./database.ts";
 import type { Database } from "./schema.ts";
@@ -18,7 +19,8 @@ export async function openPGlite(dataDir: string | null, command: string, brief 
     pglite = await PGliteThread.open(dataDir === null ? null : join(resolve(dataDir), "pgdata"), sessionSettings, brief, takeWarmPGlite());
   } catch (error) {
     await lock?.release();
-    throw new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });
+    // A disk that filled up, or was made read-only, since the start-up check (or while PGlite created the database).
+    throw (dataDir !== null && dataDirProblem(resolve(dataDir), error, "file system")) || new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   const copyEncoded: Store["copyEncoded"] = async (table, columns, chunks, reader) => {

@@ -50,7 +50,9 @@ async function run(request) {
 }
 
 function describe(error) {
-  return { ...error, name: error?.name ?? "Error", message: error?.message ?? String(error) };
+  // Emscripten's file system errors are no Error: a name and an errno (WASI's numbers), no message.
+  const message = error?.message ?? (typeof error?.errno === "number" ? `file system error (errno ${error.errno})` : String(error));
+  return { ...error, name: error?.name ?? "Error", message };
 }
 
 try {
