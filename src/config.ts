@@ -22,7 +22,11 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
     .optional(),
-  ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(300).default(5),
+  ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS: z.coerce
+    .number("must be a number of seconds")
+    .min(0.1, "must be from 0.1 to 300 seconds")
+    .max(300, "must be from 0.1 to 300 seconds")
+    .default(5),
   ROLLCALL_HOST: z.string().min(1).default("127.0.0.1"),
   ROLLCALL_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   ROLLCALL_PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL (the address users reach Rollcall at)" }).optional(),

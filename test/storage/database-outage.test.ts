@@ -71,6 +71,10 @@ describe.skipIf(!postgresBinaries)("a PostgreSQL server that goes away and comes
     expect(users.status).toBe(503);
     expect(users.body.error.code).toBe("database_unreachable");
     expect(JSON.stringify(users.body)).not.toMatch(/ at .*\.(ts|js):\d+/); // no stack
+    // Signing in counts the attempt in the database (rate limits) before it checks anything.
+    const login = await api.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { email: "someone@example.com", password: "a password of some length" } });
+    expect(login.statusCode).toBe(503);
+    expect(login.json().error.code).toBe("database_unreachable");
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(await admin("GET", "health/live")).toMatchObject({ status: 200, body: { status: "ok" } });
     // Expected failures, not the server's own: no "request failed" error with a stack in the log.
