@@ -1,0 +1,57 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { killStarted, startServe } from "../support/cli.ts";
+import { postgresBinaries, startOwnPostgres, type OwnPostgres } from "../support/own-postgres.ts";
+
+/** A real `rollcall serve` process whose PostgreSQL server (of this file's own) restarts under it. */
+describe.skipIf(!postgresBinaries)("rollcall serve through a restart of its PostgreSQL server", () => {
+  let server: OwnPostgres | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-serve-outage-"));
+  afterAll(async () => {
+    await killStarted();
+    server?.remove();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("keeps running, answers 503 database_unreachable meanwhile, logs the outage once per loop, and works again without a restart", { timeout: 180_000 }, async () => {
+    server = await startOwnPostgres();
+    const serve = await startServe({
+      DATABASE_URL: server.url,
+      ROLLCALL_DATA_DIR: dataDir,
+      ROLLCALL_SECRET_KEY: "ab".repeat(32),
+      ROLLCALL_ADMIN_PASSWORD: "a long enough password",
+      ROLLCALL_SCHEDULE_CHECK_SECONDS: "1",
+      ROLLCALL_NOTIFY_INTERVAL_SECONDS: "1",
+      ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS: "1",
+      ROLLCALL_LOG_LEVEL: "info",
+    });
+    const health = async () => {
+      const response = await fetch(`${serve.url}/api/v1/health`);
+      return { status: response.status, body: (await response.json()) as { status?: string; error?: { code: string } } };
+    };
+    expect(await health()).toMatchObject({ status: 200, body: { status: "ok" } });
+
+    server.stop();
+    expect(await health()).toMatchObject({ status: 503, body: { error: { code: "database_unreachable" } } });
+    expect((await fetch(`${serve.url}/api/v1/health/live`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // three rounds of the scheduler and the notifier
+    expect(serve.child.exitCode).toBeNull();
+
+    server.start();
+    await expect.poll(async () => (await health()).status, { timeout: 15_000 }).toBe(200);
+    const log = serve
+      .stderr()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { msg: string; loop?: string; err?: unknown });
+    const unreachable = log.filter((entry) => entry.msg.startsWith("database unreachable"));
+    expect(unreachable.map((entry) => entry.loop).sort()).toEqual(["notifier", "scheduler"]);
+    expect(log.filter((entry) => entry.err !== undefined)).toEqual([]); // no stack for an outage
+    await expect.poll(() => serve.stderr().match(/database reachable again/g)?.length ?? 0, { timeout: 10_000 }).toBe(2);
+
+    serve.child.kill("SIGTERM");
+    expect(await serve.exited).toBe(0);
+  });
+});
