@@ -159,7 +159,7 @@ export function connectionLossReason(error: unknown, options: { socket?: boolean
   const { code, message } = error as { code?: unknown; message?: unknown };
   const text = typeof message === "string" ? message : "";
   if (typeof code === "string" && (code.startsWith("08") || ["57P01", "57P02", "57P03"].includes(code) || (options.socket && socketFailures.has(code)))) return text || code;
-  if (/^Connection terminated|is not queryable$|^timeout exceeded when trying to connect$/.test(text)) return "the connection to the database was lost";
+  if (/^Connection terminated|is not queryable$/.test(text)) return "the connection to the database was lost";
   return undefined;
 }
 
