@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { openStore, sql, type Store } from "../../src/storage/database.ts";
@@ -106,6 +106,30 @@ describe.skipIf(!postgresBinaries)("a PostgreSQL server that goes away and comes
     }
   });
 
+  it("readiness says a server that stops answering on a connection already made is unreachable, within the connect time limit, rather than hanging", async () => {
+    const proxy = await freezableProxy(server.port);
+    const throughProxy = await openStore({ kind: "postgres", url: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`, connectTimeoutMs: 500 }, { migrate: false });
+    const app = await buildApp(runtimeOver(throughProxy, { databaseConnectTimeoutMs: 500 }));
+    try {
+      const health = () => app.inject({ method: "GET", url: "/api/v1/health" });
+      expect((await health()).statusCode).toBe(200); // the pool now holds a connection through the proxy
+      proxy.freeze();
+      const started = performance.now();
+      const frozen = await health();
+      expect(frozen.statusCode).toBe(503);
+      expect(frozen.json().error).toMatchObject({ code: "database_unreachable", message: expect.stringContaining("no answer within 0.5 s (ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS)") });
+      expect(performance.now() - started).toBeLessThan(2_000);
+      expect((await app.inject({ method: "GET", url: "/api/v1/health/live" })).statusCode).toBe(200);
+      proxy.thaw();
+      expect((await health()).statusCode).toBe(200);
+    } finally {
+      proxy.thaw();
+      await app.close();
+      await throughProxy.close();
+      await proxy.close();
+    }
+  });
+
   it("a server that takes connections but never answers fails a query after ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS, saying so, instead of hanging", async () => {
     const sockets: Socket[] = [];
     const silent: Server = createServer((socket) => void sockets.push(socket));
@@ -126,3 +150,34 @@ describe.skipIf(!postgresBinaries)("a PostgreSQL server that goes away and comes
     }
   });
 });
+
+/** A TCP proxy to PostgreSQL that can stop passing bytes on without closing anything, as a frozen server or a silent network cut does. */
+async function freezableProxy(port: number): Promise<{ port: number; freeze(): void; thaw(): void; close(): Promise<void> }> {
+  let frozen = false;
+  const held: (() => void)[] = [];
+  const sockets: Socket[] = [];
+  const pass = (from: Socket, to: Socket) => from.on("data", (chunk) => (frozen ? held.push(() => to.write(chunk)) : to.write(chunk)));
+  const proxy = createServer((client) => {
+    const upstream = connect(port, "127.0.0.1");
+    sockets.push(client, upstream);
+    pass(client, upstream);
+    pass(upstream, client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    client.on("error", () => undefined);
+    upstream.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (proxy.address() as { port: number }).port,
+    freeze: () => void (frozen = true),
+    thaw() {
+      frozen = false;
+      for (const send of held.splice(0)) send();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+}

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { sql } from "kysely";
 import { route, type RouteModule } from "../route.ts";
 import { version } from "../../version.ts";
+import { databaseUnreachable } from "../../errors.ts";
 
 export const metaRoutes: RouteModule = {
   tag: "Service",
@@ -16,7 +17,11 @@ export const metaRoutes: RouteModule = {
       quiet: true,
       response: z.object({ status: z.literal("ok"), database: z.enum(["pglite", "postgres"]), version: z.string() }),
       async handler({ rt }) {
-        await sql`select 1`.execute(rt.store.db);
+        const check = sql`select 1`.execute(rt.store.db);
+        // A PostgreSQL server that stopped answering on a connection already made (frozen, cut off without a reset)
+        // is said unreachable in the time a new connection gets, rather than holding the probe; the embedded
+        // database is waited for (above).
+        await (rt.store.kind === "postgres" ? answeredWithin(check, rt.config.databaseConnectTimeoutMs) : check);
         return { status: "ok" as const, database: rt.store.kind, version };
       },
     }),
@@ -35,3 +40,11 @@ export const metaRoutes: RouteModule = {
     }),
   ],
 };
+
+function answeredWithin<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(databaseUnreachable(`no answer within ${ms / 1000} s (ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS)`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
