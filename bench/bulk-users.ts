@@ -3,16 +3,19 @@
 // order an admin might run them (disable, disable again: all unchanged, enable, add to a group, again, remove, add a tag,
 // again, remove it, delete),
 // with the process's peak RSS. Every action is what POST …/users/bulk runs (core bulkUsers), one transaction each.
-// Run: node bin/run-ts.js bench/bulk-users.ts [--engine pglite|postgres] [--users N]
+// Before each selection's tag actions, the baseline: a plain UPDATE appending a tag to the same users (the filter's
+// where clause, no history, no selection table), rolled back. --tags: the tag actions and their baseline only.
+// Run: node bin/run-ts.js bench/bulk-users.ts [--engine pglite|postgres] [--users N] [--tags]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
 import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { bulkUsers, type BulkRequest } from "../src/core/bulk-users.ts";
+import { whereFilter, type UserFilter } from "../src/storage/queries/users.ts";
 import { openBenchStore } from "./bench-store.ts";
 import { log } from "./measure.ts";
 
-const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" } } });
+const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, tags: { type: "boolean", default: false } } });
 const USERS = Number(values.users);
 
 let peakRss = 0;
@@ -34,6 +37,7 @@ await sql`vacuum analyze users`.execute(db);
 log(`${store.kind}: seeded ${USERS} users in ${Math.round(performance.now() - started)} ms`);
 
 const ctx = { db, workspace, actor: "bench@example.com" };
+class RolledBack extends Error {}
 const rows: Record<string, unknown>[] = [];
 const filters = { "40% (tag north)": { tag: "north" }, "all (source hr.csv)": { source: "hr.csv" } };
 const actions: [string, Omit<BulkRequest, "filter">][] = [
@@ -51,6 +55,13 @@ const actions: [string, Omit<BulkRequest, "filter">][] = [
 for (const [selection, filter] of Object.entries(filters)) {
   for (const [name, request] of actions) {
     if (request.action === "delete" && selection.startsWith("40%")) continue; // the "all" pass needs them
+    const tagAction = request.action === "addTag" || request.action === "removeTag";
+    if (values.tags && !tagAction) continue;
+    if (name === "add a tag") {
+      const ms = await baselineTagUpdate(filter);
+      rows.push({ selection, action: "baseline: UPDATE appending a tag (rolled back)", ms });
+      log(`${selection}, baseline UPDATE: ${ms} ms`);
+    }
     const heapBefore = process.memoryUsage().heapUsed;
     started = performance.now();
     const result = await bulkUsers(ctx, { ...request, filter });
@@ -58,6 +69,18 @@ for (const [selection, filter] of Object.entries(filters)) {
     rows.push({ selection, action: name, changed: result.changed, unchanged: result.unchanged, ms, "heap Δ MB": Math.round((process.memoryUsage().heapUsed - heapBefore) / 1e5) / 10 });
     log(`${selection}, ${name}: ${ms} ms (${result.changed} changed, ${result.unchanged} unchanged)`);
   }
+}
+/** A plain UPDATE appending a tag to the users `filter` matches, timed, then rolled back: what the rows' writing alone costs. */
+async function baselineTagUpdate(filter: UserFilter): Promise<number> {
+  let ms = 0;
+  await db.transaction().execute(async (trx) => {
+    const matching = trx.selectFrom("users as u").select("u.id").where(await whereFilter(trx, workspace.id, filter));
+    const started = performance.now();
+    await sql`update users set tags = array_append(tags, 'Baseline'), updated_at = now() where id in (${matching})`.execute(trx);
+    ms = Math.round(performance.now() - started);
+    throw new RolledBack();
+  }).catch((error) => { if (!(error instanceof RolledBack)) throw error; });
+  return ms;
 }
 const { rows: logged } = await sql<{ n: number }>`select count(*)::int as n from change_log where actor = 'bench@example.com'`.execute(db);
 clearInterval(sampler);

@@ -106,8 +106,8 @@ export async function applyMemberships(trx: Db, input: ApplyInput, created: numb
   const s = source.id;
   // Users and groups created by the thousand need fresh statistics, or the diff below runs as nested loops
   // (PGlite has no autovacuum to catch up); user search needs them of search_text, or it sorts every user a common
-  // term matches for a page of 50.
-  if (created >= manyRows) await sql`analyze users (id, workspace_id, source_id, external_id, search_text), groups (id, workspace_id, source_id, external_id), group_members`.execute(trx);
+  // term matches for a page of 50, and the source's tag filter those of tags (migration 045), for the same reason.
+  if (created >= manyRows) await sql`analyze users (id, workspace_id, source_id, external_id, search_text, tags), groups (id, workspace_id, source_id, external_id), group_members`.execute(trx);
   // A source's first run holds no memberships: everything it wants is new. Later runs, full or delta, look
   // at what they touched (a full listing marks every group whose members changed as dirty).
   const holdsAny = (await sql`select 1 from group_members gm join groups g on g.id = gm.group_id where g.source_id = ${s} limit 1`.execute(trx)).rows.length > 0;

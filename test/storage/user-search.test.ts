@@ -28,6 +28,8 @@ const people: [string, string | null, string | null, string | null][] = [
   ["Łucja Wiśniewska-Łódź", "lucja@example.com", null, null],
   ["Ｍｉｋａ 田中", "mika@example.com", null, null],
   ["Bjørn Ærø", "bjorn@example.com", null, null],
+  // A term in the UPN, the field before the employee ID, and in the employee ID too.
+  ["Kim Vale", "kim@example.com", "kim@vale.example", "VALE-9"],
 ];
 
 /** What the search answered before it read users.search_text: each field ILIKE the escaped term. */
@@ -133,13 +135,15 @@ describe.each(engines)("user search on %s", (engine) => {
   });
 
   it("answers what the search answered before for terms without accents, users and group members alike", async () => {
-    const terms = ["a", "ex", "SURE", "1000", "%", "_", "\\", "ÉMILE", "straße", "e-1", "xq", "@corp", "upn", "ack\\", "no one", "\x1f"];
+    const terms = ["a", "ex", "SURE", "1000", "%", "_", "\\", "ÉMILE", "straße", "e-1", "xq", "@corp", "upn", "ack\\", "no one", "\x1f", "vale", "vale-9", "e-9", "9", "example", "kim@vale.example"];
     for (const q of terms) {
       expect(await names(q), q).toEqual(await before(store, ctx.workspace.id, q));
       // A group's member search leaves the employee ID out.
       expect(await memberNames(q), q).toEqual(await before(store, ctx.workspace.id, q, ["display_name", "email", "user_principal_name"]));
     }
     expect(await memberNames("xq-7")).toEqual([]);
+    expect(await memberNames("vale-9")).toEqual([]);
+    expect(await memberNames("VALE")).toEqual(["Kim Vale"]);
   });
 
   it("counts the matches on every page, whether the page ends the list or not", async () => {

@@ -204,10 +204,10 @@ export async function plannedGroups(db: Db, t: ApplyTarget): Promise<string[]> {
  * Statistics on what the first batches of an import wrote, inside its transaction (ANALYZE counts the rows
  * the transaction itself inserted): planned on statistics in which the workspace still looked empty, the
  * next batch's match against the users walked the whole batch for every user (minutes for 10,000 rows). User search
- * plans on those of search_text.
+ * plans on those of search_text, the tag filter on those of tags.
  */
 export async function analyzeApplied(db: Db): Promise<void> {
-  await sql`analyze users (id, workspace_id, search_text), user_identifiers (workspace_id, user_id), group_members (workspace_id, group_id, member_user_id)`.execute(db);
+  await sql`analyze users (id, workspace_id, search_text, tags), user_identifiers (workspace_id, user_id), group_members (workspace_id, group_id, member_user_id)`.execute(db);
 }
 
 /** What the apply is writing, reported as each of its steps starts: `done` of `total` steps finished. */

@@ -40,11 +40,11 @@ export function userContains(alias: string, q: string): RawBuilder<SqlBool> {
 
 /**
  * The user row `alias`'s display name, email or UPN contains `q` (a group's member search, which leaves the employee
- * ID out): its search text matches, and not by the employee ID alone. The three fields are compared only for the few
- * users whose employee ID matches.
+ * ID out): the term is in its search text with a separator after it. The employee ID is the text's last field, the
+ * only one no separator follows, and a term without a separator lies within one field. One LIKE, as the users search:
+ * folding each matching user's employee ID to rule it out cost 0.1-0.2 s at 96,000 members (BENCHMARKS.md).
  */
 export function memberContains(alias: string, q: string): RawBuilder<SqlBool> {
-  const fields: UserField[] = ["display_name", "email", "user_principal_name"];
-  if (q.includes(separator)) return anyFieldContains(alias, fields, q);
-  return sql<SqlBool>`(${userContains(alias, q)} and not (${contains(field(alias, "employee_id"), q)} and not ${anyFieldContains(alias, fields, q)}))`;
+  if (q.includes(separator)) return anyFieldContains(alias, ["display_name", "email", "user_principal_name"], q);
+  return sql<SqlBool>`${sql.ref(`${alias}.search_text`)} like (${foldedPattern(q)} || ${separator} || '%')`;
 }
