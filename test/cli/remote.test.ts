@@ -97,7 +97,7 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect((await cli(["users", "tags"])).stdout.split("\n")[2]!.replace(/\s+/g, " ").trim()).toBe(`ID synced ${held.items.length} source's`);
 
     const shown = await cli(["users", "show", person.userPrincipalName, "--json"]);
-    expect(shown.json()).toEqual(json(await getUser(h.ctx, person.userPrincipalName)));
+    expect(shown.json()).toEqual(json(await showUser(h.ctx, person.userPrincipalName)));
     const missing = await cli(["users", "show", "nobody@example.com", "--json"]);
     expect(missing.code).toBe(3);
     expect(missing.stdout).toBe("");
