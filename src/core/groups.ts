@@ -214,6 +214,8 @@ export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<G
   }
   const reason = { reason: `group "${before.name}" was deleted` };
   await ctx.db.transaction().execute(async (trx) => {
+    // Held first: a member being added meanwhile (it holds the group FOR KEY SHARE) is in, and logged, or waits and is not found.
+    await trx.selectFrom("groups").select("id").where("id", "=", before.id).forUpdate().execute();
     const parents = await selectParents(trx, before.id);
     // Each member leaves it in its own history, written in one statement before its memberships go with the group.
     await logMembersLeaving(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, groupName: before.name, after: reason });
