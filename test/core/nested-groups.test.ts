@@ -120,6 +120,29 @@ describe.each(engines)("nested groups on %s", (engine) => {
     await deleteGroup(ctx, "Short lived");
   });
 
+  it.runIf(engine === "postgres")("a member added while the group is deleted is logged as leaving it (the delete waits for the add)", async () => {
+    const group = await createGroup(ctx, { name: "Raced" });
+    const fay = await getUser(ctx, "fay@example.com");
+    let release!: () => void;
+    let held!: () => void;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    // An add under way: the group held as addMember holds it, the membership written, not yet committed.
+    const adding = store.db.transaction().execute(async (trx) => {
+      await trx.selectFrom("groups").select("id").where("id", "=", group.id).forKeyShare().execute();
+      await trx.insertInto("group_members").values({ workspace_id: ctx.workspace.id, group_id: group.id, member_user_id: fay.id, member_group_id: null }).execute();
+      held();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await holding;
+    const deleting = deleteGroup(ctx, "Raced");
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the delete is waiting for the group
+    release();
+    await adding;
+    await deleting;
+    const [latest] = (await userHistory(ctx, "fay@example.com", { limit: 1 })).changes;
+    expect([latest!.action, latest!.after]).toEqual(["remove from group Raced", { reason: 'group "Raced" was deleted' }]);
+  });
+
   it("adds a group named like an email by its name, and refuses that name when a user holds the email too, naming both ids", async () => {
     const team = await createGroup(ctx, { name: "wardens@example.com" });
     expect((await addMember(ctx, "All staff", "WARDENS@example.com")).members).toContain("wardens@example.com");
