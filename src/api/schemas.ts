@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { errorCodes } from "../errors.ts";
-import type { User } from "../domain/user.ts";
-import { membersShownCap, type Group, type GroupMember, type GroupWithMembers } from "../domain/group.ts";
+import type { User, UserDetail } from "../domain/user.ts";
+import { membersShownCap, type Group, type GroupDetail, type GroupMember } from "../domain/group.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import type { ApiToken } from "../core/tokens.ts";
 import type { Account } from "../core/accounts.ts";
@@ -55,6 +55,20 @@ export const userSchema = z
   })
   .meta({ id: "User" }) satisfies z.ZodType<User>;
 
+/** A user on their own (GET …/users/{id}): also the groups they are in through nesting, which lists leave out. */
+export const userDetailSchema = userSchema
+  .extend({
+    nestedGroups: z
+      .array(
+        z.object({
+          name: z.string(),
+          through: z.array(z.string()).describe("the user's own groups (of groups) this one holds, directly or through other groups, sorted"),
+        }),
+      )
+      .describe("the groups the user is in only through nesting (a group holding one of their groups, at any depth), sorted by name; groups lists the direct ones"),
+  })
+  .meta({ id: "UserDetail" }) satisfies z.ZodType<UserDetail>;
+
 /** A user as adding or changing it left it, and what the given values lost on the way. */
 export const savedUserSchema = userSchema
   .extend({
@@ -87,9 +101,15 @@ export const groupWithMembersSchema = z
       `user emails (else UPN or display name) and group names, sorted: every direct member of a group of up to ${membersShownCap}; of a bigger one (memberCount), ${membersShownCap} of them, the first of …/members' order (page the rest there), or every one with include=members`,
     ),
     memberOf: z.array(z.string()).describe("the names of the groups this one is a direct member of, sorted (deleting it takes it out of them)"),
-    ...groupTail,
+    memberCount: groupTail.memberCount,
+    nestedUserCount: z
+      .number()
+      .int()
+      .describe("how many distinct users it holds at any depth: its direct users and those of the groups nested in it, each once (what GET …/users?group=NAME&nested=true lists); lists leave it out, for what it costs a big group"),
+    createdAt: iso,
+    updatedAt: iso,
   })
-  .meta({ id: "GroupWithMembers" }) satisfies z.ZodType<GroupWithMembers>;
+  .meta({ id: "GroupWithMembers" }) satisfies z.ZodType<GroupDetail>;
 
 export const groupMemberSchema = z
   .object({

@@ -10,13 +10,13 @@ import { cancelRun, listRuns, rejectRun, runWithChangePages, type Run, type RunW
 import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
 import { tryUserMapping, type TriedUser } from "../core/source-try.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listTags, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, listDepartments, showUser, listTags, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../core/tokens.ts";
 import { dismissNotification, listDeliveries, listNotifications, type Delivery, type Notification } from "../core/notifications.ts";
 import { getNotificationSettings, updateNotificationSettings, type NotificationSettings } from "../core/notification-settings.ts";
-import type { GroupWithMembers } from "../domain/group.ts";
-import type { SourceType, User } from "../domain/user.ts";
+import type { GroupDetail, GroupWithMembers } from "../domain/group.ts";
+import type { SourceType, User, UserDetail } from "../domain/user.ts";
 import type { Runtime } from "../runtime.ts";
 import { userPages } from "../core/user-list.ts";
 import type { DepartmentCount } from "../storage/queries/users.ts";
@@ -58,7 +58,8 @@ export interface Directory {
     departments(): Promise<Departments>;
     /** The tags the workspace's users hold, with how many users each. */
     tags(): Promise<Tags>;
-    get(key: string): Promise<User>;
+    /** The user with the groups they are in through nesting too (`users show`). */
+    get(key: string): Promise<UserDetail>;
     /** The user's newest `limit` change-log entries, and how many there are. */
     history(key: string, limit: number): Promise<UserHistory>;
     /** The user, and what the given values lost on the way (`warnings`, e.g. a phone number's extension). */
@@ -76,14 +77,14 @@ export interface Directory {
     /** Every matching group with all its direct members (issue #4: `groups list --json` prints them). */
     list(filter: { q?: string | undefined; source?: string | undefined; sourceType?: SourceType[] | undefined }): Promise<GroupWithMembers[]>;
     /** The group with every direct member. */
-    get(key: string): Promise<GroupWithMembers>;
+    get(key: string): Promise<GroupDetail>;
     history(key: string, limit: number): Promise<GroupHistory>;
     /** What changes a group answer: the group with its first members (GET …/groups/{id}). */
-    add(input: { name: string; description?: string | undefined }): Promise<GroupWithMembers>;
-    update(key: string, input: { name?: string | undefined; description?: string | null | undefined }): Promise<GroupWithMembers>;
-    remove(key: string): Promise<GroupWithMembers>;
-    addMember(group: string, member: string): Promise<GroupWithMembers & { added: boolean }>;
-    removeMember(group: string, member: string): Promise<GroupWithMembers>;
+    add(input: { name: string; description?: string | undefined }): Promise<GroupDetail>;
+    update(key: string, input: { name?: string | undefined; description?: string | null | undefined }): Promise<GroupDetail>;
+    remove(key: string): Promise<GroupDetail>;
+    addMember(group: string, member: string): Promise<GroupDetail & { added: boolean }>;
+    removeMember(group: string, member: string): Promise<GroupDetail>;
   };
   sources: {
     list(): Promise<Source[]>;
@@ -190,7 +191,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       count: async (filter) => (await listUsers(ctx, filter, { limit: 1, offset: 0, sort: "displayName", order: "asc" })).total,
       departments: () => listDepartments(ctx),
       tags: () => listTags(ctx),
-      get: (key) => getUser(ctx, key),
+      get: (key) => showUser(ctx, key),
       history: (key, limit) => userHistory(ctx, key, { limit }),
       add: (input) => createUser(ctx, input),
       update: (key, input) => updateUser(ctx, key, input),

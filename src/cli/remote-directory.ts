@@ -6,7 +6,7 @@ import type { Run } from "../core/runs.ts";
 import type { ApiToken } from "../core/tokens.ts";
 import type { Delivery, Notification } from "../core/notifications.ts";
 import type { Source } from "../core/sources.ts";
-import type { GroupWithMembers } from "../domain/group.ts";
+import type { GroupDetail, GroupWithMembers } from "../domain/group.ts";
 import type { User } from "../domain/user.ts";
 import type { Credential } from "../sources/entra/token.ts";
 import type { RunSummary, SyncProgress } from "../sync/run-record.ts";
@@ -127,7 +127,7 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
       get: (key) => get(at("groups", key), { include: "members" }),
       async history(key, limit) {
         // The heading's group, as the local history gives it: its count, not its members.
-        const { members: _, memberOf: __, ...group } = await get<GroupWithMembers>(at("groups", key));
+        const { members: _, memberOf: __, nestedUserCount: ___, ...group } = await get<GroupDetail>(at("groups", key));
         const page = await get<Page<ChangeRecord>>(at("groups", group.id, "changes"), { limit });
         return { group, changes: page.items, total: page.total };
       },

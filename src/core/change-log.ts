@@ -10,6 +10,8 @@ export interface ChangeEntry {
   action: string;
   userId?: string | null;
   groupId?: string | null;
+  /** A membership entry's member when it is a group: the entry is in that group's history too. */
+  memberGroupId?: string | null;
   runId?: string | null;
   before?: object | null;
   after?: object | null;
@@ -21,7 +23,7 @@ export async function recordChange(db: Db, entry: ChangeEntry): Promise<void> {
 }
 
 export async function recordChanges(db: Db, entries: ChangeEntry[]): Promise<void> {
-  // 9 parameters a row: batches stay far below PostgreSQL's 65,535 per statement.
+  // 10 parameters a row: batches stay far below PostgreSQL's 65,535 per statement.
   for (let at = 0; at < entries.length; at += 1000) {
     await db
       .insertInto("change_log")
@@ -31,6 +33,7 @@ export async function recordChanges(db: Db, entries: ChangeEntry[]): Promise<voi
           run_id: entry.runId ?? null,
           user_id: entry.userId ?? null,
           group_id: entry.groupId ?? null,
+          member_group_id: entry.memberGroupId ?? null,
           subject: entry.subject,
           action: entry.action,
           before: JSON.stringify(entry.before ?? null),
@@ -69,7 +72,9 @@ const kindOfAction = sql<string>`case ${sql.join(membershipKinds.map((kind) => s
 function matching(db: Db, workspaceId: string, filter: ChangeFilter) {
   let query = db.selectFrom("change_log").where("workspace_id", "=", workspaceId);
   if (filter.userId) query = query.where("user_id", "=", filter.userId);
-  if (filter.groupId) query = query.where("group_id", "=", filter.groupId);
+  // A group's history: its own entries and its members', and its joining and leaving other groups (member_group_id).
+  const { groupId } = filter;
+  if (groupId) query = query.where((eb) => eb.or([eb("group_id", "=", groupId), eb("member_group_id", "=", groupId)]));
   if (filter.runId) query = query.where("run_id", "=", filter.runId);
   const kind = filter.action;
   if (kind) query = isMembershipKind(kind) ? query.where("action", "like", `${kind} %`) : query.where("action", "=", kind);

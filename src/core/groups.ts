@@ -1,8 +1,10 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { RollcallError, invalidInput, notFound } from "../errors.ts";
-import { createGroupSchema, membersShownCap, updateGroupSchema, type Group, type GroupMember, type GroupRecord, type GroupWithMembers } from "../domain/group.ts";
+import { createGroupSchema, membersShownCap, updateGroupSchema, type Group, type GroupDetail, type GroupMember, type GroupRecord, type GroupWithMembers } from "../domain/group.ts";
 import {
+  countNestedUsers,
+  logMembersLeaving,
   selectFirstMemberLabels,
   selectGroup,
   selectGroupMembers,
@@ -65,7 +67,7 @@ export async function getGroupRecord(ctx: ReadContext, key: string): Promise<Gro
 }
 
 /** A group with every direct member (the CLI's `groups show`, `include=members`): a group of 96,000 lists 96,000. */
-export async function getGroup(ctx: ReadContext, key: string): Promise<GroupWithMembers> {
+export async function getGroup(ctx: ReadContext, key: string): Promise<GroupDetail> {
   return showGroup(ctx, key, { allMembers: true });
 }
 
@@ -73,14 +75,15 @@ export async function getGroup(ctx: ReadContext, key: string): Promise<GroupWith
  * A group as GET …/groups/{id} shows it: its first `membersShownCap` members (every member of most groups), or all of
  * them when asked; `memberCount` says whether there are more, and …/members pages them.
  */
-export async function showGroup(ctx: ReadContext, key: string, options: { allMembers?: boolean } = {}): Promise<GroupWithMembers> {
+export async function showGroup(ctx: ReadContext, key: string, options: { allMembers?: boolean } = {}): Promise<GroupDetail> {
   const group = await groupSummary(ctx, key);
   const members =
     options.allMembers || group.memberCount <= membersShownCap
       ? ((await selectMemberLabels(ctx.db, ctx.workspace.id, [group.id])).get(group.id) ?? [])
       : await selectFirstMemberLabels(ctx.db, ctx.workspace.id, group.id, membersShownCap);
   const memberOf = (await selectParentNames(ctx.db, ctx.workspace.id, [group.id])).get(group.id) ?? [];
-  return withMembers(group, members, memberOf);
+  const { memberCount, createdAt, updatedAt, ...rest } = withMembers(group, members, memberOf);
+  return { ...rest, memberCount, nestedUserCount: await countNestedUsers(ctx.db, group.id), createdAt, updatedAt };
 }
 
 /** A page of a group's direct members (GET …/groups/{id}/members): `next` is where the following page starts, null at the end. */
@@ -136,7 +139,7 @@ async function assertNameFree(ctx: ReadContext, name: string, exceptId: string |
   }
 }
 
-export async function createGroup(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<GroupWithMembers> {
+export async function createGroup(ctx: WorkspaceContext, raw: unknown, source: SourceRef = manualSource): Promise<GroupDetail> {
   const parsed = createGroupSchema.safeParse(raw);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
   await assertNameFree(ctx, parsed.data.name, null);
@@ -169,7 +172,7 @@ export function groupVersion(group: GroupRecord): string {
 }
 
 /** `ifMatch`: the version the change was made on (If-Match); another one now is a 412, nothing changed. */
-export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unknown, options: { ifMatch?: string | undefined } = {}): Promise<GroupWithMembers> {
+export async function updateGroup(ctx: WorkspaceContext, key: string, raw: unknown, options: { ifMatch?: string | undefined } = {}): Promise<GroupDetail> {
   const parsed = updateGroupSchema.safeParse(raw);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
   const before = await getGroupRecord(ctx, key);
@@ -203,30 +206,41 @@ function changedFields(group: Pick<GroupRecord, "name" | "description">, input: 
 }
 
 /** Answers the group as it was, as GET showed it (its history entry too: a group of 96,000 keeps its first members and its count). */
-export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<GroupWithMembers> {
+export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<GroupDetail> {
   const before = await showGroup(ctx, key);
   // The next sync would create it again under a new id (the console offers no Delete for it either).
   if (before.source.type === "entra") {
     throw new RollcallError("invalid_input", `Group "${before.name}" is synced from Entra ID source "${before.source.name}"; delete it in Entra ID, or leave it out of the source's groups (the next sync would create it again)`, { field: "group" });
   }
+  const reason = { reason: `group "${before.name}" was deleted` };
   await ctx.db.transaction().execute(async (trx) => {
+    // Held first: a member being added meanwhile (it holds the group FOR KEY SHARE) is in, and logged, or waits and is not found.
+    await trx.selectFrom("groups").select("id").where("id", "=", before.id).forUpdate().execute();
     const parents = await selectParents(trx, before.id);
+    // Each member leaves it in its own history, written in one statement before its memberships go with the group.
+    await logMembersLeaving(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, groupName: before.name, after: reason });
     await trx.deleteFrom("groups").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: before.name, action: "delete group", before });
     // Each group it was in says so in its own history, as when a member is removed from it.
     await recordChanges(
       trx,
-      parents.map((parent) => ({ workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: parent.id, subject: before.name, action: `remove from group ${parent.name}`, after: { reason: `group "${before.name}" was deleted` } })),
+      parents.map((parent) => ({ workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: parent.id, memberGroupId: before.id, subject: before.name, action: `remove from group ${parent.name}`, after: reason })),
     );
   });
   return before;
 }
 
-/** The member named by `key`: a user (id, email, UPN) or, failing that, a group (id or name). */
+/**
+ * The member named by `key`: a user (id, email, UPN) or a group (id or name). A group named like an email that a user
+ * holds too is either: refused, naming both ids, rather than one picked silently.
+ */
 async function resolveMember(ctx: ReadContext, key: string): Promise<{ kind: "user" | "group"; id: string; label: string }> {
-  const user = await selectUser(ctx.db, ctx.workspace.id, key);
+  const [user, group] = await Promise.all([selectUser(ctx.db, ctx.workspace.id, key), selectGroupRecord(ctx.db, ctx.workspace.id, key)]);
+  if (user && group) {
+    const message = `names both the user ${subjectOf(user)} (id ${user.id}) and the group "${group.name}" (id ${group.id}); give the id of the one you mean`;
+    throw invalidInput([{ field: "member", message, value: key }]);
+  }
   if (user) return { kind: "user", id: user.id, label: subjectOf(user) };
-  const group = await selectGroupRecord(ctx.db, ctx.workspace.id, key);
   if (group) return { kind: "group", id: group.id, label: group.name };
   throw new RollcallError("not_found", `No user or group "${key}" in workspace ${ctx.workspace.name}`, { resource: "member", key });
 }
@@ -235,7 +249,7 @@ async function resolveMember(ctx: ReadContext, key: string): Promise<{ kind: "us
  * Adds a direct member; the answer is the group as GET shows it (its first members: cheap however big the group is),
  * and `added`: false when it was a member already (nothing changed).
  */
-export async function addMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<GroupWithMembers & { added: boolean }> {
+export async function addMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<GroupDetail & { added: boolean }> {
   const group = await getGroupRecord(ctx, groupKey);
   assertManual(group);
   const member = await resolveMember(ctx, memberKey);
@@ -256,7 +270,7 @@ export async function addMember(ctx: WorkspaceContext, groupKey: string, memberK
       .returning("group_id")
       .executeTakeFirst();
     if (!inserted) return false;
-    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group.id, userId: member.kind === "user" ? member.id : null, subject: member.label, action: `add to group ${group.name}` });
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group.id, ...memberIds(member), subject: member.label, action: `add to group ${group.name}` });
     return true;
   });
   return { ...(await showGroup(ctx, group.id)), added };
@@ -273,7 +287,7 @@ async function holdForMembership(trx: Db, ctx: ReadContext, group: GroupRecord, 
   if (!heldMember) throw new RollcallError("not_found", `No ${member.kind} "${member.label}" in workspace ${ctx.workspace.name} (it was deleted meanwhile); nothing was changed`, { resource: "member", key: member.label });
 }
 
-export async function removeMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<GroupWithMembers> {
+export async function removeMember(ctx: WorkspaceContext, groupKey: string, memberKey: string): Promise<GroupDetail> {
   const group = await getGroupRecord(ctx, groupKey);
   assertManual(group);
   const member = await resolveMember(ctx, memberKey);
@@ -281,11 +295,16 @@ export async function removeMember(ctx: WorkspaceContext, groupKey: string, memb
   const removed = await ctx.db.transaction().execute(async (trx) => {
     const result = await trx.deleteFrom("group_members").where("group_id", "=", group.id).where(column, "=", member.id).executeTakeFirst();
     if (Number(result.numDeletedRows ?? 0) === 0) return false;
-    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group.id, userId: member.kind === "user" ? member.id : null, subject: member.label, action: `remove from group ${group.name}` });
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: group.id, ...memberIds(member), subject: member.label, action: `remove from group ${group.name}` });
     return true;
   });
   if (!removed) throw new RollcallError("not_found", `${member.label} is not a direct member of group "${group.name}"`, { resource: "membership" });
   return showGroup(ctx, group.id);
+}
+
+/** Who a membership entry is about besides its group: a user's or a member group's history reads it too. */
+function memberIds(member: { kind: "user" | "group"; id: string }): { userId: string | null; memberGroupId: string | null } {
+  return { userId: member.kind === "user" ? member.id : null, memberGroupId: member.kind === "group" ? member.id : null };
 }
 
 export function assertManual(group: GroupRecord): void {

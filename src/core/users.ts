@@ -10,7 +10,9 @@ import {
   updateUserSchema,
   type SourceType,
   type User,
+  type UserDetail,
 } from "../domain/user.ts";
+import { selectNestedGroupsOf } from "../storage/queries/groups.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { changedUserRow, newUserRow } from "../storage/user-row.ts";
 import { findHolders, replaceIdentifiers, selectUser, type Page, type UserFilter } from "../storage/queries/users.ts";
@@ -33,6 +35,12 @@ export async function getUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, k
   const user = await selectUser(ctx.db, ctx.workspace.id, key);
   if (!user) throw notFound("user", key);
   return user;
+}
+
+/** A user with the groups they are in through nesting too (their own page: GET …/users/{id}, `users show`). */
+export async function showUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<UserDetail> {
+  const user = await getUser(ctx, key);
+  return { ...user, nestedGroups: await selectNestedGroupsOf(ctx.db, user.id) };
 }
 
 /** Whose history `key` asks for: a user of the workspace, or else one deleted from it (then `user` is null). */
@@ -171,7 +179,8 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
  * admin, an import or a sync, gives another.
  */
 export function userVersion(user: User): string {
-  const { warnings: _w, ...shown } = user as SavedUser;
+  // Groups nested elsewhere are no change to this user that an edit could overwrite (and PATCH answers none).
+  const { warnings: _w, nestedGroups: _n, ...shown } = user as SavedUser & Partial<UserDetail>;
   return versionOf(shown);
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { FieldProblem } from "../errors.ts";
 import { droppedExtension, normalizePhone } from "./phone.ts";
+import type { NestedGroup } from "./group.ts";
 
 export const sourceTypes = ["manual", "import", "entra"] as const;
 export type SourceType = (typeof sourceTypes)[number];
@@ -34,6 +35,14 @@ export interface User {
   groups: string[];
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * A user as their own page shows them (GET …/users/{id}, `users show`): `groups` are their direct groups, as lists
+ * show them; `nestedGroups` the groups they are in only through those (lists leave it out: a walk up the groups a user).
+ */
+export interface UserDetail extends User {
+  nestedGroups: NestedGroup[];
 }
 
 export const systemTags = { entra: "ID synced", import: "Imported", manual: "Manual" } as const satisfies Record<SourceType, string>;

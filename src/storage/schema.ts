@@ -91,6 +91,8 @@ export interface ChangeLogTable {
   run_id: string | null;
   user_id: string | null;
   group_id: string | null;
+  /** A membership entry's member when it is a group: the entry is in that group's history too (migration 043). */
+  member_group_id: Generated<string | null>;
   subject: string;
   action: string;
   before: JSONColumnType<Record<string, unknown> | null>;

@@ -135,8 +135,9 @@ export async function applyMemberships(trx: Db, input: ApplyInput, created: numb
   }
   const label = sql.raw(`coalesce(u.email, u.user_principal_name, u.display_name, c.name, 'deleted member')`);
   // Rows written in index order (member, then group), not in hash order: a replay of 290,000 took 1.2 s against 2.2 s.
-  const log = (table: string, verb: string, where = sql``) => sql`insert into change_log (workspace_id, run_id, user_id, group_id, subject, action, before, after, actor)
-    select ${ws}, ${r}, x.member_user_id, x.group_id, ${label}, ${verb} || g.name, null, null, ${actor}
+  // A member group's history reads the entry too (member_group_id), as a member user's does (user_id).
+  const log = (table: string, verb: string, where = sql``) => sql`insert into change_log (workspace_id, run_id, user_id, group_id, member_group_id, subject, action, before, after, actor)
+    select ${ws}, ${r}, x.member_user_id, x.group_id, x.member_group_id, ${label}, ${verb} || g.name, null, null, ${actor}
     from ${sql.table(table)} x join groups g on g.id = x.group_id left join users u on u.id = x.member_user_id left join groups c on c.id = x.member_group_id
     ${where} order by x.member_id, x.group_id`;
   await log("gone_members", "remove from group ").execute(trx);

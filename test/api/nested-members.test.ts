@@ -98,4 +98,41 @@ describe.each(engines)("the users filter group with nested=true (members of nest
       await api.store.db.deleteFrom("group_members").where("group_id", "=", loop.group_id).where("member_group_id", "=", loop.member_group_id).execute();
     }
   });
+  it("shows a user's groups through nesting and a group's users at any depth; a group's history has its joining and leaving; its delete is in its members' histories", async () => {
+    const cy = await as("GET", "workspaces/acme/users/cy@example.com");
+    expect(cy.status).toBe(200);
+    expect([cy.body.groups, cy.body.nestedGroups]).toEqual([["Night leads"], [{ name: "All staff", through: ["Night leads"] }, { name: "Night shift", through: ["Night leads"] }]]);
+    // Its ETag is the user's, which a PATCH compares: the nesting does not make an edit on it stale.
+    const saved = await as("PATCH", "workspaces/acme/users/cy@example.com", { jobTitle: "Lead" }, { "if-match": String(cy.headers.etag) });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    expect(saved.body).not.toHaveProperty("nestedGroups");
+
+    const all = await as("GET", "workspaces/acme/groups/All staff");
+    expect([all.body.memberCount, all.body.nestedUserCount]).toEqual([3, 5]);
+    expect((await as("GET", "workspaces/acme/groups?q=All staff")).body.items[0]).not.toHaveProperty("nestedUserCount");
+
+    const joined = await as("POST", "workspaces/acme/groups/Day shift/members", { member: "Night leads" });
+    expect([joined.body.memberCount, joined.body.nestedUserCount]).toEqual([3, 3]);
+    expect((await as("DELETE", "workspaces/acme/groups/Day shift/members/Night leads")).status).toBe(200);
+    const history = await as("GET", "workspaces/acme/groups/Night leads/changes?limit=2");
+    expect(history.body.items.map((c: { action: string; subject: string }) => [c.action, c.subject])).toEqual([["remove from group Day shift", "Night leads"], ["add to group Day shift", "Night leads"]]);
+
+    expect((await as("DELETE", "workspaces/acme/groups/Night shift")).status).toBe(200);
+    for (const member of ["users/ada@example.com", "groups/Night leads"]) {
+      const [latest] = (await as("GET", `workspaces/acme/${member}/changes?limit=1`)).body.items;
+      expect([latest.action, latest.after]).toEqual(["remove from group Night shift", { reason: 'group "Night shift" was deleted' }]);
+    }
+  });
+
+  it("adds a group named like an email by name, and refuses that name as ambiguous once a user holds the email, naming both ids", async () => {
+    const group = await as("POST", "workspaces/acme/groups", { name: "desk@example.com" });
+    expect((await as("POST", "workspaces/acme/groups/All staff/members", { member: "desk@example.com" })).body.members).toContain("desk@example.com");
+    const user = await as("POST", "workspaces/acme/users", { email: "desk@example.com", displayName: "Desk" });
+    const refused = await as("POST", "workspaces/acme/groups/Day shift/members", { member: "desk@example.com" });
+    expectError(refused, 400, "invalid_input", ["member"]);
+    expect(refused.body.error.details.fields[0].message).toBe(`names both the user desk@example.com (id ${user.body.id}) and the group "desk@example.com" (id ${group.body.id}); give the id of the one you mean`);
+    expectError(await as("DELETE", "workspaces/acme/groups/All staff/members/desk@example.com"), 400, "invalid_input", ["member"]);
+    expect((await as("POST", "workspaces/acme/groups/Day shift/members", { member: user.body.id })).body.added).toBe(true);
+    expect((await as("DELETE", `workspaces/acme/groups/All staff/members/${group.body.id}`)).status).toBe(200);
+  });
 });

@@ -92,7 +92,7 @@ describe.each(engines)("API routes on %s", (engine) => {
     const { warnings, ...shown } = created.body;
     expect(warnings).toEqual([]);
     const byEmail = await as("GET", "workspaces/acme/users/ADA@example.com");
-    expect(byEmail.body).toEqual(shown);
+    expect(byEmail.body).toEqual({ ...shown, nestedGroups: [] }); // the user's own answer: the groups they are in through nesting too
     expect((await as("GET", `workspaces/acme/users/${id}`)).body.id).toBe(id);
 
     const updated = await as("PATCH", `workspaces/acme/users/${id}`, { department: "Engineering", jobTitle: "Analyst" });
@@ -235,9 +235,10 @@ describe.each(engines)("API routes on %s", (engine) => {
 
     // Its history, newest first, whatever it was called then; a deleted group's history goes with it.
     const history = await as("GET", "workspaces/acme/groups/Builders/changes?limit=2");
-    expect(history.body).toMatchObject({ total: 4, limit: 2, offset: 0 });
+    expect(history.body).toMatchObject({ total: 5, limit: 2, offset: 0 });
     expect(history.body.items.map((c: { action: string; subject: string }) => [c.action, c.subject])).toEqual([["remove from group Builders", "m1@groups.test"], ["update group", "Engineers"]]);
-    expect((await as("GET", "workspaces/acme/groups/Builders/changes?offset=2")).body.items.map((c: { action: string }) => c.action)).toEqual(["add to group Engineers", "create group"]);
+    // Its joining Everyone too, which Everyone's history reads as well.
+    expect((await as("GET", "workspaces/acme/groups/Builders/changes?offset=2")).body.items.map((c: { action: string }) => c.action)).toEqual(["add to group Everyone", "add to group Engineers", "create group"]);
     expect((await as("DELETE", "workspaces/acme/groups/Builders")).body.name).toBe("Builders");
     expectError(await as("GET", "workspaces/acme/groups/Builders/changes"), 404, "not_found");
     expectError(await as("GET", "workspaces/acme/groups/Builders"), 404, "not_found");

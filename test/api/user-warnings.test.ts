@@ -56,7 +56,7 @@ describe.each(engines)("warnings of a user added or changed by hand, through the
     expect(activity.body.items.map((c: { subject: string }) => c.subject).sort()).toEqual(["ada@example.com", "bob@example.com"]);
   });
 
-  it("documents the warnings in the OpenAPI document: SavedUser answers POST and PATCH, User the rest", async () => {
+  it("documents the warnings in the OpenAPI document: SavedUser answers POST and PATCH, UserDetail GET, User the rest", async () => {
     const doc = (await api.app.inject({ method: "GET", url: "/api/v1/openapi.json" })).json();
     const saved = doc.components.schemas.SavedUser;
     expect(saved.properties.warnings).toMatchObject({ type: "array", items: { type: "string" } });
@@ -65,6 +65,11 @@ describe.each(engines)("warnings of a user added or changed by hand, through the
     const answer = (path: string, method: string, status: string) => JSON.stringify(doc.paths[path][method].responses[status]);
     expect(answer("/api/v1/workspaces/{workspace}/users", "post", "201")).toContain("#/components/schemas/SavedUser");
     expect(answer("/api/v1/workspaces/{workspace}/users/{id}", "patch", "200")).toContain("#/components/schemas/SavedUser");
-    expect(answer("/api/v1/workspaces/{workspace}/users/{id}", "get", "200")).toContain("#/components/schemas/User\"");
+    expect(answer("/api/v1/workspaces/{workspace}/users/{id}", "delete", "200")).toContain("#/components/schemas/User\"");
+    // A user's own answer: the user as lists show them, and the groups they are in through nesting.
+    expect(answer("/api/v1/workspaces/{workspace}/users/{id}", "get", "200")).toContain("#/components/schemas/UserDetail\"");
+    const detail = doc.components.schemas.UserDetail;
+    expect(Object.keys(detail.properties)).toEqual([...Object.keys(doc.components.schemas.User.properties), "nestedGroups"]);
+    expect(detail.properties.nestedGroups).toMatchObject({ type: "array", items: { type: "object", required: ["name", "through"] } });
   });
 });

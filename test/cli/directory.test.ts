@@ -250,6 +250,13 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect(emails(await inNest("users", "list", "--enabled", "true", "--json"))).toEqual(["bob@example.com"]);
     const alone = await inNest("users", "list", "--nested");
     expect([alone.code, alone.stdout, alone.stderr]).toEqual([2, "", expect.stringContaining("nested needs a group: it adds the members of that group's member groups")]);
+    // A user's groups through nesting, each with the direct group it comes through; a group's users at any depth.
+    const cy = await inNest("users", "show", "cy@example.com");
+    expect(cy.stdout).toContain("\n  groups:      Night leads\n  nested in:   All staff (through Night leads), Night shift (through Night leads)\n");
+    expect((await inNest("users", "show", "cy@example.com", "--json")).json()).toMatchObject({ groups: ["Night leads"], nestedGroups: [{ name: "All staff", through: ["Night leads"] }, { name: "Night shift", through: ["Night leads"] }] });
+    const all = await inNest("groups", "show", "All staff");
+    expect(all.stdout).toContain("\n  users at any depth: 3 (its own and its nested groups', each once: users list --group NAME --nested)\n  members (2):\n");
+    expect((await inNest("groups", "show", "All staff", "--json")).json()).toMatchObject({ memberCount: 2, nestedUserCount: 3 });
   });
 
   cliCase("says on standard error that a phone number's extension was dropped, and in --json as warnings; the history keeps it", async () => {

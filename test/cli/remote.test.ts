@@ -12,7 +12,7 @@ import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import { runWithChanges } from "../../src/core/runs.ts";
 import { addMember, createGroup, getGroup, listGroupsWithMembers } from "../../src/core/groups.ts";
-import { getUser, listDepartments, listTags, listUsers } from "../../src/core/users.ts";
+import { getUser, listDepartments, listTags, listUsers, showUser } from "../../src/core/users.ts";
 import type { GraphUser } from "../../src/emulator/directory-types.ts";
 import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import { loginWithCli, openSignInHarness, type SignInHarness } from "../signin/support.ts";
@@ -97,7 +97,7 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect((await cli(["users", "tags"])).stdout.split("\n")[2]!.replace(/\s+/g, " ").trim()).toBe(`ID synced ${held.items.length} source's`);
 
     const shown = await cli(["users", "show", person.userPrincipalName, "--json"]);
-    expect(shown.json()).toEqual(json(await getUser(h.ctx, person.userPrincipalName)));
+    expect(shown.json()).toEqual(json(await showUser(h.ctx, person.userPrincipalName)));
     const missing = await cli(["users", "show", "nobody@example.com", "--json"]);
     expect(missing.code).toBe(3);
     expect(missing.stdout).toBe("");
@@ -136,6 +136,10 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect(nested.code, nested.stderr).toBe(0);
     expect(nested.stdout).toBe(JSON.stringify(held.items, null, 2) + "\n");
     expect((await cli(["users", "list", "--group", "Both teams", "--json"])).json()).toEqual([]);
+    // A user's groups through nesting and a group's users at any depth, as the local CLI shows them.
+    const someone = held.items[0]!.id;
+    expect((await cli(["users", "show", someone, "--json"])).json()).toEqual(JSON.parse(JSON.stringify(await showUser(h.ctx, someone))));
+    expect((await cli(["groups", "show", "Both teams", "--json"])).json()).toMatchObject({ memberCount: 2, nestedUserCount: held.items.length });
     const alone = await cli(["users", "list", "--nested", "--json"]);
     expect([alone.code, JSON.parse(alone.stderr).error.details.fields[0].field]).toEqual([2, "nested"]);
   });

@@ -23,4 +23,19 @@ describe("rollcall users show", () => {
       "  custom:office: London",
     ]);
   });
+
+  it("lists the groups a user is in through nesting after their own, each with the groups it comes through", () => {
+    const user = {
+      id: "u2", userPrincipalName: null, email: "cy@example.com", displayName: "Cy", givenName: null, surname: null,
+      department: null, jobTitle: null, employeeId: null, mobilePhone: null, businessPhones: [], preferredLanguage: null, enabled: true,
+      aliases: [], cardNumbers: [], customAttributes: {}, source: { type: "manual", name: "manual", externalId: null } as const,
+      tags: ["Manual"], groups: ["Day shift", "Night leads"], createdAt: "", updatedAt: "",
+      nestedGroups: [{ name: "All staff", through: ["Day shift", "Night leads"] }, { name: "Night shift", through: ["Night leads"] }],
+    };
+    expect(describeUser(user).split("\n").slice(-2)).toEqual([
+      "  groups:      Day shift, Night leads",
+      "  nested in:   All staff (through Day shift, Night leads), Night shift (through Night leads)",
+    ]);
+    expect(describeUser({ ...user, nestedGroups: [] })).not.toContain("nested in");
+  });
 });

@@ -59,4 +59,21 @@ describe.skipIf(!hasChromium)("web console: a group's members including those of
     await expect.poll(count).toBe("3 matching");
     expect(await nestedBox().isChecked()).toBe(false);
   });
+  it("shows a user's groups through nesting apart from their own, each with the group it comes through, and a group's users at any depth", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/users/ada@contoso.com`);
+    await page.getByRole("heading", { name: "Ada Lovelace", level: 1 }).waitFor();
+    const groups = page.locator("section", { has: page.getByRole("heading", { name: "Groups", level: 2 }) });
+    expect(await groups.getByRole("list", { name: "Direct groups" }).getByRole("listitem").allTextContents()).toEqual(["Engineering"]);
+    await groups.getByRole("heading", { name: "Through nested groups", level: 3 }).waitFor();
+    const nested = groups.getByRole("list", { name: "Through nested groups" });
+    expect(await nested.getByRole("listitem").allTextContents()).toEqual(["All staff through Engineering"]);
+    await nested.getByRole("link", { name: "All staff" }).click();
+    await page.getByRole("heading", { name: "All staff", level: 1 }).waitFor();
+    expect((await page.locator(".page-head > div > p.muted").textContent())!.replace(/\s+/g, " ")).toContain("2 members · 6 users at any depth");
+    // A group of users alone says nothing more than its count.
+    await page.goto(`${ui.server.url}/w/default/groups/Engineering`);
+    await page.getByRole("heading", { name: "Engineering", level: 1 }).waitFor();
+    expect(await page.locator(".page-head > div > p.muted").textContent()).not.toContain("at any depth");
+  });
 });

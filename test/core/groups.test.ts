@@ -153,7 +153,10 @@ describe.each(engines)("groups on %s", (engine) => {
     expect(items[0]).not.toHaveProperty("members");
     // With members, every group's, as getGroup gives each (the CLI's groups list --json).
     const full = await listGroupsWithMembers(ctx, {}, { limit: null, offset: 0 });
-    for (const group of full.items) expect(group).toEqual(await getGroup(ctx, group.id));
+    for (const group of full.items) {
+      const { nestedUserCount: _, ...detail } = await getGroup(ctx, group.id); // a group's own answer counts at any depth too; lists do not
+      expect(group).toEqual(detail);
+    }
     expect(full.items.find((g) => g.name === "Crowd")!.members).toHaveLength(size + 1);
 
     // GET shows the first members only, in the order `members` always had; the count says there are more.

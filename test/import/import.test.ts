@@ -562,6 +562,33 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect((await getUser(ctx, "y@example.com")).groups).toEqual(["Team X"]);
   });
 
+  it("checks a groups cell's names as a group made by hand is checked: a problem at that row and cell, nothing imported", async () => {
+    const ctx = await newWorkspace();
+    const id = "01a24e84-aff8-72f7-afd6-5d4714c80548";
+    const csv = `Email,Name,Groups\na@example.com,A,Team A\nb@example.com,B,"""Night\nshift"", Team A"\nc@example.com,C,\u200b\nd@example.com,D,${id}\ne@example.com,E,Cafe\u0301\n`;
+    const report = await importFile(ctx, await file("named.csv", csv));
+    expect(report.applied).toBe(false);
+    expect(report.problems.map((p) => [p.row, p.column, p.field, p.message])).toEqual([
+      [3, "Groups", "groups", 'the group name "Night\\nshift" must be on one line, without tabs or other control characters'],
+      [4, "Groups", "groups", 'the group name "\u200b" must hold a visible character'],
+      [5, "Groups", "groups", `the group name "${id}" cannot be an id: groups are looked up by id or name, and this would read as an id; add a word to it`],
+    ]);
+    expect([await userCount(ctx), (await listGroups(ctx, {}, { limit: 10, offset: 0 })).total]).toEqual([0, 0]);
+
+    // A line break typed in a workbook's cell (Alt+Enter) is the same problem; a decomposed name is stored composed.
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet("Staff");
+    sheet.addRows([["Email", "Name", "Groups"], ["a@example.com", "A", "Cafe\u0301; Team A"], ["b@example.com", "B", "Night\nshift"]]);
+    const path = join(dir, "named.xlsx");
+    await workbook.xlsx.writeFile(path);
+    const fromSheet = await importFile(ctx, path);
+    expect(fromSheet.problems.map((p) => [p.row, p.column, p.field])).toEqual([[3, "Groups", "groups"]]);
+    expect(await userCount(ctx)).toBe(0);
+    const fixed = await importFile(ctx, await file("named.csv", "Email,Name,Groups\na@example.com,A,Cafe\u0301; Team A\n"));
+    expect(fixed.applied).toBe(true);
+    expect((await getUser(ctx, "a@example.com")).groups).toEqual(["Caf\u00e9", "Team A"]);
+  });
+
   it("keeps a PIN when its cell is blank and re-hashes only a changed PIN", async () => {
     const ctx = await newWorkspace();
     await importFile(ctx, await file("p.csv", "Email,Name,PIN\np@example.com,P,4321\n"));

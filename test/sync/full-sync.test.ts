@@ -4,7 +4,7 @@ import { engines } from "../support/db.ts";
 import { sql } from "kysely";
 import { differences, openHarness, type Harness } from "./harness.ts";
 import { getUser, listUsers, updateUser } from "../../src/core/users.ts";
-import { listGroupsWithMembers } from "../../src/core/groups.ts";
+import { groupHistory, listGroupsWithMembers } from "../../src/core/groups.ts";
 
 const page = { limit: 1000, offset: 0, sort: "displayName" as const, order: "asc" as const };
 
@@ -52,6 +52,12 @@ describe.each(engines)("first full sync (%s)", (engine) => {
     expect(creates.find((c) => c.user_id === byId.get(sample.id)!.id)!.after!.groups).toEqual(expected);
     expect(creates.reduce((n, c) => n + c.after!.groups!.length, 0)).toBe(run.counts.membershipsAdded! - log.filter((c) => c.action.startsWith("add to group ")).length);
     expect(log.filter((c) => c.action.startsWith("add to group ")).every((c) => c.user_id === null)).toBe(true);
+    // A nested group's joining is in its own history too, as the one entry its holder's history reads.
+    expect(nested).toBeDefined();
+    const child = groups.find((g) => g.source.externalId === nested!.memberId)!;
+    const parentName = groupName.get(nested!.groupId)!;
+    const joined = (await groupHistory(h.ctx, child.id, { limit: 50 })).changes.filter((c) => c.action === `add to group ${parentName}`);
+    expect(joined.map((c) => [c.subject, c.runId])).toEqual([[child.name, run.runId]]);
   });
 
   it("a later full run lists everything again but writes only what changed, and counts the rest unchanged", async () => {

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { createUserSchema, updateUserSchema, userTag } from "../../domain/user.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listTags, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, listDepartments, showUser, listTags, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
 import { bulkActions, maxBulkListed, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
 import { userSorts } from "../../storage/queries/users.ts";
-import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userFilterQuery, userSchema, workspaceParams, countParam } from "../schemas.ts";
+import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userDetailSchema, userFilterQuery, userSchema, workspaceParams, countParam } from "../schemas.ts";
 
 const userParams = workspaceParams.extend({ id: z.string().describe("user id, email or user principal name") });
 
@@ -119,13 +119,15 @@ export const userRoutes: RouteModule = {
     route({
       method: "GET",
       url: "/workspaces/:workspace/users/:id",
-      summary: "Show a user",
-      description: "The ETag header is the user's version: send it back as If-Match with a PATCH, so that a change made meanwhile (another admin, an import, a sync) is a 412 instead of being overwritten.",
+      summary: "Show a user, with the groups they are in directly and through nesting",
+      description:
+        "groups: their direct groups; nestedGroups: those they are in only through them, each with the direct groups it comes through. " +
+        "The ETag header is the user's version: send it back as If-Match with a PATCH, so that a change made meanwhile (another admin, an import, a sync) is a 412 instead of being overwritten.",
       access: "workspace",
       etag: { version: userVersion },
       params: userParams,
-      response: userSchema,
-      handler: ({ ctx, params }) => getUser(ctx, params.id),
+      response: userDetailSchema,
+      handler: ({ ctx, params }) => showUser(ctx, params.id),
     }),
     route({
       method: "PATCH",

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
 import { sourceTypes, type SourceType } from "../../domain/user.ts";
-import type { GroupWithMembers } from "../../domain/group.ts";
+import type { GroupDetail } from "../../domain/group.ts";
 import { historyText } from "../change-lines.ts";
 import { directoryCommand, nothingToChange, positiveInteger, runOn, suggest, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
@@ -16,12 +16,13 @@ function sourceTypeList(text: string): SourceType[] {
   return types as SourceType[];
 }
 
-function describeGroup(group: GroupWithMembers): string {
+function describeGroup(group: GroupDetail): string {
   return [
     `${group.name}${group.description ? ` — ${group.description}` : ""}`,
     `  id:      ${group.id}`,
     `  source:  ${group.source.type} "${group.source.name}"`,
     ...(group.memberOf.length ? [`  member of: ${group.memberOf.join(", ")}`] : []),
+    `  users at any depth: ${group.nestedUserCount} (its own and its nested groups', each once: users list --group NAME --nested)`,
     `  members (${group.memberCount}):${group.members.length ? "" : " (none)"}`,
     ...group.members.map((member) => `    ${member}`),
   ].join("\n");
@@ -112,7 +113,7 @@ function memberChangeCommand(verb: "add" | "remove"): Command {
     .action(async (key: string, keys: string[], opts) =>
       runOn(
         opts,
-        async (directory): Promise<(GroupWithMembers & { added?: boolean }) | BulkResult> => {
+        async (directory): Promise<(GroupDetail & { added?: boolean }) | BulkResult> => {
           const filter = userFilterFromFlags(opts);
           const filtered = Object.values(filter).some((v) => v !== undefined);
           if (opts.matching ? keys.length > 0 : keys.length === 0 || filtered) {

@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
 import { sourceTypes, type User } from "../../domain/user.ts";
+import type { NestedGroup } from "../../domain/group.ts";
 import type { SavedUser } from "../../core/users.ts";
 import { userSorts, type UserFilter, type UserSort } from "../../storage/queries/users.ts";
 import { historyText } from "../change-lines.ts";
@@ -107,7 +108,8 @@ export function userFilterFromFlags(flags: Flags): UserFilter {
 
 const userHeading = (user: User) => `${user.displayName} <${user.email ?? user.userPrincipalName ?? ""}>`;
 
-export function describeUser(user: User): string {
+/** A user as `users show` prints them; `nestedGroups` (their own page's) each with the direct groups it comes through. */
+export function describeUser(user: User & { nestedGroups?: NestedGroup[] }): string {
   const row = (label: string, value: unknown) => `  ${`${label}:`.padEnd(12)} ${String(value)}`;
   const lines = [
     `${userHeading(user)}  ${user.enabled ? "enabled" : "DISABLED"}`,
@@ -120,6 +122,7 @@ export function describeUser(user: User): string {
     ["job title", user.jobTitle], ["employee id", user.employeeId], ["language", user.preferredLanguage],
     ["mobile", user.mobilePhone], ["phones", user.businessPhones.join(", ")], ["aliases", user.aliases.join(", ")],
     ["cards", user.cardNumbers.join(", ")], ["groups", user.groups.join(", ")],
+    ["nested in", (user.nestedGroups ?? []).map((g) => `${g.name} (through ${g.through.join(", ")})`).join(", ")],
     ...Object.entries(user.customAttributes).map(([name, value]): [string, unknown] => [`custom:${name}`, value]),
   ];
   for (const [label, value] of optional) if (value) lines.push(row(label, value));

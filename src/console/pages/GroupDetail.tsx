@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import type { GroupMember, GroupWithMembers, MemberPage } from "../types.ts";
+import type { GroupDetail, GroupMember, MemberPage } from "../types.ts";
 import { useDebounced, useLoad, useTitle } from "../hooks.ts";
 import { Badge, ErrorBanner, Loading, Spinner, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
@@ -77,7 +77,7 @@ export function GroupPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
   const toast = useToast();
   const path = ws(workspace, `/groups/${encodeURIComponent(id)}`);
-  const group = useLoad((signal) => api.get<GroupWithMembers>(path, undefined, { signal }), [path]);
+  const group = useLoad((signal) => api.get<GroupDetail>(path, undefined, { signal }), [path]);
   useTitle(group.data?.name ?? "Group");
   const [editing, setEditing] = useState(() => hasDraft("group")); // open again with the changes kept over a sign-in
   const [deleting, setDeleting] = useState(false);
@@ -124,7 +124,7 @@ export function GroupPage({ id }: { id: string }) {
         group.reload();
       } else {
         // Adding a member the group has changes nothing: the API says so (added: false).
-        const { added, ...answered } = await api.post<GroupWithMembers & { added: boolean }>(`${path}/members`, { member: member.trim() });
+        const { added, ...answered } = await api.post<GroupDetail & { added: boolean }>(`${path}/members`, { member: member.trim() });
         if (!added) {
           setAlreadyMember(`${member.trim()} is already a member of ${g.name}`);
           return;
@@ -151,7 +151,8 @@ export function GroupPage({ id }: { id: string }) {
             <bdi>{g.name}</bdi>
           </h1>
           <p className="muted">
-            {g.memberCount.toLocaleString()} member{g.memberCount === 1 ? "" : "s"} · <Badge tone={synced ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
+            {g.memberCount.toLocaleString()} member{g.memberCount === 1 ? "" : "s"}
+            {g.nestedUserCount !== g.memberCount ? ` · ${g.nestedUserCount.toLocaleString()} user${g.nestedUserCount === 1 ? "" : "s"} at any depth` : null} · <Badge tone={synced ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
           </p>
         </div>
         {editable ? (
@@ -301,7 +302,7 @@ export function GroupPage({ id }: { id: string }) {
         onClose={() => setRemoving(null)}
         onConfirm={async () => {
           const gone = removing!;
-          group.set(await api.del<GroupWithMembers>(`${path}/members/${encodeURIComponent(gone.id)}`)); // its count, from the answer
+          group.set(await api.del<GroupDetail>(`${path}/members/${encodeURIComponent(gone.id)}`)); // its count, from the answer
           members.forget(gone.id);
           toast(`${memberLabel(gone)} removed`);
         }}

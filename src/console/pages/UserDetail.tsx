@@ -2,7 +2,7 @@ import { useState, type ReactNode } from "react";
 import { api, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import type { User } from "../types.ts";
+import type { User, UserDetail } from "../types.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, ErrorBanner, Loading, SelectField, tagTone, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
@@ -17,7 +17,7 @@ export function UserPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
   const toast = useToast();
   const path = ws(workspace, `/users/${encodeURIComponent(id)}`);
-  const user = useLoad((signal) => api.get<User>(path, undefined, { signal }), [path]);
+  const user = useLoad((signal) => api.get<UserDetail>(path, undefined, { signal }), [path]);
   const [editing, setEditing] = useState(() => hasDraft("user")); // open again with the changes kept over a sign-in
   const [deleting, setDeleting] = useState(false);
   const [toggling, setToggling] = useState(false);
@@ -109,7 +109,7 @@ export function UserPage({ id }: { id: string }) {
         <section className="card" aria-labelledby="groups-h">
           <h2 id="groups-h">Groups</h2>
           {u.groups.length ? (
-            <ul className="plain-list">
+            <ul className="plain-list" aria-label="Direct groups">
               {u.groups.map((g) => (
                 <li key={g}>
                   <Link to={wsPath(workspace, `/groups/${encodeURIComponent(g)}`)}>{g}</Link>
@@ -119,6 +119,19 @@ export function UserPage({ id }: { id: string }) {
           ) : (
             <p className="muted">Not a member of any group.</p>
           )}
+          {u.nestedGroups.length ? (
+            <>
+              <h3 className="sub" id="nested-groups-h">Through nested groups</h3>
+              <ul className="plain-list" aria-labelledby="nested-groups-h">
+                {u.nestedGroups.map((g) => (
+                  <li key={g.name}>
+                    <Link to={wsPath(workspace, `/groups/${encodeURIComponent(g.name)}`)}>{g.name}</Link>
+                    <span className="muted"> through {g.through.join(", ")}</span>
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : null}
         </section>
         <section className="card" aria-labelledby="access-h">
           <h2 id="access-h">Cards and aliases</h2>

@@ -1,4 +1,5 @@
 import { splitList } from "../../domain/list-cell.ts";
+import { groupNameProblem } from "../../domain/group.ts";
 import { composed, userFieldsSchema, normaliseUserFields, withinFieldLimits, type UserFields } from "../../domain/user.ts";
 import type { FieldProblem } from "../../errors.ts";
 import { textFormulaValue, unneutralise } from "./formula.ts";
@@ -145,8 +146,10 @@ export function readRow(
       problems.push({ row, column: columnOf.get(key) ?? null, field: key, value: cellValue(input[key], issue.path[1]), message });
     }
   }
+  // A group an import names is created by that name if missing: the rules of a group made by hand, at the cell.
   for (const group of groups ?? []) {
-    if (group.length > 256) problems.push({ row, column: columnOf.get("groups") ?? null, field: "groups", value: group.slice(0, 40), message: "a group name is longer than 256 characters" });
+    const problem = groupNameProblem(group);
+    if (problem) problems.push({ row, column: columnOf.get("groups") ?? null, field: "groups", value: group.slice(0, 40), message: `the group name ${JSON.stringify(group.slice(0, 40))} ${problem}` });
   }
   const { value, problems: fieldProblems, warnings: fieldWarnings } = normaliseUserFields(input as Partial<UserFields>, defaultCountry);
   for (const p of fieldProblems) problems.push(atCell(row, columnOf, p));

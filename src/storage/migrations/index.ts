@@ -36,6 +36,7 @@ import * as m037 from "./037_user_search_folded.ts";
 import * as m039 from "./039_users_tags_any_case.ts";
 import * as m041 from "./041_stored_names_composed.ts";
 import * as m042 from "./042_import_rows_given_id.ts";
+import * as m043 from "./043_change_log_member_group.ts";
 import * as m045 from "./045_source_tags_indexed.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
@@ -77,6 +78,7 @@ export const migrations: Record<string, Migration> = {
   "039_users_tags_any_case": m039,
   "041_stored_names_composed": m041,
   "042_import_rows_given_id": m042,
+  "043_change_log_member_group": m043,
   "045_source_tags_indexed": m045,
 };
 
