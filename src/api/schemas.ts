@@ -185,7 +185,7 @@ export const spreadsheetDownload = {
 
 /** Which users a list, an export or a bulk action is about: the Users page's filters. */
 export const userFilterQuery = z.object({
-  q: z.string().trim().max(256).optional().describe("display name, email, UPN or employee id contains (case-insensitive)"),
+  q: z.string().trim().max(256).optional().describe("display name, email, UPN or employee id contains (case and accents ignored), or a card number or an alias is the term (a card of digits with or without its leading zeros); a term written as a phone number (4 digits or more) also finds the mobile and business phones holding its digits"),
   source: z.string().max(256).optional().describe("source name, e.g. manual"),
   sourceType: z.enum(["manual", "import", "entra"]).optional(),
   tag: z.string().max(64).optional().describe("users holding this tag, in any case (GET …/users/tags lists them)"),

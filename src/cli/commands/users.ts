@@ -88,7 +88,7 @@ export function withUserFilter(command: Command): Command {
     .option("--nested", "with --group: also members of the groups nested in it, at any depth")
     .option("--department <name>", "only users of this department (exact, any case; users without one never match)")
     .option("--has-department <true|false>", "only users with a department (true) or without one (false)")
-    .option("-q, --search <text>", "name, email, UPN or employee id contains");
+    .option("-q, --search <text>", "name, email, UPN or employee id contains; a whole card number or alias, or a phone number, finds its holder");
 }
 
 export function userFilterFromFlags(flags: Flags): UserFilter {
