@@ -55,6 +55,24 @@ export const userSchema = z
   })
   .meta({ id: "User" }) satisfies z.ZodType<User>;
 
+/** A user as GET …/users/ID shows them: with the change that gave them their status. */
+export const userDetailSchema = userSchema
+  .extend({
+    statusChange: z
+      .object({
+        enabled: z.boolean(),
+        action: z.string().describe("create, disable, enable, or update and link (an import's or a sync's change that set it among others)"),
+        at: iso,
+        actor: z.string(),
+        runId: z.string().nullable().describe("the sync run that made it; null for a change made here (by hand, an import, a bulk action)"),
+        syncSource: z.string().nullable().describe("that run's Entra ID source"),
+        reason: z.string().nullable().describe('why, as the entry says it, e.g. "Entra ID has the account disabled (sign-in blocked there)"'),
+      })
+      .nullable()
+      .describe("the newest change of the user's history that set enabled (their creation if none since): who disabled or enabled them, when, in which sync, and why; not part of the ETag"),
+  })
+  .meta({ id: "UserDetail" });
+
 /** A user as adding or changing it left it, and what the given values lost on the way. */
 export const savedUserSchema = userSchema
   .extend({

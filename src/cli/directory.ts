@@ -10,7 +10,8 @@ import { cancelRun, listRuns, rejectRun, runWithChangePages, type Run, type RunW
 import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
 import { tryUserMapping, type TriedUser } from "../core/source-try.ts";
-import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listTags, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
+import { getUserDetail, type UserDetail } from "../core/user-status.ts";
+import { createUser, deleteUser, disableUser, forgetDeletedUser, listDepartments, listTags, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../core/tokens.ts";
 import { dismissNotification, listDeliveries, listNotifications, type Delivery, type Notification } from "../core/notifications.ts";
@@ -58,7 +59,8 @@ export interface Directory {
     departments(): Promise<Departments>;
     /** The tags the workspace's users hold, with how many users each. */
     tags(): Promise<Tags>;
-    get(key: string): Promise<User>;
+    /** The user, and the change that gave them their status (null from a server older than it). */
+    get(key: string): Promise<UserDetail>;
     /** The user's newest `limit` change-log entries, and how many there are. */
     history(key: string, limit: number): Promise<UserHistory>;
     /** The user, and what the given values lost on the way (`warnings`, e.g. a phone number's extension). */
@@ -190,7 +192,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       count: async (filter) => (await listUsers(ctx, filter, { limit: 1, offset: 0, sort: "displayName", order: "asc" })).total,
       departments: () => listDepartments(ctx),
       tags: () => listTags(ctx),
-      get: (key) => getUser(ctx, key),
+      get: (key) => getUserDetail(ctx, key),
       history: (key, limit) => userHistory(ctx, key, { limit }),
       add: (input) => createUser(ctx, input),
       update: (key, input) => updateUser(ctx, key, input),

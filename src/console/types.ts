@@ -5,6 +5,7 @@ export type { MemberPage } from "../core/groups.ts";
 import type { Workspace as StoredWorkspace } from "../core/workspaces.ts";
 export type { ApiToken } from "../core/tokens.ts";
 export type { ChangeRecord } from "../core/change-log.ts";
+export type { UserDetail } from "../core/user-status.ts";
 
 export type Role = "admin" | "viewer";
 /** A workspace as `/workspaces` lists it: with the role the signed-in account holds there. */

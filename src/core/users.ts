@@ -171,7 +171,8 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
  * admin, an import or a sync, gives another.
  */
 export function userVersion(user: User): string {
-  const { warnings: _w, ...shown } = user as SavedUser;
+  // What the user is, not what is said about them: a save's warnings, the change that gave their status.
+  const { warnings: _w, statusChange: _s, ...shown } = user as SavedUser & { statusChange?: unknown };
   return versionOf(shown);
 }
 

@@ -13,6 +13,7 @@ import { pageOfChanges } from "../../src/core/change-log.ts";
 import { runWithChanges } from "../../src/core/runs.ts";
 import { addMember, createGroup, getGroup, listGroupsWithMembers } from "../../src/core/groups.ts";
 import { getUser, listDepartments, listTags, listUsers } from "../../src/core/users.ts";
+import { getUserDetail } from "../../src/core/user-status.ts";
 import type { GraphUser } from "../../src/emulator/directory-types.ts";
 import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
 import { loginWithCli, openSignInHarness, type SignInHarness } from "../signin/support.ts";
@@ -97,7 +98,8 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect((await cli(["users", "tags"])).stdout.split("\n")[2]!.replace(/\s+/g, " ").trim()).toBe(`ID synced ${held.items.length} source's`);
 
     const shown = await cli(["users", "show", person.userPrincipalName, "--json"]);
-    expect(shown.json()).toEqual(json(await getUser(h.ctx, person.userPrincipalName)));
+    expect(shown.json()).toEqual(json(await getUserDetail(h.ctx, person.userPrincipalName)));
+    expect(shown.json<{ statusChange: { action: string; syncSource: string } }>().statusChange).toMatchObject({ action: "create", syncSource: expect.any(String) });
     const missing = await cli(["users", "show", "nobody@example.com", "--json"]);
     expect(missing.code).toBe(3);
     expect(missing.stdout).toBe("");

@@ -3,6 +3,7 @@ import { engines } from "../support/db.ts";
 import { openHarness, type Harness } from "./harness.ts";
 import { disableUser, userHistory } from "../../src/core/users.ts";
 import { changeNotes } from "../../src/domain/change.ts";
+import { getUserDetail } from "../../src/core/user-status.ts";
 import type { GraphUser } from "../../src/emulator/index.ts";
 
 /**
@@ -32,6 +33,10 @@ describe.each(engines)("why a sync changed a user, in their history (%s)", (engi
     h.emulator.tenants.get(h.emulator.tenantId).updateUser(anna.id, { accountEnabled: false });
     expect((await h.sync("contoso")).counts.disabled).toBe(1);
     expect(await notesOfLatest("anna@contoso.test")).toEqual({ action: "disable", notes: ["Entra ID has the account disabled (sign-in blocked there)"] });
+    // What the user's page and `users show` say at a glance.
+    expect((await getUserDetail(h.ctx, "anna@contoso.test")).statusChange).toEqual({
+      enabled: false, action: "disable", at: expect.any(String), actor: expect.any(String), runId: expect.any(String), syncSource: "contoso", reason: "Entra ID has the account disabled (sign-in blocked there)",
+    });
   });
 
   it("says a user disabled here by hand and enabled by the next sync is enabled in Entra ID", async () => {
@@ -40,6 +45,7 @@ describe.each(engines)("why a sync changed a user, in their history (%s)", (engi
     await disableUser({ ...h.ctx, actor: "helpdesk@contoso.test" }, "anna@contoso.test");
     await h.sync("contoso");
     expect(await notesOfLatest("anna@contoso.test")).toEqual({ action: "enable", notes: ["Entra ID has the account enabled: a sync sets the status Entra ID has"] });
+    expect((await getUserDetail(h.ctx, "anna@contoso.test")).statusChange).toMatchObject({ enabled: true, action: "enable", syncSource: "contoso" });
   });
 
   it("says a conflict between two sources of one tenant is one account, and how to resolve it", async () => {

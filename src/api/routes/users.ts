@@ -2,10 +2,11 @@ import { z } from "zod";
 import { createUserSchema, updateUserSchema, userTag } from "../../domain/user.ts";
 import { createUser, deleteUser, disableUser, forgetDeletedUser, getUser, listDepartments, listTags, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
+import { getUserDetail } from "../../core/user-status.ts";
 import { bulkActions, maxBulkListed, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
 import { userSorts } from "../../storage/queries/users.ts";
-import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userFilterQuery, userSchema, workspaceParams, countParam } from "../schemas.ts";
+import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userDetailSchema, userFilterQuery, userSchema, workspaceParams, countParam } from "../schemas.ts";
 
 const userParams = workspaceParams.extend({ id: z.string().describe("user id, email or user principal name") });
 
@@ -124,8 +125,8 @@ export const userRoutes: RouteModule = {
       access: "workspace",
       etag: { version: userVersion },
       params: userParams,
-      response: userSchema,
-      handler: ({ ctx, params }) => getUser(ctx, params.id),
+      response: userDetailSchema,
+      handler: ({ ctx, params }) => getUserDetail(ctx, params.id),
     }),
     route({
       method: "PATCH",

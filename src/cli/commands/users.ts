@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { currentStatusChange, nextSyncSentence, statusSentence, type StatusChange } from "../../domain/user-status.ts";
 import { invalidInput } from "../../errors.ts";
 import { sourceTypes, type User } from "../../domain/user.ts";
 import type { SavedUser } from "../../core/users.ts";
@@ -107,10 +108,14 @@ export function userFilterFromFlags(flags: Flags): UserFilter {
 
 const userHeading = (user: User) => `${user.displayName} <${user.email ?? user.userPrincipalName ?? ""}>`;
 
-export function describeUser(user: User): string {
+export function describeUser(user: User & { statusChange?: StatusChange | null }): string {
   const row = (label: string, value: unknown) => `  ${`${label}:`.padEnd(12)} ${String(value)}`;
+  const change = currentStatusChange(user, user.statusChange);
+  const nextSync = user.statusChange === undefined ? null : nextSyncSentence(user, change);
   const lines = [
     `${userHeading(user)}  ${user.enabled ? "enabled" : "DISABLED"}`,
+    ...(change && (change.action !== "create" || !user.enabled) ? [row("status", `${statusSentence(change, change.at)}${change.runId ? ` (run ${change.runId})` : ""}.`)] : []),
+    ...(nextSync ? [row("next sync", nextSync)] : []),
     row("id", user.id),
     row("source", `${user.source.type} "${user.source.name}"${user.source.externalId ? ` (${user.source.externalId})` : ""}`),
     row("tags", user.tags.join(", ")),
@@ -138,7 +143,9 @@ const describeHistory = (history: UserHistory) =>
 
 /** What the next run of a synced user's source makes of a change made here, as the console's confirmation says it. */
 function undoneBySync(action: BulkAction, source: string): string {
-  const next = action === "delete" ? "creates them again unless they are removed or unassigned in Entra ID" : "sets their status back to what Entra ID reports; change it there to make it last";
+  const next = action === "delete"
+    ? "creates them again, as a new user with only what Entra ID holds (a PIN, cards, aliases, tags or console access given here are lost), unless they are removed or unassigned in Entra ID (disable them instead to keep what they hold here)"
+    : "sets their status back to what Entra ID reports; change it there to make it last";
   return `synced from Entra ID source "${source}": its next sync ${next}`;
 }
 

@@ -1,0 +1,38 @@
+import { sql } from "kysely";
+import type { Db } from "../storage/database.ts";
+import type { User } from "../domain/user.ts";
+import type { StatusChange } from "../domain/user-status.ts";
+import { getUser } from "./users.ts";
+import type { WorkspaceContext } from "./context.ts";
+
+export type UserDetail = User & { statusChange: StatusChange | null };
+
+/** A user, and the change that gave them their status (GET …/users/ID, `users show`). */
+export async function getUserDetail(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<UserDetail> {
+  const user = await getUser(ctx, key);
+  return { ...user, statusChange: await statusChange(ctx.db, user.id) };
+}
+
+/** The newest entry of the user's history that set `enabled` (change_log_user_idx walks it newest first). */
+export async function statusChange(db: Db, userId: string): Promise<StatusChange | null> {
+  const { rows } = await sql<{ action: string; at: Date | string; actor: string; run_id: string | null; source_name: string | null; enabled: boolean | null; reason: string | null }>`
+    select c.action, c.at, c.actor, c.run_id, s.name as source_name, (c.after->>'enabled')::boolean as enabled, c.after->>'reason' as reason
+    from change_log c
+    left join sync_runs r on r.id = c.run_id
+    left join sources s on s.id = r.source_id
+    where c.user_id = ${userId}
+      and (c.action = 'create' or c.before->>'enabled' <> c.after->>'enabled')
+    order by c.id desc
+    limit 1`.execute(db);
+  const row = rows[0];
+  if (!row || row.enabled === null) return null;
+  return {
+    enabled: row.enabled,
+    action: row.action,
+    at: new Date(row.at).toISOString(),
+    actor: row.actor,
+    runId: row.run_id,
+    syncSource: row.run_id ? row.source_name : null,
+    reason: row.reason,
+  };
+}
