@@ -70,6 +70,10 @@ export const userDetailSchema = userSchema
       })
       .nullable()
       .describe("the newest change of the user's history that set enabled (their creation if none since): who disabled or enabled them, when, in which sync, and why; not part of the ETag"),
+    openConflict: z
+      .object({ message: z.string().describe("what the conflict is and how to resolve it"), at: iso, runId: z.string().nullable(), syncSource: z.string().nullable() })
+      .nullable()
+      .describe("a sync's conflict over the user that their history ends with (each run still meeting it logs it again once something else was logged): most likely still open; not part of the ETag"),
   })
   .meta({ id: "UserDetail" });
 

@@ -1,16 +1,29 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { User } from "../domain/user.ts";
-import type { StatusChange } from "../domain/user-status.ts";
+import type { OpenConflict, StatusChange } from "../domain/user-status.ts";
 import { getUser } from "./users.ts";
 import type { WorkspaceContext } from "./context.ts";
 
-export type UserDetail = User & { statusChange: StatusChange | null };
+export type UserDetail = User & { statusChange: StatusChange | null; openConflict: OpenConflict | null };
 
-/** A user, and the change that gave them their status (GET …/users/ID, `users show`). */
+/** A user, the change that gave them their status, and a sync's conflict over them (GET …/users/ID, `users show`). */
 export async function getUserDetail(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<UserDetail> {
   const user = await getUser(ctx, key);
-  return { ...user, statusChange: await statusChange(ctx.db, user.id) };
+  const [status, conflict] = await Promise.all([statusChange(ctx.db, user.id), openConflict(ctx.db, user.id)]);
+  return { ...user, statusChange: status, openConflict: conflict };
+}
+
+/** The conflict the user's history ends with, if it does (change_log_user_idx: one entry read). */
+export async function openConflict(db: Db, userId: string): Promise<OpenConflict | null> {
+  const { rows } = await sql<{ action: string; at: Date | string; run_id: string | null; source_name: string | null; message: string | null }>`
+    select c.action, c.at, c.run_id, s.name as source_name, c.after->>'message' as message
+    from (select * from change_log where user_id = ${userId} order by id desc limit 1) c
+    left join sync_runs r on r.id = c.run_id
+    left join sources s on s.id = r.source_id`.execute(db);
+  const row = rows[0];
+  if (!row || row.action !== "conflict" || row.message === null) return null;
+  return { message: row.message, at: new Date(row.at).toISOString(), runId: row.run_id, syncSource: row.run_id ? row.source_name : null };
 }
 
 /** The newest entry of the user's history that set `enabled` (change_log_user_idx walks it newest first). */

@@ -172,7 +172,7 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
  */
 export function userVersion(user: User): string {
   // What the user is, not what is said about them: a save's warnings, the change that gave their status.
-  const { warnings: _w, statusChange: _s, ...shown } = user as SavedUser & { statusChange?: unknown };
+  const { warnings: _w, statusChange: _s, openConflict: _c, ...shown } = user as SavedUser & { statusChange?: unknown; openConflict?: unknown };
   return versionOf(shown);
 }
 

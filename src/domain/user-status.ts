@@ -18,6 +18,17 @@ export interface StatusChange {
   reason: string | null;
 }
 
+/**
+ * A sync's conflict over the user that their history ends with: each run that still meets it says so (the history
+ * once, until something else is logged on them), so it is most likely still open.
+ */
+export interface OpenConflict {
+  message: string;
+  at: string;
+  runId: string | null;
+  syncSource: string | null;
+}
+
 interface StatusUser {
   enabled: boolean;
   source: { type: string; name: string };

@@ -93,7 +93,7 @@ describe.each(engines)("API routes on %s", (engine) => {
     const { warnings, ...shown } = created.body;
     expect(warnings).toEqual([]);
     const byEmail = await as("GET", "workspaces/acme/users/ADA@example.com");
-    expect(byEmail.body).toEqual({ ...shown, statusChange: expect.objectContaining({ enabled: true, action: "create", runId: null }) });
+    expect(byEmail.body).toEqual({ ...shown, statusChange: expect.objectContaining({ enabled: true, action: "create", runId: null }), openConflict: null });
     expect((await as("GET", `workspaces/acme/users/${id}`)).body.id).toBe(id);
 
     const updated = await as("PATCH", `workspaces/acme/users/${id}`, { department: "Engineering", jobTitle: "Analyst" });

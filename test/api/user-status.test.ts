@@ -41,5 +41,6 @@ describe.each(engines)("a user's status change, through the API, on %s", (engine
     const saved = await as("PATCH", "workspaces/acme/users/anna@example.com", { jobTitle: "Caretaker" }, { "if-match": String(shown.headers.etag) });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     expect(saved.body).not.toHaveProperty("statusChange");
+    expect(shown.body.openConflict).toBeNull();
   });
 });

@@ -41,6 +41,10 @@ describe("rollcall users show", () => {
       "  status:      Enabled by helpdesk@contoso.com on 2026-12-07T03:07:03.613Z.",
       "  next sync:   The next sync of contoso sets the status Entra ID has: if the account is disabled there, or outside the source's scope, it disables them again. Enable the account in Entra ID to make this last.",
     ]);
+    const conflict = { message: '"anna@contoso.com" is already synced by Entra ID source "contoso" (user u2), which reads the same tenant', at: "2026-12-07T03:08:09.463Z", runId: "r2", syncSource: "contoso-eu" };
+    expect(describeUser({ ...anna, statusChange: bySync, openConflict: conflict }).split("\n")[3]).toBe(
+      '  conflict:    "anna@contoso.com" is already synced by Entra ID source "contoso" (user u2), which reads the same tenant (run r2, 2026-12-07T03:08:09.463Z)',
+    );
     // A status from an older log than the user's (or none): nothing said rather than something wrong.
     expect(describeUser({ ...anna, enabled: true, statusChange: bySync }).split("\n")[1]).toBe("  next sync:   The next sync of contoso sets the status Entra ID has.");
   });

@@ -33,6 +33,9 @@ describe.skipIf(!hasChromium)("web console: why a user is disabled, and what the
     tenant.updateUser(anna.id, { accountEnabled: false });
     await sync();
     await disableUser(ctx, "bob@contoso.test");
+    // A second source of the same tenant: each of its users is a conflict.
+    await createEntraSource(ctx, { name: "contoso-eu", config, credential: { kind: "secret", secret: emulator.clientSecret } });
+    await syncSource(server.rt, workspace, "contoso-eu", { trigger: "api", actor: "ops@contoso.test" });
   });
   afterAll(() => emulator?.close());
 
@@ -44,6 +47,9 @@ describe.skipIf(!hasChromium)("web console: why a user is disabled, and what the
     await expect.poll(() => why.locator("p").first().textContent()).toMatch(/^Disabled by ops@contoso\.test on .+\.$/);
     expect(await why.locator(".banner").textContent()).toBe(
       "The next sync of contoso sets the status Entra ID has: if the account is enabled there, it enables them again. Disable the account in Entra ID to make this last.",
+    );
+    expect(await page.locator(".open-conflict").textContent()).toMatch(
+      /^Conflict in the sync of contoso-eu: "bob@contoso\.test" is already synced by Entra ID source "contoso" \(user [0-9a-f-]+\), which reads the same tenant: two sources claim one account\. Leave it to one of them: scope the other to groups it is not in, or remove that source\. See the run$/,
     );
     await page.getByRole("button", { name: "Delete", exact: true }).click();
     const dialog = page.getByRole("dialog");

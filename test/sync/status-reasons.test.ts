@@ -56,5 +56,9 @@ describe.each(engines)("why a sync changed a user, in their history (%s)", (engi
     expect(notes).toEqual([
       expect.stringMatching(/^"anna@contoso\.test" is already synced by Entra ID source "contoso" \(user [0-9a-f-]+\), which reads the same tenant: two sources claim one account\. Leave it to one of them: scope the other to groups it is not in, or remove that source$/),
     ]);
+    // The user's page and `users show` say so at a glance, while the history ends with it.
+    expect((await getUserDetail(h.ctx, "anna@contoso.test")).openConflict).toEqual({ message: notes[0], at: expect.any(String), runId: run.runId, syncSource: "contoso-again" });
+    await disableUser({ ...h.ctx, actor: "helpdesk@contoso.test" }, "anna@contoso.test");
+    expect((await getUserDetail(h.ctx, "anna@contoso.test")).openConflict).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { currentStatusChange, nextSyncSentence, statusSentence, type StatusChange } from "../../domain/user-status.ts";
+import { currentStatusChange, nextSyncSentence, statusSentence, type OpenConflict, type StatusChange } from "../../domain/user-status.ts";
 import { invalidInput } from "../../errors.ts";
 import { sourceTypes, type User } from "../../domain/user.ts";
 import type { SavedUser } from "../../core/users.ts";
@@ -108,7 +108,7 @@ export function userFilterFromFlags(flags: Flags): UserFilter {
 
 const userHeading = (user: User) => `${user.displayName} <${user.email ?? user.userPrincipalName ?? ""}>`;
 
-export function describeUser(user: User & { statusChange?: StatusChange | null }): string {
+export function describeUser(user: User & { statusChange?: StatusChange | null; openConflict?: OpenConflict | null }): string {
   const row = (label: string, value: unknown) => `  ${`${label}:`.padEnd(12)} ${String(value)}`;
   const change = currentStatusChange(user, user.statusChange);
   const nextSync = user.statusChange === undefined ? null : nextSyncSentence(user, change);
@@ -116,6 +116,7 @@ export function describeUser(user: User & { statusChange?: StatusChange | null }
     `${userHeading(user)}  ${user.enabled ? "enabled" : "DISABLED"}`,
     ...(change && (change.action !== "create" || !user.enabled) ? [row("status", `${statusSentence(change, change.at)}${change.runId ? ` (run ${change.runId})` : ""}.`)] : []),
     ...(nextSync ? [row("next sync", nextSync)] : []),
+    ...(user.openConflict ? [row("conflict", `${user.openConflict.message} (${user.openConflict.runId ? `run ${user.openConflict.runId}, ` : ""}${user.openConflict.at})`)] : []),
     row("id", user.id),
     row("source", `${user.source.type} "${user.source.name}"${user.source.externalId ? ` (${user.source.externalId})` : ""}`),
     row("tags", user.tags.join(", ")),

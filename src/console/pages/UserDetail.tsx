@@ -66,6 +66,12 @@ export function UserPage({ id }: { id: string }) {
         </AdminOnly>
       </div>
       <ErrorBanner error={user.error} retry={user.reload} />
+      {u.openConflict ? (
+        <div className="banner banner-warn open-conflict" role="status">
+          <strong>Conflict{u.openConflict.syncSource ? ` in the sync of ${u.openConflict.syncSource}` : ""}:</strong> {u.openConflict.message}.{" "}
+          {u.openConflict.runId ? <Link to={wsPath(workspace, `/runs/${encodeURIComponent(u.openConflict.runId)}`)}>See the run</Link> : null}
+        </div>
+      ) : null}
       {saveWarnings.id === id ? <SaveWarnings warnings={saveWarnings.messages} onDismiss={() => setSaveWarnings({ id, messages: [] })} /> : null}
 
       <div className="detail-grid">
