@@ -31,8 +31,21 @@ export const sourceOwnedFields = [
 
 export async function getUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<User> {
   const user = await selectUser(ctx.db, ctx.workspace.id, key);
-  if (!user) throw notFound("user", key);
+  if (!user) throw await userNotFound(ctx, key);
   return user;
+}
+
+/**
+ * A user named by something other than their id, email or UPN: a help desk types the card number off a badge, or an
+ * alias. The error names whose it is and how to name them; anything else, where to search.
+ */
+async function userNotFound(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<RollcallError> {
+  const error = notFound("user", key);
+  const [held] = await findHolders(ctx.db, ctx.workspace.id, { aliases: [key], cardNumbers: [key] }, null);
+  const hint = held
+    ? `${held.field === "aliases" ? "alias" : "card number"} ${held.value} is ${held.holder.displayName}'s: name them by id, email or user principal name (${held.holder.email ?? held.holder.id})`
+    : "a user is named by id, email or user principal name; search for a card number, alias, phone or part of a name (users list -q, GET …/users?q=)";
+  return new RollcallError("not_found", `${error.message}: ${hint}`, error.details);
 }
 
 /** Whose history `key` asks for: a user of the workspace, or else one deleted from it (then `user` is null). */

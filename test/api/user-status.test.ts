@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
-import { accountCaller, testApi, type Caller, type TestApi } from "./support.ts";
+import { accountCaller, expectError, testApi, type Caller, type TestApi } from "./support.ts";
 
 /**
  * GET …/users/ID says who gave a user the status they have, when, and why (a help desk's first question about a
@@ -43,4 +43,13 @@ describe.each(engines)("a user's status change, through the API, on %s", (engine
     expect(saved.body).not.toHaveProperty("statusChange");
     expect(shown.body.openConflict).toBeNull();
   });
+
+  it("names whose card number or alias a key is when no user has it as id, email or UPN, and otherwise where to search", async () => {
+    const byCard = await as("GET", "workspaces/acme/users/0042117");
+    expectError(byCard, 404, "not_found");
+    expect(byCard.body.error.message).toBe('user "0042117" was not found: card number 0042117 is Anna\'s: name them by id, email or user principal name (anna@example.com)');
+    const unknown = await as("POST", "workspaces/acme/users/0099999/disable");
+    expect(unknown.body.error.message).toBe('user "0099999" was not found: a user is named by id, email or user principal name; search for a card number, alias, phone or part of a name (users list -q, GET …/users?q=)');
+  });
 });
+
