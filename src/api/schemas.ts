@@ -55,7 +55,10 @@ export const userSchema = z
   })
   .meta({ id: "User" }) satisfies z.ZodType<User>;
 
-/** A user on their own (GET …/users/{id}): also the groups they are in through nesting, which lists leave out. */
+/**
+ * A user on their own (GET …/users/{id}): also the groups they are in through nesting, which lists leave out, the
+ * change that gave them their status, and a sync's open conflict over them.
+ */
 export const userDetailSchema = userSchema
   .extend({
     nestedGroups: z
@@ -66,6 +69,22 @@ export const userDetailSchema = userSchema
         }),
       )
       .describe("the groups the user is in only through nesting (a group holding one of their groups, at any depth), sorted by name; groups lists the direct ones"),
+    statusChange: z
+      .object({
+        enabled: z.boolean(),
+        action: z.string().describe("create, disable, enable, or update and link (an import's or a sync's change that set it among others)"),
+        at: iso,
+        actor: z.string(),
+        runId: z.string().nullable().describe("the sync run that made it; null for a change made here (by hand, an import, a bulk action)"),
+        syncSource: z.string().nullable().describe("that run's Entra ID source"),
+        reason: z.string().nullable().describe('why, as the entry says it, e.g. "Entra ID has the account disabled (sign-in blocked there)"'),
+      })
+      .nullable()
+      .describe("the newest change of the user's history that set enabled (their creation if none since): who disabled or enabled them, when, in which sync, and why; not part of the ETag"),
+    openConflict: z
+      .object({ message: z.string().describe("what the conflict is and how to resolve it"), at: iso, runId: z.string().nullable(), syncSource: z.string().nullable() })
+      .nullable()
+      .describe("a sync's conflict over the user that their history ends with (each run still meeting it logs it again once something else was logged): most likely still open; not part of the ETag"),
   })
   .meta({ id: "UserDetail" }) satisfies z.ZodType<UserDetail>;
 
@@ -205,7 +224,7 @@ export const spreadsheetDownload = {
 
 /** Which users a list, an export or a bulk action is about: the Users page's filters. */
 export const userFilterQuery = z.object({
-  q: z.string().trim().max(256).optional().describe("display name, email, UPN or employee id contains (case-insensitive)"),
+  q: z.string().trim().max(256).optional().describe("display name, email, UPN or employee id contains (case and accents ignored), or a card number or an alias is the term (a card of digits with or without its leading zeros); a term written as a phone number (4 digits or more) also finds the mobile and business phones holding its digits"),
   source: z.string().max(256).optional().describe("source name, e.g. manual"),
   sourceType: z.enum(["manual", "import", "entra"]).optional(),
   tag: z.string().max(64).optional().describe("users holding this tag, in any case (GET …/users/tags lists them)"),

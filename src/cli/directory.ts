@@ -58,7 +58,7 @@ export interface Directory {
     departments(): Promise<Departments>;
     /** The tags the workspace's users hold, with how many users each. */
     tags(): Promise<Tags>;
-    /** The user with the groups they are in through nesting too (`users show`). */
+    /** The user as their own page shows them: nested groups, the change that gave them their status, an open conflict. */
     get(key: string): Promise<UserDetail>;
     /** The user's newest `limit` change-log entries, and how many there are. */
     history(key: string, limit: number): Promise<UserHistory>;

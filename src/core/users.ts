@@ -13,6 +13,7 @@ import {
   type UserDetail,
 } from "../domain/user.ts";
 import { selectNestedGroupsOf } from "../storage/queries/groups.ts";
+import { openConflict, statusChange } from "./user-status.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { changedUserRow, newUserRow } from "../storage/user-row.ts";
 import { findHolders, replaceIdentifiers, selectUser, type Page, type UserFilter } from "../storage/queries/users.ts";
@@ -33,14 +34,28 @@ export const sourceOwnedFields = [
 
 export async function getUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<User> {
   const user = await selectUser(ctx.db, ctx.workspace.id, key);
-  if (!user) throw notFound("user", key);
+  if (!user) throw await userNotFound(ctx, key);
   return user;
 }
 
-/** A user with the groups they are in through nesting too (their own page: GET …/users/{id}, `users show`). */
+/** A user as their own page shows them (GET …/users/{id}, `users show`): the groups they are in through nesting, the change that gave them their status, a sync's open conflict over them. */
 export async function showUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<UserDetail> {
   const user = await getUser(ctx, key);
-  return { ...user, nestedGroups: await selectNestedGroupsOf(ctx.db, user.id) };
+  const [nestedGroups, status, conflict] = await Promise.all([selectNestedGroupsOf(ctx.db, user.id), statusChange(ctx.db, user.id), openConflict(ctx.db, user.id)]);
+  return { ...user, nestedGroups, statusChange: status, openConflict: conflict };
+}
+
+/**
+ * A user named by something other than their id, email or UPN: a help desk types the card number off a badge, or an
+ * alias. The error names whose it is and how to name them; anything else, where to search.
+ */
+async function userNotFound(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<RollcallError> {
+  const error = notFound("user", key);
+  const [held] = await findHolders(ctx.db, ctx.workspace.id, { aliases: [key], cardNumbers: [key] }, null);
+  const hint = held
+    ? `${held.field === "aliases" ? "alias" : "card number"} ${held.value} is ${held.holder.displayName}'s: name them by id, email or user principal name (${held.holder.email ?? held.holder.id})`
+    : "a user is named by id, email or user principal name; search for a card number, alias, phone or part of a name (users list -q, GET …/users?q=)";
+  return new RollcallError("not_found", `${error.message}: ${hint}`, error.details);
 }
 
 /** Whose history `key` asks for: a user of the workspace, or else one deleted from it (then `user` is null). */
@@ -179,8 +194,8 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
  * admin, an import or a sync, gives another.
  */
 export function userVersion(user: User): string {
-  // Groups nested elsewhere are no change to this user that an edit could overwrite (and PATCH answers none).
-  const { warnings: _w, nestedGroups: _n, ...shown } = user as SavedUser & Partial<UserDetail>;
+  // What the user is, not what is said about them: a save's warnings, groups nested elsewhere, the change that gave their status.
+  const { warnings: _w, nestedGroups: _n, statusChange: _s, openConflict: _c, ...shown } = user as SavedUser & Partial<UserDetail>;
   return versionOf(shown);
 }
 

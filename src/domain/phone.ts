@@ -34,6 +34,19 @@ export function droppedExtension(raw: string, e164: string, extension: string): 
   return `"${raw.trim()}" has the extension ${extension}, which a phone number in E.164 cannot hold: kept ${e164} without it`;
 }
 
+/**
+ * The digits a search term written as a phone number gives, to find them in stored E.164 numbers: "07911 123456" and
+ * "7911 123456" give "7911123456" (a national number without its trunk 0), "+44 7911 123456" and "0044 7911 123456"
+ * "447911123456". Null for any other term, or fewer than 4 digits. Pure.
+ */
+export function phoneSearchDigits(term: string): string | null {
+  const text = term.trim();
+  if (!/^\+?[\d\s().\-/]+$/.test(text)) return null;
+  const digits = text.replace(/\D/g, "");
+  const withoutPrefix = text.startsWith("+") ? digits : digits.replace(/^00?/, "");
+  return withoutPrefix.length >= 4 ? withoutPrefix : null;
+}
+
 export function isCountryCode(value: string): boolean {
   return /^[A-Za-z]{2}$/.test(value) && isSupportedCountry(value.toUpperCase() as CountryCode);
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { FieldProblem } from "../errors.ts";
 import { droppedExtension, normalizePhone } from "./phone.ts";
 import type { NestedGroup } from "./group.ts";
+import type { OpenConflict, StatusChange } from "./user-status.ts";
 
 export const sourceTypes = ["manual", "import", "entra"] as const;
 export type SourceType = (typeof sourceTypes)[number];
@@ -39,10 +40,13 @@ export interface User {
 
 /**
  * A user as their own page shows them (GET …/users/{id}, `users show`): `groups` are their direct groups, as lists
- * show them; `nestedGroups` the groups they are in only through those (lists leave it out: a walk up the groups a user).
+ * show them; `nestedGroups` the groups they are in only through those (lists leave it out: a walk up the groups a user);
+ * `statusChange` who enabled or disabled them, when and why; `openConflict` a sync's conflict over them.
  */
 export interface UserDetail extends User {
   nestedGroups: NestedGroup[];
+  statusChange: StatusChange | null;
+  openConflict: OpenConflict | null;
 }
 
 export const systemTags = { entra: "ID synced", import: "Imported", manual: "Manual" } as const satisfies Record<SourceType, string>;

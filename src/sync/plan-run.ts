@@ -208,7 +208,7 @@ async function planRow(runId: string, c: UserChange): Promise<(string | null)[]>
     case "create":
     case "update": {
       const fields = await plannedFields(c.after);
-      if (c.action === "update") Object.assign(fields, { tags: c.tags, logAction: c.logAction, changed: c.changed });
+      if (c.action === "update") Object.assign(fields, { tags: c.tags, logAction: c.logAction, changed: c.changed, ...(c.reason && { reason: c.reason }) });
       return [runId, c.action, c.action === "update" ? c.userId : null, c.externalId, JSON.stringify(fields), c.action === "update" ? JSON.stringify(c.before) : null, c.subject];
     }
     case "disable":

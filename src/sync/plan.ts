@@ -73,7 +73,7 @@ export interface UserPlanInput {
 
 export type UserChange =
   | { action: "create"; externalId: string; subject: string; after: DesiredUser }
-  | { action: "update"; logAction: "update" | "disable" | "enable" | "link"; userId: string; externalId: string; subject: string; before: HeldUser; after: DesiredUser; changed: ComparedField[]; tags: string[] }
+  | { action: "update"; logAction: "update" | "disable" | "enable" | "link"; userId: string; externalId: string; subject: string; before: HeldUser; after: DesiredUser; changed: ComparedField[]; tags: string[]; reason?: string }
   | { action: "disable"; userId: string; externalId: string; subject: string; before: HeldUser; reason?: string }
   | { action: "delete" | "release"; userId: string; externalId: string; subject: string; before: HeldUser }
   | { action: "conflict"; externalId: string; subject: string; message: string; holderId: string };
@@ -177,7 +177,9 @@ export function planUsers(input: UserPlanInput): UserPlan {
       } else if (holder.sourceType === "entra") {
         conflict = holder.sourceId === input.source.id
           ? `"${subject}" already belongs to Entra object ${holder.externalId} of this source: two users in Entra ID have this address; give one of them another`
-          : `"${subject}" is already claimed by Entra ID source "${holder.sourceName}" (user ${holder.id}); two tenants claim the same person`;
+          : holder.externalId === desired.externalId
+            ? `"${subject}" is already synced by Entra ID source "${holder.sourceName}" (user ${holder.id}), which reads the same tenant: two sources claim one account. Leave it to one of them: scope the other to groups it is not in, or remove that source`
+            : `"${subject}" is already claimed by Entra ID source "${holder.sourceName}" (user ${holder.id}); two tenants claim the same person: give one of the two accounts another address, or leave it out of one source's scope`;
       } else if (taken(holder.id) || formerById.has(holder.externalId ?? "")) {
         conflict = `"${subject}" belongs to user ${holder.id}, which this run links to another Entra user`;
       } else if (!input.linkByEmail) conflict = `"${subject}" already belongs to ${holder.sourceType} user ${holder.id}, and linking by email is off for this source`;
@@ -228,7 +230,8 @@ export function planUsers(input: UserPlanInput): UserPlan {
       counts.disabled++;
       counts.removals++;
     } else counts.updated++;
-    changes.push({ action: "update", logAction, userId: base.id, externalId: desired.externalId, subject, before: base, after, changed, tags: base.tags });
+    const reason = logAction === "update" ? undefined : statusReasons[logAction];
+    changes.push({ action: "update", logAction, userId: base.id, externalId: desired.externalId, subject, before: base, after, changed, tags: base.tags, ...(reason && { reason }) });
   }
 
   // Held but not (or no longer) in scope: removed in Entra, or out of the source's scope.
@@ -255,6 +258,15 @@ export function planUsers(input: UserPlanInput): UserPlan {
   claims.push(...claimedHere);
   return { changes, counts, claims, taken: [...takenHere], warnings };
 }
+
+/**
+ * Why a sync disabled or enabled a user it holds, in the change's entry: the status Entra ID has, whichever side
+ * changed (a user disabled here by hand is enabled again the same way).
+ */
+export const statusReasons = {
+  disable: "Entra ID has the account disabled (sign-in blocked there)",
+  enable: "Entra ID has the account enabled: a sync sets the status Entra ID has",
+} as const;
 
 /** Why a soft-deleted user is disabled, in the run's change entry ("disabled: deleted in Entra ID, restorable"). */
 export function restorableReason(onRemove: RemovalPolicy): string {

@@ -88,11 +88,13 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect(JSON.stringify(created.body)).not.toMatch(/pin|scrypt|4321/i);
     const id = created.body.id;
 
-    // The answer to a save is the user as shown, with what its values lost on the way (nothing here).
+    // The answer to a save is the user as shown, with what its values lost on the way (nothing here); shown alone,
+    // with the change that gave them their status.
     const { warnings, ...shown } = created.body;
     expect(warnings).toEqual([]);
     const byEmail = await as("GET", "workspaces/acme/users/ADA@example.com");
-    expect(byEmail.body).toEqual({ ...shown, nestedGroups: [] }); // the user's own answer: the groups they are in through nesting too
+    // The user's own answer: the groups they are in through nesting, the change that gave their status, an open conflict.
+    expect(byEmail.body).toEqual({ ...shown, nestedGroups: [], statusChange: expect.objectContaining({ enabled: true, action: "create", runId: null }), openConflict: null });
     expect((await as("GET", `workspaces/acme/users/${id}`)).body.id).toBe(id);
 
     const updated = await as("PATCH", `workspaces/acme/users/${id}`, { department: "Engineering", jobTitle: "Analyst" });

@@ -98,6 +98,7 @@ describe(`rollcall CLI through a server (${engine})`, () => {
 
     const shown = await cli(["users", "show", person.userPrincipalName, "--json"]);
     expect(shown.json()).toEqual(json(await showUser(h.ctx, person.userPrincipalName)));
+    expect(shown.json<{ statusChange: { action: string; syncSource: string } }>().statusChange).toMatchObject({ action: "create", syncSource: expect.any(String) });
     const missing = await cli(["users", "show", "nobody@example.com", "--json"]);
     expect(missing.code).toBe(3);
     expect(missing.stdout).toBe("");

@@ -38,4 +38,29 @@ describe("rollcall users show", () => {
     ]);
     expect(describeUser({ ...user, nestedGroups: [] })).not.toContain("nested in");
   });
+
+  it("says who gave a user their status, when and why, and what the next sync of their source makes of it", () => {
+    const anna: User = {
+      id: "u2", userPrincipalName: "anna@contoso.com", email: "anna@contoso.com", displayName: "Anna Kowalska", givenName: null, surname: null,
+      department: null, jobTitle: null, employeeId: null, mobilePhone: null, businessPhones: [], preferredLanguage: null, enabled: false,
+      aliases: [], cardNumbers: [], customAttributes: {}, source: { type: "entra", name: "contoso", externalId: "e2" }, tags: ["ID synced"], groups: [], createdAt: "", updatedAt: "",
+    };
+    const bySync = { enabled: false, action: "disable", at: "2026-12-07T03:07:03.613Z", actor: "ops@contoso.com", runId: "r1", syncSource: "contoso", reason: "Entra ID has the account disabled (sign-in blocked there)" };
+    expect(describeUser({ ...anna, statusChange: bySync }).split("\n").slice(0, 3)).toEqual([
+      "Anna Kowalska <anna@contoso.com>  DISABLED",
+      "  status:      Disabled by the sync of contoso on 2026-12-07T03:07:03.613Z: Entra ID has the account disabled (sign-in blocked there) (run r1).",
+      "  next sync:   Enabling them here lasts only until the next sync of contoso, which disables them again while Entra ID has the account disabled or outside the source's scope: enable the account in Entra ID.",
+    ]);
+    const byHand = { ...bySync, enabled: true, action: "enable", actor: "helpdesk@contoso.com", runId: null, syncSource: null, reason: null };
+    expect(describeUser({ ...anna, enabled: true, statusChange: byHand }).split("\n").slice(1, 3)).toEqual([
+      "  status:      Enabled by helpdesk@contoso.com on 2026-12-07T03:07:03.613Z.",
+      "  next sync:   The next sync of contoso sets the status Entra ID has: if the account is disabled there, or outside the source's scope, it disables them again. Enable the account in Entra ID to make this last.",
+    ]);
+    const conflict = { message: '"anna@contoso.com" is already synced by Entra ID source "contoso" (user u2), which reads the same tenant', at: "2026-12-07T03:08:09.463Z", runId: "r2", syncSource: "contoso-eu" };
+    expect(describeUser({ ...anna, statusChange: bySync, openConflict: conflict }).split("\n")[3]).toBe(
+      '  conflict:    "anna@contoso.com" is already synced by Entra ID source "contoso" (user u2), which reads the same tenant (run r2, 2026-12-07T03:08:09.463Z)',
+    );
+    // A status from an older log than the user's (or none): nothing said rather than something wrong.
+    expect(describeUser({ ...anna, enabled: true, statusChange: bySync }).split("\n")[1]).toBe("  next sync:   The next sync of contoso sets the status Entra ID has.");
+  });
 });

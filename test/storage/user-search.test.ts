@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
-import { listUsers, updateUser } from "../../src/core/users.ts";
+import { createUser, listUsers, updateUser } from "../../src/core/users.ts";
 import { groupMembers, listGroups } from "../../src/core/groups.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
 
@@ -157,6 +157,42 @@ describe.each(engines)("user search on %s", (engine) => {
     expect([members.total, members.items.length]).toEqual([all, 5]);
     const next = await groupMembers(ctx, "Everyone", { limit: 50, q: "example", after: members.next! });
     expect([next.total, next.items.length]).toEqual([all, all - 5]);
+  });
+
+  it("finds a user by a card number or alias they hold, or a phone number written any usual way (a help desk's \"Anna can't badge in\")", async () => {
+    const [ada] = await store.db.selectFrom("users").select("id").where("display_name", "=", "Ada Lovelace").execute();
+    const [joe] = await store.db.selectFrom("users").select("id").where("display_name", "=", "Joe Bloggs").execute();
+    await updateUser(ctx, ada!.id, { cardNumbers: ["0042117"], aliases: ["AKow"], mobilePhone: "+447911123456" });
+    await updateUser(ctx, joe!.id, { businessPhones: ["+14255550100", "+442071838750"] });
+    const other = await createWorkspace(store.db, { name: "search-other" });
+    await createUser({ db: store.db, workspace: other, actor: "test" }, { displayName: "Card Twin", email: "twin@example.com", cardNumbers: ["0042117"] });
+    try {
+      expect(await names("0042117")).toEqual(["Ada Lovelace"]);
+      expect(await names("42117")).toEqual(["Ada Lovelace"]); // as a badge prints it, without its zeros
+      expect(await names("akow")).toEqual(["Ada Lovelace"]);
+      expect(await names("ako")).toEqual([]); // a card or an alias is found whole
+      for (const phone of ["07911 123456", "+44 7911 123456", "0044 7911-123456", "(07911) 123 456", "123456"]) expect(await names(phone), phone).toEqual(["Ada Lovelace"]);
+      expect(await names("425-555-0100")).toEqual(["Joe Bloggs"]); // a business phone, the second holder's first
+      expect(await names("020 7183 8750")).toEqual(["Joe Bloggs"]);
+      expect(await names("911")).toEqual([]); // three digits are no phone number: "911" alone finds no one's
+      expect((await listUsers(ctx, { q: "0042117", enabled: true }, page)).total).toBe(1);
+      // A group's member search stays on names and addresses.
+      expect(await memberNames("0042117")).toEqual([]);
+    } finally {
+      await updateUser(ctx, ada!.id, { cardNumbers: [], aliases: [], mobilePhone: null });
+      await updateUser(ctx, joe!.id, { businessPhones: [] });
+    }
+  });
+
+  it("finds the holders of a phone number's digits however many hold them (over 500, compared on each user the search reads)", async () => {
+    const workspace = await createWorkspace(store.db, { name: "search-phones" });
+    await sql`insert into users (workspace_id, display_name, email, mobile_phone, custom_attributes, source_type, source_name)
+      select ${workspace.id}, 'Caller ' || n, 'caller' || n || '@example.com', '+4479112' || lpad(n::text, 5, '0'), '{}', 'manual', 'manual' from generate_series(1, 600) n`.execute(store.db);
+    const phones = { db: store.db, workspace, actor: "test" };
+    const count = async (q: string) => (await listUsers(phones, { q }, { ...page, limit: 5 })).total;
+    expect(await count("07911 2")).toBe(600);
+    expect(await count("07911 2001")).toBe(100); // +447911200100 to +447911200199
+    expect(await count("07911 200042")).toBe(1);
   });
 
   it("finds users by what they are called now, as names and addresses change", async () => {

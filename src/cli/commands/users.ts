@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { currentStatusChange, nextSyncSentence, statusSentence, type OpenConflict, type StatusChange } from "../../domain/user-status.ts";
 import { invalidInput } from "../../errors.ts";
 import { sourceTypes, type User } from "../../domain/user.ts";
 import type { NestedGroup } from "../../domain/group.ts";
@@ -89,7 +90,7 @@ export function withUserFilter(command: Command): Command {
     .option("--nested", "with --group: also members of the groups nested in it, at any depth")
     .option("--department <name>", "only users of this department (exact, any case; users without one never match)")
     .option("--has-department <true|false>", "only users with a department (true) or without one (false)")
-    .option("-q, --search <text>", "name, email, UPN or employee id contains");
+    .option("-q, --search <text>", "name, email, UPN or employee id contains; a whole card number or alias, or a phone number, finds its holder");
 }
 
 export function userFilterFromFlags(flags: Flags): UserFilter {
@@ -108,11 +109,19 @@ export function userFilterFromFlags(flags: Flags): UserFilter {
 
 const userHeading = (user: User) => `${user.displayName} <${user.email ?? user.userPrincipalName ?? ""}>`;
 
-/** A user as `users show` prints them; `nestedGroups` (their own page's) each with the direct groups it comes through. */
-export function describeUser(user: User & { nestedGroups?: NestedGroup[] }): string {
+/**
+ * A user as `users show` prints them: why they are enabled or disabled and what the next sync does to it, an open
+ * conflict, and `nestedGroups` (their own page's) each with the direct groups it comes through.
+ */
+export function describeUser(user: User & { nestedGroups?: NestedGroup[]; statusChange?: StatusChange | null; openConflict?: OpenConflict | null }): string {
   const row = (label: string, value: unknown) => `  ${`${label}:`.padEnd(12)} ${String(value)}`;
+  const change = currentStatusChange(user, user.statusChange);
+  const nextSync = user.statusChange === undefined ? null : nextSyncSentence(user, change);
   const lines = [
     `${userHeading(user)}  ${user.enabled ? "enabled" : "DISABLED"}`,
+    ...(change && (change.action !== "create" || !user.enabled) ? [row("status", `${statusSentence(change, change.at)}${change.runId ? ` (run ${change.runId})` : ""}.`)] : []),
+    ...(nextSync ? [row("next sync", nextSync)] : []),
+    ...(user.openConflict ? [row("conflict", `${user.openConflict.message} (${user.openConflict.runId ? `run ${user.openConflict.runId}, ` : ""}${user.openConflict.at})`)] : []),
     row("id", user.id),
     row("source", `${user.source.type} "${user.source.name}"${user.source.externalId ? ` (${user.source.externalId})` : ""}`),
     row("tags", user.tags.join(", ")),
@@ -141,7 +150,9 @@ const describeHistory = (history: UserHistory) =>
 
 /** What the next run of a synced user's source makes of a change made here, as the console's confirmation says it. */
 function undoneBySync(action: BulkAction, source: string): string {
-  const next = action === "delete" ? "creates them again unless they are removed or unassigned in Entra ID" : "sets their status back to what Entra ID reports; change it there to make it last";
+  const next = action === "delete"
+    ? "creates them again, as a new user with only what Entra ID holds (a PIN, cards, aliases, tags or console access given here are lost), unless they are removed or unassigned in Entra ID (disable them instead to keep what they hold here)"
+    : "sets their status back to what Entra ID reports; change it there to make it last";
   return `synced from Entra ID source "${source}": its next sync ${next}`;
 }
 

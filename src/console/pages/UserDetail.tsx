@@ -3,6 +3,7 @@ import { api, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import type { User, UserDetail } from "../types.ts";
+import { currentStatusChange, nextSyncSentence, statusSentence } from "../../domain/user-status.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, ErrorBanner, Loading, SelectField, tagTone, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
@@ -48,6 +49,7 @@ export function UserPage({ id }: { id: string }) {
           <p className="muted">
             {u.email ?? u.userPrincipalName} · <StatusBadge user={u} />
           </p>
+          <StatusWhy user={u} />
         </div>
         <AdminOnly>
           <div className="actions">
@@ -64,6 +66,12 @@ export function UserPage({ id }: { id: string }) {
         </AdminOnly>
       </div>
       <ErrorBanner error={user.error} retry={user.reload} />
+      {u.openConflict ? (
+        <div className="banner banner-warn open-conflict" role="status">
+          <strong>Conflict{u.openConflict.syncSource ? ` in the sync of ${u.openConflict.syncSource}` : ""}:</strong> {u.openConflict.message}.{" "}
+          {u.openConflict.runId ? <Link to={wsPath(workspace, `/runs/${encodeURIComponent(u.openConflict.runId)}`)}>See the run</Link> : null}
+        </div>
+      ) : null}
       {saveWarnings.id === id ? <SaveWarnings warnings={saveWarnings.messages} onDismiss={() => setSaveWarnings({ id, messages: [] })} /> : null}
 
       <div className="detail-grid">
@@ -201,8 +209,8 @@ export function UserPage({ id }: { id: string }) {
           {u.enabled
             ? "A disabled user keeps their record, groups and history but can no longer sign in."
             : "The user will be able to sign in again."}
-          {u.source.type === "entra" ? " This user is synced from Entra ID; the next sync sets the status Entra ID reports unless the source is told otherwise." : ""}
         </p>
+        <ToggleNextSync user={u} />
       </ConfirmDialog>
       <ConfirmDialog
         open={deleting}
@@ -217,10 +225,55 @@ export function UserPage({ id }: { id: string }) {
         }}
       >
         <p>The user, their cards, aliases and group memberships are removed. The change log keeps a record of the deletion.</p>
-        {u.source.type === "entra" ? <p className="banner banner-warn">This user comes from Entra ID: the next sync will create them again unless they are removed or unassigned in Entra ID.</p> : null}
+        {u.source.type === "entra" ? (
+          <p className="banner banner-warn">
+            This user comes from Entra ID: while the account is in the scope of {u.source.name}, its next sync creates them again, as a new user, with
+            only what Entra ID holds: a PIN, cards, aliases, tags or console access given here are lost, and their history stays with the deleted user. To stop them
+            badging in or signing in, disable them instead (or disable the account in Entra ID); delete them once they have left Entra ID or the
+            source&apos;s scope.
+          </p>
+        ) : null}
       </ConfirmDialog>
     </div>
   );
+}
+
+/** Who enabled or disabled the user, when, in which sync and why; and, for a status set here, what the next sync does to it. */
+function StatusWhy({ user }: { user: UserDetail }) {
+  const workspace = useWorkspaceName();
+  const change = currentStatusChange(user, user.statusChange);
+  if (!change || (change.action === "create" && user.enabled)) return null;
+  const nextSync = change.runId ? null : nextSyncSentence(user, change);
+  return (
+    <div className="status-why">
+      <p className="small">
+        {statusSentence(change, formatDate(change.at))}.
+        {change.runId ? (
+          <>
+            {" "}
+            <Link to={wsPath(workspace, `/runs/${encodeURIComponent(change.runId)}`)}>See the run</Link>
+          </>
+        ) : null}
+      </p>
+      {nextSync ? <p className="small banner banner-info">{nextSync}</p> : null}
+    </div>
+  );
+}
+
+/** In the Enable or Disable dialog of a synced user: what the next sync does to the status about to be set here. */
+function ToggleNextSync({ user }: { user: UserDetail }) {
+  if (user.source.type !== "entra") return null;
+  const change = currentStatusChange(user, user.statusChange);
+  if (!user.enabled && change?.runId) {
+    return (
+      <p className="banner banner-warn">
+        {statusSentence(change, formatDate(change.at))}. {nextSyncSentence(user, change)}
+      </p>
+    );
+  }
+  // Once saved here, the status is one set by hand: say what the next sync makes of that.
+  const toggled = { ...user, enabled: !user.enabled };
+  return <p className="banner banner-info">{nextSyncSentence(toggled, { ...(change ?? { action: "update", at: "", actor: "", reason: null, syncSource: null }), enabled: toggled.enabled, runId: null })}</p>;
 }
 
 type ConsoleRole = "admin" | "viewer" | "none";

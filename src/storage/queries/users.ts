@@ -4,7 +4,7 @@ import { composed, sourceTagNamed, type User } from "../../domain/user.ts";
 import type { Database, IdentifierKind, UsersTable } from "../schema.ts";
 import { identifierList, toUser, userColumns, userFields } from "../user-row.ts";
 import { isGuid } from "../../domain/guid.ts";
-import { userContains } from "./user-search.ts";
+import { searchHolders, userContains, type SearchHolders } from "./user-search.ts";
 
 /** SQL for users: reads come back as the public `User` shape, with identifiers and group names joined in. */
 
@@ -134,7 +134,8 @@ const departmentKey = (column: string) => `lower(nullif(btrim(${column}), ''))`;
 export async function whereFilter(db: Db, workspaceId: string, filter: UserFilter) {
   const { group, nested, tag, ...rest } = composedNames(filter);
   const groupIds = group ? await groupIdsNamed(db, workspaceId, group, nested === true) : undefined;
-  return whereResolved(workspaceId, { ...rest, tag, groupIds });
+  const holders = rest.q ? await searchHolders(db, workspaceId, rest.q) : undefined;
+  return whereResolved(workspaceId, { ...rest, tag, groupIds, holders });
 }
 
 /**
@@ -153,10 +154,10 @@ async function groupIdsNamed(db: Db, workspaceId: string, name: string, nested: 
   return rows.length ? rows.map((r) => r.id) : null;
 }
 
-function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group" | "nested"> & { groupIds: string[] | null | undefined }) {
+function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group" | "nested"> & { groupIds: string[] | null | undefined; holders: SearchHolders | undefined }) {
   return (eb: ExpressionBuilder<Database & { u: UsersTable }, "u">) => {
     const conditions: Expression<SqlBool>[] = [eb("u.workspace_id", "=", workspaceId)];
-    if (filter.q) conditions.push(userContains("u", filter.q));
+    if (filter.q && filter.holders) conditions.push(userContains("u", filter.q, filter.holders));
     if (filter.source) conditions.push(sql<SqlBool>`lower(u.source_name) = lower(${filter.source})`);
     if (filter.sourceType) conditions.push(eb("u.source_type", "=", filter.sourceType as "manual"));
     if (filter.tag) conditions.push(holdsTag(filter.tag));
