@@ -9,7 +9,7 @@ import type { MappingFile } from "../sources/import/mapping.ts";
 import { translateDatabaseError, type WorkspaceContext } from "./context.ts";
 import { ImportPass, type StagedBatch } from "./import-pass.ts";
 import { importFailed, type ImportReport } from "./import-report.ts";
-import { raiseImportFailed } from "./notifications.ts";
+import { raiseImportFailed, resolveImportFailures } from "./notifications.ts";
 import { manualSource } from "./users.ts";
 
 export type { ImportReport };
@@ -67,6 +67,8 @@ export async function runImport(ctx: WorkspaceContext, store: Store, options: Im
     if (importFailed(report)) {
       const problems = `${report.counts.problems} problem(s) in ${report.counts.invalid} row(s)`;
       await notifyFailure(ctx, options, options.partial ? `No row was valid (${problems}): nothing was imported.` : `${problems} stopped the import.`);
+    } else {
+      await resolveImportFailures(ctx.db, { workspace: ctx.workspace, fileName: options.fileName }).catch(() => undefined);
     }
     return report;
   } catch (error) {

@@ -110,6 +110,21 @@ export function raiseImportFailed(db: Db, input: { workspace: Workspace; importI
   });
 }
 
+/**
+ * For the import pipeline: a file imported after its import failed (the notification says "fix the file and import it
+ * again") settles that failure, matched by the file's name, as a later successful run settles a sync's.
+ */
+export async function resolveImportFailures(db: Db, input: { workspace: Workspace; fileName: string }): Promise<void> {
+  await db
+    .updateTable("notifications")
+    .set({ resolved_at: new Date() })
+    .where("workspace_id", "=", input.workspace.id)
+    .where("kind", "=", "import_failed")
+    .where("resolved_at", "is", null)
+    .where(sql<string>`data->>'fileName'`, "=", input.fileName)
+    .execute();
+}
+
 export async function listNotifications(db: Db, workspace: Workspace, options: { active?: boolean; limit?: number } = {}): Promise<(Notification & { deliveries: Delivery[] })[]> {
   return (await pageOfNotifications(db, workspace, { ...options, offset: 0 })).items;
 }

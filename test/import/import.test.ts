@@ -429,7 +429,7 @@ describe.each(engines)("importing users on %s", (engine) => {
     expect(await importFile(ctx, oneGood, { partial: true, batchRows: 1 })).toMatchObject({ applied: true, counts: { created: 1, invalid: 1 } });
   });
 
-  it("raises one notification for a failed import, none for a dry run or a successful one", async () => {
+  it("raises one notification for a failed import, none for a dry run or a successful one; the fixed file settles it", async () => {
     const ctx = await newWorkspace();
     const bad = await file("broken.csv", "Email,Name\nbad-email,Bad\n");
     await importFile(ctx, bad, { dryRun: true });
@@ -441,6 +441,10 @@ describe.each(engines)("importing users on %s", (engine) => {
     const raised = await listNotifications(store.db, ctx.workspace);
     expect(raised.map((n) => n.title).sort()).toEqual(["Import of broken.csv failed", "Import of empty.csv failed"]);
     expect(raised.find((n) => n.title.includes("broken"))!.body).toContain("1 problem(s) in 1 row(s)");
+    // The same file, fixed and imported, settles its failure ("fix the file and import it again"); another file's stays.
+    await importFile(ctx, await file("broken.csv", "Email,Name\nmended@example.com,Mended\n"));
+    expect((await listNotifications(store.db, ctx.workspace, { active: true })).map((n) => n.title)).toEqual(["Import of empty.csv failed"]);
+    expect((await listNotifications(store.db, ctx.workspace)).find((n) => n.title.includes("broken"))).toMatchObject({ resolvedAt: expect.any(String) });
   });
 
   it("skips Entra-synced users' rows with a warning, takes over manual users only with --update-existing, and refuses taken cards", async () => {
