@@ -81,6 +81,12 @@ describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
     const gone = await h.sync("corp");
     expect(gone).toMatchObject({ mode: "delta", status: "succeeded" });
     await expect(getGroup(h.ctx, group.displayName)).rejects.toMatchObject({ code: "not_found" });
+    // Each member's history says they left it, and why, as when an admin deletes a group.
+    const left = (await listChanges(h.store.db, h.ctx.workspace.id, { runId: gone.runId })).filter((c) => c.action === `remove from group ${group.displayName}`);
+    expect(left.map((c) => c.subject).sort()).toEqual([...members].sort());
+    expect(left[0]!.after).toEqual({ reason: `group "${group.displayName}" was deleted by the sync of Entra ID source "corp"` });
+    const oneMember = await getUser(h.ctx, members[0]!);
+    expect((await listChanges(h.store.db, h.ctx.workspace.id, { userId: oneMember.id })).some((c) => c.runId === gone.runId && c.action === `remove from group ${group.displayName}`)).toBe(true);
     t.restoreGroup(group.id);
     const back = await h.sync("corp");
     expect(back).toMatchObject({ mode: "delta", status: "succeeded" });
