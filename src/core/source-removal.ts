@@ -3,6 +3,7 @@ import { lockIdleSource } from "../sync/lease.ts";
 import type { Db } from "../storage/database.ts";
 import { systemTags } from "../domain/user.ts";
 import { recordChange } from "./change-log.ts";
+import { logUsersLeavingGroups } from "../storage/queries/groups.ts";
 import { getSource, type Source, type SourceContext } from "./sources.ts";
 
 /** What happens to a removed source's users and groups. */
@@ -93,6 +94,7 @@ async function unlinkDirectory(trx: Db, s: Scope, disable: boolean, only?: strin
 /** The source's users and groups are deleted, each with the last of its fields in its change-log entry. */
 async function deleteDirectory(trx: Db, s: Scope): Promise<{ users: number; groups: number }> {
   const message = `Entra ID source "${s.sourceName}" was removed with its users and groups`;
+  await logUsersLeavingGroups(trx, { workspaceId: s.workspaceId, actor: s.actor, users: sql`select id from users where source_id = ${s.sourceId}`, reason: message, groupsOtherThan: s.sourceId });
   const users = await sql`
     with gone as (delete from users where source_id = ${s.sourceId}
       returning id, email, user_principal_name, display_name, enabled, external_id)

@@ -12,7 +12,7 @@ import {
   type User,
   type UserDetail,
 } from "../domain/user.ts";
-import { selectNestedGroupsOf } from "../storage/queries/groups.ts";
+import { logUsersLeavingGroups, selectNestedGroupsOf } from "../storage/queries/groups.ts";
 import { openConflict, statusChange } from "./user-status.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { changedUserRow, newUserRow } from "../storage/user-row.ts";
@@ -265,6 +265,7 @@ export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<Us
   const before = await getUser(ctx, key);
   await ctx.db.transaction().execute(async (trx) => {
     await markForNextSync(trx, [before]);
+    await logUsersLeavingGroups(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, users: sql`select ${before.id}::uuid`, reason: `${subjectOf(before)} was deleted` });
     await trx.deleteFrom("users").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(before), action: "delete", before });
   });

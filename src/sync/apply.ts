@@ -8,6 +8,7 @@ import { systemTags } from "../domain/user.ts";
 import { clearSeenMarks } from "./dirty.ts";
 import { userColumnList, userValuesFromJson } from "../storage/user-row.ts";
 import { recordChange } from "../core/change-log.ts";
+import { logUsersLeavingGroups } from "../storage/queries/groups.ts";
 
 /**
  * The applier: one transaction of set-based SQL over the planned rows (sync_plan_users, COPY'd in by the
@@ -75,6 +76,7 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
   const planned = userValuesFromJson("p.fields");
 
   // Removals first, so that emails they free can be reused by the creates below.
+  await logUsersLeavingGroups(trx, { workspaceId: ws, runId: r, actor, users: sql`select p.user_id from sync_plan_users p where p.run_id = ${r} and p.action = 'delete'`, reason: `the user was deleted by the sync of Entra ID source "${source.name}"` });
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
     select ${ws}, ${r}, p.user_id, p.subject, 'delete', p.before, null, ${actor} from sync_plan_users p where p.run_id = ${r} and p.action = 'delete'`.execute(trx);
   await sql`delete from users u using sync_plan_users p where p.run_id = ${r} and p.action = 'delete' and u.id = p.user_id`.execute(trx);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
-import { createUser, getUser } from "../../src/core/users.ts";
+import { createUser, deleteUser, getUser } from "../../src/core/users.ts";
+import { bulkUsers } from "../../src/core/bulk-users.ts";
 import { sql } from "kysely";
 import { addMember, createGroup, deleteGroup, getGroup, groupHistory, groupMembers, listGroups, listGroupsWithMembers, removeMember, showGroup, updateGroup } from "../../src/core/groups.ts";
 import { membersShownCap, type GroupMember } from "../../src/domain/group.ts";
@@ -49,6 +50,27 @@ describe.each(engines)("groups on %s", (engine) => {
     await deleteGroup(ctx, "Engineering");
     expect((await listGroups(ctx, {}, { limit: 10, offset: 0 })).items.map((g) => g.name)).toEqual(["Everyone"]);
     expect((await getUser(ctx, "bob@corp.example")).groups).toEqual([]);
+  });
+
+  it("a deleted user leaves each of their groups with an entry in its history, by hand and in bulk", async () => {
+    await createGroup(ctx, { name: "Leavers A" });
+    await createGroup(ctx, { name: "Leavers B" });
+    for (const email of ["cy@example.com", "dee@example.com", "eve@example.com"]) {
+      await createUser(ctx, { email, displayName: email.split("@")[0]! });
+      await addMember(ctx, "Leavers A", email);
+    }
+    await addMember(ctx, "Leavers B", "cy@example.com");
+    await deleteUser(ctx, "cy@example.com");
+    for (const group of ["Leavers A", "Leavers B"]) {
+      const [latest] = (await groupHistory(ctx, group, { limit: 1 })).changes;
+      expect([latest!.action, latest!.subject, latest!.after, latest!.actor]).toEqual([`remove from group ${group}`, "cy@example.com", { reason: "cy@example.com was deleted" }, "test"]);
+    }
+    await bulkUsers(ctx, { action: "delete", users: ["dee@example.com", "eve@example.com"] });
+    const left = (await groupHistory(ctx, "Leavers A", { limit: 2 })).changes;
+    expect(left.map((c) => [c.action, c.subject, c.after])).toEqual(
+      expect.arrayContaining([["remove from group Leavers A", "dee@example.com", { reason: "the user was deleted" }], ["remove from group Leavers A", "eve@example.com", { reason: "the user was deleted" }]]),
+    );
+    expect((await showGroup(ctx, "Leavers A")).memberCount).toBe(0);
   });
 
   it("refuses to delete a group synced from Entra ID, which the next sync would create again", async () => {

@@ -77,10 +77,23 @@ describe.each(engines)("users soft-deleted in Entra ID under --on-remove delete 
     expect(run).toMatchObject({ mode: "delta", status: "succeeded", counts: { deleted: 1, removals: 1 } });
     expect(await held(oops.id)).toBeUndefined();
     // Deleted for good at once: deleted at once.
-    const gone = members()[2]!;
+    // One in groups: each of them records that the user left it, in the run that deleted them.
+    let gone = members()[2]!;
+    for (const candidate of members().slice(2)) {
+      if ((await getUser(h.ctx, candidate.userPrincipalName)).groups.length > 0) {
+        gone = candidate;
+        break;
+      }
+    }
+    const { email, groups } = await getUser(h.ctx, gone.userPrincipalName);
+    expect(groups.length).toBeGreaterThan(0);
     tenant().deleteUser(gone.id, { permanent: true });
-    expect(await h.sync("corp")).toMatchObject({ status: "succeeded", counts: { deleted: 1, disabled: 0 } });
+    const deleting = await h.sync("corp");
+    expect(deleting).toMatchObject({ status: "succeeded", counts: { deleted: 1, disabled: 0 } });
     expect(await held(gone.id)).toBeUndefined();
+    const left = (await listChanges(h.store.db, h.ctx.workspace.id, { runId: deleting.runId })).filter((c) => c.action.startsWith("remove from group "));
+    expect(left.map((c) => [c.subject, c.action]).sort()).toEqual(groups.map((g) => [email, `remove from group ${g}`]).sort());
+    expect(left[0]!.after).toEqual({ reason: 'the user was deleted by the sync of Entra ID source "corp"' });
   });
 
   it("purged from deletedItems after a full run kept it disabled: the next full run deletes it", async () => {

@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { differences, openHarness, type Harness } from "./harness.ts";
 import { getUser, updateUser } from "../../src/core/users.ts";
-import { getGroup, listGroups } from "../../src/core/groups.ts";
+import { addMember, createGroup, deleteGroup, getGroup, groupHistory, listGroups } from "../../src/core/groups.ts";
 import { createEntraSource, getSource, updateEntraSource } from "../../src/core/sources.ts";
 import { removeSource } from "../../src/core/source-removal.ts";
 import { listChanges } from "../../src/core/change-log.ts";
@@ -90,8 +90,15 @@ describe.each(engines)("renaming and removing a source, and adding it again (%s)
   it("deletes its users and groups when asked, each with an entry saying why", async () => {
     const synced = await countOf(sql`source_type = 'entra'`);
     const manual = await countOf(sql`source_type <> 'entra'`);
+    // A group made here holding synced users: each of them leaves it in its history; the source's own groups go whole.
+    const synced2 = (await sql<{ email: string }>`select email from users where source_type = 'entra' and email is not null order by email limit 2`.execute(h.store.db)).rows.map((r) => r.email);
+    await createGroup(h.ctx, { name: "Badge holders" });
+    for (const email of synced2) await addMember(h.ctx, "Badge holders", email);
     const removed = await removeSource(h.ctx, "corp-again", "delete");
     expect(removed.removal).toMatchObject({ users: "delete", usersAffected: synced });
+    const kept = await groupHistory(h.ctx, "Badge holders", { limit: 2 });
+    expect(kept.changes.map((c) => [c.action, c.subject, c.after]).sort()).toEqual(synced2.map((e) => ["remove from group Badge holders", e, { reason: 'Entra ID source "corp-again" was removed with its users and groups' }]).sort());
+    await deleteGroup(h.ctx, "Badge holders");
     expect(await countOf(sql`true`)).toBe(manual);
     expect((await listGroups(h.ctx, {}, { limit: 100, offset: 0 })).total).toBe(0);
     const log = await listChanges(h.store.db, h.ctx.workspace.id, { action: "delete", limit: 1000 });

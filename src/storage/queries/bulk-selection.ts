@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../database.ts";
 import { alphabetical, holdsTag, userJson, whereFilter, type UserFilter } from "./users.ts";
 import { markDirtyOutsideRun } from "../../sync/dirty.ts";
+import { logUsersLeavingGroups } from "./groups.ts";
 
 /**
  * A bulk action's users as a table of the transaction (`bulk_selection`, dropped at its end): the users a filter
@@ -108,6 +109,8 @@ export async function deleteSelected(trx: Db, entry: Omit<LoggedEntry, "before" 
     cardNumbers: sql`coalesce(i.cards, '{}')`,
     groups: sql`coalesce(g.names, '{}')`,
   });
+  // Its groups record first that it left them: the delete is the last entry of its history.
+  await logUsersLeavingGroups(trx, { workspaceId: entry.workspaceId, actor: entry.actor, users: sql`select id from bulk_selection`, reason: "the user was deleted" });
   await sql`insert into change_log (workspace_id, user_id, group_id, subject, action, before, after, actor)
     select ${entry.workspaceId}, s.id, ${entry.groupId}, s.subject, ${entry.action}, ${before}, 'null'::json, ${entry.actor}
     from bulk_selection s join users u on u.id = s.id

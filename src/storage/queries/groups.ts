@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type SqlBool } from "kysely";
+import { sql, type ExpressionBuilder, type RawBuilder, type SqlBool } from "kysely";
 import type { Db } from "../database.ts";
 import type { Group, GroupMember, GroupRecord, NestedGroup } from "../../domain/group.ts";
 import { composed, type SourceType } from "../../domain/user.ts";
@@ -159,6 +159,21 @@ export async function logMembersLeaving(db: Db, entry: { workspaceId: string; ac
     select ${workspace}, null, m.group_id, c.id, c.name, ${action}::text, 'null'::jsonb, ${after}::jsonb, ${actor}
       from group_members m join groups c on c.id = m.member_group_id
      where m.group_id = ${entry.groupId} and m.member_group_id is not null`.execute(db);
+}
+
+/**
+ * Users about to be deleted leave their groups with them: each group a user was a direct member of records that they
+ * left it, and why, in one statement written before the delete (their memberships would otherwise vanish from the
+ * group's history unsaid). `users`: a query of their ids; `groupsOtherThan`: a source whose own groups are deleted too.
+ */
+export async function logUsersLeavingGroups(db: Db, entry: { workspaceId: string; runId?: string; actor: string; users: RawBuilder<unknown>; reason: string; groupsOtherThan?: string }): Promise<void> {
+  const otherGroups = entry.groupsOtherThan ? sql`and g.source_id is distinct from ${entry.groupsOtherThan}::uuid` : sql``;
+  await sql`insert into change_log (workspace_id, run_id, user_id, group_id, subject, action, before, after, actor)
+    select ${entry.workspaceId}::uuid, ${entry.runId ?? null}::uuid, u.id, m.group_id, coalesce(u.email, u.user_principal_name, u.display_name),
+      'remove from group ' || g.name, null, json_build_object('reason', ${entry.reason}::text), ${entry.actor}::text
+    from group_members m join users u on u.id = m.member_user_id join groups g on g.id = m.group_id
+    where m.member_user_id in (${entry.users}) ${otherGroups}
+    order by m.member_user_id, m.group_id`.execute(db);
 }
 
 /**
