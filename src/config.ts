@@ -27,6 +27,11 @@ const schema = z.object({
     .min(0.1, "must be from 0.1 to 300 seconds")
     .max(300, "must be from 0.1 to 300 seconds")
     .default(5),
+  ROLLCALL_DATABASE_WAIT_SECONDS: z.coerce
+    .number("must be a number of seconds")
+    .min(0, "must be from 0 (do not wait) to 3600 seconds")
+    .max(3600, "must be from 0 (do not wait) to 3600 seconds")
+    .default(60),
   ROLLCALL_HOST: z.string().min(1).default("127.0.0.1"),
   ROLLCALL_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   ROLLCALL_PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL (the address users reach Rollcall at)" }).optional(),
@@ -68,6 +73,8 @@ export type Config = {
   databaseUrl: string | undefined;
   /** How long a new connection to the PostgreSQL server may take before the request needing it fails (database_unreachable). */
   databaseConnectTimeoutMs: number;
+  /** How long `rollcall serve` waits at start for a PostgreSQL server that cannot be reached yet; 0 fails at once. Other commands never wait. */
+  databaseWaitMs: number;
   host: string;
   port: number;
   publicUrl: string | undefined;
@@ -121,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.ROLLCALL_DATA_DIR,
     databaseUrl: e.DATABASE_URL,
     databaseConnectTimeoutMs: Math.round(e.ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS * 1000),
+    databaseWaitMs: Math.round(e.ROLLCALL_DATABASE_WAIT_SECONDS * 1000),
     host: e.ROLLCALL_HOST,
     port: e.ROLLCALL_PORT,
     publicUrl: e.ROLLCALL_PUBLIC_URL,

@@ -27,11 +27,13 @@ export function createLogger(level: string, destination: DestinationStream = pin
   );
 }
 
-export async function openRuntime(config: Config, options: { command: string; logger?: Logger; brief?: boolean }): Promise<Runtime> {
+/** `waitForDatabase`: wait ROLLCALL_DATABASE_WAIT_SECONDS for a PostgreSQL server not reachable yet (`rollcall serve`). */
+export async function openRuntime(config: Config, options: { command: string; logger?: Logger; brief?: boolean; waitForDatabase?: boolean }): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config.logLevel);
   if (!config.databaseUrl) assertWritableDataDir(config.dataDir);
   const secrets = secretBox(loadSecretKey(config, !config.databaseUrl && existsSync(join(config.dataDir, "pgdata"))), previousSecretKeys(config));
-  const store = await openStore(storeTarget(config), { command: options.command, brief: options.brief });
+  const waitForPostgres = options.waitForDatabase ? { ms: config.databaseWaitMs, log: logger } : undefined;
+  const store = await openStore(storeTarget(config), { command: options.command, brief: options.brief, waitForPostgres });
   // An upgrade's migrations, not a new database's (which starts with the first).
   if (store.migrated?.length && !store.migrated[0]!.startsWith("001_")) logger.info({ migrations: store.migrated }, "database schema upgraded");
   return { config, store, secrets, logger, close: () => store.close() };

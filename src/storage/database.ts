@@ -1,6 +1,7 @@
 import { Kysely, sql } from "kysely";
 import { RollcallError } from "../errors.ts";
 import type { CopyValue } from "./copy-format.ts";
+import type { PostgresWait } from "./postgres-wait.ts";
 import { isMigrated, migrator } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 
@@ -62,13 +63,15 @@ export interface OpenOptions {
   migrate?: boolean;
   /** The process reads or writes little (a CLI list or edit, not a sync, an import or a server). */
   brief?: boolean;
+  /** Wait this long for a PostgreSQL server that cannot be reached yet (`rollcall serve`); other processes fail at once. */
+  waitForPostgres?: PostgresWait;
 }
 
 export async function openStore(target: StoreTarget, options: OpenOptions = {}): Promise<Store> {
   // Each engine's driver is loaded only when it is used: a CLI command on one never pays for loading the other.
   const store =
     target.kind === "postgres"
-      ? await (await import("./postgres-store.ts")).openPostgres(target.url, target.setting, target.connectTimeoutMs)
+      ? await (await import("./postgres-store.ts")).openPostgres(target.url, target.setting, target.connectTimeoutMs, options.waitForPostgres)
       : await (await import("./pglite-store.ts")).openPGlite(target.dataDir, options.command ?? "cli", options.brief);
   if (options.migrate !== false) {
     store.migrated = await migrateToLatest(store.db);

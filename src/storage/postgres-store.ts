@@ -5,6 +5,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { RollcallError, connectionLossReason, databaseUnreachable } from "../errors.ts";
 import { encodeRows, recycleChunks } from "./copy-format.ts";
+import { connectWaiting, type PostgresWait } from "./postgres-wait.ts";
 import { sessionSettings, type Db, type Store } from "./database.ts";
 import type { Database } from "./schema.ts";
 
@@ -14,9 +15,10 @@ export const defaultConnectTimeoutMs = 5_000;
 /**
  * A PostgreSQL server through a pool of up to 10 connections. While the server is unreachable (restarting, failing
  * over, cut off) every query fails within `connectTimeoutMs` with database_unreachable; the pool connects again for
- * each one, so everything works again once it is back.
+ * each one, so everything works again once it is back. With `wait`, a server that cannot be reached yet is waited for
+ * (`rollcall serve` started beside it); without, opening fails at once.
  */
-export async function openPostgres(url: string, setting = "DATABASE_URL", connectTimeoutMs = defaultConnectTimeoutMs): Promise<Store> {
+export async function openPostgres(url: string, setting = "DATABASE_URL", connectTimeoutMs = defaultConnectTimeoutMs, wait?: PostgresWait): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: 10, Client: connectionClass(connectTimeoutMs) });
   // An idle pooled connection can be cut by the server (restart, DROP DATABASE … FORCE). pg drops that
   // client from the pool and reports the error here; without a listener it would crash the process.
@@ -34,14 +36,15 @@ export async function openPostgres(url: string, setting = "DATABASE_URL", connec
     client.query(sessionSettings).catch(() => undefined);
   });
   pool.on("remove", (client) => clients.delete(processOf(client)));
+  const connectOnce = async () => (await pool.connect()).release();
   try {
-    const client = await pool.connect();
-    client.release();
+    await (wait?.ms ? connectWaiting(connectOnce, wait, `${redact(url)} (${setting})`) : connectOnce());
   } catch (error) {
     await pool.end();
     if (error instanceof RollcallError && error.code === "database_unreachable") {
       const reason = String(error.details.reason);
-      throw new RollcallError("database_unreachable", `Database unreachable: could not connect to PostgreSQL at ${redact(url)} (${setting}): ${reason}. Check that the server is running and reachable from here.`, { reason }, { cause: error });
+      const waited = wait?.ms ? ` (retried for ${wait.ms / 1000} s: ROLLCALL_DATABASE_WAIT_SECONDS)` : "";
+      throw new RollcallError("database_unreachable", `Database unreachable: could not connect to PostgreSQL at ${redact(url)} (${setting}): ${reason}${waited}. Check that the server is running and reachable from here.`, { reason }, { cause: error });
     }
     const message = (error as Error).message;
     // 3D000 invalid_catalog_name: the server is there, the database is not (Rollcall creates tables, not databases).

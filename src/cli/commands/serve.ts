@@ -20,7 +20,7 @@ export function serveCommand(): Command {
         if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
           throw invalidInput([{ field: "port", message: `"${opts.port}" must be a whole number from 0 to 65535`, value: opts.port }]);
         }
-        const rt = await openRuntime(loadConfig(), { command: "serve" });
+        const rt = await openRuntime(loadConfig(), { command: "serve", waitForDatabase: true });
         try {
           await serveUntilStopped(rt, { host: opts.host, port }, (url) => {
             rt.logger.info({ url, database: rt.store.kind }, "rollcall is serving");
