@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from "node:fs";
-import { sql } from "kysely";
-import type { Store } from "../src/storage/database.ts";
+import { sql, type Kysely } from "kysely";
+import type { Db, Store } from "../src/storage/database.ts";
 
 /**
  * CPU seconds spent by this process and, for a PostgreSQL server on this machine, by the server's
@@ -73,4 +73,15 @@ function serverSeconds(postmaster: number): number | null {
     if (stat && stat.ppid === postmaster) total += stat.own;
   }
   return total;
+}
+
+/** CPU seconds so far of whoever runs `conn`'s statements: this process (PGlite) or its backend (PostgreSQL). */
+export async function connectionCpu(store: Store, conn: Db | Kysely<never>): Promise<() => number> {
+  if (store.kind === "pglite") return () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn);
+  return () => {
+    const text = readFileSync(`/proc/${rows[0]!.pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
 }

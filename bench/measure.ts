@@ -12,3 +12,8 @@ export async function medianMs(rounds: number, run: () => Promise<unknown>): Pro
   }
   return Math.round(times.sort((a, b) => a - b)[Math.floor(rounds / 2)]! * 10) / 10;
 }
+
+/** A value as an SQL literal, to print a query with its parameters in place (EXPLAIN of what the app sends). */
+export function sqlLiteral(value: unknown): string {
+  return typeof value === "number" ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
+}

@@ -6,15 +6,14 @@
 // embedded database does not load it).
 // Run: node bin/run-ts.js bench/search-writes.ts [--engine pglite|postgres] [--users N] [--rounds R] [--variants "neither|…"]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { sql, type Kysely } from "kysely";
-import { type Store } from "../src/storage/database.ts";
+import { sql } from "kysely";
 import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { generateUsers } from "../src/emulator/generator.ts";
 import { Tenant } from "../src/emulator/tenant.ts";
 import { openBenchStore } from "./bench-store.ts";
 import { log } from "./measure.ts";
+import { connectionCpu } from "./cpu.ts";
 
 const { values } = parseArgs({ options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "3" }, variants: { type: "string" } } });
 const USERS = Number(values.users);
@@ -60,7 +59,7 @@ await sql`drop index if exists users_search_idx`.execute(store.db);
 
 const results: Record<string, { insert: number[]; insertCpu: number[]; vacuum: number[]; vacuumCpu: number[] }> = {};
 await store.db.connection().execute(async (db) => {
-  const cpu = await cpuOf(db);
+  const cpu = await connectionCpu(store, db);
   const names = Object.keys(variants).filter((name) => (!only || only.includes(name)) && (trigrams || !JSON.stringify(variants[name]).includes("gin_trgm_ops")));
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const name of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
@@ -99,14 +98,3 @@ const table = Object.entries(results).map(([variant, r]) => ({ variant, insertS:
 console.table(table);
 process.stdout.write(JSON.stringify({ engine: store.kind, users: USERS, rounds: Number(values.rounds), results: table }) + "\n");
 await dispose();
-
-/** CPU seconds so far of whoever runs this connection's statements: this process (PGlite) or its backend. */
-async function cpuOf(db: Kysely<never> | Store["db"]): Promise<() => number> {
-  if (store.kind === "pglite") return () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
-  const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
-  return () => {
-    const text = readFileSync(`/proc/${rows[0]!.pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  };
-}

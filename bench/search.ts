@@ -13,7 +13,7 @@ import { sql } from "kysely";
 import { countUsers, selectUsers, whereFilter } from "../src/storage/queries/users.ts";
 import { selectGroupMembers } from "../src/storage/queries/groups.ts";
 import { openBenchStore, seedGeneratedUsers } from "./bench-store.ts";
-import { log, medianMs } from "./measure.ts";
+import { log, medianMs, sqlLiteral } from "./measure.ts";
 
 const { values } = parseArgs({
   options: { engine: { type: "string", default: "pglite" }, users: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" }, explain: { type: "boolean", default: false } },
@@ -68,7 +68,7 @@ for (const [name, q] of Object.entries(terms)) {
       db.selectFrom("users as u").select(sql`count(*)`.as("n")).where(where),
     ]) {
       const compiled = query.compile();
-      const plan = await sql.raw(`explain (analyze, costs off, timing off, summary on) ${compiled.sql.replace(/\$(\d+)/g, (_, i) => literal(compiled.parameters[Number(i) - 1]))}`).execute(db);
+      const plan = await sql.raw(`explain (analyze, costs off, timing off, summary on) ${compiled.sql.replace(/\$(\d+)/g, (_, i) => sqlLiteral(compiled.parameters[Number(i) - 1]))}`).execute(db);
       log(`plan for ${JSON.stringify(q)}:\n${(plan.rows as Record<string, string>[]).map((r) => Object.values(r)[0]).join("\n")}`);
     }
   }
@@ -76,8 +76,3 @@ for (const [name, q] of Object.entries(terms)) {
 console.table(rows);
 process.stdout.write(JSON.stringify({ engine: store.kind, users: USERS, rounds: ROUNDS, results: rows }) + "\n");
 await dispose();
-
-function literal(value: unknown): string {
-  if (Array.isArray(value)) return `'{${value.map((v) => `"${String(v).replace(/"/g, '\\"')}"`).join(",")}}'`;
-  return typeof value === "number" ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
-}

@@ -10,7 +10,6 @@
 // in CPU seconds of the database (PGlite's process, or the PostgreSQL backend's) and wall seconds.
 // Run: node bin/run-ts.js bench/sorts.ts [--engine pglite|postgres] [--users N] [--rounds R] [--explain] [--writes]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
 import { pageIdsQuery, selectUserPage, whereFilter, type Page, type UserCursor, type UserFilter, type UserSort } from "../src/storage/queries/users.ts";
@@ -19,7 +18,8 @@ import { resolveWorkspace } from "../src/core/workspaces.ts";
 import { generateUsers } from "../src/emulator/generator.ts";
 import { Tenant } from "../src/emulator/tenant.ts";
 import { openBenchStore, seedGeneratedUsers } from "./bench-store.ts";
-import { log } from "./measure.ts";
+import { log, sqlLiteral } from "./measure.ts";
+import { connectionCpu } from "./cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -129,7 +129,7 @@ async function measureReads() {
       for (const c of cases) {
         const where = await whereFilter(db, workspace.id, c.filter);
         const compiled = pageIdsQuery(db, where, pageOf(c), c.how === "offset" ? "all" : "keyed", 51).compile();
-        const text = compiled.sql.replace(/\$(\d+)/g, (_, i) => literal(compiled.parameters[Number(i) - 1]));
+        const text = compiled.sql.replace(/\$(\d+)/g, (_, i) => sqlLiteral(compiled.parameters[Number(i) - 1]));
         const plan = await sql.raw(`explain (analyze, costs off, timing off, summary on) ${text}`).execute(db);
         log(`${variant}: ${c.name}:\n${(plan.rows as Record<string, string>[]).map((r) => Object.values(r)[0]).join("\n")}`);
       }
@@ -161,7 +161,7 @@ async function measureWrites() {
   type Timed = { cpu: number; wall: number };
   const results = Object.fromEntries(names.map((name) => [name, { insert: [] as Timed[], update: [] as Timed[] }])) as Record<Variant, { insert: Timed[]; update: Timed[] }>;
   await db.connection().execute(async (conn) => {
-    const cpu = await cpuOf(conn);
+    const cpu = await connectionCpu(store, conn);
     const timed = async (statement: () => Promise<unknown>) => {
       const [start, wall] = [cpu(), performance.now()];
       await statement();
@@ -191,19 +191,4 @@ async function measureWrites() {
   });
   console.table(rows);
   process.stdout.write(JSON.stringify({ engine: store.kind, users: USERS, rounds: ROUNDS, writes: rows }) + "\n");
-}
-
-/** CPU seconds so far of whoever runs this connection's statements: this process (PGlite) or its backend. */
-async function cpuOf(conn: Db): Promise<() => number> {
-  if (store.kind === "pglite") return () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
-  const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn);
-  return () => {
-    const text = readFileSync(`/proc/${rows[0]!.pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  };
-}
-
-function literal(value: unknown): string {
-  return typeof value === "number" ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
 }

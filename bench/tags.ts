@@ -10,7 +10,6 @@
 // --writes: what the indexes cost the writes instead: N users inserted in one statement under each variant, in turn, in CPU seconds of the database (PGlite's process, or the PostgreSQL backend's) and wall seconds.
 // Run: node bin/run-ts.js bench/tags.ts [--engine pglite|postgres] [--users N] [--rounds R] [--explain] [--normalised] [--writes]
 // PostgreSQL: ROLLCALL_BENCH_DATABASE_URL or ROLLCALL_TEST_DATABASE_URL (a server where databases may be created).
-import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
@@ -18,7 +17,8 @@ import { pageIdsQuery, selectUsers, whereFilter, type Page, type UserFilter } fr
 import { groupTagSpellings, selectTagSpellings } from "../src/storage/queries/user-tags.ts";
 import type { Db } from "../src/storage/database.ts";
 import { openBenchStore, seedGeneratedUsers } from "./bench-store.ts";
-import { log, medianMs } from "./measure.ts";
+import { log, medianMs, sqlLiteral } from "./measure.ts";
+import { connectionCpu } from "./cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -123,7 +123,7 @@ async function measureReads() {
           ["count", db.selectFrom("users as u").select(sql<number>`count(*)::int`.as("n")).where(where)],
         ] as const) {
           const compiled = query.compile();
-          const text = compiled.sql.replace(/\$(\d+)/g, (_, i) => literal(compiled.parameters[Number(i) - 1]));
+          const text = compiled.sql.replace(/\$(\d+)/g, (_, i) => sqlLiteral(compiled.parameters[Number(i) - 1]));
           const plan = await sql.raw(`explain (analyze, costs off, timing off, summary on) ${text}`).execute(db);
           log(`${variant}: ${c.name}, ${label}:\n${(plan.rows as Record<string, string>[]).map((r) => Object.values(r)[0]).join("\n")}`);
         }
@@ -158,7 +158,7 @@ async function measureWrites() {
   type Timed = { cpu: number; wall: number };
   const results = Object.fromEntries(names.map((v) => [v, [] as Timed[]])) as Record<Variant, Timed[]>;
   await db.connection().execute(async (conn) => {
-    const cpu = await cpuOf(conn);
+    const cpu = await connectionCpu(store, conn);
     for (let round = 0; round < ROUNDS; round++) {
       for (const variant of rotated(round)) {
         await apply(variant, conn);
@@ -179,19 +179,4 @@ async function measureWrites() {
   const rows = names.map((variant) => ({ variant, insertCpuS: median(results[variant].map((t) => t.cpu)), insertS: median(results[variant].map((t) => t.wall)) }));
   console.table(rows);
   process.stdout.write(JSON.stringify({ engine: store.kind, users: USERS, rounds: ROUNDS, writes: rows }) + "\n");
-}
-
-/** CPU seconds so far of whoever runs this connection's statements: this process (PGlite) or its backend. */
-async function cpuOf(conn: Db): Promise<() => number> {
-  if (store.kind === "pglite") return () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
-  const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn);
-  return () => {
-    const text = readFileSync(`/proc/${rows[0]!.pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  };
-}
-
-function literal(value: unknown): string {
-  return typeof value === "number" ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
 }
