@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { accountCaller, expectError, testApi, type Caller, type TestApi } from "./support.ts";
+import { shiftGroups } from "../support/shift-groups.ts";
 
 /**
  * "All staff" = {group Night shift, group Day shift, eve}: filtered by it, an admin saw eve alone. nested=true
@@ -19,13 +20,7 @@ describe.each(engines)("the users filter group with nested=true (members of nest
     await createWorkspace(api.store.db, { name: "other" });
     as = await accountCaller(api, "owner@example.com", { owner: true });
     for (const name of [...everyone, "fay"]) await as("POST", "workspaces/acme/users", { email: `${name}@example.com`, displayName: name });
-    const members: Record<string, string[]> = {
-      "Night leads": ["cy@example.com"],
-      "Night shift": ["ada@example.com", "bob@example.com", "Night leads"],
-      "Day shift": ["bob@example.com", "dee@example.com"],
-      "All staff": ["Night shift", "Day shift", "eve@example.com"],
-    };
-    for (const [group, keys] of Object.entries(members)) {
+    for (const [group, keys] of Object.entries(shiftGroups)) {
       await as("POST", "workspaces/acme/groups", { name: group });
       for (const member of keys) expect((await as("POST", `workspaces/acme/groups/${group}/members`, { member })).status).toBe(200);
     }

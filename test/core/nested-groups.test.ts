@@ -7,6 +7,7 @@ import { addMember, createGroup, deleteGroup, groupHistory, listGroups, listGrou
 import { listChanges } from "../../src/core/change-log.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
 import { rejection } from "../support/assert.ts";
+import { shiftGroups } from "../support/shift-groups.ts";
 
 /**
  * Groups holding groups, seen from an admin's seat: "All staff" = {Night shift = {Night leads = {cy}, ada, bob}, Day
@@ -21,13 +22,7 @@ describe.each(engines)("nested groups on %s", (engine) => {
     store = await openTestStore(engine);
     ctx = { db: store.db, workspace: await resolveWorkspace(store.db, "default"), actor: "test" };
     for (const name of ["ada", "bob", "cy", "dee", "eve", "fay"]) await createUser(ctx, { email: `${name}@example.com`, displayName: name });
-    const members: Record<string, string[]> = {
-      "Night leads": ["cy@example.com"],
-      "Night shift": ["ada@example.com", "bob@example.com", "Night leads"],
-      "Day shift": ["bob@example.com", "dee@example.com"],
-      "All staff": ["Night shift", "Day shift", "eve@example.com"],
-    };
-    for (const [group, keys] of Object.entries(members)) {
+    for (const [group, keys] of Object.entries(shiftGroups)) {
       await createGroup(ctx, { name: group });
       for (const key of keys) await addMember(ctx, group, key);
     }
