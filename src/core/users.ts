@@ -16,7 +16,8 @@ import { logUsersLeavingGroups, selectNestedGroupsOf } from "../storage/queries/
 import { openConflict, statusChange } from "./user-status.ts";
 import { hashSecret } from "../security/hashing.ts";
 import { changedUserRow, newUserRow } from "../storage/user-row.ts";
-import { findHolders, replaceIdentifiers, selectUser, type Page, type UserFilter } from "../storage/queries/users.ts";
+import { selectUser, type Page, type UserFilter } from "../storage/queries/users.ts";
+import { findHolders, replaceIdentifiers } from "../storage/queries/user-identifiers.ts";
 import { deletedUserId, pageOfChanges, recordChange, type ChangeRecord } from "./change-log.ts";
 import { diffFields } from "../domain/change.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
