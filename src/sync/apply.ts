@@ -176,7 +176,7 @@ export async function logCreatedUsers(trx: Db, input: ApplyInput, newMembers: st
   const spliced = sql`(left(rtrim(e.after::text), -1) || ${groups} || coalesce(', "replaces": ' || x.replaces::text, '') || '}')::json`;
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
     select ${ws}, ${r}, e.id, e.subject, 'create', null,
-      ${withGroups ? spliced : sql`case when x.replaces is null then e.after else ${spliced} end`}, ${actor}
+      ${withGroups ? spliced : sql`case when x.replaces is null then e.after::json else ${spliced} end`}, ${actor}
     from (${entries}) e
     ${withGroups ? sql`left join (${joined}) j on j.id = e.id` : sql``}
     left join (${replacedUsers(input)}) x on x.id = e.id
@@ -193,7 +193,7 @@ export async function logCreatedUsers(trx: Db, input: ApplyInput, newMembers: st
 function replacedUsers(input: ApplyInput): RawBuilder<unknown> {
   const { workspaceId: ws, source } = input;
   return sql`select distinct on (c.id) c.id,
-      json_build_object('id', d.user_id, 'deletedAt', to_char(d.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'deletedBy', d.actor) as replaces
+      json_build_object('id', d.user_id, 'deletedAt', to_char(d.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'deletedBy', d.actor, 'source', ${source.name}::text) as replaces
     from created_users c join change_log d on coalesce(d.before->'source'->>'externalId', d.before->>'externalId') = c.external_id
     where d.workspace_id = ${ws} and d.action = 'delete' and d.user_id is not null
       and (d.before->>'sourceId' = ${source.id}::text or (d.before->'source'->>'type' = 'entra' and d.before->'source'->>'name' = ${source.name}::text))

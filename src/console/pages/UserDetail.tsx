@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from "react";
-import { api, ws } from "../api.ts";
+import { api, ApiError, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import type { User, UserDetail } from "../types.ts";
@@ -28,6 +28,8 @@ export function UserPage({ id }: { id: string }) {
 
   const refresh = () => user.reload();
   const u = user.data;
+  // A deleted user's history is kept, under the id they had (a recreated user's history links to it).
+  if (user.error instanceof ApiError && user.error.status === 404) return <DeletedUserPage workspace={workspace} path={path} />;
   if (!u) {
     return (
       <div className="page">
@@ -324,6 +326,21 @@ function ConsoleAccess({ path, user, onChanged }: { path: string; user: User; on
         </p>
       </ConfirmDialog>
     </>
+  );
+}
+
+function DeletedUserPage({ workspace, path }: { workspace: string; path: string }) {
+  return (
+    <div className="page">
+      <Breadcrumb workspace={workspace} />
+      <div className="page-head">
+        <div>
+          <h1>Deleted user</h1>
+          <p className="muted">No user of this workspace has this id: the user was deleted, and their history is kept.</p>
+        </div>
+      </div>
+      <HistoryCard path={path} version={path} />
+    </div>
   );
 }
 
