@@ -230,7 +230,7 @@ export function UserPage({ id }: { id: string }) {
         {u.source.type === "entra" ? (
           <p className="banner banner-warn">
             This user comes from Entra ID: while the account is in the scope of {u.source.name}, its next sync creates them again, as a new user, with
-            only what Entra ID holds: a PIN, cards, aliases, tags or console access given here are lost, and their history stays with the deleted user. To stop them
+            only what Entra ID holds: a PIN, cards, aliases, tags or console access given here are lost, and their history stays with the deleted user (the new one's links to it). To stop them
             badging in or signing in, disable them instead (or disable the account in Entra ID); delete them once they have left Entra ID or the
             source&apos;s scope.
           </p>
