@@ -4,6 +4,8 @@ import { openHarness, type Harness } from "./harness.ts";
 import { deleteUser, getUser, userHistory } from "../../src/core/users.ts";
 import { bulkUsers } from "../../src/core/bulk-users.ts";
 import { listChanges } from "../../src/core/change-log.ts";
+import { loadSourceForSync } from "../../src/core/sources.ts";
+import { streamsFirstSync } from "../../src/sync/first-sync.ts";
 
 // A synced user deleted by hand comes back with the next sync under a new id; their history stays with the old one.
 // Group mode "none" writes the create entries without splicing in groups: both ways of writing them are covered.
@@ -52,5 +54,32 @@ describe.each(cases)("a synced user deleted and recreated by the sync names the 
     expect(run).toMatchObject({ status: "succeeded", counts: { created: 1 } });
     const [entry] = await listChanges(h.store.db, h.ctx.workspace.id, { runId: run.runId, action: "create" });
     expect(entry!.after).toMatchObject({ replaces: { id: current.id } });
+  });
+});
+
+// A first sync into a workspace whose users were all deleted streams on PostgreSQL (sync/first-sync.ts): its create
+// entries name the deleted users too.
+describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("a streamed first sync names the deleted users it replaces", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await openHarness("postgres", { users: 12, groups: 2 });
+    await h.addSource("flat", { groupMode: "none", country: "US" });
+  });
+  afterAll(async () => h?.close());
+
+  it("every user deleted in bulk comes back naming the deleted one", async () => {
+    expect(await h.sync("flat")).toMatchObject({ status: "succeeded" });
+    const before = (await listChanges(h.store.db, h.ctx.workspace.id, { action: "create" })).map((c) => c.subject);
+    expect(await bulkUsers(h.ctx, { action: "delete", filter: {} })).toMatchObject({ changed: before.length });
+    const source = await loadSourceForSync(h.ctx, "flat");
+    expect(await streamsFirstSync(h.store, { workspaceId: h.ctx.workspace.id, sourceId: source.id, config: source.config, mode: "full" })).toBe(true);
+
+    const run = await h.sync("flat", { full: true });
+    expect(run).toMatchObject({ status: "succeeded", counts: { created: before.length } });
+    const created = await listChanges(h.store.db, h.ctx.workspace.id, { runId: run.runId, action: "create" });
+    const deleted = await listChanges(h.store.db, h.ctx.workspace.id, { action: "delete" });
+    const deletedIdOf = new Map(deleted.map((c) => [c.subject, (c.before as { id: string }).id]));
+    expect(created.map((c) => [c.subject, (c.after as { replaces?: { id: string } }).replaces?.id])).toEqual(created.map((c) => [c.subject, deletedIdOf.get(c.subject)]));
+    expect(created.every((c) => deletedIdOf.get(c.subject))).toBe(true);
   });
 });
