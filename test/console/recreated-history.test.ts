@@ -43,5 +43,10 @@ describe.skipIf(!hasChromium)("web console: a recreated user's history links to 
     const entries = page.locator(".history-item strong");
     await expect.poll(() => entries.allTextContents()).toEqual(["Deleted", "Created"]);
     expect(await page.locator(".history-item").first().textContent()).toContain("by ops@contoso.test");
+
+    // An id no user ever had is not a deleted user: the page says it was not found.
+    await page.goto(page.url().replace(deletedId, "00000000-0000-4000-8000-000000000000"));
+    await expect.poll(() => page.locator(".banner").first().textContent()).toMatch(/could not be loaded.*not found/s);
+    expect(await page.locator("h1").count()).toBe(0);
   });
 });

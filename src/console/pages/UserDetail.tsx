@@ -2,7 +2,7 @@ import { useState, type ReactNode } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import type { User, UserDetail } from "../types.ts";
+import type { ChangeRecord, PageOf, User, UserDetail } from "../types.ts";
 import { currentStatusChange, nextSyncSentence, statusSentence } from "../../domain/user-status.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, ErrorBanner, Loading, SelectField, tagTone, useToast } from "../components/ui.tsx";
@@ -29,7 +29,7 @@ export function UserPage({ id }: { id: string }) {
   const refresh = () => user.reload();
   const u = user.data;
   // A deleted user's history is kept, under the id they had (a recreated user's history links to it).
-  if (user.error instanceof ApiError && user.error.status === 404) return <DeletedUserPage workspace={workspace} path={path} />;
+  if (user.error instanceof ApiError && user.error.status === 404) return <DeletedUserPage workspace={workspace} path={path} notFound={user.error} />;
   if (!u) {
     return (
       <div className="page">
@@ -329,7 +329,18 @@ function ConsoleAccess({ path, user, onChanged }: { path: string; user: User; on
   );
 }
 
-function DeletedUserPage({ workspace, path }: { workspace: string; path: string }) {
+/** A user id no user of the workspace has: a deleted user's history, kept under it, or else the user's "not found". */
+function DeletedUserPage({ workspace, path, notFound }: { workspace: string; path: string; notFound: ApiError }) {
+  const kept = useLoad((signal) => api.get<PageOf<ChangeRecord>>(`${path}/changes`, { limit: 1 }, { signal }), [path]);
+  if (!kept.data) {
+    return (
+      <div className="page">
+        <Breadcrumb workspace={workspace} />
+        <ErrorBanner error={kept.error instanceof ApiError && kept.error.status === 404 ? notFound : kept.error} retry={kept.reload} title="The user could not be loaded." />
+        {kept.loading ? <Loading label="Loading user…" /> : null}
+      </div>
+    );
+  }
   return (
     <div className="page">
       <Breadcrumb workspace={workspace} />
