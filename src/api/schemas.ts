@@ -185,7 +185,12 @@ export const changeSchema = z
     subject: z.string(),
     runId: z.string().nullable(),
     before: z.unknown(),
-    after: z.unknown(),
+    after: z
+      .unknown()
+      .describe(
+        "The subject after the change. A user a sync created again after their deletion has `replaces` in its \"create\" entry: " +
+          "the deleted user of the same source and Entra object ID (`id`, whose history GET …/users/{id}/changes still answers; `deletedAt`; `deletedBy`; `source`).",
+      ),
   })
   .meta({ id: "Change" });
 

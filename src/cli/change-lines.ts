@@ -1,11 +1,16 @@
 import type { ChangeRecord } from "../core/change-log.ts";
-import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups } from "../domain/change.ts";
+import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups, replacedUser } from "../domain/change.ts";
 import { joinList } from "../domain/list-cell.ts";
 
-/** What a change-log entry says, a line each, under its heading: notes (warnings, reasons), fields before → after, groups joined. */
+/**
+ * What a change-log entry says, a line each, under its heading: the deleted user a created one replaces, notes
+ * (warnings, reasons), fields before → after, groups joined.
+ */
 export function changeDetails(c: ChangeRecord, indent: string): string[] {
   const groups = joinedGroups(c);
+  const replaced = replacedUser(c);
   return [
+    ...(replaced ? [`${indent}replaces deleted user ${replaced.id}, deleted ${replaced.deletedAt} by ${replaced.deletedBy}; their history: rollcall users history ${replaced.id}`] : []),
     ...changeNotes(c).map((note) => `${indent}${note}`),
     ...changedFields(c).map((f) => `${indent}${fieldLabel(f.field)}: ${f.from} → ${f.to}`),
     ...(groups.length ? [`${indent}groups: ${joinList(groups)}`] : []),

@@ -16,7 +16,7 @@ export interface FieldChange {
 }
 
 /** Keys that are bookkeeping or words, not fields of the user or group. */
-const notFields = new Set(["updatedAt", "createdAt", "id", "memberCount", "externalId", "changed", "messages", "message", "reason"]);
+const notFields = new Set(["replaces", "updatedAt", "createdAt", "id", "memberCount", "externalId", "changed", "messages", "message", "reason"]);
 
 const labels: Record<string, string> = {
   displayName: "Display name",
@@ -118,6 +118,21 @@ export function changeNotes(change: ChangeEntry): string[] {
 export function joinedGroups(change: ChangeEntry): string[] {
   const groups = change.action === "create" ? asRecord(change.after).groups : undefined;
   return Array.isArray(groups) ? groups.map(String) : [];
+}
+
+/** The deleted user a sync's "create" entry says the created user replaces: same source, same Entra object ID. */
+export interface ReplacedUser {
+  id: string;
+  deletedAt: string;
+  deletedBy: string;
+  /** The Entra ID source both came from, by the name it had when the sync created the user. */
+  source: string;
+}
+
+/** The deleted user a created user replaces (sync/apply.ts logCreatedUsers), or null. */
+export function replacedUser(change: ChangeEntry): ReplacedUser | null {
+  const replaces = change.action === "create" ? asRecord(asRecord(change.after).replaces) : {};
+  return typeof replaces.id === "string" ? { id: replaces.id, deletedAt: String(replaces.deletedAt), deletedBy: String(replaces.deletedBy), source: String(replaces.source) } : null;
 }
 
 /**

@@ -163,7 +163,8 @@ async function logRunWarnings(trx: Db, input: ApplyInput): Promise<number> {
 }
 
 /**
- * The "create" entries of the users this run created, with the groups they joined when the source syncs groups.
+ * The "create" entries of the users this run created, with the groups they joined when the source syncs groups,
+ * and the deleted user each one replaces (replacedUsers).
  * `entries`: `select id, subject, after` of each created user (`created_users`), its entry without the groups.
  */
 export async function logCreatedUsers(trx: Db, input: ApplyInput, newMembers: string, entries: RawBuilder<unknown>): Promise<void> {
@@ -171,14 +172,34 @@ export async function logCreatedUsers(trx: Db, input: ApplyInput, newMembers: st
   const withGroups = input.config.groupMode !== "none";
   const joined = sql`select n.member_user_id as id, json_agg(g.name order by lower(g.name)) as names
     from ${sql.table(newMembers)} n join created_users c on c.id = n.member_user_id join groups g on g.id = n.group_id group by n.member_user_id`;
-  // The groups are spliced into the entry's text (an object with at least a display name): the log keeps json,
-  // and merging as jsonb would parse the streamed entries only to write them out again.
+  // The groups and the replaced user are spliced into the entry's text (an object with at least a display name):
+  // the log keeps json, and merging as jsonb would parse the streamed entries only to write them out again.
+  const groups = withGroups ? sql`', "groups": ' || coalesce(j.names::text, '[]')` : sql`''`;
+  const spliced = sql`(left(rtrim(e.after::text), -1) || ${groups} || coalesce(', "replaces": ' || x.replaces::text, '') || '}')::json`;
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
     select ${ws}, ${r}, e.id, e.subject, 'create', null,
-      ${withGroups ? sql`(left(rtrim(e.after::text), -1) || ', "groups": ' || coalesce(j.names::text, '[]') || '}')::json` : sql`e.after`}, ${actor}
+      ${withGroups ? spliced : sql`case when x.replaces is null then e.after::json else ${spliced} end`}, ${actor}
     from (${entries}) e
     ${withGroups ? sql`left join (${joined}) j on j.id = e.id` : sql``}
+    left join (${replacedUsers(input)}) x on x.id = e.id
     order by e.id`.execute(trx);
+}
+
+/**
+ * For each user this run created (`created_users`), the newest user deleted from the workspace that had the same
+ * source and Entra object ID, if any: deleted by hand (or by a run), the sync creates them again under a new id, and
+ * their history stays with the old one. One join over the workspace's delete entries (their own index, migration
+ * 030), not a look-up a user. An admin's delete keeps the user as the API shows it (source by name), a run's as
+ * the planner held it (source by id).
+ */
+function replacedUsers(input: ApplyInput): RawBuilder<unknown> {
+  const { workspaceId: ws, source } = input;
+  return sql`select distinct on (c.id) c.id,
+      json_build_object('id', d.user_id, 'deletedAt', to_char(d.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'deletedBy', d.actor, 'source', ${source.name}::text) as replaces
+    from created_users c join change_log d on coalesce(d.before->'source'->>'externalId', d.before->>'externalId') = c.external_id
+    where d.workspace_id = ${ws} and d.action = 'delete' and d.user_id is not null
+      and (d.before->>'sourceId' = ${source.id}::text or (d.before->'source'->>'type' = 'entra' and d.before->'source'->>'name' = ${source.name}::text))
+    order by c.id, d.id desc`;
 }
 
 /**

@@ -128,6 +128,25 @@ describe(`rollcall with an Entra ID source (${engine})`, { timeout: 180_000 }, (
     expect(JSON.parse(reject.stderr)).toMatchObject({ error: { code: "conflict", message: expect.stringContaining("not waiting for a decision") } });
   });
 
+  it("users history of a synced user deleted and recreated by the next sync names the deleted user, whose history it is", async () => {
+    expect((await cli("workspaces", "add", "again")).code).toBe(0);
+    expect((await cli("sources", "add", "entra", "--name", "again", "--workspace", "again", ...source())).code).toBe(0);
+    expect((await cli("sync", "again", "--workspace", "again", "--json")).json()).toMatchObject({ status: "succeeded" });
+    const member = tenant.listUsers().find((u) => u.userType === "Member" && u.accountEnabled && u.mail)!;
+    const deleted = (await cli("users", "show", member.mail!, "--workspace", "again", "--json")).json<{ id: string }>();
+    expect((await cli("users", "remove", member.mail!, "--workspace", "again")).code).toBe(0);
+    const second = await cli("sync", "again", "--workspace", "again", "--json");
+    expect(second.json(), second.stdout + second.stderr).toMatchObject({ status: "succeeded", counts: { created: 1 } });
+
+    const history = await cli("users", "history", member.mail!, "--workspace", "again");
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(new RegExp(`: 1 change\\(s\\), newest first\\n {2}\\S+ {2}Created by \\S+ \\(run [0-9a-f-]+\\)\\n {6}replaces deleted user ${deleted.id}, deleted \\S+Z by \\S+; their history: rollcall users history ${deleted.id}\\n`));
+    const json = (await cli("users", "history", member.mail!, "--workspace", "again", "--json")).json<{ changes: { after: { replaces: unknown } }[] }>();
+    expect(json.changes[0]!.after.replaces).toMatchObject({ id: deleted.id, source: "again" });
+    // The id it names finds the deleted user's history.
+    expect((await cli("users", "history", deleted.id, "--workspace", "again", "--json")).json()).toMatchObject({ user: null, changes: [{ action: "delete" }, { action: "create" }] });
+  });
+
   it("Ctrl-C during a sync on the embedded database ends the run as failed, rolled back, with the source free for the next run", async () => {
     const embeddedCli = (...args: string[]) => runCli(args, embedded);
     expect((await embeddedCli("sources", "add", "entra", "--name", "ctrlc", ...source())).code).toBe(0);

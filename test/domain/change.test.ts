@@ -1,11 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { actionLabel, changeKind, changeNotes, changedFields, fieldLabel, joinedGroups } from "../../src/domain/change.ts";
+import { actionLabel, changeKind, changeNotes, changedFields, fieldLabel, joinedGroups, replacedUser } from "../../src/domain/change.ts";
 import { changeDetails } from "../../src/cli/change-lines.ts";
 
 describe("change-log wording", () => {
   it("writes the groups a created user joined as a list cell: a name with a comma in it stays one group", () => {
     const change = { id: "1", at: "2026-12-04T00:00:00Z", actor: "cli", action: "create", subject: "ada@example.com", runId: null, before: null, after: { groups: ["Sales, EMEA", "Ops"] } };
     expect(changeDetails(change, "  ")).toContain('  groups: "Sales, EMEA"; Ops');
+  });
+
+  it("names the deleted user a created one replaces first, then its groups; other entries name none", () => {
+    const replaces = { id: "0b4c5a9e-1111-4222-8333-444455556666", deletedAt: "2026-12-01T09:30:00.000Z", deletedBy: "ops@contoso.test", source: "contoso" };
+    const change = { id: "2", at: "2026-12-04T00:00:00Z", actor: "ops@contoso.test", action: "create", subject: "carl@contoso.test", runId: "r", before: null, after: { displayName: "Carl", groups: ["Ops"], replaces } };
+    expect(replacedUser(change)).toEqual(replaces);
+    expect(changeDetails(change, "  ")).toEqual([
+      `  replaces deleted user ${replaces.id}, deleted 2026-12-01T09:30:00.000Z by ops@contoso.test; their history: rollcall users history ${replaces.id}`,
+      "  groups: Ops",
+    ]);
+    expect(replacedUser({ ...change, action: "update" })).toBeNull();
+    expect(replacedUser({ ...change, after: { displayName: "Carl" } })).toBeNull();
   });
 
   it("lists a sync update's changed fields only, by their labels' keys, with before and after", () => {

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { api } from "../api.ts";
 import { useLoad } from "../hooks.ts";
 import type { ChangeRecord, PageOf } from "../types.ts";
-import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups } from "../../domain/change.ts";
+import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups, replacedUser } from "../../domain/change.ts";
 import { ErrorBanner, Loading, Pager } from "./ui.tsx";
 import { formatDate } from "../format.ts";
 import { Link } from "../router.tsx";
@@ -48,6 +48,7 @@ export function History({ changes, showSubject = false, linkRuns = false }: { ch
         const fields = changedFields(change);
         const notes = changeNotes(change);
         const joined = joinedGroups(change);
+        const replaced = replacedUser(change);
         return (
           <li key={change.id} className={`history-item action-${change.action}`}>
             <div className="history-head">
@@ -64,6 +65,12 @@ export function History({ changes, showSubject = false, linkRuns = false }: { ch
                 ) : null}
               </span>
             </div>
+            {replaced ? (
+              <p className="history-note history-replaces">
+                Created by the sync of {replaced.source} — replaces a user deleted on {formatDate(replaced.deletedAt)} by {replaced.deletedBy}:{" "}
+                <Link to={wsPath(workspace, `/users/${encodeURIComponent(replaced.id)}`)}>see their history</Link>
+              </p>
+            ) : null}
             {joined.length ? <p className="history-groups muted">Groups: {joined.join(", ")}</p> : null}
             {notes.map((note, index) => (
               <p key={index} className="history-note">

@@ -1,8 +1,8 @@
 import { useState, type ReactNode } from "react";
-import { api, ws } from "../api.ts";
+import { api, ApiError, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import type { User, UserDetail } from "../types.ts";
+import type { ChangeRecord, PageOf, User, UserDetail } from "../types.ts";
 import { currentStatusChange, nextSyncSentence, statusSentence } from "../../domain/user-status.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, ErrorBanner, Loading, SelectField, tagTone, useToast } from "../components/ui.tsx";
@@ -28,6 +28,8 @@ export function UserPage({ id }: { id: string }) {
 
   const refresh = () => user.reload();
   const u = user.data;
+  // A deleted user's history is kept, under the id they had (a recreated user's history links to it).
+  if (user.error instanceof ApiError && user.error.status === 404) return <DeletedUserPage workspace={workspace} path={path} notFound={user.error} />;
   if (!u) {
     return (
       <div className="page">
@@ -228,7 +230,7 @@ export function UserPage({ id }: { id: string }) {
         {u.source.type === "entra" ? (
           <p className="banner banner-warn">
             This user comes from Entra ID: while the account is in the scope of {u.source.name}, its next sync creates them again, as a new user, with
-            only what Entra ID holds: a PIN, cards, aliases, tags or console access given here are lost, and their history stays with the deleted user. To stop them
+            only what Entra ID holds: a PIN, cards, aliases, tags or console access given here are lost, and their history stays with the deleted user (the new one's links to it). To stop them
             badging in or signing in, disable them instead (or disable the account in Entra ID); delete them once they have left Entra ID or the
             source&apos;s scope.
           </p>
@@ -324,6 +326,32 @@ function ConsoleAccess({ path, user, onChanged }: { path: string; user: User; on
         </p>
       </ConfirmDialog>
     </>
+  );
+}
+
+/** A user id no user of the workspace has: a deleted user's history, kept under it, or else the user's "not found". */
+function DeletedUserPage({ workspace, path, notFound }: { workspace: string; path: string; notFound: ApiError }) {
+  const kept = useLoad((signal) => api.get<PageOf<ChangeRecord>>(`${path}/changes`, { limit: 1 }, { signal }), [path]);
+  if (!kept.data) {
+    return (
+      <div className="page">
+        <Breadcrumb workspace={workspace} />
+        <ErrorBanner error={kept.error instanceof ApiError && kept.error.status === 404 ? notFound : kept.error} retry={kept.reload} title="The user could not be loaded." />
+        {kept.loading ? <Loading label="Loading user…" /> : null}
+      </div>
+    );
+  }
+  return (
+    <div className="page">
+      <Breadcrumb workspace={workspace} />
+      <div className="page-head">
+        <div>
+          <h1>Deleted user</h1>
+          <p className="muted">No user of this workspace has this id: the user was deleted, and their history is kept.</p>
+        </div>
+      </div>
+      <HistoryCard path={path} version={path} />
+    </div>
   );
 }
 
