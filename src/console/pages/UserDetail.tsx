@@ -30,15 +30,7 @@ export function UserPage({ id }: { id: string }) {
   const u = user.data;
   // A deleted user's history is kept, under the id they had (a recreated user's history links to it).
   if (user.error instanceof ApiError && user.error.status === 404) return <DeletedUserPage workspace={workspace} path={path} notFound={user.error} />;
-  if (!u) {
-    return (
-      <div className="page">
-        <Breadcrumb workspace={workspace} />
-        <ErrorBanner error={user.error} retry={user.reload} title="The user could not be loaded." />
-        {user.loading ? <Loading label="Loading user…" /> : null}
-      </div>
-    );
-  }
+  if (!u) return <UserNotLoaded workspace={workspace} error={user.error} retry={user.reload} loading={user.loading} />;
 
   return (
     <div className="page">
@@ -332,15 +324,7 @@ function ConsoleAccess({ path, user, onChanged }: { path: string; user: User; on
 /** A user id no user of the workspace has: a deleted user's history, kept under it, or else the user's "not found". */
 function DeletedUserPage({ workspace, path, notFound }: { workspace: string; path: string; notFound: ApiError }) {
   const kept = useLoad((signal) => api.get<PageOf<ChangeRecord>>(`${path}/changes`, { limit: 1 }, { signal }), [path]);
-  if (!kept.data) {
-    return (
-      <div className="page">
-        <Breadcrumb workspace={workspace} />
-        <ErrorBanner error={kept.error instanceof ApiError && kept.error.status === 404 ? notFound : kept.error} retry={kept.reload} title="The user could not be loaded." />
-        {kept.loading ? <Loading label="Loading user…" /> : null}
-      </div>
-    );
-  }
+  if (!kept.data) return <UserNotLoaded workspace={workspace} error={kept.error instanceof ApiError && kept.error.status === 404 ? notFound : kept.error} retry={kept.reload} loading={kept.loading} />;
   return (
     <div className="page">
       <Breadcrumb workspace={workspace} />
@@ -351,6 +335,17 @@ function DeletedUserPage({ workspace, path, notFound }: { workspace: string; pat
         </div>
       </div>
       <HistoryCard path={path} version={path} />
+    </div>
+  );
+}
+
+/** The user's page while it loads, or why it could not. */
+function UserNotLoaded({ workspace, error, retry, loading }: { workspace: string; error: unknown; retry: () => void; loading: boolean }) {
+  return (
+    <div className="page">
+      <Breadcrumb workspace={workspace} />
+      <ErrorBanner error={error} retry={retry} title="The user could not be loaded." />
+      {loading ? <Loading label="Loading user…" /> : null}
     </div>
   );
 }
