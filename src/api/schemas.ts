@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { errorCodes } from "../errors.ts";
+import { errorCodes, type FieldProblem } from "../errors.ts";
 import type { User, UserDetail } from "../domain/user.ts";
 import { membersShownCap, type Group, type GroupDetail, type GroupMember } from "../domain/group.ts";
 import type { Workspace } from "../core/workspaces.ts";
@@ -17,12 +17,25 @@ const iso = timestamp.describe("ISO 8601 timestamp, UTC");
 /** A day, YYYY-MM-DD. */
 export const day = z.string().meta({ format: "date" });
 
+/** One field's problem (errors.ts FieldProblem), as invalid_input lists them, and a conflict over a group's name. */
+const fieldProblemSchema = z
+  .object({
+    field: z.string().describe('the field as the request names it, e.g. displayName, aliases[1], customAttributes.office; "(body)" or "(query)" for the whole'),
+    message: z.string(),
+    value: z.unknown().optional().describe("the value refused, when it helps to see it"),
+    in: z.enum(["path", "query"]).optional().describe("where the field was sent, when not in the body"),
+  })
+  .meta({ id: "FieldProblem" }) satisfies z.ZodType<FieldProblem & { in?: "path" | "query" }>;
+
 export const errorSchema = z
   .object({
     error: z.object({
       code: z.enum(errorCodes).describe("stable machine-readable code, e.g. invalid_input, not_found, conflict"),
       message: z.string(),
-      details: z.record(z.string(), z.unknown()).describe("for invalid_input: { fields: [{ field, message }] }"),
+      details: z
+        .object({ fields: z.array(fieldProblemSchema).optional().describe("invalid_input: each problem, at its field") })
+        .catchall(z.unknown())
+        .describe("what the code's answer adds, e.g. fields for invalid_input, allowed for method_not_allowed, retryAfter for rate_limited; {} when nothing"),
     }),
   })
   .meta({ id: "Error" });

@@ -4,6 +4,7 @@ import { countChanges, listChanges, pageOfChanges, type ChangeRecord } from "./c
 import { entraSourceNames, unknownSourceMessage } from "./sources.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
+import type { RunProgress } from "../sync/run-record.ts";
 import type { RunCounts } from "../domain/run-counts.ts";
 import type { RunMode, RunStatus, RunTrigger } from "../storage/schema.ts";
 
@@ -19,7 +20,7 @@ export interface Run {
   startedAt: string;
   finishedAt: string | null;
   counts: RunCounts;
-  progress: Record<string, unknown>;
+  progress: RunProgress;
   error: { code: ErrorCode; message: string; details?: Record<string, unknown> } | null;
   graphRequests: number;
   graphThrottled: number;
@@ -37,6 +38,11 @@ function runQuery(ctx: Ctx) {
   return sql`select r.*, s.name as source_name from sync_runs r join sources s on s.id = r.source_id where r.workspace_id = ${ctx.workspace.id}`;
 }
 
+/** A row recorded without progress (the column's default, {}) is at its start while it runs, done once it ended. */
+function progressOf(stored: Partial<RunProgress>, status: RunStatus): RunProgress {
+  return { ...stored, phase: stored.phase ?? (status === "running" ? "starting" : "done") };
+}
+
 function toRun(r: Record<string, unknown>): Run {
   return {
     id: r.id as string,
@@ -50,7 +56,7 @@ function toRun(r: Record<string, unknown>): Run {
     startedAt: new Date(r.started_at as Date).toISOString(),
     finishedAt: r.finished_at ? new Date(r.finished_at as Date).toISOString() : null,
     counts: r.counts as RunCounts,
-    progress: r.progress as Record<string, unknown>,
+    progress: progressOf(r.progress as Partial<RunProgress>, r.status as RunStatus),
     error: r.error as Run["error"],
     graphRequests: r.graph_requests as number,
     graphThrottled: r.graph_throttled as number,

@@ -45,6 +45,14 @@ export type RunCounts = Partial<UserCounts> & Partial<GroupCounts> & {
   heldBefore?: number;
 };
 
+/** Every key of RunCounts, for the API's schema of a run's counts (the check below fails to compile when the type gains one this lacks). */
+export const runCountKeys = [
+  "created", "updated", "linked", "disabled", "deleted", "unchanged", "skipped", "conflicts", "warnings", "released", "removals",
+  "groupsCreated", "groupsUpdated", "groupsDeleted", "groupsUnchanged", "groupConflicts",
+  "errors", "membershipsAdded", "membershipsRemoved", "wouldStopAtThreshold", "heldBefore",
+] as const satisfies readonly (keyof RunCounts)[];
+true satisfies [Exclude<keyof RunCounts, (typeof runCountKeys)[number]>] extends [never] ? true : false;
+
 /** What an import did (or, in a dry run, would do) to the file's rows (core/import-report.ts). */
 export type ImportCounts = {
   rows: number;

@@ -6,8 +6,10 @@ import { renewLease } from "./lease.ts";
 import { watchCancel } from "./cancel.ts";
 import type { RunCounts } from "../domain/run-counts.ts";
 
+export const syncPhases = ["starting", "fetching", "planning", "applying", "done"] as const;
+
 export interface SyncProgress {
-  phase: "starting" | "fetching" | "planning" | "applying" | "done";
+  phase: (typeof syncPhases)[number];
   users: number;
   groups: number;
   planned: number;
@@ -16,6 +18,9 @@ export interface SyncProgress {
   /** Milliseconds spent in each finished phase. */
   timings?: Record<string, number>;
 }
+
+/** A run's progress as its row holds it: the phase from the start (the row is made with only that), the rest once the runner reports. */
+export type RunProgress = Pick<SyncProgress, "phase"> & Partial<SyncProgress>;
 
 export interface RunSummary {
   runId: string;

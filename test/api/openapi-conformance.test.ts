@@ -327,7 +327,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     // A run another process is running: the cancel is recorded and answered with the run, still running.
     const source = await h.store.db.selectFrom("sources").select(["id", "workspace_id"]).where("name", "=", "spare").executeTakeFirstOrThrow();
     const running = (await sql<{ id: string }>`insert into sync_runs (workspace_id, source_id, trigger, mode, status, counts, progress)
-      values (${source.workspace_id}, ${source.id}, 'manual', 'delta', 'running', '{}', '{"phase": "listing"}') returning id`.execute(h.store.db)).rows[0]!.id;
+      values (${source.workspace_id}, ${source.id}, 'manual', 'delta', 'running', '{}', '{"phase": "fetching", "users": 120, "groups": 4}') returning id`.execute(h.store.db)).rows[0]!.id;
     await send(adminToken, "POST", `${W}/runs/${running}/cancel`, 202);
     await send(viewerToken, "GET", `${W}/sources`, 200);
     await sql`update sync_runs set status = 'failed', finished_at = now() where id = ${running}`.execute(h.store.db);

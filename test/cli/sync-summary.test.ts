@@ -30,7 +30,7 @@ describe("rollcall sync: the summary", () => {
   it("says a dry run's change set was deleted, when, and how to plan again", () => {
     const dry: RunWithChanges = {
       id: "r0", source: "corp", trigger: "manual", mode: "delta", dryRun: true, forced: false, status: "succeeded", startedAt: "2026-12-01T08:00:00.000Z", finishedAt: "2026-12-01T08:01:00.000Z",
-      counts: { updated: 4 }, progress: {}, error: null, graphRequests: 2, graphThrottled: 0, requestedBy: null, cancelRequested: null,
+      counts: { updated: 4 }, progress: { phase: "done" }, error: null, graphRequests: 2, graphThrottled: 0, requestedBy: null, cancelRequested: null,
       changesDiscardedAt: "2026-12-03T09:00:00.000Z", changes: [], changesTotal: 0, changesByAction: {},
     };
     const text = describeRun(dry);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ImportProgress, ImportReport } from "../../core/imports.ts";
 import { timestamp } from "../schemas.ts";
+import type { ImportCounts } from "../../domain/run-counts.ts";
 import type { UploadOptions } from "../../core/upload-options.ts";
 import { encodingProblem } from "../../sources/import/encoding.ts";
 
@@ -21,6 +22,19 @@ const columnWarningSchema = z.object({
   firstRows: z.array(z.number().int()).describe("the first of those rows (up to 10)"),
   message: z.string(),
 });
+
+const importCountsSchema = z.object({
+  rows: z.number().int(),
+  invalid: z.number().int(),
+  problems: z.number().int(),
+  warnings: z.number().int().describe("row warnings (listed in warnings up to the limit) plus one per columnWarnings entry"),
+  created: z.number().int(),
+  updated: z.number().int(),
+  unchanged: z.number().int(),
+  skipped: z.number().int(),
+  synced: z.number().int().describe("rows of users synced from Entra ID: skipped, each with a warning (a sync owns them)"),
+  groupsCreated: z.number().int(),
+}) satisfies z.ZodType<ImportCounts>;
 
 export const importReportSchema = z
   .object({
@@ -46,18 +60,7 @@ export const importReportSchema = z
         .array(z.object({ column: z.string(), letter: z.string(), field: z.string().nullable() }))
         .describe('every headed column in file order; a mapping names one of two columns with the same heading by its letter ("column C")'),
     }),
-    counts: z.object({
-      rows: z.number().int(),
-      invalid: z.number().int(),
-      problems: z.number().int(),
-      warnings: z.number().int().describe("row warnings (listed in warnings up to the limit) plus one per columnWarnings entry"),
-      created: z.number().int(),
-      updated: z.number().int(),
-      unchanged: z.number().int(),
-      skipped: z.number().int(),
-      synced: z.number().int().describe("rows of users synced from Entra ID: skipped, each with a warning (a sync owns them)"),
-      groupsCreated: z.number().int(),
-    }),
+    counts: importCountsSchema,
     created: z.array(z.object({ row: z.number().int(), email: z.string().nullable(), userPrincipalName: z.string().nullable(), displayName: z.string() })),
     updated: z.array(
       z.object({
@@ -152,7 +155,7 @@ export const importProgressSchema = z
       .nullable()
       .describe("null before the commit's first report, or when none is running") satisfies z.ZodType<ImportProgress | null>,
     imported: z
-      .object({ at: timestamp, by: z.string(), counts: z.record(z.string(), z.number()) })
+      .object({ at: timestamp, by: z.string(), counts: importCountsSchema })
       .optional()
       .describe("the commit that imported this file: a commit sent again answers 409 conflict, until the upload expires"),
   })

@@ -4,7 +4,7 @@ import { createEntraSource, getSource, listSources, loadSourceForSync, sourceCon
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
 import { cancelRun, getRun, pageOfRuns, rejectRun, runChangePage, runWithChanges } from "../../core/runs.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
-import { findDirectoryGroups } from "../../sources/entra/connect.ts";
+import { checkNames, findDirectoryGroups } from "../../sources/entra/connect.ts";
 import { entraConfigObject, entraConfigPatch } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { approveRun, syncSource } from "../../sync/service.ts";
@@ -16,6 +16,8 @@ import { keptDryRuns } from "../../sync/dry-run-history.ts";
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, csvDownload, day, limitParam, listOf, offsetParam, timestamp, workspaceParams, countParam } from "../schemas.ts";
 import { runModes, runStatuses, runTriggers } from "../../storage/schema.ts";
+import { runCountKeys, type RunCounts } from "../../domain/run-counts.ts";
+import { syncPhases, type RunProgress } from "../../sync/run-record.ts";
 import { isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
 import { tryUserRoute } from "./source-try.ts";
 
@@ -26,6 +28,21 @@ import { tryUserRoute } from "./source-try.ts";
  */
 const iso = timestamp;
 const runStatusSchema = z.enum(runStatuses);
+const count = z.number().int().optional();
+const runCountsSchema = z
+  .object(Object.fromEntries(runCountKeys.map((key) => [key, count])) as Record<(typeof runCountKeys)[number], typeof count>)
+  .describe("what the run did (a dry run or a stopped one: would do), by kind; a running run has none yet, a failed one errors only") satisfies z.ZodType<RunCounts>;
+const runProgressSchema = z
+  .object({
+    phase: z.enum(syncPhases),
+    users: z.number().int().optional().describe("users listed from Entra ID so far"),
+    groups: z.number().int().optional().describe("groups listed so far"),
+    planned: z.number().int().optional().describe("users planned so far, of toPlan"),
+    toPlan: z.number().int().optional(),
+    note: z.string().optional().describe("what the run is doing about a setback, e.g. listing again"),
+    timings: z.record(z.string(), z.number()).optional().describe("milliseconds spent in each finished phase"),
+  })
+  .describe("where the run is: phase from the start, the counters once its runner reports (about once a second)") satisfies z.ZodType<RunProgress>;
 const sourceParams = workspaceParams.extend({ name: z.string().describe("source name or id") });
 const runParams = workspaceParams.extend({ id: z.string().describe("run id") });
 
@@ -55,7 +72,7 @@ const sourceResponse = z
       syncedUsers: z.number().int(),
       syncedGroups: z.number().int(),
       lastRun: z
-        .object({ id: z.string(), status: runStatusSchema, mode: z.enum(runModes), dryRun: z.boolean(), counts: z.record(z.string(), z.number()), startedAt: iso, finishedAt: iso.nullable() })
+        .object({ id: z.string(), status: runStatusSchema, mode: z.enum(runModes), dryRun: z.boolean(), counts: runCountsSchema, startedAt: iso, finishedAt: iso.nullable() })
         .nullable(),
       running: z.string().nullable(),
       awaitingReview: z.string().nullable().describe("the newest real run, when it stopped at the deletion threshold and waits for approve or reject"),
@@ -83,8 +100,8 @@ const runResponse = z
     status: runStatusSchema.describe("running, succeeded, failed, stopped (deletion threshold), applied or rejected (a stopped run, reviewed)"),
     startedAt: iso,
     finishedAt: iso.nullable(),
-    counts: z.record(z.string(), z.number()),
-    progress: z.record(z.string(), z.unknown()),
+    counts: runCountsSchema,
+    progress: runProgressSchema,
     error: z.object({ code: z.enum(errorCodes), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).nullable(),
     graphRequests: z.number().int(),
     graphThrottled: z.number().int(),
@@ -96,7 +113,14 @@ const runResponse = z
 
 const checkResponse = z.object({
   ok: z.boolean(),
-  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), code: z.string().nullable(), message: z.string() })),
+  checks: z.array(
+    z.object({
+      name: z.enum(checkNames),
+      ok: z.boolean(),
+      code: z.string().nullable().describe("why a check failed, as Entra ID or Graph said it (an AADSTS code, Authorization_RequestDenied) or ours (no_admin_consent, group_not_found); null when it passed"),
+      message: z.string(),
+    }),
+  ),
 });
 
 /** Start a run in the background and answer with its record as soon as it exists. */

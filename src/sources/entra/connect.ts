@@ -13,8 +13,10 @@ import { endpoints } from "./config.ts";
  * problems are not token errors (the token is issued without the `roles` claim), so they show up as a 403
  * from Graph; the token's roles are read only to tell "no admin consent at all" apart. [graph-notes]
  */
+export const checkNames = ["token", "admin_consent", "users", "delta", "groups", "scope"] as const;
+
 export interface Check {
-  name: "token" | "admin_consent" | "users" | "delta" | "groups" | "scope";
+  name: (typeof checkNames)[number];
   ok: boolean;
   code: string | null;
   message: string;
