@@ -45,7 +45,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
                   ? { description: "Success", ...(r.etag && { headers: etagHeader }), content: { "application/json": { schema: convert(r.response, "output") } } }
                   : { description: "Success, no content" },
               }),
-          ...errorResponses(r, r.browserPage ? pageResponse : errorResponse),
+          ...errorResponses(r, r.browserPage ? pageResponse : errorResponse, errorResponse),
         },
         security: r.access === "public" ? [] : [{ cookieSession: [] }, { bearerToken: [] }],
       };
@@ -59,7 +59,9 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
       version: "1.0.0",
       description:
         "Keep an application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry. " +
-        "Every error answers { error: { code, message, details } } (the sign-in redirects a browser opens answer a page instead). Changes made with the session cookie need the X-CSRF-Token header.",
+        "Every error answers { error: { code, message, details } } (the sign-in redirects a browser opens answer a page instead, but for 431). " +
+        "A method a path does not take answers 405 method_not_allowed with an Allow header, details.allowed listing the methods it does take (a path answers OPTIONS with them). " +
+        "Changes made with the session cookie need the X-CSRF-Token header.",
     },
     ...(options.serverUrl && { servers: [{ url: options.serverUrl }] }),
     tags: modules.map((m) => ({ name: m.tag, ...(m.description && { description: m.description }) })),
@@ -125,7 +127,8 @@ function parameters(schema: z.ZodType | undefined, where: "path" | "query", conv
   });
 }
 
-function errorResponses(r: Route, make: (description: string) => Json): Record<string, Json> {
+/** `make` answers the route's own errors (a page for a browser flow); `json` those answered before any route is chosen. */
+function errorResponses(r: Route, make: (description: string) => Json, json: (description: string) => Json): Record<string, Json> {
   const out: Record<string, Json> = {};
   if (r.params || r.query || r.body || r.upload) out["400"] = make("invalid_input: details.fields lists each problem as { field, message }");
   if (r.access !== "public") {
@@ -141,7 +144,7 @@ function errorResponses(r: Route, make: (description: string) => Json): Record<s
   }
   if (typeof r.config === "function" || r.config?.rateLimit) out["429"] = { ...make("rate_limited: too many attempts; see Retry-After"), headers: retryAfterHeader };
   if (takesIfMatch(r)) out["412"] = make("precondition_failed: If-Match names a version the record no longer is (changed meanwhile); read it again");
-  out["431"] = make("headers_too_large: the request's headers (cookies, a token) are larger than the server takes");
+  out["431"] = json("headers_too_large: the request's URL and headers (cookies, a token) are larger than the server takes; answered by its HTTP parser before any route, so as JSON on a browser flow too");
   out["500"] = make("internal: logged on the server, never detailed here");
   const unreachable = "database_unreachable: the database cannot be reached (restarting, failing over, cut off); try again once it is back";
   if (!r.withoutDatabase) out["503"] = make(unreachable);

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InjectOptions } from "fastify";
+import { request } from "undici";
 import { engines } from "../support/db.ts";
 import { until } from "../notifications/support.ts";
 import { Browser, openSignInHarness, type SignInHarness } from "../signin/support.ts";
@@ -40,7 +41,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
   }
 
   /** One request, checked against the document; `expected` is the status this call must answer. */
-  async function send(who: Who, method: string, url: string, expected: number, options: { body?: unknown; headers?: Record<string, string>; payload?: Buffer | string } = {}): Promise<Sent> {
+  async function send(who: Who, method: string, url: string, expected: number, options: { body?: unknown; headers?: Record<string, string>; payload?: Buffer | string; from?: string } = {}): Promise<Sent> {
     const path = url.startsWith("/") ? url : `/api/v1/${url}`;
     const inject: InjectOptions = {
       method: method as "GET",
@@ -55,6 +56,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
       },
       ...(options.body !== undefined && { payload: options.body as object }),
       ...(options.payload !== undefined && { payload: options.payload }),
+      ...(options.from && { remoteAddress: options.from }),
     };
     const reply = await h.app.inject(inject);
     const text = reply.body;
@@ -412,6 +414,44 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(adminToken, "PUT", `${W}/notification-settings`, 400, { body: { webhookUrl: "ftp://example.com" } });
   });
 
+  it("the sign-in routes' refusals around their handlers: 429 pages, 431 and 405 in JSON, 413 on the JSON ones", async () => {
+    // From an address of their own: the limits count per route and address, and the other tests sign in from 127.0.0.1.
+    const from = "203.0.113.7";
+    const browserFlows = ["auth/microsoft/start?workspace=default", "auth/microsoft/callback", "auth/microsoft/frontchannel-logout?sid=unknown"];
+    for (const url of browserFlows) {
+      const limit = h.rt.config.loginAttempts * 30;
+      for (let attempt = 0; attempt < limit; attempt++) await h.app.inject({ method: "GET", url: `/api/v1/${url}`, remoteAddress: from });
+      const refused = await send(undefined, "GET", url, 429, { from });
+      expect(refused.headers["content-type"]).toMatch(/^text\/html/);
+      expect(refused.text).toContain('data-reason="rate_limited"');
+    }
+    for (let attempt = 0; attempt < h.rt.config.loginAttempts * 3; attempt++) await send(undefined, "POST", "auth/microsoft/token", 403, { body: { code: `guess ${attempt}`, codeVerifier: "v".repeat(43) }, from });
+    await send(undefined, "POST", "auth/microsoft/token", 429, { body: { code: "one more", codeVerifier: "v".repeat(43) }, from });
+
+    const tooLarge = JSON.stringify({ code: "x".repeat(1024 * 1024), codeVerifier: "v".repeat(43) });
+    await send(undefined, "POST", "auth/microsoft/token", 413, { payload: tooLarge, headers: { "content-type": "application/json" } });
+    await send(undefined, "POST", "auth/login", 413, { payload: tooLarge, headers: { "content-type": "application/json" } });
+
+    // Node's HTTP parser refuses headers over 16 KiB before fastify picks a route: over real HTTP, in JSON, a browser flow's too.
+    for (const url of [...browserFlows, `${W}/users`]) {
+      const reply = await request(`${h.url}/api/v1/${url}`, { headers: { cookie: `filler=${"a".repeat(20_000)}` } });
+      const answer = { status: reply.statusCode, headers: reply.headers, text: await reply.body.text() };
+      const operation = api.operationOf("GET", `/api/v1/${url}`)!;
+      expect(answer.status, url).toBe(431);
+      expect(api.problems(operation, answer), url).toEqual([]);
+      seen.set(operation, (seen.get(operation) ?? new Set()).add(answer.status));
+    }
+
+    // A method a sign-in path does not take is no operation of the document: the shared Error, with Allow.
+    for (const url of ["auth/microsoft/start", "auth/microsoft/callback"]) {
+      const reply = await h.app.inject({ method: "POST", url: `/api/v1/${url}`, payload: {} });
+      expect(reply.statusCode, url).toBe(405);
+      expect(reply.headers.allow, url).toBe("GET, HEAD, OPTIONS");
+      expect(api.errorProblems(`POST /api/v1/${url}`, { status: reply.statusCode, headers: reply.headers, text: reply.body }), url).toEqual([]);
+      expect(reply.json().error).toMatchObject({ code: "method_not_allowed", details: { allowed: ["GET"] } });
+    }
+  });
+
   it("would report a field sent but not documented, a required one not sent, a wrong format, status or content type", async () => {
     const someone = (await send(viewerToken, "GET", `${W}/users?limit=1`, 200)).body.items[0];
     const shown = await send(viewerToken, "GET", `${W}/users/${someone.id}`, 200);
@@ -436,6 +476,6 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     expect(problems).toEqual([]);
     // Errors too: each kind was checked against the shared Error schema somewhere.
     const statuses = new Set([...seen.values()].flatMap((s) => [...s]));
-    for (const status of [400, 401, 403, 404, 409, 412, 415, 422, 429, 502]) expect(statuses, String(status)).toContain(status);
+    for (const status of [400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 431, 502]) expect(statuses, String(status)).toContain(status);
   });
 });

@@ -22,6 +22,8 @@ export interface Conformance {
   operationOf(method: string, url: string): string | undefined;
   /** What is wrong with an answer to that operation, each problem one line; empty when it is as documented. */
   problems(operation: string, answer: Answer): string[];
+  /** What is wrong with an error answered to a request that is no operation (a method its path does not take): the shared Error JSON. */
+  errorProblems(request: string, answer: Answer): string[];
   operations: string[];
 }
 
@@ -58,35 +60,44 @@ export function conformance(doc: Json): Conformance {
       const operation = operations.find((o) => o.key === key)!.operation;
       const documented = operation.responses[String(answer.status)] as Json | undefined;
       if (!documented) return [`${key} answered ${answer.status}, which it does not document (it documents ${Object.keys(operation.responses).join(", ")})`];
-      const problems: string[] = [];
-      for (const header of Object.keys(documented.headers ?? {})) {
-        if (answer.headers[header.toLowerCase()] === undefined) problems.push(`${key} ${answer.status}: the documented ${header} header was not sent`);
-      }
-      const contentType = answer.headers["content-type"] === undefined ? undefined : String(answer.headers["content-type"]).split(";")[0]!.trim();
-      const content = documented.content as Record<string, { schema: Json }> | undefined;
-      if (!content) {
-        if (answer.text !== "") problems.push(`${key} ${answer.status} is documented without content, but sent ${contentType}: ${answer.text.slice(0, 200)}`);
-        return problems;
-      }
-      if (!contentType || !content[contentType]) return [...problems, `${key} ${answer.status} sent ${contentType}; documented: ${Object.keys(content).join(", ")}`];
-      if (contentType !== "application/json") return problems;
-      let body: unknown;
-      try {
-        body = JSON.parse(answer.text);
-      } catch {
-        return [...problems, `${key} ${answer.status} sent application/json that does not parse: ${answer.text.slice(0, 200)}`];
-      }
-      const validate = validator(`${key} ${answer.status}`, content[contentType].schema);
-      if (!validate(body)) {
-        for (const error of validate.errors ?? []) {
-          const at = error.instancePath || "(body)";
-          const value = JSON.stringify(valueAt(body, error.instancePath))?.slice(0, 160);
-          problems.push(`${key} ${answer.status}: ${at} ${error.message}${error.params && Object.keys(error.params).length ? ` ${JSON.stringify(error.params)}` : ""} (sent ${value})`);
-        }
-      }
-      return problems;
+      return answerProblems(`${key} ${answer.status}`, documented, answer);
+    },
+    errorProblems(request, answer) {
+      const documented = { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+      return answer.status < 400 ? [`${request} answered ${answer.status}, not an error`] : answerProblems(`${request} ${answer.status}`, documented, answer);
     },
   };
+
+  /** An answer against one documented response (`at` names both in each problem). */
+  function answerProblems(at: string, documented: Json, answer: Answer): string[] {
+    const problems: string[] = [];
+    for (const header of Object.keys(documented.headers ?? {})) {
+      if (answer.headers[header.toLowerCase()] === undefined) problems.push(`${at}: the documented ${header} header was not sent`);
+    }
+    const contentType = answer.headers["content-type"] === undefined ? undefined : String(answer.headers["content-type"]).split(";")[0]!.trim();
+    const content = documented.content as Record<string, { schema: Json }> | undefined;
+    if (!content) {
+      if (answer.text !== "") problems.push(`${at} is documented without content, but sent ${contentType}: ${answer.text.slice(0, 200)}`);
+      return problems;
+    }
+    if (!contentType || !content[contentType]) return [...problems, `${at} sent ${contentType}; documented: ${Object.keys(content).join(", ")}`];
+    if (contentType !== "application/json") return problems;
+    let body: unknown;
+    try {
+      body = JSON.parse(answer.text);
+    } catch {
+      return [...problems, `${at} sent application/json that does not parse: ${answer.text.slice(0, 200)}`];
+    }
+    const validate = validator(at, content[contentType].schema);
+    if (!validate(body)) {
+      for (const error of validate.errors ?? []) {
+        const where = error.instancePath || "(body)";
+        const value = JSON.stringify(valueAt(body, error.instancePath))?.slice(0, 160);
+        problems.push(`${at}: ${where} ${error.message}${error.params && Object.keys(error.params).length ? ` ${JSON.stringify(error.params)}` : ""} (sent ${value})`);
+      }
+    }
+    return problems;
+  }
 }
 
 function valueAt(body: unknown, pointer: string): unknown {
