@@ -5,7 +5,7 @@ import { entraSourceNames, unknownSourceMessage } from "./sources.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
 import type { RunProgress } from "../sync/run-record.ts";
-import type { RunCounts } from "../domain/run-counts.ts";
+import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 import type { RunMode, RunStatus, RunTrigger } from "../storage/schema.ts";
 
 /** Run history: what each sync did, when, how, and (for one run) its per-user change log. */
@@ -38,9 +38,14 @@ function runQuery(ctx: Ctx) {
   return sql`select r.*, s.name as source_name from sync_runs r join sources s on s.id = r.source_id where r.workspace_id = ${ctx.workspace.id}`;
 }
 
-/** A row recorded without progress (the column's default, {}) is at its start while it runs, done once it ended. */
+/**
+ * A run's progress in the order the API answers it (a jsonb column sorts its keys by length). A row recorded without
+ * progress (the column's default, {}) is at its start while it runs, done once it ended.
+ */
 function progressOf(stored: Partial<RunProgress>, status: RunStatus): RunProgress {
-  return { ...stored, phase: stored.phase ?? (status === "running" ? "starting" : "done") };
+  const { users, groups, planned, toPlan, note, timings } = stored;
+  const counters = Object.entries({ users, groups, planned, toPlan, note, timings }).filter(([, value]) => value !== undefined);
+  return { phase: stored.phase ?? (status === "running" ? "starting" : "done"), ...Object.fromEntries(counters) };
 }
 
 function toRun(r: Record<string, unknown>): Run {
@@ -55,7 +60,7 @@ function toRun(r: Record<string, unknown>): Run {
     status: r.status as RunStatus,
     startedAt: new Date(r.started_at as Date).toISOString(),
     finishedAt: r.finished_at ? new Date(r.finished_at as Date).toISOString() : null,
-    counts: r.counts as RunCounts,
+    counts: runCountsOf(r.counts as Record<string, unknown>),
     progress: progressOf(r.progress as Partial<RunProgress>, r.status as RunStatus),
     error: r.error as Run["error"],
     graphRequests: r.graph_requests as number,

@@ -15,7 +15,7 @@ import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
 import { ignoringRule } from "../sync/plan-groups.ts";
 import { secretDaysLeft } from "../domain/source.ts";
-import type { RunCounts } from "../domain/run-counts.ts";
+import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 import type { RunMode, RunStatus } from "../storage/schema.ts";
 
 /**
@@ -332,7 +332,7 @@ async function present(ctx: Pick<WorkspaceContext, "db" | "workspace">, row: Sou
     status: {
       syncedUsers: s.users,
       syncedGroups: s.groups,
-      lastRun: last ? { id: last.id, status: last.status, mode: last.mode, dryRun: last.dry_run, counts: last.counts ?? {}, startedAt: new Date(last.started_at).toISOString(), finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null } : null,
+      lastRun: last ? { id: last.id, status: last.status, mode: last.mode, dryRun: last.dry_run, counts: runCountsOf(last.counts), startedAt: new Date(last.started_at).toISOString(), finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null } : null,
       running: s.running,
       awaitingReview: s.awaiting_review,
       overlapping: others.filter((o) => overlaps(config, parseEntraConfig(o.config))).map((o) => o.name),

@@ -53,6 +53,14 @@ export const runCountKeys = [
 ] as const satisfies readonly (keyof RunCounts)[];
 true satisfies [Exclude<keyof RunCounts, (typeof runCountKeys)[number]>] extends [never] ? true : false;
 
+/**
+ * Stored counts as the API documents them: its keys only, in runCountKeys' order. A jsonb column gives its keys back
+ * sorted by length, and the API answers them in its schema's order: read both ways, a run prints the same.
+ */
+export function runCountsOf(stored: Record<string, unknown> | null): RunCounts {
+  return Object.fromEntries(runCountKeys.flatMap((key) => (typeof stored?.[key] === "number" ? [[key, stored[key]]] : [])));
+}
+
 /** What an import did (or, in a dry run, would do) to the file's rows (core/import-report.ts). */
 export type ImportCounts = {
   rows: number;
