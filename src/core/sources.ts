@@ -308,16 +308,34 @@ function overlaps(a: EntraConfig, b: EntraConfig): boolean {
   return b.scopeGroups.some((g) => groups.has(g.toLowerCase()));
 }
 
+type LastRunRow = { id: string; status: RunStatus; mode: RunMode; dry_run: boolean; counts: unknown; started_at: Date; finished_at: Date | null };
+
+export function lastRunOf(last: LastRunRow): NonNullable<SourceStatus["lastRun"]> {
+  const iso = (d: Date) => new Date(d).toISOString();
+  return { id: last.id, status: last.status, mode: last.mode, dryRun: last.dry_run, counts: runCountsOf(last.counts as Record<string, unknown>), startedAt: iso(last.started_at), finishedAt: last.finished_at ? iso(last.finished_at) : null };
+}
+
+export type RunStateColumns = { next_run_at: Date | null; running: string | null; awaiting_review: string | null };
+
+/**
+ * A source's run state as columns of a query over `sources s`: its next scheduled run, the run going on now (one
+ * holding a live lease), and the newest real run when it stopped awaiting review. One definition for a source's
+ * card and the workspaces' overview (workspace-overview.ts), which reads every source of many workspaces at once.
+ */
+export const runStateColumns = sql`
+  (select next_run_at from source_state where source_id = s.id) as next_run_at,
+  (select r.id::text from sync_runs r join source_state st on st.lease_run_id = r.id and st.lease_expires_at > now()
+    where r.source_id = s.id and r.status = 'running') as running,
+  (select case when status = 'stopped' then id::text end from sync_runs
+    where source_id = s.id and not dry_run and status <> 'running' order by started_at desc limit 1) as awaiting_review`;
+
 async function present(ctx: Pick<WorkspaceContext, "db" | "workspace">, row: SourceRow): Promise<Source> {
   const config = parseEntraConfig(row.config);
-  const { rows } = await sql<{ users: number; groups: number; next_run_at: Date | null; running: string | null; awaiting_review: string | null }>`
-    select (select count(*)::int from users where source_id = ${row.id}) as users,
-           (select count(*)::int from groups where source_id = ${row.id}) as groups,
-           (select next_run_at from source_state where source_id = ${row.id}) as next_run_at,
-           (select r.id::text from sync_runs r join source_state st on st.lease_run_id = r.id and st.lease_expires_at > now()
-             where r.source_id = ${row.id} and r.status = 'running') as running,
-           (select case when status = 'stopped' then id::text end from sync_runs
-             where source_id = ${row.id} and not dry_run and status <> 'running' order by started_at desc limit 1) as awaiting_review`.execute(ctx.db);
+  const { rows } = await sql<{ users: number; groups: number } & RunStateColumns>`
+    select (select count(*)::int from users where source_id = s.id) as users,
+           (select count(*)::int from groups where source_id = s.id) as groups,
+           ${runStateColumns}
+    from sources s where s.id = ${row.id}`.execute(ctx.db);
   const s = rows[0]!;
   const others = await ctx.db.selectFrom("sources").select(["name", "config"]).where("workspace_id", "=", ctx.workspace.id).where("type", "=", "entra").where("id", "<>", row.id).orderBy(sql`lower(name)`).execute();
   const last = await ctx.db.selectFrom("sync_runs").select(["id", "status", "mode", "dry_run", "counts", "started_at", "finished_at"]).where("source_id", "=", row.id).orderBy("started_at", "desc").limit(1).executeTakeFirst();
@@ -332,7 +350,7 @@ async function present(ctx: Pick<WorkspaceContext, "db" | "workspace">, row: Sou
     status: {
       syncedUsers: s.users,
       syncedGroups: s.groups,
-      lastRun: last ? { id: last.id, status: last.status, mode: last.mode, dryRun: last.dry_run, counts: runCountsOf(last.counts), startedAt: new Date(last.started_at).toISOString(), finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null } : null,
+      lastRun: last ? lastRunOf(last) : null,
       running: s.running,
       awaitingReview: s.awaiting_review,
       overlapping: others.filter((o) => overlaps(config, parseEntraConfig(o.config))).map((o) => o.name),

@@ -152,6 +152,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
 
   it("workspaces, users, groups and their histories", async () => {
     await send(owner, "GET", "workspaces", 200);
+    await send(owner, "GET", "workspace-overview", 200);
     await send(owner, "POST", "workspaces", 201, { body: { name: "spare", defaultCountry: "FR" } });
     await send(owner, "POST", "workspaces", 409, { body: { name: "spare" } });
     await send(adminToken, "POST", "workspaces", 403, { body: { name: "not mine" } });

@@ -61,6 +61,11 @@ function credentialOf({ clientSecret, certificatePem, privateKeyPem }: SourceBod
   return { kind: "certificate", certificatePem, privateKeyPem };
 }
 
+/** A source's newest run (a preview too): its card and the workspaces' overview show it. */
+export const lastRunSchema = z
+  .object({ id: z.string(), status: runStatusSchema, mode: z.enum(runModes), dryRun: z.boolean(), counts: runCountsSchema, startedAt: iso, finishedAt: iso.nullable() })
+  .nullable();
+
 const sourceResponse = z
   .object({
     id: z.string(),
@@ -71,9 +76,7 @@ const sourceResponse = z
     status: z.object({
       syncedUsers: z.number().int(),
       syncedGroups: z.number().int(),
-      lastRun: z
-        .object({ id: z.string(), status: runStatusSchema, mode: z.enum(runModes), dryRun: z.boolean(), counts: runCountsSchema, startedAt: iso, finishedAt: iso.nullable() })
-        .nullable(),
+      lastRun: lastRunSchema,
       running: z.string().nullable(),
       awaitingReview: z.string().nullable().describe("the newest real run, when it stopped at the deletion threshold and waits for approve or reject"),
       overlapping: z.array(z.string()).describe("other Entra ID sources of the workspace reading the same tenant for some of the same users (all users, or a scope group in both): a user both claim is a conflict"),

@@ -2,7 +2,9 @@ import { z } from "zod";
 import { createWorkspace, deleteWorkspace, resolveWorkspace, updateWorkspace } from "../../core/workspaces.ts";
 import { visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, csvDownload, limitParam, listOf, workspaceParams, workspaceSchema } from "../schemas.ts";
+import { changeSchema, csvDownload, day, limitParam, listOf, roleSchema, timestamp, workspaceParams, workspaceSchema } from "../schemas.ts";
+import { lastRunSchema } from "./sources.ts";
+import { workspaceOverview } from "../../core/workspace-overview.ts";
 import { activityPage } from "../../core/change-log.ts";
 import { activityActionMessage, activityKinds, isActivityAction } from "../../domain/change.ts";
 import { changesCsv } from "../../core/change-export.ts";
@@ -14,6 +16,32 @@ const activityFilter = z.object({
 });
 
 const country = z.string().trim().max(2, "must be a two-letter country code").nullable().optional().describe("ISO 3166 code used to read local phone numbers, e.g. GB");
+
+const overviewSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: roleSchema.describe("what the caller may do here"),
+    users: z.number().int(),
+    notifications: z.number().int().describe("notifications neither resolved nor dismissed"),
+    attention: z
+      .object({
+        level: z.enum(["critical", "warning"]).nullable().describe("the worst reason's; null: nothing needs attention"),
+        reasons: z.array(z.string()).describe("worst first, one line each naming the source: a failed last run, a run stopped for review, a secret missing, expired or expiring within 30 days, conflicts"),
+      }),
+    sources: z.array(
+      z.object({
+        name: z.string(),
+        type: z.literal("entra"),
+        lastRun: lastRunSchema,
+        running: z.string().nullable().describe("the run going on now"),
+        awaitingReview: z.string().nullable().describe("the newest real run, when it stopped at the deletion threshold and waits for approve or reject"),
+        nextRunAt: timestamp.nullable(),
+        secret: z.object({ set: z.boolean(), expiresOn: day.nullable(), daysLeft: z.number().int().nullable().describe("0 or less: expired") }),
+      }),
+    ),
+  })
+  .meta({ id: "WorkspaceOverview" });
 
 export const workspaceRoutes: RouteModule = {
   tag: "Workspaces",
@@ -53,6 +81,17 @@ export const workspaceRoutes: RouteModule = {
       response: listOf(workspaceSchema),
       async handler({ principal, rt }) {
         const items = await visibleWorkspaces(rt.store.db, principal);
+        return { items, total: items.length, limit: items.length, offset: 0 };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/workspace-overview",
+      summary: "Every workspace you can use at a glance: its users, open notifications and sources' sync state, those needing attention first (critical, then warning, then by name), with why",
+      access: "signed-in",
+      response: listOf(overviewSchema),
+      async handler({ principal, rt }) {
+        const items = await workspaceOverview(rt.store.db, await visibleWorkspaces(rt.store.db, principal));
         return { items, total: items.length, limit: items.length, offset: 0 };
       },
     }),

@@ -1,0 +1,56 @@
+import type { RunCounts } from "./run-counts.ts";
+import type { RunMode, RunStatus } from "../storage/schema.ts";
+
+/** What the workspaces' overview knows of one source: enough to say whether it needs an admin. */
+export interface SourceGlance {
+  name: string;
+  lastRun: { status: RunStatus; mode: RunMode; dryRun: boolean; counts: RunCounts; startedAt: string } | null;
+  awaitingReview: string | null;
+  secret: { set: boolean; expiresOn: string | null; daysLeft: number | null };
+}
+
+export type AttentionLevel = "critical" | "warning";
+
+export interface Attention {
+  /** The worst of the reasons; null when nothing needs attention. */
+  level: AttentionLevel | null;
+  /** Worst first, one line each, naming the source. */
+  reasons: string[];
+}
+
+/** Within this many days of its expiry a secret is mentioned; within `criticalDays`, or expired, it is critical (as its notifications). */
+const expiringDays = 30;
+const criticalDays = 7;
+
+type Reason = { level: AttentionLevel; text: string };
+
+function reasonsOf(source: SourceGlance): Reason[] {
+  const reasons: Reason[] = [];
+  const { lastRun, secret } = source;
+  if (lastRun?.status === "failed") reasons.push({ level: "critical", text: `${source.name}: the last ${lastRun.dryRun ? "preview" : "run"} failed (${lastRun.startedAt.slice(0, 10)})` });
+  if (source.awaitingReview) reasons.push({ level: "critical", text: `${source.name}: a run stopped at the deletion threshold and waits for review` });
+  if (!secret.set) reasons.push({ level: "critical", text: `${source.name}: no client secret or certificate is set` });
+  else if (secret.daysLeft !== null && secret.daysLeft <= 0) reasons.push({ level: "critical", text: `${source.name}: the client secret expired on ${secret.expiresOn}` });
+  else if (secret.daysLeft !== null && secret.daysLeft <= expiringDays) {
+    const level = secret.daysLeft <= criticalDays ? "critical" : "warning";
+    reasons.push({ level, text: `${source.name}: the client secret expires in ${secret.daysLeft} day${secret.daysLeft === 1 ? "" : "s"} (${secret.expiresOn})` });
+  }
+  const conflicts = (lastRun?.counts.conflicts ?? 0) + (lastRun?.counts.groupConflicts ?? 0);
+  if (conflicts > 0) reasons.push({ level: "warning", text: `${source.name}: the last run found ${conflicts} conflict${conflicts === 1 ? "" : "s"}` });
+  return reasons;
+}
+
+/** Whether a workspace's sources need an admin, and why: failed runs, stopped runs, expired or expiring secrets, conflicts. */
+export function attentionOf(sources: SourceGlance[]): Attention {
+  const reasons = sources.flatMap(reasonsOf);
+  const critical = reasons.filter((r) => r.level === "critical");
+  const ordered = [...critical, ...reasons.filter((r) => r.level === "warning")];
+  return { level: ordered[0]?.level ?? null, reasons: ordered.map((r) => r.text) };
+}
+
+const rank = (level: AttentionLevel | null) => (level === "critical" ? 0 : level === "warning" ? 1 : 2);
+
+/** Those needing attention first (critical, then warning), then by name. */
+export function byAttention<T extends { name: string; attention: Attention }>(a: T, b: T): number {
+  return rank(a.attention.level) - rank(b.attention.level) || a.name.toLowerCase().localeCompare(b.name.toLowerCase()) || a.name.localeCompare(b.name);
+}
