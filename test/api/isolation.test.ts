@@ -232,6 +232,14 @@ describe.each(engines)("workspace isolation over the API on %s", (engine) => {
     expect(await snapshotB()).toBe(before);
   });
 
+  it("shows A alone in the workspaces' overview, nothing of B", async () => {
+    for (const [who, call] of asA) {
+      const reply = await call("GET", "workspace-overview");
+      expect(reply.body.items.map((w: { name: string }) => w.name), who).toEqual(["a"]);
+      expectNothingOfB(reply, [], `${who}: GET /workspace-overview`);
+    }
+  });
+
   it("lists A's departments only, counting A's users", async () => {
     const reply = await asA[0]![1]("GET", "workspaces/a/users/departments");
     expect(reply.status, JSON.stringify(reply.body)).toBe(200);

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { overviewText } from "../workspace-overview-text.ts";
 import { migrateToLatest } from "../../storage/database.ts";
 import { confirm, directoryCommand, nothingToChange, positiveInteger, run, runOn, runOnWorkspaces, suggest, table, withConfirmation, withJson, withServer } from "../io.ts";
 
@@ -6,9 +7,13 @@ export function workspacesCommand(): Command {
   const workspaces = new Command("workspaces").description("list and manage workspaces");
   const command = (name: string, description: string) => withServer(withJson(new Command(name).description(description)));
   workspaces.addCommand(
-    command("list", "list workspaces (through a server: those you may use)").action(async (opts) =>
-      runOnWorkspaces(opts, (all) => all.list(), { human: (list) => table(list, ["name", "defaultCountry", "createdAt"], "No workspaces yet: add one with `rollcall workspaces add NAME`.") }),
-    ),
+    command("list", "list workspaces (through a server: those you may use)")
+      .option("--overview", "each workspace's users, open notifications and sources' runs, those needing attention (failed or stopped runs, expiring secrets, conflicts) first with why")
+      .action(async (opts) =>
+        opts.overview
+          ? runOnWorkspaces(opts, (all) => all.overview(), { human: overviewText })
+          : runOnWorkspaces(opts, (all) => all.list(), { human: (list) => table(list, ["name", "defaultCountry", "createdAt"], "No workspaces yet: add one with `rollcall workspaces add NAME`.") }),
+      ),
   );
   workspaces.addCommand(
     command("add", "create a workspace (through a server: owners only)")
