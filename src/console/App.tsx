@@ -19,6 +19,7 @@ import { ProfilePage } from "./pages/Profile.tsx";
 import { NotificationsBanner } from "./components/NotificationsBanner.tsx";
 import { NotificationsPage } from "./components/NotificationsPage.tsx";
 import { ActivityPage } from "./pages/Activity.tsx";
+import { AllWorkspacesPage } from "./pages/AllWorkspaces.tsx";
 import { clearDrafts, keepDrafts, setDraftAccount } from "./drafts.tsx";
 
 type Auth = { state: "checking" } | { state: "signed-out"; reason?: string; microsoftSignOutUrl?: string } | { state: "signed-in"; account: Account };
@@ -134,15 +135,19 @@ function safeDecode(segment: string): string {
   }
 }
 
+/** The page listing every workspace the person may use (linked beside the workspace menu when there are several). */
+const allWorkspacesPath = "/workspaces";
+
 function Routed({ path, session }: { path: string; session: Session }) {
   const landing = landingWorkspace(session.workspaces);
   const current = session.workspace?.name;
   useEffect(() => {
-    if ((path === "/" || path === "/login" || !path.startsWith("/w/")) && landing) navigate(wsPath(landing.name, "/users"), { replace: true });
+    if ((path === "/" || path === "/login" || (!path.startsWith("/w/") && path !== allWorkspacesPath)) && landing) navigate(wsPath(landing.name, "/users"), { replace: true });
   }, [path, landing]);
   useEffect(() => {
     if (current) rememberWorkspace(current);
   }, [current]);
+  if (path === allWorkspacesPath) return <Shell><AllWorkspacesPage /></Shell>;
   if (!path.startsWith("/w/")) {
     return landing ? <Loading /> : <Shell><NoWorkspace /></Shell>;
   }

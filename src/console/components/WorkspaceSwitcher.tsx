@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { api } from "../api.ts";
-import { navigate, useLocation } from "../router.tsx";
+import { Link, navigate, useLocation } from "../router.tsx";
 import { useSession, wsPath } from "../session.tsx";
 import type { Workspace } from "../types.ts";
 import { TextField } from "./ui.tsx";
@@ -45,6 +45,11 @@ export function WorkspaceSwitcher() {
         ))}
         {session.account.isOwner ? <option value="__new">+ New workspace…</option> : null}
       </select>
+      {session.workspaces.length > 1 ? (
+        <Link to="/workspaces" className="ws-all" aria-current={location.path === "/workspaces" ? "page" : undefined}>
+          All workspaces
+        </Link>
+      ) : null}
       <NewWorkspaceDialog
         open={creating}
         onClose={() => setCreating(false)}
