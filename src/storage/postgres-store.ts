@@ -101,6 +101,10 @@ export async function openPostgres(url: string, setting = "DATABASE_URL", connec
       watchdog.stop();
       await db.destroy();
     },
+    abandon: async () => {
+      watchdog.stop();
+      await db.destroy();
+    },
   };
 }
 
