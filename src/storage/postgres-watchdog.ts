@@ -56,12 +56,11 @@ export async function serverAnswers(url: string, ms: number): Promise<boolean> {
       () => true,
       (error: unknown) => connectionLossReason(error, { socket: true }) === undefined,
     );
-  try {
-    return await Promise.race([asked, late]);
-  } finally {
-    clearTimeout(timer);
-    destroySocket(client);
-  }
+  const answered = await Promise.race([asked, late]);
+  clearTimeout(timer);
+  if (answered) void client.end().catch(() => undefined);
+  else destroySocket(client);
+  return answered;
 }
 
 /** Closes a pg client's socket without the goodbye `end()` would wait for: an unanswering server never sends it. */

@@ -51,7 +51,13 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   const signalAll = (signal: NodeJS.Signals) => {
     const postmaster = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
     process.kill(postmaster, signal); // first: a frozen postmaster starts no new backends meanwhile
-    for (const child of childrenOf(postmaster)) process.kill(child, signal);
+    for (const child of childrenOf(postmaster)) {
+      try {
+        process.kill(child, signal);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error; // it ended meanwhile (a session closing)
+      }
+    }
   };
   const server: OwnPostgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
