@@ -18,7 +18,9 @@ export async function openPGlite(dataDir: string | null, command: string, brief 
   // Looked at under the lock: a folder another process is creating is not ours to remove.
   const creating = pgdata !== null && !existsSync(pgdata);
   // A database this start began to create and could not finish (a disk that filled up) would not open next time.
-  const removeIfCreated = () => creating && rmSync(pgdata, { recursive: true, force: true });
+  const removeIfCreated = () => {
+    if (creating) rmSync(pgdata, { recursive: true, force: true });
+  };
   let pglite: PGliteThread;
   try {
     pglite = await PGliteThread.open(pgdata, sessionSettings, brief, takeWarmPGlite());

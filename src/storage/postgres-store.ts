@@ -89,6 +89,10 @@ export async function openPostgres(url: string, setting = "DATABASE_URL", connec
     }
     return client;
   };
+  const close = async () => {
+    watchdog.stop();
+    await db.destroy();
+  };
   return {
     db,
     kind: "postgres",
@@ -97,14 +101,8 @@ export async function openPostgres(url: string, setting = "DATABASE_URL", connec
     copyInto: async (transaction, table, columns, chunks) => copyToPostgres(table, columns, chunks, await clientOf(transaction)),
     reclaim: async () => {},
     announce: () => {},
-    close: async () => {
-      watchdog.stop();
-      await db.destroy();
-    },
-    abandon: async () => {
-      watchdog.stop();
-      await db.destroy();
-    },
+    close,
+    abandon: close,
   };
 }
 
