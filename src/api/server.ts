@@ -230,12 +230,14 @@ export interface RunningServer {
  */
 export async function startServer(
   rt: Runtime,
-  options: { host?: string; port?: number; print?: (text: string) => void } = {},
+  /** `beforeListen`: frees the port (the stand-in that answered on it while the database was awaited). */
+  options: { host?: string | undefined; port?: number | undefined; print?: (text: string) => void; beforeListen?: (() => Promise<void>) | undefined } = {},
 ): Promise<RunningServer> {
   const print = options.print ?? ((text: string) => void process.stderr.write(text));
   const first = await ensureFirstAdmin(rt.store.db, { email: rt.config.adminEmail, password: rt.config.adminPassword });
   const app = await buildApp(rt);
   const host = options.host ?? rt.config.host, port = options.port ?? rt.config.port;
+  await options.beforeListen?.();
   const address = await app.listen({ host, port }).catch(async (error: unknown) => {
     await app.close();
     throw listenProblem(error, { host, port, setting: "ROLLCALL_PORT" });

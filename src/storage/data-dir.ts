@@ -32,7 +32,8 @@ export function dataDirProblem(dataDir: string, error: unknown): RollcallError;
 export function dataDirProblem(dataDir: string, error: unknown, only: "file system"): RollcallError | undefined;
 export function dataDirProblem(dataDir: string, error: unknown, only?: "file system"): RollcallError | undefined {
   const { code: nodeCode, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
-  const code = typeof nodeCode === "string" ? nodeCode : typeof errno === "number" ? wasiErrno[errno] : undefined;
+  // 53100: Postgres's own disk_full ("could not extend file …"), met by a statement rather than by opening the folder.
+  const code = nodeCode === "53100" ? "ENOSPC" : typeof nodeCode === "string" ? nodeCode : typeof errno === "number" ? wasiErrno[errno] : undefined;
   if (only && !(code && Object.values(wasiErrno).includes(code))) return undefined;
   const todo =
     code === "ENOSPC" || code === "EDQUOT"

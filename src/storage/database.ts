@@ -1,8 +1,10 @@
 import { Kysely, sql } from "kysely";
+import { resolve } from "node:path";
 import { RollcallError } from "../errors.ts";
 import type { CopyValue } from "./copy-format.ts";
 import type { PostgresWait } from "./postgres-wait.ts";
 import { isMigrated, migrator } from "./migrations/index.ts";
+import { dataDirProblem } from "./data-dir.ts";
 import type { Database } from "./schema.ts";
 
 export type Db = Kysely<Database>;
@@ -35,6 +37,11 @@ export interface Store {
   /** The migrations opening the store applied (an upgrade's), in order; empty when the schema was up to date. */
   migrated?: string[];
   close(): Promise<void>;
+  /**
+   * Closes it after its start failed (its migrations): a new embedded database this start created is removed, so the
+   * next start creates it afresh rather than meet a half-made one. An existing database is never touched.
+   */
+  abandon(): Promise<void>;
 }
 
 export type StoreTarget =
@@ -74,7 +81,13 @@ export async function openStore(target: StoreTarget, options: OpenOptions = {}):
       ? await (await import("./postgres-store.ts")).openPostgres(target.url, target.setting, target.connectTimeoutMs, options.waitForPostgres)
       : await (await import("./pglite-store.ts")).openPGlite(target.dataDir, options.command ?? "cli", options.brief);
   if (options.migrate !== false) {
-    store.migrated = await migrateToLatest(store.db);
+    try {
+      store.migrated = await migrateToLatest(store.db);
+    } catch (error) {
+      await store.abandon();
+      // The embedded database's disk filled up (or turned read-only) while its tables were created.
+      throw (target.kind === "pglite" && target.dataDir !== null && dataDirProblem(resolve(target.dataDir), (error as Error).cause, "file system")) || error;
+    }
     if (store.kind === "pglite") await (await import("../sync/lease.ts")).failRunsOfEarlierProcesses(store.db);
   }
   return store;

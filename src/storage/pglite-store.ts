@@ -1,5 +1,5 @@
 import { Kysely, sql } from "kysely";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RollcallError } from "../errors.ts";
 import { encodeRows, recycleChunks } from "./copy-format.ts";
@@ -14,10 +14,18 @@ import type { Database } from "./schema.ts";
 /** The embedded database (PGlite in a thread of its own) in `dataDir`, or in memory when null. */
 export async function openPGlite(dataDir: string | null, command: string, brief = false): Promise<Store> {
   const lock = dataDir === null ? undefined : await acquireDataDirLock(resolve(dataDir), command, lockLost(resolve(dataDir)));
+  const pgdata = dataDir === null ? null : join(resolve(dataDir), "pgdata");
+  // Looked at under the lock: a folder another process is creating is not ours to remove.
+  const creating = pgdata !== null && !existsSync(pgdata);
+  // A database this start began to create and could not finish (a disk that filled up) would not open next time.
+  const removeIfCreated = () => {
+    if (creating) rmSync(pgdata, { recursive: true, force: true });
+  };
   let pglite: PGliteThread;
   try {
-    pglite = await PGliteThread.open(dataDir === null ? null : join(resolve(dataDir), "pgdata"), sessionSettings, brief, takeWarmPGlite());
+    pglite = await PGliteThread.open(pgdata, sessionSettings, brief, takeWarmPGlite());
   } catch (error) {
+    removeIfCreated();
     await lock?.release();
     // A disk that filled up, or was made read-only, since the start-up check (or while PGlite created the database).
     throw (dataDir !== null && dataDirProblem(resolve(dataDir), error, "file system")) || new RollcallError("internal", `Could not open the embedded database in ${dataDir}: ${(error as Error).message}`, {}, { cause: error });
@@ -48,6 +56,12 @@ export async function openPGlite(dataDir: string | null, command: string, brief 
     async close() {
       await db.destroy();
       await pglite.close();
+      await lock?.release();
+    },
+    async abandon() {
+      await db.destroy();
+      await pglite.kill();
+      removeIfCreated();
       await lock?.release();
     },
   };

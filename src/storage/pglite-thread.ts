@@ -112,6 +112,11 @@ export class PGliteThread {
     await this.worker.terminate();
   }
 
+  /** Ends the thread without closing its database: one being thrown away (a new one whose creation failed). */
+  async kill(): Promise<void> {
+    await this.worker.terminate();
+  }
+
   private send(request: Request): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

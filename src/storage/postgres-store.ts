@@ -1,11 +1,12 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { Readable } from "node:stream";
+import { Readable, Writable, finished } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { RollcallError, connectionLossReason, databaseUnreachable } from "../errors.ts";
 import { encodeRows, recycleChunks } from "./copy-format.ts";
 import { connectWaiting, type PostgresWait } from "./postgres-wait.ts";
+import { destroySocket, serverAnswers, watchConnections, type WatchedConnection } from "./postgres-watchdog.ts";
 import { sessionSettings, type Db, type Store } from "./database.ts";
 import type { Database } from "./schema.ts";
 
@@ -16,7 +17,8 @@ export const defaultConnectTimeoutMs = 5_000;
  * A PostgreSQL server through a pool of up to 10 connections. While the server is unreachable (restarting, failing
  * over, cut off) every query fails within `connectTimeoutMs` with database_unreachable; the pool connects again for
  * each one, so everything works again once it is back. With `wait`, a server that cannot be reached yet is waited for
- * (`rollcall serve` started beside it); without, opening fails at once.
+ * (`rollcall serve` started beside it); without, opening fails at once. A server that stops answering without closing
+ * its connections has them cut by a watchdog (postgres-watchdog.ts), so those queries fail too rather than hang.
  */
 export async function openPostgres(url: string, setting = "DATABASE_URL", connectTimeoutMs = defaultConnectTimeoutMs, wait?: PostgresWait): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: 10, Client: connectionClass(connectTimeoutMs) });
@@ -51,6 +53,7 @@ export async function openPostgres(url: string, setting = "DATABASE_URL", connec
     const create = (error as { code?: string }).code === "3D000" ? ": create it first (createdb NAME, or CREATE DATABASE NAME in psql); Rollcall creates its tables in it" : "";
     throw new RollcallError("internal", `Could not connect to PostgreSQL at ${redact(url)} (${setting}): ${message}${create}`, {}, { cause: error });
   }
+  const watchdog = watchConnections(() => clients.values() as Iterable<pg.PoolClient & WatchedConnection>, () => serverAnswers(url, connectTimeoutMs), connectTimeoutMs);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const copyToPostgres = async (table: string, columns: string[], chunks: AsyncIterable<Uint8Array> | Uint8Array[], into?: pg.PoolClient) => {
     // Past Kysely's guard: a COPY sent after its transaction ended would commit on its own.
@@ -67,6 +70,9 @@ export async function openPostgres(url: string, setting = "DATABASE_URL", connec
       await pipeline(Readable.from(sending()), client.query(copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN`)));
       // The COPY has ended: the server has every byte, the socket holds none of them.
       recycleChunks(sent);
+    } catch (error) {
+      const cut = (client as pg.PoolClient & Partial<TimedConnection>).cutReason;
+      throw cut ? databaseUnreachable(cut, error) : error;
     } finally {
       if (!into) client.release();
     }
@@ -83,6 +89,10 @@ export async function openPostgres(url: string, setting = "DATABASE_URL", connec
     }
     return client;
   };
+  const close = async () => {
+    watchdog.stop();
+    await db.destroy();
+  };
   return {
     db,
     kind: "postgres",
@@ -91,21 +101,33 @@ export async function openPostgres(url: string, setting = "DATABASE_URL", connec
     copyInto: async (transaction, table, columns, chunks) => copyToPostgres(table, columns, chunks, await clientOf(transaction)),
     reclaim: async () => {},
     announce: () => {},
-    close: () => db.destroy(),
+    close,
+    abandon: close,
   };
 }
 
 type Connection = { connect(callback?: (error?: Error) => void): Promise<void> | void; query(...args: unknown[]): unknown };
 
+/** What the watchdog reads and does on a pooled connection (TimedConnection). */
+interface TimedConnection extends WatchedConnection {
+  /** Why the watchdog cut this connection, if it did. */
+  cutReason: string | undefined;
+}
+
 /**
  * pg's client, with a time limit on connecting only (the pool's own would also fail a request waiting for a busy
  * pool's free connection), and the errors of a server that cannot be reached or cut the connection translated into
- * database_unreachable: socket errors here surely come from the database.
+ * database_unreachable: socket errors here surely come from the database. It keeps how long its statements have
+ * waited for an answer, for the watchdog.
  */
 function connectionClass(connectTimeoutMs: number): typeof pg.Client {
   const unreachable = (error: unknown, reason = connectionLossReason(error, { socket: true })) => (reason ? databaseUnreachable(reason, error) : error);
   const Base = pg.Client as unknown as new (config: pg.ClientConfig) => Connection;
-  class TimedConnection extends Base {
+  class TimedPgConnection extends Base implements TimedConnection {
+    cutReason: string | undefined;
+    #unanswered = 0;
+    #lastAnswerAt = 0;
+
     constructor(config: pg.ClientConfig) {
       super({ ...config, connectionTimeoutMillis: connectTimeoutMs });
     }
@@ -119,12 +141,35 @@ function connectionClass(connectTimeoutMs: number): typeof pg.Client {
     }
 
     override query(...args: unknown[]): unknown {
-      const result = super.query(...args);
-      // A promise for a statement's rows; a COPY stream or a callback query reports its error its own way.
-      return result instanceof Promise ? result.catch((error: unknown) => Promise.reject(unreachable(error))) : result;
+      if (this.#unanswered++ === 0) this.#lastAnswerAt = performance.now();
+      const answered = () => {
+        this.#unanswered--;
+        this.#lastAnswerAt = performance.now();
+      };
+      let result: unknown;
+      try {
+        result = super.query(...args);
+      } catch (error) {
+        answered();
+        throw error;
+      }
+      // A promise for a statement's rows; a COPY stream reports its error its own way (copyToPostgres translates it).
+      if (result instanceof Promise) return result.then((rows: unknown) => (answered(), rows), (error: unknown) => (answered(), Promise.reject(unreachable(error, this.cutReason))));
+      if (result instanceof Writable || result instanceof Readable) finished(result, answered);
+      else answered(); // a callback query (none of Rollcall's): not watched
+      return result;
+    }
+
+    waitingSince(): number | undefined {
+      return this.#unanswered > 0 ? this.#lastAnswerAt : undefined;
+    }
+
+    cut(reason: string): void {
+      this.cutReason = reason;
+      destroySocket(this as unknown as pg.Client);
     }
   }
-  return TimedConnection as unknown as typeof pg.Client;
+  return TimedPgConnection as unknown as typeof pg.Client;
 }
 
 function redact(url: string): string {

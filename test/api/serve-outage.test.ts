@@ -51,6 +51,23 @@ describe.skipIf(!postgresBinaries)("rollcall serve through a restart of its Post
     expect(log.filter((entry) => entry.err !== undefined)).toEqual([]); // no stack for an outage
     await expect.poll(() => serve.stderr().match(/database reachable again/g)?.length ?? 0, { timeout: 10_000 }).toBe(2);
 
+    // Frozen (SIGSTOP: connections stay open, nothing answers): a request needing the database fails within seconds.
+    const login = () => fetch(`${serve.url}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "someone@example.com", password: "a password of some length" }) });
+    expect((await login()).status).toBe(401);
+    server.freeze();
+    try {
+      const started = performance.now();
+      const frozen = await login(); // signing in counts the attempt in the database first
+      expect(frozen.status).toBe(503);
+      expect(((await frozen.json()) as { error: { code: string } }).error.code).toBe("database_unreachable");
+      expect(performance.now() - started).toBeLessThan(6_000);
+      expect((await fetch(`${serve.url}/api/v1/health/live`)).status).toBe(200);
+    } finally {
+      server.thaw();
+    }
+    await expect.poll(async () => (await login()).status, { timeout: 15_000 }).toBe(401);
+    expect(serve.child.exitCode).toBeNull();
+
     serve.child.kill("SIGTERM");
     expect(await serve.exited).toBe(0);
   });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { killStarted, runCli, startCli } from "../support/cli.ts";
-import { postgresBinaries, startOwnPostgres, type OwnPostgres } from "../support/own-postgres.ts";
+import { freePort, postgresBinaries, startOwnPostgres, type OwnPostgres } from "../support/own-postgres.ts";
 
 type LogLine = { level: number; msg: string; reason?: string };
 
@@ -87,16 +87,43 @@ describe.skipIf(!postgresBinaries)("rollcall serve waits at start for its Postgr
     expect(performance.now() - started).toBeLessThan(15_000);
   });
 
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    it(`${signal} while it waits stops it at once: exit code 0, one log line, no stack`, { timeout: 60_000 }, async () => {
+      const port = await freePort();
+      const serve = startCli(["serve"], env({ ROLLCALL_PORT: String(port) }));
+      await expect.poll(() => serve.stderr(), { timeout: 15_000 }).toContain("waiting for PostgreSQL");
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/api/v1/health/live`).catch(() => undefined))?.status, { timeout: 5_000 }).toBe(200);
+      const started = performance.now();
+      serve.child.kill(signal);
+      expect(await serve.exited).toBe(0);
+      expect(performance.now() - started).toBeLessThan(2_000);
+      const after = serve.stderr().slice(serve.stderr().indexOf("waiting for PostgreSQL"));
+      const lines = after.split("\n").slice(1).filter(Boolean);
+      expect(lines).toEqual([expect.stringContaining('"msg":"stopped while waiting for PostgreSQL"')]);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, signal });
+      expect(serve.stderr()).not.toMatch(/\n\s+at /);
+    });
+  }
+
   it("started while the server is down: logs that it waits, comes up once the server does, and answers /api/v1/health 200", { timeout: 180_000 }, async () => {
-    const serve = startCli(["serve"], env({}));
+    const port = await freePort();
+    const serve = startCli(["serve"], env({ ROLLCALL_PORT: String(port) }));
     await expect.poll(() => serve.stderr(), { timeout: 15_000 }).toContain("waiting for PostgreSQL");
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(serve.child.exitCode).toBeNull();
     expect(serve.stderr()).not.toContain("Rollcall is serving");
+    // Meanwhile its port answers liveness (an orchestrator's probe keeps it) and readiness says it is not ready.
+    const live = await fetch(`http://127.0.0.1:${port}/api/v1/health/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toMatchObject({ status: "ok" });
+    const notReady = await fetch(`http://127.0.0.1:${port}/api/v1/health`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toMatchObject({ error: { code: "database_unreachable", message: expect.stringContaining("has not reached its PostgreSQL server yet") } });
 
     server.start();
     await expect.poll(() => /Rollcall is serving (http:\/\/\S+) /.exec(serve.stderr())?.[1], { timeout: 120_000 }).toBeDefined();
     const url = /Rollcall is serving (http:\/\/\S+) /.exec(serve.stderr())![1]!;
+    expect(url).toBe(`http://127.0.0.1:${port}`);
     const health = await fetch(`${url}/api/v1/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: "ok" });

@@ -130,6 +130,51 @@ describe.skipIf(!postgresBinaries)("a PostgreSQL server that goes away and comes
     }
   });
 
+  it("a server that freezes (SIGSTOP) under queries fails them with database_unreachable within about twice the connect time limit, more queries than the pool holds included, and answers again once it goes on (SIGCONT)", async () => {
+    const admin = await tokenCaller(api, "default", "admin");
+    expect((await admin("GET", "workspaces/default/users")).status).toBe(200);
+    await Promise.all(Array.from({ length: 10 }, () => sql`select pg_sleep(0.05)`.execute(store.db))); // a full pool of connections made
+    server.freeze();
+    try {
+      const started = performance.now();
+      const queries = Array.from({ length: 12 }, () => sql`select 1`.execute(store.db).then(() => undefined, (error: unknown) => toRollcallError(error)));
+      const users = await admin("GET", "workspaces/default/users");
+      expect(users.status).toBe(503);
+      expect(users.body.error).toMatchObject({ code: "database_unreachable", message: expect.stringContaining("no answer within 1 s (ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS)") });
+      for (const failure of await Promise.all(queries)) expect(failure).toMatchObject({ code: "database_unreachable" });
+      // 1 s unanswered, 1 s for the watchdog's own question, 1 s for a waiting query's new connection, plus its rounds
+      expect(performance.now() - started).toBeLessThan(6_000);
+    } finally {
+      server.thaw();
+    }
+    expect((await sql<{ one: number }>`select 1 as one`.execute(store.db)).rows).toEqual([{ one: 1 }]);
+    expect((await admin("GET", "workspaces/default/users")).status).toBe(200);
+  });
+
+  it("a statement longer than the connect time limit on a server that answers is not cut", async () => {
+    const started = performance.now();
+    await sql`select pg_sleep(3.5)`.execute(store.db); // the watchdog asks the server three times meanwhile
+    expect(performance.now() - started).toBeGreaterThan(3_400);
+  });
+
+  it("a network cut that resets nothing fails a query in flight with database_unreachable rather than leaving it waiting, and the pool connects again once the network is back", async () => {
+    const proxy = await freezableProxy(server.port);
+    const throughProxy = await openStore({ kind: "postgres", url: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`, connectTimeoutMs: 500 }, { migrate: false });
+    try {
+      const long = sql`select pg_sleep(0.3)`.execute(throughProxy.db).then(() => undefined, (error: unknown) => toRollcallError(error));
+      proxy.freeze(); // the statement's answer never arrives
+      const started = performance.now();
+      expect(await long).toMatchObject({ code: "database_unreachable", message: expect.stringContaining("no answer within 0.5 s") });
+      expect(performance.now() - started).toBeLessThan(3_000);
+      proxy.thaw();
+      expect((await sql<{ one: number }>`select 1 as one`.execute(throughProxy.db)).rows).toEqual([{ one: 1 }]);
+    } finally {
+      proxy.thaw();
+      await throughProxy.close();
+      await proxy.close();
+    }
+  });
+
   it("a server that takes connections but never answers fails a query after ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS, saying so, instead of hanging", async () => {
     const sockets: Socket[] = [];
     const silent: Server = createServer((socket) => void sockets.push(socket));

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +24,12 @@ export interface OwnPostgres {
   /** Fast shutdown: the server ends every session (as a restart or a failover does) and stops listening. */
   stop(): void;
   start(): void;
+  /**
+   * SIGSTOP to the server and each of its processes: connections stay open and nothing answers, as with a server
+   * that hangs or a network cut that resets nothing. `thaw` (SIGCONT) lets it go on.
+   */
+  freeze(): void;
+  thaw(): void;
   /** Stops the server and removes its folder. */
   remove(): void;
 }
@@ -42,12 +48,30 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync"]);
   const port = await freePort();
   const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${folder} -c fsync=off -c max_connections=50`;
+  const signalAll = (signal: NodeJS.Signals) => {
+    const postmaster = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+    process.kill(postmaster, signal); // first: a frozen postmaster starts no new backends meanwhile
+    for (const child of childrenOf(postmaster)) {
+      try {
+        process.kill(child, signal);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error; // it ended meanwhile (a session closing)
+      }
+    }
+  };
   const server: OwnPostgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     start: () => run("pg_ctl", ["-D", data, "-l", join(folder, "server.log"), "-w", "-o", options, "start"]),
     stop: () => run("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]),
+    freeze: () => signalAll("SIGSTOP"),
+    thaw: () => signalAll("SIGCONT"),
     remove() {
+      try {
+        server.thaw();
+      } catch {
+        // not running
+      }
       try {
         server.stop();
       } catch {
@@ -60,7 +84,17 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   return server;
 }
 
-function freePort(): Promise<number> {
+function childrenOf(pid: number): number[] {
+  let output = "";
+  try {
+    output = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" });
+  } catch {
+    // ps exits 1 when there are none
+  }
+  return output.split("\n").map((line) => Number(line.trim())).filter((child) => child > 0);
+}
+
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", reject);

@@ -55,4 +55,39 @@ describe.skipIf(!postgresBinaries)("a sync whose database goes away mid-run", ()
     expect((await getUser(h.ctx, mover.userPrincipalName)).jobTitle).toBe("Moved During The Outage");
     expect(await differences(h, "corp")).toEqual([]);
   });
+
+  it("a server that freezes mid-run (SIGSTOP, connections left open): the run fails within seconds and is written failed once the server goes on (SIGCONT)", { timeout: 60_000 }, async () => {
+    const tenant = h.emulator.tenants.get(h.emulator.tenantId)!;
+    const mover = tenant.listUsers().find((u) => u.userType === "Member")!;
+    tenant.updateUser(mover.id, { jobTitle: "Moved While Frozen" });
+
+    let graphCalls = 0;
+    const freezing: HttpFetch = async (url, init) => {
+      if (url.includes("/v1.0/") && ++graphCalls === 2) server.freeze();
+      return httpFetch(url, init);
+    };
+    let failure: unknown;
+    try {
+      const started = performance.now();
+      failure = await h.sync("corp", { fetch: freezing }).then(
+        (summary) => summary,
+        (error: unknown) => toRollcallError(error),
+      );
+      expect(performance.now() - started).toBeLessThan(15_000);
+    } finally {
+      server.thaw();
+    }
+    expect(failure).toMatchObject({ code: "database_unreachable" });
+
+    const lastRun = async () =>
+      (await sql<{ status: string; error: { code: string; message: string } | null; leased: boolean }>`
+        select r.status, r.error, s.lease_run_id is not null as leased
+        from sync_runs r join source_state s on s.source_id = r.source_id order by r.started_at desc limit 1`.execute(h.store.db)).rows[0];
+    await expect.poll(lastRun, { timeout: 15_000 }).toMatchObject({ status: "failed", leased: false });
+    expect((await lastRun())!.error).toMatchObject({ code: "database_unreachable", message: expect.stringMatching(/^The database became unreachable during the run \(.*no answer within 1 s.*\); nothing the run had not committed was applied/) });
+    expect((await getUser(h.ctx, mover.userPrincipalName)).jobTitle).not.toBe("Moved While Frozen");
+
+    expect(await h.sync("corp")).toMatchObject({ status: "succeeded" });
+    expect((await getUser(h.ctx, mover.userPrincipalName)).jobTitle).toBe("Moved While Frozen");
+  });
 });

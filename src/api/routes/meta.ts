@@ -12,7 +12,7 @@ export const metaRoutes: RouteModule = {
       url: "/health",
       summary: "Readiness: the server answers and reaches its database (no credentials needed)",
       description:
-        "For a load balancer's readiness check: 503 database_unreachable while the PostgreSQL server cannot be reached (within ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS), 200 again once it is back. On the embedded database the check waits while a sync or an import writes (one statement at a time): give it a timeout of 30 seconds or more there, or use /health/live.",
+        "For a load balancer's readiness check: 503 database_unreachable while the PostgreSQL server cannot be reached (within ROLLCALL_DATABASE_CONNECT_TIMEOUT_SECONDS), 200 again once it is back; 503 database_unreachable too while `rollcall serve` waits at start for its PostgreSQL server (ROLLCALL_DATABASE_WAIT_SECONDS). On the embedded database the check waits while a sync or an import writes (one statement at a time): give it a timeout of 30 seconds or more there, or use /health/live.",
       access: "public",
       quiet: true,
       response: z.object({ status: z.literal("ok"), database: z.enum(["pglite", "postgres"]), version: z.string() }),
@@ -29,7 +29,7 @@ export const metaRoutes: RouteModule = {
       method: "GET",
       url: "/health/live",
       summary: "Liveness: the process answers, whatever its database is doing (no credentials needed)",
-      description: "For a liveness probe: it never waits for the database, so a long sync on the embedded database, or a PostgreSQL server being unreachable, does not get the process restarted.",
+      description: "For a liveness probe: it never waits for the database, so a long sync on the embedded database, or a PostgreSQL server being unreachable (also while `rollcall serve` waits for it at start), does not get the process restarted.",
       access: "public",
       quiet: true,
       withoutDatabase: true,

@@ -2,7 +2,9 @@ import { Command, Option } from "commander";
 import { loadConfig } from "../../config.ts";
 import { resolveWorkspace } from "../../core/workspaces.ts";
 import { createAccount, listAccounts, resetPassword } from "../../core/accounts.ts";
-import { openRuntime, type Runtime } from "../../runtime.ts";
+import type { Runtime } from "../../runtime.ts";
+import type { WaitingListener } from "../../api/waiting-listener.ts";
+import { openServeRuntime } from "../serve-start.ts";
 import { RollcallError, invalidInput, toRollcallError } from "../../errors.ts";
 import { stopRunsHere } from "../../sync/cancel.ts";
 import { customUrlsWarning, secretKeyWarning, sourcesWithCustomUrls, unreadableSecrets } from "../../core/start-up-checks.ts";
@@ -20,13 +22,15 @@ export function serveCommand(): Command {
         if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
           throw invalidInput([{ field: "port", message: `"${opts.port}" must be a whole number from 0 to 65535`, value: opts.port }]);
         }
-        const rt = await openRuntime(loadConfig(), { command: "serve", waitForDatabase: true });
+        const config = loadConfig();
+        const { rt, standIn } = await openServeRuntime(config, { host: opts.host ?? config.host, port: port ?? config.port });
         try {
-          await serveUntilStopped(rt, { host: opts.host, port }, (url) => {
+          await serveUntilStopped(rt, { host: opts.host, port: standIn?.port ?? port, standIn }, (url) => {
             rt.logger.info({ url, database: rt.store.kind }, "rollcall is serving");
             process.stderr.write(`Rollcall is serving ${url} (API at ${url}/api/v1). Press Ctrl+C to stop.\n`);
           });
         } finally {
+          await standIn?.close();
           await rt.close();
         }
       } catch (error) {
@@ -41,7 +45,7 @@ export function serveCommand(): Command {
  * The API and console plus the background workers, until SIGINT/SIGTERM. The notifier (secret expiry,
  * e-mail, webhooks) and the scheduler both claim their work atomically, so several processes can run this.
  */
-export async function serveUntilStopped(rt: Runtime, options: { host?: string | undefined; port?: number | undefined }, announce: (url: string) => void): Promise<void> {
+export async function serveUntilStopped(rt: Runtime, options: { host?: string | undefined; port?: number | undefined; standIn?: WaitingListener | undefined }, announce: (url: string) => void): Promise<void> {
   // Loaded here, not with the CLI: the API server and its workers are a third of what every command would load.
   const [{ ensureConsoleBuilt }, { startServer }, { startNotifier }, { startScheduler }, { stopCommitsHere }] = await Promise.all([
     import("../../console/build.ts"),
@@ -52,9 +56,18 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   ]);
   // A fresh clone has no console build yet; Vite builds it once (a few seconds) and reuses it after.
   await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
-  const server = await startServer(rt, options);
+  const server = await startServer(rt, { host: options.host, port: options.port, beforeListen: options.standIn?.close });
   const notifier = startNotifier(rt);
   const scheduler = startScheduler(rt, { tickMs: rt.config.scheduleCheckMs });
+  // Listened for before the URL is announced: a stop right after it (a test, an impatient operator) closes cleanly.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      rt.logger.info({ signal }, "stopping");
+      resolve(signal);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
   announce(server.url);
   const warnings = {
     secret_key_mismatch: secretKeyWarning(await unreadableSecrets(rt.store.db, rt.secrets), Boolean(rt.config.secretKey), rt.store.kind === "postgres"),
@@ -65,14 +78,7 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
     rt.logger.error({ reason }, warning);
     process.stderr.write(`Warning: ${warning}\n`);
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      rt.logger.info({ signal }, "stopping");
-      resolve(signal);
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  const signal = await stopSignal;
   // Syncs going on here end as failed, rolled back, their sources free: left running, each would keep its source
   // from syncing on every other process sharing the database until its lease expired (a rolling restart behind a
   // load balancer). Again once requests in flight are done, for a sync one of them started meanwhile.
