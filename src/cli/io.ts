@@ -11,6 +11,7 @@ import { remoteDirectory } from "./remote-directory.ts";
 import { localWorkspaces, remoteWorkspaces, type Workspaces } from "./workspaces.ts";
 import { jsonPieces } from "./json-stream.ts";
 import { printError } from "./print-error.ts";
+import { localActor } from "./local-actor.ts";
 
 export { noteFlagsOf, printError } from "./print-error.ts";
 
@@ -181,7 +182,7 @@ export async function runOnWorkspaces<T>(options: GlobalOptions, body: (workspac
   return run(options, async (rt) => body(localWorkspaces(rt)), present);
 }
 
-export async function workspaceContext(rt: Runtime, options: GlobalOptions, actor = "cli"): Promise<WorkspaceContext & { workspace: Workspace }> {
+export async function workspaceContext(rt: Runtime, options: GlobalOptions, actor = localActor()): Promise<WorkspaceContext & { workspace: Workspace }> {
   const workspace = await resolveWorkspace(rt.store.db, options.workspace ?? "default");
   return { db: rt.store.db, workspace, actor };
 }
