@@ -2,13 +2,12 @@ import { Writable } from "node:stream";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { cliEnv, loadConfig } from "../config.ts";
 import { RollcallError, toRollcallError } from "../errors.ts";
-import { openRuntime, type Runtime } from "../runtime.ts";
-import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
+import type { Runtime } from "../runtime.ts";
+import type { Workspace } from "../core/workspaces.ts";
 import type { WorkspaceContext } from "../core/context.ts";
 import { apiClient, serverFrom } from "./api-client.ts";
-import { localDirectory, type Directory } from "./directory.ts";
-import { remoteDirectory } from "./remote-directory.ts";
-import { localWorkspaces, remoteWorkspaces, type Workspaces } from "./workspaces.ts";
+import type { Directory } from "./directory.ts";
+import type { Workspaces } from "./workspaces.ts";
 import { jsonPieces } from "./json-stream.ts";
 import { printError } from "./print-error.ts";
 import { localActor } from "./local-actor.ts";
@@ -162,7 +161,7 @@ const bulkCommands = new Set(["sync", "import"]);
 export async function run<T>(options: GlobalOptions, body: (rt: Runtime) => Promise<T>, present: Present<T>, command = "cli"): Promise<void> {
   let runtime: Runtime | undefined;
   try {
-    await output(options, async () => body((runtime = await openRuntime(loadConfig(), { command, brief: !bulkCommands.has(command) }))), present);
+    await output(options, async () => body((runtime = await (await import("../runtime.ts")).openRuntime(loadConfig(), { command, brief: !bulkCommands.has(command) }))), present);
   } finally {
     await runtime?.close();
   }
@@ -171,19 +170,20 @@ export async function run<T>(options: GlobalOptions, body: (rt: Runtime) => Prom
 /** Run a command body on the workspace's directory: the server's API when one is set, else the local database. */
 export async function runOn<T>(options: GlobalOptions, body: (directory: Directory) => Promise<T>, present: Present<T>, command = "cli"): Promise<void> {
   const server = serverFrom(options.server);
-  if (server) return output(options, async () => body(remoteDirectory(apiClient(server), options.workspace ?? "default")), present);
-  return run(options, async (rt) => body(localDirectory(rt, await workspaceContext(rt, options))), present, command);
+  if (server) return output(options, async () => body((await import("./remote-directory.ts")).remoteDirectory(apiClient(server), options.workspace ?? "default")), present);
+  return run(options, async (rt) => body((await import("./directory.ts")).localDirectory(rt, await workspaceContext(rt, options))), present, command);
 }
 
 /** Run a command body on the workspaces: the server's (those the caller may use) when one is set, else the local database's. */
 export async function runOnWorkspaces<T>(options: GlobalOptions, body: (workspaces: Workspaces) => Promise<T>, present: Present<T>): Promise<void> {
   const server = serverFrom(options.server);
+  const { localWorkspaces, remoteWorkspaces } = await import("./workspaces.ts");
   if (server) return output(options, async () => body(remoteWorkspaces(apiClient(server))), present);
   return run(options, async (rt) => body(localWorkspaces(rt)), present);
 }
 
 export async function workspaceContext(rt: Runtime, options: GlobalOptions, actor = localActor()): Promise<WorkspaceContext & { workspace: Workspace }> {
-  const workspace = await resolveWorkspace(rt.store.db, options.workspace ?? "default");
+  const workspace = await (await import("../core/workspaces.ts")).resolveWorkspace(rt.store.db, options.workspace ?? "default");
   return { db: rt.store.db, workspace, actor };
 }
 

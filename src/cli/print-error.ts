@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { RollcallError } from "../errors.ts";
 
-// Apart from io.ts, which loads the database's code: `rollcall --version` and `--help` need only these.
+// Apart from io.ts: `rollcall --version` and the root's `--help` load only these and the commands' list.
 
 /** The running command's flags by the field each sets ("displayName" → "--display-name"), so an error names what was typed. */
 const flagOfField = new Map<string, string>();
