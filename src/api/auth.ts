@@ -4,13 +4,14 @@ import type { Db } from "../storage/database.ts";
 import type { Role } from "../storage/schema.ts";
 import { RollcallError } from "../errors.ts";
 import { authenticateApiToken } from "../core/tokens.ts";
+import { tokenActor } from "../domain/actor.ts";
 import { deleteSession, findSession, sameSecret, type Account } from "../core/accounts.ts";
 import { listWorkspaces, resolveWorkspace, type Workspace } from "../core/workspaces.ts";
 
 /** Who is calling: an admin's browser session or a script's workspace-scoped API token. */
 export type Principal =
   | { kind: "session"; sessionId: string; account: Account; csrfToken: string; expiresAt: string }
-  | { kind: "token"; tokenId: string; name: string; workspaceId: string; role: Role };
+  | { kind: "token"; tokenId: string; name: string; createdBy: string | null; workspaceId: string; role: Role };
 
 export const sessionCookie = "rollcall_session";
 /** Sessions handed to native clients (`rollcall login`) are sent as `Authorization: Bearer rcs_…`. */
@@ -34,7 +35,7 @@ export async function authenticate(db: Db, request: FastifyRequest): Promise<Pri
       return { kind: "session", sessionId: match[1]!, ...session };
     }
     const token = await authenticateApiToken(db, match[1]!);
-    return { kind: "token", tokenId: token.tokenId, name: token.name, workspaceId: token.workspaceId, role: token.role };
+    return { kind: "token", tokenId: token.tokenId, name: token.name, createdBy: token.createdBy, workspaceId: token.workspaceId, role: token.role };
   }
   const sessionId = request.cookies[sessionCookie];
   if (!sessionId) return undefined;
@@ -55,7 +56,7 @@ export function requirePrincipal(principal: Principal | undefined): Principal {
 }
 
 export function actorOf(principal: Principal): string {
-  return principal.kind === "session" ? principal.account.email : `token:${principal.name}`;
+  return principal.kind === "session" ? principal.account.email : tokenActor(principal.name, principal.createdBy);
 }
 
 async function roleIn(db: Db, principal: Principal, workspace: Workspace): Promise<Role | undefined> {

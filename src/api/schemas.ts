@@ -193,7 +193,7 @@ export const changeSchema = z
   .object({
     id: z.string(),
     at: iso,
-    actor: z.string(),
+    actor: z.string().describe("who made it: an admin's email; token:NAME, an API token (token:NAME by EMAIL when an admin created it); cli:USER, the local CLI run by that operating-system account (cli in entries made before it was recorded); sync:SOURCE, schedule"),
     action: z.string(),
     subject: z.string(),
     runId: z.string().nullable(),

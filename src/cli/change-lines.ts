@@ -1,6 +1,7 @@
 import type { ChangeRecord } from "../core/change-log.ts";
 import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups, replacedUser } from "../domain/change.ts";
 import { joinList } from "../domain/list-cell.ts";
+import { describeActor } from "../domain/actor.ts";
 
 /**
  * What a change-log entry says, a line each, under its heading: the deleted user a created one replaces, notes
@@ -10,7 +11,7 @@ export function changeDetails(c: ChangeRecord, indent: string): string[] {
   const groups = joinedGroups(c);
   const replaced = replacedUser(c);
   return [
-    ...(replaced ? [`${indent}replaces deleted user ${replaced.id}, deleted ${replaced.deletedAt} by ${replaced.deletedBy}; their history: rollcall users history ${replaced.id}`] : []),
+    ...(replaced ? [`${indent}replaces deleted user ${replaced.id}, deleted ${replaced.deletedAt} by ${describeActor(replaced.deletedBy)}; their history: rollcall users history ${replaced.id}`] : []),
     ...changeNotes(c).map((note) => `${indent}${note}`),
     ...changedFields(c).map((f) => `${indent}${fieldLabel(f.field)}: ${f.from} → ${f.to}`),
     ...(groups.length ? [`${indent}groups: ${joinList(groups)}`] : []),
@@ -21,7 +22,7 @@ export function changeDetails(c: ChangeRecord, indent: string): string[] {
 export function historyText(heading: string, { changes, total }: { changes: ChangeRecord[]; total: number }, withSubject = false): string {
   const lines = [`${heading}: ${total} change(s)${total > changes.length ? `, the newest ${changes.length} (--limit for more)` : ""}, newest first`];
   for (const c of changes) {
-    lines.push(`  ${c.at}  ${actionLabel(c.action)}${withSubject ? `: ${c.subject}` : ""} by ${c.actor}${c.runId ? ` (run ${c.runId})` : ""}`, ...changeDetails(c, "      "));
+    lines.push(`  ${c.at}  ${actionLabel(c.action)}${withSubject ? `: ${c.subject}` : ""} by ${describeActor(c.actor)}${c.runId ? ` (run ${c.runId})` : ""}`, ...changeDetails(c, "      "));
   }
   return lines.join("\n");
 }

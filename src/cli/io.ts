@@ -2,14 +2,17 @@ import { Writable } from "node:stream";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { cliEnv, loadConfig } from "../config.ts";
 import { RollcallError, toRollcallError } from "../errors.ts";
-import { openRuntime, type Runtime } from "../runtime.ts";
-import { resolveWorkspace, type Workspace } from "../core/workspaces.ts";
+import type { Runtime } from "../runtime.ts";
+import type { Workspace } from "../core/workspaces.ts";
 import type { WorkspaceContext } from "../core/context.ts";
 import { apiClient, serverFrom } from "./api-client.ts";
-import { localDirectory, type Directory } from "./directory.ts";
-import { remoteDirectory } from "./remote-directory.ts";
-import { localWorkspaces, remoteWorkspaces, type Workspaces } from "./workspaces.ts";
+import type { Directory } from "./directory.ts";
+import type { Workspaces } from "./workspaces.ts";
 import { jsonPieces } from "./json-stream.ts";
+import { printError } from "./print-error.ts";
+import { localActor } from "./local-actor.ts";
+
+export { noteFlagsOf, printError } from "./print-error.ts";
 
 /**
  * The thin CLI layer: every command parses flags, calls the core (or, for directory commands given a
@@ -121,30 +124,6 @@ async function printJsonDocument(value: unknown): Promise<void> {
   }
 }
 
-/** The running command's flags by the field each sets ("displayName" → "--display-name"), so an error names what was typed. */
-const flagOfField = new Map<string, string>();
-
-export function noteFlagsOf(command: Command): void {
-  for (const option of command.options) {
-    // --login-url rather than its --no-login-url, whichever commander lists first.
-    if (option.long && !(option.negate && flagOfField.has(option.attributeName()))) flagOfField.set(option.attributeName(), option.long);
-  }
-}
-
-export function printError(error: RollcallError, json: boolean | undefined): void {
-  if (json) {
-    process.stderr.write(JSON.stringify({ error: error.toJSON() }) + "\n");
-    return;
-  }
-  const fields = (error.details.fields as { field: string; message: string }[] | undefined) ?? [];
-  const line = (f: { field: string; message: string }) => `${flagOfField.get(f.field) ?? f.field}: ${f.message}`;
-  // A message that only joins its fields' problems is said again in the flags' names; several, one per line.
-  const joined = fields.length > 0 && error.message === fields.map((f) => `${f.field}: ${f.message}`).join("; ");
-  const message = joined ? (fields.length === 1 ? line(fields[0]!) : `${fields.length} problems:`) : error.message;
-  process.stderr.write(`error [${error.code}]: ${message}\n`);
-  if (fields.length > 1) for (const f of fields) process.stderr.write(`  - ${line(f)}\n`);
-}
-
 /** Prints what `body` answers (human or JSON) or the error it throws, and sets the exit code. */
 export async function output<T>(
   options: GlobalOptions,
@@ -182,7 +161,7 @@ const bulkCommands = new Set(["sync", "import"]);
 export async function run<T>(options: GlobalOptions, body: (rt: Runtime) => Promise<T>, present: Present<T>, command = "cli"): Promise<void> {
   let runtime: Runtime | undefined;
   try {
-    await output(options, async () => body((runtime = await openRuntime(loadConfig(), { command, brief: !bulkCommands.has(command) }))), present);
+    await output(options, async () => body((runtime = await (await import("../runtime.ts")).openRuntime(loadConfig(), { command, brief: !bulkCommands.has(command) }))), present);
   } finally {
     await runtime?.close();
   }
@@ -191,19 +170,20 @@ export async function run<T>(options: GlobalOptions, body: (rt: Runtime) => Prom
 /** Run a command body on the workspace's directory: the server's API when one is set, else the local database. */
 export async function runOn<T>(options: GlobalOptions, body: (directory: Directory) => Promise<T>, present: Present<T>, command = "cli"): Promise<void> {
   const server = serverFrom(options.server);
-  if (server) return output(options, async () => body(remoteDirectory(apiClient(server), options.workspace ?? "default")), present);
-  return run(options, async (rt) => body(localDirectory(rt, await workspaceContext(rt, options))), present, command);
+  if (server) return output(options, async () => body((await import("./remote-directory.ts")).remoteDirectory(apiClient(server), options.workspace ?? "default")), present);
+  return run(options, async (rt) => body((await import("./directory.ts")).localDirectory(rt, await workspaceContext(rt, options))), present, command);
 }
 
 /** Run a command body on the workspaces: the server's (those the caller may use) when one is set, else the local database's. */
 export async function runOnWorkspaces<T>(options: GlobalOptions, body: (workspaces: Workspaces) => Promise<T>, present: Present<T>): Promise<void> {
   const server = serverFrom(options.server);
+  const { localWorkspaces, remoteWorkspaces } = await import("./workspaces.ts");
   if (server) return output(options, async () => body(remoteWorkspaces(apiClient(server))), present);
   return run(options, async (rt) => body(localWorkspaces(rt)), present);
 }
 
-export async function workspaceContext(rt: Runtime, options: GlobalOptions, actor = "cli"): Promise<WorkspaceContext & { workspace: Workspace }> {
-  const workspace = await resolveWorkspace(rt.store.db, options.workspace ?? "default");
+export async function workspaceContext(rt: Runtime, options: GlobalOptions, actor = localActor()): Promise<WorkspaceContext & { workspace: Workspace }> {
+  const workspace = await (await import("../core/workspaces.ts")).resolveWorkspace(rt.store.db, options.workspace ?? "default");
   return { db: rt.store.db, workspace, actor };
 }
 

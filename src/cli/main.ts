@@ -1,6 +1,6 @@
-import { Command } from "commander";
-import { allCommands } from "./all-commands.ts";
-import { noteFlagsOf, printError, refuseLocalOnlyWhenServerSet } from "./io.ts";
+import { Command, Help } from "commander";
+import { commandEntries, entryRun } from "./all-commands.ts";
+import { noteFlagsOf, printError } from "./print-error.ts";
 import { RollcallError } from "../errors.ts";
 import { version } from "../version.ts";
 
@@ -13,12 +13,16 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 const program = new Command("rollcall")
   .description("Rollcall keeps your application's user directory in step with Microsoft Entra ID, spreadsheets and manual entry.")
   .version(version)
-  .hook("preAction", (_program, command) => {
+  .hook("preAction", async (_program, command) => {
     noteFlagsOf(command);
-    refuseLocalOnlyWhenServerSet(command);
+    (await import("./io.ts")).refuseLocalOnlyWhenServerSet(command);
   });
 
-for (const command of allCommands()) program.addCommand(command);
+// The command run is loaded; the others are listed by name and description only (all-commands.ts).
+const running = entryRun(process.argv.slice(2));
+for (const entry of commandEntries) program.addCommand(entry === running ? await entry.load() : new Command(entry.name).description(entry.description));
+const terms = new Map(commandEntries.map((e) => [e.name, e.term]));
+program.configureHelp({ subcommandTerm: (command) => terms.get(command.name()) ?? new Help().subcommandTerm(command) });
 
 /**
  * A usage error (missing argument or option, unknown option, bad value) is invalid_input wherever it happens:

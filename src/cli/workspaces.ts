@@ -1,6 +1,7 @@
 import { createWorkspace, deleteWorkspace, listWorkspaces, resolveWorkspace, updateWorkspace, type Workspace } from "../core/workspaces.ts";
 import { workspaceOverview, type WorkspaceOverview } from "../core/workspace-overview.ts";
 import type { Runtime } from "../runtime.ts";
+import { localActor } from "./local-actor.ts";
 import type { ApiClient } from "./api-client.ts";
 
 /**
@@ -17,7 +18,7 @@ export interface Workspaces {
   remove(workspace: Workspace): Promise<void>;
 }
 
-export function localWorkspaces(rt: Runtime, actor = "cli"): Workspaces {
+export function localWorkspaces(rt: Runtime, actor = localActor()): Workspaces {
   const db = rt.store.db;
   return {
     list: () => listWorkspaces(db),

@@ -7,6 +7,7 @@ import type { Check, ConnectResult as TestResult } from "../sources/entra/connec
 import type { EntraConfig } from "../sources/entra/config.ts";
 import type { SyncProgress } from "../sync/run-record.ts";
 import type { TriedUser } from "../core/source-try.ts";
+import { describeActor, isCliActor } from "../domain/actor.ts";
 
 /** Every call the synchronization screens make, in one place, typed with the server's own shapes. */
 export type { Source, EntraConfig, RemovedSource, SourceRemoval, Check, TestResult, TriedUser };
@@ -118,11 +119,13 @@ export function wouldStopWarning(run: Pick<Run, "dryRun" | "counts">): string | 
   return `A real sync would stop at the deletion threshold: it would disable or delete ${(counts.removals ?? 0).toLocaleString()} users${of}. Sync now will stop for your review; these changes apply only once you approve them.`;
 }
 
-/** Who started a run, and how: "ada@example.com (console or API)", "Schedule". */
+/** Who started a run, and how: "ada@example.com (console or API)", "alice (CLI)", "Schedule". */
 export function startedBy(r: Pick<Run, "trigger" | "requestedBy">): string {
   if (r.trigger === "schedule") return "Schedule";
+  // The local CLI's actor says so itself ("alice (CLI)"; "CLI" for runs before it named its account).
+  if (r.requestedBy && isCliActor(r.requestedBy)) return describeActor(r.requestedBy);
   const how = r.trigger === "manual" ? "CLI" : r.trigger === "api" ? "console or API" : r.trigger;
-  return r.requestedBy && r.requestedBy !== "cli" ? `${r.requestedBy} (${how})` : (how ?? "");
+  return r.requestedBy ? `${describeActor(r.requestedBy)} (${how})` : (how ?? "");
 }
 
 export function statusTone(status: string | undefined): "ok" | "bad" | "warn" | "info" | "neutral" {

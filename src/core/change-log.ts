@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { isGuid } from "../domain/guid.ts";
 import { isMembershipKind, membershipKinds } from "../domain/change.ts";
+import { actorPatterns } from "../domain/actor.ts";
 
 export interface ChangeEntry {
   workspaceId: string;
@@ -79,7 +80,7 @@ function matching(db: Db, workspaceId: string, filter: ChangeFilter) {
   const kind = filter.action;
   if (kind) query = isMembershipKind(kind) ? query.where("action", "like", `${kind} %`) : query.where("action", "=", kind);
   if (filter.activity) query = query.where("run_id", "is", null);
-  if (filter.activity?.actor) query = query.where(sql<boolean>`lower(actor) = lower(${filter.activity.actor})`);
+  if (filter.activity?.actor) query = query.where(sql<boolean>`lower(actor) like any(${actorPatterns(filter.activity.actor)}::text[])`);
   return query;
 }
 

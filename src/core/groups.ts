@@ -218,7 +218,7 @@ export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<G
     await trx.selectFrom("groups").select("id").where("id", "=", before.id).forUpdate().execute();
     const parents = await selectParents(trx, before.id);
     // Each member leaves it in its own history, written in one statement before its memberships go with the group.
-    await logMembersLeaving(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, groupName: before.name, after: reason });
+    await logMembersLeaving(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, reason: reason.reason });
     await trx.deleteFrom("groups").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: before.name, action: "delete group", before });
     // Each group it was in says so in its own history, as when a member is removed from it.

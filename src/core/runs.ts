@@ -6,6 +6,7 @@ import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
 import type { RunProgress } from "../sync/run-record.ts";
 import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
+import { describeActor } from "../domain/actor.ts";
 import type { RunMode, RunStatus, RunTrigger } from "../storage/schema.ts";
 
 /** Run history: what each sync did, when, how, and (for one run) its per-user change log. */
@@ -194,7 +195,7 @@ export async function cancelRun(ctx: WorkspaceContext, id: string): Promise<Run>
       await sql`update sync_runs set ${asked} where id = ${id}`.execute(trx);
       return;
     }
-    const message = `Cancelled by ${ctx.actor}: the run had stopped responding (its process was killed or lost the database); nothing it had not committed was applied`;
+    const message = `Cancelled by ${describeActor(ctx.actor)}: the run had stopped responding (its process was killed or lost the database); nothing it had not committed was applied`;
     await sql`update sync_runs set ${asked}, status = 'failed', finished_at = now(),
       error = ${JSON.stringify({ code: "sync_failed", message, details: { cancelledBy: ctx.actor } })}::jsonb where id = ${id}`.execute(trx);
   });

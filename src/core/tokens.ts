@@ -68,7 +68,7 @@ export async function revokeApiToken(db: Db, workspace: Workspace, id: string, a
  * works only while that person holds its role there (an owner, an admin for an admin token, any role for a viewer
  * token) and, synced from Entra ID, is enabled: their tokens stop when they leave, are disabled or demoted.
  */
-export async function authenticateApiToken(db: Db, token: string): Promise<{ workspaceId: string; role: Role; tokenId: string; name: string }> {
+export async function authenticateApiToken(db: Db, token: string): Promise<{ workspaceId: string; role: Role; tokenId: string; name: string; createdBy: string | null }> {
   const row = await db
     .selectFrom("api_tokens as t")
     .leftJoin("accounts as a", "a.id", "t.created_by_account_id")
@@ -89,7 +89,7 @@ export async function authenticateApiToken(db: Db, token: string): Promise<{ wor
     }
   }
   await db.updateTable("api_tokens").set({ last_used_at: sql`now()` }).where("id", "=", row.id).execute();
-  return { workspaceId: row.workspace_id, role: row.role, tokenId: row.id, name: row.name };
+  return { workspaceId: row.workspace_id, role: row.role, tokenId: row.id, name: row.name, createdBy: row.creator_email };
 }
 
 function present(

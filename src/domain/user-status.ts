@@ -1,3 +1,5 @@
+import { describeActor } from "./actor.ts";
+
 /**
  * Why a user is enabled or disabled, in words a help desk reads at a glance: who changed it, when, in which sync and
  * why, and what the next sync of their Entra ID source makes of it. Shared by the console's user page and
@@ -47,7 +49,7 @@ export function currentStatusChange(user: StatusUser, change: StatusChange | nul
 export function statusSentence(change: StatusChange, when: string): string {
   const status = change.enabled ? "Enabled" : "Disabled";
   const what = change.action === "create" ? `Created ${status.toLowerCase()}` : status;
-  const who = change.runId ? `the sync of ${change.syncSource ?? "a removed source"}` : change.actor;
+  const who = change.runId ? `the sync of ${change.syncSource ?? "a removed source"}` : describeActor(change.actor);
   return `${what} by ${who} on ${when}${change.reason ? `: ${change.reason}` : ""}`;
 }
 

@@ -7,6 +7,7 @@ import { recordChange } from "../core/change-log.ts";
 import { missingGroupsAdvice } from "../sources/entra/groups.ts";
 import { adviceFor } from "../sources/entra/advice.ts";
 import { manyRows } from "./merge.ts";
+import { logGroupsDeletedBySync } from "../storage/queries/groups.ts";
 import type { ApplyInput } from "./apply.ts";
 
 /**
@@ -77,7 +78,7 @@ export async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan
   const renamed = plan.changes.flatMap((c) => (c.action === "update" && c.name.toLowerCase() !== c.before.name.toLowerCase() ? [c.id] : []));
   if (renamed.length) await sql`update groups set name = chr(1) || 'renaming ' || id where id = any(${renamed}::uuid[])`.execute(trx);
   const deleted = plan.changes.flatMap((c) => (c.action === "delete" ? [c.id] : []));
-  if (deleted.length) await logLeavingDeleted(trx, input, deleted);
+  if (deleted.length) await logGroupsDeletedBySync(trx, { workspaceId: ws, runId: r, actor, groupIds: deleted, sourceName: source.name });
   for (const c of plan.changes) {
     if (c.action === "delete") {
       await trx.deleteFrom("groups").where("id", "=", c.id).execute();
@@ -100,21 +101,6 @@ export async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan
   }
   for (let at = 0; at < logs.length; at += 500) await trx.insertInto("change_log").values(logs.slice(at, at + 500)).execute();
   return plan.counts;
-}
-
-/**
- * A group the run deletes takes its memberships with it: each of its members, and each group it was in, records the
- * membership's end in its own history first (in one statement), as an admin's delete of a group does.
- */
-async function logLeavingDeleted(trx: Db, input: ApplyInput, groupIds: string[]): Promise<void> {
-  const { runId: r, workspaceId: ws, source, actor } = input;
-  await sql`insert into change_log (workspace_id, run_id, user_id, group_id, member_group_id, subject, action, before, after, actor)
-    select ${ws}, ${r}, m.member_user_id, m.group_id, m.member_group_id, coalesce(u.email, u.user_principal_name, u.display_name, c.name),
-      'remove from group ' || g.name, null,
-      json_build_object('reason', 'group "' || case when g.id = any(${groupIds}::uuid[]) then g.name else c.name end || '" was deleted by the sync of Entra ID source "' || ${source.name}::text || '"'), ${actor}
-    from group_members m join groups g on g.id = m.group_id left join users u on u.id = m.member_user_id left join groups c on c.id = m.member_group_id
-    where m.group_id = any(${groupIds}::uuid[]) or m.member_group_id = any(${groupIds}::uuid[])
-    order by coalesce(m.member_user_id, m.member_group_id), m.group_id`.execute(trx);
 }
 
 /** `created`: users and groups this apply created. */

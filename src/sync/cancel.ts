@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { RollcallError } from "../errors.ts";
+import { describeActor } from "../domain/actor.ts";
 
 /**
  * Stopping a running sync from anywhere: the request is recorded on the run (core/runs.ts cancelRun, migration 020),
@@ -12,7 +13,7 @@ import { RollcallError } from "../errors.ts";
 
 /** The reason a cancelled run fails with. */
 export function cancelledBy(actor: string): RollcallError {
-  return new RollcallError("sync_failed", `Cancelled by ${actor}: the run was stopped before it finished; nothing it had not committed was applied`, { cancelledBy: actor });
+  return new RollcallError("sync_failed", `Cancelled by ${describeActor(actor)}: the run was stopped before it finished; nothing it had not committed was applied`, { cancelledBy: actor });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines } from "../support/db.ts";
-import { createWorkspace } from "../../src/core/workspaces.ts";
+import { createWorkspace, resolveWorkspace } from "../../src/core/workspaces.ts";
+import { recordChange } from "../../src/core/change-log.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { hashToken } from "../../src/security/hashing.ts";
 import { accountCaller, caller, signIn, testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
@@ -105,6 +106,28 @@ describe.each(engines)("API authentication on %s", (engine) => {
     expect(created.status).toBe(201);
     const history = await owner("GET", `workspaces/a/users/${created.body.id}/changes`);
     expect(history.body.items[0]).toMatchObject({ action: "create", actor: "token:admin token" });
+  });
+
+  it("records a token's changes by the token and the admin who created it; the activity filter and CSV say both", async () => {
+    const made = await owner("POST", "workspaces/a/tokens", { name: "deploy", role: "admin" });
+    expect(made.status).toBe(201);
+    const deploy = caller(api.app, { token: made.body.token });
+    const created = await deploy("POST", "workspaces/a/users", { email: "deployed@example.com", displayName: "Deployed" });
+    expect(created.status).toBe(201);
+    const history = await owner("GET", `workspaces/a/users/${created.body.id}/changes`);
+    expect(history.body.items[0]).toMatchObject({ action: "create", actor: "token:deploy by root@example.com" });
+    // An entry the local CLI made before it named its account, and one it made since.
+    await recordChange(api.store.db, { workspaceId: (await resolveWorkspace(api.store.db, "a")).id, actor: "cli", subject: "old@example.com", action: "update" });
+    await recordChange(api.store.db, { workspaceId: (await resolveWorkspace(api.store.db, "a")).id, actor: "cli:alice", subject: "new@example.com", action: "update" });
+    const actors = async (actor: string) => (await owner("GET", `workspaces/a/activity?actor=${encodeURIComponent(actor)}`)).body.items.map((c: { actor: string }) => c.actor);
+    expect(await actors("token:deploy")).toEqual(["token:deploy by root@example.com"]);
+    expect(await actors("cli")).toEqual(["cli:alice", "cli"]);
+    expect(await actors("CLI:Alice")).toEqual(["cli:alice"]);
+    expect(await actors("cli:al%")).toEqual([]);
+    const csv = (await owner("GET", "workspaces/a/activity.csv")).body as string;
+    expect(csv).toContain(',"API token ""deploy"" (created by root@example.com)",Created,deployed@example.com,');
+    expect(csv).toContain(",alice (CLI),Updated,new@example.com,");
+    expect(csv).toContain(",CLI,Updated,old@example.com,");
   });
 
   it("lets a viewer read but not change, and leaves the data untouched", async () => {

@@ -64,10 +64,10 @@ describe.each(engines)("stopping a running sync through the API (%s)", (engine) 
 
     const summary = await running;
     expect(Date.now() - asked).toBeLessThan(30_000); // not the minute Graph asked for
-    expect(summary).toMatchObject({ runId: run.id, status: "failed", error: { code: "sync_failed", message: expect.stringMatching(/^Cancelled by token:admin token: /) } });
+    expect(summary).toMatchObject({ runId: run.id, status: "failed", error: { code: "sync_failed", message: expect.stringMatching(/^Cancelled by API token "admin token": /) } });
     expect(emulator.stats().requests.filter((r) => r.retryAttempt)).toEqual([]);
     const after = (await admin("GET", `${ws}/runs/${run.id}`)).body;
-    expect(after).toMatchObject({ status: "failed", error: { message: expect.stringContaining("Cancelled by token:admin token") }, cancelRequested: { by: "token:admin token" } });
+    expect(after).toMatchObject({ status: "failed", error: { message: expect.stringContaining('Cancelled by API token "admin token"') }, cancelRequested: { by: "token:admin token" } });
     expect((await admin("GET", `${ws}/users?source=corp&limit=1`)).body.total).toBe(0);
     expectError(await admin("POST", `${ws}/runs/${run.id}/cancel`), 409, "conflict");
 
@@ -94,7 +94,7 @@ describe.each(engines)("stopping a running sync through the API (%s)", (engine) 
         if (p.phase === "applying") cancelled ??= cancelRun({ db: api.store.db, workspace, actor: "token:admin token" }, runId);
       },
     });
-    expect(summary).toMatchObject({ status: "failed", error: { message: expect.stringMatching(/^Cancelled by token:admin token: /) } });
+    expect(summary).toMatchObject({ status: "failed", error: { message: expect.stringMatching(/^Cancelled by API token "admin token": /) } });
     expect(await cancelled).toMatchObject({ id: runId, status: "failed", cancelRequested: { by: "token:admin token" } });
     expect(await renamed()).toBe(0);
     expect(await runSync(api.store, { workspaceId: workspace.id, source, trigger: "manual" }, { fetch: httpFetch })).toMatchObject({ status: "succeeded", counts: { updated: 5 } });
@@ -106,7 +106,7 @@ describe.each(engines)("stopping a running sync through the API (%s)", (engine) 
       select workspace_id, id, 'manual', 'delta', 'running', '{}', '{"phase":"fetching"}' from sources where name = 'corp' returning id`.execute(api.store.db);
     const cancel = await admin("POST", `${ws}/runs/${rows[0]!.id}/cancel`);
     expect(cancel.status, JSON.stringify(cancel.body)).toBe(202);
-    expect(cancel.body).toMatchObject({ status: "failed", finishedAt: expect.any(String), error: { message: expect.stringMatching(/^Cancelled by token:admin token: the run had stopped responding/) } });
+    expect(cancel.body).toMatchObject({ status: "failed", finishedAt: expect.any(String), error: { message: expect.stringMatching(/^Cancelled by API token "admin token": the run had stopped responding/) } });
     expectError(await admin("POST", `${ws}/runs/00000000-0000-0000-0000-000000000000/cancel`), 404, "not_found");
   });
 });

@@ -2,8 +2,13 @@ import { pretendHeld } from "../support/data-dir-lock.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { userInfo } from "node:os";
 import { cliEngine, databaseForCli, freshDataFolder, engines, type TestStore } from "../support/db.ts";
 import { runCli } from "../support/cli.ts";
+
+/** The CLI's changes are by the operating-system account running it: "by alice (CLI)" where a pattern says "by cli". */
+const me = userInfo().username;
+const byMe = (pattern: RegExp) => new RegExp(pattern.source.replaceAll("by cli", `by ${me.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(CLI\\)`));
 
 const userFields = [
   "id", "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
@@ -75,7 +80,7 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("users", "update", "ada@example.com", "--workspace", "acme", "--job-title", "Analyst")).code).toBe(0);
     const history = await cli("users", "history", "ada@example.com", "--workspace", "acme");
     expect(history.code, history.stderr).toBe(0);
-    expect(history.stdout).toMatch(/^Ada Lovelace <ada@example\.com>: 3 change\(s\), newest first\n {2}\S+ {2}Updated by cli\n {6}Job title: \(empty\) → Analyst\n {2}\S+ {2}Added to group Pilots by cli\n {2}\S+ {2}Created by cli\n/);
+    expect(history.stdout).toMatch(byMe(/^Ada Lovelace <ada@example\.com>: 3 change\(s\), newest first\n {2}\S+ {2}Updated by cli\n {6}Job title: \(empty\) → Analyst\n {2}\S+ {2}Added to group Pilots by cli\n {2}\S+ {2}Created by cli\n/));
     expect((await cli("users", "history", "ada@example.com", "--workspace", "acme", "--limit", "1", "--json")).json()).toMatchObject({ total: 3, changes: [{ action: "update" }] });
     // A deleted user's history is kept, and found by the address it had.
     expect((await cli("users", "add", "--email", "brief@example.com", "--display-name", "Brief", "--workspace", "acme")).code).toBe(0);
@@ -90,7 +95,7 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("groups", "members", "remove", "Pilots", "ada@example.com", "--workspace", "acme")).code).toBe(0);
     const history = await cli("groups", "history", "pilots", "--workspace", "acme");
     expect(history.code, history.stderr).toBe(0);
-    expect(history.stdout).toMatch(/^Pilots: 3 change\(s\), newest first\n {2}\S+ {2}Removed from group Pilots: ada@example\.com by cli\n {2}\S+ {2}Added to group Pilots: ada@example\.com by cli\n {2}\S+ {2}Create group: Pilots by cli\n/);
+    expect(history.stdout).toMatch(byMe(/^Pilots: 3 change\(s\), newest first\n {2}\S+ {2}Removed from group Pilots: ada@example\.com by cli\n {2}\S+ {2}Added to group Pilots: ada@example\.com by cli\n {2}\S+ {2}Create group: Pilots by cli\n/));
     expect((await cli("groups", "history", "Pilots", "--workspace", "acme", "--limit", "1", "--json")).json()).toMatchObject({ group: { name: "Pilots" }, total: 3, changes: [{ action: "remove from group Pilots" }] });
     expect((await cli("groups", "members", "add", "Pilots", "ada@example.com", "--workspace", "acme")).code).toBe(0);
   });
@@ -99,10 +104,14 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     const first = await cli("activity", "--workspace", "acme", "--limit", "2");
     expect(first.code, first.stderr).toBe(0);
     const next = /… older changes: --before (\d+)$/.exec(first.stdout.trim())?.[1];
-    expect(first.stdout).toMatch(/^\S+ {2}Added to group Pilots: ada@example\.com by cli\n\S+ {2}Removed from group Pilots: ada@example\.com by cli\n/);
+    expect(first.stdout).toMatch(byMe(/^\S+ {2}Added to group Pilots: ada@example\.com by cli\n\S+ {2}Removed from group Pilots: ada@example\.com by cli\n/));
     const older = await cli("activity", "--workspace", "acme", "--before", next!, "--action", "update", "--json");
     expect(older.json()).toMatchObject({ items: [{ action: "update", subject: "ada@example.com", after: { jobTitle: "Analyst" } }], next: null });
     expect((await cli("activity", "--workspace", "acme", "--actor", "someone-else")).stdout).toBe("No changes recorded.\n");
+    // The stored actor names the account; `--actor cli` finds every account's changes.
+    for (const actor of [`cli:${me}`, "cli"]) {
+      expect((await cli("activity", "--workspace", "acme", "--actor", actor, "--limit", "1", "--json")).json(), actor).toMatchObject({ items: [{ actor: `cli:${me}` }] });
+    }
     const unknownKind = await cli("activity", "--workspace", "acme", "--action", "frobnicate");
     expect([unknownKind.code, unknownKind.stderr]).toEqual([2, expect.stringContaining("It must be a kind of change: create, update, delete,")]);
   });
@@ -289,7 +298,7 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     const removed = await cli("users", "update", "cc@example.com", "--workspace", "acme", "--custom-attribute", "site=", "--json");
     expect(removed.json<{ customAttributes: unknown }>().customAttributes).toEqual({ costCentre: "4711", office: "London" });
     const history = await cli("users", "history", "cc@example.com", "--workspace", "acme", "--limit", "2");
-    expect(history.stdout).toMatch(/Updated by cli\n {6}Custom attribute “site”: HQ → \(empty\)\n {2}\S+ {2}Updated by cli\n {6}Custom attribute “office”: \(empty\) → London\n/);
+    expect(history.stdout).toMatch(byMe(/Updated by cli\n {6}Custom attribute “site”: HQ → \(empty\)\n {2}\S+ {2}Updated by cli\n {6}Custom attribute “office”: \(empty\) → London\n/));
     expect((await cli("users", "update", "--help")).stdout).toMatch(/key=\s+removes it/);
   });
 

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
@@ -51,7 +51,7 @@ describe(`stopping a sync that runs in another process (${engine})`, { timeout: 
     expect(Date.now() - sent).toBeLessThan(30_000); // not the minute Graph asked for
     expect(sync.stderr()).toContain("SIGINT: asking the server to stop the run");
     const summary = JSON.parse(sync.stdout()) as { runId: string; status: string; error: { message: string } };
-    expect(summary).toMatchObject({ status: "failed", error: { message: expect.stringMatching(/^Cancelled by token:ops: /) } });
+    expect(summary).toMatchObject({ status: "failed", error: { message: expect.stringMatching(/^Cancelled by API token "ops": /) } });
     expect(await runs()).toEqual([expect.objectContaining({ id: summary.runId, trigger: "api", status: "failed", error: expect.objectContaining({ message: summary.error.message }) })]);
     expect((await sql<{ n: number }>`select count(*)::int as n from users`.execute(h.store.db)).rows[0]!.n).toBe(0);
 
@@ -71,7 +71,7 @@ describe(`stopping a sync that runs in another process (${engine})`, { timeout: 
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(JSON.parse(cancel.stdout)).toMatchObject({ id: run.id, cancelRequested: { by: "token:ops" } });
     expect(await sync.exited).toBe(1);
-    expect(JSON.parse(sync.stdout())).toMatchObject({ runId: run.id, status: "failed", error: { message: expect.stringMatching(/^Cancelled by token:ops: /) } });
+    expect(JSON.parse(sync.stdout())).toMatchObject({ runId: run.id, status: "failed", error: { message: expect.stringMatching(/^Cancelled by API token "ops": /) } });
     const again = await runCli(["runs", "cancel", run.id, "--json"], env);
     expect(again.code).toBe(4);
     expect(JSON.parse(again.stderr)).toMatchObject({ error: { code: "conflict", message: expect.stringContaining("not running") } });
@@ -97,7 +97,7 @@ describe(`stopping a sync that runs in another process (${engine})`, { timeout: 
     expect(response.status).toBe(202);
     expect(await sync.exited).not.toBe(0);
     expect(Date.now() - asked).toBeLessThan(30_000);
-    expect(JSON.parse(sync.stdout())).toMatchObject({ runId: run.id, status: "failed", error: { message: expect.stringMatching(/^Cancelled by token:ops: /) } });
+    expect(JSON.parse(sync.stdout())).toMatchObject({ runId: run.id, status: "failed", error: { message: expect.stringMatching(/^Cancelled by API token "ops": /) } });
 
     // The same from a shell on the database, without the server.
     const second = startCli(["sync", "contoso", "--json"], env);
@@ -107,6 +107,6 @@ describe(`stopping a sync that runs in another process (${engine})`, { timeout: 
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(cancel.stdout).toContain(`run ${running.id}: asked to stop`);
     expect(await second.exited).not.toBe(0);
-    expect(JSON.parse(second.stdout())).toMatchObject({ runId: running.id, status: "failed", error: { message: expect.stringMatching(/^Cancelled by cli: /) } });
+    expect(JSON.parse(second.stdout())).toMatchObject({ runId: running.id, status: "failed", error: { message: expect.stringMatching(new RegExp(`^Cancelled by ${userInfo().username.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(CLI\\): `)) } });
   });
 });

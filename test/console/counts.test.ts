@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countsSummary, wouldStopWarning } from "../../src/console/sync-api.ts";
+import { countsSummary, startedBy, wouldStopWarning } from "../../src/console/sync-api.ts";
 import { bulkSummary } from "../../src/console/components/BulkActions.tsx";
 
 /** A run's counts as the console words them: only changes, each in the singular when there is one. */
@@ -21,5 +21,13 @@ describe("the console's words for a run's counts", () => {
   it("says one user was already a member, two were not members", () => {
     expect(bulkSummary({ action: "addToGroup", group: "Day Shift", tag: null, changed: 1, unchanged: 1, users: [], more: 0 })).toBe("Added to \u2068Day Shift\u2069: 1 user; 1 already a member");
     expect(bulkSummary({ action: "removeFromGroup", group: "Day Shift", tag: null, changed: 3, unchanged: 2, users: [], more: 0 })).toBe("Removed from \u2068Day Shift\u2069: 3 users; 2 not members");
+  });
+
+  it("says who started a run: the CLI's account, an admin or a token and how, the schedule", () => {
+    expect(startedBy({ trigger: "manual", requestedBy: "cli:alice" })).toBe("alice (CLI)");
+    expect(startedBy({ trigger: "manual", requestedBy: "cli" })).toBe("CLI");
+    expect(startedBy({ trigger: "api", requestedBy: "ada@example.com" })).toBe("ada@example.com (console or API)");
+    expect(startedBy({ trigger: "api", requestedBy: "token:deploy by ada@example.com" })).toBe('API token "deploy" (created by ada@example.com) (console or API)');
+    expect(startedBy({ trigger: "schedule", requestedBy: "schedule" })).toBe("Schedule");
   });
 });

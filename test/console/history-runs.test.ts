@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { syncSource } from "../../src/sync/service.ts";
+import { recordChange } from "../../src/core/change-log.ts";
 import { keptDryRuns } from "../../src/sync/dry-run-history.ts";
 import { hasChromium } from "./harness.ts";
 import { addEmulatorSource, signedInConsole } from "./signed-in.ts";
@@ -50,6 +51,15 @@ describe.skipIf(!hasChromium)("web console: a sync run's changes in a user's his
     // The run's own change log does not link each entry back to the run it shows.
     await page.locator(".history-item").first().waitFor();
     expect(await page.locator(".history-item").getByRole("link", { name: "in a sync run" }).count()).toBe(0);
+  });
+
+  it("names the account that ran the CLI as the author of its changes: alice (CLI)", async () => {
+    const page = ui.page;
+    const { db } = ui.server.rt.store;
+    const user = await db.selectFrom("users").select(["id", "workspace_id", "email"]).orderBy("email").executeTakeFirstOrThrow();
+    await recordChange(db, { workspaceId: user.workspace_id, userId: user.id, actor: "cli:alice", subject: user.email ?? "", action: "update", before: { jobTitle: null }, after: { jobTitle: "Analyst" } });
+    await page.goto(`${ui.server.url}/w/default/users/${user.id}`);
+    await expect.poll(() => page.locator(".history-item .history-head").first().textContent()).toMatch(/^Updated · .* · by alice \(CLI\)$/);
   });
 
   it("says a preview's changes were deleted when newer previews came, and still shows its counts", async () => {

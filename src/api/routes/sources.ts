@@ -99,7 +99,7 @@ const runResponse = z
     mode: z.enum(runModes),
     dryRun: z.boolean(),
     forced: z.boolean(),
-    requestedBy: z.string().nullable().describe("who started the run: the admin or API token (trigger api), the CLI's user (manual) or \"schedule\""),
+    requestedBy: z.string().nullable().describe("who started the run: the admin or API token (trigger api), the local CLI (manual: cli:USER, the operating-system account that ran it; cli before it was recorded) or \"schedule\""),
     status: runStatusSchema.describe("running, succeeded, failed, stopped (deletion threshold), applied or rejected (a stopped run, reviewed)"),
     startedAt: iso,
     finishedAt: iso.nullable(),

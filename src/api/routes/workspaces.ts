@@ -11,7 +11,7 @@ import { changesCsv } from "../../core/change-export.ts";
 import { sendCsv } from "../download.ts";
 
 const activityFilter = z.object({
-  actor: z.string().max(320).optional().describe("only this actor's changes: an admin's email, token:NAME for an API token, cli"),
+  actor: z.string().max(320).optional().describe("only this actor's changes: an admin's email, token:NAME for an API token (whoever created it), cli:USER for the local CLI run by that operating-system account, cli for any"),
   action: z.string().max(300).refine(isActivityAction, activityActionMessage).optional().describe(`only this kind of change (${activityKinds.join(", ")}), or one group's membership changes ("add to group Pilots")`),
 });
 

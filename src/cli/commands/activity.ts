@@ -3,11 +3,12 @@ import { actionLabel, activityActionMessage, activityKinds, isActivityAction } f
 import { changeDetails } from "../change-lines.ts";
 import { InvalidArgumentError } from "commander";
 import { directoryCommand, positiveInteger, runOn } from "../io.ts";
+import { describeActor } from "../../domain/actor.ts";
 
 /** `rollcall activity`: the workspace's changes not made by a sync run, newest first. */
 export function activityCommand() {
   return directoryCommand("activity", "the workspace's changes not made by a sync run, newest first: who changed what (edits, imports, sources, tokens, settings)")
-    .option("--actor <who>", "only this actor's changes: an admin's email, token:NAME, cli")
+    .option("--actor <who>", "only this actor's changes: an admin's email, token:NAME, cli:USER (the CLI run by that OS account), cli (any)")
     .option("--action <kind>", `only this kind of change: ${activityKinds.join(", ")}; or one group's, e.g. "add to group Pilots"`, activityAction)
     .option("--limit <n>", "how many changes", positiveInteger, 50)
     .option("--before <entry>", "the entries before this one (the number a previous page printed as next)", activityEntry)
@@ -18,7 +19,7 @@ export function activityCommand() {
 
 function describeActivity({ items, next }: ActivityPage): string {
   if (items.length === 0) return "No changes recorded.";
-  const lines = items.flatMap((c) => [`${c.at}  ${actionLabel(c.action)}: ${c.subject} by ${c.actor}`, ...changeDetails(c, "    ")]);
+  const lines = items.flatMap((c) => [`${c.at}  ${actionLabel(c.action)}: ${c.subject} by ${describeActor(c.actor)}`, ...changeDetails(c, "    ")]);
   if (next) lines.push(`… older changes: --before ${next}`);
   return lines.join("\n");
 }

@@ -9,6 +9,7 @@ import { RollcallError, invalidInput, toRollcallError } from "../../errors.ts";
 import { stopRunsHere } from "../../sync/cancel.ts";
 import { customUrlsWarning, secretKeyWarning, sourcesWithCustomUrls, unreadableSecrets } from "../../core/start-up-checks.ts";
 import { printError, run, table, withJson } from "../io.ts";
+import { localActor } from "../local-actor.ts";
 
 /** `rollcall serve`: the API and the web console until SIGINT/SIGTERM, then a clean close. */
 export function serveCommand(): Command {
@@ -104,7 +105,7 @@ export function adminsCommand(): Command {
       .action(async (opts) =>
         run(opts, async (rt) => {
           const workspace = opts.workspace ? await resolveWorkspace(rt.store.db, opts.workspace) : undefined;
-          return createAccount(rt.store.db, { email: opts.email, displayName: opts.name, owner: opts.owner, workspace, role: opts.role }, "cli");
+          return createAccount(rt.store.db, { email: opts.email, displayName: opts.name, owner: opts.owner, workspace, role: opts.role }, localActor());
         }, {
           human: (r) =>
             `created ${r.account.isOwner ? "owner" : "admin"} account ${r.account.email}` +
@@ -118,7 +119,7 @@ export function adminsCommand(): Command {
     withJson(new Command("reset-password").description("give an account a new generated password and end its sessions"))
       .argument("<email>", "the account's email")
       .action(async (email: string, opts) =>
-        run(opts, (rt) => resetPassword(rt.store.db, email, "cli"), {
+        run(opts, (rt) => resetPassword(rt.store.db, email, localActor()), {
           human: (r) => `new password for ${r.account.email}: ${r.password}\n(shown only once; its sessions were signed out)`,
           json: (r) => ({ email: r.account.email, password: r.password }),
         }, "admins"),

@@ -11,6 +11,7 @@ import { RollcallError } from "../../errors.ts";
 import { serverFrom } from "../api-client.ts";
 import { keptDryRuns } from "../../sync/dry-run-history.ts";
 import { directoryCommand, positiveInteger, runOn, suggest, table, type GlobalOptions } from "../io.ts";
+import { describeActor } from "../../domain/actor.ts";
 
 /** `rollcall sync NAME` and `rollcall runs …`. The progress bar is on standard error; --json output stays clean. */
 export function progressBar(enabled: boolean): { update(p: SyncProgress): void; stop(): void } {
@@ -117,7 +118,7 @@ function describeChange(c: ChangeRecord): string[] {
 export function describeRun(r: RunWithChanges, action?: string): string {
   const lines = [
     `Run ${r.id} of ${r.source}: ${r.status}${r.dryRun ? " (dry run)" : ""}${r.forced ? " (forced)" : ""}`,
-    `  ${r.mode}, ${r.trigger}${r.requestedBy && r.trigger === "api" ? ` by ${r.requestedBy}` : ""}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
+    `  ${r.mode}, ${r.trigger}${r.requestedBy && r.trigger !== "schedule" && r.requestedBy !== "cli" ? ` by ${describeActor(r.requestedBy)}` : ""}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
     ...(typeof r.progress.note === "string" ? [`  ${r.progress.note}`] : []),
     ...countLines(r.counts, r),
     ...wouldStopLine(r),

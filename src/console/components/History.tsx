@@ -8,6 +8,7 @@ import { formatDate } from "../format.ts";
 import { Link } from "../router.tsx";
 import { useWorkspaceName, wsPath } from "../session.tsx";
 import { sourceAdvice } from "../advice.ts";
+import { describeActor } from "../../domain/actor.ts";
 
 const historyPerPage = 50;
 
@@ -56,7 +57,7 @@ export function History({ changes, showSubject = false, linkRuns = false }: { ch
               {showSubject ? <span> {change.subject}</span> : null}
               <span className="muted">
                 {" "}
-                · {formatDate(change.at)} · by {change.actor}
+                · {formatDate(change.at)} · by {describeActor(change.actor)}
                 {linkRuns && change.runId ? (
                   <>
                     {" · "}
@@ -67,7 +68,7 @@ export function History({ changes, showSubject = false, linkRuns = false }: { ch
             </div>
             {replaced ? (
               <p className="history-note history-replaces">
-                Created by the sync of {replaced.source} — replaces a user deleted on {formatDate(replaced.deletedAt)} by {replaced.deletedBy}:{" "}
+                Created by the sync of {replaced.source} — replaces a user deleted on {formatDate(replaced.deletedAt)} by {describeActor(replaced.deletedBy)}:{" "}
                 <Link to={wsPath(workspace, `/users/${encodeURIComponent(replaced.id)}`)}>see their history</Link>
               </p>
             ) : null}

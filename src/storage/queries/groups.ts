@@ -143,37 +143,53 @@ export async function selectParentNames(db: Db, workspaceId: string, groupIds: s
 }
 
 /**
- * One history entry for each direct member of a group being deleted, users' and member groups' alike ("remove from
- * group NAME", with why), in one statement a half for users and one for groups (each through its partial index on
- * group_id): 20,000 members in 0.9-2 s on PGlite (BENCHMARKS.md). Written before the group goes with its memberships.
+ * Memberships about to end with a deletion, each recorded first in its member's history ("remove from group NAME",
+ * with why: `reason`, an expression over the group `g` and a member group `c`), in one statement written before the
+ * delete takes them. `memberships`: a condition on the membership `m` and its group `g`.
  */
-export async function logMembersLeaving(db: Db, entry: { workspaceId: string; actor: string; groupId: string; groupName: string; after: object }): Promise<void> {
-  const action = `remove from group ${entry.groupName}`;
-  const after = JSON.stringify(entry.after);
-  const [workspace, actor] = [sql`${entry.workspaceId}::uuid`, sql`${entry.actor}::text`];
-  await sql`insert into change_log (workspace_id, user_id, group_id, member_group_id, subject, action, before, after, actor)
-    select ${workspace}, u.id, m.group_id, null::uuid, coalesce(u.email, u.user_principal_name, u.display_name), ${action}::text, 'null'::jsonb, ${after}::jsonb, ${actor}
-      from group_members m join users u on u.id = m.member_user_id
-     where m.group_id = ${entry.groupId} and m.member_user_id is not null
-    union all
-    select ${workspace}, null, m.group_id, c.id, c.name, ${action}::text, 'null'::jsonb, ${after}::jsonb, ${actor}
-      from group_members m join groups c on c.id = m.member_group_id
-     where m.group_id = ${entry.groupId} and m.member_group_id is not null`.execute(db);
+async function logLeaving(db: Db, entry: { workspaceId: string; runId?: string; actor: string; memberships: RawBuilder<unknown>; reason: RawBuilder<unknown> }): Promise<void> {
+  await sql`insert into change_log (workspace_id, run_id, user_id, group_id, member_group_id, subject, action, before, after, actor)
+    select ${entry.workspaceId}::uuid, ${entry.runId ?? null}::uuid, m.member_user_id, m.group_id, m.member_group_id, coalesce(u.email, u.user_principal_name, u.display_name, c.name),
+      'remove from group ' || g.name, null, json_build_object('reason', ${entry.reason}), ${entry.actor}::text
+    from group_members m join groups g on g.id = m.group_id left join users u on u.id = m.member_user_id left join groups c on c.id = m.member_group_id
+    where ${entry.memberships}
+    order by coalesce(m.member_user_id, m.member_group_id), m.group_id`.execute(db);
+}
+
+/**
+ * The direct members of these groups, users and groups alike, each half through its partial index on (group_id,
+ * member_…): group_members has no index on group_id alone, and a deleted group of 20,000 members would read it whole.
+ */
+const membersOf = (groupIds: string[]) =>
+  sql`(m.group_id = any(${groupIds}::uuid[]) and m.member_user_id is not null or m.group_id = any(${groupIds}::uuid[]) and m.member_group_id is not null)`;
+
+/** The members of a group an admin deletes leave it (20,000 in 0.4-2 s on PGlite: BENCHMARKS.md); the groups it was in are the caller's to log. */
+export async function logMembersLeaving(db: Db, entry: { workspaceId: string; actor: string; groupId: string; reason: string }): Promise<void> {
+  await logLeaving(db, { workspaceId: entry.workspaceId, actor: entry.actor, memberships: membersOf([entry.groupId]), reason: sql`${entry.reason}::text` });
+}
+
+/**
+ * Groups a sync run deletes take their memberships with them: each of their members, and each group they were in,
+ * records the membership's end, as an admin's delete of a group does.
+ */
+export async function logGroupsDeletedBySync(db: Db, entry: { workspaceId: string; runId: string; actor: string; groupIds: string[]; sourceName: string }): Promise<void> {
+  const { workspaceId, runId, actor, groupIds } = entry;
+  await logLeaving(db, {
+    workspaceId, runId, actor,
+    memberships: sql`(${membersOf(groupIds)} or m.member_group_id = any(${groupIds}::uuid[]))`,
+    reason: sql`'group "' || case when g.id = any(${groupIds}::uuid[]) then g.name else c.name end || '" was deleted by the sync of Entra ID source "' || ${entry.sourceName}::text || '"'`,
+  });
 }
 
 /**
  * Users about to be deleted leave their groups with them: each group a user was a direct member of records that they
- * left it, and why, in one statement written before the delete (their memberships would otherwise vanish from the
- * group's history unsaid). `users`: a query of their ids; `groupsOtherThan`: a source whose own groups are deleted too.
+ * left it, and why (their memberships would otherwise vanish from the group's history unsaid). `users`: a query of
+ * their ids; `groupsOtherThan`: a source whose own groups are deleted too.
  */
 export async function logUsersLeavingGroups(db: Db, entry: { workspaceId: string; runId?: string; actor: string; users: RawBuilder<unknown>; reason: string; groupsOtherThan?: string }): Promise<void> {
   const otherGroups = entry.groupsOtherThan ? sql`and g.source_id is distinct from ${entry.groupsOtherThan}::uuid` : sql``;
-  await sql`insert into change_log (workspace_id, run_id, user_id, group_id, subject, action, before, after, actor)
-    select ${entry.workspaceId}::uuid, ${entry.runId ?? null}::uuid, u.id, m.group_id, coalesce(u.email, u.user_principal_name, u.display_name),
-      'remove from group ' || g.name, null, json_build_object('reason', ${entry.reason}::text), ${entry.actor}::text
-    from group_members m join users u on u.id = m.member_user_id join groups g on g.id = m.group_id
-    where m.member_user_id in (${entry.users}) ${otherGroups}
-    order by m.member_user_id, m.group_id`.execute(db);
+  const { workspaceId, runId, actor } = entry;
+  await logLeaving(db, { workspaceId, ...(runId && { runId }), actor, memberships: sql`m.member_user_id in (${entry.users}) ${otherGroups}`, reason: sql`${entry.reason}::text` });
 }
 
 /**
