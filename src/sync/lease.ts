@@ -6,8 +6,12 @@ import { RollcallError } from "../errors.ts";
  * One run per source at a time, across every process sharing the database: a lease on the source's
  * source_state row, claimed by an atomic UPDATE … WHERE (free or expired) and renewed by the run's
  * heartbeat. A killed run stops renewing; once its lease expires the next claim takes over and marks
- * the dead run failed.
+ * the dead run failed. A run that has written its end holds its lease a little longer (clearing its staging), but
+ * no longer counts as running: someone who saw it end may start the next one at once.
  */
+const leaseFree = (state: string) => sql.raw(`(${state}.lease_run_id is null or ${state}.lease_expires_at < now()
+    or exists (select 1 from sync_runs ended where ended.id = ${state}.lease_run_id and ended.status <> 'running'))`);
+
 export const defaultLeaseMs = 90_000;
 
 /** Returns true when the lease was taken over from a dead run (whose staged rows are then left behind). */
@@ -16,7 +20,7 @@ export async function claimLease(db: Db, sourceId: string, runId: string, leaseM
   const { rows } = await sql<{ previous: string | null }>`
     update source_state s set lease_run_id = ${runId}, lease_expires_at = now() + ${`${leaseMs} milliseconds`}::interval
     from (select lease_run_id as previous from source_state where source_id = ${sourceId} for update) old
-    where s.source_id = ${sourceId} and (s.lease_run_id is null or s.lease_expires_at < now())
+    where s.source_id = ${sourceId} and ${leaseFree("s")}
     returning old.previous`.execute(db);
   if (rows.length === 0) {
     const running = await sql<{ id: string; started_at: Date; trigger: string }>`
@@ -78,7 +82,7 @@ export async function releaseLease(db: Db, sourceId: string, runId: string): Pro
  */
 export async function lockIdleSource(trx: Db, source: { id: string; name: string }, why = "wait for it to finish"): Promise<void> {
   const { rows } = await sql<{ lease_run_id: string | null; running: boolean }>`
-    select lease_run_id, lease_run_id is not null and lease_expires_at > now() as running from source_state where source_id = ${source.id} for update`.execute(trx);
+    select lease_run_id, not ${leaseFree("s")} as running from source_state s where source_id = ${source.id} for update`.execute(trx);
   const runId = rows[0]?.running ? rows[0].lease_run_id : null;
   if (runId) throw new RollcallError("sync_running", `Source "${source.name}" is syncing (run ${runId}); ${why}`, { runId });
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines } from "../support/db.ts";
@@ -21,7 +22,7 @@ describe.each(engines)("renaming and removing a source, and adding it again (%s)
   });
   afterAll(async () => h?.close());
 
-  it("renaming and removing are refused while a run of the source holds its lease", async () => {
+  it("renaming, removing and another run are refused while a run of the source holds its lease, not once it has ended", async () => {
     const source = await getSource(h.ctx, "corp");
     const { rows } = await sql<{ id: string }>`insert into sync_runs (workspace_id, source_id, trigger, mode, status)
       values (${h.ctx.workspace.id}, ${source.id}, 'manual', 'delta', 'running') returning id`.execute(h.store.db);
@@ -29,6 +30,14 @@ describe.each(engines)("renaming and removing a source, and adding it again (%s)
     await expect(removeSource(h.ctx, "corp")).rejects.toMatchObject({ code: "sync_running" });
     await expect(updateEntraSource(h.ctx, "corp", { name: "corp-hq" })).rejects.toMatchObject({ code: "sync_running" });
     expect((await getSource(h.ctx, "corp")).id).toBe(source.id);
+    await expect(claimLease(h.store.db, source.id, randomUUID(), 60_000)).rejects.toMatchObject({ code: "sync_running", details: { runId: rows[0]!.id } });
+    // The run has written its end and is clearing its staging, its lease still held: whoever saw it end may go on.
+    await sql`update sync_runs set status = 'succeeded', finished_at = now() where id = ${rows[0]!.id}`.execute(h.store.db);
+    await updateEntraSource(h.ctx, "corp", { name: "corp-renamed" });
+    await updateEntraSource(h.ctx, "corp-renamed", { name: "corp" });
+    const next = randomUUID();
+    await claimLease(h.store.db, source.id, next, 60_000);
+    expect((await sql<{ lease_run_id: string }>`select lease_run_id from source_state where source_id = ${source.id}`.execute(h.store.db)).rows[0]!.lease_run_id).toBe(next);
     await sql`update source_state set lease_run_id = null, lease_expires_at = null where source_id = ${source.id}`.execute(h.store.db);
     await sql`delete from sync_runs where id = ${rows[0]!.id}`.execute(h.store.db);
   });
