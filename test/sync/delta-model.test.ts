@@ -4,6 +4,7 @@ import { engines } from "../support/db.ts";
 import { directorySnapshot, openHarness, type Harness } from "./harness.ts";
 import { httpFetch, type HttpFetch } from "../../src/net/http.ts";
 import { listChanges } from "../../src/core/change-log.ts";
+import { createUser, deleteUser, updateUser } from "../../src/core/users.ts";
 import { Rng } from "../../src/emulator/rng.ts";
 import type { EntraConfigInput } from "../../src/sources/entra/config.ts";
 import type { TenantHandle } from "../../src/emulator/types.ts";
@@ -186,6 +187,27 @@ function mutate(t: TenantHandle, r: Rng, fixed: string[], serial: () => number, 
   }
 }
 
+/**
+ * The same change made in Rollcall on both sides, to a user the source holds (by its Entra object ID): disabled by
+ * hand (the sync owns `enabled` and sets it back) or deleted (recreated when still in scope); or a user added by
+ * hand with an address a new Entra user may take (linked to it).
+ */
+async function changeHere(sides: Harness[], r: Rng, domain: string, serial: () => number): Promise<string> {
+  const [first] = sides;
+  const { rows } = await sql<{ external_id: string }>`select external_id from users where source_name = 'corp' and enabled order by external_id`.execute(first!.store.db);
+  const kind = r.int(3);
+  const externalId = rows.length ? r.pick(rows).external_id : undefined;
+  const email = `new.${serial() + r.range(1, 3)}@${domain}`;
+  if (kind === 2 && (await sql`select 1 from users where lower(email) = ${email} or lower(user_principal_name) = ${email}`.execute(first!.store.db)).rows.length) return `${email} is taken`;
+  for (const h of sides) {
+    const id = (await sql<{ id: string }>`select id from users where external_id = ${externalId ?? ""}`.execute(h.store.db)).rows[0]?.id;
+    if (kind === 0 && id) await updateUser(h.ctx, id, { enabled: false });
+    else if (kind === 1 && id) await deleteUser(h.ctx, id);
+    else if (kind === 2) await createUser(h.ctx, { displayName: "Added Here", email });
+  }
+  return kind === 2 ? `added ${email} here` : `${kind === 0 ? "disabled" : "deleted"} ${externalId} here`;
+}
+
 /** A fetch that loses the connection after `requests` Graph requests: the run fails part-way through. */
 function connectionLostAfter(requests: number): HttpFetch {
   let made = 0;
@@ -254,6 +276,7 @@ describe.each(engines)("delta sync equals full sync under random change (%s)", (
         for (let round = 1; round <= rounds; round++) {
           const where = `seed ${seed}, ${engine}, "${name}", round ${round}`;
           const done = Array.from({ length: r.range(1, 6) }, () => mutate(t, r, fixed, () => ++serial, freedNames));
+          if (r.chance(0.3)) done.push(await changeHere([delta, full], r, t.domain, () => serial));
           const disturbed = round < rounds && r.chance(0.25);
           if (r.chance(0.08)) {
             // Graph ends the delta tokens (expiry, a tenant migration): the run falls back to a full one.
