@@ -11,10 +11,12 @@ import type { TenantHandle } from "../../src/emulator/types.ts";
 import type { RunCounts } from "../../src/domain/run-counts.ts";
 
 /**
- * Delta sync checked against full sync, model-based: seeded random changes to the tenant, a delta run after each
- * round, and then two oracles. A full dry run must plan no change at all, and a second database that only ever ran
- * full syncs over the same history must hold exactly what the delta-synced one holds. Some rounds make the delta
- * run fail mid-way (faults, throttling, a connection lost after a few requests); the next round must converge.
+ * Delta sync checked against full sync, model-based: seeded random changes to the tenant (and now and then the
+ * same change made in Rollcall on both sides), a delta run after each round, and then two oracles. A second
+ * database that only ever runs full syncs over the same history must hold exactly the same directory and mirror,
+ * and every 4th round a full dry run must plan no change at all. Some rounds make the delta run fail mid-way
+ * (faults, throttling, expired page tokens, a connection lost after a few requests), change Entra ID while it
+ * lists, or end the delta tokens; the next round must converge.
  * ROLLCALL_DELTA_MODEL_SEED=N reproduces a failure (the message names the seed and the round);
  * ROLLCALL_DELTA_MODEL_ROUNDS=N runs more rounds (12 by default, to keep the file near a minute an engine) and
  * ROLLCALL_DELTA_MODEL_CONFIG=I only the I-th source configuration.
