@@ -127,6 +127,26 @@ function sortKeys(record: Record<string, string>): Record<string, string> {
 }
 
 export function planUsers(input: UserPlanInput): UserPlan {
+  // A holder this run rewrites gives up its email and UPN (futureKeys), unless its own new ones are refused (a
+  // conflict): then it keeps the old ones, and a user this pass gave them to has to wait as well. Each pass can
+  // only add holders that keep their keys, so this ends.
+  const heldById = new Map(input.held.map((h) => [h.externalId ?? "", h]));
+  let futureKeys = input.futureKeys;
+  for (;;) {
+    const plan = planPass({ ...input, futureKeys });
+    const keeping = new Map<string, string[]>();
+    for (const change of plan.changes) {
+      const held = change.action === "conflict" ? heldById.get(change.externalId) : undefined;
+      const expected = held && futureKeys?.get(held.id);
+      const kept = held ? [keyOf(held.email), keyOf(held.userPrincipalName)].filter((k): k is string => k !== null) : [];
+      if (held && expected && kept.some((k) => !expected.includes(k))) keeping.set(held.id, kept);
+    }
+    if (!keeping.size) return plan;
+    futureKeys = new Map([...(futureKeys ?? []), ...keeping]);
+  }
+}
+
+function planPass(input: UserPlanInput): UserPlan {
   const counts = emptyCounts();
   const changes: UserChange[] = [];
   const warnings: UserPlan["warnings"] = [];

@@ -79,6 +79,16 @@ describe("planUsers", () => {
     const update = plan.changes.find((c) => c.action === "update");
     expect(update).toMatchObject({ changed: ["displayName"], before: { displayName: "User moved" }, after: { displayName: "Renamed" } });
   });
+  it("a holder whose new address is refused keeps its old one, and so does everyone down the chain (a given to b, b's to c)", () => {
+    const addresses = (id: string) => ({ mail: `${id}@contoso.com`, userPrincipalName: `${id}@contoso.test` });
+    const stuck = held("m", { enabled: false });
+    const [a, b, c] = [held("a"), held("b"), held("c")];
+    const desired = [mapUser(graphUser("a", addresses("m")), config), mapUser(graphUser("b", addresses("a")), config), mapUser(graphUser("c", addresses("b")), config)];
+    const futureKeys = new Map(desired.map((d) => [`u-${d.externalId}`, [d.email!, d.userPrincipalName!]]));
+    const plan = planUsers(input({ desired, held: [a, b, c], holders: [stuck, a, b, c], futureKeys }));
+    expect(plan.changes.map((ch) => [ch.action, ch.externalId])).toEqual([["conflict", "a"], ["conflict", "b"], ["conflict", "c"]]);
+    expect(plan.claims).toEqual([]);
+  });
   it("counts a user's warnings as one, the one change-log entry that holds its messages", () => {
     const twice = mapUser(graphUser("w", { mobilePhone: "n/a", businessPhones: ["none"] }), config);
     expect(twice.warnings).toHaveLength(2);

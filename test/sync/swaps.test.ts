@@ -62,6 +62,28 @@ describe.each(engines)("swapped values and identifiers held by others (%s)", (en
     expect(await differences(h, "corp")).toEqual([]);
   });
 
+  // Found by delta-model.test.ts: the second user was given the address its holder was thought to give up, and
+  // every run then failed on the unique email ("Nothing was applied: 3 times over …").
+  it("a user whose new address is refused keeps its old one: a user renamed to that one waits too, and the run succeeds", async () => {
+    const t = tenant();
+    const [leaver, stuck, follower] = members().slice(6, 9);
+    t.deleteUser(leaver!.id, { permanent: true }); // disabled here, it keeps its address
+    expect((await h.sync("corp")).status).toBe("succeeded");
+    const [stuckUpn, stuckMail] = [stuck!.userPrincipalName, stuck!.mail];
+    t.updateUser(stuck!.id, { userPrincipalName: leaver!.userPrincipalName, mail: leaver!.mail });
+    const refused = await h.sync("corp");
+    expect(refused).toMatchObject({ status: "succeeded", counts: { conflicts: 1 } });
+    t.updateUser(follower!.id, { userPrincipalName: stuckUpn, mail: stuckMail });
+
+    const run = await h.sync("corp");
+    expect(run.error).toBeUndefined();
+    expect(run).toMatchObject({ status: "succeeded", counts: { conflicts: 2 } });
+    expect((await getUser(h.ctx, stuckUpn)).source.externalId).toBe(stuck!.id);
+    const log = await listChanges(h.store.db, h.ctx.workspace.id, { runId: run.runId });
+    const waiting = log.find((c) => c.action === "conflict" && (c.after as { externalId: string }).externalId === follower!.id);
+    expect((waiting!.after as { message: string }).message).toMatch(/already belongs to user .*the user keeps/);
+  });
+
   it("an alias or card number another user holds is left out, with a warning naming that user", async () => {
     const holder = await createUser(h.ctx, { displayName: "Badge Holder", email: "badge.holder@example.org", aliases: ["front-desk"], cardNumbers: ["CARD-0042"] });
     const target = members()[3]!;
