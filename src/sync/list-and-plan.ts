@@ -24,6 +24,8 @@ export interface ListAndPlanInput {
   mode: "full" | "delta";
   links: { users: string | null; groups: string | null } | null;
   dryRun: boolean;
+  /** Users planned at once (planRun's default unless a test sets it). */
+  chunkSize?: number;
 }
 
 export interface ListAndPlanHooks {
@@ -49,7 +51,7 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
   const sourceId = input.source.id;
   const groups = needsGroups(config);
   const listing = startListing(graph, { config, links: input.links }, stagingSinks(store, runId), hooks.onListing);
-  const plan = () => hooks.timed("planning", () => planRun(store, { runId, source: input.source, config, mode }, hooks.onPlanning));
+  const plan = () => hooks.timed("planning", () => planRun(store, { runId, source: input.source, config, mode, chunkSize: input.chunkSize }, hooks.onPlanning));
   const runWarnings: RunWarning[] = [];
   let failure: unknown;
   // The first failure stops the other chain (its pages would be thrown away) and is the one reported.

@@ -18,12 +18,13 @@ import { identifierList, storedFieldsOf, userColumnList, type StoredRow } from "
  * (removed, out of scope, newly in scope). A full listing marks dirty every mirror row whose data differs
  * from what Entra ID says now, so it needs nothing more; the other users are as the last run left them.
  * `dirtySeen`: the newest dirty mark when planning started, the ones the apply clears (dirty.ts).
+ * `chunkSize`: users planned at once (tests make it small to cross chunk boundaries with few users).
  */
-const chunkSize = 2000;
+const defaultChunkSize = 2000;
 
 export async function planRun(
   store: Store,
-  input: { runId: string; source: { id: string; name: string; workspaceId: string }; config: EntraConfig; mode: "full" | "delta" },
+  input: { runId: string; source: { id: string; name: string; workspaceId: string }; config: EntraConfig; mode: "full" | "delta"; chunkSize?: number },
   onProgress: (planned: number, total: number) => void,
 ): Promise<{ counts: UserCounts; rows: number; dirtySeen: number }> {
   const { db } = store;
@@ -47,10 +48,7 @@ export async function planRun(
   const ids = (await sql<{ id: string }>`select id from (${chosen}) c order by id`.execute(db)).rows.map((r) => r.id);
 
   const owned = ownership(input.config);
-  const counts = emptyCounts();
-  const claimed = new Set<string>();
-  const taken = new Set<string>();
-  let planned = 0;
+  const chunkSize = input.chunkSize ?? defaultChunkSize;
   // What a chunk is planned from. Chunk n + 1's is read while chunk n is planned and its rows are COPY'd:
   // it is the directory as it was before the run either way (`claimed` carries what earlier chunks took).
   const inputsOf = async (chunk: string[]) => {
@@ -66,29 +64,54 @@ export async function planRun(
     const { future: futureKeys, departed } = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders, restorable });
     return { desired, held, holders, futureKeys, departed, restorable };
   };
-  const read = (at: number) => (at < ids.length ? handled(inputsOf(ids.slice(at, at + chunkSize))) : undefined);
-  let next = read(0);
-  let copying: Promise<unknown> = Promise.resolve();
-  try {
-    for (let at = 0; at < ids.length; at += chunkSize) {
-      const { desired, held, holders, futureKeys, departed, restorable } = await next!;
-      next = read(at + chunkSize);
-      const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, restorable, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
-      for (const k of plan.claims) claimed.add(k);
-      for (const id of plan.taken) taken.add(id);
-      addCounts(counts, plan.counts);
-      const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
-      for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
+
+  // Holders that keep the addresses they were thought to give up (planUsers' `kept`): a later chunk learns of
+  // them as it is planned, but if an earlier chunk already gave one of those addresses away, the run is planned
+  // again knowing them. Only a holder new to `kept` starts another pass, so there are at most as many passes as
+  // users; with none such (nearly always) the run is planned once.
+  const kept = new Map<string, string[]>();
+  const planPass = async () => {
+    const counts = emptyCounts();
+    const claimed = new Set<string>();
+    const taken = new Set<string>();
+    let rowCount = 0;
+    let givenAway = false;
+    const read = (at: number) => (at < ids.length ? handled(inputsOf(ids.slice(at, at + chunkSize))) : undefined);
+    let next = read(0);
+    let copying: Promise<unknown> = Promise.resolve();
+    try {
+      for (let at = 0; at < ids.length; at += chunkSize) {
+        const { desired, held, holders, futureKeys: expected, departed, restorable } = await next!;
+        next = read(at + chunkSize);
+        const futureKeys = kept.size ? new Map([...expected, ...kept]) : expected;
+        const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, restorable, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
+        for (const [id, keys] of plan.kept) {
+          if (!kept.has(id) && keys.some((k) => claimed.has(k))) givenAway = true;
+          kept.set(id, keys);
+        }
+        for (const k of plan.claims) claimed.add(k);
+        for (const id of plan.taken) taken.add(id);
+        addCounts(counts, plan.counts);
+        const rows = await Promise.all(plan.changes.map((c) => planRow(input.runId, c)));
+        for (const w of plan.warnings) rows.push([input.runId, "warning", null, w.externalId, JSON.stringify({ messages: w.messages }), null, w.subject]);
+        await copying;
+        rowCount += rows.length;
+        if (rows.length) copying = handled(store.copyRows("sync_plan_users", ["run_id", "action", "user_id", "external_id", "fields", "before", "subject"], rows));
+        onProgress(Math.min(ids.length, at + chunkSize), ids.length);
+      }
       await copying;
-      planned += rows.length;
-      if (rows.length) copying = handled(store.copyRows("sync_plan_users", ["run_id", "action", "user_id", "external_id", "fields", "before", "subject"], rows));
-      onProgress(Math.min(ids.length, at + chunkSize), ids.length);
+    } finally {
+      // A failed run clears its planned rows next: nothing of this phase may still be running then.
+      await Promise.all([copying.catch(() => undefined), next?.catch(() => undefined)]);
     }
-    await copying;
-  } finally {
-    // A failed run clears its planned rows next: nothing of this phase may still be running then.
-    await Promise.all([copying.catch(() => undefined), next?.catch(() => undefined)]);
+    return { counts, rows: rowCount, givenAway };
+  };
+  let pass = await planPass();
+  while (pass.givenAway) {
+    await sql`delete from sync_plan_users where run_id = ${input.runId}`.execute(db);
+    pass = await planPass();
   }
+  const { counts, rows: planned } = pass;
   // A full run reports the whole synced set: the in-scope users it did not need to look at are unchanged.
   if (input.mode === "full") {
     const { rows } = await sql<{ n: string }>`select count(*) as n from (${scope}) x join (${heldIds}) h on h.id = x.id

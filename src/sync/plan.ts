@@ -87,6 +87,11 @@ export interface UserPlan {
   taken: string[];
   /** Per-user warnings (dropped phone numbers, …), for the run's change log. */
   warnings: { externalId: string; subject: string; messages: string[] }[];
+  /**
+   * This source's users that keep an email or UPN Entra ID no longer gives them, their new ones being a conflict:
+   * their lower-cased email and UPN, by user id (for later chunks, which would think them given up: futureKeys).
+   */
+  kept: Map<string, string[]>;
 }
 
 export const emptyCounts = (): UserCounts => ({ created: 0, updated: 0, linked: 0, disabled: 0, deleted: 0, unchanged: 0, skipped: 0, conflicts: 0, warnings: 0, released: 0, removals: 0 });
@@ -130,23 +135,37 @@ export function planUsers(input: UserPlanInput): UserPlan {
   // A holder this run rewrites gives up its email and UPN (futureKeys), unless its own new ones are refused (a
   // conflict): then it keeps the old ones, and a user this pass gave them to has to wait as well. Each pass can
   // only add holders that keep their keys, so this ends.
-  const heldById = new Map(input.held.map((h) => [h.externalId ?? "", h]));
   let futureKeys = input.futureKeys;
   for (;;) {
     const plan = planPass({ ...input, futureKeys });
-    const keeping = new Map<string, string[]>();
-    for (const change of plan.changes) {
-      const held = change.action === "conflict" ? heldById.get(change.externalId) : undefined;
-      const expected = held && futureKeys?.get(held.id);
-      const kept = held ? [keyOf(held.email), keyOf(held.userPrincipalName)].filter((k): k is string => k !== null) : [];
-      if (held && expected && kept.some((k) => !expected.includes(k))) keeping.set(held.id, kept);
-    }
-    if (!keeping.size) return plan;
-    futureKeys = new Map([...(futureKeys ?? []), ...keeping]);
+    const kept = keptKeys(input, plan.changes);
+    const unexpected = [...kept].filter(([id, keys]) => {
+      const expected = futureKeys?.get(id);
+      return expected && keys.some((k) => !expected.includes(k));
+    });
+    if (!unexpected.length) return { ...plan, kept };
+    futureKeys = new Map([...(futureKeys ?? []), ...unexpected]);
   }
 }
 
-function planPass(input: UserPlanInput): UserPlan {
+/** This source's users whose new email or UPN is a conflict, so they keep old ones Entra ID no longer gives them. */
+function keptKeys(input: UserPlanInput, changes: Omit<UserPlan, "kept">["changes"]): Map<string, string[]> {
+  const keysOf = (u: { email: string | null; userPrincipalName: string | null }) => [keyOf(u.email), keyOf(u.userPrincipalName)].filter((k): k is string => k !== null);
+  const heldById = new Map(input.held.map((h) => [h.externalId ?? "", h]));
+  const desiredById = new Map(input.desired.map((d) => [d.externalId, d]));
+  const kept = new Map<string, string[]>();
+  for (const change of changes) {
+    const held = change.action === "conflict" ? heldById.get(change.externalId) : undefined;
+    const desired = held && desiredById.get(change.externalId);
+    if (!held || !desired) continue;
+    const keys = keysOf(held);
+    const wanted = keysOf(desired);
+    if (keys.some((k) => !wanted.includes(k))) kept.set(held.id, keys);
+  }
+  return kept;
+}
+
+function planPass(input: UserPlanInput): Omit<UserPlan, "kept"> {
   const counts = emptyCounts();
   const changes: UserChange[] = [];
   const warnings: UserPlan["warnings"] = [];

@@ -48,6 +48,8 @@ export interface RunnerOptions {
   streamFirstSync?: boolean;
   /** Aborting it (the CLI's Ctrl-C) cancels Graph requests and ends the run as failed with its reason; nothing uncommitted is applied. A cancel request recorded on the run (cancel.ts) does the same. */
   signal?: AbortSignal;
+  /** Users planned at once (planRun's default unless a test sets it: few users then cross chunk boundaries). */
+  planChunkSize?: number;
 }
 
 class Rollback extends Error {}
@@ -137,7 +139,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       progress.toPlan = total;
       record.report();
     };
-    const planInput = { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config };
+    const planInput = { runId, source: { id: source.id, name: source.name, workspaceId: request.workspaceId }, config: source.config, chunkSize: options.planChunkSize };
     const stages = (links: ListAndPlanInput["links"]) => listMergeAndPlan(store, graph, { ...planInput, mode: record.run.mode, links, dryRun: request.dryRun ?? false }, { onListing, onPlanning, timed, assertLease });
     let planned: Planned;
     try {

@@ -15,7 +15,7 @@ export interface Harness {
   emulator: RunningEmulator;
   ctx: SourceContext;
   addSource(name: string, config?: Partial<EntraConfigInput>, tenant?: { tenantId: string; clientId: string; clientSecret: string }): Promise<void>;
-  sync(name: string, options?: Partial<Pick<SyncRequest, "full" | "dryRun" | "force">> & { fetch?: HttpFetch; streamFirstSync?: boolean }): ReturnType<typeof runSync>;
+  sync(name: string, options?: Partial<Pick<SyncRequest, "full" | "dryRun" | "force">> & { fetch?: HttpFetch; streamFirstSync?: boolean; planChunkSize?: number }): ReturnType<typeof runSync>;
   close(): Promise<void>;
 }
 
@@ -40,9 +40,9 @@ export async function harnessOver(store: TestStore, emulator: RunningEmulator, o
         credential: { kind: "secret", secret: tenant.clientSecret },
       });
     },
-    async sync(name, { fetch = httpFetch, streamFirstSync, ...options } = {}) {
+    async sync(name, { fetch = httpFetch, streamFirstSync, planChunkSize, ...options } = {}) {
       const source = await loadSourceForSync(ctx, name);
-      return runSync(store, { workspaceId: workspace.id, source, trigger: "manual", ...options }, { fetch, streamFirstSync, retry: { maxAttempts: 8, baseDelayMs: 20, maxDelayMs: 2000 } });
+      return runSync(store, { workspaceId: workspace.id, source, trigger: "manual", ...options }, { fetch, streamFirstSync, planChunkSize, retry: { maxAttempts: 8, baseDelayMs: 20, maxDelayMs: 2000 } });
     },
     async close() {
       await store.dispose();

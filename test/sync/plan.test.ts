@@ -88,6 +88,10 @@ describe("planUsers", () => {
     const plan = planUsers(input({ desired, held: [a, b, c], holders: [stuck, a, b, c], futureKeys }));
     expect(plan.changes.map((ch) => [ch.action, ch.externalId])).toEqual([["conflict", "a"], ["conflict", "b"], ["conflict", "c"]]);
     expect(plan.claims).toEqual([]);
+    expect([...plan.kept.keys()]).toEqual(["u-a", "u-b", "u-c"]);
+    // Planned in a chunk of its own (the user given its address in another), the holder still says what it keeps.
+    const alone = planUsers(input({ desired: desired.slice(0, 1), held: [a], holders: [stuck] }));
+    expect(alone.kept).toEqual(new Map([["u-a", ["a@contoso.com", "a@contoso.test"]]]));
   });
   it("counts a user's warnings as one, the one change-log entry that holds its messages", () => {
     const twice = mapUser(graphUser("w", { mobilePhone: "n/a", businessPhones: ["none"] }), config);

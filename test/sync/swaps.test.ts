@@ -84,6 +84,34 @@ describe.each(engines)("swapped values and identifiers held by others (%s)", (en
     expect((waiting!.after as { message: string }).message).toMatch(/already belongs to user .*the user keeps/);
   });
 
+  // The same across planning chunks (a full sync of thousands of users plans them 2,000 at a time, sorted by
+  // object id): the user renamed to the kept address was given it when its chunk came before the holder's, or
+  // after it (later chunks, too, were told the holder gives it up).
+  it.each([["before", 9], ["after", 12]] as const)("a user renamed to an address its holder keeps waits too when its planning chunk comes %s the holder's", async (order, from) => {
+    const t = tenant();
+    const [leaver, x, y] = members().slice(from, from + 3);
+    const [first, second] = [x!, y!].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const [follower, stuck] = order === "before" ? [first!, second!] : [second!, first!];
+    t.deleteUser(leaver!.id, { permanent: true });
+    const before = await h.sync("corp");
+    expect(before.status).toBe("succeeded");
+    const open = before.counts.conflicts ?? 0; // the earlier tests' conflicts stay open, logged by every run
+    const [stuckUpn, stuckMail] = [stuck.userPrincipalName, stuck.mail];
+    t.updateUser(stuck.id, { userPrincipalName: leaver!.userPrincipalName, mail: leaver!.mail });
+    expect(await h.sync("corp")).toMatchObject({ status: "succeeded", counts: { conflicts: open + 1 } });
+    t.updateUser(follower.id, { userPrincipalName: stuckUpn, mail: stuckMail });
+
+    const run = await h.sync("corp", { planChunkSize: 1 });
+    expect(run.error).toBeUndefined();
+    expect(run).toMatchObject({ status: "succeeded", counts: { conflicts: open + 2 } });
+    expect((await getUser(h.ctx, stuckUpn)).source.externalId).toBe(stuck.id);
+    const ours = new Set([stuck.id, follower.id]);
+    const conflicts = (await listChanges(h.store.db, h.ctx.workspace.id, { runId: run.runId })).filter((c) => c.action === "conflict" && ours.has((c.after as { externalId: string }).externalId));
+    expect(conflicts).toHaveLength(2); // a pass planned again leaves no row of the one before
+    const waiting = conflicts.find((c) => (c.after as { externalId: string }).externalId === follower.id);
+    expect((waiting!.after as { message: string }).message).toMatch(/already belongs to user .*the user keeps/);
+  });
+
   it("an alias or card number another user holds is left out, with a warning naming that user", async () => {
     const holder = await createUser(h.ctx, { displayName: "Badge Holder", email: "badge.holder@example.org", aliases: ["front-desk"], cardNumbers: ["CARD-0042"] });
     const target = members()[3]!;
