@@ -4,6 +4,7 @@ import { wsPath } from "../session.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
 import { countOf, formatDate } from "../format.ts";
 import { Badge, Empty, ErrorBanner, Loading } from "../components/ui.tsx";
+import { DataTable } from "../components/DataTable.tsx";
 import type { PageOf } from "../types.ts";
 import type { SourceOverview, WorkspaceOverview } from "../../core/workspace-overview.ts";
 
@@ -23,22 +24,11 @@ export function AllWorkspacesPage() {
       {!overview.data && overview.loading ? <Loading label="Loading workspaces…" /> : null}
       {overview.data?.items.length === 0 ? <Empty title="No workspaces">You hold no role in any workspace yet.</Empty> : null}
       {overview.data && overview.data.items.length > 0 ? (
-        <table className="table all-workspaces" aria-label="All workspaces">
-          <thead>
-            <tr>
-              <th scope="col">Workspace</th>
-              <th scope="col">Attention</th>
-              <th scope="col">Sources</th>
-              <th scope="col">Users</th>
-              <th scope="col">Notifications</th>
-            </tr>
-          </thead>
-          <tbody>
-            {overview.data.items.map((w) => (
-              <WorkspaceRow key={w.id} workspace={w} />
-            ))}
-          </tbody>
-        </table>
+        <DataTable className="all-workspaces" caption="All workspaces" columns={["Workspace", "Attention", "Sources", "Users", "Notifications"]}>
+          {overview.data.items.map((w) => (
+            <WorkspaceRow key={w.id} workspace={w} />
+          ))}
+        </DataTable>
       ) : null}
     </div>
   );
@@ -48,23 +38,27 @@ function WorkspaceRow({ workspace: w }: { workspace: WorkspaceOverview }) {
   const tone = w.attention.level === "critical" ? "bad" : w.attention.level === "warning" ? "warn" : "ok";
   return (
     <tr data-workspace={w.name}>
-      <th scope="row">
-        <Link to={wsPath(w.name, "/sync")}>{w.name}</Link>
-        {w.role === "viewer" ? <span className="hint"> · read-only</span> : null}
+      <th scope="row" data-label="Workspace">
+        <span>
+          <Link to={wsPath(w.name, "/sync")}>{w.name}</Link>
+          {w.role === "viewer" ? <span className="hint"> · read-only</span> : null}
+        </span>
       </th>
-      <td>
-        <Badge tone={tone}>{w.attention.level === "critical" ? "Needs attention" : w.attention.level === "warning" ? "Check" : "OK"}</Badge>
-        {w.attention.reasons.length ? (
-          <ul className="plain-list">
-            {w.attention.reasons.map((r) => (
-              <li key={r}>{r}</li>
-            ))}
-          </ul>
-        ) : null}
+      <td data-label="Attention">
+        <div>
+          <Badge tone={tone}>{w.attention.level === "critical" ? "Needs attention" : w.attention.level === "warning" ? "Check" : "OK"}</Badge>
+          {w.attention.reasons.length ? (
+            <ul className="plain-list">
+              {w.attention.reasons.map((r) => (
+                <li key={r}>{r}</li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
       </td>
-      <td>{w.sources.length ? w.sources.map((s) => <div key={s.name}>{sourceText(s)}</div>) : <span className="muted">No Entra ID sources</span>}</td>
-      <td>{countOf(w.users, "user")}</td>
-      <td>{w.notifications ? <Link to={wsPath(w.name, "/notifications")}>{countOf(w.notifications, "open notification")}</Link> : <span className="muted">None</span>}</td>
+      <td data-label="Sources">{w.sources.length ? <div>{w.sources.map((s) => <div key={s.name}>{sourceText(s)}</div>)}</div> : <span className="muted">No Entra ID sources</span>}</td>
+      <td data-label="Users">{countOf(w.users, "user")}</td>
+      <td data-label="Notifications">{w.notifications ? <Link to={wsPath(w.name, "/notifications")}>{countOf(w.notifications, "open notification")}</Link> : <span className="muted">None</span>}</td>
     </tr>
   );
 }
