@@ -2,7 +2,7 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { entraConfigSchema } from "../sources/entra/config.ts";
-import { secretDaysLeft } from "../domain/source.ts";
+import { secretDaysLeft, secretUrgency } from "../domain/source.ts";
 import { raiseNotification, type Notification } from "./notifications.ts";
 
 const day = 86_400_000;
@@ -54,7 +54,7 @@ export async function scanNotifications(db: Db, now = new Date()): Promise<{ rai
     const when = expired ? `expired on ${expiresOn}` : `expires on ${expiresOn} (in ${reached.daysLeft} day${reached.daysLeft === 1 ? "" : "s"})`;
     const created = await raiseNotification(db, {
       workspaceId: s.workspace_id, kind: "secret_expiry", subject, milestone: reached.milestone,
-      severity: expired || reached.daysLeft <= 7 ? "critical" : "warning",
+      severity: secretUrgency(reached.daysLeft) ?? "warning",
       title: `The client secret of source ${s.name} ${when}`,
       body: expired
         ? `Synchronization from ${s.name} fails until it has a new secret. Create one in the Microsoft Entra admin center (App registrations > your app > Certificates & secrets), then enter it in Rollcall.`

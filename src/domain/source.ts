@@ -21,3 +21,8 @@ export const sourceCell = (source: SourceOfRecord): string => (keptFrom(source) 
 export function secretDaysLeft(expiresOn: string, now: Date): number {
   return Math.ceil((Date.parse(`${expiresOn}T00:00:00Z`) - now.getTime()) / 86_400_000);
 }
+
+/** How pressing a secret's expiry is `daysLeft` days ahead (expired included): as its notifications and the workspaces' overview say. */
+export function secretUrgency(daysLeft: number): "critical" | "warning" | null {
+  return daysLeft <= 7 ? "critical" : daysLeft <= 30 ? "warning" : null;
+}

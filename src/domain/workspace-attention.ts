@@ -1,4 +1,5 @@
 import type { RunCounts } from "./run-counts.ts";
+import { secretUrgency } from "./source.ts";
 import type { RunMode, RunStatus } from "../storage/schema.ts";
 
 /** What the workspaces' overview knows of one source: enough to say whether it needs an admin. */
@@ -18,10 +19,6 @@ export interface Attention {
   reasons: string[];
 }
 
-/** Within this many days of its expiry a secret is mentioned; within `criticalDays`, or expired, it is critical (as its notifications). */
-const expiringDays = 30;
-const criticalDays = 7;
-
 type Reason = { level: AttentionLevel; text: string };
 
 function reasonsOf(source: SourceGlance): Reason[] {
@@ -31,9 +28,9 @@ function reasonsOf(source: SourceGlance): Reason[] {
   if (source.awaitingReview) reasons.push({ level: "critical", text: `${source.name}: a run stopped at the deletion threshold and waits for review` });
   if (!secret.set) reasons.push({ level: "critical", text: `${source.name}: no client secret or certificate is set` });
   else if (secret.daysLeft !== null && secret.daysLeft <= 0) reasons.push({ level: "critical", text: `${source.name}: the client secret expired on ${secret.expiresOn}` });
-  else if (secret.daysLeft !== null && secret.daysLeft <= expiringDays) {
-    const level = secret.daysLeft <= criticalDays ? "critical" : "warning";
-    reasons.push({ level, text: `${source.name}: the client secret expires in ${secret.daysLeft} day${secret.daysLeft === 1 ? "" : "s"} (${secret.expiresOn})` });
+  else if (secret.daysLeft !== null) {
+    const level = secretUrgency(secret.daysLeft);
+    if (level) reasons.push({ level, text: `${source.name}: the client secret expires in ${secret.daysLeft} day${secret.daysLeft === 1 ? "" : "s"} (${secret.expiresOn})` });
   }
   const conflicts = (lastRun?.counts.conflicts ?? 0) + (lastRun?.counts.groupConflicts ?? 0);
   if (conflicts > 0) reasons.push({ level: "warning", text: `${source.name}: the last run found ${conflicts} conflict${conflicts === 1 ? "" : "s"}` });

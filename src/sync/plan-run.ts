@@ -5,7 +5,7 @@ import { effectiveMapping, entraConfigSchema, type EntraConfig } from "../source
 import { mapUser, type DesiredUser, type PlannedFields } from "../sources/entra/mapping.ts";
 import { seenMarks } from "./dirty.ts";
 import { restorableOf } from "./merge.ts";
-import { addCounts, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange } from "./plan.ts";
+import { addCounts, addressKeys, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange } from "./plan.ts";
 import type { UserCounts } from "../domain/run-counts.ts";
 import { inScopeUsers } from "./scope.ts";
 import { identifierList, storedFieldsOf, userColumnList, type StoredRow } from "../storage/user-row.ts";
@@ -171,7 +171,6 @@ async function keysAfterRun(
   store: Store,
   input: { sourceId: string; config: EntraConfig; desired: DesiredUser[]; holders: HeldUser[]; restorable: ReadonlySet<string> },
 ): Promise<{ future: Map<string, string[]>; departed: Set<string> }> {
-  const keysOf = (u: { email: string | null; userPrincipalName: string | null }) => [u.email, u.userPrincipalName].filter((k): k is string => Boolean(k)).map((k) => k.toLowerCase());
   const ours = input.holders.filter((h) => h.sourceId === input.sourceId && h.externalId);
   const desiredById = new Map(input.desired.map((d) => [d.externalId, d]));
   const future = new Map<string, string[]>();
@@ -179,7 +178,7 @@ async function keysAfterRun(
   const elsewhere: HeldUser[] = [];
   for (const h of ours) {
     const desired = desiredById.get(h.externalId!);
-    if (desired) future.set(h.id, keysOf(desired));
+    if (desired) future.set(h.id, addressKeys(desired));
     else elsewhere.push(h);
   }
   if (elsewhere.length) {
@@ -189,7 +188,7 @@ async function keysAfterRun(
     for (const h of elsewhere) {
       const desired = byExternal.get(h.externalId!);
       // Out of scope: it keeps its values unless this run deletes it.
-      if (desired) future.set(h.id, keysOf(desired));
+      if (desired) future.set(h.id, addressKeys(desired));
       else {
         departed.add(h.id);
         if (input.config.onRemove === "delete" && !input.restorable.has(h.externalId!)) future.set(h.id, []); // a soft-deleted one is only disabled

@@ -102,6 +102,8 @@ export function addCounts(into: UserCounts, more: UserCounts): void {
 
 const subjectOf = (u: { email: string | null; userPrincipalName: string | null; displayName: string }) => u.email ?? u.userPrincipalName ?? u.displayName;
 const keyOf = (value: string | null) => (value ? value.toLowerCase() : null);
+/** A user's email and UPN as addresses compare: lower-cased, the missing left out. */
+export const addressKeys = (u: { email: string | null; userPrincipalName: string | null }) => [keyOf(u.email), keyOf(u.userPrincipalName)].filter((k): k is string => k !== null);
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /** Desired values merged with the held user where the sync does not own the field. */
@@ -150,7 +152,6 @@ export function planUsers(input: UserPlanInput): UserPlan {
 
 /** This source's users whose new email or UPN is a conflict, so they keep old ones Entra ID no longer gives them. */
 function keptKeys(input: UserPlanInput, changes: Omit<UserPlan, "kept">["changes"]): Map<string, string[]> {
-  const keysOf = (u: { email: string | null; userPrincipalName: string | null }) => [keyOf(u.email), keyOf(u.userPrincipalName)].filter((k): k is string => k !== null);
   const heldById = new Map(input.held.map((h) => [h.externalId ?? "", h]));
   const desiredById = new Map(input.desired.map((d) => [d.externalId, d]));
   const kept = new Map<string, string[]>();
@@ -158,8 +159,8 @@ function keptKeys(input: UserPlanInput, changes: Omit<UserPlan, "kept">["changes
     const held = change.action === "conflict" ? heldById.get(change.externalId) : undefined;
     const desired = held && desiredById.get(change.externalId);
     if (!held || !desired) continue;
-    const keys = keysOf(held);
-    const wanted = keysOf(desired);
+    const keys = addressKeys(held);
+    const wanted = addressKeys(desired);
     if (keys.some((k) => !wanted.includes(k))) kept.set(held.id, keys);
   }
   return kept;
@@ -193,7 +194,7 @@ function planPass(input: UserPlanInput): Omit<UserPlan, "kept"> {
     const held = heldById.get(desired.externalId);
     const former = held ? undefined : formerById.get(desired.externalId);
     const own = held ?? former;
-    const keys = [keyOf(desired.email), keyOf(desired.userPrincipalName)].filter((k): k is string => k !== null);
+    const keys = addressKeys(desired);
 
     // Someone else already has this email or UPN: link a manual/imported user, otherwise a conflict.
     const dupe = keys.find((k) => input.claimed.has(k) || claimedHere.has(k));
