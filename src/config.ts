@@ -66,6 +66,12 @@ const schema = z.object({
   ROLLCALL_HISTORY_DAYS: z.coerce.number().int("must be a whole number of days").min(0, "must be 0 (keep everything) or a number of days").default(0),
   ROLLCALL_WEBHOOK_PRIVATE_NETWORK: z.enum(["true", "false"]).default("false"),
   ROLLCALL_ENTRA_CUSTOM_URLS: z.enum(["true", "false"]).default("false"),
+  ROLLCALL_METRICS_TOKEN: z
+    .string()
+    .trim() // a token mounted from a secret file ends with a newline
+    .optional()
+    .transform((value) => value || undefined)
+    .refine((value) => value === undefined || /^[\x21-\x7e]{16,}$/.test(value), "must be 16 or more printable characters without spaces (what Prometheus sends as its bearer token); generate one with `openssl rand -hex 32`"),
 });
 
 export type Config = {
@@ -110,6 +116,8 @@ export type Config = {
    * or these origins only (`rollcall demo`: its own emulator's).
    */
   entraCustomUrls: boolean | readonly string[];
+  /** The bearer token Prometheus scrapes /metrics with; unset, `rollcall serve` has no /metrics (404). */
+  metricsToken: string | undefined;
 };
 
 /** `env` read with `variables`; every problem is reported together. */
@@ -151,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     historyDays: e.ROLLCALL_HISTORY_DAYS,
     webhookPrivateNetwork: e.ROLLCALL_WEBHOOK_PRIVATE_NETWORK === "true",
     entraCustomUrls: e.ROLLCALL_ENTRA_CUSTOM_URLS === "true",
+    metricsToken: e.ROLLCALL_METRICS_TOKEN,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Config } from "./config.ts";
 import { openStore, storeTarget, type Store } from "./storage/database.ts";
 import { assertWritableDataDir } from "./storage/data-dir.ts";
 import { loadSecretKey, previousSecretKeys, secretBox, type SecretBox } from "./security/encryption.ts";
+import type { ProcessMetrics } from "./metrics/process.ts";
 
 /** Everything a command or the server needs, opened once from the validated config. */
 export interface Runtime {
@@ -12,6 +13,8 @@ export interface Runtime {
   store: Store;
   secrets: SecretBox;
   logger: Logger;
+  /** `rollcall serve`'s own counters (requests, sync runs) when ROLLCALL_METRICS_TOKEN is set; other commands count nothing. */
+  metrics?: ProcessMetrics | undefined;
   close(): Promise<void>;
 }
 

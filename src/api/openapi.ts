@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { takesIfMatch, type Answers, type Route, type RouteModule, type Upload } from "./route.ts";
+import { servedAt, takesIfMatch, type Answers, type Route, type RouteModule, type Upload } from "./route.ts";
 import { errorSchema } from "./schemas.ts";
 
 /**
@@ -28,7 +28,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
   const paths: Record<string, Record<string, Json>> = {};
   for (const module of modules) {
     for (const r of module.routes) {
-      const path = apiPrefix + r.url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+      const path = servedAt(r, apiPrefix).replace(/:([A-Za-z0-9_]+)/g, "{$1}");
       const operation: Json = {
         operationId: operationId(r),
         summary: r.summary,
@@ -47,7 +47,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
               }),
           ...errorResponses(r, r.browserPage ? pageResponse : errorResponse, errorResponse),
         },
-        security: r.access === "public" ? [] : [{ cookieSession: [] }, { bearerToken: [] }],
+        security: r.ownSecurity ? [{ [r.ownSecurity]: [] }] : r.access === "public" ? [] : [{ cookieSession: [] }, { bearerToken: [] }],
       };
       (paths[path] ??= {})[r.method.toLowerCase()] = operation;
     }
@@ -71,6 +71,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
       securitySchemes: {
         cookieSession: { type: "apiKey", in: "cookie", name: "rollcall_session", description: "Set by POST /api/v1/auth/login" },
         bearerToken: { type: "http", scheme: "bearer", description: "An API token (rc_…) from `rollcall tokens create` or POST …/tokens" },
+        metricsToken: { type: "http", scheme: "bearer", description: "ROLLCALL_METRICS_TOKEN, what Prometheus sends to scrape /metrics (not an API token)" },
       },
     },
   };

@@ -53,6 +53,8 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   method: Method;
   /** Below /api/v1, in fastify syntax (`/workspaces/:workspace/users`). */
   url: string;
+  /** Served at `url` itself, not below /api/v1: where other tools expect it (Prometheus's /metrics). */
+  atRoot?: boolean;
   summary: string;
   description?: string;
   access: A;
@@ -70,7 +72,7 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
    */
   etag?: { version(answer: R extends z.ZodType ? z.input<R> : never): string };
   /** Error answers of this route beyond those every route of its kind has (400, 401, 403, 404, 409…), for the OpenAPI document. */
-  errors?: Partial<Record<400 | 401 | 403 | 409 | 412 | 413 | 415 | 422 | 502 | 503, string>>;
+  errors?: Partial<Record<400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 502 | 503, string>>;
   /** Absent for 204 No Content. */
   response?: R;
   /** What a route that answers itself (a download, a redirect, a page) sends instead of JSON, by status, for the OpenAPI document. */
@@ -85,6 +87,8 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
   quiet?: boolean;
   /** Answers without the database (so never 503 database_unreachable): liveness, the OpenAPI document. */
   withoutDatabase?: boolean;
+  /** A public route that checks a credential of its own (the scrape token of /metrics): the OpenAPI document names its scheme. */
+  ownSecurity?: "metricsToken";
   handler(input: HandlerInput<A, z.output<P>, z.output<Q>, z.output<B>>): Promise<R extends z.ZodType ? z.input<R> : void>;
 }
 
@@ -92,6 +96,7 @@ export interface RouteSpec<A extends Access, P extends z.ZodType, Q extends z.Zo
 export interface Route {
   method: Method;
   url: string;
+  atRoot?: boolean | undefined;
   summary: string;
   description?: string | undefined;
   access: Access;
@@ -109,8 +114,12 @@ export interface Route {
   config?: RouteConfig | undefined;
   quiet?: boolean | undefined;
   withoutDatabase?: boolean | undefined;
+  ownSecurity?: "metricsToken" | undefined;
   handler(input: BaseInput<unknown, unknown, unknown> & { principal?: Principal | undefined; ctx?: WorkspaceContext; role?: Role }): Promise<unknown>;
 }
+
+/** Where the route is served: below /api/v1, or at its URL itself (`atRoot`). */
+export const servedAt = (r: Pick<Route, "url" | "atRoot">, apiPrefix: string): string => (r.atRoot ? r.url : apiPrefix + r.url);
 
 /** Whether the route takes If-Match: it has `etag` and changes the record. */
 export const takesIfMatch = (r: Route): boolean => r.etag !== undefined && r.method !== "GET";

@@ -12,7 +12,7 @@ import { answerClientError, sendError } from "./errors.ts";
 import { registerConsole } from "./console.ts";
 import { apiPrefix, openApiDocument } from "./openapi.ts";
 import { routeModules } from "./routes/index.ts";
-import { takesIfMatch, type Route, type RouteModule } from "./route.ts";
+import { servedAt, takesIfMatch, type Route, type RouteModule } from "./route.ts";
 import { databaseRateLimitStore } from "./rate-limit-store.ts";
 
 /** JSON bodies are small; file uploads go through multipart, which has its own limit (ROLLCALL_UPLOAD_LIMIT_MB). */
@@ -56,6 +56,14 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
     if (!request.server.server.listening) reply.header("connection", "close");
   });
 
+  const metrics = rt.metrics;
+  if (metrics) {
+    // By the route's pattern, never the URL: ids and names in a path would make a series per user.
+    app.addHook("onResponse", async (request, reply) => {
+      metrics.requestAnswered({ route: request.routeOptions.url ?? "unmatched", method: request.method, status: reply.statusCode, seconds: reply.elapsedTime / 1000 });
+    });
+  }
+
   const limits = { bodyLimit: jsonBodyLimit };
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, limits));
 
@@ -82,7 +90,7 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
 
 /** The methods each API route answers, looked up by a request's path (its parameters matching any one segment). */
 function routeMethods(modules: RouteModule[]): (path: string) => string[] {
-  const routes = modules.flatMap((m) => m.routes).map((r) => ({ method: r.method, pattern: new RegExp(`^${(apiPrefix + r.url).replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z]+/g, "[^/]+")}/?$`) }));
+  const routes = modules.flatMap((m) => m.routes).map((r) => ({ method: r.method, pattern: new RegExp(`^${servedAt(r, apiPrefix).replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z]+/g, "[^/]+")}/?$`) }));
   return (path) => [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
 }
 
@@ -134,7 +142,7 @@ function registerRoute(app: FastifyInstance, rt: Runtime, r: Route): void {
   const limiters = (config.moreRateLimits ?? []).map((options) => app.createRateLimit(options));
   app.route({
     method: r.method,
-    url: apiPrefix + r.url,
+    url: servedAt(r, apiPrefix),
     config,
     ...(r.quiet && { logLevel: "warn" }),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {

@@ -9,7 +9,9 @@ import { listenWhileWaiting, type WaitingListener } from "../api/waiting-listene
  */
 export async function openServeRuntime(config: Config, listen: { host: string; port: number }): Promise<{ rt: Runtime; standIn?: WaitingListener }> {
   const logger = createLogger(config.logLevel);
-  if (!config.databaseUrl || config.databaseWaitMs === 0) return { rt: await openRuntime(config, { command: "serve", logger }) };
+  // Loaded only when configured: the CLI's other commands never load prom-client.
+  const metrics = config.metricsToken ? (await import("../metrics/process.ts")).createProcessMetrics() : undefined;
+  if (!config.databaseUrl || config.databaseWaitMs === 0) return { rt: { ...(await openRuntime(config, { command: "serve", logger })), metrics } };
   const standIn = await listenWhileWaiting(listen.host, listen.port);
   const stop = (signal: NodeJS.Signals) => {
     logger.info({ signal }, "stopped while waiting for PostgreSQL");
@@ -18,7 +20,7 @@ export async function openServeRuntime(config: Config, listen: { host: string; p
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
-    return { rt: await openRuntime(config, { command: "serve", logger, waitForDatabase: true }), standIn };
+    return { rt: { ...(await openRuntime(config, { command: "serve", logger, waitForDatabase: true })), metrics }, standIn };
   } catch (error) {
     await standIn.close();
     throw error;

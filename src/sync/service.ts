@@ -10,8 +10,9 @@ import { assertRunId } from "../core/runs.ts";
 import { runSync, type RunnerOptions, type Trigger } from "./runner.ts";
 import type { RunSummary } from "./run-record.ts";
 import type { Logger } from "pino";
+import type { ProcessMetrics } from "../metrics/process.ts";
 
-export type SyncDeps = { store: Store; secrets: SecretBox; config: Pick<Config, "entraCustomUrls">; logger?: Logger };
+export type SyncDeps = { store: Store; secrets: SecretBox; config: Pick<Config, "entraCustomUrls">; logger?: Logger; metrics?: ProcessMetrics | undefined };
 
 /**
  * What the CLI, the API and the scheduler call: resolve the source, run it, return the summary. The end of each run
@@ -25,7 +26,9 @@ export async function syncSource(
   options: Partial<RunnerOptions> = {},
 ): Promise<RunSummary> {
   const source = await loadSourceForSync({ db: deps.store.db, workspace, secrets: deps.secrets }, sourceKey);
+  const started = performance.now();
   const summary = await runSync(deps.store, { workspaceId: workspace.id, workspaceName: workspace.name, source, ...request }, { fetch: entraFetch(deps.config), ...options });
+  deps.metrics?.runFinished({ trigger: request.trigger, mode: summary.mode, status: summary.status, dryRun: summary.dryRun, seconds: (performance.now() - started) / 1000 });
   const entry = { workspace: workspace.name, source: source.name, runId: summary.runId, trigger: request.trigger, mode: summary.mode, dryRun: request.dryRun ?? false, status: summary.status, counts: summary.counts };
   // A run from the CLI ("manual") prints its own summary, on the terminal that started it.
   const logger = request.trigger === "manual" ? undefined : deps.logger;

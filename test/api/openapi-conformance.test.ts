@@ -31,6 +31,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
   type Who = { cookie?: string; csrf?: string; token?: string } | undefined;
   let owner: Who, adminToken: Who, viewerToken: Who;
   const W = "workspaces/default";
+  const metricsToken = randomBytes(24).toString("hex");
   let settingUp = true;
 
   interface Sent {
@@ -97,7 +98,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
   };
 
   beforeAll(async () => {
-    h = await openSignInHarness(engine, { ROLLCALL_WEBHOOK_PRIVATE_NETWORK: "true" });
+    h = await openSignInHarness(engine, { ROLLCALL_WEBHOOK_PRIVATE_NETWORK: "true", ROLLCALL_METRICS_TOKEN: metricsToken });
     await h.addSource("contoso");
     await h.sync("contoso");
     const doc = await h.app.inject({ method: "GET", url: "/api/v1/openapi.json" });
@@ -114,6 +115,9 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(undefined, "GET", "health", 200);
     await send(undefined, "GET", "health/live", 200);
     await send(undefined, "GET", "openapi.json", 200);
+    await send({ token: metricsToken }, "GET", "/metrics", 200);
+    await send(undefined, "GET", "/metrics", 401);
+    await send(adminToken, "GET", "/metrics", 401);
     await send(undefined, "GET", "auth/providers", 200);
 
     await send(undefined, "POST", "auth/login", 400, { body: { email: "" } });

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountCaller, multipartFile, testApi, tokenCaller, type TestApi } from "./support.ts";
 import { routeModules } from "../../src/api/routes/index.ts";
+import { servedAt, type Route } from "../../src/api/route.ts";
+
+const operationKey = (r: Route) => `${r.method} ${servedAt(r, "/api/v1").replace(/:(\w+)/g, "{$1}")}`;
 
 describe("OpenAPI document", () => {
   let api: TestApi;
@@ -32,7 +35,7 @@ describe("OpenAPI document", () => {
   });
 
   it("lists every registered route, and every documented route is served", () => {
-    const registered = routeModules.flatMap((m) => m.routes.map((r) => `${r.method} /api/v1${r.url.replace(/:(\w+)/g, "{$1}")}`));
+    const registered = routeModules.flatMap((m) => m.routes.map(operationKey));
     const documented = operations().map((o) => `${o.method} ${o.path}`);
     expect(documented.sort()).toEqual([...registered, "GET /api/v1/openapi.json"].sort());
     for (const { method, path } of operations()) {
@@ -50,6 +53,7 @@ describe("OpenAPI document", () => {
       "POST /api/v1/workspaces/{workspace}/groups/{id}/members", "DELETE /api/v1/workspaces/{workspace}/groups/{id}/members/{member}",
       "GET /api/v1/workspaces/{workspace}/groups/{id}/changes",
       "GET /api/v1/workspaces/{workspace}/tokens", "POST /api/v1/workspaces/{workspace}/tokens", "DELETE /api/v1/workspaces/{workspace}/tokens/{id}",
+      "GET /metrics",
     ]) {
       expect(documented).toContain(expected);
     }
@@ -58,7 +62,7 @@ describe("OpenAPI document", () => {
   const publicRoutes = () =>
     new Set([
       "GET /api/v1/openapi.json",
-      ...routeModules.flatMap((m) => m.routes.filter((r) => r.access === "public").map((r) => `${r.method} /api/v1${r.url.replace(/:(\w+)/g, "{$1}")}`)),
+      ...routeModules.flatMap((m) => m.routes.filter((r) => r.access === "public").map(operationKey)),
     ]);
 
   it("describes each operation's path parameters, query, body, responses and security", () => {
@@ -74,9 +78,16 @@ describe("OpenAPI document", () => {
       if (/\/auth\/microsoft\/(start|callback|frontchannel-logout)$/.test(path)) expect(Object.keys(operation.responses["500"].content), where).toEqual(["text/html"]);
       else expect(operation.responses["500"].content["application/json"].schema.$ref, where).toBe("#/components/schemas/Error");
       const isPublic = publicRoutes().has(`${method} ${path}`);
-      expect(operation.security, where).toEqual(isPublic ? [] : [{ cookieSession: [] }, { bearerToken: [] }]);
+      // /metrics takes no session nor API token, but the scrape token of its own scheme.
+      const security = path === "/metrics" ? [{ metricsToken: [] }] : isPublic ? [] : [{ cookieSession: [] }, { bearerToken: [] }];
+      expect(operation.security, where).toEqual(security);
       if (!isPublic) expect(operation.responses["401"], where).toBeDefined();
     }
+    const metrics = doc.paths["/metrics"].get;
+    expect(Object.keys(metrics.responses["200"].content)).toEqual(["text/plain"]);
+    expect(metrics.responses["401"].description).toContain("ROLLCALL_METRICS_TOKEN");
+    expect(metrics.responses["404"].description).toContain("ROLLCALL_METRICS_TOKEN is not set");
+    expect(doc.components.securitySchemes.metricsToken).toMatchObject({ type: "http", scheme: "bearer" });
     const users = doc.paths["/api/v1/workspaces/{workspace}/users"];
     const query = Object.fromEntries(users.get.parameters.filter((p: any) => p.in === "query").map((p: any) => [p.name, p.schema]));
     expect(Object.keys(query).sort()).toEqual(["after", "count", "department", "enabled", "group", "hasDepartment", "limit", "nested", "offset", "order", "q", "sort", "source", "sourceType", "tag"]);

@@ -9,7 +9,8 @@ import { verifyLogin } from "../../src/core/accounts.ts";
 /** `rollcall serve` as a real process holding the embedded database, and a CLI started beside it. */
 describe("rollcall serve beside the CLI", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "rollcall-serve-"));
-  const env = { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_PORT: "0", ROLLCALL_HOST: "127.0.0.1", ROLLCALL_LOG_LEVEL: "warn" };
+  const metricsToken = "serve-scrape-token-0123456789";
+  const env = { ...process.env, ROLLCALL_DATA_DIR: dataDir, ROLLCALL_PORT: "0", ROLLCALL_HOST: "127.0.0.1", ROLLCALL_LOG_LEVEL: "warn", ROLLCALL_METRICS_TOKEN: metricsToken };
   delete (env as Record<string, string | undefined>).DATABASE_URL; // the embedded database is the point here
   let server: ChildProcess | undefined;
   let stderr = "";
@@ -19,7 +20,14 @@ describe("rollcall serve beside the CLI", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("refuses `users list` with database_locked naming the server URL, and stops cleanly on SIGTERM", { timeout: 240_000 }, async () => {
+  it("refuses a ROLLCALL_METRICS_TOKEN too short to be a secret at start, without printing it", () => {
+    const refused = spawnSync(process.execPath, ["bin/rollcall.js", "serve"], { env: { ...env, ROLLCALL_METRICS_TOKEN: "letmein" }, encoding: "utf8", timeout: 60_000 });
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain("ROLLCALL_METRICS_TOKEN: must be 16 or more printable characters");
+    expect(refused.stderr).not.toContain("letmein");
+  });
+
+  it("refuses `users list` with database_locked naming the server URL, counts its requests at /metrics, and stops cleanly on SIGTERM", { timeout: 240_000 }, async () => {
     server = spawn(process.execPath, ["bin/rollcall.js", "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
     server.stderr!.on("data", (chunk) => (stderr += String(chunk)));
     const lockFile = join(dataDir, "rollcall.lock");
@@ -36,6 +44,12 @@ describe("rollcall serve beside the CLI", () => {
 
     const health = await fetch(`${url}/api/v1/health`);
     expect(await health.json()).toMatchObject({ status: "ok", database: "pglite" });
+    const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+    expect(metrics.status).toBe(200);
+    const lines = (await metrics.text()).split("\n");
+    expect(lines).toContain('rollcall_http_requests_total{route="/api/v1/health",method="GET",status_class="2xx"} 1');
+    expect(lines).toContain('rollcall_workspace_users{workspace="default"} 0');
+    expect(lines.some((line) => line.startsWith("process_cpu_user_seconds_total "))).toBe(true);
 
     const cli = spawnSync(process.execPath, ["bin/rollcall.js", "users", "list", "--json"], { env, encoding: "utf8", timeout: 60_000 });
     expect(cli.status).not.toBe(0);
