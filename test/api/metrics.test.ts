@@ -15,6 +15,7 @@ import { createApiToken } from "../../src/core/tokens.ts";
 import { createEntraSource } from "../../src/core/sources.ts";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import type { Runtime } from "../../src/runtime.ts";
+import { loadConfig } from "../../src/config.ts";
 
 interface Sample {
   name: string;
@@ -55,6 +56,26 @@ function statementCounter(): KyselyPlugin & { count: number } {
 
 const metricsToken = "scrape-token-0123456789abcdef";
 
+describe("ROLLCALL_METRICS_TOKEN", () => {
+  it("is off when unset or empty, trimmed of a secret file's newline, and refused too short or with spaces without being repeated", () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ ROLLCALL_METRICS_TOKEN: "" }).metricsToken).toBeUndefined();
+    expect(loadConfig({ ROLLCALL_METRICS_TOKEN: `${metricsToken}\n` }).metricsToken).toBe(metricsToken);
+    for (const token of ["short-token", "a token with spaces inside"]) {
+      let message = "";
+      expect(() => {
+        try {
+          loadConfig({ ROLLCALL_METRICS_TOKEN: token });
+        } catch (error) {
+          message = (error as Error).message;
+          throw error;
+        }
+      }).toThrow("ROLLCALL_METRICS_TOKEN: must be 16 or more printable characters without spaces");
+      expect(message).not.toContain(token);
+    }
+  });
+});
+
 describe.each(engines)("Prometheus metrics at /metrics (%s)", (engine) => {
   let emulator: RunningEmulator;
   let store: TestStore;
@@ -81,15 +102,20 @@ describe.each(engines)("Prometheus metrics at /metrics (%s)", (engine) => {
     return parseExposition(reply.text);
   }
 
-  /** Starts a sync of `source` in `workspace` through the API and waits for its run to end. */
-  async function sync(workspace: string, source: string) {
+  /** Starts a sync of `source` in `workspace` through the API; answers its run's id. */
+  async function startSync(workspace: string, source: string): Promise<string> {
     const started = await call(`/api/v1/workspaces/${workspace}/sources/${source}/sync`, { method: "POST", token: tokens[workspace], body: {} });
     expect(started.status, started.text).toBe(202);
-    const id = JSON.parse(started.text).id as string;
+    return JSON.parse(started.text).id as string;
+  }
+
+  async function ended(workspace: string, id: string) {
     let run: any;
     await until(async () => (run = JSON.parse((await call(`/api/v1/workspaces/${workspace}/runs/${id}`, { token: tokens[workspace] })).text)).status !== "running", 60_000, `run ${id} to end`);
     return run;
   }
+
+  const sync = async (workspace: string, source: string) => ended(workspace, await startSync(workspace, source));
 
   const count = async (table: string) => (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(store.db)).rows[0]!.n;
 
@@ -217,7 +243,12 @@ describe.each(engines)("Prometheus metrics at /metrics (%s)", (engine) => {
   });
 
   it("counts this process's requests by route pattern and its sync runs, beside Node's process metrics", async () => {
+    const id = "0192f3a4-5b6c-7d8e-9f01-23456789abcd";
+    expect((await call(`/api/v1/workspaces/default/users/${id}`, { token: tokens.default })).status).toBe(404);
+    expect((await call(`/api/v1/nothing-here/${id}`, { token: tokens.default })).status).toBe(404);
     const samples = await scrape();
+    expect(valueOf(samples, "rollcall_http_requests_total", { route: "/api/v1/workspaces/:workspace/users/:id", method: "GET", status_class: "4xx" })).toBe(1);
+    expect(valueOf(samples, "rollcall_http_requests_total", { route: "unmatched", method: "GET", status_class: "4xx" })).toBe(1);
     // The failed run came after a success: a delta one.
     const runs = (status: string) => valueOf(samples, "rollcall_sync_runs_total", { trigger: "api", mode: status === "failed" ? "delta" : "full", status, dry_run: "false" });
     expect(runs("succeeded")).toBe(2);
@@ -234,6 +265,39 @@ describe.each(engines)("Prometheus metrics at /metrics (%s)", (engine) => {
     for (const name of ["process_cpu_user_seconds_total", "process_resident_memory_bytes", "nodejs_heap_size_used_bytes"]) {
       expect(samples.some((s) => s.name === name), name).toBe(true);
     }
+  });
+
+  it("shows a run going, and a run stopped at the deletion threshold until it is reviewed", { timeout: 90_000 }, async () => {
+    const [corp, branch] = [{ workspace: "default", source: "corp" }, { workspace: "second", source: "branch" }];
+    emulator.setKnobs({ latencyMs: 800 }); // the scrape comes while the run is still listing
+    try {
+      const id = await startSync("second", "branch");
+      const during = await scrape();
+      expect(valueOf(during, "rollcall_source_sync_running", branch)).toBe(1);
+      expect(valueOf(during, "rollcall_source_sync_running", corp)).toBe(0);
+      expect((await ended("second", id)).status).toBe("succeeded");
+    } finally {
+      emulator.setKnobs({ latencyMs: 0 });
+    }
+    expect(valueOf(await scrape(), "rollcall_source_sync_running", branch)).toBe(0);
+
+    const patched = await call("/api/v1/workspaces/default/sources/corp", { method: "PATCH", token: tokens.default, body: { deletionThreshold: { percent: 1, count: 1 } } });
+    expect(patched.status, patched.text).toBe(200);
+    const tenant = emulator.tenants.get(emulator.tenantId);
+    for (const user of tenant.listUsers().filter((u) => u.userType !== "Guest" && u.accountEnabled).slice(0, 3)) tenant.deleteUser(user.id);
+    const stopped = await sync("default", "corp");
+    expect(stopped.status).toBe("stopped");
+    const awaiting = await scrape();
+    expect(valueOf(awaiting, "rollcall_source_awaiting_review", corp)).toBe(1);
+    expect(valueOf(awaiting, "rollcall_source_awaiting_review", branch)).toBe(0);
+    expect(valueOf(awaiting, "rollcall_source_last_run_status", { ...corp, status: "stopped" })).toBe(1);
+    expect(valueOf(awaiting, "rollcall_source_last_run_counts", { ...corp, count: "removals" })).toBe(3);
+
+    const rejected = await call(`/api/v1/workspaces/default/runs/${stopped.id}/reject`, { method: "POST", token: tokens.default });
+    expect(rejected.status, rejected.text).toBe(200);
+    const reviewed = await scrape();
+    expect(valueOf(reviewed, "rollcall_source_awaiting_review", corp)).toBe(0);
+    expect(valueOf(reviewed, "rollcall_source_last_run_status", { ...corp, status: "rejected" })).toBe(1);
   });
 
   it("is quiet: no request log line, no activity entry and no rate-limit count for a scrape", async () => {
