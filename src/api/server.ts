@@ -39,6 +39,9 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
   await app.register(fastifyMultipart, { limits: { fileSize: rt.config.uploadLimitBytes, files: 1 } });
   // Only JSON is accepted as a plain body; anything else is a clear 415 rather than a string.
   app.removeContentTypeParser("text/plain");
+  // …but for no body at all: Microsoft Graph's validation request (routes/graph-notifications.ts) says text/plain.
+  app.addContentTypeParser("text/plain", { parseAs: "string" }, (_request, body, done) =>
+    body === "" ? done(null, undefined) : done(new RollcallError("unsupported_media_type", "A text/plain body is not accepted: send JSON with Content-Type: application/json"), undefined));
   // Many HTTP clients send Content-Type: application/json on every request: an empty body is no body
   // (a route that needs one says so), rather than a refused POST …/disable or DELETE.
   const json = app.getDefaultJsonParser("error", "error");
