@@ -6,6 +6,7 @@ import type { Runtime } from "../../src/runtime.ts";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { openStore, type Store } from "../../src/storage/database.ts";
 import { startScheduler } from "../../src/sync/scheduler.ts";
+import { lookAfterSubscriptions } from "../../src/sync/change-sync.ts";
 import { engines } from "../support/db.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/proxy.ts";
@@ -160,6 +161,17 @@ describe.each(engines)("sync on change (%s)", (engine) => {
     emulator.subscriptions.lifecycle(emulator.tenantId, remade.id, "missed");
     await until(async () => (await notificationRuns()).length > before && (await runsSettled()), 15_000, "the missed run");
     expect((await notificationRuns()).at(-1)).toMatchObject({ status: "succeeded", mode: "delta" });
+  });
+
+  it("at start-up, makes a subscription that could not be made before (turned on while no server answered Graph)", async () => {
+    await admin("PATCH", "workspaces/default/sources/corp", { syncOnChange: false });
+    api.rt.config.publicUrl = "http://127.0.0.1:1";
+    const failed = await admin("PATCH", "workspaces/default/sources/corp", { syncOnChange: true });
+    api.rt.config.publicUrl = publicUrl;
+    expect([failed.body.status.subscriptions[0].state, atGraph()]).toEqual(["failed", []]);
+    await lookAfterSubscriptions(api.rt, { retryFailed: true });
+    expect((await admin("GET", "workspaces/default/sources/corp")).body.status.subscriptions).toEqual([{ resource: "users", state: "active", expiresAt: expect.any(String), warning: null }]);
+    expect(atGraph().map((s) => s.resource)).toEqual(["users"]);
   });
 
   it("turned off, its subscriptions are deleted at Graph; removing the source deletes them too", async () => {
