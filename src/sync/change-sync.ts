@@ -76,5 +76,6 @@ export function stopChangeSyncsHere(store: Store): void {
 export async function lookAfterSubscriptions(rt: ChangeSyncDeps & { config: Partial<Pick<Config, "publicUrl">> }, options: { retryFailed?: boolean } = {}): Promise<void> {
   const deps = { db: rt.store.db, secrets: rt.secrets, fetch: entraFetch(rt.config), publicUrl: rt.config.publicUrl };
   await reconcileAllSubscriptions(deps, { ...options, onError: (error, sourceId) => rt.logger.warn({ sourceId, err: error }, "could not look after a source's Graph subscriptions") });
-  await runDueChangeSyncs(rt);
+  // Not awaited: a scheduled run due now should not wait for a change run.
+  void runDueChangeSyncs(rt).catch((error: unknown) => rt.logger.warn({ err: error }, "change sync check failed"));
 }

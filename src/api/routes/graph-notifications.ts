@@ -48,7 +48,7 @@ export const graphNotificationRoutes: RouteModule = {
         "202": { description: "accepted: the notifications of subscriptions Rollcall holds are acted on after this answer" },
       },
       errors: { 403: "no notification of the delivery belongs to a subscription Rollcall holds with its clientState" },
-      config: { rateLimit: { max: 600, timeWindow: "1 minute" } },
+      config: { rateLimit: { max: 3000, timeWindow: "1 minute" } },
       async handler({ query, body, rt, reply }) {
         if (query.validationToken !== undefined) {
           await reply.code(200).type("text/plain; charset=utf-8").send(query.validationToken);
