@@ -161,6 +161,18 @@ export async function subscriptionIdsOf(db: Db, sourceId: string): Promise<strin
   return (await rowsOf(db, sourceId)).flatMap((row) => (row.subscription_id ? [row.subscription_id] : []));
 }
 
+/** The Graph subscriptions of a workspace's sources, each with its source (a credential this process cannot open: left to expire). */
+export async function workspaceSubscriptions(db: Db, secrets: SecretBox, workspaceId: string): Promise<Array<{ source: SubscribingSource; ids: string[] }>> {
+  const { rows } = await sql<{ source_id: string }>`
+    select distinct g.source_id from graph_subscriptions g join sources s on s.id = g.source_id where s.workspace_id = ${workspaceId} and g.subscription_id is not null`.execute(db);
+  const held: Array<{ source: SubscribingSource; ids: string[] }> = [];
+  for (const row of rows) {
+    const source = await subscribingSource(db, secrets, row.source_id).catch(() => null);
+    if (source) held.push({ source, ids: await subscriptionIdsOf(db, row.source_id) });
+  }
+  return held;
+}
+
 /** A source as the subscriptions need it, by id: settings and opened credential. */
 export async function subscribingSource(db: Db, secrets: SecretBox, sourceId: string): Promise<SubscribingSource | null> {
   const { rows } = await sql<{ id: string; name: string; config: unknown; secret_ciphertext: string | null }>`

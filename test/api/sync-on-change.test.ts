@@ -11,7 +11,7 @@ import { engines } from "../support/db.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/proxy.ts";
 import { until } from "../notifications/support.ts";
-import { testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
+import { accountCaller, testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
 
 /**
  * Sync on change end to end: Rollcall serving on a real port, the emulator subscribing it (the validation handshake
@@ -182,6 +182,15 @@ describe.each(engines)("sync on change (%s)", (engine) => {
     expect((await admin("DELETE", "workspaces/default/sources/corp")).status).toBe(200);
     expect(atGraph()).toEqual([]);
     expect((await sql`select * from graph_subscriptions`.execute(api.store.db)).rows).toEqual([]);
+  });
+
+  it("removing a workspace deletes its sources' subscriptions at Graph", async () => {
+    const owner = await accountCaller(api, "owner@example.com", { owner: true });
+    expect((await owner("POST", "workspaces", { name: "north" })).status).toBe(201);
+    expect((await owner("POST", "workspaces/north/sources", source({ syncOnChange: true }))).body.status.subscriptions[0].state).toBe("active");
+    expect(atGraph().length).toBe(1);
+    expect((await owner("DELETE", "workspaces/north")).status).toBe(204);
+    expect(atGraph()).toEqual([]);
   });
 });
 
