@@ -235,4 +235,17 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("sync on change with tw
     await new Promise((r) => setTimeout(r, delayMs * 3));
     expect((await runs()).filter((r) => r.trigger === "notification")).toEqual([{ trigger: "notification", status: "succeeded" }]);
   });
+
+  it("two schedulers ticking at once renew an expiring subscription once", async () => {
+    await sql`update graph_subscriptions set expires_at = now() + interval '1 hour'`.execute(api.store.db);
+    emulator.resetStats();
+    const logger = api.rt.logger;
+    const one = startScheduler({ ...api.rt, logger }, { tickMs: 3_600_000 });
+    const two = startScheduler({ ...api.rt, store: second.store, logger }, { tickMs: 3_600_000 });
+    await Promise.all([one.tick(), two.tick()]);
+    await Promise.all([one.stop(), two.stop()]);
+    expect(emulator.stats().requests.filter((r) => r.method === "PATCH" && r.url.includes("/subscriptions/")).map((r) => r.status)).toEqual([200]);
+    const expires = (await sql<{ expires: Date }>`select expires_at as expires from graph_subscriptions`.execute(api.store.db)).rows[0]!.expires;
+    expect(new Date(expires).getTime()).toBeGreaterThan(Date.now() + 28 * 86_400_000);
+  });
 });
