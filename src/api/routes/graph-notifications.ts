@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RollcallError } from "../../errors.ts";
+import { RollcallError, invalidInput } from "../../errors.ts";
 import type { Runtime } from "../../runtime.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { authenticNotifications, markRemoved, reconcileSubscriptions, subscribingSource, type AuthenticNotification, type SubscriptionDeps } from "../../core/change-subscriptions.ts";
@@ -54,7 +54,7 @@ export const graphNotificationRoutes: RouteModule = {
           await reply.code(200).type("text/plain; charset=utf-8").send(query.validationToken);
           return;
         }
-        if (!body) throw new RollcallError("invalid_input", "(body): is missing: Microsoft Graph sends a JSON changeNotificationCollection", { fields: [{ field: "(body)", message: "is missing" }] });
+        if (!body) throw invalidInput([{ field: "(body)", message: "is missing: Microsoft Graph sends a JSON changeNotificationCollection" }]);
         const authentic = await authenticNotifications(rt.store.db, rt.secrets, body.value);
         if (authentic.length < body.value.length) rt.logger.warn({ received: body.value.length, authentic: authentic.length }, "dropped Graph notifications of no subscription held here (or with the wrong clientState)");
         if (!authentic.length) throw new RollcallError("forbidden", "These notifications are not of a subscription of this server");
