@@ -39,7 +39,7 @@ export function openApiDocument(modules: RouteModule[], options: { serverUrl?: s
         ...(r.upload && { requestBody: { required: true, content: { "multipart/form-data": { schema: uploadSchema(r.upload, convert) } } } }),
         responses: {
           ...(r.answers
-            ? Object.fromEntries(Object.entries(r.answers).map(([status, a]) => [status, answer(a)]))
+            ? Object.fromEntries(Object.entries(r.answers).map(([status, a]) => [status, answer(a, status)]))
             : {
                 [String(r.status ?? 200)]: r.response
                   ? { description: "Success", ...(r.etag && { headers: etagHeader }), content: { "application/json": { schema: convert(r.response, "output") } } }
@@ -84,8 +84,9 @@ const ifMatchParameter = {
   description: "The ETag the change was made on: applied only if the record is still that version, otherwise 412 precondition_failed and nothing changes",
 };
 
-function answer(a: Answers[string]): Json {
+function answer(a: Answers[string], status: string): Json {
   const named = Object.entries(a.headers ?? {}).map(([name, description]) => [name, { description, schema: { type: "string" } }]);
+  if (!a.content && !status.startsWith("3")) return { description: a.description, ...(named.length && { headers: Object.fromEntries(named) }) };
   if (!a.content) return { description: a.description, headers: { Location: { schema: { type: "string" } }, ...Object.fromEntries(named) } };
   return {
     description: a.description,

@@ -8,7 +8,7 @@ import type { Runtime } from "../runtime.ts";
 import { bodyProblems } from "../core/context.ts";
 import { ensureFirstAdmin } from "../core/accounts.ts";
 import { actorOf, authenticate, authorizeWorkspace, requireOwner, requirePrincipal } from "./auth.ts";
-import { answerClientError, sendError } from "./errors.ts";
+import { answerClientError, sendError, toApiError } from "./errors.ts";
 import { registerConsole } from "./console.ts";
 import { apiPrefix, openApiDocument } from "./openapi.ts";
 import { routeModules } from "./routes/index.ts";
@@ -37,8 +37,12 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
   // Counters in the database: processes sharing it behind a load balancer share the limits too.
   await app.register(fastifyRateLimit, { global: false, store: databaseRateLimitStore(rt.store.db), errorResponseBuilder: (_request, context) => rateLimited(context.ttl) });
   await app.register(fastifyMultipart, { limits: { fileSize: rt.config.uploadLimitBytes, files: 1 } });
+  const limits = { bodyLimit: jsonBodyLimit };
   // Only JSON is accepted as a plain body; anything else is a clear 415 rather than a string.
   app.removeContentTypeParser("text/plain");
+  // …but for no body at all: Microsoft Graph's validation request (routes/graph-notifications.ts) says text/plain.
+  app.addContentTypeParser("text/plain", { parseAs: "string" }, (_request, body, done) =>
+    body === "" ? done(null, undefined) : done(toApiError({ code: "FST_ERR_CTP_INVALID_MEDIA_TYPE" }, limits), undefined));
   // Many HTTP clients send Content-Type: application/json on every request: an empty body is no body
   // (a route that needs one says so), rather than a refused POST …/disable or DELETE.
   const json = app.getDefaultJsonParser("error", "error");
@@ -64,7 +68,6 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
     });
   }
 
-  const limits = { bodyLimit: jsonBodyLimit };
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, limits));
 
   const modules: RouteModule[] = [...routeModules, ...(options.modules ?? []), documentationModule(() => modules, rt)];

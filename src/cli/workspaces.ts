@@ -1,6 +1,7 @@
 import { createWorkspace, deleteWorkspace, listWorkspaces, resolveWorkspace, updateWorkspace, type Workspace } from "../core/workspaces.ts";
 import { workspaceOverview, type WorkspaceOverview } from "../core/workspace-overview.ts";
 import type { Runtime } from "../runtime.ts";
+import { entraFetch } from "../sources/entra/custom-urls.ts";
 import { localActor } from "./local-actor.ts";
 import type { ApiClient } from "./api-client.ts";
 
@@ -27,7 +28,7 @@ export function localWorkspaces(rt: Runtime, actor = localActor()): Workspaces {
     get: (key) => resolveWorkspace(db, key),
     add: (input) => createWorkspace(db, input),
     update: async (key, change) => updateWorkspace(db, await resolveWorkspace(db, key), change, actor),
-    remove: (workspace) => deleteWorkspace(db, workspace),
+    remove: (workspace) => deleteWorkspace(db, workspace, { secrets: rt.secrets, fetch: entraFetch(rt.config) }),
   };
 }
 

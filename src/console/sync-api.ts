@@ -122,6 +122,7 @@ export function wouldStopWarning(run: Pick<Run, "dryRun" | "counts">): string | 
 /** Who started a run, and how: "ada@example.com (console or API)", "alice (CLI)", "Schedule". */
 export function startedBy(r: Pick<Run, "trigger" | "requestedBy">): string {
   if (r.trigger === "schedule") return "Schedule";
+  if (r.trigger === "notification") return "Change in Entra ID (sync on change)";
   // The local CLI's actor says so itself ("alice (CLI)"; "CLI" for runs before it named its account).
   if (r.requestedBy && isCliActor(r.requestedBy)) return describeActor(r.requestedBy);
   const how = r.trigger === "manual" ? "CLI" : r.trigger === "api" ? "console or API" : r.trigger;

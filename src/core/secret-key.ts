@@ -9,7 +9,7 @@ import { loadSecretKey, previousKeyFile, previousSecretKeys, secretBox, type Sec
 
 /**
  * Rotating the key that encrypts stored secrets (sources' client secrets and certificates, webhook signing
- * secrets), without entering any of them again.
+ * secrets, Graph subscriptions' clientStates), without entering any of them again.
  *
  * - With ROLLCALL_SECRET_KEY (the processes sharing a PostgreSQL server): every process is given the new key as
  *   ROLLCALL_SECRET_KEY and the old one as ROLLCALL_SECRET_KEY_PREVIOUS (each opens secrets saved under either);
@@ -65,6 +65,11 @@ async function sealAgain(db: Db, box: SecretBox): Promise<{ sources: number; web
       .where("notification_settings.webhook_secret_ciphertext", "is not", null)
       .forUpdate()
       .execute();
+    // Sync on change: each Graph subscription's clientState (core/change-subscriptions.ts).
+    const { rows: clientStates } = await sql<{ source_id: string; resource: string; sealed: string | null; label: string }>`
+      select g.source_id, g.resource, g.client_state_ciphertext as sealed, w.name || '/' || s.name || ' (' || g.resource || ')' as label
+      from graph_subscriptions g join sources s on s.id = g.source_id join workspaces w on w.id = s.workspace_id
+      where g.client_state_ciphertext is not null for update of g`.execute(trx);
     const unreadable: string[] = [];
     const open = (row: { sealed: string | null; label: string }, what: string) => {
       try {
@@ -76,6 +81,7 @@ async function sealAgain(db: Db, box: SecretBox): Promise<{ sources: number; web
     };
     const sealedSources = sources.map((row) => ({ id: row.id, sealed: open(row, "source") }));
     const sealedWebhooks = webhooks.map((row) => ({ id: row.id, sealed: open(row, "the webhook of workspace") }));
+    const sealedClientStates = clientStates.map((row) => ({ ...row, sealed: open(row, "the Graph subscription of source") }));
     if (unreadable.length) {
       throw new RollcallError(
         "config_invalid",
@@ -85,6 +91,7 @@ async function sealAgain(db: Db, box: SecretBox): Promise<{ sources: number; web
     }
     for (const row of sealedSources) await trx.updateTable("sources").set({ secret_ciphertext: row.sealed }).where("id", "=", row.id).execute();
     for (const row of sealedWebhooks) await trx.updateTable("notification_settings").set({ webhook_secret_ciphertext: row.sealed }).where("workspace_id", "=", row.id).execute();
+    for (const row of sealedClientStates) await sql`update graph_subscriptions set client_state_ciphertext = ${row.sealed} where source_id = ${row.source_id} and resource = ${row.resource}`.execute(trx);
     return { sources: sources.length, webhooks: webhooks.length };
   });
 }

@@ -4,7 +4,9 @@ import type { Db } from "../storage/database.ts";
 import { systemTags } from "../domain/user.ts";
 import { recordChange } from "./change-log.ts";
 import { logUsersLeavingGroups } from "../storage/queries/groups.ts";
-import { getSource, type Source, type SourceContext } from "./sources.ts";
+import { getSource, loadSourceForSync, type Source, type SourceContext } from "./sources.ts";
+import { deleteAtGraph, subscriptionIdsOf } from "./change-subscriptions.ts";
+import { entraFetch } from "../sources/entra/custom-urls.ts";
 
 /** What happens to a removed source's users and groups. */
 export const sourceRemovals = ["keep", "disable", "delete"] as const;
@@ -24,6 +26,9 @@ export interface RemovedSource extends Source {
  */
 export async function removeSource(ctx: SourceContext, key: string, users: SourceRemoval = "keep"): Promise<RemovedSource> {
   const source = await getSource(ctx, key);
+  // Its Graph subscriptions (sync on change) go with it: their rows with the source, at Graph once it is removed.
+  const subscriptions = await subscriptionIdsOf(ctx.db, source.id);
+  const credentialed = subscriptions.length ? await loadSourceForSync(ctx, source.id).catch(() => null) : null;
   const removal = await ctx.db.transaction().execute(async (trx) => {
     await lockIdleSource(trx, source);
     const scope = { workspaceId: ctx.workspace.id, sourceId: source.id, sourceName: source.name, actor: ctx.actor };
@@ -38,6 +43,7 @@ export async function removeSource(ctx: SourceContext, key: string, users: Sourc
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: source.name, action: "remove source", before: { name: source.name, config: source.config }, after: result });
     return result;
   });
+  if (credentialed) await deleteAtGraph({ fetch: entraFetch(ctx) }, credentialed, subscriptions);
   return { ...source, removal };
 }
 

@@ -17,6 +17,8 @@ import { ignoringRule } from "../sync/plan-groups.ts";
 import { secretDaysLeft } from "../domain/source.ts";
 import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 import type { RunMode, RunStatus } from "../storage/schema.ts";
+import { reconcileSubscriptions, subscriptionStatuses, type SubscriptionStatus } from "./change-subscriptions.ts";
+import { publicUrlProblem } from "../sources/entra/subscriptions.ts";
 
 /**
  * Entra ID sources of a workspace. The client secret is sealed with the runtime's SecretBox, write-only:
@@ -26,11 +28,13 @@ export interface SourceContext extends WorkspaceContext {
   secrets: SecretBox;
   /** Whether login and Graph URLs other than Microsoft's clouds' may be saved (ROLLCALL_ENTRA_CUSTOM_URLS). */
   entraCustomUrls: Config["entraCustomUrls"];
+  /** Where Microsoft Graph reaches this server (ROLLCALL_PUBLIC_URL): sync on change needs it. */
+  publicUrl?: Config["publicUrl"];
 }
 
 /** A workspace operation's context with what sources need from the runtime: its secrets, and which URLs it allows. */
 export function sourceContext(rt: Pick<Runtime, "secrets" | "config">, ctx: WorkspaceContext): SourceContext {
-  return { ...ctx, secrets: rt.secrets, entraCustomUrls: rt.config.entraCustomUrls };
+  return { ...ctx, secrets: rt.secrets, entraCustomUrls: rt.config.entraCustomUrls, publicUrl: rt.config.publicUrl };
 }
 
 export interface SourceStatus {
@@ -47,6 +51,8 @@ export interface SourceStatus {
    */
   overlapping: string[];
   nextRunAt: string | null;
+  /** Sync on change: its Graph subscriptions (users, and groups when it reads them), each with its expiry or why it could not be made. */
+  subscriptions: SubscriptionStatus[];
 }
 
 export interface Source {
@@ -123,6 +129,7 @@ export async function createEntraSource(ctx: SourceContext, given: { name: strin
   const config = parseGivenConfig({ ...input.config, ...credentialConfig(input.credential, input.config) }, input.config);
   assertSelectionNotIgnored(config);
   assertUrlsAllowed(ctx, config);
+  if (config.syncOnChange) assertReachableFromGraph(ctx);
   await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto("sources")
@@ -133,7 +140,19 @@ export async function createEntraSource(ctx: SourceContext, given: { name: strin
     await trx.insertInto("source_state" as never).values({ source_id: row.id, next_run_at: nextRunAt(config.schedule, new Date()) } as never).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: input.name, action: "add source", after: { name: input.name, type: "entra", config } });
   });
+  if (config.syncOnChange) await subscribe(ctx, input.name);
   return getSource(ctx, input.name);
+}
+
+/** Sync on change turned on: Microsoft Graph must be able to reach this server, else it is refused, saying what to set. */
+function assertReachableFromGraph(ctx: SourceContext): void {
+  const problem = publicUrlProblem(ctx.publicUrl);
+  if (problem) throw invalidInput([{ field: "syncOnChange", message: problem, value: true }]);
+}
+
+/** The source's Graph subscriptions brought in line with its settings; a failure is the source's warning, never an error here. */
+async function subscribe(ctx: SourceContext, key: string): Promise<void> {
+  await reconcileSubscriptions({ db: ctx.db, secrets: ctx.secrets, fetch: entraFetch(ctx), publicUrl: ctx.publicUrl }, await loadSourceForSync(ctx, key), { retryFailed: true });
 }
 
 /** A group both selected and ignored would never be synced, and a run would delete it: such settings are refused. */
@@ -196,10 +215,11 @@ export async function updateEntraSource(
   if (["groupMode", "groups", "ignoreGroups", "ignoreGroupsContaining"].some((key) => input.config && key in input.config)) assertSelectionNotIgnored(config);
   const rename = input.name !== undefined && input.name !== before.name ? input.name : null;
   if (rename !== null) await assertFreeName(ctx, rename, before.id);
+  if (config.syncOnChange && !before.config.syncOnChange) assertReachableFromGraph(ctx);
   // A different scope, mapping or on-remove invalidates what the mirror says: the next run lists everything
   // again (the stored delta links carry the old $select) and plans every user, those that left Entra ID
   // and the source still holds included (a new on-remove applies to them).
-  const replan = JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false });
+  const replan = JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false, syncOnChange: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false, syncOnChange: false });
   await ctx.db.transaction().execute(async (trx) => {
     if (options.ifMatch !== undefined) {
       await trx.selectFrom("sources").select("id").where("id", "=", before.id).forUpdate().execute();
@@ -239,6 +259,7 @@ export async function updateEntraSource(
       after: { ...(rename !== null && { name: rename }), config, ...(input.credential !== undefined && { secret: "replaced" }) },
     });
   });
+  if (config.syncOnChange || before.config.syncOnChange) await subscribe(ctx, before.id);
   return getSource(ctx, before.id);
 }
 
@@ -355,6 +376,7 @@ async function present(ctx: Pick<WorkspaceContext, "db" | "workspace">, row: Sou
       awaitingReview: s.awaiting_review,
       overlapping: others.filter((o) => overlaps(config, parseEntraConfig(o.config))).map((o) => o.name),
       nextRunAt: config.schedule && s.next_run_at ? new Date(s.next_run_at).toISOString() : null,
+      subscriptions: await subscriptionStatuses(ctx.db, row.id),
     },
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),

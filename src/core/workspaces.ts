@@ -1,4 +1,6 @@
 import { sql } from "kysely";
+import type { SecretBox } from "../security/encryption.ts";
+import type { HttpFetch } from "../net/http.ts";
 import type { Db } from "../storage/database.ts";
 import { RollcallError, invalidInput } from "../errors.ts";
 import { isCountryCode } from "../domain/phone.ts";
@@ -77,7 +79,12 @@ export async function updateWorkspace(db: Db, workspace: Workspace, input: { def
   });
 }
 
-export async function deleteWorkspace(db: Db, workspace: Workspace): Promise<void> {
+/** `graph`: to delete its sources' Graph subscriptions (sync on change) at Graph once it is gone; their rows go with it. */
+export async function deleteWorkspace(db: Db, workspace: Workspace, graph?: { secrets: SecretBox; fetch: HttpFetch }): Promise<void> {
   if (workspace.name.toLowerCase() === "default") throw new RollcallError("invalid_input", `The "default" workspace cannot be removed`, { field: "name" });
+  // Loaded here only: the Graph client is more than every command that resolves a workspace should load.
+  const { deleteAtGraph, workspaceSubscriptions } = await import("./change-subscriptions.ts");
+  const subscriptions = graph ? await workspaceSubscriptions(db, graph.secrets, workspace.id) : [];
   await db.deleteFrom("workspaces").where("id", "=", workspace.id).execute();
+  for (const held of subscriptions) await deleteAtGraph(graph!, held.source, held.ids);
 }

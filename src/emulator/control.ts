@@ -6,6 +6,9 @@ import type { TenantRegistry } from "./registry.ts";
 import type { Stats } from "./stats.ts";
 import { NotFound } from "./tenant.ts";
 import type { KnobSettings } from "./types.ts";
+import type { LifecycleEvent, Subscriptions } from "./graph/subscriptions.ts";
+
+const lifecycleEvents = new Set(["reauthorizationRequired", "subscriptionRemoved", "missed"]);
 
 type Json = Record<string, unknown>;
 
@@ -14,6 +17,7 @@ export interface ControlDeps {
   knobs: Knobs;
   stats: Stats;
   setKnobs: (k: KnobSettings) => void;
+  subscriptions: Subscriptions;
 }
 
 function body(req: Req): Json {
@@ -106,6 +110,15 @@ function route(deps: ControlDeps, req: Req): Res {
       if (sub === "permissions" && subId !== undefined && m === "DELETE") { t.revokePermission(id, subId); return json(200, t.servicePrincipal(id)); }
       if (sub === "scopes" && m === "POST") { const x = b(); t.grantScope(id, String(x.scope), { delayMs: Number(x.delayMs ?? 0) }); return json(200, t.servicePrincipal(id)); }
       if (sub === "scopes" && subId !== undefined && m === "DELETE") { t.revokeScope(id, subId); return json(200, t.servicePrincipal(id)); }
+    }
+  }
+  if (kind === "subscriptions") {
+    if (id === undefined && m === "GET") return json(200, deps.subscriptions.list(t.id));
+    if (id !== undefined && sub === "lifecycle" && m === "POST") {
+      const event = String(b().event ?? "");
+      if (!lifecycleEvents.has(event)) throw new BadInput(`event must be reauthorizationRequired, subscriptionRemoved or missed, not ${JSON.stringify(event)}`);
+      deps.subscriptions.lifecycle(t.id, id, event as LifecycleEvent);
+      return { status: 202, headers: {} };
     }
   }
   if (kind === "delta" && m === "POST") {

@@ -1,14 +1,18 @@
 // TenantHandle implementation: the directory (Tenant), plus this tenant's service principals
 // (consented apps with their grants) on top of the cloud-wide app directory.
 import { AppDirectory, DEFAULT_APP_PERMISSIONS, DEFAULT_DELEGATED_SCOPES, ServicePrincipal, type AppRegistration } from "./apps.ts";
-import { NotFound, type Tenant } from "./tenant.ts";
+import { NotFound, restorableWhenDeleted, type Tenant } from "./tenant.ts";
 import { ACTIVE, HARD_DELETED, SOFT_DELETED } from "./tenant-records.ts";
 import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, ServicePrincipalInfo } from "./app-types.ts";
 import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberRef, UserInput } from "./directory-types.ts";
 import type { TenantHandle, TenantState } from "./types.ts";
 
+/** A user or group changed through the handle (the control API and tests): its subscriptions are told (graph/subscriptions.ts). */
+export type ChangeListener = (resource: "users" | "groups", id: string, change: "created" | "updated" | "deleted") => void;
+
 export class TenantEntry implements TenantHandle {
   readonly sps = new Map<string, ServicePrincipal>();
+  onChange: ChangeListener = () => undefined;
   defaultApp: { clientId: string; clientSecret: string; secretId: string } = { clientId: "", clientSecret: "", secretId: "" };
 
   constructor(readonly tenant: Tenant, readonly apps: AppDirectory) {}
@@ -22,11 +26,20 @@ export class TenantEntry implements TenantHandle {
     return this.tenant.users.filter((r) => r.state === ACTIVE || (options.includeDeleted && r.state === SOFT_DELETED)).map((r) => r.u);
   }
   getUser(idOrUpn: string): GraphUser | undefined { return this.tenant.userRec(idOrUpn)?.u; }
-  createUser(input?: UserInput): GraphUser { return this.tenant.createUser(input); }
-  updateUser(idOrUpn: string, patch: UserInput): GraphUser { return this.tenant.updateUser(idOrUpn, patch); }
-  deleteUser(idOrUpn: string, options: { permanent?: boolean } = {}): void { this.tenant.deleteUser(idOrUpn, options.permanent ?? false); }
-  restoreUser(id: string): GraphUser { return this.tenant.restoreUser(id); }
-  setSignInEnabled(idOrUpn: string, enabled: boolean): GraphUser { return this.tenant.updateUser(idOrUpn, { accountEnabled: enabled }); }
+  createUser(input?: UserInput): GraphUser { return this.told("users", this.tenant.createUser(input), "created"); }
+  updateUser(idOrUpn: string, patch: UserInput): GraphUser { return this.told("users", this.tenant.updateUser(idOrUpn, patch), "updated"); }
+  deleteUser(idOrUpn: string, options: { permanent?: boolean } = {}): void {
+    const id = this.tenant.userRec(idOrUpn, true)?.u.id;
+    this.tenant.deleteUser(idOrUpn, options.permanent ?? false);
+    // A soft delete is an update to a subscription ("updated": the user moved to deleted items); only a hard one is "deleted".
+    if (id) this.onChange("users", id, options.permanent ? "deleted" : "updated");
+  }
+  restoreUser(id: string): GraphUser { return this.told("users", this.tenant.restoreUser(id), "updated"); }
+  setSignInEnabled(idOrUpn: string, enabled: boolean): GraphUser { return this.updateUser(idOrUpn, { accountEnabled: enabled }); }
+  private told<T extends { id: string }>(resource: "users" | "groups", object: T, change: "created" | "updated"): T {
+    this.onChange(resource, object.id, change);
+    return object;
+  }
   defineUserExtension(name: string, options: { appId?: string } = {}): string {
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new Error(`directory extension name ${JSON.stringify(name)}: letters, digits and _ only`);
     const full = `extension_${(options.appId ?? this.defaultApp.clientId).replace(/-/g, "").toLowerCase()}_${name}`;
@@ -37,14 +50,24 @@ export class TenantEntry implements TenantHandle {
   // ---- groups ----
   listGroups(): GraphGroup[] { return this.tenant.groups.filter((r) => r.state === ACTIVE).map((r) => r.g); }
   getGroup(id: string): GraphGroup | undefined { return this.tenant.groupRec(id)?.g; }
-  createGroup(input?: GroupInput): GraphGroup { return this.tenant.createGroup(input); }
-  updateGroup(id: string, patch: GroupInput): GraphGroup { return this.tenant.updateGroup(id, patch); }
-  deleteGroup(id: string, options: { permanent?: boolean } = {}): void { this.tenant.deleteGroup(id, options.permanent ?? false); }
-  restoreGroup(id: string): GraphGroup { return this.tenant.restoreGroup(id); }
+  createGroup(input?: GroupInput): GraphGroup { return this.told("groups", this.tenant.createGroup(input), "created"); }
+  updateGroup(id: string, patch: GroupInput): GraphGroup { return this.told("groups", this.tenant.updateGroup(id, patch), "updated"); }
+  deleteGroup(id: string, options: { permanent?: boolean } = {}): void {
+    const soft = !options.permanent && this.tenant.groupRec(id) !== undefined && restorableWhenDeleted(this.tenant.groupRec(id)!.g);
+    this.tenant.deleteGroup(id, options.permanent ?? false);
+    this.onChange("groups", id, soft ? "updated" : "deleted");
+  }
+  restoreGroup(id: string): GraphGroup { return this.told("groups", this.tenant.restoreGroup(id), "updated"); }
   createDevice(input?: Partial<GraphDevice>): GraphDevice { return this.tenant.createDevice(input); }
   createContact(input?: Partial<GraphContact>): GraphContact { return this.tenant.createContact(input); }
-  addMember(groupId: string, memberId: string): void { this.tenant.addMember(groupId, memberId); }
-  removeMember(groupId: string, memberId: string): void { this.tenant.removeMember(groupId, memberId); }
+  addMember(groupId: string, memberId: string): void {
+    this.tenant.addMember(groupId, memberId);
+    this.onChange("groups", groupId, "updated");
+  }
+  removeMember(groupId: string, memberId: string): void {
+    this.tenant.removeMember(groupId, memberId);
+    this.onChange("groups", groupId, "updated");
+  }
   listMembers(groupId: string, options: { transitive?: boolean } = {}): MemberRef[] {
     return options.transitive ? this.tenant.transitiveMembers(groupId) : this.tenant.directMembers(groupId);
   }

@@ -11,6 +11,8 @@ export class TenantRegistry implements EmulatorTenants {
   private byKey = new Map<string, TenantEntry>();
   private entries: TenantEntry[] = [];
   private counter = 0;
+  /** Told of every change made through a tenant's handle (the server's subscriptions). */
+  onChange: (tenantId: string, ...change: Parameters<TenantEntry["onChange"]>) => void = () => undefined;
 
   constructor(private readonly seed: number) {}
 
@@ -38,6 +40,7 @@ export class TenantRegistry implements EmulatorTenants {
     generateUsers(tenant, options.users ?? 200, seed);
     generateGroups(tenant, options.groups ?? 20, seed);
     const entry = new TenantEntry(tenant, this.apps);
+    entry.onChange = (...change) => this.onChange(id, ...change);
     // The default app and its secret come from the seed too, so a restarted emulator (same seed)
     // accepts credentials stored by an earlier run.
     // The demo's app is set up as Rollcall's README advises: with the login_hint claim, for sign-out without a picker.

@@ -36,6 +36,7 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
   const stats = new Stats();
   const identity = new IdentityContext(registry, keys);
   const graph = new GraphService(registry, keys, knobs, stats);
+  registry.onChange = (tenantId, resource, id, change) => graph.subscriptions.changed(tenantId, resource, id, change);
   const controlEnabled = options.controlApi ?? true;
   const setKnobs = (k: KnobSettings): void => {
     knobs.set(k);
@@ -82,7 +83,7 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
     let tenantId: string | undefined, clientId: string | undefined;
     if (path.startsWith("/_emulator")) {
       if (!controlEnabled || !isLoopback(req.remoteAddress)) out = json(404, { error: "not found" });
-      else out = control({ registry, knobs, stats, setKnobs }, req);
+      else out = control({ registry, knobs, stats, setKnobs, subscriptions: graph.subscriptions }, req);
     } else if (isGraph) {
       const ids = newIds(clientRequestId);
       const decision = knobs.random();
@@ -199,6 +200,10 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
     rotateSigningKeys: (options) => keys.rotate(options),
+    subscriptions: {
+      list: (tenantId) => graph.subscriptions.list(tenantId),
+      lifecycle: (tenantId, id, event) => graph.subscriptions.lifecycle(tenantId, id, event),
+    },
     setKnobs: (k) => setKnobs(k as KnobSettings),
     close: async () => {
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 // Public types of the Entra ID emulator: its options, the handles that change its tenants, its statistics and knobs.
 // The directory objects are in ./directory-types.ts, app registrations in ./app-types.ts. Other packages import these through ./index.ts.
 import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, ServicePrincipalInfo } from "./app-types.ts";
+import type { Delivery, LifecycleEvent, Subscription } from "./graph/subscriptions.ts";
 import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, UserInput } from "./directory-types.ts";
 
 export interface EmulatorOptions {
@@ -187,6 +188,11 @@ export interface RunningEmulator {
   resetStats(): void;
   /** Signing-key rollover: the published key signs from now on; `emergency`, a key not published before signs at once. */
   rotateSigningKeys(options?: { emergency?: boolean }): Promise<void>;
+  /** Change-notification subscriptions (/v1.0/subscriptions) of a tenant, with the deliveries made to each; and a lifecycle event sent to one. */
+  subscriptions: {
+    list(tenantId: string): Array<Subscription & { deliveries: Delivery[] }>;
+    lifecycle(tenantId: string, subscriptionId: string, event: LifecycleEvent): void;
+  };
   setKnobs(k: Partial<Pick<EmulatorOptions, "latencyMs" | "throttleRate" | "faultRate">> & { throttleBudget?: { unitsPer10s: number } } & Omit<KnobSettings, "throttleBudget">): void;
   close(): Promise<void>;
 }

@@ -101,7 +101,7 @@ export interface ChangeLogTable {
   at: Timestamp;
 }
 
-export const runTriggers = ["manual", "schedule", "api"] as const;
+export const runTriggers = ["manual", "schedule", "api", "notification"] as const;
 export const runModes = ["full", "delta"] as const;
 export const runStatuses = ["running", "succeeded", "failed", "stopped", "applied", "rejected"] as const;
 export type RunTrigger = (typeof runTriggers)[number];

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { isUniqueViolation, type Db, type Store } from "../storage/database.ts";
+import type { RunTrigger } from "../storage/schema.ts";
 import { RollcallError, toRollcallError } from "../errors.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { endpoints, needsGroups, type EntraConfig } from "../sources/entra/config.ts";
@@ -21,7 +22,7 @@ import { withBoundedHeap } from "./heap.ts";
 import { forgetOlderDryRuns } from "./dry-run-history.ts";
 import { discardSpool, restoreChanges, spoolChanges, type SpooledChanges } from "./change-spool.ts";
 
-export type Trigger = "manual" | "schedule" | "api";
+export type Trigger = RunTrigger;
 
 export interface SyncRequest {
   workspaceId: string;

@@ -1,24 +1,26 @@
 import { sql } from "kysely";
-import type { Runtime } from "../runtime.ts";
 import { resolveWorkspace } from "../core/workspaces.ts";
 import { loadSourceForSync, parseEntraConfig } from "../core/sources.ts";
 import { outageLog } from "../storage/outage-log.ts";
 import { failAbandonedRuns } from "./lease.ts";
 import { nextRunAt } from "./schedule.ts";
-import { syncSource, type SyncDeps } from "./service.ts";
+import { syncSource } from "./service.ts";
+import { lookAfterSubscriptions, type ChangeSyncDeps } from "./change-sync.ts";
+import type { Config } from "../config.ts";
 
 /**
  * Scheduled runs. Every process serving the API ticks; a due source is claimed by moving its next_run_at
  * forward with an atomic UPDATE … WHERE it is still due, so exactly one process wins (the others' UPDATE
  * re-reads the moved row and matches nothing) and the schedule fires once, however many processes share the database.
  */
-export function startScheduler(rt: SyncDeps & Pick<Runtime, "logger">, options: { tickMs?: number } = {}): { stop(): Promise<void>; tick(): Promise<number> } {
+export function startScheduler(rt: ChangeSyncDeps & { config: Partial<Pick<Config, "publicUrl">> }, options: { tickMs?: number } = {}): { stop(): Promise<void>; tick(): Promise<number> } {
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
 
   async function tick(): Promise<number> {
     const abandoned = await failAbandonedRuns(rt.store.db);
     if (abandoned) rt.logger.warn({ runs: abandoned }, "failed runs that stopped responding (their process was killed or lost the database)");
+    await lookAfterSubscriptions(rt);
     const { rows } = await sql<{ source_id: string; workspace_id: string; name: string; config: unknown; now: Date }>`
       select st.source_id, s.workspace_id, s.name, s.config, now() as now from source_state st join sources s on s.id = st.source_id
       where s.type = 'entra' and st.next_run_at is not null and st.next_run_at <= now()`.execute(rt.store.db);

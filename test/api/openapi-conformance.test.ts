@@ -339,6 +339,16 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(viewerToken, "GET", `${W}/sources`, 200);
     await sql`update sync_runs set status = 'failed', finished_at = now() where id = ${running}`.execute(h.store.db);
     await send(adminToken, "DELETE", `${W}/sources/spare?users=disable`, 200);
+
+    // Sync on change: Graph's handshake, a forged notification, a lifecycle one (it renews: no run starts).
+    h.rt.config.publicUrl = h.url;
+    const subscribed = await send(adminToken, "PATCH", `${W}/sources/contoso`, 200, { body: { syncOnChange: true } });
+    expect(subscribed.body.status.subscriptions).toMatchObject([{ resource: "users", state: "active" }]);
+    await send(undefined, "POST", "graph/notifications?validationToken=token%20from%20Graph", 200, { headers: { "content-type": "text/plain; charset=utf-8" } });
+    const held = h.emulator.subscriptions.list(h.emulator.tenantId)[0]!;
+    await send(undefined, "POST", "graph/notifications", 403, { body: { value: [{ subscriptionId: held.id, clientState: "forged", changeType: "updated", resource: "Users/x" }] } });
+    await send(undefined, "POST", "graph/notifications", 202, { body: { value: [{ subscriptionId: held.id, clientState: held.clientState, tenantId: h.emulator.tenantId, lifecycleEvent: "reauthorizationRequired" }] } });
+    await send(adminToken, "PATCH", `${W}/sources/contoso`, 200, { body: { syncOnChange: false } });
   }, 180_000);
 
   it("signing in with Microsoft, and a synced user's role", async () => {

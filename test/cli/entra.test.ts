@@ -206,6 +206,18 @@ describe(`rollcall with an Entra ID source (${engine})`, { timeout: 180_000 }, (
     expect((await config()).mapping).toEqual({ jobTitle: "companyName" });
   });
 
+  it("turns sync on change on and off: refused without ROLLCALL_PUBLIC_URL, Graph's refusal shown by sources show", async () => {
+    const refused = await cli("sources", "add", "entra", "--name", "onchange", ...source("--sync-on-change"));
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining("error [invalid_input]: --sync-on-change: sync on change needs ROLLCALL_PUBLIC_URL: the https:// address")]);
+    expect((await cli("sources", "add", "entra", "--name", "onchange", ...source())).code).toBe(0);
+    // Nothing answers Graph's validation request there: the source is saved, with Graph's code and what to do.
+    const on = await runCli(["sources", "update", "onchange", "--sync-on-change"], { ...env, ROLLCALL_PUBLIC_URL: "http://127.0.0.1:1" });
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stdout).toMatch(/\n {2}on change: {3}on; users NOT subscribed: \[ValidationError\] Microsoft Graph could not validate the notification URL http:\/\/127\.0\.0\.1:1\/api\/v1\/graph\/notifications .*ROLLCALL_PUBLIC_URL/);
+    const off = await cli("sources", "update", "onchange", "--no-sync-on-change", "--json");
+    expect(off.json<{ config: { syncOnChange: boolean }; status: { subscriptions: unknown[] } }>()).toMatchObject({ config: { syncOnChange: false }, status: { subscriptions: [] } });
+  });
+
   it("checks a certificate and its private key when the source is added or updated", async () => {
     const one = testCertificate("rollcall-cli-one");
     const other = testCertificate("rollcall-cli-other");

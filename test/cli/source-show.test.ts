@@ -4,16 +4,25 @@ import { parseEntraConfig, type Source } from "../../src/core/sources.ts";
 
 /** `rollcall sources show`: the settings that decide what a run writes, the mapping among them. */
 describe("rollcall sources show", () => {
-  const source = (config: Record<string, unknown>, nextRunAt: string | null = null): Source => ({
+  const source = (config: Record<string, unknown>, nextRunAt: string | null = null, subscriptions: Source["status"]["subscriptions"] = []): Source => ({
     id: "s1", name: "corp", type: "entra", createdAt: "", updatedAt: "",
     config: parseEntraConfig({ tenantId: "contoso.onmicrosoft.com", clientId: "00000000-0000-0000-0000-000000000001", ...config }),
     secret: { set: true, expiresOn: null, daysLeft: null, description: "set" },
-    status: { syncedUsers: 0, syncedGroups: 0, lastRun: null, nextRunAt, overlapping: [], awaitingReview: null } as unknown as Source["status"],
+    status: { syncedUsers: 0, syncedGroups: 0, lastRun: null, nextRunAt, overlapping: [], awaitingReview: null, subscriptions } as unknown as Source["status"],
   });
 
   it("says whether the source's users sign in with Microsoft, and what the app registration needs for it", () => {
     expect(describeSource(source({}))).toContain("\n  sign-in:     off (`--sign-in` lets its users Sign in with Microsoft)\n");
     expect(describeSource(source({ signIn: true }))).toMatch(/\n {2}sign-in: {5}on: its users Sign in with Microsoft \(the app registration lists the server's \/api\/v1\/auth\/microsoft\/callback as a Web redirect URI and its \/api\/v1\/auth\/microsoft\/frontchannel-logout as the Front-channel logout URL; with the login_hint ID-token claim, .*\)\n/);
+  });
+
+  it("says whether it syncs on change, and each Graph subscription's expiry or why Graph refused it", () => {
+    expect(describeSource(source({}))).toContain("\n  on change:   off (`--sync-on-change`: a delta run soon after each change in Entra ID)\n");
+    const shown = describeSource(source({ syncOnChange: true, groupMode: "all" }, null, [
+      { resource: "users", state: "active", expiresAt: "2027-01-04T09:00:00.000Z", warning: null },
+      { resource: "groups", state: "failed", expiresAt: null, warning: { code: "Authorization_RequestDenied", message: "add Group.Read.All" } },
+    ]));
+    expect(shown).toContain("\n  on change:   on; users subscribed until 2027-01-04T09:00:00.000Z; groups NOT subscribed: [Authorization_RequestDenied] add Group.Read.All\n");
   });
 
   it("shows the mapping the source adds to the defaults, and the phones' default country", () => {

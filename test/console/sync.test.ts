@@ -400,6 +400,32 @@ describe.skipIf(!hasChromium)("web console: user synchronization", () => {
     expect(await warnings.count()).toBe(0);
   });
 
+  it("turns sync on change on from the form (refused, saying so, without ROLLCALL_PUBLIC_URL), shows the subscription, and off again", async () => {
+    const syncOnChange = page.locator(".prop", { hasText: "Sync on change" }).locator("dd");
+    const atGraph = () => emulator.subscriptions.list(emulator.tenantId).map((s) => `${s.resource} ${s.notificationUrl}`).sort();
+    await page.getByRole("button", { name: "Edit settings" }).click();
+    const form = page.getByRole("dialog", { name: "Edit source contoso" });
+    await form.getByLabel("Sync on change").check();
+    await form.getByRole("button", { name: "Save source" }).click();
+    await form.getByText(/sync on change needs ROLLCALL_PUBLIC_URL/).waitFor();
+    server.rt.config.publicUrl = server.url;
+    try {
+      await form.getByRole("button", { name: "Save source" }).click();
+      await form.waitFor({ state: "hidden" });
+      // The source syncs the groups it was given: their changes are subscribed to as well.
+      await expect.poll(() => syncOnChange.textContent()).toMatch(/^users: subscribed until .+; groups: subscribed until /);
+      expect(atGraph()).toEqual(["groups", "users"].map((resource) => `${resource} ${server.url}/api/v1/graph/notifications`));
+      await page.getByRole("button", { name: "Edit settings" }).click();
+      await form.getByLabel("Sync on change").uncheck();
+      await form.getByRole("button", { name: "Save source" }).click();
+      await form.waitFor({ state: "hidden" });
+      await expect.poll(() => syncOnChange.textContent()).toBe("Off");
+      expect(atGraph()).toEqual([]);
+    } finally {
+      server.rt.config.publicUrl = undefined;
+    }
+  });
+
   it("removes the source only after confirmation, keeping its users disabled when asked", async () => {
     const count = (query: string) => page.evaluate((q) => fetch(`/api/v1/workspaces/default/users?limit=1&${q}`).then((r) => r.json() as Promise<{ total: number }>).then((r) => r.total), query);
     const usersBefore = await count("");

@@ -20,6 +20,7 @@ import { runCountKeys, type RunCounts } from "../../domain/run-counts.ts";
 import { syncPhases, type RunProgress } from "../../sync/run-record.ts";
 import { isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
 import { tryUserRoute } from "./source-try.ts";
+import { subscribedResources } from "../../sources/entra/subscriptions.ts";
 
 /**
  * Entra ID sources and their runs. The client secret is write-only: it is accepted in bodies and never
@@ -81,6 +82,16 @@ const sourceResponse = z
       awaitingReview: z.string().nullable().describe("the newest real run, when it stopped at the deletion threshold and waits for approve or reject"),
       overlapping: z.array(z.string()).describe("other Entra ID sources of the workspace reading the same tenant for some of the same users (all users, or a scope group in both): a user both claim is a conflict"),
       nextRunAt: iso.nullable(),
+      subscriptions: z
+        .array(
+          z.object({
+            resource: z.enum(subscribedResources),
+            state: z.enum(["pending", "active", "failed"]).describe("pending: being made now; failed: see warning (retried hourly, and when the source is saved)"),
+            expiresAt: iso.nullable().describe("when Microsoft Graph ends the subscription unless renewed (Rollcall renews it 3 days before)"),
+            warning: z.object({ code: z.string().describe("Graph's error code (ValidationError, Authorization_RequestDenied…) or ours"), message: z.string() }).nullable(),
+          }),
+        )
+        .describe("sync on change: the source's Microsoft Graph subscriptions (users, and groups when it reads them); empty when it is off"),
     }),
     createdAt: iso,
     updatedAt: iso,
@@ -95,11 +106,11 @@ const runResponse = z
   .object({
     id: z.string(),
     source: z.string(),
-    trigger: z.enum(runTriggers),
+    trigger: z.enum(runTriggers).describe("what started the run: manual (the local CLI), schedule, api (the console or the API), notification (sync on change: Microsoft Graph said a user or group changed; a delta run)"),
     mode: z.enum(runModes),
     dryRun: z.boolean(),
     forced: z.boolean(),
-    requestedBy: z.string().nullable().describe("who started the run: the admin or API token (trigger api), the local CLI (manual: cli:USER, the operating-system account that ran it; cli before it was recorded) or \"schedule\""),
+    requestedBy: z.string().nullable().describe("who started the run: the admin or API token (trigger api), the local CLI (manual: cli:USER, the operating-system account that ran it; cli before it was recorded), \"schedule\" or \"notification\" (sync on change)"),
     status: runStatusSchema.describe("running, succeeded, failed, stopped (deletion threshold), applied or rejected (a stopped run, reviewed)"),
     startedAt: iso,
     finishedAt: iso.nullable(),

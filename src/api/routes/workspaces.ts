@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { createWorkspace, deleteWorkspace, resolveWorkspace, updateWorkspace } from "../../core/workspaces.ts";
 import { visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
@@ -138,7 +139,7 @@ export const workspaceRoutes: RouteModule = {
       status: 204,
       params: workspaceParams,
       async handler({ rt, params }) {
-        await deleteWorkspace(rt.store.db, await resolveWorkspace(rt.store.db, params.workspace));
+        await deleteWorkspace(rt.store.db, await resolveWorkspace(rt.store.db, params.workspace), { secrets: rt.secrets, fetch: entraFetch(rt.config) });
       },
     }),
   ],

@@ -48,18 +48,21 @@ export function serveCommand(): Command {
  */
 export async function serveUntilStopped(rt: Runtime, options: { host?: string | undefined; port?: number | undefined; standIn?: WaitingListener | undefined }, announce: (url: string) => void): Promise<void> {
   // Loaded here, not with the CLI: the API server and its workers are a third of what every command would load.
-  const [{ ensureConsoleBuilt }, { startServer }, { startNotifier }, { startScheduler }, { stopCommitsHere }] = await Promise.all([
+  const [{ ensureConsoleBuilt }, { startServer }, { startNotifier }, { startScheduler }, { stopCommitsHere }, { lookAfterSubscriptions, stopChangeSyncsHere }] = await Promise.all([
     import("../../console/build.ts"),
     import("../../api/server.ts"),
     import("../../notifications/worker.ts"),
     import("../../sync/scheduler.ts"),
     import("../../core/upload-commits.ts"),
+    import("../../sync/change-sync.ts"),
   ]);
   // A fresh clone has no console build yet; Vite builds it once (a few seconds) and reuses it after.
   await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
   const server = await startServer(rt, { host: options.host, port: options.port, beforeListen: options.standIn?.close });
   const notifier = startNotifier(rt);
   const scheduler = startScheduler(rt, { tickMs: rt.config.scheduleCheckMs });
+  // Sync on change: subscriptions missing or failed are made now that Graph can reach this server's webhook.
+  void lookAfterSubscriptions(rt, { retryFailed: true }).catch((error: unknown) => rt.logger.warn({ err: error }, "could not look after the Graph subscriptions at start-up"));
   // Listened for before the URL is announced: a stop right after it (a test, an impatient operator) closes cleanly.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
@@ -86,6 +89,7 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   const stopped = new RollcallError("sync_failed", `The Rollcall server running this sync was stopped (${signal}) before it finished; nothing it had not committed was applied. Sync again.`, { interrupted: signal });
   // An import being committed would hold the stop until it ended: it rolls back instead, and can be committed again.
   stopCommitsHere(new RollcallError("server_stopping", `The Rollcall server was stopped (${signal}) while it imported this file; nothing was imported. Commit it again.`, { interrupted: signal }));
+  stopChangeSyncsHere(rt.store);
   const closing = Promise.all([scheduler.stop(), notifier.stop(), server.close()]);
   await stopRunsHere(rt.store.db, stopped);
   await closing;

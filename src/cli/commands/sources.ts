@@ -47,7 +47,9 @@ function withSourceFlags(command: Command): Command {
     .option("--link-by-email", "link a manual or imported user with the same email (default)")
     .option("--no-link-by-email", "report a conflict instead of linking a manual or imported user with the same email")
     .option("--sign-in", "use as authentication server: this source's users sign in with Microsoft")
-    .option("--no-sign-in", "turn Microsoft sign-in off for this source's users (default)");
+    .option("--no-sign-in", "turn Microsoft sign-in off for this source's users (default)")
+    .option("--sync-on-change", "sync on change: Microsoft Graph notifies Rollcall of changes to users and groups, and a delta run follows within a minute (needs ROLLCALL_PUBLIC_URL, reachable from Microsoft over HTTPS)")
+    .option("--no-sync-on-change", "turn sync on change off (default): the source's Graph subscriptions are deleted");
 }
 
 type Flags = Record<string, unknown> & GlobalOptions;
@@ -79,6 +81,7 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
   set("onRemove", flags.onRemove as EntraConfigInput["onRemove"]);
   set("linkByEmail", flags.linkByEmail as boolean | undefined);
   set("signIn", flags.signIn as boolean | undefined);
+  set("syncOnChange", flags.syncOnChange as boolean | undefined);
   if (flags.map) {
     const mapping: Record<string, string> = { ...(base.mapping ?? {}) };
     const given = new Map<string, string>();
@@ -203,6 +206,7 @@ export function describeSource(s: Source, workspace?: string): string {
     `  on removal:  ${c.onRemove}; threshold > ${c.deletionThreshold.percent}% and > ${c.deletionThreshold.count} users`,
     `  sign-in:     ${c.signIn ? "on: its users Sign in with Microsoft (the app registration lists the server's /api/v1/auth/microsoft/callback as a Web redirect URI and its /api/v1/auth/microsoft/frontchannel-logout as the Front-channel logout URL; with the login_hint ID-token claim, signing out of Microsoft needs no account picker)" : "off (`--sign-in` lets its users Sign in with Microsoft)"}`,
     `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${formatInterval(c.schedule.everyMs)}` : `${c.schedule.cron} (${c.schedule.timeZone ?? defaultScheduleZone})`) : "off"}${s.status.nextRunAt ? ` (next ${wallClock(s.status.nextRunAt, scheduleZone(c))})` : ""}; a full listing at least every ${formatInterval(c.fullEveryMs)}`,
+    `  on change:   ${syncOnChangeText(s)}`,
     `  synced:      ${s.status.syncedUsers} users, ${s.status.syncedGroups} groups`,
     `  last run:    ${s.status.lastRun ? `${s.status.lastRun.status}${s.status.lastRun.dryRun ? " (dry run)" : ""} (${s.status.lastRun.mode}, ${s.status.lastRun.startedAt}, run ${s.status.lastRun.id})` : "never"}`,
     ...(s.status.overlapping.length
@@ -210,6 +214,14 @@ export function describeSource(s: Source, workspace?: string): string {
       : []),
     ...(s.status.awaitingReview ? [`  review:      run ${s.status.awaitingReview} stopped at the deletion threshold: ${suggest(["runs", "show", s.status.awaitingReview], workspace)}, then \`rollcall runs approve\` or \`reject\` it`] : []),
   ].join("\n");
+}
+
+/** Sync on change as `sources show` says it: each Graph subscription's state and expiry, or why it could not be made. */
+function syncOnChangeText(s: Source): string {
+  if (!s.config.syncOnChange && !s.status.subscriptions.length) return "off (`--sync-on-change`: a delta run soon after each change in Entra ID)";
+  const each = s.status.subscriptions.map((sub) =>
+    sub.state === "active" ? `${sub.resource} subscribed until ${sub.expiresAt}` : sub.state === "pending" ? `${sub.resource} being subscribed` : `${sub.resource} NOT subscribed: [${sub.warning?.code}] ${sub.warning?.message}`);
+  return `${s.config.syncOnChange ? "on" : "off"}${each.length ? `; ${each.join("; ")}` : ""}`;
 }
 
 /** The zone a source's next run is shown in: its cron expression's; an interval's runs have none, so UTC. */

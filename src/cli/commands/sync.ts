@@ -118,7 +118,7 @@ function describeChange(c: ChangeRecord): string[] {
 export function describeRun(r: RunWithChanges, action?: string): string {
   const lines = [
     `Run ${r.id} of ${r.source}: ${r.status}${r.dryRun ? " (dry run)" : ""}${r.forced ? " (forced)" : ""}`,
-    `  ${r.mode}, ${r.trigger}${r.requestedBy && r.trigger !== "schedule" && r.requestedBy !== "cli" ? ` by ${describeActor(r.requestedBy)}` : ""}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
+    `  ${r.mode}, ${r.trigger}${r.requestedBy && r.trigger !== "schedule" && r.trigger !== "notification" && r.requestedBy !== "cli" ? ` by ${describeActor(r.requestedBy)}` : ""}, ${r.startedAt} → ${r.finishedAt ?? "running"}`,
     ...(typeof r.progress.note === "string" ? [`  ${r.progress.note}`] : []),
     ...countLines(r.counts, r),
     ...wouldStopLine(r),

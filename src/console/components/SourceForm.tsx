@@ -135,6 +135,12 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
             onChange={(e) => set("signIn")(e.target.checked)}
             hint={`This directory's users can sign in to Rollcall with their Microsoft account. ${registerRedirectUri(redirectUri)}`}
           />
+          <CheckField
+            label="Sync on change"
+            checked={s.syncOnChange}
+            onChange={(e) => set("syncOnChange")(e.target.checked)}
+            hint="Microsoft Graph tells Rollcall when users or groups change, and a quick sync follows within a minute, so a leaver loses access at once. Rollcall must be reachable from Microsoft over HTTPS (ROLLCALL_PUBLIC_URL)."
+          />
         </div>
         <button type="button" className="btn btn-link" aria-expanded={advanced} onClick={() => setAdvanced((a) => !a)}>
           {advanced ? "Hide" : "Show"} cloud, endpoints and attribute mapping

@@ -47,6 +47,7 @@ export interface FormState {
   timeZone: string;
   fullEveryDays: string;
   signIn: boolean;
+  syncOnChange: boolean;
 }
 
 const hour = 3_600_000;
@@ -109,6 +110,7 @@ export function initial(source?: Source): FormState {
     timeZone: schedule && "cron" in schedule ? (schedule.timeZone ?? "UTC") : browserTimeZone(),
     fullEveryDays: String((c.fullEveryMs ?? 7 * day) / day),
     signIn: c.signIn ?? false,
+    syncOnChange: c.syncOnChange ?? false,
   };
 }
 
@@ -141,6 +143,7 @@ export function toInput(s: FormState): SourceInput {
     schedule: s.scheduleKind === "none" ? null : s.scheduleKind === "cron" ? { cron: s.cron.trim(), timeZone: s.timeZone } : { everyMs: Math.round(Number(s.everyHours) * hour) },
     fullEveryMs: Math.round(Number(s.fullEveryDays) * day),
     signIn: s.signIn,
+    syncOnChange: s.syncOnChange,
   };
   input.name = s.name.trim();
   if (s.replaceSecret && s.clientSecret) input.clientSecret = s.clientSecret;

@@ -99,6 +99,11 @@ export function SourcePage({ name }: { name: string }) {
                   {`; full sync every ${formatInterval(s.config.fullEveryMs)}`}
                 </Prop>
                 <Prop label="Phone country">{s.config.country ?? "Workspace default"}</Prop>
+                <Prop label="Sync on change">
+                  {s.config.syncOnChange
+                    ? s.status.subscriptions.map((sub) => (sub.state === "active" ? `${sub.resource}: subscribed until ${formatDate(sub.expiresAt!)}` : sub.state === "pending" ? `${sub.resource}: subscribing` : `${sub.resource}: not subscribed (${sub.warning?.code})`)).join("; ") || "On"
+                    : "Off"}
+                </Prop>
                 <Prop label="Sign in with Microsoft">
                   {s.config.signIn ? `Used for sign-in; ${registerRedirectUri(redirectUri).replace(/^R/, "r")}` : "Off"}
                 </Prop>

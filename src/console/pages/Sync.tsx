@@ -106,6 +106,7 @@ export function SourceCard({ workspace, source, onChanged, onConnected, onItsPag
       </p>
       <SourceStats workspace={workspace} source={source} />
       <Overlapping source={source} />
+      <SubscriptionWarnings source={source} />
       <div className="actions">
         {canChange ? (
           <>
@@ -138,6 +139,21 @@ export function SourceCard({ workspace, source, onChanged, onConnected, onItsPag
         />
       ) : null}
     </section>
+  );
+}
+
+/** Sync on change that Microsoft Graph would not subscribe: Graph's code and what to do, per resource. */
+function SubscriptionWarnings({ source }: { source: Source }) {
+  const failed = source.status.subscriptions.filter((s) => s.state === "failed" && s.warning);
+  if (!failed.length) return null;
+  return (
+    <div className="banner banner-warn" role="status" data-kind="subscription">
+      {failed.map((s) => (
+        <p key={s.resource}>
+          Sync on change is not receiving changes of {s.resource} ({s.warning!.code}): {s.warning!.message}
+        </p>
+      ))}
+    </div>
   );
 }
 

@@ -14,6 +14,7 @@ import { getGroup, getUser, listGroups, listMemberOf, listMembers, listUsers, or
 import { badRequest, graphError, graphHeaders, GraphHttpError, newIds, notFound, type GraphCtxIds } from "./errors.ts";
 import type { GraphReq } from "./query.ts";
 import type { SigningKeys } from "../identity/keys.ts";
+import { Subscriptions } from "./subscriptions.ts";
 
 type Body = Record<string, unknown>;
 
@@ -44,6 +45,7 @@ function countOf(req: GraphReq, list: (r: GraphReq) => Body): { body: Body; text
 
 export class GraphService {
   readonly auth: GraphAuth;
+  readonly subscriptions = new Subscriptions();
   get membersPerPage(): number { return this.knobs.deltaMembersPerPage; }
   set membersPerPage(n: number) { this.knobs.deltaMembersPerPage = n; }
 
@@ -67,6 +69,10 @@ export class GraphService {
           "x-ms-throttle-information": "ResourceUnitLimitExceeded",
         });
         return { ...res, caller };
+      }
+      if (/^\/subscriptions(\/|$)/.test(req.path)) {
+        const answer = await this.subscriptions.handle(req, caller);
+        return { status: answer.status, headers: graphHeaders(ids, unitHeaders), body: answer.body === undefined ? "" : JSON.stringify(answer.body), caller };
       }
       const r = this.route(req, caller);
       if (r.text !== undefined) return { status: 200, headers: graphHeaders(ids, { ...unitHeaders, "content-type": "text/plain" }), body: r.text, caller };

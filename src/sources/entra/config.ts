@@ -173,6 +173,11 @@ export const entraConfigObject = z
     fullEveryMs: z.number().int().min(3_600_000, "must be at least one hour (1h): a full run lists the whole directory").default(7 * day),
     /** "Use as authentication server": this source's users sign in with Microsoft (OIDC, see src/auth). */
     signIn: z.boolean().default(false),
+    /**
+     * "Sync on change": Graph change notifications for users (and groups, when the source reads them) start a delta
+     * run shortly after a change (src/sync/change-sync.ts); needs ROLLCALL_PUBLIC_URL reachable from Microsoft.
+     */
+    syncOnChange: z.boolean().default(false),
   })
   .strict();
 

@@ -137,6 +137,19 @@ export class GraphClient {
     }
   }
 
+  /**
+   * A request that changes something (subscriptions: POST, PATCH, DELETE), with a JSON body; an answer without one
+   * (204) is `{}`. Retried as a GET is: Graph refuses a second subscription for the same URL and resource only by making two.
+   */
+  async change(method: "POST" | "PATCH" | "DELETE", path: string, body?: Record<string, unknown>): Promise<Record<string, unknown>> {
+    await this.acquire();
+    try {
+      return await this.send(this.url(path), body === undefined ? {} : { "content-type": "application/json" }, { method, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    } finally {
+      this.release();
+    }
+  }
+
   /** Every page of a collection, following @odata.nextLink until it is absent (headers re-sent each time). */
   async *pages(path: string, headers: Record<string, string> = {}): AsyncGenerator<GraphPage> {
     let next: string | undefined = this.url(path);
@@ -152,7 +165,7 @@ export class GraphClient {
     }
   }
 
-  private async send(url: string, headers: Record<string, string>): Promise<Record<string, unknown>> {
+  private async send(url: string, headers: Record<string, string>, init: { method?: string; body?: string } = {}): Promise<Record<string, unknown>> {
     const policy = this.options.retry ?? defaultRetry;
     const sleep = this.options.sleep ?? ((ms: number) => pause(ms, this.options.signal));
     const clientRequestId = randomUUID();
@@ -164,7 +177,7 @@ export class GraphClient {
       let response: Response;
       this.stats.requests++;
       try {
-        response = await this.options.fetch(url, { headers: h });
+        response = await this.options.fetch(url, { ...init, headers: h });
       } catch (error) {
         if (error instanceof RollcallError) throw error; // the run was interrupted (its AbortSignal's reason): no retry
         if (attempt >= policy.maxAttempts) throw unreachable(url, error);
@@ -182,7 +195,7 @@ export class GraphClient {
         await sleep(retryDelay(null, attempt, policy));
         continue;
       }
-      if (response.ok) return JSON.parse(text) as Record<string, unknown>;
+      if (response.ok) return text ? (JSON.parse(text) as Record<string, unknown>) : {};
       let error: { code?: string; message?: string; innerError?: unknown; innererror?: unknown } = {};
       try {
         error = (JSON.parse(text) as { error?: typeof error }).error ?? {};

@@ -1,0 +1,88 @@
+import { z } from "zod";
+import { RollcallError, invalidInput } from "../../errors.ts";
+import type { Runtime } from "../../runtime.ts";
+import { entraFetch } from "../../sources/entra/custom-urls.ts";
+import { authenticNotifications, markRemoved, reconcileSubscriptions, subscribingSource, type AuthenticNotification, type SubscriptionDeps } from "../../core/change-subscriptions.ts";
+import { requestChangeSync, wakeAt } from "../../sync/change-sync.ts";
+import { route, type RouteModule } from "../route.ts";
+
+/**
+ * Microsoft Graph's webhook for sync on change (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks):
+ * the validation handshake when a subscription is made, then change and lifecycle notifications. Public, as Graph
+ * calls it without credentials: a notification counts only when its subscription is one Rollcall holds and its
+ * clientState that subscription's secret. The answer comes at once (Graph wants one within 3 seconds); the run, and a
+ * renewal a lifecycle event asks for, happen after it.
+ */
+const notification = z
+  .looseObject({
+    subscriptionId: z.string().min(1).max(200),
+    clientState: z.string().max(1024).nullable().optional(),
+    changeType: z.string().max(100).optional(),
+    resource: z.string().max(2000).optional(),
+    tenantId: z.string().max(200).optional(),
+    lifecycleEvent: z.string().max(100).optional().describe("reauthorizationRequired, subscriptionRemoved or missed: a lifecycle notification"),
+  })
+  .describe("a change notification (changeType, resource, resourceData) or a lifecycle one (lifecycleEvent), as Microsoft Graph sends it");
+
+const notifications = z.object({ value: z.array(notification).min(1).max(1000) }).describe("Microsoft Graph's changeNotificationCollection");
+
+export const graphNotificationRoutes: RouteModule = {
+  tag: "Microsoft Graph notifications",
+  description: "Called by Microsoft Graph for sources with sync on change; not for people or scripts.",
+  routes: [
+    route({
+      method: "POST",
+      url: "/graph/notifications",
+      summary: "Receive Microsoft Graph change and lifecycle notifications (sync on change)",
+      description:
+        "With `validationToken` (Graph validating the URL of a new subscription): answers 200 with the token as text/plain. Otherwise a changeNotificationCollection: " +
+        "202 once at least one notification is of a subscription Rollcall holds with its clientState; 403 when none is (nothing said about which check failed). " +
+        "A change starts a delta run of its source ROLLCALL_CHANGE_SYNC_DELAY_SECONDS later (a burst is one run; trigger `notification`); a lifecycle event renews " +
+        "(reauthorizationRequired), makes the subscription again (subscriptionRemoved) or starts a delta run (missed).",
+      access: "public",
+      query: z.object({ validationToken: z.string().min(1).max(4096).optional().describe("Graph's validation request: echoed back") }),
+      body: notifications.optional(),
+      status: 202,
+      answers: {
+        "200": { description: "the validationToken, echoed (Graph's validation handshake)", content: ["text/plain"] },
+        "202": { description: "accepted: the notifications of subscriptions Rollcall holds are acted on after this answer" },
+      },
+      errors: { 403: "no notification of the delivery belongs to a subscription Rollcall holds with its clientState" },
+      config: { rateLimit: { max: 3000, timeWindow: "1 minute" } },
+      async handler({ query, body, rt, reply }) {
+        if (query.validationToken !== undefined) {
+          await reply.code(200).type("text/plain; charset=utf-8").send(query.validationToken);
+          return;
+        }
+        if (!body) throw invalidInput([{ field: "(body)", message: "is missing: Microsoft Graph sends a JSON changeNotificationCollection" }]);
+        const authentic = await authenticNotifications(rt.store.db, rt.secrets, body.value);
+        if (authentic.length < body.value.length) rt.logger.warn({ received: body.value.length, authentic: authentic.length }, "dropped Graph notifications of no subscription held here (or with the wrong clientState)");
+        if (!authentic.length) throw new RollcallError("forbidden", "These notifications are not of a subscription of this server");
+        await scheduleRuns(rt, authentic);
+        void lifecycle(rt, authentic).catch((error: unknown) => rt.logger.error({ err: error }, "could not handle a Graph lifecycle notification"));
+      },
+    }),
+  ],
+};
+
+/** Changes, and missed notifications, make their sources' delta runs due; this process wakes to run them. */
+async function scheduleRuns(rt: Runtime, authentic: AuthenticNotification[]): Promise<void> {
+  const sources = new Set(authentic.filter((n) => n.lifecycleEvent === undefined || n.lifecycleEvent === "missed").map((n) => n.sourceId));
+  for (const sourceId of sources) wakeAt(rt, await requestChangeSync(rt.store.db, sourceId, rt.config.changeSyncDelayMs));
+}
+
+async function lifecycle(rt: Runtime, authentic: AuthenticNotification[]): Promise<void> {
+  const deps: SubscriptionDeps = { db: rt.store.db, secrets: rt.secrets, fetch: entraFetch(rt.config), publicUrl: rt.config.publicUrl };
+  for (const n of authentic) {
+    if (n.lifecycleEvent !== "reauthorizationRequired" && n.lifecycleEvent !== "subscriptionRemoved") continue;
+    rt.logger.info({ sourceId: n.sourceId, resource: n.resource, event: n.lifecycleEvent }, "Graph lifecycle notification");
+    const source = await subscribingSource(rt.store.db, rt.secrets, n.sourceId);
+    if (!source) continue;
+    if (n.lifecycleEvent === "subscriptionRemoved") {
+      await markRemoved(rt.store.db, n.sourceId, n.resource);
+      await reconcileSubscriptions(deps, source, { retryFailed: true });
+    } else {
+      await reconcileSubscriptions(deps, source, { renew: [n.resource] });
+    }
+  }
+}

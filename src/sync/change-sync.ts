@@ -1,0 +1,81 @@
+import { sql } from "kysely";
+import type { Logger } from "pino";
+import type { Config } from "../config.ts";
+import type { Db, Store } from "../storage/database.ts";
+import { resolveWorkspace } from "../core/workspaces.ts";
+import { syncSource, type SyncDeps } from "./service.ts";
+import { reconcileAllSubscriptions } from "../core/change-subscriptions.ts";
+import { entraFetch } from "../sources/entra/custom-urls.ts";
+
+/** What running change syncs needs of a process: a scheduler's tick has no delay configured (the default then). */
+export type ChangeSyncDeps = SyncDeps & { logger: Logger; config: Pick<Config, "entraCustomUrls"> & Partial<Pick<Config, "changeSyncDelayMs">> };
+const delayOf = (rt: ChangeSyncDeps) => rt.config.changeSyncDelayMs ?? 30_000;
+
+/**
+ * Sync on change: a change notification makes its source's delta run due a delay after it (ROLLCALL_CHANGE_SYNC_DELAY_SECONDS),
+ * unless one is due already, so a burst of notifications is one run. The due time is in the database (source_state);
+ * whichever process claims it when it comes (an atomic UPDATE, as the scheduler claims a schedule) runs it, under the
+ * source's lease like any run: several processes receiving notifications run it once. The process that received a
+ * notification wakes at the due time; the scheduler's tick is the backstop should that process stop meanwhile.
+ */
+export const changeSyncActor = "Microsoft Graph change notification";
+
+/** Makes the source's change run due in `delayMs` unless one is due already; returns how long until it is due. */
+export async function requestChangeSync(db: Db, sourceId: string, delayMs: number): Promise<number> {
+  await sql`insert into source_state (source_id) values (${sourceId}) on conflict do nothing`.execute(db);
+  const { rows } = await sql<{ in_ms: number }>`
+    update source_state set change_sync_due_at = coalesce(change_sync_due_at, now() + ${`${delayMs} milliseconds`}::interval)
+    where source_id = ${sourceId}
+    returning (extract(epoch from change_sync_due_at - now()) * 1000)::float8 as in_ms`.execute(db);
+  return Math.max(0, Number(rows[0]?.in_ms ?? delayMs));
+}
+
+/** Claims every change run that is due (each claimed by one process) and runs them, one after another. Returns how many it started. */
+export async function runDueChangeSyncs(rt: ChangeSyncDeps): Promise<number> {
+  const { rows } = await sql<{ source_id: string; workspace_id: string; name: string }>`
+    update source_state st set change_sync_due_at = null from sources s
+    where s.id = st.source_id and st.change_sync_due_at <= now()
+    returning st.source_id, s.workspace_id, s.name`.execute(rt.store.db);
+  for (const due of rows) {
+    const workspace = await resolveWorkspace(rt.store.db, due.workspace_id);
+    await syncSource(rt, workspace, due.source_id, { trigger: "notification", actor: changeSyncActor }).catch(async (error: unknown) => {
+      // A run going on may have listed before the change: this one comes after it.
+      const busy = (error as { code?: string }).code === "sync_running";
+      if (busy) wakeAt(rt, await requestChangeSync(rt.store.db, due.source_id, delayOf(rt)));
+      rt.logger[busy ? "info" : "error"]({ source: due.name, workspace: workspace.name, err: error }, busy ? "change sync postponed: the source is syncing" : "change sync did not run");
+    });
+  }
+  return rows.length;
+}
+
+const timers = new Map<Store, Set<NodeJS.Timeout>>();
+
+/** Runs the change runs due in `inMs` from this process (a little after, so that the database's clock agrees they are due). */
+export function wakeAt(rt: ChangeSyncDeps, inMs: number): void {
+  const held = timers.get(rt.store) ?? new Set();
+  timers.set(rt.store, held);
+  const timer = setTimeout(() => {
+    held.delete(timer);
+    runDueChangeSyncs(rt).catch((error: unknown) => rt.logger.warn({ err: error }, "change sync check failed"));
+  }, inMs + 50);
+  timer.unref();
+  held.add(timer);
+}
+
+/** A stopping server's wake-ups: the runs stay due, for another process (or this one's next start) to claim. */
+export function stopChangeSyncsHere(store: Store): void {
+  for (const timer of timers.get(store) ?? []) clearTimeout(timer);
+  timers.delete(store);
+}
+
+/**
+ * Sync on change, as the scheduler ticks and at start-up (`rollcall serve`, once it listens, with `retryFailed`): the
+ * Graph subscriptions that need Graph (missing, failed an hour ago, expiring within 3 days: each claimed by one
+ * process), then the change runs left due by a process that stopped before running them.
+ */
+export async function lookAfterSubscriptions(rt: ChangeSyncDeps & { config: Partial<Pick<Config, "publicUrl">> }, options: { retryFailed?: boolean } = {}): Promise<void> {
+  const deps = { db: rt.store.db, secrets: rt.secrets, fetch: entraFetch(rt.config), publicUrl: rt.config.publicUrl };
+  await reconcileAllSubscriptions(deps, { ...options, onError: (error, sourceId) => rt.logger.warn({ sourceId, err: error }, "could not look after a source's Graph subscriptions") });
+  // Not awaited: a scheduled run due now should not wait for a change run.
+  void runDueChangeSyncs(rt).catch((error: unknown) => rt.logger.warn({ err: error }, "change sync check failed"));
+}

@@ -1,0 +1,251 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "../../src/api/server.ts";
+import type { Runtime } from "../../src/runtime.ts";
+import type { RunningEmulator } from "../../src/emulator/index.ts";
+import { openStore, type Store } from "../../src/storage/database.ts";
+import { startScheduler } from "../../src/sync/scheduler.ts";
+import { lookAfterSubscriptions } from "../../src/sync/change-sync.ts";
+import { engines } from "../support/db.ts";
+import { startTrustedEmulator } from "../support/emulator.ts";
+import { startRoundRobinProxy, type RoundRobinProxy } from "../support/proxy.ts";
+import { until } from "../notifications/support.ts";
+import { accountCaller, testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
+
+/**
+ * Sync on change end to end: Rollcall serving on a real port, the emulator subscribing it (the validation handshake
+ * over real HTTP) and posting its notifications there; the delta runs they start, debounced (a short delay here).
+ */
+const delayMs = 700;
+const webhook = "/api/v1/graph/notifications";
+
+async function listen(app: FastifyInstance): Promise<string> {
+  const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  return address.replace("localhost", "127.0.0.1");
+}
+
+describe.each(engines)("sync on change (%s)", (engine) => {
+  let api: TestApi;
+  let emulator: RunningEmulator;
+  let admin: Caller;
+  let publicUrl: string;
+  const tenant = () => emulator.tenants.get(emulator.tenantId);
+  const source = (extra: Record<string, unknown> = {}) => ({
+    name: "corp", tenantId: emulator.tenantId, clientId: emulator.clientId, clientSecret: emulator.clientSecret, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, ...extra,
+  });
+  const atGraph = () => emulator.subscriptions.list(emulator.tenantId);
+  const notificationRuns = async () => (await sql<{ id: string; status: string; mode: string }>`select id, status, mode from sync_runs where trigger = 'notification' order by started_at`.execute(api.store.db)).rows;
+  const runsSettled = async () => (await sql<{ n: number }>`select count(*)::int as n from sync_runs where status = 'running'`.execute(api.store.db)).rows[0]!.n === 0;
+  const dueAt = async () => (await sql<{ due: Date | null }>`select change_sync_due_at as due from source_state`.execute(api.store.db)).rows.map((r) => r.due);
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  beforeAll(async () => {
+    emulator = await startTrustedEmulator({ users: 8, groups: 2, seed: 21 });
+    api = await testApi(engine, { config: { changeSyncDelayMs: delayMs } });
+    publicUrl = await listen(api.app);
+    api.rt.config.publicUrl = publicUrl;
+    admin = await tokenCaller(api, "default", "admin");
+  }, 60_000);
+  afterAll(async () => {
+    await api?.close();
+    await emulator?.close();
+  });
+
+  it("refuses to turn it on without ROLLCALL_PUBLIC_URL, naming it", async () => {
+    api.rt.config.publicUrl = undefined;
+    const refused = await admin("POST", "workspaces/default/sources", source({ name: "nowhere", syncOnChange: true }));
+    api.rt.config.publicUrl = publicUrl;
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details.fields).toEqual([expect.objectContaining({ field: "syncOnChange", message: expect.stringContaining("ROLLCALL_PUBLIC_URL") })]);
+  });
+
+  it("a notification URL Graph cannot reach is the source's warning, with Graph's code and what to do, not an error", async () => {
+    api.rt.config.publicUrl = "http://127.0.0.1:1";
+    const made = await admin("POST", "workspaces/default/sources", source({ name: "unreachable", syncOnChange: true }));
+    api.rt.config.publicUrl = publicUrl;
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body.status.subscriptions).toEqual([{ resource: "users", state: "failed", expiresAt: null, warning: { code: "ValidationError", message: expect.stringMatching(/could not validate the notification URL http:\/\/127\.0\.0\.1:1\/api\/v1\/graph\/notifications .*ROLLCALL_PUBLIC_URL/) } }]);
+    expect((await admin("DELETE", "workspaces/default/sources/unreachable")).status).toBe(200);
+  });
+
+  it("turned on, subscribes to users (and groups, when the source reads them) with Graph's handshake", async () => {
+    const made = await admin("POST", "workspaces/default/sources", source({ syncOnChange: true, groupMode: "all" }));
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body.status.subscriptions.map((s: { resource: string; state: string }) => [s.resource, s.state])).toEqual([["users", "active"], ["groups", "active"]]);
+    const expiresIn = Date.parse(made.body.status.subscriptions[0].expiresAt) - Date.now();
+    expect(expiresIn).toBeGreaterThan(28 * 86_400_000);
+    expect(expiresIn).toBeLessThan(41_760 * 60_000);
+    expect(atGraph().map((s) => [s.resource, s.changeType, s.notificationUrl, s.lifecycleNotificationUrl]).sort()).toEqual([
+      ["groups", "updated,deleted", `${publicUrl}${webhook}`, `${publicUrl}${webhook}`],
+      ["users", "updated,deleted", `${publicUrl}${webhook}`, `${publicUrl}${webhook}`],
+    ]);
+    // The clientState is a secret of its own, stored sealed.
+    const stored = (await sql<{ sealed: string }>`select client_state_ciphertext as sealed from graph_subscriptions`.execute(api.store.db)).rows;
+    expect(stored.every((r) => atGraph().every((s) => s.clientState && !r.sealed.includes(s.clientState)))).toBe(true);
+    expect(new Set(atGraph().map((s) => s.clientState)).size).toBe(2);
+    // Turned off for groups (the source no longer reads them): that subscription goes.
+    const patched = await admin("PATCH", "workspaces/default/sources/corp", { groupMode: "none" });
+    expect(patched.body.status.subscriptions.map((s: { resource: string }) => s.resource)).toEqual(["users"]);
+    expect(atGraph().map((s) => s.resource)).toEqual(["users"]);
+  });
+
+  it("a change in Entra ID is a notification, and a delta run within the delay applies it (trigger notification)", async () => {
+    expect((await admin("POST", "workspaces/default/sources/corp/sync", {})).status).toBe(202);
+    await until(runsSettled, 30_000, "the first (full) run");
+    const leaver = tenant().listUsers()[0]!;
+    const started = Date.now();
+    tenant().updateUser(leaver.id, { accountEnabled: false });
+    await until(async () => (await notificationRuns()).some((r) => r.status === "succeeded"), 15_000, "a notification run");
+    expect(Date.now() - started).toBeLessThan(delayMs + 10_000);
+    expect(await notificationRuns()).toEqual([{ id: expect.any(String), status: "succeeded", mode: "delta" }]);
+    const user = await admin("GET", `workspaces/default/users/${encodeURIComponent(leaver.userPrincipalName)}`);
+    expect(user.body.enabled).toBe(false);
+    const runs = await admin("GET", "workspaces/default/runs?limit=1");
+    expect(runs.body.items?.[0] ?? runs.body[0]).toMatchObject({ trigger: "notification", requestedBy: "Microsoft Graph change notification" });
+  });
+
+  it("a burst of 20 changes is one run", async () => {
+    await until(runsSettled, 30_000, "runs to end");
+    const before = (await notificationRuns()).length;
+    const users = tenant().listUsers();
+    for (let i = 0; i < 20; i++) tenant().updateUser(users[i % users.length]!.id, { jobTitle: `Title ${i}` });
+    await until(() => atGraph()[0]!.deliveries.length >= 20, 5_000, "20 deliveries");
+    await until(async () => (await notificationRuns()).length > before && (await runsSettled()), 20_000, "the burst's run");
+    await pause(delayMs * 3);
+    expect((await notificationRuns()).length).toBe(before + 1);
+    expect((await admin("GET", `workspaces/default/users/${encodeURIComponent(users[19 % users.length]!.userPrincipalName)}`)).body.jobTitle).toBe("Title 19");
+  });
+
+  it("a forged notification (wrong clientState, or a subscription it does not hold) is refused alike, and starts nothing", async () => {
+    await until(runsSettled, 30_000, "runs to end");
+    const before = (await notificationRuns()).length;
+    const held = atGraph()[0]!;
+    const forge = (item: Record<string, unknown>) =>
+      api.app.inject({ method: "POST", url: webhook, payload: { value: [{ changeType: "updated", resource: "Users/x", tenantId: emulator.tenantId, ...item }] } });
+    const wrongState = await forge({ subscriptionId: held.id, clientState: "guess" });
+    const unknown = await forge({ subscriptionId: "00000000-0000-0000-0000-000000000000", clientState: held.clientState });
+    const none = await forge({ subscriptionId: held.id });
+    expect([wrongState.statusCode, unknown.statusCode, none.statusCode]).toEqual([403, 403, 403]);
+    expect(JSON.parse(unknown.body)).toEqual(JSON.parse(wrongState.body));
+    expect(await dueAt()).toEqual([null]);
+    await pause(delayMs * 2);
+    expect((await notificationRuns()).length).toBe(before);
+    // The handshake echoes the token as text/plain, whatever the body says.
+    const handshake = await api.app.inject({ method: "POST", url: `${webhook}?validationToken=${encodeURIComponent("a b<c>")}`, headers: { "content-type": "text/plain; charset=utf-8" } });
+    expect([handshake.statusCode, handshake.headers["content-type"], handshake.body]).toEqual([200, "text/plain; charset=utf-8", "a b<c>"]);
+  });
+
+  it("renews a subscription about to expire, as the scheduler ticks", async () => {
+    const held = atGraph()[0]!;
+    await sql`update graph_subscriptions set expires_at = now() + interval '1 hour'`.execute(api.store.db);
+    const scheduler = startScheduler(api.rt, { tickMs: 3_600_000 });
+    await scheduler.tick();
+    await scheduler.stop();
+    const row = (await sql<{ id: string; expires: Date }>`select subscription_id as id, expires_at as expires from graph_subscriptions`.execute(api.store.db)).rows[0]!;
+    expect(row.id).toBe(held.id);
+    expect(new Date(row.expires).getTime()).toBeGreaterThan(Date.now() + 28 * 86_400_000);
+    expect(Date.parse(atGraph()[0]!.expirationDateTime)).toBe(new Date(row.expires).getTime());
+  });
+
+  it("lifecycle events: reauthorizationRequired renews, subscriptionRemoved makes it again, missed starts a delta run", async () => {
+    const held = atGraph()[0]!;
+    emulator.subscriptions.lifecycle(emulator.tenantId, held.id, "reauthorizationRequired");
+    await until(() => atGraph()[0]!.expirationDateTime !== held.expirationDateTime, 5_000, "the renewal");
+    emulator.subscriptions.lifecycle(emulator.tenantId, held.id, "subscriptionRemoved");
+    await until(() => atGraph().length === 1 && atGraph()[0]!.id !== held.id, 5_000, "a new subscription");
+    const remade = atGraph()[0]!;
+    await until(async () => (await sql<{ id: string }>`select subscription_id as id from graph_subscriptions where state = 'active'`.execute(api.store.db)).rows[0]?.id === remade.id, 5_000, "the new one stored");
+    await until(runsSettled, 30_000, "runs to end");
+    const before = (await notificationRuns()).length;
+    emulator.subscriptions.lifecycle(emulator.tenantId, remade.id, "missed");
+    await until(async () => (await notificationRuns()).length > before && (await runsSettled()), 15_000, "the missed run");
+    expect((await notificationRuns()).at(-1)).toMatchObject({ status: "succeeded", mode: "delta" });
+  });
+
+  it("at start-up, makes a subscription that could not be made before (turned on while no server answered Graph)", async () => {
+    await admin("PATCH", "workspaces/default/sources/corp", { syncOnChange: false });
+    api.rt.config.publicUrl = "http://127.0.0.1:1";
+    const failed = await admin("PATCH", "workspaces/default/sources/corp", { syncOnChange: true });
+    api.rt.config.publicUrl = publicUrl;
+    expect([failed.body.status.subscriptions[0].state, atGraph()]).toEqual(["failed", []]);
+    await lookAfterSubscriptions(api.rt, { retryFailed: true });
+    expect((await admin("GET", "workspaces/default/sources/corp")).body.status.subscriptions).toEqual([{ resource: "users", state: "active", expiresAt: expect.any(String), warning: null }]);
+    expect(atGraph().map((s) => s.resource)).toEqual(["users"]);
+  });
+
+  it("turned off, its subscriptions are deleted at Graph; removing the source deletes them too", async () => {
+    const off = await admin("PATCH", "workspaces/default/sources/corp", { syncOnChange: false });
+    expect([off.status, off.body.status.subscriptions, atGraph()]).toEqual([200, [], []]);
+    const on = await admin("PATCH", "workspaces/default/sources/corp", { syncOnChange: true });
+    expect([on.body.status.subscriptions[0].state, atGraph().length]).toEqual(["active", 1]);
+    expect((await admin("DELETE", "workspaces/default/sources/corp")).status).toBe(200);
+    expect(atGraph()).toEqual([]);
+    expect((await sql`select * from graph_subscriptions`.execute(api.store.db)).rows).toEqual([]);
+  });
+
+  it("removing a workspace deletes its sources' subscriptions at Graph", async () => {
+    const owner = await accountCaller(api, "owner@example.com", { owner: true });
+    expect((await owner("POST", "workspaces", { name: "north" })).status).toBe(201);
+    expect((await owner("POST", "workspaces/north/sources", source({ syncOnChange: true }))).body.status.subscriptions[0].state).toBe("active");
+    expect(atGraph().length).toBe(1);
+    expect((await owner("DELETE", "workspaces/north")).status).toBe(204);
+    expect(atGraph()).toEqual([]);
+  });
+});
+
+describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("sync on change with two Rollcall processes on one PostgreSQL server", () => {
+  let api: TestApi;
+  let second: { app: FastifyInstance; store: Store };
+  let proxy: RoundRobinProxy;
+  let emulator: RunningEmulator;
+
+  beforeAll(async () => {
+    emulator = await startTrustedEmulator({ users: 6, groups: 1, seed: 22 });
+    api = await testApi("postgres", { config: { changeSyncDelayMs: delayMs } });
+    const other = await openStore({ kind: "postgres", url: api.store.url! });
+    const rt2: Runtime = { ...api.rt, store: other, close: () => other.close() };
+    second = { app: await buildApp(rt2), store: other };
+    proxy = await startRoundRobinProxy([await listen(api.app), await listen(second.app)]);
+    api.rt.config.publicUrl = proxy.url;
+  }, 60_000);
+  afterAll(async () => {
+    await proxy?.close();
+    await second?.app.close();
+    await second?.store.close();
+    await api?.close();
+    await emulator?.close();
+  });
+
+  it("notifications landing on both processes start one run", async () => {
+    const admin = await tokenCaller(api, "default", "admin");
+    const made = await admin("POST", "workspaces/default/sources", {
+      name: "corp", tenantId: emulator.tenantId, clientId: emulator.clientId, clientSecret: emulator.clientSecret, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, syncOnChange: true,
+    });
+    expect(made.body.status.subscriptions[0].state).toBe("active");
+    await admin("POST", "workspaces/default/sources/corp/sync", {});
+    const runs = async () => (await sql<{ trigger: string; status: string }>`select trigger, status from sync_runs order by started_at`.execute(api.store.db)).rows;
+    await until(async () => (await runs()).every((r) => r.status !== "running"), 30_000, "the first run");
+    proxy.served.length = 0;
+    const tenant = emulator.tenants.get(emulator.tenantId);
+    for (const user of tenant.listUsers()) tenant.updateUser(user.id, { department: "Moved" });
+    await until(() => emulator.subscriptions.list(emulator.tenantId)[0]!.deliveries.length >= 6, 5_000, "the deliveries");
+    expect(new Set(proxy.served.map((s) => s.backend))).toEqual(new Set([0, 1]));
+    await until(async () => (await runs()).some((r) => r.trigger === "notification" && r.status !== "running"), 20_000, "the notification run");
+    await new Promise((r) => setTimeout(r, delayMs * 3));
+    expect((await runs()).filter((r) => r.trigger === "notification")).toEqual([{ trigger: "notification", status: "succeeded" }]);
+  });
+
+  it("two schedulers ticking at once renew an expiring subscription once", async () => {
+    await sql`update graph_subscriptions set expires_at = now() + interval '1 hour'`.execute(api.store.db);
+    emulator.resetStats();
+    const logger = api.rt.logger;
+    const one = startScheduler({ ...api.rt, logger }, { tickMs: 3_600_000 });
+    const two = startScheduler({ ...api.rt, store: second.store, logger }, { tickMs: 3_600_000 });
+    await Promise.all([one.tick(), two.tick()]);
+    await Promise.all([one.stop(), two.stop()]);
+    expect(emulator.stats().requests.filter((r) => r.method === "PATCH" && r.url.includes("/subscriptions/")).map((r) => r.status)).toEqual([200]);
+    const expires = (await sql<{ expires: Date }>`select expires_at as expires from graph_subscriptions`.execute(api.store.db)).rows[0]!.expires;
+    expect(new Date(expires).getTime()).toBeGreaterThan(Date.now() + 28 * 86_400_000);
+  });
+});

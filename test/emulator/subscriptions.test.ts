@@ -1,0 +1,137 @@
+import { createServer, type Server } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestEmulator, type TestEmu } from "./helpers.ts";
+
+/**
+ * The emulator's change notifications, over real HTTPS to it and real HTTP back to a receiver on this machine: Graph's
+ * validation handshake, its refusals, renewal and deletion, and the notifications a change made through the control
+ * API sends, in Microsoft's wire format.
+ */
+type Received = { query: URLSearchParams; contentType: string | undefined; body: string };
+
+describe("emulator: /v1.0/subscriptions and change notifications", () => {
+  let t: TestEmu;
+  let token: string;
+  let receiver: Server;
+  let url = "";
+  const received: Received[] = [];
+  /** How the receiver answers a validation request: echo the token (as Rollcall does), or something else. */
+  let validation: "echo" | "wrong" | "500" = "echo";
+
+  beforeAll(async () => {
+    t = await startTestEmulator({ users: 5, groups: 2 });
+    token = await t.appToken();
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const query = new URL(req.url ?? "/", "http://x").searchParams;
+        received.push({ query, contentType: req.headers["content-type"], body: Buffer.concat(chunks).toString("utf8") });
+        const token = query.get("validationToken");
+        if (token === null) return void res.writeHead(202).end();
+        if (validation === "500") return void res.writeHead(500).end();
+        res.writeHead(200, { "content-type": "text/plain" }).end(validation === "echo" ? token : "not the token");
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => receiver.close(resolve));
+    await t.stop();
+  });
+
+  const graph = async (method: string, path: string, body?: unknown, bearer = token) => {
+    const res = await t.call(`${t.emu.graphUrl}/v1.0${path}`, { method, headers: { authorization: `Bearer ${bearer}`, ...(body !== undefined && { "content-type": "application/json" }) }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+  const subscription = (extra: Record<string, unknown> = {}) => ({ changeType: "updated,deleted", notificationUrl: url, lifecycleNotificationUrl: url, resource: "users", expirationDateTime: inDays(28), clientState: "s3cret", ...extra });
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(check()).toBe(true);
+  };
+
+  it("creates a subscription once the notification URL echoes the validation token (text/plain, POST)", async () => {
+    received.length = 0;
+    const made = await graph("POST", "/subscriptions", subscription());
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body).toMatchObject({ id: expect.any(String), resource: "users", changeType: "updated,deleted", clientState: "s3cret", applicationId: t.emu.clientId, notificationUrl: url });
+    // One validation for the two URLs, since they are the same.
+    expect(received.map((r) => [r.query.get("validationToken")?.startsWith("Validation:"), r.contentType, r.body])).toEqual([[true, "text/plain; charset=utf-8", ""]]);
+    const listed = await graph("GET", "/subscriptions");
+    expect(listed.body.value.map((s: { id: string }) => s.id)).toContain(made.body.id);
+    expect(await graph("DELETE", `/subscriptions/${made.body.id}`)).toEqual({ status: 204, body: undefined });
+    expect((await graph("GET", `/subscriptions/${made.body.id}`)).status).toBe(404);
+  });
+
+  it("refuses a notification URL that does not echo the token, or does not answer 200, with Graph's ValidationError", async () => {
+    validation = "wrong";
+    const wrong = await graph("POST", "/subscriptions", subscription());
+    validation = "500";
+    const failing = await graph("POST", "/subscriptions", subscription());
+    validation = "echo";
+    const closed = await graph("POST", "/subscriptions", subscription({ notificationUrl: "http://127.0.0.1:1/hook", lifecycleNotificationUrl: undefined }));
+    expect([wrong, failing, closed].map((r) => [r.status, r.body.error.code])).toEqual([[400, "ValidationError"], [400, "ValidationError"], [400, "ValidationError"]]);
+    expect(wrong.body.error.message).toMatch(/must exactly match validationToken/);
+    expect(failing.body.error.message).toMatch(/must respond with 200 OK/);
+  });
+
+  it("refuses an expiration past 41760 minutes, an unknown resource, an http URL off this machine, and a subscriber without the read permission (403)", async () => {
+    const tooLong = await graph("POST", "/subscriptions", subscription({ expirationDateTime: inDays(30) }));
+    expect([tooLong.status, tooLong.body.error.message]).toEqual([400, "Subscription expiration can only be 41760 minutes in the future."]);
+    expect((await graph("POST", "/subscriptions", subscription({ resource: "me/messages" }))).status).toBe(400);
+    expect((await graph("POST", "/subscriptions", subscription({ notificationUrl: "http://example.com/hook" }))).status).toBe(400);
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const groupsOnly = tenant.registerApp({ appPermissions: ["Group.Read.All"] });
+    const other = await t.appToken({ clientId: groupsOnly.clientId, clientSecret: groupsOnly.secrets[0]!.secretText });
+    const denied = await graph("POST", "/subscriptions", subscription(), other);
+    expect([denied.status, denied.body.error.code]).toEqual([403, "Authorization_RequestDenied"]);
+    expect((await graph("POST", "/subscriptions", subscription({ resource: "groups" }), other)).status).toBe(201);
+    // Another app's subscription is not this one's to see or change.
+    const mine = await graph("POST", "/subscriptions", subscription());
+    expect((await graph("PATCH", `/subscriptions/${mine.body.id}`, { expirationDateTime: inDays(20) }, other)).status).toBe(404);
+  });
+
+  it("renews with PATCH expirationDateTime, within the same maximum", async () => {
+    const made = await graph("POST", "/subscriptions", subscription({ expirationDateTime: inDays(1) }));
+    const renewed = await graph("PATCH", `/subscriptions/${made.body.id}`, { expirationDateTime: inDays(28) });
+    expect([renewed.status, Date.parse(renewed.body.expirationDateTime) > Date.now() + 27 * 86_400_000]).toEqual([200, true]);
+    expect((await graph("PATCH", `/subscriptions/${made.body.id}`, { expirationDateTime: inDays(40) })).status).toBe(400);
+  });
+
+  it("notifies a change made through the control API: created and updated as updated, a hard delete as deleted, with clientState and resourceData", async () => {
+    const made = await graph("POST", "/subscriptions", subscription());
+    received.length = 0;
+    const control = (method: string, path: string, body?: unknown) =>
+      t.call(`${t.emu.graphUrl}/_emulator/tenants/${t.emu.tenantId}${path}`, { method, headers: { "content-type": "application/json" }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    const user = (await (await control("POST", "/users", { displayName: "Nell Leaver" })).json()) as { id: string };
+    await control("PATCH", `/users/${user.id}`, { accountEnabled: false });
+    await control("DELETE", `/users/${user.id}?permanent=true`);
+    const ours = () => received.map((r) => JSON.parse(r.body || "{}").value?.[0]).filter((n) => n?.subscriptionId === made.body.id);
+    await until(() => ours().length === 3);
+    expect(ours().map((n) => n.changeType).sort()).toEqual(["deleted", "updated", "updated"]);
+    expect(ours()[0]).toEqual({
+      subscriptionId: made.body.id, subscriptionExpirationDateTime: made.body.expirationDateTime, changeType: expect.any(String), resource: `Users/${user.id}`,
+      resourceData: { "@odata.type": "#Microsoft.Graph.User", "@odata.id": `Users/${user.id}`, id: user.id, organizationId: t.emu.tenantId, sequenceNumber: expect.any(Number) },
+      clientState: "s3cret", tenantId: t.emu.tenantId,
+    });
+    const state = (await (await control("GET", "/subscriptions")).json()) as { id: string; deliveries: { kind: string; status: number }[] }[];
+    expect(state.find((s) => s.id === made.body.id)!.deliveries.filter((d) => d.kind === "change").map((d) => d.status)).toEqual([202, 202, 202]);
+  });
+
+  it("sends lifecycle events the control API asks for; subscriptionRemoved removes the subscription", async () => {
+    const made = await graph("POST", "/subscriptions", subscription());
+    received.length = 0;
+    const lifecycle = (event: string) => t.call(`${t.emu.graphUrl}/_emulator/tenants/${t.emu.tenantId}/subscriptions/${made.body.id}/lifecycle`, { method: "POST", body: JSON.stringify({ event }) });
+    expect((await lifecycle("reauthorizationRequired")).status).toBe(202);
+    expect((await lifecycle("subscriptionRemoved")).status).toBe(202);
+    expect((await lifecycle("nonsense")).status).toBe(400);
+    await until(() => received.length === 2);
+    expect(received.map((r) => JSON.parse(r.body).value[0])).toEqual(["reauthorizationRequired", "subscriptionRemoved"].map((lifecycleEvent) => ({
+      subscriptionId: made.body.id, subscriptionExpirationDateTime: made.body.expirationDateTime, tenantId: t.emu.tenantId, clientState: "s3cret", lifecycleEvent,
+    })));
+    expect((await graph("GET", `/subscriptions/${made.body.id}`)).status).toBe(404);
+  });
+});
