@@ -236,8 +236,21 @@ const changeValuesSchema = z
   })
   .catchall(z.unknown())
   .nullable();
-/** The log's JSON as stored (core/change-log.ts reads it untyped), typed by the answer's parse. */
-const loggedValues = z.preprocess((stored: unknown) => stored, changeValuesSchema);
+/**
+ * The log's JSON checked against `shape` and documented as it, but answered as stored: a parse would put the keys
+ * it names first, and the CLI prints a change the same locally and through a server.
+ */
+function checkedAsStored(shape: z.ZodType) {
+  const { $schema: _dialect, ...documented } = z.toJSONSchema(shape, { io: "output", target: "draft-2020-12" });
+  return z
+    .unknown()
+    .superRefine((stored, ctx) => {
+      const checked = shape.safeParse(stored);
+      if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    })
+    .meta(documented);
+}
+const loggedValues = checkedAsStored(changeValuesSchema);
 
 export const changeSchema = z
   .object({
