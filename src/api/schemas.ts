@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { errorCodes, type FieldProblem } from "../errors.ts";
 import type { User, UserDetail } from "../domain/user.ts";
+import { statusActions } from "../domain/user-status.ts";
+import { changeKinds, membershipActionPattern, membershipKinds } from "../domain/change.ts";
+import { comparedFields } from "../sync/plan.ts";
 import { membersShownCap, type Group, type GroupDetail, type GroupMember } from "../domain/group.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import type { ApiToken } from "../core/tokens.ts";
@@ -85,7 +88,7 @@ export const userDetailSchema = userSchema
     statusChange: z
       .object({
         enabled: z.boolean(),
-        action: z.string().describe("create, disable, enable, or update and link (an import's or a sync's change that set it among others)"),
+        action: z.enum(statusActions).describe("create, disable, enable, or update and link (an import's or a sync's change that set it among others)"),
         at: iso,
         actor: z.string(),
         runId: z.string().nullable().describe("the sync run that made it; null for a change made here (by hand, an import, a bulk action)"),
@@ -189,21 +192,79 @@ export const accountSchema = z
   .object({ id: z.string(), email: z.string(), displayName: z.string(), isOwner: z.boolean(), createdAt: iso })
   .meta({ id: "Account" }) satisfies z.ZodType<Account>;
 
+/** The fields a sync's update names as changed: those it compares, and a link's source and tags. */
+const syncChangedFields = [...comparedFields, "source", "tags"] as const;
+const kindsWithoutGroup = changeKinds.filter((kind) => !(membershipKinds as readonly string[]).includes(kind)) as [string, ...string[]];
+const loggedText = z.string().nullable().optional();
+const loggedList = z.array(z.string()).nullable().optional();
+
+/**
+ * What a change's before and after hold: the fields of its subject it changed (a user's, a group's; a creation or a
+ * deletion all of them) and what the entry says in words. Named here with their types where every entry agrees on
+ * them; others (a source's settings, a token's, a removal's outcome) are passed through as logged.
+ */
+const changeValuesSchema = z
+  .object({
+    id: z.string().optional().describe("the user's id, in a whole user's snapshot"),
+    userPrincipalName: loggedText,
+    email: loggedText,
+    displayName: loggedText,
+    givenName: loggedText,
+    surname: loggedText,
+    department: loggedText,
+    jobTitle: loggedText,
+    employeeId: loggedText,
+    mobilePhone: loggedText,
+    businessPhones: loggedList,
+    preferredLanguage: loggedText,
+    enabled: z.boolean().optional(),
+    aliases: loggedList,
+    cardNumbers: loggedList,
+    customAttributes: z.record(z.string(), z.string().nullable()).nullable().optional(),
+    tags: loggedList,
+    groups: loggedList.describe("a created user's groups; a deleted one's"),
+    name: loggedText.describe("a group's name, or a token's, a source's, a workspace's"),
+    description: loggedText.describe("a group's description"),
+    changed: z.array(z.enum(syncChangedFields)).optional().describe("a sync's update or link: the fields it changed (the others are the user's as they were)"),
+    reason: loggedText.describe("why, e.g. why a sync disabled the user or why they left a group"),
+    message: loggedText.describe("what a conflict, an unlink or a removal says"),
+    messages: loggedList.describe("a warning's messages"),
+    replaces: z
+      .object({ id: z.string(), deletedAt: iso, deletedBy: z.string(), source: z.string() })
+      .optional()
+      .describe('a sync\'s "create" of a user deleted before: the deleted user of the same source and Entra object ID (whose history GET …/users/{id}/changes still answers)'),
+  })
+  .catchall(z.unknown())
+  .nullable();
+/**
+ * The log's JSON checked against `shape` and documented as it, but answered as stored: a parse would put the keys
+ * it names first, and the CLI prints a change the same locally and through a server.
+ */
+function checkedAsStored(shape: z.ZodType) {
+  const { $schema: _dialect, ...documented } = z.toJSONSchema(shape, { io: "output", target: "draft-2020-12" });
+  return z
+    .unknown()
+    .superRefine((stored, ctx) => {
+      const checked = shape.safeParse(stored);
+      if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    })
+    .meta(documented);
+}
+const loggedValues = checkedAsStored(changeValuesSchema);
+
 export const changeSchema = z
   .object({
     id: z.string(),
     at: iso,
     actor: z.string().describe("who made it: an admin's email; token:NAME, an API token (token:NAME by EMAIL when an admin created it); cli:USER, the local CLI run by that operating-system account (cli in entries made before it was recorded); sync:SOURCE, schedule"),
-    action: z.string(),
+    action: z
+      .union([z.enum(kindsWithoutGroup), z.string().regex(new RegExp(membershipActionPattern)).describe('a membership change names its group: "add to group Pilots"')])
+      .describe("what was done: its kind, but a membership change names its group"),
+    kind: z.enum(changeKinds).describe("the action's kind: the action itself, or a membership change without its group (add to group, remove from group)"),
     subject: z.string(),
     runId: z.string().nullable(),
-    before: z.unknown(),
-    after: z
-      .unknown()
-      .describe(
-        "The subject after the change. A user a sync created again after their deletion has `replaces` in its \"create\" entry: " +
-          "the deleted user of the same source and Entra object ID (`id`, whose history GET …/users/{id}/changes still answers; `deletedAt`; `deletedBy`; `source`).",
-      ),
+    before: loggedValues.describe("the subject before the change; null for a creation"),
+    after: loggedValues.describe("the subject after the change; null for a deletion"),
   })
   .meta({ id: "Change" });
 

@@ -9,6 +9,7 @@ import { translateDatabaseError } from "./context.ts";
 import { recordChange } from "./change-log.ts";
 import type { Workspace } from "./workspaces.ts";
 import { isGuid } from "../domain/guid.ts";
+import type { ChangeAction } from "../domain/change.ts";
 
 /**
  * Admin accounts (people who run Rollcall, not the directory's users) and their browser sessions.
@@ -303,7 +304,7 @@ export async function removeWorkspaceRole(db: Db, account: Account, workspace: W
 }
 
 /** Who gained or lost access to a workspace, in its activity (never a password or a session). */
-function recordAccess(db: Db, workspaceId: string, actor: string, entry: { subject: string; action: string; userId?: string | undefined; before?: object | null; after?: object | null }): Promise<void> {
+function recordAccess(db: Db, workspaceId: string, actor: string, entry: { subject: string; action: ChangeAction; userId?: string | undefined; before?: object | null; after?: object | null }): Promise<void> {
   return recordChange(db, { workspaceId, actor, ...entry });
 }
 

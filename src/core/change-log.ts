@@ -1,14 +1,14 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { isGuid } from "../domain/guid.ts";
-import { isMembershipKind, membershipKinds } from "../domain/change.ts";
+import { changeKind, isMembershipKind, membershipKinds, type ChangeAction, type ChangeKind } from "../domain/change.ts";
 import { actorPatterns } from "../domain/actor.ts";
 
 export interface ChangeEntry {
   workspaceId: string;
   actor: string;
   subject: string;
-  action: string;
+  action: ChangeAction;
   userId?: string | null;
   groupId?: string | null;
   /** A membership entry's member when it is a group: the entry is in that group's history too. */
@@ -51,6 +51,8 @@ export interface ChangeRecord {
   at: string;
   actor: string;
   action: string;
+  /** The action's kind (changeKind): a membership change without its group. */
+  kind: ChangeKind;
   subject: string;
   runId: string | null;
   before: unknown;
@@ -128,6 +130,7 @@ const toRecord = (r: { id: string | number | bigint; at: Date | string; actor: s
   at: new Date(r.at).toISOString(),
   actor: r.actor,
   action: r.action,
+  kind: changeKind(r.action),
   subject: r.subject,
   runId: r.run_id,
   before: r.before,

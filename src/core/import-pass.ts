@@ -9,7 +9,7 @@ import { insertImportGroups, workspaceGroups, writeNewUsers } from "../storage/q
 import type { ImportSource } from "../sources/import/source.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { dropClashing, leadingZeroWarnings, preparePins, syncedFieldWarnings } from "./import-checks.ts";
-import { ImportFindings, ImportTimings } from "./import-tally.ts";
+import { ImportFindings, ImportStopwatch } from "./import-tally.ts";
 import { buildReport, keptEntraGroupWarnings, unnamedNewUserProblem, type ImportReport } from "./import-report.ts";
 import { NewUsersBatches, type NewUsersBatch } from "./import-new-users.ts";
 import type { ImportOptions, ImportProgress } from "./imports.ts";
@@ -47,7 +47,7 @@ export class ImportPass {
   /** Groups the file names that do not exist yet, by lower-case name (first spelling wins). */
   private readonly newGroups = new Map<string, string>();
   private readonly updated: Awaited<ReturnType<typeof previewUpdated>> = [];
-  private readonly timings = new ImportTimings();
+  private readonly timings = new ImportStopwatch();
   /**
    * Statistics are taken on the staged rows of the first batch, and on the directory once a batch has created
    * users: without them the planner joined a batch to the users for minutes; taken again for each batch,

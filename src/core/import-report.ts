@@ -1,4 +1,4 @@
-import type { ImportCounts } from "../domain/run-counts.ts";
+import type { ImportCounts, ImportTimings } from "../domain/run-counts.ts";
 import { RollcallError } from "../errors.ts";
 import type { Clash, HolderRow, KeptEntraGroup, KeptSyncedRow } from "../storage/queries/imports.ts";
 import { columnsInFile, type ColumnMapping } from "../sources/import/mapping.ts";
@@ -40,8 +40,7 @@ export interface ImportReport {
   columnWarnings: ColumnWarning[];
   /** True when some list above was cut at the limit. */
   truncated: boolean;
-  /** Milliseconds: read (until the last row is read), check, pins, plan, apply (summed over the batches), total. */
-  timings: Record<string, number>;
+  timings: ImportTimings;
 }
 
 /**
@@ -91,7 +90,7 @@ export function buildReport(input: {
   updated: Matched[];
   unchanged: ImportReport["unchanged"];
   applied: boolean;
-  timings: Record<string, number>;
+  timings: ImportTimings;
 }): ImportReport {
   const { table, mapping, counts, limit } = input;
   const created = counts.create ?? 0;

@@ -2,6 +2,7 @@
 import type { ImportProblem } from "../sources/import/row.ts";
 import { firstRowsListed, numberColumnWarning, type ColumnWarning, type KeptInColumn, type NumberCell } from "../sources/import/number-cells.ts";
 import type { KeptZeros } from "./import-checks.ts";
+import type { ImportStep, ImportTimings } from "../domain/run-counts.ts";
 
 /**
  * What an import found in the file's rows so far: problems and warnings, each listed up to the report's limit and
@@ -72,17 +73,17 @@ export class ImportFindings {
 }
 
 /** Milliseconds per step of an import ("read", "check", "pins", "plan", "apply", "total"). */
-export class ImportTimings {
-  readonly steps: Record<string, number> = {};
+export class ImportStopwatch {
+  readonly steps: ImportTimings = {};
   private readonly started = performance.now();
 
   /** Sets the step to the time since the import started. */
-  sinceStart(step: string): void {
+  sinceStart(step: ImportStep): void {
     this.steps[step] = Math.round(performance.now() - this.started);
   }
 
   /** Adds the time since the last lap to the named step (the steps of several batches add up). */
-  stopwatch(): (step: string) => undefined {
+  stopwatch(): (step: ImportStep) => undefined {
     let clock = performance.now();
     return (step) => {
       const now = performance.now();

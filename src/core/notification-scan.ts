@@ -3,14 +3,16 @@ import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { entraConfigSchema } from "../sources/entra/config.ts";
 import { secretDaysLeft, secretUrgency } from "../domain/source.ts";
-import { raiseNotification, type Notification } from "./notifications.ts";
+import { raiseNotification, type Notification, type RunNotificationData, type SecretMilestone } from "./notifications.ts";
 
 const day = 86_400_000;
 /** Milestones of a secret's expiry, most distant first; each is raised once, when its day comes. */
 export const secretMilestones = [30, 14, 7, 1] as const;
+/** The milestones as notifications name them: 30d, 14d, 7d, 1d, expired. */
+export const secretMilestoneNames = [...secretMilestones.map((days) => `${days}d` as const), "expired"] as const;
 
 /** The milestone reached `daysLeft` days before expiry: the nearest threshold not yet passed, or "expired". */
-export function secretMilestone(expiresOn: string, now: Date): { milestone: string; daysLeft: number } | null {
+export function secretMilestone(expiresOn: string, now: Date): { milestone: SecretMilestone; daysLeft: number } | null {
   const daysLeft = secretDaysLeft(expiresOn, now);
   if (daysLeft <= 0) return { milestone: "expired", daysLeft };
   const reached = [...secretMilestones].reverse().find((m) => daysLeft <= m);
@@ -78,10 +80,10 @@ export async function scanNotifications(db: Db, now = new Date()): Promise<{ rai
     .where("r.finished_at", ">", new Date(now.getTime() - runLookbackMs))
     .execute();
   for (const r of runs) {
-    const error = (typeof r.error === "string" ? JSON.parse(r.error) : r.error) as { code?: string; message?: string } | null;
+    const error = (typeof r.error === "string" ? JSON.parse(r.error) : r.error) as { code?: RunNotificationData["code"]; message?: string } | null;
     const stopped = r.status === "stopped";
     const created = await raiseNotification(db, {
-      workspaceId: r.workspace_id, kind: stopped ? "sync_stopped" : "sync_failed", subject: r.id, severity: stopped ? "warning" : "critical",
+      workspaceId: r.workspace_id, kind: stopped ? "sync_stopped" : "sync_failed", milestone: "", subject: r.id, severity: stopped ? "warning" : "critical",
       title: stopped ? `Sync of ${r.source} stopped at the deletion threshold` : `Sync of ${r.source} failed`,
       body: stopped
         ? `${error?.message ?? "The run would remove more users than the threshold allows."} Review the run and approve or reject it.`

@@ -1,8 +1,9 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { DeliveryChannel, NotificationKind, NotificationSeverity } from "../storage/schema.ts";
-import { notFound } from "../errors.ts";
+import { notFound, type ErrorCode } from "../errors.ts";
 import type { Workspace } from "./workspaces.ts";
+import type { secretMilestoneNames } from "./notification-scan.ts";
 
 /**
  * Notifications warn admins before things break: a client secret expiring (30, 14, 7 and 1 days before,
@@ -15,21 +16,35 @@ import type { Workspace } from "./workspaces.ts";
  * one UPDATE … FOR UPDATE SKIP LOCKED, so each is sent by one process (notification-deliveries.ts). Who they
  * go to is the workspace's notification settings (notification-settings.ts).
  */
-export interface Notification {
+export type Notification = {
   id: string;
-  kind: NotificationKind;
   subject: string;
-  milestone: string;
   severity: NotificationSeverity;
   title: string;
   body: string;
   link: string | null;
-  data: Record<string, unknown>;
   createdAt: string;
   resolvedAt: string | null;
   dismissedAt: string | null;
   dismissedBy: string | null;
+} & NotificationOfKind;
+
+export type SecretMilestone = (typeof secretMilestoneNames)[number];
+
+/** A sync's failure or stop: the run, its source, and its error code (null when it recorded none). */
+export interface RunNotificationData {
+  runId: string;
+  sourceId: string;
+  source: string;
+  code: ErrorCode | null;
 }
+
+/** Each kind's milestone (only a secret's expiry has them; the others' is "") and data. */
+export type NotificationOfKind =
+  | { kind: "secret_expiry"; milestone: SecretMilestone; data: { sourceId: string; source: string; expiresOn: string; daysLeft: number } }
+  | { kind: "sync_failed" | "sync_stopped"; milestone: ""; data: RunNotificationData }
+  | { kind: "import_failed"; milestone: ""; data: { importId: string; fileName: string } };
+true satisfies [Exclude<NotificationKind, NotificationOfKind["kind"]>] extends [never] ? true : false;
 
 export interface Delivery {
   id: string;
@@ -53,24 +68,23 @@ export type NotificationRow = {
 };
 
 export function present(r: NotificationRow): Notification {
+  const kindOf = {
+    kind: r.kind, milestone: r.milestone, data: typeof r.data === "string" ? JSON.parse(r.data) : r.data,
+  } as NotificationOfKind; // written by raiseNotification, whose input is typed by kind
   return {
-    id: r.id, kind: r.kind, subject: r.subject, milestone: r.milestone, severity: r.severity, title: r.title, body: r.body, link: r.link,
-    data: (typeof r.data === "string" ? JSON.parse(r.data) : r.data) as Record<string, unknown>,
+    id: r.id, ...kindOf, subject: r.subject, severity: r.severity, title: r.title, body: r.body, link: r.link,
     createdAt: iso(r.created_at)!, resolvedAt: iso(r.resolved_at), dismissedAt: iso(r.dismissed_at), dismissedBy: r.dismissed_by,
   };
 }
 
-export interface RaiseInput {
+export type RaiseInput = {
   workspaceId: string;
-  kind: NotificationKind;
   subject: string;
-  milestone?: string;
   severity: NotificationSeverity;
   title: string;
   body: string;
   link?: string | null;
-  data?: Record<string, unknown>;
-}
+} & NotificationOfKind;
 
 /** Raises a notification once; returns it when this call created it, null when it already existed. */
 export async function raiseNotification(db: Db, input: RaiseInput): Promise<Notification | null> {
@@ -78,8 +92,8 @@ export async function raiseNotification(db: Db, input: RaiseInput): Promise<Noti
     const row = await trx
       .insertInto("notifications")
       .values({
-        workspace_id: input.workspaceId, kind: input.kind, subject: input.subject, milestone: input.milestone ?? "", severity: input.severity,
-        title: input.title, body: input.body, link: input.link ?? null, data: JSON.stringify(input.data ?? {}),
+        workspace_id: input.workspaceId, kind: input.kind, subject: input.subject, milestone: input.milestone, severity: input.severity,
+        title: input.title, body: input.body, link: input.link ?? null, data: JSON.stringify(input.data),
       })
       .onConflict((oc) => oc.columns(["workspace_id", "kind", "subject", "milestone"]).doNothing())
       .returningAll()
@@ -104,7 +118,7 @@ export async function raiseNotification(db: Db, input: RaiseInput): Promise<Noti
 /** For the import pipeline: an import that failed (its report is linked). */
 export function raiseImportFailed(db: Db, input: { workspace: Workspace; importId: string; fileName: string; message: string }): Promise<Notification | null> {
   return raiseNotification(db, {
-    workspaceId: input.workspace.id, kind: "import_failed", subject: input.importId, severity: "warning",
+    workspaceId: input.workspace.id, kind: "import_failed", milestone: "", subject: input.importId, severity: "warning",
     title: `Import of ${input.fileName} failed`, body: `${input.message} Nothing was changed; fix the file and import it again.`,
     link: `/w/${encodeURIComponent(input.workspace.name)}/import`, data: { importId: input.importId, fileName: input.fileName },
   });

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
-import type { OpenConflict, StatusChange } from "../domain/user-status.ts";
+import { statusActions, type OpenConflict, type StatusChange } from "../domain/user-status.ts";
 
 /** The conflict the user's history ends with, if it does (change_log_user_idx: one entry read). */
 export async function openConflict(db: Db, userId: string): Promise<OpenConflict | null> {
@@ -16,13 +16,13 @@ export async function openConflict(db: Db, userId: string): Promise<OpenConflict
 
 /** The newest entry of the user's history that set `enabled` (change_log_user_idx walks it newest first). */
 export async function statusChange(db: Db, userId: string): Promise<StatusChange | null> {
-  const { rows } = await sql<{ action: string; at: Date | string; actor: string; run_id: string | null; source_name: string | null; enabled: boolean | null; reason: string | null }>`
+  const { rows } = await sql<{ action: StatusChange["action"]; at: Date | string; actor: string; run_id: string | null; source_name: string | null; enabled: boolean | null; reason: string | null }>`
     select c.action, c.at, c.actor, c.run_id, s.name as source_name, (c.after->>'enabled')::boolean as enabled, c.after->>'reason' as reason
     from change_log c
     left join sync_runs r on r.id = c.run_id
     left join sources s on s.id = r.source_id
     where c.user_id = ${userId}
-      and (c.action = 'create' or c.before->>'enabled' <> c.after->>'enabled')
+      and (c.action = 'create' or (c.action = any(${[...statusActions]}::text[]) and c.before->>'enabled' <> c.after->>'enabled'))
     order by c.id desc
     limit 1`.execute(db);
   const row = rows[0];

@@ -147,7 +147,7 @@ export function isMembershipKind(kind: string): boolean {
 
 /** The kinds of change a sync run records, as its change log offers them. */
 export const runKinds = [
-  "create", "update", "link", "disable", "enable", "delete", "release", "warning", "conflict",
+  "create", "update", "link", "disable", "enable", "delete", "unlink", "warning", "conflict",
   "create group", "update group", "link group", "delete group", "add to group", "remove from group",
 ] as const;
 
@@ -166,6 +166,14 @@ export const activityKinds = [
   "update workspace", "update notification settings", "forget user",
 ] as const;
 
+/** Every kind of change the log holds: a sync run's and those made outside runs. */
+export const changeKinds = [...new Set([...runKinds, ...activityKinds])] as ReadonlyArray<(typeof runKinds)[number] | (typeof activityKinds)[number]>;
+export type ChangeKind = (typeof changeKinds)[number];
+/** A change's action: its kind, but a membership change names its group ("add to group Pilots"). */
+export type ChangeAction = Exclude<ChangeKind, (typeof membershipKinds)[number]> | `${(typeof membershipKinds)[number]} ${string}`;
+/** The membership actions' pattern, as the OpenAPI document gives it. */
+export const membershipActionPattern = `^(${membershipKinds.join("|")}) .+$`;
+
 /** An activity filter's action: one of activityKinds, or one membership action exactly ("add to group Pilots"). */
 export function isActivityAction(action: string): boolean {
   return (activityKinds as readonly string[]).includes(action) || membershipKinds.some((kind) => action.startsWith(`${kind} `) && action.length > kind.length + 1);
@@ -174,8 +182,9 @@ export function isActivityAction(action: string): boolean {
 export const activityActionMessage = `must be a kind of change: ${activityKinds.join(", ")}; or one group's membership changes, e.g. "add to group Pilots"`;
 
 /** The kind of change an action is: the action itself, or a membership verb without its group. */
-export function changeKind(action: string): string {
-  return membershipKinds.find((kind) => action.startsWith(`${kind} `)) ?? action;
+export function changeKind(action: string): ChangeKind {
+  // Every action logged is a ChangeAction (core/change-log.ts types them), so the rest is a kind.
+  return membershipKinds.find((kind) => action.startsWith(`${kind} `)) ?? (action as ChangeKind);
 }
 
 const actionText: Record<string, string> = {

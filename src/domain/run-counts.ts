@@ -75,3 +75,11 @@ export type ImportCounts = {
   synced: number;
   groupsCreated: number;
 };
+
+/**
+ * What an import times, in milliseconds: read (until the last row is read), check, pins, plan and apply (each summed
+ * over the batches, which overlap the reading), total. A step the import did not reach is left out.
+ */
+export const importSteps = ["read", "check", "pins", "plan", "apply", "total"] as const;
+export type ImportStep = (typeof importSteps)[number];
+export type ImportTimings = Partial<Record<ImportStep, number>>;

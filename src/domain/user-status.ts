@@ -6,11 +6,13 @@ import { describeActor } from "./actor.ts";
  * `rollcall users show`, so both tell the same story. Pure.
  */
 
+/** The changes that can set a user's status: create, disable, enable, or update and link (an import's or a sync's change that set it among others). */
+export const statusActions = ["create", "disable", "enable", "update", "link"] as const;
+
 /** The change that gave a user the status they have (their creation when nothing changed it since). */
 export interface StatusChange {
   enabled: boolean;
-  /** create, disable, enable, or update and link (an import's or a sync's change that set it among others). */
-  action: string;
+  action: (typeof statusActions)[number];
   at: string;
   actor: string;
   /** The sync run that made it, and its Entra ID source's name; null for a change made here (by hand, an import, a bulk action). */

@@ -9,6 +9,7 @@ import { adviceFor } from "../sources/entra/advice.ts";
 import { manyRows } from "./merge.ts";
 import { logGroupsDeletedBySync } from "../storage/queries/groups.ts";
 import type { ApplyInput } from "./apply.ts";
+import type { ChangeKind } from "../domain/change.ts";
 
 /**
  * The groups half of an apply, inside the applier's transaction: the source's groups as its group mode wants
@@ -69,7 +70,7 @@ export async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan
   const formers = others.filter((g) => g.source_id === null && g.external_id !== null && wanted.has(g.external_id)).map((g): HeldGroup => ({ id: g.id, externalId: g.external_id!, name: g.name, description: g.description }));
   const formerIds = new Set(formers.map((g) => g.id));
   const plan = planGroups({ desired, held, formers, otherNames: new Set(others.filter((g) => !formerIds.has(g.id)).map((g) => g.name.toLowerCase())) });
-  const log = (groupId: string | null, subject: string, action: string, before: unknown, after: unknown) => ({
+  const log = (groupId: string | null, subject: string, action: ChangeKind, before: unknown, after: unknown) => ({
     workspace_id: ws, run_id: r, group_id: groupId, subject, action, before: JSON.stringify(before ?? null), after: JSON.stringify(after ?? null), actor,
   });
   const logs: ReturnType<typeof log>[] = [];
@@ -139,7 +140,7 @@ export async function applyMemberships(trx: Db, input: ApplyInput, created: numb
   const label = sql.raw(`coalesce(u.email, u.user_principal_name, u.display_name, c.name, 'deleted member')`);
   // Rows written in index order (member, then group), not in hash order: a replay of 290,000 took 1.2 s against 2.2 s.
   // A member group's history reads the entry too (member_group_id), as a member user's does (user_id).
-  const log = (table: string, verb: string, where = sql``) => sql`insert into change_log (workspace_id, run_id, user_id, group_id, member_group_id, subject, action, before, after, actor)
+  const log = (table: string, verb: "remove from group " | "add to group ", where = sql``) => sql`insert into change_log (workspace_id, run_id, user_id, group_id, member_group_id, subject, action, before, after, actor)
     select ${ws}, ${r}, x.member_user_id, x.group_id, x.member_group_id, ${label}, ${verb} || g.name, null, null, ${actor}
     from ${sql.table(table)} x join groups g on g.id = x.group_id left join users u on u.id = x.member_user_id left join groups c on c.id = x.member_group_id
     ${where} order by x.member_id, x.group_id`;

@@ -4,7 +4,7 @@ import { RollcallError, toRollcallError, type ErrorCode } from "../errors.ts";
 import type { GraphClient } from "../sources/entra/graph.ts";
 import { renewLease } from "./lease.ts";
 import { watchCancel } from "./cancel.ts";
-import type { RunCounts } from "../domain/run-counts.ts";
+import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 
 export const syncPhases = ["starting", "fetching", "planning", "applying", "done"] as const;
 
@@ -94,11 +94,15 @@ export class RunRecord {
     if (this.lostLease) throw new RollcallError("sync_failed", "This run lost its lease (the database was unreachable for too long, and another process took the source over)");
   }
 
-  /** Writes the run's end to its row, through `target` (the apply's transaction, for a run that succeeded). */
+  /**
+   * Writes the run's end to its row, through `target` (the apply's transaction, for a run that succeeded). Only the
+   * documented keys are stored (runCountsOf): RunCounts is a type, and an object merged in with more keys
+   * (Object.assign, a spread) would be stored, then left out of every answer.
+   */
   async end(target: Db, status: RunSummary["status"], counts: RunCounts, error?: RunSummary["error"]): Promise<void> {
     const { requests, throttled } = this.graphStats();
     // clock_timestamp(): inside the apply's transaction now() is when that transaction began, long before the run ends.
-    await sql`update sync_runs set status = ${status}, finished_at = clock_timestamp(), mode = ${this.run.mode}, counts = ${JSON.stringify(counts)}::jsonb,
+    await sql`update sync_runs set status = ${status}, finished_at = clock_timestamp(), mode = ${this.run.mode}, counts = ${JSON.stringify(runCountsOf(counts))}::jsonb,
       progress = ${JSON.stringify({ ...this.progress, phase: "done" })}::jsonb, error = ${error ? JSON.stringify(error) : null}::jsonb,
       graph_requests = ${requests}, graph_throttled = ${throttled}, heartbeat_at = now()
       where id = ${this.run.id}`.execute(target);

@@ -48,7 +48,7 @@ async function populate(api: TestApi, name: "a" | "b", owner: Session) {
       values (${workspace.id}, ${source.id}, 'manual', 'full', ${status}, '{}', '{}') returning id`.execute(db)).rows[0]!.id;
   const [stopped, running] = [await run("stopped"), await run("running")];
   const token = await createApiToken(db, workspace, { name: `robot-${name}`, role: "admin" }, "test");
-  const notification = await raiseNotification(db, { workspaceId: workspace.id, kind: "sync_failed", subject: stopped, severity: "critical", title: `corp-${name} failed`, body: `sync of ${name} failed` });
+  const notification = await raiseNotification(db, { workspaceId: workspace.id, kind: "sync_failed", milestone: "", data: { runId: stopped, sourceId: source.id, source: source.name, code: "sync_failed" }, subject: stopped, severity: "critical", title: `corp-${name} failed`, body: `sync of ${name} failed` });
   await updateNotificationSettings(db, api.rt.secrets, workspace, { emailTo: [`ops@${name}.example`] }, "test");
   const { account } = await createAccount(db, { email: `admin@${name}.example`, workspace, role: "admin" }, "test");
   const upload = await uploadTo(api, name, owner, `staff-${name}.csv`, `Email,Full name\r\nnew@${name}.example,New of ${name}\r\n`);

@@ -211,6 +211,8 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(adminToken, "POST", `${W}/users/bulk`, 400, { body: { action: "removeTag", tag: "ID synced", users: ["grace@example.com"] } });
     await send(viewerToken, "GET", `${W}/groups`, 200);
     await send(viewerToken, "GET", `${W}/groups?include=members&sourceType=manual,entra&limit=5`, 200);
+    await send(viewerToken, "GET", `${W}/groups?sourceType=manual&sourceType=import`, 200);
+    await send(viewerToken, "GET", `${W}/groups?sourceType=manual&sourceType=scim`, 400);
     const group = await send(viewerToken, "GET", `${W}/groups/${pilots.body.id}`, 200);
     await send(viewerToken, "GET", `${W}/groups/Pilots?include=members`, 200);
     const members = await send(viewerToken, "GET", `${W}/groups/Pilots/members?limit=2`, 200);
@@ -417,7 +419,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
   it("notifications", async () => {
     const workspace = await resolveWorkspace(h.store.db, "default");
     await updateNotificationSettings(h.store.db, h.rt.secrets, workspace, { emailTo: ["ops@example.com"] }, "test");
-    const raised = await raiseNotification(h.store.db, { workspaceId: workspace.id, kind: "sync_failed", subject: "a run", severity: "critical", title: "contoso failed", body: "the sync failed", link: "/sync" });
+    const raised = await raiseNotification(h.store.db, { workspaceId: workspace.id, kind: "sync_failed", milestone: "", data: { runId: "a run", sourceId: "a source", source: "contoso", code: "source_auth_failed" }, subject: "a run", severity: "critical", title: "contoso failed", body: "the sync failed", link: "/sync" });
     await send(viewerToken, "GET", `${W}/notifications`, 200);
     await send(viewerToken, "GET", `${W}/notifications?active=true&limit=5`, 200);
     await send(adminToken, "POST", `${W}/notifications/${raised!.id}/dismiss`, 200);
@@ -483,6 +485,50 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     expect(answer(shown.body, 200, "text/plain")).toEqual([expect.stringMatching(/sent text\/plain; documented: application\/json/)]);
     expect(api.problems(operation, { status: 200, headers: { "content-type": "application/json" }, text: shown.text })).toEqual([expect.stringMatching(/the documented ETag header was not sent/)]);
     expect(api.problems(operation, { status: 404, headers: shown.headers, text: JSON.stringify({ error: { code: "lost", message: "x", details: {} } }) })).toEqual([expect.stringMatching(/\/error\/code must be equal to one of the allowed values/)]);
+  });
+
+  it("would report a wrong value of each closed field: a change's kind and values, a status's action, a check's code, Graph's properties, a notice's kind, an import's timings", async () => {
+    const wrong = (sent: Sent, method: string, url: string, body: unknown) =>
+      api.problems(api.operationOf(method, `/api/v1/${url}`)!, { status: sent.status, headers: sent.headers, text: JSON.stringify(body) });
+    const problem = (pattern: RegExp) => expect.arrayContaining([expect.stringMatching(pattern)]);
+
+    const run = (await send(viewerToken, "GET", `${W}/runs?source=contoso&limit=500`, 200)).body.items.at(-1);
+    const changesUrl = `${W}/runs/${run.id}/changes?action=create&limit=1`;
+    const changes = await send(viewerToken, "GET", changesUrl, 200);
+    const change = (patch: object) => wrong(changes, "GET", changesUrl, { ...changes.body, items: [{ ...changes.body.items[0], ...patch }] });
+    expect(change({})).toEqual([]);
+    expect(change({ kind: "created" })).toEqual(problem(/\/items\/0\/kind must be equal to one of the allowed values/));
+    expect(change({ action: "add to group" })).toEqual(problem(/\/items\/0\/action must match pattern/));
+    expect(change({ after: { ...changes.body.items[0].after, enabled: "yes" } })).toEqual(problem(/\/items\/0\/after\/enabled must be boolean/));
+    expect(change({ after: { changed: ["surename"] } })).toEqual(problem(/\/items\/0\/after\/changed\/0 must be equal to one of the allowed values/));
+
+    const person = tenant().listUsers().find((u) => u.userType !== "Guest" && u.accountEnabled)!;
+    const userUrl = `${W}/users/${encodeURIComponent(person.userPrincipalName)}`;
+    const user = await send(viewerToken, "GET", userUrl, 200);
+    expect(wrong(user, "GET", userUrl, { ...user.body, statusChange: { ...user.body.statusChange, action: "delete" } })).toEqual(problem(/\/statusChange\/action must be equal to one of the allowed values/));
+
+    const testUrl = `${W}/sources/contoso/test`;
+    const tested = await send(adminToken, "POST", testUrl, 200);
+    expect(wrong(tested, "POST", testUrl, { ...tested.body, checks: [{ ...tested.body.checks[0], ok: false, code: "AADSTS 7000215" }] })).toEqual(problem(/\/checks\/0\/code must match pattern/));
+
+    const triedUrl = `${W}/sources/contoso/try-user?user=${encodeURIComponent(person.userPrincipalName)}`;
+    const tried = await send(adminToken, "GET", triedUrl, 200);
+    expect(wrong(tried, "GET", triedUrl, { ...tried.body, graph: { ...tried.body.graph, accountEnabled: "yes" } })).toEqual(problem(/\/graph\/accountEnabled must be boolean/));
+
+    const noticesUrl = `${W}/notifications`;
+    const notices = await send(viewerToken, "GET", noticesUrl, 200);
+    const notice = (patch: object) => wrong(notices, "GET", noticesUrl, { ...notices.body, items: [{ ...notices.body.items[0], ...patch }] });
+    expect(notices.body.items[0]).toMatchObject({ kind: "sync_failed", milestone: "" });
+    expect(notice({})).toEqual([]);
+    expect(notice({ milestone: "30d" })).toEqual(problem(/\/items\/0\/milestone must be equal to constant/));
+    expect(notice({ data: { importId: "x", fileName: "staff.csv" } })).toEqual(problem(/\/items\/0\/data must have required property 'runId'/));
+
+    const { payload, headers } = multipartFile("timed.csv", "Email,Full name\r\ngrace@example.com,Grace Hopper\r\n");
+    const uploaded = await send(adminToken, "POST", `${W}/imports`, 201, { payload, headers });
+    expect(Object.keys(uploaded.body.preview.timings)).toEqual(expect.arrayContaining(["read", "check", "total"]));
+    const timings = { ...uploaded.body.preview.timings, parse: 1 };
+    expect(wrong(uploaded, "POST", `${W}/imports`, { ...uploaded.body, preview: { ...uploaded.body.preview, timings } })).toEqual(problem(/\/preview\/timings must NOT have additional properties/));
+    await send(adminToken, "DELETE", `${W}/imports/${uploaded.body.id}`, 204);
   });
 
   it("drove every documented operation to a success, and found every answer as documented", () => {

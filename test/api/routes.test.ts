@@ -210,6 +210,11 @@ describe.each(engines)("API routes on %s", (engine) => {
     const unknownType = await as("GET", "workspaces/acme/groups?sourceType=manual,scim");
     expectError(unknownType, 400, "invalid_input", ["sourceType"]);
     expect(unknownType.body.error.message).toBe('sourceType: "scim" is not a source type; use manual, import, entra, or several comma-separated');
+    // A generated client repeats a list parameter: the same types, the same refusal.
+    expect((await as("GET", "workspaces/acme/groups?sourceType=manual&sourceType=import")).body).toMatchObject({ total: 2 });
+    const repeated = await as("GET", "workspaces/acme/groups?sourceType=import&sourceType=scim");
+    expectError(repeated, 400, "invalid_input", ["sourceType"]);
+    expect(repeated.body.error.message).toBe(unknownType.body.error.message);
     const misspelt = await as("GET", "workspaces/acme/groups?source=Manul");
     expectError(misspelt, 400, "invalid_input", ["source"]);
     expect(misspelt.body.error.message).toMatch(/^source: no source is named "Manul" in workspace "acme"; its sources are "manual"/);

@@ -81,6 +81,16 @@ describe.each(engines)("a client generated from the OpenAPI document (%s)", (eng
     expect(result.run.created).toBe(synced.length);
     expect(result.createActions).toBe(synced.length);
     expect(result.createdInRun).toHaveLength(synced.length);
-    for (const change of result.createdInRun) expect(change).toMatchObject({ action: "create", runId: result.run.id });
+    for (const change of result.createdInRun) expect(change).toMatchObject({ action: "create", kind: "create", runId: result.run.id, enabled: expect.any(Boolean) });
+    expect(result.status).toEqual({ enabled: true, setBy: "create" });
+    expect(result.editableGroups).toEqual(["Analysts (manual)"]);
+    const person = h.emulator.tenants.get(h.emulator.tenantId).listUsers().find((u) => u.userPrincipalName === result.syncedUsers[0]);
+    expect(result.tried).toEqual({ id: person!.id, accountEnabled: person!.accountEnabled, externalId: person!.id });
+    expect(result.checks).toEqual(["token ok", "users ok", "delta ok"]);
+    expect(result.notices).toEqual([]);
+
+    // What the run stored is what it answers: no count the schema leaves out.
+    const stored = await h.store.db.selectFrom("sync_runs").select("counts").where("id", "=", result.run.id).executeTakeFirstOrThrow();
+    expect(Object.keys(stored.counts as object).sort()).toEqual(Object.keys(result.run.counts).sort());
   }, 60_000);
 });

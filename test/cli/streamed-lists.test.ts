@@ -55,9 +55,9 @@ describe.each(engines)("users and a run's changes printed a page at a time, loca
       values (${ctx.workspace.id}, ${sources[0]!.id}, 'manual', 'full', 'succeeded', '{"created": 7}', '{}', now()) returning id`.execute(store.db);
     runId = runs[0]!.id;
     await recordChanges(store.db, [
-      ...names.map((name, n) => ({ workspaceId: ctx.workspace.id, runId, actor: "sync", action: "create", subject: `${name} ${n}`, after: { displayName: name, n } })),
-      { workspaceId: ctx.workspace.id, runId, actor: "sync", action: "add to group Pilots", subject: "Zoe 0" },
-      { workspaceId: ctx.workspace.id, runId, actor: "sync", action: "warning", subject: "Sam 6", after: { warnings: ["a phone number's extension\nwas dropped"] } },
+      ...names.map((name, n) => ({ workspaceId: ctx.workspace.id, runId, actor: "sync", action: "create" as const, subject: `${name} ${n}`, after: { displayName: name, n } })),
+      { workspaceId: ctx.workspace.id, runId, actor: "sync", action: "add to group Pilots" as const, subject: "Zoe 0" },
+      { workspaceId: ctx.workspace.id, runId, actor: "sync", action: "warning" as const, subject: "Sam 6", after: { warnings: ["a phone number's extension\nwas dropped"] } },
     ]);
     token = (await createApiToken(store.db, ctx.workspace, { name: "script", role: "viewer" }, "test")).token;
   }, 120_000);

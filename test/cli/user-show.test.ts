@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { describeUser } from "../../src/cli/commands/users.ts";
 import type { User } from "../../src/domain/user.ts";
+import type { StatusChange } from "../../src/domain/user-status.ts";
 
 /** `rollcall users show` in text: every field a user has a value in, custom attributes as the mapping names them. */
 describe("rollcall users show", () => {
@@ -45,13 +46,13 @@ describe("rollcall users show", () => {
       department: null, jobTitle: null, employeeId: null, mobilePhone: null, businessPhones: [], preferredLanguage: null, enabled: false,
       aliases: [], cardNumbers: [], customAttributes: {}, source: { type: "entra", name: "contoso", externalId: "e2" }, tags: ["ID synced"], groups: [], createdAt: "", updatedAt: "",
     };
-    const bySync = { enabled: false, action: "disable", at: "2026-12-07T03:07:03.613Z", actor: "ops@contoso.com", runId: "r1", syncSource: "contoso", reason: "Entra ID has the account disabled (sign-in blocked there)" };
+    const bySync: StatusChange = { enabled: false, action: "disable", at: "2026-12-07T03:07:03.613Z", actor: "ops@contoso.com", runId: "r1", syncSource: "contoso", reason: "Entra ID has the account disabled (sign-in blocked there)" };
     expect(describeUser({ ...anna, statusChange: bySync }).split("\n").slice(0, 3)).toEqual([
       "Anna Kowalska <anna@contoso.com>  DISABLED",
       "  status:      Disabled by the sync of contoso on 2026-12-07T03:07:03.613Z: Entra ID has the account disabled (sign-in blocked there) (run r1).",
       "  next sync:   Enabling them here lasts only until the next sync of contoso, which disables them again while Entra ID has the account disabled or outside the source's scope: enable the account in Entra ID.",
     ]);
-    const byHand = { ...bySync, enabled: true, action: "enable", actor: "helpdesk@contoso.com", runId: null, syncSource: null, reason: null };
+    const byHand: StatusChange = { ...bySync, enabled: true, action: "enable", actor: "helpdesk@contoso.com", runId: null, syncSource: null, reason: null };
     expect(describeUser({ ...anna, enabled: true, statusChange: byHand }).split("\n").slice(1, 3)).toEqual([
       "  status:      Enabled by helpdesk@contoso.com on 2026-12-07T03:07:03.613Z.",
       "  next sync:   The next sync of contoso sets the status Entra ID has: if the account is disabled there, or outside the source's scope, it disables them again. Enable the account in Entra ID to make this last.",

@@ -743,7 +743,7 @@ describe.skipIf(!hasChromium)("web console", () => {
     const user = await page.evaluate((email) => fetch(`/api/v1/workspaces/default/users/${email}`).then((r) => r.json() as Promise<{ id: string }>), long);
     const workspace = await resolveWorkspace(server.rt.store.db, "default");
     await sql`insert into change_log (workspace_id, user_id, subject, actor, action, before, after)
-      values (${workspace.id}, ${user.id}, ${long}, 'test', 'update', jsonb_build_object('aliases', ${`old.${long}`}::text), jsonb_build_object('aliases', ${long}::text))`.execute(server.rt.store.db);
+      values (${workspace.id}, ${user.id}, ${long}, 'test', 'update', jsonb_build_object('aliases', jsonb_build_array(${`old.${long}`}::text)), jsonb_build_object('aliases', jsonb_build_array(${long}::text)))`.execute(server.rt.store.db);
     await page.setViewportSize(phone);
     for (const path of [`/users/${user.id}`, "/groups/Night%20shift", "/activity"]) {
       await page.goto(`${server.url}/w/default${path}`);

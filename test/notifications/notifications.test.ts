@@ -131,7 +131,8 @@ describe.each(engines)("notifications (%s)", (engine) => {
     expect((await scanNotifications(store.db)).raised).toEqual([]);
     // Rejecting the stopped run settles its notice at once; the later failure stays until a run succeeds.
     const stopped = raised.find((n) => n.kind === "sync_stopped")!;
-    await rejectRun(ctx, String(stopped.data.runId));
+    if (stopped.kind !== "sync_stopped") throw new Error("no stopped run's notice");
+    await rejectRun(ctx, stopped.data.runId);
     expect((await listNotifications(store.db, ctx.workspace, { active: true })).map((n) => n.kind)).toEqual(["sync_failed"]);
     // A notice the scan raises again for a run decided meanwhile (by another process, say) is settled by the scan.
     await sql`update notifications set resolved_at = null where id = ${stopped.id}`.execute(store.db);
@@ -149,7 +150,7 @@ describe.each(engines)("notifications (%s)", (engine) => {
     await sql`insert into sync_runs (workspace_id, source_id, trigger, mode, status, started_at, finished_at, error)
         values (${ctx.workspace.id}, ${source.id}, 'api', 'full', 'failed', now(), now(), ${JSON.stringify({ code: "source_auth_failed", message: "AADSTS7000215" })}::jsonb)`.execute(store.db);
     await scanNotifications(store.db);
-    const active = async () => (await listNotifications(store.db, ctx.workspace, { active: true })).map((n) => `${n.kind} ${String(n.data.source)}`).sort();
+    const active = async () => (await listNotifications(store.db, ctx.workspace, { active: true })).map((n) => `${n.kind} ${"source" in n.data ? n.data.source : n.data.fileName}`).sort();
     expect(await active()).toEqual(["secret_expiry leaving", "secret_expiry staying", "sync_failed leaving"]);
     await removeSource(ctx, "leaving");
     expect(await active()).toEqual(["secret_expiry staying"]);

@@ -6,6 +6,7 @@ import { createEntraSource, getSource, type SourceContext } from "../../src/core
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 import { RunRecord } from "../../src/sync/run-record.ts";
+import { runCountsOf, type RunCounts } from "../../src/domain/run-counts.ts";
 
 describe.each(engines)("a run's record (%s)", (engine) => {
   let store: TestStore;
@@ -33,5 +34,22 @@ describe.each(engines)("a run's record (%s)", (engine) => {
     }
     const { ms } = (await sql<{ ms: number }>`select extract(epoch from finished_at - started_at) * 1000 as ms from sync_runs where id = ${id}`.execute(store.db)).rows[0]!;
     expect(Number(ms)).toBeGreaterThanOrEqual(380);
+  });
+
+  it("stores only the counts the API documents: a key merged in that RunCounts does not name was stored, then dropped from every answer", async () => {
+    const source = await getSource(ctx, "corp");
+    const id = randomUUID();
+    await sql`insert into sync_runs (id, workspace_id, source_id, trigger, mode, status) values (${id}, ${ctx.workspace.id}, ${source.id}, 'api', 'full', 'running')`.execute(store.db);
+    const record = new RunRecord(store.db, { id, sourceId: source.id, mode: "full", dryRun: false }, { ms: 60_000 }, new AbortController());
+    const counts: RunCounts = { created: 2, errors: 0 };
+    Object.assign(counts, { created: 3, membershipsAdded: 1 }, { newMembers: 4 }); // as the runner merges an apply's counts in
+    try {
+      await record.finish("succeeded", counts);
+    } finally {
+      await record.close();
+    }
+    const stored = await store.db.selectFrom("sync_runs").select("counts").where("id", "=", id).executeTakeFirstOrThrow();
+    expect(stored.counts).toEqual({ created: 3, errors: 0, membershipsAdded: 1 });
+    expect(stored.counts).toEqual(runCountsOf(stored.counts as Record<string, unknown>));
   });
 });

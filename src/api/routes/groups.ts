@@ -6,16 +6,19 @@ import { addMember, createGroup, deleteGroup, groupHistory, groupMembers, groupV
 import { route, type RouteModule } from "../route.ts";
 import { changeSchema, groupMemberSchema, groupSchema, groupWithMembersSchema, historyQuery, includeMembersParam, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
 
+const isSourceType = (type: unknown): type is SourceType => (sourceTypes as readonly unknown[]).includes(type);
+
+/** Source types, repeated (sourceType=manual&sourceType=import, as generated clients send a list) or comma-separated. */
 const sourceTypesParam = z
-  .string()
-  .transform((text, ctx) => {
-    const types = text.split(",").map((type) => type.trim());
-    const unknown = types.find((type) => !(sourceTypes as readonly string[]).includes(type));
-    if (unknown !== undefined) ctx.addIssue({ code: "custom", message: `"${unknown}" is not a source type; use ${sourceTypes.join(", ")}, or several comma-separated` });
-    return types as SourceType[];
-  })
+  .preprocess((value, ctx) => {
+    const listed = (Array.isArray(value) ? value : [value]).flatMap((type) => (typeof type === "string" ? type.split(",").map((t) => t.trim()) : [type]));
+    const unknown = listed.find((type) => !isSourceType(type));
+    // Said here, at the parameter, rather than at its n-th value.
+    if (unknown !== undefined) ctx.addIssue({ code: "custom", message: `"${String(unknown)}" is not a source type; use ${sourceTypes.join(", ")}, or several comma-separated` });
+    return listed.filter(isSourceType);
+  }, z.array(z.enum(sourceTypes)))
   .optional()
-  .describe(`the groups of any of these source types, comma-separated (${sourceTypes.join(", ")}); e.g. manual,import for the groups whose members can be changed here`);
+  .describe(`the groups of any of these source types (${sourceTypes.join(", ")}), the parameter repeated or comma-separated; e.g. manual,import for the groups whose members can be changed here`);
 
 const groupParams = workspaceParams.extend({ id: z.string().describe("group id or name") });
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ImportProgress, ImportReport } from "../../core/imports.ts";
 import { timestamp } from "../schemas.ts";
-import type { ImportCounts } from "../../domain/run-counts.ts";
+import { importSteps, type ImportCounts, type ImportStep } from "../../domain/run-counts.ts";
 import type { UploadOptions } from "../../core/upload-options.ts";
 import { encodingProblem } from "../../sources/import/encoding.ts";
 
@@ -79,7 +79,9 @@ export const importReportSchema = z
       .array(columnWarningSchema)
       .describe("warnings about a whole column, one each instead of one per row, never cut short: an .xlsx column of PINs, card numbers, employee IDs or phone numbers holding numbers, whose leading zeros (a phone's 0 or +) Excel drops; it counts the rows whose user keeps the value with its zeros"),
     truncated: z.boolean().describe("lists stop at 1000 entries each; counts are always exact"),
-    timings: z.record(z.string(), z.number()).describe("milliseconds: read (until the last row is read), check, pins, plan and apply (each summed over the batches, which overlap the reading), total"),
+    timings: z
+      .object(Object.fromEntries(importSteps.map((step) => [step, z.number().optional()])) as Record<ImportStep, z.ZodOptional<z.ZodNumber>>)
+      .describe("milliseconds: read (until the last row is read), check, pins, plan and apply (each summed over the batches, which overlap the reading), total; a step the import did not reach is left out"),
   })
   .meta({ id: "ImportReport" }) satisfies z.ZodType<ImportReport>;
 

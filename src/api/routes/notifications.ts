@@ -2,7 +2,9 @@ import { z } from "zod";
 import { dismissNotification, pageOfDeliveries, pageOfNotifications } from "../../core/notifications.ts";
 import { getNotificationSettings, updateNotificationSettings } from "../../core/notification-settings.ts";
 import { route, type RouteModule } from "../route.ts";
-import { booleanParam, limitParam, listOf, offsetParam, timestamp, workspaceParams } from "../schemas.ts";
+import { booleanParam, day, limitParam, listOf, offsetParam, timestamp, workspaceParams } from "../schemas.ts";
+import { errorCodes } from "../../errors.ts";
+import { secretMilestoneNames } from "../../core/notification-scan.ts";
 
 const deliverySchema = z.object({
   id: z.string(),
@@ -17,22 +19,48 @@ const deliverySchema = z.object({
   createdAt: timestamp,
 });
 
-const notificationSchema = z.object({
-  id: z.string(),
-  kind: z.enum(["secret_expiry", "sync_failed", "sync_stopped", "import_failed"]),
-  subject: z.string(),
-  milestone: z.string().describe("secret expiry: 30d, 14d, 7d, 1d or expired"),
-  severity: z.enum(["info", "warning", "critical"]),
-  title: z.string(),
-  body: z.string(),
-  link: z.string().nullable().describe("console path of what it is about"),
-  data: z.record(z.string(), z.unknown()),
-  createdAt: timestamp,
-  resolvedAt: timestamp.nullable().describe("set when it no longer holds (secret replaced, a later run succeeded, a newer milestone)"),
-  dismissedAt: timestamp.nullable(),
-  dismissedBy: z.string().nullable(),
-  deliveries: z.array(deliverySchema),
+/** A notification of one kind (its milestone and its data are the kind's own), with what `extra` adds. */
+function notificationOf<K extends string, M extends z.ZodType, D extends z.ZodType, E extends z.ZodRawShape>(kind: K, milestone: M, data: D, extra: E) {
+  return z.object({
+    id: z.string(),
+    kind: z.literal(kind),
+    subject: z.string(),
+    milestone,
+    severity: z.enum(["info", "warning", "critical"]),
+    title: z.string(),
+    body: z.string(),
+    link: z.string().nullable().describe("console path of what it is about"),
+    data,
+    createdAt: timestamp,
+    resolvedAt: timestamp.nullable().describe("set when it no longer holds (secret replaced, a later run succeeded, a newer milestone)"),
+    dismissedAt: timestamp.nullable(),
+    dismissedBy: z.string().nullable(),
+    ...extra,
+  });
+}
+
+const noMilestone = z.literal("").describe("only a secret's expiry has milestones");
+const runData = z.object({
+  runId: z.string(),
+  sourceId: z.string(),
+  source: z.string().describe("the source's name"),
+  code: z.enum(errorCodes).nullable().describe("the run's error code"),
 });
+
+/** One of four kinds, each with its milestone and data: a client switches on kind. */
+function notificationSchema<E extends z.ZodRawShape>(extra: E) {
+  return z.discriminatedUnion("kind", [
+    notificationOf(
+      "secret_expiry",
+      z.enum(secretMilestoneNames).describe("the days left it warns at, or expired"),
+      z.object({ sourceId: z.string(), source: z.string(), expiresOn: day, daysLeft: z.number().int().describe("0 or less once expired") }),
+      extra,
+    ),
+    notificationOf("sync_failed", noMilestone, runData, extra),
+    notificationOf("sync_stopped", noMilestone, runData, extra),
+    notificationOf("import_failed", noMilestone, z.object({ importId: z.string(), fileName: z.string() }), extra),
+  ]);
+}
 
 const settingsSchema = z.object({
   emailTo: z.array(z.string()),
@@ -54,7 +82,7 @@ export const notificationRoutes: RouteModule = {
       access: "workspace",
       params: workspaceParams,
       query: z.object({ active: booleanParam.optional().describe("only those neither resolved nor dismissed (the banner)"), limit: limitParam(500, 100), offset: offsetParam }).strict(),
-      response: listOf(notificationSchema),
+      response: listOf(notificationSchema({ deliveries: z.array(deliverySchema) }).meta({ id: "NotificationWithDeliveries" })),
       async handler({ ctx, query }) {
         const page = await pageOfNotifications(ctx.db, ctx.workspace, { active: query.active ?? false, limit: query.limit, offset: query.offset });
         return { ...page, limit: query.limit, offset: query.offset };
@@ -66,7 +94,7 @@ export const notificationRoutes: RouteModule = {
       summary: "Dismiss a notification (hides it from the banner; e-mail and webhook are unaffected)",
       access: "workspace",
       params: workspaceParams.extend({ id: z.string() }),
-      response: notificationSchema.omit({ deliveries: true }),
+      response: notificationSchema({}).meta({ id: "Notification" }),
       async handler({ ctx, params }) {
         return dismissNotification(ctx.db, ctx.workspace, params.id, ctx.actor);
       },

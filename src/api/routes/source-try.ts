@@ -2,17 +2,48 @@ import { z } from "zod";
 import { RollcallError } from "../../errors.ts";
 import { sourceContext } from "../../core/sources.ts";
 import { tryUserMapping } from "../../core/source-try.ts";
+import { hiddenPin } from "../../sources/entra/try-user.ts";
 import { route } from "../route.ts";
 import { workspaceParams } from "../schemas.ts";
 
 /** GET …/sources/{name}/try-user: what the source's mapping makes of one Entra user, before any sync. */
 const nullableText = z.string().nullable();
 
+/** A Graph property a PIN is mapped from shows this instead of its value, whatever its type. */
+const orHidden = <T extends z.ZodType>(value: T) => z.union([value, z.literal(hiddenPin)]).nullable();
+const graphText = orHidden(z.string()).optional();
+
+/**
+ * The Graph user as the sync's $select read it (config.ts userSelect): the properties every sync reads, those the
+ * default mapping reads unless the source maps the field elsewhere, and any other property the source maps.
+ */
+const triedGraphSchema = z
+  .object({
+    id: z.string().describe("the Entra object ID"),
+    userType: graphText.describe("Member or Guest"),
+    userPrincipalName: graphText,
+    mail: graphText,
+    displayName: graphText,
+    accountEnabled: orHidden(z.boolean()).optional(),
+    usageLocation: graphText.describe("two-letter country code"),
+    givenName: graphText,
+    surname: graphText,
+    department: graphText,
+    jobTitle: graphText,
+    employeeId: graphText,
+    mobilePhone: graphText,
+    businessPhones: orHidden(z.array(z.string())).optional(),
+    preferredLanguage: graphText,
+    otherMails: orHidden(z.array(z.string())).optional().describe("read when guests are synced and email is not mapped"),
+  })
+  .catchall(z.unknown())
+  .describe(`the Graph properties read (the sync's $select), as Graph gave them: those named here, and any other the source maps; a property mapped to the PIN reads "${hiddenPin}"`);
+
 const triedUserSchema = z
   .object({
     source: z.string(),
     key: z.string().describe("the user asked for, as given"),
-    graph: z.record(z.string(), z.unknown()).describe("the Graph properties read (the sync's $select), as Graph gave them; a property mapped to the PIN is hidden"),
+    graph: triedGraphSchema,
     user: z.object({
       externalId: z.string().describe("the Entra object ID"),
       userPrincipalName: nullableText,

@@ -4,7 +4,7 @@ import { createEntraSource, getSource, listSources, loadSourceForSync, sourceCon
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
 import { cancelRun, getRun, pageOfRuns, rejectRun, runChangePage, runWithChanges } from "../../core/runs.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
-import { checkNames, findDirectoryGroups } from "../../sources/entra/connect.ts";
+import { aadstsCodePattern, checkCodes, checkNames, findDirectoryGroups, graphCodePattern } from "../../sources/entra/connect.ts";
 import { entraConfigObject, entraConfigPatch } from "../../sources/entra/config.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { approveRun, syncSource } from "../../sync/service.ts";
@@ -131,7 +131,14 @@ const checkResponse = z.object({
     z.object({
       name: z.enum(checkNames),
       ok: z.boolean(),
-      code: z.string().nullable().describe("why a check failed, as Entra ID or Graph said it (an AADSTS code, Authorization_RequestDenied) or ours (no_admin_consent, group_not_found); null when it passed"),
+      code: z
+        .union([
+          z.string().regex(aadstsCodePattern).describe("Entra ID's, refusing the token: AADSTS and its number, e.g. AADSTS7000215 (a wrong client secret)"),
+          z.enum([...checkCodes, ...errorCodes]).describe("Rollcall's: no_admin_consent, group_not_found, or an error code, e.g. source_unreachable"),
+          z.string().regex(graphCodePattern).describe("Graph's error code, e.g. Authorization_RequestDenied; HTTP and the status when it gave none"),
+        ])
+        .nullable()
+        .describe("why a check failed, as Entra ID or Graph said it, or ours; null when it passed"),
       message: z.string(),
     }),
   ),

@@ -15,12 +15,22 @@ import { endpoints } from "./config.ts";
  */
 export const checkNames = ["token", "admin_consent", "users", "delta", "groups", "scope"] as const;
 
+/**
+ * Why a check failed: Entra ID's AADSTS code (the token), Graph's error code (a probe; HTTP<status> when Graph gave
+ * none, or one outside the pattern, which its message then quotes), or Rollcall's: one of checkCodes or an error code.
+ */
+export const checkCodes = ["no_admin_consent", "group_not_found"] as const;
+export const aadstsCodePattern = /^AADSTS\d+$/;
+export const graphCodePattern = /^[A-Za-z][A-Za-z0-9_]*$/;
+
 export interface Check {
   name: (typeof checkNames)[number];
   ok: boolean;
   code: string | null;
   message: string;
 }
+
+const graphCode = (error: GraphRequestError) => (graphCodePattern.test(error.code) ? error.code : `HTTP${error.status}`);
 
 export interface ConnectResult {
   ok: boolean;
@@ -113,7 +123,7 @@ async function probe(graph: GraphClient, name: "users" | "groups", path: string,
       const bare = await probe(graph, name, "/users?$top=1&$select=id", permission);
       if (bare.ok) {
         return {
-          name, ok: false, code: error.code,
+          name, ok: false, code: graphCode(error),
           message: `Graph lets the application read users but refused the properties the source selects (403 ${error.code}): a property the mapping or group attribute reads needs a permission of its own (${userSelect(config).join(", ")}). Map directory properties that User.Read.All covers, or grant the permission that property's Graph documentation names, and click "Grant admin consent".`,
         };
       }
@@ -123,13 +133,13 @@ async function probe(graph: GraphClient, name: "users" | "groups", path: string,
       return {
         name,
         ok: false,
-        code: error.code,
+        code: graphCode(error),
         message: `${permission} is missing: in App registrations > API permissions, add the Microsoft Graph application permission ${permission} and click "Grant admin consent" (a new grant can take a few minutes to apply).`,
       };
     }
     if (config && error instanceof GraphRequestError && error.status === 400) {
       const property = unknownPropertyIn(error.message);
-      if (property) return { name, ok: false, code: error.code, message: unknownPropertyAdvice(config, property) };
+      if (property) return { name, ok: false, code: graphCode(error), message: unknownPropertyAdvice(config, property) };
     }
     return failedCheck(name, error);
   }
@@ -145,12 +155,12 @@ async function deltaProbe(graph: GraphClient, select: string, config: EntraConfi
       const refused = /not supported for the following properties:\s*(.+)$/i.exec(error.message)?.[1]?.split(/\s*,\s*/).filter(Boolean);
       if (refused?.length) {
         return {
-          name: "delta", ok: false, code: error.code,
+          name: "delta", ok: false, code: graphCode(error),
           message: `Graph lists users with the source's properties but its delta query, which every sync reads, refuses ${refused.join(", ")} (400 ${error.code}), so every sync would fail. ${refused.map((p) => unknownPropertyAdvice(config, p, "refused")).join(" ")}`,
         };
       }
       const property = unknownPropertyIn(error.message);
-      if (property) return { name: "delta", ok: false, code: error.code, message: unknownPropertyAdvice(config, property) };
+      if (property) return { name: "delta", ok: false, code: graphCode(error), message: unknownPropertyAdvice(config, property) };
     }
     return failedCheck("delta", error);
   }
@@ -159,7 +169,7 @@ async function deltaProbe(graph: GraphClient, select: string, config: EntraConfi
 function failedCheck(name: Check["name"], error: unknown): Check {
   if (error instanceof GraphRequestError) {
     const reference = supportReference(error.ids);
-    return { name, ok: false, code: error.code, message: `Graph answered ${error.status} ${error.code}: ${error.message}${reference ? ` (${reference})` : ""}` };
+    return { name, ok: false, code: graphCode(error), message: `Graph answered ${error.status} ${error.code}: ${error.message}${reference ? ` (${reference})` : ""}` };
   }
   const e = error instanceof RollcallError ? error : new RollcallError("source_unreachable", (error as Error).message);
   return { name, ok: false, code: e.code, message: e.message };

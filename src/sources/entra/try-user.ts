@@ -26,8 +26,8 @@ export interface TriedScope {
 }
 
 export interface EntraTry {
-  /** The properties Graph gave for the sync's $select, as given, but a property mapped to the PIN. */
-  graph: Record<string, unknown>;
+  /** The properties Graph gave for the sync's $select (its object ID always among them), as given, but a property mapped to the PIN. */
+  graph: { id: string } & Record<string, unknown>;
   user: TriedFields;
   /** Each Rollcall field shown, and the Graph property it came from (null: none gave it). */
   origins: Record<string, string | null>;
@@ -129,7 +129,7 @@ export function describeMapping(graphUser: Record<string, unknown>, config: Pick
   }
   origins.email = emailOrigin(graphUser, config, user.email);
   if (mapping.pin) hidePinElsewhere(user, origins, warnings, mapping.pin, readPath(graphUser, mapping.pin));
-  return { graph: withoutPin(graphUser, mapping.pin), user, origins, warnings };
+  return { graph: { ...withoutPin(graphUser, mapping.pin), id: user.externalId }, user, origins, warnings };
 }
 
 /**

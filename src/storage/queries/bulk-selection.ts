@@ -3,6 +3,7 @@ import type { Db } from "../database.ts";
 import { alphabetical, holdsTag, userJson, whereFilter, type UserFilter } from "./users.ts";
 import { markDirtyOutsideRun } from "../../sync/dirty.ts";
 import { logUsersLeavingGroups } from "./groups.ts";
+import type { ChangeAction } from "../../domain/change.ts";
 
 /**
  * A bulk action's users as a table of the transaction (`bulk_selection`, dropped at its end): the users a filter
@@ -129,7 +130,7 @@ export async function deleteSelected(trx: Db, entry: Omit<LoggedEntry, "before" 
 export interface LoggedEntry {
   workspaceId: string;
   actor: string;
-  action: string;
+  action: ChangeAction;
   groupId: string | null;
   /** JSON values, the same for every user. */
   before: RawBuilder<unknown>;
