@@ -2,7 +2,7 @@ import { z } from "zod";
 import { dismissNotification, pageOfDeliveries, pageOfNotifications } from "../../core/notifications.ts";
 import { getNotificationSettings, updateNotificationSettings } from "../../core/notification-settings.ts";
 import { route, type RouteModule } from "../route.ts";
-import { booleanParam, day, limitParam, listOf, offsetParam, timestamp, workspaceParams } from "../schemas.ts";
+import { booleanParam, day, limitParam, listOf, offsetParam, storedAs, timestamp, workspaceParams } from "../schemas.ts";
 import { errorCodes } from "../../errors.ts";
 import { secretMilestoneNames } from "../../core/notification-scan.ts";
 
@@ -25,12 +25,12 @@ function notificationOf<K extends string, M extends z.ZodType, D extends z.ZodTy
     id: z.string(),
     kind: z.literal(kind),
     subject: z.string(),
-    milestone,
+    milestone: storedAs(milestone),
     severity: z.enum(["info", "warning", "critical"]),
     title: z.string(),
     body: z.string(),
     link: z.string().nullable().describe("console path of what it is about"),
-    data,
+    data: storedAs(data),
     createdAt: timestamp,
     resolvedAt: timestamp.nullable().describe("set when it no longer holds (secret replaced, a later run succeeded, a newer milestone)"),
     dismissedAt: timestamp.nullable(),
