@@ -78,6 +78,16 @@ describe.each(engines)("the API's cursor paging of users and of a run's changes 
     expectError(await as("GET", `workspaces/default/runs/${runId}/changes?after=last`), 400, "invalid_input", ["after"]);
   });
 
+  it("answers an entry an older version logged another way as stored, rather than failing the page it is on", async () => {
+    const workspace = await resolveWorkspace(api.store.db, "default");
+    const { rows } = await sql<{ id: string }>`insert into sync_runs (workspace_id, source_id, trigger, mode, status) select workspace_id, source_id, trigger, mode, status from sync_runs where id = ${runId} returning id`.execute(api.store.db);
+    const older = { workspaceId: workspace.id, runId: rows[0]!.id, actor: "sync", action: "release" as never, subject: "old@example.com", before: { aliases: "a;b" }, after: { changed: ["phones"] } };
+    await recordChanges(api.store.db, [older]);
+    const reply = await as("GET", `workspaces/default/runs/${older.runId}/changes`);
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    expect(reply.body.items).toEqual([expect.objectContaining({ action: "release", kind: "release", before: { aliases: "a;b" }, after: { changed: ["phones"] } })]);
+  });
+
   it("leaves total (and a run log's actions) null with count=false, the items the same; a misspelt source is still refused", async () => {
     const counted = (await as("GET", "workspaces/default/users?limit=4&sort=email")).body;
     const uncounted = (await as("GET", "workspaces/default/users?limit=4&sort=email&count=false")).body;
