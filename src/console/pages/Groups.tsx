@@ -15,6 +15,7 @@ const pageSize = 50;
 
 export function groupSourceLabel(group: Pick<Group, "source">): string {
   if (group.source.type === "entra") return `Entra ID: ${group.source.name}`;
+  if (group.source.type === "scim") return `Entra ID (SCIM): ${group.source.name}`;
   if (group.source.type === "import") return "Imported";
   const removed = keptFrom(group.source);
   return removed ? `Kept from Entra ID: ${removed}` : "Created here";
@@ -62,6 +63,7 @@ export function GroupsPage() {
             <option value="manual">Created here (or kept from a removed source)</option>
             <option value="import">Imported</option>
             <option value="entra">Synced from Entra ID</option>
+            <option value="scim">Provisioned by Entra ID (SCIM)</option>
           </select>
         </div>
       </div>

@@ -58,6 +58,7 @@ export function UserFilters({ workspace, query, sort, order, refresh }: { worksp
           <option value="type:manual">Managed here (added by hand, or kept from a removed source)</option>
           <option value="type:import">Imported</option>
           <option value="type:entra">Any Entra ID source</option>
+          <option value="type:scim">Any SCIM source (provisioned by Entra ID)</option>
           {(sources.data ?? []).map((s) => (
             <option key={s.name} value={`name:${s.name}`}>
               Entra ID: {s.name}

@@ -38,6 +38,7 @@ import * as m041 from "./041_stored_names_composed.ts";
 import * as m042 from "./042_import_rows_given_id.ts";
 import * as m043 from "./043_change_log_member_group.ts";
 import * as m045 from "./045_source_tags_indexed.ts";
+import * as m046 from "./046_scim_sources.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
 export const migrations: Record<string, Migration> = {
@@ -80,6 +81,7 @@ export const migrations: Record<string, Migration> = {
   "042_import_rows_given_id": m042,
   "043_change_log_member_group": m043,
   "045_source_tags_indexed": m045,
+  "046_scim_sources": m046,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
