@@ -33,6 +33,11 @@ const enc = encodeURIComponent;
 export const syncApi = {
   listSources: (workspace: string, signal?: AbortSignal) =>
     api.get<PageOf<Source>>(ws(workspace, "/sources"), undefined, { signal }).then((page) => page.items),
+  /** The names of the workspace's Entra ID and SCIM sources, as its users' source filter offers them. */
+  sourceNames: (workspace: string, signal?: AbortSignal) =>
+    api
+      .get<PageOf<Source> & { scimSources: ScimSource[] }>(ws(workspace, "/sources"), undefined, { signal })
+      .then((page) => [...page.items, ...page.scimSources].map((s) => ({ name: s.name, type: s.type }))),
   listScimSources: (workspace: string, signal?: AbortSignal) =>
     api.get<PageOf<Source> & { scimSources: ScimSource[] }>(ws(workspace, "/sources"), undefined, { signal }).then((page) => page.scimSources),
   createScimSource: (workspace: string, input: { name: string; onRemove: ScimSource["config"]["onRemove"] }) =>

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { api, ws } from "../api.ts";
 import { Link, navigate, useLocation, offsetIn, setQuery } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
-import type { Group, PageOf } from "../types.ts";
+import { isSyncedSourceType, type Group, type PageOf } from "../types.ts";
 import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
 import { Badge, Empty, ErrorBanner, Loading, TextArea, TextField } from "../components/ui.tsx";
 import { Dialog, useUnsavedChanges } from "../components/dialog.tsx";
@@ -87,7 +87,7 @@ export function GroupsPage() {
                 {g.description ?? <span className="muted">—</span>}
               </td>
               <td data-label="Source">
-                <Badge tone={g.source.type === "entra" ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
+                <Badge tone={isSyncedSourceType(g.source.type) ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
               </td>
               <td data-label="Members" className="num">
                 {g.memberCount.toLocaleString()}
