@@ -238,5 +238,21 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect(activity.items.map((c) => c.action)).toEqual(expect.arrayContaining(["create", "update", "disable", "link", "create group", "delete group", "warning"]));
   });
 
+  it("removes a SCIM source: its users stay, disabled and managed here, and its token stops working", async () => {
+    const added = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Temp push", country: "gb" });
+    expect(added.body.config).toEqual({ onRemove: "disable", country: "GB" });
+    const temp = scimClient(base, added.body.token);
+    const user = (await temp("POST", "/Users", { userName: "temp@north.example", displayName: "Temp", phoneNumbers: [{ type: "mobile", value: "07911 123456" }] })).body;
+    expect(user.phoneNumbers).toEqual([{ value: "+447911123456", type: "mobile" }]);
+    const removed = await admin("DELETE", "workspaces/north/sources/Temp push?users=disable");
+    expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+    expect(removed.body.removal).toMatchObject({ users: "disable", usersAffected: 1 });
+    expect(await getUser({ db: api.store.db, workspace: await workspace("north") }, user.id)).toMatchObject({ enabled: false, source: { type: "manual", name: "Temp push" } });
+    expect((await temp("GET", "/Users")).status).toBe(401);
+    const bad = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Bad push", tenantId: "contoso.onmicrosoft.com" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.fields).toEqual([{ field: "tenantId", message: expect.stringContaining("is not a setting of a SCIM source") }]);
+  });
+
   const workspace = (name: string) => resolveWorkspace(api.store.db, name);
 });
