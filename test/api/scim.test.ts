@@ -23,7 +23,7 @@ function scimClient(base: string, token: string | null): Scim {
   return async (method, path, body) => {
     const response = await fetch(`${base}/scim/v2${path}`, {
       method,
-      headers: { ...(token !== null && { authorization: `Bearer ${token}` }), ...(body !== undefined && { "content-type": "application/scim+json" }) },
+      headers: { ...(token !== null && { authorization: `Bearer ${token}` }), ...(body !== undefined && { "content-type": "application/scim+json; charset=utf-8" }) },
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     const text = await response.text();
@@ -236,6 +236,23 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
 
     const activity = await activityPage(api.store.db, (await workspace("north")).id, { actor: "scim:Entra push" }, { limit: 500 });
     expect(activity.items.map((c) => c.action)).toEqual(expect.arrayContaining(["create", "update", "disable", "link", "create group", "delete group", "warning"]));
+  });
+
+  it("replaces a user with PUT (what it leaves out is cleared), and deletes one when the source's on-remove says delete", async () => {
+    const created = (await scim("POST", "/Users", { ...validatorUser("put"), title: "Pilot", [enterprise]: { department: "Flight" } })).body;
+    const replaced = await scim("PUT", `/Users/${created.id}`, { schemas: [userSchema], userName: "put.upn@testuser.com", displayName: "Put Person", emails: [{ type: "work", value: "put@testuser.com" }], active: "false" });
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
+    expect(replaced.body).toMatchObject({ userName: "put.upn@testuser.com", displayName: "Put Person", active: false, externalId: "ext-put" });
+    expect(replaced.body.title).toBeUndefined();
+    expect(replaced.body[enterprise]).toBeUndefined();
+
+    const changed = await admin("PATCH", "workspaces/north/sources/Entra push", { onRemove: "delete" });
+    expect(changed.body.config.onRemove).toBe("delete");
+    expect((await scim("DELETE", `/Users/${created.id}`)).status).toBe(204);
+    const history = await userHistory({ db: api.store.db, workspace: await workspace("north") }, created.id, { limit: 5 });
+    expect(history.user).toBeNull();
+    expect(history.changes[0]).toMatchObject({ action: "delete", actor: "scim:Entra push" });
+    await admin("PATCH", "workspaces/north/sources/Entra push", { onRemove: "disable" });
   });
 
   it("removes a SCIM source: its users stay, disabled and managed here, and its token stops working", async () => {
