@@ -6,10 +6,15 @@ import { sql, type Kysely } from "kysely";
  * request (shown on the source).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  // The source-type checks of 001, by what they check rather than by name: a database made otherwise may name them differently.
+  const { rows } = await sql<{ table: string; name: string }>`
+    select conrelid::regclass::text as table, conname as name from pg_constraint
+    where contype = 'c' and conrelid in ('sources'::regclass, 'users'::regclass, 'groups'::regclass) and pg_get_constraintdef(oid) like '%''entra''%'`.execute(db);
+  for (const check of rows) await sql`ALTER TABLE ${sql.id(check.table)} DROP CONSTRAINT ${sql.id(check.name)}`.execute(db);
   const types = sql.raw(`('manual', 'import', 'entra', 'scim')`);
-  await sql`ALTER TABLE sources DROP CONSTRAINT IF EXISTS sources_type_check, ADD CONSTRAINT sources_type_check CHECK (type IN ${types})`.execute(db);
-  await sql`ALTER TABLE users DROP CONSTRAINT IF EXISTS users_source_type_check, ADD CONSTRAINT users_source_type_check CHECK (source_type IN ${types})`.execute(db);
-  await sql`ALTER TABLE groups DROP CONSTRAINT IF EXISTS groups_source_type_check, ADD CONSTRAINT groups_source_type_check CHECK (source_type IN ${types})`.execute(db);
+  await sql`ALTER TABLE sources ADD CONSTRAINT sources_type_check CHECK (type IN ${types})`.execute(db);
+  await sql`ALTER TABLE users ADD CONSTRAINT users_source_type_check CHECK (source_type IN ${types})`.execute(db);
+  await sql`ALTER TABLE groups ADD CONSTRAINT groups_source_type_check CHECK (source_type IN ${types})`.execute(db);
   await sql`
     CREATE TABLE scim_tokens (
       source_id uuid PRIMARY KEY REFERENCES sources ON DELETE CASCADE,
