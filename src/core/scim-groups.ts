@@ -37,12 +37,16 @@ export async function sourceGroup(ctx: ScimContext, id: string): Promise<ScimGro
   return toRecord(row);
 }
 
-async function membersOf(db: Db, groupId: string): Promise<ScimMember[]> {
-  const { rows } = await sql<{ id: string; display: string; kind: "user" | "group" }>`
-    select coalesce(u.id, g.id) as id, coalesce(u.display_name, g.name) as display, case when u.id is null then 'group' else 'user' end as kind
+/** A member as SCIM lists it, and as the history names it (a user's email, else UPN, else name; a group's name). */
+type Member = ScimMember & { label: string };
+
+async function membersOf(db: Db, groupId: string): Promise<Member[]> {
+  const { rows } = await sql<{ id: string; display: string; label: string; kind: "user" | "group" }>`
+    select coalesce(u.id, g.id) as id, coalesce(u.display_name, g.name) as display, coalesce(u.email, u.user_principal_name, u.display_name, g.name) as label,
+      case when u.id is null then 'group' else 'user' end as kind
     from group_members m left join users u on u.id = m.member_user_id left join groups g on g.id = m.member_group_id
     where m.group_id = ${groupId} order by 2, 1`.execute(db);
-  return rows.map((r) => ({ value: r.id, display: r.display, type: r.kind === "user" ? "User" : "Group" }));
+  return rows.map((r) => ({ value: r.id, display: r.display, label: r.label, type: r.kind === "user" ? "User" : "Group" }));
 }
 
 export async function listScimGroups(ctx: ScimContext, query: { filter?: string | undefined; startIndex: number; count: number }): Promise<{ groups: ScimGroupRecord[]; total: number }> {
@@ -102,10 +106,8 @@ async function setMembers(trx: Db, ctx: ScimContext, group: { id: string; name: 
     }
     await trx.insertInto("group_members").values({ workspace_id: ctx.workspace.id, group_id: group.id, member_user_id: member.kind === "user" ? id : null, member_group_id: member.kind === "group" ? id : null }).onConflict((oc) => oc.doNothing()).execute();
   }
-  const labels = await trx.selectFrom("users").select(["id", sql<string>`coalesce(email, user_principal_name, display_name)`.as("label")]).where("id", "in", gone.filter((m) => m.type === "User").map((m) => m.value).concat(["00000000-0000-0000-0000-000000000000"])).execute();
-  const labelOf = new Map(labels.map((l) => [l.id, l.label]));
   await recordChanges(trx, [
-    ...gone.map((m) => entry(m.value, m.type === "User" ? "user" : "group", labelOf.get(m.value) ?? m.display, "remove from group")),
+    ...gone.map((m) => entry(m.value, m.type === "User" ? "user" : "group", m.label, "remove from group")),
     ...added.map(([id, m]) => entry(id, m.kind, m.label, "add to group")),
   ]);
 }
