@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorCodes, type FieldProblem } from "../errors.ts";
-import type { User, UserDetail } from "../domain/user.ts";
+import { sourceTypes, type User, type UserDetail } from "../domain/user.ts";
 import { statusActions } from "../domain/user-status.ts";
 import { changeKinds, membershipActionPattern, membershipKinds } from "../domain/change.ts";
 import { comparedFields } from "../sync/plan.ts";
@@ -43,7 +43,7 @@ export const errorSchema = z
   })
   .meta({ id: "Error" });
 
-export const sourceSchema = z.object({ type: z.enum(["manual", "import", "entra"]), name: z.string(), externalId: z.string().nullable() });
+export const sourceSchema = z.object({ type: z.enum(sourceTypes), name: z.string(), externalId: z.string().nullable() });
 
 export const userSchema = z
   .object({
@@ -301,7 +301,7 @@ export const spreadsheetDownload = {
 export const userFilterQuery = z.object({
   q: z.string().trim().max(256).optional().describe("display name, email, UPN or employee id contains (case and accents ignored), or a card number or an alias is the term (a card of digits with or without its leading zeros); a term written as a phone number (4 digits or more) also finds the mobile and business phones holding its digits"),
   source: z.string().max(256).optional().describe("source name, e.g. manual"),
-  sourceType: z.enum(["manual", "import", "entra"]).optional(),
+  sourceType: z.enum(sourceTypes).optional(),
   tag: z.string().max(64).optional().describe("users holding this tag, in any case (GET …/users/tags lists them)"),
   enabled: booleanParam.optional(),
   group: z.string().max(256).optional().describe("direct members of this group (name); with nested=true, members of the groups nested in it too"),

@@ -14,6 +14,8 @@ import { apiPrefix, openApiDocument } from "./openapi.ts";
 import { routeModules } from "./routes/index.ts";
 import { servedAt, takesIfMatch, type Route, type RouteModule } from "./route.ts";
 import { databaseRateLimitStore } from "./rate-limit-store.ts";
+import { registerScim, scimPrefix } from "./scim.ts";
+import { scimMediaType } from "../sources/scim/protocol.ts";
 
 /** JSON bodies are small; file uploads go through multipart, which has its own limit (ROLLCALL_UPLOAD_LIMIT_MB). */
 const jsonBodyLimit = 1024 * 1024;
@@ -47,14 +49,14 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
   // (a route that needs one says so), rather than a refused POST …/disable or DELETE.
   const json = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => (body === "" ? done(null, undefined) : json(request, body as string, done)));
+  app.addContentTypeParser(["application/json", scimMediaType], { parseAs: "string" }, (request, body, done) => (body === "" ? done(null, undefined) : json(request, body as string, done)));
 
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-content-type-options", "nosniff");
     reply.header("referrer-policy", "same-origin");
     reply.header("x-frame-options", "DENY");
     // API answers hold directory data: never let a shared cache keep them.
-    if (request.url.startsWith(apiPrefix)) reply.header("cache-control", "no-store");
+    if (request.url.startsWith(apiPrefix) || request.url.startsWith(scimPrefix)) reply.header("cache-control", "no-store");
     // A request still going when the server began to stop: its keep-alive connection would hold the stop for
     // Fastify's 72 s keepAliveTimeout (only connections idle at that moment are closed), so it ends with this answer.
     if (!request.server.server.listening) reply.header("connection", "close");
@@ -72,6 +74,7 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
 
   const modules: RouteModule[] = [...routeModules, ...(options.modules ?? []), documentationModule(() => modules, rt)];
   for (const module of modules) for (const r of module.routes) registerRoute(app, rt, r);
+  await registerScim(app, rt);
 
   const consoleFallback = await registerConsole(app, options.consoleDist);
   const methodsOf = routeMethods(modules);

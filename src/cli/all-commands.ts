@@ -31,7 +31,7 @@ export const commandEntries: CommandEntry[] = [
   { name: "import", term: "import [options] [file]", description: "import users from a CSV or Excel (.xlsx) file; all or nothing unless --partial", load: async () => (await import("./commands/import.ts")).importCommand() },
   { name: "export", term: "export [options]", description: "export users (all, or those the filters match) to CSV or .xlsx with the columns import reads back", load: async () => (await import("./commands/import.ts")).exportCommand() },
   { name: "template", term: "template [options] <file>", description: "write an empty import template (.csv or .xlsx)", load: async () => (await import("./commands/import.ts")).templateCommand() },
-  { name: "sources", term: "sources", description: "Entra ID sources: add, test, try a mapping on one user, change, remove", load: async () => (await import("./commands/sources.ts")).sourcesCommand() },
+  { name: "sources", term: "sources", description: "Entra ID sources (Rollcall reads the tenant) and SCIM sources (Entra ID pushes to Rollcall): add, test, try a mapping on one user, change, remove", load: async () => (await import("./commands/sources.ts")).sourcesCommand() },
   { name: "sync", term: "sync [options] <source>", description: "sync an Entra ID source now", load: async () => (await import("./commands/sync.ts")).syncCommand() },
   { name: "runs", term: "runs", description: "sync run history", load: async () => (await import("./commands/sync.ts")).runsCommand() },
   {

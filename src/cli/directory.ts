@@ -8,7 +8,9 @@ import { addMember, createGroup, deleteGroup, getGroup, groupHistory, listGroups
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
 import { cancelRun, listRuns, rejectRun, runWithChangePages, type Run, type RunWithChangePages } from "../core/runs.ts";
 import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
-import { removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
+import { removeScimSource, removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
+import { createScimSource, getScimSource, listScimSources, updateScimSource, type ScimConfig, type ScimSource, type ScimSourceWithToken } from "../core/scim-sources.ts";
+import { RollcallError } from "../errors.ts";
 import { tryUserMapping, type TriedUser } from "../core/source-try.ts";
 import { createUser, deleteUser, disableUser, forgetDeletedUser, listDepartments, showUser, listTags, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
@@ -97,6 +99,15 @@ export interface Directory {
     /** What the source's mapping makes of one Entra user (UPN, mail or object ID), nothing stored. */
     tryUser(name: string, user: string): Promise<TriedUser>;
   };
+  /** SCIM sources, which Entra ID's provisioning service pushes to: a token is in the answer that issued it only. */
+  scimSources: {
+    list(): Promise<ScimSource[]>;
+    /** The SCIM source of that name or id; undefined when there is none (it may be an Entra ID source's). */
+    find(name: string): Promise<ScimSource | undefined>;
+    add(input: { name: string; config: Partial<ScimConfig> }): Promise<ScimSourceWithToken>;
+    update(name: string, change: { config: Partial<ScimConfig>; newToken: boolean }): Promise<ScimSource & { token?: string | undefined }>;
+    remove(name: string, users: SourceRemoval): Promise<RemovedScimSource>;
+  };
   /** `signal` ends the run as failed, as a Ctrl-C asks: locally with its reason, through a server as cancelled by the caller. */
   sync(source: string, options: { full: boolean; dryRun: boolean; force: boolean }, onProgress: (p: SyncProgress) => void, signal?: AbortSignal): Promise<RunSummary>;
   activity(filter: { actor?: string | undefined; action?: string | undefined }, page: { limit: number; before?: string | undefined }): Promise<ActivityPage>;
@@ -172,6 +183,24 @@ export async function* cursorPages<T, C>(pageSize: number, wanted: number, page:
 }
 
 /** Reads a list page by page until it has `wanted` items or the list ends. */
+/** A removed SCIM source, with what became of its users and groups. */
+export type RemovedScimSource = ScimSource & { removal: RemovedSource["removal"] };
+
+/**
+ * The server's URL as the local CLI tells it in a SCIM source's Tenant URL: ROLLCALL_PUBLIC_URL (what Entra ID's
+ * provisioning service must reach, over HTTPS), else the address `rollcall serve` listens on here.
+ */
+export function localBaseUrl(config: Runtime["config"]): string {
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  return config.publicUrl ?? `http://${host.includes(":") ? `[${host}]` : host}:${config.port}`;
+}
+
+/** undefined for a not-found error (the look-up found nothing), the error itself otherwise. */
+export function unlessNotFound(error: unknown): undefined {
+  if (error instanceof RollcallError && error.code === "not_found") return undefined;
+  throw error;
+}
+
 export async function collectPages<T>(pageSize: number, wanted: number, page: (limit: number, offset: number) => Promise<T[]>): Promise<T[]> {
   const all: T[] = [];
   while (all.length < wanted) {
@@ -223,6 +252,13 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       remove: (name, users) => removeSource(sourceCtx, name, users),
       test: (name) => testSource(sourceCtx, name),
       tryUser: (name, user) => tryUserMapping(sourceCtx, name, user),
+    },
+    scimSources: {
+      list: () => listScimSources(ctx, localBaseUrl(rt.config)),
+      find: (name) => getScimSource(ctx, name, localBaseUrl(rt.config)).catch(unlessNotFound),
+      add: ({ name, config }) => createScimSource(ctx, { name, config }, localBaseUrl(rt.config)),
+      update: (name, { config, newToken }) => updateScimSource(ctx, name, { config, newToken }, localBaseUrl(rt.config)),
+      remove: async (name, users) => removeScimSource(ctx, await getScimSource(ctx, name, localBaseUrl(rt.config)), users),
     },
     activity: (filter, page) => activityPage(ctx.db, ctx.workspace.id, filter, page),
     sync: (source, options, onProgress, signal) => syncSource(rt, ctx.workspace, source, { trigger: "manual", ...options, actor: ctx.actor }, { onProgress, ...(signal && { signal }) }),

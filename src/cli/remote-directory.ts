@@ -11,7 +11,8 @@ import type { User } from "../domain/user.ts";
 import type { Credential } from "../sources/entra/token.ts";
 import type { RunSummary, SyncProgress } from "../sync/run-record.ts";
 import type { ApiClient } from "./api-client.ts";
-import { collectPages, cursorPages, type Directory, type PageSizes } from "./directory.ts";
+import { collectPages, cursorPages, unlessNotFound, type Directory, type PageSizes } from "./directory.ts";
+import type { ScimSource } from "../core/scim-sources.ts";
 
 /** How often a running sync's progress is read from GET …/runs/{id}. */
 const pollMs = 400;
@@ -148,6 +149,16 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
       remove: (name, users) => api.request("DELETE", at("sources", name), { query: { users } }),
       test: (name) => send("POST", at("sources", name, "test")),
       tryUser: (name, user) => get(at("sources", name, "try-user"), { user }),
+    },
+    scimSources: {
+      list: async () => (await get<Page<Source> & { scimSources: ScimSource[] }>(at("sources"))).scimSources,
+      async find(name) {
+        const found = await get<Source | ScimSource>(at("sources", name)).catch(unlessNotFound);
+        return found?.type === "scim" ? found : undefined;
+      },
+      add: ({ name, config }) => send("POST", at("sources"), { type: "scim", name, ...config }),
+      update: (name, { config, newToken }) => send("PATCH", at("sources", name), { ...config, ...(newToken && { newScimToken: true }) }),
+      remove: (name, users) => api.request("DELETE", at("sources", name), { query: { users } }),
     },
     activity: (filter, page) => get(at("activity"), { ...filter, ...page }),
     sync: async (source, options, onProgress, signal) => follow(await send<Run>("POST", at("sources", source, "sync"), options), onProgress, signal),

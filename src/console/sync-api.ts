@@ -7,10 +7,11 @@ import type { Check, ConnectResult as TestResult } from "../sources/entra/connec
 import type { EntraConfig } from "../sources/entra/config.ts";
 import type { SyncProgress } from "../sync/run-record.ts";
 import type { TriedUser } from "../core/source-try.ts";
+import type { ScimSource } from "../core/scim-sources.ts";
 import { describeActor, isCliActor } from "../domain/actor.ts";
 
 /** Every call the synchronization screens make, in one place, typed with the server's own shapes. */
-export type { Source, EntraConfig, RemovedSource, SourceRemoval, Check, TestResult, TriedUser };
+export type { Source, EntraConfig, RemovedSource, SourceRemoval, Check, TestResult, TriedUser, ScimSource };
 
 /** A run as the API gives it: its progress (empty before the first report), and its first changes from GET /runs/ID. */
 export type Run = Omit<StoredRun, "progress"> & { progress: Partial<SyncProgress>; changes?: ChangeRecord[] };
@@ -32,6 +33,17 @@ const enc = encodeURIComponent;
 export const syncApi = {
   listSources: (workspace: string, signal?: AbortSignal) =>
     api.get<PageOf<Source>>(ws(workspace, "/sources"), undefined, { signal }).then((page) => page.items),
+  /** The names of the workspace's Entra ID and SCIM sources, as its users' source filter offers them. */
+  sourceNames: (workspace: string, signal?: AbortSignal) =>
+    api
+      .get<PageOf<Source> & { scimSources: ScimSource[] }>(ws(workspace, "/sources"), undefined, { signal })
+      .then((page) => [...page.items, ...page.scimSources].map((s) => ({ name: s.name, type: s.type }))),
+  listScimSources: (workspace: string, signal?: AbortSignal) =>
+    api.get<PageOf<Source> & { scimSources: ScimSource[] }>(ws(workspace, "/sources"), undefined, { signal }).then((page) => page.scimSources),
+  createScimSource: (workspace: string, input: { name: string; onRemove: ScimSource["config"]["onRemove"] }) =>
+    api.post<ScimSource & { token?: string }>(ws(workspace, "/sources"), { type: "scim", ...input }),
+  /** A new Secret Token, in the answer only; the one before stops working. */
+  newScimToken: (workspace: string, name: string) => api.patch<ScimSource & { token?: string }>(ws(workspace, `/sources/${enc(name)}`), { newScimToken: true }),
   getSource: (workspace: string, name: string, signal?: AbortSignal) => api.get<Source>(ws(workspace, `/sources/${enc(name)}`), undefined, { signal }),
   createSource: (workspace: string, input: SourceInput) => api.post<Source>(ws(workspace, "/sources"), input),
   updateSource: (workspace: string, name: string, input: SourceInput) => api.patch<Source>(ws(workspace, `/sources/${enc(name)}`), input, { ifMatch: true }),

@@ -3,6 +3,7 @@ export type { User, UserDetail, UserSource, SourceType } from "../domain/user.ts
 export type { Group, GroupDetail, GroupMember, GroupWithMembers } from "../domain/group.ts";
 export type { MemberPage } from "../core/groups.ts";
 import type { Workspace as StoredWorkspace } from "../core/workspaces.ts";
+import type { SourceType } from "../domain/user.ts";
 export type { ApiToken } from "../core/tokens.ts";
 export type { ChangeRecord } from "../core/change-log.ts";
 
@@ -29,3 +30,5 @@ export interface PageOf<T> {
 }
 
 export const systemTags = ["ID synced", "Imported", "Manual"] as const;
+/** Whether Entra ID owns a user's or group's fields: synced by a source, or pushed over SCIM (domain/user.ts isSyncedSourceType). */
+export const isSyncedSourceType = (type: SourceType): boolean => type === "entra" || type === "scim";

@@ -22,6 +22,7 @@ import { pageOfChanges, recordChange, recordChanges, type ChangeRecord } from ".
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
 import { isGuid } from "../domain/guid.ts";
+import { isSyncedSourceType } from "../domain/user.ts";
 import { assertFilterNames, manualSource, subjectOf, type SourceRef } from "./users.ts";
 
 type ReadContext = Pick<WorkspaceContext, "db" | "workspace">;
@@ -133,7 +134,7 @@ async function assertNameFree(ctx: ReadContext, name: string, exceptId: string |
   const existing = await selectGroupRecord(ctx.db, ctx.workspace.id, name);
   if (existing && existing.id !== exceptId) {
     const { type, name: from } = existing.source;
-    const origin = type === "entra" ? `synced from Entra ID source "${from}"` : type === "import" ? `imported from "${from}"` : "added by hand";
+    const origin = type === "entra" ? `synced from Entra ID source "${from}"` : type === "scim" ? `provisioned over SCIM by source "${from}"` : type === "import" ? `imported from "${from}"` : "added by hand";
     const message = `is another group's: "${existing.name}", ${origin}; choose another name`;
     throw new RollcallError("conflict", `name ${message} (group ${existing.id})`, { fields: [{ field: "name", message, value: name }] });
   }
@@ -209,8 +210,8 @@ function changedFields(group: Pick<GroupRecord, "name" | "description">, input: 
 export async function deleteGroup(ctx: WorkspaceContext, key: string): Promise<GroupDetail> {
   const before = await showGroup(ctx, key);
   // The next sync would create it again under a new id (the console offers no Delete for it either).
-  if (before.source.type === "entra") {
-    throw new RollcallError("invalid_input", `Group "${before.name}" is synced from Entra ID source "${before.source.name}"; delete it in Entra ID, or leave it out of the source's groups (the next sync would create it again)`, { field: "group" });
+  if (isSyncedSourceType(before.source.type)) {
+    throw new RollcallError("invalid_input", `Group "${before.name}" is ${before.source.type === "scim" ? "provisioned over SCIM by" : "synced from Entra ID"} source "${before.source.name}"; delete it in Entra ID, or leave it out of the source's groups (the next sync would create it again)`, { field: "group" });
   }
   const reason = { reason: `group "${before.name}" was deleted` };
   await ctx.db.transaction().execute(async (trx) => {
@@ -308,10 +309,10 @@ function memberIds(member: { kind: "user" | "group"; id: string }): { userId: st
 }
 
 export function assertManual(group: GroupRecord): void {
-  if (group.source.type === "entra") {
+  if (isSyncedSourceType(group.source.type)) {
     throw new RollcallError(
       "invalid_input",
-      `Group "${group.name}" is synced from Entra ID source "${group.source.name}": its name, description and members are Entra ID's, and the next sync would undo a change made here. Change it in Entra ID, or create a group of your own (it may hold this one as a member)`,
+      `Group "${group.name}" is ${group.source.type === "scim" ? "provisioned over SCIM by" : "synced from Entra ID"} source "${group.source.name}": its name, description and members are Entra ID's, and the next sync would undo a change made here. Change it in Entra ID, or create a group of your own (it may hold this one as a member)`,
       { field: "group" },
     );
   }

@@ -49,7 +49,7 @@ export class NewUsersBatches {
     let problems: ImportProblem[] | undefined;
     for (const name of user.groups ?? []) {
       const group = this.group(name);
-      if (group.sourceType === "entra") {
+      if (group.sourceType === "entra" || group.sourceType === "scim") {
         const clash = { row_no: user.row, field: "groups", value: name, kind: "group", holder_id: group.id, holder_name: group.name, holder_email: null, holder_source_type: group.sourceType, holder_source_name: group.sourceName } as const;
         (problems ??= []).push(clashProblem(clash, this.mapping, this.target.sourceName));
       } else if (!groupIds.includes(group.id)) {

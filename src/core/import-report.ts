@@ -186,7 +186,7 @@ function keeps(row: HolderRow, clash: Clash): boolean {
 
 /** The row describes a user synced from Entra ID (the import matched it by address). */
 export function isSyncedOwner(clash: Clash): boolean {
-  return clash.kind === "owner" && clash.holder_source_type === "entra";
+  return clash.kind === "owner" && (clash.holder_source_type === "entra" || clash.holder_source_type === "scim");
 }
 
 export function syncedRowWarning(clash: Clash, mapping: ColumnMapping): ImportProblem {

@@ -7,6 +7,8 @@ import { logUsersLeavingGroups } from "../storage/queries/groups.ts";
 import { getSource, loadSourceForSync, type Source, type SourceContext } from "./sources.ts";
 import { deleteAtGraph, subscriptionIdsOf } from "./change-subscriptions.ts";
 import { entraFetch } from "../sources/entra/custom-urls.ts";
+import type { ScimSource } from "./scim-sources.ts";
+import type { WorkspaceContext } from "./context.ts";
 
 /** What happens to a removed source's users and groups. */
 export const sourceRemovals = ["keep", "disable", "delete"] as const;
@@ -31,7 +33,7 @@ export async function removeSource(ctx: SourceContext, key: string, users: Sourc
   const credentialed = subscriptions.length ? await loadSourceForSync(ctx, source.id).catch(() => null) : null;
   const removal = await ctx.db.transaction().execute(async (trx) => {
     await lockIdleSource(trx, source);
-    const scope = { workspaceId: ctx.workspace.id, sourceId: source.id, sourceName: source.name, actor: ctx.actor };
+    const scope: Scope = { workspaceId: ctx.workspace.id, sourceId: source.id, sourceName: source.name, sourceType: "entra", actor: ctx.actor };
     // People the source took over from a user added by hand or imported stay, as such users would have without it.
     const linkedIn = users === "delete" ? await linkedInUsers(trx, scope) : [];
     const kept = linkedIn.length ? await unlinkDirectory(trx, scope, false, linkedIn) : { users: 0 };
@@ -51,7 +53,29 @@ interface Scope {
   workspaceId: string;
   sourceId: string;
   sourceName: string;
+  sourceType: "entra" | "scim";
   actor: string;
+}
+
+const sourceLabel = (s: Scope) => `${s.sourceType === "scim" ? "SCIM" : "Entra ID"} source "${s.sourceName}"`;
+
+/**
+ * Removes a SCIM source with its token: its users and groups stay, managed in Rollcall (`keep`, `disable`), or go
+ * with it (`delete`), as an Entra ID source's do. Entra ID's provisioning job then gets 401 for its token.
+ */
+export async function removeScimSource(ctx: WorkspaceContext, source: ScimSource, users: SourceRemoval = "keep"): Promise<ScimSource & { removal: RemovedSource["removal"] }> {
+  const removal = await ctx.db.transaction().execute(async (trx) => {
+    await trx.selectFrom("sources").select("id").where("id", "=", source.id).forUpdate().execute();
+    const scope: Scope = { workspaceId: ctx.workspace.id, sourceId: source.id, sourceName: source.name, sourceType: "scim", actor: ctx.actor };
+    const linkedIn = users === "delete" ? await linkedInUsers(trx, scope) : [];
+    const kept = linkedIn.length ? await unlinkDirectory(trx, scope, false, linkedIn) : { users: 0 };
+    const affected = users === "delete" ? await deleteDirectory(trx, scope) : await unlinkDirectory(trx, scope, users === "disable");
+    await trx.deleteFrom("sources").where("id", "=", source.id).execute();
+    const result = { users, usersAffected: affected.users, groupsAffected: affected.groups, ...(users === "delete" && { usersKept: kept.users }) };
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: source.name, action: "remove source", before: { name: source.name, type: "scim", config: source.config }, after: result });
+    return result;
+  });
+  return { ...source, removal };
 }
 
 /**
@@ -71,9 +95,9 @@ async function linkedInUsers(trx: Db, s: Scope): Promise<string[]> {
  */
 async function unlinkDirectory(trx: Db, s: Scope, disable: boolean, only?: string[]): Promise<{ users: number; groups: number }> {
   const message = only
-    ? `Entra ID source "${s.sourceName}" was removed with its users; kept, as one that was here before the source linked it, managed in Rollcall from now on`
-    : `Entra ID source "${s.sourceName}" was removed; kept${disable ? " and disabled" : ""}, managed in Rollcall from now on`;
-  const was = sql`json_build_object('type', 'entra', 'name', ${s.sourceName}::text)`;
+    ? `${sourceLabel(s)} was removed with its users; kept, as one that was here before the source linked it, managed in Rollcall from now on`
+    : `${sourceLabel(s)} was removed; kept${disable ? " and disabled" : ""}, managed in Rollcall from now on`;
+  const was = sql`json_build_object('type', ${s.sourceType}::text, 'name', ${s.sourceName}::text)`;
   const now = sql`json_build_object('type', 'manual', 'name', ${s.sourceName}::text)`;
   const users = await sql`
     with old as (select id, enabled, tags from users where source_id = ${s.sourceId} ${only ? sql`and id = any(${only}::uuid[])` : sql``} for update),
@@ -99,7 +123,7 @@ async function unlinkDirectory(trx: Db, s: Scope, disable: boolean, only?: strin
 
 /** The source's users and groups are deleted, each with the last of its fields in its change-log entry. */
 async function deleteDirectory(trx: Db, s: Scope): Promise<{ users: number; groups: number }> {
-  const message = `Entra ID source "${s.sourceName}" was removed with its users and groups`;
+  const message = `${sourceLabel(s)} was removed with its users and groups`;
   await logUsersLeavingGroups(trx, { workspaceId: s.workspaceId, actor: s.actor, users: sql`select id from users where source_id = ${s.sourceId}`, reason: message, groupsOtherThan: s.sourceId });
   const users = await sql`
     with gone as (delete from users where source_id = ${s.sourceId}

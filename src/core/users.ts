@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { RollcallError, invalidInput, notFound, type FieldProblem } from "../errors.ts";
 import {
   createUserSchema,
+  isSyncedSourceType,
   mergeCustomAttributes,
   normaliseUserFields,
   systemTags,
@@ -206,11 +207,12 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
   if (!parsed.success) refuseWhole(parsed.error, raw, ctx.workspace.defaultCountry);
   const before = await getUser(ctx, key);
   const { customAttributes, ...input } = parsed.data;
-  if (before.source.type === "entra") {
+  if (isSyncedSourceType(before.source.type)) {
     const owned = sourceOwnedFields.filter((f) => f in input);
     if (owned.length) {
+      const from = before.source.type === "scim" ? `provisioned over SCIM by source "${before.source.name}"` : `synced from Entra ID source "${before.source.name}"`;
       throw invalidInput(
-        owned.map((field) => ({ field, message: `is synced from Entra ID source "${before.source.name}"; change it in Entra ID (the next sync would undo a change made here)` })),
+        owned.map((field) => ({ field, message: `is ${from}; change it in Entra ID (the next sync or provisioning cycle would undo a change made here)` })),
       );
     }
   }

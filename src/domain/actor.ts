@@ -2,7 +2,7 @@
  * Who made a change, as the change log and sync runs store it: an admin's e-mail; `cli:USER`, the operating-system
  * account that ran the local CLI (plain `cli` in entries made before it was recorded, or where the account has no
  * name); `token:NAME`, an API token, `token:NAME by EMAIL` when a signed-in admin created it; `sync:SOURCE`,
- * `schedule`, `demo`.
+ * `scim:SOURCE`, Entra ID's provisioning service pushing to a SCIM source; `schedule`, `demo`.
  */
 
 const localCli = "cli";
@@ -19,6 +19,11 @@ export function tokenActor(name: string, createdBy: string | null | undefined): 
   return createdBy ? `token:${name} by ${createdBy}` : `token:${name}`;
 }
 
+/** Entra ID's provisioning service, pushing to the SCIM source of this name. */
+export function scimActor(sourceName: string): string {
+  return `scim:${sourceName}`;
+}
+
 /** Whether the local CLI made it (a person on the server's machine, not through the API). */
 export function isCliActor(actor: string): boolean {
   return actor === localCli || actor.startsWith(`${localCli}:`);
@@ -31,6 +36,7 @@ export function describeActor(actor: string): string {
   const created = tokenCreatedBy.exec(actor);
   if (created) return `API token "${created[1]}" (created by ${created[2]})`;
   if (actor.startsWith("token:")) return `API token "${actor.slice("token:".length)}"`;
+  if (actor.startsWith("scim:")) return `SCIM (${actor.slice("scim:".length)})`;
   return actor;
 }
 

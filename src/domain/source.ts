@@ -3,7 +3,7 @@
  * in Rollcall (type `manual`) but keeping the source's name and their Entra object ID (core/source-removal.ts).
  */
 export interface SourceOfRecord {
-  type: "manual" | "import" | "entra";
+  type: "manual" | "import" | "entra" | "scim";
   name: string;
   externalId: string | null;
 }

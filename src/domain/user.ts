@@ -4,7 +4,7 @@ import { droppedExtension, normalizePhone } from "./phone.ts";
 import type { NestedGroup } from "./group.ts";
 import type { OpenConflict, StatusChange } from "./user-status.ts";
 
-export const sourceTypes = ["manual", "import", "entra"] as const;
+export const sourceTypes = ["manual", "import", "entra", "scim"] as const;
 export type SourceType = (typeof sourceTypes)[number];
 
 export interface UserSource {
@@ -49,7 +49,14 @@ export interface UserDetail extends User {
   openConflict: OpenConflict | null;
 }
 
-export const systemTags = { entra: "ID synced", import: "Imported", manual: "Manual" } as const satisfies Record<SourceType, string>;
+/** A source's own tag: users Entra ID provisions over SCIM are "ID synced" too. */
+export const systemTags = { entra: "ID synced", scim: "ID synced", import: "Imported", manual: "Manual" } as const satisfies Record<SourceType, string>;
+/** Whether a source of this type owns its users' fields (Entra ID, read by a sync or pushed over SCIM): a change made here would be undone. */
+export const isSyncedSourceType = (type: SourceType): boolean => type === "entra" || type === "scim";
+/** A linked user trades its old system tag ("Manual", "Imported") for its new source's ("ID synced") and keeps the rest. Pure. */
+export function linkedTags(tags: string[], from: SourceType, to: SourceType = "entra"): string[] {
+  return [...new Set([systemTags[to], ...tags.filter((t) => t !== systemTags[from])])];
+}
 const systemTagKeys = new Set(Object.values(systemTags).map((tag) => tag.toLowerCase()));
 /** Whether `tag` is a source's own ("ID synced", "Imported", "Manual"), in any case: Rollcall sets and keeps those, never an admin. */
 export const isSystemTag = (tag: string) => systemTagKeys.has(tag.toLowerCase());

@@ -11,7 +11,7 @@ export interface WorkspacesTable {
   created_at: Timestamp;
 }
 
-export type SourceType = "manual" | "import" | "entra";
+export type SourceType = "manual" | "import" | "entra" | "scim";
 
 export interface SourcesTable {
   id: Generated<string>;
@@ -289,6 +289,14 @@ export interface ImportUploadChunksTable {
   data: Uint8Array;
 }
 
+/** A SCIM source's bearer token, as a hash (migration 046): it alone names the workspace and source a request is for. */
+export interface ScimTokensTable {
+  source_id: string;
+  token_hash: string;
+  created_at: Timestamp;
+  last_request_at: Timestamp | null;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   sources: SourcesTable;
@@ -310,4 +318,5 @@ export interface Database {
   notification_deliveries: NotificationDeliveriesTable;
   import_uploads: ImportUploadsTable;
   import_upload_chunks: ImportUploadChunksTable;
+  scim_tokens: ScimTokensTable;
 }

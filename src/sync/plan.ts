@@ -1,5 +1,5 @@
 import type { DesiredUser } from "../sources/entra/mapping.ts";
-import type { SourceType } from "../domain/user.ts";
+import { linkedTags, type SourceType } from "../domain/user.ts";
 import type { UserCounts } from "../domain/run-counts.ts";
 
 /**
@@ -220,6 +220,8 @@ function planPass(input: UserPlanInput): Omit<UserPlan, "kept"> {
           : holder.externalId === desired.externalId
             ? `"${subject}" is already synced by Entra ID source "${holder.sourceName}" (user ${holder.id}), which reads the same tenant: two sources claim one account. Leave it to one of them: scope the other to groups it is not in, or remove that source`
             : `"${subject}" is already claimed by Entra ID source "${holder.sourceName}" (user ${holder.id}); two tenants claim the same person: give one of the two accounts another address, or leave it out of one source's scope`;
+      } else if (holder.sourceType === "scim") {
+        conflict = `"${subject}" is already provisioned over SCIM by source "${holder.sourceName}" (user ${holder.id}): leave the person to one of the two sources`;
       } else if (taken(holder.id) || formerById.has(holder.externalId ?? "")) {
         conflict = `"${subject}" belongs to user ${holder.id}, which this run links to another Entra user`;
       } else if (!input.linkByEmail) conflict = `"${subject}" already belongs to ${holder.sourceType} user ${holder.id}, and linking by email is off for this source`;
@@ -313,12 +315,6 @@ export function restorableReason(onRemove: RemovalPolicy): string {
   return onRemove === "delete"
     ? "deleted in Entra ID, restorable (for 30 days): deleted here once Entra ID deletes it for good"
     : "deleted in Entra ID, restorable (for 30 days)";
-}
-
-/** A linked user trades its old system tag ("Manual", "Imported") for "ID synced" and keeps the rest. */
-function linkedTags(tags: string[], from: SourceType): string[] {
-  const old = { entra: "ID synced", import: "Imported", manual: "Manual" }[from];
-  return [...new Set(["ID synced", ...tags.filter((t) => t !== old)])];
 }
 
 /**

@@ -11,6 +11,7 @@ import { createWorkspace } from "../../src/core/workspaces.ts";
 import { createUser } from "../../src/core/users.ts";
 import { addMember, createGroup } from "../../src/core/groups.ts";
 import { createEntraSource } from "../../src/core/sources.ts";
+import { createScimSource } from "../../src/core/scim-sources.ts";
 import { createApiToken } from "../../src/core/tokens.ts";
 import { raiseNotification } from "../../src/core/notifications.ts";
 import { updateNotificationSettings } from "../../src/core/notification-settings.ts";
@@ -38,6 +39,8 @@ async function populate(api: TestApi, name: "a" | "b", owner: Session) {
     config: { tenantId: name === "a" ? "aaaaaaaa-1111-1111-1111-111111111111" : "bbbbbbbb-1111-1111-1111-111111111111", clientId: "22222222-2222-2222-2222-222222222222" },
     credential: { kind: "secret", secret: `secret-${name}-value` },
   });
+  // A SCIM source: its name is a sources/:name key too (show, change, new token, remove), its token reaches only /scim/v2 (scim.test.ts).
+  const pushed = await createScimSource(ctx, { name: `push-${name}` }, "http://rollcall.test");
   const user = await createUser(ctx, { email: `pat@${name}.example`, displayName: `Pat of ${name}-team`, department: `dept-${name}`, tags: [`tag-${name}`] });
   const synced = await createUser(ctx, { email: `sam@${name}.example`, userPrincipalName: `sam.upn@${name}.example`, displayName: `Sam of ${name}-team` }, { type: "entra", name: source.name, id: source.id, externalId: `ext-${name}` });
   const group = await createGroup(ctx, { name: `team-${name}`, description: `people of ${name}` });
@@ -57,14 +60,14 @@ async function populate(api: TestApi, name: "a" | "b", owner: Session) {
     "users/:user": [synced.id, synced.email!],
     "groups/:id": [group.id, group.name],
     "members/:member": [user.id, user.email!],
-    "sources/:name": [source.id, source.name],
+    "sources/:name": [source.id, source.name, pushed.id, pushed.name],
     "runs/:id": [stopped, running],
     "tokens/:id": [token.id],
     "imports/:id": [upload],
     "notifications/:id": [notification!.id],
     "accounts/:id": [account.id],
   };
-  const markers = [...Object.values(keys).flat(), user.displayName, synced.displayName, `ext-${name}`, `people of ${name}`, `robot-${name}`, `corp-${name} failed`, `ops@${name}.example`, `staff-${name}.csv`, `secret-${name}-value`, `${name.repeat(8)}-1111`, `dept-${name}`, `tag-${name}`];
+  const markers = [...Object.values(keys).flat(), user.displayName, synced.displayName, `ext-${name}`, `people of ${name}`, `robot-${name}`, `corp-${name} failed`, `ops@${name}.example`, `staff-${name}.csv`, `secret-${name}-value`, `${name.repeat(8)}-1111`, `dept-${name}`, `tag-${name}`, pushed.token];
   return { workspace, keys, markers };
 }
 type Fixture = Awaited<ReturnType<typeof populate>>;

@@ -212,7 +212,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(viewerToken, "GET", `${W}/groups`, 200);
     await send(viewerToken, "GET", `${W}/groups?include=members&sourceType=manual,entra&limit=5`, 200);
     await send(viewerToken, "GET", `${W}/groups?sourceType=manual&sourceType=import`, 200);
-    await send(viewerToken, "GET", `${W}/groups?sourceType=manual&sourceType=scim`, 400);
+    await send(viewerToken, "GET", `${W}/groups?sourceType=manual&sourceType=skim`, 400);
     const group = await send(viewerToken, "GET", `${W}/groups/${pilots.body.id}`, 200);
     await send(viewerToken, "GET", `${W}/groups/Pilots?include=members`, 200);
     const members = await send(viewerToken, "GET", `${W}/groups/Pilots/members?limit=2`, 200);

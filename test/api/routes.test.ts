@@ -207,12 +207,13 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect((await as("GET", "workspaces/acme/groups?source=manual&q=nomatch")).body).toMatchObject({ items: [], total: 0 });
     expect((await as("GET", "workspaces/acme/groups?sourceType=manual,import")).body).toMatchObject({ total: 2 });
     expect((await as("GET", "workspaces/acme/groups?sourceType=entra")).body).toMatchObject({ items: [], total: 0 });
-    const unknownType = await as("GET", "workspaces/acme/groups?sourceType=manual,scim");
+    expect((await as("GET", "workspaces/acme/groups?sourceType=scim")).body).toMatchObject({ items: [], total: 0 });
+    const unknownType = await as("GET", "workspaces/acme/groups?sourceType=manual,skim");
     expectError(unknownType, 400, "invalid_input", ["sourceType"]);
-    expect(unknownType.body.error.message).toBe('sourceType: "scim" is not a source type; use manual, import, entra, or several comma-separated');
+    expect(unknownType.body.error.message).toBe('sourceType: "skim" is not a source type; use manual, import, entra, scim, or several comma-separated');
     // A generated client repeats a list parameter: the same types, the same refusal.
     expect((await as("GET", "workspaces/acme/groups?sourceType=manual&sourceType=import")).body).toMatchObject({ total: 2 });
-    const repeated = await as("GET", "workspaces/acme/groups?sourceType=import&sourceType=scim");
+    const repeated = await as("GET", "workspaces/acme/groups?sourceType=import&sourceType=skim");
     expectError(repeated, 400, "invalid_input", ["sourceType"]);
     expect(repeated.body.error.message).toBe(unknownType.body.error.message);
     const misspelt = await as("GET", "workspaces/acme/groups?source=Manul");

@@ -354,7 +354,7 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect((await cli("groups", "list", "--source-type", "manual,import", "--workspace", "acme", "--json")).json<{ name: string }[]>().map((g) => g.name)).toContain("Night shift");
     expect((await cli("groups", "list", "--source-type", "entra", "--workspace", "acme")).stdout.trim()).toBe("No groups in workspace acme match these filters.");
     const unknownType = await cli("groups", "list", "--source-type", "manual,synced", "--workspace", "acme");
-    expect([unknownType.code, unknownType.stderr]).toEqual([2, expect.stringContaining('"synced" is not a source type; use manual, import, entra, or several comma-separated')]);
+    expect([unknownType.code, unknownType.stderr]).toEqual([2, expect.stringContaining('"synced" is not a source type; use manual, import, entra, scim, or several comma-separated')]);
     const neither = await cli("groups", "members", "add", "Night shift", "--workspace", "acme");
     expect([neither.code, neither.stderr]).toEqual([2, expect.stringContaining("name the members, or give --matching with the filters that select the users (not both)")]);
     expect((await cli("groups", "remove", "Night shift", "--workspace", "acme")).code).toBe(0);

@@ -31,7 +31,7 @@ describe(`rollcall lists in an empty workspace (${engine})`, { timeout: 120_000 
     [["users", "list", "--enabled", "false"], "No users in workspace fresh match these filters."],
     [["groups", "list"], "No groups in workspace fresh yet: add one with `rollcall groups add NAME --workspace fresh`."],
     [["groups", "list", "--source", "manual"], "No groups in workspace fresh match these filters."],
-    [["sources", "list"], "No sources in workspace fresh yet: `rollcall sources add entra --help` shows how to add one."],
+    [["sources", "list"], "No sources in workspace fresh yet: `rollcall sources add entra --help` (Rollcall reads Entra ID) or `rollcall sources add scim --help` (Entra ID pushes over SCIM) shows how to add one."],
     [["runs", "list"], "No sync runs in workspace fresh yet."],
     [["tokens", "list"], "No API tokens in workspace fresh yet: create one with `rollcall tokens create --workspace fresh`."],
   ])("rollcall %j says what is empty", async (args, message) => {

@@ -35,8 +35,8 @@ describe(`rollcall usage errors (${engine})`, () => {
     [["--bogus"], "unknown option '--bogus'"],
     [["activity", "--before", "garbage"], "option '--before <entry>' argument 'garbage' is invalid"],
     [["users", "list", "--sort", "bogus"], "option '--sort <field>' argument 'bogus' is invalid. Allowed choices are displayName, email, createdAt, updatedAt, source."],
-    [["users", "list", "--source-type", "entraa"], "option '--source-type <type>' argument 'entraa' is invalid. Allowed choices are manual, import, entra."],
-    [["export", "--out", join(dataDir, "x.csv"), "--source-type", "csv"], "option '--source-type <type>' argument 'csv' is invalid. Allowed choices are manual, import, entra."],
+    [["users", "list", "--source-type", "entraa"], "option '--source-type <type>' argument 'entraa' is invalid. Allowed choices are manual, import, entra, scim."],
+    [["export", "--out", join(dataDir, "x.csv"), "--source-type", "csv"], "option '--source-type <type>' argument 'csv' is invalid. Allowed choices are manual, import, entra, scim."],
   ])("rollcall %j exits 2, in text and as JSON, with a hint to --help", async (args, message) => {
     const text = await cli(...args);
     expect(text.code).toBe(2);

@@ -10,6 +10,7 @@ import { desktop, hasChromium, chromiumPath, launchBrowser, openPage, phone, sig
 import { seedDirectory } from "./seed.ts";
 import { createEntraSource, type SourceContext } from "../../src/core/sources.ts";
 import { syncSource } from "../../src/sync/service.ts";
+import { createScimSource } from "../../src/core/scim-sources.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 
 const out = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
@@ -33,6 +34,8 @@ try {
     config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all", secretExpiresOn: "2027-06-30", schedule: { everyMs: 3_600_000 } },
     credential: { kind: "secret", secret: emulator.clientSecret },
   });
+  // A SCIM source beside it, which Entra ID's provisioning service pushes to (its card on the Sources page).
+  await createScimSource(ctx, { name: "Entra push" }, "https://rollcall.example.com");
   const deps = { store: server.rt.store, secrets: server.rt.secrets, config: server.rt.config };
   runs.synced = (await syncSource(deps, ctx.workspace, "contoso", { trigger: "manual", actor: "admin@rollcall.test" })).runId;
   const tenant = emulator.tenants.get(emulator.tenantId);

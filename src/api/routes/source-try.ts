@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RollcallError } from "../../errors.ts";
+import { sourceTypes } from "../../domain/user.ts";
 import { sourceContext } from "../../core/sources.ts";
 import { tryUserMapping } from "../../core/source-try.ts";
 import { hiddenPin } from "../../sources/entra/try-user.ts";
@@ -71,7 +72,7 @@ const triedUserSchema = z
     }),
     match: z.object({
       action: z.enum(["create", "update", "link", "conflict"]),
-      user: z.object({ id: z.string(), displayName: z.string(), email: nullableText, source: z.object({ type: z.enum(["manual", "import", "entra"]), name: z.string() }) }).nullable(),
+      user: z.object({ id: z.string(), displayName: z.string(), email: nullableText, source: z.object({ type: z.enum(sourceTypes), name: z.string() }) }).nullable(),
       message: z.string(),
     }).describe("the Rollcall user a sync would write it to (by Entra object ID, else email or user principal name)"),
   })

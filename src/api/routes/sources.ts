@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorCodes, invalidInput } from "../../errors.ts";
-import { createEntraSource, getSource, listSources, loadSourceForSync, sourceContext, sourceVersion, testSource, updateEntraSource } from "../../core/sources.ts";
+import { createEntraSource, getSource, listSources, loadSourceForSync, sourceContext, sourceVersion, testSource, updateEntraSource, type Source } from "../../core/sources.ts";
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
 import { cancelRun, getRun, pageOfRuns, rejectRun, runChangePage, runWithChanges } from "../../core/runs.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
@@ -21,6 +21,9 @@ import { syncPhases, type RunProgress } from "../../sync/run-record.ts";
 import { isRunAction, runActionMessage, runKinds } from "../../domain/change.ts";
 import { tryUserRoute } from "./source-try.ts";
 import { subscribedResources } from "../../sources/entra/subscriptions.ts";
+import { createScimSourceFrom, findScimSource, removeScimSourceFrom, scimSourceResponse, scimSourceVersion, updateScimSourceFrom } from "./scim-sources.ts";
+import { listScimSources, type ScimSource } from "../../core/scim-sources.ts";
+import { baseUrlOf } from "../scim.ts";
 
 /**
  * Entra ID sources and their runs. The client secret is write-only: it is accepted in bodies and never
@@ -49,9 +52,16 @@ const runParams = workspaceParams.extend({ id: z.string().describe("run id") });
 
 const pem = z.string().min(1).max(16_384).optional();
 const sourceBody = entraConfigPatch
-  .extend({ name: z.string().trim().min(1).max(63).optional(), clientSecret: z.string().min(1).max(1024).optional(), certificatePem: pem, privateKeyPem: pem })
+  .extend({
+    type: z.enum(["entra", "scim"]).optional().describe("entra (the default): Rollcall reads the tenant through Graph; scim: Entra ID's provisioning service pushes users and groups to /scim/v2 (takes name, onRemove and country only; its answer holds the Secret Token, once)"),
+    name: z.string().trim().min(1).max(63).optional(),
+    clientSecret: z.string().min(1).max(1024).optional(),
+    certificatePem: pem,
+    privateKeyPem: pem,
+    newScimToken: z.boolean().optional().describe("a SCIM source: issue a new Secret Token (in the answer, once); the one before stops working at once"),
+  })
   .strict();
-type SourceBody = Record<string, unknown> & { name?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string };
+type SourceBody = Record<string, unknown> & { type?: "entra" | "scim"; name?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string; newScimToken?: boolean };
 
 /** The write-only credential of a body: a client secret, or a certificate with its private key, never both. */
 function credentialOf({ clientSecret, certificatePem, privateKeyPem }: SourceBody): Credential | undefined {
@@ -98,9 +108,12 @@ const sourceResponse = z
   })
   .meta({ id: "Source" });
 
-const removedSourceResponse = sourceResponse
-  .extend({ removal: z.object({ users: z.enum(sourceRemovals), usersAffected: z.number().int(), groupsAffected: z.number().int(), usersKept: z.number().int().optional().describe("with users=delete: users the source had linked (added by hand or imported before it), kept as manual ones") }) })
-  .meta({ id: "RemovedSource" });
+const removalSchema = z.object({ users: z.enum(sourceRemovals), usersAffected: z.number().int(), groupsAffected: z.number().int(), usersKept: z.number().int().optional().describe("with users=delete: users the source had linked (added by hand or imported before it), kept as manual ones") });
+const removedSourceResponse = sourceResponse.extend({ removal: removalSchema }).meta({ id: "RemovedSource" });
+
+/** An Entra ID source's version, or a SCIM source's. */
+const anySourceVersion = (source: z.input<typeof sourceResponse> | z.input<typeof scimSourceResponse>) =>
+  source.type === "scim" ? scimSourceVersion(source as ScimSource) : sourceVersion(source as Source);
 
 const runResponse = z
   .object({
@@ -156,38 +169,46 @@ const changeKindParam = z.string().max(300).refine(isRunAction, runActionMessage
 
 export const sourceRoutes: RouteModule = {
   tag: "Sources",
-  description: "Microsoft Entra ID sources: settings, connection checks, syncs, run history.",
+  description:
+    "Microsoft Entra ID sources: settings, connection checks, syncs, run history. SCIM sources (type scim): Entra ID's provisioning service pushes users and groups to /scim/v2 with the source's Secret Token; that endpoint is SCIM 2.0 (RFC 7644), outside this document, and describes itself at /scim/v2/ServiceProviderConfig, /ResourceTypes and /Schemas.",
   routes: [
     route({
-      method: "GET", url: "/workspaces/:workspace/sources", summary: "List sources with their sync status", access: "workspace",
-      params: workspaceParams, response: listOf(sourceResponse),
-      async handler({ ctx }) {
+      method: "GET", url: "/workspaces/:workspace/sources", summary: "List sources with their sync status (Entra ID sources in items, SCIM sources in scimSources)", access: "workspace",
+      params: workspaceParams, response: listOf(sourceResponse).extend({ scimSources: z.array(scimSourceResponse).describe("the SCIM sources, which Entra ID's provisioning service pushes to") }),
+      async handler({ ctx, rt, request }) {
         const items = await listSources(ctx);
-        return { items, total: items.length, limit: items.length, offset: 0 };
+        return { items, total: items.length, limit: items.length, offset: 0, scimSources: await listScimSources(ctx, baseUrlOf(rt, request)) };
       },
     }),
     route({
-      method: "POST", url: "/workspaces/:workspace/sources", summary: "Add an Entra ID source", access: "workspace", status: 201,
-      params: workspaceParams, body: sourceBody, response: sourceResponse,
-      async handler({ ctx, rt, body }) {
-        const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
+      method: "POST", url: "/workspaces/:workspace/sources", summary: "Add an Entra ID source, or (type scim) a SCIM source that Entra ID's provisioning service pushes to", access: "workspace", status: 201,
+      description: "A SCIM source's answer holds its Tenant URL and, this once, its Secret Token: paste both in the enterprise application's provisioning settings.",
+      params: workspaceParams, body: sourceBody, response: z.union([sourceResponse, scimSourceResponse]),
+      async handler({ ctx, rt, body, request }) {
+        const { type, name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, newScimToken: _n, ...config } = body as SourceBody;
         if (!name) throw invalidInput([{ field: "name", message: "is required" }]);
+        if (type === "scim") return createScimSourceFrom(ctx, rt, request, body as SourceBody);
+        if (_n !== undefined) throw invalidInput([{ field: "newScimToken", message: "is for a SCIM source (type scim)" }]);
         return createEntraSource(sourceContext(rt, ctx), { name, config: config as never, credential: credentialOf(body as SourceBody) });
       },
     }),
     route({
-      method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret)", access: "workspace", etag: { version: sourceVersion },
+      method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret or token)", access: "workspace", etag: { version: anySourceVersion },
       description: "The ETag header is the source's version (name, settings, secret; not its sync status): send it back as If-Match with a PATCH.",
-      params: sourceParams, response: sourceResponse,
-      handler: async ({ ctx, params }) => getSource(ctx, params.name),
+      params: sourceParams, response: z.union([sourceResponse, scimSourceResponse]),
+      handler: async ({ ctx, rt, request, params }) => (await findScimSource(ctx, rt, request, params.name)) ?? getSource(ctx, params.name),
     }),
     route({
-      method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name)", access: "workspace",
+      method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name); a SCIM source: its onRemove and country, or a new Secret Token (newScimToken)", access: "workspace",
       description: "With If-Match (the ETag of GET), applied only if the source is still that version; otherwise 412 precondition_failed and nothing changes.",
-      etag: { version: sourceVersion },
-      params: sourceParams, body: sourceBody, response: sourceResponse,
-      async handler({ ctx, rt, params, body, ifMatch }) {
-        const { name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, ...config } = body as SourceBody;
+      etag: { version: anySourceVersion },
+      params: sourceParams, body: sourceBody, response: z.union([sourceResponse, scimSourceResponse]),
+      async handler({ ctx, rt, request, params, body, ifMatch }) {
+        const scim = await findScimSource(ctx, rt, request, params.name);
+        if (scim) return updateScimSourceFrom(ctx, rt, request, scim, body as SourceBody, ifMatch);
+        const { type, name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, newScimToken, ...config } = body as SourceBody;
+        if (newScimToken !== undefined) throw invalidInput([{ field: "newScimToken", message: `"${params.name}" is not a SCIM source` }]);
+        if (type === "scim") throw invalidInput([{ field: "type", message: "a source's type cannot change" }]);
         const credential = credentialOf(body as SourceBody);
         return updateEntraSource(sourceContext(rt, ctx), params.name, { name, config: config as never, credential }, { ifMatch });
       },
@@ -195,9 +216,12 @@ export const sourceRoutes: RouteModule = {
     route({
       method: "DELETE", url: "/workspaces/:workspace/sources/:name", access: "workspace",
       summary: "Remove a source. Its users and groups stay, managed in Rollcall from then on (users=keep, the default; users=disable also disables the users), or are deleted with it (users=delete)",
-      params: sourceParams, response: removedSourceResponse,
+      params: sourceParams, response: z.union([removedSourceResponse, scimSourceResponse.extend({ removal: removalSchema }).meta({ id: "RemovedScimSource" })]),
       query: z.object({ users: z.enum(sourceRemovals).default("keep").describe("what happens to the source's users and groups") }).strict(),
-      handler: async ({ ctx, rt, params, query }) => removeSource(sourceContext(rt, ctx), params.name, query.users),
+      async handler({ ctx, rt, request, params, query }) {
+        const scim = await findScimSource(ctx, rt, request, params.name);
+        return scim ? removeScimSourceFrom(ctx, scim, query.users) : removeSource(sourceContext(rt, ctx), params.name, query.users);
+      },
     }),
     route({
       method: "POST", url: "/workspaces/:workspace/sources/:name/test", summary: "Connect: a fresh token, then prove each Graph permission the source needs", access: "workspace",

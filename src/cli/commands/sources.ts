@@ -8,6 +8,9 @@ import { cronProblem, defaultScheduleZone, endpoints, timeZoneProblem, type Entr
 import { formatInterval, parseInterval } from "../../domain/interval.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { sourceTryCommand } from "./source-try.ts";
+import { addScimCommand, describeScimSource, tokenLines, updateScimSource } from "./scim-sources.ts";
+import type { ScimSource } from "../../core/scim-sources.ts";
+import type { RemovedScimSource } from "../directory.ts";
 import { collect, confirm, directoryCommand, runOn, suggest, table, withConfirmation, type GlobalOptions } from "../io.ts";
 
 /** `rollcall sources …`: Entra ID sources. Secrets come from an environment variable, never a flag value. */
@@ -230,7 +233,7 @@ function scheduleZone(c: Source["config"]): string {
 }
 
 export function sourcesCommand(): Command {
-  const sources = new Command("sources").description("Entra ID sources: add, test, try a mapping on one user, change, remove");
+  const sources = new Command("sources").description("Entra ID sources (Rollcall reads the tenant) and SCIM sources (Entra ID pushes to Rollcall): add, test, try a mapping on one user, change, remove");
 
   const add = new Command("add").alias("create").description("add a source");
   add.addCommand(
@@ -250,28 +253,52 @@ export function sourcesCommand(): Command {
         }, { human: (s) => `added source ${s.name}\n${describeSource(s, flags.workspace)}\nNext: ${suggest(["sources", "test", s.name], flags.workspace)}, then ${suggest(["sync", s.name], flags.workspace)}` }),
       ),
   );
+  add.addCommand(addScimCommand());
   sources.addCommand(add);
 
   sources.addCommand(
     withSourceFlags(directoryCommand("update", "change a source's settings or secret, or rename it"))
       .argument("<name>", "source name")
       .option("--rename <new-name>", "a new name for the source, shown on its users and groups")
+      .option("--new-scim-token", "a SCIM source: issue a new Secret Token (printed once); the one before stops working at once")
       .action(async (name: string, flags: Flags) =>
-        runOn(flags, async (directory) => directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags), rename: flags.rename as string | undefined }), { human: (s) => `updated source ${s.name}\n${describeSource(s, flags.workspace)}` }),
+        runOn(flags, async (directory): Promise<Source | (ScimSource & { token?: string | undefined })> => {
+          const scim = await directory.scimSources.find(name);
+          if (scim) {
+            const entraOnly = [...Object.keys(configFromFlags(flags)).filter((k) => k !== "onRemove" && k !== "country"), ...(credentialFromFlags(flags) ? ["clientSecret"] : []), ...(flags.rename ? ["rename"] : [])];
+            return updateScimSource(directory, scim.name, flags, entraOnly);
+          }
+          if (flags.newScimToken) throw invalidInput([{ field: "newScimToken", message: `"${name}" is not a SCIM source: an Entra ID source's secret is replaced with --client-secret-env` }]);
+          return directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags), rename: flags.rename as string | undefined });
+        }, {
+          human: (s) => (s.type === "scim"
+            ? [`updated SCIM source ${s.name}`, ...(s.token ? tokenLines(s, s.token, flags.workspace) : []), describeScimSource(s)].join("\n")
+            : `updated source ${s.name}\n${describeSource(s, flags.workspace)}`),
+        }),
       ),
   );
 
   sources.addCommand(
-    directoryCommand("list", "list sources").action(async (flags: Flags) =>
-      runOn(flags, (directory) => directory.sources.list(), {
-        human: (list) => table(list.map((s) => ({ name: s.name, tenant: s.config.tenantId, secret: s.secret.description, users: s.status.syncedUsers, groups: s.status.syncedGroups, lastRun: s.status.lastRun?.status ?? "never", nextRun: s.status.nextRunAt ? wallClock(s.status.nextRunAt, scheduleZone(s.config)) : "" })), ["name", "tenant", "secret", "users", "groups", "lastRun", "nextRun"], `No sources in workspace ${flags.workspace} yet: \`rollcall sources add entra --help\` shows how to add one.`),
+    directoryCommand("list", "list sources: Entra ID sources, then SCIM sources").action(async (flags: Flags) =>
+      runOn(flags, async (directory): Promise<(Source | ScimSource)[]> => [...(await directory.sources.list()), ...(await directory.scimSources.list())], {
+        human: (all) => {
+          const entra = all.filter((s): s is Source => s.type === "entra");
+          const scim = all.filter((s): s is ScimSource => s.type === "scim");
+          if (all.length === 0) return `No sources in workspace ${flags.workspace} yet: \`rollcall sources add entra --help\` (Rollcall reads Entra ID) or \`rollcall sources add scim --help\` (Entra ID pushes over SCIM) shows how to add one.`;
+          return [
+            ...(entra.length ? [table(entra.map((s) => ({ name: s.name, tenant: s.config.tenantId, secret: s.secret.description, users: s.status.syncedUsers, groups: s.status.syncedGroups, lastRun: s.status.lastRun?.status ?? "never", nextRun: s.status.nextRunAt ? wallClock(s.status.nextRunAt, scheduleZone(s.config)) : "" })), ["name", "tenant", "secret", "users", "groups", "lastRun", "nextRun"], "")] : []),
+            ...(scim.length ? [table(scim.map((s) => ({ name: s.name, type: "SCIM", tenantUrl: s.tenantUrl, users: s.status.users, groups: s.status.groups, lastRequest: s.status.lastRequestAt ?? "never" })), ["name", "type", "tenantUrl", "users", "groups", "lastRequest"], "")] : []),
+          ].join("\n\n");
+        },
       }),
     ),
   );
 
   sources.addCommand(
     directoryCommand("show", "show a source").argument("<name>", "source name").action(async (name: string, flags: Flags) =>
-      runOn(flags, (directory) => directory.sources.get(name), { human: (s) => describeSource(s, flags.workspace) }),
+      runOn(flags, async (directory): Promise<Source | ScimSource> => (await directory.scimSources.find(name)) ?? directory.sources.get(name), {
+        human: (s) => (s.type === "scim" ? describeScimSource(s) : describeSource(s, flags.workspace)),
+      }),
     ),
   );
 
@@ -282,12 +309,13 @@ export function sourcesCommand(): Command {
       .addOption(new Option("--users <what>", "what happens to its users and groups: keep them, keep them disabled, or delete them").choices(sourceRemovals).default("keep"))
       .action(async (name: string, flags: Flags & { users: SourceRemoval; yes?: boolean }) =>
         runOn(flags, async (directory) => {
+          const scim = await directory.scimSources.find(name);
           await confirm(flags, async () => {
-            const source = await directory.sources.get(name);
+            const [label, count] = scim ? [`SCIM source "${scim.name}"`, `${scim.status.users} provisioned users`] : await directory.sources.get(name).then((s) => [`source "${s.name}"`, `${s.status.syncedUsers} synced users`]);
             const users = { keep: "keep its users and groups, managed in Rollcall from now on", disable: "disable its users and keep its groups", delete: "DELETE its users and groups" }[flags.users];
-            return `Remove source "${source.name}" (${source.status.syncedUsers} synced users) and ${users}?`;
+            return `Remove ${label} (${count}) and ${users}?`;
           });
-          return directory.sources.remove(name, flags.users);
+          return scim ? directory.scimSources.remove(scim.name, flags.users) : directory.sources.remove(name, flags.users);
         }, { human: describeRemoval }),
       ),
   );
@@ -305,11 +333,11 @@ export function sourcesCommand(): Command {
   return sources;
 }
 
-function describeRemoval(s: RemovedSource): string {
+function describeRemoval(s: RemovedSource | RemovedScimSource): string {
   const { users, usersAffected, groupsAffected } = s.removal;
   const what = `${usersAffected} user${usersAffected === 1 ? "" : "s"} and ${groupsAffected} group${groupsAffected === 1 ? "" : "s"}`;
   const kept = s.removal.usersKept ? `; kept ${s.removal.usersKept} user${s.removal.usersKept === 1 ? "" : "s"} it had linked (added by hand or imported before it), managed in Rollcall from now on` : "";
   if (users === "delete") return `removed source ${s.name} and deleted its ${what}${kept}`;
   return `removed source ${s.name}; its ${what} stay${users === "disable" ? " (users disabled)" : ""}, managed in Rollcall from now on.\n` +
-    `A source added later for the same tenant takes them back by their Entra object ID.`;
+    (s.type === "scim" ? "A SCIM source added later links them again by their email when Entra ID provisions them." : "A source added later for the same tenant takes them back by their Entra object ID.");
 }

@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import type { User } from "../types.ts";
-import { systemTags } from "../types.ts";
+import { isSyncedSourceType, systemTags } from "../types.ts";
 import { CheckField, ErrorBanner, TextArea, TextField } from "./ui.tsx";
 import { Dialog, useUnsavedChanges } from "./dialog.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
@@ -120,7 +120,7 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
     // Move focus to the first field with a problem so keyboard and screen-reader users land on it.
     { onError: () => requestAnimationFrame(() => document.querySelector<HTMLElement>(".user-form [aria-invalid='true']")?.focus()) },
   );
-  const synced = user?.source.type === "entra";
+  const synced = user !== undefined && isSyncedSourceType(user.source.type);
   const locked = (field: string) => synced && sourceOwned.has(field);
 
   const setText = (key: Text) => (e: { target: { value: string } }) => setState((s) => ({ ...s, text: { ...s.text, [key]: e.target.value } }));

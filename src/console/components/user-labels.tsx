@@ -16,6 +16,8 @@ export function sourceLabel(user: Pick<User, "source">): string {
       return user.source.name && user.source.name !== "import" ? `Import: ${user.source.name}` : "Imported";
     case "entra":
       return `Entra ID: ${user.source.name}`;
+    case "scim":
+      return `Entra ID (SCIM): ${user.source.name}`;
     default:
       return user.source.name;
   }

@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, ws } from "../api.ts";
 import { Link, navigate } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import type { GroupDetail, GroupMember, MemberPage } from "../types.ts";
+import { isSyncedSourceType, type GroupDetail, type GroupMember, type MemberPage } from "../types.ts";
 import { useDebounced, useLoad, useTitle } from "../hooks.ts";
 import { Badge, ErrorBanner, Loading, Spinner, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
@@ -108,7 +108,7 @@ export function GroupPage({ id }: { id: string }) {
       </div>
     );
   }
-  const synced = g.source.type === "entra";
+  const synced = isSyncedSourceType(g.source.type);
   // Synced groups change in Entra ID; viewers change nothing.
   const editable = !synced && canChange;
   const add = async (event: FormEvent) => {

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { api, ws } from "../api.ts";
 import { Link, navigate, useLocation, offsetIn, setQuery } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
-import type { Group, PageOf } from "../types.ts";
+import { isSyncedSourceType, type Group, type PageOf } from "../types.ts";
 import { useLoad, useQuerySearch, useTitle } from "../hooks.ts";
 import { Badge, Empty, ErrorBanner, Loading, TextArea, TextField } from "../components/ui.tsx";
 import { Dialog, useUnsavedChanges } from "../components/dialog.tsx";
@@ -15,6 +15,7 @@ const pageSize = 50;
 
 export function groupSourceLabel(group: Pick<Group, "source">): string {
   if (group.source.type === "entra") return `Entra ID: ${group.source.name}`;
+  if (group.source.type === "scim") return `Entra ID (SCIM): ${group.source.name}`;
   if (group.source.type === "import") return "Imported";
   const removed = keptFrom(group.source);
   return removed ? `Kept from Entra ID: ${removed}` : "Created here";
@@ -62,6 +63,7 @@ export function GroupsPage() {
             <option value="manual">Created here (or kept from a removed source)</option>
             <option value="import">Imported</option>
             <option value="entra">Synced from Entra ID</option>
+            <option value="scim">Provisioned by Entra ID (SCIM)</option>
           </select>
         </div>
       </div>
@@ -85,7 +87,7 @@ export function GroupsPage() {
                 {g.description ?? <span className="muted">—</span>}
               </td>
               <td data-label="Source">
-                <Badge tone={g.source.type === "entra" ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
+                <Badge tone={isSyncedSourceType(g.source.type) ? "info" : "neutral"}>{groupSourceLabel(g)}</Badge>
               </td>
               <td data-label="Members" className="num">
                 {g.memberCount.toLocaleString()}

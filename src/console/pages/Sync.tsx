@@ -5,6 +5,7 @@ import { useInterval, useLoad, useTitle } from "../hooks.ts";
 import { syncApi, type Source } from "../sync-api.ts";
 import { Empty, ErrorBanner, Loading, useToast } from "../components/ui.tsx";
 import { SourceFormDialog } from "../components/SourceForm.tsx";
+import { ScimSources } from "../components/ScimSources.tsx";
 import { ConnectButton, RunTracker, SecretState, SourceStats } from "../components/SyncParts.tsx";
 import { ApiError } from "../api.ts";
 import { hasDraft } from "../drafts.tsx";
@@ -54,6 +55,7 @@ export function SyncPage() {
           <SourceCard key={s.id} workspace={workspace} source={s} onChanged={sources.reload} />
         ))}
       </div>
+      <ScimSources workspace={workspace} />
       <SourceFormDialog
         workspace={workspace}
         open={adding}

@@ -1,6 +1,6 @@
 import { useQuerySearch, useLoad } from "../hooks.ts";
 import { setQuery } from "../router.tsx";
-import { syncApi, type Source } from "../sync-api.ts";
+import { syncApi } from "../sync-api.ts";
 import { GroupFilter } from "../components/GroupFilter.tsx";
 import { DepartmentFilter } from "../components/DepartmentFilter.tsx";
 import { TagFilter } from "../components/TagFilter.tsx";
@@ -25,7 +25,10 @@ export function UserFilters({ workspace, query, sort, order, refresh }: { worksp
   const [search, setSearch] = useQuerySearch(q);
   const sources = useLoad(
     (signal) =>
-      syncApi.listSources(workspace, signal).catch((): Source[] => []),
+      // Entra ID sources and SCIM sources, in one request: their names are the users' source names.
+      syncApi
+        .sourceNames(workspace, signal)
+        .catch((): { name: string; type: "entra" | "scim" }[] => []),
     [workspace],
   );
   const filtered = isFiltered(query);
@@ -58,9 +61,10 @@ export function UserFilters({ workspace, query, sort, order, refresh }: { worksp
           <option value="type:manual">Managed here (added by hand, or kept from a removed source)</option>
           <option value="type:import">Imported</option>
           <option value="type:entra">Any Entra ID source</option>
+          <option value="type:scim">Any SCIM source (provisioned by Entra ID)</option>
           {(sources.data ?? []).map((s) => (
             <option key={s.name} value={`name:${s.name}`}>
-              Entra ID: {s.name}
+              {s.type === "scim" ? "Entra ID (SCIM)" : "Entra ID"}: {s.name}
             </option>
           ))}
           {source && !(sources.data ?? []).some((s) => s.name === source) ? <option value={`name:${source}`}>{source}</option> : null}

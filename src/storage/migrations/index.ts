@@ -38,6 +38,7 @@ import * as m041 from "./041_stored_names_composed.ts";
 import * as m042 from "./042_import_rows_given_id.ts";
 import * as m043 from "./043_change_log_member_group.ts";
 import * as m045 from "./045_source_tags_indexed.ts";
+import * as m046 from "./046_scim_sources.ts";
 import * as m047 from "./047_graph_change_subscriptions.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
@@ -81,6 +82,7 @@ export const migrations: Record<string, Migration> = {
   "042_import_rows_given_id": m042,
   "043_change_log_member_group": m043,
   "045_source_tags_indexed": m045,
+  "046_scim_sources": m046,
   "047_graph_change_subscriptions": m047,
 };
 

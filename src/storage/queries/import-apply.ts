@@ -9,7 +9,7 @@ import { insertImportGroups } from "./import-new-users.ts";
  * import's source, or (a row matched by its id: an export edited) any group but one synced from Entra ID.
  */
 function leavesGroup(sourceName: string): RawBuilder<boolean> {
-  return sql<boolean>`(g.source_type <> 'entra' AND (coalesce(${matchedById}, false) OR (g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName}))))`;
+  return sql<boolean>`(g.source_type NOT IN ('entra', 'scim') AND (coalesce(${matchedById}, false) OR (g.source_type = 'import' AND lower(g.source_name) = lower(${sourceName}))))`;
 }
 
 /**
@@ -51,7 +51,7 @@ export async function markUnchangedElsewhere(db: Db, t: ApplyTarget, pinRows: nu
   await sql`
     UPDATE import_rows s SET action = 'unchanged'
     FROM users u ${heldLaterals(t)}
-    WHERE ${stagedIn(t)} AND s.action IS NULL AND u.id = s.user_id AND u.source_type <> 'entra'
+    WHERE ${stagedIn(t)} AND s.action IS NULL AND u.id = s.user_id AND u.source_type NOT IN ('entra', 'scim')
       AND NOT (u.source_type = 'import' AND lower(u.source_name) = lower(${t.sourceName}))
       AND s.row_no <> ALL(${pinRows}::int[])
       ${diffs.length ? sql`AND NOT (${sql.join(diffs, sql` OR `)})` : sql``}`.execute(db);
@@ -81,7 +81,7 @@ function heldLaterals(t: ApplyTarget): RawBuilder<unknown> {
     CROSS JOIN LATERAL (
       SELECT array_agg(lower(g.name)) AS names,
              array_agg(lower(g.name)) FILTER (WHERE g.source_type = 'import' AND lower(g.source_name) = lower(${t.sourceName})) AS own,
-             array_agg(lower(g.name)) FILTER (WHERE g.source_type <> 'entra') AS local
+             array_agg(lower(g.name)) FILTER (WHERE g.source_type NOT IN ('entra', 'scim')) AS local
       FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id) grp`;
 }
 

@@ -222,7 +222,7 @@ export async function findClashes(
              'owner' AS kind, u.id AS holder_id, u.display_name AS holder_name, u.email AS holder_email, u.source_type AS holder_source_type, u.source_name AS holder_source_name
       FROM import_rows s JOIN users u ON u.id = s.user_id
       WHERE ${stagedIn(rows)} AND s.action IS NULL
-        AND (u.source_type = 'entra' OR (NOT ${updateExisting} AND NOT (u.source_type = 'import' AND lower(u.source_name) = lower(${sourceName}))))
+        AND (u.source_type IN ('entra', 'scim') OR (NOT ${updateExisting} AND NOT (u.source_type = 'import' AND lower(u.source_name) = lower(${sourceName}))))
         AND NOT coalesce(${matchedById}, false)`,
     // A row matched by its id may give its user a new email: not one another user has, in either role (a branch
     // each, so that each looks the address up by its index).
@@ -252,7 +252,7 @@ export async function findClashes(
   const entraGroups = sql`
       SELECT s.row_no AS row_no, 'groups' AS field, n AS value, 'group' AS kind, g.id AS holder_id, g.name AS holder_name, NULL AS holder_email, g.source_type AS holder_source_type, g.source_name AS holder_source_name
       FROM import_rows s CROSS JOIN LATERAL unnest(s.groups) n
-      JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n) AND g.source_type = 'entra'
+      JOIN groups g ON g.workspace_id = ${workspaceId} AND lower(g.name) = lower(n) AND g.source_type IN ('entra', 'scim')
       WHERE ${stagedIn(rows)} AND NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.member_user_id = s.user_id)`;
   const branches = [...(scope.users ? withUsers : []), ...(scope.entraGroups ? [entraGroups] : [])];
   if (branches.length === 0) return [];
@@ -357,10 +357,10 @@ export async function keepSyncedFields(db: Db, rows: StagedRows, present: Set<st
     WITH kept AS (
       SELECT s.row_no, array_remove(ARRAY[${sql.join(differs)}]::text[], NULL) AS fields, u.display_name AS holder_name, u.email AS holder_email, u.source_name
       FROM import_rows s JOIN users u ON u.id = s.user_id
-      WHERE ${stagedIn(rows)} AND ${matchedById} AND u.source_type = 'entra'
+      WHERE ${stagedIn(rows)} AND ${matchedById} AND u.source_type IN ('entra', 'scim')
     ), reset AS (
       UPDATE import_rows s SET ${sql.join(columns.map((c) => sql`${sql.raw(c.column)} = u.${sql.raw(c.column)}`))}
-      FROM users u WHERE ${stagedIn(rows)} AND ${matchedById} AND u.id = s.user_id AND u.source_type = 'entra'
+      FROM users u WHERE ${stagedIn(rows)} AND ${matchedById} AND u.id = s.user_id AND u.source_type IN ('entra', 'scim')
     )
     SELECT * FROM kept WHERE cardinality(fields) > 0 ORDER BY row_no`.execute(db);
   return kept;
@@ -390,7 +390,7 @@ export interface KeptEntraGroup {
 export async function keptEntraGroups(db: Db, rows: StagedRows): Promise<KeptEntraGroup[]> {
   const { rows: kept } = await sql<KeptEntraGroup>`
     SELECT s.row_no, g.name AS group_name, g.source_name
-    FROM import_rows s JOIN group_members m ON m.member_user_id = s.user_id JOIN groups g ON g.id = m.group_id AND g.source_type = 'entra'
+    FROM import_rows s JOIN group_members m ON m.member_user_id = s.user_id JOIN groups g ON g.id = m.group_id AND g.source_type IN ('entra', 'scim')
     WHERE ${stagedIn(rows)} AND ${matchedById} AND lower(g.name) <> ALL(SELECT lower(x) FROM unnest(coalesce(s.groups, '{}')) x)
     ORDER BY s.row_no, lower(g.name)`.execute(db);
   return kept;

@@ -55,8 +55,8 @@ export async function misuses(api: ReturnType<typeof createClient<paths>>, run: 
   await api.GET("/api/v1/workspaces/{workspace}/users", { params: { path: { workspace: "default" }, query: { sort: "surname" } } });
   // @ts-expect-error nor filtered by a misspelt key
   await api.GET("/api/v1/workspaces/{workspace}/users", { params: { path: { workspace: "default" }, query: { departmnet: "Engines" } } });
-  // @ts-expect-error a source type is manual, import or entra
-  await api.GET("/api/v1/workspaces/{workspace}/users", { params: { path: { workspace: "default" }, query: { sourceType: "scim" } } });
+  // @ts-expect-error a source type is manual, import, entra or scim
+  await api.GET("/api/v1/workspaces/{workspace}/users", { params: { path: { workspace: "default" }, query: { sourceType: "ldap" } } });
   // @ts-expect-error there is no such route
   await api.GET("/api/v1/workspaces/{workspace}/people", { params: { path: { workspace: "default" } } });
 }

@@ -1,0 +1,66 @@
+import { z } from "zod";
+import type { FastifyRequest } from "fastify";
+import { RollcallError, invalidInput } from "../../errors.ts";
+import type { Runtime } from "../../runtime.ts";
+import type { WorkspaceContext } from "../../core/context.ts";
+import { assertIfMatch, versionOf } from "../../core/versions.ts";
+import { createScimSource, getScimSource, scimRemovals, updateScimSource, type ScimSource } from "../../core/scim-sources.ts";
+import { removeScimSource, type SourceRemoval } from "../../core/source-removal.ts";
+import { baseUrlOf } from "../scim.ts";
+import { timestamp } from "../schemas.ts";
+
+/**
+ * SCIM sources through the sources routes (routes/sources.ts): `type: "scim"` on create, and a name that is a SCIM
+ * source's on show, change and remove. Their settings are few (onRemove, country); their secret token is shown once.
+ */
+export const scimSourceResponse = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.literal("scim"),
+    config: z.object({ onRemove: z.enum(scimRemovals), country: z.string().nullable() }).meta({ id: "ScimSourceConfig" }),
+    tenantUrl: z.string().describe("paste as the Tenant URL of the enterprise application's provisioning (Provisioning Mode: Automatic)"),
+    status: z.object({
+      users: z.number().int(),
+      groups: z.number().int(),
+      lastRequestAt: timestamp.nullable().describe("when Entra ID's provisioning service last made a request with the token (to the minute)"),
+      tokenIssuedAt: timestamp,
+    }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    token: z.string().optional().describe("the Secret Token: only in the answer that issued it (create, or newScimToken), never again"),
+  })
+  .meta({ id: "ScimSource" });
+
+/** The keys a SCIM source takes in a sources body; any other is refused by name. */
+const scimKeys = new Set(["type", "name", "onRemove", "country", "newScimToken"]);
+
+function scimConfigOf(body: Record<string, unknown>): Record<string, unknown> {
+  const others = Object.keys(body).filter((key) => !scimKeys.has(key));
+  if (others.length) throw invalidInput(others.map((field) => ({ field, message: "is not a setting of a SCIM source (it takes name, onRemove, country and newScimToken)" })));
+  return { ...(body.onRemove !== undefined && { onRemove: body.onRemove }), ...(body.country !== undefined && { country: body.country }) };
+}
+
+export const scimSourceVersion = (source: ScimSource) => versionOf({ id: source.id, name: source.name, config: source.config, tokenIssuedAt: source.status.tokenIssuedAt });
+
+export function createScimSourceFrom(ctx: WorkspaceContext, rt: Runtime, request: FastifyRequest, body: Record<string, unknown>) {
+  if (body.newScimToken !== undefined) throw invalidInput([{ field: "newScimToken", message: "is for an existing source: a new one gets its token anyway" }]);
+  return createScimSource(ctx, { name: String(body.name), config: scimConfigOf(body) }, baseUrlOf(rt, request));
+}
+
+/** The SCIM source `key` names, or undefined when it names none (an Entra ID source, or nothing). */
+export async function findScimSource(ctx: WorkspaceContext, rt: Runtime, request: FastifyRequest, key: string): Promise<ScimSource | undefined> {
+  return getScimSource(ctx, key, baseUrlOf(rt, request)).catch((error: unknown) => {
+    if (error instanceof RollcallError && error.code === "not_found") return undefined;
+    throw error;
+  });
+}
+
+export async function updateScimSourceFrom(ctx: WorkspaceContext, rt: Runtime, request: FastifyRequest, source: ScimSource, body: Record<string, unknown>, ifMatch: string | undefined) {
+  if (body.name !== undefined && body.name !== source.name) throw invalidInput([{ field: "name", message: "a SCIM source keeps its name: add another source to use another" }]);
+  if (body.type !== undefined && body.type !== "scim") throw invalidInput([{ field: "type", message: `"${source.name}" is a SCIM source; a source's type cannot change` }]);
+  assertIfMatch(ifMatch, scimSourceVersion(source), "source");
+  return updateScimSource(ctx, source.id, { config: scimConfigOf(body), newToken: body.newScimToken === true }, baseUrlOf(rt, request));
+}
+
+export const removeScimSourceFrom = (ctx: WorkspaceContext, source: ScimSource, users: SourceRemoval) => removeScimSource(ctx, source, users);

@@ -1,0 +1,134 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { RollcallError } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+import { toApiError } from "./errors.ts";
+import { authenticateScimToken } from "../core/scim-sources.ts";
+import { createScimUser, deleteScimUser, listScimUsers, patchScimUser, replaceScimUser, scimContext, sourceUser, userLocation, userResource, type ScimContext } from "../core/scim-users.ts";
+import { createScimGroup, deleteScimGroup, groupLocation, groupResource, listScimGroups, patchScimGroup, replaceScimGroup, sourceGroup } from "../core/scim-groups.ts";
+import { listResponse, pageOf, scimErrorBody, scimMediaType } from "../sources/scim/protocol.ts";
+import { maxResults, resourceTypes, schemaDefinitions, serviceProviderConfig } from "../sources/scim/discovery.ts";
+
+/**
+ * SCIM 2.0 (RFC 7644) at /scim/v2, for Entra ID's provisioning service: the Tenant URL and Secret Token of a SCIM
+ * source (core/scim-sources.ts). The token alone says which workspace and source a request acts for. Errors are
+ * SCIM's Error messages; everything else is the core's (core/scim-users.ts, core/scim-groups.ts).
+ */
+export const scimPrefix = "/scim/v2";
+
+type Query = { filter?: string; startIndex?: string; count?: string; excludedAttributes?: string; attributes?: string };
+
+/** The server the provisioning service reaches: ROLLCALL_PUBLIC_URL, else the one this request came to. */
+export function baseUrlOf(rt: Runtime, request: FastifyRequest): string {
+  return (rt.config.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, "");
+}
+
+async function caller(rt: Runtime, request: FastifyRequest): Promise<ScimContext> {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
+  if (!match) throw new RollcallError("unauthenticated", "Send the SCIM source's secret token as Authorization: Bearer <token> (the Secret Token of the enterprise application's provisioning settings)");
+  const found = await authenticateScimToken(rt.store.db, match[1]!);
+  if (!found) throw new RollcallError("unauthenticated", "The secret token is not a SCIM source's, or a newer one replaced it: paste the source's current token in the Azure portal (`rollcall sources update NAME --new-scim-token` issues one)");
+  return scimContext(rt.store.db, found, baseUrlOf(rt, request));
+}
+
+const send = (reply: FastifyReply, status: number, body?: unknown) => (body === undefined ? reply.status(status).send() : reply.status(status).type(scimMediaType).send(body));
+
+/** excludedAttributes=members (Entra ID's group look-ups), or attributes naming others: the members are left out. */
+const withMembers = (query: Query) => {
+  const excluded = (query.excludedAttributes ?? "").split(",").map((a) => a.trim().toLowerCase());
+  const only = query.attributes?.split(",").map((a) => a.trim().toLowerCase());
+  return !excluded.includes("members") && (!only || only.includes("members"));
+};
+
+export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<void> {
+  await app.register(
+    async (scim) => {
+      scim.setErrorHandler((error, request, reply) => {
+        let refused = toApiError(error, { bodyLimit: 1024 * 1024 });
+        if (refused.code === "internal") {
+          request.log.error({ err: error }, "SCIM request failed");
+          refused = new RollcallError("internal", `Something went wrong on the server; it has been logged (request ${request.id})`);
+        }
+        if (refused.status === 401) void reply.header("www-authenticate", 'Bearer realm="scim"');
+        return send(reply, refused.status, scimErrorBody(refused));
+      });
+      scim.setNotFoundHandler((request, reply) =>
+        send(reply, 404, scimErrorBody(new RollcallError("not_found", `There is no SCIM endpoint ${request.method} ${request.url.split("?")[0]}: this server has /Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas`))),
+      );
+      const base = (request: FastifyRequest) => `${baseUrlOf(rt, request)}${scimPrefix}`;
+
+      scim.get("/ServiceProviderConfig", async (request, reply) => send(reply, 200, serviceProviderConfig(base(request))));
+      scim.get("/ResourceTypes", async (request, reply) => {
+        const types = resourceTypes(base(request));
+        return send(reply, 200, listResponse(types, { total: types.length, startIndex: 1 }));
+      });
+      scim.get("/Schemas", async (request, reply) => {
+        const schemas = schemaDefinitions(base(request));
+        return send(reply, 200, listResponse(schemas, { total: schemas.length, startIndex: 1 }));
+      });
+
+      scim.get<{ Querystring: Query }>("/Users", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        const page = pageOf(request.query, maxResults);
+        const { users, total } = await listScimUsers(ctx, { filter: request.query.filter, ...page });
+        return send(reply, 200, listResponse(users.map((u) => userResource(ctx, u)), { total, startIndex: page.startIndex }));
+      });
+      scim.post("/Users", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        const { user } = await createScimUser(ctx, request.body);
+        void reply.header("location", userLocation(ctx, user.id));
+        return send(reply, 201, userResource(ctx, user));
+      });
+      scim.get<{ Params: { id: string } }>("/Users/:id", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        return send(reply, 200, userResource(ctx, await sourceUser(ctx, request.params.id)));
+      });
+      scim.put<{ Params: { id: string } }>("/Users/:id", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        return send(reply, 200, userResource(ctx, await replaceScimUser(ctx, request.params.id, request.body)));
+      });
+      scim.patch<{ Params: { id: string } }>("/Users/:id", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        return send(reply, 200, userResource(ctx, await patchScimUser(ctx, request.params.id, request.body)));
+      });
+      scim.delete<{ Params: { id: string } }>("/Users/:id", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        await deleteScimUser(ctx, request.params.id);
+        return send(reply, 204);
+      });
+
+      scim.get<{ Querystring: Query }>("/Groups", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        const page = pageOf(request.query, maxResults);
+        const { groups, total } = await listScimGroups(ctx, { filter: request.query.filter, ...page });
+        const members = withMembers(request.query);
+        return send(reply, 200, listResponse(await Promise.all(groups.map((g) => groupResource(ctx, g, members))), { total, startIndex: page.startIndex }));
+      });
+      scim.post("/Groups", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        const group = await createScimGroup(ctx, request.body);
+        void reply.header("location", groupLocation(ctx, group.id));
+        return send(reply, 201, await groupResource(ctx, group, true));
+      });
+      scim.get<{ Params: { id: string }; Querystring: Query }>("/Groups/:id", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        return send(reply, 200, await groupResource(ctx, await sourceGroup(ctx, request.params.id), withMembers(request.query)));
+      });
+      scim.put<{ Params: { id: string } }>("/Groups/:id", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        return send(reply, 200, await groupResource(ctx, await replaceScimGroup(ctx, request.params.id, request.body), true));
+      });
+      scim.patch<{ Params: { id: string } }>("/Groups/:id", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        // No body (RFC 7644 3.5.2 allows 204): a group of thousands is not listed back on every membership change.
+        await patchScimGroup(ctx, request.params.id, request.body);
+        return send(reply, 204);
+      });
+      scim.delete<{ Params: { id: string } }>("/Groups/:id", async (request, reply) => {
+        const ctx = await caller(rt, request);
+        await deleteScimGroup(ctx, request.params.id);
+        return send(reply, 204);
+      });
+    },
+    { prefix: scimPrefix },
+  );
+}

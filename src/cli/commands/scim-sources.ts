@@ -1,0 +1,60 @@
+import { Command, Option } from "commander";
+import { invalidInput } from "../../errors.ts";
+import { scimRemovals, type ScimConfig, type ScimSource } from "../../core/scim-sources.ts";
+import type { Directory } from "../directory.ts";
+import { directoryCommand, runOn, suggest, type GlobalOptions } from "../io.ts";
+
+/** `rollcall sources add scim` and what the sources commands say of a SCIM source: Entra ID pushes to it over SCIM 2.0. */
+type Flags = Record<string, unknown> & GlobalOptions;
+
+export function scimConfigFromFlags(flags: Flags): Partial<ScimConfig> {
+  return {
+    ...(flags.onRemove !== undefined && { onRemove: flags.onRemove as ScimConfig["onRemove"] }),
+    ...(flags.country !== undefined && { country: flags.country === false || flags.country === "" ? null : String(flags.country) }),
+  };
+}
+
+export function addScimCommand(): Command {
+  return directoryCommand("scim", "add a SCIM source: Entra ID's provisioning service pushes users and groups to Rollcall (prints its Tenant URL and Secret Token, once)")
+    .requiredOption("--name <name>", "source name (shown on provisioned users)")
+    .addOption(new Option("--on-remove <action>", "what happens to a user Entra ID deletes: disable it (default), delete it, or keep it as it is; both keep it managed here").choices(scimRemovals))
+    .option("--country <CC>", "country for reading local phone numbers (default: the workspace's)")
+    .action(async (flags: Flags) =>
+      runOn(flags, (directory) => directory.scimSources.add({ name: String(flags.name), config: scimConfigFromFlags(flags) }), {
+        human: (s) => [`added SCIM source ${s.name}`, ...tokenLines(s, s.token, flags.workspace), describeScimSource(s)].join("\n"),
+      }),
+    );
+}
+
+/** The Tenant URL and Secret Token to paste in the Azure portal: the token shown this once. */
+export function tokenLines(s: ScimSource, token: string, workspace: string | undefined): string[] {
+  return [
+    "",
+    "In the Azure portal: Enterprise applications → your application → Provisioning → Provisioning Mode: Automatic; under Admin Credentials paste",
+    `  Tenant URL:    ${s.tenantUrl}`,
+    `  Secret Token:  ${token}`,
+    `The token is shown this once and stored only as a hash: ${suggest(["sources", "update", s.name, "--new-scim-token"], workspace)} issues a new one (the old one stops working).`,
+    "Then Test Connection, Save, and turn Provisioning Status On.",
+    "",
+  ];
+}
+
+export function describeScimSource(s: ScimSource): string {
+  return [
+    `${s.name} (SCIM, pushed by Entra ID's provisioning service)`,
+    `  Tenant URL:   ${s.tenantUrl}`,
+    `  token:        issued ${s.status.tokenIssuedAt}`,
+    `  last request: ${s.status.lastRequestAt ?? "never (check the provisioning logs in the Azure portal)"}`,
+    `  provisioned:  ${s.status.users} users, ${s.status.groups} groups`,
+    `  phones:       local numbers read ${s.config.country ? `as ${s.config.country}` : "in the workspace's default country"}`,
+    `  on removal:   ${s.config.onRemove} (a user Entra ID deletes or unassigns${s.config.onRemove === "delete" ? " is deleted" : `${s.config.onRemove === "disable" ? " is disabled and" : ""} stays, managed in Rollcall`})`,
+  ].join("\n");
+}
+
+/** `sources update NAME` of a SCIM source: --on-remove, --country, --new-scim-token; any Entra ID setting is refused by name. */
+export async function updateScimSource(directory: Directory, name: string, flags: Flags, entraSettings: string[]) {
+  if (entraSettings.length) throw invalidInput(entraSettings.map((field) => ({ field, message: `is an Entra ID source's setting; "${name}" is a SCIM source (it takes --on-remove, --country and --new-scim-token)` })));
+  const config = scimConfigFromFlags(flags);
+  if (!flags.newScimToken && Object.keys(config).length === 0) throw invalidInput([{ field: "newScimToken", message: "nothing to change: give --new-scim-token, --on-remove or --country" }]);
+  return directory.scimSources.update(name, { config, newToken: flags.newScimToken === true });
+}

@@ -1,0 +1,207 @@
+import { sql, type SqlBool } from "kysely";
+import type { Db } from "../storage/database.ts";
+import { RollcallError, invalidInput, type FieldProblem } from "../errors.ts";
+import { isGuid } from "../domain/guid.ts";
+import { linkedTags, mergeCustomAttributes, normaliseUserFields, systemTags, type NormalisedUser, type User } from "../domain/user.ts";
+import { diffFields } from "../domain/change.ts";
+import { scimActor } from "../domain/actor.ts";
+import { newUserRow, changedUserRow } from "../storage/user-row.ts";
+import { selectUser, selectUsersByKeys } from "../storage/queries/users.ts";
+import { recordChange, recordChanges } from "./change-log.ts";
+import { subjectOf } from "./users.ts";
+import { logUsersLeavingGroups } from "../storage/queries/groups.ts";
+import { translateDatabaseError, type WorkspaceContext } from "./context.ts";
+import type { ScimCaller } from "./scim-sources.ts";
+import { parseFilter } from "../sources/scim/filter.ts";
+import { applyPatch, parsePatch } from "../sources/scim/patch.ts";
+import { asScimProblem, scimUser, scimUserNameAttribute, userFromScim } from "../sources/scim/resources.ts";
+
+/**
+ * Users pushed by Entra ID's provisioning service to a SCIM source (api/scim.ts): created, looked up, changed and
+ * removed as the source's own, with the same tables, history and linking rules as an Entra ID source's sync. A user
+ * added by hand or imported with the same address is linked; one of another source is a 409 uniqueness conflict.
+ */
+export interface ScimContext extends WorkspaceContext {
+  source: ScimCaller["source"];
+  /** The Tenant URL's server (resources' meta.location). */
+  baseUrl: string;
+}
+
+export function scimContext(db: Db, caller: ScimCaller, baseUrl: string): ScimContext {
+  return { db, workspace: caller.workspace, actor: scimActor(caller.source.name), source: caller.source, baseUrl };
+}
+
+/** Local phone numbers are read in the source's country, else the workspace's. */
+const countryOf = (ctx: ScimContext) => ctx.source.config.country ?? ctx.workspace.defaultCountry;
+
+export const scimUserFilters = ["userName", "externalId", "id"] as const;
+
+export const userLocation = (ctx: ScimContext, id: string) => `${ctx.baseUrl.replace(/\/+$/, "")}/scim/v2/Users/${id}`;
+export const userResource = (ctx: ScimContext, user: User) => scimUser(user, { location: userLocation(ctx, user.id) });
+
+const notFound = (what: "User" | "Group", id: string) => new RollcallError("not_found", `${what} ${id} not found: it is not one this source provisioned (or it was deleted)`, { resource: what.toLowerCase(), key: id });
+
+/** A user of this source by id, or a SCIM 404. */
+export async function sourceUser(ctx: ScimContext, id: string): Promise<User> {
+  const owned = isGuid(id) && (await ctx.db.selectFrom("users").select("id").where("id", "=", id).where("source_id", "=", ctx.source.id).executeTakeFirst());
+  const user = owned ? await selectUser(ctx.db, ctx.workspace.id, id) : undefined;
+  if (!user) throw notFound("User", id);
+  return user;
+}
+
+export async function listScimUsers(ctx: ScimContext, query: { filter?: string | undefined; startIndex: number; count: number }): Promise<{ users: User[]; total: number }> {
+  let where = sql<SqlBool>`u.workspace_id = ${ctx.workspace.id} and u.source_id = ${ctx.source.id}`;
+  if (query.filter) {
+    const { attribute, value } = parseFilter(query.filter, scimUserFilters);
+    const match = {
+      userName: sql`(lower(u.user_principal_name) = lower(${value}) or lower(u.custom_attributes->>${scimUserNameAttribute}) = lower(${value}))`,
+      externalId: sql`u.external_id = ${value}`,
+      id: sql`u.id::text = ${value.toLowerCase()}`,
+    }[attribute];
+    where = sql<SqlBool>`${where} and ${match}`;
+  }
+  const { total } = await ctx.db.selectFrom("users as u").select(sql<number>`count(*)::int`.as("total")).where(where).executeTakeFirstOrThrow();
+  if (query.count === 0) return { users: [], total };
+  const ids = (await ctx.db.selectFrom("users as u").select("u.id").where(where).orderBy("u.created_at").orderBy("u.id").offset(query.startIndex - 1).limit(query.count).execute()).map((r) => r.id);
+  const byId = await selectUsersByKeys(ctx.db, ctx.workspace.id, ids);
+  return { users: ids.flatMap((id) => byId.get(id) ?? []), total };
+}
+
+/** The body as Rollcall's fields, normalised, or a SCIM 400 naming each attribute at fault. */
+function fieldsOf(ctx: ScimContext, body: unknown): { value: NormalisedUser; otherUserName: string | null; externalId: string | null; warnings: string[] } {
+  const input = userFromScim(body, countryOf(ctx));
+  const { value, problems, warnings } = normaliseUserFields(input.fields, countryOf(ctx));
+  const all: FieldProblem[] = [...input.problems, ...problems.map(asScimProblem)];
+  if (input.problems.length === 0 && !value.email && !value.userPrincipalName) {
+    all.push({ field: 'emails[type eq "work"].value', message: "is required when userName is not an address (name@domain): Rollcall finds users by email or user principal name" });
+  }
+  if (all.length) throw invalidInput(all);
+  const lines = [...input.warnings, ...warnings.map(asScimProblem)].map((w) => `${w.field}: ${w.message}`);
+  return { value, otherUserName: input.otherUserName, externalId: input.externalId, warnings: lines };
+}
+
+/** Who else holds the address: none, a user to link (added by hand or imported), or a 409 uniqueness conflict. */
+async function holderToLink(ctx: ScimContext, value: NormalisedUser, except: string | null): Promise<User | undefined> {
+  const keys = [value.email, value.userPrincipalName].filter((k): k is string => Boolean(k));
+  // An address is one user's in either role (selectUsersByKeys reads both): another user's UPN may not be this one's email.
+  const holders = [...new Map([...(await selectUsersByKeys(ctx.db, ctx.workspace.id, keys)).values()].map((u) => [u.id, u])).values()].filter((u) => u.id !== except);
+  const ids = new Set(holders.map((u) => u.id));
+  if (ids.size === 0) return undefined;
+  const holder = holders[0]!;
+  const conflict = (message: string) => new RollcallError("conflict", message, { scimType: "uniqueness", conflictsWith: holders.map((h) => ({ id: h.id, displayName: h.displayName, email: h.email })) });
+  if (ids.size > 1) throw conflict(`${keys.join(" and ")} belong to ${ids.size} different users (${[...ids].join(", ")})`);
+  const address = keys.find((k) => [holder.email, holder.userPrincipalName].some((a) => a?.toLowerCase() === k.toLowerCase())) ?? keys[0];
+  if (except === null && holder.source.type === "scim" && holder.source.name === ctx.source.name) throw conflict(`userName "${address}" is already provisioned by this source: user ${holder.id}`);
+  if (except === null && (holder.source.type === "manual" || holder.source.type === "import")) return holder;
+  const from = holder.source.type === "manual" || holder.source.type === "import" ? `${holder.source.type} user` : `user of ${holder.source.type === "scim" ? "SCIM" : "Entra ID"} source "${holder.source.name}"`;
+  throw conflict(`"${address}" already belongs to ${holder.displayName} (${from} ${holder.id}); Rollcall does not overwrite another source's user`);
+}
+
+async function recordWarnings(trx: Db, ctx: ScimContext, user: User, messages: string[]): Promise<void> {
+  if (messages.length) await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: user.id, subject: subjectOf(user), action: "warning", after: { messages } });
+}
+
+const customAttributesWith = (current: Record<string, string>, otherUserName: string | null) => mergeCustomAttributes(current, { [scimUserNameAttribute]: otherUserName });
+
+/** POST /Users: a new user of the source, or the one added by hand or imported with its address, linked. */
+export async function createScimUser(ctx: ScimContext, body: unknown): Promise<{ user: User; linked: boolean }> {
+  const { value, otherUserName, externalId, warnings } = fieldsOf(ctx, body);
+  const holder = await holderToLink(ctx, value, null);
+  const id = await ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      if (holder) {
+        await trx
+          .updateTable("users")
+          .set({
+            ...changedUserRow({ ...value, customAttributes: customAttributesWith(holder.customAttributes, otherUserName) }),
+            source_type: "scim", source_name: ctx.source.name, source_id: ctx.source.id, external_id: externalId, tags: linkedTags(holder.tags, holder.source.type, "scim"), updated_at: sql`now()`,
+          })
+          .where("id", "=", holder.id)
+          .execute();
+        const after = (await selectUser(trx, ctx.workspace.id, holder.id))!;
+        await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: holder.id, subject: subjectOf(after), action: "link", before: { ...holder, sourceType: holder.source.type }, after });
+        await recordWarnings(trx, ctx, after, warnings);
+        return holder.id;
+      }
+      const row = await trx
+        .insertInto("users")
+        .values({
+          workspace_id: ctx.workspace.id,
+          ...newUserRow({ ...value, displayName: value.displayName!, customAttributes: customAttributesWith({}, otherUserName) }),
+          source_type: "scim", source_name: ctx.source.name, source_id: ctx.source.id, external_id: externalId, tags: [systemTags.scim],
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      const created = (await selectUser(trx, ctx.workspace.id, row.id))!;
+      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: row.id, subject: subjectOf(created), action: "create", after: created });
+      await recordWarnings(trx, ctx, created, warnings);
+      return row.id;
+    })
+    .catch(translateDatabaseError);
+  return { user: (await selectUser(ctx.db, ctx.workspace.id, id))!, linked: holder !== undefined };
+}
+
+/** PUT /Users/{id}: the user becomes what the body says; an attribute left out is cleared (RFC 7644 3.5.1). */
+export async function replaceScimUser(ctx: ScimContext, id: string, body: unknown, known?: User): Promise<User> {
+  const before = known ?? (await sourceUser(ctx, id));
+  const { value, otherUserName, externalId, warnings } = fieldsOf(ctx, body);
+  await holderToLink(ctx, value, before.id);
+  await ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      await trx
+        .updateTable("users")
+        .set({ ...changedUserRow({ ...value, customAttributes: customAttributesWith(before.customAttributes, otherUserName) }), external_id: externalId ?? before.source.externalId, updated_at: sql`now()` })
+        .where("id", "=", before.id)
+        .execute();
+      const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
+      const action = !after.enabled && before.enabled ? "disable" : after.enabled && !before.enabled ? "enable" : "update";
+      if (diffFields(before, after).length) await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, before, after });
+      await recordWarnings(trx, ctx, after, warnings);
+    })
+    .catch(translateDatabaseError);
+  return (await selectUser(ctx.db, ctx.workspace.id, before.id))!;
+}
+
+/** PATCH /Users/{id}: the operations applied to the user as GET shows it, then saved as a PUT of the result. */
+export async function patchScimUser(ctx: ScimContext, id: string, body: unknown): Promise<User> {
+  const operations = parsePatch(body);
+  const before = await sourceUser(ctx, id);
+  return replaceScimUser(ctx, id, applyPatch(userResource(ctx, before), operations), before);
+}
+
+/**
+ * DELETE /Users/{id}: what the source's on-remove says. `delete` deletes the user; `disable` (the default) and
+ * `keep` leave them managed here, disabled or as they are, and out of the source's groups: "kept from" the source,
+ * which links them again should Entra ID provision the same address later.
+ */
+export async function deleteScimUser(ctx: ScimContext, id: string): Promise<void> {
+  const before = await sourceUser(ctx, id);
+  const entry = { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(before) };
+  const onRemove = ctx.source.config.onRemove;
+  await ctx.db.transaction().execute(async (trx) => {
+    const reason = `${subjectOf(before)} was deleted in Entra ID (SCIM source "${ctx.source.name}", on remove: ${onRemove})`;
+    if (onRemove === "delete") {
+      await logUsersLeavingGroups(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, users: sql`select ${before.id}::uuid`, reason });
+      await trx.deleteFrom("users").where("id", "=", before.id).execute();
+      await recordChange(trx, { ...entry, action: "delete", before, after: { reason } });
+      return;
+    }
+    const left = await trx
+      .deleteFrom("group_members")
+      .where("member_user_id", "=", before.id)
+      .where("group_id", "in", trx.selectFrom("groups").select("id").where("source_id", "=", ctx.source.id))
+      .returning("group_id")
+      .execute();
+    const groups = left.length ? await trx.selectFrom("groups").select(["id", "name"]).where("id", "in", left.map((g) => g.group_id)).execute() : [];
+    await recordChanges(trx, groups.map((g) => ({ ...entry, groupId: g.id, action: `remove from group ${g.name}`, after: { reason } })));
+    await trx
+      .updateTable("users")
+      .set({ source_type: "manual", source_id: null, tags: linkedTags(before.tags, "scim", "manual"), ...(onRemove === "disable" && { enabled: false }), updated_at: sql`now()` })
+      .where("id", "=", before.id)
+      .execute();
+    const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
+    await recordChange(trx, { ...entry, action: onRemove === "disable" && before.enabled ? "disable" : "unlink", before, after: { ...after, reason } });
+  });
+}

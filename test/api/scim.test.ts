@@ -1,0 +1,275 @@
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { engines } from "../support/db.ts";
+import { testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
+import { createWorkspace, resolveWorkspace } from "../../src/core/workspaces.ts";
+import { createUser, getUser, userHistory } from "../../src/core/users.ts";
+import { activityPage } from "../../src/core/change-log.ts";
+import { describeActor } from "../../src/domain/actor.ts";
+
+/**
+ * SCIM 2.0 as Entra ID's provisioning service speaks it, over real HTTP: the request sequence of Microsoft's
+ * validator (the "Develop and plan provisioning for a SCIM endpoint" tutorial's examples), then what its "Known
+ * issues … SCIM 2.0 protocol compliance" page says it sends besides (capitalised ops, "False", PATCH without a path).
+ */
+const userSchema = "urn:ietf:params:scim:schemas:core:2.0:User";
+const enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const patchOp = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const errorSchema = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+type Scim = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any; type: string | null }>;
+
+function scimClient(base: string, token: string | null): Scim {
+  return async (method, path, body) => {
+    const response = await fetch(`${base}/scim/v2${path}`, {
+      method,
+      headers: { ...(token !== null && { authorization: `Bearer ${token}` }), ...(body !== undefined && { "content-type": "application/scim+json; charset=utf-8" }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, type: response.headers.get("content-type") };
+  };
+}
+
+const validatorUser = (suffix: string) => ({
+  schemas: [userSchema, enterprise],
+  externalId: `ext-${suffix}`,
+  userName: `Test_User_${suffix}`,
+  active: true,
+  emails: [{ primary: true, type: "work", value: `Test_User_${suffix}@testuser.com` }],
+  meta: { resourceType: "User" },
+  name: { formatted: "givenName familyName", familyName: "familyName", givenName: "givenName" },
+  roles: [],
+});
+
+describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
+  let api: TestApi;
+  let base: string;
+  let admin: Caller & { token: string };
+  let scim: Scim;
+  let otherScim: Scim;
+  let tenantUrl: string;
+
+  beforeAll(async () => {
+    api = await testApi(engine);
+    await api.app.listen({ host: "127.0.0.1", port: 0 });
+    base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+    await createWorkspace(api.store.db, { name: "north", defaultCountry: "DE" });
+    admin = await tokenCaller(api, "north", "admin");
+    const created = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Entra push", onRemove: "disable" });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.token).toMatch(/^rcscim_/);
+    tenantUrl = created.body.tenantUrl;
+    scim = scimClient(base, created.body.token);
+    const other = await tokenCaller(api, "south", "admin");
+    const south = await other("POST", "workspaces/south/sources", { type: "scim", name: "South push" });
+    otherScim = scimClient(base, south.body.token);
+  });
+  afterAll(async () => api?.close());
+
+  it("answers the validator's user requests: create, get, filter, duplicate 409, PATCH with capitalised ops, disable, delete", async () => {
+    expect(tenantUrl).toMatch(/\/scim\/v2$/);
+    const created = await scim("POST", "/Users", validatorUser("ab64"));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.type).toMatch(/^application\/scim\+json/);
+    expect(created.body).toMatchObject({ userName: "Test_User_ab64", active: true, externalId: "ext-ab64", name: { givenName: "givenName", familyName: "familyName" }, emails: [{ value: "Test_User_ab64@testuser.com", type: "work", primary: true }] });
+    const id = created.body.id as string;
+
+    expect((await scim("GET", `/Users/${id}`)).body).toMatchObject({ id, userName: "Test_User_ab64", meta: { resourceType: "User" } });
+    const found = await scim("GET", `/Users?filter=${encodeURIComponent('userName eq "Test_User_ab64"')}`);
+    expect(found.body).toMatchObject({ schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], totalResults: 1, startIndex: 1, Resources: [{ id }] });
+    expect((await scim("GET", `/Users?filter=${encodeURIComponent('userName eq "non-existent user"')}`)).body).toMatchObject({ totalResults: 0, Resources: [] });
+    expect((await scim("GET", `/Users?filter=${encodeURIComponent('externalId eq "ext-ab64"')}`)).body.totalResults).toBe(1);
+
+    const duplicate = await scim("POST", "/Users", validatorUser("ab64"));
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body).toMatchObject({ schemas: [errorSchema], status: "409", scimType: "uniqueness", detail: expect.stringContaining("Test_User_ab64") });
+
+    const patched = await scim("PATCH", `/Users/${id}`, {
+      schemas: [patchOp],
+      Operations: [
+        { op: "Replace", path: 'emails[type eq "work"].value', value: "updated.email@testuser.com" },
+        { op: "Replace", path: "name.familyName", value: "updatedFamilyName" },
+        { op: "Add", path: 'phoneNumbers[type eq "mobile"].value', value: "0151 23456789" },
+        { op: "Replace", path: `${enterprise}:department`, value: "Research" },
+        { op: "replace", path: `${enterprise}:employeeNumber`, value: "E-42" },
+      ],
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body).toMatchObject({ emails: [{ value: "updated.email@testuser.com" }], name: { familyName: "updatedFamilyName" }, phoneNumbers: [{ value: "+4915123456789", type: "mobile" }], [enterprise]: { department: "Research", employeeNumber: "E-42" } });
+    const user = await getUser({ db: api.store.db, workspace: await workspace("north") }, id);
+    expect(user).toMatchObject({ email: "updated.email@testuser.com", surname: "updatedFamilyName", mobilePhone: "+4915123456789", department: "Research", employeeId: "E-42", tags: ["ID synced"], source: { type: "scim", name: "Entra push", externalId: "ext-ab64" } });
+
+    // Single-valued: userName, now an address (Entra's default maps userPrincipalName to it).
+    const renamed = await scim("PATCH", `/Users/${id}`, { schemas: [patchOp], Operations: [{ op: "Replace", path: "userName", value: "pat.upn@testuser.com" }] });
+    expect(renamed.body.userName).toBe("pat.upn@testuser.com");
+
+    // Entra ID's "active": "False" string, in an operation without a path.
+    const disabled = await scim("PATCH", `/Users/${id}`, { schemas: [patchOp], Operations: [{ op: "Replace", value: { active: "False", "name.givenName": "Pat" } }] });
+    expect(disabled.body).toMatchObject({ active: false, name: { givenName: "Pat" } });
+    const enabled = await scim("PATCH", `/Users/${id}`, { schemas: [patchOp], Operations: [{ op: "Replace", path: "active", value: "True" }] });
+    expect(enabled.body.active).toBe(true);
+    expect((await scim("PATCH", `/Users/${id}`, { schemas: [patchOp], Operations: [{ op: "Replace", path: "active", value: false }] })).body.active).toBe(false);
+
+    expect((await scim("DELETE", `/Users/${id}`)).status).toBe(204);
+    expect((await scim("GET", `/Users/${id}`)).status).toBe(404);
+    // on-remove disable: the person stays, disabled, managed here and kept from the source.
+    const kept = await getUser({ db: api.store.db, workspace: await workspace("north") }, id);
+    expect(kept).toMatchObject({ enabled: false, tags: ["Manual"], source: { type: "manual", name: "Entra push", externalId: "ext-ab64" } });
+  });
+
+  it("answers the validator's group requests: create, excludedAttributes=members, filter by displayName, rename, members add and remove, delete", async () => {
+    const member = (await scim("POST", "/Users", validatorUser("m1"))).body.id as string;
+    const second = (await scim("POST", "/Users", validatorUser("m2"))).body.id as string;
+    const created = await scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], externalId: "grp-1", displayName: "Pilots", meta: { resourceType: "Group" } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    expect(created.body).toMatchObject({ displayName: "Pilots", externalId: "grp-1" });
+
+    const shown = await scim("GET", `/Groups/${id}?excludedAttributes=members`);
+    expect(shown.body).toMatchObject({ id, displayName: "Pilots" });
+    expect(shown.body.members).toBeUndefined();
+    const filtered = await scim("GET", `/Groups?excludedAttributes=members&filter=${encodeURIComponent('displayName eq "Pilots"')}`);
+    expect(filtered.body).toMatchObject({ totalResults: 1, Resources: [{ id, displayName: "Pilots" }] });
+
+    expect((await scim("PATCH", `/Groups/${id}`, { schemas: [patchOp], Operations: [{ op: "Replace", path: "displayName", value: "Pilots updated" }] })).status).toBe(204);
+    expect((await scim("PATCH", `/Groups/${id}`, { schemas: [patchOp], Operations: [{ op: "Add", path: "members", value: [{ $ref: null, value: member }, { value: second }] }] })).status).toBe(204);
+    expect((await scim("GET", `/Groups/${id}`)).body.members.map((m: { value: string }) => m.value).sort()).toEqual([member, second].sort());
+    expect((await scim("PATCH", `/Groups/${id}`, { schemas: [patchOp], Operations: [{ op: "Remove", path: "members", value: [{ $ref: null, value: member }] }] })).status).toBe(204);
+    expect((await scim("PATCH", `/Groups/${id}`, { schemas: [patchOp], Operations: [{ op: "remove", path: `members[value eq "${second}"]` }] })).status).toBe(204);
+    expect((await scim("GET", `/Groups/${id}`)).body).toMatchObject({ displayName: "Pilots updated", members: [] });
+
+    const history = await userHistory({ db: api.store.db, workspace: await workspace("north") }, member, { limit: 10 });
+    expect(history.changes.map((c) => c.action)).toEqual(["remove from group Pilots updated", "add to group Pilots updated", "create"]);
+    expect(describeActor(history.changes[0]!.actor)).toBe("SCIM (Entra push)");
+
+    expect((await scim("DELETE", `/Groups/${id}`)).status).toBe(204);
+    expect((await scim("GET", `/Groups/${id}`)).status).toBe(404);
+  });
+
+  it("refuses a member of another source, a bad body and a bad filter with SCIM 400s naming the attribute", async () => {
+    const { id: manual } = await createUser({ db: api.store.db, workspace: await workspace("north"), actor: "test" }, { email: "hand@north.example", displayName: "By Hand" });
+    const group = await scim("POST", "/Groups", { displayName: "Mixed", members: [{ value: manual }] });
+    expect(group.status).toBe(400);
+    expect(group.body).toMatchObject({ status: "400", scimType: "invalidValue", detail: expect.stringContaining(`members[0].value: "${manual}" is not a user or group provisioned by source "Entra push"`) });
+
+    const badActive = await scim("POST", "/Users", { ...validatorUser("bad"), active: "maybe" });
+    expect(badActive.status).toBe(400);
+    expect(badActive.body.detail).toContain('active: must be true or false, not "maybe"');
+    const noUserName = await scim("POST", "/Users", { emails: [{ value: "x@north.example" }] });
+    expect(noUserName.body.detail).toContain("userName: is required");
+    const badEmail = await scim("POST", "/Users", { ...validatorUser("bademail"), emails: [{ type: "work", value: "not-an-address" }] });
+    expect(badEmail.body.detail).toContain('emails[type eq "work"].value: "not-an-address" is not a valid email address');
+    const badFilter = await scim("GET", `/Users?filter=${encodeURIComponent('title co "x"')}`);
+    expect(badFilter.body).toMatchObject({ status: "400", scimType: "invalidFilter" });
+    const badOp = await scim("PATCH", `/Users/${(await scim("POST", "/Users", validatorUser("op"))).body.id}`, { Operations: [{ op: "Move", path: "active", value: true }] });
+    expect(badOp.body).toMatchObject({ status: "400", detail: expect.stringContaining("Operations[0].op") });
+  });
+
+  it("drops a phone number it cannot read with a warning in the user's history", async () => {
+    const created = await scim("POST", "/Users", { ...validatorUser("phone"), phoneNumbers: [{ type: "mobile", value: "call me" }, { type: "work", value: "030 1234567" }] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.phoneNumbers).toEqual([{ value: "+49301234567", type: "work" }]);
+    const history = await userHistory({ db: api.store.db, workspace: await workspace("north") }, created.body.id, { limit: 10 });
+    expect(history.changes.map((c) => c.action)).toEqual(["warning", "create"]);
+    expect(JSON.stringify(history.changes[0]!.after)).toContain('phoneNumbers[type eq \\"mobile\\"].value');
+  });
+
+  it("links a user added by hand with the same email, and refuses one of another source with a 409", async () => {
+    const ws = await workspace("north");
+    const hand = await createUser({ db: api.store.db, workspace: ws, actor: "test" }, { email: "lee@north.example", displayName: "Lee", tags: ["Desk 4"] });
+    const linked = await scim("POST", "/Users", { userName: "lee@north.example", emails: [{ type: "work", value: "lee@north.example" }], displayName: "Lee Park", externalId: "ext-lee" });
+    expect(linked.status, JSON.stringify(linked.body)).toBe(201);
+    expect(linked.body.id).toBe(hand.id);
+    expect(await getUser({ db: api.store.db, workspace: ws }, hand.id)).toMatchObject({ displayName: "Lee Park", tags: ["ID synced", "Desk 4"], source: { type: "scim", name: "Entra push", externalId: "ext-lee" } });
+    expect((await userHistory({ db: api.store.db, workspace: ws }, hand.id, { limit: 5 })).changes.map((c) => c.action)).toEqual(["link", "create"]);
+
+    await createUser({ db: api.store.db, workspace: ws, actor: "test" }, { email: "sam@north.example", displayName: "Sam" }, { type: "entra", name: "corp", id: null, externalId: "entra-sam" });
+    const clash = await scim("POST", "/Users", { userName: "sam@north.example", displayName: "Sam" });
+    expect(clash.status).toBe(409);
+    expect(clash.body).toMatchObject({ scimType: "uniqueness", detail: expect.stringContaining('Entra ID source "corp"') });
+    expect((await getUser({ db: api.store.db, workspace: ws }, "sam@north.example")).source.type).toBe("entra");
+  });
+
+  it("keeps workspaces apart: a token reaches only its own source's users and groups; no token or a bad one is a 401", async () => {
+    const north = (await scim("POST", "/Users", validatorUser("iso"))).body.id as string;
+    const group = (await scim("POST", "/Groups", { displayName: "North only" })).body.id as string;
+    for (const [method, path] of [["GET", `/Users/${north}`], ["PATCH", `/Users/${north}`], ["PUT", `/Users/${north}`], ["DELETE", `/Users/${north}`], ["GET", `/Groups/${group}`], ["PATCH", `/Groups/${group}`], ["PUT", `/Groups/${group}`], ["DELETE", `/Groups/${group}`]] as const) {
+      const body = method === "PATCH" ? { Operations: [{ op: "replace", path: "displayName", value: "Stolen" }] } : method === "PUT" ? { userName: "x@south.example", displayName: "Stolen" } : undefined;
+      expect((await otherScim(method, path, body)).status, `${method} ${path}`).toBe(404);
+    }
+    expect((await otherScim("GET", `/Users?filter=${encodeURIComponent('userName eq "Test_User_iso"')}`)).body.totalResults).toBe(0);
+    expect((await otherScim("GET", "/Groups")).body.totalResults).toBe(0);
+    expect((await scim("GET", `/Users/${north}`)).status).toBe(200);
+
+    for (const client of [scimClient(base, null), scimClient(base, "rcscim_not-a-token"), scimClient(base, admin.token)]) {
+      const refused = await client("GET", "/Users");
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatchObject({ schemas: [errorSchema], status: "401" });
+    }
+  });
+
+  it("pages with startIndex and count, and lists the discovery endpoints", async () => {
+    const all = await scim("GET", "/Users?count=200");
+    const page = await scim("GET", "/Users?startIndex=2&count=2");
+    expect(page.body).toMatchObject({ totalResults: all.body.totalResults, startIndex: 2, itemsPerPage: 2 });
+    expect(page.body.Resources.map((r: { id: string }) => r.id)).toEqual(all.body.Resources.slice(1, 3).map((r: { id: string }) => r.id));
+    expect((await scim("GET", "/ServiceProviderConfig")).body).toMatchObject({ patch: { supported: true }, filter: { supported: true } });
+    expect((await scim("GET", "/ResourceTypes")).body.Resources.map((r: { id: string }) => r.id)).toEqual(["User", "Group"]);
+    expect((await scim("GET", "/Schemas")).body.totalResults).toBe(3);
+  });
+
+  it("shows the source with its counts and last request, issues a new token that revokes the old, and records it all in the activity", async () => {
+    const shown = await admin("GET", "workspaces/north/sources/Entra push");
+    expect(shown.status, JSON.stringify(shown.body)).toBe(200);
+    expect(shown.body).toMatchObject({ type: "scim", config: { onRemove: "disable" }, status: { users: expect.any(Number), lastRequestAt: expect.any(String) } });
+    expect(shown.body.status.users).toBeGreaterThan(0);
+    expect(shown.body.token).toBeUndefined();
+    const listed = await admin("GET", "workspaces/north/sources");
+    expect(listed.body.scimSources.map((s: { name: string }) => s.name)).toEqual(["Entra push"]);
+
+    const renewed = await admin("PATCH", "workspaces/north/sources/Entra push", { newScimToken: true });
+    expect(renewed.body.token).toMatch(/^rcscim_/);
+    expect((await scim("GET", "/Users")).status).toBe(401);
+    scim = scimClient(base, renewed.body.token);
+    expect((await scim("GET", "/Users")).status).toBe(200);
+
+    const activity = await activityPage(api.store.db, (await workspace("north")).id, { actor: "scim:Entra push" }, { limit: 500 });
+    expect(activity.items.map((c) => c.action)).toEqual(expect.arrayContaining(["create", "update", "disable", "link", "create group", "delete group", "warning"]));
+  });
+
+  it("replaces a user with PUT (what it leaves out is cleared), and deletes one when the source's on-remove says delete", async () => {
+    const created = (await scim("POST", "/Users", { ...validatorUser("put"), title: "Pilot", [enterprise]: { department: "Flight" } })).body;
+    const replaced = await scim("PUT", `/Users/${created.id}`, { schemas: [userSchema], userName: "put.upn@testuser.com", displayName: "Put Person", emails: [{ type: "work", value: "put@testuser.com" }], active: "false" });
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
+    expect(replaced.body).toMatchObject({ userName: "put.upn@testuser.com", displayName: "Put Person", active: false, externalId: "ext-put" });
+    expect(replaced.body.title).toBeUndefined();
+    expect(replaced.body[enterprise]).toBeUndefined();
+
+    const changed = await admin("PATCH", "workspaces/north/sources/Entra push", { onRemove: "delete" });
+    expect(changed.body.config.onRemove).toBe("delete");
+    expect((await scim("DELETE", `/Users/${created.id}`)).status).toBe(204);
+    const history = await userHistory({ db: api.store.db, workspace: await workspace("north") }, created.id, { limit: 5 });
+    expect(history.user).toBeNull();
+    expect(history.changes[0]).toMatchObject({ action: "delete", actor: "scim:Entra push" });
+    await admin("PATCH", "workspaces/north/sources/Entra push", { onRemove: "disable" });
+  });
+
+  it("removes a SCIM source: its users stay, disabled and managed here, and its token stops working", async () => {
+    const added = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Temp push", country: "gb" });
+    expect(added.body.config).toEqual({ onRemove: "disable", country: "GB" });
+    const temp = scimClient(base, added.body.token);
+    const user = (await temp("POST", "/Users", { userName: "temp@north.example", displayName: "Temp", phoneNumbers: [{ type: "mobile", value: "07911 123456" }] })).body;
+    expect(user.phoneNumbers).toEqual([{ value: "+447911123456", type: "mobile" }]);
+    const removed = await admin("DELETE", "workspaces/north/sources/Temp push?users=disable");
+    expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+    expect(removed.body.removal).toMatchObject({ users: "disable", usersAffected: 1 });
+    expect(await getUser({ db: api.store.db, workspace: await workspace("north") }, user.id)).toMatchObject({ enabled: false, source: { type: "manual", name: "Temp push" } });
+    expect((await temp("GET", "/Users")).status).toBe(401);
+    const bad = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Bad push", tenantId: "contoso.onmicrosoft.com" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.fields).toEqual([{ field: "tenantId", message: expect.stringContaining("is not a setting of a SCIM source") }]);
+  });
+
+  const workspace = (name: string) => resolveWorkspace(api.store.db, name);
+});

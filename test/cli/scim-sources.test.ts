@@ -1,0 +1,49 @@
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.ts";
+import { cliEngine, databaseForCli, freshDataFolder, type TestStore } from "../support/db.ts";
+
+/** `rollcall sources add scim`, `show`, `list`, `update --new-scim-token`, `remove`: the Tenant URL and a token shown once. */
+describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () => {
+  const dataDir = freshDataFolder("rollcall-scim-");
+  let store: TestStore | undefined;
+  const env: Record<string, string | undefined> = { ROLLCALL_DATA_DIR: dataDir, DATABASE_URL: undefined, ROLLCALL_PUBLIC_URL: "https://rollcall.example.com" };
+  const cli = (...args: string[]) => runCli(args, env);
+  beforeAll(async () => {
+    store = await databaseForCli(cliEngine);
+    if (store) env.DATABASE_URL = store.url;
+  });
+  afterAll(async () => {
+    await store?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("adds a SCIM source, printing its Tenant URL and Secret Token once; a new token replaces it; remove keeps its users", async () => {
+    const added = await cli("sources", "add", "scim", "--name", "Entra push", "--on-remove", "keep");
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain("  Tenant URL:    https://rollcall.example.com/scim/v2\n");
+    const token = /Secret Token: {2}(rcscim_\S+)/.exec(added.stdout)?.[1];
+    expect(token).toBeDefined();
+    expect(added.stdout).toContain("on removal:   keep");
+
+    const shown = await cli("sources", "show", "Entra push");
+    expect(shown.stdout).toContain("Entra push (SCIM, pushed by Entra ID's provisioning service)");
+    expect(shown.stdout).not.toContain(token!);
+    const listed = await cli("sources", "list", "--json");
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ name: "Entra push", type: "scim", tenantUrl: "https://rollcall.example.com/scim/v2" }]);
+
+    const renewed = await cli("sources", "update", "Entra push", "--new-scim-token");
+    expect(renewed.code, renewed.stderr).toBe(0);
+    const next = /Secret Token: {2}(rcscim_\S+)/.exec(renewed.stdout)?.[1];
+    expect(next).toBeDefined();
+    expect(next).not.toBe(token);
+
+    const refused = await cli("sources", "update", "Entra push", "--tenant-id", "contoso.onmicrosoft.com");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('--tenant-id: is an Entra ID source\'s setting; "Entra push" is a SCIM source');
+
+    const removed = await cli("sources", "remove", "Entra push", "--yes");
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain("removed source Entra push");
+  });
+});
