@@ -132,27 +132,43 @@ export async function createScimGroup(ctx: ScimContext, body: unknown): Promise<
 
 /** PUT /Groups/{id}: its name, externalId and members become the body's (members left out: none). */
 export async function replaceScimGroup(ctx: ScimContext, id: string, body: unknown): Promise<ScimGroupRecord> {
-  const before = await sourceGroup(ctx, id);
-  const { name, externalId, members } = await checked(ctx, body, before.id);
-  await ctx.db
-    .transaction()
-    .execute(async (trx) => {
-      const changed = name !== before.name || (externalId ?? before.externalId) !== before.externalId;
-      if (changed) {
-        await trx.updateTable("groups").set({ name, external_id: externalId ?? before.externalId, updated_at: sql`now()` }).where("id", "=", before.id).execute();
-        await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: name, action: "update group", before: { name: before.name, externalId: before.externalId }, after: { name, externalId: externalId ?? before.externalId } });
-      }
-      await setMembers(trx, ctx, { id: before.id, name }, members);
-    })
-    .catch(translateDatabaseError);
-  return sourceGroup(ctx, before.id);
+  return withGroupLocked(ctx, id, async (locked, before) => saveGroup(locked, before, body));
 }
 
 /** PATCH /Groups/{id}: the operations applied to the group with all its members, then saved as a PUT of the result. */
 export async function patchScimGroup(ctx: ScimContext, id: string, body: unknown): Promise<ScimGroupRecord> {
   const operations = parsePatch(body);
-  const before = await sourceGroup(ctx, id);
-  return replaceScimGroup(ctx, id, applyPatch(await groupResource(ctx, before, true), operations));
+  return withGroupLocked(ctx, id, async (locked, before) => saveGroup(locked, before, applyPatch(await groupResource(locked, before, true), operations)));
+}
+
+/**
+ * Reads the group with its members and changes it in one transaction holding its row: two PATCHes adding members to
+ * one group at the same time each keep the other's (the second reads the members once the first has written them).
+ */
+async function withGroupLocked(ctx: ScimContext, id: string, change: (locked: ScimContext, before: ScimGroupRecord) => Promise<void>): Promise<ScimGroupRecord> {
+  const groupId = await ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      if (isGuid(id)) await trx.selectFrom("groups").select("id").where("id", "=", id).where("source_id", "=", ctx.source.id).forUpdate().execute();
+      const locked = { ...ctx, db: trx };
+      const before = await sourceGroup(locked, id);
+      await change(locked, before);
+      return before.id;
+    })
+    .catch(translateDatabaseError);
+  return sourceGroup(ctx, groupId);
+}
+
+/** Writes the body over the group (in the caller's transaction): its name and externalId, then its members. */
+async function saveGroup(ctx: ScimContext, before: ScimGroupRecord, body: unknown): Promise<void> {
+  const { name, externalId, members } = await checked(ctx, body, before.id);
+  const trx = ctx.db;
+  const changed = name !== before.name || (externalId ?? before.externalId) !== before.externalId;
+  if (changed) {
+    await trx.updateTable("groups").set({ name, external_id: externalId ?? before.externalId, updated_at: sql`now()` }).where("id", "=", before.id).execute();
+    await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: before.id, subject: name, action: "update group", before: { name: before.name, externalId: before.externalId }, after: { name, externalId: externalId ?? before.externalId } });
+  }
+  await setMembers(trx, ctx, { id: before.id, name }, members);
 }
 
 export async function deleteScimGroup(ctx: ScimContext, id: string): Promise<void> {

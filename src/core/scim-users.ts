@@ -143,32 +143,48 @@ export async function createScimUser(ctx: ScimContext, body: unknown): Promise<{
 }
 
 /** PUT /Users/{id}: the user becomes what the body says; an attribute left out is cleared (RFC 7644 3.5.1). */
-export async function replaceScimUser(ctx: ScimContext, id: string, body: unknown, known?: User): Promise<User> {
-  const before = known ?? (await sourceUser(ctx, id));
-  const { value, otherUserName, externalId, warnings } = fieldsOf(ctx, body);
-  await holderToLink(ctx, value, before.id);
-  await ctx.db
-    .transaction()
-    .execute(async (trx) => {
-      await trx
-        .updateTable("users")
-        .set({ ...changedUserRow({ ...value, customAttributes: customAttributesWith(before.customAttributes, otherUserName) }), external_id: externalId ?? before.source.externalId, updated_at: sql`now()` })
-        .where("id", "=", before.id)
-        .execute();
-      const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
-      const action = !after.enabled && before.enabled ? "disable" : after.enabled && !before.enabled ? "enable" : "update";
-      if (diffFields(before, after).length) await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, before, after });
-      await recordWarnings(trx, ctx, after, warnings);
-    })
-    .catch(translateDatabaseError);
-  return (await selectUser(ctx.db, ctx.workspace.id, before.id))!;
+export async function replaceScimUser(ctx: ScimContext, id: string, body: unknown): Promise<User> {
+  return withUserLocked(ctx, id, (locked, before) => saveUser(locked, before, body));
 }
 
 /** PATCH /Users/{id}: the operations applied to the user as GET shows it, then saved as a PUT of the result. */
 export async function patchScimUser(ctx: ScimContext, id: string, body: unknown): Promise<User> {
   const operations = parsePatch(body);
-  const before = await sourceUser(ctx, id);
-  return replaceScimUser(ctx, id, applyPatch(userResource(ctx, before), operations), before);
+  return withUserLocked(ctx, id, (locked, before) => saveUser(locked, before, applyPatch(userResource(locked, before), operations)));
+}
+
+/**
+ * Reads the user and changes it in one transaction holding its row: two changes to one user at the same time (a
+ * SCIM client's requests in parallel) are made one after the other, neither written over a stale read of the other.
+ */
+async function withUserLocked(ctx: ScimContext, id: string, change: (locked: ScimContext, before: User) => Promise<void>): Promise<User> {
+  const userId = await ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      if (isGuid(id)) await trx.selectFrom("users").select("id").where("id", "=", id).where("source_id", "=", ctx.source.id).forUpdate().execute();
+      const locked = { ...ctx, db: trx };
+      const before = await sourceUser(locked, id);
+      await change(locked, before);
+      return before.id;
+    })
+    .catch(translateDatabaseError);
+  return (await selectUser(ctx.db, ctx.workspace.id, userId))!;
+}
+
+/** Writes the body over the user (in the caller's transaction), the change and its warnings in the history. */
+async function saveUser(ctx: ScimContext, before: User, body: unknown): Promise<void> {
+  const { value, otherUserName, externalId, warnings } = fieldsOf(ctx, body);
+  await holderToLink(ctx, value, before.id);
+  const trx = ctx.db;
+  await trx
+    .updateTable("users")
+    .set({ ...changedUserRow({ ...value, customAttributes: customAttributesWith(before.customAttributes, otherUserName) }), external_id: externalId ?? before.source.externalId, updated_at: sql`now()` })
+    .where("id", "=", before.id)
+    .execute();
+  const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
+  const action = !after.enabled && before.enabled ? "disable" : after.enabled && !before.enabled ? "enable" : "update";
+  if (diffFields(before, after).length) await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, before, after });
+  await recordWarnings(trx, ctx, after, warnings);
 }
 
 /**

@@ -238,6 +238,24 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect(activity.items.map((c) => c.action)).toEqual(expect.arrayContaining(["create", "update", "disable", "link", "create group", "delete group", "warning"]));
   });
 
+  it("keeps every change of PATCHes to one group or one user sent at the same time (none written over a stale read)", async () => {
+    const users = await Promise.all(Array.from({ length: 12 }, async (_, n) => (await scim("POST", "/Users", validatorUser(`par${n}`))).body.id as string));
+    const group = (await scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Parallel", externalId: "par-group" })).body.id as string;
+    const adds = await Promise.all(users.map((id) => scim("PATCH", `/Groups/${group}`, { schemas: [patchOp], Operations: [{ op: "Add", path: "members", value: [{ value: id }] }] })));
+    expect(adds.map((a) => a.status).filter((status) => status >= 300)).toEqual([]);
+    const members = (await scim("GET", `/Groups/${group}`)).body.members.map((m: { value: string }) => m.value);
+    expect(members.sort()).toEqual([...users].sort());
+
+    const [first] = users;
+    const patches = await Promise.all([
+      scim("PATCH", `/Users/${first}`, { schemas: [patchOp], Operations: [{ op: "Replace", path: "title", value: "Pilot" }] }),
+      scim("PATCH", `/Users/${first}`, { schemas: [patchOp], Operations: [{ op: "Replace", path: "name.givenName", value: "Ada" }] }),
+      scim("PATCH", `/Users/${first}`, { schemas: [patchOp], Operations: [{ op: "Replace", path: `${enterprise}:department`, value: "Flight" }] }),
+    ]);
+    expect(patches.map((p) => p.status)).toEqual([200, 200, 200]);
+    expect((await scim("GET", `/Users/${first}`)).body).toMatchObject({ title: "Pilot", name: { givenName: "Ada" }, [enterprise]: { department: "Flight" } });
+  });
+
   it("replaces a user with PUT (what it leaves out is cleared), and deletes one when the source's on-remove says delete", async () => {
     const created = (await scim("POST", "/Users", { ...validatorUser("put"), title: "Pilot", [enterprise]: { department: "Flight" } })).body;
     const replaced = await scim("PUT", `/Users/${created.id}`, { schemas: [userSchema], userName: "put.upn@testuser.com", displayName: "Put Person", emails: [{ type: "work", value: "put@testuser.com" }], active: "false" });
