@@ -174,6 +174,30 @@ describe.each(engines)("sync on change (%s)", (engine) => {
     expect(atGraph().map((s) => s.resource)).toEqual(["users"]);
   });
 
+  it("ROLLCALL_PUBLIC_URL changed: at start-up, a subscription delivering to the old address is made again at the new one", async () => {
+    const held = atGraph()[0]!;
+    const storedId = async () => (await sql<{ id: string }>`select subscription_id as id from graph_subscriptions where state = 'active'`.execute(api.store.db)).rows.map((r) => r.id);
+    // Unchanged, it is only checked: the same subscription.
+    await lookAfterSubscriptions(api.rt, { retryFailed: true, verify: true });
+    expect([atGraph().map((s) => s.id), await storedId()]).toEqual([[held.id], [held.id]]);
+    const moved = await startRoundRobinProxy([publicUrl]);
+    api.rt.config.publicUrl = moved.url;
+    try {
+      await lookAfterSubscriptions(api.rt, { retryFailed: true, verify: true });
+      expect(atGraph().map((s) => [s.notificationUrl, s.lifecycleNotificationUrl])).toEqual([[`${moved.url}${webhook}`, `${moved.url}${webhook}`]]);
+      expect(await storedId()).toEqual([atGraph()[0]!.id]);
+      // A change now reaches this server at the new address.
+      const user = tenant().listUsers()[1]!;
+      tenant().updateUser(user.id, { jobTitle: "Moved along" });
+      await until(() => moved.served.some((s) => s.status === 202), 5_000, "a delivery at the new address");
+    } finally {
+      api.rt.config.publicUrl = publicUrl;
+      await lookAfterSubscriptions(api.rt, { retryFailed: true, verify: true });
+      await moved.close();
+    }
+    expect(atGraph().map((s) => s.notificationUrl)).toEqual([`${publicUrl}${webhook}`]);
+  });
+
   it("turned off, its subscriptions are deleted at Graph; removing the source deletes them too", async () => {
     const off = await admin("PATCH", "workspaces/default/sources/corp", { syncOnChange: false });
     expect([off.status, off.body.status.subscriptions, atGraph()]).toEqual([200, [], []]);
