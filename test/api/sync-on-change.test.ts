@@ -216,6 +216,24 @@ describe.each(engines)("sync on change (%s)", (engine) => {
     expect((await owner("DELETE", "workspaces/north")).status).toBe(204);
     expect(atGraph()).toEqual([]);
   });
+
+  it("pointed at another tenant and app, its subscriptions leave the old tenant and are made in the new one", async () => {
+    const other = emulator.tenants.add({ users: 3, groups: 1 });
+    const made = await admin("POST", "workspaces/default/sources", source({ name: "mover", syncOnChange: true }));
+    expect([made.body.status.subscriptions[0].state, atGraph().length]).toEqual(["active", 1]);
+    const moved = await admin("PATCH", "workspaces/default/sources/mover", { tenantId: other.id, clientId: other.defaultApp.clientId, clientSecret: other.defaultApp.clientSecret });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    expect(atGraph()).toEqual([]);
+    const there = emulator.subscriptions.list(other.id);
+    expect(there.map((s) => [s.resource, s.applicationId])).toEqual([["users", other.defaultApp.clientId]]);
+    expect(moved.body.status.subscriptions).toEqual([{ resource: "users", state: "active", expiresAt: there[0]!.expirationDateTime, warning: null }]);
+    // Its notifications are the ones that count now.
+    const before = (await notificationRuns()).length;
+    other.updateUser(other.listUsers()[0]!.id, { jobTitle: "Elsewhere" });
+    await until(async () => (await notificationRuns()).length > before && (await runsSettled()), 15_000, "a run from the new tenant's notification");
+    expect((await admin("DELETE", "workspaces/default/sources/mover")).status).toBe(200);
+    expect(emulator.subscriptions.list(other.id)).toEqual([]);
+  });
 });
 
 describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("sync on change with two Rollcall processes on one PostgreSQL server", () => {
