@@ -7,7 +7,7 @@ import { entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts"
 import { openCredential, type Credential } from "../sources/entra/token.ts";
 import { graphOf } from "../sources/entra/connect.ts";
 import {
-  createSubscription, deleteSubscription, isMissingSubscription, notificationUrl, publicUrlProblem, renewSubscription, renewWithinMs, resourcesOf,
+  createSubscription, deleteSubscription, deliversTo, isMissingSubscription, notificationUrl, publicUrlProblem, renewSubscription, renewWithinMs, resourcesOf,
   subscriptionLifetimeMs, subscriptionProblem, type SubscribedResource,
 } from "../sources/entra/subscriptions.ts";
 
@@ -99,9 +99,11 @@ async function record(db: Db, sourceId: string, resource: SubscribedResource, va
 
 /**
  * Brings a source's subscriptions in line with its settings. `retryFailed`: try a failed one again now (the admin
- * saved the source); `renew`: renew these even when not expiring (Graph asked for reauthorization).
+ * saved the source); `renew`: renew these even when not expiring (Graph asked for reauthorization); `verify`: ask
+ * Graph whether an active one still delivers to this server's URL, and make it again if not (start-up: ROLLCALL_PUBLIC_URL
+ * may have changed, and renewing never moves a subscription).
  */
-export async function reconcileSubscriptions(deps: SubscriptionDeps, source: SubscribingSource, options: { retryFailed?: boolean; renew?: SubscribedResource[] } = {}): Promise<void> {
+export async function reconcileSubscriptions(deps: SubscriptionDeps, source: SubscribingSource, options: { retryFailed?: boolean; renew?: SubscribedResource[]; verify?: boolean } = {}): Promise<void> {
   const wanted = resourcesOf(source.config);
   const rows = await rowsOf(deps.db, source.id);
   const unwanted = rows.filter((row) => !wanted.includes(row.resource));
@@ -110,29 +112,47 @@ export async function reconcileSubscriptions(deps: SubscriptionDeps, source: Sub
   const now = new Date();
   for (const resource of wanted) {
     const force = options.renew?.includes(resource) ?? false;
-    if (!force && !needsGraph(rows.find((row) => row.resource === resource), now, options.retryFailed ?? false)) continue;
+    const verify = options.verify ?? false;
+    if (!force && !verify && !needsGraph(rows.find((row) => row.resource === resource), now, options.retryFailed ?? false)) continue;
     const claimed = await claim(deps.db, source.id, resource);
     if (!claimed) continue;
     // Another process may have done it between the read and the claim.
-    if (!force && claimed.state !== "pending" && !needsGraph(claimed, now, options.retryFailed ?? false)) {
-      await sql`update graph_subscriptions set renew_claimed_at = null where source_id = ${source.id} and resource = ${resource}`.execute(deps.db);
+    const verifying = verify && claimed.state === "active" && claimed.subscription_id !== null;
+    if (!force && !verifying && claimed.state !== "pending" && !needsGraph(claimed, now, options.retryFailed ?? false)) {
+      await release(deps.db, source.id, resource);
       continue;
     }
-    await subscribe(deps, source, resource, claimed);
+    await subscribe(deps, source, resource, claimed, { verify: verifying && !force && !needsGraph(claimed, now, false) });
   }
 }
 
-/** Renews the subscription `row` holds, or makes a new one; records the outcome either way. */
-async function subscribe(deps: SubscriptionDeps, source: SubscribingSource, resource: SubscribedResource, row: Row): Promise<void> {
+async function release(db: Db, sourceId: string, resource: SubscribedResource): Promise<void> {
+  await sql`update graph_subscriptions set renew_claimed_at = null where source_id = ${sourceId} and resource = ${resource}`.execute(db);
+}
+
+/**
+ * Renews the subscription `row` holds, or makes a new one; records the outcome either way. `verify` (an active one,
+ * not expiring): only when Graph no longer has it, or it delivers to another URL, is it made again.
+ */
+async function subscribe(deps: SubscriptionDeps, source: SubscribingSource, resource: SubscribedResource, row: Row, options: { verify?: boolean } = {}): Promise<void> {
   const fail = (warning: { code: string; message: string }) => record(deps.db, source.id, resource, { state: "failed", subscriptionId: row.subscription_id, expiresAt: row.expires_at, error: warning });
   const urlProblem = publicUrlProblem(deps.publicUrl);
+  // Only checking a working subscription: this process's want of a URL or credential is no reason to fail it.
+  if (options.verify && (urlProblem || !source.credential)) return release(deps.db, source.id, resource);
   if (urlProblem) return fail({ code: "config_invalid", message: urlProblem });
   if (!source.credential) return fail({ code: "source_auth_failed", message: "The source has no client secret or certificate: give it one, then save the source again" });
   const url = notificationUrl(deps.publicUrl!);
   const { graph } = graphOf(source.config, source.credential, deps.fetch);
   const expiresAt = new Date(Date.now() + subscriptionLifetimeMs);
   try {
-    if (row.state === "active" && row.subscription_id) {
+    // Graph not answering the check leaves the subscription as it is (true): only a clear answer moves it.
+    const delivers = options.verify && row.subscription_id ? await deliversTo(graph, row.subscription_id, url).catch(() => true) : undefined;
+    if (delivers === true) return await release(deps.db, source.id, resource);
+    if (delivers === false) {
+      await deleteSubscription(graph, row.subscription_id!).catch(() => undefined); // it points at an address that no longer reaches us
+    } else if (delivers === null) {
+      // gone at Graph: made again below
+    } else if (row.state === "active" && row.subscription_id) {
       try {
         const renewed = await renewSubscription(graph, row.subscription_id, expiresAt);
         return await record(deps.db, source.id, resource, { state: "active", subscriptionId: renewed.id, expiresAt: renewed.expiresAt, error: null });
@@ -186,7 +206,7 @@ export async function subscribingSource(db: Db, secrets: SecretBox, sourceId: st
  * Every source whose subscriptions need Graph (the scheduler's tick, and start-up with `retryFailed`): turned on and
  * missing, failed, expiring, or turned off with some left. Returns how many sources it looked after.
  */
-export async function reconcileAllSubscriptions(deps: SubscriptionDeps, options: { retryFailed?: boolean; onError?: (error: unknown, sourceId: string) => void } = {}): Promise<number> {
+export async function reconcileAllSubscriptions(deps: SubscriptionDeps, options: { retryFailed?: boolean; verify?: boolean; onError?: (error: unknown, sourceId: string) => void } = {}): Promise<number> {
   const { rows } = await sql<{ id: string; config: unknown }>`
     select s.id, s.config from sources s where s.type = 'entra'
       and (s.config->>'syncOnChange' = 'true' or exists (select 1 from graph_subscriptions g where g.source_id = s.id))`.execute(deps.db);
@@ -197,11 +217,11 @@ export async function reconcileAllSubscriptions(deps: SubscriptionDeps, options:
     if (!config.success) continue;
     const held = await rowsOf(deps.db, row.id);
     const wanted = resourcesOf(config.data);
-    const due = held.some((r) => !wanted.includes(r.resource)) || wanted.some((resource) => needsGraph(held.find((r) => r.resource === resource), now, options.retryFailed ?? false));
+    const due = (options.verify && held.some((r) => r.state === "active")) || held.some((r) => !wanted.includes(r.resource)) || wanted.some((resource) => needsGraph(held.find((r) => r.resource === resource), now, options.retryFailed ?? false));
     if (!due) continue;
     try {
       const source = await subscribingSource(deps.db, deps.secrets, row.id);
-      if (source) await reconcileSubscriptions(deps, source, { retryFailed: options.retryFailed ?? false });
+      if (source) await reconcileSubscriptions(deps, source, { retryFailed: options.retryFailed ?? false, verify: options.verify ?? false });
       looked++;
     } catch (error) {
       options.onError?.(error, row.id); // a secret this process cannot open: left to one that can

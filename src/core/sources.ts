@@ -17,7 +17,7 @@ import { ignoringRule } from "../sync/plan-groups.ts";
 import { secretDaysLeft } from "../domain/source.ts";
 import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 import type { RunMode, RunStatus } from "../storage/schema.ts";
-import { reconcileSubscriptions, subscriptionStatuses, type SubscriptionStatus } from "./change-subscriptions.ts";
+import { deleteAtGraph, reconcileSubscriptions, subscribingSource, subscriptionIdsOf, subscriptionStatuses, type SubscriptionStatus } from "./change-subscriptions.ts";
 import { publicUrlProblem } from "../sources/entra/subscriptions.ts";
 
 /**
@@ -220,7 +220,11 @@ export async function updateEntraSource(
   // again (the stored delta links carry the old $select) and plans every user, those that left Entra ID
   // and the source still holds included (a new on-remove applies to them).
   const replan = JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false, syncOnChange: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false, syncOnChange: false });
+  // Graph subscriptions belong to a tenant and an app in a cloud: a source moved to others leaves them (deleted there
+  // with the credential that made them) and has new ones made where it now reads.
+  const leaving = graphHome(config) !== graphHome(before.config) ? await subscriptionsLeft(ctx, before.id) : null;
   await ctx.db.transaction().execute(async (trx) => {
+    if (leaving) await sql`delete from graph_subscriptions where source_id = ${before.id}`.execute(trx);
     if (options.ifMatch !== undefined) {
       await trx.selectFrom("sources").select("id").where("id", "=", before.id).forUpdate().execute();
       const now = await getSource({ db: trx, workspace: ctx.workspace }, before.id).catch(() => null);
@@ -259,8 +263,19 @@ export async function updateEntraSource(
       after: { ...(rename !== null && { name: rename }), config, ...(input.credential !== undefined && { secret: "replaced" }) },
     });
   });
+  if (leaving?.source) await deleteAtGraph({ fetch: entraFetch(ctx) }, leaving.source, leaving.ids);
   if (config.syncOnChange || before.config.syncOnChange) await subscribe(ctx, before.id);
   return getSource(ctx, before.id);
+}
+
+/** Where a source's Graph subscriptions live: its tenant, its app and its cloud's endpoints. */
+function graphHome(config: EntraConfig): string {
+  return JSON.stringify({ tenantId: config.tenantId.toLowerCase(), clientId: config.clientId.toLowerCase(), ...endpoints(config) });
+}
+
+/** A source's Graph subscriptions with the source as it made them (its credential: null when this process cannot open it). */
+async function subscriptionsLeft(ctx: SourceContext, sourceId: string): Promise<{ source: Awaited<ReturnType<typeof subscribingSource>>; ids: string[] }> {
+  return { source: await subscribingSource(ctx.db, ctx.secrets, sourceId).catch(() => null), ids: await subscriptionIdsOf(ctx.db, sourceId) };
 }
 
 /** A source's version (ETag): its settings, name and secret; not its sync status, which every run changes. */

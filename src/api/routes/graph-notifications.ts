@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RollcallError, invalidInput } from "../../errors.ts";
+import { invalidInput } from "../../errors.ts";
 import type { Runtime } from "../../runtime.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { authenticNotifications, markRemoved, reconcileSubscriptions, subscribingSource, type AuthenticNotification, type SubscriptionDeps } from "../../core/change-subscriptions.ts";
@@ -10,7 +10,9 @@ import { route, type RouteModule } from "../route.ts";
  * Microsoft Graph's webhook for sync on change (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks):
  * the validation handshake when a subscription is made, then change and lifecycle notifications. Public, as Graph
  * calls it without credentials: a notification counts only when its subscription is one Rollcall holds and its
- * clientState that subscription's secret. The answer comes at once (Graph wants one within 3 seconds); the run, and a
+ * clientState that subscription's secret; the others are dropped, yet answered 202 like the rest, since Graph retries a
+ * notification answered otherwise for 4 hours (a subscription Rollcall could not delete at Graph would be redelivered
+ * on every change), and a forger learns nothing. The answer comes at once (Graph wants one within 3 seconds); the run, and a
  * renewal a lifecycle event asks for, happen after it.
  */
 const notification = z
@@ -36,7 +38,8 @@ export const graphNotificationRoutes: RouteModule = {
       summary: "Receive Microsoft Graph change and lifecycle notifications (sync on change)",
       description:
         "With `validationToken` (Graph validating the URL of a new subscription): answers 200 with the token as text/plain. Otherwise a changeNotificationCollection: " +
-        "202 once at least one notification is of a subscription Rollcall holds with its clientState; 403 when none is (nothing said about which check failed). " +
+        "202 for any well-formed collection: only the notifications of a subscription Rollcall holds, with its clientState, are acted on; the others are dropped " +
+        "unsaid (Graph retries any other answer for 4 hours: a subscription left at Graph, or a forgery, would be delivered again and again). " +
         "A change starts a delta run of its source ROLLCALL_CHANGE_SYNC_DELAY_SECONDS later (a burst is one run; trigger `notification`); a lifecycle event renews " +
         "(reauthorizationRequired), makes the subscription again (subscriptionRemoved) or starts a delta run (missed).",
       access: "public",
@@ -45,9 +48,8 @@ export const graphNotificationRoutes: RouteModule = {
       status: 202,
       answers: {
         "200": { description: "the validationToken, echoed (Graph's validation handshake)", content: ["text/plain"] },
-        "202": { description: "accepted: the notifications of subscriptions Rollcall holds are acted on after this answer" },
+        "202": { description: "accepted: the notifications of subscriptions Rollcall holds are acted on after this answer, the others dropped" },
       },
-      errors: { 403: "no notification of the delivery belongs to a subscription Rollcall holds with its clientState" },
       config: { rateLimit: { max: 3000, timeWindow: "1 minute" } },
       async handler({ query, body, rt, reply }) {
         if (query.validationToken !== undefined) {
@@ -57,7 +59,6 @@ export const graphNotificationRoutes: RouteModule = {
         if (!body) throw invalidInput([{ field: "(body)", message: "is missing: Microsoft Graph sends a JSON changeNotificationCollection" }]);
         const authentic = await authenticNotifications(rt.store.db, rt.secrets, body.value);
         if (authentic.length < body.value.length) rt.logger.warn({ received: body.value.length, authentic: authentic.length }, "dropped Graph notifications of no subscription held here (or with the wrong clientState)");
-        if (!authentic.length) throw new RollcallError("forbidden", "These notifications are not of a subscription of this server");
         await scheduleRuns(rt, authentic);
         void lifecycle(rt, authentic).catch((error: unknown) => rt.logger.error({ err: error }, "could not handle a Graph lifecycle notification"));
       },

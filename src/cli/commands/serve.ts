@@ -61,8 +61,9 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   const server = await startServer(rt, { host: options.host, port: options.port, beforeListen: options.standIn?.close });
   const notifier = startNotifier(rt);
   const scheduler = startScheduler(rt, { tickMs: rt.config.scheduleCheckMs });
-  // Sync on change: subscriptions missing or failed are made now that Graph can reach this server's webhook.
-  void lookAfterSubscriptions(rt, { retryFailed: true }).catch((error: unknown) => rt.logger.warn({ err: error }, "could not look after the Graph subscriptions at start-up"));
+  // Sync on change: subscriptions missing or failed are made now that Graph can reach this server's webhook, and
+  // those delivering to an address ROLLCALL_PUBLIC_URL no longer is are made again at it.
+  void lookAfterSubscriptions(rt, { retryFailed: true, verify: true }).catch((error: unknown) => rt.logger.warn({ err: error }, "could not look after the Graph subscriptions at start-up"));
   // Listened for before the URL is announced: a stop right after it (a test, an impatient operator) closes cleanly.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -77,6 +77,20 @@ export async function renewSubscription(graph: GraphClient, id: string, expiresA
   return subscriptionOf(await graph.change("PATCH", `/subscriptions/${encodeURIComponent(id)}`, { expirationDateTime: expiresAt.toISOString() }));
 }
 
+/**
+ * Whether a subscription Graph holds still delivers to `url` (both its notification and lifecycle URLs): false when it
+ * points elsewhere (ROLLCALL_PUBLIC_URL changed since it was made), null when Graph no longer has it.
+ */
+export async function deliversTo(graph: GraphClient, id: string, url: string): Promise<boolean | null> {
+  try {
+    const held = await graph.get(`/subscriptions/${encodeURIComponent(id)}`);
+    return held.notificationUrl === url && held.lifecycleNotificationUrl === url;
+  } catch (error) {
+    if (isMissingSubscription(error)) return null;
+    throw error;
+  }
+}
+
 /** Deletes a subscription; one Graph no longer has (expired, removed) is already gone. */
 export async function deleteSubscription(graph: GraphClient, id: string): Promise<void> {
   try {
