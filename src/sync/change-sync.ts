@@ -30,13 +30,15 @@ export async function requestChangeSync(db: Db, sourceId: string, delayMs: numbe
   return Math.max(0, Number(rows[0]?.in_ms ?? delayMs));
 }
 
-/** Claims every change run that is due (each claimed by one process) and runs them, one after another. Returns how many it started. */
+/**
+ * Runs the change runs that are due, claiming one at a time (each by one process): while this process runs one,
+ * the others stay due for another process, and a process that stops loses no claim but the run it was making.
+ * Returns how many it started.
+ */
 export async function runDueChangeSyncs(rt: ChangeSyncDeps): Promise<number> {
-  const { rows } = await sql<{ source_id: string; workspace_id: string; name: string }>`
-    update source_state st set change_sync_due_at = null from sources s
-    where s.id = st.source_id and st.change_sync_due_at <= now()
-    returning st.source_id, s.workspace_id, s.name`.execute(rt.store.db);
-  for (const due of rows) {
+  for (let started = 0; ; started++) {
+    const due = await claimDueChangeSync(rt.store.db);
+    if (!due) return started;
     const workspace = await resolveWorkspace(rt.store.db, due.workspace_id);
     await syncSource(rt, workspace, due.source_id, { trigger: "notification", actor: changeSyncActor }).catch(async (error: unknown) => {
       // A run going on may have listed before the change: this one comes after it.
@@ -45,27 +47,39 @@ export async function runDueChangeSyncs(rt: ChangeSyncDeps): Promise<number> {
       rt.logger[busy ? "info" : "error"]({ source: due.name, workspace: workspace.name, err: error }, busy ? "change sync postponed: the source is syncing" : "change sync did not run");
     });
   }
-  return rows.length;
 }
 
-const timers = new Map<Store, Set<NodeJS.Timeout>>();
+async function claimDueChangeSync(db: Db): Promise<{ source_id: string; workspace_id: string; name: string } | undefined> {
+  const { rows } = await sql<{ source_id: string; workspace_id: string; name: string }>`
+    update source_state st set change_sync_due_at = null from sources s
+    where s.id = st.source_id and st.source_id = (
+      select source_id from source_state where change_sync_due_at <= now() order by change_sync_due_at limit 1 for update skip locked)
+    returning st.source_id, s.workspace_id, s.name`.execute(db);
+  return rows[0];
+}
+
+/** This process's wake-ups, by when each fires (epoch ms). */
+const wakeUps = new Map<Store, Map<NodeJS.Timeout, number>>();
 
 /** Runs the change runs due in `inMs` from this process (a little after, so that the database's clock agrees they are due). */
 export function wakeAt(rt: ChangeSyncDeps, inMs: number): void {
-  const held = timers.get(rt.store) ?? new Set();
-  timers.set(rt.store, held);
+  const held = wakeUps.get(rt.store) ?? new Map<NodeJS.Timeout, number>();
+  wakeUps.set(rt.store, held);
+  const at = Date.now() + inMs + 50;
+  // A burst of notifications makes one run due at one time: a wake-up already set for then serves them all.
+  if ([...held.values()].some((firing) => firing >= at && firing <= at + 1000)) return;
   const timer = setTimeout(() => {
     held.delete(timer);
     runDueChangeSyncs(rt).catch((error: unknown) => rt.logger.warn({ err: error }, "change sync check failed"));
-  }, inMs + 50);
+  }, at - Date.now());
   timer.unref();
-  held.add(timer);
+  held.set(timer, at);
 }
 
 /** A stopping server's wake-ups: the runs stay due, for another process (or this one's next start) to claim. */
 export function stopChangeSyncsHere(store: Store): void {
-  for (const timer of timers.get(store) ?? []) clearTimeout(timer);
-  timers.delete(store);
+  for (const timer of wakeUps.get(store)?.keys() ?? []) clearTimeout(timer);
+  wakeUps.delete(store);
 }
 
 /**
