@@ -157,7 +157,13 @@ async function subscribe(deps: SubscriptionDeps, source: SubscribingSource, reso
         const renewed = await renewSubscription(graph, row.subscription_id, expiresAt);
         return await record(deps.db, source.id, resource, { state: "active", subscriptionId: renewed.id, expiresAt: renewed.expiresAt, error: null });
       } catch (error) {
-        if (!isMissingSubscription(error)) throw error; // gone at Graph (expired, removed): made again below
+        // Gone at Graph (expired, removed): made again below. Any other refusal (throttled, a 5xx, the network, a
+        // permission taken away) leaves a subscription that delivers until it expires: kept, the problem shown, and
+        // renewed at the next tick, rather than deleted and made again an hour later.
+        if (!isMissingSubscription(error)) {
+          if (!row.expires_at || new Date(row.expires_at).getTime() <= Date.now()) throw error;
+          return await record(deps.db, source.id, resource, { state: "active", subscriptionId: row.subscription_id, expiresAt: row.expires_at, error: subscriptionProblem(error, resource, url) });
+        }
       }
     } else if (row.subscription_id) {
       await deleteSubscription(graph, row.subscription_id).catch(() => undefined);

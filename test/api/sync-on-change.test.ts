@@ -148,6 +148,26 @@ describe.each(engines)("sync on change (%s)", (engine) => {
     expect(Date.parse(atGraph()[0]!.expirationDateTime)).toBe(new Date(row.expires).getTime());
   });
 
+  it("keeps a subscription Graph would not renew (5xx) while it still delivers, showing why, and renews it at a later tick", async () => {
+    const held = atGraph()[0]!;
+    await sql`update graph_subscriptions set expires_at = now() + interval '1 hour'`.execute(api.store.db);
+    const scheduler = startScheduler(api.rt, { tickMs: 3_600_000 });
+    const row = async () => (await sql<{ id: string; state: string; error: { code: string } | null; expires: Date }>`select subscription_id as id, state, error, expires_at as expires from graph_subscriptions`.execute(api.store.db)).rows[0]!;
+    try {
+      emulator.setKnobs({ faultRate: 1 });
+      await scheduler.tick();
+      emulator.setKnobs({ faultRate: 0 });
+      expect(await row()).toMatchObject({ id: held.id, state: "active", error: { code: expect.any(String) } });
+      expect(new Date((await row()).expires).getTime()).toBeLessThan(Date.now() + 2 * 3_600_000);
+      await scheduler.tick();
+      expect(await row()).toMatchObject({ id: held.id, state: "active", error: null });
+      expect(new Date((await row()).expires).getTime()).toBeGreaterThan(Date.now() + 28 * 86_400_000);
+    } finally {
+      emulator.setKnobs({ faultRate: 0 });
+      await scheduler.stop();
+    }
+  });
+
   it("lifecycle events: reauthorizationRequired renews, subscriptionRemoved makes it again, missed starts a delta run", async () => {
     const held = atGraph()[0]!;
     emulator.subscriptions.lifecycle(emulator.tenantId, held.id, "reauthorizationRequired");
