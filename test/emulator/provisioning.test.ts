@@ -63,12 +63,15 @@ describe.each(engines)("emulator provisioning service → Rollcall's SCIM source
   const history = async () => (await activityPage(api.store.db, (await ctx()).workspace.id, {}, { limit: 10_000 })).items.length;
   const lower = (s: string | null | undefined) => s?.toLowerCase() ?? null;
 
-  /** Rollcall's SCIM users and groups are the tenant's: names, emails, enabled, direct user members. */
-  async function expectRollcallMatchesTenant(): Promise<void> {
+  /**
+   * Rollcall's SCIM users and groups are the tenant's in scope: names, emails, enabled (false once disabled,
+   * soft-deleted or out of scope), direct user members in scope. `scope`: the assigned users and groups, if not all.
+   */
+  async function expectRollcallMatchesTenant(scope?: { users: Set<string>; groups: Set<string> }): Promise<void> {
     const tenant = t.emu.tenants.get(t.emu.tenantId);
     const { items } = await listUsers(await ctx(), { sourceType: "scim" }, { limit: 500, sort: "email", order: "asc" });
     const byUpn = new Map(items.map((u) => [lower(u.userPrincipalName ?? u.customAttributes.scimUserName), u]));
-    const live = new Set(tenant.listUsers().map((u) => u.id));
+    const live = new Set(tenant.listUsers().map((u) => u.id).filter((id) => !scope || scope.users.has(id)));
     const expected = tenant.listUsers({ includeDeleted: true }).filter((u) => provisioned.has(u.id));
     expect([...byUpn.keys()].sort()).toEqual(expected.map((u) => lower(u.userPrincipalName)).sort());
     for (const u of expected) {
@@ -78,10 +81,10 @@ describe.each(engines)("emulator provisioning service → Rollcall's SCIM source
     }
     const label = (r: User) => r.email ?? r.userPrincipalName ?? r.displayName;
     const rollcallGroups = (await listGroupsWithMembers(await ctx(), { sourceType: ["scim"] }, { limit: null, offset: 0 })).items;
-    const tenantGroups = tenant.listGroups();
+    const tenantGroups = tenant.listGroups().filter((g) => !scope || scope.groups.has(g.id));
     expect(rollcallGroups.map((g) => g.name).sort()).toEqual(tenantGroups.map((g) => g.displayName).sort());
     for (const g of tenantGroups) {
-      const members = tenant.listMembers(g.id).filter((m) => m.kind === "user").map((m) => label(byUpn.get(lower(tenant.getUser(m.id)!.userPrincipalName))!));
+      const members = tenant.listMembers(g.id).filter((m) => m.kind === "user" && live.has(m.id)).map((m) => label(byUpn.get(lower(tenant.getUser(m.id)!.userPrincipalName))!));
       expect(rollcallGroups.find((r) => r.name === g.displayName)!.members.map(lower).sort(), g.displayName).toEqual(members.map(lower).sort());
     }
   }
@@ -138,6 +141,16 @@ describe.each(engines)("emulator provisioning service → Rollcall's SCIM source
     // differ and are sent again; those re-sent change nothing but the warnings about the unreadable ones.
     const added = (await activityPage(api.store.db, (await ctx()).workspace.id, {}, { limit: 10_000 })).items.slice(0, (await history()) - before);
     expect(added.filter((c) => c.action !== "warning")).toEqual([]);
+  });
+
+  it("assigning only some users and groups disables the users left out and deletes the groups left out", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const assignedUser = tenant.listMembers(groups.Crew!).find((m) => m.kind === "user")!.id;
+    const report = await cycle({ scope: { users: [assignedUser], groups: [groups.Ground] } });
+    const users = new Set([assignedUser, ...tenant.listMembers(groups.Ground!).filter((m) => m.kind === "user").map((m) => m.id)]);
+    expect(report.counts).toMatchObject({ Create: 0, Delete: 2, failed: 0 });
+    expect(report.counts.Disable).toBe(tenant.listUsers().filter((u) => u.accountEnabled && !users.has(u.id)).length);
+    await expectRollcallMatchesTenant({ users, groups: new Set([groups.Ground!]) });
   });
 });
 
