@@ -7,6 +7,7 @@ import type { Stats } from "./stats.ts";
 import { NotFound } from "./tenant.ts";
 import type { KnobSettings } from "./types.ts";
 import type { LifecycleEvent, Subscriptions } from "./graph/subscriptions.ts";
+import type { CycleOptions, Provisioning } from "./provisioning.ts";
 
 const lifecycleEvents = new Set(["reauthorizationRequired", "subscriptionRemoved", "missed"]);
 
@@ -18,6 +19,7 @@ export interface ControlDeps {
   stats: Stats;
   setKnobs: (k: KnobSettings) => void;
   subscriptions: Subscriptions;
+  provisioning: Provisioning;
 }
 
 function body(req: Req): Json {
@@ -31,16 +33,16 @@ function body(req: Req): Json {
 }
 class BadInput extends Error {}
 
-export function control(deps: ControlDeps, req: Req): Res {
+export async function control(deps: ControlDeps, req: Req): Promise<Res> {
   try {
-    return route(deps, req);
+    return await route(deps, req);
   } catch (e) {
     if (e instanceof NotFound) return json(404, { error: e.message });
     return json(400, { error: (e as Error).message });
   }
 }
 
-function route(deps: ControlDeps, req: Req): Res {
+function route(deps: ControlDeps, req: Req): Res | Promise<Res> {
   const seg = req.path.split("/").filter(Boolean).slice(1).map(decodeURIComponent); // drop "_emulator"
   const m = req.method;
   const [a, tid, kind, id, sub, subId] = seg;
@@ -121,9 +123,23 @@ function route(deps: ControlDeps, req: Req): Res {
       return { status: 202, headers: {} };
     }
   }
+  if (kind === "provisioning" && id === "cycles" && m === "POST") return provisioningCycle(deps, t.id, b());
   if (kind === "delta" && m === "POST") {
     if (id === "expire") { t.expireDeltaTokens(); return { status: 204, headers: {} }; }
     if (id === "reset") { t.resetDeltaTokens(); return { status: 204, headers: {} }; }
   }
   return json(404, { error: `no control route ${m} ${req.path}` });
+}
+
+/** Runs one cycle of the provisioning service to a SCIM endpoint; answers with what its provisioning logs would say. */
+async function provisioningCycle(deps: ControlDeps, tenantId: string, x: Json): Promise<Res> {
+  if (typeof x.tenantUrl !== "string" || !/^https?:\/\//.test(x.tenantUrl)) throw new BadInput("tenantUrl must be the SCIM endpoint's http(s) URL (the application's Tenant URL)");
+  if (typeof x.secretToken !== "string" || x.secretToken === "") throw new BadInput("secretToken must be the SCIM endpoint's bearer token (the application's Secret Token)");
+  const scope = x.scope ?? "all";
+  const isIds = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((s) => typeof s === "string"));
+  if (scope !== "all" && !(scope && typeof scope === "object" && isIds((scope as Json).users) && isIds((scope as Json).groups))) {
+    throw new BadInput('scope must be "all" or {"users": [ids], "groups": [ids]} (the users and groups assigned to the application)');
+  }
+  const options: CycleOptions = { tenantUrl: x.tenantUrl, secretToken: x.secretToken, scope: scope as CycleOptions["scope"], restart: x.restart === true, scimCompliant: x.scimCompliant === true };
+  return json(200, await deps.provisioning.runCycle(deps.registry.get(tenantId), options));
 }

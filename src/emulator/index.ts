@@ -3,6 +3,7 @@ import { startServer } from "./server.ts";
 import type { EmulatorOptions, RunningEmulator } from "./types.ts";
 
 export type { AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantInfo, GrantOptions, ServicePrincipalInfo } from "./app-types.ts";
+export type { CycleOptions, CycleReport, ProvisioningLogEntry } from "./provisioning.ts";
 export type { GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, UserInput } from "./directory-types.ts";
 export type {
   AddTenantOptions, EmulatorOptions, EmulatorStats, EmulatorTenants, KnobSettings, RequestRecord, RunningEmulator, TenantHandle, TenantState,

@@ -3,6 +3,7 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { control } from "./control.ts";
+import { Provisioning } from "./provisioning.ts";
 import { escapeHtml, html, isLoopback, json, type Req, type Res } from "./http.ts";
 import { IdentityContext } from "./identity/context.ts";
 import { adminConsentGet, adminConsentPost, authorizeGet, authorizePost, logout } from "./identity/authorize.ts";
@@ -37,6 +38,7 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
   const identity = new IdentityContext(registry, keys);
   const graph = new GraphService(registry, keys, knobs, stats);
   registry.onChange = (tenantId, resource, id, change) => graph.subscriptions.changed(tenantId, resource, id, change);
+  const provisioning = new Provisioning();
   const controlEnabled = options.controlApi ?? true;
   const setKnobs = (k: KnobSettings): void => {
     knobs.set(k);
@@ -83,7 +85,7 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
     let tenantId: string | undefined, clientId: string | undefined;
     if (path.startsWith("/_emulator")) {
       if (!controlEnabled || !isLoopback(req.remoteAddress)) out = json(404, { error: "not found" });
-      else out = control({ registry, knobs, stats, setKnobs, subscriptions: graph.subscriptions }, req);
+      else out = await control({ registry, knobs, stats, setKnobs, subscriptions: graph.subscriptions, provisioning }, req);
     } else if (isGraph) {
       const ids = newIds(clientRequestId);
       const decision = knobs.random();
@@ -204,6 +206,7 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
       list: (tenantId) => graph.subscriptions.list(tenantId),
       lifecycle: (tenantId, id, event) => graph.subscriptions.lifecycle(tenantId, id, event),
     },
+    provisioning: { runCycle: (tenantId, options) => provisioning.runCycle(registry.get(tenantId), options) },
     setKnobs: (k) => setKnobs(k as KnobSettings),
     close: async () => {
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => {

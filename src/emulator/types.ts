@@ -2,6 +2,7 @@
 // The directory objects are in ./directory-types.ts, app registrations in ./app-types.ts. Other packages import these through ./index.ts.
 import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, ServicePrincipalInfo } from "./app-types.ts";
 import type { Delivery, LifecycleEvent, Subscription } from "./graph/subscriptions.ts";
+import type { CycleOptions, CycleReport } from "./provisioning.ts";
 import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, UserInput } from "./directory-types.ts";
 
 export interface EmulatorOptions {
@@ -193,6 +194,8 @@ export interface RunningEmulator {
     list(tenantId: string): Array<Subscription & { deliveries: Delivery[] }>;
     lifecycle(tenantId: string, subscriptionId: string, event: LifecycleEvent): void;
   };
+  /** Entra ID's provisioning service: one cycle of a tenant to a SCIM endpoint (provisioning.ts). */
+  provisioning: { runCycle(tenantId: string, options: CycleOptions): Promise<CycleReport> };
   setKnobs(k: Partial<Pick<EmulatorOptions, "latencyMs" | "throttleRate" | "faultRate">> & { throttleBudget?: { unitsPer10s: number } } & Omit<KnobSettings, "throttleBudget">): void;
   close(): Promise<void>;
 }
