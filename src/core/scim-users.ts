@@ -183,7 +183,10 @@ async function saveUser(ctx: ScimContext, before: User, body: unknown): Promise<
     .execute();
   const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
   const action = !after.enabled && before.enabled ? "disable" : after.enabled && !before.enabled ? "enable" : "update";
-  if (diffFields(before, after).length) await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, before, after });
+  // A provisioning cycle sends a user again as it was (after a restart, or a number it cannot read again): no
+  // change, and no warning repeated in the history each time.
+  if (!diffFields(before, after).length) return;
+  await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, before, after });
   await recordWarnings(trx, ctx, after, warnings);
 }
 
