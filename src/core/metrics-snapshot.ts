@@ -24,6 +24,7 @@ export interface LastRunFigures {
 export interface SourceFigures {
   workspace: string;
   source: string;
+  type: "entra" | "scim";
   createdAt: Date;
   users: number;
   groups: number;
@@ -33,6 +34,8 @@ export interface SourceFigures {
   secretExpiresOn: string | null;
   lastRun: LastRunFigures | null;
   lastSuccessAt: Date | null;
+  /** A SCIM source's: when its provisioning service last called (to the minute), or null. */
+  lastRequestAt: Date | null;
 }
 
 export interface MetricsSnapshot {
@@ -41,12 +44,12 @@ export interface MetricsSnapshot {
 }
 
 type SourceRow = RunStateColumns & {
-  workspace: string; source: string; config: unknown; created_at: Date; users: number; groups: number; last_success_at: Date | null;
+  workspace: string; source: string; type: SourceFigures["type"]; config: unknown; created_at: Date; last_request_at: Date | null; users: number; groups: number; last_success_at: Date | null;
   last_status: LastRunFigures["status"] | null; last_started_at: Date | null; last_finished_at: Date | null; last_counts: unknown; last_graph_requests: number | null; last_graph_throttled: number | null;
 };
 
 /**
- * Every workspace's and every Entra ID source's figures for a Prometheus scrape: two statements whatever their number
+ * Every workspace's and every Entra ID and SCIM source's figures for a Prometheus scrape: two statements whatever their number
  * (each source's counts and runs are read through its indexes: users and groups by source, runs by source and start).
  */
 export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
@@ -55,7 +58,7 @@ export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
         (select count(*)::int from users u where u.workspace_id = w.id) as users,
         (select count(*)::int from notifications n where n.workspace_id = w.id and n.resolved_at is null and n.dismissed_at is null) as open_notifications
       from workspaces w order by w.name`.execute(db),
-    sql<SourceRow>`select w.name as workspace, s.name as source, s.config, s.created_at, ${runStateColumns},
+    sql<SourceRow>`select w.name as workspace, s.name as source, s.type, s.config, s.created_at, t.last_request_at, ${runStateColumns},
         (select count(*)::int from users u where u.source_id = s.id) as users,
         (select count(*)::int from groups g where g.source_id = s.id) as groups,
         (select r.finished_at from sync_runs r where r.source_id = s.id and not r.dry_run and r.status = 'succeeded' order by r.started_at desc limit 1) as last_success_at,
@@ -63,7 +66,8 @@ export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
         last.graph_requests as last_graph_requests, last.graph_throttled as last_graph_throttled
       from sources s join workspaces w on w.id = s.workspace_id
       left join lateral (select * from sync_runs r where r.source_id = s.id and not r.dry_run and r.status <> 'running' order by r.started_at desc limit 1) last on true
-      where s.type = 'entra'
+      left join scim_tokens t on t.source_id = s.id
+      where s.type in ('entra', 'scim')
       order by w.name, lower(s.name)`.execute(db),
   ]);
   return {
@@ -84,13 +88,15 @@ function sourceFigures(row: SourceRow): SourceFigures {
   return {
     workspace: row.workspace,
     source: row.source,
+    type: row.type,
     createdAt: new Date(row.created_at),
     users: row.users,
     groups: row.groups,
     running: row.running !== null,
     awaitingReview: row.awaiting_review !== null,
-    secretExpiresOn: parseEntraConfig(row.config).secretExpiresOn,
+    secretExpiresOn: row.type === "entra" ? parseEntraConfig(row.config).secretExpiresOn : null,
     lastRun,
     lastSuccessAt: row.last_success_at === null ? null : new Date(row.last_success_at),
+    lastRequestAt: row.last_request_at === null ? null : new Date(row.last_request_at),
   };
 }

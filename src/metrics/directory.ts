@@ -20,6 +20,8 @@ export function directoryRegistry(snapshot: MetricsSnapshot): Registry {
   }
 
   const source = ["workspace", "source"];
+  const kind = gauge("source_info", "1 for each source, labelled with its type: entra (read through Microsoft Graph) or scim (Entra ID's provisioning service pushes to it)", [...source, "type"]);
+  const lastRequest = gauge("source_last_request_timestamp_seconds", "When a SCIM source's provisioning service last called it (unix seconds, to the minute)", source);
   const created = gauge("source_created_timestamp_seconds", "When the source was added (unix seconds): with no successful run yet, the time to count from", source);
   const users = gauge("source_users", "Users the source holds in the directory", source);
   const groups = gauge("source_groups", "Groups the source holds in the directory", source);
@@ -35,6 +37,8 @@ export function directoryRegistry(snapshot: MetricsSnapshot): Registry {
   const lastThrottled = gauge("source_last_run_graph_throttled_requests", "Microsoft Graph requests of that run answered 429 (throttled)", source);
   for (const s of snapshot.sources) {
     const labels = { workspace: s.workspace, source: s.source };
+    kind.set({ ...labels, type: s.type }, 1);
+    if (s.lastRequestAt) lastRequest.set(labels, seconds(s.lastRequestAt));
     created.set(labels, seconds(s.createdAt));
     users.set(labels, s.users);
     groups.set(labels, s.groups);

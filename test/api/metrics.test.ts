@@ -85,7 +85,7 @@ describe.each(engines)("Prometheus metrics at /metrics (%s)", (engine) => {
   const logLines: string[] = [];
   const tokens: Record<string, string> = {};
 
-  async function call(path: string, options: { method?: "GET" | "POST" | "PATCH"; token?: string; body?: unknown; base?: string } = {}) {
+  async function call(path: string, options: { method?: "GET" | "POST" | "PATCH" | "DELETE"; token?: string; body?: unknown; base?: string } = {}) {
     const reply = await request(`${options.base ?? url}${path}`, {
       method: options.method ?? "GET",
       headers: { ...(options.token && { authorization: `Bearer ${options.token}` }), ...(options.body !== undefined && { "content-type": "application/json" }) },
@@ -194,6 +194,27 @@ describe.each(engines)("Prometheus metrics at /metrics (%s)", (engine) => {
     expect(valueOf(samples, "rollcall_source_created_timestamp_seconds", branch)).toBeGreaterThan(Date.now() / 1000 - 600);
     expect(valueOf(samples, "rollcall_source_last_success_timestamp_seconds", branch)).toBeUndefined();
     expect(valueOf(samples, "rollcall_source_last_run_status", { ...branch, status: "succeeded" })).toBeUndefined();
+  });
+
+  it("reports a SCIM source: its type, users and groups, and when its provisioning service last called; no run series", async () => {
+    const added = await call("/api/v1/workspaces/second/sources", { method: "POST", token: tokens.second, body: { type: "scim", name: "push" } });
+    expect(added.status, added.text).toBe(201);
+    const push = { workspace: "second", source: "push" };
+    const quiet = await scrape();
+    expect(valueOf(quiet, "rollcall_source_info", { ...push, type: "scim" })).toBe(1);
+    expect(valueOf(quiet, "rollcall_source_last_request_timestamp_seconds", push)).toBeUndefined();
+    const user = { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "ada@second.example", active: true, displayName: "Ada", emails: [{ type: "work", value: "ada@second.example", primary: true }] };
+    const created = await request(`${url}/scim/v2/Users`, { method: "POST", headers: { authorization: `Bearer ${JSON.parse(added.text).token}`, "content-type": "application/scim+json" }, body: JSON.stringify(user) });
+    expect(created.statusCode, await created.body.text()).toBe(201);
+    const samples = await scrape();
+    expect(valueOf(samples, "rollcall_source_users", push)).toBe(1);
+    expect(valueOf(samples, "rollcall_source_groups", push)).toBe(0);
+    expect(valueOf(samples, "rollcall_source_last_request_timestamp_seconds", push)).toBeGreaterThan(Date.now() / 1000 - 120);
+    expect(samples.filter((s) => s.name.startsWith("rollcall_source_last_run") && s.labels.source === "push")).toEqual([]);
+    expect(valueOf(samples, "rollcall_source_info", { workspace: "default", source: "corp", type: "entra" })).toBe(1);
+    const removed = await call("/api/v1/workspaces/second/sources/push?users=delete", { method: "DELETE", token: tokens.second });
+    expect(removed.status, removed.text).toBe(200);
+    expect((await scrape()).filter((s) => s.labels.source === "push")).toEqual([]);
   });
 
   it("reports a failed run as failed, the previous success still as the last one", { timeout: 90_000 }, async () => {
