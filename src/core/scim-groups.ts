@@ -6,7 +6,7 @@ import { createGroupSchema } from "../domain/group.ts";
 import { recordChange, recordChanges, type ChangeEntry } from "./change-log.ts";
 import { logMembersLeaving, selectGroupRecord, selectParents, wouldCreateCycle } from "../storage/queries/groups.ts";
 import { translateDatabaseError, zodProblems } from "./context.ts";
-import type { ScimContext } from "./scim-users.ts";
+import { changeLocked, type ScimContext } from "./scim-users.ts";
 import { parseFilter } from "../sources/scim/filter.ts";
 import { applyPatch, parsePatch } from "../sources/scim/patch.ts";
 import { groupFromScim, scimGroup, type ScimGroupRecord, type ScimMember } from "../sources/scim/resources.ts";
@@ -141,22 +141,8 @@ export async function patchScimGroup(ctx: ScimContext, id: string, body: unknown
   return withGroupLocked(ctx, id, async (locked, before) => saveGroup(locked, before, applyPatch(await groupResource(locked, before, true), operations)));
 }
 
-/**
- * Reads the group with its members and changes it in one transaction holding its row: two PATCHes adding members to
- * one group at the same time each keep the other's (the second reads the members once the first has written them).
- */
 async function withGroupLocked(ctx: ScimContext, id: string, change: (locked: ScimContext, before: ScimGroupRecord) => Promise<void>): Promise<ScimGroupRecord> {
-  const groupId = await ctx.db
-    .transaction()
-    .execute(async (trx) => {
-      if (isGuid(id)) await trx.selectFrom("groups").select("id").where("id", "=", id).where("source_id", "=", ctx.source.id).forUpdate().execute();
-      const locked = { ...ctx, db: trx };
-      const before = await sourceGroup(locked, id);
-      await change(locked, before);
-      return before.id;
-    })
-    .catch(translateDatabaseError);
-  return sourceGroup(ctx, groupId);
+  return sourceGroup(ctx, await changeLocked(ctx, "groups", id, sourceGroup, change));
 }
 
 /** Writes the body over the group (in the caller's transaction): its name and externalId, then its members. */

@@ -154,21 +154,25 @@ export async function patchScimUser(ctx: ScimContext, id: string, body: unknown)
 }
 
 /**
- * Reads the user and changes it in one transaction holding its row: two changes to one user at the same time (a
- * SCIM client's requests in parallel) are made one after the other, neither written over a stale read of the other.
+ * Reads a user or group of the source and changes it in one transaction holding its row: two changes to one at the
+ * same time (a SCIM client's requests in parallel: member adds to one group, attributes of one user) are made one
+ * after the other, neither written over a stale read of the other. Returns its id.
  */
-async function withUserLocked(ctx: ScimContext, id: string, change: (locked: ScimContext, before: User) => Promise<void>): Promise<User> {
-  const userId = await ctx.db
+export async function changeLocked<T extends { id: string }>(ctx: ScimContext, table: "users" | "groups", id: string, read: (locked: ScimContext, id: string) => Promise<T>, change: (locked: ScimContext, before: T) => Promise<void>): Promise<string> {
+  return ctx.db
     .transaction()
     .execute(async (trx) => {
-      if (isGuid(id)) await trx.selectFrom("users").select("id").where("id", "=", id).where("source_id", "=", ctx.source.id).forUpdate().execute();
+      if (isGuid(id)) await trx.selectFrom(table).select("id").where("id", "=", id).where("source_id", "=", ctx.source.id).forUpdate().execute();
       const locked = { ...ctx, db: trx };
-      const before = await sourceUser(locked, id);
+      const before = await read(locked, id);
       await change(locked, before);
       return before.id;
     })
     .catch(translateDatabaseError);
-  return (await selectUser(ctx.db, ctx.workspace.id, userId))!;
+}
+
+async function withUserLocked(ctx: ScimContext, id: string, change: (locked: ScimContext, before: User) => Promise<void>): Promise<User> {
+  return (await selectUser(ctx.db, ctx.workspace.id, await changeLocked(ctx, "users", id, sourceUser, change)))!;
 }
 
 /** Writes the body over the user (in the caller's transaction), the change and its warnings in the history. */
