@@ -1,7 +1,8 @@
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { SecretBox } from "../security/encryption.ts";
+import { sameText } from "../security/hashing.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import { openCredential, type Credential } from "../sources/entra/token.ts";
@@ -267,14 +268,13 @@ export async function authenticNotifications(db: Db, secrets: SecretBox, items: 
 }
 
 function sameSecret(secrets: SecretBox, sealed: string, given: string | null | undefined): boolean {
-  let expected: Buffer;
+  let expected: string;
   try {
-    expected = Buffer.from(secrets.open(sealed));
+    expected = secrets.open(sealed);
   } catch {
     return false; // sealed under a key this process does not have
   }
-  const actual = Buffer.from(given ?? "");
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return sameText(given ?? "", expected);
 }
 
 /** Graph removed a subscription (lifecycle event subscriptionRemoved): it is made again at once. */

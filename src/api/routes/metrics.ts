@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { Registry } from "prom-client";
 import { route, type RouteModule } from "../route.ts";
 import { RollcallError } from "../../errors.ts";
+import { sameText } from "../../security/hashing.ts";
 import { metricsSnapshot } from "../../core/metrics-snapshot.ts";
 import { directoryRegistry } from "../../metrics/directory.ts";
 
@@ -38,8 +38,7 @@ export const metricsRoutes: RouteModule = {
 function checkScrapeToken(expected: string | undefined, authorization: string | undefined): void {
   if (!expected) throw new RollcallError("not_found", "There are no metrics: set ROLLCALL_METRICS_TOKEN to serve them", { path: "/metrics" });
   const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1] ?? "";
-  const digest = (text: string) => createHash("sha256").update(text).digest();
-  if (!timingSafeEqual(digest(given), digest(expected))) {
+  if (!sameText(given, expected)) {
     throw new RollcallError("unauthenticated", "Send ROLLCALL_METRICS_TOKEN as a bearer token (Authorization: Bearer …) to read the metrics", {});
   }
 }
