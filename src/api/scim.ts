@@ -30,6 +30,13 @@ async function caller(rt: Runtime, request: FastifyRequest): Promise<ScimContext
   return scimContext(rt.store.db, found, baseUrlOf(rt, request));
 }
 
+/** The discovery resource with this id (any case), or a SCIM 404 listing the ids there are. */
+function discovered<T extends { id: string }>(resources: T[], id: string, what: string): T {
+  const found = resources.find((r) => r.id.toLowerCase() === id.toLowerCase());
+  if (!found) throw new RollcallError("not_found", `There is no ${what} "${id}": this server has ${resources.map((r) => r.id).join(", ")}`, { resource: what, key: id });
+  return found;
+}
+
 const send = (reply: FastifyReply, status: number, body?: unknown) => (body === undefined ? reply.status(status).send() : reply.status(status).type(scimMediaType).send(body));
 
 /** excludedAttributes=members (Entra ID's group look-ups), or attributes naming others: the members are left out. */
@@ -65,6 +72,9 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
         const schemas = schemaDefinitions(base(request));
         return send(reply, 200, listResponse(schemas, { total: schemas.length, startIndex: 1 }));
       });
+      // Each one at its meta.location too (RFC 7644 4).
+      scim.get<{ Params: { id: string } }>("/ResourceTypes/:id", async (request, reply) => send(reply, 200, discovered(resourceTypes(base(request)), request.params.id, "resource type")));
+      scim.get<{ Params: { id: string } }>("/Schemas/:id", async (request, reply) => send(reply, 200, discovered(schemaDefinitions(base(request)), request.params.id, "schema")));
 
       scim.get<{ Querystring: Query }>("/Users", async (request, reply) => {
         const ctx = await caller(rt, request);

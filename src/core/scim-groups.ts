@@ -15,7 +15,13 @@ import { groupFromScim, scimGroup, type ScimGroupRecord, type ScimMember } from 
  * Groups pushed to a SCIM source: their name (displayName), externalId and members, which must be users or groups
  * of the same source. Every change is in the history, memberships as "add to group NAME" / "remove from group NAME".
  */
-export const scimGroupFilters = ["displayName", "externalId", "id"] as const;
+/** What groups are looked up by: displayName (Entra ID's matching attribute), externalId, id, and a member's id. */
+export const scimGroupFilters = ["displayName", "externalId", "id", "members", "members.value"] as const;
+
+const groupMatch = (attribute: string, value: string) => {
+  const member = sql<SqlBool>`exists (select 1 from group_members m where m.group_id = g.id and (m.member_user_id::text = ${value.toLowerCase()} or m.member_group_id::text = ${value.toLowerCase()}))`;
+  return ({ displayName: sql<SqlBool>`lower(g.name) = lower(${value})`, externalId: sql<SqlBool>`g.external_id = ${value}`, id: sql<SqlBool>`g.id::text = ${value.toLowerCase()}`, members: member, "members.value": member })[attribute]!;
+};
 
 export const groupLocation = (ctx: ScimContext, id: string) => `${ctx.baseUrl.replace(/\/+$/, "")}/scim/v2/Groups/${id}`;
 
@@ -51,11 +57,7 @@ async function membersOf(db: Db, groupId: string): Promise<Member[]> {
 
 export async function listScimGroups(ctx: ScimContext, query: { filter?: string | undefined; startIndex: number; count: number }): Promise<{ groups: ScimGroupRecord[]; total: number }> {
   let where = sql<SqlBool>`g.workspace_id = ${ctx.workspace.id} and g.source_id = ${ctx.source.id}`;
-  if (query.filter) {
-    const { attribute, value } = parseFilter(query.filter, scimGroupFilters);
-    const match = { displayName: sql`lower(g.name) = lower(${value})`, externalId: sql`g.external_id = ${value}`, id: sql`g.id::text = ${value.toLowerCase()}` }[attribute];
-    where = sql<SqlBool>`${where} and ${match}`;
-  }
+  for (const { attribute, value } of query.filter ? parseFilter(query.filter, scimGroupFilters) : []) where = sql<SqlBool>`${where} and ${groupMatch(attribute, value)}`;
   const { total } = await ctx.db.selectFrom("groups as g").select(sql<number>`count(*)::int`.as("total")).where(where).executeTakeFirstOrThrow();
   if (query.count === 0) return { groups: [], total };
   const rows = await records(ctx.db).where(where).orderBy("g.created_at").orderBy("g.id").offset(query.startIndex - 1).limit(query.count).execute();

@@ -34,7 +34,23 @@ export function scimContext(db: Db, caller: ScimCaller, baseUrl: string): ScimCo
 /** Local phone numbers are read in the source's country, else the workspace's. */
 const countryOf = (ctx: ScimContext) => ctx.source.config.country ?? ctx.workspace.defaultCountry;
 
-export const scimUserFilters = ["userName", "externalId", "id"] as const;
+/**
+ * What users are looked up by: userName and externalId (Entra ID's matching attributes), the work email (the
+ * tutorial's other uniqueness example) and id; `manager` (what an older job checks before changing it) matches no
+ * one, as Rollcall keeps no managers.
+ */
+export const scimUserFilters = ["userName", "externalId", "id", 'emails[type eq "work"].value', "emails.value", "manager", "manager.value"] as const;
+
+const userMatch = (attribute: string, value: string) =>
+  ({
+    userName: sql<SqlBool>`(lower(u.user_principal_name) = lower(${value}) or lower(u.custom_attributes->>${scimUserNameAttribute}) = lower(${value}))`,
+    externalId: sql<SqlBool>`u.external_id = ${value}`,
+    id: sql<SqlBool>`u.id::text = ${value.toLowerCase()}`,
+    'emails[type eq "work"].value': sql<SqlBool>`lower(u.email) = lower(${value})`,
+    "emails.value": sql<SqlBool>`lower(u.email) = lower(${value})`,
+    manager: sql<SqlBool>`false`,
+    "manager.value": sql<SqlBool>`false`,
+  })[attribute]!;
 
 export const userLocation = (ctx: ScimContext, id: string) => `${ctx.baseUrl.replace(/\/+$/, "")}/scim/v2/Users/${id}`;
 export const userResource = (ctx: ScimContext, user: User) => scimUser(user, { location: userLocation(ctx, user.id) });
@@ -51,15 +67,7 @@ export async function sourceUser(ctx: ScimContext, id: string): Promise<User> {
 
 export async function listScimUsers(ctx: ScimContext, query: { filter?: string | undefined; startIndex: number; count: number }): Promise<{ users: User[]; total: number }> {
   let where = sql<SqlBool>`u.workspace_id = ${ctx.workspace.id} and u.source_id = ${ctx.source.id}`;
-  if (query.filter) {
-    const { attribute, value } = parseFilter(query.filter, scimUserFilters);
-    const match = {
-      userName: sql`(lower(u.user_principal_name) = lower(${value}) or lower(u.custom_attributes->>${scimUserNameAttribute}) = lower(${value}))`,
-      externalId: sql`u.external_id = ${value}`,
-      id: sql`u.id::text = ${value.toLowerCase()}`,
-    }[attribute];
-    where = sql<SqlBool>`${where} and ${match}`;
-  }
+  for (const { attribute, value } of query.filter ? parseFilter(query.filter, scimUserFilters) : []) where = sql<SqlBool>`${where} and ${userMatch(attribute, value)}`;
   const { total } = await ctx.db.selectFrom("users as u").select(sql<number>`count(*)::int`.as("total")).where(where).executeTakeFirstOrThrow();
   if (query.count === 0) return { users: [], total };
   const ids = (await ctx.db.selectFrom("users as u").select("u.id").where(where).orderBy("u.created_at").orderBy("u.id").offset(query.startIndex - 1).limit(query.count).execute()).map((r) => r.id);

@@ -17,7 +17,7 @@ const enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const patchOp = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const errorSchema = "urn:ietf:params:scim:api:messages:2.0:Error";
 
-type Scim = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any; type: string | null }>;
+type Scim = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any; type: string | null; headers: Headers }>;
 
 function scimClient(base: string, token: string | null): Scim {
   return async (method, path, body) => {
@@ -27,7 +27,7 @@ function scimClient(base: string, token: string | null): Scim {
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined, type: response.headers.get("content-type") };
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, type: response.headers.get("content-type"), headers: response.headers };
   };
 }
 
@@ -287,6 +287,77 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     const bad = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Bad push", tenantId: "contoso.onmicrosoft.com" });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.fields).toEqual([{ field: "tenantId", message: expect.stringContaining("is not a setting of a SCIM source") }]);
+  });
+
+  it("answers the tutorial's requests as documented: its create body with nulls, Location, 404 bodies, filters joined by and", async () => {
+    // "Example 2. Provision a user" of the SCIM endpoint tutorial, as printed (nulls, and its schema URN without a colon).
+    const created = await scim("POST", "/Users", {
+      schemas: [userSchema, "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"], externalId: "jyoung", userName: "jyoung@testuser.com", active: true, addresses: null,
+      displayName: "Joy Young", emails: [{ type: "work", value: "jyoung@Contoso.com", primary: true }], meta: { resourceType: "User" }, name: { familyName: "Young", givenName: "Joy" },
+      phoneNumbers: null, preferredLanguage: null, title: null, department: null, manager: null,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.headers.get("location")).toBe(created.body.meta.location);
+    expect(created.body.meta.location).toBe(`${base}/scim/v2/Users/${created.body.id}`);
+    const id = created.body.id as string;
+
+    // Unknown ids: 404 with SCIM's Error body, whatever the id looks like.
+    for (const path of ["/Users/5171a35d82074e068ce2", "/Users/00000000-0000-4000-8000-000000000000", "/Groups/00000000-0000-4000-8000-000000000000"]) {
+      const missing = await scim("GET", path);
+      expect([missing.status, missing.type], path).toEqual([404, expect.stringMatching(/^application\/scim\+json/)]);
+      expect(missing.body).toEqual({ schemas: [errorSchema], status: "404", detail: expect.stringContaining("not found") });
+    }
+    expect((await scim("PATCH", "/Users/00000000-0000-4000-8000-000000000000", { Operations: [{ op: "Replace", path: "active", value: "False" }] })).status).toBe(404);
+    expect((await scim("DELETE", "/Groups/00000000-0000-4000-8000-000000000000")).status).toBe(404);
+
+    const total = async (resource: string, filter: string) => {
+      const answer = await scim("GET", `/${resource}?filter=${filter}`);
+      expect(answer.status, `${filter}: ${JSON.stringify(answer.body)}`).toBe(200);
+      return answer.body.totalResults as number;
+    };
+    const q = encodeURIComponent;
+    // The validator's query string (spaces as +), the work email (a uniqueness attribute must be filterable), the
+    // sample code's bare mailNickname, and an older job's manager check (Rollcall keeps no manager: no match).
+    expect(await total("Users", `userName+eq+"JYOUNG%40testuser.com"`)).toBe(1);
+    expect(await total("Users", q('emails[type eq "work"].value eq "jyoung@contoso.com"'))).toBe(1);
+    expect(await total("Users", q("externalId eq jyoung"))).toBe(1);
+    expect(await total("Users", q(`id eq "${id}" and userName eq "jyoung@testuser.com"`))).toBe(1);
+    expect(await total("Users", q(`id eq "${id}" and userName eq "someone.else@testuser.com"`))).toBe(0);
+    expect(await total("Users", q(`id eq "${id}" and manager eq "00aa00aa-bb11-cc22-dd33-44ee44ee44ee"`))).toBe(0);
+    const or = await scim("GET", `/Users?filter=${q('userName eq "a" or userName eq "b"')}`);
+    expect(or.body).toMatchObject({ schemas: [errorSchema], status: "400", scimType: "invalidFilter" });
+
+    // The manager Entra ID sends (both forms of the tutorial) is accepted and not kept.
+    const manager = await scim("PATCH", `/Users/${id}`, { schemas: [patchOp], Operations: [
+      { op: "Add", path: "manager", value: [{ $ref: `${base}/scim/v2/Users/${id}`, value: id }] },
+      { op: "Replace", path: `${enterprise}:manager`, value: id },
+    ] });
+    expect(manager.status, JSON.stringify(manager.body)).toBe(200);
+
+    // A group as Entra ID creates it (with its ADSCIM schema), looked up by a member as the group lifecycle does.
+    const group = await scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"], externalId: "8aa1a0c0", displayName: "Tutorial group", meta: { resourceType: "Group" } });
+    expect([group.status, group.headers.get("location")]).toEqual([201, `${base}/scim/v2/Groups/${group.body.id}`]);
+    expect(group.body.members).toEqual([]);
+    expect((await scim("PATCH", `/Groups/${group.body.id}`, { schemas: [patchOp], Operations: [{ op: "Add", path: "members", value: [{ $ref: null, value: id }] }] })).status).toBe(204);
+    expect(await total("Groups", q(`id eq "${group.body.id}" and members eq "${id}"`))).toBe(1);
+    expect(await total("Groups", q(`members.value eq "${id}"`))).toBe(1);
+    expect(await total("Groups", q(`id eq "${group.body.id}" and members eq "00000000-0000-4000-8000-000000000000"`))).toBe(0);
+
+    // Disabled, the user stays in its groups: Entra ID does not add them back when it enables them again.
+    expect((await scim("PATCH", `/Users/${id}`, { schemas: [patchOp], Operations: [{ op: "Replace", path: "active", value: "False" }] })).body.active).toBe(false);
+    expect((await scim("GET", `/Groups/${group.body.id}`)).body.members).toEqual([{ value: id, display: "Joy Young", type: "User" }]);
+    expect((await scim("GET", `/Users/${id}`)).body.active).toBe(false);
+  });
+
+  it("serves each schema and resource type at its meta.location", async () => {
+    const schemas = (await scim("GET", "/Schemas")).body.Resources as Array<{ id: string; meta: { location: string } }>;
+    for (const listed of [...schemas, ...(await scim("GET", "/ResourceTypes")).body.Resources]) {
+      const one = await fetch(listed.meta.location, { headers: { authorization: "Bearer unused" } });
+      expect([one.status, await one.json()], listed.meta.location).toEqual([200, listed]);
+    }
+    expect((await scim("GET", `/Schemas/${enterprise.toUpperCase()}`)).body.id).toBe(enterprise);
+    const unknown = await scim("GET", "/ResourceTypes/Device");
+    expect([unknown.status, unknown.body.detail]).toEqual([404, 'There is no resource type "Device": this server has User, Group']);
   });
 
   const workspace = (name: string) => resolveWorkspace(api.store.db, name);

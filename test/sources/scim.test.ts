@@ -54,10 +54,25 @@ describe("SCIM PATCH", () => {
 
 describe("SCIM filters and values", () => {
   it("reads equality on the attributes a resource type supports, in any case, with escaped quotes", () => {
-    expect(parseFilter('userName eq "Test_User_1"', ["userName", "externalId"])).toEqual({ attribute: "userName", value: "Test_User_1" });
-    expect(parseFilter('USERNAME Eq "a \\"b\\""', ["userName"])).toEqual({ attribute: "userName", value: 'a "b"' });
-    expect(refusal(() => parseFilter('title eq "x"', ["userName", "externalId"]))).toMatchObject({ scimType: "invalidFilter", detail: 'filter on "title" is not supported: give one of userName eq "…", externalId eq "…"' });
-    expect(refusal(() => parseFilter('userName sw "x"', ["userName"]))).toMatchObject({ scimType: "invalidFilter" });
+    expect(parseFilter('userName eq "Test_User_1"', ["userName", "externalId"])).toEqual([{ attribute: "userName", value: "Test_User_1" }]);
+    expect(parseFilter('USERNAME Eq "a \\"b\\""', ["userName"])).toEqual([{ attribute: "userName", value: 'a "b"' }]);
+    expect(refusal(() => parseFilter('title eq "x"', ["userName", "externalId"]))).toMatchObject({ scimType: "invalidFilter", detail: 'filter on "title" is not supported: give one of userName eq "…", externalId eq "…", joined by "and"' });
+    expect(refusal(() => parseFilter('userName sw "x"', ["userName"]))).toMatchObject({ scimType: "invalidFilter", detail: expect.stringContaining('filter operator "sw" is not supported (only eq is)') });
+  });
+
+  it("reads the forms the Entra ID documentation shows: and, a value filter in the path, a schema URN, a bare value", () => {
+    const users = ["userName", "externalId", "id", 'emails[type eq "work"].value', "manager"];
+    // "Microsoft Entra-only uses the following operators: eq, and"; an older job checks a manager as id and manager.
+    expect(parseFilter('id eq "u-1" and manager eq "m-2"', users)).toEqual([{ attribute: "id", value: "u-1" }, { attribute: "manager", value: "m-2" }]);
+    expect(parseFilter('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq "m" AND userName eq "x and y"', users)).toEqual([{ attribute: "manager", value: "m" }, { attribute: "userName", value: "x and y" }]);
+    // Any attribute users are unique by must be filterable: the tutorial's example is the work email.
+    expect(parseFilter('emails[type eq "work"].value eq "Pat@x.example"', users)).toEqual([{ attribute: 'emails[type eq "work"].value', value: "Pat@x.example" }]);
+    expect(parseFilter('emails[ TYPE eq "work" ].VALUE eq "p@x.example"', users)[0]!.attribute).toBe('emails[type eq "work"].value');
+    // The sample code's query, a mailNickname without quotes.
+    expect(parseFilter("externalId eq jyoung", users)).toEqual([{ attribute: "externalId", value: "jyoung" }]);
+    expect(refusal(() => parseFilter('userName eq "a" or userName eq "b"', users))).toMatchObject({ scimType: "invalidFilter", detail: expect.stringContaining('uses "or", which Entra ID never sends') });
+    expect(refusal(() => parseFilter('userName eq "a" and', users))).toMatchObject({ scimType: "invalidFilter" });
+    expect(refusal(() => parseFilter("title pr", users))).toMatchObject({ scimType: "invalidFilter", detail: expect.stringContaining('filter "title pr" is not supported') });
   });
 
   it("reads Entra ID's string booleans", () => {
