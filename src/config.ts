@@ -67,6 +67,11 @@ const schema = z.object({
   ROLLCALL_HISTORY_DAYS: z.coerce.number().int("must be a whole number of days").min(0, "must be 0 (keep everything) or a number of days").default(0),
   ROLLCALL_WEBHOOK_PRIVATE_NETWORK: z.enum(["true", "false"]).default("false"),
   ROLLCALL_ENTRA_CUSTOM_URLS: z.enum(["true", "false"]).default("false"),
+  ROLLCALL_SCIM_REQUESTS_PER_MINUTE: z.coerce
+    .number("must be a whole number of requests a minute")
+    .int("must be a whole number of requests a minute")
+    .refine((n) => n === 0 || n >= 600, "must be 0 (no limit) or at least 600 requests a minute: Entra ID's provisioning service sends a few hundred a minute in a busy cycle, and a refused request is a failure it retries only in a later cycle")
+    .default(3000),
   ROLLCALL_METRICS_TOKEN: z
     .string()
     .trim() // a token mounted from a secret file ends with a newline
@@ -119,6 +124,8 @@ export type Config = {
    * or these origins only (`rollcall demo`: its own emulator's).
    */
   entraCustomUrls: boolean | readonly string[];
+  /** Requests a minute each SCIM source's token may make to /scim/v2 before a 429; 0: no limit. */
+  scimRequestsPerMinute: number;
   /** The bearer token Prometheus scrapes /metrics with; unset, `rollcall serve` has no /metrics (404). */
   metricsToken: string | undefined;
 };
@@ -163,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     historyDays: e.ROLLCALL_HISTORY_DAYS,
     webhookPrivateNetwork: e.ROLLCALL_WEBHOOK_PRIVATE_NETWORK === "true",
     entraCustomUrls: e.ROLLCALL_ENTRA_CUSTOM_URLS === "true",
+    scimRequestsPerMinute: e.ROLLCALL_SCIM_REQUESTS_PER_MINUTE,
     metricsToken: e.ROLLCALL_METRICS_TOKEN,
   };
 }

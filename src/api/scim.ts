@@ -22,11 +22,20 @@ export function baseUrlOf(rt: Runtime, request: FastifyRequest): string {
   return (rt.config.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, "");
 }
 
-async function caller(rt: Runtime, request: FastifyRequest): Promise<ScimContext> {
+type Limiter = ReturnType<FastifyInstance["createRateLimit"]>;
+
+/** The request's source, once its token is a SCIM source's and within the token's requests a minute. */
+async function caller(rt: Runtime, request: FastifyRequest, reply: FastifyReply, limiter: Limiter | undefined): Promise<ScimContext> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
   if (!match) throw new RollcallError("unauthenticated", "Send the SCIM source's secret token as Authorization: Bearer <token> (the Secret Token of the enterprise application's provisioning settings)");
   const found = await authenticateScimToken(rt.store.db, match[1]!);
   if (!found) throw new RollcallError("unauthenticated", "The secret token is not a SCIM source's, or a newer one replaced it: paste the source's current token in the Azure portal (`rollcall sources update NAME --new-scim-token` issues one)");
+  // Counted once the token is known to be a source's: guessed tokens make no counters.
+  const limit = await limiter?.(request);
+  if (limit && !limit.isAllowed && limit.isExceeded) {
+    void reply.header("retry-after", limit.ttlInSeconds);
+    throw new RollcallError("rate_limited", `Too many requests with SCIM source "${found.source.name}"'s token: ${rt.config.scimRequestsPerMinute} a minute at most (ROLLCALL_SCIM_REQUESTS_PER_MINUTE); try again in ${limit.ttlInSeconds} seconds`, { retryAfter: limit.ttlInSeconds });
+  }
   return scimContext(rt.store.db, found, baseUrlOf(rt, request));
 }
 
@@ -47,6 +56,10 @@ const withMembers = (query: Query) => {
 };
 
 export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<void> {
+  // Per token, a fixed minute counted in the database (every process sharing it shares the count): a leaked token or
+  // a runaway client cannot take the server from everyone else.
+  const perMinute = rt.config.scimRequestsPerMinute;
+  const limiter = perMinute > 0 ? app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (request) => `scim|${request.headers.authorization ?? ""}` }) : undefined;
   await app.register(
     async (scim) => {
       scim.setErrorHandler((error, request, reply) => {
@@ -77,64 +90,64 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
       scim.get<{ Params: { id: string } }>("/Schemas/:id", async (request, reply) => send(reply, 200, discovered(schemaDefinitions(base(request)), request.params.id, "schema")));
 
       scim.get<{ Querystring: Query }>("/Users", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         const page = pageOf(request.query, maxResults);
         const { users, total } = await listScimUsers(ctx, { filter: request.query.filter, ...page });
         return send(reply, 200, listResponse(users.map((u) => userResource(ctx, u)), { total, startIndex: page.startIndex }));
       });
       scim.post("/Users", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         const { user } = await createScimUser(ctx, request.body);
         void reply.header("location", userLocation(ctx, user.id));
         return send(reply, 201, userResource(ctx, user));
       });
       scim.get<{ Params: { id: string } }>("/Users/:id", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         return send(reply, 200, userResource(ctx, await sourceUser(ctx, request.params.id)));
       });
       scim.put<{ Params: { id: string } }>("/Users/:id", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         return send(reply, 200, userResource(ctx, await replaceScimUser(ctx, request.params.id, request.body)));
       });
       scim.patch<{ Params: { id: string } }>("/Users/:id", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         return send(reply, 200, userResource(ctx, await patchScimUser(ctx, request.params.id, request.body)));
       });
       scim.delete<{ Params: { id: string } }>("/Users/:id", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         await deleteScimUser(ctx, request.params.id);
         return send(reply, 204);
       });
 
       scim.get<{ Querystring: Query }>("/Groups", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         const page = pageOf(request.query, maxResults);
         const { groups, total } = await listScimGroups(ctx, { filter: request.query.filter, ...page });
         const members = withMembers(request.query);
         return send(reply, 200, listResponse(await Promise.all(groups.map((g) => groupResource(ctx, g, members))), { total, startIndex: page.startIndex }));
       });
       scim.post("/Groups", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         const group = await createScimGroup(ctx, request.body);
         void reply.header("location", groupLocation(ctx, group.id));
         return send(reply, 201, await groupResource(ctx, group, true));
       });
       scim.get<{ Params: { id: string }; Querystring: Query }>("/Groups/:id", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         return send(reply, 200, await groupResource(ctx, await sourceGroup(ctx, request.params.id), withMembers(request.query)));
       });
       scim.put<{ Params: { id: string } }>("/Groups/:id", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         return send(reply, 200, await groupResource(ctx, await replaceScimGroup(ctx, request.params.id, request.body), true));
       });
       scim.patch<{ Params: { id: string } }>("/Groups/:id", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         // No body (RFC 7644 3.5.2 allows 204): a group of thousands is not listed back on every membership change.
         await patchScimGroup(ctx, request.params.id, request.body);
         return send(reply, 204);
       });
       scim.delete<{ Params: { id: string } }>("/Groups/:id", async (request, reply) => {
-        const ctx = await caller(rt, request);
+        const ctx = await caller(rt, request, reply, limiter);
         await deleteScimGroup(ctx, request.params.id);
         return send(reply, 204);
       });

@@ -1,11 +1,13 @@
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
 import { createWorkspace, resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createUser, getUser, userHistory } from "../../src/core/users.ts";
 import { activityPage } from "../../src/core/change-log.ts";
 import { describeActor } from "../../src/domain/actor.ts";
+import { loadConfig } from "../../src/config.ts";
 
 /**
  * SCIM 2.0 as Entra ID's provisioning service speaks it, over real HTTP: the request sequence of Microsoft's
@@ -360,5 +362,60 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect([unknown.status, unknown.body.detail]).toEqual([404, 'There is no resource type "Device": this server has User, Group']);
   });
 
+  it("takes a burst of a few hundred requests on one token at the default limit, as a provisioning cycle sends", async () => {
+    expect(api.rt.config.scimRequestsPerMinute).toBe(3000);
+    const statuses: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      statuses.push(...(await Promise.all(Array.from({ length: 20 }, (_, n) => scim("GET", `/Users?filter=${encodeURIComponent(`userName eq "burst-${round}-${n}@testuser.com"`)}`)))).map((a) => a.status));
+    }
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  });
+
   const workspace = (name: string) => resolveWorkspace(api.store.db, name);
+});
+
+describe.each(engines)("SCIM requests a minute per token (%s)", (engine) => {
+  let api: TestApi;
+  let base: string;
+  const tokens: string[] = [];
+
+  beforeAll(async () => {
+    api = await testApi(engine, { config: { scimRequestsPerMinute: 5 } });
+    await api.app.listen({ host: "127.0.0.1", port: 0 });
+    base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+    await createWorkspace(api.store.db, { name: "north" });
+    const admin = await tokenCaller(api, "north", "admin");
+    for (const name of ["Busy push", "Quiet push"]) tokens.push((await admin("POST", "workspaces/north/sources", { type: "scim", name })).body.token);
+  });
+  afterAll(async () => api?.close());
+
+  it("refuses a token over its limit with a SCIM 429 and Retry-After, while another source's token and the next minute go on", async () => {
+    const [busy, quiet] = tokens.map((token) => scimClient(base, token)) as [Scim, Scim];
+    // A guessed token is refused as unknown and counts against no one.
+    for (let i = 0; i < 6; i++) expect((await scimClient(base, "rcscim_guessed")("GET", "/Users")).status).toBe(401);
+    for (let i = 0; i < 5; i++) expect((await busy("GET", "/Users")).status).toBe(200);
+    const refused = await busy("POST", "/Users", validatorUser("limited"));
+    expect(refused.status).toBe(429);
+    expect(refused.type).toMatch(/^application\/scim\+json/);
+    expect(refused.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
+    expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(refused.body).toEqual({ schemas: [errorSchema], status: "429", detail: expect.stringContaining('Too many requests with SCIM source "Busy push"\'s token: 5 a minute at most (ROLLCALL_SCIM_REQUESTS_PER_MINUTE)') });
+    expect((await busy("GET", `/Users?filter=${encodeURIComponent('userName eq "Test_User_limited"')}`)).status).toBe(429);
+    expect((await quiet("GET", "/Users")).status).toBe(200);
+
+    // Nothing of the refused request was applied; once the minute has passed the token is served again.
+    await sql`update rate_limits set resets_at = now() - interval '1 second'`.execute(api.store.db);
+    expect((await busy("GET", `/Users?filter=${encodeURIComponent('userName eq "Test_User_limited"')}`)).body.totalResults).toBe(0);
+  });
+});
+
+describe("ROLLCALL_SCIM_REQUESTS_PER_MINUTE", () => {
+  it("defaults to 3000, takes 0 for no limit, and refuses a limit a provisioning cycle would hit", () => {
+    expect(loadConfig({}).scimRequestsPerMinute).toBe(3000);
+    expect(loadConfig({ ROLLCALL_SCIM_REQUESTS_PER_MINUTE: "0" }).scimRequestsPerMinute).toBe(0);
+    expect(loadConfig({ ROLLCALL_SCIM_REQUESTS_PER_MINUTE: "600" }).scimRequestsPerMinute).toBe(600);
+    for (const bad of ["100", "1.5", "lots"]) {
+      expect(() => loadConfig({ ROLLCALL_SCIM_REQUESTS_PER_MINUTE: bad }), bad).toThrow(/ROLLCALL_SCIM_REQUESTS_PER_MINUTE: must be/);
+    }
+  });
 });
