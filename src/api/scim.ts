@@ -5,7 +5,7 @@ import { toApiError } from "./errors.ts";
 import { authenticateScimToken } from "../core/scim-sources.ts";
 import { createScimUser, deleteScimUser, listScimUsers, patchScimUser, replaceScimUser, scimContext, sourceUser, userLocation, userResource, type ScimContext } from "../core/scim-users.ts";
 import { createScimGroup, deleteScimGroup, groupLocation, groupResource, listScimGroups, patchScimGroup, replaceScimGroup, sourceGroup } from "../core/scim-groups.ts";
-import { listResponse, pageOf, scimErrorBody, scimMediaType } from "../sources/scim/protocol.ts";
+import { listResponse, pageOf, scimErrorBody, scimInvalid, scimMediaType } from "../sources/scim/protocol.ts";
 import { maxResults, resourceTypes, schemaDefinitions, serviceProviderConfig } from "../sources/scim/discovery.ts";
 
 /**
@@ -39,6 +39,20 @@ async function caller(rt: Runtime, request: FastifyRequest, reply: FastifyReply,
   return scimContext(rt.store.db, found, baseUrlOf(rt, request));
 }
 
+/** A body that is no JSON, or in another media type, refused in SCIM's terms (RFC 7644 3.12 invalidSyntax). */
+function bodyRefusal(error: unknown): RollcallError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "FST_ERR_CTP_INVALID_JSON_BODY") return scimInvalid("invalidSyntax", "The request body is not valid JSON: send the SCIM resource or PatchOp as application/scim+json");
+  if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return new RollcallError("unsupported_media_type", "Send the request body as application/scim+json (or application/json)");
+  return undefined;
+}
+
+/** A POST or PUT body: a SCIM resource, a JSON object. */
+function resource(body: unknown, what: "User" | "Group"): unknown {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) throw scimInvalid("invalidSyntax", `The request body must be a SCIM ${what} resource, a JSON object (schemas ["urn:ietf:params:scim:schemas:core:2.0:${what}"])`);
+  return body;
+}
+
 /** The discovery resource with this id (any case), or a SCIM 404 listing the ids there are. */
 function discovered<T extends { id: string }>(resources: T[], id: string, what: string): T {
   const found = resources.find((r) => r.id.toLowerCase() === id.toLowerCase());
@@ -63,7 +77,7 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
   await app.register(
     async (scim) => {
       scim.setErrorHandler((error, request, reply) => {
-        let refused = toApiError(error, { bodyLimit: 1024 * 1024 });
+        let refused = bodyRefusal(error) ?? toApiError(error, { bodyLimit: 1024 * 1024 });
         if (refused.code === "internal") {
           request.log.error({ err: error }, "SCIM request failed");
           refused = new RollcallError("internal", `Something went wrong on the server; it has been logged (request ${request.id})`);
@@ -97,7 +111,7 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
       });
       scim.post("/Users", async (request, reply) => {
         const ctx = await caller(rt, request, reply, limiter);
-        const { user } = await createScimUser(ctx, request.body);
+        const { user } = await createScimUser(ctx, resource(request.body, "User"));
         void reply.header("location", userLocation(ctx, user.id));
         return send(reply, 201, userResource(ctx, user));
       });
@@ -107,7 +121,7 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
       });
       scim.put<{ Params: { id: string } }>("/Users/:id", async (request, reply) => {
         const ctx = await caller(rt, request, reply, limiter);
-        return send(reply, 200, userResource(ctx, await replaceScimUser(ctx, request.params.id, request.body)));
+        return send(reply, 200, userResource(ctx, await replaceScimUser(ctx, request.params.id, resource(request.body, "User"))));
       });
       scim.patch<{ Params: { id: string } }>("/Users/:id", async (request, reply) => {
         const ctx = await caller(rt, request, reply, limiter);
@@ -128,7 +142,7 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
       });
       scim.post("/Groups", async (request, reply) => {
         const ctx = await caller(rt, request, reply, limiter);
-        const group = await createScimGroup(ctx, request.body);
+        const group = await createScimGroup(ctx, resource(request.body, "Group"));
         void reply.header("location", groupLocation(ctx, group.id));
         return send(reply, 201, await groupResource(ctx, group, true));
       });
@@ -138,7 +152,7 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
       });
       scim.put<{ Params: { id: string } }>("/Groups/:id", async (request, reply) => {
         const ctx = await caller(rt, request, reply, limiter);
-        return send(reply, 200, await groupResource(ctx, await replaceScimGroup(ctx, request.params.id, request.body), true));
+        return send(reply, 200, await groupResource(ctx, await replaceScimGroup(ctx, request.params.id, resource(request.body, "Group")), true));
       });
       scim.patch<{ Params: { id: string } }>("/Groups/:id", async (request, reply) => {
         const ctx = await caller(rt, request, reply, limiter);

@@ -49,6 +49,7 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
   let base: string;
   let admin: Caller & { token: string };
   let scim: Scim;
+  let scimToken: string;
   let otherScim: Scim;
   let tenantUrl: string;
 
@@ -62,7 +63,8 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body.token).toMatch(/^rcscim_/);
     tenantUrl = created.body.tenantUrl;
-    scim = scimClient(base, created.body.token);
+    scimToken = created.body.token;
+    scim = scimClient(base, scimToken);
     const other = await tokenCaller(api, "south", "admin");
     const south = await other("POST", "workspaces/south/sources", { type: "scim", name: "South push" });
     otherScim = scimClient(base, south.body.token);
@@ -166,6 +168,16 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect(badFilter.body).toMatchObject({ status: "400", scimType: "invalidFilter" });
     const badOp = await scim("PATCH", `/Users/${(await scim("POST", "/Users", validatorUser("op"))).body.id}`, { Operations: [{ op: "Move", path: "active", value: true }] });
     expect(badOp.body).toMatchObject({ status: "400", detail: expect.stringContaining("Operations[0].op") });
+
+    // A body that is no JSON, or no resource, is invalidSyntax (RFC 7644 3.12); another media type a 415, in SCIM's terms.
+    const raw = async (body: string, type = "application/scim+json") => {
+      const response = await fetch(`${base}/scim/v2/Users`, { method: "POST", headers: { authorization: `Bearer ${scimToken}`, "content-type": type }, body });
+      return { status: response.status, type: response.headers.get("content-type"), body: await response.json() };
+    };
+    expect(await raw("{not json")).toEqual({ status: 400, type: expect.stringMatching(/^application\/scim\+json/), body: { schemas: [errorSchema], status: "400", scimType: "invalidSyntax", detail: expect.stringContaining("not valid JSON") } });
+    expect((await raw("[1, 2]")).body).toMatchObject({ scimType: "invalidSyntax", detail: expect.stringContaining("must be a SCIM User resource, a JSON object") });
+    expect(await raw("<user/>", "application/xml")).toEqual({ status: 415, type: expect.stringMatching(/^application\/scim\+json/), body: { schemas: [errorSchema], status: "415", detail: "Send the request body as application/scim+json (or application/json)" } });
+    expect((await scim("PUT", `/Groups/${(await scim("POST", "/Groups", { displayName: "Syntax" })).body.id}`, "Syntax")).body).toMatchObject({ status: "400", scimType: "invalidSyntax" });
   });
 
   it("drops a phone number it cannot read with a warning in the user's history", async () => {
