@@ -9,7 +9,10 @@ const userSchema = "urn:ietf:params:scim:schemas:core:2.0:User";
 const groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const patchOp = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-/** Membership changes per group PATCH: Microsoft batches them without documenting the size; this is the emulator's. */
+/**
+ * Membership changes per group PATCH. Microsoft documents only that several go in one PATCH ("Support updating
+ * multiple group memberships with a single PATCH", the gallery checklist), not how many: this is the emulator's.
+ */
 export const membersPerPatch = 50;
 const maxAttempts = 5;
 const maxRetryAfterSeconds = 60;
@@ -83,17 +86,20 @@ function imageOfResource(r: Record<string, any>): UserImage {
   };
 }
 
-/** PATCH operations from what the target has to what the mapping says, in Entra ID's wire form unless scimCompliant. */
+/**
+ * PATCH operations from what the target has to what the mapping says, in Entra ID's wire form unless scimCompliant.
+ * An attribute emptied in Entra ID is not sent: "If an attribute is null on the user object, it is skipped" (Known
+ * issues for provisioning), and clearing values is not supported for outbound provisioning (Clear attribute values).
+ */
 export function userOperations(from: UserImage, to: UserImage, scimCompliant: boolean): Array<{ op: string; path: string; value?: unknown }> {
-  const op = (name: "Add" | "Replace" | "Remove") => (scimCompliant ? name.toLowerCase() : name);
+  const op = (name: "Add" | "Replace") => (scimCompliant ? name.toLowerCase() : name);
   const ops: Array<{ op: string; path: string; value?: unknown }> = [];
   for (const key of Object.keys(userPaths) as Array<keyof UserImage>) {
     const [before, after] = [from[key], to[key]];
     if (before === after) continue;
     const path = userPaths[key];
     if (key === "active") ops.push({ op: op("Replace"), path, value: scimCompliant ? after : after ? "True" : "False" });
-    else if (after === null) ops.push({ op: op("Remove"), path });
-    else ops.push({ op: op(before === null ? "Add" : "Replace"), path, value: after });
+    else if (after !== null) ops.push({ op: op(before === null ? "Add" : "Replace"), path, value: after });
   }
   return ops;
 }
@@ -178,10 +184,12 @@ class Cycle {
     const inScope = new Set(scope === "all"
       ? this.tenant.listUsers().map((u) => u.id)
       : [...(scope.users ?? []), ...assignedGroups.flatMap((g) => this.tenant.listMembers(g).filter((m) => m.kind === "user").map((m) => m.id))]);
-    // Users first (created, updated, disabled when out of scope or soft-deleted), then groups and their members, then deletions.
+    // Users first (created, updated, disabled when out of scope or soft-deleted), then groups and their members, then
+    // deletions. A user disabled in Entra ID is not provisioned until enabled ("Provisioning a user that is disabled in
+    // Microsoft Entra ID isn't supported", How provisioning works); one provisioned before is disabled at the target.
     for (const user of this.tenant.listUsers({ includeDeleted: true })) {
       const active = this.tenant.getUser(user.id) !== undefined && inScope.has(user.id);
-      if (active || this.job.users.has(user.id)) await this.user(user, active);
+      if ((active && user.accountEnabled) || this.job.users.has(user.id)) await this.user(user, active);
     }
     for (const groupId of assignedGroups) await this.group(groupId, inScope);
     for (const [groupId, sent] of [...this.job.groups]) {

@@ -9,6 +9,7 @@ import { listUsers } from "../../src/core/users.ts";
 import { listGroupsWithMembers } from "../../src/core/groups.ts";
 import { activityPage } from "../../src/core/change-log.ts";
 import type { CycleReport } from "../../src/emulator/index.ts";
+import { userImage, userOperations } from "../../src/emulator/provisioning.ts";
 import type { User } from "../../src/domain/user.ts";
 
 /**
@@ -84,17 +85,20 @@ describe.each(engines)("emulator provisioning service → Rollcall's SCIM source
     const tenantGroups = tenant.listGroups().filter((g) => !scope || scope.groups.has(g.id));
     expect(rollcallGroups.map((g) => g.name).sort()).toEqual(tenantGroups.map((g) => g.displayName).sort());
     for (const g of tenantGroups) {
-      const members = tenant.listMembers(g.id).filter((m) => m.kind === "user" && live.has(m.id)).map((m) => label(byUpn.get(lower(tenant.getUser(m.id)!.userPrincipalName))!));
+      const members = tenant.listMembers(g.id).filter((m) => m.kind === "user" && live.has(m.id) && provisioned.has(m.id)).map((m) => label(byUpn.get(lower(tenant.getUser(m.id)!.userPrincipalName))!));
       expect(rollcallGroups.find((r) => r.name === g.displayName)!.members.map(lower).sort(), g.displayName).toEqual(members.map(lower).sort());
     }
   }
 
-  it("an initial cycle creates every user and group of the tenant, then the groups' user members", async () => {
+  it("an initial cycle creates every enabled user and every group of the tenant, then the groups' user members", async () => {
     const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const disabled = tenant.listUsers().filter((u) => !u.accountEnabled);
+    expect(disabled.length, "the seeded tenant has a disabled user").toBeGreaterThan(0);
     const report = await cycle();
-    expect(report).toMatchObject({ cycle: "initial", counts: { Create: 44, Update: 4, Delete: 0, failed: 0 } });
-    tenant.listUsers().forEach((u) => provisioned.add(u.id));
-    expect(tenant.listUsers().some((u) => !u.accountEnabled), "the seeded tenant has a disabled user").toBe(true);
+    // A disabled user is not provisioned ("They must be active in Microsoft Entra ID before they're provisioned").
+    expect(report).toMatchObject({ cycle: "initial", counts: { Create: 44 - disabled.length, Update: 4, Delete: 0, failed: 0 } });
+    expect(report.entries.filter((e) => disabled.some((u) => u.id === e.sourceId))).toEqual([]);
+    tenant.listUsers().filter((u) => u.accountEnabled).forEach((u) => provisioned.add(u.id));
     await expectRollcallMatchesTenant();
   });
 
@@ -173,6 +177,7 @@ describe("emulator provisioning service: throttling and per-object failures", ()
         if (req.method === "GET") return send(200, { schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], totalResults: 0, Resources: [] });
         if (!throttled) { throttled = true; return send(429, undefined, { "retry-after": "1" }); }
         if (body.userName.startsWith(refused)) return send(400, { schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "400", scimType: "invalidValue", detail: "title: too long" });
+        if (body.userName.startsWith(broken)) return send(500, { schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "500", detail: "database down" });
         send(201, { ...body, id: `id-${body.userName}` });
       });
     });
@@ -184,27 +189,39 @@ describe("emulator provisioning service: throttling and per-object failures", ()
     await t.stop();
   });
   let refused = "";
+  let broken = "";
 
-  it("waits out a 429's Retry-After, logs a refused user with the endpoint's reason, and goes on with the others", async () => {
-    const [first, second, third] = t.emu.tenants.get(t.emu.tenantId).listUsers();
+  it("waits out a 429's Retry-After, logs a refused user and a server error with the endpoint's reason, and goes on with the others", async () => {
+    const [first, second, third, fourth] = t.emu.tenants.get(t.emu.tenantId).listUsers().filter((u) => u.accountEnabled);
     refused = second!.userPrincipalName;
+    broken = fourth!.userPrincipalName;
+    const scope = { users: [first!.id, second!.id, third!.id, fourth!.id] };
     const started = Date.now();
-    const report = await t.emu.provisioning.runCycle(t.emu.tenantId, { tenantUrl: url, secretToken: "s3cret", scope: { users: [first!.id, second!.id, third!.id] } });
+    const report = await t.emu.provisioning.runCycle(t.emu.tenantId, { tenantUrl: url, secretToken: "s3cret", scope });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(report.counts).toMatchObject({ Create: 2, failed: 1 });
+    expect(report.counts).toMatchObject({ Create: 2, failed: 2 });
     expect(report.entries.find((e) => e.sourceId === second!.id)).toEqual({
       objectType: "User", sourceId: second!.id, displayName: second!.displayName, action: "Create", status: "failure",
       statusCode: 400, errorCode: "SystemForCrossDomainIdentityManagementBadRequest", reason: "title: too long",
     });
-    expect(seen.filter((s) => s.startsWith("POST")).length).toBe(4); // the throttled one again, then one each
+    expect(report.entries.find((e) => e.sourceId === fourth!.id)).toMatchObject({ status: "failure", statusCode: 500, errorCode: "SystemForCrossDomainIdentityManagementServiceFailure", reason: "database down" });
+    // The throttled one again, then one each: a 5xx is not sent again in the cycle ("retried in the next sync cycle").
+    expect(seen.filter((s) => s.startsWith("POST")).length).toBe(5);
     expect(seen.every((s) => s.endsWith("Bearer s3cret"))).toBe(true);
 
-    // The refused user is tried again next cycle (looked up, then created); the others are not sent again.
+    // The failed users are tried again next cycle (looked up, then created); the others are not sent again.
     seen.length = 0;
-    refused = "nobody";
-    const next = await t.emu.provisioning.runCycle(t.emu.tenantId, { tenantUrl: url, secretToken: "s3cret", scope: { users: [first!.id, second!.id, third!.id] } });
-    expect(next).toMatchObject({ cycle: "incremental", counts: { Create: 1, failed: 0, unchanged: 2 } });
-    expect(seen.map((s) => s.split(" ").slice(0, 2).join(" "))).toEqual(["GET /scim/v2/Users", "POST /scim/v2/Users"]);
+    refused = broken = "nobody";
+    const next = await t.emu.provisioning.runCycle(t.emu.tenantId, { tenantUrl: url, secretToken: "s3cret", scope });
+    expect(next).toMatchObject({ cycle: "incremental", counts: { Create: 2, failed: 0, unchanged: 2 } });
+    expect(seen.map((s) => s.split(" ").slice(0, 2).join(" "))).toEqual(["GET /scim/v2/Users", "POST /scim/v2/Users", "GET /scim/v2/Users", "POST /scim/v2/Users"]);
+  });
+
+  it("sends nothing for an attribute emptied in Entra ID, as the provisioning service skips null values", () => {
+    const before = userImage({ ...t.emu.tenants.get(t.emu.tenantId).listUsers()[0]!, jobTitle: "Pilot", department: "Flight" }, true);
+    expect(userOperations(before, { ...before, title: null, department: null }, false)).toEqual([]);
+    expect(userOperations({ ...before, title: null }, before, false)).toEqual([{ op: "Add", path: "title", value: "Pilot" }]);
+    expect(userOperations(before, { ...before, title: "Chief", active: false }, true)).toEqual([{ op: "replace", path: "active", value: false }, { op: "replace", path: "title", value: "Chief" }]);
   });
 
   it("refuses a cycle without a Tenant URL or with a bad scope, saying what to send", async () => {
