@@ -34,6 +34,21 @@ describe("SCIM PATCH", () => {
     expect(patch({}, { op: "Replace", path: `${enterprise}:employeeNumber`, value: "E-1" })).toEqual({ [enterprise]: { employeeNumber: "E-1" } });
   });
 
+  it("applies the Known issues page's requests with and without the aadOptscim062020 flag as printed", () => {
+    const user = { userName: "u@x.example", displayName: "Old", emails: [{ type: "work", value: "old@x.example", primary: true }], name: { givenName: "Old", familyName: "Name" }, externalId: "e", active: true };
+    const flagged = patch(user,
+      { op: "replace", path: 'emails[type eq "work"].value', value: "TestMhvaes@test.microsoft.com" },
+      { op: "replace", value: { displayName: "Bjfe", "name.givenName": "Kkom", "name.familyName": "Unua", [`${enterprise}:employeeNumber`]: "Aklq" } });
+    expect(flagged).toEqual({ ...user, displayName: "Bjfe", emails: [{ type: "work", value: "TestMhvaes@test.microsoft.com", primary: true }], name: { givenName: "Kkom", familyName: "Unua" }, [enterprise]: { employeeNumber: "Aklq" } });
+    expect(userFromScim(flagged, null).fields).toMatchObject({ displayName: "Bjfe", email: "TestMhvaes@test.microsoft.com", givenName: "Kkom", surname: "Unua", employeeId: "Aklq" });
+    const unflagged = patch(user,
+      { op: "Replace", path: "externalId", value: "Eqpj" },
+      { op: "Replace", path: `${enterprise}:employeeNumber`, value: "Eqpj" },
+      { op: "Add", path: "nickName", value: "Babs" },
+      { op: "Replace", path: "active", value: "False" });
+    expect(userFromScim(unflagged, null)).toMatchObject({ externalId: "Eqpj", fields: { employeeId: "Eqpj", enabled: false }, problems: [] });
+  });
+
   it("adds members once, and removes them by a value list or a value filter", () => {
     const group = { displayName: "Pilots", members: [{ value: "a" }] };
     const added = patch(group, { op: "Add", path: "members", value: [{ $ref: null, value: "a" }, { value: "b" }, { value: "c" }] });
