@@ -91,9 +91,9 @@ function imageOfResource(r: Record<string, any>): UserImage {
  * An attribute emptied in Entra ID is not sent: "If an attribute is null on the user object, it is skipped" (Known
  * issues for provisioning), and clearing values is not supported for outbound provisioning (Clear attribute values).
  */
-export function userOperations(from: UserImage, to: UserImage, scimCompliant: boolean): Array<{ op: string; path: string; value?: unknown }> {
+export function userOperations(from: UserImage, to: UserImage, scimCompliant: boolean): PatchOperation[] {
   const op = (name: "Add" | "Replace") => (scimCompliant ? name.toLowerCase() : name);
-  const ops: Array<{ op: string; path: string; value?: unknown }> = [];
+  const ops: Array<PatchOperation & { path: string }> = [];
   for (const key of Object.keys(userPaths) as Array<keyof UserImage>) {
     const [before, after] = [from[key], to[key]];
     if (before === after) continue;
@@ -101,8 +101,16 @@ export function userOperations(from: UserImage, to: UserImage, scimCompliant: bo
     if (key === "active") ops.push({ op: op("Replace"), path, value: scimCompliant ? after : after ? "True" : "False" });
     else if (after !== null) ops.push({ op: op(before === null ? "Add" : "Replace"), path, value: after });
   }
-  return ops;
+  if (!scimCompliant) return ops;
+  // With the flag, replaces of several attributes go as one operation without a path whose value holds them, those
+  // of a value-filtered path apart (the Known issues page's "Requests to replace multiple attributes"); one alone
+  // keeps its path (its "Requests made to disable users").
+  const merged = ops.filter((o) => o.op === "replace" && !o.path.includes("["));
+  if (merged.length < 2) return ops;
+  return [...ops.filter((o) => !merged.includes(o)), { op: "replace", value: Object.fromEntries(merged.map((o) => [o.path, o.value])) }];
 }
+
+type PatchOperation = { op: string; path?: string; value?: unknown };
 
 function userBody(i: UserImage): Record<string, unknown> {
   const phones = [i.workPhone && { type: "work", value: i.workPhone }, i.mobile && { type: "mobile", value: i.mobile }].filter(Boolean);
@@ -270,7 +278,9 @@ class Cycle {
       for (let at = 0; at < ids.length; at += membersPerPatch) {
         const batch = ids.slice(at, at + membersPerPatch);
         const value = batch.map((id) => ({ value: (this.job.users.get(id) ?? { targetId: id }).targetId }));
-        const answer = await this.scim.send("PATCH", `/Groups/${sent.targetId}`, { schemas: [patchOp], Operations: [{ op: op(name), path: "members", value }] });
+        // With the flag, a member goes as `remove` of `members[value eq "…"]` (the Known issues page's "Requests to remove a group member").
+        const operations = this.compliant && name === "Remove" ? value.map((m) => ({ op: "remove", path: `members[value eq ${quoted(m.value)}]` })) : [{ op: op(name), path: "members", value }];
+        const answer = await this.scim.send("PATCH", `/Groups/${sent.targetId}`, { schemas: [patchOp], Operations: operations });
         if (answer.status >= 300) failures.push(answer);
         else for (const id of batch) name === "Add" ? image.members.add(id) : image.members.delete(id);
       }

@@ -155,6 +155,18 @@ describe.each(engines)("emulator provisioning service → Rollcall's SCIM source
     expect(report.counts.Disable).toBe(tenant.listUsers().filter((u) => u.accountEnabled && !users.has(u.id)).length);
     await expectRollcallMatchesTenant({ users, groups: new Set([groups.Ground!]) });
   });
+
+  it("takes the aadOptscim062020 wire form: several attributes in one replace without a path, members removed by a value filter", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const assignedUser = tenant.listMembers(groups.Crew!).find((m) => m.kind === "user")!.id;
+    const [changed, leaving] = tenant.listMembers(groups.Ground!).filter((m) => m.kind === "user" && tenant.getUser(m.id)?.accountEnabled && provisioned.has(m.id)).map((m) => m.id);
+    tenant.updateUser(changed!, { displayName: "Flag Person", jobTitle: "Flag Bearer", mail: `flag.person@${tenant.domain}` });
+    tenant.removeMember(groups.Ground!, leaving!);
+    const report = await cycle({ scope: { users: [assignedUser, leaving], groups: [groups.Ground] }, scimCompliant: true });
+    expect(report.counts).toMatchObject({ Update: 2, failed: 0 });
+    const users = new Set([assignedUser, leaving!, ...tenant.listMembers(groups.Ground!).filter((m) => m.kind === "user").map((m) => m.id)]);
+    await expectRollcallMatchesTenant({ users, groups: new Set([groups.Ground!]) });
+  });
 });
 
 describe("emulator provisioning service: throttling and per-object failures", () => {
@@ -221,7 +233,12 @@ describe("emulator provisioning service: throttling and per-object failures", ()
     const before = userImage({ ...t.emu.tenants.get(t.emu.tenantId).listUsers()[0]!, jobTitle: "Pilot", department: "Flight" }, true);
     expect(userOperations(before, { ...before, title: null, department: null }, false)).toEqual([]);
     expect(userOperations({ ...before, title: null }, before, false)).toEqual([{ op: "Add", path: "title", value: "Pilot" }]);
-    expect(userOperations(before, { ...before, title: "Chief", active: false }, true)).toEqual([{ op: "replace", path: "active", value: false }, { op: "replace", path: "title", value: "Chief" }]);
+    // With aadOptscim062020, as the Known issues page prints: one replace alone keeps its path, several go as one.
+    expect(userOperations(before, { ...before, active: false }, true)).toEqual([{ op: "replace", path: "active", value: false }]);
+    expect(userOperations(before, { ...before, title: "Chief", displayName: "Bjfe", email: "new@x.example" }, true)).toEqual([
+      { op: "replace", path: 'emails[type eq "work"].value', value: "new@x.example" },
+      { op: "replace", value: { displayName: "Bjfe", title: "Chief" } },
+    ]);
   });
 
   it("refuses a cycle without a Tenant URL or with a bad scope, saying what to send", async () => {
