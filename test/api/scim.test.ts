@@ -414,6 +414,10 @@ describe.each(engines)("SCIM requests a minute per token (%s)", (engine) => {
     expect(refused.body).toEqual({ schemas: [errorSchema], status: "429", detail: expect.stringContaining('Too many requests with SCIM source "Busy push"\'s token: 5 a minute at most (ROLLCALL_SCIM_REQUESTS_PER_MINUTE)') });
     expect((await busy("GET", `/Users?filter=${encodeURIComponent('userName eq "Test_User_limited"')}`)).status).toBe(429);
     expect((await quiet("GET", "/Users")).status).toBe(200);
+    // Counted under a hash: no token in the clear in the database.
+    const keys = (await api.store.db.selectFrom("rate_limits").select("key").execute()).map((k) => k.key);
+    expect(keys.length).toBe(2);
+    expect(keys.some((key) => tokens.some((token) => key.includes(token)) || key.includes("rcscim_"))).toBe(false);
 
     // Nothing of the refused request was applied; once the minute has passed the token is served again.
     await sql`update rate_limits set resets_at = now() - interval '1 second'`.execute(api.store.db);
