@@ -22,13 +22,15 @@ export function baseUrlOf(rt: Runtime, request: FastifyRequest): string {
   return (rt.config.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, "");
 }
 
+const bearerToken = (request: FastifyRequest) => /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
+
 type Limiter = ReturnType<FastifyInstance["createRateLimit"]>;
 
 /** The request's source, once its token is a SCIM source's and within the token's requests a minute. */
 async function caller(rt: Runtime, request: FastifyRequest, reply: FastifyReply, limiter: Limiter | undefined): Promise<ScimContext> {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-  if (!match) throw new RollcallError("unauthenticated", "Send the SCIM source's secret token as Authorization: Bearer <token> (the Secret Token of the enterprise application's provisioning settings)");
-  const found = await authenticateScimToken(rt.store.db, match[1]!);
+  const token = bearerToken(request);
+  if (!token) throw new RollcallError("unauthenticated", "Send the SCIM source's secret token as Authorization: Bearer <token> (the Secret Token of the enterprise application's provisioning settings)");
+  const found = await authenticateScimToken(rt.store.db, token);
   if (!found) throw new RollcallError("unauthenticated", "The secret token is not a SCIM source's, or a newer one replaced it: paste the source's current token in the Azure portal (`rollcall sources update NAME --new-scim-token` issues one)");
   // Counted once the token is known to be a source's: guessed tokens make no counters.
   const limit = await limiter?.(request);
@@ -73,7 +75,7 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
   // Per token, a fixed minute counted in the database (every process sharing it shares the count): a leaked token or
   // a runaway client cannot take the server from everyone else.
   const perMinute = rt.config.scimRequestsPerMinute;
-  const limiter = perMinute > 0 ? app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (request) => `scim|${request.headers.authorization ?? ""}` }) : undefined;
+  const limiter = perMinute > 0 ? app.createRateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (request) => `scim|${bearerToken(request) ?? ""}` }) : undefined;
   await app.register(
     async (scim) => {
       scim.setErrorHandler((error, request, reply) => {
