@@ -83,14 +83,11 @@ export function stopChangeSyncsHere(store: Store): void {
 }
 
 /**
- * Sync on change, as the scheduler ticks and at start-up (`rollcall serve`, once it listens, with `retryFailed` and
- * `verify`: active subscriptions still delivering to ROLLCALL_PUBLIC_URL, made again there if not): the Graph
- * subscriptions that need Graph (missing, failed an hour ago, expiring within 3 days: each claimed by one process),
- * then the change runs left due by a process that stopped before running them.
+ * One pass of the subscription upkeep (subscription-upkeep.ts; with `retryFailed` and `verify` at start-up: active
+ * subscriptions still delivering to ROLLCALL_PUBLIC_URL, made again there if not): the Graph subscriptions that need
+ * Graph (missing, failed an hour ago, expiring within 3 days: each claimed by one process).
  */
 export async function lookAfterSubscriptions(rt: ChangeSyncDeps & { config: Partial<Pick<Config, "publicUrl">> }, options: { retryFailed?: boolean; verify?: boolean } = {}): Promise<void> {
   const deps = { db: rt.store.db, secrets: rt.secrets, fetch: entraFetch(rt.config), publicUrl: rt.config.publicUrl };
   await reconcileAllSubscriptions(deps, { ...options, onError: (error, sourceId) => rt.logger.warn({ sourceId, err: error }, "could not look after a source's Graph subscriptions") });
-  // Not awaited: a scheduled run due now should not wait for a change run.
-  void runDueChangeSyncs(rt).catch((error: unknown) => rt.logger.warn({ err: error }, "change sync check failed"));
 }
