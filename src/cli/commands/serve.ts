@@ -63,7 +63,7 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   const notifier = startNotifier(rt);
   const scheduler = startScheduler(rt, { tickMs: rt.config.scheduleCheckMs });
   // Sync on change: subscriptions missing or failed are made now that Graph can reach this server's webhook, and
-  // those delivering to an address ROLLCALL_PUBLIC_URL no longer is are made again at it; then kept up as the scheduler ticks.
+  // those delivering to an address ROLLCALL_PUBLIC_URL no longer is are made again at it; then kept up every ROLLCALL_SCHEDULE_CHECK_SECONDS, apart from the scheduler.
   const upkeep = startSubscriptionUpkeep(rt, { everyMs: rt.config.scheduleCheckMs });
   // Listened for before the URL is announced: a stop right after it (a test, an impatient operator) closes cleanly.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
