@@ -208,7 +208,7 @@ describe.each(engines)("sync on change (%s)", (engine) => {
     let upkeep: ReturnType<typeof startSubscriptionUpkeep> | undefined;
     try {
       const ticked = scheduler.tick();
-      await until(async () => (await scheduledRuns()) > before, 3_000, "the scheduled run");
+      await until(async () => (await scheduledRuns()) > before, 5_000, "the scheduled run");
       expect(slow.held()).toBe(0);
       upkeep = startSubscriptionUpkeep(api.rt, { everyMs: 3_600_000 });
       await until(() => slow.held() === 1, 5_000, "Graph's validation request, from the subscription upkeep");
