@@ -62,6 +62,7 @@ const schema = z.object({
   ROLLCALL_NOTIFY_INTERVAL_SECONDS: z.coerce.number().min(1).default(60),
   ROLLCALL_SCHEDULE_CHECK_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   ROLLCALL_CHANGE_SYNC_DELAY_SECONDS: z.coerce.number("must be a number of seconds").min(0.1, "must be from 0.1 to 3600 seconds").max(3600, "must be from 0.1 to 3600 seconds").default(30),
+  ROLLCALL_CHANGE_SYNC_MIN_INTERVAL_SECONDS: z.coerce.number("must be a number of seconds").min(0, "must be from 0 (no minimum) to 86400 seconds").max(86_400, "must be from 0 (no minimum) to 86400 seconds").default(120),
   ROLLCALL_NOTIFY_RETRY_SECONDS: z.coerce.number().min(0.1).default(30),
   ROLLCALL_NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   ROLLCALL_HISTORY_DAYS: z.coerce.number().int("must be a whole number of days").min(0, "must be 0 (keep everything) or a number of days").default(0),
@@ -112,6 +113,8 @@ export type Config = {
   scheduleCheckMs: number;
   /** Sync on change: how long after the first change notification of a burst its source's delta run starts (the burst is one run). */
   changeSyncDelayMs: number;
+  /** Sync on change: the least time between the starts of two runs of one source that notifications started (a busy tenant's changes wait for it). */
+  changeSyncMinIntervalMs: number;
   /** First retry delay of a failed delivery; doubles each attempt (with jitter) up to 6 hours. */
   notifyRetryMs: number;
   notifyMaxAttempts: number;
@@ -165,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifyIntervalMs: Math.round(e.ROLLCALL_NOTIFY_INTERVAL_SECONDS * 1000),
     scheduleCheckMs: Math.round(e.ROLLCALL_SCHEDULE_CHECK_SECONDS * 1000),
     changeSyncDelayMs: Math.round(e.ROLLCALL_CHANGE_SYNC_DELAY_SECONDS * 1000),
+    changeSyncMinIntervalMs: Math.round(e.ROLLCALL_CHANGE_SYNC_MIN_INTERVAL_SECONDS * 1000),
     notifyRetryMs: Math.round(e.ROLLCALL_NOTIFY_RETRY_SECONDS * 1000),
     notifyMaxAttempts: e.ROLLCALL_NOTIFY_MAX_ATTEMPTS,
     historyDays: e.ROLLCALL_HISTORY_DAYS,

@@ -7,8 +7,9 @@ import type { HttpFetch } from "../net/http.ts";
 import { entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import { openCredential, type Credential } from "../sources/entra/token.ts";
 import { graphOf } from "../sources/entra/connect.ts";
+import type { GraphClient } from "../sources/entra/graph.ts";
 import {
-  createSubscription, deleteSubscription, deliversTo, isMissingSubscription, notificationUrl, publicUrlProblem, renewSubscription, renewWithinMs, resourcesOf,
+  createSubscription, deleteSubscription, deliversTo, isMissingSubscription, notificationUrl, publicUrlProblem, reauthorizeSubscription, renewSubscription, renewWithinMs, resourcesOf,
   subscriptionLifetimeMs, subscriptionProblem, type SubscribedResource,
 } from "../sources/entra/subscriptions.ts";
 
@@ -54,7 +55,7 @@ export interface SubscribingSource {
   credential: Credential | null;
 }
 
-/** A failed subscription is tried again by the scheduler this long after (at once when the source is saved). */
+/** A failed subscription is tried again by the subscription upkeep this long after (at once when the source is saved). */
 const retryFailedAfterMs = 3_600_000;
 /** A claim older than this belongs to a process that died while asking Graph. */
 const claimLapsesMs = 120_000;
@@ -100,11 +101,11 @@ async function record(db: Db, sourceId: string, resource: SubscribedResource, va
 
 /**
  * Brings a source's subscriptions in line with its settings. `retryFailed`: try a failed one again now (the admin
- * saved the source); `renew`: renew these even when not expiring (Graph asked for reauthorization); `verify`: ask
+ * saved the source); `reauthorize`: these, now (Graph's reauthorizationRequired lifecycle event); `verify`: ask
  * Graph whether an active one still delivers to this server's URL, and make it again if not (start-up: ROLLCALL_PUBLIC_URL
  * may have changed, and renewing never moves a subscription).
  */
-export async function reconcileSubscriptions(deps: SubscriptionDeps, source: SubscribingSource, options: { retryFailed?: boolean; renew?: SubscribedResource[]; verify?: boolean } = {}): Promise<void> {
+export async function reconcileSubscriptions(deps: SubscriptionDeps, source: SubscribingSource, options: { retryFailed?: boolean; reauthorize?: SubscribedResource[]; verify?: boolean } = {}): Promise<void> {
   const wanted = resourcesOf(source.config);
   const rows = await rowsOf(deps.db, source.id);
   const unwanted = rows.filter((row) => !wanted.includes(row.resource));
@@ -112,7 +113,7 @@ export async function reconcileSubscriptions(deps: SubscriptionDeps, source: Sub
   for (const row of unwanted) await sql`delete from graph_subscriptions where source_id = ${source.id} and resource = ${row.resource}`.execute(deps.db);
   const now = new Date();
   for (const resource of wanted) {
-    const force = options.renew?.includes(resource) ?? false;
+    const force = options.reauthorize?.includes(resource) ?? false;
     const verify = options.verify ?? false;
     if (!force && !verify && !needsGraph(rows.find((row) => row.resource === resource), now, options.retryFailed ?? false)) continue;
     const claimed = await claim(deps.db, source.id, resource);
@@ -123,7 +124,7 @@ export async function reconcileSubscriptions(deps: SubscriptionDeps, source: Sub
       await release(deps.db, source.id, resource);
       continue;
     }
-    await subscribe(deps, source, resource, claimed, { verify: verifying && !force && !needsGraph(claimed, now, false) });
+    await subscribe(deps, source, resource, claimed, { verify: verifying && !force && !needsGraph(claimed, now, false), reauthorize: force });
   }
 }
 
@@ -133,9 +134,11 @@ async function release(db: Db, sourceId: string, resource: SubscribedResource): 
 
 /**
  * Renews the subscription `row` holds, or makes a new one; records the outcome either way. `verify` (an active one,
- * not expiring): only when Graph no longer has it, or it delivers to another URL, is it made again.
+ * not expiring): only when Graph no longer has it, or it delivers to another URL, is it made again. `reauthorize` (Graph
+ * asked): an active one not expiring is reauthorized, as Microsoft documents, else renewed (which reauthorizes too); one
+ * Graph no longer has is made again.
  */
-async function subscribe(deps: SubscriptionDeps, source: SubscribingSource, resource: SubscribedResource, row: Row, options: { verify?: boolean } = {}): Promise<void> {
+async function subscribe(deps: SubscriptionDeps, source: SubscribingSource, resource: SubscribedResource, row: Row, options: { verify?: boolean; reauthorize?: boolean } = {}): Promise<void> {
   const fail = (warning: { code: string; message: string }) => record(deps.db, source.id, resource, { state: "failed", subscriptionId: row.subscription_id, expiresAt: row.expires_at, error: warning });
   const urlProblem = publicUrlProblem(deps.publicUrl);
   // Only checking a working subscription: this process's want of a URL or credential is no reason to fail it.
@@ -154,18 +157,8 @@ async function subscribe(deps: SubscriptionDeps, source: SubscribingSource, reso
     } else if (delivers === null) {
       // gone at Graph: made again below
     } else if (row.state === "active" && row.subscription_id) {
-      try {
-        const renewed = await renewSubscription(graph, row.subscription_id, expiresAt);
-        return await record(deps.db, source.id, resource, { state: "active", subscriptionId: renewed.id, expiresAt: renewed.expiresAt, error: null });
-      } catch (error) {
-        // Gone at Graph (expired, removed): made again below. Any other refusal (throttled, a 5xx, the network, a
-        // permission taken away) leaves a subscription that delivers until it expires: kept, the problem shown, and
-        // renewed at the next tick, rather than deleted and made again an hour later.
-        if (!isMissingSubscription(error)) {
-          if (!row.expires_at || new Date(row.expires_at).getTime() <= Date.now()) throw error;
-          return await record(deps.db, source.id, resource, { state: "active", subscriptionId: row.subscription_id, expiresAt: row.expires_at, error: subscriptionProblem(error, resource, url) });
-        }
-      }
+      const active: Active = { deps, graph, sourceId: source.id, resource, id: row.subscription_id, expiresAt: row.expires_at, url };
+      if (options.reauthorize && !needsGraph(row, new Date(), false) ? await reauthorizeActive(active) : await renewActive(active)) return;
     } else if (row.subscription_id) {
       await deleteSubscription(graph, row.subscription_id).catch(() => undefined);
     }
@@ -175,6 +168,51 @@ async function subscribe(deps: SubscriptionDeps, source: SubscribingSource, reso
   } catch (error) {
     await fail(subscriptionProblem(error, resource, url));
   }
+}
+
+/** An active subscription being renewed or reauthorized, as held. */
+interface Active {
+  deps: SubscriptionDeps;
+  graph: GraphClient;
+  sourceId: string;
+  resource: SubscribedResource;
+  id: string;
+  expiresAt: Date | null;
+  url: string;
+}
+
+/**
+ * Renews an active subscription: true when renewed, or kept as it is with the problem shown; false when Graph no longer
+ * has it (expired, removed: to be made again). Any other refusal (throttled, a 5xx, the network, a permission taken
+ * away) leaves a subscription that delivers until it expires: kept, and renewed at the next pass, rather than deleted
+ * and made again an hour later. Throws when it has expired meanwhile.
+ */
+async function renewActive(active: Active): Promise<boolean> {
+  const { deps, sourceId, resource } = active;
+  try {
+    const renewed = await renewSubscription(active.graph, active.id, new Date(Date.now() + subscriptionLifetimeMs));
+    await record(deps.db, sourceId, resource, { state: "active", subscriptionId: renewed.id, expiresAt: renewed.expiresAt, error: null });
+    return true;
+  } catch (error) {
+    if (isMissingSubscription(error)) return false;
+    if (!active.expiresAt || new Date(active.expiresAt).getTime() <= Date.now()) throw error;
+    await record(deps.db, sourceId, resource, { state: "active", subscriptionId: active.id, expiresAt: active.expiresAt, error: subscriptionProblem(error, resource, active.url) });
+    return true;
+  }
+}
+
+/**
+ * Answers Graph's reauthorizationRequired as Microsoft documents: reauthorizes the subscription (its expiry unchanged);
+ * refused, renews it instead (which reauthorizes too); false when Graph no longer has it (to be made again).
+ */
+async function reauthorizeActive(active: Active): Promise<boolean> {
+  try {
+    await reauthorizeSubscription(active.graph, active.id);
+  } catch (error) {
+    return isMissingSubscription(error) ? false : renewActive(active);
+  }
+  await record(active.deps.db, active.sourceId, active.resource, { state: "active", subscriptionId: active.id, expiresAt: active.expiresAt, error: null });
+  return true;
 }
 
 /** Deletes subscriptions at Graph, as far as it can (a source being removed or turned off: its rows go anyway). */
@@ -210,7 +248,7 @@ export async function subscribingSource(db: Db, secrets: SecretBox, sourceId: st
 }
 
 /**
- * Every source whose subscriptions need Graph (the scheduler's tick, and start-up with `retryFailed`): turned on and
+ * Every source whose subscriptions need Graph (each pass of the subscription upkeep; at start-up with `retryFailed`): turned on and
  * missing, failed, expiring, or turned off with some left. Returns how many sources it looked after.
  */
 export async function reconcileAllSubscriptions(deps: SubscriptionDeps, options: { retryFailed?: boolean; verify?: boolean; onError?: (error: unknown, sourceId: string) => void } = {}): Promise<number> {
@@ -243,6 +281,9 @@ export interface ReceivedNotification {
   lifecycleEvent?: string | undefined;
 }
 
+/** Why a notification was dropped: no subscription held here has its id, or it has not that subscription's clientState. */
+export type DropReason = "unknown_subscription" | "wrong_client_state";
+
 export interface AuthenticNotification {
   sourceId: string;
   resource: SubscribedResource;
@@ -251,20 +292,24 @@ export interface AuthenticNotification {
 
 /**
  * The notifications of a delivery that are ours: their subscription is one this installation holds, and their
- * clientState its secret (compared in constant time). The others are dropped without saying which check failed.
+ * clientState its secret (compared in constant time); and how many of the others were dropped for which reason (for the
+ * log only: the answer to the sender never says).
  */
-export async function authenticNotifications(db: Db, secrets: SecretBox, items: ReceivedNotification[]): Promise<AuthenticNotification[]> {
+export async function authenticNotifications(db: Db, secrets: SecretBox, items: ReceivedNotification[]): Promise<{ authentic: AuthenticNotification[]; dropped: Record<DropReason, number> }> {
+  const dropped: Record<DropReason, number> = { unknown_subscription: 0, wrong_client_state: 0 };
   const ids = [...new Set(items.map((item) => item.subscriptionId))];
-  if (!ids.length) return [];
+  if (!ids.length) return { authentic: [], dropped };
   const { rows } = await sql<Pick<Row, "source_id" | "resource" | "subscription_id" | "client_state_ciphertext">>`
     select source_id, resource, subscription_id, client_state_ciphertext from graph_subscriptions
     where subscription_id in (${sql.join(ids)}) and client_state_ciphertext is not null`.execute(db);
   const held = new Map(rows.map((row) => [row.subscription_id!, row]));
-  return items.flatMap((item) => {
+  const authentic = items.flatMap((item) => {
     const row = held.get(item.subscriptionId);
-    if (!row || !sameSecret(secrets, row.client_state_ciphertext!, item.clientState)) return [];
+    if (!row) return (dropped.unknown_subscription++, []);
+    if (!sameSecret(secrets, row.client_state_ciphertext!, item.clientState)) return (dropped.wrong_client_state++, []);
     return [{ sourceId: row.source_id, resource: row.resource, lifecycleEvent: item.lifecycleEvent }];
   });
+  return { authentic, dropped };
 }
 
 function sameSecret(secrets: SecretBox, sealed: string, given: string | null | undefined): boolean {

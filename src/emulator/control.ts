@@ -122,6 +122,14 @@ function route(deps: ControlDeps, req: Req): Res | Promise<Res> {
       deps.subscriptions.lifecycle(t.id, id, event as LifecycleEvent);
       return { status: 202, headers: {} };
     }
+    if (id !== undefined && sub === "refusals" && m === "POST") {
+      const x = b();
+      if (x.operation !== "reauthorize" && x.operation !== "renew") throw new BadInput(`operation must be reauthorize or renew, not ${JSON.stringify(x.operation)}`);
+      const status = Number(x.status ?? 400);
+      if (!Number.isInteger(status) || status < 400 || status > 599) throw new BadInput(`status must be an HTTP error status (400 to 599), not ${JSON.stringify(x.status)}`);
+      deps.subscriptions.refuseNext(t.id, id, x.operation, { status, code: String(x.code ?? "BadRequest"), message: String(x.message ?? "Refused by the emulator.") });
+      return { status: 204, headers: {} };
+    }
   }
   if (kind === "provisioning" && id === "cycles" && m === "POST") return provisioningCycle(deps, t.id, b());
   if (kind === "delta" && m === "POST") {

@@ -205,6 +205,7 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
     subscriptions: {
       list: (tenantId) => graph.subscriptions.list(tenantId),
       lifecycle: (tenantId, id, event) => graph.subscriptions.lifecycle(tenantId, id, event),
+      refuseNext: (tenantId, id, operation, error) => graph.subscriptions.refuseNext(tenantId, id, operation, error),
     },
     provisioning: { runCycle: (tenantId, options) => provisioning.runCycle(registry.get(tenantId), options) },
     setKnobs: (k) => setKnobs(k as KnobSettings),

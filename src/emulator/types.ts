@@ -1,7 +1,7 @@
 // Public types of the Entra ID emulator: its options, the handles that change its tenants, its statistics and knobs.
 // The directory objects are in ./directory-types.ts, app registrations in ./app-types.ts. Other packages import these through ./index.ts.
 import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, ServicePrincipalInfo } from "./app-types.ts";
-import type { Delivery, LifecycleEvent, Subscription } from "./graph/subscriptions.ts";
+import type { Delivery, LifecycleEvent, RefusableOperation, Subscription } from "./graph/subscriptions.ts";
 import type { CycleOptions, CycleReport } from "./provisioning.ts";
 import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, UserInput } from "./directory-types.ts";
 
@@ -189,10 +189,14 @@ export interface RunningEmulator {
   resetStats(): void;
   /** Signing-key rollover: the published key signs from now on; `emergency`, a key not published before signs at once. */
   rotateSigningKeys(options?: { emergency?: boolean }): Promise<void>;
-  /** Change-notification subscriptions (/v1.0/subscriptions) of a tenant, with the deliveries made to each; and a lifecycle event sent to one. */
+  /**
+   * Change-notification subscriptions (/v1.0/subscriptions) of a tenant, each with the deliveries made to it and whether it
+   * awaits reauthorization; a lifecycle event sent to one; Graph refusing the next reauthorization or renewal of one.
+   */
   subscriptions: {
-    list(tenantId: string): Array<Subscription & { deliveries: Delivery[] }>;
+    list(tenantId: string): Array<Subscription & { reauthorizationRequired: boolean; deliveries: Delivery[] }>;
     lifecycle(tenantId: string, subscriptionId: string, event: LifecycleEvent): void;
+    refuseNext(tenantId: string, subscriptionId: string, operation: RefusableOperation, error: { status: number; code: string; message: string }): void;
   };
   /** Entra ID's provisioning service: one cycle of a tenant to a SCIM endpoint (provisioning.ts). */
   provisioning: { runCycle(tenantId: string, options: CycleOptions): Promise<CycleReport> };

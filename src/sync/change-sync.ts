@@ -7,27 +7,41 @@ import { syncSource, type SyncDeps } from "./service.ts";
 import { reconcileAllSubscriptions } from "../core/change-subscriptions.ts";
 import { entraFetch } from "../sources/entra/custom-urls.ts";
 
-/** What running change syncs needs of a process: a scheduler's tick has no delay configured (the default then). */
-export type ChangeSyncDeps = SyncDeps & { logger: Logger; config: Pick<Config, "entraCustomUrls"> & Partial<Pick<Config, "changeSyncDelayMs">> };
-const delayOf = (rt: ChangeSyncDeps) => rt.config.changeSyncDelayMs ?? 30_000;
+/** What running change syncs needs of a process: a scheduler's tick has no timing configured (the defaults then). */
+export type ChangeSyncDeps = SyncDeps & { logger: Logger; config: Pick<Config, "entraCustomUrls"> & Partial<Pick<Config, "changeSyncDelayMs" | "changeSyncMinIntervalMs">> };
 
 /**
  * Sync on change: a change notification makes its source's delta run due a delay after it (ROLLCALL_CHANGE_SYNC_DELAY_SECONDS),
- * unless one is due already, so a burst of notifications is one run. The due time is in the database (source_state);
+ * unless one is due already, so a burst of notifications is one run; and never sooner than ROLLCALL_CHANGE_SYNC_MIN_INTERVAL_SECONDS
+ * after the start of the source's last run a notification started, so a tenant changing all day is not synced every
+ * delay. The due time is in the database (source_state);
  * whichever process claims it when it comes (an atomic UPDATE, as the scheduler claims a schedule) runs it, under the
  * source's lease like any run: several processes receiving notifications run it once. The process that received a
- * notification wakes at the due time; the scheduler's tick is the backstop should that process stop meanwhile.
+ * notification wakes at the due time; the scheduler's tick is the backstop should that process stop meanwhile
+ * (runDueChangeSyncs).
  */
 export const changeSyncActor = "Microsoft Graph change notification";
 
-/** Makes the source's change run due in `delayMs` unless one is due already; returns how long until it is due. */
-export async function requestChangeSync(db: Db, sourceId: string, delayMs: number): Promise<number> {
+export interface ChangeSyncTiming {
+  delayMs: number;
+  minIntervalMs: number;
+}
+
+export const changeSyncTiming = (config: ChangeSyncDeps["config"]): ChangeSyncTiming => ({
+  delayMs: config.changeSyncDelayMs ?? 30_000,
+  minIntervalMs: config.changeSyncMinIntervalMs ?? 120_000,
+});
+
+/** Makes the source's change run due (see above) unless one is due already; returns how long until it is due. */
+export async function requestChangeSync(db: Db, sourceId: string, timing: ChangeSyncTiming): Promise<number> {
   await sql`insert into source_state (source_id) values (${sourceId}) on conflict do nothing`.execute(db);
   const { rows } = await sql<{ in_ms: number }>`
-    update source_state set change_sync_due_at = coalesce(change_sync_due_at, now() + ${`${delayMs} milliseconds`}::interval)
+    update source_state set change_sync_due_at = coalesce(change_sync_due_at, greatest(
+      now() + ${`${timing.delayMs} milliseconds`}::interval,
+      (select max(started_at) from sync_runs where source_id = ${sourceId} and trigger = 'notification') + ${`${timing.minIntervalMs} milliseconds`}::interval))
     where source_id = ${sourceId}
     returning (extract(epoch from change_sync_due_at - now()) * 1000)::float8 as in_ms`.execute(db);
-  return Math.max(0, Number(rows[0]?.in_ms ?? delayMs));
+  return Math.max(0, Number(rows[0]?.in_ms ?? timing.delayMs));
 }
 
 /**
@@ -43,7 +57,7 @@ export async function runDueChangeSyncs(rt: ChangeSyncDeps): Promise<number> {
     await syncSource(rt, workspace, due.source_id, { trigger: "notification", actor: changeSyncActor }).catch(async (error: unknown) => {
       // A run going on may have listed before the change: this one comes after it.
       const busy = (error as { code?: string }).code === "sync_running";
-      if (busy) wakeAt(rt, await requestChangeSync(rt.store.db, due.source_id, delayOf(rt)));
+      if (busy) wakeAt(rt, await requestChangeSync(rt.store.db, due.source_id, changeSyncTiming(rt.config)));
       rt.logger[busy ? "info" : "error"]({ source: due.name, workspace: workspace.name, err: error }, busy ? "change sync postponed: the source is syncing" : "change sync did not run");
     });
   }
@@ -83,14 +97,11 @@ export function stopChangeSyncsHere(store: Store): void {
 }
 
 /**
- * Sync on change, as the scheduler ticks and at start-up (`rollcall serve`, once it listens, with `retryFailed` and
- * `verify`: active subscriptions still delivering to ROLLCALL_PUBLIC_URL, made again there if not): the Graph
- * subscriptions that need Graph (missing, failed an hour ago, expiring within 3 days: each claimed by one process),
- * then the change runs left due by a process that stopped before running them.
+ * One pass of the subscription upkeep (subscription-upkeep.ts; with `retryFailed` and `verify` at start-up: active
+ * subscriptions still delivering to ROLLCALL_PUBLIC_URL, made again there if not): the Graph subscriptions that need
+ * Graph (missing, failed an hour ago, expiring within 3 days: each claimed by one process).
  */
 export async function lookAfterSubscriptions(rt: ChangeSyncDeps & { config: Partial<Pick<Config, "publicUrl">> }, options: { retryFailed?: boolean; verify?: boolean } = {}): Promise<void> {
   const deps = { db: rt.store.db, secrets: rt.secrets, fetch: entraFetch(rt.config), publicUrl: rt.config.publicUrl };
   await reconcileAllSubscriptions(deps, { ...options, onError: (error, sourceId) => rt.logger.warn({ sourceId, err: error }, "could not look after a source's Graph subscriptions") });
-  // Not awaited: a scheduled run due now should not wait for a change run.
-  void runDueChangeSyncs(rt).catch((error: unknown) => rt.logger.warn({ err: error }, "change sync check failed"));
 }

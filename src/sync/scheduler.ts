@@ -5,7 +5,7 @@ import { outageLog } from "../storage/outage-log.ts";
 import { failAbandonedRuns } from "./lease.ts";
 import { nextRunAt } from "./schedule.ts";
 import { syncSource } from "./service.ts";
-import { lookAfterSubscriptions, type ChangeSyncDeps } from "./change-sync.ts";
+import { runDueChangeSyncs, type ChangeSyncDeps } from "./change-sync.ts";
 import type { Config } from "../config.ts";
 
 /**
@@ -20,7 +20,9 @@ export function startScheduler(rt: ChangeSyncDeps & { config: Partial<Pick<Confi
   async function tick(): Promise<number> {
     const abandoned = await failAbandonedRuns(rt.store.db);
     if (abandoned) rt.logger.warn({ runs: abandoned }, "failed runs that stopped responding (their process was killed or lost the database)");
-    await lookAfterSubscriptions(rt);
+    // Change runs left due by a process that stopped before running them. Not awaited: a scheduled run due now should
+    // not wait for a change run. (Graph subscriptions have a loop of their own: subscription-upkeep.ts.)
+    void runDueChangeSyncs(rt).catch((error: unknown) => rt.logger.warn({ err: error }, "change sync check failed"));
     const { rows } = await sql<{ source_id: string; workspace_id: string; name: string; config: unknown; now: Date }>`
       select st.source_id, s.workspace_id, s.name, s.config, now() as now from source_state st join sources s on s.id = st.source_id
       where s.type = 'entra' and st.next_run_at is not null and st.next_run_at <= now()`.execute(rt.store.db);

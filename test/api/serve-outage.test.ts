@@ -36,7 +36,7 @@ describe.skipIf(!postgresBinaries)("rollcall serve through a restart of its Post
     server.stop();
     expect(await health()).toMatchObject({ status: 503, body: { error: { code: "database_unreachable" } } });
     expect((await fetch(`${serve.url}/api/v1/health/live`)).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 3_000)); // three rounds of the scheduler and the notifier
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // three rounds of the scheduler, the notifier and the subscription upkeep
     expect(serve.child.exitCode).toBeNull();
 
     server.start();
@@ -47,9 +47,9 @@ describe.skipIf(!postgresBinaries)("rollcall serve through a restart of its Post
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as { msg: string; loop?: string; err?: unknown });
     const unreachable = log.filter((entry) => entry.msg.startsWith("database unreachable"));
-    expect(unreachable.map((entry) => entry.loop).sort()).toEqual(["notifier", "scheduler"]);
+    expect(unreachable.map((entry) => entry.loop).sort()).toEqual(["notifier", "scheduler", "subscription upkeep"]);
     expect(log.filter((entry) => entry.err !== undefined)).toEqual([]); // no stack for an outage
-    await expect.poll(() => serve.stderr().match(/database reachable again/g)?.length ?? 0, { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => serve.stderr().match(/database reachable again/g)?.length ?? 0, { timeout: 10_000 }).toBe(3);
 
     // Frozen (SIGSTOP: connections stay open, nothing answers): a request needing the database fails within seconds.
     const login = () => fetch(`${serve.url}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "someone@example.com", password: "a password of some length" }) });

@@ -134,4 +134,15 @@ describe("start-up settings named in their errors", () => {
     const unresolved = listenProblem(Object.assign(new Error("getaddrinfo ENOTFOUND rollcall.invalid"), { code: "ENOTFOUND" }), { host: "rollcall.invalid", port: 3000, setting: "ROLLCALL_PORT" });
     expect(unresolved).toMatchObject({ code: "config_invalid", message: "Cannot listen on rollcall.invalid:3000: the name rollcall.invalid does not resolve to an address of this machine. Set ROLLCALL_HOST to one of its addresses (127.0.0.1, or 0.0.0.0 for all)." });
   });
+
+  it("takes a minimum interval between notification runs of 0 to 86400 seconds (120 by default), reporting a bad one with the other problems", () => {
+    expect(loadConfig({}).changeSyncMinIntervalMs).toBe(120_000);
+    expect(loadConfig({ ROLLCALL_CHANGE_SYNC_MIN_INTERVAL_SECONDS: "0" }).changeSyncMinIntervalMs).toBe(0);
+    expect(loadConfig({ ROLLCALL_CHANGE_SYNC_MIN_INTERVAL_SECONDS: "90.5" }).changeSyncMinIntervalMs).toBe(90_500);
+    for (const bad of ["-1", "86401", "two minutes"]) {
+      expect(() => loadConfig({ ROLLCALL_CHANGE_SYNC_MIN_INTERVAL_SECONDS: bad, ROLLCALL_CHANGE_SYNC_DELAY_SECONDS: "0" }), bad).toThrow(
+        /ROLLCALL_CHANGE_SYNC_DELAY_SECONDS: must be from 0\.1 to 3600 seconds\n\s+ROLLCALL_CHANGE_SYNC_MIN_INTERVAL_SECONDS: must be (from 0 \(no minimum\) to 86400 seconds|a number of seconds)/,
+      );
+    }
+  });
 });

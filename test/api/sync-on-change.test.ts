@@ -1,3 +1,6 @@
+import { createServer } from "node:http";
+import { Writable } from "node:stream";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import type { FastifyInstance } from "fastify";
@@ -7,6 +10,7 @@ import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { openStore, type Store } from "../../src/storage/database.ts";
 import { startScheduler } from "../../src/sync/scheduler.ts";
 import { lookAfterSubscriptions } from "../../src/sync/change-sync.ts";
+import { startSubscriptionUpkeep } from "../../src/sync/subscription-upkeep.ts";
 import { engines } from "../support/db.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/proxy.ts";
@@ -23,6 +27,31 @@ const webhook = "/api/v1/graph/notifications";
 async function listen(app: FastifyInstance): Promise<string> {
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   return address.replace("localhost", "127.0.0.1");
+}
+
+/**
+ * A notification URL that answers Graph's validation request only when released (Graph gives it 10 s): the echo Rollcall
+ * would send, late.
+ */
+async function startSlowValidationEndpoint(): Promise<{ url: string; held(): number; release(): void; close(): Promise<void> }> {
+  const waiting: Array<() => void> = [];
+  let released = false;
+  const server = createServer((req, res) => {
+    const token = new URL(req.url ?? "/", "http://x").searchParams.get("validationToken");
+    const answer = () => (token === null ? res.writeHead(202).end() : res.writeHead(200, { "content-type": "text/plain" }).end(token));
+    if (released || token === null) answer();
+    else waiting.push(answer);
+  });
+  const url = await new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as { port: number }).port}`)));
+  return {
+    url,
+    held: () => waiting.length,
+    release: () => {
+      released = true;
+      for (const answer of waiting.splice(0)) answer();
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe.each(engines)("sync on change (%s)", (engine) => {
@@ -42,7 +71,8 @@ describe.each(engines)("sync on change (%s)", (engine) => {
 
   beforeAll(async () => {
     emulator = await startTrustedEmulator({ users: 8, groups: 2, seed: 21 });
-    api = await testApi(engine, { config: { changeSyncDelayMs: delayMs } });
+    // No minimum between notification runs but where a test sets one: each test's run follows its change.
+    api = await testApi(engine, { config: { changeSyncDelayMs: delayMs, changeSyncMinIntervalMs: 0 } });
     publicUrl = await listen(api.app);
     api.rt.config.publicUrl = publicUrl;
     admin = await tokenCaller(api, "default", "admin");
@@ -136,51 +166,156 @@ describe.each(engines)("sync on change (%s)", (engine) => {
     expect([handshake.statusCode, handshake.headers["content-type"], handshake.body]).toEqual([200, "text/plain; charset=utf-8", "a b<c>"]);
   });
 
-  it("renews a subscription about to expire, as the scheduler ticks", async () => {
+  it("renews a subscription about to expire, as the subscription upkeep passes", async () => {
     const held = atGraph()[0]!;
     await sql`update graph_subscriptions set expires_at = now() + interval '1 hour'`.execute(api.store.db);
-    const scheduler = startScheduler(api.rt, { tickMs: 3_600_000 });
-    await scheduler.tick();
-    await scheduler.stop();
+    await lookAfterSubscriptions(api.rt);
     const row = (await sql<{ id: string; expires: Date }>`select subscription_id as id, expires_at as expires from graph_subscriptions`.execute(api.store.db)).rows[0]!;
     expect(row.id).toBe(held.id);
     expect(new Date(row.expires).getTime()).toBeGreaterThan(Date.now() + 28 * 86_400_000);
     expect(Date.parse(atGraph()[0]!.expirationDateTime)).toBe(new Date(row.expires).getTime());
   });
 
-  it("keeps a subscription Graph would not renew (5xx) while it still delivers, showing why, and renews it at a later tick", async () => {
+  it("keeps a subscription Graph would not renew (5xx) while it still delivers, showing why, and renews it at a later pass", async () => {
     const held = atGraph()[0]!;
     await sql`update graph_subscriptions set expires_at = now() + interval '1 hour'`.execute(api.store.db);
-    const scheduler = startScheduler(api.rt, { tickMs: 3_600_000 });
     const row = async () => (await sql<{ id: string; state: string; error: { code: string } | null; expires: Date }>`select subscription_id as id, state, error, expires_at as expires from graph_subscriptions`.execute(api.store.db)).rows[0]!;
     try {
       emulator.setKnobs({ faultRate: 1 });
-      await scheduler.tick();
+      await lookAfterSubscriptions(api.rt);
       emulator.setKnobs({ faultRate: 0 });
       expect(await row()).toMatchObject({ id: held.id, state: "active", error: { code: expect.any(String) } });
       expect(new Date((await row()).expires).getTime()).toBeLessThan(Date.now() + 2 * 3_600_000);
-      await scheduler.tick();
+      await lookAfterSubscriptions(api.rt);
       expect(await row()).toMatchObject({ id: held.id, state: "active", error: null });
       expect(new Date((await row()).expires).getTime()).toBeGreaterThan(Date.now() + 28 * 86_400_000);
     } finally {
       emulator.setKnobs({ faultRate: 0 });
-      await scheduler.stop();
     }
   });
 
-  it("lifecycle events: reauthorizationRequired renews, subscriptionRemoved makes it again, missed starts a delta run", async () => {
+  it("a notification endpoint slow to answer Graph's validation (Graph waits 10 s) does not hold up a scheduled run that is due", async () => {
+    await until(runsSettled, 30_000, "runs to end");
+    const slow = await startSlowValidationEndpoint();
+    const scheduledRuns = async () => (await sql<{ n: number }>`select count(*)::int as n from sync_runs where trigger = 'schedule'`.execute(api.store.db)).rows[0]!.n;
+    const before = await scheduledRuns();
+    // Due at once: a scheduled run, and a subscription that failed two hours ago, to be made again with Graph's
+    // validation request waiting on the slow endpoint.
+    await sql`update graph_subscriptions set state = 'failed', updated_at = now() - interval '2 hours'`.execute(api.store.db);
+    await sql`update source_state set next_run_at = now() - interval '1 second'`.execute(api.store.db);
+    api.rt.config.publicUrl = slow.url;
+    const scheduler = startScheduler(api.rt, { tickMs: 3_600_000 });
+    let upkeep: ReturnType<typeof startSubscriptionUpkeep> | undefined;
+    try {
+      const ticked = scheduler.tick();
+      await until(async () => (await scheduledRuns()) > before, 5_000, "the scheduled run");
+      expect(slow.held()).toBe(0);
+      upkeep = startSubscriptionUpkeep(api.rt, { everyMs: 3_600_000 });
+      await until(() => slow.held() === 1, 5_000, "Graph's validation request, from the subscription upkeep");
+      expect(await ticked).toBe(1);
+    } finally {
+      slow.release();
+      await upkeep?.stop();
+      await scheduler.stop();
+      api.rt.config.publicUrl = publicUrl;
+    }
+    // Made at the slow endpoint's address once it answered; moved back here as at start-up.
+    expect(atGraph().map((s) => s.notificationUrl)).toEqual([`${slow.url}${webhook}`]);
+    await lookAfterSubscriptions(api.rt, { verify: true });
+    await slow.close();
+    expect(atGraph().map((s) => s.notificationUrl)).toEqual([`${publicUrl}${webhook}`]);
+  });
+
+  it("a flood of forged notifications logs one warning line per reason (the log says which check failed, the sender is not told), the rest counted for the next line", async () => {
+    const lines: Array<{ msg: string; reason?: string; deliveries?: number; notifications?: number }> = [];
+    const logger = api.rt.logger;
+    api.rt.logger = pino({ level: "warn" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]), done()) }));
+    try {
+      const held = atGraph()[0]!;
+      const forge = (item: Record<string, unknown>) => api.app.inject({ method: "POST", url: webhook, payload: { value: [{ changeType: "updated", resource: "Users/x", tenantId: emulator.tenantId, ...item }] } });
+      for (let i = 0; i < 20; i++) {
+        expect((await forge({ subscriptionId: held.id, clientState: `guess ${i}` })).statusCode).toBe(202);
+        expect((await forge({ subscriptionId: `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`, clientState: held.clientState })).statusCode).toBe(202);
+      }
+      expect(lines.map(({ reason, deliveries, notifications }) => ({ reason, deliveries, notifications }))).toEqual([
+        { reason: "wrong_client_state", deliveries: 1, notifications: 1 },
+        { reason: "unknown_subscription", deliveries: 1, notifications: 1 },
+      ]);
+      expect(lines.map((l) => l.msg)).toEqual([expect.stringContaining("clientState"), expect.stringContaining("does not hold")]);
+    } finally {
+      api.rt.logger = logger;
+    }
+  });
+
+  it("lifecycle events: reauthorizationRequired reauthorizes (POST /reauthorize, the expiry as it was), subscriptionRemoved makes it again and runs a delta, missed starts a delta run", async () => {
     const held = atGraph()[0]!;
+    emulator.resetStats();
     emulator.subscriptions.lifecycle(emulator.tenantId, held.id, "reauthorizationRequired");
-    await until(() => atGraph()[0]!.expirationDateTime !== held.expirationDateTime, 5_000, "the renewal");
+    await until(() => !atGraph()[0]!.reauthorizationRequired, 5_000, "the reauthorization");
+    expect(emulator.stats().requests.filter((r) => r.url.includes("/subscriptions")).map((r) => [r.method, new URL(r.url, "https://x").pathname, r.status])).toEqual([["POST", `/v1.0/subscriptions/${held.id}/reauthorize`, 204]]);
+    expect(atGraph()[0]!.expirationDateTime).toBe(held.expirationDateTime);
+    await until(runsSettled, 30_000, "runs to end");
+    const beforeRemoval = (await notificationRuns()).length;
     emulator.subscriptions.lifecycle(emulator.tenantId, held.id, "subscriptionRemoved");
     await until(() => atGraph().length === 1 && atGraph()[0]!.id !== held.id, 5_000, "a new subscription");
     const remade = atGraph()[0]!;
     await until(async () => (await sql<{ id: string }>`select subscription_id as id from graph_subscriptions where state = 'active'`.execute(api.store.db)).rows[0]?.id === remade.id, 5_000, "the new one stored");
-    await until(runsSettled, 30_000, "runs to end");
+    // What changed while there was no subscription is fetched by a delta run.
+    await until(async () => (await notificationRuns()).length > beforeRemoval && (await runsSettled()), 15_000, "the run after the subscription was made again");
     const before = (await notificationRuns()).length;
     emulator.subscriptions.lifecycle(emulator.tenantId, remade.id, "missed");
     await until(async () => (await notificationRuns()).length > before && (await runsSettled()), 15_000, "the missed run");
     expect((await notificationRuns()).at(-1)).toMatchObject({ status: "succeeded", mode: "delta" });
+  });
+
+  it("reauthorizationRequired: a reauthorization Graph refuses falls back to renewing; one Graph no longer has is made again, and a delta run follows", async () => {
+    const held = atGraph()[0]!;
+    const graphCalls = () => emulator.stats().requests.filter((r) => r.url.includes("/subscriptions")).map((r) => [r.method, new URL(r.url, "https://x").pathname.replace(held.id, "{id}"), r.status]);
+    const stored = async () => (await sql<{ id: string; expires: Date; error: unknown }>`select subscription_id as id, expires_at as expires, error from graph_subscriptions`.execute(api.store.db)).rows;
+    emulator.resetStats();
+    emulator.subscriptions.refuseNext(emulator.tenantId, held.id, "reauthorize", { status: 400, code: "BadRequest", message: "Resource not found for the segment 'reauthorize'." });
+    emulator.subscriptions.lifecycle(emulator.tenantId, held.id, "reauthorizationRequired");
+    await until(() => !atGraph()[0]!.reauthorizationRequired, 5_000, "the renewal");
+    await until(async () => new Date((await stored())[0]!.expires).getTime() === Date.parse(atGraph()[0]!.expirationDateTime), 5_000, "the renewal stored");
+    expect(graphCalls()).toEqual([["POST", "/v1.0/subscriptions/{id}/reauthorize", 400], ["PATCH", "/v1.0/subscriptions/{id}", 200]]);
+    expect(Date.parse(atGraph()[0]!.expirationDateTime)).toBeGreaterThan(Date.parse(held.expirationDateTime));
+    expect(await stored()).toEqual([{ id: held.id, expires: expect.any(Date), error: null }]);
+
+    await until(runsSettled, 30_000, "runs to end");
+    const before = (await notificationRuns()).length;
+    emulator.resetStats();
+    emulator.subscriptions.refuseNext(emulator.tenantId, held.id, "reauthorize", { status: 404, code: "ResourceNotFound", message: `The object '${held.id}' was not found.` });
+    emulator.subscriptions.lifecycle(emulator.tenantId, held.id, "reauthorizationRequired");
+    await until(async () => (await stored())[0]!.id !== held.id, 5_000, "a new subscription");
+    expect(graphCalls()).toEqual([["POST", "/v1.0/subscriptions/{id}/reauthorize", 404], ["POST", "/v1.0/subscriptions", 201]]);
+    await until(async () => (await notificationRuns()).length > before && (await runsSettled()), 15_000, "the run after the subscription was made again");
+    expect((await notificationRuns()).at(-1)).toMatchObject({ status: "succeeded", mode: "delta" });
+    // The emulator still has the one it said it had not: it goes, as Graph would remove it.
+    emulator.subscriptions.lifecycle(emulator.tenantId, held.id, "subscriptionRemoved");
+    expect(atGraph().map((s) => s.id)).toEqual([(await stored())[0]!.id]);
+  });
+
+  it("a busy tenant: a notification run never starts sooner than ROLLCALL_CHANGE_SYNC_MIN_INTERVAL_SECONDS after the last one", async () => {
+    await until(runsSettled, 30_000, "runs to end");
+    const minIntervalMs = 4_000;
+    api.rt.config.changeSyncMinIntervalMs = minIntervalMs;
+    try {
+      const users = tenant().listUsers();
+      const before = (await notificationRuns()).length;
+      tenant().updateUser(users[2]!.id, { jobTitle: "Busy 1" });
+      await until(async () => (await notificationRuns()).length > before && (await runsSettled()), 20_000, "the first run");
+      tenant().updateUser(users[3]!.id, { jobTitle: "Busy 2" });
+      await until(async () => (await dueAt())[0] !== null, 5_000, "the next run made due");
+      const started = async () => (await sql<{ at: Date }>`select started_at as at from sync_runs where trigger = 'notification' order by started_at desc limit 2`.execute(api.store.db)).rows.map((r) => new Date(r.at).getTime());
+      const [first] = await started();
+      expect(new Date((await dueAt())[0]!).getTime() - first!).toBeGreaterThanOrEqual(minIntervalMs);
+      await until(async () => (await notificationRuns()).length > before + 1 && (await runsSettled()), 20_000, "the second run");
+      const [second, firstAgain] = await started();
+      expect(second! - firstAgain!).toBeGreaterThanOrEqual(minIntervalMs);
+      expect((await admin("GET", `workspaces/default/users/${encodeURIComponent(users[3]!.userPrincipalName)}`)).body.jobTitle).toBe("Busy 2");
+    } finally {
+      api.rt.config.changeSyncMinIntervalMs = 0;
+    }
   });
 
   it("at start-up, makes a subscription that could not be made before (turned on while no server answered Graph)", async () => {
@@ -264,7 +399,7 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("sync on change with tw
 
   beforeAll(async () => {
     emulator = await startTrustedEmulator({ users: 6, groups: 1, seed: 22 });
-    api = await testApi("postgres", { config: { changeSyncDelayMs: delayMs } });
+    api = await testApi("postgres", { config: { changeSyncDelayMs: delayMs, changeSyncMinIntervalMs: 0 } });
     const other = await openStore({ kind: "postgres", url: api.store.url! });
     const rt2: Runtime = { ...api.rt, store: other, close: () => other.close() };
     second = { app: await buildApp(rt2), store: other };
@@ -298,13 +433,12 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("sync on change with tw
     expect((await runs()).filter((r) => r.trigger === "notification")).toEqual([{ trigger: "notification", status: "succeeded" }]);
   });
 
-  it("two schedulers ticking at once renew an expiring subscription once", async () => {
+  it("two processes' subscription upkeeps passing at once renew an expiring subscription once", async () => {
     await sql`update graph_subscriptions set expires_at = now() + interval '1 hour'`.execute(api.store.db);
     emulator.resetStats();
-    const logger = api.rt.logger;
-    const one = startScheduler({ ...api.rt, logger }, { tickMs: 3_600_000 });
-    const two = startScheduler({ ...api.rt, store: second.store, logger }, { tickMs: 3_600_000 });
-    await Promise.all([one.tick(), two.tick()]);
+    // Each upkeep's first pass, at once.
+    const one = startSubscriptionUpkeep(api.rt, { everyMs: 3_600_000 });
+    const two = startSubscriptionUpkeep({ ...api.rt, store: second.store }, { everyMs: 3_600_000 });
     await Promise.all([one.stop(), two.stop()]);
     expect(emulator.stats().requests.filter((r) => r.method === "PATCH" && r.url.includes("/subscriptions/")).map((r) => r.status)).toEqual([200]);
     const expires = (await sql<{ expires: Date }>`select expires_at as expires from graph_subscriptions`.execute(api.store.db)).rows[0]!.expires;

@@ -101,6 +101,28 @@ describe("emulator: /v1.0/subscriptions and change notifications", () => {
     expect((await graph("PATCH", `/subscriptions/${made.body.id}`, { expirationDateTime: inDays(40) })).status).toBe(400);
   });
 
+  it("reauthorizes with POST /subscriptions/{id}/reauthorize (204, no body, expiry unchanged), clearing reauthorizationRequired as a renewal does; the control API can have Graph refuse the next one", async () => {
+    const made = await graph("POST", "/subscriptions", subscription());
+    const control = (path: string, body: unknown) => t.call(`${t.emu.graphUrl}/_emulator/tenants/${t.emu.tenantId}/subscriptions/${made.body.id}${path}`, { method: "POST", body: JSON.stringify(body) });
+    const awaiting = async () => ((await (await t.call(`${t.emu.graphUrl}/_emulator/tenants/${t.emu.tenantId}/subscriptions`)).json()) as { id: string; reauthorizationRequired: boolean }[]).find((s) => s.id === made.body.id)!.reauthorizationRequired;
+    expect(await awaiting()).toBe(false);
+    expect((await control("/lifecycle", { event: "reauthorizationRequired" })).status).toBe(202);
+    expect(await awaiting()).toBe(true);
+    const reauthorize = () => t.call(`${t.emu.graphUrl}/v1.0/subscriptions/${made.body.id}/reauthorize`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    expect((await control("/refusals", { operation: "reauthorize", status: 400, code: "BadRequest", message: "Resource not found for the segment 'reauthorize'." })).status).toBe(204);
+    expect((await control("/refusals", { operation: "delete" })).status).toBe(400);
+    const refused = await reauthorize();
+    expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code, await awaiting()]).toEqual([400, "BadRequest", true]);
+    const done = await reauthorize();
+    expect([done.status, await done.text(), await awaiting()]).toEqual([204, "", false]);
+    expect((await graph("GET", `/subscriptions/${made.body.id}`)).body.expirationDateTime).toBe(made.body.expirationDateTime);
+    expect((await control("/lifecycle", { event: "reauthorizationRequired" })).status).toBe(202);
+    expect((await graph("PATCH", `/subscriptions/${made.body.id}`, { expirationDateTime: inDays(20) })).status).toBe(200);
+    expect(await awaiting()).toBe(false);
+    expect((await graph("GET", `/subscriptions/${made.body.id}/reauthorize`)).status).toBe(405);
+    expect((await graph("POST", "/subscriptions/00000000-0000-0000-0000-000000000000/reauthorize")).status).toBe(404);
+  });
+
   it("notifies a change made through the control API: created and updated as updated, a hard delete as deleted, with clientState and resourceData", async () => {
     const made = await graph("POST", "/subscriptions", subscription());
     received.length = 0;

@@ -48,13 +48,14 @@ export function serveCommand(): Command {
  */
 export async function serveUntilStopped(rt: Runtime, options: { host?: string | undefined; port?: number | undefined; standIn?: WaitingListener | undefined }, announce: (url: string) => void): Promise<void> {
   // Loaded here, not with the CLI: the API server and its workers are a third of what every command would load.
-  const [{ ensureConsoleBuilt }, { startServer }, { startNotifier }, { startScheduler }, { stopCommitsHere }, { lookAfterSubscriptions, stopChangeSyncsHere }] = await Promise.all([
+  const [{ ensureConsoleBuilt }, { startServer }, { startNotifier }, { startScheduler }, { stopCommitsHere }, { stopChangeSyncsHere }, { startSubscriptionUpkeep }] = await Promise.all([
     import("../../console/build.ts"),
     import("../../api/server.ts"),
     import("../../notifications/worker.ts"),
     import("../../sync/scheduler.ts"),
     import("../../core/upload-commits.ts"),
     import("../../sync/change-sync.ts"),
+    import("../../sync/subscription-upkeep.ts"),
   ]);
   // A fresh clone has no console build yet; Vite builds it once (a few seconds) and reuses it after.
   await ensureConsoleBuilt({ log: (message) => process.stderr.write(`${message}\n`) });
@@ -62,8 +63,8 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   const notifier = startNotifier(rt);
   const scheduler = startScheduler(rt, { tickMs: rt.config.scheduleCheckMs });
   // Sync on change: subscriptions missing or failed are made now that Graph can reach this server's webhook, and
-  // those delivering to an address ROLLCALL_PUBLIC_URL no longer is are made again at it.
-  void lookAfterSubscriptions(rt, { retryFailed: true, verify: true }).catch((error: unknown) => rt.logger.warn({ err: error }, "could not look after the Graph subscriptions at start-up"));
+  // those delivering to an address ROLLCALL_PUBLIC_URL no longer is are made again at it; then kept up every ROLLCALL_SCHEDULE_CHECK_SECONDS, apart from the scheduler.
+  const upkeep = startSubscriptionUpkeep(rt, { everyMs: rt.config.scheduleCheckMs });
   // Listened for before the URL is announced: a stop right after it (a test, an impatient operator) closes cleanly.
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
@@ -91,7 +92,7 @@ export async function serveUntilStopped(rt: Runtime, options: { host?: string | 
   // An import being committed would hold the stop until it ended: it rolls back instead, and can be committed again.
   stopCommitsHere(new RollcallError("server_stopping", `The Rollcall server was stopped (${signal}) while it imported this file; nothing was imported. Commit it again.`, { interrupted: signal }));
   stopChangeSyncsHere(rt.store);
-  const closing = Promise.all([scheduler.stop(), notifier.stop(), server.close()]);
+  const closing = Promise.all([scheduler.stop(), upkeep.stop(), notifier.stop(), server.close()]);
   await stopRunsHere(rt.store.db, stopped);
   await closing;
   await stopRunsHere(rt.store.db, stopped);

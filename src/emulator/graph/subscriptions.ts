@@ -1,7 +1,7 @@
-// Change notifications: /v1.0/subscriptions (create with the validation handshake, list, get, renew, delete) for
+// Change notifications: /v1.0/subscriptions (create with the validation handshake, list, get, renew, reauthorize, delete) for
 // users and groups, and the notifications a change to the directory sends, in Microsoft's wire format.
 // https://learn.microsoft.com/graph/api/subscription-post-subscriptions, …/change-notifications-delivery-webhooks,
-// …/change-notifications-lifecycle-events. One liberty: an http:// notification URL is taken on a loopback address
+// …/change-notifications-lifecycle-events, …/subscription-reauthorize. One liberty: an http:// notification URL is taken on a loopback address
 // (Rollcall's tests on this machine); Graph takes https:// only.
 import { randomUUID } from "node:crypto";
 import { isIP } from "node:net";
@@ -92,8 +92,14 @@ function changeTypeOf(value: unknown): string {
   return types.join(",");
 }
 
+/** An operation on a subscription that a test can have Graph refuse once (refuseNext). */
+export type RefusableOperation = "reauthorize" | "renew";
+
 export class Subscriptions {
   private readonly byId = new Map<string, Subscription>();
+  /** Subscriptions sent reauthorizationRequired and not reauthorized (or renewed) since. */
+  private readonly awaitingReauthorization = new Set<string>();
+  private readonly refusals = new Map<string, GraphHttpError>();
   readonly deliveries: Delivery[] = [];
 
   constructor(private readonly post: Post = httpPost) {}
@@ -102,7 +108,7 @@ export class Subscriptions {
   async handle(req: GraphReq, caller: Caller): Promise<{ status: number; body?: Record<string, unknown> }> {
     this.expire();
     const [, id, extra] = req.path.split("/").filter(Boolean);
-    if (extra !== undefined) throw badRequest(`Resource not found for the segment '${extra}'.`, "BadRequest");
+    if (extra !== undefined && extra !== "reauthorize") throw badRequest(`Resource not found for the segment '${extra}'.`, "BadRequest");
     if (id === undefined) {
       if (req.method === "POST") return { status: 201, body: this.present(await this.create(req.body, caller)) };
       if (req.method === "GET") return { status: 200, body: { "@odata.context": `${req.origin}/v1.0/$metadata#subscriptions`, value: this.of(caller).map((s) => this.present(s)) } };
@@ -110,15 +116,27 @@ export class Subscriptions {
     }
     const sub = this.byId.get(id);
     if (!sub || sub.applicationId !== caller.clientId || sub.tenantId !== caller.entry.id) throw missing(id);
+    if (extra === "reauthorize") {
+      if (req.method !== "POST") throw new GraphHttpError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
+      // Reauthorizing checks the app may still read the resource; the expiry stays as it is.
+      requirePermission(caller, sub.resource);
+      this.refused(sub.id, "reauthorize");
+      this.awaitingReauthorization.delete(sub.id);
+      return { status: 204 };
+    }
     if (req.method === "GET") return { status: 200, body: this.present(sub) };
     if (req.method === "DELETE") {
       this.byId.delete(id);
+      this.awaitingReauthorization.delete(id);
       return { status: 204 };
     }
     if (req.method === "PATCH") {
+      this.refused(sub.id, "renew");
       const body = (req.body ?? {}) as Record<string, unknown>;
       if (body.expirationDateTime !== undefined) sub.expirationDateTime = expiration(body.expirationDateTime);
       if (body.notificationUrl !== undefined) sub.notificationUrl = webhookUrl(body.notificationUrl, "notificationUrl");
+      // Renewing reauthorizes too (change-notifications-lifecycle-events).
+      this.awaitingReauthorization.delete(sub.id);
       return { status: 200, body: this.present(sub) };
     }
     throw new GraphHttpError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
@@ -175,10 +193,29 @@ export class Subscriptions {
     return { ...rest, notificationQueryOptions: null, notificationUrlAppId: null, encryptionCertificate: null, encryptionCertificateId: null, lifecycleNotificationUrl: s.lifecycleNotificationUrl };
   }
 
-  /** The tenant's subscriptions, for the control API. */
-  list(tenantId: string): Array<Subscription & { deliveries: Delivery[] }> {
+  /** The tenant's subscriptions, for the control API: whether each awaits reauthorization, and the deliveries made. */
+  list(tenantId: string): Array<Subscription & { reauthorizationRequired: boolean; deliveries: Delivery[] }> {
     this.expire();
-    return [...this.byId.values()].filter((s) => s.tenantId === tenantId).map((s) => ({ ...s, deliveries: this.deliveries.filter((d) => d.subscriptionId === s.id) }));
+    return [...this.byId.values()].filter((s) => s.tenantId === tenantId).map((s) => ({
+      ...s, reauthorizationRequired: this.awaitingReauthorization.has(s.id), deliveries: this.deliveries.filter((d) => d.subscriptionId === s.id),
+    }));
+  }
+
+  /**
+   * Graph refuses the next `operation` on the subscription with this error (control API): a Graph that does not offer
+   * /reauthorize (400 BadRequest, as for any unknown segment), a transient failure… Throws when there is no such subscription.
+   */
+  refuseNext(tenantId: string, subscriptionId: string, operation: RefusableOperation, error: { status: number; code: string; message: string }): void {
+    const s = this.byId.get(subscriptionId);
+    if (!s || s.tenantId !== tenantId) throw new Error(`subscription ${subscriptionId} not found in tenant ${tenantId}`);
+    this.refusals.set(`${subscriptionId} ${operation}`, new GraphHttpError(error.status, error.code, error.message));
+  }
+
+  private refused(subscriptionId: string, operation: RefusableOperation): void {
+    const refusal = this.refusals.get(`${subscriptionId} ${operation}`);
+    if (!refusal) return;
+    this.refusals.delete(`${subscriptionId} ${operation}`);
+    throw refusal;
   }
 
   /** A user or group of the tenant changed: each subscription to it that asked for that kind of change is told, one notification per change. */
@@ -206,6 +243,7 @@ export class Subscriptions {
     if (!s || s.tenantId !== tenantId) throw new Error(`subscription ${subscriptionId} not found in tenant ${tenantId}`);
     if (!s.lifecycleNotificationUrl) throw new Error(`subscription ${subscriptionId} has no lifecycleNotificationUrl: Graph sends it no lifecycle notifications`);
     if (event === "subscriptionRemoved") this.byId.delete(subscriptionId);
+    if (event === "reauthorizationRequired") this.awaitingReauthorization.add(subscriptionId);
     this.send(s, s.lifecycleNotificationUrl, event, { subscriptionId: s.id, subscriptionExpirationDateTime: s.expirationDateTime, tenantId, clientState: s.clientState, lifecycleEvent: event });
   }
 

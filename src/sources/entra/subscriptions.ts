@@ -15,7 +15,7 @@ export type SubscribedResource = (typeof subscribedResources)[number];
 export const maxSubscriptionMinutes = 41_760;
 /** What Rollcall asks for: an hour under the maximum, so that a clock a little ahead of Graph's is never refused. */
 export const subscriptionLifetimeMs = (maxSubscriptionMinutes - 60) * 60_000;
-/** A subscription with less left than this is renewed by the scheduler (a few ticks' worth of margin, and a weekend's). */
+/** A subscription with less left than this is renewed by the subscription upkeep (a few passes' worth of margin, and a weekend's). */
 export const renewWithinMs = 3 * 86_400_000;
 
 /** "updated" also says a user or group was created or soft-deleted; "deleted" that it was deleted for good. */
@@ -75,6 +75,14 @@ export async function createSubscription(
 
 export async function renewSubscription(graph: GraphClient, id: string, expiresAt: Date): Promise<GraphSubscription> {
   return subscriptionOf(await graph.change("PATCH", `/subscriptions/${encodeURIComponent(id)}`, { expirationDateTime: expiresAt.toISOString() }));
+}
+
+/**
+ * Answers Graph's reauthorizationRequired lifecycle event: the subscription goes on delivering, its expiry unchanged
+ * (204). https://learn.microsoft.com/graph/api/subscription-reauthorize
+ */
+export async function reauthorizeSubscription(graph: GraphClient, id: string): Promise<void> {
+  await graph.change("POST", `/subscriptions/${encodeURIComponent(id)}/reauthorize`);
 }
 
 /**
