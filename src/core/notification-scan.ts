@@ -115,6 +115,7 @@ async function scanQuietScimSources(db: Db, now: Date): Promise<Notification[]> 
     .innerJoin("workspaces as w", "w.id", "s.workspace_id")
     .select(["s.id", "s.name", "s.workspace_id", "s.created_at", "t.last_request_at", "w.name as workspace"])
     .where("s.type", "=", "scim")
+    .orderBy(sql`lower(s.name)`)
     .execute();
   for (const s of sources) {
     const lastRequestAt = s.last_request_at === null ? null : new Date(s.last_request_at).toISOString();
