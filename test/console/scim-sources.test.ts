@@ -76,11 +76,11 @@ describe.skipIf(!hasChromium)("web console: SCIM sources", () => {
     await provisioning.getByText(/^(just now|\d+ (seconds?|minutes?) ago)$/).waitFor();
     expect(await page.locator("[data-kind='scim-quiet']").count()).toBe(0);
 
-    await provisioning.getByRole("link", { name: "1 users" }).click();
+    await provisioning.getByRole("link", { name: "1 user", exact: true }).click();
     await page.waitForURL(/\/users\?source=Entra(%20|\+)push/);
     await page.getByRole("link", { name: "Ada Pilot" }).waitFor();
     await page.goBack();
-    await page.getByRole("region", { name: "Provisioning" }).getByRole("link", { name: "1 groups" }).click();
+    await page.getByRole("region", { name: "Provisioning" }).getByRole("link", { name: "1 group", exact: true }).click();
     await page.waitForURL(/\/groups\?source=Entra(%20|\+)push/);
     await page.getByText("Only the groups of source Entra push.").waitFor();
     await page.getByRole("link", { name: "Pilots" }).waitFor();

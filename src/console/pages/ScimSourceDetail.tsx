@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Link, navigate } from "../router.tsx";
 import { useCanChange, wsPath } from "../session.tsx";
 import { syncApi, type ScimSource } from "../sync-api.ts";
-import { formatDate, relativeTime } from "../format.ts";
+import { countOf, formatDate, relativeTime } from "../format.ts";
 import { SelectField, TextField, useToast } from "../components/ui.tsx";
 import { Dialog } from "../components/dialog.tsx";
 import { FormActions, FormError, useSubmit } from "../components/form.tsx";
@@ -62,10 +62,10 @@ export function ScimSourcePage({ workspace, source: s, reload }: { workspace: st
               </span>
             </Prop>
             <Prop label="Users provisioned">
-              <Link to={wsPath(workspace, `/users?source=${name}`)}>{s.status.users.toLocaleString()} users</Link>
+              <Link to={wsPath(workspace, `/users?source=${name}`)}>{countOf(s.status.users, "user")}</Link>
             </Prop>
             <Prop label="Groups provisioned">
-              <Link to={wsPath(workspace, `/groups?source=${name}`)}>{s.status.groups.toLocaleString()} groups</Link>
+              <Link to={wsPath(workspace, `/groups?source=${name}`)}>{countOf(s.status.groups, "group")}</Link>
             </Prop>
             <Prop label="Last request">
               {s.status.lastRequestAt ? <span title={formatDate(s.status.lastRequestAt)}>{relativeTime(s.status.lastRequestAt)}</span> : "never"}
