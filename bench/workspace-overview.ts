@@ -1,4 +1,4 @@
-// Workspaces' overview benchmark: GET /workspace-overview's core (workspaceOverview: three queries whatever the number of
+// Workspaces' overview benchmark: GET /workspace-overview's core (workspaceOverview: four queries whatever the number of
 // workspaces) against the same read the way each workspace's Sync page makes it (listSources per workspace: several
 // queries per source), at W workspaces of S sources each, every source with R finished runs (one in five failed) and
 // 200 users. Milliseconds, the median of 5 rounds, each way first in turn.

@@ -44,10 +44,14 @@ export const syncApi = {
     api.post<ScimSource & { token?: string }>(ws(workspace, "/sources"), { type: "scim", ...input }),
   /** A new Secret Token, in the answer only; the one before stops working. */
   newScimToken: (workspace: string, name: string) => api.patch<ScimSource & { token?: string }>(ws(workspace, `/sources/${enc(name)}`), { newScimToken: true }),
-  getSource: (workspace: string, name: string, signal?: AbortSignal) => api.get<Source>(ws(workspace, `/sources/${enc(name)}`), undefined, { signal }),
+  /** A SCIM source's name, onRemove or country, with the version this tab read (a change made meanwhile is refused). */
+  updateScimSource: (workspace: string, name: string, input: { name?: string; onRemove?: ScimSource["config"]["onRemove"]; country?: string | null }) =>
+    api.patch<ScimSource>(ws(workspace, `/sources/${enc(name)}`), input, { ifMatch: true }),
+  /** An Entra ID source, or a SCIM source: its page is its type's. */
+  getSource: (workspace: string, name: string, signal?: AbortSignal) => api.get<Source | ScimSource>(ws(workspace, `/sources/${enc(name)}`), undefined, { signal }),
   createSource: (workspace: string, input: SourceInput) => api.post<Source>(ws(workspace, "/sources"), input),
   updateSource: (workspace: string, name: string, input: SourceInput) => api.patch<Source>(ws(workspace, `/sources/${enc(name)}`), input, { ifMatch: true }),
-  removeSource: (workspace: string, name: string, users: SourceRemoval) => api.del<RemovedSource>(withQuery(ws(workspace, `/sources/${enc(name)}`), { users })),
+  removeSource: (workspace: string, name: string, users: SourceRemoval) => api.del<Pick<RemovedSource, "name" | "removal">>(withQuery(ws(workspace, `/sources/${enc(name)}`), { users })),
   test: (workspace: string, name: string) => api.post<TestResult>(ws(workspace, `/sources/${enc(name)}/test`)),
   /** Groups of the source's tenant whose display name starts with `q`. */
   findGroups: (workspace: string, name: string, q: string) => api.post<{ items: DirectoryGroup[] }>(ws(workspace, `/sources/${enc(name)}/find-groups`), { q }),

@@ -2,7 +2,7 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { entraConfigSchema } from "../sources/entra/config.ts";
-import { secretDaysLeft, secretUrgency } from "../domain/source.ts";
+import { scimQuiet, scimQuietAfterHours, secretDaysLeft, secretUrgency } from "../domain/source.ts";
 import { raiseNotification, type Notification, type RunNotificationData, type SecretMilestone } from "./notifications.ts";
 
 const day = 86_400_000;
@@ -24,8 +24,9 @@ const runLookbackMs = 3 * day;
 
 /**
  * Looks at every workspace for what deserves a warning and raises it (once). Also resolves what no
- * longer holds: warnings about a secret that was replaced, earlier milestones of the same secret, and
- * failures of a source whose later run succeeded. Safe to run from several processes at once.
+ * longer holds: warnings about a secret that was replaced, earlier milestones of the same secret,
+ * failures of a source whose later run succeeded, and a quiet SCIM source that was called since. Safe to run
+ * from several processes at once.
  */
 export async function scanNotifications(db: Db, now = new Date()): Promise<{ raised: Notification[] }> {
   const raised: Notification[] = [];
@@ -92,6 +93,7 @@ export async function scanNotifications(db: Db, now = new Date()): Promise<{ rai
     });
     if (created) raised.push(created);
   }
+  raised.push(...(await scanQuietScimSources(db, now)));
   // A later successful run of the same source settles its earlier failures; so does a stopped run's approval or rejection.
   await sql`
     update notifications n set resolved_at = ${now}
@@ -99,4 +101,43 @@ export async function scanNotifications(db: Db, now = new Date()): Promise<{ rai
     where n.kind in ('sync_failed', 'sync_stopped') and n.resolved_at is null and failed.id::text = n.subject
       and (failed.status not in ('failed', 'stopped') or exists (select 1 from sync_runs ok where ok.source_id = failed.source_id and ok.status in ('succeeded', 'applied', 'rejected') and ok.dry_run = false and ok.started_at > failed.started_at))`.execute(db);
   return { raised };
+}
+
+/**
+ * SCIM sources Entra ID's provisioning service has stopped calling (domain/source.ts scimQuiet): one notification per
+ * quiet spell (its subject: the source and since when), settled once the service calls again.
+ */
+async function scanQuietScimSources(db: Db, now: Date): Promise<Notification[]> {
+  const raised: Notification[] = [];
+  const sources = await db
+    .selectFrom("sources as s")
+    .innerJoin("scim_tokens as t", "t.source_id", "s.id")
+    .innerJoin("workspaces as w", "w.id", "s.workspace_id")
+    .select(["s.id", "s.name", "s.workspace_id", "s.created_at", "t.last_request_at", "w.name as workspace"])
+    .where("s.type", "=", "scim")
+    .orderBy(sql`lower(s.name)`)
+    .execute();
+  for (const s of sources) {
+    const lastRequestAt = s.last_request_at === null ? null : new Date(s.last_request_at).toISOString();
+    const quiet = scimQuiet({ createdAt: new Date(s.created_at).toISOString(), lastRequestAt }, now);
+    const subject = quiet ? `${s.id}:${quiet.since}` : null;
+    let settled = db.updateTable("notifications").set({ resolved_at: now }).where("kind", "=", "scim_quiet").where("resolved_at", "is", null).where(sql<boolean>`split_part(subject, ':', 1) = ${s.id}`);
+    if (subject) settled = settled.where("subject", "!=", subject);
+    await settled.execute();
+    if (!quiet || !subject) continue;
+    const when = `${quiet.since.slice(0, 16).replace("T", " ")} UTC`;
+    const created = await raiseNotification(db, {
+      workspaceId: s.workspace_id, kind: "scim_quiet", subject, milestone: "", severity: "warning",
+      title: quiet.neverCalled
+        ? `Entra ID has not called SCIM source ${s.name} since it was added (${when})`
+        : `Entra ID has not called SCIM source ${s.name} since ${when}`,
+      body: `Its provisioning service runs a cycle about every 40 minutes, and has been silent for more than ${scimQuietAfterHours} hours: changes made in Entra ID are not reaching Rollcall. ` +
+        "In the Azure portal, open the enterprise application's Provisioning: check that Provisioning Status is On, that its Tenant URL and Secret Token are this source's (a new token issued here must be pasted there), and its provisioning logs. " +
+        "This resolves itself when the service calls again.",
+      link: `/w/${encodeURIComponent(s.workspace)}/sync/${encodeURIComponent(s.name)}`,
+      data: { sourceId: s.id, source: s.name, lastRequestAt, since: quiet.since },
+    });
+    if (created) raised.push(created);
+  }
+  return raised;
 }

@@ -7,8 +7,8 @@ import type { secretMilestoneNames } from "./notification-scan.ts";
 
 /**
  * Notifications warn admins before things break: a client secret expiring (30, 14, 7 and 1 days before,
- * and once expired), a sync that failed or stopped at the deletion threshold, an import that failed
- * (notification-scan.ts finds the first two; the import raises its own).
+ * and once expired), a sync that failed or stopped at the deletion threshold, a SCIM source Entra ID has stopped
+ * calling, an import that failed (notification-scan.ts finds the first three; the import raises its own).
  *
  * Each is raised at most once: a row is unique per (workspace, kind, subject, milestone), and its
  * deliveries (e-mail per recipient, the workspace's webhook) are created in the same transaction as the
@@ -39,11 +39,20 @@ export interface RunNotificationData {
   code: ErrorCode | null;
 }
 
+/** A SCIM source Entra ID's provisioning service has stopped calling: since when (its last request, or when it was added). */
+export interface ScimQuietNotificationData {
+  sourceId: string;
+  source: string;
+  lastRequestAt: string | null;
+  since: string;
+}
+
 /** Each kind's milestone (only a secret's expiry has them; the others' is "") and data. */
 export type NotificationOfKind =
   | { kind: "secret_expiry"; milestone: SecretMilestone; data: { sourceId: string; source: string; expiresOn: string; daysLeft: number } }
   | { kind: "sync_failed" | "sync_stopped"; milestone: ""; data: RunNotificationData }
-  | { kind: "import_failed"; milestone: ""; data: { importId: string; fileName: string } };
+  | { kind: "import_failed"; milestone: ""; data: { importId: string; fileName: string } }
+  | { kind: "scim_quiet"; milestone: ""; data: ScimQuietNotificationData };
 true satisfies [Exclude<NotificationKind, NotificationOfKind["kind"]>] extends [never] ? true : false;
 
 export interface Delivery {

@@ -6,7 +6,7 @@ import { createGroupSchema } from "../domain/group.ts";
 import { recordChange, recordChanges, type ChangeEntry } from "./change-log.ts";
 import { logMembersLeaving, selectGroupRecord, selectParents, wouldCreateCycle } from "../storage/queries/groups.ts";
 import { translateDatabaseError, zodProblems } from "./context.ts";
-import { changeLocked, type ScimContext } from "./scim-users.ts";
+import { changeLocked, withSourceShared, type ScimContext } from "./scim-users.ts";
 import { parseFilter } from "../sources/scim/filter.ts";
 import { applyPatch, parsePatch } from "../sources/scim/patch.ts";
 import { groupFromScim, scimGroup, type ScimGroupRecord, type ScimMember } from "../sources/scim/resources.ts";
@@ -119,13 +119,14 @@ export async function createScimGroup(ctx: ScimContext, body: unknown): Promise<
   const id = await ctx.db
     .transaction()
     .execute(async (trx) => {
+      const now = await withSourceShared(trx, ctx);
       const row = await trx
         .insertInto("groups")
-        .values({ workspace_id: ctx.workspace.id, name, description: null, source_type: "scim", source_name: ctx.source.name, source_id: ctx.source.id, external_id: externalId })
+        .values({ workspace_id: ctx.workspace.id, name, description: null, source_type: "scim", source_name: now.source.name, source_id: ctx.source.id, external_id: externalId })
         .returning("id")
         .executeTakeFirstOrThrow();
-      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, groupId: row.id, subject: name, action: "create group", after: { name, externalId } });
-      await setMembers(trx, ctx, { id: row.id, name }, members);
+      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: now.actor, groupId: row.id, subject: name, action: "create group", after: { name, externalId } });
+      await setMembers(trx, now, { id: row.id, name }, members);
       return row.id;
     })
     .catch(translateDatabaseError);

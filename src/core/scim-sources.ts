@@ -85,26 +85,45 @@ export async function createScimSource(ctx: WorkspaceContext, given: { name: str
   return { ...(await getScimSource(ctx, id, baseUrl)), token };
 }
 
-/** Changes a SCIM source's settings; `newToken`: issues a new secret token, which revokes the one before at once. */
+/**
+ * Changes a SCIM source's settings or name; `newToken`: issues a new secret token, which revokes the one before at once.
+ * A new name is written on its users and groups too, and its history from then on is by `scim:NEW` (what came before
+ * stays by the old name, as a renamed Entra ID source's runs do): the source's row is taken first, so a provisioning
+ * request creating a user or group meanwhile (which shares it) ends before, or starts after with the new name.
+ */
 export async function updateScimSource(
   ctx: WorkspaceContext,
   key: string,
-  given: { config?: Partial<ScimConfig>; newToken?: boolean },
+  given: { name?: string | undefined; config?: Partial<ScimConfig>; newToken?: boolean },
   baseUrl: ScimBaseUrl,
 ): Promise<ScimSource & { token?: string }> {
   const before = await getScimSource(ctx, key, baseUrl);
   const config = parseConfig({ ...before.config, ...given.config });
+  const rename = given.name !== undefined && given.name.trim() !== before.name ? given.name.trim() : null;
+  if (rename !== null) await assertFreeName(ctx, rename, before.id);
   const token = given.newToken ? randomToken(tokenPrefix) : undefined;
-  await ctx.db.transaction().execute(async (trx) => {
-    if (JSON.stringify(config) !== JSON.stringify(before.config)) {
-      await trx.updateTable("sources").set({ config: JSON.stringify(config), updated_at: sql`now()` }).where("id", "=", before.id).execute();
-      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: before.name, action: "update source", before: { config: before.config }, after: { config } });
-    }
-    if (token) {
-      await trx.updateTable("scim_tokens").set({ token_hash: hashToken(token), created_at: sql`now()` }).where("source_id", "=", before.id).execute();
-      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: before.name, action: "update source", after: { token: "new secret token issued; the one before no longer works" } });
-    }
-  });
+  const configChanged = JSON.stringify(config) !== JSON.stringify(before.config);
+  await ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      if (configChanged || rename !== null) {
+        await trx.updateTable("sources").set({ config: JSON.stringify(config), ...(rename !== null && { name: rename }), updated_at: sql`now()` }).where("id", "=", before.id).execute();
+        if (rename !== null) {
+          await sql`update users set source_name = ${rename} where source_id = ${before.id}`.execute(trx);
+          await sql`update groups set source_name = ${rename} where source_id = ${before.id}`.execute(trx);
+        }
+        await recordChange(trx, {
+          workspaceId: ctx.workspace.id, actor: ctx.actor, subject: rename ?? before.name, action: "update source",
+          before: { ...(rename !== null && { name: before.name }), config: before.config },
+          after: { ...(rename !== null && { name: rename }), config },
+        });
+      }
+      if (token) {
+        await trx.updateTable("scim_tokens").set({ token_hash: hashToken(token), created_at: sql`now()` }).where("source_id", "=", before.id).execute();
+        await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: rename ?? before.name, action: "update source", after: { token: "new secret token issued; the one before no longer works" } });
+      }
+    })
+    .catch(translateDatabaseError);
   return { ...(await getScimSource(ctx, before.id, baseUrl)), ...(token && { token }) };
 }
 

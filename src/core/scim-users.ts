@@ -31,6 +31,16 @@ export function scimContext(db: Db, caller: ScimCaller, baseUrl: string): ScimCo
   return { db, workspace: caller.workspace, actor: scimActor(caller.source.name), source: caller.source, baseUrl };
 }
 
+/**
+ * The context in a transaction that creates a user or group of the source, with the source's name as it is now and its
+ * row shared until the end: a rename (scim-sources.ts) waits for the creation, or the creation for it and takes its name.
+ */
+export async function withSourceShared(trx: Db, ctx: ScimContext): Promise<ScimContext> {
+  const row = await trx.selectFrom("sources").select("name").where("id", "=", ctx.source.id).forShare().executeTakeFirst();
+  const name = row?.name ?? ctx.source.name;
+  return { ...ctx, db: trx, actor: scimActor(name), source: { ...ctx.source, name } };
+}
+
 /** Local phone numbers are read in the source's country, else the workspace's. */
 const countryOf = (ctx: ScimContext) => ctx.source.config.country ?? ctx.workspace.defaultCountry;
 
@@ -118,18 +128,19 @@ export async function createScimUser(ctx: ScimContext, body: unknown): Promise<{
   const id = await ctx.db
     .transaction()
     .execute(async (trx) => {
+      const now = await withSourceShared(trx, ctx);
       if (holder) {
         await trx
           .updateTable("users")
           .set({
             ...changedUserRow({ ...value, customAttributes: customAttributesWith(holder.customAttributes, otherUserName) }),
-            source_type: "scim", source_name: ctx.source.name, source_id: ctx.source.id, external_id: externalId, tags: linkedTags(holder.tags, holder.source.type, "scim"), updated_at: sql`now()`,
+            source_type: "scim", source_name: now.source.name, source_id: ctx.source.id, external_id: externalId, tags: linkedTags(holder.tags, holder.source.type, "scim"), updated_at: sql`now()`,
           })
           .where("id", "=", holder.id)
           .execute();
         const after = (await selectUser(trx, ctx.workspace.id, holder.id))!;
-        await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: holder.id, subject: subjectOf(after), action: "link", before: { ...holder, sourceType: holder.source.type }, after });
-        await recordWarnings(trx, ctx, after, warnings);
+        await recordChange(trx, { workspaceId: ctx.workspace.id, actor: now.actor, userId: holder.id, subject: subjectOf(after), action: "link", before: { ...holder, sourceType: holder.source.type }, after });
+        await recordWarnings(trx, now, after, warnings);
         return holder.id;
       }
       const row = await trx
@@ -137,13 +148,13 @@ export async function createScimUser(ctx: ScimContext, body: unknown): Promise<{
         .values({
           workspace_id: ctx.workspace.id,
           ...newUserRow({ ...value, displayName: value.displayName!, customAttributes: customAttributesWith({}, otherUserName) }),
-          source_type: "scim", source_name: ctx.source.name, source_id: ctx.source.id, external_id: externalId, tags: [systemTags.scim],
+          source_type: "scim", source_name: now.source.name, source_id: ctx.source.id, external_id: externalId, tags: [systemTags.scim],
         })
         .returning("id")
         .executeTakeFirstOrThrow();
       const created = (await selectUser(trx, ctx.workspace.id, row.id))!;
-      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: row.id, subject: subjectOf(created), action: "create", after: created });
-      await recordWarnings(trx, ctx, created, warnings);
+      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: now.actor, userId: row.id, subject: subjectOf(created), action: "create", after: created });
+      await recordWarnings(trx, now, created, warnings);
       return row.id;
     })
     .catch(translateDatabaseError);

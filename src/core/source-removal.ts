@@ -39,14 +39,18 @@ export async function removeSource(ctx: SourceContext, key: string, users: Sourc
     const kept = linkedIn.length ? await unlinkDirectory(trx, scope, false, linkedIn) : { users: 0 };
     const affected = users === "delete" ? await deleteDirectory(trx, scope) : await unlinkDirectory(trx, scope, users === "disable");
     await trx.deleteFrom("sources").where("id", "=", source.id).execute();
-    // Its warnings (failed or stopped runs, an expiring secret) are about something that no longer exists.
-    await trx.updateTable("notifications").set({ resolved_at: sql`now()` }).where("workspace_id", "=", ctx.workspace.id).where("resolved_at", "is", null).where(sql<boolean>`data->>'sourceId' = ${source.id}`).execute();
+    await resolveSourceNotifications(trx, ctx.workspace.id, source.id);
     const result = { users, usersAffected: affected.users, groupsAffected: affected.groups, ...(users === "delete" && { usersKept: kept.users }) };
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: source.name, action: "remove source", before: { name: source.name, config: source.config }, after: result });
     return result;
   });
   if (credentialed) await deleteAtGraph({ fetch: entraFetch(ctx) }, credentialed, subscriptions);
   return { ...source, removal };
+}
+
+/** A removed source's warnings (failed or stopped runs, an expiring secret, a quiet provisioning service) are about something that no longer exists. */
+async function resolveSourceNotifications(trx: Db, workspaceId: string, sourceId: string): Promise<void> {
+  await trx.updateTable("notifications").set({ resolved_at: sql`now()` }).where("workspace_id", "=", workspaceId).where("resolved_at", "is", null).where(sql<boolean>`data->>'sourceId' = ${sourceId}`).execute();
 }
 
 interface Scope {
@@ -71,6 +75,7 @@ export async function removeScimSource(ctx: WorkspaceContext, source: ScimSource
     const kept = linkedIn.length ? await unlinkDirectory(trx, scope, false, linkedIn) : { users: 0 };
     const affected = users === "delete" ? await deleteDirectory(trx, scope) : await unlinkDirectory(trx, scope, users === "disable");
     await trx.deleteFrom("sources").where("id", "=", source.id).execute();
+    await resolveSourceNotifications(trx, ctx.workspace.id, source.id);
     const result = { users, usersAffected: affected.users, groupsAffected: affected.groups, ...(users === "delete" && { usersKept: kept.users }) };
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: source.name, action: "remove source", before: { name: source.name, type: "scim", config: source.config }, after: result });
     return result;

@@ -26,3 +26,32 @@ export function secretDaysLeft(expiresOn: string, now: Date): number {
 export function secretUrgency(daysLeft: number): "critical" | "warning" | null {
   return daysLeft <= 7 ? "critical" : daysLeft <= 30 ? "warning" : null;
 }
+
+/**
+ * Entra ID's provisioning service calls a SCIM source every cycle (about every 40 minutes): one silent for longer than
+ * this since its last request, or never called this long after it was added, is quiet, as the README's RollcallScimQuiet
+ * alert says it.
+ */
+export const scimQuietAfterHours = 3;
+
+/** A quiet SCIM source: silent since `since` (its last request, or when it was added if never called), for whole `hours`. */
+export interface ScimQuiet {
+  since: string;
+  neverCalled: boolean;
+  hours: number;
+}
+
+export function scimQuiet(source: { createdAt: string; lastRequestAt: string | null }, now: Date): ScimQuiet | null {
+  const since = source.lastRequestAt ?? source.createdAt;
+  const silentMs = now.getTime() - Date.parse(since);
+  if (silentMs <= scimQuietAfterHours * 3_600_000) return null;
+  return { since, neverCalled: source.lastRequestAt === null, hours: Math.floor(silentMs / 3_600_000) };
+}
+
+/** A quiet SCIM source in words, after its name: the workspaces' overview gives it as a reason. */
+export function scimQuietText(quiet: ScimQuiet): string {
+  const when = `${quiet.since.slice(0, 16).replace("T", " ")} UTC`;
+  return quiet.neverCalled
+    ? `Entra ID's provisioning service has never called it (added ${quiet.hours} hours ago, ${when})`
+    : `Entra ID's provisioning service has not called for ${quiet.hours} hours (last request ${when})`;
+}

@@ -1,5 +1,5 @@
 import type { RunCounts } from "./run-counts.ts";
-import { secretUrgency } from "./source.ts";
+import { scimQuietText, secretUrgency, type ScimQuiet } from "./source.ts";
 import type { RunMode, RunStatus } from "../storage/schema.ts";
 
 /** What the workspaces' overview knows of one source: enough to say whether it needs an admin. */
@@ -8,6 +8,12 @@ export interface SourceGlance {
   lastRun: { status: RunStatus; mode: RunMode; dryRun: boolean; counts: RunCounts; startedAt: string } | null;
   awaitingReview: string | null;
   secret: { set: boolean; expiresOn: string | null; daysLeft: number | null };
+}
+
+/** What it knows of a SCIM source: whether Entra ID's provisioning service has gone quiet (source.ts scimQuiet). */
+export interface ScimGlance {
+  name: string;
+  quiet: ScimQuiet | null;
 }
 
 export type AttentionLevel = "critical" | "warning";
@@ -37,9 +43,12 @@ function reasonsOf(source: SourceGlance): Reason[] {
   return reasons;
 }
 
-/** Whether a workspace's sources need an admin, and why: failed runs, stopped runs, expired or expiring secrets, conflicts. */
-export function attentionOf(sources: SourceGlance[]): Attention {
-  const reasons = sources.flatMap(reasonsOf);
+/** A quiet SCIM source is a warning, as its alert is: provisioning may only be paused, but changes in Entra ID are not arriving. */
+const scimReasonsOf = (source: ScimGlance): Reason[] => (source.quiet ? [{ level: "warning", text: `${source.name}: ${scimQuietText(source.quiet)}` }] : []);
+
+/** Whether a workspace's sources need an admin, and why: failed runs, stopped runs, expired or expiring secrets, conflicts, quiet SCIM sources. */
+export function attentionOf(sources: SourceGlance[], scimSources: ScimGlance[] = []): Attention {
+  const reasons = [...sources.flatMap(reasonsOf), ...scimSources.flatMap(scimReasonsOf)];
   const critical = reasons.filter((r) => r.level === "critical");
   const ordered = [...critical, ...reasons.filter((r) => r.level === "warning")];
   return { level: ordered[0]?.level ?? null, reasons: ordered.map((r) => r.text) };

@@ -214,7 +214,7 @@ export interface SigninRequestsTable {
   microsoft_login_hint: string | null;
 }
 
-export type NotificationKind = "secret_expiry" | "sync_failed" | "sync_stopped" | "import_failed";
+export type NotificationKind = "secret_expiry" | "sync_failed" | "sync_stopped" | "import_failed" | "scim_quiet";
 export type NotificationSeverity = "info" | "warning" | "critical";
 
 export interface NotificationsTable {

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { engines } from "../support/db.ts";
-import { testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
+import { expectError, testApi, tokenCaller, type Caller, type TestApi } from "./support.ts";
 import { createWorkspace, resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createUser, getUser, userHistory } from "../../src/core/users.ts";
 import { activityPage } from "../../src/core/change-log.ts";
@@ -285,6 +285,45 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect(history.user).toBeNull();
     expect(history.changes[0]).toMatchObject({ action: "delete", actor: "scim:Entra push" });
     await admin("PATCH", "workspaces/north/sources/Entra push", { onRemove: "disable" });
+  });
+
+  it("renames a SCIM source: its users and groups show the new name, history made before keeps the old one, what its token does next is by the new", async () => {
+    const added = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Old push" });
+    const client = scimClient(base, added.body.token);
+    const user = (await client("POST", "/Users", validatorUser("ren1"))).body;
+    const group = (await client("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Renamers", externalId: "ren-group", members: [{ value: user.id }] })).body;
+
+    const read = await admin("GET", "workspaces/north/sources/Old push");
+    const taken = await admin("PATCH", "workspaces/north/sources/Old push", { name: "entra PUSH" });
+    expect(taken.status).toBe(409);
+    expect(taken.body.error).toMatchObject({ code: "conflict", details: { field: "name" } });
+    expectError(await admin("PATCH", "workspaces/north/sources/Old push", { name: "import" }), 400, "invalid_input", ["name"]);
+    const renamed = await admin("PATCH", "workspaces/north/sources/Old push", { name: "New push", onRemove: "keep" }, { "if-match": read.headers.etag as string });
+    expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
+    expect(renamed.body).toMatchObject({ name: "New push", config: { onRemove: "keep" }, status: { users: 1, groups: 1 } });
+    expect((await admin("PATCH", "workspaces/north/sources/New push", { onRemove: "delete" }, { "if-match": read.headers.etag as string })).status).toBe(412);
+    expect((await admin("GET", "workspaces/north/sources/Old push")).status).toBe(404);
+    expect((await admin("GET", `workspaces/north/users?source=${encodeURIComponent("New push")}`)).body.items.map((u: { id: string }) => u.id)).toEqual([user.id]);
+    expect((await admin("GET", `workspaces/north/groups?source=${encodeURIComponent("New push")}`)).body.items.map((g: { id: string }) => g.id)).toEqual([group.id]);
+
+    // The same token, now acting as the renamed source.
+    expect((await client("PATCH", `/Users/${user.id}`, { schemas: [patchOp], Operations: [{ op: "Replace", path: "title", value: "Renamed" }] })).status).toBe(200);
+    const second = (await client("POST", "/Users", validatorUser("ren2"))).body;
+    expect(await getUser({ db: api.store.db, workspace: await workspace("north") }, second.id)).toMatchObject({ source: { type: "scim", name: "New push" } });
+    const history = await userHistory({ db: api.store.db, workspace: await workspace("north") }, user.id, { limit: 10 });
+    expect(history.changes.map((c) => [c.action, describeActor(c.actor)])).toEqual([["update", "SCIM (New push)"], ["add to group Renamers", "SCIM (Old push)"], ["create", "SCIM (Old push)"]]);
+    const activity = await activityPage(api.store.db, (await workspace("north")).id, { action: "update source" }, { limit: 5 });
+    expect(activity.items[0]).toMatchObject({ subject: "New push", actor: expect.stringMatching(/^token:admin token/), before: { name: "Old push", config: { onRemove: "disable" } }, after: { name: "New push", config: { onRemove: "keep" } } });
+
+    // Users provisioned while it is renamed again all take the name it ends with: none keeps the one it was called by.
+    const [again, ...created] = await Promise.all([
+      admin("PATCH", "workspaces/north/sources/New push", { name: "Newer push" }),
+      ...Array.from({ length: 8 }, (_, n) => client("POST", "/Users", validatorUser(`race${n}`))),
+    ]);
+    expect([again!.status, ...created.map((c) => c.status)]).toEqual([200, ...created.map(() => 201)]);
+    const listed = await admin("GET", `workspaces/north/users?sourceType=scim&limit=100&q=race`);
+    expect(listed.body.items.map((u: { source: { name: string } }) => u.source.name)).toEqual(created.map(() => "Newer push"));
+    await admin("DELETE", "workspaces/north/sources/Newer push?users=delete");
   });
 
   it("removes a SCIM source: its users stay, disabled and managed here, and its token stops working", async () => {

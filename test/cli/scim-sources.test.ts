@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
 import { cliEngine, databaseForCli, freshDataFolder, type TestStore } from "../support/db.ts";
 
-/** `rollcall sources add scim`, `show`, `list`, `update --new-scim-token`, `remove`: the Tenant URL and a token shown once. */
+/** `rollcall sources add scim`, `show`, `list`, `update --new-scim-token` and `--rename`, `remove`: the Tenant URL and a token shown once. */
 describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () => {
   const dataDir = freshDataFolder("rollcall-scim-");
   let store: TestStore | undefined;
@@ -42,8 +42,21 @@ describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () =>
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('--tenant-id: is an Entra ID source\'s setting; "Entra push" is a SCIM source');
 
-    const removed = await cli("sources", "remove", "Entra push", "--yes");
+    const twoNames = await cli("sources", "update", "Entra push", "--rename", "Entra sync", "--name", "Other");
+    expect(twoNames.code).not.toBe(0);
+    expect(twoNames.stderr).toContain('--rename "Entra sync" and --name "Other" say two names: give one');
+    const renamed = await cli("sources", "update", "Entra push", "--name", "Entra sync", "--country", "de");
+    expect(renamed.code, renamed.stderr).toBe(0);
+    expect(renamed.stdout).toContain("updated SCIM source Entra sync\nEntra sync (SCIM, pushed by Entra ID's provisioning service)");
+    expect(renamed.stdout).toContain("local numbers read as DE");
+    expect((await cli("sources", "show", "Entra push")).stderr).toContain('error [not_found]: no Entra ID source is named "Entra push"');
+    const activity = JSON.parse((await cli("activity", "--action", "update source", "--json")).stdout);
+    expect(activity.items[0]).toMatchObject({ subject: "Entra sync", before: { name: "Entra push" }, after: { name: "Entra sync", config: { country: "DE" } } });
+    const nothing = await cli("sources", "update", "Entra sync");
+    expect(nothing.stderr).toContain("nothing to change: give --rename, --new-scim-token, --on-remove or --country");
+
+    const removed = await cli("sources", "remove", "Entra sync", "--yes");
     expect(removed.code, removed.stderr).toBe(0);
-    expect(removed.stdout).toContain("removed source Entra push");
+    expect(removed.stdout).toContain("removed source Entra sync");
   });
 });

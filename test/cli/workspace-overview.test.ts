@@ -52,6 +52,6 @@ describe(`rollcall workspaces list --overview (${cliEngine})`, { timeout: 180_00
     const listed = await runCli(["workspaces", "list", "--overview", "--json"], { ...env, ROLLCALL_SERVER: undefined });
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.json<WorkspaceOverview[]>().map((w) => [w.name, w.role, w.sources.length, w.attention.level])).toEqual([["default", "admin", 0, null], ["lab", "admin", 0, null]]);
-    expect((await runCli(["workspaces", "list", "--overview"], { ...env, ROLLCALL_SERVER: undefined })).stdout).toBe("OK  default (admin): 0 users, 0 open notifications\n    no Entra ID sources\nOK  lab (admin): 0 users, 0 open notifications\n    no Entra ID sources\n");
+    expect((await runCli(["workspaces", "list", "--overview"], { ...env, ROLLCALL_SERVER: undefined })).stdout).toBe("OK  default (admin): 0 users, 0 open notifications\n    no sources\nOK  lab (admin): 0 users, 0 open notifications\n    no sources\n");
   });
 });

@@ -2,6 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { createAccount, findAccount, setWorkspaceRole } from "../../src/core/accounts.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
+import { createScimSource } from "../../src/core/scim-sources.ts";
+import { sql } from "kysely";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { seedThreeWorkspaces } from "../support/workspace-overview.ts";
 import { desktop, hasChromium, openPage, signIn } from "./harness.ts";
@@ -44,6 +46,18 @@ describe.skipIf(!hasChromium)("web console: all workspaces at a glance", () => {
     await rows(page).first().waitFor();
     expect(await rows(page).locator("th").allInnerTexts()).toEqual(["acme", "calm · read-only"]);
     await page.context().close();
+  });
+
+  it("shows a workspace's SCIM sources, one Entra ID has not called 3 hours after it was added as a check, before the healthy ones", async () => {
+    const db = ui.server.rt.store.db;
+    const ctx = { db, workspace: await resolveWorkspace(db, "default"), actor: "test" };
+    const quiet = await createScimSource(ctx, { name: "Quiet push" }, ui.server.url);
+    await sql`update sources set created_at = now() - interval '4 hours' where id = ${quiet.id}`.execute(db);
+    const page = ui.page;
+    await page.getByRole("link", { name: "All workspaces" }).click();
+    await rows(page).first().waitFor();
+    expect(await rows(page).locator("th").allInnerTexts()).toEqual(["acme", "beta", "default", "calm"]);
+    expect(await rows(page).nth(2).innerText()).toMatch(/Check\s+Quiet push: Entra ID's provisioning service has never called it \(added 4 hours ago, .* UTC\)\s+Quiet push \(SCIM\): 0 users, 0 groups; never called/);
   });
 
   it("is not offered to someone with one workspace", async () => {

@@ -34,7 +34,7 @@ try {
     config: { tenantId: emulator.tenantId, clientId: emulator.clientId, loginUrl: emulator.loginUrl, graphUrl: emulator.graphUrl, groupMode: "all", secretExpiresOn: "2027-06-30", schedule: { everyMs: 3_600_000 } },
     credential: { kind: "secret", secret: emulator.clientSecret },
   });
-  // A SCIM source beside it, which Entra ID's provisioning service pushes to (its card on the Sources page).
+  // A SCIM source beside it, which Entra ID's provisioning service pushes to (its card on the Sources page, and its own page).
   await createScimSource(ctx, { name: "Entra push" }, "https://rollcall.example.com");
   const deps = { store: server.rt.store, secrets: server.rt.secrets, config: server.rt.config };
   runs.synced = (await syncSource(deps, ctx.workspace, "contoso", { trigger: "manual", actor: "admin@rollcall.test" })).runId;
@@ -94,6 +94,7 @@ try {
     { name: "groups", path: "/w/default/groups", ready: (p) => p.getByRole("link", { name: "Engineering" }).waitFor() },
     { name: "group", path: "/w/default/groups/Engineering", ready: (p) => p.getByRole("heading", { name: "Engineering", level: 1 }).waitFor() },
     { name: "sync", path: "/w/default/sync", ready: (p) => p.getByRole("heading", { name: "User synchronization", level: 1 }).waitFor() },
+    { name: "scim-source", path: "/w/default/sync/Entra%20push", ready: (p) => p.getByRole("heading", { name: "Entra push", level: 1 }).waitFor() },
     {
       name: "sync-connect",
       path: "/w/default/sync/contoso",

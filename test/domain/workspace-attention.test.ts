@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { attentionOf, byAttention, type SourceGlance } from "../../src/domain/workspace-attention.ts";
+import { scimQuiet } from "../../src/domain/source.ts";
 
 const source = (over: Partial<SourceGlance> = {}): SourceGlance => ({
   name: "corp",
@@ -29,6 +30,22 @@ describe("what makes a workspace need attention", () => {
     expect(attentionOf([source({ secret: { set: true, expiresOn: "2026-12-08", daysLeft: 1 } })])).toEqual({ level: "critical", reasons: ["corp: the client secret expires in 1 day (2026-12-08)"] });
     expect(attentionOf([source({ secret: { set: false, expiresOn: null, daysLeft: null } })]).reasons).toEqual(["corp: no client secret or certificate is set"]);
     expect(attentionOf([source({ lastRun: { ...source().lastRun!, status: "failed", dryRun: true } })]).reasons).toEqual(["corp: the last preview failed (2026-12-01)"]);
+  });
+
+  it("makes a SCIM source quiet after 3 hours without a request, or 3 hours after it was added when never called: a warning", () => {
+    const now = new Date("2026-12-07T12:00:00.000Z");
+    const added = "2026-12-01T08:00:00.000Z";
+    expect(scimQuiet({ createdAt: added, lastRequestAt: "2026-12-07T09:00:00.000Z" }, now)).toBeNull();
+    expect(scimQuiet({ createdAt: added, lastRequestAt: "2026-12-07T08:59:00.000Z" }, now)).toEqual({ since: "2026-12-07T08:59:00.000Z", neverCalled: false, hours: 3 });
+    expect(scimQuiet({ createdAt: "2026-12-07T09:30:00.000Z", lastRequestAt: null }, now)).toBeNull();
+    const never = scimQuiet({ createdAt: "2026-12-07T07:00:00.000Z", lastRequestAt: null }, now);
+    expect(never).toEqual({ since: "2026-12-07T07:00:00.000Z", neverCalled: true, hours: 5 });
+    const quiet = scimQuiet({ createdAt: added, lastRequestAt: "2026-12-06T12:00:00.000Z" }, now);
+    expect(attentionOf([source()], [{ name: "push", quiet }, { name: "fresh", quiet: null }, { name: "new", quiet: never }])).toEqual({
+      level: "warning",
+      reasons: ["push: Entra ID's provisioning service has not called for 24 hours (last request 2026-12-06 12:00 UTC)", "new: Entra ID's provisioning service has never called it (added 5 hours ago, 2026-12-07 07:00 UTC)"],
+    });
+    expect(attentionOf([source({ lastRun: { ...source().lastRun!, status: "failed" } })], [{ name: "push", quiet }]).reasons[0]).toBe("corp: the last run failed (2026-12-01)");
   });
 
   it("sorts critical, then warning, then the rest, each by name whatever its case", () => {

@@ -9,7 +9,8 @@ import { sql } from "kysely";
 import pino from "pino";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { createEntraSource, getSource, type SourceContext } from "../../src/core/sources.ts";
-import { removeSource } from "../../src/core/source-removal.ts";
+import { removeScimSource, removeSource } from "../../src/core/source-removal.ts";
+import { createScimSource, getScimSource } from "../../src/core/scim-sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
 import { secretDaysLeft } from "../../src/domain/source.ts";
@@ -157,6 +158,41 @@ describe.each(engines)("notifications (%s)", (engine) => {
     await scanNotifications(store.db);
     expect(await active()).toEqual(["secret_expiry staying"]);
     expect(other.workspace.id).toBe(ctx.workspace.id);
+  });
+
+  it("a SCIM source Entra ID stopped calling is raised once per quiet spell, settled when it calls again, and by removing it", async () => {
+    const workspace = await resolveWorkspace(store.db, "default");
+    const ctx = { db: store.db, workspace, actor: "test" };
+    const quietOne = await createScimSource(ctx, { name: "Entra push" }, "https://rollcall.example.com");
+    const neverCalled = await createScimSource(ctx, { name: "Never called" }, "https://rollcall.example.com");
+    await updateNotificationSettings(store.db, secrets, workspace, { emailTo: ["ops@example.com"] }, "test");
+    const lastRequest = new Date(Date.now() - 60_000);
+    await sql`update scim_tokens set last_request_at = ${lastRequest} where source_id = ${quietOne.id}`.execute(store.db);
+    expect((await scanNotifications(store.db)).raised).toEqual([]);
+    const hours = (n: number) => new Date(Date.now() + n * 3_600_000);
+    // Not yet: silent for 2 h 59 (it runs a cycle about every 40 minutes).
+    expect((await scanNotifications(store.db, new Date(lastRequest.getTime() + 179 * 60_000))).raised).toEqual([]);
+
+    const raised = (await scanNotifications(store.db, hours(4))).raised;
+    expect(raised.map((n) => [n.kind, n.severity, n.title])).toEqual([
+      ["scim_quiet", "warning", `Entra ID has not called SCIM source Entra push since ${lastRequest.toISOString().slice(0, 16).replace("T", " ")} UTC`],
+      ["scim_quiet", "warning", expect.stringMatching(/^Entra ID has not called SCIM source Never called since it was added \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/)],
+    ]);
+    expect(raised[0]).toMatchObject({ link: "/w/default/sync/Entra%20push", data: { sourceId: quietOne.id, source: "Entra push", lastRequestAt: lastRequest.toISOString(), since: lastRequest.toISOString() } });
+    expect(raised[0]!.body).toContain("Provisioning Status is On");
+    expect((await listDeliveries(store.db, workspace)).map((d) => d.target)).toEqual(["ops@example.com", "ops@example.com"]);
+    expect((await scanNotifications(store.db, hours(6))).raised).toEqual([]);
+
+    // Called again: its spell is settled; silent again later, a new one is raised.
+    const called = hours(7);
+    await sql`update scim_tokens set last_request_at = ${called} where source_id = ${quietOne.id}`.execute(store.db);
+    await scanNotifications(store.db, hours(7.5));
+    const active = async () => (await listNotifications(store.db, workspace, { active: true })).map((n) => (n.kind === "scim_quiet" ? n.data.source : n.kind));
+    expect(await active()).toEqual(["Never called"]);
+    expect((await scanNotifications(store.db, hours(11))).raised.map((n) => n.kind === "scim_quiet" && n.data.since)).toEqual([called.toISOString()]);
+
+    await removeScimSource(ctx, await getScimSource(ctx, "Never called", "https://rollcall.example.com"));
+    expect(await active()).toEqual(["Entra push"]);
   });
 
   it("concurrent claimers take disjoint deliveries", async () => {

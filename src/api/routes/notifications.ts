@@ -47,7 +47,7 @@ const runData = z.object({
   code: z.enum(errorCodes).nullable().describe("the run's error code"),
 });
 
-/** One of four kinds, each with its milestone and data: a client switches on kind. */
+/** One of five kinds, each with its milestone and data: a client switches on kind. */
 function notificationSchema<E extends z.ZodRawShape>(extra: E) {
   return z.discriminatedUnion("kind", [
     notificationOf(
@@ -59,6 +59,17 @@ function notificationSchema<E extends z.ZodRawShape>(extra: E) {
     notificationOf("sync_failed", noMilestone, runData, extra),
     notificationOf("sync_stopped", noMilestone, runData, extra),
     notificationOf("import_failed", noMilestone, z.object({ importId: z.string(), fileName: z.string() }), extra),
+    notificationOf(
+      "scim_quiet",
+      noMilestone,
+      z.object({
+        sourceId: z.string(),
+        source: z.string().describe("the SCIM source's name"),
+        lastRequestAt: timestamp.nullable().describe("its last request; null: never called"),
+        since: timestamp.describe("silent since: its last request, or when it was added"),
+      }),
+      extra,
+    ),
   ]);
 }
 
@@ -72,7 +83,7 @@ const settingsSchema = z.object({
 export const notificationRoutes: RouteModule = {
   tag: "Notifications",
   description:
-    "Warnings before things break (client secret expiring in 30/14/7/1 days or expired, failed or stopped syncs, failed imports), " +
+    "Warnings before things break (client secret expiring in 30/14/7/1 days or expired, failed or stopped syncs, a SCIM source Entra ID's provisioning service has not called for 3 hours, failed imports), " +
     "shown in the console and optionally sent by e-mail and to a signed webhook (Rollcall-Signature: t=…,v1=HMAC-SHA256(secret, t.body)).",
   routes: [
     route({

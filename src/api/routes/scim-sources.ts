@@ -11,7 +11,7 @@ import { timestamp } from "../schemas.ts";
 
 /**
  * SCIM sources through the sources routes (routes/sources.ts): `type: "scim"` on create, and a name that is a SCIM
- * source's on show, change and remove. Their settings are few (onRemove, country); their secret token is shown once.
+ * source's on show, change (and rename) and remove. Their settings are few (onRemove, country); their secret token is shown once.
  */
 export const scimSourceResponse = z
   .object({
@@ -57,10 +57,10 @@ export async function findScimSource(ctx: WorkspaceContext, rt: Runtime, request
 }
 
 export async function updateScimSourceFrom(ctx: WorkspaceContext, rt: Runtime, request: FastifyRequest, source: ScimSource, body: Record<string, unknown>, ifMatch: string | undefined) {
-  if (body.name !== undefined && body.name !== source.name) throw invalidInput([{ field: "name", message: "a SCIM source keeps its name: add another source to use another" }]);
   if (body.type !== undefined && body.type !== "scim") throw invalidInput([{ field: "type", message: `"${source.name}" is a SCIM source; a source's type cannot change` }]);
   assertIfMatch(ifMatch, scimSourceVersion(source), "source");
-  return updateScimSource(ctx, source.id, { config: scimConfigOf(body), newToken: body.newScimToken === true }, baseUrlOf(rt, request));
+  const name = typeof body.name === "string" ? body.name : undefined;
+  return updateScimSource(ctx, source.id, { name, config: scimConfigOf(body), newToken: body.newScimToken === true }, baseUrlOf(rt, request));
 }
 
 export const removeScimSourceFrom = (ctx: WorkspaceContext, source: ScimSource, users: SourceRemoval) => removeScimSource(ctx, source, users);

@@ -199,7 +199,7 @@ export const sourceRoutes: RouteModule = {
       handler: async ({ ctx, rt, request, params }) => (await findScimSource(ctx, rt, request, params.name)) ?? getSource(ctx, params.name),
     }),
     route({
-      method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name); a SCIM source: its onRemove and country, or a new Secret Token (newScimToken)", access: "workspace",
+      method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name); a SCIM source: its name, onRemove and country, or a new Secret Token (newScimToken)", access: "workspace",
       description: "With If-Match (the ETag of GET), applied only if the source is still that version; otherwise 412 precondition_failed and nothing changes.",
       etag: { version: anySourceVersion },
       params: sourceParams, body: sourceBody, response: z.union([sourceResponse, scimSourceResponse]),

@@ -6,6 +6,7 @@ import { route, type RouteModule } from "../route.ts";
 import { changeSchema, csvDownload, day, limitParam, listOf, roleSchema, timestamp, workspaceParams, workspaceSchema } from "../schemas.ts";
 import { lastRunSchema } from "./sources.ts";
 import { workspaceOverview } from "../../core/workspace-overview.ts";
+import { scimQuietAfterHours } from "../../domain/source.ts";
 import { activityPage } from "../../core/change-log.ts";
 import { activityActionMessage, activityKinds, isActivityAction } from "../../domain/change.ts";
 import { changesCsv } from "../../core/change-export.ts";
@@ -28,7 +29,7 @@ const overviewSchema = z
     attention: z
       .object({
         level: z.enum(["critical", "warning"]).nullable().describe("the worst reason's; null: nothing needs attention"),
-        reasons: z.array(z.string()).describe("worst first, one line each naming the source: a failed last run, a run stopped for review, a secret missing, expired or expiring within 30 days, conflicts"),
+        reasons: z.array(z.string()).describe("worst first, one line each naming the source: a failed last run, a run stopped for review, a secret missing, expired or expiring within 30 days, conflicts, a quiet SCIM source"),
       }),
     sources: z.array(
       z.object({
@@ -40,7 +41,25 @@ const overviewSchema = z
         nextRunAt: timestamp.nullable(),
         secret: z.object({ set: z.boolean(), expiresOn: day.nullable(), daysLeft: z.number().int().nullable().describe("0 or less: expired") }),
       }),
-    ),
+    ).describe("its Entra ID sources"),
+    scimSources: z.array(
+      z.object({
+        name: z.string(),
+        type: z.literal("scim"),
+        users: z.number().int().describe("users it provisioned"),
+        groups: z.number().int().describe("groups it provisioned"),
+        lastRequestAt: timestamp.nullable().describe("when Entra ID's provisioning service last called it (to the minute); null: never"),
+        createdAt: timestamp,
+        quiet: z
+          .object({
+            since: timestamp.describe("its last request, or when it was added if it was never called"),
+            neverCalled: z.boolean(),
+            hours: z.number().int().describe("whole hours silent"),
+          })
+          .nullable()
+          .describe(`set when Entra ID's provisioning service (a cycle about every 40 minutes) has been silent for more than ${scimQuietAfterHours} hours, or never called ${scimQuietAfterHours} hours after the source was added: a warning`),
+      }),
+    ).describe("its SCIM sources, which Entra ID's provisioning service pushes to"),
   })
   .meta({ id: "WorkspaceOverview" });
 

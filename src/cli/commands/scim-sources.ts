@@ -51,10 +51,10 @@ export function describeScimSource(s: ScimSource): string {
   ].join("\n");
 }
 
-/** `sources update NAME` of a SCIM source: --on-remove, --country, --new-scim-token; any Entra ID setting is refused by name. */
-export async function updateScimSource(directory: Directory, name: string, flags: Flags, entraSettings: string[]) {
-  if (entraSettings.length) throw invalidInput(entraSettings.map((field) => ({ field, message: `is an Entra ID source's setting; "${name}" is a SCIM source (it takes --on-remove, --country and --new-scim-token)` })));
+/** `sources update NAME` of a SCIM source: --rename, --on-remove, --country, --new-scim-token; any Entra ID setting is refused by name. */
+export async function updateScimSource(directory: Directory, name: string, flags: Flags & { rename?: string | undefined }, entraSettings: string[]) {
+  if (entraSettings.length) throw invalidInput(entraSettings.map((field) => ({ field, message: `is an Entra ID source's setting; "${name}" is a SCIM source (it takes --rename, --on-remove, --country and --new-scim-token)` })));
   const config = scimConfigFromFlags(flags);
-  if (!flags.newScimToken && Object.keys(config).length === 0) throw invalidInput([{ field: "newScimToken", message: "nothing to change: give --new-scim-token, --on-remove or --country" }]);
-  return directory.scimSources.update(name, { config, newToken: flags.newScimToken === true });
+  if (!flags.newScimToken && flags.rename === undefined && Object.keys(config).length === 0) throw invalidInput([{ field: "newScimToken", message: "nothing to change: give --rename, --new-scim-token, --on-remove or --country" }]);
+  return directory.scimSources.update(name, { name: flags.rename, config, newToken: flags.newScimToken === true });
 }

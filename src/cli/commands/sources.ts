@@ -165,6 +165,13 @@ function groupsFlag(groups: string[], flags: Flags, base: Partial<EntraConfigInp
   throw invalidInput([{ field: "groups", message: `has no effect: this source syncs ${mode === "all" ? "all groups" : "one group per value of a user attribute"}; add --group-mode selected to sync only these groups, or --users groups (or --scope-groups) to sync only their members`, value: groups.join(",") }]);
 }
 
+/** `--rename NEW` or `--name NEW` (as `groups update` says it); both, differing, are refused. */
+function renameFlag(flags: Flags): string | undefined {
+  const [rename, name] = [flags.rename as string | undefined, flags.name as string | undefined];
+  if (rename !== undefined && name !== undefined && rename !== name) throw invalidInput([{ field: "name", message: `--rename "${rename}" and --name "${name}" say two names: give one`, value: name }]);
+  return rename ?? name;
+}
+
 function credentialFromFlags(flags: Flags): Credential | undefined {
   if (flags.clientSecretEnv) {
     const name = String(flags.clientSecretEnv);
@@ -260,16 +267,18 @@ export function sourcesCommand(): Command {
     withSourceFlags(directoryCommand("update", "change a source's settings or secret, or rename it"))
       .argument("<name>", "source name")
       .option("--rename <new-name>", "a new name for the source, shown on its users and groups")
+      .option("--name <new-name>", "the same as --rename")
       .option("--new-scim-token", "a SCIM source: issue a new Secret Token (printed once); the one before stops working at once")
       .action(async (name: string, flags: Flags) =>
         runOn(flags, async (directory): Promise<Source | (ScimSource & { token?: string | undefined })> => {
+          const rename = renameFlag(flags);
           const scim = await directory.scimSources.find(name);
           if (scim) {
-            const entraOnly = [...Object.keys(configFromFlags(flags)).filter((k) => k !== "onRemove" && k !== "country"), ...(credentialFromFlags(flags) ? ["clientSecret"] : []), ...(flags.rename ? ["rename"] : [])];
-            return updateScimSource(directory, scim.name, flags, entraOnly);
+            const entraOnly = [...Object.keys(configFromFlags(flags)).filter((k) => k !== "onRemove" && k !== "country"), ...(credentialFromFlags(flags) ? ["clientSecret"] : [])];
+            return updateScimSource(directory, scim.name, { ...flags, rename }, entraOnly);
           }
           if (flags.newScimToken) throw invalidInput([{ field: "newScimToken", message: `"${name}" is not a SCIM source: an Entra ID source's secret is replaced with --client-secret-env` }]);
-          return directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags), rename: flags.rename as string | undefined });
+          return directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags), rename });
         }, {
           human: (s) => (s.type === "scim"
             ? [`updated SCIM source ${s.name}`, ...(s.token ? tokenLines(s, s.token, flags.workspace) : []), describeScimSource(s)].join("\n")

@@ -8,7 +8,7 @@ import { sourceAdvice } from "../advice.ts";
 /** What GET /workspaces/:ws/notifications answers per item (the fields the console shows). */
 export interface ConsoleNotification {
   id: string;
-  kind: "secret_expiry" | "sync_failed" | "sync_stopped" | "import_failed";
+  kind: "secret_expiry" | "sync_failed" | "sync_stopped" | "import_failed" | "scim_quiet";
   milestone: string;
   severity: "info" | "warning" | "critical";
   title: string;

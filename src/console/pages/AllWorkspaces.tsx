@@ -6,7 +6,7 @@ import { countOf, formatDate } from "../format.ts";
 import { Badge, Empty, ErrorBanner, Loading } from "../components/ui.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import type { PageOf } from "../types.ts";
-import type { SourceOverview, WorkspaceOverview } from "../../core/workspace-overview.ts";
+import type { ScimSourceOverview, SourceOverview, WorkspaceOverview } from "../../core/workspace-overview.ts";
 
 /** Every workspace the person may use at a glance, those needing attention first with why, each linking to its sync page. */
 export function AllWorkspacesPage() {
@@ -17,7 +17,7 @@ export function AllWorkspacesPage() {
       <div className="page-head">
         <div>
           <h1>All workspaces</h1>
-          <p className="muted">The workspaces you can use, those whose synchronization needs attention first: a failed or stopped run, a secret expired or expiring, conflicts.</p>
+          <p className="muted">The workspaces you can use, those whose synchronization needs attention first: a failed or stopped run, a secret expired or expiring, conflicts, a SCIM source Entra ID has stopped calling.</p>
         </div>
       </div>
       <ErrorBanner error={overview.error} retry={overview.reload} title="The workspaces could not be loaded." />
@@ -56,7 +56,22 @@ function WorkspaceRow({ workspace: w }: { workspace: WorkspaceOverview }) {
           ) : null}
         </div>
       </td>
-      <td data-label="Sources">{w.sources.length ? <div>{w.sources.map((s) => <div key={s.name}>{sourceText(s)}</div>)}</div> : <span className="muted">No Entra ID sources</span>}</td>
+      <td data-label="Sources">
+        {w.sources.length || w.scimSources.length ? (
+          <div>
+            {w.sources.map((s) => (
+              <div key={s.name}>{sourceText(s)}</div>
+            ))}
+            {w.scimSources.map((s) => (
+              <div key={s.name} data-kind="scim-source">
+                {scimText(s)}
+              </div>
+            ))}
+          </div>
+        ) : (
+          <span className="muted">No sources</span>
+        )}
+      </td>
       <td data-label="Users">{countOf(w.users, "user")}</td>
       <td data-label="Notifications">{w.notifications ? <Link to={wsPath(w.name, "/notifications")}>{countOf(w.notifications, "open notification")}</Link> : <span className="muted">None</span>}</td>
     </tr>
@@ -66,4 +81,8 @@ function WorkspaceRow({ workspace: w }: { workspace: WorkspaceOverview }) {
 function sourceText(s: SourceOverview): string {
   const run = s.running ? "running now" : s.lastRun ? `last ${s.lastRun.dryRun ? "preview" : "run"} ${s.lastRun.status} ${formatDate(s.lastRun.startedAt)}` : "never run";
   return `${s.name}: ${run}${s.nextRunAt ? `; next ${formatDate(s.nextRunAt)}` : ""}`;
+}
+
+function scimText(s: ScimSourceOverview): string {
+  return `${s.name} (SCIM): ${countOf(s.users, "user")}, ${countOf(s.groups, "group")}; ${s.lastRequestAt ? `last request ${formatDate(s.lastRequestAt)}` : "never called"}`;
 }

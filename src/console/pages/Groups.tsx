@@ -27,10 +27,14 @@ export function GroupsPage() {
   const { query } = useLocation();
   const q = query.get("q") ?? "";
   const sourceType = query.get("sourceType") ?? "";
+  const source = query.get("source") ?? ""; // one source's groups: its page links here
   const offset = offsetIn(query);
   const [search, setSearch] = useQuerySearch(q);
-  const groups = useLoad((signal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: pageSize, offset, q, sourceType: sourceType || undefined }, { signal }), [workspace, offset, q, sourceType]);
-  const filtered = Boolean(q || sourceType);
+  const groups = useLoad(
+    (signal) => api.get<PageOf<Group>>(ws(workspace, "/groups"), { limit: pageSize, offset, q, sourceType: sourceType || undefined, source: source || undefined }, { signal }),
+    [workspace, offset, q, sourceType, source],
+  );
+  const filtered = Boolean(q || sourceType || source);
   const [creating, setCreating] = useState(() => hasDraft("group")); // open again with the changes kept over a sign-in
   const beyond = useOffsetInRange(groups.data, pageSize);
   const data = beyond ? undefined : groups.data;
@@ -67,6 +71,14 @@ export function GroupsPage() {
           </select>
         </div>
       </div>
+      {source ? (
+        <p className="muted small" data-kind="source-filter">
+          Only the groups of source {source}.{" "}
+          <button type="button" className="btn btn-link btn-small" onClick={() => setQuery({ source: null, offset: null })}>
+            Show all sources
+          </button>
+        </p>
+      ) : null}
       <ErrorBanner error={groups.error} retry={groups.reload} title="Groups could not be loaded." />
       {!data && (groups.loading || beyond) ? <Loading label="Loading groups…" /> : null}
       {data && data.items.length === 0 ? (

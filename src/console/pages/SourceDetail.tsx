@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import { useLoad, useTitle } from "../hooks.ts";
+import { useLoad, useTitle, type Loaded } from "../hooks.ts";
 import { countsMeaning, countsSummary, startedBy, statusText, statusTone, syncApi, wouldStopWarning, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
 import { Badge, ErrorBanner, Loading, Pager, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
@@ -13,15 +13,32 @@ import { DataTable } from "../components/DataTable.tsx";
 import { hasDraft } from "../drafts.tsx";
 import { formatInterval } from "../../domain/interval.ts";
 import { TryMapping } from "../components/TryMapping.tsx";
+import { ScimSourcePage } from "./ScimSourceDetail.tsx";
+import { RemoveSourceDialog, removedText } from "../components/RemoveSourceDialog.tsx";
 
 const pageSize = 20;
 
+/** A source's page: an Entra ID source's settings and runs, or a SCIM source's (ScimSourceDetail.tsx). */
 export function SourcePage({ name }: { name: string }) {
+  const workspace = useWorkspaceName();
+  useTitle(`Source ${name}`);
+  const source = useLoad((signal) => syncApi.getSource(workspace, name, signal), [workspace, name]);
+  const s = source.data;
+  if (s?.type === "scim") return <ScimSourcePage workspace={workspace} source={s} reload={source.reload} />;
+  if (!s && source.loading) {
+    return (
+      <div className="page">
+        <Loading label="Loading source…" />
+      </div>
+    );
+  }
+  return <EntraSourcePage name={name} source={{ ...source, data: s }} />;
+}
+
+function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source> }) {
   const workspace = useWorkspaceName();
   const toast = useToast();
   const { query } = useLocation();
-  useTitle(`Source ${name}`);
-  const source = useLoad((signal) => syncApi.getSource(workspace, name, signal), [workspace, name]);
   // The history's page is in the address: a reload, or Back from a run, returns to it.
   const offset = offsetIn(query, "runs");
   const setOffset = (next: number) => setQuery({ runs: next || null }, { push: true });
@@ -143,57 +160,16 @@ export function SourcePage({ name }: { name: string }) {
           />
           <RemoveSourceDialog
             open={removing}
-            source={s}
+            source={{ name: s.name, type: "entra", users: s.status.syncedUsers, groups: s.status.syncedGroups }}
             onClose={() => setRemoving(false)}
             onRemoved={(removed) => {
-              const { users, usersAffected } = removed.removal;
-              const kept = removed.removal.usersKept ? ` (${removed.removal.usersKept.toLocaleString()} it had linked kept)` : "";
-              toast(`Source ${s.name} removed; ${usersAffected.toLocaleString()} users ${users === "delete" ? `deleted${kept}` : users === "disable" ? "kept, disabled" : "kept"}`);
+              toast(removedText(removed));
               navigate(wsPath(workspace, "/sync"));
             }}
           />
         </>
       ) : null}
     </div>
-  );
-}
-
-const removalChoices = [
-  { value: "keep", label: "Keep them", hint: "They stay as they are, managed in Rollcall from now on: you can edit them here." },
-  { value: "disable", label: "Keep them, disabled", hint: "As above, but no user can sign in or badge until you enable them." },
-  { value: "delete", label: "Delete them", hint: "Users and groups are deleted with their cards, aliases and memberships." },
-] as const satisfies { value: SourceRemoval; label: string; hint: string }[];
-
-function RemoveSourceDialog({ open, source, onClose, onRemoved }: { open: boolean; source: Source; onClose: () => void; onRemoved: (removed: RemovedSource) => void }) {
-  const workspace = useWorkspaceName();
-  const [users, setUsers] = useState<SourceRemoval>("keep");
-  const { syncedUsers, syncedGroups } = source.status;
-  return (
-    <ConfirmDialog
-      open={open}
-      title={`Remove source ${source.name}?`}
-      confirmLabel={users === "delete" ? `Remove source and delete ${syncedUsers.toLocaleString()} users` : "Remove source"}
-      danger
-      onClose={onClose}
-      onConfirm={async () => onRemoved(await syncApi.removeSource(workspace, source.name, users))}
-    >
-      <p>The source's settings, secret and run history are removed, and nothing is synced from this tenant any more.</p>
-      <fieldset className="choices">
-        <legend>
-          Its {syncedUsers.toLocaleString()} users and {syncedGroups.toLocaleString()} groups
-        </legend>
-        {removalChoices.map((c) => (
-          <div className="field field-check" key={c.value}>
-            <input type="radio" id={`removal-${c.value}`} name="removal" value={c.value} checked={users === c.value} onChange={() => setUsers(c.value)} aria-describedby={`removal-${c.value}-hint`} />
-            <label htmlFor={`removal-${c.value}`}>{c.label}</label>
-            <div className="hint" id={`removal-${c.value}-hint`}>
-              {c.hint}
-            </div>
-          </div>
-        ))}
-      </fieldset>
-      {users === "delete" ? null : <p className="muted small">Kept users and groups remember their Entra object ID: a source added later for the same tenant takes them back.</p>}
-    </ConfirmDialog>
   );
 }
 
