@@ -157,7 +157,7 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
         return found?.type === "scim" ? found : undefined;
       },
       add: ({ name, config }) => send("POST", at("sources"), { type: "scim", name, ...config }),
-      update: (name, { config, newToken }) => send("PATCH", at("sources", name), { ...config, ...(newToken && { newScimToken: true }) }),
+      update: (name, { config, newToken, credential }) => send("PATCH", at("sources", name), { ...config, ...(newToken && { newScimToken: true }), ...(credential && credentialBody(credential)) }),
       remove: (name, users) => api.request("DELETE", at("sources", name), { query: { users } }),
     },
     activity: (filter, page) => get(at("activity"), { ...filter, ...page }),
