@@ -43,7 +43,7 @@ export function scimSignInProblems(input: {
     const why = "is required to sign the source's users in with Microsoft";
     if (!after.tenantId) problems.push({ field: "tenantId", message: `${why}: the directory (tenant) ID (Azure portal › Microsoft Entra ID › Overview)` });
     if (!after.clientId) problems.push({ field: "clientId", message: `${why}: the application (client) ID of the enterprise application (Enterprise applications › your application › Properties)` });
-    if (!input.secretStored && !input.secretGiven) problems.push({ field: "clientSecret", message: `${why}: a client secret of that application's app registration (App registrations › your app › Certificates & secrets)` });
+    if (!input.secretStored && !input.secretGiven) problems.push({ field: "clientSecret", message: `${why}: a client secret of that application's app registration (App registrations › your app › Certificates & secrets; the CLI takes it with --client-secret-env VAR)` });
   }
   if (after.signIn || given.loginUrl !== undefined || given.cloud !== undefined) {
     problems.push(...customUrlProblems({ ...after, graphUrl: null }, input.customUrls).filter((p) => p.field === "loginUrl"));
