@@ -44,6 +44,9 @@ export const syncApi = {
     api.post<ScimSource & { token?: string }>(ws(workspace, "/sources"), { type: "scim", ...input }),
   /** A new Secret Token, in the answer only; the one before stops working. */
   newScimToken: (workspace: string, name: string) => api.patch<ScimSource & { token?: string }>(ws(workspace, `/sources/${enc(name)}`), { newScimToken: true }),
+  /** A SCIM source's sign-in with Microsoft: the switch, its app registration, and a client secret (write-only). */
+  updateScimSignIn: (workspace: string, name: string, input: { signIn: boolean; tenantId?: string; clientId?: string; clientSecret?: string }) =>
+    api.patch<ScimSource>(ws(workspace, `/sources/${enc(name)}`), input),
   getSource: (workspace: string, name: string, signal?: AbortSignal) => api.get<Source>(ws(workspace, `/sources/${enc(name)}`), undefined, { signal }),
   createSource: (workspace: string, input: SourceInput) => api.post<Source>(ws(workspace, "/sources"), input),
   updateSource: (workspace: string, name: string, input: SourceInput) => api.patch<Source>(ws(workspace, `/sources/${enc(name)}`), input, { ifMatch: true }),

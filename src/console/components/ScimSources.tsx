@@ -7,6 +7,7 @@ import { formatDate } from "../format.ts";
 import { ErrorBanner, SelectField, TextField, useToast } from "./ui.tsx";
 import { ConfirmDialog, Dialog, ShownOnceDialog } from "./dialog.tsx";
 import { FormActions, FormError, useSubmit } from "./form.tsx";
+import { ScimSignIn } from "./ScimSignIn.tsx";
 
 /**
  * The Sources page's SCIM sources: Entra ID's provisioning service pushes users and groups to their Tenant URL with
@@ -30,7 +31,7 @@ export function ScimSources({ workspace }: { workspace: string }) {
       <ErrorBanner error={sources.error} retry={sources.reload} title="SCIM sources could not be loaded." />
       <div className="source-grid">
         {(sources.data ?? []).map((s) => (
-          <ScimSourceCard key={s.id} workspace={workspace} source={s} onToken={setShown} />
+          <ScimSourceCard key={s.id} workspace={workspace} source={s} onToken={setShown} onChanged={sources.reload} />
         ))}
       </div>
       <AddScimSourceDialog
@@ -56,7 +57,7 @@ export function ScimSources({ workspace }: { workspace: string }) {
   );
 }
 
-function ScimSourceCard({ workspace, source, onToken }: { workspace: string; source: ScimSource; onToken: (s: ScimSource & { token: string }) => void }) {
+function ScimSourceCard({ workspace, source, onToken, onChanged }: { workspace: string; source: ScimSource; onToken: (s: ScimSource & { token: string }) => void; onChanged: () => void }) {
   const canChange = useCanChange();
   const toast = useToast();
   const [asking, setAsking] = useState(false);
@@ -75,6 +76,7 @@ function ScimSourceCard({ workspace, source, onToken }: { workspace: string; sou
         </Prop>
         <Prop label="Last request">{source.status.lastRequestAt ? formatDate(source.status.lastRequestAt) : "never"}</Prop>
         <Prop label="Deleted in Entra ID">{removal}</Prop>
+        <ScimSignIn workspace={workspace} source={source} onSaved={onChanged} />
       </dl>
       {canChange ? (
         <div className="actions">
