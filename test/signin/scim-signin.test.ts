@@ -170,6 +170,13 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     expect(stranger.status).toBe(403);
     expect(stranger.text).toContain('data-reason="unknown_tenant"');
     expect(stranger.setCookies.some((c) => c.startsWith("rollcall_session="))).toBe(false);
+    // Their organization provisioned into the workspace by a SCIM source that does not sign people in: told which.
+    await addScimSource("west");
+    expect((await admin("PATCH", "workspaces/default/sources/west", { tenantId: tenant3, clientId: h.emulator.clientId })).status).toBe(200);
+    const notOffered = await signIn(tenant3, people(tenant3)[0]!.id);
+    expect(notOffered.status).toBe(403);
+    expect(notOffered.text).toContain('data-reason="not_offered"');
+    expect(notOffered.text).toContain("source &quot;west&quot;, which does not offer sign-in with Microsoft");
   });
 
   it("turning sign-in off on the SCIM sources stops offering it", async () => {
