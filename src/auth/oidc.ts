@@ -19,7 +19,7 @@ export interface ProviderMetadata {
   jwks_uri: string;
 }
 
-export type SignInRefusal = "invalid_token" | "unknown_tenant" | "unknown_user" | "disabled" | "blocked" | "expired_request" | "provider_error" | "not_offered";
+export type SignInRefusal = "invalid_token" | "unknown_tenant" | "unknown_user" | "disabled" | "blocked" | "expired_request" | "provider_error" | "not_offered" | "name_reused";
 
 export function refused(reason: SignInRefusal, message: string, details: Record<string, unknown> = {}, cause?: unknown): RollcallError {
   return new RollcallError("signin_refused", message, { reason, ...details }, cause === undefined ? undefined : { cause });

@@ -1,20 +1,29 @@
-// The person behind a Microsoft sign-in: their user in the directory (tenant + object ID, never email) and their account.
+// The person behind a Microsoft sign-in: their user in the directory (tenant + object ID, never email; see scim-match.ts) and their account.
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { toAccount, type Account } from "../core/accounts.ts";
 import { recordChange } from "../core/change-log.ts";
 import { refused, type IdentityClaims } from "./oidc.ts";
 import type { SignInSource } from "./signin-sources.ts";
+import { scimUserFor, type ScimMatch } from "./scim-match.ts";
+
+/** The user of an Entra ID source by object ID (externalId), else of a SCIM source (scim-match.ts). */
+async function matchUser(db: Db, sources: SignInSource[], claims: IdentityClaims): Promise<ScimMatch | null> {
+  const entraIds = sources.filter((s) => s.type === "entra").map((s) => s.id);
+  const synced = entraIds.length === 0 ? undefined : await db
+    .selectFrom("users")
+    .select(["id", "display_name", "email", "user_principal_name", "enabled"])
+    .where("source_id", "in", entraIds)
+    .where(sql<boolean>`lower(external_id) = ${claims.objectId}`)
+    .executeTakeFirst();
+  return synced ? { user: synced, linkTo: null } : scimUserFor(db, sources, claims);
+}
 
 /** The user (tid + oid → one of that tenant's sources + externalId) and their linked account, created on first sign-in. */
 export async function accountFor(db: Db, sources: SignInSource[], claims: IdentityClaims): Promise<Account> {
   const source = sources[0]!;
-  const user = await db
-    .selectFrom("users")
-    .select(["id", "display_name", "email", "user_principal_name", "enabled"])
-    .where("source_id", "in", sources.map((s) => s.id))
-    .where(sql<boolean>`lower(external_id) = ${claims.objectId}`)
-    .executeTakeFirst();
+  const match = await matchUser(db, sources, claims);
+  const user = match?.user;
   const who = claims.username ?? claims.email ?? claims.objectId;
   if (!user) {
     // In the directory after all, through a source of this tenant that does not sign people in: say so, and what turns it on.
@@ -38,6 +47,14 @@ export async function accountFor(db: Db, sources: SignInSource[], claims: Identi
   const email = user.email ?? user.user_principal_name ?? who;
   // The account, its first role and that role's activity entry are written together or not at all.
   const row = await db.transaction().execute(async (trx) => {
+    if (match?.linkTo) {
+      // Matched by name: this object ID is the user's from now on; another one that got there first is refused.
+      await trx.insertInto("scim_signin_links").values({ user_id: user.id, source_id: match.linkTo.sourceId, object_id: claims.objectId }).onConflict((oc) => oc.doNothing()).execute();
+      const link = await trx.selectFrom("scim_signin_links").select("object_id").where("user_id", "=", user.id).executeTakeFirst();
+      if (link?.object_id !== claims.objectId) {
+        throw refused("name_reused", `${who} names user "${user.display_name}" of workspace "${source.workspace}", which another Microsoft account has just signed in as. Ask an admin.`, { tenantId: claims.tenantId, userId: user.id });
+      }
+    }
     const account = await trx
       .insertInto("accounts")
       .values({ email, display_name: user.display_name, password_hash: null, is_owner: false, user_id: user.id })

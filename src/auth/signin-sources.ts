@@ -1,38 +1,59 @@
-// The Entra sources that sign people in: which ones a workspace offers, and which of one app's credentials redeems a code.
+// The sources that sign people in (Entra ID and SCIM ones): which ones a workspace offers, and which of one app's credentials redeems a code.
 import { sql } from "kysely";
 import { endpoints, entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
+import { scimConfigSchema } from "../core/scim-sources.ts";
 import { createTokenProvider, openCredential, type Credential } from "../sources/entra/token.ts";
 import { redeemCode, type ProviderMetadata } from "./oidc.ts";
 import type { SignInDeps } from "./signin.ts";
 
+/** The app registration a source signs people in with. A SCIM source has no Graph URL: Microsoft's is named for the probe's token. */
+export type SignInApp = Pick<EntraConfig, "tenantId" | "clientId" | "cloud" | "loginUrl" | "graphUrl">;
+
 export interface SignInSource {
   id: string;
   name: string;
+  /** entra: Rollcall reads the tenant (users matched by object ID); scim: Entra ID pushes it (see scim-match.ts). */
+  type: "entra" | "scim";
   workspaceId: string;
   workspace: string;
-  config: EntraConfig;
+  config: SignInApp;
   credential: Credential | null;
 }
 
 /** The login host a source signs in at (Microsoft's, or a custom one). */
-export const loginUrlOf = (config: EntraConfig): string => endpoints(config).loginUrl;
+export const loginUrlOf = (config: SignInApp): string => endpoints(config).loginUrl;
+
+/**
+ * A source's app registration, from its stored settings: when it signs people in (or, `signingIn: false`, whenever it
+ * names one: signing out of Microsoft still goes to its tenant after sign-in was turned off); null otherwise.
+ */
+export function signInAppOf(type: string, raw: unknown, { signingIn = true } = {}): SignInApp | null {
+  if (type === "entra") {
+    const parsed = entraConfigSchema.safeParse(raw);
+    return parsed.success && (parsed.data.signIn || !signingIn) ? parsed.data : null;
+  }
+  const parsed = scimConfigSchema.safeParse(raw);
+  if (!parsed.success || (signingIn && !parsed.data.signIn)) return null;
+  const { tenantId, clientId, cloud, loginUrl } = parsed.data;
+  return tenantId && clientId ? { tenantId, clientId, cloud, loginUrl, graphUrl: null } : null;
+}
 
 /** Every source offering Microsoft sign-in, optionally in one workspace. */
 export async function signInSources(deps: Pick<SignInDeps, "db" | "secrets">, workspaceId?: string): Promise<SignInSource[]> {
   let query = deps.db
     .selectFrom("sources as s")
     .innerJoin("workspaces as w", "w.id", "s.workspace_id")
-    .select(["s.id", "s.name", "s.workspace_id", "w.name as workspace", "s.config", "s.secret_ciphertext"])
-    .where("s.type", "=", "entra")
+    .select(["s.id", "s.name", "s.type", "s.workspace_id", "w.name as workspace", "s.config", "s.secret_ciphertext"])
+    .where("s.type", "in", ["entra", "scim"])
     .where(sql<boolean>`(s.config->>'signIn')::boolean is true`)
     .orderBy(sql`lower(w.name)`)
     .orderBy(sql`lower(s.name)`);
   if (workspaceId) query = query.where("s.workspace_id", "=", workspaceId);
   const rows = await query.execute();
   return rows.flatMap((r) => {
-    const parsed = entraConfigSchema.safeParse(r.config);
-    if (!parsed.success) return [];
-    return [{ id: r.id, name: r.name, workspaceId: r.workspace_id, workspace: r.workspace, config: parsed.data, credential: openCredential(deps.secrets, r.secret_ciphertext) }];
+    const config = signInAppOf(r.type, r.config);
+    if (!config) return [];
+    return [{ id: r.id, name: r.name, type: r.type === "scim" ? "scim" : "entra", workspaceId: r.workspace_id, workspace: r.workspace, config, credential: openCredential(deps.secrets, r.secret_ciphertext) }];
   });
 }
 

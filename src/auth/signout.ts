@@ -1,7 +1,8 @@
 import type { Db } from "../storage/database.ts";
-import { endpoints, entraConfigSchema } from "../sources/entra/config.ts";
+import { endpoints } from "../sources/entra/config.ts";
 import type { Config } from "../config.ts";
 import { isAllowedEntraUrl } from "../sources/entra/custom-urls.ts";
+import { signInAppOf } from "./signin-sources.ts";
 
 /**
  * Signing out of Rollcall leaves the browser's Microsoft session alive (Outlook, Teams and other apps use it).
@@ -17,15 +18,15 @@ export async function microsoftSignOutUrl(db: Db, accountId: string, options: { 
     .selectFrom("accounts as a")
     .innerJoin("users as u", "u.id", "a.user_id")
     .innerJoin("sources as s", "s.id", "u.source_id")
-    .select("s.config")
+    .select(["s.type", "s.config"])
     .where("a.id", "=", accountId)
-    .where("s.type", "=", "entra")
+    .where("s.type", "in", ["entra", "scim"])
     .executeTakeFirst();
-  const config = row && entraConfigSchema.safeParse(row.config);
-  if (!config?.success) return null;
-  const { loginUrl } = endpoints(config.data);
+  const app = row && signInAppOf(row.type, row.config, { signingIn: false });
+  if (!app) return null;
+  const { loginUrl } = endpoints(app);
   if (!isAllowedEntraUrl(loginUrl, options.customUrlsAllowed)) return null;
-  const url = new URL(`${loginUrl}/${encodeURIComponent(config.data.tenantId)}/oauth2/v2.0/logout`);
+  const url = new URL(`${loginUrl}/${encodeURIComponent(app.tenantId)}/oauth2/v2.0/logout`);
   url.searchParams.set("post_logout_redirect_uri", options.postLogoutRedirectUri);
   // The session's login_hint claim: Microsoft signs that account out without asking which; without it, it always
   // asks, "even if there is only one user account to select" (the claim is an app registration's optional claim).

@@ -1,10 +1,9 @@
 import { sql } from "kysely";
 import { isGuid } from "../domain/guid.ts";
 import { RollcallError } from "../errors.ts";
-import { entraConfigSchema } from "../sources/entra/config.ts";
 import { discover, issuerTenant, refused } from "./oidc.ts";
 import type { SignInDeps } from "./signin.ts";
-import type { SignInSource } from "./signin-sources.ts";
+import { signInAppOf, type SignInSource } from "./signin-sources.ts";
 
 /**
  * An ID token from a tenant this sign-in does not accept (reason unknown_tenant), said as precisely as the
@@ -23,16 +22,16 @@ async function tenantWithoutSignIn(deps: SignInDeps, error: unknown, workspaceId
   const rows = await deps.db
     .selectFrom("sources as s")
     .innerJoin("workspaces as w", "w.id", "s.workspace_id")
-    .select(["s.name", "s.config", "w.name as workspace"])
+    .select(["s.name", "s.type", "s.config", "w.name as workspace"])
     .where("s.workspace_id", "=", workspaceId)
-    .where("s.type", "=", "entra")
+    .where("s.type", "in", ["entra", "scim"])
     .where(sql<boolean>`(s.config->>'signIn')::boolean is not true`)
     .orderBy(sql`lower(s.name)`)
     .execute();
   for (const row of rows) {
-    const config = entraConfigSchema.safeParse(row.config);
-    if (!config.success) continue;
-    const { tenantId } = config.data;
+    const app = signInAppOf(row.type, row.config, { signingIn: false });
+    if (!app) continue;
+    const { tenantId } = app;
     const tid = isGuid(tenantId) ? tenantId.toLowerCase() : await discover(deps.fetch, loginUrl, tenantId).then((m) => issuerTenant(m.issuer), () => undefined);
     if (tid !== error.details.tenantId) continue;
     return refused("not_offered", `Your organization is synchronized into workspace "${row.workspace}" by source "${row.name}", which does not offer sign-in with Microsoft. ` +

@@ -105,7 +105,7 @@ export interface Directory {
     /** The SCIM source of that name or id; undefined when there is none (it may be an Entra ID source's). */
     find(name: string): Promise<ScimSource | undefined>;
     add(input: { name: string; config: Partial<ScimConfig> }): Promise<ScimSourceWithToken>;
-    update(name: string, change: { name?: string | undefined; config: Partial<ScimConfig>; newToken: boolean }): Promise<ScimSource & { token?: string | undefined }>;
+    update(name: string, change: { name?: string | undefined; config: Partial<ScimConfig>; newToken: boolean; credential?: Credential | undefined }): Promise<ScimSource & { token?: string | undefined }>;
     remove(name: string, users: SourceRemoval): Promise<RemovedScimSource>;
   };
   /** `signal` ends the run as failed, as a Ctrl-C asks: locally with its reason, through a server as cancelled by the caller. */
@@ -257,7 +257,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       list: () => listScimSources(ctx, localBaseUrl(rt.config)),
       find: (name) => getScimSource(ctx, name, localBaseUrl(rt.config)).catch(unlessNotFound),
       add: ({ name, config }) => createScimSource(ctx, { name, config }, localBaseUrl(rt.config)),
-      update: (name, { name: rename, config, newToken }) => updateScimSource(ctx, name, { name: rename, config, newToken }, localBaseUrl(rt.config)),
+      update: (name, { name: rename, config, newToken, credential }) => updateScimSource(sourceCtx, name, { name: rename, config, newToken, credential }, localBaseUrl(rt.config)),
       remove: async (name, users) => removeScimSource(ctx, await getScimSource(ctx, name, localBaseUrl(rt.config)), users),
     },
     activity: (filter, page) => activityPage(ctx.db, ctx.workspace.id, filter, page),

@@ -157,7 +157,7 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
         return found?.type === "scim" ? found : undefined;
       },
       add: ({ name, config }) => send("POST", at("sources"), { type: "scim", name, ...config }),
-      update: (name, { name: rename, config, newToken }) => send("PATCH", at("sources", name), { ...config, ...(rename !== undefined && { name: rename }), ...(newToken && { newScimToken: true }) }),
+      update: (name, { name: rename, config, newToken, credential }) => send("PATCH", at("sources", name), { ...config, ...(rename !== undefined && { name: rename }), ...(newToken && { newScimToken: true }), ...(credential && credentialBody(credential)) }),
       remove: (name, users) => api.request("DELETE", at("sources", name), { query: { users } }),
     },
     activity: (filter, page) => get(at("activity"), { ...filter, ...page }),

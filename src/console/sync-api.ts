@@ -47,6 +47,9 @@ export const syncApi = {
   /** A SCIM source's name, onRemove or country, with the version this tab read (a change made meanwhile is refused). */
   updateScimSource: (workspace: string, name: string, input: { name?: string; onRemove?: ScimSource["config"]["onRemove"]; country?: string | null }) =>
     api.patch<ScimSource>(ws(workspace, `/sources/${enc(name)}`), input, { ifMatch: true }),
+  /** A SCIM source's sign-in with Microsoft: the switch, its app registration, and a client secret (write-only). */
+  updateScimSignIn: (workspace: string, name: string, input: { signIn: boolean; tenantId?: string; clientId?: string; clientSecret?: string }) =>
+    api.patch<ScimSource>(ws(workspace, `/sources/${enc(name)}`), input),
   /** An Entra ID source, or a SCIM source: its page is its type's. */
   getSource: (workspace: string, name: string, signal?: AbortSignal) => api.get<Source | ScimSource>(ws(workspace, `/sources/${enc(name)}`), undefined, { signal }),
   createSource: (workspace: string, input: SourceInput) => api.post<Source>(ws(workspace, "/sources"), input),

@@ -7,6 +7,9 @@ import { isCountryCode } from "../domain/phone.ts";
 import { recordChange } from "./change-log.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { toWorkspace, type Workspace } from "./workspaces.ts";
+import { cleanCredential, checkCredential, sealCredential, type Credential } from "../sources/entra/token.ts";
+import type { SourceContext } from "./sources.ts";
+import { scimSignInProblems, scimSignInShape } from "./scim-signin-settings.ts";
 
 /**
  * SCIM sources: Entra ID's provisioning service pushes users and groups to /scim/v2 with the source's secret token
@@ -27,6 +30,7 @@ export const scimConfigSchema = z
       .nullable()
       .default(null)
       .describe("where local phone numbers are read (E.164 otherwise); null: the workspace's default country"),
+    ...scimSignInShape,
   })
   .strict();
 export type ScimConfig = z.infer<typeof scimConfigSchema>;
@@ -39,6 +43,8 @@ export interface ScimSource {
   /** What to paste as the Tenant URL in the Azure portal. */
   tenantUrl: string;
   status: { users: number; groups: number; lastRequestAt: string | null; tokenIssuedAt: string };
+  /** The client secret sign-in with Microsoft redeems codes with: whether one is stored (it is never shown). */
+  secret: { set: boolean };
   createdAt: string;
   updatedAt: string;
 }
@@ -85,29 +91,41 @@ export async function createScimSource(ctx: WorkspaceContext, given: { name: str
   return { ...(await getScimSource(ctx, id, baseUrl)), token };
 }
 
+/** What changing a SCIM source needs beyond its workspace: the secret box (a sign-in secret) and which login hosts are allowed. */
+export type ScimSourceContext = WorkspaceContext & Pick<SourceContext, "secrets" | "entraCustomUrls">;
+
 /**
- * Changes a SCIM source's settings or name; `newToken`: issues a new secret token, which revokes the one before at once.
+ * Changes a SCIM source's settings or name; `newToken`: issues a new secret token, which revokes the one before at once;
+ * `credential`: the sign-in client secret (or certificate), sealed as an Entra ID source's and never shown.
  * A new name is written on its users and groups too, and its history from then on is by `scim:NEW` (what came before
  * stays by the old name, as a renamed Entra ID source's runs do): the source's row is taken first, so a provisioning
  * request creating a user or group meanwhile (which shares it) ends before, or starts after with the new name.
  */
 export async function updateScimSource(
-  ctx: WorkspaceContext,
+  ctx: ScimSourceContext,
   key: string,
-  given: { name?: string | undefined; config?: Partial<ScimConfig>; newToken?: boolean },
+  given: { name?: string | undefined; config?: Partial<ScimConfig>; newToken?: boolean; credential?: Credential | undefined },
   baseUrl: ScimBaseUrl,
 ): Promise<ScimSource & { token?: string }> {
   const before = await getScimSource(ctx, key, baseUrl);
   const config = parseConfig({ ...before.config, ...given.config });
   const rename = given.name !== undefined && given.name.trim() !== before.name ? given.name.trim() : null;
   if (rename !== null) await assertFreeName(ctx, rename, before.id);
+  const credential = given.credential && cleanCredential(given.credential);
+  if (credential) checkCredential(credential);
+  const problems = scimSignInProblems({ after: config, given: given.config ?? {}, before: before.config, secretStored: before.secret.set, secretGiven: credential !== undefined, customUrls: ctx.entraCustomUrls });
+  if (problems.length) throw invalidInput(problems);
   const token = given.newToken ? randomToken(tokenPrefix) : undefined;
-  const configChanged = JSON.stringify(config) !== JSON.stringify(before.config);
+  const configChanged = JSON.stringify(config) !== JSON.stringify(before.config) || credential !== undefined;
   await ctx.db
     .transaction()
     .execute(async (trx) => {
       if (configChanged || rename !== null) {
-        await trx.updateTable("sources").set({ config: JSON.stringify(config), ...(rename !== null && { name: rename }), updated_at: sql`now()` }).where("id", "=", before.id).execute();
+        await trx
+          .updateTable("sources")
+          .set({ config: JSON.stringify(config), ...(rename !== null && { name: rename }), ...(credential && { secret_ciphertext: sealCredential(ctx.secrets, credential) }), updated_at: sql`now()` })
+          .where("id", "=", before.id)
+          .execute();
         if (rename !== null) {
           await sql`update users set source_name = ${rename} where source_id = ${before.id}`.execute(trx);
           await sql`update groups set source_name = ${rename} where source_id = ${before.id}`.execute(trx);
@@ -115,7 +133,7 @@ export async function updateScimSource(
         await recordChange(trx, {
           workspaceId: ctx.workspace.id, actor: ctx.actor, subject: rename ?? before.name, action: "update source",
           before: { ...(rename !== null && { name: before.name }), config: before.config },
-          after: { ...(rename !== null && { name: rename }), config },
+          after: { ...(rename !== null && { name: rename }), config, ...(credential && { secret: "replaced" }) },
         });
       }
       if (token) {
@@ -127,7 +145,7 @@ export async function updateScimSource(
   return { ...(await getScimSource(ctx, before.id, baseUrl)), ...(token && { token }) };
 }
 
-type Row = { id: string; name: string; config: unknown; created_at: Date; updated_at: Date; users: number; groups: number; last_request_at: Date | null; token_created_at: Date };
+type Row = { id: string; name: string; config: unknown; created_at: Date; updated_at: Date; users: number; groups: number; last_request_at: Date | null; token_created_at: Date; secret_set: boolean };
 
 function query(db: Db, workspaceId: string) {
   return db
@@ -136,6 +154,7 @@ function query(db: Db, workspaceId: string) {
     .select(["s.id", "s.name", "s.config", "s.created_at", "s.updated_at", "t.last_request_at", "t.created_at as token_created_at"])
     .select(sql<number>`(select count(*)::int from users where source_id = s.id)`.as("users"))
     .select(sql<number>`(select count(*)::int from groups where source_id = s.id)`.as("groups"))
+    .select(sql<boolean>`s.secret_ciphertext is not null`.as("secret_set"))
     .where("s.workspace_id", "=", workspaceId)
     .where("s.type", "=", "scim");
 }
@@ -150,6 +169,7 @@ function present(row: Row, baseUrl: ScimBaseUrl): ScimSource {
     config: parseConfig(row.config),
     tenantUrl: tenantUrlOf(baseUrl),
     status: { users: row.users, groups: row.groups, lastRequestAt: row.last_request_at && iso(row.last_request_at), tokenIssuedAt: iso(row.token_created_at) },
+    secret: { set: row.secret_set },
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   };

@@ -148,6 +148,7 @@ async function provisioningCycle(deps: ControlDeps, tenantId: string, x: Json): 
   if (scope !== "all" && !(scope && typeof scope === "object" && isIds((scope as Json).users) && isIds((scope as Json).groups))) {
     throw new BadInput('scope must be "all" or {"users": [ids], "groups": [ids]} (the users and groups assigned to the application)');
   }
-  const options: CycleOptions = { tenantUrl: x.tenantUrl, secretToken: x.secretToken, scope: scope as CycleOptions["scope"], restart: x.restart === true, scimCompliant: x.scimCompliant === true };
+  if (x.externalId !== undefined && x.externalId !== "mailNickname" && x.externalId !== "objectId") throw new BadInput('externalId must be "mailNickname" (the default mapping) or "objectId" (the source attribute mapped to externalId)');
+  const options: CycleOptions = { tenantUrl: x.tenantUrl, secretToken: x.secretToken, scope: scope as CycleOptions["scope"], restart: x.restart === true, scimCompliant: x.scimCompliant === true, externalId: x.externalId ?? "mailNickname" };
   return json(200, await deps.provisioning.runCycle(deps.registry.get(tenantId), options));
 }

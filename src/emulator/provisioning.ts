@@ -26,6 +26,8 @@ export interface CycleOptions {
   restart?: boolean;
   /** The aadOptscim062020 flag: lower-case ops and real booleans in PATCH. */
   scimCompliant?: boolean;
+  /** The source of externalId in the user mapping: mailNickname (Microsoft's default) or objectId (an admin's edit). */
+  externalId?: "mailNickname" | "objectId";
 }
 
 /** One line of the provisioning logs. */
@@ -60,11 +62,11 @@ interface Escrow<T> { targetId: string; image: T }
 interface Job { users: Map<string, Escrow<UserImage>>; groups: Map<string, Escrow<GroupImage>> }
 
 /** The default user mapping: userPrincipalName→userName, Switch([IsSoftDeleted]…)→active (a disabled account counts), … */
-export function userImage(u: GraphUser, inScope: boolean): UserImage {
+export function userImage(u: GraphUser, inScope: boolean, externalId: CycleOptions["externalId"] = "mailNickname"): UserImage {
   return {
     userName: u.userPrincipalName, active: inScope && u.accountEnabled, displayName: u.displayName, givenName: u.givenName,
     familyName: u.surname, email: u.mail, title: u.jobTitle, preferredLanguage: u.preferredLanguage, mobile: u.mobilePhone,
-    workPhone: u.businessPhones[0] ?? null, department: u.department, employeeNumber: u.employeeId, externalId: u.mailNickname,
+    workPhone: u.businessPhones[0] ?? null, department: u.department, employeeNumber: u.employeeId, externalId: externalId === "objectId" ? u.id : u.mailNickname,
   };
 }
 
@@ -176,7 +178,7 @@ export class Provisioning {
     if (options.restart) this.jobs.delete(key);
     const job = this.jobs.get(key) ?? { users: new Map(), groups: new Map() };
     this.jobs.set(key, job);
-    const cycle = new Cycle(tenant, job, new ScimClient(base, options.secretToken), options.scimCompliant ?? false, job.users.size + job.groups.size === 0 ? "initial" : "incremental");
+    const cycle = new Cycle(tenant, job, new ScimClient(base, options.secretToken), options.scimCompliant ?? false, job.users.size + job.groups.size === 0 ? "initial" : "incremental", options.externalId);
     return cycle.run(options.scope ?? "all");
   }
 }
@@ -185,7 +187,7 @@ class Cycle {
   private readonly entries: ProvisioningLogEntry[] = [];
   private unchanged = 0;
 
-  constructor(private readonly tenant: TenantEntry, private readonly job: Job, private readonly scim: ScimClient, private readonly compliant: boolean, private readonly kind: CycleReport["cycle"]) {}
+  constructor(private readonly tenant: TenantEntry, private readonly job: Job, private readonly scim: ScimClient, private readonly compliant: boolean, private readonly kind: CycleReport["cycle"], private readonly externalId: CycleOptions["externalId"] = "mailNickname") {}
 
   async run(scope: NonNullable<CycleOptions["scope"]>): Promise<CycleReport> {
     const assignedGroups = scope === "all" ? this.tenant.listGroups().map((g) => g.id) : (scope.groups ?? []).filter((id) => this.tenant.getGroup(id));
@@ -215,7 +217,7 @@ class Cycle {
   }
 
   private async user(user: GraphUser, active: boolean): Promise<void> {
-    const wanted = userImage(user, active);
+    const wanted = userImage(user, active, this.externalId);
     let sent = this.job.users.get(user.id);
     if (!sent) {
       const found = await this.scim.send("GET", `/Users?filter=${encodeURIComponent(`userName eq ${quoted(user.userPrincipalName)}`)}`);

@@ -297,6 +297,14 @@ export interface ScimTokensTable {
   last_request_at: Timestamp | null;
 }
 
+/** The Microsoft object ID (oid) that first signed in as a SCIM source's user (migration 048): matched by it afterwards. */
+export interface ScimSigninLinksTable {
+  user_id: string;
+  source_id: string;
+  object_id: string;
+  linked_at: Generated<Timestamp>;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   sources: SourcesTable;
@@ -319,4 +327,5 @@ export interface Database {
   import_uploads: ImportUploadsTable;
   import_upload_chunks: ImportUploadChunksTable;
   scim_tokens: ScimTokensTable;
+  scim_signin_links: ScimSigninLinksTable;
 }

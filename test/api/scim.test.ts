@@ -328,7 +328,7 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
 
   it("removes a SCIM source: its users stay, disabled and managed here, and its token stops working", async () => {
     const added = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Temp push", country: "gb" });
-    expect(added.body.config).toEqual({ onRemove: "disable", country: "GB" });
+    expect(added.body.config).toEqual({ onRemove: "disable", country: "GB", signIn: false, tenantId: null, clientId: null, cloud: "global", loginUrl: null });
     const temp = scimClient(base, added.body.token);
     const user = (await temp("POST", "/Users", { userName: "temp@north.example", displayName: "Temp", phoneNumbers: [{ type: "mobile", value: "07911 123456" }] })).body;
     expect(user.phoneNumbers).toEqual([{ value: "+447911123456", type: "mobile" }]);
@@ -339,7 +339,7 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect((await temp("GET", "/Users")).status).toBe(401);
     const bad = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Bad push", tenantId: "contoso.onmicrosoft.com" });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.details.fields).toEqual([{ field: "tenantId", message: expect.stringContaining("is not a setting of a SCIM source") }]);
+    expect(bad.body.error.details.fields).toEqual([{ field: "tenantId", message: expect.stringContaining("sign-in with Microsoft is set on a SCIM source once it exists") }]);
   });
 
   it("answers the tutorial's requests as documented: its create body with nulls, Location, 404 bodies, filters joined by and", async () => {

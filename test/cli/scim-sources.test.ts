@@ -38,9 +38,20 @@ describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () =>
     expect(next).toBeDefined();
     expect(next).not.toBe(token);
 
-    const refused = await cli("sources", "update", "Entra push", "--tenant-id", "contoso.onmicrosoft.com");
+    const refused = await cli("sources", "update", "Entra push", "--include-guests");
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain('--tenant-id: is an Entra ID source\'s setting; "Entra push" is a SCIM source');
+    expect(refused.stderr).toContain('--include-guests: is an Entra ID source\'s setting; "Entra push" is a SCIM source');
+
+    // Sign-in with Microsoft through the enterprise application's app registration: every missing setting named at once.
+    const incomplete = await cli("sources", "update", "Entra push", "--sign-in");
+    expect(incomplete.code).not.toBe(0);
+    expect(incomplete.stderr).toMatch(/--tenant-id: is required[\s\S]*--client-id: is required[\s\S]*clientSecret: is required.*--client-secret-env VAR/);
+    const secret = "Q~signin.secret.value";
+    const signIn = await runCli(["sources", "update", "Entra push", "--sign-in", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id", "0f8fad5b-d9cb-469f-a165-70867728950e", "--client-secret-env", "PUSH_SECRET"], { ...env, PUSH_SECRET: secret });
+    expect(signIn.code, signIn.stderr).toBe(0);
+    expect(signIn.stdout).toContain("sign-in:      with Microsoft (tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, client 0f8fad5b-d9cb-469f-a165-70867728950e, secret set)");
+    expect(signIn.stdout + signIn.stderr).not.toContain(secret);
+    expect((await cli("sources", "update", "Entra push", "--no-sign-in")).stdout).toContain("sign-in:      off (tenant 72f988bf");
 
     const twoNames = await cli("sources", "update", "Entra push", "--rename", "Entra sync", "--name", "Other");
     expect(twoNames.code).not.toBe(0);

@@ -4,21 +4,33 @@ import { RollcallError, invalidInput } from "../../errors.ts";
 import type { Runtime } from "../../runtime.ts";
 import type { WorkspaceContext } from "../../core/context.ts";
 import { assertIfMatch, versionOf } from "../../core/versions.ts";
-import { createScimSource, getScimSource, scimRemovals, updateScimSource, type ScimSource } from "../../core/scim-sources.ts";
+import { createScimSource, getScimSource, scimRemovals, updateScimSource, type ScimSource, type ScimSourceContext } from "../../core/scim-sources.ts";
+import type { Credential } from "../../sources/entra/token.ts";
 import { removeScimSource, type SourceRemoval } from "../../core/source-removal.ts";
 import { baseUrlOf } from "../scim.ts";
 import { timestamp } from "../schemas.ts";
 
 /**
  * SCIM sources through the sources routes (routes/sources.ts): `type: "scim"` on create, and a name that is a SCIM
- * source's on show, change (and rename) and remove. Their settings are few (onRemove, country); their secret token is shown once.
+ * source's on show, change (and rename) and remove. Their settings are few (onRemove, country, and sign-in with Microsoft through the
+ * enterprise application's app registration); their secret token is shown once, their sign-in client secret never.
  */
 export const scimSourceResponse = z
   .object({
     id: z.string(),
     name: z.string(),
     type: z.literal("scim"),
-    config: z.object({ onRemove: z.enum(scimRemovals), country: z.string().nullable() }).meta({ id: "ScimSourceConfig" }),
+    config: z
+      .object({
+        onRemove: z.enum(scimRemovals),
+        country: z.string().nullable(),
+        signIn: z.boolean().describe("the source's users sign in with Microsoft (matched by tenant and object ID, or at first by userName = their user principal name)"),
+        tenantId: z.string().nullable(),
+        clientId: z.string().nullable(),
+        cloud: z.enum(["global", "usgov", "usgovdod", "china"]),
+        loginUrl: z.string().nullable(),
+      })
+      .meta({ id: "ScimSourceConfig" }),
     tenantUrl: z.string().describe("paste as the Tenant URL of the enterprise application's provisioning (Provisioning Mode: Automatic)"),
     status: z.object({
       users: z.number().int(),
@@ -26,26 +38,37 @@ export const scimSourceResponse = z
       lastRequestAt: timestamp.nullable().describe("when Entra ID's provisioning service last made a request with the token (to the minute)"),
       tokenIssuedAt: timestamp,
     }),
+    secret: z.object({ set: z.boolean() }).describe("the sign-in client secret (write-only: clientSecret, or certificatePem with privateKeyPem): whether one is stored"),
     createdAt: timestamp,
     updatedAt: timestamp,
     token: z.string().optional().describe("the Secret Token: only in the answer that issued it (create, or newScimToken), never again"),
   })
   .meta({ id: "ScimSource" });
 
-/** The keys a SCIM source takes in a sources body; any other is refused by name. */
+/** The keys a SCIM source takes in a sources body; any other is refused by name. Sign-in ones only once it exists. */
 const scimKeys = new Set(["type", "name", "onRemove", "country", "newScimToken"]);
+const signInSettings = ["signIn", "tenantId", "clientId", "cloud", "loginUrl"] as const;
+const signInKeys = new Set<string>([...signInSettings, "clientSecret", "certificatePem", "privateKeyPem"]);
 
-function scimConfigOf(body: Record<string, unknown>): Record<string, unknown> {
-  const others = Object.keys(body).filter((key) => !scimKeys.has(key));
-  if (others.length) throw invalidInput(others.map((field) => ({ field, message: "is not a setting of a SCIM source (it takes name, onRemove, country and newScimToken)" })));
-  return { ...(body.onRemove !== undefined && { onRemove: body.onRemove }), ...(body.country !== undefined && { country: body.country }) };
+function scimConfigOf(body: Record<string, unknown>, existing: boolean): Record<string, unknown> {
+  const others = Object.keys(body).filter((key) => !scimKeys.has(key) && !(existing && signInKeys.has(key)));
+  if (others.length) {
+    throw invalidInput(others.map((field) => ({
+      field,
+      message: signInKeys.has(field)
+        ? "sign-in with Microsoft is set on a SCIM source once it exists: PATCH /workspaces/{workspace}/sources/{name} with signIn, tenantId, clientId and clientSecret"
+        : "is not a setting of a SCIM source (it takes name, onRemove, country, newScimToken, and signIn, tenantId, clientId, cloud, loginUrl, clientSecret)",
+    })));
+  }
+  const settings = ["onRemove", "country", ...(existing ? signInSettings : [])];
+  return Object.fromEntries(settings.filter((key) => body[key] !== undefined).map((key) => [key, body[key]]));
 }
 
-export const scimSourceVersion = (source: ScimSource) => versionOf({ id: source.id, name: source.name, config: source.config, tokenIssuedAt: source.status.tokenIssuedAt });
+export const scimSourceVersion = (source: ScimSource) => versionOf({ id: source.id, name: source.name, config: source.config, tokenIssuedAt: source.status.tokenIssuedAt, secret: source.secret.set });
 
 export function createScimSourceFrom(ctx: WorkspaceContext, rt: Runtime, request: FastifyRequest, body: Record<string, unknown>) {
   if (body.newScimToken !== undefined) throw invalidInput([{ field: "newScimToken", message: "is for an existing source: a new one gets its token anyway" }]);
-  return createScimSource(ctx, { name: String(body.name), config: scimConfigOf(body) }, baseUrlOf(rt, request));
+  return createScimSource(ctx, { name: String(body.name), config: scimConfigOf(body, false) }, baseUrlOf(rt, request));
 }
 
 /** The SCIM source `key` names, or undefined when it names none (an Entra ID source, or nothing). */
@@ -56,11 +79,11 @@ export async function findScimSource(ctx: WorkspaceContext, rt: Runtime, request
   });
 }
 
-export async function updateScimSourceFrom(ctx: WorkspaceContext, rt: Runtime, request: FastifyRequest, source: ScimSource, body: Record<string, unknown>, ifMatch: string | undefined) {
+export async function updateScimSourceFrom(ctx: ScimSourceContext, rt: Runtime, request: FastifyRequest, source: ScimSource, body: Record<string, unknown>, ifMatch: string | undefined, credential: Credential | undefined) {
   if (body.type !== undefined && body.type !== "scim") throw invalidInput([{ field: "type", message: `"${source.name}" is a SCIM source; a source's type cannot change` }]);
   assertIfMatch(ifMatch, scimSourceVersion(source), "source");
   const name = typeof body.name === "string" ? body.name : undefined;
-  return updateScimSource(ctx, source.id, { name, config: scimConfigOf(body), newToken: body.newScimToken === true }, baseUrlOf(rt, request));
+  return updateScimSource(ctx, source.id, { name, config: scimConfigOf(body, true), newToken: body.newScimToken === true, credential }, baseUrlOf(rt, request));
 }
 
 export const removeScimSourceFrom = (ctx: WorkspaceContext, source: ScimSource, users: SourceRemoval) => removeScimSource(ctx, source, users);

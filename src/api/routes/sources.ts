@@ -53,7 +53,7 @@ const runParams = workspaceParams.extend({ id: z.string().describe("run id") });
 const pem = z.string().min(1).max(16_384).optional();
 const sourceBody = entraConfigPatch
   .extend({
-    type: z.enum(["entra", "scim"]).optional().describe("entra (the default): Rollcall reads the tenant through Graph; scim: Entra ID's provisioning service pushes users and groups to /scim/v2 (takes name, onRemove and country only; its answer holds the Secret Token, once)"),
+    type: z.enum(["entra", "scim"]).optional().describe("entra (the default): Rollcall reads the tenant through Graph; scim: Entra ID's provisioning service pushes users and groups to /scim/v2 (takes name, onRemove and country, and once it exists signIn, tenantId, clientId, cloud, loginUrl and clientSecret; its answer holds the Secret Token, once)"),
     name: z.string().trim().min(1).max(63).optional(),
     clientSecret: z.string().min(1).max(1024).optional(),
     certificatePem: pem,
@@ -199,13 +199,13 @@ export const sourceRoutes: RouteModule = {
       handler: async ({ ctx, rt, request, params }) => (await findScimSource(ctx, rt, request, params.name)) ?? getSource(ctx, params.name),
     }),
     route({
-      method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name); a SCIM source: its name, onRemove and country, or a new Secret Token (newScimToken)", access: "workspace",
+      method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name); a SCIM source: its name, onRemove and country, a new Secret Token (newScimToken), or sign-in with Microsoft (signIn with tenantId, clientId and clientSecret)", access: "workspace",
       description: "With If-Match (the ETag of GET), applied only if the source is still that version; otherwise 412 precondition_failed and nothing changes.",
       etag: { version: anySourceVersion },
       params: sourceParams, body: sourceBody, response: z.union([sourceResponse, scimSourceResponse]),
       async handler({ ctx, rt, request, params, body, ifMatch }) {
         const scim = await findScimSource(ctx, rt, request, params.name);
-        if (scim) return updateScimSourceFrom(ctx, rt, request, scim, body as SourceBody, ifMatch);
+        if (scim) return updateScimSourceFrom(sourceContext(rt, ctx), rt, request, scim, body as SourceBody, ifMatch, credentialOf(body as SourceBody));
         const { type, name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, newScimToken, ...config } = body as SourceBody;
         if (newScimToken !== undefined) throw invalidInput([{ field: "newScimToken", message: `"${params.name}" is not a SCIM source` }]);
         if (type === "scim") throw invalidInput([{ field: "type", message: "a source's type cannot change" }]);

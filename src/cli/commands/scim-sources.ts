@@ -1,5 +1,7 @@
 import { Command, Option } from "commander";
 import { invalidInput } from "../../errors.ts";
+import type { Credential } from "../../sources/entra/token.ts";
+import type { ScimSignInSettings } from "../../core/scim-signin-settings.ts";
 import { scimRemovals, type ScimConfig, type ScimSource } from "../../core/scim-sources.ts";
 import type { Directory } from "../directory.ts";
 import { directoryCommand, runOn, suggest, type GlobalOptions } from "../io.ts";
@@ -48,13 +50,26 @@ export function describeScimSource(s: ScimSource): string {
     `  provisioned:  ${s.status.users} users, ${s.status.groups} groups`,
     `  phones:       local numbers read ${s.config.country ? `as ${s.config.country}` : "in the workspace's default country"}`,
     `  on removal:   ${s.config.onRemove} (a user Entra ID deletes or unassigns${s.config.onRemove === "delete" ? " is deleted" : `${s.config.onRemove === "disable" ? " is disabled and" : ""} stays, managed in Rollcall`})`,
+    `  sign-in:      ${signInText(s)}`,
   ].join("\n");
 }
 
-/** `sources update NAME` of a SCIM source: --rename, --on-remove, --country, --new-scim-token; any Entra ID setting is refused by name. */
-export async function updateScimSource(directory: Directory, name: string, flags: Flags & { rename?: string | undefined }, entraSettings: string[]) {
-  if (entraSettings.length) throw invalidInput(entraSettings.map((field) => ({ field, message: `is an Entra ID source's setting; "${name}" is a SCIM source (it takes --rename, --on-remove, --country and --new-scim-token)` })));
-  const config = scimConfigFromFlags(flags);
-  if (!flags.newScimToken && flags.rename === undefined && Object.keys(config).length === 0) throw invalidInput([{ field: "newScimToken", message: "nothing to change: give --rename, --new-scim-token, --on-remove or --country" }]);
-  return directory.scimSources.update(name, { name: flags.rename, config, newToken: flags.newScimToken === true });
+function signInText(s: ScimSource): string {
+  const app = s.config.tenantId || s.config.clientId ? ` (tenant ${s.config.tenantId ?? "not set"}, client ${s.config.clientId ?? "not set"}, secret ${s.secret.set ? "set" : "not set"})` : "";
+  return `${s.config.signIn ? "with Microsoft" : "off"}${app}`;
+}
+
+/** The `sources update` flags (as settings) of sign-in with Microsoft that a SCIM source takes, with --client-secret-env. */
+export const scimSignInFlags = ["signIn", "tenantId", "clientId", "cloud", "loginUrl"] as const;
+
+/**
+ * `sources update NAME` of a SCIM source: --rename, --on-remove, --country, --new-scim-token, and sign-in with Microsoft
+ * (--sign-in, --tenant-id, --client-id, --client-secret-env, --login-url); any other Entra ID setting is refused by name.
+ */
+export async function updateScimSource(directory: Directory, name: string, flags: Flags & { rename?: string | undefined }, entraSettings: string[], signIn: { signIn: Partial<ScimSignInSettings>; credential: Credential | undefined }) {
+  const takes = "it takes --rename, --on-remove, --country, --new-scim-token, and --sign-in, --tenant-id, --client-id, --client-secret-env, --login-url";
+  if (entraSettings.length) throw invalidInput(entraSettings.map((field) => ({ field, message: `is an Entra ID source's setting; "${name}" is a SCIM source (${takes})` })));
+  const config = { ...scimConfigFromFlags(flags), ...signIn.signIn };
+  if (!flags.newScimToken && flags.rename === undefined && !signIn.credential && Object.keys(config).length === 0) throw invalidInput([{ field: "newScimToken", message: `nothing to change: ${takes.replace("it takes", "give")}` }]);
+  return directory.scimSources.update(name, { name: flags.rename, config, newToken: flags.newScimToken === true, credential: signIn.credential });
 }

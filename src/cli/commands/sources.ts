@@ -8,7 +8,7 @@ import { cronProblem, defaultScheduleZone, endpoints, timeZoneProblem, type Entr
 import { formatInterval, parseInterval } from "../../domain/interval.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { sourceTryCommand } from "./source-try.ts";
-import { addScimCommand, describeScimSource, tokenLines, updateScimSource } from "./scim-sources.ts";
+import { addScimCommand, describeScimSource, scimSignInFlags, tokenLines, updateScimSource } from "./scim-sources.ts";
 import type { ScimSource } from "../../core/scim-sources.ts";
 import type { RemovedScimSource } from "../directory.ts";
 import { collect, confirm, directoryCommand, runOn, suggest, table, withConfirmation, type GlobalOptions } from "../io.ts";
@@ -56,6 +56,10 @@ function withSourceFlags(command: Command): Command {
 }
 
 type Flags = Record<string, unknown> & GlobalOptions;
+
+/** The settings of `sources update` a SCIM source takes: its own, and those of sign-in with Microsoft. */
+const scimSettings = new Set<string>(["onRemove", "country", ...scimSignInFlags]);
+const pick = <T extends object>(from: T, keys: readonly string[]) => Object.fromEntries(Object.entries(from).filter(([key]) => keys.includes(key)));
 
 function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Partial<EntraConfigInput> {
   const c: Partial<EntraConfigInput> = {};
@@ -274,8 +278,9 @@ export function sourcesCommand(): Command {
           const rename = renameFlag(flags);
           const scim = await directory.scimSources.find(name);
           if (scim) {
-            const entraOnly = [...Object.keys(configFromFlags(flags)).filter((k) => k !== "onRemove" && k !== "country"), ...(credentialFromFlags(flags) ? ["clientSecret"] : [])];
-            return updateScimSource(directory, scim.name, { ...flags, rename }, entraOnly);
+            const given = configFromFlags(flags);
+            const entraOnly = Object.keys(given).filter((k) => !scimSettings.has(k));
+            return updateScimSource(directory, scim.name, { ...flags, rename }, entraOnly, { signIn: pick(given, scimSignInFlags), credential: credentialFromFlags(flags) });
           }
           if (flags.newScimToken) throw invalidInput([{ field: "newScimToken", message: `"${name}" is not a SCIM source: an Entra ID source's secret is replaced with --client-secret-env` }]);
           return directory.sources.update(name, { config: (current) => configFromFlags(flags, current), credential: credentialFromFlags(flags), rename });

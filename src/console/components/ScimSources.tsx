@@ -9,6 +9,7 @@ import { scimQuiet, scimQuietText } from "../../domain/source.ts";
 import { ErrorBanner, SelectField, TextField, useToast } from "./ui.tsx";
 import { ConfirmDialog, Dialog, ShownOnceDialog } from "./dialog.tsx";
 import { FormActions, FormError, useSubmit } from "./form.tsx";
+import { ScimSignIn } from "./ScimSignIn.tsx";
 
 /**
  * The Sources page's SCIM sources: Entra ID's provisioning service pushes users and groups to their Tenant URL with
@@ -73,6 +74,7 @@ function ScimSourceCard({ workspace, source, onChanged }: { workspace: string; s
         </Prop>
         <Prop label="Last request">{source.status.lastRequestAt ? formatDate(source.status.lastRequestAt) : "never"}</Prop>
         <Prop label="Deleted in Entra ID">{removalText[source.config.onRemove]}</Prop>
+        <ScimSignIn workspace={workspace} source={source} onSaved={onChanged} />
       </dl>
       <div className="actions">
         {canChange ? <NewScimToken workspace={workspace} source={source} onIssued={onChanged} /> : null}

@@ -8,11 +8,12 @@ import { Dialog } from "../components/dialog.tsx";
 import { FormActions, FormError, useSubmit } from "../components/form.tsx";
 import { NewScimToken, QuietWarning, fieldErrors, onRemoveOptions, removalText } from "../components/ScimSources.tsx";
 import { RemoveSourceDialog, removedText } from "../components/RemoveSourceDialog.tsx";
+import { ScimSignIn } from "../components/ScimSignIn.tsx";
 import { Prop } from "./UserDetail.tsx";
 
 /**
  * A SCIM source's page: where Entra ID's provisioning service pushes (its Tenant URL), what it provisioned (links to
- * those users and groups), when it last called, its settings (name, on-remove, phone country), a new Secret Token, and
+ * those users and groups), when it last called, its settings (name, on-remove, phone country, sign-in with Microsoft), a new Secret Token, and
  * removing it.
  */
 export function ScimSourcePage({ workspace, source: s, reload }: { workspace: string; source: ScimSource; reload: () => void }) {
@@ -80,6 +81,7 @@ export function ScimSourcePage({ workspace, source: s, reload }: { workspace: st
             <Prop label="Name">{s.name}</Prop>
             <Prop label="When Entra ID deletes a user">{removalText[s.config.onRemove]}</Prop>
             <Prop label="Phone country">{s.config.country ?? "Workspace default"}</Prop>
+            <ScimSignIn workspace={workspace} source={s} onSaved={reload} />
           </dl>
         </section>
       </div>

@@ -40,6 +40,7 @@ import * as m043 from "./043_change_log_member_group.ts";
 import * as m045 from "./045_source_tags_indexed.ts";
 import * as m046 from "./046_scim_sources.ts";
 import * as m047 from "./047_graph_change_subscriptions.ts";
+import * as m048 from "./048_scim_signin_links.ts";
 import * as m049 from "./049_scim_quiet_notifications.ts";
 
 /** Every schema version in order. Add a file and a line here; never edit a released migration. */
@@ -85,6 +86,7 @@ export const migrations: Record<string, Migration> = {
   "045_source_tags_indexed": m045,
   "046_scim_sources": m046,
   "047_graph_change_subscriptions": m047,
+  "048_scim_signin_links": m048,
   "049_scim_quiet_notifications": m049,
 };
 

@@ -1,0 +1,60 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { desktop, hasChromium, launchBrowser, openPage, screenshotIfFailed, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+
+/** A SCIM source's Sign in with Microsoft settings on its card: every missing setting named, the client secret never shown. */
+describe.skipIf(!hasChromium)("web console: sign-in with Microsoft for a SCIM source", () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    browser = await launchBrowser();
+    ({ page, errors } = await openPage(await browser.newContext({ viewport: desktop })));
+    await signIn(page, server.url);
+  });
+  afterEach(async (context) => {
+    await screenshotIfFailed(page, context.task);
+    expect(errors.splice(0)).toEqual([]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("turns sign-in on with the enterprise application's tenant, client ID and secret, which is write-only", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
+    await page.getByRole("button", { name: "Add SCIM source" }).click();
+    const add = page.getByRole("dialog", { name: "Add SCIM source" });
+    await add.getByRole("textbox", { name: "Name" }).fill("Entra push");
+    await add.getByRole("button", { name: "Add SCIM source" }).click();
+    await page.getByRole("dialog", { name: "Secret Token of Entra push" }).getByRole("button", { name: "Done" }).click();
+
+    const card = page.locator("[data-kind='scim-source']", { has: page.getByRole("heading", { name: "Entra push" }) });
+    const setting = card.locator("[data-kind='scim-sign-in']");
+    await setting.getByText("Off").waitFor();
+    await setting.getByRole("button", { name: "Change" }).click();
+    const form = page.getByRole("dialog", { name: "Sign in with Microsoft: Entra push" });
+    await form.getByRole("checkbox", { name: "Use for Sign in with Microsoft" }).check();
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.getByText(/is required to sign the source.s users in with Microsoft: the directory \(tenant\) ID/i).first().waitFor();
+    await form.getByText(/is required .*a client secret/i).first().waitFor();
+
+    const secret = "Q~console.secret.value";
+    await form.getByRole("textbox", { name: "Directory (tenant) ID" }).fill("72f988bf-86f1-41af-91ab-2d7cd011db47");
+    await form.getByRole("textbox", { name: "Application (client) ID" }).fill("0f8fad5b-d9cb-469f-a165-70867728950e");
+    await form.getByLabel("Client secret").fill(secret);
+    await form.getByRole("button", { name: "Save" }).click();
+    await setting.getByText("On (tenant 72f988bf-86f1-41af-91ab-2d7cd011db47)").waitFor();
+    expect(await page.content()).not.toContain(secret);
+
+    await setting.getByRole("button", { name: "Change" }).click();
+    await form.getByText("A secret is stored (never shown): leave blank to keep it.").waitFor();
+    expect(await form.getByLabel("Client secret").inputValue()).toBe("");
+    await form.getByRole("checkbox", { name: "Use for Sign in with Microsoft" }).uncheck();
+    await form.getByRole("button", { name: "Save" }).click();
+    await setting.getByText("Off").waitFor();
+  });
+});
