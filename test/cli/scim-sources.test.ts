@@ -64,7 +64,7 @@ describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () =>
     const activity = JSON.parse((await cli("activity", "--action", "update source", "--json")).stdout);
     expect(activity.items[0]).toMatchObject({ subject: "Entra sync", before: { name: "Entra push" }, after: { name: "Entra sync", config: { country: "DE" } } });
     const nothing = await cli("sources", "update", "Entra sync");
-    expect(nothing.stderr).toContain("nothing to change: give --rename, --new-scim-token, --on-remove or --country");
+    expect(nothing.stderr).toContain("nothing to change: give --rename, --new-scim-token, --on-remove, --country, --sign-in");
 
     const removed = await cli("sources", "remove", "Entra sync", "--yes");
     expect(removed.code, removed.stderr).toBe(0);

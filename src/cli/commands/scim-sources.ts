@@ -67,9 +67,9 @@ export const scimSignInFlags = ["signIn", "tenantId", "clientId", "cloud", "logi
  * (--sign-in, --tenant-id, --client-id, --client-secret-env, --login-url); any other Entra ID setting is refused by name.
  */
 export async function updateScimSource(directory: Directory, name: string, flags: Flags & { rename?: string | undefined }, entraSettings: string[], signIn: { signIn: Partial<ScimSignInSettings>; credential: Credential | undefined }) {
-  const takes = "it takes --rename, --on-remove, --country, --new-scim-token, and --sign-in, --tenant-id, --client-id, --client-secret-env, --login-url";
-  if (entraSettings.length) throw invalidInput(entraSettings.map((field) => ({ field, message: `is an Entra ID source's setting; "${name}" is a SCIM source (${takes})` })));
+  const takes = "--rename, --new-scim-token, --on-remove, --country, --sign-in, --tenant-id, --client-id, --client-secret-env or --login-url";
+  if (entraSettings.length) throw invalidInput(entraSettings.map((field) => ({ field, message: `is an Entra ID source's setting; "${name}" is a SCIM source (it takes ${takes})` })));
   const config = { ...scimConfigFromFlags(flags), ...signIn.signIn };
-  if (!flags.newScimToken && flags.rename === undefined && !signIn.credential && Object.keys(config).length === 0) throw invalidInput([{ field: "newScimToken", message: `nothing to change: ${takes.replace("it takes", "give")}` }]);
+  if (!flags.newScimToken && flags.rename === undefined && !signIn.credential && Object.keys(config).length === 0) throw invalidInput([{ field: "newScimToken", message: `nothing to change: give ${takes}` }]);
   return directory.scimSources.update(name, { name: flags.rename, config, newToken: flags.newScimToken === true, credential: signIn.credential });
 }
