@@ -10,6 +10,7 @@ import type { Directory } from "./directory.ts";
 import type { Workspaces } from "./workspaces.ts";
 import { jsonPieces } from "./json-stream.ts";
 import { printError } from "./print-error.ts";
+import { bulkCommands } from "./bulk-commands.ts";
 import { localActor } from "./local-actor.ts";
 
 export { noteFlagsOf, printError } from "./print-error.ts";
@@ -153,9 +154,6 @@ export async function output<T>(
 }
 
 type Present<T> = Parameters<typeof output<T>>[2];
-
-/** Commands that may write a whole directory; the others open the embedded database with a smaller buffer pool, faster. */
-const bulkCommands = new Set(["sync", "import"]);
 
 /** Run a command body with an open runtime (the local database); closes it and maps errors to output and exit codes. */
 export async function run<T>(options: GlobalOptions, body: (rt: Runtime) => Promise<T>, present: Present<T>, command = "cli"): Promise<void> {

@@ -9,8 +9,9 @@ import { PGliteThread, type WarmThread } from "./pglite-thread.ts";
  */
 let warm: WarmThread | undefined;
 
-export function warmUpPGlite(): void {
-  warm ??= PGliteThread.warmUp();
+/** `brief`: as PGliteThread.open's, for the command the thread is warmed up for. */
+export function warmUpPGlite(brief: boolean): void {
+  warm ??= PGliteThread.warmUp(brief);
 }
 
 /** The warm thread, for the first database opened in this process. */

@@ -49,7 +49,8 @@ export class PGliteThread {
 
   /**
    * Starts the thread and opens the database (`dataDir` null: in memory) with `startParams`, then runs `settings`.
-   * `brief`: for a command that reads or writes little (a smaller buffer pool, which opens faster).
+   * `brief`: for a command that reads or writes little (a smaller buffer pool, which opens faster, and no optimising
+   * compiler for the WebAssembly: see pglite-worker.js).
    * A new data folder is created by a thread of its own first: PGlite runs initdb as a second Postgres
    * beside the first, and a thread keeps the memory its WebAssembly instances grew to until it ends. Opened
    * in one go, a new folder left the process at 800 MB of RSS where reopening it takes 300 MB, and a
@@ -64,8 +65,8 @@ export class PGliteThread {
    * A thread that loads PGlite and compiles its WebAssembly without opening any database, until `open` is given it.
    * Nothing of a data folder is touched, so it does not keep the process alive and may end with it, unused.
    */
-  static warmUp(): WarmThread {
-    const worker = spawn(undefined);
+  static warmUp(brief: boolean): WarmThread {
+    const worker = spawn(undefined, brief);
     let alive = true;
     worker.once("error", () => (alive = false)).once("exit", () => (alive = false));
     worker.unref();
@@ -79,7 +80,7 @@ export class PGliteThread {
       worker = warm.worker;
       worker.ref();
       worker.postMessage(open);
-    } else worker = spawn(open);
+    } else worker = spawn(open, brief);
     const ready = await new Promise<{ ready: boolean; error?: Record<string, unknown> }>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
@@ -138,13 +139,13 @@ export interface WarmThread {
   alive(): boolean;
 }
 
-function spawn(open: { dataDir: string | null; settings: string; startParams: string[] } | undefined): Worker {
+function spawn(open: { dataDir: string | null; settings: string; startParams: string[] } | undefined, brief: boolean): Worker {
   // A small young generation: the thread's garbage is query results on their way out, short-lived, and
   // the default lets it pile up (peak RSS of a 100k-user sync: 786 MB with the default, 731 MB with 8 MB).
   // No inherited execArgv: the thread is plain JavaScript and needs none of the parent's flags, some of
   // which (--input-type from `node -e`) would stop it from starting at all.
   return new Worker(new URL("./pglite-worker.js", import.meta.url), {
-    workerData: { open },
+    workerData: { open, brief },
     execArgv: [],
     resourceLimits: { maxYoungGenerationSizeMb: 8 },
   });

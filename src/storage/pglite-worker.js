@@ -8,6 +8,12 @@ import vm from "node:vm";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 
+// A brief command (a list, an edit: pglite-thread.ts) runs Postgres's WebAssembly with V8's baseline compiler only.
+// Optimising the functions that get hot while Postgres starts cost such a command more CPU than it saved: `rollcall
+// users list` took 1.2 s of CPU instead of 0.6 s, and even listing or exporting 20,000 users was faster without it
+// (session 57). V8's flags are the process's: a brief command's process opens no other database.
+if (workerData.brief) v8.setFlagsFromString("--liftoff-only");
+
 // What does not depend on the data folder first: Postgres's WebAssembly compiled and its bundle of files read.
 // A CLI starts the thread this far before it knows which folder (pglite-head-start.ts), then sends
 // { dataDir, settings, startParams }; otherwise they come in workerData.

@@ -69,7 +69,7 @@ describe("a process with an open embedded store", () => {
 
   it("opens its database in the thread warmed up before (the CLI's head start); a warm thread not used lets the process exit", () => {
     const used = runScript(`import { warmUpPGlite } from ${projectModule("src/storage/pglite-head-start.ts")};
-      warmUpPGlite();
+      warmUpPGlite(true);
       const { openStore, sql } = await import(${projectModule("src/storage/database.ts")});
       const store = await openStore({ kind: "pglite", dataDir: ${JSON.stringify(data)} });
       const { rows } = await sql\`select count(*) as n from workspaces\`.execute(store.db);
@@ -77,7 +77,7 @@ describe("a process with an open embedded store", () => {
       console.log("workspaces", rows[0].n);`, 90_000);
     expect([used.signal, used.status, used.stdout.trim()], used.stderr).toEqual([null, 0, "workspaces 1"]);
     const unused = runScript(`import { warmUpPGlite } from ${projectModule("src/storage/pglite-head-start.ts")};
-      warmUpPGlite();
+      warmUpPGlite(true);
       console.log("not needed after all");`, 90_000);
     expect([unused.signal, unused.status, unused.stdout.trim()], unused.stderr).toEqual([null, 0, "not needed after all"]);
   }, 200_000);

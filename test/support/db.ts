@@ -51,7 +51,9 @@ export async function openTestStore(engine: EngineName, options: { migrate?: boo
       },
     };
   }
-  return openScratchStore(process.env.ROLLCALL_TEST_DATABASE_URL!, "rollcall_test", options);
+  // A copy of the run's migrated database (global-setup.ts) instead of running every migration again: about 0.3 s less.
+  const template = process.env.VITEST && options.migrate !== false ? inject("postgresTemplate") : undefined;
+  return openScratchStore(process.env.ROLLCALL_TEST_DATABASE_URL!, "rollcall_test", options, template);
 }
 
 /**
