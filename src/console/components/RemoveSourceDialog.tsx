@@ -1,7 +1,9 @@
 import { useState } from "react";
-import { useWorkspaceName } from "../session.tsx";
+import { navigate } from "../router.tsx";
+import { useWorkspaceName, wsPath } from "../session.tsx";
 import { syncApi, type RemovedSource, type SourceRemoval } from "../sync-api.ts";
 import { ConfirmDialog } from "./dialog.tsx";
+import { useToast } from "./ui.tsx";
 
 const removalChoices = [
   { value: "keep", label: "Keep them", hint: "They stay as they are, managed in Rollcall from now on: you can edit them here." },
@@ -12,14 +14,18 @@ const removalChoices = [
 type Removed = Pick<RemovedSource, "name" | "removal">;
 
 /** What removing a source did, in a toast. */
-export function removedText({ name, removal }: Removed): string {
+function removedText({ name, removal }: Removed): string {
   const kept = removal.usersKept ? ` (${removal.usersKept.toLocaleString()} it had linked kept)` : "";
   return `Source ${name} removed; ${removal.usersAffected.toLocaleString()} users ${removal.users === "delete" ? `deleted${kept}` : removal.users === "disable" ? "kept, disabled" : "kept"}`;
 }
 
-/** Removing an Entra ID or a SCIM source, saying what becomes of its users and groups (core/source-removal.ts). */
-export function RemoveSourceDialog({ open, source, onClose, onRemoved }: { open: boolean; source: { name: string; type: "entra" | "scim"; users: number; groups: number }; onClose: () => void; onRemoved: (removed: Removed) => void }) {
+/**
+ * Removing an Entra ID or a SCIM source, saying what becomes of its users and groups (core/source-removal.ts); once
+ * removed, a toast says what it did and the User synchronization page is shown.
+ */
+export function RemoveSourceDialog({ open, source, onClose }: { open: boolean; source: { name: string; type: "entra" | "scim"; users: number; groups: number }; onClose: () => void }) {
   const workspace = useWorkspaceName();
+  const toast = useToast();
   const [users, setUsers] = useState<SourceRemoval>("keep");
   const scim = source.type === "scim";
   return (
@@ -29,7 +35,10 @@ export function RemoveSourceDialog({ open, source, onClose, onRemoved }: { open:
       confirmLabel={users === "delete" ? `Remove source and delete ${source.users.toLocaleString()} users` : "Remove source"}
       danger
       onClose={onClose}
-      onConfirm={async () => onRemoved(await syncApi.removeSource(workspace, source.name, users))}
+      onConfirm={async () => {
+        toast(removedText(await syncApi.removeSource(workspace, source.name, users)));
+        navigate(wsPath(workspace, "/sync"));
+      }}
     >
       <p>
         {scim

@@ -7,7 +7,7 @@ import { SelectField, TextField, useToast } from "../components/ui.tsx";
 import { Dialog } from "../components/dialog.tsx";
 import { FormActions, FormError, useSubmit } from "../components/form.tsx";
 import { NewScimToken, QuietWarning, fieldErrors, onRemoveOptions, removalText } from "../components/ScimSources.tsx";
-import { RemoveSourceDialog, removedText } from "../components/RemoveSourceDialog.tsx";
+import { RemoveSourceDialog } from "../components/RemoveSourceDialog.tsx";
 import { ScimSignIn } from "../components/ScimSignIn.tsx";
 import { Prop } from "./UserDetail.tsx";
 
@@ -101,10 +101,6 @@ export function ScimSourcePage({ workspace, source: s, reload }: { workspace: st
         open={removing}
         source={{ name: s.name, type: "scim", users: s.status.users, groups: s.status.groups }}
         onClose={() => setRemoving(false)}
-        onRemoved={(removed) => {
-          toast(removedText(removed));
-          navigate(wsPath(workspace, "/sync"));
-        }}
       />
     </div>
   );

@@ -14,7 +14,7 @@ import { hasDraft } from "../drafts.tsx";
 import { formatInterval } from "../../domain/interval.ts";
 import { TryMapping } from "../components/TryMapping.tsx";
 import { ScimSourcePage } from "./ScimSourceDetail.tsx";
-import { RemoveSourceDialog, removedText } from "../components/RemoveSourceDialog.tsx";
+import { RemoveSourceDialog } from "../components/RemoveSourceDialog.tsx";
 
 const pageSize = 20;
 
@@ -162,10 +162,6 @@ function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source
             open={removing}
             source={{ name: s.name, type: "entra", users: s.status.syncedUsers, groups: s.status.syncedGroups }}
             onClose={() => setRemoving(false)}
-            onRemoved={(removed) => {
-              toast(removedText(removed));
-              navigate(wsPath(workspace, "/sync"));
-            }}
           />
         </>
       ) : null}
