@@ -7,6 +7,7 @@ export type ErrorCode =
   | "invalid_input"
   | "not_found"
   | "method_not_allowed"
+  | "not_implemented"
   | "conflict"
   | "unauthenticated"
   | "forbidden"
@@ -41,6 +42,7 @@ const httpStatus: Record<ErrorCode, number> = {
   invalid_input: 400,
   not_found: 404,
   method_not_allowed: 405,
+  not_implemented: 501,
   conflict: 409,
   unauthenticated: 401,
   forbidden: 403,

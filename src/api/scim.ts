@@ -105,6 +105,13 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
       scim.get<{ Params: { id: string } }>("/ResourceTypes/:id", async (request, reply) => send(reply, 200, discovered(resourceTypes(base(request)), request.params.id, "resource type")));
       scim.get<{ Params: { id: string } }>("/Schemas/:id", async (request, reply) => send(reply, 200, discovered(schemaDefinitions(base(request)), request.params.id, "schema")));
 
+      // Bulk is optional (RFC 7644 3.7) and /ServiceProviderConfig says it is unsupported: an operation a service
+      // provider does not support is a 501 (RFC 7644 3.12), not a missing endpoint.
+      scim.post("/Bulk", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
+        throw new RollcallError("not_implemented", "This server does not support SCIM bulk operations (/ServiceProviderConfig says bulk.supported false): send each operation as its own request to /Users or /Groups");
+      });
+
       scim.get<{ Querystring: Query }>("/Users", async (request, reply) => {
         const ctx = await caller(rt, request, reply, limiter);
         const page = pageOf(request.query, maxResults);

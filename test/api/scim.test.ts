@@ -233,6 +233,15 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect((await scim("GET", "/Schemas")).body.totalResults).toBe(3);
   });
 
+  it("answers POST /Bulk, which ServiceProviderConfig says it does not support, with a SCIM 501 (RFC 7644 3.12), not a 404", async () => {
+    expect((await scim("GET", "/ServiceProviderConfig")).body.bulk).toEqual({ supported: false, maxOperations: 0, maxPayloadSize: 0 });
+    const bulk = await scim("POST", "/Bulk", { schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], Operations: [{ method: "POST", path: "/Users", bulkId: "q1", data: validatorUser("bulk") }] });
+    expect([bulk.status, bulk.type]).toEqual([501, expect.stringMatching(/^application\/scim\+json/)]);
+    expect(bulk.body).toEqual({ schemas: [errorSchema], status: "501", detail: expect.stringContaining("does not support SCIM bulk operations") });
+    expect((await scim("GET", "/Users?filter=userName eq \"Test_User_bulk\"")).body.totalResults).toBe(0);
+    expect((await scimClient(base, null)("POST", "/Bulk", {})).status).toBe(401);
+  });
+
   it("shows the source with its counts and last request, issues a new token that revokes the old, and records it all in the activity", async () => {
     const shown = await admin("GET", "workspaces/north/sources/Entra push");
     expect(shown.status, JSON.stringify(shown.body)).toBe(200);
