@@ -189,6 +189,21 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect(JSON.stringify(history.changes[0]!.after)).toContain('phoneNumbers[type eq \\"mobile\\"].value');
   });
 
+  it("answers several business phones with one type each (work, then other), and Entra's replace of the work one changes that one only", async () => {
+    const created = await scim("POST", "/Users", { ...validatorUser("phones"), phoneNumbers: [{ type: "other", value: "040 1234567" }, { type: "work", value: "030 1234567" }, { type: "mobile", value: "0151 23456789" }] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.phoneNumbers).toEqual([{ value: "+4915123456789", type: "mobile" }, { value: "+49301234567", type: "work" }, { value: "+49401234567", type: "other" }]);
+    const id = created.body.id as string;
+    const patch = (operation: Record<string, unknown>) => scim("PATCH", `/Users/${id}`, { schemas: [patchOp], Operations: [operation] });
+    const replaced = await patch({ op: "Replace", path: 'phoneNumbers[type eq "work"].value', value: "030 7654321" });
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
+    expect(replaced.body.phoneNumbers).toEqual([{ value: "+4915123456789", type: "mobile" }, { value: "+49307654321", type: "work" }, { value: "+49401234567", type: "other" }]);
+    // Entra ID's form without a path: the same, and the same phones.
+    const again = await patch({ op: "Replace", value: { 'phoneNumbers[type eq "work"].value': "030 1111111" } });
+    expect(again.body.phoneNumbers.map((p: { type: string }) => p.type)).toEqual(["mobile", "work", "other"]);
+    expect((await getUser({ db: api.store.db, workspace: await workspace("north") }, id)).businessPhones).toEqual(["+49301111111", "+49401234567"]);
+  });
+
   it("links a user added by hand with the same email, and refuses one of another source with a 409", async () => {
     const ws = await workspace("north");
     const hand = await createUser({ db: api.store.db, workspace: ws, actor: "test" }, { email: "lee@north.example", displayName: "Lee", tags: ["Desk 4"] });

@@ -51,7 +51,7 @@ export function schemaDefinitions(baseUrl: string) {
       { name: "preferredLanguage" },
       { name: "active", type: "boolean" },
       { name: "emails", type: "complex", multiValued: true, subAttributes: typedValue(["work"]) },
-      { name: "phoneNumbers", type: "complex", multiValued: true, subAttributes: typedValue(["mobile", "work"]) },
+      { name: "phoneNumbers", type: "complex", multiValued: true, subAttributes: typedValue(["mobile", "work", "other"]) },
     ]),
     schema(scimSchemas.enterprise, "EnterpriseUser", [{ name: "department" }, { name: "employeeNumber" }]),
     schema(scimSchemas.group, "Group", [

@@ -44,9 +44,11 @@ const compact = (object: Json): Json => Object.fromEntries(Object.entries(object
 
 /** A user as GET /Users/{id} shows it: unassigned attributes left out (RFC 7643 2.5). */
 export function scimUser(user: User, meta: Meta): Json {
+  // One entry of each type (Entra ID matches multi-valued attributes by type): the first business phone is the work one,
+  // the others "other", so Entra's `phoneNumbers[type eq "work"].value` changes that one and leaves the others.
   const phones = [
     ...(user.mobilePhone ? [{ value: user.mobilePhone, type: "mobile" }] : []),
-    ...user.businessPhones.map((value) => ({ value, type: "work" })),
+    ...user.businessPhones.map((value, index) => ({ value, type: index === 0 ? "work" : "other" })),
   ];
   const name = compact({ givenName: user.givenName, familyName: user.surname });
   const enterprise = compact({ department: user.department, employeeNumber: user.employeeId });
@@ -131,11 +133,16 @@ export function userFromScim(body: unknown, country: string | null): ScimUserInp
   return { fields, otherUserName: userName && !upn ? userName : null, externalId, problems: problems.map(asScimProblem), warnings: warnings.map(asScimProblem) };
 }
 
-/** The mobile number and the others (work, other…; a fax is no phone), in E.164: one that cannot be read is left out with a warning. */
+/**
+ * The mobile number and the others (work, other…; a fax is no phone), in E.164: one that cannot be read is left out
+ * with a warning. The work number comes first among the others, as scimUser answers it typed "work".
+ */
 function phonesFromScim(list: unknown, country: string | null, warnings: FieldProblem[]): { mobile: string | null; business: string[] } {
   let mobile: string | null = null;
   const business: string[] = [];
-  for (const entry of Array.isArray(list) ? list : []) {
+  const entries = Array.isArray(list) ? list : [];
+  const isWork = (entry: unknown) => String(attribute(entry, "type") ?? "").toLowerCase() === "work";
+  for (const entry of [...entries.filter(isWork), ...entries.filter((e) => !isWork(e))]) {
     const type = String(attribute(entry, "type") ?? "").toLowerCase();
     const raw = text(attribute(entry, "value"));
     if (!raw || type === "fax") continue;
