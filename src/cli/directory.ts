@@ -104,7 +104,7 @@ export interface Directory {
     list(): Promise<ScimSource[]>;
     /** The SCIM source of that name or id; undefined when there is none (it may be an Entra ID source's). */
     find(name: string): Promise<ScimSource | undefined>;
-    add(input: { name: string; config: Partial<ScimConfig> }): Promise<ScimSourceWithToken>;
+    add(input: { name: string; config: Partial<ScimConfig>; credential?: Credential | undefined }): Promise<ScimSourceWithToken>;
     update(name: string, change: { name?: string | undefined; config: Partial<ScimConfig>; newToken: boolean; credential?: Credential | undefined }): Promise<ScimSource & { token?: string | undefined }>;
     remove(name: string, users: SourceRemoval): Promise<RemovedScimSource>;
   };
@@ -256,7 +256,7 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
     scimSources: {
       list: () => listScimSources(ctx, localBaseUrl(rt.config)),
       find: (name) => getScimSource(ctx, name, localBaseUrl(rt.config)).catch(unlessNotFound),
-      add: ({ name, config }) => createScimSource(ctx, { name, config }, localBaseUrl(rt.config)),
+      add: ({ name, config, credential }) => createScimSource(sourceCtx, { name, config, credential }, localBaseUrl(rt.config)),
       update: (name, { name: rename, config, newToken, credential }) => updateScimSource(sourceCtx, name, { name: rename, config, newToken, credential }, localBaseUrl(rt.config)),
       remove: async (name, users) => removeScimSource(ctx, await getScimSource(ctx, name, localBaseUrl(rt.config)), users),
     },

@@ -156,7 +156,7 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
         const found = await get<Source | ScimSource>(at("sources", name)).catch(unlessNotFound);
         return found?.type === "scim" ? found : undefined;
       },
-      add: ({ name, config }) => send("POST", at("sources"), { type: "scim", name, ...config }),
+      add: ({ name, config, credential }) => send("POST", at("sources"), { type: "scim", name, ...config, ...(credential && credentialBody(credential)) }),
       update: (name, { name: rename, config, newToken, credential }) => send("PATCH", at("sources", name), { ...config, ...(rename !== undefined && { name: rename }), ...(newToken && { newScimToken: true }), ...(credential && credentialBody(credential)) }),
       remove: (name, users) => api.request("DELETE", at("sources", name), { query: { users } }),
     },

@@ -74,17 +74,26 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
   if (existing && existing.id !== ownId) throw new RollcallError("conflict", `A source called "${name}" already exists in workspace ${ctx.workspace.name}`, { field: "name" });
 }
 
-export async function createScimSource(ctx: WorkspaceContext, given: { name: string; config?: Partial<ScimConfig> }, baseUrl: ScimBaseUrl): Promise<ScimSourceWithToken> {
+/**
+ * Adds a SCIM source, with sign-in with Microsoft from the start if `config` says so: checked as an update checks it
+ * (`credential`: the sign-in client secret or certificate, sealed and never shown).
+ */
+export async function createScimSource(ctx: ScimSourceContext, given: { name: string; config?: Partial<ScimConfig>; credential?: Credential | undefined }, baseUrl: ScimBaseUrl): Promise<ScimSourceWithToken> {
   const name = given.name.trim();
   await assertFreeName(ctx, name, null);
   const config = parseConfig(given.config);
+  const credential = given.credential && cleanCredential(given.credential);
+  if (credential) checkCredential(credential);
+  const problems = scimSignInProblems({ after: config, given: given.config ?? {}, before: parseConfig({}), secretStored: false, secretGiven: credential !== undefined, customUrls: ctx.entraCustomUrls });
+  if (problems.length) throw invalidInput(problems);
   const token = randomToken(tokenPrefix);
   const id = await ctx.db
     .transaction()
     .execute(async (trx) => {
-      const row = await trx.insertInto("sources").values({ workspace_id: ctx.workspace.id, type: "scim", name, config: JSON.stringify(config), secret_ciphertext: null }).returning("id").executeTakeFirstOrThrow();
+      const secret = credential ? sealCredential(ctx.secrets, credential) : null;
+      const row = await trx.insertInto("sources").values({ workspace_id: ctx.workspace.id, type: "scim", name, config: JSON.stringify(config), secret_ciphertext: secret }).returning("id").executeTakeFirstOrThrow();
       await trx.insertInto("scim_tokens").values({ source_id: row.id, token_hash: hashToken(token) }).execute();
-      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: name, action: "add source", after: { name, type: "scim", config } });
+      await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, subject: name, action: "add source", after: { name, type: "scim", config, ...(credential && { secret: "set" }) } });
       return row.id;
     })
     .catch(translateDatabaseError);

@@ -361,9 +361,27 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect(removed.body.removal).toMatchObject({ users: "disable", usersAffected: 1 });
     expect(await getUser({ db: api.store.db, workspace: await workspace("north") }, user.id)).toMatchObject({ enabled: false, source: { type: "manual", name: "Temp push" } });
     expect((await temp("GET", "/Users")).status).toBe(401);
-    const bad = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Bad push", tenantId: "contoso.onmicrosoft.com" });
-    expect(bad.status).toBe(400);
-    expect(bad.body.error.details.fields).toEqual([{ field: "tenantId", message: expect.stringContaining("sign-in with Microsoft is set on a SCIM source once it exists") }]);
+  });
+
+  it("takes sign-in with Microsoft when a SCIM source is added, checked as an update checks it, nothing added when refused", async () => {
+    expectError(await admin("POST", "workspaces/north/sources", { type: "scim", name: "Early push", signIn: true }), 400, "invalid_input", ["tenantId", "clientId", "clientSecret"]);
+    expectError(await admin("POST", "workspaces/north/sources", { type: "scim", name: "Early push", tenantId: "common" }), 400, "invalid_input", ["tenantId"]);
+    const secretId = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Early push", signIn: true, tenantId: "contoso.onmicrosoft.com", clientId: "0f8fad5b-d9cb-469f-a165-70867728950e", clientSecret: "7c9e6679-7425-40de-944b-e07fc1f90ae7" });
+    expect(secretId.body.error.details.fields).toEqual([expect.objectContaining({ field: "clientSecret", message: expect.stringContaining("secret's ID, not the secret") })]);
+    expect((await admin("GET", "workspaces/north/sources/Early push")).status).toBe(404);
+
+    const secret = "Q~early.push.secret";
+    const added = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Early push", signIn: true, tenantId: "contoso.onmicrosoft.com", clientId: "0f8fad5b-d9cb-469f-a165-70867728950e", clientSecret: secret });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    expect(added.body).toMatchObject({ config: { signIn: true, tenantId: "contoso.onmicrosoft.com", clientId: "0f8fad5b-d9cb-469f-a165-70867728950e" }, secret: { set: true }, token: expect.stringMatching(/^rcscim_/) });
+    expect(JSON.stringify(added.body)).not.toContain(secret);
+    const stored = await api.store.db.selectFrom("sources").select(["secret_ciphertext", "config"]).where("name", "=", "Early push").executeTakeFirstOrThrow();
+    expect(stored.secret_ciphertext).toBeTruthy();
+    expect(stored.secret_ciphertext + JSON.stringify(stored.config)).not.toContain(secret);
+    const { items } = await activityPage(api.store.db, (await workspace("north")).id, { action: "add source" }, { limit: 1 });
+    expect(items[0]).toMatchObject({ subject: "Early push", after: { secret: "set" } });
+    expect(JSON.stringify(items)).not.toContain(secret);
+    expect((await admin("DELETE", "workspaces/north/sources/Early push")).status).toBe(200);
   });
 
   it("answers the tutorial's requests as documented: its create body with nulls, Location, 404 bodies, filters joined by and", async () => {

@@ -70,4 +70,20 @@ describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () =>
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toContain("removed source Entra sync");
   });
+
+  it("adds a SCIM source with sign-in with Microsoft at once, the flags checked as an update checks them", async () => {
+    const incomplete = await cli("sources", "add", "scim", "--name", "Early push", "--sign-in", "--tenant-id", "common");
+    expect(incomplete.code).not.toBe(0);
+    expect(incomplete.stderr).toMatch(/--tenant-id: .*common[\s\S]*--client-id: is required[\s\S]*clientSecret: is required.*--client-secret-env VAR/);
+    expect((await cli("sources", "show", "Early push")).code).not.toBe(0);
+    const missingEnv = await cli("sources", "add", "scim", "--name", "Early push", "--sign-in", "--client-secret-env", "NOT_SET_ANYWHERE");
+    expect(missingEnv.stderr).toContain("environment variable NOT_SET_ANYWHERE is not set");
+
+    const secret = "Q~early.signin.secret";
+    const added = await runCli(["sources", "add", "scim", "--name", "Early push", "--sign-in", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id", "0f8fad5b-d9cb-469f-a165-70867728950e", "--client-secret-env", "EARLY_SECRET"], { ...env, EARLY_SECRET: secret });
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain("sign-in:      with Microsoft (tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, client 0f8fad5b-d9cb-469f-a165-70867728950e, secret set)");
+    expect(added.stdout + added.stderr).not.toContain(secret);
+    expect(JSON.parse((await cli("sources", "show", "Early push", "--json")).stdout)).toMatchObject({ config: { signIn: true }, secret: { set: true } });
+  });
 });

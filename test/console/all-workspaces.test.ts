@@ -50,7 +50,7 @@ describe.skipIf(!hasChromium)("web console: all workspaces at a glance", () => {
 
   it("shows a workspace's SCIM sources, one Entra ID has not called 3 hours after it was added as a check, before the healthy ones", async () => {
     const db = ui.server.rt.store.db;
-    const ctx = { db, workspace: await resolveWorkspace(db, "default"), actor: "test" };
+    const ctx = { db, workspace: await resolveWorkspace(db, "default"), actor: "test", secrets: ui.server.rt.secrets, entraCustomUrls: false };
     const quiet = await createScimSource(ctx, { name: "Quiet push" }, ui.server.url);
     await sql`update sources set created_at = now() - interval '4 hours' where id = ${quiet.id}`.execute(db);
     const page = ui.page;

@@ -35,7 +35,7 @@ try {
     credential: { kind: "secret", secret: emulator.clientSecret },
   });
   // A SCIM source beside it, which Entra ID's provisioning service pushes to (its card on the Sources page, and its own page).
-  await createScimSource(ctx, { name: "Entra push" }, "https://rollcall.example.com");
+  await createScimSource(sourceCtx, { name: "Entra push" }, "https://rollcall.example.com");
   const deps = { store: server.rt.store, secrets: server.rt.secrets, config: server.rt.config };
   runs.synced = (await syncSource(deps, ctx.workspace, "contoso", { trigger: "manual", actor: "admin@rollcall.test" })).runId;
   const tenant = emulator.tenants.get(emulator.tenantId);

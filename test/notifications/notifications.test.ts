@@ -162,7 +162,7 @@ describe.each(engines)("notifications (%s)", (engine) => {
 
   it("a SCIM source Entra ID stopped calling is raised once per quiet spell, settled when it calls again, and by removing it", async () => {
     const workspace = await resolveWorkspace(store.db, "default");
-    const ctx = { db: store.db, workspace, actor: "test" };
+    const ctx = { db: store.db, workspace, actor: "test", secrets, entraCustomUrls: false };
     const quietOne = await createScimSource(ctx, { name: "Entra push" }, "https://rollcall.example.com");
     const neverCalled = await createScimSource(ctx, { name: "Never called" }, "https://rollcall.example.com");
     await updateNotificationSettings(store.db, secrets, workspace, { emailTo: ["ops@example.com"] }, "test");

@@ -35,10 +35,11 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     expect(report.entries.filter((e) => e.status === "failure"), "failures in the provisioning logs").toEqual([]);
     return report;
   };
-  const addScimSource = async (name: string) => {
-    const created = await admin("POST", "workspaces/default/sources", { type: "scim", name });
+  const addScimSource = async (name: string, settings: Record<string, unknown> = {}) => {
+    const created = await admin("POST", "workspaces/default/sources", { type: "scim", name, ...settings });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     tokens[name] = created.body.token;
+    return created.body;
   };
   const turnSignInOn = async (name: string, tenantId: string) => {
     const on = await admin("PATCH", `workspaces/default/sources/${name}`, { signIn: true, tenantId, clientId: h.emulator.clientId, clientSecret: h.emulator.clientSecret, loginUrl: h.emulator.loginUrl });
@@ -79,9 +80,11 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     const alias = await admin("PATCH", "workspaces/default/sources/push", { tenantId: "common" });
     expect(alias.status).toBe(400);
     expect((await admin("GET", "workspaces/default/sources/push")).body).toMatchObject({ config: { signIn: false, tenantId: null, clientId: null }, secret: { set: false } });
+    // At creation, the same checks: nothing is added.
     const atCreation = await admin("POST", "workspaces/default/sources", { type: "scim", name: "early", signIn: true });
     expect(atCreation.status).toBe(400);
-    expect(atCreation.body.error.details.fields[0].message).toContain("once it exists");
+    expect(atCreation.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(["tenantId", "clientId", "clientSecret"]);
+    expect((await admin("GET", "workspaces/default/sources/early")).status).toBe(404);
 
     const on = await turnSignInOn("push", tenant1);
     expect(on).toMatchObject({ type: "scim", config: { signIn: true, tenantId: tenant1, clientId: h.emulator.clientId, loginUrl: h.emulator.loginUrl }, secret: { set: true } });
@@ -157,10 +160,10 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     expect(await linkOf(profile.user.id)).toBeUndefined();
   });
 
-  it("each organization's people sign in through their own SCIM source; someone of an organization the workspace does not provision is refused", async () => {
-    await addScimSource("north");
+  it("each organization's people sign in through their own SCIM source (one added with sign-in on); someone of an organization the workspace does not provision is refused", async () => {
+    const north = await addScimSource("north", { signIn: true, tenantId: tenant2, clientId: h.emulator.clientId, clientSecret: h.emulator.clientSecret, loginUrl: h.emulator.loginUrl });
+    expect(north).toMatchObject({ config: { signIn: true, tenantId: tenant2 }, secret: { set: true } });
     await cycle(tenant2, "north", { scope: { users: people(tenant2).map((u) => u.id) } }); // its groups' names are taken by push's
-    await turnSignInOn("north", tenant2);
     const person = people(tenant2)[0]!;
     const profile = await profileAfter(tenant2, person.id);
     expect(profile.user.source).toMatchObject({ type: "scim", name: "north" });

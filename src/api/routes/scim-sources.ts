@@ -45,30 +45,21 @@ export const scimSourceResponse = z
   })
   .meta({ id: "ScimSource" });
 
-/** The keys a SCIM source takes in a sources body; any other is refused by name. Sign-in ones only once it exists. */
-const scimKeys = new Set(["type", "name", "onRemove", "country", "newScimToken"]);
-const signInSettings = ["signIn", "tenantId", "clientId", "cloud", "loginUrl"] as const;
-const signInKeys = new Set<string>([...signInSettings, "clientSecret", "certificatePem", "privateKeyPem"]);
+/** The keys a SCIM source takes in a sources body, on create and update alike; any other is refused by name. */
+const settings = ["onRemove", "country", "signIn", "tenantId", "clientId", "cloud", "loginUrl"] as const;
+const scimKeys = new Set<string>(["type", "name", "newScimToken", ...settings, "clientSecret", "certificatePem", "privateKeyPem"]);
 
-function scimConfigOf(body: Record<string, unknown>, existing: boolean): Record<string, unknown> {
-  const others = Object.keys(body).filter((key) => !scimKeys.has(key) && !(existing && signInKeys.has(key)));
-  if (others.length) {
-    throw invalidInput(others.map((field) => ({
-      field,
-      message: signInKeys.has(field)
-        ? "sign-in with Microsoft is set on a SCIM source once it exists: PATCH /workspaces/{workspace}/sources/{name} with signIn, tenantId, clientId and clientSecret"
-        : "is not a setting of a SCIM source (it takes name, onRemove, country, newScimToken, and signIn, tenantId, clientId, cloud, loginUrl, clientSecret)",
-    })));
-  }
-  const settings = ["onRemove", "country", ...(existing ? signInSettings : [])];
+function scimConfigOf(body: Record<string, unknown>): Record<string, unknown> {
+  const others = Object.keys(body).filter((key) => !scimKeys.has(key));
+  if (others.length) throw invalidInput(others.map((field) => ({ field, message: "is not a setting of a SCIM source (it takes name, onRemove, country, newScimToken, and signIn, tenantId, clientId, cloud, loginUrl, clientSecret)" })));
   return Object.fromEntries(settings.filter((key) => body[key] !== undefined).map((key) => [key, body[key]]));
 }
 
 export const scimSourceVersion = (source: ScimSource) => versionOf({ id: source.id, name: source.name, config: source.config, tokenIssuedAt: source.status.tokenIssuedAt, secret: source.secret.set });
 
-export function createScimSourceFrom(ctx: WorkspaceContext, rt: Runtime, request: FastifyRequest, body: Record<string, unknown>) {
+export function createScimSourceFrom(ctx: ScimSourceContext, rt: Runtime, request: FastifyRequest, body: Record<string, unknown>, credential: Credential | undefined) {
   if (body.newScimToken !== undefined) throw invalidInput([{ field: "newScimToken", message: "is for an existing source: a new one gets its token anyway" }]);
-  return createScimSource(ctx, { name: String(body.name), config: scimConfigOf(body, false) }, baseUrlOf(rt, request));
+  return createScimSource(ctx, { name: String(body.name), config: scimConfigOf(body), credential }, baseUrlOf(rt, request));
 }
 
 /** The SCIM source `key` names, or undefined when it names none (an Entra ID source, or nothing). */
@@ -83,7 +74,7 @@ export async function updateScimSourceFrom(ctx: ScimSourceContext, rt: Runtime, 
   if (body.type !== undefined && body.type !== "scim") throw invalidInput([{ field: "type", message: `"${source.name}" is a SCIM source; a source's type cannot change` }]);
   assertIfMatch(ifMatch, scimSourceVersion(source), "source");
   const name = typeof body.name === "string" ? body.name : undefined;
-  return updateScimSource(ctx, source.id, { name, config: scimConfigOf(body, true), newToken: body.newScimToken === true, credential }, baseUrlOf(rt, request));
+  return updateScimSource(ctx, source.id, { name, config: scimConfigOf(body), newToken: body.newScimToken === true, credential }, baseUrlOf(rt, request));
 }
 
 export const removeScimSourceFrom = (ctx: WorkspaceContext, source: ScimSource, users: SourceRemoval) => removeScimSource(ctx, source, users);

@@ -53,7 +53,7 @@ const runParams = workspaceParams.extend({ id: z.string().describe("run id") });
 const pem = z.string().min(1).max(16_384).optional();
 const sourceBody = entraConfigPatch
   .extend({
-    type: z.enum(["entra", "scim"]).optional().describe("entra (the default): Rollcall reads the tenant through Graph; scim: Entra ID's provisioning service pushes users and groups to /scim/v2 (takes name, onRemove and country, and once it exists signIn, tenantId, clientId, cloud, loginUrl and clientSecret; its answer holds the Secret Token, once)"),
+    type: z.enum(["entra", "scim"]).optional().describe("entra (the default): Rollcall reads the tenant through Graph; scim: Entra ID's provisioning service pushes users and groups to /scim/v2 (takes name, onRemove and country, and sign-in with Microsoft: signIn, tenantId, clientId, cloud, loginUrl and clientSecret; its answer holds the Secret Token, once)"),
     name: z.string().trim().min(1).max(63).optional(),
     clientSecret: z.string().min(1).max(1024).optional(),
     certificatePem: pem,
@@ -182,12 +182,12 @@ export const sourceRoutes: RouteModule = {
     }),
     route({
       method: "POST", url: "/workspaces/:workspace/sources", summary: "Add an Entra ID source, or (type scim) a SCIM source that Entra ID's provisioning service pushes to", access: "workspace", status: 201,
-      description: "A SCIM source's answer holds its Tenant URL and, this once, its Secret Token: paste both in the enterprise application's provisioning settings.",
+      description: "A SCIM source's answer holds its Tenant URL and, this once, its Secret Token: paste both in the enterprise application's provisioning settings. It may sign its users in with Microsoft from the start (signIn with tenantId, clientId and clientSecret), checked as a PATCH checks them.",
       params: workspaceParams, body: sourceBody, response: z.union([sourceResponse, scimSourceResponse]),
       async handler({ ctx, rt, body, request }) {
         const { type, name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, newScimToken: _n, ...config } = body as SourceBody;
         if (!name) throw invalidInput([{ field: "name", message: "is required" }]);
-        if (type === "scim") return createScimSourceFrom(ctx, rt, request, body as SourceBody);
+        if (type === "scim") return createScimSourceFrom(sourceContext(rt, ctx), rt, request, body as SourceBody, credentialOf(body as SourceBody));
         if (_n !== undefined) throw invalidInput([{ field: "newScimToken", message: "is for a SCIM source (type scim)" }]);
         return createEntraSource(sourceContext(rt, ctx), { name, config: config as never, credential: credentialOf(body as SourceBody) });
       },

@@ -16,13 +16,33 @@ export function scimConfigFromFlags(flags: Flags): Partial<ScimConfig> {
   };
 }
 
-export function addScimCommand(): Command {
+/** `sources add scim`'s sign-in with Microsoft flags, as settings (`sources update` reads the same flags). */
+function signInFromFlags(flags: Flags): Partial<ScimSignInSettings> {
+  return {
+    ...(flags.signIn !== undefined && { signIn: flags.signIn === true }),
+    ...(flags.tenantId !== undefined && { tenantId: String(flags.tenantId) }),
+    ...(flags.clientId !== undefined && { clientId: String(flags.clientId) }),
+    ...(flags.cloud !== undefined && { cloud: flags.cloud as ScimSignInSettings["cloud"] }),
+    ...(flags.loginUrl !== undefined && { loginUrl: String(flags.loginUrl) }),
+  };
+}
+
+/** `readCredential`: the sign-in client secret (--client-secret-env) or certificate, read as `sources update` reads it. */
+export function addScimCommand(readCredential: (flags: Flags) => Credential | undefined): Command {
   return directoryCommand("scim", "add a SCIM source: Entra ID's provisioning service pushes users and groups to Rollcall (prints its Tenant URL and Secret Token, once)")
     .requiredOption("--name <name>", "source name (shown on provisioned users)")
     .addOption(new Option("--on-remove <action>", "what happens to a user Entra ID deletes: disable it (default), delete it, or keep it as it is; both keep it managed here").choices(scimRemovals))
     .option("--country <CC>", "country for reading local phone numbers (default: the workspace's)")
+    .option("--sign-in", "the source's users sign in with Microsoft, through the enterprise application's app registration (needs --tenant-id, --client-id and --client-secret-env)")
+    .option("--tenant-id <id>", "sign-in: the directory (tenant) ID people sign in from")
+    .option("--client-id <id>", "sign-in: the application (client) ID of the enterprise application's app registration")
+    .option("--client-secret-env <VAR>", "sign-in: name of the environment variable holding a client secret of that app registration")
+    .option("--certificate-file <file>", "sign-in: certificate (PEM) instead of a secret, with --private-key-file")
+    .option("--private-key-file <file>", "sign-in: the certificate's private key (PKCS#8 PEM)")
+    .addOption(new Option("--cloud <cloud>", "sign-in: national cloud").choices(["global", "usgov", "usgovdod", "china"]))
+    .option("--login-url <url>", "sign-in: login base URL (default: the cloud's; another host, such as the emulator's, needs ROLLCALL_ENTRA_CUSTOM_URLS=true)")
     .action(async (flags: Flags) =>
-      runOn(flags, (directory) => directory.scimSources.add({ name: String(flags.name), config: scimConfigFromFlags(flags) }), {
+      runOn(flags, (directory) => directory.scimSources.add({ name: String(flags.name), config: { ...scimConfigFromFlags(flags), ...signInFromFlags(flags) }, credential: readCredential(flags) }), {
         human: (s) => [`added SCIM source ${s.name}`, ...tokenLines(s, s.token, flags.workspace), describeScimSource(s)].join("\n"),
       }),
     );

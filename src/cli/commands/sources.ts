@@ -264,7 +264,7 @@ export function sourcesCommand(): Command {
         }, { human: (s) => `added source ${s.name}\n${describeSource(s, flags.workspace)}\nNext: ${suggest(["sources", "test", s.name], flags.workspace)}, then ${suggest(["sync", s.name], flags.workspace)}` }),
       ),
   );
-  add.addCommand(addScimCommand());
+  add.addCommand(addScimCommand(credentialFromFlags));
   sources.addCommand(add);
 
   sources.addCommand(
