@@ -7,7 +7,7 @@ import { exportUsers, type ExportOptions, type ExportResult } from "../core/expo
 import { addMember, createGroup, deleteGroup, getGroup, groupHistory, listGroupsWithMembers, removeMember, updateGroup, type GroupHistory } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
 import { cancelRun, listRuns, rejectRun, runWithChangePages, type Run, type RunWithChangePages } from "../core/runs.ts";
-import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
+import { assertSourceOfEitherKind, createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
 import { removeScimSource, removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
 import { createScimSource, getScimSource, listScimSources, updateScimSource, type ScimConfig, type ScimSource, type ScimSourceWithToken } from "../core/scim-sources.ts";
 import { RollcallError } from "../errors.ts";
@@ -243,13 +243,15 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
     },
     sources: {
       list: () => listSources(ctx),
-      get: (name) => getSource(ctx, name),
+      // show, update and remove look a SCIM source up first: a name that is neither kind's is refused naming both.
+      get: async (name) => (await assertSourceOfEitherKind(ctx, name), getSource(ctx, name)),
       add: ({ name, config, credential }) => createEntraSource(sourceCtx, { name, config: config as EntraConfigInput, credential }),
       async update(name, { config, credential, rename }) {
+        await assertSourceOfEitherKind(ctx, name);
         const current = await getSource(ctx, name);
         return updateEntraSource(sourceCtx, name, { name: rename, config: config(current.config), ...(credential && { credential }) });
       },
-      remove: (name, users) => removeSource(sourceCtx, name, users),
+      remove: async (name, users) => (await assertSourceOfEitherKind(ctx, name), removeSource(sourceCtx, name, users)),
       test: (name) => testSource(sourceCtx, name),
       tryUser: (name, user) => tryUserMapping(sourceCtx, name, user),
     },

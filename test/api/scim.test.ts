@@ -384,6 +384,23 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     expect((await admin("DELETE", "workspaces/north/sources/Early push")).status).toBe(200);
   });
 
+  it("names both kinds of sources for a name that is neither's (show, change, remove), and says a SCIM source has nothing to sync", async () => {
+    const names = 'in workspace "north"; its Entra ID sources are "hr" and its SCIM sources are ';
+    await admin("POST", "workspaces/north/sources", { name: "hr", tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47", clientId: "0f8fad5b-d9cb-469f-a165-70867728950e", clientSecret: "Q~hr.secret.value" }).then((r) => expect(r.status, JSON.stringify(r.body)).toBe(201));
+    for (const [method, path] of [["GET", "Entra psuh"], ["PATCH", "Entra psuh"], ["DELETE", "Entra psuh"]] as const) {
+      const missing = await admin(method, `workspaces/north/sources/${path}`, method === "PATCH" ? { country: "DE" } : undefined);
+      expectError(missing, 404, "not_found");
+      expect(missing.body.error.message, method).toContain(`no source is named "Entra psuh" ${names}`);
+      expect(missing.body.error.message, method).toContain('"Entra push"');
+    }
+    const sync = await admin("POST", "workspaces/north/sources/entra PUSH/sync", {});
+    expectError(sync, 404, "not_found");
+    expect(sync.body.error.message).toBe(`"Entra push" is a SCIM source: Entra ID's provisioning service pushes it; there is nothing to sync`);
+    const typo = await admin("POST", "workspaces/north/sources/hrr/sync", {});
+    expect(typo.body.error.message).toBe('no Entra ID source is named "hrr" in workspace "north"; its Entra ID sources are "hr"');
+    expect((await admin("DELETE", "workspaces/north/sources/hr")).status).toBe(200);
+  });
+
   it("answers the tutorial's requests as documented: its create body with nulls, Location, 404 bodies, filters joined by and", async () => {
     // "Example 2. Provision a user" of the SCIM endpoint tutorial, as printed (nulls, and its schema URN without a colon).
     const created = await scim("POST", "/Users", {

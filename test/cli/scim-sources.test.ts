@@ -60,7 +60,13 @@ describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () =>
     expect(renamed.code, renamed.stderr).toBe(0);
     expect(renamed.stdout).toContain("updated SCIM source Entra sync\nEntra sync (SCIM, pushed by Entra ID's provisioning service)");
     expect(renamed.stdout).toContain("local numbers read as DE");
-    expect((await cli("sources", "show", "Entra push")).stderr).toContain('error [not_found]: no Entra ID source is named "Entra push"');
+    expect((await cli("sources", "show", "Entra push")).stderr).toContain('error [not_found]: no source is named "Entra push" in workspace "default"; it has no Entra ID sources and its SCIM sources are "Entra sync"');
+    for (const args of [["update", "Entra push", "--country", "DE"], ["remove", "Entra push", "--yes"]]) {
+      expect((await cli("sources", ...args)).stderr, args[0]).toContain('no source is named "Entra push" in workspace "default"; it has no Entra ID sources and its SCIM sources are "Entra sync"');
+    }
+    const sync = await cli("sync", "entra SYNC");
+    expect(sync.code).not.toBe(0);
+    expect(sync.stderr).toContain(`error [not_found]: "Entra sync" is a SCIM source: Entra ID's provisioning service pushes it; there is nothing to sync`);
     const activity = JSON.parse((await cli("activity", "--action", "update source", "--json")).stdout);
     expect(activity.items[0]).toMatchObject({ subject: "Entra sync", before: { name: "Entra push" }, after: { name: "Entra sync", config: { country: "DE" } } });
     const nothing = await cli("sources", "update", "Entra sync");
@@ -69,6 +75,7 @@ describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () =>
     const removed = await cli("sources", "remove", "Entra sync", "--yes");
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toContain("removed source Entra sync");
+    expect((await cli("sources", "show", "Entra sync")).stderr).toContain('no source is named "Entra sync" in workspace "default"; it has no sources (add one with `rollcall sources add entra` or `rollcall sources add scim --name NAME`)');
   });
 
   it("adds a SCIM source with sign-in with Microsoft at once, the flags checked as an update checks them", async () => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorCodes, invalidInput } from "../../errors.ts";
-import { createEntraSource, getSource, listSources, loadSourceForSync, sourceContext, sourceVersion, testSource, updateEntraSource, type Source } from "../../core/sources.ts";
+import { assertSourceOfEitherKind, createEntraSource, getSource, listSources, loadSourceForSync, sourceContext, sourceVersion, testSource, updateEntraSource, type Source } from "../../core/sources.ts";
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
 import { cancelRun, getRun, pageOfRuns, rejectRun, runChangePage, runWithChanges } from "../../core/runs.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
@@ -196,7 +196,12 @@ export const sourceRoutes: RouteModule = {
       method: "GET", url: "/workspaces/:workspace/sources/:name", summary: "Show a source (never its secret or token)", access: "workspace", etag: { version: anySourceVersion },
       description: "The ETag header is the source's version (name, settings, secret; not its sync status): send it back as If-Match with a PATCH.",
       params: sourceParams, response: z.union([sourceResponse, scimSourceResponse]),
-      handler: async ({ ctx, rt, request, params }) => (await findScimSource(ctx, rt, request, params.name)) ?? getSource(ctx, params.name),
+      async handler({ ctx, rt, request, params }) {
+        const scim = await findScimSource(ctx, rt, request, params.name);
+        if (scim) return scim;
+        await assertSourceOfEitherKind(ctx, params.name);
+        return getSource(ctx, params.name);
+      },
     }),
     route({
       method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name); a SCIM source: its name, onRemove and country, a new Secret Token (newScimToken), or sign-in with Microsoft (signIn with tenantId, clientId and clientSecret)", access: "workspace",
@@ -206,6 +211,7 @@ export const sourceRoutes: RouteModule = {
       async handler({ ctx, rt, request, params, body, ifMatch }) {
         const scim = await findScimSource(ctx, rt, request, params.name);
         if (scim) return updateScimSourceFrom(sourceContext(rt, ctx), rt, request, scim, body as SourceBody, ifMatch, credentialOf(body as SourceBody));
+        await assertSourceOfEitherKind(ctx, params.name);
         const { type, name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, newScimToken, ...config } = body as SourceBody;
         if (newScimToken !== undefined) throw invalidInput([{ field: "newScimToken", message: `"${params.name}" is not a SCIM source` }]);
         if (type === "scim") throw invalidInput([{ field: "type", message: "a source's type cannot change" }]);
@@ -220,7 +226,9 @@ export const sourceRoutes: RouteModule = {
       query: z.object({ users: z.enum(sourceRemovals).default("keep").describe("what happens to the source's users and groups") }).strict(),
       async handler({ ctx, rt, request, params, query }) {
         const scim = await findScimSource(ctx, rt, request, params.name);
-        return scim ? removeScimSourceFrom(ctx, scim, query.users) : removeSource(sourceContext(rt, ctx), params.name, query.users);
+        if (scim) return removeScimSourceFrom(ctx, scim, query.users);
+        await assertSourceOfEitherKind(ctx, params.name);
+        return removeSource(sourceContext(rt, ctx), params.name, query.users);
       },
     }),
     route({
