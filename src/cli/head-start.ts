@@ -1,5 +1,5 @@
 import { warmUpPGlite } from "../storage/pglite-head-start.ts";
-import { bulkCommands } from "./bulk-commands.ts";
+import { isBulkCommandLine } from "./bulk-commands.ts";
 
 /** Top-level commands that open this machine's database, unless a server is named. */
 const localCommands = new Set(["users", "groups", "workspaces", "tokens", "migrate", "admins", "import", "export", "sources", "sync", "runs", "activity", "notifications", "user-role"]);
@@ -17,5 +17,5 @@ export function opensEmbeddedDatabase(args: string[], env: Record<string, string
 
 /** Run by bin/rollcall.js before the CLI's code loads (storage/pglite-head-start.ts). */
 export function startDatabaseEarly(args: string[], env: Record<string, string | undefined>): void {
-  if (opensEmbeddedDatabase(args, env)) warmUpPGlite(!bulkCommands.has(args[0]!));
+  if (opensEmbeddedDatabase(args, env)) warmUpPGlite(!isBulkCommandLine(args));
 }

@@ -10,7 +10,7 @@ import type { Directory } from "./directory.ts";
 import type { Workspaces } from "./workspaces.ts";
 import { jsonPieces } from "./json-stream.ts";
 import { printError } from "./print-error.ts";
-import { bulkCommands } from "./bulk-commands.ts";
+import { bulkCommands, isBulkCommandLine } from "./bulk-commands.ts";
 import { localActor } from "./local-actor.ts";
 
 export { noteFlagsOf, printError } from "./print-error.ts";
@@ -159,7 +159,7 @@ type Present<T> = Parameters<typeof output<T>>[2];
 export async function run<T>(options: GlobalOptions, body: (rt: Runtime) => Promise<T>, present: Present<T>, command = "cli"): Promise<void> {
   let runtime: Runtime | undefined;
   try {
-    await output(options, async () => body((runtime = await (await import("../runtime.ts")).openRuntime(loadConfig(), { command, brief: !bulkCommands.has(command) }))), present);
+    await output(options, async () => body((runtime = await (await import("../runtime.ts")).openRuntime(loadConfig(), { command, brief: !bulkCommands.has(command) && !isBulkCommandLine(process.argv.slice(2)) }))), present);
   } finally {
     await runtime?.close();
   }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { pretendHeld } from "../support/data-dir-lock.ts";
 import { afterAll, describe, expect, it } from "vitest";
 import { opensEmbeddedDatabase } from "../../src/cli/head-start.ts";
+import { isBulkCommandLine } from "../../src/cli/bulk-commands.ts";
 import { runCli } from "../support/cli.ts";
 import { freshDataFolder } from "../support/db.ts";
 
@@ -30,6 +31,15 @@ describe("the CLI's head start on the embedded database", { timeout: 120_000 }, 
       [[], {}],
     ] as const) {
       expect(opensEmbeddedDatabase([...args], env), args.join(" ")).toBe(false);
+    }
+  });
+
+  it("keeps V8's optimising compiler for a command line that may read or write a whole directory", () => {
+    for (const args of [["sync", "contoso"], ["import", "people.csv"], ["export", "--out", "all.csv"], ["users", "tag", "--matching", "--add", "x"], ["users", "disable", "--matching", "--department", "Sales"]]) {
+      expect(isBulkCommandLine(args), args.join(" ")).toBe(true);
+    }
+    for (const args of [["users", "list"], ["users", "tag", "a@example.com", "--add", "x"], ["groups", "list", "--json"], ["activity"], ["migrate"], []]) {
+      expect(isBulkCommandLine(args), args.join(" ")).toBe(false);
     }
   });
 
