@@ -34,6 +34,8 @@ function noticeLine(n: components["schemas"]["NotificationWithDeliveries"]): str
       return `run ${n.data.runId} of ${n.data.source}: ${n.data.code ?? "no code"}`;
     case "import_failed":
       return `import of ${n.data.fileName}`;
+    case "scim_quiet":
+      return `${n.data.source} silent since ${n.data.since}${n.data.lastRequestAt === null ? " (never called)" : ""}`;
   }
 }
 
