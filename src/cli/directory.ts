@@ -7,7 +7,8 @@ import { exportUsers, type ExportOptions, type ExportResult } from "../core/expo
 import { addMember, createGroup, deleteGroup, getGroup, groupHistory, listGroupsWithMembers, removeMember, updateGroup, type GroupHistory } from "../core/groups.ts";
 import { runImport, type ImportProgress, type ImportReport } from "../core/imports.ts";
 import { cancelRun, listRuns, rejectRun, runWithChangePages, type Run, type RunWithChangePages } from "../core/runs.ts";
-import { assertSourceOfEitherKind, createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
+import { createEntraSource, getSource, listSources, sourceContext, testSource, updateEntraSource, type Source } from "../core/sources.ts";
+import { assertSourceOfEitherKind } from "../core/source-not-found.ts";
 import { removeScimSource, removeSource, type RemovedSource, type SourceRemoval } from "../core/source-removal.ts";
 import { createScimSource, getScimSource, listScimSources, updateScimSource, type ScimConfig, type ScimSource, type ScimSourceWithToken } from "../core/scim-sources.ts";
 import { RollcallError } from "../errors.ts";

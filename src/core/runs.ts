@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { invalidInput, notFound, RollcallError, type ErrorCode } from "../errors.ts";
 import { countChanges, listChanges, pageOfChanges, type ChangeRecord } from "./change-log.ts";
-import { entraSourceNames, unknownSourceMessage } from "./sources.ts";
+import { entraSourceNames, unknownSourceMessage } from "./source-not-found.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
 import type { RunProgress } from "../sync/run-record.ts";
