@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Link, navigate } from "../router.tsx";
+import { Link } from "../router.tsx";
 import { useCanChange, wsPath } from "../session.tsx";
 import { syncApi, type ScimSource } from "../sync-api.ts";
 import { countOf, formatDate, relativeTime } from "../format.ts";
@@ -8,6 +8,7 @@ import { Dialog } from "../components/dialog.tsx";
 import { FormActions, FormError, useSubmit } from "../components/form.tsx";
 import { NewScimToken, QuietWarning, fieldErrors, onRemoveOptions, removalText } from "../components/ScimSources.tsx";
 import { RemoveSourceDialog } from "../components/RemoveSourceDialog.tsx";
+import { useSourceSaved } from "../components/source-saved.ts";
 import { ScimSignIn } from "../components/ScimSignIn.tsx";
 import { Prop } from "./UserDetail.tsx";
 
@@ -18,6 +19,7 @@ import { Prop } from "./UserDetail.tsx";
  */
 export function ScimSourcePage({ workspace, source: s, reload }: { workspace: string; source: ScimSource; reload: () => void }) {
   const toast = useToast();
+  const afterSave = useSourceSaved(workspace, s.name, reload);
   const canChange = useCanChange();
   const [editing, setEditing] = useState(false);
   const [removing, setRemoving] = useState(false);
@@ -92,9 +94,7 @@ export function ScimSourcePage({ workspace, source: s, reload }: { workspace: st
         onClose={() => setEditing(false)}
         onSaved={(saved) => {
           setEditing(false);
-          toast("Source saved");
-          if (saved.name === s.name) reload();
-          else navigate(wsPath(workspace, `/sync/${encodeURIComponent(saved.name)}`), { replace: true });
+          afterSave(saved);
         }}
       />
       <RemoveSourceDialog

@@ -3,7 +3,7 @@ import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useLoad, useTitle, type Loaded } from "../hooks.ts";
 import { countsMeaning, countsSummary, startedBy, statusText, statusTone, syncApi, wouldStopWarning, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
-import { Badge, ErrorBanner, Loading, Pager, useToast } from "../components/ui.tsx";
+import { Badge, ErrorBanner, Loading, Pager } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate, relativeTime } from "../format.ts";
 import { SourceFormDialog, describeEndpoints, registerRedirectUri, useSignInRedirectUri } from "../components/SourceForm.tsx";
@@ -15,6 +15,7 @@ import { formatInterval } from "../../domain/interval.ts";
 import { TryMapping } from "../components/TryMapping.tsx";
 import { ScimSourcePage } from "./ScimSourceDetail.tsx";
 import { RemoveSourceDialog } from "../components/RemoveSourceDialog.tsx";
+import { useSourceSaved } from "../components/source-saved.ts";
 
 const pageSize = 20;
 
@@ -37,7 +38,6 @@ export function SourcePage({ name }: { name: string }) {
 
 function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source> }) {
   const workspace = useWorkspaceName();
-  const toast = useToast();
   const { query } = useLocation();
   // The history's page is in the address: a reload, or Back from a run, returns to it.
   const offset = offsetIn(query, "runs");
@@ -58,6 +58,7 @@ function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source
     source.reload();
     runs.reload();
   };
+  const afterSave = useSourceSaved(workspace, name, refresh);
 
   return (
     <div className="page">
@@ -153,9 +154,7 @@ function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source
             onClose={() => setEditing(false)}
             onSaved={(saved) => {
               setEditing(false);
-              toast("Source saved");
-              if (saved.name === s.name) refresh();
-              else navigate(wsPath(workspace, `/sync/${encodeURIComponent(saved.name)}`), { replace: true });
+              afterSave(saved);
             }}
           />
           <RemoveSourceDialog
