@@ -131,6 +131,11 @@ function route(deps: ControlDeps, req: Req): Res | Promise<Res> {
       return { status: 204, headers: {} };
     }
   }
+  if (kind === "deletedItems" && id === "age" && m === "POST") {
+    const days = b().days;
+    if (typeof days !== "number" || !Number.isFinite(days) || days < 0) throw new BadInput(`days must be a number of days, 0 or more, not ${JSON.stringify(days)}`);
+    return json(200, t.ageDeletedItems(days));
+  }
   if (kind === "provisioning" && id === "cycles" && m === "POST") return provisioningCycle(deps, t.id, b());
   if (kind === "delta" && m === "POST") {
     if (id === "expire") { t.expireDeltaTokens(); return { status: 204, headers: {} }; }

@@ -3,6 +3,7 @@
 import { AppDirectory, DEFAULT_APP_PERMISSIONS, DEFAULT_DELEGATED_SCOPES, ServicePrincipal, type AppRegistration } from "./apps.ts";
 import { NotFound, restorableWhenDeleted, type Tenant } from "./tenant.ts";
 import { ACTIVE, HARD_DELETED, SOFT_DELETED } from "./tenant-records.ts";
+import { backdateDeletedItems, expiredDeletedItems } from "./recycle-bin.ts";
 import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, ServicePrincipalInfo } from "./app-types.ts";
 import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberRef, UserInput } from "./directory-types.ts";
 import type { TenantHandle, TenantState } from "./types.ts";
@@ -58,6 +59,20 @@ export class TenantEntry implements TenantHandle {
     this.onChange("groups", id, soft ? "updated" : "deleted");
   }
   restoreGroup(id: string): GraphGroup { return this.told("groups", this.tenant.restoreGroup(id), "updated"); }
+
+  // ---- deleted items (recycle-bin.ts) ----
+  /** Deletes for good the users and groups deleted 30 days ago or more; Graph does this before it answers anything. */
+  purgeDeletedItems(now = Date.now()): { users: string[]; groups: string[] } {
+    const expired = expiredDeletedItems(this.tenant, now);
+    for (const id of expired.users) this.deleteUser(id, { permanent: true });
+    for (const id of expired.groups) this.deleteGroup(id, { permanent: true });
+    return expired;
+  }
+  /** As if `days` had passed for the deleted items: those now 30 days old or more are purged (returned). */
+  ageDeletedItems(days: number): { users: string[]; groups: string[] } {
+    backdateDeletedItems(this.tenant, days);
+    return this.purgeDeletedItems();
+  }
   createDevice(input?: Partial<GraphDevice>): GraphDevice { return this.tenant.createDevice(input); }
   createContact(input?: Partial<GraphContact>): GraphContact { return this.tenant.createContact(input); }
   addMember(groupId: string, memberId: string): void {

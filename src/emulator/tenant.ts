@@ -32,6 +32,8 @@ export class Tenant {
   seq = 0;
   memberships = 0;
   readonly delta = new DeltaTokens();
+  /** Ids of the soft-deleted users and groups (deleted items), which Entra deletes for good 30 days on (recycle-bin.ts). */
+  readonly bin = new Set<string>();
   /**
    * Directory extensions registered for users, by full name (`extension_{app ID without dashes}_{name}`): a user
    * carries a value as a property of that name, served only when `$select` names it, and only when set.
@@ -106,7 +108,10 @@ export class Tenant {
       for (const gid of rec.restoreGroups) this.removeMember(gid, rec.u.id);
     }
     rec.state = permanent ? HARD_DELETED : SOFT_DELETED;
-    if (permanent) this.usersByUpn.delete(rec.u.userPrincipalName.toLowerCase());
+    // A deleted user's name is free at once (deleted items show it prefixed with the object id: deleted-items.ts).
+    if (this.usersByUpn.get(rec.u.userPrincipalName.toLowerCase()) === rec) this.usersByUpn.delete(rec.u.userPrincipalName.toLowerCase());
+    if (permanent) this.bin.delete(rec.u.id);
+    else this.bin.add(rec.u.id);
     rec.u.deletedDateTime = graphNow();
     rec.seq = rec.stateSeq = ++this.seq;
   }
@@ -114,7 +119,11 @@ export class Tenant {
   restoreUser(id: string): GraphUser {
     const rec = this.usersById.get(id);
     if (!rec || rec.state !== SOFT_DELETED) throw new NotFound(`deleted user ${id} not found in tenant ${this.id}`);
+    const key = rec.u.userPrincipalName.toLowerCase();
+    if (this.usersByUpn.has(key)) throw new Error(`userPrincipalName ${rec.u.userPrincipalName} already exists: another user took it after ${id} was deleted`);
+    this.usersByUpn.set(key, rec);
     rec.state = ACTIVE;
+    this.bin.delete(id);
     rec.u.deletedDateTime = null;
     rec.seq = rec.stateSeq = ++this.seq;
     for (const gid of rec.restoreGroups ?? []) if (this.groupsById.get(gid)?.state === ACTIVE) this.addMember(gid, id);
@@ -167,6 +176,8 @@ export class Tenant {
     for (const pid of [...rec.parents]) this.removeMember(pid, id);
     for (const mid of [...rec.members.keys()]) this.removeMember(id, mid);
     rec.state = soft ? SOFT_DELETED : HARD_DELETED;
+    if (soft) this.bin.add(id);
+    else this.bin.delete(id);
     rec.g.deletedDateTime = graphNow();
     rec.seq = rec.stateSeq = ++this.seq;
   }
@@ -176,6 +187,7 @@ export class Tenant {
     const rec = this.groupsById.get(id);
     if (!rec || rec.state !== SOFT_DELETED) throw new NotFound(`deleted group ${id} not found in tenant ${this.id}`);
     rec.state = ACTIVE;
+    this.bin.delete(id);
     rec.g.deletedDateTime = null;
     rec.seq = rec.stateSeq = ++this.seq;
     const { members, parents } = rec.restore ?? { members: [], parents: [] };

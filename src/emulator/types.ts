@@ -60,6 +60,10 @@ export interface TenantHandle {
   deleteGroup(id: string, options?: { permanent?: boolean }): void;
   /** A soft-deleted group back, with the memberships (both ways) whose other end still exists. */
   restoreGroup(id: string): GraphGroup;
+  /** Deleted items 30 days old or more are deleted for good (delta `@removed: deleted`); Graph requests do this first. */
+  purgeDeletedItems(now?: number): { users: string[]; groups: string[] };
+  /** The emulator's clock for deleted items: every deletion `days` earlier, then purges (returns) those 30 days old. */
+  ageDeletedItems(days: number): { users: string[]; groups: string[] };
   /** A device, which can then be made a member of groups (`addMember`). */
   createDevice(input?: Partial<GraphDevice>): GraphDevice;
   /** An organizational contact, which can then be made a member of groups (`addMember`). */

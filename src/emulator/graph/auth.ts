@@ -99,7 +99,8 @@ const READ_USERS = ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All",
 const READ_GROUPS = ["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
 const READ_MEMBERS = [...READ_GROUPS, "GroupMember.Read.All", "GroupMember.ReadWrite.All"];
 
-export type Need = "users" | "groups" | "members" | "memberOf" | "me" | "deletedUsers" | "deletedGroups";
+export type Need = "users" | "groups" | "members" | "memberOf" | "me" | "deletedUsers" | "deletedGroups"
+  | "restoreUsers" | "restoreGroups" | "purgeUsers" | "purgeGroups";
 
 export function requirePermission(c: Caller, need: Need): void {
   const has = (list: string[]): boolean => list.some((p) => c.permissions.has(p));
@@ -114,6 +115,12 @@ export function requirePermission(c: Caller, need: Need): void {
     // (https://learn.microsoft.com/graph/api/directory-deleteditems-list#permissions).
     case "deletedUsers": ok = has(READ_USERS); break;
     case "deletedGroups": ok = has(READ_GROUPS); break;
+    // Restore and permanent delete (https://learn.microsoft.com/graph/api/directory-deleteditems-restore#permissions,
+    // https://learn.microsoft.com/graph/api/directory-deleteditems-delete#permissions): a group's permanent delete is delegated only.
+    case "restoreUsers": ok = has(["User.DeleteRestore.All", "User.ReadWrite.All", "Directory.ReadWrite.All"]); break;
+    case "restoreGroups": ok = has(["Group.ReadWrite.All", "Directory.ReadWrite.All"]); break;
+    case "purgeUsers": ok = has(["User.DeleteRestore.All", "User.ReadWrite.All", "Directory.ReadWrite.All"]); break;
+    case "purgeGroups": ok = c.kind === "user" && has(["Group.ReadWrite.All", "Directory.ReadWrite.All"]); break;
   }
   if (!ok) throw denied();
 }

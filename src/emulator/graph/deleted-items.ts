@@ -70,3 +70,50 @@ export function getDeletedItem(req: GraphReq, e: TenantEntry, c: Caller, id: str
   // Found by object id only, as a group is: anything else is no id at all.
   throw groupNotFound(id);
 }
+
+/**
+ * `POST /directory/deletedItems/{id}/restore`: 200 with the restored object as a directoryObject (its @odata.type and
+ * default properties), keeping its object id; a user gets its name back, a group its memberships (handle.ts). Users need
+ * User.DeleteRestore.All or User.ReadWrite.All, groups Group.ReadWrite.All (Directory.ReadWrite.All either).
+ * https://learn.microsoft.com/graph/api/directory-deleteditems-restore
+ */
+export function restoreDeletedItem(req: GraphReq, e: TenantEntry, c: Caller, id: string): Body {
+  const t = e.tenant;
+  const context = contextUrl(req, "directoryObjects", null, "/$entity");
+  if (t.usersById.get(id)?.state === SOFT_DELETED) {
+    requirePermission(c, "restoreUsers");
+    const upn = t.usersById.get(id)!.u.userPrincipalName.toLowerCase();
+    if (t.usersByUpn.has(upn)) throw userNameTaken();
+    const { select } = parseSelect(new URLSearchParams(), "user", "one");
+    return { "@odata.context": context, "@odata.type": "#microsoft.graph.user", ...projector(select)(e.restoreUser(id)) };
+  }
+  if (t.groupsById.get(id)?.state === SOFT_DELETED) {
+    requirePermission(c, "restoreGroups");
+    const { select } = parseSelect(new URLSearchParams(), "group");
+    return { "@odata.context": context, "@odata.type": "#microsoft.graph.group", ...projector(select)(e.restoreGroup(id)) };
+  }
+  throw groupNotFound(id);
+}
+
+/**
+ * `DELETE /directory/deletedItems/{id}`: 204, deleted for good (a delta round reports it `@removed: deleted`). Users need
+ * User.DeleteRestore.All; groups Group.ReadWrite.All, delegated only ("Application: Not supported").
+ * https://learn.microsoft.com/graph/api/directory-deleteditems-delete
+ */
+export function purgeDeletedItem(e: TenantEntry, c: Caller, id: string): void {
+  const t = e.tenant;
+  if (t.usersById.get(id)?.state === SOFT_DELETED) {
+    requirePermission(c, "purgeUsers");
+    e.deleteUser(id, { permanent: true });
+    return;
+  }
+  if (t.groupsById.get(id)?.state === SOFT_DELETED) {
+    requirePermission(c, "purgeGroups");
+    e.deleteGroup(id, { permanent: true });
+    return;
+  }
+  throw groupNotFound(id);
+}
+
+/** A user whose name another user took meanwhile stays deleted until that one is renamed or deleted. */
+const userNameTaken = () => badRequest("Another object with the same value for property userPrincipalName already exists.");

@@ -9,7 +9,7 @@ import { endpointKey } from "../stats.ts";
 import { NotFound } from "../tenant.ts";
 import { GraphAuth, requirePermission, requireSelectedProperties, type Caller } from "./auth.ts";
 import { delta } from "./delta.ts";
-import { getDeletedItem, listDeletedItems, untypedDeletedItems } from "./deleted-items.ts";
+import { getDeletedItem, listDeletedItems, purgeDeletedItem, restoreDeletedItem, untypedDeletedItems } from "./deleted-items.ts";
 import { getGroup, getUser, listGroups, listMemberOf, listMembers, listUsers, organization } from "./directory.ts";
 import { badRequest, graphError, graphHeaders, GraphHttpError, newIds, notFound, type GraphCtxIds } from "./errors.ts";
 import type { GraphReq } from "./query.ts";
@@ -74,7 +74,10 @@ export class GraphService {
         const answer = await this.subscriptions.handle(req, caller);
         return { status: answer.status, headers: graphHeaders(ids, unitHeaders), body: answer.body === undefined ? "" : JSON.stringify(answer.body), caller };
       }
+      // Deleted items 30 days old are gone before Graph answers anything (recycle-bin.ts).
+      caller.entry.purgeDeletedItems();
       const r = this.route(req, caller);
+      if (r.noContent) return { status: 204, headers: graphHeaders(ids, unitHeaders), body: "", caller };
       if (r.text !== undefined) return { status: 200, headers: graphHeaders(ids, { ...unitHeaders, "content-type": "text/plain" }), body: r.text, caller };
       return { status: 200, headers: graphHeaders(ids, { ...unitHeaders, ...r.headers }), body: JSON.stringify(r.body), caller };
     } catch (e) {
@@ -84,7 +87,7 @@ export class GraphService {
     }
   }
 
-  private route(req: GraphReq, c: Caller): { body: Body; headers?: Record<string, string>; text?: string } {
+  private route(req: GraphReq, c: Caller): { body: Body; headers?: Record<string, string>; text?: string; noContent?: true } {
     const [first, second] = req.path.split("/").filter(Boolean);
     if (first === "users" && second && decodeURIComponent(second).startsWith("$") && second !== "$count") {
       throw new GraphHttpError(400, "BadRequest", `Resource not found for the segment '${decodeURIComponent(second)}'.`);
@@ -95,6 +98,11 @@ export class GraphService {
     const seg = counting ? all.slice(0, -1) : all;
     const list = (body: (r: GraphReq) => Body) => (counting ? countOf(req, body) : { body: body(req) });
     const e = c.entry;
+    const [a0, b0, id0, d0] = seg;
+    if (a0 === "directory" && b0?.toLowerCase() === "deleteditems" && id0 && !counting && !id0.toLowerCase().startsWith("microsoft.graph.")) {
+      if (req.method === "POST" && d0 === "restore" && seg.length === 4) return { body: restoreDeletedItem(req, e, c, id0) };
+      if (req.method === "DELETE" && seg.length === 3) { purgeDeletedItem(e, c, id0); return { body: {}, noContent: true }; }
+    }
     if (req.method !== "GET") throw new GraphHttpError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
     const [a, b, cc, d] = seg;
     if (a === "users") {
