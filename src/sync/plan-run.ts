@@ -5,6 +5,7 @@ import { effectiveMapping, entraConfigSchema, type EntraConfig } from "../source
 import { mapUser, type DesiredUser, type PlannedFields } from "../sources/entra/mapping.ts";
 import { seenMarks } from "./dirty.ts";
 import { restorableOf } from "./merge.ts";
+import { restoredOf } from "./soft-deleted.ts";
 import { addCounts, addressKeys, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange } from "./plan.ts";
 import type { UserCounts } from "../domain/run-counts.ts";
 import { inScopeUsers } from "./scope.ts";
@@ -62,7 +63,8 @@ export async function planRun(
     const holders = await holdersOf(store, ws, keys, held, desired.map((d) => d.externalId).filter((id) => !own.has(id)));
     const restorable = await restorableOf(db, s, [...held, ...holders].flatMap((h) => (h.sourceId === s && h.externalId ? [h.externalId] : [])));
     const { future: futureKeys, departed } = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders, restorable });
-    return { desired, held, holders, futureKeys, departed, restorable };
+    const restored = await restoredOf(db, held.filter((h) => !h.enabled));
+    return { desired, held, holders, futureKeys, departed, restorable, restored };
   };
 
   // Holders that keep the addresses they were thought to give up (planUsers' `kept`): a later chunk learns of
@@ -81,10 +83,10 @@ export async function planRun(
     let copying: Promise<unknown> = Promise.resolve();
     try {
       for (let at = 0; at < ids.length; at += chunkSize) {
-        const { desired, held, holders, futureKeys: expected, departed, restorable } = await next!;
+        const { desired, held, holders, futureKeys: expected, departed, restorable, restored } = await next!;
         next = read(at + chunkSize);
         const futureKeys = kept.size ? new Map([...expected, ...kept]) : expected;
-        const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, restorable, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
+        const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, restorable, restored, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
         for (const [id, keys] of plan.kept) {
           if (!kept.has(id) && keys.some((k) => claimed.has(k))) givenAway = true;
           kept.set(id, keys);

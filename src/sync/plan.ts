@@ -66,6 +66,11 @@ export interface UserPlanInput {
    * finds it among the deleted users: soft-deleted.ts), on-remove applies as to any other.
    */
   restorable?: ReadonlySet<string>;
+  /**
+   * Entra object ids of held users disabled here because Entra ID had them in deleted items (their last status change
+   * says so: plan-run.ts). Listed again, they were restored there: an enable says so rather than the generic reason.
+   */
+  restored?: ReadonlySet<string>;
   onRemove: RemovalPolicy;
   linkByEmail: boolean;
   owned: Ownership;
@@ -272,7 +277,8 @@ function planPass(input: UserPlanInput): Omit<UserPlan, "kept"> {
       counts.disabled++;
       counts.removals++;
     } else counts.updated++;
-    const reason = logAction === "update" ? undefined : statusReasons[logAction];
+    const reason = logAction === "update" ? undefined
+      : logAction === "enable" && input.restored?.has(desired.externalId) ? restoredReason : statusReasons[logAction];
     changes.push({ action: "update", logAction, userId: base.id, externalId: desired.externalId, subject, before: base, after, changed, tags: base.tags, ...(reason && { reason }) });
   }
 
@@ -310,11 +316,17 @@ export const statusReasons = {
   enable: "Entra ID has the account enabled: a sync sets the status Entra ID has",
 } as const;
 
+/** Why a user disabled while in Entra ID's deleted items is enabled again: an admin restored it there. */
+export const restoredReason = "restored in Entra ID from deleted users, enabled there";
+
+/** The start of every restorableReason: how plan-run.ts finds the users disabled for being in deleted items. */
+export const restorablePrefix = "deleted in Entra ID, restorable";
+
 /** Why a soft-deleted user is disabled, in the run's change entry ("disabled: deleted in Entra ID, restorable"). */
 export function restorableReason(onRemove: RemovalPolicy): string {
   return onRemove === "delete"
-    ? "deleted in Entra ID, restorable (for 30 days): deleted here once Entra ID deletes it for good"
-    : "deleted in Entra ID, restorable (for 30 days)";
+    ? `${restorablePrefix} (for 30 days): deleted here once Entra ID deletes it for good`
+    : `${restorablePrefix} (for 30 days)`;
 }
 
 /**

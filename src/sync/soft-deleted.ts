@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { Db, Store } from "../storage/database.ts";
 import { GraphRequestError, graphFailure, permissionFor, type GraphClient } from "../sources/entra/graph.ts";
 import type { RunWarning } from "./apply.ts";
+import { restorablePrefix, type HeldUser } from "./plan.ts";
 
 /**
  * Graph's full listing of users leaves out the users deleted but still restorable (soft-deleted: in deletedItems for
@@ -62,4 +63,18 @@ function refusedWarning(missing: number, error: GraphRequestError): RunWarning {
     + `To keep restorable users, in App registrations > API permissions add the Microsoft Graph application permission ${permission} `
     + `(it reads deleted users) and click "Grant admin consent".`;
   return { subject: "Users deleted in Entra ID", message };
+}
+
+/**
+ * Of the held users `disabled` (this chunk's disabled ones), the Entra object ids of those whose last status change
+ * (disable or enable, by a sync or by hand) is a sync's disable for being in Entra ID's deleted items: listed again,
+ * Entra ID restored them, and their enable says so (plan.ts restoredReason).
+ */
+export async function restoredOf(db: Db, disabled: HeldUser[]): Promise<Set<string>> {
+  if (!disabled.length) return new Set();
+  const { rows } = await sql<{ id: string }>`select u.external_id as id from users u
+    where u.id = any(${disabled.map((h) => h.id)}::uuid[]) and u.external_id is not null
+      and (select c.after->>'reason' from change_log c where c.user_id = u.id and c.action in ('disable', 'enable') order by c.id desc limit 1)
+        like ${`${restorablePrefix}%`}`.execute(db);
+  return new Set(rows.map((r) => r.id));
 }

@@ -120,6 +120,17 @@ describe("planUsers", () => {
     const again = planUsers(input({ held: [held("oops", { enabled: false })], onRemove: "delete", restorable: new Set(["oops"]) }));
     expect([again.changes, again.counts.removals, again.counts.unchanged]).toEqual([[], 0, 1]);
   });
+  it("a user restored in Entra ID is enabled saying so; one disabled for another reason gets the usual one", () => {
+    const desired = [mapUser(graphUser("back"), config), mapUser(graphUser("other"), config)];
+    const plan = planUsers(input({ desired, held: [held("back", { enabled: false }), held("other", { enabled: false })], restored: new Set(["back"]) }));
+    expect(plan.changes.map((c) => [c.externalId, c.action === "update" && c.logAction, c.action === "update" && c.reason])).toEqual([
+      ["back", "enable", "restored in Entra ID from deleted users, enabled there"],
+      ["other", "enable", "Entra ID has the account enabled: a sync sets the status Entra ID has"],
+    ]);
+    // Restored with the account disabled: nothing to enable.
+    const blocked = planUsers(input({ desired: [mapUser(graphUser("back", { accountEnabled: false }), config)], held: [held("back", { enabled: false })], restored: new Set(["back"]) }));
+    expect(blocked.changes).toEqual([]);
+  });
   it("counts users newly disabled in Entra as removals", () => {
     const plan = planUsers(input({ desired: [mapUser(graphUser("x", { accountEnabled: false }), config)], held: [held("x")] }));
     expect(plan.changes[0]).toMatchObject({ action: "update", logAction: "disable" });
