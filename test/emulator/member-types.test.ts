@@ -135,3 +135,31 @@ describe("contacts, service principals and devices as group members", () => {
     ]);
   });
 });
+
+// "When an application queries a relationship that returns a directoryObject type collection, if it doesn't have
+// permission to read a certain resource type, members of that type are returned but with limited information":
+// https://learn.microsoft.com/graph/api/user-list-transitivememberof (any of User.Read.All, GroupMember.Read.All, ...).
+describe("memberOf without a group permission", () => {
+  it("lists the user's groups with their id and @odata.type only, every other property null; with none of the permissions, 403", async () => {
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const user = tenant.createUser({ displayName: "In two groups" });
+    const parent = tenant.createGroup({ displayName: "Limited parent" });
+    const child = tenant.createGroup({ displayName: "Limited child" });
+    tenant.addMember(parent.id, child.id);
+    tenant.addMember(child.id, user.id);
+    const usersOnly = tenant.registerApp({ appPermissions: ["User.Read.All"] });
+    const tok = await t.appToken({ clientId: usersOnly.clientId, clientSecret: usersOnly.secrets[0]!.secretText });
+    const r = await t.graph(`/users/${user.id}/transitiveMemberOf/microsoft.graph.group?$select=id,displayName`, tok);
+    expect(r.status).toBe(200);
+    expect(r.body.value.sort((a: any, b: any) => a.id.localeCompare(b.id))).toEqual([parent.id, child.id].sort().map((id) => ({ "@odata.type": "#microsoft.graph.group", id, displayName: null })));
+    // With a group permission, in full.
+    const full = await t.graph(`/users/${user.id}/memberOf?$select=id,displayName`, token);
+    expect(full.body.value).toEqual([{ "@odata.type": "#microsoft.graph.group", id: child.id, displayName: "Limited child" }]);
+    const membersOnly = tenant.registerApp({ appPermissions: ["GroupMember.Read.All"] });
+    const tok2 = await t.appToken({ clientId: membersOnly.clientId, clientSecret: membersOnly.secrets[0]!.secretText });
+    expect((await t.graph(`/users/${user.id}/memberOf?$select=id,displayName`, tok2)).body.value).toEqual(full.body.value);
+    const none = tenant.registerApp({ appPermissions: ["AuditLog.Read.All"] });
+    const tok3 = await t.appToken({ clientId: none.clientId, clientSecret: none.secrets[0]!.secretText });
+    expect((await t.graph(`/users/${user.id}/memberOf`, tok3)).status).toBe(403);
+  });
+});

@@ -109,7 +109,9 @@ export function requirePermission(c: Caller, need: Need): void {
     case "users": ok = has(READ_USERS); break;
     case "groups": ok = has(READ_MEMBERS); break; // GroupMember.Read.All also lists groups
     case "members": ok = has(READ_MEMBERS); break;
-    case "memberOf": ok = has(READ_USERS) && has(READ_MEMBERS) || c.permissions.has("Directory.Read.All"); break;
+    // Any user or group permission (https://learn.microsoft.com/graph/api/user-list-transitivememberof#permissions); groups
+    // the app may not read come with limited information (readsGroups).
+    case "memberOf": ok = has(READ_USERS) || has(READ_MEMBERS); break;
     case "me": ok = c.kind === "user" && (c.permissions.has("User.Read") || has(READ_USERS)); break;
     // Deleted items: a user permission for users, a group one for groups, GroupMember.* not among them
     // (https://learn.microsoft.com/graph/api/directory-deleteditems-list#permissions).
@@ -123,6 +125,15 @@ export function requirePermission(c: Caller, need: Need): void {
     case "purgeGroups": ok = c.kind === "user" && has(["Group.ReadWrite.All", "Directory.ReadWrite.All"]); break;
   }
   if (!ok) throw denied();
+}
+
+/**
+ * Whether the caller may read groups' properties. Without, a directoryObject collection (memberOf) still lists them,
+ * "but with limited information ... only the @odata.type property for the object type and the id is returned, while other
+ * properties are indicated as null" (https://learn.microsoft.com/graph/api/user-list-memberof, "limited information").
+ */
+export function readsGroups(c: Caller): boolean {
+  return READ_MEMBERS.some((p) => c.permissions.has(p));
 }
 
 /** A user property in `$select` that needs a permission of its own (signInActivity: AuditLog.Read.All) answers 403 without it. */

@@ -120,7 +120,7 @@ export function getGroup(req: GraphReq, e: TenantEntry, id: string): Body {
 }
 
 /** Directory objects of mixed type: each item gets its @odata.type and its own type's selection. */
-function directoryObjects(req: GraphReq, e: TenantEntry, refs: MemberRef[], cast: MemberKind | null, path: string): Body {
+function directoryObjects(req: GraphReq, e: TenantEntry, refs: MemberRef[], cast: MemberKind | null, path: string, limitedGroups = false): Body {
   const entity: Entity = cast === "group" ? "group" : "user";
   const q2 = new URLSearchParams(req.query);
   q2.delete("$select");
@@ -134,8 +134,13 @@ function directoryObjects(req: GraphReq, e: TenantEntry, refs: MemberRef[], cast
   const list = cast ? refs.filter((r) => r.kind === cast) : refs;
   const obj = (r: MemberRef): Body | undefined => e.tenant.memberObject(r.id, r.kind);
   return pageOf<MemberRef>(req, list, o, (r) => { const x = obj(r); return !!x && (!pred || pred(x)); },
-    (r) => ({ "@odata.type": `#microsoft.graph.${r.kind}`, ...(r.kind === "user" ? pu(obj(r) as Body) : r.kind === "group" ? pg(obj(r) as Body) : po[r.kind](obj(r) as Body)) }),
+    (r) => ({ "@odata.type": `#microsoft.graph.${r.kind}`, ...(r.kind === "user" ? pu(obj(r) as Body) : r.kind === "group" ? (limitedGroups ? limited(pg(obj(r) as Body)) : pg(obj(r) as Body)) : po[r.kind](obj(r) as Body)) }),
     path, contextUrl(req, cast ? castSets[cast] : "directoryObjects", null));
+}
+
+/** An object the app may not read, as Graph lists it among others: its id, every other property null. */
+function limited(x: Body): Body {
+  return Object.fromEntries(Object.keys(x).map((k) => [k, k === "id" ? x[k] : null]));
 }
 
 /** The entity set a cast's @odata.context names. */
@@ -157,12 +162,12 @@ export function listMembers(req: GraphReq, e: TenantEntry, groupId: string, tran
   return directoryObjects(req, e, refs, c, `/groups/${groupId}/${transitive ? "transitiveMembers" : "members"}${cast ? `/${cast}` : ""}`);
 }
 
-export function listMemberOf(req: GraphReq, e: TenantEntry, userKey: string, transitive: boolean, cast: string | undefined, pathBase: string): Body {
+export function listMemberOf(req: GraphReq, e: TenantEntry, userKey: string, transitive: boolean, cast: string | undefined, pathBase: string, limitedGroups = false): Body {
   const rec = e.tenant.userRec(decodeURIComponent(userKey));
   if (!rec) throw notFound(userKey);
   const c = castOf(cast);
   const refs: MemberRef[] = e.tenant.memberOf(rec.u.id, transitive).map((id) => ({ id, kind: "group" }));
-  return directoryObjects(req, e, refs, c, `${pathBase}/${transitive ? "transitiveMemberOf" : "memberOf"}${cast ? `/${cast}` : ""}`);
+  return directoryObjects(req, e, refs, c, `${pathBase}/${transitive ? "transitiveMemberOf" : "memberOf"}${cast ? `/${cast}` : ""}`, limitedGroups);
 }
 
 /** An OData cast segment on a member list: the directory object types a group can hold. */

@@ -7,7 +7,7 @@ import type { TenantRegistry } from "../registry.ts";
 import type { Stats } from "../stats.ts";
 import { endpointKey } from "../stats.ts";
 import { NotFound } from "../tenant.ts";
-import { GraphAuth, requirePermission, requireSelectedProperties, type Caller } from "./auth.ts";
+import { GraphAuth, readsGroups, requirePermission, requireSelectedProperties, type Caller } from "./auth.ts";
 import { delta } from "./delta.ts";
 import { getDeletedItem, listDeletedItems, purgeDeletedItem, restoreDeletedItem, untypedDeletedItems } from "./deleted-items.ts";
 import { getGroup, getUser, listGroups, listMemberOf, listMembers, listUsers, organization } from "./directory.ts";
@@ -114,7 +114,7 @@ export class GraphService {
       if (cc === undefined && !counting) { requirePermission(c, "users"); requireSelectedProperties(c, req.query.get("$select")); return { body: getUser(req, e, b) }; }
       if ((cc === "memberOf" || cc === "transitiveMemberOf") && seg.length <= 4) {
         requirePermission(c, "memberOf");
-        return list((r) => listMemberOf(r, e, b, cc === "transitiveMemberOf", d, `/users/${b}`));
+        return list((r) => listMemberOf(r, e, b, cc === "transitiveMemberOf", d, `/users/${b}`, !readsGroups(c)));
       }
     }
     if (a === "groups") {
@@ -133,7 +133,7 @@ export class GraphService {
       if (c.kind !== "user") throw badRequest("/me request is only valid with delegated authentication flow.", "BadRequest");
       requirePermission(c, "me");
       if (b === undefined && !counting) return { body: getUser(req, e, c.userId as string) };
-      if (b === "memberOf" || b === "transitiveMemberOf") return list((r) => listMemberOf(r, e, c.userId as string, b === "transitiveMemberOf", cc, "/me"));
+      if (b === "memberOf" || b === "transitiveMemberOf") return list((r) => listMemberOf(r, e, c.userId as string, b === "transitiveMemberOf", cc, "/me", !readsGroups(c)));
     }
     if (a === "directory" && b?.toLowerCase() === "deleteditems" && d === undefined) {
       if (cc === undefined) throw untypedDeletedItems();

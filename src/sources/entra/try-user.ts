@@ -81,16 +81,23 @@ async function scopeOf(graph: GraphClient, config: EntraConfig, graphUser: Recor
   if (config.users === "all") return { inScope: true, reason: `this source syncs all ${isGuest(graphUser) ? "users, guests included" : "users"}` };
   const wanted = new Set(config.scopeGroups.map((g) => g.toLowerCase()));
   const matched: string[] = [];
+  let nameless = 0;
   try {
     for await (const page of graph.pages(`/users/${encodeURIComponent(String(graphUser.id))}/transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=999`)) {
       for (const group of page.value) {
         const name = typeof group.displayName === "string" ? group.displayName : "";
+        if (!name) nameless++;
         if (wanted.has(String(group.id).toLowerCase()) || wanted.has(name.toLowerCase())) matched.push(name || String(group.id));
       }
     }
   } catch (error) {
     if (!(error instanceof GraphRequestError && error.status === 403)) throw error;
     return { inScope: null, reason: `Graph refused to list the user's groups (403 ${error.code}), so whether it is a member of ${config.scopeGroups.join(", ")} is not known here; a sync reads the groups' members instead` };
+  }
+  // Without a group permission Graph still lists the groups, "with limited information": ids, names null
+  // (https://learn.microsoft.com/graph/api/user-list-transitivememberof). Groups named in the scope cannot be told then.
+  if (!matched.length && nameless && config.scopeGroups.some((g) => !isGuid(g))) {
+    return { inScope: null, reason: `Graph listed the user's groups without their names (the app has no group permission: add Group.Read.All or GroupMember.Read.All), so whether it is a member of ${config.scopeGroups.join(", ")} is not known here; a sync reads the groups' members instead` };
   }
   return matched.length
     ? { inScope: true, reason: `a member (directly or through nested groups) of ${matched.join(", ")}` }
