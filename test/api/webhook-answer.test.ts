@@ -6,7 +6,8 @@ import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { openStore } from "../../src/storage/database.ts";
 import { lookAfterSubscriptions } from "../../src/sync/change-sync.ts";
 import { forgetAllSubscriptions } from "../../src/core/subscription-cache.ts";
-import { inboxSettled } from "../../src/api/notification-inbox.ts";
+import { inboxSettled, maxUnverified, settleInbox } from "../../src/api/notification-inbox.ts";
+import { buildApp } from "../../src/api/server.ts";
 import { engines } from "../support/db.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { until } from "../notifications/support.ts";
@@ -170,6 +171,53 @@ describe.each(engines)("Graph's webhook with the database busy (%s)", (engine) =
     expect(changed.delivery.ms).toBeLessThan(promptMs);
     await until(async () => (await notificationRuns()).length > before && (await runsSettled()), 20_000, "the delta run");
     expect(await jobTitleOf(changed.user.userPrincipalName)).toBe("Checked later");
+  });
+
+  it("thousands of different unknown notifications waiting for a busy database: a further delivery is refused 429 for Graph to send again, and taken once they are checked", async () => {
+    const forgeries = (batch: number) => ({
+      value: Array.from({ length: 1000 }, (_, i) => ({ subscriptionId: `00000000-0000-0000-${String(batch).padStart(4, "0")}-${String(i).padStart(12, "0")}`, clientState: "guess", changeType: "updated", resource: "Users/x" })),
+    });
+    const post = (body: unknown) => fetch(`${publicUrl}${webhook}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const release = await holdDatabase();
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    try {
+      for (let batch = 0; batch < maxUnverified / 1000; batch++) statuses.push((await post(forgeries(batch))).status);
+      refused = await post(forgeries(99));
+    } finally {
+      await release();
+    }
+    expect(statuses).toEqual(Array.from({ length: maxUnverified / 1000 }, () => 202));
+    expect([refused.status, refused.headers.get("retry-after")]).toEqual([429, "60"]);
+    expect((await refused.json()).error.code).toBe("rate_limited");
+    await inboxSettled(api.store);
+    expect((await post(forgeries(99))).status).toBe(202);
+    await inboxSettled(api.store);
+    expect(await dueAt()).toEqual([null]);
+  });
+
+  it.skipIf(engine !== "postgres")("a database that fails the work after the answer: logged once while it is tried again, not a crash; a stop gives up, naming what was not recorded", async () => {
+    const lines: Array<{ msg: string; level: number; unverified?: number }> = [];
+    const logger = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]), done()) }));
+    // A second process whose database connections are gone (its pool ended): nothing it asks the database can succeed.
+    const other = await openStore({ kind: "postgres", url: api.store.url! });
+    const app = await buildApp({ ...api.rt, store: other, logger });
+    const url = (await app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+    try {
+      await other.close();
+      const held = atGraph()[0]!;
+      const answer = await fetch(`${url}${webhook}`, {
+        method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ value: [{ subscriptionId: held.id, clientState: held.clientState, changeType: "updated", resource: "Users/x" }] }),
+      });
+      expect(answer.status).toBe(202);
+      await pause(2_500);
+      expect(lines.filter((l) => l.msg.startsWith("could not record Graph notifications"))).toHaveLength(1);
+      await settleInbox(other, 300);
+      expect(lines.filter((l) => l.msg.startsWith("stopped before the database recorded"))).toEqual([expect.objectContaining({ unverified: 1 })]);
+    } finally {
+      await app.close();
+    }
   });
 
   it("a server stopping while the database is held records what its webhook accepted before it closes", async () => {
