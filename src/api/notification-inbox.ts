@@ -61,7 +61,7 @@ function logDropped(rt: Runtime, dropped: Partial<Record<DropReason, number>>): 
 
 /**
  * Takes a delivery's notifications, without the database: false (nothing taken) when too many different unknown ones
- * wait already. What is taken is recorded after the answer (inboxWork).
+ * wait already. What is taken is recorded after the answer (work, below).
  */
 export function acceptNotifications(rt: Runtime, items: ReceivedNotification[]): boolean {
   const inbox = inboxOf(rt);
