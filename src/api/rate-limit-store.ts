@@ -33,14 +33,41 @@ export function databaseRateLimitStore(db: Db): FastifyRateLimitStoreCtor {
       count(`${this.scope}${key}`, timeWindow).then((result) => callback(null, result), callback);
     }
 
-    /** Called with the route's merged limit options (the plugin's types say route options): `routeInfo` is the route. */
-    child(options: { routeInfo?: { method?: unknown; url?: unknown } }): DatabaseStore {
+    /**
+     * Called with the route's merged limit options (the plugin's types say route options): `routeInfo` is the route.
+     * `inProcess`: counted in this process only, for a route that must answer whatever the database is doing.
+     */
+    child(options: { routeInfo?: { method?: unknown; url?: unknown }; inProcess?: boolean }): DatabaseStore | InProcessStore {
+      if (options.inProcess) return new InProcessStore();
       const route = options.routeInfo;
       // A limiter made by createRateLimit has no route: its keys name their own scope.
       return new DatabaseStore(undefined, route?.url ? `${String(route.method)} ${String(route.url)}|` : "");
     }
   }
   return DatabaseStore as unknown as FastifyRateLimitStoreCtor;
+}
+
+/** Fixed windows in memory, at most `maxKeys` of them (the oldest forgotten first). */
+class InProcessStore {
+  private readonly windows = new Map<string, { hits: number; resetsAt: number }>();
+  private static readonly maxKeys = 10_000;
+
+  incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
+    const now = Date.now();
+    let window = this.windows.get(key);
+    if (!window || window.resetsAt <= now) {
+      this.windows.delete(key);
+      if (this.windows.size >= InProcessStore.maxKeys) this.windows.delete(this.windows.keys().next().value!);
+      window = { hits: 0, resetsAt: now + timeWindow };
+      this.windows.set(key, window);
+    }
+    window.hits++;
+    callback(null, { current: window.hits, ttl: window.resetsAt - now });
+  }
+
+  child(): InProcessStore {
+    return new InProcessStore();
+  }
 }
 
 /** Counts one request against `key`: a new window starts when there is none or the last one has passed. */

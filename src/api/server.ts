@@ -13,6 +13,7 @@ import { registerConsole } from "./console.ts";
 import { apiPrefix, openApiDocument } from "./openapi.ts";
 import { routeModules } from "./routes/index.ts";
 import { servedAt, takesIfMatch, type Route, type RouteModule } from "./route.ts";
+import { settleInbox } from "./notification-inbox.ts";
 import { databaseRateLimitStore } from "./rate-limit-store.ts";
 import { registerScim, scimPrefix } from "./scim.ts";
 import { scimMediaType } from "../sources/scim/protocol.ts";
@@ -71,6 +72,8 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
   }
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, limits));
+  // Once the last request is answered: what Graph's webhook accepted is recorded before the database closes.
+  app.addHook("onClose", async () => settleInbox(rt.store));
 
   const modules: RouteModule[] = [...routeModules, ...(options.modules ?? []), documentationModule(() => modules, rt)];
   for (const module of modules) for (const r of module.routes) registerRoute(app, rt, r);

@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import { sameText } from "../security/hashing.ts";
+import { forgetSubscriptions, rememberSubscription } from "./subscription-cache.ts";
 import type { HttpFetch } from "../net/http.ts";
 import { entraConfigSchema, type EntraConfig } from "../sources/entra/config.ts";
 import { openCredential, type Credential } from "../sources/entra/token.ts";
@@ -111,6 +112,7 @@ export async function reconcileSubscriptions(deps: SubscriptionDeps, source: Sub
   const unwanted = rows.filter((row) => !wanted.includes(row.resource));
   if (unwanted.length) await deleteAtGraph(deps, source, unwanted.flatMap((row) => (row.subscription_id ? [row.subscription_id] : [])));
   for (const row of unwanted) await sql`delete from graph_subscriptions where source_id = ${source.id} and resource = ${row.resource}`.execute(deps.db);
+  forgetSubscriptions(deps.db, { ids: unwanted.flatMap((row) => (row.subscription_id ? [row.subscription_id] : [])) });
   const now = new Date();
   for (const resource of wanted) {
     const force = options.reauthorize?.includes(resource) ?? false;
@@ -165,6 +167,8 @@ async function subscribe(deps: SubscriptionDeps, source: SubscribingSource, reso
     const clientState = randomBytes(32).toString("base64url");
     const made = await createSubscription(graph, { resource, notificationUrl: url, clientState, expiresAt });
     await record(deps.db, source.id, resource, { state: "active", subscriptionId: made.id, clientState: deps.secrets.seal(clientState), expiresAt: made.expiresAt, error: null });
+    forgetSubscriptions(deps.db, { sourceId: source.id, resource });
+    rememberSubscription(deps.db, made.id, { sourceId: source.id, resource }, clientState);
   } catch (error) {
     await fail(subscriptionProblem(error, resource, url));
   }
@@ -306,24 +310,26 @@ export async function authenticNotifications(db: Db, secrets: SecretBox, items: 
   const authentic = items.flatMap((item) => {
     const row = held.get(item.subscriptionId);
     if (!row) return (dropped.unknown_subscription++, []);
-    if (!sameSecret(secrets, row.client_state_ciphertext!, item.clientState)) return (dropped.wrong_client_state++, []);
+    const expected = openSecret(secrets, row.client_state_ciphertext!);
+    if (expected === null || !sameText(item.clientState ?? "", expected)) return (dropped.wrong_client_state++, []);
+    // Known from now on: the webhook tells this subscription's notifications without the database (subscription-cache.ts).
+    rememberSubscription(db, item.subscriptionId, { sourceId: row.source_id, resource: row.resource }, expected);
     return [{ sourceId: row.source_id, resource: row.resource, lifecycleEvent: item.lifecycleEvent }];
   });
   return { authentic, dropped };
 }
 
-function sameSecret(secrets: SecretBox, sealed: string, given: string | null | undefined): boolean {
-  let expected: string;
+function openSecret(secrets: SecretBox, sealed: string): string | null {
   try {
-    expected = secrets.open(sealed);
+    return secrets.open(sealed);
   } catch {
-    return false; // sealed under a key this process does not have
+    return null; // sealed under a key this process does not have
   }
-  return sameText(given ?? "", expected);
 }
 
 /** Graph removed a subscription (lifecycle event subscriptionRemoved): it is made again at once. */
 export async function markRemoved(db: Db, sourceId: string, resource: SubscribedResource): Promise<void> {
+  forgetSubscriptions(db, { sourceId, resource });
   await sql`update graph_subscriptions set state = 'failed', subscription_id = null, expires_at = null, updated_at = now(),
       error = ${JSON.stringify({ code: "subscriptionRemoved", message: "Microsoft Graph removed the subscription; Rollcall makes a new one" })}::jsonb
     where source_id = ${sourceId} and resource = ${resource}`.execute(db);

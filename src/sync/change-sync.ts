@@ -32,9 +32,12 @@ export const changeSyncTiming = (config: ChangeSyncDeps["config"]): ChangeSyncTi
   minIntervalMs: config.changeSyncMinIntervalMs ?? 120_000,
 });
 
-/** Makes the source's change run due (see above) unless one is due already; returns how long until it is due. */
+/**
+ * Makes the source's change run due (see above) unless one is due already; returns how long until it is due. A source
+ * removed meanwhile (a notification handled after its answer) is left alone.
+ */
 export async function requestChangeSync(db: Db, sourceId: string, timing: ChangeSyncTiming): Promise<number> {
-  await sql`insert into source_state (source_id) values (${sourceId}) on conflict do nothing`.execute(db);
+  await sql`insert into source_state (source_id) select id from sources where id = ${sourceId} on conflict do nothing`.execute(db);
   const { rows } = await sql<{ in_ms: number }>`
     update source_state set change_sync_due_at = coalesce(change_sync_due_at, greatest(
       now() + ${`${timing.delayMs} milliseconds`}::interval,

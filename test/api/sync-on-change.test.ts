@@ -11,6 +11,7 @@ import { openStore, type Store } from "../../src/storage/database.ts";
 import { startScheduler } from "../../src/sync/scheduler.ts";
 import { lookAfterSubscriptions } from "../../src/sync/change-sync.ts";
 import { startSubscriptionUpkeep } from "../../src/sync/subscription-upkeep.ts";
+import { inboxSettled } from "../../src/api/notification-inbox.ts";
 import { engines } from "../support/db.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/proxy.ts";
@@ -237,6 +238,8 @@ describe.each(engines)("sync on change (%s)", (engine) => {
         expect((await forge({ subscriptionId: held.id, clientState: `guess ${i}` })).statusCode).toBe(202);
         expect((await forge({ subscriptionId: `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`, clientState: held.clientState })).statusCode).toBe(202);
       }
+      // An unknown subscription is looked up in the database after the answer.
+      await inboxSettled(api.store);
       expect(lines.map(({ reason, deliveries, notifications }) => ({ reason, deliveries, notifications }))).toEqual([
         { reason: "wrong_client_state", deliveries: 1, notifications: 1 },
         { reason: "unknown_subscription", deliveries: 1, notifications: 1 },

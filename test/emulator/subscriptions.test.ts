@@ -17,6 +17,8 @@ describe("emulator: /v1.0/subscriptions and change notifications", () => {
   const received: Received[] = [];
   /** How the receiver answers a validation request: echo the token (as Rollcall does), or something else. */
   let validation: "echo" | "wrong" | "500" = "echo";
+  /** How long the receiver takes to answer a notification. */
+  let notificationDelayMs = 0;
 
   beforeAll(async () => {
     t = await startTestEmulator({ users: 5, groups: 2 });
@@ -28,7 +30,7 @@ describe("emulator: /v1.0/subscriptions and change notifications", () => {
         const query = new URL(req.url ?? "/", "http://x").searchParams;
         received.push({ query, contentType: req.headers["content-type"], body: Buffer.concat(chunks).toString("utf8") });
         const token = query.get("validationToken");
-        if (token === null) return void res.writeHead(202).end();
+        if (token === null) return void setTimeout(() => res.writeHead(202).end(), notificationDelayMs);
         if (validation === "500") return void res.writeHead(500).end();
         res.writeHead(200, { "content-type": "text/plain" }).end(validation === "echo" ? token : "not the token");
       });
@@ -139,8 +141,32 @@ describe("emulator: /v1.0/subscriptions and change notifications", () => {
       resourceData: { "@odata.type": "#Microsoft.Graph.User", "@odata.id": `Users/${user.id}`, id: user.id, organizationId: t.emu.tenantId, sequenceNumber: expect.any(Number) },
       clientState: "s3cret", tenantId: t.emu.tenantId,
     });
-    const state = (await (await control("GET", "/subscriptions")).json()) as { id: string; deliveries: { kind: string; status: number }[] }[];
-    expect(state.find((s) => s.id === made.body.id)!.deliveries.filter((d) => d.kind === "change").map((d) => d.status)).toEqual([202, 202, 202]);
+    // The emulator records a delivery once it has read the answer: a moment after the receiver has the notification.
+    const statuses = async () => ((await (await control("GET", "/subscriptions")).json()) as { id: string; deliveries: { kind: string; status: number }[] }[]).find((s) => s.id === made.body.id)!.deliveries.filter((d) => d.kind === "change").map((d) => d.status);
+    for (let i = 0; i < 50 && (await statuses()).length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await statuses()).toEqual([202, 202, 202]);
+  });
+
+  it("waits Graph's 3 seconds for a notification's answer, recording each delivery's time; one not answered by then is status 0, and slow (over 2,900 ms)", async () => {
+    const made = await graph("POST", "/subscriptions", subscription());
+    const deliveries = async () => ((await (await t.call(`${t.emu.graphUrl}/_emulator/tenants/${t.emu.tenantId}/subscriptions`)).json()) as { id: string; deliveries: { status: number; ms: number; slow: boolean }[] }[]).find((s) => s.id === made.body.id)!.deliveries;
+    const tenant = t.emu.tenants.get(t.emu.tenantId);
+    const user = tenant.listUsers()[0]!;
+    tenant.updateUser(user.id, { jobTitle: "Prompt" });
+    await until(() => received.some((r) => r.body.includes(made.body.id)));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await deliveries()).toEqual([{ at: expect.any(String), subscriptionId: made.body.id, url, kind: "change", status: 202, ms: expect.any(Number), slow: false }]);
+    notificationDelayMs = 3_500;
+    try {
+      tenant.updateUser(user.id, { jobTitle: "Slow" });
+      await new Promise((r) => setTimeout(r, 3_300));
+      for (let i = 0; i < 50 && (await deliveries()).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      notificationDelayMs = 0;
+    }
+    expect((await deliveries())[1]).toMatchObject({ status: 0, slow: true, ms: expect.any(Number) });
+    expect((await deliveries())[1]!.ms).toBeGreaterThanOrEqual(2_900);
+    await graph("DELETE", `/subscriptions/${made.body.id}`);
   });
 
   it("sends lifecycle events the control API asks for; subscriptionRemoved removes the subscription", async () => {

@@ -36,12 +36,24 @@ export interface Delivery {
   subscriptionId: string;
   url: string;
   kind: "change" | LifecycleEvent;
+  /** The endpoint's answer; 0 when it gave none within Graph's 3 seconds (or could not be reached). */
   status: number;
+  /** How long the endpoint took to answer, in milliseconds (to the timeout when it did not). */
+  ms: number;
+  /** Graph counts an answer slower than 2,900 ms as slow (enough of them and it throttles, then drops, the endpoint's notifications). */
+  slow: boolean;
 }
 
 /** Users and groups subscriptions live at most 41,760 minutes (under 29 days). */
 export const maxMinutes = 41_760;
 const validationTimeoutMs = 10_000;
+/**
+ * Graph publishes notifications with a 3-second timeout and counts an answer slower than 2,900 ms as slow
+ * (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks#throttling). The throttling that follows
+ * (after 100 notifications, 10% slow) is not emulated: a delivery says whether it was slow, for tests to assert.
+ */
+const deliveryTimeoutMs = 3_000;
+const slowAfterMs = 2_900;
 const changes = new Set(["created", "updated", "deleted"]);
 
 type Post = (url: string, body: string, contentType: string, timeoutMs: number) => Promise<{ status: number; text: string }>;
@@ -248,10 +260,12 @@ export class Subscriptions {
   }
 
   private send(s: Subscription, url: string, kind: Delivery["kind"], item: Record<string, unknown>): void {
+    const started = performance.now();
     const record = (status: number) => {
-      this.deliveries.push({ at: new Date().toISOString(), subscriptionId: s.id, url, kind, status });
+      const ms = Math.round(performance.now() - started);
+      this.deliveries.push({ at: new Date().toISOString(), subscriptionId: s.id, url, kind, status, ms, slow: ms > slowAfterMs });
       if (this.deliveries.length > 1000) this.deliveries.shift();
     };
-    void this.post(url, JSON.stringify({ value: [item] }), "application/json; charset=utf-8", validationTimeoutMs).then((r) => record(r.status), () => record(0));
+    void this.post(url, JSON.stringify({ value: [item] }), "application/json; charset=utf-8", deliveryTimeoutMs).then((r) => record(r.status), () => record(0));
   }
 }
