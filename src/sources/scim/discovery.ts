@@ -1,4 +1,5 @@
 import { scimSchemas } from "./protocol.ts";
+import { scimPhoneTypes } from "./resources.ts";
 
 /** What /ServiceProviderConfig, /ResourceTypes and /Schemas say (RFC 7643 5-7): what this server supports. Pure. */
 export const maxResults = 200;
@@ -51,7 +52,7 @@ export function schemaDefinitions(baseUrl: string) {
       { name: "preferredLanguage" },
       { name: "active", type: "boolean" },
       { name: "emails", type: "complex", multiValued: true, subAttributes: typedValue(["work"]) },
-      { name: "phoneNumbers", type: "complex", multiValued: true, subAttributes: typedValue(["mobile", "work", "other"]) },
+      { name: "phoneNumbers", type: "complex", multiValued: true, subAttributes: typedValue([...scimPhoneTypes]) },
     ]),
     schema(scimSchemas.enterprise, "EnterpriseUser", [{ name: "department" }, { name: "employeeNumber" }]),
     schema(scimSchemas.group, "Group", [
