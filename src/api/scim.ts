@@ -92,18 +92,32 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
       );
       const base = (request: FastifyRequest) => `${baseUrlOf(rt, request)}${scimPrefix}`;
 
-      scim.get("/ServiceProviderConfig", async (request, reply) => send(reply, 200, serviceProviderConfig(base(request))));
+      // Discovery takes the token and counts against it like the rest: Entra ID's provisioning service sends its token
+      // with each request (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups),
+      // and RFC 7644 4 leaves the discovery endpoints' authentication to the service provider.
+      scim.get("/ServiceProviderConfig", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
+        return send(reply, 200, serviceProviderConfig(base(request)));
+      });
       scim.get("/ResourceTypes", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
         const types = resourceTypes(base(request));
         return send(reply, 200, listResponse(types, { total: types.length, startIndex: 1 }));
       });
       scim.get("/Schemas", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
         const schemas = schemaDefinitions(base(request));
         return send(reply, 200, listResponse(schemas, { total: schemas.length, startIndex: 1 }));
       });
       // Each one at its meta.location too (RFC 7644 4).
-      scim.get<{ Params: { id: string } }>("/ResourceTypes/:id", async (request, reply) => send(reply, 200, discovered(resourceTypes(base(request)), request.params.id, "resource type")));
-      scim.get<{ Params: { id: string } }>("/Schemas/:id", async (request, reply) => send(reply, 200, discovered(schemaDefinitions(base(request)), request.params.id, "schema")));
+      scim.get<{ Params: { id: string } }>("/ResourceTypes/:id", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
+        return send(reply, 200, discovered(resourceTypes(base(request)), request.params.id, "resource type"));
+      });
+      scim.get<{ Params: { id: string } }>("/Schemas/:id", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
+        return send(reply, 200, discovered(schemaDefinitions(base(request)), request.params.id, "schema"));
+      });
 
       // Bulk is optional (RFC 7644 3.7) and /ServiceProviderConfig says it is unsupported: an operation a service
       // provider does not support is a 501 (RFC 7644 3.12), not a missing endpoint.
