@@ -7,6 +7,7 @@ import { createScimUser, deleteScimUser, listScimUsers, patchScimUser, replaceSc
 import { createScimGroup, deleteScimGroup, groupLocation, groupResource, listScimGroups, patchScimGroup, replaceScimGroup, sourceGroup } from "../core/scim-groups.ts";
 import { listResponse, pageOf, scimErrorBody, scimInvalid, scimMediaType } from "../sources/scim/protocol.ts";
 import { maxResults, resourceTypes, schemaDefinitions, serviceProviderConfig } from "../sources/scim/discovery.ts";
+import { scimOpenApiDocument } from "./scim-openapi.ts";
 
 /**
  * SCIM 2.0 (RFC 7644) at /scim/v2, for Entra ID's provisioning service: the Tenant URL and Secret Token of a SCIM
@@ -88,9 +89,13 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
         return send(reply, refused.status, scimErrorBody(refused));
       });
       scim.setNotFoundHandler((request, reply) =>
-        send(reply, 404, scimErrorBody(new RollcallError("not_found", `There is no SCIM endpoint ${request.method} ${request.url.split("?")[0]}: this server has /Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas`))),
+        send(reply, 404, scimErrorBody(new RollcallError("not_found", `There is no SCIM endpoint ${request.method} ${request.url.split("?")[0]}: this server has /Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas (described at ${scimPrefix}/openapi.json)`))),
       );
       const base = (request: FastifyRequest) => `${baseUrlOf(rt, request)}${scimPrefix}`;
+
+      // The document describes no one's data, and a client is generated from it before it has a token: public, as /api/v1's is.
+      let document: unknown;
+      scim.get("/openapi.json", async () => (document ??= scimOpenApiDocument({ serverUrl: rt.config.publicUrl ? `${rt.config.publicUrl.replace(/\/+$/, "")}${scimPrefix}` : scimPrefix })));
 
       // Discovery takes the token and counts against it like the rest: Entra ID's provisioning service sends its token
       // with each request (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups),

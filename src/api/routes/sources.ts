@@ -171,7 +171,7 @@ const changeKindParam = z.string().max(300).refine(isRunAction, runActionMessage
 export const sourceRoutes: RouteModule = {
   tag: "Sources",
   description:
-    "Microsoft Entra ID sources: settings, connection checks, syncs, run history. SCIM sources (type scim): Entra ID's provisioning service pushes users and groups to /scim/v2 with the source's Secret Token; that endpoint is SCIM 2.0 (RFC 7644), outside this document, and describes itself at /scim/v2/ServiceProviderConfig, /ResourceTypes and /Schemas.",
+    "Microsoft Entra ID sources: settings, connection checks, syncs, run history. SCIM sources (type scim): Entra ID's provisioning service pushes users and groups to /scim/v2 with the source's Secret Token; that endpoint is SCIM 2.0 (RFC 7644), with its own credential, errors and media type: it has its own OpenAPI document, /scim/v2/openapi.json.",
   routes: [
     route({
       method: "GET", url: "/workspaces/:workspace/sources", summary: "List sources with their sync status (Entra ID sources in items, SCIM sources in scimSources)", access: "workspace",
