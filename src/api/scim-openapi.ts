@@ -1,4 +1,4 @@
-import { maxResults } from "../sources/scim/discovery.ts";
+import { attributeMutability, attributeTypes, attributeUniqueness, maxResults } from "../sources/scim/discovery.ts";
 import { patchOps } from "../sources/scim/patch.ts";
 import { scimMediaType, scimSchemas, scimTypes } from "../sources/scim/protocol.ts";
 import { scimMemberTypes, scimPhoneTypes } from "../sources/scim/resources.ts";
@@ -162,13 +162,13 @@ const schemas: Record<string, Json> = {
   SchemaAttribute: closed(
     {
       name: text,
-      type: { enum: ["string", "boolean", "complex", "reference", "dateTime"] },
+      type: { enum: attributeTypes },
       multiValued: { type: "boolean" },
       required: { type: "boolean" },
       caseExact: { type: "boolean" },
-      mutability: { enum: ["readWrite", "readOnly"] },
+      mutability: { enum: attributeMutability },
       returned: { const: "default" },
-      uniqueness: { enum: ["none", "server"] },
+      uniqueness: { enum: attributeUniqueness },
       subAttributes: { type: "array", items: ref("SchemaAttribute") },
     },
     ["name", "type", "multiValued", "required", "caseExact", "mutability", "returned", "uniqueness"],

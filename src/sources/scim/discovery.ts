@@ -25,7 +25,20 @@ export function resourceTypes(baseUrl: string) {
   ];
 }
 
-type Attribute = { name: string; type?: "string" | "boolean" | "complex" | "reference" | "dateTime"; multiValued?: boolean; required?: boolean; subAttributes?: Attribute[]; uniqueness?: "none" | "server"; mutability?: "readWrite" | "readOnly" };
+/** The values the attribute definitions below take (RFC 7643 7), for the SCIM OpenAPI document. */
+export const attributeTypes = ["string", "boolean", "complex", "reference", "dateTime"] as const;
+export const attributeUniqueness = ["none", "server"] as const;
+export const attributeMutability = ["readWrite", "readOnly"] as const;
+
+type Attribute = {
+  name: string;
+  type?: (typeof attributeTypes)[number];
+  multiValued?: boolean;
+  required?: boolean;
+  subAttributes?: Attribute[];
+  uniqueness?: (typeof attributeUniqueness)[number];
+  mutability?: (typeof attributeMutability)[number];
+};
 
 const attr = (a: Attribute): Record<string, unknown> => ({
   name: a.name,
