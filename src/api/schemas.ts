@@ -248,6 +248,9 @@ export function storedAs(shape: z.ZodType) {
 }
 const loggedValues = storedAs(changeValuesSchema);
 
+/** An action filter as the document shows it: a kind of `kinds`, or one group's membership changes (the route checks it itself). */
+export const actionFilterShape = (kinds: readonly string[]) => ({ anyOf: [{ type: "string", enum: [...kinds] }, { type: "string", pattern: membershipActionPattern }] });
+
 export const changeSchema = z
   .object({
     id: z.string(),

@@ -7,6 +7,7 @@ import { createScimUser, deleteScimUser, listScimUsers, patchScimUser, replaceSc
 import { createScimGroup, deleteScimGroup, groupLocation, groupResource, listScimGroups, patchScimGroup, replaceScimGroup, sourceGroup } from "../core/scim-groups.ts";
 import { listResponse, pageOf, scimErrorBody, scimInvalid, scimMediaType } from "../sources/scim/protocol.ts";
 import { maxResults, resourceTypes, schemaDefinitions, serviceProviderConfig } from "../sources/scim/discovery.ts";
+import { scimOpenApiDocument } from "./scim-openapi.ts";
 
 /**
  * SCIM 2.0 (RFC 7644) at /scim/v2, for Entra ID's provisioning service: the Tenant URL and Secret Token of a SCIM
@@ -88,22 +89,40 @@ export async function registerScim(app: FastifyInstance, rt: Runtime): Promise<v
         return send(reply, refused.status, scimErrorBody(refused));
       });
       scim.setNotFoundHandler((request, reply) =>
-        send(reply, 404, scimErrorBody(new RollcallError("not_found", `There is no SCIM endpoint ${request.method} ${request.url.split("?")[0]}: this server has /Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas`))),
+        send(reply, 404, scimErrorBody(new RollcallError("not_found", `There is no SCIM endpoint ${request.method} ${request.url.split("?")[0]}: this server has /Users, /Groups, /ServiceProviderConfig, /ResourceTypes and /Schemas (described at ${scimPrefix}/openapi.json)`))),
       );
       const base = (request: FastifyRequest) => `${baseUrlOf(rt, request)}${scimPrefix}`;
 
-      scim.get("/ServiceProviderConfig", async (request, reply) => send(reply, 200, serviceProviderConfig(base(request))));
+      // The document describes no one's data, and a client is generated from it before it has a token: public, as /api/v1's is.
+      let document: unknown;
+      scim.get("/openapi.json", async () => (document ??= scimOpenApiDocument({ serverUrl: rt.config.publicUrl ? `${rt.config.publicUrl.replace(/\/+$/, "")}${scimPrefix}` : scimPrefix })));
+
+      // Discovery takes the token and counts against it like the rest: Entra ID's provisioning service sends its token
+      // with each request (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups),
+      // and RFC 7644 4 leaves the discovery endpoints' authentication to the service provider.
+      scim.get("/ServiceProviderConfig", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
+        return send(reply, 200, serviceProviderConfig(base(request)));
+      });
       scim.get("/ResourceTypes", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
         const types = resourceTypes(base(request));
         return send(reply, 200, listResponse(types, { total: types.length, startIndex: 1 }));
       });
       scim.get("/Schemas", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
         const schemas = schemaDefinitions(base(request));
         return send(reply, 200, listResponse(schemas, { total: schemas.length, startIndex: 1 }));
       });
       // Each one at its meta.location too (RFC 7644 4).
-      scim.get<{ Params: { id: string } }>("/ResourceTypes/:id", async (request, reply) => send(reply, 200, discovered(resourceTypes(base(request)), request.params.id, "resource type")));
-      scim.get<{ Params: { id: string } }>("/Schemas/:id", async (request, reply) => send(reply, 200, discovered(schemaDefinitions(base(request)), request.params.id, "schema")));
+      scim.get<{ Params: { id: string } }>("/ResourceTypes/:id", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
+        return send(reply, 200, discovered(resourceTypes(base(request)), request.params.id, "resource type"));
+      });
+      scim.get<{ Params: { id: string } }>("/Schemas/:id", async (request, reply) => {
+        await caller(rt, request, reply, limiter);
+        return send(reply, 200, discovered(schemaDefinitions(base(request)), request.params.id, "schema"));
+      });
 
       // Bulk is optional (RFC 7644 3.7) and /ServiceProviderConfig says it is unsupported: an operation a service
       // provider does not support is a 501 (RFC 7644 3.12), not a missing endpoint.

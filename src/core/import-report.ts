@@ -5,10 +5,11 @@ import { columnsInFile, type ColumnMapping } from "../sources/import/mapping.ts"
 import type { ImportProblem } from "../sources/import/row.ts";
 import type { ColumnWarning } from "../sources/import/number-cells.ts";
 import type { TableFile } from "../sources/import/table.ts";
+import type { CsvDelimiter } from "../sources/import/csv.ts";
 
 /** What an import did (or, in a dry run, would do). Counts are exact; lists stop at `limit` entries each. */
 export interface ImportReport {
-  file: { name: string; format: "csv" | "xlsx"; encoding?: string; delimiter?: string; sheet?: string; sheets?: string[]; layout: ColumnMapping["layout"] };
+  file: { name: string; format: "csv" | "xlsx"; encoding?: string; delimiter?: CsvDelimiter; sheet?: string; sheets?: string[]; layout: ColumnMapping["layout"] };
   source: string;
   dryRun: boolean;
   partial: boolean;

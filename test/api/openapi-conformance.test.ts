@@ -487,7 +487,7 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     expect(api.problems(operation, { status: 404, headers: shown.headers, text: JSON.stringify({ error: { code: "lost", message: "x", details: {} } }) })).toEqual([expect.stringMatching(/\/error\/code must be equal to one of the allowed values/)]);
   });
 
-  it("would report a wrong value of each closed field: a change's kind and values, a status's action, a check's code, Graph's properties, a notice's kind, an import's timings", async () => {
+  it("would report a wrong value of each closed field: a change's kind and values, a status's action, a check's code, Graph's properties, a notice's kind, an import's timings and delimiter", async () => {
     const wrong = (sent: Sent, method: string, url: string, body: unknown) =>
       api.problems(api.operationOf(method, `/api/v1/${url}`)!, { status: sent.status, headers: sent.headers, text: JSON.stringify(body) });
     const problem = (pattern: RegExp) => expect.arrayContaining([expect.stringMatching(pattern)]);
@@ -528,6 +528,9 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     expect(Object.keys(uploaded.body.preview.timings)).toEqual(expect.arrayContaining(["read", "check", "total"]));
     const timings = { ...uploaded.body.preview.timings, parse: 1 };
     expect(wrong(uploaded, "POST", `${W}/imports`, { ...uploaded.body, preview: { ...uploaded.body.preview, timings } })).toEqual(problem(/\/preview\/timings must NOT have additional properties/));
+    expect(uploaded.body.preview.file.delimiter).toBe(",");
+    const file = { ...uploaded.body.preview.file, delimiter: ":" };
+    expect(wrong(uploaded, "POST", `${W}/imports`, { ...uploaded.body, preview: { ...uploaded.body.preview, file } })).toEqual(problem(/\/preview\/file\/delimiter must be equal to one of the allowed values/));
     await send(adminToken, "DELETE", `${W}/imports/${uploaded.body.id}`, 204);
   });
 

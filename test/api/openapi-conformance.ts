@@ -81,12 +81,13 @@ export function conformance(doc: Json): Conformance {
       return problems;
     }
     if (!contentType || !content[contentType]) return [...problems, `${at} sent ${contentType}; documented: ${Object.keys(content).join(", ")}`];
-    if (contentType !== "application/json") return problems;
+    // JSON as application/json, or a JSON-based media type (application/scim+json).
+    if (contentType !== "application/json" && !contentType.endsWith("+json")) return problems;
     let body: unknown;
     try {
       body = JSON.parse(answer.text);
     } catch {
-      return [...problems, `${at} sent application/json that does not parse: ${answer.text.slice(0, 200)}`];
+      return [...problems, `${at} sent ${contentType} that does not parse: ${answer.text.slice(0, 200)}`];
     }
     const validate = validator(at, content[contentType].schema);
     if (!validate(body)) {

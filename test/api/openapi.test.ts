@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountCaller, multipartFile, testApi, tokenCaller, type TestApi } from "./support.ts";
 import { routeModules } from "../../src/api/routes/index.ts";
 import { servedAt, type Route } from "../../src/api/route.ts";
+import { activityKinds, membershipActionPattern, runKinds } from "../../src/domain/change.ts";
 
 const operationKey = (r: Route) => `${r.method} ${servedAt(r, "/api/v1").replace(/:(\w+)/g, "{$1}")}`;
 
@@ -64,6 +65,16 @@ describe("OpenAPI document", () => {
       "GET /api/v1/openapi.json",
       ...routeModules.flatMap((m) => m.routes.filter((r) => r.access === "public").map(operationKey)),
     ]);
+
+  it("documents the change filters' actions from the code's own kinds: one of them, or one group's membership changes", async () => {
+    const action = (path: string) => doc.paths[path].get.parameters.find((p: { name: string }) => p.name === "action").schema;
+    for (const [path, kinds] of [["/api/v1/workspaces/{workspace}/activity", activityKinds], ["/api/v1/workspaces/{workspace}/runs/{id}/changes", runKinds]] as const) {
+      expect(action(path).anyOf, path).toEqual([{ type: "string", enum: [...kinds] }, { type: "string", pattern: membershipActionPattern }]);
+    }
+    const admin = await tokenCaller(api, "default", "admin");
+    for (const accepted of ["add to group", "add to group Pilots", "create token"]) expect((await admin("GET", `workspaces/default/activity?action=${encodeURIComponent(accepted)}`)).status, accepted).toBe(200);
+    expect((await admin("GET", "workspaces/default/activity?action=created")).status).toBe(400);
+  });
 
   it("describes each operation's path parameters, query, body, responses and security", () => {
     for (const open of ["GET /api/v1/health", "POST /api/v1/auth/login", "GET /api/v1/openapi.json"]) expect(publicRoutes()).toContain(open);

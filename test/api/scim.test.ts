@@ -269,7 +269,8 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
     const renewed = await admin("PATCH", "workspaces/north/sources/Entra push", { newScimToken: true });
     expect(renewed.body.token).toMatch(/^rcscim_/);
     expect((await scim("GET", "/Users")).status).toBe(401);
-    scim = scimClient(base, renewed.body.token);
+    scimToken = renewed.body.token;
+    scim = scimClient(base, scimToken);
     expect((await scim("GET", "/Users")).status).toBe(200);
 
     const activity = await activityPage(api.store.db, (await workspace("north")).id, { actor: "scim:Entra push" }, { limit: 500 });
@@ -464,7 +465,7 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
   it("serves each schema and resource type at its meta.location", async () => {
     const schemas = (await scim("GET", "/Schemas")).body.Resources as Array<{ id: string; meta: { location: string } }>;
     for (const listed of [...schemas, ...(await scim("GET", "/ResourceTypes")).body.Resources]) {
-      const one = await fetch(listed.meta.location, { headers: { authorization: "Bearer unused" } });
+      const one = await fetch(listed.meta.location, { headers: { authorization: `Bearer ${scimToken}` } });
       expect([one.status, await one.json()], listed.meta.location).toEqual([200, listed]);
     }
     expect((await scim("GET", `/Schemas/${enterprise.toUpperCase()}`)).body.id).toBe(enterprise);

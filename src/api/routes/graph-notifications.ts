@@ -19,10 +19,10 @@ const notification = z
   .looseObject({
     subscriptionId: z.string().min(1).max(200),
     clientState: z.string().max(1024).nullable().optional(),
-    changeType: z.string().max(100).optional(),
+    changeType: z.string().max(100).optional().describe("Graph's (created, updated, deleted, comma-separated): any is a reason to sync, so it is left open"),
     resource: z.string().max(2000).optional(),
     tenantId: z.string().max(200).optional(),
-    lifecycleEvent: z.string().max(100).optional().describe("reauthorizationRequired, subscriptionRemoved or missed: a lifecycle notification"),
+    lifecycleEvent: z.string().max(100).optional().describe("reauthorizationRequired, subscriptionRemoved or missed: a lifecycle notification; open, as Graph may add events (another is acknowledged and ignored)"),
   })
   .describe("a change notification (changeType, resource, resourceData) or a lifecycle one (lifecycleEvent), as Microsoft Graph sends it");
 

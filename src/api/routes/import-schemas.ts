@@ -4,6 +4,7 @@ import { timestamp } from "../schemas.ts";
 import { importSteps, type ImportCounts, type ImportStep } from "../../domain/run-counts.ts";
 import type { UploadOptions } from "../../core/upload-options.ts";
 import { encodingProblem } from "../../sources/import/encoding.ts";
+import { csvDelimiters } from "../../sources/import/csv.ts";
 
 /** The import report as the API answers it (the same object `rollcall import --json` prints). */
 const problemSchema = z.object({
@@ -42,7 +43,7 @@ export const importReportSchema = z
       name: z.string(),
       format: z.enum(["csv", "xlsx"]),
       encoding: z.string().optional(),
-      delimiter: z.string().optional(),
+      delimiter: z.enum(csvDelimiters).optional().describe("a CSV file's, detected (or named by Excel's sep= line): comma, semicolon, tab or vertical bar"),
       sheet: z.string().optional(),
       sheets: z.array(z.string()).optional(),
       layout: z.enum(["entra", "rollcall", "generic"]).describe("entra = Entra ID's bulk-create template; rollcall = our template or export"),

@@ -15,7 +15,7 @@ import { sendCsv } from "../download.ts";
 import { changesCsv } from "../../core/change-export.ts";
 import { keptDryRuns } from "../../sync/dry-run-history.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, csvDownload, day, limitParam, listOf, offsetParam, timestamp, workspaceParams, countParam } from "../schemas.ts";
+import { actionFilterShape, changeSchema, csvDownload, day, limitParam, listOf, offsetParam, timestamp, workspaceParams, countParam } from "../schemas.ts";
 import { runModes, runStatuses, runTriggers } from "../../storage/schema.ts";
 import { runCountKeys, type RunCounts } from "../../domain/run-counts.ts";
 import { syncPhases, type RunProgress } from "../../sync/run-record.ts";
@@ -166,12 +166,12 @@ async function startRun(rt: Runtime, ctx: WorkspaceContext, start: (onStarted: (
   return getRun(ctx, id);
 }
 
-const changeKindParam = z.string().max(300).refine(isRunAction, runActionMessage).optional().describe(`only this kind's entries (${runKinds.join(", ")}; add to group and remove from group: every group's), or one action exactly, e.g. add to group Pilots`);
+const changeKindParam = z.string().max(300).refine(isRunAction, runActionMessage).meta(actionFilterShape(runKinds)).optional().describe(`only this kind's entries (${runKinds.join(", ")}; add to group and remove from group: every group's), or one action exactly, e.g. add to group Pilots`);
 
 export const sourceRoutes: RouteModule = {
   tag: "Sources",
   description:
-    "Microsoft Entra ID sources: settings, connection checks, syncs, run history. SCIM sources (type scim): Entra ID's provisioning service pushes users and groups to /scim/v2 with the source's Secret Token; that endpoint is SCIM 2.0 (RFC 7644), outside this document, and describes itself at /scim/v2/ServiceProviderConfig, /ResourceTypes and /Schemas.",
+    "Microsoft Entra ID sources: settings, connection checks, syncs, run history. SCIM sources (type scim): Entra ID's provisioning service pushes users and groups to /scim/v2 with the source's Secret Token; that endpoint is SCIM 2.0 (RFC 7644), with its own credential, errors and media type: it has its own OpenAPI document, /scim/v2/openapi.json.",
   routes: [
     route({
       method: "GET", url: "/workspaces/:workspace/sources", summary: "List sources with their sync status (Entra ID sources in items, SCIM sources in scimSources)", access: "workspace",

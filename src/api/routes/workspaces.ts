@@ -3,7 +3,7 @@ import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { createWorkspace, deleteWorkspace, resolveWorkspace, updateWorkspace } from "../../core/workspaces.ts";
 import { visibleWorkspaces } from "../auth.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, csvDownload, day, limitParam, listOf, roleSchema, timestamp, workspaceParams, workspaceSchema } from "../schemas.ts";
+import { actionFilterShape, changeSchema, csvDownload, day, limitParam, listOf, roleSchema, timestamp, workspaceParams, workspaceSchema } from "../schemas.ts";
 import { lastRunSchema } from "./sources.ts";
 import { workspaceOverview } from "../../core/workspace-overview.ts";
 import { scimQuietAfterHours } from "../../domain/source.ts";
@@ -14,7 +14,7 @@ import { sendCsv } from "../download.ts";
 
 const activityFilter = z.object({
   actor: z.string().max(320).optional().describe("only this actor's changes: an admin's email, token:NAME for an API token (whoever created it), cli:USER for the local CLI run by that operating-system account, cli for any"),
-  action: z.string().max(300).refine(isActivityAction, activityActionMessage).optional().describe(`only this kind of change (${activityKinds.join(", ")}), or one group's membership changes ("add to group Pilots")`),
+  action: z.string().max(300).refine(isActivityAction, activityActionMessage).meta(actionFilterShape(activityKinds)).optional().describe(`only this kind of change (${activityKinds.join(", ")}), or one group's membership changes ("add to group Pilots")`),
 });
 
 const country = z.string().trim().max(2, "must be a two-letter country code").nullable().optional().describe("ISO 3166 code used to read local phone numbers, e.g. GB");

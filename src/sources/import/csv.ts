@@ -7,7 +7,11 @@ import { RollcallError } from "../../errors.ts";
 import { chosenEncoding, detectEncoding, namedEncoding, type TextEncoding } from "./encoding.ts";
 import { maxCellLength, type TableFile, type TableRow } from "./table.ts";
 
-const delimiters = [",", ";", "\t"] as const;
+/** Those a header line is split on to detect the delimiter; Excel's `sep=` line may name a vertical bar too. */
+const detected = [",", ";", "\t"] as const;
+export const csvDelimiters = [...detected, "|"] as const;
+export type CsvDelimiter = (typeof csvDelimiters)[number];
+const declaredDelimiter = new RegExp(`^sep=([${csvDelimiters.join("")}])\\r?\\n`, "i");
 
 /**
  * A streaming CSV reader: encoding (unless the admin names it) and delimiter are detected, then rows are parsed as the file is read.
@@ -79,20 +83,20 @@ async function decodeStart(path: string, encoding: TextEncoding, bomLength: numb
 }
 
 /** The delimiter that splits the header line into the most fields (quotes respected). Pure. */
-export function detectDelimiter(sample: string): string {
+export function detectDelimiter(sample: string): CsvDelimiter {
   let text = sample.replace(/^\uFEFF/, "");
   // Excel's "sep=;" first line names the delimiter (Excel writes it for lists whose separator is not the locale's).
-  const declared = /^sep=([,;\t|])\r?\n/i.exec(text)?.[1];
+  const declared = declaredDelimiter.exec(text)?.[1] as CsvDelimiter | undefined;
   if (declared) return declared;
   if (/^"?version:v\d/i.test(text)) text = text.slice(text.indexOf("\n") + 1);
-  const counts = new Map<string, number>(delimiters.map((d) => [d, 0]));
+  const counts = new Map<string, number>(detected.map((d) => [d, 0]));
   let quoted = false;
   for (const char of text) {
     if (char === '"') quoted = !quoted;
     else if (!quoted && (char === "\n" || char === "\r")) break;
     else if (!quoted && counts.has(char)) counts.set(char, counts.get(char)! + 1);
   }
-  let best: string = ",";
-  for (const d of delimiters) if (counts.get(d)! > counts.get(best)!) best = d;
+  let best: CsvDelimiter = ",";
+  for (const d of detected) if (counts.get(d)! > counts.get(best)!) best = d;
   return best;
 }

@@ -1,3 +1,4 @@
+import type { CsvDelimiter } from "./csv.ts";
 /** What every file reader yields: rows of cell text, numbered as a spreadsheet shows them. */
 export interface TableRow {
   /** 1-based row number as Excel or a text editor would show it (the header is usually row 1). */
@@ -28,7 +29,7 @@ export interface TableFile {
   /** CSV only: the encoding used to read it. */
   encoding?: string;
   /** CSV only: the detected delimiter. */
-  delimiter?: string;
+  delimiter?: CsvDelimiter;
   /** XLSX only: the sheet read and all sheet names. */
   sheet?: string;
   sheets?: string[];

@@ -1,4 +1,5 @@
 import { scimSchemas } from "./protocol.ts";
+import { scimPhoneTypes } from "./resources.ts";
 
 /** What /ServiceProviderConfig, /ResourceTypes and /Schemas say (RFC 7643 5-7): what this server supports. Pure. */
 export const maxResults = 200;
@@ -24,7 +25,20 @@ export function resourceTypes(baseUrl: string) {
   ];
 }
 
-type Attribute = { name: string; type?: "string" | "boolean" | "complex" | "reference" | "dateTime"; multiValued?: boolean; required?: boolean; subAttributes?: Attribute[]; uniqueness?: "none" | "server"; mutability?: "readWrite" | "readOnly" };
+/** The values the attribute definitions below take (RFC 7643 7), for the SCIM OpenAPI document. */
+export const attributeTypes = ["string", "boolean", "complex", "reference", "dateTime"] as const;
+export const attributeUniqueness = ["none", "server"] as const;
+export const attributeMutability = ["readWrite", "readOnly"] as const;
+
+type Attribute = {
+  name: string;
+  type?: (typeof attributeTypes)[number];
+  multiValued?: boolean;
+  required?: boolean;
+  subAttributes?: Attribute[];
+  uniqueness?: (typeof attributeUniqueness)[number];
+  mutability?: (typeof attributeMutability)[number];
+};
 
 const attr = (a: Attribute): Record<string, unknown> => ({
   name: a.name,
@@ -51,7 +65,7 @@ export function schemaDefinitions(baseUrl: string) {
       { name: "preferredLanguage" },
       { name: "active", type: "boolean" },
       { name: "emails", type: "complex", multiValued: true, subAttributes: typedValue(["work"]) },
-      { name: "phoneNumbers", type: "complex", multiValued: true, subAttributes: typedValue(["mobile", "work", "other"]) },
+      { name: "phoneNumbers", type: "complex", multiValued: true, subAttributes: typedValue([...scimPhoneTypes]) },
     ]),
     schema(scimSchemas.enterprise, "EnterpriseUser", [{ name: "department" }, { name: "employeeNumber" }]),
     schema(scimSchemas.group, "Group", [

@@ -7,8 +7,11 @@ import { attribute, attributeKey, scimInvalid, scimSchemas } from "./protocol.ts
  * whose value holds paths as keys ("name.givenName", `emails[type eq "work"].value`), and value filters on
  * multi-valued attributes (`members[value eq "…"]`). Pure.
  */
+/** RFC 7644 3.5.2's operations, taken in any case (Entra ID sends "Add", "Replace" and "Remove"). */
+export const patchOps = ["add", "replace", "remove"] as const;
+
 export interface PatchOperation {
-  op: "add" | "replace" | "remove";
+  op: (typeof patchOps)[number];
   path: string | undefined;
   value: unknown;
 }
@@ -21,8 +24,8 @@ export function parsePatch(body: unknown): PatchOperation[] {
   if (!Array.isArray(operations) || operations.length === 0) throw scimInvalid("invalidSyntax", `a PATCH body holds "Operations", a list of operations (schemas ["${scimSchemas.patchOp}"])`, "Operations");
   return operations.map((raw, index) => {
     const op = attribute(raw, "op");
-    const kind = typeof op === "string" ? op.trim().toLowerCase() : undefined;
-    if (kind !== "add" && kind !== "replace" && kind !== "remove") throw scimInvalid("invalidSyntax", `Operations[${index}].op must be add, replace or remove, not ${JSON.stringify(op)}`, `Operations[${index}].op`);
+    const kind = patchOps.find((known) => typeof op === "string" && op.trim().toLowerCase() === known);
+    if (!kind) throw scimInvalid("invalidSyntax", `Operations[${index}].op must be add, replace or remove, not ${JSON.stringify(op)}`, `Operations[${index}].op`);
     const path = attribute(raw, "path");
     if (path !== undefined && path !== null && (typeof path !== "string" || path.trim() === "")) throw scimInvalid("invalidPath", `Operations[${index}].path must be an attribute path`, `Operations[${index}].path`);
     return { op: kind, path: typeof path === "string" ? path.trim() : undefined, value: attribute(raw, "value") };

@@ -16,7 +16,8 @@ export const scimSchemas = {
 export const scimMediaType = "application/scim+json";
 
 /** RFC 7644 3.12's scimType values this server answers with. */
-export type ScimType = "invalidFilter" | "invalidPath" | "invalidValue" | "invalidSyntax" | "uniqueness" | "mutability" | "noTarget" | "tooMany";
+export const scimTypes = ["invalidFilter", "invalidPath", "invalidValue", "invalidSyntax", "uniqueness", "mutability", "noTarget", "tooMany"] as const;
+export type ScimType = (typeof scimTypes)[number];
 
 /** A request SCIM refuses, with the scimType RFC 7644 3.12 names for it; `field`: the attribute (or path) at fault. */
 export function scimInvalid(scimType: ScimType, detail: string, field?: string): RollcallError {

@@ -35,6 +35,9 @@ export const asScimProblem = (problem: FieldProblem): FieldProblem => {
 
 type Json = Record<string, unknown>;
 
+/** The phone types scimUser answers: one of each (the mobile phone, the first business phone, the others). */
+export const scimPhoneTypes = ["mobile", "work", "other"] as const;
+
 export interface Meta {
   location: string;
 }
@@ -159,11 +162,13 @@ function phonesFromScim(list: unknown, country: string | null, warnings: FieldPr
   return { mobile, business: business.slice(0, 10) };
 }
 
+export const scimMemberTypes = ["User", "Group"] as const;
+
 /** A group's member as SCIM lists it. */
 export interface ScimMember {
   value: string;
   display: string;
-  type: "User" | "Group";
+  type: (typeof scimMemberTypes)[number];
 }
 
 export interface ScimGroupRecord {
