@@ -57,4 +57,27 @@ describe.skipIf(!hasChromium)("web console: sign-in with Microsoft for a SCIM so
     await form.getByRole("button", { name: "Save" }).click();
     await setting.getByText("Off").waitFor();
   });
+
+  it("adds a SCIM source with sign-in on from the start: the same checks as the card's, nothing added until they pass", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
+    await page.getByRole("button", { name: "Add SCIM source" }).click();
+    const add = page.getByRole("dialog", { name: "Add SCIM source" });
+    await add.getByRole("textbox", { name: "Name" }).fill("Signed from start");
+    await add.getByRole("group", { name: "Sign in with Microsoft (optional)" }).waitFor();
+    await add.getByRole("checkbox", { name: "Use for Sign in with Microsoft" }).check();
+    await add.getByRole("textbox", { name: "Directory (tenant) ID" }).fill("72f988bf-86f1-41af-91ab-2d7cd011db47");
+    await add.getByRole("button", { name: "Add SCIM source" }).click();
+    await add.getByText(/is required .*the application \(client\) ID/i).first().waitFor();
+    await add.getByText(/is required .*a client secret/i).first().waitFor();
+    expect((await server.rt.store.db.selectFrom("sources").select("id").where("name", "=", "Signed from start").execute()).length).toBe(0);
+
+    const secret = "Q~created.with.signin";
+    await add.getByRole("textbox", { name: "Application (client) ID" }).fill("0f8fad5b-d9cb-469f-a165-70867728950e");
+    await add.getByLabel("Client secret").fill(secret);
+    await add.getByRole("button", { name: "Add SCIM source" }).click();
+    await page.getByRole("dialog", { name: "Secret Token of Signed from start" }).getByRole("button", { name: "Done" }).click();
+    const card = page.locator("[data-kind='scim-source']", { has: page.getByRole("heading", { name: "Signed from start" }) });
+    await card.locator("[data-kind='scim-sign-in']").getByText("On (tenant 72f988bf-86f1-41af-91ab-2d7cd011db47)").waitFor();
+    expect(await page.content()).not.toContain(secret);
+  });
 });
