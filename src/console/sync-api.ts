@@ -14,7 +14,7 @@ import { describeActor, isCliActor } from "../domain/actor.ts";
 export type { Source, EntraConfig, RemovedSource, SourceRemoval, Check, TestResult, TriedUser, ScimSource };
 
 /** Sign in with Microsoft's settings of a SCIM source as the console sends them (a blank secret is not sent: the stored one stays). */
-export type ScimSignInInput = { signIn: boolean; tenantId?: string; clientId?: string; clientSecret?: string };
+export type ScimSignInInput = { signIn: boolean; tenantId?: string; clientId?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string };
 
 /** A run as the API gives it: its progress (empty before the first report), and its first changes from GET /runs/ID. */
 export type Run = Omit<StoredRun, "progress"> & { progress: Partial<SyncProgress>; changes?: ChangeRecord[] };
@@ -51,7 +51,7 @@ export const syncApi = {
   /** A SCIM source's name, onRemove or country, with the version this tab read (a change made meanwhile is refused). */
   updateScimSource: (workspace: string, name: string, input: { name?: string; onRemove?: ScimSource["config"]["onRemove"]; country?: string | null }) =>
     api.patch<ScimSource>(ws(workspace, `/sources/${enc(name)}`), input, { ifMatch: true }),
-  /** A SCIM source's sign-in with Microsoft: the switch, its app registration, and a client secret (write-only). */
+  /** A SCIM source's sign-in with Microsoft: the switch, its app registration, and a client secret or certificate (write-only). */
   updateScimSignIn: (workspace: string, name: string, input: ScimSignInInput) =>
     api.patch<ScimSource>(ws(workspace, `/sources/${enc(name)}`), input),
   /** An Entra ID source, or a SCIM source: its page is its type's. */

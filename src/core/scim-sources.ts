@@ -43,7 +43,7 @@ export interface ScimSource {
   /** What to paste as the Tenant URL in the Azure portal. */
   tenantUrl: string;
   status: { users: number; groups: number; lastRequestAt: string | null; tokenIssuedAt: string };
-  /** The client secret sign-in with Microsoft redeems codes with: whether one is stored (it is never shown). */
+  /** The client secret (or certificate, config.credential says which) sign-in with Microsoft redeems codes with: whether one is stored (it is never shown). */
   secret: { set: boolean };
   createdAt: string;
   updatedAt: string;
@@ -81,9 +81,9 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
 export async function createScimSource(ctx: ScimSourceContext, given: { name: string; config?: Partial<ScimConfig>; credential?: Credential | undefined }, baseUrl: ScimBaseUrl): Promise<ScimSourceWithToken> {
   const name = given.name.trim();
   await assertFreeName(ctx, name, null);
-  const config = parseConfig(given.config);
   const credential = given.credential && cleanCredential(given.credential);
   if (credential) checkCredential(credential);
+  const config = parseConfig({ ...given.config, ...(credential && { credential: credential.kind }) });
   const problems = scimSignInProblems({ after: config, given: given.config ?? {}, before: parseConfig({}), secretStored: false, secretGiven: credential !== undefined, customUrls: ctx.entraCustomUrls });
   if (problems.length) throw invalidInput(problems);
   const token = randomToken(tokenPrefix);
@@ -117,11 +117,11 @@ export async function updateScimSource(
   baseUrl: ScimBaseUrl,
 ): Promise<ScimSource & { token?: string }> {
   const before = await getScimSource(ctx, key, baseUrl);
-  const config = parseConfig({ ...before.config, ...given.config });
   const rename = given.name !== undefined && given.name.trim() !== before.name ? given.name.trim() : null;
   if (rename !== null) await assertFreeName(ctx, rename, before.id);
   const credential = given.credential && cleanCredential(given.credential);
   if (credential) checkCredential(credential);
+  const config = parseConfig({ ...before.config, ...given.config, ...(credential && { credential: credential.kind }) });
   const problems = scimSignInProblems({ after: config, given: given.config ?? {}, before: before.config, secretStored: before.secret.set, secretGiven: credential !== undefined, customUrls: ctx.entraCustomUrls });
   if (problems.length) throw invalidInput(problems);
   const token = given.newToken ? randomToken(tokenPrefix) : undefined;

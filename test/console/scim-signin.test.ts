@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
+import { testCertificate } from "../emulator/helpers.ts";
 import { desktop, hasChromium, launchBrowser, openPage, screenshotIfFailed, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 
 /** A SCIM source's Sign in with Microsoft settings on its card: every missing setting named, the client secret never shown. */
@@ -79,5 +80,27 @@ describe.skipIf(!hasChromium)("web console: sign-in with Microsoft for a SCIM so
     const card = page.locator("[data-kind='scim-source']", { has: page.getByRole("heading", { name: "Signed from start" }) });
     await card.locator("[data-kind='scim-sign-in']").getByText("On (tenant 72f988bf-86f1-41af-91ab-2d7cd011db47)").waitFor();
     expect(await page.content()).not.toContain(secret);
+  });
+
+  it("takes a certificate with its private key instead of a secret, write-only too", async () => {
+    const card = page.locator("[data-kind='scim-source']", { has: page.getByRole("heading", { name: "Signed from start" }) });
+    await card.locator("[data-kind='scim-sign-in']").getByRole("button", { name: "Change" }).click();
+    const form = page.getByRole("dialog", { name: "Sign in with Microsoft: Signed from start" });
+    await form.getByText("A secret is stored (never shown): leave blank to keep it.").waitFor();
+    await form.getByRole("radio", { name: "Certificate" }).check();
+    const certificate = testCertificate("console-scim");
+    await form.getByRole("textbox", { name: "Certificate (PEM)" }).fill(certificate.certificatePem);
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.getByText("Must not be empty").waitFor();
+    expect(await form.getByRole("textbox", { name: "Private key (PEM)" }).getAttribute("aria-invalid")).toBe("true");
+    await form.getByRole("textbox", { name: "Private key (PEM)" }).fill(certificate.privateKeyPem);
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.waitFor({ state: "hidden" });
+    expect(await page.content()).not.toContain("PRIVATE KEY");
+    await card.locator("[data-kind='scim-sign-in']").getByRole("button", { name: "Change" }).click();
+    expect(await form.getByRole("radio", { name: "Certificate" }).isChecked()).toBe(true);
+    await form.getByText("A certificate is stored (its key never shown): leave blank to keep it.").waitFor();
+    expect(await form.getByRole("textbox", { name: "Private key (PEM)" }).inputValue()).toBe("");
+    await form.getByRole("button", { name: "Cancel" }).click();
   });
 });

@@ -5,6 +5,7 @@ import { dispatcher } from "../../src/net/http.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import type { CycleReport, GraphUser } from "../../src/emulator/index.ts";
 import { tokenCaller, type Caller, type TestApi } from "../api/support.ts";
+import { testCertificate } from "../emulator/helpers.ts";
 import { Browser, openSignInHarness, signInAs, signInEngine, type SignInHarness } from "./support.ts";
 
 /**
@@ -180,6 +181,27 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     expect(notOffered.status).toBe(403);
     expect(notOffered.text).toContain('data-reason="not_offered"');
     expect(notOffered.text).toContain("source &quot;west&quot;, which does not offer sign-in with Microsoft");
+  });
+
+  it("a certificate signs people in instead of a secret: write-only, its kind shown, needed again for another login host", async () => {
+    const registered = testCertificate("rollcall-scim-signin");
+    tenantOf(tenant1).addCertificate(h.emulator.clientId, { certificatePem: registered.certificatePem });
+    const half = await admin("PATCH", "workspaces/default/sources/push", { certificatePem: registered.certificatePem });
+    expect(half.status).toBe(400);
+    expect(half.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(["privateKeyPem"]);
+    const both = await admin("PATCH", "workspaces/default/sources/push", { clientSecret: "Q~x", ...registered });
+    expect(both.status).toBe(400);
+    const switched = await admin("PATCH", "workspaces/default/sources/push", registered);
+    expect(switched.status, JSON.stringify(switched.body)).toBe(200);
+    expect(switched.body).toMatchObject({ config: { signIn: true, credential: "certificate" }, secret: { set: true } });
+    expect(JSON.stringify(switched.body)).not.toContain("PRIVATE KEY");
+    const profile = await profileAfter(tenant1, people(tenant1)[3]!.id);
+    expect(profile.user.source).toMatchObject({ type: "scim", name: "push" });
+    const moved = await admin("PATCH", "workspaces/default/sources/push", { loginUrl: "https://login.example.net" });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.details.fields).toEqual([expect.objectContaining({ field: "certificatePem", message: expect.stringContaining("the stored certificate is only sent where it was entered for") })]);
+    // Back to a secret: the kind follows the credential given.
+    expect((await turnSignInOn("push", tenant1)).config.credential).toBe("secret");
   });
 
   it("turning sign-in off on the SCIM sources stops offering it", async () => {

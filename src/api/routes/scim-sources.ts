@@ -29,6 +29,7 @@ export const scimSourceResponse = z
         clientId: z.string().nullable(),
         cloud: z.enum(["global", "usgov", "usgovdod", "china"]),
         loginUrl: z.string().nullable(),
+        credential: z.enum(["secret", "certificate"]).describe("the kind of sign-in credential last given: clientSecret, or certificatePem with privateKeyPem (read-only)"),
       })
       .meta({ id: "ScimSourceConfig" }),
     tenantUrl: z.string().describe("paste as the Tenant URL of the enterprise application's provisioning (Provisioning Mode: Automatic)"),
@@ -51,7 +52,7 @@ const scimKeys = new Set<string>(["type", "name", "newScimToken", ...settings, "
 
 function scimConfigOf(body: Record<string, unknown>): Record<string, unknown> {
   const others = Object.keys(body).filter((key) => !scimKeys.has(key));
-  if (others.length) throw invalidInput(others.map((field) => ({ field, message: "is not a setting of a SCIM source (it takes name, onRemove, country, newScimToken, and signIn, tenantId, clientId, cloud, loginUrl, clientSecret)" })));
+  if (others.length) throw invalidInput(others.map((field) => ({ field, message: "is not a setting of a SCIM source (it takes name, onRemove, country, newScimToken, and signIn, tenantId, clientId, cloud, loginUrl, clientSecret or certificatePem with privateKeyPem)" })));
   return Object.fromEntries(settings.filter((key) => body[key] !== undefined).map((key) => [key, body[key]]));
 }
 

@@ -75,7 +75,7 @@ export function describeScimSource(s: ScimSource): string {
 }
 
 function signInText(s: ScimSource): string {
-  const app = s.config.tenantId || s.config.clientId ? ` (tenant ${s.config.tenantId ?? "not set"}, client ${s.config.clientId ?? "not set"}, secret ${s.secret.set ? "set" : "not set"})` : "";
+  const app = s.config.tenantId || s.config.clientId ? ` (tenant ${s.config.tenantId ?? "not set"}, client ${s.config.clientId ?? "not set"}, ${s.secret.set ? `${s.config.credential} set` : "secret not set"})` : "";
   return `${s.config.signIn ? "with Microsoft" : "off"}${app}`;
 }
 

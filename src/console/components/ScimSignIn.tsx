@@ -5,11 +5,12 @@ import { syncApi, type ScimSource } from "../sync-api.ts";
 import { useToast } from "./ui.tsx";
 import { Dialog } from "./dialog.tsx";
 import { FormActions, FormError, useSubmit } from "./form.tsx";
+import { emptyCredential } from "./CredentialFields.tsx";
 import { ScimSignInFields, scimSignInInput, useScimSignInDraft } from "./ScimSignInFields.tsx";
 
 /**
  * Sign in with Microsoft for a SCIM source's users: what it is set to, and (for admins) a dialog with the enterprise
- * application's directory (tenant) ID, application (client) ID and client secret (write-only: blank keeps the stored one).
+ * application's directory (tenant) ID, application (client) ID and client secret or certificate (write-only: blank keeps the stored one).
  * Meant for any page that shows a SCIM source (the Sources page's card, a source's own page).
  */
 export function ScimSignIn({ workspace, source, onSaved }: { workspace: string; source: ScimSource; onSaved: () => void }) {
@@ -49,7 +50,7 @@ function ScimSignInDialog({ workspace, source, open, onClose, onSaved }: { works
   const { draft, set } = useScimSignInDraft(source);
   const { busy, error, submit } = useSubmit(async () => {
     await syncApi.updateScimSignIn(workspace, source.name, scimSignInInput(draft));
-    set("clientSecret", "");
+    set("credential", emptyCredential(draft.credential.kind));
     toast(`Sign in with Microsoft ${draft.signIn ? "on" : "off"} for ${source.name}`);
     onSaved();
   });

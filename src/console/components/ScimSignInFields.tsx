@@ -1,18 +1,19 @@
 import { useState } from "react";
 import type { ScimSignInInput, ScimSource } from "../sync-api.ts";
 import { CheckField, TextField } from "./ui.tsx";
+import { CredentialFields, credentialEntered, credentialInput, emptyCredential, type CredentialDraft } from "./CredentialFields.tsx";
 import { registerRedirectUri, useSignInRedirectUri } from "./SourceForm.tsx";
 
 /**
  * Sign in with Microsoft's fields for a SCIM source, the same wherever they are entered (the Add SCIM source dialog,
  * the sign-in dialog of a source's card and page): the switch, the enterprise application's directory (tenant) ID and
- * application (client) ID, and its client secret (write-only: blank keeps the stored one).
+ * application (client) ID, and its client secret or certificate (write-only: blank keeps the stored one).
  */
 export interface ScimSignInDraft {
   signIn: boolean;
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  credential: CredentialDraft;
 }
 
 export function useScimSignInDraft(source?: ScimSource) {
@@ -20,7 +21,7 @@ export function useScimSignInDraft(source?: ScimSource) {
     signIn: source?.config.signIn ?? false,
     tenantId: source?.config.tenantId ?? "",
     clientId: source?.config.clientId ?? "",
-    clientSecret: "",
+    credential: emptyCredential(source?.secret.set ? source.config.credential : "secret"),
   }));
   const set = <K extends keyof ScimSignInDraft>(key: K, value: ScimSignInDraft[K]) => setDraft((d) => ({ ...d, [key]: value }));
   return { draft, set, setDraft };
@@ -32,12 +33,12 @@ export function scimSignInInput(d: ScimSignInDraft): ScimSignInInput {
     signIn: d.signIn,
     ...(d.tenantId.trim() && { tenantId: d.tenantId.trim() }),
     ...(d.clientId.trim() && { clientId: d.clientId.trim() }),
-    ...(d.clientSecret && { clientSecret: d.clientSecret }),
+    ...credentialInput(d.credential),
   };
 }
 
 /** Whether the admin entered anything of sign-in (a new source sends sign-in settings only then). */
-export const scimSignInTouched = (d: ScimSignInDraft): boolean => d.signIn || Boolean(d.tenantId.trim() || d.clientId.trim() || d.clientSecret);
+export const scimSignInTouched = (d: ScimSignInDraft): boolean => d.signIn || Boolean(d.tenantId.trim() || d.clientId.trim()) || credentialEntered(d.credential);
 
 export function ScimSignInFields({ draft, set, fields, source }: { draft: ScimSignInDraft; set: ReturnType<typeof useScimSignInDraft>["set"]; fields: Record<string, string>; source?: ScimSource }) {
   const redirectUri = useSignInRedirectUri();
@@ -50,15 +51,7 @@ export function ScimSignInFields({ draft, set, fields, source }: { draft: ScimSi
       <CheckField label="Use for Sign in with Microsoft" checked={draft.signIn} onChange={(e) => set("signIn", e.target.checked)} />
       <TextField label="Directory (tenant) ID" value={draft.tenantId} onChange={(e) => set("tenantId", e.target.value)} error={fields.tenantId} hint="Microsoft Entra ID › Overview" autoComplete="off" />
       <TextField label="Application (client) ID" value={draft.clientId} onChange={(e) => set("clientId", e.target.value)} error={fields.clientId} hint="Enterprise applications › your application › Properties" autoComplete="off" />
-      <TextField
-        label="Client secret"
-        type="password"
-        value={draft.clientSecret}
-        onChange={(e) => set("clientSecret", e.target.value)}
-        error={fields.clientSecret}
-        hint={source?.secret.set ? "A secret is stored (never shown): leave blank to keep it." : "The secret's Value from App registrations › your app › Certificates & secrets."}
-        autoComplete="new-password"
-      />
+      <CredentialFields draft={draft.credential} onChange={(credential) => set("credential", credential)} fields={fields} stored={source?.secret.set ? source.config.credential : null} />
     </>
   );
 }
