@@ -14,7 +14,7 @@ import { describeActor, isCliActor } from "../domain/actor.ts";
 export type { Source, EntraConfig, RemovedSource, SourceRemoval, Check, TestResult, TriedUser, ScimSource };
 
 /** Sign in with Microsoft's settings of a SCIM source as the console sends them (a blank secret is not sent: the stored one stays). */
-export type ScimSignInInput = { signIn: boolean; tenantId?: string; clientId?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string };
+export type ScimSignInInput = { signIn: boolean; tenantId?: string; clientId?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string; secretExpiresOn?: string | null };
 
 /** A run as the API gives it: its progress (empty before the first report), and its first changes from GET /runs/ID. */
 export type Run = Omit<StoredRun, "progress"> & { progress: Partial<SyncProgress>; changes?: ChangeRecord[] };

@@ -16,11 +16,12 @@ export const scimSignInShape = {
   clientId: z.string().trim().regex(guidPattern, "must be the application (client) ID, a GUID").nullable().default(null).describe("the application (client) ID of the enterprise application's app registration"),
   cloud: z.enum(Object.keys(clouds) as [Cloud, ...Cloud[]]).default("global"),
   loginUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL, e.g. https://login.microsoftonline.com (Microsoft's endpoints take HTTPS only)" }).nullable().default(null),
+  secretExpiresOn: z.iso.date({ error: "must be a date as YYYY-MM-DD, e.g. 2027-06-30" }).nullable().default(null).describe("when the sign-in client secret (or certificate) expires: warned of at 30, 14, 7 and 1 days as an Entra ID source's; a certificate's own date unless one is given"),
   // Not a setting: the kind of the credential last given (clientSecret, or certificatePem with privateKeyPem).
   credential: z.enum(["secret", "certificate"]).default("secret"),
 };
 
-export type ScimSignInSettings = { signIn: boolean; tenantId: string | null; clientId: string | null; cloud: Cloud; loginUrl: string | null; credential: "secret" | "certificate" };
+export type ScimSignInSettings = { signIn: boolean; tenantId: string | null; clientId: string | null; cloud: Cloud; loginUrl: string | null; secretExpiresOn: string | null; credential: "secret" | "certificate" };
 
 /** The login host a SCIM source signs in at: its cloud's, or a custom one. */
 export const scimLoginUrl = (settings: Pick<ScimSignInSettings, "cloud" | "loginUrl">): string => endpoints({ ...settings, graphUrl: null }).loginUrl;

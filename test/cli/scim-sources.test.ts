@@ -92,5 +92,16 @@ describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () =>
     expect(added.stdout).toContain("sign-in:      with Microsoft (tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, client 0f8fad5b-d9cb-469f-a165-70867728950e, secret set)");
     expect(added.stdout + added.stderr).not.toContain(secret);
     expect(JSON.parse((await cli("sources", "show", "Early push", "--json")).stdout)).toMatchObject({ config: { signIn: true }, secret: { set: true } });
+
+    // The secret's expiry date: checked, shown, and dropped with the secret it was given for.
+    expect((await cli("sources", "update", "Early push", "--secret-expires-on", "30.06.2027")).stderr).toContain("--secret-expires-on: must be a date as YYYY-MM-DD");
+    const dated = await cli("sources", "update", "Early push", "--secret-expires-on", "2099-06-30");
+    expect(dated.code, dated.stderr).toBe(0);
+    expect(dated.stdout).toContain("secret set, expires on 2099-06-30)");
+    const replaced = await runCli(["sources", "update", "Early push", "--client-secret-env", "NEXT_SECRET"], { ...env, NEXT_SECRET: "Q~next.signin.secret" });
+    expect(replaced.stdout).toContain(", secret set)");
+    const addedDated = await runCli(["sources", "add", "scim", "--name", "Dated push", "--sign-in", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id", "0f8fad5b-d9cb-469f-a165-70867728950e", "--client-secret-env", "EARLY_SECRET", "--secret-expires-on", "2099-01-31"], { ...env, EARLY_SECRET: secret });
+    expect(addedDated.code, addedDated.stderr).toBe(0);
+    expect(JSON.parse((await cli("sources", "show", "Dated push", "--json")).stdout)).toMatchObject({ config: { secretExpiresOn: "2099-01-31" }, secret: { expiresOn: "2099-01-31" } });
   });
 });

@@ -103,4 +103,18 @@ describe.skipIf(!hasChromium)("web console: sign-in with Microsoft for a SCIM so
     expect(await form.getByRole("textbox", { name: "Private key (PEM)" }).inputValue()).toBe("");
     await form.getByRole("button", { name: "Cancel" }).click();
   });
+
+  it("shows when the sign-in credential expires: a certificate's own date, or one entered, marked from 30 days before", async () => {
+    const card = page.locator("[data-kind='scim-source']", { has: page.getByRole("heading", { name: "Signed from start" }) });
+    const expiry = card.locator("[data-kind='scim-secret-expiry']");
+    await expiry.getByText(/certificate set, expires on \d{4}-\d\d-\d\d/).waitFor();
+    const soon = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    await card.locator("[data-kind='scim-sign-in']").getByRole("button", { name: "Change" }).click();
+    const form = page.getByRole("dialog", { name: "Sign in with Microsoft: Signed from start" });
+    await form.getByLabel("Secret expires on").fill("");
+    await form.getByLabel("Secret expires on").fill(soon);
+    await form.getByRole("button", { name: "Save" }).click();
+    await expiry.getByText(`certificate set, expires on ${soon} (in 10 days)`).waitFor();
+    expect(await expiry.getAttribute("class")).toBe("text-bad");
+  });
 });

@@ -1,4 +1,5 @@
 import "../support/no-network.ts";
+import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetch as undiciFetch } from "undici";
 import { dispatcher } from "../../src/net/http.ts";
@@ -193,15 +194,19 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     expect(both.status).toBe(400);
     const switched = await admin("PATCH", "workspaces/default/sources/push", registered);
     expect(switched.status, JSON.stringify(switched.body)).toBe(200);
-    expect(switched.body).toMatchObject({ config: { signIn: true, credential: "certificate" }, secret: { set: true } });
+    // A certificate says when it expires: the source's date unless one is given, as an Entra ID source's.
+    const validTo = new Date(new X509Certificate(registered.certificatePem).validTo).toISOString().slice(0, 10);
+    expect(switched.body).toMatchObject({ config: { signIn: true, credential: "certificate", secretExpiresOn: validTo }, secret: { set: true, expiresOn: validTo } });
     expect(JSON.stringify(switched.body)).not.toContain("PRIVATE KEY");
     const profile = await profileAfter(tenant1, people(tenant1)[3]!.id);
     expect(profile.user.source).toMatchObject({ type: "scim", name: "push" });
     const moved = await admin("PATCH", "workspaces/default/sources/push", { loginUrl: "https://login.example.net" });
     expect(moved.status).toBe(400);
     expect(moved.body.error.details.fields).toEqual([expect.objectContaining({ field: "certificatePem", message: expect.stringContaining("the stored certificate is only sent where it was entered for") })]);
-    // Back to a secret: the kind follows the credential given.
-    expect((await turnSignInOn("push", tenant1)).config.credential).toBe("secret");
+    // Back to a secret: the kind follows the credential given, and the certificate's date goes with it.
+    expect((await turnSignInOn("push", tenant1)).config).toMatchObject({ credential: "secret", secretExpiresOn: null });
+    const badDate = await admin("PATCH", "workspaces/default/sources/push", { secretExpiresOn: "30.06.2027" });
+    expect(badDate.body.error.details.fields).toEqual([expect.objectContaining({ field: "secretExpiresOn", message: "must be a date as YYYY-MM-DD, e.g. 2027-06-30" })]);
   });
 
   it("turning sign-in off on the SCIM sources stops offering it", async () => {

@@ -5,6 +5,7 @@ import { syncApi, type ScimSource } from "../sync-api.ts";
 import { useToast } from "./ui.tsx";
 import { Dialog } from "./dialog.tsx";
 import { FormActions, FormError, useSubmit } from "./form.tsx";
+import { secretUrgency } from "../../domain/source.ts";
 import { emptyCredential } from "./CredentialFields.tsx";
 import { ScimSignInFields, scimSignInInput, useScimSignInDraft } from "./ScimSignInFields.tsx";
 
@@ -22,6 +23,7 @@ export function ScimSignIn({ workspace, source, onSaved }: { workspace: string; 
       <dt>Sign in with Microsoft</dt>
       <dd>
         {signIn ? `On (tenant ${tenantId})` : "Off"}
+        {signIn && source.secret.expiresOn ? <SecretExpiry source={source} /> : null}
         {canChange ? (
           <>
             {" "}
@@ -45,11 +47,23 @@ export function ScimSignIn({ workspace, source, onSaved }: { workspace: string; 
   );
 }
 
+/** When the sign-in secret expires, marked from 30 days before as its notifications are. */
+function SecretExpiry({ source }: { source: ScimSource }) {
+  const { daysLeft, description } = source.secret;
+  const urgent = daysLeft !== null && secretUrgency(daysLeft) !== null;
+  return (
+    <span className={urgent ? "text-bad" : "muted"} data-kind="scim-secret-expiry">
+      {"; "}
+      {source.config.credential === "certificate" ? description : `secret ${description}`}
+    </span>
+  );
+}
+
 function ScimSignInDialog({ workspace, source, open, onClose, onSaved }: { workspace: string; source: ScimSource; open: boolean; onClose: () => void; onSaved: () => void }) {
   const toast = useToast();
   const { draft, set } = useScimSignInDraft(source);
   const { busy, error, submit } = useSubmit(async () => {
-    await syncApi.updateScimSignIn(workspace, source.name, scimSignInInput(draft));
+    await syncApi.updateScimSignIn(workspace, source.name, scimSignInInput(draft, source));
     set("credential", emptyCredential(draft.credential.kind));
     toast(`Sign in with Microsoft ${draft.signIn ? "on" : "off"} for ${source.name}`);
     onSaved();

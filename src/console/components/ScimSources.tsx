@@ -10,8 +10,7 @@ import { ErrorBanner, SelectField, TextField, useToast } from "./ui.tsx";
 import { ConfirmDialog, Dialog, ShownOnceDialog } from "./dialog.tsx";
 import { FormActions, FormError, useSubmit } from "./form.tsx";
 import { ScimSignIn } from "./ScimSignIn.tsx";
-import { emptyCredential } from "./CredentialFields.tsx";
-import { ScimSignInFields, scimSignInInput, scimSignInTouched, useScimSignInDraft } from "./ScimSignInFields.tsx";
+import { ScimSignInFields, scimSignInDraftOf, scimSignInInput, scimSignInTouched, useScimSignInDraft } from "./ScimSignInFields.tsx";
 
 /**
  * The Sources page's SCIM sources: Entra ID's provisioning service pushes users and groups to their Tenant URL with
@@ -176,7 +175,7 @@ function AddScimSourceDialog({ workspace, open, onClose, onCreated }: { workspac
   const { busy, error, submit } = useSubmit(async () => {
     const created = await syncApi.createScimSource(workspace, { name: name.trim(), onRemove, ...(scimSignInTouched(signIn.draft) && scimSignInInput(signIn.draft)) });
     setName("");
-    signIn.setDraft({ signIn: false, tenantId: "", clientId: "", credential: emptyCredential() });
+    signIn.setDraft(scimSignInDraftOf());
     onCreated({ ...created, token: created.token! });
   });
   const fields = fieldErrors(error);
