@@ -144,7 +144,7 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('data-reason="name_reused"');
     expect(refused.text).toContain(`another Microsoft account (object ID ${before.id})`);
-    expect(refused.text).toContain("Ask an admin to delete that user in Rollcall if it is no longer theirs, then to provision you again");
+    expect(refused.text).toContain("Ask an admin to unlink that Microsoft account from the user in Rollcall if the user is now yours (the user&#39;s page › Unlink Microsoft account, or rollcall users unlink-microsoft), or to delete that user if it is no longer theirs, then to provision you again");
 
     const deleted = await admin("DELETE", `workspaces/default/users/${encodeURIComponent(upn)}`);
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
@@ -152,6 +152,32 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     const profile = await profileAfter(tenant1, newcomer.id);
     expect(profile.user.displayName).toBe("New Person");
     expect(await linkOf(profile.user.id)).toMatchObject({ object_id: newcomer.id });
+  });
+
+  it("an admin unlinks the Microsoft account pinned to a user whose Entra account was made again: the user is kept, the history says who did it, and the new account signs in", async () => {
+    const before = people(tenant1)[4]!;
+    const first = await profileAfter(tenant1, before.id);
+    tenantOf(tenant1).deleteUser(before.id, { permanent: true });
+    await cycle(tenant1, "push");
+    const again = tenantOf(tenant1).createUser({ userPrincipalName: before.userPrincipalName, displayName: before.displayName, mailNickname: before.mailNickname, accountEnabled: true });
+    await cycle(tenant1, "push");
+    expect((await signIn(tenant1, again.id)).text).toContain('data-reason="name_reused"');
+
+    const link = `workspaces/default/users/${encodeURIComponent(before.userPrincipalName)}/microsoft-link`;
+    expect((await admin("GET", link)).body).toMatchObject({ userId: first.user.id, link: { objectId: before.id, source: "push", linkedAt: expect.any(String) } });
+    const unlinked = await admin("DELETE", link);
+    expect(unlinked.status, JSON.stringify(unlinked.body)).toBe(200);
+    expect(unlinked.body).toMatchObject({ userId: first.user.id, unlinked: { objectId: before.id } });
+    expect((await admin("GET", link)).body).toEqual({ userId: first.user.id, link: null });
+    const twice = await admin("DELETE", link);
+    expect(twice.status).toBe(404);
+    expect(twice.body.error.message).toContain("has no Microsoft account pinned");
+    const history = await admin("GET", `workspaces/default/users/${first.user.id}/changes?limit=1`);
+    expect(history.body.items[0]).toMatchObject({ action: "update", actor: expect.stringMatching(/\S/), before: { microsoftAccount: before.id }, after: { microsoftAccount: null, message: expect.stringContaining(`Microsoft account ${before.id} unlinked`) } });
+
+    const profile = await profileAfter(tenant1, again.id);
+    expect(profile.user.id).toBe(first.user.id);
+    expect(await linkOf(first.user.id)).toMatchObject({ object_id: again.id });
   });
 
   it("with objectId mapped to externalId, a person is matched by their object ID, with no name involved", async () => {
