@@ -108,6 +108,11 @@ describe.skipIf(!hasChromium)("web console: sign-in with Microsoft for a SCIM so
     const card = page.locator("[data-kind='scim-source']", { has: page.getByRole("heading", { name: "Signed from start" }) });
     const expiry = card.locator("[data-kind='scim-secret-expiry']");
     await expiry.getByText(/certificate set, expires on \d{4}-\d\d-\d\d/).waitFor();
+    // The dialog starts from the date the certificate brought, not from the blank it was saved with.
+    const own = /expires on (\d{4}-\d\d-\d\d)/.exec((await expiry.textContent()) ?? "")![1]!;
+    await card.locator("[data-kind='scim-sign-in']").getByRole("button", { name: "Change" }).click();
+    expect(await page.getByRole("dialog", { name: "Sign in with Microsoft: Signed from start" }).getByLabel("Secret expires on").inputValue()).toBe(own);
+    await page.getByRole("dialog", { name: "Sign in with Microsoft: Signed from start" }).getByRole("button", { name: "Cancel" }).click();
     const soon = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
     await card.locator("[data-kind='scim-sign-in']").getByRole("button", { name: "Change" }).click();
     const form = page.getByRole("dialog", { name: "Sign in with Microsoft: Signed from start" });

@@ -32,7 +32,9 @@ export function ScimSignIn({ workspace, source, onSaved }: { workspace: string; 
             </button>
           </>
         ) : null}
+        {/* Started again from the source as saved (a certificate's own expiry date, say), not from what was typed before. */}
         <ScimSignInDialog
+          key={source.updatedAt}
           workspace={workspace}
           source={source}
           open={editing}
