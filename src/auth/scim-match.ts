@@ -66,7 +66,8 @@ export async function scimUserFor(db: Db, sources: SignInSource[], claims: Ident
   const otherObjectId = user.linked_object_id ?? (user.external_id && isGuid(user.external_id) ? user.external_id.toLowerCase() : null);
   if (otherObjectId && otherObjectId !== claims.objectId) {
     throw refused("name_reused", `${upn} names user "${user.display_name}" of workspace "${workspace}", who is another Microsoft account (object ID ${otherObjectId}), not yours (${claims.objectId}): the name may have been given to someone new. ` +
-      `Ask an admin to delete that user in Rollcall if it is no longer theirs, then to provision you again (Restart provisioning, or Provision on demand, in the enterprise application); ${fix}`, { tenantId: claims.tenantId, userId: user.id });
+      `Ask an admin to unlink that Microsoft account from the user in Rollcall if the user is now yours (the user's page › Unlink Microsoft account, or rollcall users unlink-microsoft), ` +
+      `or to delete that user if it is no longer theirs, then to provision you again (Restart provisioning, or Provision on demand, in the enterprise application); ${fix}`, { tenantId: claims.tenantId, userId: user.id });
   }
   return { user, linkTo: { sourceId: user.source_id! } };
 }

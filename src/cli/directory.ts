@@ -13,6 +13,7 @@ import { removeScimSource, removeSource, type RemovedSource, type SourceRemoval 
 import { createScimSource, getScimSource, listScimSources, updateScimSource, type ScimConfig, type ScimSource, type ScimSourceWithToken } from "../core/scim-sources.ts";
 import { RollcallError } from "../errors.ts";
 import { tryUserMapping, type TriedUser } from "../core/source-try.ts";
+import { getMicrosoftLink, unlinkMicrosoftAccount, type MicrosoftLink } from "../core/scim-signin-links.ts";
 import { createUser, deleteUser, disableUser, forgetDeletedUser, listDepartments, showUser, listTags, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../core/tokens.ts";
@@ -72,6 +73,10 @@ export interface Directory {
     remove(key: string): Promise<User>;
     /** Erases a deleted user's history. */
     forget(key: string): Promise<{ userId: string; entries: number }>;
+    /** The Microsoft account a SCIM source's sign-in pinned to the user, if any. */
+    microsoftLink(key: string): Promise<{ userId: string; link: MicrosoftLink | null }>;
+    /** Unpins it, keeping the user. */
+    unlinkMicrosoft(key: string): Promise<{ userId: string; unlinked: MicrosoftLink }>;
     /** Several users at once, all or nothing. */
     bulk(request: BulkRequest): Promise<BulkResult>;
     setRole(key: string, role: ConsoleAccess): Promise<{ userId: string; displayName: string; role: ConsoleAccess }>;
@@ -228,6 +233,8 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       disable: (key) => disableUser(ctx, key),
       remove: (key) => deleteUser(ctx, key),
       forget: (key) => forgetDeletedUser(ctx, key),
+      microsoftLink: (key) => getMicrosoftLink(ctx, key),
+      unlinkMicrosoft: (key) => unlinkMicrosoftAccount(ctx, key),
       bulk: (request) => bulkUsers(ctx, request),
       setRole: (key, role) => setUserRole(ctx.db, ctx.workspace, key, role, ctx.actor),
     },

@@ -119,6 +119,8 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
       disable: (key) => send("POST", at("users", key, "disable")),
       remove: (key) => send("DELETE", at("users", key)),
       forget: (key) => send("DELETE", at("users", key, "changes")),
+      microsoftLink: (key) => get(at("users", key, "microsoft-link")),
+      unlinkMicrosoft: (key) => send("DELETE", at("users", key, "microsoft-link")),
       bulk: (request) => send("POST", at("users", "bulk"), request),
       setRole: (key, role) => send("PUT", at("users", key, "role"), { role }),
     },

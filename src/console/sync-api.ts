@@ -13,6 +13,9 @@ import { describeActor, isCliActor } from "../domain/actor.ts";
 /** Every call the synchronization screens make, in one place, typed with the server's own shapes. */
 export type { Source, EntraConfig, RemovedSource, SourceRemoval, Check, TestResult, TriedUser, ScimSource };
 
+/** Sign in with Microsoft's settings of a SCIM source as the console sends them (a blank secret is not sent: the stored one stays). */
+export type ScimSignInInput = { signIn: boolean; tenantId?: string; clientId?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string; secretExpiresOn?: string | null };
+
 /** A run as the API gives it: its progress (empty before the first report), and its first changes from GET /runs/ID. */
 export type Run = Omit<StoredRun, "progress"> & { progress: Partial<SyncProgress>; changes?: ChangeRecord[] };
 
@@ -40,15 +43,16 @@ export const syncApi = {
       .then((page) => [...page.items, ...page.scimSources].map((s) => ({ name: s.name, type: s.type }))),
   listScimSources: (workspace: string, signal?: AbortSignal) =>
     api.get<PageOf<Source> & { scimSources: ScimSource[] }>(ws(workspace, "/sources"), undefined, { signal }).then((page) => page.scimSources),
-  createScimSource: (workspace: string, input: { name: string; onRemove: ScimSource["config"]["onRemove"] }) =>
+  /** A SCIM source, with sign-in with Microsoft from the start when `input` has its settings. */
+  createScimSource: (workspace: string, input: { name: string; onRemove: ScimSource["config"]["onRemove"] } & Partial<ScimSignInInput>) =>
     api.post<ScimSource & { token?: string }>(ws(workspace, "/sources"), { type: "scim", ...input }),
   /** A new Secret Token, in the answer only; the one before stops working. */
   newScimToken: (workspace: string, name: string) => api.patch<ScimSource & { token?: string }>(ws(workspace, `/sources/${enc(name)}`), { newScimToken: true }),
   /** A SCIM source's name, onRemove or country, with the version this tab read (a change made meanwhile is refused). */
   updateScimSource: (workspace: string, name: string, input: { name?: string; onRemove?: ScimSource["config"]["onRemove"]; country?: string | null }) =>
     api.patch<ScimSource>(ws(workspace, `/sources/${enc(name)}`), input, { ifMatch: true }),
-  /** A SCIM source's sign-in with Microsoft: the switch, its app registration, and a client secret (write-only). */
-  updateScimSignIn: (workspace: string, name: string, input: { signIn: boolean; tenantId?: string; clientId?: string; clientSecret?: string }) =>
+  /** A SCIM source's sign-in with Microsoft: the switch, its app registration, and a client secret or certificate (write-only). */
+  updateScimSignIn: (workspace: string, name: string, input: ScimSignInInput) =>
     api.patch<ScimSource>(ws(workspace, `/sources/${enc(name)}`), input),
   /** An Entra ID source, or a SCIM source: its page is its type's. */
   getSource: (workspace: string, name: string, signal?: AbortSignal) => api.get<Source | ScimSource>(ws(workspace, `/sources/${enc(name)}`), undefined, { signal }),

@@ -2,6 +2,7 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { entraConfigSchema } from "../sources/entra/config.ts";
+import { scimConfigSchema } from "./scim-sources.ts";
 import { scimQuiet, scimQuietAfterHours, secretDaysLeft, secretUrgency } from "../domain/source.ts";
 import { raiseNotification, type Notification, type RunNotificationData, type SecretMilestone } from "./notifications.ts";
 
@@ -19,12 +20,35 @@ export function secretMilestone(expiresOn: string, now: Date): { milestone: Secr
   return reached === undefined ? null : { milestone: `${reached}d`, daysLeft };
 }
 
+type ExpiryWording = { title: string; expired: string; expiring: string };
+
+const entraWording = (name: string): ExpiryWording => ({
+  title: `The client secret of source ${name}`,
+  expired: `Synchronization from ${name} fails until it has a new secret. Create one in the Microsoft Entra admin center (App registrations > your app > Certificates & secrets), then enter it in Rollcall.`,
+  expiring: `Create a new secret in the Microsoft Entra admin center (App registrations > your app > Certificates & secrets) and enter it in Rollcall with its expiry date before this one expires, or synchronization from ${name} stops.`,
+});
+
+/** A SCIM source's sign-in credential is watched while sign-in with Microsoft is on and one is stored with a date. */
+function scimSignInExpiry(name: string, raw: unknown, secretSet: boolean): { expiresOn: string | null; wording: ExpiryWording } {
+  const config = scimConfigSchema.safeParse(raw).data;
+  const kind = config?.credential === "certificate" ? "certificate" : "client secret";
+  const where = "the Microsoft Entra admin center (App registrations > the enterprise application's app registration > Certificates & secrets)";
+  return {
+    expiresOn: config?.signIn && secretSet ? config.secretExpiresOn : null,
+    wording: {
+      title: `The sign-in ${kind} of SCIM source ${name}`,
+      expired: `People provisioned by ${name} cannot sign in with Microsoft until it has a new ${kind}. Create one in ${where}, then enter it in Rollcall (the source's Sign in with Microsoft settings).`,
+      expiring: `Create a new ${kind} in ${where} and enter it in Rollcall with its expiry date (the source's Sign in with Microsoft settings) before this one expires, or people provisioned by ${name} can no longer sign in with Microsoft.`,
+    },
+  };
+}
+
 /** Finished runs older than this are history, not news: a first scan on an old database does not flood anyone. */
 const runLookbackMs = 3 * day;
 
 /**
  * Looks at every workspace for what deserves a warning and raises it (once). Also resolves what no
- * longer holds: warnings about a secret that was replaced, earlier milestones of the same secret,
+ * longer holds: warnings about a secret that was replaced (or a SCIM source's sign-in turned off), earlier milestones of the same secret,
  * failures of a source whose later run succeeded, and a quiet SCIM source that was called since. Safe to run
  * from several processes at once.
  */
@@ -33,14 +57,13 @@ export async function scanNotifications(db: Db, now = new Date()): Promise<{ rai
   const sources = await db
     .selectFrom("sources as s")
     .innerJoin("workspaces as w", "w.id", "s.workspace_id")
-    .select(["s.id", "s.name", "s.config", "s.workspace_id", "w.name as workspace"])
-    .where("s.type", "=", "entra")
+    .select(["s.id", "s.name", "s.type", "s.config", "s.workspace_id", "w.name as workspace"])
+    .select(sql<boolean>`s.secret_ciphertext is not null`.as("secret_set"))
     .execute();
   for (const s of sources) {
-    const parsed = entraConfigSchema.safeParse(s.config);
-    const expiresOn = parsed.success ? parsed.data.secretExpiresOn : null;
+    const { expiresOn, wording } = s.type === "scim" ? scimSignInExpiry(s.name, s.config, s.secret_set) : { expiresOn: entraConfigSchema.safeParse(s.config).data?.secretExpiresOn ?? null, wording: entraWording(s.name) };
     const subject = `${s.id}:${expiresOn ?? "none"}`;
-    // A replaced secret (new expiry date, or none recorded) ends the warnings about the old one.
+    // A replaced secret (new expiry date, or none recorded) ends the warnings about the old one; so does a SCIM source's sign-in turned off.
     await db
       .updateTable("notifications")
       .set({ resolved_at: now })
@@ -58,10 +81,8 @@ export async function scanNotifications(db: Db, now = new Date()): Promise<{ rai
     const created = await raiseNotification(db, {
       workspaceId: s.workspace_id, kind: "secret_expiry", subject, milestone: reached.milestone,
       severity: secretUrgency(reached.daysLeft) ?? "warning",
-      title: `The client secret of source ${s.name} ${when}`,
-      body: expired
-        ? `Synchronization from ${s.name} fails until it has a new secret. Create one in the Microsoft Entra admin center (App registrations > your app > Certificates & secrets), then enter it in Rollcall.`
-        : `Create a new secret in the Microsoft Entra admin center (App registrations > your app > Certificates & secrets) and enter it in Rollcall with its expiry date before this one expires, or synchronization from ${s.name} stops.`,
+      title: `${wording.title} ${when}`,
+      body: expired ? wording.expired : wording.expiring,
       link, data: { sourceId: s.id, source: s.name, expiresOn, daysLeft: reached.daysLeft },
     });
     if (created) {

@@ -16,9 +16,12 @@ export const scimSignInShape = {
   clientId: z.string().trim().regex(guidPattern, "must be the application (client) ID, a GUID").nullable().default(null).describe("the application (client) ID of the enterprise application's app registration"),
   cloud: z.enum(Object.keys(clouds) as [Cloud, ...Cloud[]]).default("global"),
   loginUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL, e.g. https://login.microsoftonline.com (Microsoft's endpoints take HTTPS only)" }).nullable().default(null),
+  secretExpiresOn: z.iso.date({ error: "must be a date as YYYY-MM-DD, e.g. 2027-06-30" }).nullable().default(null).describe("when the sign-in client secret (or certificate) expires: warned of at 30, 14, 7 and 1 days as an Entra ID source's; a certificate's own date unless one is given"),
+  // Not a setting: the kind of the credential last given (clientSecret, or certificatePem with privateKeyPem).
+  credential: z.enum(["secret", "certificate"]).default("secret"),
 };
 
-export type ScimSignInSettings = { signIn: boolean; tenantId: string | null; clientId: string | null; cloud: Cloud; loginUrl: string | null };
+export type ScimSignInSettings = { signIn: boolean; tenantId: string | null; clientId: string | null; cloud: Cloud; loginUrl: string | null; secretExpiresOn: string | null; credential: "secret" | "certificate" };
 
 /** The login host a SCIM source signs in at: its cloud's, or a custom one. */
 export const scimLoginUrl = (settings: Pick<ScimSignInSettings, "cloud" | "loginUrl">): string => endpoints({ ...settings, graphUrl: null }).loginUrl;
@@ -43,7 +46,7 @@ export function scimSignInProblems(input: {
     const why = "is required to sign the source's users in with Microsoft";
     if (!after.tenantId) problems.push({ field: "tenantId", message: `${why}: the directory (tenant) ID (Azure portal › Microsoft Entra ID › Overview)` });
     if (!after.clientId) problems.push({ field: "clientId", message: `${why}: the application (client) ID of the enterprise application (Enterprise applications › your application › Properties)` });
-    if (!input.secretStored && !input.secretGiven) problems.push({ field: "clientSecret", message: `${why}: a client secret of that application's app registration (App registrations › your app › Certificates & secrets; the CLI takes it with --client-secret-env VAR)` });
+    if (!input.secretStored && !input.secretGiven) problems.push({ field: "clientSecret", message: `${why}: a client secret of that application's app registration , or a certificate with its private key (App registrations › your app › Certificates & secrets; the CLI takes them with --client-secret-env VAR, or --certificate-file and --private-key-file)` });
   }
   if (after.signIn || given.loginUrl !== undefined || given.cloud !== undefined) {
     problems.push(...customUrlProblems({ ...after, graphUrl: null }, input.customUrls).filter((p) => p.field === "loginUrl"));
@@ -51,7 +54,8 @@ export function scimSignInProblems(input: {
   // As an Entra ID source's: the stored secret goes only to the login host it was entered for (or Microsoft's own).
   const [was, now] = [scimLoginUrl(before), scimLoginUrl(after)];
   if (input.secretStored && !input.secretGiven && was !== now && !isMicrosoftUrl(now)) {
-    problems.push({ field: "clientSecret", message: `must be given again when the login URL changes (${was} → ${now}): the stored secret is only sent where it was entered for` });
+    const field = before.credential === "certificate" ? "certificatePem" : "clientSecret";
+    problems.push({ field, message: `must be given again when the login URL changes (${was} → ${now}): the stored ${before.credential} is only sent where it was entered for` });
   }
   return problems;
 }

@@ -7,8 +7,9 @@ import { isCountryCode } from "../domain/phone.ts";
 import { recordChange } from "./change-log.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { toWorkspace, type Workspace } from "./workspaces.ts";
-import { cleanCredential, checkCredential, sealCredential, type Credential } from "../sources/entra/token.ts";
-import type { SourceContext } from "./sources.ts";
+import { cleanCredential, sealCredential, type Credential } from "../sources/entra/token.ts";
+import { credentialConfig, secretText, type SourceContext } from "./sources.ts";
+import { secretDaysLeft } from "../domain/source.ts";
 import { scimSignInProblems, scimSignInShape } from "./scim-signin-settings.ts";
 
 /**
@@ -43,8 +44,8 @@ export interface ScimSource {
   /** What to paste as the Tenant URL in the Azure portal. */
   tenantUrl: string;
   status: { users: number; groups: number; lastRequestAt: string | null; tokenIssuedAt: string };
-  /** The client secret sign-in with Microsoft redeems codes with: whether one is stored (it is never shown). */
-  secret: { set: boolean };
+  /** The client secret (or certificate, config.credential says which) sign-in with Microsoft redeems codes with: whether one is stored (it is never shown). */
+  secret: { set: boolean; expiresOn: string | null; daysLeft: number | null; description: string };
   createdAt: string;
   updatedAt: string;
 }
@@ -81,9 +82,8 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
 export async function createScimSource(ctx: ScimSourceContext, given: { name: string; config?: Partial<ScimConfig>; credential?: Credential | undefined }, baseUrl: ScimBaseUrl): Promise<ScimSourceWithToken> {
   const name = given.name.trim();
   await assertFreeName(ctx, name, null);
-  const config = parseConfig(given.config);
   const credential = given.credential && cleanCredential(given.credential);
-  if (credential) checkCredential(credential);
+  const config = parseConfig({ ...given.config, ...(credential && credentialConfig(credential, given.config)) });
   const problems = scimSignInProblems({ after: config, given: given.config ?? {}, before: parseConfig({}), secretStored: false, secretGiven: credential !== undefined, customUrls: ctx.entraCustomUrls });
   if (problems.length) throw invalidInput(problems);
   const token = randomToken(tokenPrefix);
@@ -117,11 +117,11 @@ export async function updateScimSource(
   baseUrl: ScimBaseUrl,
 ): Promise<ScimSource & { token?: string }> {
   const before = await getScimSource(ctx, key, baseUrl);
-  const config = parseConfig({ ...before.config, ...given.config });
   const rename = given.name !== undefined && given.name.trim() !== before.name ? given.name.trim() : null;
   if (rename !== null) await assertFreeName(ctx, rename, before.id);
   const credential = given.credential && cleanCredential(given.credential);
-  if (credential) checkCredential(credential);
+  // A new secret or certificate brings its own expiry date (a certificate's, or the one given with it), as an Entra ID source's.
+  const config = parseConfig({ ...before.config, ...given.config, ...(credential && credentialConfig(credential, given.config)) });
   const problems = scimSignInProblems({ after: config, given: given.config ?? {}, before: before.config, secretStored: before.secret.set, secretGiven: credential !== undefined, customUrls: ctx.entraCustomUrls });
   if (problems.length) throw invalidInput(problems);
   const token = given.newToken ? randomToken(tokenPrefix) : undefined;
@@ -171,14 +171,17 @@ function query(db: Db, workspaceId: string) {
 const iso = (d: Date | string) => new Date(d).toISOString();
 
 function present(row: Row, baseUrl: ScimBaseUrl): ScimSource {
+  const config = parseConfig(row.config);
+  const expiresOn = row.secret_set ? config.secretExpiresOn : null;
+  const daysLeft = expiresOn ? secretDaysLeft(expiresOn, new Date()) : null;
   return {
     id: row.id,
     name: row.name,
     type: "scim",
-    config: parseConfig(row.config),
+    config,
     tenantUrl: tenantUrlOf(baseUrl),
     status: { users: row.users, groups: row.groups, lastRequestAt: row.last_request_at && iso(row.last_request_at), tokenIssuedAt: iso(row.token_created_at) },
-    secret: { set: row.secret_set },
+    secret: { set: row.secret_set, expiresOn, daysLeft, description: `${config.credential === "certificate" ? "certificate " : ""}${secretText(expiresOn, daysLeft, row.secret_set)}` },
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   };

@@ -106,7 +106,7 @@ function parseGivenConfig(raw: Record<string, unknown>, given: Record<string, un
   return parsed.data;
 }
 
-function secretText(expiresOn: string | null, daysLeft: number | null, set: boolean): string {
+export function secretText(expiresOn: string | null, daysLeft: number | null, set: boolean): string {
   if (!set) return "not set";
   if (!expiresOn || daysLeft === null) return "set";
   if (daysLeft <= 0) return `set, EXPIRED on ${expiresOn}`;
@@ -176,7 +176,7 @@ function assertUrlsAllowed(ctx: SourceContext, config: EntraConfig): void {
  * The settings a new secret or certificate brings: its kind, and its expiry date. The date given with it wins;
  * else a certificate's own; a secret given without one has none, not the date of the secret it replaces.
  */
-function credentialConfig(credential: Credential, config: Partial<EntraConfigInput> | undefined): Partial<EntraConfigInput> {
+export function credentialConfig(credential: Credential, config: { secretExpiresOn?: string | null | undefined } | undefined): Pick<EntraConfigInput, "credential" | "secretExpiresOn"> {
   const { expiresOn } = checkCredential(credential);
   return { credential: credential.kind, secretExpiresOn: config?.secretExpiresOn !== undefined ? config.secretExpiresOn : expiresOn };
 }

@@ -4,6 +4,7 @@ import type { Role, RunMode, RunStatus } from "../storage/schema.ts";
 import type { Workspace } from "./workspaces.ts";
 import { lastRunOf, parseEntraConfig, runStateColumns, type RunStateColumns, type SourceStatus } from "./sources.ts";
 import { scimQuiet, secretDaysLeft, type ScimQuiet } from "../domain/source.ts";
+import { scimConfigSchema } from "./scim-sources.ts";
 import { attentionOf, byAttention, type Attention } from "../domain/workspace-attention.ts";
 
 export interface SourceOverview {
@@ -26,6 +27,8 @@ export interface ScimSourceOverview {
   createdAt: string;
   /** Silent for more than 3 hours (never called: 3 hours after it was added); null otherwise. */
   quiet: ScimQuiet | null;
+  /** When the credential signing its users in with Microsoft expires: null when sign-in is off, or no date is recorded. */
+  signInSecret: { kind: "secret" | "certificate"; expiresOn: string; daysLeft: number } | null;
 }
 
 export interface WorkspaceOverview {
@@ -45,7 +48,7 @@ type SourceRow = RunStateColumns & {
   last_id: string | null; last_status: RunStatus | null; last_mode: RunMode | null; last_dry_run: boolean | null; last_counts: unknown; last_started_at: Date | null; last_finished_at: Date | null;
 };
 
-type ScimRow = { workspace_id: string; name: string; created_at: Date; last_request_at: Date | null; users: number; groups: number };
+type ScimRow = { workspace_id: string; name: string; config: unknown; secret_set: boolean; created_at: Date; last_request_at: Date | null; users: number; groups: number };
 
 /**
  * The given workspaces (those the caller may use) at a glance, the ones needing attention first: four queries
@@ -63,7 +66,7 @@ export async function workspaceOverview(db: Db, workspaces: (Workspace & { role:
       left join lateral (select * from sync_runs r where r.source_id = s.id order by r.started_at desc limit 1) last on true
       where s.type = 'entra' and s.workspace_id in (${ids})
       order by lower(s.name)`.execute(db),
-    sql<ScimRow>`select s.workspace_id, s.name, s.created_at, t.last_request_at,
+    sql<ScimRow>`select s.workspace_id, s.name, s.config, s.secret_ciphertext is not null as secret_set, s.created_at, t.last_request_at,
         (select count(*)::int from users where source_id = s.id) as users, (select count(*)::int from groups where source_id = s.id) as groups
       from sources s join scim_tokens t on t.source_id = s.id
       where s.type = 'scim' and s.workspace_id in (${ids})
@@ -101,5 +104,8 @@ function sourceOverview(row: SourceRow, now: Date): SourceOverview {
 
 function scimSourceOverview(row: ScimRow, now: Date): ScimSourceOverview {
   const [createdAt, lastRequestAt] = [new Date(row.created_at).toISOString(), row.last_request_at && new Date(row.last_request_at).toISOString()];
-  return { name: row.name, type: "scim", users: row.users, groups: row.groups, lastRequestAt, createdAt, quiet: scimQuiet({ createdAt, lastRequestAt }, now) };
+  const config = scimConfigSchema.safeParse(row.config).data;
+  const expiresOn = config?.signIn && row.secret_set ? config.secretExpiresOn : null;
+  const signInSecret = expiresOn ? { kind: config!.credential, expiresOn, daysLeft: secretDaysLeft(expiresOn, now) } : null;
+  return { name: row.name, type: "scim", users: row.users, groups: row.groups, lastRequestAt, createdAt, quiet: scimQuiet({ createdAt, lastRequestAt }, now), signInSecret };
 }

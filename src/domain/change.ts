@@ -35,6 +35,7 @@ const labels: Record<string, string> = {
   rollcallId: "Rollcall ID (matches the user)",
   signIn: "Signs in with",
   defaultCountry: "Default country",
+  microsoftAccount: "Microsoft account (object ID)",
 };
 
 const settingLabels: Record<string, string> = {

@@ -10,10 +10,14 @@ export interface SourceGlance {
   secret: { set: boolean; expiresOn: string | null; daysLeft: number | null };
 }
 
-/** What it knows of a SCIM source: whether Entra ID's provisioning service has gone quiet (source.ts scimQuiet). */
+/**
+ * What it knows of a SCIM source: whether Entra ID's provisioning service has gone quiet (source.ts scimQuiet), and
+ * when the credential signing its users in with Microsoft expires (null: sign-in off, or no date recorded).
+ */
 export interface ScimGlance {
   name: string;
   quiet: ScimQuiet | null;
+  signInSecret?: { kind: "secret" | "certificate"; expiresOn: string; daysLeft: number } | null;
 }
 
 export type AttentionLevel = "critical" | "warning";
@@ -33,18 +37,27 @@ function reasonsOf(source: SourceGlance): Reason[] {
   if (lastRun?.status === "failed") reasons.push({ level: "critical", text: `${source.name}: the last ${lastRun.dryRun ? "preview" : "run"} failed (${lastRun.startedAt.slice(0, 10)})` });
   if (source.awaitingReview) reasons.push({ level: "critical", text: `${source.name}: a run stopped at the deletion threshold and waits for review` });
   if (!secret.set) reasons.push({ level: "critical", text: `${source.name}: no client secret or certificate is set` });
-  else if (secret.daysLeft !== null && secret.daysLeft <= 0) reasons.push({ level: "critical", text: `${source.name}: the client secret expired on ${secret.expiresOn}` });
-  else if (secret.daysLeft !== null) {
-    const level = secretUrgency(secret.daysLeft);
-    if (level) reasons.push({ level, text: `${source.name}: the client secret expires in ${secret.daysLeft} day${secret.daysLeft === 1 ? "" : "s"} (${secret.expiresOn})` });
-  }
+  else if (secret.daysLeft !== null && secret.expiresOn !== null) reasons.push(...expiryReasons(`${source.name}: the client secret`, { expiresOn: secret.expiresOn, daysLeft: secret.daysLeft }));
   const conflicts = (lastRun?.counts.conflicts ?? 0) + (lastRun?.counts.groupConflicts ?? 0);
   if (conflicts > 0) reasons.push({ level: "warning", text: `${source.name}: the last run found ${conflicts} conflict${conflicts === 1 ? "" : "s"}` });
   return reasons;
 }
 
-/** A quiet SCIM source is a warning, as its alert is: provisioning may only be paused, but changes in Entra ID are not arriving. */
-const scimReasonsOf = (source: ScimGlance): Reason[] => (source.quiet ? [{ level: "warning", text: `${source.name}: ${scimQuietText(source.quiet)}` }] : []);
+/** A credential expired (critical), or expiring as its notifications say (secretUrgency); `what` names it. */
+function expiryReasons(what: string, { expiresOn, daysLeft }: { expiresOn: string; daysLeft: number }): Reason[] {
+  if (daysLeft <= 0) return [{ level: "critical", text: `${what} expired on ${expiresOn}` }];
+  const level = secretUrgency(daysLeft);
+  return level ? [{ level, text: `${what} expires in ${daysLeft} day${daysLeft === 1 ? "" : "s"} (${expiresOn})` }] : [];
+}
+
+/**
+ * A quiet SCIM source is a warning, as its alert is: provisioning may only be paused, but changes in Entra ID are not
+ * arriving. Its sign-in credential expiring is as pressing as an Entra ID source's secret.
+ */
+function scimReasonsOf(source: ScimGlance): Reason[] {
+  const expiry = source.signInSecret ? expiryReasons(`${source.name}: the sign-in ${source.signInSecret.kind === "certificate" ? "certificate" : "client secret"}`, source.signInSecret) : [];
+  return [...expiry, ...(source.quiet ? [{ level: "warning" as const, text: `${source.name}: ${scimQuietText(source.quiet)}` }] : [])];
+}
 
 /** Whether a workspace's sources need an admin, and why: failed runs, stopped runs, expired or expiring secrets, conflicts, quiet SCIM sources. */
 export function attentionOf(sources: SourceGlance[], scimSources: ScimGlance[] = []): Attention {

@@ -193,6 +193,14 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(adminToken, "PATCH", `${W}/users/${ada.body.id}`, 400, { body: { enabled: "yes" } });
     await send(viewerToken, "PATCH", `${W}/users/${ada.body.id}`, 403, { body: { department: "Nope" } });
     await send(adminToken, "POST", `${W}/users/${grace.body.id}/disable`, 200);
+    await send(viewerToken, "GET", `${W}/users/${grace.body.id}/microsoft-link`, 200);
+    await send(adminToken, "DELETE", `${W}/users/${grace.body.id}/microsoft-link`, 404);
+    // As a first sign-in through a SCIM source pins a person's object ID (src/auth/signin-account.ts): unlinked, with what it was.
+    const scim = await send(adminToken, "POST", `${W}/sources`, 201, { body: { type: "scim", name: "Conformance push" } });
+    await h.store.db.insertInto("scim_signin_links").values({ user_id: grace.body.id, source_id: scim.body.id, object_id: "5f2c0c7e-3a4b-4c5d-8e9f-0a1b2c3d4e5f" }).execute();
+    await send(viewerToken, "GET", `${W}/users/${grace.body.id}/microsoft-link`, 200);
+    await send(adminToken, "DELETE", `${W}/users/${grace.body.id}/microsoft-link`, 200);
+    await send(adminToken, "DELETE", `${W}/sources/Conformance%20push?users=disable`, 200);
     await send(adminToken, "POST", `${W}/users/bulk`, 200, { body: { action: "enable", users: [grace.body.id, "ada@example.com"] } });
     await send(adminToken, "POST", `${W}/users/bulk`, 404, { body: { action: "disable", users: ["nobody@example.com"] } });
 

@@ -353,7 +353,7 @@ describe.each(engines)("SCIM provisioning from Entra ID (%s)", (engine) => {
 
   it("removes a SCIM source: its users stay, disabled and managed here, and its token stops working", async () => {
     const added = await admin("POST", "workspaces/north/sources", { type: "scim", name: "Temp push", country: "gb" });
-    expect(added.body.config).toEqual({ onRemove: "disable", country: "GB", signIn: false, tenantId: null, clientId: null, cloud: "global", loginUrl: null });
+    expect(added.body.config).toEqual({ onRemove: "disable", country: "GB", signIn: false, tenantId: null, clientId: null, cloud: "global", loginUrl: null, secretExpiresOn: null, credential: "secret" });
     const temp = scimClient(base, added.body.token);
     const user = (await temp("POST", "/Users", { userName: "temp@north.example", displayName: "Temp", phoneNumbers: [{ type: "mobile", value: "07911 123456" }] })).body;
     expect(user.phoneNumbers).toEqual([{ value: "+447911123456", type: "mobile" }]);

@@ -70,9 +70,9 @@ describe.each(engines)("the workspaces' overview (%s)", (engine) => {
     });
     expect(calm.sources.map((s: { name: string }) => s.name)).toEqual(["main"]);
     expect(calm.scimSources).toEqual([
-      { name: "Push", type: "scim", users: 0, groups: 0, lastRequestAt: expect.any(String), createdAt: expect.any(String), quiet: null },
-      { name: "Quiet push", type: "scim", users: 0, groups: 0, lastRequestAt: expect.any(String), createdAt: expect.any(String), quiet: { since: expect.any(String), neverCalled: false, hours: 5 } },
-      { name: "Unused push", type: "scim", users: 0, groups: 0, lastRequestAt: null, createdAt: expect.any(String), quiet: { since: expect.any(String), neverCalled: true, hours: 4 } },
+      { name: "Push", type: "scim", users: 0, groups: 0, lastRequestAt: expect.any(String), createdAt: expect.any(String), quiet: null, signInSecret: null },
+      { name: "Quiet push", type: "scim", users: 0, groups: 0, lastRequestAt: expect.any(String), createdAt: expect.any(String), quiet: { since: expect.any(String), neverCalled: false, hours: 5 }, signInSecret: null },
+      { name: "Unused push", type: "scim", users: 0, groups: 0, lastRequestAt: null, createdAt: expect.any(String), quiet: { since: expect.any(String), neverCalled: true, hours: 4 }, signInSecret: null },
     ]);
     // A warning sorts after the critical workspaces, before the healthy ones.
     expect(reply.body.items.map((w: { name: string; attention: { level: string | null } }) => [w.name, w.attention.level])).toEqual([

@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
 import { cliEngine, databaseForCli, freshDataFolder, type TestStore } from "../support/db.ts";
+import { openStore } from "../../src/storage/database.ts";
 
 /** `rollcall sources add scim`, `show`, `list`, `update --new-scim-token` and `--rename`, `remove`: the Tenant URL and a token shown once. */
 describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () => {
@@ -92,5 +93,44 @@ describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () =>
     expect(added.stdout).toContain("sign-in:      with Microsoft (tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, client 0f8fad5b-d9cb-469f-a165-70867728950e, secret set)");
     expect(added.stdout + added.stderr).not.toContain(secret);
     expect(JSON.parse((await cli("sources", "show", "Early push", "--json")).stdout)).toMatchObject({ config: { signIn: true }, secret: { set: true } });
+
+    // The secret's expiry date: checked, shown, and dropped with the secret it was given for.
+    expect((await cli("sources", "update", "Early push", "--secret-expires-on", "30.06.2027")).stderr).toContain("--secret-expires-on: must be a date as YYYY-MM-DD");
+    const dated = await cli("sources", "update", "Early push", "--secret-expires-on", "2099-06-30");
+    expect(dated.code, dated.stderr).toBe(0);
+    expect(dated.stdout).toContain("secret set, expires on 2099-06-30)");
+    const replaced = await runCli(["sources", "update", "Early push", "--client-secret-env", "NEXT_SECRET"], { ...env, NEXT_SECRET: "Q~next.signin.secret" });
+    expect(replaced.stdout).toContain(", secret set)");
+    const addedDated = await runCli(["sources", "add", "scim", "--name", "Dated push", "--sign-in", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id", "0f8fad5b-d9cb-469f-a165-70867728950e", "--client-secret-env", "EARLY_SECRET", "--secret-expires-on", "2099-01-31"], { ...env, EARLY_SECRET: secret });
+    expect(addedDated.code, addedDated.stderr).toBe(0);
+    expect(JSON.parse((await cli("sources", "show", "Dated push", "--json")).stdout)).toMatchObject({ config: { secretExpiresOn: "2099-01-31" }, secret: { expiresOn: "2099-01-31" } });
+  });
+
+  it("users microsoft-link shows the Microsoft account a SCIM sign-in pinned to a user, and users unlink-microsoft unpins it, keeping the user", async () => {
+    expect((await cli("users", "add", "--email", "grace@north.example", "--user-principal-name", "grace@north.example", "--display-name", "Grace Pilot")).code).toBe(0);
+    expect((await cli("users", "microsoft-link", "grace@north.example")).stdout).toContain("No Microsoft account is linked to grace@north.example");
+    const nothing = await cli("users", "unlink-microsoft", "grace@north.example", "--yes");
+    expect(nothing.code).not.toBe(0);
+    expect(nothing.stderr).toContain('user "grace@north.example" has no Microsoft account pinned');
+
+    // As a first sign-in with Microsoft through a SCIM source leaves it (src/auth/signin-account.ts).
+    const oid = "5f2c0c7e-3a4b-4c5d-8e9f-0a1b2c3d4e5f";
+    const db = await openStore(store?.url ? { kind: "postgres", url: store.url } : { kind: "pglite", dataDir });
+    try {
+      const [user, source] = await Promise.all([
+        db.db.selectFrom("users").select("id").where("email", "=", "grace@north.example").executeTakeFirstOrThrow(),
+        db.db.selectFrom("sources").select("id").where("type", "=", "scim").executeTakeFirstOrThrow(),
+      ]);
+      await db.db.insertInto("scim_signin_links").values({ user_id: user.id, source_id: source.id, object_id: oid }).execute();
+    } finally {
+      await db.close();
+    }
+    expect((await cli("users", "microsoft-link", "grace@north.example")).stdout).toMatch(new RegExp(`^Microsoft account ${oid} \\(linked .* by signing in through SCIM source Early push\\)`));
+    const unlinked = await cli("users", "unlink-microsoft", "grace@north.example", "--yes", "--json");
+    expect(unlinked.code, unlinked.stderr).toBe(0);
+    expect(JSON.parse(unlinked.stdout)).toMatchObject({ unlinked: { objectId: oid, source: "Early push" } });
+    const history = JSON.parse((await cli("users", "history", "grace@north.example", "--json")).stdout);
+    expect(JSON.stringify(history)).toContain(`"microsoftAccount":"${oid}"`);
+    expect((await cli("users", "show", "grace@north.example")).code).toBe(0);
   });
 });

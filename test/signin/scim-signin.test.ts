@@ -1,10 +1,12 @@
 import "../support/no-network.ts";
+import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetch as undiciFetch } from "undici";
 import { dispatcher } from "../../src/net/http.ts";
 import { pageOfChanges } from "../../src/core/change-log.ts";
 import type { CycleReport, GraphUser } from "../../src/emulator/index.ts";
 import { tokenCaller, type Caller, type TestApi } from "../api/support.ts";
+import { testCertificate } from "../emulator/helpers.ts";
 import { Browser, openSignInHarness, signInAs, signInEngine, type SignInHarness } from "./support.ts";
 
 /**
@@ -142,7 +144,7 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('data-reason="name_reused"');
     expect(refused.text).toContain(`another Microsoft account (object ID ${before.id})`);
-    expect(refused.text).toContain("Ask an admin to delete that user in Rollcall if it is no longer theirs, then to provision you again");
+    expect(refused.text).toContain("Ask an admin to unlink that Microsoft account from the user in Rollcall if the user is now yours (the user&#39;s page › Unlink Microsoft account, or rollcall users unlink-microsoft), or to delete that user if it is no longer theirs, then to provision you again");
 
     const deleted = await admin("DELETE", `workspaces/default/users/${encodeURIComponent(upn)}`);
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
@@ -150,6 +152,32 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     const profile = await profileAfter(tenant1, newcomer.id);
     expect(profile.user.displayName).toBe("New Person");
     expect(await linkOf(profile.user.id)).toMatchObject({ object_id: newcomer.id });
+  });
+
+  it("an admin unlinks the Microsoft account pinned to a user whose Entra account was made again: the user is kept, the history says who did it, and the new account signs in", async () => {
+    const before = people(tenant1)[4]!;
+    const first = await profileAfter(tenant1, before.id);
+    tenantOf(tenant1).deleteUser(before.id, { permanent: true });
+    await cycle(tenant1, "push");
+    const again = tenantOf(tenant1).createUser({ userPrincipalName: before.userPrincipalName, displayName: before.displayName, mailNickname: before.mailNickname, accountEnabled: true });
+    await cycle(tenant1, "push");
+    expect((await signIn(tenant1, again.id)).text).toContain('data-reason="name_reused"');
+
+    const link = `workspaces/default/users/${encodeURIComponent(before.userPrincipalName)}/microsoft-link`;
+    expect((await admin("GET", link)).body).toMatchObject({ userId: first.user.id, link: { objectId: before.id, source: "push", linkedAt: expect.any(String) } });
+    const unlinked = await admin("DELETE", link);
+    expect(unlinked.status, JSON.stringify(unlinked.body)).toBe(200);
+    expect(unlinked.body).toMatchObject({ userId: first.user.id, unlinked: { objectId: before.id } });
+    expect((await admin("GET", link)).body).toEqual({ userId: first.user.id, link: null });
+    const twice = await admin("DELETE", link);
+    expect(twice.status).toBe(404);
+    expect(twice.body.error.message).toContain("has no Microsoft account pinned");
+    const history = await admin("GET", `workspaces/default/users/${first.user.id}/changes?limit=1`);
+    expect(history.body.items[0]).toMatchObject({ action: "update", actor: expect.stringMatching(/\S/), before: { microsoftAccount: before.id }, after: { microsoftAccount: null, message: expect.stringContaining(`Microsoft account ${before.id} unlinked`) } });
+
+    const profile = await profileAfter(tenant1, again.id);
+    expect(profile.user.id).toBe(first.user.id);
+    expect(await linkOf(first.user.id)).toMatchObject({ object_id: again.id });
   });
 
   it("with objectId mapped to externalId, a person is matched by their object ID, with no name involved", async () => {
@@ -180,6 +208,31 @@ describe(`sign in with Microsoft as a user provisioned over SCIM (${signInEngine
     expect(notOffered.status).toBe(403);
     expect(notOffered.text).toContain('data-reason="not_offered"');
     expect(notOffered.text).toContain("source &quot;west&quot;, which does not offer sign-in with Microsoft");
+  });
+
+  it("a certificate signs people in instead of a secret: write-only, its kind shown, needed again for another login host", async () => {
+    const registered = testCertificate("rollcall-scim-signin");
+    tenantOf(tenant1).addCertificate(h.emulator.clientId, { certificatePem: registered.certificatePem });
+    const half = await admin("PATCH", "workspaces/default/sources/push", { certificatePem: registered.certificatePem });
+    expect(half.status).toBe(400);
+    expect(half.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual(["privateKeyPem"]);
+    const both = await admin("PATCH", "workspaces/default/sources/push", { clientSecret: "Q~x", ...registered });
+    expect(both.status).toBe(400);
+    const switched = await admin("PATCH", "workspaces/default/sources/push", registered);
+    expect(switched.status, JSON.stringify(switched.body)).toBe(200);
+    // A certificate says when it expires: the source's date unless one is given, as an Entra ID source's.
+    const validTo = new Date(new X509Certificate(registered.certificatePem).validTo).toISOString().slice(0, 10);
+    expect(switched.body).toMatchObject({ config: { signIn: true, credential: "certificate", secretExpiresOn: validTo }, secret: { set: true, expiresOn: validTo } });
+    expect(JSON.stringify(switched.body)).not.toContain("PRIVATE KEY");
+    const profile = await profileAfter(tenant1, people(tenant1)[3]!.id);
+    expect(profile.user.source).toMatchObject({ type: "scim", name: "push" });
+    const moved = await admin("PATCH", "workspaces/default/sources/push", { loginUrl: "https://login.example.net" });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.details.fields).toEqual([expect.objectContaining({ field: "certificatePem", message: expect.stringContaining("the stored certificate is only sent where it was entered for") })]);
+    // Back to a secret: the kind follows the credential given, and the certificate's date goes with it.
+    expect((await turnSignInOn("push", tenant1)).config).toMatchObject({ credential: "secret", secretExpiresOn: null });
+    const badDate = await admin("PATCH", "workspaces/default/sources/push", { secretExpiresOn: "30.06.2027" });
+    expect(badDate.body.error.details.fields).toEqual([expect.objectContaining({ field: "secretExpiresOn", message: "must be a date as YYYY-MM-DD, e.g. 2027-06-30" })]);
   });
 
   it("turning sign-in off on the SCIM sources stops offering it", async () => {

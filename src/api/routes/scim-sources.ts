@@ -29,6 +29,8 @@ export const scimSourceResponse = z
         clientId: z.string().nullable(),
         cloud: z.enum(["global", "usgov", "usgovdod", "china"]),
         loginUrl: z.string().nullable(),
+        secretExpiresOn: z.string().nullable().describe("when the sign-in client secret or certificate expires (YYYY-MM-DD): notifications at 30, 14, 7 and 1 days while sign-in is on"),
+        credential: z.enum(["secret", "certificate"]).describe("the kind of sign-in credential last given: clientSecret, or certificatePem with privateKeyPem (read-only)"),
       })
       .meta({ id: "ScimSourceConfig" }),
     tenantUrl: z.string().describe("paste as the Tenant URL of the enterprise application's provisioning (Provisioning Mode: Automatic)"),
@@ -38,7 +40,7 @@ export const scimSourceResponse = z
       lastRequestAt: timestamp.nullable().describe("when Entra ID's provisioning service last made a request with the token (to the minute)"),
       tokenIssuedAt: timestamp,
     }),
-    secret: z.object({ set: z.boolean() }).describe("the sign-in client secret (write-only: clientSecret, or certificatePem with privateKeyPem): whether one is stored"),
+    secret: z.object({ set: z.boolean(), expiresOn: z.string().nullable(), daysLeft: z.number().int().nullable(), description: z.string() }).describe("the sign-in client secret (write-only: clientSecret, or certificatePem with privateKeyPem): whether one is stored"),
     createdAt: timestamp,
     updatedAt: timestamp,
     token: z.string().optional().describe("the Secret Token: only in the answer that issued it (create, or newScimToken), never again"),
@@ -46,12 +48,12 @@ export const scimSourceResponse = z
   .meta({ id: "ScimSource" });
 
 /** The keys a SCIM source takes in a sources body, on create and update alike; any other is refused by name. */
-const settings = ["onRemove", "country", "signIn", "tenantId", "clientId", "cloud", "loginUrl"] as const;
+const settings = ["onRemove", "country", "signIn", "tenantId", "clientId", "cloud", "loginUrl", "secretExpiresOn"] as const;
 const scimKeys = new Set<string>(["type", "name", "newScimToken", ...settings, "clientSecret", "certificatePem", "privateKeyPem"]);
 
 function scimConfigOf(body: Record<string, unknown>): Record<string, unknown> {
   const others = Object.keys(body).filter((key) => !scimKeys.has(key));
-  if (others.length) throw invalidInput(others.map((field) => ({ field, message: "is not a setting of a SCIM source (it takes name, onRemove, country, newScimToken, and signIn, tenantId, clientId, cloud, loginUrl, clientSecret)" })));
+  if (others.length) throw invalidInput(others.map((field) => ({ field, message: "is not a setting of a SCIM source (it takes name, onRemove, country, newScimToken, and signIn, tenantId, clientId, cloud, loginUrl, clientSecret or certificatePem with privateKeyPem, secretExpiresOn)" })));
   return Object.fromEntries(settings.filter((key) => body[key] !== undefined).map((key) => [key, body[key]]));
 }
 

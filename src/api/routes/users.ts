@@ -2,10 +2,19 @@ import { z } from "zod";
 import { createUserSchema, updateUserSchema, userTag } from "../../domain/user.ts";
 import { createUser, deleteUser, disableUser, forgetDeletedUser, listDepartments, showUser, listTags, listUsers, updateUser, userHistory, userVersion } from "../../core/users.ts";
 import { bulkUsers } from "../../core/bulk-users.ts";
+import { getMicrosoftLink, unlinkMicrosoftAccount } from "../../core/scim-signin-links.ts";
 import { bulkActions, maxBulkListed, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
 import { userSorts } from "../../storage/queries/users.ts";
-import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userDetailSchema, userFilterQuery, userSchema, workspaceParams, countParam } from "../schemas.ts";
+import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userDetailSchema, userFilterQuery, userSchema, workspaceParams, countParam, timestamp } from "../schemas.ts";
+
+const microsoftLinkSchema = z
+  .object({
+    objectId: z.string().describe("the Microsoft account's object ID (oid)"),
+    source: z.string().describe("the SCIM source whose sign-in linked it"),
+    linkedAt: timestamp,
+  })
+  .meta({ id: "MicrosoftLink" });
 
 const userParams = workspaceParams.extend({ id: z.string().describe("user id, email or user principal name") });
 
@@ -159,6 +168,26 @@ export const userRoutes: RouteModule = {
       params: userParams,
       response: userSchema,
       handler: ({ ctx, params }) => disableUser(ctx, params.id),
+    }),
+    route({
+      method: "GET",
+      url: "/workspaces/:workspace/users/:id/microsoft-link",
+      summary: "The Microsoft account pinned to a SCIM source's user: the object ID that first signed in as them by user principal name (null: none)",
+      access: "workspace",
+      params: userParams,
+      response: z.object({ userId: z.string(), link: microsoftLinkSchema.nullable() }),
+      handler: ({ ctx, params }) => getMicrosoftLink(ctx, params.id),
+    }),
+    route({
+      method: "DELETE",
+      url: "/workspaces/:workspace/users/:id/microsoft-link",
+      summary: "Unlink the Microsoft account pinned to a user, keeping the user (e.g. their Entra account was made again, and sign-in is refused name_reused)",
+      description: "The next person to sign in with Microsoft by the user's user principal name is matched, and linked, instead. Recorded in the user's history.",
+      access: "workspace",
+      params: userParams,
+      errors: { 404: "not_found: no such user, or no Microsoft account is linked to them (details.resource: microsoftLink)" },
+      response: z.object({ userId: z.string(), unlinked: microsoftLinkSchema }),
+      handler: ({ ctx, params }) => unlinkMicrosoftAccount(ctx, params.id),
     }),
     route({
       method: "POST",

@@ -29,7 +29,7 @@ const overviewSchema = z
     attention: z
       .object({
         level: z.enum(["critical", "warning"]).nullable().describe("the worst reason's; null: nothing needs attention"),
-        reasons: z.array(z.string()).describe("worst first, one line each naming the source: a failed last run, a run stopped for review, a secret missing, expired or expiring within 30 days, conflicts, a quiet SCIM source"),
+        reasons: z.array(z.string()).describe("worst first, one line each naming the source: a failed last run, a run stopped for review, a secret missing, expired or expiring within 30 days (a SCIM source's sign-in credential too), conflicts, a quiet SCIM source"),
       }),
     sources: z.array(
       z.object({
@@ -58,6 +58,10 @@ const overviewSchema = z
           })
           .nullable()
           .describe(`set when Entra ID's provisioning service (a cycle about every 40 minutes) has been silent for more than ${scimQuietAfterHours} hours, or never called ${scimQuietAfterHours} hours after the source was added: a warning`),
+        signInSecret: z
+          .object({ kind: z.enum(["secret", "certificate"]), expiresOn: day, daysLeft: z.number().int().describe("0 or less: expired") })
+          .nullable()
+          .describe("when the credential signing its users in with Microsoft expires; null when sign-in is off or no date is recorded"),
       }),
     ).describe("its SCIM sources, which Entra ID's provisioning service pushes to"),
   })

@@ -24,6 +24,7 @@ function signInFromFlags(flags: Flags): Partial<ScimSignInSettings> {
     ...(flags.clientId !== undefined && { clientId: String(flags.clientId) }),
     ...(flags.cloud !== undefined && { cloud: flags.cloud as ScimSignInSettings["cloud"] }),
     ...(flags.loginUrl !== undefined && { loginUrl: String(flags.loginUrl) }),
+    ...(flags.secretExpiresOn !== undefined && { secretExpiresOn: String(flags.secretExpiresOn) }),
   };
 }
 
@@ -39,6 +40,7 @@ export function addScimCommand(readCredential: (flags: Flags) => Credential | un
     .option("--client-secret-env <VAR>", "sign-in: name of the environment variable holding a client secret of that app registration")
     .option("--certificate-file <file>", "sign-in: certificate (PEM) instead of a secret, with --private-key-file")
     .option("--private-key-file <file>", "sign-in: the certificate's private key (PKCS#8 PEM)")
+    .option("--secret-expires-on <YYYY-MM-DD>", "sign-in: when the client secret expires (notifications 30, 14, 7 and 1 days before; a certificate's own date by default)")
     .addOption(new Option("--cloud <cloud>", "sign-in: national cloud").choices(["global", "usgov", "usgovdod", "china"]))
     .option("--login-url <url>", "sign-in: login base URL (default: the cloud's; another host, such as the emulator's, needs ROLLCALL_ENTRA_CUSTOM_URLS=true)")
     .action(async (flags: Flags) =>
@@ -75,19 +77,20 @@ export function describeScimSource(s: ScimSource): string {
 }
 
 function signInText(s: ScimSource): string {
-  const app = s.config.tenantId || s.config.clientId ? ` (tenant ${s.config.tenantId ?? "not set"}, client ${s.config.clientId ?? "not set"}, secret ${s.secret.set ? "set" : "not set"})` : "";
+  const app = s.config.tenantId || s.config.clientId ? ` (tenant ${s.config.tenantId ?? "not set"}, client ${s.config.clientId ?? "not set"}, ${s.config.credential === "certificate" ? "" : "secret "}${s.secret.description})` : "";
   return `${s.config.signIn ? "with Microsoft" : "off"}${app}`;
 }
 
 /** The `sources update` flags (as settings) of sign-in with Microsoft that a SCIM source takes, with --client-secret-env. */
-export const scimSignInFlags = ["signIn", "tenantId", "clientId", "cloud", "loginUrl"] as const;
+export const scimSignInFlags = ["signIn", "tenantId", "clientId", "cloud", "loginUrl", "secretExpiresOn"] as const;
 
 /**
  * `sources update NAME` of a SCIM source: --rename, --on-remove, --country, --new-scim-token, and sign-in with Microsoft
- * (--sign-in, --tenant-id, --client-id, --client-secret-env, --login-url); any other Entra ID setting is refused by name.
+ * (--sign-in, --tenant-id, --client-id, --client-secret-env or --certificate-file with --private-key-file, --secret-expires-on,
+ * --login-url); any other Entra ID setting is refused by name.
  */
 export async function updateScimSource(directory: Directory, name: string, flags: Flags & { rename?: string | undefined }, entraSettings: string[], signIn: { signIn: Partial<ScimSignInSettings>; credential: Credential | undefined }) {
-  const takes = "--rename, --new-scim-token, --on-remove, --country, --sign-in, --tenant-id, --client-id, --client-secret-env or --login-url";
+  const takes = "--rename, --new-scim-token, --on-remove, --country, --sign-in, --tenant-id, --client-id, --client-secret-env, --certificate-file, --secret-expires-on or --login-url";
   if (entraSettings.length) throw invalidInput(entraSettings.map((field) => ({ field, message: `is an Entra ID source's setting; "${name}" is a SCIM source (it takes ${takes})` })));
   const config = { ...scimConfigFromFlags(flags), ...signIn.signIn };
   if (!flags.newScimToken && flags.rename === undefined && !signIn.credential && Object.keys(config).length === 0) throw invalidInput([{ field: "newScimToken", message: `nothing to change: give ${takes}` }]);

@@ -10,6 +10,7 @@ import type { Departments, Directory, Tags, UserHistory } from "../directory.ts"
 import { maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bulk.ts";
 import { collect, confirm, directoryCommand, nothingToChange, suggest, type GlobalOptions, positiveInteger, runOn, table, withConfirmation } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
+import { microsoftLinkCommand, unlinkMicrosoftCommand } from "./user-microsoft-link.ts";
 import { allOf } from "../json-stream.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
@@ -326,6 +327,8 @@ export function usersCommand(): Command {
   );
   users.addCommand(tagCommand());
   users.addCommand(forgetCommand());
+  users.addCommand(microsoftLinkCommand());
+  users.addCommand(unlinkMicrosoftCommand());
 
   return users;
 }

@@ -10,6 +10,7 @@ import { ErrorBanner, SelectField, TextField, useToast } from "./ui.tsx";
 import { ConfirmDialog, Dialog, ShownOnceDialog } from "./dialog.tsx";
 import { FormActions, FormError, useSubmit } from "./form.tsx";
 import { ScimSignIn } from "./ScimSignIn.tsx";
+import { ScimSignInFields, scimSignInDraftOf, scimSignInInput, scimSignInTouched, useScimSignInDraft } from "./ScimSignInFields.tsx";
 
 /**
  * The Sources page's SCIM sources: Entra ID's provisioning service pushes users and groups to their Tenant URL with
@@ -170,9 +171,11 @@ export const onRemoveOptions = (
 function AddScimSourceDialog({ workspace, open, onClose, onCreated }: { workspace: string; open: boolean; onClose: () => void; onCreated: (s: ScimSource & { token: string }) => void }) {
   const [name, setName] = useState("");
   const [onRemove, setOnRemove] = useState<ScimSource["config"]["onRemove"]>("disable");
+  const signIn = useScimSignInDraft();
   const { busy, error, submit } = useSubmit(async () => {
-    const created = await syncApi.createScimSource(workspace, { name: name.trim(), onRemove });
+    const created = await syncApi.createScimSource(workspace, { name: name.trim(), onRemove, ...(scimSignInTouched(signIn.draft) && scimSignInInput(signIn.draft)) });
     setName("");
+    signIn.setDraft(scimSignInDraftOf());
     onCreated({ ...created, token: created.token! });
   });
   const fields = fieldErrors(error);
@@ -183,6 +186,10 @@ function AddScimSourceDialog({ workspace, open, onClose, onCreated }: { workspac
         <SelectField label="When Entra ID deletes a user" value={onRemove} onChange={(e) => setOnRemove(e.target.value as typeof onRemove)} error={fields.onRemove}>
           {onRemoveOptions}
         </SelectField>
+        <fieldset>
+          <legend>Sign in with Microsoft (optional)</legend>
+          <ScimSignInFields draft={signIn.draft} set={signIn.set} fields={fields} />
+        </fieldset>
         <FormError error={error} fields={fields} title="The source was not added." />
         <FormActions busy={busy} label="Add SCIM source" busyLabel="Adding" onCancel={onClose} />
       </form>

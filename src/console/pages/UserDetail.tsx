@@ -13,6 +13,7 @@ import { SaveWarnings, takeSaveWarnings } from "../components/SaveWarnings.tsx";
 import { HistoryCard } from "../components/History.tsx";
 import { sourceLabel, StatusBadge } from "../components/user-labels.tsx";
 import { hasDraft } from "../drafts.tsx";
+import { MicrosoftLink } from "../components/MicrosoftLink.tsx";
 
 export function UserPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
@@ -107,6 +108,7 @@ export function UserPage({ id }: { id: string }) {
             </Prop>
           </dl>
           {u.source.type === "entra" ? <ConsoleAccess path={path} user={u} onChanged={refresh} /> : null}
+          {u.source.type === "scim" ? <MicrosoftLink path={path} user={u} onChanged={refresh} /> : null}
         </section>
         <section className="card" aria-labelledby="groups-h">
           <h2 id="groups-h">Groups</h2>
