@@ -64,10 +64,14 @@ function readThemLine(s: RunSummary, workspace?: string): string[] {
   return [`  read ${one ? "it" : "them"} with ${kinds.map((kind) => suggest(["runs", "show", s.runId, "--action", kind], workspace)).join(" and ")}`];
 }
 
+/** A failed run's counts are all 0 (domain/run-counts.ts failedRunCounts): this says why, whatever it had planned. */
+const failedLine = "  nothing was applied (a run applies its changes all at once, or none)";
+
 export function describeSummary(s: RunSummary, workspace?: string): string {
   const lines = [`${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`, ...countLines(s.counts, s), ...readThemLine(s, workspace), ...wouldStopLine(s)];
   // A failed dry run planned nothing: there is no change set to see.
   if (s.dryRun) lines.push(s.status === "failed" ? "  nothing was applied" : `  nothing was applied; see the change set with ${suggest(["runs", "show", s.runId], workspace)}`);
+  else if (s.status === "failed") lines.push(failedLine);
   if (s.error) lines.push(`  ${s.status === "stopped" ? "stopped" : "error"} [${s.error.code}]: ${s.error.message}`);
   return lines.join("\n");
 }
@@ -124,6 +128,7 @@ export function describeRun(r: RunWithChanges, action?: string): string {
     ...wouldStopLine(r),
   ];
   if (r.status === "running") lines.push(`  progress: ${JSON.stringify(r.progress)}`);
+  if (r.status === "failed" && !r.dryRun) lines.push(failedLine);
   if (r.error) lines.push(`  error [${r.error.code}]: ${r.error.message}`);
   if (r.changesDiscardedAt) lines.push(`  its change set was deleted ${r.changesDiscardedAt}, when newer dry runs of ${r.source} came (a source keeps those of its ${keptDryRuns} newest); \`rollcall sync ${r.source} --dry-run\` plans again`);
   const kinds = Object.entries(r.changesByAction).map(([kind, n]) => `${kind} ${n}`).join(", ");
