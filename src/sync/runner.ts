@@ -134,8 +134,9 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
         Object.assign(progress, { phase: "fetching", users: 0, groups: 0, note: `Listing again through staging: ${error.message}` });
       }
     }
+    let replanning = false;
     const onPlanning = (done: number, total: number) => {
-      progress.phase = "planning";
+      progress.phase = replanning ? "replanning" : "planning";
       progress.planned = done;
       progress.toPlan = total;
       record.report();
@@ -173,6 +174,9 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
         if (!isUniqueViolation(error)) throw error;
         if (attempt === applyAttempts) throw takenMeanwhile(error, attempt);
         await sql`delete from sync_plan_users where run_id = ${runId}`.execute(db);
+        replanning = true;
+        Object.assign(progress, { phase: "replanning", planned: 0 });
+        record.report(true);
         planned = { ...(await timed("planning", () => planRun(store, { ...planInput, mode: record.run.mode }, onPlanning))), runWarnings: planned.runWarnings };
       }
     }

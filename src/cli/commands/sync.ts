@@ -23,16 +23,17 @@ export function progressBar(enabled: boolean): { update(p: SyncProgress): void; 
   let started = false;
   return {
     update(p) {
-      const total = p.phase === "planning" || p.phase === "applying" ? Math.max(1, p.toPlan) : Math.max(1, p.users);
-      const value = p.phase === "planning" || p.phase === "applying" ? p.planned : p.users;
-      const detail = p.phase === "fetching" ? `users fetched, ${p.groups} groups` : p.phase === "planning" ? `users planned, ${p.groups} groups listed` : "";
+      const planned = p.phase === "planning" || p.phase === "replanning" || p.phase === "applying";
+      const total = planned ? Math.max(1, p.toPlan) : Math.max(1, p.users);
+      const value = planned ? p.planned : p.users;
+      const detail = p.phase === "fetching" ? `users fetched, ${p.groups} groups` : p.phase === "planning" ? `users planned, ${p.groups} groups listed` : p.phase === "replanning" ? "users planned again (the directory changed meanwhile)" : "";
       // The total first: drawn with the old one, a listing's bar read "11/1 users fetched".
       if (!started) {
-        bar.start(total, value, { phase: p.phase.padEnd(9), detail });
+        bar.start(total, value, { phase: p.phase.padEnd(10), detail });
         started = true;
       } else {
         bar.setTotal(total);
-        bar.update(value, { phase: p.phase.padEnd(9), detail });
+        bar.update(value, { phase: p.phase.padEnd(10), detail });
       }
     },
     stop() {
