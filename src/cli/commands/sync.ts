@@ -154,7 +154,8 @@ export function runsCommand(): Command {
       .option("--limit <n>", "how many", positiveInteger, 50)
       .action(async (flags: GlobalOptions & { source?: string; limit: number }) =>
         runOn(flags, (directory) => directory.runs.list({ source: flags.source, limit: flags.limit }), {
-          human: (list) => table(list.map((r) => ({ id: r.id, source: r.source, status: `${r.status}${r.dryRun ? " (dry run)" : ""}`, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: r.counts.created ?? "", updated: r.counts.updated ?? "", linked: r.counts.linked || "", conflicts: r.counts.conflicts || "", removed: r.counts.disabled === undefined && r.counts.deleted === undefined ? "" : (r.counts.disabled ?? 0) + (r.counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "linked", "removed", "conflicts"], `No sync runs in workspace ${flags.workspace}${flags.source ? ` for source ${flags.source}` : ""} yet.`),
+          // A failed run's counts are all 0 (it applied nothing): its row leaves them blank, as a running one's.
+          human: (list) => table(list.map((r) => ({ ...r, counts: r.status === "failed" ? {} : r.counts })).map(({ counts, ...r }) => ({ id: r.id, source: r.source, status: `${r.status}${r.dryRun ? " (dry run)" : ""}`, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: counts.created ?? "", updated: counts.updated ?? "", linked: counts.linked || "", conflicts: counts.conflicts || "", removed: counts.disabled === undefined && counts.deleted === undefined ? "" : (counts.disabled ?? 0) + (counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "linked", "removed", "conflicts"], `No sync runs in workspace ${flags.workspace}${flags.source ? ` for source ${flags.source}` : ""} yet.`),
         }),
       ),
   );
