@@ -82,6 +82,7 @@ const phaseText: Record<string, string> = {
   starting: "Signing in to Microsoft Entra ID",
   fetching: "Reading users and groups from Microsoft Graph",
   planning: "Comparing with the directory",
+  replanning: "Comparing again: the directory changed meanwhile",
   applying: "Applying changes",
   done: "Finished",
 };
@@ -92,9 +93,10 @@ export function describeProgress(run: Pick<Run, "progress" | "status">): { value
   const phase = p.phase ?? "starting";
   let label = phaseText[phase] ?? phase;
   if (phase === "fetching") label += ` · ${(p.users ?? 0).toLocaleString()} users, ${(p.groups ?? 0).toLocaleString()} groups read`;
-  if (phase === "planning" && p.toPlan) label += ` · ${(p.planned ?? 0).toLocaleString()} of ${p.toPlan.toLocaleString()}`;
+  const planning = phase === "planning" || phase === "replanning";
+  if (planning && p.toPlan) label += ` · ${(p.planned ?? 0).toLocaleString()} of ${p.toPlan.toLocaleString()}`;
   if (p.note) label += ` (${p.note})`;
-  if (phase === "planning" && p.toPlan) return { value: p.planned ?? 0, max: p.toPlan, label };
+  if (planning && p.toPlan) return { value: p.planned ?? 0, max: p.toPlan, label };
   if (phase === "done") return { value: 1, max: 1, label };
   return { value: null, max: null, label };
 }

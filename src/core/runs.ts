@@ -5,7 +5,7 @@ import { entraSourceNames, unknownSourceMessage } from "./source-not-found.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
 import type { RunProgress } from "../sync/run-record.ts";
-import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
+import { failedRunCounts, runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 import { describeActor } from "../domain/actor.ts";
 import type { RunMode, RunStatus, RunTrigger } from "../storage/schema.ts";
 
@@ -196,7 +196,7 @@ export async function cancelRun(ctx: WorkspaceContext, id: string): Promise<Run>
       return;
     }
     const message = `Cancelled by ${describeActor(ctx.actor)}: the run had stopped responding (its process was killed or lost the database); nothing it had not committed was applied`;
-    await sql`update sync_runs set ${asked}, status = 'failed', finished_at = now(),
+    await sql`update sync_runs set ${asked}, status = 'failed', finished_at = now(), counts = ${JSON.stringify(failedRunCounts())}::jsonb,
       error = ${JSON.stringify({ code: "sync_failed", message, details: { cancelledBy: ctx.actor } })}::jsonb where id = ${id}`.execute(trx);
   });
   return getRun(ctx, id);

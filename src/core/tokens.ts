@@ -5,6 +5,7 @@ import { hashToken, randomToken } from "../security/hashing.ts";
 import type { Role } from "../storage/schema.ts";
 import type { Workspace } from "./workspaces.ts";
 import { recordChange } from "./change-log.ts";
+import { tokenNameProblem } from "../domain/actor.ts";
 
 /** API tokens for scripts: scoped to one workspace and one role; only a hash is stored. */
 export interface ApiToken {
@@ -31,6 +32,8 @@ export async function createApiToken(db: Db, workspace: Workspace, input: { name
   }
   const name = input.name?.trim() || `token ${new Date().toISOString().slice(0, 16)}`;
   if (name.length > 100) throw invalidInput([{ field: "name", message: "must be at most 100 characters" }]);
+  const misleading = tokenNameProblem(name);
+  if (misleading) throw invalidInput([{ field: "name", message: misleading, value: name }]);
   const token = randomToken("rc_");
   const row = await db.transaction().execute(async (trx) => {
     const created = await trx

@@ -14,6 +14,13 @@ export function cliActor(username: string | undefined): string {
   return name ? `${localCli}:${name}` : localCli;
 }
 
+/**
+ * A token name that ends as a creator would (" by ada@example.com"): given without a creator (the CLI), it would read
+ * as created by that address, and a filter on another token's name would find it.
+ */
+export const tokenNameProblem = (name: string): string | null =>
+  / by \S+@\S+$/.test(name) ? `must not end in " by ${name.split(" by ").at(-1)}": the change log would read that as the admin who created the token` : null;
+
 /** An API token, and the admin who created it when one did. */
 export function tokenActor(name: string, createdBy: string | null | undefined): string {
   return createdBy ? `token:${name} by ${createdBy}` : `token:${name}`;
@@ -40,12 +47,23 @@ export function describeActor(actor: string): string {
   return actor;
 }
 
+/** The stored actor of one as describeActor words it ("alice (CLI)" → "cli:alice"); any other text as it is. */
+function storedActor(text: string): string {
+  const cli = /^(.*) \(cli\)$/i.exec(text);
+  if (cli?.[1]) return cliActor(cli[1]);
+  const token = /^api token "(.*)"(?: \(created by (\S+@\S+)\))?$/i.exec(text);
+  if (token) return tokenActor(token[1]!, token[2]);
+  const scim = /^scim \((.+)\)$/i.exec(text);
+  return scim ? scimActor(scim[1]!) : text;
+}
+
 /**
  * The stored actors an activity filter names, as SQL LIKE patterns of the lower-cased actor: itself, and for `cli`
- * every account's `cli:USER`, for `token:NAME` the token whoever created it.
+ * every account's `cli:USER`, for `token:NAME` the token whoever created it. It takes an actor as stored or as
+ * shown (describeActor: "alice (CLI)", 'API token "deploy"'), since the activity shows the latter.
  */
 export function actorPatterns(filter: string): string[] {
-  const exact = filter.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
+  const exact = storedActor(filter.trim()).toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
   if (exact === localCli) return [exact, `${exact}:%`];
   if (exact.startsWith("token:")) return [exact, `${exact} by %@%`];
   return [exact];

@@ -33,7 +33,7 @@ export type GroupCounts = {
 
 /**
  * A sync run's counts (sync/runner.ts). A finished run has its users', groups' and memberships' counts and `errors`
- * (0); a failed one only `errors` (1), and a running one none yet, hence every key optional. `warnings` adds the
+ * (0); a failed one failedRunCounts, and a running one none yet, hence every key optional. `warnings` adds the
  * apply's warnings (taken cards or aliases, missing groups) to the plan's.
  */
 export type RunCounts = Partial<UserCounts> & Partial<GroupCounts> & {
@@ -83,3 +83,11 @@ export type ImportCounts = {
 export const importSteps = ["read", "check", "pins", "plan", "apply", "total"] as const;
 export type ImportStep = (typeof importSteps)[number];
 export type ImportTimings = Partial<Record<ImportStep, number>>;
+
+/**
+ * A failed run's counts: every change 0 and `errors` 1. Its apply is one transaction, so whatever it had planned, it
+ * made no change; the planned numbers would read (in `runs show`, the API, the metrics) as changes made.
+ */
+export function failedRunCounts(): RunCounts {
+  return Object.fromEntries(runCountKeys.filter((key) => key !== "wouldStopAtThreshold" && key !== "heldBefore").map((key) => [key, key === "errors" ? 1 : 0]));
+}

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { RollcallError } from "../errors.ts";
+import { failedRunCounts } from "../domain/run-counts.ts";
 
 /**
  * One run per source at a time, across every process sharing the database: a lease on the source's
@@ -39,7 +40,7 @@ export async function claimLease(db: Db, sourceId: string, runId: string, leaseM
   return previous !== null;
 }
 
-const failedUnresponsive = sql`status = 'failed', finished_at = now(),
+const failedUnresponsive = sql`status = 'failed', finished_at = now(), counts = ${JSON.stringify(failedRunCounts())}::jsonb,
   error = jsonb_build_object('code', 'sync_failed', 'message', 'The run stopped responding (its process was killed or lost the database); nothing it had not committed was applied')`;
 
 /**

@@ -6,7 +6,8 @@ import { renewLease } from "./lease.ts";
 import { watchCancel } from "./cancel.ts";
 import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 
-export const syncPhases = ["starting", "fetching", "planning", "applying", "done"] as const;
+/** "replanning": an apply collided with a change made meanwhile and rolled back; the run plans again (runner.ts), its count from 0. */
+export const syncPhases = ["starting", "fetching", "planning", "replanning", "applying", "done"] as const;
 
 export interface SyncProgress {
   phase: (typeof syncPhases)[number];

@@ -16,7 +16,7 @@ import { registerRunHere } from "./cancel.ts";
 import { RunRecord, type RunSummary, type SyncProgress } from "./run-record.ts";
 import { listMergeAndPlan, type ListAndPlanInput, type Planned } from "./list-and-plan.ts";
 import { exceedsThreshold } from "./plan.ts";
-import type { RunCounts, UserCounts } from "../domain/run-counts.ts";
+import { failedRunCounts, type RunCounts, type UserCounts } from "../domain/run-counts.ts";
 import { countHeldUsers, planRun } from "./plan-run.ts";
 import { withBoundedHeap } from "./heap.ts";
 import { forgetOlderDryRuns } from "./dry-run-history.ts";
@@ -134,8 +134,9 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
         Object.assign(progress, { phase: "fetching", users: 0, groups: 0, note: `Listing again through staging: ${error.message}` });
       }
     }
+    let replanning = false;
     const onPlanning = (done: number, total: number) => {
-      progress.phase = "planning";
+      progress.phase = replanning ? "replanning" : "planning";
       progress.planned = done;
       progress.toPlan = total;
       record.report();
@@ -173,6 +174,9 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
         if (!isUniqueViolation(error)) throw error;
         if (attempt === applyAttempts) throw takenMeanwhile(error, attempt);
         await sql`delete from sync_plan_users where run_id = ${runId}`.execute(db);
+        replanning = true;
+        Object.assign(progress, { phase: "replanning", planned: 0 });
+        record.report(true);
         planned = { ...(await timed("planning", () => planRun(store, { ...planInput, mode: record.run.mode }, onPlanning))), runWarnings: planned.runWarnings };
       }
     }
@@ -181,12 +185,12 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     const message = e.code === "database_unreachable" ? databaseLost(e) : adviceFor(e.message, { name: source.name, workspace: request.workspaceName ?? "default" });
     const failure = { code: e.code, message, details: e.details };
     try {
-      return await record.finish("failed", { errors: 1 }, failure);
+      return await record.finish("failed", failedRunCounts(), failure);
     } catch (finishing) {
       const lost = toRollcallError(finishing);
       if (lost.code !== "database_unreachable") throw finishing;
       // Written once the database is back, staging and lease with it (the cleaning below fails meanwhile).
-      record.finishWhenBack({ errors: 1 }, failure, async () => {
+      record.finishWhenBack(failedRunCounts(), failure, async () => {
         await clearStage(store, runId, { merged });
         await releaseLease(db, source.id, runId);
       });

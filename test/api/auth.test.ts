@@ -124,6 +124,13 @@ describe.each(engines)("API authentication on %s", (engine) => {
     expect(await actors("cli")).toEqual(["cli:alice", "cli"]);
     expect(await actors("CLI:Alice")).toEqual(["cli:alice"]);
     expect(await actors("cli:al%")).toEqual([]);
+    // As the activity shows them, too.
+    expect(await actors("alice (CLI)")).toEqual(["cli:alice"]);
+    expect(await actors('API token "deploy"')).toEqual(["token:deploy by root@example.com"]);
+    expect(await actors('API token "deploy" (created by root@example.com)')).toEqual(["token:deploy by root@example.com"]);
+    // A name that ends as a creator does would read as made by that address (by anyone, the CLI among them).
+    const misleading = await owner("POST", "workspaces/a/tokens", { name: "nightly by eve@example.com", role: "admin" });
+    expect([misleading.status, misleading.body.error.details.fields]).toEqual([400, [expect.objectContaining({ field: "name", message: expect.stringContaining('must not end in " by eve@example.com"') })]]);
     const csv = (await owner("GET", "workspaces/a/activity.csv")).body as string;
     expect(csv).toContain(',"API token ""deploy"" (created by root@example.com)",Created,deployed@example.com,');
     expect(csv).toContain(",alice (CLI),Updated,new@example.com,");

@@ -30,6 +30,8 @@ describe("rollcall serve beside the CLI", () => {
   it("refuses `users list` with database_locked naming the server URL, counts its requests at /metrics, and stops cleanly on SIGTERM", { timeout: 240_000 }, async () => {
     server = spawn(process.execPath, ["bin/rollcall.js", "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
     server.stderr!.on("data", (chunk) => (stderr += String(chunk)));
+    let stdout = "";
+    server.stdout!.on("data", (chunk) => (stdout += String(chunk)));
     const lockFile = join(dataDir, "rollcall.lock");
     const deadline = Date.now() + 90_000;
     let url: string | undefined;
@@ -41,6 +43,8 @@ describe("rollcall serve beside the CLI", () => {
     }
     expect(url, stderr).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(stderr).toMatch(/password: \S{20,}/);
+    // A person's message, beside "serving URL": serve has no result for standard output (scripts set ROLLCALL_ADMIN_PASSWORD).
+    expect(stdout).toBe("");
 
     const health = await fetch(`${url}/api/v1/health`);
     expect(await health.json()).toMatchObject({ status: "ok", database: "pglite" });

@@ -27,6 +27,11 @@ describe("rollcall sync: the summary", () => {
     expect(failed).not.toContain("change set");
   });
 
+  it("says a failed run applied nothing, whatever it had planned", () => {
+    const failed = describeSummary(run({ status: "failed", counts: { created: 0, errors: 1 }, error: { code: "sync_failed", message: "disk full" } }));
+    expect(failed).toContain("\n  nothing was applied (a run applies its changes all at once, or none)\n  error [sync_failed]: disk full");
+  });
+
   it("says a dry run's change set was deleted, when, and how to plan again", () => {
     const dry: RunWithChanges = {
       id: "r0", source: "corp", trigger: "manual", mode: "delta", dryRun: true, forced: false, status: "succeeded", startedAt: "2026-12-01T08:00:00.000Z", finishedAt: "2026-12-01T08:01:00.000Z",

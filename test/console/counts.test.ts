@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countsSummary, startedBy, wouldStopWarning } from "../../src/console/sync-api.ts";
+import { countsSummary, describeProgress, startedBy, wouldStopWarning } from "../../src/console/sync-api.ts";
 import { bulkSummary } from "../../src/console/components/BulkActions.tsx";
 
 /** A run's counts as the console words them: only changes, each in the singular when there is one. */
@@ -16,6 +16,12 @@ describe("the console's words for a run's counts", () => {
     );
     expect(wouldStopWarning({ dryRun: true, counts: { disabled: 2 } })).toBeNull();
     expect(wouldStopWarning({ dryRun: false, counts: { wouldStopAtThreshold: 1 } })).toBeNull();
+  });
+
+  it("says a run plans again, not that a first plan starts over", () => {
+    expect(describeProgress({ status: "running", progress: { phase: "replanning", planned: 10, toPlan: 40 } })).toEqual({
+      value: 10, max: 40, label: "Comparing again: the directory changed meanwhile · 10 of 40",
+    });
   });
 
   it("says one user was already a member, two were not members", () => {

@@ -65,6 +65,15 @@ describe.each(engines)("manual users on %s", (engine) => {
     await deleteUser(ctx, gina.id);
   });
 
+  it("takes a case-only change of a user's own email as an update that history records", async () => {
+    const hal = await createUser(ctx, { email: "hal@example.com", displayName: "Hal" });
+    expect((await updateUser(ctx, hal.id, { email: "Hal@Example.com" })).email).toBe("Hal@Example.com");
+    const [last] = await listChanges(store.db, ctx.workspace.id, { userId: hal.id, limit: 1 });
+    expect(last).toMatchObject({ action: "update", before: { email: "hal@example.com" }, after: { email: "Hal@Example.com" } });
+    expect(changedFields(last!).map((c) => c.field)).toEqual(["email"]);
+    await deleteUser(ctx, hal.id);
+  });
+
   it("refuses a card number or alias already taken", async () => {
     const error = await rejection(createUser(ctx, { email: "bob@example.com", displayName: "Bob", cardNumbers: ["000123"], aliases: ["ADA"] }));
     expect(error.code).toBe("conflict");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actorPatterns, cliActor, describeActor, isCliActor, tokenActor } from "../../src/domain/actor.ts";
+import { actorPatterns, cliActor, describeActor, isCliActor, tokenActor, tokenNameProblem } from "../../src/domain/actor.ts";
 
 describe("who made a change", () => {
   it("names the CLI's operating-system account, and reads entries made before it did", () => {
@@ -25,5 +25,13 @@ describe("who made a change", () => {
     expect(actorPatterns("token:Deploy")).toEqual(["token:deploy", "token:deploy by %@%"]);
     expect(actorPatterns("cli:al%_")).toEqual(["cli:al\\%\\_"]);
     expect(actorPatterns("ada@example.com")).toEqual(["ada@example.com"]);
+  });
+
+  it("filters by an actor as the activity shows it", () => {
+    expect(actorPatterns("Alice (CLI)")).toEqual(["cli:alice"]);
+    expect(actorPatterns('API token "Deploy"')).toEqual(["token:deploy", "token:deploy by %@%"]);
+    expect(actorPatterns("SCIM (Entra push)")).toEqual(["scim:entra push"]);
+    expect(tokenNameProblem("nightly by eve@example.com")).toMatch(/^must not end in " by eve@example.com"/);
+    expect(tokenNameProblem("made by hand")).toBeNull();
   });
 });

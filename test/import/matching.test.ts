@@ -8,6 +8,7 @@ import { createUser, getUser } from "../../src/core/users.ts";
 import { runImport, type ImportOptions } from "../../src/core/imports.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
 import { rejection } from "../support/assert.ts";
+import { listChanges } from "../../src/core/change-log.ts";
 
 // Which existing user a row describes, and what a file may not claim.
 describe.each(engines)("an import's rows and the users already held, on %s", (engine) => {
@@ -46,6 +47,27 @@ describe.each(engines)("an import's rows and the users already held, on %s", (en
     expect((await getUser(ctx, "bob@example.com")).department).toBe("Ops");
     const held = await store.db.selectFrom("users").select(["email", "user_principal_name"]).where("workspace_id", "=", ctx.workspace.id).orderBy("display_name").execute();
     expect(held).toEqual([{ email: "ada@example.com", user_principal_name: "ada@example.com" }, { email: "bob@example.com", user_principal_name: "bob@example.com" }]);
+  });
+
+  it("keeps another owner's spelling of an address a row gives in another case; its own file's case-only change is an update", async () => {
+    const ctx = await newWorkspace();
+    const fay = await createUser(ctx, { email: "fay@example.com", userPrincipalName: "fay.upn@example.com", displayName: "Fay" });
+    // Another owner's user, described by a file that spells her addresses otherwise: the same person, nothing to change.
+    for (const text of ["email,displayName\nFAY@Example.com,Fay\n", "userPrincipalName,displayName\nFay.UPN@example.com,Fay\n"]) {
+      const report = await importText(ctx, "other.csv", text);
+      expect(report.problems).toEqual([]);
+      expect(report.counts).toMatchObject({ updated: 0, unchanged: 1, invalid: 0 });
+    }
+    expect(await getUser(ctx, fay.id)).toMatchObject({ email: "fay@example.com", userPrincipalName: "fay.upn@example.com", source: { type: "manual" } });
+    // Taken over, the file is her source and its spelling hers; then its own case-only change is an update, logged.
+    const taken = await importText(ctx, "other.csv", "email,displayName\nFAY@Example.com,Fay\n", { updateExisting: true });
+    expect(taken.updated[0]?.changes.email).toEqual({ before: "fay@example.com", after: "FAY@Example.com" });
+    const recased = await importText(ctx, "other.csv", "email,displayName\nFay@example.com,Fay\n");
+    expect(recased.counts).toMatchObject({ updated: 1, unchanged: 0 });
+    expect(recased.updated[0]?.changes).toEqual({ email: { before: "FAY@Example.com", after: "Fay@example.com" } });
+    expect((await getUser(ctx, fay.id)).email).toBe("Fay@example.com");
+    const history = await listChanges(store.db, ctx.workspace.id, { userId: fay.id, limit: 10 });
+    expect(history[0]).toMatchObject({ action: "update", before: { email: "FAY@Example.com" }, after: { email: "Fay@example.com" } });
   });
 
   it("reads a Mac's decomposed (NFD) export as the same people, names and addresses as the composed (NFC) file", async () => {

@@ -7,7 +7,8 @@ import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { migrations, migrator } from "../../src/storage/migrations/index.ts";
 import { migrateToLatest } from "../../src/storage/database.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
-import { listUsers } from "../../src/core/users.ts";
+import { createUser, listUsers, updateUser } from "../../src/core/users.ts";
+import { rejection } from "../support/assert.ts";
 import { runImport } from "../../src/core/imports.ts";
 import { activityPage } from "../../src/core/change-log.ts";
 import type { WorkspaceContext } from "../../src/core/context.ts";
@@ -120,6 +121,13 @@ describe.each(engines)("composing the names stored before 037 (migration 041) on
     const ctx: WorkspaceContext = { db: store.db, workspace: await resolveWorkspace(store.db, "default"), actor: "test" };
     const activity = await activityPage(store.db, ctx.workspace.id, { action: "warning" }, { limit: 10 });
     expect(activity.items.map((c) => c.subject)).toEqual([nfd("Café"), nfd("zoë@example.de"), nfd("zoë@example.de")]);
+
+    // The address left decomposed, sent again (composed at the way in): a conflict naming the user who holds it, not a generic one.
+    for (const attempt of [() => updateUser(ctx, zoes[0]!.id, { email: nfd("zoë@example.de") }), () => createUser(ctx, { email: nfd("zoë@example.de"), displayName: "Zoë" })]) {
+      const refused = await rejection(attempt());
+      expect([refused.code, refused.details.conflictsWith]).toEqual(["conflict", [{ id: zoes[1]!.id, displayName: "Zoë Ölçer", email: "zoë@example.de" }]]);
+      expect(refused.message).toContain(`already belongs to Zoë Ölçer <zoë@example.de> (user ${zoes[1]!.id})`);
+    }
 
     // What 041 is for: a composed import finds Jürgen by his address, and a department filter finds his department.
     dir = await mkdtemp(join(tmpdir(), "rollcall-composed-"));

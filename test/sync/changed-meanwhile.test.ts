@@ -27,7 +27,7 @@ describe.each(engines)("a change made while a run goes from plan to apply (%s)",
   afterAll(async () => h?.close());
 
   /** A sync whose apply transaction starts only once `meanwhile` is done (the run has planned by then). */
-  async function syncWith(meanwhile: () => Promise<unknown>) {
+  async function syncWith(meanwhile: () => Promise<unknown>, phases: string[] = []) {
     let applying = false;
     let done = false;
     const db = new Proxy(h.store.db, {
@@ -43,7 +43,10 @@ describe.each(engines)("a change made while a run goes from plan to apply (%s)",
     const source = await loadSourceForSync(h.ctx, "corp");
     const summary = await runSync({ ...h.store, db } as Store, { workspaceId: h.ctx.workspace.id, source, trigger: "manual" }, {
       fetch: httpFetch,
-      onProgress: (p) => (applying ||= p.phase === "applying"),
+      onProgress: (p) => {
+        applying ||= p.phase === "applying";
+        if (phases.at(-1) !== p.phase) phases.push(p.phase);
+      },
     });
     expect(done).toBe(true);
     return summary;
@@ -61,8 +64,11 @@ describe.each(engines)("a change made while a run goes from plan to apply (%s)",
 
   it("an email the run gives a new user, taken by hand meanwhile, links that user", async () => {
     const newcomer = tenant().createUser({ displayName: "New Comer", userPrincipalName: `new.comer@${tenant().domain}`, mail: `new.comer@${tenant().domain}` });
-    const run = await syncWith(() => createUser(h.ctx, { email: newcomer.mail, displayName: "Typed By Hand" }));
+    const phases: string[] = [];
+    const run = await syncWith(() => createUser(h.ctx, { email: newcomer.mail, displayName: "Typed By Hand" }), phases);
     expect(run).toMatchObject({ status: "succeeded", counts: { created: 0, linked: 1 } });
+    // Its progress never goes back to a first plan's 0: the second plan is a phase of its own.
+    expect(phases.slice(phases.indexOf("applying"))).toEqual(["applying", "replanning", "applying", "done"]);
     expect(await getUser(h.ctx, newcomer.mail!)).toMatchObject({ displayName: "New Comer", source: { name: "corp", externalId: newcomer.id } });
     expect(await differences(h, "corp")).toEqual([]);
   });

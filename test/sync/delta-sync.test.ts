@@ -29,6 +29,21 @@ describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
     expect(await differences(h, "corp")).toEqual([]);
   });
 
+  it("a case-only change of a synced user's mail in Entra is an update history records, and a full run keeps it", async () => {
+    const target = tenant().listUsers().find((u) => u.userType === "Member" && u.accountEnabled && u.mail && u.mail !== u.mail.toUpperCase())!;
+    const mail = target.mail!;
+    const recased = mail.toUpperCase();
+    tenant().updateUser(target.id, { mail: recased });
+    const run = await h.sync("corp");
+    expect(run.counts).toMatchObject({ updated: 1, conflicts: 0 });
+    const user = await getUser(h.ctx, target.userPrincipalName);
+    expect(user.email).toBe(recased);
+    const [last] = await listChanges(h.store.db, h.ctx.workspace.id, { userId: user.id, limit: 1 });
+    expect(last).toMatchObject({ action: "update", runId: run.runId, before: { email: mail }, after: { email: recased } });
+    expect((await h.sync("corp", { full: true })).counts).toMatchObject({ updated: 0, conflicts: 0 });
+    expect((await getUser(h.ctx, user.id)).email).toBe(recased);
+  });
+
   it("a delta run after updates, deletions, scope changes and membership changes converges, with a per-user change log", async () => {
     const t = tenant();
     const members = t.listUsers().filter((u) => u.userType === "Member" && u.accountEnabled);

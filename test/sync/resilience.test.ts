@@ -79,6 +79,10 @@ describe.each(engines)("throttling, faults, failures and two tenants (%s)", (eng
     const broken = await h.sync("corp");
     expect(broken.status).toBe("failed");
     expect(broken.error!.message).toMatch(/disk full/);
+    // It had planned changes, yet applied none (the apply is one transaction): every count says so, beside its error.
+    const nothing = { created: 0, updated: 0, linked: 0, disabled: 0, deleted: 0, conflicts: 0, membershipsAdded: 0, membershipsRemoved: 0, groupsCreated: 0, errors: 1 };
+    expect(broken.counts).toMatchObject(nothing);
+    expect((await getRun(h.ctx, broken.runId)).counts).toMatchObject(nothing);
     for (const v of victims) expect((await getUser(h.ctx, v.userPrincipalName)).jobTitle).not.toBe("Half Applied");
     await sql`drop trigger fail_members on group_members`.execute(h.store.db);
 

@@ -36,7 +36,7 @@ const runStatusSchema = z.enum(runStatuses);
 const count = z.number().int().optional();
 const runCountsSchema = z
   .object(Object.fromEntries(runCountKeys.map((key) => [key, count])) as Record<(typeof runCountKeys)[number], typeof count>)
-  .describe("what the run did (a dry run or a stopped one: would do), by kind; a running run has none yet, a failed one errors only") satisfies z.ZodType<RunCounts>;
+  .describe("what the run did (a dry run or a stopped one: would do), by kind; a running run has none yet, a failed one 0 of each with errors 1: its apply is one transaction, so it changed nothing") satisfies z.ZodType<RunCounts>;
 const runProgressSchema = z
   .object({
     phase: z.enum(syncPhases),

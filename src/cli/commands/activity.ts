@@ -8,7 +8,7 @@ import { describeActor } from "../../domain/actor.ts";
 /** `rollcall activity`: the workspace's changes not made by a sync run, newest first. */
 export function activityCommand() {
   return directoryCommand("activity", "the workspace's changes not made by a sync run, newest first: who changed what (edits, imports, sources, tokens, settings)")
-    .option("--actor <who>", "only this actor's changes: an admin's email, token:NAME, cli:USER (the CLI run by that OS account), cli (any)")
+    .option("--actor <who>", `only this actor's changes, as listed or as stored: an admin's email, "alice (CLI)" or cli:alice (the CLI run by that OS account), CLI (any account), 'API token "NAME"' or token:NAME`)
     .option("--action <kind>", `only this kind of change: ${activityKinds.join(", ")}; or one group's, e.g. "add to group Pilots"`, activityAction)
     .option("--limit <n>", "how many changes", positiveInteger, 50)
     .option("--before <entry>", "the entries before this one (the number a previous page printed as next)", activityEntry)

@@ -23,16 +23,17 @@ export function progressBar(enabled: boolean): { update(p: SyncProgress): void; 
   let started = false;
   return {
     update(p) {
-      const total = p.phase === "planning" || p.phase === "applying" ? Math.max(1, p.toPlan) : Math.max(1, p.users);
-      const value = p.phase === "planning" || p.phase === "applying" ? p.planned : p.users;
-      const detail = p.phase === "fetching" ? `users fetched, ${p.groups} groups` : p.phase === "planning" ? `users planned, ${p.groups} groups listed` : "";
+      const planned = p.phase === "planning" || p.phase === "replanning" || p.phase === "applying";
+      const total = planned ? Math.max(1, p.toPlan) : Math.max(1, p.users);
+      const value = planned ? p.planned : p.users;
+      const detail = p.phase === "fetching" ? `users fetched, ${p.groups} groups` : p.phase === "planning" ? `users planned, ${p.groups} groups listed` : p.phase === "replanning" ? "users planned again (the directory changed meanwhile)" : "";
       // The total first: drawn with the old one, a listing's bar read "11/1 users fetched".
       if (!started) {
-        bar.start(total, value, { phase: p.phase.padEnd(9), detail });
+        bar.start(total, value, { phase: p.phase.padEnd(10), detail });
         started = true;
       } else {
         bar.setTotal(total);
-        bar.update(value, { phase: p.phase.padEnd(9), detail });
+        bar.update(value, { phase: p.phase.padEnd(10), detail });
       }
     },
     stop() {
@@ -64,10 +65,14 @@ function readThemLine(s: RunSummary, workspace?: string): string[] {
   return [`  read ${one ? "it" : "them"} with ${kinds.map((kind) => suggest(["runs", "show", s.runId, "--action", kind], workspace)).join(" and ")}`];
 }
 
+/** A failed run's counts are all 0 (domain/run-counts.ts failedRunCounts): this says why, whatever it had planned. */
+const failedLine = "  nothing was applied (a run applies its changes all at once, or none)";
+
 export function describeSummary(s: RunSummary, workspace?: string): string {
   const lines = [`${s.dryRun ? "Dry run " : "Run "}${s.runId}: ${s.status} (${s.mode})`, ...countLines(s.counts, s), ...readThemLine(s, workspace), ...wouldStopLine(s)];
   // A failed dry run planned nothing: there is no change set to see.
   if (s.dryRun) lines.push(s.status === "failed" ? "  nothing was applied" : `  nothing was applied; see the change set with ${suggest(["runs", "show", s.runId], workspace)}`);
+  else if (s.status === "failed") lines.push(failedLine);
   if (s.error) lines.push(`  ${s.status === "stopped" ? "stopped" : "error"} [${s.error.code}]: ${s.error.message}`);
   return lines.join("\n");
 }
@@ -124,6 +129,7 @@ export function describeRun(r: RunWithChanges, action?: string): string {
     ...wouldStopLine(r),
   ];
   if (r.status === "running") lines.push(`  progress: ${JSON.stringify(r.progress)}`);
+  if (r.status === "failed" && !r.dryRun) lines.push(failedLine);
   if (r.error) lines.push(`  error [${r.error.code}]: ${r.error.message}`);
   if (r.changesDiscardedAt) lines.push(`  its change set was deleted ${r.changesDiscardedAt}, when newer dry runs of ${r.source} came (a source keeps those of its ${keptDryRuns} newest); \`rollcall sync ${r.source} --dry-run\` plans again`);
   const kinds = Object.entries(r.changesByAction).map(([kind, n]) => `${kind} ${n}`).join(", ");
@@ -148,7 +154,8 @@ export function runsCommand(): Command {
       .option("--limit <n>", "how many", positiveInteger, 50)
       .action(async (flags: GlobalOptions & { source?: string; limit: number }) =>
         runOn(flags, (directory) => directory.runs.list({ source: flags.source, limit: flags.limit }), {
-          human: (list) => table(list.map((r) => ({ id: r.id, source: r.source, status: `${r.status}${r.dryRun ? " (dry run)" : ""}`, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: r.counts.created ?? "", updated: r.counts.updated ?? "", linked: r.counts.linked || "", conflicts: r.counts.conflicts || "", removed: r.counts.disabled === undefined && r.counts.deleted === undefined ? "" : (r.counts.disabled ?? 0) + (r.counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "linked", "removed", "conflicts"], `No sync runs in workspace ${flags.workspace}${flags.source ? ` for source ${flags.source}` : ""} yet.`),
+          // A failed run's counts are all 0 (it applied nothing): its row leaves them blank, as a running one's.
+          human: (list) => table(list.map((r) => ({ ...r, counts: r.status === "failed" ? {} : r.counts })).map(({ counts, ...r }) => ({ id: r.id, source: r.source, status: `${r.status}${r.dryRun ? " (dry run)" : ""}`, mode: r.mode, trigger: r.trigger, started: r.startedAt, created: counts.created ?? "", updated: counts.updated ?? "", linked: counts.linked || "", conflicts: counts.conflicts || "", removed: counts.disabled === undefined && counts.deleted === undefined ? "" : (counts.disabled ?? 0) + (counts.deleted ?? 0) })), ["id", "source", "status", "mode", "trigger", "started", "created", "updated", "linked", "removed", "conflicts"], `No sync runs in workspace ${flags.workspace}${flags.source ? ` for source ${flags.source}` : ""} yet.`),
         }),
       ),
   );

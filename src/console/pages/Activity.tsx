@@ -63,7 +63,7 @@ export function ActivityPage() {
             </option>
           ))}
         </SelectField>
-        <TextField label="By" className="actor-filter" value={actor} placeholder="admin@example.com, token:NAME, cli:USER, cli (any)" onChange={(e) => setActor(e.target.value)} onBlur={applyActor} />
+        <TextField label="By" className="actor-filter" value={actor} placeholder='admin@example.com, alice (CLI), CLI (any account), API token "NAME"' onChange={(e) => setActor(e.target.value)} onBlur={applyActor} />
       </form>
       <ErrorBanner error={first.error} retry={first.reload} title="The activity could not be loaded." />
       {!first.data && first.loading ? <Loading label="Loading activity…" /> : null}

@@ -60,7 +60,11 @@ export async function markUnchangedElsewhere(db: Db, t: ApplyTarget, pinRows: nu
 /** Whether a row changes its matched user: every field in the file, and (`all`) its source and tags too. */
 function changeTests(t: ApplyTarget, scope: "all" | "fields"): RawBuilder<unknown>[] {
   const targets = Object.entries(targetExpressions(t.present, t.sourceName)).filter(([column]) => scope === "all" || !["source_type", "source_name", "tags"].includes(column));
-  const diffs: RawBuilder<unknown>[] = targets.map(([column, target]) => sql`u.${sql.raw(column)} IS DISTINCT FROM ${target}`);
+  // Another owner's spelling of an address is kept: a row giving it in another case changes nothing of the user.
+  const folded = (column: string) => scope === "fields" && (column === "email" || column === "user_principal_name");
+  const diffs: RawBuilder<unknown>[] = targets.map(([column, target]) =>
+    folded(column) ? sql`lower(u.${sql.raw(column)}) IS DISTINCT FROM lower(${target})` : sql`u.${sql.raw(column)} IS DISTINCT FROM ${target}`,
+  );
   if (t.present.has("aliases")) diffs.push(sql`coalesce(ids.aliases, '{}') IS DISTINCT FROM coalesce(s.aliases, '{}')`);
   if (t.present.has("cardNumbers")) diffs.push(sql`coalesce(ids.cards, '{}') IS DISTINCT FROM coalesce(s.card_numbers, '{}')`);
   if (t.present.has("groups")) {
