@@ -19,10 +19,12 @@ export type ScimSignInInput = { signIn: boolean; tenantId?: string; clientId?: s
 /** A run as the API gives it: its progress (empty before the first report), and its first changes from GET /runs/ID. */
 export type Run = Omit<StoredRun, "progress"> & { progress: Partial<SyncProgress>; changes?: ChangeRecord[] };
 
-/** The write-side shape of a source: its settings, plus the secret only when it is being set. */
+/** The write-side shape of a source: its settings, plus the secret or certificate only when it is being set. */
 export interface SourceInput extends Partial<EntraConfig> {
   name?: string;
   clientSecret?: string;
+  certificatePem?: string;
+  privateKeyPem?: string;
 }
 
 export interface DirectoryGroup {

@@ -3,6 +3,7 @@ import type { Db } from "../storage/database.ts";
 import type { RunStatus } from "../storage/schema.ts";
 import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 import { parseEntraConfig, runStateColumns, type RunStateColumns } from "./sources.ts";
+import { scimConfigSchema } from "./scim-sources.ts";
 
 export interface WorkspaceFigures {
   workspace: string;
@@ -31,7 +32,11 @@ export interface SourceFigures {
   running: boolean;
   /** Its newest real run stopped at the deletion threshold, waiting for an admin to approve or reject it. */
   awaitingReview: boolean;
-  secretExpiresOn: string | null;
+  /**
+   * When the credential expires, where its date is set: an Entra ID source's (what it syncs with), or a SCIM source's
+   * sign-in with Microsoft (when sign-in is on with a credential stored, as its expiry notifications count it).
+   */
+  secretExpiry: { expiresOn: string; use: "sync" | "sign-in"; credential: "secret" | "certificate" } | null;
   lastRun: LastRunFigures | null;
   lastSuccessAt: Date | null;
   /** A SCIM source's: when its provisioning service last called (to the minute), or null. */
@@ -44,7 +49,7 @@ export interface MetricsSnapshot {
 }
 
 type SourceRow = RunStateColumns & {
-  workspace: string; source: string; type: SourceFigures["type"]; config: unknown; created_at: Date; last_request_at: Date | null; users: number; groups: number; last_success_at: Date | null;
+  workspace: string; source: string; type: SourceFigures["type"]; config: unknown; secret_set: boolean; created_at: Date; last_request_at: Date | null; users: number; groups: number; last_success_at: Date | null;
   last_status: LastRunFigures["status"] | null; last_started_at: Date | null; last_finished_at: Date | null; last_counts: unknown; last_graph_requests: number | null; last_graph_throttled: number | null;
 };
 
@@ -58,7 +63,7 @@ export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
         (select count(*)::int from users u where u.workspace_id = w.id) as users,
         (select count(*)::int from notifications n where n.workspace_id = w.id and n.resolved_at is null and n.dismissed_at is null) as open_notifications
       from workspaces w order by w.name`.execute(db),
-    sql<SourceRow>`select w.name as workspace, s.name as source, s.type, s.config, s.created_at, t.last_request_at, ${runStateColumns},
+    sql<SourceRow>`select w.name as workspace, s.name as source, s.type, s.config, s.secret_ciphertext is not null as secret_set, s.created_at, t.last_request_at, ${runStateColumns},
         (select count(*)::int from users u where u.source_id = s.id) as users,
         (select count(*)::int from groups g where g.source_id = s.id) as groups,
         (select r.finished_at from sync_runs r where r.source_id = s.id and not r.dry_run and r.status = 'succeeded' order by r.started_at desc limit 1) as last_success_at,
@@ -94,9 +99,18 @@ function sourceFigures(row: SourceRow): SourceFigures {
     groups: row.groups,
     running: row.running !== null,
     awaitingReview: row.awaiting_review !== null,
-    secretExpiresOn: row.type === "entra" ? parseEntraConfig(row.config).secretExpiresOn : null,
+    secretExpiry: secretExpiryOf(row),
     lastRun,
     lastSuccessAt: row.last_success_at === null ? null : new Date(row.last_success_at),
     lastRequestAt: row.last_request_at === null ? null : new Date(row.last_request_at),
   };
+}
+
+function secretExpiryOf(row: SourceRow): SourceFigures["secretExpiry"] {
+  if (row.type === "entra") {
+    const config = parseEntraConfig(row.config);
+    return config.secretExpiresOn ? { expiresOn: config.secretExpiresOn, use: "sync", credential: config.credential } : null;
+  }
+  const config = scimConfigSchema.safeParse(row.config ?? {}).data;
+  return config?.signIn && row.secret_set && config.secretExpiresOn ? { expiresOn: config.secretExpiresOn, use: "sign-in", credential: config.credential } : null;
 }

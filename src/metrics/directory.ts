@@ -27,7 +27,11 @@ export function directoryRegistry(snapshot: MetricsSnapshot): Registry {
   const groups = gauge("source_groups", "Groups the source holds in the directory", source);
   const running = gauge("source_sync_running", "1 while a sync run of the source is going (on any process), else 0", source);
   const awaitingReview = gauge("source_awaiting_review", "1 when the source's newest run stopped at the deletion threshold and awaits approval or rejection, else 0", source);
-  const secretExpiry = gauge("source_secret_expiry_timestamp_seconds", "When the source's client secret or certificate expires (unix seconds), where its expiry date is set", source);
+  const secretExpiry = gauge(
+    "source_secret_expiry_timestamp_seconds",
+    "When the source's client secret or certificate expires (unix seconds), where its expiry date is set: use is sync (an Entra ID source's) or sign-in (a SCIM source's Sign in with Microsoft); credential is secret or certificate",
+    [...source, "use", "credential"],
+  );
   const lastSuccess = gauge("source_last_success_timestamp_seconds", "When the source's newest successful sync run (not a dry run) ended (unix seconds)", source);
   const lastStatus = gauge("source_last_run_status", "1 for the status of the source's newest finished sync run (not a dry run), 0 for the others", [...source, "status"]);
   const lastEnd = gauge("source_last_run_end_timestamp_seconds", "When the source's newest finished sync run (not a dry run) ended (unix seconds)", source);
@@ -44,7 +48,10 @@ export function directoryRegistry(snapshot: MetricsSnapshot): Registry {
     groups.set(labels, s.groups);
     running.set(labels, s.running ? 1 : 0);
     awaitingReview.set(labels, s.awaitingReview ? 1 : 0);
-    if (s.secretExpiresOn) secretExpiry.set(labels, Date.parse(`${s.secretExpiresOn}T00:00:00Z`) / 1000);
+    if (s.secretExpiry) {
+      const { expiresOn, use, credential } = s.secretExpiry;
+      secretExpiry.set({ ...labels, use, credential }, Date.parse(`${expiresOn}T00:00:00Z`) / 1000);
+    }
     if (s.lastSuccessAt) lastSuccess.set(labels, seconds(s.lastSuccessAt));
     const last = s.lastRun;
     if (!last) continue;

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { sql, type KyselyPlugin } from "kysely";
@@ -6,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
+import { testCertificate } from "../emulator/helpers.ts";
 import { until } from "../notifications/support.ts";
 import { runtimeOver } from "./support.ts";
 import { buildApp } from "../../src/api/server.ts";
@@ -186,7 +188,7 @@ describe.each(engines)("Prometheus metrics at /metrics (%s)", (engine) => {
     expect(valueOf(samples, "rollcall_source_groups", corp)).toBe(run.counts.groupsCreated);
     expect(valueOf(samples, "rollcall_source_sync_running", corp)).toBe(0);
     expect(valueOf(samples, "rollcall_source_awaiting_review", corp)).toBe(0);
-    expect(valueOf(samples, "rollcall_source_secret_expiry_timestamp_seconds", corp)).toBe(Date.UTC(2031, 4, 17) / 1000);
+    expect(valueOf(samples, "rollcall_source_secret_expiry_timestamp_seconds", { ...corp, use: "sync", credential: "secret" })).toBe(Date.UTC(2031, 4, 17) / 1000);
     expect(valueOf(samples, "rollcall_workspace_users", { workspace: "default" })).toBe(run.counts.created);
     // The other workspace's source has not run: its own series only, none of a run.
     const branch = { workspace: "second", source: "branch" };
@@ -215,6 +217,25 @@ describe.each(engines)("Prometheus metrics at /metrics (%s)", (engine) => {
     const removed = await call("/api/v1/workspaces/second/sources/push?users=delete", { method: "DELETE", token: tokens.second });
     expect(removed.status, removed.text).toBe(200);
     expect((await scrape()).filter((s) => s.labels.source === "push")).toEqual([]);
+  });
+
+  it("reports when a SCIM source's sign-in secret or certificate expires, labelled sign-in, while sign-in is on", async () => {
+    const signing = { workspace: "second", source: "signing" };
+    const expiry = (samples: Sample[]) => samples.filter((s) => s.name === "rollcall_source_secret_expiry_timestamp_seconds" && s.labels.source === "signing");
+    const settings = { signIn: true, tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47", clientId: "0f8fad5b-d9cb-469f-a165-70867728950e" };
+    const added = await call("/api/v1/workspaces/second/sources", { method: "POST", token: tokens.second, body: { type: "scim", name: "signing", ...settings, clientSecret: "Q~sign.in.secret", secretExpiresOn: "2030-01-02" } });
+    expect(added.status, added.text).toBe(201);
+    expect(expiry(await scrape())).toEqual([{ name: "rollcall_source_secret_expiry_timestamp_seconds", labels: { ...signing, use: "sign-in", credential: "secret" }, value: Date.UTC(2030, 0, 2) / 1000 }]);
+    const patch = (body: Record<string, unknown>) => call("/api/v1/workspaces/second/sources/signing", { method: "PATCH", token: tokens.second, body });
+    // Sign-in off: the credential is not used, and no alert should fire for it.
+    expect((await patch({ signIn: false })).status).toBe(200);
+    expect(expiry(await scrape())).toEqual([]);
+    // A certificate brings its own date.
+    const certificate = testCertificate("metrics-scim");
+    expect((await patch({ signIn: true, ...certificate })).status).toBe(200);
+    const validTo = Date.parse(`${new Date(new X509Certificate(certificate.certificatePem).validTo).toISOString().slice(0, 10)}T00:00:00Z`) / 1000;
+    expect(valueOf(await scrape(), "rollcall_source_secret_expiry_timestamp_seconds", { ...signing, use: "sign-in", credential: "certificate" })).toBe(validTo);
+    expect((await call("/api/v1/workspaces/second/sources/signing?users=delete", { method: "DELETE", token: tokens.second })).status).toBe(200);
   });
 
   it("reports a failed run as failed, the previous success still as the last one", { timeout: 90_000 }, async () => {

@@ -4,7 +4,7 @@ import { TextArea, TextField } from "./ui.tsx";
 /**
  * An app registration's write-only credential as an admin enters it: a client secret, or a certificate with its private
  * key (what the API takes as clientSecret, or certificatePem with privateKeyPem). Blank keeps the stored one. Any form
- * that stores a credential (today a SCIM source's sign-in) uses these fields, their draft and what they send.
+ * that stores a credential (an Entra ID source, a SCIM source's sign-in) uses these fields, their draft and what they send.
  */
 export type CredentialKind = "secret" | "certificate";
 
@@ -34,16 +34,23 @@ export function CredentialFields({
   onChange,
   fields,
   stored,
+  retype = false,
 }: {
   draft: CredentialDraft;
   onChange: (draft: CredentialDraft) => void;
   fields: Record<string, string>;
   /** The credential stored now, if any: blank fields keep it. */
   stored: CredentialKind | null;
+  /** The form was restored after signing in again, without the credential typed before (never kept): ask for it again. */
+  retype?: boolean;
 }) {
   const name = useId();
   const set = (change: Partial<CredentialDraft>) => onChange({ ...draft, ...change });
-  const keep = stored ? `${storedText[stored]}: leave blank to keep it.` : null;
+  const keep = retype
+    ? `Type the ${draft.kind === "secret" ? "client secret" : "certificate and its private key"} again: ${draft.kind === "secret" ? "it was" : "they were"} not kept while you signed in.`
+    : stored
+      ? `${storedText[stored]}: leave blank to keep it.`
+      : null;
   return (
     <>
       <fieldset className="choices" data-kind="credential-kind">
@@ -59,6 +66,7 @@ export function CredentialFields({
         <TextField
           label="Client secret"
           type="password"
+          name="clientSecret"
           value={draft.clientSecret}
           onChange={(e) => set({ clientSecret: e.target.value })}
           error={fields.clientSecret}
@@ -69,6 +77,7 @@ export function CredentialFields({
         <>
           <TextArea
             label="Certificate (PEM)"
+            name="certificatePem"
             value={draft.certificatePem}
             onChange={(e) => set({ certificatePem: e.target.value })}
             error={fields.certificatePem ?? fields.clientSecret}
@@ -77,6 +86,7 @@ export function CredentialFields({
           />
           <TextArea
             label="Private key (PEM)"
+            name="privateKeyPem"
             value={draft.privateKeyPem}
             onChange={(e) => set({ privateKeyPem: e.target.value })}
             error={fields.privateKeyPem}

@@ -6,7 +6,8 @@ import { Dialog, useUnsavedChanges } from "./dialog.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
 import { GroupPicker } from "./GroupPicker.tsx";
 import { FieldError } from "./field-error.tsx";
-import { clouds, formProblems, initial, problemsAt, timeZones, toInput, type FormState } from "./source-form-state.ts";
+import { clouds, formProblems, initial, problemsAt, storedCredential, timeZones, toInput, type FormState } from "./source-form-state.ts";
+import { CredentialFields, credentialEntered, emptyCredential } from "./CredentialFields.tsx";
 import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 
 export { describeEndpoints } from "./source-form-state.ts";
@@ -23,8 +24,8 @@ const focusFirstProblem = () => requestAnimationFrame(() => document.querySelect
 const withLine = (lines: string, line: string) => (lines.trim() ? `${lines.replace(/\s+$/, "")}\n${line}` : line);
 
 /**
- * Add or edit an Entra ID source: every setting of the source. The client secret is write-only: an
- * existing source shows only whether one is set and when it expires, and a new value replaces it.
+ * Add or edit an Entra ID source: every setting of the source. Its client secret or certificate is write-only: an
+ * existing source shows only which kind is set and when it expires, and a new one (of either kind) replaces it.
  */
 export function SourceFormDialog({
   workspace,
@@ -48,9 +49,9 @@ export function SourceFormDialog({
 
 function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: string; source?: Source | undefined; onCancel: () => void; onSaved: (s: Source) => void }) {
   const start = useMemo(() => initial(source), [source]);
-  // Changes kept while the admin signed in again start the form; the client secret is never kept.
+  // Changes kept while the admin signed in again start the form; the secret or certificate is never kept.
   const draft = useDraft<{ form: FormState; advanced: boolean }>("source");
-  const [s, setS] = useState<FormState>(() => draft?.value.form ?? start);
+  const [s, setS] = useState<FormState>(() => (draft ? { ...draft.value.form, credential: draft.value.form.credential ?? start.credential } : start));
   const {
     busy,
     error,
@@ -58,7 +59,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
     submit: save,
   } = useSubmit(
     async () => {
-      const input = toInput(s);
+      const input = toInput(s, start.secretExpiresOn);
       onSaved(source ? await syncApi.updateSource(workspace, source.name, input) : await syncApi.createSource(workspace, input));
     },
     { onError: focusFirstProblem },
@@ -66,9 +67,13 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
   const fe = problemsAt(error);
   const redirectUri = useSignInRedirectUri();
   const [advanced, setAdvanced] = useState(draft?.value.advanced ?? Boolean(source && (source.config.loginUrl || source.config.graphUrl || source.config.cloud !== "global" || Object.keys(source.config.mapping).length)));
-  const changed = JSON.stringify({ ...s, clientSecret: "" }) !== JSON.stringify(start) || s.clientSecret !== "";
+  const changed = JSON.stringify(s) !== JSON.stringify(start);
   useUnsavedChanges(changed);
-  useKeepDraft("source", () => (changed ? { value: { form: { ...s, clientSecret: "" }, advanced }, dropped: s.clientSecret ? ["client secret"] : [] } : undefined));
+  const dropped = credentialEntered(s.credential) ? [s.credential.kind === "secret" ? "client secret" : "certificate and its private key"] : [];
+  useKeepDraft("source", () => (changed ? { value: { form: { ...s, credential: emptyCredential(s.credential.kind) }, advanced }, dropped } : undefined));
+  const stored = storedCredential(source);
+  // The stored credential's problem (a moved login URL asks for it again) shows at its line until its fields open.
+  const credentialError = fe.clientSecret ?? fe.certificatePem ?? fe.privateKeyPem ?? fe.credential;
   const set = <K extends keyof FormState>(key: K) => (value: FormState[K]) => setS((x) => ({ ...x, [key]: value }));
   const text = (key: keyof FormState) => ({
     value: s[key] as string,
@@ -78,7 +83,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const problems = formProblems(s, !source);
+    const problems = formProblems(s, source);
     if (problems.length) {
       setError(new ApiError(400, "invalid_input", "Fill in the fields marked.", { fields: problems }));
       focusFirstProblem();
@@ -87,7 +92,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
     await save();
   };
   const placed = new Set([
-    "name", "tenantId", "clientId", "clientSecret", "secretExpiresOn", "cloud", "loginUrl", "graphUrl", "users", "scopeGroups", "groupMode", "groups", "groupAttribute",
+    "name", "tenantId", "clientId", "clientSecret", "certificatePem", "privateKeyPem", "credential", "secretExpiresOn", "cloud", "loginUrl", "graphUrl", "users", "scopeGroups", "groupMode", "groups", "groupAttribute",
     "ignoreGroups", "ignoreGroupsContaining", "mapping", "country", "onRemove", "thresholdPercent", "thresholdCount", "schedule", "everyHours", "fullEveryDays",
   ]);
   const unplaced = Object.keys(fe).filter((k) => !placed.has(k));
@@ -100,33 +105,33 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
         <legend>Connection</legend>
         <p className="muted small">
           In the Microsoft Entra admin center, register an application, give it the Microsoft Graph application permission <strong>User.Read.All</strong> (and{" "}
-          <strong>Group.Read.All</strong> to sync groups), grant admin consent, and create a client secret under Certificates &amp; secrets.
+          <strong>Group.Read.All</strong> to sync groups), grant admin consent, and create a client secret (or upload a certificate) under Certificates &amp; secrets.
         </p>
         <div className="grid-2">
           <TextField label="Name" {...text("name")} error={fe.name} hint={source ? "Shown on its users and groups; a new name is written on them too." : "How this source appears here, e.g. contoso."} required />
           <TextField label="Directory (tenant) ID" {...text("tenantId")} error={fe.tenantId} hint="A GUID or a verified domain, from the tenant's Overview page." required autoComplete="off" />
           <TextField label="Application (client) ID" {...text("clientId")} error={fe.clientId} hint="From the app registration's Overview page." required autoComplete="off" />
           {source && !s.replaceSecret ? (
-            <div className="field">
-              <span className="label">Client secret</span>
+            <div className="field" data-kind="source-credential">
+              <span className="label">Credential</span>
               <div>
-                <span className={source.secret.set ? "" : "field-error"}>{source.secret.description}</span>{" "}
+                <span className={source.secret.set ? "" : "field-error"}>{stored === "certificate" ? source.secret.description : `Client secret ${source.secret.description}`}</span>{" "}
                 <button type="button" className="btn btn-small" onClick={() => set("replaceSecret")(true)}>
-                  Replace secret
+                  Replace {stored ?? "secret"}
                 </button>
               </div>
-              {fe.clientSecret ? <FieldError message={fe.clientSecret} /> : null}
+              {credentialError ? <FieldError message={credentialError} /> : null}
             </div>
           ) : (
-            <TextField
-              label="Client secret"
-              type="password"
-              autoComplete="new-password"
-              {...text("clientSecret")}
-              error={fe.clientSecret ?? fe.credential}
-              hint={draft?.dropped.includes("client secret") ? "Type the client secret again: it was not kept while you signed in." : "The secret's Value (not its ID). Stored encrypted; never shown again."}
-              required={!source}
-            />
+            <div>
+              <CredentialFields
+                draft={s.credential}
+                onChange={set("credential")}
+                fields={fe.credential && !fe.clientSecret ? { ...fe, clientSecret: fe.credential } : fe}
+                stored={stored}
+                retype={Boolean(draft?.dropped.length) && !credentialEntered(s.credential)}
+              />
+            </div>
           )}
           <TextField label="Secret expires on" type="date" {...text("secretExpiresOn")} error={fe.secretExpiresOn} hint="Rollcall warns 30 days before." />
           <CheckField

@@ -1,5 +1,6 @@
 import { ApiError, type FieldProblem } from "../api.ts";
 import type { EntraConfig, Source, SourceInput } from "../sync-api.ts";
+import { credentialEntered, credentialInput, emptyCredential, type CredentialDraft, type CredentialKind } from "./CredentialFields.tsx";
 
 /** The source form's state: what it starts from, what it sends, and what it checks before sending. */
 export const clouds = [
@@ -21,7 +22,8 @@ export interface FormState {
   name: string;
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  /** The new secret or certificate (write-only), entered once replaceSecret opens its fields. */
+  credential: CredentialDraft;
   replaceSecret: boolean;
   secretExpiresOn: string;
   cloud: string;
@@ -80,7 +82,7 @@ export function initial(source?: Source): FormState {
     name: source?.name ?? "",
     tenantId: c.tenantId ?? "",
     clientId: c.clientId ?? "",
-    clientSecret: "",
+    credential: emptyCredential(storedCredential(source) ?? "secret"),
     replaceSecret: !source,
     secretExpiresOn: c.secretExpiresOn ?? "",
     cloud: c.cloud ?? "global",
@@ -114,7 +116,14 @@ export function initial(source?: Source): FormState {
   };
 }
 
-export function toInput(s: FormState): SourceInput {
+/** The kind of credential the source holds now, or null (a new source, or none stored). */
+export const storedCredential = (source?: Source): CredentialKind | null => (source?.secret.set ? source.config.credential : null);
+
+/**
+ * What the form sends. The expiry date goes when it changed; a new secret or certificate sent with the date unchanged
+ * goes without it, so that the server takes a certificate's own date, or none for a secret, rather than the replaced one's.
+ */
+export function toInput(s: FormState, startedAt: string = ""): SourceInput {
   const mapping: Record<string, string> = {};
   for (const line of lines(s.mapping)) {
     const [field, ...rest] = line.split("=");
@@ -123,7 +132,6 @@ export function toInput(s: FormState): SourceInput {
   const input: SourceInput = {
     tenantId: s.tenantId.trim(),
     clientId: s.clientId.trim(),
-    secretExpiresOn: s.secretExpiresOn || null,
     cloud: s.cloud as EntraConfig["cloud"],
     loginUrl: s.loginUrl.trim() || null,
     graphUrl: s.graphUrl.trim() || null,
@@ -146,7 +154,9 @@ export function toInput(s: FormState): SourceInput {
     syncOnChange: s.syncOnChange,
   };
   input.name = s.name.trim();
-  if (s.replaceSecret && s.clientSecret) input.clientSecret = s.clientSecret;
+  const credential = s.replaceSecret ? credentialInput(s.credential) : {};
+  Object.assign(input, credential);
+  if (!(Object.keys(credential).length && s.secretExpiresOn === startedAt)) input.secretExpiresOn = s.secretExpiresOn || null;
   return input;
 }
 
@@ -154,7 +164,7 @@ export function toInput(s: FormState): SourceInput {
  * What the form tells before asking the server, each at its field: a required field left empty, and a number
  * field left empty (which Number() would read as 0: a safety stop at 0 % that stops every removal).
  */
-export function formProblems(s: FormState, isNew: boolean): FieldProblem[] {
+export function formProblems(s: FormState, source?: Source): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const need = (field: keyof FormState, message: string) => {
     if (!String(s[field]).trim()) problems.push({ field, message });
@@ -166,13 +176,29 @@ export function formProblems(s: FormState, isNew: boolean): FieldProblem[] {
   need("name", "Enter a name for the source, e.g. contoso.");
   need("tenantId", "Enter the directory (tenant) ID.");
   need("clientId", "Enter the application (client) ID.");
-  if (isNew) need("clientSecret", "Enter the client secret: create one under Certificates & secrets in the app registration.");
+  problems.push(...credentialProblems(s, source));
   number("thresholdPercent", "Enter a percentage from 0 to 100 (10 is the default).");
   number("thresholdCount", "Enter a number of users, 0 or more (20 is the default).");
   if (s.scheduleKind === "every") number("everyHours", "Enter the hours between syncs, e.g. 24.");
   if (s.scheduleKind === "cron") need("cron", "Enter a cron expression of five fields, e.g. 0 6 * * 1-5 for 06:00 on weekdays.");
   number("fullEveryDays", "Enter the days between full syncs, e.g. 7.");
   return problems;
+}
+
+/**
+ * A new source needs a credential; so does an existing one switched to the other kind, since leaving it blank would
+ * keep the stored one of the kind not chosen. Half a certificate is for the server to name.
+ */
+function credentialProblems(s: FormState, source?: Source): FieldProblem[] {
+  const stored = storedCredential(source);
+  const switched = stored !== null && s.replaceSecret && s.credential.kind !== stored;
+  if ((source && !switched) || credentialEntered(s.credential)) return [];
+  const why = switched ? `a ${stored} is stored now, and switching to a ${s.credential.kind} needs the new one` : "create one under Certificates & secrets in the app registration";
+  if (s.credential.kind === "secret") return [{ field: "clientSecret", message: `Enter the client secret: ${why}.` }];
+  return [
+    { field: "certificatePem", message: `Paste the certificate (PEM): ${why}.` },
+    { field: "privateKeyPem", message: "Paste the certificate's private key (PEM)." },
+  ];
 }
 
 /** The API's problems keyed by the form field that shows them: the safety stop's two numbers each at its own. */
