@@ -122,6 +122,21 @@ function isoDate(r: Rng): string {
   return new Date(start + r.int(9 * 365) * 86400_000 + r.int(86400) * 1000).toISOString().replace(/\.\d+Z$/, "Z");
 }
 
+/**
+ * When the invitation was accepted (or sent, while pending) and with which identity provider: the home organization's
+ * domain for a guest from another Entra organization, "MicrosoftAccount" for a personal Microsoft account, "mail" for
+ * an email one-time passcode. The emulator gives a pending guest none: which provider signs them in is settled on redemption.
+ * https://learn.microsoft.com/entra/external-id/user-properties (Identities, Invitation state)
+ * https://learn.microsoft.com/graph/api/resources/objectidentity ("For guests from other Microsoft Entra organizations …")
+ */
+function guestRedemption(ext: string, state: string, created: string, roll: number): Record<string, unknown> {
+  if (state !== "Accepted") return { externalUserStateChangeDateTime: created, identities: [] };
+  const domain = ext.slice(ext.indexOf("@") + 1);
+  const issuer = domain === "outlook.com" ? "MicrosoftAccount" : domain === "gmail.com" || domain === "yahoo.co.uk" ? "mail" : domain;
+  const accepted = new Date(Date.parse(created) + (roll % 30) * 86400_000 + roll * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+  return { externalUserStateChangeDateTime: accepted, identities: [{ signInType: "federated", issuer, issuerAssignedId: null }] };
+}
+
 export function generateUsers(tenant: Tenant, count: number, seed: number): void {
   const r = Rng.derive(seed, `users:${tenant.id}`);
   const localParts = new Map<string, number>();
@@ -146,9 +161,10 @@ export function generateUsers(tenant: Tenant, count: number, seed: number): void
       u.creationType = "Invitation";
       u.externalUserState = r.chance(0.8) ? "Accepted" : "PendingAcceptance";
       u.otherMails = [ext];
-      // Real guests often have no `mail`, only otherMails (the invited address). Chosen from the id, not the seeded
-      // stream, so that every other generated value stays as it was.
+      // Real guests often have no `mail`, only otherMails (the invited address). This and what follows are chosen
+      // from the id, not the seeded stream, so that every other generated value stays as it was.
       if (parseInt(id[0]!, 16) < 8) mail = null;
+      Object.assign(u, guestRedemption(ext, u.externalUserState as string, u.createdDateTime, parseInt(id.slice(1, 3), 16)));
     } else {
       upn = `${base}@${tenant.domain}`;
       mail = r.chance(0.06) ? null : upn;
