@@ -132,7 +132,16 @@ export interface ReplacedUser {
 
 /** The deleted user a created user replaces (sync/apply.ts logCreatedUsers), or null. */
 export function replacedUser(change: ChangeEntry): ReplacedUser | null {
-  const replaces = change.action === "create" ? asRecord(asRecord(change.after).replaces) : {};
+  return change.action === "create" ? replacedOf(change) : null;
+}
+
+/** The deleted group a sync's "create group" entry says the created group replaces (sync/apply-groups.ts), or null. */
+export function replacedGroup(change: ChangeEntry): ReplacedUser | null {
+  return change.action === "create group" ? replacedOf(change) : null;
+}
+
+function replacedOf(change: ChangeEntry): ReplacedUser | null {
+  const replaces = asRecord(asRecord(change.after).replaces);
   return typeof replaces.id === "string" ? { id: replaces.id, deletedAt: String(replaces.deletedAt), deletedBy: String(replaces.deletedBy), source: String(replaces.source) } : null;
 }
 
