@@ -157,7 +157,7 @@ export function isMembershipKind(kind: string): boolean {
 
 /** The kinds of change a sync run records, as its change log offers them. */
 export const runKinds = [
-  "create", "update", "link", "disable", "enable", "delete", "unlink", "warning", "conflict",
+  "create", "update", "link", "disable", "enable", "delete", "unlink", "warning", "conflict", "purge",
   "create group", "update group", "link group", "delete group", "add to group", "remove from group",
 ] as const;
 
@@ -207,6 +207,7 @@ const actionText: Record<string, string> = {
   unlink: "Unlinked",
   warning: "Warning",
   conflict: "Conflict",
+  purge: "Deleted for good in Entra ID",
   "add to group": "Added to group",
   "remove from group": "Removed from group",
   "forget user": "Erased the history of deleted user",
