@@ -232,7 +232,7 @@ const changeValuesSchema = z
     replaces: z
       .object({ id: z.string(), deletedAt: iso, deletedBy: z.string(), source: z.string() })
       .optional()
-      .describe('a sync\'s "create" of a user deleted before: the deleted user of the same source and Entra object ID (whose history GET …/users/{id}/changes still answers)'),
+      .describe('a sync\'s "create" of a user deleted before: the deleted user of the same source and Entra object ID (whose history GET …/users/{id}/changes still answers); a sync\'s "create group": the deleted group of the same source and Entra object ID'),
   })
   .catchall(z.unknown())
   .nullable();

@@ -132,7 +132,16 @@ export interface ReplacedUser {
 
 /** The deleted user a created user replaces (sync/apply.ts logCreatedUsers), or null. */
 export function replacedUser(change: ChangeEntry): ReplacedUser | null {
-  const replaces = change.action === "create" ? asRecord(asRecord(change.after).replaces) : {};
+  return change.action === "create" ? replacedOf(change) : null;
+}
+
+/** The deleted group a sync's "create group" entry says the created group replaces (sync/apply-groups.ts), or null. */
+export function replacedGroup(change: ChangeEntry): ReplacedUser | null {
+  return change.action === "create group" ? replacedOf(change) : null;
+}
+
+function replacedOf(change: ChangeEntry): ReplacedUser | null {
+  const replaces = asRecord(asRecord(change.after).replaces);
   return typeof replaces.id === "string" ? { id: replaces.id, deletedAt: String(replaces.deletedAt), deletedBy: String(replaces.deletedBy), source: String(replaces.source) } : null;
 }
 
@@ -148,7 +157,7 @@ export function isMembershipKind(kind: string): boolean {
 
 /** The kinds of change a sync run records, as its change log offers them. */
 export const runKinds = [
-  "create", "update", "link", "disable", "enable", "delete", "unlink", "warning", "conflict",
+  "create", "update", "link", "disable", "enable", "delete", "unlink", "warning", "conflict", "purge",
   "create group", "update group", "link group", "delete group", "add to group", "remove from group",
 ] as const;
 
@@ -198,6 +207,7 @@ const actionText: Record<string, string> = {
   unlink: "Unlinked",
   warning: "Warning",
   conflict: "Conflict",
+  purge: "Deleted for good in Entra ID",
   "add to group": "Added to group",
   "remove from group": "Removed from group",
   "forget user": "Erased the history of deleted user",

@@ -96,12 +96,34 @@ export async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan
     const rows = await trx
       .insertInto("groups")
       .values(batch.map((c) => ({ workspace_id: ws, name: c.name, description: c.description, source_type: "entra" as const, source_name: source.name, source_id: source.id, external_id: c.externalId })))
-      .returning(["id", "name", "description"])
+      .returning(["id", "name", "description", "external_id"])
       .execute();
-    for (const g of rows) logs.push(log(g.id, g.name, "create group", null, { name: g.name, description: g.description }));
+    const replaced = await replacedGroups(trx, source.id, rows.map((g) => g.external_id ?? ""));
+    for (const g of rows) {
+      const replaces = replaced.get(g.external_id ?? "");
+      logs.push(log(g.id, g.name, "create group", null, { name: g.name, description: g.description, ...(replaces && { replaces: { ...replaces, source: source.name } }) }));
+    }
   }
   for (let at = 0; at < logs.length; at += 500) await trx.insertInto("change_log").values(logs.slice(at, at + 500)).execute();
   return plan.counts;
+}
+
+/**
+ * For groups about to be created, by external id, the newest group of the source that a run deleted with the same
+ * one: a group deleted in Entra ID and restored there (or back in the source's groups) comes back under a new id,
+ * its history staying with the old one (as replacedUsers in apply.ts). Synced groups are deleted by runs only
+ * (core/groups.ts refuses), so the source is the run's. Only runs that deleted groups are read (their counts say so),
+ * not every entry of the source's runs.
+ */
+async function replacedGroups(trx: Db, sourceId: string, externalIds: string[]): Promise<Map<string, { id: string; deletedAt: string; deletedBy: string }>> {
+  const { rows } = await sql<{ externalId: string; id: string; deletedAt: string; deletedBy: string }>`
+    select distinct on (d.before->>'externalId') d.before->>'externalId' as "externalId", d.group_id as id,
+      to_char(d.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "deletedAt", d.actor as "deletedBy"
+    from sync_runs s join change_log d on d.run_id = s.id
+    where s.source_id = ${sourceId} and not s.dry_run and coalesce((s.counts->>'groupsDeleted')::int, 0) > 0
+      and d.action = 'delete group' and d.group_id is not null and d.before->>'externalId' = any(${externalIds}::text[])
+    order by d.before->>'externalId', d.id desc`.execute(trx);
+  return new Map(rows.map(({ externalId, ...r }) => [externalId, r]));
 }
 
 /** `created`: users and groups this apply created. */

@@ -4,6 +4,7 @@ import type { EntraConfig } from "../sources/entra/config.ts";
 import type { GroupPlan } from "./plan-groups.ts";
 import { applyGroups, applyMemberships, logMissingGroups } from "./apply-groups.ts";
 import { manyRows } from "./merge.ts";
+import { purgedReason } from "./plan.ts";
 import { systemTags } from "../domain/user.ts";
 import { clearSeenMarks } from "./dirty.ts";
 import { userColumnList, userValuesFromJson } from "../storage/user-row.ts";
@@ -84,6 +85,9 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
     select ${ws}, ${r}, p.user_id, p.subject, 'disable', p.before, jsonb_build_object('enabled', false, 'reason', coalesce(p.fields->>'reason', 'removed from Entra ID or out of the source''s scope')), ${actor}
     from sync_plan_users p where p.run_id = ${r} and p.action = 'disable'`.execute(trx);
+  await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
+    select ${ws}, ${r}, p.user_id, p.subject, 'purge', null, jsonb_build_object('externalId', p.external_id, 'reason', ${purgedReason}::text), ${actor}
+    from sync_plan_users p where p.run_id = ${r} and p.action = 'purge'`.execute(trx);
 
   await releaseUsers(trx, input);
 

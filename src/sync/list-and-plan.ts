@@ -51,8 +51,9 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
   const sourceId = input.source.id;
   const groups = needsGroups(config);
   const listing = startListing(graph, { config, links: input.links }, stagingSinks(store, runId), hooks.onListing);
-  const plan = () => hooks.timed("planning", () => planRun(store, { runId, source: input.source, config, mode, chunkSize: input.chunkSize }, hooks.onPlanning));
   const runWarnings: RunWarning[] = [];
+  let deletedItemsRefused = false;
+  const plan = () => hooks.timed("planning", () => planRun(store, { runId, source: input.source, config, mode, chunkSize: input.chunkSize, deletedItemsRefused }, hooks.onPlanning));
   let failure: unknown;
   // The first failure stops the other chain (its pages would be thrown away) and is the one reported.
   const settle = <T>(path: Promise<T>) => path.catch((error: unknown) => {
@@ -66,7 +67,10 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
     if (mode === "full") {
       // A full listing leaves out soft-deleted users: those the source holds are looked up before the merge counts them gone.
       const check = await hooks.timed("listing.deletedUsers", () => stageSoftDeleted(store, graph, { sourceId, runId }));
-      if (check.warning) runWarnings.push(check.warning);
+      if (check.warning) {
+        runWarnings.push(check.warning);
+        deletedItemsRefused = true;
+      }
     }
     await hooks.timed("merging.users", () => mergeUsers(db, { sourceId, runId, mode, deltaLink: link, dryRun }));
     // With every user in scope, planning needs nothing from the groups chain, so it overlaps it.

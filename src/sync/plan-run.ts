@@ -5,7 +5,7 @@ import { effectiveMapping, entraConfigSchema, type EntraConfig } from "../source
 import { mapUser, type DesiredUser, type PlannedFields } from "../sources/entra/mapping.ts";
 import { seenMarks } from "./dirty.ts";
 import { restorableOf } from "./merge.ts";
-import { restoredOf } from "./soft-deleted.ts";
+import { purgedOf, restoredOf } from "./soft-deleted.ts";
 import { addCounts, addressKeys, emptyCounts, planUsers, type HeldUser, type Ownership, type UserChange } from "./plan.ts";
 import type { UserCounts } from "../domain/run-counts.ts";
 import { inScopeUsers } from "./scope.ts";
@@ -20,12 +20,13 @@ import { identifierList, storedFieldsOf, userColumnList, type StoredRow } from "
  * from what Entra ID says now, so it needs nothing more; the other users are as the last run left them.
  * `dirtySeen`: the newest dirty mark when planning started, the ones the apply clears (dirty.ts).
  * `chunkSize`: users planned at once (tests make it small to cross chunk boundaries with few users).
+ * `deletedItemsRefused`: a full run that Graph refused its deleted users (soft-deleted.ts).
  */
 const defaultChunkSize = 2000;
 
 export async function planRun(
   store: Store,
-  input: { runId: string; source: { id: string; name: string; workspaceId: string }; config: EntraConfig; mode: "full" | "delta"; chunkSize?: number },
+  input: { runId: string; source: { id: string; name: string; workspaceId: string }; config: EntraConfig; mode: "full" | "delta"; chunkSize?: number; deletedItemsRefused?: boolean },
   onProgress: (planned: number, total: number) => void,
 ): Promise<{ counts: UserCounts; rows: number; dirtySeen: number }> {
   const { db } = store;
@@ -63,8 +64,11 @@ export async function planRun(
     const holders = await holdersOf(store, ws, keys, held, desired.map((d) => d.externalId).filter((id) => !own.has(id)));
     const restorable = await restorableOf(db, s, [...held, ...holders].flatMap((h) => (h.sourceId === s && h.externalId ? [h.externalId] : [])));
     const { future: futureKeys, departed } = await keysAfterRun(store, { sourceId: s, config: input.config, desired, holders, restorable });
-    const restored = await restoredOf(db, held.filter((h) => !h.enabled));
-    return { desired, held, holders, futureKeys, departed, restorable, restored };
+    const disabled = held.filter((h) => !h.enabled);
+    const restored = await restoredOf(db, disabled);
+    // A full run that Graph refused deleted users cannot tell a purge from a soft delete (soft-deleted.ts): it says none.
+    const purged = input.deletedItemsRefused ? new Set<string>() : await purgedOf(db, s, disabled);
+    return { desired, held, holders, futureKeys, departed, restorable, restored, purged };
   };
 
   // Holders that keep the addresses they were thought to give up (planUsers' `kept`): a later chunk learns of
@@ -83,10 +87,10 @@ export async function planRun(
     let copying: Promise<unknown> = Promise.resolve();
     try {
       for (let at = 0; at < ids.length; at += chunkSize) {
-        const { desired, held, holders, futureKeys: expected, departed, restorable, restored } = await next!;
+        const { desired, held, holders, futureKeys: expected, departed, restorable, restored, purged } = await next!;
         next = read(at + chunkSize);
         const futureKeys = kept.size ? new Map([...expected, ...kept]) : expected;
-        const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, restorable, restored, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
+        const plan = planUsers({ source: input.source, desired, held, holders, claimed, taken, futureKeys, departed, restorable, restored, purged, onRemove: input.config.onRemove, linkByEmail: input.config.linkByEmail, owned });
         for (const [id, keys] of plan.kept) {
           if (!kept.has(id) && keys.some((k) => claimed.has(k))) givenAway = true;
           kept.set(id, keys);
@@ -239,6 +243,7 @@ async function planRow(runId: string, c: UserChange): Promise<(string | null)[]>
       return [runId, c.action, c.userId, c.externalId, c.reason ? JSON.stringify({ reason: c.reason }) : null, JSON.stringify(c.before), c.subject];
     case "delete":
     case "release":
+    case "purge":
       return [runId, c.action, c.userId, c.externalId, null, JSON.stringify(c.before), c.subject];
     case "conflict":
       return [runId, "conflict", c.holderId || null, c.externalId, JSON.stringify({ message: c.message }), null, c.subject];

@@ -71,6 +71,12 @@ export interface UserPlanInput {
    * says so: plan-run.ts). Listed again, they were restored there: an enable says so rather than the generic reason.
    */
   restored?: ReadonlySet<string>;
+  /**
+   * Entra object ids of held users disabled here because Entra ID had them in deleted items, that Entra ID has since
+   * deleted for good (purged 30 days on, or deleted from deleted items: soft-deleted.ts purgedOf). Under on-remove
+   * disable they stay disabled, and a "purge" entry says once that they can no longer be restored there.
+   */
+  purged?: ReadonlySet<string>;
   onRemove: RemovalPolicy;
   linkByEmail: boolean;
   owned: Ownership;
@@ -80,7 +86,7 @@ export type UserChange =
   | { action: "create"; externalId: string; subject: string; after: DesiredUser }
   | { action: "update"; logAction: "update" | "disable" | "enable" | "link"; userId: string; externalId: string; subject: string; before: HeldUser; after: DesiredUser; changed: ComparedField[]; tags: string[]; reason?: string }
   | { action: "disable"; userId: string; externalId: string; subject: string; before: HeldUser; reason?: string }
-  | { action: "delete" | "release"; userId: string; externalId: string; subject: string; before: HeldUser }
+  | { action: "delete" | "release" | "purge"; userId: string; externalId: string; subject: string; before: HeldUser }
   | { action: "conflict"; externalId: string; subject: string; message: string; holderId: string };
 
 export interface UserPlan {
@@ -296,6 +302,9 @@ function planPass(input: UserPlanInput): Omit<UserPlan, "kept"> {
       counts.disabled++;
       counts.removals++;
       changes.push({ action: "disable", userId: held.id, externalId: held.externalId ?? "", subject, before: held, ...(restorable && { reason: restorableReason(input.onRemove) }) });
+    } else if (policy === "disable" && input.purged?.has(held.externalId ?? "")) {
+      counts.unchanged++; // no change to the user: its history says it can no longer be restored in Entra ID
+      changes.push({ action: "purge", userId: held.id, externalId: held.externalId ?? "", subject, before: held });
     } else if (policy === "keep") {
       // Kept as a source removal keeps its users (core/source-removal.ts): managed in Rollcall from now on, and
       // taken back by its Entra object ID if it comes back into scope.
@@ -315,6 +324,9 @@ export const statusReasons = {
   disable: "Entra ID has the account disabled (sign-in blocked there)",
   enable: "Entra ID has the account enabled: a sync sets the status Entra ID has",
 } as const;
+
+/** Why a user disabled while in Entra ID's deleted items stays disabled for good, in its "purge" entry. */
+export const purgedReason = "deleted for good in Entra ID (purged from deleted users, 30 days on, or deleted there): it can no longer be restored there";
 
 /** Why a user disabled while in Entra ID's deleted items is enabled again: an admin restored it there. */
 export const restoredReason = "restored in Entra ID from deleted users, enabled there";

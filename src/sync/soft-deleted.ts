@@ -73,8 +73,27 @@ function refusedWarning(missing: number, error: GraphRequestError): RunWarning {
 export async function restoredOf(db: Db, disabled: HeldUser[]): Promise<Set<string>> {
   if (!disabled.length) return new Set();
   const { rows } = await sql<{ id: string }>`select u.external_id as id from users u
-    where u.id = any(${disabled.map((h) => h.id)}::uuid[]) and u.external_id is not null
-      and (select c.after->>'reason' from change_log c where c.user_id = u.id and c.action in ('disable', 'enable') order by c.id desc limit 1)
-        like ${`${restorablePrefix}%`}`.execute(db);
+    where u.id = any(${disabled.map((h) => h.id)}::uuid[]) and u.external_id is not null and ${disabledWhileRestorable}`.execute(db);
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Of users `u`: the last status change (a "purge" entry ends it) is a sync's disable for being in deleted items. */
+const disabledWhileRestorable = sql`(select c.after->>'reason' from change_log c where c.user_id = u.id and c.action in ('disable', 'enable', 'purge') order by c.id desc limit 1)
+  like ${`${restorablePrefix}%`}`;
+
+/**
+ * Of the held users `disabled`, the Entra object ids of those disabled for being in deleted items (restoredOf) that
+ * Entra ID has since deleted for good: neither restorable any more (a delta's `@removed` reason "deleted", "deleted
+ * and can't be restored", or a full run's deletedItems no longer listing them: merge.ts trackRestorable) nor listed
+ * again. https://learn.microsoft.com/graph/delta-query-overview (resource representation in the delta query response)
+ * Their "purge" entry then ends their status changes, so it is written once.
+ */
+export async function purgedOf(db: Db, sourceId: string, disabled: HeldUser[]): Promise<Set<string>> {
+  if (!disabled.length) return new Set();
+  const { rows } = await sql<{ id: string }>`select u.external_id as id from users u
+    where u.id = any(${disabled.map((h) => h.id)}::uuid[]) and u.source_id = ${sourceId} and u.external_id is not null
+      and not exists (select 1 from entra_restorable r where r.source_id = ${sourceId} and r.id = u.external_id)
+      and not exists (select 1 from entra_users e where e.source_id = ${sourceId} and e.id = u.external_id)
+      and ${disabledWhileRestorable}`.execute(db);
   return new Set(rows.map((r) => r.id));
 }

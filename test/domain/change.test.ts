@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { actionLabel, changeKind, changeNotes, changedFields, fieldLabel, joinedGroups, replacedUser } from "../../src/domain/change.ts";
+import { actionLabel, changeKind, changeNotes, changedFields, fieldLabel, joinedGroups, replacedGroup, replacedUser } from "../../src/domain/change.ts";
 import { changeDetails } from "../../src/cli/change-lines.ts";
+import { describeActor } from "../../src/domain/actor.ts";
 
 describe("change-log wording", () => {
   it("writes the groups a created user joined as a list cell: a name with a comma in it stays one group", () => {
@@ -18,6 +19,15 @@ describe("change-log wording", () => {
     ]);
     expect(replacedUser({ ...change, action: "update" })).toBeNull();
     expect(replacedUser({ ...change, after: { displayName: "Carl" } })).toBeNull();
+  });
+
+  it("names the deleted group a group a sync created replaces, and no user", () => {
+    const replaces = { id: "7a1c5a9e-1111-4222-8333-444455556666", deletedAt: "2026-12-01T09:30:00.000Z", deletedBy: "sync:contoso", source: "contoso" };
+    const change = { id: "3", at: "2026-12-04T00:00:00Z", actor: "sync:contoso", action: "create group", kind: "create group" as const, subject: "Pilots", runId: "r", before: null, after: { name: "Pilots", description: null, replaces } };
+    expect(replacedGroup(change)).toEqual(replaces);
+    expect(replacedUser(change)).toBeNull();
+    expect(changeDetails(change, "  ")[0]).toBe(`  replaces deleted group ${replaces.id} (the same Entra group), deleted 2026-12-01T09:30:00.000Z by ${describeActor("sync:contoso")}`);
+    expect(replacedGroup({ ...change, action: "create" })).toBeNull();
   });
 
   it("lists a sync update's changed fields only, by their labels' keys, with before and after", () => {

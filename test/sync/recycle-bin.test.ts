@@ -6,6 +6,7 @@ import { httpFetch, type HttpFetch } from "../../src/net/http.ts";
 import { getGroup } from "../../src/core/groups.ts";
 import { getUser, updateUser } from "../../src/core/users.ts";
 import { listChanges } from "../../src/core/change-log.ts";
+import { historyText } from "../../src/cli/change-lines.ts";
 
 /**
  * Entra ID's recycle bin as an admin lives it, under the default --on-remove disable: a user deleted in Entra ID is
@@ -87,16 +88,38 @@ describe.each(cases)("a user deleted then restored in Entra ID, on-remove disabl
     expect((await sql`select 1 from entra_restorable where id = ${leaver.id}`.execute(h.store.db)).rows).toEqual([]);
   });
 
-  it("a group deleted in Entra ID leaves with its memberships; restored, it comes back with its members", async () => {
+  it("a group deleted in Entra ID leaves with its memberships; restored, it comes back with its members, naming the group it replaces", async () => {
     const group = tenant().listGroups().find((g) => !g.mailEnabled && tenant().listMembers(g.id).some((m) => m.kind === "user"))!;
-    const members = [...(await getGroup(h.ctx, group.displayName)).members].sort();
+    const old = await getGroup(h.ctx, group.displayName);
+    const members = [...old.members].sort();
     expect(members.length).toBeGreaterThan(0);
     tenant().deleteGroup(group.id);
-    await sync();
+    const gone = await sync();
     await expect(getGroup(h.ctx, group.displayName)).rejects.toMatchObject({ code: "not_found" });
+    const [deleted] = await listChanges(h.store.db, h.ctx.workspace.id, { runId: gone.runId, action: "delete group" });
     tenant().restoreGroup(group.id);
+    const back = await sync();
+    const again = await getGroup(h.ctx, group.displayName);
+    expect([...again.members].sort()).toEqual(members);
+    expect(again.id).not.toBe(old.id);
+    const [created] = await listChanges(h.store.db, h.ctx.workspace.id, { runId: back.runId, action: "create group" });
+    expect(created).toMatchObject({ subject: again.name, after: { replaces: { id: old.id, deletedAt: deleted!.at, deletedBy: deleted!.actor, source: "corp" } } });
+    expect(historyText(again.name, { changes: [created!], total: 1 })).toContain(`replaces deleted group ${old.id} (the same Entra group), deleted ${deleted!.at} by`);
+    // Deleted and restored once more: the newest deleted group is the one named.
+    tenant().deleteGroup(group.id);
     await sync();
-    expect([...(await getGroup(h.ctx, group.displayName)).members].sort()).toEqual(members);
+    tenant().restoreGroup(group.id);
+    const third = await sync();
+    const [recreated] = await listChanges(h.store.db, h.ctx.workspace.id, { runId: third.runId, action: "create group" });
+    expect(recreated!.after).toMatchObject({ replaces: { id: again.id } });
+  });
+
+  it("a group new to the source names no group it replaces", async () => {
+    tenant().createGroup({ displayName: "Brand new crew" });
+    const run = await sync();
+    const [created] = await listChanges(h.store.db, h.ctx.workspace.id, { runId: run.runId, action: "create group" });
+    expect(created).toMatchObject({ subject: "Brand new crew" });
+    expect(created!.after).not.toHaveProperty("replaces");
   });
 });
 

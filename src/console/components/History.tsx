@@ -2,7 +2,7 @@ import { useState } from "react";
 import { api } from "../api.ts";
 import { useLoad } from "../hooks.ts";
 import type { ChangeRecord, PageOf } from "../types.ts";
-import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups, replacedUser } from "../../domain/change.ts";
+import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups, replacedGroup, replacedUser } from "../../domain/change.ts";
 import { ErrorBanner, Loading, Pager } from "./ui.tsx";
 import { formatDate } from "../format.ts";
 import { Link } from "../router.tsx";
@@ -50,6 +50,7 @@ export function History({ changes, showSubject = false, linkRuns = false }: { ch
         const notes = changeNotes(change);
         const joined = joinedGroups(change);
         const replaced = replacedUser(change);
+        const replacedG = replacedGroup(change);
         return (
           <li key={change.id} className={`history-item action-${change.action}`}>
             <div className="history-head">
@@ -70,6 +71,11 @@ export function History({ changes, showSubject = false, linkRuns = false }: { ch
               <p className="history-note history-replaces">
                 Created by the sync of {replaced.source} — replaces a user deleted on {formatDate(replaced.deletedAt)} by {describeActor(replaced.deletedBy)}:{" "}
                 <Link to={wsPath(workspace, `/users/${encodeURIComponent(replaced.id)}`)}>see their history</Link>
+              </p>
+            ) : null}
+            {replacedG ? (
+              <p className="history-note history-replaces">
+                Created by the sync of {replacedG.source} — replaces a group deleted on {formatDate(replacedG.deletedAt)} by {describeActor(replacedG.deletedBy)} (the same Entra group, then group {replacedG.id})
               </p>
             ) : null}
             {joined.length ? <p className="history-groups muted">Groups: {joined.join(", ")}</p> : null}
