@@ -7,14 +7,15 @@ import { publicUrlProblem } from "../sources/entra/subscriptions.ts";
 import { ignoringRule } from "../sync/plan-groups.ts";
 import { zodProblems, type WorkspaceContext } from "./context.ts";
 import { fieldProblemsOf, nameProblems, notSaidYet, withoutRefused } from "./field-problems.ts";
-
-const standIn = "00000000-0000-0000-0000-000000000000";
 import type { Source, SourceContext } from "./sources.ts";
 
 /**
  * What an Entra ID source's create or change is checked for before anything is saved. Every check runs, so one answer
  * says every field's problem (an admin fixing one does not meet the next on the following try).
  */
+
+/** A tenant or client ID the checks after a refused one look at in its place (none of them reads it). */
+const standIn = "00000000-0000-0000-0000-000000000000";
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/;
 const reserved = new Set(["manual", "import"]);
 
