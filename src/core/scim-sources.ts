@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { z } from "zod";
 import type { Db } from "../storage/database.ts";
-import { RollcallError, invalidInput } from "../errors.ts";
+import { RollcallError, invalidInput, type FieldProblem } from "../errors.ts";
 import { hashToken, randomToken } from "../security/hashing.ts";
 import { isCountryCode } from "../domain/phone.ts";
 import { recordChange } from "./change-log.ts";
@@ -11,6 +11,7 @@ import { cleanCredential, sealCredential, type Credential } from "../sources/ent
 import { credentialConfig, secretText, type SourceContext } from "./sources.ts";
 import { secretDaysLeft } from "../domain/source.ts";
 import { scimSignInProblems, scimSignInShape } from "./scim-signin-settings.ts";
+import { fieldProblemsOf, nameProblems, notSaidYet, refuseAll, withoutRefused } from "./field-problems.ts";
 
 /**
  * SCIM sources: Entra ID's provisioning service pushes users and groups to /scim/v2 with the source's secret token
@@ -75,17 +76,53 @@ async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, n
   if (existing && existing.id !== ownId) throw new RollcallError("conflict", `A source called "${name}" already exists in workspace ${ctx.workspace.name}`, { field: "name" });
 }
 
+export type ScimSourceGiven = { name?: string | undefined; config?: Partial<ScimConfig> | undefined; credential?: Credential | undefined };
+
+/**
+ * Every problem of a new SCIM source (`before` undefined) or of a change to `before` (`name`: a new one), nothing
+ * saved, each at its field (a name another source has too; alone it is the 409 conflict).
+ */
+export async function scimSourceProblems(ctx: ScimSourceContext, given: ScimSourceGiven, before: ScimSource | undefined): Promise<{ problems: FieldProblem[]; conflict?: RollcallError | undefined; config?: ScimConfig; credential?: Credential | undefined }> {
+  const problems: FieldProblem[] = [];
+  const named = given.name === undefined ? { problems: [] } : await nameProblems(() => assertFreeName(ctx, given.name!, before?.id ?? null));
+  problems.push(...named.problems);
+  let credential: Credential | undefined;
+  let brought = {};
+  const credentialProblems = await fieldProblemsOf(() => {
+    if (!given.credential) return;
+    credential = cleanCredential(given.credential);
+    // A new secret or certificate brings its own expiry date (a certificate's, or the one given with it), as an Entra ID source's.
+    brought = credentialConfig(credential, given.config);
+  });
+  problems.push(...credentialProblems);
+  let config: ScimConfig | undefined;
+  const raw = { ...before?.config, ...given.config, ...brought };
+  const refused = await fieldProblemsOf(() => (config = parseConfig(raw)));
+  problems.push(...refused);
+  // Settings refused: sign-in is still checked with the others (before's, or the defaults, in their place).
+  const after = config ?? (refused.length ? scimConfigSchema.safeParse(withoutRefused(raw, refused)).data : undefined);
+  if (after) {
+    // A credential given but refused is still given: sign-in does not also say one is missing.
+    const secretGiven = given.credential !== undefined;
+    const givenOk = withoutRefused(given.config ?? {}, refused) as Partial<ScimConfig>;
+    problems.push(...notSaidYet(scimSignInProblems({ after, given: givenOk, before: before?.config ?? parseConfig({}), secretStored: before?.secret.set ?? false, secretGiven, customUrls: ctx.entraCustomUrls }), refused));
+  }
+  return { problems, conflict: named.conflict, ...(config && { config }), credential: credentialProblems.length ? undefined : credential };
+}
+
+async function checkScimSource(ctx: ScimSourceContext, given: ScimSourceGiven, before: ScimSource | undefined): Promise<{ config: ScimConfig; credential: Credential | undefined }> {
+  const checked = await scimSourceProblems(ctx, given, before);
+  refuseAll(checked.problems, checked.conflict);
+  return { config: checked.config!, credential: checked.credential };
+}
+
 /**
  * Adds a SCIM source, with sign-in with Microsoft from the start if `config` says so: checked as an update checks it
  * (`credential`: the sign-in client secret or certificate, sealed and never shown).
  */
 export async function createScimSource(ctx: ScimSourceContext, given: { name: string; config?: Partial<ScimConfig>; credential?: Credential | undefined }, baseUrl: ScimBaseUrl): Promise<ScimSourceWithToken> {
   const name = given.name.trim();
-  await assertFreeName(ctx, name, null);
-  const credential = given.credential && cleanCredential(given.credential);
-  const config = parseConfig({ ...given.config, ...(credential && credentialConfig(credential, given.config)) });
-  const problems = scimSignInProblems({ after: config, given: given.config ?? {}, before: parseConfig({}), secretStored: false, secretGiven: credential !== undefined, customUrls: ctx.entraCustomUrls });
-  if (problems.length) throw invalidInput(problems);
+  const { config, credential } = await checkScimSource(ctx, { ...given, name }, undefined);
   const token = randomToken(tokenPrefix);
   const id = await ctx.db
     .transaction()
@@ -118,12 +155,7 @@ export async function updateScimSource(
 ): Promise<ScimSource & { token?: string }> {
   const before = await getScimSource(ctx, key, baseUrl);
   const rename = given.name !== undefined && given.name.trim() !== before.name ? given.name.trim() : null;
-  if (rename !== null) await assertFreeName(ctx, rename, before.id);
-  const credential = given.credential && cleanCredential(given.credential);
-  // A new secret or certificate brings its own expiry date (a certificate's, or the one given with it), as an Entra ID source's.
-  const config = parseConfig({ ...before.config, ...given.config, ...(credential && credentialConfig(credential, given.config)) });
-  const problems = scimSignInProblems({ after: config, given: given.config ?? {}, before: before.config, secretStored: before.secret.set, secretGiven: credential !== undefined, customUrls: ctx.entraCustomUrls });
-  if (problems.length) throw invalidInput(problems);
+  const { config, credential } = await checkScimSource(ctx, { ...given, name: rename ?? undefined }, before);
   const token = given.newToken ? randomToken(tokenPrefix) : undefined;
   const configChanged = JSON.stringify(config) !== JSON.stringify(before.config) || credential !== undefined;
   await ctx.db

@@ -1,10 +1,10 @@
 import { sql } from "kysely";
-import { RollcallError, invalidInput } from "../errors.ts";
+import { invalidInput } from "../errors.ts";
 import type { SecretBox } from "../security/encryption.ts";
 import type { Config } from "../config.ts";
-import { cronProblem, timeZoneProblem, endpoints, entraConfigSchema, graphPropertyProblem, tenantIdProblem, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
-import { checkCredential, cleanCredential, openCredential, sealCredential, type Credential } from "../sources/entra/token.ts";
-import { customUrlProblems, entraFetch, isMicrosoftUrl } from "../sources/entra/custom-urls.ts";
+import { endpoints, entraConfigSchema, type EntraConfig, type EntraConfigInput } from "../sources/entra/config.ts";
+import { openCredential, sealCredential, type Credential } from "../sources/entra/token.ts";
+import { entraFetch } from "../sources/entra/custom-urls.ts";
 import { testConnection, type ConnectResult } from "../sources/entra/connect.ts";
 import type { Runtime } from "../runtime.ts";
 import { nextRunAt } from "../sync/schedule.ts";
@@ -13,13 +13,15 @@ import { recordChange } from "./change-log.ts";
 import { lockIdleSource } from "../sync/lease.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
-import { ignoringRule } from "../sync/plan-groups.ts";
 import { secretDaysLeft } from "../domain/source.ts";
 import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 import type { RunMode, RunStatus } from "../storage/schema.ts";
 import { deleteAtGraph, reconcileSubscriptions, subscribingSource, subscriptionIdsOf, subscriptionStatuses, type SubscriptionStatus } from "./change-subscriptions.ts";
-import { publicUrlProblem } from "../sources/entra/subscriptions.ts";
 import { unknownSource } from "./source-not-found.ts";
+import { checkEntraSource } from "./entra-source-checks.ts";
+import { refuseAll } from "./field-problems.ts";
+
+export { credentialConfig } from "./entra-source-checks.ts";
 
 /**
  * Entra ID sources of a workspace. The client secret is sealed with the runtime's SecretBox, write-only:
@@ -68,41 +70,9 @@ export interface Source {
   updatedAt: string;
 }
 
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/;
-const reserved = new Set(["manual", "import"]);
-
 export function parseEntraConfig(raw: unknown): EntraConfig {
   const parsed = entraConfigSchema.safeParse(raw);
   if (!parsed.success) throw invalidInput(zodProblems(parsed.error));
-  return parsed.data;
-}
-
-/**
- * Settings someone gives: parsed, and what they give checked more strictly than what is stored: a tenant ID
- * (tenantIdProblem), and the user properties the mapping and group attribute read (graphPropertyProblem).
- */
-function parseGivenConfig(raw: Record<string, unknown>, given: Record<string, unknown> | undefined): EntraConfig {
-  const parsed = entraConfigSchema.safeParse(raw);
-  const tenantId = given?.tenantId;
-  const tenant = typeof tenantId === "string" && tenantId.trim() ? tenantIdProblem(tenantId.trim()) : undefined;
-  const read: [string, unknown][] = [
-    ...Object.entries((given?.mapping ?? {}) as Record<string, unknown>).map(([to, path]): [string, unknown] => [`mapping.${to}`, path]),
-    ["groupAttribute", given?.groupAttribute],
-  ];
-  const properties = read.flatMap(([field, path]) => {
-    const message = typeof path === "string" ? graphPropertyProblem(path) : undefined;
-    return message ? [{ field, message, value: path }] : [];
-  });
-  const { cron, timeZone } = (given?.schedule ?? {}) as { cron?: unknown; timeZone?: unknown };
-  const zone = typeof timeZone === "string" && !timeZoneProblem(timeZone) ? timeZone : undefined;
-  const cronMessage = typeof cron === "string" && cron.trim() ? cronProblem(cron, zone) : undefined;
-  const problems = [
-    ...(tenant ? [{ field: "tenantId", message: tenant, value: tenantId }] : []),
-    ...(cronMessage ? [{ field: "schedule.cron", message: cronMessage, value: cron }] : []),
-    ...properties,
-    ...(parsed.success ? [] : zodProblems(parsed.error).filter((p) => !tenant || p.field !== "tenantId")),
-  ];
-  if (problems.length || !parsed.success) throw invalidInput(problems);
   return parsed.data;
 }
 
@@ -113,24 +83,11 @@ export function secretText(expiresOn: string | null, daysLeft: number | null, se
   return `set, expires on ${expiresOn}${daysLeft <= 30 ? ` (in ${daysLeft} day${daysLeft === 1 ? "" : "s"})` : ""}`;
 }
 
-/** A name a source of the workspace may take: well-formed, not reserved, not another source's. */
-async function assertFreeName(ctx: Pick<WorkspaceContext, "db" | "workspace">, name: string, ownId: string | null): Promise<void> {
-  if (!namePattern.test(name) || reserved.has(name.toLowerCase())) {
-    throw invalidInput([{ field: "name", message: "must be 1-63 letters, digits, spaces, '.', '_' or '-' (and not manual or import)", value: name }]);
-  }
-  const existing = await ctx.db.selectFrom("sources").select("id").where("workspace_id", "=", ctx.workspace.id).where(sql<boolean>`lower(name) = lower(${name})`).executeTakeFirst();
-  if (existing && existing.id !== ownId) throw new RollcallError("conflict", `A source called "${name}" already exists in workspace ${ctx.workspace.name}`, { field: "name" });
-}
-
-/** A new source connects with a client secret or a certificate: without one (`undefined`, none given) it is refused. */
+/** A new source connects with a client secret or a certificate: without one (`undefined`, none given) it is refused. Checked whole first (checkEntraSource). */
 export async function createEntraSource(ctx: SourceContext, given: { name: string; config: EntraConfigInput; credential: Credential | undefined }): Promise<Source> {
-  if (!given.credential) throw invalidInput([{ field: "clientSecret", message: "is required (or certificatePem and privateKeyPem)" }]);
-  const input = { ...given, credential: cleanCredential(given.credential) };
-  await assertFreeName(ctx, input.name, null);
-  const config = parseGivenConfig({ ...input.config, ...credentialConfig(input.credential, input.config) }, input.config);
-  assertSelectionNotIgnored(config);
-  assertUrlsAllowed(ctx, config);
-  if (config.syncOnChange) assertReachableFromGraph(ctx);
+  const checked = await checkEntraSource(ctx, given, undefined);
+  refuseAll(checked.problems, checked.conflict);
+  const [config, input] = [checked.config!, { name: given.name, credential: checked.credential! }];
   await ctx.db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto("sources")
@@ -145,55 +102,9 @@ export async function createEntraSource(ctx: SourceContext, given: { name: strin
   return getSource(ctx, input.name);
 }
 
-/** Sync on change turned on: Microsoft Graph must be able to reach this server, else it is refused, saying what to set. */
-function assertReachableFromGraph(ctx: SourceContext): void {
-  const problem = publicUrlProblem(ctx.publicUrl);
-  if (problem) throw invalidInput([{ field: "syncOnChange", message: problem, value: true }]);
-}
-
 /** The source's Graph subscriptions brought in line with its settings; a failure is the source's warning, never an error here. */
 async function subscribe(ctx: SourceContext, key: string): Promise<void> {
   await reconcileSubscriptions({ db: ctx.db, secrets: ctx.secrets, fetch: entraFetch(ctx), publicUrl: ctx.publicUrl }, await loadSourceForSync(ctx, key), { retryFailed: true });
-}
-
-/** A group both selected and ignored would never be synced, and a run would delete it: such settings are refused. */
-function assertSelectionNotIgnored(config: EntraConfig): void {
-  if (config.groupMode !== "selected") return;
-  const filter = { ignore: config.ignoreGroups, ignoreContaining: config.ignoreGroupsContaining };
-  const problems = config.groups.flatMap((group) => {
-    const by = ignoringRule(group, filter);
-    return by ? [{ field: "groups", value: group, message: `"${group}" is also ignored ("${by.rule}" in ${by.list}), so it would not be synced: take it out of one of the two lists` }] : [];
-  });
-  if (problems.length) throw invalidInput(problems);
-}
-
-function assertUrlsAllowed(ctx: SourceContext, config: EntraConfig): void {
-  const problems = customUrlProblems(config, ctx.entraCustomUrls);
-  if (problems.length) throw invalidInput(problems);
-}
-
-/**
- * The settings a new secret or certificate brings: its kind, and its expiry date. The date given with it wins;
- * else a certificate's own; a secret given without one has none, not the date of the secret it replaces.
- */
-export function credentialConfig(credential: Credential, config: { secretExpiresOn?: string | null | undefined } | undefined): Pick<EntraConfigInput, "credential" | "secretExpiresOn"> {
-  const { expiresOn } = checkCredential(credential);
-  return { credential: credential.kind, secretExpiresOn: config?.secretExpiresOn !== undefined ? config.secretExpiresOn : expiresOn };
-}
-
-/**
- * The stored credential goes only to the login URL it was entered for (or Microsoft's own), and the tokens it
- * earns only to that Graph URL: pointing a source at another host needs the secret (or certificate) given again,
- * else whoever may edit the source could have Rollcall send its write-only secret to a host of their choosing.
- */
-function assertCredentialStaysHome(before: EntraConfig, after: EntraConfig): void {
-  const [was, now] = [endpoints(before), endpoints(after)];
-  const moved = (["loginUrl", "graphUrl"] as const).filter((key) => was[key] !== now[key] && !isMicrosoftUrl(now[key]));
-  if (moved.length === 0) return;
-  throw invalidInput([{
-    field: before.credential === "certificate" ? "certificatePem" : "clientSecret",
-    message: `must be given again when the ${moved.map((k) => (k === "loginUrl" ? "login URL" : "Graph URL")).join(" and ")} change${moved.length > 1 ? "" : "s"} (${moved.map((k) => `${was[k]} → ${now[k]}`).join(", ")}): the stored credential is only sent where it was entered for`,
-  }]);
 }
 
 /**
@@ -206,17 +117,11 @@ export async function updateEntraSource(
   given: { name?: string; config?: Partial<EntraConfigInput>; credential?: Credential | null },
   options: { ifMatch?: string | undefined } = {},
 ): Promise<Source> {
-  const input = { ...given, credential: given.credential && cleanCredential(given.credential) };
   const before = await getSource(ctx, key);
-  const config = parseGivenConfig({ ...before.config, ...(input.config ?? {}), ...(input.credential && credentialConfig(input.credential, input.config)) }, input.config);
-  if (input.credential === undefined && before.secret.set) assertCredentialStaysHome(before.config, config);
-  // Checked when the update touches them: a source saved while they were allowed can still be renamed or rescheduled.
-  if (["cloud", "loginUrl", "graphUrl"].some((key) => input.config && key in input.config)) assertUrlsAllowed(ctx, config);
-  // Checked when the update touches them: a source saved so before keeps working while other settings change.
-  if (["groupMode", "groups", "ignoreGroups", "ignoreGroupsContaining"].some((key) => input.config && key in input.config)) assertSelectionNotIgnored(config);
+  const checked = await checkEntraSource(ctx, given, before);
+  refuseAll(checked.problems, checked.conflict);
+  const [config, input] = [checked.config!, { ...given, credential: checked.credential }];
   const rename = input.name !== undefined && input.name !== before.name ? input.name : null;
-  if (rename !== null) await assertFreeName(ctx, rename, before.id);
-  if (config.syncOnChange && !before.config.syncOnChange) assertReachableFromGraph(ctx);
   // A different scope, mapping or on-remove invalidates what the mirror says: the next run lists everything
   // again (the stored delta links carry the old $select) and plans every user, those that left Entra ID
   // and the source still holds included (a new on-remove applies to them).

@@ -106,6 +106,14 @@ describe(`rollcall sources … scim (${cliEngine})`, { timeout: 120_000 }, () =>
     expect(JSON.parse((await cli("sources", "show", "Dated push", "--json")).stdout)).toMatchObject({ config: { secretExpiresOn: "2099-01-31" }, secret: { expiresOn: "2099-01-31" } });
   });
 
+  it("says every problem of a SCIM source's sign-in flags at once, each at its flag, and adds nothing", async () => {
+    const refused = await cli("sources", "add", "scim", "--name", "Bad push", "--sign-in", "--tenant-id", "not a tenant!", "--client-id", "nope", "--secret-expires-on", "soon");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("error [invalid_input]: 4 problems:");
+    for (const line of ["--tenant-id: must be a directory (tenant) ID", "--client-id: must be the application (client) ID", "--secret-expires-on: must be a date as YYYY-MM-DD", "clientSecret: is required to sign the source's users in"]) expect(refused.stderr).toContain(`  - ${line}`);
+    expect((await cli("sources", "show", "Bad push")).code).not.toBe(0);
+  });
+
   it("users microsoft-link shows the Microsoft account a SCIM sign-in pinned to a user, and users unlink-microsoft unpins it, keeping the user", async () => {
     expect((await cli("users", "add", "--email", "grace@north.example", "--user-principal-name", "grace@north.example", "--display-name", "Grace Pilot")).code).toBe(0);
     expect((await cli("users", "microsoft-link", "grace@north.example")).stdout).toContain("No Microsoft account is linked to grace@north.example");

@@ -59,6 +59,32 @@ describe.skipIf(!hasChromium)("web console: sign-in with Microsoft for a SCIM so
     await setting.getByText("Off").waitFor();
   });
 
+  it("adds a SCIM source with sign-in: a bad tenant ID, a bad client ID and no secret, each said at its field at once", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
+    await page.getByRole("button", { name: "Add SCIM source" }).click();
+    const add = page.getByRole("dialog", { name: "Add SCIM source" });
+    await add.getByRole("textbox", { name: "Name" }).fill("Two bad fields");
+    await add.getByRole("checkbox", { name: "Use for Sign in with Microsoft" }).check();
+    await add.getByRole("textbox", { name: "Directory (tenant) ID" }).fill("common");
+    await add.getByRole("textbox", { name: "Application (client) ID" }).fill("not-a-guid");
+    await add.getByRole("button", { name: "Add SCIM source" }).click();
+    // The schema's refusals (tenant and client ID) and the core's (no secret) in one answer, each under its own field.
+    const problemOf = (field: ReturnType<typeof add.getByRole> | ReturnType<typeof add.getByLabel>) =>
+      field.evaluate((el) => (el.getAttribute("aria-invalid") === "true" ? (el.getAttribute("aria-describedby") ?? "").split(" ").map((id) => document.getElementById(id)?.textContent ?? "").join(" ") : ""));
+    await expect.poll(() => problemOf(add.getByRole("textbox", { name: "Directory (tenant) ID" }))).toMatch(/"common" names no directory/);
+    expect(await problemOf(add.getByRole("textbox", { name: "Application (client) ID" }))).toMatch(/Must be the application \(client\) ID, a GUID/);
+    expect(await problemOf(add.getByLabel("Client secret"))).toMatch(/Is required to sign the source.s users in with Microsoft: a client secret/);
+    expect(await problemOf(add.getByRole("textbox", { name: "Name" }))).toBe("");
+    expect((await server.rt.store.db.selectFrom("sources").select("id").where("name", "=", "Two bad fields").execute()).length).toBe(0);
+    // Left as it was found: the dialog keeps what was typed for the next test.
+    await add.getByRole("textbox", { name: "Name" }).fill("");
+    await add.getByRole("textbox", { name: "Directory (tenant) ID" }).fill("");
+    await add.getByRole("textbox", { name: "Application (client) ID" }).fill("");
+    await add.getByRole("checkbox", { name: "Use for Sign in with Microsoft" }).uncheck();
+    await add.getByRole("button", { name: "Cancel" }).click();
+    await add.waitFor({ state: "hidden" });
+  });
+
   it("adds a SCIM source with sign-in on from the start: the same checks as the card's, nothing added until they pass", async () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "User synchronization" }).click();
     await page.getByRole("button", { name: "Add SCIM source" }).click();

@@ -1,14 +1,15 @@
 import { z } from "zod";
 import type { FastifyRequest } from "fastify";
-import { RollcallError, invalidInput } from "../../errors.ts";
+import { RollcallError, type FieldProblem } from "../../errors.ts";
 import type { Runtime } from "../../runtime.ts";
 import type { WorkspaceContext } from "../../core/context.ts";
 import { assertIfMatch, versionOf } from "../../core/versions.ts";
-import { createScimSource, getScimSource, scimRemovals, updateScimSource, type ScimSource, type ScimSourceContext } from "../../core/scim-sources.ts";
+import { createScimSource, getScimSource, scimRemovals, scimSourceProblems, updateScimSource, type ScimSource, type ScimSourceContext } from "../../core/scim-sources.ts";
 import type { Credential } from "../../sources/entra/token.ts";
 import { removeScimSource, type SourceRemoval } from "../../core/source-removal.ts";
 import { baseUrlOf } from "../scim.ts";
 import { timestamp } from "../schemas.ts";
+import { refuseWhole, type ReadSourceBody } from "./source-body.ts";
 
 /**
  * SCIM sources through the sources routes (routes/sources.ts): `type: "scim"` on create, and a name that is a SCIM
@@ -51,19 +52,23 @@ export const scimSourceResponse = z
 const settings = ["onRemove", "country", "signIn", "tenantId", "clientId", "cloud", "loginUrl", "secretExpiresOn"] as const;
 const scimKeys = new Set<string>(["type", "name", "newScimToken", ...settings, "clientSecret", "certificatePem", "privateKeyPem"]);
 
-function scimConfigOf(body: Record<string, unknown>): Record<string, unknown> {
+function scimConfigOf(body: Record<string, unknown>): { config: Record<string, unknown>; problems: FieldProblem[] } {
   const others = Object.keys(body).filter((key) => !scimKeys.has(key));
-  if (others.length) throw invalidInput(others.map((field) => ({ field, message: "is not a setting of a SCIM source (it takes name, onRemove, country, newScimToken, and signIn, tenantId, clientId, cloud, loginUrl, clientSecret or certificatePem with privateKeyPem, secretExpiresOn)" })));
-  return Object.fromEntries(settings.filter((key) => body[key] !== undefined).map((key) => [key, body[key]]));
+  const problems = others.map((field) => ({ field, message: "is not a setting of a SCIM source (it takes name, onRemove, country, newScimToken, and signIn, tenantId, clientId, cloud, loginUrl, clientSecret or certificatePem with privateKeyPem, secretExpiresOn)" }));
+  return { config: Object.fromEntries(settings.filter((key) => body[key] !== undefined).map((key) => [key, body[key]])), problems };
 }
 
 export const scimSourceVersion = (source: ScimSource) => versionOf({ id: source.id, name: source.name, config: source.config, tokenIssuedAt: source.status.tokenIssuedAt, secret: source.secret.set });
 
-export function createScimSourceFrom(ctx: ScimSourceContext, rt: Runtime, request: FastifyRequest, body: Record<string, unknown>, credential: Credential | undefined) {
-  if (body.newScimToken !== undefined) throw invalidInput([{ field: "newScimToken", message: "is for an existing source: a new one gets its token anyway" }]);
-  return createScimSource(ctx, { name: String(body.name), config: scimConfigOf(body), credential }, baseUrlOf(rt, request));
+/** `own`: the route's problems with the body so far; refused with every other (refuseWhole). */
+export async function createScimSourceFrom(ctx: ScimSourceContext, rt: Runtime, request: FastifyRequest, read: ReadSourceBody, own: FieldProblem[], credential: Credential | undefined) {
+  const { body } = read;
+  if (body.newScimToken !== undefined) own.push({ field: "newScimToken", message: "is for an existing source: a new one gets its token anyway" });
+  const { config, problems } = scimConfigOf(body);
+  const given = { name: String(body.name ?? "").trim(), config, credential };
+  await refuseWhole(read, [...own, ...problems], () => scimSourceProblems(ctx, given, undefined));
+  return createScimSource(ctx, given, baseUrlOf(rt, request));
 }
-
 /** The SCIM source `key` names, or undefined when it names none (an Entra ID source, or nothing). */
 export async function findScimSource(ctx: WorkspaceContext, rt: Runtime, request: FastifyRequest, key: string): Promise<ScimSource | undefined> {
   return getScimSource(ctx, key, baseUrlOf(rt, request)).catch((error: unknown) => {
@@ -72,11 +77,15 @@ export async function findScimSource(ctx: WorkspaceContext, rt: Runtime, request
   });
 }
 
-export async function updateScimSourceFrom(ctx: ScimSourceContext, rt: Runtime, request: FastifyRequest, source: ScimSource, body: Record<string, unknown>, ifMatch: string | undefined, credential: Credential | undefined) {
-  if (body.type !== undefined && body.type !== "scim") throw invalidInput([{ field: "type", message: `"${source.name}" is a SCIM source; a source's type cannot change` }]);
-  assertIfMatch(ifMatch, scimSourceVersion(source), "source");
+export async function updateScimSourceFrom(ctx: ScimSourceContext, rt: Runtime, request: FastifyRequest, source: ScimSource, read: ReadSourceBody, own: FieldProblem[], ifMatch: string | undefined, credential: Credential | undefined) {
+  const { body } = read;
+  if (body.type !== undefined && body.type !== "scim") own.push({ field: "type", message: `"${source.name}" is a SCIM source; a source's type cannot change` });
+  const { config, problems } = scimConfigOf(body);
   const name = typeof body.name === "string" ? body.name : undefined;
-  return updateScimSource(ctx, source.id, { name, config: scimConfigOf(body), newToken: body.newScimToken === true, credential }, baseUrlOf(rt, request));
+  const rename = name !== undefined && name.trim() !== source.name ? name.trim() : undefined;
+  await refuseWhole(read, [...own, ...problems], () => scimSourceProblems(ctx, { name: rename, config, credential }, source));
+  assertIfMatch(ifMatch, scimSourceVersion(source), "source");
+  return updateScimSource(ctx, source.id, { name, config, newToken: body.newScimToken === true, credential }, baseUrlOf(rt, request));
 }
 
 export const removeScimSourceFrom = (ctx: WorkspaceContext, source: ScimSource, users: SourceRemoval) => removeScimSource(ctx, source, users);

@@ -1,13 +1,14 @@
 import { z } from "zod";
-import { errorCodes, invalidInput } from "../../errors.ts";
+import { errorCodes } from "../../errors.ts";
 import { createEntraSource, getSource, listSources, loadSourceForSync, sourceContext, sourceVersion, testSource, updateEntraSource, type Source } from "../../core/sources.ts";
 import { assertSourceOfEitherKind } from "../../core/source-not-found.ts";
 import { removeSource, sourceRemovals } from "../../core/source-removal.ts";
 import { cancelRun, getRun, pageOfRuns, rejectRun, runChangePage, runWithChanges } from "../../core/runs.ts";
 import { entraFetch } from "../../sources/entra/custom-urls.ts";
 import { aadstsCodePattern, checkCodes, checkNames, findDirectoryGroups, graphCodePattern } from "../../sources/entra/connect.ts";
-import { entraConfigObject, entraConfigPatch } from "../../sources/entra/config.ts";
-import type { Credential } from "../../sources/entra/token.ts";
+import { entraConfigObject } from "../../sources/entra/config.ts";
+import { checkEntraSource } from "../../core/entra-source-checks.ts";
+import { credentialOf, readSourceBody, refuseWhole, sourceBody } from "./source-body.ts";
 import { approveRun, syncSource } from "../../sync/service.ts";
 import type { Runtime } from "../../runtime.ts";
 import type { WorkspaceContext } from "../../core/context.ts";
@@ -50,28 +51,6 @@ const runProgressSchema = z
   .describe("where the run is: phase from the start, the counters once its runner reports (about once a second)") satisfies z.ZodType<RunProgress>;
 const sourceParams = workspaceParams.extend({ name: z.string().describe("source name or id") });
 const runParams = workspaceParams.extend({ id: z.string().describe("run id") });
-
-const pem = z.string().min(1).max(16_384).optional();
-const sourceBody = entraConfigPatch
-  .extend({
-    type: z.enum(["entra", "scim"]).optional().describe("entra (the default): Rollcall reads the tenant through Graph; scim: Entra ID's provisioning service pushes users and groups to /scim/v2 (takes name, onRemove and country, and sign-in with Microsoft: signIn, tenantId, clientId, cloud, loginUrl and clientSecret; its answer holds the Secret Token, once)"),
-    name: z.string().trim().min(1).max(63).optional(),
-    clientSecret: z.string().min(1).max(1024).optional(),
-    certificatePem: pem,
-    privateKeyPem: pem,
-    newScimToken: z.boolean().optional().describe("a SCIM source: issue a new Secret Token (in the answer, once); the one before stops working at once"),
-  })
-  .strict();
-type SourceBody = Record<string, unknown> & { type?: "entra" | "scim"; name?: string; clientSecret?: string; certificatePem?: string; privateKeyPem?: string; newScimToken?: boolean };
-
-/** The write-only credential of a body: a client secret, or a certificate with its private key, never both. */
-function credentialOf({ clientSecret, certificatePem, privateKeyPem }: SourceBody): Credential | undefined {
-  if (clientSecret && (certificatePem || privateKeyPem)) throw invalidInput([{ field: "clientSecret", message: "give a client secret or a certificate, not both" }]);
-  if (clientSecret) return { kind: "secret", secret: clientSecret };
-  if (!certificatePem && !privateKeyPem) return undefined;
-  if (!certificatePem || !privateKeyPem) throw invalidInput([{ field: certificatePem ? "privateKeyPem" : "certificatePem", message: "a certificate needs both certificatePem and privateKeyPem" }]);
-  return { kind: "certificate", certificatePem, privateKeyPem };
-}
 
 /** A source's newest run (a preview too): its card and the workspaces' overview show it. */
 export const lastRunSchema = z
@@ -184,13 +163,18 @@ export const sourceRoutes: RouteModule = {
     route({
       method: "POST", url: "/workspaces/:workspace/sources", summary: "Add an Entra ID source, or (type scim) a SCIM source that Entra ID's provisioning service pushes to", access: "workspace", status: 201,
       description: "A SCIM source's answer holds its Tenant URL and, this once, its Secret Token: paste both in the enterprise application's provisioning settings. It may sign its users in with Microsoft from the start (signIn with tenantId, clientId and clientSecret), checked as a PATCH checks them.",
-      params: workspaceParams, body: sourceBody, response: z.union([sourceResponse, scimSourceResponse]),
-      async handler({ ctx, rt, body, request }) {
-        const { type, name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, newScimToken: _n, ...config } = body as SourceBody;
-        if (!name) throw invalidInput([{ field: "name", message: "is required" }]);
-        if (type === "scim") return createScimSourceFrom(sourceContext(rt, ctx), rt, request, body as SourceBody, credentialOf(body as SourceBody));
-        if (_n !== undefined) throw invalidInput([{ field: "newScimToken", message: "is for a SCIM source (type scim)" }]);
-        return createEntraSource(sourceContext(rt, ctx), { name, config: config as never, credential: credentialOf(body as SourceBody) });
+      params: workspaceParams, body: sourceBody, bodyCheckedByHandler: true, response: z.union([sourceResponse, scimSourceResponse]),
+      async handler({ ctx, rt, body: raw, request }) {
+        const read = readSourceBody(raw);
+        const { type, name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, newScimToken: _n, ...config } = read.body;
+        const { credential, problems: own } = credentialOf(read.body);
+        if (!name) own.push({ field: "name", message: "is required" });
+        // A refused type leaves which checks apply unknown: the schema's and the route's problems are all there is to say.
+        if (read.refused.has("type")) await refuseWhole(read, own, async () => ({ problems: [] }));
+        if (type === "scim") return createScimSourceFrom(sourceContext(rt, ctx), rt, request, read, own, credential);
+        if (_n !== undefined) own.push({ field: "newScimToken", message: "is for a SCIM source (type scim)" });
+        await refuseWhole(read, own, () => checkEntraSource(sourceContext(rt, ctx), { name, config, credential }, undefined));
+        return createEntraSource(sourceContext(rt, ctx), { name: name!, config: config as never, credential });
       },
     }),
     route({
@@ -208,15 +192,17 @@ export const sourceRoutes: RouteModule = {
       method: "PATCH", url: "/workspaces/:workspace/sources/:name", summary: "Change a source's settings, replace its secret, or rename it (its users and groups show the new name); a SCIM source: its name, onRemove and country, a new Secret Token (newScimToken), or sign-in with Microsoft (signIn with tenantId, clientId and clientSecret)", access: "workspace",
       description: "With If-Match (the ETag of GET), applied only if the source is still that version; otherwise 412 precondition_failed and nothing changes.",
       etag: { version: anySourceVersion },
-      params: sourceParams, body: sourceBody, response: z.union([sourceResponse, scimSourceResponse]),
-      async handler({ ctx, rt, request, params, body, ifMatch }) {
+      params: sourceParams, body: sourceBody, bodyCheckedByHandler: true, response: z.union([sourceResponse, scimSourceResponse]),
+      async handler({ ctx, rt, request, params, body: raw, ifMatch }) {
+        const read = readSourceBody(raw);
+        const { credential, problems: own } = credentialOf(read.body);
         const scim = await findScimSource(ctx, rt, request, params.name);
-        if (scim) return updateScimSourceFrom(sourceContext(rt, ctx), rt, request, scim, body as SourceBody, ifMatch, credentialOf(body as SourceBody));
+        if (scim) return updateScimSourceFrom(sourceContext(rt, ctx), rt, request, scim, read, own, ifMatch, credential);
         await assertSourceOfEitherKind(ctx, params.name);
-        const { type, name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, newScimToken, ...config } = body as SourceBody;
-        if (newScimToken !== undefined) throw invalidInput([{ field: "newScimToken", message: `"${params.name}" is not a SCIM source` }]);
-        if (type === "scim") throw invalidInput([{ field: "type", message: "a source's type cannot change" }]);
-        const credential = credentialOf(body as SourceBody);
+        const { type, name, clientSecret: _s, certificatePem: _c, privateKeyPem: _k, newScimToken, ...config } = read.body;
+        if (newScimToken !== undefined) own.push({ field: "newScimToken", message: `"${params.name}" is not a SCIM source` });
+        if (type === "scim") own.push({ field: "type", message: "a source's type cannot change" });
+        await refuseWhole(read, own, async () => checkEntraSource(sourceContext(rt, ctx), { name, config, credential }, await getSource(ctx, params.name)));
         return updateEntraSource(sourceContext(rt, ctx), params.name, { name, config: config as never, credential }, { ifMatch });
       },
     }),
