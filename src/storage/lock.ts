@@ -33,7 +33,13 @@ export interface DataDirLock {
 export async function acquireDataDirLock(dataDir: string, command: string, onLost: (error: Error) => void): Promise<DataDirLock> {
   const file = join(dataDir, "rollcall.lock");
   const lockDir = join(dataDir, "rollcall.lock.d");
-  const take = () => lockfile.lock(dataDir, { lockfilePath: lockDir, realpath: false, stale: staleMs, update: updateMs, retries: 0, onCompromised: onLost });
+  // proper-lockfile 4.1.2 reports a lock released while its periodic check was in flight as compromised (the check
+  // finds the lock directory gone and does not look at `released`): a lock this process gave up is not lost.
+  let releasing = false;
+  const lost = (error: Error) => {
+    if (!releasing) onLost(error);
+  };
+  const take = () => lockfile.lock(dataDir, { lockfilePath: lockDir, realpath: false, stale: staleMs, update: updateMs, retries: 0, onCompromised: lost });
   let release: () => Promise<void>;
   try {
     mkdirSync(dataDir, { recursive: true });
@@ -52,6 +58,7 @@ export async function acquireDataDirLock(dataDir: string, command: string, onLos
   writeFileSync(file, JSON.stringify(current));
   return {
     release: async () => {
+      releasing = true;
       if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
       await release().catch(() => undefined); // already lost: nothing left to release
     },

@@ -4,6 +4,10 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { acquireDataDirLock, staleMs } from "../../src/storage/lock.ts";
 import { pretendHeld } from "../support/data-dir-lock.ts";
+import { createRequire } from "node:module";
+
+/** proper-lockfile's file system (a dependency of it, resolved from here to the same copy). */
+const gracefulFs = createRequire(import.meta.resolve("proper-lockfile"))("graceful-fs") as { stat: typeof import("node:fs").stat };
 
 /** A pid no process has here: the kernel's limit is below it. */
 const deadPid = 2 ** 22 + 7;
@@ -59,4 +63,33 @@ describe("the embedded database's data folder lock", () => {
     const refused = await refusal(join(file, "data"));
     expect(refused).toMatchObject({ code: "config_invalid", message: expect.stringMatching(/^Cannot use the data folder .*a-file\/data \(ROLLCALL_DATA_DIR\): .*Give a folder this process can write, or set DATABASE_URL\.$/) });
   });
+
+  it("is not lost when released while its periodic check is in flight (a test's folder removed after close, a stop under load)", async () => {
+    const dataDir = folder();
+    const lost: Error[] = [];
+    const lock = await acquireDataDirLock(dataDir, "serve", (error) => lost.push(error));
+    // proper-lockfile checks the lock with graceful-fs's stat every few seconds; hold that check's answer back until
+    // the lock is released, as a busy machine does.
+    const stat = gracefulFs.stat;
+    let checked!: () => void;
+    const checking = new Promise<void>((resolve) => (checked = resolve));
+    let released!: Promise<void>;
+    gracefulFs.stat = ((path: string, callback: (...args: unknown[]) => void) => {
+      if (!String(path).endsWith("rollcall.lock.d")) return stat(path, callback);
+      gracefulFs.stat = stat;
+      checked();
+      void released.then(() => stat(path, (...args: unknown[]) => {
+        callback(...args);
+        checked();
+      }));
+    }) as typeof stat;
+    try {
+      released = checking.then(() => lock.release());
+      await released;
+      await new Promise<void>((resolve) => (checked = resolve));
+    } finally {
+      gracefulFs.stat = stat;
+    }
+    expect(lost).toEqual([]);
+  }, 20_000);
 });
