@@ -1,40 +1,24 @@
 import { X509Certificate } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { getSource } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { testCertificate } from "../emulator/helpers.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
-import { desktop, hasChromium, launchBrowser, openPage, screenshotIfFailed, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
-import { addEmulatorSource } from "./signed-in.ts";
+import { hasChromium } from "./harness.ts";
+import { addEmulatorSource, signedInConsole } from "./signed-in.ts";
 
 /** An Entra ID source's certificate credential in the console's source form: added, switched to, write-only, and connecting to the emulator. */
 describe.skipIf(!hasChromium)("web console: an Entra ID source with a certificate", () => {
   let emulator: RunningEmulator;
-  let server: ConsoleServer;
-  let browser: Browser;
-  let page: Page;
-  let errors: string[];
-
   beforeAll(async () => {
     emulator = await startTrustedEmulator({ users: 5, groups: 1, seed: 5 });
-    server = await startConsoleServer();
-    browser = await launchBrowser();
-    ({ page, errors } = await openPage(await browser.newContext({ viewport: desktop })));
-    await signIn(page, server.url);
   });
-  afterEach(async (context) => {
-    await screenshotIfFailed(page, context.task);
-    expect(errors.splice(0)).toEqual([]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await emulator?.close();
-  });
+  afterAll(async () => emulator?.close());
+  const ui = signedInConsole();
 
   it("adds a source with a certificate and its private key, which connects; the key is never shown", async () => {
+    const { page, server } = ui;
     const certificate = testCertificate("console-entra");
     emulator.tenants.get(emulator.tenantId).addCertificate(emulator.clientId, { certificatePem: certificate.certificatePem });
     const validTo = new Date(new X509Certificate(certificate.certificatePem).validTo).toISOString().slice(0, 10);
@@ -78,6 +62,7 @@ describe.skipIf(!hasChromium)("web console: an Entra ID source with a certificat
   });
 
   it("switches a source from a client secret to a certificate: the new one is required, the server's objections shown at its fields", async () => {
+    const { page, server } = ui;
     await addEmulatorSource(server, emulator, { name: "switching" });
     const certificate = testCertificate("console-entra-switch");
     const other = testCertificate("console-entra-other");
@@ -112,5 +97,5 @@ describe.skipIf(!hasChromium)("web console: an Entra ID source with a certificat
     expect(await page.content()).not.toContain("PRIVATE KEY");
   });
 
-  const sourceCtx = async () => ({ db: server.rt.store.db, workspace: await resolveWorkspace(server.rt.store.db, "default") });
+  const sourceCtx = async () => ({ db: ui.server.rt.store.db, workspace: await resolveWorkspace(ui.server.rt.store.db, "default") });
 });

@@ -1,23 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createScimSource } from "../../src/core/scim-sources.ts";
-import { desktop, hasChromium, launchBrowser, openPage, screenshotIfFailed, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+import { hasChromium, type ConsoleServer } from "./harness.ts";
+import { signedInConsole } from "./signed-in.ts";
 
 /**
  * A SCIM source's user whose first Microsoft sign-in pinned their object ID: the user's page shows it, and an admin
  * unlinks it after saying yes to what happens; the user stays, and their history says who unlinked it.
  */
 describe.skipIf(!hasChromium)("web console: unlinking a user's Microsoft account", () => {
-  let server: ConsoleServer;
-  let browser: Browser;
-  let page: Page;
-  let errors: string[];
   const oid = "5f2c0c7e-3a4b-4c5d-8e9f-0a1b2c3d4e5f";
   const users: Record<string, string> = {};
 
-  beforeAll(async () => {
-    server = await startConsoleServer();
+  const ui = signedInConsole(async (server: ConsoleServer) => {
     const db = server.rt.store.db;
     const workspace = await resolveWorkspace(db, "default");
     const ctx = { db, workspace, actor: "test", secrets: server.rt.secrets, entraCustomUrls: true };
@@ -33,20 +28,10 @@ describe.skipIf(!hasChromium)("web console: unlinking a user's Microsoft account
     }
     // As Grace's first sign-in with Microsoft (matched by user principal name) leaves it: src/auth/signin-account.ts.
     await db.insertInto("scim_signin_links").values({ user_id: users["grace@north.example"]!, source_id: source.id, object_id: oid }).execute();
-    browser = await launchBrowser();
-    ({ page, errors } = await openPage(await browser.newContext({ viewport: desktop })));
-    await signIn(page, server.url);
-  });
-  afterEach(async (context) => {
-    await screenshotIfFailed(page, context.task);
-    expect(errors.splice(0)).toEqual([]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   it("shows the linked account only where there is one, and unlinks it after a confirmation that says what happens", async () => {
+    const { page, server } = ui;
     await page.goto(`${server.url}/w/default/users/${users["alan@north.example"]}`);
     await page.getByRole("heading", { level: 1, name: "Alan Pilot" }).waitFor();
     await page.getByRole("heading", { name: "History" }).waitFor();
