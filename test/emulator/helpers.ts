@@ -1,12 +1,11 @@
 // Shared test plumbing: start an in-process emulator on a random port with a temp data dir, and
 // talk to it over real HTTPS, trusting its CA per request through an undici Agent.
 import { generateKeyPairSync, X509Certificate } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { Agent, fetch, type RequestInit, type Response } from "undici";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../src/emulator/index.ts";
 import { selfSignedForKey } from "../../src/emulator/tls.ts";
+import { emulatorDataFolder } from "../support/emulator.ts";
 
 export interface TestEmu {
   emu: RunningEmulator;
@@ -21,7 +20,7 @@ export interface TestEmu {
 type Headers = Response["headers"];
 
 export async function startTestEmulator(options: EmulatorOptions = {}): Promise<TestEmu> {
-  const dataDir = mkdtempSync(join(tmpdir(), "rollcall-emu-"));
+  const dataDir = emulatorDataFolder("rollcall-emu-");
   const emu = await startEmulator({ port: 0, dataDir, quiet: true, users: 60, groups: 8, ...options });
   const agent = new Agent({ connect: { ca: emu.caPem } });
   const call = (url: string, init: RequestInit = {}): Promise<Response> => fetch(url, { ...init, dispatcher: agent });

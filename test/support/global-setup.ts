@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { openStore } from "../../src/storage/database.ts";
+import { loadTls } from "../../src/emulator/tls.ts";
 import { openScratchStore } from "./scratch-database.ts";
 
 declare module "vitest" {
@@ -11,26 +12,29 @@ declare module "vitest" {
     pgliteTemplates: { initialised: string; migrated: string };
     /** With ROLLCALL_TEST_DATABASE_URL, a migrated database on that server that test stores there are copies of. */
     postgresTemplate: string | undefined;
+    /** A folder holding an emulator CA (ca.pem, ca-key.pem) that test emulators' data folders start with (emulator.ts). */
+    emulatorCa: string;
   }
 }
 
 /**
  * Creating a PGlite database runs initdb (about 3 s); copying a created one and opening it takes under 1 s. On
  * PostgreSQL, copying a migrated database takes about 0.3 s less than migrating a new one. The migrated PGlite
- * template is the initialised one copied and migrated (one initdb, not two); PostgreSQL's template is made
- * meanwhile, as that mostly waits on the server.
+ * template is the initialised one copied and migrated (one initdb, not two); PostgreSQL's template and the emulator
+ * CA are made meanwhile, as they mostly wait on another process or the thread pool.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const templates = { initialised: mkdtempSync(join(tmpdir(), "rollcall-pglite-initialised-")), migrated: mkdtempSync(join(tmpdir(), "rollcall-pglite-migrated-")) };
+  const emulatorCa = mkdtempSync(join(tmpdir(), "rollcall-emulator-ca-"));
   const adminUrl = process.env.ROLLCALL_TEST_DATABASE_URL;
   const pglite = (async () => {
     await (await openStore({ kind: "pglite", dataDir: templates.initialised }, { migrate: false })).close();
     cpSync(join(templates.initialised, "pgdata"), join(templates.migrated, "pgdata"), { recursive: true });
     await (await openStore({ kind: "pglite", dataDir: templates.migrated }, { migrate: true })).close();
   })();
-  const made = await Promise.allSettled([pglite, adminUrl ? openScratchStore(adminUrl, "rollcall_template") : undefined]);
+  const made = await Promise.allSettled([pglite, adminUrl ? openScratchStore(adminUrl, "rollcall_template") : undefined, loadTls(emulatorCa)]);
   const template = made[1].status === "fulfilled" ? made[1].value : undefined;
-  const removeFolders = () => Object.values(templates).forEach((folder) => rmSync(folder, { recursive: true, force: true }));
+  const removeFolders = () => [...Object.values(templates), emulatorCa].forEach((folder) => rmSync(folder, { recursive: true, force: true }));
   const failed = made.find((result) => result.status === "rejected");
   if (failed) {
     removeFolders();
@@ -40,6 +44,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await template?.close(); // a database is copied only while nobody is connected to it
   project.provide("pgliteTemplates", templates);
   project.provide("postgresTemplate", template && new URL(template.url).pathname.slice(1));
+  project.provide("emulatorCa", emulatorCa);
   return async () => {
     removeFolders();
     await template?.dispose();
