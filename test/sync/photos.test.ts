@@ -6,7 +6,7 @@ import { sql } from "kysely";
 import { engines } from "../support/db.ts";
 import { openHarness, type Harness } from "./harness.ts";
 import { httpFetch } from "../../src/net/http.ts";
-import { loadSourceForSync } from "../../src/core/sources.ts";
+import { loadSourceForSync, updateEntraSource } from "../../src/core/sources.ts";
 import { runSync } from "../../src/sync/runner.ts";
 
 const jpegSize = (b: Buffer): number => b.readUInt16BE(b.indexOf(Buffer.from([0xff, 0xc0])) + 7);
@@ -92,6 +92,19 @@ describe.each(engines)("sync photos (%s)", (engine) => {
     expect(users.get(gone.id)!.bytes).toBeNull();
     // Unchanged photos cost their metadata only: one download, for the one that changed.
     expect(photoRequests().filter((r) => r.url.endsWith("$value")).length).toBe(1);
+  });
+
+  it("turned off and on again, needs no new listing, and its next run, a delta one, checks every user's photo", async () => {
+    const quiet = tenant().listUsers().find((u) => u.userType !== "Guest" && tenant().getUserPhoto(u.id))!;
+    await updateEntraSource(h.ctx, "corp", { config: { photos: false } });
+    const off = await h.sync("corp");
+    expect([off.mode, off.counts.photosChanged]).toEqual(["delta", undefined]);
+    const changed = tenant().setUserPhoto(quiet.id, { size: 240, color: "#123456" });
+    await updateEntraSource(h.ctx, "corp", { config: { photos: true } });
+    const on = await h.sync("corp");
+    expect(on.mode).toBe("delta");
+    expect(on.counts.photosChanged).toBe(1);
+    expect((await held("corp")).get(quiet.id)!.media_etag).toBe(changed.mediaEtag);
   });
 
   it("honours Retry-After on throttled batch items, and a Graph failing every photo request is a warning on a succeeded run", async () => {
