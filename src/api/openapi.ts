@@ -86,7 +86,8 @@ const ifMatchParameter = {
 
 function answer(a: Answers[string], status: string): Json {
   const named = Object.entries(a.headers ?? {}).map(([name, description]) => [name, { description, schema: { type: "string" } }]);
-  if (!a.content && !status.startsWith("3")) return { description: a.description, ...(named.length && { headers: Object.fromEntries(named) }) };
+  // A redirect names where in Location; 304 Not Modified is no redirect.
+  if (!a.content && (!status.startsWith("3") || status === "304")) return { description: a.description, ...(named.length && { headers: Object.fromEntries(named) }) };
   if (!a.content) return { description: a.description, headers: { Location: { schema: { type: "string" } }, ...Object.fromEntries(named) } };
   return {
     description: a.description,

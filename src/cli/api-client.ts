@@ -24,6 +24,8 @@ export interface ApiClient {
 export type Query = Record<string, string | number | boolean | undefined>;
 export interface UploadForm {
   file: string;
+  /** The file part's name ("file" unless given). */
+  part?: string;
   fields: Record<string, string | undefined>;
 }
 
@@ -71,7 +73,7 @@ export function apiClient(server: string, options: { anonymous?: boolean; token?
         throw unreadable(error.message);
       });
       if (!info.isFile()) throw unreadable("it is not a file");
-      body.append("file", await openAsBlob(file).catch((error: Error) => {
+      body.append(init.form.part ?? "file", await openAsBlob(file).catch((error: Error) => {
         throw unreadable(error.message);
       }), basename(file));
     } else if (init.body !== undefined) {

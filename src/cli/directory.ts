@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import { setUserRole, type ConsoleAccess } from "../auth/user-roles.ts";
 import { activityPage, type ActivityPage } from "../core/change-log.ts";
 import type { WorkspaceContext } from "../core/context.ts";
@@ -14,6 +15,8 @@ import { createScimSource, getScimSource, listScimSources, updateScimSource, typ
 import { RollcallError } from "../errors.ts";
 import { tryUserMapping, type TriedUser } from "../core/source-try.ts";
 import { getMicrosoftLink, unlinkMicrosoftAccount, type MicrosoftLink } from "../core/scim-signin-links.ts";
+import { removeUserPhoto, setUserPhoto, userPhoto } from "../core/user-photos.ts";
+import { readPhotoFile } from "./photo-file.ts";
 import { createUser, deleteUser, disableUser, forgetDeletedUser, listDepartments, showUser, listTags, listUsers, updateUser, userHistory, type SavedUser, type UserHistory } from "../core/users.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from "../core/tokens.ts";
@@ -77,6 +80,11 @@ export interface Directory {
     microsoftLink(key: string): Promise<{ userId: string; link: MicrosoftLink | null }>;
     /** Unpins it, keeping the user. */
     unlinkMicrosoft(key: string): Promise<{ userId: string; unlinked: MicrosoftLink }>;
+    /** Writes the user's photo to `out` (a file); answers its content type and size. */
+    savePhoto(key: string, out: string): Promise<{ contentType: string; bytes: number }>;
+    /** Uploads the image file at `path` as the user's photo. */
+    setPhoto(key: string, path: string): Promise<{ userId: string; contentType: string; bytes: number; changed: boolean }>;
+    removePhoto(key: string): Promise<{ userId: string }>;
     /** Several users at once, all or nothing. */
     bulk(request: BulkRequest): Promise<BulkResult>;
     setRole(key: string, role: ConsoleAccess): Promise<{ userId: string; displayName: string; role: ConsoleAccess }>;
@@ -235,6 +243,13 @@ export function localDirectory(rt: Runtime, ctx: WorkspaceContext & { workspace:
       forget: (key) => forgetDeletedUser(ctx, key),
       microsoftLink: (key) => getMicrosoftLink(ctx, key),
       unlinkMicrosoft: (key) => unlinkMicrosoftAccount(ctx, key),
+      savePhoto: async (key, out) => {
+        const photo = await userPhoto(ctx, key);
+        await writeFile(out, photo.bytes);
+        return { contentType: photo.contentType, bytes: photo.bytes.length };
+      },
+      setPhoto: async (key, path) => setUserPhoto(ctx, key, await readPhotoFile(path)),
+      removePhoto: (key) => removeUserPhoto(ctx, key),
       bulk: (request) => bulkUsers(ctx, request),
       setRole: (key, role) => setUserRole(ctx.db, ctx.workspace, key, role, ctx.actor),
     },

@@ -121,6 +121,12 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
       forget: (key) => send("DELETE", at("users", key, "changes")),
       microsoftLink: (key) => get(at("users", key, "microsoft-link")),
       unlinkMicrosoft: (key) => send("DELETE", at("users", key, "microsoft-link")),
+      savePhoto: async (key, out) => {
+        const headers = await api.download(at("users", key, "photo"), {}, out);
+        return { contentType: headers.get("content-type") ?? "image/jpeg", bytes: Number(headers.get("content-length") ?? 0) };
+      },
+      setPhoto: (key, path) => api.request("PUT", at("users", key, "photo"), { form: { file: path, part: "photo", fields: {} } }),
+      removePhoto: (key) => send("DELETE", at("users", key, "photo")),
       bulk: (request) => send("POST", at("users", "bulk"), request),
       setRole: (key, role) => send("PUT", at("users", key, "role"), { role }),
     },

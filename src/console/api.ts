@@ -144,10 +144,10 @@ export function errorMessage(error: unknown): string {
  * A multipart upload with upload progress (fetch cannot report it): same cookie, CSRF header and error
  * shape as `request`.
  */
-export function upload<T>(path: string, form: FormData, onProgress?: (sent: number, total: number) => void, signal?: AbortSignal): Promise<T> {
+export function upload<T>(path: string, form: FormData, onProgress?: (sent: number, total: number) => void, signal?: AbortSignal, method: "POST" | "PUT" = "POST"): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", `/api/v1${path}`);
+    xhr.open(method, `/api/v1${path}`);
     xhr.setRequestHeader("Accept", "application/json");
     if (csrfToken) xhr.setRequestHeader("X-CSRF-Token", csrfToken);
     xhr.upload.onprogress = (event) => onProgress?.(event.loaded, event.lengthComputable ? event.total : 0);

@@ -125,7 +125,8 @@ export async function updateEntraSource(
   // A different scope, mapping or on-remove invalidates what the mirror says: the next run lists everything
   // again (the stored delta links carry the old $select) and plans every user, those that left Entra ID
   // and the source still holds included (a new on-remove applies to them).
-  const replan = JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false, syncOnChange: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false, syncOnChange: false });
+  // Syncing photos changes nothing of the listing: turned on, its next run checks every user's photo (sync/photos.ts).
+  const replan = JSON.stringify({ ...config, schedule: null, secretExpiresOn: null, signIn: false, syncOnChange: false, photos: false }) !== JSON.stringify({ ...before.config, schedule: null, secretExpiresOn: null, signIn: false, syncOnChange: false, photos: false });
   // Graph subscriptions belong to a tenant and an app in a cloud: a source moved to others leaves them (deleted there
   // with the credential that made them) and has new ones made where it now reads.
   const leaving = graphHome(config) !== graphHome(before.config) ? await subscriptionsLeft(ctx, before.id) : null;
@@ -158,6 +159,7 @@ export async function updateEntraSource(
     if (JSON.stringify(config.schedule) !== JSON.stringify(before.config.schedule)) {
       await sql`update source_state set next_run_at = ${nextRunAt(config.schedule, new Date())} where source_id = ${before.id}`.execute(trx);
     }
+    if (config.photos && !before.config.photos) await sql`update source_state set photos_checked_at = null where source_id = ${before.id}`.execute(trx);
     if (replan) {
       await sql`update source_state set users_delta_link = null, groups_delta_link = null where source_id = ${before.id}`.execute(trx);
       await markDirtyOutsideRun(trx, sql`select source_id, id from entra_users where source_id = ${before.id}

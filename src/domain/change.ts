@@ -158,7 +158,7 @@ export function isMembershipKind(kind: string): boolean {
 /** The kinds of change a sync run records, as its change log offers them. */
 export const runKinds = [
   "create", "update", "link", "disable", "enable", "delete", "unlink", "warning", "conflict", "purge",
-  "create group", "update group", "link group", "delete group", "add to group", "remove from group",
+  "create group", "update group", "link group", "delete group", "add to group", "remove from group", "update photo",
 ] as const;
 
 /** A run's change filter: one of runKinds, or one membership action exactly ("add to group Pilots"). */
@@ -173,7 +173,7 @@ export const activityKinds = [
   "create", "update", "delete", "disable", "enable", "warning", "add to group", "remove from group",
   "create group", "update group", "delete group", "add source", "update source", "remove source", "unlink", "unlink group",
   "create token", "revoke token", "grant access", "change access", "revoke access", "reset password",
-  "update workspace", "update notification settings", "forget user",
+  "update workspace", "update notification settings", "forget user", "update photo",
 ] as const;
 
 /** Every kind of change the log holds: a sync run's and those made outside runs. */
@@ -211,6 +211,7 @@ const actionText: Record<string, string> = {
   "add to group": "Added to group",
   "remove from group": "Removed from group",
   "forget user": "Erased the history of deleted user",
+  "update photo": "Photo changed",
 };
 
 /** An action or a kind in words: "Added to group Pilots", "Added to group". */

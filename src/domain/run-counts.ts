@@ -43,13 +43,15 @@ export type RunCounts = Partial<UserCounts> & Partial<GroupCounts> & {
   /** 1 on a dry run that a real run would stop at the deletion threshold, with `heldBefore`: the users the source held. */
   wouldStopAtThreshold?: number;
   heldBefore?: number;
+  /** Users whose photo the run set, replaced or removed (an Entra ID source with "Sync photos"). */
+  photosChanged?: number;
 };
 
 /** Every key of RunCounts, for the API's schema of a run's counts (the check below fails to compile when the type gains one this lacks). */
 export const runCountKeys = [
   "created", "updated", "linked", "disabled", "deleted", "unchanged", "skipped", "conflicts", "warnings", "released", "removals",
   "groupsCreated", "groupsUpdated", "groupsDeleted", "groupsUnchanged", "groupConflicts",
-  "errors", "membershipsAdded", "membershipsRemoved", "wouldStopAtThreshold", "heldBefore",
+  "errors", "membershipsAdded", "membershipsRemoved", "wouldStopAtThreshold", "heldBefore", "photosChanged",
 ] as const satisfies readonly (keyof RunCounts)[];
 true satisfies [Exclude<keyof RunCounts, (typeof runCountKeys)[number]>] extends [never] ? true : false;
 

@@ -75,6 +75,11 @@ function route(deps: ControlDeps, req: Req): Res | Promise<Res> {
       if (m === "DELETE") { t.deleteUser(id, { permanent: req.query.get("permanent") === "true" }); return { status: 204, headers: {} }; }
     }
     if (id !== undefined && sub === "restore" && m === "POST") return json(200, t.restoreUser(id));
+    if (id !== undefined && sub === "photo") {
+      if (m === "GET") { const p = t.getUserPhoto(id); return p ? json(200, p) : json(404, { error: `user ${id} has no photo` }); }
+      if (m === "PUT") return json(200, t.setUserPhoto(id, b() as { size?: number; color?: string }));
+      if (m === "DELETE") { t.removeUserPhoto(id); return { status: 204, headers: {} }; }
+    }
     if (id !== undefined && sub === "memberOf" && m === "GET") return json(200, t.listMemberOf(id, { transitive: req.query.get("transitive") === "true" }));
   }
   if (kind === "groups") {

@@ -4,6 +4,7 @@
 // groups of every kind nested two levels deep with about three memberships per user.
 import { Rng } from "./rng.ts";
 import { blankGroup, blankUser } from "./blank-objects.ts";
+import { generatedPhoto } from "./photos.ts";
 import type { Tenant } from "./tenant.ts";
 import type { GraphUser } from "./directory-types.ts";
 
@@ -203,6 +204,8 @@ export function generateUsers(tenant: Tenant, count: number, seed: number): void
     else if (phoneRoll < 0.75) u.businessPhones = [c.phone(r)];
     u.mobilePhone = r.chance(0.01) ? r.pick(UNPARSEABLE) : r.chance(0.5) ? c.mobile(r) : null;
     tenant.insertUser(u);
+    const photo = generatedPhoto(id);
+    if (photo) tenant.photos.set(id, photo);
   }
 }
 

@@ -7,6 +7,12 @@ import { backdateDeletedItems, expiredDeletedItems } from "./recycle-bin.ts";
 import type { AppCertificate, AppRegistrationInfo, AppRegistrationInput, AppSecret, GrantOptions, ServicePrincipalInfo } from "./app-types.ts";
 import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberRef, UserInput } from "./directory-types.ts";
 import type { TenantHandle, TenantState } from "./types.ts";
+import { makePhoto, type PhotoInput, type UserPhoto } from "./photos.ts";
+
+export interface PhotoInfo { size: number; color: string; mediaEtag: string }
+function photoInfo(p: UserPhoto): PhotoInfo {
+  return { size: p.px, color: `#${p.rgb.map((v) => v.toString(16).padStart(2, "0")).join("")}`, mediaEtag: p.etag };
+}
 
 /** A user or group changed through the handle (the control API and tests): its subscriptions are told (graph/subscriptions.ts). */
 export type ChangeListener = (resource: "users" | "groups", id: string, change: "created" | "updated" | "deleted") => void;
@@ -36,6 +42,20 @@ export class TenantEntry implements TenantHandle {
     if (id) this.onChange("users", id, options.permanent ? "deleted" : "updated");
   }
   restoreUser(id: string): GraphUser { return this.told("users", this.tenant.restoreUser(id), "updated"); }
+  /** Sets (or replaces: a new media ETag) a user's profile photo; nothing delta or change notifications report. */
+  setUserPhoto(idOrUpn: string, input: PhotoInput = {}): PhotoInfo {
+    const id = this.tenant.requireUser(idOrUpn).u.id;
+    const photo = makePhoto(id, input);
+    this.tenant.photos.set(id, photo);
+    return photoInfo(photo);
+  }
+  removeUserPhoto(idOrUpn: string): void {
+    this.tenant.photos.delete(this.tenant.requireUser(idOrUpn).u.id);
+  }
+  getUserPhoto(idOrUpn: string): PhotoInfo | undefined {
+    const photo = this.tenant.photos.get(this.tenant.requireUser(idOrUpn).u.id);
+    return photo && photoInfo(photo);
+  }
   setSignInEnabled(idOrUpn: string, enabled: boolean): GraphUser { return this.updateUser(idOrUpn, { accountEnabled: enabled }); }
   private told<T extends { id: string }>(resource: "users" | "groups", object: T, change: "created" | "updated"): T {
     this.onChange(resource, object.id, change);

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { blankContact, blankDevice, blankGroup, blankUser, graphNow } from "./blank-objects.ts";
 import type { GraphContact, GraphDevice, GraphGroup, GraphUser, GroupInput, MemberKind, MemberRef, OtherMemberKind, UserInput } from "./directory-types.ts";
 import { DeltaTokens, touch } from "./delta-tracking.ts";
+import type { UserPhoto } from "./photos.ts";
 import { ACTIVE, enclosingGroups, HARD_DELETED, nestedMembers, SOFT_DELETED, type GroupRec, type UserRec } from "./tenant-records.ts";
 
 export class NotFound extends Error {}
@@ -40,6 +41,8 @@ export class Tenant {
    * https://learn.microsoft.com/graph/extensibility-overview#directory-microsoft-entra-id-extensions
    */
   readonly userExtensions = new Set<string>();
+  /** Users' profile photos, by user id (photos.ts): no change sequence, as Graph's delta query does not track them. */
+  readonly photos = new Map<string, UserPhoto>();
 
   constructor(readonly id: string, readonly domain: string, readonly displayName: string) {}
 

@@ -44,6 +44,10 @@ export interface TenantHandle {
   updateUser(idOrUpn: string, patch: UserInput): GraphUser;
   /** Soft delete (restorable; delta says `@removed: changed`) or, with permanent, hard delete (`deleted`). */
   deleteUser(idOrUpn: string, options?: { permanent?: boolean }): void;
+  /** A profile photo (`size` px square, default 240; `color` #rrggbb): served at /users/{id}/photo, a new media ETag each time. */
+  setUserPhoto(idOrUpn: string, input?: { size?: number; color?: string }): { size: number; color: string; mediaEtag: string };
+  removeUserPhoto(idOrUpn: string): void;
+  getUserPhoto(idOrUpn: string): { size: number; color: string; mediaEtag: string } | undefined;
   restoreUser(id: string): GraphUser;
   setSignInEnabled(idOrUpn: string, enabled: boolean): GraphUser;
   /**

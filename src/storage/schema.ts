@@ -305,6 +305,16 @@ export interface ScimSigninLinksTable {
   linked_at: Generated<Timestamp>;
 }
 
+/** A user's profile photo (migration 052): uploaded, or synced from Entra ID with its @odata.mediaEtag. */
+export interface UserPhotosTable {
+  user_id: string;
+  workspace_id: string;
+  content_type: "image/jpeg" | "image/png";
+  bytes: Uint8Array;
+  media_etag: string | null;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   sources: SourcesTable;
@@ -328,4 +338,5 @@ export interface Database {
   import_upload_chunks: ImportUploadChunksTable;
   scim_tokens: ScimTokensTable;
   scim_signin_links: ScimSigninLinksTable;
+  user_photos: UserPhotosTable;
 }

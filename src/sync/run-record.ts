@@ -7,7 +7,8 @@ import { watchCancel } from "./cancel.ts";
 import { runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 
 /** "replanning": an apply collided with a change made meanwhile and rolled back; the run plans again (runner.ts), its count from 0. */
-export const syncPhases = ["starting", "fetching", "planning", "replanning", "applying", "done"] as const;
+/** "photos": the run applied and is recorded; a source that syncs photos brings them in step (photos.ts). */
+export const syncPhases = ["starting", "fetching", "planning", "replanning", "applying", "photos", "done"] as const;
 
 export interface SyncProgress {
   phase: (typeof syncPhases)[number];

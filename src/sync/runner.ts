@@ -21,6 +21,7 @@ import { countHeldUsers, planRun } from "./plan-run.ts";
 import { withBoundedHeap } from "./heap.ts";
 import { forgetOlderDryRuns } from "./dry-run-history.ts";
 import { discardSpool, restoreChanges, spoolChanges, type SpooledChanges } from "./change-spool.ts";
+import { photoStep } from "./photos.ts";
 
 export type Trigger = RunTrigger;
 
@@ -98,6 +99,20 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
   const applyContext = { store, request, record, signal };
   let merged = false;
   const leftHere = registerRunHere(db, runId, request.workspaceId, cancel);
+  let graphClient: GraphClient | undefined;
+  // A run that applied, of a source that syncs photos, then brings them in step (photos.ts).
+  const withPhotos = async (summary: RunSummary): Promise<RunSummary> => {
+    if (!source.config.photos || summary.status !== "succeeded" || request.dryRun || !graphClient) return summary;
+    progress.phase = "photos";
+    record.report(true);
+    let added: Awaited<ReturnType<typeof photoStep>>;
+    try {
+      added = await photoStep({ db, graph: graphClient, signal, workspaceId: request.workspaceId, sourceId: source.id, runId, actor: request.actor ?? `sync:${source.name}`, mode: record.run.mode, retry: options.retry });
+    } catch {
+      return summary; // cancelled, or the database lost, during the photos: the run applied and stays succeeded
+    }
+    return { ...summary, counts: { ...summary.counts, photosChanged: added.photosChanged, warnings: (summary.counts.warnings ?? 0) + added.warnings } };
+  };
 
   try {
     // Runs clear their own staging; only a killed one leaves rows behind (a scan of each stage table: 0.2 s).
@@ -107,6 +122,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     const tokens = createTokenProvider({ loginUrl, graphUrl, tenantId: source.config.tenantId, clientId: source.config.clientId, credential: request.source.credential, fetch, signal });
     const graph = new GraphClient({ graphUrl, tokens, fetch, signal, ...(options.retry && { retry: options.retry }) });
     record.graph = graph;
+    graphClient = graph;
     await tokens.token({ refresh: true });
 
     progress.phase = "fetching";
@@ -120,7 +136,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     // Not a dry run: the streamed mirror is committed apart from the directory, without the dirty marks the next run would plan.
     if (options.streamFirstSync !== false && !request.approves && !request.dryRun && (await streamsFirstSync(store, { workspaceId: request.workspaceId, sourceId: source.id, config: source.config, mode }))) {
       try {
-        return await applyInTransaction(applyContext, { errors: 0 }, undefined, async (trx) => {
+        return await withPhotos(await applyInTransaction(applyContext, { errors: 0 }, undefined, async (trx) => {
           const onListed = () => {
             progress.phase = "applying";
             record.report(true);
@@ -128,7 +144,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
           const streamed = await streamFirstSync(store, trx, graph, { ...applyInput, plannedRows: 0 }, { onListing, onListed, timed });
           assertLease();
           return streamed;
-        });
+        }));
       } catch (error) {
         if (!(error instanceof NotStreamable)) throw error;
         Object.assign(progress, { phase: "fetching", users: 0, groups: 0, note: `Listing again through staging: ${error.message}` });
@@ -169,7 +185,8 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       progress.phase = "applying";
       record.report(true);
       try {
-        return await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows, dirtySeen: planned.dirtySeen, runWarnings: planned.runWarnings })));
+        const summary = await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows, dirtySeen: planned.dirtySeen, runWarnings: planned.runWarnings })));
+        return await withPhotos(summary);
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         if (attempt === applyAttempts) throw takenMeanwhile(error, attempt);

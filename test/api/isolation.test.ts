@@ -9,6 +9,7 @@ import type { Route } from "../../src/api/route.ts";
 import { createAccount } from "../../src/core/accounts.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
 import { createUser } from "../../src/core/users.ts";
+import { setUserPhoto } from "../../src/core/user-photos.ts";
 import { addMember, createGroup } from "../../src/core/groups.ts";
 import { createEntraSource } from "../../src/core/sources.ts";
 import { createScimSource } from "../../src/core/scim-sources.ts";
@@ -43,6 +44,8 @@ async function populate(api: TestApi, name: "a" | "b", owner: Session) {
   const pushed = await createScimSource(ctx, { name: `push-${name}` }, "http://rollcall.test");
   const user = await createUser(ctx, { email: `pat@${name}.example`, displayName: `Pat of ${name}-team`, department: `dept-${name}`, tags: [`tag-${name}`] });
   const synced = await createUser(ctx, { email: `sam@${name}.example`, userPrincipalName: `sam.upn@${name}.example`, displayName: `Sam of ${name}-team` }, { type: "entra", name: source.name, id: source.id, externalId: `ext-${name}` });
+  // A photo for the manual user: GET …/users/:id/photo answers A's own (a tiny JPEG; its bytes are B's too, and no marker).
+  await setUserPhoto(ctx, user.id, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]));
   const group = await createGroup(ctx, { name: `team-${name}`, description: `people of ${name}` });
   await addMember(ctx, group.id, user.id);
   await addMember(ctx, group.id, synced.id);

@@ -201,6 +201,18 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(viewerToken, "GET", `${W}/users/${grace.body.id}/microsoft-link`, 200);
     await send(adminToken, "DELETE", `${W}/users/${grace.body.id}/microsoft-link`, 200);
     await send(adminToken, "DELETE", `${W}/sources/Conformance%20push?users=disable`, 200);
+    // Photos: uploaded (multipart), read with its ETag, 304 on If-None-Match, removed; 404 once gone.
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);
+    await send(viewerToken, "GET", `${W}/users/${ada.body.id}/photo`, 404);
+    const photoPart = multipartFile("ada.jpg", jpeg, "photo");
+    await send(adminToken, "PUT", `${W}/users/${ada.body.id}/photo`, 200, { payload: photoPart.payload, headers: photoPart.headers });
+    const notPhoto = multipartFile("ada.txt", "not an image", "photo");
+    await send(adminToken, "PUT", `${W}/users/${ada.body.id}/photo`, 415, { payload: notPhoto.payload, headers: notPhoto.headers });
+    await send(adminToken, "PUT", `${W}/users/${ada.body.id}/photo`, 413, { ...(() => { const big = multipartFile("big.jpg", Buffer.concat([jpeg, Buffer.alloc(300 * 1024)]), "photo"); return { payload: big.payload, headers: big.headers }; })() });
+    const photo = await send(viewerToken, "GET", `${W}/users/${ada.body.id}/photo`, 200);
+    await send(viewerToken, "GET", `${W}/users/${ada.body.id}/photo`, 304, { headers: { "if-none-match": String(photo.headers.etag) } });
+    await send(adminToken, "DELETE", `${W}/users/${ada.body.id}/photo`, 200);
+    await send(adminToken, "DELETE", `${W}/users/${ada.body.id}/photo`, 404);
     await send(adminToken, "POST", `${W}/users/bulk`, 200, { body: { action: "enable", users: [grace.body.id, "ada@example.com"] } });
     await send(adminToken, "POST", `${W}/users/bulk`, 404, { body: { action: "disable", users: ["nobody@example.com"] } });
 

@@ -15,6 +15,11 @@ describe("rollcall sync: the summary", () => {
     expect(describeSummary(run({ counts: { updated: 1 } }))).not.toContain("read");
   });
 
+  it("counts the photos a run of a source that syncs them changed, and says nothing of photos otherwise", () => {
+    expect(describeSummary(run({ counts: { updated: 1, photosChanged: 3 } }))).toContain("\n  photos:  3 changed\n");
+    expect(describeSummary(run({ counts: { updated: 1 } }))).not.toContain("photos");
+  });
+
   it("says a dry run would stop at the deletion threshold, its numbers grouped by thousands", () => {
     const text = describeSummary(run({ dryRun: true, counts: { disabled: 2196, removals: 2196, heldBefore: 2402, wouldStopAtThreshold: 1 } }));
     expect(text).toContain("a real run would stop at the deletion threshold: it would disable or delete 2,196 of the 2,402 users the source holds");

@@ -5,6 +5,7 @@ import { bulkUsers } from "../../core/bulk-users.ts";
 import { getMicrosoftLink, unlinkMicrosoftAccount } from "../../core/scim-signin-links.ts";
 import { bulkActions, maxBulkListed, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
+import { userPhotoRoutes } from "./user-photos.ts";
 import { userSorts } from "../../storage/queries/users.ts";
 import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userDetailSchema, userFilterQuery, userSchema, workspaceParams, countParam, timestamp } from "../schemas.ts";
 
@@ -228,5 +229,6 @@ export const userRoutes: RouteModule = {
       response: z.object({ userId: z.string(), entries: z.number().int().describe("the entries erased") }),
       handler: ({ ctx, params }) => forgetDeletedUser(ctx, params.id),
     }),
+    ...userPhotoRoutes,
   ],
 };

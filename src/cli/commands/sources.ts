@@ -52,7 +52,9 @@ function withSourceFlags(command: Command): Command {
     .option("--sign-in", "use as authentication server: this source's users sign in with Microsoft")
     .option("--no-sign-in", "turn Microsoft sign-in off for this source's users (default)")
     .option("--sync-on-change", "sync on change: Microsoft Graph notifies Rollcall of changes to users and groups, and a delta run follows within a minute (needs ROLLCALL_PUBLIC_URL, reachable from Microsoft over HTTPS)")
-    .option("--no-sync-on-change", "turn sync on change off (default): the source's Graph subscriptions are deleted");
+    .option("--no-sync-on-change", "turn sync on change off (default): the source's Graph subscriptions are deleted")
+    .option("--photos", "sync photos: each user's Entra ID profile photo (240x240), for users a run creates or changes and, in a full run, every user's by its ETag (needs User.Read.All, which a sync has)")
+    .option("--no-photos", "turn photo syncing off (default); photos already synced stay");
 }
 
 type Flags = Record<string, unknown> & GlobalOptions;
@@ -89,6 +91,7 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
   set("linkByEmail", flags.linkByEmail as boolean | undefined);
   set("signIn", flags.signIn as boolean | undefined);
   set("syncOnChange", flags.syncOnChange as boolean | undefined);
+  set("photos", flags.photos as boolean | undefined);
   if (flags.map) {
     const mapping: Record<string, string> = { ...(base.mapping ?? {}) };
     const given = new Map<string, string>();
@@ -221,6 +224,7 @@ export function describeSource(s: Source, workspace?: string): string {
     `  sign-in:     ${c.signIn ? "on: its users Sign in with Microsoft (the app registration lists the server's /api/v1/auth/microsoft/callback as a Web redirect URI and its /api/v1/auth/microsoft/frontchannel-logout as the Front-channel logout URL; with the login_hint ID-token claim, signing out of Microsoft needs no account picker)" : "off (`--sign-in` lets its users Sign in with Microsoft)"}`,
     `  schedule:    ${c.schedule ? ("everyMs" in c.schedule ? `every ${formatInterval(c.schedule.everyMs)}` : `${c.schedule.cron} (${c.schedule.timeZone ?? defaultScheduleZone})`) : "off"}${s.status.nextRunAt ? ` (next ${wallClock(s.status.nextRunAt, scheduleZone(c))})` : ""}; a full listing at least every ${formatInterval(c.fullEveryMs)}`,
     `  on change:   ${syncOnChangeText(s)}`,
+    `  photos:      ${c.photos ? "synced (240x240 where Entra ID has it)" : "off (`--photos` syncs each user's Entra ID profile photo)"}`,
     `  synced:      ${s.status.syncedUsers} users, ${s.status.syncedGroups} groups`,
     `  last run:    ${s.status.lastRun ? `${s.status.lastRun.status}${s.status.lastRun.dryRun ? " (dry run)" : ""} (${s.status.lastRun.mode}, ${s.status.lastRun.startedAt}, run ${s.status.lastRun.id})` : "never"}`,
     ...(s.status.overlapping.length

@@ -26,7 +26,7 @@ export function progressBar(enabled: boolean): { update(p: SyncProgress): void; 
       const planned = p.phase === "planning" || p.phase === "replanning" || p.phase === "applying";
       const total = planned ? Math.max(1, p.toPlan) : Math.max(1, p.users);
       const value = planned ? p.planned : p.users;
-      const detail = p.phase === "fetching" ? `users fetched, ${p.groups} groups` : p.phase === "planning" ? `users planned, ${p.groups} groups listed` : p.phase === "replanning" ? "users planned again (the directory changed meanwhile)" : "";
+      const detail = p.phase === "fetching" ? `users fetched, ${p.groups} groups` : p.phase === "planning" ? `users planned, ${p.groups} groups listed` : p.phase === "replanning" ? "users planned again (the directory changed meanwhile)" : p.phase === "photos" ? "users' photos being checked" : "";
       // The total first: drawn with the old one, a listing's bar read "11/1 users fetched".
       if (!started) {
         bar.start(total, value, { phase: p.phase.padEnd(10), detail });
@@ -47,6 +47,7 @@ function countLines(c: RunCounts, graph: { graphRequests: number; graphThrottled
   return [
     `  users:   ${c.created ?? 0} created, ${c.updated ?? 0} updated, ${c.linked ?? 0} linked, ${c.disabled ?? 0} disabled, ${c.deleted ?? 0} deleted, ${c.released ? `${c.released} released (left the source, kept: --on-remove keep), ` : ""}${c.unchanged ?? 0} unchanged, ${c.skipped ?? 0} skipped, ${c.conflicts ?? 0} conflicts`,
     `  groups:  ${c.groupsCreated ?? 0} created, ${c.groupsUpdated ?? 0} updated, ${c.groupsDeleted ?? 0} deleted, ${c.groupsUnchanged ?? 0} unchanged (${c.groupConflicts ?? 0} conflicts); memberships +${c.membershipsAdded ?? 0} -${c.membershipsRemoved ?? 0}`,
+    ...(c.photosChanged !== undefined ? [`  photos:  ${c.photosChanged} changed`] : []),
     `  ${c.warnings ?? 0} warning${c.warnings === 1 ? "" : "s"}; ${graph.graphRequests} Graph request${graph.graphRequests === 1 ? "" : "s"} (${graph.graphThrottled} throttled)`,
   ];
 }

@@ -11,6 +11,7 @@ import { maxBulkUsers, type BulkAction, type BulkResult } from "../../domain/bul
 import { collect, confirm, directoryCommand, nothingToChange, suggest, type GlobalOptions, positiveInteger, runOn, table, withConfirmation } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
 import { microsoftLinkCommand, unlinkMicrosoftCommand } from "./user-microsoft-link.ts";
+import { photoCommand, setPhotoCommand } from "./user-photo.ts";
 import { allOf } from "../json-stream.ts";
 
 /** Flags are the kebab-case forms of the JSON field names; list fields repeat (singular or plural name). */
@@ -329,6 +330,8 @@ export function usersCommand(): Command {
   users.addCommand(forgetCommand());
   users.addCommand(microsoftLinkCommand());
   users.addCommand(unlinkMicrosoftCommand());
+  users.addCommand(photoCommand());
+  users.addCommand(setPhotoCommand());
 
   return users;
 }

@@ -146,6 +146,12 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
             onChange={(e) => set("syncOnChange")(e.target.checked)}
             hint="Microsoft Graph tells Rollcall when users or groups change, and a quick sync follows within a minute, so a leaver loses access at once. Rollcall must be reachable from Microsoft over HTTPS (ROLLCALL_PUBLIC_URL)."
           />
+          <CheckField
+            label="Sync photos"
+            checked={s.photos}
+            onChange={(e) => set("photos")(e.target.checked)}
+            hint="Each user's profile photo from Entra ID (240×240), for badges and desk screens: fetched for users a sync creates or changes, and checked for every user at each full sync."
+          />
         </div>
         <button type="button" className="btn btn-link" aria-expanded={advanced} onClick={() => setAdvanced((a) => !a)}>
           {advanced ? "Hide" : "Show"} cloud, endpoints and attribute mapping

@@ -50,6 +50,7 @@ export interface FormState {
   fullEveryDays: string;
   signIn: boolean;
   syncOnChange: boolean;
+  photos: boolean;
 }
 
 const hour = 3_600_000;
@@ -113,6 +114,7 @@ export function initial(source?: Source): FormState {
     fullEveryDays: String((c.fullEveryMs ?? 7 * day) / day),
     signIn: c.signIn ?? false,
     syncOnChange: c.syncOnChange ?? false,
+    photos: c.photos ?? false,
   };
 }
 
@@ -152,6 +154,7 @@ export function toInput(s: FormState, startedAt: string = ""): SourceInput {
     fullEveryMs: Math.round(Number(s.fullEveryDays) * day),
     signIn: s.signIn,
     syncOnChange: s.syncOnChange,
+    photos: s.photos,
   };
   input.name = s.name.trim();
   const credential = s.replaceSecret ? credentialInput(s.credential) : {};

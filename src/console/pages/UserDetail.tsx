@@ -14,6 +14,7 @@ import { HistoryCard } from "../components/History.tsx";
 import { sourceLabel, StatusBadge } from "../components/user-labels.tsx";
 import { hasDraft } from "../drafts.tsx";
 import { MicrosoftLink } from "../components/MicrosoftLink.tsx";
+import { UserPhoto } from "../components/UserPhoto.tsx";
 
 export function UserPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
@@ -37,14 +38,17 @@ export function UserPage({ id }: { id: string }) {
     <div className="page">
       <Breadcrumb workspace={workspace} />
       <div className="page-head">
-        <div>
-          <h1>
-            <bdi>{u.displayName}</bdi>
-          </h1>
-          <p className="muted">
-            {u.email ?? u.userPrincipalName} · <StatusBadge user={u} />
-          </p>
-          <StatusWhy user={u} />
+        <div className="user-head">
+          <UserPhoto key={u.id} path={path} user={u} onChanged={refresh} />
+          <div>
+            <h1>
+              <bdi>{u.displayName}</bdi>
+            </h1>
+            <p className="muted">
+              {u.email ?? u.userPrincipalName} · <StatusBadge user={u} />
+            </p>
+            <StatusWhy user={u} />
+          </div>
         </div>
         <AdminOnly>
           <div className="actions">

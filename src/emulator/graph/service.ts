@@ -15,6 +15,7 @@ import { badRequest, graphError, graphHeaders, GraphHttpError, newIds, notFound,
 import type { GraphReq } from "./query.ts";
 import type { SigningKeys } from "../identity/keys.ts";
 import { Subscriptions } from "./subscriptions.ts";
+import { photoRoute, type PhotoAnswer } from "./photos.ts";
 
 type Body = Record<string, unknown>;
 
@@ -77,6 +78,7 @@ export class GraphService {
       // Deleted items 30 days old are gone before Graph answers anything (recycle-bin.ts).
       caller.entry.purgeDeletedItems();
       const r = this.route(req, caller);
+      if ("binary" in r) return { status: 200, headers: graphHeaders(ids, { ...unitHeaders, ...r.headers }), body: r.binary, caller };
       if (r.noContent) return { status: 204, headers: graphHeaders(ids, unitHeaders), body: "", caller };
       if (r.text !== undefined) return { status: 200, headers: graphHeaders(ids, { ...unitHeaders, "content-type": "text/plain" }), body: r.text, caller };
       return { status: 200, headers: graphHeaders(ids, { ...unitHeaders, ...r.headers }), body: JSON.stringify(r.body), caller };
@@ -87,7 +89,7 @@ export class GraphService {
     }
   }
 
-  private route(req: GraphReq, c: Caller): { body: Body; headers?: Record<string, string>; text?: string; noContent?: true } {
+  private route(req: GraphReq, c: Caller): { body: Body; headers?: Record<string, string>; text?: string; noContent?: true } | Extract<PhotoAnswer, { binary: Buffer }> {
     const [first, second] = req.path.split("/").filter(Boolean);
     if (first === "users" && second && decodeURIComponent(second).startsWith("$") && second !== "$count") {
       throw new GraphHttpError(400, "BadRequest", `Resource not found for the segment '${decodeURIComponent(second)}'.`);
@@ -112,6 +114,7 @@ export class GraphService {
         return delta(req, e, "users", { pageSize: 200, membersPerPage: this.membersPerPage, emptyPages: this.knobs.deltaEmptyPages, linkError: this.knobs.deltaLinkError });
       }
       if (cc === undefined && !counting) { requirePermission(c, "users"); requireSelectedProperties(c, req.query.get("$select")); return { body: getUser(req, e, b) }; }
+      if ((cc === "photo" || cc === "photos") && !counting) return photoRoute(req, e, c, b, seg.slice(2), false);
       if ((cc === "memberOf" || cc === "transitiveMemberOf") && seg.length <= 4) {
         requirePermission(c, "memberOf");
         return list((r) => listMemberOf(r, e, b, cc === "transitiveMemberOf", d, `/users/${b}`, !readsGroups(c)));
@@ -133,6 +136,7 @@ export class GraphService {
       if (c.kind !== "user") throw badRequest("/me request is only valid with delegated authentication flow.", "BadRequest");
       requirePermission(c, "me");
       if (b === undefined && !counting) return { body: getUser(req, e, c.userId as string) };
+      if ((b === "photo" || b === "photos") && !counting) return photoRoute(req, e, c, c.userId as string, seg.slice(1), true);
       if (b === "memberOf" || b === "transitiveMemberOf") return list((r) => listMemberOf(r, e, c.userId as string, b === "transitiveMemberOf", cc, "/me", !readsGroups(c)));
     }
     if (a === "directory" && b?.toLowerCase() === "deleteditems" && d === undefined) {
@@ -190,10 +194,13 @@ export class GraphService {
         });
       }
       results.set(id, { status: res.status });
-      const h: Record<string, string> = { "Content-Type": "application/json" };
+      // A body that is not JSON (a photo's bytes) is a base64 string, its Content-Type said in the item's headers.
+      const binary = Buffer.isBuffer(res.body);
+      const h: Record<string, string> = { "Content-Type": binary ? (res.headers["content-type"] ?? "application/octet-stream") : "application/json" };
       if (res.headers["retry-after"]) h["Retry-After"] = res.headers["retry-after"];
       if (res.headers["location"]) h["Location"] = res.headers["location"];
-      responses.push({ id, status: res.status, headers: h, body: res.body ? JSON.parse(String(res.body)) : {} });
+      const itemBody = binary ? (res.body as Buffer).toString("base64") : res.body ? JSON.parse(String(res.body)) : {};
+      responses.push({ id, status: res.status, headers: h, body: itemBody });
     }
     return { status: 200, headers: graphHeaders(ids), body: JSON.stringify({ responses: outOfOrder(responses) }) };
   }

@@ -178,6 +178,11 @@ export const entraConfigObject = z
      * run shortly after a change (src/sync/change-sync.ts); needs ROLLCALL_PUBLIC_URL reachable from Microsoft.
      */
     syncOnChange: z.boolean().default(false),
+    /**
+     * "Sync photos": each user's profile photo (240×240 where Entra has it, else the largest smaller one), fetched for
+     * users a run creates or changes and, in a full run, checked for every user by its media ETag (src/sync/photos.ts).
+     */
+    photos: z.boolean().default(false),
   })
   .strict();
 

@@ -1,0 +1,72 @@
+import { useRef, useState } from "react";
+import { api, errorMessage, upload } from "../api.ts";
+import { useCanChange } from "../session.tsx";
+import type { UserDetail } from "../types.ts";
+import { useToast } from "./ui.tsx";
+
+/** Up to two letters of a name: "Ada Lovelace" → "AL", "ada@example.com" → "A". */
+export function initialsOf(name: string): string {
+  const words = name.replace(/@.*/, "").split(/[\s._-]+/).filter(Boolean);
+  return (words.length > 1 ? [words[0]!, words.at(-1)!] : words.slice(0, 1)).map((w) => [...w][0]!.toUpperCase()).join("") || "?";
+}
+
+/**
+ * The user's photo (synced from Entra ID or uploaded), or their initials when there is none. An admin uploads or
+ * removes a photo of a user no Entra ID source owns the photo of.
+ */
+export function UserPhoto({ path, user, onChanged }: { path: string; user: UserDetail; onChanged: () => void }) {
+  const toast = useToast();
+  const canChange = useCanChange();
+  const [version, setVersion] = useState(0);
+  const [missing, setMissing] = useState<number | null>(null);
+  const [busy, setBusy] = useState(false);
+  const file = useRef<HTMLInputElement>(null);
+  const shown = missing !== version;
+  const owned = user.source.type !== "entra";
+
+  async function change(action: () => Promise<unknown>, done: string) {
+    setBusy(true);
+    try {
+      await action();
+      setVersion((v) => v + 1);
+      toast(done);
+      onChanged(); // the history shows the change
+    } catch (error) {
+      toast(errorMessage(error), "bad");
+    } finally {
+      setBusy(false);
+      if (file.current) file.current.value = "";
+    }
+  }
+  const chosen = (picked: File | undefined) => {
+    if (!picked) return;
+    const form = new FormData();
+    form.append("photo", picked);
+    void change(() => upload(`${path}/photo`, form, undefined, undefined, "PUT"), `Photo of ${user.displayName} saved`);
+  };
+
+  return (
+    <div className="user-photo" data-kind="user-photo">
+      {shown ? (
+        <img src={`/api/v1${path}/photo?v=${encodeURIComponent(`${user.updatedAt}-${version}`)}`} alt={`Photo of ${user.displayName}`} width={96} height={96} onError={() => setMissing(version)} />
+      ) : (
+        <span className="avatar-initials" role="img" aria-label={`${user.displayName} has no photo`}>
+          {initialsOf(user.displayName)}
+        </span>
+      )}
+      {canChange && owned ? (
+        <div className="user-photo-actions">
+          <label className="btn btn-small">
+            {shown ? "Replace photo" : "Upload photo"}
+            <input ref={file} type="file" accept="image/jpeg,image/png" hidden disabled={busy} onChange={(e) => chosen(e.target.files?.[0])} />
+          </label>
+          {shown ? (
+            <button type="button" className="btn btn-small" disabled={busy} onClick={() => void change(() => api.del(`${path}/photo`), `Photo of ${user.displayName} removed`)}>
+              Remove photo
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+    </div>
+  );
+}
