@@ -158,7 +158,7 @@ export function isMembershipKind(kind: string): boolean {
 /** The kinds of change a sync run records, as its change log offers them. */
 export const runKinds = [
   "create", "update", "link", "disable", "enable", "delete", "unlink", "warning", "conflict", "purge",
-  "create group", "update group", "link group", "delete group", "add to group", "remove from group",
+  "create group", "update group", "link group", "delete group", "restore group", "add to group", "remove from group",
 ] as const;
 
 /** A run's change filter: one of runKinds, or one membership action exactly ("add to group Pilots"). */
@@ -208,6 +208,7 @@ const actionText: Record<string, string> = {
   warning: "Warning",
   conflict: "Conflict",
   purge: "Deleted for good in Entra ID",
+  "restore group": "Restored group",
   "add to group": "Added to group",
   "remove from group": "Removed from group",
   "forget user": "Erased the history of deleted user",
