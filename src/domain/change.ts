@@ -208,7 +208,6 @@ const actionText: Record<string, string> = {
   warning: "Warning",
   conflict: "Conflict",
   purge: "Deleted for good in Entra ID",
-  "restore group": "Restored group",
   "add to group": "Added to group",
   "remove from group": "Removed from group",
   "forget user": "Erased the history of deleted user",

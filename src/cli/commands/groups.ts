@@ -51,7 +51,7 @@ export function groupsCommand(): Command {
     directoryCommand("history", "one group's change log, newest first: the group's own changes and its members coming and going")
       .argument("<group>", "group name or id")
       .option("--limit <n>", "how many changes", positiveInteger, 50)
-      .action(async (key: string, opts) => runOn(opts, (directory) => directory.groups.history(key, opts.limit), { human: (h) => historyText(`${h.group.name}`, h, true) })),
+      .action(async (key: string, opts) => runOn(opts, (directory) => directory.groups.history(key, opts.limit), { human: (h) => historyText(h.group ? h.group.name : `${h.deleted!.name} (deleted ${h.deleted!.deletedAt} by ${h.deleted!.deletedBy}, group ${h.deleted!.id})`, h, true) })),
   );
 
   groups.addCommand(
