@@ -7,7 +7,9 @@ import type { Db } from "../storage/database.ts";
  * id again within 30 days, restored from Deleted groups (https://learn.microsoft.com/graph/api/directory-deleteditems-restore:
  * "A recently deleted item remains available for up to 30 days"), the run creates it under its old id, so the group's
  * page and history go on, its "restore group" entry saying why; its members then come as Graph lists them, and the
- * groups not synced from the source that held it (set here) hold it again. A group that only left the source's
+ * groups not synced from the source that held it (set here) hold it again. Groups Entra ID deletes for good at once
+ * (emulator/tenant.ts restorableWhenDeleted) are kept all the same, a run cannot tell them apart without reading Deleted
+ * groups: their object id never comes back, and their row expires. A group that only left the source's
  * groups (deselected, ignored, a group attribute's value) is not kept: back, it is a new group naming the one it replaces.
  */
 export const retentionDays = 30;
