@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { RollcallError, type FieldProblem } from "../errors.ts";
 import type { ImportProgress, ImportReport } from "../core/imports.ts";
-import type { ChangeRecord } from "../core/change-log.ts";
+import type { ChangeRecord, DeletedGroup } from "../core/change-log.ts";
 import type { Run } from "../core/runs.ts";
 import type { ApiToken } from "../core/tokens.ts";
 import type { Delivery, Notification } from "../core/notifications.ts";
@@ -136,9 +136,14 @@ export function remoteDirectory(api: ApiClient, workspace: string, pageSizes: Pa
       get: (key) => get(at("groups", key), { include: "members" }),
       async history(key, limit) {
         // The heading's group, as the local history gives it: its count, not its members.
-        const { members: _, memberOf: __, nestedUserCount: ___, ...group } = await get<GroupDetail>(at("groups", key));
-        const page = await get<Page<ChangeRecord>>(at("groups", group.id, "changes"), { limit });
-        return { group, changes: page.items, total: page.total };
+        // A deleted group's history is kept, and found by the id or name it had.
+        const found = await get<GroupDetail>(at("groups", key)).catch((error: unknown) => {
+          if (error instanceof RollcallError && error.code === "not_found") return null;
+          throw error;
+        });
+        const group = found && (({ members: _, memberOf: __, nestedUserCount: ___, ...rest }) => rest)(found);
+        const page = await get<Page<ChangeRecord> & { deleted?: DeletedGroup }>(at("groups", group?.id ?? key, "changes"), { limit });
+        return { group, ...(page.deleted && { deleted: page.deleted }), changes: page.items, total: page.total };
       },
       add: (input) => send("POST", at("groups"), input),
       update: (key, input) => send("PATCH", at("groups", key), input),

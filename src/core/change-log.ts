@@ -195,6 +195,28 @@ export async function deletedUserId(db: Db, workspaceId: string, key: string): P
   return row?.user_id ?? undefined;
 }
 
+/** A group deleted from the workspace, as its last "delete group" entry has it: its history outlives it. */
+export interface DeletedGroup {
+  id: string;
+  name: string;
+  deletedAt: string;
+  deletedBy: string;
+}
+
+/** The group deleted from the workspace by its id or name (its newest delete entry), read only when no group has the key. */
+export async function deletedGroup(db: Db, workspaceId: string, key: string): Promise<DeletedGroup | undefined> {
+  const row = await db
+    .selectFrom("change_log")
+    .select(["group_id", "subject", "at", "actor"])
+    .where("workspace_id", "=", workspaceId)
+    .where("action", "=", "delete group")
+    .where(isGuid(key) ? sql<boolean>`group_id = ${key}::uuid` : sql<boolean>`group_id IS NOT NULL AND lower(subject) = lower(${key})`)
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return row?.group_id ? { id: row.group_id, name: row.subject, deletedAt: new Date(row.at as unknown as string | Date).toISOString(), deletedBy: row.actor } : undefined;
+}
+
 /** One page of the entries matching the filter, with the counts a pager and a "by kind" filter need. */
 export async function pageOfChanges(
   db: Db,

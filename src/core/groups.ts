@@ -18,7 +18,7 @@ import {
   type MemberCursor,
 } from "../storage/queries/groups.ts";
 import { selectUser } from "../storage/queries/users.ts";
-import { pageOfChanges, recordChange, recordChanges, type ChangeRecord } from "./change-log.ts";
+import { deletedGroup, pageOfChanges, recordChange, recordChanges, type ChangeRecord, type DeletedGroup } from "./change-log.ts";
 import { translateDatabaseError, zodProblems, type WorkspaceContext } from "./context.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
 import { isGuid } from "../domain/guid.ts";
@@ -116,18 +116,24 @@ function parseCursor(text: string): MemberCursor {
   throw invalidInput([{ field: "after", message: "is not a cursor this list gave (use the `next` of the previous page)", value: text }]);
 }
 
-/** A group and a page of its change log, newest first (its own changes and its members'), with how many entries there are. */
+/**
+ * A group and a page of its change log, newest first (its own changes and its members'), with how many entries there
+ * are. A deleted group's history is kept: `group` is then null and `deleted` says which group it was.
+ */
 export interface GroupHistory {
-  group: Group;
+  group: Group | null;
+  deleted?: DeletedGroup;
   changes: ChangeRecord[];
   total: number;
 }
 
 export async function groupHistory(ctx: ReadContext, key: string, page: { limit: number; offset?: number; before?: string | undefined }): Promise<GroupHistory> {
   // The group with its count (a heading), not its members: a group of 96,000 reads its history as fast as one of 3.
-  const group = await groupSummary(ctx, key);
-  const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { groupId: group.id }, page);
-  return { group, changes: items, total };
+  const group = await selectGroup(ctx.db, ctx.workspace.id, key);
+  const deleted = group ? undefined : await deletedGroup(ctx.db, ctx.workspace.id, key);
+  if (!group && !deleted) throw new RollcallError("not_found", `group "${key}" was not found, and no group deleted from this workspace had that id or name`, { resource: "group", key });
+  const { items, total } = await pageOfChanges(ctx.db, ctx.workspace.id, { groupId: group?.id ?? deleted!.id }, page);
+  return { group: group ?? null, ...(deleted && { deleted }), changes: items, total };
 }
 
 async function assertNameFree(ctx: ReadContext, name: string, exceptId: string | null): Promise<void> {

@@ -158,7 +158,7 @@ export function isMembershipKind(kind: string): boolean {
 /** The kinds of change a sync run records, as its change log offers them. */
 export const runKinds = [
   "create", "update", "link", "disable", "enable", "delete", "unlink", "warning", "conflict", "purge",
-  "create group", "update group", "link group", "delete group", "add to group", "remove from group", "update photo",
+  "create group", "update group", "link group", "delete group", "restore group", "add to group", "remove from group", "update photo",
 ] as const;
 
 /** A run's change filter: one of runKinds, or one membership action exactly ("add to group Pilots"). */

@@ -10,6 +10,7 @@ import { manyRows } from "./merge.ts";
 import { logGroupsDeletedBySync } from "../storage/queries/groups.ts";
 import type { ApplyInput } from "./apply.ts";
 import type { ChangeKind } from "../domain/change.ts";
+import { keepDeletedGroups, rejoinParents, restoredGroupReason, takeKeptGroups } from "./deleted-groups.ts";
 
 /**
  * The groups half of an apply, inside the applier's transaction: the source's groups as its group mode wants
@@ -80,6 +81,8 @@ export async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan
   if (renamed.length) await sql`update groups set name = chr(1) || 'renaming ' || id where id = any(${renamed}::uuid[])`.execute(trx);
   const deleted = plan.changes.flatMap((c) => (c.action === "delete" ? [c.id] : []));
   if (deleted.length) await logGroupsDeletedBySync(trx, { workspaceId: ws, runId: r, actor, groupIds: deleted, sourceName: source.name });
+  // Synced by object id, a group Entra ID deleted may be restored there: kept, before its memberships go with it.
+  await keepDeletedGroups(trx, source.id, input.config.groupMode === "attribute" ? [] : deleted);
   for (const c of plan.changes) {
     if (c.action === "delete") {
       await trx.deleteFrom("groups").where("id", "=", c.id).execute();
@@ -91,20 +94,33 @@ export async function applyGroups(trx: Db, input: ApplyInput): Promise<GroupPlan
     } else if (c.action === "conflict") logs.push(log(null, c.name, "conflict", null, { externalId: c.externalId, message: c.message }));
   }
   const creates = plan.changes.filter((c) => c.action === "create");
+  const restored: { id: string; name: string; memberOf: string[] }[] = [];
   for (let at = 0; at < creates.length; at += 500) {
     const batch = creates.slice(at, at + 500);
+    // Restored in Entra ID: the same group again, under the id (and creation time) it had.
+    const kept = input.config.groupMode === "attribute" ? new Map() : await takeKeptGroups(trx, source.id, batch.map((c) => c.externalId));
     const rows = await trx
       .insertInto("groups")
-      .values(batch.map((c) => ({ workspace_id: ws, name: c.name, description: c.description, source_type: "entra" as const, source_name: source.name, source_id: source.id, external_id: c.externalId })))
+      .values(batch.map((c) => {
+        const back = kept.get(c.externalId);
+        return { ...(back && { id: back.groupId, created_at: back.createdAt }), workspace_id: ws, name: c.name, description: c.description, source_type: "entra" as const, source_name: source.name, source_id: source.id, external_id: c.externalId };
+      }))
       .returning(["id", "name", "description", "external_id"])
       .execute();
-    const replaced = await replacedGroups(trx, source.id, rows.map((g) => g.external_id ?? ""));
+    const replaced = await replacedGroups(trx, source.id, rows.filter((g) => !kept.has(g.external_id ?? "")).map((g) => g.external_id ?? ""));
     for (const g of rows) {
+      const back = kept.get(g.external_id ?? "");
+      if (back) {
+        restored.push({ id: g.id, name: g.name, memberOf: back.memberOf });
+        logs.push(log(g.id, g.name, "restore group", null, { name: g.name, description: g.description, externalId: g.external_id, reason: restoredGroupReason }));
+        continue;
+      }
       const replaces = replaced.get(g.external_id ?? "");
       logs.push(log(g.id, g.name, "create group", null, { name: g.name, description: g.description, ...(replaces && { replaces: { ...replaces, source: source.name } }) }));
     }
   }
   for (let at = 0; at < logs.length; at += 500) await trx.insertInto("change_log").values(logs.slice(at, at + 500)).execute();
+  await rejoinParents(trx, { workspaceId: ws, runId: r, actor }, restored);
   return plan.counts;
 }
 

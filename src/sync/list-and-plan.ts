@@ -38,7 +38,11 @@ export interface ListAndPlanHooks {
 }
 
 /** The plan, and warnings about the run as a whole for its log (the users' own are planned rows). */
-export type Planned = Awaited<ReturnType<typeof planRun>> & { runWarnings: RunWarning[] };
+export type Planned = Awaited<ReturnType<typeof planRun>> & {
+  runWarnings: RunWarning[];
+  /** Graph refused the full run's deleted users: a plan made again (runner.ts) must not tell purges either. */
+  deletedItemsRefused: boolean;
+};
 
 /** A stale delta token stays a Graph error (the runner falls back to a full listing); any other listing failure says what to do. */
 const listingFailure = (config: EntraConfig, links: ListAndPlanInput["links"]) => (error: unknown): never => {
@@ -91,5 +95,5 @@ export async function listMergeAndPlan(store: Store, graph: GraphClient, input: 
     const missing = await groupsNotInMirror(db, sourceId, config.scopeGroups);
     if (missing.length) throw new RollcallError("source_scope_invalid", `Nothing was applied: the source's user scope names groups that are not in Entra ID. ${missingGroupsAdvice(missing, ["scope"])}`, { missingGroups: missing });
   }
-  return { ...(early ?? (await plan())), runWarnings };
+  return { ...(early ?? (await plan())), runWarnings, deletedItemsRefused };
 }

@@ -194,7 +194,8 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
         replanning = true;
         Object.assign(progress, { phase: "replanning", planned: 0 });
         record.report(true);
-        planned = { ...(await timed("planning", () => planRun(store, { ...planInput, mode: record.run.mode }, onPlanning))), runWarnings: planned.runWarnings };
+        const { runWarnings, deletedItemsRefused } = planned;
+        planned = { ...(await timed("planning", () => planRun(store, { ...planInput, mode: record.run.mode, deletedItemsRefused }, onPlanning))), runWarnings, deletedItemsRefused };
       }
     }
   } catch (error) {

@@ -37,7 +37,11 @@ export async function stageSoftDeleted(store: Store, graph: GraphClient, input: 
     }
   } catch (error) {
     if (!(error instanceof GraphRequestError && error.status === 403)) throw graphFailure(error, "list the users deleted in Entra ID");
-    return { missing: missing.size, restorable: 0, warning: refusedWarning(missing.size, error) };
+    // Unchecked, the users an earlier run found restorable stay so: counted gone, their restorable state would end, and
+    // the next run planning one (changed here meanwhile) would say Entra ID deleted it for good, which nothing told.
+    const known = await knownRestorable(store.db, input.sourceId, missing);
+    if (known.length) await store.copyRows("sync_stage_users", ["run_id", "id", "data", "removed"], known.map((id) => [input.runId, id, null, "changed"]));
+    return { missing: missing.size, restorable: known.length, warning: refusedWarning({ unknown: missing.size - known.length, known: known.length }, error) };
   }
   if (restorable.length) {
     await store.copyRows("sync_stage_users", ["run_id", "id", "data", "removed"], restorable.map((id) => [input.runId, id, null, "changed"]));
@@ -53,14 +57,30 @@ async function heldButNotListed(db: Db, input: { sourceId: string; runId: string
   return new Set(rows.map((r) => r.id));
 }
 
-function refusedWarning(missing: number, error: GraphRequestError): RunWarning {
+/** Of `missing`, those entra_restorable has: an earlier run found them in deleted items. */
+async function knownRestorable(db: Db, sourceId: string, missing: Set<string>): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`select id from entra_restorable where source_id = ${sourceId} and id = any(${[...missing]}::text[])`.execute(db);
+  return rows.map((r) => r.id);
+}
+
+const usersText = (n: number) => (n === 1 ? "1 user" : `${n.toLocaleString("en-US")} users`);
+
+/** One warning for the run: what it could not tell of each kind of missing user, and the permission that lets it. */
+function refusedWarning(missing: { unknown: number; known: number }, error: GraphRequestError): RunWarning {
   const permission = permissionFor(error.url);
-  const users = missing === 1 ? "1 user" : `${missing.toLocaleString("en-US")} users`;
+  const parts = [];
+  if (missing.unknown) {
+    parts.push(`whether the ${usersText(missing.unknown)} the source holds that Entra ID no longer lists are deleted for good or only deleted there and still restorable for 30 days: `
+      + `the source's on-remove setting applied to them as to users deleted for good (with on-remove delete, they lose their PIN, cards and role here)`);
+  }
+  if (missing.known) {
+    const it = missing.known === 1 ? "it" : "they";
+    parts.push(`whether Entra ID has since deleted ${it === "it" ? "it" : "them"} for good, for the ${usersText(missing.known)} the source holds disabled while restorable there: `
+      + `${it} stay${it === "it" ? "s" : ""} disabled as restorable, and no "purge" entry says ${it} can no longer be restored until a run may read deleted users`);
+  }
   // The same words every run (no request id): approving a stopped run compares its log with the reviewed one's.
-  const message = `Graph refused to list the users deleted in Entra ID (403 ${error.code}), so this run could not tell whether the ${users} `
-    + `the source holds that Entra ID no longer lists are deleted for good or only deleted there and still restorable for 30 days: `
-    + `the source's on-remove setting applied to them as to users deleted for good (with on-remove delete, they lose their PIN, cards and role here). `
-    + `To keep restorable users, in App registrations > API permissions add the Microsoft Graph application permission ${permission} `
+  const message = `Graph refused to list the users deleted in Entra ID (403 ${error.code}), so this run could not tell ${parts.join("; nor ")}. `
+    + `In App registrations > API permissions add the Microsoft Graph application permission ${permission} `
     + `(it reads deleted users) and click "Grant admin consent".`;
   return { subject: "Users deleted in Entra ID", message };
 }

@@ -248,7 +248,9 @@ describe.each(engines)("API routes on %s", (engine) => {
     // Its joining Everyone too, which Everyone's history reads as well.
     expect((await as("GET", "workspaces/acme/groups/Builders/changes?offset=2")).body.items.map((c: { action: string }) => c.action)).toEqual(["add to group Everyone", "add to group Engineers", "create group"]);
     expect((await as("DELETE", "workspaces/acme/groups/Builders")).body.name).toBe("Builders");
-    expectError(await as("GET", "workspaces/acme/groups/Builders/changes"), 404, "not_found");
+    // Its history is kept, marked deleted; the group itself is gone.
+    const kept = (await as("GET", "workspaces/acme/groups/Builders/changes?limit=1")).body;
+    expect(kept).toMatchObject({ total: 7, items: [{ action: "remove from group Everyone" }], deleted: { name: "Builders", deletedBy: "owner@example.com" } });
     expectError(await as("GET", "workspaces/acme/groups/Builders"), 404, "not_found");
     expect((await as("GET", "workspaces/acme/groups/Everyone")).body.members).toEqual([]);
   });

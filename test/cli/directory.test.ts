@@ -369,6 +369,13 @@ describe.each(engines)("the rollcall CLI on %s", { timeout: 180_000 }, (engine) 
     expect([removed.code, removed.stdout.trim()]).toEqual([0, "removed group Contractors; it left Printer room 3, Visitors"]);
     const history = (await cli("groups", "history", "Visitors", "--workspace", "acme", "--limit", "1", "--json")).json<{ changes: { action: string; subject: string }[] }>();
     expect(history.changes.map((c) => [c.action, c.subject])).toEqual([["remove from group Visitors", "Contractors"]]);
+    // A deleted group's history is kept, read by the name it had, headed as deleted.
+    const gone = await cli("groups", "history", "contractors", "--workspace", "acme");
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.stdout).toMatch(byMe(/^Contractors \(deleted \S+ by cli, group [0-9a-f-]{36}\): 6 change\(s\), newest first\n/));
+    expect(gone.stdout).toMatch(byMe(/\n {2}\S+ {2}Delete group: Contractors by cli\n/));
+    const never = await cli("groups", "history", "Nobody's group", "--workspace", "acme");
+    expect([never.code, never.stderr]).toEqual([3, expect.stringContaining("no group deleted from this workspace had that id or name")]);
     for (const name of ["Printer room 3", "Visitors"]) expect((await cli("groups", "remove", name, "--workspace", "acme")).code).toBe(0);
   });
 

@@ -196,6 +196,12 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     expect((await cli(["groups", "members", "list", "Pilots", "--json"])).json()).toEqual(["ada@example.com"]);
     expect((await cli(["groups", "history", "Pilots", "--json"])).json()).toMatchObject({ group: { name: "Pilots" }, total: 2, changes: [{ action: "add to group Pilots", subject: "ada@example.com" }, { action: "create group" }] });
     expect((await cli(["activity", "--action", "add to group", "--limit", "1", "--json"])).json()).toMatchObject({ items: [{ action: "add to group Pilots", subject: "ada@example.com" }] });
+    // A deleted group's history over the API, by the name it had.
+    expect((await cli(["groups", "add", "Temp crew"])).code).toBe(0);
+    expect((await cli(["groups", "remove", "Temp crew"])).code).toBe(0);
+    const goneGroup = await cli(["groups", "history", "Temp crew"]);
+    expect(goneGroup.stdout, goneGroup.stderr).toMatch(/^Temp crew \(deleted \S+ by .+, group [0-9a-f-]{36}\): 2 change\(s\), newest first\n/);
+    expect((await cli(["groups", "history", "Temp crew", "--json"])).json()).toMatchObject({ group: null, deleted: { name: "Temp crew" }, total: 2 });
     expect((await cli(["users", "add", "--email", "bob@example.com", "--display-name", "Bob"])).code).toBe(0);
     const both = await cli(["users", "disable", "ada@example.com", "bob@example.com", "--json"]);
     expect(both.json()).toMatchObject({ action: "disable", changed: 2, unchanged: 0 });

@@ -6,7 +6,6 @@ import { httpFetch, type HttpFetch } from "../../src/net/http.ts";
 import { getGroup } from "../../src/core/groups.ts";
 import { getUser, updateUser } from "../../src/core/users.ts";
 import { listChanges } from "../../src/core/change-log.ts";
-import { historyText } from "../../src/cli/change-lines.ts";
 
 /**
  * Entra ID's recycle bin as an admin lives it, under the default --on-remove disable: a user deleted in Entra ID is
@@ -88,7 +87,7 @@ describe.each(cases)("a user deleted then restored in Entra ID, on-remove disabl
     expect((await sql`select 1 from entra_restorable where id = ${leaver.id}`.execute(h.store.db)).rows).toEqual([]);
   });
 
-  it("a group deleted in Entra ID leaves with its memberships; restored, it comes back with its members, naming the group it replaces", async () => {
+  it("a group deleted in Entra ID leaves with its memberships; restored, it is the same group again with its members, its history going on", async () => {
     const group = tenant().listGroups().find((g) => !g.mailEnabled && tenant().listMembers(g.id).some((m) => m.kind === "user"))!;
     const old = await getGroup(h.ctx, group.displayName);
     const members = [...old.members].sort();
@@ -96,22 +95,25 @@ describe.each(cases)("a user deleted then restored in Entra ID, on-remove disabl
     tenant().deleteGroup(group.id);
     const gone = await sync();
     await expect(getGroup(h.ctx, group.displayName)).rejects.toMatchObject({ code: "not_found" });
-    const [deleted] = await listChanges(h.store.db, h.ctx.workspace.id, { runId: gone.runId, action: "delete group" });
+    expect(await listChanges(h.store.db, h.ctx.workspace.id, { runId: gone.runId, action: "delete group" })).toMatchObject([{ subject: old.name }]);
     tenant().restoreGroup(group.id);
     const back = await sync();
+    expect(back.counts).toMatchObject({ groupsCreated: 1 });
     const again = await getGroup(h.ctx, group.displayName);
+    expect(again).toMatchObject({ id: old.id, createdAt: old.createdAt });
     expect([...again.members].sort()).toEqual(members);
-    expect(again.id).not.toBe(old.id);
-    const [created] = await listChanges(h.store.db, h.ctx.workspace.id, { runId: back.runId, action: "create group" });
-    expect(created).toMatchObject({ subject: again.name, after: { replaces: { id: old.id, deletedAt: deleted!.at, deletedBy: deleted!.actor, source: "corp" } } });
-    expect(historyText(again.name, { changes: [created!], total: 1 })).toContain(`replaces deleted group ${old.id} (the same Entra group), deleted ${deleted!.at} by`);
-    // Deleted and restored once more: the newest deleted group is the one named.
+    const [restored] = await listChanges(h.store.db, h.ctx.workspace.id, { runId: back.runId, action: "restore group" });
+    expect(restored).toMatchObject({ subject: again.name, after: { reason: "restored in Entra ID from deleted groups" } });
+    expect(await listChanges(h.store.db, h.ctx.workspace.id, { runId: back.runId, action: "create group" })).toEqual([]);
+    // One history: created, deleted, restored, members leaving and coming back.
+    const history = await listChanges(h.store.db, h.ctx.workspace.id, { groupId: old.id });
+    expect(history.map((c) => c.action)).toEqual(expect.arrayContaining(["restore group", "delete group", `add to group ${again.name}`, `remove from group ${again.name}`]));
+    // Deleted and restored once more: the same group still.
     tenant().deleteGroup(group.id);
     await sync();
     tenant().restoreGroup(group.id);
-    const third = await sync();
-    const [recreated] = await listChanges(h.store.db, h.ctx.workspace.id, { runId: third.runId, action: "create group" });
-    expect(recreated!.after).toMatchObject({ replaces: { id: again.id } });
+    await sync();
+    expect(await getGroup(h.ctx, group.displayName)).toMatchObject({ id: old.id });
   });
 
   it("a group new to the source names no group it replaces", async () => {

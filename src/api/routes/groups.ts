@@ -4,7 +4,7 @@ import { membersShownCap } from "../../domain/group.ts";
 import { sourceTypes, type SourceType } from "../../domain/user.ts";
 import { addMember, createGroup, deleteGroup, groupHistory, groupMembers, groupVersion, listGroups, listGroupsWithMembers, removeMember, showGroup, updateGroup } from "../../core/groups.ts";
 import { route, type RouteModule } from "../route.ts";
-import { changeSchema, groupMemberSchema, groupSchema, groupWithMembersSchema, historyQuery, includeMembersParam, limitParam, listOf, offsetParam, workspaceParams } from "../schemas.ts";
+import { changeSchema, groupMemberSchema, groupSchema, groupWithMembersSchema, historyQuery, includeMembersParam, limitParam, listOf, offsetParam, timestamp, workspaceParams } from "../schemas.ts";
 
 const isSourceType = (type: unknown): type is SourceType => (sourceTypes as readonly unknown[]).includes(type);
 
@@ -99,14 +99,19 @@ export const groupRoutes: RouteModule = {
     route({
       method: "GET",
       url: "/workspaces/:workspace/groups/:id/changes",
-      summary: "A group's history, newest first: its own changes, and members added and removed one by one (a user a sync or an import created, or an import changed, has its groups in its own history entry)",
+      summary: "A group's history, newest first: its own changes, and members added and removed one by one (a user a sync or an import created, or an import changed, has its groups in its own history entry). A deleted group's history is kept: ask for it by the id or name it had",
       access: "workspace",
       params: groupParams,
       query: historyQuery,
-      response: listOf(changeSchema),
+      response: listOf(changeSchema).extend({
+        deleted: z
+          .object({ id: z.string(), name: z.string(), deletedAt: timestamp, deletedBy: z.string() })
+          .optional()
+          .describe("present when no group of the workspace has the id or name: the deleted group this history is of (its last delete entry), which GET …/groups/{id} no longer answers"),
+      }),
       async handler({ ctx, params, query }) {
-        const { changes, total } = await groupHistory(ctx, params.id, query);
-        return { items: changes, total, limit: query.limit, offset: query.offset };
+        const { changes, total, deleted } = await groupHistory(ctx, params.id, query);
+        return { items: changes, total, limit: query.limit, offset: query.offset, ...(deleted && { deleted }) };
       },
     }),
     route({

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { sourceTypes, type SourceType } from "../../domain/user.ts";
 import type { GroupDetail } from "../../domain/group.ts";
+import { describeActor } from "../../domain/actor.ts";
 import { historyText } from "../change-lines.ts";
 import { directoryCommand, nothingToChange, positiveInteger, runOn, suggest, table } from "../io.ts";
 import { sourceCell } from "../../domain/source.ts";
@@ -48,10 +49,10 @@ export function groupsCommand(): Command {
   );
 
   groups.addCommand(
-    directoryCommand("history", "one group's change log, newest first: the group's own changes and its members coming and going")
+    directoryCommand("history", "one group's change log, newest first: the group's own changes and its members coming and going (a deleted group's too, by the name or id it had)")
       .argument("<group>", "group name or id")
       .option("--limit <n>", "how many changes", positiveInteger, 50)
-      .action(async (key: string, opts) => runOn(opts, (directory) => directory.groups.history(key, opts.limit), { human: (h) => historyText(`${h.group.name}`, h, true) })),
+      .action(async (key: string, opts) => runOn(opts, (directory) => directory.groups.history(key, opts.limit), { human: (h) => historyText(h.group ? h.group.name : `${h.deleted!.name} (deleted ${h.deleted!.deletedAt} by ${describeActor(h.deleted!.deletedBy)}, group ${h.deleted!.id})`, h, true) })),
   );
 
   groups.addCommand(

@@ -75,7 +75,8 @@ export function History({ changes, showSubject = false, linkRuns = false }: { ch
             ) : null}
             {replacedG ? (
               <p className="history-note history-replaces">
-                Created by the sync of {replacedG.source} — replaces a group deleted on {formatDate(replacedG.deletedAt)} by {describeActor(replacedG.deletedBy)} (the same Entra group, then group {replacedG.id})
+                Created by the sync of {replacedG.source} — replaces a group deleted on {formatDate(replacedG.deletedAt)} by {describeActor(replacedG.deletedBy)} (the same Entra group):{" "}
+                <Link to={wsPath(workspace, `/groups/${encodeURIComponent(replacedG.id)}`)}>see its history</Link>
               </p>
             ) : null}
             {joined.length ? <p className="history-groups muted">Groups: {joined.join(", ")}</p> : null}

@@ -15,6 +15,7 @@ import type { BulkResult } from "../../domain/bulk.ts";
 import { DraftNotice, hasDraft, useDraft, useKeepDraft } from "../drafts.tsx";
 import { FieldError } from "../components/field-error.tsx";
 import { isGuid } from "../../domain/guid.ts";
+import { DeletedGroupPage } from "./DeletedGroup.tsx";
 
 /**
  * The members typed or pasted: emails (or user ids) split at commas, semicolons, line breaks or spaces; anything else
@@ -99,6 +100,8 @@ export function GroupPage({ id }: { id: string }) {
   const canChange = useCanChange();
 
   const g = group.data;
+  // A deleted group's history is kept, under the id it had (history entries link to it).
+  if (group.error instanceof ApiError && group.error.status === 404) return <DeletedGroupPage workspace={workspace} path={path} notFound={group.error} />;
   if (!g) {
     return (
       <div className="page">
