@@ -61,4 +61,20 @@ describe.skipIf(!hasChromium)("web console: a new source's first steps", () => {
     await form.getByRole("button", { name: "Cancel" }).click();
     await form.waitFor({ state: "hidden" });
   });
+
+  it("a preview's page starts the sync it previewed, and follows it to its end", async () => {
+    const { page } = ui;
+    await page.goto(`${ui.server.url}/w/default/sync/contoso`);
+    await page.getByRole("button", { name: "Preview changes" }).click();
+    await page.getByRole("link", { name: "See the changes it would make" }).click({ timeout: 60_000 });
+    await page.getByRole("heading", { name: "Preview of contoso", level: 1 }).waitFor();
+    const banner = page.locator("[data-kind='preview']");
+    await expect.poll(() => banner.textContent()).toContain("This was a preview: the changes below were computed but not applied.");
+    await banner.getByRole("button", { name: "Sync now" }).click();
+    await page.getByRole("heading", { name: "Sync of contoso", level: 1 }).waitFor();
+    await expect.poll(() => page.locator(".page-head .badge").textContent(), { timeout: 60_000 }).toBe("Succeeded");
+    expect(await page.locator("#counts-h + .counts").textContent()).toMatch(/\d+ created/);
+    const synced = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?source=contoso&limit=1").then((r) => r.json() as Promise<{ total: number }>));
+    expect(synced.total).toBeGreaterThan(0);
+  });
 });
