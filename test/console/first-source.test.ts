@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
+import { updateEntraSource } from "../../src/core/sources.ts";
 import { hasChromium } from "./harness.ts";
 import { addEmulatorSource, signedInConsole } from "./signed-in.ts";
 
@@ -10,9 +11,10 @@ import { addEmulatorSource, signedInConsole } from "./signed-in.ts";
  */
 describe.skipIf(!hasChromium)("web console: a new source's first steps", () => {
   let emulator: RunningEmulator;
+  let ctx: Awaited<ReturnType<typeof addEmulatorSource>>;
   const ui = signedInConsole(async (server) => {
     emulator = await startTrustedEmulator({ users: 30, groups: 4, seed: 21 });
-    await addEmulatorSource(server, emulator);
+    ctx = await addEmulatorSource(server, emulator);
   });
   afterAll(async () => {
     await emulator?.close();
@@ -76,5 +78,20 @@ describe.skipIf(!hasChromium)("web console: a new source's first steps", () => {
     expect(await page.locator("#counts-h + .counts").textContent()).toMatch(/\d+ created/);
     const synced = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?source=contoso&limit=1").then((r) => r.json() as Promise<{ total: number }>));
     expect(synced.total).toBeGreaterThan(0);
+  });
+
+  it("a synced user's page says they cannot sign in while their source is not used for Sign in with Microsoft", async () => {
+    const { page } = ui;
+    const { items } = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?source=contoso&limit=1").then((r) => r.json() as Promise<{ items: { id: string; displayName: string }[] }>));
+    await page.goto(`${ui.server.url}/w/default/users/${items[0]!.id}`);
+    await page.getByRole("heading", { name: items[0]!.displayName, level: 1 }).waitFor();
+    await expect.poll(() => page.locator("[data-kind='sign-in-off']").textContent()).toBe(
+      "Cannot sign in yet: source contoso is not used for Sign in with Microsoft (turn it on in the source's Edit settings).",
+    );
+    expect(await page.getByText("Signs in with Microsoft.").count()).toBe(0);
+    await updateEntraSource(ctx, "contoso", { config: { signIn: true } });
+    await page.reload();
+    await page.getByText("Signs in with Microsoft.").waitFor();
+    expect(await page.locator("[data-kind='sign-in-off']").count()).toBe(0);
   });
 });
