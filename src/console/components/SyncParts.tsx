@@ -57,7 +57,8 @@ export function CheckList({ result }: { result: TestResult }) {
             <span>
               <strong>{checkName(c.name)}</strong>
               <span className="visually-hidden">{c.ok === null ? " skipped" : c.ok ? " passed" : " failed"}</span>: {sourceAdvice(c.message)}
-              {c.code && !c.ok ? <code className="check-code">{c.code}</code> : null}
+              {/* The code apart, unless the advice already starts with it ("AADSTS7000215: Wrong client secret…"). */}
+              {c.code && !c.ok && !c.message.includes(c.code) ? <code className="check-code">{c.code}</code> : null}
             </span>
           </li>
         ))}
