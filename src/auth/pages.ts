@@ -8,6 +8,16 @@ export const pageSecurityHeaders = {
   "cache-control": "no-store",
 };
 
+/**
+ * The workspace chooser's form goes to Rollcall, which redirects to the organization's login host: browsers check
+ * form-action on every redirect of a form's navigation (Chromium blocks it otherwise), so it allows https hosts too.
+ * https://www.w3.org/TR/CSP3/#directive-form-action
+ */
+export const chooserSecurityHeaders = {
+  ...pageSecurityHeaders,
+  "content-security-policy": pageSecurityHeaders["content-security-policy"].replace("form-action 'self'", "form-action 'self' https:"),
+};
+
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }

@@ -20,7 +20,7 @@ export function normalizePhone(raw: string, defaultCountry: string | null | unde
       ok: false,
       reason: country
         ? `"${raw}" is not a phone number (read as ${country}; use the +country format for other countries)`
-        : `"${raw}" is not a phone number in international format (set the workspace's default country to read local numbers)`,
+        : `"${raw}" is not a phone number in international format: write it with its +country code, or set the workspace's default country (the console's Settings, or rollcall workspaces update --default-country) to read local numbers`,
     };
   }
   if (!checkedWhileParsing(parsed, text.startsWith("+") ? undefined : country) && !parsed.isValid()) {

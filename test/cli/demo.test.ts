@@ -49,6 +49,10 @@ describe("rollcall demo", () => {
       const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
       const users = await fetch(`${base}/api/v1/workspaces/demo/users?limit=1&source=northwind`, { headers: { cookie } });
       expect(((await users.json()) as { total: number }).total).toBe(created);
+      // The emulator's address is printed, for an admin trying to add a source by hand: the demo source's own.
+      const northwind = await fetch(`${base}/api/v1/workspaces/demo/sources/northwind`, { headers: { cookie } });
+      const { loginUrl } = ((await northwind.json()) as { config: { loginUrl: string } }).config;
+      expect(/emulator:\s+(\S+)/.exec(stdout)?.[1]).toBe(loginUrl);
       // The demo's own emulator is allowed as an Entra host, and no other: a source another admin adds cannot reach into the network.
       const elsewhere = await fetch(`${base}/api/v1/workspaces/demo/sources`, {
         method: "POST",

@@ -69,6 +69,8 @@ describe.skipIf(!hasChromium)("web console: what to do about a wrong client secr
     expect(await check.first().textContent()).toContain("Wrong client secret.");
     expect(await check.first().textContent()).toContain("then paste its Value in the source's Edit settings > Replace secret.");
     expect(await check.first().textContent()).not.toContain("rollcall sources update");
+    // Its AADSTS code is said once, where the advice starts.
+    expect((await check.first().textContent())!.match(/AADSTS7000215/g)).toHaveLength(1);
 
     await page.getByRole("button", { name: "Sync now" }).click();
     await page.getByRole("link", { name: "See the run's change log" }).click();

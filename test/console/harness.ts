@@ -22,7 +22,8 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-export async function startConsoleServer(): Promise<ConsoleServer> {
+/** `env`: settings of the server beyond the harness's own (which it may override). */
+export async function startConsoleServer(env: Record<string, string> = {}): Promise<ConsoleServer> {
   await ensureConsoleBuilt();
   const dataDir = freshDataFolder("rollcall-console-");
   const config = loadConfig({
@@ -32,6 +33,7 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
     ROLLCALL_LOG_LEVEL: "silent",
     ROLLCALL_COOKIE_SECURE: "false",
     ROLLCALL_ENTRA_CUSTOM_URLS: "true",
+    ...env,
   });
   const rt = await openRuntime(config, { command: "console-test" });
   const server = await startServer(rt, { host: "127.0.0.1", port: 0, print: () => {} });

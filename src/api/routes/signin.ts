@@ -8,7 +8,7 @@ import { checkNativeRedirect, redeemNativeCode, toLoopback, type NativeLoopback 
 import { signInSources } from "../../auth/signin-sources.ts";
 import { getUserRole, linkedUser, setUserRole } from "../../auth/user-roles.ts";
 import { endMicrosoftSessions } from "../../core/accounts.ts";
-import { chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage } from "../../auth/pages.ts";
+import { chooserSecurityHeaders, chooseSourcePage, chooseWorkspacePage, pageSecurityHeaders, refusalPage } from "../../auth/pages.ts";
 import { cookieIsSecure, startBrowserSession, visibleWorkspaces } from "../auth.ts";
 import { apiPrefix } from "../openapi.ts";
 import { route, type RouteModule } from "../route.ts";
@@ -45,8 +45,8 @@ export function callbackUrl(rt: Runtime, request: FastifyRequest): string {
   return `${origin(rt, request)}${flowPath}/callback`;
 }
 
-function page(reply: FastifyReply, status: number, html: string): void {
-  void reply.status(status).headers(pageSecurityHeaders).type("text/html; charset=utf-8").send(html);
+function page(reply: FastifyReply, status: number, html: string, headers: Record<string, string> = pageSecurityHeaders): void {
+  void reply.status(status).headers(headers).type("text/html; charset=utf-8").send(html);
 }
 
 /**
@@ -167,7 +167,7 @@ export const signInRoutes: RouteModule = {
             hints: { loginHint: query.login_hint, domainHint: query.domain_hint, prompt: request.cookies[signedOutCookie] ? "login" : query.prompt }, client,
           });
           const hidden = Object.fromEntries(startKeys.flatMap((k) => (typeof query[k] === "string" ? [[k, query[k]]] : []))) as Record<string, string>;
-          if (result.kind === "choose-workspace") return page(reply, 200, chooseWorkspacePage(`${flowPath}/start`, hidden));
+          if (result.kind === "choose-workspace") return page(reply, 200, chooseWorkspacePage(`${flowPath}/start`, hidden), chooserSecurityHeaders);
           if (result.kind === "choose-source") return page(reply, 200, chooseSourcePage(`${flowPath}/start`, result.workspace, result.sources, hidden));
           reply.setCookie(bindingCookie(result.bindingKey), result.browserBinding, { path: flowPath, httpOnly: true, sameSite: "lax", secure: cookieIsSecure(rt.config, request), maxAge: 600 });
           void reply.header("cache-control", "no-store").redirect(result.url, 302);

@@ -96,6 +96,8 @@ export function demoCommand(): Command {
             `  sign in as: ${admin.email}`,
             `  password:   ${admin.password}`,
             ...(source.signIn ? ["  or Sign in with Microsoft as anyone of Northwind Traders (the demo tenant's page asks no password)"] : []),
+            // To try adding a source by hand: its Login and Graph URL, and where to make it another tenant.
+            `  emulator:   ${emulator!.loginUrl} (a source's Login and Graph URL; POST ${emulator!.loginUrl}/_emulator/tenants adds a tenant)`,
             "Press Ctrl+C to stop.",
           ];
           process.stdout.write(`\n${lines.join("\n")}\n`);

@@ -45,14 +45,18 @@ export function GroupPicker({ workspace, source, picked, onPick }: { workspace: 
       {found && !found.items.length ? <p className="muted small">No group’s name starts with “{found.q}”.</p> : null}
       {found?.items.length ? (
         <ul className="plain-list" aria-label="Groups found">
-          {found.items.map((g) => (
-            <li key={g.id}>
-              <button type="button" className="btn btn-small" disabled={listed.has(g.displayName.toLowerCase())} onClick={() => onPick(g.displayName)} aria-label={`Add ${g.displayName}`}>
-                {listed.has(g.displayName.toLowerCase()) ? "Added" : "Add"}
-              </button>{" "}
-              {g.displayName} {g.description ? <span className="muted small">{g.description}</span> : null}
-            </li>
-          ))}
+          {found.items.map((g) => {
+            const added = listed.has(g.displayName.toLowerCase());
+            return (
+              <li key={g.id}>
+                {/* aria-disabled, not disabled: a disabled button drops the keyboard focus to the page as it is added. */}
+                <button type="button" className="btn btn-small" aria-disabled={added || undefined} onClick={() => added || onPick(g.displayName)} aria-label={`Add ${g.displayName}`}>
+                  {added ? "Added" : "Add"}
+                </button>{" "}
+                {g.displayName} {g.description ? <span className="muted small">{g.description}</span> : null}
+              </li>
+            );
+          })}
         </ul>
       ) : null}
     </div>

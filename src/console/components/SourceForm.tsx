@@ -33,21 +33,24 @@ export function SourceFormDialog({
   open,
   onClose,
   onSaved,
+  atScope = false,
 }: {
   workspace: string;
   source?: Source | undefined;
   open: boolean;
   onClose: () => void;
   onSaved: (source: Source) => void;
+  /** Opens with the keyboard focus (and the view) on which users to sync, after the rest was set up. */
+  atScope?: boolean;
 }) {
   return (
     <Dialog open={open} title={source ? `Edit source ${source.name}` : "Add Entra ID source"} onClose={onClose} wide>
-      <SourceForm key={source?.updatedAt ?? "new"} workspace={workspace} source={source} onCancel={onClose} onSaved={onSaved} />
+      <SourceForm key={source?.updatedAt ?? "new"} workspace={workspace} source={source} onCancel={onClose} onSaved={onSaved} atScope={atScope} />
     </Dialog>
   );
 }
 
-function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: string; source?: Source | undefined; onCancel: () => void; onSaved: (s: Source) => void }) {
+function SourceForm({ workspace, source, onCancel, onSaved, atScope }: { workspace: string; source?: Source | undefined; onCancel: () => void; onSaved: (s: Source) => void; atScope: boolean }) {
   const start = useMemo(() => initial(source), [source]);
   // Changes kept while the admin signed in again start the form; the secret or certificate is never kept.
   const draft = useDraft<{ form: FormState; advanced: boolean }>("source");
@@ -75,6 +78,11 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
   // The stored credential's problem (a moved login URL asks for it again) shows at its line until its fields open.
   const credentialError = fe.clientSecret ?? fe.certificatePem ?? fe.privateKeyPem ?? fe.credential;
   const set = <K extends keyof FormState>(key: K) => (value: FormState[K]) => setS((x) => ({ ...x, [key]: value }));
+  // The button goes as the fields come: the keyboard focus goes on to the field that takes the new credential.
+  const replaceCredential = () => {
+    set("replaceSecret")(true);
+    requestAnimationFrame(() => document.querySelector<HTMLElement>(".source-form :is([name='clientSecret'], [name='certificatePem'])")?.focus());
+  };
   const text = (key: keyof FormState) => ({
     value: s[key] as string,
     onChange: (e: { target: { value: string } }) => set(key)(e.target.value as never),
@@ -116,7 +124,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
               <span className="label">Credential</span>
               <div>
                 <span className={source.secret.set ? "" : "field-error"}>{stored === "certificate" ? source.secret.description : `Client secret ${source.secret.description}`}</span>{" "}
-                <button type="button" className="btn btn-small" onClick={() => set("replaceSecret")(true)}>
+                <button type="button" className="btn btn-small" onClick={replaceCredential}>
                   Replace {stored ?? "secret"}
                 </button>
               </div>
@@ -181,7 +189,7 @@ function SourceForm({ workspace, source, onCancel, onSaved }: { workspace: strin
       <fieldset>
         <legend>Users</legend>
         <div className="grid-2">
-          <SelectField label="Which users" {...text("users")} error={fe.users}>
+          <SelectField label="Which users" {...text("users")} error={fe.users} {...(atScope && { "data-initial-focus": true })}>
             <option value="all">All users in the directory</option>
             <option value="groups">Only members of these groups</option>
           </SelectField>

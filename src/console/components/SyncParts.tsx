@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError } from "../api.ts";
 import { Link } from "../router.tsx";
 import { wsPath } from "../session.tsx";
@@ -9,7 +9,7 @@ import { countOf, relativeTime } from "../format.ts";
 import { sourceAdvice } from "../advice.ts";
 
 /** Connect: test the credentials and permissions, one line per check, with what to do for each failure. */
-export function ConnectButton({ workspace, source, onResult }: { workspace: string; source: string; onResult?: (r: TestResult) => void }) {
+export function ConnectButton({ workspace, source, onResult, next }: { workspace: string; source: string; onResult?: (r: TestResult) => void; next?: ReactNode }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<TestResult | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -39,6 +39,7 @@ export function ConnectButton({ workspace, source, onResult }: { workspace: stri
       {busy ? <span className="muted small"> Signing in to Entra ID and checking permissions…</span> : null}
       <ErrorBanner error={error} title="The connection test could not run." />
       {result ? <CheckList result={result} /> : null}
+      {result?.ok ? next : null}
     </div>
   );
 }
@@ -56,7 +57,8 @@ export function CheckList({ result }: { result: TestResult }) {
             <span>
               <strong>{checkName(c.name)}</strong>
               <span className="visually-hidden">{c.ok === null ? " skipped" : c.ok ? " passed" : " failed"}</span>: {sourceAdvice(c.message)}
-              {c.code && !c.ok ? <code className="check-code">{c.code}</code> : null}
+              {/* The code apart, unless the advice already starts with it ("AADSTS7000215: Wrong client secret…"). */}
+              {c.code && !c.ok && !c.message.includes(c.code) ? <code className="check-code">{c.code}</code> : null}
             </span>
           </li>
         ))}

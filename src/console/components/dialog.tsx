@@ -3,7 +3,10 @@ import { ErrorBanner, Spinner, useToast } from "./ui.tsx";
 
 /* ---------- dialogs: a modal <dialog> that asks before dropping unsaved changes, confirmations, shown-once secrets ---------- */
 
-/** Where a dialog's keyboard focus starts: its first field that takes input (a radio group's ticked choice), if any. */
+/**
+ * Where a dialog's keyboard focus starts: the field marked data-initial-focus (a form opened at one part), else its
+ * first field that takes input (a radio group's ticked choice), if any.
+ */
 const firstField = [
   "input:not([type=hidden]):not([type=radio]):not([readonly]):not(:disabled)",
   "input[type=radio]:checked:not(:disabled)",
@@ -59,7 +62,11 @@ export function Dialog({
       // dialog. The first field takes the focus instead, else the control marked data-autofocus (React's autoFocus
       // cannot: it runs while the dialog is closed).
       dialog.showModal();
-      (dialog.querySelector<HTMLElement>(`.dialog-body :is(${firstField})`) ?? dialog.querySelector<HTMLElement>("[data-autofocus]"))?.focus();
+      (
+        dialog.querySelector<HTMLElement>(".dialog-body [data-initial-focus]") ??
+        dialog.querySelector<HTMLElement>(`.dialog-body :is(${firstField})`) ??
+        dialog.querySelector<HTMLElement>("[data-autofocus]")
+      )?.focus();
     }
     // Closing gives the focus back to what had it before the dialog opened (the button that opened it).
     if (!open && dialog.open) dialog.close();

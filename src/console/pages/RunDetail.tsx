@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { withQuery, ws } from "../api.ts";
+import { ApiError, withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
@@ -25,6 +25,34 @@ const decisions = {
   reject: { title: "Reject this run?", confirm: "Reject run", danger: false },
   stop: { title: "Stop this run?", confirm: "Stop run", danger: true },
 };
+
+/** From a preview's page: start the sync it previewed, and follow it on its own page. */
+function SyncNowButton({ workspace, source }: { workspace: string; source: string }) {
+  const [starting, setStarting] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const start = async () => {
+    if (starting) return; // the button stays focusable while starting (aria-disabled)
+    setStarting(true);
+    setError(null);
+    try {
+      navigate(wsPath(workspace, `/runs/${await syncApi.sync(workspace, source, {})}`));
+    } catch (e) {
+      // A sync already running is the one to follow.
+      if (e instanceof ApiError && e.code === "sync_running" && typeof e.details.runId === "string") navigate(wsPath(workspace, `/runs/${e.details.runId}`));
+      else setError(e);
+    } finally {
+      setStarting(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" className="btn btn-primary" onClick={() => void start()} aria-disabled={starting || undefined}>
+        {starting ? "Starting…" : "Sync now"}
+      </button>
+      <ErrorBanner error={error} title="The sync could not start." />
+    </>
+  );
+}
 
 /** The change log is read a page at a time: a first sync of 100,000 users logs more than 100,000 entries. */
 const changesPerPage = 200;
@@ -142,7 +170,14 @@ export function RunPage({ id }: { id: string }) {
         wouldStop ? (
           <p className="banner banner-warn" role="status">This was a preview: the changes below were computed but not applied. {wouldStop}</p>
         ) : (
-          <p className="banner banner-info">This was a preview: the changes below were computed but not applied. Use Sync now to apply them.</p>
+          <div className="banner banner-info" data-kind="preview">
+            <p>This was a preview: the changes below were computed but not applied. Sync now applies what Entra ID holds then: these changes, unless something changed there since.</p>
+            {source ? (
+              <AdminOnly>
+                <SyncNowButton workspace={workspace} source={source} />
+              </AdminOnly>
+            ) : null}
+          </div>
         )
       ) : null}
       {r.status === "rejected" ? <p className="banner banner-info">This run was rejected: none of the changes below were applied.</p> : null}

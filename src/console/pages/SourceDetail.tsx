@@ -7,7 +7,7 @@ import { Badge, ErrorBanner, Loading, Pager } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate, relativeTime } from "../format.ts";
 import { SourceFormDialog, describeEndpoints, registerRedirectUri, useSignInRedirectUri } from "../components/SourceForm.tsx";
-import { SourceCard } from "./Sync.tsx";
+import { SourceCard, scopeText } from "./Sync.tsx";
 import { Prop } from "./UserDetail.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { hasDraft } from "../drafts.tsx";
@@ -44,6 +44,11 @@ function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source
   const setOffset = (next: number) => setQuery({ runs: next || null }, { push: true });
   const runs = useLoad((signal) => syncApi.listRuns(workspace, { source: name, limit: pageSize, offset }, signal), [workspace, name, offset]);
   const [editing, setEditing] = useState(() => hasDraft("source")); // open again with the changes kept over a sign-in
+  const [atScope, setAtScope] = useState(false);
+  const edit = (scope: boolean) => {
+    setAtScope(scope);
+    setEditing(true);
+  };
   const [removing, setRemoving] = useState(false);
   const canChange = useCanChange();
   const redirectUri = useSignInRedirectUri();
@@ -72,7 +77,7 @@ function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source
         </div>
         {s && canChange ? (
           <div className="actions">
-            <button type="button" className="btn" onClick={() => setEditing(true)}>
+            <button type="button" className="btn" onClick={() => edit(false)}>
               Edit settings
             </button>
             <button type="button" className="btn btn-danger" onClick={() => setRemoving(true)}>
@@ -87,7 +92,15 @@ function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source
         <>
           {justSaved ? <p className="banner banner-info">Source saved. Click Connect to check the credentials and permissions, then Preview changes or Sync now.</p> : null}
           <div className="detail-grid">
-            <SourceCard key={s.updatedAt} workspace={workspace} source={s} onChanged={refresh} onConnected={() => setJustSaved(false)} onItsPage />
+            <SourceCard
+              key={s.updatedAt}
+              workspace={workspace}
+              source={s}
+              onChanged={refresh}
+              onConnected={() => setJustSaved(false)}
+              onItsPage
+              afterConnect={s.status.lastRun ? null : <FirstSyncNext source={s} onChoose={() => edit(true)} />}
+            />
             <section className="card" aria-labelledby="settings-h">
               <h2 id="settings-h">Settings</h2>
               <dl className="props">
@@ -151,6 +164,7 @@ function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source
             workspace={workspace}
             source={s}
             open={editing}
+            atScope={atScope}
             onClose={() => setEditing(false)}
             onSaved={(saved) => {
               setEditing(false);
@@ -164,6 +178,21 @@ function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source
           />
         </>
       ) : null}
+    </div>
+  );
+}
+
+/** After the first connection test that passes: the step between Connect and the first sync, choosing whom to bring over. */
+function FirstSyncNext({ source, onChoose }: { source: Source; onChoose: () => void }) {
+  return (
+    <div className="banner banner-info" data-kind="next-step">
+      <p>
+        <strong>Next, choose which users and groups to bring over</strong> (now: {scopeText(source.config)}). Then Preview changes shows what a sync
+        would do, without changing anything, and Sync now brings them over.
+      </p>
+      <button type="button" className="btn btn-small" onClick={onChoose}>
+        Choose users and groups
+      </button>
     </div>
   );
 }

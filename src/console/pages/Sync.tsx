@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { Link, navigate } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
@@ -9,6 +9,7 @@ import { ScimSources } from "../components/ScimSources.tsx";
 import { ConnectButton, RunTracker, SecretState, SourceStats } from "../components/SyncParts.tsx";
 import { ApiError } from "../api.ts";
 import { hasDraft } from "../drafts.tsx";
+import { countOf } from "../format.ts";
 
 export function SyncPage() {
   const workspace = useWorkspaceName();
@@ -70,7 +71,22 @@ export function SyncPage() {
 }
 
 /** A source's status and actions; on the source's own page (`onItsPage`) without the links to that page. */
-export function SourceCard({ workspace, source, onChanged, onConnected, onItsPage = false }: { workspace: string; source: Source; onChanged: () => void; onConnected?: () => void; onItsPage?: boolean }) {
+export function SourceCard({
+  workspace,
+  source,
+  onChanged,
+  onConnected,
+  onItsPage = false,
+  afterConnect,
+}: {
+  workspace: string;
+  source: Source;
+  onChanged: () => void;
+  onConnected?: () => void;
+  onItsPage?: boolean;
+  /** Shown under a connection test that passed: what to do next. */
+  afterConnect?: ReactNode;
+}) {
   const toast = useToast();
   const canChange = useCanChange();
   const [runId, setRunId] = useState<string | null>(source.status.running);
@@ -103,8 +119,7 @@ export function SourceCard({ workspace, source, onChanged, onConnected, onItsPag
         <SecretState source={source} />
       </div>
       <p className="muted small">
-        Entra ID tenant <code>{source.config.tenantId}</code> · {source.config.users === "all" ? "all users" : `members of ${source.config.scopeGroups.length} group(s)`} ·{" "}
-        {source.config.groupMode === "none" ? "no groups" : source.config.groupMode === "all" ? "all groups" : source.config.groupMode === "selected" ? `${source.config.groups.length} selected group(s)` : `groups from ${source.config.groupAttribute}`}
+        Entra ID tenant <code>{source.config.tenantId}</code> · {scopeText(source.config, " · ")}
       </p>
       <SourceStats workspace={workspace} source={source} />
       <Overlapping source={source} />
@@ -126,7 +141,7 @@ export function SourceCard({ workspace, source, onChanged, onConnected, onItsPag
           </Link>
         )}
       </div>
-      {canChange ? <ConnectButton workspace={workspace} source={source.name} onResult={onConnected} /> : null}
+      {canChange ? <ConnectButton workspace={workspace} source={source.name} onResult={onConnected} next={afterConnect} /> : null}
       <ErrorBanner error={error} title="The sync could not start." />
       {runId ? (
         <RunTracker
@@ -142,6 +157,13 @@ export function SourceCard({ workspace, source, onChanged, onConnected, onItsPag
       ) : null}
     </section>
   );
+}
+
+/** Whom a source brings over, in a few words: "all users, 2 selected groups". */
+export function scopeText(config: Source["config"], separator = ", "): string {
+  const users = config.users === "all" ? "all users" : `members of ${countOf(config.scopeGroups.length, "group")}`;
+  const groups = { none: "no groups", all: "all groups", selected: countOf(config.groups.length, "selected group"), attribute: `groups from ${config.groupAttribute}` }[config.groupMode];
+  return `${users}${separator}${groups}`;
 }
 
 /** Sync on change that Microsoft Graph would not subscribe: Graph's code and what to do, per resource. */

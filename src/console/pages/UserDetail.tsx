@@ -15,6 +15,7 @@ import { sourceLabel, StatusBadge } from "../components/user-labels.tsx";
 import { hasDraft } from "../drafts.tsx";
 import { MicrosoftLink } from "../components/MicrosoftLink.tsx";
 import { UserPhoto } from "../components/UserPhoto.tsx";
+import { syncApi } from "../sync-api.ts";
 
 export function UserPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
@@ -286,13 +287,23 @@ function ConsoleAccess({ path, user, onChanged }: { path: string; user: User; on
   const toast = useToast();
   const canChange = useCanChange();
   const access = useLoad((signal) => api.get<{ role: ConsoleRole | null }>(`${path}/role`, undefined, { signal }), [path]);
+  // Whether their source signs people in at all: a role is no use until it does.
+  const workspace = useWorkspaceName();
+  const source = useLoad((signal) => syncApi.getSource(workspace, user.source.name, signal).catch(() => null), [workspace, user.source.name]);
+  const signsIn = source.data?.type === "entra" ? source.data.config.signIn : undefined;
   const [asked, setAsked] = useState<ConsoleRole | null>(null);
   const role = access.data?.role;
   const said = role === undefined ? "…" : role === "admin" ? "Admin" : role === "viewer" ? "Read only" : role === "none" ? "No access" : "Read only, from their first sign-in";
   return (
     <>
       <h3 className="sub">Console access</h3>
-      <p className="muted small">Signs in with Microsoft.</p>
+      {signsIn === false ? (
+        <p className="muted small" data-kind="sign-in-off">
+          Cannot sign in yet: source {user.source.name} is not used for Sign in with Microsoft (turn it on in the source's Edit settings).
+        </p>
+      ) : signsIn ? (
+        <p className="muted small">Signs in with Microsoft.</p>
+      ) : null}
       {canChange && role !== undefined ? (
         <SelectField label="Access" value={role ?? "viewer"} onChange={(e) => setAsked(e.target.value as ConsoleRole)} hint={role === null ? "Has not signed in yet." : undefined}>
           <option value="viewer">Read only</option>
