@@ -11,6 +11,7 @@ import { GraphAuth, readsGroups, requirePermission, requireSelectedProperties, t
 import { delta } from "./delta.ts";
 import { getDeletedItem, listDeletedItems, purgeDeletedItem, restoreDeletedItem, untypedDeletedItems } from "./deleted-items.ts";
 import { getGroup, getUser, listGroups, listMemberOf, listMembers, listUsers, organization } from "./directory.ts";
+import { getManager } from "./manager.ts";
 import { badRequest, graphError, graphHeaders, GraphHttpError, newIds, notFound, type GraphCtxIds } from "./errors.ts";
 import type { GraphReq } from "./query.ts";
 import type { SigningKeys } from "../identity/keys.ts";
@@ -112,6 +113,7 @@ export class GraphService {
         return delta(req, e, "users", { pageSize: 200, membersPerPage: this.membersPerPage, emptyPages: this.knobs.deltaEmptyPages, linkError: this.knobs.deltaLinkError });
       }
       if (cc === undefined && !counting) { requirePermission(c, "users"); requireSelectedProperties(c, req.query.get("$select")); return { body: getUser(req, e, b) }; }
+      if (cc === "manager" && seg.length === 3 && !counting) { requirePermission(c, "users"); return { body: getManager(req, e, b) }; }
       if ((cc === "memberOf" || cc === "transitiveMemberOf") && seg.length <= 4) {
         requirePermission(c, "memberOf");
         return list((r) => listMemberOf(r, e, b, cc === "transitiveMemberOf", d, `/users/${b}`, !readsGroups(c)));
@@ -133,6 +135,7 @@ export class GraphService {
       if (c.kind !== "user") throw badRequest("/me request is only valid with delegated authentication flow.", "BadRequest");
       requirePermission(c, "me");
       if (b === undefined && !counting) return { body: getUser(req, e, c.userId as string) };
+      if (b === "manager" && cc === undefined && !counting) return { body: getManager(req, e, c.userId as string) };
       if (b === "memberOf" || b === "transitiveMemberOf") return list((r) => listMemberOf(r, e, c.userId as string, b === "transitiveMemberOf", cc, "/me", !readsGroups(c)));
     }
     if (a === "directory" && b?.toLowerCase() === "deleteditems" && d === undefined) {
