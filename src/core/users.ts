@@ -22,6 +22,7 @@ import { findHolders, replaceIdentifiers } from "../storage/queries/user-identif
 import { deletedUserId, pageOfChanges, recordChange, type ChangeRecord } from "./change-log.ts";
 import { diffFields } from "../domain/change.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
+import { logReportsLosingManager } from "../storage/queries/managers.ts";
 import { bodyProblems, translateDatabaseError, type WorkspaceContext } from "./context.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
 
@@ -269,6 +270,7 @@ export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<Us
   await ctx.db.transaction().execute(async (trx) => {
     await markForNextSync(trx, [before]);
     await logUsersLeavingGroups(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, users: sql`select ${before.id}::uuid`, reason: `${subjectOf(before)} was deleted` });
+    await logReportsLosingManager(trx, { workspaceId: ctx.workspace.id, runId: null, actor: ctx.actor, deleted: sql`select ${before.id}::uuid`, reason: `the manager, ${subjectOf(before)}, was deleted` });
     await trx.deleteFrom("users").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(before), action: "delete", before });
   });
