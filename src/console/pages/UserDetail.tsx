@@ -14,6 +14,7 @@ import { HistoryCard } from "../components/History.tsx";
 import { sourceLabel, StatusBadge } from "../components/user-labels.tsx";
 import { hasDraft } from "../drafts.tsx";
 import { MicrosoftLink } from "../components/MicrosoftLink.tsx";
+import { DirectReports, UserRefLink } from "../components/UserManager.tsx";
 
 export function UserPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
@@ -83,6 +84,8 @@ export function UserPage({ id }: { id: string }) {
             <Prop label="Mobile phone">{u.mobilePhone}</Prop>
             <Prop label="Business phones">{u.businessPhones.join(", ")}</Prop>
             <Prop label="Preferred language">{u.preferredLanguage}</Prop>
+            <Prop label="Manager">{u.manager ? <UserRefLink workspace={workspace} user={u.manager} /> : null}</Prop>
+            <Prop label="Direct reports">{u.directReports.length ? <DirectReports workspace={workspace} reports={u.directReports} /> : null}</Prop>
           </dl>
         </section>
         <section className="card" aria-labelledby="source-h">

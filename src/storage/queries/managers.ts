@@ -1,5 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "../database.ts";
+import type { UserRef } from "../../domain/user.ts";
+import { alphabetical } from "./users.ts";
 
 /** How a change entry names a user as manager: display name and email, so the history reads without looking ids up. */
 export const managerLabel = (alias: string) => sql.raw(`${alias}.display_name || coalesce(' <' || ${alias}.email || '>', '')`);
@@ -15,4 +17,11 @@ export async function logReportsLosingManager(trx: Db, input: { workspaceId: str
       jsonb_build_object('manager', null, 'managerId', null, 'changed', '["manager"]'::jsonb, 'reason', ${input.reason}::text), ${input.actor}
     from users r join users m on m.id = r.manager_id
     where r.manager_id in (${input.deleted}) and r.id not in (${input.deleted})`.execute(trx);
+}
+
+/** The users whose manager `userId` is, by display name. */
+export async function selectDirectReports(db: Db, userId: string): Promise<UserRef[]> {
+  const { rows } = await sql<UserRef>`select id, display_name as "displayName", email from users where manager_id = ${userId}
+    order by ${sql.raw(alphabetical("display_name"))}, id`.execute(db);
+  return rows;
 }
