@@ -45,6 +45,9 @@ export const errorSchema = z
 
 export const sourceSchema = z.object({ type: z.enum(sourceTypes), name: z.string(), externalId: z.string().nullable() });
 
+/** Another user as a user names them: their manager, their direct reports. */
+export const userRefSchema = z.object({ id: z.string(), displayName: z.string(), email: z.string().nullable() }).meta({ id: "UserRef" });
+
 export const userSchema = z
   .object({
     id: z.string(),
@@ -66,6 +69,7 @@ export const userSchema = z
     source: sourceSchema,
     tags: z.array(z.string()),
     groups: z.array(z.string()),
+    manager: userRefSchema.nullable().describe("the user's manager: synced from Entra ID (a source with syncManagers on), or set by hand (PATCH manager) on a manual or imported user; null for none"),
     createdAt: iso,
     updatedAt: iso,
   })
@@ -85,6 +89,7 @@ export const userDetailSchema = userSchema
         }),
       )
       .describe("the groups the user is in only through nesting (a group holding one of their groups, at any depth), sorted by name; groups lists the direct ones"),
+    directReports: z.array(userRefSchema).describe("the users whose manager this user is, sorted by display name (GET …/users?manager=ID lists them in full)"),
     statusChange: z
       .object({
         enabled: z.boolean(),
@@ -311,4 +316,5 @@ export const userFilterQuery = z.object({
   nested: booleanParam.optional().describe("with group: true also matches the members of its member groups, at any depth (a user in several counts once); default false, direct members only"),
   department: z.string().max(256).optional().describe("users of this department: exact, case-insensitive, spaces around ignored (GET …/users/departments lists them); users without one match none"),
   hasDepartment: booleanParam.optional().describe("true: users with a department; false: users without one, or with one of spaces only (withoutDepartment of GET …/users/departments counts them)"),
+  manager: z.string().max(320).optional().describe("the direct reports of this user (id, email or user principal name)"),
 });

@@ -1,3 +1,4 @@
+import { logReportsLosingManager } from "../storage/queries/managers.ts";
 import { sql, type SqlBool } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { RollcallError, invalidInput, type FieldProblem } from "../errors.ts";
@@ -226,6 +227,7 @@ export async function deleteScimUser(ctx: ScimContext, id: string): Promise<void
     const reason = `${subjectOf(before)} was deleted in Entra ID (SCIM source "${ctx.source.name}", on remove: ${onRemove})`;
     if (onRemove === "delete") {
       await logUsersLeavingGroups(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, users: sql`select ${before.id}::uuid`, reason });
+      await logReportsLosingManager(trx, { workspaceId: ctx.workspace.id, runId: null, actor: ctx.actor, deleted: sql`select ${before.id}::uuid`, reason: `the manager, ${reason}` });
       await trx.deleteFrom("users").where("id", "=", before.id).execute();
       await recordChange(trx, { ...entry, action: "delete", before, after: { reason } });
       return;

@@ -1,3 +1,4 @@
+import { logReportsLosingManager } from "../storage/queries/managers.ts";
 import { sql } from "kysely";
 import { lockIdleSource } from "../sync/lease.ts";
 import type { Db } from "../storage/database.ts";
@@ -130,6 +131,7 @@ async function unlinkDirectory(trx: Db, s: Scope, disable: boolean, only?: strin
 async function deleteDirectory(trx: Db, s: Scope): Promise<{ users: number; groups: number }> {
   const message = `${sourceLabel(s)} was removed with its users and groups`;
   await logUsersLeavingGroups(trx, { workspaceId: s.workspaceId, actor: s.actor, users: sql`select id from users where source_id = ${s.sourceId}`, reason: message, groupsOtherThan: s.sourceId });
+  await logReportsLosingManager(trx, { workspaceId: s.workspaceId, runId: null, actor: s.actor, deleted: sql`select id from users where source_id = ${s.sourceId}`, reason: `the manager: ${message}` });
   const users = await sql`
     with gone as (delete from users where source_id = ${s.sourceId}
       returning id, email, user_principal_name, display_name, enabled, external_id)

@@ -1,7 +1,7 @@
 import { invalidInput, type FieldProblem } from "../errors.ts";
 import type { User } from "../domain/user.ts";
 import { isGuid } from "../domain/guid.ts";
-import { filterNames, selectDepartments, selectUserPage, selectUsers, userSorts, type Page, type UserCursor, type UserFilter, type UserSort, type DepartmentCount } from "../storage/queries/users.ts";
+import { filterNames, selectUser, selectDepartments, selectUserPage, selectUsers, userSorts, type Page, type UserCursor, type UserFilter, type UserSort, type DepartmentCount } from "../storage/queries/users.ts";
 import { groupTagSpellings, selectTagSpellings, type TagCount } from "../storage/queries/user-tags.ts";
 import type { WorkspaceContext } from "./context.ts";
 
@@ -61,7 +61,7 @@ export function assertNestedHasGroup(filter: UserFilter): void {
 
 /** Whether `filter` names a source, group or department, which assertFilterNames checks. */
 export function namesSomething(filter: UserFilter): boolean {
-  return Boolean(filter.source || filter.group || filter.department);
+  return Boolean(filter.source || filter.group || filter.department || filter.manager);
 }
 
 /** A source, group or department filter that names none of the workspace's: refused with the names it has (it would match no one). */
@@ -74,6 +74,9 @@ export async function assertFilterNames(ctx: ReadContext, filter: UserFilter): P
     const { names } = known[field];
     const list = names.length ? `its ${field}s are ${names.map((n) => `"${n}"`).join(", ")}${names.length === 50 ? ", …" : ""}` : `it has no ${field}s`;
     problems.push({ field, value: wanted, message: `no ${field} is named "${wanted}" in workspace "${ctx.workspace.name}"; ${list}` });
+  }
+  if (filter.manager && !(await selectUser(ctx.db, ctx.workspace.id, filter.manager))) {
+    problems.push({ field: "manager", value: filter.manager, message: `no user of workspace "${ctx.workspace.name}" is "${filter.manager}": name the manager by id, email or user principal name` });
   }
   if (problems.length) throw invalidInput(problems);
 }

@@ -22,6 +22,7 @@ import { findHolders, replaceIdentifiers } from "../storage/queries/user-identif
 import { deletedUserId, pageOfChanges, recordChange, type ChangeRecord } from "./change-log.ts";
 import { diffFields } from "../domain/change.ts";
 import { markDirtyOutsideRun } from "../sync/dirty.ts";
+import { logReportsLosingManager, selectDirectReports } from "../storage/queries/managers.ts";
 import { bodyProblems, translateDatabaseError, type WorkspaceContext } from "./context.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
 
@@ -43,8 +44,8 @@ export async function getUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, k
 /** A user as their own page shows them (GET …/users/{id}, `users show`): the groups they are in through nesting, the change that gave them their status, a sync's open conflict over them. */
 export async function showUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<UserDetail> {
   const user = await getUser(ctx, key);
-  const [nestedGroups, status, conflict] = await Promise.all([selectNestedGroupsOf(ctx.db, user.id), statusChange(ctx.db, user.id), openConflict(ctx.db, user.id)]);
-  return { ...user, nestedGroups, statusChange: status, openConflict: conflict };
+  const [nestedGroups, directReports, status, conflict] = await Promise.all([selectNestedGroupsOf(ctx.db, user.id), selectDirectReports(ctx.db, user.id), statusChange(ctx.db, user.id), openConflict(ctx.db, user.id)]);
+  return { ...user, nestedGroups, directReports, statusChange: status, openConflict: conflict };
 }
 
 /**
@@ -196,8 +197,8 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
  * admin, an import or a sync, gives another.
  */
 export function userVersion(user: User): string {
-  // What the user is, not what is said about them: a save's warnings, groups nested elsewhere, the change that gave their status.
-  const { warnings: _w, nestedGroups: _n, statusChange: _s, openConflict: _c, ...shown } = user as SavedUser & Partial<UserDetail>;
+  // What the user is, not what is said about them: a save's warnings, groups nested elsewhere, their reports, the change that gave their status.
+  const { warnings: _w, nestedGroups: _n, directReports: _d, statusChange: _s, openConflict: _c, ...shown } = user as SavedUser & Partial<UserDetail>;
   return versionOf(shown);
 }
 
@@ -206,16 +207,19 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
   const parsed = updateUserSchema.safeParse(raw);
   if (!parsed.success) refuseWhole(parsed.error, raw, ctx.workspace.defaultCountry);
   const before = await getUser(ctx, key);
-  const { customAttributes, ...input } = parsed.data;
+  const { customAttributes, manager, ...input } = parsed.data;
   if (isSyncedSourceType(before.source.type)) {
-    const owned = sourceOwnedFields.filter((f) => f in input);
+    const owned = [...sourceOwnedFields.filter((f) => f in input), ...(manager !== undefined ? ["manager" as const] : [])];
     if (owned.length) {
       const from = before.source.type === "scim" ? `provisioned over SCIM by source "${before.source.name}"` : `synced from Entra ID source "${before.source.name}"`;
       throw invalidInput(
-        owned.map((field) => ({ field, message: `is ${from}; change it in Entra ID (the next sync or provisioning cycle would undo a change made here)` })),
+        owned.map((field) => ({ field, message: field === "manager"
+          ? `is ${from}, which owns the user's manager: set it in Entra ID (an Entra ID source brings managers over with Sync managers on)`
+          : `is ${from}; change it in Entra ID (the next sync or provisioning cycle would undo a change made here)` })),
       );
     }
   }
+  const managerId = manager === undefined ? undefined : await managerFor(ctx, before, manager);
   const { value, problems, warnings: lost } = normaliseUserFields(input, ctx.workspace.defaultCountry);
   const warnings = warningLines(lost);
   const email = "email" in value ? value.email : before.email;
@@ -233,6 +237,7 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
       const set = {
         ...changedUserRow({ ...value, ...(customAttributes && { customAttributes: mergeCustomAttributes(before.customAttributes, customAttributes) }) }),
         ...(pinHash !== undefined && { pin_hash: pinHash }),
+        ...(managerId !== undefined && { manager_id: managerId }),
         ...(value.tags && { tags: unique([systemTags[before.source.type], ...value.tags]) }),
       };
       await trx.updateTable("users").set({ ...set, updated_at: sql`now()` }).where("id", "=", before.id).execute();
@@ -253,6 +258,21 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
   return { ...(await getUser(ctx, before.id)), warnings };
 }
 
+/** The user `key` names, as `user`'s manager: another user of the workspace, and not one who reports to `user` (at any depth). */
+async function managerFor(ctx: WorkspaceContext, user: User, key: string | null): Promise<string | null> {
+  if (key === null) return null;
+  const manager = await selectUser(ctx.db, ctx.workspace.id, key);
+  const refuse = (message: string) => invalidInput([{ field: "manager", value: key, message }]);
+  if (!manager) throw refuse(`no user of workspace "${ctx.workspace.name}" is "${key}": name the manager by id, email or user principal name`);
+  if (manager.id === user.id) throw refuse("is the user themselves: a user cannot be their own manager");
+  const { rows } = await sql<{ id: string }>`with recursive chain(id, depth) as (
+      select manager_id, 1 from users where id = ${manager.id} and manager_id is not null
+      union all select u.manager_id, c.depth + 1 from users u join chain c on u.id = c.id where u.manager_id is not null and c.depth < 1000)
+    select id from chain where id = ${user.id} limit 1`.execute(ctx.db);
+  if (rows.length) throw refuse(`${subjectOf(manager)} reports to ${subjectOf(user)} (directly or through others): making them ${subjectOf(user)}'s manager would make a loop`);
+  return manager.id;
+}
+
 async function assertVersion(trx: Db, ctx: WorkspaceContext, id: string, ifMatch: string): Promise<void> {
   await trx.selectFrom("users").select("id").where("id", "=", id).forUpdate().execute();
   const now = await selectUser(trx, ctx.workspace.id, id);
@@ -269,6 +289,7 @@ export async function deleteUser(ctx: WorkspaceContext, key: string): Promise<Us
   await ctx.db.transaction().execute(async (trx) => {
     await markForNextSync(trx, [before]);
     await logUsersLeavingGroups(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, users: sql`select ${before.id}::uuid`, reason: `${subjectOf(before)} was deleted` });
+    await logReportsLosingManager(trx, { workspaceId: ctx.workspace.id, runId: null, actor: ctx.actor, deleted: sql`select ${before.id}::uuid`, reason: `the manager, ${subjectOf(before)}, was deleted` });
     await trx.deleteFrom("users").where("id", "=", before.id).execute();
     await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(before), action: "delete", before });
   });

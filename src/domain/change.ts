@@ -16,7 +16,7 @@ export interface FieldChange {
 }
 
 /** Keys that are bookkeeping or words, not fields of the user or group. */
-const notFields = new Set(["replaces", "updatedAt", "createdAt", "id", "memberCount", "externalId", "changed", "messages", "message", "reason"]);
+const notFields = new Set(["replaces", "updatedAt", "createdAt", "id", "memberCount", "externalId", "changed", "messages", "message", "reason", "managerId"]);
 
 const labels: Record<string, string> = {
   displayName: "Display name",
@@ -76,6 +76,10 @@ function withNested(record: Record<string, unknown>): Record<string, unknown> {
   for (const [key, value] of Object.entries(record)) {
     if (nestedFields.includes(key) && value && typeof value === "object" && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) out[`${key}.${k}`] = v;
+    } else if (key === "manager" && value && typeof value === "object") {
+      // A user snapshot's manager ({id, displayName, email}) reads as a sync's entry names it: "Ada Lovelace <ada@contoso.com>".
+      const m = value as { displayName?: unknown; email?: unknown };
+      out[key] = `${String(m.displayName ?? "")}${m.email ? ` <${String(m.email)}>` : ""}`;
     } else out[key] = value;
   }
   return out;

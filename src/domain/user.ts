@@ -34,8 +34,17 @@ export interface User {
   source: UserSource;
   tags: string[];
   groups: string[];
+  /** Another user of the workspace: synced from Entra ID (a source with syncManagers), or set by hand on a manual or imported user. */
+  manager: UserRef | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** Another user as a user names them (their manager, their direct reports). */
+export interface UserRef {
+  id: string;
+  displayName: string;
+  email: string | null;
 }
 
 /**
@@ -45,6 +54,8 @@ export interface User {
  */
 export interface UserDetail extends User {
   nestedGroups: NestedGroup[];
+  /** The users whose manager this user is, alphabetically. */
+  directReports: UserRef[];
   statusChange: StatusChange | null;
   openConflict: OpenConflict | null;
 }
@@ -158,6 +169,8 @@ export const createUserSchema = userFieldsSchema
 export const updateUserSchema = userFieldsSchema
   .partial()
   .extend({
+    manager: z.string().trim().min(1, "must name a user (id, email or user principal name), or be null for none").nullable().optional()
+      .describe("the user's manager: a user of the workspace by id, email or user principal name; null removes it. A synced user's comes from its source"),
     customAttributes: customAttributesPatch
       .describe("merged into the user's key by key (JSON merge patch, RFC 7396): a key given is set, a key given as null is removed, the keys not given stay as they are")
       .optional(),

@@ -80,6 +80,17 @@ function route(deps: ControlDeps, req: Req): Res | Promise<Res> {
       if (m === "PUT") return json(200, t.setUserPhoto(id, b() as { size?: number; color?: string }));
       if (m === "DELETE") { t.removeUserPhoto(id); return { status: 204, headers: {} }; }
     }
+    if (id !== undefined && sub === "manager") {
+      if (m === "GET") { const mgr = t.getManager(id); return mgr ? json(200, mgr) : json(404, { error: `user ${id} has no manager` }); }
+      if (m === "PUT") {
+        const x = b().id;
+        if (typeof x !== "string" || !x) throw new BadInput('body must be {"id": "<the manager\'s user id or userPrincipalName>"}');
+        t.setManager(id, x);
+        return { status: 204, headers: {} };
+      }
+      if (m === "DELETE") { t.setManager(id, null); return { status: 204, headers: {} }; }
+    }
+    if (id !== undefined && sub === "directReports" && m === "GET") return json(200, t.listDirectReports(id));
     if (id !== undefined && sub === "memberOf" && m === "GET") return json(200, t.listMemberOf(id, { transitive: req.query.get("transitive") === "true" }));
   }
   if (kind === "groups") {

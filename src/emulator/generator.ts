@@ -264,3 +264,18 @@ export function generateGroups(tenant: Tenant, count: number, seed: number): voi
     }
   }
 }
+
+/**
+ * An org tree over the members (guests get no manager, as in most tenants): the first member heads it, about one in
+ * twelve others has no manager either (the org chart is never complete), the rest report to an earlier member, most
+ * of them to one of the first fifth, so a few people have many reports. From its own stream: other values stay as they were.
+ */
+export function generateManagers(tenant: Tenant, seed: number): void {
+  const r = Rng.derive(seed, `managers:${tenant.id}`);
+  const members = tenant.users.filter((rec) => rec.u.userType === "Member");
+  members.forEach((rec, i) => {
+    if (i === 0 || r.chance(0.08)) return;
+    const pool = r.chance(0.8) ? Math.max(1, Math.ceil(i / 5)) : i;
+    rec.manager = (members[r.int(pool)] as typeof rec).u.id;
+  });
+}

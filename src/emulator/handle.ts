@@ -57,6 +57,9 @@ export class TenantEntry implements TenantHandle {
     return photo && photoInfo(photo);
   }
   setSignInEnabled(idOrUpn: string, enabled: boolean): GraphUser { return this.updateUser(idOrUpn, { accountEnabled: enabled }); }
+  setManager(idOrUpn: string, managerIdOrUpn: string | null): void { this.told("users", this.tenant.setManager(idOrUpn, managerIdOrUpn).u, "updated"); }
+  getManager(idOrUpn: string): GraphUser | undefined { return this.tenant.managerOf(this.tenant.requireUser(idOrUpn))?.u; }
+  listDirectReports(idOrUpn: string): GraphUser[] { return this.tenant.directReports(this.tenant.requireUser(idOrUpn).u.id).map((r) => r.u); }
   private told<T extends { id: string }>(resource: "users" | "groups", object: T, change: "created" | "updated"): T {
     this.onChange(resource, object.id, change);
     return object;

@@ -1,6 +1,6 @@
 // EmulatorTenants: every tenant of the emulated cloud, found by GUID or verified domain.
 import { AppDirectory, newSecretValue } from "./apps.ts";
-import { generateGroups, generateUsers } from "./generator.ts";
+import { generateGroups, generateManagers, generateUsers } from "./generator.ts";
 import { TenantEntry } from "./handle.ts";
 import { Rng } from "./rng.ts";
 import { Tenant } from "./tenant.ts";
@@ -38,6 +38,7 @@ export class TenantRegistry implements EmulatorTenants {
     if (this.byKey.has(id) || this.byKey.has(domain)) throw new Error(`tenant ${id} / ${domain} already exists`);
     const tenant = new Tenant(id, domain, options.displayName ?? (options.demo ? "Northwind Traders" : n === 0 ? "Rollcall Dev" : `Rollcall Test ${n}`));
     generateUsers(tenant, options.users ?? 200, seed);
+    generateManagers(tenant, seed);
     generateGroups(tenant, options.groups ?? 20, seed);
     const entry = new TenantEntry(tenant, this.apps);
     entry.onChange = (...change) => this.onChange(id, ...change);

@@ -7,7 +7,11 @@ export const ACTIVE = 0;
 export const SOFT_DELETED = 1;
 export const HARD_DELETED = 2;
 
-export interface UserRec extends Tracked { u: GraphUser; pos: number; state: number; groups: Set<string>; restoreGroups?: string[] }
+export interface UserRec extends Tracked {
+  u: GraphUser; pos: number; state: number; groups: Set<string>; restoreGroups?: string[];
+  /** The manager's user id (a navigation property, not in `u`), and the last one it had: delta names it when removed. */
+  manager?: string; lastManager?: string;
+}
 export interface MemberEvent { id: string; kind: MemberKind; add: boolean; seq: number }
 export interface GroupRec extends Tracked {
   g: GraphGroup; pos: number; state: number;

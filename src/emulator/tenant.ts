@@ -109,6 +109,7 @@ export class Tenant {
     if (rec.state === ACTIVE) {
       rec.restoreGroups = [...rec.groups];
       for (const gid of rec.restoreGroups) this.removeMember(gid, rec.u.id);
+      for (const report of this.directReports(rec.u.id)) this.setManager(report.u.id, null);
     }
     rec.state = permanent ? HARD_DELETED : SOFT_DELETED;
     // A deleted user's name is free at once (deleted items show it prefixed with the object id: deleted-items.ts).
@@ -131,7 +132,33 @@ export class Tenant {
     rec.seq = rec.stateSeq = ++this.seq;
     for (const gid of rec.restoreGroups ?? []) if (this.groupsById.get(gid)?.state === ACTIVE) this.addMember(gid, id);
     rec.restoreGroups = undefined;
+    // Its own manager link comes back with it (if that manager is still there); its reports lost theirs for good.
+    if (rec.manager && !this.userRec(rec.manager)) this.setManager(id, null);
     return rec.u;
+  }
+
+  // ---- managers ----
+  /** The user's manager, while both are active. */
+  managerOf(rec: UserRec): UserRec | undefined {
+    return rec.manager ? this.userRec(rec.manager) : undefined;
+  }
+
+  /** Assigns (or with null, removes) a user's manager: another active user of the tenant, never itself. */
+  setManager(idOrUpn: string, managerIdOrUpn: string | null): UserRec {
+    const rec = this.requireUser(idOrUpn);
+    const mgr = managerIdOrUpn === null ? undefined : this.requireUser(managerIdOrUpn);
+    if (mgr === rec) throw new Error(`user ${rec.u.id} cannot be their own manager`);
+    if ((mgr?.u.id ?? undefined) === rec.manager) return rec;
+    if (rec.manager) rec.lastManager = rec.manager;
+    rec.manager = mgr?.u.id;
+    rec.seq = ++this.seq;
+    touch(rec, ["manager"], rec.seq);
+    return rec;
+  }
+
+  /** The active users whose manager is `id`. */
+  directReports(id: string): UserRec[] {
+    return this.users.filter((r) => r.state === ACTIVE && r.manager === id);
   }
 
   // ---- groups ----

@@ -50,6 +50,12 @@ export interface TenantHandle {
   getUserPhoto(idOrUpn: string): { size: number; color: string; mediaEtag: string } | undefined;
   restoreUser(id: string): GraphUser;
   setSignInEnabled(idOrUpn: string, enabled: boolean): GraphUser;
+  /** Assigns the user's manager (another active user), or with null removes it; delta reports it as `manager@delta`. */
+  setManager(idOrUpn: string, managerIdOrUpn: string | null): void;
+  /** The user's manager, if it has one. */
+  getManager(idOrUpn: string): GraphUser | undefined;
+  /** The users whose manager this user is. */
+  listDirectReports(idOrUpn: string): GraphUser[];
   /**
    * Registers a directory extension for users on an app (the tenant's default app unless `appId` is given) and returns
    * its full name, `extension_{appId without dashes}_{name}`: set values with `updateUser(id, { [fullName]: value })`.

@@ -46,6 +46,8 @@ export interface UsersTable {
   source_id: string | null;
   external_id: string | null;
   tags: ColumnType<string[], string[] | undefined, string[]>;
+  /** Another user of the workspace (migration 050); cleared when that user is deleted. */
+  manager_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Generated (migration 032): what user search reads. Never written. */
   search_text: ColumnType<string, never, never>;
   created_at: Timestamp;

@@ -59,6 +59,7 @@ export type UserRow = StoredRow &
     aliases: string[];
     card_numbers: string[];
     groups: string[];
+    manager: User["manager"];
   };
 
 export function toUser(row: UserRow): User {
@@ -72,6 +73,7 @@ export function toUser(row: UserRow): User {
     source: { type: row.source_type, name: row.source_name, externalId: row.external_id },
     tags: row.tags,
     groups: row.groups,
+    manager: row.manager ?? null,
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
   };

@@ -10,6 +10,8 @@ import { clearSeenMarks } from "./dirty.ts";
 import { userColumnList, userValuesFromJson } from "../storage/user-row.ts";
 import { recordChange } from "../core/change-log.ts";
 import { logUsersLeavingGroups } from "../storage/queries/groups.ts";
+import { applyManagers } from "./managers.ts";
+import { logReportsLosingManager } from "../storage/queries/managers.ts";
 
 /**
  * The applier: one transaction of set-based SQL over the planned rows (sync_plan_users, COPY'd in by the
@@ -77,7 +79,9 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
   const planned = userValuesFromJson("p.fields");
 
   // Removals first, so that emails they free can be reused by the creates below.
-  await logUsersLeavingGroups(trx, { workspaceId: ws, runId: r, actor, users: sql`select p.user_id from sync_plan_users p where p.run_id = ${r} and p.action = 'delete'`, reason: `the user was deleted by the sync of Entra ID source "${source.name}"` });
+  const deleted = sql`select p.user_id from sync_plan_users p where p.run_id = ${r} and p.action = 'delete'`;
+  await logUsersLeavingGroups(trx, { workspaceId: ws, runId: r, actor, users: deleted, reason: `the user was deleted by the sync of Entra ID source "${source.name}"` });
+  await logReportsLosingManager(trx, { workspaceId: ws, runId: r, actor, deleted, reason: `the manager was deleted by the sync of Entra ID source "${source.name}"` });
   await sql`insert into change_log (workspace_id, run_id, user_id, subject, action, before, after, actor)
     select ${ws}, ${r}, p.user_id, p.subject, 'delete', p.before, null, ${actor} from sync_plan_users p where p.run_id = ${r} and p.action = 'delete'`.execute(trx);
   await sql`delete from users u using sync_plan_users p where p.run_id = ${r} and p.action = 'delete' and u.id = p.user_id`.execute(trx);
@@ -146,6 +150,8 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
   await logCreatedUsers(trx, input, memberships.newMembers, sql`select c.id, p.subject, p.fields - 'pinHash' as after
     from created_users c join sync_plan_users p on p.run_id = ${r} and p.action = 'create' and p.external_id = c.external_id`);
   lap("memberships");
+  const managers = input.config.syncManagers ? await applyManagers(trx, input) : { changed: 0, warnings: 0 };
+  lap("managers");
   // A conflict is planned again by every run until it resolves, so its mirror row stays dirty.
   const cleaned = await clearSeenMarks(trx, { sourceId: s, runId: r, seen: input.dirtySeen });
   await sql`update entra_groups set dirty = false where source_id = ${s} and dirty`.execute(trx);
@@ -154,7 +160,7 @@ export async function applyPlan(trx: Db, input: ApplyInput & { dirtySeen: number
   // queries for 100k dirty rows (whole-table scans) instead of its few.
   if (cleaned >= manyRows) await sql`analyze entra_dirty_users, entra_groups (source_id, dirty)`.execute(trx);
   lap("mirror");
-  return { groupCounts, memberships: { added: memberships.added, removed: memberships.removed }, warnings, timings };
+  return { groupCounts, memberships: { added: memberships.added, removed: memberships.removed }, warnings: warnings + managers.warnings, timings };
 }
 
 /** The run's warnings about itself, an entry of its log each. Returns how many. */

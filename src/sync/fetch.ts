@@ -125,8 +125,21 @@ export function stagingSinks(store: Store, runId: string): ListingSinks {
 function* stagedUsers(runId: string, users: Record<string, unknown>[]): Generator<(string | null)[]> {
   for (const u of users) {
     const removed = (u["@removed"] as { reason?: string } | undefined)?.reason ?? null;
-    yield [runId, String(u.id), removed ? null : JSON.stringify(u), removed];
+    yield [runId, String(u.id), removed ? null : JSON.stringify(withManager(u)), removed];
   }
+}
+
+/**
+ * A user's `manager@delta` (when the source syncs managers: config.ts userSelect) as a plain `manager` property: the
+ * manager's object id, or null when the round says it was removed. Without the annotation the user has no manager
+ * in a full round and an unchanged one in a delta round: an absent property keeps its mirrored value (merge.ts).
+ */
+export function withManager(u: Record<string, unknown>): Record<string, unknown> {
+  const delta = u["manager@delta"];
+  if (!Array.isArray(delta)) return u;
+  const { ["manager@delta"]: _, ...rest } = u;
+  const current = (delta as Record<string, unknown>[]).filter((m) => m["@removed"] === undefined && typeof m.id === "string");
+  return { ...rest, manager: current.length ? String(current.at(-1)!.id) : null };
 }
 
 /**

@@ -35,12 +35,13 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 export class NotStreamable extends Error {}
 
 /**
- * Whether this run can stream: a full run of a source scoped to all users, holding no groups, in a workspace
+ * Whether this run can stream: a full run of a source scoped to all users, not syncing managers, holding no groups, in a workspace
  * holding no users (so nothing can be linked, updated or removed). A mirror left by a run that failed after
  * listing is replaced.
  */
 export async function streamsFirstSync(store: Store, input: { workspaceId: string; sourceId: string; config: EntraConfig; mode: "full" | "delta" }): Promise<boolean> {
-  if (store.kind !== "postgres" || input.mode !== "full" || input.config.users !== "all") return false;
+  // Managers are resolved once every user exists (managers.ts), from the staged path's mirror.
+  if (store.kind !== "postgres" || input.mode !== "full" || input.config.users !== "all" || input.config.syncManagers) return false;
   const { rows } = await sql<{ empty: boolean }>`select not exists (select 1 from users where workspace_id = ${input.workspaceId})
     and not exists (select 1 from groups where source_id = ${input.sourceId}) as empty`.execute(store.db);
   return rows[0]!.empty;

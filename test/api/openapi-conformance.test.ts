@@ -190,6 +190,13 @@ describe.each(engines)("the API answers what its OpenAPI document says (%s)", (e
     await send(viewerToken, "GET", `${W}/users/nobody@example.com`, 404);
     await send(adminToken, "PATCH", `${W}/users/${ada.body.id}`, 200, { body: { department: "Analytical Engines" }, headers: { "if-match": String(shown.headers.etag) } });
     await send(adminToken, "PATCH", `${W}/users/${ada.body.id}`, 412, { body: { department: "Stale" }, headers: { "if-match": String(shown.headers.etag) } });
+    // A manual user's manager, set by email; the list filtered by it; an unknown one refused.
+    const managed = await send(adminToken, "PATCH", `${W}/users/${grace.body.id}`, 200, { body: { manager: "ada@example.com" } });
+    expect(managed.body.manager).toMatchObject({ id: ada.body.id, displayName: "Ada Lovelace" });
+    expect((await send(viewerToken, "GET", `${W}/users?manager=ada@example.com`, 200)).body.total).toBe(1);
+    expect((await send(viewerToken, "GET", `${W}/users/${ada.body.id}`, 200)).body.directReports).toEqual([expect.objectContaining({ id: grace.body.id })]);
+    await send(viewerToken, "GET", `${W}/users?manager=nobody@example.com`, 400);
+    await send(adminToken, "PATCH", `${W}/users/${grace.body.id}`, 400, { body: { manager: grace.body.id } });
     await send(adminToken, "PATCH", `${W}/users/${ada.body.id}`, 400, { body: { enabled: "yes" } });
     await send(viewerToken, "PATCH", `${W}/users/${ada.body.id}`, 403, { body: { department: "Nope" } });
     await send(adminToken, "POST", `${W}/users/${grace.body.id}/disable`, 200);

@@ -101,7 +101,7 @@ describe("OpenAPI document", () => {
     expect(doc.components.securitySchemes.metricsToken).toMatchObject({ type: "http", scheme: "bearer" });
     const users = doc.paths["/api/v1/workspaces/{workspace}/users"];
     const query = Object.fromEntries(users.get.parameters.filter((p: any) => p.in === "query").map((p: any) => [p.name, p.schema]));
-    expect(Object.keys(query).sort()).toEqual(["after", "count", "department", "enabled", "group", "hasDepartment", "limit", "nested", "offset", "order", "q", "sort", "source", "sourceType", "tag"]);
+    expect(Object.keys(query).sort()).toEqual(["after", "count", "department", "enabled", "group", "hasDepartment", "limit", "manager", "nested", "offset", "order", "q", "sort", "source", "sourceType", "tag"]);
     expect(query.limit).toMatchObject({ type: "integer", minimum: 1, maximum: 500, default: 50 });
     expect(query.sort.enum).toEqual(["displayName", "email", "createdAt", "updatedAt", "source"]);
     const list = users.get.responses["200"].content["application/json"].schema;

@@ -10,7 +10,7 @@ describe("rollcall users show", () => {
       id: "u1", userPrincipalName: null, email: "ada@example.com", displayName: "Ada Lovelace", givenName: "Ada", surname: "Lovelace",
       department: null, jobTitle: null, employeeId: null, mobilePhone: null, businessPhones: [], preferredLanguage: "en-GB", enabled: true,
       aliases: [], cardNumbers: ["0042"], customAttributes: { office: "London" }, source: { type: "manual", name: "manual", externalId: null },
-      tags: ["Manual"], groups: [], createdAt: "", updatedAt: "",
+      tags: ["Manual"], groups: [], manager: null, createdAt: "", updatedAt: "",
     };
     expect(describeUser(user).split("\n")).toEqual([
       "Ada Lovelace <ada@example.com>  enabled",
@@ -30,7 +30,7 @@ describe("rollcall users show", () => {
       id: "u2", userPrincipalName: null, email: "cy@example.com", displayName: "Cy", givenName: null, surname: null,
       department: null, jobTitle: null, employeeId: null, mobilePhone: null, businessPhones: [], preferredLanguage: null, enabled: true,
       aliases: [], cardNumbers: [], customAttributes: {}, source: { type: "manual", name: "manual", externalId: null } as const,
-      tags: ["Manual"], groups: ["Day shift", "Night leads"], createdAt: "", updatedAt: "",
+      tags: ["Manual"], groups: ["Day shift", "Night leads"], manager: null, createdAt: "", updatedAt: "",
       nestedGroups: [{ name: "All staff", through: ["Day shift", "Night leads"] }, { name: "Night shift", through: ["Night leads"] }],
     };
     expect(describeUser(user).split("\n").slice(-2)).toEqual([
@@ -44,7 +44,7 @@ describe("rollcall users show", () => {
     const anna: User = {
       id: "u2", userPrincipalName: "anna@contoso.com", email: "anna@contoso.com", displayName: "Anna Kowalska", givenName: null, surname: null,
       department: null, jobTitle: null, employeeId: null, mobilePhone: null, businessPhones: [], preferredLanguage: null, enabled: false,
-      aliases: [], cardNumbers: [], customAttributes: {}, source: { type: "entra", name: "contoso", externalId: "e2" }, tags: ["ID synced"], groups: [], createdAt: "", updatedAt: "",
+      aliases: [], cardNumbers: [], customAttributes: {}, source: { type: "entra", name: "contoso", externalId: "e2" }, tags: ["ID synced"], groups: [], manager: null, createdAt: "", updatedAt: "",
     };
     const bySync: StatusChange = { enabled: false, action: "disable", at: "2026-12-07T03:07:03.613Z", actor: "ops@contoso.com", runId: "r1", syncSource: "contoso", reason: "Entra ID has the account disabled (sign-in blocked there)" };
     expect(describeUser({ ...anna, statusChange: bySync }).split("\n").slice(0, 3)).toEqual([

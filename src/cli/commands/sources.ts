@@ -38,6 +38,8 @@ function withSourceFlags(command: Command): Command {
     .option("--ignore-groups-containing <text>", "leave out groups whose name contains this (case-insensitive; comma-separated for several)")
     .option("--include-guests", "sync guest users too")
     .option("--no-include-guests", "leave guest users out (default)")
+    .option("--sync-managers", "sync each user's manager from Entra ID (managers outside the synced users are left out)")
+    .option("--no-sync-managers", "leave managers alone (default): Graph is not asked for them")
     .option("--country <CC>", "country for reading local phone numbers of users without a usage location (default: the workspace's)")
     .option("--no-country", "no default country (local phone numbers are then not read)")
     .addOption(new Option("--on-remove <action>", "what happens to users deleted in Entra or out of scope").choices(["disable", "delete", "keep"]))
@@ -86,6 +88,7 @@ function configFromFlags(flags: Flags, base: Partial<EntraConfigInput> = {}): Pa
   set("ignoreGroups", csv(flags.ignoreGroups as string | undefined));
   set("ignoreGroupsContaining", csv(flags.ignoreGroupsContaining as string | undefined));
   set("includeGuests", flags.includeGuests as boolean | undefined);
+  set("syncManagers", flags.syncManagers as boolean | undefined);
   set("country", clearable(flags.country));
   set("onRemove", flags.onRemove as EntraConfigInput["onRemove"]);
   set("linkByEmail", flags.linkByEmail as boolean | undefined);
@@ -219,6 +222,7 @@ export function describeSource(s: Source, workspace?: string): string {
     `  users:       ${scope}${c.includeGuests ? " including guests" : ", guests excluded"}`,
     `  groups:      ${groups}${c.ignoreGroups.length || c.ignoreGroupsContaining.length ? ` (ignoring ${[...c.ignoreGroups, ...c.ignoreGroupsContaining.map((t) => `*${t}*`)].join(", ")})` : ""}`,
     `  mapping:     ${mappingText(c.mapping)}`,
+    `  managers:    ${c.syncManagers ? "synced from Entra ID (a manager outside the synced users is left out)" : "not synced (`--sync-managers` syncs them)"}`,
     `  phones:      local numbers read by each user's usage location${c.country ? `, else as ${c.country}` : " only (no default country)"}`,
     `  on removal:  ${c.onRemove}; threshold > ${c.deletionThreshold.percent}% and > ${c.deletionThreshold.count} users`,
     `  sign-in:     ${c.signIn ? "on: its users Sign in with Microsoft (the app registration lists the server's /api/v1/auth/microsoft/callback as a Web redirect URI and its /api/v1/auth/microsoft/frontchannel-logout as the Front-channel logout URL; with the login_hint ID-token claim, signing out of Microsoft needs no account picker)" : "off (`--sign-in` lets its users Sign in with Microsoft)"}`,

@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { currentStatusChange, nextSyncSentence, statusSentence, type OpenConflict, type StatusChange } from "../../domain/user-status.ts";
 import { invalidInput } from "../../errors.ts";
-import { sourceTypes, type User } from "../../domain/user.ts";
+import { sourceTypes, type User, type UserRef } from "../../domain/user.ts";
 import type { NestedGroup } from "../../domain/group.ts";
 import type { SavedUser } from "../../core/users.ts";
 import { userSorts, type UserFilter, type UserSort } from "../../storage/queries/users.ts";
@@ -72,6 +72,7 @@ export function userInputFromFlags(flags: Flags): Record<string, unknown> {
     input.customAttributes = attributes;
   }
   if (flags.enabled !== undefined) input.enabled = parseBoolean("enabled", flags.enabled as string);
+  if (flags.manager !== undefined) input.manager = flags.manager === "" ? null : flags.manager;
   return input;
 }
 
@@ -92,6 +93,7 @@ export function withUserFilter(command: Command): Command {
     .option("--nested", "with --group: also members of the groups nested in it, at any depth")
     .option("--department <name>", "only users of this department (exact, any case; users without one never match)")
     .option("--has-department <true|false>", "only users with a department (true) or without one (false)")
+    .option("--manager <user>", "only the direct reports of this user (id, email or user principal name)")
     .option("-q, --search <text>", "name, email, UPN or employee id contains; a whole card number or alias, or a phone number, finds its holder");
 }
 
@@ -106,16 +108,18 @@ export function userFilterFromFlags(flags: Flags): UserFilter {
     q: flags.search as string | undefined,
     enabled: flags.enabled === undefined ? undefined : parseBoolean("enabled", flags.enabled as string),
     hasDepartment: flags.hasDepartment === undefined ? undefined : parseBoolean("hasDepartment", flags.hasDepartment as string),
+    manager: flags.manager as string | undefined,
   };
 }
 
+const refText = (u: UserRef) => `${u.displayName} <${u.email ?? u.id}>`;
 const userHeading = (user: User) => `${user.displayName} <${user.email ?? user.userPrincipalName ?? ""}>`;
 
 /**
  * A user as `users show` prints them: why they are enabled or disabled and what the next sync does to it, an open
  * conflict, and `nestedGroups` (their own page's) each with the direct groups it comes through.
  */
-export function describeUser(user: User & { nestedGroups?: NestedGroup[]; statusChange?: StatusChange | null; openConflict?: OpenConflict | null }): string {
+export function describeUser(user: User & { nestedGroups?: NestedGroup[]; directReports?: UserRef[]; statusChange?: StatusChange | null; openConflict?: OpenConflict | null }): string {
   const row = (label: string, value: unknown) => `  ${`${label}:`.padEnd(12)} ${String(value)}`;
   const change = currentStatusChange(user, user.statusChange);
   const nextSync = user.statusChange === undefined ? null : nextSyncSentence(user, change);
@@ -134,6 +138,8 @@ export function describeUser(user: User & { nestedGroups?: NestedGroup[]; status
     ["mobile", user.mobilePhone], ["phones", user.businessPhones.join(", ")], ["aliases", user.aliases.join(", ")],
     ["cards", user.cardNumbers.join(", ")], ["groups", user.groups.join(", ")],
     ["nested in", (user.nestedGroups ?? []).map((g) => `${g.name} (through ${g.through.join(", ")})`).join(", ")],
+    ["manager", user.manager && refText(user.manager)],
+    ["reports", (user.directReports ?? []).map(refText).join(", ")],
     ...Object.entries(user.customAttributes).map(([name, value]): [string, unknown] => [`custom:${name}`, value]),
   ];
   for (const [label, value] of optional) if (value) lines.push(row(label, value));
@@ -305,6 +311,7 @@ export function usersCommand(): Command {
   users.addCommand(
     withUserFields(directoryCommand("update", 'change fields of a user (an empty value, "", clears one); the others stay as they are'), "key=value sets one custom attribute, key= removes it; the others stay (repeatable)", '; replaces the list, "" alone empties it')
       .argument("<user>", "id, email or user principal name")
+      .option("--manager <user>", 'the manager: a user\'s id, email or user principal name ("" for none); a synced user\'s comes from its source')
       .action(async (key: string, opts) =>
         runOn(opts, async (directory) => {
           const input = userInputFromFlags(opts);

@@ -202,6 +202,7 @@ function SourceForm({ workspace, source, onCancel, onSaved, atScope }: { workspa
             <span />
           )}
           <CheckField label="Include guest users (B2B)" checked={s.includeGuests} onChange={(e) => set("includeGuests")(e.target.checked)} />
+          <CheckField label="Sync managers" checked={s.syncManagers} onChange={(e) => set("syncManagers")(e.target.checked)} hint="Each user's Entra ID manager becomes their manager here (a manager the source does not sync is left out)." />
           <CheckField
             label="Link existing users by email"
             checked={s.linkByEmail}

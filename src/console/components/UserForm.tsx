@@ -21,6 +21,8 @@ interface FormState {
   lists: Record<Lists, string>;
   enabled: boolean;
   pin: string;
+  /** The manager by email (else id); edited on a user that exists only. */
+  manager: string;
 }
 
 /** One value per line, as the fields say: a comma belongs to its value ("Sales, EMEA", "+1 425 555 0100, ext. 5"). */
@@ -49,6 +51,7 @@ function initial(user: User | undefined): FormState {
     },
     enabled: user?.enabled ?? true,
     pin: "",
+    manager: user?.manager ? (user.manager.email ?? user.manager.id) : "",
   };
 }
 
@@ -67,6 +70,7 @@ function body(state: FormState, before: FormState | null): Record<string, unknow
   }
   if (!before || before.enabled !== state.enabled) out.enabled = state.enabled;
   if (state.pin !== "") out.pin = state.pin;
+  if (before && before.manager.trim() !== state.manager.trim()) out.manager = state.manager.trim() === "" ? null : state.manager.trim();
   return out;
 }
 
@@ -149,7 +153,7 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
       hint={locked(key) ? "Synced from Entra ID" : hint}
     />
   );
-  const unplaced = Object.keys(fieldErrors).filter((k) => !(k in state.text) && !(k in state.lists) && k !== "pin" && k !== "enabled");
+  const unplaced = Object.keys(fieldErrors).filter((k) => !(k in state.text) && !(k in state.lists) && k !== "pin" && k !== "enabled" && k !== "manager");
 
   return (
     <form className="user-form" onSubmit={submit} noValidate>
@@ -184,6 +188,18 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
           {text("mobilePhone", "Mobile phone", { type: "tel", autoComplete: "off" })}
           {list("businessPhones", "Business phones", "One per line.")}
           {text("preferredLanguage", "Preferred language", { placeholder: "en-US" })}
+          {user ? (
+            <TextField
+              label="Manager"
+              name="manager"
+              value={state.manager}
+              onChange={(e) => setState((s) => ({ ...s, manager: e.target.value }))}
+              error={fieldErrors.manager}
+              readOnly={synced}
+              autoComplete="off"
+              hint={synced ? "Comes from the user's source" : "Another user's email (or Rollcall ID). Empty for none."}
+            />
+          ) : null}
         </div>
       </fieldset>
       <fieldset>

@@ -32,6 +32,7 @@ export interface FormState {
   users: "all" | "groups";
   scopeGroups: string;
   includeGuests: boolean;
+  syncManagers: boolean;
   groupMode: "none" | "selected" | "attribute" | "all";
   groups: string;
   groupAttribute: string;
@@ -92,6 +93,7 @@ export function initial(source?: Source): FormState {
     users: c.users ?? "all",
     scopeGroups: (c.scopeGroups ?? []).join("\n"),
     includeGuests: c.includeGuests ?? false,
+    syncManagers: c.syncManagers ?? false,
     groupMode: c.groupMode ?? "all",
     groups: (c.groups ?? []).join("\n"),
     groupAttribute: c.groupAttribute ?? "",
@@ -140,6 +142,7 @@ export function toInput(s: FormState, startedAt: string = ""): SourceInput {
     users: s.users,
     scopeGroups: lines(s.scopeGroups),
     includeGuests: s.includeGuests,
+    syncManagers: s.syncManagers,
     groupMode: s.groupMode,
     groups: lines(s.groups),
     groupAttribute: s.groupAttribute.trim() || null,

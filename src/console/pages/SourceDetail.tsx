@@ -115,6 +115,7 @@ function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source
                 <Prop label="Users">
                   {s.config.users === "all" ? "All users" : `Members of ${s.config.scopeGroups.join(", ")}`}
                   {s.config.includeGuests ? ", guests included" : ", no guests"}
+                  {s.config.syncManagers ? ", managers synced" : ""}
                 </Prop>
                 <Prop label="Groups">
                   {{ none: "None", all: "All groups", selected: `Only ${s.config.groups.join(", ")}`, attribute: `From the user attribute ${s.config.groupAttribute}` }[s.config.groupMode]}

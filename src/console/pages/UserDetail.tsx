@@ -16,6 +16,7 @@ import { hasDraft } from "../drafts.tsx";
 import { MicrosoftLink } from "../components/MicrosoftLink.tsx";
 import { UserPhoto } from "../components/UserPhoto.tsx";
 import { syncApi } from "../sync-api.ts";
+import { DirectReports, UserRefLink } from "../components/UserManager.tsx";
 
 export function UserPage({ id }: { id: string }) {
   const workspace = useWorkspaceName();
@@ -88,6 +89,8 @@ export function UserPage({ id }: { id: string }) {
             <Prop label="Mobile phone">{u.mobilePhone}</Prop>
             <Prop label="Business phones">{u.businessPhones.join(", ")}</Prop>
             <Prop label="Preferred language">{u.preferredLanguage}</Prop>
+            <Prop label="Manager">{u.manager ? <UserRefLink workspace={workspace} user={u.manager} /> : null}</Prop>
+            <Prop label="Direct reports">{u.directReports.length ? <DirectReports workspace={workspace} reports={u.directReports} /> : null}</Prop>
           </dl>
         </section>
         <section className="card" aria-labelledby="source-h">

@@ -8,6 +8,7 @@ import { ACTIVE, SOFT_DELETED, type GroupRec, type MemberEvent } from "../tenant
 import { badRequest, GraphHttpError } from "./errors.ts";
 import { contextUrl, decodeToken, encodeToken, parseSelect, type GraphReq } from "./query.ts";
 import { projector } from "./schema.ts";
+import { managerDelta, tracksManager } from "./manager.ts";
 import type { DeltaLinkError } from "../types.ts";
 
 type Body = Record<string, unknown>;
@@ -16,6 +17,8 @@ const TOKEN_LIFETIME_MS = 7 * 86400_000;
 interface DeltaState {
   k: "users" | "groups"; t: string; i: string; e: number; s0: number; s1: number; p: number; m: number;
   sel: string[] | null; ts: number; mem: boolean;
+  /** Users: the round tracks the manager (manager.ts). */
+  mgr?: 1;
   /** The empty page before this position was sent (knob deltaEmptyPages). */
   z?: 1;
   /** Ids from `$filter=id eq '…' or …` (the only filter delta supports). */
@@ -81,7 +84,8 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
     const { select, explicit } = parseSelect(q, entity, "delta", t.userExtensions);
     const sel = explicit ? (select.includes("id") ? select : [...select, "id"]) : null;
     const mem = kind === "groups" && (!sel || sel.includes("members"));
-    st = { k: kind, t: t.id, i: t.delta.instance, e: t.delta.epoch, s0: 0, s1: t.seq, p: 0, m: 0, sel, ts: Date.now(), mem, ids: idFilter(q.get("$filter")) };
+    const mgr = kind === "users" && tracksManager(q, sel) ? 1 as const : undefined;
+    st = { k: kind, t: t.id, i: t.delta.instance, e: t.delta.epoch, s0: 0, s1: t.seq, p: 0, m: 0, sel, ts: Date.now(), mem, ids: idFilter(q.get("$filter")), ...(mgr && { mgr }) };
     if (dtok === "latest") {
       return { body: { "@odata.context": ctx(req, kind, sel), "@odata.deltaLink": link(req, kind, "$deltatoken", { ...st, s0: t.seq }), value: [] }, headers: {} };
     }
@@ -105,6 +109,7 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
   // Only selected properties are tracked; with Prefer: return=minimal an updated object carries only them.
   const minimal = /return=minimal/i.test(req.headers["prefer"] ?? "");
   const tracked = sel.filter((p) => p !== "id" && p !== "members");
+  if (st.mgr && !tracked.includes("manager")) tracked.push("manager");
   // "If the property has never been set before it will not be included in the response at all"; one set and
   // later cleared comes as null (https://learn.microsoft.com/graph/api/user-delta). The plain listings send null for both.
   const full = (rec: Parameters<typeof changedSince>[0], obj: Record<string, unknown>): Body => {
@@ -130,6 +135,11 @@ export function delta(req: GraphReq, e: TenantEntry, kind: "users" | "groups", s
       if (only && !only.has(r.u.id)) continue;
       const item = r.state === ACTIVE ? shape(r, r.u) : { id: r.u.id, "@removed": { reason: r.state === SOFT_DELETED ? "changed" : "deleted" } };
       if (!item) continue;
+      if (st.mgr && r.state === ACTIVE) {
+        delete item.manager;
+        const md = managerDelta(t, r, st.s0, minimal);
+        if (md) item["manager@delta"] = md;
+      }
       const occurrences = splitUp(item, t.delta.splits.get(r.u.id));
       if (value.length > 0 && value.length + occurrences.length > ps.size) { more = true; break; }
       value.push(...occurrences);

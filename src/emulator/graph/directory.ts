@@ -6,6 +6,7 @@ import type { MemberKind, MemberRef } from "../directory-types.ts";
 import { badRequest, groupNotFound, notFound } from "./errors.ts";
 import { contextUrl, decodeToken, encodeToken, linkWith, parseList, parseSelect, type GraphReq, type ListOptions } from "./query.ts";
 import { GROUP_PROPS, otherProjectors, projector, USER_PROPS, type Entity } from "./schema.ts";
+import { managerExpander, withManager } from "./manager.ts";
 
 type Body = Record<string, unknown>;
 
@@ -68,8 +69,9 @@ export function listUsers(req: GraphReq, e: TenantEntry): Body {
   const o = listOptions(req, "user", e);
   const pred = o.filter?.pred;
   const project = projector(o.select);
+  const expand = managerExpander(req, e);
   return pageOf<UserRec>(req, ordered(req, o, "user", e.tenant.users, (r, p) => r.u[p]), o, pred ? (r) => r.state === ACTIVE && pred(r.u) : (r) => r.state === ACTIVE,
-    (r) => project(r.u), "/users", contextUrl(req, "users", o.explicitSelect ? o.select : null));
+    (r) => withManager(project(r.u), r, expand), "/users", contextUrl(req, "users", o.explicitSelect ? o.select : null));
 }
 
 export function listGroups(req: GraphReq, e: TenantEntry): Body {
@@ -106,7 +108,7 @@ export function getUser(req: GraphReq, e: TenantEntry, key: string): Body {
   const rec = e.tenant.userRec(decodeURIComponent(key));
   if (!rec) throw notFound(key);
   const { select, explicit } = parseSelect(req.query, "user", "one", e.tenant.userExtensions);
-  return { "@odata.context": contextUrl(req, "users", explicit ? select : null, "/$entity"), ...projector(select)(rec.u) };
+  return withManager({ "@odata.context": contextUrl(req, "users", explicit ? select : null, "/$entity"), ...projector(select)(rec.u) }, rec, managerExpander(req, e));
 }
 
 export function getGroup(req: GraphReq, e: TenantEntry, id: string): Body {

@@ -46,7 +46,7 @@ export const COLLECTIONS = new Set(["interests", "pastProjects", "responsibiliti
  * "null" (delta, which then drops the ones never set, as it does every property).
  */
 export function projector(props: string[], unsetExtensions: "omit" | "null" = "omit"): (o: GraphUser | GraphGroup | Record<string, unknown>) => Record<string, unknown> {
-  const list = props.filter((p) => p !== "members" && !isExtension(p));
+  const list = props.filter((p) => p !== "members" && p !== "manager" && !isExtension(p));
   const extensions = props.filter(isExtension);
   return (o) => {
     const out: Record<string, unknown> = {};

@@ -11,6 +11,7 @@ import { GraphAuth, readsGroups, requirePermission, requireSelectedProperties, t
 import { delta } from "./delta.ts";
 import { getDeletedItem, listDeletedItems, purgeDeletedItem, restoreDeletedItem, untypedDeletedItems } from "./deleted-items.ts";
 import { getGroup, getUser, listGroups, listMemberOf, listMembers, listUsers, organization } from "./directory.ts";
+import { getManager } from "./manager.ts";
 import { badRequest, graphError, graphHeaders, GraphHttpError, newIds, notFound, type GraphCtxIds } from "./errors.ts";
 import type { GraphReq } from "./query.ts";
 import type { SigningKeys } from "../identity/keys.ts";
@@ -115,6 +116,7 @@ export class GraphService {
       }
       if (cc === undefined && !counting) { requirePermission(c, "users"); requireSelectedProperties(c, req.query.get("$select")); return { body: getUser(req, e, b) }; }
       if ((cc === "photo" || cc === "photos") && !counting) return photoRoute(req, e, c, b, seg.slice(2), false);
+      if (cc === "manager" && seg.length === 3 && !counting) { requirePermission(c, "users"); return { body: getManager(req, e, b) }; }
       if ((cc === "memberOf" || cc === "transitiveMemberOf") && seg.length <= 4) {
         requirePermission(c, "memberOf");
         return list((r) => listMemberOf(r, e, b, cc === "transitiveMemberOf", d, `/users/${b}`, !readsGroups(c)));
@@ -137,6 +139,7 @@ export class GraphService {
       requirePermission(c, "me");
       if (b === undefined && !counting) return { body: getUser(req, e, c.userId as string) };
       if ((b === "photo" || b === "photos") && !counting) return photoRoute(req, e, c, c.userId as string, seg.slice(1), true);
+      if (b === "manager" && cc === undefined && !counting) return { body: getManager(req, e, c.userId as string) };
       if (b === "memberOf" || b === "transitiveMemberOf") return list((r) => listMemberOf(r, e, c.userId as string, b === "transitiveMemberOf", cc, "/me", !readsGroups(c)));
     }
     if (a === "directory" && b?.toLowerCase() === "deleteditems" && d === undefined) {

@@ -156,6 +156,11 @@ export const entraConfigObject = z
     users: z.enum(["all", "groups"]).default("all"),
     scopeGroups: z.array(z.string().trim().min(1)).default([]),
     includeGuests: z.boolean().default(false),
+    /**
+     * "Sync managers": each user's Entra ID manager becomes its Rollcall manager (src/sync/managers.ts). Off, the users
+     * delta query does not ask for it (one more relationship Graph resolves for every user) and managers stay manual.
+     */
+    syncManagers: z.boolean().default(false),
     groupMode: z.enum(["none", "selected", "attribute", "all"]).default("none"),
     groups: z.array(z.string().trim().min(1)).default([]),
     groupAttribute: graphProperty.nullable().default(null),
@@ -224,11 +229,13 @@ export function effectiveMapping(config: Pick<EntraConfig, "mapping">): Record<s
 }
 
 /**
- * The `$select` for users: only the properties the mapping, scope and group attribute read, and, when guests are
- * synced, `otherMails`: a guest without `mail` gets its invited address from there (mapping.ts fallbackEmail).
+ * The `$select` for users: only the properties the mapping, scope and group attribute read, the manager when managers
+ * are synced, and, when guests are synced, `otherMails`: a guest without `mail` gets its invited address from there (mapping.ts fallbackEmail).
  */
-export function userSelect(config: Pick<EntraConfig, "mapping" | "groupAttribute" | "groupMode"> & { includeGuests?: boolean }): string[] {
+export function userSelect(config: Pick<EntraConfig, "mapping" | "groupAttribute" | "groupMode"> & { includeGuests?: boolean; syncManagers?: boolean }): string[] {
   const props = new Set(["id", "userType", "userPrincipalName", "mail", "displayName", "accountEnabled", "usageLocation"]);
+  // Selecting the relationship makes the delta query track it, as manager@delta (https://learn.microsoft.com/graph/delta-query-overview).
+  if (config.syncManagers) props.add("manager");
   if (config.includeGuests && !config.mapping.email) props.add("otherMails");
   for (const path of Object.values(effectiveMapping(config))) props.add(path.split(".")[0]!);
   if (config.groupMode === "attribute" && config.groupAttribute) props.add(config.groupAttribute.split(".")[0]!);

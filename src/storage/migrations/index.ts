@@ -42,6 +42,7 @@ import * as m046 from "./046_scim_sources.ts";
 import * as m047 from "./047_graph_change_subscriptions.ts";
 import * as m048 from "./048_scim_signin_links.ts";
 import * as m049 from "./049_scim_quiet_notifications.ts";
+import * as m050 from "./050_user_managers.ts";
 import * as m051 from "./051_entra_deleted_groups.ts";
 import * as m052 from "./052_user_photos.ts";
 
@@ -90,6 +91,7 @@ export const migrations: Record<string, Migration> = {
   "047_graph_change_subscriptions": m047,
   "048_scim_signin_links": m048,
   "049_scim_quiet_notifications": m049,
+  "050_user_managers": m050,
   "051_entra_deleted_groups": m051,
   "052_user_photos": m052,
 };

@@ -1,3 +1,4 @@
+import { logReportsLosingManager } from "./managers.ts";
 import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../database.ts";
 import { alphabetical, holdsTag, userJson, whereFilter, type UserFilter } from "./users.ts";
@@ -112,6 +113,7 @@ export async function deleteSelected(trx: Db, entry: Omit<LoggedEntry, "before" 
   });
   // Its groups record first that it left them: the delete is the last entry of its history.
   await logUsersLeavingGroups(trx, { workspaceId: entry.workspaceId, actor: entry.actor, users: sql`select id from bulk_selection`, reason: "the user was deleted" });
+  await logReportsLosingManager(trx, { workspaceId: entry.workspaceId, runId: null, actor: entry.actor, deleted: sql`select id from bulk_selection`, reason: "the manager was deleted" });
   await sql`insert into change_log (workspace_id, user_id, group_id, subject, action, before, after, actor)
     select ${entry.workspaceId}, s.id, ${entry.groupId}, s.subject, ${entry.action}, ${before}, 'null'::json, ${entry.actor}
     from bulk_selection s join users u on u.id = s.id

@@ -22,6 +22,8 @@ export interface UserFilter {
   department?: string | undefined;
   /** True: users with a department (any); false: users without one, or with a blank one. */
   hasDepartment?: boolean | undefined;
+  /** The direct reports of this user (their id). */
+  manager?: string | undefined;
 }
 
 export const userSorts = ["displayName", "email", "createdAt", "updatedAt", "source"] as const;
@@ -83,7 +85,13 @@ function userSelect(db: Db) {
       identifierList("alias").as("aliases"),
       identifierList("card").as("card_numbers"),
       groupNames("u").as("groups"),
+      managerOf("u").as("manager"),
     ]);
+}
+
+/** A user's manager as UserRef (null for none); `user`: the users row's alias. */
+export function managerOf(user: string): RawBuilder<User["manager"]> {
+  return sql<User["manager"]>`(select json_build_object('id', m.id, 'displayName', m.display_name, 'email', m.email) from users m where m.id = ${sql.ref(`${user}.manager_id`)})`;
 }
 
 /** A user's groups' names, alphabetically ('{}' for none); `user`: the users row's alias. */
@@ -107,6 +115,7 @@ export function userJson(user: string, lists: Partial<Record<"aliases" | "cardNu
     sql`'source', json_build_object('type', ${column("source_type")}, 'name', ${column("source_name")}, 'externalId', ${column("external_id")})`,
     sql`'tags', ${column("tags")}`,
     sql`'groups', ${lists.groups ?? groupNames(user)}`,
+    sql`'manager', ${managerOf(user)}`,
     sql`'createdAt', ${time("created_at")}`,
     sql`'updatedAt', ${time("updated_at")}`,
   ];
@@ -135,7 +144,9 @@ export async function whereFilter(db: Db, workspaceId: string, filter: UserFilte
   const { group, nested, tag, ...rest } = composedNames(filter);
   const groupIds = group ? await groupIdsNamed(db, workspaceId, group, nested === true) : undefined;
   const holders = rest.q ? await searchHolders(db, workspaceId, rest.q) : undefined;
-  return whereResolved(workspaceId, { ...rest, tag, groupIds, holders });
+  // A manager named by email or user principal name, as users are named everywhere: found first, then matched by id.
+  const manager = rest.manager && !isGuid(rest.manager) ? ((await selectUser(db, workspaceId, rest.manager))?.id ?? "none") : rest.manager;
+  return whereResolved(workspaceId, { ...rest, manager, tag, groupIds, holders });
 }
 
 /**
@@ -164,6 +175,7 @@ function whereResolved(workspaceId: string, filter: Omit<UserFilter, "group" | "
     if (filter.enabled !== undefined) conditions.push(eb("u.enabled", "=", filter.enabled));
     if (filter.department) conditions.push(sql<SqlBool>`${sql.raw(departmentKey("u.department"))} = lower(btrim(${filter.department}))`);
     if (filter.hasDepartment !== undefined) conditions.push(sql<SqlBool>`(${sql.raw(departmentKey("u.department"))} is not null) = ${filter.hasDepartment}`);
+    if (filter.manager) conditions.push(isGuid(filter.manager) ? sql<SqlBool>`u.manager_id = ${filter.manager}::uuid` : sql<SqlBool>`false`);
     if (filter.groupIds === null) conditions.push(sql<SqlBool>`false`); // no such group
     if (filter.groupIds) conditions.push(memberOfAny(filter.groupIds));
     return eb.and(conditions);
