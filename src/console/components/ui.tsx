@@ -11,6 +11,8 @@ import {
 } from "react";
 import { ApiError, errorMessage } from "../api.ts";
 import { FieldError } from "./field-error.tsx";
+import { Link } from "../router.tsx";
+import { wsPath } from "../session.tsx";
 
 /* ---------- form fields: every input has a label; an error sits under its field and is announced ---------- */
 
@@ -118,6 +120,15 @@ export function ErrorBanner({ error, retry, title, words = (text) => text }: { e
         </button>
       ) : null}
     </div>
+  );
+}
+
+/** The link back to the page a detail page belongs to (workspace-relative path). */
+export function Breadcrumb({ workspace, to, label }: { workspace: string; to: string; label: string }) {
+  return (
+    <nav className="breadcrumb" aria-label="Breadcrumb">
+      <Link to={wsPath(workspace, to)}>{label}</Link>
+    </nav>
   );
 }
 

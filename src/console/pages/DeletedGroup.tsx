@@ -1,8 +1,6 @@
 import { api, ApiError } from "../api.ts";
-import { Link } from "../router.tsx";
-import { wsPath } from "../session.tsx";
 import { useLoad, useTitle } from "../hooks.ts";
-import { ErrorBanner, Loading } from "../components/ui.tsx";
+import { Breadcrumb, ErrorBanner, Loading } from "../components/ui.tsx";
 import { HistoryCard } from "../components/History.tsx";
 import { formatDate } from "../format.ts";
 import { describeActor } from "../../domain/actor.ts";
@@ -27,7 +25,7 @@ export function DeletedGroupPage({ workspace, path, notFound }: { workspace: str
     const error = kept.error instanceof ApiError && kept.error.status === 404 ? notFound : kept.error;
     return (
       <div className="page">
-        <Crumb workspace={workspace} />
+        <Breadcrumb workspace={workspace} to="/groups" label="Groups" />
         <ErrorBanner error={kept.data ? notFound : error} retry={kept.reload} title="The group could not be loaded." />
         {kept.loading ? <Loading label="Loading group…" /> : null}
       </div>
@@ -35,7 +33,7 @@ export function DeletedGroupPage({ workspace, path, notFound }: { workspace: str
   }
   return (
     <div className="page">
-      <Crumb workspace={workspace} />
+      <Breadcrumb workspace={workspace} to="/groups" label="Groups" />
       <div className="page-head">
         <div>
           <h1>Deleted group</h1>
@@ -47,13 +45,5 @@ export function DeletedGroupPage({ workspace, path, notFound }: { workspace: str
       </div>
       <HistoryCard path={path} version={path} showSubject />
     </div>
-  );
-}
-
-function Crumb({ workspace }: { workspace: string }) {
-  return (
-    <nav className="breadcrumb" aria-label="Breadcrumb">
-      <Link to={wsPath(workspace, "/groups")}>Groups</Link>
-    </nav>
   );
 }

@@ -4,7 +4,7 @@ import { Link, navigate } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { isSyncedSourceType, type GroupDetail, type GroupMember, type MemberPage } from "../types.ts";
 import { useDebounced, useLoad, useTitle } from "../hooks.ts";
-import { Badge, ErrorBanner, Loading, Spinner, useToast } from "../components/ui.tsx";
+import { Breadcrumb, Badge, ErrorBanner, Loading, Spinner, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate } from "../format.ts";
 import { GroupFormDialog, groupSourceLabel } from "./Groups.tsx";
@@ -105,7 +105,7 @@ export function GroupPage({ id }: { id: string }) {
   if (!g) {
     return (
       <div className="page">
-        <Crumb workspace={workspace} />
+        <Breadcrumb workspace={workspace} to="/groups" label="Groups" />
         <ErrorBanner error={group.error} retry={group.reload} title="The group could not be loaded." />
         {group.loading ? <Loading label="Loading group…" /> : null}
       </div>
@@ -147,7 +147,7 @@ export function GroupPage({ id }: { id: string }) {
 
   return (
     <div className="page">
-      <Crumb workspace={workspace} />
+      <Breadcrumb workspace={workspace} to="/groups" label="Groups" />
       <div className="page-head">
         <div>
           <h1>
@@ -313,13 +313,5 @@ export function GroupPage({ id }: { id: string }) {
         <p>The member stays in the directory; only the membership ends.</p>
       </ConfirmDialog>
     </div>
-  );
-}
-
-function Crumb({ workspace }: { workspace: string }) {
-  return (
-    <nav className="breadcrumb" aria-label="Breadcrumb">
-      <Link to={wsPath(workspace, "/groups")}>Groups</Link>
-    </nav>
   );
 }

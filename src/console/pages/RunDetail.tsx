@@ -4,7 +4,7 @@ import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { AdminOnly, useWorkspaceName, wsPath } from "../session.tsx";
 import { useInterval, useLoad, useTitle } from "../hooks.ts";
 import { countsMeaning, countsSummary, describeProgress, statusText, statusTone, startedBy, syncApi, wouldStopWarning } from "../sync-api.ts";
-import { Badge, ErrorBanner, Loading, Pager, ProgressBar, useToast } from "../components/ui.tsx";
+import { Breadcrumb, Badge, ErrorBanner, Loading, Pager, ProgressBar, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate } from "../format.ts";
 import { History } from "../components/History.tsx";
@@ -85,9 +85,7 @@ export function RunPage({ id }: { id: string }) {
   if (!r) {
     return (
       <div className="page">
-        <nav className="breadcrumb" aria-label="Breadcrumb">
-          <Link to={wsPath(workspace, "/sync")}>User synchronization</Link>
-        </nav>
+        <Breadcrumb workspace={workspace} to="/sync" label="User synchronization" />
         <ErrorBanner error={run.error} retry={run.reload} title="The run could not be loaded." />
         {run.loading ? <Loading label="Loading run…" /> : null}
       </div>

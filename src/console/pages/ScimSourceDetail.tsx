@@ -3,7 +3,7 @@ import { Link } from "../router.tsx";
 import { useCanChange, wsPath } from "../session.tsx";
 import { syncApi, type ScimSource } from "../sync-api.ts";
 import { countOf, formatDate, relativeTime } from "../format.ts";
-import { SelectField, TextField, useToast } from "../components/ui.tsx";
+import { Breadcrumb, SelectField, TextField, useToast } from "../components/ui.tsx";
 import { Dialog } from "../components/dialog.tsx";
 import { FormActions, FormError, useSubmit } from "../components/form.tsx";
 import { NewScimToken, QuietWarning, fieldErrors, onRemoveOptions, removalText } from "../components/ScimSources.tsx";
@@ -31,9 +31,7 @@ export function ScimSourcePage({ workspace, source: s, reload }: { workspace: st
     );
   return (
     <div className="page">
-      <nav className="breadcrumb" aria-label="Breadcrumb">
-        <Link to={wsPath(workspace, "/sync")}>User synchronization</Link>
-      </nav>
+      <Breadcrumb workspace={workspace} to="/sync" label="User synchronization" />
       <div className="page-head">
         <div>
           <h1>{s.name}</h1>

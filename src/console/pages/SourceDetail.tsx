@@ -3,7 +3,7 @@ import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
 import { useLoad, useTitle, type Loaded } from "../hooks.ts";
 import { countsMeaning, countsSummary, startedBy, statusText, statusTone, syncApi, wouldStopWarning, type RemovedSource, type Run, type Source, type SourceRemoval } from "../sync-api.ts";
-import { Badge, ErrorBanner, Loading, Pager } from "../components/ui.tsx";
+import { Breadcrumb, Badge, ErrorBanner, Loading, Pager } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate, relativeTime } from "../format.ts";
 import { SourceFormDialog, describeEndpoints, registerRedirectUri, useSignInRedirectUri } from "../components/SourceForm.tsx";
@@ -67,9 +67,7 @@ function EntraSourcePage({ name, source }: { name: string; source: Loaded<Source
 
   return (
     <div className="page">
-      <nav className="breadcrumb" aria-label="Breadcrumb">
-        <Link to={wsPath(workspace, "/sync")}>User synchronization</Link>
-      </nav>
+      <Breadcrumb workspace={workspace} to="/sync" label="User synchronization" />
       <div className="page-head">
         <div>
           <h1>{name}</h1>

@@ -5,7 +5,7 @@ import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.ts
 import type { ChangeRecord, PageOf, User, UserDetail } from "../types.ts";
 import { currentStatusChange, nextSyncSentence, statusSentence } from "../../domain/user-status.ts";
 import { useLoad, useTitle } from "../hooks.ts";
-import { Badge, ErrorBanner, Loading, SelectField, tagTone, useToast } from "../components/ui.tsx";
+import { Breadcrumb, Badge, ErrorBanner, Loading, SelectField, tagTone, useToast } from "../components/ui.tsx";
 import { ConfirmDialog } from "../components/dialog.tsx";
 import { formatDate } from "../format.ts";
 import { UserFormDialog } from "../components/UserForm.tsx";
@@ -38,7 +38,7 @@ export function UserPage({ id }: { id: string }) {
 
   return (
     <div className="page">
-      <Breadcrumb workspace={workspace} />
+      <Breadcrumb workspace={workspace} to="/users" label="Users" />
       <div className="page-head">
         <div className="user-head">
           <UserPhoto key={u.id} path={path} user={u} onChanged={refresh} />
@@ -347,7 +347,7 @@ function DeletedUserPage({ workspace, path, notFound }: { workspace: string; pat
   if (!kept.data) return <UserNotLoaded workspace={workspace} error={kept.error instanceof ApiError && kept.error.status === 404 ? notFound : kept.error} retry={kept.reload} loading={kept.loading} />;
   return (
     <div className="page">
-      <Breadcrumb workspace={workspace} />
+      <Breadcrumb workspace={workspace} to="/users" label="Users" />
       <div className="page-head">
         <div>
           <h1>Deleted user</h1>
@@ -363,18 +363,10 @@ function DeletedUserPage({ workspace, path, notFound }: { workspace: string; pat
 function UserNotLoaded({ workspace, error, retry, loading }: { workspace: string; error: unknown; retry: () => void; loading: boolean }) {
   return (
     <div className="page">
-      <Breadcrumb workspace={workspace} />
+      <Breadcrumb workspace={workspace} to="/users" label="Users" />
       <ErrorBanner error={error} retry={retry} title="The user could not be loaded." />
       {loading ? <Loading label="Loading user…" /> : null}
     </div>
-  );
-}
-
-function Breadcrumb({ workspace }: { workspace: string }) {
-  return (
-    <nav className="breadcrumb" aria-label="Breadcrumb">
-      <Link to={wsPath(workspace, "/users")}>Users</Link>
-    </nav>
   );
 }
 
