@@ -86,6 +86,7 @@ const phaseText: Record<string, string> = {
   planning: "Comparing with the directory",
   replanning: "Comparing again: the directory changed meanwhile",
   applying: "Applying changes",
+  photos: "Changes applied · checking users' photos in Microsoft Graph",
   done: "Finished",
 };
 

@@ -4,6 +4,7 @@ import { countChanges, listChanges, pageOfChanges, type ChangeRecord } from "./c
 import { entraSourceNames, unknownSourceMessage } from "./source-not-found.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { stopHere } from "../sync/cancel.ts";
+import { endAbandonedRuns } from "../sync/lease.ts";
 import type { RunProgress } from "../sync/run-record.ts";
 import { failedRunCounts, runCountsOf, type RunCounts } from "../domain/run-counts.ts";
 import { describeActor } from "../domain/actor.ts";
@@ -180,19 +181,25 @@ export async function cancelRun(ctx: WorkspaceContext, id: string): Promise<Run>
   const stoppedHere = stopHere(ctx.db, id, ctx.workspace.id, ctx.actor);
   await stoppedHere;
   await ctx.db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ status: string; alive: boolean }>`select r.status, exists (select 1 from source_state s
+    const { rows } = await sql<{ status: string; alive: boolean; phase: string | null }>`select r.status, r.progress->>'phase' as phase, exists (select 1 from source_state s
         where s.source_id = r.source_id and s.lease_run_id = r.id and s.lease_expires_at > now()) as alive
       from sync_runs r where r.id = ${id} and r.workspace_id = ${ctx.workspace.id} for update of r`.execute(trx);
     const run = rows[0];
     if (!run) throw notFound("run", id);
     const asked = sql`cancel_requested_at = coalesce(cancel_requested_at, now()), cancel_requested_by = coalesce(cancel_requested_by, ${ctx.actor})`;
-    if (stoppedHere && run.status === "failed") {
+    // Stopped in its photo step, a run ends succeeded (its changes were committed): runner.ts.
+    if (stoppedHere && run.status !== "running") {
       await sql`update sync_runs set ${asked} where id = ${id}`.execute(trx);
       return;
     }
     if (run.status !== "running") throw new RollcallError("conflict", `Run ${id} is ${run.status}, not running; there is nothing to stop`, { status: run.status });
     if (run.alive) {
       await sql`update sync_runs set ${asked} where id = ${id}`.execute(trx);
+      return;
+    }
+    if (run.phase === "photos") {
+      await sql`update sync_runs set ${asked} where id = ${id}`.execute(trx);
+      await endAbandonedRuns(trx, sql`r.id = ${id}`);
       return;
     }
     const message = `Cancelled by ${describeActor(ctx.actor)}: the run had stopped responding (its process was killed or lost the database); nothing it had not committed was applied`;

@@ -1,7 +1,8 @@
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { RollcallError } from "../errors.ts";
 import { failedRunCounts } from "../domain/run-counts.ts";
+import { photosUnfinishedMessage } from "./photos.ts";
 
 /**
  * One run per source at a time, across every process sharing the database: a lease on the source's
@@ -36,23 +37,44 @@ export async function claimLease(db: Db, sourceId: string, runId: string, leaseM
     );
   }
   const previous = rows[0]!.previous;
-  if (previous) await sql`update sync_runs set ${failedUnresponsive} where id = ${previous} and status = 'running'`.execute(db);
+  if (previous) await endAbandonedRuns(db, sql`r.id = ${previous}`);
   return previous !== null;
 }
 
-const failedUnresponsive = sql`status = 'failed', finished_at = now(), counts = ${JSON.stringify(failedRunCounts())}::jsonb,
-  error = jsonb_build_object('code', 'sync_failed', 'message', 'The run stopped responding (its process was killed or lost the database); nothing it had not committed was applied')`;
+const failedRunCountsJson = sql`${JSON.stringify(failedRunCounts())}::jsonb`;
+const unresponsiveError = sql`jsonb_build_object('code', 'sync_failed', 'message', 'The run stopped responding (its process was killed or lost the database); nothing it had not committed was applied')`;
+
+/**
+ * Ends the running runs `where` selects whose process is gone. One killed in its photo step had committed its changes
+ * and counts (RunRecord.applied): it ends succeeded, with a warning that its photos were not finished, and the next
+ * run checks every photo. Any other fails: nothing it had not committed was applied.
+ */
+export async function endAbandonedRuns(db: Db, where: RawBuilder<unknown>): Promise<number> {
+  const inPhotos = sql`r.progress->>'phase' = 'photos'`;
+  const { rows } = await sql<{ ended: number }>`with ended as (
+      update sync_runs r set status = case when ${inPhotos} then 'succeeded' else 'failed' end,
+        finished_at = now(),
+        counts = case when ${inPhotos} then r.counts || jsonb_build_object('warnings', coalesce((r.counts->>'warnings')::int, 0) + 1) else ${failedRunCountsJson} end,
+        error = case when ${inPhotos} then null else ${unresponsiveError} end,
+        progress = case when ${inPhotos} then r.progress || '{"phase":"done"}'::jsonb else r.progress end
+      where r.status = 'running' and ${where}
+      returning r.id, r.workspace_id, r.source_id, r.requested_by, r.status),
+    warned as (insert into change_log (workspace_id, run_id, subject, action, after, actor)
+      select e.workspace_id, e.id, 'photos', 'warning', json_build_object('messages', json_build_array(${photosUnfinishedMessage("the run's process stopped during its photo step")}::text)),
+        coalesce(e.requested_by, 'sync:' || s.name) from ended e join sources s on s.id = e.source_id where e.status = 'succeeded'),
+    recheck as (update source_state set photos_checked_at = null where source_id in (select source_id from ended where status = 'succeeded'))
+    select count(*)::int as ended from ended`.execute(db);
+  return rows[0]!.ended;
+}
 
 /**
  * Runs whose process is gone (killed, or cut off from the database while it finished) hold no live lease, yet stay
  * "running" in history and status until someone syncs their source. Every server sweeps them as it ticks. A run
- * younger than a minute may still be claiming its lease. Returns how many were failed.
+ * younger than a minute may still be claiming its lease. Returns how many were ended.
  */
 export async function failAbandonedRuns(db: Db): Promise<number> {
-  const result = await sql`update sync_runs r set ${failedUnresponsive}
-    where r.status = 'running' and r.started_at < now() - interval '1 minute'
-      and not exists (select 1 from source_state s where s.lease_run_id = r.id and s.lease_expires_at > now())`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+  return endAbandonedRuns(db, sql`r.started_at < now() - interval '1 minute'
+      and not exists (select 1 from source_state s where s.lease_run_id = r.id and s.lease_expires_at > now())`);
 }
 
 /**
@@ -61,7 +83,7 @@ export async function failAbandonedRuns(db: Db): Promise<number> {
  * expired, not cleared: the next run takes it over and clears what the dead run left staged.
  */
 export async function failRunsOfEarlierProcesses(db: Db): Promise<void> {
-  await sql`update sync_runs set ${failedUnresponsive} where status = 'running'`.execute(db);
+  await endAbandonedRuns(db, sql`true`);
   await sql`update source_state set lease_expires_at = now() - interval '1 second' where lease_run_id is not null and lease_expires_at > now()`.execute(db);
 }
 

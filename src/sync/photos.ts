@@ -146,9 +146,9 @@ export async function syncPhotos(input: PhotoInput): Promise<PhotoOutcome> {
 }
 
 /**
- * The photo step of a run that applied (runner.ts): its outcome added to the run's counts. It comes after the run is
- * recorded, so as never to hold the apply's transaction open over downloads; a failure of the whole step (a missing
- * permission, Graph unreachable) is a warning on the run, which stays succeeded.
+ * The photo step of a run that applied (runner.ts), whose outcome the run's counts add. It comes after the apply's
+ * transaction has committed (the run still running), so as never to hold it open over downloads; a failure of the whole
+ * step (a missing permission, Graph unreachable) is a warning on the run, which ends succeeded.
  */
 export async function photoStep(input: Omit<PhotoInput, "all"> & { mode: "full" | "delta" }): Promise<{ photosChanged: number; warnings: number }> {
   let outcome: { changed: number; warnings: number };
@@ -160,9 +160,17 @@ export async function photoStep(input: Omit<PhotoInput, "all"> & { mode: "full" 
     await recordChanges(input.db, [{ workspaceId: input.workspaceId, runId: input.runId, subject: "photos", actor: input.actor, action: "warning", after: { messages: [message] } }]);
     outcome = { changed: 0, warnings: 1 };
   }
-  await sql`update sync_runs set counts = counts || jsonb_build_object('photosChanged', ${outcome.changed}::int, 'warnings', coalesce((counts->>'warnings')::int, 0) + ${outcome.warnings}::int),
-    graph_requests = ${input.graph.stats.requests}, graph_throttled = ${input.graph.stats.throttled} where id = ${input.runId}`.execute(input.db);
   return { photosChanged: outcome.changed, warnings: outcome.warnings };
+}
+
+/** The warning of a run whose photo step did not finish (cancelled, its database lost, or its process killed: lease.ts). */
+export const photosUnfinishedMessage = (why: string) =>
+  `Photos were not finished (${why}); the directory changes were applied. The next run checks every user's photo.`;
+
+/** A run's photo step stopped before its end: a warning on the run, and the next run checks every photo (checksAllPhotos). */
+export async function photosUnfinished(db: Db, run: { workspaceId: string; sourceId: string; runId: string; actor: string }, why: string): Promise<void> {
+  await recordChanges(db, [{ workspaceId: run.workspaceId, runId: run.runId, subject: "photos", actor: run.actor, action: "warning", after: { messages: [photosUnfinishedMessage(why)] } }]);
+  await sql`update source_state set photos_checked_at = null where source_id = ${run.sourceId}`.execute(db);
 }
 
 /** Whether this run checks every user's photo: a full run, or the first since the option was turned on. */

@@ -110,6 +110,19 @@ export class RunRecord {
       where id = ${this.run.id}`.execute(target);
   }
 
+  /**
+   * For a run that goes on to its photo step (photos.ts), in place of `end` in the apply's transaction: its counts are
+   * committed with its changes, and the row stays "running" (phase "photos"), so that the source stays busy (its
+   * lease counts) and whoever follows the run waits for its photos. Killed meanwhile, it is ended by the stale-run
+   * sweep as succeeded, with a warning (lease.ts endAbandonedRuns).
+   */
+  async applied(trx: Db, counts: RunCounts): Promise<void> {
+    this.progress.phase = "photos";
+    const { requests, throttled } = this.graphStats();
+    await sql`update sync_runs set mode = ${this.run.mode}, counts = ${JSON.stringify(runCountsOf(counts))}::jsonb, progress = ${JSON.stringify(this.progress)}::jsonb,
+      graph_requests = ${requests}, graph_throttled = ${throttled}, heartbeat_at = now() where id = ${this.run.id}`.execute(trx);
+  }
+
   /** Ends the row outside any transaction, once the background writes are done, and sums the run up. */
   async finish(status: RunSummary["status"], counts: RunCounts, error?: RunSummary["error"]): Promise<RunSummary> {
     await this.inFlight;

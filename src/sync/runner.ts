@@ -21,7 +21,7 @@ import { countHeldUsers, planRun } from "./plan-run.ts";
 import { withBoundedHeap } from "./heap.ts";
 import { forgetOlderDryRuns } from "./dry-run-history.ts";
 import { discardSpool, restoreChanges, spoolChanges, type SpooledChanges } from "./change-spool.ts";
-import { photoStep } from "./photos.ts";
+import { photoStep, photosUnfinished } from "./photos.ts";
 
 export type Trigger = RunTrigger;
 
@@ -96,23 +96,27 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
   if (whyFull) progress.note = whyFull;
   const timed = record.timed.bind(record);
   const assertLease = () => record.assertLease(signal);
-  const applyContext = { store, request, record, signal };
   let merged = false;
   const leftHere = registerRunHere(db, runId, request.workspaceId, cancel);
   let graphClient: GraphClient | undefined;
-  // A run that applied, of a source that syncs photos, then brings them in step (photos.ts).
-  const withPhotos = async (summary: RunSummary): Promise<RunSummary> => {
-    if (!source.config.photos || summary.status !== "succeeded" || request.dryRun || !graphClient) return summary;
-    progress.phase = "photos";
+  // A run that applied, of a source that syncs photos, then brings them in step (photos.ts) before it ends: its row stays
+  // running meanwhile (RunRecord.applied). Its changes are committed: whatever happens to the photos, it ends succeeded.
+  const photosThenEnd = async (counts: RunCounts): Promise<RunSummary> => {
     record.report(true);
-    let added: Awaited<ReturnType<typeof photoStep>>;
     try {
-      added = await photoStep({ db, graph: graphClient, signal, workspaceId: request.workspaceId, sourceId: source.id, runId, actor: request.actor ?? `sync:${source.name}`, mode: record.run.mode, retry: options.retry });
-    } catch {
-      return summary; // cancelled, or the database lost, during the photos: the run applied and stays succeeded
+      const added = await photoStep({ db, graph: graphClient!, signal, workspaceId: request.workspaceId, sourceId: source.id, runId, actor: request.actor ?? `sync:${source.name}`, mode: record.run.mode, retry: options.retry });
+      Object.assign(counts, { photosChanged: added.photosChanged, warnings: (counts.warnings ?? 0) + added.warnings });
+    } catch (error) {
+      counts.warnings = (counts.warnings ?? 0) + 1;
+      await photosUnfinished(db, { workspaceId: request.workspaceId, sourceId: source.id, runId, actor: request.actor ?? `sync:${source.name}` }, toRollcallError(signal.reason ?? error).message).catch(() => undefined);
     }
-    return { ...summary, counts: { ...summary.counts, photosChanged: added.photosChanged, warnings: (summary.counts.warnings ?? 0) + added.warnings } };
+    try {
+      return await record.finish("succeeded", counts);
+    } catch {
+      return record.summary("succeeded", counts); // the database lost: the stale-run sweep ends the row (lease.ts)
+    }
   };
+  const applyContext = { store, request, record, signal, ...(source.config.photos && !request.dryRun && { afterApply: photosThenEnd }) };
 
   try {
     // Runs clear their own staging; only a killed one leaves rows behind (a scan of each stage table: 0.2 s).
@@ -136,7 +140,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
     // Not a dry run: the streamed mirror is committed apart from the directory, without the dirty marks the next run would plan.
     if (options.streamFirstSync !== false && !request.approves && !request.dryRun && (await streamsFirstSync(store, { workspaceId: request.workspaceId, sourceId: source.id, config: source.config, mode }))) {
       try {
-        return await withPhotos(await applyInTransaction(applyContext, { errors: 0 }, undefined, async (trx) => {
+        return await applyInTransaction(applyContext, { errors: 0 }, undefined, async (trx) => {
           const onListed = () => {
             progress.phase = "applying";
             record.report(true);
@@ -144,7 +148,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
           const streamed = await streamFirstSync(store, trx, graph, { ...applyInput, plannedRows: 0 }, { onListing, onListed, timed });
           assertLease();
           return streamed;
-        }));
+        });
       } catch (error) {
         if (!(error instanceof NotStreamable)) throw error;
         Object.assign(progress, { phase: "fetching", users: 0, groups: 0, note: `Listing again through staging: ${error.message}` });
@@ -185,8 +189,7 @@ async function run(store: Store, request: SyncRequest, options: RunnerOptions): 
       progress.phase = "applying";
       record.report(true);
       try {
-        const summary = await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows, dirtySeen: planned.dirtySeen, runWarnings: planned.runWarnings })));
-        return await withPhotos(summary);
+        return await applyInTransaction(applyContext, counts, stop, (trx) => timed("applying", () => applyPlan(trx, { ...applyInput, plannedRows: planned.rows, dirtySeen: planned.dirtySeen, runWarnings: planned.runWarnings })));
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         if (attempt === applyAttempts) throw takenMeanwhile(error, attempt);
@@ -282,11 +285,12 @@ async function thresholdStop(db: Db, request: SyncRequest, removals: number, cou
 }
 
 /**
- * Runs `apply` in one transaction. A run is kept and recorded as succeeded in it; a dry run's or a stopped
- * run's change set is captured, rolled back and kept on the run only (nothing happened to the users).
+ * Runs `apply` in one transaction. A run is kept and recorded as succeeded in it (or, with `afterApply`, as applied,
+ * then ended by it); a dry run's or a stopped run's change set is captured, rolled back and kept on the run only
+ * (nothing happened to the users).
  */
 async function applyInTransaction(
-  { store, request, record, signal }: { store: Store; request: SyncRequest; record: RunRecord; signal: AbortSignal },
+  { store, request, record, signal, afterApply }: { store: Store; request: SyncRequest; record: RunRecord; signal: AbortSignal; afterApply?: (counts: RunCounts) => Promise<RunSummary> },
   counts: RunCounts,
   stopped: RunSummary["error"] | undefined,
   apply: (trx: Db) => Promise<Applied & { userCounts?: UserCounts }>,
@@ -314,7 +318,7 @@ async function applyInTransaction(
       }
       // In the same transaction: whoever sees this run succeeded sees the reviewed one applied.
       if (request.approves) await sql`update sync_runs set status = 'applied' where id = ${request.approves} and status = 'stopped'`.execute(trx);
-      await record.end(trx, "succeeded", counts);
+      await (afterApply ? record.applied(trx, counts) : record.end(trx, "succeeded", counts));
     });
   } catch (error) {
     if (!(error instanceof Rollback)) {
@@ -328,7 +332,7 @@ async function applyInTransaction(
     await store.reclaim(["change_log"]).catch(() => undefined);
     return summary;
   }
-  return record.summary("succeeded", counts);
+  return afterApply ? afterApply(counts) : record.summary("succeeded", counts);
 }
 
 /** Does the run's change set (being applied in `trx`) match the reviewed run's stored one, row for row? Actors and ids aside. */

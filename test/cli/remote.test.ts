@@ -15,6 +15,8 @@ import { addMember, createGroup, getGroup, listGroupsWithMembers } from "../../s
 import { getUser, listDepartments, listTags, listUsers, showUser } from "../../src/core/users.ts";
 import type { GraphUser } from "../../src/emulator/directory-types.ts";
 import { importProgressFrames, runCli, underTerminal } from "../support/cli.ts";
+import { until } from "../notifications/support.ts";
+import { updateEntraSource } from "../../src/core/sources.ts";
 import { loginWithCli, openSignInHarness, type SignInHarness } from "../signin/support.ts";
 
 /**
@@ -288,6 +290,36 @@ describe(`rollcall CLI through a server (${engine})`, () => {
     const piped = await cli(["export", "--out", "-", "--source", "staff.csv"]);
     expect([piped.code, piped.stdout, piped.stderr]).toEqual([0, readFileSync(out, "utf8"), expect.stringContaining("exported 1 user(s) to standard output (csv,")]);
   }, 900_000);
+
+  it("`rollcall sync --json` through the server follows the run through its photo step (phase photos, the source busy) and prints photosChanged", async () => {
+    await updateEntraSource(h.ctx, "contoso", { config: { photos: true } });
+    // Every Graph request slowed, then more once the run is in its photo step: it spends seconds there, as a large tenant's would.
+    h.emulator.setKnobs({ latencyMs: 400 });
+    try {
+      const syncing = cli(["sync", "contoso", "--full", "--json"], { ROLLCALL_TOKEN: adminToken });
+      let runId: string | undefined;
+      await until(async () => {
+        const { rows } = await sql<{ id: string }>`select id from sync_runs where status = 'running' and progress->>'phase' = 'photos'`.execute(h.store.db);
+        runId = rows[0]?.id;
+        return !!runId;
+      }, 120_000, "the run's photo step");
+      h.emulator.setKnobs({ latencyMs: 6000 }); // its photo requests' answers: seconds each, as a large tenant's batches add up to
+      const shown = await cli(["runs", "show", runId!, "--json"]);
+      expect(shown.json()).toMatchObject({ id: runId, status: "running", progress: { phase: "photos" } });
+      const second = await cli(["sync", "contoso", "--json"], { ROLLCALL_TOKEN: adminToken });
+      expect(second.code).not.toBe(0);
+      expect(JSON.parse(second.stderr.trim().split("\n").at(-1)!).error).toMatchObject({ code: "sync_running", details: { runId } });
+      const sync = await syncing;
+      expect(sync.code, sync.stderr).toBe(0);
+      const summary = sync.json<{ runId: string; status: string; counts: Record<string, number> }>();
+      expect(summary).toMatchObject({ runId, status: "succeeded" });
+      const pictured = h.emulator.tenants.get(h.emulator.tenantId).listUsers().filter((u) => u.userType !== "Guest" && h.emulator.tenants.get(h.emulator.tenantId).getUserPhoto(u.id));
+      expect(summary.counts.photosChanged).toBe(pictured.length);
+    } finally {
+      h.emulator.setKnobs({ latencyMs: 0 });
+      await updateEntraSource(h.ctx, "contoso", { config: { photos: false } });
+    }
+  }, 300_000);
 
   it("draws the import's progress bar on a terminal while the server commits the file", async () => {
     // 300 PINs (about 17 ms of scrypt each) keep the server's commit going long enough to be polled part-way.

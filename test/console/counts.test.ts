@@ -22,6 +22,8 @@ describe("the console's words for a run's counts", () => {
     expect(describeProgress({ status: "running", progress: { phase: "replanning", planned: 10, toPlan: 40 } })).toEqual({
       value: 10, max: 40, label: "Comparing again: the directory changed meanwhile · 10 of 40",
     });
+    // The photo step: the run is still going, its changes already applied.
+    expect(describeProgress({ status: "running", progress: { phase: "photos" } })).toEqual({ value: null, max: null, label: "Changes applied · checking users' photos in Microsoft Graph" });
   });
 
   it("says one user was already a member, two were not members", () => {
