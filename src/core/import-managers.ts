@@ -48,14 +48,15 @@ export class ImportManagers {
     const warnings: ImportProblem[] = [];
     const cells = this.cells.filter((c) => !input.invalid.has(c.row));
     const keys = [...new Set(cells.flatMap((c) => (c.key ? [c.key] : [])))];
-    const { rows: matched } = await sql<{ row_no: number; user_id: string }>`select row_no, user_id from import_rows where run_id = ${input.runId} and user_id is not null`.execute(db);
+    const { rows: matched } = await sql<{ row_no: number; user_id: string }>`select s.row_no, s.user_id::text as user_id from import_rows s join users u on u.id = s.user_id where s.run_id = ${input.runId}`.execute(db);
+    // Rows that describe a user the workspace holds (a new row's staged id is no one's yet).
     const rowUser = new Map(matched.map((r) => [r.row_no, r.user_id]));
     const users = await directoryUsers(db, input.workspaceId, [...new Set([...keys, ...rowUser.values(), ...cells.flatMap((c) => (c.rollcallId ? [c.rollcallId] : []))])]);
     const byId = new Map(users.map((u) => [u.id, u]));
     const node = (row: number) => rowUser.get(row) ?? `row:${row}`;
     const problem = (cell: ManagerCell, message: string) => problems.push({ row: cell.row, column: this.column, field: "manager", value: cell.key ?? "", message });
     const wanted = new Map<string, string | null>();
-    const kept: ManagerCell[] = [];
+    const kept: (ManagerCell & { target: string | null })[] = [];
     for (const cell of cells) {
       const own = byId.get(rowUser.get(cell.row) ?? "");
       const target = cell.key ? this.resolve(cell.key, users, input.invalid, node) : { node: null };
@@ -69,7 +70,7 @@ export class ImportManagers {
       else if (target.node === node(cell.row) || (cell.key && (cell.key === cell.email || cell.key === cell.upn))) problem(cell, "is the user themselves: a user cannot be their own manager; name another user or clear the cell");
       else {
         wanted.set(node(cell.row), target.node);
-        kept.push(cell);
+        kept.push({ ...cell, target: target.node });
       }
     }
     const managerOf = await currentManagers(db, input.workspaceId);
@@ -84,7 +85,18 @@ export class ImportManagers {
         at = wanted.has(at) ? wanted.get(at)! : (managerOf.get(at) ?? null);
       }
     }
+    // A new user whose row is refused is not created: the rows naming them as manager are refused in turn.
     const refused = new Set(problems.map((p) => p.row));
+    for (let more = true; more; ) {
+      more = false;
+      for (const cell of kept) {
+        const row = cell.target?.startsWith("row:") ? Number(cell.target.slice(4)) : undefined;
+        if (refused.has(cell.row) || row === undefined || !refused.has(row)) continue;
+        problem(cell, `names the user of row ${row}, whose manager cell is refused: fix that row first`);
+        refused.add(cell.row);
+        more = true;
+      }
+    }
     this.cells.splice(0, this.cells.length, ...kept.filter((c) => !refused.has(c.row)));
     return { problems, warnings };
   }

@@ -94,7 +94,8 @@ export class ImportPass {
     const { workspace } = this.ctx;
     if (sourceId) this.sourceId = sourceId;
     this.hadUsers = (await clashTargets(db, workspace.id)).users;
-    if (this.hadUsers || this.target.present.has("pin")) return;
+    // A file with managers is staged: a row whose manager is refused once every row is read can still be left out.
+    if (this.hadUsers || this.target.present.has("pin") || this.managers) return;
     const groups = this.target.present.has("groups") ? await workspaceGroups(db, workspace.id) : new Map();
     const target = { ...this.target, sourceId: this.sourceId, actor: this.actor };
     this.newUsers = new NewUsersBatches(target, groups, this.source.mapping, this.limit, !this.options.dryRun);

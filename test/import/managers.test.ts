@@ -98,6 +98,15 @@ describe.each(engines)("an import's managers on %s", (engine) => {
     expect(await managerOf(ctx, "top@example.com")).toBeNull();
   });
 
+  it("a first import with --partial leaves out the rows whose manager is refused", async () => {
+    const ctx = await newWorkspace();
+    const report = await importText(ctx, "hr.csv", "email,displayName,manager\nada@example.com,Ada,nobody@example.com\nbob@example.com,Bob,ada@example.com\ncy@example.com,Cy,\n", { partial: true });
+    expect(report.counts).toMatchObject({ created: 1, invalid: 2 });
+    expect(report.problems.map((p) => p.row)).toEqual([2, 3]);
+    expect(report.problems[1]!.message).toContain("names the user of row 2, whose manager cell is refused");
+    expect((await getUser(ctx, "cy@example.com")).manager).toBeNull();
+  });
+
   it("keeps a synced user's manager (their source owns it) with a warning, and exports managers that import back unchanged", async () => {
     const ctx = await newWorkspace();
     await createUser(ctx, { email: "boss@example.com", displayName: "Boss" });
