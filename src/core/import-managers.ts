@@ -43,7 +43,7 @@ export class ImportManagers {
    * Problems (unknown, ambiguous, the user themselves, a loop) and warnings (a synced user's manager kept), once every
    * row is read; `invalid`: rows with problems so far (never a manager). Cells that are problems or kept are dropped.
    */
-  async check(db: Db, input: { workspaceId: string; workspaceName: string; runId: string; invalid: ReadonlySet<number> }): Promise<{ problems: ImportProblem[]; warnings: ImportProblem[] }> {
+  async check(db: Db, input: { workspaceId: string; workspaceName: string; runId: string; invalid: ReadonlySet<number>; partial: boolean }): Promise<{ problems: ImportProblem[]; warnings: ImportProblem[] }> {
     const problems: ImportProblem[] = [];
     const warnings: ImportProblem[] = [];
     const cells = this.cells.filter((c) => !input.invalid.has(c.row));
@@ -85,9 +85,10 @@ export class ImportManagers {
         at = wanted.has(at) ? wanted.get(at)! : (managerOf.get(at) ?? null);
       }
     }
-    // A new user whose row is refused is not created: the rows naming them as manager are refused in turn.
+    // With --partial, a new user whose row is refused is not created: the rows naming them as manager are refused in
+    // turn (without, nothing is applied, and the one problem to fix is the first).
     const refused = new Set(problems.map((p) => p.row));
-    for (let more = true; more; ) {
+    for (let more = input.partial; more; ) {
       more = false;
       for (const cell of kept) {
         const row = cell.target?.startsWith("row:") ? Number(cell.target.slice(4)) : undefined;

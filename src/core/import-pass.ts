@@ -276,7 +276,7 @@ export class ImportPass {
   private async checkManagers(db: Db, rows?: Required<StagedRows>): Promise<number[]> {
     if (!this.managers) return [];
     const { workspace } = this.ctx;
-    const { problems, warnings } = await this.managers.check(db, { workspaceId: workspace.id, workspaceName: workspace.name, runId: this.runId, invalid: this.findings.invalidRows });
+    const { problems, warnings } = await this.managers.check(db, { workspaceId: workspace.id, workspaceName: workspace.name, runId: this.runId, invalid: this.findings.invalidRows, partial: this.options.partial });
     this.findings.addProblems(problems);
     this.findings.addWarnings(warnings);
     if (!rows) return [];

@@ -98,6 +98,20 @@ describe.each(engines)("an import's managers on %s", (engine) => {
     expect(await managerOf(ctx, "top@example.com")).toBeNull();
   });
 
+  it("a file read in several batches sets managers named rows ahead, and a problem in its last batch applies none of it", async () => {
+    const ctx = await newWorkspace();
+    await createUser(ctx, { email: "held@example.com", displayName: "Held" });
+    const rows = ["a", "b", "c", "d", "e"].map((n, i, all) => `${n}@example.com,${n.toUpperCase()},${all[i + 1] ?? "held"}@example.com`);
+    const text = `email,displayName,manager\n${rows.join("\n")}\n`;
+    const refused = await importText(ctx, "hr.csv", text.replace("held@example.com\n", "gone@example.com\n"), { batchRows: 2 });
+    expect(refused).toMatchObject({ applied: false, problems: [expect.objectContaining({ row: 6, field: "manager", value: "gone@example.com" })] });
+    await expect(getUser(ctx, "a@example.com")).rejects.toThrow();
+    const report = await importText(ctx, "hr.csv", text, { batchRows: 2 });
+    expect(report).toMatchObject({ applied: true, problems: [], counts: { created: 5 } });
+    expect(await managerOf(ctx, "a@example.com")).toBe("b@example.com");
+    expect(await managerOf(ctx, "e@example.com")).toBe("held@example.com");
+  });
+
   it("a first import with --partial leaves out the rows whose manager is refused", async () => {
     const ctx = await newWorkspace();
     const report = await importText(ctx, "hr.csv", "email,displayName,manager\nada@example.com,Ada,nobody@example.com\nbob@example.com,Bob,ada@example.com\ncy@example.com,Cy,\n", { partial: true });
