@@ -22,7 +22,7 @@ export type ExportFormat = "csv" | "xlsx";
 
 export const templateColumns = [
   "email", "userPrincipalName", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
-  "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "aliases", "cardNumbers", "groups", "tags",
+  "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "aliases", "cardNumbers", "groups", "tags", "manager",
 ] as const;
 
 export interface ExportResult {
@@ -99,7 +99,8 @@ async function* userPages(db: Db, workspaceId: string, filter: UserFilter): Asyn
       SELECT u.id, ${exportedFields},
              array(SELECT t FROM unnest(u.tags) t WHERE t <> ALL(${systemTagList}::text[])) AS tags,
              ${identifierList("alias")} AS aliases, ${identifierList("card")} AS "cardNumbers",
-             array(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id ORDER BY lower(g.name)) AS groups
+             array(SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_user_id = u.id ORDER BY lower(g.name)) AS groups,
+             (SELECT coalesce(m.email, m.user_principal_name) FROM users m WHERE m.id = u.manager_id) AS manager
       FROM unnest(${ids.slice(at, at + pageSize)}::uuid[]) WITH ORDINALITY page(id, n) JOIN users u ON u.id = page.id AND u.workspace_id = ${workspaceId}
       ORDER BY page.n`.execute(db)).rows;
   // The next page is read while this one is written. Users deleted since the order was taken are left out.

@@ -12,6 +12,8 @@ import { dropClashing, leadingZeroWarnings, preparePins, syncedFieldWarnings } f
 import { ImportFindings, ImportStopwatch } from "./import-tally.ts";
 import { buildReport, keptEntraGroupWarnings, unnamedNewUserProblem, type ImportReport } from "./import-report.ts";
 import { NewUsersBatches, type NewUsersBatch } from "./import-new-users.ts";
+import { ImportManagers } from "./import-managers.ts";
+import { dropRows } from "../storage/queries/imports.ts";
 import type { ImportOptions, ImportProgress } from "./imports.ts";
 
 /** Rows per batch: each is staged, checked, planned and applied while the next one is read. */
@@ -65,6 +67,8 @@ export class ImportPass {
   sourceId: string = randomUUID();
   /** Set by start when the import is a first import into an empty workspace. */
   private newUsers: NewUsersBatches | undefined;
+  /** The file's Manager column, when it has one. */
+  private readonly managers: ImportManagers | undefined;
 
   constructor(
     private readonly ctx: WorkspaceContext,
@@ -77,6 +81,8 @@ export class ImportPass {
     this.findings = new ImportFindings(this.limit);
     this.target = { workspaceId: ctx.workspace.id, sourceName, present: presentFields(source.mapping.fields) };
     this.findings.addWarnings(source.warnings);
+    const managerColumn = source.mapping.fields.indexOf("manager");
+    if (managerColumn >= 0) this.managers = new ImportManagers(source.mapping.headers[managerColumn]!);
   }
 
   /**
@@ -88,7 +94,8 @@ export class ImportPass {
     const { workspace } = this.ctx;
     if (sourceId) this.sourceId = sourceId;
     this.hadUsers = (await clashTargets(db, workspace.id)).users;
-    if (this.hadUsers || this.target.present.has("pin")) return;
+    // A file with managers is staged: a row whose manager is refused once every row is read can still be left out.
+    if (this.hadUsers || this.target.present.has("pin") || this.managers) return;
     const groups = this.target.present.has("groups") ? await workspaceGroups(db, workspace.id) : new Map();
     const target = { ...this.target, sourceId: this.sourceId, actor: this.actor };
     this.newUsers = new NewUsersBatches(target, groups, this.source.mapping, this.limit, !this.options.dryRun);
@@ -140,6 +147,7 @@ export class ImportPass {
         if (result.warnings) this.findings.addWarnings(result.warnings);
         if (result.numbers) this.findings.addNumberCells(result.row, result.numbers);
         if (result.user.pin) pins.set(result.row, result.user.pin);
+        this.managers?.add(result.user);
         if (!this.newUsers) encoder.add(stagingRow(this.runId, result.user));
         if (++staged >= batchRows) yield await stage(false);
       } else this.findings.addProblems(problems);
@@ -186,6 +194,7 @@ export class ImportPass {
   async plan(db: Db, batch: StagedBatch): Promise<ImportReport | undefined> {
     if (batch.newUsers) {
       for (const { name } of batch.newUsers.newGroups) this.newGroups.set(name.toLowerCase(), name);
+      if (batch.last) await this.checkManagers(db);
       return batch.last ? this.report(db) : undefined;
     }
     const progress = this.progressOf(batch);
@@ -209,6 +218,7 @@ export class ImportPass {
     const scope = { workspaceId: ctx.workspace.id, sourceName: this.sourceName, updateExisting: options.updateExisting, users: this.hadUsers, entraGroups: targets.entraGroups };
     const dropped = await dropClashing(db, batch.rows, scope, { mapping: this.source.mapping, sourceName: this.sourceName, findings: this.findings });
     if (matched > 0 && byId && targets.entraGroups && this.target.present.has("groups")) this.findings.addWarnings(keptEntraGroupWarnings(await keptEntraGroups(db, batch.rows), this.source.mapping));
+    if (batch.last) dropped.push(...(await this.checkManagers(db, batch.rows)));
     if (matched === 0) batch.planned = { create: batch.staged - unnamed.length - dropped.length };
     for (const row of this.findings.invalidRows) batch.pins.delete(row);
     progress("checking", 2, 2);
@@ -254,8 +264,25 @@ export class ImportPass {
       await analyzeApplied(db);
       this.analyzedApplied = true;
     }
+    if (batch.last) await this.managers?.apply(db, { workspaceId: this.ctx.workspace.id, actor });
     lap("apply");
     if (batch.last) this.timings.sinceStart("total");
+  }
+
+  /**
+   * Checks the Manager column once every row is read; drops the refused rows of the last batch (`rows`), so that a
+   * partial import leaves them out. Returns the rows dropped.
+   */
+  private async checkManagers(db: Db, rows?: Required<StagedRows>): Promise<number[]> {
+    if (!this.managers) return [];
+    const { workspace } = this.ctx;
+    const { problems, warnings } = await this.managers.check(db, { workspaceId: workspace.id, workspaceName: workspace.name, runId: this.runId, invalid: this.findings.invalidRows, partial: this.options.partial });
+    this.findings.addProblems(problems);
+    this.findings.addWarnings(warnings);
+    if (!rows) return [];
+    const refused = [...new Set(problems.map((p) => p.row))].filter((row) => row >= rows.from && row <= rows.to);
+    await dropRows(db, this.runId, refused);
+    return refused;
   }
 
   private async report(db: Db): Promise<ImportReport> {

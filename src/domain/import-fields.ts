@@ -1,7 +1,7 @@
 /** The user fields an import's columns can fill, in the order a column picker lists them. */
 export const importFields = [
   "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
-  "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "blockSignIn", "aliases", "cardNumbers", "pin", "groups", "tags", "rollcallId",
+  "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "blockSignIn", "aliases", "cardNumbers", "pin", "groups", "tags", "manager", "rollcallId",
 ] as const;
 export type ImportField = (typeof importFields)[number] | `customAttributes.${string}`;
 

@@ -222,7 +222,7 @@ describe.each(engines)("rollcall import / export (CLI) on %s", { timeout: 300_00
     const out = path("to-file.csv");
     expect((await cli("export", "--out", out, "--source", "staff.csv", "--workspace", "default-gb")).code).toBe(0);
     const piped = await cli("export", "--out", "-", "--source", "staff.csv", "--workspace", "default-gb");
-    expect([piped.code, piped.stdout, piped.stderr]).toEqual([0, readFileSync(out, "utf8"), "exported 2 user(s) to standard output (csv, 17 columns)\n"]);
+    expect([piped.code, piped.stdout, piped.stderr]).toEqual([0, readFileSync(out, "utf8"), "exported 2 user(s) to standard output (csv, 18 columns)\n"]);
     const workbook = await cli("export", "--out", "-", "--format", "xlsx", "--source", "staff.csv", "--workspace", "default-gb");
     expect([workbook.code, workbook.stdout.slice(0, 2)]).toEqual([0, "PK"]);
     expect(existsSync("-")).toBe(false); // not a file named "-" in the working folder

@@ -203,6 +203,16 @@ describe.each(engines)("import API on %s", (engine) => {
     expect(partial.body).toMatchObject({ applied: true, counts: { created: 1, invalid: 1 } });
   });
 
+  it("previews a Manager column's unknown manager at its cell, and commits the managers once the file is fixed", async () => {
+    const bad = await upload("managers.csv", Buffer.from("Email,Name,Manager email\nmia@example.com,Mia,noone@example.com\nmo@example.com,Mo,mia@example.com\n"));
+    expect(bad.body.preview.problems).toEqual([expect.objectContaining({ row: 2, column: "Manager email", field: "manager", value: "noone@example.com" })]);
+    expect((await as("POST", `workspaces/acme/imports/${bad.body.id}/commit`, {})).status).toBe(422);
+    const good = await upload("managers.csv", Buffer.from("Email,Name,Manager email\nmia@example.com,Mia,\nmo@example.com,Mo,mia@example.com\n"));
+    expect(good.body.preview.problems).toEqual([]);
+    expect(await as("POST", `workspaces/acme/imports/${good.body.id}/commit`, {})).toMatchObject({ status: 200, body: { applied: true, counts: { created: 2 } } });
+    expect((await as("GET", "workspaces/acme/users/mo@example.com")).body.manager).toMatchObject({ email: "mia@example.com" });
+  });
+
   it("answers 422 import_invalid when a partial commit finds no valid row, and keeps the upload", async () => {
     const uploaded = await upload("all-bad.csv", Buffer.from("Email,Name\nbad-email,Bad\nworse,Worse\n"), { partial: "true" });
     expect(uploaded.body.preview).toMatchObject({ partial: true, applied: false, counts: { rows: 2, invalid: 2 } });

@@ -7,7 +7,7 @@ import ExcelJS from "exceljs";
 import { sql } from "kysely";
 import { engines, openTestStore, type TestStore } from "../support/db.ts";
 import { createWorkspace } from "../../src/core/workspaces.ts";
-import { createUser, getUser } from "../../src/core/users.ts";
+import { createUser, getUser, updateUser } from "../../src/core/users.ts";
 import { runImport } from "../../src/core/imports.ts";
 import { csvLine, exportUsers, type ExportFormat } from "../../src/core/exports.ts";
 import { verifySecret } from "../../src/security/hashing.ts";
@@ -89,15 +89,21 @@ describe.each(engines)("an export edited and imported back on %s", (engine) => {
 
   it.each(["csv", "xlsx"] as const)("a %s export imported back untouched changes nothing, whatever source each user came from", async (format) => {
     const ctx = await seededWorkspace();
+    // Managers of every kind: an imported user's set by hand, a manual user's an imported one, a synced user's from its source.
+    await updateUser(ctx, ctx.ids.ada!, { manager: "hand@example.com" });
+    await updateUser(ctx, ctx.ids.hand!, { manager: "bob@example.com" });
+    await store.db.updateTable("users").set({ manager_id: ctx.ids.ada! }).where("id", "=", ctx.ids.synced!).execute();
     const out = join(dir, `users-${seq}.${format}`);
     const result = await exportUsers(ctx, { format, out });
     expect(result.columns.at(-1)).toBe("rollcallId");
+    expect((await readSheet(out, format)).rows.find((r) => r.email === "ada@example.com")!.manager).toBe("hand@example.com");
     const report = await importFile(ctx, out, { fileName: `users.${format}` });
     expect(report).toMatchObject({ applied: true, problems: [], warnings: [], counts: { rows: 4, unchanged: 4, created: 0, updated: 0, invalid: 0, synced: 0 } });
     expect(report.source).toBe(`users.${format}`);
     expect(await markedForSync(ctx)).toEqual([]);
     expect((await getUser(ctx, ctx.ids.hand!)).source).toMatchObject({ type: "manual" });
     expect((await getUser(ctx, ctx.ids.ada!)).source).toMatchObject({ type: "import", name: "hr.csv" });
+    expect((await getUser(ctx, ctx.ids.synced!)).manager?.email).toBe("ada@example.com");
   });
 
   it.each(["csv", "xlsx"] as const)("a %s export edited as an admin does updates the same people where they are, and only the cells changed", async (format) => {

@@ -55,6 +55,8 @@ add("pin", "pin", "pincode");
 add("groups", "groups", "group", "groupnames", "memberof");
 add("tags", "tags", "tag", "labels");
 add("rollcallId", "rollcallid", "rollcalluserid");
+add("manager", "manager", "manageremail", "managermail", "manageremailaddress", "managerupn", "manageruserprincipalname", "reportsto", "supervisor", "supervisoremail", "linemanager", "linemanageremail");
+add("manager", "vorgesetzter", "vorgesetzte", "responsable", "jefe", "responsabile", "leidinggevende");
 // The headings of HR and badge-system exports in German, French, Spanish, Italian and Dutch (accents folded).
 add("email", "emailadresse", "courriel", "adresseemail", "adressemail", "correo", "correoelectronico", "posta", "postaelettronica", "emailadres");
 add("userPrincipalName", "benutzername", "anmeldename", "identifiant", "nomdutilisateur", "usuario", "nombredeusuario", "nomeutente", "gebruikersnaam");

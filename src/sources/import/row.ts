@@ -42,6 +42,8 @@ export interface ImportedUser {
   pin?: string | null;
   /** The user's Rollcall id, as an export gives it: the row updates that user where it is (see matchExisting). */
   rollcallId?: string | null;
+  /** The manager's email, UPN or Rollcall id, lower-cased (null: an empty cell, which removes the manager); see ImportManagers. */
+  manager?: string | null;
 }
 
 /** What identifies a row's user, read even from a row with problems: two rows must not name the same person. */
@@ -85,6 +87,7 @@ export function readRow(
   let groups: string[] | undefined;
   let enabledText: { value: string; inverted: boolean; column: string } | undefined;
   let rollcallId: string | null | undefined;
+  let manager: string | null | undefined;
   /** Fields whose cell holds no value to read (an error or a formula's missing result): already a problem, never also "required". */
   let unread: Set<string> | undefined;
 
@@ -121,6 +124,9 @@ export function readRow(
     else if (kind === "id") {
       rollcallId = text === "" ? null : text.toLowerCase();
       if (rollcallId && !uuid.test(rollcallId)) problems.push({ row, column: header, field, value: text.slice(0, 80), message: "is not a Rollcall user id (the export's rollcallId column): leave the export's id as it is, or clear the cell to add the row as a new user" });
+    } else if (kind === "manager") {
+      manager = text === "" ? null : text.toLowerCase();
+      if (manager && manager.length > 320) problems.push({ row, column: header, field, value: text.slice(0, 80), message: "is too long to name a user (at most 320 characters): give the manager's email or user principal name" });
     } else enabledText = { value: text, inverted: kind === "blockSignIn", column: header };
   }
   if (custom) input.customAttributes = custom;
@@ -166,7 +172,7 @@ export function readRow(
     row, email, userPrincipalName, displayName: value.displayName ?? "", givenName: value.givenName, surname: value.surname, department: value.department,
     jobTitle: value.jobTitle, employeeId: value.employeeId, mobilePhone: value.mobilePhone, businessPhones: value.businessPhones,
     preferredLanguage: value.preferredLanguage, enabled: value.enabled, aliases: value.aliases, cardNumbers: value.cardNumbers,
-    groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin, rollcallId,
+    groups: groups && dedupeCaseless(groups), tags: value.tags, customAttributes: value.customAttributes, pin: value.pin, rollcallId, manager,
   };
   const numbers = fromNumbers?.map((cell) => (cell.field === "mobilePhone" ? { ...cell, read: user.mobilePhone ?? undefined } : cell.field === "businessPhones" ? { ...cell, read: user.businessPhones?.[0] } : cell));
   const readings = numbers?.flatMap((cell) => phoneReadingWarning(row, cell, defaultCountry) ?? []);
@@ -230,7 +236,7 @@ function atCell(row: number, columnOf: Map<string, string>, p: FieldProblem): Im
 
 /** How a mapping's columns are read, with the column each field is read from (built once per mapping, not per row). */
 interface Reading {
-  columns: { index: number; field: string; kind: "text" | "list" | "groups" | "custom" | "enabled" | "blockSignIn" | "id"; header: string }[];
+  columns: { index: number; field: string; kind: "text" | "list" | "groups" | "custom" | "enabled" | "blockSignIn" | "id" | "manager"; header: string }[];
   /** Columns whose heading is blank. */
   unnamed: number[];
   /** By the field's name in problems. */
@@ -250,7 +256,7 @@ function readingOf(mapping: ColumnMapping): Reading {
     if (!field) return;
     const header = mapping.headers[index]!;
     const custom = field.startsWith("customAttributes.");
-    const kind = custom ? "custom" : field === "rollcallId" ? "id" : field === "enabled" || field === "blockSignIn" ? field : field === "groups" ? "groups" : listFields.has(field) ? "list" : "text";
+    const kind = custom ? "custom" : field === "rollcallId" ? "id" : field === "manager" ? "manager" : field === "enabled" || field === "blockSignIn" ? field : field === "groups" ? "groups" : listFields.has(field) ? "list" : "text";
     reading!.columns.push({ index, field: custom ? field.slice("customAttributes.".length) : field, kind, header });
     reading!.columnOf.set(custom ? "customAttributes" : field === "blockSignIn" ? "enabled" : field, header);
   });
