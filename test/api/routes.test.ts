@@ -93,8 +93,8 @@ describe.each(engines)("API routes on %s", (engine) => {
     const { warnings, ...shown } = created.body;
     expect(warnings).toEqual([]);
     const byEmail = await as("GET", "workspaces/acme/users/ADA@example.com");
-    // The user's own answer: the groups they are in through nesting, the change that gave their status, an open conflict.
-    expect(byEmail.body).toEqual({ ...shown, nestedGroups: [], statusChange: expect.objectContaining({ enabled: true, action: "create", runId: null }), openConflict: null });
+    // The user's own answer: the groups they are in through nesting, their direct reports, the change that gave their status, an open conflict.
+    expect(byEmail.body).toEqual({ ...shown, nestedGroups: [], directReports: [], statusChange: expect.objectContaining({ enabled: true, action: "create", runId: null }), openConflict: null });
     expect((await as("GET", `workspaces/acme/users/${id}`)).body.id).toBe(id);
 
     const updated = await as("PATCH", `workspaces/acme/users/${id}`, { department: "Engineering", jobTitle: "Analyst" });
