@@ -66,10 +66,10 @@ describe.each(engines)("warnings of a user added or changed by hand, through the
     expect(answer("/api/v1/workspaces/{workspace}/users", "post", "201")).toContain("#/components/schemas/SavedUser");
     expect(answer("/api/v1/workspaces/{workspace}/users/{id}", "patch", "200")).toContain("#/components/schemas/SavedUser");
     expect(answer("/api/v1/workspaces/{workspace}/users/{id}", "delete", "200")).toContain("#/components/schemas/User\"");
-    // A user's own answer: the user as lists show them, the groups they are in through nesting, why they have their status, an open conflict.
+    // A user's own answer: the user as lists show them, the groups they are in through nesting, their direct reports, why they have their status, an open conflict.
     expect(answer("/api/v1/workspaces/{workspace}/users/{id}", "get", "200")).toContain("#/components/schemas/UserDetail\"");
     const detail = doc.components.schemas.UserDetail;
-    expect(Object.keys(detail.properties)).toEqual([...Object.keys(doc.components.schemas.User.properties), "nestedGroups", "statusChange", "openConflict"]);
+    expect(Object.keys(detail.properties)).toEqual([...Object.keys(doc.components.schemas.User.properties), "nestedGroups", "directReports", "statusChange", "openConflict"]);
     expect(detail.properties.nestedGroups).toMatchObject({ type: "array", items: { type: "object", required: ["name", "through"] } });
   });
 });
