@@ -40,7 +40,7 @@ describe("the users table's columns", () => {
 
   it("are the stored fields' and the directory's own, nothing else", async () => {
     const { rows } = await sql<{ column_name: string }>`select column_name from information_schema.columns where table_name = 'users' order by column_name`.execute(store.db);
-    const own = ["id", "workspace_id", "pin_hash", "source_type", "source_name", "source_id", "external_id", "tags", "created_at", "updated_at", "search_text"];
+    const own = ["id", "workspace_id", "pin_hash", "source_type", "source_name", "source_id", "external_id", "tags", "created_at", "updated_at", "search_text", "manager_id"];
     expect(rows.map((r) => r.column_name)).toEqual([...userColumns, ...own].sort());
   });
 });
