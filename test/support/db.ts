@@ -73,3 +73,17 @@ export function seedDataFolder(folder: string, kind: "initialised" | "migrated" 
   if (!existsSync(join(folder, "secret.key"))) writeFileSync(join(folder, "secret.key"), randomBytes(32).toString("hex"), { mode: 0o600 });
   return folder;
 }
+
+/**
+ * A killed CLI process's database, opened by the test between CLI runs: PostgreSQL's kept-open store when there is
+ * one, else the PGlite data folder on disk (one process at a time: opened for `fn` and closed, so one opening per step).
+ */
+export async function withProcessDb<T>(kept: Store | undefined, dataDir: string, fn: (store: Store) => Promise<T>): Promise<T> {
+  if (kept) return fn(kept);
+  const store = await openStore({ kind: "pglite", dataDir });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}

@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { engines, openTestStore, seedDataFolder, type EngineName, type TestStore } from "../support/db.ts";
+import { engines, openTestStore, seedDataFolder, withProcessDb, type EngineName, type TestStore } from "../support/db.ts";
 import { killStarted, runCli, startCli } from "../support/cli.ts";
 import { until } from "../notifications/support.ts";
 import { directorySnapshot } from "./harness.ts";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { httpFetch } from "../../src/net/http.ts";
-import { openStore, type Store } from "../../src/storage/database.ts";
+import type { Store } from "../../src/storage/database.ts";
 import { createEntraSource, loadSourceForSync, type SourceContext } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
@@ -33,19 +33,8 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
   let killedDb: TestStore | undefined; // PostgreSQL: the killed process's database, kept open by the test
   let env: Record<string, string | undefined>;
 
-  /**
-   * The killed process's database, opened by the test between CLI runs (PGlite: the data dir on disk, one process at a time;
-   * each opening starts PGlite, hence one opening for all a step reads and changes).
-   */
-  async function withKilledDb<T>(fn: (store: Store) => Promise<T>): Promise<T> {
-    if (killedDb) return fn(killedDb);
-    const store = await openStore({ kind: "pglite", dataDir: join(dir, "data") });
-    try {
-      return await fn(store);
-    } finally {
-      await store.close();
-    }
-  }
+  /** The killed process's database, opened between CLI runs (withProcessDb). */
+  const withKilledDb = <T>(fn: (store: Store) => Promise<T>) => withProcessDb(killedDb, join(dir, "data"), fn);
   const runsIn = async (s: Store) => (await sql<RunRow>`select id, status, error, progress->>'phase' as phase from sync_runs order by started_at`.execute(s.db)).rows;
   /** The directory as the killed process's database holds it, and its runs, oldest first. */
   const stateIn = async (s: Store) => ({ directory: await directorySnapshot(s.db, "corp"), runs: await runsIn(s) });

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { engines, openTestStore, seedDataFolder, type EngineName, type TestStore } from "../support/db.ts";
+import { engines, openTestStore, seedDataFolder, withProcessDb, type EngineName, type TestStore } from "../support/db.ts";
 import { killStarted, runCli, startCli } from "../support/cli.ts";
 import { until } from "../notifications/support.ts";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
-import { openStore, type Store } from "../../src/storage/database.ts";
+import type { Store } from "../../src/storage/database.ts";
 import { createEntraSource } from "../../src/core/sources.ts";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { secretBox } from "../../src/security/encryption.ts";
@@ -28,15 +28,7 @@ describe.each(engines)("kill -9 during the photo step (%s)", (engine: EngineName
   let killedDb: TestStore | undefined;
   let env: Record<string, string | undefined>;
 
-  async function withDb<T>(fn: (store: Store) => Promise<T>): Promise<T> {
-    if (killedDb) return fn(killedDb);
-    const store = await openStore({ kind: "pglite", dataDir: join(dir, "data") });
-    try {
-      return await fn(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withDb = <T>(fn: (store: Store) => Promise<T>) => withProcessDb(killedDb, join(dir, "data"), fn);
   const runs = (s: Store) => sql<RunRow>`select id, status, progress->>'phase' as phase, error, counts from sync_runs order by started_at`.execute(s.db).then((r) => r.rows);
   const departmentOf = (s: Store, externalId: string) => sql<{ d: string | null }>`select department as d from users where external_id = ${externalId}`.execute(s.db).then((r) => r.rows[0]?.d);
   const photoBatchItems = () => emulator.stats().requests.filter((r) => r.batchItem).length;
