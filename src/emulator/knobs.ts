@@ -12,6 +12,7 @@ export type KnobDecision =
 
 export class Knobs {
   latencyMs = 0;
+  batchLatencyMs = 0;
   throttleRate = 0;
   faultRate = 0;
   tokenFaultRate = 0;
@@ -31,6 +32,7 @@ export class Knobs {
 
   set(k: KnobSettings & { throttleBudget?: { unitsPer10s: number } | null }): void {
     if (k.latencyMs !== undefined) this.latencyMs = Math.max(0, k.latencyMs);
+    if (k.batchLatencyMs !== undefined) this.batchLatencyMs = Math.max(0, k.batchLatencyMs);
     if (k.throttleRate !== undefined) this.throttleRate = clamp01(k.throttleRate);
     if (k.faultRate !== undefined) this.faultRate = clamp01(k.faultRate);
     if (k.tokenFaultRate !== undefined) this.tokenFaultRate = clamp01(k.tokenFaultRate);
@@ -46,7 +48,7 @@ export class Knobs {
   settings(): KnobSettings {
     return {
       deltaMembersPerPage: this.deltaMembersPerPage, deltaEmptyPages: this.deltaEmptyPages, deltaLinkError: this.deltaLinkError,
-      latencyMs: this.latencyMs, throttleRate: this.throttleRate, faultRate: this.faultRate, tokenFaultRate: this.tokenFaultRate,
+      latencyMs: this.latencyMs, batchLatencyMs: this.batchLatencyMs, throttleRate: this.throttleRate, faultRate: this.faultRate, tokenFaultRate: this.tokenFaultRate,
       throttleBudget: this.budget === null ? null : { unitsPer10s: this.budget },
       retryAfterForm: this.retryAfterForm, retryAfterSeconds: this.retryAfterSeconds,
     };

@@ -62,7 +62,10 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
 
   // The latency comes after the response is built: a real service answers each request on its own, while
   // this one's single thread would otherwise hold every answer due at the same time behind the biggest.
-  const delay = () => (knobs.latencyMs > 0 ? new Promise((r) => setTimeout(r, knobs.latencyMs)) : undefined);
+  const delay = (batch = false) => {
+    const ms = knobs.latencyMs + (batch ? knobs.batchLatencyMs : 0);
+    return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined;
+  };
 
   async function serve(raw: IncomingMessage, res: ServerResponse, bodyBuf: Buffer): Promise<void> {
     const started = Date.now();
@@ -114,7 +117,7 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
     } else {
       out = await identityRoute(req);
     }
-    if (!path.startsWith("/_emulator")) await delay();
+    if (!path.startsWith("/_emulator")) await delay(isGraph && req.method === "POST" && path === "/v1.0/$batch");
     if (out.cut) outcome = "dropped";
     else if (out.status === 429) outcome = "throttled";
     else if (out.status === 503 || out.status === 504) outcome = isGraph ? "fault" : "error";

@@ -186,6 +186,8 @@ export interface KnobSettings {
    * longer honours with codes beyond the documented ones (400 `Directory_ExpiredPageToken`, say); null stops it.
    */
   deltaLinkError?: DeltaLinkError | null;
+  /** Extra latency of each POST /$batch answer (ms, default 0), on top of `latencyMs`: holds a sync in its photo step. */
+  batchLatencyMs?: number;
 }
 
 export interface DeltaLinkError { status: number; code: string; message?: string; on?: "deltaLink" | "nextLink"; kind?: "users" | "groups" }

@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await t.stop(); });
 beforeEach(() => {
-  t.emu.setKnobs({ latencyMs: 0, throttleRate: 0, faultRate: 0, tokenFaultRate: 0, throttleBudget: { unitsPer10s: 0 }, retryAfterForm: "seconds", retryAfterSeconds: 1 });
+  t.emu.setKnobs({ latencyMs: 0, throttleRate: 0, faultRate: 0, tokenFaultRate: 0, throttleBudget: { unitsPer10s: 0 }, retryAfterForm: "seconds", retryAfterSeconds: 1, batchLatencyMs: 0 });
   t.emu.resetStats();
 });
 
@@ -116,6 +116,17 @@ describe("faults, latency and stats", () => {
     const start = Date.now();
     await t.graph("/users?$top=1", token);
     expect(Date.now() - start).toBeGreaterThanOrEqual(115);
+  });
+
+  it("adds batch latency to $batch answers only", async () => {
+    t.emu.setKnobs({ batchLatencyMs: 400 });
+    let start = Date.now();
+    await t.graph("/users?$top=1", token);
+    expect(Date.now() - start).toBeLessThan(350);
+    start = Date.now();
+    const res = await t.call(`${t.emu.graphUrl}/v1.0/$batch`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ requests: [{ id: "1", method: "GET", url: "/users?$top=1" }] }) });
+    expect(res.status).toBe(200);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(395);
   });
 
   it("records Retry-Attempt, client-request-id, status and timing per request", async () => {

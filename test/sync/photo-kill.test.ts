@@ -55,7 +55,7 @@ describe.each(engines)("kill -9 during the photo step (%s)", (engine: EngineName
   }, 120_000);
   afterAll(async () => {
     await killStarted();
-    emulator?.setKnobs({ latencyMs: 0 });
+    emulator?.setKnobs({ batchLatencyMs: 0 });
     await killedDb?.dispose();
     await emulator?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -66,16 +66,14 @@ describe.each(engines)("kill -9 during the photo step (%s)", (engine: EngineName
     const person = t.listUsers().find((u) => u.userType !== "Guest" && u.accountEnabled)!;
     t.updateUser(person.id, { department: "Killed darkroom" });
     emulator.resetStats();
+    // Its photo batches are answered only after a minute: the process is killed in its photo step.
+    emulator.setKnobs({ batchLatencyMs: 60_000 });
     const syncing = startCli(["sync", "corp", "--json"], env);
-    // Its first photo batch is answered only after seconds: the process is killed in its photo step.
-    await until(() => {
-      if (photoBatchItems() > 0) emulator.setKnobs({ latencyMs: 10_000 });
-      return photoBatchItems() > 0 || syncing.child.exitCode !== null;
-    }, 120_000, "the photo step");
+    await until(() => photoBatchItems() > 0 || syncing.child.exitCode !== null, 120_000, "the photo step");
     expect(syncing.child.exitCode, syncing.stderr()).toBeNull();
     syncing.child.kill("SIGKILL");
     await syncing.exited;
-    emulator.setKnobs({ latencyMs: 0 });
+    emulator.setKnobs({ batchLatencyMs: 0 });
 
     const dead = await withDb(async (s) => {
       const [run] = await runs(s);
