@@ -18,6 +18,17 @@ interface ManagerCell {
   rollcallId: string | null;
 }
 
+/** A row's change of its user's manager, with the row's action before the manager is counted. */
+export interface ManagerChange {
+  row: number;
+  action: "update" | "unchanged";
+  id: string;
+  email: string | null;
+  displayName: string;
+  before: string | null;
+  after: string | null;
+}
+
 interface DirectoryUser {
   id: string;
   email: string | null;
@@ -30,6 +41,8 @@ export class ImportManagers {
   private readonly cells: ManagerCell[] = [];
   /** Each valid row's own lower-case email and UPN → its row numbers. */
   private readonly rowsByKey = new Map<string, number[]>();
+  /** Checked rows that change the manager of a user the workspace holds → the manager wanted (a user id, `row:N`: the new user of row N, null: none). */
+  private readonly changing = new Map<number, string | null>();
 
   constructor(private readonly column: string) {}
 
@@ -71,6 +84,7 @@ export class ImportManagers {
       else {
         wanted.set(node(cell.row), target.node);
         kept.push({ ...cell, target: target.node });
+        if (own && target.node !== own.managerId) this.changing.set(cell.row, target.node);
       }
     }
     const managerOf = await currentManagers(db, input.workspaceId);
@@ -99,6 +113,7 @@ export class ImportManagers {
       }
     }
     this.cells.splice(0, this.cells.length, ...kept.filter((c) => !refused.has(c.row)));
+    for (const row of refused) this.changing.delete(row);
     return { problems, warnings };
   }
 
@@ -118,6 +133,28 @@ export class ImportManagers {
     if (inDirectory.length > 1) return { problem: `is ambiguous: it is the email of one user and the user principal name of another (${inDirectory.map((u) => u.email ?? u.upn).join(", ")}); name the manager by the other address or by Rollcall id` };
     if (inDirectory.length === 0) return { problem: `no user of this file or of workspace "{workspace}" has this email or user principal name: add the manager (a row of this file will do), correct the address, or clear the cell` };
     return { node: inDirectory[0]!.id };
+  }
+
+  /**
+   * The checked rows that change a held user's manager, as the report shows them (once the rows are classified): a row
+   * classified unchanged changes the manager alone, and is an update all the same.
+   */
+  async changes(db: Db, runId: string): Promise<ManagerChange[]> {
+    if (!this.changing.size) return [];
+    const rows = [...this.changing.keys()];
+    const targets = [...this.changing.values()];
+    const { rows: found } = await sql<ManagerChange>`
+      select s.row_no as row, s.action, u.id::text as id, u.email, u.display_name as "displayName", ${managerLabel("bm")} as before,
+        coalesce(${managerLabel("am")}, t.display_name || coalesce(' <' || t.email || '>', '')) as after
+      from unnest(${rows}::int[], ${targets.map((t) => (t && !t.startsWith("row:") ? t : null))}::uuid[], ${targets.map((t) => (t?.startsWith("row:") ? Number(t.slice(4)) : null))}::int[]) c(row_no, target_id, target_row)
+      join import_rows s on s.run_id = ${runId} and s.row_no = c.row_no
+      join users u on u.id = s.user_id
+      left join users bm on bm.id = u.manager_id
+      left join users am on am.id = c.target_id
+      left join import_rows t on t.run_id = ${runId} and t.row_no = c.target_row
+      where s.action in ('update', 'unchanged')
+      order by s.row_no`.execute(db);
+    return found;
   }
 
   /** Sets the checked managers, once every row is applied (`trx`: the import's transaction), and logs each change as a manager set by hand is. */
@@ -140,12 +177,36 @@ export class ImportManagers {
         from users u join c on c.id = u.id left join users bm on bm.id = u.manager_id),
       upd as (update users u set manager_id = c.manager_id, updated_at = now() from c where u.id = c.id returning u.id, u.manager_id)
       select old.*, am.id as after_id, ${managerLabel("am")} as after from old join upd on upd.id = old.id left join users am on am.id = upd.manager_id`.execute(trx);
-    await recordChanges(trx, rows.map((r) => ({
+    // One entry per user and import: the manager joins the entry this import's rows wrote for the user (its create or
+    // update, in this same transaction, so at = now()); a user whose row changed nothing else gets one of its own.
+    const { rows: merged } = await sql<{ user_id: string }>`
+      update change_log c set
+        before = case when c.action = 'create' then c.before else (coalesce(c.before::jsonb, '{}') || jsonb_build_object('manager', m.before, 'managerId', m.before_id))::json end,
+        after = (coalesce(c.after::jsonb, '{}') || jsonb_build_object('manager', m.after, 'managerId', m.after_id))::json
+      from unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.before)}::text[], ${rows.map((r) => r.before_id)}::uuid[], ${rows.map((r) => r.after)}::text[], ${rows.map((r) => r.after_id)}::uuid[]) m(id, before, before_id, after, after_id)
+      where c.workspace_id = ${input.workspaceId} and c.user_id = m.id and c.actor = ${input.actor} and c.action in ('create', 'update') and c.run_id is null and c.at = now()
+      returning c.user_id::text as user_id`.execute(trx);
+    const logged = new Set(merged.map((r) => r.user_id));
+    await recordChanges(trx, rows.filter((r) => !logged.has(r.id)).map((r) => ({
       workspaceId: input.workspaceId, runId: null, actor: input.actor, userId: r.id, subject: r.subject, action: "update" as const,
       before: { manager: r.before, managerId: r.before_id },
-      after: { manager: r.after, managerId: r.after_id, changed: ["manager"] },
+      after: { manager: r.after, managerId: r.after_id },
     })));
   }
+}
+
+type Previewed = { row: number; id: string; email: string | null; displayName: string; before: Record<string, unknown>; after: Record<string, unknown> };
+
+/** The report's updated rows (`limit` at most) with their manager changes: a row that changes the manager alone is listed too. Pure. */
+export function withManagerChanges(updated: Previewed[], changes: ManagerChange[], limit: number): Previewed[] {
+  if (!changes.length) return updated;
+  const byRow = new Map(updated.map((u) => [u.row, u]));
+  for (const c of changes) {
+    const listed = byRow.get(c.row);
+    if (listed) byRow.set(c.row, { ...listed, before: { ...listed.before, manager: c.before }, after: { ...listed.after, manager: c.after } });
+    else if (c.action === "unchanged") byRow.set(c.row, { row: c.row, id: c.id, email: c.email, displayName: c.displayName, before: { manager: c.before }, after: { manager: c.after } });
+  }
+  return [...byRow.values()].sort((a, b) => a.row - b.row).slice(0, limit);
 }
 
 /** Users of the workspace that `keys` (lower-case ids, emails, UPNs) name. */

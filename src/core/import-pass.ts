@@ -12,7 +12,7 @@ import { dropClashing, leadingZeroWarnings, preparePins, syncedFieldWarnings } f
 import { ImportFindings, ImportStopwatch } from "./import-tally.ts";
 import { buildReport, keptEntraGroupWarnings, unnamedNewUserProblem, type ImportReport } from "./import-report.ts";
 import { NewUsersBatches, type NewUsersBatch } from "./import-new-users.ts";
-import { ImportManagers } from "./import-managers.ts";
+import { ImportManagers, withManagerChanges } from "./import-managers.ts";
 import { dropRows } from "../storage/queries/imports.ts";
 import type { ImportOptions, ImportProgress } from "./imports.ts";
 
@@ -288,15 +288,19 @@ export class ImportPass {
   private async report(db: Db): Promise<ImportReport> {
     const { options, source, limit, newUsers, findings } = this;
     this.timings.sinceStart("total");
+    const counts = newUsers ? { create: newUsers.created } : await countActions(db, { runId: this.runId });
+    const managers = newUsers ? [] : ((await this.managers?.changes(db, this.runId)) ?? []);
+    const managerOnly = managers.filter((m) => m.action === "unchanged").map((m) => m.row);
+    if (managerOnly.length) Object.assign(counts, { update: (counts.update ?? 0) + managerOnly.length, unchanged: (counts.unchanged ?? 0) - managerOnly.length });
     return buildReport({
       options, sourceName: this.sourceName, table: source.table, mapping: source.mapping, rows: this.rows, limit, applied: this.applies && this.anyValidRow, timings: this.timings.steps,
-      counts: newUsers ? { create: newUsers.created } : await countActions(db, { runId: this.runId }),
+      counts,
       newGroups: [...this.newGroups.values()],
       problems: findings.problems, problemCount: findings.problemCount, invalidRows: findings.invalidRows.size, syncedRows: findings.syncedRows, warnings: findings.warnings, warningCount: findings.warningCount,
       columnWarnings: findings.columnWarnings(this.ctx.workspace.defaultCountry),
       created: newUsers ? newUsers.preview : await previewCreated(db, this.runId, limit),
-      updated: this.updated,
-      unchanged: newUsers ? [] : await previewUnchanged(db, this.runId, limit),
+      updated: withManagerChanges(this.updated, managers, limit),
+      unchanged: newUsers ? [] : await previewUnchanged(db, this.runId, limit, managerOnly),
     });
   }
 

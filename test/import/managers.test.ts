@@ -44,11 +44,47 @@ describe.each(engines)("an import's managers on %s", (engine) => {
     expect(await managerOf(ctx, "bob@example.com")).toBe("ada@example.com");
     const ada = await getUser(ctx, "ada@example.com");
     const history = await listChanges(store.db, ctx.workspace.id, { userId: ada.id, limit: 10 });
-    expect(history[0]).toMatchObject({ action: "update", actor: "test (import hr.csv)", before: { manager: null }, after: { manager: "Cy <cy@example.com>", changed: ["manager"] } });
+    // One entry per user and import: the manager is in the row's create entry.
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ action: "create", actor: "test (import hr.csv)", after: { email: "ada@example.com", manager: "Cy <cy@example.com>" } });
 
     const again = await importText(ctx, "hr.csv", text);
     expect(again.counts).toMatchObject({ unchanged: 3, updated: 0 });
     expect(await listChanges(store.db, ctx.workspace.id, { userId: ada.id, limit: 10 })).toHaveLength(history.length);
+  });
+
+  it("counts a row changing only its manager as an update in the preview and the report, and logs one entry per user with every change", async () => {
+    const ctx = await newWorkspace();
+    await importText(ctx, "hr.csv", "email,displayName,department,manager\nboss@example.com,Boss,Ops,\nada@example.com,Ada,Ops,\nbob@example.com,Bob,Ops,\ncy@example.com,Cy,Ops,boss@example.com\n");
+    const ada = await getUser(ctx, "ada@example.com");
+    const bob = await getUser(ctx, "bob@example.com");
+    // Ada: her manager alone; Bob: his department and his manager; Cy: nothing; Dee: new, managed by Bob.
+    const text = "email,displayName,department,manager\nboss@example.com,Boss,Ops,\nada@example.com,Ada,Ops,boss@example.com\nbob@example.com,Bob,Sales,dee@example.com\ncy@example.com,Cy,Ops,boss@example.com\ndee@example.com,Dee,Ops,\n";
+    for (const dryRun of [true, false]) {
+      const report = await importText(ctx, "hr.csv", text, { dryRun });
+      expect(report.problems).toEqual([]);
+      expect(report.counts).toMatchObject({ created: 1, updated: 2, unchanged: 2, skipped: 2 });
+      expect(report.updated).toEqual([
+        expect.objectContaining({ row: 3, id: ada.id, changes: { manager: { before: null, after: "Boss <boss@example.com>" } } }),
+        expect.objectContaining({ row: 4, id: bob.id, changes: { department: { before: "Ops", after: "Sales" }, manager: { before: null, after: "Dee <dee@example.com>" } } }),
+      ]);
+      expect(report.unchanged.map((u) => u.row)).toEqual([2, 5]);
+    }
+    expect(await managerOf(ctx, "ada@example.com")).toBe("boss@example.com");
+    expect(await managerOf(ctx, "bob@example.com")).toBe("dee@example.com");
+    const last = async (id: string) => (await listChanges(store.db, ctx.workspace.id, { userId: id, limit: 10 })).filter((c) => c.actor === "test (import hr.csv)");
+    const [adaEntry, ...adaOlder] = await last(ada.id);
+    expect(adaOlder.map((c) => c.action)).toEqual(["create"]);
+    expect(adaEntry).toMatchObject({ action: "update", before: { manager: null }, after: { manager: "Boss <boss@example.com>" } });
+    const [bobEntry, ...bobOlder] = await last(bob.id);
+    expect(bobOlder.map((c) => c.action)).toEqual(["create"]);
+    expect(bobEntry).toMatchObject({ action: "update", before: { department: "Ops", manager: null }, after: { department: "Sales", manager: "Dee <dee@example.com>" } });
+
+    // In a file of several batches, a row of an earlier batch, already applied when the managers are set, too.
+    const again = await importText(ctx, "hr.csv", text.replace("ada@example.com,Ada,Ops,boss@example.com", "ada@example.com,Ada,Ops,cy@example.com"), { batchRows: 2 });
+    expect(again.counts).toMatchObject({ created: 0, updated: 1, unchanged: 4 });
+    expect(again.updated).toEqual([expect.objectContaining({ row: 3, changes: { manager: { before: "Boss <boss@example.com>", after: "Cy <cy@example.com>" } } })]);
+    expect((await last(ada.id)).map((c) => c.action)).toEqual(["update", "update", "create"]);
   });
 
   it("an empty cell removes the manager (as it clears any field); a file without the column leaves managers alone", async () => {

@@ -178,10 +178,11 @@ export async function previewUpdated(db: Db, t: ApplyTarget, limit: number) {
   return rows;
 }
 
-export async function previewUnchanged(db: Db, runId: string, limit: number) {
+/** `except`: rows that change their user's manager alone (counted as updates). */
+export async function previewUnchanged(db: Db, runId: string, limit: number, except: number[] = []) {
   const { rows } = await sql<{ row: number; id: string; email: string | null; displayName: string }>`
     SELECT s.row_no AS row, u.id, u.email, u.display_name AS "displayName"
-    FROM (SELECT row_no, user_id FROM import_rows WHERE run_id = ${runId} AND action = 'unchanged' ORDER BY row_no LIMIT ${limit}) s
+    FROM (SELECT row_no, user_id FROM import_rows WHERE run_id = ${runId} AND action = 'unchanged' ${except.length ? sql`AND row_no <> ALL(${except}::int[])` : sql``} ORDER BY row_no LIMIT ${limit}) s
     JOIN users u ON u.id = s.user_id ORDER BY s.row_no`.execute(db);
   return rows;
 }
