@@ -54,7 +54,7 @@ export function scimDocumentPaths(): Record<string, Record<string, Json>> {
   return {
     "/Users": {
       get: operation("Users", "listUsers", "The source's users, a page at a time, filtered", {
-        description: 'filter: eq comparisons joined by and, on userName, externalId, id or emails[type eq "work"].value (a filter on manager matches no one). Test Connection sends a userName that matches no one and expects an empty list.',
+        description: 'filter: eq comparisons joined by and, on userName, externalId, id, emails[type eq "work"].value or manager (the manager id). Test Connection sends a userName that matches no one and expects an empty list.',
         parameters: [query("filter", 'e.g. userName eq "ada@contoso.com"'), ...paging],
         responses: { ...ok("200", "UserList", "a page of users (Resources empty when none matches)"), ...filterInvalid },
       }),

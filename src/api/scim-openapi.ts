@@ -57,7 +57,11 @@ const schemas: Record<string, Json> = {
         items: closed({ value: { ...text, description: "E.164" }, type: { enum: scimPhoneTypes } }, ["value", "type"]),
         description: "one entry of each type: the mobile phone, the first business phone as work, any others as other",
       },
-      [scimSchemas.enterprise]: closed({ department: text, employeeNumber: text }),
+      [scimSchemas.enterprise]: closed({
+        department: text,
+        employeeNumber: text,
+        manager: closed({ value: { ...text, description: "the manager's id" }, $ref: { ...text, description: "the manager's resource" }, displayName: text }, ["value", "$ref", "displayName"]),
+      }),
       meta: meta("User", true),
     },
     ["schemas", "id", "userName", "active", "meta"],
@@ -65,7 +69,7 @@ const schemas: Record<string, Json> = {
   UserInput: {
     type: "object",
     description:
-      "A user as POST and PUT take it. Attribute names in any case (RFC 7643 2.1); null is as absent; attributes not listed (addresses, manager, roles…) are accepted and not kept. The userName is the user principal name when it is an address (otherwise kept as the custom attribute scimUserName). Of emails, the primary entry (else the work one) is the email; of phoneNumbers, the mobile one and the others (a fax is left out), read as E.164 in the source's country (one that cannot be read is left out, with a warning in the user's history).",
+      "A user as POST and PUT take it. Attribute names in any case (RFC 7643 2.1); null is as absent; attributes not listed (addresses, roles…) are accepted and not kept. The enterprise extension's manager names the manager by id (their SCIM id, a user of the workspace): one that is no such user (nor themselves, nor one reporting to them) is left out, with a warning in the user's history. The userName is the user principal name when it is an address (otherwise kept as the custom attribute scimUserName). Of emails, the primary entry (else the work one) is the email; of phoneNumbers, the mobile one and the others (a fax is left out), read as E.164 in the source's country (one that cannot be read is left out, with a warning in the user's history).",
     required: ["userName"],
     properties: {
       schemas: { type: "array", items: text },
@@ -78,7 +82,14 @@ const schemas: Record<string, Json> = {
       active: { anyOf: [{ type: "boolean" }, { type: "string", pattern: anyCase(["true", "false"]), description: 'Entra ID\'s "True" and "False"' }, { type: "null" }], description: "absent or null: true" },
       emails: orNull({ type: "array", items: { type: "object", properties: { value: orNull(text), type: orNull(text), primary: { type: ["boolean", "string", "null"] } } } }),
       phoneNumbers: orNull({ type: "array", items: { type: "object", properties: { value: orNull(text), type: orNull(text), primary: { type: ["boolean", "string", "null"] } } } }),
-      [scimSchemas.enterprise]: orNull({ type: "object", properties: { department: orNull(text), employeeNumber: orNull(text) } }),
+      [scimSchemas.enterprise]: orNull({
+        type: "object",
+        properties: {
+          department: orNull(text),
+          employeeNumber: orNull(text),
+          manager: { anyOf: [{ type: "object", properties: { value: orNull(text) } }, text, { type: "null" }], description: "the manager's id, as {value} or the id alone; empty or null: none" },
+        },
+      }),
     },
   },
   Group: closed(

@@ -14,7 +14,8 @@ import { logUsersLeavingGroups } from "../storage/queries/groups.ts";
 import { translateDatabaseError, type WorkspaceContext } from "./context.ts";
 import type { ScimCaller } from "./scim-sources.ts";
 import { parseFilter } from "../sources/scim/filter.ts";
-import { applyPatch, parsePatch } from "../sources/scim/patch.ts";
+import { applyPatch, parsePatch, type PatchOperation } from "../sources/scim/patch.ts";
+import { scimSchemas } from "../sources/scim/protocol.ts";
 import { asScimProblem, scimUser, scimUserNameAttribute, userFromScim } from "../sources/scim/resources.ts";
 
 /**
@@ -47,8 +48,7 @@ const countryOf = (ctx: ScimContext) => ctx.source.config.country ?? ctx.workspa
 
 /**
  * What users are looked up by: userName and externalId (Entra ID's matching attributes), the work email (the
- * tutorial's other uniqueness example) and id; `manager` (what an older job checks before changing it) matches no
- * one, as Rollcall keeps no managers.
+ * tutorial's other uniqueness example), id, and `manager` (the manager's id: what an older job checks before changing it).
  */
 export const scimUserFilters = ["userName", "externalId", "id", 'emails[type eq "work"].value', "emails.value", "manager", "manager.value"] as const;
 
@@ -59,8 +59,8 @@ const userMatch = (attribute: string, value: string) =>
     id: sql<SqlBool>`u.id::text = ${value.toLowerCase()}`,
     'emails[type eq "work"].value': sql<SqlBool>`lower(u.email) = lower(${value})`,
     "emails.value": sql<SqlBool>`lower(u.email) = lower(${value})`,
-    manager: sql<SqlBool>`false`,
-    "manager.value": sql<SqlBool>`false`,
+    manager: sql<SqlBool>`u.manager_id::text = ${value.toLowerCase()}`,
+    "manager.value": sql<SqlBool>`u.manager_id::text = ${value.toLowerCase()}`,
   })[attribute]!;
 
 export const userLocation = (ctx: ScimContext, id: string) => `${ctx.baseUrl.replace(/\/+$/, "")}/scim/v2/Users/${id}`;
@@ -87,7 +87,7 @@ export async function listScimUsers(ctx: ScimContext, query: { filter?: string |
 }
 
 /** The body as Rollcall's fields, normalised, or a SCIM 400 naming each attribute at fault. */
-function fieldsOf(ctx: ScimContext, body: unknown): { value: NormalisedUser; otherUserName: string | null; externalId: string | null; warnings: string[] } {
+function fieldsOf(ctx: ScimContext, body: unknown): { value: NormalisedUser; otherUserName: string | null; externalId: string | null; managerId: string | null; warnings: string[] } {
   const input = userFromScim(body, countryOf(ctx));
   const { value, problems, warnings } = normaliseUserFields(input.fields, countryOf(ctx));
   const all: FieldProblem[] = [...input.problems, ...problems.map(asScimProblem)];
@@ -96,8 +96,44 @@ function fieldsOf(ctx: ScimContext, body: unknown): { value: NormalisedUser; oth
   }
   if (all.length) throw invalidInput(all);
   const lines = [...input.warnings, ...warnings.map(asScimProblem)].map((w) => `${w.field}: ${w.message}`);
-  return { value, otherUserName: input.otherUserName, externalId: input.externalId, warnings: lines };
+  return { value, otherUserName: input.otherUserName, externalId: input.externalId, managerId: input.managerId, warnings: lines };
 }
+
+/**
+ * The manager Entra ID names (by the id Rollcall gave them), as `userId`'s: a user of the workspace, not the user
+ * themselves nor one who reports to them. Another is left out with a warning rather than refused: Entra ID provisions a
+ * user whose manager it has not provisioned without one
+ * (https://learn.microsoft.com/entra/identity/app-provisioning/known-issues#manager-isnt-provisioned), and a 400 would
+ * hold back every other attribute of the user, cycle after cycle.
+ */
+async function managerFor(ctx: ScimContext, userId: string | null, given: string | null, warnings: string[]): Promise<string | null> {
+  if (given === null) return null;
+  const leftOut = (why: string) => {
+    warnings.push(`${scimSchemas.enterprise}:manager: "${given}" ${why}; left out`);
+    return null;
+  };
+  const manager = isGuid(given) ? await ctx.db.selectFrom("users").select(["id", "display_name"]).where("workspace_id", "=", ctx.workspace.id).where("id", "=", given.toLowerCase()).executeTakeFirst() : undefined;
+  if (!manager) return leftOut(`is no user of workspace "${ctx.workspace.name}" (Entra ID names a manager by the id Rollcall gave them, once provisioned)`);
+  if (manager.id === userId) return leftOut("is the user themselves: a user cannot be their own manager");
+  if (userId) {
+    const { rows } = await sql<{ id: string }>`with recursive chain(id, depth) as (
+        select manager_id, 1 from users where id = ${manager.id} and manager_id is not null
+        union all select u.manager_id, c.depth + 1 from users u join chain c on u.id = c.id where u.manager_id is not null and c.depth < 1000)
+      select id from chain where id = ${userId} limit 1`.execute(ctx.db);
+    if (rows.length) return leftOut(`(${manager.display_name}) reports to the user (directly or through others): it would make a loop`);
+  }
+  return manager.id;
+}
+
+/** The messages of the user's last warning entry, as JSON. */
+async function lastWarning(db: Db, userId: string): Promise<string | null> {
+  const last = await db.selectFrom("change_log").select(sql<string>`after->'messages'`.as("messages")).where("user_id", "=", userId).where("action", "=", "warning").orderBy("id", "desc").limit(1).executeTakeFirst();
+  return last ? JSON.stringify(last.messages) : null;
+}
+
+/** The older tutorial's `manager` path (core schema, a list of {value, $ref}) is the enterprise extension's manager, where GET answers it. */
+const managerInExtension = (operation: PatchOperation): PatchOperation =>
+  operation.path && /^manager(\.value)?$/i.test(operation.path) ? { ...operation, path: `${scimSchemas.enterprise}:${operation.path}` } : operation;
 
 /** Who else holds the address: none, a user to link (added by hand or imported), or a 409 uniqueness conflict. */
 async function holderToLink(ctx: ScimContext, value: NormalisedUser, except: string | null): Promise<User | undefined> {
@@ -124,8 +160,9 @@ const customAttributesWith = (current: Record<string, string>, otherUserName: st
 
 /** POST /Users: a new user of the source, or the one added by hand or imported with its address, linked. */
 export async function createScimUser(ctx: ScimContext, body: unknown): Promise<{ user: User; linked: boolean }> {
-  const { value, otherUserName, externalId, warnings } = fieldsOf(ctx, body);
+  const { value, otherUserName, externalId, managerId: given, warnings } = fieldsOf(ctx, body);
   const holder = await holderToLink(ctx, value, null);
+  const managerId = await managerFor(ctx, holder?.id ?? null, given, warnings);
   const id = await ctx.db
     .transaction()
     .execute(async (trx) => {
@@ -135,7 +172,7 @@ export async function createScimUser(ctx: ScimContext, body: unknown): Promise<{
           .updateTable("users")
           .set({
             ...changedUserRow({ ...value, customAttributes: customAttributesWith(holder.customAttributes, otherUserName) }),
-            source_type: "scim", source_name: now.source.name, source_id: ctx.source.id, external_id: externalId, tags: linkedTags(holder.tags, holder.source.type, "scim"), updated_at: sql`now()`,
+            source_type: "scim", source_name: now.source.name, source_id: ctx.source.id, external_id: externalId, tags: linkedTags(holder.tags, holder.source.type, "scim"), manager_id: managerId, updated_at: sql`now()`,
           })
           .where("id", "=", holder.id)
           .execute();
@@ -149,7 +186,7 @@ export async function createScimUser(ctx: ScimContext, body: unknown): Promise<{
         .values({
           workspace_id: ctx.workspace.id,
           ...newUserRow({ ...value, displayName: value.displayName!, customAttributes: customAttributesWith({}, otherUserName) }),
-          source_type: "scim", source_name: now.source.name, source_id: ctx.source.id, external_id: externalId, tags: [systemTags.scim],
+          source_type: "scim", source_name: now.source.name, source_id: ctx.source.id, external_id: externalId, tags: [systemTags.scim], manager_id: managerId,
         })
         .returning("id")
         .executeTakeFirstOrThrow();
@@ -169,7 +206,7 @@ export async function replaceScimUser(ctx: ScimContext, id: string, body: unknow
 
 /** PATCH /Users/{id}: the operations applied to the user as GET shows it, then saved as a PUT of the result. */
 export async function patchScimUser(ctx: ScimContext, id: string, body: unknown): Promise<User> {
-  const operations = parsePatch(body);
+  const operations = parsePatch(body).map(managerInExtension);
   return withUserLocked(ctx, id, (locked, before) => saveUser(locked, before, applyPatch(userResource(locked, before), operations)));
 }
 
@@ -197,20 +234,22 @@ async function withUserLocked(ctx: ScimContext, id: string, change: (locked: Sci
 
 /** Writes the body over the user (in the caller's transaction), the change and its warnings in the history. */
 async function saveUser(ctx: ScimContext, before: User, body: unknown): Promise<void> {
-  const { value, otherUserName, externalId, warnings } = fieldsOf(ctx, body);
+  const { value, otherUserName, externalId, managerId: given, warnings } = fieldsOf(ctx, body);
   await holderToLink(ctx, value, before.id);
+  const managerId = await managerFor(ctx, before.id, given, warnings);
   const trx = ctx.db;
   await trx
     .updateTable("users")
-    .set({ ...changedUserRow({ ...value, customAttributes: customAttributesWith(before.customAttributes, otherUserName) }), external_id: externalId ?? before.source.externalId, updated_at: sql`now()` })
+    .set({ ...changedUserRow({ ...value, customAttributes: customAttributesWith(before.customAttributes, otherUserName) }), external_id: externalId ?? before.source.externalId, manager_id: managerId, updated_at: sql`now()` })
     .where("id", "=", before.id)
     .execute();
   const after = (await selectUser(trx, ctx.workspace.id, before.id))!;
   const action = !after.enabled && before.enabled ? "disable" : after.enabled && !before.enabled ? "enable" : "update";
   // A provisioning cycle sends a user again as it was (after a restart, or a number it cannot read again): no
-  // change, and no warning repeated in the history each time.
-  if (!diffFields(before, after).length) return;
-  await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, before, after });
+  // change, and no warning repeated in the history each time. A manager left out changes nothing either (the user had
+  // none), and Entra ID sends it again each cycle: its warning is logged once, unless it is the user's last already.
+  if (diffFields(before, after).length) await recordChange(trx, { workspaceId: ctx.workspace.id, actor: ctx.actor, userId: before.id, subject: subjectOf(after), action, before, after });
+  else if (!warnings.some((w) => w.startsWith(`${scimSchemas.enterprise}:manager:`)) || (await lastWarning(trx, before.id)) === JSON.stringify(warnings)) return;
   await recordWarnings(trx, ctx, after, warnings);
 }
 

@@ -112,6 +112,11 @@ describe.each(engines)("SCIM answers what its OpenAPI document says (%s)", (engi
     expect(created.headers.location).toBe(created.body.meta.location);
     expect(created.body.phoneNumbers.map((p: { type: string }) => p.type)).toEqual(["mobile", "work"]);
     expect((await send(token, "POST", "/Users", 409, { body: user("ada") })).body.scimType).toBe("uniqueness");
+    // A manager, answered as the document's closed enterprise extension has it.
+    const enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    const report = await send(token, "POST", "/Users", 201, { body: { ...user("bea"), [enterprise]: { manager: { value: id } } } });
+    expect(report.body[enterprise].manager).toMatchObject({ value: id, $ref: created.body.meta.location });
+    await send(token, "PATCH", `/Users/${report.body.id}`, 200, { body: { schemas: [patchOp], Operations: [{ op: "Replace", path: `${enterprise}:manager`, value: "" }] } });
     await send(token, "GET", `/Users/${id}`, 200);
     await send(token, "GET", `/Users?filter=${encodeURIComponent('userName eq "Test_User_ada@testuser.com"')}&startIndex=1&count=10`, 200);
     expect((await send(token, "GET", `/Users?filter=${encodeURIComponent('userName eq "a" or userName eq "b"')}`, 400)).body.scimType).toBe("invalidFilter");

@@ -67,7 +67,11 @@ export function schemaDefinitions(baseUrl: string) {
       { name: "emails", type: "complex", multiValued: true, subAttributes: typedValue(["work"]) },
       { name: "phoneNumbers", type: "complex", multiValued: true, subAttributes: typedValue([...scimPhoneTypes]) },
     ]),
-    schema(scimSchemas.enterprise, "EnterpriseUser", [{ name: "department" }, { name: "employeeNumber" }]),
+    schema(scimSchemas.enterprise, "EnterpriseUser", [
+      { name: "department" },
+      { name: "employeeNumber" },
+      { name: "manager", type: "complex", subAttributes: [{ name: "value" }, { name: "$ref", type: "reference", mutability: "readOnly" }, { name: "displayName", mutability: "readOnly" }] },
+    ]),
     schema(scimSchemas.group, "Group", [
       { name: "displayName", required: true, uniqueness: "server" },
       { name: "members", type: "complex", multiValued: true, subAttributes: [{ name: "value" }, { name: "display", mutability: "readOnly" }, { name: "type" }] },

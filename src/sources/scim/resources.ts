@@ -54,7 +54,9 @@ export function scimUser(user: User, meta: Meta): Json {
     ...user.businessPhones.map((value, index) => ({ value, type: index === 0 ? "work" : "other" })),
   ];
   const name = compact({ givenName: user.givenName, familyName: user.surname });
-  const enterprise = compact({ department: user.department, employeeNumber: user.employeeId });
+  // The manager as RFC 7643 4.3 has it: their id (what Entra ID sends back), their resource and name.
+  const manager = user.manager && { value: user.manager.id, $ref: meta.location.replace(/[^/]+$/, user.manager.id), displayName: user.manager.displayName };
+  const enterprise = compact({ department: user.department, employeeNumber: user.employeeId, manager });
   return compact({
     schemas: [scimSchemas.user, scimSchemas.enterprise],
     id: user.id,
@@ -78,6 +80,8 @@ export interface ScimUserInput {
   /** The userName when it is not an address (kept as a custom attribute), else null. */
   otherUserName: string | null;
   externalId: string | null;
+  /** The manager's id as given (checked against the workspace's users by the caller), or null for none. */
+  managerId: string | null;
   problems: FieldProblem[];
   /** What was left out: a phone number that is none, a language that is no language tag. */
   warnings: FieldProblem[];
@@ -133,7 +137,19 @@ export function userFromScim(body: unknown, country: string | null): ScimUserInp
   const checked = updateUserSchema.safeParse(fields);
   if (!checked.success) problems.push(...checked.error.issues.map((issue) => ({ field: String(issue.path[0] ?? "(body)"), message: issue.message })));
   const externalId = text(attribute(body, "externalId"));
-  return { fields, otherUserName: userName && !upn ? userName : null, externalId, problems: problems.map(asScimProblem), warnings: warnings.map(asScimProblem) };
+  return { fields, otherUserName: userName && !upn ? userName : null, externalId, managerId: managerOf(body, enterprise), problems: problems.map(asScimProblem), warnings: warnings.map(asScimProblem) };
+}
+
+/**
+ * The manager's id: the enterprise extension's `manager` (an object with `value`, or the id itself as Entra ID's PATCH
+ * sends it), else a core `manager` as the older tutorial's requests send it (a list of {value, $ref}). An empty value
+ * is none: Entra ID clears a reference with a remove, or with an empty value
+ * (https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups).
+ */
+function managerOf(body: unknown, enterprise: unknown): string | null {
+  const given = attribute(enterprise, "manager") ?? attribute(body, "manager");
+  const entry = Array.isArray(given) ? given[0] : given;
+  return typeof entry === "string" ? text(entry) : text(attribute(entry, "value"));
 }
 
 /**
