@@ -153,13 +153,14 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
     const given = raw && typeof raw === "object" ? (raw as Record<string, unknown>) : {};
     refuseWhole(parsed.error, raw, ctx.workspace.defaultCountry, given.email || given.userPrincipalName ? [] : [keyRequired]);
   }
-  const { customAttributes, ...fields } = parsed.data;
+  const { customAttributes, manager, ...fields } = parsed.data;
   const { value, problems, warnings: lost } = normaliseUserFields(fields, ctx.workspace.defaultCountry);
   const warnings = warningLines(lost);
   if (!value.email && !value.userPrincipalName) {
     problems.push(keyRequired);
   }
   if (problems.length) throw invalidInput(problems);
+  const managerId = manager ? await managerFor(ctx, { id: null, email: value.email ?? null, userPrincipalName: value.userPrincipalName ?? null, displayName: value.displayName! }, manager) : null;
   await assertNoHolders(ctx, value, null);
   const pinHash = value.pin ? await hashSecret(value.pin) : null;
   const tags = unique([systemTags[source.type], ...(value.tags ?? [])]);
@@ -177,6 +178,7 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
           source_name: source.name,
           source_id: source.id,
           external_id: source.externalId,
+          manager_id: managerId,
           tags,
         })
         .returning("id")
@@ -258,13 +260,19 @@ export async function updateUser(ctx: WorkspaceContext, key: string, raw: unknow
   return { ...(await getUser(ctx, before.id)), warnings };
 }
 
-/** The user `key` names, as `user`'s manager: another user of the workspace, and not one who reports to `user` (at any depth). */
-async function managerFor(ctx: WorkspaceContext, user: User, key: string | null): Promise<string | null> {
+/**
+ * The user `key` names, as `user`'s manager: another user of the workspace, and not one who reports to `user` (at any
+ * depth). `user.id` null: a user being created (named by their own address, they are themselves; they have no reports).
+ */
+async function managerFor(ctx: WorkspaceContext, user: Pick<User, "email" | "userPrincipalName" | "displayName"> & { id: string | null }, key: string | null): Promise<string | null> {
   if (key === null) return null;
-  const manager = await selectUser(ctx.db, ctx.workspace.id, key);
   const refuse = (message: string) => invalidInput([{ field: "manager", value: key, message }]);
+  const own = [user.email, user.userPrincipalName].some((address) => address?.toLowerCase() === key.toLowerCase());
+  if (user.id === null && own) throw refuse("is the user themselves: a user cannot be their own manager");
+  const manager = await selectUser(ctx.db, ctx.workspace.id, key);
   if (!manager) throw refuse(`no user of workspace "${ctx.workspace.name}" is "${key}": name the manager by id, email or user principal name`);
   if (manager.id === user.id) throw refuse("is the user themselves: a user cannot be their own manager");
+  if (user.id === null) return manager.id;
   const { rows } = await sql<{ id: string }>`with recursive chain(id, depth) as (
       select manager_id, 1 from users where id = ${manager.id} and manager_id is not null
       union all select u.manager_id, c.depth + 1 from users u join chain c on u.id = c.id where u.manager_id is not null and c.depth < 1000)

@@ -162,15 +162,19 @@ export type UserFields = z.infer<typeof userFieldsSchema>;
 /** Custom attributes as the API and the CLI change them: a JSON merge patch (RFC 7396) of the user's. */
 const customAttributesPatch = z.record(customAttributeName, z.string().max(customAttributeLimits.value).nullable());
 // `required()` would answer a missing display name with zod's "expected nonoptional"; the field's own schema says it in words.
+const manager = z.string().trim().min(1, "must name a user (id, email or user principal name), or be null for none").nullable().optional();
 export const createUserSchema = userFieldsSchema
   .partial()
-  .extend({ displayName, customAttributes: customAttributesPatch.describe("a key given as null is not set").optional() })
+  .extend({
+    displayName,
+    manager: manager.describe("the user's manager: another user of the workspace by id, email or user principal name; null or absent for none"),
+    customAttributes: customAttributesPatch.describe("a key given as null is not set").optional(),
+  })
   .strict();
 export const updateUserSchema = userFieldsSchema
   .partial()
   .extend({
-    manager: z.string().trim().min(1, "must name a user (id, email or user principal name), or be null for none").nullable().optional()
-      .describe("the user's manager: a user of the workspace by id, email or user principal name; null removes it. A synced user's comes from its source"),
+    manager: manager.describe("the user's manager: a user of the workspace by id, email or user principal name; null removes it. A synced user's comes from its source"),
     customAttributes: customAttributesPatch
       .describe("merged into the user's key by key (JSON merge patch, RFC 7396): a key given is set, a key given as null is removed, the keys not given stay as they are")
       .optional(),

@@ -58,6 +58,27 @@ describe.each(engines)("users' managers, through the API, on %s", (engine) => {
     expect((await as("GET", `workspaces/acme/users/${ids.boss}`)).body).toMatchObject({ manager: null, jobTitle: null });
   });
 
+  it("creates a user with a manager, with the same checks as a change: another workspace's user, the user themselves, an unknown one refused at the field", async () => {
+    const created = await as("POST", "workspaces/acme/users", { email: "dee@example.com", displayName: "Dee", manager: "boss@example.com" });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.manager).toEqual({ id: ids.boss, displayName: "Boss", email: "boss@example.com" });
+    const history = (await as("GET", `workspaces/acme/users/${created.body.id}/changes`)).body.items;
+    expect(history).toEqual([expect.objectContaining({ action: "create", after: expect.objectContaining({ manager: { id: ids.boss, displayName: "Boss", email: "boss@example.com" } }) })]);
+    expect((await as("POST", "workspaces/acme/users", { email: "eve@example.com", displayName: "Eve", manager: null })).body.manager).toBeNull();
+
+    const refused = async (body: Record<string, unknown>, message: string) => {
+      const reply = await as("POST", "workspaces/acme/users", { displayName: "Fay", ...body });
+      expectError(reply, 400, "invalid_input", ["manager"]);
+      expect(reply.body.error.details.fields[0]).toMatchObject({ field: "manager", message: expect.stringContaining(message) });
+    };
+    await refused({ email: "fay@example.com", manager: "nobody@example.com" }, 'no user of workspace "acme" is "nobody@example.com"');
+    await refused({ email: "fay@example.com", manager: ids.zed }, 'no user of workspace "acme"');
+    await refused({ email: "fay@example.com", manager: "FAY@example.com" }, "is the user themselves");
+    await refused({ userPrincipalName: "fay.upn@example.com", manager: "fay.upn@example.com" }, "is the user themselves");
+    expectError(await as("POST", "workspaces/acme/users", { email: "fay@example.com", displayName: "Fay", manager: "" }), 400, "invalid_input", ["manager"]);
+    expect((await as("GET", "workspaces/acme/users/fay@example.com")).status).toBe(404);
+  });
+
   it("clears a manager with null; deleting a manager clears it on the reports, with an entry on each", async () => {
     expect((await as("PATCH", `workspaces/acme/users/${ids.bob}`, { manager: null })).body.manager).toBeNull();
     expect((await as("PATCH", `workspaces/acme/users/${ids.cy}`, { manager: ids.ada })).status).toBe(200);

@@ -107,6 +107,7 @@ describe("OpenAPI document", () => {
     const list = users.get.responses["200"].content["application/json"].schema;
     expect(list.properties.items.items.$ref).toBe("#/components/schemas/User");
     expect(users.post.requestBody.content["application/json"].schema.required).toEqual(["displayName"]);
+    expect(users.post.requestBody.content["application/json"].schema.properties.manager.description).toContain("the user's manager");
     expect(users.post.responses["201"]).toBeDefined();
     for (const path of ["/api/v1/workspaces/{workspace}/users/{id}", "/api/v1/workspaces/{workspace}/groups/{id}", "/api/v1/workspaces/{workspace}"]) {
       expect(doc.paths[path].patch.requestBody.content["application/json"].schema.type).toBe("object");

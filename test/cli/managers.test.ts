@@ -41,4 +41,15 @@ describe("the CLI and users' managers", { timeout: 180_000 }, () => {
     expect(loop.code).not.toBe(0);
     expect(loop.stderr).toContain("would make a loop");
   });
+
+  it("adds a user with a manager; an unknown one is refused, naming it, and nothing is added", async () => {
+    const added = await cli("users", "add", "--email", "cy@example.com", "--display-name", "Cy", "--manager", "boss@example.com");
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain("  manager:     Boss <boss@example.com>");
+    const unknown = await cli("users", "add", "--email", "dee@example.com", "--display-name", "Dee", "--manager", "nobody@example.com");
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('manager: no user of workspace "acme" is "nobody@example.com"');
+    expect((await cli("users", "show", "dee@example.com")).code).not.toBe(0);
+    expect((await cli("users", "add", "--help")).stdout).toContain("--manager <user>");
+  });
 });

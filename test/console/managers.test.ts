@@ -46,4 +46,23 @@ describe.skipIf(!hasChromium)("web console: managers and direct reports", () => 
     await dialog.waitFor({ state: "hidden" });
     await expect.poll(() => prop("Manager").textContent()).toBe("Ada Lovelace ada@contoso.com");
   });
+
+  it("adds a user with a manager in the Add user dialog, after showing the API's refusal of an unknown one under the field", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/users`);
+    await page.getByRole("button", { name: "Add user" }).first().click();
+    const dialog = page.getByRole("dialog", { name: "Add user" });
+    await dialog.getByLabel("Display name").fill("Frances Allen");
+    await dialog.getByLabel("Email").fill("frances@contoso.com");
+    const field = dialog.getByLabel("Manager");
+    await field.fill("nobody@contoso.com");
+    await dialog.getByRole("button", { name: "Add user" }).click();
+    await expect.poll(() => field.getAttribute("aria-invalid")).toBe("true");
+    const message = page.locator(`[id="${(await field.getAttribute("aria-describedby"))!.split(" ")[0]}"]`);
+    expect(await message.textContent()).toContain('"nobody@contoso.com"');
+    await field.fill("margaret@contoso.com");
+    await dialog.getByRole("button", { name: "Add user" }).click();
+    await page.getByRole("heading", { name: "Frances Allen", level: 1 }).waitFor();
+    await expect.poll(() => prop("Manager").textContent()).toBe("Margaret Hamilton margaret@contoso.com");
+  });
 });

@@ -303,9 +303,9 @@ export function usersCommand(): Command {
   );
 
   users.addCommand(
-    withUserFields(directoryCommand("add", "add a user by hand").alias("create")).action(async (opts) =>
-      runOn(opts, async (directory) => directory.users.add(userInputFromFlags(opts)), { human: (u) => describeSaved("added", u) }),
-    ),
+    withUserFields(directoryCommand("add", "add a user by hand").alias("create"))
+      .option("--manager <user>", "the manager: another user's id, email or user principal name")
+      .action(async (opts) => runOn(opts, async (directory) => directory.users.add(userInputFromFlags(opts)), { human: (u) => describeSaved("added", u) })),
   );
 
   users.addCommand(

@@ -21,7 +21,7 @@ interface FormState {
   lists: Record<Lists, string>;
   enabled: boolean;
   pin: string;
-  /** The manager by email (else id); edited on a user that exists only. */
+  /** The manager by email (else id). */
   manager: string;
 }
 
@@ -70,7 +70,7 @@ function body(state: FormState, before: FormState | null): Record<string, unknow
   }
   if (!before || before.enabled !== state.enabled) out.enabled = state.enabled;
   if (state.pin !== "") out.pin = state.pin;
-  if (before && before.manager.trim() !== state.manager.trim()) out.manager = state.manager.trim() === "" ? null : state.manager.trim();
+  if (before ? before.manager.trim() !== state.manager.trim() : state.manager.trim() !== "") out.manager = state.manager.trim() === "" ? null : state.manager.trim();
   return out;
 }
 
@@ -188,18 +188,16 @@ function UserForm({ workspace, user, onCancel, onSaved }: { workspace: string; u
           {text("mobilePhone", "Mobile phone", { type: "tel", autoComplete: "off" })}
           {list("businessPhones", "Business phones", "One per line.")}
           {text("preferredLanguage", "Preferred language", { placeholder: "en-US" })}
-          {user ? (
-            <TextField
-              label="Manager"
-              name="manager"
-              value={state.manager}
-              onChange={(e) => setState((s) => ({ ...s, manager: e.target.value }))}
-              error={fieldErrors.manager}
-              readOnly={synced}
-              autoComplete="off"
-              hint={synced ? "Comes from the user's source" : "Another user's email (or Rollcall ID). Empty for none."}
-            />
-          ) : null}
+          <TextField
+            label="Manager"
+            name="manager"
+            value={state.manager}
+            onChange={(e) => setState((s) => ({ ...s, manager: e.target.value }))}
+            error={fieldErrors.manager}
+            readOnly={synced}
+            autoComplete="off"
+            hint={synced ? "Comes from the user's source" : "Another user's email (or Rollcall ID). Empty for none."}
+          />
         </div>
       </fieldset>
       <fieldset>
