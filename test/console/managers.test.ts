@@ -65,4 +65,24 @@ describe.skipIf(!hasChromium)("web console: managers and direct reports", () => 
     await page.getByRole("heading", { name: "Frances Allen", level: 1 }).waitFor();
     await expect.poll(() => prop("Manager").textContent()).toBe("Margaret Hamilton margaret@contoso.com");
   });
+
+  it("previews and reports an import row that changes only its user's manager as an update", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/import`);
+    // Alan Turing was imported from hr-2026.csv, reporting to Margaret: the file changes his manager alone.
+    const csv = ["Email,Display name,Manager", "alan@contoso.com,Alan Turing,ada@contoso.com"].join("\n");
+    await page.locator("#import-file").setInputFiles({ name: "hr-2026.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Check file" }).click();
+    await page.getByRole("heading", { name: "What this import will do" }).waitFor();
+    const counts = page.locator("#report-h + ul.counts li");
+    expect(await counts.allTextContents()).toEqual(["1 row", "0 to create", "1 to update", "0 unchanged", "0 rows with problems"]);
+    const updated = page.locator("section[aria-labelledby='report-h'] details", { hasText: "1 user to update" });
+    await updated.locator("summary").click();
+    expect(await updated.textContent()).toContain("Ada Lovelace <ada@contoso.com>");
+    await page.getByRole("button", { name: "Import: create 0, update 1" }).click();
+    await page.getByRole("heading", { name: "Imported" }).waitFor();
+    expect(await counts.allTextContents()).toEqual(["1 row", "0 created", "1 updated", "0 unchanged", "0 rows with problems"]);
+    await page.goto(`${ui.server.url}/w/default/users/${ids.alan}`);
+    await expect.poll(() => prop("Manager").textContent()).toBe("Ada Lovelace ada@contoso.com");
+  });
 });
