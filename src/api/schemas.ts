@@ -5,6 +5,7 @@ import { statusActions } from "../domain/user-status.ts";
 import { changeKinds, membershipActionPattern, membershipKinds } from "../domain/change.ts";
 import { comparedFields } from "../sync/plan.ts";
 import { membersShownCap, type Group, type GroupDetail, type GroupMember } from "../domain/group.ts";
+import { runTriggers } from "../storage/schema.ts";
 import type { Workspace } from "../core/workspaces.ts";
 import type { ApiToken } from "../core/tokens.ts";
 import type { Account } from "../core/accounts.ts";
@@ -267,6 +268,14 @@ export const changeSchema = z
     kind: storedAs(z.enum(changeKinds)).describe("the action's kind: the action itself, or a membership change without its group (add to group, remove from group)"),
     subject: z.string(),
     runId: z.string().nullable(),
+    run: z
+      .object({
+        source: z.string().nullable().describe("its source's name; null once the source was removed"),
+        trigger: z.enum(runTriggers),
+        requestedBy: z.string().nullable().describe("who started it, an actor as `actor` gives one (an admin who started it: `actor` is theirs too); null on old runs"),
+      })
+      .nullable()
+      .describe("the sync run that made it (runId): a change a run made is the sync's, not an edit by the admin who started the run"),
     before: loggedValues.describe("the subject before the change; null for a creation"),
     after: loggedValues.describe("the subject after the change; null for a deletion"),
   })

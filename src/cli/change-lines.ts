@@ -1,7 +1,7 @@
 import type { ChangeRecord } from "../core/change-log.ts";
 import { actionLabel, changeNotes, changedFields, fieldLabel, joinedGroups, replacedGroup, replacedUser } from "../domain/change.ts";
 import { joinList } from "../domain/list-cell.ts";
-import { describeActor } from "../domain/actor.ts";
+import { changeActor, describeActor } from "../domain/actor.ts";
 
 /**
  * What a change-log entry says, a line each, under its heading: the deleted user or group a created one replaces, notes
@@ -24,7 +24,7 @@ export function changeDetails(c: ChangeRecord, indent: string): string[] {
 export function historyText(heading: string, { changes, total }: { changes: ChangeRecord[]; total: number }, withSubject = false): string {
   const lines = [`${heading}: ${total} change(s)${total > changes.length ? `, the newest ${changes.length} (--limit for more)` : ""}, newest first`];
   for (const c of changes) {
-    lines.push(`  ${c.at}  ${actionLabel(c.action)}${withSubject ? `: ${c.subject}` : ""} by ${describeActor(c.actor)}${c.runId ? ` (run ${c.runId})` : ""}`, ...changeDetails(c, "      "));
+    lines.push(`  ${c.at}  ${actionLabel(c.action)}${withSubject ? `: ${c.subject}` : ""} by ${changeActor(c)}${c.runId ? ` (run ${c.runId})` : ""}`, ...changeDetails(c, "      "));
   }
   return lines.join("\n");
 }

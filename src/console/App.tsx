@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, onUnauthenticated, setCsrfToken, ApiError } from "./api.ts";
 import { Link, match, navigate, useLocation } from "./router.tsx";
-import { SessionContext, landingWorkspace, rememberWorkspace, wsPath, type Session } from "./session.tsx";
-import type { Account, Workspace } from "./types.ts";
+import { SessionContext, landingWorkspace, rememberWorkspace, rememberedWorkspace, wsPath, type Session, type WorkspaceContents } from "./session.tsx";
+import type { Account, PageOf, Workspace } from "./types.ts";
 import { ErrorBanner, Loading, ToastProvider } from "./components/ui.tsx";
 import { SignIn } from "./pages/SignIn.tsx";
 import { UsersPage } from "./pages/Users.tsx";
@@ -139,13 +139,31 @@ function safeDecode(segment: string): string {
 const allWorkspacesPath = "/workspaces";
 
 function Routed({ path, session }: { path: string; session: Session }) {
-  const landing = landingWorkspace(session.workspaces);
+  const bare = path === "/" || path === "/login" || (!path.startsWith("/w/") && path !== allWorkspacesPath);
+  // Without a workspace used last, the landing weighs what each holds; read only then, and once.
+  const weigh = bare && session.workspaces.length > 1 && !rememberedWorkspace(session.workspaces);
+  const [contents, setContents] = useState<WorkspaceContents[] | "unread" | "failed">("unread");
+  useEffect(() => {
+    if (!weigh || contents !== "unread") return;
+    api.get<PageOf<WorkspaceContents>>("/workspace-overview").then(
+      (page) => setContents(page.items),
+      () => setContents("failed"), // the first workspace, as before
+    );
+  }, [weigh, contents]);
+  const ready = !weigh || contents !== "unread";
+  const landing = landingWorkspace(session.workspaces, Array.isArray(contents) ? contents : undefined);
   const current = session.workspace?.name;
+  // The workspace the console opened on its own: not remembered as the admin's choice (a link or the switcher's is).
+  const landedOn = useRef<string | null>(null);
   useEffect(() => {
-    if ((path === "/" || path === "/login" || (!path.startsWith("/w/") && path !== allWorkspacesPath)) && landing) navigate(wsPath(landing.name, "/users"), { replace: true });
-  }, [path, landing]);
+    if (!bare || !ready || !landing) return;
+    landedOn.current = landing.name;
+    navigate(wsPath(landing.name, "/users"), { replace: true });
+  }, [bare, ready, landing]);
   useEffect(() => {
-    if (current) rememberWorkspace(current);
+    if (!current || current === landedOn.current) return;
+    landedOn.current = null;
+    rememberWorkspace(current);
   }, [current]);
   if (path === allWorkspacesPath) return <Shell><AllWorkspacesPage /></Shell>;
   if (!path.startsWith("/w/")) {

@@ -8,7 +8,7 @@ import type { EntraConfig } from "../sources/entra/config.ts";
 import type { SyncProgress } from "../sync/run-record.ts";
 import type { TriedUser } from "../core/source-try.ts";
 import type { ScimSource } from "../core/scim-sources.ts";
-import { describeActor, isCliActor } from "../domain/actor.ts";
+import { runStarter } from "../domain/actor.ts";
 
 /** Every call the synchronization screens make, in one place, typed with the server's own shapes. */
 export type { Source, EntraConfig, RemovedSource, SourceRemoval, Check, TestResult, TriedUser, ScimSource };
@@ -148,14 +148,7 @@ export function wouldStopWarning(run: Pick<Run, "dryRun" | "counts">): string | 
 }
 
 /** Who started a run, and how: "ada@example.com (console or API)", "alice (CLI)", "Schedule". */
-export function startedBy(r: Pick<Run, "trigger" | "requestedBy">): string {
-  if (r.trigger === "schedule") return "Schedule";
-  if (r.trigger === "notification") return "Change in Entra ID (sync on change)";
-  // The local CLI's actor says so itself ("alice (CLI)"; "CLI" for runs before it named its account).
-  if (r.requestedBy && isCliActor(r.requestedBy)) return describeActor(r.requestedBy);
-  const how = r.trigger === "manual" ? "CLI" : r.trigger === "api" ? "console or API" : r.trigger;
-  return r.requestedBy ? `${describeActor(r.requestedBy)} (${how})` : (how ?? "");
-}
+export const startedBy = (r: Pick<Run, "trigger" | "requestedBy">): string => runStarter(r);
 
 export function statusTone(status: string | undefined): "ok" | "bad" | "warn" | "info" | "neutral" {
   switch (status) {

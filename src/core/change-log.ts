@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Db } from "../storage/database.ts";
 import { isGuid } from "../domain/guid.ts";
 import { changeKind, isMembershipKind, membershipKinds, type ChangeAction, type ChangeKind } from "../domain/change.ts";
-import { actorPatterns } from "../domain/actor.ts";
+import { actorPatterns, type RunOfChange } from "../domain/actor.ts";
 
 export interface ChangeEntry {
   workspaceId: string;
@@ -55,6 +55,8 @@ export interface ChangeRecord {
   kind: ChangeKind;
   subject: string;
   runId: string | null;
+  /** The run that made it: its source and who or what started it (changeActor words it); null for a change made outside a run. */
+  run: RunOfChange | null;
   before: unknown;
   after: unknown;
 }
@@ -96,7 +98,7 @@ export async function* allChanges(db: Db, workspaceId: string, filter: ChangeFil
     let query = matching(db, workspaceId, filter);
     if (after !== null) query = query.where("id", order === "asc" ? ">" : "<", after as never);
     const rows = await query.selectAll().orderBy("id", order).limit(pageSize).execute();
-    if (rows.length) yield rows.map(toRecord);
+    if (rows.length) yield await withRuns(db, rows.map(toRecord));
     if (rows.length < pageSize) return;
     after = String(rows.at(-1)!.id);
   }
@@ -122,7 +124,21 @@ export async function listChanges(
     .limit(filter.limit ?? 200)
     .offset(filter.offset ?? 0)
     .execute();
-  return rows.map(toRecord);
+  return withRuns(db, rows.map(toRecord));
+}
+
+/** The records with the runs that made them, read in one query (a page names few runs; a run's own log, one). */
+async function withRuns(db: Db, records: ChangeRecord[]): Promise<ChangeRecord[]> {
+  const ids = [...new Set(records.flatMap((r) => (r.runId ? [r.runId] : [])))];
+  if (!ids.length) return records;
+  const rows = await db
+    .selectFrom("sync_runs as r")
+    .leftJoin("sources as s", "s.id", "r.source_id")
+    .select(["r.id", "r.trigger", "r.requested_by", "s.name"])
+    .where("r.id", "in", ids)
+    .execute();
+  const runs = new Map(rows.map((r) => [String(r.id), { source: r.name, trigger: r.trigger, requestedBy: r.requested_by } satisfies RunOfChange]));
+  return records.map((r) => (r.runId ? { ...r, run: runs.get(r.runId) ?? null } : r));
 }
 
 const toRecord = (r: { id: string | number | bigint; at: Date | string; actor: string; action: string; subject: string; run_id: string | null; before: unknown; after: unknown }): ChangeRecord => ({
@@ -133,6 +149,7 @@ const toRecord = (r: { id: string | number | bigint; at: Date | string; actor: s
   kind: changeKind(r.action),
   subject: r.subject,
   runId: r.run_id,
+  run: null,
   before: r.before,
   after: r.after,
 });

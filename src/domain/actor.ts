@@ -1,3 +1,5 @@
+import type { RunTrigger } from "../storage/schema.ts";
+
 /**
  * Who made a change, as the change log and sync runs store it: an admin's e-mail; `cli:USER`, the operating-system
  * account that ran the local CLI (plain `cli` in entries made before it was recorded, or where the account has no
@@ -67,4 +69,38 @@ export function actorPatterns(filter: string): string[] {
   if (exact === localCli) return [exact, `${exact}:%`];
   if (exact.startsWith("token:")) return [exact, `${exact} by %@%`];
   return [exact];
+}
+
+/** The sync run that made a change-log entry, as the entry's reader needs it: which source, and who or what started it. */
+export interface RunOfChange {
+  /** Null when its source was removed since. */
+  source: string | null;
+  trigger: RunTrigger;
+  /** Who started it (an actor as stored); null on runs older than its recording. */
+  requestedBy: string | null;
+}
+
+/** Who started a run, and how: "ada@example.com (console or API)", "alice (CLI)", "Schedule", "Change in Entra ID (sync on change)". */
+export function runStarter(r: { trigger: RunTrigger | string; requestedBy: string | null }): string {
+  if (r.trigger === "schedule") return "Schedule";
+  if (r.trigger === "notification") return "Change in Entra ID (sync on change)";
+  // The local CLI's actor says so itself ("alice (CLI)"; "CLI" for runs before it named its account).
+  if (r.requestedBy && isCliActor(r.requestedBy)) return describeActor(r.requestedBy);
+  const how = r.trigger === "manual" ? "CLI" : r.trigger === "api" ? "console or API" : r.trigger;
+  return r.requestedBy ? `${describeActor(r.requestedBy)} (${how})` : how;
+}
+
+/**
+ * Who made a change, as a reader sees it. An entry a sync run made is logged under whoever started the run, and says it
+ * was the sync, so that it does not read as their edit: "the sync of contoso, started by ada@example.com (console or
+ * API)", "the scheduled sync of contoso", "the sync of contoso on a change in Entra ID". Any other: describeActor.
+ */
+export function changeActor(change: { actor: string; runId: string | null; run?: RunOfChange | null }): string {
+  if (!change.runId) return describeActor(change.actor);
+  const run = change.run;
+  if (!run) return `a sync run, started by ${describeActor(change.actor)}`;
+  const of = `sync of ${run.source ?? "a removed source"}`;
+  if (run.trigger === "schedule") return `the scheduled ${of}`;
+  if (run.trigger === "notification") return `the ${of} on a change in Entra ID`;
+  return `the ${of}, started by ${runStarter(run)}`;
 }

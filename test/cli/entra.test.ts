@@ -140,7 +140,7 @@ describe(`rollcall with an Entra ID source (${engine})`, { timeout: 180_000 }, (
 
     const history = await cli("users", "history", member.mail!, "--workspace", "again");
     expect(history.code, history.stderr).toBe(0);
-    expect(history.stdout).toMatch(new RegExp(`: 1 change\\(s\\), newest first\\n {2}\\S+ {2}Created by (\\S+ \\(CLI\\)|CLI) \\(run [0-9a-f-]+\\)\\n {6}replaces deleted user ${deleted.id}, deleted \\S+Z by (\\S+ \\(CLI\\)|CLI); their history: rollcall users history ${deleted.id}\\n`));
+    expect(history.stdout).toMatch(new RegExp(`: 1 change\\(s\\), newest first\\n {2}\\S+ {2}Created by the sync of \\S+, started by (\\S+ \\(CLI\\)|CLI) \\(run [0-9a-f-]+\\)\\n {6}replaces deleted user ${deleted.id}, deleted \\S+Z by (\\S+ \\(CLI\\)|CLI); their history: rollcall users history ${deleted.id}\\n`));
     const json = (await cli("users", "history", member.mail!, "--workspace", "again", "--json")).json<{ changes: { after: { replaces: unknown } }[] }>();
     expect(json.changes[0]!.after.replaces).toMatchObject({ id: deleted.id, source: "again" });
     // The id it names finds the deleted user's history.

@@ -21,6 +21,45 @@ describe.skipIf(!hasChromium)("web console: a new source's first steps", () => {
   });
   const focused = () => ui.page.evaluate(() => (document.activeElement as HTMLElement | null)?.getAttribute("name") ?? document.activeElement?.getAttribute("aria-label") ?? document.activeElement?.tagName);
 
+  const cardButtons = () => ui.page.locator(".source-card").getByRole("button").allTextContents().then((texts) => texts.map((t) => t.trim()));
+  const primary = () => ui.page.locator(".source-card .btn-primary").allTextContents().then((texts) => texts.map((t) => t.trim()));
+
+  it("marks the client secret required, as the other required fields, unless a certificate is chosen, and says so when it is missing", async () => {
+    const { page } = ui;
+    await page.goto(`${ui.server.url}/w/default/sync`);
+    await page.getByRole("button", { name: "Add Entra ID source" }).first().click();
+    const form = page.getByRole("dialog", { name: "Add Entra ID source" });
+    const secret = form.getByLabel("Client secret");
+    expect(await secret.getAttribute("required")).not.toBeNull();
+    expect(await form.locator("label", { hasText: "Client secret" }).locator(".required").textContent()).toBe(" *");
+    expect(await form.locator("label", { hasText: "Application (client) ID" }).locator(".required").textContent()).toBe(" *");
+    // A certificate instead: its two fields are the required ones.
+    await form.getByLabel("Certificate", { exact: true }).check();
+    expect(await form.getByLabel("Certificate (PEM)").getAttribute("required")).not.toBeNull();
+    expect(await form.getByLabel("Private key (PEM)").getAttribute("required")).not.toBeNull();
+    await form.getByLabel("Secret", { exact: true }).check();
+
+    await form.getByRole("textbox", { name: "Name", exact: true }).fill("fabrikam");
+    await form.getByLabel("Directory (tenant) ID").fill(emulator.tenantId);
+    await form.getByLabel("Application (client) ID").fill(emulator.clientId);
+    await form.getByRole("button", { name: "Add source" }).click();
+    await expect.poll(() => secret.getAttribute("aria-invalid")).toBe("true");
+    expect(await form.locator(".field-invalid", { has: page.locator("input[name='clientSecret']") }).locator(".field-error").textContent()).toContain(
+      "Enter the client secret, or choose Certificate to sign in with one instead: create one under Certificates & secrets in the app registration.",
+    );
+    await expect.poll(() => secret.evaluate((input) => input === document.activeElement)).toBe(true);
+    await form.getByRole("button", { name: "Cancel" }).click();
+    await form.waitFor({ state: "hidden" });
+  });
+
+  it("a source never synced leads with Connect, in the order of the work: Connect, Preview changes, Sync now", async () => {
+    const { page } = ui;
+    await page.goto(`${ui.server.url}/w/default/sync`);
+    await page.locator(".source-card").waitFor();
+    expect(await cardButtons()).toEqual(["Connect", "Preview changes", "Sync now"]);
+    expect(await primary()).toEqual(["Connect"]);
+  });
+
   it("after Connect passes, says to choose users and groups, and opens the form there", async () => {
     const { page } = ui;
     await page.goto(`${ui.server.url}/w/default/sync/contoso`);
@@ -60,6 +99,8 @@ describe.skipIf(!hasChromium)("web console: a new source's first steps", () => {
     const form = page.getByRole("dialog", { name: "Edit source contoso" });
     await form.getByRole("button", { name: "Replace secret" }).click();
     await expect.poll(focused).toBe("clientSecret");
+    // Left blank, the stored secret stays: not required here.
+    expect(await form.getByLabel("Client secret").getAttribute("required")).toBeNull();
     await form.getByRole("button", { name: "Cancel" }).click();
     await form.waitFor({ state: "hidden" });
   });
@@ -78,6 +119,12 @@ describe.skipIf(!hasChromium)("web console: a new source's first steps", () => {
     expect(await page.locator("#counts-h + .counts").textContent()).toMatch(/\d+ created/);
     const synced = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?source=contoso&limit=1").then((r) => r.json() as Promise<{ total: number }>));
     expect(synced.total).toBeGreaterThan(0);
+
+    // Synced, the source leads with Sync now; Connect, to test it again, comes after.
+    await page.goto(`${ui.server.url}/w/default/sync`);
+    await page.locator(".source-card").waitFor();
+    expect(await cardButtons()).toEqual(["Sync now", "Preview changes", "Connect"]);
+    expect(await primary()).toEqual(["Sync now"]);
   });
 
   it("a synced user's page says they cannot sign in while their source is not used for Sign in with Microsoft", async () => {

@@ -2,14 +2,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { syncSource } from "../../src/sync/service.ts";
 import { recordChange } from "../../src/core/change-log.ts";
+import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { keptDryRuns } from "../../src/sync/dry-run-history.ts";
 import { hasChromium } from "./harness.ts";
 import { addEmulatorSource, signedInConsole } from "./signed-in.ts";
 import { startTrustedEmulator } from "../support/emulator.ts";
 
 /**
- * A change a sync run made is logged under the admin who started the run: a user's history says it was the run,
- * and links to it, so that "Enabled by admin@…" after a sync is not read as an admin's edit.
+ * A change a sync run made is logged under the admin who started the run: a user's history says it was the sync (its
+ * source, and who or what started it) and links to the run, so that "by admin@…" after a sync is not read as an edit.
  */
 describe.skipIf(!hasChromium)("web console: a sync run's changes in a user's history", () => {
   let emulator: RunningEmulator;
@@ -43,14 +44,34 @@ describe.skipIf(!hasChromium)("web console: a sync run's changes in a user's his
 
     const entries = page.locator(".history-item");
     await expect.poll(() => entries.count()).toBe(2);
-    expect(await entries.nth(1).locator(".history-head").textContent()).toMatch(/^Created · .* · by ops@contoso\.com · in a sync run$/);
-    expect(await entries.nth(0).locator(".history-head").textContent()).toMatch(/by admin@rollcall\.test$/);
-    await entries.nth(1).getByRole("link", { name: "in a sync run" }).click();
+    expect(await entries.nth(1).locator(".history-head").textContent()).toMatch(/^Created · .* · by the sync of contoso, started by ops@contoso\.com \(console or API\) · see the run$/);
+    // The hand edit reads as before.
+    expect(await entries.nth(0).locator(".history-head").textContent()).toMatch(/^Updated · .* · by admin@rollcall\.test$/);
+    await entries.nth(1).getByRole("link", { name: "see the run" }).click();
     await page.waitForURL(`**/w/default/runs/${runId}`);
     await page.getByRole("heading", { name: "Sync of contoso", level: 1 }).waitFor();
     // The run's own change log does not link each entry back to the run it shows.
     await page.locator(".history-item").first().waitFor();
-    expect(await page.locator(".history-item").getByRole("link", { name: "in a sync run" }).count()).toBe(0);
+    expect(await page.locator(".history-item").getByRole("link", { name: "see the run" }).count()).toBe(0);
+    expect(await page.locator(".history-item .history-head").first().textContent()).toContain("by the sync of contoso, started by ops@contoso.com (console or API)");
+  });
+
+  it("says a change made by a scheduled sync, or by one the CLI started, was that sync's", async () => {
+    const page = ui.page;
+    const { rt } = ui.server;
+    const tenant = emulator.tenants.get(emulator.tenantId);
+    const [first, second] = tenant.listUsers();
+    const workspace = await resolveWorkspace(rt.store.db, "default");
+    tenant.updateUser(first!.id, { jobTitle: "Night porter" });
+    await syncSource(rt, workspace, "contoso", { trigger: "schedule", actor: "schedule" });
+    tenant.updateUser(second!.id, { jobTitle: "Day porter" });
+    await syncSource(rt, workspace, "contoso", { trigger: "manual", actor: "cli:alice" });
+    const idOf = async (externalId: string) => (await rt.store.db.selectFrom("users").select("id").where("external_id", "=", externalId).executeTakeFirstOrThrow()).id;
+    for (const [user, words] of [[first!, "by the scheduled sync of contoso · see the run"], [second!, "by the sync of contoso, started by alice (CLI) · see the run"]] as const) {
+      await page.goto(`${ui.server.url}/w/default/users/${await idOf(user.id)}`);
+      const head = page.locator(".history-item", { hasText: "porter" }).first().locator(".history-head");
+      await expect.poll(() => head.textContent()).toMatch(new RegExp(`^Updated · .* · ${words.replace(/[()]/g, "\\$&")}$`));
+    }
   });
 
   it("names the account that ran the CLI as the author of its changes: alice (CLI)", async () => {

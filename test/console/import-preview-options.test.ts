@@ -37,6 +37,40 @@ describe.skipIf(!hasChromium)("web console: an import commits what its preview s
     expect((await users()).items).toEqual([expect.objectContaining({ source: expect.objectContaining({ name: "Front desk" }) })]);
   });
 
+  it("\"Import the valid rows\" takes effect at once: the server checks again by itself, and Import offers the valid rows", async () => {
+    const page = ui.page;
+    await page.goto(`${ui.server.url}/w/default/import`);
+    const csv = ["Email,Display name", "lin@contoso.com,Lin Valid", "not-an-email,Broken Row", "kai@contoso.com,Kai Valid"].join("\n");
+    await page.locator("#import-file").setInputFiles({ name: "partial.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.getByRole("button", { name: "Check file" }).click();
+    const importButton = page.getByRole("button", { name: /^Import: create/ });
+    await expect.poll(() => importButton.textContent()).toBe("Import: create 2, update 0");
+    expect(await importButton.isDisabled()).toBe(true);
+    await page.getByText("1 row has problems.").waitFor();
+
+    const rechecked = page.waitForResponse((r) => r.request().method() === "GET" && /\/imports\/[^/?]+\?/.test(r.url()) && r.url().includes("partial=true"));
+    const partial = page.getByLabel("Import the valid rows even if some rows have problems");
+    await partial.check();
+    await rechecked;
+    // No "Check again" needed: nothing is stale, and the import takes the valid rows.
+    await expect.poll(() => importButton.isEnabled()).toBe(true);
+    expect(await page.getByRole("button", { name: "Check again with these options" }).isDisabled()).toBe(true);
+    expect(await page.getByText("The options changed").count()).toBe(0);
+    expect(await page.getByText("1 row has problems.").count()).toBe(0);
+    expect(await partial.evaluate((input) => input === document.activeElement)).toBe(true);
+
+    // Unticked, the problem row stops the import again, as at once.
+    await partial.uncheck();
+    await expect.poll(() => importButton.isDisabled()).toBe(true);
+    await page.getByText("1 row has problems.").waitFor();
+    await partial.check();
+    await expect.poll(() => importButton.isEnabled()).toBe(true);
+    await importButton.click();
+    await page.getByText("Import finished.").waitFor();
+    const users = await page.evaluate(() => fetch("/api/v1/workspaces/default/users?source=partial.csv").then((r) => r.json() as Promise<{ items: { email: string }[] }>));
+    expect(users.items.map((u) => u.email).sort()).toEqual(["kai@contoso.com", "lin@contoso.com"]);
+  });
+
   it("clearing the source name goes back to the file name, in the preview and in the import", async () => {
     const page = ui.page;
     await page.goto(`${ui.server.url}/w/default/import`);

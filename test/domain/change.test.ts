@@ -5,13 +5,13 @@ import { describeActor } from "../../src/domain/actor.ts";
 
 describe("change-log wording", () => {
   it("writes the groups a created user joined as a list cell: a name with a comma in it stays one group", () => {
-    const change = { id: "1", at: "2026-12-04T00:00:00Z", actor: "cli", action: "create", kind: "create" as const, subject: "ada@example.com", runId: null, before: null, after: { groups: ["Sales, EMEA", "Ops"] } };
+    const change = { id: "1", at: "2026-12-04T00:00:00Z", actor: "cli", action: "create", kind: "create" as const, subject: "ada@example.com", runId: null, run: null, before: null, after: { groups: ["Sales, EMEA", "Ops"] } };
     expect(changeDetails(change, "  ")).toContain('  groups: "Sales, EMEA"; Ops');
   });
 
   it("names the deleted user a created one replaces first, then its groups; other entries name none", () => {
     const replaces = { id: "0b4c5a9e-1111-4222-8333-444455556666", deletedAt: "2026-12-01T09:30:00.000Z", deletedBy: "ops@contoso.test", source: "contoso" };
-    const change = { id: "2", at: "2026-12-04T00:00:00Z", actor: "ops@contoso.test", action: "create", kind: "create" as const, subject: "carl@contoso.test", runId: "r", before: null, after: { displayName: "Carl", groups: ["Ops"], replaces } };
+    const change = { id: "2", at: "2026-12-04T00:00:00Z", actor: "ops@contoso.test", action: "create", kind: "create" as const, subject: "carl@contoso.test", runId: "r", run: null, before: null, after: { displayName: "Carl", groups: ["Ops"], replaces } };
     expect(replacedUser(change)).toEqual(replaces);
     expect(changeDetails(change, "  ")).toEqual([
       `  replaces deleted user ${replaces.id}, deleted 2026-12-01T09:30:00.000Z by ops@contoso.test; their history: rollcall users history ${replaces.id}`,
@@ -23,7 +23,7 @@ describe("change-log wording", () => {
 
   it("names the deleted group a group a sync created replaces, and no user", () => {
     const replaces = { id: "7a1c5a9e-1111-4222-8333-444455556666", deletedAt: "2026-12-01T09:30:00.000Z", deletedBy: "sync:contoso", source: "contoso" };
-    const change = { id: "3", at: "2026-12-04T00:00:00Z", actor: "sync:contoso", action: "create group", kind: "create group" as const, subject: "Pilots", runId: "r", before: null, after: { name: "Pilots", description: null, replaces } };
+    const change = { id: "3", at: "2026-12-04T00:00:00Z", actor: "sync:contoso", action: "create group", kind: "create group" as const, subject: "Pilots", runId: "r", run: null, before: null, after: { name: "Pilots", description: null, replaces } };
     expect(replacedGroup(change)).toEqual(replaces);
     expect(replacedUser(change)).toBeNull();
     expect(changeDetails(change, "  ")[0]).toBe(`  replaces deleted group ${replaces.id} (the same Entra group), deleted 2026-12-01T09:30:00.000Z by ${describeActor("sync:contoso")}`);

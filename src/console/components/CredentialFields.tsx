@@ -35,6 +35,7 @@ export function CredentialFields({
   fields,
   stored,
   retype = false,
+  required = false,
 }: {
   draft: CredentialDraft;
   onChange: (draft: CredentialDraft) => void;
@@ -43,6 +44,8 @@ export function CredentialFields({
   stored: CredentialKind | null;
   /** The form was restored after signing in again, without the credential typed before (never kept): ask for it again. */
   retype?: boolean;
+  /** Nothing stored to keep (a new source, or a switch of kind): the chosen kind's fields must be filled in. */
+  required?: boolean;
 }) {
   const name = useId();
   const set = (change: Partial<CredentialDraft>) => onChange({ ...draft, ...change });
@@ -72,6 +75,7 @@ export function CredentialFields({
           error={fields.clientSecret}
           hint={keep ?? "The secret's Value (not its ID) from App registrations › your app › Certificates & secrets."}
           autoComplete="new-password"
+          required={required}
         />
       ) : (
         <>
@@ -83,6 +87,7 @@ export function CredentialFields({
             error={fields.certificatePem ?? fields.clientSecret}
             hint={keep ?? "The certificate uploaded to App registrations › your app › Certificates & secrets (-----BEGIN CERTIFICATE-----)."}
             spellCheck={false}
+            required={required}
           />
           <TextArea
             label="Private key (PEM)"
@@ -93,6 +98,7 @@ export function CredentialFields({
             hint="The certificate's RSA key, unencrypted PKCS#8 (-----BEGIN PRIVATE KEY-----). Stored encrypted; never shown again."
             spellCheck={false}
             autoComplete="off"
+            required={required}
           />
         </>
       )}

@@ -8,7 +8,7 @@ import { formatDate } from "../format.ts";
 import { Link } from "../router.tsx";
 import { useWorkspaceName, wsPath } from "../session.tsx";
 import { sourceAdvice } from "../advice.ts";
-import { describeActor } from "../../domain/actor.ts";
+import { changeActor, describeActor } from "../../domain/actor.ts";
 
 const historyPerPage = 50;
 
@@ -37,8 +37,8 @@ export function HistoryCard({ path, version, showSubject = false, note }: { path
 }
 
 /**
- * A change log as a timeline; `showSubject` for logs that span many users (a sync run). With `linkRuns`, an entry a
- * sync run made links to the run: its actor is the admin who started the run, and the entry is not their edit.
+ * A change log as a timeline; `showSubject` for logs that span many users (a sync run). An entry a sync run made says
+ * so (changeActor: its actor is whoever started the run, and the entry is not their edit); with `linkRuns`, it links to the run.
  */
 export function History({ changes, showSubject = false, linkRuns = false }: { changes: ChangeRecord[]; showSubject?: boolean; linkRuns?: boolean }) {
   const workspace = useWorkspaceName();
@@ -58,11 +58,11 @@ export function History({ changes, showSubject = false, linkRuns = false }: { ch
               {showSubject ? <span> {change.subject}</span> : null}
               <span className="muted">
                 {" "}
-                · {formatDate(change.at)} · by {describeActor(change.actor)}
+                · {formatDate(change.at)} · by {changeActor(change)}
                 {linkRuns && change.runId ? (
                   <>
                     {" · "}
-                    <Link to={wsPath(workspace, `/runs/${encodeURIComponent(change.runId)}`)}>in a sync run</Link>
+                    <Link to={wsPath(workspace, `/runs/${encodeURIComponent(change.runId)}`)}>see the run</Link>
                   </>
                 ) : null}
               </span>

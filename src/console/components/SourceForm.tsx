@@ -6,7 +6,7 @@ import { Dialog, useUnsavedChanges } from "./dialog.tsx";
 import { FormActions, useSubmit } from "./form.tsx";
 import { GroupPicker } from "./GroupPicker.tsx";
 import { FieldError } from "./field-error.tsx";
-import { clouds, formProblems, initial, problemsAt, storedCredential, timeZones, toInput, type FormState } from "./source-form-state.ts";
+import { clouds, credentialRequired, formProblems, initial, problemsAt, storedCredential, timeZones, toInput, type FormState } from "./source-form-state.ts";
 import { CredentialFields, credentialEntered, emptyCredential } from "./CredentialFields.tsx";
 import { DraftNotice, useDraft, useKeepDraft } from "../drafts.tsx";
 
@@ -138,6 +138,7 @@ function SourceForm({ workspace, source, onCancel, onSaved, atScope }: { workspa
                 fields={fe.credential && !fe.clientSecret ? { ...fe, clientSecret: fe.credential } : fe}
                 stored={stored}
                 retype={Boolean(draft?.dropped.length) && !credentialEntered(s.credential)}
+                required={credentialRequired(s, source)}
               />
             </div>
           )}

@@ -9,7 +9,7 @@ import { countOf, relativeTime } from "../format.ts";
 import { sourceAdvice } from "../advice.ts";
 
 /** Connect: test the credentials and permissions, one line per check, with what to do for each failure. */
-export function ConnectButton({ workspace, source, onResult, next }: { workspace: string; source: string; onResult?: (r: TestResult) => void; next?: ReactNode }) {
+export function ConnectButton({ workspace, source, onResult, next, primary = false }: { workspace: string; source: string; onResult?: (r: TestResult) => void; next?: ReactNode; primary?: boolean }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<TestResult | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -33,7 +33,7 @@ export function ConnectButton({ workspace, source, onResult, next }: { workspace
   };
   return (
     <div className="connect">
-      <button type="button" className="btn" onClick={run} aria-disabled={busy || undefined}>
+      <button type="button" className={primary ? "btn btn-primary" : "btn"} onClick={run} aria-disabled={busy || undefined}>
         {busy ? <Spinner label="Connecting" /> : null} {busy ? "Connecting…" : "Connect"}
       </button>
       {busy ? <span className="muted small"> Signing in to Entra ID and checking permissions…</span> : null}

@@ -191,16 +191,21 @@ export function formProblems(s: FormState, source?: Source): FieldProblem[] {
   return problems;
 }
 
+/** Whether the form must send a credential: a new source's, or one switched to the other kind (blank would keep the stored one). */
+export function credentialRequired(s: FormState, source?: Source): boolean {
+  const stored = storedCredential(source);
+  return !source || (stored !== null && s.replaceSecret && s.credential.kind !== stored);
+}
+
 /**
  * A new source needs a credential; so does an existing one switched to the other kind, since leaving it blank would
  * keep the stored one of the kind not chosen. Half a certificate is for the server to name.
  */
 function credentialProblems(s: FormState, source?: Source): FieldProblem[] {
+  if (!credentialRequired(s, source) || credentialEntered(s.credential)) return [];
   const stored = storedCredential(source);
-  const switched = stored !== null && s.replaceSecret && s.credential.kind !== stored;
-  if ((source && !switched) || credentialEntered(s.credential)) return [];
-  const why = switched ? `a ${stored} is stored now, and switching to a ${s.credential.kind} needs the new one` : "create one under Certificates & secrets in the app registration";
-  if (s.credential.kind === "secret") return [{ field: "clientSecret", message: `Enter the client secret: ${why}.` }];
+  const why = source ? `a ${stored} is stored now, and switching to a ${s.credential.kind} needs the new one` : "create one under Certificates & secrets in the app registration";
+  if (s.credential.kind === "secret") return [{ field: "clientSecret", message: source ? `Enter the client secret: ${why}.` : `Enter the client secret, or choose Certificate to sign in with one instead: ${why}.` }];
   return [
     { field: "certificatePem", message: `Paste the certificate (PEM): ${why}.` },
     { field: "privateKeyPem", message: "Paste the certificate's private key (PEM)." },

@@ -21,7 +21,8 @@ type Stage =
   | { kind: "checking" }
   /** The file is uploaded, but its required columns could not be placed: the admin says which is which, or picks another of a workbook's `sheets`. */
   | { kind: "columns"; uploadId: string; columns: FileColumn[]; sheets: string[]; sheet: string | null }
-  | { kind: "preview"; report: ImportReport; uploadId: string; stale: boolean }
+  /** `rechecking`: checked again on the server with an option that takes effect at once (the report shown stays until the new one comes). */
+  | { kind: "preview"; report: ImportReport; uploadId: string; stale: boolean; rechecking?: boolean }
   | { kind: "importing"; report: ImportReport; uploadId: string; progress: ImportProgress | null }
   | { kind: "done"; report: ImportReport };
 
@@ -96,16 +97,19 @@ function ImportUsers({ workspace }: { workspace: string }) {
     setError(null);
     setOptions((o) => ({ ...o, sheet: "", encoding: "", mapping: {} })); // choices made for the file before
   };
-  const check = async () => {
+  // Each check's number: an answer that a newer check overtook is dropped (the admin may tick and untick quickly).
+  const checks = useRef(0);
+  const check = async (withOptions = options, inPlace = false) => {
     const upload = kept.current;
     const chosen = file?.file;
     if (!upload && !chosen) return;
+    const mine = ++checks.current;
     setError(null);
     try {
       if (upload) {
-        setStage({ kind: "checking" });
-        const report = await importApi.preview(workspace, upload.id, options);
-        setStage({ kind: "preview", report, uploadId: upload.id, stale: false });
+        setStage((st) => (inPlace && st.kind === "preview" ? { ...st, rechecking: true } : { kind: "checking" }));
+        const report = await importApi.preview(workspace, upload.id, withOptions);
+        if (mine === checks.current) setStage({ kind: "preview", report, uploadId: upload.id, stale: false });
         return;
       }
       setStage({ kind: "uploading", sent: 0, total: chosen!.size });
@@ -115,6 +119,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
       kept.current = { id: uploaded.id, name: uploaded.fileName, size: uploaded.size };
       setStage({ kind: "preview", report: uploaded.preview, uploadId: uploaded.id, stale: false });
     } catch (e) {
+      if (mine !== checks.current) return;
       // Columns it cannot place: the server kept the file, to check it again with the admin's choices.
       const columns = e instanceof ApiError ? columnsOfRefusal(e.details) : null;
       const refused = e instanceof ApiError ? (e.details.upload as { id?: string } | undefined)?.id : undefined;
@@ -165,8 +170,12 @@ function ImportUsers({ workspace }: { workspace: string }) {
     }
   };
   const changeOption = (change: Partial<ImportOptions>) => {
-    setOptions((o) => ({ ...o, ...change }));
-    setStage((st) => (st.kind === "preview" ? { ...st, stale: true } : st));
+    const next = { ...options, ...change };
+    setOptions(next);
+    // "Import the valid rows" takes effect at once: the server checks the file again with it (which rows a partial import
+    // leaves out also decides whose manager is refused), with the options as they now are.
+    if (stage.kind === "preview" && "partial" in change) void check(next, true);
+    else setStage((st) => (st.kind === "preview" ? { ...st, stale: true } : st));
   };
   const cancel = () => {
     discard();
@@ -175,7 +184,8 @@ function ImportUsers({ workspace }: { workspace: string }) {
     if (input.current) input.current.value = "";
   };
   const report = stage.kind === "preview" || stage.kind === "done" || stage.kind === "importing" ? stage.report : null;
-  const busy = stage.kind === "uploading" || stage.kind === "checking" || stage.kind === "importing";
+  const rechecking = stage.kind === "preview" && Boolean(stage.rechecking);
+  const busy = stage.kind === "uploading" || stage.kind === "checking" || stage.kind === "importing" || rechecking;
   const blocked = report ? report.counts.invalid > 0 && !options.partial : false;
   // A workbook's sheets, from its preview or from the refusal of a sheet without the users' columns.
   const sheets = report?.file.sheets ?? (stage.kind === "columns" ? stage.sheets : []);
@@ -227,16 +237,16 @@ function ImportUsers({ workspace }: { workspace: string }) {
             aria-disabled={busy || undefined}
             onClick={() => busy || void check()}
           >
-            {stage.kind === "uploading" || stage.kind === "checking" ? <Spinner label="Checking" /> : null}{" "}
+            {stage.kind === "uploading" || stage.kind === "checking" || rechecking ? <Spinner label="Checking" /> : null}{" "}
             {stage.kind === "preview" ? "Check again with these options" : stage.kind === "columns" ? "Check again with these columns" : "Check file"}
           </button>
         </div>
         {stage.kind === "uploading" ? <ProgressBar value={stage.sent} max={stage.total} label={`Uploading ${file?.name ?? ""}`} /> : null}
-        {stage.kind === "checking" ? <ProgressBar value={null} max={null} label="Checking every row against the directory" /> : null}
+        {stage.kind === "checking" || rechecking ? <ProgressBar value={null} max={null} label="Checking every row against the directory" /> : null}
         {stage.kind === "importing" ? <ProgressBar value={stage.progress?.done ?? null} max={stage.progress?.total ?? null} label={importingLabel(stage.progress)} /> : null}
         {/* What a screen reader hears of the check and the import: one line as each starts and ends, not the progress. */}
         <p className="visually-hidden" role="status" aria-live="polite">
-          {stage.kind === "uploading" || stage.kind === "checking" ? "Checking the file…" : stage.kind === "importing" ? "Importing…" : stage.kind === "preview" || stage.kind === "done" ? reportSummary(stage.report) : ""}
+          {stage.kind === "uploading" || stage.kind === "checking" || rechecking ? "Checking the file…" : stage.kind === "importing" ? "Importing…" : stage.kind === "preview" || stage.kind === "done" ? reportSummary(stage.report) : ""}
         </p>
         {stage.kind === "preview" && stage.stale ? <p className="banner banner-info">The options changed: check the file again to see what they do.</p> : null}
         {stage.kind === "columns" ? null : <ErrorBanner error={error} title={stage.kind === "preview" ? "Nothing was imported." : "The file could not be checked."} words={importAdvice} />}
@@ -255,7 +265,7 @@ function ImportUsers({ workspace }: { workspace: string }) {
             <button
               type="button"
               className="btn btn-primary"
-              disabled={blocked || stage.stale || report!.counts.created + report!.counts.updated === 0}
+              disabled={blocked || stage.stale || rechecking || report!.counts.created + report!.counts.updated === 0}
               onClick={() => void commit()}
             >
               Import: create {report!.counts.created.toLocaleString()}, update {report!.counts.updated.toLocaleString()}

@@ -94,6 +94,9 @@ export function SourceCard({
   const [active, setActive] = useState(Boolean(source.status.running));
   const [error, setError] = useState<unknown>(null);
   const busy = Boolean(starting) || active;
+  // Decided once, as the card opens: a source not yet synced, failing or without a usable secret starts with Connect, in
+  // the order of the work (connect, choose users and groups, preview, sync). It does not move under the admin's hands.
+  const [connectFirst] = useState(() => needsConnect(source));
   const start = async (dryRun: boolean) => {
     if (busy) return; // the buttons stay focusable while busy (aria-disabled): focus is not dropped on the page
     setStarting(dryRun ? "preview" : "sync");
@@ -124,8 +127,18 @@ export function SourceCard({
       <SourceStats workspace={workspace} source={source} />
       <Overlapping source={source} />
       <SubscriptionWarnings source={source} />
+      {canChange && connectFirst ? <ConnectButton workspace={workspace} source={source.name} onResult={onConnected} next={afterConnect} primary /> : null}
       <div className="actions">
-        {canChange ? (
+        {canChange && connectFirst ? (
+          <>
+            <button type="button" className="btn" onClick={() => void start(true)} aria-disabled={busy || undefined}>
+              {starting === "preview" ? "Starting…" : "Preview changes"}
+            </button>
+            <button type="button" className="btn" onClick={() => void start(false)} aria-disabled={busy || undefined}>
+              {starting === "sync" ? "Starting…" : "Sync now"}
+            </button>
+          </>
+        ) : canChange ? (
           <>
             <button type="button" className="btn btn-primary" onClick={() => void start(false)} aria-disabled={busy || undefined}>
               {starting === "sync" ? "Starting…" : "Sync now"}
@@ -141,7 +154,7 @@ export function SourceCard({
           </Link>
         )}
       </div>
-      {canChange ? <ConnectButton workspace={workspace} source={source.name} onResult={onConnected} next={afterConnect} /> : null}
+      {canChange && !connectFirst ? <ConnectButton workspace={workspace} source={source.name} onResult={onConnected} next={afterConnect} /> : null}
       <ErrorBanner error={error} title="The sync could not start." />
       {runId ? (
         <RunTracker
@@ -157,6 +170,16 @@ export function SourceCard({
       ) : null}
     </section>
   );
+}
+
+/**
+ * Whether a source's card leads with Connect: it was never synced (only previewed at most), its last run failed, or its
+ * secret is missing or expired. A source whose last sync went through leads with Sync now.
+ */
+export function needsConnect(source: Source): boolean {
+  const last = source.status.lastRun;
+  const secretUnusable = !source.secret.set || (source.secret.daysLeft !== null && source.secret.daysLeft <= 0);
+  return secretUnusable || !last || last.status === "failed" || (last.dryRun && source.status.syncedUsers === 0 && source.status.syncedGroups === 0);
 }
 
 /** Whom a source brings over, in a few words: "all users, 2 selected groups". */
