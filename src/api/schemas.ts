@@ -106,6 +106,7 @@ export const userDetailSchema = userSchema
       .object({ message: z.string().describe("what the conflict is and how to resolve it"), at: iso, runId: z.string().nullable(), syncSource: z.string().nullable() })
       .nullable()
       .describe("a sync's conflict over the user that their history ends with (each run still meeting it logs it again once something else was logged): most likely still open; not part of the ETag"),
+    photoSource: z.string().nullable().describe("the Entra ID source that syncs the user's photo (its photos option on): PUT and DELETE …/photo answer 409; null: an admin may set or remove one"),
   })
   .meta({ id: "UserDetail" }) satisfies z.ZodType<UserDetail>;
 

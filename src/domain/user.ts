@@ -58,6 +58,8 @@ export interface UserDetail extends User {
   directReports: UserRef[];
   statusChange: StatusChange | null;
   openConflict: OpenConflict | null;
+  /** The Entra ID source that syncs the user's photo (its "Sync photos" on): null when an admin may set one by hand. */
+  photoSource: string | null;
 }
 
 /** A source's own tag: users Entra ID provisions over SCIM are "ID synced" too. */

@@ -12,7 +12,7 @@ export function initialsOf(name: string): string {
 
 /**
  * The user's photo (synced from Entra ID or uploaded), or their initials when there is none. An admin uploads or
- * removes a photo of a user no Entra ID source owns the photo of.
+ * removes a photo of a user whose source does not sync photos; otherwise the page says where it comes from.
  */
 export function UserPhoto({ path, user, onChanged }: { path: string; user: UserDetail; onChanged: () => void }) {
   const toast = useToast();
@@ -22,7 +22,7 @@ export function UserPhoto({ path, user, onChanged }: { path: string; user: UserD
   const [busy, setBusy] = useState(false);
   const file = useRef<HTMLInputElement>(null);
   const shown = missing !== version;
-  const owned = user.source.type !== "entra";
+  const owned = user.photoSource === null;
 
   async function change(action: () => Promise<unknown>, done: string) {
     setBusy(true);
@@ -67,6 +67,7 @@ export function UserPhoto({ path, user, onChanged }: { path: string; user: UserD
           ) : null}
         </div>
       ) : null}
+      {user.photoSource !== null ? <span className="muted small">Synced from {user.photoSource}</span> : null}
     </div>
   );
 }
