@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorCodes, type FieldProblem } from "../errors.ts";
-import { sourceTypes, type User, type UserDetail } from "../domain/user.ts";
+import { sourceTypes, type ListedUser, type User, type UserDetail } from "../domain/user.ts";
 import { statusActions } from "../domain/user-status.ts";
 import { changeKinds, membershipActionPattern, membershipKinds } from "../domain/change.ts";
 import { comparedFields } from "../sync/plan.ts";
@@ -74,6 +74,13 @@ export const userSchema = z
     updatedAt: iso,
   })
   .meta({ id: "User" }) satisfies z.ZodType<User>;
+
+/** A user in a list (GET …/users): also whether they have a photo, so that a list asks for the photos that exist only. */
+export const listedUserSchema = userSchema
+  .extend({
+    hasPhoto: z.boolean().describe("the user has a photo: GET …/users/{id}/photo answers it, with an ETag (If-None-Match: 304); false: it answers 404"),
+  })
+  .meta({ id: "ListedUser" }) satisfies z.ZodType<ListedUser>;
 
 /**
  * A user on their own (GET …/users/{id}): also the groups they are in through nesting, which lists leave out, the

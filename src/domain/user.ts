@@ -52,6 +52,9 @@ export interface UserRef {
  * show them; `nestedGroups` the groups they are in only through those (lists leave it out: a walk up the groups a user);
  * `statusChange` who enabled or disabled them, when and why; `openConflict` a sync's conflict over them.
  */
+/** A user as a list shows them: also whether they have a photo (the console's avatar asks for it only then). */
+export type ListedUser = User & { hasPhoto: boolean };
+
 export interface UserDetail extends User {
   nestedGroups: NestedGroup[];
   /** The users whose manager this user is, alphabetically. */

@@ -94,6 +94,8 @@ describe.each(engines)("user photos over HTTP (%s)", { timeout: 240_000 }, (engi
     expect(photo.headers.get("content-type")).toBe("image/jpeg");
     const etag = photo.headers.get("etag")!;
     expect(etag).toMatch(/^".+"$/);
+    // A browser keeps it and revalidates (the list's avatars); a shared cache never does.
+    expect(photo.headers.get("cache-control")).toBe("private, no-cache");
     expect(jpegSize(Buffer.from(await photo.arrayBuffer()))).toBe(240);
     const again = await api("GET", `${W}/users/${encodeURIComponent(withPhoto.userPrincipalName)}/photo`, { headers: { "if-none-match": etag } });
     expect(again.status).toBe(304);
@@ -101,6 +103,13 @@ describe.each(engines)("user photos over HTTP (%s)", { timeout: 240_000 }, (engi
 
     const none = await api("GET", `${W}/users/${encodeURIComponent(without.userPrincipalName)}/photo`);
     expect(none.status).toBe(404);
+    expect(none.headers.get("cache-control")).toBe("no-store");
+    // The list says who has one, the user who had a photo set by hand and none in Entra ID now without.
+    const listed = (await (await api("GET", `${W}/users?limit=500`)).json()) as { items: { id: string; source: { externalId: string | null }; hasPhoto: boolean }[] };
+    const hasPhoto = new Map(listed.items.map((u) => [u.source.externalId, u.hasPhoto]));
+    expect(hasPhoto.get(withPhoto.id)).toBe(true);
+    expect(hasPhoto.get(without.id)).toBe(false);
+    expect(listed.items.filter((u) => u.hasPhoto).length).toBe(members().filter((u) => tenant().getUserPhoto(u.id)).length);
     expect(((await none.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "not_found", message: expect.stringContaining("has no photo") });
 
     const file = join(dir, "mine.jpg");

@@ -24,7 +24,7 @@ export const userPhotoRoutes: Route[] = [
     method: "GET",
     url: "/workspaces/:workspace/users/:id/photo",
     summary: "A user's photo: the image itself (JPEG or PNG), synced from Entra ID or uploaded",
-    description: "Answers the image with an ETag; a request whose If-None-Match holds it answers 304 without the image. 404 not_found (details.resource: photo) when the user has none.",
+    description: "Answers the image with an ETag and Cache-Control: private, no-cache (a browser keeps it and asks again with If-None-Match); a request whose If-None-Match holds it answers 304 without the image. 404 not_found (details.resource: photo) when the user has none.",
     access: "workspace",
     params: userParams,
     answers: {
@@ -33,7 +33,8 @@ export const userPhotoRoutes: Route[] = [
     },
     async handler({ ctx, params, request, reply }) {
       const photo = await userPhoto(ctx, params.id);
-      reply.header("etag", photo.etag);
+      // The browser keeps it (never a shared cache) and asks again with If-None-Match each time: a list's avatars cost a 304.
+      reply.header("etag", photo.etag).header("cache-control", "private, no-cache");
       const asked = request.headers["if-none-match"];
       if (asked && asked.split(",").map((t) => t.trim().replace(/^W\//, "")).includes(photo.etag)) {
         await reply.status(304).send();
