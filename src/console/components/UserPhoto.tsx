@@ -1,7 +1,7 @@
 import { useRef, useState } from "react";
-import { api, errorMessage, upload } from "../api.ts";
+import { api, errorMessage, upload, ws } from "../api.ts";
 import { useCanChange } from "../session.tsx";
-import type { UserDetail } from "../types.ts";
+import type { ListedUser, UserDetail } from "../types.ts";
 import { useToast } from "./ui.tsx";
 
 /** Up to two letters of a name: "Ada Lovelace" → "AL", "ada@example.com" → "A". */
@@ -70,4 +70,18 @@ export function UserPhoto({ path, user, onChanged }: { path: string; user: UserD
       {user.photoSource !== null ? <span className="muted small">Synced from {user.photoSource}</span> : null}
     </div>
   );
+}
+
+/**
+ * A list row's avatar: the photo of a user who has one (the list says so: no request for those who have none), fetched
+ * only when the row scrolls into view and kept by the browser, revalidated by its ETag (a 304); else their initials.
+ * Decorative: the row names the user.
+ */
+export function UserAvatar({ workspace, user }: { workspace: string; user: ListedUser }) {
+  const [failed, setFailed] = useState(false);
+  if (user.hasPhoto && !failed) {
+    const src = `/api/v1${ws(workspace, `/users/${encodeURIComponent(user.id)}/photo`)}`;
+    return <img className="avatar" data-kind="user-avatar" src={src} alt="" width={32} height={32} loading="lazy" decoding="async" onError={() => setFailed(true)} />;
+  }
+  return <span className="avatar avatar-small-initials" data-kind="user-avatar" aria-hidden="true">{initialsOf(user.displayName)}</span>;
 }
