@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorCodes, type FieldProblem } from "../errors.ts";
-import { sourceTypes, type User, type UserDetail } from "../domain/user.ts";
+import { sourceTypes, type ListedUser, type User, type UserDetail } from "../domain/user.ts";
 import { statusActions } from "../domain/user-status.ts";
 import { changeKinds, membershipActionPattern, membershipKinds } from "../domain/change.ts";
 import { comparedFields } from "../sync/plan.ts";
@@ -76,6 +76,13 @@ export const userSchema = z
   })
   .meta({ id: "User" }) satisfies z.ZodType<User>;
 
+/** A user in a list (GET …/users): also whether they have a photo, so that a list asks for the photos that exist only. */
+export const listedUserSchema = userSchema
+  .extend({
+    hasPhoto: z.boolean().describe("the user has a photo: GET …/users/{id}/photo answers it, with an ETag (If-None-Match: 304); false: it answers 404"),
+  })
+  .meta({ id: "ListedUser" }) satisfies z.ZodType<ListedUser>;
+
 /**
  * A user on their own (GET …/users/{id}): also the groups they are in through nesting, which lists leave out, the
  * change that gave them their status, and a sync's open conflict over them.
@@ -107,6 +114,7 @@ export const userDetailSchema = userSchema
       .object({ message: z.string().describe("what the conflict is and how to resolve it"), at: iso, runId: z.string().nullable(), syncSource: z.string().nullable() })
       .nullable()
       .describe("a sync's conflict over the user that their history ends with (each run still meeting it logs it again once something else was logged): most likely still open; not part of the ETag"),
+    photoSource: z.string().nullable().describe("the Entra ID source that syncs the user's photo (its photos option on): PUT and DELETE …/photo answer 409; null: an admin may set or remove one"),
   })
   .meta({ id: "UserDetail" }) satisfies z.ZodType<UserDetail>;
 

@@ -56,8 +56,8 @@ export async function buildApp(rt: Runtime, options: AppOptions = {}): Promise<F
     reply.header("x-content-type-options", "nosniff");
     reply.header("referrer-policy", "same-origin");
     reply.header("x-frame-options", "DENY");
-    // API answers hold directory data: never let a shared cache keep them.
-    if (request.url.startsWith(apiPrefix) || request.url.startsWith(scimPrefix)) reply.header("cache-control", "no-store");
+    // API answers hold directory data: never let a shared cache keep them (a route may say private itself: a user's photo).
+    if ((request.url.startsWith(apiPrefix) || request.url.startsWith(scimPrefix)) && !reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
     // A request still going when the server began to stop: its keep-alive connection would hold the stop for
     // Fastify's 72 s keepAliveTimeout (only connections idle at that moment are closed), so it ends with this answer.
     if (!request.server.server.listening) reply.header("connection", "close");

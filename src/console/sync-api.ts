@@ -123,6 +123,7 @@ const countLabels: [string, string, string][] = [
   ["groupConflicts", "group conflicts", "group conflict"],
   ["membershipsAdded", "memberships added", "membership added"],
   ["membershipsRemoved", "memberships removed", "membership removed"],
+  ["photosChanged", "photos changed", "photo changed"],
   ["errors", "errors", "error"],
 ];
 

@@ -1,5 +1,5 @@
 /** The API's shapes. Where the server already has the type, it is imported (type-only) so the two can't drift. */
-export type { User, UserDetail, UserSource, SourceType } from "../domain/user.ts";
+export type { ListedUser, User, UserDetail, UserSource, SourceType } from "../domain/user.ts";
 export type { Group, GroupDetail, GroupMember, GroupWithMembers } from "../domain/group.ts";
 export type { MemberPage } from "../core/groups.ts";
 import type { Workspace as StoredWorkspace } from "../core/workspaces.ts";

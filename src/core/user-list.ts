@@ -1,5 +1,5 @@
 import { invalidInput, type FieldProblem } from "../errors.ts";
-import type { User } from "../domain/user.ts";
+import type { ListedUser } from "../domain/user.ts";
 import { isGuid } from "../domain/guid.ts";
 import { filterNames, selectUser, selectDepartments, selectUserPage, selectUsers, userSorts, type Page, type UserCursor, type UserFilter, type UserSort, type DepartmentCount } from "../storage/queries/users.ts";
 import { groupTagSpellings, selectTagSpellings, type TagCount } from "../storage/queries/user-tags.ts";
@@ -12,7 +12,7 @@ type ListPage = Omit<Page, "after"> & { after?: string | undefined };
 
 /** A page of users as GET …/users answers it; `next` is the `after` of the following page, null on the last. */
 export interface UserPage {
-  items: User[];
+  items: ListedUser[];
   /** Null when not counted. */
   total: number | null;
   next: string | null;
@@ -41,7 +41,7 @@ export async function* userPages(
   ctx: ReadContext,
   filter: UserFilter,
   options: { sort: UserSort; order: Order; limit?: number | undefined; pageSize: number },
-): AsyncGenerator<User[]> {
+): AsyncGenerator<ListedUser[]> {
   assertNestedHasGroup(filter);
   let after: UserCursor | undefined;
   for (let left = options.limit ?? Infinity; left > 0; ) {

@@ -1,5 +1,5 @@
 // Users' profile photos (migration 052): one image per user, JPEG or PNG up to 256 KiB. An Entra ID source that syncs
-// photos owns its users' (sync/photos.ts); any other user's is uploaded and removed here. History records that the
+// photos owns its users' (sync/photos.ts); any other user's (a source's that does not) is uploaded and removed here. History records that the
 // photo changed, never the bytes.
 import { createHash } from "node:crypto";
 import { sql } from "kysely";
@@ -8,6 +8,7 @@ import type { Db } from "../storage/database.ts";
 import { recordChange } from "./change-log.ts";
 import type { WorkspaceContext } from "./context.ts";
 import { getUser, subjectOf } from "./users.ts";
+import type { User } from "../domain/user.ts";
 
 export const photoMaxBytes = 256 * 1024;
 export type PhotoType = "image/jpeg" | "image/png";
@@ -84,15 +85,28 @@ export async function userPhoto(ctx: Pick<WorkspaceContext, "db" | "workspace">,
   return photo;
 }
 
+/**
+ * The Entra ID source that syncs the user's photo (its "Sync photos" option on), or null: then an admin may set or remove
+ * one by hand. Turned on later, the source's next run checks every photo and replaces (or removes) a hand one.
+ */
+export async function photoSourceOf(db: Db, user: Pick<User, "id" | "source">): Promise<string | null> {
+  if (user.source.type !== "entra") return null;
+  const row = await db.selectFrom("users as u").innerJoin("sources as s", "s.id", "u.source_id")
+    .select(["s.name", sql<boolean>`coalesce((s.config->>'photos')::boolean, false)`.as("photos")])
+    .where("u.id", "=", user.id).executeTakeFirst();
+  return row?.photos ? row.name : null;
+}
+
 async function ownPhotoUser(ctx: WorkspaceContext, key: string) {
   const user = await getUser(ctx, key);
-  if (user.source.type === "entra") {
-    throw new RollcallError("conflict", `${subjectOf(user)}'s photo comes from the Entra ID source ${user.source.name}: change it in Entra ID (or turn off "Sync photos" on the source)`, { source: user.source.name });
+  const source = await photoSourceOf(ctx.db, user);
+  if (source !== null) {
+    throw new RollcallError("conflict", `${subjectOf(user)}'s photo comes from the Entra ID source ${source}, which syncs photos: change it in Entra ID, or turn off the source's "Sync photos" option (rollcall sources update ${source} --no-photos)`, { source, option: "photos" });
   }
   return user;
 }
 
-/** Uploads a photo for a user no source owns the photo of; answers whether it changed. */
+/** Uploads a photo for a user whose source does not sync photos; answers whether it changed. */
 export async function setUserPhoto(ctx: WorkspaceContext, key: string, bytes: Uint8Array): Promise<{ userId: string; contentType: PhotoType; bytes: number; changed: boolean }> {
   const contentType = photoType(bytes);
   const user = await ownPhotoUser(ctx, key);

@@ -25,6 +25,7 @@ import { markDirtyOutsideRun } from "../sync/dirty.ts";
 import { logReportsLosingManager, selectDirectReports } from "../storage/queries/managers.ts";
 import { bodyProblems, translateDatabaseError, type WorkspaceContext } from "./context.ts";
 import { assertIfMatch, versionOf } from "./versions.ts";
+import { photoSourceOf } from "./user-photos.ts";
 
 export type { UserFilter, Page };
 export { assertFilterNames, listDepartments, listTags, listUsers } from "./user-list.ts";
@@ -44,8 +45,8 @@ export async function getUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, k
 /** A user as their own page shows them (GET …/users/{id}, `users show`): the groups they are in through nesting, the change that gave them their status, a sync's open conflict over them. */
 export async function showUser(ctx: Pick<WorkspaceContext, "db" | "workspace">, key: string): Promise<UserDetail> {
   const user = await getUser(ctx, key);
-  const [nestedGroups, directReports, status, conflict] = await Promise.all([selectNestedGroupsOf(ctx.db, user.id), selectDirectReports(ctx.db, user.id), statusChange(ctx.db, user.id), openConflict(ctx.db, user.id)]);
-  return { ...user, nestedGroups, directReports, statusChange: status, openConflict: conflict };
+  const [nestedGroups, directReports, status, conflict, photoSource] = await Promise.all([selectNestedGroupsOf(ctx.db, user.id), selectDirectReports(ctx.db, user.id), statusChange(ctx.db, user.id), openConflict(ctx.db, user.id), photoSourceOf(ctx.db, user)]);
+  return { ...user, nestedGroups, directReports, statusChange: status, openConflict: conflict, photoSource };
 }
 
 /**
@@ -199,8 +200,8 @@ export async function createUser(ctx: WorkspaceContext, raw: unknown, source: So
  * admin, an import or a sync, gives another.
  */
 export function userVersion(user: User): string {
-  // What the user is, not what is said about them: a save's warnings, groups nested elsewhere, their reports, the change that gave their status.
-  const { warnings: _w, nestedGroups: _n, directReports: _d, statusChange: _s, openConflict: _c, ...shown } = user as SavedUser & Partial<UserDetail>;
+  // What the user is, not what is said about them: a save's warnings, groups nested elsewhere, their reports, the change that gave their status, whose photo it is.
+  const { warnings: _w, nestedGroups: _n, directReports: _d, statusChange: _s, openConflict: _c, photoSource: _p, ...shown } = user as SavedUser & Partial<UserDetail>;
   return versionOf(shown);
 }
 

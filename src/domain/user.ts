@@ -52,12 +52,17 @@ export interface UserRef {
  * show them; `nestedGroups` the groups they are in only through those (lists leave it out: a walk up the groups a user);
  * `statusChange` who enabled or disabled them, when and why; `openConflict` a sync's conflict over them.
  */
+/** A user as a list shows them: also whether they have a photo (the console's avatar asks for it only then). */
+export type ListedUser = User & { hasPhoto: boolean };
+
 export interface UserDetail extends User {
   nestedGroups: NestedGroup[];
   /** The users whose manager this user is, alphabetically. */
   directReports: UserRef[];
   statusChange: StatusChange | null;
   openConflict: OpenConflict | null;
+  /** The Entra ID source that syncs the user's photo (its "Sync photos" on): null when an admin may set one by hand. */
+  photoSource: string | null;
 }
 
 /** A source's own tag: users Entra ID provisions over SCIM are "ID synced" too. */

@@ -94,7 +94,7 @@ describe.each(engines)("API routes on %s", (engine) => {
     expect(warnings).toEqual([]);
     const byEmail = await as("GET", "workspaces/acme/users/ADA@example.com");
     // The user's own answer: the groups they are in through nesting, their direct reports, the change that gave their status, an open conflict.
-    expect(byEmail.body).toEqual({ ...shown, nestedGroups: [], directReports: [], statusChange: expect.objectContaining({ enabled: true, action: "create", runId: null }), openConflict: null });
+    expect(byEmail.body).toEqual({ ...shown, nestedGroups: [], directReports: [], statusChange: expect.objectContaining({ enabled: true, action: "create", runId: null }), openConflict: null, photoSource: null });
     expect((await as("GET", `workspaces/acme/users/${id}`)).body.id).toBe(id);
 
     const updated = await as("PATCH", `workspaces/acme/users/${id}`, { department: "Engineering", jobTitle: "Analyst" });

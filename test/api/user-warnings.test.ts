@@ -69,7 +69,7 @@ describe.each(engines)("warnings of a user added or changed by hand, through the
     // A user's own answer: the user as lists show them, the groups they are in through nesting, their direct reports, why they have their status, an open conflict.
     expect(answer("/api/v1/workspaces/{workspace}/users/{id}", "get", "200")).toContain("#/components/schemas/UserDetail\"");
     const detail = doc.components.schemas.UserDetail;
-    expect(Object.keys(detail.properties)).toEqual([...Object.keys(doc.components.schemas.User.properties), "nestedGroups", "directReports", "statusChange", "openConflict"]);
+    expect(Object.keys(detail.properties)).toEqual([...Object.keys(doc.components.schemas.User.properties), "nestedGroups", "directReports", "statusChange", "openConflict", "photoSource"]);
     expect(detail.properties.nestedGroups).toMatchObject({ type: "array", items: { type: "object", required: ["name", "through"] } });
   });
 });

@@ -13,7 +13,7 @@ const byMe = (pattern: RegExp) => new RegExp(pattern.source.replaceAll("by cli",
 const userFields = [
   "id", "userPrincipalName", "email", "displayName", "givenName", "surname", "department", "jobTitle", "employeeId",
   "mobilePhone", "businessPhones", "preferredLanguage", "enabled", "aliases", "cardNumbers", "customAttributes",
-  "source", "tags", "groups", "manager", "createdAt", "updatedAt",
+  "source", "tags", "groups", "manager", "createdAt", "updatedAt", "hasPhoto",
 ].sort();
 
 /**

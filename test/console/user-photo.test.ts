@@ -2,12 +2,14 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
+import type { Request, Response } from "playwright-core";
 import { resolveWorkspace } from "../../src/core/workspaces.ts";
 import { createUser } from "../../src/core/users.ts";
 import { setUserPhoto } from "../../src/core/user-photos.ts";
 import { solidJpeg } from "../../src/emulator/jpeg.ts";
 import { hasChromium, type ConsoleServer } from "./harness.ts";
 import { signedInConsole } from "./signed-in.ts";
+import { until } from "../notifications/support.ts";
 
 /** The user's page shows their photo, decoded by the real Chromium, or their initials; an admin uploads and removes one. */
 describe.skipIf(!hasChromium)("web console: a user's photo", () => {
@@ -61,5 +63,39 @@ describe.skipIf(!hasChromium)("web console: a user's photo", () => {
     await page.getByText("Photo of Bo Nophoto removed").waitFor();
     await page.getByRole("img", { name: "Bo Nophoto has no photo" }).waitFor();
     await page.getByRole("region", { name: "History" }).getByText("Photo changed").first().waitFor();
+  });
+
+  it("lists each user with an avatar: the photo, loaded lazily and revalidated by its ETag, or initials without a request", async () => {
+    const { page, server } = ui;
+    const asked: { url: string; ifNoneMatch: string | undefined }[] = [];
+    const answered: number[] = [];
+    const isPhoto = (url: string) => /\/users\/[^/]+\/photo/.test(url);
+    const onRequest = (r: Request) => { if (isPhoto(r.url())) void r.allHeaders().then((h) => asked.push({ url: r.url(), ifNoneMatch: h["if-none-match"] })); };
+    const onResponse = (r: Response) => { if (isPhoto(r.url())) answered.push(r.status()); };
+    page.on("request", onRequest).on("response", onResponse);
+    try {
+      await page.goto(`${server.url}/w/default/users`);
+      const avatar = (name: string) => page.getByRole("row").filter({ hasText: name }).locator("[data-kind='user-avatar']");
+      await avatar("Ada Lovelace").and(page.locator("img")).waitFor();
+      expect(await avatar("Ada Lovelace").getAttribute("loading")).toBe("lazy");
+      const decoded = () => avatar("Ada Lovelace").evaluate(async (img: HTMLImageElement) => {
+        await img.decode();
+        return img.naturalWidth;
+      });
+      expect(await decoded()).toBe(120);
+      expect(await avatar("Bo Nophoto").textContent()).toBe("BN"); // the list said Bo has none: nothing asked for
+      await until(() => asked.length === 1 && answered.length === 1, 10_000, "Ada's photo");
+      expect(asked[0]!.url).toBe(`${server.url}/api/v1/workspaces/default/users/${ids.ada}/photo`);
+      expect(answered).toEqual([200]);
+
+      // Shown again, the browser's copy is asked after by its ETag: a 304, not the image again.
+      await page.reload();
+      expect(await decoded()).toBe(120);
+      await until(() => asked.length === 2 && answered.length === 2, 10_000, "Ada's photo again");
+      expect(asked[1]!.ifNoneMatch).toMatch(/^".+"$/);
+      expect(answered[1]).toBe(304);
+    } finally {
+      page.off("request", onRequest).off("response", onResponse);
+    }
   });
 });

@@ -24,7 +24,7 @@ export const userPhotoRoutes: Route[] = [
     method: "GET",
     url: "/workspaces/:workspace/users/:id/photo",
     summary: "A user's photo: the image itself (JPEG or PNG), synced from Entra ID or uploaded",
-    description: "Answers the image with an ETag; a request whose If-None-Match holds it answers 304 without the image. 404 not_found (details.resource: photo) when the user has none.",
+    description: "Answers the image with an ETag and Cache-Control: private, no-cache (a browser keeps it and asks again with If-None-Match); a request whose If-None-Match holds it answers 304 without the image. 404 not_found (details.resource: photo) when the user has none.",
     access: "workspace",
     params: userParams,
     answers: {
@@ -33,7 +33,8 @@ export const userPhotoRoutes: Route[] = [
     },
     async handler({ ctx, params, request, reply }) {
       const photo = await userPhoto(ctx, params.id);
-      reply.header("etag", photo.etag);
+      // The browser keeps it (never a shared cache) and asks again with If-None-Match each time: a list's avatars cost a 304.
+      reply.header("etag", photo.etag).header("cache-control", "private, no-cache");
       const asked = request.headers["if-none-match"];
       if (asked && asked.split(",").map((t) => t.trim().replace(/^W\//, "")).includes(photo.etag)) {
         await reply.status(304).send();
@@ -45,14 +46,15 @@ export const userPhotoRoutes: Route[] = [
   route({
     method: "PUT",
     url: "/workspaces/:workspace/users/:id/photo",
-    summary: "Upload a user's photo (JPEG or PNG, at most 256 KiB): a user synced from Entra ID has theirs from there",
+    summary: "Upload a user's photo (JPEG or PNG, at most 256 KiB): a user of an Entra ID source that syncs photos has theirs from there",
     description:
       "The image is the multipart part named photo; its type is read from its content. Recorded in the user's history (never the image). " +
-      "409 conflict for a user of an Entra ID source, whose photo comes from Entra ID.",
+      "409 conflict for a user of an Entra ID source that syncs photos (its photos option on; the user's photoSource), whose photo comes from Entra ID. " +
+      "A user of one that does not may have one set by hand: turned on later, the source's next run replaces it with Entra ID's (or removes it when Entra ID has none).",
     access: "workspace",
     params: userParams,
     upload: { field: "photo", description: "the image: JPEG or PNG, at most 256 KiB" },
-    errors: { 409: "conflict: the user's photo comes from their Entra ID source", 413: `payload_too_large: the photo is over ${photoMaxBytes / 1024} KiB` },
+    errors: { 409: "conflict: the user's photo comes from their Entra ID source, which syncs photos (details.source, details.option: photos)", 413: `payload_too_large: the photo is over ${photoMaxBytes / 1024} KiB` },
     response: z.object({
       userId: z.string(),
       contentType: z.enum(["image/jpeg", "image/png"]),
@@ -67,10 +69,10 @@ export const userPhotoRoutes: Route[] = [
   route({
     method: "DELETE",
     url: "/workspaces/:workspace/users/:id/photo",
-    summary: "Remove a user's uploaded photo (a user synced from Entra ID has theirs from there)",
+    summary: "Remove a user's uploaded photo (a user of an Entra ID source that syncs photos has theirs from there)",
     access: "workspace",
     params: userParams,
-    errors: { 404: "not_found: no such user, or they have no photo (details.resource: photo)", 409: "conflict: the user's photo comes from their Entra ID source" },
+    errors: { 404: "not_found: no such user, or they have no photo (details.resource: photo)", 409: "conflict: the user's photo comes from their Entra ID source, which syncs photos" },
     response: z.object({ userId: z.string() }),
     handler: ({ ctx, params }) => removeUserPhoto(ctx, params.id),
   }),

@@ -7,7 +7,7 @@ import { bulkActions, maxBulkListed, maxBulkUsers } from "../../domain/bulk.ts";
 import { route, type RouteModule } from "../route.ts";
 import { userPhotoRoutes } from "./user-photos.ts";
 import { userSorts } from "../../storage/queries/users.ts";
-import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userDetailSchema, userFilterQuery, userSchema, workspaceParams, countParam, timestamp } from "../schemas.ts";
+import { changeSchema, historyQuery, limitParam, listOf, offsetParam, savedUserSchema, userDetailSchema, userFilterQuery, userSchema, listedUserSchema, workspaceParams, countParam, timestamp } from "../schemas.ts";
 
 const microsoftLinkSchema = z
   .object({
@@ -73,7 +73,7 @@ export const userRoutes: RouteModule = {
       access: "workspace",
       params: workspaceParams,
       query: listQuery,
-      response: listOf(userSchema).extend({
+      response: listOf(listedUserSchema).extend({
         total: z.number().int().nullable().describe("how many users match; null with count=false"),
         next: z.string().nullable().describe("after for the next page; null when this is the last"),
       }),

@@ -4,7 +4,7 @@ import { confirm, directoryCommand, runOn, withConfirmation } from "../io.ts";
 
 /**
  * `rollcall users photo USER --out FILE` saves a user's photo; `rollcall users set-photo USER FILE` uploads one for a
- * user no Entra ID source owns the photo of (`--remove` removes it).
+ * user whose source does not sync photos (`--remove` removes it).
  */
 const size = (bytes: number) => (bytes >= 1024 ? `${Math.ceil(bytes / 1024)} KiB` : `${bytes} bytes`);
 const kind = (contentType: string) => (contentType.includes("png") ? "PNG" : "JPEG");
@@ -21,7 +21,7 @@ export function photoCommand(): Command {
 }
 
 export function setPhotoCommand(): Command {
-  return withConfirmation(directoryCommand("set-photo", "upload a user's photo (a JPEG or PNG file, at most 256 KiB), or remove it with --remove; a user of an Entra ID source has theirs from Entra ID"))
+  return withConfirmation(directoryCommand("set-photo", "upload a user's photo (a JPEG or PNG file, at most 256 KiB), or remove it with --remove; a user of an Entra ID source that syncs photos has theirs from Entra ID"))
     .argument("<user>", "id, email or user principal name")
     .argument("[file]", "the image file")
     .option("--remove", "remove the user's photo instead")

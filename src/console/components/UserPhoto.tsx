@@ -1,7 +1,7 @@
 import { useRef, useState } from "react";
-import { api, errorMessage, upload } from "../api.ts";
+import { api, errorMessage, upload, ws } from "../api.ts";
 import { useCanChange } from "../session.tsx";
-import type { UserDetail } from "../types.ts";
+import type { ListedUser, UserDetail } from "../types.ts";
 import { useToast } from "./ui.tsx";
 
 /** Up to two letters of a name: "Ada Lovelace" → "AL", "ada@example.com" → "A". */
@@ -12,7 +12,7 @@ export function initialsOf(name: string): string {
 
 /**
  * The user's photo (synced from Entra ID or uploaded), or their initials when there is none. An admin uploads or
- * removes a photo of a user no Entra ID source owns the photo of.
+ * removes a photo of a user whose source does not sync photos; otherwise the page says where it comes from.
  */
 export function UserPhoto({ path, user, onChanged }: { path: string; user: UserDetail; onChanged: () => void }) {
   const toast = useToast();
@@ -22,7 +22,7 @@ export function UserPhoto({ path, user, onChanged }: { path: string; user: UserD
   const [busy, setBusy] = useState(false);
   const file = useRef<HTMLInputElement>(null);
   const shown = missing !== version;
-  const owned = user.source.type !== "entra";
+  const owned = user.photoSource === null;
 
   async function change(action: () => Promise<unknown>, done: string) {
     setBusy(true);
@@ -67,6 +67,21 @@ export function UserPhoto({ path, user, onChanged }: { path: string; user: UserD
           ) : null}
         </div>
       ) : null}
+      {user.photoSource !== null ? <span className="muted small">Synced from {user.photoSource}</span> : null}
     </div>
   );
+}
+
+/**
+ * A list row's avatar: the photo of a user who has one (the list says so: no request for those who have none), fetched
+ * only when the row scrolls into view and kept by the browser, revalidated by its ETag (a 304); else their initials.
+ * Decorative: the row names the user.
+ */
+export function UserAvatar({ workspace, user }: { workspace: string; user: ListedUser }) {
+  const [failed, setFailed] = useState(false);
+  if (user.hasPhoto && !failed) {
+    const src = `/api/v1${ws(workspace, `/users/${encodeURIComponent(user.id)}/photo`)}`;
+    return <img className="avatar" data-kind="user-avatar" src={src} alt="" width={32} height={32} loading="lazy" decoding="async" onError={() => setFailed(true)} />;
+  }
+  return <span className="avatar avatar-small-initials" data-kind="user-avatar" aria-hidden="true">{initialsOf(user.displayName)}</span>;
 }

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { api, ApiError, withQuery, ws } from "../api.ts";
 import { Link, navigate, setQuery, useLocation, offsetIn } from "../router.tsx";
 import { AdminOnly, useCanChange, useWorkspaceName, wsPath } from "../session.tsx";
-import type { PageOf, User } from "../types.ts";
+import type { ListedUser, PageOf, User } from "../types.ts";
 import { useLoad, useTitle } from "../hooks.ts";
 import { Badge, Empty, ErrorBanner, Loading, tagTone } from "../components/ui.tsx";
 import { countOf, relativeTime, formatDate } from "../format.ts";
@@ -13,6 +13,7 @@ import { BulkActions } from "../components/BulkActions.tsx";
 import { Menu } from "../components/Menu.tsx";
 import { hasDraft } from "../drafts.tsx";
 import { sourceLabel, StatusBadge } from "../components/user-labels.tsx";
+import { UserAvatar } from "../components/UserPhoto.tsx";
 import { isFiltered, UserFilters, type UserQuery } from "./UserFilters.tsx";
 
 const pageSize = 50;
@@ -47,11 +48,11 @@ export function UsersPage() {
   const users = useLoad(
     (signal) =>
       api
-        .get<PageOf<User>>(ws(workspace, "/users"), { limit: pageSize, offset, sort, order, q, source, sourceType, tag, enabled, group, nested, department, hasDepartment }, { signal })
+        .get<PageOf<ListedUser>>(ws(workspace, "/users"), { limit: pageSize, offset, sort, order, q, source, sourceType, tag, enabled, group, nested, department, hasDepartment }, { signal })
         // The filters offer names the workspace had: one gone since (its last user deleted) matches no users.
         .catch((e: unknown) => {
           const stale = e instanceof ApiError && e.code === "invalid_input" && e.fields.length > 0 && e.fields.every((f) => f.field === "source" || f.field === "group" || f.field === "department");
-          if (stale) return { items: [], total: 0, limit: pageSize, offset: 0 } satisfies PageOf<User>;
+          if (stale) return { items: [], total: 0, limit: pageSize, offset: 0 } satisfies PageOf<ListedUser>;
           throw e;
         }),
     [workspace, offset, sort, order, q, source, sourceType, tag, enabled, group, nested, department, hasDepartment],
@@ -208,12 +209,15 @@ export function UsersPage() {
                   </td>
                 ) : null}
                 <td data-label="Name" className="cell-name">
-                  <div>
-                    <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong" dir="auto">
-                      {user.displayName}
-                    </Link>
-                    {user.jobTitle ? <div className="muted small"><bdi>{user.jobTitle}</bdi></div> : null}
-                    <div className="muted small only-tablet">{user.email ?? user.userPrincipalName}</div>
+                  <div className="with-avatar">
+                    <UserAvatar workspace={workspace} user={user} />
+                    <div>
+                      <Link to={wsPath(workspace, `/users/${user.id}`)} className="strong" dir="auto">
+                        {user.displayName}
+                      </Link>
+                      {user.jobTitle ? <div className="muted small"><bdi>{user.jobTitle}</bdi></div> : null}
+                      <div className="muted small only-tablet">{user.email ?? user.userPrincipalName}</div>
+                    </div>
                   </div>
                 </td>
                 <td data-label="Email" className="truncate hide-tablet" title={user.email ?? user.userPrincipalName ?? undefined}>

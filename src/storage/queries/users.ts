@@ -1,6 +1,6 @@
 import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from "kysely";
 import type { Db } from "../database.ts";
-import { composed, sourceTagNamed, type User } from "../../domain/user.ts";
+import { composed, sourceTagNamed, type ListedUser, type User } from "../../domain/user.ts";
 import type { Database, UsersTable } from "../schema.ts";
 import { identifierList, toUser, userColumns, userFields } from "../user-row.ts";
 import { isGuid } from "../../domain/guid.ts";
@@ -252,7 +252,7 @@ export async function selectDepartments(db: Db, workspaceId: string): Promise<{ 
 
 const alphabeticalOrder = new Intl.Collator("und", { sensitivity: "base" });
 
-export async function selectUsers(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: User[]; total: number; next: UserCursor | null }> {
+export async function selectUsers(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: ListedUser[]; total: number; next: UserCursor | null }> {
   const found = await selectUserPage(db, workspaceId, filter, page);
   // A last page read by offset tells how many match: a search for a rare term then reads the users once, not twice.
   const offset = page.offset ?? 0;
@@ -261,7 +261,7 @@ export async function selectUsers(db: Db, workspaceId: string, filter: UserFilte
 }
 
 /** A page of the users `filter` matches, without counting them, and where the next page starts (null: this is the last). */
-export async function selectUserPage(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: User[]; next: UserCursor | null }> {
+export async function selectUserPage(db: Db, workspaceId: string, filter: UserFilter, page: Page): Promise<{ items: ListedUser[]; next: UserCursor | null }> {
   const where = await whereFilter(db, workspaceId, filter);
   const wanted = page.limit + 1;
   const ids = async (part: ListPart, limit: number) => (limit > 0 ? pageIds(db, where, page, part, limit) : []);
@@ -274,11 +274,14 @@ export async function selectUserPage(db: Db, workspaceId: string, filter: UserFi
     found = sortKeys[page.sort].nullable ? [...keyed, ...(await ids("unkeyed", wanted - keyed.length))] : keyed;
   }
   const shown = found.slice(0, page.limit);
-  const rows = shown.length === 0 ? [] : await userSelect(db).where("u.id", "in", shown.map((r) => r.id)).execute();
+  // hasPhoto: a probe of user_photos' primary key per user of the page, never the photo's bytes (kept out of line).
+  const rows = shown.length === 0 ? [] : await userSelect(db)
+    .select(sql<boolean>`exists (select 1 from user_photos p where p.user_id = u.id)`.as("has_photo"))
+    .where("u.id", "in", shown.map((r) => r.id)).execute();
   const position = new Map(shown.map((r, index) => [r.id, index]));
   rows.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
   const last = shown.at(-1);
-  return { items: rows.map(toUser), next: found.length > page.limit && last ? { key: last.key, id: last.id } : null };
+  return { items: rows.map((row) => ({ ...toUser(row), hasPhoto: row.has_photo })), next: found.length > page.limit && last ? { key: last.key, id: last.id } : null };
 }
 
 /** The whole list by offset; or, after the page's cursor, its users with a sort key, or those without (listed last, by id). */
