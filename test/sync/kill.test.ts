@@ -73,7 +73,7 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
   });
   afterAll(async () => {
     await killStarted();
-    emulator?.setKnobs({ latencyMs: 0 });
+    emulator?.setKnobs({ throttleRate: 0, retryAfterSeconds: 1 });
     await killedDb?.dispose();
     await clean?.dispose();
     await emulator?.close();
@@ -106,14 +106,16 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
     const undisturbed = await directorySnapshot(clean.db, "corp");
     expect(undisturbed).not.toEqual(before);
 
-    // 1. Killed while listing Graph (every request slowed down).
-    emulator.setKnobs({ latencyMs: 400 });
-    const listed = graphRequests();
+    // 1. Killed while listing Graph: every Graph answer a 429 asking for a minute, so the listing is still waiting when
+    // the first one is seen (slowed answers could all be in after two, the users and groups rounds going side by side).
+    emulator.setKnobs({ throttleRate: 1, retryAfterSeconds: 60 });
+    const listed = emulator.stats().requests.length;
     const listing = startCli(["sync", "corp", "--json"], env);
-    await until(() => graphRequests() >= listed + 2 || listing.child.exitCode !== null, 60_000, "the sync to list Graph");
+    await until(() => emulator.stats().requests.slice(listed).some((r) => r.status === 429) || listing.child.exitCode !== null, 60_000, "the sync to list Graph");
+    expect(listing.child.exitCode, listing.stderr()).toBeNull();
     listing.child.kill("SIGKILL");
     await listing.exited;
-    emulator.setKnobs({ latencyMs: 0 });
+    emulator.setKnobs({ throttleRate: 0, retryAfterSeconds: 1 });
     const afterListingKill = await withKilledDb(stateIn);
     expect(afterListingKill.directory).toEqual(before);
     const deadListing = afterListingKill.runs.at(-1)!;
