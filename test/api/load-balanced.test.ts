@@ -224,12 +224,17 @@ describe.skipIf(!adminUrl)("two rollcall serve processes behind a round-robin lo
   it("6. a process stopped mid-sync (a rolling restart) fails its run and frees the source: the other process syncs at once", async () => {
     const login = await call("POST", "/api/v1/auth/login", admin, 1);
     csrf = login.body.csrfToken;
-    emu.setKnobs({ latencyMs: 1500 });
-    const started = await call("POST", "sources/contoso/sync", { full: true }, 0);
-    expect([started.status, started.body.status]).toEqual([202, "running"]);
-    servers[0]!.child.kill("SIGTERM");
-    expect(await servers[0]!.exited).toBe(0);
-    emu.setKnobs({ latencyMs: 0 });
+    // Graph's answers held (not slowed to 1.5 s), so the run is still going when the process stops.
+    emu.setKnobs({ latencyMs: 600_000 });
+    let started!: Awaited<ReturnType<typeof call>>;
+    try {
+      started = await call("POST", "sources/contoso/sync", { full: true }, 0);
+      expect([started.status, started.body.status]).toEqual([202, "running"]);
+      servers[0]!.child.kill("SIGTERM");
+      expect(await servers[0]!.exited).toBe(0);
+    } finally {
+      emu.setKnobs({ latencyMs: 0 });
+    }
     const run = (await call("GET", `runs/${started.body.id}`, undefined, 1)).body;
     expect([run.status, run.error?.code], JSON.stringify(run)).toEqual(["failed", "sync_failed"]);
     expect(run.error.message).toMatch(/server .*stopped/i);
