@@ -9,7 +9,7 @@ import type { Runtime } from "../../src/runtime.ts";
 import type { RunningEmulator } from "../../src/emulator/index.ts";
 import { openStore, type Store } from "../../src/storage/database.ts";
 import { startScheduler } from "../../src/sync/scheduler.ts";
-import { lookAfterSubscriptions } from "../../src/sync/change-sync.ts";
+import { lookAfterSubscriptions, runDueChangeSyncs } from "../../src/sync/change-sync.ts";
 import { startSubscriptionUpkeep } from "../../src/sync/subscription-upkeep.ts";
 import { inboxSettled } from "../../src/api/notification-inbox.ts";
 import { engines } from "../support/db.ts";
@@ -140,8 +140,19 @@ describe.each(engines)("sync on change (%s)", (engine) => {
     await until(runsSettled, 30_000, "runs to end");
     const before = (await notificationRuns()).length;
     const users = tenant().listUsers();
-    for (let i = 0; i < 20; i++) tenant().updateUser(users[i % users.length]!.id, { jobTitle: `Title ${i}` });
-    await until(() => atGraph()[0]!.deliveries.length >= 20, 30_000, "20 deliveries");
+    // The run made due by the burst held until all 20 are in (on a loaded machine they can take longer than the delay
+    // to arrive, and the last ones make a second run due), then started as its wake-up would.
+    api.rt.config.changeSyncDelayMs = 600_000;
+    try {
+      for (let i = 0; i < 20; i++) tenant().updateUser(users[i % users.length]!.id, { jobTitle: `Title ${i}` });
+      await until(() => atGraph()[0]!.deliveries.length >= 20, 30_000, "20 deliveries");
+      await inboxSettled(api.store);
+    } finally {
+      api.rt.config.changeSyncDelayMs = delayMs;
+    }
+    expect((await dueAt())[0]).not.toBeNull();
+    await sql`update source_state set change_sync_due_at = now() where change_sync_due_at is not null`.execute(api.store.db);
+    expect(await runDueChangeSyncs(api.rt)).toBe(1);
     await until(async () => (await notificationRuns()).length > before && (await runsSettled()), 60_000, "the burst's run");
     await pause(delayMs * 3);
     expect((await notificationRuns()).length).toBe(before + 1);
@@ -430,9 +441,19 @@ describe.skipIf(!process.env.ROLLCALL_TEST_DATABASE_URL)("sync on change with tw
     await until(async () => (await runs()).every((r) => r.status !== "running"), 30_000, "the first run");
     proxy.served.length = 0;
     const tenant = emulator.tenants.get(emulator.tenantId);
-    for (const user of tenant.listUsers()) tenant.updateUser(user.id, { department: "Moved" });
-    await until(() => emulator.subscriptions.list(emulator.tenantId)[0]!.deliveries.length >= 6, 30_000, "the deliveries");
+    // The run they make due held until all six are in (they can take longer than the delay on a loaded machine, and
+    // the last ones make a second run due), then both processes look for due runs at once, as their wake-ups would.
+    api.rt.config.changeSyncDelayMs = 600_000; // the two processes' runtimes share it
+    try {
+      for (const user of tenant.listUsers()) tenant.updateUser(user.id, { department: "Moved" });
+      await until(() => emulator.subscriptions.list(emulator.tenantId)[0]!.deliveries.length >= 6, 30_000, "the deliveries");
+      await Promise.all([inboxSettled(api.store), inboxSettled(second.store)]);
+    } finally {
+      api.rt.config.changeSyncDelayMs = delayMs;
+    }
     expect(new Set(proxy.served.map((s) => s.backend))).toEqual(new Set([0, 1]));
+    await sql`update source_state set change_sync_due_at = now() where change_sync_due_at is not null`.execute(api.store.db);
+    expect((await Promise.all([runDueChangeSyncs(api.rt), runDueChangeSyncs({ ...api.rt, store: second.store })])).reduce((a, b) => a + b)).toBe(1);
     await until(async () => (await runs()).some((r) => r.trigger === "notification" && r.status !== "running"), 60_000, "the notification run");
     await new Promise((r) => setTimeout(r, delayMs * 3));
     expect((await runs()).filter((r) => r.trigger === "notification")).toEqual([{ trigger: "notification", status: "succeeded" }]);
