@@ -42,6 +42,7 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
   const controlEnabled = options.controlApi ?? true;
   const setKnobs = (k: KnobSettings): void => {
     knobs.set(k);
+    if (k.latencyMs !== undefined || k.batchLatencyMs !== undefined) rearmDelays();
     if (typeof k.deltaMembersPerPage === "number" && k.deltaMembersPerPage > 0) graph.membersPerPage = k.deltaMembersPerPage;
   };
 
@@ -62,10 +63,26 @@ export async function startServer(options: EmulatorOptions & { dataDir: string; 
 
   // The latency comes after the response is built: a real service answers each request on its own, while
   // this one's single thread would otherwise hold every answer due at the same time behind the biggest.
-  const delay = (batch = false) => {
-    const ms = knobs.latencyMs + (batch ? knobs.batchLatencyMs : 0);
-    return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined;
+  // A latency changed while answers wait applies to them too (counted from when each began to wait): a test holds a
+  // step with a long latency and lowers it to release what already waits, rather than racing to set it in time.
+  type Waiting = { started: number; batch: boolean; timer?: NodeJS.Timeout; done: () => void };
+  const waiting = new Set<Waiting>();
+  const latencyOf = (batch: boolean) => knobs.latencyMs + (batch ? knobs.batchLatencyMs : 0);
+  const arm = (w: Waiting) => {
+    clearTimeout(w.timer);
+    w.timer = setTimeout(w.done, Math.max(0, w.started + latencyOf(w.batch) - Date.now()));
   };
+  const delay = (batch = false) => {
+    if (latencyOf(batch) <= 0) return undefined;
+    return new Promise<void>((resolve) => {
+      const w: Waiting = { started: Date.now(), batch, done: () => { waiting.delete(w); resolve(); } };
+      waiting.add(w);
+      arm(w);
+    });
+  };
+  function rearmDelays(): void {
+    for (const w of waiting) arm(w);
+  }
 
   async function serve(raw: IncomingMessage, res: ServerResponse, bodyBuf: Buffer): Promise<void> {
     const started = Date.now();

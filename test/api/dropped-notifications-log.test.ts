@@ -1,11 +1,15 @@
 import { Writable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import pino from "pino";
 import { droppedNotificationsLog } from "../../src/api/dropped-notifications-log.ts";
 
 /** A flood of forged Graph deliveries logs one warning a window per reason, with the count since the previous line. */
 describe("dropped Graph notifications in the log", () => {
-  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // The windows' timers on a clock the test moves: a real 400 ms pause against a 300 ms window can fail when a loaded
+  // machine holds the process up long enough for the next window to end too.
+  beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] }));
+  afterEach(() => vi.useRealTimers());
+  const pause = (ms: number) => vi.advanceTimersByTimeAsync(ms);
   const capture = () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));

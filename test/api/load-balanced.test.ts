@@ -94,13 +94,22 @@ describe.skipIf(!adminUrl)("two rollcall serve processes behind a round-robin lo
     const tested = await call("POST", "sources/contoso/test", undefined, other(created.by));
     expect(tested.body.ok, JSON.stringify(tested.body)).toBe(true);
 
-    // Graph answering slowly: the run lasts long enough to be seen running, and refused a second start, on the other process.
-    emu.setKnobs({ latencyMs: 250 });
-    const started = await call("POST", "sources/contoso/sync", {});
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const twice = await call("POST", "sources/contoso/sync", {}, other(started.by));
-    expect([twice.status, twice.body.error?.code, twice.body.error?.details?.runId]).toEqual([409, "sync_running", started.body.id]);
+    // Graph's answers held: the run is seen running, and refused a second start, on the other process (a slow Graph
+    // could still end it first on a loaded machine); then released, and followed to its end.
+    emu.setKnobs({ latencyMs: 600_000 });
     const phases = new Set<string>();
+    let started!: Awaited<ReturnType<typeof call>>;
+    try {
+      started = await call("POST", "sources/contoso/sync", {});
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const twice = await call("POST", "sources/contoso/sync", {}, other(started.by));
+      expect([twice.status, twice.body.error?.code, twice.body.error?.details?.runId]).toEqual([409, "sync_running", started.body.id]);
+      const held = await call("GET", `runs/${started.body.id}`, undefined, other(started.by));
+      expect(held.body.status).toBe("running");
+      phases.add(String(held.body.progress.phase));
+    } finally {
+      emu.setKnobs({ latencyMs: 0 });
+    }
     let run = started.body;
     while (run.status === "running") {
       const polled = await call("GET", `runs/${run.id}`, undefined, other(started.by));
@@ -109,7 +118,6 @@ describe.skipIf(!adminUrl)("two rollcall serve processes behind a round-robin lo
       if (run.status === "running") phases.add(String(run.progress.phase));
       await new Promise((r) => setTimeout(r, 100));
     }
-    emu.setKnobs({ latencyMs: 0 });
     expect(run.status, JSON.stringify(run.error)).toBe("succeeded");
     expect(phases.size, "progress phases seen on the other process").toBeGreaterThan(0);
     const members = emu.tenants.get(emu.tenantId).listUsers().filter((u) => u.accountEnabled && u.userType !== "Guest").length;
@@ -216,12 +224,17 @@ describe.skipIf(!adminUrl)("two rollcall serve processes behind a round-robin lo
   it("6. a process stopped mid-sync (a rolling restart) fails its run and frees the source: the other process syncs at once", async () => {
     const login = await call("POST", "/api/v1/auth/login", admin, 1);
     csrf = login.body.csrfToken;
-    emu.setKnobs({ latencyMs: 1500 });
-    const started = await call("POST", "sources/contoso/sync", { full: true }, 0);
-    expect([started.status, started.body.status]).toEqual([202, "running"]);
-    servers[0]!.child.kill("SIGTERM");
-    expect(await servers[0]!.exited).toBe(0);
-    emu.setKnobs({ latencyMs: 0 });
+    // Graph's answers held (not slowed to 1.5 s), so the run is still going when the process stops.
+    emu.setKnobs({ latencyMs: 600_000 });
+    let started!: Awaited<ReturnType<typeof call>>;
+    try {
+      started = await call("POST", "sources/contoso/sync", { full: true }, 0);
+      expect([started.status, started.body.status]).toEqual([202, "running"]);
+      servers[0]!.child.kill("SIGTERM");
+      expect(await servers[0]!.exited).toBe(0);
+    } finally {
+      emu.setKnobs({ latencyMs: 0 });
+    }
     const run = (await call("GET", `runs/${started.body.id}`, undefined, 1)).body;
     expect([run.status, run.error?.code], JSON.stringify(run)).toEqual(["failed", "sync_failed"]);
     expect(run.error.message).toMatch(/server .*stopped/i);

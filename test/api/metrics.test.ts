@@ -311,10 +311,12 @@ describe.each(engines)("Prometheus metrics at /metrics (%s)", (engine) => {
 
   it("shows a run going, and a run stopped at the deletion threshold until it is reviewed", { timeout: 90_000 }, async () => {
     const [corp, branch] = [{ workspace: "default", source: "corp" }, { workspace: "second", source: "branch" }];
-    emulator.setKnobs({ latencyMs: 800 }); // the scrape comes while the run is still listing
+    // Graph's answers held until the scrape is made (800 ms answers could all be in first on a loaded machine).
+    emulator.setKnobs({ latencyMs: 600_000 });
     try {
       const id = await startSync("second", "branch");
       const during = await scrape();
+      emulator.setKnobs({ latencyMs: 0 });
       expect(valueOf(during, "rollcall_source_sync_running", branch)).toBe(1);
       expect(valueOf(during, "rollcall_source_sync_running", corp)).toBe(0);
       expect((await ended("second", id)).status).toBe("succeeded");

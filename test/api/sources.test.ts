@@ -190,14 +190,15 @@ describe.each(engines)("sources and runs API (%s)", (engine) => {
   });
 
   it("shows progress while a run goes, answers 409 to a second sync and to removing the source, then lists the runs", async () => {
-    // Slow enough that the run is still going through the five calls below, even on a machine loaded enough that
-    // they take seconds; back to full speed once they are made.
+    // Slow answers until the run is seen fetching, then held (the ones waiting too), so it is still going through the
+    // five calls below however long a loaded machine takes over them; released once they are made.
     emulator.setKnobs({ latencyMs: 3000 });
     try {
       const first = await as("POST", `${ws}/sources/corp/sync`, {});
       expect(first.status).toBe(202);
       let seen: Reply["body"];
       await until(async () => (seen = (await as("GET", `${ws}/runs/${first.body.id}`)).body).progress.phase === "fetching", 30_000, "the fetching phase");
+      emulator.setKnobs({ latencyMs: 600_000 });
       expect(seen.status).toBe("running");
       expect((await as("GET", `${ws}/sources/corp`)).body.status.running).toBe(first.body.id);
 

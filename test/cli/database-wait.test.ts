@@ -91,8 +91,8 @@ describe.skipIf(!postgresBinaries)("rollcall serve waits at start for its Postgr
     it(`${signal} while it waits stops it at once: exit code 0, one log line, no stack`, { timeout: 60_000 }, async () => {
       const port = await freePort();
       const serve = startCli(["serve"], env({ ROLLCALL_PORT: String(port) }));
-      await expect.poll(() => serve.stderr(), { timeout: 15_000 }).toContain("waiting for PostgreSQL");
-      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/api/v1/health/live`).catch(() => undefined))?.status, { timeout: 5_000 }).toBe(200);
+      await expect.poll(() => serve.stderr(), { timeout: 60_000 }).toContain("waiting for PostgreSQL");
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/api/v1/health/live`).catch(() => undefined))?.status, { timeout: 30_000 }).toBe(200);
       const started = performance.now();
       serve.child.kill(signal);
       expect(await serve.exited).toBe(0);
@@ -108,7 +108,7 @@ describe.skipIf(!postgresBinaries)("rollcall serve waits at start for its Postgr
   it("started while the server is down: logs that it waits, comes up once the server does, and answers /api/v1/health 200", { timeout: 180_000 }, async () => {
     const port = await freePort();
     const serve = startCli(["serve"], env({ ROLLCALL_PORT: String(port) }));
-    await expect.poll(() => serve.stderr(), { timeout: 15_000 }).toContain("waiting for PostgreSQL");
+    await expect.poll(() => serve.stderr(), { timeout: 60_000 }).toContain("waiting for PostgreSQL");
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(serve.child.exitCode).toBeNull();
     expect(serve.stderr()).not.toContain("Rollcall is serving");

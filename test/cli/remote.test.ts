@@ -293,8 +293,9 @@ describe(`rollcall CLI through a server (${engine})`, () => {
 
   it("`rollcall sync --json` through the server follows the run through its photo step (phase photos, the source busy) and prints photosChanged", async () => {
     await updateEntraSource(h.ctx, "contoso", { config: { photos: true } });
-    // Every Graph request slowed, then more once the run is in its photo step: it spends seconds there, as a large tenant's would.
-    h.emulator.setKnobs({ latencyMs: 400 });
+    // Its photo batches held from the start (set once the step is seen, it could already be over on a loaded machine),
+    // released once the run has been seen there.
+    h.emulator.setKnobs({ batchLatencyMs: 600_000 });
     try {
       const syncing = cli(["sync", "contoso", "--full", "--json"], { ROLLCALL_TOKEN: adminToken });
       let runId: string | undefined;
@@ -303,12 +304,12 @@ describe(`rollcall CLI through a server (${engine})`, () => {
         runId = rows[0]?.id;
         return !!runId;
       }, 120_000, "the run's photo step");
-      h.emulator.setKnobs({ latencyMs: 6000 }); // its photo requests' answers: seconds each, as a large tenant's batches add up to
       const shown = await cli(["runs", "show", runId!, "--json"]);
       expect(shown.json()).toMatchObject({ id: runId, status: "running", progress: { phase: "photos" } });
       const second = await cli(["sync", "contoso", "--json"], { ROLLCALL_TOKEN: adminToken });
       expect(second.code).not.toBe(0);
       expect(JSON.parse(second.stderr.trim().split("\n").at(-1)!).error).toMatchObject({ code: "sync_running", details: { runId } });
+      h.emulator.setKnobs({ batchLatencyMs: 0 });
       const sync = await syncing;
       expect(sync.code, sync.stderr).toBe(0);
       const summary = sync.json<{ runId: string; status: string; counts: Record<string, number> }>();
@@ -316,7 +317,7 @@ describe(`rollcall CLI through a server (${engine})`, () => {
       const pictured = h.emulator.tenants.get(h.emulator.tenantId).listUsers().filter((u) => u.userType !== "Guest" && h.emulator.tenants.get(h.emulator.tenantId).getUserPhoto(u.id));
       expect(summary.counts.photosChanged).toBe(pictured.length);
     } finally {
-      h.emulator.setKnobs({ latencyMs: 0 });
+      h.emulator.setKnobs({ batchLatencyMs: 0 });
       await updateEntraSource(h.ctx, "contoso", { config: { photos: false } });
     }
   }, 300_000);

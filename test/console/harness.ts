@@ -50,8 +50,15 @@ export async function startConsoleServer(env: Record<string, string> = {}): Prom
 
 const launchArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath, args: launchArgs });
+/**
+ * Its contexts read and write en-US (numbers as 100,000, dates as "Dec 7, 2026"), as the tests expect, whatever the
+ * machine's LANG: the console formats with the browser's locale, which Chromium otherwise takes from the environment.
+ */
+export async function launchBrowser(): Promise<Browser> {
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = (options = {}) => newContext({ locale: "en-US", ...options });
+  return browser;
 }
 
 export const desktop = { width: 1280, height: 800 };

@@ -87,7 +87,7 @@ describe("rollcall emulator command", () => {
     try {
       const dataDir = mkdtempSync(join(tmpdir(), "rollcall-emu-"));
       const done = emulatorCommand().parseAsync(["--port", "0", "--users", "5", "--groups", "2", "--seed", "7", "--data-dir", dataDir], { from: "user" });
-      for (let i = 0; i < 200 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      for (const deadline = Date.now() + 30_000; lines.length === 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 25));
       expect(lines).toHaveLength(1);
       const info = JSON.parse(lines[0]!);
       expect(Object.keys(info).sort()).toEqual(["caFile", "clientId", "clientSecret", "graphUrl", "loginUrl", "tenantId"]);

@@ -6,6 +6,7 @@ import { createUser, deleteUser, getUser } from "../../src/core/users.ts";
 import { listChanges } from "../../src/core/change-log.ts";
 import { getGroup } from "../../src/core/groups.ts";
 import { bulkUsers } from "../../src/core/bulk-users.ts";
+import { httpFetch } from "../../src/net/http.ts";
 
 describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
   let h: Harness;
@@ -157,13 +158,20 @@ describe.each(engines)("delta sync, dry run and safety (%s)", (engine) => {
   });
 
   it("two runs of one source at once: the second reports the running one", async () => {
-    h.emulator.setKnobs({ latencyMs: 400 }); // keep the first run busy listing
-    const first = h.sync("corp", { full: true });
-    await new Promise((r) => setTimeout(r, 300));
-    const second = h.sync("corp");
-    await expect(second).rejects.toMatchObject({ code: "sync_running" });
-    expect((await first).status).toBe("succeeded");
-    h.emulator.setKnobs({ latencyMs: 0 });
+    // The first run held at its first request (made once it holds the source), released once the second is refused: a
+    // fixed pause could let the second start first on a loaded machine.
+    h.emulator.setKnobs({ latencyMs: 600_000 });
+    try {
+      let requested!: () => void;
+      const holding = new Promise<void>((resolve) => (requested = resolve));
+      const first = h.sync("corp", { full: true, fetch: (url, init) => (requested(), httpFetch(url, init)) });
+      await holding;
+      await expect(h.sync("corp")).rejects.toMatchObject({ code: "sync_running" });
+      h.emulator.setKnobs({ latencyMs: 0 });
+      expect((await first).status).toBe("succeeded");
+    } finally {
+      h.emulator.setKnobs({ latencyMs: 0 });
+    }
   });
 
   it("users of a source disabled or deleted together by hand are set back by the next delta run, the manual one stays disabled", async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,7 +39,6 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
   /** The directory as the killed process's database holds it, and its runs, oldest first. */
   const stateIn = async (s: Store) => ({ directory: await directorySnapshot(s.db, "corp"), runs: await runsIn(s) });
   const expireLeaseIn = (s: Store) => sql`update source_state set lease_expires_at = now() - interval '1 second'`.execute(s.db);
-  const graphRequests = () => emulator.stats().requests.filter((r) => r.url.includes("/v1.0/")).length;
 
   async function addSource(store: Store): Promise<SourceContext> {
     const workspace = await resolveWorkspace(store.db, "default");
@@ -73,7 +72,7 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
   });
   afterAll(async () => {
     await killStarted();
-    emulator?.setKnobs({ latencyMs: 0 });
+    emulator?.setKnobs({ throttleRate: 0, retryAfterSeconds: 1 });
     await killedDb?.dispose();
     await clean?.dispose();
     await emulator?.close();
@@ -106,14 +105,16 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
     const undisturbed = await directorySnapshot(clean.db, "corp");
     expect(undisturbed).not.toEqual(before);
 
-    // 1. Killed while listing Graph (every request slowed down).
-    emulator.setKnobs({ latencyMs: 400 });
-    const listed = graphRequests();
+    // 1. Killed while listing Graph: every Graph answer a 429 asking for a minute, so the listing is still waiting when
+    // the first one is seen (slowed answers could all be in after two, the users and groups rounds going side by side).
+    emulator.setKnobs({ throttleRate: 1, retryAfterSeconds: 60 });
+    const listed = emulator.stats().requests.length;
     const listing = startCli(["sync", "corp", "--json"], env);
-    await until(() => graphRequests() >= listed + 2 || listing.child.exitCode !== null, 60_000, "the sync to list Graph");
+    await until(() => emulator.stats().requests.slice(listed).some((r) => r.status === 429) || listing.child.exitCode !== null, 60_000, "the sync to list Graph");
+    expect(listing.child.exitCode, listing.stderr()).toBeNull();
     listing.child.kill("SIGKILL");
     await listing.exited;
-    emulator.setKnobs({ latencyMs: 0 });
+    emulator.setKnobs({ throttleRate: 0, retryAfterSeconds: 1 });
     const afterListingKill = await withKilledDb(stateIn);
     expect(afterListingKill.directory).toEqual(before);
     const deadListing = afterListingKill.runs.at(-1)!;
@@ -132,26 +133,22 @@ describe.each(engines)("kill -9 mid-run (%s)", (engine: EngineName) => {
     // 2. Killed inside the apply transaction (a trigger holds the memberships step).
     // PostgreSQL: short, since the orphaned backend finishes its statement before it notices the client is gone.
     const sleepSeconds = killedDb ? 10 : 60;
-    await withKilledDb((s) => sql`create function slow_apply() returns trigger language plpgsql as $$ begin perform pg_sleep(${sql.lit(sleepSeconds)}); return null; end $$;
+    // The embedded database's trigger also leaves a file in its data folder as it starts holding the apply: the test's
+    // only sight of the process's own database (a fixed pause for planning to pass fails on a loaded machine).
+    const holding = join(dir, "data", "pgdata", "slow_apply.holding");
+    const mark = killedDb ? sql`` : sql`execute format('copy (select 1) to %L', current_setting('data_directory') || '/slow_apply.holding');`;
+    await withKilledDb((s) => sql`create function slow_apply() returns trigger language plpgsql as $$ begin ${mark} perform pg_sleep(${sql.lit(sleepSeconds)}); return null; end $$;
       create trigger slow_apply before insert on group_members for each statement execute function slow_apply()`.execute(s.db));
-    const requested = graphRequests();
     const applying = startCli(["sync", "corp", "--json"], env);
     if (killedDb) {
       await until(async () => (await sql<{ phase: string }>`select progress->>'phase' as phase from sync_runs where status = 'running' and id <> ${deadListing.id}`.execute(killedDb!.db)).rows[0]?.phase === "applying", 60_000, "the apply phase");
     } else {
-      // The embedded database is the process's own: wait until its Graph requests are over, then for planning to pass.
-      let last = -1;
-      await until(() => {
-        const now = graphRequests();
-        const settled = now > requested && now === last;
-        last = now;
-        return settled || applying.child.exitCode !== null;
-      }, 60_000, "the listing to finish");
-      await new Promise((r) => setTimeout(r, 8000));
+      await until(() => existsSync(holding) || applying.child.exitCode !== null, 60_000, "the apply held by its trigger");
     }
     expect(applying.child.exitCode, applying.stderr()).toBeNull();
     applying.child.kill("SIGKILL");
     await applying.exited;
+    rmSync(holding, { force: true });
     const afterApplyKill = await withKilledDb(async (s) => {
       await sql`drop trigger slow_apply on group_members; drop function slow_apply()`.execute(s.db);
       const state = await stateIn(s);

@@ -32,27 +32,30 @@ describe.each(engines)("a run's photo step (%s)", (engine) => {
   const photosCheckedAt = async () =>
     (await sql<{ at: Date | null }>`select photos_checked_at as at from source_state st join sources s on s.id = st.source_id where s.name = 'corp'`.execute(h.store.db)).rows[0]!.at;
 
-  /** Starts a full sync whose Graph requests each take `latencyMs` from its first photo batch on; resolves once it is in its photo step. */
-  async function syncHeldInPhotos(latencyMs: number, options: { leaseMs?: number; signal?: AbortSignal } = {}) {
+  /**
+   * Starts a full sync whose photo batches are answered only when the test releases them (`release`, or the run's end);
+   * resolves once it is in its photo step. Held, not slowed: slowed batches could all be answered before a loaded
+   * machine made the checks that need the run still in its photo step.
+   */
+  async function syncHeldInPhotos(options: { leaseMs?: number; signal?: AbortSignal } = {}) {
     let runId: string | undefined;
     const source = await loadSourceForSync(h.ctx, "corp");
+    const release = () => h.emulator.setKnobs({ batchLatencyMs: 0 });
+    h.emulator.setKnobs({ batchLatencyMs: 600_000 });
     const done = runSync(h.store, { workspaceId: h.ctx.workspace.id, source, trigger: "manual", full: true, actor: "test" }, {
-      fetch: (url, init) => {
-        if (String(url).endsWith("/$batch")) h.emulator.setKnobs({ latencyMs });
-        return httpFetch(url, init);
-      },
+      fetch: httpFetch,
       onStarted: (id) => (runId = id),
       ...options,
-    }).finally(() => h.emulator.setKnobs({ latencyMs: 0 }));
+    }).finally(release);
     done.catch(() => undefined);
     await until(async () => !!runId && (await row(runId)).phase === "photos", 120_000, "the run's photo step");
-    return { runId: runId!, done };
+    return { runId: runId!, done, release };
   }
 
   it("holds the source while it fetches photos: a second sync is refused naming the run, which shows running with its changes committed", { timeout: 240_000 }, async () => {
     const changed = tenant().listUsers().find((u) => u.userType !== "Guest" && u.accountEnabled)!;
     tenant().updateUser(changed.id, { department: "Darkroom" });
-    const { runId, done } = await syncHeldInPhotos(700);
+    const { runId, done, release } = await syncHeldInPhotos();
 
     const during = await row(runId);
     expect(during).toMatchObject({ status: "running", phase: "photos", error: null });
@@ -63,6 +66,7 @@ describe.each(engines)("a run's photo step (%s)", (engine) => {
     await failAbandonedRuns(h.store.db);
     expect((await row(runId)).status).toBe("running");
 
+    release();
     const summary = await done;
     expect(summary.status).toBe("succeeded");
     expect(summary.counts.photosChanged).toBeGreaterThan(0);
@@ -75,7 +79,7 @@ describe.each(engines)("a run's photo step (%s)", (engine) => {
   it("cancelled during its photos: ends succeeded with its changes and a warning, and the next run checks every photo", { timeout: 240_000 }, async () => {
     const changed = tenant().listUsers().find((u) => u.userType !== "Guest" && u.accountEnabled)!;
     tenant().updateUser(changed.id, { department: "Cancelled darkroom" });
-    const { runId, done } = await syncHeldInPhotos(1500);
+    const { runId, done } = await syncHeldInPhotos();
     const cancelled = await cancelRun({ db: h.store.db, workspace: h.ctx.workspace, actor: "test" }, runId);
     expect(cancelled.status).toBe("succeeded");
     const summary = await done;
@@ -92,7 +96,7 @@ describe.each(engines)("a run's photo step (%s)", (engine) => {
     tenant().updateUser(changed.id, { department: "Lost darkroom" });
     const stop = new AbortController();
     // A lease renewed every 100 s: the test expires it as a dead process's would, and the heartbeat does not renew it meanwhile.
-    const { runId, done } = await syncHeldInPhotos(1500, { leaseMs: 300_000, signal: stop.signal });
+    const { runId, done } = await syncHeldInPhotos({ leaseMs: 300_000, signal: stop.signal });
     await sql`update sync_runs set started_at = started_at - interval '2 minutes' where id = ${runId}`.execute(h.store.db);
     await sql`update source_state set lease_expires_at = now() - interval '1 second' where lease_run_id = ${runId}`.execute(h.store.db);
     expect(await failAbandonedRuns(h.store.db)).toBe(1);
