@@ -37,7 +37,7 @@ export function emulatorCommand(): Command {
     .option("--latency-ms <ms>", "latency added to each request", num("latency-ms", 0, 60_000), 0)
     .option("--throttle-rate <r>", "fraction of Graph requests answered 429", num("throttle-rate", 0, 1), 0)
     .option("--fault-rate <r>", "fraction of Graph requests answered 503/504 or dropped", num("fault-rate", 0, 1), 0)
-    .option("--data-dir <dir>", "where the CA is kept (default $ROLLCALL_DATA_DIR/emulator or ./data/emulator)")
+    .option("--data-dir <dir>", "where its CA, TLS certificate and token signing keys are kept (default $ROLLCALL_DATA_DIR/emulator or ./data/emulator)")
     .option("--demo", "the demo tenant (2,500 users, 60 groups) instead of --users/--groups")
     .option("--no-control", "disable the /_emulator control API")
     .option("--rollcall-url <url>", "the Rollcall server whose Sign in with Microsoft its app accepts (registered as a redirect URI)", "http://127.0.0.1:3000")

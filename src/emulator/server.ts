@@ -26,8 +26,8 @@ const sliceBytes = 64 * 1024;
 export async function startServer(options: EmulatorOptions & { dataDir: string; demo?: boolean }): Promise<RunningEmulator> {
   const host = options.host ?? "127.0.0.1";
   const seed = options.seed ?? 42;
-  // Key generation runs on the thread pool while the directory is generated on this thread.
-  const pending = Promise.all([loadTls(options.dataDir, [host]), SigningKeys.create()]);
+  // Keys made on a first start are generated on the thread pool while the directory is generated on this thread.
+  const pending = Promise.all([loadTls(options.dataDir, [host]), SigningKeys.load(options.dataDir)]);
   pending.catch(() => undefined);
   const registry = new TenantRegistry(seed);
   const first = registry.add({ users: options.users ?? 200, groups: options.groups ?? 20, demo: options.demo });

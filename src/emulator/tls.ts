@@ -1,10 +1,12 @@
 // The emulator's TLS: a private CA created once per data directory (ca.pem + ca-key.pem, reused on
-// later starts so clients can trust it permanently) and a fresh server certificate for
-// localhost/127.0.0.1 signed by it on each start. Keys come from node:crypto (fast, native) and are
-// converted for node-forge, which only builds and signs the X.509 structures.
-import { generateKeyPair, randomBytes } from "node:crypto";
+// later starts so clients can trust it permanently) and a server certificate for localhost/127.0.0.1
+// signed by it (server.pem + server-key.pem, reused while it fits, as a restarted server keeps its
+// certificate). Keys come from node:crypto (fast, native) and are converted for node-forge, which only
+// builds and signs the X.509 structures.
+import { createPrivateKey, generateKeyPair, randomBytes, X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
 import { promisify } from "node:util";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import forge from "node-forge";
 
@@ -92,15 +94,39 @@ function issueServerCert(caCertPem: string, caKeyPem: string, serverKeyPem: stri
   return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privatePem };
 }
 
-/** Load (or create on first use) the CA in `dir`, then issue a server certificate for this start. */
+/** Writes a kept file whole (a temporary file renamed): an emulator starting meanwhile never reads half of it. */
+export function writeKeptFile(file: string, text: string, mode = 0o644): void {
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  writeFileSync(temporary, text, { mode });
+  renameSync(temporary, file);
+}
+
+/** The names a server certificate must cover: the loopback ones and each host listened on but a wildcard. */
+function serverNames(hosts: string[]): string[] {
+  return ["localhost", "127.0.0.1", "::1", ...hosts.filter((h) => h !== "0.0.0.0" && h !== "::")];
+}
+
+/** Whether a kept server certificate still serves: for this key, signed by this CA, naming every host, valid for another day. */
+function fits(certPem: string, keyPem: string, caPem: string, hosts: string[]): boolean {
+  try {
+    const cert = new X509Certificate(certPem);
+    if (!cert.checkPrivateKey(createPrivateKey(keyPem)) || !cert.verify(new X509Certificate(caPem).publicKey)) return false;
+    if (Date.parse(cert.validTo) < Date.now() + 24 * 3600_000) return false;
+    return serverNames(hosts).every((name) => (isIP(name) ? cert.checkIP(name) : cert.checkHost(name)) !== undefined);
+  } catch {
+    return false;
+  }
+}
+
+/** Load (or create on first use) the CA in `dir`, and the server certificate (issued anew if the kept one does not fit). */
 export async function loadTls(dir: string, hosts: string[] = []): Promise<TlsMaterial> {
   mkdirSync(dir, { recursive: true });
-  const caFile = join(dir, "ca.pem");
-  const caKeyFile = join(dir, "ca-key.pem");
+  const [caFile, caKeyFile, serverFile, serverKeyFile] = ["ca.pem", "ca-key.pem", "server.pem", "server-key.pem"].map((name) => join(dir, name)) as [string, string, string, string];
   let caPem: string;
   let caKeyPem: string;
   const haveCa = existsSync(caFile) && existsSync(caKeyFile);
-  const [serverKey, newCaKey] = await Promise.all([rsaPrivatePem(), haveCa ? Promise.resolve("") : rsaPrivatePem()]);
+  const haveServerKey = existsSync(serverKeyFile);
+  const [newServerKey, newCaKey] = await Promise.all([haveServerKey ? "" : rsaPrivatePem(), haveCa ? "" : rsaPrivatePem()]);
   if (haveCa) {
     caPem = readFileSync(caFile, "utf8");
     caKeyPem = readFileSync(caKeyFile, "utf8");
@@ -108,10 +134,15 @@ export async function loadTls(dir: string, hosts: string[] = []): Promise<TlsMat
     const ca = createCa(newCaKey);
     caPem = ca.certPem;
     caKeyPem = ca.keyPem;
-    writeFileSync(caKeyFile, caKeyPem, { mode: 0o600 });
-    writeFileSync(caFile, caPem);
+    writeKeptFile(caKeyFile, caKeyPem, 0o600);
+    writeKeptFile(caFile, caPem);
   }
+  const serverKey = haveServerKey ? readFileSync(serverKeyFile, "utf8") : newServerKey;
+  if (!haveServerKey) writeKeptFile(serverKeyFile, serverKey, 0o600);
+  const kept = existsSync(serverFile) ? readFileSync(serverFile, "utf8") : undefined;
+  if (kept && fits(kept, serverKey, caPem, hosts)) return { caFile, caPem, certPem: kept, keyPem: serverKey };
   const server = issueServerCert(caPem, caKeyPem, serverKey, hosts);
+  writeKeptFile(serverFile, server.certPem);
   return { caFile, caPem, certPem: server.certPem, keyPem: server.keyPem };
 }
 

@@ -14,12 +14,13 @@ import { PGlite } from "@electric-sql/pglite";
 // (session 57). V8's flags are the process's: a brief command's process opens no other database.
 if (workerData.brief) v8.setFlagsFromString("--liftoff-only");
 
-// What does not depend on the data folder first: Postgres's WebAssembly compiled and its bundle of files read.
+// What does not depend on the data folder first: Postgres's WebAssembly compiled (or the process's compiled module,
+// pglite-thread.ts) and its bundle of files read.
 // A CLI starts the thread this far before it knows which folder (pglite-head-start.ts), then sends
 // { dataDir, settings, startParams }; otherwise they come in workerData.
 const dist = new URL(".", import.meta.resolve("@electric-sql/pglite"));
 const [pgliteWasmModule, fsBundle] = await Promise.all([
-  readFile(new URL("pglite.wasm", dist)).then((bytes) => WebAssembly.compile(bytes)),
+  workerData.wasmModule ?? readFile(new URL("pglite.wasm", dist)).then((bytes) => WebAssembly.compile(bytes)),
   readFile(new URL("pglite.data", dist)).then((bytes) => new Blob([bytes])),
 ]);
 const { dataDir, settings, startParams } = workerData.open ?? (await new Promise((resolve) => parentPort.once("message", resolve)));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { runCli } from "../support/cli.ts";
 import { seedDataFolder } from "../support/db.ts";
+import { seedEmulatorFolder } from "../support/emulator.ts";
 import { createScratchDatabase } from "../support/scratch-database.ts";
 
 const server = process.env.ROLLCALL_TEST_DATABASE_URL;
@@ -22,7 +23,7 @@ describe.skipIf(!server)("copying the embedded database into PostgreSQL", { time
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-copy-db-"));
-    emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 40, groups: 4, quiet: true });
+    emulator = await startEmulator({ port: 0, dataDir: seedEmulatorFolder(join(dir, "emu")), users: 40, groups: 4, quiet: true });
     local = { ROLLCALL_DATA_DIR: seedDataFolder(join(dir, "data")), DATABASE_URL: undefined, ROLLCALL_SECRET_KEY: undefined, NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret };
     target = await createScratchDatabase(server!, "rollcall_copy");
   });

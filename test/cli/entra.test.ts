@@ -6,6 +6,7 @@ import { startEmulator, type RunningEmulator, type TenantHandle } from "../../sr
 import { killStarted, runCli, startCli } from "../support/cli.ts";
 import { testCertificate } from "../emulator/helpers.ts";
 import { cliEngine, databaseForCli, seedDataFolder, type TestStore } from "../support/db.ts";
+import { seedEmulatorFolder } from "../support/emulator.ts";
 
 async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !done(); await new Promise((r) => setTimeout(r, 50))) {
@@ -38,7 +39,7 @@ describe(`rollcall with an Entra ID source (${engine})`, { timeout: 180_000 }, (
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-cli-entra-"));
-    emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 30, groups: 3, quiet: true });
+    emulator = await startEmulator({ port: 0, dataDir: seedEmulatorFolder(join(dir, "emu")), users: 30, groups: 3, quiet: true });
     tenant = emulator.tenants.get(emulator.tenantId);
     embedded = { ROLLCALL_DATA_DIR: seedDataFolder(join(dir, "data")), DATABASE_URL: undefined, NODE_EXTRA_CA_CERTS: emulator.caFile, EMU_SECRET: emulator.clientSecret };
     store = await databaseForCli(engine);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { killStarted, runCli, startServe } from "../support/cli.ts";
 import { openTestStore, seedDataFolder, type EngineName, type TestStore } from "../support/db.ts";
+import { seedEmulatorFolder } from "../support/emulator.ts";
 
 const engine: EngineName = process.env.ROLLCALL_TEST_DATABASE_URL ? "postgres" : "pglite";
 
@@ -19,7 +20,7 @@ describe(`rollcall sources try (${engine})`, { timeout: 180_000 }, () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-cli-try-"));
-    emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 3, groups: 1, quiet: true });
+    emulator = await startEmulator({ port: 0, dataDir: seedEmulatorFolder(join(dir, "emu")), users: 3, groups: 1, quiet: true });
     const tenant = emulator.tenants.get(emulator.tenantId);
     upn = tenant.createUser({
       userPrincipalName: `ada@${tenant.domain}`, mail: "ada@example.com", displayName: "Ada Lovelace", accountEnabled: true, userType: "Member",

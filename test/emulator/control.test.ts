@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, fetch } from "undici";
@@ -77,6 +77,53 @@ describe("control API", () => {
     const again = await startEmulator({ port: 0, dataDir, users: 1, groups: 1 });
     expect(again.caPem).toBe(emu.caPem);
     await again.close();
+  });
+});
+
+describe("data folder", () => {
+  it("a restart keeps the server certificate and the signing keys, rotated ones too: tokens issued before stay valid", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "rollcall-emu-"));
+    const files = () => Object.fromEntries(["server.pem", "server-key.pem", "signing-keys.json"].map((name) => [name, readFileSync(join(dataDir, name), "utf8")]));
+    const first = await startEmulator({ port: 0, dataDir, users: 3, groups: 1 });
+    const agent = new Agent({ connect: { ca: first.caPem } });
+    const get = (url: string, token?: string) => fetch(url, { dispatcher: agent, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const keys = async (emu: typeof first) => ((await (await get(`${emu.loginUrl}/${emu.tenantId}/discovery/v2.0/keys`)).json()) as any).keys.map((k: any) => k.kid);
+    const token = async (emu: typeof first) => {
+      const res = await fetch(`${emu.loginUrl}/${emu.tenantId}/oauth2/v2.0/token`, { method: "POST", dispatcher: agent, body: new URLSearchParams({ grant_type: "client_credentials", client_id: emu.clientId, client_secret: emu.clientSecret, scope: "https://graph.microsoft.com/.default" }) });
+      return ((await res.json()) as any).access_token as string;
+    };
+    let running = first;
+    try {
+      const kept = files();
+      const before = await token(first);
+      const kids = await keys(first);
+      await first.close();
+      running = await startEmulator({ port: 0, dataDir, users: 3, groups: 1 });
+      expect(files()).toEqual(kept);
+      expect(await keys(running)).toEqual(kids);
+      expect((await get(`${running.graphUrl}/v1.0/users`, before)).status).toBe(200);
+      await running.rotateSigningKeys({ emergency: true });
+      expect(files()["signing-keys.json"]).not.toBe(kept["signing-keys.json"]);
+      const rotated = await keys(running);
+      expect(rotated).not.toEqual(kids);
+      const after = await token(running);
+      await running.close();
+      running = await startEmulator({ port: 0, dataDir, users: 3, groups: 1 });
+      expect(await keys(running)).toEqual(rotated);
+      expect((await get(`${running.graphUrl}/v1.0/users`, after)).status).toBe(200);
+      expect((await get(`${running.graphUrl}/v1.0/users`, before)).status).toBe(401); // its key went in the emergency rollover
+    } finally {
+      await running.close();
+      await agent.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("names a signing keys file it cannot read, and what deleting it does", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "rollcall-emu-"));
+    writeFileSync(join(dataDir, "signing-keys.json"), "{}");
+    await expect(startEmulator({ port: 0, dataDir, users: 1, groups: 1 })).rejects.toThrow(`${join(dataDir, "signing-keys.json")} does not hold the emulator's token signing keys (fewer than two keys): delete it`);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 });
 

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
@@ -6,15 +6,21 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../..
 import { trustExtraCa } from "../../src/net/http.ts";
 
 /**
- * A new temporary emulator data folder holding the run's emulator CA (global-setup.ts), which the emulator reuses as
- * it reuses its own from an earlier start: each start then skips making a CA key and certificate (about 0.25 s of
- * CPU). Outside vitest (test/console/screenshots.ts) the folder is left empty and the emulator makes its own.
- * test/emulator/control.test.ts starts the emulator in empty folders: making and keeping a CA stays tested there.
+ * `folder` (made if missing) holding the run's emulator CA, server certificate and token signing keys
+ * (global-setup.ts), which the emulator reuses as it reuses its own from an earlier start: each start then skips
+ * making four RSA keys and three certificates (about 0.6 s of CPU). Outside vitest (test/console/screenshots.ts) the
+ * folder is left as it is. Making and keeping them in an empty folder stays tested in test/emulator/control.test.ts
+ * (and by every `rollcall emulator` and `rollcall demo` process the tests start). The test emulators all sign with
+ * the same keys, as two starts in one folder do: no test needs one to refuse another's tokens.
  */
-export function emulatorDataFolder(prefix = "rollcall-emulator-"): string {
-  const folder = mkdtempSync(join(tmpdir(), prefix));
-  if (process.env.VITEST) for (const file of ["ca.pem", "ca-key.pem"]) copyFileSync(join(inject("emulatorCa"), file), join(folder, file));
+export function seedEmulatorFolder(folder: string): string {
+  if (process.env.VITEST) cpSync(inject("emulatorKeys"), folder, { recursive: true });
   return folder;
+}
+
+/** A new temporary emulator data folder, seeded with the run's keys (seedEmulatorFolder). */
+export function emulatorDataFolder(prefix = "rollcall-emulator-"): string {
+  return seedEmulatorFolder(mkdtempSync(join(tmpdir(), prefix)));
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { openStore } from "../../src/storage/database.ts";
 import { loadTls } from "../../src/emulator/tls.ts";
+import { SigningKeys } from "../../src/emulator/identity/keys.ts";
 import { openScratchStore } from "./scratch-database.ts";
 
 declare module "vitest" {
@@ -12,8 +13,8 @@ declare module "vitest" {
     pgliteTemplates: { initialised: string; migrated: string };
     /** With ROLLCALL_TEST_DATABASE_URL, a migrated database on that server that test stores there are copies of. */
     postgresTemplate: string | undefined;
-    /** A folder holding an emulator CA (ca.pem, ca-key.pem) that test emulators' data folders start with (emulator.ts). */
-    emulatorCa: string;
+    /** A folder holding an emulator's CA, server certificate and signing keys that test emulators' data folders start with (emulator.ts). */
+    emulatorKeys: string;
   }
 }
 
@@ -21,20 +22,20 @@ declare module "vitest" {
  * Creating a PGlite database runs initdb (about 3 s); copying a created one and opening it takes under 1 s. On
  * PostgreSQL, copying a migrated database takes about 0.3 s less than migrating a new one. The migrated PGlite
  * template is the initialised one copied and migrated (one initdb, not two); PostgreSQL's template and the emulator
- * CA are made meanwhile, as they mostly wait on another process or the thread pool.
+ * keys are made meanwhile, as they mostly wait on another process or the thread pool.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const templates = { initialised: mkdtempSync(join(tmpdir(), "rollcall-pglite-initialised-")), migrated: mkdtempSync(join(tmpdir(), "rollcall-pglite-migrated-")) };
-  const emulatorCa = mkdtempSync(join(tmpdir(), "rollcall-emulator-ca-"));
+  const emulatorKeys = mkdtempSync(join(tmpdir(), "rollcall-emulator-keys-"));
   const adminUrl = process.env.ROLLCALL_TEST_DATABASE_URL;
   const pglite = (async () => {
     await (await openStore({ kind: "pglite", dataDir: templates.initialised }, { migrate: false })).close();
     cpSync(join(templates.initialised, "pgdata"), join(templates.migrated, "pgdata"), { recursive: true });
     await (await openStore({ kind: "pglite", dataDir: templates.migrated }, { migrate: true })).close();
   })();
-  const made = await Promise.allSettled([pglite, adminUrl ? openScratchStore(adminUrl, "rollcall_template") : undefined, loadTls(emulatorCa)]);
+  const made = await Promise.allSettled([pglite, adminUrl ? openScratchStore(adminUrl, "rollcall_template") : undefined, loadTls(emulatorKeys, ["127.0.0.1"]), SigningKeys.load(emulatorKeys)]);
   const template = made[1].status === "fulfilled" ? made[1].value : undefined;
-  const removeFolders = () => [...Object.values(templates), emulatorCa].forEach((folder) => rmSync(folder, { recursive: true, force: true }));
+  const removeFolders = () => [...Object.values(templates), emulatorKeys].forEach((folder) => rmSync(folder, { recursive: true, force: true }));
   const failed = made.find((result) => result.status === "rejected");
   if (failed) {
     removeFolders();
@@ -44,7 +45,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await template?.close(); // a database is copied only while nobody is connected to it
   project.provide("pgliteTemplates", templates);
   project.provide("postgresTemplate", template && new URL(template.url).pathname.slice(1));
-  project.provide("emulatorCa", emulatorCa);
+  project.provide("emulatorKeys", emulatorKeys);
   return async () => {
     removeFolders();
     await template?.dispose();

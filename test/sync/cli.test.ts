@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/index.ts";
 import { testCertificate } from "../emulator/helpers.ts";
 import { cliEngine, databaseForCli, seedDataFolder, type TestStore } from "../support/db.ts";
+import { seedEmulatorFolder } from "../support/emulator.ts";
 
 const run = promisify(execFile);
 
@@ -43,7 +44,7 @@ describe(`rollcall sources / sync / runs (CLI, ${engine})`, () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rollcall-cli-sync-"));
     seedDataFolder(join(dir, "data"));
-    emulator = await startEmulator({ port: 0, dataDir: join(dir, "emu"), users: 40, groups: 4, quiet: true });
+    emulator = await startEmulator({ port: 0, dataDir: seedEmulatorFolder(join(dir, "emu")), users: 40, groups: 4, quiet: true });
     store = await databaseForCli(engine);
   });
   afterAll(async () => {

@@ -1,10 +1,14 @@
 // Token signing keys: two RSA keys (the first signs, the second is published for rollover, as
-// Microsoft's JWKS always lists several), each with an x5c certificate, x5t thumbprint = kid.
+// Microsoft's JWKS always lists several), each with an x5c certificate, x5t thumbprint = kid. They are
+// kept in the data folder (signing-keys.json), as the CA is: a restarted emulator's tokens stay valid.
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
-import { rsaPrivatePem, selfSignedForKey } from "../tls.ts";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { rsaPrivatePem, selfSignedForKey, writeKeptFile } from "../tls.ts";
 
 export interface SigningKey {
   kid: string;
+  pem: string;
   privateKey: KeyObject;
   publicJwk: { kty: string; n: string; e: string };
   x5c: string;
@@ -14,19 +18,37 @@ function b64url(buf: Buffer): string {
   return buf.toString("base64url");
 }
 
-function makeKey(pem: string): SigningKey {
+/** A key with its certificate: `der` is a kept one, or a new one is made (the kid is its thumbprint, so it is kept too). */
+function makeKey(pem: string, der = selfSignedForKey(pem, "accounts.accesscontrol.windows.net").der): SigningKey {
   const privateKey = createPrivateKey(pem);
-  const { der } = selfSignedForKey(pem, "accounts.accesscontrol.windows.net");
   const kid = b64url(createHash("sha1").update(der).digest());
   const jwk = createPublicKey(privateKey).export({ format: "jwk" }) as { kty: string; n: string; e: string };
-  return { kid, privateKey: createPrivateKey(pem), publicJwk: { kty: jwk.kty, n: jwk.n, e: jwk.e }, x5c: der.toString("base64") };
+  return { kid, pem, privateKey, publicJwk: { kty: jwk.kty, n: jwk.n, e: jwk.e }, x5c: der.toString("base64") };
+}
+
+function readKept(file: string): SigningKey[] {
+  try {
+    const kept = (JSON.parse(readFileSync(file, "utf8")) as { keys: Array<{ privateKey: string; certificate: string }> }).keys;
+    if (!Array.isArray(kept) || kept.length < 2) throw new Error("fewer than two keys");
+    return kept.map((k) => makeKey(k.privateKey, Buffer.from(k.certificate, "base64")));
+  } catch (error) {
+    throw new Error(`${file} does not hold the emulator's token signing keys (${(error as Error).message}): delete it, and the emulator makes new ones (tokens it signed before are then refused).`);
+  }
 }
 
 export class SigningKeys {
-  private constructor(public keys: SigningKey[]) {}
-  static async create(): Promise<SigningKeys> {
-    const pems = await Promise.all([rsaPrivatePem(), rsaPrivatePem()]);
-    return new SigningKeys(pems.map(makeKey));
+  private constructor(public keys: SigningKey[], private readonly file: string) {}
+  /** The keys kept in `dir`, or two new ones kept there. */
+  static async load(dir: string): Promise<SigningKeys> {
+    const file = join(dir, "signing-keys.json");
+    if (existsSync(file)) return new SigningKeys(readKept(file), file);
+    const keys = new SigningKeys((await Promise.all([rsaPrivatePem(), rsaPrivatePem()])).map((pem) => makeKey(pem)), file);
+    mkdirSync(dir, { recursive: true });
+    keys.keep();
+    return keys;
+  }
+  private keep(): void {
+    writeKeptFile(this.file, `${JSON.stringify({ keys: this.keys.map((k) => ({ privateKey: k.pem, certificate: k.x5c })) }, null, 2)}\n`, 0o600);
   }
 
   /**
@@ -39,6 +61,7 @@ export class SigningKeys {
     const fresh = makeKey(await rsaPrivatePem());
     const [active, published] = this.keys as [SigningKey, SigningKey];
     this.keys = options.emergency ? [fresh, published] : [published, fresh, active];
+    this.keep();
   }
   get active(): SigningKey {
     return this.keys[0] as SigningKey;
