@@ -188,8 +188,8 @@ describe.each(engines)("bulk actions on users, through the API, on %s", (engine)
     expect(deleted.body).toMatchObject({ changed: 1, unchanged: 0, users: [{ id: created.body.id, subject: "whole@example.com", changed: true }], more: 0 });
     const history = (await as("GET", `workspaces/acme/users/${created.body.id}/changes`)).body.items;
     expect(history[0]).toMatchObject({ action: "delete", actor: "owner@example.com", after: null });
-    // The user, not what GET says about them beside (the change that gave their status, a conflict, their reports).
-    const { statusChange: _status, openConflict: _conflict, directReports: _reports, ...userShown } = shown;
+    // The user, not what GET says about them beside (the change that gave their status, a conflict, their reports, whose photo it is).
+    const { statusChange: _status, openConflict: _conflict, directReports: _reports, photoSource: _photoSource, ...userShown } = shown;
     expect(history[0].before).toEqual(userShown);
   });
 });

@@ -105,7 +105,8 @@ describe("OpenAPI document", () => {
     expect(query.limit).toMatchObject({ type: "integer", minimum: 1, maximum: 500, default: 50 });
     expect(query.sort.enum).toEqual(["displayName", "email", "createdAt", "updatedAt", "source"]);
     const list = users.get.responses["200"].content["application/json"].schema;
-    expect(list.properties.items.items.$ref).toBe("#/components/schemas/User");
+    expect(list.properties.items.items.$ref).toBe("#/components/schemas/ListedUser"); // a User with hasPhoto
+    expect(doc.components.schemas.ListedUser.properties.hasPhoto).toMatchObject({ type: "boolean" });
     expect(users.post.requestBody.content["application/json"].schema.required).toEqual(["displayName"]);
     expect(users.post.requestBody.content["application/json"].schema.properties.manager.description).toContain("the user's manager");
     expect(users.post.responses["201"]).toBeDefined();
