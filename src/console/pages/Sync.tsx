@@ -113,6 +113,17 @@ export function SourceCard({
       setStarting(null);
     }
   };
+  // A source to connect first leads with Connect (above), then Preview changes; a connected one, with Sync now.
+  const previewButton = (
+    <button key="preview" type="button" className="btn" onClick={() => void start(true)} aria-disabled={busy || undefined}>
+      {starting === "preview" ? "Starting…" : "Preview changes"}
+    </button>
+  );
+  const syncButton = (primary: boolean) => (
+    <button key="sync" type="button" className={primary ? "btn btn-primary" : "btn"} onClick={() => void start(false)} aria-disabled={busy || undefined}>
+      {starting === "sync" ? "Starting…" : "Sync now"}
+    </button>
+  );
   return (
     <section className="card source-card" aria-labelledby={`source-${source.id}`}>
       <div className="section-head">
@@ -129,25 +140,7 @@ export function SourceCard({
       <SubscriptionWarnings source={source} />
       {canChange && connectFirst ? <ConnectButton workspace={workspace} source={source.name} onResult={onConnected} next={afterConnect} primary /> : null}
       <div className="actions">
-        {canChange && connectFirst ? (
-          <>
-            <button type="button" className="btn" onClick={() => void start(true)} aria-disabled={busy || undefined}>
-              {starting === "preview" ? "Starting…" : "Preview changes"}
-            </button>
-            <button type="button" className="btn" onClick={() => void start(false)} aria-disabled={busy || undefined}>
-              {starting === "sync" ? "Starting…" : "Sync now"}
-            </button>
-          </>
-        ) : canChange ? (
-          <>
-            <button type="button" className="btn btn-primary" onClick={() => void start(false)} aria-disabled={busy || undefined}>
-              {starting === "sync" ? "Starting…" : "Sync now"}
-            </button>
-            <button type="button" className="btn" onClick={() => void start(true)} aria-disabled={busy || undefined}>
-              {starting === "preview" ? "Starting…" : "Preview changes"}
-            </button>
-          </>
-        ) : null}
+        {canChange ? (connectFirst ? [previewButton, syncButton(false)] : [syncButton(true), previewButton]) : null}
         {onItsPage ? null : (
           <Link className="btn btn-link" to={wsPath(workspace, `/sync/${encodeURIComponent(source.name)}`)}>
             Settings and history
